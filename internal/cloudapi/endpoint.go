@@ -1,0 +1,168 @@
+package cloudapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Size limits from the calling conventions.
+const (
+	maxGETQuery    = 32 << 10
+	maxPOSTBody    = 10 << 20
+	maxClockSkew   = 5 * time.Minute
+	defaultLang    = "en-US"
+	handlerTimeout = 30 * time.Second
+)
+
+// Endpoint serves every registered service on one HTTP handler.
+type Endpoint struct {
+	services map[string]*Service // by name, e.g. "gaap"
+	accounts *Accounts
+	limits   limiter
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewEndpoint returns an endpoint authenticating against accounts.
+func NewEndpoint(accounts *Accounts, log *slog.Logger, services ...*Service) *Endpoint {
+	e := &Endpoint{services: map[string]*Service{}, accounts: accounts, log: log, now: time.Now}
+	for _, s := range services {
+		e.services[s.Name] = s
+	}
+	return e
+}
+
+// ServeHTTP handles one API call.
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	req, err := e.parse(w, r)
+	lang := defaultLang
+	if req != nil && req.lang != "" {
+		lang = req.lang
+	}
+	if err == nil {
+		var resp any
+		resp, err = e.dispatch(r.Context(), req, id, clientIP(r))
+		if err == nil {
+			writeResult(w, id, resp)
+			return
+		}
+	}
+	ae := apierr.From(err)
+	if ae.Code == apierr.InternalError {
+		e.log.Error("internal error", "request", id, "err", err)
+	}
+	writeError(w, id, lang, ae)
+}
+
+// dispatch authenticates a parsed call and runs its action.
+func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (any, error) {
+	acct, err := e.authenticate(req)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := e.service(req)
+	if err != nil {
+		return nil, err
+	}
+	act, ok := svc.actions[req.action]
+	if !ok {
+		return nil, apierr.New(apierr.InvalidAction, "the action %s does not exist in %s %s", req.action, svc.Name, svc.Version)
+	}
+	if !e.limits.allow(acct.SecretID, svc.Name+"."+act.info.Name, act.info.RateLimit) {
+		return nil, apierr.New(apierr.RequestLimitExceeded, "more than %d %s requests per second", act.info.RateLimit, act.info.Name)
+	}
+	call := &Call{Account: acct, RequestID: id, Service: svc.Name, Action: act.info.Name,
+		Region: req.region, Language: req.lang, ClientIP: ip, Time: e.now()}
+	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	defer cancel()
+	return runSafely(ctx, act, call, req.in)
+}
+
+// runSafely turns a handler panic into InternalError: one bad request must
+// not take the endpoint down.
+func runSafely(ctx context.Context, act *action, call *Call, in input) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = apierr.Internal(errors.New("panic in " + act.info.Name + ": " + panicString(p)))
+		}
+	}()
+	return act.run(ctx, call, in)
+}
+
+func panicString(p any) string {
+	if err, ok := p.(error); ok {
+		return err.Error()
+	}
+	if s, ok := p.(string); ok {
+		return s
+	}
+	return "non-error panic"
+}
+
+// service picks the product: the TC3 credential scope names it; otherwise
+// the Host's first label; otherwise the one service that has the action.
+func (e *Endpoint) service(req *request) (*Service, error) {
+	name := req.scopeService
+	if name == "" {
+		if s, ok := e.services[hostLabel(req.host)]; ok {
+			name = s.Name
+		}
+	}
+	if name == "" {
+		for _, s := range e.services {
+			if _, ok := s.actions[req.action]; ok {
+				name = s.Name
+				break
+			}
+		}
+	}
+	svc, ok := e.services[name]
+	if !ok {
+		return nil, apierr.New(apierr.InvalidAction, "no service offers the action %s", req.action)
+	}
+	if req.version == "" {
+		return nil, apierr.New(apierr.MissingParameter, "the common parameter Version is missing")
+	}
+	if req.version != svc.Version {
+		return nil, apierr.New(apierr.NoSuchVersion, "%s has no API version %s; use %s", svc.Name, req.version, svc.Version)
+	}
+	return svc, nil
+}
+
+func hostLabel(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	label, _, _ := strings.Cut(host, ".")
+	return strings.ToLower(label)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// readBody reads at most limit bytes; a longer body is refused whole.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, apierr.New(apierr.RequestSizeLimitExceeded, "the request body exceeds %d bytes", limit)
+	}
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidRequest, "the request body could not be read")
+	}
+	return body, nil
+}

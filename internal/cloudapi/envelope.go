@@ -1,0 +1,96 @@
+package cloudapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// newRequestID returns a random UUID (version 4), Tencent's RequestId format.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// writeResult writes {"Response": {<fields of resp>, "RequestId": id}}.
+func writeResult(w http.ResponseWriter, requestID string, resp any) {
+	emptySlices(reflect.ValueOf(resp))
+	body, err := json.Marshal(resp)
+	if err != nil || len(body) < 2 || body[0] != '{' {
+		writeError(w, requestID, "", apierr.Internal(fmt.Errorf("encode response: %v", err)))
+		return
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(body) + 80)
+	buf.WriteString(`{"Response":`)
+	buf.Write(body[:len(body)-1])
+	if len(body) > 2 {
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"RequestId":"`)
+	buf.WriteString(requestID)
+	buf.WriteString(`"}}`)
+	send(w, buf.Bytes())
+}
+
+type errorBody struct {
+	Response struct {
+		Error struct {
+			Code    apierr.Code
+			Message string
+		}
+		RequestId string
+	}
+}
+
+func writeError(w http.ResponseWriter, requestID, lang string, e *apierr.Error) {
+	var b errorBody
+	b.Response.Error.Code = e.Code
+	b.Response.Error.Message = e.Localize(lang)
+	b.Response.RequestId = requestID
+	body, _ := json.Marshal(b)
+	send(w, body)
+}
+
+func send(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK) // Tencent answers 200 even for errors; SDKs rely on it
+	w.Write(body)
+}
+
+// emptySlices replaces nil slices with empty ones so lists encode as []
+// rather than null: clients iterate over them without a nil check.
+func emptySlices(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			emptySlices(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Field(i); f.CanSet() || f.Kind() != reflect.Slice {
+				emptySlices(f)
+			}
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			if v.CanSet() {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			return
+		}
+		if k := v.Type().Elem().Kind(); k == reflect.Struct || k == reflect.Pointer || k == reflect.Slice {
+			for i := 0; i < v.Len(); i++ {
+				emptySlices(v.Index(i))
+			}
+		}
+	}
+}

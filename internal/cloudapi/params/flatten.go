@@ -1,0 +1,110 @@
+package params
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// maxIndex bounds array indices in flattened names so that "A.999999999"
+// cannot make the server allocate a huge slice.
+const maxIndex = 10000
+
+// unflatten turns {"Filters.0.Name": "x"} into {"Filters": [{"Name": "x"}]}.
+// Numeric path segments become array positions and must be dense from 0.
+func unflatten(values url.Values) (map[string]any, error) {
+	root := map[string]any{}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if len(values[k]) != 1 {
+			return nil, apierr.New(apierr.InvalidParameter, "the parameter %s is given %d times", k, len(values[k]))
+		}
+		if err := insert(root, k, strings.Split(k, "."), values[k][0]); err != nil {
+			return nil, err
+		}
+	}
+	tree, err := densify(root, "")
+	if err != nil {
+		return nil, err
+	}
+	return tree.(map[string]any), nil
+}
+
+func insert(node map[string]any, full string, segs []string, value string) error {
+	for i, seg := range segs {
+		if seg == "" {
+			return apierr.New(apierr.InvalidParameter, "the parameter name %q is malformed", full)
+		}
+		if i == len(segs)-1 {
+			if _, exists := node[seg]; exists {
+				return apierr.New(apierr.InvalidParameter, "the parameter %s conflicts with another parameter", full)
+			}
+			node[seg] = value
+			return nil
+		}
+		child, ok := node[seg]
+		if !ok {
+			m := map[string]any{}
+			node[seg] = m
+			node = m
+			continue
+		}
+		m, ok := child.(map[string]any)
+		if !ok {
+			return apierr.New(apierr.InvalidParameter, "the parameter %s conflicts with another parameter", full)
+		}
+		node = m
+	}
+	return nil
+}
+
+// densify converts maps whose keys are all indices into slices.
+func densify(node any, path string) (any, error) {
+	m, ok := node.(map[string]any)
+	if !ok {
+		return node, nil
+	}
+	if isIndexed(m) {
+		list := make([]any, len(m))
+		for k, v := range m {
+			i, _ := strconv.Atoi(k)
+			if i >= len(m) {
+				return nil, apierr.New(apierr.InvalidParameter, "the array %s must be numbered from 0 without gaps", strings.TrimSuffix(path, "."))
+			}
+			d, err := densify(v, path+k+".")
+			if err != nil {
+				return nil, err
+			}
+			list[i] = d
+		}
+		return list, nil
+	}
+	for k, v := range m {
+		d, err := densify(v, path+k+".")
+		if err != nil {
+			return nil, err
+		}
+		m[k] = d
+	}
+	return m, nil
+}
+
+func isIndexed(m map[string]any) bool {
+	if len(m) == 0 {
+		return false
+	}
+	for k := range m {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i > maxIndex || strconv.Itoa(i) != k {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+package cloudapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi/sign"
+)
+
+// request is a call as parsed from HTTP, before authentication.
+type request struct {
+	v3           bool
+	method, host string
+	path         string
+	action       string
+	version      string
+	region       string
+	lang         string
+	token        string
+	timestamp    string
+	secretID     string
+	scopeService string
+	tc3          sign.TC3
+	header       http.Header
+	rawQuery     string
+	body         []byte
+	v1params     url.Values // every v1 parameter, for the signature
+	in           input
+}
+
+// v1Common are the common parameters of signature v1 calls; the rest are
+// the action's own parameters.
+var v1Common = []string{"Action", "Version", "Region", "Timestamp", "Nonce", "SecretId",
+	"Signature", "SignatureMethod", "Token", "Language", "RequestClient"}
+
+func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request) (*request, error) {
+	req := &request{method: r.Method, host: r.Host, path: r.URL.Path, header: r.Header, rawQuery: r.URL.RawQuery}
+	if req.path == "" {
+		req.path = "/"
+	}
+	switch r.Method {
+	case http.MethodGet:
+		if len(r.URL.RawQuery) > maxGETQuery {
+			return nil, apierr.New(apierr.RequestSizeLimitExceeded, "a GET request may carry at most %d bytes of parameters", maxGETQuery)
+		}
+	case http.MethodPost:
+		body, err := readBody(w, r, maxPOSTBody)
+		if err != nil {
+			return nil, err
+		}
+		req.body = body
+	default:
+		return nil, apierr.New(apierr.UnsupportedProtocol, "the HTTP method %s is not supported; use GET or POST", r.Method)
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		return req, req.parseV3(r, auth)
+	}
+	return req, req.parseV1(r)
+}
+
+func (req *request) parseV3(r *http.Request, auth string) error {
+	req.v3 = true
+	h := r.Header
+	req.action, req.version = h.Get("X-TC-Action"), h.Get("X-TC-Version")
+	req.region, req.lang, req.token = h.Get("X-TC-Region"), h.Get("X-TC-Language"), h.Get("X-TC-Token")
+	req.timestamp = h.Get("X-TC-Timestamp")
+	tc3, err := sign.ParseTC3(auth)
+	if err != nil {
+		return apierr.New(apierr.AuthFailureInvalidAuthorization, "the Authorization header is not a valid TC3-HMAC-SHA256 authorization: %v", err)
+	}
+	req.tc3, req.secretID, req.scopeService = tc3, tc3.SecretID, tc3.Service
+	if r.Method == http.MethodGet {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return apierr.New(apierr.InvalidParameter, "the query string is malformed")
+		}
+		req.in.form = q
+		return nil
+	}
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+		return apierr.New(apierr.InvalidParameter, "a TC3-HMAC-SHA256 POST must be application/json, not %q", ct)
+	}
+	req.in.json = req.body
+	return nil
+}
+
+func (req *request) parseV1(r *http.Request) error {
+	raw := r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+			return apierr.New(apierr.AuthFailureInvalidAuthorization, "a %q POST needs a TC3-HMAC-SHA256 Authorization header", ct)
+		}
+		raw = string(req.body)
+	}
+	all, err := url.ParseQuery(raw)
+	if err != nil {
+		return apierr.New(apierr.InvalidParameter, "the parameters are not valid x-www-form-urlencoded data")
+	}
+	req.v1params = all
+	get := all.Get
+	req.action, req.version, req.region = get("Action"), get("Version"), get("Region")
+	req.lang, req.token, req.timestamp, req.secretID = get("Language"), get("Token"), get("Timestamp"), get("SecretId")
+	own := url.Values{}
+	for k, v := range all {
+		own[k] = v
+	}
+	for _, k := range v1Common {
+		delete(own, k)
+	}
+	req.in.form = own
+	return nil
+}
+
+// authenticate finds the caller's account and checks the signature.
+func (e *Endpoint) authenticate(req *request) (*Account, error) {
+	if req.action == "" {
+		return nil, apierr.New(apierr.MissingParameter, "the common parameter Action is missing")
+	}
+	if req.timestamp == "" {
+		return nil, apierr.New(apierr.MissingParameter, "the common parameter Timestamp is missing")
+	}
+	ts, err := strconv.ParseInt(req.timestamp, 10, 64)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidParameter, "the common parameter Timestamp must be Unix seconds")
+	}
+	if d := e.now().Sub(time.Unix(ts, 0)); d > maxClockSkew || d < -maxClockSkew {
+		return nil, apierr.New(apierr.AuthFailureSignatureExpire, "the request timestamp %d is more than 5 minutes away from the server time %d", ts, e.now().Unix())
+	}
+	if req.secretID == "" {
+		return nil, apierr.New(apierr.MissingParameter, "the common parameter SecretId is missing")
+	}
+	if !secretIDPattern.MatchString(req.secretID) {
+		return nil, apierr.New(apierr.AuthFailureInvalidSecretId, "the SecretId is not a cloud API key id")
+	}
+	acct, ok := e.accounts.Lookup(req.secretID)
+	if !ok {
+		return nil, apierr.New(apierr.AuthFailureSecretIdNotFound, "the SecretId %s does not exist", req.secretID)
+	}
+	if req.token != "" {
+		return nil, apierr.New(apierr.AuthFailureTokenFailure, "a session token was sent with a long-term key; temporary credentials are not supported")
+	}
+	if !req.verify(acct.SecretKey, ts) {
+		return nil, apierr.New(apierr.AuthFailureSignatureFailure, "the request signature does not match; check the SecretKey and the signing method")
+	}
+	return acct, nil
+}
+
+func (req *request) verify(secretKey string, ts int64) bool {
+	if req.v3 {
+		return req.tc3.Verify(secretKey, req.method, req.host, req.rawQuery, req.header, req.body, ts)
+	}
+	if req.v1params.Get("Signature") == "" {
+		return false
+	}
+	return sign.VerifyV1(secretKey, req.method, req.host, req.path, req.v1params)
+}

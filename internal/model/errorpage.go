@@ -1,0 +1,21 @@
+package model
+
+// KindErrorPage is the stored kind of ErrorPage.
+const KindErrorPage = "errorpage"
+
+// ErrorPage replaces the answers of a domain for some status codes.
+type ErrorPage struct {
+	Base
+	ListenerID   string        `json:"listenerId"`
+	Domain       string        `json:"domain"`
+	ErrorNos     []int64       `json:"errorNos"`
+	NewErrorNo   int64         `json:"newErrorNo"`
+	ClearHeaders []string      `json:"clearHeaders,omitempty"`
+	SetHeaders   []HeaderParam `json:"setHeaders,omitempty"`
+	Body         string        `json:"body"`
+	Status       int64         `json:"status"`
+}
+
+func (e *ErrorPage) Kind() string   { return KindErrorPage }
+func (e *ErrorPage) Parent() string { return e.ListenerID }
+func (e *ErrorPage) Project() int64 { return 0 }

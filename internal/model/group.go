@@ -1,0 +1,54 @@
+package model
+
+// Proxy group statuses: ProxyGroupDetail.Status is an integer code,
+// ProxyGroupInfo.Status a string (docs/api-decisions.md).
+const (
+	GroupRunning    = 0
+	GroupCreating   = 1
+	GroupDestroying = 4
+	GroupClosed     = 5 // not in the reference's integer list; see docs
+)
+
+// KindGroup is the stored kind of ProxyGroup.
+const KindGroup = "group"
+
+// ProxyGroup is a set of proxies in several access regions sharing one
+// origin region, listeners and a nearest-access domain.
+type ProxyGroup struct {
+	Base
+	Name             string            `json:"name"`
+	ProjectID        int64             `json:"projectId"`
+	RealServerRegion string            `json:"realServerRegion"`
+	Status           int64             `json:"status"`
+	Domain           string            `json:"domain"`
+	DnsDefaultIP     string            `json:"dnsDefaultIp,omitempty"`
+	PolicyID         string            `json:"policyId,omitempty"`
+	IPAddressVersion string            `json:"ipAddressVersion"`
+	PackageType      string            `json:"packageType"`
+	Http3Supported   int64             `json:"http3Supported"`
+	Tags             []Tag             `json:"tags,omitempty"`
+	DomainConfig     []GroupDomainConf `json:"domainConfig,omitempty"`
+}
+
+// GroupDomainConf maps access regions to a nearest-access region
+// (deprecated ModifyGroupDomainConfig).
+type GroupDomainConf struct {
+	NationCountryInnerCodes []string `json:"nations"`
+	AccessRegion            string   `json:"accessRegion"`
+}
+
+func (g *ProxyGroup) Kind() string   { return KindGroup }
+func (g *ProxyGroup) Parent() string { return "" }
+func (g *ProxyGroup) Project() int64 { return g.ProjectID }
+
+// Settle finishes the group's pending transition.
+func (g *ProxyGroup) Settle() (changed, remove bool) {
+	switch g.Status {
+	case GroupCreating:
+		g.Status = GroupRunning
+		return true, false
+	case GroupDestroying:
+		return true, true
+	}
+	return false, false
+}

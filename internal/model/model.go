@@ -1,0 +1,120 @@
+// Package model is the GAAP domain: resources, their status machines, ID
+// formats, quotas and the validation rules of the API reference. It knows
+// nothing about storage or the wire; rule violations are apierr errors so
+// the service can return them unchanged.
+package model
+
+import (
+	"crypto/rand"
+)
+
+// Base is embedded in every stored resource.
+type Base struct {
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	// Gen counts writes of the resource. The controller settles a status
+	// only if Gen is what it compiled, so a newer change is never marked
+	// applied by an older snapshot.
+	Gen        int64 `json:"gen"`
+	CreateTime int64 `json:"createTime"` // Unix seconds
+}
+
+// Meta returns the embedded Base.
+func (b *Base) Meta() *Base { return b }
+
+// Object is implemented by every stored resource.
+type Object interface {
+	Meta() *Base
+	Kind() string
+	// Parent is the ID of the owning resource, "" when none.
+	Parent() string
+	// Project is the project ID used for filtering, 0 when none.
+	Project() int64
+}
+
+// Settler is implemented by resources with asynchronous statuses. Settle
+// moves an in-progress status to its final one once the data plane applied
+// the change; it reports whether anything changed and whether the resource
+// is gone for good (its deletion finished).
+type Settler interface {
+	Object
+	Settle() (changed, remove bool)
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewID returns prefix + "-" + 8 random lower-case letters and digits, the
+// shape of Tencent's resource IDs (link-xxxxxxxx, listener-xxxxxxxx, ...).
+func NewID(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return prefix + "-" + string(b[:])
+}
+
+// ID prefixes per kind.
+const (
+	PrefixProxy          = "link"
+	PrefixGroup          = "lg"
+	PrefixListener       = "listener"
+	PrefixRule           = "rule"
+	PrefixRealServer     = "rs"
+	PrefixCertificate    = "cert"
+	PrefixPolicy         = "sp"
+	PrefixSecurityRule   = "sr"
+	PrefixGlobalDomain   = "dm"
+	PrefixErrorPage      = "errorPage"
+	PrefixDomainInternal = "domain"
+)
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// MatchesAny reports whether tags contain any of want (the API's TagSet
+// filters are OR).
+func MatchesAny(tags, want []Tag) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		for _, t := range tags {
+			if t == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Kinds lists every stored kind of this package, parents before children,
+// with a constructor for decoding.
+var Kinds = []struct {
+	Name string
+	New  func() Object
+}{
+	{KindGroup, func() Object { return new(ProxyGroup) }},
+	{KindProxy, func() Object { return new(Proxy) }},
+	{KindPolicy, func() Object { return new(SecurityPolicy) }},
+	{KindListener, func() Object { return new(Listener) }},
+	{KindDomain, func() Object { return new(Domain) }},
+	{KindRule, func() Object { return new(Rule) }},
+	{KindErrorPage, func() Object { return new(ErrorPage) }},
+	{KindRealServer, func() Object { return new(RealServer) }},
+	{KindCertificate, func() Object { return new(Certificate) }},
+	{KindGlobalDomain, func() Object { return new(GlobalDomain) }},
+	{KindTask, func() Object { return new(Task) }},
+}
+
+// KindNames returns the names of Kinds.
+func KindNames() []string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = k.Name
+	}
+	return names
+}

@@ -1,0 +1,70 @@
+package model
+
+// Proxy statuses (ProxyInfo.Status).
+const (
+	ProxyRunning    = "RUNNING"
+	ProxyCreating   = "CREATING"
+	ProxyDestroying = "DESTROYING"
+	ProxyOpening    = "OPENING"
+	ProxyClosing    = "CLOSING"
+	ProxyClosed     = "CLOSED"
+	ProxyAdjusting  = "ADJUSTING"
+)
+
+// KindProxy is the stored kind of Proxy.
+const KindProxy = "proxy"
+
+// Proxy is an acceleration channel: an access IP in an access region that
+// forwards to origins in a real-server region, within bandwidth and
+// concurrency limits.
+type Proxy struct {
+	Base
+	Name             string `json:"name"`
+	ProjectID        int64  `json:"projectId"`
+	AccessRegion     string `json:"accessRegion"`
+	RealServerRegion string `json:"realServerRegion"`
+	Bandwidth        int64  `json:"bandwidth"`  // Mbps
+	Concurrent       int64  `json:"concurrent"` // units of 10,000 connections
+	Status           string `json:"status"`
+	// Closed is the state Open/Close aim for, kept apart from Status so a
+	// proxy that is adjusting still knows whether it is open.
+	Closed           bool   `json:"closed"`
+	IP               string `json:"ip"`     // access IP from the vip pool
+	Domain           string `json:"domain"` // access domain name
+	GroupID          string `json:"groupId,omitempty"`
+	PolicyID         string `json:"policyId,omitempty"`
+	BillingType      int64  `json:"billingType"`
+	IPAddressVersion string `json:"ipAddressVersion"`
+	NetworkType      string `json:"networkType"`
+	PackageType      string `json:"packageType"`
+	Http3Supported   int64  `json:"http3Supported"`
+	ModifyConfigTime int64  `json:"modifyConfigTime"`
+	Tags             []Tag  `json:"tags,omitempty"`
+}
+
+func (p *Proxy) Kind() string   { return KindProxy }
+func (p *Proxy) Parent() string { return p.GroupID }
+func (p *Proxy) Project() int64 { return p.ProjectID }
+
+// Settle finishes the proxy's pending transition.
+func (p *Proxy) Settle() (changed, remove bool) {
+	switch p.Status {
+	case ProxyCreating, ProxyOpening, ProxyAdjusting:
+		if p.Closed {
+			p.Status = ProxyClosed
+		} else {
+			p.Status = ProxyRunning
+		}
+		return true, false
+	case ProxyClosing:
+		p.Status = ProxyClosed
+		return true, false
+	case ProxyDestroying:
+		return true, true
+	}
+	return false, false
+}
+
+// Operable reports whether configuration changes may be made to the proxy
+// (listeners created, origins bound, ...).
+func (p *Proxy) Operable() bool { return p.Status == ProxyRunning }

@@ -1,0 +1,103 @@
+package model
+
+// KindDomain and KindRule are the stored kinds of Domain and Rule.
+const (
+	KindDomain = "domain"
+	KindRule   = "rule"
+)
+
+// Domain statuses (DomainRuleSet.DomainStatus).
+const (
+	DomainRunning  = 0
+	DomainChanging = 1
+	DomainDeleting = 2
+)
+
+// Domain is an access domain on an HTTP or HTTPS listener, with its TLS and
+// authentication settings. Its ID is internal; the API names it by host.
+type Domain struct {
+	Base
+	ListenerID string `json:"listenerId"`
+	Host       string `json:"host"`
+	Status     int64  `json:"status"`
+
+	CertificateID               string   `json:"certificateId,omitempty"`
+	ClientCertificateIDs        []string `json:"clientCertificateIds,omitempty"`
+	BasicAuth                   int64    `json:"basicAuth"`
+	BasicAuthConfID             string   `json:"basicAuthConfId,omitempty"`
+	GaapAuth                    int64    `json:"gaapAuth"`
+	GaapCertificateID           string   `json:"gaapCertificateId,omitempty"`
+	RealServerAuth              int64    `json:"realServerAuth"`
+	RealServerCertificateIDs    []string `json:"realServerCertificateIds,omitempty"`
+	RealServerCertificateDomain string   `json:"realServerCertificateDomain,omitempty"`
+	IsDefaultServer             bool     `json:"isDefaultServer"`
+	Http3Supported              int64    `json:"http3Supported"`
+	TLSCiphers                  string   `json:"tlsCiphers,omitempty"`
+	TLSSupportVersion           []string `json:"tlsSupportVersion,omitempty"`
+}
+
+func (d *Domain) Kind() string   { return KindDomain }
+func (d *Domain) Parent() string { return d.ListenerID }
+func (d *Domain) Project() int64 { return 0 }
+
+// Settle finishes the domain's pending transition.
+func (d *Domain) Settle() (changed, remove bool) {
+	switch d.Status {
+	case DomainChanging:
+		d.Status = DomainRunning
+		return true, false
+	case DomainDeleting:
+		return true, true
+	}
+	return false, false
+}
+
+// Rule is a layer-7 forwarding rule: a path on a domain of a listener,
+// with its own origins, scheduler and health check.
+type Rule struct {
+	Base
+	ListenerID                 string        `json:"listenerId"`
+	Domain                     string        `json:"domain"`
+	Path                       string        `json:"path"`
+	RealServerType             string        `json:"realServerType"`
+	Scheduler                  string        `json:"scheduler"`
+	HealthCheck                int64         `json:"healthCheck"`
+	Status                     int64         `json:"status"`
+	Check                      CheckParams   `json:"check"`
+	Bindings                   []Bound       `json:"bindings,omitempty"`
+	ForwardProtocol            string        `json:"forwardProtocol,omitempty"`
+	ForwardHost                string        `json:"forwardHost,omitempty"`
+	ServerNameIndicationSwitch string        `json:"sniSwitch,omitempty"`
+	ServerNameIndication       string        `json:"sni,omitempty"`
+	ForcedRedirect             string        `json:"forcedRedirect,omitempty"`
+	Headers                    []HeaderParam `json:"headers,omitempty"`
+}
+
+// CheckParams is a rule's HTTP health check (RuleCheckParams).
+type CheckParams struct {
+	DelayLoop          int64    `json:"delayLoop"`
+	ConnectTimeout     int64    `json:"connectTimeout"`
+	Path               string   `json:"path"`
+	Method             string   `json:"method"`
+	StatusCode         []int64  `json:"statusCode"`
+	Domain             string   `json:"domain"`
+	FailedCountInter   int64    `json:"failedCountInter,omitempty"`
+	FailedThreshold    int64    `json:"failedThreshold,omitempty"`
+	BlockInter         int64    `json:"blockInter,omitempty"`
+	HealthyThreshold   int64    `json:"healthyThreshold,omitempty"`
+	UnhealthyThreshold int64    `json:"unhealthyThreshold,omitempty"`
+	Extra              []string `json:"extra,omitempty"`
+}
+
+// HeaderParam is a custom header sent to origins.
+type HeaderParam struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func (r *Rule) Kind() string   { return KindRule }
+func (r *Rule) Parent() string { return r.ListenerID }
+func (r *Rule) Project() int64 { return 0 }
+
+// Settle finishes the rule's pending transition.
+func (r *Rule) Settle() (changed, remove bool) { return settleCode(&r.Status) }

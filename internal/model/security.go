@@ -1,0 +1,63 @@
+package model
+
+// Security policy statuses (DescribeSecurityPolicyDetail.Status).
+const (
+	PolicyBound     = "BOUND"
+	PolicyUnbind    = "UNBIND"
+	PolicyBinding   = "BINDING"
+	PolicyUnbinding = "UNBINDING"
+)
+
+// Security actions.
+const (
+	Accept = "ACCEPT"
+	Drop   = "DROP"
+)
+
+// KindPolicy is the stored kind of SecurityPolicy.
+const KindPolicy = "policy"
+
+// SecurityPolicy is the ACL of one proxy or group: ordered rules and a
+// default action, enforced only while the policy is bound (opened).
+type SecurityPolicy struct {
+	Base
+	ProxyID       string         `json:"proxyId,omitempty"`
+	GroupID       string         `json:"groupId,omitempty"`
+	DefaultAction string         `json:"defaultAction"`
+	Status        string         `json:"status"`
+	Rules         []SecurityRule `json:"rules,omitempty"`
+}
+
+// SecurityRule is one access rule of a policy.
+type SecurityRule struct {
+	ID            string `json:"id"`
+	Alias         string `json:"alias"`
+	SourceCidr    string `json:"sourceCidr"`
+	Action        string `json:"action"`
+	Protocol      string `json:"protocol"` // TCP | UDP | ALL
+	DestPortRange string `json:"destPortRange"`
+}
+
+func (p *SecurityPolicy) Kind() string { return KindPolicy }
+
+// Parent is the proxy or group the policy protects.
+func (p *SecurityPolicy) Parent() string {
+	if p.ProxyID != "" {
+		return p.ProxyID
+	}
+	return p.GroupID
+}
+func (p *SecurityPolicy) Project() int64 { return 0 }
+
+// Settle finishes binding or unbinding.
+func (p *SecurityPolicy) Settle() (changed, remove bool) {
+	switch p.Status {
+	case PolicyBinding:
+		p.Status = PolicyBound
+		return true, false
+	case PolicyUnbinding:
+		p.Status = PolicyUnbind
+		return true, false
+	}
+	return false, false
+}

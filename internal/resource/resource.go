@@ -1,0 +1,139 @@
+// Package resource gives the API services typed, account-scoped access to
+// model objects kept in the store: one transaction per action, objects of
+// other accounts invisible, not-found translated to the API's wording once.
+package resource
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Tx is an action's transaction, bound to the calling account. It is not
+// safe for concurrent use.
+type Tx struct {
+	Store   store.Tx
+	Account string
+	Now     time.Time
+	// RequestID is the call's RequestId; tasks started in this transaction
+	// are named by it.
+	RequestID string
+}
+
+// object constrains PT to a pointer to a model type.
+type object[T any] interface {
+	*T
+	model.Object
+}
+
+// Get loads the object of kind PT with id owned by the caller. A missing
+// object, or one owned by another account, is ResourceNotFound.
+func Get[T any, PT object[T]](tx *Tx, id string) (PT, error) {
+	obj := PT(new(T))
+	rec, err := tx.Store.Get(obj.Kind(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && rec.Account != tx.Account) {
+		return nil, NotFound(obj.Kind(), id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(rec.Data, obj); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", obj.Kind(), id, err)
+	}
+	return obj, nil
+}
+
+// NotFound is the error for an unknown resource ID.
+func NotFound(kind, id string) error {
+	return apierr.New(apierr.ResourceNotFound, "the %s %s does not exist", kind, id)
+}
+
+// List returns the caller's objects of kind PT matching q (Kind and
+// Account are filled in) and the total count before paging.
+func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
+	q.Kind = PT(new(T)).Kind()
+	q.Account = tx.Account
+	recs, total, err := tx.Store.List(q)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]PT, 0, len(recs))
+	for _, rec := range recs {
+		obj := PT(new(T))
+		if err := json.Unmarshal(rec.Data, obj); err != nil {
+			return nil, 0, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
+		}
+		out = append(out, obj)
+	}
+	return out, total, nil
+}
+
+// Children returns all of the caller's objects of kind PT under parent.
+func Children[T any, PT object[T]](tx *Tx, parent string) ([]PT, error) {
+	objs, _, err := List[T, PT](tx, store.Query{Parent: parent})
+	return objs, err
+}
+
+// Insert stores a new object owned by the caller.
+func (tx *Tx) Insert(obj model.Object) error {
+	m := obj.Meta()
+	m.Account, m.Gen = tx.Account, 1
+	if m.CreateTime == 0 {
+		m.CreateTime = tx.Now.Unix()
+	}
+	rec, err := record(obj)
+	if err != nil {
+		return err
+	}
+	return tx.Store.Insert(rec)
+}
+
+// Put replaces a stored object.
+func (tx *Tx) Put(obj model.Object) error {
+	obj.Meta().Gen++
+	rec, err := record(obj)
+	if err != nil {
+		return err
+	}
+	return tx.Store.Put(rec)
+}
+
+// Delete removes a stored object.
+func (tx *Tx) Delete(obj model.Object) error {
+	return tx.Store.Delete(obj.Kind(), obj.Meta().ID)
+}
+
+// StartTask records an asynchronous task named by the call's RequestId and
+// returns its ID.
+func (tx *Tx) StartTask(action string, objects ...string) (string, error) {
+	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: action, Status: model.TaskRunning, Objects: objects}
+	return t.ID, tx.Insert(t)
+}
+
+// ClaimToken records a client idempotency token for the caller;
+// a replayed token is FailedOperation.DuplicatedRequest.
+func (tx *Tx) ClaimToken(action, token string) error {
+	if token == "" {
+		return nil
+	}
+	err := tx.Store.Claim("clienttoken/"+tx.Account, token)
+	if errors.Is(err, store.ErrConflict) {
+		return apierr.New(apierr.FailedOperationDuplicatedRequest, "the ClientToken %q was already used; %s was not repeated", token, action)
+	}
+	return err
+}
+
+func record(obj model.Object) (store.Record, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return store.Record{}, err
+	}
+	m := obj.Meta()
+	return store.Record{Kind: obj.Kind(), ID: m.ID, Account: m.Account, Parent: obj.Parent(),
+		Project: obj.Project(), Data: data}, nil
+}

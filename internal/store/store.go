@@ -1,0 +1,100 @@
+// Package store defines the persistence contract of the control plane: a
+// document store of resources grouped by kind and owned by an account, plus the
+// statistics time series, async tasks and idempotency tokens. It knows nothing
+// about Tencent error codes; callers translate ErrNotFound and ErrConflict.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every implementation. Callers compare with errors.Is.
+var (
+	// ErrNotFound means no record has the requested key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means an insert collided with an existing key.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Record is one stored resource. Data is the JSON encoding of the domain object;
+// the other fields are indexed columns the store can filter and order on.
+type Record struct {
+	Kind    string // resource kind, e.g. "proxy", "listener"
+	ID      string // globally unique within Kind
+	Account string // owner; every query is scoped by it
+	Parent  string // owning resource ID ("" when none), e.g. the proxy of a listener
+	Project int64  // project ID, for filtering
+	Created int64  // Unix nanoseconds; list order is (Created, ID)
+	Data    []byte // JSON document
+}
+
+// Query selects records of one kind. Zero-valued optional fields do not filter.
+type Query struct {
+	Kind    string
+	Account string   // required unless AllAccounts
+	Parent  string   // "" = any parent
+	Parents []string // when non-empty: parent in this set
+	IDs     []string // when non-empty: ID in this set
+	Project *int64   // nil = any project
+	Offset  int
+	Limit   int // 0 = no limit
+	// AllAccounts lists across accounts; only the controller uses it.
+	AllAccounts bool
+}
+
+// Store is the control plane's database. Implementations are safe for
+// concurrent use. Update runs fn in one serializable read-write transaction and
+// commits durably before returning nil; when fn returns an error the
+// transaction rolls back and that error is returned unchanged.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	// Revision is the number of committed Update transactions that wrote
+	// anything; it grows monotonically and survives restarts.
+	Revision(ctx context.Context) (int64, error)
+	// Stats is the time-series side of the store.
+	Stats() Stats
+	Close() error
+}
+
+// Tx is a transaction. It is not safe for concurrent use and must not be
+// used after the function it was passed to returns.
+type Tx interface {
+	// Get loads one record by kind and ID; ErrNotFound when absent. It does
+	// not scope by account: callers check Record.Account.
+	Get(kind, id string) (Record, error)
+	// List returns the records matching q, ordered by (Created, ID), and the
+	// total number matching q without Offset/Limit.
+	List(q Query) (recs []Record, total int, err error)
+	// Insert adds a record; ErrConflict when Kind+ID exists. Created is set
+	// to the current time when zero.
+	Insert(r Record) error
+	// Put replaces an existing record (ErrNotFound when absent), keeping Created.
+	Put(r Record) error
+	// Delete removes a record; ErrNotFound when absent.
+	Delete(kind, id string) error
+	// Claim records a unique token (ClientToken idempotency, say) in a
+	// namespace; ErrConflict when it was already claimed.
+	Claim(namespace, token string) error
+}
+
+// Point is one sample of a statistics series.
+type Point struct {
+	Object      string // resource ID: proxy, group, listener, rule or origin
+	Metric      string // e.g. "InBandwidth"
+	Granularity int    // seconds: 60, 300, 3600 or 86400
+	Time        time.Time
+	Value       float64
+}
+
+// Stats stores per-object metric series. Write upserts points (same Object,
+// Metric, Granularity, Time replaces the value). Query returns the points of
+// one series in [from, to], ordered by time. Prune deletes points of a
+// granularity older than before.
+type Stats interface {
+	Write(ctx context.Context, pts []Point) error
+	Query(ctx context.Context, object, metric string, granularity int, from, to time.Time) ([]Point, error)
+	Prune(ctx context.Context, granularity int, before time.Time) error
+}

@@ -1,0 +1,90 @@
+// Package vip hands out proxies' access IPs from the operator's --vip-pool.
+// Allocation is recorded in the store as a resource of kind "vip" keyed by
+// the address, so two proxies can never get the same IP, even across
+// concurrent transactions or accounts.
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Kind is the store kind of an allocation record.
+const Kind = "vip"
+
+// ErrExhausted means every address of the pool is taken.
+var ErrExhausted = errors.New("vip: address pool exhausted")
+
+// Pool is a CIDR to allocate from. The network address is never handed out
+// (and, for IPv4 prefixes shorter than /31, neither is the broadcast).
+type Pool struct {
+	prefix netip.Prefix
+	size   uint64 // usable addresses, capped at 1<<32
+}
+
+// New parses a CIDR such as 127.10.0.0/16.
+func New(cidr string) (*Pool, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
+	}
+	p = p.Masked()
+	hostBits := p.Addr().BitLen() - p.Bits()
+	if hostBits < 2 {
+		return nil, fmt.Errorf("vip pool %q is too small", cidr)
+	}
+	size := uint64(1) << min(hostBits, 32)
+	return &Pool{prefix: p, size: size - 2}, nil
+}
+
+// Contains reports whether ip belongs to the pool.
+func (p *Pool) Contains(ip netip.Addr) bool { return p.prefix.Contains(ip) }
+
+// nth returns the pool's i-th usable address (0-based, after the network address).
+func (p *Pool) nth(i uint64) netip.Addr {
+	base := new(big.Int).SetBytes(p.prefix.Addr().AsSlice())
+	base.Add(base, new(big.Int).SetUint64(i+1))
+	b := base.FillBytes(make([]byte, p.prefix.Addr().BitLen()/8))
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// Allocate reserves a free address for owner inside tx. It tries random
+// addresses first (cheap in a big, sparse pool) and then scans, so a nearly
+// full pool still finds its last free address.
+func (p *Pool) Allocate(tx store.Tx, account, owner string) (netip.Addr, error) {
+	for range 32 {
+		if ip, ok, err := p.try(tx, account, owner, rand.Uint64N(p.size)); ok || err != nil {
+			return ip, err
+		}
+	}
+	for i := range p.size {
+		if ip, ok, err := p.try(tx, account, owner, i); ok || err != nil {
+			return ip, err
+		}
+	}
+	return netip.Addr{}, ErrExhausted
+}
+
+func (p *Pool) try(tx store.Tx, account, owner string, i uint64) (netip.Addr, bool, error) {
+	ip := p.nth(i)
+	err := tx.Insert(store.Record{Kind: Kind, ID: ip.String(), Account: account, Parent: owner, Data: []byte("{}")})
+	if errors.Is(err, store.ErrConflict) {
+		return netip.Addr{}, false, nil
+	}
+	return ip, err == nil, err
+}
+
+// Release frees ip.
+func Release(tx store.Tx, ip string) error {
+	err := tx.Delete(Kind, ip)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
