@@ -30,11 +30,15 @@ func unflatten(values url.Values) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	tree, err := densify(root, "")
-	if err != nil {
-		return nil, err
+	// The root is always an object, even when every name is a number.
+	for k, v := range root {
+		d, err := densify(v, k+".")
+		if err != nil {
+			return nil, err
+		}
+		root[k] = d
 	}
-	return tree.(map[string]any), nil
+	return root, nil
 }
 
 func insert(node map[string]any, full string, segs []string, value string) error {

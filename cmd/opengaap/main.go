@@ -1,0 +1,62 @@
+// Command opengaap runs the opengaap node: `opengaap serve` starts the
+// Tencent Cloud API endpoint, the controller and the data plane.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/server"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "serve" {
+		fmt.Fprintln(os.Stderr, "usage: opengaap serve [flags]\n\nRun 'opengaap serve -h' for the flags.")
+		os.Exit(2)
+	}
+	if err := serve(os.Args[2:]); err != nil {
+		fmt.Fprintln(os.Stderr, "opengaap:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var o server.Options
+	fs.StringVar(&o.APIListen, "api-listen", "127.0.0.1:8800", "address of the Tencent Cloud API endpoint")
+	fs.StringVar(&o.DataDir, "data-dir", "./opengaap-data", "directory for the SQLite store, keys and credentials")
+	fs.StringVar(&o.StoreDSN, "store", "", "store: empty for SQLite in the data dir, or a postgres:// URL")
+	fs.StringVar(&o.VIPPool, "vip-pool", "127.10.0.0/16", "CIDR the proxies' access IPs come from")
+	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
+	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
+	fs.Parse(args)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	o.Log = log
+
+	root, where, err := rootCredentials(o.DataDir)
+	if err != nil {
+		return err
+	}
+	o.Root = root
+	if where != "" {
+		log.Info("root credentials", "file", where)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	s, err := server.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "api", s.Addr, "data-dir", o.DataDir)
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Close(sctx)
+}

@@ -1,0 +1,280 @@
+package cloudapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/cloudapi/sign"
+)
+
+var acct = cloudapi.Account{SecretID: "AKIDendpointtest0001", SecretKey: "endpointsecret", AppID: 1, Uin: "1001"}
+
+type echoReq struct {
+	Name   *string  `json:"Name"`
+	Limit  *int64   `json:"Limit"`
+	Flag   *bool    `json:"Flag"`
+	Items  []string `json:"Items"`
+	Filter []struct {
+		Name   *string  `json:"Name"`
+		Values []string `json:"Values"`
+	} `json:"Filters"`
+}
+
+func (r *echoReq) Validate() error {
+	if r.Name == nil {
+		return cloudapi.Missing("Name")
+	}
+	return nil
+}
+
+type echoResp struct {
+	Got   *echoReq
+	Empty []string
+	Uin   string
+}
+
+// newEndpoint serves a "demo" service whose Echo action returns its input.
+func newEndpoint(t *testing.T) *httptest.Server {
+	t.Helper()
+	accounts, err := cloudapi.NewAccounts(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := cloudapi.NewService("demo", "2020-01-01")
+	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Echo", RateLimit: 1000}, func(_ context.Context, c *cloudapi.Call, r *echoReq) (*echoResp, error) {
+		return &echoResp{Got: r, Uin: c.Account.Uin}, nil
+	})
+	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Slow", RateLimit: 2}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
+		return &echoResp{}, nil
+	})
+	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Boom", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
+		panic("database exploded: SELECT secret FROM keys")
+	})
+	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Fail", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
+		return nil, apierr.New(apierr.ResourceInUse, "the thing is in use")
+	})
+	srv := httptest.NewServer(cloudapi.NewEndpoint(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), svc))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type envelope struct {
+	Response struct {
+		Error     *struct{ Code, Message string }
+		Got       *echoReq
+		Empty     []string
+		Uin       string
+		RequestId string
+	}
+}
+
+// post sends a TC3-signed JSON call; mutate may change the request after signing.
+func post(t *testing.T, srv *httptest.Server, action, body string, ts time.Time, mutate func(*http.Request)) (int, envelope) {
+	t.Helper()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-TC-Action", action)
+	req.Header.Set("X-TC-Version", "2020-01-01")
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "POST", host, "", req.Header, []byte(body), ts.Unix()))
+	if mutate != nil {
+		mutate(req)
+	}
+	return do(t, req)
+}
+
+// resign signs r again after a test changed a signed header.
+func resign(r *http.Request, body string, ts time.Time) {
+	r.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "POST", r.URL.Host, "", r.Header, []byte(body), ts.Unix()))
+}
+
+func do(t *testing.T, req *http.Request) (int, envelope) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env envelope
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("body %q is not JSON: %v", b, err)
+	}
+	if env.Response.RequestId == "" {
+		t.Errorf("no RequestId in %s", b)
+	}
+	return resp.StatusCode, env
+}
+
+func code(env envelope) string {
+	if env.Response.Error == nil {
+		return ""
+	}
+	return env.Response.Error.Code
+}
+
+func TestEndpointErrors(t *testing.T) {
+	srv := newEndpoint(t)
+	now := time.Now()
+	big := `{"Name":"` + strings.Repeat("x", 10<<20) + `"}`
+	tests := []struct {
+		name, action, body string
+		ts                 time.Time
+		mutate             func(*http.Request)
+		want               string
+	}{
+		{"ok", "Echo", `{"Name":"a"}`, now, nil, ""},
+		{"integer as string", "Echo", `{"Name":"a","Limit":"20"}`, now, nil, ""},
+		{"signature", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("X-TC-Action", "Slow") }, "AuthFailure.SignatureFailure"},
+		{"expired", "Echo", `{"Name":"a"}`, now.Add(-6 * time.Minute), nil, "AuthFailure.SignatureExpire"},
+		{"future", "Echo", `{"Name":"a"}`, now.Add(6 * time.Minute), nil, "AuthFailure.SignatureExpire"},
+		{"unknown secret id", "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), acct.SecretID, "AKIDnotknown000000000", 1))
+		}, "AuthFailure.SecretIdNotFound"},
+		{"malformed secret id", "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), acct.SecretID, "bad!id", 1))
+		}, "AuthFailure.InvalidSecretId"},
+		{"bad authorization", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("Authorization", "Basic abc") }, "AuthFailure.InvalidAuthorization"},
+		{"token with long-term key", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("X-TC-Token", "t") }, "AuthFailure.TokenFailure"},
+		{"unknown action", "Nope", `{}`, now, nil, "InvalidAction"},
+		{"wrong version", "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
+			r.Header.Set("X-TC-Version", "1999-01-01")
+			resign(r, `{"Name":"a"}`, now)
+		}, "NoSuchVersion"},
+		{"missing", "Echo", `{}`, now, nil, "MissingParameter"},
+		{"unknown parameter", "Echo", `{"Name":"a","Bogus":1}`, now, nil, "UnknownParameter"},
+		{"wrong type", "Echo", `{"Name":5}`, now, nil, "InvalidParameter"},
+		{"fractional integer", "Echo", `{"Name":"a","Limit":1.5}`, now, nil, "InvalidParameter"},
+		{"non-digit string integer", "Echo", `{"Name":"a","Limit":"2x"}`, now, nil, "InvalidParameter"},
+		{"not json", "Echo", `{"Name":`, now, nil, "InvalidParameter"},
+		{"json array", "Echo", `[1]`, now, nil, "InvalidParameter"},
+		{"too large", "Echo", big, now, nil, "RequestSizeLimitExceeded"},
+		{"handler error", "Fail", `{"Name":"a"}`, now, nil, "ResourceInUse"},
+		{"handler panic", "Boom", `{"Name":"a"}`, now, nil, "InternalError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, env := post(t, srv, tc.action, tc.body, tc.ts, tc.mutate)
+			if status != 200 {
+				t.Errorf("got HTTP %d; want 200", status)
+			}
+			if got := code(env); got != tc.want {
+				t.Fatalf("got code %q; want %q (%+v)", got, tc.want, env.Response.Error)
+			}
+			if tc.want == "InternalError" && strings.Contains(env.Response.Error.Message, "SELECT") {
+				t.Errorf("internal detail leaked: %q", env.Response.Error.Message)
+			}
+		})
+	}
+}
+
+func TestEndpointDecodes(t *testing.T) {
+	srv := newEndpoint(t)
+	_, env := post(t, srv, "Echo", `{"Name":"a","Limit":"20","Flag":true,"Items":["x","y"],"Filters":[{"Name":"f","Values":["1"]}]}`, time.Now(), nil)
+	got := env.Response.Got
+	if got == nil || *got.Limit != 20 || !*got.Flag || len(got.Items) != 2 || *got.Filter[0].Name != "f" {
+		t.Fatalf("got %+v; want the decoded request echoed", got)
+	}
+	if env.Response.Empty == nil {
+		t.Error("got null for an empty list; want []")
+	}
+	if env.Response.Uin != acct.Uin {
+		t.Errorf("got account %q; want %q", env.Response.Uin, acct.Uin)
+	}
+}
+
+// TestEndpointHostWithoutPort signs the host without its port while sending
+// it with the port, as the Node SDK does.
+func TestEndpointHostWithoutPort(t *testing.T) {
+	srv := newEndpoint(t)
+	body := `{"Name":"a"}`
+	now := time.Now()
+	_, env := post(t, srv, "Echo", body, now, func(r *http.Request) {
+		host := strings.TrimPrefix(srv.URL, "http://")
+		bare := host[:strings.LastIndex(host, ":")]
+		r.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "POST", bare, "", r.Header, []byte(body), now.Unix()))
+	})
+	if c := code(env); c != "" {
+		t.Fatalf("got %s; want success", c)
+	}
+}
+
+func TestEndpointV1(t *testing.T) {
+	srv := newEndpoint(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	params := func() url.Values {
+		return url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+			"Nonce": {"42"}, "SecretId": {acct.SecretID}, "SignatureMethod": {"HmacSHA256"}, "Name": {"a"}, "Limit": {"7"},
+			"Filters.0.Name": {"f"}, "Filters.0.Values.0": {"v0"}, "Filters.0.Values.1": {"v1"}, "Flag": {"true"}}
+	}
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			p := params()
+			p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
+			var req *http.Request
+			if method == "GET" {
+				req, _ = http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+			} else {
+				req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			_, env := do(t, req)
+			got := env.Response.Got
+			if code(env) != "" || got == nil || *got.Limit != 7 || len(got.Filter[0].Values) != 2 || !*got.Flag {
+				t.Fatalf("got %+v %+v; want the flattened request decoded", env.Response.Error, got)
+			}
+		})
+	}
+	t.Run("gap in array", func(t *testing.T) {
+		p := params()
+		p.Del("Filters.0.Values.0")
+		p.Set("Signature", sign.SignV1(acct.SecretKey, "GET", host, "/", p))
+		req, _ := http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+		if _, env := do(t, req); code(env) != "InvalidParameter" {
+			t.Fatalf("got %q; want InvalidParameter", code(env))
+		}
+	})
+	t.Run("bad signature", func(t *testing.T) {
+		p := params()
+		p.Set("Signature", "AAAA")
+		req, _ := http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+		if _, env := do(t, req); code(env) != "AuthFailure.SignatureFailure" {
+			t.Fatalf("got %q; want AuthFailure.SignatureFailure", code(env))
+		}
+	})
+	t.Run("query too large", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", srv.URL+"/?Name="+strings.Repeat("x", 33<<10), nil)
+		if _, env := do(t, req); code(env) != "RequestSizeLimitExceeded" {
+			t.Fatalf("got %q; want RequestSizeLimitExceeded", code(env))
+		}
+	})
+}
+
+func TestEndpointMethodAndRateLimit(t *testing.T) {
+	srv := newEndpoint(t)
+	req, _ := http.NewRequest("PUT", srv.URL+"/", nil)
+	if status, env := do(t, req); status != 200 || code(env) != "UnsupportedProtocol" {
+		t.Fatalf("got %d %q; want 200 UnsupportedProtocol", status, code(env))
+	}
+	limited := 0
+	for range 5 {
+		if _, env := post(t, srv, "Slow", `{"Name":"a"}`, time.Now(), nil); code(env) == "RequestLimitExceeded" {
+			limited++
+		}
+	}
+	if limited < 2 {
+		t.Fatalf("got %d of 5 calls limited at 2/s; want at least 2", limited)
+	}
+}

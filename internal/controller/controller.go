@@ -1,0 +1,234 @@
+// Package controller turns stored state into what the data plane runs. On
+// every store change it loads the whole configuration in one consistent
+// read, compiles it, hands the result to the data plane, and then settles
+// the asynchronous statuses (CREATING → RUNNING, deletions finished, tasks
+// SUCCESS) of exactly the objects that snapshot contained.
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// State is one consistent read of every account's configuration.
+type State struct {
+	Revision int64
+	Objects  map[string][]model.Object // by kind
+}
+
+// Applier runs compiled state; in one process it is the edge runtime.
+// Apply returns the IDs of objects the data plane failed to apply, with a
+// reason, so their tasks fail instead of succeeding.
+type Applier interface {
+	Apply(ctx context.Context, st *State) (failed map[string]string, err error)
+}
+
+// Controller reconciles the store with the data plane.
+type Controller struct {
+	store   store.Store
+	applier Applier
+	log     *slog.Logger
+	wake    chan struct{}
+	applied int64 // last revision handed to the applier
+	// Interval bounds how long a change can wait without a Notify.
+	Interval time.Duration
+}
+
+// New returns a controller; applier may be nil (nothing runs traffic yet).
+func New(st store.Store, applier Applier, log *slog.Logger) *Controller {
+	return &Controller{store: st, applier: applier, log: log, wake: make(chan struct{}, 1), applied: -1, Interval: time.Second}
+}
+
+// Notify asks for a reconcile soon; it never blocks.
+func (c *Controller) Notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles until ctx ends.
+func (c *Controller) Run(ctx context.Context) {
+	t := time.NewTicker(c.Interval)
+	defer t.Stop()
+	for {
+		if err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Reconcile performs one pass if the store changed since the last one.
+func (c *Controller) Reconcile(ctx context.Context) error {
+	rev, err := c.store.Revision(ctx)
+	if err != nil || rev == c.applied {
+		return err
+	}
+	st, err := Load(ctx, c.store)
+	if err != nil {
+		return err
+	}
+	failed := map[string]string{}
+	if c.applier != nil {
+		if failed, err = c.applier.Apply(ctx, st); err != nil {
+			return fmt.Errorf("apply revision %d: %w", st.Revision, err)
+		}
+	}
+	if err := c.settle(ctx, st, failed); err != nil {
+		return err
+	}
+	c.applied = st.Revision
+	return nil
+}
+
+// Load reads every stored object of every account.
+func Load(ctx context.Context, s store.Store) (*State, error) {
+	st := &State{Objects: map[string][]model.Object{}}
+	err := s.View(ctx, func(tx store.Tx) error {
+		for _, k := range model.Kinds {
+			recs, _, err := tx.List(store.Query{Kind: k.Name, AllAccounts: true})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				obj := k.New()
+				if err := json.Unmarshal(r.Data, obj); err != nil {
+					return fmt.Errorf("decode %s %s: %w", r.Kind, r.ID, err)
+				}
+				st.Objects[k.Name] = append(st.Objects[k.Name], obj)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Revision, err = s.Revision(ctx)
+	return st, err
+}
+
+// settle finishes the transitions of the objects in st whose stored
+// generation is still the one compiled.
+func (c *Controller) settle(ctx context.Context, st *State, failed map[string]string) error {
+	var pending []model.Settler
+	for _, k := range model.Kinds {
+		for _, obj := range st.Objects[k.Name] {
+			if s, ok := obj.(model.Settler); ok {
+				if changed, _ := cloneSettle(s); changed {
+					pending = append(pending, s)
+				}
+			}
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return c.store.Update(ctx, func(tx store.Tx) error {
+		for _, obj := range pending {
+			if err := settleOne(tx, obj, failed); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// cloneSettle reports whether obj would change, without changing it.
+func cloneSettle(obj model.Settler) (changed, remove bool) {
+	b, _ := json.Marshal(obj)
+	var probe model.Settler
+	for _, k := range model.Kinds {
+		if k.Name == obj.Kind() {
+			probe = k.New().(model.Settler)
+		}
+	}
+	json.Unmarshal(b, probe)
+	return probe.Settle()
+}
+
+func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
+	m := obj.Meta()
+	rec, err := tx.Get(obj.Kind(), m.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cur := obj
+	if err := json.Unmarshal(rec.Data, cur); err != nil {
+		return err
+	}
+	if cur.Meta().Gen != m.Gen {
+		return nil // changed again since the snapshot: the next pass settles it
+	}
+	if t, ok := cur.(*model.Task); ok {
+		return settleTask(tx, t, failed)
+	}
+	changed, remove := cur.Settle()
+	switch {
+	case remove:
+		return deleteTree(tx, cur.Kind(), m.ID)
+	case changed:
+		return put(tx, cur, rec)
+	}
+	return nil
+}
+
+func settleTask(tx store.Tx, t *model.Task, failed map[string]string) error {
+	for _, id := range t.Objects {
+		if why, ok := failed[id]; ok {
+			t.Status, t.Message = model.TaskFail, why
+			rec, _ := tx.Get(t.Kind(), t.ID)
+			return put(tx, t, rec)
+		}
+	}
+	if changed, _ := t.Settle(); !changed {
+		return nil
+	}
+	rec, _ := tx.Get(t.Kind(), t.ID)
+	return put(tx, t, rec)
+}
+
+func put(tx store.Tx, obj model.Object, rec store.Record) error {
+	obj.Meta().Gen++
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	rec.Data = data
+	return tx.Put(rec)
+}
+
+// deleteTree removes an object and, recursively, everything stored under
+// it (listeners of a proxy, rules of a listener, the proxy's access IP).
+func deleteTree(tx store.Tx, kind, id string) error {
+	if err := tx.Delete(kind, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	for _, k := range append(model.KindNames(), "vip") {
+		recs, _, err := tx.List(store.Query{Kind: k, Parent: id, AllAccounts: true})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := deleteTree(tx, r.Kind, r.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+// Package server wires one opengaap node: store, API endpoint, services,
+// controller and data plane. cmd/opengaap and the tests both start the
+// product through it, so tests exercise exactly what users run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/controller"
+	"github.com/opengaap/opengaap/internal/gaap"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
+	"github.com/opengaap/opengaap/internal/vip"
+)
+
+// Options configure a node.
+type Options struct {
+	APIListen string // e.g. 127.0.0.1:8800
+	DataDir   string
+	StoreDSN  string // "" = SQLite in DataDir; postgres://... = PostgreSQL
+	VIPPool   string // CIDR of access IPs
+	// AccountsFile optionally names a JSON file of extra accounts.
+	AccountsFile string
+	// Root is the root account; Uin and AppID get defaults when empty.
+	Root cloudapi.Account
+	// DenyPrivateOrigins refuses loopback and private origin addresses.
+	DenyPrivateOrigins bool
+	Log                *slog.Logger
+}
+
+// Server is a running node.
+type Server struct {
+	Store      store.Store
+	GAAP       *gaap.Service
+	Controller *controller.Controller
+	Endpoint   *cloudapi.Endpoint
+	Addr       string // the API's bound address
+	http       *http.Server
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+// Start opens the store, reconciles once (so every configured listener is
+// back before the first API call) and starts serving the API.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	dsn := o.StoreDSN
+	if dsn == "" {
+		dsn = filepath.Join(o.DataDir, "opengaap.db")
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s, err := build(ctx, st, o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
+	pool, err := vip.New(o.VIPPool)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := loadAccounts(o)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := gaap.LoadSealer(filepath.Join(o.DataDir, "certificate-keys.key"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st, done: make(chan struct{})}
+	s.GAAP = gaap.New(st, pool, gaap.Config{AllowPrivateOrigins: !o.DenyPrivateOrigins}, sealer, o.Log)
+	s.Controller = controller.New(st, nil, o.Log)
+	s.GAAP.Notify = s.Controller.Notify
+	if err := s.Controller.Reconcile(ctx); err != nil {
+		return nil, fmt.Errorf("initial reconcile: %w", err)
+	}
+	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register())
+	ln, err := net.Listen("tcp", o.APIListen)
+	if err != nil {
+		return nil, err
+	}
+	s.Addr = ln.Addr().String()
+	s.http = &http.Server{Handler: s.Endpoint, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		s.Controller.Run(runCtx)
+	}()
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error("api server", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+func loadAccounts(o Options) (*cloudapi.Accounts, error) {
+	root := o.Root
+	if root.Uin == "" {
+		root.Uin = "100000000001"
+	}
+	if root.AppID == 0 {
+		root.AppID = 1250000000
+	}
+	accts := []cloudapi.Account{root}
+	if o.AccountsFile != "" {
+		more, err := cloudapi.LoadAccountsFile(o.AccountsFile)
+		if err != nil {
+			return nil, err
+		}
+		accts = append(accts, more...)
+	}
+	return cloudapi.NewAccounts(accts...)
+}
+
+// Close stops the API, the controller and the store, in that order.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	s.cancel()
+	<-s.done
+	return errors.Join(err, s.Store.Close())
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and vet, generated code up to
+# date, the unit and end-to-end suites on SQLite and PostgreSQL (a server is
+# installed and started by scripts/pg.sh when none is running), and each fuzz
+# target briefly on its corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
+go vet ./...
+
+echo "== generated code is up to date"
+go generate ./...
+git diff --exit-code -- '*zz_generated*' || { echo "run go generate and commit"; exit 1; }
+
+echo "== PostgreSQL"
+OPENGAAP_TEST_POSTGRES=$(scripts/pg.sh | tail -n 1)
+export OPENGAAP_TEST_POSTGRES
+
+echo "== tests (SQLite API store; store suite on both engines)"
+go test -count=1 -timeout 15m ./...
+
+echo "== API tests on PostgreSQL"
+OPENGAAP_TEST_STORE=postgres go test -count=1 -timeout 10m ./internal/gaap/
+
+echo "== fuzz targets"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime=5s "$pkg"
+  done
+done
+echo "all tests passed"
