@@ -31,3 +31,14 @@ type Certificate struct {
 func (c *Certificate) Kind() string   { return KindCertificate }
 func (c *Certificate) Parent() string { return "" }
 func (c *Certificate) Project() int64 { return c.ProjectID }
+
+// CertificateNameMax is the longest CertificateAlias
+// (ModifyCertificateAttributes: at most 50 characters).
+const CertificateNameMax = 50
+
+// HasKey reports whether certificates of type t carry a private key.
+func HasKey(t int64) bool { return t == CertServer || t == CertProxyClient }
+
+// IsTLS reports whether certificates of type t hold PEM certificates
+// (every type but the basic-auth user list).
+func IsTLS(t int64) bool { return t >= CertClientCA && t <= CertProxyClient }

@@ -27,7 +27,11 @@ type GlobalDomain struct {
 	Status       int64       `json:"status"`
 	Tags         []Tag       `json:"tags,omitempty"`
 	Records      []DnsRecord `json:"records,omitempty"`
-	NextRecordID int64       `json:"nextRecordId"`
+	// LastRecordID is the highest DnsRecordId issued for the domain; IDs
+	// are unique within the account (DeleteGlobalDomainDns names a record
+	// by its ID alone).
+	LastRecordID int64 `json:"lastRecordId"`
+	UpdateTime   int64 `json:"updateTime"` // Unix seconds
 }
 
 // DnsRecord resolves the domain, for clients in NationCountryInnerCodes,

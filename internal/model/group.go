@@ -7,7 +7,15 @@ const (
 	GroupCreating   = 1
 	GroupDestroying = 4
 	GroupClosed     = 5 // not in the reference's integer list; see docs
+	GroupMoving     = 11
+	GroupChanging   = 12 // partially deployed: some proxy is changing
 )
+
+// groupStateNames are the ProxyGroupInfo.Status strings of the codes.
+var groupStateNames = map[int64]string{
+	GroupRunning: "RUNNING", GroupCreating: "CREATING", GroupDestroying: "DESTROYING",
+	GroupClosed: "CLOSED", GroupMoving: "MOVING", GroupChanging: "CHANGING",
+}
 
 // KindGroup is the stored kind of ProxyGroup.
 const KindGroup = "group"
@@ -40,6 +48,35 @@ type GroupDomainConf struct {
 func (g *ProxyGroup) Kind() string   { return KindGroup }
 func (g *ProxyGroup) Parent() string { return "" }
 func (g *ProxyGroup) Project() int64 { return g.ProjectID }
+
+// State is the group's status as the API reports it, as a code
+// (ProxyGroupDetail.Status) and a name (ProxyGroupInfo.Status). Only
+// creation and destruction are stored on the group; the rest follows from
+// its proxies: any of them changing makes the group CHANGING, all of them
+// closed makes it CLOSED.
+func (g *ProxyGroup) State(proxies []*Proxy) (int64, string) {
+	code := g.Status
+	if code == GroupRunning {
+		code = stateOfProxies(proxies)
+	}
+	return code, groupStateNames[code]
+}
+
+func stateOfProxies(proxies []*Proxy) int64 {
+	closed := 0
+	for _, p := range proxies {
+		if p.Transitional() {
+			return GroupChanging
+		}
+		if p.Status == ProxyClosed {
+			closed++
+		}
+	}
+	if closed > 0 && closed == len(proxies) {
+		return GroupClosed
+	}
+	return GroupRunning
+}
 
 // Settle finishes the group's pending transition.
 func (g *ProxyGroup) Settle() (changed, remove bool) {

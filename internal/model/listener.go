@@ -1,5 +1,7 @@
 package model
 
+import "github.com/opengaap/opengaap/internal/apierr"
+
 // Listener and rule statuses (ListenerStatus, RuleStatus).
 const (
 	StatusRunning   = 0
@@ -101,3 +103,114 @@ func settleCode(status *int64) (changed, remove bool) {
 	}
 	return false, false
 }
+
+// ClientIPMethod values. The API knows 0 (TOA) and 1 (Proxy Protocol);
+// TOA is refused (see CheckClientIPMethod) and ClientIPNone, an internal
+// value never shown on the wire, means origins see the proxy's address.
+const (
+	ClientIPNone          = -1
+	ClientIPTOA           = 0
+	ClientIPProxyProtocol = 1
+)
+
+// Failover roles of a bound origin (RealServerFailoverRole).
+const (
+	RoleMaster = "master"
+	RoleSlave  = "slave"
+)
+
+// L4Params are the layer-4 settings of a Create or Modify call; a nil
+// field is absent and keeps the listener's current value.
+type L4Params struct {
+	Scheduler, RealServerType                        *string
+	HealthCheck, DelayLoop, ConnectTimeout           *int64
+	HealthyThreshold, UnhealthyThreshold             *int64
+	FailoverSwitch, ClientIPMethod                   *int64
+	CheckType, ContextType, SendContext, RecvContext *string
+	CheckPort                                        *int64
+}
+
+// NewL4Listener returns a TCP or UDP listener carrying the defaults used
+// when a create call leaves a setting out (docs/api-listeners.md).
+func NewL4Listener(protocol string) *Listener {
+	return &Listener{
+		Protocol: protocol, Status: StatusCreating,
+		DelayLoop: 5, ConnectTimeout: 2, HealthyThreshold: 3, UnhealthyThreshold: 3,
+		ClientIPMethod: ClientIPNone, CheckType: "PORT", ContextType: "TEXT",
+	}
+}
+
+// ApplyL4 merges p into l and validates the result, so a Modify call is
+// checked against the settings it keeps as well as those it changes.
+func (l *Listener) ApplyL4(p L4Params) error {
+	if p.ClientIPMethod != nil {
+		if err := CheckClientIPMethod(*p.ClientIPMethod); err != nil {
+			return err
+		}
+		l.ClientIPMethod = *p.ClientIPMethod
+	}
+	for _, f := range [...]struct {
+		dst *string
+		src *string
+	}{{&l.Scheduler, p.Scheduler}, {&l.RealServerType, p.RealServerType}, {&l.CheckType, p.CheckType},
+		{&l.ContextType, p.ContextType}, {&l.SendContext, p.SendContext}, {&l.RecvContext, p.RecvContext}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	for _, f := range [...]struct {
+		dst *int64
+		src *int64
+	}{{&l.HealthCheck, p.HealthCheck}, {&l.DelayLoop, p.DelayLoop}, {&l.ConnectTimeout, p.ConnectTimeout},
+		{&l.HealthyThreshold, p.HealthyThreshold}, {&l.UnhealthyThreshold, p.UnhealthyThreshold},
+		{&l.FailoverSwitch, p.FailoverSwitch}, {&l.CheckPort, p.CheckPort}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if err := l.checkL4(); err != nil {
+		return err
+	}
+	l.fixRoles()
+	return nil
+}
+
+// fixRoles keeps the bound origins' roles consistent with FailoverSwitch:
+// without it there are no roles; turning it on makes every origin a master.
+func (l *Listener) fixRoles() {
+	for i := range l.Bindings {
+		b := &l.Bindings[i]
+		switch {
+		case l.FailoverSwitch == 0:
+			b.Role = ""
+		case b.Role == "":
+			b.Role = RoleMaster
+		}
+	}
+}
+
+// CheckIdle returns an error unless the listener is running: a listener
+// being deleted is ListenerStatusError, one with another change in flight
+// gets the action's busy code.
+func (l *Listener) CheckIdle(busy apierr.Code) error {
+	switch l.Status {
+	case StatusRunning:
+		return nil
+	case StatusDeleting:
+		return apierr.New(apierr.FailedOperationListenerStatusError, "the listener %s is being deleted", l.ID)
+	}
+	return apierr.New(busy, "the listener %s has a change in progress (status %d); retry when it is 0 (running)", l.ID, l.Status)
+}
+
+// UsesTCPPort and UsesUDPPort report which transport ports the listener
+// occupies: HTTP and HTTPS run on TCP, and an HTTPS listener with HTTP/3
+// also holds the UDP port.
+func (l *Listener) UsesTCPPort() bool { return l.Protocol != UDP }
+
+// UsesUDPPort: see UsesTCPPort.
+func (l *Listener) UsesUDPPort() bool {
+	return l.Protocol == UDP || (l.Protocol == HTTPS && l.Http3Supported == 1)
+}
+
+// ProxyProtocol reports whether origins receive a PROXY protocol header.
+func (l *Listener) ProxyProtocol() bool { return l.ClientIPMethod == ClientIPProxyProtocol }

@@ -11,6 +11,15 @@ const (
 	ProxyAdjusting  = "ADJUSTING"
 )
 
+// Ban statuses (ProxyInfo.BanStatus) of cross-border proxies; "" reads as
+// RECOVER (never banned).
+const (
+	BanBanned     = "BANNED"
+	BanRecover    = "RECOVER"
+	BanBanning    = "BANNING"
+	BanRecovering = "RECOVERING"
+)
+
 // KindProxy is the stored kind of Proxy.
 const KindProxy = "proxy"
 
@@ -40,6 +49,9 @@ type Proxy struct {
 	Http3Supported   int64  `json:"http3Supported"`
 	ModifyConfigTime int64  `json:"modifyConfigTime"`
 	Tags             []Tag  `json:"tags,omitempty"`
+	// BanStatus is set by BanAndRecoverProxy; a banned proxy forwards
+	// nothing (its bandwidth limit is 0).
+	BanStatus string `json:"banStatus,omitempty"`
 }
 
 func (p *Proxy) Kind() string   { return KindProxy }
@@ -48,6 +60,25 @@ func (p *Proxy) Project() int64 { return p.ProjectID }
 
 // Settle finishes the proxy's pending transition.
 func (p *Proxy) Settle() (changed, remove bool) {
+	banChanged := p.settleBan()
+	changed, remove = p.settleStatus()
+	return changed || banChanged, remove
+}
+
+// settleBan finishes a ban or recovery.
+func (p *Proxy) settleBan() bool {
+	switch p.BanStatus {
+	case BanBanning:
+		p.BanStatus = BanBanned
+	case BanRecovering:
+		p.BanStatus = BanRecover
+	default:
+		return false
+	}
+	return true
+}
+
+func (p *Proxy) settleStatus() (changed, remove bool) {
 	switch p.Status {
 	case ProxyCreating, ProxyOpening, ProxyAdjusting:
 		if p.Closed {
@@ -63,6 +94,18 @@ func (p *Proxy) Settle() (changed, remove bool) {
 		return true, true
 	}
 	return false, false
+}
+
+// Banned reports whether the proxy must not forward traffic.
+func (p *Proxy) Banned() bool { return p.BanStatus == BanBanned || p.BanStatus == BanBanning }
+
+// Transitional reports whether an asynchronous change is in progress.
+func (p *Proxy) Transitional() bool {
+	switch p.Status {
+	case ProxyRunning, ProxyClosed:
+		return false
+	}
+	return true
 }
 
 // Operable reports whether configuration changes may be made to the proxy

@@ -1,5 +1,10 @@
 package model
 
+import (
+	"net/netip"
+	"strings"
+)
+
 // KindRealServer is the stored kind of RealServer.
 const KindRealServer = "realserver"
 
@@ -23,4 +28,63 @@ func (r *RealServer) Type() string {
 		return "DOMAIN"
 	}
 	return "IP"
+}
+
+// ParseOrigin validates an origin address given to AddRealServers and
+// returns it normalised (IPv6 compressed, domain lower-cased) with whether
+// it is a domain name. Loopback, private, link-local, multicast and
+// unspecified addresses, and the name localhost, reach only the proxy host
+// itself or nothing; they are refused unless allowPrivate (operator setting).
+func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain bool, err error) {
+	addr = strings.TrimSpace(addr)
+	if ip, perr := netip.ParseAddr(addr); perr == nil {
+		if ip.Zone() != "" {
+			return "", false, invalid(param, "%q: an IPv6 zone is not allowed", addr)
+		}
+		ip = ip.Unmap()
+		if !allowPrivate && !publicAddr(ip) {
+			return "", false, invalid(param, "%s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", ip)
+		}
+		return ip.String(), false, nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(addr, "."))
+	if !validDomain(name) {
+		return "", false, invalid(param, "%q is neither an IPv4/IPv6 address nor a domain name", addr)
+	}
+	if !allowPrivate && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
+		return "", false, invalid(param, "%s names the proxy host itself; origins must be reachable on the internet", name)
+	}
+	return name, true, nil
+}
+
+func publicAddr(ip netip.Addr) bool {
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() &&
+		!netip.MustParsePrefix("100.64.0.0/10").Contains(ip) // carrier-grade NAT
+}
+
+// validDomain checks RFC 1123 host-name syntax: labels of 1-63 letters,
+// digits and hyphens, not starting or ending with a hyphen, 253 bytes at
+// most. A single label is accepted (origins may be resolved by a search
+// domain) unless it is all digits, which would be a mistyped IPv4 address.
+func validDomain(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	labels := strings.Split(name, ".")
+	allDigits := true
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			switch {
+			case c >= 'a' && c <= 'z', c == '-', c == '_':
+				allDigits = false
+			case c >= '0' && c <= '9':
+			default:
+				return false
+			}
+		}
+	}
+	return !allDigits
 }

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/opengaap/opengaap/internal/apierr"
+
 // Security policy statuses (DescribeSecurityPolicyDetail.Status).
 const (
 	PolicyBound     = "BOUND"
@@ -60,4 +62,23 @@ func (p *SecurityPolicy) Settle() (changed, remove bool) {
 		return true, false
 	}
 	return false, false
+}
+
+// Switch starts opening (binding) or closing (unbinding) the policy. A
+// policy already in, or moving to, the wanted state is refused with the
+// codes OpenSecurityPolicy and CloseSecurityPolicy document.
+func (p *SecurityPolicy) Switch(open bool) error {
+	switch {
+	case p.Busy():
+		return apierr.New(apierr.FailedOperationActionIsDoing, "the security policy %s is %s; retry when it settles", p.ID, p.Status)
+	case open && p.Status == PolicyBound:
+		return apierr.New(apierr.FailedOperationProxySecurityAlreadyOpen, "the security policy %s is already open", p.ID)
+	case !open && p.Status == PolicyUnbind:
+		return apierr.New(apierr.FailedOperationProxySecurityAlreadyClose, "the security policy %s is already closed", p.ID)
+	case open:
+		p.Status = PolicyBinding
+	default:
+		p.Status = PolicyUnbinding
+	}
+	return nil
 }

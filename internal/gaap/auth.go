@@ -1,0 +1,124 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// SetAuthentication sets the advanced authentication of a domain: basic
+// authentication of clients, the proxy's client certificate towards
+// origins (GaapAuth) and verification of origin certificates
+// (RealServerAuth). Each switch defaults to 0 (off), as documented, so a
+// call states the whole configuration; TLS versions and ciphers are kept
+// when absent.
+func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, req *gaapapi.SetAuthenticationRequest) (*gaapapi.SetAuthenticationResponse, error) {
+	if err := domainTLSOptions(req.TLSSupportVersion, req.TLSCiphers); err != nil {
+		return nil, err
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		_, d, err := changeableDomain(tx, *req.ListenerId, *req.Domain)
+		if err != nil {
+			return err
+		}
+		if err := setBasicAuth(tx, d, req); err != nil {
+			return err
+		}
+		if err := setGaapAuth(tx, d, req); err != nil {
+			return err
+		}
+		if err := setRealServerAuth(tx, d, req); err != nil {
+			return err
+		}
+		if req.TLSSupportVersion != nil {
+			d.TLSSupportVersion = req.TLSSupportVersion
+		}
+		if req.TLSCiphers != nil {
+			d.TLSCiphers = *req.TLSCiphers
+		}
+		d.Status = model.DomainChanging
+		return tx.Put(d)
+	})
+	return &gaapapi.SetAuthenticationResponse{}, err
+}
+
+func setBasicAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthenticationRequest) error {
+	on, err := domainAuthSwitch("BasicAuth", req.BasicAuth)
+	if err != nil || on == 0 {
+		d.BasicAuth, d.BasicAuthConfID = 0, ""
+		return err
+	}
+	if deref(req.BasicAuthConfId) == "" {
+		return cloudapi.Missing("BasicAuthConfId")
+	}
+	if _, err := certOfType(tx, "BasicAuthConfId", *req.BasicAuthConfId, model.CertBasicAuth); err != nil {
+		return err
+	}
+	d.BasicAuth, d.BasicAuthConfID = 1, *req.BasicAuthConfId
+	return nil
+}
+
+func setGaapAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthenticationRequest) error {
+	on, err := domainAuthSwitch("GaapAuth", req.GaapAuth)
+	if err != nil || on == 0 {
+		d.GaapAuth, d.GaapCertificateID = 0, ""
+		return err
+	}
+	if deref(req.GaapCertificateId) == "" {
+		return cloudapi.Missing("GaapCertificateId")
+	}
+	if _, err := certOfType(tx, "GaapCertificateId", *req.GaapCertificateId, model.CertProxyClient); err != nil {
+		return err
+	}
+	d.GaapAuth, d.GaapCertificateID = 1, *req.GaapCertificateId
+	return nil
+}
+
+func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthenticationRequest) error {
+	on, err := domainAuthSwitch("RealServerAuth", req.RealServerAuth)
+	if err != nil || on == 0 {
+		d.RealServerAuth, d.RealServerCertificateIDs, d.RealServerCertificateDomain = 0, nil, ""
+		return err
+	}
+	ids := req.PolyRealServerCertificateIds
+	if len(ids) == 0 && deref(req.RealServerCertificateId) != "" {
+		ids = []string{*req.RealServerCertificateId}
+	}
+	if len(ids) == 0 {
+		return cloudapi.Missing("RealServerCertificateId")
+	}
+	for _, id := range ids {
+		if _, err := certOfType(tx, "RealServerCertificateId", id, model.CertOriginCA); err != nil {
+			return err
+		}
+	}
+	d.RealServerAuth, d.RealServerCertificateIDs = 1, ids
+	d.RealServerCertificateDomain = deref(req.RealServerCertificateDomain)
+	return nil
+}
+
+// domainAuthSwitch reads a 0/1 switch that defaults to 0.
+func domainAuthSwitch(param string, v *int64) (int64, error) {
+	on := derefInt(v, 0)
+	if on != 0 && on != 1 {
+		return 0, cloudapi.Invalid(param, "must be 0 (off) or 1 (on), not %d", on)
+	}
+	return on, nil
+}
+
+// domainTLSOptions checks TLSSupportVersion and TLSCiphers.
+func domainTLSOptions(versions []string, ciphers *string) error {
+	for _, v := range versions {
+		if !slices.Contains([]string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}, v) {
+			return cloudapi.Invalid("TLSSupportVersion", "%q is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", v)
+		}
+	}
+	if ciphers != nil && !slices.Contains([]string{"GAAP_TLS_CIPHERS_STRICT", "GAAP_TLS_CIPHERS_GENERAL", "GAAP_TLS_CIPHERS_WIDE"}, *ciphers) {
+		return cloudapi.Invalid("TLSCiphers", "%q is not one of GAAP_TLS_CIPHERS_STRICT, GAAP_TLS_CIPHERS_GENERAL, GAAP_TLS_CIPHERS_WIDE", *ciphers)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// CreateCertificate stores a certificate, CA or basic-auth user list after
+// parsing it; private keys are sealed before they reach the store.
+func (s *Service) CreateCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateCertificateRequest) (*gaapapi.CreateCertificateResponse, error) {
+	c := &model.Certificate{Base: model.Base{ID: model.NewID(model.PrefixCertificate)}, Type: *req.CertificateType,
+		Name: deref(req.CertificateAlias), UpdateTime: call.Time.Unix()}
+	if err := validateCertAlias(c.Name); err != nil {
+		return nil, err
+	}
+	key, err := model.FillCertificate(c, *req.CertificateContent, derefRaw(req.CertificateKey))
+	if err != nil {
+		return nil, err
+	}
+	c.KeySealed = s.sealer.Seal(key)
+	if err := s.update(ctx, call, func(tx *resource.Tx) error { return tx.Insert(c) }); err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateCertificateResponse{CertificateId: &c.ID}, nil
+}
+
+// DescribeCertificates lists the caller's certificates, optionally of one
+// type, in creation order.
+func (s *Service) DescribeCertificates(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCertificatesRequest) (*gaapapi.DescribeCertificatesResponse, error) {
+	typ := derefInt(req.CertificateType, -1)
+	if typ < -1 || typ > model.CertProxyClient {
+		return nil, cloudapi.Invalid("CertificateType", "must be -1 (all) or 0-4, not %d", typ)
+	}
+	offset, limit, err := paging(req.Offset, req.Limit, 0)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*model.Certificate
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		certs, _, err = resource.List[model.Certificate](tx, store.Query{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if typ >= 0 {
+		certs = slices.DeleteFunc(certs, func(c *model.Certificate) bool { return c.Type != typ })
+	}
+	resp := &gaapapi.DescribeCertificatesResponse{TotalCount: new(int64(len(certs))), CertificateSet: []gaapapi.Certificate{}}
+	for _, c := range window(certs, offset, limit) {
+		resp.CertificateSet = append(resp.CertificateSet, certificateOut(c))
+	}
+	return resp, nil
+}
+
+// DescribeCertificateDetail returns one certificate with its content and,
+// for server and proxy certificates, its private key.
+func (s *Service) DescribeCertificateDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCertificateDetailRequest) (*gaapapi.DescribeCertificateDetailResponse, error) {
+	var c *model.Certificate
+	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		c, err = resource.Get[model.Certificate](tx, *req.CertificateId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := certificateOut(c)
+	d := &gaapapi.CertificateDetail{CertificateId: out.CertificateId, CertificateType: out.CertificateType,
+		CertificateAlias: out.CertificateAlias, CertificateContent: &c.Content, CreateTime: out.CreateTime,
+		BeginTime: out.BeginTime, EndTime: out.EndTime, IssuerCN: out.IssuerCN, SubjectCN: out.SubjectCN}
+	if model.HasKey(c.Type) {
+		key, err := s.sealer.Open(c.KeySealed)
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		d.CertificateKey = &key
+	}
+	return &gaapapi.DescribeCertificateDetailResponse{CertificateDetail: d}, nil
+}
+
+// ModifyCertificateAttributes renames a certificate.
+func (s *Service) ModifyCertificateAttributes(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyCertificateAttributesRequest) (*gaapapi.ModifyCertificateAttributesResponse, error) {
+	if req.CertificateAlias == nil {
+		return &gaapapi.ModifyCertificateAttributesResponse{}, s.view(ctx, call, func(tx *resource.Tx) error {
+			_, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+			return err
+		})
+	}
+	name := deref(req.CertificateAlias)
+	if err := validateCertAlias(name); err != nil {
+		return nil, err
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		c, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+		if err != nil {
+			return err
+		}
+		c.Name, c.UpdateTime = name, call.Time.Unix()
+		return tx.Put(c)
+	})
+	return &gaapapi.ModifyCertificateAttributesResponse{}, err
+}
+
+// DeleteCertificate removes a certificate no listener or domain uses.
+func (s *Service) DeleteCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteCertificateRequest) (*gaapapi.DeleteCertificateResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		c, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+		if err != nil {
+			return err
+		}
+		user, err := certificateUser(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if user != "" {
+			return apierr.New(apierr.FailedOperationCertificateIsUsing, "certificate %s is used by %s; detach it first", c.ID, user)
+		}
+		return tx.Delete(c)
+	})
+	return &gaapapi.DeleteCertificateResponse{}, err
+}
+
+// certificateUser names a listener or domain that references the
+// certificate id, or returns "" when none does.
+func certificateUser(tx *resource.Tx, id string) (string, error) {
+	listeners, _, err := resource.List[model.Listener](tx, store.Query{})
+	if err != nil {
+		return "", err
+	}
+	for _, l := range listeners {
+		if l.CertificateID == id || slices.Contains(l.ClientCertificateIDs, id) {
+			return "listener " + l.ID, nil
+		}
+	}
+	doms, _, err := resource.List[model.Domain](tx, store.Query{})
+	if err != nil {
+		return "", err
+	}
+	for _, d := range doms {
+		if slices.Contains(domainCertificates(d), id) {
+			return "domain " + d.Host + " of listener " + d.ListenerID, nil
+		}
+	}
+	return "", nil
+}
+
+// domainCertificates lists every certificate ID a domain references.
+func domainCertificates(d *model.Domain) []string {
+	ids := []string{d.CertificateID, d.BasicAuthConfID, d.GaapCertificateID}
+	ids = append(ids, d.ClientCertificateIDs...)
+	return append(ids, d.RealServerCertificateIDs...)
+}
+
+func certificateOut(c *model.Certificate) gaapapi.Certificate {
+	out := gaapapi.Certificate{CertificateId: &c.ID, CertificateName: &c.Name, CertificateAlias: &c.Name,
+		CertificateType: &c.Type, CreateTime: &c.CreateTime}
+	if model.IsTLS(c.Type) {
+		out.BeginTime, out.EndTime, out.IssuerCN, out.SubjectCN = &c.BeginTime, &c.EndTime, &c.IssuerCN, &c.SubjectCN
+	}
+	return out
+}
+
+func validateCertAlias(name string) error {
+	if len([]rune(name)) > model.CertificateNameMax {
+		return cloudapi.Invalid("CertificateAlias", "must have at most %d characters", model.CertificateNameMax)
+	}
+	return nil
+}
+
+// derefRaw is deref without trimming, for PEM text.
+func derefRaw(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

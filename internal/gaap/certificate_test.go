@@ -1,0 +1,138 @@
+package gaap_test
+
+import (
+	"net/url"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestCertificateLifecycle(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+
+	// The reference asks for URL-encoded content; plain PEM works too.
+	server := createCert(t, c, 2, url.PathEscape(p.leafPEM), url.PathEscape(p.leafKey))
+	basic := createCert(t, c, 0, "root:$apr1$x$y\nalice:FSGdT", "")
+	createCert(t, c, 1, p.caPEM, "")
+
+	detailReq := gaapsdk.NewDescribeCertificateDetailRequest()
+	detailReq.CertificateId = new(server)
+	detail, err := c.DescribeCertificateDetail(detailReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := detail.Response.CertificateDetail
+	if *d.CertificateKey != trimmed(p.leafKey) || *d.CertificateContent != trimmed(p.leafPEM) {
+		t.Errorf("detail key/content do not round-trip")
+	}
+	if *d.SubjectCN != "example.com" || *d.IssuerCN != "Test CA" || int64(*d.EndTime) != p.notAfter.Unix() {
+		t.Errorf("got subject %q issuer %q end %d; want example.com, Test CA, %d", *d.SubjectCN, *d.IssuerCN, *d.EndTime, p.notAfter.Unix())
+	}
+
+	list := func(typ int64) []*gaapsdk.Certificate {
+		req := gaapsdk.NewDescribeCertificatesRequest()
+		req.CertificateType = new(typ)
+		resp, err := c.DescribeCertificates(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Response.CertificateSet
+	}
+	if got := len(list(-1)); got != 3 {
+		t.Errorf("got %d certificates of all types; want 3", got)
+	}
+	if got := list(0); len(got) != 1 || *got[0].CertificateId != basic {
+		t.Errorf("type 0 filter: got %d certificates; want only %s", len(got), basic)
+	}
+
+	modReq := gaapsdk.NewModifyCertificateAttributesRequest()
+	modReq.CertificateId, modReq.CertificateAlias = new(server), new("renamed")
+	if _, err := c.ModifyCertificateAttributes(modReq); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(2); *got[0].CertificateAlias != "renamed" || *got[0].CertificateName != "renamed" {
+		t.Errorf("got alias %q; want renamed", *got[0].CertificateAlias)
+	}
+	modReq.CertificateAlias = new(string(make([]byte, 51)))
+	_, err = c.ModifyCertificateAttributes(modReq)
+	wantCode(t, err, "InvalidParameterValue")
+
+	// Another account sees nothing and cannot delete.
+	other := api.GAAP(xtest.Other)
+	_, err = other.DescribeCertificateDetail(detailReq)
+	wantCode(t, err, "ResourceNotFound")
+
+	delReq := gaapsdk.NewDeleteCertificateRequest()
+	delReq.CertificateId = new(basic)
+	_, err = other.DeleteCertificate(delReq)
+	wantCode(t, err, "ResourceNotFound")
+	if _, err := c.DeleteCertificate(delReq); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(list(0)); got != 0 {
+		t.Errorf("got %d basic-auth configurations after delete; want 0", got)
+	}
+}
+
+func trimmed(s string) string { return s[:len(s)-1] } // PEM ends with one newline
+
+func TestCreateCertificateInvalid(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	cases := []struct {
+		name         string
+		typ          int64
+		content, key string
+		code         string
+	}{
+		{"garbage content", 1, "not a certificate", "", "InvalidParameterValue.InvalidCertificateContent"},
+		{"key block as content", 3, p.leafKey, "", "InvalidParameterValue.InvalidCertificateContent"},
+		{"garbage key", 2, p.leafPEM, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "InvalidParameterValue.InvalidCertificateKey"},
+		{"key of another certificate", 4, p.leafPEM, p.otherKey, "InvalidParameterValue.CertificateContentNotMatchKey"},
+		{"key on a CA", 1, p.caPEM, p.leafKey, "InvalidParameterValue.InvalidCertificateKey"},
+		{"missing key", 2, p.leafPEM, "", "MissingParameter"},
+		{"user list without hash", 0, "root", "", "InvalidParameterValue.InvalidCertificateContent"},
+		{"unknown type", 5, p.caPEM, "", "InvalidParameterValue"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := gaapsdk.NewCreateCertificateRequest()
+			req.CertificateType, req.CertificateContent = new(tc.typ), new(tc.content)
+			if tc.key != "" {
+				req.CertificateKey = new(tc.key)
+			}
+			_, err := c.CreateCertificate(req)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+func TestDeleteCertificateInUse(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	proxy := runningProxy(t, api)
+	listenerCert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	domainCert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	listener := l7Listener(t, api, proxy, listenerCert, 0)
+
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("www.example.com"), new(domainCert)
+	if _, err := c.CreateDomain(req); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{listenerCert, domainCert} {
+		del := gaapsdk.NewDeleteCertificateRequest()
+		del.CertificateId = new(id)
+		_, err := c.DeleteCertificate(del)
+		wantCode(t, err, "FailedOperation.CertificateIsUsing")
+	}
+}

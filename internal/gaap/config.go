@@ -1,0 +1,195 @@
+package gaap
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Config is the operator's configuration of the GAAP service. Every field
+// has a built-in default (withDefaults), so an empty Config is a working
+// service; an operator overrides parts of it with a JSON file (LoadConfig).
+// Region catalogues, option lists and prices are data here, never answers
+// hard-coded in handlers.
+type Config struct {
+	// AllowPrivateOrigins permits loopback and private origin addresses.
+	AllowPrivateOrigins bool `json:"allowPrivateOrigins"`
+	// DomainSuffix is appended to generated access domains
+	// (link-xxxxxxxx.<suffix>).
+	DomainSuffix string `json:"domainSuffix"`
+
+	// AccessRegions are where clients connect (DescribeAccessRegions).
+	AccessRegions []Region `json:"accessRegions,omitempty"`
+	// DestRegions are where origins live (DescribeDestRegions).
+	DestRegions []Region `json:"destRegions,omitempty"`
+	// BandwidthOptions (Mbps) and ConcurrentOptions (units of 10,000
+	// connections) are the values a proxy may be created or scaled to,
+	// unless its access region lists its own.
+	BandwidthOptions  []int64 `json:"bandwidthOptions,omitempty"`
+	ConcurrentOptions []int64 `json:"concurrentOptions,omitempty"`
+	// Countries is the nearest-access mapping table
+	// (DescribeCountryAreaMapping, ModifyGroupDomainConfig).
+	Countries []Country `json:"countries,omitempty"`
+	// Prices drive InquiryPriceCreateProxy and DescribeRegionAndPrice.
+	Prices *Prices `json:"prices,omitempty"`
+	// AuthSignature controls DescribeAuthSignature.
+	AuthSignature *AuthSignature `json:"authSignature,omitempty"`
+	// MaxProxiesPerGroup bounds the proxies of one group
+	// (FailedOperation.LimitNumofProxiesInGroup).
+	MaxProxiesPerGroup int `json:"maxProxiesPerGroup,omitempty"`
+}
+
+// Region is one access or origin region of the catalogue.
+type Region struct {
+	ID string `json:"id"`
+	// Name is the Chinese display name, NameEn the English one; the
+	// response carries the one matching the call's Language.
+	Name     string `json:"name"`
+	NameEn   string `json:"nameEn,omitempty"`
+	Area     string `json:"area"`
+	AreaName string `json:"areaName"`
+	// IDCType is dc (data centre) or ec (edge computing node).
+	IDCType string `json:"idcType,omitempty"`
+	// FeatureBitmap is Tencent's feature bit set, reported as is.
+	FeatureBitmap int64 `json:"featureBitmap,omitempty"`
+	// NetworkTypes the region supports (normal, cn2, triple, secure_eip).
+	NetworkTypes []string `json:"networkTypes,omitempty"`
+	// IPv6 reports whether proxies with IPAddressVersion IPv6 can be made.
+	IPv6 bool `json:"ipv6,omitempty"`
+	// Mainland marks regions in mainland China: a CrossBorder proxy
+	// goes from a mainland access region to a non-mainland origin region.
+	Mainland bool `json:"mainland,omitempty"`
+	// ZoneCode and ContinentCode place an access region in the country
+	// table (DescribeGroupDomainConfig).
+	ZoneCode      string `json:"zoneCode,omitempty"`
+	ContinentCode string `json:"continentCode,omitempty"`
+	// BandwidthOptions and ConcurrentOptions override the global lists
+	// for proxies accessed in this region.
+	BandwidthOptions  []int64 `json:"bandwidthOptions,omitempty"`
+	ConcurrentOptions []int64 `json:"concurrentOptions,omitempty"`
+	// PriceFactor multiplies the daily configuration fee of proxies
+	// accessed in (or forwarding to) this region; 0 means 1.
+	PriceFactor float64 `json:"priceFactor,omitempty"`
+}
+
+// Country is one row of the country/area mapping table.
+type Country struct {
+	Code          string `json:"code"` // NationCountryInnerCode
+	Name          string `json:"name"`
+	ZoneCode      string `json:"zoneCode"`
+	ZoneName      string `json:"zoneName"`
+	ContinentCode string `json:"continentCode"`
+	ContinentName string `json:"continentName"`
+	Remark        string `json:"remark,omitempty"`
+}
+
+// Prices is the price list. The daily configuration fee of a proxy is
+// (Base + PerMbps×Bandwidth + PerConcurrent×Concurrent) × region factors.
+type Prices struct {
+	Currency      string  `json:"currency"`
+	Base          float64 `json:"base"`          // per day
+	PerMbps       float64 `json:"perMbps"`       // per Mbps of the cap, per day
+	PerConcurrent float64 `json:"perConcurrent"` // per 10,000 connections, per day
+	// Discount multiplies list prices into the Discount* outputs; 0 means 1.
+	Discount float64 `json:"discount,omitempty"`
+	// BandwidthTiers are the usage prices of bandwidth billing.
+	BandwidthTiers []PriceTier `json:"bandwidthTiers"`
+	// FlowPerGB is the usage price of traffic billing.
+	FlowPerGB float64 `json:"flowPerGB"`
+	// Cn2PerMbps is the extra price of premium (cn2) bandwidth per Mbps per day.
+	Cn2PerMbps float64 `json:"cn2PerMbps"`
+}
+
+// PriceTier is a bandwidth range [From, To) (To -1 = unbounded) and its
+// price per Mbps per day.
+type PriceTier struct {
+	From  int64   `json:"from"`
+	To    int64   `json:"to"`
+	Price float64 `json:"price"`
+}
+
+// AuthSignature configures the billing-signature service. When Disabled,
+// DescribeAuthSignature answers UnsupportedOperation, as an installation
+// without billing would.
+type AuthSignature struct {
+	Disabled bool `json:"disabled"`
+}
+
+// LoadConfig reads an operator configuration file (JSON, fields as in
+// Config). Absent fields keep their defaults; unknown fields are an error so
+// that a typo is not silently ignored.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	f, err := os.Open(path)
+	if err != nil {
+		return c, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.withDefaults().validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.DomainSuffix == "" {
+		c.DomainSuffix = "gaap.opengaap.local"
+	}
+	if c.AccessRegions == nil {
+		c.AccessRegions = defaultAccessRegions()
+	}
+	if c.DestRegions == nil {
+		c.DestRegions = defaultDestRegions()
+	}
+	if c.BandwidthOptions == nil {
+		c.BandwidthOptions = []int64{10, 20, 50, 100, 200, 500, 1000}
+	}
+	if c.ConcurrentOptions == nil {
+		c.ConcurrentOptions = []int64{2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+	}
+	if c.Countries == nil {
+		c.Countries = defaultCountries()
+	}
+	if c.Prices == nil {
+		c.Prices = defaultPrices()
+	}
+	if c.AuthSignature == nil {
+		c.AuthSignature = &AuthSignature{}
+	}
+	if c.MaxProxiesPerGroup == 0 {
+		c.MaxProxiesPerGroup = 20
+	}
+	return c
+}
+
+// validate rejects catalogues that would make handlers misbehave.
+func (c Config) validate() error {
+	for _, set := range [][]Region{c.AccessRegions, c.DestRegions} {
+		seen := map[string]bool{}
+		for _, r := range set {
+			if r.ID == "" || seen[r.ID] {
+				return fmt.Errorf("region id %q is empty or repeated", r.ID)
+			}
+			seen[r.ID] = true
+		}
+	}
+	if len(c.BandwidthOptions) == 0 || len(c.ConcurrentOptions) == 0 {
+		return fmt.Errorf("bandwidthOptions and concurrentOptions must not be empty")
+	}
+	return nil
+}
+
+// defaultPrices are list prices in CNY modelled on the reference's
+// examples (10 Mbps and 20,000 connections cost 80.64 per day).
+func defaultPrices() *Prices {
+	return &Prices{
+		Currency: "CNY", PerMbps: 5.04, PerConcurrent: 15.12, Discount: 1,
+		BandwidthTiers: []PriceTier{{0, 20, 130}, {20, 100, 90}, {100, 500, 70}, {500, 2000, 60}, {2000, -1, 50}},
+		FlowPerGB:      0.8, Cn2PerMbps: 1.5,
+	}
+}

@@ -1,0 +1,220 @@
+package gaap
+
+import (
+	"context"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// CreateDomain adds an access domain to an HTTP or HTTPS listener.
+func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainRequest) (*gaapapi.CreateDomainResponse, error) {
+	host := l7Host(*req.Domain)
+	if err := model.ValidateHost("Domain", host); err != nil {
+		return nil, err
+	}
+	h3 := derefInt(req.Http3Supported, 0)
+	if h3 != 0 && h3 != 1 {
+		return nil, cloudapi.Invalid("Http3Supported", "must be 0 or 1, not %d", h3)
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		l, err := operableL7Listener(tx, *req.ListenerId)
+		if err != nil {
+			return err
+		}
+		if h3 == 1 && l.Protocol != model.HTTPS {
+			return cloudapi.Invalid("Http3Supported", "HTTP/3 needs an HTTPS listener; %s is HTTP", l.ID)
+		}
+		all, err := listenerDomains(tx, l.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkNewHost(all, l.ID, host); err != nil {
+			return err
+		}
+		if len(all) >= model.MaxDomainsPerListener {
+			return apierr.New(apierr.LimitExceeded, "listener %s already has %d domains, the maximum", l.ID, model.MaxDomainsPerListener)
+		}
+		d := &model.Domain{Base: model.Base{ID: model.NewID(model.PrefixDomainInternal)}, ListenerID: l.ID, Host: host,
+			Status: model.DomainChanging, Http3Supported: h3}
+		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
+		if err := certs.apply(tx, l, d, true); err != nil {
+			return err
+		}
+		if err := setDefaultServer(tx, all, d, req.IsDefaultServer); err != nil {
+			return err
+		}
+		return tx.Insert(d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateDomainResponse{}, nil
+}
+
+// ModifyDomain renames a domain (its rules and error pages follow) and
+// optionally changes its certificates and default-server flag.
+func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyDomainRequest) (*gaapapi.ModifyDomainResponse, error) {
+	newHost := l7Host(*req.NewDomain)
+	if err := model.ValidateHost("NewDomain", newHost); err != nil {
+		return nil, err
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		l, d, err := changeableDomain(tx, *req.ListenerId, *req.OldDomain)
+		if err != nil {
+			return err
+		}
+		all, err := listenerDomains(tx, l.ID)
+		if err != nil {
+			return err
+		}
+		if newHost != d.Host {
+			if err := checkNewHost(all, l.ID, newHost); err != nil {
+				return err
+			}
+			if err := renameDomain(tx, l.ID, d.Host, newHost); err != nil {
+				return err
+			}
+			d.Host = newHost
+		}
+		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
+		if err := certs.apply(tx, l, d, false); err != nil {
+			return err
+		}
+		if err := setDefaultServer(tx, all, d, req.IsDefaultServer); err != nil {
+			return err
+		}
+		d.Status = model.DomainChanging
+		return tx.Put(d)
+	})
+	return &gaapapi.ModifyDomainResponse{}, err
+}
+
+// ModifyCertificate changes the server and client certificates of a domain
+// of an HTTPS listener.
+func (s *Service) ModifyCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyCertificateRequest) (*gaapapi.ModifyCertificateResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		l, d, err := changeableDomain(tx, *req.ListenerId, *req.Domain)
+		if err != nil {
+			return err
+		}
+		if l.Protocol != model.HTTPS {
+			return apierr.New(apierr.FailedOperationInvalidListenerProtocol, "listener %s is HTTP; certificates exist only on HTTPS listeners", l.ID)
+		}
+		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
+		if err := certs.apply(tx, l, d, false); err != nil {
+			return err
+		}
+		d.Status = model.DomainChanging
+		return tx.Put(d)
+	})
+	return &gaapapi.ModifyCertificateResponse{}, err
+}
+
+// DeleteDomain deletes a domain with its rules and error pages. Without
+// Force it refuses while a rule of the domain has origins bound.
+func (s *Service) DeleteDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteDomainRequest) (*gaapapi.DeleteDomainResponse, error) {
+	if f := *req.Force; f != 0 && f != 1 {
+		return nil, cloudapi.Invalid("Force", "must be 0 or 1, not %d", f)
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		l, d, err := changeableDomain(tx, *req.ListenerId, *req.Domain)
+		if err != nil {
+			return err
+		}
+		rules, err := domainRules(tx, l.ID, d.Host)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if *req.Force == 0 && len(r.Bindings) > 0 {
+				return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "rule %s of domain %q has origins bound; unbind them or pass Force=1", r.ID, d.Host)
+			}
+			r.Status = model.StatusDeleting
+			if err := tx.Put(r); err != nil {
+				return err
+			}
+		}
+		if err := deleteErrorPages(tx, l.ID, d.Host); err != nil {
+			return err
+		}
+		d.Status = model.DomainDeleting
+		return tx.Put(d)
+	})
+	return &gaapapi.DeleteDomainResponse{}, err
+}
+
+// changeableDomain loads an operable layer-7 listener and its running
+// domain host.
+func changeableDomain(tx *resource.Tx, listenerID, host string) (*model.Listener, *model.Domain, error) {
+	l, err := operableL7Listener(tx, listenerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := runningDomain(tx, l.ID, l7Host(host))
+	return l, d, err
+}
+
+// checkNewHost refuses a host the listener already has.
+func checkNewHost(all []*model.Domain, listenerID, host string) error {
+	for _, d := range all {
+		if d.Host == host {
+			return apierr.New(apierr.FailedOperationDomainAlreadyExisted, "listener %s already has the domain %q", listenerID, host)
+		}
+	}
+	return nil
+}
+
+// renameDomain moves the rules and error pages of a domain to its new name.
+func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost string) error {
+	rules, err := domainRules(tx, listenerID, oldHost)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		r.Domain = newHost
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+	}
+	pages, err := domainErrorPages(tx, listenerID, oldHost)
+	if err != nil {
+		return err
+	}
+	for _, p := range pages {
+		p.Domain = newHost
+		if err := tx.Put(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setDefaultServer applies IsDefaultServer: a listener has at most one
+// default domain, so choosing d clears the flag on the others.
+func setDefaultServer(tx *resource.Tx, all []*model.Domain, d *model.Domain, want *bool) error {
+	if want == nil {
+		return nil
+	}
+	d.IsDefaultServer = *want
+	if !*want {
+		return nil
+	}
+	for _, o := range all {
+		if o.ID != d.ID && o.IsDefaultServer {
+			o.IsDefaultServer = false
+			if err := tx.Put(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// l7Host lower-cases a host: DNS names are case-insensitive, and
+// one spelling keeps (listener, domain) unique.
+func l7Host(h string) string { return strings.ToLower(strings.TrimSpace(h)) }

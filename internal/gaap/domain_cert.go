@@ -1,0 +1,76 @@
+package gaap
+
+import (
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// certDefault is the certificate ID meaning "the listener's certificate".
+const certDefault = "default"
+
+// certChoice is the certificate parameters of CreateDomain, ModifyDomain
+// and ModifyCertificate; nil fields are absent.
+type certChoice struct {
+	server, client *string
+	poly           []string
+}
+
+// apply resolves the choice onto d. On creation absent certificates mean
+// the listener's; on modification they mean "unchanged".
+func (c certChoice) apply(tx *resource.Tx, l *model.Listener, d *model.Domain, creating bool) error {
+	if l.Protocol != model.HTTPS {
+		if c.server != nil || c.client != nil || len(c.poly) > 0 {
+			return cloudapi.Invalid("CertificateId", "listener %s is HTTP; certificates apply only to HTTPS listeners", l.ID)
+		}
+		return nil
+	}
+	if err := c.applyServer(tx, d, creating); err != nil {
+		return err
+	}
+	return c.applyClient(tx, l, d, creating)
+}
+
+func (c certChoice) applyServer(tx *resource.Tx, d *model.Domain, creating bool) error {
+	switch {
+	case c.server == nil && creating, c.server != nil && *c.server == certDefault:
+		d.CertificateID = certDefault
+	case c.server != nil:
+		cert, err := certOfType(tx, "CertificateId", *c.server, model.CertServer)
+		if err != nil {
+			return err
+		}
+		if !model.CertificateMatchesHost(cert.Content, d.Host) {
+			return apierr.New(apierr.InvalidParameterValueCertificateNotMatchDomain, "certificate %s (%s) is not valid for the domain %q", cert.ID, cert.SubjectCN, d.Host)
+		}
+		d.CertificateID = cert.ID
+	}
+	return nil
+}
+
+func (c certChoice) applyClient(tx *resource.Tx, l *model.Listener, d *model.Domain, creating bool) error {
+	ids := c.poly
+	if len(ids) == 0 && c.client != nil {
+		ids = []string{*c.client}
+	}
+	if len(ids) == 0 {
+		if creating && l.AuthType == 1 {
+			d.ClientCertificateIDs = []string{certDefault}
+		}
+		return nil
+	}
+	for _, id := range ids {
+		if id == certDefault {
+			continue
+		}
+		if l.AuthType != 1 {
+			return cloudapi.Invalid("ClientCertificateId", "listener %s uses one-way authentication; client CA certificates need mutual authentication (AuthType 1)", l.ID)
+		}
+		if _, err := certOfType(tx, "ClientCertificateId", id, model.CertClientCA); err != nil {
+			return err
+		}
+	}
+	d.ClientCertificateIDs = ids
+	return nil
+}

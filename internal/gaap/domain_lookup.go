@@ -1,0 +1,106 @@
+package gaap
+
+import (
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// l7Listener loads an HTTP or HTTPS listener of the caller.
+func l7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
+	l, err := resource.Get[model.Listener](tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !l.IsL7() {
+		return nil, apierr.New(apierr.FailedOperationInvalidListenerProtocol, "listener %s is %s; domains, rules and error pages exist only on HTTP and HTTPS listeners", id, l.Protocol)
+	}
+	return l, nil
+}
+
+// operableL7Listener is l7Listener for changes: the listener and the proxy
+// or group it belongs to must be running, since the change is pushed to
+// their data plane.
+func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
+	l, err := l7Listener(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.Status != model.StatusRunning {
+		return nil, apierr.New(apierr.FailedOperationListenerHasTask, "listener %s is busy with another change (status %d); retry when it is running", id, l.Status)
+	}
+	if l.ProxyID != "" {
+		p, err := resource.Get[model.Proxy](tx, l.ProxyID)
+		if err != nil {
+			return nil, err
+		}
+		if !p.Operable() {
+			return nil, apierr.New(apierr.FailedOperationProxyStatusNotInRuning, "proxy %s of listener %s is %s, not RUNNING", p.ID, id, p.Status)
+		}
+		return l, nil
+	}
+	g, err := resource.Get[model.ProxyGroup](tx, l.GroupID)
+	if err != nil {
+		return nil, err
+	}
+	if g.Status != model.GroupRunning {
+		return nil, apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "proxy group %s of listener %s is not running", g.ID, id)
+	}
+	return l, nil
+}
+
+// domains returns the domains of a listener in creation order.
+func listenerDomains(tx *resource.Tx, listenerID string) ([]*model.Domain, error) {
+	return resource.Children[model.Domain](tx, listenerID)
+}
+
+// findDomain returns the domain named host on a listener.
+func findDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error) {
+	all, err := listenerDomains(tx, listenerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range all {
+		if d.Host == host {
+			return d, nil
+		}
+	}
+	return nil, apierr.New(apierr.ResourceNotFound, "listener %s has no domain %q (see DescribeRules)", listenerID, host)
+}
+
+// runningDomain is findDomain for changes: the domain must be running.
+func runningDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error) {
+	d, err := findDomain(tx, listenerID, host)
+	if err == nil && d.Status != model.DomainRunning {
+		err = apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being changed or deleted (status %d)", host, listenerID, d.Status)
+	}
+	return d, err
+}
+
+// domainRules returns the rules of a listener on host.
+func domainRules(tx *resource.Tx, listenerID, host string) ([]*model.Rule, error) {
+	all, err := resource.Children[model.Rule](tx, listenerID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, r := range all {
+		if r.Domain == host {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// certOfType loads a certificate of the caller and checks its type; param
+// names the parameter that referenced it.
+func certOfType(tx *resource.Tx, param, id string, typ int64) (*model.Certificate, error) {
+	c, err := resource.Get[model.Certificate](tx, id)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateId, "%s: certificate %s does not exist", param, id)
+	}
+	if c.Type != typ {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateId, "%s: certificate %s has type %d; type %d is required here", param, id, c.Type, typ)
+	}
+	return c, nil
+}

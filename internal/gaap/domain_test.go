@@ -1,0 +1,124 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestDomainLifecycleHTTP(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+
+	createDomain(t, c, listener, "Www.Example.com") // stored lower-cased
+	d := describeDomain(t, c, listener, "www.example.com")
+	if d == nil || d.CertificateId != nil || *d.BasicAuth != 0 || len(d.RuleSet) != 0 {
+		t.Fatalf("got domain %+v; want www.example.com without certificate, auth or rules", d)
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		cases := []struct {
+			name, listener, host, cert, code string
+		}{
+			{"duplicate", listener, "www.example.com", "", "FailedOperation.DomainAlreadyExisted"},
+			{"bad host", listener, "bad host!", "", "InvalidParameterValue"},
+			{"certificate on HTTP", listener, "a.example.com", "cert-00000000", "InvalidParameterValue"},
+			{"unknown listener", "listener-00000000", "a.example.com", "", "ResourceNotFound"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				req := gaapsdk.NewCreateDomainRequest()
+				req.ListenerId, req.Domain = new(tc.listener), new(tc.host)
+				if tc.cert != "" {
+					req.CertificateId = new(tc.cert)
+				}
+				_, err := c.CreateDomain(req)
+				wantCode(t, err, tc.code)
+			})
+		}
+	})
+
+	rule := createRule(t, c, listener, "www.example.com", "/api")
+	mod := gaapsdk.NewModifyDomainRequest()
+	mod.ListenerId, mod.OldDomain, mod.NewDomain = new(listener), new("www.example.com"), new("api.example.com")
+	if _, err := c.ModifyDomain(mod); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "api.example.com")
+	if got := *describeRule(t, c, rule).Domain; got != "api.example.com" {
+		t.Errorf("rule domain after rename: got %q; want api.example.com", got)
+	}
+	_, err := api.GAAP(xtest.Other).ModifyDomain(mod)
+	wantCode(t, err, "ResourceNotFound")
+
+	del := gaapsdk.NewDeleteDomainRequest()
+	del.ListenerId, del.Domain, del.Force = new(listener), new("api.example.com"), new(uint64(0))
+	if _, err := c.DeleteDomain(del); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { pace(); return describeDomain(t, c, listener, "api.example.com") == nil }, "domain not deleted")
+	req := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+	req.RuleIds = []*string{new(rule)}
+	_, err = c.DescribeRulesByRuleIds(req)
+	wantCode(t, err, "ResourceNotFound")
+}
+
+func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	proxy := runningProxy(t, api)
+	listenerCert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	listener := l7Listener(t, api, proxy, listenerCert, 0)
+
+	createDomain(t, c, listener, "www.example.com")
+	if d := describeDomain(t, c, listener, "www.example.com"); *d.CertificateId != "default" {
+		t.Errorf("got CertificateId %q; want default (the listener's)", *d.CertificateId)
+	}
+
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("www.other.org"), new(listenerCert)
+	_, err := c.CreateDomain(req)
+	wantCode(t, err, "InvalidParameterValue.CertificateNotMatchDomain")
+
+	domainCert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	mc := gaapsdk.NewModifyCertificateRequest()
+	mc.ListenerId, mc.Domain, mc.CertificateId = new(listener), new("www.example.com"), new(domainCert)
+	if _, err := c.ModifyCertificate(mc); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+
+	basic := createCert(t, c, 0, "root:$apr1$x$y", "")
+	gaapCert := createCert(t, c, 4, p.leafPEM, p.leafKey)
+	originCA := createCert(t, c, 3, p.caPEM, "")
+	auth := gaapsdk.NewSetAuthenticationRequest()
+	auth.ListenerId, auth.Domain = new(listener), new("www.example.com")
+	auth.BasicAuth, auth.BasicAuthConfId = new(int64(1)), new(basic)
+	auth.GaapAuth, auth.GaapCertificateId = new(int64(1)), new(gaapCert)
+	auth.RealServerAuth, auth.RealServerCertificateId = new(int64(1)), new(originCA)
+	if _, err := c.SetAuthentication(auth); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+	d := describeDomain(t, c, listener, "www.example.com")
+	if *d.CertificateId != domainCert || *d.BasicAuthConfId != basic || *d.GaapCertificateId != gaapCert ||
+		*d.RealServerCertificateId != originCA || *d.BasicAuth != 1 || *d.GaapAuth != 1 || *d.RealServerAuth != 1 {
+		t.Errorf("got domain certs %s/%s/%s/%s; want %s/%s/%s/%s, all switches on",
+			*d.CertificateId, *d.BasicAuthConfId, *d.GaapCertificateId, *d.RealServerCertificateId, domainCert, basic, gaapCert, originCA)
+	}
+	if *d.BasicAuthConfAlias != "alias" {
+		t.Errorf("got BasicAuthConfAlias %q; want alias", *d.BasicAuthConfAlias)
+	}
+
+	// A certificate of the wrong type is refused.
+	auth.BasicAuthConfId = new(gaapCert)
+	_, err = c.SetAuthentication(auth)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateId")
+}

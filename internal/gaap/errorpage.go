@@ -1,0 +1,137 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// maxErrorPageIDs is DescribeDomainErrorPageInfoByIds' documented cap.
+const maxErrorPageIDs = 10
+
+// CreateDomainErrorPageInfo customises the response of a domain for some
+// status codes. A status code has at most one custom response per domain.
+func (s *Service) CreateDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainErrorPageInfoRequest) (*gaapapi.CreateDomainErrorPageInfoResponse, error) {
+	page := &model.ErrorPage{Base: model.Base{ID: model.NewID(model.PrefixErrorPage)}, ListenerID: *req.ListenerId,
+		Domain: l7Host(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: derefInt(req.NewErrorNo, 0),
+		ClearHeaders: req.ClearHeaders, SetHeaders: headersIn(req.SetHeaders), Body: *req.Body}
+	if err := model.ValidateErrorPage(page); err != nil {
+		return nil, err
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		l, d, err := changeableDomain(tx, page.ListenerID, page.Domain)
+		if err != nil {
+			return err
+		}
+		existing, err := domainErrorPages(tx, l.ID, d.Host)
+		if err != nil {
+			return err
+		}
+		for _, e := range existing {
+			for _, no := range page.ErrorNos {
+				if slices.Contains(e.ErrorNos, no) {
+					return apierr.New(apierr.FailedOperationDomainAlreadyExisted, "domain %q already customises status %d (error page %s)", d.Host, no, e.ID)
+				}
+			}
+		}
+		return tx.Insert(page)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateDomainErrorPageInfoResponse{ErrorPageId: &page.ID}, nil
+}
+
+// DeleteDomainErrorPageInfo removes a custom error response.
+func (s *Service) DeleteDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteDomainErrorPageInfoRequest) (*gaapapi.DeleteDomainErrorPageInfoResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		page, err := resource.Get[model.ErrorPage](tx, *req.ErrorPageId)
+		if err != nil {
+			return err
+		}
+		if _, err := operableL7Listener(tx, page.ListenerID); err != nil {
+			return err
+		}
+		return tx.Delete(page)
+	})
+	return &gaapapi.DeleteDomainErrorPageInfoResponse{}, err
+}
+
+// DescribeDomainErrorPageInfo lists the custom error responses of a domain.
+func (s *Service) DescribeDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDomainErrorPageInfoRequest) (*gaapapi.DescribeDomainErrorPageInfoResponse, error) {
+	var pages []*model.ErrorPage
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		l, err := l7Listener(tx, *req.ListenerId)
+		if err != nil {
+			return err
+		}
+		d, err := findDomain(tx, l.ID, l7Host(*req.Domain))
+		if err != nil {
+			return err
+		}
+		pages, err = domainErrorPages(tx, l.ID, d.Host)
+		return err
+	})
+	return &gaapapi.DescribeDomainErrorPageInfoResponse{ErrorPageSet: errorPagesOut(pages)}, err
+}
+
+// DescribeDomainErrorPageInfoByIds returns up to 10 custom error
+// responses by ID; an unknown ID is ResourceNotFound.
+func (s *Service) DescribeDomainErrorPageInfoByIds(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDomainErrorPageInfoByIdsRequest) (*gaapapi.DescribeDomainErrorPageInfoByIdsResponse, error) {
+	if len(req.ErrorPageIds) == 0 || len(req.ErrorPageIds) > maxErrorPageIDs {
+		return nil, cloudapi.Invalid("ErrorPageIds", "must list 1-%d error page IDs, not %d", maxErrorPageIDs, len(req.ErrorPageIds))
+	}
+	var pages []*model.ErrorPage
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		for _, id := range req.ErrorPageIds {
+			p, err := resource.Get[model.ErrorPage](tx, id)
+			if err != nil {
+				return err
+			}
+			pages = append(pages, p)
+		}
+		return nil
+	})
+	return &gaapapi.DescribeDomainErrorPageInfoByIdsResponse{ErrorPageSet: errorPagesOut(pages)}, err
+}
+
+// domainErrorPages returns the error pages of a listener's domain.
+func domainErrorPages(tx *resource.Tx, listenerID, host string) ([]*model.ErrorPage, error) {
+	pages, _, err := resource.List[model.ErrorPage](tx, store.Query{Parent: listenerID})
+	return slices.DeleteFunc(pages, func(p *model.ErrorPage) bool { return p.Domain != host }), err
+}
+
+// deleteErrorPages removes the error pages of a domain being deleted.
+// They are removed at once: they have no status of their own to settle.
+func deleteErrorPages(tx *resource.Tx, listenerID, host string) error {
+	pages, err := domainErrorPages(tx, listenerID, host)
+	for _, p := range pages {
+		if err == nil {
+			err = tx.Delete(p)
+		}
+	}
+	return err
+}
+
+func errorPagesOut(pages []*model.ErrorPage) []gaapapi.DomainErrorPageInfo {
+	out := make([]gaapapi.DomainErrorPageInfo, 0, len(pages))
+	for _, p := range pages {
+		info := gaapapi.DomainErrorPageInfo{ErrorPageId: &p.ID, ListenerId: &p.ListenerID, Domain: &p.Domain,
+			ErrorNos: p.ErrorNos, ClearHeaders: p.ClearHeaders, SetHeaders: headersOut(p.SetHeaders),
+			Body: &p.Body, Status: &p.Status}
+		if p.NewErrorNo != 0 {
+			info.NewErrorNo = &p.NewErrorNo
+		}
+		if info.ClearHeaders == nil {
+			info.ClearHeaders = []string{}
+		}
+		out = append(out, info)
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestDomainErrorPages(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+	createDomain(t, c, listener, "www.example.com")
+
+	create := func(body string, nos ...int64) (string, error) {
+		req := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+		req.ListenerId, req.Domain, req.Body, req.NewErrorNo = new(listener), new("www.example.com"), new(body), new(int64(200))
+		for _, n := range nos {
+			req.ErrorNos = append(req.ErrorNos, new(n))
+		}
+		req.ClearHeaders = []*string{new("Server")}
+		req.SetHeaders = []*gaapsdk.HttpHeaderParam{{HeaderName: new("Content-Type"), HeaderValue: new("text/html")}}
+		resp, err := c.CreateDomainErrorPageInfo(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.ErrorPageId, nil
+	}
+	id, err := create("<h1>oops</h1>", 502, 504)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list := gaapsdk.NewDescribeDomainErrorPageInfoRequest()
+	list.ListenerId, list.Domain = new(listener), new("www.example.com")
+	resp, err := c.DescribeDomainErrorPageInfo(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set := resp.Response.ErrorPageSet; len(set) != 1 || *set[0].ErrorPageId != id || *set[0].Body != "<h1>oops</h1>" ||
+		len(set[0].ErrorNos) != 2 || *set[0].NewErrorNo != 200 || *set[0].SetHeaders[0].HeaderValue != "text/html" {
+		t.Errorf("got error pages %+v; want %s for 502,504", set, id)
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		_, err := create("again", 504)
+		wantCode(t, err, "FailedOperation.DomainAlreadyExisted")
+		_, err = create("x", 200)
+		wantCode(t, err, "InvalidParameterValue")
+		byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
+		for range 11 {
+			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(id))
+		}
+		_, err = c.DescribeDomainErrorPageInfoByIds(byIDs)
+		wantCode(t, err, "InvalidParameterValue")
+	})
+
+	byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
+	byIDs.ErrorPageIds = []*string{new(id)}
+	_, err = api.GAAP(xtest.Other).DescribeDomainErrorPageInfoByIds(byIDs)
+	wantCode(t, err, "ResourceNotFound")
+	got, err := c.DescribeDomainErrorPageInfoByIds(byIDs)
+	if err != nil || len(got.Response.ErrorPageSet) != 1 {
+		t.Fatalf("DescribeDomainErrorPageInfoByIds: %v", err)
+	}
+
+	del := gaapsdk.NewDeleteDomainErrorPageInfoRequest()
+	del.ErrorPageId = new(id)
+	if _, err := c.DeleteDomainErrorPageInfo(del); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DescribeDomainErrorPageInfoByIds(byIDs)
+	wantCode(t, err, "ResourceNotFound")
+}

@@ -1,0 +1,153 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// globalDomainFilters are the DescribeGlobalDomains filter names (exact
+// match on the field).
+var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
+	"DomainId":     func(g *model.GlobalDomain) string { return g.ID },
+	"FullDomain":   func(g *model.GlobalDomain) string { return g.FullDomain },
+	"Alias":        func(g *model.GlobalDomain) string { return g.Alias },
+	"DefaultValue": func(g *model.GlobalDomain) string { return g.DefaultValue },
+}
+
+// CreateGlobalDomain creates an enabled global domain named
+// gd-xxxxxxxx.<DomainSuffix> that resolves to DefaultValue until DNS
+// records send some countries to proxies.
+func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateGlobalDomainRequest) (*gaapapi.CreateGlobalDomainResponse, error) {
+	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
+		ProjectID: derefInt(req.ProjectId, 0), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
+	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
+		return nil, err
+	}
+	g.Domain = "gd-" + strings.TrimPrefix(g.ID, model.PrefixGlobalDomain+"-")
+	g.FullDomain = g.Domain + "." + s.cfg.DomainSuffix
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		_, total, err := resource.List[model.GlobalDomain](tx, store.Query{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if total >= model.MaxGlobalDomains {
+			return apierr.New(apierr.LimitExceededDomain, "an account may have at most %d global domains", model.MaxGlobalDomains)
+		}
+		return tx.Insert(g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateGlobalDomainResponse{DomainId: new(g.ID)}, nil
+}
+
+// setGlobalAttrs validates and applies DefaultValue and Alias when given.
+func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string) error {
+	if defaultValue != nil {
+		v, err := model.ParseGlobalTarget("DefaultValue", *defaultValue)
+		if err != nil {
+			return err
+		}
+		g.DefaultValue = v
+	}
+	if alias != nil {
+		if a := strings.TrimSpace(*alias); len([]rune(a)) > model.MaxAliasLen {
+			return cloudapi.Invalid("Alias", "at most %d characters", model.MaxAliasLen)
+		} else {
+			g.Alias = a
+		}
+	}
+	return nil
+}
+
+// DescribeGlobalDomains lists the caller's global domains of a project
+// (-1 = every project), oldest first.
+func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGlobalDomainsRequest) (*gaapapi.DescribeGlobalDomainsResponse, error) {
+	offset, limit, err := paging(req.Offset, req.Limit, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilters(req.Filters, globalDomainFilters); err != nil {
+		return nil, err
+	}
+	if len(req.TagSet) > 5 {
+		return nil, cloudapi.Invalid("TagSet", "at most 5 tags may be given")
+	}
+	q := projectQuery(req.ProjectId)
+	var matched []*model.GlobalDomain
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		all, _, err := resource.List[model.GlobalDomain](tx, q)
+		matched = slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req) })
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []gaapapi.Domain{}
+	for _, g := range window(matched, offset, limit) {
+		out = append(out, globalDomainOut(g))
+	}
+	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(len(matched)))}, nil
+}
+
+func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest) bool {
+	for _, f := range req.Filters {
+		if !slices.Contains(f.Values, globalDomainFilters[deref(f.Name)](g)) {
+			return false
+		}
+	}
+	return model.MatchesAny(g.Tags, tagsIn(req.TagSet))
+}
+
+func globalDomainOut(g *model.GlobalDomain) gaapapi.Domain {
+	proxies := map[string]bool{}
+	for _, r := range g.Records {
+		for _, p := range r.ProxyIDs {
+			proxies[p] = true
+		}
+	}
+	return gaapapi.Domain{
+		DomainId: new(g.ID), FullDomain: new(g.FullDomain), Alias: new(g.Alias),
+		Type: new(model.GlobalTargetType(g.DefaultValue)), Status: new(g.Status), ProjectId: new(g.ProjectID),
+		DefaultValue: new(g.DefaultValue), ProxyCount: new(int64(len(proxies))),
+		CreateTime: new(g.CreateTime), UpdateTime: new(g.UpdateTime), TagSet: tagsOut(g.Tags),
+		BanStatus: new("RECOVER"),
+	}
+}
+
+// ModifyGlobalDomainAttribute changes the project, alias and default
+// entry of a global domain.
+func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGlobalDomainAttributeRequest) (*gaapapi.ModifyGlobalDomainAttributeResponse, error) {
+	err := s.editGlobalDomain(ctx, call, deref(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
+		g.ProjectID = derefInt(req.ProjectId, g.ProjectID)
+		return setGlobalAttrs(g, req.DefaultValue, req.Alias)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.ModifyGlobalDomainAttributeResponse{}, nil
+}
+
+// editGlobalDomain applies fn to a global domain in one transaction and
+// stamps UpdateTime.
+func (s *Service) editGlobalDomain(ctx context.Context, call *cloudapi.Call, id string, fn func(*resource.Tx, *model.GlobalDomain) error) error {
+	return s.update(ctx, call, func(tx *resource.Tx) error {
+		g, err := resource.Get[model.GlobalDomain](tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, g); err != nil {
+			return err
+		}
+		g.UpdateTime = tx.Now.Unix()
+		return tx.Put(g)
+	})
+}

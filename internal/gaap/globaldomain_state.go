@@ -1,0 +1,67 @@
+package gaap
+
+import (
+	"context"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// EnableGlobalDomain resumes resolution: 3 (enabling), then 0 once the
+// DNS side applied it. DescribeTaskStatus follows the call's RequestId.
+func (s *Service) EnableGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.EnableGlobalDomainRequest) (*gaapapi.EnableGlobalDomainResponse, error) {
+	if err := s.switchGlobalDomain(ctx, call, deref(req.DomainId), true); err != nil {
+		return nil, err
+	}
+	return &gaapapi.EnableGlobalDomainResponse{}, nil
+}
+
+// DisableGlobalDomain pauses resolution: 2 (disabling), then 1.
+func (s *Service) DisableGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DisableGlobalDomainRequest) (*gaapapi.DisableGlobalDomainResponse, error) {
+	if err := s.switchGlobalDomain(ctx, call, deref(req.DomainId), false); err != nil {
+		return nil, err
+	}
+	return &gaapapi.DisableGlobalDomainResponse{}, nil
+}
+
+func (s *Service) switchGlobalDomain(ctx context.Context, call *cloudapi.Call, id string, enable bool) error {
+	return s.editGlobalDomain(ctx, call, id, func(tx *resource.Tx, g *model.GlobalDomain) error {
+		switch {
+		case g.Status == model.GlobalEnabling || g.Status == model.GlobalDisabling:
+			return apierr.New(apierr.FailedOperation, "the global domain %s is switching state; retry when it settles", g.ID)
+		case enable && g.Status == model.GlobalEnabled:
+			return apierr.New(apierr.FailedOperation, "the global domain %s is already enabled", g.ID)
+		case !enable && g.Status == model.GlobalDisabled:
+			return apierr.New(apierr.FailedOperation, "the global domain %s is already disabled", g.ID)
+		case enable:
+			g.Status = model.GlobalEnabling
+		default:
+			g.Status = model.GlobalDisabling
+		}
+		_, err := tx.StartTask(call.Action, g.ID)
+		return err
+	})
+}
+
+// DeleteGlobalDomain removes a disabled global domain with its records.
+// An enabled domain still answers DNS queries, so it must be disabled
+// first (Tencent's Terraform provider disables before deleting).
+func (s *Service) DeleteGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainRequest) (*gaapapi.DeleteGlobalDomainResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		g, err := resource.Get[model.GlobalDomain](tx, deref(req.DomainId))
+		if err != nil {
+			return err
+		}
+		if g.Status != model.GlobalDisabled {
+			return apierr.New(apierr.FailedOperation, "the global domain %s must be disabled (DisableGlobalDomain) before it is deleted", g.ID)
+		}
+		return tx.Delete(g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DeleteGlobalDomainResponse{}, nil
+}

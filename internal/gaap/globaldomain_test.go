@@ -1,0 +1,181 @@
+package gaap_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// The SDK version in use lacks the global domain actions: they go through
+// api.Call with these shapes.
+type (
+	tagPair      struct{ TagKey, TagValue string }
+	globalDomain struct {
+		DomainId, FullDomain, Alias, Type, DefaultValue, BanStatus string
+		Status, ProjectId, ProxyCount, CreateTime                  int64
+		TagSet                                                     []tagPair
+	}
+	globalDomains struct {
+		Domains    []globalDomain
+		TotalCount int64
+	}
+	globalDns struct {
+		DnsRecordId     int64
+		Status          int64
+		CountryAreaList []struct{ NationCountryInnerCode, NationCountryName string }
+		AccessList      []struct{ ProxyId, Vip, RegionId string }
+	}
+	filter struct {
+		Name   string
+		Values []string
+	}
+)
+
+func listGlobalDomains(t *testing.T, api *xtest.API, acct cloudapi.Account, params map[string]any) globalDomains {
+	t.Helper()
+	var out globalDomains
+	params["Offset"], params["Limit"] = 0, 100
+	if _, ok := params["ProjectId"]; !ok {
+		params["ProjectId"] = -1
+	}
+	if err := api.Call(api.GAAP(acct), "DescribeGlobalDomains", params, &out); err != nil {
+		t.Fatalf("DescribeGlobalDomains: %v", err)
+	}
+	return out
+}
+
+func oneGlobalDomain(t *testing.T, api *xtest.API, id string) globalDomain {
+	t.Helper()
+	out := listGlobalDomains(t, api, xtest.Root, map[string]any{"Filters": []filter{{"DomainId", []string{id}}}})
+	if out.TotalCount != 1 || len(out.Domains) != 1 {
+		t.Fatalf("DescribeGlobalDomains(DomainId=%s) found %d", id, out.TotalCount)
+	}
+	return out.Domains[0]
+}
+
+func dnsRecords(t *testing.T, api *xtest.API, domain string) []globalDns {
+	t.Helper()
+	var out struct{ GlobalDnsList []globalDns }
+	if err := api.Call(api.GAAP(), "DescribeGlobalDomainDns", map[string]any{"DomainId": domain}, &out); err != nil {
+		t.Fatalf("DescribeGlobalDomainDns: %v", err)
+	}
+	return out.GlobalDnsList
+}
+
+func TestGlobalDomain(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	call := func(action string, params any) error {
+		var out map[string]any
+		return api.Call(c, action, params, &out)
+	}
+
+	wantCode(t, call("CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "not a domain!"}), "InvalidParameterValue")
+	var created struct{ DomainId string }
+	err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.1.1.1", "Alias": "web",
+		"TagSet": []tagPair{{"env", "prod"}}}, &created)
+	if err != nil || !strings.HasPrefix(created.DomainId, "dm-") {
+		t.Fatalf("CreateGlobalDomain = %q, %v; want dm-xxxxxxxx", created.DomainId, err)
+	}
+	id := created.DomainId
+
+	g := oneGlobalDomain(t, api, id)
+	if g.Status != 0 || g.Type != "IP" || g.DefaultValue != "1.1.1.1" || g.Alias != "web" || !strings.HasPrefix(g.FullDomain, "gd-") ||
+		len(g.TagSet) != 1 || g.TagSet[0] != (tagPair{"env", "prod"}) || g.BanStatus != "RECOVER" || g.CreateTime == 0 {
+		t.Fatalf("created domain = %+v", g)
+	}
+	if n := listGlobalDomains(t, api, xtest.Root, map[string]any{"TagSet": []tagPair{{"env", "dev"}}}).TotalCount; n != 0 {
+		t.Fatalf("tag filter env=dev found %d domains; want 0", n)
+	}
+	if n := listGlobalDomains(t, api, xtest.Root, map[string]any{"ProjectId": 7}).TotalCount; n != 0 {
+		t.Fatalf("project 7 holds %d domains; want 0", n)
+	}
+	if n := listGlobalDomains(t, api, xtest.Other, map[string]any{}).TotalCount; n != 0 {
+		t.Fatalf("another account sees %d domains", n)
+	}
+	wantCode(t, call("DescribeGlobalDomains", map[string]any{"ProjectId": 0, "Offset": 0, "Limit": 10,
+		"Filters": []filter{{"Colour", []string{"red"}}}}), "InvalidParameterValue")
+
+	if err := call("ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "DefaultValue": "Origin.Example.com", "Alias": "www"}); err != nil {
+		t.Fatalf("ModifyGlobalDomainAttribute: %v", err)
+	}
+	if g := oneGlobalDomain(t, api, id); g.Type != "DOMAIN" || g.DefaultValue != "origin.example.com" || g.Alias != "www" {
+		t.Fatalf("modified domain = %+v", g)
+	}
+	wantCode(t, api.Call(api.GAAP(xtest.Other), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "Alias": "x"}, new(map[string]any)), "ResourceNotFound")
+
+	testGlobalDomainDns(t, api, id)
+
+	wantCode(t, call("DeleteGlobalDomain", map[string]any{"DomainId": id}), "FailedOperation")
+	if err := call("DisableGlobalDomain", map[string]any{"DomainId": id}); err != nil {
+		t.Fatalf("DisableGlobalDomain: %v", err)
+	}
+	eventually(t, func() bool { return oneGlobalDomain(t, api, id).Status == 1 }, "domain never disabled")
+	wantCode(t, call("DisableGlobalDomain", map[string]any{"DomainId": id}), "FailedOperation")
+	if err := call("EnableGlobalDomain", map[string]any{"DomainId": id}); err != nil {
+		t.Fatalf("EnableGlobalDomain: %v", err)
+	}
+	eventually(t, func() bool { return oneGlobalDomain(t, api, id).Status == 0 }, "domain never enabled")
+	if err := call("DisableGlobalDomain", map[string]any{"DomainId": id}); err != nil {
+		t.Fatalf("DisableGlobalDomain: %v", err)
+	}
+	eventually(t, func() bool { return oneGlobalDomain(t, api, id).Status == 1 }, "domain never disabled")
+	if err := call("DeleteGlobalDomain", map[string]any{"DomainId": id}); err != nil {
+		t.Fatalf("DeleteGlobalDomain: %v", err)
+	}
+	if n := listGlobalDomains(t, api, xtest.Root, map[string]any{}).TotalCount; n != 0 {
+		t.Fatalf("%d domains left after delete", n)
+	}
+}
+
+func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
+	c := api.GAAP()
+	var mapping struct {
+		CountryAreaMappingList []struct{ NationCountryInnerCode string }
+	}
+	if err := api.Call(c, "DescribeCountryAreaMapping", map[string]any{}, &mapping); err != nil || len(mapping.CountryAreaMappingList) < 2 {
+		t.Fatalf("DescribeCountryAreaMapping: %v (%d countries)", err, len(mapping.CountryAreaMappingList))
+	}
+	c1, c2 := mapping.CountryAreaMappingList[0].NationCountryInnerCode, mapping.CountryAreaMappingList[1].NationCountryInnerCode
+	proxy := runningProxy(t, api)
+	create := func(codes, proxies []string) error {
+		return api.Call(c, "CreateGlobalDomainDns", map[string]any{"DomainId": domain, "ProxyIdList": proxies, "NationCountryInnerCodes": codes}, new(map[string]any))
+	}
+
+	wantCode(t, create([]string{"999999999"}, []string{proxy}), "InvalidParameterValue")
+	wantCode(t, create([]string{c1}, []string{"link-00000000"}), "ResourceNotFound")
+	if err := create([]string{c1}, []string{proxy}); err != nil {
+		t.Fatalf("CreateGlobalDomainDns: %v", err)
+	}
+	wantCode(t, create([]string{c2, c1}, []string{proxy}), "FailedOperation")
+
+	recs := dnsRecords(t, api, domain)
+	if len(recs) != 1 || len(recs[0].AccessList) != 1 || recs[0].AccessList[0].ProxyId != proxy || recs[0].AccessList[0].Vip == "" ||
+		len(recs[0].CountryAreaList) != 1 || recs[0].CountryAreaList[0].NationCountryInnerCode != c1 || recs[0].CountryAreaList[0].NationCountryName == "" {
+		t.Fatalf("records = %+v", recs)
+	}
+	rec := recs[0].DnsRecordId
+	eventually(t, func() bool { return dnsRecords(t, api, domain)[0].Status == 1 }, "record never running")
+	if n := oneGlobalDomain(t, api, domain).ProxyCount; n != 1 {
+		t.Fatalf("ProxyCount %d; want 1", n)
+	}
+
+	modify := map[string]any{"DomainId": domain, "DnsRecordId": rec, "ProxyIdList": []string{proxy}, "NationCountryInnerCodes": []string{c2}}
+	if err := api.Call(c, "ModifyGlobalDomainDns", modify, new(map[string]any)); err != nil {
+		t.Fatalf("ModifyGlobalDomainDns: %v", err)
+	}
+	if r := dnsRecords(t, api, domain)[0]; r.Status != 3 && r.Status != 1 || r.CountryAreaList[0].NationCountryInnerCode != c2 {
+		t.Fatalf("modified record = %+v", r)
+	}
+	eventually(t, func() bool { return dnsRecords(t, api, domain)[0].Status == 1 }, "record never running")
+
+	wantCode(t, api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec + 100}, new(map[string]any)), "ResourceNotFound")
+	wantCode(t, api.Call(api.GAAP(xtest.Other), "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)), "ResourceNotFound")
+	if err := api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)); err != nil {
+		t.Fatalf("DeleteGlobalDomainDns: %v", err)
+	}
+	eventually(t, func() bool { return len(dnsRecords(t, api, domain)) == 0 }, "record never deleted")
+}

@@ -1,0 +1,149 @@
+package gaap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// groupVersion is the version Tencent reports for groups created today.
+const groupVersion = "3.0"
+
+// CreateProxyGroup creates a group and one proxy in each access region of
+// AccessRegionSet; all of them are CREATING until the data plane has them.
+func (s *Service) CreateProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyGroupRequest) (*gaapapi.CreateProxyGroupResponse, error) {
+	g, specs, err := s.newGroup(req)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		if err := tx.Insert(g); err != nil {
+			return err
+		}
+		for _, sp := range specs {
+			if err := s.placeProxy(tx, groupProxy(g, sp)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateProxyGroupResponse{GroupId: new(g.ID)}, nil
+}
+
+// newGroup validates a CreateProxyGroup request into the group and the
+// specs of its proxies.
+func (s *Service) newGroup(req *gaapapi.CreateProxyGroupRequest) (*model.ProxyGroup, []proxySpec, error) {
+	if err := model.ValidateDisplayName("GroupName", *req.GroupName, model.MaxGroupNameLen); err != nil {
+		return nil, nil, err
+	}
+	if err := model.ValidateProjectID(*req.ProjectId); err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.cfg.destRegion(*req.RealServerRegion); err != nil {
+		return nil, nil, err
+	}
+	ipv, err := model.ParseIPVersion(req.IPAddressVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := model.ParseGroupPackageType(req.PackageType)
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, err := validTags(req.TagSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &model.ProxyGroup{
+		Base: model.Base{ID: model.NewID(model.PrefixGroup)}, Name: *req.GroupName, ProjectID: *req.ProjectId,
+		RealServerRegion: *req.RealServerRegion, Status: model.GroupCreating, IPAddressVersion: ipv,
+		PackageType: pkg, Http3Supported: http3For(ipv), Tags: tags,
+	}
+	specs, err := s.groupSpecs(req.AccessRegionSet, g)
+	return g, specs, err
+}
+
+// groupSpecs validates AccessRegionSet: one proxy per access region, at
+// most MaxProxiesPerGroup of them.
+func (s *Service) groupSpecs(set []gaapapi.AccessConfiguration, g *model.ProxyGroup) ([]proxySpec, error) {
+	if len(set) > s.cfg.MaxProxiesPerGroup {
+		return nil, apierr.New(apierr.FailedOperationLimitNumofProxiesInGroup,
+			"AccessRegionSet has %d regions; a group holds at most %d proxies", len(set), s.cfg.MaxProxiesPerGroup)
+	}
+	specs := make([]proxySpec, 0, len(set))
+	for i, ac := range set {
+		sp, err := specFromAccessConfig(ac, i, g.RealServerRegion, g.IPAddressVersion, g.PackageType)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(specs, func(o proxySpec) bool { return o.AccessRegion == sp.AccessRegion }) {
+			return nil, cloudapi.Invalid(fmt.Sprintf("AccessRegionSet.%d.AccessRegion", i), "%s is listed twice; a group has one proxy per access region", sp.AccessRegion)
+		}
+		if err := s.cfg.validateProxySpec(sp); err != nil {
+			return nil, err
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+// groupProxy is the proxy of group g in one access region.
+func groupProxy(g *model.ProxyGroup, sp proxySpec) *model.Proxy {
+	return &model.Proxy{
+		Base: model.Base{ID: model.NewID(model.PrefixProxy)}, Name: g.Name, ProjectID: g.ProjectID,
+		AccessRegion: sp.AccessRegion, RealServerRegion: g.RealServerRegion, Bandwidth: sp.Bandwidth,
+		Concurrent: sp.Concurrent, Status: model.ProxyCreating, GroupID: g.ID, BillingType: sp.BillingType,
+		IPAddressVersion: sp.IPVersion, NetworkType: sp.NetworkType, PackageType: sp.PackageType,
+		Http3Supported: g.Http3Supported, Tags: slices.Clone(g.Tags),
+	}
+}
+
+// groupFits is checkGroupMember as CheckProxyCreate's flag: only an
+// unknown group is an error.
+func (s *Service) groupFits(tx *resource.Tx, id string, sp proxySpec) (bool, error) {
+	err := s.checkGroupMember(tx, id, sp)
+	var ae *apierr.Error
+	if err != nil && errors.As(err, &ae) && ae.Code != apierr.ResourceNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// http3For is the Http3Supported flag: Tencent enables HTTP/3 on IPv4
+// proxies and groups and not on IPv6 ones (the parameter is deprecated).
+func http3For(ipVersion string) int64 {
+	if ipVersion == model.AddrIPv4 {
+		return 1
+	}
+	return 0
+}
+
+// validTags converts a TagSet of a create action; keys are required.
+func validTags(in []gaapapi.TagPair) ([]model.Tag, error) {
+	for i, t := range in {
+		if deref(t.TagKey) == "" {
+			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "TagSet.%d.TagKey must not be empty", i)
+		}
+	}
+	return tagsIn(in), nil
+}
+
+// loadGroup returns a group and its proxies.
+func loadGroup(tx *resource.Tx, id string) (*model.ProxyGroup, []*model.Proxy, error) {
+	g, err := resource.Get[model.ProxyGroup](tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxies, err := resource.Children[model.Proxy](tx, id)
+	return g, proxies, err
+}

@@ -1,0 +1,160 @@
+package gaap
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// The nearest-access domain of a group (deprecated at Tencent, still
+// served): a DNS name that resolves, by the client's country, to the
+// proxy of the access region configured for it, else to DefaultDnsIp.
+
+// CreateProxyGroupDomain gives a group its access domain
+// (<group-id>.<suffix>). A group that has one keeps it.
+func (s *Service) CreateProxyGroupDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyGroupDomainRequest) (*gaapapi.CreateProxyGroupDomainResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		g, err := liveGroup(tx, *req.GroupId)
+		if err != nil || g.Domain != "" {
+			return err
+		}
+		g.Domain = g.ID + "." + s.cfg.DomainSuffix
+		return tx.Put(g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateProxyGroupDomainResponse{GroupId: req.GroupId}, nil
+}
+
+// liveGroup loads a group that is not being destroyed.
+func liveGroup(tx *resource.Tx, id string) (*model.ProxyGroup, error) {
+	g, err := resource.Get[model.ProxyGroup](tx, id)
+	if err == nil && g.Status == model.GroupDestroying {
+		err = apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is being destroyed", id)
+	}
+	return g, err
+}
+
+// hostname is a DNS name of letters, digits and hyphens.
+var hostname = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$`)
+
+// ModifyGroupDomainConfig sets the default answer and the country lists of
+// the group's access regions (replacing the previous configuration).
+func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGroupDomainConfigRequest) (*gaapapi.ModifyGroupDomainConfigResponse, error) {
+	if _, err := netip.ParseAddr(*req.DefaultDnsIp); err != nil && !hostname.MatchString(*req.DefaultDnsIp) {
+		return nil, cloudapi.Invalid("DefaultDnsIp", "%q is neither an IP address nor a domain name", *req.DefaultDnsIp)
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		g, err := liveGroup(tx, *req.GroupId)
+		if err != nil {
+			return err
+		}
+		proxies, err := resource.Children[model.Proxy](tx, g.ID)
+		if err != nil {
+			return err
+		}
+		conf, err := s.domainConfig(req.AccessRegionList, proxies)
+		if err != nil {
+			return err
+		}
+		g.DnsDefaultIP, g.DomainConfig = *req.DefaultDnsIp, conf
+		return tx.Put(g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.ModifyGroupDomainConfigResponse{}, nil
+}
+
+// domainConfig validates AccessRegionList: each region is the access
+// region of a proxy of the group, listed once; each country code is in
+// the mapping table and routed to one region only.
+func (s *Service) domainConfig(list []gaapapi.AccessRegionDomainConf, proxies []*model.Proxy) ([]model.GroupDomainConf, error) {
+	out := make([]model.GroupDomainConf, 0, len(list))
+	seen := map[string]string{} // country → region
+	for i, c := range list {
+		field := fmt.Sprintf("AccessRegionList.%d.", i)
+		region := deref(c.RegionId)
+		if !slices.ContainsFunc(proxies, func(p *model.Proxy) bool { return p.AccessRegion == region }) {
+			return nil, cloudapi.Invalid(field+"RegionId", "no proxy of the group is in access region %q", region)
+		}
+		if slices.ContainsFunc(out, func(o model.GroupDomainConf) bool { return o.AccessRegion == region }) {
+			return nil, cloudapi.Invalid(field+"RegionId", "%s is listed twice", region)
+		}
+		for _, code := range c.NationCountryInnerList {
+			if s.cfg.country(code) == nil {
+				return nil, cloudapi.Invalid(field+"NationCountryInnerList", "%q is not a country code of DescribeCountryAreaMapping", code)
+			}
+			if prev, dup := seen[code]; dup {
+				return nil, cloudapi.Invalid(field+"NationCountryInnerList", "country %s is already routed to %s", code, prev)
+			}
+			seen[code] = region
+		}
+		out = append(out, model.GroupDomainConf{AccessRegion: region, NationCountryInnerCodes: slices.Clone(c.NationCountryInnerList)})
+	}
+	return out, nil
+}
+
+// DescribeGroupDomainConfig returns the nearest-access configuration: one
+// entry per access region of the group's proxies.
+func (s *Service) DescribeGroupDomainConfig(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGroupDomainConfigRequest) (*gaapapi.DescribeGroupDomainConfigResponse, error) {
+	var g *model.ProxyGroup
+	var proxies []*model.Proxy
+	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		g, proxies, err = loadGroup(tx, *req.GroupId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var regions []string
+	for _, p := range proxies {
+		if !slices.Contains(regions, p.AccessRegion) {
+			regions = append(regions, p.AccessRegion)
+		}
+	}
+	list := make([]gaapapi.DomainAccessRegionDict, 0, len(regions))
+	for _, r := range regions {
+		list = append(list, s.regionDict(g, r, proxies, call.Language))
+	}
+	return &gaapapi.DescribeGroupDomainConfigResponse{
+		AccessRegionList: list, DefaultDnsIp: new(g.DnsDefaultIP), GroupId: new(g.ID),
+		AccessRegionCount: new(int64(len(list))),
+	}, nil
+}
+
+// regionDict is the entry of one access region.
+func (s *Service) regionDict(g *model.ProxyGroup, region string, proxies []*model.Proxy, lang string) gaapapi.DomainAccessRegionDict {
+	d := gaapapi.DomainAccessRegionDict{RegionId: new(region), RegionName: new(region),
+		NationCountryInnerList: []gaapapi.NationCountryInnerInfo{}, ProxyList: []gaapapi.ProxyIdDict{}}
+	if r := findRegion(s.cfg.AccessRegions, region); r != nil {
+		d.RegionName, d.GeographicalZoneInnerCode, d.ContinentInnerCode = new(r.name(lang)), new(r.ZoneCode), new(r.ContinentCode)
+	}
+	for _, p := range proxies {
+		if p.AccessRegion == region {
+			d.ProxyList = append(d.ProxyList, gaapapi.ProxyIdDict{ProxyId: new(p.ID)})
+		}
+	}
+	for _, c := range g.DomainConfig {
+		if c.AccessRegion != region {
+			continue
+		}
+		for _, code := range c.NationCountryInnerCodes {
+			name := code
+			if ct := s.cfg.country(code); ct != nil {
+				name = ct.Name
+			}
+			d.NationCountryInnerList = append(d.NationCountryInnerList, gaapapi.NationCountryInnerInfo{NationCountryName: new(name), NationCountryInnerCode: new(code)})
+		}
+	}
+	return d
+}

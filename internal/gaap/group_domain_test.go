@@ -1,0 +1,84 @@
+package gaap_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestGroupDomainConfig(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	access := func(r string) map[string]any {
+		return map[string]any{"AccessRegion": r, "Bandwidth": 10, "Concurrent": 2}
+	}
+	id := createGroupWith(t, api, map[string]any{"AccessRegionSet": []any{access("SouthChina"), access("Hongkong")}})
+
+	dom := gaapsdk.NewCreateProxyGroupDomainRequest()
+	dom.GroupId = new(id)
+	if _, err := c.CreateProxyGroupDomain(dom); err != nil {
+		t.Fatal(err)
+	}
+	if d := groupDetail(t, c, id).Domain; d == nil || !strings.HasPrefix(*d, id+".") {
+		t.Errorf("group domain %v; want %s.<suffix>", d, id)
+	}
+
+	conf := func(region string, codes ...string) *gaapsdk.AccessRegionDomainConf {
+		return &gaapsdk.AccessRegionDomainConf{RegionId: new(region), NationCountryInnerList: sdkIDs(codes...)}
+	}
+	mod := gaapsdk.NewModifyGroupDomainConfigRequest()
+	mod.GroupId, mod.DefaultDnsIp = new(id), new("1.1.1.1")
+	mod.AccessRegionList = []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "101001", "101002")}
+	if _, err := c.ModifyGroupDomainConfig(mod); err != nil {
+		t.Fatal(err)
+	}
+	get := gaapsdk.NewDescribeGroupDomainConfigRequest()
+	get.GroupId = new(id)
+	resp, err := c.DescribeGroupDomainConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp.Response
+	if *r.DefaultDnsIp != "1.1.1.1" || *r.AccessRegionCount != 2 {
+		t.Fatalf("DefaultDnsIp %s, %d regions; want 1.1.1.1, 2", *r.DefaultDnsIp, *r.AccessRegionCount)
+	}
+	for _, e := range r.AccessRegionList {
+		var names []string
+		for _, n := range e.NationCountryInnerList {
+			names = append(names, *n.NationCountryName)
+		}
+		want := []string(nil)
+		if *e.RegionId == "SouthChina" {
+			want = []string{"North China", "East China"}
+		}
+		if !slices.Equal(names, want) || len(e.ProxyList) != 1 || *e.ContinentInnerCode != "100000" {
+			t.Errorf("%s: countries %v, %d proxies, continent %s; want %v, 1, 100000", *e.RegionId, names, len(e.ProxyList), *e.ContinentInnerCode, want)
+		}
+	}
+
+	tests := []struct {
+		name string
+		ip   string
+		list []*gaapsdk.AccessRegionDomainConf
+	}{
+		{"bad default", "not an ip!", nil},
+		{"region without proxy", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("Japan")}},
+		{"unknown country", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "999999")}},
+		{"country twice", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "101001"), conf("Hongkong", "101001")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := gaapsdk.NewModifyGroupDomainConfigRequest()
+			m.GroupId, m.DefaultDnsIp, m.AccessRegionList = new(id), new(tc.ip), tc.list
+			_, err := c.ModifyGroupDomainConfig(m)
+			wantCode(t, err, "InvalidParameterValue")
+		})
+	}
+	_, err = api.GAAP(xtest.Other).DescribeGroupDomainConfig(get)
+	wantCode(t, err, "ResourceNotFound")
+}

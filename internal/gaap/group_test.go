@@ -1,0 +1,301 @@
+package gaap_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// createGroup creates an empty group forwarding to region.
+func createGroup(t *testing.T, api *xtest.API, region string) string {
+	t.Helper()
+	return createGroupWith(t, api, map[string]any{"RealServerRegion": region})
+}
+
+// createGroupWith creates a group from raw parameters (the SDK version
+// lacks IPAddressVersion and PackageType), with defaults for the required ones.
+func createGroupWith(t *testing.T, api *xtest.API, params map[string]any) string {
+	t.Helper()
+	p := map[string]any{"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina"}
+	for k, v := range params {
+		p[k] = v
+	}
+	var out struct{ GroupId string }
+	if err := api.Call(api.GAAP(), "CreateProxyGroup", p, &out); err != nil {
+		t.Fatalf("CreateProxyGroup: %v", err)
+	}
+	return out.GroupId
+}
+
+// groupDetail fetches one group.
+func groupDetail(t *testing.T, c *gaapsdk.Client, id string) *gaapsdk.ProxyGroupDetail {
+	t.Helper()
+	req := gaapsdk.NewDescribeProxyGroupDetailsRequest()
+	req.GroupId = new(id)
+	resp, err := c.DescribeProxyGroupDetails(req)
+	if err != nil {
+		t.Fatalf("DescribeProxyGroupDetails(%s): %v", id, err)
+	}
+	return resp.Response.ProxyGroupDetail
+}
+
+// groupProxies lists the proxies of a group.
+func groupProxies(t *testing.T, c *gaapsdk.Client, group string) []*gaapsdk.ProxyInfo {
+	t.Helper()
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.Filters = []*gaapsdk.Filter{{Name: new("GroupId"), Values: []*string{new(group)}}}
+	resp, err := c.DescribeProxies(req)
+	if err != nil {
+		t.Fatalf("DescribeProxies(GroupId=%s): %v", group, err)
+	}
+	return resp.Response.ProxySet
+}
+
+// waitGroupStatus waits until the group reports the status code.
+func waitGroupStatus(t *testing.T, c *gaapsdk.Client, id string, status int64) {
+	t.Helper()
+	var last int64
+	eventually(t, func() bool {
+		last = *groupDetail(t, c, id).Status
+		return last == status
+	}, "group %s status %v; want %v", id, &last, status)
+}
+
+func TestProxyGroupLifecycle(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	req := gaapsdk.NewCreateProxyGroupRequest()
+	req.ProjectId, req.GroupName, req.RealServerRegion = new(uint64(0)), new("edge"), new("NorthChina")
+	req.TagSet = []*gaapsdk.TagPair{{TagKey: new("env"), TagValue: new("prod")}}
+	req.AccessRegionSet = []*gaapsdk.AccessConfiguration{
+		{AccessRegion: new("SouthChina"), Bandwidth: new(uint64(10)), Concurrent: new(uint64(2))},
+		{AccessRegion: new("Hongkong"), Bandwidth: new(uint64(20)), Concurrent: new(uint64(5))},
+	}
+	resp, err := c.CreateProxyGroup(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *resp.Response.GroupId
+	waitGroupStatus(t, c, id, 0)
+	d := groupDetail(t, c, id)
+	if *d.ProxyNum != 2 || *d.GroupName != "edge" || *d.RealServerRegionInfo.RegionId != "NorthChina" || *d.Version != "3.0" {
+		t.Errorf("detail: proxies %d name %s region %s version %s; want 2 edge NorthChina 3.0",
+			*d.ProxyNum, *d.GroupName, *d.RealServerRegionInfo.RegionId, *d.Version)
+	}
+	proxies := groupProxies(t, c, id)
+	var regions []string
+	for _, p := range proxies {
+		regions = append(regions, *p.AccessRegion)
+		if *p.GroupId != id || *p.RealServerRegion != "NorthChina" || *p.Status != "RUNNING" {
+			t.Errorf("proxy %s: group %s origin %s status %s; want %s NorthChina RUNNING", *p.ProxyId, *p.GroupId, *p.RealServerRegion, *p.Status, id)
+		}
+	}
+	slices.Sort(regions)
+	if !slices.Equal(regions, []string{"Hongkong", "SouthChina"}) {
+		t.Errorf("access regions %v; want [Hongkong SouthChina]", regions)
+	}
+
+	mod := gaapsdk.NewModifyProxyGroupAttributeRequest()
+	mod.GroupId, mod.GroupName, mod.ProjectId = new(id), new("edge2"), new(uint64(3))
+	if _, err := c.ModifyProxyGroupAttribute(mod); err != nil {
+		t.Fatal(err)
+	}
+	if d := groupDetail(t, c, id); *d.GroupName != "edge2" || *d.ProjectId != 3 {
+		t.Errorf("after modify: name %s project %d; want edge2 3", *d.GroupName, *d.ProjectId)
+	}
+	for _, p := range groupProxies(t, c, id) {
+		if *p.ProjectId != 3 {
+			t.Errorf("proxy %s project %d; want 3 (follows its group)", *p.ProxyId, *p.ProjectId)
+		}
+	}
+
+	t.Run("close and open", func(t *testing.T) { closeAndOpenGroup(t, c, id) })
+
+	del := gaapsdk.NewDeleteProxyGroupRequest()
+	del.GroupId, del.Force = new(id), new(uint64(0))
+	_, err = c.DeleteProxyGroup(del)
+	wantCode(t, err, "FailedOperation.DeleteProxyGroupProxyRemained")
+
+	other := gaapsdk.NewDescribeProxyGroupDetailsRequest()
+	other.GroupId = new(id)
+	_, err = api.GAAP(xtest.Other).DescribeProxyGroupDetails(other)
+	wantCode(t, err, "ResourceNotFound")
+
+	del.Force = new(uint64(1))
+	if _, err := c.DeleteProxyGroup(del); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		_, err := c.DescribeProxyGroupDetails(other)
+		return err != nil
+	}, "group %s still exists", id)
+	for _, p := range proxies {
+		proxyGone(t, c, *p.ProxyId)
+	}
+}
+
+func closeAndOpenGroup(t *testing.T, c *gaapsdk.Client, id string) {
+	cl := gaapsdk.NewCloseProxyGroupRequest()
+	cl.GroupId = new(id)
+	if _, err := c.CloseProxyGroup(cl); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupStatus(t, c, id, 5) // CLOSED
+	resp, err := c.CloseProxyGroup(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(resp.Response.InvalidStatusInstanceSet); got != 2 {
+		t.Errorf("closing a closed group: %d invalid proxies; want 2", got)
+	}
+	op := gaapsdk.NewOpenProxyGroupRequest()
+	op.GroupId = new(id)
+	if _, err := c.OpenProxyGroup(op); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupStatus(t, c, id, 0)
+	for _, p := range groupProxies(t, c, id) {
+		if *p.Status != "RUNNING" {
+			t.Errorf("proxy %s is %s after OpenProxyGroup; want RUNNING", *p.ProxyId, *p.Status)
+		}
+	}
+}
+
+func TestDeleteProxyGroupBound(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	id := createGroup(t, api, "EastChina")
+	l := &model.Listener{Base: model.Base{ID: model.NewID(model.PrefixListener)}, GroupID: id, Protocol: model.TCP,
+		Port: 40000 + time.Now().UnixNano()%20000, Bindings: []model.Bound{{RealServerID: "rs-00000000", Port: 80, Weight: 1}}}
+	err := api.Store.Update(context.Background(), func(tx store.Tx) error {
+		return (&resource.Tx{Store: tx, Account: xtest.Root.Uin, Now: time.Now()}).Insert(l)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := gaapsdk.NewDeleteProxyGroupRequest()
+	del.GroupId = new(id)
+	_, err = c.DeleteProxyGroup(del)
+	wantCode(t, err, "FailedOperation.RealServerAlreadyBound")
+	del.Force = new(uint64(1))
+	if _, err := c.DeleteProxyGroup(del); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return countUnder(t, api, model.KindListener, id) == 0 }, "listener of deleted group %s remains", id)
+}
+
+func TestCreateProxyGroupInvalid(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	region := func(r string, bw, conc int) map[string]any {
+		return map[string]any{"AccessRegion": r, "Bandwidth": bw, "Concurrent": conc}
+	}
+	many := make([]any, 21)
+	for i := range many {
+		many[i] = region("SouthChina", 10, 2)
+	}
+	tests := []struct {
+		name   string
+		params map[string]any
+		code   string
+	}{
+		{"unknown origin region", map[string]any{"RealServerRegion": "Atlantis"}, "InvalidParameterValue.UnknownDestRegion"},
+		{"unknown access region", map[string]any{"AccessRegionSet": []any{region("Atlantis", 10, 2)}}, "InvalidParameterValue.UnknownAccessRegion"},
+		{"bandwidth not offered", map[string]any{"AccessRegionSet": []any{region("SouthChina", 11, 2)}}, "InvalidParameterValue.InvalidBandwidth"},
+		{"region twice", map[string]any{"AccessRegionSet": []any{region("SouthChina", 10, 2), region("SouthChina", 20, 2)}}, "InvalidParameterValue"},
+		{"too many proxies", map[string]any{"AccessRegionSet": many}, "FailedOperation.LimitNumofProxiesInGroup"},
+		{"cross-border group", map[string]any{"PackageType": "CrossBorder"}, "InvalidParameterValue"},
+		{"empty tag key", map[string]any{"TagSet": []any{map[string]any{"TagKey": "", "TagValue": "v"}}}, "InvalidParameterValue.InvalidTags"},
+		{"name too long", map[string]any{"GroupName": "0123456789012345678901234567890"}, "InvalidParameterValue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := map[string]any{"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina"}
+			for k, v := range tc.params {
+				p[k] = v
+			}
+			wantCode(t, api.Call(api.GAAP(), "CreateProxyGroup", p, &struct{}{}), tc.code)
+		})
+	}
+
+	// CreateProxy into a group checks the group's features.
+	group := createGroup(t, api, "NorthChina")
+	p := map[string]any{"ProjectId": 0, "ProxyName": "p", "AccessRegion": "SouthChina", "Bandwidth": 10,
+		"Concurrent": 2, "GroupId": group, "IPAddressVersion": "IPv6"}
+	wantCode(t, api.Call(api.GAAP(), "CreateProxy", p, &struct{}{}), "InvalidParameterValue.ProxyAndGroupFeatureConflict")
+}
+
+func TestDescribeProxyGroupList(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	tag := func(v string) []any { return []any{map[string]any{"TagKey": "k", "TagValue": v}} }
+	a := createGroupWith(t, api, map[string]any{"TagSet": tag("a")})
+	b := createGroupWith(t, api, map[string]any{"RealServerRegion": "EastChina", "ProjectId": 1, "TagSet": tag("b")})
+	cc := createGroupWith(t, api, map[string]any{"PackageType": "Accelerator", "ProjectId": 1})
+	type groupList struct {
+		TotalCount     int
+		ProxyGroupList []struct{ GroupId, Status string }
+	}
+	tests := []struct {
+		name   string
+		params map[string]any
+		want   []string // newest first
+		total  int
+	}{
+		{"all projects", nil, []string{cc, b, a}, 3},
+		{"project 1", map[string]any{"ProjectId": 1}, []string{cc, b}, 2},
+		{"origin region", map[string]any{"Filters": []any{map[string]any{"Name": "RealServerRegion", "Values": []string{"NorthChina"}}}}, []string{cc, a}, 2},
+		{"package", map[string]any{"Filters": []any{map[string]any{"Name": "PackageType", "Values": []string{"Accelerator"}}}}, []string{cc}, 1},
+		{"tags ORed", map[string]any{"TagSet": append(tag("a"), tag("b")...)}, []string{b, a}, 2},
+		{"paged", map[string]any{"Offset": 1, "Limit": 1}, []string{b}, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := map[string]any{"Offset": 0, "Limit": 20, "ProjectId": -1}
+			for k, v := range tc.params {
+				p[k] = v
+			}
+			var out groupList
+			if err := api.Call(c, "DescribeProxyGroupList", p, &out); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, g := range out.ProxyGroupList {
+				got = append(got, g.GroupId)
+			}
+			if !slices.Equal(got, tc.want) || out.TotalCount != tc.total {
+				t.Errorf("got %v (total %d); want %v (total %d)", got, out.TotalCount, tc.want, tc.total)
+			}
+		})
+	}
+	invalid := []struct {
+		name   string
+		params map[string]any
+		code   string
+	}{
+		{"limit over cap", map[string]any{"Offset": 0, "Limit": 101, "ProjectId": -1}, "InvalidParameterValue"},
+		{"offset missing", map[string]any{"Limit": 10, "ProjectId": -1}, "MissingParameter"},
+		{"unknown filter", map[string]any{"Offset": 0, "Limit": 10, "ProjectId": -1,
+			"Filters": []any{map[string]any{"Name": "AccessRegion", "Values": []string{"x"}}}}, "InvalidParameterValue"},
+	}
+	for _, tc := range invalid {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, api.Call(c, "DescribeProxyGroupList", tc.params, &struct{}{}), tc.code)
+		})
+	}
+	var other groupList
+	if err := api.Call(api.GAAP(xtest.Other), "DescribeProxyGroupList", map[string]any{"Offset": 0, "Limit": 20, "ProjectId": -1}, &other); err != nil || other.TotalCount != 0 {
+		t.Errorf("other account sees %d groups (err %v); want 0", other.TotalCount, err)
+	}
+}

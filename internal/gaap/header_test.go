@@ -1,0 +1,57 @@
+package gaap_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+type headerParam struct {
+	HeaderName  string `json:"HeaderName"`
+	HeaderValue string `json:"HeaderValue"`
+}
+
+func TestCustomHeaders(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+
+	var black struct{ BlackHeaders []string }
+	if err := api.Call(c, "DescribeBlackHeader", map[string]any{}, &black); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"Host", "Connection", "X-Forwarded-For"} {
+		if !slices.Contains(black.BlackHeaders, h) {
+			t.Errorf("DescribeBlackHeader lacks %s: %v", h, black.BlackHeaders)
+		}
+	}
+
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+	createDomain(t, c, listener, "www.example.com")
+	rule := createRule(t, c, listener, "www.example.com", "/")
+
+	set := func(hs ...headerParam) error {
+		return api.Call(c, "CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": hs}, nil)
+	}
+	if err := set(headerParam{"X-Client-IP", "$remote_addr"}, headerParam{"X-Env", "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	waitRule(t, c, rule)
+	var got struct {
+		RuleId  string
+		Headers []headerParam
+	}
+	if err := api.Call(c, "DescribeCustomHeader", map[string]any{"RuleId": rule}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.RuleId != rule || len(got.Headers) != 2 || got.Headers[0] != (headerParam{"X-Client-IP", "$remote_addr"}) {
+		t.Errorf("got %+v; want the two headers of rule %s", got, rule)
+	}
+
+	wantCode(t, set(headerParam{"x-forwarded-for", "1.2.3.4"}), "InvalidParameterValue.HitBlacklist")
+	wantCode(t, set(headerParam{"Bad Name", "v"}), "InvalidParameterValue")
+	err := api.Call(api.GAAP(xtest.Other), "DescribeCustomHeader", map[string]any{"RuleId": rule}, &got)
+	wantCode(t, err, "ResourceNotFound")
+}

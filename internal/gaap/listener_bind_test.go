@@ -1,0 +1,147 @@
+package gaap_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func bindReq(listener string, set ...*gaapsdk.RealServerBindSetReq) *gaapsdk.BindListenerRealServersRequest {
+	req := gaapsdk.NewBindListenerRealServersRequest()
+	req.ListenerId, req.RealServerBindSet = new(listener), set
+	return req
+}
+
+func bindOne(id, ip string, port uint64) *gaapsdk.RealServerBindSetReq {
+	return &gaapsdk.RealServerBindSetReq{RealServerId: new(id), RealServerIP: new(ip), RealServerPort: new(port)}
+}
+
+func TestBindListenerRealServers(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	ips := addOrigins(t, c, 0, "web", "1.1.1.1", "1.0.0.1")
+	domain := addOrigins(t, c, 0, "name", "example.org")[0]
+	elsewhere := addOrigins(t, c, 5, "p5", "9.9.9.9")[0]
+	req := tcpRequest(proxy, 443)
+	req.Scheduler, req.FailoverSwitch = new("wrr"), new(int64(1))
+	listener := createTCP(t, c, req)[0]
+
+	master := bindOne(ips[0], "1.1.1.1", 80)
+	master.RealServerWeight = new(uint64(10))
+	slave := bindOne(ips[1], "1.0.0.1", 8080)
+	slave.RealServerFailoverRole = new("slave")
+	if _, err := c.BindListenerRealServers(bindReq(listener, master, slave)); err != nil {
+		t.Fatalf("BindListenerRealServers: %v", err)
+	}
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "binding not applied")
+	// The SDK version lacks RealServerFailoverRole.
+	var out struct {
+		ListenerSet []struct {
+			RealServerSet []struct {
+				RealServerIP, RealServerFailoverRole string
+				RealServerWeight, RealServerPort     int64
+			}
+		}
+	}
+	if err := api.Call(c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &out); err != nil {
+		t.Fatal(err)
+	}
+	set := out.ListenerSet[0].RealServerSet
+	if len(set) != 2 || set[0].RealServerWeight != 10 || set[0].RealServerFailoverRole != "master" ||
+		set[1].RealServerWeight != 1 || set[1].RealServerFailoverRole != "slave" || set[1].RealServerIP != "1.0.0.1" {
+		t.Errorf("got bound set %+v; want 1.1.1.1:80 w10 master, 1.0.0.1:8080 w1 slave", set)
+	}
+
+	t.Run("describe listener origins", func(t *testing.T) {
+		r := gaapsdk.NewDescribeListenerRealServersRequest()
+		r.ListenerId = new(listener)
+		resp, err := c.DescribeListenerRealServers(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bindable: the IP origins of project 0, not the domain nor project 5's.
+		if *resp.Response.BindRealServerTotalCount != 2 || *resp.Response.TotalCount != 2 {
+			t.Errorf("got %d bound, %d bindable; want 2 and 2", *resp.Response.BindRealServerTotalCount, *resp.Response.TotalCount)
+		}
+	})
+
+	t.Run("status", func(t *testing.T) {
+		r := gaapsdk.NewDescribeRealServersStatusRequest()
+		r.RealServerIds = sdkIDs(ips[0], domain)
+		resp, err := c.DescribeRealServersStatus(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := resp.Response.RealServerStatusSet
+		if *got[0].BindStatus != 1 || *got[0].ProxyId != proxy || *got[1].BindStatus != 0 || *got[1].ProxyId != "" {
+			t.Errorf("got %s; want %s bound under %s and %s unbound", toJSON(got), ips[0], proxy, domain)
+		}
+	})
+
+	t.Run("invalid", func(t *testing.T) {
+		heavy := bindOne(ips[0], "1.1.1.1", 80)
+		heavy.RealServerWeight = new(uint64(101))
+		cases := []struct {
+			desc string
+			set  []*gaapsdk.RealServerBindSetReq
+			code string
+		}{
+			{"domain on IP listener", []*gaapsdk.RealServerBindSetReq{bindOne(domain, "example.org", 80)}, "InvalidParameterValue"},
+			{"other project", []*gaapsdk.RealServerBindSetReq{bindOne(elsewhere, "9.9.9.9", 80)}, "InvalidParameterValue.RealServerNotBelong"},
+			{"weight 101", []*gaapsdk.RealServerBindSetReq{heavy}, "InvalidParameterValue"},
+			{"wrong IP", []*gaapsdk.RealServerBindSetReq{bindOne(ips[0], "1.0.0.1", 80)}, "InvalidParameterValue"},
+			{"unknown origin", []*gaapsdk.RealServerBindSetReq{bindOne("rs-00000000", "1.1.1.1", 80)}, "ResourceNotFound"},
+			{"only slaves", []*gaapsdk.RealServerBindSetReq{slave}, "InvalidParameterValue"},
+			{"port 70000", []*gaapsdk.RealServerBindSetReq{bindOne(ips[0], "1.1.1.1", 70000)}, "InvalidParameterValue"},
+		}
+		for _, tc := range cases {
+			_, err := c.BindListenerRealServers(bindReq(listener, tc.set...))
+			t.Run(tc.desc, func(t *testing.T) { wantCode(t, err, tc.code) })
+		}
+		_, err := api.GAAP(xtest.Other).BindListenerRealServers(bindReq(listener, master))
+		wantCode(t, err, "ResourceNotFound")
+	})
+
+	t.Run("remove bound origin", func(t *testing.T) {
+		r := gaapsdk.NewRemoveRealServersRequest()
+		r.RealServerIds = sdkIDs(ips[0])
+		_, err := c.RemoveRealServers(r)
+		wantCode(t, err, "FailedOperation.RealServerAlreadyBound")
+	})
+
+	t.Run("delete listener", func(t *testing.T) {
+		d := gaapsdk.NewDeleteListenersRequest()
+		d.ProxyId, d.ListenerIds, d.Force = new(proxy), sdkIDs(listener, "listener-00000000"), new(uint64(0))
+		_, err := c.DeleteListeners(d)
+		wantCode(t, err, "FailedOperation.RealServerAlreadyBound")
+		d.Force = new(uint64(1))
+		resp, err := c.DeleteListeners(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, bad := strs(resp.Response.OperationSucceedListenerSet), strs(resp.Response.InvalidStatusListenerSet); len(ok) != 1 || len(bad) != 1 {
+			t.Errorf("got succeeded %v invalid %v; want [%s] [listener-00000000]", ok, bad, listener)
+		}
+		eventually(t, func() bool {
+			r := gaapsdk.NewDescribeTCPListenersRequest()
+			r.ProxyId = new(proxy)
+			resp, err := c.DescribeTCPListeners(r)
+			return err == nil && *resp.Response.TotalCount == 0
+		}, "listener %s not removed", listener)
+		r := gaapsdk.NewRemoveRealServersRequest()
+		r.RealServerIds = sdkIDs(ips...)
+		if _, err := c.RemoveRealServers(r); err != nil {
+			t.Errorf("RemoveRealServers after the listener is gone: %v", err)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+package gaap
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// listenerQuery is the filter set shared by the four Describe*Listeners.
+type listenerQuery struct {
+	protocol                                        string
+	proxyID, groupID, listenerID, name, searchValue *string
+	port, offset, limit, http3                      *int64
+}
+
+// check applies the documented combination rules.
+func (q listenerQuery) check() error {
+	p, g, l := deref(q.proxyID), deref(q.groupID), deref(q.listenerID)
+	switch {
+	case p == "" && g == "" && l == "":
+		return apierr.New(apierr.InvalidParameter, "give at least one of ListenerId, ProxyId and GroupId")
+	case p != "" && g != "":
+		return apierr.New(apierr.InvalidParameterConflictParameters, "give ProxyId or GroupId, not both")
+	case q.searchValue != nil && (q.name != nil || q.port != nil):
+		return apierr.New(apierr.InvalidParameterConflictParameters, "SearchValue cannot be combined with ListenerName or Port")
+	}
+	return nil
+}
+
+// matches reports whether l passes the filters.
+func (q listenerQuery) matches(l *model.Listener) bool {
+	switch {
+	case l.Protocol != q.protocol:
+		return false
+	case q.listenerID != nil && deref(q.listenerID) != "" && l.ID != deref(q.listenerID):
+		return false
+	case q.name != nil && l.Name != *q.name:
+		return false
+	case q.port != nil && l.Port != *q.port:
+		return false
+	case q.http3 != nil && l.Http3Supported != *q.http3:
+		return false
+	}
+	if sv := deref(q.searchValue); sv != "" {
+		return strings.Contains(l.Name, sv) || strings.Contains(strconv.FormatInt(l.Port, 10), sv)
+	}
+	return true
+}
+
+// describeListeners runs q and calls out, in the same read transaction,
+// with the page of listeners; it returns the total before paging. An
+// unknown ProxyId or GroupId is ResourceNotFound; a ListenerId that does
+// not exist or belongs elsewhere simply matches nothing.
+func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q listenerQuery, out func(*resource.Tx, []*model.Listener) error) (int64, error) {
+	if err := q.check(); err != nil {
+		return 0, err
+	}
+	offset, limit, err := paging(q.offset, q.limit, 0)
+	if err != nil {
+		return 0, err
+	}
+	var total int
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		var sq store.Query
+		if p, g := deref(q.proxyID), deref(q.groupID); p != "" || g != "" {
+			o, err := ownerByID(tx, p, g)
+			if err != nil {
+				return err
+			}
+			sq.Parent = o.id()
+		} else {
+			sq.IDs = []string{deref(q.listenerID)}
+		}
+		all, _, err := resource.List[model.Listener](tx, sq)
+		if err != nil {
+			return err
+		}
+		var hits []*model.Listener
+		for _, l := range all {
+			if q.matches(l) {
+				hits = append(hits, l)
+			}
+		}
+		total = len(hits)
+		return out(tx, window(hits, offset, limit))
+	})
+	return int64(total), err
+}
+
+// DescribeTCPListeners lists TCP listeners with their bound origins.
+func (s *Service) DescribeTCPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeTCPListenersRequest) (*gaapapi.DescribeTCPListenersResponse, error) {
+	resp := &gaapapi.DescribeTCPListenersResponse{ListenerSet: []gaapapi.TCPListener{}}
+	q := listenerQuery{protocol: model.TCP, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
+		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
+	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
+		for _, l := range ls {
+			bound, err := listenerBoundOut(tx, l.Bindings)
+			if err != nil {
+				return err
+			}
+			resp.ListenerSet = append(resp.ListenerSet, tcpListenerOut(l, bound))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.TotalCount = &total
+	return resp, nil
+}
+
+// DescribeUDPListeners lists UDP listeners with their bound origins.
+func (s *Service) DescribeUDPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeUDPListenersRequest) (*gaapapi.DescribeUDPListenersResponse, error) {
+	resp := &gaapapi.DescribeUDPListenersResponse{ListenerSet: []gaapapi.UDPListener{}}
+	q := listenerQuery{protocol: model.UDP, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
+		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
+	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
+		for _, l := range ls {
+			bound, err := listenerBoundOut(tx, l.Bindings)
+			if err != nil {
+				return err
+			}
+			resp.ListenerSet = append(resp.ListenerSet, udpListenerOut(l, bound))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.TotalCount = &total
+	return resp, nil
+}
+
+// DescribeHTTPListeners lists HTTP listeners.
+func (s *Service) DescribeHTTPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeHTTPListenersRequest) (*gaapapi.DescribeHTTPListenersResponse, error) {
+	resp := &gaapapi.DescribeHTTPListenersResponse{ListenerSet: []gaapapi.HTTPListener{}}
+	q := listenerQuery{protocol: model.HTTP, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
+		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
+	total, err := s.describeListeners(ctx, call, q, func(_ *resource.Tx, ls []*model.Listener) error {
+		for _, l := range ls {
+			resp.ListenerSet = append(resp.ListenerSet, gaapapi.HTTPListener{
+				ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), CreateTime: new(l.CreateTime),
+				Protocol: new(l.Protocol), ListenerStatus: new(l.Status), ProxyId: optional(l.ProxyID), GroupId: optional(l.GroupID),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.TotalCount = &total
+	return resp, nil
+}
+
+// DescribeHTTPSListeners lists HTTPS listeners with certificate aliases.
+func (s *Service) DescribeHTTPSListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeHTTPSListenersRequest) (*gaapapi.DescribeHTTPSListenersResponse, error) {
+	resp := &gaapapi.DescribeHTTPSListenersResponse{ListenerSet: []gaapapi.HTTPSListener{}}
+	q := listenerQuery{protocol: model.HTTPS, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
+		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit,
+		http3: req.Http3Supported}
+	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
+		for _, l := range ls {
+			out, err := httpsListenerOut(tx, l)
+			if err != nil {
+				return err
+			}
+			resp.ListenerSet = append(resp.ListenerSet, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.TotalCount = &total
+	return resp, nil
+}

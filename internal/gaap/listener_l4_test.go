@@ -1,0 +1,230 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func u64s(in ...uint64) []*uint64 {
+	out := make([]*uint64, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	return out
+}
+
+// tcpRequest is a valid CreateTCPListeners request on proxy.
+func tcpRequest(proxy string, ports ...uint64) *gaapsdk.CreateTCPListenersRequest {
+	req := gaapsdk.NewCreateTCPListenersRequest()
+	req.ProxyId, req.ListenerName, req.Ports = new(proxy), new("tcp"), u64s(ports...)
+	req.Scheduler, req.HealthCheck, req.RealServerType = new("rr"), new(uint64(1)), new("IP")
+	return req
+}
+
+// createTCP creates TCP listeners and waits until they run.
+func createTCP(t *testing.T, c *gaapsdk.Client, req *gaapsdk.CreateTCPListenersRequest) []string {
+	t.Helper()
+	resp, err := c.CreateTCPListeners(req)
+	if err != nil {
+		t.Fatalf("CreateTCPListeners: %v", err)
+	}
+	ids := strs(resp.Response.ListenerIds)
+	for _, id := range ids {
+		eventually(t, func() bool { return *describeTCP(t, c, id).ListenerStatus == 0 }, "listener %s not running", id)
+	}
+	return ids
+}
+
+// describeTCP returns the TCP listener id.
+func describeTCP(t *testing.T, c *gaapsdk.Client, id string) *gaapsdk.TCPListener {
+	t.Helper()
+	req := gaapsdk.NewDescribeTCPListenersRequest()
+	req.ListenerId = new(id)
+	resp, err := c.DescribeTCPListeners(req)
+	if err != nil || len(resp.Response.ListenerSet) != 1 {
+		t.Fatalf("DescribeTCPListeners(%s): %v (%d found)", id, err, len(resp.Response.ListenerSet))
+	}
+	return resp.Response.ListenerSet[0]
+}
+
+func TestTCPListenerLifecycle(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+
+	req := tcpRequest(proxy, 8080, 8081)
+	req.DelayLoop, req.ConnectTimeout, req.ClientIPMethod = new(uint64(10)), new(uint64(3)), new(int64(1))
+	ids := createTCP(t, c, req)
+	if len(ids) != 2 {
+		t.Fatalf("got %d listener IDs; want 2", len(ids))
+	}
+	l := describeTCP(t, c, ids[0])
+	if *l.Port != 8080 || *l.DelayLoop != 10 || *l.ConnectTimeout != 3 || *l.ClientIPMethod != 1 || *l.Protocol != "TCP" {
+		t.Errorf("got port %d delay %d timeout %d clientIP %d protocol %s; want 8080 10 3 1 TCP",
+			*l.Port, *l.DelayLoop, *l.ConnectTimeout, *l.ClientIPMethod, *l.Protocol)
+	}
+
+	t.Run("filters", func(t *testing.T) {
+		cases := []struct {
+			desc string
+			mod  func(*gaapsdk.DescribeTCPListenersRequest)
+			want int
+		}{
+			{"proxy", func(r *gaapsdk.DescribeTCPListenersRequest) {}, 2},
+			{"port", func(r *gaapsdk.DescribeTCPListenersRequest) { r.Port = new(uint64(8081)) }, 1},
+			{"name", func(r *gaapsdk.DescribeTCPListenersRequest) { r.ListenerName = new("tcp") }, 2},
+			{"search port", func(r *gaapsdk.DescribeTCPListenersRequest) { r.SearchValue = new("8081") }, 1},
+			{"search name", func(r *gaapsdk.DescribeTCPListenersRequest) { r.SearchValue = new("tc") }, 2},
+			{"page", func(r *gaapsdk.DescribeTCPListenersRequest) { r.Offset, r.Limit = new(uint64(1)), new(uint64(5)) }, 1},
+			{"other protocol", func(r *gaapsdk.DescribeTCPListenersRequest) { r.ListenerName = new("nope") }, 0},
+		}
+		for _, tc := range cases {
+			r := gaapsdk.NewDescribeTCPListenersRequest()
+			r.ProxyId = new(proxy)
+			tc.mod(r)
+			resp, err := c.DescribeTCPListeners(r)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.desc, err)
+			}
+			if got := len(resp.Response.ListenerSet); got != tc.want {
+				t.Errorf("%s: got %d listeners; want %d", tc.desc, got, tc.want)
+			}
+		}
+	})
+
+	t.Run("modify", func(t *testing.T) {
+		m := gaapsdk.NewModifyTCPListenerAttributeRequest()
+		m.ListenerId, m.ProxyId = new(ids[0]), new(proxy)
+		m.Scheduler, m.DelayLoop, m.ListenerName = new("lc"), new(uint64(30)), new("renamed")
+		if _, err := c.ModifyTCPListenerAttribute(m); err != nil {
+			t.Fatal(err)
+		}
+		// The merged settings are validated: ConnectTimeout must stay below DelayLoop (30).
+		m2 := gaapsdk.NewModifyTCPListenerAttributeRequest()
+		m2.ListenerId, m2.ProxyId, m2.ConnectTimeout = new(ids[0]), new(proxy), new(uint64(30))
+		eventually(t, func() bool { return *describeTCP(t, c, ids[0]).ListenerStatus == 0 }, "modify not applied")
+		_, err := c.ModifyTCPListenerAttribute(m2)
+		wantCode(t, err, "InvalidParameterValue")
+		l := describeTCP(t, c, ids[0])
+		if *l.Scheduler != "lc" || *l.DelayLoop != 30 || *l.ListenerName != "renamed" {
+			t.Errorf("got scheduler %s delay %d name %s; want lc 30 renamed", *l.Scheduler, *l.DelayLoop, *l.ListenerName)
+		}
+	})
+
+	t.Run("isolation", func(t *testing.T) {
+		r := gaapsdk.NewDescribeTCPListenersRequest()
+		r.ProxyId = new(proxy)
+		_, err := api.GAAP(xtest.Other).DescribeTCPListeners(r)
+		wantCode(t, err, "ResourceNotFound")
+		r = gaapsdk.NewDescribeTCPListenersRequest()
+		r.ListenerId = new(ids[0])
+		resp, err := api.GAAP(xtest.Other).DescribeTCPListeners(r)
+		if err != nil || *resp.Response.TotalCount != 0 {
+			t.Errorf("other account sees %v listeners (err %v); want 0", resp.Response.TotalCount, err)
+		}
+	})
+}
+
+func TestCreateTCPListenersInvalid(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	plain := createTCP(t, c, tcpRequest(proxy, 9000))[0]
+	if m := describeTCP(t, c, plain).ClientIPMethod; m != nil {
+		t.Errorf("got ClientIPMethod %d without one requested; want null (client address not passed)", *m)
+	}
+	many := make([]uint64, 21)
+	for i := range many {
+		many[i] = uint64(10000 + i)
+	}
+	cases := []struct {
+		desc string
+		mod  func(*gaapsdk.CreateTCPListenersRequest)
+		code string
+	}{
+		{"port 21", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(21) }, "InvalidParameterValue.InvalidListenerPort"},
+		{"port 65000", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(65000) }, "InvalidParameterValue.InvalidListenerPort"},
+		{"taken port", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(9000) }, "InvalidParameterValue.DuplicatedListenerPort"},
+		{"port twice", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(9001, 9001) }, "InvalidParameterValue.DuplicatedListenerPort"},
+		{"21 ports", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(many...) }, "FailedOperation.OperateLimitNumofListener"},
+		{"TOA", func(r *gaapsdk.CreateTCPListenersRequest) { r.ClientIPMethod = new(int64(0)) }, "InvalidParameterValue"},
+		{"scheduler", func(r *gaapsdk.CreateTCPListenersRequest) { r.Scheduler = new("random") }, "InvalidParameterValue"},
+		{"timeout >= delay", func(r *gaapsdk.CreateTCPListenersRequest) {
+			r.DelayLoop, r.ConnectTimeout = new(uint64(5)), new(uint64(5))
+		}, "InvalidParameterValue"},
+		{"delay 301", func(r *gaapsdk.CreateTCPListenersRequest) { r.DelayLoop = new(uint64(301)) }, "InvalidParameterValue"},
+		{"domain failover", func(r *gaapsdk.CreateTCPListenersRequest) {
+			r.RealServerType, r.FailoverSwitch = new("DOMAIN"), new(int64(1))
+		}, "InvalidParameterValue"},
+		{"proxy and group", func(r *gaapsdk.CreateTCPListenersRequest) { r.GroupId = new("lg-00000000") }, "InvalidParameter.ConflictParameters"},
+		{"unknown proxy", func(r *gaapsdk.CreateTCPListenersRequest) { r.ProxyId = new("link-00000000") }, "ResourceNotFound"},
+		{"origin ports on proxy", func(r *gaapsdk.CreateTCPListenersRequest) { r.RealServerPorts = u64s(80) }, "InvalidParameterValue"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.desc, func(t *testing.T) {
+			req := tcpRequest(proxy, 9100)
+			tc.mod(req)
+			_, err := c.CreateTCPListeners(req)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+// udpListener is the UDPListener fields the SDK version lacks.
+type udpListener struct {
+	ListenerId, CheckType, ContextType, SendContext, RecvContext string
+	ListenerStatus, DelayLoop, CheckPort, HealthCheck, Port      int64
+	ProxyId, GroupId                                             *string
+}
+
+func describeUDP(t *testing.T, api *xtest.API, params map[string]any) []udpListener {
+	t.Helper()
+	var out struct{ ListenerSet []udpListener }
+	if err := api.Call(api.GAAP(), "DescribeUDPListeners", params, &out); err != nil {
+		t.Fatalf("DescribeUDPListeners: %v", err)
+	}
+	return out.ListenerSet
+}
+
+func TestUDPListenerHealthCheck(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	createTCP(t, c, tcpRequest(proxy, 5353)) // UDP ports are separate from TCP ones
+
+	create := map[string]any{"ProxyId": proxy, "ListenerName": "dns", "Ports": []int{5353}, "Scheduler": "rr",
+		"RealServerType": "IP", "HealthCheck": 1, "DelayLoop": 20, "CheckType": "PORT", "CheckPort": 53,
+		"ContextType": "HEX", "SendContext": "abcd", "RecvContext": "ef"}
+	var resp struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateUDPListeners", create, &resp); err != nil {
+		t.Fatalf("CreateUDPListeners: %v", err)
+	}
+	id := resp.ListenerIds[0]
+	var got udpListener
+	eventually(t, func() bool {
+		got = describeUDP(t, api, map[string]any{"ListenerId": id})[0]
+		return got.ListenerStatus == 0
+	}, "UDP listener not running")
+	if got.CheckPort != 53 || got.ContextType != "HEX" || got.SendContext != "abcd" || got.DelayLoop != 20 || got.GroupId != nil {
+		t.Errorf("got %+v; want CheckPort 53, HEX abcd, DelayLoop 20, GroupId null", got)
+	}
+
+	err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy, "CheckType": "PING", "SendContext": "", "RecvContext": ""}, nil)
+	if err != nil {
+		t.Fatalf("ModifyUDPListenerAttribute: %v", err)
+	}
+	eventually(t, func() bool {
+		got = describeUDP(t, api, map[string]any{"ListenerId": id})[0]
+		return got.ListenerStatus == 0 && got.CheckType == "PING"
+	}, "UDP change not applied")
+
+	bad := map[string]any{"ProxyId": proxy, "ListenerName": "x", "Ports": []int{5354}, "Scheduler": "rr",
+		"RealServerType": "IP", "ContextType": "HEX", "SendContext": "zz"}
+	wantCode(t, api.Call(c, "CreateUDPListeners", bad, nil), "InvalidParameterValue")
+}

@@ -1,0 +1,156 @@
+package gaap_test
+
+import (
+	"slices"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestHTTPListener(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+
+	req := gaapsdk.NewCreateHTTPListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("web"), new(uint64(80))
+	resp, err := c.CreateHTTPListener(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *resp.Response.ListenerId
+	eventually(t, func() bool { return listenerStatus(t, c, id, false) == 0 }, "listener %s not running", id)
+
+	m := gaapsdk.NewModifyHTTPListenerAttributeRequest()
+	m.ListenerId, m.ProxyId, m.ListenerName = new(id), new(proxy), new("site")
+	if _, err := c.ModifyHTTPListenerAttribute(m); err != nil {
+		t.Fatal(err)
+	}
+	d := gaapsdk.NewDescribeHTTPListenersRequest()
+	d.ProxyId, d.SearchValue = new(proxy), new("8")
+	out, err := c.DescribeHTTPListeners(d)
+	if err != nil || len(out.Response.ListenerSet) != 1 {
+		t.Fatalf("DescribeHTTPListeners: %v", err)
+	}
+	l := out.Response.ListenerSet[0]
+	if *l.ListenerName != "site" || *l.Protocol != "HTTP" || *l.ListenerStatus != 0 {
+		t.Errorf("got %s; want name site, HTTP, status 0 (a rename is immediate)", toJSON(l))
+	}
+
+	// HTTP and TCP listeners share TCP ports; UDP ones do not.
+	_, err = c.CreateTCPListeners(tcpRequest(proxy, 80))
+	wantCode(t, err, "InvalidParameterValue.DuplicatedListenerPort")
+	err = api.Call(c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "u", "Ports": []int{80},
+		"Scheduler": "rr", "RealServerType": "IP"}, nil)
+	if err != nil {
+		t.Errorf("UDP listener on port 80: %v", err)
+	}
+
+	d = gaapsdk.NewDescribeHTTPListenersRequest()
+	d.ProxyId, d.GroupId = new(proxy), new("lg-00000000")
+	_, err = c.DescribeHTTPListeners(d)
+	wantCode(t, err, "InvalidParameter.ConflictParameters")
+	_, err = c.DescribeHTTPListeners(gaapsdk.NewDescribeHTTPListenersRequest())
+	wantCode(t, err, "InvalidParameter")
+}
+
+// httpsListener is HTTPSListener with the TLS fields the SDK lacks.
+type httpsListener struct {
+	ListenerStatus, AuthType                               int64
+	CertificateAlias, ClientCertificateId, ForwardProtocol string
+	TLSSupportVersion                                      []string
+	TLSCiphers                                             string
+	GroupId                                                *string
+}
+
+func describeHTTPS(t *testing.T, api *xtest.API, id string) httpsListener {
+	t.Helper()
+	var out struct{ ListenerSet []httpsListener }
+	if err := api.Call(api.GAAP(), "DescribeHTTPSListeners", map[string]any{"ListenerId": id}, &out); err != nil || len(out.ListenerSet) != 1 {
+		t.Fatalf("DescribeHTTPSListeners(%s): %v", id, err)
+	}
+	return out.ListenerSet[0]
+}
+
+func TestHTTPSListener(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	p := newPKI(t)
+	server := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	ca := createCert(t, c, 1, p.caPEM, "")
+
+	https := func(mod func(*gaapsdk.CreateHTTPSListenerRequest)) (string, error) {
+		req := gaapsdk.NewCreateHTTPSListenerRequest()
+		req.ProxyId, req.ListenerName, req.Port = new(proxy), new("tls"), new(uint64(443))
+		req.CertificateId, req.ForwardProtocol = new(server), new("HTTP")
+		mod(req)
+		resp, err := c.CreateHTTPSListener(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.ListenerId, nil
+	}
+	invalid := []struct {
+		desc string
+		mod  func(*gaapsdk.CreateHTTPSListenerRequest)
+		code string
+	}{
+		{"CA as server cert", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.CertificateId = new(ca) }, "InvalidParameterValue.InvalidCertificateId"},
+		{"unknown cert", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.CertificateId = new("cert-00000000") }, "InvalidParameterValue.InvalidCertificateId"},
+		{"mutual without CA", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.AuthType = new(uint64(1)) }, "InvalidParameterValue"},
+		{"CA without mutual", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.ClientCertificateId = new(ca) }, "InvalidParameterValue"},
+		{"forward protocol", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.ForwardProtocol = new("TCP") }, "InvalidParameterValue"},
+		{"port 0", func(r *gaapsdk.CreateHTTPSListenerRequest) { r.Port = new(uint64(0)) }, "InvalidParameterValue.InvalidListenerPort"},
+	}
+	for _, tc := range invalid {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, err := https(tc.mod)
+			wantCode(t, err, tc.code)
+		})
+	}
+
+	id, err := https(func(r *gaapsdk.CreateHTTPSListenerRequest) {
+		r.AuthType, r.PolyClientCertificateIds = new(uint64(1)), sdkIDs(ca)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return describeHTTPS(t, api, id).ListenerStatus == 0 }, "listener %s not running", id)
+	got := describeHTTPS(t, api, id)
+	if got.AuthType != 1 || got.ClientCertificateId != ca || got.CertificateAlias != "alias" || got.GroupId != nil ||
+		got.TLSCiphers != "GAAP_TLS_CIPHERS_WIDE" || len(got.TLSSupportVersion) == 0 {
+		t.Errorf("got %+v; want mutual auth with %s, alias, WIDE ciphers, default versions", got, ca)
+	}
+
+	tls := map[string]any{"ListenerId": id, "TLSSupportVersion": []string{"TLSv1.3"}, "TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}
+	if err := api.Call(c, "SetTlsVersion", tls, nil); err != nil {
+		t.Fatalf("SetTlsVersion: %v", err)
+	}
+	eventually(t, func() bool {
+		got = describeHTTPS(t, api, id)
+		return got.ListenerStatus == 0 && got.TLSCiphers == "GAAP_TLS_CIPHERS_STRICT"
+	}, "TLS change not applied")
+	if !slices.Equal(got.TLSSupportVersion, []string{"TLSv1.3"}) {
+		t.Errorf("got TLS versions %v; want [TLSv1.3]", got.TLSSupportVersion)
+	}
+	tls["TLSSupportVersion"] = []string{"SSLv3"}
+	wantCode(t, api.Call(c, "SetTlsVersion", tls, nil), "InvalidParameterValue")
+
+	m := gaapsdk.NewModifyHTTPSListenerAttributeRequest()
+	m.ListenerId, m.ProxyId, m.ForwardProtocol = new(id), new(proxy), new("HTTPS")
+	if _, err := c.ModifyHTTPSListenerAttribute(m); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		got = describeHTTPS(t, api, id)
+		return got.ListenerStatus == 0 && got.ForwardProtocol == "HTTPS"
+	}, "HTTPS change not applied")
+	m.ForwardProtocol, m.CertificateId = nil, new(ca)
+	_, err = c.ModifyHTTPSListenerAttribute(m)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateId")
+}

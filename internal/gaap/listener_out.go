@@ -1,0 +1,123 @@
+package gaap
+
+import (
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Origin health as the listener structures encode it (the polarity differs
+// per structure). Health is not tracked in the store, so bound origins are
+// reported healthy.
+const (
+	tcpBindNormal     = 1 // TCPListener.BindStatus: 0 abnormal, 1 normal
+	udpBindNormal     = 0 // UDPListener.BindStatus: 0 normal, 1 IP, 2 DNS abnormal
+	originHealthy     = 0 // BindRealServer.RealServerStatus: 0 normal, 1 abnormal
+	notInBanBlacklist = 0 // RealServer.InBanBlacklist
+)
+
+// originsByID loads the caller's origins with the given IDs.
+func originsByID(tx *resource.Tx, ids []string) (map[string]*model.RealServer, error) {
+	out := map[string]*model.RealServer{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rs, _, err := resource.List[model.RealServer](tx, store.Query{IDs: ids})
+	for _, r := range rs {
+		out[r.ID] = r
+	}
+	return out, err
+}
+
+// listenerBoundOut renders a layer-4 listener's bindings as BindRealServer
+// entries (boundOut, shared with rules) with the origins' addresses.
+func listenerBoundOut(tx *resource.Tx, bs []model.Bound) ([]gaapapi.BindRealServer, error) {
+	ids := make([]string, len(bs))
+	for i, b := range bs {
+		ids[i] = b.RealServerID
+	}
+	origins, err := originsByID(tx, ids)
+	addrs := make(map[string]string, len(origins))
+	for id, o := range origins {
+		addrs[id] = o.Address
+	}
+	return boundOut(bs, addrs), err
+}
+
+// clientIPMethodOut is ClientIPMethod as Describe shows it: 1 for Proxy
+// Protocol and null when the client address is not passed, because 0
+// would claim TOA, which this service never applies.
+func clientIPMethodOut(l *model.Listener) *int64 {
+	if l.ClientIPMethod == model.ClientIPNone {
+		return nil
+	}
+	return new(l.ClientIPMethod)
+}
+
+// realServerPortOut is null unless the listener fixes the origin port
+// (proxy-group listeners).
+func realServerPortOut(l *model.Listener) *int64 {
+	if l.RealServerPort == 0 {
+		return nil
+	}
+	return new(l.RealServerPort)
+}
+
+func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.TCPListener {
+	return gaapapi.TCPListener{
+		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
+		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
+		Scheduler: new(l.Scheduler), ConnectTimeout: new(l.ConnectTimeout), DelayLoop: new(l.DelayLoop),
+		HealthCheck: new(l.HealthCheck), BindStatus: new(int64(tcpBindNormal)), RealServerSet: bound,
+		CreateTime: new(l.CreateTime), ClientIPMethod: clientIPMethodOut(l),
+		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),
+		FailoverSwitch: new(l.FailoverSwitch), SessionPersist: new(l.SessionPersist),
+		ProxyId: optional(l.ProxyID), GroupId: optional(l.GroupID),
+	}
+}
+
+func udpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.UDPListener {
+	return gaapapi.UDPListener{
+		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
+		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
+		Scheduler: new(l.Scheduler), BindStatus: new(int64(udpBindNormal)), RealServerSet: bound,
+		CreateTime: new(l.CreateTime), SessionPersist: new(l.SessionPersist),
+		DelayLoop: new(l.DelayLoop), ConnectTimeout: new(l.ConnectTimeout),
+		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),
+		FailoverSwitch: new(l.FailoverSwitch), HealthCheck: new(l.HealthCheck),
+		CheckType: new(l.CheckType), CheckPort: new(l.CheckPort), ContextType: new(l.ContextType),
+		SendContext: new(l.SendContext), RecvContext: new(l.RecvContext),
+		ProxyId: optional(l.ProxyID), GroupId: optional(l.GroupID),
+	}
+}
+
+// httpsListenerOut renders an HTTPS listener with its certificates'
+// names as aliases.
+func httpsListenerOut(tx *resource.Tx, l *model.Listener) (gaapapi.HTTPSListener, error) {
+	names, err := certificateNames(tx, append([]string{l.CertificateID}, l.ClientCertificateIDs...))
+	out := gaapapi.HTTPSListener{
+		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), Protocol: new(l.Protocol),
+		ListenerStatus: new(l.Status), CertificateId: new(l.CertificateID), ForwardProtocol: new(l.ForwardProtocol),
+		CreateTime: new(l.CreateTime), CertificateAlias: alias(names, l.CertificateID), AuthType: new(l.AuthType),
+		PolyClientCertificateAliasInfo: aliasInfos(names, l.ClientCertificateIDs), Http3Supported: new(l.Http3Supported),
+		ProxyId: optional(l.ProxyID), GroupId: optional(l.GroupID),
+		TLSSupportVersion: l.TLSSupportVersion, TLSCiphers: new(l.TLSCiphers),
+	}
+	if len(l.ClientCertificateIDs) > 0 {
+		first := l.ClientCertificateIDs[0]
+		out.ClientCertificateId, out.ClientCertificateAlias = new(first), alias(names, first)
+	}
+	return out, err
+}
+
+// certificateNames maps the caller's certificates with the given IDs to
+// their names (aliases).
+func certificateNames(tx *resource.Tx, ids []string) (map[string]string, error) {
+	cs, _, err := resource.List[model.Certificate](tx, store.Query{IDs: ids})
+	out := make(map[string]string, len(cs))
+	for _, c := range cs {
+		out[c.ID] = c.Name
+	}
+	return out, err
+}

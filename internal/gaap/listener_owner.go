@@ -1,0 +1,135 @@
+package gaap
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// owner is the proxy or the proxy group a listener belongs to; exactly
+// one of the fields is set.
+type owner struct {
+	proxy *model.Proxy
+	group *model.ProxyGroup
+}
+
+// loadOwner resolves the ProxyId/GroupId pair of a listener call: exactly
+// one must be given.
+func loadOwner(tx *resource.Tx, proxyID, groupID *string) (owner, error) {
+	p, g := deref(proxyID), deref(groupID)
+	switch {
+	case p != "" && g != "":
+		return owner{}, apierr.New(apierr.InvalidParameterConflictParameters, "give ProxyId or GroupId, not both")
+	case p == "" && g == "":
+		return owner{}, apierr.New(apierr.InvalidParameter, "one of ProxyId and GroupId is required")
+	}
+	return ownerByID(tx, p, g)
+}
+
+// ownerByID loads the proxy p or, when p is empty, the group g.
+func ownerByID(tx *resource.Tx, p, g string) (owner, error) {
+	if p != "" {
+		proxy, err := resource.Get[model.Proxy](tx, p)
+		return owner{proxy: proxy}, err
+	}
+	group, err := resource.Get[model.ProxyGroup](tx, g)
+	return owner{group: group}, err
+}
+
+// ownerOf loads the proxy or group of l.
+func ownerOf(tx *resource.Tx, l *model.Listener) (owner, error) {
+	return ownerByID(tx, l.ProxyID, l.GroupID)
+}
+
+func (o owner) id() string {
+	if o.proxy != nil {
+		return o.proxy.ID
+	}
+	return o.group.ID
+}
+
+func (o owner) project() int64 {
+	if o.proxy != nil {
+		return o.proxy.ProjectID
+	}
+	return o.group.ProjectID
+}
+
+// assign makes l a listener of o.
+func (o owner) assign(l *model.Listener) {
+	if o.proxy != nil {
+		l.ProxyID = o.proxy.ID
+	} else {
+		l.GroupID = o.group.ID
+	}
+}
+
+// checkRunning refuses changes under a proxy or group that is not running;
+// proxyCode is the action's documented code for a proxy (creation says
+// ProxyStatusNotInRuning, modification InstanceStatusNotInRuning).
+func (o owner) checkRunning(proxyCode apierr.Code) error {
+	if o.proxy != nil && !o.proxy.Operable() {
+		return apierr.New(proxyCode, "the proxy %s is %s; listeners can be changed only while it is RUNNING", o.proxy.ID, o.proxy.Status)
+	}
+	if o.group != nil && o.group.Status != model.GroupRunning {
+		return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "the proxy group %s is not running (status %d)", o.group.ID, o.group.Status)
+	}
+	return nil
+}
+
+// checkNewListeners refuses new listeners on a proxy that belongs to a
+// group (its listeners are the group's), beyond the quota, or on ports its
+// transport already uses. Listeners being deleted still hold their port.
+func (o owner) checkNewListeners(tx *resource.Tx, fresh []*model.Listener) error {
+	if o.proxy != nil && o.proxy.GroupID != "" {
+		return apierr.New(apierr.InvalidParameterValue, "ProxyId: the proxy %s belongs to the proxy group %s; create the listener on the group", o.proxy.ID, o.proxy.GroupID)
+	}
+	existing, err := resource.Children[model.Listener](tx, o.id())
+	if err != nil {
+		return err
+	}
+	if n := len(existing) + len(fresh); n > model.MaxListenersPerOwner {
+		return apierr.New(apierr.FailedOperationLimitNumofListener, "%s would have %d listeners; at most %d are allowed", o.id(), n, model.MaxListenersPerOwner)
+	}
+	all := append(existing, fresh...)
+	for i, l := range fresh {
+		if other := portClash(all[:len(existing)+i], l); other != nil {
+			return apierr.New(apierr.InvalidParameterValueDuplicatedListenerPort,
+				"port %d is already used by the %s listener %s on %s", l.Port, other.Protocol, other.ID, o.id())
+		}
+	}
+	return nil
+}
+
+// portClash returns the listener among others that uses l's port on the
+// same transport protocol, if any.
+func portClash(others []*model.Listener, l *model.Listener) *model.Listener {
+	for _, o := range others {
+		if o.Port == l.Port && ((o.UsesTCPPort() && l.UsesTCPPort()) || (o.UsesUDPPort() && l.UsesUDPPort())) {
+			return o
+		}
+	}
+	return nil
+}
+
+// listenerOf loads a listener of the given protocols and, when ownerID is
+// not empty, checks that it belongs to that proxy or group.
+func listenerOf(tx *resource.Tx, id, ownerID string, protocols ...string) (*model.Listener, error) {
+	l, err := resource.Get[model.Listener](tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(protocols) > 0 && !slices.Contains(protocols, l.Protocol) {
+		return nil, apierr.New(apierr.InvalidParameterValue, "ListenerId: %s is a %s listener; this action applies to %v listeners", id, l.Protocol, protocols)
+	}
+	if ownerID != "" && l.Owner() != ownerID {
+		return nil, apierr.New(apierr.InvalidParameterValue, "ListenerId: %s does not belong to %s", id, ownerID)
+	}
+	return l, nil
+}
+
+// portParam names element i of an array parameter for messages.
+func portParam(name string, i int) string { return fmt.Sprintf("%s.%d", name, i) }

@@ -1,0 +1,66 @@
+package gaap
+
+import (
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// paging applies the documented Offset/Limit defaults (0 and 20) and the
+// action's cap (maxLimit; 0 = none).
+func paging(offset, limit *int64, maxLimit int) (int, int, error) {
+	o, l := derefInt(offset, 0), derefInt(limit, defaultLimit)
+	if o < 0 {
+		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
+	}
+	if l < 0 || (maxLimit > 0 && l > int64(maxLimit)) {
+		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Limit must be between 0 and %d", maxLimit)
+	}
+	return int(o), int(l), nil
+}
+
+// window returns items[offset:offset+limit], clamped.
+func window[T any](items []T, offset, limit int) []T {
+	if offset >= len(items) {
+		return nil
+	}
+	return items[offset:min(len(items), offset+limit)]
+}
+
+// sortBy sorts stably by cmp, descending when desc.
+func sortBy[T any](items []T, cmp func(a, b T) int, desc bool) {
+	slices.SortStableFunc(items, func(a, b T) int {
+		if desc {
+			return cmp(b, a)
+		}
+		return cmp(a, b)
+	})
+}
+
+// pageByCreation pages the caller's objects in creation order inside the
+// database, so listing stays fast however many objects there are; newest
+// first when desc.
+func pageByCreation[T any, PT interface {
+	*T
+	model.Object
+}](tx *resource.Tx, q store.Query, offset, limit int, desc bool) ([]PT, int, error) {
+	if !desc {
+		q.Offset, q.Limit = offset, limit
+		return resource.List[T, PT](tx, q)
+	}
+	probe := q
+	probe.Limit = 1
+	_, total, err := resource.List[T, PT](tx, probe)
+	if err != nil || offset >= total || limit == 0 {
+		return nil, total, err
+	}
+	end := total - offset // exclusive, in ascending positions
+	start := max(0, end-limit)
+	q.Offset, q.Limit = start, end-start
+	items, _, err := resource.List[T, PT](tx, q)
+	slices.Reverse(items)
+	return items, total, err
+}

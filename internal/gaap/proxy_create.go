@@ -1,0 +1,129 @@
+package gaap
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/vip"
+)
+
+// CreateProxy creates a proxy (or clones ClonedProxyId's settings) and
+// gives it an access IP. The proxy is CREATING until the data plane has it.
+func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyRequest) (*gaapapi.CreateProxyResponse, error) {
+	p := &model.Proxy{
+		Base:             model.Base{ID: model.NewID(model.PrefixProxy)},
+		Name:             *req.ProxyName,
+		ProjectID:        *req.ProjectId,
+		AccessRegion:     *req.AccessRegion,
+		Bandwidth:        *req.Bandwidth,
+		Concurrent:       *req.Concurrent,
+		RealServerRegion: deref(req.RealServerRegion),
+		GroupID:          deref(req.GroupId),
+		BillingType:      derefInt(req.BillingType, 0),
+		IPAddressVersion: orDefault(deref(req.IPAddressVersion), "IPv4"),
+		NetworkType:      orDefault(deref(req.NetworkType), "normal"),
+		PackageType:      orDefault(deref(req.PackageType), "Thunder"),
+		Status:           model.ProxyCreating,
+		Tags:             tagsIn(req.TagSet),
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		if err := tx.ClaimToken("CreateProxy", deref(req.ClientToken)); err != nil {
+			return err
+		}
+		if req.ClonedProxyId != nil {
+			if err := cloneFrom(tx, p, *req.ClonedProxyId); err != nil {
+				return err
+			}
+		}
+		if p.GroupID != "" {
+			g, err := resource.Get[model.ProxyGroup](tx, p.GroupID)
+			if err != nil {
+				return err
+			}
+			p.RealServerRegion = g.RealServerRegion
+		}
+		if err := model.ValidateNewProxy(p); err != nil {
+			return err
+		}
+		if err := s.checkNewProxy(tx, p); err != nil {
+			return err
+		}
+		return s.placeProxy(tx, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateProxyResponse{InstanceId: &p.ID}, nil
+}
+
+// placeProxy allocates the proxy's access IP and stores it.
+func (s *Service) placeProxy(tx *resource.Tx, p *model.Proxy) error {
+	ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID)
+	if errors.Is(err, vip.ErrExhausted) {
+		return apierr.New(apierr.FailedOperationProxySellOut, "no access IP is left in the address pool")
+	}
+	if err != nil {
+		return err
+	}
+	p.IP = ip.String()
+	p.Domain = p.ID + "." + s.cfg.DomainSuffix
+	p.ModifyConfigTime = tx.Now.Unix()
+	return tx.Insert(p)
+}
+
+// cloneFrom copies the configuration of a running proxy onto p.
+func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string) error {
+	src, err := resource.Get[model.Proxy](tx, sourceID)
+	if err != nil {
+		return err
+	}
+	if src.Status != model.ProxyRunning {
+		return apierr.New(apierr.FailedOperationInstanceStatusNotInRuning, "only a RUNNING proxy can be cloned; %s is %s", src.ID, src.Status)
+	}
+	p.RealServerRegion, p.NetworkType, p.PackageType = src.RealServerRegion, src.NetworkType, src.PackageType
+	p.IPAddressVersion, p.BillingType = src.IPAddressVersion, src.BillingType
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return strings.TrimSpace(*s)
+}
+
+func derefInt(i *int64, def int64) int64 {
+	if i == nil {
+		return def
+	}
+	return *i
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func tagsIn(in []gaapapi.TagPair) []model.Tag {
+	out := make([]model.Tag, 0, len(in))
+	for _, t := range in {
+		out = append(out, model.Tag{Key: deref(t.TagKey), Value: deref(t.TagValue)})
+	}
+	return out
+}
+
+func tagsOut(in []model.Tag) []gaapapi.TagPair {
+	out := make([]gaapapi.TagPair, 0, len(in))
+	for _, t := range in {
+		out = append(out, gaapapi.TagPair{TagKey: new(t.Key), TagValue: new(t.Value)})
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package gaap
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Documented limits of DescribeProxies.
+const (
+	maxProxyIDs        = 100
+	maxFilters         = 10
+	maxFilterValues    = 5
+	maxTagFilters      = 5
+	defaultLimit       = 20
+	maxDescribeProxies = 100
+)
+
+// proxyFilters maps DescribeProxies filter names to the field they test.
+var proxyFilters = map[string]func(p *model.Proxy) string{
+	"ProjectId":        func(p *model.Proxy) string { return strconv.FormatInt(p.ProjectID, 10) },
+	"AccessRegion":     func(p *model.Proxy) string { return p.AccessRegion },
+	"RealServerRegion": func(p *model.Proxy) string { return p.RealServerRegion },
+	"GroupId":          func(p *model.Proxy) string { return p.GroupID },
+	"IPAddressVersion": func(p *model.Proxy) string { return p.IPAddressVersion },
+	"PackageType":      func(p *model.Proxy) string { return p.PackageType },
+}
+
+// proxyOrder maps OrderField values to comparisons.
+var proxyOrder = map[string]func(a, b *model.Proxy) int{
+	"create_time":            func(a, b *model.Proxy) int { return cmp.Compare(a.CreateTime, b.CreateTime) },
+	"proxy_id":               func(a, b *model.Proxy) int { return cmp.Compare(a.ID, b.ID) },
+	"bandwidth":              func(a, b *model.Proxy) int { return cmp.Compare(a.Bandwidth, b.Bandwidth) },
+	"concurrent_connections": func(a, b *model.Proxy) int { return cmp.Compare(a.Concurrent, b.Concurrent) },
+}
+
+// DescribeProxies lists proxies, newest first by default.
+func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxiesRequest) (*gaapapi.DescribeProxiesResponse, error) {
+	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeProxies)
+	if err != nil {
+		return nil, err
+	}
+	ids := append(slices.Clone(req.ProxyIds), req.InstanceIds...)
+	if err := checkProxyQuery(req, ids); err != nil {
+		return nil, err
+	}
+	desc := deref(req.Order) != "asc"
+	var page []*model.Proxy
+	var total int
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		if len(ids) == 0 && len(req.Filters) == 0 && len(req.TagSet) == 0 && req.Independent == nil && orDefault(deref(req.OrderField), "create_time") == "create_time" {
+			page, total, err = pageByCreation[model.Proxy](tx, store.Query{}, offset, limit, desc)
+			return err
+		}
+		all, _, err := resource.List[model.Proxy](tx, store.Query{IDs: ids})
+		if err != nil {
+			return err
+		}
+		all = slices.DeleteFunc(all, func(p *model.Proxy) bool { return !proxyMatches(p, req) })
+		sortBy(all, proxyOrder[orDefault(deref(req.OrderField), "create_time")], desc)
+		total = len(all)
+		page = window(all, offset, limit)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	set := make([]gaapapi.ProxyInfo, len(page))
+	for i, p := range page {
+		set[i] = s.proxyInfo(p)
+	}
+	return &gaapapi.DescribeProxiesResponse{TotalCount: new(int64(total)), InstanceSet: set, ProxySet: set}, nil
+}
+
+func checkProxyQuery(req *gaapapi.DescribeProxiesRequest, ids []string) error {
+	switch {
+	case len(ids) > maxProxyIDs:
+		return apierr.New(apierr.InvalidParameterValue, "at most %d ProxyIds may be given", maxProxyIDs)
+	case len(ids) > 0 && len(req.Filters) > 0:
+		return apierr.New(apierr.InvalidParameterConflictParameters, "ProxyIds (InstanceIds) and Filters cannot be combined")
+	case len(req.TagSet) > maxTagFilters:
+		return apierr.New(apierr.InvalidParameterValue, "at most %d tags may be given in TagSet", maxTagFilters)
+	case req.Order != nil && *req.Order != "asc" && *req.Order != "desc":
+		return apierr.New(apierr.InvalidParameterValue, "Order must be asc or desc")
+	case req.OrderField != nil && proxyOrder[*req.OrderField] == nil:
+		return apierr.New(apierr.InvalidParameterValue, "OrderField must be create_time, proxy_id, bandwidth or concurrent_connections")
+	case req.Independent != nil && *req.Independent != 0 && *req.Independent != 1:
+		return apierr.New(apierr.InvalidParameterValue, "Independent must be 0 or 1")
+	}
+	return checkFilters(req.Filters, proxyFilters)
+}
+
+// checkFilters enforces the documented filter names and counts.
+func checkFilters[T any](filters []gaapapi.Filter, known map[string]T) error {
+	if len(filters) > maxFilters {
+		return apierr.New(apierr.InvalidParameterValue, "at most %d Filters may be given", maxFilters)
+	}
+	for i, f := range filters {
+		if _, ok := known[deref(f.Name)]; !ok {
+			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Name %q is not a supported filter", i, deref(f.Name))
+		}
+		if len(f.Values) == 0 || len(f.Values) > maxFilterValues {
+			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Values must hold 1 to %d values", i, maxFilterValues)
+		}
+	}
+	return nil
+}
+
+func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest) bool {
+	if req.Independent != nil && (*req.Independent == 1) != (p.GroupID == "") {
+		return false
+	}
+	for _, f := range req.Filters {
+		if !slices.Contains(f.Values, proxyFilters[deref(f.Name)](p)) {
+			return false
+		}
+	}
+	return model.MatchesAny(p.Tags, tagsIn(req.TagSet))
+}
+
+// DescribeProxyDetail returns one proxy.
+func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyDetailRequest) (*gaapapi.DescribeProxyDetailResponse, error) {
+	var p *model.Proxy
+	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		p, err = resource.Get[model.Proxy](tx, *req.ProxyId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	info := s.proxyInfo(p)
+	return &gaapapi.DescribeProxyDetailResponse{ProxyDetail: &info}, nil
+}
+
+// proxyInfo renders a proxy as ProxyInfo, under its old and new ID names.
+func (s *Service) proxyInfo(p *model.Proxy) gaapapi.ProxyInfo {
+	info := gaapapi.ProxyInfo{
+		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
+		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
+		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(p.Status), Domain: new(p.Domain),
+		IP: new(p.IP), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
+		TagSet: tagsOut(p.Tags), SupportSecurity: new(int64(1)), BillingType: new(p.BillingType),
+		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(int64(0)), ClientIPMethod: []int64{1},
+		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),
+		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
+		FeatureBitmap: new(int64(0)), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
+		IPList:               []gaapapi.IPDetail{{IP: new(p.IP), Provider: new("BGP"), Bandwidth: new(p.Bandwidth)}},
+		AccessRegionInfo:     s.regionInfo(p.AccessRegion, "", true),
+		RealServerRegionInfo: s.regionInfo(p.RealServerRegion, "", false),
+	}
+	if p.GroupID != "" {
+		info.GroupId = new(p.GroupID)
+	}
+	if p.PolicyID != "" {
+		info.PolicyId = new(p.PolicyID)
+	}
+	return info
+}

@@ -1,0 +1,150 @@
+package gaap
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// proxySpec is the configuration a proxy is created with, shared by
+// CreateProxy, CheckProxyCreate, InquiryPriceCreateProxy and the proxies
+// of CreateProxyGroup.
+type proxySpec struct {
+	AccessRegion     string
+	RealServerRegion string
+	Bandwidth        int64 // Mbps
+	Concurrent       int64 // units of 10,000 connections
+	IPVersion        string
+	NetworkType      string
+	PackageType      string
+	BillingType      int64
+}
+
+// newProxySpec normalises the enumerations of a request (defaults
+// applied, spelling made canonical).
+func newProxySpec(access, dest string, bw, conc int64, ipv, network, pkg *string, billing *int64) (proxySpec, error) {
+	sp := proxySpec{AccessRegion: access, RealServerRegion: dest, Bandwidth: bw, Concurrent: conc}
+	var err error
+	if sp.IPVersion, err = model.ParseIPVersion(ipv); err != nil {
+		return sp, err
+	}
+	if sp.NetworkType, err = model.ParseNetworkType(network); err != nil {
+		return sp, err
+	}
+	if sp.PackageType, err = model.ParsePackageType(pkg); err != nil {
+		return sp, err
+	}
+	sp.BillingType, err = model.ParseBillingType(billing)
+	return sp, err
+}
+
+// checkSpec validates a spec against the catalogue: regions exist
+// (UnknownAccessRegion, UnknownDestRegion) and the caps are offered by
+// the access region (InvalidBandwidth, InvalidConcurrency).
+func (c *Config) checkSpec(sp proxySpec) (access, dest *Region, err error) {
+	if access, err = c.accessRegion(sp.AccessRegion); err != nil {
+		return nil, nil, err
+	}
+	if dest, err = c.destRegion(sp.RealServerRegion); err != nil {
+		return nil, nil, err
+	}
+	if err := model.ValidateOption(apierr.InvalidParameterValueInvalidBandwidth, "Bandwidth", sp.Bandwidth, c.bandwidthOptions(access)); err != nil {
+		return nil, nil, err
+	}
+	if err := model.ValidateOption(apierr.InvalidParameterValueInvalidConcurrency, "Concurrent", sp.Concurrent, c.concurrentOptions(access)); err != nil {
+		return nil, nil, err
+	}
+	return access, dest, nil
+}
+
+// conflict explains why the regions do not offer the spec's features
+// ("" when they do).
+func conflict(sp proxySpec, access, dest *Region) string {
+	switch {
+	case !access.offers(sp.IPVersion, sp.PackageType, true):
+		return fmt.Sprintf("access region %s does not offer %s %s proxies", access.ID, sp.IPVersion, sp.PackageType)
+	case !dest.offers(sp.IPVersion, sp.PackageType, false):
+		return fmt.Sprintf("origin region %s does not offer %s %s proxies", dest.ID, sp.IPVersion, sp.PackageType)
+	case len(access.NetworkTypes) > 0 && !slices.Contains(access.NetworkTypes, sp.NetworkType):
+		return fmt.Sprintf("access region %s does not offer network type %s (it offers %v)", access.ID, sp.NetworkType, access.NetworkTypes)
+	}
+	return ""
+}
+
+// validateProxySpec is checkSpec plus the feature check, for actions that
+// create proxies: an unsupported combination is
+// InvalidParameterValue.ProxyAndRegionFeatureConflict.
+func (c *Config) validateProxySpec(sp proxySpec) error {
+	access, dest, err := c.checkSpec(sp)
+	if err != nil {
+		return err
+	}
+	if why := conflict(sp, access, dest); why != "" {
+		return apierr.New(apierr.InvalidParameterValueProxyAndRegionFeatureConflict, "%s", why)
+	}
+	return nil
+}
+
+// specFromAccessConfig is the spec of one AccessRegionSet entry of
+// CreateProxyGroup.
+func specFromAccessConfig(ac gaapapi.AccessConfiguration, i int, dest, ipv, pkg string) (proxySpec, error) {
+	field := func(n string) string { return fmt.Sprintf("AccessRegionSet.%d.%s", i, n) }
+	switch {
+	case ac.AccessRegion == nil || *ac.AccessRegion == "":
+		return proxySpec{}, apierr.New(apierr.MissingParameter, "the required parameter %s is missing", field("AccessRegion"))
+	case ac.Bandwidth == nil:
+		return proxySpec{}, apierr.New(apierr.MissingParameter, "the required parameter %s is missing", field("Bandwidth"))
+	case ac.Concurrent == nil:
+		return proxySpec{}, apierr.New(apierr.MissingParameter, "the required parameter %s is missing", field("Concurrent"))
+	}
+	return newProxySpec(*ac.AccessRegion, dest, *ac.Bandwidth, *ac.Concurrent, &ipv, ac.NetworkType, &pkg, nil)
+}
+
+// checkNewProxy validates a proxy about to be created (CreateProxy)
+// against the catalogue and, for a group member, against its group; it
+// makes the enumerations canonical.
+func (s *Service) checkNewProxy(tx *resource.Tx, p *model.Proxy) error {
+	sp, err := newProxySpec(p.AccessRegion, p.RealServerRegion, p.Bandwidth, p.Concurrent,
+		&p.IPAddressVersion, &p.NetworkType, &p.PackageType, &p.BillingType)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.validateProxySpec(sp); err != nil {
+		return err
+	}
+	p.IPAddressVersion, p.NetworkType, p.PackageType = sp.IPVersion, sp.NetworkType, sp.PackageType
+	p.Http3Supported = http3For(sp.IPVersion)
+	if p.GroupID == "" {
+		return nil
+	}
+	return s.checkGroupMember(tx, p.GroupID, sp)
+}
+
+// checkGroupMember checks that a proxy of spec can join group id: same
+// origin region, IP version and package, room left, group not going away.
+func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) error {
+	g, err := resource.Get[model.ProxyGroup](tx, id)
+	if err != nil {
+		return err
+	}
+	members, err := resource.Children[model.Proxy](tx, g.ID)
+	switch {
+	case err != nil:
+		return err
+	case g.Status == model.GroupDestroying:
+		return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is being destroyed", g.ID)
+	case g.RealServerRegion != sp.RealServerRegion:
+		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
+			"group %s forwards to %s, not %s", g.ID, g.RealServerRegion, sp.RealServerRegion)
+	case g.IPAddressVersion != sp.IPVersion || g.PackageType != sp.PackageType:
+		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
+			"group %s holds %s %s proxies, not %s %s", g.ID, g.IPAddressVersion, g.PackageType, sp.IPVersion, sp.PackageType)
+	case len(members) >= s.cfg.MaxProxiesPerGroup:
+		return apierr.New(apierr.FailedOperationLimitNumofProxiesInGroup, "group %s already holds %d proxies", g.ID, len(members))
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package gaap
+
+import (
+	"context"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// proxyTransition is one of the batch status changes (open, close,
+// destroy): from tells which proxies may take it, to applies it.
+type proxyTransition struct {
+	action string
+	from   func(p *model.Proxy) bool
+	to     func(p *model.Proxy)
+}
+
+var (
+	openProxies = proxyTransition{"OpenProxies",
+		func(p *model.Proxy) bool { return p.Status == model.ProxyClosed },
+		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyOpening, false }}
+	closeProxies = proxyTransition{"CloseProxies",
+		func(p *model.Proxy) bool { return p.Status == model.ProxyRunning },
+		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyClosing, true }}
+	destroyProxies = proxyTransition{"DestroyProxies",
+		func(p *model.Proxy) bool { return !p.Transitional() },
+		func(p *model.Proxy) { p.Status = model.ProxyDestroying }}
+)
+
+// apply moves every proxy that allows it and returns the IDs of those
+// that do not (InvalidStatusInstanceSet). The changed proxies form one
+// task named by the RequestId.
+func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid []string, err error) {
+	invalid = []string{}
+	var moved []string
+	for _, p := range proxies {
+		if !t.from(p) {
+			invalid = append(invalid, p.ID)
+			continue
+		}
+		t.to(p)
+		if err := tx.Put(p); err != nil {
+			return nil, err
+		}
+		moved = append(moved, p.ID)
+	}
+	if len(moved) > 0 {
+		_, err = tx.StartTask(t.action, moved...)
+	}
+	return invalid, err
+}
+
+// getProxies loads the caller's proxies by ID; any unknown ID is
+// ResourceNotFound for the whole request, before anything changes.
+func getProxies(tx *resource.Tx, ids []string) ([]*model.Proxy, error) {
+	out := make([]*model.Proxy, 0, len(ids))
+	for _, id := range ids {
+		p, err := resource.Get[model.Proxy](tx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// batch runs a transition over the proxies named by a request.
+func (s *Service) batch(ctx context.Context, call *cloudapi.Call, t proxyTransition, old, cur []string, token *string,
+	check func(*resource.Tx, []*model.Proxy) error) (invalid []string, err error) {
+	ids, err := model.ProxyIDs(old, cur)
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		if err := tx.ClaimToken(t.action, deref(token)); err != nil {
+			return err
+		}
+		proxies, err := getProxies(tx, ids)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(tx, proxies); err != nil {
+				return err
+			}
+		}
+		invalid, err = t.apply(tx, proxies)
+		return err
+	})
+	return invalid, err
+}
+
+// OpenProxies opens closed proxies (OPENING until the data plane serves
+// them again); proxies that are not CLOSED are listed as invalid.
+func (s *Service) OpenProxies(ctx context.Context, call *cloudapi.Call, req *gaapapi.OpenProxiesRequest) (*gaapapi.OpenProxiesResponse, error) {
+	invalid, err := s.batch(ctx, call, openProxies, req.InstanceIds, req.ProxyIds, req.ClientToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.OpenProxiesResponse{InvalidStatusInstanceSet: invalid, OperationFailedInstanceSet: []string{}}, nil
+}
+
+// CloseProxies closes running proxies: they keep their configuration and
+// IP but forward nothing (CLOSING, then CLOSED).
+func (s *Service) CloseProxies(ctx context.Context, call *cloudapi.Call, req *gaapapi.CloseProxiesRequest) (*gaapapi.CloseProxiesResponse, error) {
+	invalid, err := s.batch(ctx, call, closeProxies, req.InstanceIds, req.ProxyIds, req.ClientToken, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CloseProxiesResponse{InvalidStatusInstanceSet: invalid, OperationFailedInstanceSet: []string{}}, nil
+}
+
+// DestroyProxies destroys proxies (DESTROYING; the controller then removes
+// each with its listeners, rules and access IP). With Force 0 nothing is
+// destroyed if any of them has origins bound.
+func (s *Service) DestroyProxies(ctx context.Context, call *cloudapi.Call, req *gaapapi.DestroyProxiesRequest) (*gaapapi.DestroyProxiesResponse, error) {
+	force, err := model.ParseForceFlag(req.Force)
+	if err != nil {
+		return nil, err
+	}
+	check := func(tx *resource.Tx, proxies []*model.Proxy) error {
+		if force {
+			return nil
+		}
+		for _, p := range proxies {
+			if err := refuseBound(tx, p.ID, "proxy"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	invalid, err := s.batch(ctx, call, destroyProxies, req.InstanceIds, req.ProxyIds, req.ClientToken, check)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DestroyProxiesResponse{InvalidStatusInstanceSet: invalid, OperationFailedInstanceSet: []string{}}, nil
+}
+
+// refuseBound is FailedOperation.RealServerAlreadyBound when a listener
+// of owner (a proxy or group), or a rule of one, has origins bound.
+func refuseBound(tx *resource.Tx, owner, what string) error {
+	listeners, err := resource.Children[model.Listener](tx, owner)
+	if err != nil {
+		return err
+	}
+	for _, l := range listeners {
+		bound := len(l.Bindings) > 0
+		if !bound && l.IsL7() {
+			rules, err := resource.Children[model.Rule](tx, l.ID)
+			if err != nil {
+				return err
+			}
+			for _, r := range rules {
+				bound = bound || len(r.Bindings) > 0
+			}
+		}
+		if bound {
+			return apierr.New(apierr.FailedOperationRealServerAlreadyBound,
+				"listener %s of %s %s has origins bound; unbind them or pass Force=1", l.ID, what, owner)
+		}
+	}
+	return nil
+}
+
+// DescribeProxiesStatus returns the status of the named proxies, or of all
+// the caller's proxies when none is named.
+func (s *Service) DescribeProxiesStatus(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxiesStatusRequest) (*gaapapi.DescribeProxiesStatusResponse, error) {
+	var proxies []*model.Proxy
+	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		if len(req.InstanceIds) == 0 && len(req.ProxyIds) == 0 {
+			proxies, _, err = resource.List[model.Proxy](tx, store.Query{})
+			return err
+		}
+		ids, err := model.ProxyIDs(req.InstanceIds, req.ProxyIds)
+		if err != nil {
+			return err
+		}
+		proxies, err = getProxies(tx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gaapapi.ProxyStatus, 0, len(proxies))
+	for _, p := range proxies {
+		out = append(out, gaapapi.ProxyStatus{InstanceId: new(p.ID), Status: new(p.Status)})
+	}
+	return &gaapapi.DescribeProxiesStatusResponse{InstanceStatusSet: out}, nil
+}

@@ -1,0 +1,108 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestCreateProxyLifecycle(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	id := runningProxy(t, api)
+
+	req := gaapsdk.NewDescribeProxyDetailRequest()
+	req.ProxyId = &id
+	resp, err := api.GAAP().DescribeProxyDetail(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := resp.Response.ProxyDetail
+	if *d.ProxyName != "test-proxy" || *d.Bandwidth != 10 || *d.Concurrent != 2 || *d.InstanceId != id {
+		t.Errorf("got name %q bandwidth %d concurrent %d id %s; want test-proxy 10 2 %s", *d.ProxyName, *d.Bandwidth, *d.Concurrent, *d.InstanceId, id)
+	}
+	if *d.IP == "" {
+		t.Error("got no access IP")
+	}
+
+	other := gaapsdk.NewDescribeProxyDetailRequest()
+	other.ProxyId = &id
+	_, err = api.GAAP(xtest.Other).DescribeProxyDetail(other)
+	wantCode(t, err, "ResourceNotFound")
+}
+
+func TestCreateProxyInvalid(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	valid := func() map[string]any {
+		return map[string]any{"ProjectId": 0, "ProxyName": "p", "AccessRegion": "SouthChina",
+			"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+	}
+	tests := []struct {
+		name string
+		mod  func(r map[string]any)
+		code string
+	}{
+		{"missing name", func(r map[string]any) { delete(r, "ProxyName") }, "MissingParameter"},
+		{"zero bandwidth", func(r map[string]any) { r["Bandwidth"] = 0 }, "InvalidParameterValue.InvalidBandwidth"},
+		{"bad ip version", func(r map[string]any) { r["IPAddressVersion"] = "IPv5" }, "InvalidParameterValue"},
+		{"unknown group", func(r map[string]any) { r["GroupId"] = "lg-nothere0" }, "ResourceNotFound"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := valid()
+			tc.mod(req)
+			err := api.Call(api.GAAP(), "CreateProxy", req, &struct{}{})
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+func TestDescribeProxiesPagingAndOrder(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var ids []string
+	for range 5 {
+		req := gaapsdk.NewCreateProxyRequest()
+		req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("p"), new("SouthChina")
+		req.RealServerRegion, req.Bandwidth, req.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+		resp, err := api.GAAP().CreateProxy(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, *resp.Response.InstanceId)
+	}
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.Offset, req.Limit = new(uint64(1)), new(uint64(2))
+	resp, err := api.GAAP().DescribeProxies(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *resp.Response.TotalCount != 5 || len(resp.Response.ProxySet) != 2 {
+		t.Fatalf("got total %d, %d items; want 5, 2", *resp.Response.TotalCount, len(resp.Response.ProxySet))
+	}
+	// Newest first: offset 1 skips ids[4].
+	if got := *resp.Response.ProxySet[0].ProxyId; got != ids[3] {
+		t.Errorf("got first %s; want %s", got, ids[3])
+	}
+	if got := *resp.Response.InstanceSet[1].InstanceId; got != ids[2] {
+		t.Errorf("got second %s; want %s", got, ids[2])
+	}
+	// The SDK v1.0.162 lacks Order: send it raw.
+	var asc struct {
+		TotalCount int64
+		ProxySet   []struct{ ProxyId string }
+	}
+	err = api.Call(api.GAAP(), "DescribeProxies", map[string]any{"Order": "asc", "ProxyIds": ids[:3]}, &asc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asc.TotalCount != 3 || asc.ProxySet[0].ProxyId != ids[0] {
+		t.Errorf("got total %d first %s; want 3 %s", asc.TotalCount, asc.ProxySet[0].ProxyId, ids[0])
+	}
+	req.Limit = new(uint64(101))
+	_, err = api.GAAP().DescribeProxies(req)
+	wantCode(t, err, "InvalidParameterValue")
+}

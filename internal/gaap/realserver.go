@@ -1,0 +1,143 @@
+package gaap
+
+import (
+	"context"
+	"errors"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// AddRealServers registers origins, one per address, all with the same
+// name, project and tags. An address already registered in the project
+// is InvalidParameterValue.DuplicateRS.
+func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.AddRealServersRequest) (*gaapapi.AddRealServersResponse, error) {
+	if *req.ProjectId < 0 {
+		return nil, cloudapi.Invalid("ProjectId", "%d is not a project; use 0 (the default project) or a project ID", *req.ProjectId)
+	}
+	if err := model.CheckName("RealServerName", *req.RealServerName); err != nil {
+		return nil, err
+	}
+	if len(req.RealServerIP) == 0 {
+		return nil, cloudapi.Missing("RealServerIP")
+	}
+	tags, err := validTags(req.TagSet)
+	if err != nil {
+		return nil, err
+	}
+	fresh := make([]*model.RealServer, len(req.RealServerIP))
+	for i, addr := range req.RealServerIP {
+		norm, isDomain, err := model.ParseOrigin(portParam("RealServerIP", i), addr, s.cfg.AllowPrivateOrigins)
+		if err != nil {
+			return nil, err
+		}
+		fresh[i] = &model.RealServer{Base: model.Base{ID: model.NewID(model.PrefixRealServer)},
+			Name: *req.RealServerName, Address: norm, IsDomain: isDomain, ProjectID: *req.ProjectId, Tags: tags}
+	}
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		existing, _, err := resource.List[model.RealServer](tx, store.Query{Project: req.ProjectId})
+		if err != nil {
+			return err
+		}
+		for i, r := range fresh {
+			if dup := sameAddress(append(existing, fresh[:i]...), r.Address); dup != nil {
+				return apierr.New(apierr.InvalidParameterValueDuplicateRS, "RealServerIP: %s is already registered in project %d (%s)", r.Address, r.ProjectID, dup.ID)
+			}
+			if err := tx.Insert(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &gaapapi.AddRealServersResponse{RealServerSet: make([]gaapapi.NewRealServer, len(fresh))}
+	for i, r := range fresh {
+		resp.RealServerSet[i] = gaapapi.NewRealServer{RealServerId: new(r.ID), RealServerIP: new(r.Address)}
+	}
+	return resp, nil
+}
+
+func sameAddress(rs []*model.RealServer, addr string) *model.RealServer {
+	for _, r := range rs {
+		if r.Address == addr {
+			return r
+		}
+	}
+	return nil
+}
+
+// ModifyRealServerName renames an origin.
+func (s *Service) ModifyRealServerName(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyRealServerNameRequest) (*gaapapi.ModifyRealServerNameResponse, error) {
+	if err := model.CheckName("RealServerName", *req.RealServerName); err != nil {
+		return nil, err
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		r, err := loadOrigin(tx, "RealServerId", *req.RealServerId)
+		if err != nil {
+			return err
+		}
+		r.Name = *req.RealServerName
+		return tx.Put(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.ModifyRealServerNameResponse{}, nil
+}
+
+// RemoveRealServers deletes origins; all or none: an unknown origin or one
+// still bound to a listener or rule refuses the call.
+func (s *Service) RemoveRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.RemoveRealServersRequest) (*gaapapi.RemoveRealServersResponse, error) {
+	if len(req.RealServerIds) == 0 {
+		return nil, cloudapi.Missing("RealServerIds")
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		binders, err := originBinders(tx)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for i, id := range req.RealServerIds {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			r, err := loadOrigin(tx, portParam("RealServerIds", i), id)
+			if err != nil {
+				return err
+			}
+			if b, ok := binders[id]; ok {
+				return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "origin %s is bound to %s %s; unbind it first", id, b.kind, b.id)
+			}
+			if err := tx.Delete(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.RemoveRealServersResponse{}, nil
+}
+
+// loadOrigin loads an origin by ID: unknown is ResourceNotFound, another
+// account's is InvalidParameterValue.RealServerNotBelong.
+func loadOrigin(tx *resource.Tx, param, id string) (*model.RealServer, error) {
+	rec, err := tx.Store.Get(model.KindRealServer, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, apierr.New(apierr.ResourceNotFound, "%s: the origin %s does not exist", param, id)
+	case err != nil:
+		return nil, err
+	case rec.Account != tx.Account:
+		return nil, apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%s: the origin %s does not belong to you", param, id)
+	}
+	return resource.Get[model.RealServer](tx, id)
+}

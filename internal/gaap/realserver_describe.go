@@ -1,0 +1,159 @@
+package gaap
+
+import (
+	"context"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Documented caps of DescribeRealServers.
+const (
+	maxRealServerLimit = 50
+	maxRealServerTags  = 5
+)
+
+// realServerFilters are DescribeRealServers' Filters names: both match
+// fuzzily (substring) on any of their values.
+var realServerFilters = map[string]func(*model.RealServer) string{
+	"RealServerName": func(r *model.RealServer) string { return r.Name },
+	"RealServerIP":   func(r *model.RealServer) string { return r.Address },
+}
+
+// DescribeRealServers lists the caller's origins of a project (-1: all),
+// filtered by SearchValue (address, fuzzy), Filters and TagSet (any tag).
+func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServersRequest) (*gaapapi.DescribeRealServersResponse, error) {
+	offset, limit, err := paging(req.Offset, req.Limit, maxRealServerLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilters(req.Filters, realServerFilters); err != nil {
+		return nil, err
+	}
+	if len(req.TagSet) > maxRealServerTags {
+		return nil, cloudapi.Invalid("TagSet", "%d tags given; at most %d are allowed", len(req.TagSet), maxRealServerTags)
+	}
+	var q store.Query
+	switch p := *req.ProjectId; {
+	case p >= 0:
+		q.Project = &p
+	case p != -1:
+		return nil, cloudapi.Invalid("ProjectId", "%d is not a project; use -1 for all projects", p)
+	}
+	var hits []*model.RealServer
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		all, _, err := resource.List[model.RealServer](tx, q)
+		for _, r := range all {
+			if realServerMatches(r, req) {
+				hits = append(hits, r)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &gaapapi.DescribeRealServersResponse{RealServerSet: []gaapapi.BindRealServerInfo{}, TotalCount: new(int64(len(hits)))}
+	for _, r := range window(hits, offset, limit) {
+		resp.RealServerSet = append(resp.RealServerSet, gaapapi.BindRealServerInfo{RealServerIP: new(r.Address),
+			RealServerId: new(r.ID), RealServerName: new(r.Name), ProjectId: new(r.ProjectID), TagSet: tagsOut(r.Tags)})
+	}
+	return resp, nil
+}
+
+func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequest) bool {
+	if sv := deref(req.SearchValue); sv != "" && !strings.Contains(r.Address, strings.ToLower(sv)) {
+		return false
+	}
+	for _, f := range req.Filters {
+		field := realServerFilters[deref(f.Name)](r)
+		if len(f.Values) > 0 && !anyContained(field, f.Values) {
+			return false
+		}
+	}
+	return model.MatchesAny(r.Tags, tagsIn(req.TagSet))
+}
+
+func anyContained(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, strings.TrimSpace(sub)) {
+			return true
+		}
+	}
+	return false
+}
+
+// DescribeRealServersStatus tells, per origin, whether a listener or rule
+// binds it and under which proxy or group.
+func (s *Service) DescribeRealServersStatus(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServersStatusRequest) (*gaapapi.DescribeRealServersStatusResponse, error) {
+	if len(req.RealServerIds) == 0 {
+		return nil, cloudapi.Missing("RealServerIds")
+	}
+	resp := &gaapapi.DescribeRealServersStatusResponse{RealServerStatusSet: []gaapapi.RealServerStatus{}}
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		binders, err := originBinders(tx)
+		if err != nil {
+			return err
+		}
+		for i, id := range req.RealServerIds {
+			if _, err := loadOrigin(tx, portParam("RealServerIds", i), id); err != nil {
+				return err
+			}
+			b, bound := binders[id]
+			st := gaapapi.RealServerStatus{RealServerId: new(id), BindStatus: new(int64(0)), ProxyId: new(""), GroupId: new("")}
+			if bound {
+				st.BindStatus, st.ProxyId, st.GroupId = new(int64(1)), new(b.proxyID), new(b.groupID)
+			}
+			resp.RealServerStatusSet = append(resp.RealServerStatusSet, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.TotalCount = new(int64(len(resp.RealServerStatusSet)))
+	return resp, nil
+}
+
+// binder is the first listener or rule found binding an origin.
+type binder struct {
+	kind, id         string // "listener" or "rule", and its ID
+	proxyID, groupID string // the owner of the listener
+}
+
+// originBinders maps each of the caller's bound origins to a binder.
+func originBinders(tx *resource.Tx) (map[string]binder, error) {
+	listeners, _, err := resource.List[model.Listener](tx, store.Query{})
+	if err != nil {
+		return nil, err
+	}
+	rules, _, err := resource.List[model.Rule](tx, store.Query{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]binder{}
+	byID := make(map[string]*model.Listener, len(listeners))
+	for _, l := range listeners {
+		byID[l.ID] = l
+		for _, b := range l.Bindings {
+			out[b.RealServerID] = binder{kind: "listener", id: l.ID, proxyID: l.ProxyID, groupID: l.GroupID}
+		}
+	}
+	for _, r := range rules {
+		for _, b := range r.Bindings {
+			if _, seen := out[b.RealServerID]; seen {
+				continue
+			}
+			bd := binder{kind: "rule", id: r.ID}
+			if l := byID[r.ListenerID]; l != nil {
+				bd.proxyID, bd.groupID = l.ProxyID, l.GroupID
+			}
+			out[b.RealServerID] = bd
+		}
+	}
+	return out, nil
+}

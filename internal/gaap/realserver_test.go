@@ -1,0 +1,131 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// addOrigins registers addresses in project and returns their IDs.
+func addOrigins(t *testing.T, c *gaapsdk.Client, project int64, name string, addrs ...string) []string {
+	t.Helper()
+	req := gaapsdk.NewAddRealServersRequest()
+	req.ProjectId, req.RealServerName = new(uint64(project)), new(name)
+	for _, a := range addrs {
+		req.RealServerIP = append(req.RealServerIP, new(a))
+	}
+	req.TagSet = []*gaapsdk.TagPair{{TagKey: new("env"), TagValue: new(name)}}
+	resp, err := c.AddRealServers(req)
+	if err != nil {
+		t.Fatalf("AddRealServers(%v): %v", addrs, err)
+	}
+	var ids []string
+	for _, r := range resp.Response.RealServerSet {
+		ids = append(ids, *r.RealServerId)
+	}
+	return ids
+}
+
+func TestRealServers(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	web := addOrigins(t, c, 0, "web", "1.1.1.1", "2001:DB8::0:1", "Origin.Example.COM")
+	db := addOrigins(t, c, 3, "db", "8.8.8.8")
+
+	t.Run("describe", func(t *testing.T) {
+		cases := []struct {
+			desc string
+			mod  func(*gaapsdk.DescribeRealServersRequest)
+			want []string
+		}{
+			{"all projects", func(r *gaapsdk.DescribeRealServersRequest) { r.ProjectId = new(int64(-1)) }, append(web, db...)},
+			{"project 3", func(r *gaapsdk.DescribeRealServersRequest) { r.ProjectId = new(int64(3)) }, db},
+			{"search", func(r *gaapsdk.DescribeRealServersRequest) { r.SearchValue = new("example") }, web[2:]},
+			{"name filter", func(r *gaapsdk.DescribeRealServersRequest) {
+				r.Filters = []*gaapsdk.Filter{{Name: new("RealServerName"), Values: []*string{new("we")}}}
+			}, web},
+			{"ip filter", func(r *gaapsdk.DescribeRealServersRequest) {
+				r.Filters = []*gaapsdk.Filter{{Name: new("RealServerIP"), Values: []*string{new("2001:db8"), new("1.1.")}}}
+			}, web[:2]},
+			{"tags", func(r *gaapsdk.DescribeRealServersRequest) {
+				r.ProjectId = new(int64(-1))
+				r.TagSet = []*gaapsdk.TagPair{{TagKey: new("env"), TagValue: new("db")}, {TagKey: new("x"), TagValue: new("y")}}
+			}, db},
+			{"page", func(r *gaapsdk.DescribeRealServersRequest) { r.Offset, r.Limit = new(uint64(2)), new(uint64(50)) }, web[2:]},
+		}
+		for _, tc := range cases {
+			req := gaapsdk.NewDescribeRealServersRequest()
+			req.ProjectId = new(int64(0))
+			tc.mod(req)
+			resp, err := c.DescribeRealServers(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.desc, err)
+			}
+			var got []string
+			for _, r := range resp.Response.RealServerSet {
+				got = append(got, *r.RealServerId)
+			}
+			if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) {
+				t.Errorf("%s: got %v; want %v", tc.desc, got, tc.want)
+			}
+		}
+		req := gaapsdk.NewDescribeRealServersRequest()
+		req.ProjectId = new(int64(0))
+		resp, _ := c.DescribeRealServers(req)
+		if ip := *resp.Response.RealServerSet[1].RealServerIP; ip != "2001:db8::1" {
+			t.Errorf("got address %s; want normalised 2001:db8::1", ip)
+		}
+		if ip := *resp.Response.RealServerSet[2].RealServerIP; ip != "origin.example.com" {
+			t.Errorf("got address %s; want origin.example.com", ip)
+		}
+	})
+
+	t.Run("rename", func(t *testing.T) {
+		req := gaapsdk.NewModifyRealServerNameRequest()
+		req.RealServerId, req.RealServerName = new(db[0]), new("dns")
+		if _, err := c.ModifyRealServerName(req); err != nil {
+			t.Fatal(err)
+		}
+		d := gaapsdk.NewDescribeRealServersRequest()
+		d.ProjectId = new(int64(3))
+		resp, err := c.DescribeRealServers(d)
+		if err != nil || *resp.Response.RealServerSet[0].RealServerName != "dns" {
+			t.Errorf("got %v (err %v); want name dns", resp.Response.RealServerSet, err)
+		}
+		_, err = api.GAAP(xtest.Other).ModifyRealServerName(req)
+		wantCode(t, err, "InvalidParameterValue.RealServerNotBelong")
+	})
+
+	t.Run("invalid", func(t *testing.T) {
+		cases := []struct {
+			desc, addr, code string
+		}{
+			{"duplicate", "1.1.1.1", "InvalidParameterValue.DuplicateRS"},
+			{"not an address", "1.2.3", "InvalidParameterValue"},
+			{"bad name", "exa mple.com", "InvalidParameterValue"},
+		}
+		for _, tc := range cases {
+			req := gaapsdk.NewAddRealServersRequest()
+			req.ProjectId, req.RealServerName, req.RealServerIP = new(uint64(0)), new("x"), []*string{new(tc.addr)}
+			_, err := c.AddRealServers(req)
+			wantCode(t, err, tc.code)
+		}
+		req := gaapsdk.NewDescribeRealServersRequest()
+		req.ProjectId, req.Limit = new(int64(0)), new(uint64(51))
+		_, err := c.DescribeRealServers(req)
+		wantCode(t, err, "InvalidParameterValue")
+	})
+
+	t.Run("remove", func(t *testing.T) {
+		req := gaapsdk.NewRemoveRealServersRequest()
+		req.RealServerIds = sdkIDs(db[0])
+		if _, err := c.RemoveRealServers(req); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.RemoveRealServers(req)
+		wantCode(t, err, "ResourceNotFound")
+	})
+}

@@ -1,0 +1,200 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+)
+
+// findRegion looks id up in set.
+func findRegion(set []Region, id string) *Region {
+	i := slices.IndexFunc(set, func(r Region) bool { return r.ID == id })
+	if i < 0 {
+		return nil
+	}
+	return &set[i]
+}
+
+// accessRegion returns the access region id, or
+// InvalidParameterValue.UnknownAccessRegion.
+func (c *Config) accessRegion(id string) (*Region, error) {
+	if r := findRegion(c.AccessRegions, id); r != nil {
+		return r, nil
+	}
+	return nil, apierr.New(apierr.InvalidParameterValueUnknownAccessRegion,
+		"AccessRegion %q is not an access region; DescribeAccessRegions lists them", id)
+}
+
+// destRegion returns the origin region id, or
+// InvalidParameterValue.UnknownDestRegion.
+func (c *Config) destRegion(id string) (*Region, error) {
+	if r := findRegion(c.DestRegions, id); r != nil {
+		return r, nil
+	}
+	return nil, apierr.New(apierr.InvalidParameterValueUnknownDestRegion,
+		"RealServerRegion %q is not an origin region; DescribeDestRegions lists them", id)
+}
+
+// bandwidthOptions are the bandwidth caps offered in an access region.
+func (c *Config) bandwidthOptions(access *Region) []int64 {
+	if access != nil && len(access.BandwidthOptions) > 0 {
+		return access.BandwidthOptions
+	}
+	return c.BandwidthOptions
+}
+
+// concurrentOptions are the concurrency caps offered in an access region.
+func (c *Config) concurrentOptions(access *Region) []int64 {
+	if access != nil && len(access.ConcurrentOptions) > 0 {
+		return access.ConcurrentOptions
+	}
+	return c.ConcurrentOptions
+}
+
+// name picks the display name for the caller's language (Chinese unless
+// the call asked for English, as Tencent's console does).
+func (r *Region) name(lang string) string {
+	if strings.HasPrefix(lang, "en") && r.NameEn != "" {
+		return r.NameEn
+	}
+	return r.Name
+}
+
+// offers reports whether the region can host a proxy of this IP version
+// and package (the region half of DescribeAccessRegionsByDestRegion).
+func (r *Region) offers(ipVersion, pkg string, access bool) bool {
+	if ipVersion == model.AddrIPv6 && !r.IPv6 {
+		return false
+	}
+	if pkg == model.PackageCrossBorder {
+		// Cross-border: clients in mainland China, origins outside it.
+		return r.Mainland == access
+	}
+	return true
+}
+
+// detail converts a catalogue region to the wire RegionDetail.
+func (r *Region) detail(lang string) *gaapapi.RegionDetail {
+	d := &gaapapi.RegionDetail{
+		RegionId: new(r.ID), RegionName: new(r.name(lang)), RegionArea: new(r.Area),
+		RegionAreaName: new(r.AreaName), IDCType: new(r.IDCType), FeatureBitmap: new(r.FeatureBitmap),
+	}
+	if len(r.NetworkTypes) > 0 {
+		d.SupportFeature = &gaapapi.SupportFeature{NetworkType: slices.Clone(r.NetworkTypes)}
+	}
+	return d
+}
+
+// regionInfo is the RegionDetail of a stored region ID for a response
+// (ProxyInfo.AccessRegionInfo, RealServerRegionInfo, groups). A region the
+// operator has since removed from the catalogue still gets its ID back.
+func (s *Service) regionInfo(id, lang string, access bool) *gaapapi.RegionDetail {
+	set := s.cfg.DestRegions
+	if access {
+		set = s.cfg.AccessRegions
+	}
+	if r := findRegion(set, id); r != nil {
+		return r.detail(lang)
+	}
+	return &gaapapi.RegionDetail{RegionId: new(id), RegionName: new(id)}
+}
+
+// regionDetails converts the regions of set that pass keep.
+func regionDetails(set []Region, lang string, keep func(*Region) bool) []gaapapi.RegionDetail {
+	out := []gaapapi.RegionDetail{}
+	for i := range set {
+		if keep == nil || keep(&set[i]) {
+			out = append(out, *set[i].detail(lang))
+		}
+	}
+	return out
+}
+
+// DescribeAccessRegions lists the access regions of the catalogue.
+func (s *Service) DescribeAccessRegions(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeAccessRegionsRequest) (*gaapapi.DescribeAccessRegionsResponse, error) {
+	set := regionDetails(s.cfg.AccessRegions, call.Language, nil)
+	return &gaapapi.DescribeAccessRegionsResponse{TotalCount: new(int64(len(set))), AccessRegionSet: set}, nil
+}
+
+// DescribeDestRegions lists the origin regions. QualityType 0 (gold, the
+// default) lists all of them; 1 (silver, Accelerator packages) lists those
+// offering plain BGP.
+func (s *Service) DescribeDestRegions(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDestRegionsRequest) (*gaapapi.DescribeDestRegionsResponse, error) {
+	var keep func(*Region) bool
+	if req.QualityType != nil {
+		switch *req.QualityType {
+		case 0:
+		case 1:
+			keep = func(r *Region) bool {
+				return len(r.NetworkTypes) == 0 || slices.Contains(r.NetworkTypes, model.NetworkNormal)
+			}
+		default:
+			return nil, cloudapi.Invalid("QualityType", "%d is not 0 (gold) or 1 (silver)", *req.QualityType)
+		}
+	}
+	set := regionDetails(s.cfg.DestRegions, call.Language, keep)
+	return &gaapapi.DescribeDestRegionsResponse{TotalCount: new(int64(len(set))), DestRegionSet: set}, nil
+}
+
+// DescribeAccessRegionsByDestRegion lists the access regions that can
+// reach an origin region, with the bandwidth and concurrency options each
+// offers.
+func (s *Service) DescribeAccessRegionsByDestRegion(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeAccessRegionsByDestRegionRequest) (*gaapapi.DescribeAccessRegionsByDestRegionResponse, error) {
+	dest, err := s.cfg.destRegion(*req.DestRegion)
+	if err != nil {
+		return nil, err
+	}
+	ipv, err := model.ParseIPVersion(req.IPAddressVersion)
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := model.ParsePackageType(req.PackageType)
+	if err != nil {
+		return nil, err
+	}
+	out := []gaapapi.AccessRegionDetial{}
+	if dest.offers(ipv, pkg, false) {
+		for i := range s.cfg.AccessRegions {
+			if a := &s.cfg.AccessRegions[i]; a.offers(ipv, pkg, true) {
+				out = append(out, s.accessRegionDetail(a, call.Language))
+			}
+		}
+	}
+	return &gaapapi.DescribeAccessRegionsByDestRegionResponse{TotalCount: new(int64(len(out))), AccessRegionSet: out}, nil
+}
+
+func (s *Service) accessRegionDetail(a *Region, lang string) gaapapi.AccessRegionDetial {
+	d := a.detail(lang)
+	return gaapapi.AccessRegionDetial{
+		RegionId: d.RegionId, RegionName: d.RegionName, RegionArea: d.RegionArea, RegionAreaName: d.RegionAreaName,
+		IDCType: d.IDCType, FeatureBitmap: d.FeatureBitmap,
+		ConcurrentList: slices.Clone(s.cfg.concurrentOptions(a)), BandwidthList: slices.Clone(s.cfg.bandwidthOptions(a)),
+	}
+}
+
+// DescribeCountryAreaMapping returns the country/area table.
+func (s *Service) DescribeCountryAreaMapping(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCountryAreaMappingRequest) (*gaapapi.DescribeCountryAreaMappingResponse, error) {
+	out := make([]gaapapi.CountryAreaMap, 0, len(s.cfg.Countries))
+	for _, c := range s.cfg.Countries {
+		out = append(out, gaapapi.CountryAreaMap{
+			NationCountryName: new(c.Name), NationCountryInnerCode: new(c.Code),
+			GeographicalZoneName: new(c.ZoneName), GeographicalZoneInnerCode: new(c.ZoneCode),
+			ContinentName: new(c.ContinentName), ContinentInnerCode: new(c.ContinentCode), Remark: new(c.Remark),
+		})
+	}
+	return &gaapapi.DescribeCountryAreaMappingResponse{CountryAreaMappingList: out}, nil
+}
+
+// country looks a NationCountryInnerCode up.
+func (c *Config) country(code string) *Country {
+	i := slices.IndexFunc(c.Countries, func(x Country) bool { return x.Code == code })
+	if i < 0 {
+		return nil
+	}
+	return &c.Countries[i]
+}

@@ -1,0 +1,192 @@
+package gaap
+
+import (
+	"context"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// CreateRule adds a forwarding rule (a path) to a domain of an HTTP or
+// HTTPS listener. The rule starts with no origins (BindRuleRealServers).
+func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateRuleRequest) (*gaapapi.CreateRuleResponse, error) {
+	host := l7Host(*req.Domain)
+	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
+		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
+		Status: model.StatusCreating, ForwardProtocol: orDefault(deref(req.ForwardProtocol), "default"),
+		ForwardHost: orDefault(deref(req.ForwardHost), "default"), ServerNameIndication: deref(req.ServerNameIndication),
+		ServerNameIndicationSwitch: orDefault(deref(req.ServerNameIndicationSwitch), "OFF"), ForcedRedirect: deref(req.ForcedRedirect)}
+	check, err := checkParamsIn(model.DefaultCheck(host), req.CheckParams, false)
+	if err != nil {
+		return nil, err
+	}
+	r.Check = check
+	if err := model.ValidateRule(r); err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		l, err := operableL7Listener(tx, r.ListenerID)
+		if err != nil {
+			return err
+		}
+		d, err := findDomain(tx, l.ID, host)
+		if err != nil {
+			return err
+		}
+		if d.Status == model.DomainDeleting {
+			return apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being deleted", host, l.ID)
+		}
+		siblings, err := domainRules(tx, l.ID, host)
+		if err != nil {
+			return err
+		}
+		if len(siblings) >= model.MaxRulesPerDomain {
+			return apierr.New(apierr.FailedOperationLimitNumofRules, "domain %q of listener %s already has %d rules, the maximum", host, l.ID, model.MaxRulesPerDomain)
+		}
+		if err := checkPathFree(siblings, r); err != nil {
+			return err
+		}
+		return tx.Insert(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.CreateRuleResponse{RuleId: &r.ID}, nil
+}
+
+// ModifyRuleAttribute changes the scheduler, health check, path and
+// forwarding options of a rule; absent parameters are kept.
+func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyRuleAttributeRequest) (*gaapapi.ModifyRuleAttributeResponse, error) {
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		_, r, err := changeableRule(tx, *req.ListenerId, *req.RuleId)
+		if err != nil {
+			return err
+		}
+		if err := applyRuleChanges(r, req); err != nil {
+			return err
+		}
+		siblings, err := domainRules(tx, r.ListenerID, r.Domain)
+		if err != nil {
+			return err
+		}
+		if err := checkPathFree(siblings, r); err != nil {
+			return err
+		}
+		r.Status = model.StatusAdjusting
+		return tx.Put(r)
+	})
+	return &gaapapi.ModifyRuleAttributeResponse{}, err
+}
+
+// applyRuleChanges overlays the present parameters of req onto r and
+// validates the result.
+func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) error {
+	overlayStr(&r.Scheduler, req.Scheduler)
+	overlayStr(&r.Path, req.Path)
+	overlayStr(&r.ForwardProtocol, req.ForwardProtocol)
+	overlayStr(&r.ForwardHost, req.ForwardHost)
+	overlayStr(&r.ServerNameIndicationSwitch, req.ServerNameIndicationSwitch)
+	overlayStr(&r.ServerNameIndication, req.ServerNameIndication)
+	overlayStr(&r.ForcedRedirect, req.ForcedRedirect)
+	if req.HealthCheck != nil {
+		r.HealthCheck = *req.HealthCheck
+	}
+	if r.ServerNameIndicationSwitch == "OFF" && req.ServerNameIndication == nil {
+		r.ServerNameIndication = ""
+	}
+	check, err := checkParamsIn(r.Check, req.CheckParams, true)
+	if err != nil {
+		return err
+	}
+	r.Check = check
+	return model.ValidateRule(r)
+}
+
+// DeleteRule deletes a rule; without Force it refuses while origins are
+// bound.
+func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteRuleRequest) (*gaapapi.DeleteRuleResponse, error) {
+	if f := *req.Force; f != 0 && f != 1 {
+		return nil, cloudapi.Invalid("Force", "must be 0 or 1, not %d", f)
+	}
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		_, r, err := changeableRule(tx, *req.ListenerId, *req.RuleId)
+		if err != nil {
+			return err
+		}
+		if *req.Force == 0 && len(r.Bindings) > 0 {
+			return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "rule %s has %d origins bound; unbind them or pass Force=1", r.ID, len(r.Bindings))
+		}
+		r.Status = model.StatusDeleting
+		return tx.Put(r)
+	})
+	return &gaapapi.DeleteRuleResponse{}, err
+}
+
+// changeableRule loads a running rule of an operable listener. A rule of
+// another listener is ResourceNotFound, as if it did not exist.
+func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener, *model.Rule, error) {
+	r, err := resource.Get[model.Rule](tx, ruleID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if listenerID != "" && r.ListenerID != listenerID {
+		return nil, nil, apierr.New(apierr.ResourceNotFound, "listener %s has no rule %s", listenerID, ruleID)
+	}
+	l, err := operableL7Listener(tx, r.ListenerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Status != model.StatusRunning {
+		return nil, nil, apierr.New(apierr.FailedOperationActionIsDoing, "rule %s is busy with another change (status %d); retry when it is running", r.ID, r.Status)
+	}
+	return l, r, nil
+}
+
+// checkPathFree refuses a second live rule with r's path on its domain.
+func checkPathFree(siblings []*model.Rule, r *model.Rule) error {
+	for _, o := range siblings {
+		if o.ID != r.ID && o.Path == r.Path && o.Status != model.StatusDeleting {
+			return apierr.New(apierr.FailedOperationRuleAlreadyExisted, "domain %q already has rule %s for the path %q", r.Domain, o.ID, r.Path)
+		}
+	}
+	return nil
+}
+
+// checkParamsIn overlays the present fields of in onto base. The check
+// domain cannot be changed by ModifyRuleAttribute (as documented).
+func checkParamsIn(base model.CheckParams, in *gaapapi.RuleCheckParams, modify bool) (model.CheckParams, error) {
+	if in == nil {
+		return base, nil
+	}
+	if modify && in.Domain != nil && *in.Domain != base.Domain {
+		return base, cloudapi.Invalid("CheckParams.Domain", "cannot be changed by ModifyRuleAttribute")
+	}
+	c := base
+	overlayInt(&c.DelayLoop, in.DelayLoop)
+	overlayInt(&c.ConnectTimeout, in.ConnectTimeout)
+	overlayStr(&c.Path, in.Path)
+	overlayStr(&c.Method, in.Method)
+	overlayStr(&c.Domain, in.Domain)
+	overlayInt(&c.FailedCountInter, in.FailedCountInter)
+	overlayInt(&c.FailedThreshold, in.FailedThreshold)
+	overlayInt(&c.BlockInter, in.BlockInter)
+	if in.StatusCode != nil {
+		c.StatusCode = in.StatusCode
+	}
+	return c, nil
+}
+
+func overlayStr(dst *string, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func overlayInt(dst *int64, v *int64) {
+	if v != nil {
+		*dst = *v
+	}
+}

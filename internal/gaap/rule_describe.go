@@ -1,0 +1,175 @@
+package gaap
+
+import (
+	"context"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// maxRulesByIDs is DescribeRulesByRuleIds' documented cap.
+const maxRulesByIDs = 10
+
+// defaultCertAlias is the alias Tencent returns for CertificateId
+// "default" (the listener's certificate).
+const defaultCertAlias = "默认证书"
+
+// DescribeRules lists the domains of a layer-7 listener, each with its
+// rules and TLS/authentication settings.
+func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRulesRequest) (*gaapapi.DescribeRulesResponse, error) {
+	resp := &gaapapi.DescribeRulesResponse{DomainRuleSet: []gaapapi.DomainRuleSet{}}
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		l, err := l7Listener(tx, *req.ListenerId)
+		if err != nil {
+			return err
+		}
+		doms, err := listenerDomains(tx, l.ID)
+		if err != nil {
+			return err
+		}
+		rules, err := resource.Children[model.Rule](tx, l.ID)
+		if err != nil {
+			return err
+		}
+		infos, err := ruleInfos(tx, rules)
+		if err != nil {
+			return err
+		}
+		certs, err := certNames(tx, doms)
+		if err != nil {
+			return err
+		}
+		for _, d := range doms {
+			set := domainRuleSetOut(d, certs)
+			for i, r := range rules {
+				if r.Domain == d.Host {
+					set.RuleSet = append(set.RuleSet, infos[i])
+				}
+			}
+			resp.DomainRuleSet = append(resp.DomainRuleSet, set)
+		}
+		resp.TotalCount = new(int64(len(doms)))
+		return nil
+	})
+	return resp, err
+}
+
+// DescribeRulesByRuleIds returns up to 10 rules by ID; an unknown ID (or
+// another account's) is ResourceNotFound.
+func (s *Service) DescribeRulesByRuleIds(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRulesByRuleIdsRequest) (*gaapapi.DescribeRulesByRuleIdsResponse, error) {
+	if len(req.RuleIds) == 0 || len(req.RuleIds) > maxRulesByIDs {
+		return nil, cloudapi.Invalid("RuleIds", "must list 1-%d rule IDs, not %d", maxRulesByIDs, len(req.RuleIds))
+	}
+	resp := &gaapapi.DescribeRulesByRuleIdsResponse{RuleSet: []gaapapi.RuleInfo{}}
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		var rules []*model.Rule
+		for _, id := range req.RuleIds {
+			r, err := resource.Get[model.Rule](tx, id)
+			if err != nil {
+				return err
+			}
+			rules = append(rules, r)
+		}
+		infos, err := ruleInfos(tx, rules)
+		resp.RuleSet = infos
+		resp.TotalCount = new(int64(len(infos)))
+		return err
+	})
+	return resp, err
+}
+
+// ruleInfos converts rules, resolving their origins' addresses.
+func ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.RuleInfo, error) {
+	out := make([]gaapapi.RuleInfo, 0, len(rules))
+	for _, r := range rules {
+		bound, err := listenerBoundOut(tx, r.Bindings)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ruleInfoOut(r, bound))
+	}
+	return out, nil
+}
+
+// ruleInfoOut converts a rule; BindStatus is 1 (normal) since origin
+// health is not part of the stored state.
+func ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo {
+	c := r.Check
+	return gaapapi.RuleInfo{RuleId: &r.ID, ListenerId: &r.ListenerID, Domain: &r.Domain, Path: &r.Path,
+		RealServerType: &r.RealServerType, Scheduler: &r.Scheduler, HealthCheck: &r.HealthCheck, RuleStatus: &r.Status,
+		CheckParams: &gaapapi.RuleCheckParams{DelayLoop: &c.DelayLoop, ConnectTimeout: &c.ConnectTimeout, Path: &c.Path,
+			Method: &c.Method, StatusCode: c.StatusCode, Domain: &c.Domain, FailedCountInter: &c.FailedCountInter,
+			FailedThreshold: &c.FailedThreshold, BlockInter: &c.BlockInter},
+		RealServerSet: bound, BindStatus: new(int64(1)), ForwardHost: &r.ForwardHost,
+		ServerNameIndicationSwitch: &r.ServerNameIndicationSwitch, ServerNameIndication: &r.ServerNameIndication,
+		ForcedRedirect: &r.ForcedRedirect}
+}
+
+// certNames maps the certificate IDs the domains use to their aliases.
+func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error) {
+	var ids []string
+	for _, d := range doms {
+		ids = append(ids, domainCertificates(d)...)
+	}
+	names, err := certificateNames(tx, ids)
+	if names == nil {
+		names = map[string]string{}
+	}
+	names[certDefault] = defaultCertAlias
+	return names, err
+}
+
+func domainRuleSetOut(d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
+	set := gaapapi.DomainRuleSet{Domain: &d.Host, RuleSet: []gaapapi.RuleInfo{},
+		CertificateId: optional(d.CertificateID), CertificateAlias: alias(names, d.CertificateID),
+		BasicAuth: &d.BasicAuth, BasicAuthConfId: optional(d.BasicAuthConfID), BasicAuthConfAlias: alias(names, d.BasicAuthConfID),
+		GaapAuth: &d.GaapAuth, GaapCertificateId: optional(d.GaapCertificateID), GaapCertificateAlias: alias(names, d.GaapCertificateID),
+		RealServerAuth: &d.RealServerAuth, RealServerCertificateDomain: optional(d.RealServerCertificateDomain),
+		PolyClientCertificateAliasInfo:     aliasInfos(names, d.ClientCertificateIDs),
+		PolyRealServerCertificateAliasInfo: aliasInfos(names, d.RealServerCertificateIDs),
+		DomainStatus:                       &d.Status, BanStatus: new("RECOVER"), Http3Supported: &d.Http3Supported,
+		IsDefaultServer: &d.IsDefaultServer, TLSCiphers: &d.TLSCiphers, TLSSupportVersion: d.TLSSupportVersion}
+	if len(d.ClientCertificateIDs) > 0 {
+		set.ClientCertificateId = &d.ClientCertificateIDs[0]
+		set.ClientCertificateAlias = alias(names, d.ClientCertificateIDs[0])
+	}
+	if len(d.RealServerCertificateIDs) > 0 {
+		set.RealServerCertificateId = &d.RealServerCertificateIDs[0]
+		set.RealServerCertificateAlias = alias(names, d.RealServerCertificateIDs[0])
+	}
+	if set.TLSSupportVersion == nil {
+		set.TLSSupportVersion = []string{}
+	}
+	return set
+}
+
+func aliasInfos(names map[string]string, ids []string) []gaapapi.CertificateAliasInfo {
+	out := make([]gaapapi.CertificateAliasInfo, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, gaapapi.CertificateAliasInfo{CertificateId: new(id), CertificateAlias: alias(names, id)})
+	}
+	return out
+}
+
+// alias is the alias of a certificate ID, nil when the ID is empty.
+func alias(names map[string]string, id string) *string {
+	if id == "" {
+		return nil
+	}
+	return new(names[id])
+}
+
+// boundOut converts bindings given their origins' addresses; listeners and
+// rules share it. Health is reported normal (0): origin health is not part
+// of the stored state.
+func boundOut(bs []model.Bound, addrs map[string]string) []gaapapi.BindRealServer {
+	out := make([]gaapapi.BindRealServer, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, gaapapi.BindRealServer{RealServerId: new(b.RealServerID), RealServerIP: new(addrs[b.RealServerID]),
+			RealServerWeight: new(b.Weight), RealServerStatus: new(int64(0)), RealServerPort: new(b.Port),
+			DownIPList: []string{}, RealServerFailoverRole: optional(b.Role)})
+	}
+	return out
+}

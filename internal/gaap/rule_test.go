@@ -1,0 +1,178 @@
+package gaap_test
+
+import (
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func TestRuleLifecycle(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+	createDomain(t, c, listener, "www.example.com")
+
+	req := ruleRequest(listener, "www.example.com", "/api")
+	req.HealthCheck = new(uint64(1))
+	req.CheckParams = &gaapsdk.RuleCheckParams{DelayLoop: new(uint64(10)), ConnectTimeout: new(uint64(3)),
+		Path: new("/health"), Method: new("GET"), StatusCode: []*uint64{new(uint64(200))}}
+	resp, err := c.CreateRule(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *resp.Response.RuleId
+	waitRule(t, c, id)
+	r := describeRule(t, c, id)
+	if *r.Path != "/api" || *r.HealthCheck != 1 || *r.CheckParams.DelayLoop != 10 || *r.CheckParams.Domain != "www.example.com" || *r.ForwardHost != "default" {
+		t.Errorf("got rule path %q health %d delay %d check domain %q forward host %q", *r.Path, *r.HealthCheck,
+			*r.CheckParams.DelayLoop, *r.CheckParams.Domain, *r.ForwardHost)
+	}
+	if d := describeDomain(t, c, listener, "www.example.com"); len(d.RuleSet) != 1 || *d.RuleSet[0].RuleId != id {
+		t.Errorf("DescribeRules: got %d rules under the domain; want rule %s", len(d.RuleSet), id)
+	}
+
+	mod := gaapsdk.NewModifyRuleAttributeRequest()
+	mod.ListenerId, mod.RuleId, mod.Scheduler, mod.Path = new(listener), new(id), new("wrr"), new("/v2")
+	if _, err := c.ModifyRuleAttribute(mod); err != nil {
+		t.Fatal(err)
+	}
+	waitRule(t, c, id)
+	if r := describeRule(t, c, id); *r.Scheduler != "wrr" || *r.Path != "/v2" || *r.CheckParams.Path != "/health" {
+		t.Errorf("after modify: got scheduler %q path %q check path %q; want wrr, /v2, /health kept", *r.Scheduler, *r.Path, *r.CheckParams.Path)
+	}
+
+	other := createRule(t, c, listener, "www.example.com", "/other")
+	mod = gaapsdk.NewModifyRuleAttributeRequest()
+	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(other), new("/v2")
+	_, err = c.ModifyRuleAttribute(mod)
+	wantCode(t, err, "FailedOperation.RuleAlreadyExisted")
+
+	del := gaapsdk.NewDeleteRuleRequest()
+	del.ListenerId, del.RuleId, del.Force = new(listener), new(other), new(uint64(0))
+	_, err = api.GAAP(xtest.Other).DeleteRule(del)
+	wantCode(t, err, "ResourceNotFound")
+	if _, err := c.DeleteRule(del); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { pace(); return len(describeDomain(t, c, listener, "www.example.com").RuleSet) == 1 }, "rule not deleted")
+}
+
+func TestCreateRuleInvalid(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+	createDomain(t, c, listener, "www.example.com")
+	createRule(t, c, listener, "www.example.com", "/taken")
+
+	cases := []struct {
+		name   string
+		change func(*gaapsdk.CreateRuleRequest)
+		code   string
+	}{
+		{"relative path", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("api") }, "InvalidParameterValue"},
+		{"duplicate path", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("/taken") }, "FailedOperation.RuleAlreadyExisted"},
+		{"unknown domain", func(r *gaapsdk.CreateRuleRequest) { r.Domain = new("nope.example.com") }, "ResourceNotFound"},
+		{"scheduler", func(r *gaapsdk.CreateRuleRequest) { r.Scheduler = new("random") }, "InvalidParameterValue"},
+		{"origin type", func(r *gaapsdk.CreateRuleRequest) { r.RealServerType = new("FQDN") }, "InvalidParameterValue"},
+		{"delay loop", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.DelayLoop = new(uint64(301)) }, "InvalidParameterValue"},
+		{"timeout not below delay", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.ConnectTimeout = new(uint64(5)) }, "InvalidParameterValue"},
+		{"status code", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.StatusCode = []*uint64{new(uint64(201))} }, "InvalidParameterValue"},
+		{"method", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.Method = new("POST") }, "InvalidParameterValue"},
+		{"check path", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.Path = new("health") }, "InvalidParameterValue"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := ruleRequest(listener, "www.example.com", "/new")
+			req.CheckParams = &gaapsdk.RuleCheckParams{DelayLoop: new(uint64(5)), ConnectTimeout: new(uint64(2)),
+				Path: new("/"), Method: new("HEAD"), StatusCode: []*uint64{new(uint64(200))}}
+			tc.change(req)
+			_, err := c.CreateRule(req)
+			wantCode(t, err, tc.code)
+		})
+	}
+
+	// The SDK predates SNI; send it raw.
+	err := api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": "/sni",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ServerNameIndicationSwitch": "ON"}, nil)
+	wantCode(t, err, "MissingParameter")
+
+	ids := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+	for range 11 {
+		ids.RuleIds = append(ids.RuleIds, new("rule-00000000"))
+	}
+	_, err = c.DescribeRulesByRuleIds(ids)
+	wantCode(t, err, "InvalidParameterValue")
+}
+
+func TestRuleRealServers(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, "", 0)
+	createDomain(t, c, listener, "www.example.com")
+	rule := createRule(t, c, listener, "www.example.com", "/")
+
+	add := gaapsdk.NewAddRealServersRequest()
+	add.ProjectId, add.RealServerName = new(uint64(0)), new("origin")
+	add.RealServerIP = []*string{new("10.0.0.1"), new("10.0.0.2")}
+	added, err := c.AddRealServers(add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs1, rs2 := *added.Response.RealServerSet[0].RealServerId, *added.Response.RealServerSet[1].RealServerId
+
+	bind := func(set ...*gaapsdk.RealServerBindSetReq) error {
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId, req.RealServerBindSet = new(rule), set
+		return func() error { _, err := c.BindRuleRealServers(req); return err }()
+	}
+	if err := bind(&gaapsdk.RealServerBindSetReq{RealServerId: new(rs1), RealServerIP: new("10.0.0.1"), RealServerPort: new(uint64(80))},
+		&gaapsdk.RealServerBindSetReq{RealServerId: new(rs2), RealServerIP: new("10.0.0.2"), RealServerPort: new(uint64(8080)), RealServerWeight: new(uint64(5))}); err != nil {
+		t.Fatal(err)
+	}
+	waitRule(t, c, rule)
+
+	dreq := gaapsdk.NewDescribeRuleRealServersRequest()
+	dreq.RuleId, dreq.Limit = new(rule), new(uint64(1))
+	dresp, err := c.DescribeRuleRealServers(dreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dresp.Response
+	if *r.TotalCount != 2 || len(r.RealServerSet) != 1 || *r.BindRealServerTotalCount != 2 {
+		t.Errorf("got %d bindable (%d shown), %d bound; want 2 (1 shown), 2", *r.TotalCount, len(r.RealServerSet), *r.BindRealServerTotalCount)
+	}
+	if b := r.BindRealServerSet[1]; *b.RealServerIP != "10.0.0.2" || *b.RealServerWeight != 5 || *b.RealServerPort != 8080 {
+		t.Errorf("got second binding %s:%d weight %d; want 10.0.0.2:8080 weight 5", *b.RealServerIP, *b.RealServerPort, *b.RealServerWeight)
+	}
+	dreq.Limit = new(uint64(1001))
+	_, err = c.DescribeRuleRealServers(dreq)
+	wantCode(t, err, "InvalidParameterValue")
+
+	t.Run("invalid bindings", func(t *testing.T) {
+		err := bind(&gaapsdk.RealServerBindSetReq{RealServerId: new("rs-00000000"), RealServerIP: new("10.0.0.9"), RealServerPort: new(uint64(80))})
+		wantCode(t, err, "InvalidParameterValue.RealServerNotBelong")
+		err = bind(&gaapsdk.RealServerBindSetReq{RealServerId: new(rs1), RealServerIP: new("10.0.0.1"), RealServerPort: new(uint64(70000))})
+		wantCode(t, err, "InvalidParameterValue")
+	})
+
+	del := gaapsdk.NewDeleteRuleRequest()
+	del.ListenerId, del.RuleId, del.Force = new(listener), new(rule), new(uint64(0))
+	_, err = c.DeleteRule(del)
+	wantCode(t, err, "FailedOperation.RealServerAlreadyBound")
+
+	if err := bind(); err != nil { // an empty set unbinds everything
+		t.Fatal(err)
+	}
+	waitRule(t, c, rule)
+	if got := len(describeRule(t, c, rule).RealServerSet); got != 0 {
+		t.Errorf("got %d bound origins after unbinding all; want 0", got)
+	}
+}

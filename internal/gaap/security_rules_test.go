@@ -1,0 +1,151 @@
+package gaap_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+func ruleIn(cidr, action, proto, ports, alias string) *gaapsdk.SecurityPolicyRuleIn {
+	return &gaapsdk.SecurityPolicyRuleIn{SourceCidr: new(cidr), Action: new(action), Protocol: new(proto), DestPortRange: new(ports), AliasName: new(alias)}
+}
+
+func createRules(c *gaapsdk.Client, policy string, rules ...*gaapsdk.SecurityPolicyRuleIn) ([]string, error) {
+	req := gaapsdk.NewCreateSecurityRulesRequest()
+	req.PolicyId, req.RuleList = new(policy), rules
+	resp, err := c.CreateSecurityRules(req)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, id := range resp.Response.RuleIdList {
+		ids = append(ids, *id)
+	}
+	return ids, nil
+}
+
+func describeRules(t *testing.T, c *gaapsdk.Client, ids ...string) []*gaapsdk.SecurityPolicyRuleOut {
+	t.Helper()
+	req := gaapsdk.NewDescribeSecurityRulesRequest()
+	for _, id := range ids {
+		req.SecurityRuleIds = append(req.SecurityRuleIds, new(id))
+	}
+	resp, err := c.DescribeSecurityRules(req)
+	if err != nil {
+		t.Fatalf("DescribeSecurityRules: %v", err)
+	}
+	if int(*resp.Response.TotalCount) != len(resp.Response.SecurityRuleSet) {
+		t.Fatalf("TotalCount %d; %d rules returned", *resp.Response.TotalCount, len(resp.Response.SecurityRuleSet))
+	}
+	return resp.Response.SecurityRuleSet
+}
+
+func TestSecurityRules(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	policy := createPolicy(t, c, runningProxy(t, api), "DROP")
+
+	ids, err := createRules(c, policy,
+		ruleIn("10.0.0.0/8", "accept", "TCP", "80,443", "office"),
+		ruleIn("1.2.3.4", "DROP", "UDP", "3306-20000", strings.Repeat("a", 40)))
+	if err != nil {
+		t.Fatalf("CreateSecurityRules: %v", err)
+	}
+	if len(ids) != 2 || !strings.HasPrefix(ids[0], "sr-") || ids[0] == ids[1] {
+		t.Fatalf("RuleIdList %v; want two distinct sr-xxxxxxxx", ids)
+	}
+	d := policyDetail(t, c, policy).Response
+	if len(d.RuleList) != 2 {
+		t.Fatalf("policy holds %d rules; want 2", len(d.RuleList))
+	}
+	got := d.RuleList[0]
+	if *got.RuleId != ids[0] || *got.SourceCidr != "10.0.0.0/8" || *got.Action != "ACCEPT" || *got.Protocol != "TCP" ||
+		*got.DestPortRange != "80,443" || *got.AliasName != "office" || *got.PolicyId != policy {
+		t.Fatalf("rule 0 = %+v", *got)
+	}
+	if a := *d.RuleList[1].AliasName; len(a) != 30 {
+		t.Fatalf("alias %q; want truncated to 30 characters", a)
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			rule *gaapsdk.SecurityPolicyRuleIn
+			code string
+		}{
+			{"bad source", ruleIn("10.0.0.300", "ACCEPT", "TCP", "80", ""), "InvalidParameterValue"},
+			{"bad cidr", ruleIn("10.0.0.0/33", "ACCEPT", "TCP", "80", ""), "InvalidParameterValue"},
+			{"bad action", ruleIn("1.1.1.1", "ALLOW", "TCP", "80", ""), "InvalidParameterValue"},
+			{"bad protocol", ruleIn("1.1.1.1", "ACCEPT", "ICMP", "80", ""), "InvalidParameterValue"},
+			{"port 0", ruleIn("1.1.1.1", "ACCEPT", "TCP", "0", ""), "InvalidParameterValue"},
+			{"port too big", ruleIn("1.1.1.1", "ACCEPT", "TCP", "65536", ""), "InvalidParameterValue"},
+			{"reversed range", ruleIn("1.1.1.1", "ACCEPT", "TCP", "2000-1000", ""), "InvalidParameterValue"},
+			{"not a port", ruleIn("1.1.1.1", "ACCEPT", "TCP", "http", ""), "InvalidParameterValue"},
+			{"duplicate of existing", ruleIn("10.0.0.0/8", "DROP", "TCP", "80,443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := createRules(c, policy, tc.rule)
+				wantCode(t, err, tc.code)
+			})
+		}
+		_, err := createRules(c, policy, ruleIn("5.5.5.5", "ACCEPT", "ALL", "ALL", ""), ruleIn("5.5.5.5/32", "DROP", "ALL", "all", ""))
+		wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
+		_, err = createRules(api.GAAP(xtest.Other), policy, ruleIn("6.6.6.6", "ACCEPT", "ALL", "ALL", ""))
+		wantCode(t, err, "ResourceNotFound")
+		if n := len(policyDetail(t, c, policy).Response.RuleList); n != 2 {
+			t.Fatalf("failed calls left %d rules; want 2", n)
+		}
+	})
+
+	t.Run("modify", func(t *testing.T) {
+		req := gaapsdk.NewModifySecurityRuleRequest()
+		req.PolicyId, req.RuleId, req.AliasName = new(policy), new(ids[0]), new("renamed")
+		req.DestPortRange, req.RuleAction = new("8080"), new("DROP")
+		if _, err := c.ModifySecurityRule(req); err != nil {
+			t.Fatalf("ModifySecurityRule: %v", err)
+		}
+		r := describeRules(t, c, ids[0])[0]
+		if *r.AliasName != "renamed" || *r.DestPortRange != "8080" || *r.Action != "DROP" || *r.SourceCidr != "10.0.0.0/8" || *r.Protocol != "TCP" {
+			t.Fatalf("modified rule = %+v", *r)
+		}
+		req.DestPortRange = new("3306-20000")
+		req.SourceCidr, req.Protocol = new("1.2.3.4"), new("UDP")
+		_, err := c.ModifySecurityRule(req)
+		wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
+		req.RuleId = new("sr-00000000")
+		_, err = c.ModifySecurityRule(req)
+		wantCode(t, err, "ResourceNotFound")
+	})
+
+	t.Run("describe", func(t *testing.T) {
+		if got := describeRules(t, c, ids[1], "sr-00000000", ids[0]); len(got) != 2 || *got[0].RuleId != ids[1] {
+			t.Fatalf("DescribeSecurityRules returned %d rules; want 2 in asked order", len(got))
+		}
+		if got := describeRules(t, api.GAAP(xtest.Other), ids...); len(got) != 0 {
+			t.Fatalf("another account sees %d rules", len(got))
+		}
+		req := gaapsdk.NewDescribeSecurityRulesRequest()
+		for i := range 21 {
+			req.SecurityRuleIds = append(req.SecurityRuleIds, new(fmt.Sprintf("sr-%08d", i)))
+		}
+		_, err := c.DescribeSecurityRules(req)
+		wantCode(t, err, "InvalidParameterValue")
+	})
+
+	del := gaapsdk.NewDeleteSecurityRulesRequest()
+	del.PolicyId, del.RuleIdList = new(policy), []*string{new(ids[0]), new("sr-00000000")}
+	_, err = c.DeleteSecurityRules(del)
+	wantCode(t, err, "ResourceNotFound")
+	del.RuleIdList = del.RuleIdList[:1]
+	if _, err := c.DeleteSecurityRules(del); err != nil {
+		t.Fatalf("DeleteSecurityRules: %v", err)
+	}
+	if rules := policyDetail(t, c, policy).Response.RuleList; len(rules) != 1 || *rules[0].RuleId != ids[1] {
+		t.Fatalf("after delete the policy holds %d rules; want only %s", len(rules), ids[1])
+	}
+}

@@ -1,0 +1,82 @@
+// Package gaap implements the GAAP 2018-05-29 actions. Handlers are thin:
+// the request arrives decoded and checked for required parameters; a
+// handler applies the model's rules inside one store transaction and
+// builds the response.
+package gaap
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/vip"
+)
+
+// Service implements gaapapi.API on a store.
+type Service struct {
+	store  store.Store
+	vips   *vip.Pool
+	cfg    Config
+	sealer *Sealer
+	log    *slog.Logger
+	// Notify is called after every committed write so the controller can
+	// compile the new state without polling; may be nil.
+	Notify func()
+}
+
+var _ gaapapi.API = (*Service)(nil)
+
+// New returns a GAAP service. The sealer encrypts certificate keys at rest.
+func New(st store.Store, vips *vip.Pool, cfg Config, sealer *Sealer, log *slog.Logger) *Service {
+	return &Service{store: st, vips: vips, cfg: cfg.withDefaults(), sealer: sealer, log: log}
+}
+
+// Register adds every GAAP action to an endpoint service.
+func (s *Service) Register() *cloudapi.Service {
+	svc := cloudapi.NewService(gaapapi.Service, gaapapi.Version)
+	gaapapi.Register(svc, s)
+	return svc
+}
+
+// update runs fn in one read-write transaction for the caller's account.
+func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	err := s.store.Update(ctx, func(t store.Tx) error {
+		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
+	})
+	if err == nil && s.Notify != nil {
+		s.Notify()
+	}
+	return translate(err)
+}
+
+// view runs fn in one read-only transaction for the caller's account.
+func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	err := s.store.View(ctx, func(t store.Tx) error {
+		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
+	})
+	return translate(err)
+}
+
+// translate keeps API errors and hides everything else behind InternalError.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return apierr.Wrap(err, apierr.InternalError, "the request timed out; retry later")
+	}
+	return apierr.Internal(err)
+}
+
+// unix is a small helper for response timestamps.
+func unix(t time.Time) *int64 { return new(t.Unix()) }

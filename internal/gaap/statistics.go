@@ -1,0 +1,236 @@
+package gaap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// statsZone is the zone of StartTime/EndTime strings: Tencent's API reads
+// them as Beijing time (UTC+8), whatever the server's zone.
+var statsZone = time.FixedZone("UTC+8", 8*3600)
+
+const statsLayout = "2006-01-02 15:04:05"
+
+// granTier says: a range up to upTo may use granularities of at least min.
+type granTier struct {
+	upTo time.Duration
+	min  int
+}
+
+// statsRules are one action's documented granularities and range tiers;
+// a range beyond the last tier is refused.
+type statsRules struct {
+	grans   []int
+	tiers   []granTier
+	metrics []string
+}
+
+const day = 24 * time.Hour
+
+var (
+	trafficMetrics = []string{"InBandwidth", "OutBandwidth", "Concurrent", "InPackets", "OutPackets"}
+
+	listenerStats = statsRules{grans: []int{300, 3600, 86400}, metrics: trafficMetrics,
+		tiers: []granTier{{day, 300}, {7 * day, 3600}, {1 << 62, 86400}}}
+	groupStats = statsRules{grans: []int{60, 300, 3600, 86400}, metrics: trafficMetrics,
+		tiers: []granTier{{day, 60}, {7 * day, 3600}, {30 * day, 86400}}}
+	proxyStats = statsRules{grans: []int{60, 300, 3600, 86400},
+		metrics: append(slices.Clone(trafficMetrics), "PacketLoss", "Latency", "HttpQPS", "HttpQPSPercent", "HttpsQPS", "HttpsQPSPercent"),
+		tiers:   []granTier{{3 * day, 60}, {7 * day, 300}, {30 * day, 3600}}}
+)
+
+// metricAliases are the names the reference's examples use for the
+// bandwidth metrics; they read the same series and echo the name asked.
+var metricAliases = map[string]string{"InputBandwidth": "InBandwidth", "OutputBandwidth": "OutBandwidth"}
+
+// statsQuery is a validated statistics request.
+type statsQuery struct {
+	from, to time.Time
+	gran     int
+	metrics  []string // as asked
+}
+
+// parseStatsQuery checks the time range, granularity and metric names of
+// a statistics request against rules.
+func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics []string) (statsQuery, error) {
+	var q statsQuery
+	var err error
+	if q.from, err = parseStatsTime("StartTime", deref(start)); err != nil {
+		return q, err
+	}
+	if q.to, err = parseStatsTime("EndTime", deref(end)); err != nil {
+		return q, err
+	}
+	if !q.to.After(q.from) {
+		return q, cloudapi.Invalid("EndTime", "must be later than StartTime")
+	}
+	q.gran = int(derefInt(gran, 0))
+	if !slices.Contains(rules.grans, q.gran) {
+		return q, cloudapi.Invalid("Granularity", "%d is not one of %v seconds", q.gran, rules.grans)
+	}
+	if err := rules.checkRange(q.to.Sub(q.from), q.gran); err != nil {
+		return q, err
+	}
+	if len(metrics) == 0 {
+		return q, cloudapi.Invalid("MetricNames", "at least one metric is required")
+	}
+	for i, m := range metrics {
+		if !slices.Contains(rules.metrics, metricSeries(m)) {
+			return q, cloudapi.Invalid(fmt.Sprintf("MetricNames.%d", i), "%q is not one of %v", m, rules.metrics)
+		}
+	}
+	q.metrics = metrics
+	return q, nil
+}
+
+func (r statsRules) checkRange(span time.Duration, gran int) error {
+	for _, t := range r.tiers {
+		if span <= t.upTo {
+			if gran < t.min {
+				return cloudapi.Invalid("Granularity", "a range of %s needs a granularity of at least %d seconds", span, t.min)
+			}
+			return nil
+		}
+	}
+	last := r.tiers[len(r.tiers)-1].upTo
+	return cloudapi.Invalid("EndTime", "the range may not exceed %d days", last/day)
+}
+
+func parseStatsTime(param, v string) (time.Time, error) {
+	t, err := time.ParseInLocation(statsLayout, v, statsZone)
+	if err != nil {
+		return t, cloudapi.Invalid(param, "%q is not a time like 2019-03-25 12:00:00", v)
+	}
+	return t, nil
+}
+
+func metricSeries(name string) string {
+	if m, ok := metricAliases[name]; ok {
+		return m
+	}
+	return name
+}
+
+// steps are the bucket times of q: multiples of the granularity (since
+// the Unix epoch) from the one holding StartTime to EndTime.
+func (q statsQuery) steps() []time.Time {
+	g := time.Duration(q.gran) * time.Second
+	var out []time.Time
+	for t := q.from.Truncate(g); !t.After(q.to); t = t.Add(g) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// series reads metric for the objects (summed, for a group's proxies)
+// and returns one point per step; a step without a sample is 0, as
+// Tencent answers.
+func (s *Service) series(ctx context.Context, objects []string, metric string, q statsQuery) ([]gaapapi.StatisticsDataInfo, error) {
+	steps := q.steps()
+	sums := make(map[int64]float64, len(steps))
+	for _, obj := range objects {
+		pts, err := s.store.Stats().Query(ctx, obj, metric, q.gran, steps[0], q.to)
+		if err != nil {
+			return nil, apierr.Internal(err)
+		}
+		for _, p := range pts {
+			sums[p.Time.Unix()] += p.Value
+		}
+	}
+	out := make([]gaapapi.StatisticsDataInfo, 0, len(steps))
+	for _, t := range steps {
+		out = append(out, gaapapi.StatisticsDataInfo{Time: new(t.Unix()), Data: new(sums[t.Unix()])})
+	}
+	return out, nil
+}
+
+// statistics answers every metric of q for objects.
+func (s *Service) statistics(ctx context.Context, objects []string, q statsQuery) ([]gaapapi.MetricStatisticsInfo, error) {
+	out := make([]gaapapi.MetricStatisticsInfo, 0, len(q.metrics))
+	for _, m := range q.metrics {
+		data, err := s.series(ctx, objects, metricSeries(m), q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gaapapi.MetricStatisticsInfo{MetricName: new(m), MetricData: data})
+	}
+	return out, nil
+}
+
+// DescribeListenerStatistics returns a listener's traffic series.
+func (s *Service) DescribeListenerStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeListenerStatisticsRequest) (*gaapapi.DescribeListenerStatisticsResponse, error) {
+	q, err := parseStatsQuery(listenerStats, req.StartTime, req.EndTime, req.Granularity, req.MetricNames)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.view(ctx, call, func(tx *resource.Tx) error {
+		_, err := resource.Get[model.Listener](tx, deref(req.ListenerId))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	data, err := s.statistics(ctx, []string{deref(req.ListenerId)}, q)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeListenerStatisticsResponse{StatisticsData: data}, nil
+}
+
+// DescribeProxyStatistics returns a proxy's series. Isp is checked but
+// opengaap keeps no per-carrier series, so the merged data is returned.
+func (s *Service) DescribeProxyStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyStatisticsRequest) (*gaapapi.DescribeProxyStatisticsResponse, error) {
+	q, err := parseStatsQuery(proxyStats, req.StartTime, req.EndTime, req.Granularity, req.MetricNames)
+	if err != nil {
+		return nil, err
+	}
+	if isp := deref(req.Isp); isp != "" && !slices.Contains([]string{"CMCC", "CUCC", "CTCC"}, isp) {
+		return nil, cloudapi.Invalid("Isp", "%q is not CMCC, CUCC or CTCC", isp)
+	}
+	if err := s.view(ctx, call, func(tx *resource.Tx) error {
+		_, err := resource.Get[model.Proxy](tx, deref(req.ProxyId))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	data, err := s.statistics(ctx, []string{deref(req.ProxyId)}, q)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeProxyStatisticsResponse{StatisticsData: data}, nil
+}
+
+// DescribeProxyGroupStatistics returns a group's series: the sum of its
+// proxies' series.
+func (s *Service) DescribeProxyGroupStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyGroupStatisticsRequest) (*gaapapi.DescribeProxyGroupStatisticsResponse, error) {
+	q, err := parseStatsQuery(groupStats, req.StartTime, req.EndTime, req.Granularity, req.MetricNames)
+	if err != nil {
+		return nil, err
+	}
+	var members []string
+	if err := s.view(ctx, call, func(tx *resource.Tx) error {
+		g, err := resource.Get[model.ProxyGroup](tx, deref(req.GroupId))
+		if err != nil {
+			return err
+		}
+		proxies, err := resource.Children[model.Proxy](tx, g.ID)
+		for _, p := range proxies {
+			members = append(members, p.ID)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	data, err := s.statistics(ctx, members, q)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeProxyGroupStatisticsResponse{StatisticsData: data}, nil
+}

@@ -1,0 +1,93 @@
+package gaap_test
+
+import (
+	"testing"
+	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// TestProxyGroupStatisticsAndPolicy covers what needs a group: its
+// statistics (the sum of its proxies), DescribeGroupAndStatisticsProxy and
+// a security policy created with GroupId.
+func TestProxyGroupStatisticsAndPolicy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	greq := gaapsdk.NewCreateProxyGroupRequest()
+	greq.ProjectId, greq.GroupName, greq.RealServerRegion = new(uint64(0)), new("stats-group"), new("NorthChina")
+	greq.AccessRegionSet = []*gaapsdk.AccessConfiguration{
+		{AccessRegion: new("SouthChina"), Bandwidth: new(uint64(10)), Concurrent: new(uint64(2))},
+		{AccessRegion: new("EastChina"), Bandwidth: new(uint64(10)), Concurrent: new(uint64(2))},
+	}
+	gresp, err := c.CreateProxyGroup(greq)
+	if err != nil {
+		t.Fatalf("CreateProxyGroup: %v", err)
+	}
+	group := *gresp.Response.GroupId
+
+	var lists struct {
+		GroupSet []struct {
+			GroupId, GroupName string
+			ProxySet           []struct{ ProxyId string }
+		}
+		TotalCount int64
+	}
+	if err := api.Call(c, "DescribeGroupAndStatisticsProxy", map[string]any{"ProjectId": 0}, &lists); err != nil {
+		t.Fatalf("DescribeGroupAndStatisticsProxy: %v", err)
+	}
+	if lists.TotalCount != 1 || lists.GroupSet[0].GroupId != group || lists.GroupSet[0].GroupName != "stats-group" || len(lists.GroupSet[0].ProxySet) != 2 {
+		t.Fatalf("DescribeGroupAndStatisticsProxy = %+v; want %s with 2 proxies", lists, group)
+	}
+
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	var pts []store.Point
+	for i, p := range lists.GroupSet[0].ProxySet {
+		pts = append(pts, store.Point{Object: p.ProxyId, Metric: "OutBandwidth", Granularity: 60, Time: t0.Add(time.Minute), Value: float64(i + 1)})
+	}
+	writePoints(t, api, pts...)
+	req := gaapsdk.NewDescribeProxyGroupStatisticsRequest()
+	req.GroupId, req.StartTime, req.EndTime = new(group), statsTime(t0), statsTime(t0.Add(2*time.Minute))
+	req.Granularity, req.MetricNames = new(uint64(60)), []*string{new("OutBandwidth")}
+	resp, err := c.DescribeProxyGroupStatistics(req)
+	if err != nil {
+		t.Fatalf("DescribeProxyGroupStatistics: %v", err)
+	}
+	if got := values(t, resp.Response.StatisticsData, "OutBandwidth", t0, time.Minute); !equal(got, []float64{0, 3, 0}) {
+		t.Errorf("OutBandwidth = %v; want [0 3 0]", got)
+	}
+	req.StartTime = statsTime(t0.Add(-2 * 24 * time.Hour)) // 60 s only up to one day
+	_, err = c.DescribeProxyGroupStatistics(req)
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = api.GAAP(xtest.Other).DescribeProxyGroupStatistics(req)
+	wantCode(t, err, "InvalidParameterValue")
+	req.StartTime = statsTime(t0)
+	_, err = api.GAAP(xtest.Other).DescribeProxyGroupStatistics(req)
+	wantCode(t, err, "ResourceNotFound")
+
+	// A group policy: created once the group runs, named by PolicyId to open.
+	preq := gaapsdk.NewCreateSecurityPolicyRequest()
+	preq.GroupId, preq.DefaultAction = new(group), new("DROP")
+	var policy string
+	eventually(t, func() bool {
+		presp, err := c.CreateSecurityPolicy(preq)
+		if err == nil {
+			policy = *presp.Response.PolicyId
+		}
+		return err == nil
+	}, "no policy for the group")
+	d := policyDetail(t, c, policy).Response
+	if d.ProxyId != nil || *d.DefaultAction != "DROP" {
+		t.Fatalf("group policy detail: proxy %v action %s; want no proxy, DROP", d.ProxyId, *d.DefaultAction)
+	}
+	_, err = c.CreateSecurityPolicy(preq)
+	wantCode(t, err, "FailedOperation.ProxySecurityPolicyExisted")
+	var open struct{ TaskId string }
+	if err := api.Call(c, "OpenSecurityPolicy", map[string]any{"PolicyId": policy}, &open); err != nil {
+		t.Fatalf("OpenSecurityPolicy: %v", err)
+	}
+	waitPolicy(t, api, policy, open.TaskId, "BOUND")
+}

@@ -1,0 +1,161 @@
+package gaap
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// RealServerStatusMetric is the metric of an origin's health series:
+// 1 healthy, 0 unhealthy, one point per minute. Its object is
+// RealServerStatusObject(listener or rule, origin).
+const RealServerStatusMetric = "RealServerStatus"
+
+// RealServerStatusObject names the health series of an origin bound to a
+// listener or rule.
+func RealServerStatusObject(bindingID, realServerID string) string {
+	return bindingID + "/" + realServerID
+}
+
+var realServerWithin = []int64{1, 3, 6, 12, 24}
+
+// DescribeRealServerStatistics (deprecated) returns the health of an
+// origin bound to a listener or rule: the last WithinTime hours (default
+// 1) or StartTime..EndTime, at 60 s (default) or 300 s.
+func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServerStatisticsRequest) (*gaapapi.DescribeRealServerStatisticsResponse, error) {
+	q, err := realServerStatsQuery(req, call.Time)
+	if err != nil {
+		return nil, err
+	}
+	binding := deref(req.ListenerId)
+	if deref(req.RuleId) != "" {
+		binding = deref(req.RuleId)
+	}
+	if binding == "" {
+		return nil, apierr.New(apierr.MissingParameter, "one of ListenerId and RuleId is required")
+	}
+	rsID := deref(req.RealServerId)
+	if err := s.view(ctx, call, func(tx *resource.Tx) error {
+		if _, err := resource.Get[model.RealServer](tx, rsID); err != nil {
+			return err
+		}
+		if deref(req.RuleId) != "" {
+			_, err := resource.Get[model.Rule](tx, binding)
+			return err
+		}
+		_, err := resource.Get[model.Listener](tx, binding)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	data, err := s.series(ctx, []string{RealServerStatusObject(binding, rsID)}, RealServerStatusMetric, q)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeRealServerStatisticsResponse{StatisticsData: data,
+		RsStatisticsData: []gaapapi.MetricStatisticsInfo{{MetricName: new(rsID), MetricData: data}}}, nil
+}
+
+func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now time.Time) (statsQuery, error) {
+	q := statsQuery{gran: int(derefInt(req.Granularity, 60))}
+	if q.gran != 60 && q.gran != 300 {
+		return q, cloudapi.Invalid("Granularity", "%d is not 60 or 300", q.gran)
+	}
+	if req.StartTime != nil || req.EndTime != nil {
+		rules := statsRules{grans: []int{60, 300}, tiers: []granTier{{day, 60}}, metrics: []string{RealServerStatusMetric}}
+		return parseStatsQuery(rules, req.StartTime, req.EndTime, new(int64(q.gran)), []string{RealServerStatusMetric})
+	}
+	within := derefInt(req.WithinTime, 1)
+	if !slices.Contains(realServerWithin, within) {
+		return q, cloudapi.Invalid("WithinTime", "%d is not one of %v hours", within, realServerWithin)
+	}
+	q.to = now
+	q.from = now.Add(-time.Duration(within) * time.Hour)
+	return q, nil
+}
+
+// DescribeGroupAndStatisticsProxy lists the groups of a project (-1 =
+// all) with their proxies and the group's listeners: what the group
+// statistics can be asked about.
+func (s *Service) DescribeGroupAndStatisticsProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGroupAndStatisticsProxyRequest) (*gaapapi.DescribeGroupAndStatisticsProxyResponse, error) {
+	out := []gaapapi.GroupStatisticsInfo{}
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		groups, _, err := resource.List[model.ProxyGroup](tx, projectQuery(req.ProjectId))
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			listeners, err := listenerInfos(tx, g.ID)
+			if err != nil {
+				return err
+			}
+			proxies, err := resource.Children[model.Proxy](tx, g.ID)
+			if err != nil {
+				return err
+			}
+			info := gaapapi.GroupStatisticsInfo{GroupId: new(g.ID), GroupName: new(g.Name), ProxySet: []gaapapi.ProxySimpleInfo{}}
+			for _, p := range proxies {
+				info.ProxySet = append(info.ProxySet, gaapapi.ProxySimpleInfo{ProxyId: new(p.ID), ProxyName: new(p.Name), ListenerList: listeners})
+			}
+			out = append(out, info)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeGroupAndStatisticsProxyResponse{GroupSet: out, TotalCount: new(int64(len(out)))}, nil
+}
+
+// DescribeProxyAndStatisticsListeners lists the independent proxies of a
+// project (-1 = all) with their listeners; grouped proxies are reported
+// by DescribeGroupAndStatisticsProxy.
+func (s *Service) DescribeProxyAndStatisticsListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyAndStatisticsListenersRequest) (*gaapapi.DescribeProxyAndStatisticsListenersResponse, error) {
+	out := []gaapapi.ProxySimpleInfo{}
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		proxies, _, err := resource.List[model.Proxy](tx, projectQuery(req.ProjectId))
+		if err != nil {
+			return err
+		}
+		for _, p := range proxies {
+			if p.GroupID != "" {
+				continue
+			}
+			listeners, err := listenerInfos(tx, p.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, gaapapi.ProxySimpleInfo{ProxyId: new(p.ID), ProxyName: new(p.Name), ListenerList: listeners})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeProxyAndStatisticsListenersResponse{ProxySet: out, TotalCount: new(int64(len(out)))}, nil
+}
+
+// projectQuery selects one project, or every project for -1.
+func projectQuery(project *int64) store.Query {
+	var q store.Query
+	if p := derefInt(project, -1); p != -1 {
+		q.Project = &p
+	}
+	return q
+}
+
+func listenerInfos(tx *resource.Tx, owner string) ([]gaapapi.ListenerInfo, error) {
+	listeners, err := resource.Children[model.Listener](tx, owner)
+	out := make([]gaapapi.ListenerInfo, 0, len(listeners))
+	for _, l := range listeners {
+		out = append(out, gaapapi.ListenerInfo{ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), Protocol: new(l.Protocol)})
+	}
+	return out, err
+}

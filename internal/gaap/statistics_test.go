@@ -1,0 +1,203 @@
+package gaap_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/gaap"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// beijing is the zone of the API's statistics time strings.
+var beijing = time.FixedZone("UTC+8", 8*3600)
+
+func statsTime(t time.Time) *string { return new(t.In(beijing).Format("2006-01-02 15:04:05")) }
+
+func writePoints(t *testing.T, api *xtest.API, pts ...store.Point) {
+	t.Helper()
+	if err := api.Store.Stats().Write(context.Background(), pts); err != nil {
+		t.Fatalf("write stats: %v", err)
+	}
+}
+
+// values flattens one metric's answer.
+func values(t *testing.T, data []*gaapsdk.MetricStatisticsInfo, metric string, from time.Time, step time.Duration) []float64 {
+	t.Helper()
+	for _, m := range data {
+		if *m.MetricName != metric {
+			continue
+		}
+		var out []float64
+		for i, p := range m.MetricData {
+			if want := from.Add(time.Duration(i) * step).Unix(); int64(*p.Time) != want {
+				t.Fatalf("%s point %d at %d; want %d", metric, i, *p.Time, want)
+			}
+			out = append(out, *p.Data)
+		}
+		return out
+	}
+	t.Fatalf("metric %s missing from the answer", metric)
+	return nil
+}
+
+func equal(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestProxyAndListenerStatistics(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	t0 := time.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	writePoints(t, api,
+		store.Point{Object: proxy, Metric: "InBandwidth", Granularity: 300, Time: t0, Value: 10},
+		store.Point{Object: proxy, Metric: "InBandwidth", Granularity: 300, Time: t0.Add(10 * time.Minute), Value: 30},
+		store.Point{Object: proxy, Metric: "Concurrent", Granularity: 300, Time: t0.Add(5 * time.Minute), Value: 7},
+		store.Point{Object: proxy, Metric: "InBandwidth", Granularity: 60, Time: t0, Value: 99},
+	)
+
+	req := gaapsdk.NewDescribeProxyStatisticsRequest()
+	req.ProxyId, req.StartTime, req.EndTime = new(proxy), statsTime(t0), statsTime(t0.Add(15*time.Minute))
+	req.Granularity = new(uint64(300))
+	req.MetricNames = []*string{new("InBandwidth"), new("Concurrent"), new("InputBandwidth")}
+	resp, err := c.DescribeProxyStatistics(req)
+	if err != nil {
+		t.Fatalf("DescribeProxyStatistics: %v", err)
+	}
+	data := resp.Response.StatisticsData
+	for metric, want := range map[string][]float64{"InBandwidth": {10, 0, 30, 0}, "InputBandwidth": {10, 0, 30, 0}, "Concurrent": {0, 7, 0, 0}} {
+		if got := values(t, data, metric, t0, 5*time.Minute); !equal(got, want) {
+			t.Errorf("%s = %v; want %v", metric, got, want)
+		}
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		for _, tc := range []struct {
+			name         string
+			proxy        string
+			start, end   time.Time
+			gran         uint64
+			metric, code string
+		}{
+			{"60 s over 4 days", proxy, t0.Add(-96 * time.Hour), t0, 60, "InBandwidth", "InvalidParameterValue"},
+			{"300 s over 8 days", proxy, t0.Add(-8 * 24 * time.Hour), t0, 300, "InBandwidth", "InvalidParameterValue"},
+			{"over 30 days", proxy, t0.Add(-31 * 24 * time.Hour), t0, 86400, "InBandwidth", "InvalidParameterValue"},
+			{"odd granularity", proxy, t0, t0.Add(time.Hour), 120, "InBandwidth", "InvalidParameterValue"},
+			{"end before start", proxy, t0, t0.Add(-time.Hour), 300, "InBandwidth", "InvalidParameterValue"},
+			{"unknown metric", proxy, t0, t0.Add(time.Hour), 300, "Temperature", "InvalidParameterValue"},
+			{"unknown proxy", "link-00000000", t0, t0.Add(time.Hour), 300, "InBandwidth", "ResourceNotFound"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				req := gaapsdk.NewDescribeProxyStatisticsRequest()
+				req.ProxyId, req.StartTime, req.EndTime = new(tc.proxy), statsTime(tc.start), statsTime(tc.end)
+				req.Granularity, req.MetricNames = new(tc.gran), []*string{new(tc.metric)}
+				_, err := c.DescribeProxyStatistics(req)
+				wantCode(t, err, tc.code)
+			})
+		}
+		req := gaapsdk.NewDescribeProxyStatisticsRequest()
+		req.ProxyId, req.StartTime, req.EndTime = new(proxy), new("yesterday"), statsTime(t0)
+		req.Granularity, req.MetricNames = new(uint64(300)), []*string{new("InBandwidth")}
+		_, err := c.DescribeProxyStatistics(req)
+		wantCode(t, err, "InvalidParameterValue")
+		req.StartTime = statsTime(t0.Add(-time.Hour))
+		_, err = api.GAAP(xtest.Other).DescribeProxyStatistics(req)
+		wantCode(t, err, "ResourceNotFound")
+	})
+
+	t.Run("listener", func(t *testing.T) {
+		lreq := gaapsdk.NewCreateTCPListenersRequest()
+		lreq.ProxyId, lreq.ListenerName, lreq.Ports = new(proxy), new("stats"), []*uint64{new(uint64(9090))}
+		lreq.Scheduler, lreq.RealServerType, lreq.HealthCheck = new("rr"), new("IP"), new(uint64(0))
+		lresp, err := c.CreateTCPListeners(lreq)
+		if err != nil {
+			t.Fatalf("CreateTCPListeners: %v", err)
+		}
+		listener := *lresp.Response.ListenerIds[0]
+		writePoints(t, api, store.Point{Object: listener, Metric: "OutPackets", Granularity: 3600, Time: t0, Value: 5})
+
+		req := gaapsdk.NewDescribeListenerStatisticsRequest()
+		req.ListenerId, req.StartTime, req.EndTime = new(listener), statsTime(t0.Add(-time.Hour)), statsTime(t0.Add(time.Hour))
+		req.Granularity, req.MetricNames = new(uint64(3600)), []*string{new("OutPackets")}
+		resp, err := c.DescribeListenerStatistics(req)
+		if err != nil {
+			t.Fatalf("DescribeListenerStatistics: %v", err)
+		}
+		if got := values(t, resp.Response.StatisticsData, "OutPackets", t0.Add(-time.Hour), time.Hour); !equal(got, []float64{0, 5, 0}) {
+			t.Errorf("OutPackets = %v; want [0 5 0]", got)
+		}
+		req.Granularity = new(uint64(60)) // listeners start at 300 s
+		_, err = c.DescribeListenerStatistics(req)
+		wantCode(t, err, "InvalidParameterValue")
+
+		var lists struct {
+			ProxySet []struct {
+				ProxyId      string
+				ListenerList []struct {
+					ListenerId string
+					Port       int64
+				}
+			}
+			TotalCount int64
+		}
+		if err := api.Call(c, "DescribeProxyAndStatisticsListeners", map[string]any{"ProjectId": 0}, &lists); err != nil {
+			t.Fatalf("DescribeProxyAndStatisticsListeners: %v", err)
+		}
+		testRealServerStatistics(t, api, listener, t0)
+		if lists.TotalCount != 1 || lists.ProxySet[0].ProxyId != proxy || len(lists.ProxySet[0].ListenerList) != 1 ||
+			lists.ProxySet[0].ListenerList[0].ListenerId != listener || lists.ProxySet[0].ListenerList[0].Port != 9090 {
+			t.Fatalf("DescribeProxyAndStatisticsListeners = %+v", lists)
+		}
+	})
+}
+
+// testRealServerStatistics reads an origin's health series on listener.
+func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 time.Time) {
+	c := api.GAAP()
+	rs := gaapsdk.NewAddRealServersRequest()
+	rs.RealServerIP, rs.RealServerName, rs.ProjectId = []*string{new("10.1.1.1")}, new("origin"), new(uint64(0))
+	rsResp, err := c.AddRealServers(rs)
+	if err != nil {
+		t.Fatalf("AddRealServers: %v", err)
+	}
+	origin := *rsResp.Response.RealServerSet[0].RealServerId
+	writePoints(t, api, store.Point{Object: gaap.RealServerStatusObject(listener, origin), Metric: gaap.RealServerStatusMetric,
+		Granularity: 60, Time: t0.Add(time.Minute), Value: 1})
+
+	req := gaapsdk.NewDescribeRealServerStatisticsRequest()
+	req.RealServerId, req.ListenerId = new(origin), new(listener)
+	req.StartTime, req.EndTime = statsTime(t0), statsTime(t0.Add(2*time.Minute))
+	resp, err := c.DescribeRealServerStatistics(req)
+	if err != nil {
+		t.Fatalf("DescribeRealServerStatistics: %v", err)
+	}
+	if got := values(t, resp.Response.RsStatisticsData, origin, t0, time.Minute); !equal(got, []float64{0, 1, 0}) {
+		t.Errorf("origin status = %v; want [0 1 0]", got)
+	}
+	if n := len(resp.Response.StatisticsData); n != 3 {
+		t.Errorf("StatisticsData holds %d points; want 3", n)
+	}
+	req.StartTime, req.EndTime, req.WithinTime = nil, nil, new(uint64(3))
+	if resp, err = c.DescribeRealServerStatistics(req); err != nil || len(resp.Response.StatisticsData) < 180 {
+		t.Fatalf("WithinTime 3: %v; want 3 hours of minutes", err)
+	}
+	req.WithinTime = new(uint64(2))
+	_, err = c.DescribeRealServerStatistics(req)
+	wantCode(t, err, "InvalidParameterValue")
+	req.WithinTime, req.ListenerId = nil, new("listener-00000000")
+	_, err = c.DescribeRealServerStatistics(req)
+	wantCode(t, err, "ResourceNotFound")
+}

@@ -1,0 +1,154 @@
+package model
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// DecodeCertificateText undoes the URL encoding the reference asks for
+// ("采用url编码") when it was applied: PEM and htpasswd text never
+// contain '%' escapes of their own, so text with a valid escape that
+// decodes to something different is taken as encoded. Plain text is kept.
+func DecodeCertificateText(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	if d, err := url.PathUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// FillCertificate validates content (and key, for types with keys) of a
+// certificate of c.Type and fills c.Content and the parsed validity and
+// names. It returns the key text to be sealed by the caller ("" when the
+// type has none).
+func FillCertificate(c *Certificate, content, key string) (string, error) {
+	content, key = DecodeCertificateText(content), DecodeCertificateText(key)
+	switch {
+	case c.Type < CertBasicAuth || c.Type > CertProxyClient:
+		return "", apierr.New(apierr.InvalidParameterValue, "CertificateType must be 0 (basic auth), 1 (client CA), 2 (server), 3 (origin CA) or 4 (proxy client), not %d", c.Type)
+	case !HasKey(c.Type) && strings.TrimSpace(key) != "":
+		return "", apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is only accepted for types 2 and 4; type %d has no private key", c.Type)
+	case HasKey(c.Type) && strings.TrimSpace(key) == "":
+		return "", apierr.New(apierr.MissingParameter, "CertificateKey is required for certificate type %d", c.Type)
+	}
+	c.Content = strings.TrimSpace(content)
+	if c.Type == CertBasicAuth {
+		return "", validateUserList(c.Content)
+	}
+	leaf, err := parseChain(c.Content)
+	if err != nil {
+		return "", err
+	}
+	c.BeginTime, c.EndTime = leaf.NotBefore.Unix(), leaf.NotAfter.Unix()
+	c.IssuerCN, c.SubjectCN = leaf.Issuer.CommonName, leaf.Subject.CommonName
+	if !HasKey(c.Type) {
+		return "", nil
+	}
+	key = strings.TrimSpace(key)
+	return key, matchKey(leaf, key)
+}
+
+// validateUserList checks an htpasswd-like list: one "user:hash" per
+// line. The hash format is not checked (the reference's own example,
+// "root:FSGdT", is no known crypt format).
+func validateUserList(text string) error {
+	if text == "" {
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent must hold at least one user:password line")
+	}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		user, hash, ok := strings.Cut(line, ":")
+		if line == "" {
+			continue
+		}
+		if !ok || user == "" || hash == "" || strings.IndexFunc(line, unicode.IsSpace) >= 0 {
+			return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent line %d must be user:hashed-password without spaces (as htpasswd writes it)", i+1)
+		}
+	}
+	return nil
+}
+
+// parseChain parses every CERTIFICATE block of text and returns the first.
+func parseChain(text string) (*x509.Certificate, error) {
+	var first *x509.Certificate
+	rest := []byte(text)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent holds a PEM block of type %q; only CERTIFICATE blocks are accepted", block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent is not a valid X.509 certificate: %v", err)
+		}
+		if first == nil {
+			first = cert
+		}
+	}
+	if first == nil {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent must be a PEM-encoded certificate (-----BEGIN CERTIFICATE-----)")
+	}
+	return first, nil
+}
+
+// matchKey parses a PEM private key (PKCS #1, PKCS #8 or SEC 1) and checks
+// it belongs to leaf.
+func matchKey(leaf *x509.Certificate, text string) error {
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey must be a PEM-encoded private key")
+	}
+	priv, err := parsePrivateKey(block.Bytes)
+	if err != nil {
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is not a valid RSA, ECDSA or Ed25519 private key: %v", err)
+	}
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(priv.Public()) {
+		return apierr.New(apierr.InvalidParameterValueCertificateContentNotMatchKey, "CertificateKey is not the private key of the certificate in CertificateContent")
+	}
+	return nil
+}
+
+func parsePrivateKey(der []byte) (crypto.Signer, error) {
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return k, nil
+	case *ecdsa.PrivateKey:
+		return k, nil
+	case ed25519.PrivateKey:
+		return k, nil
+	}
+	return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "unsupported key type %T", k)
+}
+
+// CertificateMatchesHost reports whether the leaf certificate in content
+// is valid for host (wildcards included).
+func CertificateMatchesHost(content, host string) bool {
+	leaf, err := parseChain(content)
+	return err == nil && leaf.VerifyHostname(host) == nil
+}

@@ -1,0 +1,182 @@
+package model
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Layer-7 quotas (docs/api-l7.md).
+const (
+	MaxDomainsPerListener = 100 // CreateDomain: "一个监听器下最大支持100个域名"
+	MaxRulesPerDomain     = 100
+	MaxHeadersPerRule     = 20
+	MaxErrorPageBody      = 64 << 10
+	maxPathLen            = 200
+)
+
+// hostPattern: a DNS name of letters, digits and '-', optionally starting
+// with a "*." wildcard label.
+var hostPattern = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// ValidateHost checks a domain of an HTTP or HTTPS listener.
+func ValidateHost(param, host string) error {
+	if len(host) > 253 || !hostPattern.MatchString(host) {
+		return apierr.New(apierr.InvalidParameterValue, "%s %q must be a domain name (letters, digits, '-' and '.', optionally starting with \"*.\")", param, host)
+	}
+	return nil
+}
+
+// ValidatePath checks a rule path: absolute, printable, no spaces.
+func ValidatePath(param, path string) error {
+	if !strings.HasPrefix(path, "/") || len(path) > maxPathLen || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return apierr.New(apierr.InvalidParameterValue, "%s %q must start with '/', have at most %d characters and contain no spaces", param, path, maxPathLen)
+	}
+	return nil
+}
+
+// ValidateRule checks the enums and the health check of a rule.
+func ValidateRule(r *Rule) error {
+	if err := ValidatePath("Path", r.Path); err != nil {
+		return err
+	}
+	checks := []error{
+		l7Enum("RealServerType", r.RealServerType, "IP", "DOMAIN"),
+		l7Enum("Scheduler", r.Scheduler, "rr", "wrr", "lc", "lrtt"),
+		l7Enum("ForwardProtocol", r.ForwardProtocol, "default", HTTP, HTTPS),
+		l7Enum("ServerNameIndicationSwitch", r.ServerNameIndicationSwitch, "ON", "OFF"),
+	}
+	if err := firstErr(checks...); err != nil {
+		return err
+	}
+	switch {
+	case r.HealthCheck != 0 && r.HealthCheck != 1:
+		return apierr.New(apierr.InvalidParameterValue, "HealthCheck must be 0 (off) or 1 (on), not %d", r.HealthCheck)
+	case r.ServerNameIndicationSwitch == "ON" && r.ServerNameIndication == "":
+		return apierr.New(apierr.MissingParameter, "ServerNameIndication is required when ServerNameIndicationSwitch is ON")
+	case r.ServerNameIndication != "" && ValidateHost("ServerNameIndication", r.ServerNameIndication) != nil:
+		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
+	case r.ForcedRedirect != "" && !strings.HasPrefix(r.ForcedRedirect, "https:"):
+		return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect must be \"https:\" or an https:// address, not %q", r.ForcedRedirect)
+	}
+	return ValidateCheck(&r.Check)
+}
+
+// DefaultCheck is the health check of a rule created without CheckParams.
+func DefaultCheck(domain string) CheckParams {
+	return CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/", Method: "HEAD", StatusCode: []int64{200, 300}, Domain: domain}
+}
+
+// ValidateCheck checks RuleCheckParams: DelayLoop 5-300 s, ConnectTimeout
+// 2-60 s and shorter than DelayLoop, HEAD or GET, status classes.
+func ValidateCheck(c *CheckParams) error {
+	switch {
+	case c.DelayLoop < 5 || c.DelayLoop > 300:
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.DelayLoop must be 5-300 seconds, not %d", c.DelayLoop)
+	case c.ConnectTimeout < 2 || c.ConnectTimeout > 60 || c.ConnectTimeout >= c.DelayLoop:
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.ConnectTimeout must be 2-60 seconds and less than DelayLoop (%d), not %d", c.DelayLoop, c.ConnectTimeout)
+	case len(c.StatusCode) == 0:
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.StatusCode must list at least one of 100, 200, 300, 400, 500")
+	case c.Domain != "" && ValidateHost("CheckParams.Domain", c.Domain) != nil:
+		return ValidateHost("CheckParams.Domain", c.Domain)
+	}
+	for _, code := range c.StatusCode {
+		if code < 100 || code > 500 || code%100 != 0 {
+			return apierr.New(apierr.InvalidParameterValue, "CheckParams.StatusCode %d must be one of 100, 200, 300, 400, 500", code)
+		}
+	}
+	if err := ValidatePath("CheckParams.Path", c.Path); err != nil {
+		return err
+	}
+	return l7Enum("CheckParams.Method", c.Method, "HEAD", "GET")
+}
+
+// BlackHeaders are the request header names a custom header may not set:
+// hop-by-hop headers (RFC 9110 §7.6.1), headers that frame the message,
+// and those the proxy itself writes to tell origins about the client.
+// DescribeBlackHeader returns this list.
+var BlackHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
+	"Proxy-Authenticate", "Proxy-Authorization", "Host", "Content-Length", "Expect",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-IP", "Forwarded", "Via",
+}
+
+// tokenPattern is an HTTP field name (RFC 9110 token).
+var tokenPattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+
+// ValidateHeaderName checks an HTTP header name; blacklisted says whether
+// BlackHeaders apply (request headers to origins).
+func ValidateHeaderName(param, name string, blacklisted bool) error {
+	if !tokenPattern.MatchString(name) {
+		return apierr.New(apierr.InvalidParameterValue, "%s %q must be an HTTP header name of 1-100 token characters", param, name)
+	}
+	if blacklisted && slices.ContainsFunc(BlackHeaders, func(b string) bool { return strings.EqualFold(b, name) }) {
+		return apierr.New(apierr.InvalidParameterValueHitBlacklist, "%s %q may not be set: the proxy controls it (see DescribeBlackHeader)", param, name)
+	}
+	return nil
+}
+
+// ValidateHeaders checks a header list: valid distinct names, values
+// without line breaks, at most max entries.
+func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool, max int) error {
+	if len(hs) > max {
+		return apierr.New(apierr.InvalidParameterValue, "%s may hold at most %d headers, not %d", param, max, len(hs))
+	}
+	seen := map[string]bool{}
+	for _, h := range hs {
+		if err := ValidateHeaderName(param+".HeaderName", h.Name, blacklisted); err != nil {
+			return err
+		}
+		if seen[strings.ToLower(h.Name)] {
+			return apierr.New(apierr.InvalidParameterValue, "%s names %q twice", param, h.Name)
+		}
+		seen[strings.ToLower(h.Name)] = true
+		if len(h.Value) > 1000 || strings.ContainsAny(h.Value, "\r\n\x00") {
+			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must have at most 1000 characters and no line breaks", param, h.Name)
+		}
+	}
+	return nil
+}
+
+// ValidateErrorPage checks a custom error response.
+func ValidateErrorPage(e *ErrorPage) error {
+	if len(e.ErrorNos) == 0 {
+		return apierr.New(apierr.InvalidParameterValue, "ErrorNos must list at least one status code")
+	}
+	for _, no := range e.ErrorNos {
+		if no < 400 || no > 599 {
+			return apierr.New(apierr.InvalidParameterValue, "ErrorNos %d must be an error status code (400-599)", no)
+		}
+	}
+	if e.NewErrorNo != 0 && (e.NewErrorNo < 100 || e.NewErrorNo > 599) {
+		return apierr.New(apierr.InvalidParameterValue, "NewErrorNo %d must be an HTTP status code (100-599)", e.NewErrorNo)
+	}
+	if len(e.Body) > MaxErrorPageBody {
+		return apierr.New(apierr.InvalidParameterValue, "Body may hold at most %d bytes", MaxErrorPageBody)
+	}
+	for _, h := range e.ClearHeaders {
+		if err := ValidateHeaderName("ClearHeaders", h, false); err != nil {
+			return err
+		}
+	}
+	return ValidateHeaders("SetHeaders", e.SetHeaders, false, MaxHeadersPerRule)
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// l7Enum checks v against the allowed values of param.
+func l7Enum(param, v string, allowed ...string) error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	return apierr.New(apierr.InvalidParameterValue, "%s must be one of %v, not %q", param, allowed, v)
+}

@@ -1,0 +1,279 @@
+package model
+
+import (
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Listener quotas. The reference names the errors (OperateLimitNumofListener,
+// LimitNumofListener, LimitRealServerNum) but not the numbers; these are the
+// console's documented limits (docs/api-listeners.md).
+const (
+	MaxPortsPerCall      = 20  // ports in one CreateTCPListeners/CreateUDPListeners call
+	MaxListenersPerOwner = 200 // listeners of all protocols on one proxy or group
+	MaxBindings          = 100 // origins bound to one listener
+	MaxNameLen           = 60  // listener and origin names
+)
+
+// Enumerations of listener parameters.
+var (
+	Schedulers        = []string{"rr", "wrr", "lc", "lrtt"}
+	RealServerTypes   = []string{"IP", "DOMAIN"}
+	ForwardProtocols  = []string{HTTP, HTTPS}
+	TLSVersions       = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+	TLSCipherSuites   = []string{"GAAP_TLS_CIPHERS_STRICT", "GAAP_TLS_CIPHERS_GENERAL", "GAAP_TLS_CIPHERS_WIDE"}
+	UDPCheckTypes     = []string{"PORT", "PING"}
+	UDPContextTypes   = []string{"TEXT", "HEX"}
+	DefaultTLSVersion = []string{"TLSv1.2", "TLSv1.3"}
+	DefaultTLSCiphers = "GAAP_TLS_CIPHERS_WIDE"
+)
+
+// invalid is the InvalidParameterValue error naming the parameter.
+func invalid(param, format string, args ...any) error {
+	return apierr.New(apierr.InvalidParameterValue, "%s: "+format, append([]any{param}, args...)...)
+}
+
+// CheckName validates a listener or origin name.
+func CheckName(param, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid(param, "must not be empty")
+	}
+	if n := len([]rune(name)); n > MaxNameLen {
+		return invalid(param, "is %d characters long; at most %d are allowed", n, MaxNameLen)
+	}
+	return nil
+}
+
+// CheckListenerPort validates an access port: 1-64999 (65000 and up are the
+// platform's own), and not 21, which GAAP reserves.
+func CheckListenerPort(param string, port int64) error {
+	if port < 1 || port > 64999 || port == 21 {
+		return apierr.New(apierr.InvalidParameterValueInvalidListenerPort,
+			"%s: port %d cannot be used; listener ports are 1-64999, except 21", param, port)
+	}
+	return nil
+}
+
+// CheckOriginPort validates an origin (real server) port.
+func CheckOriginPort(param string, port int64) error {
+	if port < 1 || port > 65535 {
+		return invalid(param, "%d is not a port; use 1-65535", port)
+	}
+	return nil
+}
+
+// CheckEnum validates that v is one of allowed.
+func CheckEnum(param, v string, allowed []string) error {
+	if !slices.Contains(allowed, v) {
+		return invalid(param, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// CheckRange validates lo <= v <= hi.
+func CheckRange(param string, v, lo, hi int64) error {
+	if v < lo || v > hi {
+		return invalid(param, "%d is out of range [%d, %d]", v, lo, hi)
+	}
+	return nil
+}
+
+// CheckSwitch validates a 0/1 flag.
+func CheckSwitch(param string, v int64) error { return CheckRange(param, v, 0, 1) }
+
+// CheckClientIPMethod accepts only 1 (Proxy Protocol): TOA (0) needs a
+// kernel module on the proxy host and cannot be produced by a user-space
+// data plane, so it is refused rather than silently ignored.
+func CheckClientIPMethod(v int64) error {
+	switch v {
+	case ClientIPProxyProtocol:
+		return nil
+	case ClientIPTOA:
+		return invalid("ClientIPMethod", "0 (TOA) is not supported by this service; use 1 (Proxy Protocol) to pass the client address, or omit ClientIPMethod to pass none")
+	}
+	return invalid("ClientIPMethod", "%d is not one of 0 (TOA), 1 (Proxy Protocol)", v)
+}
+
+// CheckTLS validates SetTlsVersion's parameters.
+func CheckTLS(versions []string, ciphers string) error {
+	if len(versions) == 0 {
+		return invalid("TLSSupportVersion", "give at least one of %s", strings.Join(TLSVersions, ", "))
+	}
+	for i, v := range versions {
+		if err := CheckEnum("TLSSupportVersion."+strconv.Itoa(i), v, TLSVersions); err != nil {
+			return err
+		}
+		if slices.Contains(versions[:i], v) {
+			return invalid("TLSSupportVersion", "%s is listed twice", v)
+		}
+	}
+	return CheckEnum("TLSCiphers", ciphers, TLSCipherSuites)
+}
+
+// checkHealth validates the health-check timing of a layer-4 listener after
+// the request was merged into it.
+func (l *Listener) checkHealth() error {
+	checks := []error{
+		CheckSwitch("HealthCheck", l.HealthCheck),
+		CheckRange("DelayLoop", l.DelayLoop, 5, 300),
+		CheckRange("ConnectTimeout", l.ConnectTimeout, 2, 60),
+		CheckRange("HealthyThreshold", l.HealthyThreshold, 1, 10),
+		CheckRange("UnhealthyThreshold", l.UnhealthyThreshold, 1, 10),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	if l.ConnectTimeout >= l.DelayLoop {
+		return invalid("ConnectTimeout", "%d s must be less than DelayLoop (%d s)", l.ConnectTimeout, l.DelayLoop)
+	}
+	return nil
+}
+
+// checkUDPProbe validates the UDP health-check probe.
+func (l *Listener) checkUDPProbe() error {
+	if err := CheckEnum("CheckType", l.CheckType, UDPCheckTypes); err != nil {
+		return err
+	}
+	if err := CheckEnum("ContextType", l.ContextType, UDPContextTypes); err != nil {
+		return err
+	}
+	if l.CheckPort != 0 {
+		if err := CheckOriginPort("CheckPort", l.CheckPort); err != nil {
+			return err
+		}
+	}
+	if l.CheckType == "PING" && (l.SendContext != "" || l.RecvContext != "") {
+		return invalid("SendContext", "probe payloads apply to CheckType PORT only, not PING")
+	}
+	if l.ContextType == "HEX" {
+		for _, c := range [...]struct{ param, v string }{{"SendContext", l.SendContext}, {"RecvContext", l.RecvContext}} {
+			if _, err := hex.DecodeString(c.v); err != nil {
+				return invalid(c.param, "is not hexadecimal although ContextType is HEX")
+			}
+		}
+	}
+	return nil
+}
+
+// checkL4 validates the merged layer-4 settings of l.
+func (l *Listener) checkL4() error {
+	if err := CheckEnum("Scheduler", l.Scheduler, Schedulers); err != nil {
+		return err
+	}
+	if err := CheckEnum("RealServerType", l.RealServerType, RealServerTypes); err != nil {
+		return err
+	}
+	if l.RealServerType == "DOMAIN" && (l.Scheduler == "wrr" || l.Scheduler == "lrtt") {
+		return invalid("Scheduler", "%s is not available for DOMAIN origins; use rr or lc", l.Scheduler)
+	}
+	if err := CheckSwitch("FailoverSwitch", l.FailoverSwitch); err != nil {
+		return err
+	}
+	if l.FailoverSwitch == 1 && l.RealServerType == "DOMAIN" {
+		return invalid("FailoverSwitch", "primary/backup mode is not available for DOMAIN origins")
+	}
+	if err := l.checkHealth(); err != nil {
+		return err
+	}
+	if l.Protocol == UDP {
+		return l.checkUDPProbe()
+	}
+	return nil
+}
+
+// CheckL7 validates a new HTTP or HTTPS listener.
+func CheckL7(l *Listener) error {
+	if err := CheckName("ListenerName", l.Name); err != nil {
+		return err
+	}
+	if err := CheckListenerPort("Port", l.Port); err != nil {
+		return err
+	}
+	if l.Protocol != HTTPS {
+		return nil
+	}
+	if err := CheckEnum("ForwardProtocol", l.ForwardProtocol, ForwardProtocols); err != nil {
+		return err
+	}
+	if err := CheckSwitch("AuthType", l.AuthType); err != nil {
+		return err
+	}
+	return CheckSwitch("Http3Supported", l.Http3Supported)
+}
+
+// BindSpec is one origin of a BindListenerRealServers call; nil fields
+// were absent.
+type BindSpec struct {
+	Origin *RealServer
+	IP     string // RealServerIP as given; must be the origin's address
+	Port   int64
+	Weight *int64
+	Role   *string
+}
+
+// Bind validates the complete new origin set of a TCP or UDP listener in
+// project and returns it as bindings (the call replaces the old set).
+func (l *Listener) Bind(specs []BindSpec, project int64) ([]Bound, error) {
+	if len(specs) > MaxBindings {
+		return nil, apierr.New(apierr.FailedOperationLimitRealServerNum, "RealServerBindSet: %d origins given; at most %d can be bound to a listener", len(specs), MaxBindings)
+	}
+	out := make([]Bound, 0, len(specs))
+	masters := 0
+	for i, sp := range specs {
+		b, err := l.bindOne("RealServerBindSet."+strconv.Itoa(i)+".", sp, project)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(out, func(o Bound) bool { return o.RealServerID == b.RealServerID && o.Port == b.Port }) {
+			return nil, invalid("RealServerBindSet", "origin %s port %d is listed twice", b.RealServerID, b.Port)
+		}
+		if b.Role == RoleMaster {
+			masters++
+		}
+		out = append(out, b)
+	}
+	if l.FailoverSwitch == 1 && len(out) > 0 && masters == 0 {
+		return nil, invalid("RealServerFailoverRole", "with FailoverSwitch on at least one origin must be master")
+	}
+	return out, nil
+}
+
+// bindOne validates one origin of a bind set; p prefixes parameter names.
+func (l *Listener) bindOne(p string, sp BindSpec, project int64) (Bound, error) {
+	o := sp.Origin
+	b := Bound{RealServerID: o.ID, Port: sp.Port, Weight: 1}
+	switch {
+	case !strings.EqualFold(strings.TrimSpace(sp.IP), o.Address):
+		return b, invalid(p+"RealServerIP", "%q is not the address of origin %s (%s)", sp.IP, o.ID, o.Address)
+	case o.Type() != l.RealServerType:
+		return b, invalid(p+"RealServerId", "origin %s is of type %s but the listener's RealServerType is %s", o.ID, o.Type(), l.RealServerType)
+	case o.ProjectID != project:
+		return b, apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%sRealServerId: origin %s is in project %d, the listener's proxy in project %d", p, o.ID, o.ProjectID, project)
+	}
+	if err := CheckOriginPort(p+"RealServerPort", sp.Port); err != nil {
+		return b, err
+	}
+	if sp.Weight != nil {
+		if err := CheckRange(p+"RealServerWeight", *sp.Weight, 1, 100); err != nil {
+			return b, err
+		}
+		b.Weight = *sp.Weight
+	}
+	if sp.Role == nil || *sp.Role == "" {
+		if l.FailoverSwitch == 1 {
+			b.Role = RoleMaster
+		}
+		return b, nil
+	}
+	if l.FailoverSwitch == 0 {
+		return b, invalid(p+"RealServerFailoverRole", "roles apply only when the listener's FailoverSwitch is 1")
+	}
+	b.Role = *sp.Role
+	return b, CheckEnum(p+"RealServerFailoverRole", b.Role, []string{RoleMaster, RoleSlave})
+}

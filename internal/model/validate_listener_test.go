@@ -1,0 +1,64 @@
+package model
+
+import "testing"
+
+func TestParseOrigin(t *testing.T) {
+	cases := []struct {
+		addr         string
+		allowPrivate bool
+		want         string
+		domain, ok   bool
+	}{
+		{"1.1.1.1", false, "1.1.1.1", false, true},
+		{" 2001:DB8::0:1 ", false, "2001:db8::1", false, true},
+		{"::ffff:8.8.8.8", false, "8.8.8.8", false, true},
+		{"Example.COM.", false, "example.com", true, true},
+		{"my_host.internal", false, "my_host.internal", true, true},
+		{"127.0.0.1", false, "", false, false},
+		{"127.0.0.1", true, "127.0.0.1", false, true},
+		{"10.1.2.3", false, "", false, false},
+		{"192.168.1.1", false, "", false, false},
+		{"100.64.0.1", false, "", false, false},
+		{"fe80::1", false, "", false, false},
+		{"0.0.0.0", false, "", false, false},
+		{"224.0.0.1", false, "", false, false},
+		{"localhost", false, "", false, false},
+		{"localhost", true, "localhost", true, true},
+		{"1.2.3", false, "", false, false},
+		{"-bad.com", false, "", false, false},
+		{"a..b", false, "", false, false},
+		{"", false, "", false, false},
+	}
+	for _, tc := range cases {
+		got, domain, err := ParseOrigin("RealServerIP", tc.addr, tc.allowPrivate)
+		if (err == nil) != tc.ok || got != tc.want || domain != tc.domain {
+			t.Errorf("ParseOrigin(%q, %v) = %q, %v, %v; want %q, %v, ok=%v", tc.addr, tc.allowPrivate, got, domain, err, tc.want, tc.domain, tc.ok)
+		}
+	}
+}
+
+func TestApplyL4(t *testing.T) {
+	l := NewL4Listener(TCP)
+	ok := L4Params{Scheduler: new("wrr"), RealServerType: new("IP"), HealthCheck: new(int64(1))}
+	if err := l.ApplyL4(ok); err != nil {
+		t.Fatalf("valid settings: %v", err)
+	}
+	if l.ClientIPMethod != ClientIPNone || l.DelayLoop != 5 || l.ConnectTimeout != 2 {
+		t.Errorf("got clientIP %d delay %d timeout %d; want defaults -1 5 2", l.ClientIPMethod, l.DelayLoop, l.ConnectTimeout)
+	}
+	bad := []L4Params{
+		{ClientIPMethod: new(int64(0))},
+		{ClientIPMethod: new(int64(2))},
+		{RealServerType: new("DOMAIN")}, // wrr is not available for domains
+		{HealthyThreshold: new(int64(11))},
+		{ConnectTimeout: new(int64(5))},
+	}
+	for _, p := range bad {
+		if err := copyOf(l).ApplyL4(p); err == nil {
+			t.Errorf("ApplyL4(%+v) accepted", p)
+		}
+	}
+}
+
+// copyOf copies l so each case starts from the same settings.
+func copyOf(l *Listener) *Listener { c := *l; return &c }

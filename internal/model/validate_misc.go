@@ -1,0 +1,229 @@
+package model
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Limits of security policies and global domains (docs/api-misc.md).
+const (
+	// MaxSecurityRules is the number of rules one policy may hold.
+	MaxSecurityRules = 200
+	// MaxRuleAlias is the AliasName length; longer names are truncated,
+	// as ModifySecurityRule documents.
+	MaxRuleAlias = 30
+	// MaxGlobalDomains is the number of global domains per account.
+	MaxGlobalDomains = 500
+	// MaxAliasLen bounds a global domain's Alias.
+	MaxAliasLen = 128
+)
+
+func miscInvalid(param, format string, args ...any) error {
+	return apierr.New(apierr.InvalidParameterValue, "%s: "+format, append([]any{param}, args...)...)
+}
+
+// ParseSecurityAction checks an ACCEPT/DROP action. Case is ignored
+// because the reference's own example sends "Accept".
+func ParseSecurityAction(param, v string) (string, error) {
+	switch a := strings.ToUpper(strings.TrimSpace(v)); a {
+	case Accept, Drop:
+		return a, nil
+	}
+	return "", miscInvalid(param, "%q is not ACCEPT or DROP", v)
+}
+
+// ParseRuleProtocol checks a rule protocol; empty means ALL.
+func ParseRuleProtocol(param, v string) (string, error) {
+	switch p := strings.ToUpper(strings.TrimSpace(v)); p {
+	case "":
+		return "ALL", nil
+	case TCP, UDP, "ALL":
+		return p, nil
+	}
+	return "", miscInvalid(param, "%q is not TCP, UDP or ALL", v)
+}
+
+// ParseRuleSource checks a rule source: an IP address or a CIDR block.
+func ParseRuleSource(param, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if _, err := netip.ParseAddr(v); err == nil {
+		return v, nil
+	}
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return v, nil
+	}
+	return "", miscInvalid(param, "%q is not an IP address or a CIDR block", v)
+}
+
+// ParseRulePorts checks DestPortRange: "ALL", a port ("80"), a list
+// ("80,443"), a range ("3306-20000") or a list mixing ports and ranges.
+// Empty means ALL.
+func ParseRulePorts(param, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.EqualFold(v, "ALL") {
+		return "ALL", nil
+	}
+	parts := strings.Split(v, ",")
+	for i, part := range parts {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := rulePortNum(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = rulePortNum(hi)
+		}
+		if err1 != nil || err2 != nil {
+			return "", miscInvalid(param, "%q: ports must be integers from 1 to 65535", part)
+		}
+		if a > b {
+			return "", miscInvalid(param, "range %q: the first port must not exceed the last", part)
+		}
+		parts[i] = strings.TrimSpace(part)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+func rulePortNum(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > 65535 {
+		return 0, strconv.ErrRange
+	}
+	return n, nil
+}
+
+// TruncateAlias cuts a rule alias to MaxRuleAlias characters.
+func TruncateAlias(s string) string {
+	r := []rune(s)
+	if len(r) > MaxRuleAlias {
+		r = r[:MaxRuleAlias]
+	}
+	return string(r)
+}
+
+// SameMatch reports whether two rules match the same traffic; a policy
+// may not hold two such rules (FailedOperation.ProxySecurityPolicyDuplicatedRule),
+// whatever their actions, since the second would never apply.
+func (r SecurityRule) SameMatch(o SecurityRule) bool {
+	return canonSource(r.SourceCidr) == canonSource(o.SourceCidr) &&
+		r.Protocol == o.Protocol && r.DestPortRange == o.DestPortRange
+}
+
+func canonSource(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()).String()
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked().String()
+	}
+	return s
+}
+
+// ParseGlobalTarget checks a global domain's DefaultValue: the entry the
+// domain resolves to when no DNS record matches, an IP address or a
+// domain name.
+func ParseGlobalTarget(param, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if _, err := netip.ParseAddr(v); err == nil {
+		return v, nil
+	}
+	if isGlobalHostname(v) {
+		return strings.ToLower(v), nil
+	}
+	return "", miscInvalid(param, "%q is neither an IP address nor a domain name", v)
+}
+
+// GlobalTargetType is Domain.Type: IP or DOMAIN after DefaultValue.
+func GlobalTargetType(v string) string {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return "IP"
+	}
+	return "DOMAIN"
+}
+
+// isGlobalHostname reports whether s is a DNS name of at least two labels.
+func isGlobalHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	labels := strings.Split(s, ".")
+	if len(s) == 0 || len(s) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ParseCountryCodes checks the NationCountryInnerCodes of a DNS record:
+// at least one, digits only, no repeats.
+func ParseCountryCodes(param string, codes []string) ([]string, error) {
+	if len(codes) == 0 {
+		return nil, miscInvalid(param, "at least one country code is required")
+	}
+	out := make([]string, 0, len(codes))
+	seen := map[string]bool{}
+	for i, c := range codes {
+		c = strings.TrimSpace(c)
+		if _, err := strconv.ParseUint(c, 10, 32); err != nil {
+			return nil, miscInvalid(param+"."+strconv.Itoa(i), "%q is not a country code (see DescribeCountryAreaMapping)", c)
+		}
+		if seen[c] {
+			return nil, miscInvalid(param, "country %s is listed twice", c)
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CountryConflict returns a country of codes that another record of g
+// (other than skip) already resolves, or "".
+func (g *GlobalDomain) CountryConflict(codes []string, skip int64) string {
+	for _, r := range g.Records {
+		if r.ID == skip || r.Status == DnsDeleting {
+			continue
+		}
+		for _, c := range codes {
+			for _, have := range r.NationCountryInnerCodes {
+				if c == have {
+					return c
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// Record returns the DNS record with id, or nil.
+func (g *GlobalDomain) Record(id int64) *DnsRecord {
+	for i := range g.Records {
+		if g.Records[i].ID == id {
+			return &g.Records[i]
+		}
+	}
+	return nil
+}
+
+// Rule returns the index of the rule with id in p, or -1.
+func (p *SecurityPolicy) Rule(id string) int {
+	for i, r := range p.Rules {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Busy reports whether the policy is opening or closing; rules may not
+// change meanwhile.
+func (p *SecurityPolicy) Busy() bool {
+	return p.Status == PolicyBinding || p.Status == PolicyUnbinding
+}
