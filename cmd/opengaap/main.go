@@ -35,6 +35,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.VIPPool, "vip-pool", "127.10.0.0/16", "CIDR the proxies' access IPs come from")
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
+	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
 	fs.Parse(args)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Log = log

@@ -4,235 +4,341 @@ package apierr
 
 // Documented error codes.
 const (
-	ActionOffline                                      Code = "ActionOffline"
-	AuthFailure                                        Code = "AuthFailure"
-	AuthFailureInvalidAuthorization                    Code = "AuthFailure.InvalidAuthorization"
-	AuthFailureInvalidSecretId                         Code = "AuthFailure.InvalidSecretId"
-	AuthFailureMFAFailure                              Code = "AuthFailure.MFAFailure"
-	AuthFailureNotEnterpriseAuthorization              Code = "AuthFailure.NotEnterpriseAuthorization"
-	AuthFailureSecretIdNotFound                        Code = "AuthFailure.SecretIdNotFound"
-	AuthFailureSignatureExpire                         Code = "AuthFailure.SignatureExpire"
-	AuthFailureSignatureFailure                        Code = "AuthFailure.SignatureFailure"
-	AuthFailureTokenFailure                            Code = "AuthFailure.TokenFailure"
-	AuthFailureUnauthorizedOperation                   Code = "AuthFailure.UnauthorizedOperation"
-	DryRunOperation                                    Code = "DryRunOperation"
-	FailedOperation                                    Code = "FailedOperation"
-	FailedOperationAccountBalanceInsufficient          Code = "FailedOperation.AccountBalanceInsufficient"
-	FailedOperationActionIsDoing                       Code = "FailedOperation.ActionIsDoing"
-	FailedOperationActionOperateTooQuickly             Code = "FailedOperation.ActionOperateTooQuickly"
-	FailedOperationBelongDifferentGroup                Code = "FailedOperation.BelongDifferentGroup"
-	FailedOperationCertificateIsUsing                  Code = "FailedOperation.CertificateIsUsing"
-	FailedOperationDeleteProxyGroupProxyRemained       Code = "FailedOperation.DeleteProxyGroupProxyRemained"
-	FailedOperationDomainAlreadyExisted                Code = "FailedOperation.DomainAlreadyExisted"
-	FailedOperationDomainStatusNotInRunning            Code = "FailedOperation.DomainStatusNotInRunning"
-	FailedOperationDuplicatedRequest                   Code = "FailedOperation.DuplicatedRequest"
-	FailedOperationGroupStatusNotInRuning              Code = "FailedOperation.GroupStatusNotInRuning"
-	FailedOperationInstanceStatusNotInRuning           Code = "FailedOperation.InstanceStatusNotInRuning"
-	FailedOperationInvalidListenerProtocol             Code = "FailedOperation.InvalidListenerProtocol"
-	FailedOperationLimitNumofListener                  Code = "FailedOperation.LimitNumofListener"
-	FailedOperationLimitNumofProxiesInGroup            Code = "FailedOperation.LimitNumofProxiesInGroup"
-	FailedOperationLimitNumofRules                     Code = "FailedOperation.LimitNumofRules"
-	FailedOperationLimitRealServerNum                  Code = "FailedOperation.LimitRealServerNum"
-	FailedOperationListenerHasTask                     Code = "FailedOperation.ListenerHasTask"
-	FailedOperationListenerStatusError                 Code = "FailedOperation.ListenerStatusError"
-	FailedOperationMigration                           Code = "FailedOperation.Migration"
-	FailedOperationNonStandardProxy                    Code = "FailedOperation.NonStandardProxy"
-	FailedOperationNotSupportOldVersionProxy           Code = "FailedOperation.NotSupportOldVersionProxy"
-	FailedOperationNotSupportProxyGroup                Code = "FailedOperation.NotSupportProxyGroup"
-	FailedOperationNotSupportScalar                    Code = "FailedOperation.NotSupportScalar"
-	FailedOperationOperateLimitNumofListener           Code = "FailedOperation.OperateLimitNumofListener"
-	FailedOperationProxySecurityAlreadyClose           Code = "FailedOperation.ProxySecurityAlreadyClose"
-	FailedOperationProxySecurityAlreadyOpen            Code = "FailedOperation.ProxySecurityAlreadyOpen"
-	FailedOperationProxySecurityPolicyDefaultRule      Code = "FailedOperation.ProxySecurityPolicyDefaultRule"
-	FailedOperationProxySecurityPolicyDuplicatedRule   Code = "FailedOperation.ProxySecurityPolicyDuplicatedRule"
-	FailedOperationProxySecurityPolicyExisted          Code = "FailedOperation.ProxySecurityPolicyExisted"
-	FailedOperationProxySecurityPolicyOperating        Code = "FailedOperation.ProxySecurityPolicyOperating"
-	FailedOperationProxySellOut                        Code = "FailedOperation.ProxySellOut"
-	FailedOperationProxyStatusNotInRuning              Code = "FailedOperation.ProxyStatusNotInRuning"
-	FailedOperationProxyVersionNotSupport              Code = "FailedOperation.ProxyVersionNotSupport"
-	FailedOperationRealServerAlreadyBound              Code = "FailedOperation.RealServerAlreadyBound"
-	FailedOperationRealServerNotInProject              Code = "FailedOperation.RealServerNotInProject"
-	FailedOperationResourceCanNotAccess                Code = "FailedOperation.ResourceCanNotAccess"
-	FailedOperationResourceHadBeenDone                 Code = "FailedOperation.ResourceHadBeenDone"
-	FailedOperationResourceUpgrading                   Code = "FailedOperation.ResourceUpgrading"
-	FailedOperationRuleAlreadyExisted                  Code = "FailedOperation.RuleAlreadyExisted"
-	FailedOperationSecretValidateFailed                Code = "FailedOperation.SecretValidateFailed"
-	FailedOperationTagResourcesFailed                  Code = "FailedOperation.TagResourcesFailed"
-	FailedOperationUnTagResourcesFailed                Code = "FailedOperation.UnTagResourcesFailed"
-	FailedOperationUserNotAuthenticated                Code = "FailedOperation.UserNotAuthenticated"
-	FailedOperationUserNotConfirmProtocol              Code = "FailedOperation.UserNotConfirmProtocol"
-	FailedOperationUserNotInWhitelist                  Code = "FailedOperation.UserNotInWhitelist"
-	InternalError                                      Code = "InternalError"
-	InvalidAction                                      Code = "InvalidAction"
-	InvalidParameter                                   Code = "InvalidParameter"
-	InvalidParameterConflictParameters                 Code = "InvalidParameter.ConflictParameters"
-	InvalidParameterValue                              Code = "InvalidParameterValue"
-	InvalidParameterValueCertificateContentNotMatchKey Code = "InvalidParameterValue.CertificateContentNotMatchKey"
-	InvalidParameterValueCertificateNotMatchDomain     Code = "InvalidParameterValue.CertificateNotMatchDomain"
-	InvalidParameterValueDomainInIcpBlacklist          Code = "InvalidParameterValue.DomainInIcpBlacklist"
-	InvalidParameterValueDomainNotRegister             Code = "InvalidParameterValue.DomainNotRegister"
-	InvalidParameterValueDuplicateRS                   Code = "InvalidParameterValue.DuplicateRS"
-	InvalidParameterValueDuplicatedListenerPort        Code = "InvalidParameterValue.DuplicatedListenerPort"
-	InvalidParameterValueFeatureConflict               Code = "InvalidParameterValue.FeatureConflict"
-	InvalidParameterValueGlobalDomainHitBanBlacklist   Code = "InvalidParameterValue.GlobalDomainHitBanBlacklist"
-	InvalidParameterValueHitBanBlacklist               Code = "InvalidParameterValue.HitBanBlacklist"
-	InvalidParameterValueHitBlacklist                  Code = "InvalidParameterValue.HitBlacklist"
-	InvalidParameterValueInvalidBandwidth              Code = "InvalidParameterValue.InvalidBandwidth"
-	InvalidParameterValueInvalidCertificateContent     Code = "InvalidParameterValue.InvalidCertificateContent"
-	InvalidParameterValueInvalidCertificateId          Code = "InvalidParameterValue.InvalidCertificateId"
-	InvalidParameterValueInvalidCertificateKey         Code = "InvalidParameterValue.InvalidCertificateKey"
-	InvalidParameterValueInvalidConcurrency            Code = "InvalidParameterValue.InvalidConcurrency"
-	InvalidParameterValueInvalidListenerPort           Code = "InvalidParameterValue.InvalidListenerPort"
-	InvalidParameterValueInvalidTags                   Code = "InvalidParameterValue.InvalidTags"
-	InvalidParameterValueL7DomainHitBanBlacklist       Code = "InvalidParameterValue.L7DomainHitBanBlacklist"
-	InvalidParameterValueProjectIdNotBelong            Code = "InvalidParameterValue.ProjectIdNotBelong"
-	InvalidParameterValueProxyAndGroupFeatureConflict  Code = "InvalidParameterValue.ProxyAndGroupFeatureConflict"
-	InvalidParameterValueProxyAndRegionFeatureConflict Code = "InvalidParameterValue.ProxyAndRegionFeatureConflict"
-	InvalidParameterValueRealServerNotBelong           Code = "InvalidParameterValue.RealServerNotBelong"
-	InvalidParameterValueUnknownAccessRegion           Code = "InvalidParameterValue.UnknownAccessRegion"
-	InvalidParameterValueUnknownDestRegion             Code = "InvalidParameterValue.UnknownDestRegion"
-	InvalidRequest                                     Code = "InvalidRequest"
-	IpInBlacklist                                      Code = "IpInBlacklist"
-	IpNotInWhitelist                                   Code = "IpNotInWhitelist"
-	LimitExceeded                                      Code = "LimitExceeded"
-	LimitExceededDomain                                Code = "LimitExceeded.Domain"
-	LimitExceededTagQuota                              Code = "LimitExceeded.TagQuota"
-	MissingParameter                                   Code = "MissingParameter"
-	NoSuchProduct                                      Code = "NoSuchProduct"
-	NoSuchVersion                                      Code = "NoSuchVersion"
-	RequestLimitExceeded                               Code = "RequestLimitExceeded"
-	RequestLimitExceededGlobalRegionUinLimitExceeded   Code = "RequestLimitExceeded.GlobalRegionUinLimitExceeded"
-	RequestLimitExceededIPLimitExceeded                Code = "RequestLimitExceeded.IPLimitExceeded"
-	RequestLimitExceededUinLimitExceeded               Code = "RequestLimitExceeded.UinLimitExceeded"
-	RequestSizeLimitExceeded                           Code = "RequestSizeLimitExceeded"
-	ResourceInUse                                      Code = "ResourceInUse"
-	ResourceInsufficient                               Code = "ResourceInsufficient"
-	ResourceNotFound                                   Code = "ResourceNotFound"
-	ResourceUnavailable                                Code = "ResourceUnavailable"
-	ResourceUnavailableAccountViolation                Code = "ResourceUnavailable.AccountViolation"
-	ResponseSizeLimitExceeded                          Code = "ResponseSizeLimitExceeded"
-	ServiceUnavailable                                 Code = "ServiceUnavailable"
-	UnauthorizedOperation                              Code = "UnauthorizedOperation"
-	UnauthorizedOperationCrossBorderInIsolating        Code = "UnauthorizedOperation.CrossBorderInIsolating"
-	UnknownParameter                                   Code = "UnknownParameter"
-	UnsupportedOperation                               Code = "UnsupportedOperation"
-	UnsupportedProtocol                                Code = "UnsupportedProtocol"
-	UnsupportedRegion                                  Code = "UnsupportedRegion"
+	ActionOffline                                                 Code = "ActionOffline"
+	AuthFailure                                                   Code = "AuthFailure"
+	AuthFailureInvalidAuthorization                               Code = "AuthFailure.InvalidAuthorization"
+	AuthFailureInvalidSecretId                                    Code = "AuthFailure.InvalidSecretId"
+	AuthFailureMFAFailure                                         Code = "AuthFailure.MFAFailure"
+	AuthFailureNotEnterpriseAuthorization                         Code = "AuthFailure.NotEnterpriseAuthorization"
+	AuthFailureSecretIdNotFound                                   Code = "AuthFailure.SecretIdNotFound"
+	AuthFailureSignatureExpire                                    Code = "AuthFailure.SignatureExpire"
+	AuthFailureSignatureFailure                                   Code = "AuthFailure.SignatureFailure"
+	AuthFailureTokenFailure                                       Code = "AuthFailure.TokenFailure"
+	AuthFailureUnauthorizedOperation                              Code = "AuthFailure.UnauthorizedOperation"
+	DryRunOperation                                               Code = "DryRunOperation"
+	FailedOperation                                               Code = "FailedOperation"
+	FailedOperationAccountBalanceInsufficient                     Code = "FailedOperation.AccountBalanceInsufficient"
+	FailedOperationActionIsDoing                                  Code = "FailedOperation.ActionIsDoing"
+	FailedOperationActionOperateTooQuickly                        Code = "FailedOperation.ActionOperateTooQuickly"
+	FailedOperationBelongDifferentGroup                           Code = "FailedOperation.BelongDifferentGroup"
+	FailedOperationCertificateIsUsing                             Code = "FailedOperation.CertificateIsUsing"
+	FailedOperationDeleteProxyGroupProxyRemained                  Code = "FailedOperation.DeleteProxyGroupProxyRemained"
+	FailedOperationDomainAlreadyExisted                           Code = "FailedOperation.DomainAlreadyExisted"
+	FailedOperationDomainStatusNotInRunning                       Code = "FailedOperation.DomainStatusNotInRunning"
+	FailedOperationDuplicatedRequest                              Code = "FailedOperation.DuplicatedRequest"
+	FailedOperationGroupStatusNotInRuning                         Code = "FailedOperation.GroupStatusNotInRuning"
+	FailedOperationInstanceStatusNotInRuning                      Code = "FailedOperation.InstanceStatusNotInRuning"
+	FailedOperationInvalidListenerProtocol                        Code = "FailedOperation.InvalidListenerProtocol"
+	FailedOperationLimitNumofListener                             Code = "FailedOperation.LimitNumofListener"
+	FailedOperationLimitNumofProxiesInGroup                       Code = "FailedOperation.LimitNumofProxiesInGroup"
+	FailedOperationLimitNumofRules                                Code = "FailedOperation.LimitNumofRules"
+	FailedOperationLimitRealServerNum                             Code = "FailedOperation.LimitRealServerNum"
+	FailedOperationListenerHasTask                                Code = "FailedOperation.ListenerHasTask"
+	FailedOperationListenerStatusError                            Code = "FailedOperation.ListenerStatusError"
+	FailedOperationMigration                                      Code = "FailedOperation.Migration"
+	FailedOperationNonStandardProxy                               Code = "FailedOperation.NonStandardProxy"
+	FailedOperationNotSupportOldVersionProxy                      Code = "FailedOperation.NotSupportOldVersionProxy"
+	FailedOperationNotSupportProxyGroup                           Code = "FailedOperation.NotSupportProxyGroup"
+	FailedOperationNotSupportScalar                               Code = "FailedOperation.NotSupportScalar"
+	FailedOperationOperateLimitNumofListener                      Code = "FailedOperation.OperateLimitNumofListener"
+	FailedOperationProxySecurityAlreadyClose                      Code = "FailedOperation.ProxySecurityAlreadyClose"
+	FailedOperationProxySecurityAlreadyOpen                       Code = "FailedOperation.ProxySecurityAlreadyOpen"
+	FailedOperationProxySecurityPolicyDefaultRule                 Code = "FailedOperation.ProxySecurityPolicyDefaultRule"
+	FailedOperationProxySecurityPolicyDuplicatedRule              Code = "FailedOperation.ProxySecurityPolicyDuplicatedRule"
+	FailedOperationProxySecurityPolicyExisted                     Code = "FailedOperation.ProxySecurityPolicyExisted"
+	FailedOperationProxySecurityPolicyOperating                   Code = "FailedOperation.ProxySecurityPolicyOperating"
+	FailedOperationProxySellOut                                   Code = "FailedOperation.ProxySellOut"
+	FailedOperationProxyStatusNotInRuning                         Code = "FailedOperation.ProxyStatusNotInRuning"
+	FailedOperationProxyVersionNotSupport                         Code = "FailedOperation.ProxyVersionNotSupport"
+	FailedOperationRealServerAlreadyBound                         Code = "FailedOperation.RealServerAlreadyBound"
+	FailedOperationRealServerNotInProject                         Code = "FailedOperation.RealServerNotInProject"
+	FailedOperationResourceCanNotAccess                           Code = "FailedOperation.ResourceCanNotAccess"
+	FailedOperationResourceHadBeenDone                            Code = "FailedOperation.ResourceHadBeenDone"
+	FailedOperationResourceUpgrading                              Code = "FailedOperation.ResourceUpgrading"
+	FailedOperationRuleAlreadyExisted                             Code = "FailedOperation.RuleAlreadyExisted"
+	FailedOperationSecretValidateFailed                           Code = "FailedOperation.SecretValidateFailed"
+	FailedOperationTagResourcesFailed                             Code = "FailedOperation.TagResourcesFailed"
+	FailedOperationUnTagResourcesFailed                           Code = "FailedOperation.UnTagResourcesFailed"
+	FailedOperationUserNotAuthenticated                           Code = "FailedOperation.UserNotAuthenticated"
+	FailedOperationUserNotConfirmProtocol                         Code = "FailedOperation.UserNotConfirmProtocol"
+	FailedOperationUserNotInWhitelist                             Code = "FailedOperation.UserNotInWhitelist"
+	InternalError                                                 Code = "InternalError"
+	InvalidAction                                                 Code = "InvalidAction"
+	InvalidParameter                                              Code = "InvalidParameter"
+	InvalidParameterCoexist                                       Code = "InvalidParameter.Coexist"
+	InvalidParameterConflictParameters                            Code = "InvalidParameter.ConflictParameters"
+	InvalidParameterDuplicatedLbTrafficMirrorCollectors           Code = "InvalidParameter.DuplicatedLbTrafficMirrorCollectors"
+	InvalidParameterInvalidOriginIp                               Code = "InvalidParameter.InvalidOriginIp"
+	InvalidParameterInvalidOriginValue                            Code = "InvalidParameter.InvalidOriginValue"
+	InvalidParameterProxyNameDuplicating                          Code = "InvalidParameter.ProxyNameDuplicating"
+	InvalidParameterRulePortDuplicating                           Code = "InvalidParameter.RulePortDuplicating"
+	InvalidParameterUnsupportedLbTrafficMirrorAz                  Code = "InvalidParameter.UnsupportedLbTrafficMirrorAz"
+	InvalidParameterValue                                         Code = "InvalidParameterValue"
+	InvalidParameterValueCertificateContentNotMatchKey            Code = "InvalidParameterValue.CertificateContentNotMatchKey"
+	InvalidParameterValueCertificateNotMatchDomain                Code = "InvalidParameterValue.CertificateNotMatchDomain"
+	InvalidParameterValueDomainInIcpBlacklist                     Code = "InvalidParameterValue.DomainInIcpBlacklist"
+	InvalidParameterValueDomainNotRegister                        Code = "InvalidParameterValue.DomainNotRegister"
+	InvalidParameterValueDuplicateRS                              Code = "InvalidParameterValue.DuplicateRS"
+	InvalidParameterValueDuplicatedLbTrafficMirrorCollectors      Code = "InvalidParameterValue.DuplicatedLbTrafficMirrorCollectors"
+	InvalidParameterValueDuplicatedLbTrafficMirrorReciverEndpoint Code = "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint"
+	InvalidParameterValueDuplicatedListenerPort                   Code = "InvalidParameterValue.DuplicatedListenerPort"
+	InvalidParameterValueFeatureConflict                          Code = "InvalidParameterValue.FeatureConflict"
+	InvalidParameterValueGlobalDomainHitBanBlacklist              Code = "InvalidParameterValue.GlobalDomainHitBanBlacklist"
+	InvalidParameterValueHitBanBlacklist                          Code = "InvalidParameterValue.HitBanBlacklist"
+	InvalidParameterValueHitBlacklist                             Code = "InvalidParameterValue.HitBlacklist"
+	InvalidParameterValueInvalidBandwidth                         Code = "InvalidParameterValue.InvalidBandwidth"
+	InvalidParameterValueInvalidCertificateContent                Code = "InvalidParameterValue.InvalidCertificateContent"
+	InvalidParameterValueInvalidCertificateId                     Code = "InvalidParameterValue.InvalidCertificateId"
+	InvalidParameterValueInvalidCertificateKey                    Code = "InvalidParameterValue.InvalidCertificateKey"
+	InvalidParameterValueInvalidConcurrency                       Code = "InvalidParameterValue.InvalidConcurrency"
+	InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint    Code = "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint"
+	InvalidParameterValueInvalidListenerPort                      Code = "InvalidParameterValue.InvalidListenerPort"
+	InvalidParameterValueInvalidTags                              Code = "InvalidParameterValue.InvalidTags"
+	InvalidParameterValueL7DomainHitBanBlacklist                  Code = "InvalidParameterValue.L7DomainHitBanBlacklist"
+	InvalidParameterValueLimitExceeded                            Code = "InvalidParameterValue.LimitExceeded"
+	InvalidParameterValueMalformed                                Code = "InvalidParameterValue.Malformed"
+	InvalidParameterValueMirrorLackTargetResource                 Code = "InvalidParameterValue.MirrorLackTargetResource"
+	InvalidParameterValueObjectUseInTrafficMirror                 Code = "InvalidParameterValue.ObjectUseInTrafficMirror"
+	InvalidParameterValueObjectVpcNotCurrentVpc                   Code = "InvalidParameterValue.ObjectVpcNotCurrentVpc"
+	InvalidParameterValueProjectIdNotBelong                       Code = "InvalidParameterValue.ProjectIdNotBelong"
+	InvalidParameterValueProxyAndGroupFeatureConflict             Code = "InvalidParameterValue.ProxyAndGroupFeatureConflict"
+	InvalidParameterValueProxyAndRegionFeatureConflict            Code = "InvalidParameterValue.ProxyAndRegionFeatureConflict"
+	InvalidParameterValueRealServerNotBelong                      Code = "InvalidParameterValue.RealServerNotBelong"
+	InvalidParameterValueTagDuplicateKey                          Code = "InvalidParameterValue.TagDuplicateKey"
+	InvalidParameterValueTagDuplicateResourceType                 Code = "InvalidParameterValue.TagDuplicateResourceType"
+	InvalidParameterValueTagInvalidKey                            Code = "InvalidParameterValue.TagInvalidKey"
+	InvalidParameterValueTagInvalidKeyLen                         Code = "InvalidParameterValue.TagInvalidKeyLen"
+	InvalidParameterValueTagInvalidVal                            Code = "InvalidParameterValue.TagInvalidVal"
+	InvalidParameterValueTagKeyNotExists                          Code = "InvalidParameterValue.TagKeyNotExists"
+	InvalidParameterValueTagNotAllocatedQuota                     Code = "InvalidParameterValue.TagNotAllocatedQuota"
+	InvalidParameterValueTagNotExisted                            Code = "InvalidParameterValue.TagNotExisted"
+	InvalidParameterValueTagNotSupportTag                         Code = "InvalidParameterValue.TagNotSupportTag"
+	InvalidParameterValueTagResourceFormatError                   Code = "InvalidParameterValue.TagResourceFormatError"
+	InvalidParameterValueTagTimestampExceeded                     Code = "InvalidParameterValue.TagTimestampExceeded"
+	InvalidParameterValueTagValNotExists                          Code = "InvalidParameterValue.TagValNotExists"
+	InvalidParameterValueUnknownAccessRegion                      Code = "InvalidParameterValue.UnknownAccessRegion"
+	InvalidParameterValueUnknownDestRegion                        Code = "InvalidParameterValue.UnknownDestRegion"
+	InvalidParameterValueUnsupportedLbTrafficMirrorAz             Code = "InvalidParameterValue.UnsupportedLbTrafficMirrorAz"
+	InvalidRequest                                                Code = "InvalidRequest"
+	IpInBlacklist                                                 Code = "IpInBlacklist"
+	IpNotInWhitelist                                              Code = "IpNotInWhitelist"
+	LimitExceeded                                                 Code = "LimitExceeded"
+	LimitExceededDomain                                           Code = "LimitExceeded.Domain"
+	LimitExceededProxyRulesLimitExceeded                          Code = "LimitExceeded.ProxyRulesLimitExceeded"
+	LimitExceededTagKeyExceeded                                   Code = "LimitExceeded.TagKeyExceeded"
+	LimitExceededTagKeyPerResourceExceeded                        Code = "LimitExceeded.TagKeyPerResourceExceeded"
+	LimitExceededTagNotEnoughQuota                                Code = "LimitExceeded.TagNotEnoughQuota"
+	LimitExceededTagQuota                                         Code = "LimitExceeded.TagQuota"
+	LimitExceededTagQuotaExceeded                                 Code = "LimitExceeded.TagQuotaExceeded"
+	LimitExceededTagTagsExceeded                                  Code = "LimitExceeded.TagTagsExceeded"
+	MissingParameter                                              Code = "MissingParameter"
+	NoSuchProduct                                                 Code = "NoSuchProduct"
+	NoSuchVersion                                                 Code = "NoSuchVersion"
+	OperationDenied                                               Code = "OperationDenied"
+	OperationDeniedAccelerateMainlandDisable                      Code = "OperationDenied.AccelerateMainlandDisable"
+	OperationDeniedAccelerateMainlandIpv6Conflict                 Code = "OperationDenied.AccelerateMainlandIpv6Conflict"
+	OperationDeniedErrZoneIsAlreadyPaused                         Code = "OperationDenied.ErrZoneIsAlreadyPaused"
+	OperationDeniedIpv6AdvancedConflict                           Code = "OperationDenied.Ipv6AdvancedConflict"
+	OperationDeniedIpv6StaticIpConflict                           Code = "OperationDenied.Ipv6StaticIpConflict"
+	OperationDeniedL4LackOfResources                              Code = "OperationDenied.L4LackOfResources"
+	OperationDeniedL4PortLackOfResources                          Code = "OperationDenied.L4PortLackOfResources"
+	OperationDeniedMsgIpv6AdvancedConflict                        Code = "OperationDenied.MsgIpv6AdvancedConflict"
+	OperationDeniedStaticIpAreaConflict                           Code = "OperationDenied.StaticIpAreaConflict"
+	RequestLimitExceeded                                          Code = "RequestLimitExceeded"
+	RequestLimitExceededGlobalRegionUinLimitExceeded              Code = "RequestLimitExceeded.GlobalRegionUinLimitExceeded"
+	RequestLimitExceededIPLimitExceeded                           Code = "RequestLimitExceeded.IPLimitExceeded"
+	RequestLimitExceededUinLimitExceeded                          Code = "RequestLimitExceeded.UinLimitExceeded"
+	RequestSizeLimitExceeded                                      Code = "RequestSizeLimitExceeded"
+	ResourceInUse                                                 Code = "ResourceInUse"
+	ResourceInsufficient                                          Code = "ResourceInsufficient"
+	ResourceNotFound                                              Code = "ResourceNotFound"
+	ResourceUnavailable                                           Code = "ResourceUnavailable"
+	ResourceUnavailableAccountViolation                           Code = "ResourceUnavailable.AccountViolation"
+	ResponseSizeLimitExceeded                                     Code = "ResponseSizeLimitExceeded"
+	ServiceUnavailable                                            Code = "ServiceUnavailable"
+	UnauthorizedOperation                                         Code = "UnauthorizedOperation"
+	UnauthorizedOperationCamUnauthorized                          Code = "UnauthorizedOperation.CamUnauthorized"
+	UnauthorizedOperationCrossBorderInIsolating                   Code = "UnauthorizedOperation.CrossBorderInIsolating"
+	UnknownParameter                                              Code = "UnknownParameter"
+	UnsupportedOperation                                          Code = "UnsupportedOperation"
+	UnsupportedOperationIpv6NotSupport                            Code = "UnsupportedOperation.Ipv6NotSupport"
+	UnsupportedOperationPublicClbNotSupport                       Code = "UnsupportedOperation.PublicClbNotSupport"
+	UnsupportedOperationTagAllocate                               Code = "UnsupportedOperation.TagAllocate"
+	UnsupportedOperationTagFree                                   Code = "UnsupportedOperation.TagFree"
+	UnsupportedOperationTagNotPermit                              Code = "UnsupportedOperation.TagNotPermit"
+	UnsupportedOperationTagSystemReservedTagKey                   Code = "UnsupportedOperation.TagSystemReservedTagKey"
+	UnsupportedOperationTrafficMirrorNotSupportClb                Code = "UnsupportedOperation.TrafficMirrorNotSupportClb"
+	UnsupportedOperationTrafficMirrorNotSupportSameSrcTarget      Code = "UnsupportedOperation.TrafficMirrorNotSupportSameSrcTarget"
+	UnsupportedProtocol                                           Code = "UnsupportedProtocol"
+	UnsupportedRegion                                             Code = "UnsupportedRegion"
 )
 
 var descriptionsZh = map[Code]string{
-	ActionOffline:                                      "接口已下线。",
-	AuthFailure:                                        "CAM签名/鉴权错误。",
-	AuthFailureInvalidAuthorization:                    "请求头部的 Authorization 不符合腾讯云标准。",
-	AuthFailureInvalidSecretId:                         "密钥非法（不是云 API 密钥类型）。",
-	AuthFailureMFAFailure:                              "MFA 错误。",
-	AuthFailureNotEnterpriseAuthorization:              "非企业认证客户。",
-	AuthFailureSecretIdNotFound:                        "密钥不存在。请在 控制台 检查密钥是否已被删除或者禁用，如状态正常，请检查密钥是否填写正确，注意前后不得有空格。",
-	AuthFailureSignatureExpire:                         "签名过期。Timestamp 和服务器时间相差不得超过五分钟，请检查本地时间是否和标准时间同步。",
-	AuthFailureSignatureFailure:                        "签名错误。签名计算错误，请对照调用方式中的签名方法文档检查签名计算过程。",
-	AuthFailureTokenFailure:                            "token 错误。",
-	AuthFailureUnauthorizedOperation:                   "请求未授权。请参考 CAM 文档对鉴权的说明。",
-	DryRunOperation:                                    "DryRun 操作，代表请求将会是成功的，只是多传了 DryRun 参数。",
-	FailedOperation:                                    "操作失败。",
-	FailedOperationAccountBalanceInsufficient:          "账户余额不足，无法创建该通道。",
-	FailedOperationActionIsDoing:                       "操作正在执行中，请勿重复操作。",
-	FailedOperationActionOperateTooQuickly:             "接口操作太频繁，请稍后重试。",
-	FailedOperationBelongDifferentGroup:                "该批通道归属于不同的通道组，无法批量操作。",
-	FailedOperationCertificateIsUsing:                  "证书正在使用中，无法操作。",
-	FailedOperationDeleteProxyGroupProxyRemained:       "通道组中存在通道，无法删除。",
-	FailedOperationDomainAlreadyExisted:                "该域名在监听器下已使用。",
-	FailedOperationDomainStatusNotInRunning:            "域名状态为非运行状态，无法操作。",
-	FailedOperationDuplicatedRequest:                   "重复的请求，请检查ClientToken的值。",
-	FailedOperationGroupStatusNotInRuning:              "通道组状态为非运行状态，无法操作。",
-	FailedOperationInstanceStatusNotInRuning:           "通道状态为非运行状态，无法操作。",
-	FailedOperationInvalidListenerProtocol:             "无效的监听器协议。",
-	FailedOperationLimitNumofListener:                  "监听器数量超过限制。",
-	FailedOperationLimitNumofProxiesInGroup:            "通道组下通道数量超过限制。",
-	FailedOperationLimitNumofRules:                     "转发规则数超过限制。",
-	FailedOperationLimitRealServerNum:                  "绑定源站数量超过限制。",
-	FailedOperationListenerHasTask:                     "监听器正在操作中，请勿重复操作。",
-	FailedOperationListenerStatusError:                 "监听器当前状态无法支持该操作。",
-	FailedOperationMigration:                           "加速通道在升级中，暂不支持配置变更，请提工单申请。",
-	FailedOperationNonStandardProxy:                    "该通道为非标通道，限制所有写操作。",
-	FailedOperationNotSupportOldVersionProxy:           "仅支持Version2.0的通道。",
-	FailedOperationNotSupportProxyGroup:                "该操作不支持通道组。",
-	FailedOperationNotSupportScalar:                    "不支持配置变更。",
-	FailedOperationOperateLimitNumofListener:           "单次操作端口过多，超过数量上限。",
-	FailedOperationProxySecurityAlreadyClose:           "安全策略已关闭，请勿重复操作。",
-	FailedOperationProxySecurityAlreadyOpen:            "安全策略已开启，请勿重复操作。",
-	FailedOperationProxySecurityPolicyDefaultRule:      "添加规则失败：禁止拒绝默认的通道访问规则。",
-	FailedOperationProxySecurityPolicyDuplicatedRule:   "添加规则失败：安全防护访问规则重复。",
-	FailedOperationProxySecurityPolicyExisted:          "安全策略已经存在，请勿重复创建。",
-	FailedOperationProxySecurityPolicyOperating:        "通道安全策略操作中。",
-	FailedOperationProxySellOut:                        "线路售罄或资源不足，请提工单申请。",
-	FailedOperationProxyStatusNotInRuning:              "通道处于非运行状态，不能添加监听器。",
-	FailedOperationProxyVersionNotSupport:              "不支持该版本通道。",
-	FailedOperationRealServerAlreadyBound:              "已经绑定了源站，无法删除。",
-	FailedOperationRealServerNotInProject:              "源站不归属于该项目。",
-	FailedOperationResourceCanNotAccess:                "该资源不可访问。",
-	FailedOperationResourceHadBeenDone:                 "资源已经被操作过。",
-	FailedOperationResourceUpgrading:                   "资源升级中。",
-	FailedOperationRuleAlreadyExisted:                  "规则已经存在。",
-	FailedOperationSecretValidateFailed:                "签名校验错误。",
-	FailedOperationTagResourcesFailed:                  "标签资源绑定失败。",
-	FailedOperationUnTagResourcesFailed:                "标签资源解绑失败。",
-	FailedOperationUserNotAuthenticated:                "用户未认证。",
-	FailedOperationUserNotConfirmProtocol:              "未开通协议。",
-	FailedOperationUserNotInWhitelist:                  "该功能为白名单功能，如有需要请联系腾讯云助手。",
-	InternalError:                                      "内部错误。",
-	InvalidAction:                                      "接口不存在。",
-	InvalidParameter:                                   "参数错误（包括参数格式、类型等错误）。",
-	InvalidParameterConflictParameters:                 "参数之间出现冲突。",
-	InvalidParameterValue:                              "参数取值错误。",
-	InvalidParameterValueCertificateContentNotMatchKey: "证书和私钥不匹配。",
-	InvalidParameterValueCertificateNotMatchDomain:     "Https证书与域名不匹配。",
-	InvalidParameterValueDomainInIcpBlacklist:          "域名在ICP黑名单内。",
-	InvalidParameterValueDomainNotRegister:             "域名未备案。",
-	InvalidParameterValueDuplicateRS:                   "RealServer已存在。",
-	InvalidParameterValueDuplicatedListenerPort:        "监听器端口已存在。",
-	InvalidParameterValueFeatureConflict:               "无法同时开启所设置的特性。",
-	InvalidParameterValueGlobalDomainHitBanBlacklist:   "该默认入口被封禁，无法添加。",
-	InvalidParameterValueHitBanBlacklist:               "资源已被录入封禁黑名单。",
-	InvalidParameterValueHitBlacklist:                  "header黑名单限制。",
-	InvalidParameterValueInvalidBandwidth:              "带宽值不在可选范围内。",
-	InvalidParameterValueInvalidCertificateContent:     "解析失败，请检查证书内容格式。",
-	InvalidParameterValueInvalidCertificateId:          "证书不可用。",
-	InvalidParameterValueInvalidCertificateKey:         "解析失败，请检查证书密钥格式。",
-	InvalidParameterValueInvalidConcurrency:            "并发量值不在可选范围内。",
-	InvalidParameterValueInvalidListenerPort:           "该监听器端口不可用。",
-	InvalidParameterValueInvalidTags:                   "未找到或无权限访问该标签",
-	InvalidParameterValueL7DomainHitBanBlacklist:       "该域名被封禁，无法添加。",
-	InvalidParameterValueProjectIdNotBelong:            "项目不属于该用户。",
-	InvalidParameterValueProxyAndGroupFeatureConflict:  "该通道组下无法支持该通道所需的特性。",
-	InvalidParameterValueProxyAndRegionFeatureConflict: "该地区不支持通道所设置的特性。",
-	InvalidParameterValueRealServerNotBelong:           "源站不属于该用户。",
-	InvalidParameterValueUnknownAccessRegion:           "未找到或无权限访问的加速区域。",
-	InvalidParameterValueUnknownDestRegion:             "未找到或无权限访问的源站区域。",
-	InvalidRequest:                                     "请求 body 的 multipart 格式错误。",
-	IpInBlacklist:                                      "IP 地址在黑名单中。",
-	IpNotInWhitelist:                                   "IP 地址不在白名单中。",
-	LimitExceeded:                                      "超过配额限制。",
-	LimitExceededDomain:                                "域名数量超限制。",
-	LimitExceededTagQuota:                              "标签配额不足。",
-	MissingParameter:                                   "缺少参数。",
-	NoSuchProduct:                                      "产品不存在",
-	NoSuchVersion:                                      "接口版本不存在。",
-	RequestLimitExceeded:                               "请求的次数超过了频率限制。",
-	RequestLimitExceededGlobalRegionUinLimitExceeded:   "主账号超过频率限制。",
-	RequestLimitExceededIPLimitExceeded:                "IP 限频。",
-	RequestLimitExceededUinLimitExceeded:               "主账号限频。",
-	RequestSizeLimitExceeded:                           "请求包超过限制大小。",
-	ResourceInUse:                                      "资源被占用。",
-	ResourceInsufficient:                               "资源不足。",
-	ResourceNotFound:                                   "资源不存在。",
-	ResourceUnavailable:                                "资源不可用。",
-	ResourceUnavailableAccountViolation:                "账号下存在违规资源，详情请查看站内信或邮件。",
-	ResponseSizeLimitExceeded:                          "返回包超过限制大小。",
-	ServiceUnavailable:                                 "当前服务暂时不可用。",
-	UnauthorizedOperation:                              "未授权操作。",
-	UnauthorizedOperationCrossBorderInIsolating:        "跨境通道的联通带宽处于隔离中。",
-	UnknownParameter:                                   "未知参数错误，用户多传未定义的参数会导致错误。",
-	UnsupportedOperation:                               "操作不支持。",
-	UnsupportedProtocol:                                "http(s) 请求协议错误，只支持 GET 和 POST 请求。",
-	UnsupportedRegion:                                  "接口不支持所传地域。",
+	ActionOffline:                                                 "接口已下线。",
+	AuthFailure:                                                   "CAM签名/鉴权错误。",
+	AuthFailureInvalidAuthorization:                               "请求头部的 Authorization 不符合腾讯云标准。",
+	AuthFailureInvalidSecretId:                                    "密钥非法（不是云 API 密钥类型）。",
+	AuthFailureMFAFailure:                                         "MFA 错误。",
+	AuthFailureNotEnterpriseAuthorization:                         "非企业认证客户。",
+	AuthFailureSecretIdNotFound:                                   "密钥不存在。请在 控制台 检查密钥是否已被删除或者禁用，如状态正常，请检查密钥是否填写正确，注意前后不得有空格。",
+	AuthFailureSignatureExpire:                                    "签名过期。Timestamp 和服务器时间相差不得超过五分钟，请检查本地时间是否和标准时间同步。",
+	AuthFailureSignatureFailure:                                   "签名错误。签名计算错误，请对照调用方式中的签名方法文档检查签名计算过程。",
+	AuthFailureTokenFailure:                                       "token 错误。",
+	AuthFailureUnauthorizedOperation:                              "请求未授权。请参考 CAM 文档对鉴权的说明。",
+	DryRunOperation:                                               "DryRun 操作，代表请求将会是成功的，只是多传了 DryRun 参数。",
+	FailedOperation:                                               "操作失败。",
+	FailedOperationAccountBalanceInsufficient:                     "账户余额不足，无法创建该通道。",
+	FailedOperationActionIsDoing:                                  "操作正在执行中，请勿重复操作。",
+	FailedOperationActionOperateTooQuickly:                        "接口操作太频繁，请稍后重试。",
+	FailedOperationBelongDifferentGroup:                           "该批通道归属于不同的通道组，无法批量操作。",
+	FailedOperationCertificateIsUsing:                             "证书正在使用中，无法操作。",
+	FailedOperationDeleteProxyGroupProxyRemained:                  "通道组中存在通道，无法删除。",
+	FailedOperationDomainAlreadyExisted:                           "该域名在监听器下已使用。",
+	FailedOperationDomainStatusNotInRunning:                       "域名状态为非运行状态，无法操作。",
+	FailedOperationDuplicatedRequest:                              "重复的请求，请检查ClientToken的值。",
+	FailedOperationGroupStatusNotInRuning:                         "通道组状态为非运行状态，无法操作。",
+	FailedOperationInstanceStatusNotInRuning:                      "通道状态为非运行状态，无法操作。",
+	FailedOperationInvalidListenerProtocol:                        "无效的监听器协议。",
+	FailedOperationLimitNumofListener:                             "监听器数量超过限制。",
+	FailedOperationLimitNumofProxiesInGroup:                       "通道组下通道数量超过限制。",
+	FailedOperationLimitNumofRules:                                "转发规则数超过限制。",
+	FailedOperationLimitRealServerNum:                             "绑定源站数量超过限制。",
+	FailedOperationListenerHasTask:                                "监听器正在操作中，请勿重复操作。",
+	FailedOperationListenerStatusError:                            "监听器当前状态无法支持该操作。",
+	FailedOperationMigration:                                      "加速通道在升级中，暂不支持配置变更，请提工单申请。",
+	FailedOperationNonStandardProxy:                               "该通道为非标通道，限制所有写操作。",
+	FailedOperationNotSupportOldVersionProxy:                      "仅支持Version2.0的通道。",
+	FailedOperationNotSupportProxyGroup:                           "该操作不支持通道组。",
+	FailedOperationNotSupportScalar:                               "不支持配置变更。",
+	FailedOperationOperateLimitNumofListener:                      "单次操作端口过多，超过数量上限。",
+	FailedOperationProxySecurityAlreadyClose:                      "安全策略已关闭，请勿重复操作。",
+	FailedOperationProxySecurityAlreadyOpen:                       "安全策略已开启，请勿重复操作。",
+	FailedOperationProxySecurityPolicyDefaultRule:                 "添加规则失败：禁止拒绝默认的通道访问规则。",
+	FailedOperationProxySecurityPolicyDuplicatedRule:              "添加规则失败：安全防护访问规则重复。",
+	FailedOperationProxySecurityPolicyExisted:                     "安全策略已经存在，请勿重复创建。",
+	FailedOperationProxySecurityPolicyOperating:                   "通道安全策略操作中。",
+	FailedOperationProxySellOut:                                   "线路售罄或资源不足，请提工单申请。",
+	FailedOperationProxyStatusNotInRuning:                         "通道处于非运行状态，不能添加监听器。",
+	FailedOperationProxyVersionNotSupport:                         "不支持该版本通道。",
+	FailedOperationRealServerAlreadyBound:                         "已经绑定了源站，无法删除。",
+	FailedOperationRealServerNotInProject:                         "源站不归属于该项目。",
+	FailedOperationResourceCanNotAccess:                           "该资源不可访问。",
+	FailedOperationResourceHadBeenDone:                            "资源已经被操作过。",
+	FailedOperationResourceUpgrading:                              "资源升级中。",
+	FailedOperationRuleAlreadyExisted:                             "规则已经存在。",
+	FailedOperationSecretValidateFailed:                           "签名校验错误。",
+	FailedOperationTagResourcesFailed:                             "标签资源绑定失败。",
+	FailedOperationUnTagResourcesFailed:                           "标签资源解绑失败。",
+	FailedOperationUserNotAuthenticated:                           "用户未认证。",
+	FailedOperationUserNotConfirmProtocol:                         "未开通协议。",
+	FailedOperationUserNotInWhitelist:                             "该功能为白名单功能，如有需要请联系腾讯云助手。",
+	InternalError:                                                 "内部错误。",
+	InvalidAction:                                                 "接口不存在。",
+	InvalidParameter:                                              "参数错误（包括参数格式、类型等错误）。",
+	InvalidParameterCoexist:                                       "The parameters cannot be specified at the same time.",
+	InvalidParameterConflictParameters:                            "参数之间出现冲突。",
+	InvalidParameterDuplicatedLbTrafficMirrorCollectors:           "The current IP address has already been used in the traffic mirroring of another public IP address type.",
+	InvalidParameterInvalidOriginIp:                               "The origin cannot be a private IP or loopback address.",
+	InvalidParameterInvalidOriginValue:                            "The origin server is incorrect or inexistent.",
+	InvalidParameterProxyNameDuplicating:                          "The instance name already exists.",
+	InvalidParameterRulePortDuplicating:                           "The rule port already exists.",
+	InvalidParameterUnsupportedLbTrafficMirrorAz:                  "The region of the current public IP address does not support traffic collection.",
+	InvalidParameterValue:                                         "参数取值错误。",
+	InvalidParameterValueCertificateContentNotMatchKey:            "证书和私钥不匹配。",
+	InvalidParameterValueCertificateNotMatchDomain:                "Https证书与域名不匹配。",
+	InvalidParameterValueDomainInIcpBlacklist:                     "域名在ICP黑名单内。",
+	InvalidParameterValueDomainNotRegister:                        "域名未备案。",
+	InvalidParameterValueDuplicateRS:                              "RealServer已存在。",
+	InvalidParameterValueDuplicatedLbTrafficMirrorCollectors:      "The current IP address has already been used in the traffic mirroring of another public IP address type.",
+	InvalidParameterValueDuplicatedLbTrafficMirrorReciverEndpoint: "The current receiver has already been used in the traffic mirroring of another public IP address type.",
+	InvalidParameterValueDuplicatedListenerPort:                   "监听器端口已存在。",
+	InvalidParameterValueFeatureConflict:                          "无法同时开启所设置的特性。",
+	InvalidParameterValueGlobalDomainHitBanBlacklist:              "该默认入口被封禁，无法添加。",
+	InvalidParameterValueHitBanBlacklist:                          "资源已被录入封禁黑名单。",
+	InvalidParameterValueHitBlacklist:                             "header黑名单限制。",
+	InvalidParameterValueInvalidBandwidth:                         "带宽值不在可选范围内。",
+	InvalidParameterValueInvalidCertificateContent:                "解析失败，请检查证书内容格式。",
+	InvalidParameterValueInvalidCertificateId:                     "证书不可用。",
+	InvalidParameterValueInvalidCertificateKey:                    "解析失败，请检查证书密钥格式。",
+	InvalidParameterValueInvalidConcurrency:                       "并发量值不在可选范围内。",
+	InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint:    "The receiver is neither an existing virtual machine IP address nor a routable IDC room IP address.",
+	InvalidParameterValueInvalidListenerPort:                      "该监听器端口不可用。",
+	InvalidParameterValueInvalidTags:                              "未找到或无权限访问该标签",
+	InvalidParameterValueL7DomainHitBanBlacklist:                  "该域名被封禁，无法添加。",
+	InvalidParameterValueLimitExceeded:                            "The parameter value exceeds the limit.",
+	InvalidParameterValueMalformed:                                "Invalid input parameter format.",
+	InvalidParameterValueMirrorLackTargetResource:                 "The private network bandwidth for the traffic mirroring target is insufficient.",
+	InvalidParameterValueObjectUseInTrafficMirror:                 "The traffic mirroring collection object has already been used.",
+	InvalidParameterValueObjectVpcNotCurrentVpc:                   "The VPC for traffic mirroring collection is not the current VPC ID.",
+	InvalidParameterValueProjectIdNotBelong:                       "项目不属于该用户。",
+	InvalidParameterValueProxyAndGroupFeatureConflict:             "该通道组下无法支持该通道所需的特性。",
+	InvalidParameterValueProxyAndRegionFeatureConflict:            "该地区不支持通道所设置的特性。",
+	InvalidParameterValueRealServerNotBelong:                      "源站不属于该用户。",
+	InvalidParameterValueTagDuplicateKey:                          "Duplicate tag keys.",
+	InvalidParameterValueTagDuplicateResourceType:                 "Duplicate tag resource type.",
+	InvalidParameterValueTagInvalidKey:                            "Invalid tag key.",
+	InvalidParameterValueTagInvalidKeyLen:                         "Invalid tag key length.",
+	InvalidParameterValueTagInvalidVal:                            "Invalid tag key.",
+	InvalidParameterValueTagKeyNotExists:                          "The tag key does not exist.",
+	InvalidParameterValueTagNotAllocatedQuota:                     "Tags are not assigned quotas.",
+	InvalidParameterValueTagNotExisted:                            "The Tag does not exist.",
+	InvalidParameterValueTagNotSupportTag:                         "Unsupported tag.",
+	InvalidParameterValueTagResourceFormatError:                   "Tag resource format error.",
+	InvalidParameterValueTagTimestampExceeded:                     "Exceeded the quota of tag timestamp.",
+	InvalidParameterValueTagValNotExists:                          "The tag value does not exist.",
+	InvalidParameterValueUnknownAccessRegion:                      "未找到或无权限访问的加速区域。",
+	InvalidParameterValueUnknownDestRegion:                        "未找到或无权限访问的源站区域。",
+	InvalidParameterValueUnsupportedLbTrafficMirrorAz:             "The region of the current public IP address does not support traffic collection.",
+	InvalidRequest:                                                "请求 body 的 multipart 格式错误。",
+	IpInBlacklist:                                                 "IP 地址在黑名单中。",
+	IpNotInWhitelist:                                              "IP 地址不在白名单中。",
+	LimitExceeded:                                                 "超过配额限制。",
+	LimitExceededDomain:                                           "域名数量超限制。",
+	LimitExceededProxyRulesLimitExceeded:                          "The number of rules imported has exceeded the limit.",
+	LimitExceededTagKeyExceeded:                                   "Reached the upper limit of tag keys.",
+	LimitExceededTagKeyPerResourceExceeded:                        "Reached the upper limit of tags keys per resource.",
+	LimitExceededTagNotEnoughQuota:                                "Insufficient tag quota.",
+	LimitExceededTagQuota:                                         "标签配额不足。",
+	LimitExceededTagQuotaExceeded:                                 "Reached the upper limit of tag quota.",
+	LimitExceededTagTagsExceeded:                                  "Reached the number limit of tag keys.",
+	MissingParameter:                                              "缺少参数。",
+	NoSuchProduct:                                                 "产品不存在",
+	NoSuchVersion:                                                 "接口版本不存在。",
+	OperationDenied:                                               "Operation denied.",
+	OperationDeniedAccelerateMainlandDisable:                      "Cross-MLC-border acceleration is in beta. To join the beta, submit a ticket.",
+	OperationDeniedAccelerateMainlandIpv6Conflict:                 "Cross-MLC-border acceleration and IPv6 cannot be configured at the same time.",
+	OperationDeniedErrZoneIsAlreadyPaused:                         "The EdgeOne service of the site is disabled. Please enable it and try again.",
+	OperationDeniedIpv6AdvancedConflict:                           "Exclusive DDoS protection conflicts with IPv6. They cannot be configured at the same time.",
+	OperationDeniedIpv6StaticIpConflict:                           "The IPv6 feature and static IP cannot be enabled at the same time.",
+	OperationDeniedL4LackOfResources:                              "The layer-4 instance resource sales are skyrocketing and now the resources are sold out. Replenishing is in progress. Currently, new layer-4 proxies cannot be added. Please wait.",
+	OperationDeniedL4PortLackOfResources:                          "The sale of Layer 4 port resources is booming and they have been sold out. We are urgently restocking. At present, it is not possible to add new Layer 4 proxies or rules, and we kindly ask for your patience.",
+	OperationDeniedMsgIpv6AdvancedConflict:                        "IPv6 cannot be enabled for non-overseas exclusive protection.",
+	OperationDeniedStaticIpAreaConflict:                           "The static IP cannot be enabled for this instance's region.",
+	RequestLimitExceeded:                                          "请求的次数超过了频率限制。",
+	RequestLimitExceededGlobalRegionUinLimitExceeded:              "主账号超过频率限制。",
+	RequestLimitExceededIPLimitExceeded:                           "IP 限频。",
+	RequestLimitExceededUinLimitExceeded:                          "主账号限频。",
+	RequestSizeLimitExceeded:                                      "请求包超过限制大小。",
+	ResourceInUse:                                                 "资源被占用。",
+	ResourceInsufficient:                                          "资源不足。",
+	ResourceNotFound:                                              "资源不存在。",
+	ResourceUnavailable:                                           "资源不可用。",
+	ResourceUnavailableAccountViolation:                           "账号下存在违规资源，详情请查看站内信或邮件。",
+	ResponseSizeLimitExceeded:                                     "返回包超过限制大小。",
+	ServiceUnavailable:                                            "当前服务暂时不可用。",
+	UnauthorizedOperation:                                         "未授权操作。",
+	UnauthorizedOperationCamUnauthorized:                          "CAM is not authorized.",
+	UnauthorizedOperationCrossBorderInIsolating:                   "跨境通道的联通带宽处于隔离中。",
+	UnknownParameter:                                              "未知参数错误，用户多传未定义的参数会导致错误。",
+	UnsupportedOperation:                                          "操作不支持。",
+	UnsupportedOperationIpv6NotSupport:                            "IPv6 is not supported.",
+	UnsupportedOperationPublicClbNotSupport:                       "Public CLBs are not supported.",
+	UnsupportedOperationTagAllocate:                               "Tags are being assigned.",
+	UnsupportedOperationTagFree:                                   "Tags are being released.",
+	UnsupportedOperationTagNotPermit:                              "Unauthorized for this tag.",
+	UnsupportedOperationTagSystemReservedTagKey:                   "The specified tag key is reserved for system usage.",
+	UnsupportedOperationTrafficMirrorNotSupportClb:                "Traffic mirroring does not support the target CLB.",
+	UnsupportedOperationTrafficMirrorNotSupportSameSrcTarget:      "The collector and receiver for traffic mirroring cannot be the same.",
+	UnsupportedProtocol:                                           "http(s) 请求协议错误，只支持 GET 和 POST 请求。",
+	UnsupportedRegion:                                             "接口不支持所传地域。",
 }

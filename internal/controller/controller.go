@@ -96,8 +96,14 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 
 // Load reads every stored object of every account.
 func Load(ctx context.Context, s store.Store) (*State, error) {
-	st := &State{Objects: map[string][]model.Object{}}
-	err := s.View(ctx, func(tx store.Tx) error {
+	// The revision is read first: a write landing during the read is then
+	// either in it or makes the next pass see a newer revision, never lost.
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Revision: rev, Objects: map[string][]model.Object{}}
+	err = s.View(ctx, func(tx store.Tx) error {
 		for _, k := range model.Kinds {
 			recs, _, err := tx.List(store.Query{Kind: k.Name, AllAccounts: true})
 			if err != nil {
@@ -116,8 +122,7 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Revision, err = s.Revision(ctx)
-	return st, err
+	return st, nil
 }
 
 // settle finishes the transitions of the objects in st whose stored
@@ -149,14 +154,18 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 // cloneSettle reports whether obj would change, without changing it.
 func cloneSettle(obj model.Settler) (changed, remove bool) {
 	b, _ := json.Marshal(obj)
-	var probe model.Settler
-	for _, k := range model.Kinds {
-		if k.Name == obj.Kind() {
-			probe = k.New().(model.Settler)
-		}
-	}
+	probe := newObject(obj.Kind()).(model.Settler)
 	json.Unmarshal(b, probe)
 	return probe.Settle()
+}
+
+func newObject(kind string) model.Object {
+	for _, k := range model.Kinds {
+		if k.Name == kind {
+			return k.New()
+		}
+	}
+	panic("controller: unknown kind " + kind)
 }
 
 func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
@@ -168,7 +177,7 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 	if err != nil {
 		return err
 	}
-	cur := obj
+	cur := newObject(obj.Kind()).(model.Settler)
 	if err := json.Unmarshal(rec.Data, cur); err != nil {
 		return err
 	}

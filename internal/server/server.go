@@ -34,7 +34,9 @@ type Options struct {
 	Root cloudapi.Account
 	// DenyPrivateOrigins refuses loopback and private origin addresses.
 	DenyPrivateOrigins bool
-	Log                *slog.Logger
+	// NoRateLimits disables the per-action rate limits.
+	NoRateLimits bool
+	Log          *slog.Logger
 }
 
 // Server is a running node.
@@ -95,6 +97,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		return nil, fmt.Errorf("initial reconcile: %w", err)
 	}
 	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register())
+	s.Endpoint.Unlimited = o.NoRateLimits
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {
 		return nil, err

@@ -33,7 +33,10 @@ type API struct {
 // StartAPI starts a node on 127.0.0.1 with a fresh store: SQLite in a
 // temporary directory, or a new PostgreSQL database when
 // OPENGAAP_TEST_STORE=postgres (see PostgresDSN).
-func StartAPI(t testing.TB) *API {
+func StartAPI(t testing.TB) *API { return StartAPIWith(t, nil) }
+
+// StartAPIWith is StartAPI with options changed by mod before start.
+func StartAPIWith(t testing.TB, mod func(*server.Options)) *API {
 	t.Helper()
 	dir := t.TempDir()
 	accts, _ := json.Marshal([]cloudapi.Account{Other})
@@ -44,6 +47,9 @@ func StartAPI(t testing.TB) *API {
 	o := server.Options{APIListen: "127.0.0.1:0", DataDir: dir, VIPPool: NextVIPPool(), AccountsFile: accFile, Root: Root}
 	if os.Getenv("OPENGAAP_TEST_STORE") == "postgres" {
 		o.StoreDSN = PostgresDSN(t)
+	}
+	if mod != nil {
+		mod(&o)
 	}
 	s, err := server.Start(context.Background(), o)
 	if err != nil {

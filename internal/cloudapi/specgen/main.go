@@ -18,6 +18,7 @@ func main() {
 	mode := flag.String("mode", "api", "what to generate: api (one service) or codes (apierr constants)")
 	pkg := flag.String("pkg", "", "package name of the output (api mode)")
 	out := flag.String("out", "", "output file")
+	familyPath := flag.String("family", "", "api mode: a family definition file; the SPEC argument then only supplies error codes and rate limits")
 	flag.Parse()
 	if *out == "" || flag.NArg() == 0 {
 		log.Fatal("usage: specgen -mode api|codes -pkg NAME -out FILE SPEC.json...")
@@ -35,7 +36,15 @@ func main() {
 	case "codes":
 		genCodes(&buf, specs)
 	case "api":
-		genAPI(&buf, *pkg, specs[0])
+		s := specs[0]
+		if *familyPath != "" {
+			f, err := loadFamily(*familyPath, s)
+			if err != nil {
+				log.Fatal(err)
+			}
+			s = f
+		}
+		genAPI(&buf, *pkg, s)
 	default:
 		log.Fatalf("unknown mode %q", *mode)
 	}
