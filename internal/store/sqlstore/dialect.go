@@ -1,0 +1,162 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the cgo-free "sqlite" driver
+)
+
+// A dialect holds everything that differs between the engines. The rest of
+// the package writes SQL once, with ? placeholders and {{name}} type tokens.
+type dialect struct {
+	name string
+	// numbered turns ? into $1, $2, … (PostgreSQL).
+	numbered bool
+	// types replaces the {{…}} tokens of migrations with column types.
+	types *strings.Replacer
+	// lockWriters, when set, runs first in every write transaction. The
+	// SQLite writer pool has one connection and BEGIN IMMEDIATE, so writers
+	// are already serialized there; PostgreSQL needs a transaction-scoped
+	// advisory lock, which also serializes writers in other processes.
+	lockWriters string
+	// update is how Update begins. PostgreSQL writers must run READ
+	// COMMITTED whatever the server's default: a REPEATABLE READ snapshot
+	// would be taken before the advisory lock is granted, and the writer
+	// would then miss what the previous holder committed.
+	update *sql.TxOptions
+	// view is how View begins: REPEATABLE READ gives PostgreSQL readers one
+	// snapshot for the whole transaction, which SQLite's WAL readers always get.
+	view *sql.TxOptions
+}
+
+// advisoryLockKey is an arbitrary constant naming opengaap's write lock.
+const advisoryLockKey = 0x6f67616170 // "ogaap"
+
+var (
+	sqliteDialect = &dialect{
+		name:  "sqlite",
+		types: strings.NewReplacer("{{blob}}", "BLOB"),
+		view:  &sql.TxOptions{ReadOnly: true},
+	}
+	postgresDialect = &dialect{
+		name:        "postgres",
+		numbered:    true,
+		types:       strings.NewReplacer("{{blob}}", "BYTEA"),
+		lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(advisoryLockKey) + ")",
+		update:      &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		view:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	}
+)
+
+// rebind rewrites ? placeholders for the dialect. Our SQL never has a ? inside
+// a string literal, so a plain scan is enough.
+func (d *dialect) rebind(q string) string {
+	if !d.numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isPostgres reports whether dsn names a PostgreSQL server rather than a file.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openPools opens the writer and reader pools for dsn and checks that the
+// server answers. Writers and readers are separate pools so that queued writers
+// never take the connections readers need.
+func openPools(ctx context.Context, dsn string) (d *dialect, write, read *sql.DB, err error) {
+	if isPostgres(dsn) {
+		d = postgresDialect
+		write, read, err = openPostgres(dsn)
+	} else {
+		d = sqliteDialect
+		write, read, err = openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, db := range []*sql.DB{write, read} {
+		if err := db.PingContext(ctx); err != nil {
+			write.Close()
+			read.Close()
+			return nil, nil, nil, fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
+		}
+	}
+	return d, write, read, nil
+}
+
+// openSQLite opens path with one writer connection and a few readers.
+//
+// WAL lets readers run beside the writer. synchronous=FULL fsyncs the WAL on
+// every commit, so an acknowledged Update survives power loss, not only a
+// crash of the process (NORMAL would be enough for kill -9); the control plane
+// writes at API-call rates, where the fsync costs little. BEGIN IMMEDIATE
+// (_txlock) takes the write lock up front, so a transaction that reads before
+// writing can never fail with SQLITE_BUSY when another process also writes;
+// busy_timeout covers that rare case.
+func openSQLite(path string) (write, read *sql.DB, err error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
+	const common = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	write, err = sql.Open("sqlite", path+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	// query_only turns a write sneaking into View into an error.
+	read, err = sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return write, read, nil
+}
+
+// openPostgres opens two pgx-backed pools on dsn. pgx caches prepared
+// statements per connection, so idle connections are kept rather than closed.
+func openPostgres(dsn string) (write, read *sql.DB, err error) {
+	write, err = sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	// Writers wait for the advisory lock anyway; a few connections let the
+	// next one queue on the server while the first commits.
+	write.SetMaxOpenConns(4)
+	write.SetMaxIdleConns(4)
+	read, err = sql.Open("pgx", dsn)
+	if err != nil {
+		write.Close()
+		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	read.SetMaxOpenConns(16)
+	read.SetMaxIdleConns(16)
+	return write, read, nil
+}

@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"errors"
+	"math"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+var errNoAccount = errors.New("sqlstore: List without Account needs AllAccounts")
+
+// List returns one page of q and the number of records matching q. Both
+// queries run in the caller's transaction, so page and total agree.
+func (t *tx) List(q store.Query) ([]store.Record, int, error) {
+	if !q.AllAccounts && q.Account == "" {
+		// A forgotten Account must not silently list nothing, nor everything.
+		return nil, 0, errNoAccount
+	}
+	if q.Offset < 0 || q.Limit < 0 {
+		return nil, 0, errors.New("sqlstore: negative Offset or Limit")
+	}
+	where, args := listWhere(q)
+	recs, err := t.listPage(q, where, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A page that is neither empty nor full ends the result set, so its
+	// length gives the total without a COUNT.
+	if (len(recs) > 0 || q.Offset == 0) && (q.Limit == 0 || len(recs) < q.Limit) {
+		return recs, q.Offset + len(recs), nil
+	}
+	total, err := t.total(q, where, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	return recs, total, nil
+}
+
+// listPage runs the page query. Limit 0 means all rows; a limit of MaxInt64
+// keeps the statement the same shape, so one prepared statement serves both.
+func (t *tx) listPage(q store.Query, where string, args []any) ([]store.Record, error) {
+	limit := int64(q.Limit)
+	if limit == 0 {
+		limit = math.MaxInt64
+	}
+	st, err := t.stmt("SELECT id, account, parent, project, created, data FROM resources WHERE " +
+		where + " ORDER BY created, id LIMIT ? OFFSET ?")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(t.ctx, append(args, limit, int64(q.Offset))...)
+	if err != nil {
+		return nil, wrap("list", err)
+	}
+	defer rows.Close()
+	var recs []store.Record
+	if q.Limit > 0 {
+		recs = make([]store.Record, 0, min(q.Limit, 256))
+	}
+	for rows.Next() {
+		r := store.Record{Kind: q.Kind}
+		if err := rows.Scan(&r.ID, &r.Account, &r.Parent, &r.Project, &r.Created, &r.Data); err != nil {
+			return nil, wrap("list", err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, wrap("list", rows.Err())
+}
+
+// total returns how many records match where, the WHERE clause of q. When
+// q filters on nothing but kind and account, the counts table answers
+// without visiting the records.
+func (t *tx) total(q store.Query, where string, args []any) (int, error) {
+	countSQL := "SELECT COUNT(*) FROM resources WHERE " + where
+	if q.Parent == "" && len(q.Parents) == 0 && len(q.IDs) == 0 && q.Project == nil {
+		countSQL = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counts WHERE " + where
+	}
+	st, err := t.stmt(countSQL)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := st.QueryRowContext(t.ctx, args...).Scan(&n); err != nil {
+		return 0, wrap("count", err)
+	}
+	return n, nil
+}
+
+// listWhere builds the WHERE clause of q and its arguments. The clause text
+// depends only on which filters are set and on the IN-list sizes, rounded up
+// to a power of two, so a handful of prepared statements cover every query.
+func listWhere(q store.Query) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 4+len(q.Parents)+len(q.IDs))
+	b.WriteString("kind = ?")
+	args = append(args, q.Kind)
+	if !q.AllAccounts {
+		b.WriteString(" AND account = ?")
+		args = append(args, q.Account)
+	}
+	if q.Parent != "" {
+		b.WriteString(" AND parent = ?")
+		args = append(args, q.Parent)
+	}
+	if len(q.Parents) > 0 {
+		args = inList(&b, "parent", q.Parents, args)
+	}
+	if len(q.IDs) > 0 {
+		args = inList(&b, "id", q.IDs, args)
+	}
+	if q.Project != nil {
+		b.WriteString(" AND project = ?")
+		args = append(args, *q.Project)
+	}
+	return b.String(), args
+}
+
+// inList appends "AND col IN (?, …)" for vals, padded by repeating the last
+// value (harmless in IN) to the next power of two.
+func inList(b *strings.Builder, col string, vals []string, args []any) []any {
+	n := 1
+	for n < len(vals) {
+		n *= 2
+	}
+	b.WriteString(" AND " + col + " IN (?")
+	b.WriteString(strings.Repeat(", ?", n-1))
+	b.WriteString(")")
+	for i := range n {
+		args = append(args, vals[min(i, len(vals)-1)])
+	}
+	return args
+}

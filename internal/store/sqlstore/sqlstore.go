@@ -1,0 +1,191 @@
+// Package sqlstore implements store.Store on SQL: SQLite through the cgo-free
+// modernc.org/sqlite driver, PostgreSQL through pgx's database/sql adapter.
+// One code path serves both; a small dialect value carries the differences
+// (placeholders, column types, how writers are serialized). The schema comes
+// from embedded, numbered migrations applied by Open.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Store is a store.Store backed by SQLite or PostgreSQL. It is safe for
+// concurrent use. Writers are serialized (one at a time, across processes
+// too), readers run concurrently on a snapshot.
+type Store struct {
+	d *dialect
+	// write runs Update and Stats writes; read runs View and queries. On
+	// SQLite write has exactly one connection.
+	write, read *sql.DB
+	stmts       sync.Map // stmtKey → *sql.Stmt (nil while being prepared)
+}
+
+// Interface guards.
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.Tx    = (*tx)(nil)
+	_ store.Stats = statsStore{}
+)
+
+// Open connects to dsn and migrates the schema. A dsn starting with
+// postgres:// or postgresql:// names a PostgreSQL database (any pgx
+// connection string of that form); anything else is a SQLite file path, whose
+// parent directories are created.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	d, write, read, err := openPools(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, d, write); err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
+	return &Store{d: d, write: write, read: read}, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Update runs fn in a serialized read-write transaction and commits it,
+// bumping the revision when fn wrote anything. fn's error is returned
+// unchanged after rolling back; a panic in fn rolls back too.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, s.d.update)
+	if err != nil {
+		return wrap("begin", err)
+	}
+	defer sqlTx.Rollback() // after Commit a no-op returning ErrTxDone
+	if s.d.lockWriters != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.d.lockWriters); err != nil {
+			return wrap("lock", err)
+		}
+	}
+	t := &tx{s: s, db: s.write, tx: sqlTx, ctx: ctx, writable: true}
+	defer t.finish()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if t.wrote {
+		if _, err := t.exec(qBumpRevision); err != nil {
+			return wrap("bump revision", err)
+		}
+	}
+	return wrap("commit", sqlTx.Commit())
+}
+
+// View runs fn in a read-only transaction that sees one consistent snapshot.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	sqlTx, err := s.read.BeginTx(ctx, s.d.view)
+	if err != nil {
+		return wrap("begin", err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{s: s, db: s.read, tx: sqlTx, ctx: ctx}
+	defer t.finish()
+	if err := fn(t); err != nil {
+		return err
+	}
+	// Committing a read-only transaction only ends it; but a failure here
+	// (context canceled) means the reads may be incomplete, so report it.
+	return wrap("commit", sqlTx.Commit())
+}
+
+// Revision returns the number of committed writing Updates.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	st, err := s.stmt(ctx, s.read, qRevision)
+	if err != nil {
+		return 0, err
+	}
+	if err := st.QueryRowContext(ctx).Scan(&rev); err != nil {
+		return 0, wrap("revision", err)
+	}
+	return rev, nil
+}
+
+// Stats returns the time-series side of the store.
+func (s *Store) Stats() store.Stats { return statsStore{s} }
+
+// Close closes both pools. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		if st := v.(*sql.Stmt); st != nil {
+			st.Close()
+		}
+		return true
+	})
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+// stmtKey identifies a prepared statement: the same SQL is prepared once per pool.
+type stmtKey struct {
+	db  *sql.DB
+	sql string
+}
+
+// prepared returns q (written with ? placeholders) prepared on db, or nil
+// when it is not prepared yet. Preparing once matters for List, which must
+// serve thousands of calls a second: database/sql then keeps the statement
+// prepared on every connection that runs it.
+//
+// A miss must not prepare on db in the caller's goroutine: a transaction
+// holds one of db's connections (SQLite's writer pool has only that one), so
+// waiting for another could deadlock. The miss is prepared in the
+// background, and the caller prepares on its own transaction meanwhile.
+func (s *Store) prepared(db *sql.DB, q string) *sql.Stmt {
+	k := stmtKey{db, q}
+	if v, ok := s.stmts.Load(k); ok {
+		return v.(*sql.Stmt)
+	}
+	if _, loaded := s.stmts.LoadOrStore(k, (*sql.Stmt)(nil)); !loaded {
+		go func() {
+			st, err := db.PrepareContext(context.Background(), s.d.rebind(q))
+			if err != nil {
+				s.stmts.Delete(k) // try again on a later miss
+				return
+			}
+			if !s.stmts.CompareAndSwap(k, (*sql.Stmt)(nil), st) {
+				st.Close() // stmt prepared it first
+			}
+		}()
+	}
+	return nil
+}
+
+// stmt returns q prepared on db, preparing it now when needed. Callers must
+// not hold a connection of db.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	if st := s.prepared(db, q); st != nil {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, s.d.rebind(q))
+	if err != nil {
+		return nil, wrap("prepare", err)
+	}
+	// A background prepare of q may be under way: keep whichever lands first.
+	k := stmtKey{db, q}
+	if s.stmts.CompareAndSwap(k, (*sql.Stmt)(nil), st) {
+		return st, nil
+	}
+	if v, loaded := s.stmts.LoadOrStore(k, st); loaded && v.(*sql.Stmt) != nil {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// wrap adds context to a driver error; nil stays nil. The result still
+// matches context.Canceled and friends with errors.Is.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}

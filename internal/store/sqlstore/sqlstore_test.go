@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/store/storetest"
+)
+
+// postgresEnv names the admin URL of a PostgreSQL server the tests may create
+// databases on; scripts/pg.sh prints one.
+const postgresEnv = "OPENGAAP_TEST_POSTGRES"
+
+// engine opens stores of one kind. newDB returns the dsn of a new, empty
+// database; for PostgreSQL that is a fresh schema in the run's database.
+type engine struct {
+	name  string
+	newDB func(t testing.TB) string
+	skip  string // why this engine is unavailable, if it is
+}
+
+// available skips t when e is unavailable.
+func (e engine) available(t testing.TB) {
+	if e.skip != "" {
+		t.Skip(e.skip)
+	}
+}
+
+// engines returns SQLite and, when configured, PostgreSQL. Without
+// OPENGAAP_TEST_POSTGRES the PostgreSQL half is skipped, except under CI,
+// where PostgreSQL is mandatory and its absence fails the test.
+func engines(t testing.TB) []engine {
+	es := []engine{{name: "sqlite", newDB: func(t testing.TB) string {
+		return filepath.Join(t.TempDir(), "nested", "opengaap.db")
+	}}}
+	admin := os.Getenv(postgresEnv)
+	switch {
+	case admin != "":
+		es = append(es, engine{name: "postgres", newDB: postgresDatabase(t, admin)})
+	case os.Getenv("CI") != "":
+		t.Fatalf("%s is unset; PostgreSQL is mandatory in CI (start one with scripts/pg.sh)", postgresEnv)
+	default:
+		es = append(es, engine{name: "postgres", skip: postgresEnv + " is unset: skipping PostgreSQL (start one with scripts/pg.sh)"})
+	}
+	return es
+}
+
+// postgresDatabase creates a database for this test, dropped when it ends, and
+// returns a function that makes a new schema in it and returns its dsn.
+// Schemas are cheap, so every subtest gets its own empty store.
+func postgresDatabase(t testing.TB, admin string) func(t testing.TB) string {
+	dbName := "opengaap_test_" + randomName()
+	adminDB, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("open %s: %v", postgresEnv, err)
+	}
+	if _, err := adminDB.Exec("CREATE DATABASE " + dbName); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := adminDB.Exec("DROP DATABASE " + dbName + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", dbName, err)
+		}
+		adminDB.Close()
+	})
+	base := withDatabase(t, admin, dbName, "")
+	return func(t testing.TB) string {
+		schema := "s_" + randomName()
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		defer db.Close()
+		if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		return withDatabase(t, admin, dbName, schema)
+	}
+}
+
+// withDatabase rewrites the admin URL to name dbName and, when set, schema
+// as the search path (pgx passes unknown URL parameters to the server).
+func withDatabase(t testing.TB, admin, dbName, schema string) string {
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("parse %s: %v", postgresEnv, err)
+	}
+	u.Path = "/" + dbName
+	if schema != "" {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func randomName() string {
+	return strings.ToLower(rand.Text()[:12])
+}
+
+// open opens dsn and closes it when t ends.
+func open(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			storetest.Run(t, func(t *testing.T) store.Store { return open(t, e.newDB(t)) })
+		})
+	}
+}
+
+func TestReopen(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			storetest.RunReopen(t, func(t *testing.T) func() store.Store {
+				dsn := e.newDB(t)
+				return func() store.Store {
+					s, err := Open(t.Context(), dsn)
+					if err != nil {
+						t.Fatalf("Open: %v", err)
+					}
+					return s
+				}
+			})
+		})
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("sqlite path with ?", func(t *testing.T) {
+		if s, err := Open(t.Context(), filepath.Join(t.TempDir(), "a?b.db")); err == nil {
+			s.Close()
+			t.Errorf("Open = nil error; want one")
+		}
+	})
+	t.Run("dialects", func(t *testing.T) {
+		for _, e := range engines(t) {
+			if e.skip != "" {
+				continue
+			}
+			if got := open(t, e.newDB(t)).Dialect(); got != e.name {
+				t.Errorf("Dialect() = %q; want %q", got, e.name)
+			}
+		}
+	})
+	t.Run("migrations apply once", func(t *testing.T) {
+		for _, e := range engines(t) {
+			if e.skip != "" {
+				continue
+			}
+			dsn := e.newDB(t)
+			open(t, dsn)
+			s := open(t, dsn) // second Open on a migrated database
+			var n int
+			if err := s.read.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n < 1 {
+				t.Errorf("%s: schema_migrations has %d rows, %v", e.name, n, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,80 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Stats SQL. Times are stored as Unix nanoseconds and come back in UTC.
+const (
+	qStatsUpsert = `INSERT INTO stats (object, metric, granularity, ts, value) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (object, metric, granularity, ts) DO UPDATE SET value = excluded.value`
+	qStatsQuery = `SELECT ts, value FROM stats
+		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
+	qStatsPrune = `DELETE FROM stats WHERE granularity = ? AND ts < ?`
+)
+
+// statsStore is the store.Stats of a Store. Stats writes go through the
+// writer pool (SQLite has one writer) but skip the resource write lock and
+// leave the revision alone: samples are not configuration.
+type statsStore struct{ s *Store }
+
+// Write upserts pts in one transaction, so a batch lands whole or not at all.
+func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	stmt, err := st.s.stmt(ctx, st.s.write, qStatsUpsert)
+	if err != nil {
+		return err
+	}
+	sqlTx, err := st.s.write.BeginTx(ctx, st.s.d.update)
+	if err != nil {
+		return wrap("stats begin", err)
+	}
+	defer sqlTx.Rollback()
+	txStmt := sqlTx.StmtContext(ctx, stmt)
+	for _, p := range pts {
+		_, err := txStmt.ExecContext(ctx, p.Object, p.Metric, p.Granularity, p.Time.UnixNano(), p.Value)
+		if err != nil {
+			return wrap("stats write", err)
+		}
+	}
+	return wrap("stats commit", sqlTx.Commit())
+}
+
+// Query returns the points of one series with from <= Time <= to, oldest first.
+func (st statsStore) Query(ctx context.Context, object, metric string, granularity int, from, to time.Time) ([]store.Point, error) {
+	stmt, err := st.s.stmt(ctx, st.s.read, qStatsQuery)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, object, metric, granularity, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, wrap("stats query", err)
+	}
+	defer rows.Close()
+	var pts []store.Point
+	for rows.Next() {
+		var ts int64
+		p := store.Point{Object: object, Metric: metric, Granularity: granularity}
+		if err := rows.Scan(&ts, &p.Value); err != nil {
+			return nil, wrap("stats query", err)
+		}
+		p.Time = time.Unix(0, ts).UTC()
+		pts = append(pts, p)
+	}
+	return pts, wrap("stats query", rows.Err())
+}
+
+// Prune deletes the points of granularity older than before.
+func (st statsStore) Prune(ctx context.Context, granularity int, before time.Time) error {
+	stmt, err := st.s.stmt(ctx, st.s.write, qStatsPrune)
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, granularity, before.UnixNano())
+	return wrap("stats prune", err)
+}

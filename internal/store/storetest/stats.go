@@ -1,0 +1,104 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// t0 is a minute boundary; the suite's points sit at t0 + k minutes.
+var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func pt(object, metric string, gran, minute int, v float64) store.Point {
+	return store.Point{Object: object, Metric: metric, Granularity: gran, Time: t0.Add(time.Duration(minute) * time.Minute), Value: v}
+}
+
+func testStats(t *testing.T, open Opener) {
+	t.Parallel()
+	s := open(t)
+	st := s.Stats()
+	rev := revision(t, s)
+	// Out of order on purpose, plus neighbours that must not leak into the series.
+	write := []store.Point{
+		pt("lsr-1", "InBandwidth", 60, 2, 2.5),
+		pt("lsr-1", "InBandwidth", 60, 0, 0.5),
+		pt("lsr-1", "InBandwidth", 60, 1, 1.5),
+		pt("lsr-1", "InBandwidth", 60, 3, 3.5),
+		pt("lsr-1", "InBandwidth", 300, 0, 99),
+		pt("lsr-1", "OutBandwidth", 60, 1, 98),
+		pt("lsr-2", "InBandwidth", 60, 1, 97),
+	}
+	if err := st.Write(t.Context(), write); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if err := st.Write(t.Context(), nil); err != nil {
+		t.Errorf("Write(nil) = %v; want nil", err)
+	}
+	query := func(metric string, gran, from, to int) []float64 {
+		t.Helper()
+		pts, err := st.Query(t.Context(), "lsr-1", metric, gran, t0.Add(time.Duration(from)*time.Minute), t0.Add(time.Duration(to)*time.Minute))
+		if err != nil {
+			t.Fatalf("Query: %v", err)
+		}
+		var vals []float64
+		for i, p := range pts {
+			if want := pt("lsr-1", metric, gran, 0, 0).Time; p.Object != "lsr-1" || p.Metric != metric || p.Granularity != gran || p.Time.Before(want) {
+				t.Errorf("point %d = %+v; want series lsr-1/%s/%d", i, p, metric, gran)
+			}
+			vals = append(vals, p.Value)
+		}
+		return vals
+	}
+	cases := []struct {
+		name     string
+		metric   string
+		gran     int
+		from, to int
+		want     []float64
+	}{
+		{"whole series in time order", "InBandwidth", 60, -10, 10, []float64{0.5, 1.5, 2.5, 3.5}},
+		{"bounds are inclusive", "InBandwidth", 60, 1, 2, []float64{1.5, 2.5}},
+		{"single instant", "InBandwidth", 60, 3, 3, []float64{3.5}},
+		{"empty range", "InBandwidth", 60, 10, 20, nil},
+		{"other granularity", "InBandwidth", 300, 0, 0, []float64{99}},
+		{"other metric", "OutBandwidth", 60, 0, 10, []float64{98}},
+		{"unknown metric", "Nope", 60, 0, 10, nil},
+	}
+	for _, tc := range cases {
+		if got := query(tc.metric, tc.gran, tc.from, tc.to); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: Query = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+
+	pts, err := st.Query(t.Context(), "lsr-1", "InBandwidth", 60, t0, t0)
+	if err != nil || len(pts) != 1 || !pts[0].Time.Equal(t0) {
+		t.Errorf("Query at t0 = %+v, %v; want one point at %v", pts, err, t0)
+	}
+
+	// Upsert: same key replaces the value; a batch with a new point lands whole.
+	if err := st.Write(t.Context(), []store.Point{pt("lsr-1", "InBandwidth", 60, 1, 10), pt("lsr-1", "InBandwidth", 60, 4, 4.5)}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if got, want := query("InBandwidth", 60, 0, 10), []float64{0.5, 10, 2.5, 3.5, 4.5}; !slices.Equal(got, want) {
+		t.Errorf("after upsert Query = %v; want %v", got, want)
+	}
+
+	// Prune drops points strictly before the cut, of one granularity only.
+	if err := st.Prune(t.Context(), 60, t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	if got, want := query("InBandwidth", 60, -10, 10), []float64{2.5, 3.5, 4.5}; !slices.Equal(got, want) {
+		t.Errorf("after Prune Query = %v; want %v", got, want)
+	}
+	if got := query("InBandwidth", 300, -10, 10); !slices.Equal(got, []float64{99}) {
+		t.Errorf("Prune of 60s touched 300s: Query = %v; want [99]", got)
+	}
+	if got := query("OutBandwidth", 60, -10, 10); got != nil {
+		t.Errorf("after Prune OutBandwidth = %v; want none", got)
+	}
+	if got := revision(t, s); got != rev {
+		t.Errorf("revision after stats writes = %d; want %d (stats are not configuration)", got, rev)
+	}
+}
