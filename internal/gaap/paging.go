@@ -47,20 +47,11 @@ func pageByCreation[T any, PT interface {
 	*T
 	model.Object
 }](tx *resource.Tx, q store.Query, offset, limit int, desc bool) ([]PT, int, error) {
-	if !desc {
-		q.Offset, q.Limit = offset, limit
-		return resource.List[T, PT](tx, q)
-	}
-	probe := q
-	probe.Limit = 1
-	_, total, err := resource.List[T, PT](tx, probe)
-	if err != nil || offset >= total || limit == 0 {
+	if limit == 0 {
+		q.Limit = 1
+		_, total, err := resource.List[T, PT](tx, q)
 		return nil, total, err
 	}
-	end := total - offset // exclusive, in ascending positions
-	start := max(0, end-limit)
-	q.Offset, q.Limit = start, end-start
-	items, _, err := resource.List[T, PT](tx, q)
-	slices.Reverse(items)
-	return items, total, err
+	q.Offset, q.Limit, q.Desc = offset, limit, desc
+	return resource.List[T, PT](tx, q)
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
+	"github.com/opengaap/opengaap/internal/teo"
 	"github.com/opengaap/opengaap/internal/vip"
+	"github.com/opengaap/opengaap/internal/vpc"
 )
 
 // Options configure a node.
@@ -43,6 +45,8 @@ type Options struct {
 type Server struct {
 	Store      store.Store
 	GAAP       *gaap.Service
+	TEO        *teo.Service
+	VPC        *vpc.Service
 	Controller *controller.Controller
 	Endpoint   *cloudapi.Endpoint
 	Addr       string // the API's bound address
@@ -93,10 +97,15 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.GAAP = gaap.New(st, pool, gaap.Config{AllowPrivateOrigins: !o.DenyPrivateOrigins}, sealer, o.Log)
 	s.Controller = controller.New(st, nil, o.Log)
 	s.GAAP.Notify = s.Controller.Notify
+	s.TEO = teo.New(st, pool, o.Log)
+	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
+	s.TEO.Notify = s.Controller.Notify
+	s.VPC = vpc.New(st, pool, o.Log)
+	s.VPC.Notify = s.Controller.Notify
 	if err := s.Controller.Reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("initial reconcile: %w", err)
 	}
-	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register())
+	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register(), s.TEO.Register(), s.VPC.Register())
 	s.Endpoint.Unlimited = o.NoRateLimits
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {

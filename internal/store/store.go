@@ -39,7 +39,8 @@ type Query struct {
 	IDs     []string // when non-empty: ID in this set
 	Project *int64   // nil = any project
 	Offset  int
-	Limit   int // 0 = no limit
+	Limit   int  // 0 = no limit
+	Desc    bool // newest first: order by (Created, ID) descending
 	// AllAccounts lists across accounts; only the controller uses it.
 	AllAccounts bool
 }
@@ -65,7 +66,8 @@ type Tx interface {
 	// Get loads one record by kind and ID; ErrNotFound when absent. It does
 	// not scope by account: callers check Record.Account.
 	Get(kind, id string) (Record, error)
-	// List returns the records matching q, ordered by (Created, ID), and the
+	// List returns the records matching q, ordered by (Created, ID) (or the
+	// reverse when q.Desc), and the
 	// total number matching q without Offset/Limit.
 	List(q Query) (recs []Record, total int, err error)
 	// Insert adds a record; ErrConflict when Kind+ID exists. Created is set

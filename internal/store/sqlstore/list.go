@@ -44,8 +44,11 @@ func (t *tx) listPage(q store.Query, where string, args []any) ([]store.Record, 
 	if limit == 0 {
 		limit = math.MaxInt64
 	}
-	st, err := t.stmt("SELECT id, account, parent, project, created, data FROM resources WHERE " +
-		where + " ORDER BY created, id LIMIT ? OFFSET ?")
+	order := " ORDER BY created, id LIMIT ? OFFSET ?"
+	if q.Desc {
+		order = " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+	}
+	st, err := t.stmt("SELECT id, account, parent, project, created, data FROM resources WHERE " + where + order)
 	if err != nil {
 		return nil, err
 	}

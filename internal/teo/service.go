@@ -1,0 +1,66 @@
+// Package teo implements the EdgeOne (teo 2022-09-01) layer-4 actions: zones, L4 proxies and rules, origin groups and L4 statistics.
+// Handlers are thin: requests arrive decoded and checked for required
+// parameters; model rules run inside one store transaction per action.
+package teo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+	"github.com/opengaap/opengaap/internal/vip"
+)
+
+// Service implements teoapi.API on a store.
+type Service struct {
+	store store.Store
+	vips  *vip.Pool
+	log   *slog.Logger
+	// AllowPrivateOrigins permits loopback and private origin addresses.
+	AllowPrivateOrigins bool
+	// Notify is called after every committed write; may be nil.
+	Notify func()
+}
+
+var _ teoapi.API = (*Service)(nil)
+
+// New returns the service.
+func New(st store.Store, vips *vip.Pool, log *slog.Logger) *Service {
+	return &Service{store: st, vips: vips, log: log, AllowPrivateOrigins: true}
+}
+
+// Register returns the endpoint service with every action registered.
+func (s *Service) Register() *cloudapi.Service {
+	svc := cloudapi.NewService(teoapi.Service, teoapi.Version)
+	teoapi.Register(svc, s)
+	return svc
+}
+
+func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	err := s.store.Update(ctx, func(t store.Tx) error {
+		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
+	})
+	if err == nil && s.Notify != nil {
+		s.Notify()
+	}
+	return translate(err)
+}
+
+func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	return translate(s.store.View(ctx, func(t store.Tx) error {
+		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
+	}))
+}
+
+func translate(err error) error {
+	var ae *apierr.Error
+	if err == nil || errors.As(err, &ae) {
+		return err
+	}
+	return apierr.Internal(err)
+}
