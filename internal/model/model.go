@@ -91,23 +91,32 @@ func MatchesAny(tags, want []Tag) bool {
 	return false
 }
 
-// Kinds lists every stored kind of this package, parents before children,
-// with a constructor for decoding.
-var Kinds = []struct {
+// KindInfo names a stored kind and makes empty objects of it for decoding.
+type KindInfo struct {
 	Name string
 	New  func() Object
-}{
-	{KindGroup, func() Object { return new(ProxyGroup) }},
-	{KindProxy, func() Object { return new(Proxy) }},
-	{KindPolicy, func() Object { return new(SecurityPolicy) }},
-	{KindListener, func() Object { return new(Listener) }},
-	{KindDomain, func() Object { return new(Domain) }},
-	{KindRule, func() Object { return new(Rule) }},
-	{KindErrorPage, func() Object { return new(ErrorPage) }},
-	{KindRealServer, func() Object { return new(RealServer) }},
-	{KindCertificate, func() Object { return new(Certificate) }},
-	{KindGlobalDomain, func() Object { return new(GlobalDomain) }},
-	{KindTask, func() Object { return new(Task) }},
+}
+
+// Kinds lists every stored kind of this package. Files add theirs with
+// registerKind, so a new resource type touches only its own file.
+var Kinds []KindInfo
+
+func registerKind(name string, newObject func() Object) {
+	Kinds = append(Kinds, KindInfo{name, newObject})
+}
+
+func init() {
+	registerKind(KindGroup, func() Object { return new(ProxyGroup) })
+	registerKind(KindProxy, func() Object { return new(Proxy) })
+	registerKind(KindPolicy, func() Object { return new(SecurityPolicy) })
+	registerKind(KindListener, func() Object { return new(Listener) })
+	registerKind(KindDomain, func() Object { return new(Domain) })
+	registerKind(KindRule, func() Object { return new(Rule) })
+	registerKind(KindErrorPage, func() Object { return new(ErrorPage) })
+	registerKind(KindRealServer, func() Object { return new(RealServer) })
+	registerKind(KindCertificate, func() Object { return new(Certificate) })
+	registerKind(KindGlobalDomain, func() Object { return new(GlobalDomain) })
+	registerKind(KindTask, func() Object { return new(Task) })
 }
 
 // KindNames returns the names of Kinds.
