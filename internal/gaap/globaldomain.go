@@ -59,11 +59,11 @@ func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string) error {
 		g.DefaultValue = v
 	}
 	if alias != nil {
-		if a := strings.TrimSpace(*alias); len([]rune(a)) > model.MaxAliasLen {
+		a := strings.TrimSpace(*alias)
+		if len([]rune(a)) > model.MaxAliasLen {
 			return cloudapi.Invalid("Alias", "at most %d characters", model.MaxAliasLen)
-		} else {
-			g.Alias = a
 		}
+		g.Alias = a
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func waitProxyStatus(t *testing.T, api *xtest.API, id, status string) {
 	}, "proxy %s status %s; want %s", id, &last, status)
 }
 
-// eventually polls cond every 20 ms for up to 10 s.
+// eventually polls cond every 100 ms (under the 20/s rate limit) for up to 10 s.
 func eventually(t *testing.T, cond func() bool, format string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -59,7 +59,7 @@ func eventually(t *testing.T, cond func() bool, format string, args ...any) {
 			}
 			t.Fatalf("timed out: "+format, args...)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -30,6 +30,9 @@ type Options struct {
 	DataDir   string
 	StoreDSN  string // "" = SQLite in DataDir; postgres://... = PostgreSQL
 	VIPPool   string // CIDR of access IPs
+	// GAAPConfig optionally names the GAAP configuration file (regions,
+	// countries, prices); built-in defaults otherwise.
+	GAAPConfig string
 	// AccountsFile optionally names a JSON file of extra accounts.
 	AccountsFile string
 	// Root is the root account; Uin and AppID get defaults when empty.
@@ -93,8 +96,15 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := gaap.Config{}
+	if o.GAAPConfig != "" {
+		if cfg, err = gaap.LoadConfig(o.GAAPConfig); err != nil {
+			return nil, err
+		}
+	}
+	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	s := &Server{Store: st, done: make(chan struct{})}
-	s.GAAP = gaap.New(st, pool, gaap.Config{AllowPrivateOrigins: !o.DenyPrivateOrigins}, sealer, o.Log)
+	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Controller = controller.New(st, nil, o.Log)
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)

@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"strings"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// index gives the compiler typed access to a State.
+type index struct {
+	st          *State
+	realServers map[string]*model.RealServer
+	policies    map[string]*model.SecurityPolicy // by owner (proxy or group) ID
+	listeners   map[string][]*model.Listener     // by owner (proxy or group) ID
+}
+
+func newIndex(st *State) *index {
+	ix := &index{st: st, realServers: map[string]*model.RealServer{},
+		policies: map[string]*model.SecurityPolicy{}, listeners: map[string][]*model.Listener{}}
+	for _, o := range st.Objects[model.KindRealServer] {
+		rs := o.(*model.RealServer)
+		ix.realServers[rs.ID] = rs
+	}
+	for _, o := range st.Objects[model.KindPolicy] {
+		p := o.(*model.SecurityPolicy)
+		ix.policies[p.Parent()] = p
+	}
+	for _, o := range st.Objects[model.KindListener] {
+		l := o.(*model.Listener)
+		ix.listeners[l.Owner()] = append(ix.listeners[l.Owner()], l)
+	}
+	return ix
+}
+
+// Compile turns stored state into the data plane's snapshot: every proxy
+// that exists (is not being destroyed) with its layer-4 listeners. A
+// group's listener runs on each proxy of the group, under the ID
+// GroupListenerID(listener, proxy) so sockets and counters stay apart.
+func Compile(st *State) *snapshot.Snapshot {
+	ix := newIndex(st)
+	snap := &snapshot.Snapshot{Version: st.Revision}
+	for _, o := range st.Objects[model.KindProxy] {
+		p := o.(*model.Proxy)
+		if p.Status == model.ProxyDestroying {
+			continue
+		}
+		snap.Proxies = append(snap.Proxies, ix.proxy(p))
+	}
+	return snap
+}
+
+func (ix *index) proxy(p *model.Proxy) snapshot.Proxy {
+	sp := snapshot.Proxy{
+		ID: p.ID, AccessIP: p.IP, BandwidthMbps: int(p.Bandwidth), MaxConns: int(p.Concurrent) * 10000,
+		Closed: p.Closed || p.Status == model.ProxyClosing || p.Status == model.ProxyClosed || p.Banned(),
+	}
+	owners := []string{p.ID}
+	if p.GroupID != "" {
+		owners = append(owners, p.GroupID)
+	}
+	for _, owner := range owners {
+		if pol, ok := ix.policies[owner]; ok && sp.Policy == nil {
+			sp.Policy = policy(pol)
+		}
+		for _, l := range ix.listeners[owner] {
+			if l.IsL7() || l.Status == model.StatusDeleting {
+				continue
+			}
+			sl := ix.listener(l)
+			if owner != p.ID {
+				sl.ID = GroupListenerID(l.ID, p.ID)
+			}
+			sp.Listeners = append(sp.Listeners, sl)
+		}
+	}
+	return sp
+}
+
+// GroupListenerID names a group listener's instance on one of its proxies.
+func GroupListenerID(listenerID, proxyID string) string { return listenerID + "@" + proxyID }
+
+func (ix *index) listener(l *model.Listener) snapshot.Listener {
+	sl := snapshot.Listener{
+		ID: l.ID, Protocol: l.Protocol, Port: int(l.Port), Scheduler: l.Scheduler,
+		SessionPersist: time.Duration(l.SessionPersist) * time.Second,
+		FailoverSwitch: l.FailoverSwitch == 1,
+		Health: snapshot.HealthCheck{
+			Enabled:  l.HealthCheck == 1,
+			Interval: time.Duration(l.DelayLoop) * time.Second, Timeout: time.Duration(l.ConnectTimeout) * time.Second,
+			Healthy: int(l.HealthyThreshold), Unhealthy: int(l.UnhealthyThreshold),
+		},
+	}
+	if l.Protocol == model.UDP {
+		sl.Health.CheckType, sl.Health.ContextType = l.CheckType, l.ContextType
+		sl.Health.Send, sl.Health.Recv = l.SendContext, l.RecvContext
+	}
+	if l.ProxyProtocol() {
+		// GAAP's Proxy Protocol is the v1 text header on TCP; UDP has only v2.
+		sl.ClientIP = snapshot.ClientIPPPV1
+		if l.Protocol == model.UDP {
+			sl.ClientIP = snapshot.ClientIPPPV2
+		}
+	}
+	for _, b := range l.Bindings {
+		rs, ok := ix.realServers[b.RealServerID]
+		if !ok {
+			continue
+		}
+		port := b.Port
+		if port == 0 {
+			port = l.RealServerPort
+		}
+		sl.Origins = append(sl.Origins, snapshot.Origin{
+			ID: rs.ID, Host: rs.Address, IsDomain: rs.IsDomain, Port: int(port), Weight: int(b.Weight),
+			Secondary: b.Role == model.RoleSlave,
+		})
+	}
+	return sl
+}
+
+// policy compiles a security policy; only a bound (or binding) policy is
+// enforced.
+func policy(p *model.SecurityPolicy) *snapshot.SecurityPolicy {
+	sp := &snapshot.SecurityPolicy{ID: p.ID, DefaultAction: strings.ToUpper(p.DefaultAction),
+		Enabled: p.Status == model.PolicyBound || p.Status == model.PolicyBinding}
+	for _, r := range p.Rules {
+		sp.Rules = append(sp.Rules, snapshot.SecurityRule{SourceCIDR: r.SourceCidr, Protocol: strings.ToUpper(r.Protocol),
+			DestPorts: r.DestPortRange, Action: strings.ToUpper(r.Action)})
+	}
+	return sp
+}
