@@ -1,0 +1,150 @@
+package edge
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Apply implements Node. It never fails as a whole: invalid objects and
+// bind failures are reported per listener while everything else applies.
+// Order matters for hitlessness: shared proxy state is updated in place,
+// sockets that stay configured get a new route by atomic swap, new sockets
+// are bound, and only then are sockets that left the snapshot drained.
+func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rep := Report{Version: snap.Version, At: time.Now()}
+	if rt.closed {
+		rep.Errors = append(rep.Errors, "runtime closed")
+		return rep
+	}
+	bad := map[string]error{} // Invalid listeners and proxies by ID.
+	for _, e := range snap.Validate() {
+		if e.Kind == "proxy" {
+			bad["p/"+e.ID] = e.Err
+			rep.Errors = append(rep.Errors, e.Error())
+		} else {
+			bad["l/"+e.ID] = e.Err
+		}
+	}
+	recheck := rt.applyProxies(snap, bad)
+	want := rt.desired(snap, bad, &rep)
+	for k, e := range rt.servers {
+		if _, ok := want[k]; !ok {
+			rt.remove(k, e, &rep)
+		}
+	}
+	for k, pl := range want {
+		if !pl.kept {
+			rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
+		}
+	}
+	for _, e := range rt.servers {
+		if recheck[e.placed.Proxy.ID] {
+			e.srv.Recheck()
+		}
+	}
+	rt.reindexUsers()
+	rep.DroppedEvents = rt.dropped.Load()
+	return rep
+}
+
+// applyProxies updates shared per-proxy state in place and returns the
+// proxies whose policy changed (their open connections are rechecked).
+// An invalid proxy keeps its previous state.
+func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) map[string]bool {
+	recheck := map[string]bool{}
+	seen := map[string]bool{}
+	for i := range snap.Proxies {
+		p := &snap.Proxies[i]
+		seen[p.ID] = true
+		if bad["p/"+p.ID] != nil {
+			continue
+		}
+		ps := rt.proxies[p.ID]
+		if ps == nil {
+			ps = &proxyState{shared: newShared(p.ID, rt.stats)}
+			rt.proxies[p.ID] = ps
+		}
+		ps.shared.Conns.SetMax(p.MaxConns)
+		ps.shared.BW.SetMbps(p.BandwidthMbps)
+		if !reflect.DeepEqual(ps.policy, p.Policy) {
+			pol, _ := compilePolicy(p.Policy) // Validated above.
+			ps.shared.Policy.Store(pol)
+			ps.policy = p.Policy
+			recheck[p.ID] = true
+		}
+	}
+	for id := range rt.proxies {
+		if !seen[id] {
+			delete(rt.proxies, id) // Draining routes keep their pointer.
+			rt.stats.Forget(stats.KindProxy, id)
+		}
+	}
+	return recheck
+}
+
+// desired maps each socket to the listener that should serve it. Invalid
+// listeners keep their previous config if they had one.
+func (rt *Runtime) desired(snap *snapshot.Snapshot, bad map[string]error, rep *Report) map[sockKey]wanted {
+	prev := map[string]sockKey{}
+	for k, e := range rt.servers {
+		prev[e.placed.Listener.ID] = k
+	}
+	want := map[sockKey]wanted{}
+	for _, pl := range snap.Listeners() {
+		l := pl.Listener
+		if pl.Proxy.Closed || rt.proxies[pl.Proxy.ID] == nil {
+			continue // Closed (or invalid and never valid): drains if running.
+		}
+		err := bad["l/"+l.ID]
+		if err == nil && bad["p/"+pl.Proxy.ID] != nil {
+			err = fmt.Errorf("proxy %s invalid", pl.Proxy.ID)
+		}
+		if err == nil {
+			want[keyOf(pl)] = wanted{Placed: pl}
+			continue
+		}
+		st := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, State: StateInvalid, Change: ChangeUnchanged, Error: err.Error()}
+		if k, ok := prev[l.ID]; ok {
+			want[k] = wanted{Placed: rt.servers[k].placed, kept: true}
+			st.Error += " (previous configuration kept)"
+		}
+		rep.Listeners = append(rep.Listeners, st)
+	}
+	return want
+}
+
+// wanted is a listener a socket should serve; kept marks an invalid
+// listener's previous config, left untouched.
+type wanted struct {
+	snapshot.Placed
+	kept bool
+}
+
+func keyOf(pl snapshot.Placed) sockKey {
+	ip, err := netip.ParseAddr(pl.Proxy.AccessIP)
+	if err != nil {
+		ip = netip.IPv4Unspecified()
+	}
+	return sockKey{pl.Listener.Protocol, netip.AddrPortFrom(ip.Unmap(), uint16(pl.Listener.Port))}
+}
+
+// remove drains a socket that left the snapshot.
+func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
+	delete(rt.servers, k)
+	rt.drain(e)
+	rt.release(e)
+	l := e.placed.Listener
+	rt.stats.Forget(stats.KindListener, l.ID)
+	for _, o := range l.Origins {
+		rt.stats.Forget(stats.KindOrigin, o.ID)
+	}
+	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,
+		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
+}

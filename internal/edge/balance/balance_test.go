@@ -1,0 +1,119 @@
+package balance
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+type fake struct {
+	healthy bool
+	active  int64
+	rtt     time.Duration
+}
+
+func (f *fake) Healthy() bool      { return f.healthy }
+func (f *fake) Active() int64      { return f.active }
+func (f *fake) RTT() time.Duration { return f.rtt }
+
+var client = netip.MustParseAddr("192.0.2.1")
+
+func count(p *Picker, n int) map[string]int {
+	got := map[string]int{}
+	for range n {
+		got[p.Pick(client).ID]++
+	}
+	return got
+}
+
+func TestPick(t *testing.T) {
+	tests := []struct {
+		desc     string
+		sched    string
+		failover bool
+		targets  []*Target
+		want     map[string]int // Out of 100 picks.
+	}{
+		{"lrtt prefers fastest", snapshot.SchedLRTT, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: true, rtt: 5 * time.Millisecond}},
+			{ID: "b", Backend: &fake{healthy: true, rtt: time.Millisecond}},
+		}, map[string]int{"b": 100}},
+		{"lrtt measures unmeasured first", snapshot.SchedLRTT, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: true, rtt: time.Millisecond}},
+			{ID: "b", Backend: &fake{healthy: true}},
+		}, map[string]int{"b": 100}},
+		{"lc", snapshot.SchedLC, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: true, active: 5}},
+			{ID: "b", Backend: &fake{healthy: true, active: 2}},
+		}, map[string]int{"b": 100}},
+		{"unhealthy skipped", snapshot.SchedRR, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: false}},
+			{ID: "b", Backend: &fake{healthy: true}},
+		}, map[string]int{"b": 100}},
+		{"secondary idle while primary healthy", snapshot.SchedRR, true, []*Target{
+			{ID: "p", Backend: &fake{healthy: true}},
+			{ID: "s", Secondary: true, Backend: &fake{healthy: true}},
+		}, map[string]int{"p": 100}},
+		{"secondary takes over", snapshot.SchedRR, true, []*Target{
+			{ID: "p", Backend: &fake{healthy: false}},
+			{ID: "s", Secondary: true, Backend: &fake{healthy: true}},
+		}, map[string]int{"s": 100}},
+		{"secondary is a peer without failover", snapshot.SchedRR, false, []*Target{
+			{ID: "p", Backend: &fake{healthy: true}},
+			{ID: "s", Secondary: true, Backend: &fake{healthy: true}},
+		}, map[string]int{"p": 50, "s": 50}},
+		{"all unhealthy fails open to primaries", snapshot.SchedRR, true, []*Target{
+			{ID: "p", Backend: &fake{}},
+			{ID: "s", Secondary: true, Backend: &fake{}},
+		}, map[string]int{"p": 100}},
+		{"wrr ratio", snapshot.SchedWRR, false, []*Target{
+			{ID: "a", Weight: 1, Backend: &fake{healthy: true}},
+			{ID: "b", Weight: 3, Backend: &fake{healthy: true}},
+		}, map[string]int{"a": 25, "b": 75}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			got := count(New(tc.sched, tc.targets, tc.failover, nil, 0), 100)
+			for id, w := range tc.want {
+				if got[id] != w {
+					t.Errorf("%s: got %d; want %d (all %v)", id, got[id], w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestStickyExpires(t *testing.T) {
+	targets := []*Target{{ID: "a", Backend: &fake{healthy: true}}, {ID: "b", Backend: &fake{healthy: true}}}
+	p := New(snapshot.SchedRR, targets, false, NewSticky(), time.Second)
+	now := time.Unix(1000, 0)
+	p.now = func() time.Time { return now }
+	first := p.Pick(client).ID
+	if got := p.Pick(client).ID; got != first {
+		t.Fatalf("got %s; want sticky %s", got, first)
+	}
+	now = now.Add(2 * time.Second)
+	if got := p.Pick(client).ID; got == first {
+		t.Errorf("got %s after expiry; want the other origin", got)
+	}
+}
+
+func FuzzWRRNeverPicksZeroWeight(f *testing.F) {
+	f.Add(uint8(0), uint8(5), uint8(7))
+	f.Fuzz(func(t *testing.T, a, b, c uint8) {
+		ws := []int{int(a % 101), int(b % 101), int(c % 101)}
+		var ts []*Target
+		for i, w := range ws {
+			ts = append(ts, &Target{ID: string(rune('a' + i)), Weight: w, Backend: &fake{healthy: true}})
+		}
+		p := New(snapshot.SchedWRR, ts, false, nil, 0)
+		for range 50 {
+			got := p.Pick(client)
+			if got.Weight == 0 && ws[0]+ws[1]+ws[2] > 0 {
+				t.Fatalf("picked zero-weight %s with weights %v", got.ID, ws)
+			}
+		}
+	})
+}

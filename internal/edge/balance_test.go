@@ -1,0 +1,116 @@
+package edge_test
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+func TestSchedulers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		sched   string
+		weights []int
+		want    map[string]int // Out of 60 connections.
+	}{
+		{"rr", snapshot.SchedRR, []int{10, 10, 10}, map[string]int{"o0": 20, "o1": 20, "o2": 20}},
+		{"wrr", snapshot.SchedWRR, []int{10, 20, 30}, map[string]int{"o0": 10, "o1": 20, "o2": 30}},
+		{"wrr zero weight", snapshot.SchedWRR, []int{0, 10, 10}, map[string]int{"o1": 30, "o2": 30}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			os := origins(namedOrigins(t, len(tc.weights))...)
+			for i, w := range tc.weights {
+				os[i].Weight = w
+			}
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			l := listener("lsr", snapshot.ProtoTCP, port, os)
+			l.Scheduler = tc.sched
+			mustApply(t, rt, oneProxy(1, ip, l))
+			got := map[string]int{}
+			src := lo.Next()
+			for range 60 {
+				got[readName(t, src, netip.AddrPortFrom(ip, uint16(port)))]++
+			}
+			for k, w := range tc.want {
+				if got[k] != w {
+					t.Errorf("%s: got %d of 60; want %d (all: %v)", k, got[k], w, got)
+				}
+			}
+		})
+	}
+}
+
+// TestLeastConnections holds connections open on o0 and checks lc avoids it.
+func TestLeastConnections(t *testing.T) {
+	t.Parallel()
+	hold := make(chan struct{})
+	busy := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { _, _ = c.Write([]byte("o0")); <-hold })
+	t.Cleanup(func() { close(hold) }) // Runs before the server's cleanup.
+	idle := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("o1")).Addr
+	os := origins(busy.Addr, idle)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr", snapshot.ProtoTCP, port, os)
+	l.Scheduler = snapshot.SchedLC
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	// Hold 3 connections on o0; o1 connections close at once.
+	for held := 0; held < 3; {
+		c := dial(t, src, to)
+		buf := make([]byte, 2)
+		_, _ = io.ReadFull(c, buf)
+		if string(buf) == "o0" {
+			held++
+		} else {
+			_ = c.Close()
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // Let closed o1 connections finish.
+	// o1 closes at once, so it always has fewer active connections.
+	for range 20 {
+		if got := readName(t, src, to); got != "o0" && got != "o1" {
+			t.Fatalf("got %q", got)
+		} else if got == "o0" {
+			t.Fatalf("lc picked the busy origin")
+		}
+	}
+}
+
+func TestSessionPersistence(t *testing.T) {
+	t.Parallel()
+	os := origins(namedOrigins(t, 3)...)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr", snapshot.ProtoTCP, port, os)
+	l.SessionPersist = 2 * time.Second
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	seen := map[string]bool{}
+	for range 3 { // Three clients, three source IPs.
+		src := lo.Next()
+		first := readName(t, src, to)
+		seen[first] = true
+		for range 10 {
+			if got := readName(t, src, to); got != first {
+				t.Fatalf("client %v: got %q; want sticky %q", src, got, first)
+			}
+		}
+	}
+	if len(seen) < 2 {
+		t.Errorf("clients all on %v; want spread", seen)
+	}
+}

@@ -1,0 +1,139 @@
+// Package edge is the data plane runtime: it turns immutable snapshots into
+// running listeners. Runtime.Apply diffs a snapshot against what runs, by
+// stable IDs and socket addresses, and touches only what changed; sockets,
+// origin health, UDP sessions, persistence tables and counters live in pools
+// that outlive snapshots.
+//
+// The edge imports the snapshot contract and libraries only — never the
+// store, the API packages, the domain model or database/sql (deps_test.go
+// enforces it) — so the control plane can drive it in process today and over
+// a network later through the Node interface.
+package edge
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Node is what a controller needs from an edge node. Every argument and
+// result is plain data (JSON-encodable), so a remote transport can carry it.
+type Node interface {
+	// Apply makes snap the desired state and returns what happened, per
+	// listener (the ACK/NACK). Calls are serialised.
+	Apply(snap *snapshot.Snapshot) Report
+	// Events delivers asynchronous observations: origin health flips and
+	// listeners finishing their drain. The channel is closed by Close.
+	Events() <-chan Event
+	// Stats returns cumulative counters; diff two with stats.Delta.
+	Stats() stats.Sample
+	// Close stops every listener, drains until ctx is done, then aborts.
+	Close(ctx context.Context) error
+}
+
+// Options configure a Runtime. The zero value is usable.
+type Options struct {
+	// DrainGrace is how long connections of a removed TCP listener (or a
+	// closed proxy) may continue before they are aborted; 0 means 30s.
+	DrainGrace time.Duration
+	// ResolveEvery is the re-resolution period of domain origins; 0 = 30s.
+	ResolveEvery time.Duration
+	// Resolver resolves domain origins; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+	// EventBuffer is the Events channel capacity; 0 means 256. Events that
+	// find it full are dropped (and counted in Report.DroppedEvents) rather
+	// than blocking the data plane.
+	EventBuffer int
+}
+
+func (o *Options) defaults() {
+	if o.DrainGrace <= 0 {
+		o.DrainGrace = 30 * time.Second
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 256
+	}
+}
+
+// Listener states in a report.
+const (
+	StateRunning  = "running"  // Bound and serving.
+	StateFailed   = "failed"   // Bind failed; see Error. Retried on the next Apply.
+	StateInvalid  = "invalid"  // Rejected by validation; a previous config, if any, keeps running.
+	StateDraining = "draining" // Removed or proxy closed: not accepting, open connections finishing.
+	StateClosed   = "closed"   // Drained and gone (events only).
+)
+
+// Listener changes in a report.
+const (
+	ChangeAdded     = "added"
+	ChangeUpdated   = "updated" // Socket kept, route swapped atomically.
+	ChangeUnchanged = "unchanged"
+	ChangeRemoved   = "removed"
+)
+
+// Report is the result of one Apply.
+type Report struct {
+	Version   int64            `json:"version"`
+	At        time.Time        `json:"at"`
+	Listeners []ListenerStatus `json:"listeners"`
+	// Errors are validation errors of objects other than listeners
+	// (proxies, policies); such a proxy keeps its previous state.
+	Errors        []string `json:"errors,omitempty"`
+	DroppedEvents int64    `json:"droppedEvents,omitempty"`
+}
+
+// OK reports whether every listener of the snapshot runs as specified: the
+// controller's ACK (true) or NACK (false, details in Listeners and Errors).
+func (r Report) OK() bool {
+	for _, l := range r.Listeners {
+		if l.State == StateFailed || l.State == StateInvalid {
+			return false
+		}
+	}
+	return len(r.Errors) == 0
+}
+
+// Listener returns the status of listener id, if reported.
+func (r Report) Listener(id string) (ListenerStatus, bool) {
+	for _, l := range r.Listeners {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return ListenerStatus{}, false
+}
+
+// ListenerStatus is the state of one listener after an Apply.
+type ListenerStatus struct {
+	ID      string `json:"id"`
+	ProxyID string `json:"proxyId"`
+	Addr    string `json:"addr"` // protocol/ip:port
+	State   string `json:"state"`
+	Change  string `json:"change"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Event kinds.
+const (
+	EventOriginHealth = "origin-health"
+	EventListener     = "listener"
+)
+
+// Event is an asynchronous observation.
+type Event struct {
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+	// For EventOriginHealth: the origin (host:port) and every listener/
+	// origin ID that uses it, as "listenerID/originID".
+	Origin  string   `json:"origin,omitempty"`
+	Users   []string `json:"users,omitempty"`
+	Healthy bool     `json:"healthy,omitempty"`
+	// For EventListener: the listener and its new state.
+	Listener string `json:"listener,omitempty"`
+	State    string `json:"state,omitempty"`
+	Message  string `json:"message,omitempty"`
+}

@@ -1,0 +1,189 @@
+// Package edgetest provides helpers for edge tests: loopback address
+// allocation and small TCP/UDP origin servers. It does not import testing
+// (the edge's dependency fence forbids it outside _test files); TB is the
+// slice of testing.TB it needs.
+package edgetest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// TB is the part of testing.TB the helpers use.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// Alloc hands out distinct loopback addresses 127.77.<net>.<n>. Give each
+// test package its own net so parallel packages never collide; all of
+// 127.0.0.0/8 is routed to lo on Linux.
+type Alloc struct {
+	net byte
+	n   atomic.Uint32
+}
+
+// NewAlloc returns an allocator over 127.77.net.1-254. It wraps around
+// after 254 addresses (repeated runs with -count); earlier tests have
+// released theirs by then.
+func NewAlloc(net byte) *Alloc { return &Alloc{net: net} }
+
+// Next returns a fresh address.
+func (a *Alloc) Next() netip.Addr {
+	n := (a.n.Add(1)-1)%254 + 1
+	return netip.AddrFrom4([4]byte{127, 77, a.net, byte(n)})
+}
+
+// FreePort returns a port free for both TCP and UDP on ip at the time of the
+// call (addresses are per test, so nothing else races for it).
+func FreePort(t TB, ip netip.Addr) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		if err == nil {
+			_ = pc.Close()
+			return port
+		}
+	}
+	t.Fatalf("no free port on %v", ip)
+	return 0
+}
+
+// TCPServer is a test origin.
+type TCPServer struct {
+	Addr     netip.AddrPort
+	Accepted atomic.Int64
+	ln       net.Listener
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
+}
+
+// StartTCP serves handle on ip (port 0 picks one) until cleanup, which
+// closes the listener and every connection and waits for handlers.
+func StartTCP(t TB, ap netip.AddrPort, handle func(net.Conn)) *TCPServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", ap.String())
+	if err != nil {
+		t.Fatalf("origin listen: %v", err)
+	}
+	s := &TCPServer{Addr: ln.Addr().(*net.TCPAddr).AddrPort(), ln: ln, conns: map[net.Conn]bool{}}
+	s.wg.Add(1)
+	go s.loop(handle)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *TCPServer) loop(handle func(net.Conn)) {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.Accepted.Add(1)
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			handle(c)
+		}()
+	}
+}
+
+// Close stops the server and closes its connections.
+func (s *TCPServer) Close() {
+	_ = s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Echo copies input back, then half-closes.
+func Echo(c net.Conn) {
+	_, _ = io.Copy(c, c)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}
+
+// Name writes name and closes: lets a client see which origin it reached.
+func Name(name string) func(net.Conn) {
+	return func(c net.Conn) { _, _ = io.WriteString(c, name) }
+}
+
+// Sink reads everything and discards it.
+func Sink(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+
+// UDPServer is a test UDP origin that answers every datagram with
+// prefix+payload.
+type UDPServer struct {
+	Addr     netip.AddrPort
+	Received atomic.Int64
+	pc       *net.UDPConn
+	done     chan struct{}
+}
+
+// StartUDP starts a UDP origin; handle returns the reply (nil: no reply).
+func StartUDP(t TB, ap netip.AddrPort, handle func(from netip.AddrPort, p []byte) []byte) *UDPServer {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		t.Fatalf("udp origin listen: %v", err)
+	}
+	s := &UDPServer{Addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), pc: pc, done: make(chan struct{})}
+	go s.loop(handle)
+	t.Cleanup(func() { _ = pc.Close(); <-s.done })
+	return s
+}
+
+func (s *UDPServer) loop(handle func(netip.AddrPort, []byte) []byte) {
+	defer close(s.done)
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := s.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		s.Received.Add(1)
+		if r := handle(from, buf[:n]); r != nil {
+			_, _ = s.pc.WriteToUDPAddrPort(r, from)
+		}
+	}
+}
+
+// Prefix returns a UDP handler answering prefix+payload.
+func Prefix(prefix string) func(netip.AddrPort, []byte) []byte {
+	return func(_ netip.AddrPort, p []byte) []byte { return append([]byte(prefix), p...) }
+}
+
+// Eventually polls cond every 10ms until it holds or d passes.
+func Eventually(t TB, d time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("after %v: %s", d, fmt.Sprintf(format, args...))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

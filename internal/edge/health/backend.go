@@ -1,0 +1,169 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Backend is the shared state of one origin. Its methods are safe for
+// concurrent use; the hot path only touches atomics.
+type Backend struct {
+	key  Key
+	refs int // Guarded by Pool.mu.
+	stop chan struct{}
+
+	healthy atomic.Bool
+	addrs   atomic.Pointer[[]netip.Addr]
+	next    atomic.Uint32
+	active  atomic.Int64
+	rtt     atomic.Int64 // EWMA of connect latency in ns; 0 = not measured.
+
+	// Rise/fall run lengths, touched only by the checker goroutine.
+	okRun, failRun int
+}
+
+// ErrUnresolved is returned by Addr for a domain origin with no addresses.
+var ErrUnresolved = errors.New("origin domain not resolved")
+
+func newBackend(k Key) *Backend {
+	b := &Backend{key: k, stop: make(chan struct{})}
+	// Origins start healthy so a new listener serves at once; a dead origin
+	// is then taken out after Unhealthy failed checks.
+	b.healthy.Store(true)
+	if !k.IsDomain {
+		a, err := netip.ParseAddr(k.Host)
+		if err == nil {
+			b.addrs.Store(&[]netip.Addr{a.Unmap()})
+		}
+	}
+	return b
+}
+
+// Key returns the backend's identity.
+func (b *Backend) Key() Key { return b.key }
+
+// Healthy reports whether the origin passes its checks and has an address.
+func (b *Backend) Healthy() bool {
+	a := b.addrs.Load()
+	return b.healthy.Load() && a != nil && len(*a) > 0
+}
+
+// Addr returns the address to connect to, rotating over a domain's
+// addresses.
+func (b *Backend) Addr() (netip.AddrPort, error) {
+	a := b.addrs.Load()
+	if a == nil || len(*a) == 0 {
+		return netip.AddrPort{}, ErrUnresolved
+	}
+	i := b.next.Add(1) % uint32(len(*a))
+	return netip.AddrPortFrom((*a)[i], uint16(b.key.Port)), nil
+}
+
+// Active is the number of open connections/sessions to the origin.
+func (b *Backend) Active() int64 { return b.active.Load() }
+
+// ConnStart and ConnEnd bracket a connection or UDP session (for lc).
+func (b *Backend) ConnStart() { b.active.Add(1) }
+
+// ConnEnd ends what ConnStart began.
+func (b *Backend) ConnEnd() { b.active.Add(-1) }
+
+// RTT is the smoothed connect latency (0 until measured).
+func (b *Backend) RTT() time.Duration { return time.Duration(b.rtt.Load()) }
+
+// ObserveRTT folds one connect latency into the EWMA (weight 1/4, so a
+// changed path shows within a few connections).
+func (b *Backend) ObserveRTT(d time.Duration) {
+	for {
+		old := b.rtt.Load()
+		nv := int64(d)
+		if old != 0 {
+			nv = old + (int64(d)-old)/4
+		}
+		if nv <= 0 {
+			nv = 1
+		}
+		if b.rtt.CompareAndSwap(old, nv) {
+			return
+		}
+	}
+}
+
+// run is the backend's goroutine: resolve domains, run checks, until stop.
+func (b *Backend) run(p *Pool) {
+	c := b.key.Check
+	if b.key.IsDomain {
+		b.resolve(p)
+	}
+	tick := time.Duration(1<<63 - 1)
+	if c.Enabled {
+		tick = c.Interval
+		b.record(p, b.check())
+	}
+	checkT := time.NewTicker(tick)
+	resolveT := time.NewTicker(p.opts.ResolveEvery)
+	defer checkT.Stop()
+	defer resolveT.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-resolveT.C:
+			if b.key.IsDomain {
+				b.resolve(p)
+			}
+		case <-checkT.C:
+			b.record(p, b.check())
+		}
+	}
+}
+
+func (b *Backend) resolve(p *Pool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := p.opts.Resolver.LookupNetIP(ctx, "ip", b.key.Host)
+	if err != nil || len(ips) == 0 {
+		had := b.Healthy()
+		b.addrs.Store(nil) // A failed resolution makes the origin unhealthy.
+		if had {
+			p.notify(b, false, "resolve: "+errString(err))
+		}
+		return
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	was := b.Healthy()
+	b.addrs.Store(&ips)
+	if !was && b.Healthy() {
+		p.notify(b, true, "")
+	}
+}
+
+// record applies rise/fall to one check result.
+func (b *Backend) record(p *Pool, err error) {
+	c := b.key.Check
+	if err == nil {
+		b.okRun, b.failRun = b.okRun+1, 0
+		if !b.healthy.Load() && b.okRun >= c.Healthy {
+			b.healthy.Store(true)
+			p.notify(b, true, "")
+		}
+		return
+	}
+	b.failRun, b.okRun = b.failRun+1, 0
+	if b.healthy.Load() && b.failRun >= c.Unhealthy {
+		b.healthy.Store(false)
+		p.notify(b, false, err.Error())
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no addresses"
+	}
+	return err.Error()
+}

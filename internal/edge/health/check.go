@@ -1,0 +1,75 @@
+package health
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// check runs one probe of the configured kind.
+func (b *Backend) check() error {
+	ap, err := b.Addr()
+	if err != nil {
+		return err
+	}
+	c := b.key.Check
+	switch {
+	case b.key.Proto == snapshot.ProtoTCP:
+		return checkTCP(ap.String(), c.Timeout)
+	case c.CheckType == snapshot.CheckPing:
+		return ping(ap.Addr(), c.Timeout)
+	default:
+		send, recv, err := c.Payloads()
+		if err != nil {
+			return err
+		}
+		return checkUDP(ap.String(), send, recv, c.Timeout)
+	}
+}
+
+// checkTCP succeeds when a TCP handshake completes within timeout.
+func checkTCP(addr string, timeout time.Duration) error {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// checkUDP sends the probe and waits for a reply. With an expected reply,
+// the reply must contain it. Without one, only an ICMP port unreachable
+// (seen as ECONNREFUSED on a connected socket) fails the check: silence is
+// the normal answer of most UDP services.
+func checkUDP(addr string, send, recv []byte, timeout time.Duration) error {
+	c, err := net.DialTimeout("udp", addr, timeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if len(send) == 0 {
+		send = []byte{0} // Something must be sent to provoke an answer.
+	}
+	if _, err := c.Write(send); err != nil {
+		return err
+	}
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	var ne net.Error
+	switch {
+	case err != nil && errors.As(err, &ne) && ne.Timeout():
+		if len(recv) == 0 {
+			return nil
+		}
+		return fmt.Errorf("no reply within %v", timeout)
+	case err != nil:
+		return err
+	case len(recv) > 0 && !bytes.Contains(buf[:n], recv):
+		return fmt.Errorf("reply %q lacks %q", buf[:n], recv)
+	}
+	return nil
+}

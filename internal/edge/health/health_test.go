@@ -1,0 +1,88 @@
+package health
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+var lo = edgetest.NewAlloc(3)
+
+func TestUDPPortCheck(t *testing.T) {
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		if string(p) == "\xde\xad" {
+			return []byte("pong\xbe\xef")
+		}
+		return nil
+	})
+	silent := lo.Next()
+	tests := []struct {
+		desc    string
+		addr    string
+		check   snapshot.HealthCheck
+		wantErr bool
+	}{
+		{"hex reply matches", origin.Addr.String(), snapshot.HealthCheck{ContextType: "HEX", Send: "dead", Recv: "beef"}, false},
+		{"text reply mismatch", origin.Addr.String(), snapshot.HealthCheck{ContextType: "TEXT", Send: "x", Recv: "y"}, true},
+		{"no reply expected, port open", origin.Addr.String(), snapshot.HealthCheck{Send: "x"}, false},
+		{"port closed: ICMP unreachable", netip.AddrPortFrom(silent, 9).String(), snapshot.HealthCheck{Send: "x"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			send, recv, err := tc.check.Payloads()
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = checkUDP(tc.addr, send, recv, 200*time.Millisecond)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("got %v; want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	if err := ping(lo.Next(), time.Second); err != nil {
+		t.Skipf("ICMP unavailable here (needs root or ping_group_range): %v", err)
+	}
+}
+
+func TestPoolSharesAndResolves(t *testing.T) {
+	changes := make(chan Change, 8)
+	p := NewPool(Options{OnChange: func(c Change) { changes <- c }})
+	defer p.Close()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	k := Key{Proto: "TCP", Host: ap.Addr().String(), Port: int(ap.Port()),
+		Check: snapshot.HealthCheck{Enabled: true, Interval: 50 * time.Millisecond, Timeout: 40 * time.Millisecond, Healthy: 1, Unhealthy: 1}}
+	a, b := p.Acquire(k), p.Acquire(k)
+	if a != b {
+		t.Fatal("same key: got two backends; want one shared")
+	}
+	_ = ln.Close()
+	select {
+	case c := <-changes:
+		if c.Healthy || a.Healthy() {
+			t.Errorf("got %+v; want unhealthy", c)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no health change after the origin closed")
+	}
+	p.Release(a)
+	p.Release(b)
+
+	d := p.Acquire(Key{Proto: "TCP", Host: "localhost", Port: 80, IsDomain: true})
+	edgetest.Eventually(t, 2*time.Second, d.Healthy, "localhost never resolved")
+	if got, _ := d.Addr(); !got.Addr().IsLoopback() {
+		t.Errorf("localhost resolved to %v", got)
+	}
+	bad := p.Acquire(Key{Proto: "TCP", Host: "no-such-host.invalid", Port: 80, IsDomain: true})
+	edgetest.Eventually(t, 6*time.Second, func() bool { return !bad.Healthy() }, "unresolvable domain healthy")
+}

@@ -1,0 +1,148 @@
+// Package health keeps origin state that must outlive snapshots: health
+// (active checks with rise/fall), DNS resolution of domain origins, and the
+// live load figures schedulers read (active connections, connect RTT).
+//
+// Backends live in a Pool keyed by origin identity — protocol, host, port
+// and check configuration — and are reference counted, so a snapshot that
+// keeps an origin keeps its state and its checker goroutine (caddy's
+// reverseproxy hosts idea). A new snapshot acquires before the old one
+// releases, hence an unchanged origin is never re-checked from scratch.
+package health
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Key is the identity of an origin for health purposes.
+type Key struct {
+	Proto    string // snapshot.ProtoTCP or ProtoUDP: selects the check.
+	Host     string
+	Port     int
+	IsDomain bool
+	Check    snapshot.HealthCheck
+}
+
+// Change is reported when a backend's health flips.
+type Change struct {
+	Key     Key
+	Healthy bool
+	Reason  string // The last check's error, or "" on recovery.
+	At      time.Time
+}
+
+// Options configure a Pool.
+type Options struct {
+	// ResolveEvery is how often domain origins are re-resolved; 0 means 30s.
+	// The stdlib resolver does not expose TTLs, so a fixed refresh stands in.
+	ResolveEvery time.Duration
+	// Resolver resolves domain origins; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+	// OnChange, if set, is called (from checker goroutines, so it must not
+	// block for long) whenever a backend's health flips.
+	OnChange func(Change)
+}
+
+// Pool holds backends by key. It is safe for concurrent use.
+type Pool struct {
+	opts Options
+	mu   sync.Mutex
+	m    map[Key]*Backend
+	wg   sync.WaitGroup
+}
+
+// NewPool returns an empty pool.
+func NewPool(opts Options) *Pool {
+	if opts.ResolveEvery <= 0 {
+		opts.ResolveEvery = 30 * time.Second
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	return &Pool{opts: opts, m: map[Key]*Backend{}}
+}
+
+// Acquire returns the backend for k, creating it (and starting its checker)
+// on first use. Each Acquire must be paired with one Release.
+func (p *Pool) Acquire(k Key) *Backend {
+	k.Check = normalize(k.Check)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.m[k]
+	if b == nil {
+		b = newBackend(k)
+		p.m[k] = b
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			b.run(p)
+		}()
+	}
+	b.refs++
+	return b
+}
+
+// Release drops one reference; the last one stops the checker.
+func (p *Pool) Release(b *Backend) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b.refs--
+	if b.refs == 0 {
+		delete(p.m, b.key)
+		close(b.stop)
+	}
+}
+
+// Close stops every checker and waits for them.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	for k, b := range p.m {
+		delete(p.m, k)
+		close(b.stop)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// Backends returns the live backends (for status reports).
+func (p *Pool) Backends() []*Backend {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*Backend, 0, len(p.m))
+	for _, b := range p.m {
+		out = append(out, b)
+	}
+	return out
+}
+
+func (p *Pool) notify(b *Backend, healthy bool, reason string) {
+	if p.opts.OnChange != nil {
+		p.opts.OnChange(Change{Key: b.key, Healthy: healthy, Reason: reason, At: time.Now()})
+	}
+}
+
+// normalize fills defaults so that equal effective configs share a backend.
+func normalize(c snapshot.HealthCheck) snapshot.HealthCheck {
+	if !c.Enabled {
+		return snapshot.HealthCheck{}
+	}
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = min(2*time.Second, c.Interval)
+	}
+	if c.Healthy <= 0 {
+		c.Healthy = 3
+	}
+	if c.Unhealthy <= 0 {
+		c.Unhealthy = 3
+	}
+	if c.CheckType == "" {
+		c.CheckType = snapshot.CheckPort
+	}
+	return c
+}

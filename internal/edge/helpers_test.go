@@ -1,0 +1,93 @@
+package edge_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// lo hands this package's tests addresses in 127.77.1.0/24.
+var lo = edgetest.NewAlloc(1)
+
+func newRuntime(t *testing.T, opts edge.Options) *edge.Runtime {
+	t.Helper()
+	if opts.DrainGrace == 0 {
+		opts.DrainGrace = 2 * time.Second
+	}
+	rt := edge.New(opts)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = rt.Close(ctx)
+	})
+	return rt
+}
+
+func mustApply(t *testing.T, rt *edge.Runtime, s *snapshot.Snapshot) edge.Report {
+	t.Helper()
+	rep := rt.Apply(s)
+	if !rep.OK() {
+		t.Fatalf("apply v%d not OK: %+v", s.Version, rep)
+	}
+	return rep
+}
+
+// origins turns test servers into snapshot origins named o0, o1, ...
+func origins(addrs ...netip.AddrPort) []snapshot.Origin {
+	var out []snapshot.Origin
+	for i, a := range addrs {
+		out = append(out, snapshot.Origin{ID: fmt.Sprintf("o%d", i), Host: a.Addr().String(), Port: int(a.Port()), Weight: 10})
+	}
+	return out
+}
+
+func listener(id, proto string, port int, os []snapshot.Origin) snapshot.Listener {
+	return snapshot.Listener{ID: id, Protocol: proto, Port: port, Scheduler: snapshot.SchedRR, Origins: os}
+}
+
+func oneProxy(v int64, ip netip.Addr, ls ...snapshot.Listener) *snapshot.Snapshot {
+	return &snapshot.Snapshot{Version: v, Proxies: []snapshot.Proxy{{ID: "link-1", AccessIP: ip.String(), Listeners: ls}}}
+}
+
+// dial connects to the proxy from a chosen local source address.
+func dial(t *testing.T, src netip.Addr, to netip.AddrPort) *net.TCPConn {
+	t.Helper()
+	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+	c, err := d.Dial("tcp", to.String())
+	if err != nil {
+		t.Fatalf("dial %v: %v", to, err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { _ = c.Close() })
+	return c.(*net.TCPConn)
+}
+
+// readName connects, reads the origin's name until EOF.
+func readName(t *testing.T, src netip.Addr, to netip.AddrPort) string {
+	t.Helper()
+	c := dial(t, src, to)
+	defer c.Close()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// namedOrigins starts n origins on fresh addresses answering their name.
+func namedOrigins(t *testing.T, n int) []netip.AddrPort {
+	var out []netip.AddrPort
+	for i := range n {
+		s := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name(fmt.Sprintf("o%d", i)))
+		out = append(out, s.Addr)
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package edge_test
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestHitlessApplies: a long-lived connection on listener A survives 60
+// Applies that add, remove and change other listeners, and listener B,
+// changed on every Apply, never refuses a connection.
+func TestHitlessApplies(t *testing.T) {
+	t.Parallel()
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	names := namedOrigins(t, 2)
+	ip := lo.Next()
+	pa, pb, pc := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	a := listener("lsr-a", snapshot.ProtoTCP, pa, origins(echo.Addr))
+	snapAt := func(v int) *snapshot.Snapshot {
+		b := listener("lsr-b", snapshot.ProtoTCP, pb, origins(names[v%2]))
+		b.Scheduler = []string{"rr", "wrr", "lc", "lrtt"}[v%4]
+		ls := []snapshot.Listener{a, b}
+		if v%3 == 0 {
+			ls = append(ls, listener("lsr-c", snapshot.ProtoTCP, pc, origins(echo.Addr)))
+		}
+		if v%5 == 0 {
+			ls = append(ls, listener("lsr-u", snapshot.ProtoUDP, pc, origins(echo.Addr)))
+		}
+		return oneProxy(int64(v), ip, ls...)
+	}
+	mustApply(t, rt, snapAt(1))
+	long := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(pa)))
+	roundTrip(t, long)
+
+	var refused, served atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hammer(netip.AddrPortFrom(ip, uint16(pb)), stop, &served, &refused)
+	}()
+	for v := 2; v <= 61; v++ {
+		rep := mustApply(t, rt, snapAt(v))
+		if st, _ := rep.Listener("lsr-a"); st.Change != edge.ChangeUnchanged {
+			t.Fatalf("v%d: lsr-a change %q; want unchanged", v, st.Change)
+		}
+		roundTrip(t, long)
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("listener B: %d connections served during 60 applies, %d refused", served.Load(), refused.Load())
+	if refused.Load() != 0 || served.Load() == 0 {
+		t.Errorf("got %d refused, %d served; want 0 refused", refused.Load(), served.Load())
+	}
+}
+
+func hammer(to netip.AddrPort, stop chan struct{}, served, refused *atomic.Int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		c, err := net.DialTimeout("tcp", to.String(), time.Second)
+		if err != nil {
+			refused.Add(1)
+			continue
+		}
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		b := make([]byte, 8)
+		n, _ := c.Read(b)
+		if n > 0 {
+			served.Add(1)
+		} else {
+			refused.Add(1)
+		}
+		_ = c.Close()
+	}
+}
+
+func TestBindFailureIsolated(t *testing.T) {
+	t.Parallel()
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	busy, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).Port
+	free := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	rep := rt.Apply(oneProxy(1, ip, listener("lsr-bad", snapshot.ProtoTCP, taken, origins(echo.Addr)),
+		listener("lsr-ok", snapshot.ProtoTCP, free, origins(echo.Addr))))
+	bad, _ := rep.Listener("lsr-bad")
+	ok, _ := rep.Listener("lsr-ok")
+	if rep.OK() || bad.State != edge.StateFailed || !strings.Contains(bad.Error, "address already in use") {
+		t.Errorf("lsr-bad: got %+v; want failed with a bind error", bad)
+	}
+	if ok.State != edge.StateRunning {
+		t.Errorf("lsr-ok: got %+v; want running", ok)
+	}
+	roundTrip(t, dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(free))))
+	_ = busy.Close() // The next Apply retries the failed bind.
+	rep = rt.Apply(oneProxy(2, ip, listener("lsr-bad", snapshot.ProtoTCP, taken, origins(echo.Addr)),
+		listener("lsr-ok", snapshot.ProtoTCP, free, origins(echo.Addr))))
+	if !rep.OK() {
+		t.Errorf("retry: got %+v; want OK", rep)
+	}
+}
+
+// TestRemoveDrainsAndClosedProxy: removing a listener (or closing its proxy)
+// stops accepting at once; open connections keep working until the grace.
+func TestRemoveDrains(t *testing.T) {
+	t.Parallel()
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{DrainGrace: 600 * time.Millisecond})
+	s := oneProxy(1, ip, listener("lsr-d", snapshot.ProtoTCP, port, origins(echo.Addr)))
+	mustApply(t, rt, s)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	c := dial(t, lo.Next(), to)
+	roundTrip(t, c)
+	closed := *s
+	closed.Proxies = []snapshot.Proxy{s.Proxies[0]}
+	closed.Proxies[0].Closed = true
+	closed.Version = 2
+	rep := mustApply(t, rt, &closed)
+	if st, _ := rep.Listener("lsr-d"); st.State != edge.StateDraining {
+		t.Errorf("got %+v; want draining", st)
+	}
+	if _, err := net.DialTimeout("tcp", to.String(), time.Second); err == nil {
+		t.Error("closed proxy still accepts")
+	}
+	roundTrip(t, c) // Still served during the grace.
+	waitEvent(t, rt, func(e edge.Event) bool { return e.Listener == "lsr-d" && e.State == edge.StateClosed })
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("connection survived the grace")
+	}
+}
+
+func TestInvalidListenerKeepsPrevious(t *testing.T) {
+	t.Parallel()
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	good := listener("lsr-v", snapshot.ProtoTCP, port, origins(echo.Addr))
+	mustApply(t, rt, oneProxy(1, ip, good))
+	broken := good
+	broken.Scheduler = "bogus"
+	rep := rt.Apply(oneProxy(2, ip, broken))
+	st, _ := rep.Listener("lsr-v")
+	if rep.OK() || st.State != edge.StateInvalid {
+		t.Errorf("got %+v; want invalid", st)
+	}
+	roundTrip(t, dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port))))
+	if n := strings.Count(fmt.Sprint(rep.Listeners), "lsr-v"); n != 1 {
+		t.Errorf("lsr-v reported %d times; want once", n)
+	}
+}

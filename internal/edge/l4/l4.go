@@ -1,0 +1,132 @@
+// Package l4 is the layer-4 forwarding engine: TCP servers that splice
+// client and origin sockets together, and UDP servers with a per-client
+// session table. Each server owns its socket and serves a Route, an
+// immutable configuration swapped atomically by Update; a connection or
+// session keeps the Route it started with, so a change never disturbs
+// traffic in flight (traefik's switcher idea).
+package l4
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/acl"
+	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Defaults for zero timeouts in a snapshot.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultTCPIdle        = 15 * time.Minute
+	DefaultUDPIdle        = 60 * time.Second
+)
+
+// Proxy is the state one GAAP proxy shares across its listeners and across
+// snapshots: policy, connection cap, bandwidth and counters. The runtime
+// updates it in place. Safe for concurrent use.
+type Proxy struct {
+	ID     string
+	Policy atomic.Pointer[acl.Policy] // Nil: accept all.
+	Conns  limit.Gate
+	BW     *limit.Bandwidth
+	Stats  *stats.Counters
+}
+
+// NewProxy returns unlimited shared state for a proxy.
+func NewProxy(id string, c *stats.Counters) *Proxy {
+	return &Proxy{ID: id, BW: limit.NewBandwidth(), Stats: c}
+}
+
+// Origin is a pickable origin with its shared backend and counters.
+type Origin struct {
+	ID      string
+	Backend *health.Backend
+	Stats   *stats.Counters
+}
+
+// Route is the immutable configuration a server serves with. Build one per
+// listener change; never modify a Route after passing it to a server.
+type Route struct {
+	ListenerID     string
+	Port           int
+	Proxy          *Proxy
+	Picker         *balance.Picker
+	Origins        map[string]*Origin // By target ID.
+	ConnectTimeout time.Duration
+	IdleTimeout    time.Duration
+	ClientIP       snapshot.ClientIPMode
+	Stats          *stats.Counters // The listener's counters.
+}
+
+// admit applies the proxy's policy and connection cap to a new connection
+// or session, counting refusals. On true the caller owns a gate slot.
+func (r *Route) admit(src netip.Addr, proto string) bool {
+	if !r.Proxy.Policy.Load().Allow(src, proto, r.Port) {
+		r.counters(nil).Add(denied, 1)
+		return false
+	}
+	if !r.Proxy.Conns.TryAcquire() {
+		r.counters(nil).Add(refused, 1)
+		return false
+	}
+	return true
+}
+
+// pick chooses an origin for src, or nil.
+func (r *Route) pick(src netip.Addr) *Origin {
+	t := r.Picker.Pick(src)
+	if t == nil {
+		return nil
+	}
+	return r.Origins[t.ID]
+}
+
+// counters is the stats set for an event on this route and origin o.
+func (r *Route) counters(o *Origin) stats.Set {
+	s := stats.Set{r.Stats, r.Proxy.Stats}
+	if o != nil {
+		s[2] = o.Stats
+	}
+	return s
+}
+
+// Field selectors for stats.Set.Add.
+func bytesIn(c *stats.Counters) *atomic.Int64    { return &c.BytesIn }
+func bytesOut(c *stats.Counters) *atomic.Int64   { return &c.BytesOut }
+func packetsIn(c *stats.Counters) *atomic.Int64  { return &c.PacketsIn }
+func packetsOut(c *stats.Counters) *atomic.Int64 { return &c.PacketsOut }
+func active(c *stats.Counters) *atomic.Int64     { return &c.Active }
+func newConns(c *stats.Counters) *atomic.Int64   { return &c.NewConns }
+func refused(c *stats.Counters) *atomic.Int64    { return &c.Refused }
+func denied(c *stats.Counters) *atomic.Int64     { return &c.Denied }
+func dialFails(c *stats.Counters) *atomic.Int64  { return &c.DialFails }
+func dialCount(c *stats.Counters) *atomic.Int64  { return &c.DialCount }
+func dialNanos(c *stats.Counters) *atomic.Int64  { return &c.DialNanos }
+func dropped(c *stats.Counters) *atomic.Int64    { return &c.Dropped }
+func shaped(c *stats.Counters) *atomic.Int64     { return &c.Shaped }
+
+// Server is what the runtime holds for each bound socket, TCP or UDP.
+type Server interface {
+	// Update swaps the route for new connections/sessions.
+	Update(*Route)
+	// Recheck closes connections/sessions the proxy's current policy denies.
+	Recheck()
+	// Shutdown stops accepting at once, lets traffic drain for up to grace,
+	// then closes what is left; done is closed when everything is closed.
+	Shutdown(grace time.Duration) (done <-chan struct{})
+	// Abort closes every remaining connection/session now.
+	Abort()
+	// Addr is the bound local address.
+	Addr() netip.AddrPort
+}
+
+// Interface guards.
+var (
+	_ Server = (*TCPServer)(nil)
+	_ Server = (*UDPServer)(nil)
+)

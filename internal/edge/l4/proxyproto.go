@@ -1,0 +1,32 @@
+package l4
+
+import (
+	"net"
+
+	proxyproto "github.com/pires/go-proxyproto"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// writeProxyHeader sends the PROXY protocol header announcing the client
+// (src) and the address it reached (dst), before any payload.
+func writeProxyHeader(up net.Conn, mode snapshot.ClientIPMode, src, dst net.Addr) error {
+	var v byte
+	switch mode {
+	case snapshot.ClientIPPPV1:
+		v = 1
+	case snapshot.ClientIPPPV2:
+		v = 2
+	default:
+		return nil
+	}
+	_, err := proxyproto.HeaderProxyFromAddrs(v, src, dst).WriteTo(up)
+	return err
+}
+
+// udpProxyHeader returns the PROXY v2 header (DGRAM) that precedes every
+// datagram of a session: UDP has no stream start, so each datagram must
+// carry the client address on its own.
+func udpProxyHeader(src, dst net.Addr) ([]byte, error) {
+	return proxyproto.HeaderProxyFromAddrs(2, src, dst).Format()
+}

@@ -1,0 +1,216 @@
+package l4
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+)
+
+// tcpConn is one proxied connection. Its byte counts come from io.Copy's
+// return values plus TCP_INFO samples, never from wrapping the sockets, so
+// the kernel can splice(2) between them.
+type tcpConn struct {
+	client *net.TCPConn
+	origin atomic.Pointer[net.TCPConn]
+	src    netip.AddrPort
+	route  *Route
+	o      *Origin
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Live accounting, touched by the sweeper and once at the end (after
+	// the sweeper can no longer see the connection, guarded by mu).
+	mu                    sync.Mutex
+	liveIn, liveOut       int64
+	livePktIn, livePktOut int64
+	finished              bool
+}
+
+func (c *tcpConn) run() {
+	r := c.route
+	defer c.cancel()
+	set := r.counters(nil)
+	set.Add(newConns, 1)
+	set.Add(active, 1)
+	defer set.Add(active, -1)
+	up := c.dial()
+	if up == nil {
+		_ = c.client.Close()
+		return
+	}
+	set = r.counters(c.o)
+	c.o.Stats.NewConns.Add(1)
+	c.o.Stats.Active.Add(1)
+	defer c.o.Stats.Active.Add(-1)
+	c.o.Backend.ConnStart()
+	defer c.o.Backend.ConnEnd()
+	in, out := c.pipe(up, r.Proxy.BW)
+	c.finish(set, in, out) // Before closing: it reads TCP_INFO.
+	_ = c.client.Close()
+	_ = up.Close()
+}
+
+// dial connects to a picked origin and sends the PROXY header, if any.
+func (c *tcpConn) dial() *net.TCPConn {
+	r := c.route
+	c.o = r.pick(c.src.Addr().Unmap())
+	if c.o == nil {
+		r.counters(nil).Add(dialFails, 1)
+		return nil
+	}
+	set := r.counters(c.o)
+	ap, err := c.o.Backend.Addr()
+	if err != nil {
+		set.Add(dialFails, 1)
+		return nil
+	}
+	d := net.Dialer{Timeout: r.ConnectTimeout}
+	start := time.Now()
+	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
+	if err != nil {
+		set.Add(dialFails, 1)
+		return nil
+	}
+	took := time.Since(start)
+	c.o.Backend.ObserveRTT(took)
+	set.Add(dialCount, 1)
+	set.Add(dialNanos, int64(took))
+	up := nc.(*net.TCPConn)
+	c.origin.Store(up)
+	if err := writeProxyHeader(up, r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr()); err != nil {
+		_ = up.Close()
+		return nil
+	}
+	return up
+}
+
+// pipe copies both ways until both directions end. Each direction ends
+// with CloseWrite on its destination, so a client's half-close reaches the
+// origin and the reply still flows back. An error in either direction
+// aborts both.
+func (c *tcpConn) pipe(up *net.TCPConn, bw *limit.Bandwidth) (in, out int64) {
+	shape := bw.Limited() // Decided once: splice can't be shaped.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out = c.copyDir(c.client, up, shape, bw, limit.Out)
+	}()
+	in = c.copyDir(up, c.client, shape, bw, limit.In)
+	wg.Wait()
+	return in, out
+}
+
+func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d limit.Direction) int64 {
+	var n int64
+	var err error
+	if shape {
+		n, err = shapedCopy(c.ctx, dst, src, bw, d)
+	} else {
+		n, err = io.Copy(dst, src) // *TCPConn → *TCPConn: splice(2) on Linux.
+	}
+	if err != nil {
+		c.abort()
+		return n
+	}
+	_ = dst.CloseWrite()
+	return n
+}
+
+// shapedCopy is the copy loop used when the proxy has a bandwidth limit:
+// read at most one bucket burst, wait for tokens, write.
+func shapedCopy(ctx context.Context, dst, src *net.TCPConn, bw *limit.Bandwidth, d limit.Direction) (int64, error) {
+	buf := make([]byte, min(32<<10, bw.Chunk()))
+	var total int64
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if err := bw.Wait(ctx, d, n); err != nil {
+				return total, err
+			}
+			w, werr := dst.Write(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+}
+
+// abort closes both sockets (idempotent), which ends both copies.
+func (c *tcpConn) abort() {
+	c.once.Do(func() {
+		c.cancel()
+		_ = c.client.SetLinger(0)
+		_ = c.client.Close()
+		if up := c.origin.Load(); up != nil {
+			_ = up.Close()
+		}
+	})
+}
+
+// sweep publishes byte and packet progress from TCP_INFO and enforces the
+// idle timeout. Published bytes lag by one (bytes_received counts a FIN as
+// a byte), and finish reconciles them with the exact io.Copy results.
+func (c *tcpConn) sweep() {
+	up := c.origin.Load()
+	if up == nil || c.o == nil {
+		return
+	}
+	ci, ok1 := readTCPInfo(c.client)
+	oi, ok2 := readTCPInfo(up)
+	if !ok1 || !ok2 {
+		return
+	}
+	if idle := c.route.IdleTimeout; idle > 0 && time.Duration(min(ci.lastRecvMs, oi.lastRecvMs))*time.Millisecond >= idle {
+		c.abort()
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	set := c.route.counters(c.o)
+	c.liveIn = publish(set, bytesIn, c.liveIn, int64(ci.bytesReceived)-1)
+	c.liveOut = publish(set, bytesOut, c.liveOut, int64(oi.bytesReceived)-1)
+	c.livePktIn = publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
+	c.livePktOut = publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
+}
+
+// publish adds the growth from reported to now and returns the new mark.
+func publish(set stats.Set, f func(*stats.Counters) *atomic.Int64, reported, now int64) int64 {
+	if now <= reported {
+		return reported
+	}
+	set.Add(f, now-reported)
+	return now
+}
+
+// finish reconciles live counters with the exact totals.
+func (c *tcpConn) finish(set stats.Set, in, out int64) {
+	ci, ok := readTCPInfo(c.client)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finished = true
+	set.Add(bytesIn, in-c.liveIn)
+	set.Add(bytesOut, out-c.liveOut)
+	if ok {
+		publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
+		publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
+	}
+}

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package l4
+
+import "net"
+
+// tcpInfo is unavailable off Linux: packets are then not counted, idle
+// timeouts are not enforced and bytes are counted at close only.
+type tcpInfo struct {
+	bytesReceived           uint64
+	dataSegsIn, dataSegsOut uint32
+	lastRecvMs              uint32
+}
+
+func readTCPInfo(*net.TCPConn) (tcpInfo, bool) { return tcpInfo{}, false }

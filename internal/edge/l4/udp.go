@@ -1,0 +1,245 @@
+package l4
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	udpBatch = 32   // Datagrams per recvmmsg/sendmmsg.
+	udpBuf   = 9216 // Largest datagram forwarded (jumbo); larger ones are dropped as truncated.
+)
+
+// batchConn is the recvmmsg/sendmmsg API shared by ipv4 and ipv6
+// PacketConns (their Message types are the same type).
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+func newBatchConn(c *net.UDPConn, v4 bool) batchConn {
+	if v4 {
+		return ipv4.NewPacketConn(c)
+	}
+	return ipv6.NewPacketConn(c)
+}
+
+// UDPServer forwards datagrams on one UDP socket. It owns its session table
+// (client address → upstream socket), so sessions outlive Route changes
+// (caddy-l4 ties them to a config generation; we don't). Safe for
+// concurrent use.
+type UDPServer struct {
+	pc    *net.UDPConn
+	bc    batchConn
+	v4    bool
+	route atomic.Pointer[Route]
+
+	mu       sync.Mutex
+	sessions map[netip.AddrPort]*udpSession
+	stopping bool
+	clock    atomic.Int64 // Coarse unix nanos, set by the sweeper; stamps activity.
+	wg       sync.WaitGroup
+	quit     chan struct{}
+}
+
+// ListenUDP binds addr and starts serving r.
+func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		return nil, err
+	}
+	v4 := addr.Addr().Unmap().Is4() || !addr.Addr().IsValid()
+	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4), v4: v4,
+		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
+	s.clock.Store(time.Now().UnixNano())
+	s.route.Store(r)
+	s.wg.Add(2)
+	go s.readLoop()
+	go s.sweepLoop()
+	return s, nil
+}
+
+// Addr returns the bound address.
+func (s *UDPServer) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Route returns the current route.
+func (s *UDPServer) Route() *Route { return s.route.Load() }
+
+// Update swaps the route. Sessions keep their origin unless the new route
+// no longer has it, in which case they end (the next datagram starts a
+// session on a current origin).
+func (s *UDPServer) Update(r *Route) {
+	s.route.Store(r)
+	for _, ss := range s.list() {
+		if o := r.Origins[ss.o.ID]; o == nil || o.Backend != ss.o.Backend {
+			ss.close()
+		}
+	}
+}
+
+// Recheck ends sessions whose client the proxy's policy now denies.
+// (Datagrams are checked one by one anyway; this frees their slots.)
+func (s *UDPServer) Recheck() {
+	for _, ss := range s.list() {
+		if !ss.route.Proxy.Policy.Load().Allow(ss.client.Addr().Unmap(), "UDP", ss.route.Port) {
+			ss.close()
+		}
+	}
+}
+
+// Sessions is the number of live sessions.
+func (s *UDPServer) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+func (s *UDPServer) list() []*udpSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*udpSession, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		out = append(out, ss)
+	}
+	return out
+}
+
+func (s *UDPServer) readLoop() {
+	defer s.wg.Done()
+	ms := make([]ipv4.Message, udpBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
+	}
+	var touched []*udpSession
+	for {
+		n, err := s.bc.ReadBatch(ms, 0)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue
+		}
+		r := s.route.Load()
+		touched = touched[:0]
+		for i := range ms[:n] {
+			if ss := s.inbound(r, &ms[i]); ss != nil && len(ss.pending) == 1 {
+				touched = append(touched, ss)
+			}
+		}
+		for _, ss := range touched {
+			ss.flush()
+		}
+	}
+}
+
+// inbound filters one client datagram and queues it on its session; it
+// returns the session, or nil if the datagram was dropped.
+func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
+	ua, ok := m.Addr.(*net.UDPAddr)
+	if !ok {
+		return nil
+	}
+	src := ua.AddrPort()
+	set := r.counters(nil)
+	switch {
+	case m.Flags&unix.MSG_TRUNC != 0:
+		set.Add(dropped, 1)
+		return nil
+	case !r.Proxy.Policy.Load().Allow(src.Addr().Unmap(), "UDP", r.Port):
+		set.Add(denied, 1)
+		return nil
+	case !r.Proxy.BW.Allow(0, m.N):
+		set.Add(shaped, 1)
+		return nil
+	}
+	ss := s.session(r, src)
+	if ss == nil {
+		return nil
+	}
+	ss.queue(m.Buffers[0][:m.N], s.clock.Load())
+	return ss
+}
+
+// session returns the live session of src, creating one (cap, pick, dial).
+func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
+	s.mu.Lock()
+	ss := s.sessions[src]
+	s.mu.Unlock()
+	if ss != nil {
+		return ss
+	}
+	if !r.Proxy.Conns.TryAcquire() {
+		r.counters(nil).Add(refused, 1)
+		return nil
+	}
+	ss, err := dialSession(s, r, src)
+	if err != nil {
+		r.Proxy.Conns.Release()
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		ss.closeLocked()
+		return nil
+	}
+	s.sessions[src] = ss
+	s.wg.Add(1)
+	go ss.replyLoop()
+	return ss
+}
+
+func (s *UDPServer) sweepLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			s.clock.Store(now.UnixNano())
+			for _, ss := range s.list() {
+				if idle := ss.route.IdleTimeout; now.UnixNano()-ss.last.Load() >= int64(idle) {
+					ss.close()
+				}
+			}
+		}
+	}
+}
+
+// Shutdown closes the socket and every session at once. UDP is not
+// drained: replies leave through the listening socket, and keeping it bound
+// for a grace period would block re-adding the port; clients of
+// connectionless protocols retransmit. grace is ignored.
+func (s *UDPServer) Shutdown(time.Duration) <-chan struct{} {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	_ = s.pc.Close()
+	for _, ss := range s.list() {
+		ss.close()
+	}
+	close(s.quit)
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// Abort ends every session now.
+func (s *UDPServer) Abort() {
+	for _, ss := range s.list() {
+		ss.close()
+	}
+}

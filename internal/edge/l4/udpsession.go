@@ -1,0 +1,159 @@
+package l4
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// udpSession is one client's flow: a connected upstream socket to the
+// origin picked when the session started.
+type udpSession struct {
+	srv    *UDPServer
+	client netip.AddrPort
+	caddr  *net.UDPAddr
+	up     *net.UDPConn
+	bc     batchConn
+	route  *Route
+	o      *Origin
+	set    stats.Set
+	hdr    []byte       // PROXY v2 header prefixed to every datagram, if configured.
+	last   atomic.Int64 // Unix nanos of the last datagram either way.
+	once   sync.Once
+
+	pending []ipv4.Message // Read loop only: datagrams queued for flush.
+	bufs    [][]byte       // Read loop only: header+payload scratch for PROXY mode.
+}
+
+func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
+	o := r.pick(src.Addr().Unmap())
+	if o == nil {
+		r.counters(nil).Add(dialFails, 1)
+		return nil, errors.New("no origin")
+	}
+	set := r.counters(o)
+	ap, err := o.Backend.Addr()
+	var up *net.UDPConn
+	if err == nil {
+		up, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
+	}
+	if err != nil {
+		set.Add(dialFails, 1)
+		return nil, err
+	}
+	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
+		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set}
+	if r.ClientIP == snapshot.ClientIPPPV2 {
+		if ss.hdr, err = udpProxyHeader(ss.caddr, s.pc.LocalAddr()); err != nil {
+			_ = up.Close()
+			return nil, err
+		}
+	}
+	ss.last.Store(s.clock.Load())
+	set.Add(newConns, 1)
+	set.Add(active, 1)
+	o.Backend.ConnStart()
+	return ss, nil
+}
+
+// queue adds one client datagram to the pending batch. The payload aliases
+// the read buffer, which stays valid until flush (same loop iteration).
+func (ss *udpSession) queue(p []byte, now int64) {
+	ss.last.Store(now)
+	ss.set.Add(packetsIn, 1)
+	ss.set.Add(bytesIn, int64(len(p)))
+	if ss.hdr != nil {
+		i := len(ss.pending)
+		if i >= len(ss.bufs) {
+			ss.bufs = append(ss.bufs, make([]byte, 0, udpBuf+len(ss.hdr)))
+		}
+		ss.bufs[i] = append(append(ss.bufs[i][:0], ss.hdr...), p...)
+		p = ss.bufs[i]
+	}
+	ss.pending = append(ss.pending, ipv4.Message{Buffers: [][]byte{p}})
+}
+
+// flush sends the pending datagrams upstream with sendmmsg.
+func (ss *udpSession) flush() {
+	ms := ss.pending
+	for len(ms) > 0 {
+		n, err := ss.bc.WriteBatch(ms, 0)
+		if err != nil {
+			ss.set.Add(dropped, int64(len(ms))) // Origin refused or buffers full.
+			break
+		}
+		ms = ms[n:]
+	}
+	clear(ss.pending)
+	ss.pending = ss.pending[:0]
+}
+
+// replyLoop relays origin datagrams back to the client through the
+// listening socket (so the client sees the address it sent to).
+func (ss *udpSession) replyLoop() {
+	defer ss.srv.wg.Done()
+	in := make([]ipv4.Message, udpBatch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, udpBuf)}
+	}
+	out := make([]ipv4.Message, 0, udpBatch)
+	for {
+		n, err := ss.bc.ReadBatch(in, 0)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			continue // ECONNREFUSED from an ICMP error: keep the session.
+		}
+		ss.last.Store(ss.srv.clock.Load())
+		out = out[:0]
+		for i := range in[:n] {
+			if ss.route.Proxy.BW.Allow(limit.Out, in[i].N) {
+				out = append(out, ipv4.Message{Buffers: [][]byte{in[i].Buffers[0][:in[i].N]}, Addr: ss.caddr})
+				ss.set.Add(bytesOut, int64(in[i].N))
+			} else {
+				ss.set.Add(shaped, 1)
+			}
+		}
+		ss.set.Add(packetsOut, int64(len(out)))
+		ss.send(out)
+	}
+}
+
+func (ss *udpSession) send(ms []ipv4.Message) {
+	for len(ms) > 0 {
+		n, err := ss.srv.bc.WriteBatch(ms, 0)
+		if err != nil {
+			ss.set.Add(dropped, int64(len(ms)))
+			return
+		}
+		ms = ms[n:]
+	}
+}
+
+// close ends the session: removes it from the table and frees its slot.
+func (ss *udpSession) close() {
+	ss.srv.mu.Lock()
+	defer ss.srv.mu.Unlock()
+	ss.closeLocked()
+}
+
+func (ss *udpSession) closeLocked() {
+	ss.once.Do(func() {
+		if ss.srv.sessions[ss.client] == ss {
+			delete(ss.srv.sessions, ss.client)
+		}
+		_ = ss.up.Close()
+		ss.set.Add(active, -1)
+		ss.o.Backend.ConnEnd()
+		ss.route.Proxy.Conns.Release()
+	})
+}

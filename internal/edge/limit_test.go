@@ -1,0 +1,95 @@
+package edge_test
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestBandwidthCap pushes as fast as it can through an 8 Mbps proxy for 2 s
+// and checks the origin received 8 Mbps ± 10%, in each direction.
+func TestBandwidthCap(t *testing.T) {
+	t.Parallel()
+	const mbps, window = 8, 2 * time.Second
+	got := make(chan float64, 1)
+	up := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { got <- measure(c, window) })
+	down := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), blast)
+	ip := lo.Next()
+	p1, p2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-up", snapshot.ProtoTCP, p1, origins(up.Addr)),
+		listener("lsr-down", snapshot.ProtoTCP, p2, origins(down.Addr)))
+	s.Proxies[0].BandwidthMbps = mbps
+	mustApply(t, rt, s)
+
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p1)))
+	go blast(c)
+	d := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2)))
+	rateDown := measure(d, window)
+	rateUp := <-got
+	for name, r := range map[string]float64{"client→origin": rateUp, "origin→client": rateDown} {
+		t.Logf("%s: %.2f Mbps (cap %d)", name, r, mbps)
+		if r < mbps*0.9 || r > mbps*1.1 {
+			t.Errorf("%s: got %.2f Mbps; want %d ± 10%%", name, r, mbps)
+		}
+	}
+}
+
+// blast writes until the connection breaks.
+func blast(c net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		if _, err := c.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// measure reads for window after the first byte and returns Mbps.
+func measure(c net.Conn, window time.Duration) float64 {
+	buf := make([]byte, 64<<10)
+	_, _ = c.Read(buf) // The first read includes the bucket's initial burst.
+	start := time.Now()
+	total := 0
+	_ = c.SetReadDeadline(start.Add(window))
+	for {
+		n, err := c.Read(buf)
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	_ = c.Close()
+	return float64(total) * 8 / time.Since(start).Seconds() / 1e6
+}
+
+func TestConnectionCap(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-cap", snapshot.ProtoTCP, port, origins(origin.Addr)))
+	s.Proxies[0].MaxConns = 3
+	mustApply(t, rt, s)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	for range 3 {
+		roundTrip(t, dial(t, src, to))
+	}
+	for range 2 { // The kernel accepts; the edge resets at once.
+		if echoes(t, src, to) {
+			t.Error("connection over the cap was served")
+		}
+	}
+	v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]
+	if v.Refused != 2 || v.Active != 3 {
+		t.Errorf("refused=%d active=%d; want 2 and 3", v.Refused, v.Active)
+	}
+}

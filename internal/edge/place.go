@@ -1,0 +1,107 @@
+package edge
+
+import (
+	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// place makes socket k serve pl: unchanged, route swap, or fresh bind.
+func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
+	l := pl.Listener
+	st := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: k.String(), State: StateRunning}
+	e := rt.servers[k]
+	if e != nil && e.placed.Proxy.ID == pl.Proxy.ID && e.placed.Listener.Equal(l) {
+		e.placed = pl // Same config; keep the newest pointers.
+		st.Change = ChangeUnchanged
+		return st
+	}
+	if e != nil {
+		old := e.backends
+		sticky := e.sticky
+		if e.placed.Listener.ID != l.ID {
+			sticky = balance.NewSticky() // Another listener took the port.
+		}
+		r, bs := rt.route(pl, sticky)
+		e.srv.Update(r) // Acquire-before-release keeps shared backends alive.
+		e.placed, e.backends, e.sticky = pl, bs, sticky
+		for _, b := range old {
+			rt.pool.Release(b)
+		}
+		st.Change = ChangeUpdated
+		return st
+	}
+	st.Change = ChangeAdded
+	sticky := balance.NewSticky()
+	r, bs := rt.route(pl, sticky)
+	srv, err := listen(k, r)
+	if err != nil {
+		for _, b := range bs {
+			rt.pool.Release(b)
+		}
+		st.State, st.Error = StateFailed, "bind "+k.String()+": "+err.Error()
+		return st
+	}
+	rt.servers[k] = &entry{srv: srv, placed: pl, backends: bs, sticky: sticky}
+	return st
+}
+
+func listen(k sockKey, r *l4.Route) (l4.Server, error) {
+	if k.proto == snapshot.ProtoUDP {
+		return l4.ListenUDP(k.addr, r)
+	}
+	return l4.ListenTCP(k.addr, r)
+}
+
+// route compiles one listener into an immutable l4.Route, acquiring its
+// origins' backends from the pool (the caller releases them later).
+func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route, []*health.Backend) {
+	l := pl.Listener
+	r := &l4.Route{
+		ListenerID: l.ID, Port: l.Port, Proxy: rt.proxies[pl.Proxy.ID].shared,
+		Origins: map[string]*l4.Origin{}, ClientIP: l.ClientIP,
+		ConnectTimeout: or(l.ConnectTimeout, l4.DefaultConnectTimeout),
+		IdleTimeout:    or(l.IdleTimeout, l4.DefaultTCPIdle),
+		Stats:          rt.stats.Get(stats.KindListener, l.ID),
+	}
+	if l.Protocol == snapshot.ProtoUDP {
+		r.IdleTimeout = or(l.IdleTimeout, l4.DefaultUDPIdle)
+	}
+	var targets []*balance.Target
+	var bs []*health.Backend
+	for _, o := range l.Origins {
+		b := rt.pool.Acquire(health.Key{Proto: l.Protocol, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain, Check: l.Health})
+		bs = append(bs, b)
+		r.Origins[o.ID] = &l4.Origin{ID: o.ID, Backend: b, Stats: rt.stats.Get(stats.KindOrigin, o.ID)}
+		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
+	}
+	r.Picker = balance.New(l.Scheduler, targets, l.FailoverSwitch, sticky, l.SessionPersist)
+	return r, bs
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func newShared(id string, reg *stats.Registry) *l4.Proxy {
+	return l4.NewProxy(id, reg.Get(stats.KindProxy, id))
+}
+
+// reindexUsers rebuilds the health key → users index used by events.
+func (rt *Runtime) reindexUsers() {
+	users := map[health.Key][]string{}
+	for _, e := range rt.servers {
+		for i, b := range e.backends {
+			users[b.Key()] = append(users[b.Key()], e.placed.Listener.ID+"/"+e.placed.Listener.Origins[i].ID)
+		}
+	}
+	rt.usersMu.Lock()
+	rt.users = users
+	rt.usersMu.Unlock()
+}

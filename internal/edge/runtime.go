@@ -1,0 +1,169 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/acl"
+	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Runtime is the in-process Node. It is safe for concurrent use; Apply and
+// Close are serialised.
+type Runtime struct {
+	opts    Options
+	pool    *health.Pool
+	stats   *stats.Registry
+	events  chan Event
+	dropped atomic.Int64
+	bg      sync.WaitGroup // Drain watchers (they emit events).
+
+	mu      sync.Mutex // Serialises Apply/Close; guards the fields below.
+	closed  bool
+	proxies map[string]*proxyState
+	servers map[sockKey]*entry
+	drains  map[*entry]<-chan struct{} // Removed servers still draining.
+
+	usersMu sync.Mutex
+	users   map[health.Key][]string // Health key → "listenerID/originID", for events.
+}
+
+// Interface guard.
+var _ Node = (*Runtime)(nil)
+
+// proxyState is a proxy's shared state plus the policy it was compiled from.
+type proxyState struct {
+	shared *l4.Proxy
+	policy *snapshot.SecurityPolicy
+}
+
+// sockKey identifies a socket: what survives a config change.
+type sockKey struct {
+	proto string
+	addr  netip.AddrPort
+}
+
+func (k sockKey) String() string { return k.proto + "/" + k.addr.String() }
+
+// entry is one bound socket and the listener config it serves.
+type entry struct {
+	srv      l4.Server
+	placed   snapshot.Placed
+	backends []*health.Backend
+	sticky   *balance.Sticky
+}
+
+// New returns an idle runtime.
+func New(opts Options) *Runtime {
+	opts.defaults()
+	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
+		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{}}
+	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
+		OnChange: rt.onHealth})
+	return rt
+}
+
+// Events implements Node.
+func (rt *Runtime) Events() <-chan Event { return rt.events }
+
+// Stats implements Node.
+func (rt *Runtime) Stats() stats.Sample { return rt.stats.Sample() }
+
+func (rt *Runtime) emit(e Event) {
+	select {
+	case rt.events <- e:
+	default:
+		rt.dropped.Add(1)
+	}
+}
+
+func (rt *Runtime) onHealth(c health.Change) {
+	rt.usersMu.Lock()
+	users := rt.users[c.Key]
+	rt.usersMu.Unlock()
+	rt.emit(Event{Kind: EventOriginHealth, At: c.At, Origin: fmt.Sprintf("%s:%d", c.Key.Host, c.Key.Port),
+		Users: users, Healthy: c.Healthy, Message: c.Reason})
+}
+
+// Health returns the health of every origin in use, keyed by
+// "listenerID/originID".
+func (rt *Runtime) Health() map[string]bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := map[string]bool{}
+	for _, e := range rt.servers {
+		for i, b := range e.backends {
+			out[e.placed.Listener.ID+"/"+e.placed.Listener.Origins[i].ID] = b.Healthy()
+		}
+	}
+	return out
+}
+
+// Close implements Node: every socket closes now, TCP connections drain
+// until ctx is done, then the rest are aborted and checkers stop.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	grace := rt.opts.DrainGrace
+	if d, ok := ctx.Deadline(); ok {
+		grace = time.Until(d)
+	}
+	var dones []<-chan struct{}
+	for k, e := range rt.servers {
+		dones = append(dones, e.srv.Shutdown(grace))
+		rt.release(e)
+		delete(rt.servers, k)
+	}
+	for e, d := range rt.drains {
+		dones = append(dones, d)
+		// Earlier removals may have a longer grace left: cut it to ours.
+		time.AfterFunc(max(grace, 0), e.srv.Abort)
+	}
+	rt.mu.Unlock()
+	for _, d := range dones {
+		<-d // Bounded: every server aborts at grace.
+	}
+	rt.bg.Wait()
+	rt.pool.Close()
+	close(rt.events)
+	return ctx.Err()
+}
+
+// release returns an entry's backends to the pool.
+func (rt *Runtime) release(e *entry) {
+	for _, b := range e.backends {
+		rt.pool.Release(b)
+	}
+	e.backends = nil
+}
+
+// drain shuts a server down in the background and reports when it is gone.
+func (rt *Runtime) drain(e *entry) {
+	done := e.srv.Shutdown(rt.opts.DrainGrace)
+	rt.drains[e] = done
+	id := e.placed.Listener.ID
+	rt.bg.Add(1)
+	go func() {
+		defer rt.bg.Done()
+		<-done
+		rt.mu.Lock()
+		delete(rt.drains, e)
+		rt.mu.Unlock()
+		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
+	}()
+}
+
+// compilePolicy is acl.Compile for a proxy's policy.
+func compilePolicy(p *snapshot.SecurityPolicy) (*acl.Policy, error) { return acl.Compile(p) }

@@ -1,0 +1,167 @@
+// Package stats keeps the edge's traffic counters: lock-free atomic
+// counters per proxy, listener and origin, kept in a registry keyed by kind
+// and stable ID so they survive snapshots, and sampled as cumulative values
+// that the caller turns into per-minute figures with Delta.
+package stats
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is the kind of object a counter set belongs to.
+type Kind string
+
+// Kinds of counted objects.
+const (
+	KindProxy    Kind = "proxy"
+	KindListener Kind = "listener"
+	KindOrigin   Kind = "origin"
+)
+
+// Counters is one object's counter set. All fields are safe for concurrent
+// use; the hot path only does atomic adds.
+type Counters struct {
+	BytesIn    atomic.Int64 // Client → origin payload bytes.
+	BytesOut   atomic.Int64 // Origin → client payload bytes.
+	PacketsIn  atomic.Int64 // Client → edge packets (TCP: data segments from TCP_INFO).
+	PacketsOut atomic.Int64 // Edge → client packets (TCP: data segments from TCP_INFO).
+	Active     atomic.Int64 // Open TCP connections plus live UDP sessions (a gauge).
+	NewConns   atomic.Int64 // Accepted TCP connections plus created UDP sessions.
+	Refused    atomic.Int64 // Refused by the connection cap (TCP conns, UDP datagrams).
+	Denied     atomic.Int64 // Dropped by the security policy (TCP conns, UDP datagrams).
+	DialFails  atomic.Int64 // Failed origin connects (or no origin available).
+	DialCount  atomic.Int64 // Successful origin connects...
+	DialNanos  atomic.Int64 // ...and their summed latency, for the average.
+	Dropped    atomic.Int64 // UDP datagrams the edge could not deliver (loss it can see).
+	Shaped     atomic.Int64 // UDP datagrams dropped by the bandwidth limit.
+}
+
+// Values is a plain copy of Counters, safe to encode and compare.
+type Values struct {
+	BytesIn, BytesOut, PacketsIn, PacketsOut int64
+	Active, NewConns, Refused, Denied        int64
+	DialFails, DialCount, DialNanos          int64
+	Dropped, Shaped                          int64
+}
+
+// Load copies the counters.
+func (c *Counters) Load() Values {
+	return Values{
+		BytesIn: c.BytesIn.Load(), BytesOut: c.BytesOut.Load(),
+		PacketsIn: c.PacketsIn.Load(), PacketsOut: c.PacketsOut.Load(),
+		Active: c.Active.Load(), NewConns: c.NewConns.Load(),
+		Refused: c.Refused.Load(), Denied: c.Denied.Load(),
+		DialFails: c.DialFails.Load(), DialCount: c.DialCount.Load(), DialNanos: c.DialNanos.Load(),
+		Dropped: c.Dropped.Load(), Shaped: c.Shaped.Load(),
+	}
+}
+
+// ConnectLatency is the average origin connect latency of the values.
+func (v Values) ConnectLatency() time.Duration {
+	if v.DialCount == 0 {
+		return 0
+	}
+	return time.Duration(v.DialNanos / v.DialCount)
+}
+
+// Key names one counted object.
+type Key struct {
+	Kind Kind
+	ID   string
+}
+
+// Registry holds counter sets by key. It is safe for concurrent use.
+type Registry struct {
+	mu     sync.Mutex
+	m      map[Key]*Counters
+	doomed map[Key]bool
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{m: map[Key]*Counters{}, doomed: map[Key]bool{}}
+}
+
+// Get returns the counters for key, creating them on first use. A forgotten
+// key that is asked for again is revived.
+func (r *Registry) Get(kind Kind, id string) *Counters {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := Key{kind, id}
+	delete(r.doomed, k)
+	c := r.m[k]
+	if c == nil {
+		c = new(Counters)
+		r.m[k] = c
+	}
+	return c
+}
+
+// Forget drops key after the next Sample, so the final figures of a removed
+// object are still collected once.
+func (r *Registry) Forget(kind Kind, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[Key{kind, id}] != nil {
+		r.doomed[Key{kind, id}] = true
+	}
+}
+
+// Sample is a cumulative reading of every counter set at one instant.
+type Sample struct {
+	At     time.Time
+	Values map[Key]Values
+}
+
+// Sample reads all counters and drops forgotten ones.
+func (r *Registry) Sample() Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m))}
+	for k, c := range r.m {
+		s.Values[k] = c.Load()
+	}
+	for k := range r.doomed {
+		delete(r.m, k)
+	}
+	clear(r.doomed)
+	return s
+}
+
+// Delta returns cur minus prev for every key of cur (counters absent from
+// prev count from zero). Active is a gauge and is copied from cur. Call it on
+// two consecutive samples taken a minute apart to get per-minute figures.
+func Delta(prev, cur Sample) map[Key]Values {
+	out := make(map[Key]Values, len(cur.Values))
+	for k, c := range cur.Values {
+		p := prev.Values[k]
+		out[k] = Values{
+			BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
+			PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
+			Active: c.Active, NewConns: c.NewConns - p.NewConns,
+			Refused: c.Refused - p.Refused, Denied: c.Denied - p.Denied,
+			DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
+			DialNanos: c.DialNanos - p.DialNanos,
+			Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
+		}
+	}
+	return out
+}
+
+// Set is the counters one event must bump: its listener, proxy and origin.
+// A nil member is skipped.
+type Set [3]*Counters
+
+// Add adds n to the field chosen by f on every member.
+func (s Set) Add(f func(*Counters) *atomic.Int64, n int64) {
+	if n == 0 {
+		return
+	}
+	for _, c := range s {
+		if c != nil {
+			f(c).Add(n)
+		}
+	}
+}

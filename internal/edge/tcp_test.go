@@ -1,0 +1,102 @@
+package edge_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+func TestTCPForwardHalfCloseAndCounters(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-a", snapshot.ProtoTCP, port, origins(origin.Addr))))
+
+	payload := make([]byte, 3<<20)
+	_, _ = rand.Read(payload)
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	go func() {
+		_, _ = c.Write(payload)
+		_ = c.CloseWrite() // Half-close: the echo must still come back.
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(got, payload) {
+		t.Fatalf("echo: got %d bytes; want %d identical", len(got), len(payload))
+	}
+	_ = c.Close()
+
+	want := int64(len(payload))
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-a"}]
+		return v.BytesIn == want && v.BytesOut == want && v.Active == 0
+	}, "listener counters never matched %d bytes each way", want)
+	s := rt.Stats()
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-a"}, {Kind: stats.KindProxy, ID: "link-1"}, {Kind: stats.KindOrigin, ID: "o0"}} {
+		v := s.Values[k]
+		if v.BytesIn != want || v.BytesOut != want || v.NewConns != 1 {
+			t.Errorf("%v: got in=%d out=%d new=%d; want %d, %d, 1", k, v.BytesIn, v.BytesOut, v.NewConns, want, want)
+		}
+		// TCP's own data-segment counts; loopback's 64 KiB MTU and GSO make
+		// them small here, so only check they are counted and bounded.
+		if v.PacketsIn <= 0 || v.PacketsOut <= 0 || v.PacketsIn > want || v.PacketsOut > want {
+			t.Errorf("%v: packets in=%d out=%d; want in (0, %d]", k, v.PacketsIn, v.PacketsOut, want)
+		}
+		if v.DialCount != 1 || v.ConnectLatency() <= 0 {
+			t.Errorf("%v: dials=%d latency=%v; want 1 and > 0", k, v.DialCount, v.ConnectLatency())
+		}
+	}
+	t.Logf("packets in=%d out=%d for %d bytes each way",
+		s.Values[stats.Key{Kind: stats.KindListener, ID: "lsr-a"}].PacketsIn,
+		s.Values[stats.Key{Kind: stats.KindListener, ID: "lsr-a"}].PacketsOut, want)
+}
+
+func TestTCPIdleTimeout(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-idle", snapshot.ProtoTCP, port, origins(origin.Addr))
+	l.IdleTimeout = 700 * time.Millisecond
+	mustApply(t, rt, oneProxy(1, ip, l))
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	start := time.Now()
+	_, _ = c.Write([]byte("x"))
+	buf := make([]byte, 8)
+	_, _ = c.Read(buf)
+	if _, err := c.Read(buf); err == nil {
+		t.Fatal("read after idle: got data; want close")
+	}
+	if el := time.Since(start); el < 700*time.Millisecond || el > 2500*time.Millisecond {
+		t.Errorf("closed after %v; want ≈ 700ms + sweep", el)
+	}
+}
+
+func TestConnectFailureCounted(t *testing.T) {
+	t.Parallel()
+	dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens: RST.
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-dead", snapshot.ProtoTCP, port, origins(dead))))
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Logf("read: %v", err)
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-dead"}].DialFails == 1
+	}, "dial failure not counted")
+}

@@ -1,0 +1,158 @@
+package edge_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	proxyproto "github.com/pires/go-proxyproto"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+func udpClient(t *testing.T, src netip.Addr, to netip.AddrPort) *net.UDPConn {
+	t.Helper()
+	c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func udpRoundTrip(t *testing.T, c *net.UDPConn, msg string) string {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("udp read: %v", err)
+	}
+	return string(buf[:n])
+}
+
+func TestUDPSessionsAndCounters(t *testing.T) {
+	t.Parallel()
+	a := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
+	b := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("b:"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-u", snapshot.ProtoUDP, port, origins(a.Addr, b.Addr))
+	l.IdleTimeout = 600 * time.Millisecond
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+
+	c1, c2 := udpClient(t, lo.Next(), to), udpClient(t, lo.Next(), to)
+	first1, first2 := udpRoundTrip(t, c1, "x")[:2], udpRoundTrip(t, c2, "x")[:2]
+	if first1 == first2 {
+		t.Errorf("both sessions on %s; want rr across a and b", first1)
+	}
+	for i := range 50 { // A session sticks to its origin.
+		msg := fmt.Sprint(i)
+		if got := udpRoundTrip(t, c1, msg); got != first1+msg {
+			t.Fatalf("got %q; want %q", got, first1+msg)
+		}
+	}
+	v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-u"}]
+	if v.PacketsIn != 52 || v.PacketsOut != 52 || v.NewConns != 2 || v.Active != 2 {
+		t.Errorf("got %+v; want 52 packets each way, 2 sessions", v)
+	}
+	wantIn := int64(2 + 90) // "x"×2 + "0".."49" (10×1 + 40×2 bytes).
+	if v.BytesIn != wantIn || v.BytesOut != wantIn+52*2 {
+		t.Errorf("bytes in=%d out=%d; want %d and %d", v.BytesIn, v.BytesOut, wantIn, wantIn+52*2)
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-u"}].Active == 0
+	}, "sessions never expired")
+}
+
+func TestUDPProxyProtocolV2AndACL(t *testing.T) {
+	t.Parallel()
+	hdrs := make(chan *proxyproto.Header, 4)
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		h, err := proxyproto.Read(bufio.NewReader(bytes.NewReader(p)))
+		if err != nil {
+			return []byte("no header")
+		}
+		hdrs <- h
+		return []byte("ok")
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	good, bad := lo.Next(), lo.Next()
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-upp", snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.ClientIP = snapshot.ClientIPPPV2
+	s := oneProxy(1, ip, l)
+	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String(), Protocol: "UDP", DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	mustApply(t, rt, s)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	c := udpClient(t, good, to)
+	if got := udpRoundTrip(t, c, "hello"); got != "ok" {
+		t.Fatalf("got %q; want ok", got)
+	}
+	h := <-hdrs
+	src, _, _ := h.UDPAddrs()
+	if h.Version != 2 || src.AddrPort() != c.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Errorf("header: got v%d from %v; want v2 from %v", h.Version, src, c.LocalAddr())
+	}
+	d := udpClient(t, bad, to)
+	_, _ = d.Write([]byte("hello"))
+	_ = d.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := d.Read(make([]byte, 16)); err == nil {
+		t.Error("denied UDP source got a reply")
+	}
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]; v.Denied != 1 {
+		t.Errorf("denied: got %d; want 1", v.Denied)
+	}
+}
+
+func TestTCPProxyProtocol(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []snapshot.ClientIPMode{snapshot.ClientIPPPV1, snapshot.ClientIPPPV2} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			hdrs := make(chan *proxyproto.Header, 1)
+			origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+				br := bufio.NewReader(c)
+				h, err := proxyproto.Read(br)
+				if err != nil {
+					return
+				}
+				hdrs <- h
+				line, _ := br.ReadString('\n')
+				_, _ = c.Write([]byte(line))
+			})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			l := listener("lsr-pp", snapshot.ProtoTCP, port, origins(origin.Addr))
+			l.ClientIP = mode
+			mustApply(t, rt, oneProxy(1, ip, l))
+			c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+			_, _ = c.Write([]byte("hi\n"))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || line != "hi\n" {
+				t.Fatalf("payload after header: got %q, %v", line, err)
+			}
+			h := <-hdrs
+			src, dst, _ := h.TCPAddrs()
+			wantV := map[snapshot.ClientIPMode]byte{snapshot.ClientIPPPV1: 1, snapshot.ClientIPPPV2: 2}[mode]
+			if h.Version != wantV || src.String() != c.LocalAddr().String() || dst.String() != c.RemoteAddr().String() {
+				t.Errorf("got v%d %v→%v; want v%d %v→%v", h.Version, src, dst, wantV, c.LocalAddr(), c.RemoteAddr())
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func valid() *Snapshot {
+	return &Snapshot{Version: 1, Proxies: []Proxy{{ID: "link-1", AccessIP: "127.0.0.1", BandwidthMbps: 10,
+		Policy: &SecurityPolicy{ID: "sp", Enabled: true, DefaultAction: ActionAccept,
+			Rules: []SecurityRule{{SourceCIDR: "10.0.0.0/8", Protocol: "TCP", DestPorts: "80,443,1000-2000", Action: ActionDrop}}},
+		Listeners: []Listener{{ID: "lsr-1", Protocol: ProtoTCP, Port: 80, Scheduler: SchedWRR,
+			Health:  HealthCheck{Enabled: true, Interval: time.Second},
+			Origins: []Origin{{ID: "rs-1", Host: "10.0.0.1", Port: 8080, Weight: 10}}}}}}}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		desc string
+		mut  func(*Snapshot)
+		want string // Substring of the single error; "" = valid.
+	}{
+		{"valid", func(*Snapshot) {}, ""},
+		{"bad scheduler", func(s *Snapshot) { s.Proxies[0].Listeners[0].Scheduler = "x" }, "scheduler"},
+		{"port range reserved", func(s *Snapshot) { s.Proxies[0].Listeners[0].PortEnd = 90 }, "port ranges"},
+		{"domain without flag", func(s *Snapshot) { s.Proxies[0].Listeners[0].Origins[0].Host = "a.example" }, "IsDomain"},
+		{"ppv1 on udp", func(s *Snapshot) {
+			l := &s.Proxies[0].Listeners[0]
+			l.Protocol, l.ClientIP = ProtoUDP, ClientIPPPV1
+		}, "v1"},
+		{"bad hex", func(s *Snapshot) {
+			l := &s.Proxies[0].Listeners[0]
+			l.Protocol, l.Health.ContextType, l.Health.Send = ProtoUDP, TextHex, "zz"
+		}, "send"},
+		{"bad ports", func(s *Snapshot) { s.Proxies[0].Policy.Rules[0].DestPorts = "90-80" }, "ports"},
+		{"duplicate socket", func(s *Snapshot) {
+			l := s.Proxies[0].Listeners[0]
+			l.ID = "lsr-2"
+			s.Proxies[0].Listeners = append(s.Proxies[0].Listeners, l)
+		}, "already used"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			s := valid()
+			tc.mut(s)
+			errs := s.Validate()
+			if tc.want == "" {
+				if len(errs) != 0 {
+					t.Fatalf("got %v; want valid", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) {
+				t.Errorf("got %v; want one error containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiff(t *testing.T) {
+	a := valid()
+	b := valid()
+	b.Proxies[0].BandwidthMbps = 20
+	b.Proxies[0].Listeners[0].Origins[0].Weight = 5
+	b.Proxies[0].Listeners = append(b.Proxies[0].Listeners, Listener{ID: "lsr-new"})
+	d := Diff(a, b)
+	if strings.Join(d.Changed, ",") != "lsr-1" || strings.Join(d.Added, ",") != "lsr-new" ||
+		strings.Join(d.ProxiesChanged, ",") != "link-1" || len(d.Removed) != 0 {
+		t.Errorf("got %+v", d)
+	}
+	if d := Diff(a, valid()); !d.Empty() {
+		t.Errorf("identical snapshots: got %+v; want empty", d)
+	}
+	if d := Diff(a, nil); strings.Join(d.Removed, ",") != "lsr-1" {
+		t.Errorf("to nil: got %+v", d)
+	}
+}
+
+// FuzzDecodeValidate: decoding and validating arbitrary JSON never panics.
+func FuzzDecodeValidate(f *testing.F) {
+	seed, _ := json.Marshal(valid())
+	f.Add(seed)
+	f.Add([]byte(`{"proxies":[{"id":"p","listeners":[{"id":"l","protocol":"UDP","port":1}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Snapshot
+		if json.Unmarshal(b, &s) != nil {
+			return
+		}
+		_ = s.Validate()
+		_ = Diff(&s, valid())
+	})
+}

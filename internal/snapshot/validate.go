@@ -1,0 +1,245 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// ObjectError is a validation failure of one object. The edge applies every
+// valid object and reports these per object instead of rejecting the whole
+// snapshot (traefik's runtime status idea): one bad listener must not take a
+// node's other listeners down.
+type ObjectError struct {
+	Kind string // "proxy", "listener", "origin" or "policy".
+	ID   string
+	// ProxyID is the owning proxy (for listeners, origins, policies).
+	ProxyID string
+	Err     error
+}
+
+func (e *ObjectError) Error() string { return fmt.Sprintf("%s %s: %v", e.Kind, e.ID, e.Err) }
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Validate checks the whole snapshot and returns one error per invalid
+// object (nil if all are valid). Duplicate IDs and two listeners of one
+// access IP on the same protocol and port are errors of the later object.
+func (s *Snapshot) Validate() []*ObjectError {
+	var errs []*ObjectError
+	add := func(kind, id, proxy string, err error) {
+		errs = append(errs, &ObjectError{Kind: kind, ID: id, ProxyID: proxy, Err: err})
+	}
+	seen := map[string]bool{}
+	socks := map[string]string{}
+	for i := range s.Proxies {
+		p := &s.Proxies[i]
+		if err := p.validate(); err != nil {
+			add("proxy", p.ID, p.ID, err)
+		}
+		if seen["p/"+p.ID] {
+			add("proxy", p.ID, p.ID, errors.New("duplicate proxy ID"))
+		}
+		seen["p/"+p.ID] = true
+		for j := range p.Listeners {
+			l := &p.Listeners[j]
+			err := l.Validate()
+			if err == nil && seen["l/"+l.ID] {
+				err = errors.New("duplicate listener ID")
+			}
+			sock := fmt.Sprintf("%s/%s:%d", l.Protocol, p.AccessIP, l.Port)
+			if other, ok := socks[sock]; err == nil && ok {
+				err = fmt.Errorf("%s already used by listener %s", sock, other)
+			}
+			if err != nil {
+				add("listener", l.ID, p.ID, err)
+				continue
+			}
+			seen["l/"+l.ID] = true
+			socks[sock] = l.ID
+		}
+	}
+	return errs
+}
+
+func (p *Proxy) validate() error {
+	switch {
+	case p.ID == "":
+		return errors.New("empty ID")
+	case p.AccessIP != "" && !validIP(p.AccessIP):
+		return fmt.Errorf("access IP %q is not an IP literal", p.AccessIP)
+	case p.BandwidthMbps < 0 || p.MaxConns < 0:
+		return errors.New("negative bandwidth or connection cap")
+	}
+	if p.Policy != nil {
+		if err := p.Policy.Validate(); err != nil {
+			return fmt.Errorf("policy %s: %w", p.Policy.ID, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks one listener and its origins.
+func (l *Listener) Validate() error {
+	switch {
+	case l.ID == "":
+		return errors.New("empty ID")
+	case l.Protocol != ProtoTCP && l.Protocol != ProtoUDP:
+		return fmt.Errorf("protocol %q: want TCP or UDP", l.Protocol)
+	case l.Port < 1 || l.Port > 65535:
+		return fmt.Errorf("port %d out of range", l.Port)
+	case l.PortEnd != 0:
+		return errors.New("port ranges are not supported yet")
+	case l.SessionPersist < 0 || l.ConnectTimeout < 0 || l.IdleTimeout < 0:
+		return errors.New("negative duration")
+	}
+	switch l.Scheduler {
+	case SchedRR, SchedWRR, SchedLC, SchedLRTT:
+	default:
+		return fmt.Errorf("scheduler %q: want rr, wrr, lc or lrtt", l.Scheduler)
+	}
+	switch l.ClientIP {
+	case ClientIPNone, ClientIPPPV2:
+	case ClientIPPPV1:
+		if l.Protocol == ProtoUDP {
+			return errors.New("PROXY protocol v1 cannot carry UDP")
+		}
+	default:
+		return fmt.Errorf("client IP mode %q not supported", l.ClientIP)
+	}
+	if err := l.Health.validate(l.Protocol); err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	for i := range l.Origins {
+		if err := l.Origins[i].validate(); err != nil {
+			return fmt.Errorf("origin %s: %w", l.Origins[i].ID, err)
+		}
+	}
+	return nil
+}
+
+func (o *Origin) validate() error {
+	switch {
+	case o.ID == "":
+		return errors.New("empty ID")
+	case o.Port < 1 || o.Port > 65535:
+		return fmt.Errorf("port %d out of range", o.Port)
+	case o.Weight < 0 || o.Weight > 100:
+		return fmt.Errorf("weight %d out of 0-100", o.Weight)
+	case o.Host == "":
+		return errors.New("empty host")
+	case !o.IsDomain && !validIP(o.Host):
+		return fmt.Errorf("host %q is not an IP literal (set IsDomain)", o.Host)
+	}
+	return nil
+}
+
+func (h *HealthCheck) validate(proto string) error {
+	if !h.Enabled {
+		return nil
+	}
+	if h.Interval < 0 || h.Timeout < 0 || h.Healthy < 0 || h.Unhealthy < 0 {
+		return errors.New("negative value")
+	}
+	if h.Timeout > 0 && h.Interval > 0 && h.Timeout > h.Interval {
+		return errors.New("timeout exceeds interval")
+	}
+	if proto == ProtoTCP {
+		return nil
+	}
+	switch h.CheckType {
+	case "", CheckPort, CheckPing:
+	default:
+		return fmt.Errorf("check type %q: want PORT or PING", h.CheckType)
+	}
+	_, _, err := h.Payloads()
+	return err
+}
+
+// Payloads decodes Send and Recv according to ContextType.
+func (h *HealthCheck) Payloads() (send, recv []byte, err error) {
+	return decodePayload(h.ContextType, h.Send, h.Recv)
+}
+
+// Validate checks actions, CIDRs, protocols and port lists.
+func (p *SecurityPolicy) Validate() error {
+	if p.DefaultAction != ActionAccept && p.DefaultAction != ActionDrop {
+		return fmt.Errorf("default action %q: want ACCEPT or DROP", p.DefaultAction)
+	}
+	for i, r := range p.Rules {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("rule %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (r SecurityRule) validate() error {
+	if r.Action != ActionAccept && r.Action != ActionDrop {
+		return fmt.Errorf("action %q: want ACCEPT or DROP", r.Action)
+	}
+	if r.Protocol != ProtoTCP && r.Protocol != ProtoUDP && r.Protocol != ProtoAll {
+		return fmt.Errorf("protocol %q: want TCP, UDP or ALL", r.Protocol)
+	}
+	if _, err := ParseSource(r.SourceCIDR); err != nil {
+		return err
+	}
+	_, err := ParsePorts(r.DestPorts)
+	return err
+}
+
+// ParseSource parses a rule source: an address, a CIDR, or "ALL".
+func ParseSource(s string) (netip.Prefix, error) {
+	if strings.EqualFold(s, "ALL") {
+		return netip.Prefix{}, nil // The zero prefix means "any".
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, fmt.Errorf("source %q: not an IP or CIDR", s)
+	}
+	if p.Bits() == 0 {
+		return netip.Prefix{}, nil
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked(), nil
+}
+
+func unmapBits(a netip.Addr) int {
+	if a.Is4In6() {
+		return 96
+	}
+	return 0
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ Lo, Hi int }
+
+// ParsePorts parses "ALL", "80", "80,443" or "3306-20000" (and mixes). ALL
+// returns nil, meaning every port.
+func ParsePorts(s string) ([]PortRange, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "ALL") {
+		return nil, nil
+	}
+	var out []PortRange
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
+			return nil, fmt.Errorf("ports %q: bad element %q", s, part)
+		}
+		out = append(out, PortRange{a, b})
+	}
+	return out, nil
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
