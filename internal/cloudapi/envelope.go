@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -22,8 +23,9 @@ func newRequestID() string {
 
 // writeResult writes {"Response": {<fields of resp>, "RequestId": id}}.
 func writeResult(w http.ResponseWriter, requestID string, resp any) {
-	emptySlices(reflect.ValueOf(resp))
-	body, err := json.Marshal(resp)
+	// The v2 encoder writes nil slices as [] (clients iterate over lists
+	// without nil checks) and is about twice as fast as encoding/json.
+	body, err := jsonv2.Marshal(resp)
 	if err != nil || len(body) < 2 || body[0] != '{' {
 		writeError(w, requestID, "", apierr.Internal(fmt.Errorf("encode response: %v", err)))
 		return
@@ -64,33 +66,4 @@ func send(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK) // Tencent answers 200 even for errors; SDKs rely on it
 	w.Write(body)
-}
-
-// emptySlices replaces nil slices with empty ones so lists encode as []
-// rather than null: clients iterate over them without a nil check.
-func emptySlices(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			emptySlices(v.Elem())
-		}
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if f := v.Field(i); f.CanSet() || f.Kind() != reflect.Slice {
-				emptySlices(f)
-			}
-		}
-	case reflect.Slice:
-		if v.IsNil() {
-			if v.CanSet() {
-				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
-			}
-			return
-		}
-		if k := v.Type().Elem().Kind(); k == reflect.Struct || k == reflect.Pointer || k == reflect.Slice {
-			for i := 0; i < v.Len(); i++ {
-				emptySlices(v.Index(i))
-			}
-		}
-	}
 }

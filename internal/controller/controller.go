@@ -37,6 +37,9 @@ type Controller struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	applied int64 // last revision handed to the applier
+	// retry is set while the data plane failed some objects (a port in
+	// use, say): they are applied again on every tick until they come up.
+	retry bool
 	// Interval bounds how long a change can wait without a Notify.
 	Interval time.Duration
 }
@@ -74,7 +77,7 @@ func (c *Controller) Run(ctx context.Context) {
 // Reconcile performs one pass if the store changed since the last one.
 func (c *Controller) Reconcile(ctx context.Context) error {
 	rev, err := c.store.Revision(ctx)
-	if err != nil || rev == c.applied {
+	if err != nil || (rev == c.applied && !c.retry) {
 		return err
 	}
 	st, err := Load(ctx, c.store)
@@ -90,7 +93,10 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if err := c.settle(ctx, st, failed); err != nil {
 		return err
 	}
-	c.applied = st.Revision
+	for id, why := range failed {
+		c.log.Warn("data plane could not apply", "object", id, "reason", why)
+	}
+	c.applied, c.retry = st.Revision, len(failed) > 0
 	return nil
 }
 
@@ -132,6 +138,9 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 	for _, k := range model.Kinds {
 		for _, obj := range st.Objects[k.Name] {
 			if s, ok := obj.(model.Settler); ok {
+				if _, bad := failed[s.Meta().ID]; bad {
+					continue // keeps its in-progress status until it applies
+				}
 				if changed, _ := cloneSettle(s); changed {
 					pending = append(pending, s)
 				}

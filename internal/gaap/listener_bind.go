@@ -77,7 +77,7 @@ func (s *Service) DescribeListenerRealServers(ctx context.Context, call *cloudap
 		if err != nil {
 			return err
 		}
-		if resp.BindRealServerSet, err = listenerBoundOut(tx, l.Bindings); err != nil {
+		if resp.BindRealServerSet, err = s.listenerBoundOut(tx, l.ID, l.Bindings); err != nil {
 			return err
 		}
 		project := o.project()

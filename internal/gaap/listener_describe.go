@@ -101,7 +101,7 @@ func (s *Service) DescribeTCPListeners(ctx context.Context, call *cloudapi.Call,
 		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
 	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
 		for _, l := range ls {
-			bound, err := listenerBoundOut(tx, l.Bindings)
+			bound, err := s.listenerBoundOut(tx, l.ID, l.Bindings)
 			if err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ func (s *Service) DescribeUDPListeners(ctx context.Context, call *cloudapi.Call,
 		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
 	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
 		for _, l := range ls {
-			bound, err := listenerBoundOut(tx, l.Bindings)
+			bound, err := s.listenerBoundOut(tx, l.ID, l.Bindings)
 			if err != nil {
 				return err
 			}

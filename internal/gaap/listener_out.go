@@ -8,14 +8,25 @@ import (
 )
 
 // Origin health as the listener structures encode it (the polarity differs
-// per structure). Health is not tracked in the store, so bound origins are
-// reported healthy.
+// per structure); the data plane's health checks supply it (Service.Health).
 const (
 	tcpBindNormal     = 1 // TCPListener.BindStatus: 0 abnormal, 1 normal
 	udpBindNormal     = 0 // UDPListener.BindStatus: 0 normal, 1 IP, 2 DNS abnormal
 	originHealthy     = 0 // BindRealServer.RealServerStatus: 0 normal, 1 abnormal
+	originAbnormal    = 1
 	notInBanBlacklist = 0 // RealServer.InBanBlacklist
 )
+
+// bindStatus summarises the health of a listener's or rule's origins:
+// normal only when every bound origin is.
+func bindStatus(bound []gaapapi.BindRealServer, normal, abnormal int64) *int64 {
+	for _, b := range bound {
+		if b.RealServerStatus != nil && *b.RealServerStatus != originHealthy {
+			return new(abnormal)
+		}
+	}
+	return new(normal)
+}
 
 // originsByID loads the caller's origins with the given IDs.
 func originsByID(tx *resource.Tx, ids []string) (map[string]*model.RealServer, error) {
@@ -30,9 +41,9 @@ func originsByID(tx *resource.Tx, ids []string) (map[string]*model.RealServer, e
 	return out, err
 }
 
-// listenerBoundOut renders a layer-4 listener's bindings as BindRealServer
-// entries (boundOut, shared with rules) with the origins' addresses.
-func listenerBoundOut(tx *resource.Tx, bs []model.Bound) ([]gaapapi.BindRealServer, error) {
+// listenerBoundOut renders the bindings of a listener or rule (owner) as
+// BindRealServer entries with the origins' addresses and observed health.
+func (s *Service) listenerBoundOut(tx *resource.Tx, owner string, bs []model.Bound) ([]gaapapi.BindRealServer, error) {
 	ids := make([]string, len(bs))
 	for i, b := range bs {
 		ids[i] = b.RealServerID
@@ -42,7 +53,7 @@ func listenerBoundOut(tx *resource.Tx, bs []model.Bound) ([]gaapapi.BindRealServ
 	for id, o := range origins {
 		addrs[id] = o.Address
 	}
-	return boundOut(bs, addrs), err
+	return boundOut(bs, addrs, func(rs string) bool { return s.healthy(owner, rs) }), err
 }
 
 // clientIPMethodOut is ClientIPMethod as Describe shows it: 1 for Proxy
@@ -69,7 +80,7 @@ func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.T
 		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
 		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
 		Scheduler: new(l.Scheduler), ConnectTimeout: new(l.ConnectTimeout), DelayLoop: new(l.DelayLoop),
-		HealthCheck: new(l.HealthCheck), BindStatus: new(int64(tcpBindNormal)), RealServerSet: bound,
+		HealthCheck: new(l.HealthCheck), BindStatus: bindStatus(bound, tcpBindNormal, 0), RealServerSet: bound,
 		CreateTime: new(l.CreateTime), ClientIPMethod: clientIPMethodOut(l),
 		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),
 		FailoverSwitch: new(l.FailoverSwitch), SessionPersist: new(l.SessionPersist),
@@ -81,7 +92,7 @@ func udpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.U
 	return gaapapi.UDPListener{
 		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
 		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
-		Scheduler: new(l.Scheduler), BindStatus: new(int64(udpBindNormal)), RealServerSet: bound,
+		Scheduler: new(l.Scheduler), BindStatus: bindStatus(bound, udpBindNormal, 1), RealServerSet: bound,
 		CreateTime: new(l.CreateTime), SessionPersist: new(l.SessionPersist),
 		DelayLoop: new(l.DelayLoop), ConnectTimeout: new(l.ConnectTimeout),
 		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),

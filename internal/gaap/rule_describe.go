@@ -33,7 +33,7 @@ func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *g
 		if err != nil {
 			return err
 		}
-		infos, err := ruleInfos(tx, rules)
+		infos, err := s.ruleInfos(tx, rules)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Service) DescribeRulesByRuleIds(ctx context.Context, call *cloudapi.Cal
 			}
 			rules = append(rules, r)
 		}
-		infos, err := ruleInfos(tx, rules)
+		infos, err := s.ruleInfos(tx, rules)
 		resp.RuleSet = infos
 		resp.TotalCount = new(int64(len(infos)))
 		return err
@@ -81,10 +81,10 @@ func (s *Service) DescribeRulesByRuleIds(ctx context.Context, call *cloudapi.Cal
 }
 
 // ruleInfos converts rules, resolving their origins' addresses.
-func ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.RuleInfo, error) {
+func (s *Service) ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.RuleInfo, error) {
 	out := make([]gaapapi.RuleInfo, 0, len(rules))
 	for _, r := range rules {
-		bound, err := listenerBoundOut(tx, r.Bindings)
+		bound, err := s.listenerBoundOut(tx, r.ID, r.Bindings)
 		if err != nil {
 			return nil, err
 		}
@@ -93,8 +93,8 @@ func ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.RuleInfo, error)
 	return out, nil
 }
 
-// ruleInfoOut converts a rule; BindStatus is 1 (normal) since origin
-// health is not part of the stored state.
+// ruleInfoOut converts a rule; BindStatus is 1 (normal) while every bound
+// origin is healthy, 0 otherwise.
 func ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo {
 	c := r.Check
 	return gaapapi.RuleInfo{RuleId: &r.ID, ListenerId: &r.ListenerID, Domain: &r.Domain, Path: &r.Path,
@@ -102,7 +102,7 @@ func ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo
 		CheckParams: &gaapapi.RuleCheckParams{DelayLoop: &c.DelayLoop, ConnectTimeout: &c.ConnectTimeout, Path: &c.Path,
 			Method: &c.Method, StatusCode: c.StatusCode, Domain: &c.Domain, FailedCountInter: &c.FailedCountInter,
 			FailedThreshold: &c.FailedThreshold, BlockInter: &c.BlockInter},
-		RealServerSet: bound, BindStatus: new(int64(1)), ForwardHost: &r.ForwardHost,
+		RealServerSet: bound, BindStatus: bindStatus(bound, 1, 0), ForwardHost: &r.ForwardHost,
 		ServerNameIndicationSwitch: &r.ServerNameIndicationSwitch, ServerNameIndication: &r.ServerNameIndication,
 		ForcedRedirect: &r.ForcedRedirect}
 }
@@ -161,14 +161,17 @@ func alias(names map[string]string, id string) *string {
 	return new(names[id])
 }
 
-// boundOut converts bindings given their origins' addresses; listeners and
-// rules share it. Health is reported normal (0): origin health is not part
-// of the stored state.
-func boundOut(bs []model.Bound, addrs map[string]string) []gaapapi.BindRealServer {
+// boundOut converts bindings given their origins' addresses and health;
+// listeners and rules share it.
+func boundOut(bs []model.Bound, addrs map[string]string, healthy func(realServer string) bool) []gaapapi.BindRealServer {
 	out := make([]gaapapi.BindRealServer, 0, len(bs))
 	for _, b := range bs {
+		status := int64(originHealthy)
+		if !healthy(b.RealServerID) {
+			status = originAbnormal
+		}
 		out = append(out, gaapapi.BindRealServer{RealServerId: new(b.RealServerID), RealServerIP: new(addrs[b.RealServerID]),
-			RealServerWeight: new(b.Weight), RealServerStatus: new(int64(0)), RealServerPort: new(b.Port),
+			RealServerWeight: new(b.Weight), RealServerStatus: new(status), RealServerPort: new(b.Port),
 			DownIPList: []string{}, RealServerFailoverRole: optional(b.Role)})
 	}
 	return out

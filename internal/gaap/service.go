@@ -28,6 +28,14 @@ type Service struct {
 	// Notify is called after every committed write so the controller can
 	// compile the new state without polling; may be nil.
 	Notify func()
+	// Health reports what the data plane last observed of an origin bound
+	// to a listener or rule; nil means every origin reads as healthy.
+	Health func(binding, realServer string) bool
+}
+
+// healthy reads s.Health, treating a missing source as healthy.
+func (s *Service) healthy(binding, realServer string) bool {
+	return s.Health == nil || s.Health(binding, realServer)
 }
 
 var _ gaapapi.API = (*Service)(nil)

@@ -6,7 +6,9 @@ package resource
 import (
 	"encoding/json"
 	"errors"
+
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -42,7 +44,7 @@ func Get[T any, PT object[T]](tx *Tx, id string) (PT, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(rec.Data, obj); err != nil {
+	if err := decode(rec.Data, obj); err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", obj.Kind(), id, err)
 	}
 	return obj, nil
@@ -65,7 +67,7 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	out := make([]PT, 0, len(recs))
 	for _, rec := range recs {
 		obj := PT(new(T))
-		if err := json.Unmarshal(rec.Data, obj); err != nil {
+		if err := decode(rec.Data, obj); err != nil {
 			return nil, 0, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
 		}
 		out = append(out, obj)
@@ -126,6 +128,13 @@ func (tx *Tx) ClaimToken(action, token string) error {
 		return apierr.New(apierr.FailedOperationDuplicatedRequest, "the ClientToken %q was already used; %s was not repeated", token, action)
 	}
 	return err
+}
+
+// decode reads a stored document. Listing decodes many documents per
+// call, and the v2 decoder does it at about twice the speed of
+// encoding/json; unknown members (written by a newer version) are ignored.
+func decode(data []byte, obj model.Object) error {
+	return jsonv2.Unmarshal(data, obj, jsonv2.RejectUnknownMembers(false))
 }
 
 func record(obj model.Object) (store.Record, error) {

@@ -12,13 +12,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
+	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/gaap"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
+	"github.com/opengaap/opengaap/internal/telemetry"
 	"github.com/opengaap/opengaap/internal/teo"
 	"github.com/opengaap/opengaap/internal/vip"
 	"github.com/opengaap/opengaap/internal/vpc"
@@ -41,13 +47,20 @@ type Options struct {
 	DenyPrivateOrigins bool
 	// NoRateLimits disables the per-action rate limits.
 	NoRateLimits bool
-	Log          *slog.Logger
+	// DrainGrace bounds how long connections of removed listeners and
+	// closed proxies may finish; 0 means 30 s.
+	DrainGrace time.Duration
+	// StatsInterval is how often statistics are recorded; 0 means a minute.
+	StatsInterval time.Duration
+	Log           *slog.Logger
 }
 
 // Server is a running node.
 type Server struct {
 	Store      store.Store
 	GAAP       *gaap.Service
+	Edge       *edge.Runtime
+	Telemetry  *telemetry.Recorder
 	TEO        *teo.Service
 	VPC        *vpc.Service
 	Controller *controller.Controller
@@ -105,7 +118,10 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	s := &Server{Store: st, done: make(chan struct{})}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
-	s.Controller = controller.New(st, nil, o.Log)
+	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace})
+	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
+	s.GAAP.Health = s.Telemetry.Healthy
+	s.Controller = controller.New(st, &dataPlane{node: s.Edge}, o.Log)
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
@@ -122,12 +138,24 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.Addr = ln.Addr().String()
-	s.http = &http.Server{Handler: s.Endpoint, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Telemetry.Collector())
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.Endpoint)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	interval := o.StatsInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Controller.Run(runCtx) })
+	wg.Go(func() { s.Telemetry.Run(runCtx, interval) })
 	go func() {
-		defer close(s.done)
-		s.Controller.Run(runCtx)
+		wg.Wait()
+		close(s.done)
 	}()
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -156,10 +184,11 @@ func loadAccounts(o Options) (*cloudapi.Accounts, error) {
 	return cloudapi.NewAccounts(accts...)
 }
 
-// Close stops the API, the controller and the store, in that order.
+// Close stops the API and the controller, drains the data plane until ctx
+// ends, and closes the store.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.cancel()
 	<-s.done
-	return errors.Join(err, s.Store.Close())
+	return errors.Join(err, s.Edge.Close(ctx), s.Store.Close())
 }

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/controller"
+	"github.com/opengaap/opengaap/internal/edge"
+)
+
+// dataPlane hands compiled snapshots to an edge node and turns its report
+// into the controller's ACK/NACK: the IDs of listeners that did not come up,
+// with the reason.
+type dataPlane struct {
+	node edge.Node
+}
+
+var _ controller.Applier = (*dataPlane)(nil)
+
+func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
+	rep := d.node.Apply(controller.Compile(st))
+	failed := map[string]string{}
+	for _, l := range rep.Listeners {
+		if l.State != edge.StateFailed && l.State != edge.StateInvalid {
+			continue
+		}
+		// A group listener runs as listener@proxy; any instance failing
+		// fails the listener.
+		id, _, _ := strings.Cut(l.ID, "@")
+		failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
+	}
+	for _, e := range rep.Errors {
+		failed["snapshot"] = e
+	}
+	return failed, nil
+}

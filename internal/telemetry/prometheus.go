@@ -1,0 +1,59 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opengaap/opengaap/internal/edge/stats"
+)
+
+// collector exposes the node's cumulative counters to Prometheus; it reads
+// them at scrape time, so nothing is counted twice.
+type collector struct {
+	r     *Recorder
+	descs map[string]*prometheus.Desc
+}
+
+var _ prometheus.Collector = (*collector)(nil)
+
+// counterDefs are the exported series: name, help, and how to read them.
+var counterDefs = []struct {
+	name, help string
+	kind       prometheus.ValueType
+	value      func(v stats.Values) float64
+}{
+	{"opengaap_bytes_in_total", "Payload bytes from clients to origins.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesIn) }},
+	{"opengaap_bytes_out_total", "Payload bytes from origins to clients.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesOut) }},
+	{"opengaap_packets_in_total", "Packets from clients (TCP: data segments).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.PacketsIn) }},
+	{"opengaap_packets_out_total", "Packets to clients (TCP: data segments).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.PacketsOut) }},
+	{"opengaap_connections", "Open TCP connections and UDP sessions.", prometheus.GaugeValue, func(v stats.Values) float64 { return float64(v.Active) }},
+	{"opengaap_connections_total", "Accepted TCP connections and created UDP sessions.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.NewConns) }},
+	{"opengaap_refused_total", "Connections or datagrams refused by the concurrency cap.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Refused) }},
+	{"opengaap_denied_total", "Connections or datagrams dropped by the security policy.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Denied) }},
+	{"opengaap_origin_connect_failures_total", "Failed origin connects.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.DialFails) }},
+	{"opengaap_origin_connect_seconds_total", "Summed origin connect time.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.DialNanos) / 1e9 }},
+	{"opengaap_udp_dropped_total", "UDP datagrams the edge could not deliver.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Dropped) }},
+	{"opengaap_udp_shaped_total", "UDP datagrams dropped by the bandwidth limit.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Shaped) }},
+}
+
+// Collector returns the Prometheus collector of r's node.
+func (r *Recorder) Collector() prometheus.Collector {
+	c := &collector{r: r, descs: map[string]*prometheus.Desc{}}
+	for _, d := range counterDefs {
+		c.descs[d.name] = prometheus.NewDesc(d.name, d.help, []string{"kind", "id"}, nil)
+	}
+	return c
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	for k, v := range c.r.node.Stats().Values {
+		for _, d := range counterDefs {
+			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, d.value(v), string(k.Kind), k.ID)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+// Package telemetry turns what the data plane counts and observes into what
+// the API reports: per-minute statistics series in the store (rolled up to
+// 5 minutes, 1 hour and 1 day, pruned by age), the latest health of every
+// bound origin, and the same counters for Prometheus at /metrics.
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// Metric names, as the statistics actions name them.
+const (
+	InBandwidth    = "InBandwidth"  // Mbps, client → origin
+	OutBandwidth   = "OutBandwidth" // Mbps, origin → client
+	InPackets      = "InPackets"    // packets/s
+	OutPackets     = "OutPackets"
+	Concurrent     = "Concurrent" // open connections and UDP sessions
+	NewConnections = "NewConnections"
+	Latency        = "Latency"    // ms, average origin connect time
+	PacketLoss     = "PacketLoss" // %, datagrams the edge could not deliver
+	HealthMetric   = "RealServerStatus"
+)
+
+// Retention per granularity: long enough for every range the statistics
+// actions accept at that granularity (docs/statistics.md).
+var Retention = map[int]time.Duration{
+	60:    3 * 24 * time.Hour,
+	300:   31 * 24 * time.Hour,
+	3600:  93 * 24 * time.Hour,
+	86400: 400 * 24 * time.Hour,
+}
+
+// Recorder consumes a node's samples and events. It is safe for concurrent use.
+type Recorder struct {
+	node  edge.Node
+	stats store.Stats
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	prev   stats.Sample
+	health map[string]bool // "listenerID/originID" → healthy
+}
+
+// New returns a recorder for node writing into st.
+func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
+	return &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]bool{}}
+}
+
+// Run records every interval (a minute in production) and follows the
+// node's events until ctx ends or the node closes its event channel.
+func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	events := r.node.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			r.observe(ev)
+		case now := <-t.C:
+			if err := r.Record(ctx, now); err != nil && ctx.Err() == nil {
+				r.log.Error("record statistics", "err", err)
+			}
+		}
+	}
+}
+
+func (r *Recorder) observe(ev edge.Event) {
+	if ev.Kind != edge.EventOriginHealth {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, u := range ev.Users {
+		r.health[baseID(u)] = ev.Healthy
+	}
+}
+
+// Healthy reports the last observed health of origin under binding (a
+// listener or rule ID); an origin never reported unhealthy is healthy.
+func (r *Recorder) Healthy(binding, origin string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.health[binding+"/"+origin]
+	return !ok || h
+}
+
+// baseID strips the "@proxy" instance suffix of a group listener.
+func baseID(id string) string {
+	if i := strings.IndexByte(id, '@'); i >= 0 {
+		if j := strings.IndexByte(id[i:], '/'); j >= 0 {
+			return id[:i] + id[i+j:]
+		}
+		return id[:i]
+	}
+	return id
+}

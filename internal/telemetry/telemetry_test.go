@@ -1,0 +1,81 @@
+package telemetry
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
+)
+
+// fakeNode returns the samples a test sets.
+type fakeNode struct {
+	sample stats.Sample
+	events chan edge.Event
+}
+
+func (f *fakeNode) Apply(*snapshot.Snapshot) edge.Report { return edge.Report{} }
+func (f *fakeNode) Events() <-chan edge.Event            { return f.events }
+func (f *fakeNode) Stats() stats.Sample                  { return f.sample }
+func (f *fakeNode) Close(context.Context) error          { return nil }
+
+var _ edge.Node = (*fakeNode)(nil)
+
+func TestRecordRatesRollupsAndHealth(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	// One minute: 75 MB in, 7.5 MB out, 6000 packets in, 3 open conns on a
+	// group listener's two instances, 4 connects of 2 ms.
+	key := func(id string) stats.Key { return stats.Key{Kind: stats.KindListener, ID: id} }
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		key("listener-1@link-a"): {BytesIn: 50_000_000, BytesOut: 5_000_000, PacketsIn: 6000, Active: 2, DialCount: 4, DialNanos: 8e6},
+		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1},
+	}}
+	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false})
+	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	minute := t0.Add(time.Minute)
+	want := map[string]float64{InBandwidth: 10, OutBandwidth: 1, InPackets: 100, Concurrent: 3, Latency: 2}
+	for metric, v := range want {
+		pts, err := st.Stats().Query(t.Context(), "listener-1", metric, 60, minute, minute)
+		if err != nil || len(pts) != 1 || pts[0].Value != v {
+			t.Errorf("%s at 60 s: got %+v, %v; want one point %v", metric, pts, err, v)
+		}
+		five, _ := st.Stats().Query(t.Context(), "listener-1", metric, 300, t0, t0)
+		if len(five) != 1 || five[0].Value != v {
+			t.Errorf("%s at 300 s: got %+v; want the mean of its one minute, %v", metric, five, v)
+		}
+	}
+	h, _ := st.Stats().Query(t.Context(), "listener-1/rs-1", HealthMetric, 60, minute, minute)
+	if len(h) != 1 || h[0].Value != 0 {
+		t.Errorf("health: got %+v; want one point 0 (unhealthy)", h)
+	}
+	if r.Healthy("listener-1", "rs-1") || !r.Healthy("listener-1", "rs-2") {
+		t.Error("Healthy: want rs-1 unhealthy and unknown rs-2 healthy")
+	}
+}
+
+func TestBaseID(t *testing.T) {
+	for in, want := range map[string]string{
+		"listener-1": "listener-1", "listener-1@link-a": "listener-1",
+		"listener-1@link-a/rs-1": "listener-1/rs-1", "listener-1/rs-1": "listener-1/rs-1",
+	} {
+		if got := baseID(in); got != want {
+			t.Errorf("baseID(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
