@@ -25,6 +25,9 @@ go test -count=1 -timeout 15m ./...
 echo "== API tests on PostgreSQL"
 OPENGAAP_TEST_STORE=postgres go test -count=1 -timeout 10m ./internal/gaap/
 
+echo "== Node SDK end-to-end tests (teo)"
+scripts/node-tests.sh
+
 echo "== fuzz targets"
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")

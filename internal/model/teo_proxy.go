@@ -1,0 +1,127 @@
+package model
+
+import "github.com/opengaap/opengaap/internal/apierr"
+
+// L4 proxy and rule statuses (L4Proxy.Status, L4ProxyRule.Status).
+// progress and stopping are transitional: the controller settles them to
+// online and offline once the data plane runs the change. banned and fail
+// are part of the wire enum; opengaap sets neither today.
+const (
+	L4Online   = "online"
+	L4Offline  = "offline"
+	L4Progress = "progress"
+	L4Stopping = "stopping"
+	L4Banned   = "banned"
+	L4Fail     = "fail"
+)
+
+// Switch values.
+const (
+	TeoOn  = "on"
+	TeoOff = "off"
+)
+
+// DDoS protection levels (DDosProtectionConfig). opengaap records them;
+// they have no effect on forwarding.
+const (
+	DDoSPlatform     = "PLATFORM"
+	DDoSBase30Max300 = "BASE30_MAX300"
+	DDoSBase60Max600 = "BASE60_MAX600"
+	DDoSAnycast300   = "ANYCAST300"
+	DDoSAnycastAllIn = "ANYCAST_ALLIN"
+)
+
+// KindTeoL4Proxy is the stored kind of TeoL4Proxy.
+const KindTeoL4Proxy = "teol4proxy"
+
+// TeoL4Proxy is an EdgeOne layer-4 proxy instance: one access IP from the
+// vip pool on which its rules listen.
+//
+// For the data plane: IP is the address every rule of the proxy binds
+// (snapshot.Proxy.AccessIP); the proxy forwards only while Serving() and its
+// zone is not paused; bandwidth and connections are unlimited (teo has no
+// such settings). Area, Ipv6, StaticIP, AccelerateMainland and DDoS are
+// control-plane facts with no effect on forwarding.
+type TeoL4Proxy struct {
+	Base
+	ZoneID             string  `json:"zoneId"`
+	Name               string  `json:"name"`
+	Area               string  `json:"area"`
+	Ipv6               string  `json:"ipv6"`
+	StaticIP           string  `json:"staticIp"`
+	AccelerateMainland string  `json:"accelerateMainland"`
+	DDoS               TeoDDoS `json:"ddos"`
+	Status             string  `json:"status"`
+	// Disabled is the state ModifyL4ProxyStatus aims for (offline), kept
+	// apart from Status so a proxy in progress knows where it settles.
+	Disabled   bool   `json:"disabled"`
+	IP         string `json:"ip"`
+	UpdateTime int64  `json:"updateTime"` // Unix seconds
+}
+
+// TeoDDoS is a DDosProtectionConfig.
+type TeoDDoS struct {
+	LevelMainland        string `json:"levelMainland"`
+	MaxBandwidthMainland int64  `json:"maxBandwidthMainland,omitempty"` // Gbps
+	LevelOverseas        string `json:"levelOverseas"`
+}
+
+func (p *TeoL4Proxy) Kind() string   { return KindTeoL4Proxy }
+func (p *TeoL4Proxy) Parent() string { return p.ZoneID }
+func (p *TeoL4Proxy) Project() int64 { return 0 }
+
+// Settle finishes the proxy's pending transition.
+func (p *TeoL4Proxy) Settle() (changed, remove bool) { return settleL4(&p.Status, p.Disabled), false }
+
+// settleL4 is the transition shared by proxies and rules.
+func settleL4(status *string, disabled bool) bool {
+	switch *status {
+	case L4Progress:
+		*status = L4Online
+		if disabled {
+			*status = L4Offline
+		}
+		return true
+	case L4Stopping:
+		*status = L4Offline
+		return true
+	}
+	return false
+}
+
+// Serving reports whether the proxy's rules should be listening (the zone
+// being paused aside): it is online or on its way there.
+func (p *TeoL4Proxy) Serving() bool { return !p.Disabled && p.Status != L4Banned }
+
+// CheckStable refuses a change while the proxy is deploying or stopping.
+func (p *TeoL4Proxy) CheckStable() error {
+	switch p.Status {
+	case L4Progress:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInProgressStatus"), "the L4 proxy %s is deploying; retry when it is online", p.ID)
+	case L4Stopping:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInStoppingStatus"), "the L4 proxy %s is stopping; retry when it is offline", p.ID)
+	case L4Banned:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInBannedStatus"), "the L4 proxy %s is banned", p.ID)
+	}
+	return nil
+}
+
+// Touch marks a configuration change: an online proxy redeploys.
+func (p *TeoL4Proxy) Touch(now int64) {
+	p.UpdateTime = now
+	if p.Status == L4Online {
+		p.Status = L4Progress
+	}
+}
+
+// SetEnabled starts (online) or stops (offline) the proxy.
+func (p *TeoL4Proxy) SetEnabled(enable bool, now int64) {
+	p.Disabled = !enable
+	p.UpdateTime = now
+	switch {
+	case enable && p.Status != L4Online:
+		p.Status = L4Progress
+	case !enable && p.Status != L4Offline:
+		p.Status = L4Stopping
+	}
+}

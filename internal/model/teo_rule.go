@@ -1,0 +1,132 @@
+package model
+
+// Origin types of an L4 rule (L4ProxyRule.OriginType).
+const (
+	OriginIPDomain    = "IP_DOMAIN"
+	OriginOriginGroup = "ORIGIN_GROUP"
+	OriginLB          = "LB"
+)
+
+// Client IP pass-through modes (ClientIPPassThroughMode).
+const (
+	PassTOA  = "TOA"
+	PassPPV1 = "PPV1"
+	PassPPV2 = "PPV2"
+	PassSPP  = "SPP"
+	PassOff  = "OFF"
+)
+
+// DefaultSessionPersistTime is SessionPersistTime when left out (seconds).
+const DefaultSessionPersistTime = 3600
+
+// KindTeoL4Rule is the stored kind of TeoL4Rule.
+const KindTeoL4Rule = "teol4rule"
+
+// TeoL4Rule is a forwarding rule of an L4 proxy: one protocol, one or more
+// ports or port ranges, and the origins they forward to.
+//
+// For the data plane (the controller compiles one listener per entry of
+// PortMaps, on the proxy's IP):
+//   - the rule listens only while Listening() and its proxy serves;
+//   - Protocol is TCP or UDP;
+//   - PortMaps gives each listening port span and the origin port(s) it
+//     maps to (one origin port for every listening port, or a range mapped
+//     one to one);
+//   - origins are OriginValue when OriginType is IP_DOMAIN (IP literals,
+//     or a single domain name: OriginIsDomain), else the records of the
+//     origin group OriginValue[0] (TeoOriginGroup.Records, weights apply);
+//   - ClientIPMode is PPV1, PPV2, SPP or OFF (TOA is refused by the API);
+//   - SessionPersistSeconds() is the session persistence (0 = off).
+type TeoL4Rule struct {
+	Base
+	ZoneID             string   `json:"zoneId"`
+	ProxyID            string   `json:"proxyId"`
+	Protocol           string   `json:"protocol"`
+	PortRange          []string `json:"portRange"`
+	OriginType         string   `json:"originType"`
+	OriginValue        []string `json:"originValue"`
+	OriginIsDomain     bool     `json:"originIsDomain,omitempty"`
+	OriginPortRange    string   `json:"originPortRange"`
+	ClientIPMode       string   `json:"clientIpMode"`
+	SessionPersist     string   `json:"sessionPersist"`
+	SessionPersistTime int64    `json:"sessionPersistTime"`
+	RuleTag            string   `json:"ruleTag,omitempty"`
+	Status             string   `json:"status"`
+	// Disabled is the state ModifyL4ProxyRulesStatus aims for (offline).
+	Disabled bool `json:"disabled"`
+}
+
+func (r *TeoL4Rule) Kind() string   { return KindTeoL4Rule }
+func (r *TeoL4Rule) Parent() string { return r.ProxyID }
+func (r *TeoL4Rule) Project() int64 { return 0 }
+
+// Settle finishes the rule's pending transition.
+func (r *TeoL4Rule) Settle() (changed, remove bool) { return settleL4(&r.Status, r.Disabled), false }
+
+// Listening reports whether the rule should forward (its proxy and zone
+// permitting).
+func (r *TeoL4Rule) Listening() bool { return !r.Disabled }
+
+// SessionPersistSeconds is the persistence time when SessionPersist is on.
+func (r *TeoL4Rule) SessionPersistSeconds() int64 {
+	if r.SessionPersist != TeoOn {
+		return 0
+	}
+	return r.SessionPersistTime
+}
+
+// Touch marks a configuration change: an online rule redeploys.
+func (r *TeoL4Rule) Touch() {
+	if r.Status == L4Online {
+		r.Status = L4Progress
+	}
+}
+
+// SetEnabled starts (online) or stops (offline) the rule.
+func (r *TeoL4Rule) SetEnabled(enable bool) {
+	r.Disabled = !enable
+	switch {
+	case enable && r.Status != L4Online:
+		r.Status = L4Progress
+	case !enable && r.Status != L4Offline:
+		r.Status = L4Stopping
+	}
+}
+
+// TeoPortMap is one listening span of a rule and where it forwards: port
+// Start+k goes to OriginStart+k when Ranged, else every port goes to
+// OriginStart.
+type TeoPortMap struct {
+	Start, End  int
+	OriginStart int
+	Ranged      bool
+}
+
+// PortMaps lists the rule's listening spans with their origin ports. The
+// rule is assumed valid (Check passed).
+func (r *TeoL4Rule) PortMaps() []TeoPortMap {
+	origin, _ := ParsePortSpan("OriginPortRange", r.OriginPortRange)
+	out := make([]TeoPortMap, 0, len(r.PortRange))
+	for _, s := range r.PortRange {
+		span, _ := ParsePortSpan("PortRange", s)
+		out = append(out, TeoPortMap{Start: span.Start, End: span.End, OriginStart: origin.Start, Ranged: origin.End > origin.Start})
+	}
+	return out
+}
+
+// Overlaps reports whether r and o listen on a common port of the same
+// protocol.
+func (r *TeoL4Rule) Overlaps(o *TeoL4Rule) bool {
+	if r.Protocol != o.Protocol {
+		return false
+	}
+	for _, a := range r.PortRange {
+		sa, _ := ParsePortSpan("", a)
+		for _, b := range o.PortRange {
+			if sb, _ := ParsePortSpan("", b); sa.Overlaps(sb) {
+				return true
+			}
+		}
+	}
+	return false
+}

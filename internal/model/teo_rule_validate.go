@@ -1,0 +1,206 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Error codes of L4 rule validation (tencentcloud teo 2022-09-01).
+const (
+	codeRuleProto       = apierr.Code("InvalidParameter.InvalidRuleProto")
+	codeRulePortInteger = apierr.Code("InvalidParameter.RulePortInteger")
+	codeRulePortGroup   = apierr.Code("InvalidParameter.RulePortGroup")
+	codeOriginPortInt   = apierr.Code("InvalidParameter.RuleOriginPortInteger")
+	codeOriginType      = apierr.Code("InvalidParameter.InvalidOriginType")
+	codeOriginMultiDom  = apierr.Code("InvalidParameter.RuleOriginMultiDomain")
+	codeOriginMixDomain = apierr.Code("InvalidParameter.OriginL4RecordIPV4MixDomain")
+	maxRuleTag          = 50
+	maxOriginValues     = 100
+)
+
+// PortSpan is an inclusive port range; a single port has Start == End.
+type PortSpan struct{ Start, End int }
+
+// Len is the number of ports in the span.
+func (s PortSpan) Len() int { return s.End - s.Start + 1 }
+
+// Overlaps reports whether the spans share a port.
+func (s PortSpan) Overlaps(o PortSpan) bool { return s.Start <= o.End && o.Start <= s.End }
+
+func (s PortSpan) String() string {
+	if s.Start == s.End {
+		return strconv.Itoa(s.Start)
+	}
+	return fmt.Sprintf("%d-%d", s.Start, s.End)
+}
+
+// ParsePortSpan parses "80" or "81-85" (ports 1-65535, start <= end). A
+// non-number is RulePortInteger, a bad range RulePortGroup.
+func ParsePortSpan(param, v string) (PortSpan, error) {
+	lo, hi, isRange := strings.Cut(strings.TrimSpace(v), "-")
+	a, err := portNum(param, v, lo)
+	if err != nil {
+		return PortSpan{}, err
+	}
+	b := a
+	if isRange {
+		if b, err = portNum(param, v, hi); err != nil {
+			return PortSpan{}, err
+		}
+		if b < a {
+			return PortSpan{}, apierr.New(codeRulePortGroup, "%s: in %q the first port is greater than the last", param, v)
+		}
+	}
+	return PortSpan{a, b}, nil
+}
+
+func portNum(param, whole, s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, apierr.New(codeRulePortInteger, "%s: %q is not a port or a range like 81-85", param, whole)
+	}
+	if n < 1 || n > 65535 {
+		return 0, apierr.New(codeRulePortGroup, "%s: port %d in %q is outside 1-65535", param, n, whole)
+	}
+	return n, nil
+}
+
+// Check validates the rule's settings, normalizes its ports and origins
+// and fills defaults. It does not look origin groups up (the caller
+// checks OriginValue[0] exists when OriginType is ORIGIN_GROUP).
+func (r *TeoL4Rule) Check(param string, allowPrivate bool) error {
+	if r.Protocol != TCP && r.Protocol != UDP {
+		return apierr.New(codeRuleProto, "%sProtocol: %q is not TCP or UDP", param, r.Protocol)
+	}
+	if err := r.checkPorts(param); err != nil {
+		return err
+	}
+	if err := r.checkOrigins(param, allowPrivate); err != nil {
+		return err
+	}
+	if err := r.checkClientIP(param); err != nil {
+		return err
+	}
+	if err := CheckOnOff(param+"SessionPersist", r.SessionPersist); err != nil {
+		return err
+	}
+	if r.SessionPersistTime < 30 || r.SessionPersistTime > 3600 {
+		return invalid(param+"SessionPersistTime", "%d is outside 30-3600 (seconds)", r.SessionPersistTime)
+	}
+	if utf8.RuneCountInString(r.RuleTag) > maxRuleTag {
+		return invalid(param+"RuleTag", "must be at most %d characters", maxRuleTag)
+	}
+	return nil
+}
+
+// checkPorts validates PortRange and OriginPortRange: listening spans may
+// not overlap each other, and an origin range needs exactly one listening
+// span of the same length.
+func (r *TeoL4Rule) checkPorts(param string) error {
+	if len(r.PortRange) == 0 {
+		return apierr.New(codeRulePortGroup, "%sPortRange: at least one port or port range is required", param)
+	}
+	spans := make([]PortSpan, len(r.PortRange))
+	for i, v := range r.PortRange {
+		s, err := ParsePortSpan(fmt.Sprintf("%sPortRange.%d", param, i), v)
+		if err != nil {
+			return err
+		}
+		for _, o := range spans[:i] {
+			if s.Overlaps(o) {
+				return apierr.New(apierr.InvalidParameterRulePortDuplicating, "%sPortRange: %s overlaps %s", param, s, o)
+			}
+		}
+		spans[i], r.PortRange[i] = s, s.String()
+	}
+	origin, err := ParsePortSpan(param+"OriginPortRange", r.OriginPortRange)
+	if err != nil {
+		return apierr.New(codeOriginPortInt, "%s", apierr.From(err).Msg)
+	}
+	r.OriginPortRange = origin.String()
+	if origin.Len() > 1 && (len(spans) != 1 || spans[0].Len() != origin.Len()) {
+		return apierr.New(codeRulePortGroup, "%sOriginPortRange: the range %s must match a single PortRange span of the same length (%d ports)", param, origin, origin.Len())
+	}
+	return nil
+}
+
+// checkOrigins validates OriginType and OriginValue. IP_DOMAIN takes IP
+// addresses, or one domain name (not mixed); ORIGIN_GROUP one group ID.
+func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
+	switch r.OriginType {
+	case OriginIPDomain:
+	case OriginOriginGroup:
+		if len(r.OriginValue) != 1 || r.OriginValue[0] == "" {
+			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue: ORIGIN_GROUP takes exactly one origin group ID", param)
+		}
+		r.OriginIsDomain = false
+		return nil
+	case OriginLB:
+		return apierr.New(apierr.OperationDenied, "%sOriginType: LB (load balancer) origins are not available in opengaap; use IP_DOMAIN or ORIGIN_GROUP", param)
+	default:
+		return apierr.New(codeOriginType, "%sOriginType: %q is not IP_DOMAIN, ORIGIN_GROUP or LB", param, r.OriginType)
+	}
+	if len(r.OriginValue) == 0 || len(r.OriginValue) > maxOriginValues {
+		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue: give 1-%d origins", param, maxOriginValues)
+	}
+	domains := 0
+	for i, v := range r.OriginValue {
+		norm, isDomain, err := ParseOrigin(fmt.Sprintf("%sOriginValue.%d", param, i), v, true)
+		if err != nil {
+			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%s", apierr.From(err).Msg)
+		}
+		if !allowPrivate && !publicOrigin(norm, isDomain) {
+			return apierr.New(apierr.InvalidParameterInvalidOriginIp, "%sOriginValue.%d: %s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", param, i, norm)
+		}
+		r.OriginValue[i] = norm
+		if isDomain {
+			domains++
+		}
+	}
+	switch {
+	case domains > 1:
+		return apierr.New(codeOriginMultiDom, "%sOriginValue: at most one domain name may be given", param)
+	case domains == 1 && len(r.OriginValue) > 1:
+		return apierr.New(codeOriginMixDomain, "%sOriginValue: IP addresses and a domain name cannot be mixed", param)
+	}
+	r.OriginIsDomain = domains == 1
+	return nil
+}
+
+// checkClientIP validates ClientIPPassThroughMode against the protocol.
+// TOA is refused: it needs a kernel module on every origin and a kernel
+// hook on the edge that opengaap does not have.
+func (r *TeoL4Rule) checkClientIP(param string) error {
+	p := param + "ClientIPPassThroughMode"
+	switch r.ClientIPMode {
+	case PassOff, PassPPV2:
+	case PassPPV1:
+		if r.Protocol != TCP {
+			return invalid(p, "PPV1 is available for TCP only; use PPV2 or SPP for UDP")
+		}
+	case PassSPP:
+		if r.Protocol != UDP {
+			return invalid(p, "SPP is available for UDP only; use PPV1 or PPV2 for TCP")
+		}
+	case PassTOA:
+		return apierr.New(apierr.OperationDenied, "%s: TOA is not supported by opengaap (it needs a kernel module on the edge and the origins); use PPV1 or PPV2 (PROXY protocol)", p)
+	default:
+		return invalid(p, "%q is not TOA, PPV1, PPV2, SPP or OFF", r.ClientIPMode)
+	}
+	return nil
+}
+
+// publicOrigin reports whether a normalized origin is reachable on the
+// internet rather than only from the edge host itself or its network.
+func publicOrigin(norm string, isDomain bool) bool {
+	if isDomain {
+		return norm != "localhost" && !strings.HasSuffix(norm, ".localhost")
+	}
+	ip, err := netip.ParseAddr(norm)
+	return err == nil && publicAddr(ip)
+}

@@ -1,0 +1,222 @@
+package model
+
+import (
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+func TestCheckL4ProxyName(t *testing.T) {
+	long := "a"
+	for len(long) < 50 {
+		long += "b"
+	}
+	tests := []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"simple", "proxy1", true},
+		{"hyphen inside", "my-proxy-2", true},
+		{"fifty chars", long, true},
+		{"fifty-one chars", long + "c", false},
+		{"empty", "", false},
+		{"upper case", "Proxy", false},
+		{"underscore", "my_proxy", false},
+		{"leading hyphen", "-proxy", false},
+		{"trailing hyphen", "proxy-", false},
+		{"double hyphen", "my--proxy", false},
+		{"hyphen alone", "-", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckL4ProxyName(tc.in)
+			if tc.ok && err != nil {
+				t.Fatalf("CheckL4ProxyName(%q) = %v; want nil", tc.in, err)
+			}
+			if !tc.ok && !apierr.Is(err, "InvalidParameter.ProxyNameNotMatched") {
+				t.Fatalf("CheckL4ProxyName(%q) = %v; want InvalidParameter.ProxyNameNotMatched", tc.in, err)
+			}
+		})
+	}
+}
+
+func TestParsePortSpan(t *testing.T) {
+	tests := []struct {
+		in   string
+		want PortSpan
+		code apierr.Code
+	}{
+		{"80", PortSpan{80, 80}, ""},
+		{"81-85", PortSpan{81, 85}, ""},
+		{"1-65535", PortSpan{1, 65535}, ""},
+		{" 443 ", PortSpan{443, 443}, ""},
+		{"0", PortSpan{}, "InvalidParameter.RulePortGroup"},
+		{"65536", PortSpan{}, "InvalidParameter.RulePortGroup"},
+		{"85-81", PortSpan{}, "InvalidParameter.RulePortGroup"},
+		{"http", PortSpan{}, "InvalidParameter.RulePortInteger"},
+		{"80-", PortSpan{}, "InvalidParameter.RulePortInteger"},
+		{"", PortSpan{}, "InvalidParameter.RulePortInteger"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParsePortSpan("PortRange", tc.in)
+			if tc.code != "" {
+				if !apierr.Is(err, tc.code) {
+					t.Fatalf("ParsePortSpan(%q) error = %v; want %s", tc.in, err, tc.code)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParsePortSpan(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func validRule() *TeoL4Rule {
+	return &TeoL4Rule{Protocol: TCP, PortRange: []string{"80"}, OriginType: OriginIPDomain,
+		OriginValue: []string{"8.8.8.8"}, OriginPortRange: "8080", ClientIPMode: PassOff,
+		SessionPersist: TeoOff, SessionPersistTime: DefaultSessionPersistTime}
+}
+
+func TestRuleCheck(t *testing.T) {
+	tests := []struct {
+		name         string
+		edit         func(r *TeoL4Rule)
+		allowPrivate bool
+		code         apierr.Code // "" = valid
+	}{
+		{"valid", func(r *TeoL4Rule) {}, false, ""},
+		{"range to range", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95" }, false, ""},
+		{"range to one port", func(r *TeoL4Rule) { r.PortRange = []string{"80", "81-85"} }, false, ""},
+		{"origin range length differs", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-94" }, false, "InvalidParameter.RulePortGroup"},
+		{"origin range with two spans", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"1-2", "5-6"}, "91-92" }, false, "InvalidParameter.RulePortGroup"},
+		{"bad origin port", func(r *TeoL4Rule) { r.OriginPortRange = "x" }, false, "InvalidParameter.RuleOriginPortInteger"},
+		{"overlapping spans", func(r *TeoL4Rule) { r.PortRange = []string{"80-90", "85"} }, false, "InvalidParameter.RulePortDuplicating"},
+		{"no ports", func(r *TeoL4Rule) { r.PortRange = nil }, false, "InvalidParameter.RulePortGroup"},
+		{"bad protocol", func(r *TeoL4Rule) { r.Protocol = "SCTP" }, false, "InvalidParameter.InvalidRuleProto"},
+		{"private origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"10.0.0.1"} }, false, "InvalidParameter.InvalidOriginIp"},
+		{"loopback origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, false, "InvalidParameter.InvalidOriginIp"},
+		{"private origin allowed", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, true, ""},
+		{"bad origin", func(r *TeoL4Rule) { r.OriginValue = []string{"not a host"} }, false, "InvalidParameter.InvalidOriginValue"},
+		{"two domains", func(r *TeoL4Rule) { r.OriginValue = []string{"a.example.com", "b.example.com"} }, false, "InvalidParameter.RuleOriginMultiDomain"},
+		{"ip and domain", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "b.example.com"} }, false, "InvalidParameter.OriginL4RecordIPV4MixDomain"},
+		{"group needs one id", func(r *TeoL4Rule) { r.OriginType, r.OriginValue = OriginOriginGroup, []string{"a", "b"} }, false, "InvalidParameter.InvalidOriginValue"},
+		{"lb refused", func(r *TeoL4Rule) { r.OriginType = OriginLB }, false, "OperationDenied"},
+		{"unknown origin type", func(r *TeoL4Rule) { r.OriginType = "COS" }, false, "InvalidParameter.InvalidOriginType"},
+		{"toa refused", func(r *TeoL4Rule) { r.ClientIPMode = PassTOA }, false, "OperationDenied"},
+		{"ppv1 on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassPPV1 }, false, "InvalidParameterValue"},
+		{"spp on tcp", func(r *TeoL4Rule) { r.ClientIPMode = PassSPP }, false, "InvalidParameterValue"},
+		{"spp on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassSPP }, false, ""},
+		{"persist time low", func(r *TeoL4Rule) { r.SessionPersistTime = 29 }, false, "InvalidParameterValue"},
+		{"persist time high", func(r *TeoL4Rule) { r.SessionPersistTime = 3601 }, false, "InvalidParameterValue"},
+		{"persist switch", func(r *TeoL4Rule) { r.SessionPersist = "yes" }, false, "InvalidParameterValue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := validRule()
+			tc.edit(r)
+			err := r.Check("L4ProxyRules.0.", tc.allowPrivate)
+			if tc.code == "" && err != nil {
+				t.Fatalf("Check = %v; want nil", err)
+			}
+			if tc.code != "" && !apierr.Is(err, tc.code) {
+				t.Fatalf("Check = %v; want %s", err, tc.code)
+			}
+		})
+	}
+}
+
+func TestRulePortMapsAndOverlap(t *testing.T) {
+	r := validRule()
+	r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95"
+	if err := r.Check("", true); err != nil {
+		t.Fatal(err)
+	}
+	got := r.PortMaps()
+	want := TeoPortMap{Start: 81, End: 85, OriginStart: 91, Ranged: true}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("PortMaps() = %+v; want [%+v]", got, want)
+	}
+	udp := validRule()
+	udp.Protocol, udp.PortRange = UDP, []string{"83"}
+	tcp := validRule()
+	tcp.PortRange = []string{"85-90"}
+	if r.Overlaps(udp) {
+		t.Errorf("TCP 81-85 overlaps UDP 83; want no overlap across protocols")
+	}
+	if !r.Overlaps(tcp) {
+		t.Errorf("TCP 81-85 does not overlap TCP 85-90; want overlap")
+	}
+}
+
+func TestProxyFeatures(t *testing.T) {
+	tests := []struct {
+		name string
+		p    TeoL4Proxy
+		code apierr.Code
+	}{
+		{"defaults", TeoL4Proxy{Area: AreaMainland}, ""},
+		{"ipv6 and static ip", TeoL4Proxy{Area: AreaMainland, Ipv6: TeoOn, StaticIP: TeoOn}, apierr.OperationDeniedIpv6StaticIpConflict},
+		{"static ip global", TeoL4Proxy{Area: AreaGlobal, StaticIP: TeoOn}, apierr.OperationDeniedStaticIpAreaConflict},
+		{"mainland opt and ipv6", TeoL4Proxy{Area: AreaOverseas, AccelerateMainland: TeoOn, Ipv6: TeoOn}, apierr.OperationDeniedAccelerateMainlandIpv6Conflict},
+		{"mainland opt outside overseas", TeoL4Proxy{Area: AreaMainland, AccelerateMainland: TeoOn}, apierr.OperationDenied},
+		{"mainland opt overseas", TeoL4Proxy{Area: AreaOverseas, AccelerateMainland: TeoOn}, ""},
+		{"ipv6 with exclusive mainland ddos", TeoL4Proxy{Area: AreaMainland, Ipv6: TeoOn, DDoS: TeoDDoS{LevelMainland: DDoSBase30Max300}}, apierr.OperationDeniedIpv6AdvancedConflict},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			for _, f := range []*string{&p.Ipv6, &p.StaticIP, &p.AccelerateMainland} {
+				if *f == "" {
+					*f = TeoOff
+				}
+			}
+			if p.DDoS.LevelMainland == "" {
+				p.DDoS.LevelMainland = DDoSPlatform
+			}
+			err := p.CheckFeatures()
+			if tc.code == "" && err != nil {
+				t.Fatalf("CheckFeatures = %v; want nil", err)
+			}
+			if tc.code != "" && !apierr.Is(err, tc.code) {
+				t.Fatalf("CheckFeatures = %v; want %s", err, tc.code)
+			}
+		})
+	}
+}
+
+func TestCheckDDoS(t *testing.T) {
+	d := TeoDDoS{LevelMainland: DDoSBase60Max600}
+	if err := CheckDDoS(&d, AreaMainland); err != nil || d.MaxBandwidthMainland != 600 || d.LevelOverseas != DDoSPlatform {
+		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 600, overseas PLATFORM", err, d)
+	}
+	bad := TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 400}
+	if err := CheckDDoS(&bad, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Fatalf("CheckDDoS(bandwidth 400 on BASE30_MAX300) = %v; want InvalidParameterValue", err)
+	}
+	wrongArea := TeoDDoS{LevelOverseas: DDoSAnycastAllIn}
+	if err := CheckDDoS(&wrongArea, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Fatalf("CheckDDoS(ANYCAST_ALLIN in mainland) = %v; want InvalidParameterValue", err)
+	}
+}
+
+func TestTeoSettle(t *testing.T) {
+	p := &TeoL4Proxy{Status: L4Progress}
+	if changed, _ := p.Settle(); !changed || p.Status != L4Online {
+		t.Fatalf("progress settles to %s; want online", p.Status)
+	}
+	p.SetEnabled(false, 0)
+	if p.Status != L4Stopping {
+		t.Fatalf("disabling gives %s; want stopping", p.Status)
+	}
+	p.Settle()
+	if p.Status != L4Offline {
+		t.Fatalf("stopping settles to %s; want offline", p.Status)
+	}
+	p.Touch(0)
+	if p.Status != L4Offline {
+		t.Fatalf("a change to an offline proxy gives %s; want offline", p.Status)
+	}
+}

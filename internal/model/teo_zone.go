@@ -1,0 +1,137 @@
+package model
+
+import (
+	"crypto/rand"
+	"fmt"
+	"strings"
+)
+
+// EdgeOne (teo) resources. Their IDs follow Tencent's shapes: zones
+// zone-xxxxxxxxxxxx, L4 proxies sid-xxxxxxxxxxxx, rules rule-xxxxxxxxxxxx
+// (12 lower-case letters and digits), origin groups and their records
+// origin-<uuid> and record-<uuid>.
+const (
+	PrefixTeoZone        = "zone"
+	PrefixTeoL4Proxy     = "sid"
+	PrefixTeoL4Rule      = "rule"
+	PrefixTeoOriginGroup = "origin"
+	PrefixTeoRecord      = "record"
+)
+
+// NewTeoID returns prefix + "-" + 12 random lower-case letters and digits.
+func NewTeoID(prefix string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return prefix + "-" + string(b[:])
+}
+
+// NewTeoUUID returns prefix + "-" + a random UUID (version 4), the shape
+// of origin group and record IDs.
+func NewTeoUUID(prefix string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%s-%x-%x-%x-%x-%x", prefix, b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// Zone access types (CreateZone Type).
+const (
+	ZonePartial        = "partial"
+	ZoneFull           = "full"
+	ZoneNoDomainAccess = "noDomainAccess"
+	ZoneDNSPodAccess   = "dnsPodAccess"
+	ZoneAI             = "ai"
+)
+
+// Acceleration areas of zones and L4 proxies.
+const (
+	AreaMainland = "mainland"
+	AreaOverseas = "overseas"
+	AreaGlobal   = "global"
+)
+
+// KindTeoZone is the stored kind of TeoZone.
+const KindTeoZone = "teozone"
+
+// TeoZone is an EdgeOne site. opengaap has no plans, DNS or ownership
+// checks: a zone is active as soon as it is created. Paused (ModifyZoneStatus)
+// stops the zone's service: the controller must compile every L4 proxy of a
+// paused zone as closed, whatever the proxy's own status.
+type TeoZone struct {
+	Base
+	Name      string `json:"name,omitempty"` // "" for noDomainAccess zones
+	AliasName string `json:"aliasName,omitempty"`
+	Type      string `json:"type"`
+	Area      string `json:"area,omitempty"`
+	PlanID    string `json:"planId,omitempty"` // recorded, not checked
+	Tags      []Tag  `json:"tags,omitempty"`
+	Paused    bool   `json:"paused"`
+	// VanityNameServers are recorded for full (NS) zones; nothing serves them.
+	VanitySwitch  string   `json:"vanitySwitch,omitempty"`
+	VanityServers []string `json:"vanityServers,omitempty"`
+	ModifyTime    int64    `json:"modifyTime"` // Unix seconds
+}
+
+func (z *TeoZone) Kind() string   { return KindTeoZone }
+func (z *TeoZone) Parent() string { return "" }
+func (z *TeoZone) Project() int64 { return 0 }
+
+// ActiveStatus is the zone's display status (Zone.ActiveStatus).
+func (z *TeoZone) ActiveStatus() string {
+	if z.Paused {
+		return "paused"
+	}
+	return "active"
+}
+
+func init() {
+	registerKind(KindTeoZone, func() Object { return new(TeoZone) })
+	registerKind(KindTeoL4Proxy, func() Object { return new(TeoL4Proxy) })
+	registerKind(KindTeoL4Rule, func() Object { return new(TeoL4Rule) })
+	registerKind(KindTeoOriginGroup, func() Object { return new(TeoOriginGroup) })
+}
+
+// CheckZoneType validates CreateZone/ModifyZone Type.
+func CheckZoneType(v string) error {
+	switch v {
+	case ZonePartial, ZoneFull, ZoneNoDomainAccess, ZoneDNSPodAccess, ZoneAI:
+		return nil
+	}
+	return invalid("Type", "%q is not partial, full, noDomainAccess, dnsPodAccess or ai", v)
+}
+
+// CheckArea validates an acceleration area.
+func CheckArea(param, v string) error {
+	switch v {
+	case AreaMainland, AreaOverseas, AreaGlobal:
+		return nil
+	}
+	return invalid(param, "%q is not mainland, overseas or global", v)
+}
+
+// CheckZoneName validates the site name of a partial/full zone: a domain
+// name such as example.com.
+func CheckZoneName(name string) error {
+	if !validDomain(name) || !strings.Contains(name, ".") {
+		return invalid("ZoneName", "%q is not a domain name such as example.com", name)
+	}
+	return nil
+}
+
+// CheckAliasZoneName validates AliasZoneName: up to 200 of letters,
+// digits, '.', '-' and '_'.
+func CheckAliasZoneName(v string) error {
+	if len(v) > 200 {
+		return invalid("AliasZoneName", "must be at most 200 characters")
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return invalid("AliasZoneName", "%q may hold only letters, digits, '.', '-' and '_'", v)
+		}
+	}
+	return nil
+}

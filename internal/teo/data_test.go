@@ -1,0 +1,120 @@
+package teo_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
+	"github.com/opengaap/opengaap/internal/teo"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+	"github.com/opengaap/opengaap/internal/vip"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// fixture is a teo service on a fresh SQLite store, called in process, with
+// a zone, a proxy and a rule using an origin group.
+type fixture struct {
+	svc                      *teo.Service
+	st                       store.Store
+	call                     *cloudapi.Call
+	zone, proxy, rule, group string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pool, err := vip.New(xtest.NextVIPPool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: teo.New(st, pool, slog.New(slog.NewTextHandler(io.Discard, nil))), st: st,
+		call: &cloudapi.Call{Account: &cloudapi.Account{Uin: "100", AppID: 1250000000}, RequestID: "req", Time: time.Now()}}
+	z, err := f.svc.CreateZone(ctx, f.call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
+	must(t, err)
+	f.zone = *z.ZoneId
+	g, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{{Record: new("8.8.8.8")}, {Record: new("8.8.4.4")}}})
+	must(t, err)
+	f.group = *g.OriginGroupId
+	p, err := f.svc.CreateL4Proxy(ctx, f.call, &teoapi.CreateL4ProxyRequest{ZoneId: new(f.zone), ProxyName: new("p1"), Area: new("overseas")})
+	must(t, err)
+	f.proxy = *p.ProxyId
+	r, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("TCP"), PortRange: []string{"80"}, OriginType: new("ORIGIN_GROUP"),
+			OriginValue: []string{f.group}, OriginPortRange: new("8080")}}})
+	must(t, err)
+	f.rule = r.L4ProxyRuleIds[0]
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTimingL4DataReadsSeries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	must(t, f.st.Stats().Write(ctx, []store.Point{
+		{Object: f.proxy, Metric: "l4Flow_flux", Granularity: 3600, Time: t0, Value: 100},
+		{Object: f.proxy, Metric: "l4Flow_flux", Granularity: 3600, Time: t0.Add(time.Hour), Value: 300},
+		{Object: f.rule, Metric: "l4Flow_flux", Granularity: 3600, Time: t0, Value: 40},
+		{Object: f.proxy, Metric: "l4Flow_newConnectionsRate", Granularity: 3600, Time: t0, Value: 1.256},
+	}))
+	req := func(filters ...teoapi.QueryCondition) *teoapi.DescribeTimingL4DataRequest {
+		return &teoapi.DescribeTimingL4DataRequest{ZoneIds: []string{f.zone}, Interval: new("hour"),
+			StartTime: new("2025-10-01T08:00:00+08:00"), EndTime: new("2025-10-01T10:00:00+08:00"),
+			MetricNames: []string{"l4Flow_flux", "l4Flow_newConnectionsRate"}, Filters: filters}
+	}
+	resp, err := f.svc.DescribeTimingL4Data(ctx, f.call, req())
+	must(t, err)
+	v := resp.Data[0].TypeValue[0]
+	if *resp.Data[0].TypeKey != "1250000000" || len(v.Detail) != 3 || *v.Sum != 400 || *v.Max != 300 || *v.Avg != 133 {
+		t.Fatalf("proxy flux = key %s, %d points, sum %d, max %d, avg %d; want key 1250000000, 3 points, 400, 300, 133",
+			*resp.Data[0].TypeKey, len(v.Detail), *v.Sum, *v.Max, *v.Avg)
+	}
+	if fv := resp.Data[0].FloatTypeValue[0]; *fv.Detail[0].Value != 1.26 {
+		t.Fatalf("rate = %v; want 1.26 (two decimals)", *fv.Detail[0].Value)
+	}
+	resp, err = f.svc.DescribeTimingL4Data(ctx, f.call, req(teoapi.QueryCondition{Key: new("ruleId"), Operator: new("equals"), Value: []string{f.rule}}))
+	must(t, err)
+	if got := *resp.Data[0].TypeValue[0].Sum; got != 40 {
+		t.Fatalf("rule flux sum = %d; want 40", got)
+	}
+}
+
+func TestOriginGroupHealthFromSeries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	groups, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone)})
+	must(t, err)
+	recs := groups.OriginGroups[0].Records
+	if refs := groups.OriginGroups[0].References; len(refs) != 1 || *refs[0].InstanceId != f.proxy {
+		t.Fatalf("references = %v; want the proxy %s", refs, f.proxy)
+	}
+	now := f.call.Time.Truncate(time.Minute)
+	must(t, f.st.Stats().Write(ctx, []store.Point{
+		{Object: model.TeoOriginHealthObject(f.group, *recs[0].RecordId), Metric: model.TeoOriginHealthMetric, Granularity: 60, Time: now, Value: 0},
+	}))
+	resp, err := f.svc.DescribeOriginGroupHealthStatus(ctx, f.call, &teoapi.DescribeOriginGroupHealthStatusRequest{ZoneId: new(f.zone), LBInstanceId: new("lb-none")})
+	must(t, err)
+	got := resp.OriginGroupHealthStatusList[0].OriginHealthStatus
+	if *got[0].Healthy != "Unhealthy" || *got[1].Healthy != "Undetected" {
+		t.Fatalf("health = %s, %s; want Unhealthy, Undetected", *got[0].Healthy, *got[1].Healthy)
+	}
+}

@@ -1,0 +1,123 @@
+package teo
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+)
+
+// Documented limits shared by the Describe actions.
+const (
+	defaultLimit    = 20
+	maxFilterValues = 20
+)
+
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// isoTime formats Unix seconds as EdgeOne does (2023-09-18T07:41:05Z).
+func isoTime(sec int64) *string {
+	return new(time.Unix(sec, 0).UTC().Format(time.RFC3339))
+}
+
+// paging applies Offset/Limit defaults (0, 20) and the action's cap.
+func paging(offset, limit *int64, maxLimit int) (int, int, error) {
+	o, l := deref(offset), int64(defaultLimit)
+	if limit != nil {
+		l = *limit
+	}
+	if o < 0 {
+		return 0, 0, cloudapi.Invalid("Offset", "must not be negative")
+	}
+	if l < 0 || l > int64(maxLimit) {
+		return 0, 0, cloudapi.Invalid("Limit", "must be 0-%d", maxLimit)
+	}
+	return int(o), int(l), nil
+}
+
+// window returns items[offset:offset+limit], clamped.
+func window[T any](items []T, offset, limit int) []T {
+	if offset >= len(items) {
+		return nil
+	}
+	return items[offset:min(len(items), offset+limit)]
+}
+
+// filter is a checked Filter or AdvancedFilter.
+type filter struct {
+	name   string
+	values []string
+	fuzzy  bool
+}
+
+// matches reports whether v satisfies the filter: any value equal, or
+// contained in v when fuzzy.
+func (f filter) matches(v string) bool {
+	for _, want := range f.values {
+		if v == want || (f.fuzzy && strings.Contains(v, want)) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkFilters validates names against known and the 20-value cap.
+func checkFilters(fs []filter, known ...string) error {
+	for i, f := range fs {
+		if !slices.Contains(known, f.name) {
+			return cloudapi.Invalid("Filters."+strconv.Itoa(i)+".Name", "%q is not one of %s", f.name, strings.Join(known, ", "))
+		}
+		if len(f.values) > maxFilterValues {
+			return apierr.New(apierr.Code("InvalidParameter.TooManyFilterValues"), "Filters.%d.Values: at most %d values", i, maxFilterValues)
+		}
+	}
+	return nil
+}
+
+// zoneOf loads the caller's zone; an unknown one is ResourceNotFound
+// (InvalidParameter.ZoneNotFound is the code Tencent uses on some actions;
+// every action here answers ResourceNotFound, as the seed lists).
+func zoneOf(tx *resource.Tx, id string) (*model.TeoZone, error) {
+	return resource.Get[model.TeoZone](tx, id)
+}
+
+// proxyOf loads the caller's L4 proxy and checks it belongs to zoneID.
+func proxyOf(tx *resource.Tx, zoneID, proxyID string) (*model.TeoL4Proxy, error) {
+	if _, err := zoneOf(tx, zoneID); err != nil {
+		return nil, err
+	}
+	p, err := resource.Get[model.TeoL4Proxy](tx, proxyID)
+	if err != nil {
+		return nil, err
+	}
+	if p.ZoneID != zoneID {
+		return nil, resource.NotFound(p.Kind(), proxyID)
+	}
+	return p, nil
+}
+
+// checkNotPaused refuses changes that would serve traffic in a paused zone.
+func checkNotPaused(z *model.TeoZone) error {
+	if z.Paused {
+		return apierr.New(apierr.OperationDeniedErrZoneIsAlreadyPaused, "the zone %s is paused; enable it with ModifyZoneStatus first", z.ID)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package teo
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+)
+
+// groupFilters maps DescribeOriginGroup filter names to the values they test.
+var groupFilters = map[string]func(g *model.TeoOriginGroup) []string{
+	"origin-group-id":   func(g *model.TeoOriginGroup) []string { return []string{g.ID} },
+	"origin-group-name": func(g *model.TeoOriginGroup) []string { return []string{g.Name} },
+}
+
+// DescribeOriginGroup lists a zone's origin groups with the L4 proxies
+// that use them.
+func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeOriginGroupRequest) (*teoapi.DescribeOriginGroupResponse, error) {
+	if req.ZoneId == nil {
+		return nil, cloudapi.Missing("ZoneId")
+	}
+	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeL4)
+	if err != nil {
+		return nil, err
+	}
+	fs := advancedFilters(req.Filters)
+	if err := checkFilters(fs, "origin-group-id", "origin-group-name"); err != nil {
+		return nil, err
+	}
+	for i := range fs {
+		fs[i].fuzzy = fs[i].fuzzy && fs[i].name == "origin-group-name"
+	}
+	var out []teoapi.OriginGroup
+	var total int
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		z, err := zoneOf(tx, *req.ZoneId)
+		if err != nil {
+			return err
+		}
+		groups, err := resource.Children[model.TeoOriginGroup](tx, z.ID)
+		if err != nil {
+			return err
+		}
+		groups = slices.DeleteFunc(groups, func(g *model.TeoOriginGroup) bool { return !matchAll(fs, groupFilters, g) })
+		total = len(groups)
+		for _, g := range window(groups, offset, limit) {
+			refs, err := groupRefs(tx, z, g.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, groupInfo(g, refs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &teoapi.DescribeOriginGroupResponse{TotalCount: new(int64(total)), OriginGroups: out}, nil
+}
+
+// groupRefs lists the L4 proxies using the group, once each.
+func groupRefs(tx *resource.Tx, z *model.TeoZone, groupID string) ([]teoapi.OriginGroupReference, error) {
+	users, err := groupUsers(tx, z.ID, groupID)
+	if err != nil {
+		return nil, err
+	}
+	refs := []teoapi.OriginGroupReference{}
+	var seen []string
+	for _, r := range users {
+		if slices.Contains(seen, r.ProxyID) {
+			continue
+		}
+		seen = append(seen, r.ProxyID)
+		p, err := resource.Get[model.TeoL4Proxy](tx, r.ProxyID)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, teoapi.OriginGroupReference{InstanceType: new("application-proxy"), InstanceId: new(p.ID),
+			InstanceName: new(p.Name), ZoneId: new(z.ID), ZoneName: new(z.Name), AliasZoneName: new(z.AliasName)})
+	}
+	return refs, nil
+}
+
+func groupInfo(g *model.TeoOriginGroup, refs []teoapi.OriginGroupReference) teoapi.OriginGroup {
+	recs := make([]teoapi.OriginRecord, len(g.Records))
+	for i, r := range g.Records {
+		params := []teoapi.PrivateParameter{}
+		for _, p := range r.PrivateParameters {
+			params = append(params, teoapi.PrivateParameter{Name: new(p[0]), Value: new(p[1])})
+		}
+		recs[i] = teoapi.OriginRecord{Record: new(r.Record), Type: new(r.Type), RecordId: new(r.ID), Weight: r.Weight,
+			Private: new(r.Private), PrivateParameters: params}
+	}
+	return teoapi.OriginGroup{GroupId: new(g.ID), Name: new(g.Name), Type: new(g.Type), Records: recs, References: refs,
+		CreateTime: isoTime(g.CreateTime), UpdateTime: isoTime(g.UpdateTime), HostHeader: new(g.HostHeader)}
+}
+
+// healthWindow is how old the latest health sample may be to count.
+const healthWindow = 3 * time.Minute
+
+// DescribeOriginGroupHealthStatus reports each origin's health as the
+// data plane last reported it (model.TeoOriginHealthMetric): Healthy,
+// Unhealthy, or Undetected when nothing was reported in the last three
+// minutes (e.g. the group is not used by any online rule). opengaap has no
+// load balancers: LBInstanceId is required by the wire but not checked,
+// and OriginGroupIds left out means every group of the zone. There is one
+// checking node, so CheckRegionHealthStatus is empty.
+func (s *Service) DescribeOriginGroupHealthStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeOriginGroupHealthStatusRequest) (*teoapi.DescribeOriginGroupHealthStatusResponse, error) {
+	var groups []*model.TeoOriginGroup
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		z, err := zoneOf(tx, deref(req.ZoneId))
+		if err != nil {
+			return err
+		}
+		if req.OriginGroupIds == nil {
+			groups, err = resource.Children[model.TeoOriginGroup](tx, z.ID)
+			return err
+		}
+		for _, id := range req.OriginGroupIds {
+			g, err := groupOf(tx, z.ID, id)
+			if err != nil {
+				return err
+			}
+			groups = append(groups, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]teoapi.OriginGroupHealthStatusDetail, 0, len(groups))
+	for _, g := range groups {
+		d := teoapi.OriginGroupHealthStatusDetail{OriginGroupId: new(g.ID), CheckRegionHealthStatus: []teoapi.CheckRegionHealthStatus{}}
+		for _, r := range g.Records {
+			h, err := s.originHealth(ctx, g.ID, r.ID, call.Time)
+			if err != nil {
+				return nil, err
+			}
+			d.OriginHealthStatus = append(d.OriginHealthStatus, teoapi.OriginHealthStatus{Origin: new(r.Record), Healthy: new(h)})
+		}
+		out = append(out, d)
+	}
+	return &teoapi.DescribeOriginGroupHealthStatusResponse{OriginGroupHealthStatusList: out}, nil
+}
+
+func (s *Service) originHealth(ctx context.Context, groupID, recordID string, now time.Time) (string, error) {
+	pts, err := s.store.Stats().Query(ctx, model.TeoOriginHealthObject(groupID, recordID), model.TeoOriginHealthMetric, 60, now.Add(-healthWindow), now)
+	if err != nil {
+		return "", apierr.Internal(err)
+	}
+	switch {
+	case len(pts) == 0:
+		return model.Undetected, nil
+	case pts[len(pts)-1].Value > 0:
+		return model.Healthy, nil
+	}
+	return model.Unhealthy, nil
+}

@@ -1,0 +1,225 @@
+package teo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+)
+
+// maxRulesPerCall is the documented cap of one rules request.
+const maxRulesPerCall = 200
+
+// CreateL4ProxyRules adds rules to a proxy. Each rule starts in progress;
+// the controller settles it online once the data plane listens.
+func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, req *teoapi.CreateL4ProxyRulesRequest) (*teoapi.CreateL4ProxyRulesResponse, error) {
+	if err := checkBatch("L4ProxyRules", len(req.L4ProxyRules)); err != nil {
+		return nil, err
+	}
+	rules := make([]*model.TeoL4Rule, len(req.L4ProxyRules))
+	for i, in := range req.L4ProxyRules {
+		param := cloudapi.Index("L4ProxyRules", i)
+		if err := requireRuleFields(param, &in); err != nil {
+			return nil, err
+		}
+		r := &model.TeoL4Rule{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoL4Rule)},
+			ZoneID: deref(req.ZoneId), ProxyID: deref(req.ProxyId), Status: model.L4Progress,
+			ClientIPMode: model.PassOff, SessionPersist: model.TeoOff, SessionPersistTime: model.DefaultSessionPersistTime}
+		applyRule(r, &in)
+		if err := r.Check(param, s.AllowPrivateOrigins); err != nil {
+			return nil, err
+		}
+		rules[i] = r
+	}
+	ids := make([]string, len(rules))
+	err := s.update(ctx, call, func(tx *resource.Tx) error {
+		existing, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
+		if err != nil {
+			return err
+		}
+		if err := checkRuleSet(tx, append(existing, rules...)); err != nil {
+			return err
+		}
+		for i, r := range rules {
+			ids[i] = r.ID
+			if err := tx.Insert(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &teoapi.CreateL4ProxyRulesResponse{L4ProxyRuleIds: ids}, nil
+}
+
+// checkBatch applies the 1-200 items rule of the rules actions.
+func checkBatch(param string, n int) error {
+	if n == 0 {
+		return cloudapi.Invalid(param, "give at least one item")
+	}
+	if n > maxRulesPerCall {
+		return apierr.New(apierr.LimitExceededProxyRulesLimitExceeded, "%s: %d items; at most %d per request", param, n, maxRulesPerCall)
+	}
+	return nil
+}
+
+// requireRuleFields enforces the members CreateL4ProxyRules requires.
+func requireRuleFields(param string, in *teoapi.L4ProxyRule) error {
+	switch {
+	case in.Protocol == nil:
+		return cloudapi.Missing(param + "Protocol")
+	case in.PortRange == nil:
+		return cloudapi.Missing(param + "PortRange")
+	case in.OriginType == nil:
+		return cloudapi.Missing(param + "OriginType")
+	case in.OriginValue == nil:
+		return cloudapi.Missing(param + "OriginValue")
+	case in.OriginPortRange == nil:
+		return cloudapi.Missing(param + "OriginPortRange")
+	}
+	return nil
+}
+
+// applyRule copies the members present in in onto r. RuleId, Status,
+// BuId and RemoteAuth are not settable and ignored.
+func applyRule(r *model.TeoL4Rule, in *teoapi.L4ProxyRule) {
+	for _, f := range [...]struct {
+		dst *string
+		src *string
+	}{{&r.Protocol, in.Protocol}, {&r.OriginType, in.OriginType}, {&r.OriginPortRange, in.OriginPortRange},
+		{&r.ClientIPMode, in.ClientIPPassThroughMode}, {&r.SessionPersist, in.SessionPersist}, {&r.RuleTag, in.RuleTag}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if in.PortRange != nil {
+		r.PortRange = slices.Clone(in.PortRange)
+	}
+	if in.OriginValue != nil {
+		r.OriginValue = slices.Clone(in.OriginValue)
+	}
+	if in.SessionPersistTime != nil {
+		r.SessionPersistTime = *in.SessionPersistTime
+	}
+}
+
+// proxyRules returns the rules of the caller's proxy in zone.
+func proxyRules(tx *resource.Tx, zoneID, proxyID string) ([]*model.TeoL4Rule, error) {
+	p, err := proxyOf(tx, zoneID, proxyID)
+	if err != nil {
+		return nil, err
+	}
+	return resource.Children[model.TeoL4Rule](tx, p.ID)
+}
+
+// checkRuleSet checks the rules a proxy would have: no port of a protocol
+// used twice, and every origin group used exists in the zone and can
+// serve L4 traffic.
+func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
+	for i, r := range rules {
+		for _, o := range rules[:i] {
+			if r.Overlaps(o) {
+				return apierr.New(apierr.InvalidParameterRulePortDuplicating, "%s ports %v overlap rule %s (%s %v)", r.Protocol, r.PortRange, o.ID, o.Protocol, o.PortRange)
+			}
+		}
+		if r.OriginType == model.OriginOriginGroup {
+			if err := checkGroupRef(tx, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkGroupRef(tx *resource.Tx, r *model.TeoL4Rule) error {
+	g, err := resource.Get[model.TeoOriginGroup](tx, r.OriginValue[0])
+	if apierr.Is(err, apierr.ResourceNotFound) || (err == nil && g.ZoneID != r.ZoneID) {
+		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "the origin group %s does not exist in zone %s", r.OriginValue[0], r.ZoneID)
+	}
+	if err != nil {
+		return err
+	}
+	if why := g.UsableByL4(); why != "" {
+		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%s", why)
+	}
+	return nil
+}
+
+// ModifyL4ProxyRules changes rules; members left out keep their values.
+// The whole resulting rule is validated again, and an online rule
+// redeploys (progress, then online).
+func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyRulesRequest) (*teoapi.ModifyL4ProxyRulesResponse, error) {
+	if err := checkBatch("L4ProxyRules", len(req.L4ProxyRules)); err != nil {
+		return nil, err
+	}
+	return &teoapi.ModifyL4ProxyRulesResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
+		rules, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
+		if err != nil {
+			return err
+		}
+		changed := map[string]bool{}
+		for i, in := range req.L4ProxyRules {
+			param := cloudapi.Index("L4ProxyRules", i)
+			if err := modifyOne(rules, changed, param, &in, s.AllowPrivateOrigins); err != nil {
+				return err
+			}
+		}
+		if err := checkRuleSet(tx, rules); err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if changed[r.ID] {
+				if err := tx.Put(r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func modifyOne(rules []*model.TeoL4Rule, changed map[string]bool, param string, in *teoapi.L4ProxyRule, allowPrivate bool) error {
+	id := deref(in.RuleId)
+	if id == "" {
+		return cloudapi.Missing(param + "RuleId")
+	}
+	if changed[id] {
+		return cloudapi.Invalid(param+"RuleId", "%s is given twice", id)
+	}
+	i := slices.IndexFunc(rules, func(r *model.TeoL4Rule) bool { return r.ID == id })
+	if i < 0 {
+		return apierr.New(apierr.ResourceNotFound, "%sRuleId: the rule %s does not exist in this proxy", param, id)
+	}
+	r := rules[i]
+	applyRule(r, in)
+	if err := r.Check(param, allowPrivate); err != nil {
+		return err
+	}
+	r.Touch()
+	changed[id] = true
+	return nil
+}
+
+// ruleByID picks the rules named by ids out of rules; an unknown or
+// repeated ID is refused.
+func ruleByID(rules []*model.TeoL4Rule, ids []string) ([]*model.TeoL4Rule, error) {
+	out := make([]*model.TeoL4Rule, 0, len(ids))
+	for i, id := range ids {
+		if slices.Contains(ids[:i], id) {
+			return nil, cloudapi.Invalid(fmt.Sprintf("RuleIds.%d", i), "%s is given twice", id)
+		}
+		j := slices.IndexFunc(rules, func(r *model.TeoL4Rule) bool { return r.ID == id })
+		if j < 0 {
+			return nil, apierr.New(apierr.ResourceNotFound, "RuleIds.%d: the rule %s does not exist in this proxy", i, id)
+		}
+		out = append(out, rules[j])
+	}
+	return out, nil
+}

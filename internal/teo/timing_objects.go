@@ -1,0 +1,127 @@
+package teo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+)
+
+// condition is a checked QueryCondition on proxyId or ruleId.
+type condition struct {
+	key    string
+	negate bool
+	values []string
+}
+
+func (c condition) keep(id string) bool { return slices.Contains(c.values, id) != c.negate }
+
+// timingConditions checks Filters: keys proxyId and ruleId with equals or
+// notEquals (the other operators make no sense for IDs and are refused).
+func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
+	out := make([]condition, len(in))
+	for i, c := range in {
+		key, op := deref(c.Key), deref(c.Operator)
+		if key != "proxyId" && key != "ruleId" {
+			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Key", i), "%q is not proxyId or ruleId", key)
+		}
+		if op != "equals" && op != "notEquals" {
+			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Operator", i), "%q: only equals and notEquals apply to %s", op, key)
+		}
+		out[i] = condition{key: key, negate: op == "notEquals", values: c.Value}
+	}
+	return out, nil
+}
+
+// timingObjects resolves the series objects of a request: the proxies of
+// ZoneIds (all of the account's zones for "*"), narrowed by ProxyIds and
+// proxyId conditions; with a ruleId condition, their rules instead.
+func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeTimingL4DataRequest) ([]string, error) {
+	conds, err := timingConditions(req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.ZoneIds) == 0 || len(req.ZoneIds) > maxTimingZones {
+		return nil, cloudapi.Invalid("ZoneIds", "give 1-%d zone IDs, or *", maxTimingZones)
+	}
+	var objects []string
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		proxies, err := timingProxies(tx, req.ZoneIds, req.ProxyIds)
+		if err != nil {
+			return err
+		}
+		byRule := false
+		for _, c := range conds {
+			byRule = byRule || c.key == "ruleId"
+			if c.key == "proxyId" {
+				proxies = slices.DeleteFunc(proxies, func(id string) bool { return !c.keep(id) })
+			}
+		}
+		if !byRule {
+			objects = proxies
+			return nil
+		}
+		objects, err = timingRules(tx, proxies, conds)
+		return err
+	})
+	return objects, err
+}
+
+// timingProxies lists the proxy IDs of the zones, checking ProxyIds
+// belong to them.
+func timingProxies(tx *resource.Tx, zoneIDs, proxyIDs []string) ([]string, error) {
+	q := store.Query{Parents: zoneIDs}
+	if slices.Contains(zoneIDs, "*") {
+		q = store.Query{}
+	} else {
+		for _, id := range zoneIDs {
+			if _, err := zoneOf(tx, id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	all, _, err := resource.List[model.TeoL4Proxy](tx, q)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(all))
+	for _, p := range all {
+		ids = append(ids, p.ID)
+	}
+	if len(proxyIDs) == 0 {
+		return ids, nil
+	}
+	for _, id := range proxyIDs {
+		if !slices.Contains(ids, id) {
+			return nil, resource.NotFound(model.KindTeoL4Proxy, id)
+		}
+	}
+	return proxyIDs, nil
+}
+
+// timingRules lists the rule IDs of proxies that pass the ruleId conditions.
+func timingRules(tx *resource.Tx, proxies []string, conds []condition) ([]string, error) {
+	if len(proxies) == 0 {
+		return nil, nil
+	}
+	rules, _, err := resource.List[model.TeoL4Rule](tx, store.Query{Parents: proxies})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rules {
+		keep := true
+		for _, c := range conds {
+			keep = keep && (c.key != "ruleId" || c.keep(r.ID))
+		}
+		if keep {
+			out = append(out, r.ID)
+		}
+	}
+	return out, nil
+}

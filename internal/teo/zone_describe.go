@@ -1,0 +1,145 @@
+package teo
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
+)
+
+const maxDescribeZones = 100
+
+// zoneFilters maps DescribeZones filter names to the values they test.
+var zoneFilters = map[string]func(z *model.TeoZone) []string{
+	"zone-name":       func(z *model.TeoZone) []string { return []string{z.Name} },
+	"zone-type":       func(z *model.TeoZone) []string { return []string{zoneTypeFilterValue(z.Type), z.Type} },
+	"zone-id":         func(z *model.TeoZone) []string { return []string{z.ID} },
+	"status":          func(z *model.TeoZone) []string { return []string{"active"} },
+	"alias-zone-name": func(z *model.TeoZone) []string { return []string{z.AliasName} },
+	"tag-key": func(z *model.TeoZone) []string {
+		var out []string
+		for _, t := range z.Tags {
+			out = append(out, t.Key)
+		}
+		return out
+	},
+	"tag-value": func(z *model.TeoZone) []string {
+		var out []string
+		for _, t := range z.Tags {
+			out = append(out, t.Value)
+		}
+		return out
+	},
+}
+
+// zoneTypeFilterValue: the zone-type filter calls no-domain zones
+// partialComposite.
+func zoneTypeFilterValue(t string) string {
+	if t == model.ZoneNoDomainAccess {
+		return "partialComposite"
+	}
+	return t
+}
+
+// zoneOrder maps Order values to comparisons.
+var zoneOrder = map[string]func(a, b *model.TeoZone) int{
+	"type":          func(a, b *model.TeoZone) int { return cmp.Compare(a.Type, b.Type) },
+	"area":          func(a, b *model.TeoZone) int { return cmp.Compare(a.Area, b.Area) },
+	"create-time":   func(a, b *model.TeoZone) int { return cmp.Compare(a.CreateTime, b.CreateTime) },
+	"zone-name":     func(a, b *model.TeoZone) int { return cmp.Compare(a.Name, b.Name) },
+	"use-time":      func(a, b *model.TeoZone) int { return cmp.Compare(a.ModifyTime, b.ModifyTime) },
+	"active-status": func(a, b *model.TeoZone) int { return cmp.Compare(a.ActiveStatus(), b.ActiveStatus()) },
+}
+
+// DescribeZones lists the caller's zones, newest first by default.
+func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeZonesRequest) (*teoapi.DescribeZonesResponse, error) {
+	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeZones)
+	if err != nil {
+		return nil, err
+	}
+	fs := advancedFilters(req.Filters)
+	if err := checkFilters(fs, slices.Sorted(maps.Keys(zoneFilters))...); err != nil {
+		return nil, err
+	}
+	order, ok := zoneOrder[orDefault(deref(req.Order), "create-time")]
+	if !ok {
+		return nil, cloudapi.Invalid("Order", "%q is not type, area, create-time, zone-name, use-time or active-status", deref(req.Order))
+	}
+	dir := orDefault(deref(req.Direction), "desc")
+	if dir != "asc" && dir != "desc" {
+		return nil, cloudapi.Invalid("Direction", "%q is not asc or desc", dir)
+	}
+	var zones []*model.TeoZone
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		zones, _, err = resource.List[model.TeoZone](tx, store.Query{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	zones = slices.DeleteFunc(zones, func(z *model.TeoZone) bool { return !matchAll(fs, zoneFilters, z) })
+	slices.SortStableFunc(zones, func(a, b *model.TeoZone) int {
+		if dir == "desc" {
+			return order(b, a)
+		}
+		return order(a, b)
+	})
+	out := make([]teoapi.Zone, 0, limit)
+	for _, z := range window(zones, offset, limit) {
+		out = append(out, zoneInfo(z))
+	}
+	return &teoapi.DescribeZonesResponse{TotalCount: new(int64(len(zones))), Zones: out}, nil
+}
+
+func zoneInfo(z *model.TeoZone) teoapi.Zone {
+	tags := make([]teoapi.Tag, 0, len(z.Tags))
+	for _, t := range z.Tags {
+		tags = append(tags, teoapi.Tag{TagKey: new(t.Key), TagValue: new(t.Value)})
+	}
+	info := teoapi.Zone{
+		ZoneId: new(z.ID), ZoneName: new(z.Name), AliasZoneName: new(z.AliasName), Area: new(z.Area), Type: new(z.Type),
+		Tags: tags, Resources: []teoapi.Resource{}, CreatedOn: isoTime(z.CreateTime), ModifiedOn: isoTime(z.ModifyTime),
+		Status: new("active"), CnameStatus: new("finished"), ActiveStatus: new(z.ActiveStatus()), LockStatus: new("enable"),
+		Paused: new(z.Paused), IsFake: new(int64(0)), CnameSpeedUp: new("disabled"),
+		OriginalNameServers: []string{}, NameServers: []string{}, VanityNameServersIps: []teoapi.VanityNameServersIps{},
+		WorkModeInfos: []teoapi.ConfigGroupWorkModeInfo{},
+	}
+	if z.VanitySwitch != "" {
+		info.VanityNameServers = &teoapi.VanityNameServers{Switch: new(z.VanitySwitch), Servers: z.VanityServers}
+	}
+	return info
+}
+
+// advancedFilters converts the wire filters.
+func advancedFilters(in []teoapi.AdvancedFilter) []filter {
+	out := make([]filter, len(in))
+	for i, f := range in {
+		out[i] = filter{name: deref(f.Name), values: f.Values, fuzzy: deref(f.Fuzzy)}
+	}
+	return out
+}
+
+// plainFilters converts the wire filters without fuzzy matching.
+func plainFilters(in []teoapi.Filter) []filter {
+	out := make([]filter, len(in))
+	for i, f := range in {
+		out[i] = filter{name: deref(f.Name), values: f.Values}
+	}
+	return out
+}
+
+// matchAll reports whether obj passes every filter (filters AND, values OR).
+func matchAll[T any](fs []filter, fields map[string]func(T) []string, obj T) bool {
+	for _, f := range fs {
+		if !slices.ContainsFunc(fields[f.name](obj), f.matches) {
+			return false
+		}
+	}
+	return true
+}
