@@ -48,6 +48,7 @@ func Compile(st *State) *snapshot.Snapshot {
 		}
 		snap.Proxies = append(snap.Proxies, ix.proxy(p))
 	}
+	snap.Proxies = append(snap.Proxies, ix.teoProxies()...)
 	return snap
 }
 

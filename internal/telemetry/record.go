@@ -2,9 +2,11 @@ package telemetry
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 )
 
@@ -40,47 +42,101 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	return r.prune(ctx, now)
 }
 
-// minutePoints converts one interval's deltas into rates. Group listener
-// instances ("listener@proxy") add up under the listener.
+// minutePoints converts one interval's deltas into per-minute points.
+// Instances add up under their object: a group listener's per-proxy
+// instances ("listener@proxy") under the listener, an EdgeOne rule's
+// per-port listeners ("rule/port") under the rule.
 func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Time) []store.Point {
 	sums := map[string]stats.Values{}
+	teo := map[string]bool{}
 	for k, v := range delta {
 		id := baseID(k.ID)
-		s := sums[id]
-		s.BytesIn += v.BytesIn
-		s.BytesOut += v.BytesOut
-		s.PacketsIn += v.PacketsIn
-		s.PacketsOut += v.PacketsOut
-		s.Active += v.Active
-		s.NewConns += v.NewConns
-		s.DialCount += v.DialCount
-		s.DialNanos += v.DialNanos
-		s.Dropped += v.Dropped
-		sums[id] = s
+		if k.Kind == stats.KindListener {
+			if rule, _, ranged := strings.Cut(id, "/"); ranged {
+				id, teo[rule] = rule, true
+			}
+		}
+		if k.Kind == stats.KindProxy && strings.HasPrefix(id, model.PrefixTeoL4Proxy+"-") {
+			teo[id] = true
+		}
+		sums[id] = add(sums[id], v)
 	}
 	var pts []store.Point
-	add := func(id, metric string, v float64) {
+	point := func(id, metric string, v float64) {
 		pts = append(pts, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
 	}
 	for id, v := range sums {
-		add(id, InBandwidth, float64(v.BytesIn)*8/secs/1e6)
-		add(id, OutBandwidth, float64(v.BytesOut)*8/secs/1e6)
-		add(id, InPackets, float64(v.PacketsIn)/secs)
-		add(id, OutPackets, float64(v.PacketsOut)/secs)
-		add(id, Concurrent, float64(v.Active))
-		add(id, NewConnections, float64(v.NewConns))
-		add(id, Latency, float64(v.ConnectLatency())/float64(time.Millisecond))
+		point(id, InBandwidth, float64(v.BytesIn)*8/secs/1e6)
+		point(id, OutBandwidth, float64(v.BytesOut)*8/secs/1e6)
+		point(id, InPackets, float64(v.PacketsIn)/secs)
+		point(id, OutPackets, float64(v.PacketsOut)/secs)
+		point(id, Concurrent, float64(v.Active))
+		point(id, NewConnections, float64(v.NewConns))
+		point(id, Latency, float64(v.ConnectLatency())/float64(time.Millisecond))
 		loss := 0.0
 		if total := v.PacketsIn + v.Dropped; total > 0 {
 			loss = float64(v.Dropped) * 100 / float64(total)
 		}
-		add(id, PacketLoss, loss)
+		point(id, PacketLoss, loss)
+		if teo[id] {
+			point(id, "l4Flow_flux", float64(v.BytesIn+v.BytesOut))
+			point(id, "l4Flow_inFlux", float64(v.BytesIn))
+			point(id, "l4Flow_outFlux", float64(v.BytesOut))
+			point(id, "l4Flow_inBandwidth", float64(v.BytesIn)*8/secs)
+			point(id, "l4Flow_outBandwidth", float64(v.BytesOut)*8/secs)
+			point(id, "l4Flow_connections", float64(v.Active))
+			point(id, "l4Flow_newConnectionsRate", float64(v.NewConns)/secs)
+		}
 	}
 	return pts
 }
 
+func add(a, b stats.Values) stats.Values {
+	a.BytesIn += b.BytesIn
+	a.BytesOut += b.BytesOut
+	a.PacketsIn += b.PacketsIn
+	a.PacketsOut += b.PacketsOut
+	a.Active += b.Active
+	a.NewConns += b.NewConns
+	a.DialCount += b.DialCount
+	a.DialNanos += b.DialNanos
+	a.Dropped += b.Dropped
+	return a
+}
+
+// rollupKind says how minutes combine into coarser points: amounts add up
+// (bytes, new connections), EdgeOne's peaks take the maximum, and rates and
+// gauges of the GAAP statistics average.
+func rollupKind(metric string) func(vals []float64) float64 {
+	switch metric {
+	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux":
+		return sum
+	case "l4Flow_inBandwidth", "l4Flow_outBandwidth", "l4Flow_connections":
+		return peak
+	}
+	return mean
+}
+
+func sum(vals []float64) float64 {
+	t := 0.0
+	for _, v := range vals {
+		t += v
+	}
+	return t
+}
+
+func mean(vals []float64) float64 { return sum(vals) / float64(max(1, len(vals))) }
+
+func peak(vals []float64) float64 {
+	m := 0.0
+	for _, v := range vals {
+		m = max(m, v)
+	}
+	return m
+}
+
 // rollup recomputes, for every series written this minute, the coarser
-// points that contain it as the mean of its minutes so far.
+// points that contain it from its minutes so far (see rollupKind).
 func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) error {
 	var out []store.Point
 	for _, gran := range []int{300, 3600, 86400} {
@@ -90,11 +146,11 @@ func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute t
 			if err != nil {
 				return err
 			}
-			sum := 0.0
-			for _, g := range got {
-				sum += g.Value
+			vals := make([]float64, len(got))
+			for i, g := range got {
+				vals[i] = g.Value
 			}
-			out = append(out, store.Point{Object: p.Object, Metric: p.Metric, Granularity: gran, Time: start, Value: sum / float64(max(1, len(got)))})
+			out = append(out, store.Point{Object: p.Object, Metric: p.Metric, Granularity: gran, Time: start, Value: rollupKind(p.Metric)(vals)})
 		}
 	}
 	return r.stats.Write(ctx, out)
