@@ -24,6 +24,8 @@ type node struct {
 	*xtest.API
 	c *gaapsdk.Client
 	t *testing.T
+	// churnListener is the listener the churn test creates and deletes.
+	churnListener string
 }
 
 func startNode(t *testing.T) *node {

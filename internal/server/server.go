@@ -69,6 +69,8 @@ type Server struct {
 	http       *http.Server
 	cancel     context.CancelFunc
 	done       chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Start opens the store, reconciles once (so every configured listener is
@@ -185,10 +187,13 @@ func loadAccounts(o Options) (*cloudapi.Accounts, error) {
 }
 
 // Close stops the API and the controller, drains the data plane until ctx
-// ends, and closes the store.
+// ends, and closes the store. Later calls return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	s.cancel()
-	<-s.done
-	return errors.Join(err, s.Edge.Close(ctx), s.Store.Close())
+	s.closeOnce.Do(func() {
+		err := s.http.Shutdown(ctx)
+		s.cancel()
+		<-s.done
+		s.closeErr = errors.Join(err, s.Edge.Close(ctx), s.Store.Close())
+	})
+	return s.closeErr
 }
