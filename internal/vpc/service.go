@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vip"
@@ -25,6 +27,9 @@ type Service struct {
 	AllowPrivateOrigins bool
 	// Notify is called after every committed write; may be nil.
 	Notify func()
+	// defaulted remembers the accounts whose default VPC was made, so
+	// the check costs a write transaction only once per account and run.
+	defaulted sync.Map
 }
 
 var _ vpcapi.API = (*Service)(nil)
@@ -42,6 +47,9 @@ func (s *Service) Register() *cloudapi.Service {
 }
 
 func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	if err := s.ensureDefaultVpc(ctx, call); err != nil {
+		return err
+	}
 	err := s.store.Update(ctx, func(t store.Tx) error {
 		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
 	})
@@ -52,9 +60,37 @@ func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*reso
 }
 
 func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
+	if err := s.ensureDefaultVpc(ctx, call); err != nil {
+		return err
+	}
 	return translate(s.store.View(ctx, func(t store.Tx) error {
 		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
 	}))
+}
+
+// defaultVpcClaim is the store claim namespace recording that an
+// account's default VPC was created: a default VPC the user deleted
+// stays deleted, as on Tencent Cloud.
+const defaultVpcClaim = "vpc/default"
+
+// ensureDefaultVpc creates the caller's default VPC on its first VPC call.
+func (s *Service) ensureDefaultVpc(ctx context.Context, call *cloudapi.Call) error {
+	uin := call.Account.Uin
+	if _, ok := s.defaulted.Load(uin); ok {
+		return nil
+	}
+	err := s.store.Update(ctx, func(t store.Tx) error {
+		if err := t.Claim(defaultVpcClaim, uin); err != nil {
+			return err
+		}
+		tx := &resource.Tx{Store: t, Account: uin, Now: call.Time, RequestID: call.RequestID}
+		return tx.Insert(model.NewDefaultVpc())
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return translate(err)
+	}
+	s.defaulted.Store(uin, true)
+	return nil
 }
 
 func translate(err error) error {

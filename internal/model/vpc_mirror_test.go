@@ -1,0 +1,120 @@
+package model
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+func TestValidateVpcCidr(t *testing.T) {
+	cases := []struct {
+		cidr string
+		code apierr.Code // "" = valid
+	}{
+		{"10.0.0.0/12", ""}, {"10.240.0.0/28", ""}, {"172.16.0.0/12", ""}, {"172.31.255.0/24", ""},
+		{"192.168.0.0/16", ""}, {"192.168.1.0/28", ""},
+		{"10.0.0.0/8", "InvalidParameterValue.Range"}, {"192.168.0.0/15", "InvalidParameterValue.Range"},
+		{"172.32.0.0/16", "InvalidParameterValue.Range"}, {"10.0.0.0/29", "InvalidParameterValue.Range"},
+		{"10.0.0.1/24", apierr.InvalidParameterValueMalformed}, {"fd00::/48", apierr.InvalidParameterValueMalformed},
+		{"10.0.0.0", apierr.InvalidParameterValueMalformed},
+	}
+	for _, tc := range cases {
+		_, err := ValidateVpcCidr(tc.cidr)
+		if tc.code == "" && err != nil || tc.code != "" && !apierr.Is(err, tc.code) {
+			t.Errorf("ValidateVpcCidr(%q) = %v; want %q", tc.cidr, err, tc.code)
+		}
+	}
+}
+
+func TestFiveTupleMatch(t *testing.T) {
+	ft, err := ParseFiveTuple("f", FiveTupleInput{SrcNet: new("10.0.0.7/24"), Protocol: new("tcp"), DstPort: new("80-90")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ft.SrcNet != "10.0.0.0/24" || ft.DstNet != "0.0.0.0/0" || ft.SrcPort.String() != "1-65535" || ft.DstPort.String() != "80-90" {
+		t.Fatalf("normalized to %+v", ft)
+	}
+	a := netip.MustParseAddr
+	cases := []struct {
+		src, dst string
+		proto    string
+		dport    int
+		want     bool
+	}{
+		{"10.0.0.9", "1.2.3.4", "TCP", 85, true},
+		{"10.0.1.9", "1.2.3.4", "TCP", 85, false},
+		{"10.0.0.9", "1.2.3.4", "UDP", 85, false},
+		{"10.0.0.9", "1.2.3.4", "TCP", 91, false},
+	}
+	for _, tc := range cases {
+		if got := ft.Match(a(tc.src), a(tc.dst), tc.proto, 40000, tc.dport); got != tc.want {
+			t.Errorf("Match(%s→%s %s :%d) = %v; want %v", tc.src, tc.dst, tc.proto, tc.dport, got, tc.want)
+		}
+	}
+}
+
+func TestEffectiveRules(t *testing.T) {
+	tcp := AnyFiveTuple()
+	tcp.Protocol = MirrorProtoTCP
+	rule := func(id string, prio int64, action string) MirrorFilterRule {
+		return MirrorFilterRule{ID: id, FiveTuple: tcp, Priority: prio, Action: action}
+	}
+	cases := []struct {
+		name string
+		m    TrafficMirror
+		dir  string
+		want []string // actions (with ids for rules)
+	}{
+		{"all, no filters", TrafficMirror{Direction: DirAll}, DirEgress, []string{"ACCEPT"}},
+		{"other direction", TrafficMirror{Direction: DirIngress}, DirEgress, nil},
+		{"normal filters", TrafficMirror{Direction: DirEgress, NormalFilters: []FiveTuple{tcp, tcp}}, DirEgress, []string{"ACCEPT", "ACCEPT"}},
+		{"rules by priority", TrafficMirror{Direction: DirAll, IngressRules: []MirrorFilterRule{rule("b", 2, MirrorDrop), rule("a", 1, MirrorAccept)}}, DirIngress, []string{"a ACCEPT", "b DROP"}},
+		{"no-direction without rules", TrafficMirror{Direction: DirNoDirection, IngressRules: []MirrorFilterRule{rule("a", 1, MirrorAccept)}}, DirEgress, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, r := range tc.m.EffectiveRules(tc.dir) {
+				s := r.Action
+				if r.ID != "" {
+					s = r.ID + " " + s
+				}
+				got = append(got, s)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v; want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMirrorTarget(t *testing.T) {
+	tg, err := ParseMirrorTarget(MirrorTypeVPC, MirrorTargetInput{IPs: []string{"10.0.0.1", " 10.0.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MirrorEndpoint{{"10.0.0.1", DefaultVXLANPort}, {"10.0.0.2", DefaultVXLANPort}}
+	if got := tg.Collectors(); !slices.Equal(got, want) || tg.AlgHash != AlgFiveTuple {
+		t.Fatalf("got %v %s; want %v FIVE_TUPLE_FLOW", got, tg.AlgHash, want)
+	}
+	tg, err = ParseMirrorTarget(MirrorTypePublicIP, MirrorTargetInput{EndPoints: []string{"127.0.0.1:9999"}})
+	if err != nil || !slices.Equal(tg.Collectors(), []MirrorEndpoint{{"127.0.0.1", 9999}}) {
+		t.Fatalf("got %v, %v", tg.Collectors(), err)
+	}
+	m := TrafficMirror{Base: Base{ID: "imgf-abcdefgh"}}
+	if v := m.VNI(); v == 0 || v > 0xFFFFFF || v != m.VNI() {
+		t.Fatalf("VNI %d not a stable 24-bit value", v)
+	}
+}
+
+func TestMirrorSourceKinds(t *testing.T) {
+	var names []string
+	for _, k := range MirrorSourceKinds() {
+		names = append(names, k.Name)
+	}
+	if !slices.Contains(names, KindProxy) {
+		t.Fatalf("mirror source kinds %v lack %s", names, KindProxy)
+	}
+}

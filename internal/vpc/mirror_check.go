@@ -1,0 +1,57 @@
+package vpc
+
+import (
+	"context"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+)
+
+// CheckTrafficMirror dry-runs the source and collector checks of a
+// PUBLICIP mirror: that the VPC exists, that every collection IP is an
+// access IP of the caller's proxies, that the collectors are valid, and
+// that neither is taken by another PUBLICIP mirror (TrafficMirrorId, when
+// given, is the mirror being changed and does not count). Success returns
+// nothing; a failed check returns the error creating would.
+func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CheckTrafficMirrorRequest) (*vpcapi.CheckTrafficMirrorResponse, error) {
+	probe := &model.TrafficMirror{Type: model.MirrorTypePublicIP, CollectorSrcs: req.CollectorSources}
+	if err := checkSubnet(deref(req.SubnetId)); err != nil {
+		return nil, err
+	}
+	for _, t := range req.CollectorTarget {
+		tg, err := model.ParseMirrorTarget(model.MirrorTypePublicIP, targetIn(&t))
+		if err != nil {
+			return nil, err
+		}
+		probe.Target.IPs = append(probe.Target.IPs, tg.IPs...)
+		probe.Target.EndPoints = append(probe.Target.EndPoints, tg.EndPoints...)
+	}
+	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		if _, err := resource.Get[model.Vpc](tx, *req.VpcId); err != nil {
+			return err
+		}
+		if id := deref(req.TrafficMirrorId); id != "" {
+			m, err := resource.Get[model.TrafficMirror](tx, id)
+			if err != nil {
+				return err
+			}
+			if m.VpcID != *req.VpcId {
+				return apierr.New(apierr.InvalidParameterValueObjectVpcNotCurrentVpc, "traffic mirror %s belongs to VPC %s, not %s", id, m.VpcID, *req.VpcId)
+			}
+			probe.ID = id
+		}
+		if len(probe.CollectorSrcs) > 0 {
+			if probe.Sources, err = resolveSources(tx, model.MirrorTypePublicIP, probe.CollectorSrcs); err != nil {
+				return err
+			}
+		}
+		return checkMirror(tx, probe)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &vpcapi.CheckTrafficMirrorResponse{}, nil
+}

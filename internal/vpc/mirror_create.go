@@ -1,0 +1,155 @@
+package vpc
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+)
+
+// CreateTrafficMirror creates a mirror in a VPC: the request is checked
+// on its own first, then its sources are resolved and its exclusivity
+// checked against the caller's other mirrors.
+func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CreateTrafficMirrorRequest) (*vpcapi.CreateTrafficMirrorResponse, error) {
+	m, err := newMirror(req, call.Time.Unix())
+	if err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		if _, err := resource.Get[model.Vpc](tx, m.VpcID); err != nil {
+			return err
+		}
+		siblings, err := resource.Children[model.TrafficMirror](tx, m.VpcID)
+		if err != nil {
+			return err
+		}
+		if len(siblings) >= model.MaxMirrorsPerVpc {
+			return apierr.New(apierr.LimitExceeded, "a VPC may have at most %d traffic mirrors", model.MaxMirrorsPerVpc)
+		}
+		if m.Sources, err = resolveSources(tx, m.Type, m.CollectorSrcs); err != nil {
+			return err
+		}
+		if err := checkMirror(tx, m); err != nil {
+			return err
+		}
+		return tx.Insert(m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &vpcapi.CreateTrafficMirrorResponse{TrafficMirror: mirrorOut(m)}, nil
+}
+
+// newMirror validates everything of a CreateTrafficMirror request that
+// needs no store.
+func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.TrafficMirror, error) {
+	m := &model.TrafficMirror{Base: model.Base{ID: model.NewID(model.PrefixTrafficMirror), CreateTime: now},
+		VpcID: *req.VpcId, Name: *req.TrafficMirrorName, Description: deref(req.TrafficMirrorDescribe),
+		CollectorSrcs: req.CollectorSrcs, SubnetID: deref(req.SubnetId), Tags: tagsIn(req.Tags)}
+	var err error
+	if err = model.ValidateMirrorName(m.Name); err != nil {
+		return nil, err
+	}
+	if m.Type, err = model.ParseMirrorType(deref(req.Type)); err != nil {
+		return nil, err
+	}
+	if m.State, err = model.ParseMirrorState(m.Type, req.State); err != nil {
+		return nil, err
+	}
+	if m.Direction, err = model.ParseMirrorDirection(m.Type, deref(req.Direction), false); err != nil {
+		return nil, err
+	}
+	if err := setFilters(m, req.NatId, req.CollectorNormalFilters, req.IngressFilterRules, req.EgressFilterRules, now); err != nil {
+		return nil, err
+	}
+	if req.CollectorTarget == nil {
+		return nil, apierr.New(apierr.MissingParameter, "CollectorTarget is required: name the collectors that receive the mirrored traffic")
+	}
+	if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
+		return nil, err
+	}
+	if err := checkSubnet(m.SubnetID); err != nil {
+		return nil, err
+	}
+	return m, model.ValidateVpcTags(m.Tags)
+}
+
+// setFilters replaces all of m's filters (NAT, five-tuple and rules).
+func setFilters(m *model.TrafficMirror, natID *string, normal, ingress, egress []vpcapi.TrafficMirrorFilter, now int64) error {
+	if err := checkNat(natID, len(normal)+len(ingress)+len(egress) > 0); err != nil {
+		return err
+	}
+	var err error
+	if m.NormalFilters, err = parseNormalFilters(normal); err != nil {
+		return err
+	}
+	if m.IngressRules, err = parseNewRules("IngressFilterRules", ingress, nil, now); err != nil {
+		return err
+	}
+	if m.EgressRules, err = parseNewRules("EgressFilterRules", egress, nil, now); err != nil {
+		return err
+	}
+	return m.CheckMirrorFilters()
+}
+
+// checkSubnet accepts a subnet ID in Tencent's shape; opengaap has no
+// subnets, so the ID is only echoed.
+func checkSubnet(id string) error {
+	if id != "" && !strings.HasPrefix(id, "subnet-") {
+		return apierr.New(apierr.InvalidParameterValueMalformed, "SubnetId %q is not a subnet ID such as subnet-q304e5h2", id)
+	}
+	return nil
+}
+
+// checkMirror enforces the rules between a mirror's sources, its
+// collectors and the caller's other mirrors of the same type.
+func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
+	collectors := m.Target.CollectorIPs()
+	for _, src := range m.Sources {
+		if slices.Contains(collectors, src.IP) {
+			return apierr.New(apierr.UnsupportedOperationTrafficMirrorNotSupportSameSrcTarget, "%s is both a collection object and a collector", src.IP)
+		}
+	}
+	others, _, err := resource.List[model.TrafficMirror](tx, store.Query{})
+	if err != nil {
+		return err
+	}
+	for _, o := range others {
+		if o.ID == m.ID || o.Type != m.Type {
+			continue
+		}
+		if err := checkExclusive(m, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkExclusive: a collection object belongs to one mirror of its type,
+// and a PUBLICIP collector receives for one PUBLICIP mirror.
+func checkExclusive(m, o *model.TrafficMirror) error {
+	for _, src := range m.CollectorSrcs {
+		if !slices.Contains(o.CollectorSrcs, src) {
+			continue
+		}
+		if m.Type == model.MirrorTypePublicIP {
+			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorCollectors, "access IP %s is already collected by traffic mirror %s", src, o.ID)
+		}
+		return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s", src, o.ID)
+	}
+	if m.Type != model.MirrorTypePublicIP {
+		return nil
+	}
+	for _, c := range m.Target.Collectors() {
+		if slices.Contains(o.Target.Collectors(), c) {
+			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorReciverEndpoint, "collector %s:%d already receives traffic mirror %s", c.IP, c.Port, o.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package vpc_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+)
+
+// TestPublicIPMirror drives a PUBLICIP mirror of GAAP proxy access IPs.
+func TestPublicIPMirror(t *testing.T) {
+	e := start(t)
+	vpc := defaultVpc(t, e.vpc)
+	_, ip1 := proxy(t, e.api)
+	_, ip2 := proxy(t, e.api)
+	base := map[string]any{
+		"VpcId": vpc, "TrafficMirrorName": "pub", "Type": "PUBLICIP", "TrafficMirrorDescribe": "edge copy",
+		"CollectorSrcs":   []string{ip1},
+		"CollectorTarget": map[string]any{"TargetEndPoints": []string{"127.0.0.1:4790"}},
+		"Tags":            []map[string]string{{"Key": "team", "Value": "net"}},
+	}
+	id := createMirror(t, e.vpc, base)
+	m := describeMirror(t, e.vpc, id)
+	checkPublicMirror(t, m, vpc, ip1)
+
+	t.Run("invalid create", func(t *testing.T) {
+		srcs21 := make([]string, 21)
+		for i := range srcs21 {
+			srcs21[i] = fmt.Sprintf("198.51.100.%d", i+1)
+		}
+		cases := []struct {
+			name   string
+			params map[string]any
+			code   string
+		}{
+			{"source already mirrored", with(base, "TrafficMirrorName", "dup"), "InvalidParameterValue.DuplicatedLbTrafficMirrorCollectors"},
+			{"receiver already used", with(base, "CollectorSrcs", []string{ip2}), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint"},
+			{"not an access IP", with(base, "CollectorSrcs", []string{"203.0.113.9"}), "ResourceNotFound"},
+			{"source not an IP", with(base, "CollectorSrcs", []string{"link-abc"}), "InvalidParameterValue.Malformed"},
+			{"too many sources", with(base, "CollectorSrcs", srcs21), "InvalidParameterValue.LimitExceeded"},
+			{"collector is the source", with(base, "CollectorSrcs", []string{ip2}, "CollectorTarget", map[string]any{"TargetIps": []string{ip2}}), "UnsupportedOperation.TrafficMirrorNotSupportSameSrcTarget"},
+			{"direction", with(base, "Direction", "EGRESS"), "InvalidParameterValue"},
+			{"stopped", with(base, "State", "STOPED"), "InvalidParameterValue"},
+			{"nat and filters", with(base, "NatId", "nat-qo7kugz0", "CollectorNormalFilters", []map[string]string{{"Protocol": "TCP"}}), "InvalidParameter.Coexist"},
+			{"nat", with(base, "NatId", "nat-qo7kugz0"), "ResourceNotFound"},
+			{"ips and endpoints", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"10.0.0.1"}, "TargetEndPoints": []string{"10.0.0.2:4789"}}), "InvalidParameter.Coexist"},
+			{"endpoint port", with(base, "CollectorTarget", map[string]any{"TargetEndPoints": []string{"10.0.0.1:0"}}), "InvalidParameterValue.Malformed"},
+			{"ipv6 collector", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"2001:db8::1"}}), "UnsupportedOperation.Ipv6NotSupport"},
+			{"multicast collector", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"239.1.1.1"}}), "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint"},
+			{"clb collector", with(base, "CollectorTarget", map[string]any{"TargetType": "CLB", "TargetIps": []string{"10.0.0.1"}}), "UnsupportedOperation.TrafficMirrorNotSupportClb"},
+			{"eni hash on public ip", with(base, "CollectorTarget", map[string]any{"AlgHash": "ENI", "TargetIps": []string{"10.0.0.1"}}), "InvalidParameterValue"},
+			{"no target", with(base, "CollectorTarget", nil), "MissingParameter"},
+			{"no name", with(base, "TrafficMirrorName", nil), "MissingParameter"},
+			{"bad net", with(base, "CollectorNormalFilters", []map[string]string{{"SrcNet": "10.0.0.0/33"}}), "InvalidParameterValue.Malformed"},
+			{"bad port", with(base, "CollectorNormalFilters", []map[string]string{{"DstPort": "70000"}}), "InvalidParameterValue.Malformed"},
+			{"bad protocol", with(base, "CollectorNormalFilters", []map[string]string{{"Protocol": "SCTP"}}), "InvalidParameterValue"},
+			{"duplicate tags", with(base, "Tags", []map[string]string{{"Key": "a"}, {"Key": "a"}}), "InvalidParameterValue.TagDuplicateKey"},
+			{"reserved tag", with(base, "Tags", []map[string]string{{"Key": "qcloud:x"}}), "UnsupportedOperation.TagSystemReservedTagKey"},
+			{"unknown vpc", with(base, "VpcId", "vpc-00000000"), "ResourceNotFound"},
+			{"bad type", with(base, "Type", "ENI"), "InvalidParameterValue"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				wantCode(t, call(e.vpc, "CreateTrafficMirror", tc.params, nil), tc.code)
+			})
+		}
+	})
+
+	t.Run("stop is unsupported", func(t *testing.T) {
+		wantCode(t, call(e.vpc, "StopTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil), "UnsupportedOperation")
+		if m := describeMirror(t, e.vpc, id); *m.State != "RUNNING" {
+			t.Fatalf("State %s; want RUNNING", *m.State)
+		}
+	})
+
+	t.Run("check", func(t *testing.T) {
+		fresh := map[string]any{"VpcId": vpc, "CollectorSources": []string{ip2},
+			"CollectorTarget": []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4791"}}}}
+		mustCall(t, e.vpc, "CheckTrafficMirror", fresh, nil)
+		mustCall(t, e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{ip1}, "TrafficMirrorId", id), nil)
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{ip1}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorCollectors")
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4790"}}}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint")
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"203.0.113.9"}), nil), "ResourceNotFound")
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", "vpc-00000000"), nil), "ResourceNotFound")
+	})
+
+	t.Run("delete vpc in use", func(t *testing.T) {
+		wantCode(t, call(e.vpc, "DeleteVpc", map[string]any{"VpcId": vpc}, nil), "ResourceInUse")
+	})
+}
+
+func checkPublicMirror(t *testing.T, m vpcapi.TrafficMirror, vpc, ip string) {
+	t.Helper()
+	tg := m.CollectorTarget
+	switch {
+	case *m.VpcId != vpc || *m.Type != "PUBLICIP" || *m.State != "RUNNING" || *m.Direction != "ALL":
+		t.Fatalf("got vpc %s type %s state %s direction %s; want %s PUBLICIP RUNNING ALL", *m.VpcId, *m.Type, *m.State, *m.Direction, vpc)
+	case *m.TrafficMirrorName != "pub" || *m.TrafficMirrorDescribe != "edge copy":
+		t.Fatalf("got name %q describe %q", *m.TrafficMirrorName, *m.TrafficMirrorDescribe)
+	case len(m.CollectorSrcs) != 1 || m.CollectorSrcs[0] != ip:
+		t.Fatalf("CollectorSrcs %v; want [%s]", m.CollectorSrcs, ip)
+	case len(tg.TargetEndPoints) != 1 || tg.TargetEndPoints[0] != "127.0.0.1:4790" || len(tg.TargetIps) != 0:
+		t.Fatalf("target %v / %v; want endpoint 127.0.0.1:4790", tg.TargetIps, tg.TargetEndPoints)
+	case *tg.AlgHash != "FIVE_TUPLE_FLOW" || *tg.TargetType != "IP" || *m.NatId != "":
+		t.Fatalf("AlgHash %s TargetType %s NatId %q; want FIVE_TUPLE_FLOW IP \"\"", *tg.AlgHash, *tg.TargetType, *m.NatId)
+	}
+	if _, err := time.Parse("2006-01-02 15:04:05", *m.CreateTime); err != nil {
+		t.Errorf("CreateTime %q: %v", *m.CreateTime, err)
+	}
+}

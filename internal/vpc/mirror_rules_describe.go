@@ -1,0 +1,84 @@
+package vpc
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+)
+
+// DescribeTrafficMirrorFilterRules lists a mirror's rules: ingress then
+// egress, each by priority; Offset and Limit page the combined list and
+// TotalCount counts every matching rule.
+func (s *Service) DescribeTrafficMirrorFilterRules(ctx context.Context, call *cloudapi.Call, req *vpcapi.DescribeTrafficMirrorFilterRulesRequest) (*vpcapi.DescribeTrafficMirrorFilterRulesResponse, error) {
+	offset, limit, err := paging(req.Offset, req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range req.Filters {
+		if ruleFilters[*f.Name] == nil {
+			return nil, apierr.New(apierr.Code("InvalidParameter.FilterInvalidKey"), "Filters.%d.Name %q is not traffic-mirror-filter-rule-id, action, description or direction", i, *f.Name)
+		}
+	}
+	var m *model.TrafficMirror
+	err = s.view(ctx, call, func(tx *resource.Tx) (err error) {
+		m, err = resource.Get[model.TrafficMirror](tx, *req.TrafficMirrorId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	dirs, rules := sortedRules(m)
+	for _, id := range req.TrafficMirrorFilterRuleIds {
+		if !slices.ContainsFunc(rules, func(r model.MirrorFilterRule) bool { return r.ID == id }) {
+			return nil, apierr.New(apierr.ResourceNotFound, "the filter rule %s does not exist", id)
+		}
+	}
+	var pickedDirs []string
+	var picked []model.MirrorFilterRule
+	for i, r := range rules {
+		if ruleMatches(dirs[i], r, req) {
+			pickedDirs, picked = append(pickedDirs, dirs[i]), append(picked, r)
+		}
+	}
+	resp := &vpcapi.DescribeTrafficMirrorFilterRulesResponse{TrafficMirrorId: new(m.ID), TotalCount: new(int64(len(picked))),
+		IngressFilterRules: []vpcapi.TrafficMirrorFilter{}, EgressFilterRules: []vpcapi.TrafficMirrorFilter{}}
+	end := min(len(picked), offset+limit)
+	for i := offset; i < end; i++ {
+		if pickedDirs[i] == model.DirIngress {
+			resp.IngressFilterRules = append(resp.IngressFilterRules, ruleOut(picked[i]))
+		} else {
+			resp.EgressFilterRules = append(resp.EgressFilterRules, ruleOut(picked[i]))
+		}
+	}
+	return resp, nil
+}
+
+// sortedRules returns ingress then egress rules, each ordered by priority.
+func sortedRules(m *model.TrafficMirror) ([]string, []model.MirrorFilterRule) {
+	byPrio := func(a, b model.MirrorFilterRule) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
+	}
+	c := *m
+	c.IngressRules, c.EgressRules = slices.Clone(m.IngressRules), slices.Clone(m.EgressRules)
+	slices.SortStableFunc(c.IngressRules, byPrio)
+	slices.SortStableFunc(c.EgressRules, byPrio)
+	return c.AllRules()
+}
+
+func ruleMatches(dir string, r model.MirrorFilterRule, req *vpcapi.DescribeTrafficMirrorFilterRulesRequest) bool {
+	if len(req.TrafficMirrorFilterRuleIds) > 0 && !slices.Contains(req.TrafficMirrorFilterRuleIds, r.ID) {
+		return false
+	}
+	for _, f := range req.Filters {
+		if !ruleFilters[*f.Name](dir, r, f.Values) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,168 @@
+package vpc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// resolveSources turns CollectorSrcs into the proxies and access IPs a
+// mirror copies. PUBLICIP mirrors name access IPs of the caller's proxies
+// (GAAP proxies, teo L4 proxies: any kind implementing
+// model.MirrorSource); VPC mirrors name proxies or listeners by ID.
+func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorSourceRef, error) {
+	if err := checkSourceList(srcs); err != nil {
+		return nil, err
+	}
+	var out []model.MirrorSourceRef
+	for i, src := range srcs {
+		var refs []model.MirrorSourceRef
+		var err error
+		if typ == model.MirrorTypePublicIP {
+			refs, err = resolveIP(tx, i, src)
+		} else {
+			refs, err = resolveID(tx, i, src)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, refs...)
+	}
+	return out, nil
+}
+
+func checkSourceList(srcs []string) error {
+	switch {
+	case len(srcs) == 0:
+		return apierr.New(apierr.MissingParameter, "CollectorSrcs must name at least one collection object")
+	case len(srcs) > model.MaxMirrorSources:
+		return apierr.New(apierr.InvalidParameterValueLimitExceeded, "at most %d CollectorSrcs may be given", model.MaxMirrorSources)
+	}
+	for i, s := range srcs {
+		if slices.Index(srcs, s) != i {
+			return apierr.New(apierr.InvalidParameterValue, "CollectorSrcs names %s twice", s)
+		}
+	}
+	return nil
+}
+
+// resolveIP finds the proxy answering on an access IP.
+func resolveIP(tx *resource.Tx, i int, src string) ([]model.MirrorSourceRef, error) {
+	a, err := netip.ParseAddr(src)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidParameterValueMalformed, "CollectorSrcs.%d %q is not an IP address; PUBLICIP traffic mirrors collect access IPs", i, src)
+	}
+	for _, k := range model.MirrorSourceKinds() {
+		objs, err := listKind(tx, k)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if slices.Contains(o.MirrorIPs(), a.String()) {
+				return []model.MirrorSourceRef{{Src: src, Kind: k.Name, ProxyID: o.Meta().ID, IP: a.String()}}, nil
+			}
+		}
+	}
+	return nil, apierr.New(apierr.ResourceNotFound, "no proxy of this account has the access IP %s", src)
+}
+
+// resolveID finds a proxy (of any mirror-source kind) or a GAAP listener.
+func resolveID(tx *resource.Tx, i int, src string) ([]model.MirrorSourceRef, error) {
+	if _, err := netip.ParseAddr(src); err == nil {
+		return nil, apierr.New(apierr.InvalidParameterValue, "CollectorSrcs.%d %s is an IP address; VPC traffic mirrors collect proxies or listeners by ID (use Type PUBLICIP for access IPs)", i, src)
+	}
+	if strings.HasPrefix(src, model.PrefixListener+"-") {
+		return resolveListener(tx, src)
+	}
+	for _, k := range model.MirrorSourceKinds() {
+		o, err := getKind(tx, k, src)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			return proxyRefs(src, k.Name, "", o), nil
+		}
+	}
+	return nil, apierr.New(apierr.ResourceNotFound, "the collection object %s does not exist; give a proxy or listener ID", src)
+}
+
+// resolveListener mirrors a listener's port on its proxy, or on every
+// proxy of its group.
+func resolveListener(tx *resource.Tx, src string) ([]model.MirrorSourceRef, error) {
+	l, err := resource.Get[model.Listener](tx, src)
+	if err != nil {
+		return nil, err
+	}
+	var proxies []*model.Proxy
+	if l.ProxyID != "" {
+		p, err := resource.Get[model.Proxy](tx, l.ProxyID)
+		if err != nil {
+			return nil, err
+		}
+		proxies = []*model.Proxy{p}
+	} else if proxies, err = resource.Children[model.Proxy](tx, l.GroupID); err != nil {
+		return nil, err
+	}
+	var out []model.MirrorSourceRef
+	for _, p := range proxies {
+		out = append(out, proxyRefs(src, model.KindListener, l.ID, p)...)
+	}
+	for i := range out {
+		out[i].Protocol, out[i].Port = l.Protocol, l.Port
+	}
+	return out, nil
+}
+
+func proxyRefs(src, kind, listenerID string, o model.MirrorSource) []model.MirrorSourceRef {
+	var out []model.MirrorSourceRef
+	for _, ip := range o.MirrorIPs() {
+		out = append(out, model.MirrorSourceRef{Src: src, Kind: kind, ProxyID: o.Meta().ID, IP: ip, ListenerID: listenerID})
+	}
+	return out
+}
+
+// getKind loads the caller's object of kind k with id; nil when absent
+// or another account's.
+func getKind(tx *resource.Tx, k model.KindInfo, id string) (model.MirrorSource, error) {
+	rec, err := tx.Store.Get(k.Name, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && rec.Account != tx.Account) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeSource(k, rec)
+}
+
+// listKind lists the caller's objects of kind k.
+func listKind(tx *resource.Tx, k model.KindInfo) ([]model.MirrorSource, error) {
+	recs, _, err := tx.Store.List(store.Query{Kind: k.Name, Account: tx.Account})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.MirrorSource, 0, len(recs))
+	for _, rec := range recs {
+		o, err := decodeSource(k, rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func decodeSource(k model.KindInfo, rec store.Record) (model.MirrorSource, error) {
+	o := k.New()
+	if err := json.Unmarshal(rec.Data, o); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
+	}
+	return o.(model.MirrorSource), nil
+}

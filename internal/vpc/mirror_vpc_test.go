@@ -1,0 +1,179 @@
+package vpc_test
+
+import (
+	"slices"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+)
+
+// TestVPCMirrorLifecycle drives a VPC mirror of a proxy and a listener
+// through every action that changes it, reading each change back.
+func TestVPCMirrorLifecycle(t *testing.T) {
+	e := start(t)
+	vpc := defaultVpc(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	px2, _ := proxy(t, e.api)
+	lis := tcpListener(t, e.api, px2, 9000)
+	id := createMirror(t, e.vpc, map[string]any{
+		"VpcId": vpc, "TrafficMirrorName": "demo", "State": "STOPED", "Direction": "INGRESS",
+		"CollectorSrcs":          []string{px},
+		"CollectorNormalFilters": []map[string]string{{"SrcNet": "10.0.0.0/24", "DstNet": "192.168.0.0/24", "Protocol": "tcp", "SrcPort": "5000", "DstPort": "3000-3456"}},
+		"CollectorTarget":        map[string]any{"AlgHash": "ENI", "TargetIps": []string{"172.16.16.10"}},
+		"SubnetId":               "subnet-q304e5h2",
+	})
+	m := describeMirror(t, e.vpc, id)
+	f := m.CollectorNormalFilters
+	if *m.Type != "VPC" || *m.State != "STOPED" || *m.Direction != "INGRESS" || *m.SubnetId != "subnet-q304e5h2" ||
+		len(f) != 1 || *f[0].SrcNet != "10.0.0.0/24" || *f[0].Protocol != "TCP" || *f[0].SrcPort != "5000" || *f[0].DstPort != "3000-3456" ||
+		*m.CollectorTarget.AlgHash != "ENI" || m.CollectorTarget.TargetIps[0] != "172.16.16.10" {
+		t.Fatalf("got %s", jsonOf(m))
+	}
+
+	step := func(action string, params map[string]any, check func(m vpcapi.TrafficMirror) bool) {
+		t.Helper()
+		params["TrafficMirrorId"] = id
+		mustCall(t, e.vpc, action, params, nil)
+		if m := describeMirror(t, e.vpc, id); !check(m) {
+			t.Fatalf("after %s: got %s", action, jsonOf(m))
+		}
+	}
+	bad := func(action string, params map[string]any, code string) {
+		t.Helper()
+		if _, ok := params["TrafficMirrorId"]; !ok {
+			params["TrafficMirrorId"] = id
+		}
+		wantCode(t, call(e.vpc, action, params, nil), code)
+	}
+
+	step("StartTrafficMirror", map[string]any{}, func(m vpcapi.TrafficMirror) bool { return *m.State == "RUNNING" })
+	step("StopTrafficMirror", map[string]any{}, func(m vpcapi.TrafficMirror) bool { return *m.State == "STOPED" })
+	bad("StartTrafficMirror", map[string]any{"TrafficMirrorId": "imgf-00000000"}, "ResourceNotFound")
+	bad("StopTrafficMirror", map[string]any{"TrafficMirrorId": "imgf-00000000"}, "ResourceNotFound")
+
+	step("ModifyTrafficMirrorAttribute", map[string]any{"TrafficMirrorName": "renamed", "TrafficMirrorDescription": "d"},
+		func(m vpcapi.TrafficMirror) bool {
+			return *m.TrafficMirrorName == "renamed" && *m.TrafficMirrorDescribe == "d"
+		})
+	bad("ModifyTrafficMirrorAttribute", map[string]any{"TrafficMirrorName": " "}, "InvalidParameterValue")
+
+	step("UpdateTrafficMirrorDirection", map[string]any{"Direction": "EGRESS"}, func(m vpcapi.TrafficMirror) bool { return *m.Direction == "EGRESS" })
+	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": "SIDEWAYS"}, "InvalidParameterValue")
+	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": "NO-DIRECTION"}, "InvalidParameter.Coexist")
+
+	step("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{lis, px}},
+		func(m vpcapi.TrafficMirror) bool { return slices.Equal(m.CollectorSrcs, []string{lis, px}) })
+	bad("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{"link-00000000"}}, "ResourceNotFound")
+	bad("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{"listener-00000000"}}, "ResourceNotFound")
+	bad("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{"1.2.3.4"}}, "InvalidParameterValue")
+	bad("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{}}, "MissingParameter")
+
+	step("ResetTrafficMirrorTarget", map[string]any{"CollectorTarget": map[string]any{"TargetIps": []string{"10.9.9.9", "10.9.9.10"}, "AlgHash": "FIVE_TUPLE_FLOW"}},
+		func(m vpcapi.TrafficMirror) bool {
+			return slices.Equal(m.CollectorTarget.TargetIps, []string{"10.9.9.9", "10.9.9.10"}) && *m.CollectorTarget.AlgHash == "FIVE_TUPLE_FLOW"
+		})
+	bad("ResetTrafficMirrorTarget", map[string]any{"CollectorTarget": map[string]any{"TargetIps": []string{"10.9.9.300"}}}, "InvalidParameterValue.Malformed")
+	bad("ResetTrafficMirrorTarget", map[string]any{"CollectorTarget": map[string]any{"TargetIps": []string{"10.9.9.9", "10.9.9.9"}}}, "InvalidParameterValue")
+
+	step("ResetTrafficMirrorFilter", map[string]any{}, func(m vpcapi.TrafficMirror) bool { return len(m.CollectorNormalFilters) == 0 })
+	bad("ResetTrafficMirrorFilter", map[string]any{"NatId": "nat-qo7kugzg"}, "ResourceNotFound")
+
+	step("UpdateTrafficMirrorAllFilter", map[string]any{"Direction": "ALL", "CollectorNormalFilters": []map[string]string{{"Protocol": "UDP", "DstPort": "53"}}},
+		func(m vpcapi.TrafficMirror) bool {
+			f := m.CollectorNormalFilters
+			return *m.Direction == "ALL" && len(f) == 1 && *f[0].Protocol == "UDP" && *f[0].DstPort == "53" && *f[0].SrcNet == "0.0.0.0/0" &&
+				slices.Equal(m.CollectorSrcs, []string{lis, px})
+		})
+	step("UpdateTrafficMirrorAllFilter", map[string]any{"CollectorSrcs": []string{px2}},
+		func(m vpcapi.TrafficMirror) bool {
+			return slices.Equal(m.CollectorSrcs, []string{px2}) && len(m.CollectorNormalFilters) == 1
+		})
+	bad("UpdateTrafficMirrorAllFilter", map[string]any{"Direction": "UP"}, "InvalidParameterValue")
+
+	t.Run("creation errors", func(t *testing.T) {
+		base := map[string]any{"VpcId": vpc, "TrafficMirrorName": "m", "State": "RUNNING", "CollectorSrcs": []string{px2},
+			"CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.1"}}}
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", base, nil), "InvalidParameterValue.ObjectUseInTrafficMirror")
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "State", nil), nil), "MissingParameter")
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "Direction", "NO-DIRECTION"), nil), "InvalidParameterValue")
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px, px}), nil), "InvalidParameterValue")
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "SubnetId", "sn-1"), nil), "InvalidParameterValue.Malformed")
+	})
+
+	mustCall(t, e.vpc, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+	wantCode(t, call(e.vpc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{id}}, nil), "ResourceNotFound")
+	bad("DeleteTrafficMirror", map[string]any{}, "ResourceNotFound")
+	// Its sources are free again, and the VPC can go.
+	createMirror(t, e.vpc, map[string]any{"VpcId": vpc, "TrafficMirrorName": "again", "State": "RUNNING",
+		"CollectorSrcs": []string{px2}, "CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.1"}}})
+}
+
+// TestDescribeTrafficMirrors checks filters, paging and the mirror quota.
+func TestDescribeTrafficMirrors(t *testing.T) {
+	e := start(t)
+	vpc := defaultVpc(t, e.vpc)
+	var ids []string
+	for i, name := range []string{"web-a", "web-b", "db"} {
+		px, _ := proxy(t, e.api)
+		ids = append(ids, createMirror(t, e.vpc, map[string]any{"VpcId": vpc, "TrafficMirrorName": name, "State": "RUNNING",
+			"CollectorSrcs": []string{px}, "CollectorTarget": map[string]any{"TargetIps": []string{"10.2.0.1"}},
+			"Tags": []map[string]string{{"Key": []string{"a", "a", "b"}[i], "Value": "v"}}}))
+	}
+	list := func(params map[string]any) (got []string, total int64) {
+		t.Helper()
+		var out vpcapi.DescribeTrafficMirrorsResponse
+		mustCall(t, e.vpc, "DescribeTrafficMirrors", params, &out)
+		for _, m := range out.TrafficMirrorSet {
+			got = append(got, *m.TrafficMirrorId)
+		}
+		return got, *out.TotalCount
+	}
+	cases := []struct {
+		name   string
+		params map[string]any
+		want   []string
+		total  int64
+	}{
+		{"all newest first", map[string]any{}, []string{ids[2], ids[1], ids[0]}, 3},
+		{"page", map[string]any{"Offset": 1, "Limit": 1}, []string{ids[1]}, 3},
+		{"fuzzy name", map[string]any{"Filters": map[string]any{"Name": "traffic-mirror-name", "Values": []string{"web"}}}, []string{ids[1], ids[0]}, 2},
+		{"tag key", map[string]any{"Filters": map[string]any{"Name": "tag-key", "Values": []string{"b"}}}, []string{ids[2]}, 1},
+		{"vpc id", map[string]any{"Filters": map[string]any{"Name": "vpc-id", "Values": []string{"vpc-00000000"}}}, nil, 0},
+		{"by id", map[string]any{"TrafficMirrorIds": []string{ids[0]}}, []string{ids[0]}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, total := list(tc.params)
+			if !slices.Equal(got, tc.want) || total != tc.total {
+				t.Fatalf("got %v (total %d); want %v (total %d)", got, total, tc.want, tc.total)
+			}
+		})
+	}
+	wantCode(t, call(e.vpc, "DescribeTrafficMirrors", map[string]any{"Limit": 101}, nil), "InvalidParameterValue.Range")
+	wantCode(t, call(e.vpc, "DescribeTrafficMirrors", map[string]any{"Filters": map[string]any{"Name": "state", "Values": []string{"x"}}}, nil), "InvalidParameter.FilterInvalidKey")
+	wantCode(t, call(e.vpc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{"vpc-1"}}, nil), "InvalidParameterValue.Malformed")
+}
+
+// TestMirrorQuota: a VPC holds at most 10 mirrors.
+func TestMirrorQuota(t *testing.T) {
+	e := start(t)
+	vpc := defaultVpc(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	req := gaapsdk.NewCreateTCPListenersRequest()
+	req.ProxyId, req.ListenerName, req.Scheduler, req.HealthCheck, req.RealServerType = new(px), new("q"), new("rr"), new(uint64(0)), new("IP")
+	for p := range uint64(10) {
+		req.Ports = append(req.Ports, new(8000+p))
+	}
+	resp, err := e.api.GAAP().CreateTCPListeners(req)
+	if err != nil {
+		t.Fatalf("CreateTCPListeners: %v", err)
+	}
+	base := map[string]any{"VpcId": vpc, "TrafficMirrorName": "q", "State": "RUNNING",
+		"CollectorTarget": map[string]any{"TargetIps": []string{"10.5.0.1"}}}
+	for _, l := range resp.Response.ListenerIds {
+		createMirror(t, e.vpc, with(base, "CollectorSrcs", []string{*l}))
+	}
+	wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}), nil), "LimitExceeded")
+}

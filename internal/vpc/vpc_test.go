@@ -1,0 +1,243 @@
+package vpc_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
+)
+
+func describeVpc(t *testing.T, c *vpcsdk.Client, id string) *vpcsdk.Vpc {
+	t.Helper()
+	req := vpcsdk.NewDescribeVpcsRequest()
+	req.VpcIds = []*string{new(id)}
+	resp, err := c.DescribeVpcs(req)
+	if err != nil {
+		t.Fatalf("DescribeVpcs(%s): %v", id, err)
+	}
+	if len(resp.Response.VpcSet) != 1 {
+		t.Fatalf("DescribeVpcs(%s) returned %d VPCs; want 1", id, len(resp.Response.VpcSet))
+	}
+	return resp.Response.VpcSet[0]
+}
+
+func createVpc(t *testing.T, c *vpcsdk.Client, name, cidr string) string {
+	t.Helper()
+	req := vpcsdk.NewCreateVpcRequest()
+	req.VpcName, req.CidrBlock = new(name), new(cidr)
+	resp, err := c.CreateVpc(req)
+	if err != nil {
+		t.Fatalf("CreateVpc: %v", err)
+	}
+	return *resp.Response.Vpc.VpcId
+}
+
+func TestDefaultVpc(t *testing.T) {
+	e := start(t)
+	id := defaultVpc(t, e.vpc)
+	v := describeVpc(t, e.vpc, id)
+	if *v.CidrBlock != "172.16.0.0/16" || !*v.IsDefault || *v.VpcName != "Default-VPC" {
+		t.Fatalf("got default VPC %s %s default=%v; want Default-VPC 172.16.0.0/16 default=true", *v.VpcName, *v.CidrBlock, *v.IsDefault)
+	}
+	if _, err := time.Parse("2006-01-02 15:04:05", *v.CreatedTime); err != nil {
+		t.Errorf("CreatedTime %q: %v", *v.CreatedTime, err)
+	}
+	if again := defaultVpc(t, e.vpc); again != id {
+		t.Errorf("default VPC changed from %s to %s", id, again)
+	}
+	if other := defaultVpc(t, e.other); other == id {
+		t.Errorf("both accounts share default VPC %s", id)
+	}
+	// A deleted default VPC stays deleted.
+	req := vpcsdk.NewDeleteVpcRequest()
+	req.VpcId = new(id)
+	if _, err := e.vpc.DeleteVpc(req); err != nil {
+		t.Fatalf("DeleteVpc: %v", err)
+	}
+	resp, err := e.vpc.DescribeVpcs(vpcsdk.NewDescribeVpcsRequest())
+	if err != nil || *resp.Response.TotalCount != 0 {
+		t.Fatalf("after deleting the default VPC: err %v, TotalCount %v; want 0", err, resp)
+	}
+}
+
+func TestCreateVpc(t *testing.T) {
+	e := start(t)
+	req := vpcsdk.NewCreateVpcRequest()
+	req.VpcName, req.CidrBlock, req.EnableMulticast = new("TestVPC"), new("10.8.0.0/16"), new("true")
+	req.DnsServers = []*string{new("10.8.0.2")}
+	req.DomainName = new("corp.example")
+	req.Tags = []*vpcsdk.Tag{{Key: new("city"), Value: new("shanghai")}}
+	resp, err := e.vpc.CreateVpc(req)
+	if err != nil {
+		t.Fatalf("CreateVpc: %v", err)
+	}
+	id := *resp.Response.Vpc.VpcId
+	v := describeVpc(t, e.vpc, id)
+	if *v.VpcName != "TestVPC" || *v.CidrBlock != "10.8.0.0/16" || *v.IsDefault || !*v.EnableMulticast ||
+		*v.DomainName != "corp.example" || len(v.DnsServerSet) != 1 || *v.DnsServerSet[0] != "10.8.0.2" ||
+		len(v.TagSet) != 1 || *v.TagSet[0].Value != "shanghai" {
+		t.Fatalf("got %s; want the created attributes", jsonOf(v))
+	}
+	for _, name := range []string{"tag:city", "tag-key"} {
+		d := vpcsdk.NewDescribeVpcsRequest()
+		val := map[string]string{"tag:city": "shanghai", "tag-key": "city"}[name]
+		d.Filters = []*vpcsdk.Filter{{Name: new(name), Values: []*string{new(val)}}}
+		r, err := e.vpc.DescribeVpcs(d)
+		if err != nil || len(r.Response.VpcSet) != 1 || *r.Response.VpcSet[0].VpcId != id {
+			t.Fatalf("filter %s=%s: got %v %s; want [%s]", name, val, err, jsonOf(r), id)
+		}
+	}
+
+	bad := []struct{ name, cidr, code string }{
+		{"x", "10.0.0.0/33", "InvalidParameterValue.Malformed"},
+		{"x", "10.0.0.1/16", "InvalidParameterValue.Malformed"},
+		{"x", "vpc", "InvalidParameterValue.Malformed"},
+		{"x", "10.0.0.0/11", "InvalidParameterValue.Range"},
+		{"x", "10.0.0.0/29", "InvalidParameterValue.Range"},
+		{"x", "192.168.0.0/15", "InvalidParameterValue.Range"},
+		{"x", "8.8.0.0/16", "InvalidParameterValue.Range"},
+		{strings.Repeat("n", 61), "10.1.0.0/16", "InvalidParameterValue.TooLong"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.cidr, func(t *testing.T) {
+			r := vpcsdk.NewCreateVpcRequest()
+			r.VpcName, r.CidrBlock = new(tc.name), new(tc.cidr)
+			_, err := e.vpc.CreateVpc(r)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+func TestDescribeVpcsFilters(t *testing.T) {
+	e := start(t)
+	def := defaultVpc(t, e.vpc)
+	a := createVpc(t, e.vpc, "alpha-net", "10.8.0.0/16")
+	b := createVpc(t, e.vpc, "beta-net", "192.168.0.0/24")
+	cases := []struct {
+		name    string
+		filters map[string][]string
+		want    []string
+	}{
+		{"fuzzy name", map[string][]string{"vpc-name": {"-net"}}, []string{a, b}},
+		{"not default", map[string][]string{"is-default": {"false"}}, []string{a, b}},
+		{"default", map[string][]string{"is-default": {"TRUE"}}, []string{def}},
+		{"cidr address", map[string][]string{"cidr-block": {"192.168.0.0", "10.0.0.0"}}, []string{b}},
+		{"vpc-id and name", map[string][]string{"vpc-id": {a, b}, "vpc-name": {"alpha"}}, []string{a}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := vpcsdk.NewDescribeVpcsRequest()
+			for n, vals := range tc.filters {
+				f := &vpcsdk.Filter{Name: new(n)}
+				for _, v := range vals {
+					f.Values = append(f.Values, new(v))
+				}
+				req.Filters = append(req.Filters, f)
+			}
+			resp, err := e.vpc.DescribeVpcs(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, v := range resp.Response.VpcSet {
+				got = append(got, *v.VpcId)
+			}
+			if len(got) != len(tc.want) || int(*resp.Response.TotalCount) != len(tc.want) {
+				t.Fatalf("got %v (total %d); want %v", got, *resp.Response.TotalCount, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("got %v; want %v (oldest first)", got, tc.want)
+				}
+			}
+		})
+	}
+	t.Run("paging", func(t *testing.T) {
+		req := vpcsdk.NewDescribeVpcsRequest()
+		req.Offset, req.Limit = new("1"), new("1")
+		resp, err := e.vpc.DescribeVpcs(req)
+		if err != nil || *resp.Response.TotalCount != 3 || len(resp.Response.VpcSet) != 1 || *resp.Response.VpcSet[0].VpcId != a {
+			t.Fatalf("got %v %v; want [%s] of 3", err, resp.ToJsonString(), a)
+		}
+	})
+	errs := []struct {
+		name string
+		mod  func(r *vpcsdk.DescribeVpcsRequest)
+		code string
+	}{
+		{"ids and filters", func(r *vpcsdk.DescribeVpcsRequest) {
+			r.VpcIds = []*string{new(a)}
+			r.Filters = []*vpcsdk.Filter{{Name: new("vpc-name"), Values: []*string{new("x")}}}
+		}, "InvalidParameter.Coexist"},
+		{"unknown filter", func(r *vpcsdk.DescribeVpcsRequest) {
+			r.Filters = []*vpcsdk.Filter{{Name: new("color"), Values: []*string{new("x")}}}
+		}, "InvalidParameter.FilterInvalidKey"},
+		{"limit not a number", func(r *vpcsdk.DescribeVpcsRequest) { r.Limit = new("ten") }, "InvalidParameterValue.Malformed"},
+		{"limit too big", func(r *vpcsdk.DescribeVpcsRequest) { r.Limit = new("101") }, "InvalidParameterValue.Range"},
+		{"malformed id", func(r *vpcsdk.DescribeVpcsRequest) { r.VpcIds = []*string{new("subnet-1")} }, "InvalidParameterValue.Malformed"},
+		{"unknown id", func(r *vpcsdk.DescribeVpcsRequest) { r.VpcIds = []*string{new("vpc-00000000")} }, "ResourceNotFound"},
+	}
+	for _, tc := range errs {
+		t.Run(tc.name, func(t *testing.T) {
+			req := vpcsdk.NewDescribeVpcsRequest()
+			tc.mod(req)
+			_, err := e.vpc.DescribeVpcs(req)
+			wantCode(t, err, tc.code)
+		})
+	}
+}
+
+func TestModifyAndDeleteVpc(t *testing.T) {
+	e := start(t)
+	id := createVpc(t, e.vpc, "dev", "10.1.0.0/16")
+	req := vpcsdk.NewModifyVpcAttributeRequest()
+	req.VpcId, req.VpcName, req.EnableMulticast = new(id), new("vpc_dev"), new("true")
+	req.DnsServers = []*string{new("1.1.1.1"), new("8.8.8.8")}
+	if _, err := e.vpc.ModifyVpcAttribute(req); err != nil {
+		t.Fatalf("ModifyVpcAttribute: %v", err)
+	}
+	v := describeVpc(t, e.vpc, id)
+	if *v.VpcName != "vpc_dev" || !*v.EnableMulticast || len(v.DnsServerSet) != 2 || *v.CidrBlock != "10.1.0.0/16" {
+		t.Fatalf("got %s; want renamed, multicast, 2 DNS servers, CIDR kept", jsonOf(v))
+	}
+	req.DnsServers = []*string{new("1.1.1.1"), new("1.1.1.2"), new("1.1.1.3"), new("1.1.1.4"), new("1.1.1.5")}
+	_, err := e.vpc.ModifyVpcAttribute(req)
+	wantCode(t, err, "InvalidParameterValue.LimitExceeded")
+	req.DnsServers, req.EnableMulticast = nil, new("maybe")
+	_, err = e.vpc.ModifyVpcAttribute(req)
+	wantCode(t, err, "InvalidParameterValue")
+
+	del := vpcsdk.NewDeleteVpcRequest()
+	del.VpcId = new(id)
+	if _, err := e.vpc.DeleteVpc(del); err != nil {
+		t.Fatalf("DeleteVpc: %v", err)
+	}
+	d := vpcsdk.NewDescribeVpcsRequest()
+	d.VpcIds = []*string{new(id)}
+	_, err = e.vpc.DescribeVpcs(d)
+	wantCode(t, err, "ResourceNotFound")
+	_, err = e.vpc.DeleteVpc(del)
+	wantCode(t, err, "ResourceNotFound")
+	_, err = e.vpc.ModifyVpcAttribute(req)
+	wantCode(t, err, "ResourceNotFound")
+}
+
+func TestVpcQuota(t *testing.T) {
+	e := start(t)
+	defaultVpc(t, e.vpc)
+	for i := range 19 {
+		createVpc(t, e.vpc, "q", fmt.Sprintf("10.%d.0.0/16", 10+i))
+	}
+	req := vpcsdk.NewCreateVpcRequest()
+	req.VpcName, req.CidrBlock = new("one-too-many"), new("10.200.0.0/16")
+	_, err := e.vpc.CreateVpc(req)
+	wantCode(t, err, "LimitExceeded")
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
