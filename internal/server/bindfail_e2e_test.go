@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+)
+
+// TestBindFailureFailsOnlyThatListener occupies a port on the proxy's
+// address before a listener asks for it: that listener stays in creation
+// and its task fails, while another listener of the proxy serves.
+func TestBindFailureFailsOnlyThatListener(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	port := edgetest.FreePort(t, ip)
+	squatter, err := net.Listen("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+
+	req := gaapsdk.NewCreateTCPListenersRequest()
+	req.ProxyId, req.ListenerName, req.Ports = &proxy, new("taken"), []*uint64{new(uint64(port))}
+	req.Scheduler, req.RealServerType, req.HealthCheck = new("rr"), new("IP"), new(uint64(0))
+	resp, err := n.c.CreateTCPListeners(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := *resp.Response.RequestId
+	var status struct{ Status string }
+	n.until("task FAIL", func() bool {
+		if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": task}, &status); err != nil {
+			t.Fatal(err)
+		}
+		return status.Status == "FAIL"
+	})
+	d := gaapsdk.NewDescribeTCPListenersRequest()
+	d.ListenerId = resp.Response.ListenerIds[0]
+	got, err := n.c.DescribeTCPListeners(d)
+	if err != nil || *got.Response.ListenerSet[0].ListenerStatus != 1 {
+		t.Fatalf("listener on a taken port: got %+v, %v; want status 1 (creating)", got, err)
+	}
+
+	_, addr := n.listenerTo(proxy, ip, "ok")
+	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
+		t.Fatalf("the proxy's other listener: got %q, %v; want ok", got, err)
+	}
+	// Once the port is free the retry brings the listener up.
+	squatter.Close()
+	n.waitListener(*resp.Response.ListenerIds[0])
+}
