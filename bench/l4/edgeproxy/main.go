@@ -1,0 +1,78 @@
+// Command edgeproxy runs the opengaap layer-4 data plane (internal/edge)
+// standalone for bench/l4/run.sh: it builds a snapshot with one proxy on
+// -ip and a TCP and a UDP listener on -port forwarding to -origin, applies
+// it with edge.New(...).Apply and serves until SIGTERM/SIGINT. No API, no
+// store: exactly the forwarding engine.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+func main() {
+	ip := flag.String("ip", "127.0.93.2", "access IP of the proxy (127.0.x.y)")
+	port := flag.Int("port", 9000, "TCP and UDP listener port")
+	origin := flag.String("origin", "127.0.93.1:9000", "origin ip:port (TCP and UDP)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
+	flag.Parse()
+
+	o, err := netip.ParseAddrPort(*origin)
+	if err != nil {
+		log.Fatalf("-origin: %v", err)
+	}
+	if _, err := netip.ParseAddr(*ip); err != nil {
+		log.Fatalf("-ip: %v", err)
+	}
+	origins := []snapshot.Origin{{ID: "o-bench", Host: o.Addr().String(), Port: int(o.Port()), Weight: 10}}
+	snap := &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{{
+		ID:       "link-bench",
+		AccessIP: *ip,
+		Listeners: []snapshot.Listener{
+			{ID: "lsr-tcp", Protocol: snapshot.ProtoTCP, Port: *port, Scheduler: snapshot.SchedRR, Origins: origins},
+			{ID: "lsr-udp", Protocol: snapshot.ProtoUDP, Port: *port, Scheduler: snapshot.SchedRR, Origins: origins},
+		},
+	}}}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+
+	rt := edge.New(edge.Options{DrainGrace: time.Second})
+	rep := rt.Apply(snap)
+	if !rep.OK() {
+		log.Fatalf("apply: %+v", rep)
+	}
+	for _, l := range rep.Listeners {
+		fmt.Fprintf(os.Stderr, "edgeproxy: %s %s %s\n", l.ID, l.Addr, l.State)
+	}
+	go func() { // Keep the events channel drained.
+		for range rt.Events() {
+		}
+	}()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = rt.Close(ctx)
+}

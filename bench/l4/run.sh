@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# bench/l4/run.sh — layer-4 data plane benchmark: direct vs opengaap (the
+# internal/edge engine, standalone) vs haproxy vs nginx, loopback only.
+#
+#   sudo bench/l4/run.sh            # full run, ~2.5 minutes
+#   DUR=2 bench/l4/run.sh           # shorter windows
+#
+# Environment:
+#   DUR=5               measured seconds per test and target (bounded 1..20)
+#   NET=127.0.93        /24 prefix: .1 origin, .2 opengaap, .3 haproxy, .4 nginx
+#   PORT=9000           TCP and UDP port everywhere
+#   HAPROXY_SPLICE=forced|auto|off  haproxy splice mode (default forced)
+#   PROFILE=1           write a CPU profile of the edgeproxy for the whole run
+#   OUT=/tmp/opengaap-l4-last  where results.jsonl, report.md, strace and
+#                       profile files are kept (the temp dir is removed)
+#
+# Installs haproxy, nginx, libnginx-mod-stream and strace with apt-get when
+# missing. Every process it starts is killed on exit; configs live in a temp
+# dir; every socket is on 127.0.0.0/8.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DUR=${DUR:-5}
+((DUR < 1)) && DUR=1
+((DUR > 20)) && DUR=20
+NET=${NET:-127.0.93}
+PORT=${PORT:-9000}
+HAPROXY_SPLICE=${HAPROXY_SPLICE:-forced}
+OUT=${OUT:-/tmp/opengaap-l4-last}
+TMP=$(mktemp -d /tmp/opengaap-l4.XXXXXX)
+BIN=$TMP/bin
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.5
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- dependencies -----------------------------------------------------------
+missing=()
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v nginx >/dev/null || missing+=(nginx)
+[[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
+command -v strace >/dev/null || missing+=(strace)
+if ((${#missing[@]})); then
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+log "building loadgen, origin, edgeproxy"
+(cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy)
+mkdir -p "$OUT"
+rm -f "$OUT"/results.jsonl "$OUT"/strace-*.txt "$OUT"/edgeproxy.cpu.pprof
+
+# --- servers ----------------------------------------------------------------
+O=$NET.1 G=$NET.2 H=$NET.3 N=$NET.4
+
+wait_port() { # ip port
+	local i
+	for i in $(seq 100); do
+		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+		sleep 0.05
+	done
+	echo "nothing listens on $1:$2" >&2
+	return 1
+}
+
+for ip in "$O" "$G" "$H" "$N"; do # A stale server would answer instead of ours.
+	if (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then
+		echo "$ip:$PORT is already in use; stop that process or set NET=127.0.x" >&2
+		exit 1
+	fi
+done
+
+"$BIN/origin" -addr "$O:$PORT" 2>"$TMP/origin.log" &
+OPID=$!
+PIDS+=("$OPID")
+wait_port "$O" "$PORT"
+
+prof=()
+[[ -n ${PROFILE:-} ]] && prof=(-cpuprofile "$OUT/edgeproxy.cpu.pprof")
+"$BIN/edgeproxy" -ip "$G" -port "$PORT" -origin "$O:$PORT" "${prof[@]}" 2>"$TMP/edgeproxy.log" &
+GPID=$!
+PIDS+=("$GPID")
+
+case $HAPROXY_SPLICE in
+forced) splice=$'\toption splice-request\n\toption splice-response' ;;
+auto) splice=$'\toption splice-auto' ;;
+*) splice='' ;;
+esac
+cat >"$TMP/haproxy.cfg" <<EOF
+global
+	nbthread $(nproc)
+	maxconn 5000
+	pidfile $TMP/haproxy.pid
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+$splice
+frontend fe
+	bind $H:$PORT
+	default_backend be
+backend be
+	server origin $O:$PORT
+EOF
+haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+HPID=$!
+PIDS+=("$HPID")
+
+mkdir -p "$TMP/nginx/logs"
+cat >"$TMP/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes $(nproc);
+worker_rlimit_nofile 16384;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+daemon off;
+events { worker_connections 8192; }
+stream {
+	server {
+		listen $N:$PORT;
+		proxy_pass $O:$PORT;
+	}
+	server {
+		listen $N:$PORT udp;
+		proxy_pass $O:$PORT;
+		proxy_responses 1;
+		proxy_timeout 10s;
+	}
+}
+EOF
+nginx -p "$TMP/nginx" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" &
+NPID=$!
+PIDS+=("$NPID")
+
+wait_port "$G" "$PORT"
+wait_port "$H" "$PORT"
+wait_port "$N" "$PORT"
+sleep 0.3
+for p in "$OPID" "$GPID" "$HPID" "$NPID"; do
+	kill -0 "$p" 2>/dev/null || { echo "server $p died:" >&2; cat "$TMP"/*.log >&2; exit 1; }
+done
+NWORKERS=$(pgrep -P "$NPID" | paste -sd, -)
+[[ -n $NWORKERS ]] || { echo "nginx has no workers" >&2; cat "$TMP/nginx-error.log" >&2; exit 1; }
+
+declare -A ADDR=([direct]=$O [opengaap]=$G [haproxy]=$H [nginx]=$N)
+declare -A PIDOF=([direct]="" [opengaap]=$GPID [haproxy]=$HPID [nginx]="$NPID,$NWORKERS")
+TARGETS=(direct opengaap haproxy nginx)
+
+{
+	echo "host: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3)"
+	echo "haproxy: $(haproxy -v | head -1 | cut -d' ' -f3) (nbthread $(nproc), splice $HAPROXY_SPLICE)"
+	echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2) (worker_processes $(nproc))"
+	echo "pids: origin $OPID, opengaap $GPID, haproxy $HPID, nginx $NPID+[$NWORKERS]"
+} | tee "$OUT/host.txt" >&2
+
+# --- tests ------------------------------------------------------------------
+lg() { "$BIN/loadgen" "$@"; }
+
+# run NAME SUBCOMMAND [flags...]: the test against every target.
+run() {
+	local name=$1 sub=$2 t
+	shift 2
+	for t in "${TARGETS[@]}"; do
+		[[ $sub == udp && $t == haproxy ]] && continue # haproxy does not proxy UDP.
+		printf '  %-6s %-9s ' "$name" "$t" >&2
+		lg "$sub" -name "$name" -label "$t" -target "${ADDR[$t]}:$PORT" -duration "${DUR}s" \
+			-pids "${PIDOF[$t]}" -origin-pid "$OPID" "$@" | tee -a "$OUT/results.jsonl" |
+			jq -r '"\(.value|floor) \(.unit)  p99=\(.p99_us // "-")us  proxyCPU=\(.proxy_cpu_s)s  errors=\(.errors)"' >&2
+	done
+}
+
+log "warm-up"
+for t in "${TARGETS[@]}"; do
+	lg rr -target "${ADDR[$t]}:$PORT" -duration 500ms -c 8 >/dev/null
+done
+
+log "tests (${DUR}s each)"
+run bulk1 bulk -c 1
+run bulk4 bulk -c 4
+run rr rr -c 32 -size 64
+run conns conns -c 64 -size 64
+run udp udp -c 4 -window 32 -size 64
+
+# --- splice(2) evidence: strace on a separate, unmeasured bulk run ----------
+strace_splice() { # label pid
+	local f=$OUT/strace-$1.txt
+	lg bulk -label "$1" -target "${ADDR[$1]}:$PORT" -duration 4s -warmup 0 >"$TMP/strace-bulk-$1.json" &
+	local lgpid=$!
+	sleep 1
+	timeout -s INT 2 strace -f -c -e trace=splice -p "$2" -o "$f" 2>/dev/null || true
+	wait "$lgpid"
+	local calls
+	calls=$(awk '$NF=="splice"{print $4}' "$f")
+	echo "${calls:-0}"
+}
+log "strace -f -c -e trace=splice -p <pid> for 2 s during a 4 s bulk run (not measured)"
+SPLICE_OG=$(strace_splice opengaap "$GPID")
+SPLICE_HA=$(strace_splice haproxy "$HPID")
+
+# --- report -----------------------------------------------------------------
+{
+	echo "Command: bench/l4/run.sh (DUR=$DUR, HAPROXY_SPLICE=$HAPROXY_SPLICE)"
+	sed 's/^/    /' "$OUT/host.txt"
+	echo
+	lg report "$OUT/results.jsonl"
+	echo
+	echo "splice(2) calls in 2 s of bulk (strace -f -c -e trace=splice -p <pid>):"
+	echo "  opengaap edgeproxy (pid $GPID): $SPLICE_OG"
+	echo "  haproxy (pid $HPID, splice $HAPROXY_SPLICE): $SPLICE_HA"
+	echo
+	echo "opengaap strace summary:"
+	sed 's/^/    /' "$OUT/strace-opengaap.txt"
+} | tee "$OUT/report.md"
+log "results kept in $OUT"
