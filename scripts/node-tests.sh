@@ -14,5 +14,7 @@ fi
 bin_dir="$(mktemp -d)"
 trap 'rm -rf "$bin_dir"' EXIT
 (cd "$repo" && go build -o "$bin_dir/opengaap" ./cmd/opengaap)
+# The test origin (test/origin) decodes PROXY/SPP headers for traffic.test.mjs.
+(cd "$repo" && go build -o "$bin_dir/origin" ./test/origin)
 
-OPENGAAP_BIN="$bin_dir/opengaap" node --test "$@"
+OPENGAAP_BIN="$bin_dir/opengaap" OPENGAAP_ORIGIN_BIN="$bin_dir/origin" node --test "$@"

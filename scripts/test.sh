@@ -19,6 +19,9 @@ echo "== PostgreSQL"
 OPENGAAP_TEST_POSTGRES=$(scripts/pg.sh | tail -n 1)
 export OPENGAAP_TEST_POSTGRES
 
+echo "== tshark (the traffic mirror test decodes its capture with it)"
+command -v tshark || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tshark)
+
 echo "== tests (SQLite API store; store suite on both engines)"
 # The data-plane package measures rates (bandwidth caps within 10%): it runs
 # on its own afterwards, so other packages' tests do not starve it of CPU.

@@ -38,7 +38,11 @@ func newIndex(st *State) *index {
 // that exists (is not being destroyed) with its layer-4 listeners. A
 // group's listener runs on each proxy of the group, under the ID
 // GroupListenerID(listener, proxy) so sockets and counters stay apart.
-func Compile(st *State) *snapshot.Snapshot {
+// HTTP listeners are included; HTTPS ones need CompileWith's key opener.
+func Compile(st *State) *snapshot.Snapshot { return CompileWith(st, nil) }
+
+// compileL4 is Compile without HTTP(S) listeners (see compile_l7.go).
+func compileL4(st *State) *snapshot.Snapshot {
 	ix := newIndex(st)
 	snap := &snapshot.Snapshot{Version: st.Revision}
 	for _, o := range st.Objects[model.KindProxy] {
@@ -49,6 +53,7 @@ func Compile(st *State) *snapshot.Snapshot {
 		snap.Proxies = append(snap.Proxies, ix.proxy(p))
 	}
 	snap.Proxies = append(snap.Proxies, ix.teoProxies()...)
+	snap.Mirrors = ix.mirrors()
 	return snap
 }
 

@@ -25,7 +25,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	}
 	bad := map[string]error{} // Invalid listeners and proxies by ID.
 	for _, e := range snap.Validate() {
-		if e.Kind == "proxy" {
+		if e.Kind == "proxy" || e.Kind == "mirror" {
 			bad["p/"+e.ID] = e.Err
 			rep.Errors = append(rep.Errors, e.Error())
 		} else {
@@ -33,17 +33,20 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 		}
 	}
 	recheck := rt.applyProxies(snap, bad)
+	rt.applyMirrors(snap, &rep)
 	want := rt.desired(snap, bad, &rep)
 	for k, e := range rt.servers {
 		if _, ok := want[k]; !ok {
 			rt.remove(k, e, &rep)
 		}
 	}
+	want7 := rt.removeL7(snap, bad, &rep)
 	for k, pl := range want {
 		if !pl.kept {
 			rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
 		}
 	}
+	rt.placeL7(want7, &rep)
 	for _, e := range rt.servers {
 		if recheck[e.placed.Proxy.ID] {
 			e.srv.Recheck()
@@ -147,4 +150,16 @@ func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 	}
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,
 		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
+}
+
+// applyMirrors runs the snapshot's traffic mirrors and attaches each
+// proxy's observer (nil detaches it); see internal/edge/mirror.
+func (rt *Runtime) applyMirrors(snap *snapshot.Snapshot, rep *Report) {
+	taps, err := rt.mirror.Apply(snap.Mirrors)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "mirrors: "+err.Error())
+	}
+	for id, ps := range rt.proxies {
+		ps.shared.SetTap(taps[id])
+	}
 }

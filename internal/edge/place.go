@@ -101,6 +101,7 @@ func (rt *Runtime) reindexUsers() {
 			users[b.Key()] = append(users[b.Key()], e.placed.Listener.ID+"/"+e.placed.Listener.Origins[i].ID)
 		}
 	}
+	rt.usersL7(users)
 	rt.usersMu.Lock()
 	rt.users = users
 	rt.usersMu.Unlock()

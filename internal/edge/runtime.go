@@ -12,6 +12,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -31,6 +32,8 @@ type Runtime struct {
 	proxies map[string]*proxyState
 	servers map[sockKey]*entry
 	drains  map[*entry]<-chan struct{} // Removed servers still draining.
+	http    *l7State                   // HTTP/HTTPS listeners (apply_l7.go).
+	mirror  *mirror.Engine             // Traffic mirrors (applyMirrors).
 
 	usersMu sync.Mutex
 	users   map[health.Key][]string // Health key → "listenerID/originID", for events.
@@ -66,6 +69,7 @@ func New(opts Options) *Runtime {
 	opts.defaults()
 	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
 		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{}}
+	rt.mirror = mirror.New(rt.stats)
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		OnChange: rt.onHealth})
 	return rt
@@ -104,6 +108,7 @@ func (rt *Runtime) Health() map[string]bool {
 			out[e.placed.Listener.ID+"/"+e.placed.Listener.Origins[i].ID] = b.Healthy()
 		}
 	}
+	rt.healthL7(out)
 	return out
 }
 
@@ -131,11 +136,13 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		// Earlier removals may have a longer grace left: cut it to ours.
 		time.AfterFunc(max(grace, 0), e.srv.Abort)
 	}
+	dones = append(dones, rt.closeL7(grace)...)
 	rt.mu.Unlock()
 	for _, d := range dones {
 		<-d // Bounded: every server aborts at grace.
 	}
 	rt.bg.Wait()
+	rt.mirror.Close()
 	rt.pool.Close()
 	close(rt.events)
 	return ctx.Err()

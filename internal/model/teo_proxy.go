@@ -125,3 +125,12 @@ func (p *TeoL4Proxy) SetEnabled(enable bool, now int64) {
 		p.Status = L4Stopping
 	}
 }
+
+// MirrorIPs makes an EdgeOne L4 proxy a traffic-mirror source by its
+// access IP, like a GAAP proxy.
+func (p *TeoL4Proxy) MirrorIPs() []string {
+	if p.IP == "" {
+		return nil
+	}
+	return []string{p.IP}
+}

@@ -14,12 +14,14 @@ import (
 // with the reason.
 type dataPlane struct {
 	node edge.Node
+	// openKey unseals certificate keys for HTTPS listeners.
+	openKey controller.KeyOpener
 }
 
 var _ controller.Applier = (*dataPlane)(nil)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
-	rep := d.node.Apply(controller.Compile(st))
+	rep := d.node.Apply(controller.CompileWith(st, d.openKey))
 	failed := map[string]string{}
 	for _, l := range rep.Listeners {
 		if l.State != edge.StateFailed && l.State != edge.StateInvalid {

@@ -31,13 +31,13 @@ const (
 // ClientIPMode says how the client address is passed to origins.
 type ClientIPMode string
 
-// ClientIPMode values. SPP and TOA are reserved for EdgeOne (teo) L4 rules
-// and rejected by Validate until the engine implements them.
+// ClientIPMode values. TOA is reserved for EdgeOne (teo) L4 rules and
+// rejected by Validate until the engine implements it.
 const (
 	ClientIPNone ClientIPMode = ""     // Origins see the edge's address.
 	ClientIPPPV1 ClientIPMode = "PPV1" // PROXY protocol v1 text header (TCP only).
 	ClientIPPPV2 ClientIPMode = "PPV2" // PROXY protocol v2 binary header (TCP: once; UDP: every datagram).
-	ClientIPSPP  ClientIPMode = "SPP"  // Reserved: Tencent Simple Proxy Protocol (UDP).
+	ClientIPSPP  ClientIPMode = "SPP"  // Simple Proxy Protocol: 38-byte header on every datagram (UDP only; docs/dataplane-teo.md).
 	ClientIPTOA  ClientIPMode = "TOA"  // Reserved: TCP option address (needs a kernel module on origins).
 )
 
@@ -65,6 +65,9 @@ type Snapshot struct {
 	Version int64 `json:"version"`
 	// Proxies are the GAAP proxies (or teo L4 proxies) placed on this node.
 	Proxies []Proxy `json:"proxies"`
+	// Mirrors are the running traffic mirrors whose sources may be on this
+	// node (mirror.go).
+	Mirrors []Mirror `json:"mirrors,omitempty"`
 }
 
 // Proxy is one acceleration proxy: an access IP with its listeners, sharing
@@ -95,6 +98,8 @@ type Proxy struct {
 	Policy *SecurityPolicy `json:"policy,omitempty"`
 	// Listeners are the proxy's layer-4 listeners.
 	Listeners []Listener `json:"listeners"`
+	// HTTPListeners are the proxy's HTTP and HTTPS listeners (l7.go).
+	HTTPListeners []HTTPListener `json:"httpListeners,omitempty"`
 }
 
 // Listener is one TCP or UDP listener of a proxy.

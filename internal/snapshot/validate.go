@@ -59,6 +59,31 @@ func (s *Snapshot) Validate() []*ObjectError {
 			seen["l/"+l.ID] = true
 			socks[sock] = l.ID
 		}
+		errs = append(errs, p.validateHTTP(seen, socks)...)
+	}
+	return append(errs, s.validateMirrors()...)
+}
+
+// validateHTTP checks a proxy's HTTP listeners. They occupy TCP ports, so
+// they conflict with TCP listeners of the same access IP and port.
+func (p *Proxy) validateHTTP(seen map[string]bool, socks map[string]string) []*ObjectError {
+	var errs []*ObjectError
+	for j := range p.HTTPListeners {
+		l := &p.HTTPListeners[j]
+		err := l.Validate()
+		if err == nil && seen["l/"+l.ID] {
+			err = errors.New("duplicate listener ID")
+		}
+		sock := fmt.Sprintf("%s/%s:%d", ProtoTCP, p.AccessIP, l.Port)
+		if other, ok := socks[sock]; err == nil && ok {
+			err = fmt.Errorf("%s already used by listener %s", sock, other)
+		}
+		if err != nil {
+			errs = append(errs, &ObjectError{Kind: "listener", ID: l.ID, ProxyID: p.ID, Err: err})
+			continue
+		}
+		seen["l/"+l.ID] = true
+		socks[sock] = l.ID
 	}
 	return errs
 }
@@ -104,6 +129,10 @@ func (l *Listener) Validate() error {
 	case ClientIPPPV1:
 		if l.Protocol == ProtoUDP {
 			return errors.New("PROXY protocol v1 cannot carry UDP")
+		}
+	case ClientIPSPP:
+		if l.Protocol != ProtoUDP {
+			return errors.New("SPP carries UDP only")
 		}
 	default:
 		return fmt.Errorf("client IP mode %q not supported", l.ClientIP)

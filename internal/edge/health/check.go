@@ -18,6 +18,8 @@ func (b *Backend) check() error {
 	}
 	c := b.key.Check
 	switch {
+	case b.key.Proto == snapshot.ProtoHTTP || b.key.Proto == snapshot.ProtoHTTPS:
+		return checkHTTP(ap, b.key, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
 		return checkTCP(ap.String(), c.Timeout)
 	case c.CheckType == snapshot.CheckPing:

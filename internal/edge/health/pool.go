@@ -24,6 +24,9 @@ type Key struct {
 	Port     int
 	IsDomain bool
 	Check    snapshot.HealthCheck
+	// HTTP is the probe of HTTP/HTTPS origins (Proto ProtoHTTP or
+	// ProtoHTTPS); zero for layer-4 origins.
+	HTTP HTTPProbe
 }
 
 // Change is reported when a backend's health flips.

@@ -35,6 +35,7 @@ type Proxy struct {
 	Conns  limit.Gate
 	BW     *limit.Bandwidth
 	Stats  *stats.Counters
+	tap    atomic.Pointer[tapRef] // Traffic observer (mirroring); nil = none.
 }
 
 // NewProxy returns unlimited shared state for a proxy.

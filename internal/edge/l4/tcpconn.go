@@ -25,6 +25,8 @@ type tcpConn struct {
 	once   sync.Once
 	ctx    context.Context
 	cancel context.CancelFunc
+	tap    TCPTap      // Mirror observer chosen at accept; nil = splice.
+	reset  atomic.Bool // Set by abort: the connection ended with RST.
 
 	// Live accounting, touched by the sweeper and once at the end (after
 	// the sweeper can no longer see the connection, guarded by mu).
@@ -52,8 +54,12 @@ func (c *tcpConn) run() {
 	defer c.o.Stats.Active.Add(-1)
 	c.o.Backend.ConnStart()
 	defer c.o.Backend.ConnEnd()
+	c.tap = r.tcpTap(func() Flow { return c.flow(up) })
 	in, out := c.pipe(up, r.Proxy.BW)
 	c.finish(set, in, out) // Before closing: it reads TCP_INFO.
+	if c.tap != nil {
+		c.tap.Close(c.reset.Load())
+	}
 	_ = c.client.Close()
 	_ = up.Close()
 }
@@ -97,23 +103,24 @@ func (c *tcpConn) dial() *net.TCPConn {
 // origin and the reply still flows back. An error in either direction
 // aborts both.
 func (c *tcpConn) pipe(up *net.TCPConn, bw *limit.Bandwidth) (in, out int64) {
-	shape := bw.Limited() // Decided once: splice can't be shaped.
+	// Decided once: splice can be neither shaped nor observed.
+	shape := bw.Limited()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out = c.copyDir(c.client, up, shape, bw, limit.Out)
+		out = c.copyDir(c.client, up, shape, bw, Egress)
 	}()
-	in = c.copyDir(up, c.client, shape, bw, limit.In)
+	in = c.copyDir(up, c.client, shape, bw, Ingress)
 	wg.Wait()
 	return in, out
 }
 
-func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d limit.Direction) int64 {
+func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d Dir) int64 {
 	var n int64
 	var err error
-	if shape {
-		n, err = shapedCopy(c.ctx, dst, src, bw, d)
+	if shape || c.tap != nil {
+		n, err = c.copyLoop(dst, src, shape, bw, d)
 	} else {
 		n, err = io.Copy(dst, src) // *TCPConn → *TCPConn: splice(2) on Linux.
 	}
@@ -121,20 +128,37 @@ func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth
 		c.abort()
 		return n
 	}
+	if c.tap != nil {
+		c.tap.End(d)
+	}
 	_ = dst.CloseWrite()
 	return n
 }
 
-// shapedCopy is the copy loop used when the proxy has a bandwidth limit:
-// read at most one bucket burst, wait for tokens, write.
-func shapedCopy(ctx context.Context, dst, src *net.TCPConn, bw *limit.Bandwidth, d limit.Direction) (int64, error) {
-	buf := make([]byte, min(32<<10, bw.Chunk()))
+// copyLoop is the userspace copy used when the proxy has a bandwidth limit
+// or a mirror observes the connection: read a chunk (at most one bucket
+// burst when shaped), show it to the tap, wait for tokens, write.
+func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d Dir) (int64, error) {
+	size := 64 << 10
+	if shape {
+		size = min(32<<10, bw.Chunk())
+	}
+	ld := limit.In
+	if d == Egress {
+		ld = limit.Out
+	}
+	buf := make([]byte, size)
 	var total int64
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
-			if err := bw.Wait(ctx, d, n); err != nil {
-				return total, err
+			if c.tap != nil {
+				c.tap.Data(d, buf[:n])
+			}
+			if shape {
+				if err := bw.Wait(c.ctx, ld, n); err != nil {
+					return total, err
+				}
 			}
 			w, werr := dst.Write(buf[:n])
 			total += int64(w)
@@ -154,6 +178,7 @@ func shapedCopy(ctx context.Context, dst, src *net.TCPConn, bw *limit.Bandwidth,
 // abort closes both sockets (idempotent), which ends both copies.
 func (c *tcpConn) abort() {
 	c.once.Do(func() {
+		c.reset.Store(true)
 		c.cancel()
 		_ = c.client.SetLinger(0)
 		_ = c.client.Close()
@@ -213,4 +238,12 @@ func (c *tcpConn) finish(set stats.Set, in, out int64) {
 		publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
 		publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
 	}
+}
+
+// flow describes the connection to a tap.
+func (c *tcpConn) flow(up *net.TCPConn) Flow {
+	r := c.route
+	return Flow{ProxyID: r.Proxy.ID, ListenerID: r.ListenerID, Proto: "TCP", Client: c.src,
+		Local:  c.client.LocalAddr().(*net.TCPAddr).AddrPort(),
+		Origin: up.RemoteAddr().(*net.TCPAddr).AddrPort()}
 }

@@ -25,12 +25,14 @@ type udpSession struct {
 	route  *Route
 	o      *Origin
 	set    stats.Set
-	hdr    []byte       // PROXY v2 header prefixed to every datagram, if configured.
+	hdr    []byte       // PROXY v2 or SPP header prefixed to every datagram, if configured.
 	last   atomic.Int64 // Unix nanos of the last datagram either way.
 	once   sync.Once
 
 	pending []ipv4.Message // Read loop only: datagrams queued for flush.
 	bufs    [][]byte       // Read loop only: header+payload scratch for PROXY mode.
+	inTap   udpTapCache    // Read loop only: mirror observer of client datagrams.
+	outTap  udpTapCache    // Reply loop only: mirror observer of replies.
 }
 
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
@@ -51,11 +53,14 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	}
 	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
 		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set}
-	if r.ClientIP == snapshot.ClientIPPPV2 {
+	switch r.ClientIP {
+	case snapshot.ClientIPPPV2:
 		if ss.hdr, err = udpProxyHeader(ss.caddr, s.pc.LocalAddr()); err != nil {
 			_ = up.Close()
 			return nil, err
 		}
+	case snapshot.ClientIPSPP:
+		ss.hdr = sppHeader(src, s.Addr())
 	}
 	ss.last.Store(s.clock.Load())
 	set.Add(newConns, 1)
@@ -70,6 +75,9 @@ func (ss *udpSession) queue(p []byte, now int64) {
 	ss.last.Store(now)
 	ss.set.Add(packetsIn, 1)
 	ss.set.Add(bytesIn, int64(len(p)))
+	if t := ss.inTap.get(ss.route.Proxy, Ingress, ss.flow); t != nil {
+		t.Datagram(p)
+	}
 	if ss.hdr != nil {
 		i := len(ss.pending)
 		if i >= len(ss.bufs) {
@@ -115,13 +123,21 @@ func (ss *udpSession) replyLoop() {
 		}
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
+		tap := ss.outTap.get(ss.route.Proxy, Egress, ss.flow)
 		for i := range in[:n] {
-			if ss.route.Proxy.BW.Allow(limit.Out, in[i].N) {
-				out = append(out, ipv4.Message{Buffers: [][]byte{in[i].Buffers[0][:in[i].N]}, Addr: ss.caddr})
-				ss.set.Add(bytesOut, int64(in[i].N))
-			} else {
-				ss.set.Add(shaped, 1)
+			p := in[i].Buffers[0][:in[i].N]
+			if ss.route.ClientIP == snapshot.ClientIPSPP {
+				p, _ = stripSPP(p)
 			}
+			if !ss.route.Proxy.BW.Allow(limit.Out, len(p)) {
+				ss.set.Add(shaped, 1)
+				continue
+			}
+			if tap != nil {
+				tap.Datagram(p)
+			}
+			out = append(out, ipv4.Message{Buffers: [][]byte{p}, Addr: ss.caddr})
+			ss.set.Add(bytesOut, int64(len(p)))
 		}
 		ss.set.Add(packetsOut, int64(len(out)))
 		ss.send(out)
@@ -156,4 +172,11 @@ func (ss *udpSession) closeLocked() {
 		ss.o.Backend.ConnEnd()
 		ss.route.Proxy.Conns.Release()
 	})
+}
+
+// flow describes the session to a tap.
+func (ss *udpSession) flow() Flow {
+	r := ss.route
+	return Flow{ProxyID: r.Proxy.ID, ListenerID: r.ListenerID, Proto: "UDP", Client: ss.client,
+		Local: ss.srv.Addr(), Origin: ss.up.RemoteAddr().(*net.UDPAddr).AddrPort()}
 }

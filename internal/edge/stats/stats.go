@@ -18,6 +18,7 @@ const (
 	KindProxy    Kind = "proxy"
 	KindListener Kind = "listener"
 	KindOrigin   Kind = "origin"
+	KindRule     Kind = "rule" // Layer-7 forwarding rules.
 )
 
 // Counters is one object's counter set. All fields are safe for concurrent
@@ -36,6 +37,10 @@ type Counters struct {
 	DialNanos  atomic.Int64 // ...and their summed latency, for the average.
 	Dropped    atomic.Int64 // UDP datagrams the edge could not deliver (loss it can see).
 	Shaped     atomic.Int64 // UDP datagrams dropped by the bandwidth limit.
+	Requests   atomic.Int64 // HTTP requests answered (layer 7).
+	// Status counts HTTP answers by class: Status[n] counts nxx (1-5);
+	// index 0 counts requests that got no answer (client went away).
+	Status [6]atomic.Int64
 }
 
 // Values is a plain copy of Counters, safe to encode and compare.
@@ -44,6 +49,8 @@ type Values struct {
 	Active, NewConns, Refused, Denied        int64
 	DialFails, DialCount, DialNanos          int64
 	Dropped, Shaped                          int64
+	Requests                                 int64
+	Status                                   [6]int64
 }
 
 // Load copies the counters.
@@ -55,7 +62,15 @@ func (c *Counters) Load() Values {
 		Refused: c.Refused.Load(), Denied: c.Denied.Load(),
 		DialFails: c.DialFails.Load(), DialCount: c.DialCount.Load(), DialNanos: c.DialNanos.Load(),
 		Dropped: c.Dropped.Load(), Shaped: c.Shaped.Load(),
+		Requests: c.Requests.Load(), Status: loadStatus(&c.Status),
 	}
+}
+
+func loadStatus(s *[6]atomic.Int64) (out [6]int64) {
+	for i := range s {
+		out[i] = s[i].Load()
+	}
+	return out
 }
 
 // ConnectLatency is the average origin connect latency of the values.
@@ -137,7 +152,7 @@ func Delta(prev, cur Sample) map[Key]Values {
 	out := make(map[Key]Values, len(cur.Values))
 	for k, c := range cur.Values {
 		p := prev.Values[k]
-		out[k] = Values{
+		v := Values{
 			BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
 			PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
 			Active: c.Active, NewConns: c.NewConns - p.NewConns,
@@ -145,7 +160,12 @@ func Delta(prev, cur Sample) map[Key]Values {
 			DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
 			DialNanos: c.DialNanos - p.DialNanos,
 			Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
+			Requests: c.Requests - p.Requests,
 		}
+		for i := range c.Status {
+			v.Status[i] = c.Status[i] - p.Status[i]
+		}
+		out[k] = v
 	}
 	return out
 }

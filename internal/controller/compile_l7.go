@@ -1,0 +1,230 @@
+package controller
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// KeyOpener unseals a certificate's stored private key into PEM.
+type KeyOpener func(sealed string) (string, error)
+
+// CompileWith is Compile including HTTP and HTTPS listeners, whose
+// private keys openKey unseals. With a nil openKey, HTTPS listeners are
+// left out (they cannot serve without keys). A key that fails to open
+// leaves the listener without it, so the edge reports it invalid and the
+// controller fails its task instead of pretending it runs.
+func CompileWith(st *State, openKey KeyOpener) *snapshot.Snapshot {
+	snap := compileL4(st)
+	c := newL7Index(st, openKey)
+	for i := range snap.Proxies {
+		sp := &snap.Proxies[i]
+		p := c.proxies[sp.ID]
+		owners := []string{sp.ID}
+		if p != nil && p.GroupID != "" {
+			owners = append(owners, p.GroupID)
+		}
+		for _, owner := range owners {
+			for _, l := range c.ix.listeners[owner] {
+				if !l.IsL7() || l.Status == model.StatusDeleting || (l.Protocol == model.HTTPS && openKey == nil) {
+					continue
+				}
+				hl := c.listener(l)
+				if owner != sp.ID {
+					hl.ID = GroupListenerID(l.ID, sp.ID)
+				}
+				sp.HTTPListeners = append(sp.HTTPListeners, hl)
+			}
+		}
+	}
+	return snap
+}
+
+// l7Index gives typed access to the layer-7 objects of a State.
+type l7Index struct {
+	ix      *index
+	open    KeyOpener
+	proxies map[string]*model.Proxy
+	certs   map[string]*model.Certificate
+	domains map[string][]*model.Domain    // by listener
+	rules   map[string][]*model.Rule      // by listener/host
+	pages   map[string][]*model.ErrorPage // by listener/host
+}
+
+func newL7Index(st *State, open KeyOpener) *l7Index {
+	c := &l7Index{ix: newIndex(st), open: open, proxies: map[string]*model.Proxy{}, certs: map[string]*model.Certificate{},
+		domains: map[string][]*model.Domain{}, rules: map[string][]*model.Rule{}, pages: map[string][]*model.ErrorPage{}}
+	for _, o := range st.Objects[model.KindProxy] {
+		p := o.(*model.Proxy)
+		c.proxies[p.ID] = p
+	}
+	for _, o := range st.Objects[model.KindCertificate] {
+		cert := o.(*model.Certificate)
+		c.certs[cert.ID] = cert
+	}
+	for _, o := range st.Objects[model.KindDomain] {
+		d := o.(*model.Domain)
+		if d.Status != model.DomainDeleting {
+			c.domains[d.ListenerID] = append(c.domains[d.ListenerID], d)
+		}
+	}
+	for _, o := range st.Objects[model.KindRule] {
+		r := o.(*model.Rule)
+		if r.Status != model.StatusDeleting {
+			k := r.ListenerID + "/" + strings.ToLower(r.Domain)
+			c.rules[k] = append(c.rules[k], r)
+		}
+	}
+	for _, o := range st.Objects[model.KindErrorPage] {
+		e := o.(*model.ErrorPage)
+		k := e.ListenerID + "/" + strings.ToLower(e.Domain)
+		c.pages[k] = append(c.pages[k], e)
+	}
+	return c
+}
+
+func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
+	hl := snapshot.HTTPListener{ID: l.ID, Protocol: l.Protocol, Port: int(l.Port)}
+	if l.Protocol == model.HTTPS {
+		hl.ForwardProtocol = l.ForwardProtocol
+		hl.TLS = &snapshot.TLS{Ciphers: l.TLSCiphers}
+		hl.TLS.CertPEM, hl.TLS.KeyPEM = c.pair(l.CertificateID)
+		hl.TLS.MinVersion, hl.TLS.MaxVersion = versionRange(l.TLSSupportVersion)
+		if l.AuthType == 1 {
+			hl.TLS.ClientCAPEMs = c.contents(l.ClientCertificateIDs)
+		}
+	}
+	for _, d := range c.domains[l.ID] {
+		hl.Domains = append(hl.Domains, c.domain(l, d))
+	}
+	return hl
+}
+
+func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
+	sd := snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain}
+	if l.Protocol == model.HTTPS {
+		sd.TLS = c.domainTLS(l, d)
+	}
+	if d.BasicAuth == 1 {
+		if cert := c.certs[d.BasicAuthConfID]; cert != nil {
+			sd.BasicAuth = strings.Fields(cert.Content)
+		}
+	}
+	if d.RealServerAuth == 1 {
+		sd.OriginCAPEMs = c.contents(d.RealServerCertificateIDs)
+	}
+	if d.GaapAuth == 1 {
+		sd.ClientCertPEM, sd.ClientKeyPEM = c.pair(d.GaapCertificateID)
+	}
+	key := l.ID + "/" + d.Host
+	for _, e := range c.pages[key] {
+		sd.ErrorPages = append(sd.ErrorPages, errorPage(e))
+	}
+	for _, r := range c.rules[key] {
+		sd.Rules = append(sd.Rules, c.rule(r))
+	}
+	return sd
+}
+
+// domainTLS is what a domain overrides of its listener's TLS; nil if
+// nothing ("default" certificates mean the listener's).
+func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
+	t := &snapshot.TLS{Ciphers: d.TLSCiphers}
+	if d.CertificateID != "" && d.CertificateID != "default" {
+		t.CertPEM, t.KeyPEM = c.pair(d.CertificateID)
+	}
+	if l.AuthType == 1 && len(d.ClientCertificateIDs) > 0 && !slices.Contains(d.ClientCertificateIDs, "default") {
+		t.ClientCAPEMs = c.contents(d.ClientCertificateIDs)
+	}
+	t.MinVersion, t.MaxVersion = versionRange(d.TLSSupportVersion)
+	if t.CertPEM == "" && t.ClientCAPEMs == nil && t.MinVersion == "" && t.Ciphers == "" {
+		return nil
+	}
+	return t
+}
+
+func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
+	sr := snapshot.Rule{ID: r.ID, Path: r.Path, Scheduler: r.Scheduler, ForcedRedirect: r.ForcedRedirect,
+		Health: snapshot.HTTPCheck{Enabled: r.HealthCheck == 1,
+			Interval: time.Duration(r.Check.DelayLoop) * time.Second, Timeout: time.Duration(r.Check.ConnectTimeout) * time.Second,
+			Healthy: int(r.Check.HealthyThreshold), Unhealthy: int(r.Check.UnhealthyThreshold),
+			Path: r.Check.Path, Method: r.Check.Method, Host: r.Check.Domain},
+	}
+	for _, s := range r.Check.StatusCode {
+		sr.Health.StatusClasses = append(sr.Health.StatusClasses, int(s))
+	}
+	if r.ForwardProtocol != "default" {
+		sr.ForwardProtocol = r.ForwardProtocol
+	}
+	if r.ForwardHost != "default" {
+		sr.ForwardHost = r.ForwardHost
+	}
+	if strings.EqualFold(r.ServerNameIndicationSwitch, "ON") {
+		sr.SNI = r.ServerNameIndication
+	}
+	for _, h := range r.Headers {
+		sr.Headers = append(sr.Headers, snapshot.Header{Name: h.Name, Value: h.Value})
+	}
+	for _, b := range r.Bindings {
+		rs, ok := c.ix.realServers[b.RealServerID]
+		if !ok {
+			continue
+		}
+		sr.FailoverSwitch = sr.FailoverSwitch || b.Role != ""
+		sr.Origins = append(sr.Origins, snapshot.Origin{ID: rs.ID, Host: rs.Address, IsDomain: rs.IsDomain,
+			Port: int(b.Port), Weight: int(b.Weight), Secondary: b.Role == model.RoleSlave})
+	}
+	return sr
+}
+
+func errorPage(e *model.ErrorPage) snapshot.ErrorPage {
+	p := snapshot.ErrorPage{NewErrorNo: int(e.NewErrorNo), Body: e.Body, ClearHeaders: e.ClearHeaders}
+	for _, n := range e.ErrorNos {
+		p.ErrorNos = append(p.ErrorNos, int(n))
+	}
+	for _, h := range e.SetHeaders {
+		p.SetHeaders = append(p.SetHeaders, snapshot.Header{Name: h.Name, Value: h.Value})
+	}
+	return p
+}
+
+// pair returns a certificate's PEM and its unsealed key ("" on failure).
+func (c *l7Index) pair(id string) (certPEM, keyPEM string) {
+	cert := c.certs[id]
+	if cert == nil || c.open == nil {
+		return "", ""
+	}
+	key, err := c.open(cert.KeySealed)
+	if err != nil {
+		return cert.Content, ""
+	}
+	return cert.Content, key
+}
+
+// contents returns the PEM contents of certificates by ID.
+func (c *l7Index) contents(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if cert := c.certs[id]; cert != nil {
+			out = append(out, cert.Content)
+		}
+	}
+	return out
+}
+
+// versionRange turns GAAP's version list into its lowest and highest.
+func versionRange(vs []string) (lo, hi string) {
+	order := []string{snapshot.TLS10, snapshot.TLS11, snapshot.TLS12, snapshot.TLS13}
+	for _, v := range order {
+		if slices.Contains(vs, v) {
+			if lo == "" {
+				lo = v
+			}
+			hi = v
+		}
+	}
+	return lo, hi
+}

@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"sort"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// mirrors compiles running VPC traffic mirrors into the data plane's form
+// (docs/dataplane-mirror.md). The model's filters fold into one ordered
+// rule list per direction (model.TrafficMirror.EffectiveRules); a
+// direction with no rules is not copied, and a mirror that copies neither
+// direction, or whose sources are all gone, is left out. A STOPED mirror
+// is simply absent: the edge stops copying when it leaves the snapshot.
+func (ix *index) mirrors() []snapshot.Mirror {
+	var out []snapshot.Mirror
+	for _, o := range ix.st.Objects[model.KindTrafficMirror] {
+		m := o.(*model.TrafficMirror)
+		if !m.Running() {
+			continue
+		}
+		if sm, ok := ix.mirror(m); ok {
+			out = append(out, sm)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (ix *index) mirror(m *model.TrafficMirror) (snapshot.Mirror, bool) {
+	sm := snapshot.Mirror{ID: m.ID, VNI: m.VNI(), AlgHash: m.Target.AlgHash}
+	in, out := m.EffectiveRules(model.DirIngress), m.EffectiveRules(model.DirEgress)
+	switch {
+	case len(in) > 0 && len(out) > 0:
+		sm.Direction = snapshot.MirrorAll
+	case len(in) > 0:
+		sm.Direction = snapshot.MirrorIngress
+	case len(out) > 0:
+		sm.Direction = snapshot.MirrorEgress
+	default:
+		return sm, false
+	}
+	sm.Filters = append(mirrorFilters(snapshot.MirrorIngress, in), mirrorFilters(snapshot.MirrorEgress, out)...)
+	for _, c := range m.Target.Collectors() {
+		sm.Targets = append(sm.Targets, snapshot.MirrorTarget{IP: c.IP, Port: c.Port})
+	}
+	for _, ref := range m.Sources {
+		sm.Sources = append(sm.Sources, snapshot.MirrorSource{ProxyID: ref.ProxyID, ListenerID: ix.mirrorListenerID(ref)})
+	}
+	return sm, len(sm.Sources) > 0 && len(sm.Targets) > 0
+}
+
+// mirrorListenerID is the snapshot ID of a listener source on its proxy: a
+// group listener runs on each member proxy under GroupListenerID.
+func (ix *index) mirrorListenerID(ref model.MirrorSourceRef) string {
+	if ref.ListenerID == "" {
+		return ""
+	}
+	for _, l := range ix.listeners[ref.ProxyID] {
+		if l.ID == ref.ListenerID {
+			return l.ID
+		}
+	}
+	return GroupListenerID(ref.ListenerID, ref.ProxyID)
+}
+
+func mirrorFilters(dir string, rules []model.MirrorFilterRule) []snapshot.MirrorFilter {
+	out := make([]snapshot.MirrorFilter, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, snapshot.MirrorFilter{Direction: dir, SrcCIDR: r.SrcNet, DstCIDR: r.DstNet,
+			Protocol: r.Protocol, SrcPorts: mirrorPorts(r.SrcPort), DstPorts: mirrorPorts(r.DstPort), Action: r.Action})
+	}
+	return out
+}
+
+// mirrorPorts maps 1-65535 (the model's "any") to the zero range.
+func mirrorPorts(r model.PortRange) snapshot.PortRange {
+	if r.Min <= 1 && r.Max >= 65535 {
+		return snapshot.PortRange{}
+	}
+	return snapshot.PortRange{Lo: r.Min, Hi: r.Max}
+}

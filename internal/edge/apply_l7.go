@@ -1,0 +1,185 @@
+package edge
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l7"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// l7Entry is one bound HTTP(S) socket and the listener it serves.
+type l7Entry struct {
+	srv    *l7.Server
+	h      *l7.Handler
+	placed snapshot.PlacedHTTP
+}
+
+// l7State is the runtime's layer-7 half, guarded by Runtime.mu.
+type l7State struct {
+	env     *l7.Env
+	servers map[sockKey]*l7Entry
+	drains  map[*l7Entry]<-chan struct{}
+}
+
+func (rt *Runtime) l7() *l7State {
+	if rt.http == nil {
+		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports()},
+			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}}
+	}
+	return rt.http
+}
+
+// wantedHTTP is an HTTP listener a socket should serve; kept marks an
+// invalid listener's previous config, left untouched.
+type wantedHTTP struct {
+	snapshot.PlacedHTTP
+	kept bool
+}
+
+// removeL7 works out which sockets HTTP listeners want and drains the
+// others. It runs before layer-4 sockets are bound, so a port moving from
+// HTTP to TCP is free in time (and placeL7 runs after layer-4 removals
+// for the opposite move).
+func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *Report) map[sockKey]wantedHTTP {
+	st := rt.l7()
+	prev := map[string]sockKey{}
+	for k, e := range st.servers {
+		prev[e.placed.Listener.ID] = k
+	}
+	want := map[sockKey]wantedHTTP{}
+	for _, pl := range snap.HTTPListeners() {
+		l := pl.Listener
+		if pl.Proxy.Closed || rt.proxies[pl.Proxy.ID] == nil {
+			continue
+		}
+		err := bad["l/"+l.ID]
+		if err == nil && bad["p/"+pl.Proxy.ID] != nil {
+			err = fmt.Errorf("proxy %s invalid", pl.Proxy.ID)
+		}
+		k := keyOf(snapshot.Placed{Proxy: pl.Proxy, Listener: &snapshot.Listener{Protocol: snapshot.ProtoTCP, Port: l.Port}})
+		if err == nil {
+			want[k] = wantedHTTP{PlacedHTTP: pl}
+			continue
+		}
+		ls := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: l.Protocol + "/" + k.addr.String(),
+			State: StateInvalid, Change: ChangeUnchanged, Error: err.Error()}
+		if pk, ok := prev[l.ID]; ok {
+			want[pk] = wantedHTTP{PlacedHTTP: st.servers[pk].placed, kept: true}
+			ls.Error += " (previous configuration kept)"
+		}
+		rep.Listeners = append(rep.Listeners, ls)
+	}
+	for k, e := range st.servers {
+		if _, ok := want[k]; !ok {
+			rt.removeHTTP(k, e, rep)
+		}
+	}
+	return want
+}
+
+// placeL7 binds, swaps or keeps each wanted HTTP socket.
+func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, rep *Report) {
+	for k, w := range want {
+		if !w.kept {
+			rep.Listeners = append(rep.Listeners, rt.placeHTTP(k, w.PlacedHTTP))
+		}
+	}
+}
+
+// placeHTTP makes socket k serve pl: unchanged, handler swap, or bind.
+// A listener whose configuration does not compile (a certificate that does
+// not parse) is invalid; its previous handler, if any, keeps serving.
+func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
+	st, l := rt.l7(), pl.Listener
+	ls := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: l.Protocol + "/" + k.addr.String(), State: StateRunning}
+	e := st.servers[k]
+	if e != nil && e.placed.Proxy.ID == pl.Proxy.ID && e.placed.Listener.Equal(l) {
+		e.placed, ls.Change = pl, ChangeUnchanged
+		return ls
+	}
+	h, err := l7.Build(st.env, l, rt.proxies[pl.Proxy.ID].shared)
+	if err != nil {
+		ls.State, ls.Change, ls.Error = StateInvalid, ChangeUnchanged, err.Error()
+		if e != nil {
+			ls.Error += " (previous configuration kept)"
+		}
+		return ls
+	}
+	if e != nil {
+		old := e.h
+		e.srv.Update(h) // Acquire-before-release keeps shared backends alive.
+		e.h, e.placed = h, pl
+		old.Release()
+		ls.Change = ChangeUpdated
+		return ls
+	}
+	ls.Change = ChangeAdded
+	srv, err := l7.Listen(k.addr, h)
+	if err != nil {
+		h.Release()
+		ls.State, ls.Error = StateFailed, "bind "+k.String()+": "+err.Error()
+		return ls
+	}
+	st.servers[k] = &l7Entry{srv: srv, h: h, placed: pl}
+	return ls
+}
+
+// removeHTTP drains a socket that left the snapshot.
+func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
+	st := rt.l7()
+	delete(st.servers, k)
+	done := e.srv.Shutdown(rt.opts.DrainGrace)
+	st.drains[e] = done
+	id := e.placed.Listener.ID
+	rt.bg.Add(1)
+	go func() {
+		defer rt.bg.Done()
+		<-done
+		rt.mu.Lock()
+		delete(st.drains, e)
+		rt.mu.Unlock()
+		e.h.Release()
+		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
+	}()
+	rt.stats.Forget(stats.KindListener, id)
+	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: id, ProxyID: e.placed.Proxy.ID,
+		Addr: e.placed.Listener.Protocol + "/" + k.addr.String(), State: StateDraining, Change: ChangeRemoved})
+}
+
+// closeL7 shuts every HTTP socket for Runtime.Close and returns what to
+// wait for.
+func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
+	st := rt.l7()
+	var dones []<-chan struct{}
+	for k, e := range st.servers {
+		dones = append(dones, e.srv.Shutdown(grace))
+		e.h.Release()
+		delete(st.servers, k)
+	}
+	for e, d := range st.drains {
+		dones = append(dones, d)
+		time.AfterFunc(max(grace, 0), e.srv.Abort)
+	}
+	return dones
+}
+
+// healthL7 adds "listenerID/ruleID/originID" health to out.
+func (rt *Runtime) healthL7(out map[string]bool) {
+	for _, e := range rt.l7().servers {
+		for id, b := range e.h.Backends() {
+			out[e.placed.Listener.ID+"/"+id] = b.Healthy()
+		}
+	}
+}
+
+// usersL7 adds the HTTP origins to the health events' user index.
+func (rt *Runtime) usersL7(users map[health.Key][]string) {
+	for _, e := range rt.l7().servers {
+		for id, b := range e.h.Backends() {
+			users[b.Key()] = append(users[b.Key()], e.placed.Listener.ID+"/"+id)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// HTTPProbe is the comparable form of a snapshot.HTTPCheck's request and
+// acceptance settings (timing and rise/fall stay in Key.Check), so equal
+// checks share a backend.
+type HTTPProbe struct {
+	Method string
+	Path   string
+	Host   string
+	// Classes is a bit set of accepted status classes: bit n = nxx.
+	Classes uint8
+}
+
+// ProbeOf normalises an HTTP check: defaults filled, classes as bits.
+func ProbeOf(c snapshot.HTTPCheck) (HTTPProbe, snapshot.HealthCheck) {
+	if !c.Enabled {
+		return HTTPProbe{}, snapshot.HealthCheck{}
+	}
+	p := HTTPProbe{Method: c.Method, Path: c.Path, Host: c.Host}
+	if p.Method == "" {
+		p.Method = http.MethodHead
+	}
+	if p.Path == "" {
+		p.Path = "/"
+	}
+	classes := c.StatusClasses
+	if len(classes) == 0 {
+		classes = []int{200, 300}
+	}
+	for _, n := range classes {
+		p.Classes |= 1 << (n / 100)
+	}
+	return p, snapshot.HealthCheck{Enabled: true, Interval: c.Interval, Timeout: c.Timeout,
+		Healthy: c.Healthy, Unhealthy: c.Unhealthy}
+}
+
+// probeClient sends checks. Certificates of HTTPS origins are not verified:
+// a check asks whether the origin answers, not whether it is authentic
+// (that is enforced on real traffic). Connections are not reused, so a
+// check always exercises connect as well.
+var probeClient = &http.Client{
+	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // A redirect is an answer; its class decides.
+	},
+}
+
+// checkHTTP sends the probe and accepts the configured status classes.
+func checkHTTP(ap netip.AddrPort, k Key, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	scheme := "http"
+	if k.Proto == snapshot.ProtoHTTPS {
+		scheme = "https"
+	}
+	req, err := http.NewRequestWithContext(ctx, k.HTTP.Method, scheme+"://"+ap.String()+k.HTTP.Path, nil)
+	if err != nil {
+		return err
+	}
+	if k.HTTP.Host != "" {
+		req.Host = k.HTTP.Host
+	}
+	req.Header.Set("User-Agent", "opengaap-health/1")
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if c := resp.StatusCode / 100; c > 7 || k.HTTP.Classes&(1<<c) == 0 {
+		return fmt.Errorf("status %d not accepted", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package l4
+
+import "net/netip"
+
+// Dir is a traffic direction seen from the access IP.
+type Dir uint8
+
+// Directions: Ingress is client → proxy, Egress is proxy → client.
+const (
+	Ingress Dir = iota
+	Egress
+)
+
+// Flow describes a TCP connection or UDP session to a Tap. The client leg
+// (Client ↔ Local) is the one mirrored: it is what the access IP receives
+// and sends (docs/dataplane-mirror.md).
+type Flow struct {
+	ProxyID    string
+	ListenerID string
+	Proto      string         // snapshot.ProtoTCP or snapshot.ProtoUDP.
+	Client     netip.AddrPort // The client's address.
+	Local      netip.AddrPort // The access address the client reached.
+	Origin     netip.AddrPort // The origin chosen (zero if unknown).
+}
+
+// Tap is a traffic observer (traffic mirroring) attached to a proxy. The
+// engine asks it once per TCP connection, at accept time, and once per UDP
+// session and direction whenever the proxy's Tap changes. Implementations
+// must be safe for concurrent use and must never block.
+type Tap interface {
+	// TCP returns the observer of a new connection, or nil to leave the
+	// connection alone. A non-nil observer makes the connection use a
+	// userspace copy loop instead of splice(2), for its whole life.
+	TCP(f Flow) TCPTap
+	// UDP returns the observer of a session's datagrams in direction d, or
+	// nil.
+	UDP(f Flow, d Dir) UDPTap
+}
+
+// TCPTap observes one TCP connection. Data and End of one direction are
+// called from one goroutine, those of the other direction from another;
+// Close is called once, after both directions are done.
+type TCPTap interface {
+	// Data is one chunk read in direction d, before it is written on. p is
+	// only valid during the call. Data must not block.
+	Data(d Dir, p []byte)
+	// End reports that direction d ended with a FIN (half-close).
+	End(d Dir)
+	// Close reports the end of the connection; reset when it was aborted.
+	Close(reset bool)
+}
+
+// UDPTap observes one direction of a UDP session. Datagram is called from
+// one goroutine; p is only valid during the call. It must not block.
+type UDPTap interface {
+	Datagram(p []byte)
+}
+
+// tapRef boxes a Tap so the proxy can hold it in an atomic pointer.
+type tapRef struct{ Tap }
+
+// SetTap attaches t to the proxy (nil detaches). New TCP connections and
+// the next datagram of every UDP session see it; TCP connections accepted
+// before keep what they had (a spliced connection cannot be observed).
+func (p *Proxy) SetTap(t Tap) {
+	if t == nil {
+		p.tap.Store(nil)
+		return
+	}
+	if cur := p.tap.Load(); cur != nil && cur.Tap == t {
+		return // Same observer: keep the pointer so sessions keep their taps.
+	}
+	p.tap.Store(&tapRef{t})
+}
+
+// tcpTap asks the proxy's Tap, if any, for an observer of a connection.
+// Without a Tap this is one atomic load.
+func (r *Route) tcpTap(f func() Flow) TCPTap {
+	ref := r.Proxy.tap.Load()
+	if ref == nil {
+		return nil
+	}
+	return ref.TCP(f())
+}
+
+// udpTapCache is one UDP session direction's cached observer, owned by the
+// goroutine that handles that direction: the Tap is asked again only when
+// the proxy's Tap pointer changes.
+type udpTapCache struct {
+	ref *tapRef
+	tap UDPTap
+}
+
+func (c *udpTapCache) get(p *Proxy, d Dir, f func() Flow) UDPTap {
+	ref := p.tap.Load()
+	if ref != c.ref {
+		c.ref, c.tap = ref, nil
+		if ref != nil {
+			c.tap = ref.UDP(f(), d)
+		}
+	}
+	return c.tap
+}

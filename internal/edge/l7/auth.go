@@ -1,0 +1,90 @@
+package l7
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// basicAuth checks HTTP basic credentials against htpasswd-style lines.
+// Hash formats: bcrypt ($2a$, $2b$, $2y$), {SHA} + base64(SHA-1) (Apache
+// htpasswd -s), and otherwise the text itself as a plain password (the
+// GAAP reference's example "root:FSGdT" is no known crypt format). Apache
+// MD5 ($apr1$) and crypt(3) hashes are not recognised and thus compared as
+// plain text, which never matches a real password.
+type basicAuth struct {
+	users map[string]string // user → hash
+
+	// ok caches verified credentials (user → SHA-256 of user:password),
+	// because a bcrypt comparison costs tens of milliseconds and browsers
+	// send the credentials on every request.
+	mu sync.Mutex
+	ok map[string][sha256.Size]byte
+}
+
+// maxAuthCache bounds the cache; past it, entries are dropped wholesale.
+const maxAuthCache = 1024
+
+func newBasicAuth(lines []string) *basicAuth {
+	if len(lines) == 0 {
+		return nil
+	}
+	a := &basicAuth{users: map[string]string{}, ok: map[string][sha256.Size]byte{}}
+	for _, l := range lines {
+		u, h, _ := strings.Cut(strings.TrimSpace(l), ":")
+		a.users[u] = h
+	}
+	return a
+}
+
+// allow reports whether r carries valid credentials.
+func (a *basicAuth) allow(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	hash, known := a.users[user]
+	if !known {
+		return false
+	}
+	sum := sha256.Sum256([]byte(user + ":" + pass))
+	a.mu.Lock()
+	cached, hit := a.ok[user]
+	a.mu.Unlock()
+	if hit && cached == sum {
+		return true
+	}
+	if !checkHash(hash, pass) {
+		return false
+	}
+	a.mu.Lock()
+	if len(a.ok) >= maxAuthCache {
+		clear(a.ok)
+	}
+	a.ok[user] = sum
+	a.mu.Unlock()
+	return true
+}
+
+func checkHash(hash, pass string) bool {
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) == nil
+	case strings.HasPrefix(hash, "{SHA}"):
+		sum := sha1.Sum([]byte(pass))
+		want := base64.StdEncoding.EncodeToString(sum[:])
+		return subtle.ConstantTimeCompare([]byte(hash[len("{SHA}"):]), []byte(want)) == 1
+	}
+	return subtle.ConstantTimeCompare([]byte(hash), []byte(pass)) == 1
+}
+
+// challenge answers a request without valid credentials.
+func challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="restricted", charset="UTF-8"`)
+}

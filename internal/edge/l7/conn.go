@@ -1,0 +1,67 @@
+package l7
+
+import (
+	"net"
+	"sync"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+)
+
+type statsCounters = stats.Counters
+
+// count applies f to the listener's and the proxy's counters.
+func (h *Handler) count(f func(*statsCounters)) {
+	f(h.Stats)
+	if h.Proxy.Stats != nil {
+		f(h.Proxy.Stats)
+	}
+}
+
+// conn counts a client connection's bytes (TLS records and HTTP framing
+// included: what crosses the wire) and releases its connection-cap slot
+// when closed. It keeps the counters it was accepted with.
+type conn struct {
+	net.Conn
+	s               *Server
+	listener, proxy *stats.Counters
+	gate            *l4.Proxy
+	once            sync.Once
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.listener.BytesIn.Add(int64(n))
+		if c.proxy != nil {
+			c.proxy.BytesIn.Add(int64(n))
+		}
+	}
+	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		c.listener.BytesOut.Add(int64(n))
+		if c.proxy != nil {
+			c.proxy.BytesOut.Add(int64(n))
+		}
+	}
+	return n, err
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.gate.Conns.Release()
+		c.listener.Active.Add(-1)
+		if c.proxy != nil {
+			c.proxy.Active.Add(-1)
+		}
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return err
+}

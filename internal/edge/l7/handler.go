@@ -1,0 +1,181 @@
+// Package l7 is the layer-7 engine: HTTP and HTTPS listeners that route
+// each request by host (virtual hosts, wildcards, a default domain) and by
+// longest path prefix to a rule, which reverse-proxies it to one of its
+// origins with custom headers, error pages, basic authentication, forced
+// HTTPS redirects and origin-side TLS.
+//
+// A listener's configuration compiles into an immutable Handler; a Server
+// owns the socket and serves whatever Handler it was last given, swapped
+// atomically, so a configuration change (certificates included: the TLS
+// config is looked up per handshake) never closes the port. A request, and
+// a connection's TLS handshake, use the Handler current when they start.
+package l7
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// Env is the long-lived state handlers draw from: origin health, counters
+// and origin transports. The runtime owns it; it outlives handlers.
+type Env struct {
+	Pool       *health.Pool
+	Stats      *stats.Registry
+	Transports *Transports
+}
+
+// Handler is one listener's compiled, immutable configuration. It is an
+// http.Handler and safe for concurrent use. It holds references on shared
+// backends and transports until Release.
+type Handler struct {
+	ID    string
+	Proxy *l4.Proxy       // Shared proxy state: policy, connection cap, counters.
+	Stats *stats.Counters // The listener's counters.
+	port  int
+	tls   *serverTLS // Nil for HTTP.
+	exact map[string]*vhost
+	wild  []*vhost // Longest suffix first.
+	def   *vhost
+	env   *Env
+	rules []*rule // Every rule, for Release and reports.
+
+	released sync.Once
+}
+
+// vhost is one domain.
+type vhost struct {
+	host   string
+	suffix string // ".example.com" for "*.example.com"; "" for exact names.
+	auth   *basicAuth
+	pages  map[int]*snapshot.ErrorPage
+	rules  []*rule // Longest path first.
+	tlsIdx int     // Index into serverTLS.configs.
+}
+
+// Build compiles a validated listener. On error nothing is held.
+func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {
+	h := &Handler{ID: l.ID, Proxy: proxy, Stats: env.Stats.Get(stats.KindListener, l.ID), port: l.Port,
+		exact: map[string]*vhost{}, env: env}
+	defer func() {
+		if err != nil {
+			h.Release()
+		}
+	}()
+	certs := certCache{}
+	if l.TLS != nil {
+		h.tls = &serverTLS{}
+	}
+	for i := range l.Domains {
+		d := &l.Domains[i]
+		v, err := h.buildVhost(l, d, certs)
+		if err != nil {
+			return nil, fmt.Errorf("domain %s: %w", d.Host, err)
+		}
+		if v.suffix != "" {
+			h.wild = append(h.wild, v)
+		} else {
+			h.exact[v.host] = v
+		}
+		if d.IsDefault {
+			h.def = v
+		}
+	}
+	slices.SortStableFunc(h.wild, func(a, b *vhost) int { return cmp.Compare(len(b.suffix), len(a.suffix)) })
+	if h.tls != nil {
+		err = h.tls.finish(h, *l.TLS, certs)
+	}
+	return h, err
+}
+
+func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs certCache) (*vhost, error) {
+	v := &vhost{host: strings.ToLower(d.Host), auth: newBasicAuth(d.BasicAuth), pages: map[int]*snapshot.ErrorPage{}}
+	if rest, ok := strings.CutPrefix(v.host, "*"); ok {
+		v.suffix = rest
+	}
+	for i := range d.ErrorPages {
+		for _, n := range d.ErrorPages[i].ErrorNos {
+			v.pages[n] = &d.ErrorPages[i]
+		}
+	}
+	if h.tls != nil {
+		idx, err := h.tls.add(merge(l.TLS, d.TLS), certs)
+		if err != nil {
+			return nil, err
+		}
+		v.tlsIdx = idx
+	}
+	for i := range d.Rules {
+		r, err := h.buildRule(l, d, v, &d.Rules[i])
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", d.Rules[i].ID, err)
+		}
+		v.rules = append(v.rules, r)
+		h.rules = append(h.rules, r)
+	}
+	slices.SortStableFunc(v.rules, func(a, b *rule) int { return cmp.Compare(len(b.path), len(a.path)) })
+	return v, nil
+}
+
+// Release returns the handler's backends and transports. Requests still
+// running on it finish normally.
+// Calls after the first do nothing.
+func (h *Handler) Release() {
+	h.released.Do(func() {
+		for _, r := range h.rules {
+			r.release(h.env)
+		}
+	})
+}
+
+// Backends lists the origins in use as "ruleID/originID" with their
+// shared backend, for health reports and events.
+func (h *Handler) Backends() map[string]*health.Backend {
+	out := map[string]*health.Backend{}
+	for _, r := range h.rules {
+		for id, o := range r.origins {
+			out[r.id+"/"+id] = o.backend
+		}
+	}
+	return out
+}
+
+// match finds the domain of a host (lower-case, without port).
+func (h *Handler) match(host string) *vhost {
+	if v := h.exact[host]; v != nil {
+		return v
+	}
+	for _, v := range h.wild {
+		if strings.HasSuffix(host, v.suffix) && len(host) > len(v.suffix) {
+			return v
+		}
+	}
+	return h.def
+}
+
+// match finds the rule of a path: the longest prefix.
+func (v *vhost) match(path string) *rule {
+	for _, r := range v.rules {
+		if strings.HasPrefix(path, r.path) {
+			return r
+		}
+	}
+	return nil
+}
+
+// hostOf is the request's host, lower-cased and without port.
+func hostOf(r *http.Request) string {
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	return strings.ToLower(strings.Trim(host, "[]"))
+}

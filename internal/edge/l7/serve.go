@@ -1,0 +1,187 @@
+package l7
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opengaap/opengaap/internal/edge/stats"
+)
+
+var netipZero netip.Addr
+
+// quietLog drops net/http's and httputil's per-request log lines (client
+// resets, TLS handshake failures): they are counted, not logged.
+var quietLog = log.New(io.Discard, "", 0)
+
+// ServeHTTP routes one request: domain, authentication, rule, redirect or
+// proxy; and counts it on the listener and the rule.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	rw := &recorder{ResponseWriter: w}
+	var rc *stats.Counters
+	defer func() { rw.count(h.Stats, rc) }()
+	v := h.match(hostOf(req))
+	if v == nil {
+		http.Error(rw, "no domain of this listener matches host "+hostOf(req), http.StatusNotFound)
+		return
+	}
+	if v.auth != nil && !v.auth.allow(req) {
+		challenge(rw)
+		v.writeError(rw, http.StatusUnauthorized)
+		return
+	}
+	r := v.match(req.URL.Path)
+	if r == nil {
+		v.writeError(rw, http.StatusNotFound)
+		return
+	}
+	rc = r.stats
+	if r.redirect != "" && req.TLS == nil {
+		http.Redirect(rw, req, redirectURL(r.redirect, req), http.StatusMovedPermanently)
+		return
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = &countBody{ReadCloser: req.Body, n: &rw.in}
+	}
+	r.proxy.ServeHTTP(rw, req)
+}
+
+// redirectURL builds the HTTPS location of a forced redirect: "https" or
+// "https:" keep the host on the default port, "https:PORT" sets a port,
+// "https://authority" replaces scheme and authority.
+func redirectURL(spec string, req *http.Request) string {
+	host := hostOf(req)
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	rest := strings.TrimPrefix(strings.ToLower(spec), "https")
+	switch {
+	case strings.HasPrefix(rest, "://"):
+		return strings.TrimSuffix(spec, "/") + req.URL.RequestURI()
+	case rest == "" || rest == ":" || rest == ":443":
+		return "https://" + host + req.URL.RequestURI()
+	}
+	return "https://" + host + rest + req.URL.RequestURI()
+}
+
+// modifyResponse applies the domain's error page to an origin's answer.
+func (r *rule) modifyResponse(resp *http.Response) error {
+	p := r.vhost.pages[resp.StatusCode]
+	if p == nil {
+		return nil
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // Lets the connection be reused if small.
+	resp.Body.Close()
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Etag", "Last-Modified", "Content-Range"} {
+		resp.Header.Del(k)
+	}
+	status := applyPage(resp.Header, p)
+	if status != 0 {
+		resp.StatusCode, resp.Status = status, ""
+	}
+	resp.Body = io.NopCloser(strings.NewReader(p.Body))
+	resp.ContentLength = int64(len(p.Body))
+	resp.TransferEncoding = nil
+	return nil
+}
+
+// errorHandler answers when no origin answered: 504 for timeouts, 502
+// otherwise, both through the domain's error pages. A client that went
+// away gets nothing (counted under Status[0]).
+func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error) {
+	if req.Context().Err() != nil {
+		if rw, ok := w.(*recorder); ok {
+			rw.aborted = true
+		}
+		return
+	}
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		status = http.StatusGatewayTimeout
+	}
+	r.vhost.writeError(w, status)
+}
+
+// recorder observes status and body size for counters. It implements
+// Unwrap so http.ResponseController (used by httputil for flushing and
+// WebSocket hijacking) reaches the real writer.
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	out     int64
+	in      atomic.Int64
+	aborted bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 || w.status < 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.out += int64(n)
+	return n, err
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// count adds the request to the listener's and the rule's counters.
+// Listener bytes are counted on the connection (headers and TLS
+// included); rule bytes are body bytes.
+func (w *recorder) count(listener, rule *stats.Counters) {
+	class := 0
+	if !w.aborted {
+		class = min(max(w.status, http.StatusOK)/100, 5)
+	}
+	for _, c := range []*stats.Counters{listener, rule} {
+		if c != nil {
+			c.Requests.Add(1)
+			c.Status[class].Add(1)
+		}
+	}
+	if rule != nil {
+		rule.BytesOut.Add(w.out)
+		rule.BytesIn.Add(w.in.Load())
+	}
+}
+
+// countBody counts request body bytes read by the proxy.
+type countBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// endBody runs end once when the response body is closed (for lc's count
+// of active requests per origin).
+type endBody struct {
+	io.ReadCloser
+	once sync.Once
+	end  func()
+}
+
+func (b *endBody) Close() error {
+	b.once.Do(b.end)
+	return b.ReadCloser.Close()
+}
+
+func dialFails(c *stats.Counters) *atomic.Int64 { return &c.DialFails }

@@ -1,0 +1,154 @@
+package l7
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client-side limits of every listener (see docs/dataplane-l7.md).
+const (
+	ReadHeaderTimeout = 30 * time.Second // Also bounds the TLS handshake.
+	IdleTimeout       = 75 * time.Second // nginx keepalive_timeout.
+	MaxHeaderBytes    = 64 << 10
+)
+
+// Server owns one TCP socket and serves the current Handler over HTTP, or
+// over TLS with HTTP/2 when the Handler has TLS. Safe for concurrent use.
+type Server struct {
+	ln   *net.TCPListener
+	h    atomic.Pointer[Handler]
+	http *http.Server
+	tls  *tls.Config // Resolves the real config per handshake.
+
+	mu    sync.Mutex
+	conns map[*conn]struct{} // Including hijacked (WebSocket) ones.
+	quit  atomic.Bool
+}
+
+// Listen binds addr and starts serving h.
+func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{ln: ln, conns: map[*conn]struct{}{}}
+	s.h.Store(h)
+	s.tls = &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		// The handler current at handshake time: certificates rotate
+		// without a restart.
+		if t := s.h.Load().tls; t != nil {
+			return t.forHello(hello), nil
+		}
+		return nil, nil
+	}}
+	s.http = &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.h.Load().ServeHTTP(w, r) }),
+		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog: quietLog,
+	}
+	go func() { _ = s.http.Serve(&acceptor{s}) }()
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() netip.AddrPort { return s.ln.Addr().(*net.TCPAddr).AddrPort() }
+
+// Update swaps the handler for new requests and handshakes.
+func (s *Server) Update(h *Handler) { s.h.Store(h) }
+
+// Handler returns the current handler.
+func (s *Server) Handler() *Handler { return s.h.Load() }
+
+// Shutdown closes the socket now (so the port can be bound again at once),
+// lets requests and upgraded connections finish for up to grace, then
+// closes what is left. done is closed when everything is closed.
+func (s *Server) Shutdown(grace time.Duration) <-chan struct{} {
+	s.quit.Store(true)
+	_ = s.ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		_ = s.http.Shutdown(ctx) // Idle keep-alive connections close at once.
+		for s.open() > 0 && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond) // Hijacked connections, which Shutdown ignores.
+		}
+		s.Abort()
+	}()
+	return done
+}
+
+// Abort closes every connection now.
+func (s *Server) Abort() {
+	_ = s.http.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		_ = c.Conn.Close()
+	}
+}
+
+func (s *Server) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// acceptor is the net.Listener given to http.Server: it applies the
+// proxy's policy and connection cap, counts, and wraps TLS per the
+// current handler (so a listener can even switch between HTTP and HTTPS
+// without losing its socket).
+type acceptor struct{ s *Server }
+
+func (a *acceptor) Accept() (net.Conn, error) {
+	for {
+		c, err := a.s.ln.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		if cc := a.s.admit(c); cc != nil {
+			return cc, nil
+		}
+	}
+}
+
+func (a *acceptor) Close() error   { return a.s.ln.Close() }
+func (a *acceptor) Addr() net.Addr { return a.s.ln.Addr() }
+
+// admit returns the connection to serve, or nil after refusing it.
+func (s *Server) admit(c *net.TCPConn) net.Conn {
+	h := s.h.Load()
+	src := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	if !h.Proxy.Policy.Load().Allow(src, "TCP", h.port) {
+		h.count(func(c *statsCounters) { c.Denied.Add(1) })
+		_ = c.SetLinger(0)
+		_ = c.Close()
+		return nil
+	}
+	if !h.Proxy.Conns.TryAcquire() {
+		h.count(func(c *statsCounters) { c.Refused.Add(1) })
+		_ = c.SetLinger(0)
+		_ = c.Close()
+		return nil
+	}
+	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
+	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy}
+	s.mu.Lock()
+	s.conns[cc] = struct{}{}
+	s.mu.Unlock()
+	if s.quit.Load() {
+		cc.Close()
+		return nil
+	}
+	if h.tls != nil {
+		return tls.Server(cc, s.tls)
+	}
+	return cc
+}

@@ -1,0 +1,61 @@
+package l7
+
+import (
+	"crypto/tls"
+	"errors"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// serverTLS holds a listener's distinct TLS server configs: one per
+// distinct effective setting (most domains share the listener's).
+type serverTLS struct {
+	configs  []*tls.Config
+	byKey    map[string]int
+	listener *tls.Config // For handshakes whose SNI matches no domain.
+	handler  *Handler
+}
+
+// add returns the index of the config for t, building it if new.
+func (s *serverTLS) add(t snapshot.TLS, certs certCache) (int, error) {
+	if t.CertPEM == "" {
+		return 0, errors.New("no server certificate")
+	}
+	key := t.CertPEM + "\x00" + t.KeyPEM + "\x00" + strings.Join(t.ClientCAPEMs, "\x00") + "\x00" +
+		t.MinVersion + t.MaxVersion + t.Ciphers
+	if s.byKey == nil {
+		s.byKey = map[string]int{}
+	}
+	if i, ok := s.byKey[key]; ok {
+		return i, nil
+	}
+	cfg, err := serverConfig(t, certs)
+	if err != nil {
+		return 0, err
+	}
+	s.configs = append(s.configs, cfg)
+	s.byKey[key] = len(s.configs) - 1
+	return len(s.configs) - 1, nil
+}
+
+// finish builds the listener-level config and links back to the handler.
+func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
+	i, err := s.add(t, certs)
+	if err != nil {
+		return err
+	}
+	s.listener, s.handler = s.configs[i], h
+	return nil
+}
+
+// forHello picks the config of a handshake by SNI: the matching domain's,
+// else the default domain's, else the listener's. Clients that send no SNI
+// (IP literals) get the default domain's or the listener's.
+func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
+	v := s.handler.match(strings.ToLower(strings.TrimSuffix(hello.ServerName, ".")))
+	if v == nil {
+		return s.listener
+	}
+	return s.configs[v.tlsIdx]
+}

@@ -1,0 +1,193 @@
+package edge_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+func rule(id, path string, os []snapshot.Origin) snapshot.Rule {
+	return snapshot.Rule{ID: id, Path: path, Scheduler: snapshot.SchedRR, Origins: os}
+}
+
+func TestHTTPRouting(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a, b := httpOrigin(t, "a", nil), httpOrigin(t, "b", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	api := rule("r-api", "/api", l7Origins(b))
+	api.ForwardHost = "internal.b"
+	api.Headers = []snapshot.Header{{Name: "X-Client", Value: "ip=$remote_addr"}}
+	l := snapshot.HTTPListener{ID: "lsr-h", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-root", "/", l7Origins(a)), api}},
+		{Host: "*.wild.test", Rules: []snapshot.Rule{rule("r-wild", "/", l7Origins(b))}},
+		{Host: "def.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-def", "/", l7Origins(a))}},
+	}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	c := &http.Client{Timeout: 5 * time.Second}
+	for _, tc := range []struct{ host, path, want string }{
+		{"a.test", "/x", "a"}, {"A.TEST:80", "/api/v1", "b"}, {"a.test", "/ap", "a"},
+		{"x.y.wild.test", "/", "b"}, {"unknown.test", "/", "a"},
+	} {
+		_, s, body := get(t, c, url+tc.path, tc.host)
+		if s.Name != tc.want {
+			t.Errorf("%s%s: got origin %q (%s); want %q", tc.host, tc.path, s.Name, body, tc.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/api", nil)
+	req.Host = "a.test"
+	req.Header.Set("X-Forwarded-For", "1.2.3.4")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s seen
+	decode(t, resp, &s)
+	h := s.Header
+	if got, want := h.Get("X-Forwarded-For"), "1.2.3.4, 127.0.0.1"; got != want {
+		t.Errorf("X-Forwarded-For: got %q; want %q", got, want)
+	}
+	if h.Get("X-Real-Ip") != "127.0.0.1" || h.Get("X-Forwarded-Proto") != "http" || h.Get("X-Client") != "ip=127.0.0.1" || s.Host != "internal.b" {
+		t.Errorf("origin saw host %q headers %v", s.Host, h)
+	}
+
+	// Without a default domain an unknown host is a 404; the socket stays.
+	l.Domains = l.Domains[:2]
+	rep := mustApply(t, rt, httpProxy(2, ip, l))
+	if st, _ := rep.Listener("lsr-h"); st.Change != edge.ChangeUpdated {
+		t.Errorf("change: got %q; want updated", st.Change)
+	}
+	if resp, _, _ := get(t, c, url+"/", "unknown.test"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown host: got %d; want 404", resp.StatusCode)
+	}
+	sample := rt.Stats()
+	if v := sample.Values[stats.Key{Kind: stats.KindRule, ID: "r-api"}]; v.Requests != 2 || v.Status[2] != 2 {
+		t.Errorf("rule counters: got %d requests %v; want 2 2xx", v.Requests, v.Status)
+	}
+	if v := sample.Values[stats.Key{Kind: stats.KindListener, ID: "lsr-h"}]; v.Requests != 7 || v.Status[4] != 1 || v.BytesIn == 0 {
+		t.Errorf("listener counters: got %+v; want 7 requests, one 4xx", v)
+	}
+}
+
+func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens: connection refused.
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	page := snapshot.ErrorPage{ErrorNos: []int{502, 503}, NewErrorNo: 500, Body: "custom page",
+		ClearHeaders: []string{"X-Origin"}, SetHeaders: []snapshot.Header{{Name: "X-Page", Value: "1"}}}
+	redir := rule("r-redir", "/secure", l7Origins(a))
+	redir.ForcedRedirect = "https:8443"
+	l := snapshot.HTTPListener{ID: "lsr-e", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "e.test", ErrorPages: []snapshot.ErrorPage{page}, Rules: []snapshot.Rule{
+			rule("r-retry", "/", l7Origins(dead, a)), rule("r-dead", "/dead", l7Origins(dead)), redir}},
+		{Host: "auth.test", BasicAuth: []string{"plain:secret", "sha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="},
+			Rules: []snapshot.Rule{rule("r-auth", "/", l7Origins(a))}},
+	}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	for range 4 { // GET is retried on the live origin after a refused connect.
+		if resp, s, body := get(t, c, url+"/x", "e.test"); resp.StatusCode != 200 || s.Name != "a" {
+			t.Fatalf("GET with a dead origin: got %d %q", resp.StatusCode, body)
+		}
+	}
+	for _, path := range []string{"/status/503", "/dead"} { // Origin's answer, then the edge's own 502.
+		resp, _, body := get(t, c, url+path, "e.test")
+		if resp.StatusCode != 500 || body != "custom page" || resp.Header.Get("X-Page") != "1" || resp.Header.Get("X-Origin") != "" {
+			t.Errorf("%s: got %d %q %v; want the error page", path, resp.StatusCode, body, resp.Header)
+		}
+	}
+	if resp, _, _ := get(t, c, url+"/status/404", "e.test"); resp.StatusCode != 404 {
+		t.Errorf("status without page: got %d; want 404", resp.StatusCode)
+	}
+	resp, _, _ := get(t, c, url+"/secure/p?q=1", "e.test")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 301 || loc != "https://e.test:8443/secure/p?q=1" {
+		t.Errorf("forced redirect: got %d %q", resp.StatusCode, loc)
+	}
+	for _, tc := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", 401}, {"plain", "bad", 401}, {"plain", "secret", 200}, {"sha", "password", 200}} {
+		req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
+		req.Host = "auth.test"
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.pass)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("basic auth %s:%s: got %d; want %d", tc.user, tc.pass, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestHTTPWebSocketAndHealth(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ws := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), upgradeEcho)
+	sick := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_, _ = http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\nsick")
+	}).Addr
+	good := httpOrigin(t, "good", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	hc := rule("r-hc", "/", l7Origins(sick, good))
+	// "sick" fails its check: it answers 500, and only 2xx is accepted.
+	hc.Health = snapshot.HTTPCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond,
+		Unhealthy: 1, Healthy: 1, Path: "/health", Method: http.MethodGet, StatusClasses: []int{200}}
+	l := snapshot.HTTPListener{ID: "lsr-w", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-ws", "/ws", l7Origins(ws.Addr)), hc}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+
+	c := dial(t, ip, addr)
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: got %v %v", resp, err)
+	}
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo over upgraded connection: got %q %v", buf, err)
+	}
+
+	hcl := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + addr.String() + "/"
+	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["lsr-w/r-hc/o0"]; return ok && !h }, "sick origin still healthy: %v", rt.Health())
+	for range 4 {
+		if _, s, body := get(t, hcl, url, "w.test"); s.Name != "good" {
+			t.Fatalf("with one origin failing its HTTP check: got %q; want good (health %v)", body, rt.Health())
+		}
+	}
+}
+
+// upgradeEcho accepts an HTTP upgrade and echoes what follows.
+func upgradeEcho(c net.Conn) {
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil || !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	_, _ = io.Copy(c, br)
+}

@@ -1,0 +1,126 @@
+package edge_test
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// handshake returns the common name of the certificate served for sni.
+func handshake(t *testing.T, addr netip.AddrPort, sni string, cfg *tls.Config) (string, error) {
+	t.Helper()
+	cfg = cfg.Clone()
+	cfg.ServerName = sni
+	c, err := tls.Dial("tcp", addr.String(), cfg)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	// TLS 1.3 reports a refused client certificate only on the first read.
+	if _, err := c.Write([]byte("GET / HTTP/1.0\r\nHost: " + sni + "\r\n\r\n")); err != nil {
+		return "", err
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		return "", err
+	}
+	return c.ConnectionState().PeerCertificates[0].Subject.CommonName, nil
+}
+
+func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca, clients := newTestPKI(t, "server CA"), newTestPKI(t, "client CA")
+	listenerCert, listenerKey := ca.leaf(t, "listener", "www.test", "mtls.test")
+	sniCert, sniKey := ca.leaf(t, "sni", "sni.test")
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	l := snapshot.HTTPListener{ID: "lsr-s", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS: &snapshot.TLS{CertPEM: listenerCert, KeyPEM: listenerKey},
+		Domains: []snapshot.Domain{
+			{Host: "www.test", Rules: []snapshot.Rule{rule("r-www", "/", l7Origins(a))}},
+			{Host: "sni.test", TLS: &snapshot.TLS{CertPEM: sniCert, KeyPEM: sniKey}, Rules: []snapshot.Rule{rule("r-sni", "/", l7Origins(a))}},
+			{Host: "mtls.test", TLS: &snapshot.TLS{ClientCAPEMs: []string{clients.caPEM}, MinVersion: snapshot.TLS13},
+				Rules: []snapshot.Rule{rule("r-mtls", "/", l7Origins(a))}},
+		}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	trust := &tls.Config{RootCAs: ca.pool}
+	for sni, want := range map[string]string{"www.test": "listener", "sni.test": "sni"} {
+		if got, err := handshake(t, addr, sni, trust); err != nil || got != want {
+			t.Errorf("SNI %s: got certificate %q (%v); want %q", sni, got, err, want)
+		}
+	}
+
+	// HTTP/2 through ALPN, and X-Forwarded-Proto https.
+	resp, s, _ := get(t, httpsClient(addr, ca.pool, true), "https://www.test/", "www.test")
+	if resp.ProtoMajor != 2 || s.Name != "a" || s.Header.Get("X-Forwarded-Proto") != "https" {
+		t.Errorf("h2: got proto %s origin %q headers %v", resp.Proto, s.Name, s.Header)
+	}
+
+	// Mutual TLS on one domain: refused without a client certificate.
+	if _, err := handshake(t, addr, "mtls.test", trust); err == nil || !strings.Contains(err.Error(), "certificate required") {
+		t.Errorf("mtls.test without client certificate: got %v; want certificate required", err)
+	}
+	withCert := trust.Clone()
+	withCert.Certificates = []tls.Certificate{clients.tlsPair(t, "client", "client")}
+	withCert.ServerName = "mtls.test"
+	if _, err := handshake(t, addr, "mtls.test", withCert); err != nil {
+		t.Errorf("mtls.test with client certificate: %v", err)
+	}
+
+	// Rotation: a new listener certificate is served on the next handshake,
+	// on the same socket.
+	rotated, rotatedKey := ca.leaf(t, "rotated", "www.test")
+	l.TLS = &snapshot.TLS{CertPEM: rotated, KeyPEM: rotatedKey}
+	rep := mustApply(t, rt, httpProxy(2, ip, l))
+	if st, _ := rep.Listener("lsr-s"); st.Change != edge.ChangeUpdated {
+		t.Errorf("change: got %q; want updated", st.Change)
+	}
+	if got, err := handshake(t, addr, "www.test", trust); err != nil || got != "rotated" {
+		t.Errorf("after rotation: got %q (%v); want rotated", got, err)
+	}
+
+	// A certificate that does not parse: invalid, previous config kept.
+	l.TLS = &snapshot.TLS{CertPEM: "junk", KeyPEM: "junk"}
+	rep = rt.Apply(httpProxy(3, ip, l))
+	if st, _ := rep.Listener("lsr-s"); st.State != edge.StateInvalid {
+		t.Errorf("bad certificate: got state %q; want invalid", st.State)
+	}
+	if got, err := handshake(t, addr, "www.test", trust); err != nil || got != "rotated" {
+		t.Errorf("after a bad update: got %q (%v); want rotated", got, err)
+	}
+}
+
+func TestHTTPSOriginVerification(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "origin CA")
+	originCfg := &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "origin", "origin.test")}}
+	o := httpOrigin(t, "secure", originCfg)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	good := rule("r-good", "/", l7Origins(o))
+	good.ForwardProtocol, good.SNI = snapshot.ProtoHTTPS, "origin.test"
+	bad := rule("r-bad", "/", l7Origins(o))
+	bad.ForwardProtocol = snapshot.ProtoHTTPS
+	l := snapshot.HTTPListener{ID: "lsr-o", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "good.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{good}}, // Verified as origin.test (SNI).
+		{Host: "wrong.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{bad}}, // Verified as wrong.test: fails.
+		{Host: "any.test", Rules: []snapshot.Rule{rule("r-any", "/", l7Origins(o))}},        // Listener forwards HTTP: fails.
+	}}
+	l.Domains[2].Rules[0].ForwardProtocol = snapshot.ProtoHTTPS // Not verified: accepted.
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := &http.Client{}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	for host, want := range map[string]int{"good.test": 200, "wrong.test": 502, "any.test": 200} {
+		resp, s, body := get(t, c, url, host)
+		if resp.StatusCode != want || (want == 200 && !s.TLS) {
+			t.Errorf("%s: got %d %q; want %d over TLS", host, resp.StatusCode, body, want)
+		}
+	}
+}

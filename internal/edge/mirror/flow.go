@@ -1,0 +1,160 @@
+package mirror
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
+)
+
+// mss is the largest TCP payload of a synthesized segment: 1400 bytes
+// keeps the VXLAN packet (1400 + 40 + 14 + 8 + 28) under a 1500 MTU.
+const mss = 1400
+
+// flow is one mirrored connection or session, shared by the data path
+// (which offers events) and the sender (which owns the seq state).
+type flow struct {
+	m             *mirror
+	proto         string
+	client, local netip.AddrPort
+	target        netip.AddrPort
+	copies        [2]bool // By l4.Dir.
+	isn           [2]uint32
+
+	// Producer side: bytes read per direction, each written by the one
+	// goroutine copying that direction and read by the sender for the
+	// ack numbers of a direction it does not copy.
+	off [2]atomic.Uint64
+
+	// Sender side only.
+	next  [2]uint64 // Bytes of each direction emitted so far.
+	fin   [2]bool   // FIN emitted.
+	ipID  [2]uint16
+	taddr *net.UDPAddr // target, as the socket API wants it.
+}
+
+func newFlow(m *mirror, proto string, client, local netip.AddrPort, copies [2]bool) *flow {
+	return &flow{m: m, proto: proto, client: client, local: local, copies: copies,
+		target: m.target(proto, client, local), isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+}
+
+// Event kinds.
+const (
+	evOpen  = iota // TCP three-way handshake.
+	evData         // TCP payload chunk at offset off.
+	evFin          // TCP FIN after off bytes.
+	evClose        // TCP end; reset = RST.
+	evUDP          // One datagram.
+)
+
+// event is one unit of work for the sender.
+type event struct {
+	fl    *flow
+	kind  uint8
+	dir   l4.Dir
+	reset bool
+	off   uint64
+	data  []byte
+	buf   *[]byte // Pool handle of data, if pooled.
+}
+
+// packets is the number of packets ev turns into (for drop counts).
+func (ev *event) packets() int {
+	switch ev.kind {
+	case evOpen:
+		return 3
+	case evData:
+		return (len(ev.data)+mss-1)/mss + 1
+	case evFin:
+		return 2
+	}
+	return 1
+}
+
+func (ev *event) release() {
+	if ev.buf != nil {
+		putBuf(ev.buf)
+		ev.buf, ev.data = nil, nil
+	}
+}
+
+// tcpFlow is the l4.TCPTap of one connection.
+type tcpFlow struct{ *flow }
+
+func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}) }
+
+// Data implements l4.TCPTap: the chunk is copied (the caller reuses its
+// buffer) only when its direction is copied; otherwise only the offset
+// advances, so the other direction's ack numbers stay right.
+func (t *tcpFlow) Data(d l4.Dir, p []byte) {
+	off := t.off[d].Add(uint64(len(p))) - uint64(len(p))
+	if !t.copies[d] || t.m.stopped.Load() {
+		return
+	}
+	ev := event{fl: t.flow, kind: evData, dir: d, off: off}
+	ev.data, ev.buf = copyBuf(p)
+	t.m.e.offer(ev)
+}
+
+// End implements l4.TCPTap.
+func (t *tcpFlow) End(d l4.Dir) {
+	if !t.m.stopped.Load() {
+		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load()})
+	}
+}
+
+// Close implements l4.TCPTap.
+func (t *tcpFlow) Close(reset bool) {
+	if reset && !t.m.stopped.Load() {
+		t.m.e.offer(event{fl: t.flow, kind: evClose, reset: true})
+	}
+}
+
+// udpFlow is the l4.UDPTap of one session direction.
+type udpFlow struct {
+	*flow
+	dir l4.Dir
+}
+
+// Datagram implements l4.UDPTap.
+func (u *udpFlow) Datagram(p []byte) {
+	if u.m.stopped.Load() {
+		return
+	}
+	ev := event{fl: u.flow, kind: evUDP, dir: u.dir}
+	ev.data, ev.buf = copyBuf(p)
+	u.m.e.offer(ev)
+}
+
+// Payload buffers come from size-classed pools so a queue full of small
+// datagrams does not pin 64 KiB buffers.
+var pools = [...]struct {
+	size int
+	p    sync.Pool
+}{{size: 2 << 10}, {size: 16 << 10}, {size: 64 << 10}}
+
+func copyBuf(p []byte) ([]byte, *[]byte) {
+	for i := range pools {
+		if len(p) <= pools[i].size {
+			b, _ := pools[i].p.Get().(*[]byte)
+			if b == nil {
+				s := make([]byte, pools[i].size)
+				b = &s
+			}
+			return (*b)[:copy(*b, p)], b
+		}
+	}
+	return append([]byte(nil), p...), nil
+}
+
+func putBuf(b *[]byte) {
+	for i := range pools {
+		if cap(*b) == pools[i].size {
+			pools[i].p.Put(b)
+			return
+		}
+	}
+}

@@ -1,0 +1,153 @@
+// Package mirror is the data plane of VPC traffic mirroring: it observes
+// the client leg of proxied TCP connections and UDP sessions through the
+// l4 engine's Tap hook, synthesizes the packets a capture on the access IP
+// would show (Ethernet/IPv4/TCP with a handshake, sequenced data and
+// FIN/RST; Ethernet/IPv4/UDP per datagram), wraps each in VXLAN (RFC 7348)
+// and sends it over UDP to a collector.
+//
+// The data path only copies payload into a pooled buffer and offers an
+// event to a bounded queue; one sender goroutine builds and sends packets.
+// When the queue is full the event is dropped and counted: mirroring never
+// blocks or breaks the mirrored traffic (docs/dataplane-mirror.md).
+package mirror
+
+import (
+	"net"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// StatsKind is the counter kind of mirrors (stats.Key{Kind: StatsKind, ID:
+// mirror ID}): PacketsOut/BytesOut are VXLAN packets and bytes sent,
+// Dropped the packets lost to a full queue or a failed send.
+const StatsKind stats.Kind = "mirror"
+
+// Queue bounds between the data path and the sender.
+const (
+	QueueEvents = 4096     // Events (a TCP chunk, a datagram, a handshake...).
+	QueueBytes  = 16 << 20 // Payload bytes held by queued events.
+)
+
+// Engine runs the mirrors of one edge node. Safe for concurrent use.
+type Engine struct {
+	reg     *stats.Registry
+	queue   chan event
+	pending atomic.Int64 // Payload bytes in queued events.
+
+	mu      sync.Mutex
+	mirrors map[string]*mirror // Running, by ID.
+	conn    *net.UDPConn       // Opened with the first mirror.
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New returns an engine counting into reg. It opens no socket and starts
+// no goroutine until a mirror is applied.
+func New(reg *stats.Registry) *Engine {
+	return &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
+		done: make(chan struct{})}
+}
+
+// Apply makes ms the running mirrors and returns the Tap of every proxy
+// that some mirror selects, keyed by proxy ID (proxies absent from the
+// map have none). Invalid mirrors are skipped (Snapshot.Validate reports
+// them). An unchanged mirror keeps running, so flows it observes keep
+// their sequence numbers; a changed or removed one stops at once.
+func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, net.ErrClosed
+	}
+	next := map[string]*mirror{}
+	for i := range ms {
+		cfg := &ms[i]
+		if cfg.Validate() != nil || next[cfg.ID] != nil {
+			continue
+		}
+		if old := e.mirrors[cfg.ID]; old != nil && reflect.DeepEqual(old.cfg, *cfg) {
+			next[cfg.ID] = old
+			continue
+		}
+		next[cfg.ID] = compile(e, *cfg, e.reg.Get(StatsKind, cfg.ID))
+	}
+	for id, old := range e.mirrors {
+		if next[id] != old {
+			old.stopped.Store(true)
+		}
+		if next[id] == nil {
+			e.reg.Forget(StatsKind, id)
+		}
+	}
+	e.mirrors = next
+	if len(next) > 0 && e.conn == nil {
+		if err := e.start(); err != nil {
+			return nil, err
+		}
+	}
+	return proxyTaps(next), nil
+}
+
+// start opens the sending socket and the sender goroutine.
+func (e *Engine) start() error {
+	c, err := net.ListenUDP("udp4", nil)
+	if err != nil {
+		return err
+	}
+	e.conn = c
+	s := newSender(c)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		lowerPriority() // The thread exits with the goroutine (still locked).
+		s.run(e)
+	}()
+	return nil
+}
+
+// Close stops every mirror and the sender; queued packets are discarded.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	for _, m := range e.mirrors {
+		m.stopped.Store(true)
+	}
+	close(e.done)
+	e.mu.Unlock()
+	e.wg.Wait()
+	if e.conn != nil {
+		_ = e.conn.Close()
+	}
+}
+
+// offer queues ev without blocking; on a full queue it drops the event,
+// counting the packets it would have produced.
+func (e *Engine) offer(ev event) {
+	n := int64(len(ev.data))
+	if e.pending.Add(n) > QueueBytes {
+		e.pending.Add(-n)
+		e.drop(ev)
+		return
+	}
+	select {
+	case e.queue <- ev:
+	default:
+		e.pending.Add(-n)
+		e.drop(ev)
+	}
+}
+
+func (e *Engine) drop(ev event) {
+	ev.fl.m.stats.Dropped.Add(int64(ev.packets()))
+	ev.release()
+}

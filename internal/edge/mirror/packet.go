@@ -1,0 +1,233 @@
+package mirror
+
+import (
+	"net"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/ipv4"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
+)
+
+// batch is the number of packets per sendmmsg.
+const batch = 64
+
+// Synthesized link-layer addresses: the client side and the proxy side of
+// the access IP's "wire" (locally administered, so never real NICs).
+var (
+	clientMAC = net.HardwareAddr{0x02, 0x00, 0x5e, 0x00, 0x00, 0x01}
+	proxyMAC  = net.HardwareAddr{0x02, 0x00, 0x5e, 0x00, 0x00, 0x02}
+)
+
+// sender turns events into VXLAN packets. It is owned by one goroutine.
+type sender struct {
+	bc     *ipv4.PacketConn
+	bufs   [batch]gopacket.SerializeBuffer
+	msgs   [batch]ipv4.Message
+	owners [batch]*mirror
+	n      int
+	opts   gopacket.SerializeOptions
+
+	// Layers reused for every packet.
+	vx  layers.VXLAN
+	eth layers.Ethernet
+	ip  layers.IPv4
+	tcp layers.TCP
+	udp layers.UDP
+}
+
+func newSender(c *net.UDPConn) *sender {
+	s := &sender{bc: ipv4.NewPacketConn(c), opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
+	for i := range s.bufs {
+		s.bufs[i] = gopacket.NewSerializeBufferExpectedSize(128, 1500)
+	}
+	s.vx.ValidIDFlag = true
+	s.eth.EthernetType = layers.EthernetTypeIPv4
+	s.ip = layers.IPv4{Version: 4, TTL: 64, Flags: layers.IPv4DontFragment}
+	s.tcp.Window = 65535
+	return s
+}
+
+// run sends until the engine closes: it blocks for one event, then takes
+// whatever else is queued, so packets leave in sendmmsg batches under load
+// and at once when idle.
+func (s *sender) run(e *Engine) {
+	for {
+		select {
+		case <-e.done:
+			for {
+				select {
+				case ev := <-e.queue:
+					ev.release()
+				default:
+					return
+				}
+			}
+		case ev := <-e.queue:
+			s.take(e, &ev)
+			for more := true; more; {
+				select {
+				case ev := <-e.queue:
+					s.take(e, &ev)
+				default:
+					more = false
+				}
+			}
+			s.flush()
+		}
+	}
+}
+
+func (s *sender) take(e *Engine, ev *event) {
+	e.pending.Add(-int64(len(ev.data)))
+	if !ev.fl.m.stopped.Load() {
+		s.handle(ev)
+	}
+	ev.release()
+}
+
+// handle emits the packets of one event, as a capture on the access IP's
+// link would show them.
+func (s *sender) handle(ev *event) {
+	fl := ev.fl
+	d, o := ev.dir, 1-ev.dir
+	const in, out = l4.Ingress, l4.Egress
+	switch ev.kind {
+	case evOpen:
+		s.segment(fl, in, tcpSYN, fl.isn[in], 0, nil)
+		s.segment(fl, out, tcpSYN|tcpACK, fl.isn[out], fl.isn[in]+1, nil)
+		s.segment(fl, in, tcpACK, fl.isn[in]+1, fl.isn[out]+1, nil)
+	case evData:
+		off := ev.off
+		for p := ev.data; len(p) > 0; {
+			n := min(len(p), mss)
+			flags := tcpACK
+			if n == len(p) {
+				flags |= tcpPSH
+			}
+			s.segment(fl, d, flags, fl.seqAt(d, off), fl.ackOf(d), p[:n])
+			p, off = p[n:], off+uint64(n)
+		}
+		fl.next[d] = max(fl.next[d], off)
+		s.segment(fl, o, tcpACK, fl.seqNext(o), fl.ackOf(o), nil) // The receiver's ACK.
+	case evFin:
+		fl.next[d] = max(fl.next[d], ev.off)
+		s.segment(fl, d, tcpFIN|tcpACK, fl.seqAt(d, ev.off), fl.ackOf(d), nil)
+		fl.fin[d] = true
+		s.segment(fl, o, tcpACK, fl.seqNext(o), fl.ackOf(o), nil)
+	case evClose:
+		// The edge aborts both sockets; the client sees the proxy's RST.
+		s.segment(fl, out, tcpRST|tcpACK, fl.seqNext(out), fl.ackOf(out), nil)
+	case evUDP:
+		s.datagram(fl, d, ev.data)
+	}
+}
+
+// TCP flags.
+const (
+	tcpFIN = 1 << iota
+	tcpSYN
+	tcpRST
+	tcpPSH
+	tcpACK
+)
+
+// seqAt is the sequence number of byte off of direction d.
+func (fl *flow) seqAt(d l4.Dir, off uint64) uint32 { return fl.isn[d] + 1 + uint32(off) }
+
+// sent is how far direction d has got: bytes emitted (or, for a direction
+// not copied, read by the edge), plus one for a FIN.
+func (fl *flow) sent(d l4.Dir) uint64 {
+	n := fl.next[d]
+	if !fl.copies[d] {
+		n = fl.off[d].Load()
+	}
+	if fl.fin[d] {
+		n++
+	}
+	return n
+}
+
+func (fl *flow) seqNext(d l4.Dir) uint32 { return fl.isn[d] + 1 + uint32(fl.sent(d)) }
+
+// ackOf is the acknowledgment number packets of direction d carry.
+func (fl *flow) ackOf(d l4.Dir) uint32 { return fl.seqNext(1 - d) }
+
+// addrs returns the source and destination of a packet of direction d.
+func (fl *flow) addrs(d l4.Dir) (src, dst net.IP, sp, dp uint16) {
+	c, l := fl.client.Addr().As4(), fl.local.Addr().As4()
+	if d == l4.Ingress {
+		return c[:], l[:], fl.client.Port(), fl.local.Port()
+	}
+	return l[:], c[:], fl.local.Port(), fl.client.Port()
+}
+
+func (s *sender) segment(fl *flow, d l4.Dir, flags int, seq, ack uint32, p []byte) {
+	if !fl.copies[d] {
+		return
+	}
+	src, dst, sp, dp := fl.addrs(d)
+	s.tcp = layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: seq, Ack: ack, Window: 65535,
+		FIN: flags&tcpFIN != 0, SYN: flags&tcpSYN != 0, RST: flags&tcpRST != 0, PSH: flags&tcpPSH != 0, ACK: flags&tcpACK != 0}
+	s.setIP(fl, d, layers.IPProtocolTCP, src, dst)
+	_ = s.tcp.SetNetworkLayerForChecksum(&s.ip)
+	s.emit(fl, &s.tcp, p)
+}
+
+func (s *sender) datagram(fl *flow, d l4.Dir, p []byte) {
+	src, dst, sp, dp := fl.addrs(d)
+	s.udp = layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
+	s.setIP(fl, d, layers.IPProtocolUDP, src, dst)
+	_ = s.udp.SetNetworkLayerForChecksum(&s.ip)
+	s.emit(fl, &s.udp, p)
+}
+
+func (s *sender) setIP(fl *flow, d l4.Dir, proto layers.IPProtocol, src, dst net.IP) {
+	fl.ipID[d]++
+	s.ip.Id, s.ip.Protocol, s.ip.SrcIP, s.ip.DstIP = fl.ipID[d], proto, src, dst
+	s.eth.SrcMAC, s.eth.DstMAC = clientMAC, proxyMAC
+	if d == l4.Egress {
+		s.eth.SrcMAC, s.eth.DstMAC = proxyMAC, clientMAC
+	}
+}
+
+// emit serializes VXLAN + Ethernet + IPv4 + l4 + payload into the next
+// batch slot; the kernel adds the outer IPv4/UDP header.
+func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
+	s.vx.VNI = fl.m.cfg.VNI
+	buf := s.bufs[s.n]
+	if err := gopacket.SerializeLayers(buf, s.opts, &s.vx, &s.eth, &s.ip, l, gopacket.Payload(p)); err != nil {
+		fl.m.stats.Dropped.Add(1)
+		return
+	}
+	if fl.taddr == nil {
+		fl.taddr = net.UDPAddrFromAddrPort(fl.target)
+	}
+	s.msgs[s.n] = ipv4.Message{Buffers: [][]byte{buf.Bytes()}, Addr: fl.taddr}
+	s.owners[s.n] = fl.m
+	if s.n++; s.n == batch {
+		s.flush()
+	}
+}
+
+// flush sends the batch; packets the kernel refuses are counted dropped.
+func (s *sender) flush() {
+	ms := s.msgs[:s.n]
+	owners := s.owners[:s.n]
+	for len(ms) > 0 {
+		n, err := s.bc.WriteBatch(ms, 0)
+		if err != nil {
+			n = 1 // Skip the packet that failed (e.g. ECONNREFUSED) and go on.
+			owners[0].stats.Dropped.Add(1)
+		} else {
+			for i := range n {
+				owners[i].stats.PacketsOut.Add(1)
+				owners[i].stats.BytesOut.Add(int64(len(ms[i].Buffers[0])))
+			}
+		}
+		ms, owners = ms[n:], owners[n:]
+	}
+	clear(s.owners[:s.n])
+	s.n = 0
+}

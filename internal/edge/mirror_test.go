@@ -1,0 +1,259 @@
+package edge_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/mirror"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// collector receives VXLAN packets and keeps their decoded inner frames.
+type collector struct {
+	Addr netip.AddrPort
+	mu   sync.Mutex
+	pkts []gopacket.Packet
+	vnis map[uint32]int
+}
+
+func startCollector(t *testing.T) *collector {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{Addr: pc.LocalAddr().(*net.UDPAddr).AddrPort(), vnis: map[uint32]int{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, err := pc.Read(buf)
+			if err != nil {
+				return
+			}
+			p := gopacket.NewPacket(bytes.Clone(buf[:n]), layers.LayerTypeVXLAN, gopacket.Default)
+			vx, _ := p.Layer(layers.LayerTypeVXLAN).(*layers.VXLAN)
+			if vx == nil {
+				continue
+			}
+			c.mu.Lock()
+			c.vnis[vx.VNI]++
+			c.pkts = append(c.pkts, gopacket.NewPacket(vx.Payload, layers.LayerTypeEthernet, gopacket.Default))
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close(); <-done })
+	return c
+}
+
+func (c *collector) packets() []gopacket.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]gopacket.Packet(nil), c.pkts...)
+}
+
+// tcpSummary folds a capture into what each direction carried.
+type tcpSummary struct {
+	syn, synAck, fin, rst [2]int
+	payload               [2][]byte
+	seqGaps               int
+	badChecksums          int
+}
+
+// summarize checks every TCP segment of the capture: contiguous sequence
+// numbers per direction and valid checksums.
+func summarize(t *testing.T, pkts []gopacket.Packet, client netip.AddrPort) tcpSummary {
+	t.Helper()
+	var s tcpSummary
+	var next [2]uint32
+	var started [2]bool
+	for _, p := range pkts {
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip == nil || tcp == nil {
+			continue
+		}
+		d := 1 // egress
+		if ip.SrcIP.Equal(client.Addr().AsSlice()) && int(tcp.SrcPort) == int(client.Port()) {
+			d = 0
+		}
+		if !checksumOK(ip, tcp) {
+			s.badChecksums++
+		}
+		switch {
+		case tcp.SYN && tcp.ACK:
+			s.synAck[d]++
+		case tcp.SYN:
+			s.syn[d]++
+		}
+		if tcp.RST {
+			s.rst[d]++
+		}
+		if tcp.SYN {
+			next[d], started[d] = tcp.Seq+1, true
+			continue
+		}
+		if len(tcp.Payload) > 0 || tcp.FIN {
+			if started[d] && tcp.Seq != next[d] {
+				s.seqGaps++
+			}
+			next[d], started[d] = tcp.Seq+uint32(len(tcp.Payload)), true
+			s.payload[d] = append(s.payload[d], tcp.Payload...)
+		}
+		if tcp.FIN {
+			s.fin[d]++
+			next[d]++
+		}
+	}
+	return s
+}
+
+// checksumOK recomputes the TCP checksum of a decoded segment.
+func checksumOK(ip *layers.IPv4, tcp *layers.TCP) bool {
+	want := tcp.Checksum
+	c := *tcp
+	_ = c.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, &c, gopacket.Payload(tcp.Payload)); err != nil {
+		return false
+	}
+	return c.Checksum == want
+}
+
+// mirrored sets up origin → proxy with a mirror of the proxy to col.
+func mirrored(t *testing.T, proto string, origin netip.AddrPort, m snapshot.Mirror) (*edge.Runtime, netip.AddrPort, *snapshot.Snapshot) {
+	t.Helper()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-m", proto, port, origins(origin)))
+	s.Mirrors = []snapshot.Mirror{m}
+	mustApply(t, rt, s)
+	return rt, netip.AddrPortFrom(ip, uint16(port)), s
+}
+
+func TestMirrorTCPFlow(t *testing.T) {
+	t.Parallel()
+	col := startCollector(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		b, _ := io.ReadAll(c) // Until the client's half-close.
+		_, _ = c.Write(append([]byte("got:"), b[:10]...))
+	})
+	target := snapshot.MirrorTarget{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}
+	rt, to, _ := mirrored(t, snapshot.ProtoTCP, origin.Addr, snapshot.Mirror{ID: "imgf-1", VNI: 4242,
+		Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll,
+		Targets: []snapshot.MirrorTarget{target}})
+
+	c := dial(t, lo.Next(), to)
+	req := bytes.Repeat([]byte("0123456789"), 500) // 5000 bytes: four segments.
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.CloseWrite()
+	reply, err := io.ReadAll(c)
+	if err != nil || string(reply) != "got:0123456789" {
+		t.Fatalf("reply %q, %v; want got:0123456789", reply, err)
+	}
+	client := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	var s tcpSummary
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		s = summarize(t, col.packets(), client)
+		return s.fin[0] == 1 && s.fin[1] == 1
+	}, "no FIN in both directions")
+	switch {
+	case s.syn != [2]int{1, 0} || s.synAck != [2]int{0, 1}:
+		t.Errorf("SYN %v SYN-ACK %v; want one each, client first", s.syn, s.synAck)
+	case !bytes.Equal(s.payload[0], req) || string(s.payload[1]) != string(reply):
+		t.Errorf("mirrored payload %d/%d bytes; want %d/%d", len(s.payload[0]), len(s.payload[1]), len(req), len(reply))
+	case s.seqGaps != 0 || s.badChecksums != 0 || s.rst != [2]int{}:
+		t.Errorf("seq gaps %d, bad checksums %d, RST %v; want none", s.seqGaps, s.badChecksums, s.rst)
+	}
+	col.mu.Lock()
+	if col.vnis[4242] == 0 || len(col.vnis) != 1 {
+		t.Errorf("VNIs %v; want only 4242", col.vnis)
+	}
+	col.mu.Unlock()
+	v := rt.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: "imgf-1"}]
+	if v.PacketsOut < 10 || v.Dropped != 0 {
+		t.Errorf("mirror counters %+v; want >= 10 packets sent, none dropped", v)
+	}
+}
+
+func TestMirrorDirectionsAndFilters(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc      string
+		dir       string
+		filters   []snapshot.MirrorFilter
+		wantIn    bool
+		wantOut   bool
+		udpOrigin bool
+	}{
+		{"ingress only", snapshot.MirrorIngress, nil, true, false, false},
+		{"egress only", snapshot.MirrorEgress, nil, false, true, false},
+		{"dropped by filter", snapshot.MirrorAll, []snapshot.MirrorFilter{
+			{Direction: snapshot.MirrorIngress, Protocol: "TCP", Action: snapshot.MirrorDrop},
+			{Direction: snapshot.MirrorEgress, SrcCIDR: "10.0.0.0/8", Action: snapshot.MirrorAccept}}, false, false, false},
+		{"udp both ways", snapshot.MirrorAll, []snapshot.MirrorFilter{
+			{Direction: snapshot.MirrorIngress, Protocol: "UDP", Action: snapshot.MirrorAccept}}, true, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			col := startCollector(t)
+			m := snapshot.Mirror{ID: "imgf-d", VNI: 7, Sources: []snapshot.MirrorSource{{ProxyID: "link-1", ListenerID: "lsr-m"}},
+				Direction: tc.dir, Filters: tc.filters,
+				Targets: []snapshot.MirrorTarget{{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}}}
+			if tc.udpOrigin {
+				o := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("re:"))
+				_, to, _ := mirrored(t, snapshot.ProtoUDP, o.Addr, m)
+				uc := udpClient(t, lo.Next(), to)
+				if got := udpRoundTrip(t, uc, "ping"); got != "re:ping" {
+					t.Fatalf("got %q; want re:ping", got)
+				}
+			} else {
+				o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+				_, to, _ := mirrored(t, snapshot.ProtoTCP, o.Addr, m)
+				c := dial(t, lo.Next(), to)
+				_, _ = c.Write([]byte("ping"))
+				_ = c.CloseWrite()
+				if b, _ := io.ReadAll(c); string(b) != "ping" {
+					t.Fatalf("echo %q; want ping", b)
+				}
+			}
+			var in, out int
+			edgetest.Eventually(t, 2*time.Second, func() bool {
+				in, out = countDirs(col.packets())
+				return (in > 0) == tc.wantIn && (out > 0) == tc.wantOut
+			}, "packets in/out %d/%d; want %v/%v", in, out, tc.wantIn, tc.wantOut)
+			time.Sleep(100 * time.Millisecond) // Nothing more shows up later.
+			if in, out = countDirs(col.packets()); (in > 0) != tc.wantIn || (out > 0) != tc.wantOut {
+				t.Errorf("packets in/out %d/%d; want %v/%v", in, out, tc.wantIn, tc.wantOut)
+			}
+		})
+	}
+}
+
+// countDirs counts packets by synthesized source MAC (client side = in).
+func countDirs(pkts []gopacket.Packet) (in, out int) {
+	for _, p := range pkts {
+		if eth, ok := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet); ok && eth.SrcMAC[5] == 1 {
+			in++
+		} else {
+			out++
+		}
+	}
+	return in, out
+}

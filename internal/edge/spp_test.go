@@ -1,0 +1,75 @@
+package edge_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// sppDecode reads a Simple Proxy Protocol header as the EdgeOne/Cloudflare
+// documents describe it, independently of the engine's encoder: magic
+// 0x56EC, 16-byte client and proxy addresses, client and proxy ports.
+func sppDecode(p []byte) (client, proxy netip.AddrPort, payload []byte, err error) {
+	if len(p) < 38 || binary.BigEndian.Uint16(p) != 0x56EC {
+		return client, proxy, nil, fmt.Errorf("no SPP header in %q", p)
+	}
+	ca := netip.AddrFrom16([16]byte(p[2:18])).Unmap()
+	pa := netip.AddrFrom16([16]byte(p[18:34])).Unmap()
+	client = netip.AddrPortFrom(ca, binary.BigEndian.Uint16(p[34:36]))
+	proxy = netip.AddrPortFrom(pa, binary.BigEndian.Uint16(p[36:38]))
+	return client, proxy, p[38:], nil
+}
+
+func TestUDPSimpleProxyProtocol(t *testing.T) {
+	t.Parallel()
+	// The origin answers "<client>|<proxy>|<payload>" behind the header it
+	// got (the SPP contract), except for "bare", answered without one.
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		c, px, payload, err := sppDecode(p)
+		if err != nil {
+			return []byte(err.Error())
+		}
+		if string(payload) == "bare" {
+			return []byte("bare reply")
+		}
+		return append(p[:38:38], fmt.Sprintf("%v|%v|%s", c, px, payload)...)
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-spp", snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.ClientIP = snapshot.ClientIPSPP
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	c := udpClient(t, src, to)
+	self := c.LocalAddr().String()
+
+	for i := range 3 { // Every datagram carries its own header.
+		msg := fmt.Sprint("hello", i)
+		want := fmt.Sprintf("%s|%v|%s", self, to, msg)
+		if got := udpRoundTrip(t, c, msg); got != want {
+			t.Fatalf("got %q; want %q (header stripped from the reply)", got, want)
+		}
+	}
+	if got := udpRoundTrip(t, c, "bare"); got != "bare reply" {
+		t.Errorf("reply without header: got %q; want it unchanged", got)
+	}
+}
+
+func TestSPPOnTCPIsInvalid(t *testing.T) {
+	t.Parallel()
+	ip := lo.Next()
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-spp-tcp", snapshot.ProtoTCP, edgetest.FreePort(t, ip), nil)
+	l.ClientIP = snapshot.ClientIPSPP
+	rep := rt.Apply(oneProxy(1, ip, l))
+	if st, _ := rep.Listener("lsr-spp-tcp"); st.State != edge.StateInvalid {
+		t.Errorf("state %q (%s); want invalid", st.State, st.Error)
+	}
+}

@@ -1,0 +1,386 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// l7Origins hands out origin addresses 127.77.201.x for the L7 tests.
+var l7Origins = edgetest.NewAlloc(201)
+
+func startL7Node(t *testing.T) *node {
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, time.Second })
+	return &node{API: api, c: api.GAAP(), t: t}
+}
+
+// echoOrigin answers every request with JSON naming itself and the
+// request's host and headers; "/ws" upgrades and echoes.
+func echoOrigin(t *testing.T, name string) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			wsEcho(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"name": name, "host": r.Host, "header": r.Header})
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func wsEcho(w http.ResponseWriter, r *http.Request) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		http.Error(w, "want upgrade", http.StatusBadRequest)
+		return
+	}
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	io.Copy(c, brw)
+}
+
+// httpListener creates an HTTP listener and waits until it runs.
+func (n *node) httpListener(proxy string, ip netip.Addr) (string, int) {
+	n.t.Helper()
+	port := edgetest.FreePort(n.t, ip)
+	req := gaapsdk.NewCreateHTTPListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("http"), new(uint64(port))
+	resp, err := n.c.CreateHTTPListener(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	id := *resp.Response.ListenerId
+	n.until("HTTP listener running", func() bool {
+		d := gaapsdk.NewDescribeHTTPListenersRequest()
+		d.ListenerId = new(id)
+		r, err := n.c.DescribeHTTPListeners(d)
+		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
+	})
+	return id, port
+}
+
+// domain creates host on listener (certificate and client CA optional).
+func (n *node) domain(listener, host, cert, clientCA string) {
+	n.t.Helper()
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain = new(listener), new(host)
+	if cert != "" {
+		req.CertificateId = new(cert)
+	}
+	if clientCA != "" {
+		req.ClientCertificateId = new(clientCA)
+	}
+	if _, err := n.c.CreateDomain(req); err != nil {
+		n.t.Fatal(err)
+	}
+	n.until("domain "+host+" running", func() bool {
+		d := gaapsdk.NewDescribeRulesRequest()
+		d.ListenerId = new(listener)
+		r, err := n.c.DescribeRules(d)
+		for _, ds := range r.Response.DomainRuleSet {
+			if err == nil && *ds.Domain == host {
+				return *ds.DomainStatus == 0
+			}
+		}
+		return false
+	})
+}
+
+// rule creates a rule (extra holds fields the SDK version lacks), binds
+// origins and waits until it runs.
+func (n *node) rule(listener, host, path string, extra map[string]any, origins map[string]netip.AddrPort) string {
+	n.t.Helper()
+	params := map[string]any{"ListenerId": listener, "Domain": host, "Path": path, "RealServerType": "IP",
+		"Scheduler": "rr", "HealthCheck": 0}
+	for k, v := range extra {
+		params[k] = v
+	}
+	var resp struct{ RuleId string }
+	if err := n.Call(n.c, "CreateRule", params, &resp); err != nil {
+		n.t.Fatal(err)
+	}
+	n.waitRule(resp.RuleId)
+	bind := gaapsdk.NewBindRuleRealServersRequest()
+	bind.RuleId = new(resp.RuleId)
+	for id, ap := range origins {
+		bind.RealServerBindSet = append(bind.RealServerBindSet, &gaapsdk.RealServerBindSetReq{RealServerId: new(id),
+			RealServerIP: new(ap.Addr().String()), RealServerPort: new(uint64(ap.Port())), RealServerWeight: new(uint64(1))})
+	}
+	if _, err := n.c.BindRuleRealServers(bind); err != nil {
+		n.t.Fatal(err)
+	}
+	n.waitRule(resp.RuleId)
+	return resp.RuleId
+}
+
+func (n *node) waitRule(id string) {
+	n.t.Helper()
+	n.until("rule "+id+" running", func() bool {
+		d := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+		d.RuleIds = []*string{new(id)}
+		r, err := n.c.DescribeRulesByRuleIds(d)
+		return err == nil && *r.Response.RuleSet[0].RuleStatus == 0
+	})
+}
+
+// cert stores a certificate and returns its ID.
+func (n *node) cert(typ int64, content, key string) string {
+	n.t.Helper()
+	req := gaapsdk.NewCreateCertificateRequest()
+	req.CertificateType, req.CertificateContent, req.CertificateAlias = new(typ), new(content), new("e2e")
+	if key != "" {
+		req.CertificateKey = new(key)
+	}
+	resp, err := n.c.CreateCertificate(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return *resp.Response.CertificateId
+}
+
+// request sends method path with host to addr over c and returns the
+// answer with its body.
+func request(t *testing.T, c *http.Client, base, host, path string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Host = host
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s%s: %v", host, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+type answer struct {
+	Name, Host string
+	Header     http.Header
+}
+
+func parse(t *testing.T, body string) answer {
+	t.Helper()
+	var a answer
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		t.Fatalf("origin answer %q: %v", body, err)
+	}
+	return a
+}
+
+// testCA is a CA issuing leaf certificates in PEM.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  string
+}
+
+func newTestCA(t *testing.T, cn string) *testCA {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: key, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
+}
+
+func (ca *testCA) leaf(t *testing.T, cn string, names ...string) (string, string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
+// pinnedClient connects to addr whatever the URL says.
+func pinnedClient(addr netip.AddrPort, tlsCfg *tls.Config) *http.Client {
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	return &http.Client{Timeout: 5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true,
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, "tcp", addr.String())
+			}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// wsRoundTrip upgrades path on addr and echoes one message.
+func wsRoundTrip(t *testing.T, addr netip.AddrPort, host, path string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", path, host)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: got %v, %v", resp, err)
+	}
+	io.WriteString(c, "hello")
+	buf := make([]byte, 5)
+	io.ReadFull(br, buf)
+	return string(buf)
+}
+
+func TestHTTPListenerCarriesRequests(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	a, b, ws := echoOrigin(t, "a"), echoOrigin(t, "b"), echoOrigin(t, "ws")
+	dead := netip.AddrPortFrom(l7Origins.Next(), 9) // Nothing listens there.
+	ids := n.realServers(a.Addr(), b.Addr(), ws.Addr(), dead.Addr())
+	listener, port := n.httpListener(proxy, ip)
+	n.domain(listener, "www.e2e.test", "", "")
+	n.domain(listener, "*.wild.e2e.test", "", "")
+	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	api := n.rule(listener, "www.e2e.test", "/api", map[string]any{"ForwardHost": "backend.internal"}, map[string]netip.AddrPort{ids[1]: b})
+	n.rule(listener, "www.e2e.test", "/ws", nil, map[string]netip.AddrPort{ids[2]: ws})
+	n.rule(listener, "www.e2e.test", "/dead", nil, map[string]netip.AddrPort{ids[3]: dead})
+	n.rule(listener, "www.e2e.test", "/login", map[string]any{"ForcedRedirect": "https:"}, map[string]netip.AddrPort{ids[0]: a})
+	n.rule(listener, "*.wild.e2e.test", "/", nil, map[string]netip.AddrPort{ids[1]: b})
+	if err := n.Call(n.c, "CreateCustomHeader", map[string]any{"RuleId": api,
+		"Headers": []map[string]string{{"HeaderName": "X-Client", "HeaderValue": "$remote_addr"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.waitRule(api)
+	page := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+	page.ListenerId, page.Domain, page.Body, page.NewErrorNo = new(listener), new("www.e2e.test"), new("<h1>e2e sorry</h1>"), new(int64(503))
+	page.ErrorNos = []*int64{new(int64(502))}
+	if _, err := n.c.CreateDomainErrorPageInfo(page); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	base := "http://" + addr.String()
+	c := pinnedClient(addr, nil)
+
+	for _, tc := range []struct{ host, path, want string }{
+		{"www.e2e.test", "/", "a"}, {"www.e2e.test:80", "/api/x", "b"}, {"x.wild.e2e.test", "/", "b"},
+	} {
+		if _, body := request(t, c, base, tc.host, tc.path, nil); parse(t, body).Name != tc.want {
+			t.Errorf("%s%s: got %s; want origin %s", tc.host, tc.path, body, tc.want)
+		}
+	}
+	if resp, _ := request(t, c, base, "other.test", "/", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown host: got %d; want 404", resp.StatusCode)
+	}
+	_, body := request(t, c, base, "www.e2e.test", "/api", map[string]string{"X-Forwarded-For": "203.0.113.9"})
+	got := parse(t, body)
+	if got.Host != "backend.internal" || got.Header.Get("X-Forwarded-For") != "203.0.113.9, 127.0.0.1" ||
+		got.Header.Get("X-Client") != "127.0.0.1" || got.Header.Get("X-Real-Ip") != "127.0.0.1" {
+		t.Errorf("origin saw host %q headers %v; want forward host, XFF appended, custom header", got.Host, got.Header)
+	}
+	// The error page replaces the edge's own 502 (nothing listens at dead)
+	// once it reaches the data plane.
+	n.until("error page applied", func() bool {
+		resp, body := request(t, c, base, "www.e2e.test", "/dead", nil)
+		return resp.StatusCode == 503 && body == "<h1>e2e sorry</h1>"
+	})
+	resp, _ := request(t, c, base, "www.e2e.test", "/login?next=1", nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "https://www.e2e.test/login?next=1" {
+		t.Errorf("forced redirect: got %d %q", resp.StatusCode, loc)
+	}
+	if got := wsRoundTrip(t, addr, "www.e2e.test", "/ws"); got != "hello" {
+		t.Errorf("WebSocket echo: got %q; want hello", got)
+	}
+}
+
+func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	a := echoOrigin(t, "a")
+	ids := n.realServers(a.Addr())
+	serverCA, clientCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e client CA")
+	lc, lk := serverCA.leaf(t, "listener-cert", "www.e2e.test")
+	sc, sk := serverCA.leaf(t, "sni-cert", "sni.e2e.test")
+	listenerCert, sniCert := n.cert(2, lc, lk), n.cert(2, sc, sk)
+	clientCAID := n.cert(1, clientCA.pem, "")
+
+	port := edgetest.FreePort(t, ip)
+	req := gaapsdk.NewCreateHTTPSListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("https"), new(uint64(port))
+	req.CertificateId, req.ForwardProtocol, req.AuthType = new(listenerCert), new("HTTP"), new(uint64(1))
+	req.ClientCertificateId = new(clientCAID)
+	resp, err := n.c.CreateHTTPSListener(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := *resp.Response.ListenerId
+	n.until("HTTPS listener running", func() bool {
+		d := gaapsdk.NewDescribeHTTPSListenersRequest()
+		d.ListenerId = new(listener)
+		r, err := n.c.DescribeHTTPSListeners(d)
+		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
+	})
+	n.domain(listener, "www.e2e.test", "", "")
+	n.domain(listener, "sni.e2e.test", sniCert, "")
+	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	n.rule(listener, "sni.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(serverCA.pem))
+	cc, ck := clientCA.leaf(t, "client", "client")
+	pair, _ := tls.X509KeyPair([]byte(cc), []byte(ck))
+	withCert := &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}}
+	for host, wantCN := range map[string]string{"www.e2e.test": "listener-cert", "sni.e2e.test": "sni-cert"} {
+		resp, body := request(t, pinnedClient(addr, withCert), "https://"+host, host, "/", nil)
+		if resp.ProtoMajor != 2 || resp.TLS.PeerCertificates[0].Subject.CommonName != wantCN || parse(t, body).Name != "a" {
+			t.Errorf("%s: got %s, certificate %q, body %s; want HTTP/2, %q, origin a",
+				host, resp.Proto, resp.TLS.PeerCertificates[0].Subject.CommonName, body, wantCN)
+		}
+		if h := parse(t, body).Header.Get("X-Forwarded-Proto"); h != "https" {
+			t.Errorf("%s: X-Forwarded-Proto %q; want https", host, h)
+		}
+	}
+	// Mutual TLS: a client without a certificate is refused.
+	noCert := pinnedClient(addr, &tls.Config{RootCAs: roots})
+	r, _ := http.NewRequest(http.MethodGet, "https://www.e2e.test/", nil)
+	if resp, err := noCert.Do(r); err == nil {
+		resp.Body.Close()
+		t.Errorf("without client certificate: got %s; want a refused handshake", resp.Status)
+	}
+}

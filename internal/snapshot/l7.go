@@ -1,0 +1,196 @@
+package snapshot
+
+import (
+	"reflect"
+	"time"
+)
+
+// Protocol values for HTTPListener.Protocol and forward protocols.
+const (
+	ProtoHTTP  = "HTTP"
+	ProtoHTTPS = "HTTPS"
+)
+
+// TLS versions (the GAAP TLSSupportVersion spelling) and cipher policies
+// (TLSCiphers). The suites each policy maps to are listed in
+// docs/dataplane-l7.md and implemented by the edge.
+const (
+	TLS10 = "TLSv1"
+	TLS11 = "TLSv1.1"
+	TLS12 = "TLSv1.2"
+	TLS13 = "TLSv1.3"
+
+	CiphersStrict  = "GAAP_TLS_CIPHERS_STRICT"  // TLS 1.2 AEAD suites with forward secrecy only.
+	CiphersGeneral = "GAAP_TLS_CIPHERS_GENERAL" // STRICT plus ECDHE CBC suites.
+	CiphersWide    = "GAAP_TLS_CIPHERS_WIDE"    // GENERAL plus static-RSA suites, for old clients.
+)
+
+// HTTPListener is one HTTP or HTTPS listener of a proxy. It binds a TCP
+// port like a TCP listener (the two cannot share a port) and routes each
+// request by host (Domains) then by path (Domain.Rules).
+type HTTPListener struct {
+	// ID is the stable listener ID; reports and counters are keyed by it.
+	ID string `json:"id"`
+	// Protocol is ProtoHTTP or ProtoHTTPS.
+	Protocol string `json:"protocol"`
+	// Port is the listening TCP port (1-65535).
+	Port int `json:"port"`
+	// TLS is the listener's certificate and TLS settings; required for
+	// HTTPS, must be nil for HTTP. A domain's TLS fields override it.
+	TLS *TLS `json:"tls,omitempty"`
+	// ForwardProtocol is how rules that do not say otherwise reach their
+	// origins: ProtoHTTP or ProtoHTTPS; "" means ProtoHTTP.
+	ForwardProtocol string `json:"forwardProtocol,omitempty"`
+	// HTTP3 also serves HTTP/3 on the UDP port of the same number.
+	// Reserved: Validate rejects it until the engine speaks QUIC.
+	HTTP3 bool `json:"http3,omitempty"`
+	// Domains are the listener's virtual hosts.
+	Domains []Domain `json:"domains,omitempty"`
+}
+
+// TLS is certificate material and protocol settings of an HTTPS listener
+// or domain. Empty fields of a domain's TLS fall back to the listener's.
+type TLS struct {
+	// CertPEM is the server certificate chain (leaf first), KeyPEM its key.
+	CertPEM string `json:"certPem,omitempty"`
+	KeyPEM  string `json:"keyPem,omitempty"`
+	// ClientCAPEMs, when non-empty, make clients present a certificate
+	// signed by one of these CAs (GAAP AuthType 1, mutual TLS).
+	ClientCAPEMs []string `json:"clientCaPems,omitempty"`
+	// MinVersion and MaxVersion bound the TLS versions (TLS10..TLS13);
+	// "" means TLS12 and TLS13. GAAP's TLSSupportVersion list becomes its
+	// lowest and highest element: Go cannot leave holes in the range.
+	MinVersion string `json:"minVersion,omitempty"`
+	MaxVersion string `json:"maxVersion,omitempty"`
+	// Ciphers is CiphersStrict, CiphersGeneral or CiphersWide ("" = wide).
+	// It constrains TLS 1.0-1.2 only: TLS 1.3 suites are not configurable.
+	Ciphers string `json:"ciphers,omitempty"`
+}
+
+// Domain is a virtual host of an HTTP(S) listener.
+type Domain struct {
+	// Host is matched against the request's host without port, case-
+	// insensitively: an exact name, or "*.example.com", which matches any
+	// name ending in ".example.com" (at any depth). Exact names win over
+	// wildcards, and longer wildcards over shorter ones.
+	Host string `json:"host"`
+	// IsDefault makes the domain serve requests whose host matches no
+	// domain (and TLS handshakes whose SNI matches none). At most one.
+	IsDefault bool `json:"isDefault,omitempty"`
+	// TLS overrides the listener's TLS for handshakes whose SNI matches
+	// Host (HTTPS only); nil means the listener's.
+	TLS *TLS `json:"tls,omitempty"`
+	// BasicAuth, when non-empty, requires HTTP basic authentication with
+	// one of these htpasswd-style "user:hash" lines. hash is bcrypt ($2a$,
+	// $2b$, $2y$), "{SHA}" + base64(SHA-1), or else compared as plain text.
+	BasicAuth []string `json:"basicAuth,omitempty"`
+	// OriginCAPEMs, when non-empty, make the edge verify HTTPS origins'
+	// certificates against these CAs (GAAP RealServerAuth); otherwise
+	// origin certificates are not verified.
+	OriginCAPEMs []string `json:"originCaPems,omitempty"`
+	// OriginServerName is the name origin certificates must carry; "" means
+	// the rule's SNI if set, else Host (without a leading "*.").
+	OriginServerName string `json:"originServerName,omitempty"`
+	// ClientCertPEM and ClientKeyPEM are presented to HTTPS origins that ask
+	// for a client certificate (GAAP GaapAuth); empty = none.
+	ClientCertPEM string `json:"clientCertPem,omitempty"`
+	ClientKeyPEM  string `json:"clientKeyPem,omitempty"`
+	// ErrorPages replace answers with the listed status codes, from
+	// origins and from the edge itself (404 no rule, 502, 504).
+	ErrorPages []ErrorPage `json:"errorPages,omitempty"`
+	// Rules route by path; see Rule.Path.
+	Rules []Rule `json:"rules,omitempty"`
+}
+
+// ErrorPage is a custom answer for some status codes of a domain.
+type ErrorPage struct {
+	// ErrorNos are the status codes replaced (400-599).
+	ErrorNos []int `json:"errorNos"`
+	// NewErrorNo is the status sent instead; 0 keeps the original.
+	NewErrorNo int `json:"newErrorNo,omitempty"`
+	// Body replaces the answer's body.
+	Body string `json:"body"`
+	// ClearHeaders are removed from the answer; SetHeaders then set.
+	ClearHeaders []string `json:"clearHeaders,omitempty"`
+	SetHeaders   []Header `json:"setHeaders,omitempty"`
+}
+
+// Header is one header name and value.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Rule forwards the requests of a domain whose path starts with Path.
+type Rule struct {
+	// ID is the stable rule ID; per-rule counters are keyed by it.
+	ID string `json:"id"`
+	// Path is a byte-wise prefix of the request path, starting with "/";
+	// the longest matching rule of the domain wins (nginx prefix location
+	// semantics: "/api" also matches "/apix").
+	Path string `json:"path"`
+	// Scheduler is SchedRR, SchedWRR, SchedLC or SchedLRTT.
+	Scheduler string `json:"scheduler"`
+	// Origins are the rule's real servers; Secondary is honoured when
+	// FailoverSwitch is set.
+	Origins        []Origin `json:"origins,omitempty"`
+	FailoverSwitch bool     `json:"failoverSwitch,omitempty"`
+	// Health is the HTTP health check of the origins.
+	Health HTTPCheck `json:"health"`
+	// ForwardProtocol is ProtoHTTP or ProtoHTTPS; "" means the listener's.
+	ForwardProtocol string `json:"forwardProtocol,omitempty"`
+	// ForwardHost replaces the Host header sent to origins; "" keeps the
+	// client's.
+	ForwardHost string `json:"forwardHost,omitempty"`
+	// SNI is the server name sent in the TLS handshake to HTTPS origins;
+	// "" sends none (GAAP ServerNameIndicationSwitch OFF).
+	SNI string `json:"sni,omitempty"`
+	// ForcedRedirect, when set, answers plain-HTTP requests with a 301 to
+	// HTTPS instead of forwarding: "https" or "https:" (same host, default
+	// port), "https:PORT", or a "https://authority" base URL.
+	ForcedRedirect string `json:"forcedRedirect,omitempty"`
+	// Headers are set on requests sent to origins (replacing any value the
+	// client sent); "$remote_addr" in a value becomes the client IP.
+	Headers []Header `json:"headers,omitempty"`
+}
+
+// HTTPCheck is an HTTP health check of a rule's origins. A check passes
+// when the origin answers Method Path with a status in StatusClasses.
+type HTTPCheck struct {
+	Enabled bool `json:"enabled"`
+	// Interval between checks (0 = 5s) and Timeout of one (0 = 2s).
+	Interval time.Duration `json:"interval,omitempty"`
+	Timeout  time.Duration `json:"timeout,omitempty"`
+	// Healthy and Unhealthy are the rise/fall counts (0 = 3).
+	Healthy   int `json:"healthy,omitempty"`
+	Unhealthy int `json:"unhealthy,omitempty"`
+	// Path (default "/") and Method ("HEAD" or "GET", default "HEAD").
+	Path   string `json:"path,omitempty"`
+	Method string `json:"method,omitempty"`
+	// StatusClasses are the accepted classes as GAAP spells them: 100,
+	// 200, 300, 400, 500 (100 = any 1xx). Empty means 200 and 300.
+	StatusClasses []int `json:"statusClasses,omitempty"`
+	// Host is the Host header of checks; "" means the origin's address.
+	Host string `json:"host,omitempty"`
+}
+
+// Equal reports whether two HTTP listeners are configured identically.
+func (l *HTTPListener) Equal(o *HTTPListener) bool { return reflect.DeepEqual(l, o) }
+
+// PlacedHTTP is an HTTP listener together with the proxy it belongs to.
+type PlacedHTTP struct {
+	Proxy    *Proxy
+	Listener *HTTPListener
+}
+
+// HTTPListeners returns every HTTP listener with its proxy, in order.
+func (s *Snapshot) HTTPListeners() []PlacedHTTP {
+	var out []PlacedHTTP
+	for i := range s.Proxies {
+		p := &s.Proxies[i]
+		for j := range p.HTTPListeners {
+			out = append(out, PlacedHTTP{p, &p.HTTPListeners[j]})
+		}
+	}
+	return out
+}
