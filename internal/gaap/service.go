@@ -6,11 +6,8 @@ package gaap
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"time"
 
-	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/resource"
@@ -54,37 +51,10 @@ func (s *Service) Register() *cloudapi.Service {
 
 // update runs fn in one read-write transaction for the caller's account.
 func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
-	err := s.store.Update(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	})
-	if err == nil && s.Notify != nil {
-		s.Notify()
-	}
-	return translate(err)
+	return resource.Update(ctx, s.store, call, s.Notify, fn)
 }
 
 // view runs fn in one read-only transaction for the caller's account.
 func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
-	err := s.store.View(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	})
-	return translate(err)
+	return resource.View(ctx, s.store, call, fn)
 }
-
-// translate keeps API errors and hides everything else behind InternalError.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae *apierr.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return apierr.Wrap(err, apierr.InternalError, "the request timed out; retry later")
-	}
-	return apierr.Internal(err)
-}
-
-// unix is a small helper for response timestamps.
-func unix(t time.Time) *int64 { return new(t.Unix()) }

@@ -5,10 +5,8 @@ package teo
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
-	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/store"
@@ -42,25 +40,9 @@ func (s *Service) Register() *cloudapi.Service {
 }
 
 func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
-	err := s.store.Update(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	})
-	if err == nil && s.Notify != nil {
-		s.Notify()
-	}
-	return translate(err)
+	return resource.Update(ctx, s.store, call, s.Notify, fn)
 }
 
 func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
-	return translate(s.store.View(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	}))
-}
-
-func translate(err error) error {
-	var ae *apierr.Error
-	if err == nil || errors.As(err, &ae) {
-		return err
-	}
-	return apierr.Internal(err)
+	return resource.View(ctx, s.store, call, fn)
 }

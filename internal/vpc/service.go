@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
@@ -50,22 +49,14 @@ func (s *Service) update(ctx context.Context, call *cloudapi.Call, fn func(*reso
 	if err := s.ensureDefaultVpc(ctx, call); err != nil {
 		return err
 	}
-	err := s.store.Update(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	})
-	if err == nil && s.Notify != nil {
-		s.Notify()
-	}
-	return translate(err)
+	return resource.Update(ctx, s.store, call, s.Notify, fn)
 }
 
 func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resource.Tx) error) error {
 	if err := s.ensureDefaultVpc(ctx, call); err != nil {
 		return err
 	}
-	return translate(s.store.View(ctx, func(t store.Tx) error {
-		return fn(&resource.Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID})
-	}))
+	return resource.View(ctx, s.store, call, fn)
 }
 
 // defaultVpcClaim is the store claim namespace recording that an
@@ -79,24 +70,15 @@ func (s *Service) ensureDefaultVpc(ctx context.Context, call *cloudapi.Call) err
 	if _, ok := s.defaulted.Load(uin); ok {
 		return nil
 	}
-	err := s.store.Update(ctx, func(t store.Tx) error {
-		if err := t.Claim(defaultVpcClaim, uin); err != nil {
+	err := resource.Update(ctx, s.store, call, nil, func(tx *resource.Tx) error {
+		if err := tx.Store.Claim(defaultVpcClaim, uin); err != nil {
 			return err
 		}
-		tx := &resource.Tx{Store: t, Account: uin, Now: call.Time, RequestID: call.RequestID}
 		return tx.Insert(model.NewDefaultVpc())
 	})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return translate(err)
+		return err
 	}
 	s.defaulted.Store(uin, true)
 	return nil
-}
-
-func translate(err error) error {
-	var ae *apierr.Error
-	if err == nil || errors.As(err, &ae) {
-		return err
-	}
-	return apierr.Internal(err)
 }
