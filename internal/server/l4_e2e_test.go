@@ -178,6 +178,12 @@ func TestTCPListenerCarriesTraffic(t *testing.T) {
 		t.Fatalf("rr over two origins: got %v; want 5 each", got)
 	}
 
+	// The same counters are exported for Prometheus.
+	metrics := httpGet(t, "http://"+n.Addr+"/metrics")
+	if !strings.Contains(metrics, `opengaap_connections_total{id="`+listener+`",kind="listener"} 10`) {
+		t.Errorf("/metrics lacks the listener's 10 connections:\n%.2000s", metrics)
+	}
+
 	// Statistics reach the store: the listener's inbound bandwidth series
 	// gets a point once the recorder has run.
 	n.until("listener statistics", func() bool {
