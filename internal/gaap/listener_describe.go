@@ -96,46 +96,41 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 
 // DescribeTCPListeners lists TCP listeners with their bound origins.
 func (s *Service) DescribeTCPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeTCPListenersRequest) (*gaapapi.DescribeTCPListenersResponse, error) {
-	resp := &gaapapi.DescribeTCPListenersResponse{ListenerSet: []gaapapi.TCPListener{}}
 	q := listenerQuery{protocol: model.TCP, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
 		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
-	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
-		for _, l := range ls {
-			bound, err := s.listenerBoundOut(tx, l.ID, l.Bindings)
-			if err != nil {
-				return err
-			}
-			resp.ListenerSet = append(resp.ListenerSet, tcpListenerOut(l, bound))
-		}
-		return nil
-	})
+	set, total, err := describeL4(ctx, s, call, q, tcpListenerOut)
 	if err != nil {
 		return nil, err
 	}
-	resp.TotalCount = &total
-	return resp, nil
+	return &gaapapi.DescribeTCPListenersResponse{ListenerSet: set, TotalCount: total}, nil
 }
 
 // DescribeUDPListeners lists UDP listeners with their bound origins.
 func (s *Service) DescribeUDPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeUDPListenersRequest) (*gaapapi.DescribeUDPListenersResponse, error) {
-	resp := &gaapapi.DescribeUDPListenersResponse{ListenerSet: []gaapapi.UDPListener{}}
 	q := listenerQuery{protocol: model.UDP, proxyID: req.ProxyId, groupID: req.GroupId, listenerID: req.ListenerId,
 		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit}
+	set, total, err := describeL4(ctx, s, call, q, udpListenerOut)
+	if err != nil {
+		return nil, err
+	}
+	return &gaapapi.DescribeUDPListenersResponse{ListenerSet: set, TotalCount: total}, nil
+}
+
+// describeL4 lists the layer-4 listeners q selects, each converted with
+// its bound origins.
+func describeL4[T any](ctx context.Context, s *Service, call *cloudapi.Call, q listenerQuery, conv func(*model.Listener, []gaapapi.BindRealServer) T) ([]T, *int64, error) {
+	out := []T{}
 	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
 		for _, l := range ls {
 			bound, err := s.listenerBoundOut(tx, l.ID, l.Bindings)
 			if err != nil {
 				return err
 			}
-			resp.ListenerSet = append(resp.ListenerSet, udpListenerOut(l, bound))
+			out = append(out, conv(l, bound))
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	resp.TotalCount = &total
-	return resp, nil
+	return out, &total, err
 }
 
 // DescribeHTTPListeners lists HTTP listeners.
