@@ -67,11 +67,7 @@ func (s *Service) ModifyL4ProxyRulesStatus(ctx context.Context, call *cloudapi.C
 		return nil, err
 	}
 	return &teoapi.ModifyL4ProxyRulesStatusResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		rules, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
-		if err != nil {
-			return err
-		}
-		picked, err := ruleByID(rules, req.RuleIds)
+		picked, err := pickRules(tx, req.ZoneId, req.ProxyId, req.RuleIds)
 		if err != nil {
 			return err
 		}
@@ -95,11 +91,7 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	return &teoapi.DeleteL4ProxyRulesResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		rules, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
-		if err != nil {
-			return err
-		}
-		picked, err := ruleByID(rules, req.RuleIds)
+		picked, err := pickRules(tx, req.ZoneId, req.ProxyId, req.RuleIds)
 		if err != nil {
 			return err
 		}
@@ -110,4 +102,13 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		}
 		return nil
 	})
+}
+
+// pickRules loads the rules ids of a proxy of a zone.
+func pickRules(tx *resource.Tx, zone, proxy *string, ids []string) ([]*model.TeoL4Rule, error) {
+	rules, err := proxyRules(tx, deref(zone), deref(proxy))
+	if err != nil {
+		return nil, err
+	}
+	return ruleByID(rules, ids)
 }
