@@ -30,8 +30,8 @@ go test -count=1 -timeout 15m $(go list ./... | grep -v '/internal/edge$')
 echo "== data-plane tests, alone"
 go test -count=1 -timeout 5m ./internal/edge
 
-echo "== API tests on PostgreSQL"
-OPENGAAP_TEST_STORE=postgres go test -count=1 -timeout 10m ./internal/gaap/
+echo "== API and end-to-end tests on PostgreSQL"
+OPENGAAP_TEST_STORE=postgres go test -count=1 -timeout 10m ./internal/gaap/ ./internal/teo/ ./internal/vpc/ ./internal/server/
 
 echo "== Node SDK end-to-end tests (teo)"
 scripts/node-tests.sh
