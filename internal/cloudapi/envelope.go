@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 
-	jsonv2 "github.com/go-json-experiment/json"
-
 	"github.com/opengaap/opengaap/internal/apierr"
 )
 
@@ -23,23 +21,16 @@ func newRequestID() string {
 
 // writeResult writes {"Response": {<fields of resp>, "RequestId": id}}.
 func writeResult(w http.ResponseWriter, requestID string, resp any) {
-	// The v2 encoder writes nil slices as [] (clients iterate over lists
-	// without nil checks) and is about twice as fast as encoding/json.
-	body, err := jsonv2.Marshal(resp)
-	if err != nil || len(body) < 2 || body[0] != '{' {
+	body, err := encodeResponse(resp, requestID)
+	if err != nil {
 		writeError(w, requestID, "", apierr.Internal(fmt.Errorf("encode response: %v", err)))
 		return
 	}
 	var buf bytes.Buffer
-	buf.Grow(len(body) + 80)
+	buf.Grow(len(body) + 16)
 	buf.WriteString(`{"Response":`)
-	buf.Write(body[:len(body)-1])
-	if len(body) > 2 {
-		buf.WriteByte(',')
-	}
-	buf.WriteString(`"RequestId":"`)
-	buf.WriteString(requestID)
-	buf.WriteString(`"}}`)
+	buf.Write(body)
+	buf.WriteByte('}')
 	send(w, buf.Bytes())
 }
 
