@@ -90,6 +90,9 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 	hl := snapshot.HTTPListener{ID: l.ID, Protocol: l.Protocol, Port: int(l.Port)}
 	if l.Protocol == model.HTTPS {
 		hl.ForwardProtocol = l.ForwardProtocol
+		// The listener's flag decides: it is what reserves the UDP port
+		// (model.Listener.UsesUDPPort); a domain's flag cannot open one.
+		hl.HTTP3 = l.Http3Supported == 1
 		hl.TLS = &snapshot.TLS{Ciphers: l.TLSCiphers}
 		hl.TLS.CertPEM, hl.TLS.KeyPEM = c.pair(l.CertificateID)
 		hl.TLS.MinVersion, hl.TLS.MaxVersion = versionRange(l.TLSSupportVersion)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/acl"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l7"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -13,8 +14,10 @@ import (
 // l7Entry is one bound HTTP(S) socket and the listener it serves.
 type l7Entry struct {
 	srv    *l7.Server
+	h3     *l7.H3Server // QUIC side on the same UDP port; nil without HTTP/3.
 	h      *l7.Handler
 	placed snapshot.PlacedHTTP
+	policy *acl.Policy // The proxy policy open connections were last checked against.
 }
 
 // l7State is the runtime's layer-7 half, guarded by Runtime.mu.
@@ -77,6 +80,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 			rt.removeHTTP(k, e, rep)
 		}
 	}
+	rt.releaseUDP(want) // apply_http3.go
 	return want
 }
 
@@ -87,6 +91,7 @@ func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, rep *Report) {
 			rep.Listeners = append(rep.Listeners, rt.placeHTTP(k, w.PlacedHTTP))
 		}
 	}
+	rt.recheckL7()
 }
 
 // placeHTTP makes socket k serve pl: unchanged, handler swap, or bind.
@@ -98,6 +103,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 	e := st.servers[k]
 	if e != nil && e.placed.Proxy.ID == pl.Proxy.ID && e.placed.Listener.Equal(l) {
 		e.placed, ls.Change = pl, ChangeUnchanged
+		rt.syncHTTP3(k, e, &ls) // Retries a failed UDP bind.
 		return ls
 	}
 	h, err := l7.Build(st.env, l, rt.proxies[pl.Proxy.ID].shared)
@@ -114,6 +120,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 		e.h, e.placed = h, pl
 		old.Release()
 		ls.Change = ChangeUpdated
+		rt.syncHTTP3(k, e, &ls)
 		return ls
 	}
 	ls.Change = ChangeAdded
@@ -123,7 +130,9 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 		ls.State, ls.Error = StateFailed, "bind "+k.String()+": "+err.Error()
 		return ls
 	}
-	st.servers[k] = &l7Entry{srv: srv, h: h, placed: pl}
+	e = &l7Entry{srv: srv, h: h, placed: pl, policy: h.Proxy.Policy.Load()}
+	st.servers[k] = e
+	rt.syncHTTP3(k, e, &ls)
 	return ls
 }
 
@@ -131,7 +140,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
 	st := rt.l7()
 	delete(st.servers, k)
-	done := e.srv.Shutdown(rt.opts.DrainGrace)
+	done := shutdownL7(e, rt.opts.DrainGrace)
 	st.drains[e] = done
 	id := e.placed.Listener.ID
 	rt.bg.Add(1)
@@ -155,7 +164,7 @@ func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
 	st := rt.l7()
 	var dones []<-chan struct{}
 	for k, e := range st.servers {
-		dones = append(dones, e.srv.Shutdown(grace))
+		dones = append(dones, shutdownL7(e, grace))
 		e.h.Release()
 		delete(st.servers, k)
 	}

@@ -5,7 +5,8 @@ import (
 	"slices"
 )
 
-// Delta lists listener IDs by what happened to them between two snapshots.
+// Delta lists listener IDs (layer-4 and HTTP/HTTPS alike) by what happened
+// to them between two snapshots.
 // A listener counts as Changed when its own fields or its proxy's AccessIP
 // or Closed flag changed; proxy-wide settings (bandwidth, connection cap,
 // policy) are reported in ProxiesChanged because the edge updates them in
@@ -47,6 +48,7 @@ func Diff(old, cur *Snapshot) Delta {
 			d.ProxiesChanged = append(d.ProxiesChanged, id)
 		}
 	}
+	d.addHTTP(old, cur) // diff_l7.go
 	for _, s := range []*[]string{&d.Added, &d.Removed, &d.Changed, &d.Unchanged, &d.ProxiesChanged} {
 		slices.Sort(*s)
 	}

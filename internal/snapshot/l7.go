@@ -41,8 +41,9 @@ type HTTPListener struct {
 	// ForwardProtocol is how rules that do not say otherwise reach their
 	// origins: ProtoHTTP or ProtoHTTPS; "" means ProtoHTTP.
 	ForwardProtocol string `json:"forwardProtocol,omitempty"`
-	// HTTP3 also serves HTTP/3 on the UDP port of the same number.
-	// Reserved: Validate rejects it until the engine speaks QUIC.
+	// HTTP3 also serves HTTP/3 (QUIC, TLS 1.3) on the UDP port of the same
+	// number, which it then occupies like a UDP listener; HTTPS only.
+	// HTTP/1.1 and HTTP/2 answers advertise it with Alt-Svc.
 	HTTP3 bool `json:"http3,omitempty"`
 	// Domains are the listener's virtual hosts.
 	Domains []Domain `json:"domains,omitempty"`

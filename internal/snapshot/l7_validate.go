@@ -20,8 +20,8 @@ func (l *HTTPListener) Validate() error {
 		return fmt.Errorf("protocol %q: want HTTP or HTTPS", l.Protocol)
 	case l.Port < 1 || l.Port > 65535:
 		return fmt.Errorf("port %d out of range", l.Port)
-	case l.HTTP3:
-		return errors.New("HTTP/3 is not supported yet")
+	case l.HTTP3 && l.Protocol != ProtoHTTPS:
+		return errors.New("HTTP/3 needs HTTPS")
 	case l.Protocol == ProtoHTTP && l.TLS != nil:
 		return errors.New("TLS settings on an HTTP listener")
 	case l.Protocol == ProtoHTTPS && (l.TLS == nil || l.TLS.CertPEM == "" || l.TLS.KeyPEM == ""):

@@ -65,7 +65,8 @@ func (s *Snapshot) Validate() []*ObjectError {
 }
 
 // validateHTTP checks a proxy's HTTP listeners. They occupy TCP ports, so
-// they conflict with TCP listeners of the same access IP and port.
+// they conflict with TCP listeners of the same access IP and port; with
+// HTTP/3 they also occupy the UDP port.
 func (p *Proxy) validateHTTP(seen map[string]bool, socks map[string]string) []*ObjectError {
 	var errs []*ObjectError
 	for j := range p.HTTPListeners {
@@ -78,12 +79,19 @@ func (p *Proxy) validateHTTP(seen map[string]bool, socks map[string]string) []*O
 		if other, ok := socks[sock]; err == nil && ok {
 			err = fmt.Errorf("%s already used by listener %s", sock, other)
 		}
+		udp := fmt.Sprintf("%s/%s:%d", ProtoUDP, p.AccessIP, l.Port)
+		if other, ok := socks[udp]; err == nil && l.HTTP3 && ok {
+			err = fmt.Errorf("%s (HTTP/3) already used by listener %s", udp, other)
+		}
 		if err != nil {
 			errs = append(errs, &ObjectError{Kind: "listener", ID: l.ID, ProxyID: p.ID, Err: err})
 			continue
 		}
 		seen["l/"+l.ID] = true
 		socks[sock] = l.ID
+		if l.HTTP3 {
+			socks[udp] = l.ID
+		}
 	}
 	return errs
 }

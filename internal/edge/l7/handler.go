@@ -47,6 +47,8 @@ type Handler struct {
 	def   *vhost
 	env   *Env
 	rules []*rule // Every rule, for Release and reports.
+	// altSvc advertises HTTP/3 on HTTP/1.1 and HTTP/2 answers; nil = off.
+	altSvc []string
 
 	released sync.Once
 }
@@ -65,6 +67,9 @@ type vhost struct {
 func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {
 	h := &Handler{ID: l.ID, Proxy: proxy, Stats: env.Stats.Get(stats.KindListener, l.ID), port: l.Port,
 		exact: map[string]*vhost{}, env: env}
+	if l.HTTP3 {
+		h.altSvc = []string{altSvc(l.Port)}
+	}
 	defer func() {
 		if err != nil {
 			h.Release()

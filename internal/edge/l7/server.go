@@ -147,8 +147,9 @@ func (s *Server) admit(c *net.TCPConn) net.Conn {
 		cc.Close()
 		return nil
 	}
+	nc := shape(cc, h.Proxy.BW) // shape.go: cc itself when unlimited.
 	if h.tls != nil {
-		return tls.Server(cc, s.tls)
+		return tls.Server(nc, s.tls)
 	}
-	return cc
+	return nc
 }

@@ -1,0 +1,112 @@
+package edge_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestHTTPBandwidthCap downloads and uploads through an 8 Mbps proxy and
+// checks each direction took the time 8 Mbps allows (± 15%: HTTP framing
+// and the bucket's initial burst are included). Not parallel: it measures
+// time, like TestBandwidthCap, and they would skew each other on 2 cores.
+func TestHTTPBandwidthCap(t *testing.T) {
+	const mbps, size = 8, 1 << 20 // 1 MiB ≈ 1.05 s at 8 Mbps.
+	blob := strings.Repeat("x", size)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		if n == 0 {
+			io.WriteString(w, blob)
+		}
+	}))
+	t.Cleanup(origin.Close)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := snapshot.HTTPListener{ID: "lsr-bw", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "bw.test", Rules: []snapshot.Rule{rule("r-bw", "/", l7Origins(netip.MustParseAddrPort(origin.Listener.Addr().String())))}}}}
+	s := httpProxy(1, ip, l)
+	s.Proxies[0].BandwidthMbps = mbps
+	mustApply(t, rt, s)
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	c := &http.Client{Timeout: 10 * time.Second}
+
+	for _, dir := range []string{"download", "upload"} {
+		var body io.Reader
+		if dir == "upload" {
+			body = strings.NewReader(blob)
+		}
+		req, _ := http.NewRequest(http.MethodPost, url, body)
+		req.Host = "bw.test"
+		start := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		rate := float64(size) * 8 / time.Since(start).Seconds() / 1e6
+		t.Logf("%s: %.2f Mbps (cap %d, %d bytes back)", dir, rate, mbps, n)
+		if rate < mbps*0.85 || rate > mbps*1.15 {
+			t.Errorf("%s: got %.2f Mbps; want %d ± 15%%", dir, rate, mbps)
+		}
+	}
+}
+
+// TestHTTPPolicyRecheck: a keep-alive connection whose source a new policy
+// denies is closed; the next request on it is not served.
+func TestHTTPPolicyRecheck(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	bad, good := lo.Next(), lo.Next()
+	l := snapshot.HTTPListener{ID: "lsr-pol", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "p.test", Rules: []snapshot.Rule{rule("r-pol", "/", l7Origins(a))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	cb, cg := dial(t, bad, to), dial(t, good, to)
+	for _, c := range []net.Conn{cb, cg} {
+		if code := keepAliveGet(c); code != http.StatusOK {
+			t.Fatalf("before the policy: got %d", code)
+		}
+	}
+
+	s := httpProxy(2, ip, l)
+	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	mustApply(t, rt, s)
+	if code := keepAliveGet(cb); code != 0 {
+		t.Errorf("denied keep-alive connection: got %d; want closed", code)
+	}
+	if code := keepAliveGet(cg); code != http.StatusOK {
+		t.Errorf("allowed keep-alive connection: got %d; want 200", code)
+	}
+}
+
+// keepAliveGet sends one request on c and returns the status, 0 if the
+// connection is gone.
+func keepAliveGet(c net.Conn) int {
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: p.test\r\n\r\n"); err != nil {
+		return 0
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}

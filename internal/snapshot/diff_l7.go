@@ -1,0 +1,41 @@
+package snapshot
+
+// addHTTP classifies the HTTP/HTTPS listeners of two snapshots into d, by
+// ID, like layer-4 listeners: IDs are unique across both kinds (Validate),
+// so one Delta lists them all. A listener changed when its own fields or
+// its proxy's ID, AccessIP or Closed flag changed.
+func (d *Delta) addHTTP(old, cur *Snapshot) {
+	ol, nl := indexHTTP(old), indexHTTP(cur)
+	for id, n := range nl {
+		o, ok := ol[id]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, id)
+		case o.equal(n):
+			d.Unchanged = append(d.Unchanged, id)
+		default:
+			d.Changed = append(d.Changed, id)
+		}
+	}
+	for id := range ol {
+		if _, ok := nl[id]; !ok {
+			d.Removed = append(d.Removed, id)
+		}
+	}
+}
+
+func (a PlacedHTTP) equal(b PlacedHTTP) bool {
+	return a.Proxy.AccessIP == b.Proxy.AccessIP && a.Proxy.Closed == b.Proxy.Closed &&
+		a.Proxy.ID == b.Proxy.ID && a.Listener.Equal(b.Listener)
+}
+
+func indexHTTP(s *Snapshot) map[string]PlacedHTTP {
+	out := map[string]PlacedHTTP{}
+	if s == nil {
+		return out
+	}
+	for _, pl := range s.HTTPListeners() {
+		out[pl.Listener.ID] = pl
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+package snapshot_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// h3 is a valid HTTPS listener with HTTP/3 on port 443.
+func h3(id string) snapshot.HTTPListener {
+	return snapshot.HTTPListener{ID: id, Protocol: snapshot.ProtoHTTPS, Port: 443, HTTP3: true,
+		TLS: &snapshot.TLS{CertPEM: "c", KeyPEM: "k"}}
+}
+
+func TestHTTP3Validate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    snapshot.Proxy
+		want string // "" = valid
+	}{
+		{"https", snapshot.Proxy{ID: "p", HTTPListeners: []snapshot.HTTPListener{h3("h")}}, ""},
+		{"http", snapshot.Proxy{ID: "p", HTTPListeners: []snapshot.HTTPListener{{ID: "h", Protocol: snapshot.ProtoHTTP, Port: 80, HTTP3: true}}},
+			"needs HTTPS"},
+		{"udp port taken", snapshot.Proxy{ID: "p",
+			Listeners:     []snapshot.Listener{{ID: "u", Protocol: snapshot.ProtoUDP, Port: 443, Scheduler: snapshot.SchedRR}},
+			HTTPListeners: []snapshot.HTTPListener{h3("h")}}, "UDP/:443 (HTTP/3) already used by listener u"},
+		{"udp port free without http3", snapshot.Proxy{ID: "p",
+			Listeners: []snapshot.Listener{{ID: "u", Protocol: snapshot.ProtoUDP, Port: 443, Scheduler: snapshot.SchedRR}},
+			HTTPListeners: []snapshot.HTTPListener{func() snapshot.HTTPListener {
+				l := h3("h")
+				l.HTTP3 = false
+				return l
+			}()}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := (&snapshot.Snapshot{Proxies: []snapshot.Proxy{tc.p}}).Validate()
+			var got string
+			if len(errs) > 0 {
+				got = errs[0].Error()
+			}
+			if (tc.want == "") != (len(errs) == 0) || !strings.Contains(got, tc.want) {
+				t.Errorf("got %v; want error containing %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiffHTTPListeners(t *testing.T) {
+	snap := func(ls ...snapshot.HTTPListener) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "p", HTTPListeners: ls}}}
+	}
+	changed := h3("changed")
+	changed.Port = 8443
+	d := snapshot.Diff(snap(h3("same"), h3("changed"), h3("gone")), snap(h3("same"), changed, h3("new")))
+	for name, got := range map[string][]string{"added": d.Added, "removed": d.Removed, "changed": d.Changed, "unchanged": d.Unchanged} {
+		want := map[string]string{"added": "new", "removed": "gone", "changed": "changed", "unchanged": "same"}[name]
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s: got %v; want [%s]", name, got, want)
+		}
+	}
+	if d := snapshot.Diff(nil, snap(h3("a"))); strings.Join(d.Added, ",") != "a" {
+		t.Errorf("from nil: got %+v; want a added", d)
+	}
+}
