@@ -1,0 +1,165 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/snapshot"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
+)
+
+// fakePlane records what it was given and fails the IDs it is told to.
+type fakePlane struct {
+	snaps []*snapshot.Snapshot
+	fail  map[string]string
+}
+
+func (f *fakePlane) Apply(_ context.Context, st *State) (map[string]string, error) {
+	f.snaps = append(f.snaps, Compile(st))
+	return f.fail, nil
+}
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func insertAll(t *testing.T, st store.Store, objs ...model.Object) {
+	t.Helper()
+	err := st.Update(t.Context(), func(tx store.Tx) error {
+		rtx := &resource.Tx{Store: tx, Account: "1", Now: time.Unix(1e9, 0), RequestID: "req-1"}
+		for _, o := range objs {
+			if err := rtx.Insert(o); err != nil {
+				return err
+			}
+		}
+		_, err := rtx.StartTask("CreateTCPListeners", "listener-a", "listener-b")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get[T any](t *testing.T, st store.Store, kind, id string) (*T, bool) {
+	t.Helper()
+	var out *T
+	err := st.View(t.Context(), func(tx store.Tx) error {
+		rec, err := tx.Get(kind, id)
+		if err != nil {
+			return err
+		}
+		out = new(T)
+		return json.Unmarshal(rec.Data, out)
+	})
+	return out, err == nil
+}
+
+func TestReconcileSettlesWhatWasApplied(t *testing.T) {
+	st := openStore(t)
+	proxy := &model.Proxy{Base: model.Base{ID: "link-1"}, Status: model.ProxyCreating, IP: "127.1.2.3", Bandwidth: 5, Concurrent: 2}
+	rs := &model.RealServer{Base: model.Base{ID: "rs-1"}, Address: "127.9.9.9"}
+	ok := &model.Listener{Base: model.Base{ID: "listener-a"}, ProxyID: "link-1", Protocol: model.TCP, Port: 80,
+		Scheduler: "rr", Status: model.StatusCreating, ClientIPMethod: model.ClientIPProxyProtocol,
+		Bindings: []model.Bound{{RealServerID: "rs-1", Port: 8080, Weight: 3}}}
+	bad := &model.Listener{Base: model.Base{ID: "listener-b"}, ProxyID: "link-1", Protocol: model.UDP, Port: 53,
+		Scheduler: "rr", Status: model.StatusCreating}
+	gone := &model.Listener{Base: model.Base{ID: "listener-c"}, ProxyID: "link-1", Protocol: model.TCP, Port: 81,
+		Scheduler: "rr", Status: model.StatusDeleting}
+	insertAll(t, st, proxy, rs, ok, bad, gone)
+
+	plane := &fakePlane{fail: map[string]string{"listener-b": "port taken"}}
+	c := New(st, plane, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := c.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	snap := plane.snaps[0]
+	if len(snap.Proxies) != 1 || len(snap.Proxies[0].Listeners) != 2 {
+		t.Fatalf("snapshot: got %+v; want one proxy with listeners a and b (c is being deleted)", snap.Proxies)
+	}
+	sp := snap.Proxies[0]
+	if sp.AccessIP != "127.1.2.3" || sp.BandwidthMbps != 5 || sp.MaxConns != 20000 {
+		t.Errorf("proxy limits: got %+v; want 127.1.2.3, 5 Mbps, 20000 connections", sp)
+	}
+	la := sp.Listeners[0]
+	if la.ID != "listener-a" || la.ClientIP != snapshot.ClientIPPPV1 || len(la.Origins) != 1 ||
+		la.Origins[0].Host != "127.9.9.9" || la.Origins[0].Port != 8080 || la.Origins[0].Weight != 3 {
+		t.Errorf("listener a: got %+v; want PROXY v1 to 127.9.9.9:8080 weight 3", la)
+	}
+
+	if p, _ := get[model.Proxy](t, st, model.KindProxy, "link-1"); p.Status != model.ProxyRunning {
+		t.Errorf("proxy status %s; want RUNNING", p.Status)
+	}
+	if l, _ := get[model.Listener](t, st, model.KindListener, "listener-a"); l.Status != model.StatusRunning {
+		t.Errorf("applied listener status %d; want 0", l.Status)
+	}
+	if l, _ := get[model.Listener](t, st, model.KindListener, "listener-b"); l.Status != model.StatusCreating {
+		t.Errorf("failed listener status %d; want 1 (still creating)", l.Status)
+	}
+	if _, found := get[model.Listener](t, st, model.KindListener, "listener-c"); found {
+		t.Error("deleted listener still stored")
+	}
+	if task, _ := get[model.Task](t, st, model.KindTask, "req-1"); task.Status != model.TaskFail {
+		t.Errorf("task status %s; want FAIL (listener-b failed)", task.Status)
+	}
+
+	// The failure is retried without a new revision, and settles once it applies.
+	plane.fail = nil
+	if err := c.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(plane.snaps) != 2 {
+		t.Fatalf("applies: got %d; want a retry", len(plane.snaps))
+	}
+	if l, _ := get[model.Listener](t, st, model.KindListener, "listener-b"); l.Status != model.StatusRunning {
+		t.Errorf("retried listener status %d; want 0", l.Status)
+	}
+	// Nothing changed since: no further apply.
+	c.Reconcile(t.Context())
+	c.Reconcile(t.Context())
+	if len(plane.snaps) > 4 {
+		t.Errorf("applies: got %d; want no apply without a change", len(plane.snaps))
+	}
+}
+
+func TestCompileGroupListenerPerProxy(t *testing.T) {
+	st := &State{Objects: map[string][]model.Object{
+		model.KindProxy: {
+			&model.Proxy{Base: model.Base{ID: "link-1"}, GroupID: "lg-1", IP: "127.0.0.1", Status: model.ProxyRunning},
+			&model.Proxy{Base: model.Base{ID: "link-2"}, GroupID: "lg-1", IP: "127.0.0.2", Status: model.ProxyRunning},
+			&model.Proxy{Base: model.Base{ID: "link-3"}, IP: "127.0.0.3", Status: model.ProxyDestroying},
+		},
+		model.KindListener: {&model.Listener{Base: model.Base{ID: "listener-g"}, GroupID: "lg-1", Protocol: model.TCP, Port: 90, Scheduler: "rr"}},
+		model.KindPolicy: {&model.SecurityPolicy{Base: model.Base{ID: "sp-1"}, GroupID: "lg-1", DefaultAction: "drop", Status: model.PolicyBound,
+			Rules: []model.SecurityRule{{SourceCidr: "10.0.0.0/8", Action: "accept", Protocol: "tcp", DestPortRange: "ALL"}}}},
+	}}
+	snap := Compile(st)
+	if len(snap.Proxies) != 2 {
+		t.Fatalf("got %d proxies; want 2 (the destroying one is left out)", len(snap.Proxies))
+	}
+	for _, p := range snap.Proxies {
+		if len(p.Listeners) != 1 || p.Listeners[0].ID != GroupListenerID("listener-g", p.ID) {
+			t.Errorf("proxy %s listeners %+v; want the group listener as listener-g@%s", p.ID, p.Listeners, p.ID)
+		}
+		if p.Policy == nil || !p.Policy.Enabled || p.Policy.DefaultAction != "DROP" || p.Policy.Rules[0].Action != "ACCEPT" {
+			t.Errorf("proxy %s policy %+v; want the group's bound policy, upper-cased", p.ID, p.Policy)
+		}
+	}
+	if err := snap.Validate(); err != nil {
+		t.Errorf("compiled snapshot is invalid: %v", err)
+	}
+}
