@@ -24,6 +24,7 @@ type rule struct {
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
+	h1          *h1Client // Shortcut for plain-HTTP requests without body.
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -68,11 +69,11 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	if len(d.OriginCAPEMs) > 0 {
 		k.roots, k.verifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
 	}
-	t, err := h.env.Transports.acquire(k)
+	t, h1, err := h.env.Transports.acquire(k)
 	if err != nil {
 		return nil, err
 	}
-	r.transport = t
+	r.transport, r.h1 = t, h1
 	probe, check := health.ProbeOf(sr.Health)
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
@@ -164,7 +165,11 @@ func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
 	}
 	req.URL.Host = ap.String()
 	o.backend.ConnStart()
-	resp, err := r.transport.RoundTrip(req)
+	var rt http.RoundTripper = r.transport
+	if r.h1.eligible(req) {
+		rt = r.h1
+	}
+	resp, err := rt.RoundTrip(req)
 	if err != nil || resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded body must stay an io.ReadWriteCloser: not tracked.
 		o.backend.ConnEnd()

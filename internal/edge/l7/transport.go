@@ -40,26 +40,28 @@ type Transports struct {
 
 type transportRef struct {
 	t    *http.Transport
+	h1   *h1Client // Plain-HTTP requests without body (h1client.go).
 	refs int
 }
 
 // NewTransports returns an empty cache.
 func NewTransports() *Transports { return &Transports{m: map[transportKey]*transportRef{}} }
 
-// acquire returns the transport for k, creating it on first use.
-func (ts *Transports) acquire(k transportKey) (*http.Transport, error) {
+// acquire returns the transports for k, creating them on first use.
+func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if r := ts.m[k]; r != nil {
 		r.refs++
-		return r.t, nil
+		return r.t, r.h1, nil
 	}
 	t, err := newTransport(k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ts.m[k] = &transportRef{t: t, refs: 1}
-	return t, nil
+	r := &transportRef{t: t, h1: newH1Client(originDialer()), refs: 1}
+	ts.m[k] = r
+	return t, r.h1, nil
 }
 
 // release drops one reference; the last one closes idle connections.
@@ -72,14 +74,19 @@ func (ts *Transports) release(t *http.Transport) {
 			if r.refs--; r.refs == 0 {
 				delete(ts.m, k)
 				t.CloseIdleConnections()
+				r.h1.close()
 			}
 			return
 		}
 	}
 }
 
+func originDialer() *net.Dialer {
+	return &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
+}
+
 func newTransport(k transportKey) (*http.Transport, error) {
-	d := &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
+	d := originDialer()
 	cfg := &tls.Config{ServerName: k.sni, InsecureSkipVerify: true}
 	if k.clientCert != "" {
 		cert, err := tls.X509KeyPair([]byte(k.clientCert), []byte(k.clientKey))

@@ -1,0 +1,292 @@
+package l7
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"time"
+)
+
+// h1Client is a synchronous HTTP/1.1 client for plain-HTTP origins, used
+// for requests without a body and without Upgrade or Expect (the bulk of
+// proxied traffic; see eligible). It writes the request and reads the
+// response head on the calling goroutine and hands the connection back to
+// its idle pool when the response body reaches EOF.
+//
+// Why not http.Transport: every round trip there crosses two goroutines
+// (persistConn's writeLoop and readLoop) through channels and selects; on
+// the keep-alive benchmark that hand-off cost about a fifth of the proxy's
+// CPU (BENCHMARKS.md, "Layer 7"). Framing is still net/http's own
+// (Request.Write, ReadResponse: chunked, trailers, 1xx), and everything
+// this client does not take (bodies, upgrades, 100-continue, HTTPS
+// origins) keeps going through http.Transport.
+//
+// Safe for concurrent use.
+type h1Client struct {
+	dialer *net.Dialer
+
+	mu   sync.Mutex
+	idle map[string][]*h1Conn // By origin "ip:port"; most recently used last.
+	stop chan struct{}        // Closed by close: ends the janitor.
+}
+
+// h1Conn is one origin connection; owned by a single request at a time.
+type h1Conn struct {
+	c      net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	addr   string
+	idleAt time.Time
+}
+
+func newH1Client(d *net.Dialer) *h1Client {
+	cl := &h1Client{dialer: d, idle: map[string][]*h1Conn{}, stop: make(chan struct{})}
+	go cl.janitor()
+	return cl
+}
+
+// eligible reports whether the request can take the synchronous path.
+func (cl *h1Client) eligible(req *http.Request) bool {
+	return cl != nil && req.URL.Scheme == "http" && (req.Body == nil || req.Body == http.NoBody) &&
+		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil
+}
+
+// RoundTrip sends req (eligible) to req.URL.Host. A reused connection that
+// turns out to be closed by the origin is replaced by a new one, as
+// http.Transport does for requests that can be replayed (these can: no
+// body).
+func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	pc := cl.get(req.URL.Host)
+	if pc != nil {
+		resp, err := cl.exchange(pc, req)
+		if err == nil || !errors.Is(err, errStale) {
+			return resp, err
+		}
+	}
+	pc, err := cl.dial(req.Context(), req.URL.Host)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cl.exchange(pc, req)
+	if errors.Is(err, errStale) {
+		err = io.ErrUnexpectedEOF
+	}
+	return resp, err
+}
+
+// errStale marks a connection that failed before the origin sent a byte.
+var errStale = errors.New("origin connection closed before answering")
+
+func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
+	c, err := cl.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &h1Conn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10), addr: addr}, nil
+}
+
+// exchange writes req and reads the response head. On error the
+// connection is closed.
+func (cl *h1Client) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
+	// A client that goes away (or a shutdown) cancels the context: close
+	// the connection so that a blocked read or write returns.
+	stop := context.AfterFunc(req.Context(), func() { _ = pc.c.Close() })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		_ = pc.c.Close()
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	if err := req.Write(pc.bw); err != nil {
+		return fail(staleIf(err, true))
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(staleIf(err, true))
+	}
+	_ = pc.c.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	if _, err := pc.br.Peek(1); err != nil {
+		return fail(staleIf(err, !isTimeout(err)))
+	}
+	resp, err := readFinal(pc.br, req)
+	if err != nil {
+		return fail(err)
+	}
+	_ = pc.c.SetReadDeadline(time.Time{})
+	if resp.StatusCode == http.StatusSwitchingProtocols { // Not asked for: eligible excludes Upgrade.
+		return fail(errors.New("origin switched protocols without an Upgrade request"))
+	}
+	b := &h1Body{rc: resp.Body, pc: pc, cl: cl, stop: stop, reuse: !resp.Close}
+	if resp.Body == http.NoBody {
+		b.finish(true)
+		return resp, nil
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+// readFinal reads responses until a final one, passing 1xx heads to the
+// request's trace (httputil.ReverseProxy forwards them to the client).
+func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	trace := httptrace.ContextClientTrace(req.Context())
+	for {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func staleIf(err error, stale bool) error {
+	if stale && !isTimeout(err) {
+		return errors.Join(errStale, err)
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// h1Body returns the connection to the pool at EOF, or closes it when the
+// body is closed before EOF.
+type h1Body struct {
+	rc    io.ReadCloser
+	pc    *h1Conn
+	cl    *h1Client
+	stop  func() bool
+	reuse bool // The origin did not ask to close.
+	done  bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.finish(true)
+	} else if err != nil {
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	if !b.done {
+		b.finish(false)
+	}
+	return nil
+}
+
+// finish ends the exchange: the connection goes back to the pool when the
+// response was read to its end and both sides keep it alive.
+func (b *h1Body) finish(atEOF bool) {
+	b.done = true
+	if !b.stop() || !atEOF || !b.reuse {
+		_ = b.pc.c.Close() // stop false: the context fired and closed it.
+		return
+	}
+	b.cl.put(b.pc)
+}
+
+// get takes the most recently used idle connection to addr, if any.
+func (cl *h1Client) get(addr string) *h1Conn {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	l := cl.idle[addr]
+	if len(l) == 0 {
+		return nil
+	}
+	pc := l[len(l)-1]
+	l[len(l)-1] = nil
+	cl.idle[addr] = l[:len(l)-1]
+	return pc
+}
+
+// put parks a connection; beyond MaxIdlePerOrigin it is closed.
+func (cl *h1Client) put(pc *h1Conn) {
+	pc.idleAt = time.Now()
+	cl.mu.Lock()
+	l := cl.idle[pc.addr]
+	select {
+	case <-cl.stop:
+	default:
+		if len(l) < MaxIdlePerOrigin {
+			cl.idle[pc.addr] = append(l, pc)
+			cl.mu.Unlock()
+			return
+		}
+	}
+	cl.mu.Unlock()
+	_ = pc.c.Close()
+}
+
+// janitor closes connections idle for longer than OriginIdleTimeout.
+func (cl *h1Client) janitor() {
+	t := time.NewTicker(OriginIdleTimeout / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-cl.stop:
+			return
+		case now := <-t.C:
+			cl.evict(func(pc *h1Conn) bool { return now.Sub(pc.idleAt) > OriginIdleTimeout })
+		}
+	}
+}
+
+// evict closes the idle connections for which old is true.
+func (cl *h1Client) evict(old func(*h1Conn) bool) {
+	cl.mu.Lock()
+	var gone []*h1Conn
+	for addr, l := range cl.idle {
+		kept := l[:0]
+		for _, pc := range l {
+			if old(pc) {
+				gone = append(gone, pc)
+			} else {
+				kept = append(kept, pc)
+			}
+		}
+		clear(l[len(kept):])
+		if len(kept) == 0 {
+			delete(cl.idle, addr)
+		} else {
+			cl.idle[addr] = kept
+		}
+	}
+	cl.mu.Unlock()
+	for _, pc := range gone {
+		_ = pc.c.Close()
+	}
+}
+
+// close closes idle connections and stops the janitor; connections in use
+// are closed when their request ends.
+func (cl *h1Client) close() {
+	cl.mu.Lock()
+	select {
+	case <-cl.stop:
+	default:
+		close(cl.stop)
+	}
+	cl.mu.Unlock()
+	cl.evict(func(*h1Conn) bool { return true })
+}

@@ -1,0 +1,235 @@
+package l7
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rawOrigin serves each connection with answer, which reads requests from
+// br and writes raw bytes to c. It returns the address.
+func rawOrigin(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				answer(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func h1Get(t *testing.T, cl *h1Client, addr, method string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+addr+"/p", nil)
+	if !cl.eligible(req) {
+		t.Fatalf("%s request not eligible", method)
+	}
+	resp, err := cl.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("RoundTrip: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func newTestH1(t *testing.T) *h1Client {
+	cl := newH1Client(originDialer())
+	t.Cleanup(cl.close)
+	return cl
+}
+
+func idleCount(cl *h1Client, addr string) int {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return len(cl.idle[addr])
+}
+
+func TestH1ClientFraming(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, raw, wantBody string
+		wantIdle                    int
+		wantTrailer                 string
+	}{
+		{"content-length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", "abc", 1, ""},
+		{"chunked with trailer", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n" +
+			"2\r\nab\r\n1\r\nc\r\n0\r\nX-T: done\r\n\r\n", "abc", 1, "done"},
+		{"no length: read to close", "GET", "HTTP/1.1 200 OK\r\n\r\nabc", "abc", 0, ""},
+		{"origin closes", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc", "abc", 0, ""},
+		{"204", "GET", "HTTP/1.1 204 No Content\r\n\r\n", "", 1, ""},
+		{"HEAD", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", "", 1, ""},
+		{"1xx then final", "GET", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", "abc", 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+				if _, err := http.ReadRequest(br); err == nil {
+					io.WriteString(c, tc.raw)
+				}
+				if tc.wantIdle == 1 { // Keep the connection open for reuse.
+					_, _ = br.ReadByte()
+				}
+			})
+			cl := newTestH1(t)
+			resp, body := h1Get(t, cl, addr, tc.method)
+			if body != tc.wantBody {
+				t.Errorf("body: got %q; want %q", body, tc.wantBody)
+			}
+			if got := resp.Trailer.Get("X-T"); got != tc.wantTrailer {
+				t.Errorf("trailer: got %q; want %q", got, tc.wantTrailer)
+			}
+			if got := idleCount(cl, addr); got != tc.wantIdle {
+				t.Errorf("idle connections: got %d; want %d", got, tc.wantIdle)
+			}
+		})
+	}
+}
+
+func TestH1ClientForwards1xx(t *testing.T) {
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		http.ReadRequest(br)
+		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	var got []int
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+		got = append(got, code)
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "http://"+addr+"/", nil)
+	resp, err := newTestH1(t).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(got) != 1 || got[0] != 103 {
+		t.Errorf("got status %d and 1xx %v; want 200 and [103]", resp.StatusCode, got)
+	}
+}
+
+// A keep-alive connection is reused; one the origin closed while idle is
+// replaced transparently (the request has no body: it can be replayed).
+func TestH1ClientReuseAndStale(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		perConn   int // Requests answered before the origin hangs up; 0 = all.
+		wantConns int32
+	}{
+		{"reuse", 0, 1},
+		{"stale", 1, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int32
+			addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+				conns.Add(1)
+				for n := 1; ; n++ {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					if n == tc.perConn {
+						return // Without "Connection: close": the client finds out on reuse.
+					}
+				}
+			})
+			cl := newTestH1(t)
+			for range 3 {
+				if _, body := h1Get(t, cl, addr, "GET"); body != "ok" {
+					t.Fatalf("body: got %q; want ok", body)
+				}
+				time.Sleep(20 * time.Millisecond) // Let the origin's close arrive.
+			}
+			if got := conns.Load(); got != tc.wantConns {
+				t.Errorf("origin connections: got %d; want %d", got, tc.wantConns)
+			}
+		})
+	}
+}
+
+func TestH1ClientErrors(t *testing.T) {
+	t.Run("dial", func(t *testing.T) {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		_, err := newTestH1(t).RoundTrip(req)
+		if !isDialError(err) {
+			t.Errorf("got %v; want a dial error (retried on other origins)", err)
+		}
+	})
+	t.Run("client gone", func(t *testing.T) {
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) { http.ReadRequest(br); time.Sleep(2 * time.Second) })
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/", nil)
+		start := time.Now()
+		_, err := newTestH1(t).RoundTrip(req)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
+			t.Errorf("got %v after %v; want the context's error at once", err, time.Since(start))
+		}
+	})
+	t.Run("truncated body", func(t *testing.T) {
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			http.ReadRequest(br)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+		})
+		cl := newTestH1(t)
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		resp, err := cl.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(resp.Body); err == nil {
+			t.Error("got no error for a truncated body")
+		}
+		if n := idleCount(cl, addr); n != 0 {
+			t.Errorf("idle connections: got %d; want 0", n)
+		}
+	})
+}
+
+func TestH1ClientEligible(t *testing.T) {
+	cl := &h1Client{}
+	for _, tc := range []struct {
+		name   string
+		mod    func(*http.Request)
+		method string
+		want   bool
+	}{
+		{"plain GET", func(*http.Request) {}, "GET", true},
+		{"https origin", func(r *http.Request) { r.URL.Scheme = "https" }, "GET", false},
+		{"body", func(r *http.Request) { r.Body = io.NopCloser(strings.NewReader("x")) }, "POST", false},
+		{"upgrade", func(r *http.Request) { r.Header.Set("Upgrade", "websocket") }, "GET", false},
+		{"expect", func(r *http.Request) { r.Header.Set("Expect", "100-continue") }, "GET", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, "http://o/", nil)
+			tc.mod(req)
+			if got := cl.eligible(req); got != tc.want {
+				t.Errorf("got %v; want %v", got, tc.want)
+			}
+		})
+	}
+}
