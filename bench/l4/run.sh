@@ -209,6 +209,14 @@ strace_splice() { # label pid
 log "strace -f -c -e trace=splice -p <pid> for 2 s during a 4 s bulk run (not measured)"
 SPLICE_OG=$(strace_splice opengaap "$GPID")
 SPLICE_HA=$(strace_splice haproxy "$HPID")
+# The same during 64-byte request/response: opengaap splices only bulk
+# streams, small messages take read/write.
+log "strace -f -c -e trace=splice,read,recvmsg,write -p <opengaap pid> for 2 s during a 4 s rr run (not measured)"
+lg rr -c 32 -size 64 -target "$G:$PORT" -duration 4s -warmup 0 >"$TMP/strace-rr.json" &
+rrpid=$!
+sleep 1
+timeout -s INT 2 strace -f -c -e trace=splice,read,recvmsg,write -p "$GPID" -o "$OUT/strace-opengaap-rr.txt" 2>/dev/null || true
+wait "$rrpid"
 
 # --- report -----------------------------------------------------------------
 {
@@ -221,7 +229,10 @@ SPLICE_HA=$(strace_splice haproxy "$HPID")
 	echo "  opengaap edgeproxy (pid $GPID): $SPLICE_OG"
 	echo "  haproxy (pid $HPID, splice $HAPROXY_SPLICE): $SPLICE_HA"
 	echo
-	echo "opengaap strace summary:"
+	echo "opengaap strace summary (bulk1):"
 	sed 's/^/    /' "$OUT/strace-opengaap.txt"
+	echo
+	echo "opengaap strace summary (rr, 32 conns x 64 B):"
+	sed 's/^/    /' "$OUT/strace-opengaap-rr.txt"
 } | tee "$OUT/report.md"
 log "results kept in $OUT"

@@ -31,10 +31,15 @@ type TCPServer struct {
 
 // ListenTCP binds addr and starts serving r.
 func ListenTCP(addr netip.AddrPort, r *Route) (*TCPServer, error) {
-	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
+	// KeepAlive -1: no TCP keep-alive on accepted connections (Go's default
+	// costs four setsockopt per socket); the sweeper's idle timeout already
+	// ends dead connections.
+	lc := net.ListenConfig{KeepAlive: -1}
+	l, err := lc.Listen(context.Background(), "tcp", net.TCPAddrFromAddrPort(addr).String())
 	if err != nil {
 		return nil, err
 	}
+	ln := l.(*net.TCPListener)
 	s := &TCPServer{ln: ln, addr: addr,
 		conns: map[*tcpConn]struct{}{}, quit: make(chan struct{})}
 	s.route.Store(r)
@@ -100,12 +105,12 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 		return
 	}
 	s.wg.Add(1)
-	go func() {
+	spawn(func() {
 		defer s.wg.Done()
 		defer s.untrack(tc)
 		defer r.Proxy.Conns.Release()
 		tc.run()
-	}()
+	})
 }
 
 func (s *TCPServer) track(c *tcpConn) bool {

@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
@@ -25,8 +27,9 @@ type tcpConn struct {
 	once   sync.Once
 	ctx    context.Context
 	cancel context.CancelFunc
-	tap    TCPTap      // Mirror observer chosen at accept; nil = splice.
-	reset  atomic.Bool // Set by abort: the connection ended with RST.
+	tap    TCPTap       // Mirror observer chosen at accept; nil = splice.
+	reset  atomic.Bool  // Set by abort: the connection ended with RST.
+	ended  atomic.Int32 // Directions that ended with EOF.
 
 	// Live accounting, touched by the sweeper and once at the end (after
 	// the sweeper can no longer see the connection, guarded by mu).
@@ -78,7 +81,8 @@ func (c *tcpConn) dial() *net.TCPConn {
 		set.Add(dialFails, 1)
 		return nil
 	}
-	d := net.Dialer{Timeout: r.ConnectTimeout}
+	// KeepAlive -1: see ListenTCP.
+	d := net.Dialer{Timeout: r.ConnectTimeout, KeepAlive: -1}
 	start := time.Now()
 	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
 	if err != nil {
@@ -100,17 +104,18 @@ func (c *tcpConn) dial() *net.TCPConn {
 
 // pipe copies both ways until both directions end. Each direction ends
 // with CloseWrite on its destination, so a client's half-close reaches the
-// origin and the reply still flows back. An error in either direction
-// aborts both.
+// origin and the reply still flows back (the direction that ends last
+// skips it: both sockets are closed right after, which sends the FIN). An
+// error in either direction aborts both.
 func (c *tcpConn) pipe(up *net.TCPConn, bw *limit.Bandwidth) (in, out int64) {
 	// Decided once: splice can be neither shaped nor observed.
 	shape := bw.Limited()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
+	spawn(func() {
 		defer wg.Done()
 		out = c.copyDir(c.client, up, shape, bw, Egress)
-	}()
+	})
 	in = c.copyDir(up, c.client, shape, bw, Ingress)
 	wg.Wait()
 	return in, out
@@ -122,7 +127,7 @@ func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth
 	if shape || c.tap != nil {
 		n, err = c.copyLoop(dst, src, shape, bw, d)
 	} else {
-		n, err = io.Copy(dst, src) // *TCPConn → *TCPConn: splice(2) on Linux.
+		n, err = copyAuto(dst, src)
 	}
 	if err != nil {
 		c.abort()
@@ -131,8 +136,104 @@ func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth
 	if c.tap != nil {
 		c.tap.End(d)
 	}
+	if c.ended.Add(1) == 2 && !c.reset.Load() {
+		return n // Last direction: run closes both sockets now, sending the FIN.
+	}
 	_ = dst.CloseWrite()
 	return n
+}
+
+// autoBuf is copyAuto's read buffer; a read that fills it switches the
+// direction to splice(2).
+const autoBuf = 16 << 10
+
+var autoBufs = sync.Pool{New: func() any { b := make([]byte, autoBuf); return &b }}
+
+// copyAuto copies src to dst until EOF, like io.Copy, but splices only
+// bulk transfers (haproxy's splice-auto idea). While reads return less than
+// autoBuf it uses read/write, which for small messages is cheaper than
+// splice's two pipe transfers plus a failed splice per wake-up; the first
+// read that fills the buffer hands the rest of the stream to io.Copy, i.e.
+// splice(2) on Linux. The loop runs inside one RawConn.Read, and the buffer
+// is taken from a pool only while a read has data, so idle connections
+// hold none.
+//
+// A wake-up reads until EAGAIN, except on a connection that has shown it
+// exchanges small messages (a second short read): there TCP_INQ is turned
+// on and a read that leaves nothing behind ends the round without the
+// EAGAIN read, as nginx and haproxy do. (They learn of a FIN from
+// EPOLLRDHUP; Go's poller does not say, and a short read may have consumed
+// a FIN queued behind the data, which no later event would report: TCP_INQ
+// counts a received FIN as a byte left.)
+func copyAuto(dst, src *net.TCPConn) (int64, error) {
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var (
+		total      int64
+		rerr, werr error
+		bulk       bool
+		short      int
+		r          inqReader
+	)
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			b := autoBufs.Get().(*[]byte)
+			n, left, err := r.read(int(fd), *b)
+			switch {
+			case err == syscall.EAGAIN:
+				autoBufs.Put(b)
+				return false // Wait for data without holding the buffer.
+			case err != nil:
+				autoBufs.Put(b)
+				rerr = os.NewSyscallError("read", err)
+				return true
+			case n <= 0: // EOF.
+				autoBufs.Put(b)
+				return true
+			}
+			w, err := dst.Write((*b)[:n])
+			autoBufs.Put(b)
+			total += int64(w)
+			if err != nil {
+				werr = err
+				return true
+			}
+			if n == autoBuf { // Bulk: splice from now on.
+				bulk = true
+				return true
+			}
+			if left == 0 {
+				return false // Drained, no FIN pending: wait.
+			}
+			if short++; short == 2 && !r.tried {
+				r.enable(int(fd))
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return total, err
+	case rerr != nil:
+		return total, rerr
+	case werr != nil:
+		return total, werr
+	case bulk:
+		m, err := io.Copy(dst, src)
+		return total + m, err
+	}
+	return total, nil
+}
+
+// readFD is read(2), retried on EINTR.
+func readFD(fd int, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(fd, b)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
 }
 
 // copyLoop is the userspace copy used when the proxy has a bandwidth limit

@@ -16,6 +16,8 @@ import (
 const (
 	udpBatch = 32   // Datagrams per recvmmsg/sendmmsg.
 	udpBuf   = 9216 // Largest datagram forwarded (jumbo); larger ones are dropped as truncated.
+
+	udpListenRcvBuf = 4 << 20 // SO_RCVBUF of a listening socket.
 )
 
 // batchConn is the recvmmsg/sendmmsg API shared by ipv4 and ipv6
@@ -41,6 +43,7 @@ type UDPServer struct {
 	bc    batchConn
 	v4    bool
 	route atomic.Pointer[Route]
+	gso   atomic.Bool // Replies may be sent as UDP GSO messages.
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession
@@ -56,10 +59,15 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One socket takes every client's datagrams: a larger receive queue
+	// (capped by net.core.rmem_max) absorbs bursts while the read loop is
+	// descheduled. Best effort.
+	_ = pc.SetReadBuffer(udpListenRcvBuf)
 	v4 := addr.Addr().Unmap().Is4() || !addr.Addr().IsValid()
 	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4), v4: v4,
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
+	s.gso.Store(gsoSupported())
 	s.route.Store(r)
 	s.wg.Add(2)
 	go s.readLoop()

@@ -30,6 +30,9 @@ type udpSession struct {
 	once   sync.Once
 
 	pending []ipv4.Message // Read loop only: datagrams queued for flush.
+	gso     atomic.Bool    // The upstream socket may send UDP GSO.
+	upw     *udpWriter     // Read loop only: writes pending upstream.
+	replyw  *udpWriter     // Reply loop only: writes replies to the client.
 	bufs    [][]byte       // Read loop only: header+payload scratch for PROXY mode.
 	inTap   udpTapCache    // Read loop only: mirror observer of client datagrams.
 	outTap  udpTapCache    // Reply loop only: mirror observer of replies.
@@ -62,6 +65,9 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	case snapshot.ClientIPSPP:
 		ss.hdr = sppHeader(src, s.Addr())
 	}
+	ss.gso.Store(gsoSupported())
+	ss.upw = newUDPWriter(ss.bc, &ss.gso)
+	ss.replyw = newUDPWriter(s.bc, &s.gso)
 	ss.last.Store(s.clock.Load())
 	set.Add(newConns, 1)
 	set.Add(active, 1)
@@ -89,16 +95,11 @@ func (ss *udpSession) queue(p []byte, now int64) {
 	ss.pending = append(ss.pending, ipv4.Message{Buffers: [][]byte{p}})
 }
 
-// flush sends the pending datagrams upstream with sendmmsg.
+// flush sends the pending datagrams upstream with one sendmmsg (runs of
+// equal-size datagrams as UDP GSO messages).
 func (ss *udpSession) flush() {
-	ms := ss.pending
-	for len(ms) > 0 {
-		n, err := ss.bc.WriteBatch(ms, 0)
-		if err != nil {
-			ss.set.Add(dropped, int64(len(ms))) // Origin refused or buffers full.
-			break
-		}
-		ms = ms[n:]
+	if lost := ss.upw.send(ss.pending); lost > 0 {
+		ss.set.Add(dropped, int64(lost)) // Origin refused or buffers full.
 	}
 	clear(ss.pending)
 	ss.pending = ss.pending[:0]
@@ -145,13 +146,8 @@ func (ss *udpSession) replyLoop() {
 }
 
 func (ss *udpSession) send(ms []ipv4.Message) {
-	for len(ms) > 0 {
-		n, err := ss.srv.bc.WriteBatch(ms, 0)
-		if err != nil {
-			ss.set.Add(dropped, int64(len(ms)))
-			return
-		}
-		ms = ms[n:]
+	if lost := ss.replyw.send(ms); lost > 0 {
+		ss.set.Add(dropped, int64(lost))
 	}
 }
 

@@ -1,0 +1,54 @@
+package l4
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// gsoSupported reports whether the kernel knows UDP_SEGMENT (Linux 4.18+),
+// probed once on a throwaway socket.
+var gsoSupported = sync.OnceValue(func() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	_, err = unix.GetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_SEGMENT)
+	return err == nil
+})
+
+// gsoOOBLen is the size of one UDP_SEGMENT control message.
+var gsoOOBLen = unix.CmsgSpace(2)
+
+// putGSO writes a UDP_SEGMENT control message announcing segments of seg
+// bytes into b, which has gsoOOBLen bytes.
+func putGSO(b []byte, seg int) {
+	clear(b)
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level = unix.IPPROTO_UDP
+	h.Type = unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(seg))
+}
+
+// gsoErr classifies a failed GSO send: off when the socket can never send
+// GSO (EIO: the route's device has no checksum offload), tooBig when this
+// segment size is refused (EINVAL, EMSGSIZE: larger than the path MTU
+// allows).
+func gsoErr(err error) (off, tooBig bool) {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return false, false
+	}
+	switch errno {
+	case unix.EIO:
+		return true, false
+	case unix.EINVAL, unix.EMSGSIZE:
+		return false, true
+	}
+	return false, false
+}

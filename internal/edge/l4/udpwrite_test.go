@@ -1,0 +1,155 @@
+package l4
+
+import (
+	"bytes"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+func datagrams(sizes ...int) []ipv4.Message {
+	ms := make([]ipv4.Message, len(sizes))
+	for i, n := range sizes {
+		p := bytes.Repeat([]byte{byte('a' + i%26)}, n)
+		ms[i] = ipv4.Message{Buffers: [][]byte{p}}
+	}
+	return ms
+}
+
+func TestUDPWriterCoalesce(t *testing.T) {
+	var on atomic.Bool
+	on.Store(true)
+	w := newUDPWriter(nil, &on)
+	big := make([]int, 70)
+	for i := range big {
+		big[i] = 100
+	}
+	tests := []struct {
+		name  string
+		sizes []int
+		want  []int // Datagrams per wire message.
+	}{
+		{"uniform", []int{64, 64, 64, 64}, []int{4}},
+		{"shorter last", []int{64, 64, 10, 64}, []int{3, 1}},
+		{"larger breaks", []int{64, 64, 100, 100}, []int{2, 2}},
+		{"empty alone", []int{64, 0, 64, 64}, []int{1, 1, 2}},
+		{"segment cap", big, []int{64, 6}},
+		{"byte cap", []int{9000, 9000, 9000, 9000, 9000, 9000, 9000, 9000}, []int{7, 1}},
+	}
+	for _, tc := range tests {
+		w.coalesce(datagrams(tc.sizes...))
+		if len(w.segs) != len(tc.want) {
+			t.Errorf("%s: segs %v; want %v", tc.name, w.segs, tc.want)
+			continue
+		}
+		for i := range tc.want {
+			if w.segs[i] != tc.want[i] || (w.segs[i] > 1) != (w.wire[i].OOB != nil) || len(w.wire[i].Buffers) != w.segs[i] {
+				t.Errorf("%s: segs %v; want %v", tc.name, w.segs, tc.want)
+			}
+		}
+	}
+	// Different destinations never share a message.
+	ms := datagrams(64, 64)
+	ms[0].Addr, ms[1].Addr = &net.UDPAddr{Port: 1}, &net.UDPAddr{Port: 2}
+	if w.coalesce(ms); len(w.wire) != 2 {
+		t.Errorf("two addresses: %d wire messages; want 2", len(w.wire))
+	}
+}
+
+// TestUDPWriterGSO sends mixed batches through a real socket and checks
+// that the receiver gets exactly the original datagrams, in order.
+func TestUDPWriterGSO(t *testing.T) {
+	if !gsoSupported() {
+		t.Skip("no UDP_SEGMENT")
+	}
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	_ = rx.SetReadBuffer(4 << 20)
+	tx, err := net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	var on atomic.Bool
+	on.Store(true)
+	w := newUDPWriter(newBatchConn(tx, true), &on)
+	sizes := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+		1200, 1200, 1200, 700, 1, 1, 5000, 5000, 38, 0, 9000, 9000, 9000}
+	ms := datagrams(sizes...)
+	if lost := w.send(ms); lost != 0 {
+		t.Fatalf("lost %d", lost)
+	}
+	if !on.Load() {
+		t.Fatal("GSO switched off on loopback")
+	}
+	buf := make([]byte, 65536)
+	_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, m := range ms {
+		n, err := rx.Read(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if !bytes.Equal(buf[:n], m.Buffers[0]) {
+			t.Fatalf("datagram %d: got %d bytes; want %d", i, n, len(m.Buffers[0]))
+		}
+	}
+}
+
+// fakeBatch refuses GSO messages with err and records what it sent.
+type fakeBatch struct {
+	err  error
+	sent []int // Datagram sizes.
+}
+
+func (f *fakeBatch) ReadBatch([]ipv4.Message, int) (int, error) { return 0, nil }
+func (f *fakeBatch) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	for i, m := range ms {
+		if m.OOB != nil {
+			if i == 0 {
+				return 0, f.err
+			}
+			return i, nil
+		}
+		f.sent = append(f.sent, len(m.Buffers[0]))
+	}
+	return len(ms), nil
+}
+
+func TestUDPWriterFallback(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		gsoOff bool
+	}{{syscall.EIO, true}, {syscall.EINVAL, false}} {
+		var on atomic.Bool
+		on.Store(true)
+		f := &fakeBatch{err: tc.err}
+		w := newUDPWriter(f, &on)
+		if lost := w.send(datagrams(7, 100, 100, 100, 3)); lost != 0 {
+			t.Errorf("%v: lost %d", tc.err, lost)
+		}
+		if want := []int{7, 100, 100, 100, 3}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
+			t.Errorf("%v: sent %v; want %v", tc.err, f.sent, want)
+		}
+		if on.Load() == tc.gsoOff {
+			t.Errorf("%v: gso on = %v", tc.err, on.Load())
+		}
+		if !tc.gsoOff && w.maxSeg != 99 {
+			t.Errorf("%v: maxSeg %d; want 99", tc.err, w.maxSeg)
+		}
+	}
+}
+
+func sizesOf(s []int) []byte {
+	var b []byte
+	for _, n := range s {
+		b = append(b, byte(n))
+	}
+	return b
+}
