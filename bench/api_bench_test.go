@@ -32,7 +32,7 @@ func seedProxies(b *testing.B, api *xtest.API, n int) []string {
 			for i := done; i < min(n, done+1000); i++ {
 				p := &model.Proxy{Base: model.Base{ID: model.NewID(model.PrefixProxy)}, Name: fmt.Sprintf("p%d", i),
 					AccessRegion: "SouthChina", RealServerRegion: "NorthChina", Bandwidth: 10, Concurrent: 2,
-					Status: model.ProxyRunning, IP: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255), IPAddressVersion: "IPv4"}
+					Status: model.ProxyRunning, IP: fmt.Sprintf("127.%d.%d.%d", 200+i>>16, (i>>8)&255, i&255), IPAddressVersion: "IPv4"}
 				if err := tx.Insert(p); err != nil {
 					return err
 				}

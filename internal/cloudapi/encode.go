@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // encodeResponse writes resp as a JSON object followed by "RequestId".
@@ -14,15 +13,13 @@ import (
 // without nil checks). Responses carry lists under an old and a new name
 // (InstanceSet and ProxySet, ...) that hold the same elements; a list
 // already written under one name is copied, not encoded again, which
-// halves the cost of the largest answers.
+// halves the cost of the largest answers. Field names and the RequestId
+// are identifiers and UUIDs, so they are written without escaping.
 func encodeResponse(resp any, requestID string) ([]byte, error) {
 	v := reflect.Indirect(reflect.ValueOf(resp))
 	var buf bytes.Buffer
-	enc := jsontext.NewEncoder(&buf)
-	if err := enc.WriteToken(jsontext.BeginObject); err != nil {
-		return nil, err
-	}
-	written := map[[2]uintptr]jsontext.Value{}
+	buf.WriteByte('{')
+	written := map[[2]uintptr][]byte{}
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		if !f.IsExported() {
@@ -32,37 +29,31 @@ func encodeResponse(resp any, requestID string) ([]byte, error) {
 		if name == "" {
 			name = f.Name
 		}
-		if err := enc.WriteToken(jsontext.String(name)); err != nil {
+		raw, err := encodeField(v.Field(i), written)
+		if err != nil {
 			return nil, err
 		}
-		if err := encodeField(enc, v.Field(i), written); err != nil {
-			return nil, err
-		}
+		buf.WriteByte('"')
+		buf.WriteString(name)
+		buf.WriteString(`":`)
+		buf.Write(raw)
+		buf.WriteByte(',')
 	}
-	if err := enc.WriteToken(jsontext.String("RequestId")); err != nil {
-		return nil, err
-	}
-	if err := enc.WriteToken(jsontext.String(requestID)); err != nil {
-		return nil, err
-	}
-	if err := enc.WriteToken(jsontext.EndObject); err != nil {
-		return nil, err
-	}
+	buf.WriteString(`"RequestId":"`)
+	buf.WriteString(requestID)
+	buf.WriteString(`"}`)
 	return buf.Bytes(), nil
 }
 
-func encodeField(enc *jsontext.Encoder, fv reflect.Value, written map[[2]uintptr]jsontext.Value) error {
+func encodeField(fv reflect.Value, written map[[2]uintptr][]byte) ([]byte, error) {
 	if fv.Kind() != reflect.Slice || fv.Len() == 0 {
-		return jsonv2.MarshalEncode(enc, fv.Interface())
+		return jsonv2.Marshal(fv.Interface())
 	}
 	key := [2]uintptr{fv.Pointer(), uintptr(fv.Len())}
 	if raw, ok := written[key]; ok {
-		return enc.WriteValue(raw)
+		return raw, nil
 	}
 	raw, err := jsonv2.Marshal(fv.Interface())
-	if err != nil {
-		return err
-	}
 	written[key] = raw
-	return enc.WriteValue(raw)
+	return raw, err
 }
