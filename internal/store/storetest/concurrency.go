@@ -98,7 +98,7 @@ func testConcurrency(t *testing.T, open Opener) {
 					err = s.View(context.Background(), func(tx store.Tx) error {
 						recs, total, err := tx.List(store.Query{Kind: "proxy", Account: "a", Limit: 5})
 						if err == nil && (total < 1 || len(recs) != min(total, 5)) {
-							err = fmt.Errorf("List = %d records, total %d", len(recs), total)
+							err = fmt.Errorf("list returned %d records, total %d", len(recs), total)
 						}
 						return err
 					})
