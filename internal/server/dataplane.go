@@ -7,6 +7,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // dataPlane hands compiled snapshots to an edge node and turns its report
@@ -16,12 +17,18 @@ type dataPlane struct {
 	node edge.Node
 	// openKey unseals certificate keys for HTTPS listeners.
 	openKey controller.KeyOpener
+	// observe, when set, is told every snapshot handed to the node.
+	observe func(*snapshot.Snapshot)
 }
 
 var _ controller.Applier = (*dataPlane)(nil)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
-	rep := d.node.Apply(controller.CompileWith(st, d.openKey))
+	snap := controller.CompileWith(st, d.openKey)
+	if d.observe != nil {
+		d.observe(snap)
+	}
+	rep := d.node.Apply(snap)
 	failed := map[string]string{}
 	for _, l := range rep.Listeners {
 		if l.State != edge.StateFailed && l.State != edge.StateInvalid {

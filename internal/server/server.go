@@ -123,7 +123,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
-	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open}, o.Log)
+	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}, o.Log)
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins

@@ -22,6 +22,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	for k, v := range r.health {
 		health[k] = v
 	}
+	lay := r.layout
 	r.mu.Unlock()
 
 	secs := cur.At.Sub(prev.At).Seconds()
@@ -29,7 +30,11 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	minute := now.Truncate(time.Minute)
-	pts := minutePoints(stats.Delta(prev, cur), secs, minute)
+	delta := stats.Delta(prev, cur)
+	pts := minutePoints(delta, secs, minute)
+	lay.httpPoints(delta, secs, func(id, metric string, v float64) {
+		pts = append(pts, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
+	})
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}

@@ -47,6 +47,7 @@ type Recorder struct {
 	mu     sync.Mutex
 	prev   stats.Sample
 	health map[string]bool // "listenerID/originID" → healthy
+	layout layout          // of the last snapshot applied
 }
 
 // New returns a recorder for node writing into st.

@@ -79,3 +79,30 @@ func TestBaseID(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPQPSPerProxy(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{
+		{ID: "listener-h", Protocol: "HTTP"}, {ID: "listener-s", Protocol: "HTTPS"}}}}})
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		{Kind: stats.KindListener, ID: "listener-h"}: {Requests: 6000},
+		{Kind: stats.KindListener, ID: "listener-s"}: {Requests: 1200},
+	}}
+	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	minute := t0.Add(time.Minute)
+	for metric, want := range map[string]float64{HttpQPS: 100, HttpsQPS: 20, HttpQPSPercent: 0.5, HttpsQPSPercent: 0.1} {
+		pts, err := st.Stats().Query(t.Context(), "link-a", metric, 60, minute, minute)
+		if err != nil || len(pts) != 1 || pts[0].Value != want {
+			t.Errorf("%s: got %+v, %v; want %v", metric, pts, err, want)
+		}
+	}
+}

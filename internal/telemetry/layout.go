@@ -1,0 +1,69 @@
+package telemetry
+
+import (
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// HTTP request metrics of proxies (DescribeProxyStatistics).
+const (
+	HttpQPS         = "HttpQPS"
+	HttpsQPS        = "HttpsQPS"
+	HttpQPSPercent  = "HttpQPSPercent"  // HttpQPS as a share of the proxy's concurrency
+	HttpsQPSPercent = "HttpsQPSPercent" // HttpsQPS as a share of the proxy's concurrency
+)
+
+// layout is what the recorder needs to know of the running configuration:
+// which proxy each HTTP listener belongs to and over which protocol, and
+// each proxy's connection cap (the base of the Percent metrics).
+type layout struct {
+	httpListeners map[string]httpListener
+	maxConns      map[string]int
+}
+
+type httpListener struct {
+	proxy string
+	https bool
+}
+
+// Observe records the layout of a snapshot the data plane was given.
+func (r *Recorder) Observe(snap *snapshot.Snapshot) {
+	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}}
+	for _, p := range snap.Proxies {
+		l.maxConns[p.ID] = p.MaxConns
+		for _, h := range p.HTTPListeners {
+			l.httpListeners[h.ID] = httpListener{proxy: p.ID, https: h.Protocol == "HTTPS"}
+		}
+	}
+	r.mu.Lock()
+	r.layout = l
+	r.mu.Unlock()
+}
+
+// httpPoints derives the per-proxy request rates from the listeners'
+// request counts.
+func (l layout) httpPoints(delta map[stats.Key]stats.Values, secs float64, point func(id, metric string, v float64)) {
+	type rates struct{ http, https float64 }
+	per := map[string]rates{}
+	for k, v := range delta {
+		hl, ok := l.httpListeners[k.ID]
+		if k.Kind != stats.KindListener || !ok {
+			continue
+		}
+		r := per[hl.proxy]
+		if hl.https {
+			r.https += float64(v.Requests) / secs
+		} else {
+			r.http += float64(v.Requests) / secs
+		}
+		per[hl.proxy] = r
+	}
+	for proxy, r := range per {
+		point(proxy, HttpQPS, r.http)
+		point(proxy, HttpsQPS, r.https)
+		if capacity := float64(l.maxConns[proxy]); capacity > 0 {
+			point(proxy, HttpQPSPercent, r.http*100/capacity)
+			point(proxy, HttpsQPSPercent, r.https*100/capacity)
+		}
+	}
+}
