@@ -106,3 +106,28 @@ func TestHTTPQPSPerProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeOneRulePortsAddUp(t *testing.T) {
+	minute := time.Date(2026, 11, 22, 10, 1, 0, 0, time.UTC)
+	delta := map[stats.Key]stats.Values{
+		{Kind: stats.KindListener, ID: "rule-abc/81"}: {BytesIn: 1000, BytesOut: 500, Active: 2, NewConns: 6},
+		{Kind: stats.KindListener, ID: "rule-abc/82"}: {BytesIn: 3000, BytesOut: 500, Active: 1, NewConns: 6},
+		{Kind: stats.KindProxy, ID: "sid-xyz"}:        {BytesIn: 4000, BytesOut: 1000, Active: 3, NewConns: 12},
+	}
+	got := map[string]float64{}
+	for _, p := range minutePoints(delta, 60, minute) {
+		got[p.Object+" "+p.Metric] = p.Value
+	}
+	for key, want := range map[string]float64{
+		"rule-abc l4Flow_flux": 5000, "rule-abc l4Flow_inFlux": 4000, "rule-abc l4Flow_connections": 3,
+		"rule-abc l4Flow_newConnectionsRate": 0.2, "sid-xyz l4Flow_outBandwidth": 1000 * 8 / 60.0,
+		"rule-abc Concurrent": 3,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v; want %v", key, got[key], want)
+		}
+	}
+	if _, ok := got["rule-abc/81 l4Flow_flux"]; ok {
+		t.Error("a rule's port was recorded on its own; want it added to the rule")
+	}
+}
