@@ -1,7 +1,6 @@
 package health
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"sync/atomic"
@@ -94,17 +93,20 @@ func (b *Backend) ObserveRTT(d time.Duration) {
 
 // run is the backend's goroutine: resolve domains, run checks, until stop.
 func (b *Backend) run(p *Pool) {
+	const never = time.Duration(1<<63 - 1)
 	c := b.key.Check
+	// Resolution runs on this goroutine, never on the data path: Addr only
+	// loads what resolve stored. The timer follows each answer's TTL.
+	resolveT := time.NewTimer(never)
 	if b.key.IsDomain {
-		b.resolve(p)
+		resolveT.Reset(b.resolve(p))
 	}
-	tick := time.Duration(1<<63 - 1)
+	tick := never
 	if c.Enabled {
 		tick = c.Interval
 		b.record(p, b.check())
 	}
 	checkT := time.NewTicker(tick)
-	resolveT := time.NewTicker(p.opts.ResolveEvery)
 	defer checkT.Stop()
 	defer resolveT.Stop()
 	for {
@@ -112,34 +114,10 @@ func (b *Backend) run(p *Pool) {
 		case <-b.stop:
 			return
 		case <-resolveT.C:
-			if b.key.IsDomain {
-				b.resolve(p)
-			}
+			resolveT.Reset(b.resolve(p))
 		case <-checkT.C:
 			b.record(p, b.check())
 		}
-	}
-}
-
-func (b *Backend) resolve(p *Pool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ips, err := p.opts.Resolver.LookupNetIP(ctx, "ip", b.key.Host)
-	if err != nil || len(ips) == 0 {
-		had := b.Healthy()
-		b.addrs.Store(nil) // A failed resolution makes the origin unhealthy.
-		if had {
-			p.notify(b, false, "resolve: "+errString(err))
-		}
-		return
-	}
-	for i := range ips {
-		ips[i] = ips[i].Unmap()
-	}
-	was := b.Healthy()
-	b.addrs.Store(&ips)
-	if !was && b.Healthy() {
-		p.notify(b, true, "")
 	}
 }
 
@@ -159,11 +137,4 @@ func (b *Backend) record(p *Pool, err error) {
 		b.healthy.Store(false)
 		p.notify(b, false, err.Error())
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "no addresses"
-	}
-	return err.Error()
 }

@@ -1,6 +1,7 @@
 // Package health keeps origin state that must outlive snapshots: health
-// (active checks with rise/fall), DNS resolution of domain origins, and the
-// live load figures schedulers read (active connections, connect RTT).
+// (active checks with rise/fall), DNS resolution of domain origins (cached
+// by TTL), and the live load figures schedulers read (active connections,
+// connect RTT).
 //
 // Backends live in a Pool keyed by origin identity — protocol, host, port
 // and check configuration — and are reference counted, so a snapshot that
@@ -39,10 +40,18 @@ type Change struct {
 
 // Options configure a Pool.
 type Options struct {
-	// ResolveEvery is how often domain origins are re-resolved; 0 means 30s.
-	// The stdlib resolver does not expose TTLs, so a fixed refresh stands in.
+	// Nameservers are the DNS servers (host:port) asked for domain origins'
+	// A and AAAA records, whose TTLs set how long addresses are cached; nil
+	// means those of /etc/resolv.conf (read once, by NewPool), and an empty
+	// non-nil slice asks none (hosts file and Resolver only).
+	Nameservers []string
+	// MaxTTL caps the TTLs of DNS answers; 0 means 5 minutes.
+	MaxTTL time.Duration
+	// ResolveEvery is how often names resolved without a TTL (from the
+	// hosts file, or by Resolver) are re-resolved; 0 means 30s.
 	ResolveEvery time.Duration
-	// Resolver resolves domain origins; nil means net.DefaultResolver.
+	// Resolver is the fallback for when no nameserver answers; nil means
+	// net.DefaultResolver.
 	Resolver *net.Resolver
 	// OnChange, if set, is called (from checker goroutines, so it must not
 	// block for long) whenever a backend's health flips.
@@ -52,6 +61,7 @@ type Options struct {
 // Pool holds backends by key. It is safe for concurrent use.
 type Pool struct {
 	opts Options
+	dns  *dnsClient // nil: no nameserver known, Resolver only.
 	mu   sync.Mutex
 	m    map[Key]*Backend
 	wg   sync.WaitGroup
@@ -62,10 +72,13 @@ func NewPool(opts Options) *Pool {
 	if opts.ResolveEvery <= 0 {
 		opts.ResolveEvery = 30 * time.Second
 	}
+	if opts.MaxTTL <= 0 {
+		opts.MaxTTL = 5 * time.Minute
+	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
-	return &Pool{opts: opts, m: map[Key]*Backend{}}
+	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}}
 }
 
 // Acquire returns the backend for k, creating it (and starting its checker)

@@ -1,0 +1,265 @@
+package health
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+)
+
+// record is what the test zone answers for one name; a zero Rcode with
+// addresses is a positive answer.
+type record struct {
+	addrs []netip.Addr
+	ttl   uint32
+	rcode int
+}
+
+// zone is a test DNS server whose records the test changes while it runs.
+type zone struct {
+	addr    string
+	mu      sync.Mutex
+	recs    map[string]record
+	queries map[string]int // By name (both types).
+}
+
+// startZone serves z on a fresh loopback address (UDP) until the test ends.
+func startZone(t *testing.T) *zone {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := &zone{addr: pc.LocalAddr().String(), recs: map[string]record{}, queries: map[string]int{}}
+	srv := &dns.Server{PacketConn: pc, Handler: z}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return z
+}
+
+func (z *zone) set(name string, r record) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.recs[dns.Fqdn(name)] = r
+}
+
+func (z *zone) count(name string) int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.queries[dns.Fqdn(name)]
+}
+
+// ServeDNS answers from recs; unknown names are NXDOMAIN, with an SOA whose
+// 1 s minimum lets a failed name be retried quickly.
+func (z *zone) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(q)
+	m.Authoritative = true
+	name, qtype := q.Question[0].Name, q.Question[0].Qtype
+	z.mu.Lock()
+	z.queries[name]++
+	r, ok := z.recs[name]
+	z.mu.Unlock()
+	switch {
+	case !ok || r.rcode == dns.RcodeNameError:
+		m.Rcode = dns.RcodeNameError
+		m.Ns = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: "test.", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 60},
+			Ns: "ns.test.", Mbox: "root.test.", Serial: 1, Refresh: 60, Retry: 60, Expire: 60, Minttl: 1}}
+	case r.rcode != dns.RcodeSuccess:
+		m.Rcode = r.rcode
+	default:
+		m.Answer = answers(name, qtype, r)
+	}
+	_ = w.WriteMsg(m)
+}
+
+func answers(name string, qtype uint16, r record) []dns.RR {
+	var out []dns.RR
+	for _, a := range r.addrs {
+		h := dns.RR_Header{Name: name, Rrtype: qtype, Class: dns.ClassINET, Ttl: r.ttl}
+		switch {
+		case a.Is4() && qtype == dns.TypeA:
+			out = append(out, &dns.A{Hdr: h, A: a.AsSlice()})
+		case a.Is6() && qtype == dns.TypeAAAA:
+			out = append(out, &dns.AAAA{Hdr: h, AAAA: a.AsSlice()})
+		}
+	}
+	return out
+}
+
+// domainPool is a pool asking only z, whose changes go to the channel.
+func domainPool(t *testing.T, z *zone) (*Pool, chan Change) {
+	changes := make(chan Change, 16)
+	// ResolveEvery also bounds the retry of a failure without negative TTL.
+	p := NewPool(Options{Nameservers: []string{z.addr}, ResolveEvery: 2 * time.Second,
+		OnChange: func(c Change) { changes <- c }})
+	t.Cleanup(p.Close)
+	return p, changes
+}
+
+func addrOf(b *Backend) netip.Addr {
+	ap, _ := b.Addr()
+	return ap.Addr()
+}
+
+func domainKey(name string) Key {
+	return Key{Proto: "TCP", Host: name, Port: 80, IsDomain: true}
+}
+
+func TestDNSTTL(t *testing.T) {
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	old, changed := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+
+	t.Run("short TTL: change picked up after it", func(t *testing.T) {
+		t.Parallel()
+		z.set("short.test", record{addrs: []netip.Addr{old}, ttl: 1})
+		b := p.Acquire(domainKey("short.test"))
+		defer p.Release(b)
+		edgetest.Eventually(t, 2*time.Second, func() bool { return addrOf(b) == old }, "never resolved")
+		z.set("short.test", record{addrs: []netip.Addr{changed}, ttl: 1})
+		edgetest.Eventually(t, 3*time.Second, func() bool { return addrOf(b) == changed }, "change not picked up after TTL 1s")
+	})
+	t.Run("long TTL: change not picked up before it", func(t *testing.T) {
+		t.Parallel()
+		z.set("long.test", record{addrs: []netip.Addr{old}, ttl: 30})
+		b := p.Acquire(domainKey("long.test"))
+		defer p.Release(b)
+		edgetest.Eventually(t, 2*time.Second, func() bool { return addrOf(b) == old }, "never resolved")
+		asked := z.count("long.test")
+		z.set("long.test", record{addrs: []netip.Addr{changed}, ttl: 30})
+		time.Sleep(1500 * time.Millisecond)
+		if got := addrOf(b); got != old {
+			t.Errorf("got %v within TTL 30s; want cached %v", got, old)
+		}
+		if got := z.count("long.test"); got != asked {
+			t.Errorf("got %d queries within TTL 30s; want %d", got, asked)
+		}
+	})
+	t.Run("zero TTL: re-asked about every second", func(t *testing.T) {
+		t.Parallel()
+		z.set("zero.test", record{addrs: []netip.Addr{old}, ttl: 0})
+		b := p.Acquire(domainKey("zero.test"))
+		defer p.Release(b)
+		edgetest.Eventually(t, 2*time.Second, b.Healthy, "never resolved")
+		asked := z.count("zero.test")
+		time.Sleep(1500 * time.Millisecond)
+		if got := z.count("zero.test") - asked; got < 2 || got > 4 {
+			t.Errorf("got %d queries in 1.5s; want 2 to 4 (one A+AAAA pair per ~0.9s)", got)
+		}
+	})
+}
+
+func TestDNSFailureMarksUnhealthy(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.3")
+	tests := []struct {
+		desc, reason string
+		rcode        int
+	}{
+		{"NXDOMAIN", "NXDOMAIN", dns.RcodeNameError},
+		{"SERVFAIL", "SERVFAIL", dns.RcodeServerFailure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			z := startZone(t)
+			p, changes := domainPool(t, z)
+			z.set("flap.test", record{addrs: []netip.Addr{ip}, ttl: 1})
+			b := p.Acquire(domainKey("flap.test"))
+			defer p.Release(b)
+			if c := nextChange(t, changes); !c.Healthy { // The first resolution.
+				t.Fatalf("got %+v; want healthy once resolved", c)
+			}
+			z.set("flap.test", record{rcode: tc.rcode})
+			c := nextChange(t, changes)
+			if c.Healthy || b.Healthy() || !strings.Contains(c.Reason, tc.reason) {
+				t.Errorf("got %+v (healthy %v); want unhealthy, reason with %s", c, b.Healthy(), tc.reason)
+			}
+			z.set("flap.test", record{addrs: []netip.Addr{ip}, ttl: 1})
+			if c := nextChange(t, changes); !c.Healthy || addrOf(b) != ip {
+				t.Errorf("got %+v, addr %v; want healthy again at %v", c, addrOf(b), ip)
+			}
+		})
+	}
+}
+
+// nextChange waits for a health flip. The bound covers the retry of a
+// SERVFAIL (no negative TTL: ResolveEvery, 2 s here) plus a TTL.
+func nextChange(t *testing.T, ch chan Change) Change {
+	t.Helper()
+	select {
+	case c := <-ch:
+		return c
+	case <-time.After(4 * time.Second):
+		t.Fatal("no health change")
+		return Change{}
+	}
+}
+
+func TestDNSFallback(t *testing.T) {
+	z := startZone(t)
+	ip := netip.MustParseAddr("192.0.2.4")
+	z.set("fallback.test", record{addrs: []netip.Addr{ip}, ttl: 60})
+	// Nothing listens on dead (ICMP port unreachable), so no nameserver
+	// answers; the stdlib resolver, pointed at the zone, does.
+	dead := netip.AddrPortFrom(lo.Next(), 9).String()
+	viaZone := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, z.addr)
+	}}
+	p := NewPool(Options{Nameservers: []string{dead}, Resolver: viaZone})
+	defer p.Close()
+	tests := []struct {
+		desc, host string
+		want       func(netip.Addr) bool
+	}{
+		{"hosts file", "localhost", netip.Addr.IsLoopback},
+		{"no nameserver answers", "fallback.test", func(a netip.Addr) bool { return a == ip }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			b := p.Acquire(domainKey(tc.host))
+			defer p.Release(b)
+			edgetest.Eventually(t, 3*time.Second, b.Healthy, "never resolved")
+			if got := addrOf(b); !tc.want(got) {
+				t.Errorf("got %v", got)
+			}
+		})
+	}
+}
+
+func TestTTLBounds(t *testing.T) {
+	p := NewPool(Options{})
+	defer p.Close()
+	tests := []struct {
+		desc    string
+		ttl     time.Duration
+		refresh time.Duration
+	}{
+		{"zero TTL floored at 1s", 0, 900 * time.Millisecond},
+		{"1s", time.Second, 900 * time.Millisecond},
+		{"30s", 30 * time.Second, 27 * time.Second},
+		{"1h capped at MaxTTL 5m", time.Hour, 295 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := refreshAfter(p.clampTTL(tc.ttl)); got != tc.refresh {
+				t.Errorf("got refresh after %v; want %v", got, tc.refresh)
+			}
+		})
+	}
+}
+
+func TestAddrDoesNotAllocate(t *testing.T) {
+	b := newBackend(domainKey("x.test"))
+	b.addrs.Store(&[]netip.Addr{netip.MustParseAddr("192.0.2.5"), netip.MustParseAddr("2001:db8::5")})
+	if n := testing.AllocsPerRun(100, func() { _, _ = b.Addr(); _ = b.Healthy() }); n != 0 {
+		t.Errorf("got %v allocs per pick; want 0", n)
+	}
+}
