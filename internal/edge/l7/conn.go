@@ -1,8 +1,10 @@
 package l7
 
 import (
+	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -27,6 +29,11 @@ type conn struct {
 	listener, proxy *stats.Counters
 	gate            *l4.Proxy
 	once            sync.Once
+	// ctx ends when the connection closes: the fast path's requests
+	// (fastserve.go) use it, as net/http's end when their client goes.
+	ctx    context.Context
+	cancel context.CancelFunc
+	idle   atomic.Bool // The fast path waits for the next request.
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -54,6 +61,7 @@ func (c *conn) Write(b []byte) (int, error) {
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
+		c.cancel()
 		c.gate.Conns.Release()
 		c.listener.Active.Add(-1)
 		if c.proxy != nil {

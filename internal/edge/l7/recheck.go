@@ -28,6 +28,7 @@ func (s *Server) Recheck() {
 		}
 		// The raw socket, not c: net/http closes c (releasing its slot)
 		// when its reads fail, as after Abort.
+		c.cancel() // Ends a fast-path request waiting for its origin.
 		_ = c.Conn.Close()
 	}
 }

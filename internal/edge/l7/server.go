@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -25,6 +26,9 @@ type Server struct {
 	h    atomic.Pointer[Handler]
 	http *http.Server
 	tls  *tls.Config // Resolves the real config per handshake.
+	// handoff feeds http (fastserve.go): connections the fast path
+	// does not serve.
+	handoff *handoff
 
 	mu    sync.Mutex
 	conns map[*conn]struct{} // Including hijacked (WebSocket) ones.
@@ -48,12 +52,44 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		return nil, nil
 	}}
 	s.http = &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.h.Load().ServeHTTP(w, r) }),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			withTLS(r)
+			s.h.Load().ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
-		ErrorLog: quietLog,
+		ErrorLog: quietLog, ConnContext: connContext,
 	}
-	go func() { _ = s.http.Serve(&acceptor{s}) }()
+	if !fastPath {
+		go func() { _ = s.http.Serve(&acceptor{s}) }()
+		return s, nil
+	}
+	s.handoff = newHandoff(s)
+	go func() { _ = s.http.Serve(s.handoff) }()
+	go s.acceptFast()
 	return s, nil
+}
+
+// acceptFast accepts connections for the fast path (fastserve.go).
+func (s *Server) acceptFast() {
+	var delay time.Duration
+	for {
+		c, err := s.ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		go func() {
+			if nc, cc := s.admit(c); nc != nil {
+				s.serveFast(nc, cc)
+			}
+		}()
+	}
 }
 
 // Addr is the bound address.
@@ -77,6 +113,7 @@ func (s *Server) Shutdown(grace time.Duration) <-chan struct{} {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		_ = s.http.Shutdown(ctx) // Idle keep-alive connections close at once.
+		s.closeIdle()            // Those of the fast path too.
 		for s.open() > 0 && ctx.Err() == nil {
 			time.Sleep(50 * time.Millisecond) // Hijacked connections, which Shutdown ignores.
 		}
@@ -91,7 +128,19 @@ func (s *Server) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
+		c.cancel()
 		_ = c.Conn.Close()
+	}
+}
+
+// closeIdle closes the fast path's connections waiting for a request.
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.idle.Load() {
+			_ = c.Conn.Close()
+		}
 	}
 }
 
@@ -113,8 +162,8 @@ func (a *acceptor) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if cc := a.s.admit(c); cc != nil {
-			return cc, nil
+		if nc, _ := a.s.admit(c); nc != nil {
+			return nc, nil
 		}
 	}
 }
@@ -122,34 +171,39 @@ func (a *acceptor) Accept() (net.Conn, error) {
 func (a *acceptor) Close() error   { return a.s.ln.Close() }
 func (a *acceptor) Addr() net.Addr { return a.s.ln.Addr() }
 
-// admit returns the connection to serve, or nil after refusing it.
-func (s *Server) admit(c *net.TCPConn) net.Conn {
+// admit returns the connection to serve (and the counting connection
+// under it), or nil after refusing it.
+func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	h := s.h.Load()
 	src := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
 	if !h.Proxy.Policy.Load().Allow(src, "TCP", h.port) {
 		h.count(func(c *statsCounters) { c.Denied.Add(1) })
 		_ = c.SetLinger(0)
 		_ = c.Close()
-		return nil
+		return nil, nil
 	}
 	if !h.Proxy.Conns.TryAcquire() {
 		h.count(func(c *statsCounters) { c.Refused.Add(1) })
 		_ = c.SetLinger(0)
 		_ = c.Close()
-		return nil
+		return nil, nil
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
 	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy}
+	// ServerContextKey, as net/http sets it, makes httputil abort (panic
+	// with http.ErrAbortHandler) a response whose copy fails midway, so
+	// the fast path closes the connection instead of ending the body.
+	cc.ctx, cc.cancel = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.http))
 	s.mu.Lock()
 	s.conns[cc] = struct{}{}
 	s.mu.Unlock()
 	if s.quit.Load() {
 		cc.Close()
-		return nil
+		return nil, nil
 	}
 	nc := shape(cc, h.Proxy.BW) // shape.go: cc itself when unlimited.
 	if h.tls != nil {
-		return tls.Server(nc, s.tls)
+		return tls.Server(nc, s.tls), cc
 	}
-	return nc
+	return nc, cc
 }

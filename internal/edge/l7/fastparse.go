@@ -1,0 +1,196 @@
+package l7
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+)
+
+// fastHead is a request head accepted by parseFastHead: a plain
+// HTTP/1.1 request whose framing is unambiguous.
+type fastHead struct {
+	method, target, host string
+	url                  *url.URL
+	header               http.Header // Canonical keys; Host removed, as net/http does.
+	contentLength        int64       // 0 when absent.
+	close                bool        // "Connection: close".
+}
+
+// parseFastHead parses head (the request line and header lines, ending
+// with the empty line) and reports whether the fast path may serve it.
+//
+// It is deliberately narrower than net/http: anything it does not accept
+// is served by net/http, so "no" is always safe and "yes" must mean that
+// net/http would parse exactly the same request (FuzzFastHead checks
+// this). Refused: methods other than GET, HEAD, POST, PUT, DELETE, OPTIONS
+// and PATCH; targets not in origin form; protocols other than HTTP/1.1;
+// bare LF, obs-fold, space before the colon, control or non-ASCII bytes;
+// a missing, repeated or unusual Host; a repeated or non-decimal
+// Content-Length; any Transfer-Encoding, Upgrade, Expect or Pragma; a
+// Connection header other than a single "close" or "keep-alive".
+func parseFastHead(head []byte) (fastHead, bool) {
+	var f fastHead
+	line, rest, ok := cutCRLF(head)
+	if !ok {
+		return f, false
+	}
+	if f.method, f.target, ok = parseRequestLine(line); !ok {
+		return f, false
+	}
+	u, err := url.ParseRequestURI(f.target)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return f, false
+	}
+	f.url = u
+	f.header = make(http.Header, 8)
+	sawHost, sawCL := false, false
+	for {
+		if line, rest, ok = cutCRLF(rest); !ok {
+			return f, false
+		}
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := parseHeaderLine(line)
+		if !ok {
+			return f, false
+		}
+		switch k {
+		case "Host":
+			if sawHost || !fastHost(v) {
+				return f, false
+			}
+			sawHost, f.host = true, v
+			continue
+		case "Content-Length":
+			if sawCL || !decimal(v) {
+				return f, false
+			}
+			sawCL = true
+			if f.contentLength, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return f, false
+			}
+		case "Connection":
+			switch {
+			case asciiEqualFold(v, "close"):
+				f.close = true
+			case asciiEqualFold(v, "keep-alive"):
+			default:
+				return f, false
+			}
+		case "Transfer-Encoding", "Upgrade", "Expect", "Pragma":
+			return f, false
+		}
+		f.header[k] = append(f.header[k], v)
+	}
+	return f, sawHost && len(rest) == 0
+}
+
+// cutCRLF splits off one CRLF-terminated line; a bare LF refuses.
+func cutCRLF(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 1 || b[i-1] != '\r' {
+		return nil, nil, false
+	}
+	return b[:i-1], b[i+1:], true
+}
+
+func parseRequestLine(line []byte) (method, target string, ok bool) {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return "", "", false
+	}
+	switch m := string(line[:sp]); m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodOptions, http.MethodPatch:
+		method = m
+	default:
+		return "", "", false
+	}
+	rest := line[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp < 1 || rest[0] != '/' || string(rest[sp+1:]) != "HTTP/1.1" {
+		return "", "", false
+	}
+	for _, c := range rest[:sp] {
+		if c <= ' ' || c >= 0x7f {
+			return "", "", false
+		}
+	}
+	return method, string(rest[:sp]), true
+}
+
+// parseHeaderLine splits "Name: value" with the value's surrounding
+// spaces and tabs trimmed (as textproto does).
+func parseHeaderLine(line []byte) (key, value string, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 1 {
+		return "", "", false
+	}
+	for _, c := range line[:colon] {
+		if !isTokenChar(c) {
+			return "", "", false
+		}
+	}
+	v := line[colon+1:]
+	for _, c := range v {
+		if (c < ' ' && c != '\t') || c >= 0x7f {
+			return "", "", false
+		}
+	}
+	v = bytes.Trim(v, " \t")
+	return textproto.CanonicalMIMEHeaderKey(string(line[:colon])), string(v), true
+}
+
+// isTokenChar reports whether c is an RFC 9110 tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return c < 0x80 && bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+}
+
+// fastHost accepts host names, IPv4 and bracketed IPv6 addresses with an
+// optional port; anything else goes to net/http's own checks.
+func fastHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+// decimal: 1–18 digits, so that the value fits an int64 and net/http
+// reads the same number.
+func decimal(s string) bool {
+	if len(s) == 0 || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i]|0x20 != t[i] {
+			return false
+		}
+	}
+	return true
+}

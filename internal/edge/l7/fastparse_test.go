@@ -1,0 +1,134 @@
+package l7
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// fastHeadCases seed FuzzFastHead; want is whether the fast path takes
+// the request (false: net/http serves it).
+var fastHeadCases = []struct {
+	name, in string
+	want     bool
+}{
+	{"get", "GET /a?b=c HTTP/1.1\r\nHost: a.test\r\nUser-Agent: x\r\n\r\n", true},
+	{"post with length", "POST /p HTTP/1.1\r\nHost: a.test:8080\r\nContent-Length: 5\r\n\r\nhello", true},
+	{"close", "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: Close\r\n\r\n", true},
+	{"keep-alive", "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n", true},
+	{"repeated header", "GET / HTTP/1.1\r\nHost: a.test\r\nX-A: 1\r\nx-a: 2\r\n\r\n", true},
+	{"trimmed value", "GET / HTTP/1.1\r\nHost: a.test\r\nX-A: \t v \t\r\n\r\n", true},
+	{"ipv6 host", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", true},
+	{"http/1.0", "GET / HTTP/1.0\r\nHost: a.test\r\n\r\n", false},
+	{"no host", "GET / HTTP/1.1\r\n\r\n", false},
+	{"two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", false},
+	{"absolute form", "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n", false},
+	{"asterisk", "OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n", false},
+	{"connect", "CONNECT a.test:443 HTTP/1.1\r\nHost: a.test\r\n\r\n", false},
+	{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false},
+	{"cl and te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", false},
+	{"two lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", false},
+	{"signed length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", false},
+	{"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n 2\r\n\r\n", false},
+	{"space before colon", "GET / HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n\r\n", false},
+	{"bare lf", "GET / HTTP/1.1\nHost: a\n\n", false},
+	{"nul in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n", false},
+	{"utf-8 in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: \xc3\xa9\r\n\r\n", false},
+	{"upgrade", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", false},
+	{"expect", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", false},
+	{"pragma", "GET / HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\n\r\n", false},
+	{"odd method", "PROPFIND / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"lower-case method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"odd host", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", false},
+	{"h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", false},
+}
+
+func TestParseFastHead(t *testing.T) {
+	for _, tc := range fastHeadCases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := []byte(tc.in)
+			head := in
+			if i := bytes.Index(in, []byte("\r\n\r\n")); i >= 0 {
+				head = in[:i+4]
+			}
+			if _, got := parseFastHead(head); got != tc.want {
+				t.Errorf("parseFastHead(%q) ok = %v; want %v", tc.in, got, tc.want)
+			}
+			checkAgainstNetHTTP(t, in)
+		})
+	}
+}
+
+// FuzzFastHead is the request-smuggling guard: whatever the fast path
+// accepts, net/http must accept too (http.ReadRequest plus the checks its
+// server adds) and read as the same request: method, target, URL, host,
+// headers, keep-alive and body length, hence the same start of the next
+// request.
+func FuzzFastHead(f *testing.F) {
+	for _, tc := range fastHeadCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(checkAgainstNetHTTP)
+}
+
+func checkAgainstNetHTTP(t *testing.T, in []byte) {
+	i := bytes.Index(in, []byte("\r\n\r\n"))
+	if i < 0 {
+		return
+	}
+	head := in[:i+4]
+	got, ok := parseFastHead(head)
+	if !ok {
+		return
+	}
+	br := bufio.NewReader(bytes.NewReader(in))
+	want, err := http.ReadRequest(br)
+	if err != nil {
+		t.Fatalf("fast path accepts %q; net/http rejects it: %v", in, err)
+	}
+	if !httpguts.ValidHostHeader(want.Host) {
+		t.Fatalf("fast path accepts host %q; net/http's server rejects it", want.Host)
+	}
+	for k, vv := range want.Header {
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+				t.Fatalf("fast path accepts header %q: %q; net/http's server rejects it", k, v)
+			}
+		}
+	}
+	for _, d := range []struct {
+		what      string
+		got, want any
+	}{
+		{"method", got.method, want.Method},
+		{"target", got.target, want.RequestURI},
+		{"url", *got.url, *want.URL},
+		{"host", got.host, want.Host},
+		{"header", got.header, want.Header},
+		{"content length", got.contentLength, want.ContentLength},
+		{"close", got.close, want.Close},
+		{"proto", "HTTP/1.1", want.Proto},
+	} {
+		if !reflect.DeepEqual(d.got, d.want) {
+			t.Fatalf("%q: %s = %#v; net/http reads %#v", in, d.what, d.got, d.want)
+		}
+	}
+	n, _ := io.Copy(io.Discard, want.Body)
+	gotN := min(got.contentLength, int64(len(in)-len(head)))
+	if n != gotN {
+		t.Fatalf("%q: body %d bytes; net/http reads %d", in, gotN, n)
+	}
+	if rest := len(in) - len(head) - int(gotN); rest != br.Buffered() {
+		t.Fatalf("%q: next request at %d; net/http's at %d", in, len(in)-rest, len(in)-br.Buffered())
+	}
+	if strings.Contains(got.target, "#") != strings.Contains(want.RequestURI, "#") {
+		t.Fatalf("%q: fragment handling differs", in)
+	}
+}

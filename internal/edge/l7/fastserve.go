@@ -1,0 +1,403 @@
+package l7
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fastPath turns on the HTTP/1.1 fast path (docs/dataplane-l7.md, "Fast
+// path"): a connection is read by fastConn, which serves simple requests
+// itself (parseFastHead) through the same Handler.ServeHTTP, and hands the
+// connection, with what it has buffered, to net/http at the first request
+// it does not take. False: net/http serves every connection.
+const fastPath = true
+
+// fastBufSize bounds a head the fast path takes; a longer one goes to
+// net/http (which applies MaxHeaderBytes).
+const fastBufSize = 4 << 10
+
+var (
+	fastReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, fastBufSize) }}
+	fastWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, fastBufSize) }}
+)
+
+// fastConn is one client connection on the fast path. Not safe for
+// concurrent use; owned by its serve goroutine.
+type fastConn struct {
+	s      *Server
+	nc     net.Conn // What admit returned: *conn, shaped, or *tls.Conn.
+	cc     *conn
+	tls    *tls.ConnectionState
+	remote string
+	headBy time.Time // When the head being read must be complete (ReadHeaderTimeout).
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	pre    []byte
+}
+
+// serveFast serves one admitted connection until it closes or is handed
+// to net/http.
+func (s *Server) serveFast(nc net.Conn, cc *conn) {
+	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String()}
+	if tc, ok := nc.(*tls.Conn); ok {
+		if !fc.handshake(tc) {
+			return
+		}
+		if fc.tls.NegotiatedProtocol == "h2" {
+			s.handoff.give(tc)
+			return
+		}
+	}
+	fc.br = fastReaders.Get().(*bufio.Reader)
+	fc.br.Reset(nc)
+	fc.bw = fastWriters.Get().(*bufio.Writer)
+	fc.bw.Reset(nc)
+	defer func() {
+		fc.bw.Reset(nil)
+		fastWriters.Put(fc.bw)
+	}()
+	for first := true; ; first = false {
+		head, err := fc.readHead(first)
+		if err != nil {
+			fc.close()
+			return
+		}
+		f, ok := parseFastHead(head)
+		if !ok {
+			fc.handOff()
+			return
+		}
+		_, _ = fc.br.Discard(len(head))
+		if !fc.serveOne(&f) {
+			fc.close()
+			return
+		}
+	}
+}
+
+// handshake runs the TLS handshake within ReadHeaderTimeout, as net/http
+// does, including its answer to plain HTTP sent to a TLS port.
+func (fc *fastConn) handshake(tc *tls.Conn) bool {
+	_ = tc.SetDeadline(time.Now().Add(ReadHeaderTimeout))
+	if err := tc.HandshakeContext(fc.cc.ctx); err != nil {
+		var re tls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+			_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		}
+		_ = tc.Close()
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	fc.tls = &st
+	return true
+}
+
+func looksLikeHTTP(h [5]byte) bool {
+	switch string(h[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}
+
+// readHead waits for a request (IdleTimeout between requests) and returns
+// its head, still buffered; a head that does not fit is returned partial
+// and then refused by parseFastHead.
+func (fc *fastConn) readHead(first bool) ([]byte, error) {
+	// Waiting for a request's first byte counts as idle: Shutdown closes
+	// such connections at once (a new one too, which net/http only does
+	// after 5 s; a client cannot tell it from a close just before
+	// accept).
+	wait := IdleTimeout
+	fc.headBy = time.Time{}
+	if first {
+		// As in net/http, the first head's clock starts at the
+		// connection (after the TLS handshake), not at its first byte.
+		wait = ReadHeaderTimeout
+		fc.headBy = time.Now().Add(wait)
+	}
+	if fc.br.Buffered() == 0 {
+		fc.cc.idle.Store(true)
+		if fc.s.quit.Load() { // Set before Shutdown's closeIdle looks.
+			fc.cc.idle.Store(false)
+			return nil, net.ErrClosed
+		}
+		if first {
+			_ = fc.nc.SetReadDeadline(fc.headBy)
+		} else {
+			_ = fc.nc.SetReadDeadline(time.Now().Add(wait))
+		}
+		_, err := fc.br.Peek(1)
+		fc.cc.idle.Store(false)
+		if err != nil || fc.s.quit.Load() {
+			return nil, errors.Join(err, net.ErrClosed)
+		}
+	}
+	// A head that arrived whole with its first byte (the usual case)
+	// needs no header deadline: no further read happens before the
+	// handler, which then reads only a body (serveOne clears the
+	// deadline for that).
+	armed := first // The first head's deadline is already set.
+	for {
+		buf, _ := fc.br.Peek(fc.br.Buffered())
+		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			return buf[:i+4], nil
+		}
+		if len(buf) == fc.br.Size() {
+			return buf, nil
+		}
+		if !armed {
+			fc.headBy = time.Now().Add(ReadHeaderTimeout)
+			_ = fc.nc.SetReadDeadline(fc.headBy)
+			armed = true
+		}
+		if _, err := fc.br.Peek(len(buf) + 1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// handOff gives the connection, with its buffered bytes, to net/http.
+func (fc *fastConn) handOff() {
+	var c net.Conn = fc.nc
+	if fc.br.Buffered() > 0 || fc.tls != nil {
+		c = &handedConn{Conn: fc.nc, br: fc.br, tls: fc.tls, headBy: fc.headBy}
+	} else {
+		fc.br.Reset(nil)
+		fastReaders.Put(fc.br)
+	}
+	_ = fc.nc.SetReadDeadline(time.Time{})
+	fc.s.handoff.give(c)
+}
+
+func (fc *fastConn) close() {
+	fc.br.Reset(nil)
+	fastReaders.Put(fc.br)
+	_ = fc.nc.Close()
+}
+
+// serveOne serves a parsed request; false means the connection must close.
+func (fc *fastConn) serveOne(f *fastHead) bool {
+	ctx, cancel := fc.cc.ctx, context.CancelFunc(nil)
+	var body io.ReadCloser = http.NoBody
+	var bp *fastBody
+	if f.contentLength > 0 {
+		_ = fc.nc.SetReadDeadline(time.Time{}) // No ReadTimeout: uploads can be long.
+		// A new one each time: a transport may still hold the previous
+		// request's body (it then reads ErrBodyReadAfterClose).
+		bp = &fastBody{br: fc.br, left: f.contentLength}
+		body = bp
+		ctx, cancel = context.WithCancel(ctx) // Ends uploads still being sent to origins.
+		defer cancel()
+	}
+	req := (&http.Request{Method: f.method, URL: f.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: f.header, Body: body, ContentLength: f.contentLength, Host: f.host, RemoteAddr: fc.remote,
+		RequestURI: f.target, TLS: fc.tls, Close: f.close}).WithContext(ctx)
+	w := &fastWriter{bw: fc.bw, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
+		closeAfter: f.close || fc.s.quit.Load()}
+	if !fc.run(w, req) {
+		return false
+	}
+	keep := w.finish()
+	fc.pre = w.pre[:0]
+	if bp != nil {
+		cancel()
+		keep = bp.finish(fc.nc) && keep
+	}
+	return keep
+}
+
+// run calls the handler; false when it panicked (httputil aborts a
+// response that failed midway with http.ErrAbortHandler), after which the
+// connection closes, as in net/http.
+func (fc *fastConn) run(w *fastWriter, req *http.Request) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	fc.s.h.Load().ServeHTTP(w, req)
+	return true
+}
+
+// fastBody is a request body of known length read from the connection's
+// buffer. An origin transport may still read it from another goroutine
+// after the handler returned (http.RoundTripper allows that), hence the
+// lock, as in net/http's body.
+type fastBody struct {
+	mu     sync.Mutex
+	br     *bufio.Reader
+	left   int64
+	closed bool
+}
+
+func (b *fastBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.left == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.br.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// Close is called by origin transports; the connection's own end of the
+// body is finish.
+func (b *fastBody) Close() error { return nil }
+
+// unread is the part of the body not read yet.
+func (b *fastBody) unread() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.left
+}
+
+// finish closes the body for the handler's side and discards a small
+// remainder; false means the connection cannot be reused.
+func (b *fastBody) finish(c net.Conn) bool {
+	if !b.mu.TryLock() {
+		// A transport is still reading it, blocked on the client: closing
+		// the connection ends that read; the buffer must not be touched
+		// (nor pooled) before it has.
+		_ = c.Close()
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		return false
+	}
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.left == 0 {
+		return true
+	}
+	if b.left > maxPostHandlerRead {
+		return false
+	}
+	n, err := b.br.Discard(int(b.left))
+	b.left -= int64(n)
+	return err == nil
+}
+
+// handedConn is a connection given to net/http after the fast path read
+// from it: reads drain the fast path's buffer first.
+type handedConn struct {
+	net.Conn
+	br  *bufio.Reader
+	tls *tls.ConnectionState // net/http cannot see it through the wrapper.
+	// headBy keeps the ReadHeaderTimeout clock of a head the fast path
+	// started reading: net/http's first deadline (its header deadline)
+	// is cut to it, so a slow head gains no time by being handed over.
+	headBy time.Time
+}
+
+// SetReadDeadline: net/http's first call sets the head's deadline.
+func (c *handedConn) SetReadDeadline(t time.Time) error {
+	if !c.headBy.IsZero() && !t.IsZero() && t.After(c.headBy) {
+		t = c.headBy
+	}
+	c.headBy = time.Time{}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *handedConn) Read(p []byte) (int, error) {
+	if c.br != nil {
+		if c.br.Buffered() > 0 {
+			return c.br.Read(p)
+		}
+		c.br.Reset(nil)
+		fastReaders.Put(c.br)
+		c.br = nil
+	}
+	return c.Conn.Read(p)
+}
+
+// tlsStateKey carries a handed-over TLS connection's state from
+// http.Server.ConnContext to the handler.
+type tlsStateKey struct{}
+
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if hc, ok := c.(*handedConn); ok && hc.tls != nil {
+		return context.WithValue(ctx, tlsStateKey{}, hc.tls)
+	}
+	return ctx
+}
+
+// withTLS gives a request of a handed-over TLS connection its TLS state
+// (net/http sets Request.TLS only for a *tls.Conn).
+func withTLS(r *http.Request) {
+	if r.TLS == nil {
+		if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+			r.TLS = st
+		}
+	}
+}
+
+// handoff is the net.Listener net/http serves: connections that the fast
+// path gives up (or never takes, when fastPath is off) arrive through it.
+type handoff struct {
+	s    *Server
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	n    atomic.Int64 // Connections given, for tests.
+}
+
+func newHandoff(s *Server) *handoff {
+	return &handoff{s: s, ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops net/http's accept loop and closes the socket.
+func (l *handoff) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.s.ln.Close()
+}
+
+func (l *handoff) Addr() net.Addr { return l.s.ln.Addr() }
+
+// give passes c to net/http, or closes it when net/http has stopped.
+func (l *handoff) give(c net.Conn) {
+	l.n.Add(1)
+	select {
+	case l.ch <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+// Interface guards.
+var (
+	_ http.ResponseWriter = (*fastWriter)(nil)
+	_ http.Flusher        = (*fastWriter)(nil)
+	_ io.ReadCloser       = (*fastBody)(nil)
+	_ net.Listener        = (*handoff)(nil)
+	_ net.Conn            = (*handedConn)(nil)
+)

@@ -1,0 +1,241 @@
+package l7
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// scriptedOrigin answers each request with the raw bytes its path names
+// (originAnswers); "/echo" answers the request body; "/closed" answers
+// without length and closes.
+func scriptedOrigin(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveScriptedOrigin(c)
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+var originAnswers = map[string]string{
+	"/len":     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	"/chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n5\r\nhello\r\n0\r\nX-T: v\r\n\r\n",
+	"/204":     "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+	"/304":     "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n",
+	"/big":     "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + strings.Repeat("b", 10000),
+}
+
+func serveScriptedOrigin(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		switch {
+		case req.URL.Path == "/echo":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+string(body))
+		case req.URL.Path == "/truncated":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+			return
+		case req.URL.Path == "/closed":
+			io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nuntil close")
+			return
+		case req.Method == http.MethodHead:
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+		default:
+			io.WriteString(c, originAnswers[req.URL.Path])
+		}
+	}
+}
+
+// fastServer starts a listener with one rule "/" to origin; HTTPS with
+// a self-signed certificate and a forced redirect when tlsOn.
+func fastServer(t *testing.T, origin netip.AddrPort, tlsOn ...bool) *Server {
+	t.Helper()
+	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports()}
+	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
+		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
+			Origins: []snapshot.Origin{{ID: "o", Host: origin.Addr().String(), Port: int(origin.Port()), Weight: 1}}}}}}}
+	if len(tlsOn) > 0 {
+		l.Protocol, l.TLS = snapshot.ProtoHTTPS, selfSigned(t)
+		l.Domains[0].Rules[0].ForcedRedirect = "https"
+	}
+	h, err := Build(env, l, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(netip.MustParseAddrPort("127.0.0.1:0"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
+	return s
+}
+
+type exchange struct {
+	method, path string
+	status       int
+	body         string
+	trailer      string // X-T
+}
+
+func TestFastFraming(t *testing.T) {
+	get := func(p string) string { return "GET " + p + " HTTP/1.1\r\nHost: a.test\r\n\r\n" }
+	for _, tc := range []struct {
+		name   string
+		send   string // All written at once: pipelined when several.
+		want   []exchange
+		closed bool // The proxy closes after the last answer.
+		handed bool // net/http serves part of it.
+	}{
+		{"content length", get("/len") + get("/len"), []exchange{{"GET", "/len", 200, "hello", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"chunked with trailers", get("/chunked"), []exchange{{"GET", "/chunked", 200, "hello", "v"}}, false, false},
+		{"head", "HEAD /len HTTP/1.1\r\nHost: a.test\r\n\r\n" + get("/len"), []exchange{{"HEAD", "/len", 200, "", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"204 and 304", get("/204") + get("/304") + get("/len"), []exchange{{"GET", "/204", 204, "", ""}, {"GET", "/304", 304, "", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"close-delimited origin", get("/closed") + get("/len"), []exchange{{"GET", "/closed", 200, "until close", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"large body", get("/big"), []exchange{{"GET", "/big", 200, strings.Repeat("b", 10000), ""}}, false, false},
+		{"post body", "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc" + get("/len"), []exchange{{"POST", "/echo", 200, "abc", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"unread body", "POST /len HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc" + get("/len"), []exchange{{"POST", "/len", 200, "hello", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
+		{"client close", "GET /len HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, true, false},
+		{"http/1.0 (net/http)", "GET /len HTTP/1.0\r\nHost: a.test\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, true, true},
+		{"hand-off mid-connection", get("/len") + "POST /echo HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n" + get("/chunked"),
+			[]exchange{{"GET", "/len", 200, "hello", ""}, {"POST", "/echo", 200, "xyz", ""}, {"GET", "/chunked", 200, "hello", "v"}}, false, true},
+		{"malformed (net/http)", "GET / HTTP/1.1\r\nHost: a.test\r\nX-A : 1\r\n\r\n", []exchange{{"GET", "/", 400, "", ""}}, true, true},
+		{"no domain", "GET /len HTTP/1.1\r\nHost: b.test\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fastServer(t, scriptedOrigin(t))
+			c, err := net.Dial("tcp", s.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, tc.send); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			for i, x := range tc.want {
+				resp, err := http.ReadResponse(br, &http.Request{Method: x.method})
+				if err != nil {
+					t.Fatalf("answer %d: %v", i, err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatalf("answer %d body: %v", i, err)
+				}
+				if resp.StatusCode != x.status || (x.status < 400 && string(body) != x.body) {
+					t.Errorf("answer %d = %d %q; want %d %q", i, resp.StatusCode, body, x.status, x.body)
+				}
+				if got := resp.Trailer.Get("X-T"); got != x.trailer {
+					t.Errorf("answer %d trailer X-T = %q; want %q", i, got, x.trailer)
+				}
+				if resp.Header.Get("Date") == "" && resp.StatusCode != http.StatusBadRequest {
+					t.Errorf("answer %d has no Date", i)
+				}
+				if last := i == len(tc.want)-1; last && resp.Close != tc.closed {
+					t.Errorf("answer %d Close = %v; want %v", i, resp.Close, tc.closed)
+				}
+			}
+			if tc.closed {
+				if n, err := br.ReadByte(); err != io.EOF {
+					t.Errorf("after the last answer: %v, %v; want EOF", n, err)
+				}
+			}
+			if got := s.handoff.n.Load() > 0; got != tc.handed {
+				t.Errorf("handed to net/http = %v; want %v", got, tc.handed)
+			}
+		})
+	}
+}
+
+func TestFastTruncatedChunkedOrigin(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /truncated HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Errorf("a truncated origin body reached the client as complete")
+	}
+}
+
+func selfSigned(t *testing.T) *snapshot.TLS {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "a.test"},
+		DNSNames: []string{"a.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	return &snapshot.TLS{CertPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		KeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))}
+}
+
+// TestFastTLSHandOff: a TLS connection handed to net/http mid-way keeps
+// its TLS state (a plain-HTTP-only forced redirect must not apply).
+func TestFastTLSHandOff(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t), true)
+	c, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /len HTTP/1.1\r\nHost: a.test\r\n\r\nGET /len HTTP/1.0\r\nHost: a.test\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i := range 2 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(body) != "hello" {
+			t.Errorf("answer %d = %d %q; want 200 hello", i, resp.StatusCode, body)
+		}
+	}
+	if s.handoff.n.Load() != 1 {
+		t.Errorf("handed %d connections to net/http; want 1", s.handoff.n.Load())
+	}
+}

@@ -1,0 +1,297 @@
+package l7
+
+import (
+	"bufio"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// fastWriter is the http.ResponseWriter of the fast path (fastserve.go).
+// It frames the answer as net/http's server does for an HTTP/1.1 request:
+// a small body that is complete when the handler returns gets a
+// Content-Length, a longer or flushed one without Content-Length is
+// chunked (with declared trailers), HEAD, 1xx, 204 and 304 answers carry
+// no body, Date is added, a missing Content-Type is sniffed, and
+// "Connection: close" is sent when the connection ends after the answer.
+// Not safe for concurrent use.
+type fastWriter struct {
+	bw     *bufio.Writer
+	req    *http.Request
+	header http.Header
+	status int
+	pre    []byte // Body written before the head: at most preMax bytes.
+
+	wroteHead   bool
+	done        bool // The handler returned.
+	bodyOK      bool // Status and method allow a body.
+	chunked     bool
+	contentLen  int64 // -1: unknown.
+	written     int64
+	closeAfter  bool      // The connection ends after this answer.
+	body        *fastBody // The request's; nil without body.
+	trailerKeys []string
+	err         error
+}
+
+// preMax mirrors net/http's bufferBeforeChunkingSize.
+const preMax = 2048
+
+// maxPostHandlerRead mirrors net/http's maxPostHandlerReadBytes: an unread
+// request body up to this size is discarded to keep the connection.
+const maxPostHandlerRead = 256 << 10
+
+var errFastAborted = errors.New("response framing broken")
+
+func (w *fastWriter) Header() http.Header { return w.header }
+
+func (w *fastWriter) WriteHeader(code int) {
+	if w.wroteHead || w.status >= 200 {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.writeInterim(code)
+		return
+	}
+	w.status = code
+}
+
+// writeInterim sends a 1xx head at once, as net/http does.
+func (w *fastWriter) writeInterim(code int) {
+	w.statusLine(code)
+	_ = w.header.Write(w.bw)
+	_, _ = w.bw.WriteString("\r\n")
+	w.err = w.bw.Flush()
+}
+
+func (w *fastWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if !w.wroteHead {
+		if len(w.pre)+len(p) <= preMax {
+			w.pre = append(w.pre, p...)
+			return len(p), nil
+		}
+		w.writeHead()
+	}
+	return w.writeBody(p)
+}
+
+func (w *fastWriter) writeBody(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !w.bodyOK {
+		if w.req.Method == http.MethodHead {
+			return len(p), nil
+		}
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLen >= 0 && w.written+int64(len(p)) > w.contentLen {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.chunked {
+		_, _ = w.bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		_, _ = w.bw.WriteString("\r\n")
+	}
+	n, err := w.bw.Write(p)
+	if w.chunked {
+		_, err = w.bw.WriteString("\r\n")
+	}
+	w.err = err
+	return n, err
+}
+
+// FlushError writes what is buffered to the client (used by
+// http.ResponseController, hence by httputil's streaming copies).
+func (w *fastWriter) FlushError() error {
+	if !w.wroteHead {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.writeHead()
+	}
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	return w.err
+}
+
+// Flush implements http.Flusher.
+func (w *fastWriter) Flush() { _ = w.FlushError() }
+
+// writeHead decides the framing and writes the status line, headers and
+// any body buffered before.
+func (w *fastWriter) writeHead() {
+	w.wroteHead = true
+	h, isHead := w.header, w.req.Method == http.MethodHead
+	statusOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	w.bodyOK = statusOK && !isHead
+	_, declared := h["Trailer"]
+	w.contentLen = -1
+	if cl := h.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.contentLen = n
+		} else {
+			h.Del("Content-Length")
+		}
+	}
+	if w.done && w.contentLen < 0 && !declared && statusOK && !isTrailered(h) && (!isHead || len(w.pre) > 0) {
+		w.contentLen = int64(len(w.pre))
+		h["Content-Length"] = []string{strconv.Itoa(len(w.pre))}
+	}
+	if !statusOK {
+		h.Del("Transfer-Encoding")
+	} else if w.contentLen < 0 && w.bodyOK {
+		w.chunked = true
+		h.Del("Content-Length")
+		h["Transfer-Encoding"] = []string{"chunked"}
+		w.trailerKeys = trailerKeys(h)
+	}
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = []string{httpDate()}
+	}
+	if _, ok := h["Content-Type"]; !ok && statusOK && len(w.pre) > 0 && h.Get("Content-Encoding") == "" {
+		h["Content-Type"] = []string{http.DetectContentType(w.pre)}
+	}
+	if w.body != nil && w.body.unread() > maxPostHandlerRead {
+		w.closeAfter = true
+	}
+	if hasToken(h["Connection"], "close") {
+		w.closeAfter = true
+	} else if w.closeAfter {
+		h["Connection"] = []string{"close"}
+	}
+	w.statusLine(w.status)
+	_ = h.WriteSubset(w.bw, trailerExclude)
+	_, _ = w.bw.WriteString("\r\n")
+	pre := w.pre
+	w.pre = w.pre[:0]
+	if len(pre) > 0 {
+		_, _ = w.writeBody(pre)
+	}
+}
+
+// finish ends the answer after the handler returned; false means the
+// connection cannot carry another request.
+func (w *fastWriter) finish() bool {
+	w.done = true
+	if !w.wroteHead {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		w.writeHead()
+	}
+	if w.chunked && w.err == nil {
+		_, _ = w.bw.WriteString("0\r\n")
+		w.writeTrailers()
+		_, w.err = w.bw.WriteString("\r\n")
+	}
+	if w.err == nil {
+		w.err = w.bw.Flush()
+	}
+	if w.contentLen >= 0 && w.bodyOK && w.written != w.contentLen {
+		w.err = errFastAborted // The client would wait for the rest.
+	}
+	return w.err == nil && !w.closeAfter
+}
+
+func (w *fastWriter) statusLine(code int) {
+	_, _ = w.bw.WriteString("HTTP/1.1 ")
+	_, _ = w.bw.WriteString(strconv.Itoa(code))
+	_ = w.bw.WriteByte(' ')
+	if t := http.StatusText(code); t != "" {
+		_, _ = w.bw.WriteString(t)
+	} else {
+		_, _ = w.bw.WriteString("status code " + strconv.Itoa(code))
+	}
+	_, _ = w.bw.WriteString("\r\n")
+}
+
+// writeTrailers writes the trailers declared before the head (Trailer)
+// and those set with http.TrailerPrefix.
+func (w *fastWriter) writeTrailers() {
+	t := http.Header{}
+	for _, k := range w.trailerKeys {
+		if vv, ok := w.header[k]; ok {
+			t[k] = vv
+		}
+	}
+	for k, vv := range w.header {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			t[http.CanonicalHeaderKey(name)] = vv
+		}
+	}
+	_ = t.Write(w.bw)
+}
+
+func trailerKeys(h http.Header) []string {
+	var keys []string
+	for _, v := range h["Trailer"] {
+		for k := range strings.SplitSeq(v, ",") {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
+				switch k {
+				case "Transfer-Encoding", "Trailer", "Content-Length":
+				default:
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+func isTrailered(h http.Header) bool {
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// trailerExclude is nil: declared trailer keys set before the head are
+// sent in the head as well, as net/http does.
+var trailerExclude map[string]bool
+
+// hasToken reports whether a comma-separated header value lists tok
+// (case-insensitively).
+func hasToken(vv []string, tok string) bool {
+	for _, v := range vv {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// httpDate is the Date header value, formatted once per second.
+func httpDate() string {
+	now := time.Now().Unix()
+	if d := dateCache.Load(); d != nil && d.sec == now {
+		return d.s
+	}
+	d := &cachedDate{sec: now, s: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
+}
+
+type cachedDate struct {
+	sec int64
+	s   string
+}
+
+var dateCache atomic.Pointer[cachedDate]
