@@ -133,14 +133,20 @@ func typeError(path, want string) error {
 	return apierr.New(apierr.InvalidParameter, "the parameter %s must be %s", path, want)
 }
 
-func toInt(node any) (int64, bool) {
-	var s string
+// numberText is the text of a number given as a JSON number or a string.
+func numberText(node any) (string, bool) {
 	switch n := node.(type) {
 	case json.Number:
-		s = n.String()
+		return n.String(), true
 	case string:
-		s = strings.TrimSpace(n)
-	default:
+		return strings.TrimSpace(n), true
+	}
+	return "", false
+}
+
+func toInt(node any) (int64, bool) {
+	s, ok := numberText(node)
+	if !ok {
 		return 0, false
 	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -155,13 +161,8 @@ func toInt(node any) (int64, bool) {
 }
 
 func toFloat(node any) (float64, bool) {
-	var s string
-	switch n := node.(type) {
-	case json.Number:
-		s = n.String()
-	case string:
-		s = strings.TrimSpace(n)
-	default:
+	s, ok := numberText(node)
+	if !ok {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
