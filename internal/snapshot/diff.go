@@ -27,22 +27,7 @@ func Diff(old, cur *Snapshot) Delta {
 	ol, op := index(old)
 	nl, np := index(cur)
 	var d Delta
-	for id, n := range nl {
-		o, ok := ol[id]
-		switch {
-		case !ok:
-			d.Added = append(d.Added, id)
-		case o.equal(n):
-			d.Unchanged = append(d.Unchanged, id)
-		default:
-			d.Changed = append(d.Changed, id)
-		}
-	}
-	for id := range ol {
-		if _, ok := nl[id]; !ok {
-			d.Removed = append(d.Removed, id)
-		}
-	}
+	classify(&d, ol, nl)
 	for id, n := range np {
 		if o, ok := op[id]; ok && !o.SameShared(n) {
 			d.ProxiesChanged = append(d.ProxiesChanged, id)

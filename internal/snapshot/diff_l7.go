@@ -5,7 +5,12 @@ package snapshot
 // so one Delta lists them all. A listener changed when its own fields or
 // its proxy's ID, AccessIP or Closed flag changed.
 func (d *Delta) addHTTP(old, cur *Snapshot) {
-	ol, nl := indexHTTP(old), indexHTTP(cur)
+	classify(d, indexHTTP(old), indexHTTP(cur))
+}
+
+// classify sorts the entries of two indexes by ID into added, removed,
+// changed and unchanged; layer-4 and HTTP listeners share it.
+func classify[T interface{ equal(T) bool }](d *Delta, ol, nl map[string]T) {
 	for id, n := range nl {
 		o, ok := ol[id]
 		switch {
