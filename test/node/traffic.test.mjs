@@ -16,7 +16,9 @@ import { after, before, describe, test } from "node:test";
 import { eventually, startServer } from "./server.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const originHost = "127.0.0.1";
+// The origin gets a loopback address of its own: on 127.0.0.1 its ports could
+// collide with ephemeral ports of other processes.
+const originHost = `127.77.204.${1 + Math.floor(Math.random() * 250)}`;
 const base = 20000 + Math.floor(Math.random() * 400) * 100; // Origin ports base+1..base+20.
 
 let srv, api, origin, access;
