@@ -6,18 +6,11 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"log"
 	"net/netip"
-	"os"
-	"os/signal"
-	"runtime/pprof"
-	"syscall"
-	"time"
 
-	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/bench/edgerun"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -45,34 +38,5 @@ func main() {
 		},
 	}}}
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-	}
-
-	rt := edge.New(edge.Options{DrainGrace: time.Second})
-	rep := rt.Apply(snap)
-	if !rep.OK() {
-		log.Fatalf("apply: %+v", rep)
-	}
-	for _, l := range rep.Listeners {
-		fmt.Fprintf(os.Stderr, "edgeproxy: %s %s %s\n", l.ID, l.Addr, l.State)
-	}
-	go func() { // Keep the events channel drained.
-		for range rt.Events() {
-		}
-	}()
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = rt.Close(ctx)
+	edgerun.Run(snap, *cpuprofile)
 }

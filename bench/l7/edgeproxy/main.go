@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -22,13 +21,10 @@ import (
 	"math/big"
 	"net/netip"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
-	"syscall"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/bench/edgerun"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -71,32 +67,7 @@ func main() {
 		},
 	}}}
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		must(err)
-		must(pprof.StartCPUProfile(f))
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-	}
-
-	rt := edge.New(edge.Options{DrainGrace: time.Second})
-	rep := rt.Apply(snap)
-	if !rep.OK() {
-		log.Fatalf("apply: %+v", rep)
-	}
-	for _, l := range rep.Listeners {
-		fmt.Fprintf(os.Stderr, "edgeproxy: %s %s %s\n", l.ID, l.Addr, l.State)
-	}
-	go func() { // Keep the events channel drained.
-		for range rt.Events() {
-		}
-	}()
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = rt.Close(ctx)
+	edgerun.Run(snap, *cpuprofile)
 }
 
 // selfSigned returns a certificate for bench.test, localhost and the
