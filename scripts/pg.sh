@@ -40,7 +40,7 @@ install_server() {
 	log "installing postgresql with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2
+	apt-get install -y -q --no-install-recommends postgresql >&2
 	[[ -n $(bindir) ]] || { log "no server binaries after install"; exit 1; }
 }
 
