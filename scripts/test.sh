@@ -16,8 +16,12 @@ go generate ./...
 git diff --exit-code -- '*zz_generated*' || { echo "run go generate and commit"; exit 1; }
 
 echo "== PostgreSQL"
+# Stop the server again at the end unless one was already running: tests
+# leave no process behind.
+pg_was_running=$([ -f "${PGTEST_DIR:-/tmp/opengaap-pg}/data/postmaster.pid" ] && echo yes || true)
 OPENGAAP_TEST_POSTGRES=$(scripts/pg.sh | tail -n 1)
 export OPENGAAP_TEST_POSTGRES
+[ -n "$pg_was_running" ] || trap 'scripts/pg.sh stop >/dev/null 2>&1 || true' EXIT
 
 echo "== tshark (the traffic mirror test decodes its capture with it)"
 command -v tshark || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tshark)
