@@ -33,6 +33,11 @@ var counterDefs = []struct {
 	{"opengaap_origin_connect_seconds_total", "Summed origin connect time.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.DialNanos) / 1e9 }},
 	{"opengaap_udp_dropped_total", "UDP datagrams the edge could not deliver.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Dropped) }},
 	{"opengaap_udp_shaped_total", "UDP datagrams dropped by the bandwidth limit.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Shaped) }},
+	{"opengaap_http_requests_total", "HTTP requests answered.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Requests) }},
+	{"opengaap_http_responses_2xx_total", "HTTP answers with a 2xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[2]) }},
+	{"opengaap_http_responses_3xx_total", "HTTP answers with a 3xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[3]) }},
+	{"opengaap_http_responses_4xx_total", "HTTP answers with a 4xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[4]) }},
+	{"opengaap_http_responses_5xx_total", "HTTP answers with a 5xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[5]) }},
 }
 
 // Collector returns the Prometheus collector of r's node.

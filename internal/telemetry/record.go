@@ -83,6 +83,14 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 			loss = float64(v.Dropped) * 100 / float64(total)
 		}
 		point(id, PacketLoss, loss)
+		if v.Requests > 0 {
+			// HTTP listeners, rules and proxies: request rate and answers
+			// by status class in the minute.
+			point(id, Requests, float64(v.Requests)/secs)
+			for class := 1; class < len(v.Status); class++ {
+				point(id, StatusClassMetric(class), float64(v.Status[class]))
+			}
+		}
 		if teo[id] {
 			point(id, "l4Flow_flux", float64(v.BytesIn+v.BytesOut))
 			point(id, "l4Flow_inFlux", float64(v.BytesIn))
@@ -106,6 +114,10 @@ func add(a, b stats.Values) stats.Values {
 	a.DialCount += b.DialCount
 	a.DialNanos += b.DialNanos
 	a.Dropped += b.Dropped
+	a.Requests += b.Requests
+	for i := range a.Status {
+		a.Status[i] += b.Status[i]
+	}
 	return a
 }
 

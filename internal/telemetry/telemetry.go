@@ -27,7 +27,12 @@ const (
 	Latency        = "Latency"    // ms, average origin connect time
 	PacketLoss     = "PacketLoss" // %, datagrams the edge could not deliver
 	HealthMetric   = "RealServerStatus"
+	Requests       = "Requests" // HTTP requests per second
 )
+
+// StatusClassMetric names the series counting HTTP answers of a status
+// class in a minute: "Status2xx" for class 2.
+func StatusClassMetric(class int) string { return "Status" + string(rune('0'+class)) + "xx" }
 
 // Retention per granularity: long enough for every range the statistics
 // actions accept at that granularity (docs/statistics.md).

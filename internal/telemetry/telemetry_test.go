@@ -131,3 +131,19 @@ func TestEdgeOneRulePortsAddUp(t *testing.T) {
 		t.Error("a rule's port was recorded on its own; want it added to the rule")
 	}
 }
+
+func TestHTTPStatusClasses(t *testing.T) {
+	minute := time.Date(2026, 11, 22, 10, 1, 0, 0, time.UTC)
+	delta := map[stats.Key]stats.Values{
+		{Kind: stats.KindRule, ID: "rule-1"}: {Requests: 120, Status: [6]int64{2: 100, 4: 15, 5: 5}},
+	}
+	got := map[string]float64{}
+	for _, p := range minutePoints(delta, 60, minute) {
+		got[p.Metric] = p.Value
+	}
+	for metric, want := range map[string]float64{Requests: 2, "Status2xx": 100, "Status4xx": 15, "Status5xx": 5, "Status3xx": 0} {
+		if v, ok := got[metric]; !ok || v != want {
+			t.Errorf("%s = %v (present %v); want %v", metric, v, ok, want)
+		}
+	}
+}
