@@ -122,11 +122,12 @@ func add(a, b stats.Values) stats.Values {
 }
 
 // rollupKind says how minutes combine into coarser points: amounts add up
-// (bytes, new connections), EdgeOne's peaks take the maximum, and rates and
+// (bytes, new connections, answers by status class), EdgeOne's peaks take the maximum, and rates and
 // gauges of the GAAP statistics average.
 func rollupKind(metric string) func(vals []float64) float64 {
 	switch metric {
-	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux":
+	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux",
+		StatusClassMetric(1), StatusClassMetric(2), StatusClassMetric(3), StatusClassMetric(4), StatusClassMetric(5):
 		return sum
 	case "l4Flow_inBandwidth", "l4Flow_outBandwidth", "l4Flow_connections":
 		return peak
