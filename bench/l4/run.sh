@@ -27,22 +27,9 @@ NET=${NET:-127.0.93}
 PORT=${PORT:-9000}
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-forced}
 OUT=${OUT:-/tmp/opengaap-l4-last}
-TMP=$(mktemp -d /tmp/opengaap-l4.XXXXXX)
-BIN=$TMP/bin
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '==> %s\n' "$*" >&2; }
+BENCH_NAME=l4
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 
 # --- dependencies -----------------------------------------------------------
 missing=()
@@ -50,12 +37,7 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v nginx >/dev/null || missing+=(nginx)
 [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
 command -v strace >/dev/null || missing+=(strace)
-if ((${#missing[@]})); then
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-fi
+apt_install "${missing[@]}"
 
 log "building loadgen, origin, edgeproxy"
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy)

@@ -52,24 +52,11 @@ TARGETS=(${TARGETS:-direct opengaap nginx haproxy caddy})
 TESTS=(${TESTS:-http https tlsnew})
 OUT=${OUT:-/tmp/opengaap-l7-last}
 HP=8080 SP=8443
-TMP=$(mktemp -d /tmp/opengaap-l7.XXXXXX)
-BIN=$TMP/bin
-PIDS=()
+BENCH_NAME=l7
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 NCPU=$(nproc)
 TCK=$(getconf CLK_TCK)
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.5
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '==> %s\n' "$*" >&2; }
 
 # --- dependencies -----------------------------------------------------------
 missing=()
@@ -78,12 +65,7 @@ command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v caddy >/dev/null || missing+=(caddy)
-if ((${#missing[@]})); then
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-fi
+apt_install "${missing[@]}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 log "building origin, edgeproxy"
