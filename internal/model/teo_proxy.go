@@ -116,13 +116,19 @@ func (p *TeoL4Proxy) Touch(now int64) {
 
 // SetEnabled starts (online) or stops (offline) the proxy.
 func (p *TeoL4Proxy) SetEnabled(enable bool, now int64) {
-	p.Disabled = !enable
 	p.UpdateTime = now
+	setEnabledL4(&p.Status, &p.Disabled, enable)
+}
+
+// setEnabledL4 is the start/stop shared by proxies and rules: the target
+// state is recorded and a change of state goes through progress or stopping.
+func setEnabledL4(status *string, disabled *bool, enable bool) {
+	*disabled = !enable
 	switch {
-	case enable && p.Status != L4Online:
-		p.Status = L4Progress
-	case !enable && p.Status != L4Offline:
-		p.Status = L4Stopping
+	case enable && *status != L4Online:
+		*status = L4Progress
+	case !enable && *status != L4Offline:
+		*status = L4Stopping
 	}
 }
 

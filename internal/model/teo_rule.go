@@ -84,13 +84,7 @@ func (r *TeoL4Rule) Touch() {
 
 // SetEnabled starts (online) or stops (offline) the rule.
 func (r *TeoL4Rule) SetEnabled(enable bool) {
-	r.Disabled = !enable
-	switch {
-	case enable && r.Status != L4Online:
-		r.Status = L4Progress
-	case !enable && r.Status != L4Offline:
-		r.Status = L4Stopping
-	}
+	setEnabledL4(&r.Status, &r.Disabled, enable)
 }
 
 // TeoPortMap is one listening span of a rule and where it forwards: port

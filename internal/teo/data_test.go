@@ -5,9 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
@@ -116,5 +118,54 @@ func TestOriginGroupHealthFromSeries(t *testing.T) {
 	got := resp.OriginGroupHealthStatusList[0].OriginHealthStatus
 	if *got[0].Healthy != "Unhealthy" || *got[1].Healthy != "Undetected" {
 		t.Fatalf("health = %s, %s; want Unhealthy, Undetected", *got[0].Healthy, *got[1].Healthy)
+	}
+}
+
+// TestOriginGroupInUse checks that the rules using a group (found across
+// the zone's proxies) keep it from being deleted or leaving GENERAL.
+func TestOriginGroupInUse(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.DeleteOriginGroup(ctx, f.call, &teoapi.DeleteOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group)})
+	if !apierr.Is(err, "OperationDenied.OriginGroupL4Used") || !strings.Contains(apierr.From(err).Msg, f.rule) {
+		t.Fatalf("DeleteOriginGroup of a used group: %v; want OperationDenied.OriginGroupL4Used naming %s", err, f.rule)
+	}
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group), Type: new("HTTP")})
+	if !apierr.Is(err, "OperationDenied.OriginGroupL4Used") {
+		t.Fatalf("ModifyOriginGroup to HTTP of a used group: %v; want OperationDenied.OriginGroupL4Used", err)
+	}
+	groups, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone)})
+	must(t, err)
+	if len(groups.OriginGroups) != 1 || *groups.OriginGroups[0].Type != "GENERAL" {
+		t.Fatalf("groups after refused changes = %d, first of type %v; want the one GENERAL group", len(groups.OriginGroups), groups.OriginGroups[0].Type)
+	}
+	_, err = f.svc.DeleteL4ProxyRules(ctx, f.call, &teoapi.DeleteL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy), RuleIds: []string{f.rule}})
+	must(t, err)
+	_, err = f.svc.DeleteOriginGroup(ctx, f.call, &teoapi.DeleteOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group)})
+	must(t, err)
+}
+
+// TestOriginGroupReferencesEachProxyOnce checks References lists every
+// proxy with a rule using the group, once each, in proxy order.
+func TestOriginGroupReferencesEachProxyOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p2, err := f.svc.CreateL4Proxy(ctx, f.call, &teoapi.CreateL4ProxyRequest{ZoneId: new(f.zone), ProxyName: new("p2"), Area: new("overseas")})
+	must(t, err)
+	for _, target := range []string{*p2.ProxyId, f.proxy} {
+		_, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(target),
+			L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("UDP"), PortRange: []string{"53"}, OriginType: new("ORIGIN_GROUP"),
+				OriginValue: []string{f.group}, OriginPortRange: new("5353")}}})
+		must(t, err)
+	}
+	groups, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone)})
+	must(t, err)
+	refs := groups.OriginGroups[0].References
+	if len(refs) != 2 || *refs[0].InstanceId != f.proxy || *refs[1].InstanceId != *p2.ProxyId || *refs[1].InstanceName != "p2" {
+		var got []string
+		for _, r := range refs {
+			got = append(got, *r.InstanceId)
+		}
+		t.Fatalf("references = %v; want [%s %s]", got, f.proxy, *p2.ProxyId)
 	}
 }

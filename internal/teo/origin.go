@@ -8,6 +8,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 )
 
@@ -83,23 +84,43 @@ func checkGroupNameFree(tx *resource.Tx, g *model.TeoOriginGroup) error {
 
 // groupUsers returns the L4 rules of the zone that use the group.
 func groupUsers(tx *resource.Tx, zoneID, groupID string) ([]*model.TeoL4Rule, error) {
-	proxies, err := resource.Children[model.TeoL4Proxy](tx, zoneID)
+	_, rules, err := zoneRules(tx, zoneID)
 	if err != nil {
 		return nil, err
 	}
+	return usersOf(rules, groupID), nil
+}
+
+// zoneRules loads the zone's L4 proxies and all their rules, grouped by
+// proxy in proxy order.
+func zoneRules(tx *resource.Tx, zoneID string) ([]*model.TeoL4Proxy, []*model.TeoL4Rule, error) {
+	proxies, err := resource.Children[model.TeoL4Proxy](tx, zoneID)
+	if err != nil || len(proxies) == 0 {
+		return nil, nil, err
+	}
+	ids := make([]string, len(proxies))
+	for i, p := range proxies {
+		ids[i] = p.ID
+	}
+	rules, _, err := resource.List[model.TeoL4Rule](tx, store.Query{Parents: ids})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortStableFunc(rules, func(a, b *model.TeoL4Rule) int {
+		return slices.Index(ids, a.ProxyID) - slices.Index(ids, b.ProxyID)
+	})
+	return proxies, rules, nil
+}
+
+// usersOf returns the rules that use the group.
+func usersOf(rules []*model.TeoL4Rule, groupID string) []*model.TeoL4Rule {
 	var users []*model.TeoL4Rule
-	for _, p := range proxies {
-		rules, err := resource.Children[model.TeoL4Rule](tx, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rules {
-			if r.OriginType == model.OriginOriginGroup && slices.Contains(r.OriginValue, groupID) {
-				users = append(users, r)
-			}
+	for _, r := range rules {
+		if r.OriginType == model.OriginOriginGroup && slices.Contains(r.OriginValue, groupID) {
+			users = append(users, r)
 		}
 	}
-	return users, nil
+	return users
 }
 
 // groupOf loads the caller's origin group of zoneID.

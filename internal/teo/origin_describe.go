@@ -48,12 +48,12 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 		}
 		groups = slices.DeleteFunc(groups, func(g *model.TeoOriginGroup) bool { return !matchAll(fs, groupFilters, g) })
 		total = len(groups)
+		proxies, rules, err := zoneRules(tx, z.ID)
+		if err != nil {
+			return err
+		}
 		for _, g := range window(groups, offset, limit) {
-			refs, err := groupRefs(tx, z, g.ID)
-			if err != nil {
-				return err
-			}
-			out = append(out, groupInfo(g, refs))
+			out = append(out, groupInfo(g, groupRefs(z, proxies, usersOf(rules, g.ID))))
 		}
 		return nil
 	})
@@ -63,27 +63,17 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 	return &teoapi.DescribeOriginGroupResponse{TotalCount: new(int64(total)), OriginGroups: out}, nil
 }
 
-// groupRefs lists the L4 proxies using the group, once each.
-func groupRefs(tx *resource.Tx, z *model.TeoZone, groupID string) ([]teoapi.OriginGroupReference, error) {
-	users, err := groupUsers(tx, z.ID, groupID)
-	if err != nil {
-		return nil, err
-	}
+// groupRefs lists the L4 proxies of users, once each.
+func groupRefs(z *model.TeoZone, proxies []*model.TeoL4Proxy, users []*model.TeoL4Rule) []teoapi.OriginGroupReference {
 	refs := []teoapi.OriginGroupReference{}
-	var seen []string
-	for _, r := range users {
-		if slices.Contains(seen, r.ProxyID) {
+	for _, p := range proxies {
+		if !slices.ContainsFunc(users, func(r *model.TeoL4Rule) bool { return r.ProxyID == p.ID }) {
 			continue
-		}
-		seen = append(seen, r.ProxyID)
-		p, err := resource.Get[model.TeoL4Proxy](tx, r.ProxyID)
-		if err != nil {
-			return nil, err
 		}
 		refs = append(refs, teoapi.OriginGroupReference{InstanceType: new("application-proxy"), InstanceId: new(p.ID),
 			InstanceName: new(p.Name), ZoneId: new(z.ID), ZoneName: new(z.Name), AliasZoneName: new(z.AliasName)})
 	}
-	return refs, nil
+	return refs
 }
 
 func groupInfo(g *model.TeoOriginGroup, refs []teoapi.OriginGroupReference) teoapi.OriginGroup {

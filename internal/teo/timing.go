@@ -114,26 +114,27 @@ func (s *Service) DescribeTimingL4Data(ctx context.Context, call *cloudapi.Call,
 	}
 	rec := teoapi.TimingDataRecord{TypeKey: new(strconv.FormatInt(call.Account.AppID, 10)),
 		TypeValue: []teoapi.TimingTypeValue{}, FloatTypeValue: []teoapi.FloatTimingTypeValue{}}
+	steps := q.steps()
 	for _, m := range q.metrics {
-		sums, err := s.timingSeries(ctx, objects, m, q)
+		sums, err := s.timingSeries(ctx, objects, m, q.gran, steps[0], q.to)
 		if err != nil {
 			return nil, err
 		}
 		if slices.Contains(floatMetrics, m) {
-			rec.FloatTypeValue = append(rec.FloatTypeValue, floatValue(m, q.steps(), sums))
+			rec.FloatTypeValue = append(rec.FloatTypeValue, floatValue(m, steps, sums))
 		} else {
-			rec.TypeValue = append(rec.TypeValue, intValue(m, q.steps(), sums))
+			rec.TypeValue = append(rec.TypeValue, intValue(m, steps, sums))
 		}
 	}
 	return &teoapi.DescribeTimingL4DataResponse{TotalCount: new(int64(1)), Data: []teoapi.TimingDataRecord{rec}}, nil
 }
 
-// timingSeries sums metric over objects per bucket (Unix seconds).
-func (s *Service) timingSeries(ctx context.Context, objects []string, metric string, q timingQuery) (map[int64]float64, error) {
+// timingSeries sums metric over objects per bucket (Unix seconds), from
+// the first bucket's start to to.
+func (s *Service) timingSeries(ctx context.Context, objects []string, metric string, gran int, from, to time.Time) (map[int64]float64, error) {
 	sums := map[int64]float64{}
-	from := q.steps()[0]
 	for _, obj := range objects {
-		pts, err := s.store.Stats().Query(ctx, obj, metric, q.gran, from, q.to)
+		pts, err := s.store.Stats().Query(ctx, obj, metric, gran, from, to)
 		if err != nil {
 			return nil, apierr.Internal(err)
 		}

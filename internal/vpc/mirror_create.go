@@ -146,8 +146,9 @@ func checkExclusive(m, o *model.TrafficMirror) error {
 	if m.Type != model.MirrorTypePublicIP {
 		return nil
 	}
+	theirs := o.Target.Collectors()
 	for _, c := range m.Target.Collectors() {
-		if slices.Contains(o.Target.Collectors(), c) {
+		if slices.Contains(theirs, c) {
 			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorReciverEndpoint, "collector %s:%d already receives traffic mirror %s", c.IP, c.Port, o.ID)
 		}
 	}

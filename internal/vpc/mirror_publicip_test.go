@@ -87,6 +87,12 @@ func TestPublicIPMirror(t *testing.T) {
 
 	t.Run("delete vpc in use", func(t *testing.T) {
 		wantCode(t, call(e.vpc, "DeleteVpc", map[string]any{"VpcId": vpc}, nil), "ResourceInUse")
+		if got := defaultVpc(t, e.vpc); got != vpc {
+			t.Fatalf("default VPC is %s after the refused delete; want %s", got, vpc)
+		}
+		if m := describeMirror(t, e.vpc, id); *m.VpcId != vpc {
+			t.Fatalf("mirror %s now in VPC %s; want %s", id, *m.VpcId, vpc)
+		}
 	})
 }
 

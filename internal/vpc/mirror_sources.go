@@ -23,11 +23,17 @@ func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorS
 		return nil, err
 	}
 	var out []model.MirrorSourceRef
+	var byIP map[string]model.MirrorSourceRef // access IPs, listed once per call
 	for i, src := range srcs {
 		var refs []model.MirrorSourceRef
 		var err error
 		if typ == model.MirrorTypePublicIP {
-			refs, err = resolveIP(tx, i, src)
+			if byIP == nil {
+				if byIP, err = accessIPs(tx); err != nil {
+					return nil, err
+				}
+			}
+			refs, err = resolveIP(byIP, i, src)
 		} else {
 			refs, err = resolveID(tx, i, src)
 		}
@@ -54,24 +60,38 @@ func checkSourceList(srcs []string) error {
 	return nil
 }
 
-// resolveIP finds the proxy answering on an access IP.
-func resolveIP(tx *resource.Tx, i int, src string) ([]model.MirrorSourceRef, error) {
-	a, err := netip.ParseAddr(src)
-	if err != nil {
-		return nil, apierr.New(apierr.InvalidParameterValueMalformed, "CollectorSrcs.%d %q is not an IP address; PUBLICIP traffic mirrors collect access IPs", i, src)
-	}
+// accessIPs maps each access IP of the caller's mirror-source proxies to
+// the first proxy (in kind order, then list order) answering on it.
+func accessIPs(tx *resource.Tx) (map[string]model.MirrorSourceRef, error) {
+	byIP := map[string]model.MirrorSourceRef{}
 	for _, k := range model.MirrorSourceKinds() {
 		objs, err := listKind(tx, k)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range objs {
-			if slices.Contains(o.MirrorIPs(), a.String()) {
-				return []model.MirrorSourceRef{{Src: src, Kind: k.Name, ProxyID: o.Meta().ID, IP: a.String()}}, nil
+			for _, ip := range o.MirrorIPs() {
+				if _, ok := byIP[ip]; !ok {
+					byIP[ip] = model.MirrorSourceRef{Kind: k.Name, ProxyID: o.Meta().ID, IP: ip}
+				}
 			}
 		}
 	}
-	return nil, apierr.New(apierr.ResourceNotFound, "no proxy of this account has the access IP %s", src)
+	return byIP, nil
+}
+
+// resolveIP finds the proxy answering on an access IP.
+func resolveIP(byIP map[string]model.MirrorSourceRef, i int, src string) ([]model.MirrorSourceRef, error) {
+	a, err := netip.ParseAddr(src)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidParameterValueMalformed, "CollectorSrcs.%d %q is not an IP address; PUBLICIP traffic mirrors collect access IPs", i, src)
+	}
+	ref, ok := byIP[a.String()]
+	if !ok {
+		return nil, apierr.New(apierr.ResourceNotFound, "no proxy of this account has the access IP %s", src)
+	}
+	ref.Src = src
+	return []model.MirrorSourceRef{ref}, nil
 }
 
 // resolveID finds a proxy (of any mirror-source kind) or a GAAP listener.
