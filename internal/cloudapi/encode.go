@@ -8,7 +8,8 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
-// encodeResponse writes resp as a JSON object followed by "RequestId".
+// encodeResponse writes the envelope {"Response": {<fields of resp>,
+// "RequestId": requestID}}.
 // The v2 encoder writes nil slices as [] (clients iterate over lists
 // without nil checks). Responses carry lists under an old and a new name
 // (InstanceSet and ProxySet, ...) that hold the same elements; a list
@@ -18,7 +19,7 @@ import (
 func encodeResponse(resp any, requestID string) ([]byte, error) {
 	v := reflect.Indirect(reflect.ValueOf(resp))
 	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf.WriteString(`{"Response":{`)
 	written := map[[2]uintptr][]byte{}
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
@@ -41,7 +42,7 @@ func encodeResponse(resp any, requestID string) ([]byte, error) {
 	}
 	buf.WriteString(`"RequestId":"`)
 	buf.WriteString(requestID)
-	buf.WriteString(`"}`)
+	buf.WriteString(`"}}`)
 	return buf.Bytes(), nil
 }
 

@@ -1,7 +1,6 @@
 package cloudapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -26,12 +25,7 @@ func writeResult(w http.ResponseWriter, requestID string, resp any) {
 		writeError(w, requestID, "", apierr.Internal(fmt.Errorf("encode response: %v", err)))
 		return
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(body) + 16)
-	buf.WriteString(`{"Response":`)
-	buf.Write(body)
-	buf.WriteByte('}')
-	send(w, buf.Bytes())
+	send(w, body)
 }
 
 type errorBody struct {

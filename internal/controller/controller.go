@@ -15,6 +15,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/vip"
 )
 
 // State is one consistent read of every account's configuration.
@@ -194,7 +195,7 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 		return nil // changed again since the snapshot: the next pass settles it
 	}
 	if t, ok := cur.(*model.Task); ok {
-		return settleTask(tx, t, failed)
+		return settleTask(tx, t, rec, failed)
 	}
 	changed, remove := cur.Settle()
 	switch {
@@ -206,18 +207,18 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 	return nil
 }
 
-func settleTask(tx store.Tx, t *model.Task, failed map[string]string) error {
+// settleTask fails t if the data plane failed one of its objects, and
+// otherwise settles it; rec is t's stored record, already read.
+func settleTask(tx store.Tx, t *model.Task, rec store.Record, failed map[string]string) error {
 	for _, id := range t.Objects {
 		if why, ok := failed[id]; ok {
 			t.Status, t.Message = model.TaskFail, why
-			rec, _ := tx.Get(t.Kind(), t.ID)
 			return put(tx, t, rec)
 		}
 	}
 	if changed, _ := t.Settle(); !changed {
 		return nil
 	}
-	rec, _ := tx.Get(t.Kind(), t.ID)
 	return put(tx, t, rec)
 }
 
@@ -237,7 +238,7 @@ func deleteTree(tx store.Tx, kind, id string) error {
 	if err := tx.Delete(kind, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	for _, k := range append(model.KindNames(), "vip") {
+	for _, k := range append(model.KindNames(), vip.Kind) {
 		recs, _, err := tx.List(store.Query{Kind: k, Parent: id, AllAccounts: true})
 		if err != nil {
 			return err

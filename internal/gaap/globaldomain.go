@@ -85,7 +85,8 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	var matched []*model.GlobalDomain
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.GlobalDomain](tx, q)
-		matched = slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req) })
+		want := tagsIn(req.TagSet)
+		matched = slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req, want) })
 		return err
 	})
 	if err != nil {
@@ -98,13 +99,13 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(len(matched)))}, nil
 }
 
-func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest) bool {
+func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest, want []model.Tag) bool {
 	for _, f := range req.Filters {
 		if !slices.Contains(f.Values, globalDomainFilters[deref(f.Name)](g)) {
 			return false
 		}
 	}
-	return model.MatchesAny(g.Tags, tagsIn(req.TagSet))
+	return model.MatchesAny(g.Tags, want)
 }
 
 func globalDomainOut(g *model.GlobalDomain) gaapapi.Domain {

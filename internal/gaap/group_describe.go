@@ -48,7 +48,8 @@ func (s *Service) DescribeProxyGroupList(ctx context.Context, call *cloudapi.Cal
 		if err != nil {
 			return err
 		}
-		groups = slices.DeleteFunc(groups, func(g *model.ProxyGroup) bool { return !groupMatches(g, req) })
+		want := tagsIn(req.TagSet)
+		groups = slices.DeleteFunc(groups, func(g *model.ProxyGroup) bool { return !groupMatches(g, req, want) })
 		slices.Reverse(groups) // the store lists in creation order (nanoseconds): newest first
 
 		total = len(groups)
@@ -75,13 +76,13 @@ func checkGroupQuery(req *gaapapi.DescribeProxyGroupListRequest) error {
 	return checkFilters(req.Filters, groupFilters)
 }
 
-func groupMatches(g *model.ProxyGroup, req *gaapapi.DescribeProxyGroupListRequest) bool {
+func groupMatches(g *model.ProxyGroup, req *gaapapi.DescribeProxyGroupListRequest, want []model.Tag) bool {
 	for _, f := range req.Filters {
 		if !slices.Contains(f.Values, groupFilters[deref(f.Name)](g)) {
 			return false
 		}
 	}
-	return model.MatchesAny(g.Tags, tagsIn(req.TagSet))
+	return model.MatchesAny(g.Tags, want)
 }
 
 // viewGroups loads the proxies of each group.

@@ -57,8 +57,8 @@ func TestBindListenerRealServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := out.ListenerSet[0].RealServerSet
-	if len(set) != 2 || set[0].RealServerWeight != 10 || set[0].RealServerFailoverRole != "master" ||
-		set[1].RealServerWeight != 1 || set[1].RealServerFailoverRole != "slave" || set[1].RealServerIP != "1.0.0.1" {
+	if len(set) != 2 || set[0].RealServerIP != "1.1.1.1" || set[0].RealServerPort != 80 || set[0].RealServerWeight != 10 || set[0].RealServerFailoverRole != "master" ||
+		set[1].RealServerIP != "1.0.0.1" || set[1].RealServerPort != 8080 || set[1].RealServerWeight != 1 || set[1].RealServerFailoverRole != "slave" {
 		t.Errorf("got bound set %+v; want 1.1.1.1:80 w10 master, 1.0.0.1:8080 w1 slave", set)
 	}
 

@@ -121,12 +121,16 @@ func (s *Service) DescribeUDPListeners(ctx context.Context, call *cloudapi.Call,
 func describeL4[T any](ctx context.Context, s *Service, call *cloudapi.Call, q listenerQuery, conv func(*model.Listener, []gaapapi.BindRealServer) T) ([]T, *int64, error) {
 	out := []T{}
 	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
+		bss := make([][]model.Bound, len(ls))
+		for i, l := range ls {
+			bss[i] = l.Bindings
+		}
+		addrs, err := originAddrs(tx, bss...)
+		if err != nil {
+			return err
+		}
 		for _, l := range ls {
-			bound, err := s.listenerBoundOut(tx, l.ID, l.Bindings)
-			if err != nil {
-				return err
-			}
-			out = append(out, conv(l, bound))
+			out = append(out, conv(l, s.boundWith(addrs, l.ID, l.Bindings)))
 		}
 		return nil
 	})
@@ -161,12 +165,16 @@ func (s *Service) DescribeHTTPSListeners(ctx context.Context, call *cloudapi.Cal
 		name: req.ListenerName, searchValue: req.SearchValue, port: req.Port, offset: req.Offset, limit: req.Limit,
 		http3: req.Http3Supported}
 	total, err := s.describeListeners(ctx, call, q, func(tx *resource.Tx, ls []*model.Listener) error {
+		var ids []string
 		for _, l := range ls {
-			out, err := httpsListenerOut(tx, l)
-			if err != nil {
-				return err
-			}
-			resp.ListenerSet = append(resp.ListenerSet, out)
+			ids = append(append(ids, l.CertificateID), l.ClientCertificateIDs...)
+		}
+		names, err := certificateNames(tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			resp.ListenerSet = append(resp.ListenerSet, httpsListenerOut(l, names))
 		}
 		return nil
 	})

@@ -1,6 +1,8 @@
 package gaap
 
 import (
+	"slices"
+
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
@@ -44,16 +46,32 @@ func originsByID(tx *resource.Tx, ids []string) (map[string]*model.RealServer, e
 // listenerBoundOut renders the bindings of a listener or rule (owner) as
 // BindRealServer entries with the origins' addresses and observed health.
 func (s *Service) listenerBoundOut(tx *resource.Tx, owner string, bs []model.Bound) ([]gaapapi.BindRealServer, error) {
-	ids := make([]string, len(bs))
-	for i, b := range bs {
-		ids[i] = b.RealServerID
+	addrs, err := originAddrs(tx, bs)
+	return s.boundWith(addrs, owner, bs), err
+}
+
+// boundWith is listenerBoundOut with the addresses already loaded (by
+// originAddrs), so a page of listeners or rules costs one query.
+func (s *Service) boundWith(addrs map[string]string, owner string, bs []model.Bound) []gaapapi.BindRealServer {
+	return boundOut(bs, addrs, func(rs string) bool { return s.healthy(owner, rs) })
+}
+
+// originAddrs maps the caller's origins bound in any of bss to their
+// addresses, loading them in one query.
+func originAddrs(tx *resource.Tx, bss ...[]model.Bound) (map[string]string, error) {
+	var ids []string
+	for _, bs := range bss {
+		for _, b := range bs {
+			ids = append(ids, b.RealServerID)
+		}
 	}
-	origins, err := originsByID(tx, ids)
+	slices.Sort(ids)
+	origins, err := originsByID(tx, slices.Compact(ids))
 	addrs := make(map[string]string, len(origins))
 	for id, o := range origins {
 		addrs[id] = o.Address
 	}
-	return boundOut(bs, addrs, func(rs string) bool { return s.healthy(owner, rs) }), err
+	return addrs, err
 }
 
 // clientIPMethodOut is ClientIPMethod as Describe shows it: 1 for Proxy
@@ -104,9 +122,8 @@ func udpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.U
 }
 
 // httpsListenerOut renders an HTTPS listener with its certificates'
-// names as aliases.
-func httpsListenerOut(tx *resource.Tx, l *model.Listener) (gaapapi.HTTPSListener, error) {
-	names, err := certificateNames(tx, append([]string{l.CertificateID}, l.ClientCertificateIDs...))
+// names (from certificateNames) as aliases.
+func httpsListenerOut(l *model.Listener, names map[string]string) gaapapi.HTTPSListener {
 	out := gaapapi.HTTPSListener{
 		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), Protocol: new(l.Protocol),
 		ListenerStatus: new(l.Status), CertificateId: new(l.CertificateID), ForwardProtocol: new(l.ForwardProtocol),
@@ -119,12 +136,15 @@ func httpsListenerOut(tx *resource.Tx, l *model.Listener) (gaapapi.HTTPSListener
 		first := l.ClientCertificateIDs[0]
 		out.ClientCertificateId, out.ClientCertificateAlias = new(first), alias(names, first)
 	}
-	return out, err
+	return out
 }
 
 // certificateNames maps the caller's certificates with the given IDs to
 // their names (aliases).
 func certificateNames(tx *resource.Tx, ids []string) (map[string]string, error) {
+	if len(ids) == 0 {
+		return map[string]string{}, nil // an empty Query.IDs would list them all
+	}
 	cs, _, err := resource.List[model.Certificate](tx, store.Query{IDs: ids})
 	out := make(map[string]string, len(cs))
 	for _, c := range cs {

@@ -64,7 +64,8 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 		if err != nil {
 			return err
 		}
-		all = slices.DeleteFunc(all, func(p *model.Proxy) bool { return !proxyMatches(p, req) })
+		want := tagsIn(req.TagSet)
+		all = slices.DeleteFunc(all, func(p *model.Proxy) bool { return !proxyMatches(p, req, want) })
 		sortBy(all, proxyOrder[orDefault(deref(req.OrderField), "create_time")], desc)
 		total = len(all)
 		page = window(all, offset, limit)
@@ -114,7 +115,7 @@ func checkFilters[T any](filters []gaapapi.Filter, known map[string]T) error {
 	return nil
 }
 
-func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest) bool {
+func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []model.Tag) bool {
 	if req.Independent != nil && (*req.Independent == 1) != (p.GroupID == "") {
 		return false
 	}
@@ -123,7 +124,7 @@ func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest) bool {
 			return false
 		}
 	}
-	return model.MatchesAny(p.Tags, tagsIn(req.TagSet))
+	return model.MatchesAny(p.Tags, want)
 }
 
 // DescribeProxyDetail returns one proxy.

@@ -47,8 +47,9 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 	var hits []*model.RealServer
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.RealServer](tx, q)
+		want := tagsIn(req.TagSet)
 		for _, r := range all {
-			if realServerMatches(r, req) {
+			if realServerMatches(r, req, want) {
 				hits = append(hits, r)
 			}
 		}
@@ -65,7 +66,7 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 	return resp, nil
 }
 
-func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequest) bool {
+func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequest, want []model.Tag) bool {
 	if sv := deref(req.SearchValue); sv != "" && !strings.Contains(r.Address, strings.ToLower(sv)) {
 		return false
 	}
@@ -75,7 +76,7 @@ func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequ
 			return false
 		}
 	}
-	return model.MatchesAny(r.Tags, tagsIn(req.TagSet))
+	return model.MatchesAny(r.Tags, want)
 }
 
 func anyContained(s string, subs []string) bool {

@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"slices"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -68,13 +69,16 @@ func TestRealServers(t *testing.T) {
 			for _, r := range resp.Response.RealServerSet {
 				got = append(got, *r.RealServerId)
 			}
-			if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) {
+			if !slices.Equal(got, tc.want) {
 				t.Errorf("%s: got %v; want %v", tc.desc, got, tc.want)
 			}
 		}
 		req := gaapsdk.NewDescribeRealServersRequest()
 		req.ProjectId = new(int64(0))
-		resp, _ := c.DescribeRealServers(req)
+		resp, err := c.DescribeRealServers(req)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ip := *resp.Response.RealServerSet[1].RealServerIP; ip != "2001:db8::1" {
 			t.Errorf("got address %s; want normalised 2001:db8::1", ip)
 		}

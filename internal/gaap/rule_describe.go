@@ -82,13 +82,17 @@ func (s *Service) DescribeRulesByRuleIds(ctx context.Context, call *cloudapi.Cal
 
 // ruleInfos converts rules, resolving their origins' addresses.
 func (s *Service) ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.RuleInfo, error) {
+	bss := make([][]model.Bound, len(rules))
+	for i, r := range rules {
+		bss[i] = r.Bindings
+	}
+	addrs, err := originAddrs(tx, bss...)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]gaapapi.RuleInfo, 0, len(rules))
 	for _, r := range rules {
-		bound, err := s.listenerBoundOut(tx, r.ID, r.Bindings)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ruleInfoOut(r, bound))
+		out = append(out, ruleInfoOut(r, s.boundWith(addrs, r.ID, r.Bindings)))
 	}
 	return out, nil
 }

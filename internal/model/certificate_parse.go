@@ -2,9 +2,6 @@ package model
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"net/url"
@@ -135,13 +132,10 @@ func parsePrivateKey(der []byte) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		return k, nil
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
+	// PKCS #8 yields RSA, ECDSA and Ed25519 keys, which sign, or X25519
+	// (*ecdh.PrivateKey), which does not.
+	if s, ok := k.(crypto.Signer); ok {
+		return s, nil
 	}
 	return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "unsupported key type %T", k)
 }

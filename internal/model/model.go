@@ -6,6 +6,7 @@ package model
 
 import (
 	"crypto/rand"
+	"slices"
 )
 
 // Base is embedded in every stored resource.
@@ -82,10 +83,8 @@ func MatchesAny(tags, want []Tag) bool {
 		return true
 	}
 	for _, w := range want {
-		for _, t := range tags {
-			if t == w {
-				return true
-			}
+		if slices.Contains(tags, w) {
+			return true
 		}
 	}
 	return false

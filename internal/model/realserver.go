@@ -57,9 +57,11 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 	return name, true, nil
 }
 
+// cgnat is the carrier-grade NAT range (RFC 6598), shared address space.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
 func publicAddr(ip netip.Addr) bool {
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() &&
-		!netip.MustParsePrefix("100.64.0.0/10").Contains(ip) // carrier-grade NAT
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
 }
 
 // validDomain checks RFC 1123 host-name syntax: labels of 1-63 letters,

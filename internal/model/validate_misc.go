@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/opengaap/opengaap/internal/apierr"
 )
 
 // Limits of security policies and global domains (docs/api-misc.md).
@@ -21,10 +19,6 @@ const (
 	MaxAliasLen = 128
 )
 
-func miscInvalid(param, format string, args ...any) error {
-	return apierr.New(apierr.InvalidParameterValue, "%s: "+format, append([]any{param}, args...)...)
-}
-
 // ParseSecurityAction checks an ACCEPT/DROP action. Case is ignored
 // because the reference's own example sends "Accept".
 func ParseSecurityAction(param, v string) (string, error) {
@@ -32,7 +26,7 @@ func ParseSecurityAction(param, v string) (string, error) {
 	case Accept, Drop:
 		return a, nil
 	}
-	return "", miscInvalid(param, "%q is not ACCEPT or DROP", v)
+	return "", invalid(param, "%q is not ACCEPT or DROP", v)
 }
 
 // ParseRuleProtocol checks a rule protocol; empty means ALL.
@@ -43,7 +37,7 @@ func ParseRuleProtocol(param, v string) (string, error) {
 	case TCP, UDP, "ALL":
 		return p, nil
 	}
-	return "", miscInvalid(param, "%q is not TCP, UDP or ALL", v)
+	return "", invalid(param, "%q is not TCP, UDP or ALL", v)
 }
 
 // ParseRuleSource checks a rule source: an IP address or a CIDR block.
@@ -55,7 +49,7 @@ func ParseRuleSource(param, v string) (string, error) {
 	if _, err := netip.ParsePrefix(v); err == nil {
 		return v, nil
 	}
-	return "", miscInvalid(param, "%q is not an IP address or a CIDR block", v)
+	return "", invalid(param, "%q is not an IP address or a CIDR block", v)
 }
 
 // ParseRulePorts checks DestPortRange: "ALL", a port ("80"), a list
@@ -75,10 +69,10 @@ func ParseRulePorts(param, v string) (string, error) {
 			b, err2 = rulePortNum(hi)
 		}
 		if err1 != nil || err2 != nil {
-			return "", miscInvalid(param, "%q: ports must be integers from 1 to 65535", part)
+			return "", invalid(param, "%q: ports must be integers from 1 to 65535", part)
 		}
 		if a > b {
-			return "", miscInvalid(param, "range %q: the first port must not exceed the last", part)
+			return "", invalid(param, "range %q: the first port must not exceed the last", part)
 		}
 		parts[i] = strings.TrimSpace(part)
 	}
@@ -131,7 +125,7 @@ func ParseGlobalTarget(param, v string) (string, error) {
 	if isGlobalHostname(v) {
 		return strings.ToLower(v), nil
 	}
-	return "", miscInvalid(param, "%q is neither an IP address nor a domain name", v)
+	return "", invalid(param, "%q is neither an IP address nor a domain name", v)
 }
 
 // GlobalTargetType is Domain.Type: IP or DOMAIN after DefaultValue.
@@ -166,17 +160,17 @@ func isGlobalHostname(s string) bool {
 // at least one, digits only, no repeats.
 func ParseCountryCodes(param string, codes []string) ([]string, error) {
 	if len(codes) == 0 {
-		return nil, miscInvalid(param, "at least one country code is required")
+		return nil, invalid(param, "at least one country code is required")
 	}
 	out := make([]string, 0, len(codes))
 	seen := map[string]bool{}
 	for i, c := range codes {
 		c = strings.TrimSpace(c)
 		if _, err := strconv.ParseUint(c, 10, 32); err != nil {
-			return nil, miscInvalid(param+"."+strconv.Itoa(i), "%q is not a country code (see DescribeCountryAreaMapping)", c)
+			return nil, invalid(param+"."+strconv.Itoa(i), "%q is not a country code (see DescribeCountryAreaMapping)", c)
 		}
 		if seen[c] {
-			return nil, miscInvalid(param, "country %s is listed twice", c)
+			return nil, invalid(param, "country %s is listed twice", c)
 		}
 		seen[c] = true
 		out = append(out, c)

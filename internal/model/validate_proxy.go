@@ -33,10 +33,6 @@ const (
 	MaxTags         = 5   // TagSet filters
 )
 
-func proxyInvalid(name, format string, args ...any) error {
-	return apierr.New(apierr.InvalidParameterValue, "%s: "+format, append([]any{name}, args...)...)
-}
-
 // proxyOneOf returns the canonical spelling of v among allowed (matched without
 // regard to case: the reference's own examples write "IPV4"), def when v
 // is nil or empty.
@@ -49,7 +45,7 @@ func proxyOneOf(name string, v *string, def string, allowed ...string) (string, 
 			return a, nil
 		}
 	}
-	return "", proxyInvalid(name, "%q is not one of %s", *v, strings.Join(allowed, ", "))
+	return "", invalid(name, "%q is not one of %s", *v, strings.Join(allowed, ", "))
 }
 
 // ParseIPVersion validates IPAddressVersion (default AddrIPv4).
@@ -79,7 +75,7 @@ func ParseBillingType(v *int64) (int64, error) {
 		return BillingBandwidth, nil
 	}
 	if *v != BillingBandwidth && *v != BillingTraffic {
-		return 0, proxyInvalid("BillingType", "%d is not 0 (bandwidth) or 1 (traffic)", *v)
+		return 0, invalid("BillingType", "%d is not 0 (bandwidth) or 1 (traffic)", *v)
 	}
 	return *v, nil
 }
@@ -87,10 +83,10 @@ func ParseBillingType(v *int64) (int64, error) {
 // ValidateDisplayName checks a display name: not empty, at most max characters.
 func ValidateDisplayName(param, name string, max int) error {
 	if strings.TrimSpace(name) == "" {
-		return proxyInvalid(param, "must not be empty")
+		return invalid(param, "must not be empty")
 	}
 	if n := utf8.RuneCountInString(name); n > max {
-		return proxyInvalid(param, "has %d characters, at most %d are allowed", n, max)
+		return invalid(param, "has %d characters, at most %d are allowed", n, max)
 	}
 	return nil
 }
@@ -98,7 +94,7 @@ func ValidateDisplayName(param, name string, max int) error {
 // ValidateProjectID checks a project ID of a modification (>= 0).
 func ValidateProjectID(v int64) error {
 	if v < 0 {
-		return proxyInvalid("ProjectId", "%d is negative", v)
+		return invalid("ProjectId", "%d is negative", v)
 	}
 	return nil
 }
@@ -109,7 +105,7 @@ func ParseForceFlag(v *int64) (bool, error) {
 		return false, nil
 	}
 	if *v != 0 && *v != 1 {
-		return false, proxyInvalid("Force", "%d is not 0 or 1", *v)
+		return false, invalid("Force", "%d is not 0 or 1", *v)
 	}
 	return *v == 1, nil
 }
@@ -138,7 +134,7 @@ func ProxyIDs(old, new []string) ([]string, error) {
 		return nil, apierr.New(apierr.MissingParameter, "the required parameter ProxyIds (or the older InstanceIds) is missing")
 	}
 	if len(ids) > MaxProxyIDs {
-		return nil, proxyInvalid("ProxyIds", "%d IDs given, at most %d are allowed", len(ids), MaxProxyIDs)
+		return nil, invalid("ProxyIds", "%d IDs given, at most %d are allowed", len(ids), MaxProxyIDs)
 	}
 	return ids, nil
 }

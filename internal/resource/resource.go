@@ -6,10 +6,10 @@ package resource
 import (
 	"encoding/json"
 	"errors"
-
 	"fmt"
-	jsonv2 "github.com/go-json-experiment/json"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/model"

@@ -39,8 +39,8 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 		id, _, _ := strings.Cut(l.ID, "@")
 		failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
 	}
-	for _, e := range rep.Errors {
-		failed["snapshot"] = e
+	if len(rep.Errors) > 0 {
+		failed["snapshot"] = strings.Join(rep.Errors, "; ")
 	}
 	return failed, nil
 }

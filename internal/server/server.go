@@ -131,12 +131,15 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.VPC = vpc.New(st, pool, o.Log)
 	s.VPC.Notify = s.Controller.Notify
 	if err := s.Controller.Reconcile(ctx); err != nil {
+		s.Edge.Close(ctx)
 		return nil, fmt.Errorf("initial reconcile: %w", err)
 	}
 	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register(), s.TEO.Register(), s.VPC.Register())
 	s.Endpoint.Unlimited = o.NoRateLimits
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {
+		// The initial reconcile already opened the data plane's sockets.
+		s.Edge.Close(ctx)
 		return nil, err
 	}
 	s.Addr = ln.Addr().String()

@@ -154,21 +154,30 @@ func peak(vals []float64) float64 {
 }
 
 // rollup recomputes, for every series written this minute, the coarser
-// points that contain it from its minutes so far (see rollupKind).
+// points that contain it from its minutes so far (see rollupKind). Every
+// coarser window ends at this minute and starts within the day, so one
+// read of the day's minutes per series serves all of them.
 func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) error {
-	var out []store.Point
-	for _, gran := range []int{300, 3600, 86400} {
-		start := minute.Truncate(time.Duration(gran) * time.Second)
-		for _, p := range minutePts {
-			got, err := r.stats.Query(ctx, p.Object, p.Metric, 60, start, minute)
-			if err != nil {
-				return err
+	grans := []int{300, 3600, 86400}
+	day := minute.Truncate(24 * time.Hour)
+	out := make([]store.Point, 0, len(grans)*len(minutePts))
+	for _, p := range minutePts {
+		got, err := r.stats.Query(ctx, p.Object, p.Metric, 60, day, minute)
+		if err != nil {
+			return err
+		}
+		vals := make([]float64, len(got))
+		for i, g := range got {
+			vals[i] = g.Value
+		}
+		for _, gran := range grans {
+			start := minute.Truncate(time.Duration(gran) * time.Second)
+			// got is ordered by time: the window is its suffix from start.
+			i := len(got)
+			for i > 0 && !got[i-1].Time.Before(start) {
+				i--
 			}
-			vals := make([]float64, len(got))
-			for i, g := range got {
-				vals[i] = g.Value
-			}
-			out = append(out, store.Point{Object: p.Object, Metric: p.Metric, Granularity: gran, Time: start, Value: rollupKind(p.Metric)(vals)})
+			out = append(out, store.Point{Object: p.Object, Metric: p.Metric, Granularity: gran, Time: start, Value: rollupKind(p.Metric)(vals[i:])})
 		}
 	}
 	return r.stats.Write(ctx, out)

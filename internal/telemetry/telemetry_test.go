@@ -147,3 +147,41 @@ func TestHTTPStatusClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestRollupWindows records NewConnections (summed when rolled up) over
+// minutes crossing a 5-minute boundary: each coarser point covers exactly
+// the minutes of its own window.
+func TestRollupWindows(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	var total int64
+	for m := 1; m <= 6; m++ { // minutes 10:01 … 10:06, m new connections each
+		total += int64(m)
+		node.sample = stats.Sample{At: t0.Add(time.Duration(m) * time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: total}}}
+		if err := r.Record(t.Context(), t0.Add(time.Duration(m)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		gran  int
+		start time.Time
+		want  float64
+	}{
+		{300, t0, 1 + 2 + 3 + 4},
+		{300, t0.Add(5 * time.Minute), 5 + 6},
+		{3600, t0, 21},
+		{86400, t0.Truncate(24 * time.Hour), 21},
+	} {
+		pts, err := st.Stats().Query(t.Context(), "listener-1", NewConnections, c.gran, c.start, c.start)
+		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
+			t.Errorf("%d s at %v: got %+v, %v; want one point %v", c.gran, c.start, pts, err, c.want)
+		}
+	}
+}

@@ -20,8 +20,9 @@ const Kind = "vip"
 // ErrExhausted means every address of the pool is taken.
 var ErrExhausted = errors.New("vip: address pool exhausted")
 
-// Pool is a CIDR to allocate from. The network address is never handed out
-// (and, for IPv4 prefixes shorter than /31, neither is the broadcast).
+// Pool is a CIDR to allocate from. The network address is never handed
+// out, nor (with up to 32 host bits) the last one, the IPv4 broadcast; a
+// pool needs at least two host bits.
 type Pool struct {
 	prefix netip.Prefix
 	size   uint64 // usable addresses, capped at 1<<32

@@ -1,0 +1,66 @@
+package vip
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
+)
+
+// TestAllocateExhaustsPoolAndReleases fills a /29 (six usable addresses):
+// every address is handed out once, never the network or broadcast
+// address, then the pool is exhausted until one is released.
+func TestAllocateExhaustsPoolAndReleases(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := New("10.1.2.0/29")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocate := func() (netip.Addr, error) {
+		var ip netip.Addr
+		err := st.Update(t.Context(), func(tx store.Tx) error {
+			var err error
+			ip, err = pool.Allocate(tx, "100000000001", "link-1")
+			return err
+		})
+		return ip, err
+	}
+	seen := map[netip.Addr]bool{}
+	for range 6 {
+		ip, err := allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[ip] || !pool.Contains(ip) || ip == netip.MustParseAddr("10.1.2.0") || ip == netip.MustParseAddr("10.1.2.7") {
+			t.Fatalf("allocated %v (already seen: %v)", ip, seen[ip])
+		}
+		seen[ip] = true
+	}
+	if ip, err := allocate(); !errors.Is(err, ErrExhausted) {
+		t.Fatalf("full pool: got %v, %v; want ErrExhausted", ip, err)
+	}
+	if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, "10.1.2.3") }); err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := allocate(); err != nil || ip != netip.MustParseAddr("10.1.2.3") {
+		t.Fatalf("after release: got %v, %v; want 10.1.2.3", ip, err)
+	}
+	if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, "10.9.9.9") }); err != nil {
+		t.Errorf("releasing an unallocated address: %v; want nil", err)
+	}
+}
+
+func TestNewRejectsTinyPools(t *testing.T) {
+	for _, cidr := range []string{"10.0.0.1/32", "10.0.0.0/31", "not-a-cidr"} {
+		if _, err := New(cidr); err == nil {
+			t.Errorf("New(%q): want an error", cidr)
+		}
+	}
+}
