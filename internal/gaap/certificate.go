@@ -54,7 +54,7 @@ func (s *Service) DescribeCertificates(ctx context.Context, call *cloudapi.Call,
 		certs = slices.DeleteFunc(certs, func(c *model.Certificate) bool { return c.Type != typ })
 	}
 	resp := &gaapapi.DescribeCertificatesResponse{TotalCount: new(int64(len(certs))), CertificateSet: []gaapapi.Certificate{}}
-	for _, c := range window(certs, offset, limit) {
+	for _, c := range resource.Window(certs, offset, limit) {
 		resp.CertificateSet = append(resp.CertificateSet, certificateOut(c))
 	}
 	return resp, nil

@@ -93,7 +93,7 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 		return nil, err
 	}
 	out := []gaapapi.Domain{}
-	for _, g := range window(matched, offset, limit) {
+	for _, g := range resource.Window(matched, offset, limit) {
 		out = append(out, globalDomainOut(g))
 	}
 	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(len(matched)))}, nil

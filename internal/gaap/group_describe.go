@@ -53,7 +53,7 @@ func (s *Service) DescribeProxyGroupList(ctx context.Context, call *cloudapi.Cal
 		slices.Reverse(groups) // the store lists in creation order (nanoseconds): newest first
 
 		total = len(groups)
-		page, err = viewGroups(tx, window(groups, offset, limit))
+		page, err = viewGroups(tx, resource.Window(groups, offset, limit))
 		return err
 	})
 	if err != nil {

@@ -89,7 +89,7 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 			}
 		}
 		total = len(hits)
-		return out(tx, window(hits, offset, limit))
+		return out(tx, resource.Window(hits, offset, limit))
 	})
 	return int64(total), err
 }

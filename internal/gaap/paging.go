@@ -22,14 +22,6 @@ func paging(offset, limit *int64, maxLimit int) (int, int, error) {
 	return int(o), int(l), nil
 }
 
-// window returns items[offset:offset+limit], clamped.
-func window[T any](items []T, offset, limit int) []T {
-	if offset >= len(items) {
-		return nil
-	}
-	return items[offset:min(len(items), offset+limit)]
-}
-
 // sortBy sorts stably by cmp, descending when desc.
 func sortBy[T any](items []T, cmp func(a, b T) int, desc bool) {
 	slices.SortStableFunc(items, func(a, b T) int {

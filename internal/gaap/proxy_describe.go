@@ -68,7 +68,7 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 		all = slices.DeleteFunc(all, func(p *model.Proxy) bool { return !proxyMatches(p, req, want) })
 		sortBy(all, proxyOrder[orDefault(deref(req.OrderField), "create_time")], desc)
 		total = len(all)
-		page = window(all, offset, limit)
+		page = resource.Window(all, offset, limit)
 		return nil
 	})
 	if err != nil {

@@ -112,7 +112,7 @@ func (s *Service) DescribeRuleRealServers(ctx context.Context, call *cloudapi.Ca
 			}
 		}
 		resp.TotalCount, resp.BindRealServerTotalCount = new(int64(len(bindable))), new(int64(len(r.Bindings)))
-		resp.RealServerSet = realServersOut(window(bindable, offset, limit))
+		resp.RealServerSet = realServersOut(resource.Window(bindable, offset, limit))
 		resp.BindRealServerSet, err = s.listenerBoundOut(tx, r.ID, r.Bindings)
 		return err
 	})

@@ -53,14 +53,6 @@ func paging(offset, limit *int64, maxLimit int) (int, int, error) {
 	return int(o), int(l), nil
 }
 
-// window returns items[offset:offset+limit], clamped.
-func window[T any](items []T, offset, limit int) []T {
-	if offset >= len(items) {
-		return nil
-	}
-	return items[offset:min(len(items), offset+limit)]
-}
-
 // filter is a checked Filter or AdvancedFilter.
 type filter struct {
 	name   string

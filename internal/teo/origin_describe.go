@@ -52,7 +52,7 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 		if err != nil {
 			return err
 		}
-		for _, g := range window(groups, offset, limit) {
+		for _, g := range resource.Window(groups, offset, limit) {
 			out = append(out, groupInfo(g, groupRefs(z, proxies, usersOf(rules, g.ID))))
 		}
 		return nil

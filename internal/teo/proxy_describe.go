@@ -42,7 +42,7 @@ func (s *Service) DescribeL4Proxy(ctx context.Context, call *cloudapi.Call, req 
 			return err
 		}
 		all = slices.DeleteFunc(all, func(p *model.TeoL4Proxy) bool { return !matchAll(fs, proxyFilters, p) })
-		total, page = len(all), window(all, offset, limit)
+		total, page = len(all), resource.Window(all, offset, limit)
 		return countRules(tx, page, counts)
 	})
 	if err != nil {

@@ -41,7 +41,7 @@ func (s *Service) DescribeL4ProxyRules(ctx context.Context, call *cloudapi.Call,
 	}
 	rules = slices.DeleteFunc(rules, func(r *model.TeoL4Rule) bool { return !matchAll(fs, ruleFilters, r) })
 	out := make([]teoapi.L4ProxyRule, 0, n)
-	for _, r := range window(rules, offset, n) {
+	for _, r := range resource.Window(rules, offset, n) {
 		out = append(out, ruleInfo(r))
 	}
 	return &teoapi.DescribeL4ProxyRulesResponse{TotalCount: new(int64(len(rules))), L4ProxyRules: out}, nil

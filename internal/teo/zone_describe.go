@@ -91,7 +91,7 @@ func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *t
 		return order(a, b)
 	})
 	out := make([]teoapi.Zone, 0, limit)
-	for _, z := range window(zones, offset, limit) {
+	for _, z := range resource.Window(zones, offset, limit) {
 		out = append(out, zoneInfo(z))
 	}
 	return &teoapi.DescribeZonesResponse{TotalCount: new(int64(len(zones))), Zones: out}, nil

@@ -50,7 +50,7 @@ func (s *Service) DescribeTrafficMirrors(ctx context.Context, call *cloudapi.Cal
 		all = slices.DeleteFunc(all, func(m *model.TrafficMirror) bool { return !mirrorFilters[*f.Name](m, f.Values) })
 	}
 	set := []vpcapi.TrafficMirror{}
-	for _, m := range window(all, offset, limit) {
+	for _, m := range resource.Window(all, offset, limit) {
 		set = append(set, *mirrorOut(m))
 	}
 	return &vpcapi.DescribeTrafficMirrorsResponse{TrafficMirrorSet: set, TotalCount: new(int64(len(all)))}, nil

@@ -76,7 +76,7 @@ func (s *Service) DescribeVpcs(ctx context.Context, call *cloudapi.Call, req *vp
 	}
 	all = slices.DeleteFunc(all, func(v *model.Vpc) bool { return !vpcMatches(v, req.Filters) })
 	set := []vpcapi.Vpc{}
-	for _, v := range window(all, offset, limit) {
+	for _, v := range resource.Window(all, offset, limit) {
 		set = append(set, *vpcOut(v))
 	}
 	return &vpcapi.DescribeVpcsResponse{TotalCount: new(int64(len(all))), VpcSet: set}, nil

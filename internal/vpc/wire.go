@@ -87,10 +87,3 @@ func stringPaging(offset, limit *string) (int, int, error) {
 	return paging(o, l)
 }
 
-// window returns items[offset:offset+limit], clamped.
-func window[T any](items []T, offset, limit int) []T {
-	if offset >= len(items) {
-		return nil
-	}
-	return items[offset:min(len(items), offset+limit)]
-}
