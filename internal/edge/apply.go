@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/acl"
+	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -25,10 +27,13 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	}
 	bad := map[string]error{} // Invalid listeners and proxies by ID.
 	for _, e := range snap.Validate() {
-		if e.Kind == "proxy" || e.Kind == "mirror" {
+		switch e.Kind {
+		case "proxy":
 			bad["p/"+e.ID] = e.Err
 			rep.Errors = append(rep.Errors, e.Error())
-		} else {
+		case "mirror": // The mirror engine skips invalid mirrors itself.
+			rep.Errors = append(rep.Errors, e.Error())
+		default:
 			bad["l/"+e.ID] = e.Err
 		}
 	}
@@ -71,13 +76,13 @@ func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) m
 		}
 		ps := rt.proxies[p.ID]
 		if ps == nil {
-			ps = &proxyState{shared: newShared(p.ID, rt.stats)}
+			ps = &proxyState{shared: l4.NewProxy(p.ID, rt.stats.Get(stats.KindProxy, p.ID))}
 			rt.proxies[p.ID] = ps
 		}
 		ps.shared.Conns.SetMax(p.MaxConns)
 		ps.shared.BW.SetMbps(p.BandwidthMbps)
 		if !reflect.DeepEqual(ps.policy, p.Policy) {
-			pol, _ := compilePolicy(p.Policy) // Validated above.
+			pol, _ := acl.Compile(p.Policy) // Validated above.
 			ps.shared.Policy.Store(pol)
 			ps.policy = p.Policy
 			recheck[p.ID] = true

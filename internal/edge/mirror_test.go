@@ -257,3 +257,24 @@ func countDirs(pkts []gopacket.Packet) (in, out int) {
 	}
 	return in, out
 }
+
+// TestInvalidMirrorSharingProxyID: an invalid mirror whose ID happens to
+// equal a proxy's ID is reported, but does not mark that proxy invalid.
+func TestInvalidMirrorSharingProxyID(t *testing.T) {
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("o0"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-x", snapshot.ProtoTCP, port, origins(origin.Addr)))
+	s.Mirrors = []snapshot.Mirror{{ID: s.Proxies[0].ID}} // Invalid: no VNI, no targets.
+	rep := rt.Apply(s)
+	if len(rep.Errors) != 1 {
+		t.Fatalf("errors %q; want the mirror's only", rep.Errors)
+	}
+	if st, _ := rep.Listener("lsr-x"); st.State != edge.StateRunning || st.Error != "" {
+		t.Fatalf("listener %+v; want running without error", st)
+	}
+	if got := readName(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port))); got != "o0" {
+		t.Errorf("got %q through the proxy; want o0", got)
+	}
+}

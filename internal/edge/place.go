@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"cmp"
+
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
@@ -62,12 +64,12 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 	r := &l4.Route{
 		ListenerID: l.ID, Port: l.Port, Proxy: rt.proxies[pl.Proxy.ID].shared,
 		Origins: map[string]*l4.Origin{}, ClientIP: l.ClientIP,
-		ConnectTimeout: or(l.ConnectTimeout, l4.DefaultConnectTimeout),
-		IdleTimeout:    or(l.IdleTimeout, l4.DefaultTCPIdle),
+		ConnectTimeout: cmp.Or(l.ConnectTimeout, l4.DefaultConnectTimeout),
+		IdleTimeout:    cmp.Or(l.IdleTimeout, l4.DefaultTCPIdle),
 		Stats:          rt.stats.Get(stats.KindListener, l.ID),
 	}
 	if l.Protocol == snapshot.ProtoUDP {
-		r.IdleTimeout = or(l.IdleTimeout, l4.DefaultUDPIdle)
+		r.IdleTimeout = cmp.Or(l.IdleTimeout, l4.DefaultUDPIdle)
 	}
 	var targets []*balance.Target
 	var bs []*health.Backend
@@ -79,18 +81,6 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 	}
 	r.Picker = balance.New(l.Scheduler, targets, l.FailoverSwitch, sticky, l.SessionPersist)
 	return r, bs
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
-func newShared(id string, reg *stats.Registry) *l4.Proxy {
-	return l4.NewProxy(id, reg.Get(stats.KindProxy, id))
 }
 
 // reindexUsers rebuilds the health key → users index used by events.

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge/acl"
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
@@ -171,6 +170,3 @@ func (rt *Runtime) drain(e *entry) {
 		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
 	}()
 }
-
-// compilePolicy is acl.Compile for a proxy's policy.
-func compilePolicy(p *snapshot.SecurityPolicy) (*acl.Policy, error) { return acl.Compile(p) }

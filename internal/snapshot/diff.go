@@ -47,8 +47,13 @@ type Placed struct {
 }
 
 func (a Placed) equal(b Placed) bool {
-	return a.Proxy.AccessIP == b.Proxy.AccessIP && a.Proxy.Closed == b.Proxy.Closed &&
-		a.Proxy.ID == b.Proxy.ID && a.Listener.Equal(b.Listener)
+	return samePlace(a.Proxy, b.Proxy) && a.Listener.Equal(b.Listener)
+}
+
+// samePlace reports whether two proxies place a listener identically: same
+// proxy, access IP and Closed flag (layer-4 and HTTP listeners alike).
+func samePlace(a, b *Proxy) bool {
+	return a.ID == b.ID && a.AccessIP == b.AccessIP && a.Closed == b.Closed
 }
 
 // Equal reports whether two listeners are configured identically.

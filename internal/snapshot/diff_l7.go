@@ -30,8 +30,7 @@ func classify[T interface{ equal(T) bool }](d *Delta, ol, nl map[string]T) {
 }
 
 func (a PlacedHTTP) equal(b PlacedHTTP) bool {
-	return a.Proxy.AccessIP == b.Proxy.AccessIP && a.Proxy.Closed == b.Proxy.Closed &&
-		a.Proxy.ID == b.Proxy.ID && a.Listener.Equal(b.Listener)
+	return samePlace(a.Proxy, b.Proxy) && a.Listener.Equal(b.Listener)
 }
 
 func indexHTTP(s *Snapshot) map[string]PlacedHTTP {

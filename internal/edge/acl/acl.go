@@ -3,7 +3,6 @@
 package acl
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -33,11 +32,8 @@ func Compile(p *snapshot.SecurityPolicy) (*Policy, error) {
 		return nil, err
 	}
 	out := &Policy{accept: p.DefaultAction == snapshot.ActionAccept}
-	for i, r := range p.Rules {
-		src, err := snapshot.ParseSource(r.SourceCIDR)
-		if err != nil {
-			return nil, fmt.Errorf("rule %d: %w", i, err)
-		}
+	for _, r := range p.Rules {
+		src, _ := snapshot.ParseSource(r.SourceCIDR) // Checked by Validate.
 		ports, _ := snapshot.ParsePorts(r.DestPorts) // Checked by Validate.
 		out.rules = append(out.rules, rule{src, r.Protocol, ports, r.Action == snapshot.ActionAccept})
 	}

@@ -64,9 +64,6 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 		persist: persist, cw: make([]int, len(targets)), now: time.Now}
 }
 
-// Targets returns the picker's targets.
-func (p *Picker) Targets() []*Target { return p.targets }
-
 // Pick returns the target for a new connection from client, or nil if the
 // picker has no targets.
 func (p *Picker) Pick(client netip.Addr) *Target {

@@ -46,8 +46,13 @@ func TestUDPPortCheck(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
-	if err := ping(lo.Next(), time.Second); err != nil {
+	c, _, err := listenICMP(true)
+	if err != nil {
 		t.Skipf("ICMP unavailable here (needs root or ping_group_range): %v", err)
+	}
+	_ = c.Close()
+	if err := ping(lo.Next(), time.Second); err != nil {
+		t.Fatalf("ping loopback: %v; want an echo reply", err)
 	}
 }
 
@@ -85,4 +90,16 @@ func TestPoolSharesAndResolves(t *testing.T) {
 	}
 	bad := p.Acquire(Key{Proto: "TCP", Host: "no-such-host.invalid", Port: 80, IsDomain: true})
 	edgetest.Eventually(t, 6*time.Second, func() bool { return !bad.Healthy() }, "unresolvable domain healthy")
+}
+
+// TestReleaseAfterClose: a backend released after the pool closed (a
+// listener torn down late) must not stop its checker twice.
+func TestReleaseAfterClose(t *testing.T) {
+	p := NewPool(Options{})
+	b := p.Acquire(Key{Proto: "TCP", Host: "127.0.0.1", Port: 9})
+	p.Close()
+	p.Release(b) // Panicked with "close of closed channel".
+	if b.refs != 0 {
+		t.Errorf("refs = %d; want 0", b.refs)
+	}
 }

@@ -101,12 +101,13 @@ func (p *Pool) Acquire(k Key) *Backend {
 	return b
 }
 
-// Release drops one reference; the last one stops the checker.
+// Release drops one reference; the last one stops the checker (unless
+// Close already did).
 func (p *Pool) Release(b *Backend) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b.refs--
-	if b.refs == 0 {
+	if b.refs == 0 && p.m[b.key] == b {
 		delete(p.m, b.key)
 		close(b.stop)
 	}
@@ -121,17 +122,6 @@ func (p *Pool) Close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-}
-
-// Backends returns the live backends (for status reports).
-func (p *Pool) Backends() []*Backend {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]*Backend, 0, len(p.m))
-	for _, b := range p.m {
-		out = append(out, b)
-	}
-	return out
 }
 
 func (p *Pool) notify(b *Backend, healthy bool, reason string) {

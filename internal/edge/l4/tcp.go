@@ -19,7 +19,6 @@ const sweepEvery = 500 * time.Millisecond
 // origin chosen by the current Route. Safe for concurrent use.
 type TCPServer struct {
 	ln    *net.TCPListener
-	addr  netip.AddrPort
 	route atomic.Pointer[Route]
 
 	mu       sync.Mutex
@@ -40,7 +39,7 @@ func ListenTCP(addr netip.AddrPort, r *Route) (*TCPServer, error) {
 		return nil, err
 	}
 	ln := l.(*net.TCPListener)
-	s := &TCPServer{ln: ln, addr: addr,
+	s := &TCPServer{ln: ln,
 		conns: map[*tcpConn]struct{}{}, quit: make(chan struct{})}
 	s.route.Store(r)
 	s.wg.Add(2)
@@ -54,9 +53,6 @@ func (s *TCPServer) Addr() netip.AddrPort { return s.ln.Addr().(*net.TCPAddr).Ad
 
 // Update swaps the route; open connections keep theirs.
 func (s *TCPServer) Update(r *Route) { s.route.Store(r) }
-
-// Route returns the current route.
-func (s *TCPServer) Route() *Route { return s.route.Load() }
 
 // Recheck closes connections whose client the proxy's policy now denies.
 // A policy change thus applies to open connections too: a DROP rule added

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
 )
 
 const (
@@ -41,7 +43,6 @@ func newBatchConn(c *net.UDPConn, v4 bool) batchConn {
 type UDPServer struct {
 	pc    *net.UDPConn
 	bc    batchConn
-	v4    bool
 	route atomic.Pointer[Route]
 	gso   atomic.Bool // Replies may be sent as UDP GSO messages.
 
@@ -64,7 +65,7 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	// descheduled. Best effort.
 	_ = pc.SetReadBuffer(udpListenRcvBuf)
 	v4 := addr.Addr().Unmap().Is4() || !addr.Addr().IsValid()
-	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4), v4: v4,
+	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4),
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
 	s.gso.Store(gsoSupported())
@@ -77,9 +78,6 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 
 // Addr returns the bound address.
 func (s *UDPServer) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr).AddrPort() }
-
-// Route returns the current route.
-func (s *UDPServer) Route() *Route { return s.route.Load() }
 
 // Update swaps the route. Sessions keep their origin unless the new route
 // no longer has it, in which case they end (the next datagram starts a
@@ -101,13 +99,6 @@ func (s *UDPServer) Recheck() {
 			ss.close()
 		}
 	}
-}
-
-// Sessions is the number of live sessions.
-func (s *UDPServer) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
 }
 
 func (s *UDPServer) list() []*udpSession {
@@ -164,7 +155,7 @@ func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
 	case !r.Proxy.Policy.Load().Allow(src.Addr().Unmap(), "UDP", r.Port):
 		set.Add(denied, 1)
 		return nil
-	case !r.Proxy.BW.Allow(0, m.N):
+	case !r.Proxy.BW.Allow(limit.In, m.N):
 		set.Add(shaped, 1)
 		return nil
 	}

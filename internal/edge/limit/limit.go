@@ -36,9 +36,6 @@ func (g *Gate) TryAcquire() bool {
 // Release returns a slot taken by TryAcquire.
 func (g *Gate) Release() { g.cur.Add(-1) }
 
-// Current is the number of held slots.
-func (g *Gate) Current() int64 { return g.cur.Load() }
-
 // Direction of traffic through the proxy.
 type Direction int
 
