@@ -49,6 +49,7 @@ type l7Index struct {
 	open    KeyOpener
 	proxies map[string]*model.Proxy
 	certs   map[string]*model.Certificate
+	keys    map[string]string             // unsealed, by certificate ID ("" on failure)
 	domains map[string][]*model.Domain    // by listener
 	rules   map[string][]*model.Rule      // by listener/host
 	pages   map[string][]*model.ErrorPage // by listener/host
@@ -56,6 +57,7 @@ type l7Index struct {
 
 func newL7Index(st *State, open KeyOpener) *l7Index {
 	c := &l7Index{ix: newIndex(st), open: open, proxies: map[string]*model.Proxy{}, certs: map[string]*model.Certificate{},
+		keys:    map[string]string{},
 		domains: map[string][]*model.Domain{}, rules: map[string][]*model.Rule{}, pages: map[string][]*model.ErrorPage{}}
 	for _, o := range st.Objects[model.KindProxy] {
 		p := o.(*model.Proxy)
@@ -200,9 +202,13 @@ func (c *l7Index) pair(id string) (certPEM, keyPEM string) {
 	if cert == nil || c.open == nil {
 		return "", ""
 	}
-	key, err := c.open(cert.KeySealed)
-	if err != nil {
-		return cert.Content, ""
+	key, ok := c.keys[id]
+	if !ok {
+		var err error
+		if key, err = c.open(cert.KeySealed); err != nil {
+			key = ""
+		}
+		c.keys[id] = key
 	}
 	return cert.Content, key
 }

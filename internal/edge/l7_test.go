@@ -68,8 +68,9 @@ func TestHTTPRouting(t *testing.T) {
 	if st, _ := rep.Listener("lsr-h"); st.Change != edge.ChangeUpdated {
 		t.Errorf("change: got %q; want updated", st.Change)
 	}
-	if resp, _, _ := get(t, c, url+"/", "unknown.test"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown host: got %d; want 404", resp.StatusCode)
+	if resp, _, body := get(t, c, url+"/", "unknown.test"); resp.StatusCode != http.StatusNotFound ||
+		!strings.Contains(body, "matches host unknown.test") {
+		t.Errorf("unknown host: got %d %q; want 404 naming the host", resp.StatusCode, body)
 	}
 	sample := rt.Stats()
 	if v := sample.Values[stats.Key{Kind: stats.KindRule, ID: "r-api"}]; v.Requests != 2 || v.Status[2] != 2 {
@@ -134,6 +135,9 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.want {
 			t.Errorf("basic auth %s:%s: got %d; want %d", tc.user, tc.pass, resp.StatusCode, tc.want)
+		}
+		if challenged := resp.Header.Get("WWW-Authenticate") != ""; challenged != (tc.want == 401) {
+			t.Errorf("basic auth %s:%s: WWW-Authenticate %q on a %d", tc.user, tc.pass, resp.Header.Get("WWW-Authenticate"), resp.StatusCode)
 		}
 	}
 }

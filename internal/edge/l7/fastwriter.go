@@ -174,7 +174,9 @@ func (w *fastWriter) writeHead() {
 		h["Connection"] = []string{"close"}
 	}
 	w.statusLine(w.status)
-	_ = h.WriteSubset(w.bw, trailerExclude)
+	// Declared trailer keys set before the head are sent in the head as
+	// well, as net/http does.
+	_ = h.Write(w.bw)
 	_, _ = w.bw.WriteString("\r\n")
 	pre := w.pre
 	w.pre = w.pre[:0]
@@ -260,10 +262,6 @@ func isTrailered(h http.Header) bool {
 	}
 	return false
 }
-
-// trailerExclude is nil: declared trailer keys set before the head are
-// sent in the head as well, as net/http does.
-var trailerExclude map[string]bool
 
 // hasToken reports whether a comma-separated header value lists tok
 // (case-insensitively).

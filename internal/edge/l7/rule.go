@@ -24,7 +24,8 @@ type rule struct {
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
-	h1          *h1Client // Shortcut for plain-HTTP requests without body.
+	tkey        transportKey // What transport was acquired with.
+	h1          *h1Client    // Shortcut for plain-HTTP requests without body.
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -73,7 +74,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	if err != nil {
 		return nil, err
 	}
-	r.transport, r.h1 = t, h1
+	r.transport, r.h1, r.tkey = t, h1, k
 	probe, check := health.ProbeOf(sr.Health)
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
@@ -94,7 +95,7 @@ func (r *rule) release(env *Env) {
 		env.Pool.Release(o.backend)
 	}
 	if r.transport != nil {
-		env.Transports.release(r.transport)
+		env.Transports.release(r.tkey)
 	}
 }
 
@@ -129,15 +130,20 @@ var errNoOrigin = errors.New("rule has no origin")
 // A connect failure of an idempotent request without body is retried on
 // other origins, once per origin; anything else is the caller's error.
 func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
-	tried := map[string]bool{}
+	var tried map[string]bool // Made at the first failure: most requests need none.
 	for {
 		o := r.pick(tried)
 		if o == nil {
 			return nil, errNoOrigin
 		}
-		tried[o.id] = true
 		resp, err := r.send(o, req)
-		if err == nil || !isDialError(err) || !retriable(req) || len(tried) >= len(r.origins) {
+		if err == nil || !isDialError(err) || !retriable(req) {
+			return resp, err
+		}
+		if tried == nil {
+			tried = make(map[string]bool, len(r.origins))
+		}
+		if tried[o.id] = true; len(tried) >= len(r.origins) {
 			return resp, err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -31,9 +30,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rw := &recorder{ResponseWriter: w}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, rc) }()
-	v := h.match(hostOf(req))
+	host := hostOf(req)
+	v := h.match(host)
 	if v == nil {
-		http.Error(rw, "no domain of this listener matches host "+hostOf(req), http.StatusNotFound)
+		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
 	}
 	if v.auth != nil && !v.auth.allow(req) {
@@ -107,8 +107,7 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 		return
 	}
 	status := http.StatusBadGateway
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		status = http.StatusGatewayTimeout
 	}
 	r.vhost.writeError(w, status)

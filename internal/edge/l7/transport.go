@@ -66,17 +66,14 @@ func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error
 
 // release drops one reference; the last one closes idle connections.
 // Requests still in flight on the transport finish normally.
-func (ts *Transports) release(t *http.Transport) {
+func (ts *Transports) release(k transportKey) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	for k, r := range ts.m {
-		if r.t == t {
-			if r.refs--; r.refs == 0 {
-				delete(ts.m, k)
-				t.CloseIdleConnections()
-				r.h1.close()
-			}
-			return
+	if r := ts.m[k]; r != nil {
+		if r.refs--; r.refs == 0 {
+			delete(ts.m, k)
+			r.t.CloseIdleConnections()
+			r.h1.close()
 		}
 	}
 }
