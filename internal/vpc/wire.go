@@ -86,4 +86,3 @@ func stringPaging(offset, limit *string) (int, int, error) {
 	}
 	return paging(o, l)
 }
-
