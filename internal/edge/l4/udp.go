@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/udpbatch"
 )
 
 const (
@@ -68,7 +69,7 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4),
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
 	s.clock.Store(time.Now().UnixNano())
-	s.gso.Store(gsoSupported())
+	s.gso.Store(udpbatch.Supported())
 	s.route.Store(r)
 	s.wg.Add(2)
 	go s.readLoop()

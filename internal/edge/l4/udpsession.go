@@ -11,6 +11,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/edge/udpbatch"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -29,13 +30,13 @@ type udpSession struct {
 	last   atomic.Int64 // Unix nanos of the last datagram either way.
 	once   sync.Once
 
-	pending []ipv4.Message // Read loop only: datagrams queued for flush.
-	gso     atomic.Bool    // The upstream socket may send UDP GSO.
-	upw     *udpWriter     // Read loop only: writes pending upstream.
-	replyw  *udpWriter     // Reply loop only: writes replies to the client.
-	bufs    [][]byte       // Read loop only: header+payload scratch for PROXY mode.
-	inTap   udpTapCache    // Read loop only: mirror observer of client datagrams.
-	outTap  udpTapCache    // Reply loop only: mirror observer of replies.
+	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
+	gso     atomic.Bool      // The upstream socket may send UDP GSO.
+	upw     *udpbatch.Writer // Read loop only: writes pending upstream.
+	replyw  *udpbatch.Writer // Reply loop only: writes replies to the client.
+	bufs    [][]byte         // Read loop only: header+payload scratch for PROXY mode.
+	inTap   udpTapCache      // Read loop only: mirror observer of client datagrams.
+	outTap  udpTapCache      // Reply loop only: mirror observer of replies.
 }
 
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
@@ -65,9 +66,9 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	case snapshot.ClientIPSPP:
 		ss.hdr = sppHeader(src, s.Addr())
 	}
-	ss.gso.Store(gsoSupported())
-	ss.upw = newUDPWriter(ss.bc, &ss.gso)
-	ss.replyw = newUDPWriter(s.bc, &s.gso)
+	ss.gso.Store(udpbatch.Supported())
+	ss.upw = udpbatch.NewWriter(ss.bc, &ss.gso)
+	ss.replyw = udpbatch.NewWriter(s.bc, &s.gso)
 	ss.last.Store(s.clock.Load())
 	set.Add(newConns, 1)
 	set.Add(active, 1)
@@ -98,7 +99,7 @@ func (ss *udpSession) queue(p []byte, now int64) {
 // flush sends the pending datagrams upstream with one sendmmsg (runs of
 // equal-size datagrams as UDP GSO messages).
 func (ss *udpSession) flush() {
-	if lost := ss.upw.send(ss.pending); lost > 0 {
+	if lost := ss.upw.Send(ss.pending); lost > 0 {
 		ss.set.Add(dropped, int64(lost)) // Origin refused or buffers full.
 	}
 	clear(ss.pending)
@@ -146,7 +147,7 @@ func (ss *udpSession) replyLoop() {
 }
 
 func (ss *udpSession) send(ms []ipv4.Message) {
-	if lost := ss.replyw.send(ms); lost > 0 {
+	if lost := ss.replyw.Send(ms); lost > 0 {
 		ss.set.Add(dropped, int64(lost))
 	}
 }

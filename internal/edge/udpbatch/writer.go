@@ -1,4 +1,7 @@
-package l4
+// Package udpbatch sends batches of UDP datagrams with sendmmsg(2),
+// coalescing runs of equal-size datagrams into UDP GSO messages. The l4
+// engine's UDP forwarding and the mirror's VXLAN sender share it.
+package udpbatch
 
 import (
 	"sync/atomic"
@@ -13,15 +16,15 @@ const (
 	gsoMaxBytes = 65000
 )
 
-// udpWriter sends batches of datagrams with one sendmmsg, coalescing each
+// Writer sends batches of datagrams with one sendmmsg, coalescing each
 // run of equal-size datagrams to one destination into a single UDP GSO
 // message (UDP_SEGMENT): the kernel then builds one skb and walks the IP
 // stack once for the run, and splits it into the original datagrams only
 // at the device (or, on loopback, at the receiving socket). The datagrams
 // are gathered with an iovec, not copied. A writer belongs to one
 // goroutine (scratch space); gso may be shared by writers of one socket.
-type udpWriter struct {
-	bc     batchConn
+type Writer struct {
+	bc     Conn
 	gso    *atomic.Bool // The socket may send GSO; cleared for good on EIO.
 	maxSeg int          // Largest segment still tried with GSO; lowered on EINVAL.
 
@@ -32,15 +35,24 @@ type udpWriter struct {
 	oob   []byte         // Backing of their control messages.
 }
 
-func newUDPWriter(bc batchConn, gso *atomic.Bool) *udpWriter {
-	return &udpWriter{bc: bc, gso: gso, maxSeg: gsoMaxBytes}
+// Conn is the sendmmsg half of ipv4.PacketConn and ipv6.PacketConn (their
+// Message types are the same type).
+type Conn interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// send writes ms (one payload buffer each) and returns how many datagrams
+// NewWriter returns a writer on bc. gso says whether the socket may send
+// GSO (start it at Supported()); it may be shared by the writers of one
+// socket and is cleared for good when the route cannot do GSO.
+func NewWriter(bc Conn, gso *atomic.Bool) *Writer {
+	return &Writer{bc: bc, gso: gso, maxSeg: gsoMaxBytes}
+}
+
+// Send writes ms (one payload buffer each) and returns how many datagrams
 // were not sent. As with plain sendmmsg, a send error drops the rest of
-// the batch, except that a GSO message the socket refuses is resent as
-// plain datagrams.
-func (w *udpWriter) send(ms []ipv4.Message) (lost int) {
+// the batch (so the lost datagrams are the last ones), except that a GSO
+// message the socket refuses is resent as plain datagrams.
+func (w *Writer) Send(ms []ipv4.Message) (lost int) {
 	if len(ms) < 2 || !w.gso.Load() {
 		return w.plain(ms)
 	}
@@ -75,7 +87,7 @@ func (w *udpWriter) send(ms []ipv4.Message) (lost int) {
 }
 
 // plain sends ms with sendmmsg as they are.
-func (w *udpWriter) plain(ms []ipv4.Message) int {
+func (w *Writer) plain(ms []ipv4.Message) int {
 	for len(ms) > 0 {
 		n, err := w.bc.WriteBatch(ms, 0)
 		if err != nil {
@@ -88,7 +100,7 @@ func (w *udpWriter) plain(ms []ipv4.Message) int {
 
 // coalesce fills wire from ms: a run of datagrams of one size to one
 // address (the last may be shorter) becomes one GSO message.
-func (w *udpWriter) coalesce(ms []ipv4.Message) {
+func (w *Writer) coalesce(ms []ipv4.Message) {
 	if cap(w.bufs) < len(ms) { // Never regrown below: wire messages alias them.
 		w.bufs = make([][]byte, 0, len(ms))
 		w.oob = make([]byte, 0, len(ms)*gsoOOBLen)

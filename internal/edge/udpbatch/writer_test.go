@@ -1,4 +1,4 @@
-package l4
+package udpbatch
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func datagrams(sizes ...int) []ipv4.Message {
 func TestUDPWriterCoalesce(t *testing.T) {
 	var on atomic.Bool
 	on.Store(true)
-	w := newUDPWriter(nil, &on)
+	w := NewWriter(nil, &on)
 	big := make([]int, 70)
 	for i := range big {
 		big[i] = 100
@@ -63,7 +63,7 @@ func TestUDPWriterCoalesce(t *testing.T) {
 // TestUDPWriterGSO sends mixed batches through a real socket and checks
 // that the receiver gets exactly the original datagrams, in order.
 func TestUDPWriterGSO(t *testing.T) {
-	if !gsoSupported() {
+	if !Supported() {
 		t.Skip("no UDP_SEGMENT")
 	}
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -79,11 +79,11 @@ func TestUDPWriterGSO(t *testing.T) {
 	defer tx.Close()
 	var on atomic.Bool
 	on.Store(true)
-	w := newUDPWriter(newBatchConn(tx, true), &on)
+	w := NewWriter(ipv4.NewPacketConn(tx), &on)
 	sizes := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
 		1200, 1200, 1200, 700, 1, 1, 5000, 5000, 38, 0, 9000, 9000, 9000}
 	ms := datagrams(sizes...)
-	if lost := w.send(ms); lost != 0 {
+	if lost := w.Send(ms); lost != 0 {
 		t.Fatalf("lost %d", lost)
 	}
 	if !on.Load() {
@@ -108,7 +108,6 @@ type fakeBatch struct {
 	sent []int // Datagram sizes.
 }
 
-func (f *fakeBatch) ReadBatch([]ipv4.Message, int) (int, error) { return 0, nil }
 func (f *fakeBatch) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 	for i, m := range ms {
 		if m.OOB != nil {
@@ -130,8 +129,8 @@ func TestUDPWriterFallback(t *testing.T) {
 		var on atomic.Bool
 		on.Store(true)
 		f := &fakeBatch{err: tc.err}
-		w := newUDPWriter(f, &on)
-		if lost := w.send(datagrams(7, 100, 100, 100, 3)); lost != 0 {
+		w := NewWriter(f, &on)
+		if lost := w.Send(datagrams(7, 100, 100, 100, 3)); lost != 0 {
 			t.Errorf("%v: lost %d", tc.err, lost)
 		}
 		if want := []int{7, 100, 100, 100, 3}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {

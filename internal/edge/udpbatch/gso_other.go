@@ -1,8 +1,8 @@
 //go:build !linux
 
-package l4
+package udpbatch
 
-func gsoSupported() bool        { return false }
+func Supported() bool           { return false }
 func putGSO(b []byte, seg int)  {}
 func gsoErr(error) (bool, bool) { return false, false }
 

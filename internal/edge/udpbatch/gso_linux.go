@@ -1,4 +1,4 @@
-package l4
+package udpbatch
 
 import (
 	"encoding/binary"
@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// gsoSupported reports whether the kernel knows UDP_SEGMENT (Linux 4.18+),
+// Supported reports whether the kernel knows UDP_SEGMENT (Linux 4.18+),
 // probed once on a throwaway socket.
-var gsoSupported = sync.OnceValue(func() bool {
+var Supported = sync.OnceValue(func() bool {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return false
