@@ -47,6 +47,10 @@ type Options struct {
 	// find it full are dropped (and counted in Report.DroppedEvents) rather
 	// than blocking the data plane.
 	EventBuffer int
+	// MirrorRate caps the payload bytes per second traffic mirroring
+	// copies on this node (mirror.Options.Rate: 0 = mirror.DefaultRate,
+	// negative = no cap).
+	MirrorRate int64
 }
 
 func (o *Options) defaults() {

@@ -68,7 +68,7 @@ func New(opts Options) *Runtime {
 	opts.defaults()
 	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
 		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{}}
-	rt.mirror = mirror.New(rt.stats)
+	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		OnChange: rt.onHealth})
 	return rt

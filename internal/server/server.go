@@ -50,6 +50,9 @@ type Options struct {
 	// DrainGrace bounds how long connections of removed listeners and
 	// closed proxies may finish; 0 means 30 s.
 	DrainGrace time.Duration
+	// MirrorRateMbps caps the payload traffic mirroring copies on this
+	// node, in Mbit/s (0 = the data plane's default, negative = no cap).
+	MirrorRateMbps int64
 	// StatsInterval is how often statistics are recorded; 0 means a minute.
 	StatsInterval time.Duration
 	Log           *slog.Logger
@@ -120,7 +123,11 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	s := &Server{Store: st, done: make(chan struct{})}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
-	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace})
+	mirrorRate := o.MirrorRateMbps * 1_000_000 / 8
+	if o.MirrorRateMbps < 0 {
+		mirrorRate = -1
+	}
+	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, MirrorRate: mirrorRate})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
 	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}, o.Log)

@@ -29,8 +29,8 @@ type Flow struct {
 // must be safe for concurrent use and must never block.
 type Tap interface {
 	// TCP returns the observer of a new connection, or nil to leave the
-	// connection alone. A non-nil observer makes the connection use a
-	// userspace copy loop instead of splice(2), for its whole life.
+	// connection alone. An observed connection still splices, but through
+	// a pipe that tee(2) can duplicate (copyTee), for its whole life.
 	TCP(f Flow) TCPTap
 	// UDP returns the observer of a session's datagrams in direction d, or
 	// nil.
@@ -41,9 +41,13 @@ type Tap interface {
 // called from one goroutine, those of the other direction from another;
 // Close is called once, after both directions are done.
 type TCPTap interface {
-	// Data is one chunk read in direction d, before it is written on. p is
-	// only valid during the call. Data must not block.
-	Data(d Dir, p []byte)
+	// Data announces the next n bytes of direction d, before they are
+	// written on. A tap that wants them calls fill, during Data, with a
+	// buffer of n bytes; fill copies the chunk into it and returns how many
+	// bytes it copied (fewer only if copying failed: the rest is lost to
+	// the tap). Not calling fill costs the data path nothing, which is how
+	// a tap whose queue is full drops. Data must not block.
+	Data(d Dir, n int, fill func(b []byte) int)
 	// End reports that direction d ended with a FIN (half-close).
 	End(d Dir)
 	// Close reports the end of the connection; reset when it was aborted.

@@ -124,9 +124,12 @@ func (c *tcpConn) pipe(up *net.TCPConn, bw *limit.Bandwidth) (in, out int64) {
 func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d Dir) int64 {
 	var n int64
 	var err error
-	if shape || c.tap != nil {
-		n, err = c.copyLoop(dst, src, shape, bw, d)
-	} else {
+	switch {
+	case shape:
+		n, err = c.copyLoop(dst, src, true, bw, d)
+	case c.tap != nil:
+		n, err = c.copyTee(dst, src, d)
+	default:
 		n, err = copyAuto(dst, src)
 	}
 	if err != nil {
@@ -237,8 +240,9 @@ func readFD(fd int, b []byte) (int, error) {
 }
 
 // copyLoop is the userspace copy used when the proxy has a bandwidth limit
-// or a mirror observes the connection: read a chunk (at most one bucket
-// burst when shaped), show it to the tap, wait for tokens, write.
+// (and for observed connections where copyTee is not available): read a
+// chunk (at most one bucket burst when shaped), show it to the tap, wait
+// for tokens, write.
 func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d Dir) (int64, error) {
 	size := 64 << 10
 	if shape {
@@ -249,12 +253,15 @@ func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidt
 		ld = limit.Out
 	}
 	buf := make([]byte, size)
+	var chunk []byte
+	fill := func(b []byte) int { return copy(b, chunk) }
 	var total int64
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
 			if c.tap != nil {
-				c.tap.Data(d, buf[:n])
+				chunk = buf[:n]
+				c.tap.Data(d, n, fill)
 			}
 			if shape {
 				if err := bw.Wait(c.ctx, ld, n); err != nil {

@@ -67,12 +67,16 @@ func (ev *event) packets() int {
 	case evOpen:
 		return 3
 	case evData:
-		return (len(ev.data)+mss-1)/mss + 1
+		return dataPackets(len(ev.data))
 	case evFin:
 		return 2
 	}
 	return 1
 }
+
+// dataPackets is the number of packets a data chunk of n bytes turns
+// into: its segments and the receiver's ACK.
+func dataPackets(n int) int { return (n+mss-1)/mss + 1 }
 
 func (ev *event) release() {
 	if ev.buf != nil {
@@ -86,17 +90,24 @@ type tcpFlow struct{ *flow }
 
 func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}) }
 
-// Data implements l4.TCPTap: the chunk is copied (the caller reuses its
-// buffer) only when its direction is copied; otherwise only the offset
-// advances, so the other direction's ack numbers stay right.
-func (t *tcpFlow) Data(d l4.Dir, p []byte) {
-	off := t.off[d].Add(uint64(len(p))) - uint64(len(p))
+// Data implements l4.TCPTap: the chunk is copied only when its direction
+// is copied and the queue has room for it; otherwise only the offset
+// advances, so the sequence numbers of what follows (and the other
+// direction's acks) stay right and the loss shows as a gap.
+func (t *tcpFlow) Data(d l4.Dir, n int, fill func([]byte) int) {
+	off := t.off[d].Add(uint64(n)) - uint64(n)
 	if !t.copies[d] || t.m.stopped.Load() {
 		return
 	}
-	ev := event{fl: t.flow, kind: evData, dir: d, off: off}
-	ev.data, ev.buf = copyBuf(p)
-	t.m.e.offer(ev)
+	e := t.m.e
+	if !e.reserve(n) {
+		t.m.stats.Dropped.Add(int64(dataPackets(n)))
+		return
+	}
+	ev := event{fl: t.flow, kind: evData, dir: d, off: off, buf: getBuf(n)}
+	ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
+	e.pending.Add(int64(len(ev.data) - n)) // Reserved n; holds what fill copied.
+	e.enqueue(ev)
 }
 
 // End implements l4.TCPTap.
@@ -124,8 +135,8 @@ func (u *udpFlow) Datagram(p []byte) {
 	if u.m.stopped.Load() {
 		return
 	}
-	ev := event{fl: u.flow, kind: evUDP, dir: u.dir}
-	ev.data, ev.buf = copyBuf(p)
+	ev := event{fl: u.flow, kind: evUDP, dir: u.dir, buf: getBuf(len(p))}
+	ev.data = (*ev.buf)[:copy(*ev.buf, p)]
 	u.m.e.offer(ev)
 }
 
@@ -134,20 +145,22 @@ func (u *udpFlow) Datagram(p []byte) {
 var pools = [...]struct {
 	size int
 	p    sync.Pool
-}{{size: 2 << 10}, {size: 16 << 10}, {size: 64 << 10}}
+}{{size: 2 << 10}, {size: 16 << 10}, {size: 64 << 10}, {size: 1 << 20}}
 
-func copyBuf(p []byte) ([]byte, *[]byte) {
+// getBuf returns a pooled buffer of at least n bytes (n ≤ 1 MiB, the
+// largest chunk copyTee moves; larger ones are allocated and not pooled).
+func getBuf(n int) *[]byte {
 	for i := range pools {
-		if len(p) <= pools[i].size {
-			b, _ := pools[i].p.Get().(*[]byte)
-			if b == nil {
-				s := make([]byte, pools[i].size)
-				b = &s
+		if n <= pools[i].size {
+			if b, _ := pools[i].p.Get().(*[]byte); b != nil {
+				return b
 			}
-			return (*b)[:copy(*b, p)], b
+			s := make([]byte, pools[i].size)
+			return &s
 		}
 	}
-	return append([]byte(nil), p...), nil
+	s := make([]byte, n)
+	return &s
 }
 
 func putBuf(b *[]byte) {

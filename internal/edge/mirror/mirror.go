@@ -16,6 +16,9 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -33,11 +36,26 @@ const (
 	QueueBytes  = 16 << 20 // Payload bytes held by queued events.
 )
 
+// DefaultRate is the payload bytes per second an engine copies when its
+// Options leave Rate zero: 1 Gbit/s.
+const DefaultRate = 125_000_000
+
+// Options configure an Engine.
+type Options struct {
+	// Rate caps the payload bytes per second the engine copies, over all
+	// its mirrors; copies beyond it are dropped and counted before any
+	// work is done for them. It bounds what mirroring can take from the
+	// proxied traffic when the node is busy (docs/dataplane-mirror.md).
+	// 0 means DefaultRate; negative means no cap.
+	Rate int64
+}
+
 // Engine runs the mirrors of one edge node. Safe for concurrent use.
 type Engine struct {
 	reg     *stats.Registry
 	queue   chan event
-	pending atomic.Int64 // Payload bytes in queued events.
+	pending atomic.Int64  // Payload bytes in queued events.
+	rate    *rate.Limiter // Payload bytes per second; nil = no cap.
 
 	mu      sync.Mutex
 	mirrors map[string]*mirror // Running, by ID.
@@ -49,9 +67,17 @@ type Engine struct {
 
 // New returns an engine counting into reg. It opens no socket and starts
 // no goroutine until a mirror is applied.
-func New(reg *stats.Registry) *Engine {
-	return &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
+func New(reg *stats.Registry, o Options) *Engine {
+	e := &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
 		done: make(chan struct{})}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
+	if o.Rate > 0 {
+		// A burst of a quarter second, at least one largest chunk.
+		e.rate = rate.NewLimiter(rate.Limit(o.Rate), max(int(o.Rate/4), QueueBytes/16))
+	}
+	return e
 }
 
 // Apply makes ms the running mirrors and returns the Tap of every proxy
@@ -133,21 +159,37 @@ func (e *Engine) Close() {
 // offer queues ev without blocking; on a full queue it drops the event,
 // counting the packets it would have produced.
 func (e *Engine) offer(ev event) {
-	n := int64(len(ev.data))
-	if e.pending.Add(n) > QueueBytes {
-		e.pending.Add(-n)
-		e.drop(ev)
+	if !e.reserve(len(ev.data)) {
+		e.drop(&ev)
 		return
 	}
+	e.enqueue(ev)
+}
+
+// reserve claims queue room and rate for n payload bytes, or reports there
+// is none (before anything is copied: a drop costs the data path nothing).
+func (e *Engine) reserve(n int) bool {
+	if len(e.queue) == cap(e.queue) || (e.rate != nil && !e.rate.AllowN(time.Now(), n)) {
+		return false
+	}
+	if e.pending.Add(int64(n)) > QueueBytes {
+		e.pending.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+// enqueue queues ev, whose payload holds reserved room, without blocking.
+func (e *Engine) enqueue(ev event) {
 	select {
 	case e.queue <- ev:
 	default:
-		e.pending.Add(-n)
-		e.drop(ev)
+		e.pending.Add(-int64(len(ev.data)))
+		e.drop(&ev)
 	}
 }
 
-func (e *Engine) drop(ev event) {
+func (e *Engine) drop(ev *event) {
 	ev.fl.m.stats.Dropped.Add(int64(ev.packets()))
 	ev.release()
 }

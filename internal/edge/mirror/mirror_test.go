@@ -18,13 +18,18 @@ func testMirror(dir string, filters ...snapshot.MirrorFilter) snapshot.Mirror {
 // running: the data path must drop and count, never block.
 func TestQueueFullDrops(t *testing.T) {
 	reg := stats.NewRegistry()
-	e := New(reg)
+	e := New(reg, Options{Rate: -1})
 	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
 	fl := newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})
 	tf := &tcpFlow{flow: fl}
 	chunk := make([]byte, mss)
+	fills := 0
+	fill := func(b []byte) int { fills++; return copy(b, chunk) }
 	for range QueueEvents + 10 {
-		tf.Data(l4.Ingress, chunk)
+		tf.Data(l4.Ingress, len(chunk), fill)
+	}
+	if fills != QueueEvents {
+		t.Errorf("fill called %d times; want %d (a dropped chunk must not be copied)", fills, QueueEvents)
 	}
 	if got, want := m.stats.Dropped.Load(), int64(10*2); got != want {
 		t.Errorf("dropped %d packets; want %d (10 chunks of one segment + its ACK)", got, want)

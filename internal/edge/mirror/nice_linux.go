@@ -6,18 +6,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// senderNice is the scheduling niceness of the sender's thread. Building
-// and sending copies is pure overhead for the mirrored traffic; at a low
-// priority the kernel runs it on spare CPU only, and when there is none
-// the queue fills and copies are dropped (and counted) instead of the
-// proxied connections slowing down. Loopback and local UDP delivery cost
-// is charged to the sending thread, so it is deprioritized too.
-const senderNice = 15
-
-// lowerPriority pins the calling goroutine to its OS thread and lowers
-// that thread's priority. Best effort: without the privilege or on error
-// the sender just runs at normal priority.
+// lowerPriority pins the calling goroutine to its OS thread and moves that
+// thread to SCHED_IDLE. Building and sending copies is pure overhead for
+// the mirrored traffic: in the idle class the kernel runs the sender only
+// on CPU nothing else wants, and when there is none the queue fills and
+// copies are dropped (and counted) instead of the proxied connections
+// slowing down. Loopback and local UDP delivery are charged to the sending
+// thread, so they are deprioritized too. SCHED_IDLE beat nice 15 by ~25 %
+// of the mirrored connection's throughput (BENCHMARKS.md, "Traffic
+// mirroring"): a nice-15 thread still wins wake-up slices. Best effort: if
+// the kernel refuses, nice 19, else normal priority.
 func lowerPriority() {
 	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), senderNice)
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}
+	if unix.SchedSetAttr(0, &attr, 0) != nil {
+		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19)
+	}
 }

@@ -2,12 +2,14 @@ package mirror
 
 import (
 	"net"
+	"sync/atomic"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/ipv4"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/udpbatch"
 )
 
 // batch is the number of packets per sendmmsg.
@@ -21,9 +23,14 @@ var (
 )
 
 // sender turns events into VXLAN packets. It is owned by one goroutine.
+// The packets of one data chunk have one size but the last, so the writer
+// sends each chunk's run as one UDP GSO message: the kernel walks the IP
+// stack once per run instead of once per packet.
 type sender struct {
-	bc     *ipv4.PacketConn
+	w      *udpbatch.Writer
+	gso    atomic.Bool
 	bufs   [batch]gopacket.SerializeBuffer
+	iov    [batch][1][]byte // msgs[i].Buffers, preallocated.
 	msgs   [batch]ipv4.Message
 	owners [batch]*mirror
 	n      int
@@ -38,7 +45,9 @@ type sender struct {
 }
 
 func newSender(c *net.UDPConn) *sender {
-	s := &sender{bc: ipv4.NewPacketConn(c), opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
+	s := &sender{opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
+	s.gso.Store(udpbatch.Supported())
+	s.w = udpbatch.NewWriter(ipv4.NewPacketConn(c), &s.gso)
 	for i := range s.bufs {
 		s.bufs[i] = gopacket.NewSerializeBufferExpectedSize(128, 1500)
 	}
@@ -204,7 +213,8 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 	if fl.taddr == nil {
 		fl.taddr = net.UDPAddrFromAddrPort(fl.target)
 	}
-	s.msgs[s.n] = ipv4.Message{Buffers: [][]byte{buf.Bytes()}, Addr: fl.taddr}
+	s.iov[s.n][0] = buf.Bytes()
+	s.msgs[s.n] = ipv4.Message{Buffers: s.iov[s.n][:], Addr: fl.taddr}
 	s.owners[s.n] = fl.m
 	if s.n++; s.n == batch {
 		s.flush()
@@ -213,20 +223,14 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 
 // flush sends the batch; packets the kernel refuses are counted dropped.
 func (s *sender) flush() {
-	ms := s.msgs[:s.n]
-	owners := s.owners[:s.n]
-	for len(ms) > 0 {
-		n, err := s.bc.WriteBatch(ms, 0)
-		if err != nil {
-			n = 1 // Skip the packet that failed (e.g. ECONNREFUSED) and go on.
-			owners[0].stats.Dropped.Add(1)
-		} else {
-			for i := range n {
-				owners[i].stats.PacketsOut.Add(1)
-				owners[i].stats.BytesOut.Add(int64(len(ms[i].Buffers[0])))
-			}
+	lost := s.w.Send(s.msgs[:s.n])
+	for i, m := range s.owners[:s.n] {
+		if i >= s.n-lost { // The lost ones are the batch's last.
+			m.stats.Dropped.Add(1)
+			continue
 		}
-		ms, owners = ms[n:], owners[n:]
+		m.stats.PacketsOut.Add(1)
+		m.stats.BytesOut.Add(int64(len(s.msgs[i].Buffers[0])))
 	}
 	clear(s.owners[:s.n])
 	s.n = 0
