@@ -194,3 +194,90 @@ func asciiEqualFold(s, t string) bool {
 	}
 	return true
 }
+
+// originHead is an origin's answer head accepted by parseOriginHead.
+type originHead struct {
+	status  int
+	header  http.Header // Canonical keys.
+	bodyLen int64       // Body bytes after the head.
+	close   bool        // "Connection: close": the connection ends after the body.
+}
+
+// parseOriginHead parses an origin's answer head (status line and header
+// lines, ending with the empty line) to a request with method, and
+// reports whether the direct path may relay it.
+//
+// Like parseFastHead it is deliberately narrower than net/http, which
+// reads whatever it refuses (http.ReadResponse, through ReverseProxy), so
+// "yes" must mean that http.ReadResponse reads the same answer
+// (FuzzOriginHead checks this). Refused: protocols other than HTTP/1.1;
+// status codes outside 200–599 (1xx are interim answers, 101 an upgrade);
+// control bytes in the reason phrase; header lines as parseFastHead
+// refuses them (including any non-ASCII byte); a repeated or non-decimal
+// Content-Length; any Transfer-Encoding or Trailer; a Connection header
+// other than a single "close" or "keep-alive"; a body without
+// Content-Length (chunked or until close).
+func parseOriginHead(head []byte, method string) (originHead, bool) {
+	o := originHead{bodyLen: -1}
+	line, rest, ok := cutCRLF(head)
+	if !ok || len(line) < len("HTTP/1.1 200") || string(line[:len("HTTP/1.1 ")]) != "HTTP/1.1 " ||
+		len(line) > len("HTTP/1.1 200") && line[len("HTTP/1.1 200")] != ' ' {
+		return o, false
+	}
+	for _, c := range line[len("HTTP/1.1 "):len("HTTP/1.1 200")] {
+		if c < '0' || c > '9' {
+			return o, false
+		}
+		o.status = o.status*10 + int(c-'0')
+	}
+	if o.status < 200 || o.status > 599 {
+		return o, false
+	}
+	for _, c := range line[len("HTTP/1.1 200"):] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return o, false
+		}
+	}
+	o.header = make(http.Header, 8)
+	for {
+		if line, rest, ok = cutCRLF(rest); !ok {
+			return o, false
+		}
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := parseHeaderLine(line)
+		if !ok {
+			return o, false
+		}
+		switch k {
+		case "Content-Length":
+			if o.bodyLen >= 0 || !decimal(v) {
+				return o, false
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return o, false
+			}
+			o.bodyLen = n
+		case "Connection":
+			switch {
+			case asciiEqualFold(v, "close"):
+				// http.ReadResponse removes it: ReverseProxy then
+				// removes no header it names.
+				o.close = true
+				continue
+			case asciiEqualFold(v, "keep-alive"):
+			default:
+				return o, false
+			}
+		case "Transfer-Encoding", "Trailer":
+			return o, false
+		}
+		o.header[k] = append(o.header[k], v)
+	}
+	if method == http.MethodHead || o.status == http.StatusNoContent || o.status == http.StatusNotModified {
+		o.bodyLen = 0
+	}
+	return o, o.bodyLen >= 0 && len(rest) == 0
+}

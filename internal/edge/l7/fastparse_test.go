@@ -132,3 +132,101 @@ func checkAgainstNetHTTP(t *testing.T, in []byte) {
 		t.Fatalf("%q: fragment handling differs", in)
 	}
 }
+
+// originHeadCases seed FuzzOriginHead; want is whether the direct path
+// relays the answer (false: http.ReadResponse reads it, via ReverseProxy).
+var originHeadCases = []struct {
+	name, method, in string
+	want             bool
+}{
+	{"length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhelloHTTP/1.1 204 No Content\r\n\r\n", true},
+	{"no reason", "GET", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", true},
+	{"empty reason", "GET", "HTTP/1.1 404 \r\nContent-Length: 1\r\n\r\nx", true},
+	{"close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi", true},
+	{"keep-alive", "GET", "HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi", true},
+	{"head", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true},
+	{"head without length", "HEAD", "HTTP/1.1 200 OK\r\n\r\n", true},
+	{"204", "GET", "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n", true},
+	{"304 with length", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", true},
+	{"chunked", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false},
+	{"until close", "GET", "HTTP/1.1 200 OK\r\n\r\nuntil close", false},
+	{"trailer", "GET", "HTTP/1.1 200 OK\r\nTrailer: X-T\r\nContent-Length: 1\r\n\r\nx", false},
+	{"http/1.0", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", false},
+	{"100 continue", "GET", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", false},
+	{"103", "GET", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", false},
+	{"101", "GET", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", false},
+	{"status 600", "GET", "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n", false},
+	{"two digits", "GET", "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", false},
+	{"two lengths", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", false},
+	{"list length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx", false},
+	{"odd connection", "GET", "HTTP/1.1 200 OK\r\nConnection: x-a\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n", false},
+	{"obs-fold", "GET", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 0\r\n\r\n", false},
+	{"bare lf", "GET", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", false},
+	{"utf-8 value", "GET", "HTTP/1.1 200 OK\r\nX-A: \xc3\xa9\r\nContent-Length: 0\r\n\r\n", false},
+	{"control in reason", "GET", "HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n", false},
+}
+
+func TestParseOriginHead(t *testing.T) {
+	for _, tc := range originHeadCases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := []byte(tc.in)
+			if _, got := parseOriginHead(in[:originHeadLen(in)], tc.method); got != tc.want {
+				t.Errorf("parseOriginHead(%q) ok = %v; want %v", tc.in, got, tc.want)
+			}
+			checkOriginAgainstNetHTTP(t, in, tc.method == http.MethodHead)
+		})
+	}
+}
+
+// FuzzOriginHead guards the direct path's relay: whatever parseOriginHead
+// accepts, http.ReadResponse must read as the same answer: status,
+// headers, keep-alive, body length, hence the same start of the next
+// answer on the connection.
+func FuzzOriginHead(f *testing.F) {
+	for _, tc := range originHeadCases {
+		f.Add([]byte(tc.in), tc.method == http.MethodHead)
+	}
+	f.Fuzz(checkOriginAgainstNetHTTP)
+}
+
+// originHeadLen is where originHeadBytes would end the head.
+func originHeadLen(in []byte) int {
+	return len(originHeadBytes(bufio.NewReaderSize(bytes.NewReader(in), 4<<10)))
+}
+
+func checkOriginAgainstNetHTTP(t *testing.T, in []byte, head bool) {
+	method := http.MethodGet
+	if head {
+		method = http.MethodHead
+	}
+	n := originHeadLen(in)
+	got, ok := parseOriginHead(in[:n], method)
+	if !ok {
+		return
+	}
+	br := bufio.NewReader(bytes.NewReader(in))
+	want, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("direct path accepts %q; net/http rejects it: %v", in, err)
+	}
+	for _, d := range []struct {
+		what      string
+		got, want any
+	}{
+		{"status", got.status, want.StatusCode},
+		{"header", got.header, want.Header},
+		{"close", got.close, want.Close},
+	} {
+		if !reflect.DeepEqual(d.got, d.want) {
+			t.Fatalf("%q: %s = %#v; net/http reads %#v", in, d.what, d.got, d.want)
+		}
+	}
+	body, _ := io.Copy(io.Discard, want.Body)
+	gotN := min(got.bodyLen, int64(len(in)-n))
+	if body != gotN {
+		t.Fatalf("%q: body %d bytes; net/http reads %d", in, gotN, body)
+	}
+	if rest := len(in) - n - int(gotN); rest != br.Buffered() {
+		t.Fatalf("%q: next answer at %d; net/http's at %d", in, len(in)-rest, len(in)-br.Buffered())
+	}
+}

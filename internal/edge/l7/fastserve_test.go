@@ -13,9 +13,11 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,30 +31,43 @@ import (
 // (originAnswers); "/echo" answers the request body; "/closed" answers
 // without length and closes.
 func scriptedOrigin(t *testing.T) netip.AddrPort {
+	addr, _ := countedScriptedOrigin(t)
+	return addr
+}
+
+// countedScriptedOrigin is scriptedOrigin counting the connections it
+// accepts.
+func countedScriptedOrigin(t *testing.T) (netip.AddrPort, *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	var n atomic.Int64
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			n.Add(1)
 			go serveScriptedOrigin(c)
 		}
 	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+	return netip.MustParseAddrPort(ln.Addr().String()), &n
 }
 
 var originAnswers = map[string]string{
-	"/len":     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-	"/chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n5\r\nhello\r\n0\r\nX-T: v\r\n\r\n",
-	"/204":     "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
-	"/304":     "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n",
-	"/big":     "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + strings.Repeat("b", 10000),
+	"/len":      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	"/chunked":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n5\r\nhello\r\n0\r\nX-T: v\r\n\r\n",
+	"/204":      "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+	"/304":      "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n",
+	"/big":      "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + strings.Repeat("b", 10000),
+	"/lenclose": "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
+	"/103":      "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	"/bighead":  "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("h", 5000) + "\r\nContent-Length: 5\r\n\r\nhello",
+	"/404":      "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nEtag: \"e\"\r\n\r\nnot found",
 }
 
 func serveScriptedOrigin(c net.Conn) {
@@ -73,6 +88,18 @@ func serveScriptedOrigin(c net.Conn) {
 		case req.URL.Path == "/closed":
 			io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nuntil close")
 			return
+		case req.URL.Path == "/short": // Truncated: the origin dies mid-body.
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+			return
+		case req.URL.Path == "/bye": // Closes a connection it kept alive.
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+			return
+		case strings.HasPrefix(req.URL.Path, "/head"): // The head received, for comparisons.
+			raw, _ := httputil.DumpRequest(req, false)
+			if req.Method == http.MethodHead {
+				raw = nil
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(raw))+"\r\n\r\n"+string(raw))
 		case req.Method == http.MethodHead:
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
 		default:
@@ -85,14 +112,23 @@ func serveScriptedOrigin(c net.Conn) {
 // a self-signed certificate and a forced redirect when tlsOn.
 func fastServer(t *testing.T, origin netip.AddrPort, tlsOn ...bool) *Server {
 	t.Helper()
+	return editedServer(t, origin, func(l *snapshot.HTTPListener) {
+		if len(tlsOn) > 0 {
+			l.Protocol, l.TLS = snapshot.ProtoHTTPS, selfSigned(t)
+			l.Domains[0].Rules[0].ForcedRedirect = "https"
+		}
+	})
+}
+
+// editedServer starts a listener with one rule "/" to origin, as edit
+// changes it.
+func editedServer(t *testing.T, origin netip.AddrPort, edit func(*snapshot.HTTPListener)) *Server {
+	t.Helper()
 	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports()}
 	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
 		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
 			Origins: []snapshot.Origin{{ID: "o", Host: origin.Addr().String(), Port: int(origin.Port()), Weight: 1}}}}}}}
-	if len(tlsOn) > 0 {
-		l.Protocol, l.TLS = snapshot.ProtoHTTPS, selfSigned(t)
-		l.Domains[0].Rules[0].ForcedRedirect = "https"
-	}
+	edit(l)
 	h, err := Build(env, l, l4.NewProxy("p", nil))
 	if err != nil {
 		t.Fatal(err)
@@ -138,15 +174,7 @@ func TestFastFraming(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fastServer(t, scriptedOrigin(t))
-			c, err := net.Dial("tcp", s.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, tc.send); err != nil {
-				t.Fatal(err)
-			}
+			c := sendRaw(t, s, tc.send)
 			br := bufio.NewReader(c)
 			for i, x := range tc.want {
 				resp, err := http.ReadResponse(br, &http.Request{Method: x.method})
@@ -184,13 +212,7 @@ func TestFastFraming(t *testing.T) {
 
 func TestFastTruncatedChunkedOrigin(t *testing.T) {
 	s := fastServer(t, scriptedOrigin(t))
-	c, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, "GET /truncated HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	c := sendRaw(t, s, "GET /truncated HTTP/1.1\r\nHost: a.test\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -238,4 +260,20 @@ func TestFastTLSHandOff(t *testing.T) {
 	if s.handoff.n.Load() != 1 {
 		t.Errorf("handed %d connections to net/http; want 1", s.handoff.n.Load())
 	}
+}
+
+// sendRaw dials s, sends raw and returns the connection, which the test
+// closes; reads and writes on it are bounded to 5 s.
+func sendRaw(t *testing.T, s *Server, raw string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -25,7 +25,8 @@ import (
 // CPU (BENCHMARKS.md, "Layer 7"). Framing is still net/http's own
 // (Request.Write, ReadResponse: chunked, trailers, 1xx), and everything
 // this client does not take (bodies, upgrades, 100-continue, HTTPS
-// origins) keeps going through http.Transport.
+// origins) keeps going through http.Transport. The direct path
+// (direct.go) uses its connections with its own framing: send, then done.
 //
 // Safe for concurrent use.
 type h1Client struct {
@@ -57,27 +58,37 @@ func (cl *h1Client) eligible(req *http.Request) bool {
 		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil
 }
 
-// RoundTrip sends req (eligible) to req.URL.Host. A reused connection that
-// turns out to be closed by the origin is replaced by a new one, as
-// http.Transport does for requests that can be replayed (these can: no
-// body).
+// RoundTrip sends req (eligible) to req.URL.Host.
 func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
-	pc := cl.get(req.URL.Host)
-	if pc != nil {
-		resp, err := cl.exchange(pc, req)
-		if err == nil || !errors.Is(err, errStale) {
-			return resp, err
-		}
-	}
-	pc, err := cl.dial(req.Context(), req.URL.Host)
+	pc, stop, err := cl.send(req.Context(), req.URL.Host, func(bw *bufio.Writer) error { return req.Write(bw) })
 	if err != nil {
 		return nil, err
 	}
-	resp, err := cl.exchange(pc, req)
+	return cl.receive(pc, stop, req)
+}
+
+// send writes a request with write on an idle connection to addr, or a
+// new one, and waits for the first byte of the answer (within
+// ResponseHeaderTimeout; the deadline stays set for the head). A reused
+// connection that turns out to be closed by the origin is replaced by a
+// new one, as http.Transport does for requests that can be replayed
+// (callers send no body). stop ends the watch that closes the connection
+// when ctx ends; the exchange must end with receive, done or abort.
+func (cl *h1Client) send(ctx context.Context, addr string, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
+	if pc = cl.get(addr); pc != nil {
+		if stop, err = cl.start(ctx, pc, write); err == nil || !errors.Is(err, errStale) {
+			return pc, stop, err
+		}
+	}
+	dialed, err := cl.dial(ctx, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop, err = cl.start(ctx, dialed, write)
 	if errors.Is(err, errStale) {
 		err = io.ErrUnexpectedEOF
 	}
-	return resp, err
+	return dialed, stop, err
 }
 
 // errStale marks a connection that failed before the origin sent a byte.
@@ -91,37 +102,45 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	return &h1Conn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10), addr: addr}, nil
 }
 
-// exchange writes req and reads the response head. On error the
-// connection is closed.
-func (cl *h1Client) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
+// start writes the request and waits for the answer's first byte. On
+// error the connection is closed.
+func (cl *h1Client) start(ctx context.Context, pc *h1Conn, write func(*bufio.Writer) error) (func() bool, error) {
 	// A client that goes away (or a shutdown) cancels the context: close
 	// the connection so that a blocked read or write returns.
-	stop := context.AfterFunc(req.Context(), func() { _ = pc.c.Close() })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		_ = pc.c.Close()
-		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, err
-	}
-	if err := req.Write(pc.bw); err != nil {
-		return fail(staleIf(err, true))
+	stop := context.AfterFunc(ctx, func() { _ = pc.c.Close() })
+	if err := write(pc.bw); err != nil {
+		return nil, abort(ctx, pc, stop, staleIf(err, true))
 	}
 	if err := pc.bw.Flush(); err != nil {
-		return fail(staleIf(err, true))
+		return nil, abort(ctx, pc, stop, staleIf(err, true))
 	}
 	_ = pc.c.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
 	if _, err := pc.br.Peek(1); err != nil {
-		return fail(staleIf(err, !isTimeout(err)))
+		return nil, abort(ctx, pc, stop, staleIf(err, !isTimeout(err)))
 	}
+	return stop, nil
+}
+
+// abort ends an exchange that failed: the connection is closed, and the
+// error is the context's when it ended (the client went away).
+func abort(ctx context.Context, pc *h1Conn, stop func() bool, err error) error {
+	stop()
+	_ = pc.c.Close()
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return err
+}
+
+// receive reads the response head of an exchange begun by send.
+func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*http.Response, error) {
 	resp, err := readFinal(pc.br, req)
 	if err != nil {
-		return fail(err)
+		return nil, abort(req.Context(), pc, stop, err)
 	}
 	_ = pc.c.SetReadDeadline(time.Time{})
 	if resp.StatusCode == http.StatusSwitchingProtocols { // Not asked for: eligible excludes Upgrade.
-		return fail(errors.New("origin switched protocols without an Upgrade request"))
+		return nil, abort(req.Context(), pc, stop, errors.New("origin switched protocols without an Upgrade request"))
 	}
 	b := &h1Body{rc: resp.Body, pc: pc, cl: cl, stop: stop, reuse: !resp.Close}
 	if resp.Body == http.NoBody {
@@ -130,6 +149,17 @@ func (cl *h1Client) exchange(pc *h1Conn, req *http.Request) (*http.Response, err
 	}
 	resp.Body = b
 	return resp, nil
+}
+
+// done ends an exchange whose answer was read: the connection goes back
+// to the pool when the answer was read to its end (complete) and both
+// sides keep it alive (reuse).
+func (cl *h1Client) done(pc *h1Conn, stop func() bool, complete, reuse bool) {
+	if !stop() || !complete || !reuse {
+		_ = pc.c.Close() // stop false: the context fired and closed it.
+		return
+	}
+	cl.put(pc)
 }
 
 // readFinal reads responses until a final one, passing 1xx heads to the
@@ -195,15 +225,10 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// finish ends the exchange: the connection goes back to the pool when the
-// response was read to its end and both sides keep it alive.
+// finish ends the exchange.
 func (b *h1Body) finish(atEOF bool) {
 	b.done = true
-	if !b.stop() || !atEOF || !b.reuse {
-		_ = b.pc.c.Close() // stop false: the context fired and closed it.
-		return
-	}
-	b.cl.put(b.pc)
+	b.cl.done(b.pc, b.stop, atEOF, b.reuse)
 }
 
 // get takes the most recently used idle connection to addr, if any.

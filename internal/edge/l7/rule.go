@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -19,13 +21,14 @@ type rule struct {
 	id, path    string
 	scheme      string // "http" or "https" towards origins.
 	forwardHost string
-	headers     []snapshot.Header
+	headers     []snapshot.Header // Names canonical.
 	redirect    string
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
 	tkey        transportKey // What transport was acquired with.
 	h1          *h1Client    // Shortcut for plain-HTTP requests without body.
+	direct      bool         // Requests may take the direct path (direct.go).
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -53,7 +56,7 @@ func (b *bufPool) Put(buf []byte) { b.p.Put(&buf) }
 var buffers = &bufPool{}
 
 func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vhost, sr *snapshot.Rule) (*rule, error) {
-	r := &rule{id: sr.ID, path: sr.Path, scheme: "http", forwardHost: sr.ForwardHost, headers: sr.Headers,
+	r := &rule{id: sr.ID, path: sr.Path, scheme: "http", forwardHost: sr.ForwardHost,
 		redirect: sr.ForcedRedirect, origins: map[string]*origin{}, vhost: v, listener: h,
 		stats: h.env.Stats.Get(stats.KindRule, sr.ID)}
 	proto := sr.ForwardProtocol
@@ -75,6 +78,19 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 		return nil, err
 	}
 	r.transport, r.h1, r.tkey = t, h1, k
+	r.direct = r.scheme == "http" && (r.forwardHost == "" || fastHost(r.forwardHost))
+	for _, hd := range sr.Headers {
+		name := http.CanonicalHeaderKey(hd.Name)
+		r.headers = append(r.headers, snapshot.Header{Name: name, Value: hd.Value})
+		// Request.Write would clean these values, and it writes these
+		// names its own way; the direct path writes headers as they are.
+		switch name {
+		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
+			r.direct = false
+		}
+		r.direct = r.direct && httpguts.ValidHeaderFieldName(name) && httpguts.ValidHeaderFieldValue(hd.Value) &&
+			strings.Trim(hd.Value, " \t") == hd.Value
+	}
 	probe, check := health.ProbeOf(sr.Health)
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
@@ -101,50 +117,89 @@ func (r *rule) release(env *Env) {
 
 // rewrite prepares the outbound request. net/http/httputil has already
 // removed hop-by-hop headers (keeping Upgrade for WebSocket) and the
-// client's X-Forwarded-* headers.
+// client's Forwarded and X-Forwarded-* headers.
 func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = r.scheme
 	pr.Out.URL.Host = "origin" // Set per attempt by RoundTrip.
-	pr.Out.Host = pr.In.Host
+	pr.Out.Host = r.originHost(pr.In)
+	var buf [8]forwardHeader
+	for _, h := range r.forwarded(pr.In, buf[:0]) {
+		pr.Out.Header[h.key] = []string{h.value}
+	}
+}
+
+// originHost is the Host sent to origins.
+func (r *rule) originHost(in *http.Request) string {
 	if r.forwardHost != "" {
-		pr.Out.Host = r.forwardHost
+		return r.forwardHost
 	}
-	// Append to the client's X-Forwarded-For like nginx's
-	// $proxy_add_x_forwarded_for; X-Real-IP is the connecting address,
-	// which a client cannot forge.
-	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = prior
+	return in.Host
+}
+
+// forwardHeader is a header set on outbound requests, replacing what the
+// client sent under that name. The key is canonical.
+type forwardHeader struct{ key, value string }
+
+// forwarded appends to dst, in order, the headers the rule sets on a
+// request to an origin; a later one replaces an earlier one with the same
+// key (custom headers may replace ours). X-Forwarded-For appends the
+// connecting address to the client's value, like nginx's
+// $proxy_add_x_forwarded_for; X-Real-IP is the connecting address, which
+// a client cannot forge.
+func (r *rule) forwarded(in *http.Request, dst []forwardHeader) []forwardHeader {
+	ip, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err == nil {
+		xff := ip
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			xff = strings.Join(prior, ", ") + ", " + ip
+		}
+		dst = append(dst, forwardHeader{"X-Forwarded-For", xff})
 	}
-	pr.SetXForwarded()
-	ip, _, _ := net.SplitHostPort(pr.In.RemoteAddr)
-	pr.Out.Header.Set("X-Real-IP", ip)
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	dst = append(dst, forwardHeader{"X-Forwarded-Host", in.Host}, forwardHeader{"X-Forwarded-Proto", proto},
+		forwardHeader{"X-Real-Ip", ip})
 	for _, hd := range r.headers {
-		pr.Out.Header.Set(hd.Name, strings.ReplaceAll(hd.Value, "$remote_addr", ip))
+		dst = append(dst, forwardHeader{hd.Name, strings.ReplaceAll(hd.Value, "$remote_addr", ip)})
 	}
+	return dst
 }
 
 // errNoOrigin is the error of a rule without origins.
 var errNoOrigin = errors.New("rule has no origin")
 
-// RoundTrip sends one request to an origin picked by the rule's scheduler.
-// A connect failure of an idempotent request without body is retried on
-// other origins, once per origin; anything else is the caller's error.
+// RoundTrip sends one request to an origin picked by the rule's scheduler,
+// or reads the answer to one the direct path has sent already.
 func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
+	if s, ok := req.Context().Value(sentKey{}).(*sentRequest); ok {
+		resp, err := r.h1.receive(s.pc, s.stop, req)
+		return r.track(s.o, resp, err)
+	}
+	return tryOrigins(r, req, func(o *origin) (*http.Response, error) { return r.send(o, req) })
+}
+
+// tryOrigins calls send with origins picked by the rule's scheduler. A
+// connect failure of an idempotent request without body is retried on
+// other origins, once per origin; anything else is the caller's error.
+func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)) (T, error) {
 	var tried map[string]bool // Made at the first failure: most requests need none.
 	for {
 		o := r.pick(tried)
 		if o == nil {
-			return nil, errNoOrigin
+			var none T
+			return none, errNoOrigin
 		}
-		resp, err := r.send(o, req)
+		res, err := send(o)
 		if err == nil || !isDialError(err) || !retriable(req) {
-			return resp, err
+			return res, err
 		}
 		if tried == nil {
 			tried = make(map[string]bool, len(r.origins))
 		}
 		if tried[o.id] = true; len(tried) >= len(r.origins) {
-			return resp, err
+			return res, err
 		}
 	}
 }
@@ -165,24 +220,48 @@ func (r *rule) pick(tried map[string]bool) *origin {
 }
 
 func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
-	ap, err := o.backend.Addr()
+	addr, err := r.begin(o)
 	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: err}
+		return nil, err
 	}
-	req.URL.Host = ap.String()
-	o.backend.ConnStart()
+	req.URL.Host = addr
 	var rt http.RoundTripper = r.transport
 	if r.h1.eligible(req) {
 		rt = r.h1
 	}
 	resp, err := rt.RoundTrip(req)
-	if err != nil || resp.StatusCode == http.StatusSwitchingProtocols {
+	return r.track(o, resp, err)
+}
+
+// begin resolves o's address and counts a request in flight on it (for
+// lc); the request ends with failed, track or o.backend.ConnEnd.
+func (r *rule) begin(o *origin) (string, error) {
+	ap, err := o.backend.Addr()
+	if err != nil {
+		return "", &net.OpError{Op: "dial", Net: "tcp", Err: err}
+	}
+	o.backend.ConnStart()
+	return ap.String(), nil
+}
+
+// failed ends a request to o that got no answer.
+func (r *rule) failed(o *origin, err error) {
+	o.backend.ConnEnd()
+	if isDialError(err) {
+		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
+	}
+}
+
+// track ends the request to o when the response body is closed.
+func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		r.failed(o, err)
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded body must stay an io.ReadWriteCloser: not tracked.
 		o.backend.ConnEnd()
-		if err != nil && isDialError(err) {
-			stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
-		}
-		return resp, err
+		return resp, nil
 	}
 	resp.Body = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
 	return resp, nil

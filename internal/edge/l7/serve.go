@@ -54,7 +54,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = &countBody{ReadCloser: req.Body, n: &rw.in}
 	}
-	r.proxy.ServeHTTP(rw, req)
+	r.serve(rw, req)
 }
 
 // redirectURL builds the HTTPS location of a forced redirect: "https" or

@@ -1,0 +1,177 @@
+package l7
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// countFallbacks counts the requests of s's only rule that ReverseProxy
+// serves (the direct path did not take them, or handed their answer on).
+func countFallbacks(s *Server) *atomic.Int64 {
+	var n atomic.Int64
+	r := s.h.Load().rules[0]
+	rewrite := r.proxy.Rewrite
+	r.proxy.Rewrite = func(pr *httputil.ProxyRequest) {
+		n.Add(1)
+		rewrite(pr)
+	}
+	return &n
+}
+
+// roundTrips writes each request on one connection and checks the answers.
+func roundTrips(t *testing.T, s *Server, want []exchange) *bufio.Reader {
+	t.Helper()
+	c := sendRaw(t, s, "")
+	br := bufio.NewReader(c)
+	for i, x := range want {
+		if _, err := io.WriteString(c, x.method+" "+x.path+" HTTP/1.1\r\nHost: a.test\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: x.method})
+		for err == nil && resp.StatusCode < 200 {
+			resp, err = http.ReadResponse(br, &http.Request{Method: x.method})
+		}
+		if err != nil {
+			t.Fatalf("answer %d (%s): %v", i, x.path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("answer %d (%s) body: %v", i, x.path, err)
+		}
+		if resp.StatusCode != x.status || string(body) != x.body || resp.Trailer.Get("X-T") != x.trailer {
+			t.Errorf("answer %d (%s) = %d %q trailer %q; want %d %q trailer %q", i, x.path, resp.StatusCode, body,
+				resp.Trailer.Get("X-T"), x.status, x.body, x.trailer)
+		}
+	}
+	return br
+}
+
+func TestDirectFraming(t *testing.T) {
+	origin, dials := countedScriptedOrigin(t)
+	s := fastServer(t, origin)
+	fallbacks := countFallbacks(s)
+	roundTrips(t, s, []exchange{
+		{"GET", "/len", 200, "hello", ""},
+		{"HEAD", "/len", 200, "", ""},
+		{"GET", "/204", 204, "", ""},
+		{"GET", "/304", 304, "", ""},
+		{"GET", "/big", 200, strings.Repeat("b", 10000), ""},
+		{"GET", "/lenclose", 200, "hello", ""}, // The origin closes: a new connection next.
+		{"GET", "/bye", 200, "hello", ""},      // Pooled, then closed by the origin: replayed.
+		{"DELETE", "/len", 200, "hello", ""},
+	})
+	if n := fallbacks.Load(); n != 0 {
+		t.Errorf("%d requests went through ReverseProxy; want 0", n)
+	}
+	if n := dials.Load(); n != 3 {
+		t.Errorf("origin connections: %d; want 3", n)
+	}
+}
+
+// TestDirectFallbacks: answers the direct path does not relay itself
+// reach the client through ReverseProxy, unread until then.
+func TestDirectFallbacks(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	fallbacks := countFallbacks(s)
+	roundTrips(t, s, []exchange{
+		{"GET", "/chunked", 200, "hello", "v"},
+		{"GET", "/103", 200, "hello", ""},
+		{"GET", "/bighead", 200, "hello", ""},
+		{"GET", "/closed", 200, "until close", ""},
+		{"GET", "/len", 200, "hello", ""},
+	})
+	if n := fallbacks.Load(); n != 4 {
+		t.Errorf("%d requests went through ReverseProxy; want 4", n)
+	}
+}
+
+func TestDirectTruncatedBody(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	c := sendRaw(t, s, "GET /short HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	// The answer is cut short (here before its head: the body was still
+	// buffered) and the connection closed, not left waiting.
+	if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+		t.Errorf("truncated origin body: client read %q, %v; want the connection closed at once", b, err)
+	}
+}
+
+func TestDirectErrorPage(t *testing.T) {
+	s := editedServer(t, scriptedOrigin(t), func(l *snapshot.HTTPListener) {
+		l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{404}, NewErrorNo: 410, Body: "page",
+			SetHeaders: []snapshot.Header{{Name: "X-Page", Value: "1"}}}}
+	})
+	fallbacks := countFallbacks(s)
+	c := sendRaw(t, s, "GET /404 HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 410 || string(body) != "page" || resp.Header.Get("X-Page") != "1" || resp.Header.Get("Etag") != "" {
+		t.Errorf("got %d %q %v; want the error page", resp.StatusCode, body, resp.Header)
+	}
+	if fallbacks.Load() != 1 {
+		t.Errorf("error page not applied by ReverseProxy")
+	}
+}
+
+// TestDirectSameAsReverseProxy: the origin receives the same request, and
+// the counters count the same, with and without the direct path.
+func TestDirectSameAsReverseProxy(t *testing.T) {
+	origin := scriptedOrigin(t)
+	edit := func(l *snapshot.HTTPListener) {
+		l.Domains[0].Rules[0].Headers = []snapshot.Header{{Name: "x-client", Value: "ip=$remote_addr"}, {Name: "X-Real-IP", Value: "fixed"}}
+	}
+	reqs := []string{
+		"GET /head?a=b&c=%20 HTTP/1.1\r\nHost: a.test:80\r\nUser-Agent: ua1\r\nUser-Agent: ua2\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n" +
+			"X-Forwarded-Host: evil\r\nForwarded: for=x\r\nX-Real-Ip: forged\r\nKeep-Alive: 5\r\nProxy-Authorization: x\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\nX-Client: forged\r\nX-Empty:\r\n\r\n",
+		"DELETE /head/%7Ex HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\nConnection: close\r\nClose: named by Connection\r\n\r\n",
+		"OPTIONS /head HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"HEAD /head HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"POST /head HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n",
+	}
+	var results [2][]string
+	var counts [2][6]int64
+	for i, direct := range []bool{false, true} {
+		s := editedServer(t, origin, edit)
+		h := s.h.Load()
+		h.rules[0].direct = direct
+		fallbacks := countFallbacks(s)
+		for _, raw := range reqs {
+			c := sendRaw(t, s, raw)
+			resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: strings.Fields(raw)[0]})
+			if err != nil {
+				t.Fatalf("direct %v, %q: %v", direct, raw, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			c.Close()
+			results[i] = append(results[i], resp.Status+"\n"+string(body))
+		}
+		if want := map[bool]int64{false: int64(len(reqs)), true: 0}[direct]; fallbacks.Load() != want {
+			t.Errorf("direct %v: %d requests through ReverseProxy; want %d", direct, fallbacks.Load(), want)
+		}
+		rc := h.rules[0].stats
+		counts[i] = [6]int64{rc.Requests.Load(), rc.Status[2].Load(), rc.BytesOut.Load(), h.Stats.Requests.Load(),
+			h.Stats.Status[2].Load(), rc.BytesIn.Load()}
+	}
+	for i := range reqs {
+		// Header order is not kept by either path; compare line sets.
+		a, b := strings.Split(results[0][i], "\r\n"), strings.Split(results[1][i], "\r\n")
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Errorf("request %d: origin received\n%s\nthrough ReverseProxy and\n%s\nthrough the direct path", i, results[0][i], results[1][i])
+		}
+	}
+	if counts[0] != counts[1] {
+		t.Errorf("counters through ReverseProxy %v, through the direct path %v", counts[0], counts[1])
+	}
+}
