@@ -45,7 +45,7 @@ type sender struct {
 }
 
 func newSender(c *net.UDPConn) *sender {
-	s := &sender{opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
+	s := &sender{opts: gopacket.SerializeOptions{FixLengths: true}} // Checksums: fillChecksums.
 	s.gso.Store(udpbatch.Supported())
 	s.w = udpbatch.NewWriter(ipv4.NewPacketConn(c), &s.gso)
 	for i := range s.bufs {
@@ -180,7 +180,6 @@ func (s *sender) segment(fl *flow, d l4.Dir, flags int, seq, ack uint32, p []byt
 	s.tcp = layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: seq, Ack: ack, Window: 65535,
 		FIN: flags&tcpFIN != 0, SYN: flags&tcpSYN != 0, RST: flags&tcpRST != 0, PSH: flags&tcpPSH != 0, ACK: flags&tcpACK != 0}
 	s.setIP(fl, d, layers.IPProtocolTCP, src, dst)
-	_ = s.tcp.SetNetworkLayerForChecksum(&s.ip)
 	s.emit(fl, &s.tcp, p)
 }
 
@@ -188,7 +187,6 @@ func (s *sender) datagram(fl *flow, d l4.Dir, p []byte) {
 	src, dst, sp, dp := fl.addrs(d)
 	s.udp = layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 	s.setIP(fl, d, layers.IPProtocolUDP, src, dst)
-	_ = s.udp.SetNetworkLayerForChecksum(&s.ip)
 	s.emit(fl, &s.udp, p)
 }
 
@@ -210,6 +208,7 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 		fl.m.stats.Dropped.Add(1)
 		return
 	}
+	fillChecksums(buf.Bytes(), byte(s.ip.Protocol))
 	if fl.taddr == nil {
 		fl.taddr = net.UDPAddrFromAddrPort(fl.target)
 	}
