@@ -18,7 +18,8 @@ import (
 )
 
 // Run applies snap to a new edge runtime and serves it until a signal.
-func Run(snap *snapshot.Snapshot, cpuprofile string) {
+// opts adjust the runtime's options.
+func Run(snap *snapshot.Snapshot, cpuprofile string, opts ...func(*edge.Options)) {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -29,7 +30,11 @@ func Run(snap *snapshot.Snapshot, cpuprofile string) {
 		}
 		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
-	rt := edge.New(edge.Options{DrainGrace: time.Second})
+	o := edge.Options{DrainGrace: time.Second}
+	for _, f := range opts {
+		f(&o)
+	}
+	rt := edge.New(o)
 	rep := rt.Apply(snap)
 	if !rep.OK() {
 		log.Fatalf("apply: %+v", rep)

@@ -7,7 +7,9 @@
 #
 # Environment:
 #   DUR=5               measured seconds per test and target (bounded 1..20)
-#   NET=127.0.93        /24 prefix: .1 origin, .2 opengaap, .3 haproxy, .4 nginx
+#   NET=127.0.93        /24 prefix: .1 origin, .2 opengaap, .3 haproxy, .4 nginx,
+#                       .5 opengaap with a traffic mirror (bulk tests only) to
+#                       a collector on .6:4789
 #   PORT=9000           TCP and UDP port everywhere
 #   HAPROXY_SPLICE=forced|auto|off  haproxy splice mode (default forced)
 #   PROFILE=1           write a CPU profile of the edgeproxy for the whole run
@@ -45,7 +47,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/results.jsonl "$OUT"/strace-*.txt "$OUT"/edgeproxy.cpu.pprof
 
 # --- servers ----------------------------------------------------------------
-O=$NET.1 G=$NET.2 H=$NET.3 N=$NET.4
+O=$NET.1 G=$NET.2 H=$NET.3 N=$NET.4 M=$NET.5 C=$NET.6
 
 wait_port() { # ip port
 	local i
@@ -57,7 +59,7 @@ wait_port() { # ip port
 	return 1
 }
 
-for ip in "$O" "$G" "$H" "$N"; do # A stale server would answer instead of ours.
+for ip in "$O" "$G" "$H" "$N" "$M"; do # A stale server would answer instead of ours.
 	if (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then
 		echo "$ip:$PORT is already in use; stop that process or set NET=127.0.x" >&2
 		exit 1
@@ -74,6 +76,15 @@ prof=()
 "$BIN/edgeproxy" -ip "$G" -port "$PORT" -origin "$O:$PORT" "${prof[@]}" 2>"$TMP/edgeproxy.log" &
 GPID=$!
 PIDS+=("$GPID")
+
+# The same engine with a mirror of its proxy (VXLAN, both directions, default
+# rate cap) to a collector process that reads and discards.
+"$BIN/loadgen" collect -addr "$C:4789" 2>"$TMP/collector.log" &
+CPID=$!
+PIDS+=("$CPID")
+"$BIN/edgeproxy" -ip "$M" -port "$PORT" -origin "$O:$PORT" -mirror "$C:4789" 2>"$TMP/edgeproxy-mirror.log" &
+MPID=$!
+PIDS+=("$MPID")
 
 case $HAPROXY_SPLICE in
 forced) splice=$'\toption splice-request\n\toption splice-response' ;;
@@ -128,24 +139,25 @@ NPID=$!
 PIDS+=("$NPID")
 
 wait_port "$G" "$PORT"
+wait_port "$M" "$PORT"
 wait_port "$H" "$PORT"
 wait_port "$N" "$PORT"
 sleep 0.3
-for p in "$OPID" "$GPID" "$HPID" "$NPID"; do
+for p in "$OPID" "$GPID" "$MPID" "$CPID" "$HPID" "$NPID"; do
 	kill -0 "$p" 2>/dev/null || { echo "server $p died:" >&2; cat "$TMP"/*.log >&2; exit 1; }
 done
 NWORKERS=$(pgrep -P "$NPID" | paste -sd, -)
 [[ -n $NWORKERS ]] || { echo "nginx has no workers" >&2; cat "$TMP/nginx-error.log" >&2; exit 1; }
 
-declare -A ADDR=([direct]=$O [opengaap]=$G [haproxy]=$H [nginx]=$N)
-declare -A PIDOF=([direct]="" [opengaap]=$GPID [haproxy]=$HPID [nginx]="$NPID,$NWORKERS")
-TARGETS=(direct opengaap haproxy nginx)
+declare -A ADDR=([direct]=$O [opengaap]=$G [opengaap+mirror]=$M [haproxy]=$H [nginx]=$N)
+declare -A PIDOF=([direct]="" [opengaap]=$GPID [opengaap+mirror]="$MPID" [haproxy]=$HPID [nginx]="$NPID,$NWORKERS")
+TARGETS=(direct opengaap opengaap+mirror haproxy nginx)
 
 {
 	echo "host: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3)"
 	echo "haproxy: $(haproxy -v | head -1 | cut -d' ' -f3) (nbthread $(nproc), splice $HAPROXY_SPLICE)"
 	echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2) (worker_processes $(nproc))"
-	echo "pids: origin $OPID, opengaap $GPID, haproxy $HPID, nginx $NPID+[$NWORKERS]"
+	echo "pids: origin $OPID, opengaap $GPID, opengaap+mirror $MPID (collector $CPID), haproxy $HPID, nginx $NPID+[$NWORKERS]"
 } | tee "$OUT/host.txt" >&2
 
 # --- tests ------------------------------------------------------------------
@@ -157,6 +169,7 @@ run() {
 	shift 2
 	for t in "${TARGETS[@]}"; do
 		[[ $sub == udp && $t == haproxy ]] && continue # haproxy does not proxy UDP.
+		[[ $sub != bulk && $t == opengaap+mirror ]] && continue # Mirroring's cost is a throughput figure.
 		printf '  %-6s %-9s ' "$name" "$t" >&2
 		lg "$sub" -name "$name" -label "$t" -target "${ADDR[$t]}:$PORT" -duration "${DUR}s" \
 			-pids "${PIDOF[$t]}" -origin-pid "$OPID" "$@" | tee -a "$OUT/results.jsonl" |

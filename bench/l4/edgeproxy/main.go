@@ -2,7 +2,8 @@
 // standalone for bench/l4/run.sh: it builds a snapshot with one proxy on
 // -ip and a TCP and a UDP listener on -port forwarding to -origin, applies
 // it with edge.New(...).Apply and serves until SIGTERM/SIGINT. No API, no
-// store: exactly the forwarding engine.
+// store: exactly the forwarding engine. With -mirror, a traffic mirror of
+// the proxy sends VXLAN copies to a collector (loadgen collect).
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 
 	"github.com/opengaap/opengaap/bench/edgerun"
+	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -19,6 +21,8 @@ func main() {
 	port := flag.Int("port", 9000, "TCP and UDP listener port")
 	origin := flag.String("origin", "127.0.93.1:9000", "origin ip:port (TCP and UDP)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
+	mirrorTo := flag.String("mirror", "", "mirror the proxy's traffic (VXLAN, both directions) to this collector ip:port")
+	mirrorRate := flag.Int64("mirror-rate", 0, "mirror payload bytes/s cap (0 = default, -1 = none)")
 	flag.Parse()
 
 	o, err := netip.ParseAddrPort(*origin)
@@ -37,6 +41,15 @@ func main() {
 			{ID: "lsr-udp", Protocol: snapshot.ProtoUDP, Port: *port, Scheduler: snapshot.SchedRR, Origins: origins},
 		},
 	}}}
+	if *mirrorTo != "" {
+		c, err := netip.ParseAddrPort(*mirrorTo)
+		if err != nil {
+			log.Fatalf("-mirror: %v", err)
+		}
+		snap.Mirrors = []snapshot.Mirror{{ID: "imgf-bench", VNI: 1, Direction: snapshot.MirrorAll,
+			Sources: []snapshot.MirrorSource{{ProxyID: "link-bench"}},
+			Targets: []snapshot.MirrorTarget{{IP: c.Addr().String(), Port: int(c.Port())}}}}
+	}
 
-	edgerun.Run(snap, *cpuprofile)
+	edgerun.Run(snap, *cpuprofile, func(o *edge.Options) { o.MirrorRate = *mirrorRate })
 }

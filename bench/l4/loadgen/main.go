@@ -6,6 +6,7 @@
 //	loadgen rr    -target ip:port [-c 32] [-size 64]      ping-pong ops/s, p50/p99
 //	loadgen conns -target ip:port [-c 64]                 new connections/s
 //	loadgen udp   -target ip:port [-c 4] [-window 32]     UDP request/response pkts/s
+//	loadgen collect -addr ip:port                         mirror collector: reads and discards UDP until SIGTERM
 //	loadgen report results.jsonl                          table of a run's lines
 //
 // -pids lists the proxy's processes (e.g. nginx master and workers); their
@@ -382,7 +383,7 @@ func udp(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen bulk|rr|conns|udp|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen bulk|rr|conns|udp|collect|report [flags]")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -395,10 +396,37 @@ func main() {
 		conns(args)
 	case "udp":
 		udp(args)
+	case "collect":
+		collect(args)
 	case "report":
 		report(args)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown subcommand", os.Args[1])
 		os.Exit(2)
+	}
+}
+
+// collect is the traffic-mirror collector of the mirrored bulk test: it
+// reads VXLAN datagrams in batches and discards them, as a capture tool
+// on another host would take them off the wire.
+func collect(args []string) {
+	fs := flag.NewFlagSet("collect", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.93.6:4789", "UDP address to receive on")
+	_ = fs.Parse(args)
+	pc, err := net.ListenPacket("udp4", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_ = pc.(*net.UDPConn).SetReadBuffer(8 << 20)
+	bc := ipv4.NewPacketConn(pc)
+	ms := make([]ipv4.Message, 64)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, 2048)}
+	}
+	for {
+		if _, err := bc.ReadBatch(ms, 0); err != nil {
+			return
+		}
 	}
 }

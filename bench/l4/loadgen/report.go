@@ -37,7 +37,7 @@ func report(args []string) {
 		}
 		by[r.Test][r.Label] = r
 	}
-	order := []string{"direct", "opengaap", "haproxy", "nginx"}
+	order := []string{"direct", "opengaap", "opengaap+mirror", "haproxy", "nginx"}
 
 	fmt.Println("| test | target | result | × direct | p50 µs | p99 µs | errors | proxy CPU s | proxy cores | result per proxy core |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -106,6 +106,9 @@ func report(args []string) {
 			if og.P99us > 0 && h.P99us > 0 {
 				check(fmt.Sprintf("%s: p99 ≤ haproxy", t), og.P99us <= h.P99us, og.P99us/h.P99us)
 			}
+		}
+		if mi, ok := m["opengaap+mirror"]; ok && og.Value > 0 {
+			check(fmt.Sprintf("%s: mirrored ≥ 0.9 × unmirrored", t), mi.Value >= 0.9*og.Value, mi.Value/og.Value)
 		}
 		if og.Unit == "pkts/s" {
 			if n, ok := m["nginx"]; ok && perCore(n) > 0 {
