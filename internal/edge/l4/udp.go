@@ -119,14 +119,17 @@ func (s *UDPServer) readLoop() {
 		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
 	}
 	var touched []*udpSession
+	var pace readBackoff
 	for {
 		n, err := s.bc.ReadBatch(ms, 0)
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
+			pace.failed()
 			continue
 		}
+		pace.ok()
 		r := s.route.Load()
 		touched = touched[:0]
 		for i := range ms[:n] {

@@ -115,14 +115,17 @@ func (ss *udpSession) replyLoop() {
 		in[i].Buffers = [][]byte{make([]byte, udpBuf)}
 	}
 	out := make([]ipv4.Message, 0, udpBatch)
+	var pace readBackoff
 	for {
 		n, err := ss.bc.ReadBatch(in, 0)
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
-			continue // ECONNREFUSED from an ICMP error: keep the session.
+			pace.failed() // ECONNREFUSED from an ICMP error: keep the session.
+			continue
 		}
+		pace.ok()
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
 		tap := ss.outTap.get(ss.route.Proxy, Egress, ss.flow)
