@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -44,13 +43,10 @@ func liveGroup(tx *resource.Tx, id string) (*model.ProxyGroup, error) {
 	return g, err
 }
 
-// hostname is a DNS name of letters, digits and hyphens.
-var hostname = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$`)
-
 // ModifyGroupDomainConfig sets the default answer and the country lists of
 // the group's access regions (replacing the previous configuration).
 func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGroupDomainConfigRequest) (*gaapapi.ModifyGroupDomainConfigResponse, error) {
-	if _, err := netip.ParseAddr(*req.DefaultDnsIp); err != nil && !hostname.MatchString(*req.DefaultDnsIp) {
+	if _, err := netip.ParseAddr(*req.DefaultDnsIp); err != nil && !model.IsHostName(*req.DefaultDnsIp) {
 		return nil, cloudapi.Invalid("DefaultDnsIp", "%q is neither an IP address nor a domain name", *req.DefaultDnsIp)
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {

@@ -64,29 +64,6 @@ func publicAddr(ip netip.Addr) bool {
 	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
 }
 
-// validDomain checks RFC 1123 host-name syntax: labels of 1-63 letters,
-// digits and hyphens, not starting or ending with a hyphen, 253 bytes at
-// most. A single label is accepted (origins may be resolved by a search
-// domain) unless it is all digits, which would be a mistyped IPv4 address.
-func validDomain(name string) bool {
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	labels := strings.Split(name, ".")
-	allDigits := true
-	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, c := range l {
-			switch {
-			case c >= 'a' && c <= 'z', c == '-', c == '_':
-				allDigits = false
-			case c >= '0' && c <= '9':
-			default:
-				return false
-			}
-		}
-	}
-	return !allDigits
-}
+// validDomain checks an origin's (lowercased) domain name. A single label
+// is accepted: origins may be resolved by a search domain.
+func validDomain(name string) bool { return hostName(name, 1, true) }

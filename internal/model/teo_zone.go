@@ -116,7 +116,7 @@ func CheckArea(param, v string) error {
 // CheckZoneName validates the site name of a partial/full zone: a domain
 // name such as example.com.
 func CheckZoneName(name string) error {
-	if !validDomain(name) || !strings.Contains(name, ".") {
+	if !hostName(name, 2, true) || name != strings.ToLower(name) {
 		return invalid("ZoneName", "%q is not a domain name such as example.com", name)
 	}
 	return nil

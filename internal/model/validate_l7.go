@@ -17,13 +17,10 @@ const (
 	maxPathLen            = 200
 )
 
-// hostPattern: a DNS name of letters, digits and '-', optionally starting
-// with a "*." wildcard label.
-var hostPattern = regexp.MustCompile(`^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-
-// ValidateHost checks a domain of an HTTP or HTTPS listener.
+// ValidateHost checks a domain of an HTTP or HTTPS listener: a host name,
+// optionally starting with a "*." wildcard label.
 func ValidateHost(param, host string) error {
-	if len(host) > 253 || !hostPattern.MatchString(host) {
+	if len(host) > 253 || !hostName(strings.TrimPrefix(host, "*."), 1, false) {
 		return apierr.New(apierr.InvalidParameterValue, "%s %q must be a domain name (letters, digits, '-' and '.', optionally starting with \"*.\")", param, host)
 	}
 	return nil

@@ -122,7 +122,7 @@ func ParseGlobalTarget(param, v string) (string, error) {
 	if _, err := netip.ParseAddr(v); err == nil {
 		return v, nil
 	}
-	if isGlobalHostname(v) {
+	if IsHostName(v) {
 		return strings.ToLower(v), nil
 	}
 	return "", invalid(param, "%q is neither an IP address nor a domain name", v)
@@ -134,26 +134,6 @@ func GlobalTargetType(v string) string {
 		return "IP"
 	}
 	return "DOMAIN"
-}
-
-// isGlobalHostname reports whether s is a DNS name of at least two labels.
-func isGlobalHostname(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	labels := strings.Split(s, ".")
-	if len(s) == 0 || len(s) > 253 || len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, c := range l {
-			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ParseCountryCodes checks the NationCountryInnerCodes of a DNS record:
