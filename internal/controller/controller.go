@@ -142,7 +142,10 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 				if _, bad := failed[s.Meta().ID]; bad {
 					continue // keeps its in-progress status until it applies
 				}
-				if changed, _ := cloneSettle(s); changed {
+				// st is this pass's own decoded copy, already compiled and
+				// applied: settling it in place only tells which objects to
+				// settle in the store (settleOne re-reads them there).
+				if changed, _ := s.Settle(); changed {
 					pending = append(pending, s)
 				}
 			}
@@ -159,14 +162,6 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 		}
 		return nil
 	})
-}
-
-// cloneSettle reports whether obj would change, without changing it.
-func cloneSettle(obj model.Settler) (changed, remove bool) {
-	b, _ := json.Marshal(obj)
-	probe := newObject(obj.Kind()).(model.Settler)
-	json.Unmarshal(b, probe)
-	return probe.Settle()
 }
 
 func newObject(kind string) model.Object {
