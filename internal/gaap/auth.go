@@ -52,7 +52,7 @@ func setBasicAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthenticati
 		d.BasicAuth, d.BasicAuthConfID = 0, ""
 		return err
 	}
-	if deref(req.BasicAuthConfId) == "" {
+	if trimmed(req.BasicAuthConfId) == "" {
 		return cloudapi.Missing("BasicAuthConfId")
 	}
 	if _, err := certOfType(tx, "BasicAuthConfId", *req.BasicAuthConfId, model.CertBasicAuth); err != nil {
@@ -68,7 +68,7 @@ func setGaapAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthenticatio
 		d.GaapAuth, d.GaapCertificateID = 0, ""
 		return err
 	}
-	if deref(req.GaapCertificateId) == "" {
+	if trimmed(req.GaapCertificateId) == "" {
 		return cloudapi.Missing("GaapCertificateId")
 	}
 	if _, err := certOfType(tx, "GaapCertificateId", *req.GaapCertificateId, model.CertProxyClient); err != nil {
@@ -85,7 +85,7 @@ func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthent
 		return err
 	}
 	ids := req.PolyRealServerCertificateIds
-	if len(ids) == 0 && deref(req.RealServerCertificateId) != "" {
+	if len(ids) == 0 && trimmed(req.RealServerCertificateId) != "" {
 		ids = []string{*req.RealServerCertificateId}
 	}
 	if len(ids) == 0 {
@@ -97,13 +97,13 @@ func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthent
 		}
 	}
 	d.RealServerAuth, d.RealServerCertificateIDs = 1, ids
-	d.RealServerCertificateDomain = deref(req.RealServerCertificateDomain)
+	d.RealServerCertificateDomain = trimmed(req.RealServerCertificateDomain)
 	return nil
 }
 
 // domainAuthSwitch reads a 0/1 switch that defaults to 0.
 func domainAuthSwitch(param string, v *int64) (int64, error) {
-	on := derefInt(v, 0)
+	on := cloudapi.ValueOr(v, 0)
 	if on != 0 && on != 1 {
 		return 0, cloudapi.Invalid(param, "must be 0 (off) or 1 (on), not %d", on)
 	}

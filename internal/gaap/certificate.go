@@ -16,11 +16,11 @@ import (
 // parsing it; private keys are sealed before they reach the store.
 func (s *Service) CreateCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateCertificateRequest) (*gaapapi.CreateCertificateResponse, error) {
 	c := &model.Certificate{Base: model.Base{ID: model.NewID(model.PrefixCertificate)}, Type: *req.CertificateType,
-		Name: deref(req.CertificateAlias), UpdateTime: call.Time.Unix()}
+		Name: trimmed(req.CertificateAlias), UpdateTime: call.Time.Unix()}
 	if err := validateCertAlias(c.Name); err != nil {
 		return nil, err
 	}
-	key, err := model.FillCertificate(c, *req.CertificateContent, derefRaw(req.CertificateKey))
+	key, err := model.FillCertificate(c, *req.CertificateContent, cloudapi.Value(req.CertificateKey))
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (s *Service) CreateCertificate(ctx context.Context, call *cloudapi.Call, re
 // DescribeCertificates lists the caller's certificates, optionally of one
 // type, in creation order.
 func (s *Service) DescribeCertificates(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCertificatesRequest) (*gaapapi.DescribeCertificatesResponse, error) {
-	typ := derefInt(req.CertificateType, -1)
+	typ := cloudapi.ValueOr(req.CertificateType, -1)
 	if typ < -1 || typ > model.CertProxyClient {
 		return nil, cloudapi.Invalid("CertificateType", "must be -1 (all) or 0-4, not %d", typ)
 	}
@@ -93,7 +93,7 @@ func (s *Service) ModifyCertificateAttributes(ctx context.Context, call *cloudap
 			return err
 		})
 	}
-	name := deref(req.CertificateAlias)
+	name := trimmed(req.CertificateAlias)
 	if err := validateCertAlias(name); err != nil {
 		return nil, err
 	}
@@ -172,12 +172,4 @@ func validateCertAlias(name string) error {
 		return cloudapi.Invalid("CertificateAlias", "must have at most %d characters", model.CertificateNameMax)
 	}
 	return nil
-}
-
-// derefRaw is deref without trimming, for PEM text.
-func derefRaw(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

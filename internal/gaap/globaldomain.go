@@ -27,7 +27,7 @@ var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
 // records send some countries to proxies.
 func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateGlobalDomainRequest) (*gaapapi.CreateGlobalDomainResponse, error) {
 	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
-		ProjectID: derefInt(req.ProjectId, 0), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
+		ProjectID: cloudapi.ValueOr(req.ProjectId, 0), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
 	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 
 func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest, want []model.Tag) bool {
 	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, globalDomainFilters[deref(f.Name)](g)) {
+		if !slices.Contains(f.Values, globalDomainFilters[trimmed(f.Name)](g)) {
 			return false
 		}
 	}
@@ -127,8 +127,8 @@ func globalDomainOut(g *model.GlobalDomain) gaapapi.Domain {
 // ModifyGlobalDomainAttribute changes the project, alias and default
 // entry of a global domain.
 func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGlobalDomainAttributeRequest) (*gaapapi.ModifyGlobalDomainAttributeResponse, error) {
-	err := s.editGlobalDomain(ctx, call, deref(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
-		g.ProjectID = derefInt(req.ProjectId, g.ProjectID)
+	err := s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
+		g.ProjectID = cloudapi.ValueOr(req.ProjectId, g.ProjectID)
 		return setGlobalAttrs(g, req.DefaultValue, req.Alias)
 	})
 	if err != nil {

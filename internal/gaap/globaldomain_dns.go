@@ -21,7 +21,7 @@ func (s *Service) CreateGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 	if err != nil {
 		return nil, err
 	}
-	err = s.editGlobalDomain(ctx, call, deref(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
+	err = s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
 		proxies, err := dnsProxies(tx, req.ProxyIdList)
 		if err != nil {
 			return err
@@ -103,8 +103,8 @@ func (s *Service) ModifyGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 	if err != nil {
 		return nil, err
 	}
-	err = s.editGlobalDomain(ctx, call, deref(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
-		r, err := settledRecord(g, derefInt(req.DnsRecordId, 0))
+	err = s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
+		r, err := settledRecord(g, cloudapi.ValueOr(req.DnsRecordId, 0))
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func settledRecord(g *model.GlobalDomain, id int64) (*model.DnsRecord, error) {
 // DeleteGlobalDomainDns removes a record, found by its account-unique ID:
 // 4 (deleting) until applied, then gone.
 func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainDnsRequest) (*gaapapi.DeleteGlobalDomainDnsResponse, error) {
-	id := derefInt(req.DnsRecordId, 0)
+	id := cloudapi.ValueOr(req.DnsRecordId, 0)
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
 		if err != nil {
@@ -171,7 +171,7 @@ func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 func (s *Service) DescribeGlobalDomainDns(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGlobalDomainDnsRequest) (*gaapapi.DescribeGlobalDomainDnsResponse, error) {
 	out := []gaapapi.GlobalDns{}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.GlobalDomain](tx, deref(req.DomainId))
+		g, err := resource.Get[model.GlobalDomain](tx, trimmed(req.DomainId))
 		if err != nil {
 			return err
 		}

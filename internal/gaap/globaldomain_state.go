@@ -13,7 +13,7 @@ import (
 // EnableGlobalDomain resumes resolution: 3 (enabling), then 0 once the
 // DNS side applied it. DescribeTaskStatus follows the call's RequestId.
 func (s *Service) EnableGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.EnableGlobalDomainRequest) (*gaapapi.EnableGlobalDomainResponse, error) {
-	if err := s.switchGlobalDomain(ctx, call, deref(req.DomainId), true); err != nil {
+	if err := s.switchGlobalDomain(ctx, call, trimmed(req.DomainId), true); err != nil {
 		return nil, err
 	}
 	return &gaapapi.EnableGlobalDomainResponse{}, nil
@@ -21,7 +21,7 @@ func (s *Service) EnableGlobalDomain(ctx context.Context, call *cloudapi.Call, r
 
 // DisableGlobalDomain pauses resolution: 2 (disabling), then 1.
 func (s *Service) DisableGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DisableGlobalDomainRequest) (*gaapapi.DisableGlobalDomainResponse, error) {
-	if err := s.switchGlobalDomain(ctx, call, deref(req.DomainId), false); err != nil {
+	if err := s.switchGlobalDomain(ctx, call, trimmed(req.DomainId), false); err != nil {
 		return nil, err
 	}
 	return &gaapapi.DisableGlobalDomainResponse{}, nil
@@ -51,7 +51,7 @@ func (s *Service) switchGlobalDomain(ctx context.Context, call *cloudapi.Call, i
 // first (Tencent's Terraform provider disables before deleting).
 func (s *Service) DeleteGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainRequest) (*gaapapi.DeleteGlobalDomainResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.GlobalDomain](tx, deref(req.DomainId))
+		g, err := resource.Get[model.GlobalDomain](tx, trimmed(req.DomainId))
 		if err != nil {
 			return err
 		}

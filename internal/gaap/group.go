@@ -131,7 +131,7 @@ func http3For(ipVersion string) int64 {
 // validTags converts a TagSet of a create action; keys are required.
 func validTags(in []gaapapi.TagPair) ([]model.Tag, error) {
 	for i, t := range in {
-		if deref(t.TagKey) == "" {
+		if trimmed(t.TagKey) == "" {
 			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "TagSet.%d.TagKey must not be empty", i)
 		}
 	}

@@ -78,7 +78,7 @@ func checkGroupQuery(req *gaapapi.DescribeProxyGroupListRequest) error {
 
 func groupMatches(g *model.ProxyGroup, req *gaapapi.DescribeProxyGroupListRequest, want []model.Tag) bool {
 	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, groupFilters[deref(f.Name)](g)) {
+		if !slices.Contains(f.Values, groupFilters[trimmed(f.Name)](g)) {
 			return false
 		}
 	}

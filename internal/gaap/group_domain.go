@@ -79,7 +79,7 @@ func (s *Service) domainConfig(list []gaapapi.AccessRegionDomainConf, proxies []
 	seen := map[string]string{} // country → region
 	for i, c := range list {
 		field := fmt.Sprintf("AccessRegionList.%d.", i)
-		region := deref(c.RegionId)
+		region := trimmed(c.RegionId)
 		if !slices.ContainsFunc(proxies, func(p *model.Proxy) bool { return p.AccessRegion == region }) {
 			return nil, cloudapi.Invalid(field+"RegionId", "no proxy of the group is in access region %q", region)
 		}

@@ -50,7 +50,7 @@ func (s *Service) DescribeBlackHeader(ctx context.Context, call *cloudapi.Call, 
 func headersIn(in []gaapapi.HttpHeaderParam) []model.HeaderParam {
 	out := make([]model.HeaderParam, 0, len(in))
 	for _, h := range in {
-		out = append(out, model.HeaderParam{Name: deref(h.HeaderName), Value: derefRaw(h.HeaderValue)})
+		out = append(out, model.HeaderParam{Name: trimmed(h.HeaderName), Value: cloudapi.Value(h.HeaderValue)})
 	}
 	return out
 }

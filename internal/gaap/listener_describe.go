@@ -22,7 +22,7 @@ type listenerQuery struct {
 
 // check applies the documented combination rules.
 func (q listenerQuery) check() error {
-	p, g, l := deref(q.proxyID), deref(q.groupID), deref(q.listenerID)
+	p, g, l := trimmed(q.proxyID), trimmed(q.groupID), trimmed(q.listenerID)
 	switch {
 	case p == "" && g == "" && l == "":
 		return apierr.New(apierr.InvalidParameter, "give at least one of ListenerId, ProxyId and GroupId")
@@ -39,7 +39,7 @@ func (q listenerQuery) matches(l *model.Listener) bool {
 	switch {
 	case l.Protocol != q.protocol:
 		return false
-	case q.listenerID != nil && deref(q.listenerID) != "" && l.ID != deref(q.listenerID):
+	case q.listenerID != nil && trimmed(q.listenerID) != "" && l.ID != trimmed(q.listenerID):
 		return false
 	case q.name != nil && l.Name != *q.name:
 		return false
@@ -48,7 +48,7 @@ func (q listenerQuery) matches(l *model.Listener) bool {
 	case q.http3 != nil && l.Http3Supported != *q.http3:
 		return false
 	}
-	if sv := deref(q.searchValue); sv != "" {
+	if sv := trimmed(q.searchValue); sv != "" {
 		return strings.Contains(l.Name, sv) || strings.Contains(strconv.FormatInt(l.Port, 10), sv)
 	}
 	return true
@@ -69,14 +69,14 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 	var total int
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		var sq store.Query
-		if p, g := deref(q.proxyID), deref(q.groupID); p != "" || g != "" {
+		if p, g := trimmed(q.proxyID), trimmed(q.groupID); p != "" || g != "" {
 			o, err := ownerByID(tx, p, g)
 			if err != nil {
 				return err
 			}
 			sq.Parent = o.id()
 		} else {
-			sq.IDs = []string{deref(q.listenerID)}
+			sq.IDs = []string{trimmed(q.listenerID)}
 		}
 		all, _, err := resource.List[model.Listener](tx, sq)
 		if err != nil {

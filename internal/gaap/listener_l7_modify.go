@@ -16,7 +16,7 @@ func (s *Service) ModifyHTTPListenerAttribute(ctx context.Context, call *cloudap
 	if err := model.CheckName("ListenerName", *req.ListenerName); err != nil {
 		return nil, err
 	}
-	err := s.editListener(ctx, call, *req.ListenerId, deref(req.ProxyId), model.HTTP, apierr.FailedOperationListenerStatusError,
+	err := s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTP, apierr.FailedOperationListenerStatusError,
 		func(_ *resource.Tx, l *model.Listener) (bool, error) {
 			l.Name = *req.ListenerName
 			return false, nil
@@ -44,7 +44,7 @@ func (s *Service) ModifyHTTPSListenerAttribute(ctx context.Context, call *clouda
 	if err != nil {
 		return nil, err
 	}
-	err = s.editListener(ctx, call, *req.ListenerId, deref(req.ProxyId), model.HTTPS, apierr.FailedOperationListenerHasTask,
+	err = s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTPS, apierr.FailedOperationListenerHasTask,
 		func(tx *resource.Tx, l *model.Listener) (bool, error) {
 			if req.ListenerName != nil {
 				l.Name = *req.ListenerName

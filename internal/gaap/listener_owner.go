@@ -19,7 +19,7 @@ type owner struct {
 // loadOwner resolves the ProxyId/GroupId pair of a listener call: exactly
 // one must be given.
 func loadOwner(tx *resource.Tx, proxyID, groupID *string) (owner, error) {
-	p, g := deref(proxyID), deref(groupID)
+	p, g := trimmed(proxyID), trimmed(groupID)
 	switch {
 	case p != "" && g != "":
 		return owner{}, apierr.New(apierr.InvalidParameterConflictParameters, "give ProxyId or GroupId, not both")

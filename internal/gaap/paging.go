@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/store"
@@ -12,7 +13,7 @@ import (
 // paging applies the documented Offset/Limit defaults (0 and 20) and the
 // action's cap (maxLimit; 0 = none).
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := derefInt(offset, 0), derefInt(limit, defaultLimit)
+	o, l := cloudapi.ValueOr(offset, 0), cloudapi.ValueOr(limit, defaultLimit)
 	if o < 0 {
 		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
 	}

@@ -1,6 +1,7 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -23,17 +24,17 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		AccessRegion:     *req.AccessRegion,
 		Bandwidth:        *req.Bandwidth,
 		Concurrent:       *req.Concurrent,
-		RealServerRegion: deref(req.RealServerRegion),
-		GroupID:          deref(req.GroupId),
-		BillingType:      derefInt(req.BillingType, 0),
-		IPAddressVersion: orDefault(deref(req.IPAddressVersion), "IPv4"),
-		NetworkType:      orDefault(deref(req.NetworkType), "normal"),
-		PackageType:      orDefault(deref(req.PackageType), "Thunder"),
+		RealServerRegion: trimmed(req.RealServerRegion),
+		GroupID:          trimmed(req.GroupId),
+		BillingType:      cloudapi.ValueOr(req.BillingType, 0),
+		IPAddressVersion: cmp.Or(trimmed(req.IPAddressVersion), "IPv4"),
+		NetworkType:      cmp.Or(trimmed(req.NetworkType), "normal"),
+		PackageType:      cmp.Or(trimmed(req.PackageType), "Thunder"),
 		Status:           model.ProxyCreating,
 		Tags:             tagsIn(req.TagSet),
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken("CreateProxy", deref(req.ClientToken)); err != nil {
+		if err := tx.ClaimToken("CreateProxy", trimmed(req.ClientToken)); err != nil {
 			return err
 		}
 		if req.ClonedProxyId != nil {
@@ -91,31 +92,10 @@ func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string) error {
 	return nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return strings.TrimSpace(*s)
-}
-
-func derefInt(i *int64, def int64) int64 {
-	if i == nil {
-		return def
-	}
-	return *i
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 func tagsIn(in []gaapapi.TagPair) []model.Tag {
 	out := make([]model.Tag, 0, len(in))
 	for _, t := range in {
-		out = append(out, model.Tag{Key: deref(t.TagKey), Value: deref(t.TagValue)})
+		out = append(out, model.Tag{Key: trimmed(t.TagKey), Value: trimmed(t.TagValue)})
 	}
 	return out
 }
@@ -127,3 +107,7 @@ func tagsOut(in []model.Tag) []gaapapi.TagPair {
 	}
 	return out
 }
+
+// trimmed is an optional string parameter without surrounding white space
+// ("" when not sent).
+func trimmed(s *string) string { return strings.TrimSpace(cloudapi.Value(s)) }

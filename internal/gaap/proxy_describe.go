@@ -52,11 +52,11 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	if err := checkProxyQuery(req, ids); err != nil {
 		return nil, err
 	}
-	desc := deref(req.Order) != "asc"
+	desc := trimmed(req.Order) != "asc"
 	var page []*model.Proxy
 	var total int
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		if len(ids) == 0 && len(req.Filters) == 0 && len(req.TagSet) == 0 && req.Independent == nil && orDefault(deref(req.OrderField), "create_time") == "create_time" {
+		if len(ids) == 0 && len(req.Filters) == 0 && len(req.TagSet) == 0 && req.Independent == nil && cmp.Or(trimmed(req.OrderField), "create_time") == "create_time" {
 			page, total, err = pageByCreation[model.Proxy](tx, store.Query{}, offset, limit, desc)
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 		}
 		want := tagsIn(req.TagSet)
 		all = slices.DeleteFunc(all, func(p *model.Proxy) bool { return !proxyMatches(p, req, want) })
-		sortBy(all, proxyOrder[orDefault(deref(req.OrderField), "create_time")], desc)
+		sortBy(all, proxyOrder[cmp.Or(trimmed(req.OrderField), "create_time")], desc)
 		total = len(all)
 		page = resource.Window(all, offset, limit)
 		return nil
@@ -105,8 +105,8 @@ func checkFilters[T any](filters []gaapapi.Filter, known map[string]T) error {
 		return apierr.New(apierr.InvalidParameterValue, "at most %d Filters may be given", maxFilters)
 	}
 	for i, f := range filters {
-		if _, ok := known[deref(f.Name)]; !ok {
-			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Name %q is not a supported filter", i, deref(f.Name))
+		if _, ok := known[trimmed(f.Name)]; !ok {
+			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Name %q is not a supported filter", i, trimmed(f.Name))
 		}
 		if len(f.Values) == 0 || len(f.Values) > maxFilterValues {
 			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Values must hold 1 to %d values", i, maxFilterValues)
@@ -120,7 +120,7 @@ func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []mo
 		return false
 	}
 	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, proxyFilters[deref(f.Name)](p)) {
+		if !slices.Contains(f.Values, proxyFilters[trimmed(f.Name)](p)) {
 			return false
 		}
 	}

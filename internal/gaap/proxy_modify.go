@@ -19,7 +19,7 @@ func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, action s
 		return err
 	}
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(action, deref(token)); err != nil {
+		if err := tx.ClaimToken(action, trimmed(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)
@@ -95,7 +95,7 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken("ModifyProxyConfiguration", deref(req.ClientToken)); err != nil {
+		if err := tx.ClaimToken("ModifyProxyConfiguration", trimmed(req.ClientToken)); err != nil {
 			return err
 		}
 		p, err := resource.Get[model.Proxy](tx, id)
@@ -156,7 +156,7 @@ func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req
 		return nil, err
 	}
 	ok := conflict(sp, access, dest) == ""
-	if id := deref(req.GroupId); id != "" {
+	if id := trimmed(req.GroupId); id != "" {
 		err := s.view(ctx, call, func(tx *resource.Tx) error {
 			fits, err := s.groupFits(tx, id, sp)
 			ok = ok && fits

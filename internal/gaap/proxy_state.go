@@ -76,7 +76,7 @@ func (s *Service) batch(ctx context.Context, call *cloudapi.Call, t proxyTransit
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(t.action, deref(token)); err != nil {
+		if err := tx.ClaimToken(t.action, trimmed(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)

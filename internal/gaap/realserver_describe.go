@@ -67,11 +67,11 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 }
 
 func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequest, want []model.Tag) bool {
-	if sv := deref(req.SearchValue); sv != "" && !strings.Contains(r.Address, strings.ToLower(sv)) {
+	if sv := trimmed(req.SearchValue); sv != "" && !strings.Contains(r.Address, strings.ToLower(sv)) {
 		return false
 	}
 	for _, f := range req.Filters {
-		field := realServerFilters[deref(f.Name)](r)
+		field := realServerFilters[trimmed(f.Name)](r)
 		if len(f.Values) > 0 && !anyContained(field, f.Values) {
 			return false
 		}

@@ -1,6 +1,7 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -16,9 +17,9 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	host := l7Host(*req.Domain)
 	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
 		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
-		Status: model.StatusCreating, ForwardProtocol: orDefault(deref(req.ForwardProtocol), "default"),
-		ForwardHost: orDefault(deref(req.ForwardHost), "default"), ServerNameIndication: deref(req.ServerNameIndication),
-		ServerNameIndicationSwitch: orDefault(deref(req.ServerNameIndicationSwitch), "OFF"), ForcedRedirect: deref(req.ForcedRedirect)}
+		Status: model.StatusCreating, ForwardProtocol: cmp.Or(trimmed(req.ForwardProtocol), "default"),
+		ForwardHost: cmp.Or(trimmed(req.ForwardHost), "default"), ServerNameIndication: trimmed(req.ServerNameIndication),
+		ServerNameIndicationSwitch: cmp.Or(trimmed(req.ServerNameIndicationSwitch), "OFF"), ForcedRedirect: trimmed(req.ForcedRedirect)}
 	check, err := checkParamsIn(model.DefaultCheck(host), req.CheckParams, false)
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSet
 	out := make([]model.Bound, 0, len(in))
 	for i, b := range in {
 		param := cloudapi.Index("RealServerBindSet", i)
-		if deref(b.RealServerId) == "" {
+		if trimmed(b.RealServerId) == "" {
 			return nil, cloudapi.Missing(param + "RealServerId")
 		}
 		rs, err := resource.Get[model.RealServer](tx, *b.RealServerId)
@@ -67,7 +67,7 @@ func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSet
 
 // boundIn checks port, weight and role of one requested binding.
 func boundIn(param, id string, b gaapapi.RealServerBindSetReq) (model.Bound, error) {
-	port, weight := derefInt(b.RealServerPort, 0), derefInt(b.RealServerWeight, 1)
+	port, weight := cloudapi.ValueOr(b.RealServerPort, 0), cloudapi.ValueOr(b.RealServerWeight, 1)
 	switch {
 	case b.RealServerPort == nil:
 		return model.Bound{}, cloudapi.Missing(param + "RealServerPort")
@@ -76,7 +76,7 @@ func boundIn(param, id string, b gaapapi.RealServerBindSetReq) (model.Bound, err
 	case weight < 1 || weight > 100:
 		return model.Bound{}, cloudapi.Invalid(param+"RealServerWeight", "must be 1-100, not %d", weight)
 	}
-	role := deref(b.RealServerFailoverRole)
+	role := trimmed(b.RealServerFailoverRole)
 	if role != "" && role != "master" && role != "slave" {
 		return model.Bound{}, cloudapi.Invalid(param+"RealServerFailoverRole", "must be master or slave, not %q", role)
 	}

@@ -14,11 +14,11 @@ import (
 // policy. The policy starts UNBIND: it is enforced once OpenSecurityPolicy
 // binds it, as Tencent's console and Terraform provider expect.
 func (s *Service) CreateSecurityPolicy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateSecurityPolicyRequest) (*gaapapi.CreateSecurityPolicyResponse, error) {
-	action, err := model.ParseSecurityAction("DefaultAction", deref(req.DefaultAction))
+	action, err := model.ParseSecurityAction("DefaultAction", trimmed(req.DefaultAction))
 	if err != nil {
 		return nil, err
 	}
-	proxyID, groupID := deref(req.ProxyId), deref(req.GroupId)
+	proxyID, groupID := trimmed(req.ProxyId), trimmed(req.GroupId)
 	if (proxyID == "") == (groupID == "") {
 		return nil, apierr.New(apierr.InvalidParameter, "exactly one of ProxyId and GroupId must be given")
 	}
@@ -84,7 +84,7 @@ func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error)
 // stops enforcing it with the next configuration push.
 func (s *Service) DeleteSecurityPolicy(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteSecurityPolicyRequest) (*gaapapi.DeleteSecurityPolicyResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		p, err := resource.Get[model.SecurityPolicy](tx, deref(req.PolicyId))
+		p, err := resource.Get[model.SecurityPolicy](tx, trimmed(req.PolicyId))
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func detachPolicy(tx *resource.Tx, p *model.SecurityPolicy) error {
 func (s *Service) DescribeSecurityPolicyDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeSecurityPolicyDetailRequest) (*gaapapi.DescribeSecurityPolicyDetailResponse, error) {
 	var p *model.SecurityPolicy
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		p, err = resource.Get[model.SecurityPolicy](tx, deref(req.PolicyId))
+		p, err = resource.Get[model.SecurityPolicy](tx, trimmed(req.PolicyId))
 		return err
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ func (s *Service) CreateSecurityRules(ctx context.Context, call *cloudapi.Call, 
 		r.ID = model.NewID(model.PrefixSecurityRule)
 		rules = append(rules, r)
 	}
-	err := s.editPolicy(ctx, call, deref(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
 		if len(p.Rules)+len(rules) > model.MaxSecurityRules {
 			return apierr.New(apierr.LimitExceeded, "a security policy holds at most %d rules; %s has %d", model.MaxSecurityRules, p.ID, len(p.Rules))
 		}
@@ -55,19 +55,19 @@ func (s *Service) CreateSecurityRules(ctx context.Context, call *cloudapi.Call, 
 // securityRuleIn validates one SecurityPolicyRuleIn; prefix names it in
 // errors ("RuleList.0.").
 func securityRuleIn(prefix string, in gaapapi.SecurityPolicyRuleIn) (r model.SecurityRule, err error) {
-	if r.SourceCidr, err = model.ParseRuleSource(prefix+"SourceCidr", deref(in.SourceCidr)); err != nil {
+	if r.SourceCidr, err = model.ParseRuleSource(prefix+"SourceCidr", trimmed(in.SourceCidr)); err != nil {
 		return r, err
 	}
-	if r.Action, err = model.ParseSecurityAction(prefix+"Action", deref(in.Action)); err != nil {
+	if r.Action, err = model.ParseSecurityAction(prefix+"Action", trimmed(in.Action)); err != nil {
 		return r, err
 	}
-	if r.Protocol, err = model.ParseRuleProtocol(prefix+"Protocol", deref(in.Protocol)); err != nil {
+	if r.Protocol, err = model.ParseRuleProtocol(prefix+"Protocol", trimmed(in.Protocol)); err != nil {
 		return r, err
 	}
-	if r.DestPortRange, err = model.ParseRulePorts(prefix+"DestPortRange", deref(in.DestPortRange)); err != nil {
+	if r.DestPortRange, err = model.ParseRulePorts(prefix+"DestPortRange", trimmed(in.DestPortRange)); err != nil {
 		return r, err
 	}
-	r.Alias = model.TruncateAlias(deref(in.AliasName))
+	r.Alias = model.TruncateAlias(trimmed(in.AliasName))
 	return r, nil
 }
 
@@ -107,7 +107,7 @@ func (s *Service) DeleteSecurityRules(ctx context.Context, call *cloudapi.Call, 
 	if len(req.RuleIdList) == 0 {
 		return nil, cloudapi.Invalid("RuleIdList", "at least one rule ID is required")
 	}
-	err := s.editPolicy(ctx, call, deref(req.PolicyId), apierr.FailedOperation, func(p *model.SecurityPolicy) error {
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperation, func(p *model.SecurityPolicy) error {
 		for _, id := range req.RuleIdList {
 			if p.Rule(id) < 0 {
 				return apierr.New(apierr.ResourceNotFound, "the security policy %s has no rule %s", p.ID, id)
@@ -124,10 +124,10 @@ func (s *Service) DeleteSecurityRules(ctx context.Context, call *cloudapi.Call, 
 
 // ModifySecurityRule renames a rule and changes the fields given.
 func (s *Service) ModifySecurityRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifySecurityRuleRequest) (*gaapapi.ModifySecurityRuleResponse, error) {
-	err := s.editPolicy(ctx, call, deref(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
-		i := p.Rule(deref(req.RuleId))
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
+		i := p.Rule(trimmed(req.RuleId))
 		if i < 0 {
-			return apierr.New(apierr.ResourceNotFound, "the security policy %s has no rule %s", p.ID, deref(req.RuleId))
+			return apierr.New(apierr.ResourceNotFound, "the security policy %s has no rule %s", p.ID, trimmed(req.RuleId))
 		}
 		r := p.Rules[i]
 		in := gaapapi.SecurityPolicyRuleIn{AliasName: req.AliasName,

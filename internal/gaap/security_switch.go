@@ -14,7 +14,7 @@ import (
 // plane applied it, then BOUND. The TaskId is the call's RequestId, which
 // DescribeTaskStatus follows.
 func (s *Service) OpenSecurityPolicy(ctx context.Context, call *cloudapi.Call, req *gaapapi.OpenSecurityPolicyRequest) (*gaapapi.OpenSecurityPolicyResponse, error) {
-	task, err := s.switchPolicy(ctx, call, deref(req.ProxyId), deref(req.PolicyId), true)
+	task, err := s.switchPolicy(ctx, call, trimmed(req.ProxyId), trimmed(req.PolicyId), true)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func (s *Service) OpenSecurityPolicy(ctx context.Context, call *cloudapi.Call, r
 // CloseSecurityPolicy stops enforcing a policy: UNBINDING, then UNBIND.
 // The policy and its rules are kept.
 func (s *Service) CloseSecurityPolicy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CloseSecurityPolicyRequest) (*gaapapi.CloseSecurityPolicyResponse, error) {
-	task, err := s.switchPolicy(ctx, call, deref(req.ProxyId), deref(req.PolicyId), false)
+	task, err := s.switchPolicy(ctx, call, trimmed(req.ProxyId), trimmed(req.PolicyId), false)
 	if err != nil {
 		return nil, err
 	}

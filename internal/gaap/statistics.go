@@ -63,16 +63,16 @@ type statsQuery struct {
 func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics []string) (statsQuery, error) {
 	var q statsQuery
 	var err error
-	if q.from, err = parseStatsTime("StartTime", deref(start)); err != nil {
+	if q.from, err = parseStatsTime("StartTime", trimmed(start)); err != nil {
 		return q, err
 	}
-	if q.to, err = parseStatsTime("EndTime", deref(end)); err != nil {
+	if q.to, err = parseStatsTime("EndTime", trimmed(end)); err != nil {
 		return q, err
 	}
 	if !q.to.After(q.from) {
 		return q, cloudapi.Invalid("EndTime", "must be later than StartTime")
 	}
-	q.gran = int(derefInt(gran, 0))
+	q.gran = int(cloudapi.ValueOr(gran, 0))
 	if !slices.Contains(rules.grans, q.gran) {
 		return q, cloudapi.Invalid("Granularity", "%d is not one of %v seconds", q.gran, rules.grans)
 	}
@@ -172,12 +172,12 @@ func (s *Service) DescribeListenerStatistics(ctx context.Context, call *cloudapi
 		return nil, err
 	}
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		_, err := resource.Get[model.Listener](tx, deref(req.ListenerId))
+		_, err := resource.Get[model.Listener](tx, trimmed(req.ListenerId))
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.statistics(ctx, []string{deref(req.ListenerId)}, q)
+	data, err := s.statistics(ctx, []string{trimmed(req.ListenerId)}, q)
 	if err != nil {
 		return nil, err
 	}
@@ -191,16 +191,16 @@ func (s *Service) DescribeProxyStatistics(ctx context.Context, call *cloudapi.Ca
 	if err != nil {
 		return nil, err
 	}
-	if isp := deref(req.Isp); isp != "" && !slices.Contains([]string{"CMCC", "CUCC", "CTCC"}, isp) {
+	if isp := trimmed(req.Isp); isp != "" && !slices.Contains([]string{"CMCC", "CUCC", "CTCC"}, isp) {
 		return nil, cloudapi.Invalid("Isp", "%q is not CMCC, CUCC or CTCC", isp)
 	}
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		_, err := resource.Get[model.Proxy](tx, deref(req.ProxyId))
+		_, err := resource.Get[model.Proxy](tx, trimmed(req.ProxyId))
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.statistics(ctx, []string{deref(req.ProxyId)}, q)
+	data, err := s.statistics(ctx, []string{trimmed(req.ProxyId)}, q)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *Service) DescribeProxyGroupStatistics(ctx context.Context, call *clouda
 	}
 	var members []string
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.ProxyGroup](tx, deref(req.GroupId))
+		g, err := resource.Get[model.ProxyGroup](tx, trimmed(req.GroupId))
 		if err != nil {
 			return err
 		}

@@ -34,19 +34,19 @@ func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *clouda
 	if err != nil {
 		return nil, err
 	}
-	binding := deref(req.ListenerId)
-	if deref(req.RuleId) != "" {
-		binding = deref(req.RuleId)
+	binding := trimmed(req.ListenerId)
+	if trimmed(req.RuleId) != "" {
+		binding = trimmed(req.RuleId)
 	}
 	if binding == "" {
 		return nil, apierr.New(apierr.MissingParameter, "one of ListenerId and RuleId is required")
 	}
-	rsID := deref(req.RealServerId)
+	rsID := trimmed(req.RealServerId)
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
 		if _, err := resource.Get[model.RealServer](tx, rsID); err != nil {
 			return err
 		}
-		if deref(req.RuleId) != "" {
+		if trimmed(req.RuleId) != "" {
 			_, err := resource.Get[model.Rule](tx, binding)
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *clouda
 }
 
 func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now time.Time) (statsQuery, error) {
-	q := statsQuery{gran: int(derefInt(req.Granularity, 60))}
+	q := statsQuery{gran: int(cloudapi.ValueOr(req.Granularity, 60))}
 	if q.gran != 60 && q.gran != 300 {
 		return q, cloudapi.Invalid("Granularity", "%d is not 60 or 300", q.gran)
 	}
@@ -72,7 +72,7 @@ func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now 
 		rules := statsRules{grans: []int{60, 300}, tiers: []granTier{{day, 60}}, metrics: []string{RealServerStatusMetric}}
 		return parseStatsQuery(rules, req.StartTime, req.EndTime, new(int64(q.gran)), []string{RealServerStatusMetric})
 	}
-	within := derefInt(req.WithinTime, 1)
+	within := cloudapi.ValueOr(req.WithinTime, 1)
 	if !slices.Contains(realServerWithin, within) {
 		return q, cloudapi.Invalid("WithinTime", "%d is not one of %v hours", within, realServerWithin)
 	}
@@ -145,7 +145,7 @@ func (s *Service) DescribeProxyAndStatisticsListeners(ctx context.Context, call 
 // projectQuery selects one project, or every project for -1.
 func projectQuery(project *int64) store.Query {
 	var q store.Query
-	if p := derefInt(project, -1); p != -1 {
+	if p := cloudapi.ValueOr(project, -1); p != -1 {
 		q.Project = &p
 	}
 	return q

@@ -41,7 +41,7 @@ func tagsOf[T any, PT interface {
 // DescribeResourcesByTag finds the caller's proxies, groups and origins
 // carrying the tag TagKey=TagValue, of one ResourceType or of all.
 func (s *Service) DescribeResourcesByTag(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeResourcesByTagRequest) (*gaapapi.DescribeResourcesByTagResponse, error) {
-	kind := deref(req.ResourceType)
+	kind := trimmed(req.ResourceType)
 	known := kind == ""
 	for _, k := range taggedKinds {
 		known = known || k.name == kind
@@ -49,7 +49,7 @@ func (s *Service) DescribeResourcesByTag(ctx context.Context, call *cloudapi.Cal
 	if !known {
 		return nil, cloudapi.Invalid("ResourceType", "%q is not Proxy, ProxyGroup or RealServer", kind)
 	}
-	want := []model.Tag{{Key: deref(req.TagKey), Value: deref(req.TagValue)}}
+	want := []model.Tag{{Key: trimmed(req.TagKey), Value: trimmed(req.TagValue)}}
 	out := []gaapapi.TagResourceInfo{}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
 		for _, k := range taggedKinds {

@@ -16,7 +16,7 @@ import (
 // change, then SUCCESS, or FAIL when it refused it. Another account's or
 // an unknown task is ResourceNotFound.
 func (s *Service) DescribeTaskStatus(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeTaskStatusRequest) (*gaapapi.DescribeTaskStatusResponse, error) {
-	id := deref(req.TaskId)
+	id := trimmed(req.TaskId)
 	if id == "" {
 		// The parameter is optional on the wire but "must not be empty".
 		return nil, apierr.New(apierr.MissingParameter, "the parameter TaskId is required and must not be empty")

@@ -18,21 +18,6 @@ const (
 	maxFilterValues = 20
 )
 
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // isoTime formats Unix seconds as EdgeOne does (2023-09-18T07:41:05Z).
 func isoTime(sec int64) *string {
 	return new(time.Unix(sec, 0).UTC().Format(time.RFC3339))
@@ -40,7 +25,7 @@ func isoTime(sec int64) *string {
 
 // paging applies Offset/Limit defaults (0, 20) and the action's cap.
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := deref(offset), int64(defaultLimit)
+	o, l := cloudapi.Value(offset), int64(defaultLimit)
 	if limit != nil {
 		l = *limit
 	}

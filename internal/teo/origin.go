@@ -1,6 +1,7 @@
 package teo
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -19,8 +20,8 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 		return nil, cloudapi.Missing("Type")
 	}
 	g := &model.TeoOriginGroup{Base: model.Base{ID: model.NewTeoUUID(model.PrefixTeoOriginGroup)},
-		ZoneID: deref(req.ZoneId), Type: *req.Type, Records: records(req.Records), UpdateTime: call.Time.Unix()}
-	g.Name = orDefault(deref(req.Name), g.ID)
+		ZoneID: cloudapi.Value(req.ZoneId), Type: *req.Type, Records: records(req.Records), UpdateTime: call.Time.Unix()}
+	g.Name = cmp.Or(cloudapi.Value(req.Name), g.ID)
 	if err := s.checkGroup(g, req.HostHeader); err != nil {
 		return nil, err
 	}
@@ -61,9 +62,9 @@ func (s *Service) checkGroup(g *model.TeoOriginGroup, host *string) error {
 func records(in []teoapi.OriginRecord) []model.TeoOriginRecord {
 	out := make([]model.TeoOriginRecord, len(in))
 	for i, r := range in {
-		out[i] = model.TeoOriginRecord{ID: deref(r.RecordId), Record: deref(r.Record), Type: deref(r.Type), Weight: r.Weight, Private: deref(r.Private)}
+		out[i] = model.TeoOriginRecord{ID: cloudapi.Value(r.RecordId), Record: cloudapi.Value(r.Record), Type: cloudapi.Value(r.Type), Weight: r.Weight, Private: cloudapi.Value(r.Private)}
 		for _, p := range r.PrivateParameters {
-			out[i].PrivateParameters = append(out[i].PrivateParameters, [2]string{deref(p.Name), deref(p.Value)})
+			out[i].PrivateParameters = append(out[i].PrivateParameters, [2]string{cloudapi.Value(p.Name), cloudapi.Value(p.Value)})
 		}
 	}
 	return out
@@ -140,7 +141,7 @@ func groupOf(tx *resource.Tx, zoneID, id string) (*model.TeoOriginGroup, error) 
 // same address). Rules using the group redeploy.
 func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyOriginGroupRequest) (*teoapi.ModifyOriginGroupResponse, error) {
 	return &teoapi.ModifyOriginGroupResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := groupOf(tx, deref(req.ZoneId), deref(req.GroupId))
+		g, err := groupOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.GroupId))
 		if err != nil {
 			return err
 		}
@@ -169,7 +170,7 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 	if req.Name != nil {
 		g.Name = *req.Name
 	}
-	if t := deref(req.Type); t != "" {
+	if t := cloudapi.Value(req.Type); t != "" {
 		if t != model.OriginGroupGeneral && users > 0 {
 			return apierr.New(apierr.Code("OperationDenied.OriginGroupL4Used"), "the origin group %s is used by %d L4 rules and must stay GENERAL", g.ID, users)
 		}
@@ -193,7 +194,7 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 // DeleteOriginGroup deletes a group no L4 rule uses.
 func (s *Service) DeleteOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.DeleteOriginGroupRequest) (*teoapi.DeleteOriginGroupResponse, error) {
 	return &teoapi.DeleteOriginGroupResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := groupOf(tx, deref(req.ZoneId), deref(req.GroupId))
+		g, err := groupOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.GroupId))
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ const healthWindow = 3 * time.Minute
 func (s *Service) DescribeOriginGroupHealthStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeOriginGroupHealthStatusRequest) (*teoapi.DescribeOriginGroupHealthStatusResponse, error) {
 	var groups []*model.TeoOriginGroup
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		z, err := zoneOf(tx, deref(req.ZoneId))
+		z, err := zoneOf(tx, cloudapi.Value(req.ZoneId))
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package teo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -17,9 +18,9 @@ import (
 // data plane runs it.
 func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.CreateL4ProxyRequest) (*teoapi.CreateL4ProxyResponse, error) {
 	p := &model.TeoL4Proxy{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoL4Proxy)},
-		ZoneID: deref(req.ZoneId), Name: deref(req.ProxyName), Area: deref(req.Area),
-		Ipv6: orDefault(deref(req.Ipv6), model.TeoOff), StaticIP: orDefault(deref(req.StaticIp), model.TeoOff),
-		AccelerateMainland: orDefault(deref(req.AccelerateMainland), model.TeoOff),
+		ZoneID: cloudapi.Value(req.ZoneId), Name: cloudapi.Value(req.ProxyName), Area: cloudapi.Value(req.Area),
+		Ipv6: cmp.Or(cloudapi.Value(req.Ipv6), model.TeoOff), StaticIP: cmp.Or(cloudapi.Value(req.StaticIp), model.TeoOff),
+		AccelerateMainland: cmp.Or(cloudapi.Value(req.AccelerateMainland), model.TeoOff),
 		Status:             model.L4Progress, UpdateTime: call.Time.Unix()}
 	if err := model.CheckL4ProxyName(p.Name); err != nil {
 		return nil, err
@@ -28,7 +29,7 @@ func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		return nil, err
 	}
 	if d := req.DDosProtectionConfig; d != nil {
-		p.DDoS = model.TeoDDoS{LevelMainland: deref(d.LevelMainland), MaxBandwidthMainland: deref(d.MaxBandwidthMainland), LevelOverseas: deref(d.LevelOverseas)}
+		p.DDoS = model.TeoDDoS{LevelMainland: cloudapi.Value(d.LevelMainland), MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: cloudapi.Value(d.LevelOverseas)}
 	}
 	if err := model.CheckDDoS(&p.DDoS, p.Area); err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func checkProxyNameFree(tx *resource.Tx, p *model.TeoL4Proxy) error {
 // online proxy redeploys (progress, then online).
 func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyRequest) (*teoapi.ModifyL4ProxyResponse, error) {
 	return &teoapi.ModifyL4ProxyResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		p, err := proxyOf(tx, deref(req.ZoneId), deref(req.ProxyId))
+		p, err := proxyOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		if err != nil {
 			return err
 		}
@@ -106,12 +107,12 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 // is refused in a paused zone; a proxy already in the asked state is left
 // alone; one still deploying or stopping is refused.
 func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyStatusRequest) (*teoapi.ModifyL4ProxyStatusResponse, error) {
-	want := deref(req.Status)
+	want := cloudapi.Value(req.Status)
 	if want != model.L4Online && want != model.L4Offline {
 		return nil, cloudapi.Invalid("Status", "%q is not online or offline", want)
 	}
 	return &teoapi.ModifyL4ProxyStatusResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		p, err := proxyOf(tx, deref(req.ZoneId), deref(req.ProxyId))
+		p, err := proxyOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		if err != nil {
 			return err
 		}
@@ -140,7 +141,7 @@ func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, 
 // a proxy deploying or stopping is refused.
 func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.DeleteL4ProxyRequest) (*teoapi.DeleteL4ProxyResponse, error) {
 	return &teoapi.DeleteL4ProxyResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		p, err := proxyOf(tx, deref(req.ZoneId), deref(req.ProxyId))
+		p, err := proxyOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		if err != nil {
 			return err
 		}

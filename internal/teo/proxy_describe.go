@@ -34,10 +34,10 @@ func (s *Service) DescribeL4Proxy(ctx context.Context, call *cloudapi.Call, req 
 	var total int
 	counts := map[string]int{}
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		if _, err := zoneOf(tx, deref(req.ZoneId)); err != nil {
+		if _, err := zoneOf(tx, cloudapi.Value(req.ZoneId)); err != nil {
 			return err
 		}
-		all, err := resource.Children[model.TeoL4Proxy](tx, deref(req.ZoneId))
+		all, err := resource.Children[model.TeoL4Proxy](tx, cloudapi.Value(req.ZoneId))
 		if err != nil {
 			return err
 		}

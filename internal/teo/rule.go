@@ -28,7 +28,7 @@ func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 			return nil, err
 		}
 		r := &model.TeoL4Rule{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoL4Rule)},
-			ZoneID: deref(req.ZoneId), ProxyID: deref(req.ProxyId), Status: model.L4Progress,
+			ZoneID: cloudapi.Value(req.ZoneId), ProxyID: cloudapi.Value(req.ProxyId), Status: model.L4Progress,
 			ClientIPMode: model.PassOff, SessionPersist: model.TeoOff, SessionPersistTime: model.DefaultSessionPersistTime}
 		applyRule(r, &in)
 		if err := r.Check(param, s.AllowPrivateOrigins); err != nil {
@@ -38,7 +38,7 @@ func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 	}
 	ids := make([]string, len(rules))
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		existing, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
+		existing, err := proxyRules(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	return &teoapi.ModifyL4ProxyRulesResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		rules, err := proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
+		rules, err := proxyRules(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		if err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 }
 
 func modifyOne(rules []*model.TeoL4Rule, changed map[string]bool, param string, in *teoapi.L4ProxyRule, allowPrivate bool) error {
-	id := deref(in.RuleId)
+	id := cloudapi.Value(in.RuleId)
 	if id == "" {
 		return cloudapi.Missing(param + "RuleId")
 	}

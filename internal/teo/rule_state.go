@@ -20,7 +20,7 @@ var ruleFilters = map[string]func(r *model.TeoL4Rule) []string{
 // the default (20), as Tencent's own example answers.
 func (s *Service) DescribeL4ProxyRules(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeL4ProxyRulesRequest) (*teoapi.DescribeL4ProxyRulesResponse, error) {
 	limit := req.Limit
-	if deref(limit) == 0 {
+	if cloudapi.Value(limit) == 0 {
 		limit = nil
 	}
 	offset, n, err := paging(req.Offset, limit, maxDescribeL4)
@@ -33,7 +33,7 @@ func (s *Service) DescribeL4ProxyRules(ctx context.Context, call *cloudapi.Call,
 	}
 	var rules []*model.TeoL4Rule
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		rules, err = proxyRules(tx, deref(req.ZoneId), deref(req.ProxyId))
+		rules, err = proxyRules(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
 		return err
 	})
 	if err != nil {
@@ -59,7 +59,7 @@ func ruleInfo(r *model.TeoL4Rule) teoapi.L4ProxyRule {
 // ModifyL4ProxyRulesStatus starts (online) or stops (offline) rules.
 // Rules already in the asked state are left alone.
 func (s *Service) ModifyL4ProxyRulesStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyRulesStatusRequest) (*teoapi.ModifyL4ProxyRulesStatusResponse, error) {
-	want := deref(req.Status)
+	want := cloudapi.Value(req.Status)
 	if want != model.L4Online && want != model.L4Offline {
 		return nil, cloudapi.Invalid("Status", "%q is not online or offline", want)
 	}
@@ -106,7 +106,7 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 
 // pickRules loads the rules ids of a proxy of a zone.
 func pickRules(tx *resource.Tx, zone, proxy *string, ids []string) ([]*model.TeoL4Rule, error) {
-	rules, err := proxyRules(tx, deref(zone), deref(proxy))
+	rules, err := proxyRules(tx, cloudapi.Value(zone), cloudapi.Value(proxy))
 	if err != nil {
 		return nil, err
 	}

@@ -42,11 +42,11 @@ type timingQuery struct {
 func parseTimingQuery(req *teoapi.DescribeTimingL4DataRequest) (timingQuery, error) {
 	var q timingQuery
 	var err error
-	if q.from, err = time.Parse(time.RFC3339, deref(req.StartTime)); err != nil {
-		return q, cloudapi.Invalid("StartTime", "%q is not an ISO 8601 time like 2025-10-01T08:00:00+08:00", deref(req.StartTime))
+	if q.from, err = time.Parse(time.RFC3339, cloudapi.Value(req.StartTime)); err != nil {
+		return q, cloudapi.Invalid("StartTime", "%q is not an ISO 8601 time like 2025-10-01T08:00:00+08:00", cloudapi.Value(req.StartTime))
 	}
-	if q.to, err = time.Parse(time.RFC3339, deref(req.EndTime)); err != nil {
-		return q, cloudapi.Invalid("EndTime", "%q is not an ISO 8601 time like 2025-10-01T10:00:00+08:00", deref(req.EndTime))
+	if q.to, err = time.Parse(time.RFC3339, cloudapi.Value(req.EndTime)); err != nil {
+		return q, cloudapi.Invalid("EndTime", "%q is not an ISO 8601 time like 2025-10-01T10:00:00+08:00", cloudapi.Value(req.EndTime))
 	}
 	span := q.to.Sub(q.from)
 	if span <= 0 {
@@ -55,7 +55,7 @@ func parseTimingQuery(req *teoapi.DescribeTimingL4DataRequest) (timingQuery, err
 	if span > maxTimingSpan {
 		return q, apierr.New(apierr.Code("LimitExceeded.QueryTimeLimitExceeded"), "EndTime - StartTime is %s; at most 31 days", span)
 	}
-	if q.gran, err = timingGranularity(deref(req.Interval), span); err != nil {
+	if q.gran, err = timingGranularity(cloudapi.Value(req.Interval), span); err != nil {
 		return q, err
 	}
 	if len(req.MetricNames) == 0 {

@@ -26,7 +26,7 @@ func (c condition) keep(id string) bool { return slices.Contains(c.values, id) !
 func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
 	out := make([]condition, len(in))
 	for i, c := range in {
-		key, op := deref(c.Key), deref(c.Operator)
+		key, op := cloudapi.Value(c.Key), cloudapi.Value(c.Operator)
 		if key != "proxyId" && key != "ruleId" {
 			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Key", i), "%q is not proxyId or ruleId", key)
 		}

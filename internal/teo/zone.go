@@ -1,6 +1,7 @@
 package teo
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -16,16 +17,16 @@ import (
 // null (docs/api-teo.md).
 func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoapi.CreateZoneRequest) (*teoapi.CreateZoneResponse, error) {
 	z := &model.TeoZone{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoZone)},
-		Type: orDefault(deref(req.Type), model.ZonePartial), Name: deref(req.ZoneName), AliasName: deref(req.AliasZoneName),
-		Area: deref(req.Area), PlanID: deref(req.PlanId), ModifyTime: call.Time.Unix()}
+		Type: cmp.Or(cloudapi.Value(req.Type), model.ZonePartial), Name: cloudapi.Value(req.ZoneName), AliasName: cloudapi.Value(req.AliasZoneName),
+		Area: cloudapi.Value(req.Area), PlanID: cloudapi.Value(req.PlanId), ModifyTime: call.Time.Unix()}
 	if err := checkNewZone(z); err != nil {
 		return nil, err
 	}
 	for _, t := range req.Tags {
-		z.Tags = append(z.Tags, model.Tag{Key: deref(t.TagKey), Value: deref(t.TagValue)})
+		z.Tags = append(z.Tags, model.Tag{Key: cloudapi.Value(t.TagKey), Value: cloudapi.Value(t.TagValue)})
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := checkZoneNameFree(tx, z, deref(req.AllowDuplicates)); err != nil {
+		if err := checkZoneNameFree(tx, z, cloudapi.Value(req.AllowDuplicates)); err != nil {
 			return err
 		}
 		return tx.Insert(z)
@@ -54,7 +55,7 @@ func checkNewZone(z *model.TeoZone) error {
 	if err := model.CheckZoneName(z.Name); err != nil {
 		return err
 	}
-	z.Area = orDefault(z.Area, model.AreaOverseas)
+	z.Area = cmp.Or(z.Area, model.AreaOverseas)
 	return model.CheckArea("Area", z.Area)
 }
 
@@ -86,7 +87,7 @@ func checkZoneNameFree(tx *resource.Tx, z *model.TeoZone, allowDup bool) error {
 // A noDomainAccess zone may only become a CNAME (partial) zone.
 func (s *Service) ModifyZone(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyZoneRequest) (*teoapi.ModifyZoneResponse, error) {
 	return &teoapi.ModifyZoneResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		z, err := zoneOf(tx, deref(req.ZoneId))
+		z, err := zoneOf(tx, cloudapi.Value(req.ZoneId))
 		if err != nil {
 			return err
 		}
@@ -112,7 +113,7 @@ func applyZoneChange(z *model.TeoZone, req *teoapi.ModifyZoneRequest) error {
 		if *req.Type != model.ZonePartial {
 			return apierr.New(apierr.Code("OperationDenied.NoDomainAccessZoneOnlyAllowModifiedToCNAME"), "a noDomainAccess zone can only be switched to Type partial, not %q", *req.Type)
 		}
-		if deref(req.ZoneName) == "" {
+		if cloudapi.Value(req.ZoneName) == "" {
 			return apierr.New(apierr.Code("InvalidParameter.ZoneNameIsRequired"), "ZoneName is required to switch a noDomainAccess zone to CNAME access")
 		}
 		if err := model.CheckZoneName(*req.ZoneName); err != nil {
@@ -121,7 +122,7 @@ func applyZoneChange(z *model.TeoZone, req *teoapi.ModifyZoneRequest) error {
 		z.Type, z.Name, z.Area = model.ZonePartial, *req.ZoneName, model.AreaOverseas
 		return nil
 	}
-	if t := deref(req.Type); t != "" {
+	if t := cloudapi.Value(req.Type); t != "" {
 		if t != model.ZonePartial && t != model.ZoneFull && t != model.ZoneDNSPodAccess {
 			return cloudapi.Invalid("Type", "%q is not full, partial or dnsPodAccess", t)
 		}
@@ -140,7 +141,7 @@ func applyZoneChange(z *model.TeoZone, req *teoapi.ModifyZoneRequest) error {
 		z.Area = *req.Area
 	}
 	if v := req.VanityNameServers; v != nil {
-		if err := model.CheckOnOff("VanityNameServers.Switch", deref(v.Switch)); err != nil {
+		if err := model.CheckOnOff("VanityNameServers.Switch", cloudapi.Value(v.Switch)); err != nil {
 			return err
 		}
 		z.VanitySwitch, z.VanityServers = *v.Switch, v.Servers
@@ -153,7 +154,7 @@ func applyZoneChange(z *model.TeoZone, req *teoapi.ModifyZoneRequest) error {
 // L4 traffic (the controller closes its proxies).
 func (s *Service) ModifyZoneStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyZoneStatusRequest) (*teoapi.ModifyZoneStatusResponse, error) {
 	return &teoapi.ModifyZoneStatusResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		z, err := zoneOf(tx, deref(req.ZoneId))
+		z, err := zoneOf(tx, cloudapi.Value(req.ZoneId))
 		if err != nil {
 			return err
 		}
@@ -178,7 +179,7 @@ func (s *Service) ModifyZoneStatus(ctx context.Context, call *cloudapi.Call, req
 // delete never cuts live traffic by surprise.
 func (s *Service) DeleteZone(ctx context.Context, call *cloudapi.Call, req *teoapi.DeleteZoneRequest) (*teoapi.DeleteZoneResponse, error) {
 	return &teoapi.DeleteZoneResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
-		z, err := zoneOf(tx, deref(req.ZoneId))
+		z, err := zoneOf(tx, cloudapi.Value(req.ZoneId))
 		if err != nil {
 			return err
 		}

@@ -67,11 +67,11 @@ func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *t
 	if err := checkFilters(fs, slices.Sorted(maps.Keys(zoneFilters))...); err != nil {
 		return nil, err
 	}
-	order, ok := zoneOrder[orDefault(deref(req.Order), "create-time")]
+	order, ok := zoneOrder[cmp.Or(cloudapi.Value(req.Order), "create-time")]
 	if !ok {
-		return nil, cloudapi.Invalid("Order", "%q is not type, area, create-time, zone-name, use-time or active-status", deref(req.Order))
+		return nil, cloudapi.Invalid("Order", "%q is not type, area, create-time, zone-name, use-time or active-status", cloudapi.Value(req.Order))
 	}
-	dir := orDefault(deref(req.Direction), "desc")
+	dir := cmp.Or(cloudapi.Value(req.Direction), "desc")
 	if dir != "asc" && dir != "desc" {
 		return nil, cloudapi.Invalid("Direction", "%q is not asc or desc", dir)
 	}
@@ -120,7 +120,7 @@ func zoneInfo(z *model.TeoZone) teoapi.Zone {
 func advancedFilters(in []teoapi.AdvancedFilter) []filter {
 	out := make([]filter, len(in))
 	for i, f := range in {
-		out[i] = filter{name: deref(f.Name), values: f.Values, fuzzy: deref(f.Fuzzy)}
+		out[i] = filter{name: cloudapi.Value(f.Name), values: f.Values, fuzzy: cloudapi.Value(f.Fuzzy)}
 	}
 	return out
 }
@@ -129,7 +129,7 @@ func advancedFilters(in []teoapi.AdvancedFilter) []filter {
 func plainFilters(in []teoapi.Filter) []filter {
 	out := make([]filter, len(in))
 	for i, f := range in {
-		out[i] = filter{name: deref(f.Name), values: f.Values}
+		out[i] = filter{name: cloudapi.Value(f.Name), values: f.Values}
 	}
 	return out
 }

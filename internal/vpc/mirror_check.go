@@ -18,7 +18,7 @@ import (
 // nothing; a failed check returns the error creating would.
 func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CheckTrafficMirrorRequest) (*vpcapi.CheckTrafficMirrorResponse, error) {
 	probe := &model.TrafficMirror{Type: model.MirrorTypePublicIP, CollectorSrcs: req.CollectorSources}
-	if err := checkSubnet(deref(req.SubnetId)); err != nil {
+	if err := checkSubnet(cloudapi.Value(req.SubnetId)); err != nil {
 		return nil, err
 	}
 	for _, t := range req.CollectorTarget {
@@ -33,7 +33,7 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 		if _, err := resource.Get[model.Vpc](tx, *req.VpcId); err != nil {
 			return err
 		}
-		if id := deref(req.TrafficMirrorId); id != "" {
+		if id := cloudapi.Value(req.TrafficMirrorId); id != "" {
 			m, err := resource.Get[model.TrafficMirror](tx, id)
 			if err != nil {
 				return err

@@ -50,19 +50,19 @@ func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, 
 // needs no store.
 func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.TrafficMirror, error) {
 	m := &model.TrafficMirror{Base: model.Base{ID: model.NewID(model.PrefixTrafficMirror), CreateTime: now},
-		VpcID: *req.VpcId, Name: *req.TrafficMirrorName, Description: deref(req.TrafficMirrorDescribe),
-		CollectorSrcs: req.CollectorSrcs, SubnetID: deref(req.SubnetId), Tags: tagsIn(req.Tags)}
+		VpcID: *req.VpcId, Name: *req.TrafficMirrorName, Description: cloudapi.Value(req.TrafficMirrorDescribe),
+		CollectorSrcs: req.CollectorSrcs, SubnetID: cloudapi.Value(req.SubnetId), Tags: tagsIn(req.Tags)}
 	var err error
 	if err = model.ValidateMirrorName(m.Name); err != nil {
 		return nil, err
 	}
-	if m.Type, err = model.ParseMirrorType(deref(req.Type)); err != nil {
+	if m.Type, err = model.ParseMirrorType(cloudapi.Value(req.Type)); err != nil {
 		return nil, err
 	}
 	if m.State, err = model.ParseMirrorState(m.Type, req.State); err != nil {
 		return nil, err
 	}
-	if m.Direction, err = model.ParseMirrorDirection(m.Type, deref(req.Direction), false); err != nil {
+	if m.Direction, err = model.ParseMirrorDirection(m.Type, cloudapi.Value(req.Direction), false); err != nil {
 		return nil, err
 	}
 	if err := setFilters(m, req.NatId, req.CollectorNormalFilters, req.IngressFilterRules, req.EgressFilterRules, now); err != nil {

@@ -33,12 +33,12 @@ func (s *Service) ModifyTrafficMirrorAttribute(ctx context.Context, call *clouda
 			return nil, err
 		}
 	}
-	if len([]rune(deref(req.TrafficMirrorDescription))) > maxMirrorDescLen {
+	if len([]rune(cloudapi.Value(req.TrafficMirrorDescription))) > maxMirrorDescLen {
 		return nil, apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "TrafficMirrorDescription must be at most %d characters", maxMirrorDescLen)
 	}
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(_ *resource.Tx, m *model.TrafficMirror) error {
-		m.Name = deref(orPtr(req.TrafficMirrorName, &m.Name))
-		m.Description = deref(orPtr(req.TrafficMirrorDescription, &m.Description))
+		m.Name = cloudapi.Value(orPtr(req.TrafficMirrorName, &m.Name))
+		m.Description = cloudapi.Value(orPtr(req.TrafficMirrorDescription, &m.Description))
 		return nil
 	})
 	if err != nil {

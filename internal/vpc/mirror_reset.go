@@ -90,14 +90,14 @@ func (s *Service) ResetTrafficMirrorSrcs(ctx context.Context, call *cloudapi.Cal
 // ResetTrafficMirrorTarget replaces the collectors (and, when given, the
 // sender subnet).
 func (s *Service) ResetTrafficMirrorTarget(ctx context.Context, call *cloudapi.Call, req *vpcapi.ResetTrafficMirrorTargetRequest) (*vpcapi.ResetTrafficMirrorTargetResponse, error) {
-	if err := checkSubnet(deref(req.SubnetId)); err != nil {
+	if err := checkSubnet(cloudapi.Value(req.SubnetId)); err != nil {
 		return nil, err
 	}
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(tx *resource.Tx, m *model.TrafficMirror) (err error) {
 		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
 			return err
 		}
-		m.SubnetID = deref(orPtr(req.SubnetId, &m.SubnetID))
+		m.SubnetID = cloudapi.Value(orPtr(req.SubnetId, &m.SubnetID))
 		return checkMirror(tx, m)
 	})
 	if err != nil {

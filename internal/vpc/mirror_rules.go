@@ -62,7 +62,7 @@ func (s *Service) ModifyTrafficMirrorFilterRules(ctx context.Context, call *clou
 func modifyRules(param string, rules []model.MirrorFilterRule, changes []vpcapi.TrafficMirrorFilter) error {
 	for i, c := range changes {
 		path := param + "." + strconv.Itoa(i)
-		id := deref(c.TrafficMirrorFilterRuleId)
+		id := cloudapi.Value(c.TrafficMirrorFilterRuleId)
 		if id == "" {
 			return apierr.New(apierr.MissingParameter, "%s.TrafficMirrorFilterRuleId is required", path)
 		}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
@@ -37,7 +38,7 @@ func parseNewRules(param string, in []vpcapi.TrafficMirrorFilter, existing []mod
 	out := make([]model.MirrorFilterRule, 0, len(in))
 	for i, f := range in {
 		path := param + "." + strconv.Itoa(i)
-		if deref(f.TrafficMirrorFilterRuleId) != "" {
+		if cloudapi.Value(f.TrafficMirrorFilterRuleId) != "" {
 			return nil, apierr.New(apierr.InvalidParameterValue, "%s.TrafficMirrorFilterRuleId is assigned by the service; leave it out", path)
 		}
 		next := model.NextRulePriority(slices.Concat(existing, out))
@@ -54,7 +55,7 @@ func parseNewRules(param string, in []vpcapi.TrafficMirrorFilter, existing []mod
 // checkNat rejects NatId: opengaap has no NAT gateways to filter by.
 func checkNat(natID *string, withFilters bool) error {
 	switch {
-	case deref(natID) == "":
+	case cloudapi.Value(natID) == "":
 		return nil
 	case withFilters:
 		return apierr.New(apierr.InvalidParameterCoexist, "a traffic mirror filters by NatId or by five-tuple rules, not both")
@@ -63,7 +64,7 @@ func checkNat(natID *string, withFilters bool) error {
 }
 
 func targetIn(t *vpcapi.TrafficMirrorTarget) model.MirrorTargetInput {
-	return model.MirrorTargetInput{IPs: t.TargetIps, EndPoints: t.TargetEndPoints, AlgHash: deref(t.AlgHash), TargetType: deref(t.TargetType)}
+	return model.MirrorTargetInput{IPs: t.TargetIps, EndPoints: t.TargetEndPoints, AlgHash: cloudapi.Value(t.AlgHash), TargetType: cloudapi.Value(t.TargetType)}
 }
 
 func filterOut(f model.FiveTuple) vpcapi.TrafficMirrorFilter {

@@ -43,8 +43,8 @@ func newVpc(req *vpcapi.CreateVpcRequest) (*model.Vpc, error) {
 		return nil, err
 	}
 	v := &model.Vpc{Base: model.Base{ID: model.NewID(model.PrefixVpc)}, Name: *req.VpcName, CidrBlock: cidr,
-		DNSServers: model.DefaultDNSServers, DomainName: deref(req.DomainName), Tags: tagsIn(req.Tags),
-		RouteVpcPublish: deref(req.EnableRouteVpcPublish), RouteVpcPublishIpv6: deref(req.EnableRouteVpcPublishIpv6)}
+		DNSServers: model.DefaultDNSServers, DomainName: cloudapi.Value(req.DomainName), Tags: tagsIn(req.Tags),
+		RouteVpcPublish: cloudapi.Value(req.EnableRouteVpcPublish), RouteVpcPublishIpv6: cloudapi.Value(req.EnableRouteVpcPublishIpv6)}
 	if req.EnableMulticast != nil {
 		if v.EnableMulticast, err = model.ParseBoolString("EnableMulticast", *req.EnableMulticast); err != nil {
 			return nil, err
@@ -98,9 +98,9 @@ func modifyVpc(v *model.Vpc, req *vpcapi.ModifyVpcAttributeRequest) (err error) 
 	if req.DomainName != nil {
 		v.DomainName = *req.DomainName
 	}
-	v.RouteVpcPublish = deref(orPtr(req.EnableRouteVpcPublish, &v.RouteVpcPublish))
-	v.RouteVpcPublishIpv6 = deref(orPtr(req.EnableRouteVpcPublishIpv6, &v.RouteVpcPublishIpv6))
-	v.CdcPublish = deref(orPtr(req.EnableCdcPublish, &v.CdcPublish))
+	v.RouteVpcPublish = cloudapi.Value(orPtr(req.EnableRouteVpcPublish, &v.RouteVpcPublish))
+	v.RouteVpcPublishIpv6 = cloudapi.Value(orPtr(req.EnableRouteVpcPublishIpv6, &v.RouteVpcPublishIpv6))
+	v.CdcPublish = cloudapi.Value(orPtr(req.EnableCdcPublish, &v.CdcPublish))
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
@@ -24,18 +25,10 @@ func formatTime(unix int64) string {
 	return time.Unix(unix, 0).In(timeZone).Format("2006-01-02 15:04:05")
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 func tagsIn(in []vpcapi.Tag) []model.Tag {
 	out := make([]model.Tag, len(in))
 	for i, t := range in {
-		out[i] = model.Tag{Key: deref(t.Key), Value: deref(t.Value)}
+		out[i] = model.Tag{Key: cloudapi.Value(t.Key), Value: cloudapi.Value(t.Value)}
 	}
 	return out
 }
@@ -50,7 +43,7 @@ func tagsOut(in []model.Tag) []vpcapi.Tag {
 
 // paging applies Offset (default 0) and Limit (default 20, at most 100).
 func paging(offset, limit *int64) (int, int, error) {
-	o, l := deref(offset), int64(defaultLimit)
+	o, l := cloudapi.Value(offset), int64(defaultLimit)
 	if limit != nil {
 		l = *limit
 	}
