@@ -23,7 +23,8 @@ type Store struct {
 	// write runs Update and Stats writes; read runs View and queries. On
 	// SQLite write has exactly one connection.
 	write, read *sql.DB
-	stmts       sync.Map // stmtKey → *sql.Stmt (nil while being prepared)
+	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
+	bg          sync.WaitGroup // Background prepares, waited for by Close.
 }
 
 // Interface guards.
@@ -115,6 +116,9 @@ func (s *Store) Stats() store.Stats { return statsStore{s} }
 
 // Close closes both pools. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	// A background prepare still running would open a connection (and, on
+	// SQLite, files next to the database) after Close returned.
+	s.bg.Wait()
 	s.stmts.Range(func(_, v any) bool {
 		if st := v.(*sql.Stmt); st != nil {
 			st.Close()
@@ -145,7 +149,9 @@ func (s *Store) prepared(db *sql.DB, q string) *sql.Stmt {
 		return v.(*sql.Stmt)
 	}
 	if _, loaded := s.stmts.LoadOrStore(k, (*sql.Stmt)(nil)); !loaded {
+		s.bg.Add(1)
 		go func() {
+			defer s.bg.Done()
 			st, err := db.PrepareContext(context.Background(), s.d.rebind(q))
 			if err != nil {
 				s.stmts.Delete(k) // try again on a later miss
