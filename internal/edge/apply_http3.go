@@ -1,24 +1,34 @@
 package edge
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/l7"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
+// noTLS13 is the status message of a listener that asks for HTTP/3 while
+// its TLS versions exclude TLS 1.3 (l7.ServesHTTP3): it runs on TCP only.
+const noTLS13 = "HTTP/3 not served: the listener's TLS versions exclude TLS 1.3, the only version QUIC speaks"
+
 // syncHTTP3 makes the UDP side of an HTTP socket match its listener: bound
-// and serving the entry's handler when the listener has HTTP/3, closed
+// and serving the entry's handler when the listener serves HTTP/3, drained
 // otherwise. A changed listener keeps its UDP socket and QUIC connections
 // (handler swap). A bind failure marks the listener failed while its TCP
 // side keeps serving; the next Apply retries the bind, as for any failed
 // bind.
 func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
-	switch {
-	case !e.placed.Listener.HTTP3:
-		closeHTTP3(e)
+	switch l := e.placed.Listener; {
+	case !l7.ServesHTTP3(l):
+		rt.drainHTTP3(k.addr, e, rt.opts.DrainGrace)
+		if l.HTTP3 {
+			ls.Error = noTLS13
+		}
 	case e.h3 != nil:
 		e.h3.Update(e.h)
 	default:
+		rt.yieldUDP(k.addr) // HTTP/3 back on while its last socket drains.
 		h3, err := l7.ListenHTTP3(k.addr, e.h)
 		if err != nil {
 			ls.State, ls.Error = StateFailed, "bind UDP/"+k.addr.String()+" (HTTP/3): "+err.Error()
@@ -28,35 +38,67 @@ func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 	}
 }
 
-// closeHTTP3 closes an entry's QUIC side, if any, releasing the UDP port
-// at once; its request handlers end in the background.
-func closeHTTP3(e *l7Entry) {
-	if e.h3 != nil {
-		e.h3.Close()
-		e.h3 = nil
+// drainHTTP3 detaches an entry's QUIC side, if any, and drains it for
+// grace (l7.H3Server.Shutdown: GOAWAY, in-flight requests finish). The
+// UDP port stays bound meanwhile, unless a listener claims it (yieldUDP).
+// It returns nil when there was no QUIC side.
+func (rt *Runtime) drainHTTP3(addr netip.AddrPort, e *l7Entry, grace time.Duration) <-chan struct{} {
+	q := e.h3
+	if q == nil {
+		return nil
+	}
+	e.h3 = nil
+	st := rt.l7()
+	st.quic[addr] = q
+	done := q.Shutdown(grace)
+	rt.bg.Add(1)
+	go func() {
+		defer rt.bg.Done()
+		<-done
+		rt.mu.Lock()
+		if st.quic[addr] == q {
+			delete(st.quic, addr)
+		}
+		rt.mu.Unlock()
+	}()
+	return done
+}
+
+// yieldUDP closes the draining QUIC socket on addr, if any, releasing the
+// port at once: a configured listener wins over a drain.
+func (rt *Runtime) yieldUDP(addr netip.AddrPort) {
+	st := rt.l7()
+	if q := st.quic[addr]; q != nil {
+		q.Close()
+		delete(st.quic, addr)
 	}
 }
 
-// releaseUDP closes the QUIC side of sockets whose next configuration has
-// no HTTP/3. It runs with the L7 removals, before layer-4 binds, so the UDP
-// port can pass to a UDP listener in the same Apply.
-func (rt *Runtime) releaseUDP(want map[sockKey]wantedHTTP) {
+// releaseUDP drains the QUIC side of sockets whose next configuration
+// serves no HTTP/3, then frees the UDP ports that the snapshot's UDP
+// listeners want from every drain. It runs with the L7 removals, before
+// layer-4 binds, so a port can pass to a UDP listener in the same Apply.
+func (rt *Runtime) releaseUDP(snap *snapshot.Snapshot, want map[sockKey]wantedHTTP) {
 	for k, e := range rt.l7().servers {
-		if w, ok := want[k]; ok && !w.kept && !w.Listener.HTTP3 {
-			closeHTTP3(e)
+		if w, ok := want[k]; ok && !w.kept && !l7.ServesHTTP3(w.Listener) {
+			rt.drainHTTP3(k.addr, e, rt.opts.DrainGrace)
+		}
+	}
+	for _, pl := range snap.Listeners() {
+		if pl.Listener.Protocol == snapshot.ProtoUDP {
+			rt.yieldUDP(keyOf(pl).addr)
 		}
 	}
 }
 
-// shutdownL7 stops both sides of an entry: the TCP socket drains for
-// grace, the QUIC side closes now (its connections live on the socket).
-// done is closed when both are gone.
-func shutdownL7(e *l7Entry, grace time.Duration) <-chan struct{} {
+// shutdownL7 stops both sides of an entry: the TCP socket and the QUIC
+// side drain for grace. done is closed when both are gone.
+func (rt *Runtime) shutdownL7(k sockKey, e *l7Entry, grace time.Duration) <-chan struct{} {
 	done := e.srv.Shutdown(grace)
-	if e.h3 == nil {
+	quic := rt.drainHTTP3(k.addr, e, grace)
+	if quic == nil {
 		return done
 	}
-	quic := e.h3.Close()
 	both := make(chan struct{})
 	go func() {
 		<-done
@@ -64,6 +106,17 @@ func shutdownL7(e *l7Entry, grace time.Duration) <-chan struct{} {
 		close(both)
 	}()
 	return both
+}
+
+// cutQUIC closes every QUIC drain at grace, for Runtime.Close, and returns
+// what to wait for.
+func (st *l7State) cutQUIC(grace time.Duration) []<-chan struct{} {
+	var dones []<-chan struct{}
+	for _, q := range st.quic {
+		dones = append(dones, q.Shutdown(grace)) // Already draining: its done.
+		time.AfterFunc(max(grace, 0), func() { q.Close() })
+	}
+	return dones
 }
 
 // recheckL7 closes HTTP connections (TCP and QUIC) whose client the proxy's

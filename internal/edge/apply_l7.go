@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/acl"
@@ -25,12 +26,13 @@ type l7State struct {
 	env     *l7.Env
 	servers map[sockKey]*l7Entry
 	drains  map[*l7Entry]<-chan struct{}
+	quic    map[netip.AddrPort]*l7.H3Server // Draining QUIC sockets by UDP address (apply_http3.go).
 }
 
 func (rt *Runtime) l7() *l7State {
 	if rt.http == nil {
 		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports()},
-			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}}
+			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}, quic: map[netip.AddrPort]*l7.H3Server{}}
 	}
 	return rt.http
 }
@@ -80,7 +82,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 			rt.removeHTTP(k, e, rep)
 		}
 	}
-	rt.releaseUDP(want) // apply_http3.go
+	rt.releaseUDP(snap, want) // apply_http3.go
 	return want
 }
 
@@ -140,7 +142,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
 	st := rt.l7()
 	delete(st.servers, k)
-	done := shutdownL7(e, rt.opts.DrainGrace)
+	done := rt.shutdownL7(k, e, rt.opts.DrainGrace)
 	st.drains[e] = done
 	id := e.placed.Listener.ID
 	rt.bg.Add(1)
@@ -162,9 +164,9 @@ func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
 // wait for.
 func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
 	st := rt.l7()
-	var dones []<-chan struct{}
+	dones := st.cutQUIC(grace)
 	for k, e := range st.servers {
-		dones = append(dones, shutdownL7(e, grace))
+		dones = append(dones, rt.shutdownL7(k, e, grace))
 		e.h.Release()
 		delete(st.servers, k)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -93,12 +94,28 @@ func TestHTTP3(t *testing.T) {
 		t.Errorf("listener new connections: got %d; want 3", v.NewConns)
 	}
 
-	// HTTP/3 off: the UDP port is released, TCP keeps serving without Alt-Svc.
+	// HTTP/3 off: the QUIC side drains (the idle connection is closed once
+	// quiet) and releases the port; TCP keeps serving without Alt-Svc.
 	l.HTTP3 = false
 	mustApply(t, rt, httpProxy(3, ip, l))
-	mustBindUDP(t, addr)
+	waitUDPFree(t, addr, 3*time.Second)
 	if resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); resp.Header.Get("Alt-Svc") != "" {
 		t.Errorf("HTTP/3 off: got Alt-Svc %q", resp.Header.Get("Alt-Svc"))
+	}
+}
+
+// waitUDPFree waits up to within for the UDP port at addr to be free.
+func waitUDPFree(t *testing.T, addr netip.AddrPort, within time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+		if err == nil {
+			_ = pc.Close()
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("UDP port still held after %v: %v", within, err)
+		}
 	}
 }
 
@@ -179,5 +196,251 @@ func TestHTTP3PolicyRecheck(t *testing.T) {
 	}
 	if _, s, body := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); s.Name != "a" {
 		t.Errorf("other source after the policy: got %q", body)
+	}
+}
+
+// streamOrigin starts an origin that answers every request with first
+// zero bytes, flushed, waits for hold (if not nil) to be closed, then, if
+// endless, sends zeros until the client goes.
+func streamOrigin(t *testing.T, first int, hold <-chan struct{}, endless bool) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 32<<10)
+		for n := 0; n < first; n += len(buf) {
+			if _, err := w.Write(buf[:min(len(buf), first-n)]); err != nil {
+				return
+			}
+		}
+		w.(http.Flusher).Flush()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		for endless {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TestHTTP3Bandwidth downloads over HTTP/3 through a proxy whose 4 Mbps
+// limit is set while the listener runs, and checks 4 Mbps ± 10%.
+func TestHTTP3Bandwidth(t *testing.T) {
+	// Not parallel: it measures a rate (see TestBandwidthCap). QUIC runs in
+	// user space, so a starved CPU lowers its rate sooner than TCP's: a
+	// lower cap than TCP's test leaves more slack (a 16 KiB burst is 32 ms).
+	const mbps, window = 4, 2 * time.Second
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "server CA")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	l := h3Listener(t, ca, port, streamOrigin(t, 0, nil, true))
+	mustApply(t, rt, httpProxy(1, ip, l))
+	s2 := httpProxy(2, ip, l)
+	s2.Proxies[0].BandwidthMbps = mbps
+	if st, _ := mustApply(t, rt, s2).Listener("lsr-h3"); st.Change != edge.ChangeUnchanged {
+		t.Fatalf("listener change: got %q; want unchanged (same UDP socket)", st.Change)
+	}
+
+	c := h3Client(t, lo.Next(), addr, ca.pool)
+	c.Timeout = 0 // The read deadline is the window.
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := c.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 64<<10)
+	_, _ = resp.Body.Read(buf) // The first read includes the bucket's initial burst.
+	start, total := time.Now(), 0
+	for time.Since(start) < window {
+		n, err := resp.Body.Read(buf)
+		total += n
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", total, err)
+		}
+	}
+	got := float64(total) * 8 / time.Since(start).Seconds() / 1e6
+	t.Logf("HTTP/3 origin→client: %.2f Mbps of body (cap %d on the wire)", got, mbps)
+	if got < mbps*0.9 || got > mbps*1.1 {
+		t.Errorf("got %.2f Mbps; want %d ± 10%%", got, mbps)
+	}
+}
+
+// TestHTTP3LiveBytes checks that a QUIC connection's bytes show while it
+// is open, and that the totals only grow when it ends.
+func TestHTTP3LiveBytes(t *testing.T) {
+	t.Parallel()
+	const first = 256 << 10
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "server CA")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	hold := make(chan struct{})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
+	c := h3Client(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)), ca.pool)
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, first)); err != nil {
+		t.Fatal(err)
+	}
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-h3"}
+	var live stats.Values
+	for end := time.Now().Add(3 * time.Second); live.BytesOut < first; time.Sleep(50 * time.Millisecond) {
+		if live = rt.Stats().Values[key]; time.Now().After(end) {
+			t.Fatalf("open connection: got %d bytes out, %d in; want ≥ %d out", live.BytesOut, live.BytesIn, first)
+		}
+	}
+	if live.Active != 1 || live.BytesIn == 0 {
+		t.Errorf("open connection: active %d, bytes in %d; want 1 and > 0", live.Active, live.BytesIn)
+	}
+
+	close(hold)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_ = c.Transport.(*http3.Transport).Close()
+	var final stats.Values
+	for end := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if final = rt.Stats().Values[key]; final.Active == 0 || time.Now().After(end) {
+			break
+		}
+	}
+	if final.Active != 0 || final.BytesOut < live.BytesOut || final.BytesIn < live.BytesIn {
+		t.Errorf("closed: active %d, bytes %d/%d; want 0 and ≥ live %d/%d",
+			final.Active, final.BytesIn, final.BytesOut, live.BytesIn, live.BytesOut)
+	}
+	proxy := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]
+	if proxy.BytesIn != final.BytesIn || proxy.BytesOut != final.BytesOut {
+		t.Errorf("proxy bytes %d/%d; want the listener's %d/%d", proxy.BytesIn, proxy.BytesOut, final.BytesIn, final.BytesOut)
+	}
+}
+
+// TestHTTP3NeedsTLS13: a listener limited to TLS ≤ 1.2 serves no HTTP/3
+// (no UDP bind, no Alt-Svc) and says so; a domain limited so refuses QUIC
+// handshakes for its name.
+func TestHTTP3NeedsTLS13(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "server CA")
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	l := h3Listener(t, ca, port, a)
+	l.TLS.MinVersion, l.TLS.MaxVersion = snapshot.TLS11, snapshot.TLS12
+	rep := mustApply(t, rt, httpProxy(1, ip, l))
+	if st, _ := rep.Listener("lsr-h3"); st.State != edge.StateRunning || !strings.Contains(st.Error, "TLS 1.3") {
+		t.Errorf("status: got %q %q; want running, HTTP/3 not served for want of TLS 1.3", st.State, st.Error)
+	}
+	mustBindUDP(t, addr)
+	if resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); resp.Header.Get("Alt-Svc") != "" {
+		t.Errorf("TLS ≤ 1.2: got Alt-Svc %q", resp.Header.Get("Alt-Svc"))
+	}
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+	if resp, err := h3.Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("TLS ≤ 1.2: served over HTTP/3: %s", resp.Status)
+	}
+
+	// TLS 1.3 allowed by the listener, not by one domain: that name's QUIC
+	// handshakes are refused, the other's served.
+	old := snapshot.Domain{Host: "old.test", TLS: &snapshot.TLS{MaxVersion: snapshot.TLS12},
+		Rules: []snapshot.Rule{rule("r-old", "/", l7Origins(a))}}
+	l = h3Listener(t, ca, port, a)
+	l.Domains = append(l.Domains, old)
+	mustApply(t, rt, httpProxy(2, ip, l))
+	h3 = h3Client(t, lo.Next(), addr, ca.pool)
+	if resp, _, _ := get(t, h3, "https://www.test/", "www.test"); resp.ProtoMajor != 3 {
+		t.Errorf("www.test: got %s; want HTTP/3", resp.Proto)
+	}
+	req, _ = http.NewRequest(http.MethodGet, "https://old.test/", nil)
+	if resp, err := h3Client(t, lo.Next(), addr, ca.pool).Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("old.test (TLS ≤ 1.2): served over HTTP/3: %s", resp.Status)
+	}
+}
+
+// TestHTTP3Drain: removing a listener lets an in-flight HTTP/3 request
+// finish (GOAWAY) while new requests fail, then frees the UDP port; a UDP
+// listener wanting the port in the same Apply takes it at once instead.
+func TestHTTP3Drain(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{DrainGrace: 10 * time.Second})
+	ca := newTestPKI(t, "server CA")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	hold := make(chan struct{})
+	const first = 1000
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
+
+	slow := func(c *http.Client) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			_, err = io.ReadFull(resp.Body, make([]byte, first)) // The request is in flight.
+		}
+		return resp, err
+	}
+	c := h3Client(t, lo.Next(), addr, ca.pool)
+	c.Timeout = 0 // Its first request outlives the others.
+	resp, err := slow(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, rt, httpProxy(2, ip))
+	t0 := time.Now()
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+	if r, err := h3Client(t, lo.Next(), addr, ca.pool).Do(req); err == nil {
+		r.Body.Close()
+		t.Errorf("new connection to a removed listener served: %s", r.Status)
+	}
+	if r, err := c.Do(req); err == nil { // The draining connection got GOAWAY.
+		r.Body.Close()
+		t.Errorf("new request on a draining connection served: %s", r.Status)
+	}
+	t.Logf("new requests failed in %v", time.Since(t0))
+	time.Sleep(time.Second) // Longer than a drain takes to close a quiet connection.
+	close(hold)
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Errorf("in-flight request after the removal: got %d more bytes, %v; want its clean end", len(rest), err)
+	}
+	resp.Body.Close()
+	waitUDPFree(t, addr, 3*time.Second)
+
+	// The same in flight, but a UDP listener takes the port in the Apply
+	// that removes the HTTP/3 one: the drain yields, the request is cut.
+	hold = make(chan struct{})
+	defer close(hold)
+	mustApply(t, rt, httpProxy(3, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
+	resp, err = slow(h3Client(t, lo.Next(), addr, ca.pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	u := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("u:"))
+	if rep := rt.Apply(oneProxy(4, ip, listener("lsr-udp", snapshot.ProtoUDP, port, origins(u.Addr)))); !rep.OK() {
+		t.Fatalf("UDP listener on a draining HTTP/3 port: %+v", rep)
+	}
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("in-flight request survived its port passing to a UDP listener")
 	}
 }

@@ -43,7 +43,9 @@ type HTTPListener struct {
 	ForwardProtocol string `json:"forwardProtocol,omitempty"`
 	// HTTP3 also serves HTTP/3 (QUIC, TLS 1.3) on the UDP port of the same
 	// number, which it then occupies like a UDP listener; HTTPS only.
-	// HTTP/1.1 and HTTP/2 answers advertise it with Alt-Svc.
+	// HTTP/1.1 and HTTP/2 answers advertise it with Alt-Svc. A listener
+	// whose TLS versions exclude TLS 1.3 serves no HTTP/3 (the port stays
+	// reserved).
 	HTTP3 bool `json:"http3,omitempty"`
 	// Domains are the listener's virtual hosts.
 	Domains []Domain `json:"domains,omitempty"`
@@ -83,7 +85,9 @@ type Domain struct {
 	TLS *TLS `json:"tls,omitempty"`
 	// BasicAuth, when non-empty, requires HTTP basic authentication with
 	// one of these htpasswd-style "user:hash" lines. hash is bcrypt ($2a$,
-	// $2b$, $2y$), "{SHA}" + base64(SHA-1), or else compared as plain text.
+	// $2b$, $2y$), Apache MD5 ($apr1$), crypt(3) MD5, SHA-256 or SHA-512
+	// ($1$, $5$, $6$), "{SHA}" + base64(SHA-1), or else compared as plain
+	// text.
 	BasicAuth []string `json:"basicAuth,omitempty"`
 	// OriginCAPEMs, when non-empty, make the edge verify HTTPS origins'
 	// certificates against these CAs (GAAP RealServerAuth); otherwise

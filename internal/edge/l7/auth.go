@@ -9,15 +9,20 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/GehirnInc/crypt"
+	_ "github.com/GehirnInc/crypt/apr1_crypt" // $apr1$: Apache htpasswd's default.
+	_ "github.com/GehirnInc/crypt/md5_crypt"  // $1$
+	_ "github.com/GehirnInc/crypt/sha256_crypt"
+	_ "github.com/GehirnInc/crypt/sha512_crypt"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // basicAuth checks HTTP basic credentials against htpasswd-style lines.
-// Hash formats: bcrypt ($2a$, $2b$, $2y$), {SHA} + base64(SHA-1) (Apache
-// htpasswd -s), and otherwise the text itself as a plain password (the
-// GAAP reference's example "root:FSGdT" is no known crypt format). Apache
-// MD5 ($apr1$) and crypt(3) hashes are not recognised and thus compared as
-// plain text, which never matches a real password.
+// Hash formats are those of Apache htpasswd and nginx's auth_basic_user_file:
+// bcrypt ($2a$, $2b$, $2y$), Apache MD5 ($apr1$, htpasswd's default),
+// crypt(3) MD5, SHA-256 and SHA-512 ($1$, $5$, $6$), {SHA} + base64(SHA-1)
+// (htpasswd -s), and otherwise the text itself as a plain password (the
+// GAAP reference's example "root:FSGdT" is no known crypt format).
 type basicAuth struct {
 	users map[string]string // user → hash
 
@@ -80,6 +85,8 @@ func checkHash(hash, pass string) bool {
 		sum := sha1.Sum([]byte(pass))
 		want := base64.StdEncoding.EncodeToString(sum[:])
 		return subtle.ConstantTimeCompare([]byte(hash[len("{SHA}"):]), []byte(want)) == 1
+	case crypt.IsHashSupported(hash): // The $apr1$, $1$, $5$ and $6$ imported above.
+		return crypt.NewFromHash(hash).Verify(hash, []byte(pass)) == nil
 	}
 	return subtle.ConstantTimeCompare([]byte(hash), []byte(pass)) == 1
 }

@@ -67,7 +67,7 @@ type vhost struct {
 func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {
 	h := &Handler{ID: l.ID, Proxy: proxy, Stats: env.Stats.Get(stats.KindListener, l.ID), port: l.Port,
 		exact: map[string]*vhost{}, env: env}
-	if l.HTTP3 {
+	if ServesHTTP3(l) {
 		h.altSvc = []string{altSvc(l.Port)}
 	}
 	defer func() {

@@ -9,9 +9,12 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
 )
 
 // HTTP/3 application error codes sent when the edge closes a connection.
@@ -32,10 +35,10 @@ const (
 // (QUIC) with the Handler's certificates, next to the Server of the same
 // listener on the TCP port of the same number. The socket is the edge's,
 // not quic-go's: a configuration change swaps the Handler and keeps the
-// socket and its QUIC connections; Close releases the port at once. Safe
-// for concurrent use.
+// socket and its QUIC connections. Shutdown drains (http3_conn.go), Close
+// releases the port at once. Safe for concurrent use.
 type H3Server struct {
-	pc   *net.UDPConn
+	pc   *quicSocket // Shaped by the proxy's bandwidth (http3_shape.go).
 	tr   *quic.Transport
 	ln   *quic.Listener
 	srv  *http3.Server
@@ -43,13 +46,15 @@ type H3Server struct {
 	h    atomic.Pointer[Handler]
 	tls  atomic.Pointer[h3Configs] // Derived from the current handler.
 
-	mu     sync.Mutex
-	conns  map[*quic.Conn]*Handler // Each with the handler it was accepted with.
-	closed bool
-	wg     sync.WaitGroup // Connection goroutines.
-	once   sync.Once
-	done   chan struct{} // Accept loop ended.
-	gone   chan struct{} // Close finished waiting for handlers.
+	mu       sync.Mutex
+	conns    map[*quic.Conn]*h3Conn
+	closed   bool           // No more connections are served.
+	draining bool           // Shutdown: quiet connections are closed.
+	wg       sync.WaitGroup // Connection goroutines and the sweeper.
+	once     sync.Once
+	quit     chan struct{} // Stops the sweeper.
+	done     chan struct{} // Accept loop ended.
+	gone     chan struct{} // Close finished waiting for handlers.
 }
 
 // ListenHTTP3 binds addr (UDP) and serves h, which must have TLS, over
@@ -58,24 +63,29 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	if h.tls == nil {
 		return nil, errors.New("HTTP/3 needs TLS")
 	}
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, err
 	}
-	s := &H3Server{pc: pc, tr: &quic.Transport{Conn: pc}, conns: map[*quic.Conn]*Handler{},
-		done: make(chan struct{}), gone: make(chan struct{})}
+	s := &H3Server{conns: map[*quic.Conn]*h3Conn{},
+		quit: make(chan struct{}), done: make(chan struct{}), gone: make(chan struct{})}
 	s.h.Store(h)
+	s.pc = newQUICSocket(udp, func() *limit.Bandwidth { return s.h.Load().Proxy.BW })
+	s.tr = &quic.Transport{Conn: s.pc}
 	// quic-go applies the returned config as is: it must carry the limits.
 	s.qcfg = &quic.Config{MaxIdleTimeout: IdleTimeout, GetConfigForClient: s.admitInitial}
 	s.ln, err = s.tr.Listen(&tls.Config{GetConfigForClient: s.configFor}, s.qcfg)
 	if err != nil {
-		_ = pc.Close()
+		_ = s.pc.Close()
 		return nil, err
 	}
 	s.srv = &http3.Server{
-		Handler:        http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.h.Load().ServeHTTP(w, r) }),
+		Handler:        http.HandlerFunc(s.serveHTTP),
 		MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: IdleTimeout,
+		ConnContext: s.connContext,
 	}
+	s.wg.Add(1)
+	go s.sweepLoop()
 	go s.acceptLoop()
 	return s, nil
 }
@@ -87,11 +97,20 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 // keep their QUIC state (and the counters and gate slot of their accept).
 func (s *H3Server) Update(h *Handler) { s.h.Store(h) }
 
+// errH3Closed refuses handshakes on a draining listener.
+var errH3Closed = errors.New("listener closed")
+
 // admitInitial applies the proxy's security policy to a client's first
 // packet, before any handshake work: a denied source is refused at once.
 // The address is not yet validated, but a spoofed allowed source cannot
 // finish the handshake anyway.
 func (s *H3Server) admitInitial(info *quic.ClientInfo) (*quic.Config, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed { // Draining: refuse (CONNECTION_REFUSED), so the client falls back to TCP now.
+		return nil, errH3Closed
+	}
 	h := s.h.Load()
 	ua, _ := info.RemoteAddr.(*net.UDPAddr)
 	if ua == nil || !h.Proxy.Policy.Load().Allow(ua.AddrPort().Addr().Unmap(), policyUDP, h.port) {
@@ -122,36 +141,33 @@ func (s *H3Server) serve(c *quic.Conn) {
 		return
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
+	hc := &h3Conn{c: c, h: h, busy: time.Now()}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		s.end(c, h)
+		s.end(hc)
 		return
 	}
-	s.conns[c] = h
+	s.conns[c] = hc
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		_ = s.srv.ServeQUICConn(c) // Returns when the connection ends.
-		s.end(c, h)
+		s.end(hc)
 	}()
 }
 
-// end closes c (the caller of ServeQUICConn owns it), releases its slot
-// and adds its wire bytes to the counters it was accepted with.
-func (s *H3Server) end(c *quic.Conn, h *Handler) {
-	_ = c.CloseWithError(h3NoError, "")
-	st := c.ConnectionStats()
+// end closes a connection (the caller of ServeQUICConn owns it), releases
+// its slot and publishes the last of its wire bytes.
+func (s *H3Server) end(hc *h3Conn) {
+	_ = hc.c.CloseWithError(h3NoError, "")
 	s.mu.Lock()
-	delete(s.conns, c)
+	hc.publish(hc.c.ConnectionStats())
+	delete(s.conns, hc.c)
 	s.mu.Unlock()
-	h.Proxy.Conns.Release()
-	h.count(func(c *statsCounters) {
-		c.Active.Add(-1)
-		c.BytesIn.Add(int64(st.BytesReceived))
-		c.BytesOut.Add(int64(st.BytesSent))
-	})
+	hc.h.Proxy.Conns.Release()
+	hc.h.count(func(c *statsCounters) { c.Active.Add(-1) })
 }
 
 // Recheck closes connections whose client the proxy's current policy
@@ -159,10 +175,10 @@ func (s *H3Server) end(c *quic.Conn, h *Handler) {
 func (s *H3Server) Recheck() {
 	s.mu.Lock()
 	var deny []*quic.Conn
-	for c, h := range s.conns {
+	for c, hc := range s.conns {
 		src := c.RemoteAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-		if !h.Proxy.Policy.Load().Allow(src, policyUDP, h.port) {
-			h.count(func(c *statsCounters) { c.Denied.Add(1) })
+		if !hc.h.Proxy.Policy.Load().Allow(src, policyUDP, hc.h.port) {
+			hc.h.count(func(c *statsCounters) { c.Denied.Add(1) })
 			deny = append(deny, c)
 		}
 	}
@@ -170,34 +186,4 @@ func (s *H3Server) Recheck() {
 	for _, c := range deny {
 		_ = c.CloseWithError(h3Denied, h3DenyText) // Unblocks its ServeQUICConn.
 	}
-}
-
-// Close closes every QUIC connection (clients get CONNECTION_CLOSE and
-// fall back to TCP) and releases the UDP port before returning, so the
-// port can be bound again in the same Apply. QUIC connections live on the
-// socket, so unlike TCP they cannot outlive it to drain. done is closed
-// when every request handler has returned.
-func (s *H3Server) Close() (done <-chan struct{}) {
-	s.once.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		conns := make([]*quic.Conn, 0, len(s.conns))
-		for c := range s.conns {
-			conns = append(conns, c)
-		}
-		s.mu.Unlock()
-		_ = s.ln.Close()
-		for _, c := range conns {
-			_ = c.CloseWithError(h3NoError, "listener closed")
-		}
-		_ = s.tr.Close()
-		_ = s.pc.Close()
-		go func() {
-			defer close(s.gone)
-			<-s.done
-			s.wg.Wait() // Request contexts end with their connection.
-			_ = s.srv.Close()
-		}()
-	})
-	return s.gone
 }

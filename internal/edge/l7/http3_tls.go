@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // AltSvcMaxAge is how long (seconds) clients may remember that a listener
@@ -18,12 +20,23 @@ func altSvc(port int) string {
 	return `h3=":` + strconv.Itoa(port) + `"; ma=` + strconv.Itoa(AltSvcMaxAge)
 }
 
+// ServesHTTP3 reports whether listener l serves HTTP/3 (binds its UDP port
+// and advertises it in Alt-Svc): it asks for it and its TLS versions
+// include TLS 1.3, the only version QUIC speaks. A listener limited to
+// older versions keeps them on TCP rather than speak TLS 1.3 over QUIC.
+func ServesHTTP3(l *snapshot.HTTPListener) bool {
+	return l.HTTP3 && l.TLS != nil && (l.TLS.MaxVersion == "" || l.TLS.MaxVersion == snapshot.TLS13)
+}
+
+// errNoTLS13 refuses a QUIC handshake for a domain whose TLS versions
+// exclude TLS 1.3: the client falls back to TCP and the domain's setting.
+var errNoTLS13 = errors.New("TLS versions of this domain exclude TLS 1.3, which QUIC needs")
+
 // h3Configs holds the QUIC variants of one handler's TLS configs: the same
 // certificates, client CAs and session-ticket keys, with ALPN "h3" and TLS
-// 1.3 only. QUIC has no other TLS version, so a listener limited to older
-// versions still speaks TLS 1.3 over HTTP/3 (its cipher policy covers TLS
-// 1.0-1.2 only and does not apply). Variants are made on first use and
-// shared by later handshakes; a handler swap starts a new set.
+// 1.3 only (QUIC has no other version; cipher policies cover TLS 1.0-1.2
+// and do not apply). Variants are made on first use and shared by later
+// handshakes; a handler swap starts a new set.
 type h3Configs struct {
 	h  *Handler
 	mu sync.Mutex
@@ -49,7 +62,11 @@ func (s *H3Server) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			set = fresh
 		}
 	}
-	return set.get(h.tls.forHello(hello)), nil
+	base := h.tls.forHello(hello)
+	if base.MaxVersion < tls.VersionTLS13 {
+		return nil, errNoTLS13
+	}
+	return set.get(base), nil
 }
 
 func (c *h3Configs) get(base *tls.Config) *tls.Config {

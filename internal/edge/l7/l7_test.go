@@ -3,32 +3,7 @@ package l7
 import (
 	"net/http/httptest"
 	"testing"
-
-	"golang.org/x/crypto/bcrypt"
 )
-
-func TestCheckHash(t *testing.T) {
-	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	y := "$2y$" + string(bc[4:]) // htpasswd -B spelling.
-	for _, tc := range []struct {
-		name, hash, pass string
-		want             bool
-	}{
-		{"bcrypt", string(bc), "pw", true},
-		{"bcrypt wrong", string(bc), "px", false},
-		{"bcrypt 2y", y, "pw", true},
-		{"sha", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "password", true},
-		{"sha wrong", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "Password", false},
-		{"plain", "FSGdT", "FSGdT", true},
-		{"apr1 is not recognised", "$apr1$x$y", "x", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := checkHash(tc.hash, tc.pass); got != tc.want {
-				t.Errorf("checkHash(%q, %q) = %v; want %v", tc.hash, tc.pass, got, tc.want)
-			}
-		})
-	}
-}
 
 func TestRedirectURL(t *testing.T) {
 	for _, tc := range []struct{ spec, host, want string }{

@@ -1,0 +1,78 @@
+package l7
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestCheckHash(t *testing.T) {
+	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	y := "$2y$" + string(bc[4:]) // htpasswd -B spelling.
+	for _, tc := range []struct {
+		name, hash, pass string
+		want             bool
+	}{
+		{"bcrypt", string(bc), "pw", true},
+		{"bcrypt wrong", string(bc), "px", false},
+		{"bcrypt 2y", y, "pw", true},
+		{"sha", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "password", true},
+		{"sha wrong", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "Password", false},
+		{"plain", "FSGdT", "FSGdT", true},
+		// openssl passwd -apr1 / -1 / -5 / -6 -salt saltsalt 'pa:ss wörd'.
+		{"apr1", "$apr1$saltsalt$57M75mtJHnRrcuily51CO0", "pa:ss wörd", true},
+		{"apr1 wrong", "$apr1$saltsalt$57M75mtJHnRrcuily51CO0", "pa:ss word", false},
+		{"apr1 empty password", "$apr1$Zx.9/ab$fIPtz2QHJMifx4zRo7Cm20", "", true},
+		{"md5-crypt", "$1$saltsalt$u8S/zMcc69bB5O/reTbvT/", "pa:ss wörd", true},
+		{"sha256-crypt", "$5$saltsalt$f3/UQ15npnSs4Vv7.Xos27TA1i1CpdMGT34D5fPQuj5", "pa:ss wörd", true},
+		{"sha256-crypt wrong", "$5$saltsalt$f3/UQ15npnSs4Vv7.Xos27TA1i1CpdMGT34D5fPQuj5", "pa:ss wörd ", false},
+		{"sha512-crypt", "$6$saltsalt$C4RIzsZQIZD5.VEF3opYL3gpxyszQ5ZhzXA6QVzJgu5AFkGPMkRyVj.ao7MicoMK9iVtJ6ezaZhxMP8Sj1Ymr0", "pa:ss wörd", true},
+		// openssl passwd -6 -salt saltstringsaltstringX: salts stop at 16 characters.
+		{"sha512-crypt long salt", "$6$saltstringsaltst$e.3mR68CqZEpesEX1HlFZT6sEanSOjM/b5UoDyDo00a8syek2cJldMjrbtKP86.FJvzluVR7nc3DNzelAwTxj.", "Hello world!", true},
+		// The SHA-crypt specification's examples (explicit rounds).
+		{"sha256-crypt rounds", "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA", "Hello world!", true},
+		{"sha512-crypt rounds", "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", true},
+		// Malformed crypt strings fail, never match as text, never panic.
+		{"apr1 truncated", "$apr1$x$y", "$apr1$x$y", false},
+		{"sha512-crypt bad rounds", "$6$rounds=x$salt$hash", "$6$rounds=x$salt$hash", false},
+		{"sha256-crypt no hash", "$5$", "$5$", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkHash(tc.hash, tc.pass); got != tc.want {
+				t.Errorf("checkHash(%q, %q) = %v; want %v", tc.hash, tc.pass, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckHashOpenSSL checks hashes that the reference tool makes now,
+// from random salts and passwords.
+func TestCheckHashOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("no openssl")
+	}
+	for _, alg := range []string{"-apr1", "-1", "-5", "-6"} {
+		t.Run(alg, func(t *testing.T) {
+			buf := make([]byte, 12)
+			_, _ = rand.Read(buf)
+			pass := base64.StdEncoding.EncodeToString(buf) + " :é"
+			cmd := exec.Command("openssl", "passwd", alg, "-stdin")
+			cmd.Stdin = strings.NewReader(pass + "\n")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("openssl passwd %s: %v", alg, err)
+			}
+			hash := strings.TrimSpace(string(out))
+			if !checkHash(hash, pass) {
+				t.Errorf("checkHash(%q, %q) = false; want true", hash, pass)
+			}
+			if checkHash(hash, pass+"x") {
+				t.Errorf("checkHash(%q, wrong password) = true", hash)
+			}
+		})
+	}
+}

@@ -1,0 +1,158 @@
+package l7
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// h3SweepEvery is how often an H3Server publishes the wire bytes of its
+// live connections and, while draining, closes those that went quiet. It
+// matches the TCP listeners' sampling period.
+const h3SweepEvery = 500 * time.Millisecond
+
+// h3Conn is a served QUIC connection. It keeps the handler (and so the
+// counters and gate slot) it was accepted with.
+type h3Conn struct {
+	c    *quic.Conn
+	h    *Handler
+	reqs atomic.Int64 // Requests in flight.
+	// Guarded by H3Server.mu:
+	in, out uint64    // Wire bytes already added to the counters.
+	busy    time.Time // Last sweep that saw requests or traffic.
+}
+
+type h3ConnKey struct{}
+
+// publish adds the wire bytes moved since the last call to the counters
+// (quic-go's totals are monotonic) and reports whether there were any.
+// The caller holds H3Server.mu.
+func (hc *h3Conn) publish(st quic.ConnectionStats) bool {
+	in, out := st.BytesReceived-hc.in, st.BytesSent-hc.out
+	if in == 0 && out == 0 {
+		return false
+	}
+	hc.in, hc.out = st.BytesReceived, st.BytesSent
+	hc.h.count(func(c *statsCounters) { c.BytesIn.Add(int64(in)); c.BytesOut.Add(int64(out)) })
+	return true
+}
+
+// connContext (http3.Server.ConnContext) lets requests find their
+// connection, to count themselves in flight for the drain.
+func (s *H3Server) connContext(ctx context.Context, c *quic.Conn) context.Context {
+	s.mu.Lock()
+	hc := s.conns[c]
+	s.mu.Unlock()
+	return context.WithValue(ctx, h3ConnKey{}, hc)
+}
+
+func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if hc, _ := r.Context().Value(h3ConnKey{}).(*h3Conn); hc != nil {
+		hc.reqs.Add(1)
+		defer hc.reqs.Add(-1)
+	}
+	s.h.Load().ServeHTTP(w, r)
+}
+
+// sweepLoop publishes live byte counters, so a long connection shows its
+// traffic in per-minute statistics before it ends; end reconciles exactly.
+func (s *H3Server) sweepLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(h3SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// sweep publishes every connection's bytes and, while draining, closes the
+// connections that have no request in flight and have been quiet for a
+// sweep and for settle.
+func (s *H3Server) sweep(now time.Time) {
+	var quiet []*quic.Conn
+	s.mu.Lock()
+	for c, hc := range s.conns {
+		st := c.ConnectionStats()
+		if hc.publish(st) || hc.reqs.Load() > 0 {
+			hc.busy = now
+		} else if s.draining && now.Sub(hc.busy) >= settle(st) {
+			quiet = append(quiet, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range quiet {
+		_ = c.CloseWithError(h3NoError, "listener closed") // Unblocks its ServeQUICConn.
+	}
+}
+
+// settle is how long a connection must move no byte before a drain closes
+// it: two probe timeouts (RFC 9002 §6.2.1, with quic-go's 25 ms maximum ACK
+// delay). Closing discards unacknowledged stream data, and a handler that
+// returned may still have its response's tail in flight: within that time
+// the tail is either acknowledged (bytes in) or retransmitted (bytes out).
+func settle(st quic.ConnectionStats) time.Duration {
+	return 2 * (st.SmoothedRTT + max(4*st.MeanDeviation, time.Millisecond) + 25*time.Millisecond)
+}
+
+// Shutdown drains: new handshakes are refused (admitInitial; the
+// listener stays open so that quic-go answers them with CONNECTION_REFUSED
+// at once rather than leave clients to time out, and they fall back to TCP),
+// every connection gets an HTTP/3 GOAWAY (requests already sent finish,
+// later ones are rejected as safe to retry), connections close once their
+// requests are done and their data acknowledged (sweep), and at grace the
+// rest are closed. The UDP port stays bound until then, since QUIC
+// connections live on the socket; Close cuts the drain short and releases
+// the port at once. done is closed when everything is closed.
+func (s *H3Server) Shutdown(grace time.Duration) (done <-chan struct{}) {
+	s.mu.Lock()
+	first := !s.closed
+	s.closed, s.draining = true, true
+	s.mu.Unlock()
+	if first {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			_ = s.srv.Shutdown(ctx) // GOAWAY; returns when every connection ended, or at grace.
+			s.Close()
+		}()
+	}
+	return s.gone
+}
+
+// Close closes every QUIC connection (clients get CONNECTION_CLOSE and
+// fall back to TCP) and releases the UDP port before returning, so the
+// port can be bound again in the same Apply. done is closed when every
+// request handler has returned.
+func (s *H3Server) Close() (done <-chan struct{}) {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		conns := make([]*quic.Conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		close(s.quit)
+		_ = s.ln.Close()
+		for _, c := range conns {
+			_ = c.CloseWithError(h3NoError, "listener closed")
+		}
+		_ = s.tr.Close()
+		_ = s.pc.Close()
+		go func() {
+			defer close(s.gone)
+			<-s.done
+			s.wg.Wait() // Request contexts end with their connection.
+			_ = s.srv.Close()
+		}()
+	})
+	return s.gone
+}

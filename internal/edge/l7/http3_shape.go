@@ -1,0 +1,84 @@
+package l7
+
+import (
+	"context"
+	"net"
+
+	"github.com/quic-go/quic-go"
+	"golang.org/x/net/ipv4"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
+)
+
+// quicSocket is the UDP socket an H3Server hands to quic-go: the raw
+// *net.UDPConn (so quic-go keeps batched reads, GSO, ECN and DF, which it
+// only enables on an OOBCapablePacketConn) with the two calls quic-go
+// moves datagrams through on Linux passed through the proxy's bandwidth
+// buckets, shared with its TCP listeners. Reads are charged after the fact
+// and delay the next read: the kernel queue fills and drops, and QUIC
+// congestion control slows the client down as TCP flow control would.
+// Writes wait before the datagram leaves, which backs up quic-go's send
+// queue. The buckets are looked up on every call, so a limit set, changed
+// or lifted while the listener lives applies at once; unlimited, the cost
+// is two atomic loads per batch. Safe for concurrent use.
+type quicSocket struct {
+	*net.UDPConn
+	batch *ipv4.PacketConn // recvmmsg, as quic-go does on a bare socket.
+	bw    func() *limit.Bandwidth
+	// ctx ends waits when the socket closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// Interface guards: quic-go uses ReadBatch (its batchConn) and WriteMsgUDP
+// only when the socket is both.
+var (
+	_ quic.OOBCapablePacketConn = (*quicSocket)(nil)
+	_ interface {
+		ReadBatch([]ipv4.Message, int) (int, error)
+	} = (*quicSocket)(nil)
+)
+
+func newQUICSocket(pc *net.UDPConn, bw func() *limit.Bandwidth) *quicSocket {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &quicSocket{UDPConn: pc, batch: ipv4.NewPacketConn(pc), bw: bw, ctx: ctx, cancel: cancel}
+}
+
+// ReadBatch reads datagrams into ms and charges them to the In bucket.
+func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
+	n, err := c.batch.ReadBatch(ms, flags) // n is -1 on error.
+	if bw := c.bw(); n > 0 && bw.Limited() {
+		total := 0
+		for _, m := range ms[:n] {
+			total += m.N
+		}
+		c.wait(bw, limit.In, total)
+	}
+	return n, err
+}
+
+// WriteMsgUDP waits for Out tokens, then sends b (several datagrams with
+// GSO).
+func (c *quicSocket) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
+	if bw := c.bw(); bw.Limited() {
+		c.wait(bw, limit.Out, len(b))
+	}
+	return c.UDPConn.WriteMsgUDP(b, oob, addr)
+}
+
+// wait takes n tokens in chunks a bucket can grant.
+func (c *quicSocket) wait(bw *limit.Bandwidth, d limit.Direction, n int) {
+	for n > 0 {
+		k := min(n, bw.Chunk())
+		if bw.Wait(c.ctx, d, k) != nil {
+			return // Closed.
+		}
+		n -= k
+	}
+}
+
+// Close ends waits and closes the socket.
+func (c *quicSocket) Close() error {
+	c.cancel()
+	return c.UDPConn.Close()
+}
