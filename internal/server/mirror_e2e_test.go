@@ -76,6 +76,17 @@ func TestTrafficMirrorEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The mirror's counters are exported for Prometheus: packets sent equal
+	// what the edge counted, no copy dropped.
+	sent := n.Edge.Stats().Values[key].PacketsOut
+	metrics := httpGet(t, "http://"+n.Addr+"/metrics")
+	for _, want := range []string{fmt.Sprintf(`opengaap_packets_out_total{id=%q,kind="mirror"} %d`, id, sent),
+		fmt.Sprintf(`opengaap_udp_dropped_total{id=%q,kind="mirror"} 0`, id)} {
+		if sent == 0 || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	vpcCall(t, vc, "StopTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
 	n.until("mirror stopped on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return !ok })
 	before := col.count()
