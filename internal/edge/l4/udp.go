@@ -46,6 +46,7 @@ type UDPServer struct {
 	bc    batchConn
 	route atomic.Pointer[Route]
 	gso   atomic.Bool // Replies may be sent as UDP GSO messages.
+	ovfl  bool        // Reads carry the socket's drop counter (SO_RXQ_OVFL).
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession
@@ -68,6 +69,7 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	v4 := addr.Addr().Unmap().Is4() || !addr.Addr().IsValid()
 	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4),
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
+	s.ovfl = enableRxqOvfl(pc)
 	s.clock.Store(time.Now().UnixNano())
 	s.gso.Store(udpbatch.Supported())
 	s.route.Store(r)
@@ -117,9 +119,13 @@ func (s *UDPServer) readLoop() {
 	ms := make([]ipv4.Message, udpBatch)
 	for i := range ms {
 		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
+		if s.ovfl {
+			ms[i].OOB = make([]byte, rxqOOBLen)
+		}
 	}
 	var touched []*udpSession
 	var pace readBackoff
+	var drops dropMeter
 	for {
 		n, err := s.bc.ReadBatch(ms, 0)
 		if errors.Is(err, net.ErrClosed) {
@@ -131,6 +137,11 @@ func (s *UDPServer) readLoop() {
 		}
 		pace.ok()
 		r := s.route.Load()
+		if s.ovfl && n > 0 { // Datagrams the kernel dropped before this batch: lost at the edge.
+			if d := drops.delta(ms[n-1].OOB[:ms[n-1].NN]); d > 0 {
+				r.counters(nil).Add(dropped, d)
+			}
+		}
 		touched = touched[:0]
 		for i := range ms[:n] {
 			if ss := s.inbound(r, &ms[i]); ss != nil && len(ss.pending) == 1 {
