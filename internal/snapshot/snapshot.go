@@ -38,7 +38,6 @@ const (
 	ClientIPPPV1 ClientIPMode = "PPV1" // PROXY protocol v1 text header (TCP only).
 	ClientIPPPV2 ClientIPMode = "PPV2" // PROXY protocol v2 binary header (TCP: once; UDP: every datagram).
 	ClientIPSPP  ClientIPMode = "SPP"  // Simple Proxy Protocol: 38-byte header on every datagram (UDP only; docs/dataplane-teo.md).
-	ClientIPTOA  ClientIPMode = "TOA"  // Reserved: TCP option address (needs a kernel module on origins).
 )
 
 // Security policy actions.
@@ -111,11 +110,6 @@ type Listener struct {
 	Protocol string `json:"protocol"`
 	// Port is the listening port (1-65535).
 	Port int `json:"port"`
-	// PortEnd, when non-zero, makes the listener cover Port..PortEnd
-	// inclusive (teo L4 rules with port ranges); the origin port is then
-	// mapped one to one: listen port Port+k goes to Origin.Port+k. Reserved:
-	// Validate rejects it until the engine binds ranges.
-	PortEnd int `json:"portEnd,omitempty"`
 	// Scheduler is one of SchedRR, SchedWRR, SchedLC, SchedLRTT.
 	Scheduler string `json:"scheduler"`
 	// SessionPersist keeps a client IP on the origin it was last sent to

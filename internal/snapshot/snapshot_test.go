@@ -24,7 +24,6 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(*Snapshot) {}, ""},
 		{"bad scheduler", func(s *Snapshot) { s.Proxies[0].Listeners[0].Scheduler = "x" }, "scheduler"},
-		{"port range reserved", func(s *Snapshot) { s.Proxies[0].Listeners[0].PortEnd = 90 }, "port ranges"},
 		{"domain without flag", func(s *Snapshot) { s.Proxies[0].Listeners[0].Origins[0].Host = "a.example" }, "IsDomain"},
 		{"ppv1 on udp", func(s *Snapshot) {
 			l := &s.Proxies[0].Listeners[0]

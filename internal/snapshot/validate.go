@@ -122,8 +122,6 @@ func (l *Listener) Validate() error {
 		return fmt.Errorf("protocol %q: want TCP or UDP", l.Protocol)
 	case l.Port < 1 || l.Port > 65535:
 		return fmt.Errorf("port %d out of range", l.Port)
-	case l.PortEnd != 0:
-		return errors.New("port ranges are not supported yet")
 	case l.SessionPersist < 0 || l.ConnectTimeout < 0 || l.IdleTimeout < 0:
 		return errors.New("negative duration")
 	}
