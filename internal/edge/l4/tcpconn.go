@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/edge/tcpinq"
 )
 
 // tcpConn is one proxied connection. Its byte counts come from io.Copy's
@@ -178,12 +179,12 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 		rerr, werr error
 		bulk       bool
 		short      int
-		r          inqReader
+		r          tcpinq.Reader
 	)
 	err = rc.Read(func(fd uintptr) bool {
 		for {
 			b := autoBufs.Get().(*[]byte)
-			n, left, err := r.read(int(fd), *b)
+			n, left, err := r.Read(int(fd), *b)
 			switch {
 			case err == syscall.EAGAIN:
 				autoBufs.Put(b)
@@ -210,8 +211,8 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 			if left == 0 {
 				return false // Drained, no FIN pending: wait.
 			}
-			if short++; short == 2 && !r.tried {
-				r.enable(int(fd))
+			if short++; short == 2 {
+				r.Enable(int(fd))
 			}
 		}
 	})
@@ -227,16 +228,6 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 		return total + m, err
 	}
 	return total, nil
-}
-
-// readFD is read(2), retried on EINTR.
-func readFD(fd int, b []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, b)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }
 
 // copyLoop is the userspace copy used when the proxy has a bandwidth limit

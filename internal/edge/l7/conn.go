@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -38,13 +39,19 @@ type conn struct {
 
 func (c *conn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
+	c.countIn(n)
+	return n, err
+}
+
+// countIn counts n bytes read from the client (also by rawReader, which
+// reads the socket directly).
+func (c *conn) countIn(n int) {
 	if n > 0 {
 		c.listener.BytesIn.Add(int64(n))
 		if c.proxy != nil {
 			c.proxy.BytesIn.Add(int64(n))
 		}
 	}
-	return n, err
 }
 
 func (c *conn) Write(b []byte) (int, error) {
@@ -72,4 +79,24 @@ func (c *conn) Close() error {
 		c.s.mu.Unlock()
 	})
 	return err
+}
+
+// readDeadline is the read deadline last set on a connection, which is
+// not set again unchanged: SetReadDeadline re-arms a runtime timer under
+// a lock, and the keep-alive path would otherwise do so a few times per
+// request (coarseDeadline makes consecutive ones equal). Not safe for
+// concurrent use.
+type readDeadline struct{ at time.Time }
+
+func (d *readDeadline) set(c net.Conn, t time.Time) {
+	if !t.Equal(d.at) {
+		d.at = t
+		_ = c.SetReadDeadline(t)
+	}
+}
+
+// coarseDeadline is d from now rounded up to a whole second: a timeout
+// that fires up to a second late, and changes once a second.
+func coarseDeadline(d time.Duration) time.Time {
+	return time.Now().Add(d).Truncate(time.Second).Add(time.Second)
 }

@@ -107,7 +107,11 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		return
 	}
 	_, _ = pc.br.Discard(len(head))
-	_ = pc.c.SetReadDeadline(time.Time{})
+	if int64(pc.br.Buffered()) < oh.bodyLen {
+		// Bodies have no deadline; one that came with the head needs no
+		// read, and the head's deadline stays set (start sets the next).
+		pc.rd.set(pc.c, time.Time{})
+	}
 	h, conn := rw.Header(), oh.header["Connection"]
 	for k, vv := range oh.header {
 		if hopByHop(k, conn) {

@@ -45,6 +45,7 @@ func parseFastHead(head []byte) (fastHead, bool) {
 	}
 	f.url = u
 	f.header = make(http.Header, 8)
+	vals := headerValues(head)
 	sawHost, sawCL := false, false
 	for {
 		if line, rest, ok = cutCRLF(rest); !ok {
@@ -83,7 +84,7 @@ func parseFastHead(head []byte) (fastHead, bool) {
 		case "Transfer-Encoding", "Upgrade", "Expect", "Pragma":
 			return f, false
 		}
-		f.header[k] = append(f.header[k], v)
+		vals = addValue(f.header, vals, k, v)
 	}
 	return f, sawHost && len(rest) == 0
 }
@@ -141,7 +142,41 @@ func parseHeaderLine(line []byte) (key, value string, ok bool) {
 		}
 	}
 	v = bytes.Trim(v, " \t")
+	if k, ok := commonKeys[string(line[:colon])]; ok { // No allocation for the usual names.
+		return k, string(v), true
+	}
 	return textproto.CanonicalMIMEHeaderKey(string(line[:colon])), string(v), true
+}
+
+// commonKeys interns header names that requests and answers usually
+// carry, as written canonically.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Age", "Authorization",
+		"Cache-Control", "Connection", "Content-Encoding", "Content-Language", "Content-Length", "Content-Type",
+		"Cookie", "Date", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match", "Keep-Alive",
+		"Last-Modified", "Location", "Origin", "Referer", "Server", "Set-Cookie", "User-Agent", "Vary", "Via",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// headerValues is the array a head's header values share, one entry per
+// line (as textproto does): one allocation rather than one per header.
+func headerValues(head []byte) []string {
+	return make([]string, 0, bytes.Count(head, []byte("\n")))
+}
+
+// addValue adds v to h[k], taking the first value's slice from vals.
+func addValue(h http.Header, vals []string, k, v string) []string {
+	if vv := h[k]; vv != nil {
+		h[k] = append(vv, v) // Repeated: a copy of its own.
+		return vals
+	}
+	vals = append(vals, v)
+	h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	return vals
 }
 
 // isTokenChar reports whether c is an RFC 9110 tchar.
@@ -239,6 +274,7 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 		}
 	}
 	o.header = make(http.Header, 8)
+	vals := headerValues(head)
 	for {
 		if line, rest, ok = cutCRLF(rest); !ok {
 			return o, false
@@ -274,7 +310,7 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 		case "Transfer-Encoding", "Trailer":
 			return o, false
 		}
-		o.header[k] = append(o.header[k], v)
+		vals = addValue(o.header, vals, k, v)
 	}
 	if method == http.MethodHead || o.status == http.StatusNoContent || o.status == http.StatusNotModified {
 		o.bodyLen = 0

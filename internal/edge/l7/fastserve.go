@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,16 +39,23 @@ type fastConn struct {
 	cc     *conn
 	tls    *tls.ConnectionState
 	remote string
-	headBy time.Time // When the head being read must be complete (ReadHeaderTimeout).
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	pre    []byte
+	rd     readDeadline
+
+	// The head being read (readHead resumes after errWait).
+	first   bool      // The connection's first head.
+	inHead  bool      // Its clock is set.
+	waiting bool      // For its first byte, idle.
+	armed   bool      // The header deadline is set.
+	headBy  time.Time // When it must be complete (ReadHeaderTimeout).
 }
 
 // serveFast serves one admitted connection until it closes or is handed
 // to net/http.
 func (s *Server) serveFast(nc net.Conn, cc *conn) {
-	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String()}
+	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String(), first: true}
 	if tc, ok := nc.(*tls.Conn); ok {
 		if !fc.handshake(tc) {
 			return
@@ -58,30 +66,56 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 		}
 	}
 	fc.br = fastReaders.Get().(*bufio.Reader)
-	fc.br.Reset(nc)
 	fc.bw = fastWriters.Get().(*bufio.Writer)
 	fc.bw.Reset(nc)
 	defer func() {
 		fc.bw.Reset(nil)
 		fastWriters.Put(fc.bw)
 	}()
-	for first := true; ; first = false {
-		head, err := fc.readHead(first)
-		if err != nil {
-			fc.close()
-			return
-		}
-		f, ok := parseFastHead(head)
-		if !ok {
-			fc.handOff()
-			return
-		}
-		_, _ = fc.br.Discard(len(head))
-		if !fc.serveOne(&f) {
-			fc.close()
+	if rc, rr := fc.rawConn(); rr != nil {
+		fc.br.Reset(rr)
+		fc.serveRaw(rc, rr)
+		return
+	}
+	fc.br.Reset(nc)
+	for {
+		f, ok, err := fc.request()
+		if !fc.serveNext(&f, ok, err) {
 			return
 		}
 	}
+}
+
+// serveNext serves what request returned; false when the connection has
+// been closed or handed to net/http.
+func (fc *fastConn) serveNext(f *fastHead, ok bool, err error) bool {
+	switch {
+	case err != nil:
+		fc.close()
+	case !ok:
+		fc.handOff()
+	case fc.serveOne(f):
+		return true
+	default:
+		fc.close()
+	}
+	return false
+}
+
+// rawConn returns the raw connection and reader that serveRaw needs for
+// a plain TCP connection without bandwidth limit; nil for the others.
+func (fc *fastConn) rawConn() (syscall.RawConn, *rawReader) {
+	tc, ok := fc.cc.Conn.(*net.TCPConn)
+	if !ok || fc.nc != net.Conn(fc.cc) {
+		return nil, nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil, nil
+	}
+	rr := &rawReader{cc: fc.cc, fd: -1}
+	_ = rc.Control(func(fd uintptr) { rr.inq.Enable(int(fd)) })
+	return rc, rr
 }
 
 // handshake runs the TLS handshake within ReadHeaderTimeout, as net/http
@@ -110,34 +144,53 @@ func looksLikeHTTP(h [5]byte) bool {
 	return false
 }
 
+// request reads and parses the next request head; ok false with a nil
+// error means the fast path does not take the request.
+func (fc *fastConn) request() (f fastHead, ok bool, err error) {
+	head, err := fc.readHead()
+	if err != nil {
+		return f, false, err
+	}
+	if f, ok = parseFastHead(head); ok {
+		_, _ = fc.br.Discard(len(head))
+	}
+	return f, ok, nil
+}
+
 // readHead waits for a request (IdleTimeout between requests) and returns
 // its head, still buffered; a head that does not fit is returned partial
-// and then refused by parseFastHead.
-func (fc *fastConn) readHead(first bool) ([]byte, error) {
-	// Waiting for a request's first byte counts as idle: Shutdown closes
-	// such connections at once (a new one too, which net/http only does
-	// after 5 s; a client cannot tell it from a close just before
-	// accept).
-	wait := IdleTimeout
-	fc.headBy = time.Time{}
-	if first {
-		// As in net/http, the first head's clock starts at the
-		// connection (after the TLS handshake), not at its first byte.
-		wait = ReadHeaderTimeout
-		fc.headBy = time.Now().Add(wait)
+// and then refused by parseFastHead. Where it would wait on a raw-read
+// connection it returns errWait, and resumes there when called again.
+func (fc *fastConn) readHead() ([]byte, error) {
+	if !fc.inHead {
+		fc.inHead, fc.armed, fc.headBy = true, fc.first, time.Time{}
+		if fc.first {
+			// As in net/http, the first head's clock starts at the
+			// connection (after the TLS handshake), not at its first byte.
+			fc.headBy = time.Now().Add(ReadHeaderTimeout)
+			fc.rd.set(fc.nc, fc.headBy)
+		}
+		// Waiting for a request's first byte counts as idle: Shutdown
+		// closes such connections at once (a new one too, which net/http
+		// only does after 5 s; a client cannot tell it from a close just
+		// before accept).
+		if fc.waiting = fc.br.Buffered() == 0; fc.waiting {
+			fc.cc.idle.Store(true)
+			if fc.s.quit.Load() { // Set before Shutdown's closeIdle looks.
+				fc.cc.idle.Store(false)
+				return nil, net.ErrClosed
+			}
+			if !fc.first {
+				fc.rd.set(fc.nc, coarseDeadline(IdleTimeout))
+			}
+		}
 	}
-	if fc.br.Buffered() == 0 {
-		fc.cc.idle.Store(true)
-		if fc.s.quit.Load() { // Set before Shutdown's closeIdle looks.
-			fc.cc.idle.Store(false)
-			return nil, net.ErrClosed
-		}
-		if first {
-			_ = fc.nc.SetReadDeadline(fc.headBy)
-		} else {
-			_ = fc.nc.SetReadDeadline(time.Now().Add(wait))
-		}
+	if fc.waiting {
 		_, err := fc.br.Peek(1)
+		if err == errWait {
+			return nil, err
+		}
+		fc.waiting = false
 		fc.cc.idle.Store(false)
 		if err != nil || fc.s.quit.Load() {
 			return nil, errors.Join(err, net.ErrClosed)
@@ -147,19 +200,20 @@ func (fc *fastConn) readHead(first bool) ([]byte, error) {
 	// needs no header deadline: no further read happens before the
 	// handler, which then reads only a body (serveOne clears the
 	// deadline for that).
-	armed := first // The first head's deadline is already set.
 	for {
 		buf, _ := fc.br.Peek(fc.br.Buffered())
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			return buf[:i+4], nil
-		}
-		if len(buf) == fc.br.Size() {
+		i := bytes.Index(buf, []byte("\r\n\r\n"))
+		if i >= 0 || len(buf) == fc.br.Size() {
+			fc.inHead, fc.first = false, false
+			if i >= 0 {
+				buf = buf[:i+4]
+			}
 			return buf, nil
 		}
-		if !armed {
+		if !fc.armed {
 			fc.headBy = time.Now().Add(ReadHeaderTimeout)
-			_ = fc.nc.SetReadDeadline(fc.headBy)
-			armed = true
+			fc.rd.set(fc.nc, fc.headBy)
+			fc.armed = true
 		}
 		if _, err := fc.br.Peek(len(buf) + 1); err != nil {
 			return nil, err
@@ -176,7 +230,7 @@ func (fc *fastConn) handOff() {
 		fc.br.Reset(nil)
 		fastReaders.Put(fc.br)
 	}
-	_ = fc.nc.SetReadDeadline(time.Time{})
+	fc.rd.set(fc.nc, time.Time{})
 	fc.s.handoff.give(c)
 }
 
@@ -192,7 +246,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	var body io.ReadCloser = http.NoBody
 	var bp *fastBody
 	if f.contentLength > 0 {
-		_ = fc.nc.SetReadDeadline(time.Time{}) // No ReadTimeout: uploads can be long.
+		fc.rd.set(fc.nc, time.Time{}) // No ReadTimeout: uploads can be long.
 		// A new one each time: a transport may still hold the previous
 		// request's body (it then reads ErrBodyReadAfterClose).
 		bp = &fastBody{br: fc.br, left: f.contentLength}

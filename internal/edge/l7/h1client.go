@@ -44,6 +44,7 @@ type h1Conn struct {
 	bw     *bufio.Writer
 	addr   string
 	idleAt time.Time
+	rd     readDeadline
 }
 
 func newH1Client(d *net.Dialer) *h1Client {
@@ -114,7 +115,11 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, write func(*bufio.Wri
 	if err := pc.bw.Flush(); err != nil {
 		return nil, abort(ctx, pc, stop, staleIf(err, true))
 	}
-	_ = pc.c.SetReadDeadline(time.Now().Add(ResponseHeaderTimeout))
+	// The read right after the request nearly always fails with EAGAIN
+	// and parks; the client side avoids that (fastraw.go), but here a
+	// wait without that read would miss a FIN that came while the
+	// connection was idle (TestH1ClientHalfClosedOrigin).
+	pc.rd.set(pc.c, coarseDeadline(ResponseHeaderTimeout))
 	if _, err := pc.br.Peek(1); err != nil {
 		return nil, abort(ctx, pc, stop, staleIf(err, !isTimeout(err)))
 	}
@@ -138,7 +143,7 @@ func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*h
 	if err != nil {
 		return nil, abort(req.Context(), pc, stop, err)
 	}
-	_ = pc.c.SetReadDeadline(time.Time{})
+	pc.rd.set(pc.c, time.Time{})
 	if resp.StatusCode == http.StatusSwitchingProtocols { // Not asked for: eligible excludes Upgrade.
 		return nil, abort(req.Context(), pc, stop, errors.New("origin switched protocols without an Upgrade request"))
 	}

@@ -168,6 +168,39 @@ func TestH1ClientReuseAndStale(t *testing.T) {
 	}
 }
 
+// An origin that half-closes an idle keep-alive connection and goes on
+// reading (a lingering close) answers nothing more on it: the request is
+// replayed on a new connection at once, not after ResponseHeaderTimeout,
+// however soon after the last answer it comes. This is why the request's
+// write is not followed by a wait without a read (as fastraw.go does on
+// the client side): the FIN came before, and RawConn.Read forgets it.
+func TestH1ClientHalfClosedOrigin(t *testing.T) {
+	for _, idle := range []time.Duration{0, 20 * time.Millisecond, 200 * time.Millisecond} {
+		var conns atomic.Int32
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			if conns.Add(1) > 1 {
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}
+			http.ReadRequest(br)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			c.(*net.TCPConn).CloseWrite()
+			io.Copy(io.Discard, br) // Lingers: reads what comes.
+		})
+		cl := newTestH1(t)
+		h1Get(t, cl, addr, "GET")
+		time.Sleep(idle)
+		start := time.Now()
+		if _, body := h1Get(t, cl, addr, "GET"); body != "ok" || time.Since(start) > time.Second {
+			t.Errorf("idle %v: got %q after %v; want ok at once", idle, body, time.Since(start))
+		}
+	}
+}
+
 func TestH1ClientErrors(t *testing.T) {
 	t.Run("dial", func(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tcpinq
+
+const raceBuild = false
