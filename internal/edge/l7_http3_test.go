@@ -48,13 +48,20 @@ func h3Listener(t *testing.T, ca *testPKI, port int, o netip.AddrPort) snapshot.
 		Domains: []snapshot.Domain{{Host: "www.test", Rules: []snapshot.Rule{rule("r-h3", "/", l7Origins(o))}}}}
 }
 
-func TestHTTP3(t *testing.T) {
+// h3Setup is what every HTTP/3 test starts with: a runtime, a server CA,
+// an origin answering "a", and a free address for the listener.
+func h3Setup(t *testing.T) (*edge.Runtime, *testPKI, netip.AddrPort, netip.Addr, int, netip.AddrPort) {
+	t.Helper()
 	rt := newRuntime(t, edge.Options{})
 	ca := newTestPKI(t, "server CA")
 	a := httpOrigin(t, "a", nil)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	return rt, ca, a, ip, port, netip.AddrPortFrom(ip, uint16(port))
+}
+
+func TestHTTP3(t *testing.T) {
+	rt, ca, a, ip, port, addr := h3Setup(t)
 	l := h3Listener(t, ca, port, a)
 	mustApply(t, rt, httpProxy(1, ip, l))
 
@@ -130,12 +137,7 @@ func mustBindUDP(t *testing.T, addr netip.AddrPort) {
 }
 
 func TestHTTP3BindFailureAndRemoval(t *testing.T) {
-	rt := newRuntime(t, edge.Options{})
-	ca := newTestPKI(t, "server CA")
-	a := httpOrigin(t, "a", nil)
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt, ca, a, ip, port, addr := h3Setup(t)
 	squatter, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		t.Fatal(err)
@@ -168,12 +170,7 @@ func TestHTTP3BindFailureAndRemoval(t *testing.T) {
 }
 
 func TestHTTP3PolicyRecheck(t *testing.T) {
-	rt := newRuntime(t, edge.Options{})
-	ca := newTestPKI(t, "server CA")
-	a := httpOrigin(t, "a", nil)
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt, ca, a, ip, port, addr := h3Setup(t)
 	src := lo.Next()
 	l := h3Listener(t, ca, port, a)
 	mustApply(t, rt, httpProxy(1, ip, l))
@@ -337,12 +334,7 @@ func TestHTTP3LiveBytes(t *testing.T) {
 // handshakes for its name.
 func TestHTTP3NeedsTLS13(t *testing.T) {
 	t.Parallel()
-	rt := newRuntime(t, edge.Options{})
-	ca := newTestPKI(t, "server CA")
-	a := httpOrigin(t, "a", nil)
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt, ca, a, ip, port, addr := h3Setup(t)
 	l := h3Listener(t, ca, port, a)
 	l.TLS.MinVersion, l.TLS.MaxVersion = snapshot.TLS11, snapshot.TLS12
 	rep := mustApply(t, rt, httpProxy(1, ip, l))
