@@ -5,6 +5,7 @@ import (
 	"net"
 	"unsafe"
 
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,4 +49,14 @@ func (m *dropMeter) delta(oob []byte) int64 {
 		oob = oob[min(unix.CmsgSpace(n-unix.CmsgLen(0)), len(oob)):]
 	}
 	return 0
+}
+
+// batch returns the drops since the last call, as reported with the newest
+// datagram of a batch (ms: the messages read).
+func (m *dropMeter) batch(ms []ipv4.Message) int64 {
+	if len(ms) == 0 {
+		return 0
+	}
+	last := &ms[len(ms)-1]
+	return m.delta(last.OOB[:last.NN])
 }

@@ -2,7 +2,11 @@
 
 package l4
 
-import "net"
+import (
+	"net"
+
+	"golang.org/x/net/ipv4"
+)
 
 var rxqOOBLen = 0
 
@@ -11,3 +15,5 @@ func enableRxqOvfl(*net.UDPConn) bool { return false }
 type dropMeter struct{}
 
 func (*dropMeter) delta([]byte) int64 { return 0 }
+
+func (*dropMeter) batch([]ipv4.Message) int64 { return 0 }

@@ -48,7 +48,7 @@ func TestDropMeter(t *testing.T) {
 				return // Deadline: the queue is empty.
 			}
 			read += int64(n)
-			dropped += m.delta(ms[n-1].OOB[:ms[n-1].NN])
+			dropped += m.batch(ms[:n])
 		}
 	}
 	drain()

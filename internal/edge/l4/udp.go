@@ -116,13 +116,7 @@ func (s *UDPServer) list() []*udpSession {
 
 func (s *UDPServer) readLoop() {
 	defer s.wg.Done()
-	ms := make([]ipv4.Message, udpBatch)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
-		if s.ovfl {
-			ms[i].OOB = make([]byte, rxqOOBLen)
-		}
-	}
+	ms := readMessages(s.ovfl)
 	var touched []*udpSession
 	var pace readBackoff
 	var drops dropMeter
@@ -137,10 +131,8 @@ func (s *UDPServer) readLoop() {
 		}
 		pace.ok()
 		r := s.route.Load()
-		if s.ovfl && n > 0 { // Datagrams the kernel dropped before this batch: lost at the edge.
-			if d := drops.delta(ms[n-1].OOB[:ms[n-1].NN]); d > 0 {
-				r.counters(nil).Add(dropped, d)
-			}
+		if d := drops.batch(ms[:n]); d > 0 { // Lost before the edge could read them.
+			r.counters(nil).Add(dropped, d)
 		}
 		touched = touched[:0]
 		for i := range ms[:n] {
@@ -256,4 +248,17 @@ func (s *UDPServer) Abort() {
 	for _, ss := range s.list() {
 		ss.close()
 	}
+}
+
+// readMessages returns a batch of read buffers, with room for the
+// SO_RXQ_OVFL control message when the socket reports drops.
+func readMessages(ovfl bool) []ipv4.Message {
+	ms := make([]ipv4.Message, udpBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
+		if ovfl {
+			ms[i].OOB = make([]byte, rxqOOBLen)
+		}
+	}
+	return ms
 }

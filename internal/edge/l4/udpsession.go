@@ -32,6 +32,7 @@ type udpSession struct {
 
 	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
 	gso     atomic.Bool      // The upstream socket may send UDP GSO.
+	ovfl    bool             // Reads carry the upstream socket's drop counter.
 	upw     *udpbatch.Writer // Read loop only: writes pending upstream.
 	replyw  *udpbatch.Writer // Reply loop only: writes replies to the client.
 	bufs    [][]byte         // Read loop only: header+payload scratch for PROXY mode.
@@ -56,7 +57,7 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 		return nil, err
 	}
 	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
-		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set}
+		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set, ovfl: enableRxqOvfl(up)}
 	switch r.ClientIP {
 	case snapshot.ClientIPPPV2:
 		if ss.hdr, err = udpProxyHeader(ss.caddr, s.pc.LocalAddr()); err != nil {
@@ -110,12 +111,10 @@ func (ss *udpSession) flush() {
 // listening socket (so the client sees the address it sent to).
 func (ss *udpSession) replyLoop() {
 	defer ss.srv.wg.Done()
-	in := make([]ipv4.Message, udpBatch)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, udpBuf)}
-	}
+	in := readMessages(ss.ovfl)
 	out := make([]ipv4.Message, 0, udpBatch)
 	var pace readBackoff
+	var drops dropMeter
 	for {
 		n, err := ss.bc.ReadBatch(in, 0)
 		if errors.Is(err, net.ErrClosed) {
@@ -126,6 +125,9 @@ func (ss *udpSession) replyLoop() {
 			continue
 		}
 		pace.ok()
+		if d := drops.batch(in[:n]); d > 0 { // Replies lost on the upstream socket's full queue.
+			ss.set.Add(dropped, d)
+		}
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
 		tap := ss.outTap.get(ss.route.Proxy, Egress, ss.flow)
