@@ -64,19 +64,25 @@ func (rt *Runtime) drainHTTP3(addr netip.AddrPort, e *l7Entry, grace time.Durati
 	return done
 }
 
-// yieldUDP closes the draining QUIC socket on addr, if any, releasing the
-// port at once: a configured listener wins over a drain.
+// yieldUDP closes the draining socket on addr, if any (a QUIC side or a
+// removed UDP listener), releasing the port at once: a configured listener
+// wins over a drain.
 func (rt *Runtime) yieldUDP(addr netip.AddrPort) {
 	st := rt.l7()
 	if q := st.quic[addr]; q != nil {
 		q.Close()
 		delete(st.quic, addr)
 	}
+	for e := range rt.drains {
+		if k := keyOf(e.placed); k.proto == snapshot.ProtoUDP && k.addr == addr {
+			e.srv.Abort() // Closes the socket now; its drain watcher then ends.
+		}
+	}
 }
 
 // releaseUDP drains the QUIC side of sockets whose next configuration
 // serves no HTTP/3, then frees the UDP ports that the snapshot's UDP
-// listeners want from every drain. It runs with the L7 removals, before
+// listeners want from every drain (QUIC or layer-4 UDP). It runs with the L7 removals, before
 // layer-4 binds, so a port can pass to a UDP listener in the same Apply.
 func (rt *Runtime) releaseUDP(snap *snapshot.Snapshot, want map[sockKey]wantedHTTP) {
 	for k, e := range rt.l7().servers {

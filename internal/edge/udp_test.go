@@ -156,3 +156,70 @@ func TestTCPProxyProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPDrain: a removed UDP listener stops taking new clients at once,
+// keeps serving its live sessions through the same socket for the drain
+// grace, then closes and frees the port.
+func TestUDPDrain(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	rt := newRuntime(t, edge.Options{DrainGrace: 1500 * time.Millisecond})
+	l := listener("lsr-ud", snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.IdleTimeout = 10 * time.Second
+	mustApply(t, rt, oneProxy(1, ip, l))
+	live := udpClient(t, lo.Next(), to)
+	if got := udpRoundTrip(t, live, "1"); got != "o:1" {
+		t.Fatalf("before removal: %q", got)
+	}
+
+	start := time.Now()
+	rep := mustApply(t, rt, oneProxy(2, ip))
+	if st, _ := rep.Listener("lsr-ud"); st.State != edge.StateDraining {
+		t.Fatalf("removed listener: state %q; want draining", st.State)
+	}
+	if got := udpRoundTrip(t, live, "2"); got != "o:2" {
+		t.Errorf("live session while draining: %q; want o:2", got)
+	}
+	late := udpClient(t, lo.Next(), to)
+	_ = late.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := late.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := late.Read(make([]byte, 64)); err == nil {
+		t.Errorf("a new client got an answer (%d bytes) from a draining listener", n)
+	}
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(to))
+		if err == nil {
+			pc.Close()
+		}
+		return err == nil
+	}, "port still bound after the grace")
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("port freed after %v; want the 1.5 s grace (the session was live)", took)
+	}
+}
+
+// TestUDPDrainYieldsPort: a listener that wants the port of a draining UDP
+// listener (here HTTP/3) gets it in the same Apply; the drain is cut.
+func TestUDPDrainYieldsPort(t *testing.T) {
+	t.Parallel()
+	rt, ca, a, ip, port, addr := h3Setup(t) // DrainGrace: the default 30 s.
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
+	l := listener("lsr-ud", snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.IdleTimeout = time.Minute
+	mustApply(t, rt, oneProxy(1, ip, l))
+	if got := udpRoundTrip(t, udpClient(t, lo.Next(), addr), "1"); got != "o:1" {
+		t.Fatalf("UDP listener: %q", got)
+	}
+	rep := mustApply(t, rt, httpProxy(2, ip, h3Listener(t, ca, port, a)))
+	if st, _ := rep.Listener("lsr-h3"); st.State != edge.StateRunning {
+		t.Fatalf("HTTP/3 listener on the draining port: %q %q; want running", st.State, st.Error)
+	}
+	if _, s, body := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); s.Name != "a" {
+		t.Errorf("HTTP/3 through the yielded port: origin %q (%q)", s.Name, body)
+	}
+}

@@ -53,7 +53,10 @@ type UDPServer struct {
 	stopping bool
 	clock    atomic.Int64 // Coarse unix nanos, set by the sweeper; stamps activity.
 	wg       sync.WaitGroup
-	quit     chan struct{}
+	quit     chan struct{} // Closed with the socket.
+	cut      chan struct{} // Closed by Abort during a drain.
+
+	closeOnce, cutOnce sync.Once
 }
 
 // ListenUDP binds addr and starts serving r.
@@ -68,7 +71,7 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	_ = pc.SetReadBuffer(udpListenRcvBuf)
 	v4 := addr.Addr().Unmap().Is4() || !addr.Addr().IsValid()
 	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4),
-		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{})}
+		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{}), cut: make(chan struct{})}
 	s.ovfl = enableRxqOvfl(pc)
 	s.clock.Store(time.Now().UnixNano())
 	s.gso.Store(udpbatch.Supported())
@@ -222,29 +225,70 @@ func (s *UDPServer) sweepLoop() {
 	}
 }
 
-// Shutdown closes the socket and every session at once. UDP is not
-// drained: replies leave through the listening socket, and keeping it bound
-// for a grace period would block re-adding the port; clients of
-// connectionless protocols retransmit. grace is ignored.
-func (s *UDPServer) Shutdown(time.Duration) <-chan struct{} {
+// Shutdown stops new sessions at once (datagrams from other clients are
+// dropped) and lets the live ones run, through the same socket since their
+// replies leave by it, until they go idle or grace ends; then the socket
+// closes. The runtime cuts a drain short (Abort) when a new listener wants
+// the port, so a drain never blocks re-adding it.
+func (s *UDPServer) Shutdown(grace time.Duration) <-chan struct{} {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	_ = s.pc.Close()
-	for _, ss := range s.list() {
-		ss.close()
-	}
-	close(s.quit)
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
+		end := time.NewTimer(grace)
+		defer end.Stop()
+		tick := time.NewTicker(udpDrainPoll)
+		defer tick.Stop()
+		for s.live() {
+			select {
+			case <-end.C:
+				s.Abort()
+			case <-s.cut:
+			case <-tick.C:
+				continue
+			}
+			break
+		}
+		s.closeNow()
 		s.wg.Wait()
-		close(done)
 	}()
 	return done
 }
 
-// Abort ends every session now.
+// udpDrainPoll is how often a draining server checks for live sessions.
+const udpDrainPoll = 50 * time.Millisecond
+
+// live reports whether sessions remain.
+func (s *UDPServer) live() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions) > 0
+}
+
+// closeNow closes the socket (freeing the port) and every session.
+func (s *UDPServer) closeNow() {
+	s.closeOnce.Do(func() {
+		_ = s.pc.Close()
+		for _, ss := range s.list() {
+			ss.close()
+		}
+		close(s.quit)
+	})
+}
+
+// Abort ends every session now; a draining server also closes its socket
+// at once.
 func (s *UDPServer) Abort() {
+	s.mu.Lock()
+	draining := s.stopping
+	s.mu.Unlock()
+	if draining {
+		s.closeNow()
+		s.cutOnce.Do(func() { close(s.cut) })
+		return
+	}
 	for _, ss := range s.list() {
 		ss.close()
 	}
