@@ -90,7 +90,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 	o, err := tryOrigins(r, req, func(o *origin) (*origin, error) {
 		addr, err := r.begin(o)
 		if err == nil {
-			if pc, stop, err = r.h1.send(ctx, addr, write); err != nil {
+			if pc, stop, err = r.h1.send(ctx, addr, retriable(req), write); err != nil {
 				r.failed(o, err)
 			}
 		}

@@ -3,9 +3,12 @@ package l7
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -173,5 +176,39 @@ func TestDirectSameAsReverseProxy(t *testing.T) {
 	}
 	if counts[0] != counts[1] {
 		t.Errorf("counters through ReverseProxy %v, through the direct path %v", counts[0], counts[1])
+	}
+}
+
+// TestDirectNoReuseWithLeftover: an origin that sends more than the
+// answer's framing says (here a body on a HEAD answer, shaped like a
+// second answer) must not have its connection pooled, or the next
+// request, another client's, would be answered with those bytes.
+func TestDirectNoReuseWithLeftover(t *testing.T) {
+	forged := "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.Method == http.MethodHead {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(forged))+"\r\n\r\n"+forged)
+			} else {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
+			}
+		}
+	})
+	s := fastServer(t, netip.MustParseAddrPort(addr))
+	for _, method := range []string{"HEAD", "GET"} {
+		c := sendRaw(t, s, method+" /p HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if method == "GET" && string(body) != "real" {
+			t.Errorf("GET after a HEAD answered with a body: got %q; want %q", body, "real")
+		}
+		c.Close()
 	}
 }

@@ -10,7 +10,10 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // h1Client is a synchronous HTTP/1.1 client for plain-HTTP origins, used
@@ -61,7 +64,7 @@ func (cl *h1Client) eligible(req *http.Request) bool {
 
 // RoundTrip sends req (eligible) to req.URL.Host.
 func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
-	pc, stop, err := cl.send(req.Context(), req.URL.Host, func(bw *bufio.Writer) error { return req.Write(bw) })
+	pc, stop, err := cl.send(req.Context(), req.URL.Host, retriable(req), func(bw *bufio.Writer) error { return req.Write(bw) })
 	if err != nil {
 		return nil, err
 	}
@@ -70,14 +73,19 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // send writes a request with write on an idle connection to addr, or a
 // new one, and waits for the first byte of the answer (within
-// ResponseHeaderTimeout; the deadline stays set for the head). A reused
+// ResponseHeaderTimeout; the deadline stays set for the head). When
+// replay (an idempotent request; callers send no body), a reused
 // connection that turns out to be closed by the origin is replaced by a
-// new one, as http.Transport does for requests that can be replayed
-// (callers send no body). stop ends the watch that closes the connection
+// new one, as http.Transport does; otherwise the request is sent once, on
+// an idle connection only if it is still open (alive). stop ends the watch that closes the connection
 // when ctx ends; the exchange must end with receive, done or abort.
-func (cl *h1Client) send(ctx context.Context, addr string, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
-	if pc = cl.get(addr); pc != nil {
-		if stop, err = cl.start(ctx, pc, write); err == nil || !errors.Is(err, errStale) {
+func (cl *h1Client) send(ctx context.Context, addr string, replay bool, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
+	if pc = cl.get(addr); pc != nil && !replay && !pc.alive() {
+		_ = pc.c.Close() // Closed by the origin while idle: never try it.
+		pc = nil
+	}
+	if pc != nil {
+		if stop, err = cl.start(ctx, pc, write); err == nil || !errors.Is(err, errStale) || !replay {
 			return pc, stop, err
 		}
 	}
@@ -90,6 +98,30 @@ func (cl *h1Client) send(ctx context.Context, addr string, write func(*bufio.Wri
 		err = io.ErrUnexpectedEOF
 	}
 	return dialed, stop, err
+}
+
+// alive reports whether an idle connection is still usable: neither a FIN
+// nor a stray byte has arrived (a non-blocking peek, one system call).
+// Requests that must not be sent twice check it first, since a failure
+// after sending them cannot be told from an origin that acted and dropped
+// the connection.
+func (pc *h1Conn) alive() bool {
+	sc, ok := pc.c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	open := false
+	var b [1]byte
+	_ = rc.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		open = err == unix.EAGAIN
+		return true
+	})
+	return open
 }
 
 // errStale marks a connection that failed before the origin sent a byte.
@@ -158,9 +190,12 @@ func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*h
 
 // done ends an exchange whose answer was read: the connection goes back
 // to the pool when the answer was read to its end (complete) and both
-// sides keep it alive (reuse).
+// sides keep it alive (reuse). Bytes buffered beyond the answer (a body
+// on a HEAD, 204 or 304 answer, a second answer) would be read as the
+// next request's answer: such a connection is closed, as http.Transport
+// closes one that sends unsolicited bytes.
 func (cl *h1Client) done(pc *h1Conn, stop func() bool, complete, reuse bool) {
-	if !stop() || !complete || !reuse {
+	if !stop() || !complete || !reuse || pc.br.Buffered() > 0 {
 		_ = pc.c.Close() // stop false: the context fired and closed it.
 		return
 	}

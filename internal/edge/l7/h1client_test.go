@@ -266,3 +266,78 @@ func TestH1ClientEligible(t *testing.T) {
 		})
 	}
 }
+
+// TestH1ClientNoReuseWithLeftover: bytes beyond an answer's framing keep
+// its connection out of the pool.
+func TestH1ClientNoReuseWithLeftover(t *testing.T) {
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\njunk")
+		}
+	})
+	cl := newTestH1(t)
+	h1Get(t, cl, addr, "GET")
+	if n := idleCount(cl, addr); n != 0 {
+		t.Errorf("idle connections after an answer followed by junk: %d; want 0", n)
+	}
+}
+
+// TestH1ClientNoReplayOfNonIdempotent: a bodyless POST is never sent
+// twice. An idle connection the origin has closed is not tried for it (the
+// liveness check), so it goes out once on a new connection and succeeds;
+// an origin that takes it on a live pooled connection and hangs up without
+// answering gets it once, and the client an error rather than a replay.
+func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		closeIdle bool // The origin closes its first connection after one answer.
+		dropPOST  bool // The origin takes a POST and hangs up.
+		wantErr   bool
+		wantConns int32
+	}{
+		{"idle connection closed", true, false, false, 2},
+		{"dropped after taking it", false, true, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var posts, conns atomic.Int32
+			addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+				n := conns.Add(1)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if req.Method == http.MethodPost {
+						if posts.Add(1); tc.dropPOST {
+							return
+						}
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					if tc.closeIdle && n == 1 {
+						return
+					}
+				}
+			})
+			cl := newTestH1(t)
+			h1Get(t, cl, addr, "GET")
+			time.Sleep(50 * time.Millisecond) // Let a close arrive.
+			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/p", nil)
+			resp, err := cl.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if (err != nil) != tc.wantErr {
+				t.Errorf("POST: error %v; want error: %v", err, tc.wantErr)
+			}
+			if got := posts.Load(); got != 1 {
+				t.Errorf("origin got the POST %d times; want once", got)
+			}
+			if got := conns.Load(); got != tc.wantConns {
+				t.Errorf("origin connections: %d; want %d", got, tc.wantConns)
+			}
+		})
+	}
+}

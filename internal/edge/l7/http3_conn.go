@@ -140,6 +140,9 @@ func (s *H3Server) Close() (done <-chan struct{}) {
 			conns = append(conns, c)
 		}
 		s.mu.Unlock()
+		// Closing must not wait for bandwidth tokens: what quic-go flushes
+		// while closing (CONNECTION_CLOSE, queued data) leaves unshaped.
+		s.pc.cancel()
 		close(s.quit)
 		_ = s.ln.Close()
 		for _, c := range conns {
