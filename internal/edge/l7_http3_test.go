@@ -353,8 +353,10 @@ func TestHTTP3NeedsTLS13(t *testing.T) {
 	}
 
 	// TLS 1.3 allowed by the listener, not by one domain: that name's QUIC
-	// handshakes are refused, the other's served.
-	old := snapshot.Domain{Host: "old.test", TLS: &snapshot.TLS{MaxVersion: snapshot.TLS12},
+	// handshakes are refused, the other's served, and only the other's
+	// answers over TCP advertise HTTP/3.
+	oldCert, oldKey := ca.leaf(t, "old", "old.test")
+	old := snapshot.Domain{Host: "old.test", TLS: &snapshot.TLS{CertPEM: oldCert, KeyPEM: oldKey, MaxVersion: snapshot.TLS12},
 		Rules: []snapshot.Rule{rule("r-old", "/", l7Origins(a))}}
 	l = h3Listener(t, ca, port, a)
 	l.Domains = append(l.Domains, old)
@@ -367,6 +369,12 @@ func TestHTTP3NeedsTLS13(t *testing.T) {
 	if resp, err := h3Client(t, lo.Next(), addr, ca.pool).Do(req); err == nil {
 		resp.Body.Close()
 		t.Errorf("old.test (TLS ≤ 1.2): served over HTTP/3: %s", resp.Status)
+	}
+	for host, want := range map[string]string{"www.test": fmt.Sprintf(`h3=":%d"; ma=86400`, port), "old.test": ""} {
+		resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://"+host+"/", host)
+		if got := resp.Header.Get("Alt-Svc"); got != want {
+			t.Errorf("%s over TCP: Alt-Svc %q; want %q", host, got, want)
+		}
 	}
 }
 

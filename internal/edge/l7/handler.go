@@ -13,6 +13,7 @@ package l7
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"slices"
@@ -61,6 +62,7 @@ type vhost struct {
 	pages  map[int]*snapshot.ErrorPage
 	rules  []*rule // Longest path first.
 	tlsIdx int     // Index into serverTLS.configs.
+	noH3   bool    // Its TLS versions exclude 1.3: no Alt-Svc (QUIC refuses it).
 }
 
 // Build compiles a validated listener. On error nothing is held.
@@ -117,6 +119,7 @@ func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs
 			return nil, err
 		}
 		v.tlsIdx = idx
+		v.noH3 = h.tls.configs[idx].MaxVersion < tls.VersionTLS13
 	}
 	for i := range d.Rules {
 		r, err := h.buildRule(l, d, v, &d.Rules[i])

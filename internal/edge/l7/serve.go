@@ -23,15 +23,15 @@ var quietLog = log.New(io.Discard, "", 0)
 // ServeHTTP routes one request: domain, authentication, rule, redirect or
 // proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if h.altSvc != nil && req.ProtoMajor < 3 {
+	host := hostOf(req)
+	v := h.match(host)
+	if h.altSvc != nil && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
 		// Shared, never written: len == cap, so an Add copies first.
 		w.Header()["Alt-Svc"] = h.altSvc
 	}
 	rw := &recorder{ResponseWriter: w}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, rc) }()
-	host := hostOf(req)
-	v := h.match(host)
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
