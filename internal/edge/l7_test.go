@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -194,4 +195,42 @@ func upgradeEcho(c net.Conn) {
 	}
 	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	_, _ = io.Copy(c, br)
+}
+
+// TestHTTPAnswerLatency: the time to each answer's head is counted on the
+// listener and the rule (the Latency statistic of HTTP objects), and it
+// includes the origin's own time.
+func TestHTTPAnswerLatency(t *testing.T) {
+	t.Parallel()
+	const delay = 80 * time.Millisecond
+	slow := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		io.WriteString(w, "slow")
+	}))
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.Listener.Close()
+	slow.Listener = ln
+	slow.Start()
+	t.Cleanup(slow.Close)
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-lat", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-lat", "/", l7Origins(netip.MustParseAddrPort(ln.Addr().String())))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := &http.Client{Timeout: 5 * time.Second}
+	for range 3 {
+		if _, _, body := get(t, c, "http://"+netip.AddrPortFrom(ip, uint16(port)).String()+"/", "a.test"); body != "slow" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-lat"}, {Kind: stats.KindRule, ID: "r-lat"}} {
+		v := rt.Stats().Values[k]
+		if v.AnswerCount != 3 || v.Latency() < delay || v.Latency() > 2*time.Second {
+			t.Errorf("%v: %d answers timed, mean %v; want 3, at least %v", k, v.AnswerCount, v.Latency(), delay)
+		}
+	}
 }

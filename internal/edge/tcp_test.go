@@ -54,8 +54,8 @@ func TestTCPForwardHalfCloseAndCounters(t *testing.T) {
 		if v.PacketsIn <= 0 || v.PacketsOut <= 0 || v.PacketsIn > want || v.PacketsOut > want {
 			t.Errorf("%v: packets in=%d out=%d; want in (0, %d]", k, v.PacketsIn, v.PacketsOut, want)
 		}
-		if v.DialCount != 1 || v.ConnectLatency() <= 0 {
-			t.Errorf("%v: dials=%d latency=%v; want 1 and > 0", k, v.DialCount, v.ConnectLatency())
+		if v.DialCount != 1 || v.Latency() <= 0 {
+			t.Errorf("%v: dials=%d latency=%v; want 1 and > 0", k, v.DialCount, v.Latency())
 		}
 	}
 	t.Logf("packets in=%d out=%d for %d bytes each way",

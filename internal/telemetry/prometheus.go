@@ -34,6 +34,8 @@ var counterDefs = []struct {
 	{"opengaap_udp_dropped_total", "UDP datagrams the edge could not deliver (kind=mirror: copies dropped at the queue or the rate cap, or refused by the socket).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Dropped) }},
 	{"opengaap_udp_shaped_total", "UDP datagrams dropped by the bandwidth limit.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Shaped) }},
 	{"opengaap_http_requests_total", "HTTP requests answered.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Requests) }},
+	{"opengaap_http_answer_seconds_total", "Summed time from an HTTP request's arrival to its answer's head.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.AnswerNanos) / 1e9 }},
+	{"opengaap_http_answers_timed_total", "HTTP answers whose head was sent (the count of the sum above).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.AnswerCount) }},
 	{"opengaap_http_responses_2xx_total", "HTTP answers with a 2xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[2]) }},
 	{"opengaap_http_responses_3xx_total", "HTTP answers with a 3xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[3]) }},
 	{"opengaap_http_responses_4xx_total", "HTTP answers with a 4xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[4]) }},

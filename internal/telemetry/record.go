@@ -77,7 +77,7 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		point(id, OutPackets, float64(v.PacketsOut)/secs)
 		point(id, Concurrent, float64(v.Active))
 		point(id, NewConnections, float64(v.NewConns))
-		point(id, Latency, float64(v.ConnectLatency())/float64(time.Millisecond))
+		point(id, Latency, float64(v.Latency())/float64(time.Millisecond))
 		loss := 0.0
 		if total := v.PacketsIn + v.Dropped; total > 0 {
 			loss = float64(v.Dropped) * 100 / float64(total)
@@ -115,6 +115,8 @@ func add(a, b stats.Values) stats.Values {
 	a.DialNanos += b.DialNanos
 	a.Dropped += b.Dropped
 	a.Requests += b.Requests
+	a.AnswerCount += b.AnswerCount
+	a.AnswerNanos += b.AnswerNanos
 	for i := range a.Status {
 		a.Status[i] += b.Status[i]
 	}

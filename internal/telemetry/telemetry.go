@@ -24,7 +24,7 @@ const (
 	OutPackets     = "OutPackets"
 	Concurrent     = "Concurrent" // open connections and UDP sessions
 	NewConnections = "NewConnections"
-	Latency        = "Latency"    // ms, average origin connect time
+	Latency        = "Latency"    // ms, mean origin connect time and HTTP answer time (stats.Values.Latency)
 	PacketLoss     = "PacketLoss" // %, datagrams the edge could not deliver
 	HealthMetric   = "RealServerStatus"
 	Requests       = "Requests" // HTTP requests per second

@@ -38,18 +38,19 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	// One minute: 75 MB in, 7.5 MB out, 6000 packets in, 3 open conns on a
-	// group listener's two instances, 4 connects of 2 ms.
+	// group listener's two instances, 4 connects of 2 ms and 2 HTTP answers
+	// of 8 ms: Latency is the mean over both kinds of samples, 4 ms.
 	key := func(id string) stats.Key { return stats.Key{Kind: stats.KindListener, ID: id} }
 	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
 		key("listener-1@link-a"): {BytesIn: 50_000_000, BytesOut: 5_000_000, PacketsIn: 6000, Active: 2, DialCount: 4, DialNanos: 8e6},
-		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1},
+		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1, AnswerCount: 2, AnswerNanos: 16e6},
 	}}
 	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false})
 	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	minute := t0.Add(time.Minute)
-	want := map[string]float64{InBandwidth: 10, OutBandwidth: 1, InPackets: 100, Concurrent: 3, Latency: 2}
+	want := map[string]float64{InBandwidth: 10, OutBandwidth: 1, InPackets: 100, Concurrent: 3, Latency: 4}
 	for metric, v := range want {
 		pts, err := st.Stats().Query(t.Context(), "listener-1", metric, 60, minute, minute)
 		if err != nil || len(pts) != 1 || pts[0].Value != v {

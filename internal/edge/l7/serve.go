@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
 )
@@ -29,7 +30,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// Shared, never written: len == cap, so an Add copies first.
 		w.Header()["Alt-Svc"] = h.altSvc
 	}
-	rw := &recorder{ResponseWriter: w}
+	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, rc) }()
 	if v == nil {
@@ -122,11 +123,16 @@ type recorder struct {
 	out     int64
 	in      atomic.Int64
 	aborted bool
+	start   time.Time     // When the handler got the request.
+	took    time.Duration // Until the final answer's head; 0 = none sent.
 }
 
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 || w.status < 200 {
 		w.status = code
+	}
+	if code >= 200 && w.took == 0 {
+		w.took = max(time.Since(w.start), 1)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -134,6 +140,9 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.took == 0 {
+		w.took = max(time.Since(w.start), 1)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.out += int64(n)
@@ -154,6 +163,10 @@ func (w *recorder) count(listener, rule *stats.Counters) {
 		if c != nil {
 			c.Requests.Add(1)
 			c.Status[class].Add(1)
+			if w.took > 0 {
+				c.AnswerCount.Add(1)
+				c.AnswerNanos.Add(int64(w.took))
+			}
 		}
 	}
 	if rule != nil {

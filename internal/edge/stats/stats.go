@@ -38,6 +38,11 @@ type Counters struct {
 	Dropped    atomic.Int64 // UDP datagrams the edge could not deliver (loss it can see).
 	Shaped     atomic.Int64 // UDP datagrams dropped by the bandwidth limit.
 	Requests   atomic.Int64 // HTTP requests answered (layer 7).
+	// AnswerCount and AnswerNanos time HTTP answers (layer 7): how many
+	// got their head sent, and the summed time from the request's arrival
+	// to that head (routing, origin exchange, error pages).
+	AnswerCount atomic.Int64
+	AnswerNanos atomic.Int64
 	// Status counts HTTP answers by class: Status[n] counts nxx (1-5);
 	// index 0 counts requests that got no answer (client went away).
 	Status [6]atomic.Int64
@@ -49,7 +54,7 @@ type Values struct {
 	Active, NewConns, Refused, Denied        int64
 	DialFails, DialCount, DialNanos          int64
 	Dropped, Shaped                          int64
-	Requests                                 int64
+	Requests, AnswerCount, AnswerNanos       int64
 	Status                                   [6]int64
 }
 
@@ -62,7 +67,8 @@ func (c *Counters) Load() Values {
 		Refused: c.Refused.Load(), Denied: c.Denied.Load(),
 		DialFails: c.DialFails.Load(), DialCount: c.DialCount.Load(), DialNanos: c.DialNanos.Load(),
 		Dropped: c.Dropped.Load(), Shaped: c.Shaped.Load(),
-		Requests: c.Requests.Load(), Status: loadStatus(&c.Status),
+		Requests: c.Requests.Load(), AnswerCount: c.AnswerCount.Load(), AnswerNanos: c.AnswerNanos.Load(),
+		Status: loadStatus(&c.Status),
 	}
 }
 
@@ -73,12 +79,14 @@ func loadStatus(s *[6]atomic.Int64) (out [6]int64) {
 	return out
 }
 
-// ConnectLatency is the average origin connect latency of the values.
-func (v Values) ConnectLatency() time.Duration {
-	if v.DialCount == 0 {
-		return 0
+// Latency is the mean latency towards the object's origins, over all its
+// samples: origin connect times (layer 4) and times to an HTTP answer's
+// head (layer 7).
+func (v Values) Latency() time.Duration {
+	if n := v.DialCount + v.AnswerCount; n > 0 {
+		return time.Duration((v.DialNanos + v.AnswerNanos) / n)
 	}
-	return time.Duration(v.DialNanos / v.DialCount)
+	return 0
 }
 
 // Key names one counted object.
@@ -160,7 +168,8 @@ func Delta(prev, cur Sample) map[Key]Values {
 			DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
 			DialNanos: c.DialNanos - p.DialNanos,
 			Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
-			Requests: c.Requests - p.Requests,
+			Requests: c.Requests - p.Requests, AnswerCount: c.AnswerCount - p.AnswerCount,
+			AnswerNanos: c.AnswerNanos - p.AnswerNanos,
 		}
 		for i := range c.Status {
 			v.Status[i] = c.Status[i] - p.Status[i]
