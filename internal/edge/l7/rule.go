@@ -5,8 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -39,6 +41,14 @@ type origin struct {
 	id      string
 	backend *health.Backend
 	stats   *stats.Counters
+	// addr caches the text of the backend's current address, which keys
+	// the origin connection pool: formatting it per request allocated.
+	addr atomic.Pointer[originAddr]
+}
+
+type originAddr struct {
+	ap netip.AddrPort
+	s  string
 }
 
 // bufPool recycles the copy buffers of response bodies.
@@ -241,7 +251,12 @@ func (r *rule) begin(o *origin) (string, error) {
 		return "", &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
 	o.backend.ConnStart()
-	return ap.String(), nil
+	if c := o.addr.Load(); c != nil && c.ap == ap {
+		return c.s, nil
+	}
+	c := &originAddr{ap: ap, s: ap.String()} // A domain origin's address can change.
+	o.addr.Store(c)
+	return c.s, nil
 }
 
 // failed ends a request to o that got no answer.
