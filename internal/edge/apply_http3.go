@@ -81,18 +81,12 @@ func (rt *Runtime) yieldUDP(addr netip.AddrPort) {
 }
 
 // releaseUDP drains the QUIC side of sockets whose next configuration
-// serves no HTTP/3, then frees the UDP ports that the snapshot's UDP
-// listeners want from every drain (QUIC or layer-4 UDP). It runs with the L7 removals, before
-// layer-4 binds, so a port can pass to a UDP listener in the same Apply.
-func (rt *Runtime) releaseUDP(snap *snapshot.Snapshot, want map[sockKey]wantedHTTP) {
+// serves no HTTP/3. It runs with the L7 removals, before layer-4 binds,
+// which yield their ports (yieldUDP) in place.
+func (rt *Runtime) releaseUDP(want map[sockKey]wantedHTTP) {
 	for k, e := range rt.l7().servers {
 		if w, ok := want[k]; ok && !w.kept && !l7.ServesHTTP3(w.Listener) {
 			rt.drainHTTP3(k.addr, e, rt.opts.DrainGrace)
-		}
-	}
-	for _, pl := range snap.Listeners() {
-		if pl.Listener.Protocol == snapshot.ProtoUDP {
-			rt.yieldUDP(keyOf(pl).addr)
 		}
 	}
 }

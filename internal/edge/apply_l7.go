@@ -82,7 +82,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 			rt.removeHTTP(k, e, rep)
 		}
 	}
-	rt.releaseUDP(snap, want) // apply_http3.go
+	rt.releaseUDP(want) // apply_http3.go
 	return want
 }
 

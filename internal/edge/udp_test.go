@@ -157,23 +157,31 @@ func TestTCPProxyProtocol(t *testing.T) {
 	}
 }
 
+// udpWithSession starts a UDP listener (idle timeout 10 s) on a runtime
+// with the given drain grace, and one live session through it.
+func udpWithSession(t *testing.T, grace time.Duration, id string) (*edge.Runtime, netip.Addr, snapshot.Listener, *net.UDPConn) {
+	t.Helper()
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{DrainGrace: grace})
+	l := listener(id, snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.IdleTimeout = 10 * time.Second
+	mustApply(t, rt, oneProxy(1, ip, l))
+	live := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	if got := udpRoundTrip(t, live, "1"); got != "o:1" {
+		t.Fatalf("first round trip: %q", got)
+	}
+	return rt, ip, l, live
+}
+
 // TestUDPDrain: a removed UDP listener stops taking new clients at once,
 // keeps serving its live sessions through the same socket for the drain
 // grace, then closes and frees the port.
 func TestUDPDrain(t *testing.T) {
 	t.Parallel()
-	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	to := netip.AddrPortFrom(ip, uint16(port))
-	rt := newRuntime(t, edge.Options{DrainGrace: 1500 * time.Millisecond})
-	l := listener("lsr-ud", snapshot.ProtoUDP, port, origins(origin.Addr))
-	l.IdleTimeout = 10 * time.Second
-	mustApply(t, rt, oneProxy(1, ip, l))
-	live := udpClient(t, lo.Next(), to)
-	if got := udpRoundTrip(t, live, "1"); got != "o:1" {
-		t.Fatalf("before removal: %q", got)
-	}
+	rt, ip, l, live := udpWithSession(t, 1500*time.Millisecond, "lsr-ud")
+	to := netip.AddrPortFrom(ip, uint16(l.Port))
 
 	start := time.Now()
 	rep := mustApply(t, rt, oneProxy(2, ip))
@@ -190,6 +198,10 @@ func TestUDPDrain(t *testing.T) {
 	}
 	if n, err := late.Read(make([]byte, 64)); err == nil {
 		t.Errorf("a new client got an answer (%d bytes) from a draining listener", n)
+	}
+	// A refused client is not a session: no origin dialed, nothing counted.
+	if got := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}].NewConns; got != 1 {
+		t.Errorf("proxy NewConns %d after a new client hit the drain; want 1", got)
 	}
 	edgetest.Eventually(t, 5*time.Second, func() bool {
 		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(to))
@@ -221,5 +233,19 @@ func TestUDPDrainYieldsPort(t *testing.T) {
 	}
 	if _, s, body := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); s.Name != "a" {
 		t.Errorf("HTTP/3 through the yielded port: origin %q (%q)", s.Name, body)
+	}
+}
+
+// TestUDPDrainClosedProxy: closing a proxy drains its UDP listener like a
+// removal does; the listener, still in the snapshot, does not claim its
+// own port back and cut the drain.
+func TestUDPDrainClosedProxy(t *testing.T) {
+	t.Parallel()
+	rt, ip, l, live := udpWithSession(t, 5*time.Second, "lsr-uc")
+	closed := oneProxy(2, ip, l)
+	closed.Proxies[0].Closed = true
+	mustApply(t, rt, closed)
+	if got := udpRoundTrip(t, live, "2"); got != "o:2" {
+		t.Errorf("live session of a closed proxy while draining: %q; want o:2", got)
 	}
 }

@@ -180,10 +180,14 @@ func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
 // session returns the live session of src, creating one (cap, pick, dial).
 func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	s.mu.Lock()
-	ss := s.sessions[src]
+	ss, stopping := s.sessions[src], s.stopping
 	s.mu.Unlock()
 	if ss != nil {
 		return ss
+	}
+	if stopping { // Draining: no new sessions, so no pick, dial or count either.
+		r.counters(nil).Add(dropped, 1)
+		return nil
 	}
 	if !r.Proxy.Conns.TryAcquire() {
 		r.counters(nil).Add(refused, 1)

@@ -135,9 +135,14 @@ func (u *udpFlow) Datagram(p []byte) {
 	if u.m.stopped.Load() {
 		return
 	}
+	e := u.m.e
+	if !e.reserve(len(p)) { // Before the copy, as for TCP chunks.
+		u.m.stats.Dropped.Add(1)
+		return
+	}
 	ev := event{fl: u.flow, kind: evUDP, dir: u.dir, buf: getBuf(len(p))}
 	ev.data = (*ev.buf)[:copy(*ev.buf, p)]
-	u.m.e.offer(ev)
+	e.enqueue(ev)
 }
 
 // Payload buffers come from size-classed pools so a queue full of small

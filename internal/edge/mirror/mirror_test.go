@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 
@@ -83,5 +84,29 @@ func TestFlowHashKeepsFlowOnOneTarget(t *testing.T) {
 	}
 	if len(seen) != 3 || !seen[netip.MustParseAddrPort("127.0.0.1:4789")] {
 		t.Errorf("targets used %v; want all three, default port 4789", seen)
+	}
+}
+
+// TestCloseReleasesQueue: a closing sender discards what is queued and
+// returns its bytes, so the engine's pending count ends at zero.
+func TestCloseReleasesQueue(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
+	tf := &tcpFlow{flow: newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})}
+	chunk := make([]byte, 3000)
+	for range 10 {
+		tf.Data(l4.Ingress, len(chunk), func(b []byte) int { return copy(b, chunk) })
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m.stopped.Store(true) // What it may still take before seeing done, it sends nothing of.
+	close(e.done)
+	newSender(c).run(e) // Returns once it sees done.
+	if got := e.pending.Load(); got != 0 {
+		t.Errorf("pending %d bytes after close; want 0", got)
 	}
 }

@@ -68,6 +68,7 @@ func (s *sender) run(e *Engine) {
 			for {
 				select {
 				case ev := <-e.queue:
+					e.pending.Add(-int64(len(ev.data)))
 					ev.release()
 				default:
 					return

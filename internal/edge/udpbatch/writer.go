@@ -73,9 +73,11 @@ func (w *Writer) Send(ms []ipv4.Message) (lost int) {
 				} else {
 					w.maxSeg = len(wire[0].Buffers[0]) - 1
 				}
-				lost += w.plain(ms[first[0] : first[0]+segs[0]])
-				wire, first, segs = wire[1:], first[1:], segs[1:]
-				continue
+				if lost = w.plain(ms[first[0] : first[0]+segs[0]]); lost == 0 {
+					wire, first, segs = wire[1:], first[1:], segs[1:]
+					continue
+				}
+				segs = segs[1:] // Failed too: the rest goes with it (lost are last).
 			}
 		}
 		for _, k := range segs {

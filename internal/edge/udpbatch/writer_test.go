@@ -152,3 +152,44 @@ func sizesOf(s []int) []byte {
 	}
 	return b
 }
+
+// mtuBatch refuses GSO messages (EINVAL) and plain datagrams larger than
+// mtu (EMSGSIZE), as sendmmsg does: an error only when the first fails.
+type mtuBatch struct {
+	mtu  int
+	sent []int
+}
+
+func (f *mtuBatch) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	for i, m := range ms {
+		err := error(nil)
+		if m.OOB != nil {
+			err = syscall.EINVAL
+		} else if len(m.Buffers[0]) > f.mtu {
+			err = syscall.EMSGSIZE
+		}
+		if err != nil {
+			if i == 0 {
+				return 0, err
+			}
+			return i, nil
+		}
+		f.sent = append(f.sent, len(m.Buffers[0]))
+	}
+	return len(ms), nil
+}
+
+// TestUDPWriterLostAreLast: when a refused GSO message's plain resend
+// fails too, the rest of the batch is lost with it, so that the lost
+// datagrams are the batch's last (callers charge them by position).
+func TestUDPWriterLostAreLast(t *testing.T) {
+	var on atomic.Bool
+	on.Store(true)
+	f := &mtuBatch{mtu: 60}
+	w := NewWriter(f, &on)
+	sizes := []int{40, 100, 100, 100, 50, 50}
+	lost := w.Send(datagrams(sizes...))
+	if want := sizes[:len(sizes)-lost]; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
+		t.Errorf("sent %v with %d lost; want the first %d of %v sent", f.sent, lost, len(sizes)-lost, sizes)
+	}
+}
