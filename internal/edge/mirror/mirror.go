@@ -169,10 +169,11 @@ func (e *Engine) offer(ev event) {
 // reserve claims queue room and rate for n payload bytes, or reports there
 // is none (before anything is copied: a drop costs the data path nothing).
 func (e *Engine) reserve(n int) bool {
-	if len(e.queue) == cap(e.queue) || (e.rate != nil && !e.rate.AllowN(time.Now(), n)) {
+	if len(e.queue) == cap(e.queue) {
 		return false
 	}
-	if e.pending.Add(int64(n)) > QueueBytes {
+	// Rate last: a copy the queue refuses must not spend the cap's tokens.
+	if e.pending.Add(int64(n)) > QueueBytes || (e.rate != nil && !e.rate.AllowN(time.Now(), n)) {
 		e.pending.Add(-int64(n))
 		return false
 	}
