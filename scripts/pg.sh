@@ -9,7 +9,8 @@
 # Running start again reuses a running server. Everything else goes to stderr.
 #
 # Environment: PGTEST_DIR (default /tmp/opengaap-pg; must be reachable by the
-# postgres user when run as root) and PGTEST_PORT (default 55432; the next free
+# postgres user when run as root) and PGTEST_PORT (default 25432: below the
+# kernel's ephemeral port range, so no client socket can hold it; the next free
 # port is taken when it is busy, and remembered in $PGTEST_DIR/port).
 #
 # The cluster trusts every local connection and runs with fsync=off: it is for
@@ -79,9 +80,9 @@ start() {
 		return
 	fi
 	init_cluster
-	local port=${PGTEST_PORT:-55432} tries=0
+	local port=${PGTEST_PORT:-25432} tries=0
 	while port_busy "$port"; do
-		((++tries < 50)) || { log "no free port near ${PGTEST_PORT:-55432}"; exit 1; }
+		((++tries < 50)) || { log "no free port near ${PGTEST_PORT:-25432}"; exit 1; }
 		port=$((port + 1))
 	done
 	as_owner sh -c "echo $port > '$dir/port'"
