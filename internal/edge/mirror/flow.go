@@ -61,13 +61,14 @@ type event struct {
 	buf   *[]byte // Pool handle of data, if pooled.
 }
 
-// packets is the number of packets ev turns into (for drop counts).
-func (ev *event) packets() int {
+// packets is the number of packets ev turns into with a payload of n
+// bytes (for drop counts).
+func (ev *event) packets(n int) int {
 	switch ev.kind {
 	case evOpen:
 		return 3
 	case evData:
-		return dataPackets(len(ev.data))
+		return dataPackets(n)
 	case evFin:
 		return 2
 	}
@@ -88,7 +89,7 @@ func (ev *event) release() {
 // tcpFlow is the l4.TCPTap of one connection.
 type tcpFlow struct{ *flow }
 
-func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}) }
+func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}, 0, nil) }
 
 // Data implements l4.TCPTap: the chunk is copied only when its direction
 // is copied and the queue has room for it; otherwise only the offset
@@ -99,28 +100,20 @@ func (t *tcpFlow) Data(d l4.Dir, n int, fill func([]byte) int) {
 	if !t.copies[d] || t.m.stopped.Load() {
 		return
 	}
-	e := t.m.e
-	if !e.reserve(n) {
-		t.m.stats.Dropped.Add(int64(dataPackets(n)))
-		return
-	}
-	ev := event{fl: t.flow, kind: evData, dir: d, off: off, buf: getBuf(n)}
-	ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
-	e.pending.Add(int64(len(ev.data) - n)) // Reserved n; holds what fill copied.
-	e.enqueue(ev)
+	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, fill)
 }
 
 // End implements l4.TCPTap.
 func (t *tcpFlow) End(d l4.Dir) {
 	if !t.m.stopped.Load() {
-		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load()})
+		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load()}, 0, nil)
 	}
 }
 
 // Close implements l4.TCPTap.
 func (t *tcpFlow) Close(reset bool) {
 	if reset && !t.m.stopped.Load() {
-		t.m.e.offer(event{fl: t.flow, kind: evClose, reset: true})
+		t.m.e.offer(event{fl: t.flow, kind: evClose, reset: true}, 0, nil)
 	}
 }
 
@@ -135,14 +128,7 @@ func (u *udpFlow) Datagram(p []byte) {
 	if u.m.stopped.Load() {
 		return
 	}
-	e := u.m.e
-	if !e.reserve(len(p)) { // Before the copy, as for TCP chunks.
-		u.m.stats.Dropped.Add(1)
-		return
-	}
-	ev := event{fl: u.flow, kind: evUDP, dir: u.dir, buf: getBuf(len(p))}
-	ev.data = (*ev.buf)[:copy(*ev.buf, p)]
-	e.enqueue(ev)
+	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(b []byte) int { return copy(b, p) })
 }
 
 // Payload buffers come from size-classed pools so a queue full of small

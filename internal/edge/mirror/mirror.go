@@ -156,12 +156,19 @@ func (e *Engine) Close() {
 	}
 }
 
-// offer queues ev without blocking; on a full queue it drops the event,
-// counting the packets it would have produced.
-func (e *Engine) offer(ev event) {
-	if !e.reserve(len(ev.data)) {
-		e.drop(&ev)
+// offer queues ev without blocking, with a payload of n bytes that fill
+// copies (nil when n is 0), once the queue and the rate cap have room for
+// it; otherwise it counts the packets ev would have produced. A dropped
+// event costs the data path no copy.
+func (e *Engine) offer(ev event, n int, fill func([]byte) int) {
+	if !e.reserve(n) {
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
 		return
+	}
+	if n > 0 {
+		ev.buf = getBuf(n)
+		ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
+		e.pending.Add(int64(len(ev.data) - n)) // Reserved n; holds what fill copied.
 	}
 	e.enqueue(ev)
 }
@@ -191,6 +198,6 @@ func (e *Engine) enqueue(ev event) {
 }
 
 func (e *Engine) drop(ev *event) {
-	ev.fl.m.stats.Dropped.Add(int64(ev.packets()))
+	ev.fl.m.stats.Dropped.Add(int64(ev.packets(len(ev.data))))
 	ev.release()
 }
