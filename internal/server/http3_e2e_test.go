@@ -47,12 +47,7 @@ func TestHTTPSListenerHTTP3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.until("HTTPS listener with HTTP/3 running", func() bool {
-		d := gaapsdk.NewDescribeHTTPSListenersRequest()
-		d.ListenerId = new(resp.ListenerId)
-		r, err := n.c.DescribeHTTPSListeners(d)
-		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
-	})
+	n.waitListener(resp.ListenerId)
 	n.domain(resp.ListenerId, "h3.e2e.test", "", "")
 	n.rule(resp.ListenerId, "h3.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
 

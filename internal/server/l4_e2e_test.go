@@ -108,20 +108,29 @@ func (n *node) bind(listener string, origins map[string]netip.AddrPort) {
 	n.waitListener(listener)
 }
 
-// waitListener waits until a TCP or UDP listener reports status 0.
+// waitListener waits until a listener of any protocol reports status 0.
 func (n *node) waitListener(id string) {
 	n.t.Helper()
 	n.until("listener "+id+" running", func() bool {
-		req := gaapsdk.NewDescribeTCPListenersRequest()
-		req.ListenerId = &id
-		r, err := n.c.DescribeTCPListeners(req)
-		if err == nil && len(r.Response.ListenerSet) == 1 {
+		tcp := gaapsdk.NewDescribeTCPListenersRequest()
+		tcp.ListenerId = &id
+		if r, err := n.c.DescribeTCPListeners(tcp); err == nil && len(r.Response.ListenerSet) == 1 {
 			return *r.Response.ListenerSet[0].ListenerStatus == 0
 		}
-		u := gaapsdk.NewDescribeUDPListenersRequest()
-		u.ListenerId = &id
-		ur, err := n.c.DescribeUDPListeners(u)
-		return err == nil && len(ur.Response.ListenerSet) == 1 && *ur.Response.ListenerSet[0].ListenerStatus == 0
+		udp := gaapsdk.NewDescribeUDPListenersRequest()
+		udp.ListenerId = &id
+		if r, err := n.c.DescribeUDPListeners(udp); err == nil && len(r.Response.ListenerSet) == 1 {
+			return *r.Response.ListenerSet[0].ListenerStatus == 0
+		}
+		http := gaapsdk.NewDescribeHTTPListenersRequest()
+		http.ListenerId = &id
+		if r, err := n.c.DescribeHTTPListeners(http); err == nil && len(r.Response.ListenerSet) == 1 {
+			return *r.Response.ListenerSet[0].ListenerStatus == 0
+		}
+		https := gaapsdk.NewDescribeHTTPSListenersRequest()
+		https.ListenerId = &id
+		r, err := n.c.DescribeHTTPSListeners(https)
+		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
 	})
 }
 

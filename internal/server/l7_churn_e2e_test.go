@@ -159,12 +159,7 @@ func (n *node) churnHTTPSListener(proxy string, ip netip.Addr, cert string) (str
 		n.t.Fatal(err)
 	}
 	id := *resp.Response.ListenerId
-	n.until("HTTPS listener running", func() bool {
-		d := gaapsdk.NewDescribeHTTPSListenersRequest()
-		d.ListenerId = new(id)
-		r, err := n.c.DescribeHTTPSListeners(d)
-		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
-	})
+	n.waitListener(id)
 	return id, port
 }
 

@@ -81,12 +81,7 @@ func (n *node) httpListener(proxy string, ip netip.Addr) (string, int) {
 		n.t.Fatal(err)
 	}
 	id := *resp.Response.ListenerId
-	n.until("HTTP listener running", func() bool {
-		d := gaapsdk.NewDescribeHTTPListenersRequest()
-		d.ListenerId = new(id)
-		r, err := n.c.DescribeHTTPListeners(d)
-		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
-	})
+	n.waitListener(id)
 	return id, port
 }
 
@@ -349,12 +344,7 @@ func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	listener := *resp.Response.ListenerId
-	n.until("HTTPS listener running", func() bool {
-		d := gaapsdk.NewDescribeHTTPSListenersRequest()
-		d.ListenerId = new(listener)
-		r, err := n.c.DescribeHTTPSListeners(d)
-		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
-	})
+	n.waitListener(listener)
 	n.domain(listener, "www.e2e.test", "", "")
 	n.domain(listener, "sni.e2e.test", sniCert, "")
 	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})

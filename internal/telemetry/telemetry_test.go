@@ -11,6 +11,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 )
 
@@ -27,15 +28,24 @@ func (f *fakeNode) Close(context.Context) error          { return nil }
 
 var _ edge.Node = (*fakeNode)(nil)
 
-func TestRecordRatesRollupsAndHealth(t *testing.T) {
+// t0 is the start of the recorders' first minute in these tests.
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// newTestRecorder returns a recorder of a fake node (sampled at t0) into a
+// fresh SQLite store, closed with the test.
+func newTestRecorder(t *testing.T) (store.Stats, *fakeNode, *Recorder) {
+	t.Helper()
 	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	t.Cleanup(func() { st.Close() })
 	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
-	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return st.Stats(), node, New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func TestRecordRatesRollupsAndHealth(t *testing.T) {
+	st, node, r := newTestRecorder(t)
 
 	// One minute: 75 MB in, 7.5 MB out, 6000 packets in, 3 open conns on a
 	// group listener's two instances, 4 connects of 2 ms and 2 HTTP answers
@@ -52,16 +62,16 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	minute := t0.Add(time.Minute)
 	want := map[string]float64{InBandwidth: 10, OutBandwidth: 1, InPackets: 100, Concurrent: 3, Latency: 4}
 	for metric, v := range want {
-		pts, err := st.Stats().Query(t.Context(), "listener-1", metric, 60, minute, minute)
+		pts, err := st.Query(t.Context(), "listener-1", metric, 60, minute, minute)
 		if err != nil || len(pts) != 1 || pts[0].Value != v {
 			t.Errorf("%s at 60 s: got %+v, %v; want one point %v", metric, pts, err, v)
 		}
-		five, _ := st.Stats().Query(t.Context(), "listener-1", metric, 300, t0, t0)
+		five, _ := st.Query(t.Context(), "listener-1", metric, 300, t0, t0)
 		if len(five) != 1 || five[0].Value != v {
 			t.Errorf("%s at 300 s: got %+v; want the mean of its one minute, %v", metric, five, v)
 		}
 	}
-	h, _ := st.Stats().Query(t.Context(), "listener-1/rs-1", HealthMetric, 60, minute, minute)
+	h, _ := st.Query(t.Context(), "listener-1/rs-1", HealthMetric, 60, minute, minute)
 	if len(h) != 1 || h[0].Value != 0 {
 		t.Errorf("health: got %+v; want one point 0 (unhealthy)", h)
 	}
@@ -82,14 +92,7 @@ func TestBaseID(t *testing.T) {
 }
 
 func TestHTTPQPSPerProxy(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
-	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, node, r := newTestRecorder(t)
 	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{
 		{ID: "listener-h", Protocol: "HTTP"}, {ID: "listener-s", Protocol: "HTTPS"}}}}})
 	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
@@ -101,7 +104,7 @@ func TestHTTPQPSPerProxy(t *testing.T) {
 	}
 	minute := t0.Add(time.Minute)
 	for metric, want := range map[string]float64{HttpQPS: 100, HttpsQPS: 20, HttpQPSPercent: 0.5, HttpsQPSPercent: 0.1} {
-		pts, err := st.Stats().Query(t.Context(), "link-a", metric, 60, minute, minute)
+		pts, err := st.Query(t.Context(), "link-a", metric, 60, minute, minute)
 		if err != nil || len(pts) != 1 || pts[0].Value != want {
 			t.Errorf("%s: got %+v, %v; want %v", metric, pts, err, want)
 		}
@@ -153,14 +156,7 @@ func TestHTTPStatusClasses(t *testing.T) {
 // minutes crossing a 5-minute boundary: each coarser point covers exactly
 // the minutes of its own window.
 func TestRollupWindows(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
-	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, node, r := newTestRecorder(t)
 	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
 	var total int64
 	for m := 1; m <= 6; m++ { // minutes 10:01 … 10:06, m new connections each
@@ -180,7 +176,7 @@ func TestRollupWindows(t *testing.T) {
 		{3600, t0, 21},
 		{86400, t0.Truncate(24 * time.Hour), 21},
 	} {
-		pts, err := st.Stats().Query(t.Context(), "listener-1", NewConnections, c.gran, c.start, c.start)
+		pts, err := st.Query(t.Context(), "listener-1", NewConnections, c.gran, c.start, c.start)
 		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
 			t.Errorf("%d s at %v: got %+v, %v; want one point %v", c.gran, c.start, pts, err, c.want)
 		}
