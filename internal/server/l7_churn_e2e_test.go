@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -377,7 +379,8 @@ func (n *node) settleGone(i int, id string) {
 		d := gaapsdk.NewDescribeRulesByRuleIdsRequest()
 		d.RuleIds = []*string{new(id)}
 		_, err := n.c.DescribeRulesByRuleIds(d)
-		return err != nil
+		var e *sdkerrors.TencentCloudSDKError
+		return errors.As(err, &e) && e.Code == "ResourceNotFound"
 	})
 }
 
