@@ -19,6 +19,7 @@ type mirror struct {
 	copies  [2]bool     // By l4.Dir.
 	rules   [2][]rule   // By l4.Dir; nil = every packet of a copied direction.
 	targets []netip.AddrPort
+	mss     []int               // Segment size on the path to each target.
 	sources map[string][]string // Proxy ID → listener IDs ("" = every listener).
 }
 
@@ -53,7 +54,12 @@ func compile(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
 		if port == 0 {
 			port = snapshot.DefaultMirrorPort
 		}
-		m.targets = append(m.targets, netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port)))
+		target := netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port))
+		mtu, ok := pathMTU(target)
+		if !ok {
+			mtu = defaultMTU
+		}
+		m.targets, m.mss = append(m.targets, target), append(m.mss, segmentSize(mtu))
 	}
 	for _, s := range cfg.Sources {
 		m.sources[s.ProxyID] = append(m.sources[s.ProxyID], s.ListenerID)
@@ -98,12 +104,12 @@ func (r *rule) match(proto string, src, dst netip.AddrPort) bool {
 		r.sp.Contains(int(src.Port())) && r.dp.Contains(int(dst.Port()))
 }
 
-// target picks the collector of a flow: by the unordered address pair and
-// protocol (FIVE_TUPLE_FLOW, so both directions meet), or by the access IP
-// (ENI).
-func (m *mirror) target(proto string, client, local netip.AddrPort) netip.AddrPort {
+// target picks the collector of a flow (its index in targets): by the
+// unordered address pair and protocol (FIVE_TUPLE_FLOW, so both directions
+// meet), or by the access IP (ENI).
+func (m *mirror) target(proto string, client, local netip.AddrPort) int {
 	if len(m.targets) == 1 {
-		return m.targets[0]
+		return 0
 	}
 	h := fnv.New32a()
 	b, _ := local.Addr().MarshalBinary()
@@ -115,7 +121,7 @@ func (m *mirror) target(proto string, client, local netip.AddrPort) netip.AddrPo
 		h.Write(b)
 		h.Write([]byte(proto))
 	}
-	return m.targets[h.Sum32()%uint32(len(m.targets))]
+	return int(h.Sum32() % uint32(len(m.targets)))
 }
 
 // proxyTap is the l4.Tap of one proxy: the mirrors that select it. When

@@ -10,9 +10,20 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/l4"
 )
 
-// mss is the largest TCP payload of a synthesized segment: 1400 bytes
-// keeps the VXLAN packet (1400 + 40 + 14 + 8 + 28) under a 1500 MTU.
-const mss = 1400
+// Sizes of the VXLAN packet around a synthesized TCP segment's payload:
+// outer IPv4 + UDP, VXLAN, Ethernet, inner IPv4 + TCP.
+const (
+	segOverhead = 20 + 8 + 8 + 14 + 20 + 20
+	maxIPPacket = 65535 // IPv4 total length.
+	defaultMTU  = 1500  // When the route's MTU cannot be learnt.
+)
+
+// segmentSize is the largest TCP payload of a synthesized segment sent
+// over a path of the given MTU: the VXLAN packet must pass unfragmented
+// (it has DF set), and no larger is needed. On loopback (MTU 64 KiB) a
+// chunk becomes one segment, as a capture on lo or on a host with TCP
+// segmentation offload shows it; over Ethernet, 1410 bytes.
+func segmentSize(mtu int) int { return min(mtu, maxIPPacket) - segOverhead }
 
 // flow is one mirrored connection or session, shared by the data path
 // (which offers events) and the sender (which owns the seq state).
@@ -21,6 +32,7 @@ type flow struct {
 	proto         string
 	client, local netip.AddrPort
 	target        netip.AddrPort
+	mss           int     // Largest payload per segment on the path to target.
 	copies        [2]bool // By l4.Dir.
 	isn           [2]uint32
 
@@ -37,8 +49,9 @@ type flow struct {
 }
 
 func newFlow(m *mirror, proto string, client, local netip.AddrPort, copies [2]bool) *flow {
+	i := m.target(proto, client, local)
 	return &flow{m: m, proto: proto, client: client, local: local, copies: copies,
-		target: m.target(proto, client, local), isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+		target: m.targets[i], mss: m.mss[i], isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
 }
 
 // Event kinds.
@@ -68,7 +81,7 @@ func (ev *event) packets(n int) int {
 	case evOpen:
 		return 3
 	case evData:
-		return dataPackets(n)
+		return ev.fl.dataPackets(n)
 	case evFin:
 		return 2
 	}
@@ -77,7 +90,7 @@ func (ev *event) packets(n int) int {
 
 // dataPackets is the number of packets a data chunk of n bytes turns
 // into: its segments and the receiver's ACK.
-func dataPackets(n int) int { return (n+mss-1)/mss + 1 }
+func (fl *flow) dataPackets(n int) int { return (n+fl.mss-1)/fl.mss + 1 }
 
 func (ev *event) release() {
 	if ev.buf != nil {

@@ -3,6 +3,7 @@ package mirror
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
@@ -23,7 +24,7 @@ func TestQueueFullDrops(t *testing.T) {
 	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
 	fl := newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})
 	tf := &tcpFlow{flow: fl}
-	chunk := make([]byte, mss)
+	chunk := make([]byte, 1000) // One segment: QueueEvents of them fit QueueBytes.
 	fills := 0
 	fill := func(b []byte) int { fills++; return copy(b, chunk) }
 	for range QueueEvents + 10 {
@@ -76,7 +77,7 @@ func TestFlowHashKeepsFlowOnOneTarget(t *testing.T) {
 	seen := map[netip.AddrPort]bool{}
 	for port := range uint16(64) {
 		client := netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), 1000+port)
-		a, b := m.target("TCP", client, local), m.target("TCP", client, local)
+		a, b := m.targets[m.target("TCP", client, local)], m.targets[m.target("TCP", client, local)]
 		if a != b {
 			t.Fatalf("flow %v went to %v then %v", client, a, b)
 		}
@@ -84,6 +85,19 @@ func TestFlowHashKeepsFlowOnOneTarget(t *testing.T) {
 	}
 	if len(seen) != 3 || !seen[netip.MustParseAddrPort("127.0.0.1:4789")] {
 		t.Errorf("targets used %v; want all three, default port 4789", seen)
+	}
+}
+
+// TestSegmentSize: segments fill the path to the collector without
+// fragmenting the VXLAN packet: a 1500-byte MTU carries 1410 payload bytes
+// (1500 with the 90 bytes of headers), loopback one IPv4 packet's worth.
+func TestSegmentSize(t *testing.T) {
+	if got := segmentSize(1500); got != 1410 {
+		t.Errorf("segmentSize(1500) = %d; want 1410", got)
+	}
+	m := compile(nil, testMirror(snapshot.MirrorAll), nil)
+	if runtime.GOOS == "linux" && m.mss[0] != 65535-90 {
+		t.Errorf("segment size to a loopback collector %d; want %d (lo's 64 KiB MTU)", m.mss[0], 65535-90)
 	}
 }
 

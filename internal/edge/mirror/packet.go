@@ -111,7 +111,7 @@ func (s *sender) handle(ev *event) {
 	case evData:
 		off := ev.off
 		for p := ev.data; len(p) > 0; {
-			n := min(len(p), mss)
+			n := min(len(p), fl.mss)
 			flags := tcpACK
 			if n == len(p) {
 				flags |= tcpPSH
