@@ -22,8 +22,9 @@ rate=()
 PIDS+=($!)
 "$BIN/edgeproxy" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
-"$BIN/loadgen" collect -addr "$NET.6:4789" 2>/dev/null &
-PIDS+=($!)
+"$BIN/loadgen" collect -addr "$NET.6:4789" 2>"$TMP/collector.log" &
+CPID=$!
+PIDS+=("$CPID")
 "$B" -ip "$NET.5" -port 9000 -origin "$NET.1:9000" -mirror "$NET.6:4789" "${rate[@]}" 2>/dev/null &
 PIDS+=($!)
 sleep 1
@@ -35,3 +36,5 @@ for _ in $(seq "$ROUNDS"); do
 	done
 done | awk '{ s[$1] += $2; n[$1]++; printf "%s%s", $2, ($1 == 5 ? "\n" : " → ") }
 	END { printf "mean %d → %d MB/s: mirrored ÷ unmirrored %.2f\n", s[2]/n[2], s[5]/n[5], s[5]/s[2] }'
+kill -TERM "$CPID" && wait "$CPID" 2>/dev/null || true
+cat "$TMP/collector.log" >&2

@@ -2,7 +2,7 @@
 # bench/l4/run.sh — layer-4 data plane benchmark: direct vs opengaap (the
 # internal/edge engine, standalone) vs haproxy vs nginx, loopback only.
 #
-#   sudo bench/l4/run.sh            # full run, ~2.5 minutes
+#   sudo bench/l4/run.sh            # full run, ~4 minutes
 #   DUR=2 bench/l4/run.sh           # shorter windows
 #
 # Environment:
@@ -10,6 +10,8 @@
 #   NET=127.0.93        /24 prefix: .1 origin, .2 opengaap, .3 haproxy, .4 nginx,
 #                       .5 opengaap with a traffic mirror (bulk tests only) to
 #                       a collector on .6:4789
+#   MIRROR_ROUNDS=3     interleaved unmirrored/mirrored bulk pairs (1 and 4
+#                       connections) that measure what mirroring costs
 #   PORT=9000           TCP and UDP port everywhere
 #   HAPROXY_SPLICE=forced|auto|off  haproxy splice mode (default forced)
 #   PROFILE=1           write a CPU profile of the edgeproxy for the whole run
@@ -28,6 +30,7 @@ DUR=${DUR:-5}
 NET=${NET:-127.0.93}
 PORT=${PORT:-9000}
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-forced}
+MIRROR_ROUNDS=${MIRROR_ROUNDS:-3}
 OUT=${OUT:-/tmp/opengaap-l4-last}
 BENCH_NAME=l4
 # shellcheck source=../lib.sh
@@ -163,17 +166,25 @@ TARGETS=(direct opengaap opengaap+mirror haproxy nginx)
 # --- tests ------------------------------------------------------------------
 lg() { "$BIN/loadgen" "$@"; }
 
-# run NAME SUBCOMMAND [flags...]: the test against every target.
+# one NAME TARGET SUBCOMMAND [flags...]: one measurement, kept in results.jsonl.
+one() {
+	local name=$1 t=$2 sub=$3
+	shift 3
+	printf '  %-7s %-15s ' "$name" "$t" >&2
+	lg "$sub" -name "$name" -label "$t" -target "${ADDR[$t]}:$PORT" -duration "${DUR}s" \
+		-pids "${PIDOF[$t]}" -origin-pid "$OPID" "$@" | tee -a "$OUT/results.jsonl" |
+		jq -r '"\(.value|floor) \(.unit)  p99=\(.p99_us // "-")us  proxyCPU=\(.proxy_cpu_s)s  errors=\(.errors)"' >&2
+}
+
+# run NAME SUBCOMMAND [flags...]: the test against every target but the
+# mirrored one (measured in pairs below).
 run() {
 	local name=$1 sub=$2 t
 	shift 2
 	for t in "${TARGETS[@]}"; do
 		[[ $sub == udp && $t == haproxy ]] && continue # haproxy does not proxy UDP.
-		[[ $sub != bulk && $t == opengaap+mirror ]] && continue # Mirroring's cost is a throughput figure.
-		printf '  %-6s %-9s ' "$name" "$t" >&2
-		lg "$sub" -name "$name" -label "$t" -target "${ADDR[$t]}:$PORT" -duration "${DUR}s" \
-			-pids "${PIDOF[$t]}" -origin-pid "$OPID" "$@" | tee -a "$OUT/results.jsonl" |
-			jq -r '"\(.value|floor) \(.unit)  p99=\(.p99_us // "-")us  proxyCPU=\(.proxy_cpu_s)s  errors=\(.errors)"' >&2
+		[[ $t == opengaap+mirror ]] && continue
+		one "$name" "$t" "$sub" "$@"
 	done
 }
 
@@ -188,6 +199,18 @@ run bulk4 bulk -c 4
 run rr rr -c 32 -size 64
 run conns conns -c 64 -size 64
 run udp udp -c 4 -window 32 -size 64
+
+# What mirroring costs is a ratio of two bulk figures that single runs on
+# this box scatter by ±10 %: measure it in interleaved pairs (unmirrored,
+# then mirrored, MIRROR_ROUNDS times) and report the means.
+log "mirror pairs ($MIRROR_ROUNDS rounds, ${DUR}s each)"
+for _ in $(seq "$MIRROR_ROUNDS"); do
+	for c in 1 4; do
+		for t in opengaap opengaap+mirror; do
+			one "mirror$c" "$t" bulk -c "$c"
+		done
+	done
+done
 
 # --- splice(2) evidence: strace on a separate, unmeasured bulk run ----------
 strace_splice() { # label pid

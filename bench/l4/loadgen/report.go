@@ -25,6 +25,7 @@ func report(args []string) {
 	defer f.Close()
 	var tests []string
 	by := map[string]map[string]Result{}
+	runs := map[[2]string]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var r Result
@@ -35,7 +36,9 @@ func report(args []string) {
 			by[r.Test] = map[string]Result{}
 			tests = append(tests, r.Test)
 		}
-		by[r.Test][r.Label] = r
+		k := [2]string{r.Test, r.Label}
+		runs[k]++
+		by[r.Test][r.Label] = mean(by[r.Test][r.Label], r, runs[k])
 	}
 	order := []string{"direct", "opengaap", "opengaap+mirror", "haproxy", "nginx"}
 
@@ -118,6 +121,19 @@ func report(args []string) {
 	}
 }
 
+// mean folds r, the nth run of a test and target, into the mean m of the
+// runs before it (the mirror pairs repeat each measurement).
+func mean(m, r Result, n int) Result {
+	if n == 1 {
+		return r
+	}
+	avg := func(a, b float64) float64 { return a + (b-a)/float64(n) }
+	m.Value, m.P50us, m.P99us = avg(m.Value, r.Value), avg(m.P50us, r.P50us), avg(m.P99us, r.P99us)
+	m.ProxyCPU, m.Duration = avg(m.ProxyCPU, r.ProxyCPU), avg(m.Duration, r.Duration)
+	m.Ops, m.Bytes, m.Errors = m.Ops+r.Ops, m.Bytes+r.Bytes, m.Errors+r.Errors
+	return m
+}
+
 func check(what string, ok bool, r float64) {
 	s := "MISS"
 	if ok {
@@ -143,6 +159,9 @@ func ratio(a, b float64) string {
 func desc(r Result) string {
 	switch r.Unit {
 	case "MB/s":
+		if strings.HasPrefix(r.Test, "mirror") {
+			return fmt.Sprintf("%s (%d conn, interleaved pairs, mean)", r.Test, r.Conc)
+		}
 		return fmt.Sprintf("%s (%d conn)", r.Test, r.Conc)
 	case "pkts/s":
 		return fmt.Sprintf("%s (%d socks × %d in flight, %d B)", r.Test, r.Conc, r.Window, r.Size)

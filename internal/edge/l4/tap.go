@@ -42,17 +42,55 @@ type Tap interface {
 // Close is called once, after both directions are done.
 type TCPTap interface {
 	// Data announces the next n bytes of direction d, before they are
-	// written on. A tap that wants them calls fill, during Data, with a
-	// buffer of n bytes; fill copies the chunk into it and returns how many
-	// bytes it copied (fewer only if copying failed: the rest is lost to
-	// the tap). Not calling fill costs the data path nothing, which is how
-	// a tap whose queue is full drops. Data must not block.
-	Data(d Dir, n int, fill func(b []byte) int)
+	// written on. A tap that wants them calls c.Keep during Data and reads
+	// them later, off the data path. Not calling Keep costs the data path
+	// nothing, which is how a tap whose queue is full drops. Data must not
+	// block.
+	Data(d Dir, n int, c Chunk)
 	// End reports that direction d ended with a FIN (half-close).
 	End(d Dir)
 	// Close reports the end of the connection; reset when it was aborted.
 	Close(reset bool)
 }
+
+// Chunk is the source of the bytes offered by TCPTap.Data. The bytes a
+// tap keeps are read later by one consumer, so that copying them is not
+// on the data path: a spliced connection duplicates them into a second
+// pipe (tee(2), no copy) that the consumer reads (copyTee).
+type Chunk interface {
+	// Keep, called during Data, keeps a prefix of the chunk (all of it
+	// unless the source is short of room because its consumer is behind)
+	// and returns its length; 0 means nothing was kept.
+	Keep() int
+	// Read copies the next kept bytes into b and returns how many: len(b)
+	// unless the source failed. The chunks kept from one direction must be
+	// read in the order they were kept.
+	Read(b []byte) int
+	// Release ends one kept chunk, with unread of its bytes not read (a
+	// chunk dropped after Keep): then the source is out of step and keeps
+	// nothing more.
+	Release(unread int)
+}
+
+// CopyChunk returns a Chunk of p whose Keep copies p (the userspace copy
+// path, whose buffer is reused once Data returns).
+func CopyChunk(p []byte) Chunk { return &copyChunk{src: p} }
+
+// copyChunk is one chunk: Keep copies it out of the caller's buffer.
+type copyChunk struct{ src, kept []byte }
+
+func (c *copyChunk) Keep() int {
+	c.kept, c.src = append([]byte(nil), c.src...), nil
+	return len(c.kept)
+}
+
+func (c *copyChunk) Read(b []byte) int {
+	n := copy(b, c.kept)
+	c.kept = c.kept[n:]
+	return n
+}
+
+func (c *copyChunk) Release(int) { c.kept = nil }
 
 // UDPTap observes one direction of a UDP session. Datagram is called from
 // one goroutine; p is only valid during the call. It must not block.

@@ -244,15 +244,12 @@ func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidt
 		ld = limit.Out
 	}
 	buf := make([]byte, size)
-	var chunk []byte
-	fill := func(b []byte) int { return copy(b, chunk) }
 	var total int64
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
 			if c.tap != nil {
-				chunk = buf[:n]
-				c.tap.Data(d, n, fill)
+				c.tap.Data(d, n, CopyChunk(buf[:n]))
 			}
 			if shape {
 				if err := bw.Wait(c.ctx, ld, n); err != nil {

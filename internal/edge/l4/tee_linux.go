@@ -3,6 +3,7 @@ package l4
 import (
 	"net"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,27 +13,28 @@ import (
 const teePipe = 1 << 20
 
 // copyTee copies src to dst for an observed connection. The bytes go
-// socket → pipe → socket with splice(2), as for any connection, and
-// tee(2) duplicates a chunk into a second pipe, read into the tap's buffer
-// only when the tap takes the chunk. So the forwarded bytes never pass
-// through user space, and a chunk the mirror drops (its queue full) costs
-// the data path no copy at all: observing a connection must not slow it
-// down (docs/dataplane-mirror.md). If the pipes cannot be made (fd limit)
-// the connection falls back to the userspace copy.
+// socket → pipe → socket with splice(2), as for any connection, and a
+// chunk the tap keeps is duplicated by tee(2) into a second pipe (page
+// references, no copy) that the tap's consumer reads later, off the data
+// path. So the forwarded bytes never pass through user space, the data
+// path never waits for a copy, and a chunk the mirror drops costs it
+// nothing: observing a connection must not slow it down
+// (docs/dataplane-mirror.md). If the pipes cannot be made (fd limit) the
+// connection falls back to the userspace copy.
 func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
-	var data, dup [2]int
+	var data [2]int
 	if err := unix.Pipe2(data[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return c.copyLoop(dst, src, false, nil, d)
 	}
 	defer closePipe(data)
-	if err := unix.Pipe2(dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+	pc := &pipeChunk{data: data[0]}
+	if err := unix.Pipe2(pc.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return c.copyLoop(dst, src, false, nil, d)
 	}
-	defer closePipe(dup)
+	pc.refs.Store(1) // The data path's; kept chunks add theirs.
+	defer pc.unref()
 	chunk := pipeSize(data[1], teePipe)
-	if chunk != pipeSize(dup[1], chunk) { // tee must fit a whole chunk.
-		return c.copyLoop(dst, src, false, nil, d)
-	}
+	pipeSize(pc.dup[1], chunk) // As much room for kept chunks: smaller only leaves less.
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -40,29 +42,6 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 	wc, err := dst.SyscallConn()
 	if err != nil {
 		return 0, err
-	}
-	// fill duplicates the data pipe's content (the chunk) and reads the copy
-	// out. dup is empty whenever fill is not running; should a read ever come
-	// up short the pipe is no longer in step and observing stops.
-	broken := false
-	fill := func(b []byte) int {
-		if broken {
-			return 0
-		}
-		m, err := retry(func() (int64, error) { return unix.Tee(data[0], dup[1], len(b), unix.SPLICE_F_NONBLOCK) })
-		if err != nil || m <= 0 {
-			return 0
-		}
-		k := 0
-		for k < int(m) {
-			r, err := retry(func() (int64, error) { n, err := unix.Read(dup[0], b[k:m]); return int64(n), err })
-			if err != nil || r <= 0 {
-				broken = true
-				break
-			}
-			k += int(r)
-		}
-		return k
 	}
 	var total int64
 	for {
@@ -82,7 +61,8 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 		case n == 0: // EOF.
 			return total, nil
 		}
-		c.tap.Data(d, int(n), fill)
+		pc.n = int(n)
+		c.tap.Data(d, int(n), pc)
 		left := n
 		err = wc.Write(func(fd uintptr) bool {
 			for left > 0 {
@@ -107,6 +87,60 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 		case serr != nil:
 			return total, os.NewSyscallError("splice", serr)
 		}
+	}
+}
+
+// pipeChunk is the Chunk of one direction of copyTee: the chunk in the data
+// pipe, kept by teeing it into dup, whose consumer reads the kept chunks in
+// order. The data path and the kept chunks not yet released hold
+// references; the last one closes dup.
+type pipeChunk struct {
+	data   int    // Read end of the data pipe.
+	n      int    // Size of the chunk in it, set before each Data.
+	dup    [2]int // Kept chunks, in order.
+	refs   atomic.Int32
+	broken atomic.Bool // dup is out of step with the kept chunks: keep nothing more.
+}
+
+// Keep is called by the data path, during Data.
+func (p *pipeChunk) Keep() int {
+	if p.broken.Load() {
+		return 0
+	}
+	// EAGAIN (or a short tee): dup is full of chunks the consumer has not
+	// read yet, so this one is dropped, wholly or in part.
+	m, err := retry(func() (int64, error) { return unix.Tee(p.data, p.dup[1], p.n, unix.SPLICE_F_NONBLOCK) })
+	if err != nil || m <= 0 {
+		return 0
+	}
+	p.refs.Add(1)
+	return int(m)
+}
+
+// Read is called by the consumer. The kept bytes are already in dup.
+func (p *pipeChunk) Read(b []byte) int {
+	k := 0
+	for k < len(b) {
+		r, err := retry(func() (int64, error) { n, err := unix.Read(p.dup[0], b[k:]); return int64(n), err })
+		if err != nil || r <= 0 {
+			p.broken.Store(true)
+			break
+		}
+		k += int(r)
+	}
+	return k
+}
+
+func (p *pipeChunk) Release(unread int) {
+	if unread > 0 {
+		p.broken.Store(true)
+	}
+	p.unref()
+}
+
+func (p *pipeChunk) unref() {
+	if p.refs.Add(-1) == 0 {
+		closePipe(p.dup)
 	}
 }
 

@@ -70,9 +70,15 @@ type event struct {
 	dir   l4.Dir
 	reset bool
 	off   uint64
-	data  []byte
+	data  []byte  // evUDP: the datagram.
 	buf   *[]byte // Pool handle of data, if pooled.
+	chunk l4.Chunk
+	n     int // evData: bytes kept in chunk.
+	read  int // evData: bytes of them the sender has read.
 }
+
+// size is the payload ev holds (counted in Engine.pending).
+func (ev *event) size() int { return len(ev.data) + ev.n }
 
 // packets is the number of packets ev turns into with a payload of n
 // bytes (for drop counts).
@@ -97,6 +103,10 @@ func (ev *event) release() {
 		putBuf(ev.buf)
 		ev.buf, ev.data = nil, nil
 	}
+	if ev.chunk != nil {
+		ev.chunk.Release(ev.n - ev.read)
+		ev.chunk, ev.n = nil, 0
+	}
 }
 
 // tcpFlow is the l4.TCPTap of one connection.
@@ -104,16 +114,17 @@ type tcpFlow struct{ *flow }
 
 func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}, 0, nil) }
 
-// Data implements l4.TCPTap: the chunk is copied only when its direction
-// is copied and the queue has room for it; otherwise only the offset
+// Data implements l4.TCPTap: the chunk is kept only when its direction is
+// copied and the queue has room for it; otherwise only the offset
 // advances, so the sequence numbers of what follows (and the other
-// direction's acks) stay right and the loss shows as a gap.
-func (t *tcpFlow) Data(d l4.Dir, n int, fill func([]byte) int) {
+// direction's acks) stay right and the loss shows as a gap. The sender
+// reads what was kept.
+func (t *tcpFlow) Data(d l4.Dir, n int, c l4.Chunk) {
 	off := t.off[d].Add(uint64(n)) - uint64(n)
 	if !t.copies[d] || t.m.stopped.Load() {
 		return
 	}
-	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, fill)
+	t.m.e.offerChunk(event{fl: t.flow, kind: evData, dir: d, off: off}, n, c)
 }
 
 // End implements l4.TCPTap.
@@ -149,10 +160,10 @@ func (u *udpFlow) Datagram(p []byte) {
 var pools = [...]struct {
 	size int
 	p    sync.Pool
-}{{size: 2 << 10}, {size: 16 << 10}, {size: 64 << 10}, {size: 1 << 20}}
+}{{size: 2 << 10}, {size: 16 << 10}, {size: 64 << 10}}
 
-// getBuf returns a pooled buffer of at least n bytes (n ≤ 1 MiB, the
-// largest chunk copyTee moves; larger ones are allocated and not pooled).
+// getBuf returns a pooled buffer of at least n bytes (n ≤ 64 KiB, the
+// largest datagram; larger ones are allocated and not pooled).
 func getBuf(n int) *[]byte {
 	for i := range pools {
 		if n <= pools[i].size {

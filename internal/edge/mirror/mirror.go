@@ -157,7 +157,7 @@ func (e *Engine) Close() {
 }
 
 // offer queues ev without blocking, with a payload of n bytes that fill
-// copies (nil when n is 0), once the queue and the rate cap have room for
+// copies now (nil when n is 0), once the queue and the rate cap have room for
 // it; otherwise it counts the packets ev would have produced. A dropped
 // event costs the data path no copy.
 func (e *Engine) offer(ev event, n int, fill func([]byte) int) {
@@ -170,6 +170,26 @@ func (e *Engine) offer(ev event, n int, fill func([]byte) int) {
 		ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
 		e.pending.Add(int64(len(ev.data) - n)) // Reserved n; holds what fill copied.
 	}
+	e.enqueue(ev)
+}
+
+// offerChunk queues ev with the n bytes of a TCP chunk, of which c keeps
+// what the queue and the rate cap have room for; the sender reads them.
+// What is not kept is counted dropped.
+func (e *Engine) offerChunk(ev event, n int, c l4.Chunk) {
+	if !e.reserve(n) {
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
+		return
+	}
+	k := c.Keep()
+	e.pending.Add(int64(k - n)) // Reserved n; holds what was kept.
+	if k < n {
+		ev.fl.m.stats.Dropped.Add(int64((n - k + ev.fl.mss - 1) / ev.fl.mss))
+	}
+	if k == 0 {
+		return
+	}
+	ev.chunk, ev.n = c, k
 	e.enqueue(ev)
 }
 
@@ -192,12 +212,12 @@ func (e *Engine) enqueue(ev event) {
 	select {
 	case e.queue <- ev:
 	default:
-		e.pending.Add(-int64(len(ev.data)))
+		e.pending.Add(-int64(ev.size()))
 		e.drop(&ev)
 	}
 }
 
 func (e *Engine) drop(ev *event) {
-	ev.fl.m.stats.Dropped.Add(int64(ev.packets(len(ev.data))))
+	ev.fl.m.stats.Dropped.Add(int64(ev.packets(ev.size())))
 	ev.release()
 }

@@ -25,13 +25,12 @@ func TestQueueFullDrops(t *testing.T) {
 	fl := newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})
 	tf := &tcpFlow{flow: fl}
 	chunk := make([]byte, 1000) // One segment: QueueEvents of them fit QueueBytes.
-	fills := 0
-	fill := func(b []byte) int { fills++; return copy(b, chunk) }
+	keeps := 0
 	for range QueueEvents + 10 {
-		tf.Data(l4.Ingress, len(chunk), fill)
+		tf.Data(l4.Ingress, len(chunk), &countingChunk{Chunk: l4.CopyChunk(chunk), keeps: &keeps})
 	}
-	if fills != QueueEvents {
-		t.Errorf("fill called %d times; want %d (a dropped chunk must not be copied)", fills, QueueEvents)
+	if keeps != QueueEvents {
+		t.Errorf("Keep called %d times; want %d (a dropped chunk must not be kept)", keeps, QueueEvents)
 	}
 	if got, want := m.stats.Dropped.Load(), int64(10*2); got != want {
 		t.Errorf("dropped %d packets; want %d (10 chunks of one segment + its ACK)", got, want)
@@ -40,6 +39,13 @@ func TestQueueFullDrops(t *testing.T) {
 		t.Errorf("queue holds %d; want %d", got, QueueEvents)
 	}
 }
+
+type countingChunk struct {
+	l4.Chunk
+	keeps *int
+}
+
+func (c *countingChunk) Keep() int { *c.keeps++; return c.Chunk.Keep() }
 
 func TestCopiesDir(t *testing.T) {
 	client, local := netip.MustParseAddrPort("198.51.100.9:40000"), netip.MustParseAddrPort("203.0.113.1:443")
@@ -110,7 +116,7 @@ func TestCloseReleasesQueue(t *testing.T) {
 	tf := &tcpFlow{flow: newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})}
 	chunk := make([]byte, 3000)
 	for range 10 {
-		tf.Data(l4.Ingress, len(chunk), func(b []byte) int { return copy(b, chunk) })
+		tf.Data(l4.Ingress, len(chunk), l4.CopyChunk(chunk))
 	}
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -27,14 +27,15 @@ var (
 // sends each chunk's run as one UDP GSO message: the kernel walks the IP
 // stack once per run instead of once per packet.
 type sender struct {
-	w      *udpbatch.Writer
-	gso    atomic.Bool
-	bufs   [batch]gopacket.SerializeBuffer
-	iov    [batch][1][]byte // msgs[i].Buffers, preallocated.
-	msgs   [batch]ipv4.Message
-	owners [batch]*mirror
-	n      int
-	opts   gopacket.SerializeOptions
+	w       *udpbatch.Writer
+	gso     atomic.Bool
+	bufs    [batch]gopacket.SerializeBuffer
+	iov     [batch][1][]byte // msgs[i].Buffers, preallocated.
+	msgs    [batch]ipv4.Message
+	owners  [batch]*mirror
+	n       int
+	payload [maxIPPacket]byte // One segment's payload, read from its chunk.
+	opts    gopacket.SerializeOptions
 
 	// Layers reused for every packet.
 	vx  layers.VXLAN
@@ -68,7 +69,7 @@ func (s *sender) run(e *Engine) {
 			for {
 				select {
 				case ev := <-e.queue:
-					e.pending.Add(-int64(len(ev.data)))
+					e.pending.Add(-int64(ev.size()))
 					ev.release()
 				default:
 					return
@@ -90,7 +91,7 @@ func (s *sender) run(e *Engine) {
 }
 
 func (s *sender) take(e *Engine, ev *event) {
-	e.pending.Add(-int64(len(ev.data)))
+	e.pending.Add(-int64(ev.size()))
 	if !ev.fl.m.stopped.Load() {
 		s.handle(ev)
 	}
@@ -109,15 +110,28 @@ func (s *sender) handle(ev *event) {
 		s.segment(fl, out, tcpSYN|tcpACK, fl.isn[out], fl.isn[in]+1, nil)
 		s.segment(fl, in, tcpACK, fl.isn[in]+1, fl.isn[out]+1, nil)
 	case evData:
+		// Read segment by segment: the chunk's bytes pass through one
+		// buffer that stays in cache.
 		off := ev.off
-		for p := ev.data; len(p) > 0; {
-			n := min(len(p), fl.mss)
-			flags := tcpACK
-			if n == len(p) {
-				flags |= tcpPSH
+		for ev.read < ev.n {
+			want := min(ev.n-ev.read, fl.mss)
+			k := ev.chunk.Read(s.payload[:want])
+			ev.read += k
+			short := k < want // The source failed: the rest is lost.
+			if short {
+				fl.m.stats.Dropped.Add(int64((ev.n - ev.read + fl.mss - 1) / fl.mss))
 			}
-			s.segment(fl, d, flags, fl.seqAt(d, off), fl.ackOf(d), p[:n])
-			p, off = p[n:], off+uint64(n)
+			if k > 0 {
+				flags := tcpACK
+				if ev.read == ev.n || short {
+					flags |= tcpPSH
+				}
+				s.segment(fl, d, flags, fl.seqAt(d, off), fl.ackOf(d), s.payload[:k])
+				off += uint64(k)
+			}
+			if short {
+				break
+			}
 		}
 		fl.next[d] = max(fl.next[d], off)
 		s.segment(fl, o, tcpACK, fl.seqNext(o), fl.ackOf(o), nil) // The receiver's ACK.

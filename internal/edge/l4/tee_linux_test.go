@@ -1,0 +1,92 @@
+package l4
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// newTestPipeChunk returns a pipeChunk whose data pipe holds p and whose
+// dup pipe has room for dupSize bytes, and the data pipe's fds.
+func newTestPipeChunk(t *testing.T, p []byte, dupSize int) (*pipeChunk, [2]int) {
+	t.Helper()
+	var data [2]int
+	if err := unix.Pipe2(data[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closePipe(data) })
+	pc := &pipeChunk{data: data[0], n: len(p)}
+	if err := unix.Pipe2(pc.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	pc.refs.Store(1)
+	pipeSize(data[1], 1<<20)
+	if got := pipeSize(pc.dup[1], dupSize); got != dupSize {
+		t.Fatalf("dup pipe size %d; want %d", got, dupSize)
+	}
+	if n, err := unix.Write(data[1], p); n != len(p) || err != nil {
+		t.Fatalf("write %d: %v", n, err)
+	}
+	return pc, data
+}
+
+// TestPipeChunk: kept chunks are read later, in order and whole; a full
+// dup pipe keeps a prefix; a chunk released unread stops keeping; the dup
+// pipe closes with the last reference.
+func TestPipeChunk(t *testing.T) {
+	page := unix.Getpagesize()
+	p := bytes.Repeat([]byte("0123456789abcdef"), page/16*3) // Three pages.
+	pc, data := newTestPipeChunk(t, p, 2*page)
+
+	pc.n = page
+	if k := pc.Keep(); k != page {
+		t.Fatalf("Keep = %d; want the chunk's %d", k, page)
+	}
+	// The data path forwards the chunk; what was kept stays readable.
+	if _, err := unix.Read(data[0], make([]byte, page)); err != nil {
+		t.Fatal(err)
+	}
+	pc.n = 2 * page
+	if k := pc.Keep(); k != page {
+		t.Fatalf("Keep with one page of room = %d; want a prefix of %d", k, page)
+	}
+	got := make([]byte, 2*page)
+	if n := pc.Read(got[:page/2]) + pc.Read(got[page/2:]); n != 2*page || !bytes.Equal(got, p[:2*page]) {
+		t.Fatalf("read %d bytes (equal %v); want the two kept pages in order", n, bytes.Equal(got, p[:2*page]))
+	}
+	pc.Release(0)
+	pc.Release(0)
+
+	pc.n = page
+	if k := pc.Keep(); k != page {
+		t.Fatalf("Keep after reads = %d; want %d", k, page)
+	}
+	pc.Release(page) // Queued nowhere: the pipe is out of step.
+	if k := pc.Keep(); k != 0 {
+		t.Errorf("Keep after a chunk was released unread = %d; want 0", k)
+	}
+
+	dup := pc.dup
+	pc.unref() // The data path's reference, the last.
+	if _, err := unix.FcntlInt(uintptr(dup[0]), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+		t.Errorf("dup pipe still open after the last reference (%v)", err)
+	}
+}
+
+// TestCopyChunk: the userspace path's chunk keeps a copy, so its buffer
+// can be reused as soon as Data returns.
+func TestCopyChunk(t *testing.T) {
+	buf := []byte("hello, mirror")
+	c := CopyChunk(buf)
+	if k := c.Keep(); k != len(buf) {
+		t.Fatalf("Keep = %d; want %d", k, len(buf))
+	}
+	copy(buf, "XXXXXXXXXXXXX")
+	got := make([]byte, 13)
+	if n := c.Read(got[:5]) + c.Read(got[5:]); n != 13 || string(got) != "hello, mirror" {
+		t.Errorf("read %q (%d); want the bytes at Keep", got, n)
+	}
+	c.Release(0)
+}
