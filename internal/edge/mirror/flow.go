@@ -15,15 +15,23 @@ import (
 const (
 	segOverhead = 20 + 8 + 8 + 14 + 20 + 20
 	maxIPPacket = 65535 // IPv4 total length.
-	defaultMTU  = 1500  // When the route's MTU cannot be learnt.
+	defaultMTU  = 1500  // Ethernet's: when the route's MTU cannot be learnt, or is larger.
+	minMTU      = 576   // IPv4's minimum datagram every host accepts.
 )
 
 // segmentSize is the largest TCP payload of a synthesized segment sent
-// over a path of the given MTU: the VXLAN packet must pass unfragmented
-// (it has DF set), and no larger is needed. On loopback (MTU 64 KiB) a
-// chunk becomes one segment, as a capture on lo or on a host with TCP
-// segmentation offload shows it; over Ethernet, 1410 bytes.
-func segmentSize(mtu int) int { return min(mtu, maxIPPacket) - segOverhead }
+// over a route whose MTU is mtu. A collector on this host (loopback) gets
+// a chunk of up to 64 KiB as one segment, as a capture on lo or on a host
+// with TCP segmentation offload shows it. Any other gets packets of at
+// most Ethernet's 1500 bytes (1410 payload bytes), since the first hop's
+// MTU (a jumbo-frame interface's 9001) says nothing of the path beyond it
+// and the packets have DF set.
+func segmentSize(mtu int) int {
+	if mtu >= maxIPPacket { // Loopback: 64 KiB, reported capped at 65535.
+		return maxIPPacket - segOverhead
+	}
+	return min(max(mtu, minMTU), defaultMTU) - segOverhead
+}
 
 // flow is one mirrored connection or session, shared by the data path
 // (which offers events) and the sender (which owns the seq state).
@@ -97,6 +105,17 @@ func (ev *event) packets(n int) int {
 // dataPackets is the number of packets a data chunk of n bytes turns
 // into: its segments and the receiver's ACK.
 func (fl *flow) dataPackets(n int) int { return (n+fl.mss-1)/fl.mss + 1 }
+
+// skip reads and discards what is left of a kept chunk, through buf.
+func (ev *event) skip(buf []byte) {
+	for ev.chunk != nil && ev.read < ev.n {
+		k := ev.chunk.Read(buf[:min(len(buf), ev.n-ev.read)])
+		if k == 0 {
+			return
+		}
+		ev.read += k
+	}
+}
 
 func (ev *event) release() {
 	if ev.buf != nil {

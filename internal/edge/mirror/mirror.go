@@ -14,6 +14,7 @@ package mirror
 import (
 	"net"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,10 +53,12 @@ type Options struct {
 
 // Engine runs the mirrors of one edge node. Safe for concurrent use.
 type Engine struct {
-	reg     *stats.Registry
-	queue   chan event
-	pending atomic.Int64  // Payload bytes in queued events.
-	rate    *rate.Limiter // Payload bytes per second; nil = no cap.
+	reg      *stats.Registry
+	queue    chan event
+	slots    atomic.Int64  // Events admitted and not yet handled: at most QueueEvents.
+	pending  atomic.Int64  // Payload bytes they hold.
+	inflight atomic.Int64  // Producers between their done check and their send.
+	rate     *rate.Limiter // Payload bytes per second; nil = no cap.
 
 	mu      sync.Mutex
 	mirrors map[string]*mirror // Running, by ID.
@@ -154,70 +157,114 @@ func (e *Engine) Close() {
 	if e.conn != nil {
 		_ = e.conn.Close()
 	}
+	// A producer that saw done open may still be sending: once none is,
+	// nothing more can arrive, and what is queued (kept chunks hold pipes)
+	// is released.
+	for e.inflight.Load() > 0 {
+		runtime.Gosched()
+	}
+	for {
+		select {
+		case ev := <-e.queue:
+			e.discard(&ev)
+		default:
+			return
+		}
+	}
 }
 
 // offer queues ev without blocking, with a payload of n bytes that fill
-// copies now (nil when n is 0), once the queue and the rate cap have room for
-// it; otherwise it counts the packets ev would have produced. A dropped
-// event costs the data path no copy.
+// copies now (nil when n is 0), once the queue and the rate cap have room
+// for it; otherwise it counts the packets ev would have produced. A
+// dropped event costs the data path no copy.
 func (e *Engine) offer(ev event, n int, fill func([]byte) int) {
-	if !e.reserve(n) {
+	if !e.admit(n) {
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
+		return
+	}
+	// Rate after admission: a copy the queue refuses must not spend tokens.
+	if e.rate != nil && n > 0 && !e.rate.AllowN(time.Now(), n) {
+		e.unadmit(n)
 		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
 		return
 	}
 	if n > 0 {
 		ev.buf = getBuf(n)
 		ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
-		e.pending.Add(int64(len(ev.data) - n)) // Reserved n; holds what fill copied.
+		e.pending.Add(int64(len(ev.data) - n)) // Admitted n; holds what fill copied.
 	}
 	e.enqueue(ev)
 }
 
 // offerChunk queues ev with the n bytes of a TCP chunk, of which c keeps
-// what the queue and the rate cap have room for; the sender reads them.
-// What is not kept is counted dropped.
+// what it can when the queue and the rate cap have room for n; the sender
+// reads them. The rate cap is charged for the bytes kept (a chunk is kept
+// in part when its source is full), and what is not kept is counted
+// dropped.
 func (e *Engine) offerChunk(ev event, n int, c l4.Chunk) {
-	if !e.reserve(n) {
+	now := time.Now()
+	if !e.admit(n) {
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
+		return
+	}
+	if e.rate != nil && e.rate.TokensAt(now) < float64(n) {
+		e.unadmit(n)
 		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
 		return
 	}
 	k := c.Keep()
-	e.pending.Add(int64(k - n)) // Reserved n; holds what was kept.
-	if k < n {
-		ev.fl.m.stats.Dropped.Add(int64((n - k + ev.fl.mss - 1) / ev.fl.mss))
-	}
+	e.pending.Add(int64(k - n)) // Admitted n; holds what was kept.
 	if k == 0 {
+		e.unadmit(0)
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
 		return
 	}
+	if e.rate != nil {
+		// Producers racing past the check above put the bucket in debt,
+		// which the next checks see: the cap holds over time.
+		e.rate.ReserveN(now, k)
+	}
+	ev.fl.m.stats.Dropped.Add(int64(ev.fl.dataPackets(n) - ev.fl.dataPackets(k)))
 	ev.chunk, ev.n = c, k
 	e.enqueue(ev)
 }
 
-// reserve claims queue room and rate for n payload bytes, or reports there
-// is none (before anything is copied: a drop costs the data path nothing).
-func (e *Engine) reserve(n int) bool {
-	if len(e.queue) == cap(e.queue) {
+// admit claims a queue slot and room for n payload bytes, or reports there
+// is none. An admitted event is always queued: a chunk that was kept
+// cannot be dropped afterwards without putting its source out of step.
+func (e *Engine) admit(n int) bool {
+	if e.slots.Add(1) > QueueEvents {
+		e.slots.Add(-1)
 		return false
 	}
-	// Rate last: a copy the queue refuses must not spend the cap's tokens.
-	if e.pending.Add(int64(n)) > QueueBytes || (e.rate != nil && !e.rate.AllowN(time.Now(), n)) {
-		e.pending.Add(-int64(n))
+	if e.pending.Add(int64(n)) > QueueBytes {
+		e.unadmit(n)
 		return false
 	}
 	return true
 }
 
-// enqueue queues ev, whose payload holds reserved room, without blocking.
+// unadmit returns an admitted slot and n bytes of room.
+func (e *Engine) unadmit(n int) {
+	e.pending.Add(-int64(n))
+	e.slots.Add(-1)
+}
+
+// enqueue queues ev, which holds an admitted slot, so the send never
+// blocks. After Close it releases ev instead (see Close).
 func (e *Engine) enqueue(ev event) {
+	e.inflight.Add(1)
+	defer e.inflight.Add(-1)
 	select {
-	case e.queue <- ev:
+	case <-e.done:
+		e.discard(&ev)
 	default:
-		e.pending.Add(-int64(ev.size()))
-		e.drop(&ev)
+		e.queue <- ev
 	}
 }
 
-func (e *Engine) drop(ev *event) {
-	ev.fl.m.stats.Dropped.Add(int64(ev.packets(ev.size())))
+// discard releases an admitted event that no sender will handle.
+func (e *Engine) discard(ev *event) {
+	e.unadmit(ev.size())
 	ev.release()
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -94,12 +95,15 @@ func TestFlowHashKeepsFlowOnOneTarget(t *testing.T) {
 	}
 }
 
-// TestSegmentSize: segments fill the path to the collector without
+// TestSegmentSize: segments fill the route to the collector without
 // fragmenting the VXLAN packet: a 1500-byte MTU carries 1410 payload bytes
-// (1500 with the 90 bytes of headers), loopback one IPv4 packet's worth.
+// (1500 with the 90 bytes of headers), loopback one IPv4 packet's worth;
+// jumbo first hops get Ethernet's size, tiny MTUs IPv4's minimum.
 func TestSegmentSize(t *testing.T) {
-	if got := segmentSize(1500); got != 1410 {
-		t.Errorf("segmentSize(1500) = %d; want 1410", got)
+	for _, tc := range []struct{ mtu, want int }{{1500, 1410}, {9001, 1410}, {1400, 1310}, {68, 486}, {0, 486}, {65535, 65445}, {65536, 65445}} {
+		if got := segmentSize(tc.mtu); got != tc.want {
+			t.Errorf("segmentSize(%d) = %d; want %d", tc.mtu, got, tc.want)
+		}
 	}
 	m := compile(nil, testMirror(snapshot.MirrorAll), nil)
 	if runtime.GOOS == "linux" && m.mss[0] != 65535-90 {
@@ -107,26 +111,106 @@ func TestSegmentSize(t *testing.T) {
 	}
 }
 
-// TestCloseReleasesQueue: a closing sender discards what is queued and
-// returns its bytes, so the engine's pending count ends at zero.
+// TestCloseReleasesQueue: Close discards what is queued and returns its
+// bytes and slots, so the engine's accounting ends at zero, and releases
+// every kept chunk (each holds its source's pipe).
 func TestCloseReleasesQueue(t *testing.T) {
 	reg := stats.NewRegistry()
 	e := New(reg, Options{Rate: -1})
-	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
-	tf := &tcpFlow{flow: newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})}
-	chunk := make([]byte, 3000)
+	tf := testTCPFlow(e, reg)
+	var chunks []*recChunk
 	for range 10 {
-		tf.Data(l4.Ingress, len(chunk), l4.CopyChunk(chunk))
+		c := &recChunk{keep: 3000}
+		chunks = append(chunks, c)
+		tf.Data(l4.Ingress, 3000, c)
 	}
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	e.Close()
+	if e.pending.Load() != 0 || e.slots.Load() != 0 {
+		t.Errorf("pending %d bytes, %d slots after close; want 0, 0", e.pending.Load(), e.slots.Load())
+	}
+	for i, c := range chunks {
+		if !c.released {
+			t.Errorf("chunk %d not released", i)
+		}
+	}
+}
+
+// recChunk is a chunk that keeps up to keep bytes and records how it is
+// read and released.
+type recChunk struct {
+	keep, read, unread int
+	released           bool
+}
+
+func (c *recChunk) Keep() int          { return c.keep }
+func (c *recChunk) Read(b []byte) int  { c.read += len(b); return len(b) }
+func (c *recChunk) Release(unread int) { c.unread, c.released = unread, true }
+
+func testTCPFlow(e *Engine, reg *stats.Registry) *tcpFlow {
+	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
+	return &tcpFlow{flow: newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})}
+}
+
+// TestRateChargesKeptBytes: the rate cap is spent on what a chunk kept,
+// not on what it offered, and what was not kept is counted dropped.
+func TestRateChargesKeptBytes(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: 1000}) // Burst: 1 MiB.
+	tf := testTCPFlow(e, reg)
+	tf.Data(l4.Ingress, 1<<20, &recChunk{}) // Its source is full: nothing kept.
+	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)); got != want {
+		t.Errorf("dropped %d packets for a chunk kept in no part; want %d (its segments and ACK)", got, want)
+	}
+	tf.Data(l4.Ingress, 1000, &recChunk{keep: 1000})
+	if len(e.queue) != 1 {
+		t.Fatalf("queue holds %d events; want the 1000-byte chunk (the first one spent no tokens)", len(e.queue))
+	}
+	half := &recChunk{keep: tf.mss + 10}
+	tf.Data(l4.Ingress, 3*tf.mss, half) // Kept in part.
+	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)+1); got != want {
+		t.Errorf("dropped %d packets; want %d (one segment more of the partly kept chunk)", got, want)
+	}
+	if got, want := e.rate.TokensAt(time.Now()), float64(1<<20-1000-tf.mss-10); got > want+1 {
+		t.Errorf("%.0f tokens left; want about %.0f (only kept bytes spent)", got, want)
+	}
+}
+
+// TestStoppedMirrorReadsKeptChunks: a chunk queued before its mirror
+// stopped is still read out of its source, so the source stays in step
+// for anything else reading it, and released.
+func TestStoppedMirrorReadsKeptChunks(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	tf := testTCPFlow(e, reg)
+	c := &recChunk{keep: 3000}
+	tf.Data(l4.Ingress, 3000, c)
+	tf.m.stopped.Store(true)
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	m.stopped.Store(true) // What it may still take before seeing done, it sends nothing of.
-	close(e.done)
-	newSender(c).run(e) // Returns once it sees done.
-	if got := e.pending.Load(); got != 0 {
-		t.Errorf("pending %d bytes after close; want 0", got)
+	defer conn.Close()
+	s := newSender(conn)
+	ev := <-e.queue
+	s.take(e, &ev)
+	if c.read != 3000 || !c.released || c.unread != 0 {
+		t.Errorf("chunk read %d bytes, released %v with %d unread; want 3000, true, 0", c.read, c.released, c.unread)
+	}
+	if e.pending.Load() != 0 || e.slots.Load() != 0 {
+		t.Errorf("pending %d bytes, %d slots after the take; want 0, 0", e.pending.Load(), e.slots.Load())
+	}
+}
+
+// TestOfferAfterClose: a chunk offered while the engine closes is
+// released (a kept chunk holds its source's pipe) and accounted for.
+func TestOfferAfterClose(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	tf := testTCPFlow(e, reg)
+	e.Close()
+	c := &recChunk{keep: 100}
+	e.offerChunk(event{fl: tf.flow, kind: evData}, 100, c) // As a producer that saw the mirror running.
+	if !c.released || e.pending.Load() != 0 || e.slots.Load() != 0 {
+		t.Errorf("released %v, pending %d, slots %d; want true, 0, 0", c.released, e.pending.Load(), e.slots.Load())
 	}
 }

@@ -66,15 +66,7 @@ func (s *sender) run(e *Engine) {
 	for {
 		select {
 		case <-e.done:
-			for {
-				select {
-				case ev := <-e.queue:
-					e.pending.Add(-int64(ev.size()))
-					ev.release()
-				default:
-					return
-				}
-			}
+			return // Close releases what is queued.
 		case ev := <-e.queue:
 			s.take(e, &ev)
 			for more := true; more; {
@@ -91,8 +83,10 @@ func (s *sender) run(e *Engine) {
 }
 
 func (s *sender) take(e *Engine, ev *event) {
-	e.pending.Add(-int64(ev.size()))
-	if !ev.fl.m.stopped.Load() {
+	e.unadmit(ev.size())
+	if ev.fl.m.stopped.Load() {
+		ev.skip(s.payload[:]) // Read anyway: the source stays in step.
+	} else {
 		s.handle(ev)
 	}
 	ev.release()
