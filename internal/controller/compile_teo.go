@@ -110,7 +110,10 @@ func teoOrigins(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) ([]
 		if rec.Weight != nil {
 			w, weighted = int(*rec.Weight), true
 		}
-		out = append(out, snapshot.Origin{ID: rec.ID, Host: rec.Record, IsDomain: rec.IsDomain, Weight: w})
+		// The record's health series is keyed by group and record, so
+		// the origin carries that key (telemetry writes the series).
+		out = append(out, snapshot.Origin{ID: model.TeoOriginHealthObject(g.ID, rec.ID), Host: rec.Record,
+			IsDomain: rec.IsDomain, Weight: w})
 	}
 	return out, weighted
 }

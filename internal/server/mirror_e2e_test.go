@@ -239,6 +239,18 @@ func (c *pcapCollector) fins() int {
 	return n
 }
 
+// contains reports whether a frame carries p.
+func (c *pcapCollector) contains(p []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.frames {
+		if bytes.Contains(f, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // write saves the frames as an Ethernet pcap file.
 func (c *pcapCollector) write(t *testing.T) string {
 	t.Helper()
@@ -285,24 +297,38 @@ func defaultVpcID(t *testing.T, c *vpcsdk.Client) string {
 // the SDK's own signing and transport.
 func vpcCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
 	t.Helper()
-	req := &vpcRawRequest{BaseRequest: &tchttp.BaseRequest{}, params: params}
-	req.Init().WithApiInfo("vpc", vpcsdk.APIVersion, action)
+	rawCall(t, &c.Client, "vpc", vpcsdk.APIVersion, action, params, resp)
+}
+
+// teoCall sends an EdgeOne action (the Go SDK of the module proxy has no
+// teo package) the same way.
+func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
+	t.Helper()
+	rawCall(t, &c.Client, "teo", "2022-09-01", action, params, resp)
+}
+
+// rawCall sends params as action of service through c's signing and
+// transport, decoding the answer's Response into resp (nil: ignored).
+func rawCall(t *testing.T, c *common.Client, service, version, action string, params, resp any) {
+	t.Helper()
+	req := &rawRequest{BaseRequest: &tchttp.BaseRequest{}, params: params}
+	req.Init().WithApiInfo(service, version, action)
 	if resp == nil {
 		resp = &struct{}{}
 	}
-	if err := c.Send(req, &vpcRawResponse{BaseResponse: &tchttp.BaseResponse{}, Response: resp}); err != nil {
+	if err := c.Send(req, &rawResponse{BaseResponse: &tchttp.BaseResponse{}, Response: resp}); err != nil {
 		t.Fatalf("%s: %v", action, err)
 	}
 }
 
-type vpcRawRequest struct {
+type rawRequest struct {
 	*tchttp.BaseRequest
 	params any
 }
 
-func (r *vpcRawRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.params) }
+func (r *rawRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.params) }
 
-type vpcRawResponse struct {
+type rawResponse struct {
 	*tchttp.BaseResponse
 	Response any `json:"Response"`
 }

@@ -1,7 +1,10 @@
 package telemetry
 
 import (
+	"strings"
+
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -19,6 +22,10 @@ const (
 type layout struct {
 	httpListeners map[string]httpListener
 	maxConns      map[string]int
+	// EdgeOne origin group records under health checks: their series
+	// object (model.TeoOriginHealthObject, also their origin ID in the
+	// snapshot) → the health keys ("listenerID/originID") of their uses.
+	teoHealth map[string][]string
 }
 
 type httpListener struct {
@@ -28,16 +35,42 @@ type httpListener struct {
 
 // Observe records the layout of a snapshot the data plane was given.
 func (r *Recorder) Observe(snap *snapshot.Snapshot) {
-	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}}
+	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}, teoHealth: map[string][]string{}}
 	for _, p := range snap.Proxies {
 		l.maxConns[p.ID] = p.MaxConns
 		for _, h := range p.HTTPListeners {
 			l.httpListeners[h.ID] = httpListener{proxy: p.ID, https: h.Protocol == "HTTPS"}
 		}
+		for _, ls := range p.Listeners {
+			if !ls.Health.Enabled || p.Closed {
+				continue
+			}
+			for _, o := range ls.Origins {
+				if strings.HasPrefix(o.ID, model.PrefixTeoOriginGroup+"-") {
+					l.teoHealth[o.ID] = append(l.teoHealth[o.ID], ls.ID+"/"+o.ID)
+				}
+			}
+		}
 	}
 	r.mu.Lock()
 	r.layout = l
 	r.mu.Unlock()
+}
+
+// teoHealthPoints writes the health of every checked EdgeOne origin group
+// record: healthy while every use of it is (an origin never reported
+// unhealthy is healthy). Records under no check get no point and read as
+// Undetected.
+func (l layout) teoHealthPoints(health map[string]bool, point func(id, metric string, v float64)) {
+	for obj, keys := range l.teoHealth {
+		healthy := true
+		for _, k := range keys {
+			if h, ok := health[k]; ok && !h {
+				healthy = false
+			}
+		}
+		point(obj, model.TeoOriginHealthMetric, b2f(healthy))
+	}
 }
 
 // httpPoints derives the per-proxy request rates from the listeners'

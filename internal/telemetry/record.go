@@ -32,9 +32,11 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	minute := now.Truncate(time.Minute)
 	delta := stats.Delta(prev, cur)
 	pts := minutePoints(delta, secs, minute)
-	lay.httpPoints(delta, secs, func(id, metric string, v float64) {
+	point := func(id, metric string, v float64) {
 		pts = append(pts, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
-	})
+	}
+	lay.httpPoints(delta, secs, point)
+	lay.teoHealthPoints(health, point)
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}

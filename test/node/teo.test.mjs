@@ -301,8 +301,12 @@ describe("origin groups", () => {
     assert.equal(g[0].Records[0].RecordId, keep);
 
     const h = await api.DescribeOriginGroupHealthStatus({ ZoneId, LBInstanceId: "lb-unused", OriginGroupIds: [OriginGroupId] });
-    assert.deepEqual(h.OriginGroupHealthStatusList[0].OriginHealthStatus.map((x) => [x.Origin, x.Healthy]),
-      [["1.1.1.1", "Undetected"], ["9.9.9.9", "Undetected"]]);
+    // Undetected until the server's first statistics minute, then what the
+    // TCP rule's health checks see (internal/server TestEdgeOneL4EndToEnd
+    // checks the values with real origins).
+    const st = h.OriginGroupHealthStatusList[0].OriginHealthStatus;
+    assert.deepEqual(st.map((x) => x.Origin), ["1.1.1.1", "9.9.9.9"]);
+    for (const x of st) assert.ok(["Undetected", "Healthy", "Unhealthy"].includes(x.Healthy), x.Healthy);
 
     await api.DeleteL4ProxyRules({ ZoneId, ProxyId, RuleIds: L4ProxyRuleIds });
     await api.DeleteOriginGroup({ ZoneId, GroupId: OriginGroupId });

@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/mirror"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+)
+
+// TestEdgeOneL4EndToEnd drives an EdgeOne L4 proxy through the teo API
+// with real traffic: a TCP rule onto an origin group with a live and a
+// dead record (health checks take the dead one out, and
+// DescribeOriginGroupHealthStatus says so), DescribeTimingL4Data counting
+// the bytes sent, a PUBLICIP traffic mirror of the proxy's access IP until
+// DeleteTrafficMirror, and a port change the listener follows.
+func TestEdgeOneL4EndToEnd(t *testing.T) {
+	n := startNode(t)
+	c := vpcClient(t, n)
+
+	live, dead := mirrorAddrs.Next(), mirrorAddrs.Next()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(live, 0), func(c net.Conn) { _, _ = io.Copy(c, c) })
+	originPort := strconv.Itoa(int(origin.Addr.Port()))
+
+	var zone struct{ ZoneId string }
+	teoCall(t, c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
+	var group struct{ OriginGroupId string }
+	teoCall(t, c, "CreateOriginGroup", map[string]any{"ZoneId": zone.ZoneId, "Name": "pool", "Type": "GENERAL",
+		"Records": []map[string]any{{"Record": live.String(), "Type": "IP_DOMAIN"}, {"Record": dead.String(), "Type": "IP_DOMAIN"}}}, &group)
+	var proxy struct{ ProxyId string }
+	teoCall(t, c, "CreateL4Proxy", map[string]any{"ZoneId": zone.ZoneId, "ProxyName": "e2e", "Area": "mainland"}, &proxy)
+	var access netip.Addr
+	n.until("L4 proxy online", func() bool {
+		var r struct {
+			L4Proxies []struct{ Status, Cname string }
+		}
+		teoCall(t, c, "DescribeL4Proxy", map[string]any{"ZoneId": zone.ZoneId,
+			"Filters": []map[string]any{{"Name": "proxy-id", "Values": []string{proxy.ProxyId}}}}, &r)
+		if len(r.L4Proxies) != 1 || r.L4Proxies[0].Status != "online" {
+			return false
+		}
+		access = netip.MustParseAddr(r.L4Proxies[0].Cname)
+		return true
+	})
+
+	port := edgetest.FreePort(t, access)
+	var rules struct{ L4ProxyRuleIds []string }
+	teoCall(t, c, "CreateL4ProxyRules", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId,
+		"L4ProxyRules": []map[string]any{{"Protocol": "TCP", "PortRange": []string{strconv.Itoa(port)},
+			"OriginType": "ORIGIN_GROUP", "OriginValue": []string{group.OriginGroupId}, "OriginPortRange": originPort}}}, &rules)
+	rule := rules.L4ProxyRuleIds[0]
+
+	// The dead record fails its connect checks (3 × 5 s): from then on
+	// every connection reaches the live one.
+	health := func() map[string]string {
+		var r struct {
+			OriginGroupHealthStatusList []struct {
+				OriginHealthStatus []struct{ Origin, Healthy string }
+			}
+		}
+		teoCall(t, c, "DescribeOriginGroupHealthStatus", map[string]any{"ZoneId": zone.ZoneId, "LBInstanceId": "lb-unused",
+			"OriginGroupIds": []string{group.OriginGroupId}}, &r)
+		out := map[string]string{}
+		for _, g := range r.OriginGroupHealthStatusList {
+			for _, o := range g.OriginHealthStatus {
+				out[o.Origin] = o.Healthy
+			}
+		}
+		return out
+	}
+	n.until("dead record Unhealthy, live one Healthy", func() bool {
+		h := health()
+		return h[live.String()] == "Healthy" && h[dead.String()] == "Unhealthy"
+	})
+	echo := func(port int, msg string) error {
+		conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(access, uint16(port)).String(), 2*time.Second)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, msg); err != nil {
+			return err
+		}
+		_ = conn.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(conn)
+		if err != nil || string(got) != msg {
+			return fmt.Errorf("echo %q, %v; want %q", got, err, msg)
+		}
+		return nil
+	}
+	for i := range 5 {
+		if err := echo(port, fmt.Sprintf("hello %d", i)); err != nil {
+			t.Fatalf("connection %d through the rule: %v", i, err)
+		}
+	}
+
+	// DescribeTimingL4Data reads the bytes back from the statistics.
+	n.until("l4Flow_flux of the rule counted", func() bool {
+		var r struct {
+			Data []struct{ TypeValue []struct{ Sum int64 } }
+		}
+		now := time.Now()
+		teoCall(t, c, "DescribeTimingL4Data", map[string]any{"ZoneIds": []string{zone.ZoneId}, "MetricNames": []string{"l4Flow_flux"},
+			"StartTime": now.Add(-10 * time.Minute).Format(time.RFC3339), "EndTime": now.Add(time.Minute).Format(time.RFC3339), "Interval": "min",
+			"Filters": []map[string]any{{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}}}, &r)
+		return len(r.Data) == 1 && len(r.Data[0].TypeValue) == 1 && r.Data[0].TypeValue[0].Sum >= int64(2*len("hello 0")*5)
+	})
+
+	// A PUBLICIP mirror of the access IP copies the rule's traffic until
+	// it is deleted.
+	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+	var created struct {
+		TrafficMirror struct{ TrafficMirrorId string }
+	}
+	vpcCall(t, c, "CreateTrafficMirror", map[string]any{"VpcId": defaultVpcID(t, c), "TrafficMirrorName": "teo",
+		"Type": "PUBLICIP", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{access.String()},
+		"CollectorTarget": map[string]any{"TargetIps": []string{col.addr.Addr().String()}}}, &created)
+	key := stats.Key{Kind: mirror.StatsKind, ID: created.TrafficMirror.TrafficMirrorId}
+	n.until("mirror running on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return ok })
+	if err := echo(port, "mirrored payload"); err != nil {
+		t.Fatal(err)
+	}
+	n.until("both FINs mirrored", func() bool { return col.fins() >= 2 })
+	if !col.contains([]byte("mirrored payload")) {
+		t.Error("the collector got no frame carrying the payload")
+	}
+	vpcCall(t, c, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": created.TrafficMirror.TrafficMirrorId}, nil)
+	n.until("mirror removed from the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return !ok })
+	before := col.count()
+	if err := echo(port, "after delete"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if after := col.count(); after != before {
+		t.Errorf("collector got %d packets after DeleteTrafficMirror; want none", after-before)
+	}
+
+	// A port change moves the listener: the new port serves, the old one
+	// refuses.
+	port2 := edgetest.FreePort(t, access)
+	teoCall(t, c, "ModifyL4ProxyRules", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId,
+		"L4ProxyRules": []map[string]any{{"RuleId": rule, "PortRange": []string{strconv.Itoa(port2)}}}}, nil)
+	n.until("new port serving", func() bool { return echo(port2, "moved") == nil })
+	n.until("old port closed", func() bool {
+		conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(access, uint16(port)).String(), time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+}
