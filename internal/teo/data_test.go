@@ -2,9 +2,11 @@ package teo_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +31,28 @@ type fixture struct {
 	zone, proxy, rule, group string
 }
 
-func newFixture(t *testing.T) *fixture {
+// newService returns a teo service on a fresh SQLite store with access
+// IPs from cidr, and a call of one account.
+func newService(t *testing.T, cidr string) (*teo.Service, store.Store, *cloudapi.Call) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	pool, err := vip.New(xtest.NextVIPPool())
+	pool, err := vip.New(cidr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: teo.New(st, pool, slog.New(slog.NewTextHandler(io.Discard, nil))), st: st,
-		call: &cloudapi.Call{Account: &cloudapi.Account{Uin: "100", AppID: 1250000000}, RequestID: "req", Time: time.Now()}}
+	return teo.New(st, pool, slog.New(slog.NewTextHandler(io.Discard, nil))), st,
+		&cloudapi.Call{Account: &cloudapi.Account{Uin: "100", AppID: 1250000000}, RequestID: "req", Time: time.Now()}
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{}
+	f.svc, f.st, f.call = newService(t, xtest.NextVIPPool())
 	z, err := f.svc.CreateZone(ctx, f.call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
 	must(t, err)
 	f.zone = *z.ZoneId
@@ -167,5 +177,47 @@ func TestOriginGroupReferencesEachProxyOnce(t *testing.T) {
 			got = append(got, *r.InstanceId)
 		}
 		t.Fatalf("references = %v; want [%s %s]", got, f.proxy, *p2.ProxyId)
+	}
+}
+
+// TestL4ProxyPoolAndRuleLimits: a proxy that finds the access IP pool
+// empty is refused with the seed's L4LackOfResources; rules need an
+// existing proxy; 200 rules in one request are accepted (201 are not:
+// test/node).
+func TestL4ProxyPoolAndRuleLimits(t *testing.T) {
+	ctx := context.Background()
+	svc, _, call := newService(t, "127.66.77.88/30") // Two addresses.
+	z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
+	must(t, err)
+	var proxy string
+	for i := range 3 {
+		p, err := svc.CreateL4Proxy(ctx, call, &teoapi.CreateL4ProxyRequest{ZoneId: z.ZoneId, ProxyName: new(fmt.Sprintf("p%d", i)), Area: new("overseas")})
+		if i < 2 {
+			must(t, err)
+			proxy = *p.ProxyId
+			continue
+		}
+		if !apierr.Is(err, apierr.OperationDeniedL4LackOfResources) {
+			t.Errorf("third proxy on a two-address pool: %v; want OperationDenied.L4LackOfResources", err)
+		}
+	}
+
+	rule := func(port int) teoapi.L4ProxyRule {
+		return teoapi.L4ProxyRule{Protocol: new("TCP"), PortRange: []string{strconv.Itoa(port)}, OriginType: new("IP_DOMAIN"),
+			OriginValue: []string{"8.8.8.8"}, OriginPortRange: new("80")}
+	}
+	_, err = svc.CreateL4ProxyRules(ctx, call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: z.ZoneId, ProxyId: new("sid-000000000000"),
+		L4ProxyRules: []teoapi.L4ProxyRule{rule(80)}})
+	if !apierr.Is(err, apierr.ResourceNotFound) {
+		t.Errorf("rules of an unknown proxy: %v; want ResourceNotFound", err)
+	}
+	many := make([]teoapi.L4ProxyRule, 200)
+	for i := range many {
+		many[i] = rule(1000 + i)
+	}
+	r, err := svc.CreateL4ProxyRules(ctx, call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: z.ZoneId, ProxyId: new(proxy), L4ProxyRules: many})
+	must(t, err)
+	if len(r.L4ProxyRuleIds) != 200 {
+		t.Errorf("%d rule IDs; want 200", len(r.L4ProxyRuleIds))
 	}
 }

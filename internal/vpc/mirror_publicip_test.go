@@ -2,6 +2,7 @@ package vpc_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,10 @@ func TestPublicIPMirror(t *testing.T) {
 		srcs21 := make([]string, 21)
 		for i := range srcs21 {
 			srcs21[i] = fmt.Sprintf("198.51.100.%d", i+1)
+		}
+		tags51 := make([]map[string]string, 51)
+		for i := range tags51 {
+			tags51[i] = map[string]string{"Key": fmt.Sprintf("k%d", i)}
 		}
 		cases := []struct {
 			name   string
@@ -57,6 +62,10 @@ func TestPublicIPMirror(t *testing.T) {
 			{"bad protocol", with(base, "CollectorNormalFilters", []map[string]string{{"Protocol": "SCTP"}}), "InvalidParameterValue"},
 			{"duplicate tags", with(base, "Tags", []map[string]string{{"Key": "a"}, {"Key": "a"}}), "InvalidParameterValue.TagDuplicateKey"},
 			{"reserved tag", with(base, "Tags", []map[string]string{{"Key": "qcloud:x"}}), "UnsupportedOperation.TagSystemReservedTagKey"},
+			{"empty tag key", with(base, "Tags", []map[string]string{{"Key": ""}}), "InvalidParameterValue.TagInvalidKeyLen"},
+			{"long tag key", with(base, "Tags", []map[string]string{{"Key": strings.Repeat("k", 128)}}), "InvalidParameterValue.TagInvalidKeyLen"},
+			{"long tag value", with(base, "Tags", []map[string]string{{"Key": "k", "Value": strings.Repeat("v", 256)}}), "InvalidParameterValue.TagInvalidVal"},
+			{"too many tags", with(base, "Tags", tags51), "LimitExceeded.TagKeyPerResourceExceeded"},
 			{"unknown vpc", with(base, "VpcId", "vpc-00000000"), "ResourceNotFound"},
 			{"bad type", with(base, "Type", "ENI"), "InvalidParameterValue"},
 		}
@@ -83,6 +92,8 @@ func TestPublicIPMirror(t *testing.T) {
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4790"}}}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"203.0.113.9"}), nil), "ResourceNotFound")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", "vpc-00000000"), nil), "ResourceNotFound")
+		otherVpc := createVpc(t, e.vpc, "second", "10.1.0.0/16")
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", otherVpc, "TrafficMirrorId", id), nil), "InvalidParameterValue.ObjectVpcNotCurrentVpc")
 	})
 
 	t.Run("delete vpc in use", func(t *testing.T) {
