@@ -191,6 +191,40 @@ func TestMirrorTCPFlow(t *testing.T) {
 	}
 }
 
+// TestMirrorTCPReset: an origin that resets the connection makes the edge
+// abort both legs; the mirror shows the client leg ending with the proxy's
+// RST after the data, in sequence.
+func TestMirrorTCPReset(t *testing.T) {
+	t.Parallel()
+	col := startCollector(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		b := make([]byte, 5)
+		_, _ = io.ReadFull(c, b)
+		_ = c.(*net.TCPConn).SetLinger(0) // Close with RST.
+	})
+	target := snapshot.MirrorTarget{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}
+	_, to, _ := mirrored(t, edge.Options{}, snapshot.ProtoTCP, origin.Addr, snapshot.Mirror{ID: "imgf-r", VNI: 9,
+		Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll, Targets: []snapshot.MirrorTarget{target}})
+	c := dial(t, lo.Next(), to)
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(c); err == nil {
+		t.Error("the client's read ended cleanly; want the reset passed on")
+	}
+	client := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	var s tcpSummary
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		s = summarize(t, col.packets(), client)
+		return s.rst[1] == 1
+	}, "no RST from the proxy side mirrored")
+	if string(s.payload[0]) != "hello" || s.seqGaps != 0 || s.badChecksums != 0 || s.rst[0] != 0 || s.fin != [2]int{} {
+		t.Errorf("payload %q, seq gaps %d, bad checksums %d, RST %v, FIN %v; want hello, 0, 0, [0 1], none",
+			s.payload[0], s.seqGaps, s.badChecksums, s.rst, s.fin)
+	}
+}
+
 // TestMirrorBulk streams 16 MiB each way through a mirrored connection,
 // which splices in chunks of up to 1 MiB duplicated with tee(2): the
 // origin and the client must get exactly what was sent, and every copied

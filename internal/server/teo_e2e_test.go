@@ -18,8 +18,10 @@ import (
 // with real traffic: a TCP rule onto an origin group with a live and a
 // dead record (health checks take the dead one out, and
 // DescribeOriginGroupHealthStatus says so), DescribeTimingL4Data counting
-// the bytes sent, a PUBLICIP traffic mirror of the proxy's access IP until
-// DeleteTrafficMirror, and a port change the listener follows.
+// the bytes sent, a PUBLICIP traffic mirror of the proxy's access IP (to
+// an endpoint with its own port) until DeleteTrafficMirror, a port change
+// the listener follows, and the proxy's status, its zone's pause and its
+// deletion closing the port.
 func TestEdgeOneL4EndToEnd(t *testing.T) {
 	n := startNode(t)
 	c := vpcClient(t, n)
@@ -115,13 +117,14 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 
 	// A PUBLICIP mirror of the access IP copies the rule's traffic until
 	// it is deleted.
-	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+	// The collector is named by an endpoint with its own port.
+	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4799))
 	var created struct {
 		TrafficMirror struct{ TrafficMirrorId string }
 	}
 	vpcCall(t, c, "CreateTrafficMirror", map[string]any{"VpcId": defaultVpcID(t, c), "TrafficMirrorName": "teo",
 		"Type": "PUBLICIP", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{access.String()},
-		"CollectorTarget": map[string]any{"TargetIps": []string{col.addr.Addr().String()}}}, &created)
+		"CollectorTarget": map[string]any{"TargetEndPoints": []string{col.addr.String()}}}, &created)
 	key := stats.Key{Kind: mirror.StatsKind, ID: created.TrafficMirror.TrafficMirrorId}
 	n.until("mirror running on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return ok })
 	if err := echo(port, "mirrored payload"); err != nil {
@@ -147,12 +150,31 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	port2 := edgetest.FreePort(t, access)
 	teoCall(t, c, "ModifyL4ProxyRules", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId,
 		"L4ProxyRules": []map[string]any{{"RuleId": rule, "PortRange": []string{strconv.Itoa(port2)}}}}, nil)
-	n.until("new port serving", func() bool { return echo(port2, "moved") == nil })
-	n.until("old port closed", func() bool {
-		conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(access, uint16(port)).String(), time.Second)
-		if err == nil {
-			conn.Close()
+	closed := func(port int) func() bool {
+		return func() bool {
+			conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(access, uint16(port)).String(), time.Second)
+			if err == nil {
+				conn.Close()
+			}
+			return err != nil
 		}
-		return err != nil
-	})
+	}
+	n.until("new port serving", func() bool { return echo(port2, "moved") == nil })
+	n.until("old port closed", closed(port))
+
+	// The proxy's and the zone's switches close and reopen the port, and
+	// deleting the proxy closes it for good.
+	status := func(s string) {
+		teoCall(t, c, "ModifyL4ProxyStatus", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId, "Status": s}, nil)
+	}
+	status("offline")
+	n.until("offline proxy refusing", closed(port2))
+	status("online")
+	n.until("online proxy serving again", func() bool { return echo(port2, "back") == nil })
+	teoCall(t, c, "ModifyZoneStatus", map[string]any{"ZoneId": zone.ZoneId, "Paused": true}, nil)
+	n.until("paused zone refusing", closed(port2))
+	teoCall(t, c, "ModifyZoneStatus", map[string]any{"ZoneId": zone.ZoneId, "Paused": false}, nil)
+	n.until("resumed zone serving", func() bool { return echo(port2, "resumed") == nil })
+	teoCall(t, c, "DeleteL4Proxy", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId}, nil)
+	n.until("deleted proxy refusing", closed(port2))
 }
