@@ -225,6 +225,79 @@ func TestMirrorTCPReset(t *testing.T) {
 	}
 }
 
+// TestMirrorFlowHashTargets: with two collectors and FIVE_TUPLE_FLOW,
+// every packet of a connection, both directions, reaches the same
+// collector, and the connections spread over both.
+func TestMirrorFlowHashTargets(t *testing.T) {
+	t.Parallel()
+	cols := []*collector{startCollector(t), startCollector(t)}
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { _, _ = io.Copy(c, c) })
+	var targets []snapshot.MirrorTarget
+	for _, col := range cols {
+		targets = append(targets, snapshot.MirrorTarget{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())})
+	}
+	_, to, _ := mirrored(t, edge.Options{}, snapshot.ProtoTCP, origin.Addr, snapshot.Mirror{ID: "imgf-h", VNI: 5,
+		Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll,
+		AlgHash: snapshot.MirrorHashFlow, Targets: targets})
+	const conns = 16
+	var clients []netip.AddrPort
+	for range conns {
+		c := dial(t, lo.Next(), to)
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.CloseWrite()
+		if b, err := io.ReadAll(c); err != nil || string(b) != "ping" {
+			t.Fatalf("echo %q, %v", b, err)
+		}
+		clients = append(clients, c.LocalAddr().(*net.TCPAddr).AddrPort())
+	}
+	// Which collectors saw each client's flow, and in which directions.
+	seen := func() map[netip.AddrPort][2]int {
+		out := map[netip.AddrPort][2]int{}
+		for i, col := range cols {
+			for _, p := range col.packets() {
+				ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+				if ip == nil || tcp == nil {
+					continue
+				}
+				a, _ := netip.AddrFromSlice(ip.SrcIP)
+				port := tcp.SrcPort
+				if a == to.Addr() { // Egress: the client is the destination.
+					a, _ = netip.AddrFromSlice(ip.DstIP)
+					port = tcp.DstPort
+				}
+				v := out[netip.AddrPortFrom(a, uint16(port))]
+				v[i]++
+				out[netip.AddrPortFrom(a, uint16(port))] = v
+			}
+		}
+		return out
+	}
+	var by map[netip.AddrPort][2]int
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		by = seen()
+		for _, c := range clients {
+			if n := by[c]; n[0]+n[1] < 9 { // Handshake 3, data and ACK 2 × 2, FINs and ACKs 4: at least 9.
+				return false
+			}
+		}
+		return true
+	}, "not every flow mirrored")
+	used := [2]bool{}
+	for _, c := range clients {
+		n := by[c]
+		if n[0] > 0 && n[1] > 0 {
+			t.Errorf("flow %v split over both collectors: %v packets", c, n)
+		}
+		used[0], used[1] = used[0] || n[0] > 0, used[1] || n[1] > 0
+	}
+	if !used[0] || !used[1] {
+		t.Errorf("collectors used %v by %d flows; want both", used, conns)
+	}
+}
+
 // TestMirrorBulk streams 16 MiB each way through a mirrored connection,
 // which splices in chunks of up to 1 MiB duplicated with tee(2): the
 // origin and the client must get exactly what was sent, and every copied
