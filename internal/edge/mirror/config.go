@@ -19,7 +19,7 @@ type mirror struct {
 	copies  [2]bool     // By l4.Dir.
 	rules   [2][]rule   // By l4.Dir; nil = every packet of a copied direction.
 	targets []netip.AddrPort
-	mss     []int               // Segment size on the path to each target.
+	mss     []atomic.Int32      // Segment size on the route to each target (learnMTUs).
 	sources map[string][]string // Proxy ID → listener IDs ("" = every listener).
 }
 
@@ -54,17 +54,27 @@ func compile(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
 		if port == 0 {
 			port = snapshot.DefaultMirrorPort
 		}
-		target := netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port))
-		mtu, ok := pathMTU(target)
-		if !ok {
-			mtu = defaultMTU
-		}
-		m.targets, m.mss = append(m.targets, target), append(m.mss, segmentSize(mtu))
+		m.targets = append(m.targets, netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port)))
 	}
+	m.mss = make([]atomic.Int32, len(m.targets))
+	m.learnMTUs()
 	for _, s := range cfg.Sources {
 		m.sources[s.ProxyID] = append(m.sources[s.ProxyID], s.ListenerID)
 	}
 	return m
+}
+
+// learnMTUs sets the segment size of every target from its route's MTU
+// (1500 when the kernel will not say). The sender calls it again now and
+// then, so a route that changes (a tunnel coming up) is followed.
+func (m *mirror) learnMTUs() {
+	for i, t := range m.targets {
+		mtu, ok := pathMTU(t)
+		if !ok {
+			mtu = defaultMTU
+		}
+		m.mss[i].Store(int32(segmentSize(mtu)))
+	}
 }
 
 // selects reports whether the mirror covers a flow's listener.

@@ -40,7 +40,7 @@ type flow struct {
 	proto         string
 	client, local netip.AddrPort
 	target        netip.AddrPort
-	mss           int     // Largest payload per segment on the path to target.
+	ti            int     // Index of target in m.targets.
 	copies        [2]bool // By l4.Dir.
 	isn           [2]uint32
 
@@ -59,8 +59,12 @@ type flow struct {
 func newFlow(m *mirror, proto string, client, local netip.AddrPort, copies [2]bool) *flow {
 	i := m.target(proto, client, local)
 	return &flow{m: m, proto: proto, client: client, local: local, copies: copies,
-		target: m.targets[i], mss: m.mss[i], isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+		target: m.targets[i], ti: i, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
 }
+
+// mss is the largest payload of a segment on the route to the flow's
+// collector, as last learnt.
+func (fl *flow) mss() int { return int(fl.m.mss[fl.ti].Load()) }
 
 // Event kinds.
 const (
@@ -104,7 +108,7 @@ func (ev *event) packets(n int) int {
 
 // dataPackets is the number of packets a data chunk of n bytes turns
 // into: its segments and the receiver's ACK.
-func (fl *flow) dataPackets(n int) int { return (n+fl.mss-1)/fl.mss + 1 }
+func (fl *flow) dataPackets(n int) int { mss := fl.mss(); return (n+mss-1)/mss + 1 }
 
 // skip reads and discards what is left of a kept chunk, through buf.
 func (ev *event) skip(buf []byte) {

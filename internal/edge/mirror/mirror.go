@@ -173,6 +173,15 @@ func (e *Engine) Close() {
 	}
 }
 
+// learnMTUs refreshes the segment sizes of the running mirrors.
+func (e *Engine) learnMTUs() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.mirrors {
+		m.learnMTUs()
+	}
+}
+
 // offer queues ev without blocking, with a payload of n bytes that fill
 // copies now (nil when n is 0), once the queue and the rate cap have room
 // for it; otherwise it counts the packets ev would have produced. A

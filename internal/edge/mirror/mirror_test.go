@@ -106,8 +106,16 @@ func TestSegmentSize(t *testing.T) {
 		}
 	}
 	m := compile(nil, testMirror(snapshot.MirrorAll), nil)
-	if runtime.GOOS == "linux" && m.mss[0] != 65535-90 {
-		t.Errorf("segment size to a loopback collector %d; want %d (lo's 64 KiB MTU)", m.mss[0], 65535-90)
+	if runtime.GOOS != "linux" {
+		return
+	}
+	if got := m.mss[0].Load(); got != 65535-90 {
+		t.Errorf("segment size to a loopback collector %d; want %d (lo's 64 KiB MTU)", got, 65535-90)
+	}
+	m.mss[0].Store(1000)
+	m.learnMTUs()
+	if got := m.mss[0].Load(); got != 65535-90 {
+		t.Errorf("segment size after relearning %d; want %d", got, 65535-90)
 	}
 }
 
@@ -165,12 +173,12 @@ func TestRateChargesKeptBytes(t *testing.T) {
 	if len(e.queue) != 1 {
 		t.Fatalf("queue holds %d events; want the 1000-byte chunk (the first one spent no tokens)", len(e.queue))
 	}
-	half := &recChunk{keep: tf.mss + 10}
-	tf.Data(l4.Ingress, 3*tf.mss, half) // Kept in part.
+	half := &recChunk{keep: tf.mss() + 10}
+	tf.Data(l4.Ingress, 3*tf.mss(), half) // Kept in part.
 	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)+1); got != want {
 		t.Errorf("dropped %d packets; want %d (one segment more of the partly kept chunk)", got, want)
 	}
-	if got, want := e.rate.TokensAt(time.Now()), float64(1<<20-1000-tf.mss-10); got > want+1 {
+	if got, want := e.rate.TokensAt(time.Now()), float64(1<<20-1000-tf.mss()-10); got > want+1 {
 		t.Errorf("%.0f tokens left; want about %.0f (only kept bytes spent)", got, want)
 	}
 }

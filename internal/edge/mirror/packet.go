@@ -3,6 +3,7 @@ package mirror
 import (
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -14,6 +15,10 @@ import (
 
 // batch is the number of packets per sendmmsg.
 const batch = 64
+
+// mtuRecheck is how often the routes to the collectors are asked their
+// MTU again.
+const mtuRecheck = 30 * time.Second
 
 // Synthesized link-layer addresses: the client side and the proxy side of
 // the access IP's "wire" (locally administered, so never real NICs).
@@ -63,10 +68,14 @@ func newSender(c *net.UDPConn) *sender {
 // whatever else is queued, so packets leave in sendmmsg batches under load
 // and at once when idle.
 func (s *sender) run(e *Engine) {
+	relearn := time.NewTicker(mtuRecheck)
+	defer relearn.Stop()
 	for {
 		select {
 		case <-e.done:
 			return // Close releases what is queued.
+		case <-relearn.C:
+			e.learnMTUs()
 		case ev := <-e.queue:
 			s.take(e, &ev)
 			for more := true; more; {
@@ -106,14 +115,14 @@ func (s *sender) handle(ev *event) {
 	case evData:
 		// Read segment by segment: the chunk's bytes pass through one
 		// buffer that stays in cache.
-		off := ev.off
+		off, mss := ev.off, fl.mss()
 		for ev.read < ev.n {
-			want := min(ev.n-ev.read, fl.mss)
+			want := min(ev.n-ev.read, mss)
 			k := ev.chunk.Read(s.payload[:want])
 			ev.read += k
 			short := k < want // The source failed: the rest is lost.
 			if short {
-				fl.m.stats.Dropped.Add(int64((ev.n - ev.read + fl.mss - 1) / fl.mss))
+				fl.m.stats.Dropped.Add(int64((ev.n - ev.read + mss - 1) / mss))
 			}
 			if k > 0 {
 				flags := tcpACK
