@@ -71,7 +71,7 @@ const (
 	evOpen  = iota // TCP three-way handshake.
 	evData         // TCP payload chunk at offset off.
 	evFin          // TCP FIN after off bytes.
-	evClose        // TCP end; reset = RST.
+	evClose        // TCP end by reset: the proxy's RST.
 	evUDP          // One datagram.
 )
 
@@ -80,7 +80,6 @@ type event struct {
 	fl    *flow
 	kind  uint8
 	dir   l4.Dir
-	reset bool
 	off   uint64
 	data  []byte  // evUDP: the datagram.
 	buf   *[]byte // Pool handle of data, if pooled.
@@ -105,6 +104,10 @@ func (ev *event) packets(n int) int {
 	}
 	return 1
 }
+
+// dropped counts the packets ev would have produced with n payload bytes
+// as dropped.
+func (ev *event) dropped(n int) { ev.fl.m.stats.Dropped.Add(int64(ev.packets(n))) }
 
 // dataPackets is the number of packets a data chunk of n bytes turns
 // into: its segments and the receiver's ACK.
@@ -147,7 +150,15 @@ func (t *tcpFlow) Data(d l4.Dir, n int, c l4.Chunk) {
 	if !t.copies[d] || t.m.stopped.Load() {
 		return
 	}
-	t.m.e.offerChunk(event{fl: t.flow, kind: evData, dir: d, off: off}, n, c)
+	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, func(ev *event) int { return ev.keep(c) })
+}
+
+// keep is the take of a TCP chunk: what c keeps, the sender reads.
+func (ev *event) keep(c l4.Chunk) int {
+	if k := c.Keep(); k > 0 {
+		ev.chunk, ev.n = c, k
+	}
+	return ev.n
 }
 
 // End implements l4.TCPTap.
@@ -160,7 +171,7 @@ func (t *tcpFlow) End(d l4.Dir) {
 // Close implements l4.TCPTap.
 func (t *tcpFlow) Close(reset bool) {
 	if reset && !t.m.stopped.Load() {
-		t.m.e.offer(event{fl: t.flow, kind: evClose, reset: true}, 0, nil)
+		t.m.e.offer(event{fl: t.flow, kind: evClose}, 0, nil)
 	}
 }
 
@@ -175,7 +186,11 @@ func (u *udpFlow) Datagram(p []byte) {
 	if u.m.stopped.Load() {
 		return
 	}
-	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(b []byte) int { return copy(b, p) })
+	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(ev *event) int {
+		ev.buf = getBuf(len(p))
+		ev.data = (*ev.buf)[:copy(*ev.buf, p)]
+		return len(ev.data)
+	})
 }
 
 // Payload buffers come from size-classed pools so a queue full of small

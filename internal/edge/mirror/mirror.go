@@ -182,59 +182,38 @@ func (e *Engine) learnMTUs() {
 	}
 }
 
-// offer queues ev without blocking, with a payload of n bytes that fill
-// copies now (nil when n is 0), once the queue and the rate cap have room
-// for it; otherwise it counts the packets ev would have produced. A
-// dropped event costs the data path no copy.
-func (e *Engine) offer(ev event, n int, fill func([]byte) int) {
+// offer queues ev without blocking once the queue and the rate cap have
+// room for its n payload bytes, which take then puts into it (nil and 0
+// for events without payload) and reports how many it got: a TCP chunk may
+// be kept in part. The rate cap is charged for what was taken. A refused
+// event costs the data path nothing but the checks; the packets of what
+// was not taken are counted dropped.
+func (e *Engine) offer(ev event, n int, take func(*event) int) {
 	if !e.admit(n) {
-		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
-		return
-	}
-	// Rate after admission: a copy the queue refuses must not spend tokens.
-	if e.rate != nil && n > 0 && !e.rate.AllowN(time.Now(), n) {
-		e.unadmit(n)
-		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
+		ev.dropped(n)
 		return
 	}
 	if n > 0 {
-		ev.buf = getBuf(n)
-		ev.data = (*ev.buf)[:fill((*ev.buf)[:n])]
-		e.pending.Add(int64(len(ev.data) - n)) // Admitted n; holds what fill copied.
+		now := time.Now()
+		if e.rate != nil && e.rate.TokensAt(now) < float64(n) {
+			e.unadmit(n)
+			ev.dropped(n)
+			return
+		}
+		k := take(&ev)
+		e.pending.Add(int64(k - n)) // Admitted n; holds what was taken.
+		if k == 0 {
+			e.unadmit(0)
+			ev.dropped(n)
+			return
+		}
+		if e.rate != nil {
+			// Producers racing past the check above put the bucket in
+			// debt, which the next checks see: the cap holds over time.
+			e.rate.ReserveN(now, k)
+		}
+		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n) - ev.packets(k)))
 	}
-	e.enqueue(ev)
-}
-
-// offerChunk queues ev with the n bytes of a TCP chunk, of which c keeps
-// what it can when the queue and the rate cap have room for n; the sender
-// reads them. The rate cap is charged for the bytes kept (a chunk is kept
-// in part when its source is full), and what is not kept is counted
-// dropped.
-func (e *Engine) offerChunk(ev event, n int, c l4.Chunk) {
-	now := time.Now()
-	if !e.admit(n) {
-		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
-		return
-	}
-	if e.rate != nil && e.rate.TokensAt(now) < float64(n) {
-		e.unadmit(n)
-		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
-		return
-	}
-	k := c.Keep()
-	e.pending.Add(int64(k - n)) // Admitted n; holds what was kept.
-	if k == 0 {
-		e.unadmit(0)
-		ev.fl.m.stats.Dropped.Add(int64(ev.packets(n)))
-		return
-	}
-	if e.rate != nil {
-		// Producers racing past the check above put the bucket in debt,
-		// which the next checks see: the cap holds over time.
-		e.rate.ReserveN(now, k)
-	}
-	ev.fl.m.stats.Dropped.Add(int64(ev.fl.dataPackets(n) - ev.fl.dataPackets(k)))
-	ev.chunk, ev.n = c, k
 	e.enqueue(ev)
 }
 

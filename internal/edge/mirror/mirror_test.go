@@ -217,7 +217,7 @@ func TestOfferAfterClose(t *testing.T) {
 	tf := testTCPFlow(e, reg)
 	e.Close()
 	c := &recChunk{keep: 100}
-	e.offerChunk(event{fl: tf.flow, kind: evData}, 100, c) // As a producer that saw the mirror running.
+	e.offer(event{fl: tf.flow, kind: evData}, 100, func(ev *event) int { return ev.keep(c) }) // As a producer that saw the mirror running.
 	if !c.released || e.pending.Load() != 0 || e.slots.Load() != 0 {
 		t.Errorf("released %v, pending %d, slots %d; want true, 0, 0", c.released, e.pending.Load(), e.slots.Load())
 	}
