@@ -112,25 +112,15 @@ func (n *node) bind(listener string, origins map[string]netip.AddrPort) {
 func (n *node) waitListener(id string) {
 	n.t.Helper()
 	n.until("listener "+id+" running", func() bool {
-		tcp := gaapsdk.NewDescribeTCPListenersRequest()
-		tcp.ListenerId = &id
-		if r, err := n.c.DescribeTCPListeners(tcp); err == nil && len(r.Response.ListenerSet) == 1 {
-			return *r.Response.ListenerSet[0].ListenerStatus == 0
+		for _, proto := range []string{"TCP", "UDP", "HTTP", "HTTPS"} {
+			var r struct {
+				ListenerSet []struct{ ListenerStatus uint64 }
+			}
+			if err := n.Call(n.c, "Describe"+proto+"Listeners", map[string]any{"ListenerId": id}, &r); err == nil && len(r.ListenerSet) == 1 {
+				return r.ListenerSet[0].ListenerStatus == 0
+			}
 		}
-		udp := gaapsdk.NewDescribeUDPListenersRequest()
-		udp.ListenerId = &id
-		if r, err := n.c.DescribeUDPListeners(udp); err == nil && len(r.Response.ListenerSet) == 1 {
-			return *r.Response.ListenerSet[0].ListenerStatus == 0
-		}
-		http := gaapsdk.NewDescribeHTTPListenersRequest()
-		http.ListenerId = &id
-		if r, err := n.c.DescribeHTTPListeners(http); err == nil && len(r.Response.ListenerSet) == 1 {
-			return *r.Response.ListenerSet[0].ListenerStatus == 0
-		}
-		https := gaapsdk.NewDescribeHTTPSListenersRequest()
-		https.ListenerId = &id
-		r, err := n.c.DescribeHTTPSListeners(https)
-		return err == nil && len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
+		return false
 	})
 }
 

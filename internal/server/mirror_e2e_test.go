@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -20,13 +19,12 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
-	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -47,11 +45,11 @@ func TestTrafficMirrorEndToEnd(t *testing.T) {
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: origin})
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
 
-	vc := vpcClient(t, n)
+	vc := n.VPC()
 	var created struct {
 		TrafficMirror struct{ TrafficMirrorId string }
 	}
-	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": defaultVpcID(t, vc), "TrafficMirrorName": "e2e",
+	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "e2e",
 		"Type": "VPC", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{proxy},
 		"CollectorTarget": map[string]any{"TargetIps": []string{col.addr.Addr().String()}}}, &created)
 	id := created.TrafficMirror.TrafficMirrorId
@@ -275,60 +273,20 @@ func (c *pcapCollector) write(t *testing.T) string {
 	return path
 }
 
-func vpcClient(t *testing.T, n *node) *vpcsdk.Client {
-	c, err := vpcsdk.NewClient(common.NewCredential(xtest.Root.SecretID, xtest.Root.SecretKey), "ap-guangzhou", n.Profile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func defaultVpcID(t *testing.T, c *vpcsdk.Client) string {
-	req := vpcsdk.NewDescribeVpcsRequest()
-	req.Filters = []*vpcsdk.Filter{{Name: new("is-default"), Values: []*string{new("true")}}}
-	resp, err := c.DescribeVpcs(req)
-	if err != nil || len(resp.Response.VpcSet) != 1 {
-		t.Fatalf("default VPC: %v", err)
-	}
-	return *resp.Response.VpcSet[0].VpcId
-}
-
 // vpcCall sends a traffic-mirror action (SDK v1.0.162 lacks them) through
 // the SDK's own signing and transport.
 func vpcCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
 	t.Helper()
-	rawCall(t, &c.Client, "vpc", vpcsdk.APIVersion, action, params, resp)
-}
-
-// teoCall sends an EdgeOne action (the Go SDK of the module proxy has no
-// teo package) the same way.
-func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
-	t.Helper()
-	rawCall(t, &c.Client, "teo", "2022-09-01", action, params, resp)
-}
-
-// rawCall sends params as action of service through c's signing and
-// transport, decoding the answer's Response into resp (nil: ignored).
-func rawCall(t *testing.T, c *common.Client, service, version, action string, params, resp any) {
-	t.Helper()
-	req := &rawRequest{BaseRequest: &tchttp.BaseRequest{}, params: params}
-	req.Init().WithApiInfo(service, version, action)
-	if resp == nil {
-		resp = &struct{}{}
-	}
-	if err := c.Send(req, &rawResponse{BaseResponse: &tchttp.BaseResponse{}, Response: resp}); err != nil {
+	if err := xtest.CallService(&c.Client, "vpc", vpcsdk.APIVersion, action, params, resp); err != nil {
 		t.Fatalf("%s: %v", action, err)
 	}
 }
 
-type rawRequest struct {
-	*tchttp.BaseRequest
-	params any
-}
-
-func (r *rawRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.params) }
-
-type rawResponse struct {
-	*tchttp.BaseResponse
-	Response any `json:"Response"`
+// teoCall sends an EdgeOne action (the module proxy's Go SDK has no teo
+// package) the same way.
+func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
+	t.Helper()
+	if err := xtest.CallService(&c.Client, teoapi.Service, teoapi.Version, action, params, resp); err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestEdgeOneL4EndToEnd drives an EdgeOne L4 proxy through the teo API
@@ -24,10 +25,10 @@ import (
 // deletion closing the port.
 func TestEdgeOneL4EndToEnd(t *testing.T) {
 	n := startNode(t)
-	c := vpcClient(t, n)
+	c := n.VPC()
 
 	live, dead := mirrorAddrs.Next(), mirrorAddrs.Next()
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(live, 0), func(c net.Conn) { _, _ = io.Copy(c, c) })
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(live, 0), edgetest.Echo)
 	originPort := strconv.Itoa(int(origin.Addr.Port()))
 
 	var zone struct{ ZoneId string }
@@ -122,7 +123,7 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	var created struct {
 		TrafficMirror struct{ TrafficMirrorId string }
 	}
-	vpcCall(t, c, "CreateTrafficMirror", map[string]any{"VpcId": defaultVpcID(t, c), "TrafficMirrorName": "teo",
+	vpcCall(t, c, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, c), "TrafficMirrorName": "teo",
 		"Type": "PUBLICIP", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{access.String()},
 		"CollectorTarget": map[string]any{"TargetEndPoints": []string{col.addr.String()}}}, &created)
 	key := stats.Key{Kind: mirror.StatsKind, ID: created.TrafficMirror.TrafficMirrorId}

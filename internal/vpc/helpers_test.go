@@ -1,14 +1,11 @@
 package vpc_test
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
-	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
@@ -29,40 +26,14 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
-	return &env{api: api, vpc: vpcClient(t, api, xtest.Root), other: vpcClient(t, api, xtest.Other)}
-}
-
-func vpcClient(t *testing.T, api *xtest.API, ac cloudapi.Account) *vpcsdk.Client {
-	t.Helper()
-	c, err := vpcsdk.NewClient(common.NewCredential(ac.SecretID, ac.SecretKey), "ap-guangzhou", api.Profile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return &env{api: api, vpc: api.VPC(), other: api.VPC(xtest.Other)}
 }
 
 // call sends an action SDK v1.0.162 lacks (every traffic-mirror action)
 // through the SDK's own signing and transport: params is the JSON body,
 // the {"Response": ...} object is decoded into resp (may be nil).
 func call(c *vpcsdk.Client, action string, params, resp any) error {
-	req := &rawRequest{BaseRequest: &tchttp.BaseRequest{}, params: params}
-	req.Init().WithApiInfo("vpc", vpcsdk.APIVersion, action)
-	if resp == nil {
-		resp = &struct{}{}
-	}
-	return c.Send(req, &rawResponse{BaseResponse: &tchttp.BaseResponse{}, Response: resp})
-}
-
-type rawRequest struct {
-	*tchttp.BaseRequest
-	params any
-}
-
-func (r *rawRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.params) }
-
-type rawResponse struct {
-	*tchttp.BaseResponse
-	Response any `json:"Response"`
+	return xtest.CallService(&c.Client, "vpc", vpcsdk.APIVersion, action, params, resp)
 }
 
 // mustCall is call that fails the test on error.
@@ -83,21 +54,6 @@ func wantCode(t *testing.T, err error, code string) {
 	if e.Code != code {
 		t.Fatalf("got code %s (%s); want %s", e.Code, e.Message, code)
 	}
-}
-
-// defaultVpc returns the caller's default VPC ID.
-func defaultVpc(t *testing.T, c *vpcsdk.Client) string {
-	t.Helper()
-	req := vpcsdk.NewDescribeVpcsRequest()
-	req.Filters = []*vpcsdk.Filter{{Name: new("is-default"), Values: []*string{new("true")}}}
-	resp, err := c.DescribeVpcs(req)
-	if err != nil {
-		t.Fatalf("DescribeVpcs: %v", err)
-	}
-	if len(resp.Response.VpcSet) != 1 {
-		t.Fatalf("got %d default VPCs; want 1", len(resp.Response.VpcSet))
-	}
-	return *resp.Response.VpcSet[0].VpcId
 }
 
 // proxy creates a GAAP proxy, waits until it runs and returns its ID and

@@ -13,11 +13,11 @@ import (
 // root's VPCs, mirrors and proxies.
 func TestAccountIsolation(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	px, ip := proxy(t, e.api)
 	id := createMirror(t, e.vpc, map[string]any{"VpcId": vpc, "TrafficMirrorName": "mine", "State": "RUNNING",
 		"CollectorSrcs": []string{px}, "CollectorTarget": map[string]any{"TargetIps": []string{"10.4.0.1"}}})
-	otherVpc := defaultVpc(t, e.other)
+	otherVpc := xtest.DefaultVPC(t, e.other)
 	_, otherIP := proxy(t, e.api, xtest.Other)
 
 	d := vpcsdk.NewDescribeVpcsRequest()

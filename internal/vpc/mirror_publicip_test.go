@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestPublicIPMirror drives a PUBLICIP mirror of GAAP proxy access IPs.
 func TestPublicIPMirror(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	_, ip1 := proxy(t, e.api)
 	_, ip2 := proxy(t, e.api)
 	base := map[string]any{
@@ -98,7 +99,7 @@ func TestPublicIPMirror(t *testing.T) {
 
 	t.Run("delete vpc in use", func(t *testing.T) {
 		wantCode(t, call(e.vpc, "DeleteVpc", map[string]any{"VpcId": vpc}, nil), "ResourceInUse")
-		if got := defaultVpc(t, e.vpc); got != vpc {
+		if got := xtest.DefaultVPC(t, e.vpc); got != vpc {
 			t.Fatalf("default VPC is %s after the refused delete; want %s", got, vpc)
 		}
 		if m := describeMirror(t, e.vpc, id); *m.VpcId != vpc {

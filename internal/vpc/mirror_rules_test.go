@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 func TestTrafficMirrorFilterRules(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	px, _ := proxy(t, e.api)
 	id := createMirror(t, e.vpc, map[string]any{"VpcId": vpc, "TrafficMirrorName": "rules", "State": "RUNNING",
 		"CollectorSrcs": []string{px}, "CollectorTarget": map[string]any{"TargetIps": []string{"10.3.0.1"}}})

@@ -7,13 +7,14 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestVPCMirrorLifecycle drives a VPC mirror of a proxy and a listener
 // through every action that changes it, reading each change back.
 func TestVPCMirrorLifecycle(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	px, _ := proxy(t, e.api)
 	px2, _ := proxy(t, e.api)
 	lis := tcpListener(t, e.api, px2, 9000)
@@ -113,7 +114,7 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 // TestDescribeTrafficMirrors checks filters, paging and the mirror quota.
 func TestDescribeTrafficMirrors(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	var ids []string
 	for i, name := range []string{"web-a", "web-b", "db"} {
 		px, _ := proxy(t, e.api)
@@ -159,7 +160,7 @@ func TestDescribeTrafficMirrors(t *testing.T) {
 // TestMirrorQuota: a VPC holds at most 10 mirrors.
 func TestMirrorQuota(t *testing.T) {
 	e := start(t)
-	vpc := defaultVpc(t, e.vpc)
+	vpc := xtest.DefaultVPC(t, e.vpc)
 	px, _ := proxy(t, e.api)
 	req := gaapsdk.NewCreateTCPListenersRequest()
 	req.ProxyId, req.ListenerName, req.Scheduler, req.HealthCheck, req.RealServerType = new(px), new("q"), new("rr"), new(uint64(0)), new("IP")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
+
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 func describeVpc(t *testing.T, c *vpcsdk.Client, id string) *vpcsdk.Vpc {
@@ -37,7 +39,7 @@ func createVpc(t *testing.T, c *vpcsdk.Client, name, cidr string) string {
 
 func TestDefaultVpc(t *testing.T) {
 	e := start(t)
-	id := defaultVpc(t, e.vpc)
+	id := xtest.DefaultVPC(t, e.vpc)
 	v := describeVpc(t, e.vpc, id)
 	if *v.CidrBlock != "172.16.0.0/16" || !*v.IsDefault || *v.VpcName != "Default-VPC" {
 		t.Fatalf("got default VPC %s %s default=%v; want Default-VPC 172.16.0.0/16 default=true", *v.VpcName, *v.CidrBlock, *v.IsDefault)
@@ -45,10 +47,10 @@ func TestDefaultVpc(t *testing.T) {
 	if _, err := time.Parse("2006-01-02 15:04:05", *v.CreatedTime); err != nil {
 		t.Errorf("CreatedTime %q: %v", *v.CreatedTime, err)
 	}
-	if again := defaultVpc(t, e.vpc); again != id {
+	if again := xtest.DefaultVPC(t, e.vpc); again != id {
 		t.Errorf("default VPC changed from %s to %s", id, again)
 	}
-	if other := defaultVpc(t, e.other); other == id {
+	if other := xtest.DefaultVPC(t, e.other); other == id {
 		t.Errorf("both accounts share default VPC %s", id)
 	}
 	// A deleted default VPC stays deleted.
@@ -113,7 +115,7 @@ func TestCreateVpc(t *testing.T) {
 
 func TestDescribeVpcsFilters(t *testing.T) {
 	e := start(t)
-	def := defaultVpc(t, e.vpc)
+	def := xtest.DefaultVPC(t, e.vpc)
 	a := createVpc(t, e.vpc, "alpha-net", "10.8.0.0/16")
 	b := createVpc(t, e.vpc, "beta-net", "192.168.0.0/24")
 	cases := []struct {
@@ -227,7 +229,7 @@ func TestModifyAndDeleteVpc(t *testing.T) {
 
 func TestVpcQuota(t *testing.T) {
 	e := start(t)
-	defaultVpc(t, e.vpc)
+	xtest.DefaultVPC(t, e.vpc)
 	for i := range 19 {
 		createVpc(t, e.vpc, "q", fmt.Sprintf("10.%d.0.0/16", 10+i))
 	}

@@ -13,6 +13,7 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/server"
@@ -75,23 +76,56 @@ func (a *API) Profile() *profile.ClientProfile {
 // GAAP returns an official SDK GAAP client for acct (Root by default).
 func (a *API) GAAP(acct ...cloudapi.Account) *gaapsdk.Client {
 	a.t.Helper()
+	return newClient(a, gaapsdk.NewClient, acct)
+}
+
+// VPC returns an official SDK VPC client for acct (Root by default).
+func (a *API) VPC(acct ...cloudapi.Account) *vpcsdk.Client {
+	a.t.Helper()
+	return newClient(a, vpcsdk.NewClient, acct)
+}
+
+// newClient builds an SDK client of the node for acct[0], or Root.
+func newClient[C any](a *API, build func(*common.Credential, string, *profile.ClientProfile) (C, error), acct []cloudapi.Account) C {
+	a.t.Helper()
 	ac := Root
 	if len(acct) > 0 {
 		ac = acct[0]
 	}
-	c, err := gaapsdk.NewClient(common.NewCredential(ac.SecretID, ac.SecretKey), "ap-guangzhou", a.Profile())
+	c, err := build(common.NewCredential(ac.SecretID, ac.SecretKey), "ap-guangzhou", a.Profile())
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	return c
 }
 
-// Call sends an action the SDK version lacks through the SDK's own
-// signing and transport: params is marshalled as the JSON body and the
-// {"Response": ...} object is decoded into resp.
+// DefaultVPC returns the ID of the default VPC of c's account.
+func DefaultVPC(t testing.TB, c *vpcsdk.Client) string {
+	t.Helper()
+	req := vpcsdk.NewDescribeVpcsRequest()
+	req.Filters = []*vpcsdk.Filter{{Name: new("is-default"), Values: []*string{new("true")}}}
+	resp, err := c.DescribeVpcs(req)
+	if err != nil {
+		t.Fatalf("DescribeVpcs: %v", err)
+	}
+	if len(resp.Response.VpcSet) != 1 {
+		t.Fatalf("got %d default VPCs; want 1", len(resp.Response.VpcSet))
+	}
+	return *resp.Response.VpcSet[0].VpcId
+}
+
+// Call sends a GAAP action the SDK version lacks (see CallService).
 func (a *API) Call(c *gaapsdk.Client, action string, params, resp any) error {
+	return CallService(&c.Client, "gaap", gaapsdk.APIVersion, action, params, resp)
+}
+
+// CallService sends an action of any service through an SDK client's own
+// signing and transport, for actions (or services: the module proxy's SDK
+// has no teo) the SDK version lacks: params is marshalled as the JSON body
+// and the {"Response": ...} object is decoded into resp (nil: ignored).
+func CallService(c *common.Client, service, version, action string, params, resp any) error {
 	req := &rawRequest{BaseRequest: &tchttp.BaseRequest{}, params: params}
-	req.Init().WithApiInfo("gaap", gaapsdk.APIVersion, action)
+	req.Init().WithApiInfo(service, version, action)
 	out := &rawResponse{BaseResponse: &tchttp.BaseResponse{}, Response: resp}
 	return c.Send(req, out)
 }
