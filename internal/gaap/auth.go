@@ -103,7 +103,7 @@ func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthent
 
 // domainAuthSwitch reads a 0/1 switch that defaults to 0.
 func domainAuthSwitch(param string, v *int64) (int64, error) {
-	on := cloudapi.ValueOr(v, 0)
+	on := cloudapi.Value(v)
 	if on != 0 && on != 1 {
 		return 0, cloudapi.Invalid(param, "must be 0 (off) or 1 (on), not %d", on)
 	}

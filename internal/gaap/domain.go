@@ -17,7 +17,7 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 	if err := model.ValidateHost("Domain", host); err != nil {
 		return nil, err
 	}
-	h3 := cloudapi.ValueOr(req.Http3Supported, 0)
+	h3 := cloudapi.Value(req.Http3Supported)
 	if h3 != 0 && h3 != 1 {
 		return nil, cloudapi.Invalid("Http3Supported", "must be 0 or 1, not %d", h3)
 	}

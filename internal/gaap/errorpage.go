@@ -19,7 +19,7 @@ const maxErrorPageIDs = 10
 // status codes. A status code has at most one custom response per domain.
 func (s *Service) CreateDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainErrorPageInfoRequest) (*gaapapi.CreateDomainErrorPageInfoResponse, error) {
 	page := &model.ErrorPage{Base: model.Base{ID: model.NewID(model.PrefixErrorPage)}, ListenerID: *req.ListenerId,
-		Domain: l7Host(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: cloudapi.ValueOr(req.NewErrorNo, 0),
+		Domain: l7Host(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: cloudapi.Value(req.NewErrorNo),
 		ClearHeaders: req.ClearHeaders, SetHeaders: headersIn(req.SetHeaders), Body: *req.Body}
 	if err := model.ValidateErrorPage(page); err != nil {
 		return nil, err

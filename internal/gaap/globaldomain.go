@@ -27,7 +27,7 @@ var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
 // records send some countries to proxies.
 func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateGlobalDomainRequest) (*gaapapi.CreateGlobalDomainResponse, error) {
 	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
-		ProjectID: cloudapi.ValueOr(req.ProjectId, 0), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
+		ProjectID: cloudapi.Value(req.ProjectId), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
 	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
 		return nil, err
 	}

@@ -104,7 +104,7 @@ func (s *Service) ModifyGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 		return nil, err
 	}
 	err = s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
-		r, err := settledRecord(g, cloudapi.ValueOr(req.DnsRecordId, 0))
+		r, err := settledRecord(g, cloudapi.Value(req.DnsRecordId))
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func settledRecord(g *model.GlobalDomain, id int64) (*model.DnsRecord, error) {
 // DeleteGlobalDomainDns removes a record, found by its account-unique ID:
 // 4 (deleting) until applied, then gone.
 func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainDnsRequest) (*gaapapi.DeleteGlobalDomainDnsResponse, error) {
-	id := cloudapi.ValueOr(req.DnsRecordId, 0)
+	id := cloudapi.Value(req.DnsRecordId)
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
 		if err != nil {

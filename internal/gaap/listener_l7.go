@@ -27,8 +27,8 @@ func (s *Service) CreateHTTPListener(ctx context.Context, call *cloudapi.Call, r
 func (s *Service) CreateHTTPSListener(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateHTTPSListenerRequest) (*gaapapi.CreateHTTPSListenerResponse, error) {
 	l := &model.Listener{
 		Protocol: model.HTTPS, Name: *req.ListenerName, Port: *req.Port, ForwardProtocol: *req.ForwardProtocol,
-		CertificateID: *req.CertificateId, AuthType: cloudapi.ValueOr(req.AuthType, 0),
-		Http3Supported:    cloudapi.ValueOr(req.Http3Supported, 0),
+		CertificateID: *req.CertificateId, AuthType: cloudapi.Value(req.AuthType),
+		Http3Supported:    cloudapi.Value(req.Http3Supported),
 		TLSSupportVersion: model.DefaultTLSVersion, TLSCiphers: model.DefaultTLSCiphers,
 	}
 	clients, err := clientCertIDs(req.ClientCertificateId, req.PolyClientCertificateIds)

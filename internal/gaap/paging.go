@@ -13,7 +13,7 @@ import (
 // paging applies the documented Offset/Limit defaults (0 and 20) and the
 // action's cap (maxLimit; 0 = none).
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := cloudapi.ValueOr(offset, 0), cloudapi.ValueOr(limit, defaultLimit)
+	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
 	if o < 0 {
 		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
 	}

@@ -26,7 +26,7 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		Concurrent:       *req.Concurrent,
 		RealServerRegion: trimmed(req.RealServerRegion),
 		GroupID:          trimmed(req.GroupId),
-		BillingType:      cloudapi.ValueOr(req.BillingType, 0),
+		BillingType:      cloudapi.Value(req.BillingType),
 		IPAddressVersion: cmp.Or(trimmed(req.IPAddressVersion), "IPv4"),
 		NetworkType:      cmp.Or(trimmed(req.NetworkType), "normal"),
 		PackageType:      cmp.Or(trimmed(req.PackageType), "Thunder"),

@@ -67,7 +67,7 @@ func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSet
 
 // boundIn checks port, weight and role of one requested binding.
 func boundIn(param, id string, b gaapapi.RealServerBindSetReq) (model.Bound, error) {
-	port, weight := cloudapi.ValueOr(b.RealServerPort, 0), cloudapi.ValueOr(b.RealServerWeight, 1)
+	port, weight := cloudapi.Value(b.RealServerPort), cloudapi.ValueOr(b.RealServerWeight, 1)
 	switch {
 	case b.RealServerPort == nil:
 		return model.Bound{}, cloudapi.Missing(param + "RealServerPort")

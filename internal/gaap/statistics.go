@@ -72,7 +72,7 @@ func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics 
 	if !q.to.After(q.from) {
 		return q, cloudapi.Invalid("EndTime", "must be later than StartTime")
 	}
-	q.gran = int(cloudapi.ValueOr(gran, 0))
+	q.gran = int(cloudapi.Value(gran))
 	if !slices.Contains(rules.grans, q.gran) {
 		return q, cloudapi.Invalid("Granularity", "%d is not one of %v seconds", q.gran, rules.grans)
 	}

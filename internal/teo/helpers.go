@@ -25,10 +25,7 @@ func isoTime(sec int64) *string {
 
 // paging applies Offset/Limit defaults (0, 20) and the action's cap.
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := cloudapi.Value(offset), int64(defaultLimit)
-	if limit != nil {
-		l = *limit
-	}
+	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
 	if o < 0 {
 		return 0, 0, cloudapi.Invalid("Offset", "must not be negative")
 	}

@@ -37,8 +37,8 @@ func (s *Service) ModifyTrafficMirrorAttribute(ctx context.Context, call *clouda
 		return nil, apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "TrafficMirrorDescription must be at most %d characters", maxMirrorDescLen)
 	}
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(_ *resource.Tx, m *model.TrafficMirror) error {
-		m.Name = cloudapi.Value(orPtr(req.TrafficMirrorName, &m.Name))
-		m.Description = cloudapi.Value(orPtr(req.TrafficMirrorDescription, &m.Description))
+		m.Name = cloudapi.ValueOr(req.TrafficMirrorName, m.Name)
+		m.Description = cloudapi.ValueOr(req.TrafficMirrorDescription, m.Description)
 		return nil
 	})
 	if err != nil {

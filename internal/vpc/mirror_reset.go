@@ -97,7 +97,7 @@ func (s *Service) ResetTrafficMirrorTarget(ctx context.Context, call *cloudapi.C
 		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
 			return err
 		}
-		m.SubnetID = cloudapi.Value(orPtr(req.SubnetId, &m.SubnetID))
+		m.SubnetID = cloudapi.ValueOr(req.SubnetId, m.SubnetID)
 		return checkMirror(tx, m)
 	})
 	if err != nil {

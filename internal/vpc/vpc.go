@@ -98,17 +98,10 @@ func modifyVpc(v *model.Vpc, req *vpcapi.ModifyVpcAttributeRequest) (err error) 
 	if req.DomainName != nil {
 		v.DomainName = *req.DomainName
 	}
-	v.RouteVpcPublish = cloudapi.Value(orPtr(req.EnableRouteVpcPublish, &v.RouteVpcPublish))
-	v.RouteVpcPublishIpv6 = cloudapi.Value(orPtr(req.EnableRouteVpcPublishIpv6, &v.RouteVpcPublishIpv6))
-	v.CdcPublish = cloudapi.Value(orPtr(req.EnableCdcPublish, &v.CdcPublish))
+	v.RouteVpcPublish = cloudapi.ValueOr(req.EnableRouteVpcPublish, v.RouteVpcPublish)
+	v.RouteVpcPublishIpv6 = cloudapi.ValueOr(req.EnableRouteVpcPublishIpv6, v.RouteVpcPublishIpv6)
+	v.CdcPublish = cloudapi.ValueOr(req.EnableCdcPublish, v.CdcPublish)
 	return nil
-}
-
-func orPtr[T any](p, def *T) *T {
-	if p != nil {
-		return p
-	}
-	return def
 }
 
 // DeleteVpc deletes a VPC that no traffic mirror uses.

@@ -43,10 +43,7 @@ func tagsOut(in []model.Tag) []vpcapi.Tag {
 
 // paging applies Offset (default 0) and Limit (default 20, at most 100).
 func paging(offset, limit *int64) (int, int, error) {
-	o, l := cloudapi.Value(offset), int64(defaultLimit)
-	if limit != nil {
-		l = *limit
-	}
+	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
 	if o < 0 {
 		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
 	}
