@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -36,6 +37,14 @@ const TeoOriginHealthMetric = "OriginHealth"
 
 // TeoOriginHealthObject names the health series of one record of a group.
 func TeoOriginHealthObject(groupID, recordID string) string { return groupID + "/" + recordID }
+
+// ParseTeoOriginHealthObject splits a TeoOriginHealthObject; ok is false
+// for anything else (an origin named by its address).
+func ParseTeoOriginHealthObject(id string) (groupID, recordID string, ok bool) {
+	groupID, recordID, ok = strings.Cut(id, "/")
+	return groupID, recordID, ok && strings.HasPrefix(groupID, PrefixTeoOriginGroup+"-") &&
+		strings.HasPrefix(recordID, PrefixTeoRecord+"-")
+}
 
 // KindTeoOriginGroup is the stored kind of TeoOriginGroup.
 const KindTeoOriginGroup = "teoorigingroup"

@@ -1,8 +1,6 @@
 package telemetry
 
 import (
-	"strings"
-
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -46,7 +44,7 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 				continue
 			}
 			for _, o := range ls.Origins {
-				if strings.HasPrefix(o.ID, model.PrefixTeoOriginGroup+"-") {
+				if _, _, ok := model.ParseTeoOriginHealthObject(o.ID); ok {
 					l.teoHealth[o.ID] = append(l.teoHealth[o.ID], ls.ID+"/"+o.ID)
 				}
 			}

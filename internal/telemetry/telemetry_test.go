@@ -5,11 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
@@ -77,6 +79,40 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	}
 	if r.Healthy("listener-1", "rs-1") || !r.Healthy("listener-1", "rs-2") {
 		t.Error("Healthy: want rs-1 unhealthy and unknown rs-2 healthy")
+	}
+}
+
+// TestTeoOriginHealth: the health of an EdgeOne group record used by a
+// checked rule is written under its series object — 0 once a use of it is
+// reported down — and nothing is written for an origin named by address
+// (even one that looks like a group ID) or one under no check.
+func TestTeoOriginHealth(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	obj := model.TeoOriginHealthObject("origin-g", "record-a")
+	udpObj := model.TeoOriginHealthObject("origin-g", "record-u")
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "sid-1", Listeners: []snapshot.Listener{
+		{ID: "rule-1/81", Health: snapshot.HealthCheck{Enabled: true}, Origins: []snapshot.Origin{{ID: obj}, {ID: "origin-1.example.com"}}},
+		{ID: "rule-1/82", Health: snapshot.HealthCheck{Enabled: true}, Origins: []snapshot.Origin{{ID: obj}}},
+		{ID: "rule-2/83", Origins: []snapshot.Origin{{ID: udpObj}}},
+	}}}})
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{}}
+	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"rule-1/82/" + obj}, Healthy: false})
+	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	minute := t0.Add(time.Minute)
+	for _, tc := range []struct {
+		obj  string
+		want []float64
+	}{{obj, []float64{0}}, {udpObj, nil}, {"origin-1.example.com", nil}} {
+		pts, err := st.Query(t.Context(), tc.obj, model.TeoOriginHealthMetric, 60, minute, minute)
+		var got []float64
+		for _, p := range pts {
+			got = append(got, p.Value)
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: points %v, %v; want %v", tc.obj, got, err, tc.want)
+		}
 	}
 }
 
