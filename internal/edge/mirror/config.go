@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"hash/fnv"
+	"net"
 	"net/netip"
 	"sync/atomic"
 
@@ -20,6 +21,7 @@ type mirror struct {
 	rules   [2][]rule   // By l4.Dir; nil = every packet of a copied direction.
 	targets []netip.AddrPort
 	mss     []atomic.Int32      // Segment size on the route to each target (learnMTUs).
+	addrs   []*net.UDPAddr      // targets, as the socket API wants them.
 	sources map[string][]string // Proxy ID → listener IDs ("" = every listener).
 }
 
@@ -55,6 +57,11 @@ func compile(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
 			port = snapshot.DefaultMirrorPort
 		}
 		m.targets = append(m.targets, netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port)))
+	}
+	for _, t := range m.targets {
+		// One address per collector, built once: the batch writer also
+		// coalesces by address identity.
+		m.addrs = append(m.addrs, net.UDPAddrFromAddrPort(t))
 	}
 	m.mss = make([]atomic.Int32, len(m.targets))
 	m.learnMTUs()

@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -37,10 +36,8 @@ func segmentSize(mtu int) int {
 // (which offers events) and the sender (which owns the seq state).
 type flow struct {
 	m             *mirror
-	proto         string
 	client, local netip.AddrPort
-	target        netip.AddrPort
-	ti            int     // Index of target in m.targets.
+	ti            int     // Index of the flow's collector in m.targets.
 	copies        [2]bool // By l4.Dir.
 	isn           [2]uint32
 
@@ -50,16 +47,14 @@ type flow struct {
 	off [2]atomic.Uint64
 
 	// Sender side only.
-	next  [2]uint64 // Bytes of each direction emitted so far.
-	fin   [2]bool   // FIN emitted.
-	ipID  [2]uint16
-	taddr *net.UDPAddr // target, as the socket API wants it.
+	next [2]uint64 // Bytes of each direction emitted so far.
+	fin  [2]bool   // FIN emitted.
+	ipID [2]uint16
 }
 
 func newFlow(m *mirror, proto string, client, local netip.AddrPort, copies [2]bool) *flow {
 	i := m.target(proto, client, local)
-	return &flow{m: m, proto: proto, client: client, local: local, copies: copies,
-		target: m.targets[i], ti: i, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+	return &flow{m: m, client: client, local: local, copies: copies, ti: i, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
 }
 
 // mss is the largest payload of a segment on the route to the flow's

@@ -227,11 +227,8 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 		return
 	}
 	fillChecksums(buf.Bytes(), byte(s.ip.Protocol))
-	if fl.taddr == nil {
-		fl.taddr = net.UDPAddrFromAddrPort(fl.target)
-	}
 	s.iov[s.n][0] = buf.Bytes()
-	s.msgs[s.n] = ipv4.Message{Buffers: s.iov[s.n][:], Addr: fl.taddr}
+	s.msgs[s.n] = ipv4.Message{Buffers: s.iov[s.n][:], Addr: fl.m.addrs[fl.ti]}
 	s.owners[s.n] = fl.m
 	if s.n++; s.n == batch {
 		s.flush()
