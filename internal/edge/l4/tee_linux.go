@@ -19,22 +19,19 @@ const teePipe = 1 << 20
 // path. So the forwarded bytes never pass through user space, the data
 // path never waits for a copy, and a chunk the mirror drops costs it
 // nothing: observing a connection must not slow it down
-// (docs/dataplane-mirror.md). If the pipes cannot be made (fd limit) the
-// connection falls back to the userspace copy.
+// (docs/dataplane-mirror.md). If the data pipe cannot be made (fd limit)
+// the connection falls back to the userspace copy; if the second one
+// cannot, what the tap would have kept is dropped.
 func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 	var data [2]int
 	if err := unix.Pipe2(data[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return c.copyLoop(dst, src, false, nil, d)
 	}
 	defer closePipe(data)
-	pc := &pipeChunk{data: data[0]}
-	if err := unix.Pipe2(pc.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return c.copyLoop(dst, src, false, nil, d)
-	}
+	chunk := pipeSize(data[1], teePipe)
+	pc := &pipeChunk{data: data[0], size: chunk}
 	pc.refs.Store(1) // The data path's; kept chunks add theirs.
 	defer pc.unref()
-	chunk := pipeSize(data[1], teePipe)
-	pipeSize(pc.dup[1], chunk) // As much room for kept chunks: smaller only leaves less.
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -92,20 +89,31 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 
 // pipeChunk is the Chunk of one direction of copyTee: the chunk in the data
 // pipe, kept by teeing it into dup, whose consumer reads the kept chunks in
-// order. The data path and the kept chunks not yet released hold
-// references; the last one closes dup.
+// order. dup is made by the first Keep, so a direction the tap never keeps
+// from costs no pipe. The data path and the kept chunks not yet released
+// hold references; the last one closes dup.
 type pipeChunk struct {
 	data   int    // Read end of the data pipe.
+	size   int    // The data pipe's size: dup gets as much room.
 	n      int    // Size of the chunk in it, set before each Data.
-	dup    [2]int // Kept chunks, in order.
+	dup    [2]int // Kept chunks, in order; made by the first Keep.
+	made   bool   // dup exists (data path only, before the first reference).
 	refs   atomic.Int32
-	broken atomic.Bool // dup is out of step with the kept chunks: keep nothing more.
+	broken atomic.Bool // dup is out of step with the kept chunks, or missing: keep nothing more.
 }
 
 // Keep is called by the data path, during Data.
 func (p *pipeChunk) Keep() int {
 	if p.broken.Load() {
 		return 0
+	}
+	if !p.made {
+		if err := unix.Pipe2(p.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+			p.broken.Store(true)
+			return 0
+		}
+		p.made = true
+		pipeSize(p.dup[1], p.size) // Smaller only leaves less room.
 	}
 	// EAGAIN (or a short tee): dup is full of chunks the consumer has not
 	// read yet, so this one is dropped, wholly or in part.
@@ -139,7 +147,7 @@ func (p *pipeChunk) Release(unread int) {
 }
 
 func (p *pipeChunk) unref() {
-	if p.refs.Add(-1) == 0 {
+	if p.refs.Add(-1) == 0 && p.made {
 		closePipe(p.dup)
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // newTestPipeChunk returns a pipeChunk whose data pipe holds p and whose
-// dup pipe has room for dupSize bytes, and the data pipe's fds.
+// dup pipe (made by the first Keep) will have room for dupSize bytes, and
+// the data pipe's fds.
 func newTestPipeChunk(t *testing.T, p []byte, dupSize int) (*pipeChunk, [2]int) {
 	t.Helper()
 	var data [2]int
@@ -17,15 +18,9 @@ func newTestPipeChunk(t *testing.T, p []byte, dupSize int) (*pipeChunk, [2]int) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closePipe(data) })
-	pc := &pipeChunk{data: data[0], n: len(p)}
-	if err := unix.Pipe2(pc.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		t.Fatal(err)
-	}
+	pc := &pipeChunk{data: data[0], n: len(p), size: dupSize}
 	pc.refs.Store(1)
 	pipeSize(data[1], 1<<20)
-	if got := pipeSize(pc.dup[1], dupSize); got != dupSize {
-		t.Fatalf("dup pipe size %d; want %d", got, dupSize)
-	}
 	if n, err := unix.Write(data[1], p); n != len(p) || err != nil {
 		t.Fatalf("write %d: %v", n, err)
 	}
@@ -41,8 +36,14 @@ func TestPipeChunk(t *testing.T) {
 	pc, data := newTestPipeChunk(t, p, 2*page)
 
 	pc.n = page
+	if pc.made {
+		t.Fatal("dup pipe made before anything was kept")
+	}
 	if k := pc.Keep(); k != page {
 		t.Fatalf("Keep = %d; want the chunk's %d", k, page)
+	}
+	if got, err := unix.FcntlInt(uintptr(pc.dup[1]), unix.F_GETPIPE_SZ, 0); err != nil || got != 2*page {
+		t.Fatalf("dup pipe size %d (%v); want %d", got, err, 2*page)
 	}
 	// The data path forwards the chunk; what was kept stays readable.
 	if _, err := unix.Read(data[0], make([]byte, page)); err != nil {
