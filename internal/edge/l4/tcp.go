@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// sweepEvery is how often a TCP server samples TCP_INFO of its connections
+// SweepEvery is how often a TCP server samples TCP_INFO of its connections
 // for live counters and idle timeouts. Idle timeouts are therefore enforced
 // to within this granularity.
-const sweepEvery = 500 * time.Millisecond
+const SweepEvery = 500 * time.Millisecond
 
 // TCPServer accepts on one TCP socket and forwards each connection to an
 // origin chosen by the current Route. Safe for concurrent use.
@@ -145,7 +145,7 @@ func (s *TCPServer) Conns() int {
 // sweepLoop publishes live counters and enforces idle timeouts.
 func (s *TCPServer) sweepLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(sweepEvery)
+	t := time.NewTicker(SweepEvery)
 	defer t.Stop()
 	for {
 		select {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"strconv"
 )
 
 // fastHead is a request head accepted by parseFastHead: a plain
@@ -66,21 +65,19 @@ func parseFastHead(head []byte) (fastHead, bool) {
 			sawHost, f.host = true, v
 			continue
 		case "Content-Length":
-			if sawCL || !decimal(v) {
+			if sawCL {
+				return f, false
+			}
+			if f.contentLength, ok = parseLength(v); !ok {
 				return f, false
 			}
 			sawCL = true
-			if f.contentLength, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return f, false
-			}
 		case "Connection":
-			switch {
-			case asciiEqualFold(v, "close"):
-				f.close = true
-			case asciiEqualFold(v, "keep-alive"):
-			default:
+			closing, ok := connToken(v)
+			if !ok {
 				return f, false
 			}
+			f.close = f.close || closing
 		case "Transfer-Encoding", "Upgrade", "Expect", "Pragma":
 			return f, false
 		}
@@ -204,18 +201,32 @@ func fastHost(h string) bool {
 	return true
 }
 
-// decimal: 1–18 digits, so that the value fits an int64 and net/http
-// reads the same number.
-func decimal(s string) bool {
+// parseLength reads a Content-Length: 1–18 digits, so that the value fits
+// an int64 and net/http reads the same number.
+func parseLength(s string) (int64, bool) {
 	if len(s) == 0 || len(s) > 18 {
-		return false
+		return 0, false
 	}
+	var n int64
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return false
+			return 0, false
 		}
+		n = n*10 + int64(s[i]-'0')
 	}
-	return true
+	return n, true
+}
+
+// connToken reads a Connection header the fast paths accept: close or
+// keep-alive, nothing else (other tokens name headers to remove).
+func connToken(v string) (closing, ok bool) {
+	switch {
+	case asciiEqualFold(v, "close"):
+		return true, true
+	case asciiEqualFold(v, "keep-alive"):
+		return false, true
+	}
+	return false, false
 }
 
 func asciiEqualFold(s, t string) bool {
@@ -288,24 +299,22 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 		}
 		switch k {
 		case "Content-Length":
-			if o.bodyLen >= 0 || !decimal(v) {
+			if o.bodyLen >= 0 {
 				return o, false
 			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
+			if o.bodyLen, ok = parseLength(v); !ok {
 				return o, false
 			}
-			o.bodyLen = n
 		case "Connection":
-			switch {
-			case asciiEqualFold(v, "close"):
+			closing, ok := connToken(v)
+			if !ok {
+				return o, false
+			}
+			if closing {
 				// http.ReadResponse removes it: ReverseProxy then
 				// removes no header it names.
 				o.close = true
 				continue
-			case asciiEqualFold(v, "keep-alive"):
-			default:
-				return o, false
 			}
 		case "Transfer-Encoding", "Trailer":
 			return o, false

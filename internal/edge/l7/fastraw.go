@@ -73,29 +73,33 @@ func (r *rawReader) Read(p []byte) (int, error) {
 // closes or is handed to net/http: bodyless requests inside one
 // RawConn.Read, a request with a body after leaving it.
 func (fc *fastConn) serveRaw(rc syscall.RawConn, rr *rawReader) {
-	for {
-		var (
-			f       fastHead
-			ok      bool
-			err     error
-			closing bool // A request was served and the connection ends.
-		)
-		rerr := rc.Read(func(fd uintptr) bool {
-			rr.fd = int(fd)
-			for {
-				if f, ok, err = fc.request(); err == errWait {
-					return false
-				}
-				// Errors, hand-overs and bodies are dealt with outside.
-				if err != nil || !ok || f.contentLength > 0 {
-					return true
-				}
-				if !fc.serveOne(&f) {
-					closing = true
-					return true
-				}
+	// The callback and what it sets live for the connection (they escape
+	// to the heap, once), each round starting from zero values.
+	var (
+		f       fastHead
+		ok      bool
+		err     error
+		closing bool // A request was served and the connection ends.
+	)
+	serve := func(fd uintptr) bool {
+		rr.fd = int(fd)
+		for {
+			if f, ok, err = fc.request(); err == errWait {
+				return false
 			}
-		})
+			// Errors, hand-overs and bodies are dealt with outside.
+			if err != nil || !ok || f.contentLength > 0 {
+				return true
+			}
+			if !fc.serveOne(&f) {
+				closing = true
+				return true
+			}
+		}
+	}
+	for {
+		f, ok, err, closing = fastHead{}, false, nil, false
+		rerr := rc.Read(serve)
 		// Readiness is reset on the next entry: the next read must not
 		// be skipped.
 		rr.fd, rr.drained = -1, false

@@ -48,8 +48,7 @@ type fastConn struct {
 	first   bool      // The connection's first head.
 	inHead  bool      // Its clock is set.
 	waiting bool      // For its first byte, idle.
-	armed   bool      // The header deadline is set.
-	headBy  time.Time // When it must be complete (ReadHeaderTimeout).
+	headBy  time.Time // When it must be complete (ReadHeaderTimeout); zero: no header deadline set.
 }
 
 // serveFast serves one admitted connection until it closes or is handed
@@ -163,7 +162,7 @@ func (fc *fastConn) request() (f fastHead, ok bool, err error) {
 // connection it returns errWait, and resumes there when called again.
 func (fc *fastConn) readHead() ([]byte, error) {
 	if !fc.inHead {
-		fc.inHead, fc.armed, fc.headBy = true, fc.first, time.Time{}
+		fc.inHead, fc.headBy = true, time.Time{}
 		if fc.first {
 			// As in net/http, the first head's clock starts at the
 			// connection (after the TLS handshake), not at its first byte.
@@ -210,10 +209,9 @@ func (fc *fastConn) readHead() ([]byte, error) {
 			}
 			return buf, nil
 		}
-		if !fc.armed {
+		if fc.headBy.IsZero() {
 			fc.headBy = time.Now().Add(ReadHeaderTimeout)
 			fc.rd.set(fc.nc, fc.headBy)
-			fc.armed = true
 		}
 		if _, err := fc.br.Peek(len(buf) + 1); err != nil {
 			return nil, err

@@ -46,15 +46,14 @@ type H3Server struct {
 	h    atomic.Pointer[Handler]
 	tls  atomic.Pointer[h3Configs] // Derived from the current handler.
 
-	mu       sync.Mutex
-	conns    map[*quic.Conn]*h3Conn
-	closed   bool           // No more connections are served.
-	draining bool           // Shutdown: quiet connections are closed.
-	wg       sync.WaitGroup // Connection goroutines and the sweeper.
-	once     sync.Once
-	quit     chan struct{} // Stops the sweeper.
-	done     chan struct{} // Accept loop ended.
-	gone     chan struct{} // Close finished waiting for handlers.
+	mu     sync.Mutex
+	conns  map[*quic.Conn]*h3Conn
+	closed bool           // No more connections are served; the sweep closes quiet ones (drain).
+	wg     sync.WaitGroup // Connection goroutines and the sweeper.
+	once   sync.Once
+	quit   chan struct{} // Stops the sweeper.
+	done   chan struct{} // Accept loop ended.
+	gone   chan struct{} // Close finished waiting for handlers.
 }
 
 // ListenHTTP3 binds addr (UDP) and serves h, which must have TLS, over

@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
-)
 
-// h3SweepEvery is how often an H3Server publishes the wire bytes of its
-// live connections and, while draining, closes those that went quiet. It
-// matches the TCP listeners' sampling period.
-const h3SweepEvery = 500 * time.Millisecond
+	"github.com/opengaap/opengaap/internal/edge/l4"
+)
 
 // h3Conn is a served QUIC connection. It keeps the handler (and so the
 // counters and gate slot) it was accepted with.
@@ -58,10 +55,12 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // sweepLoop publishes live byte counters, so a long connection shows its
-// traffic in per-minute statistics before it ends; end reconciles exactly.
+// traffic in per-minute statistics before it ends (end reconciles
+// exactly), and, while draining, closes connections that went quiet.
 func (s *H3Server) sweepLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(h3SweepEvery)
+	// The TCP listeners' sampling period: live counters move alike.
+	t := time.NewTicker(l4.SweepEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -83,7 +82,7 @@ func (s *H3Server) sweep(now time.Time) {
 		st := c.ConnectionStats()
 		if hc.publish(st) || hc.reqs.Load() > 0 {
 			hc.busy = now
-		} else if s.draining && now.Sub(hc.busy) >= settle(st) {
+		} else if s.closed && now.Sub(hc.busy) >= settle(st) {
 			quiet = append(quiet, c)
 		}
 	}
@@ -114,7 +113,7 @@ func settle(st quic.ConnectionStats) time.Duration {
 func (s *H3Server) Shutdown(grace time.Duration) (done <-chan struct{}) {
 	s.mu.Lock()
 	first := !s.closed
-	s.closed, s.draining = true, true
+	s.closed = true
 	s.mu.Unlock()
 	if first {
 		go func() {
