@@ -48,9 +48,6 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	want7 := rt.removeL7(snap, bad, &rep)
 	for k, pl := range want {
 		if !pl.kept {
-			if k.proto == snapshot.ProtoUDP {
-				rt.yieldUDP(k.addr) // A listener that will run wins the port over a drain.
-			}
 			rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
 		}
 	}

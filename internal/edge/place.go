@@ -38,6 +38,9 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	st.Change = ChangeAdded
 	sticky := balance.NewSticky()
 	r, bs := rt.route(pl, sticky)
+	if k.proto == snapshot.ProtoUDP {
+		rt.yieldUDP(k.addr) // A listener that will run wins the port over a drain.
+	}
 	srv, err := listen(k, r)
 	if err != nil {
 		for _, b := range bs {
