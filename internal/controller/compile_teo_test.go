@@ -85,7 +85,10 @@ func TestTeoListenersPortCap(t *testing.T) {
 	r := &model.TeoL4Rule{Base: model.Base{ID: "rule-w"}, Protocol: model.TCP, PortRange: []string{"1000-9999"},
 		OriginType: "IP_DOMAIN", OriginValue: []string{"10.0.0.1"}, OriginPortRange: "80"}
 	ls := teoListeners(r, nil)
-	if len(ls) != teoMaxPorts || ls[len(ls)-1].Port != 1000+teoMaxPorts-1 {
-		t.Errorf("%d listeners up to port %d; want %d up to %d", len(ls), ls[len(ls)-1].Port, teoMaxPorts, 1000+teoMaxPorts-1)
+	if len(ls) != teoMaxPorts {
+		t.Fatalf("%d listeners; want %d", len(ls), teoMaxPorts)
+	}
+	if last := ls[len(ls)-1].Port; last != 1000+teoMaxPorts-1 {
+		t.Errorf("listeners up to port %d; want %d", last, 1000+teoMaxPorts-1)
 	}
 }

@@ -48,20 +48,20 @@ func h3Listener(t *testing.T, ca *testPKI, port int, o netip.AddrPort) snapshot.
 		Domains: []snapshot.Domain{{Host: "www.test", Rules: []snapshot.Rule{rule("r-h3", "/", l7Origins(o))}}}}
 }
 
-// h3Setup is what every HTTP/3 test starts with: a runtime, a server CA,
-// an origin answering "a", and a free address for the listener.
-func h3Setup(t *testing.T) (*edge.Runtime, *testPKI, netip.AddrPort, netip.Addr, int, netip.AddrPort) {
+// h3Setup is what every HTTP/3 test starts with: a runtime with opts, a
+// server CA, and a free address for the listener.
+func h3Setup(t *testing.T, opts edge.Options) (*edge.Runtime, *testPKI, netip.Addr, int, netip.AddrPort) {
 	t.Helper()
-	rt := newRuntime(t, edge.Options{})
+	rt := newRuntime(t, opts)
 	ca := newTestPKI(t, "server CA")
-	a := httpOrigin(t, "a", nil)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
-	return rt, ca, a, ip, port, netip.AddrPortFrom(ip, uint16(port))
+	return rt, ca, ip, port, netip.AddrPortFrom(ip, uint16(port))
 }
 
 func TestHTTP3(t *testing.T) {
-	rt, ca, a, ip, port, addr := h3Setup(t)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
 	l := h3Listener(t, ca, port, a)
 	mustApply(t, rt, httpProxy(1, ip, l))
 
@@ -137,7 +137,8 @@ func mustBindUDP(t *testing.T, addr netip.AddrPort) {
 }
 
 func TestHTTP3BindFailureAndRemoval(t *testing.T) {
-	rt, ca, a, ip, port, addr := h3Setup(t)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
 	squatter, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,8 @@ func TestHTTP3BindFailureAndRemoval(t *testing.T) {
 }
 
 func TestHTTP3PolicyRecheck(t *testing.T) {
-	rt, ca, a, ip, port, addr := h3Setup(t)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
 	src := lo.Next()
 	l := h3Listener(t, ca, port, a)
 	mustApply(t, rt, httpProxy(1, ip, l))
@@ -238,11 +240,7 @@ func TestHTTP3Bandwidth(t *testing.T) {
 	// user space, so a starved CPU lowers its rate sooner than TCP's: a
 	// lower cap than TCP's test leaves more slack (a 16 KiB burst is 32 ms).
 	const mbps, window = 4, 2 * time.Second
-	rt := newRuntime(t, edge.Options{})
-	ca := newTestPKI(t, "server CA")
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
 	l := h3Listener(t, ca, port, streamOrigin(t, 0, nil, true))
 	mustApply(t, rt, httpProxy(1, ip, l))
 	s2 := httpProxy(2, ip, l)
@@ -283,13 +281,10 @@ func TestHTTP3Bandwidth(t *testing.T) {
 func TestHTTP3LiveBytes(t *testing.T) {
 	t.Parallel()
 	const first = 256 << 10
-	rt := newRuntime(t, edge.Options{})
-	ca := newTestPKI(t, "server CA")
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
 	hold := make(chan struct{})
 	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
-	c := h3Client(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)), ca.pool)
+	c := h3Client(t, lo.Next(), addr, ca.pool)
 	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -334,7 +329,8 @@ func TestHTTP3LiveBytes(t *testing.T) {
 // handshakes for its name.
 func TestHTTP3NeedsTLS13(t *testing.T) {
 	t.Parallel()
-	rt, ca, a, ip, port, addr := h3Setup(t)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
 	l := h3Listener(t, ca, port, a)
 	l.TLS.MinVersion, l.TLS.MaxVersion = snapshot.TLS11, snapshot.TLS12
 	rep := mustApply(t, rt, httpProxy(1, ip, l))
@@ -383,11 +379,7 @@ func TestHTTP3NeedsTLS13(t *testing.T) {
 // listener wanting the port in the same Apply takes it at once instead.
 func TestHTTP3Drain(t *testing.T) {
 	t.Parallel()
-	rt := newRuntime(t, edge.Options{DrainGrace: 10 * time.Second})
-	ca := newTestPKI(t, "server CA")
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{DrainGrace: 10 * time.Second})
 	hold := make(chan struct{})
 	const first = 1000
 	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
@@ -431,7 +423,9 @@ func TestHTTP3Drain(t *testing.T) {
 	hold = make(chan struct{})
 	defer close(hold)
 	mustApply(t, rt, httpProxy(3, ip, h3Listener(t, ca, port, streamOrigin(t, first, hold, false))))
-	resp, err = slow(h3Client(t, lo.Next(), addr, ca.pool))
+	c = h3Client(t, lo.Next(), addr, ca.pool)
+	c.Timeout = 0 // Only the cut may end the request, not the client's timeout.
+	resp, err = slow(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +434,14 @@ func TestHTTP3Drain(t *testing.T) {
 	if rep := rt.Apply(oneProxy(4, ip, listener("lsr-udp", snapshot.ProtoUDP, port, origins(u.Addr)))); !rep.OK() {
 		t.Fatalf("UDP listener on a draining HTTP/3 port: %+v", rep)
 	}
-	if _, err := io.ReadAll(resp.Body); err == nil {
-		t.Error("in-flight request survived its port passing to a UDP listener")
+	cut := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); cut <- err }()
+	select {
+	case err := <-cut:
+		if err == nil {
+			t.Error("in-flight request survived its port passing to a UDP listener")
+		}
+	case <-time.After(2 * time.Second): // The drain's grace is far longer.
+		t.Error("in-flight request still running 2 s after its port passed to a UDP listener; want it cut at once")
 	}
 }

@@ -191,14 +191,7 @@ func TestUDPDrain(t *testing.T) {
 	if got := udpRoundTrip(t, live, "2"); got != "o:2" {
 		t.Errorf("live session while draining: %q; want o:2", got)
 	}
-	late := udpClient(t, lo.Next(), to)
-	_ = late.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if _, err := late.Write([]byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := late.Read(make([]byte, 64)); err == nil {
-		t.Errorf("a new client got an answer (%d bytes) from a draining listener", n)
-	}
+	refusesNewClients(t, to)
 	// A refused client is not a session: no origin dialed, nothing counted.
 	if got := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}].NewConns; got != 1 {
 		t.Errorf("proxy NewConns %d after a new client hit the drain; want 1", got)
@@ -215,11 +208,25 @@ func TestUDPDrain(t *testing.T) {
 	}
 }
 
+// refusesNewClients fails the test if a new client gets an answer from to.
+func refusesNewClients(t *testing.T, to netip.AddrPort) {
+	t.Helper()
+	late := udpClient(t, lo.Next(), to)
+	_ = late.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := late.Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := late.Read(make([]byte, 64)); err == nil {
+		t.Errorf("a new client got an answer (%d bytes) from a draining listener", n)
+	}
+}
+
 // TestUDPDrainYieldsPort: a listener that wants the port of a draining UDP
 // listener (here HTTP/3) gets it in the same Apply; the drain is cut.
 func TestUDPDrainYieldsPort(t *testing.T) {
 	t.Parallel()
-	rt, ca, a, ip, port, addr := h3Setup(t) // DrainGrace: the default 30 s.
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{}) // DrainGrace: the default 30 s.
+	a := httpOrigin(t, "a", nil)
 	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
 	l := listener("lsr-ud", snapshot.ProtoUDP, port, origins(origin.Addr))
 	l.IdleTimeout = time.Minute
@@ -244,8 +251,12 @@ func TestUDPDrainClosedProxy(t *testing.T) {
 	rt, ip, l, live := udpWithSession(t, 5*time.Second, "lsr-uc")
 	closed := oneProxy(2, ip, l)
 	closed.Proxies[0].Closed = true
-	mustApply(t, rt, closed)
+	rep := mustApply(t, rt, closed)
+	if st, _ := rep.Listener("lsr-uc"); st.State != edge.StateDraining {
+		t.Errorf("listener of a closed proxy: state %q; want draining", st.State)
+	}
 	if got := udpRoundTrip(t, live, "2"); got != "o:2" {
 		t.Errorf("live session of a closed proxy while draining: %q; want o:2", got)
 	}
+	refusesNewClients(t, netip.AddrPortFrom(ip, uint16(l.Port)))
 }

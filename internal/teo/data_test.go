@@ -220,4 +220,9 @@ func TestL4ProxyPoolAndRuleLimits(t *testing.T) {
 	if len(r.L4ProxyRuleIds) != 200 {
 		t.Errorf("%d rule IDs; want 200", len(r.L4ProxyRuleIds))
 	}
+	d, err := svc.DescribeL4ProxyRules(ctx, call, &teoapi.DescribeL4ProxyRulesRequest{ZoneId: z.ZoneId, ProxyId: new(proxy), Limit: new(int64(1000))})
+	must(t, err)
+	if d.TotalCount == nil || *d.TotalCount != 200 {
+		t.Errorf("DescribeL4ProxyRules TotalCount %v; want the 200 rules stored", d.TotalCount)
+	}
 }
