@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/server"
 )
 
@@ -37,7 +38,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
-	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", 1000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
+	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Log = log

@@ -123,11 +123,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	s := &Server{Store: st, done: make(chan struct{})}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
-	mirrorRate := o.MirrorRateMbps * 1_000_000 / 8
-	if o.MirrorRateMbps < 0 {
-		mirrorRate = -1
-	}
-	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, MirrorRate: mirrorRate})
+	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
 	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}, o.Log)
