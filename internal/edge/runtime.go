@@ -77,8 +77,13 @@ func New(opts Options) *Runtime {
 // Events implements Node.
 func (rt *Runtime) Events() <-chan Event { return rt.events }
 
-// Stats implements Node.
-func (rt *Runtime) Stats() stats.Sample { return rt.stats.Sample() }
+// Stats implements Node. The sample is taken between applies, so it never
+// shows half of one (a mirror counted before its taps are attached).
+func (rt *Runtime) Stats() stats.Sample {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.stats.Sample()
+}
 
 func (rt *Runtime) emit(e Event) {
 	select {

@@ -21,6 +21,10 @@ type TB interface {
 	Fatalf(format string, args ...any)
 }
 
+// AllocNet is the second octet of every Alloc address; test vip pools
+// (xtest.NextVIPPool) avoid it.
+const AllocNet = 77
+
 // Alloc hands out distinct loopback addresses 127.77.<net>.<n>. Give each
 // test package its own net so parallel packages never collide; all of
 // 127.0.0.0/8 is routed to lo on Linux.
@@ -37,7 +41,7 @@ func NewAlloc(net byte) *Alloc { return &Alloc{net: net} }
 // Next returns a fresh address.
 func (a *Alloc) Next() netip.Addr {
 	n := (a.n.Add(1)-1)%254 + 1
-	return netip.AddrFrom4([4]byte{127, 77, a.net, byte(n)})
+	return netip.AddrFrom4([4]byte{127, AllocNet, a.net, byte(n)})
 }
 
 // FreePort returns a port free for both TCP and UDP on ip at the time of the
