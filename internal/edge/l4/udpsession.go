@@ -100,8 +100,8 @@ func (ss *udpSession) queue(p []byte, now int64) {
 // flush sends the pending datagrams upstream with one sendmmsg (runs of
 // equal-size datagrams as UDP GSO messages).
 func (ss *udpSession) flush() {
-	if lost := ss.upw.Send(ss.pending); lost > 0 {
-		ss.set.Add(dropped, int64(lost)) // Origin refused or buffers full.
+	if lost := ss.upw.Send(ss.pending); len(lost) > 0 {
+		ss.set.Add(dropped, int64(len(lost))) // The kernel refused them.
 	}
 	clear(ss.pending)
 	ss.pending = ss.pending[:0]
@@ -152,8 +152,8 @@ func (ss *udpSession) replyLoop() {
 }
 
 func (ss *udpSession) send(ms []ipv4.Message) {
-	if lost := ss.replyw.Send(ms); lost > 0 {
-		ss.set.Add(dropped, int64(lost))
+	if lost := ss.replyw.Send(ms); len(lost) > 0 {
+		ss.set.Add(dropped, int64(len(lost)))
 	}
 }
 

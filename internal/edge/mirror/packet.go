@@ -239,7 +239,8 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 func (s *sender) flush() {
 	lost := s.w.Send(s.msgs[:s.n])
 	for i, m := range s.owners[:s.n] {
-		if i >= s.n-lost { // The lost ones are the batch's last.
+		if len(lost) > 0 && lost[0] == i {
+			lost = lost[1:]
 			m.stats.Dropped.Add(1)
 			continue
 		}

@@ -33,6 +33,7 @@ type Writer struct {
 	segs  []int          // Datagrams carried by wire[i].
 	bufs  [][]byte       // Backing of the GSO messages' iovecs.
 	oob   []byte         // Backing of their control messages.
+	lost  []int          // Send's result.
 }
 
 // Conn is the sendmmsg half of ipv4.PacketConn and ipv6.PacketConn (their
@@ -48,56 +49,57 @@ func NewWriter(bc Conn, gso *atomic.Bool) *Writer {
 	return &Writer{bc: bc, gso: gso, maxSeg: gsoMaxBytes}
 }
 
-// Send writes ms (one payload buffer each) and returns how many datagrams
-// were not sent. As with plain sendmmsg, a send error drops the rest of
-// the batch (so the lost datagrams are the last ones), except that a GSO
+// Send writes ms (one payload buffer each) and returns the indices, in
+// order, of the datagrams the kernel refused (valid until the next Send).
+// A refused datagram costs only itself: the batch goes on after it, so
+// one unreachable destination does not drop the others' datagrams. A GSO
 // message the socket refuses is resent as plain datagrams.
-func (w *Writer) Send(ms []ipv4.Message) (lost int) {
+func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
+	w.lost = w.lost[:0]
 	if len(ms) < 2 || !w.gso.Load() {
-		return w.plain(ms)
+		w.plain(ms, 0)
+		return w.lost
 	}
 	w.coalesce(ms)
 	defer func() { clear(w.wire); clear(w.bufs) }()
 	wire, first, segs := w.wire, w.first, w.segs
 	for len(wire) > 0 {
 		n, err := w.bc.WriteBatch(wire, 0)
+		n = max(n, 0)
+		wire, first, segs = wire[n:], first[n:], segs[n:]
 		if err == nil {
-			wire, first, segs = wire[n:], first[n:], segs[n:]
 			continue
 		}
-		// The first message failed.
-		if segs[0] > 1 {
-			if off, tooBig := gsoErr(err); off || tooBig {
-				if off {
-					w.gso.Store(false)
-				} else {
-					w.maxSeg = len(wire[0].Buffers[0]) - 1
-				}
-				if lost = w.plain(ms[first[0] : first[0]+segs[0]]); lost == 0 {
-					wire, first, segs = wire[1:], first[1:], segs[1:]
-					continue
-				}
-				segs = segs[1:] // Failed too: the rest goes with it (lost are last).
+		// wire[0] failed.
+		i, k := first[0], segs[0]
+		if off, tooBig := gsoErr(err); k > 1 && (off || tooBig) {
+			if off {
+				w.gso.Store(false)
+			} else {
+				w.maxSeg = len(wire[0].Buffers[0]) - 1
+			}
+			w.plain(ms[i:i+k], i)
+		} else {
+			for j := range k {
+				w.lost = append(w.lost, i+j)
 			}
 		}
-		for _, k := range segs {
-			lost += k
-		}
-		return lost
+		wire, first, segs = wire[1:], first[1:], segs[1:]
 	}
-	return lost
+	return w.lost
 }
 
-// plain sends ms with sendmmsg as they are.
-func (w *Writer) plain(ms []ipv4.Message) int {
-	for len(ms) > 0 {
-		n, err := w.bc.WriteBatch(ms, 0)
+// plain sends ms with sendmmsg as they are, skipping each datagram the
+// kernel refuses (ms[0] is the batch's datagram base).
+func (w *Writer) plain(ms []ipv4.Message, base int) {
+	for i := 0; i < len(ms); {
+		n, err := w.bc.WriteBatch(ms[i:], 0)
+		i += max(n, 0)
 		if err != nil {
-			return len(ms) // Origin refused or buffers full.
+			w.lost = append(w.lost, base+i)
+			i++
 		}
-		ms = ms[n:]
 	}
-	return 0
 }
 
 // coalesce fills wire from ms: a run of datagrams of one size to one

@@ -3,6 +3,7 @@ package udpbatch
 import (
 	"bytes"
 	"net"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -83,8 +84,8 @@ func TestUDPWriterGSO(t *testing.T) {
 	sizes := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
 		1200, 1200, 1200, 700, 1, 1, 5000, 5000, 38, 0, 9000, 9000, 9000}
 	ms := datagrams(sizes...)
-	if lost := w.Send(ms); lost != 0 {
-		t.Fatalf("lost %d", lost)
+	if lost := w.Send(ms); len(lost) != 0 {
+		t.Fatalf("lost %v", lost)
 	}
 	if !on.Load() {
 		t.Fatal("GSO switched off on loopback")
@@ -130,8 +131,8 @@ func TestUDPWriterFallback(t *testing.T) {
 		on.Store(true)
 		f := &fakeBatch{err: tc.err}
 		w := NewWriter(f, &on)
-		if lost := w.Send(datagrams(7, 100, 100, 100, 3)); lost != 0 {
-			t.Errorf("%v: lost %d", tc.err, lost)
+		if lost := w.Send(datagrams(7, 100, 100, 100, 3)); len(lost) != 0 {
+			t.Errorf("%v: lost %v", tc.err, lost)
 		}
 		if want := []int{7, 100, 100, 100, 3}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
 			t.Errorf("%v: sent %v; want %v", tc.err, f.sent, want)
@@ -179,17 +180,20 @@ func (f *mtuBatch) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 	return len(ms), nil
 }
 
-// TestUDPWriterLostAreLast: when a refused GSO message's plain resend
-// fails too, the rest of the batch is lost with it, so that the lost
-// datagrams are the batch's last (callers charge them by position).
-func TestUDPWriterLostAreLast(t *testing.T) {
-	var on atomic.Bool
-	on.Store(true)
-	f := &mtuBatch{mtu: 60}
-	w := NewWriter(f, &on)
-	sizes := []int{40, 100, 100, 100, 50, 50}
-	lost := w.Send(datagrams(sizes...))
-	if want := sizes[:len(sizes)-lost]; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
-		t.Errorf("sent %v with %d lost; want the first %d of %v sent", f.sent, lost, len(sizes)-lost, sizes)
+// TestUDPWriterLosesOnlyRefused: a datagram the kernel refuses costs only
+// itself, with GSO (the refused run's plain resend) and without.
+func TestUDPWriterLosesOnlyRefused(t *testing.T) {
+	for _, gso := range []bool{true, false} {
+		var on atomic.Bool
+		on.Store(gso)
+		f := &mtuBatch{mtu: 60}
+		w := NewWriter(f, &on)
+		lost := w.Send(datagrams(40, 100, 100, 100, 50, 50, 70, 10))
+		if want := []int{40, 50, 50, 10}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
+			t.Errorf("gso %v: sent %v; want %v", gso, f.sent, want)
+		}
+		if want := []int{1, 2, 3, 6}; !slices.Equal(lost, want) {
+			t.Errorf("gso %v: lost %v; want %v", gso, lost, want)
+		}
 	}
 }
