@@ -3,7 +3,6 @@ package gaap
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -46,10 +45,12 @@ func liveGroup(tx *resource.Tx, id string) (*model.ProxyGroup, error) {
 // ModifyGroupDomainConfig sets the default answer and the country lists of
 // the group's access regions (replacing the previous configuration).
 func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGroupDomainConfigRequest) (*gaapapi.ModifyGroupDomainConfigResponse, error) {
-	if _, err := netip.ParseAddr(*req.DefaultDnsIp); err != nil && !model.IsHostName(*req.DefaultDnsIp) {
-		return nil, cloudapi.Invalid("DefaultDnsIp", "%q is neither an IP address nor a domain name", *req.DefaultDnsIp)
+	// The group's default answer is checked like a global domain's.
+	dflt, err := model.ParseGlobalTarget("DefaultDnsIp", *req.DefaultDnsIp)
+	if err != nil {
+		return nil, err
 	}
-	err := s.update(ctx, call, func(tx *resource.Tx) error {
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		g, err := liveGroup(tx, *req.GroupId)
 		if err != nil {
 			return err
@@ -62,7 +63,7 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		g.DnsDefaultIP, g.DomainConfig = *req.DefaultDnsIp, conf
+		g.DnsDefaultIP, g.DomainConfig = dflt, conf
 		return tx.Put(g)
 	})
 	if err != nil {

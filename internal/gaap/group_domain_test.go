@@ -79,6 +79,14 @@ func TestGroupDomainConfig(t *testing.T) {
 			wantCode(t, err, "InvalidParameterValue")
 		})
 	}
+	// A domain name is stored as DNS compares it.
+	mod.DefaultDnsIp = new(" Backup.Example.COM ")
+	if _, err := c.ModifyGroupDomainConfig(mod); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.DescribeGroupDomainConfig(get); err != nil || *resp.Response.DefaultDnsIp != "backup.example.com" {
+		t.Errorf("DefaultDnsIp after a domain: %v, %v; want backup.example.com", resp, err)
+	}
 	_, err = api.GAAP(xtest.Other).DescribeGroupDomainConfig(get)
 	wantCode(t, err, "ResourceNotFound")
 }
