@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -49,6 +50,14 @@ func Run(snap *snapshot.Snapshot, cpuprofile string, opts ...func(*edge.Options)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
+	if p := os.Getenv("MEMPROF"); p != "" {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "MALLOCS %d\n", ms.Mallocs)
+		f, _ := os.Create(p)
+		_ = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = rt.Close(ctx)

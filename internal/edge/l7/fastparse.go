@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strings"
 )
 
 // fastHead is a request head accepted by parseFastHead: a plain
@@ -31,7 +32,10 @@ type fastHead struct {
 // Connection header other than a single "close" or "keep-alive".
 func parseFastHead(head []byte) (fastHead, bool) {
 	var f fastHead
-	line, rest, ok := cutCRLF(head)
+	// One string for the whole head: the target and the header values
+	// are its substrings (one allocation, not one per line).
+	hs := string(head)
+	line, rest, ok := cutCRLF(hs)
 	if !ok {
 		return f, false
 	}
@@ -44,7 +48,7 @@ func parseFastHead(head []byte) (fastHead, bool) {
 	}
 	f.url = u
 	f.header = make(http.Header, 8)
-	vals := headerValues(head)
+	vals := headerValues(hs)
 	sawHost, sawCL := false, false
 	for {
 		if line, rest, ok = cutCRLF(rest); !ok {
@@ -87,20 +91,20 @@ func parseFastHead(head []byte) (fastHead, bool) {
 }
 
 // cutCRLF splits off one CRLF-terminated line; a bare LF refuses.
-func cutCRLF(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, '\n')
+func cutCRLF(b string) (line, rest string, ok bool) {
+	i := strings.IndexByte(b, '\n')
 	if i < 1 || b[i-1] != '\r' {
-		return nil, nil, false
+		return "", "", false
 	}
 	return b[:i-1], b[i+1:], true
 }
 
-func parseRequestLine(line []byte) (method, target string, ok bool) {
-	sp := bytes.IndexByte(line, ' ')
+func parseRequestLine(line string) (method, target string, ok bool) {
+	sp := strings.IndexByte(line, ' ')
 	if sp < 0 {
 		return "", "", false
 	}
-	switch m := string(line[:sp]); m {
+	switch m := line[:sp]; m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
 		http.MethodOptions, http.MethodPatch:
 		method = m
@@ -108,41 +112,41 @@ func parseRequestLine(line []byte) (method, target string, ok bool) {
 		return "", "", false
 	}
 	rest := line[sp+1:]
-	sp = bytes.IndexByte(rest, ' ')
-	if sp < 1 || rest[0] != '/' || string(rest[sp+1:]) != "HTTP/1.1" {
+	sp = strings.IndexByte(rest, ' ')
+	if sp < 1 || rest[0] != '/' || rest[sp+1:] != "HTTP/1.1" {
 		return "", "", false
 	}
-	for _, c := range rest[:sp] {
-		if c <= ' ' || c >= 0x7f {
+	for i := range sp {
+		if c := rest[i]; c <= ' ' || c >= 0x7f {
 			return "", "", false
 		}
 	}
-	return method, string(rest[:sp]), true
+	return method, rest[:sp], true
 }
 
 // parseHeaderLine splits "Name: value" with the value's surrounding
 // spaces and tabs trimmed (as textproto does).
-func parseHeaderLine(line []byte) (key, value string, ok bool) {
-	colon := bytes.IndexByte(line, ':')
+func parseHeaderLine(line string) (key, value string, ok bool) {
+	colon := strings.IndexByte(line, ':')
 	if colon < 1 {
 		return "", "", false
 	}
-	for _, c := range line[:colon] {
-		if !isTokenChar(c) {
+	for i := range colon {
+		if !isTokenChar(line[i]) {
 			return "", "", false
 		}
 	}
 	v := line[colon+1:]
-	for _, c := range v {
-		if (c < ' ' && c != '\t') || c >= 0x7f {
+	for i := range len(v) {
+		if c := v[i]; (c < ' ' && c != '\t') || c >= 0x7f {
 			return "", "", false
 		}
 	}
-	v = bytes.Trim(v, " \t")
-	if k, ok := commonKeys[string(line[:colon])]; ok { // No allocation for the usual names.
-		return k, string(v), true
+	v = strings.Trim(v, " \t")
+	if k, ok := commonKeys[line[:colon]]; ok { // Interned: usually canonical already.
+		return k, v, true
 	}
-	return textproto.CanonicalMIMEHeaderKey(string(line[:colon])), string(v), true
+	return textproto.CanonicalMIMEHeaderKey(line[:colon]), v, true
 }
 
 // commonKeys interns header names that requests and answers usually
@@ -161,8 +165,8 @@ var commonKeys = func() map[string]string {
 
 // headerValues is the array a head's header values share, one entry per
 // line (as textproto does): one allocation rather than one per header.
-func headerValues(head []byte) []string {
-	return make([]string, 0, bytes.Count(head, []byte("\n")))
+func headerValues(head string) []string {
+	return make([]string, 0, strings.Count(head, "\n"))
 }
 
 // addValue adds v to h[k], taking the first value's slice from vals.
@@ -265,12 +269,14 @@ type originHead struct {
 // Content-Length (chunked or until close).
 func parseOriginHead(head []byte, method string) (originHead, bool) {
 	o := originHead{bodyLen: -1}
-	line, rest, ok := cutCRLF(head)
-	if !ok || len(line) < len("HTTP/1.1 200") || string(line[:len("HTTP/1.1 ")]) != "HTTP/1.1 " ||
+	hs := string(head) // As in parseFastHead.
+	line, rest, ok := cutCRLF(hs)
+	if !ok || len(line) < len("HTTP/1.1 200") || line[:len("HTTP/1.1 ")] != "HTTP/1.1 " ||
 		len(line) > len("HTTP/1.1 200") && line[len("HTTP/1.1 200")] != ' ' {
 		return o, false
 	}
-	for _, c := range line[len("HTTP/1.1 "):len("HTTP/1.1 200")] {
+	for i := len("HTTP/1.1 "); i < len("HTTP/1.1 200"); i++ {
+		c := line[i]
 		if c < '0' || c > '9' {
 			return o, false
 		}
@@ -279,13 +285,13 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 	if o.status < 200 || o.status > 599 {
 		return o, false
 	}
-	for _, c := range line[len("HTTP/1.1 200"):] {
-		if c < ' ' && c != '\t' || c == 0x7f {
+	for i := len("HTTP/1.1 200"); i < len(line); i++ {
+		if c := line[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return o, false
 		}
 	}
 	o.header = make(http.Header, 8)
-	vals := headerValues(head)
+	vals := headerValues(hs)
 	for {
 		if line, rest, ok = cutCRLF(rest); !ok {
 			return o, false

@@ -43,6 +43,7 @@ type fastConn struct {
 	bw     *bufio.Writer
 	pre    []byte
 	rd     readDeadline
+	base   *http.Request // Empty but for the connection's context (serveOne copies it).
 
 	// The head being read (readHead resumes after errWait).
 	first   bool      // The connection's first head.
@@ -54,7 +55,8 @@ type fastConn struct {
 // serveFast serves one admitted connection until it closes or is handed
 // to net/http.
 func (s *Server) serveFast(nc net.Conn, cc *conn) {
-	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String(), first: true}
+	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String(), first: true,
+		base: (&http.Request{}).WithContext(cc.ctx)}
 	if tc, ok := nc.(*tls.Conn); ok {
 		if !fc.handshake(tc) {
 			return
@@ -252,9 +254,16 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		ctx, cancel = context.WithCancel(ctx) // Ends uploads still being sent to origins.
 		defer cancel()
 	}
-	req := (&http.Request{Method: f.method, URL: f.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: f.header, Body: body, ContentLength: f.contentLength, Host: f.host, RemoteAddr: fc.remote,
-		RequestURI: f.target, TLS: fc.tls, Close: f.close}).WithContext(ctx)
+	// A copy of base has the connection's context: one allocation where
+	// WithContext would make a second request.
+	req := new(http.Request)
+	*req = *fc.base
+	req.Method, req.URL, req.Proto, req.ProtoMajor, req.ProtoMinor = f.method, f.url, "HTTP/1.1", 1, 1
+	req.Header, req.Body, req.ContentLength, req.Host = f.header, body, f.contentLength, f.host
+	req.RemoteAddr, req.RequestURI, req.TLS, req.Close = fc.remote, f.target, fc.tls, f.close
+	if cancel != nil {
+		req = req.WithContext(ctx)
+	}
 	w := &fastWriter{bw: fc.bw, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close || fc.s.quit.Load()}
 	if !fc.run(w, req) {

@@ -160,7 +160,7 @@ func (w *fastWriter) writeHead() {
 		w.trailerKeys = trailerKeys(h)
 	}
 	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{httpDate()}
+		h["Date"] = httpDate()
 	}
 	if _, ok := h["Content-Type"]; !ok && statusOK && len(w.pre) > 0 && h.Get("Content-Encoding") == "" {
 		h["Content-Type"] = []string{http.DetectContentType(w.pre)}
@@ -277,19 +277,21 @@ func hasToken(vv []string, tok string) bool {
 }
 
 // httpDate is the Date header value, formatted once per second.
-func httpDate() string {
+func httpDate() []string {
 	now := time.Now().Unix()
 	if d := dateCache.Load(); d != nil && d.sec == now {
-		return d.s
+		return d.v
 	}
-	d := &cachedDate{sec: now, s: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
+	d := &cachedDate{sec: now, v: []string{time.Unix(now, 0).UTC().Format(http.TimeFormat)}}
 	dateCache.Store(d)
-	return d.s
+	return d.v
 }
 
+// cachedDate is this second's Date header value, shared read-only by
+// every answer's header map (no allocation per answer).
 type cachedDate struct {
 	sec int64
-	s   string
+	v   []string
 }
 
 var dateCache atomic.Pointer[cachedDate]

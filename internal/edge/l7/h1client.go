@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -140,7 +141,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 func (cl *h1Client) start(ctx context.Context, pc *h1Conn, write func(*bufio.Writer) error) (func() bool, error) {
 	// A client that goes away (or a shutdown) cancels the context: close
 	// the connection so that a blocked read or write returns.
-	stop := context.AfterFunc(ctx, func() { _ = pc.c.Close() })
+	stop := closeOnDone(ctx, pc)
 	if err := write(pc.bw); err != nil {
 		return nil, abort(ctx, pc, stop, staleIf(err, true))
 	}
@@ -156,6 +157,49 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, write func(*bufio.Wri
 		return nil, abort(ctx, pc, stop, staleIf(err, !isTimeout(err)))
 	}
 	return stop, nil
+}
+
+// closeOnDone closes pc when ctx ends, until the returned stop is called
+// (stop reports whether it came first, as context.AfterFunc's does). A
+// client connection's own context carries a connWatch: then the exchange
+// only takes its slot, rather than registering (and allocating) a
+// callback in the context per exchange.
+func closeOnDone(ctx context.Context, pc *h1Conn) (stop func() bool) {
+	w, _ := ctx.Value(connWatchKey{}).(*connWatch)
+	if w == nil || w.ctx != ctx {
+		return context.AfterFunc(ctx, func() { _ = pc.c.Close() })
+	}
+	w.cur.Store(pc)
+	if ctx.Err() != nil { // Ended before the store: the watch has fired.
+		w.fire()
+	}
+	return func() bool { return w.cur.CompareAndSwap(pc, nil) }
+}
+
+// connWatch closes the origin connection of a client connection's
+// current exchange when the client connection's context ends: one
+// context.AfterFunc per client connection (its exchanges are sequential).
+type connWatch struct {
+	ctx context.Context
+	cur atomic.Pointer[h1Conn]
+}
+
+type connWatchKey struct{}
+
+// withConnWatch returns a cancelable context for a client connection
+// whose exchanges closeOnDone watches through one connWatch.
+func withConnWatch(parent context.Context) (context.Context, context.CancelFunc) {
+	w := &connWatch{}
+	ctx, cancel := context.WithCancel(context.WithValue(parent, connWatchKey{}, w))
+	w.ctx = ctx
+	context.AfterFunc(ctx, w.fire)
+	return ctx, cancel
+}
+
+func (w *connWatch) fire() {
+	if pc := w.cur.Swap(nil); pc != nil {
+		_ = pc.c.Close()
+	}
 }
 
 // abort ends an exchange that failed: the connection is closed, and the

@@ -168,6 +168,59 @@ func TestH1ClientReuseAndStale(t *testing.T) {
 	}
 }
 
+// A client connection's context (withConnWatch) watches one exchange at
+// a time: its end aborts the exchange in flight at once, but never closes
+// a connection an earlier exchange gave back to the pool.
+func TestH1ClientConnWatch(t *testing.T) {
+	var conns atomic.Int32
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/slow" {
+				time.Sleep(2 * time.Second)
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	cl := newTestH1(t)
+	get := func(ctx context.Context, path string) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+path, nil)
+		resp, err := cl.RoundTrip(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return err
+	}
+	ctx, cancel := withConnWatch(context.Background())
+	for range 2 {
+		if err := get(ctx, "/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := get(context.Background(), "/"); err != nil || conns.Load() != 1 || idleCount(cl, addr) != 1 {
+		t.Fatalf("after the client's end: %v, %d origin connections, %d idle; want the pooled one reused",
+			err, conns.Load(), idleCount(cl, addr))
+	}
+
+	ctx, cancel = withConnWatch(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	if err := get(ctx, "/slow"); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("client gone mid-exchange: got %v after %v; want context.Canceled at once", err, time.Since(start))
+	}
+	if err := get(ctx, "/"); !errors.Is(err, context.Canceled) {
+		t.Errorf("exchange after the client's end: got %v; want context.Canceled", err)
+	}
+}
+
 // An origin that half-closes an idle keep-alive connection and goes on
 // reading (a lingering close) answers nothing more on it: the request is
 // replayed on a new connection at once, not after ResponseHeaderTimeout,

@@ -193,7 +193,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so
 	// the fast path closes the connection instead of ending the body.
-	cc.ctx, cc.cancel = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.http))
+	cc.ctx, cc.cancel = withConnWatch(context.WithValue(context.Background(), http.ServerContextKey, s.http))
 	s.mu.Lock()
 	s.conns[cc] = struct{}{}
 	s.mu.Unlock()
