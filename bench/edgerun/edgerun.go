@@ -1,10 +1,12 @@
 // Package edgerun runs the data plane standalone for the benchmark scripts:
 // it applies one snapshot and serves it until SIGTERM or SIGINT, optionally
-// writing a CPU profile.
+// writing a CPU profile of the run and an allocation profile at its end
+// (flags -cpuprofile and -allocprofile, which importing it registers).
 package edgerun
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -18,11 +20,16 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
+var (
+	cpuprofile   = flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
+	allocprofile = flag.String("allocprofile", "", "write an allocation profile here at SIGTERM (and print the allocation count)")
+)
+
 // Run applies snap to a new edge runtime and serves it until a signal.
 // opts adjust the runtime's options.
-func Run(snap *snapshot.Snapshot, cpuprofile string, opts ...func(*edge.Options)) {
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+func Run(snap *snapshot.Snapshot, opts ...func(*edge.Options)) {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -50,15 +57,27 @@ func Run(snap *snapshot.Snapshot, cpuprofile string, opts ...func(*edge.Options)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
-	if p := os.Getenv("MEMPROF"); p != "" {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(os.Stderr, "MALLOCS %d\n", ms.Mallocs)
-		f, _ := os.Create(p)
-		_ = pprof.Lookup("allocs").WriteTo(f, 0)
-		f.Close()
+	if *allocprofile != "" {
+		writeAllocs(*allocprofile)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = rt.Close(ctx)
+}
+
+// writeAllocs writes the allocation profile (go tool pprof
+// -sample_index=alloc_objects) and prints the number of allocations, which
+// divided by the requests served gives allocations per request.
+func writeAllocs(path string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "edgeproxy: %d allocations\n", ms.Mallocs)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
 }

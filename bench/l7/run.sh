@@ -32,6 +32,7 @@
 #   TARGETS="direct opengaap nginx haproxy caddy"   subset/order to run
 #   TESTS="http https tlsnew"                       subset to run
 #   PROFILE=1     CPU profile of the edgeproxy for the whole run → $OUT
+#   ALLOCS=1      allocation profile at the end → $OUT (the allocation count: $OUT/edgeproxy.log)
 #   OUT=/tmp/opengaap-l7-last  results.tsv, report.md, wrk outputs, profile
 #
 # Installs wrk, nghttp2-client, nginx, haproxy and caddy with apt-get when
@@ -71,7 +72,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 log "building origin, edgeproxy"
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin ./bench/l7/edgeproxy)
 mkdir -p "$OUT"
-rm -f "$OUT"/results.tsv "$OUT"/wrk-*.txt "$OUT"/edgeproxy.cpu.pprof
+rm -f "$OUT"/results.tsv "$OUT"/wrk-*.txt "$OUT"/edgeproxy.*
 
 # --- servers ----------------------------------------------------------------
 O=$NET.1 G=$NET.2 N=$NET.3 H=$NET.4 C=$NET.5
@@ -99,8 +100,9 @@ done
 # opengaap first: it generates the certificate every TLS server uses.
 prof=()
 [[ -n ${PROFILE:-} ]] && prof=(-cpuprofile "$OUT/edgeproxy.cpu.pprof")
+[[ -n ${ALLOCS:-} ]] && prof+=(-allocprofile "$OUT/edgeproxy.allocs.pprof")
 "$BIN/edgeproxy" -ip "$G" -http-port $HP -https-port $SP -origin "$O:$HP" -certdir "$TMP" -key "$KEY" \
-	"${prof[@]}" 2>"$TMP/edgeproxy.log" &
+	"${prof[@]}" 2>"$OUT/edgeproxy.log" &
 GPID=$!
 PIDS+=("$GPID")
 wait_port "$G" $SP

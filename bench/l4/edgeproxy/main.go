@@ -20,7 +20,6 @@ func main() {
 	ip := flag.String("ip", "127.0.93.2", "access IP of the proxy (127.0.x.y)")
 	port := flag.Int("port", 9000, "TCP and UDP listener port")
 	origin := flag.String("origin", "127.0.93.1:9000", "origin ip:port (TCP and UDP)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	mirrorTo := flag.String("mirror", "", "mirror the proxy's traffic (VXLAN, both directions) to this collector ip:port")
 	mirrorRate := flag.Int64("mirror-rate", 0, "mirror payload bytes/s cap (0 = default, -1 = none)")
 	flag.Parse()
@@ -51,5 +50,5 @@ func main() {
 			Targets: []snapshot.MirrorTarget{{IP: c.Addr().String(), Port: int(c.Port())}}}}
 	}
 
-	edgerun.Run(snap, *cpuprofile, func(o *edge.Options) { o.MirrorRate = *mirrorRate })
+	edgerun.Run(snap, func(o *edge.Options) { o.MirrorRate = *mirrorRate })
 }

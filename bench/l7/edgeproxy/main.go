@@ -35,7 +35,6 @@ func main() {
 	origin := flag.String("origin", "127.0.94.1:8080", "origin ip:port (plain HTTP)")
 	certDir := flag.String("certdir", "", "also write the generated cert.pem and key.pem here")
 	keyType := flag.String("key", "ecdsa", "certificate key: ecdsa (P-256) or rsa (2048)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	flag.Parse()
 
 	o, err := netip.ParseAddrPort(*origin)
@@ -67,7 +66,7 @@ func main() {
 		},
 	}}}
 
-	edgerun.Run(snap, *cpuprofile)
+	edgerun.Run(snap)
 }
 
 // selfSigned returns a certificate for bench.test, localhost and the
