@@ -1,9 +1,11 @@
 package xtest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
@@ -35,8 +37,11 @@ func NextVIPPool() string {
 			continue // Test origins' addresses.
 		}
 		ln, err := net.Listen("tcp4", fmt.Sprintf("127.%d.%d.0:%d", b, c, claimPort))
-		if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
 			continue // Another binary has it.
+		}
+		if err != nil {
+			panic("xtest: claiming a vip pool: " + err.Error())
 		}
 		claims = append(claims, ln)
 		return fmt.Sprintf("127.%d.%d.0/24", b, c)

@@ -177,8 +177,8 @@ func closeOnDone(ctx context.Context, pc *h1Conn) (stop func() bool) {
 }
 
 // connWatch closes the origin connection of a client connection's
-// current exchange when the client connection's context ends: one
-// context.AfterFunc per client connection (its exchanges are sequential).
+// current exchange when the client connection's context ends (its
+// exchanges are sequential).
 type connWatch struct {
 	ctx context.Context
 	cur atomic.Pointer[h1Conn]
@@ -187,13 +187,14 @@ type connWatch struct {
 type connWatchKey struct{}
 
 // withConnWatch returns a cancelable context for a client connection
-// whose exchanges closeOnDone watches through one connWatch.
+// whose exchanges closeOnDone watches through one connWatch. parent is
+// never done, so the context ends only through the returned cancel, which
+// fires the watch itself: no callback registered, no goroutine started.
 func withConnWatch(parent context.Context) (context.Context, context.CancelFunc) {
 	w := &connWatch{}
 	ctx, cancel := context.WithCancel(context.WithValue(parent, connWatchKey{}, w))
 	w.ctx = ctx
-	context.AfterFunc(ctx, w.fire)
-	return ctx, cancel
+	return ctx, func() { cancel(); w.fire() }
 }
 
 func (w *connWatch) fire() {

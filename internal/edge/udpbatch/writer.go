@@ -4,6 +4,8 @@
 package udpbatch
 
 import (
+	"errors"
+	"net"
 	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
@@ -65,24 +67,29 @@ func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
 	wire, first, segs := w.wire, w.first, w.segs
 	for len(wire) > 0 {
 		n, err := w.bc.WriteBatch(wire, 0)
-		n = max(n, 0)
+		n = min(max(n, 0), len(wire))
 		wire, first, segs = wire[n:], first[n:], segs[n:]
-		if err == nil {
+		if err == nil || len(wire) == 0 {
 			continue
 		}
-		// wire[0] failed.
+		if errors.Is(err, net.ErrClosed) {
+			w.loseFrom(first[0], len(ms))
+			break
+		}
+		// wire[0] failed. A GSO message is resent as plain datagrams,
+		// whatever the error: the route may refuse GSO (then it is
+		// turned off or its size lowered), and an error such as a
+		// pending ICMP unreachable is the send's, not each datagram's.
 		i, k := first[0], segs[0]
-		if off, tooBig := gsoErr(err); k > 1 && (off || tooBig) {
-			if off {
+		if k > 1 {
+			if off, tooBig := gsoErr(err); off {
 				w.gso.Store(false)
-			} else {
+			} else if tooBig {
 				w.maxSeg = len(wire[0].Buffers[0]) - 1
 			}
 			w.plain(ms[i:i+k], i)
 		} else {
-			for j := range k {
-				w.lost = append(w.lost, i+j)
-			}
+			w.lost = append(w.lost, i)
 		}
 		wire, first, segs = wire[1:], first[1:], segs[1:]
 	}
@@ -94,11 +101,23 @@ func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
 func (w *Writer) plain(ms []ipv4.Message, base int) {
 	for i := 0; i < len(ms); {
 		n, err := w.bc.WriteBatch(ms[i:], 0)
-		i += max(n, 0)
-		if err != nil {
+		i += min(max(n, 0), len(ms)-i)
+		switch {
+		case err == nil || i == len(ms):
+		case errors.Is(err, net.ErrClosed):
+			w.loseFrom(base+i, base+len(ms))
+			return
+		default:
 			w.lost = append(w.lost, base+i)
 			i++
 		}
+	}
+}
+
+// loseFrom marks datagrams i to end (exclusive) lost.
+func (w *Writer) loseFrom(i, end int) {
+	for ; i < end; i++ {
+		w.lost = append(w.lost, i)
 	}
 }
 

@@ -126,7 +126,8 @@ func TestUDPWriterFallback(t *testing.T) {
 	for _, tc := range []struct {
 		err    error
 		gsoOff bool
-	}{{syscall.EIO, true}, {syscall.EINVAL, false}} {
+		maxSeg int
+	}{{syscall.EIO, true, gsoMaxBytes}, {syscall.EINVAL, false, 99}, {syscall.ECONNREFUSED, false, gsoMaxBytes}} {
 		var on atomic.Bool
 		on.Store(true)
 		f := &fakeBatch{err: tc.err}
@@ -140,8 +141,8 @@ func TestUDPWriterFallback(t *testing.T) {
 		if on.Load() == tc.gsoOff {
 			t.Errorf("%v: gso on = %v", tc.err, on.Load())
 		}
-		if !tc.gsoOff && w.maxSeg != 99 {
-			t.Errorf("%v: maxSeg %d; want 99", tc.err, w.maxSeg)
+		if w.maxSeg != tc.maxSeg {
+			t.Errorf("%v: maxSeg %d; want %d", tc.err, w.maxSeg, tc.maxSeg)
 		}
 	}
 }
@@ -194,6 +195,28 @@ func TestUDPWriterLosesOnlyRefused(t *testing.T) {
 		}
 		if want := []int{1, 2, 3, 6}; !slices.Equal(lost, want) {
 			t.Errorf("gso %v: lost %v; want %v", gso, lost, want)
+		}
+	}
+}
+
+// closedBatch is a closed socket: every call fails.
+type closedBatch struct{ calls int }
+
+func (f *closedBatch) WriteBatch([]ipv4.Message, int) (int, error) {
+	f.calls++
+	return 0, &net.OpError{Op: "write", Err: net.ErrClosed}
+}
+
+// TestUDPWriterClosed: on a closed socket the whole batch is lost at once,
+// not tried datagram by datagram.
+func TestUDPWriterClosed(t *testing.T) {
+	for _, gso := range []bool{true, false} {
+		var on atomic.Bool
+		on.Store(gso)
+		f := &closedBatch{}
+		lost := NewWriter(f, &on).Send(datagrams(10, 10, 10, 5, 7))
+		if want := []int{0, 1, 2, 3, 4}; !slices.Equal(lost, want) || f.calls != 1 {
+			t.Errorf("gso %v: lost %v in %d calls; want %v in 1", gso, lost, f.calls, want)
 		}
 	}
 }
