@@ -1,7 +1,9 @@
 package edge_test
 
 import (
+	"bufio"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -30,6 +32,28 @@ func handshake(t *testing.T, addr netip.AddrPort, sni string, cfg *tls.Config) (
 		return "", err
 	}
 	return c.ConnectionState().PeerCertificates[0].Subject.CommonName, nil
+}
+
+// tlsStatus sends one request for host on a connection made for sni and
+// returns the answer's status.
+func tlsStatus(t *testing.T, addr netip.AddrPort, sni, host string, cfg *tls.Config) int {
+	t.Helper()
+	cfg = cfg.Clone()
+	cfg.ServerName = sni
+	c, err := tls.Dial("tcp", addr.String(), cfg)
+	if err != nil {
+		t.Fatalf("SNI %s: %v", sni, err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("SNI %s, Host %s: %v", sni, host, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
@@ -72,6 +96,25 @@ func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
 	withCert.ServerName = "mtls.test"
 	if _, err := handshake(t, addr, "mtls.test", withCert); err != nil {
 		t.Errorf("mtls.test with client certificate: %v", err)
+	}
+
+	// A request must be for a domain of the connection's TLS config: a
+	// Host whose domain asks for another certificate or client CA than
+	// the SNI's gets 421, so no client reaches mtls.test unverified.
+	for _, tc := range []struct {
+		sni, host string
+		cfg       *tls.Config
+		want      int
+	}{
+		{"www.test", "mtls.test", trust, http.StatusMisdirectedRequest},
+		{"sni.test", "www.test", trust, http.StatusMisdirectedRequest},
+		{"mtls.test", "www.test", withCert, http.StatusMisdirectedRequest},
+		{"www.test", "www.test", trust, http.StatusOK},
+		{"mtls.test", "mtls.test", withCert, http.StatusOK},
+	} {
+		if got := tlsStatus(t, addr, tc.sni, tc.host, tc.cfg); got != tc.want {
+			t.Errorf("SNI %s, Host %s: got %d; want %d", tc.sni, tc.host, got, tc.want)
+		}
 	}
 
 	// Rotation: a new listener certificate is served on the next handshake,

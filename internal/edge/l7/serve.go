@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer func() { rw.count(h.Stats, rc) }()
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
+		return
+	}
+	if req.TLS != nil && h.tls != nil && h.tls.misdirected(req.TLS, v) {
+		http.Error(rw, "host "+host+" is not served on a connection made for "+strconv.Quote(req.TLS.ServerName)+
+			": open a new connection to it", http.StatusMisdirectedRequest)
 		return
 	}
 	if v.auth != nil && !v.auth.allow(req) {

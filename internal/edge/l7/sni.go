@@ -53,9 +53,24 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 // else the default domain's, else the listener's. Clients that send no SNI
 // (IP literals) get the default domain's or the listener's.
 func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
-	v := s.handler.match(strings.ToLower(strings.TrimSuffix(hello.ServerName, ".")))
+	return s.forName(hello.ServerName)
+}
+
+func (s *serverTLS) forName(sni string) *tls.Config {
+	v := s.handler.match(strings.ToLower(strings.TrimSuffix(sni, ".")))
 	if v == nil {
 		return s.listener
 	}
 	return s.configs[v.tlsIdx]
+}
+
+// misdirected reports whether a request for v came on a connection whose
+// handshake (by its SNI) used another TLS config than v's: another
+// certificate, client CA or protocol range. Serving it would let a client
+// verified for one domain (or not at all) reach a domain that asks for
+// mutual TLS; the answer is 421, after which clients open a connection
+// for that host. Domains sharing a config may share connections (HTTP/2
+// coalescing).
+func (s *serverTLS) misdirected(cs *tls.ConnectionState, v *vhost) bool {
+	return s.forName(cs.ServerName) != s.configs[v.tlsIdx]
 }
