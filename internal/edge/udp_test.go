@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,4 +260,56 @@ func TestUDPDrainClosedProxy(t *testing.T) {
 		t.Errorf("live session of a closed proxy while draining: %q; want o:2", got)
 	}
 	refusesNewClients(t, netip.AddrPortFrom(ip, uint16(l.Port)))
+}
+
+// TestUDPSessionFailsOver: a session whose origin fails its health checks
+// ends while another origin is up, so a client that keeps sending moves
+// there (within fall × interval plus the session sweep).
+func TestUDPSessionFailsOver(t *testing.T) {
+	t.Parallel()
+	var alive [2]atomic.Bool
+	var addrs []netip.AddrPort
+	for i, name := range []string{"a:", "b:"} {
+		alive[i].Store(true)
+		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+			switch {
+			case !alive[i].Load():
+				return nil
+			case string(p) == "ping":
+				return []byte("pong")
+			}
+			return append([]byte(name), p...)
+		})
+		addrs = append(addrs, s.Addr)
+	}
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-uf", snapshot.ProtoUDP, port, origins(addrs...))
+	const interval = 100 * time.Millisecond
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: interval, Timeout: 50 * time.Millisecond,
+		Healthy: 2, Unhealthy: 2, Send: "ping", Recv: "pong"}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	first := udpRoundTrip(t, c, "x")[:2]
+	dead, other := 0, "b:"
+	if first == "b:" {
+		dead, other = 1, "a:"
+	}
+	alive[dead].Store(false)
+	down := time.Now()
+	buf := make([]byte, 64)
+	for {
+		if time.Since(down) > 3*time.Second {
+			t.Fatalf("the session stayed on the dead origin %s", first)
+		}
+		if _, err := c.Write([]byte("y")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && string(buf[:n]) == other+"y" {
+			break
+		}
+	}
+	t.Logf("moved to %s after %v", other, time.Since(down))
 }

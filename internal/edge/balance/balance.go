@@ -89,6 +89,17 @@ func (p *Picker) Pick(client netip.Addr) *Target {
 	return t
 }
 
+// AnyHealthy reports whether some target is healthy, i.e. whether a flow
+// on an unhealthy origin would find a better one if it started again.
+func (p *Picker) AnyHealthy() bool {
+	for _, t := range p.targets {
+		if t.Backend.Healthy() {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Picker) eligible(out []*Target) []*Target {
 	for _, t := range p.targets {
 		if (!p.failover || !t.Secondary) && t.Backend.Healthy() {

@@ -220,8 +220,14 @@ func (s *UDPServer) sweepLoop() {
 			return
 		case now := <-t.C:
 			s.clock.Store(now.UnixNano())
+			r := s.route.Load()
 			for _, ss := range s.list() {
-				if idle := ss.route.IdleTimeout; now.UnixNano()-ss.last.Load() >= int64(idle) {
+				idle := now.UnixNano()-ss.last.Load() >= int64(ss.route.IdleTimeout)
+				// A session whose origin went down ends while another is
+				// up: the client's next datagram starts one there (UDP has
+				// no connection to break; a session would otherwise stay
+				// on the dead origin for as long as its client sends).
+				if idle || !ss.o.Backend.Healthy() && r.Picker.AnyHealthy() {
 					ss.close()
 				}
 			}
