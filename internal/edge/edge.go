@@ -30,6 +30,9 @@ type Node interface {
 	Events() <-chan Event
 	// Stats returns cumulative counters; diff two with stats.Delta.
 	Stats() stats.Sample
+	// Health returns the health of every origin in use, keyed by
+	// "listenerID/originID" (events report only flips).
+	Health() map[string]bool
 	// Close stops every listener, drains until ctx is done, then aborts.
 	Close(ctx context.Context) error
 }

@@ -17,7 +17,7 @@ type dataPlane struct {
 	node edge.Node
 	// openKey unseals certificate keys for HTTPS listeners.
 	openKey controller.KeyOpener
-	// observe, when set, is told every snapshot handed to the node.
+	// observe, when set, is told every snapshot the node applied.
 	observe func(*snapshot.Snapshot)
 }
 
@@ -25,10 +25,10 @@ var _ controller.Applier = (*dataPlane)(nil)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
 	snap := controller.CompileWith(st, d.openKey)
+	rep := d.node.Apply(snap)
 	if d.observe != nil {
 		d.observe(snap)
 	}
-	rep := d.node.Apply(snap)
 	failed := map[string]string{}
 	for _, l := range rep.Listeners {
 		if l.State != edge.StateFailed && l.State != edge.StateInvalid {

@@ -269,4 +269,30 @@ func TestHealthCheckFailoverThroughAPI(t *testing.T) {
 			t.Fatalf("after failover got %q; want b", got)
 		}
 	}
+
+	// A second listener bound to the origin already known to be down
+	// reports it abnormal too (its checker does not flip again), and
+	// normal once its health checks are off.
+	status := func(listener string) int64 {
+		req := gaapsdk.NewDescribeTCPListenersRequest()
+		req.ListenerId = &listener
+		r, err := n.c.DescribeTCPListeners(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range r.Response.ListenerSet[0].RealServerSet {
+			if *rs.RealServerId == ids[0] {
+				return *rs.RealServerStatus
+			}
+		}
+		t.Fatalf("origin a not bound to %s", listener)
+		return 0
+	}
+	second, _ := n.tcpListener(proxy, ip, "rr", true)
+	n.bind(second, map[string]netip.AddrPort{ids[0]: oa.Addr})
+	n.until("origin a abnormal on the second listener", func() bool { return status(second) == 1 })
+	if err := n.Call(n.c, "ModifyTCPListenerAttribute", map[string]any{"ProxyId": proxy, "ListenerId": second, "HealthCheck": 0}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.until("origin a normal once checks are off", func() bool { return status(second) == 0 })
 }

@@ -31,7 +31,8 @@ type httpListener struct {
 	https bool
 }
 
-// Observe records the layout of a snapshot the data plane was given.
+// Observe records the layout of a snapshot the data plane applied, and
+// the health of every origin the node now uses (see syncHealth).
 func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}, teoHealth: map[string][]string{}}
 	for _, p := range snap.Proxies {
@@ -52,6 +53,7 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 	}
 	r.mu.Lock()
 	r.layout = l
+	r.syncHealth()
 	r.mu.Unlock()
 }
 

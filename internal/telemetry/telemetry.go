@@ -95,6 +95,25 @@ func (r *Recorder) observe(ev edge.Event) {
 	}
 }
 
+// syncHealth replaces the observed health with the node's, after an
+// apply: health events report flips only, so a binding added to an origin
+// already down, an origin down at its first check, or checks turned off
+// would otherwise read stale, and removed bindings would linger. A group
+// listener's origin is healthy when it is on every proxy. Called with
+// r.mu held, so no event is applied in between and then overwritten.
+func (r *Recorder) syncHealth() {
+	now := r.node.Health()
+	h := make(map[string]bool, len(now))
+	for k, ok := range now {
+		k = baseID(k)
+		if prev, seen := h[k]; seen {
+			ok = ok && prev
+		}
+		h[k] = ok
+	}
+	r.health = h
+}
+
 // Healthy reports the last observed health of origin under binding (a
 // listener or rule ID); an origin never reported unhealthy is healthy.
 func (r *Recorder) Healthy(binding, origin string) bool {

@@ -21,11 +21,13 @@ import (
 type fakeNode struct {
 	sample stats.Sample
 	events chan edge.Event
+	health map[string]bool
 }
 
 func (f *fakeNode) Apply(*snapshot.Snapshot) edge.Report { return edge.Report{} }
 func (f *fakeNode) Events() <-chan edge.Event            { return f.events }
 func (f *fakeNode) Stats() stats.Sample                  { return f.sample }
+func (f *fakeNode) Health() map[string]bool              { return f.health }
 func (f *fakeNode) Close(context.Context) error          { return nil }
 
 var _ edge.Node = (*fakeNode)(nil)
