@@ -12,8 +12,8 @@ import (
 
 // DeleteListeners deletes listeners of one proxy or group. Each ID lands
 // in one of three lists: succeeded (now status 2, removed with its
-// domains and rules once the data plane dropped it), failed (another
-// change in flight) or invalid (unknown or of another owner). Without
+// domains and rules once the data plane dropped it), failed (a change
+// other than its creation in flight) or invalid (unknown or of another owner). Without
 // Force, a listener with origins bound refuses the whole call.
 func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteListenersRequest) (*gaapapi.DeleteListenersResponse, error) {
 	if err := model.CheckSwitch("Force", *req.Force); err != nil {
@@ -39,7 +39,9 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 			switch {
 			case err != nil:
 				resp.InvalidStatusListenerSet = append(resp.InvalidStatusListenerSet, id)
-			case l.Status != model.StatusRunning:
+			case l.Status != model.StatusRunning && l.Status != model.StatusCreating:
+				// Creating is deletable: a listener whose port is taken
+				// stays in creation (its task FAIL) until deleted.
 				resp.OperationFailedListenerSet = append(resp.OperationFailedListenerSet, id)
 			default:
 				doomed = append(doomed, l)

@@ -52,4 +52,37 @@ func TestBindFailureFailsOnlyThatListener(t *testing.T) {
 	// Once the port is free the retry brings the listener up.
 	squatter.Close()
 	n.waitListener(*resp.Response.ListenerIds[0])
+
+	// A listener stuck in creation on a taken port can be deleted.
+	port2 := edgetest.FreePort(t, ip)
+	squatter2, err := net.Listen("tcp", netip.AddrPortFrom(ip, uint16(port2)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter2.Close()
+	req.Ports, req.ListenerName = []*uint64{new(uint64(port2))}, new("stuck")
+	resp, err = n.c.CreateTCPListeners(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := resp.Response.ListenerIds[0]
+	task = *resp.Response.RequestId
+	n.until("second task FAIL", func() bool {
+		if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": task}, &status); err != nil {
+			t.Fatal(err)
+		}
+		return status.Status == "FAIL"
+	})
+	del := gaapsdk.NewDeleteListenersRequest()
+	del.ProxyId, del.ListenerIds, del.Force = &proxy, []*string{stuck}, new(uint64(0))
+	out, err := n.c.DeleteListeners(del)
+	if err != nil || len(out.Response.OperationSucceedListenerSet) != 1 {
+		t.Fatalf("deleting the stuck listener: %v, %v", out, err)
+	}
+	n.until("stuck listener gone", func() bool {
+		d := gaapsdk.NewDescribeTCPListenersRequest()
+		d.ListenerId = stuck
+		got, err := n.c.DescribeTCPListeners(d)
+		return err == nil && len(got.Response.ListenerSet) == 0
+	})
 }
