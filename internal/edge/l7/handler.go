@@ -179,11 +179,12 @@ func (v *vhost) match(path string) *rule {
 	return nil
 }
 
-// hostOf is the request's host, lower-cased and without port.
+// hostOf is the request's host, lower-cased, without port or final dot.
 func hostOf(r *http.Request) string {
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
-	return strings.ToLower(strings.Trim(host, "[]"))
+	// A trailing dot names the same host (as the SNI lookup treats it).
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 }

@@ -8,6 +8,10 @@ import (
 func TestRedirectURL(t *testing.T) {
 	for _, tc := range []struct{ spec, host, want string }{
 		{"https", "a.test", "https://a.test/p?q=1"},
+		{"https", "A.test.", "https://a.test/p?q=1"},
+		{"https://www.qq.com/p", "a.test", "https://www.qq.com/p?q=1"},
+		{"https://www.qq.com/url", "a.test", "https://www.qq.com/url/p?q=1"},
+		{"https://www.qq.com/pp", "a.test", "https://www.qq.com/pp/p?q=1"},
 		{"https:", "a.test:8080", "https://a.test/p?q=1"},
 		{"https:443", "a.test", "https://a.test/p?q=1"},
 		{"https:8443", "a.test", "https://a.test:8443/p?q=1"},
@@ -28,6 +32,16 @@ func TestVhostMatch(t *testing.T) {
 	for host, want := range map[string]*vhost{"a.test": ex, "x.b.test": w2, "x.y.test": w1, "b.test": w1, "test": def, "other": def} {
 		if got := h.match(host); got != want {
 			t.Errorf("match(%q) = %+v; want %+v", host, got, want)
+		}
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	for host, want := range map[string]string{"A.Test": "a.test", "a.test.:8080": "a.test", "[::1]:80": "::1", "a.test.": "a.test"} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		if got := hostOf(r); got != want {
+			t.Errorf("hostOf(%q) = %q; want %q", host, got, want)
 		}
 	}
 }

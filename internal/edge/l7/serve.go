@@ -66,7 +66,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // redirectURL builds the HTTPS location of a forced redirect: "https" or
 // "https:" keep the host on the default port, "https:PORT" sets a port,
-// "https://authority" replaces scheme and authority.
+// "https://authority" replaces scheme and authority. The spec's example,
+// "https://www.qq.com/url", names the rule's domain and path: a request
+// under that path keeps its own path (not the path twice); one elsewhere
+// goes under it.
 func redirectURL(spec string, req *http.Request) string {
 	host := hostOf(req)
 	if strings.Contains(host, ":") {
@@ -75,7 +78,15 @@ func redirectURL(spec string, req *http.Request) string {
 	rest := strings.TrimPrefix(strings.ToLower(spec), "https")
 	switch {
 	case strings.HasPrefix(rest, "://"):
-		return strings.TrimSuffix(spec, "/") + req.URL.RequestURI()
+		uri := req.URL.RequestURI()
+		base := strings.TrimSuffix(spec, "/")
+		authority := len("https://")
+		if i := strings.IndexByte(spec[authority:], '/'); i >= 0 {
+			if path := base[authority+i:]; uri == path || strings.HasPrefix(uri, path+"/") || strings.HasPrefix(uri, path+"?") {
+				base = spec[:authority+i]
+			}
+		}
+		return base + uri
 	case rest == "" || rest == ":" || rest == ":443":
 		return "https://" + host + req.URL.RequestURI()
 	}
