@@ -100,7 +100,7 @@ func (ix *index) listener(l *model.Listener) snapshot.Listener {
 	}
 	if l.Protocol == model.UDP {
 		sl.Health.CheckType, sl.Health.ContextType = l.CheckType, l.ContextType
-		sl.Health.Send, sl.Health.Recv = l.SendContext, l.RecvContext
+		sl.Health.Send, sl.Health.Recv, sl.Health.Port = l.SendContext, l.RecvContext, int(l.CheckPort)
 	}
 	if l.ProxyProtocol() {
 		// GAAP's Proxy Protocol is the v1 text header on TCP; UDP has only v2.

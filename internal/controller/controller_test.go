@@ -167,3 +167,22 @@ func TestCompileGroupListenerPerProxy(t *testing.T) {
 		t.Errorf("compiled snapshot is invalid: %v", err)
 	}
 }
+
+// TestCompileUDPHealthCheck: a UDP listener's probe settings, CheckPort
+// included, reach the snapshot.
+func TestCompileUDPHealthCheck(t *testing.T) {
+	st := &State{Objects: map[string][]model.Object{
+		model.KindProxy: {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
+		model.KindListener: {&model.Listener{Base: model.Base{ID: "listener-u"}, ProxyID: "link-1", Protocol: model.UDP, Port: 90,
+			Scheduler: "rr", HealthCheck: 1, DelayLoop: 5, ConnectTimeout: 2, CheckType: "PORT", CheckPort: 8888,
+			ContextType: "TEXT", SendContext: "ping", RecvContext: "pong"}},
+	}}
+	snap := Compile(st)
+	if len(snap.Proxies) != 1 || len(snap.Proxies[0].Listeners) != 1 {
+		t.Fatalf("got %+v; want one UDP listener", snap.Proxies)
+	}
+	h := snap.Proxies[0].Listeners[0].Health
+	if !h.Enabled || h.Port != 8888 || h.Send != "ping" || h.Recv != "pong" || h.CheckType != "PORT" || h.ContextType != "TEXT" {
+		t.Errorf("health %+v; want the listener's probe on port 8888", h)
+	}
+}

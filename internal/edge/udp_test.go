@@ -313,3 +313,32 @@ func TestUDPSessionFailsOver(t *testing.T) {
 	}
 	t.Logf("moved to %s after %v", other, time.Since(down))
 }
+
+// TestUDPCheckPort: UDP PORT checks probe the listener's CheckPort when
+// set, the origin's own port otherwise.
+func TestUDPCheckPort(t *testing.T) {
+	t.Parallel()
+	host := lo.Next()
+	service := edgetest.StartUDP(t, netip.AddrPortFrom(host, 0), edgetest.Prefix("s:")) // "s:ping": no "pong".
+	probe := edgetest.StartUDP(t, netip.AddrPortFrom(host, 0), func(_ netip.AddrPort, p []byte) []byte {
+		if string(p) == "ping" {
+			return []byte("pong")
+		}
+		return nil
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-cp", snapshot.ProtoUDP, port, origins(service.Addr))
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond,
+		Healthy: 1, Unhealthy: 1, Send: "ping", Recv: "pong", Port: int(probe.Addr.Port())}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return probe.Received.Load() >= 3 }, "the check port was not probed")
+	if !rt.Health()["lsr-cp/o0"] {
+		t.Error("unhealthy while the check port answers")
+	}
+	l.Health.Port = 0
+	mustApply(t, rt, oneProxy(2, ip, l))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-cp/o0"] },
+		"healthy though the service port does not answer the probe")
+}

@@ -182,6 +182,9 @@ type HealthCheck struct {
 	// Recv, if set, must be contained in the origin's reply; if empty, the
 	// absence of an ICMP port-unreachable within Timeout counts as success.
 	Recv string `json:"recv,omitempty"`
+	// Port is where UDP PORT checks probe (GAAP's CheckPort); 0 means the
+	// origin's own port.
+	Port int `json:"port,omitempty"`
 }
 
 // SecurityPolicy is a GAAP security policy: ordered rules, first match wins,

@@ -188,6 +188,9 @@ func (h *HealthCheck) validate(proto string) error {
 	default:
 		return fmt.Errorf("check type %q: want PORT or PING", h.CheckType)
 	}
+	if h.Port < 0 || h.Port > 65535 {
+		return fmt.Errorf("check port %d out of range", h.Port)
+	}
 	_, _, err := h.Payloads()
 	return err
 }

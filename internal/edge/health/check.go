@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -28,6 +29,9 @@ func (b *Backend) check() error {
 		send, recv, err := c.Payloads()
 		if err != nil {
 			return err
+		}
+		if c.Port != 0 { // The service may answer probes on another port.
+			ap = netip.AddrPortFrom(ap.Addr(), uint16(c.Port))
 		}
 		return checkUDP(ap.String(), send, recv, c.Timeout)
 	}
