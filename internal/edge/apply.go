@@ -52,6 +52,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 		}
 	}
 	rt.placeL7(want7, &rep)
+	rt.forgetOrigins(snap)
 	for _, e := range rt.servers {
 		if recheck[e.placed.Proxy.ID] {
 			e.srv.Recheck()
@@ -150,11 +151,22 @@ func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 	rt.release(e)
 	l := e.placed.Listener
 	rt.stats.Forget(stats.KindListener, l.ID)
-	for _, o := range l.Origins {
-		rt.stats.Forget(stats.KindOrigin, o.ID)
-	}
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,
 		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
+}
+
+// forgetOrigins drops the counters of origins that no listener or rule
+// uses any more. An origin's counters are shared by every listener bound
+// to it, so removing one listener must not drop them (they would vanish
+// from samples and /metrics while the others still count).
+func (rt *Runtime) forgetOrigins(snap *snapshot.Snapshot) {
+	now := snap.OriginIDs()
+	for id := range rt.origins {
+		if !now[id] {
+			rt.stats.Forget(stats.KindOrigin, id)
+		}
+	}
+	rt.origins = now
 }
 
 // applyMirrors runs the snapshot's traffic mirrors and attaches each

@@ -33,6 +33,7 @@ type Runtime struct {
 	drains  map[*entry]<-chan struct{} // Removed servers still draining.
 	http    *l7State                   // HTTP/HTTPS listeners (apply_l7.go).
 	mirror  *mirror.Engine             // Traffic mirrors (applyMirrors).
+	origins map[string]bool            // Origin IDs of the last snapshot (forgetOrigins).
 
 	usersMu sync.Mutex
 	users   map[health.Key][]string // Health key → "listenerID/originID", for events.

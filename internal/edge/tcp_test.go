@@ -100,3 +100,36 @@ func TestConnectFailureCounted(t *testing.T) {
 		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-dead"}].DialFails == 1
 	}, "dial failure not counted")
 }
+
+// TestOriginCountersOutliveOneListener: an origin's counters are shared by
+// the listeners bound to it; removing one listener keeps them counting for
+// the other, and they go only when no listener uses the origin.
+func TestOriginCountersOutliveOneListener(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	p1, p2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	a, b := listener("lsr-1", snapshot.ProtoTCP, p1, origins(origin.Addr)), listener("lsr-2", snapshot.ProtoTCP, p2, origins(origin.Addr))
+	mustApply(t, rt, oneProxy(1, ip, a, b))
+	mustApply(t, rt, oneProxy(2, ip, b))
+	key := stats.Key{Kind: stats.KindOrigin, ID: "o0"}
+	rt.Stats() // Forgotten keys go after the next sample.
+	echo := func() {
+		c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2)))
+		_, _ = c.Write([]byte("hello"))
+		_ = c.CloseWrite()
+		if got, err := io.ReadAll(c); err != nil || string(got) != "hello" {
+			t.Fatalf("echo through lsr-2: %q, %v", got, err)
+		}
+		_ = c.Close()
+	}
+	echo()
+	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[key].BytesIn == 5 },
+		"origin o0's counters left the samples with lsr-1")
+	mustApply(t, rt, oneProxy(3, ip))
+	rt.Stats()
+	if _, ok := rt.Stats().Values[key]; ok {
+		t.Error("origin o0's counters outlived every listener using it")
+	}
+}

@@ -92,3 +92,23 @@ func (s *Snapshot) Listeners() []Placed {
 	}
 	return out
 }
+
+// OriginIDs returns the IDs of every origin a listener or rule uses.
+func (s *Snapshot) OriginIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, pl := range s.Listeners() {
+		for _, o := range pl.Listener.Origins {
+			ids[o.ID] = true
+		}
+	}
+	for _, pl := range s.HTTPListeners() {
+		for _, d := range pl.Listener.Domains {
+			for _, r := range d.Rules {
+				for _, o := range r.Origins {
+					ids[o.ID] = true
+				}
+			}
+		}
+	}
+	return ids
+}
