@@ -31,7 +31,8 @@ type l7State struct {
 
 func (rt *Runtime) l7() *l7State {
 	if rt.http == nil {
-		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports()},
+		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports(),
+			BodyIdleTimeout: rt.opts.BodyIdleTimeout},
 			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}, quic: map[netip.AddrPort]*l7.H3Server{}}
 	}
 	return rt.http

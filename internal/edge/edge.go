@@ -54,6 +54,10 @@ type Options struct {
 	// copies on this node (mirror.Options.Rate: 0 = mirror.DefaultRate,
 	// negative = no cap).
 	MirrorRate int64
+	// BodyIdleTimeout ends an HTTP request whose client sends none of its
+	// body for this long while the proxy waits for it; 0 means
+	// l7.BodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 }
 
 func (o *Options) defaults() {

@@ -415,3 +415,75 @@ func heapInuse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
 }
+
+// TestAbuseSlowBody: a request whose client stops sending its body is
+// ended BodyIdleTimeout later (its connection closed), with a declared
+// length (the fast path) and chunked (net/http), over HTTP/1.1 and over
+// HTTP/2 (the stream's body closed: the answer is an error, the
+// connection lives); a body that trickles steadily, each wait shorter than
+// the timeout, gets through whole.
+func TestAbuseSlowBody(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	rt := newRuntime(t, edge.Options{BodyIdleTimeout: idle})
+	pki := newTestPKI(t, "abuse CA")
+	addr, taddr := abuseListener(t, rt, pki)
+	for _, head := range []string{
+		"POST /upload HTTP/1.1\r\nHost: abuse.test\r\nContent-Length: 100\r\n\r\n0123456789",
+		"POST /upload HTTP/1.1\r\nHost: abuse.test\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n",
+	} {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, c) // Until the proxy closes.
+		if took := time.Since(start); took < idle || took > idle+time.Second {
+			t.Errorf("%q: closed after %v; want about %v", head[:40], took, idle)
+		}
+		c.Close()
+	}
+
+	// HTTP/2: the stalled body ends the stream only.
+	h2 := httpsClient(taddr, pki.pool, true)
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.WriteString(pw, "0123456789") }() // Then nothing, never closed.
+	req, _ := http.NewRequest(http.MethodPost, "https://abuse.test/upload", pr)
+	start := time.Now()
+	resp, err := h2.Do(req)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if took := time.Since(start); (err == nil && resp.StatusCode == http.StatusOK) || took > idle+2*time.Second {
+		t.Errorf("HTTP/2 stalled body: got %v, %v after %v; want an error within about %v", resp, err, took, idle)
+	}
+	pw.Close()
+	if resp, _, _ := get(t, h2, "https://abuse.test/", "abuse.test"); resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Errorf("HTTP/2 after a stalled stream: got %s %d; want HTTP/2 200", resp.Proto, resp.StatusCode)
+	}
+
+	// Steady trickle: 10 bytes, one every idle/3.
+	tr, tw := io.Pipe()
+	go func() {
+		for i := range 10 {
+			time.Sleep(idle / 3)
+			_, _ = fmt.Fprint(tw, i)
+		}
+		tw.Close()
+	}()
+	req, _ = http.NewRequest(http.MethodPost, "http://"+addr.String()+"/upload", tr)
+	req.Host, req.ContentLength = "abuse.test", 10
+	resp, err = (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "10" {
+		t.Errorf("trickled body: got %d %q; want 200 and 10 bytes", resp.StatusCode, body)
+	}
+}

@@ -397,11 +397,16 @@ func (c *handedConn) Read(p []byte) (int, error) {
 type tlsStateKey struct{}
 
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = context.WithValue(ctx, clientConnKey{}, c)
 	if hc, ok := c.(*handedConn); ok && hc.tls != nil {
 		return context.WithValue(ctx, tlsStateKey{}, hc.tls)
 	}
 	return ctx
 }
+
+// clientConnKey is the context key of a request's client connection (a
+// net.Conn), for HTTP/1 requests to close it (watchBody).
+type clientConnKey struct{}
 
 // withTLS gives a request of a handed-over TLS connection its TLS state
 // (net/http sets Request.TLS only for a *tls.Conn).

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
@@ -32,6 +33,8 @@ type Env struct {
 	Pool       *health.Pool
 	Stats      *stats.Registry
 	Transports *Transports
+	// BodyIdleTimeout: see BodyIdleTimeout; 0 means that.
+	BodyIdleTimeout time.Duration
 }
 
 // Handler is one listener's compiled, immutable configuration. It is an

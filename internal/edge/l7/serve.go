@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -59,7 +60,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		req.Body = &countBody{ReadCloser: req.Body, n: &rw.in}
+		req.Body = h.watchBody(req, &rw.in)
 	}
 	r.serve(rw, req)
 }
@@ -193,13 +194,41 @@ func (w *recorder) count(listener, rule *stats.Counters) {
 }
 
 // countBody counts request body bytes read by the proxy.
+// countBody counts a request body's bytes and ends the request when a
+// read of it waits longer than idle (BodyIdleTimeout): kill closes the
+// HTTP/1 connection (net/http's body holds its lock while it reads, so
+// closing the body would wait for the read) or the HTTP/2 or HTTP/3
+// body (which unblocks the read). Only time blocked in a read counts.
 type countBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	n    *atomic.Int64
+	idle time.Duration
+	kill func()
+	t    *time.Timer
+}
+
+// watchBody wraps req's body in a countBody counting into n.
+func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
+	b := &countBody{ReadCloser: req.Body, n: n, idle: h.env.BodyIdleTimeout}
+	if b.idle <= 0 {
+		b.idle = BodyIdleTimeout
+	}
+	rc := req.Body
+	b.kill = func() { _ = rc.Close() }
+	if c, ok := req.Context().Value(clientConnKey{}).(net.Conn); ok && req.ProtoMajor == 1 {
+		b.kill = func() { _ = c.Close() }
+	}
+	return b
 }
 
 func (b *countBody) Read(p []byte) (int, error) {
+	if b.t == nil {
+		b.t = time.AfterFunc(b.idle, b.kill)
+	} else {
+		b.t.Reset(b.idle)
+	}
 	n, err := b.ReadCloser.Read(p)
+	b.t.Stop()
 	b.n.Add(int64(n))
 	return n, err
 }

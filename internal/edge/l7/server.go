@@ -16,7 +16,13 @@ import (
 const (
 	ReadHeaderTimeout = 30 * time.Second // Also bounds the TLS handshake.
 	IdleTimeout       = 75 * time.Second // nginx keepalive_timeout.
-	MaxHeaderBytes    = 64 << 10
+	// BodyIdleTimeout ends a request whose client sends none of its body
+	// for this long while the proxy waits for it (nginx's
+	// client_body_timeout): an HTTP/1 connection is closed, an HTTP/2 or
+	// HTTP/3 stream's body is closed. Time the proxy spends writing the
+	// body to a slow origin does not count.
+	BodyIdleTimeout = 60 * time.Second
+	MaxHeaderBytes  = 64 << 10
 )
 
 // Server owns one TCP socket and serves the current Handler over HTTP, or
@@ -193,7 +199,8 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so
 	// the fast path closes the connection instead of ending the body.
-	cc.ctx, cc.cancel = withConnWatch(context.WithValue(context.Background(), http.ServerContextKey, s.http))
+	base := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, s.http), clientConnKey{}, net.Conn(cc))
+	cc.ctx, cc.cancel = withConnWatch(base)
 	s.mu.Lock()
 	s.conns[cc] = struct{}{}
 	s.mu.Unlock()
