@@ -109,7 +109,8 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 	}
 	for _, path := range []string{"/status/503", "/dead"} { // Origin's answer, then the edge's own 502.
 		resp, _, body := get(t, c, url+path, "e.test")
-		if resp.StatusCode != 500 || body != "custom page" || resp.Header.Get("X-Page") != "1" || resp.Header.Get("X-Origin") != "" {
+		if resp.StatusCode != 500 || body != "custom page" || resp.Header.Get("X-Page") != "1" || resp.Header.Get("X-Origin") != "" ||
+			resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Errorf("%s: got %d %q %v; want the error page", path, resp.StatusCode, body, resp.Header)
 		}
 	}

@@ -105,6 +105,9 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Etag", "Last-Modified", "Content-Range"} {
 		resp.Header.Del(k)
 	}
+	// The page replaces the body, so its type too: the same as for the
+	// proxy's own errors (writeError), unless SetHeaders says otherwise.
+	resp.Header.Set("Content-Type", "text/html; charset=utf-8")
 	status := applyPage(resp.Header, p)
 	if status != 0 {
 		resp.StatusCode, resp.Status = status, ""
