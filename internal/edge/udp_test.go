@@ -342,3 +342,38 @@ func TestUDPCheckPort(t *testing.T) {
 	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-cp/o0"] },
 		"healthy though the service port does not answer the probe")
 }
+
+// TestUDPLeastRTT: UDP has no connect to time, so lrtt ranks UDP origins
+// by their health probes' reply time: new sessions go to the faster one.
+func TestUDPLeastRTT(t *testing.T) {
+	t.Parallel()
+	var addrs []netip.AddrPort
+	for _, o := range []struct {
+		name  string
+		delay time.Duration
+	}{{"slow:", 40 * time.Millisecond}, {"fast:", 0}} {
+		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+			if string(p) == "ping" {
+				time.Sleep(o.delay)
+				return []byte("pong")
+			}
+			return append([]byte(o.name), p...)
+		})
+		addrs = append(addrs, s.Addr)
+	}
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-ul", snapshot.ProtoUDP, port, origins(addrs...))
+	l.Scheduler = snapshot.SchedLRTT
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond,
+		Healthy: 1, Unhealthy: 3, Send: "ping", Recv: "pong"}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	time.Sleep(500 * time.Millisecond) // Several probes of each.
+	to := netip.AddrPortFrom(ip, uint16(port))
+	for i := range 6 {
+		if got := udpRoundTrip(t, udpClient(t, lo.Next(), to), "x"); got != "fast:x" {
+			t.Fatalf("session %d: got %q; want the faster origin", i, got)
+		}
+	}
+}

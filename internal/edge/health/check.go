@@ -33,7 +33,11 @@ func (b *Backend) check() error {
 		if c.Port != 0 { // The service may answer probes on another port.
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(c.Port))
 		}
-		return checkUDP(ap.String(), send, recv, c.Timeout)
+		rtt, err := checkUDP(ap.String(), send, recv, c.Timeout)
+		if rtt > 0 { // UDP has no connect to time: a probe's reply feeds lrtt.
+			b.ObserveRTT(rtt)
+		}
+		return err
 	}
 }
 
@@ -49,19 +53,21 @@ func checkTCP(addr string, timeout time.Duration) error {
 // checkUDP sends the probe and waits for a reply. With an expected reply,
 // the reply must contain it. Without one, only an ICMP port unreachable
 // (seen as ECONNREFUSED on a connected socket) fails the check: silence is
-// the normal answer of most UDP services.
-func checkUDP(addr string, send, recv []byte, timeout time.Duration) error {
+// the normal answer of most UDP services. rtt is the time to a good reply
+// (0 without one).
+func checkUDP(addr string, send, recv []byte, timeout time.Duration) (rtt time.Duration, err error) {
 	c, err := net.DialTimeout("udp", addr, timeout)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(timeout))
+	start := time.Now()
+	_ = c.SetDeadline(start.Add(timeout))
 	if len(send) == 0 {
 		send = []byte{0} // Something must be sent to provoke an answer.
 	}
 	if _, err := c.Write(send); err != nil {
-		return err
+		return 0, err
 	}
 	buf := make([]byte, 2048)
 	n, err := c.Read(buf)
@@ -69,13 +75,13 @@ func checkUDP(addr string, send, recv []byte, timeout time.Duration) error {
 	switch {
 	case err != nil && errors.As(err, &ne) && ne.Timeout():
 		if len(recv) == 0 {
-			return nil
+			return 0, nil
 		}
-		return fmt.Errorf("no reply within %v", timeout)
+		return 0, fmt.Errorf("no reply within %v", timeout)
 	case err != nil:
-		return err
+		return 0, err
 	case len(recv) > 0 && !bytes.Contains(buf[:n], recv):
-		return fmt.Errorf("reply %q lacks %q", buf[:n], recv)
+		return 0, fmt.Errorf("reply %q lacks %q", buf[:n], recv)
 	}
-	return nil
+	return time.Since(start), nil
 }

@@ -37,9 +37,12 @@ func TestUDPPortCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = checkUDP(tc.addr, send, recv, 200*time.Millisecond)
+			rtt, err := checkUDP(tc.addr, send, recv, 200*time.Millisecond)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("got %v; want error %v", err, tc.wantErr)
+			}
+			if replied := err == nil && tc.check.Recv != ""; replied != (rtt > 0) {
+				t.Errorf("rtt %v; want > 0 exactly when a good reply came", rtt)
 			}
 		})
 	}
