@@ -377,3 +377,21 @@ func TestUDPLeastRTT(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPNoOriginDrops: datagrams no origin can take are counted lost.
+func TestUDPNoOriginDrops(t *testing.T) {
+	t.Parallel()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-un", snapshot.ProtoUDP, port, nil)))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	for range 3 {
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-un"}].Dropped == 3
+	}, "datagrams without an origin not counted as dropped")
+}

@@ -81,8 +81,8 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		point(id, NewConnections, float64(v.NewConns))
 		point(id, Latency, float64(v.Latency())/float64(time.Millisecond))
 		loss := 0.0
-		if total := v.PacketsIn + v.Dropped; total > 0 {
-			loss = float64(v.Dropped) * 100 / float64(total)
+		if lost := v.Dropped + v.Shaped; lost > 0 { // Neither is in PacketsIn.
+			loss = float64(lost) * 100 / float64(v.PacketsIn+lost)
 		}
 		point(id, PacketLoss, loss)
 		if v.Requests > 0 {
@@ -116,6 +116,7 @@ func add(a, b stats.Values) stats.Values {
 	a.DialCount += b.DialCount
 	a.DialNanos += b.DialNanos
 	a.Dropped += b.Dropped
+	a.Shaped += b.Shaped
 	a.Requests += b.Requests
 	a.AnswerCount += b.AnswerCount
 	a.AnswerNanos += b.AnswerNanos

@@ -196,6 +196,7 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	ss, err := dialSession(s, r, src)
 	if err != nil {
 		r.Proxy.Conns.Release()
+		r.counters(nil).Add(dropped, 1) // No origin to take it: lost.
 		return nil
 	}
 	s.mu.Lock()
