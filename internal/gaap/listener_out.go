@@ -106,11 +106,21 @@ func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.T
 	}
 }
 
+// udpBindAbnormal is a UDP listener's BindStatus when an origin is
+// abnormal: 1 for IP origins, 2 for DOMAIN ones (their resolution or
+// their checks failed).
+func udpBindAbnormal(l *model.Listener) int64 {
+	if l.RealServerType == "DOMAIN" {
+		return 2
+	}
+	return 1
+}
+
 func udpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.UDPListener {
 	return gaapapi.UDPListener{
 		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
 		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
-		Scheduler: new(l.Scheduler), BindStatus: bindStatus(bound, udpBindNormal, 1), RealServerSet: bound,
+		Scheduler: new(l.Scheduler), BindStatus: bindStatus(bound, udpBindNormal, udpBindAbnormal(l)), RealServerSet: bound,
 		CreateTime: new(l.CreateTime), SessionPersist: new(l.SessionPersist),
 		DelayLoop: new(l.DelayLoop), ConnectTimeout: new(l.ConnectTimeout),
 		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),
