@@ -38,6 +38,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
+	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -60,7 +61,8 @@ func serve(args []string) error {
 	log.Info("serving", "api", s.Addr, "data-dir", o.DataDir)
 	<-ctx.Done()
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Connections drain for the grace, then are cut; the rest is quick.
+	sctx, cancel := context.WithTimeout(context.Background(), o.DrainGrace+10*time.Second)
 	defer cancel()
 	return s.Close(sctx)
 }

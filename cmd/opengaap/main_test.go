@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +35,7 @@ func TestServeFirstStart(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28")
+	cmd := exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
 	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -69,15 +71,146 @@ func TestServeFirstStart(t *testing.T) {
 		t.Fatalf("DescribeProxies with the generated key: %v", err)
 	}
 
+	// SIGTERM drains: the listener stops accepting at once, an open
+	// connection keeps working, and serve exits as soon as it ends (well
+	// before the 20 s grace).
+	conn, access := openThroughListener(t, c)
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", access.String(), time.Second); err != nil {
+			break
+		} else {
+			c.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts after SIGTERM")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	echo(t, conn, "during the drain")
+	select {
+	case err := <-done:
+		t.Fatalf("serve exited (%v) with a connection still open", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	conn.Close()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit once the last connection ended")
+	}
+}
+
+// openThroughListener creates a proxy with a TCP listener bound to an echo
+// origin the test starts, and returns a connection through it (checked)
+// and the listener's address.
+func openThroughListener(t *testing.T, c *gaapsdk.Client) (net.Conn, netip.AddrPort) {
+	t.Helper()
+	origin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { origin.Close() })
+	go func() {
+		for {
+			oc, err := origin.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer oc.Close(); _, _ = io.Copy(oc, oc) }()
+		}
+	}()
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp := gaapsdk.NewCreateProxyRequest()
+	cp.ProjectId, cp.ProxyName, cp.AccessRegion = new(int64(0)), new("drain"), new("SouthChina")
+	cp.RealServerRegion, cp.Bandwidth, cp.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+	pr, err := c.CreateProxy(cp)
+	must(err)
+	proxy := *pr.Response.InstanceId
+	var ip string
+	until("proxy running", func() bool {
+		d := gaapsdk.NewDescribeProxiesRequest()
+		d.ProxyIds = []*string{&proxy}
+		r, err := c.DescribeProxies(d)
+		must(err)
+		if len(r.Response.ProxySet) == 1 && *r.Response.ProxySet[0].Status == "RUNNING" {
+			ip = *r.Response.ProxySet[0].IP
+			return true
+		}
+		return false
+	})
+	ar := gaapsdk.NewAddRealServersRequest()
+	ar.ProjectId, ar.RealServerName, ar.RealServerIP = new(uint64(0)), new("echo"), []*string{new("127.0.0.1")}
+	rs, err := c.AddRealServers(ar)
+	must(err)
+	ln, err := net.Listen("tcp", ip+":0") // A free port on the proxy's address.
+	must(err)
+	port := uint64(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cl := gaapsdk.NewCreateTCPListenersRequest()
+	cl.ProxyId, cl.ListenerName, cl.Ports = &proxy, new("drain"), []*uint64{&port}
+	cl.Scheduler, cl.RealServerType, cl.HealthCheck = new("rr"), new("IP"), new(uint64(0))
+	lr, err := c.CreateTCPListeners(cl)
+	must(err)
+	listener := lr.Response.ListenerIds[0]
+	originPort := uint64(origin.Addr().(*net.TCPAddr).Port)
+	b := gaapsdk.NewBindListenerRealServersRequest()
+	b.ListenerId = listener
+	b.RealServerBindSet = []*gaapsdk.RealServerBindSetReq{{RealServerId: rs.Response.RealServerSet[0].RealServerId,
+		RealServerPort: &originPort, RealServerIP: new("127.0.0.1"), RealServerWeight: new(uint64(1))}}
+	_, err = c.BindListenerRealServers(b)
+	must(err)
+	access := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
+	var conn net.Conn
+	until("the listener echoing", func() bool {
+		cn, err := net.DialTimeout("tcp", access.String(), time.Second)
+		if err != nil {
+			return false
+		}
+		_ = cn.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.WriteString(cn, "x"); err != nil {
+			cn.Close()
+			return false
+		}
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(cn, buf); err != nil || buf[0] != 'x' {
+			cn.Close()
+			return false
+		}
+		conn = cn
+		return true
+	})
+	return conn, access
+}
+
+// echo sends msg on c and checks it comes back.
+func echo(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("write %q: %v", msg, err)
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
+		t.Fatalf("echo of %q: got %q, %v", msg, buf, err)
 	}
 }

@@ -33,7 +33,8 @@ type Node interface {
 	// Health returns the health of every origin in use, keyed by
 	// "listenerID/originID" (events report only flips).
 	Health() map[string]bool
-	// Close stops every listener, drains until ctx is done, then aborts.
+	// Close stops every listener, lets connections drain for the drain
+	// grace (at most until ctx is done), then aborts the rest.
 	Close(ctx context.Context) error
 }
 

@@ -117,8 +117,9 @@ func (rt *Runtime) Health() map[string]bool {
 	return out
 }
 
-// Close implements Node: every socket closes now, TCP connections drain
-// until ctx is done, then the rest are aborted and checkers stop.
+// Close implements Node: every socket closes now, connections drain for
+// DrainGrace (or until ctx is done, if sooner), then the rest are aborted
+// and checkers stop.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -126,9 +127,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	rt.closed = true
-	grace := rt.opts.DrainGrace
+	grace := rt.opts.DrainGrace // Never past the caller's deadline.
 	if d, ok := ctx.Deadline(); ok {
-		grace = time.Until(d)
+		grace = min(grace, time.Until(d))
 	}
 	var dones []<-chan struct{}
 	for k, e := range rt.servers {
