@@ -80,6 +80,10 @@ func TestHTTPRouting(t *testing.T) {
 	if v := sample.Values[stats.Key{Kind: stats.KindListener, ID: "lsr-h"}]; v.Requests != 7 || v.Status[4] != 1 || v.BytesIn == 0 {
 		t.Errorf("listener counters: got %+v; want 7 requests, one 4xx", v)
 	}
+	// The proxy's own: requests, status classes and answer times too.
+	if v := sample.Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]; v.Requests != 7 || v.Status[4] != 1 || v.AnswerCount == 0 {
+		t.Errorf("proxy counters: got %+v; want 7 requests, one 4xx, answers timed", v)
+	}
 }
 
 func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {

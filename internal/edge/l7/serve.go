@@ -34,7 +34,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	var rc *stats.Counters
-	defer func() { rw.count(h.Stats, rc) }()
+	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
@@ -172,15 +172,15 @@ func (w *recorder) Write(b []byte) (int, error) {
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// count adds the request to the listener's and the rule's counters.
-// Listener bytes are counted on the connection (headers and TLS
-// included); rule bytes are body bytes.
-func (w *recorder) count(listener, rule *stats.Counters) {
+// count adds the request to the listener's, its proxy's and the rule's
+// counters. Listener and proxy bytes are counted on the connection
+// (headers and TLS included); rule bytes are body bytes.
+func (w *recorder) count(listener, proxy, rule *stats.Counters) {
 	class := 0
 	if !w.aborted {
 		class = min(max(w.status, http.StatusOK)/100, 5)
 	}
-	for _, c := range []*stats.Counters{listener, rule} {
+	for _, c := range [...]*stats.Counters{listener, proxy, rule} {
 		if c != nil {
 			c.Requests.Add(1)
 			c.Status[class].Add(1)
@@ -196,7 +196,6 @@ func (w *recorder) count(listener, rule *stats.Counters) {
 	}
 }
 
-// countBody counts request body bytes read by the proxy.
 // countBody counts a request body's bytes and ends the request when a
 // read of it waits longer than idle (BodyIdleTimeout): kill closes the
 // HTTP/1 connection (net/http's body holds its lock while it reads, so
