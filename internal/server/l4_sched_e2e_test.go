@@ -1,0 +1,100 @@
+package server_test
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+)
+
+// TestWRRAndBandwidthThroughAPI drives, through the SDK and real traffic,
+// what the edge tests check underneath: wrr follows the bound weights, and
+// the proxy's Bandwidth shapes a download to within 10 %. (A GAAP
+// listener's SessionPersist is read-only in the API; persistence is set
+// on EdgeOne rules, tested by test/node and TestTeoListeners.)
+func TestWRRAndBandwidthThroughAPI(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy() // Bandwidth 10 Mbps.
+	a, b := origins.Next(), origins.Next()
+	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "a"))
+	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "b"))
+	ids := n.realServers(a, b)
+	type bound struct {
+		id     string
+		addr   netip.AddrPort
+		weight int
+	}
+	listener := func(params map[string]any, bs ...bound) netip.AddrPort {
+		t.Helper()
+		port := edgetest.FreePort(t, ip)
+		p := map[string]any{"ProxyId": proxy, "ListenerName": "sched", "Ports": []int{port}, "Scheduler": "rr",
+			"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0}
+		for k, v := range params {
+			p[k] = v
+		}
+		var resp struct{ ListenerIds []string }
+		if err := n.Call(n.c, "CreateTCPListeners", p, &resp); err != nil {
+			t.Fatal(err)
+		}
+		n.waitListener(resp.ListenerIds[0])
+		var set []map[string]any
+		for _, o := range bs {
+			set = append(set, map[string]any{"RealServerId": o.id, "RealServerPort": o.addr.Port(),
+				"RealServerIP": o.addr.Addr().String(), "RealServerWeight": o.weight})
+		}
+		if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": resp.ListenerIds[0], "RealServerBindSet": set}, nil); err != nil {
+			t.Fatal(err)
+		}
+		n.waitListener(resp.ListenerIds[0])
+		return netip.AddrPortFrom(ip, uint16(port))
+	}
+
+	// wrr with weights 3:1: smooth weighted round robin is exact.
+	wrr := listener(map[string]any{"Scheduler": "wrr"}, bound{ids[0], oa.Addr, 3}, bound{ids[1], ob.Addr, 1})
+	got := map[string]int{}
+	for range 40 {
+		got[fetch(t, wrr)]++
+	}
+	if got["a"] != 30 || got["b"] != 10 {
+		t.Errorf("wrr 3:1 over 40 connections: got %v; want a 30, b 10", got)
+	}
+
+	// Bandwidth 10 Mbps: a download is shaped to 1.25 MB/s (measured after
+	// the token bucket's initial burst).
+	bl := origins.Next()
+	blaster := edgetest.StartTCP(t, netip.AddrPortFrom(bl, 0), func(c net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	down := listener(nil, bound{n.realServers(bl)[0], blaster.Addr, 1})
+	c, err := net.DialTimeout("tcp", down.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	_, _ = c.Read(buf)
+	const window = 2 * time.Second
+	start := time.Now()
+	total := 0
+	_ = c.SetReadDeadline(start.Add(window))
+	for {
+		nr, err := c.Read(buf)
+		total += nr
+		if err != nil {
+			break
+		}
+	}
+	mbps := float64(total) * 8 / time.Since(start).Seconds() / 1e6
+	t.Logf("download through a 10 Mbps proxy: %.2f Mbps", mbps)
+	if mbps < 9 || mbps > 11 {
+		t.Errorf("download: got %s Mbps; want 10 ± 10 %%", strconv.FormatFloat(mbps, 'f', 2, 64))
+	}
+}
