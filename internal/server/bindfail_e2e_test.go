@@ -86,3 +86,51 @@ func TestBindFailureFailsOnlyThatListener(t *testing.T) {
 		return err == nil && len(got.Response.ListenerSet) == 0
 	})
 }
+
+// TestReopenOnTakenPort: a listener whose port is taken while its proxy
+// is closed cannot come back with OpenProxies; it reads as still coming
+// up (status 1), not running, until the port is free again.
+func TestReopenOnTakenPort(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	listener, addr := n.listenerTo(proxy, ip, "back")
+	status := func() uint64 {
+		var r struct {
+			ListenerSet []struct{ ListenerStatus uint64 }
+		}
+		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil || len(r.ListenerSet) != 1 {
+			t.Fatalf("describe: %+v, %v", r, err)
+		}
+		return r.ListenerSet[0].ListenerStatus
+	}
+	proxyStatus := func(want string) func() bool {
+		return func() bool {
+			var r struct{ ProxySet []struct{ Status string } }
+			if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{proxy}}, &r); err != nil {
+				t.Fatal(err)
+			}
+			return len(r.ProxySet) == 1 && r.ProxySet[0].Status == want
+		}
+	}
+	if err := n.Call(n.c, "CloseProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.until("proxy closed", proxyStatus("CLOSED"))
+	var squatter net.Listener
+	n.until("port free after the drain", func() bool {
+		var err error
+		squatter, err = net.Listen("tcp", addr.String())
+		return err == nil
+	})
+	defer squatter.Close()
+	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.until("proxy running", proxyStatus("RUNNING"))
+	n.until("listener reading as coming up", func() bool { return status() == 1 })
+	squatter.Close()
+	n.until("listener running again", func() bool { return status() == 0 })
+	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "back" {
+		t.Fatalf("after the port was freed: got %q, %v; want back", got, err)
+	}
+}
