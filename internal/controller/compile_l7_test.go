@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestCompileHTTPS: what an HTTPS listener, its domain and rule configure
+// through the API reaches the snapshot the edge runs: certificates with
+// unsealed keys, client CAs (mutual TLS), TLS versions and ciphers, a
+// domain's overrides, basic auth users, origin verification, the proxy's
+// client certificate, the rule's forward host and SNI, health check
+// parameters, headers, error pages and origins.
+func TestCompileHTTPS(t *testing.T) {
+	cert := func(id, content string) *model.Certificate {
+		return &model.Certificate{Base: model.Base{ID: id}, Content: content, KeySealed: "sealed-" + id}
+	}
+	st := &State{Objects: map[string][]model.Object{
+		model.KindProxy: {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
+		model.KindCertificate: {cert("cert-l", "LISTENER"), cert("cert-ca", "CLIENT CA"), cert("cert-d", "DOMAIN"),
+			cert("cert-users", "alice:x bob:y"), cert("cert-oca", "ORIGIN CA"), cert("cert-gaap", "GAAP")},
+		model.KindRealServer: {&model.RealServer{Base: model.Base{ID: "rs-1"}, Address: "10.0.0.1"},
+			&model.RealServer{Base: model.Base{ID: "rs-2"}, Address: "origin.example", IsDomain: true}},
+		model.KindListener: {&model.Listener{Base: model.Base{ID: "listener-s"}, ProxyID: "link-1", Protocol: model.HTTPS, Port: 443,
+			CertificateID: "cert-l", AuthType: 1, ClientCertificateIDs: []string{"cert-ca"}, ForwardProtocol: "HTTPS",
+			TLSSupportVersion: []string{snapshot.TLS12, snapshot.TLS13}, TLSCiphers: "GAAP_TLS_CIPHERS_STRICT", Http3Supported: 1}},
+		model.KindDomain: {&model.Domain{Base: model.Base{ID: "d-1"}, ListenerID: "listener-s", Host: "www.test", IsDefaultServer: true,
+			CertificateID: "cert-d", ClientCertificateIDs: []string{"default"}, TLSSupportVersion: []string{snapshot.TLS13},
+			BasicAuth: 1, BasicAuthConfID: "cert-users", RealServerAuth: 1, RealServerCertificateIDs: []string{"cert-oca"},
+			RealServerCertificateDomain: "origin.test", GaapAuth: 1, GaapCertificateID: "cert-gaap"}},
+		model.KindRule: {&model.Rule{Base: model.Base{ID: "rule-1"}, ListenerID: "listener-s", Domain: "www.test", Path: "/api",
+			Scheduler: "wrr", HealthCheck: 1, ForwardProtocol: "default", ForwardHost: "default",
+			ServerNameIndicationSwitch: "ON", ServerNameIndication: "sni.test",
+			Check: model.CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/health", Method: "HEAD", StatusCode: []int64{200, 300},
+				Domain: "check.test", HealthyThreshold: 2, UnhealthyThreshold: 3},
+			Headers: []model.HeaderParam{{Name: "X-A", Value: "1"}},
+			Bindings: []model.Bound{{RealServerID: "rs-1", Port: 8443, Weight: 3}, {RealServerID: "rs-2", Port: 443, Weight: 1}}}},
+		model.KindErrorPage: {&model.ErrorPage{Base: model.Base{ID: "ep-1"}, ListenerID: "listener-s", Domain: "www.test",
+			ErrorNos: []int64{502}, NewErrorNo: 500, Body: "page", ClearHeaders: []string{"Server"}}},
+	}}
+	snap := CompileWith(st, func(sealed string) (string, error) { return "KEY:" + strings.TrimPrefix(sealed, "sealed-"), nil })
+	if len(snap.Proxies) != 1 || len(snap.Proxies[0].HTTPListeners) != 1 {
+		t.Fatalf("got %+v; want one HTTPS listener", snap.Proxies)
+	}
+	l := snap.Proxies[0].HTTPListeners[0]
+	if l.Protocol != snapshot.ProtoHTTPS || l.Port != 443 || !l.HTTP3 || l.ForwardProtocol != "HTTPS" {
+		t.Errorf("listener %+v", l)
+	}
+	want := snapshot.TLS{CertPEM: "LISTENER", KeyPEM: "KEY:cert-l", ClientCAPEMs: []string{"CLIENT CA"},
+		MinVersion: snapshot.TLS12, MaxVersion: snapshot.TLS13, Ciphers: "GAAP_TLS_CIPHERS_STRICT"}
+	if l.TLS == nil || l.TLS.CertPEM != want.CertPEM || l.TLS.KeyPEM != want.KeyPEM || !slices.Equal(l.TLS.ClientCAPEMs, want.ClientCAPEMs) ||
+		l.TLS.MinVersion != want.MinVersion || l.TLS.MaxVersion != want.MaxVersion || l.TLS.Ciphers != want.Ciphers {
+		t.Errorf("listener TLS %+v; want %+v", l.TLS, want)
+	}
+	if len(l.Domains) != 1 {
+		t.Fatalf("domains %+v", l.Domains)
+	}
+	d := l.Domains[0]
+	// "default" client CAs: the listener's stay (no override).
+	if d.TLS == nil || d.TLS.CertPEM != "DOMAIN" || d.TLS.KeyPEM != "KEY:cert-d" || d.TLS.ClientCAPEMs != nil || d.TLS.MinVersion != snapshot.TLS13 {
+		t.Errorf("domain TLS %+v; want its certificate and TLS 1.3 only", d.TLS)
+	}
+	if !d.IsDefault || !slices.Equal(d.BasicAuth, []string{"alice:x", "bob:y"}) || !slices.Equal(d.OriginCAPEMs, []string{"ORIGIN CA"}) ||
+		d.OriginServerName != "origin.test" || d.ClientCertPEM != "GAAP" || d.ClientKeyPEM != "KEY:cert-gaap" {
+		t.Errorf("domain %+v", d)
+	}
+	if len(d.ErrorPages) != 1 || d.ErrorPages[0].NewErrorNo != 500 || d.ErrorPages[0].ErrorNos[0] != 502 || d.ErrorPages[0].Body != "page" {
+		t.Errorf("error pages %+v", d.ErrorPages)
+	}
+	if len(d.Rules) != 1 {
+		t.Fatalf("rules %+v", d.Rules)
+	}
+	r := d.Rules[0]
+	h := snapshot.HTTPCheck{Enabled: true, Interval: 5 * time.Second, Timeout: 2 * time.Second, Healthy: 2, Unhealthy: 3,
+		Path: "/health", Method: "HEAD", Host: "check.test", StatusClasses: []int{200, 300}}
+	if r.Path != "/api" || r.Scheduler != "wrr" || r.ForwardProtocol != "" || r.ForwardHost != "" || r.SNI != "sni.test" ||
+		len(r.Headers) != 1 || r.Headers[0] != (snapshot.Header{Name: "X-A", Value: "1"}) {
+		t.Errorf("rule %+v", r)
+	}
+	if r.Health.Enabled != h.Enabled || r.Health.Interval != h.Interval || r.Health.Timeout != h.Timeout || r.Health.Healthy != h.Healthy ||
+		r.Health.Unhealthy != h.Unhealthy || r.Health.Path != h.Path || r.Health.Method != h.Method || r.Health.Host != h.Host ||
+		!slices.Equal(r.Health.StatusClasses, h.StatusClasses) {
+		t.Errorf("rule health %+v; want %+v", r.Health, h)
+	}
+	wantOrigins := []snapshot.Origin{{ID: "rs-1", Host: "10.0.0.1", Port: 8443, Weight: 3}, {ID: "rs-2", Host: "origin.example", IsDomain: true, Port: 443, Weight: 1}}
+	if !slices.Equal(r.Origins, wantOrigins) {
+		t.Errorf("origins %+v; want %+v", r.Origins, wantOrigins)
+	}
+	if errs := snap.Validate(); len(errs) > 0 {
+		t.Errorf("compiled snapshot is invalid: %v", errs)
+	}
+}
