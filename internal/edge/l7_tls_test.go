@@ -167,3 +167,42 @@ func TestHTTPSOriginVerification(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSVersionsAndCiphers: a domain's TLS versions and cipher policy
+// (TLSSupportVersion, TLSCiphers) are enforced at the handshake over TCP:
+// a TLS 1.2 client is refused where only TLS 1.3 is allowed, and a client
+// offering only CBC suites is refused by STRICT and served by GENERAL.
+func TestHTTPSVersionsAndCiphers(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "server CA")
+	cert, key := ca.leaf(t, "listener", "strict.test", "general.test", "v13.test")
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	dom := func(host string, tlsCfg *snapshot.TLS) snapshot.Domain {
+		return snapshot.Domain{Host: host, TLS: tlsCfg, Rules: []snapshot.Rule{rule("r-"+host, "/", l7Origins(a))}}
+	}
+	l := snapshot.HTTPListener{ID: "lsr-v", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key},
+		Domains: []snapshot.Domain{dom("strict.test", &snapshot.TLS{Ciphers: snapshot.CiphersStrict}),
+			dom("general.test", &snapshot.TLS{Ciphers: snapshot.CiphersGeneral}),
+			dom("v13.test", &snapshot.TLS{MinVersion: snapshot.TLS13, MaxVersion: snapshot.TLS13})}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	tls12 := &tls.Config{RootCAs: ca.pool, MaxVersion: tls.VersionTLS12}
+	cbc := tls12.Clone()
+	cbc.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
+	for _, tc := range []struct {
+		sni    string
+		cfg    *tls.Config
+		refuse bool
+	}{
+		{"v13.test", tls12, true}, {"v13.test", &tls.Config{RootCAs: ca.pool}, false}, {"strict.test", tls12, false},
+		{"strict.test", cbc, true}, {"general.test", cbc, false},
+	} {
+		_, err := handshake(t, addr, tc.sni, tc.cfg)
+		if (err != nil) != tc.refuse {
+			t.Errorf("%s with max TLS %x, suites %x: got %v; want refused %v", tc.sni, tc.cfg.MaxVersion, tc.cfg.CipherSuites, err, tc.refuse)
+		}
+	}
+}
