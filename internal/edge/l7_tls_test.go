@@ -168,6 +168,36 @@ func TestHTTPSOriginVerification(t *testing.T) {
 	}
 }
 
+// TestHTTPSOriginClientCertificate: GaapAuth presents the domain's proxy
+// certificate to an origin that requires one; without it the origin
+// refuses the handshake and the client gets 502.
+func TestHTTPSOriginClientCertificate(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca, proxyCA := newTestPKI(t, "origin CA"), newTestPKI(t, "proxy CA")
+	originCfg := &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "origin", "origin.test")},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: proxyCA.pool}
+	o := httpOrigin(t, "mtls-origin", originCfg)
+	proxyCert, proxyKey := proxyCA.leaf(t, "gaap", "gaap.test")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := func(id string) snapshot.Rule {
+		x := rule(id, "/", l7Origins(o))
+		x.ForwardProtocol, x.SNI = snapshot.ProtoHTTPS, "origin.test"
+		return x
+	}
+	l := snapshot.HTTPListener{ID: "lsr-g", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "with.test", OriginCAPEMs: []string{ca.caPEM}, ClientCertPEM: proxyCert, ClientKeyPEM: proxyKey, Rules: []snapshot.Rule{r("r-with")}},
+		{Host: "without.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{r("r-without")}},
+	}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	for host, want := range map[string]int{"with.test": 200, "without.test": 502} {
+		if resp, _, body := get(t, &http.Client{}, url, host); resp.StatusCode != want {
+			t.Errorf("%s: got %d %q; want %d", host, resp.StatusCode, body, want)
+		}
+	}
+}
+
 // TestHTTPSVersionsAndCiphers: a domain's TLS versions and cipher policy
 // (TLSSupportVersion, TLSCiphers) are enforced at the handshake over TCP:
 // a TLS 1.2 client is refused where only TLS 1.3 is allowed, and a client
