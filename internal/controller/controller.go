@@ -40,7 +40,8 @@ type Controller struct {
 	applied int64 // last revision handed to the applier
 	// retry is set while the data plane failed some objects (a port in
 	// use, say): they are applied again on every tick until they come up.
-	retry bool
+	retry  bool
+	failed map[string]string // Of the last pass, to log changes only.
 	// Interval bounds how long a change can wait without a Notify.
 	Interval time.Duration
 }
@@ -94,9 +95,19 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if err := c.settle(ctx, st, failed); err != nil {
 		return err
 	}
+	// Failed objects are retried every tick: log what changed, not every
+	// retry (a taken port would otherwise log once a second).
 	for id, why := range failed {
-		c.log.Warn("data plane could not apply", "object", id, "reason", why)
+		if c.failed[id] != why {
+			c.log.Warn("data plane could not apply", "object", id, "reason", why)
+		}
 	}
+	for id := range c.failed {
+		if _, still := failed[id]; !still {
+			c.log.Info("data plane applied after failing", "object", id)
+		}
+	}
+	c.failed = failed
 	c.applied, c.retry = st.Revision, len(failed) > 0
 	return nil
 }

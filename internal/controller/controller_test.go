@@ -186,3 +186,42 @@ func TestCompileUDPHealthCheck(t *testing.T) {
 		t.Errorf("health %+v; want the listener's probe on port 8888", h)
 	}
 }
+
+// logCount counts log records by level.
+type logCount struct{ warn, info int }
+
+func (l *logCount) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCount) Handle(_ context.Context, r slog.Record) error {
+	switch r.Level {
+	case slog.LevelWarn:
+		l.warn++
+	case slog.LevelInfo:
+		l.info++
+	}
+	return nil
+}
+func (l *logCount) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCount) WithGroup(string) slog.Handler      { return l }
+
+// TestRetriesLogChangesOnly: an object the data plane keeps failing is
+// retried every pass but logged once, and its recovery once.
+func TestRetriesLogChangesOnly(t *testing.T) {
+	st := openStore(t)
+	plane := &fakePlane{fail: map[string]string{"listener-a": "port taken"}}
+	logs := &logCount{}
+	c := New(st, plane, slog.New(logs))
+	for range 5 {
+		if err := c.Reconcile(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plane.fail = nil
+	for range 2 {
+		if err := c.Reconcile(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(plane.snaps) != 6 || logs.warn != 1 || logs.info != 1 {
+		t.Errorf("%d applies, %d warnings, %d infos; want 6 (5 retries + the recovery), 1 and 1", len(plane.snaps), logs.warn, logs.info)
+	}
+}
