@@ -172,6 +172,13 @@ func openThroughListener(t *testing.T, c *gaapsdk.Client) (net.Conn, netip.AddrP
 	lr, err := c.CreateTCPListeners(cl)
 	must(err)
 	listener := lr.Response.ListenerIds[0]
+	until("listener created", func() bool {
+		d := gaapsdk.NewDescribeTCPListenersRequest()
+		d.ListenerId = listener
+		r, err := c.DescribeTCPListeners(d)
+		must(err)
+		return len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
+	})
 	originPort := uint64(origin.Addr().(*net.TCPAddr).Port)
 	b := gaapsdk.NewBindListenerRealServersRequest()
 	b.ListenerId = listener
