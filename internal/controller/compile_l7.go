@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -155,7 +156,9 @@ func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
 	sr := snapshot.Rule{ID: r.ID, Path: r.Path, Scheduler: r.Scheduler, ForcedRedirect: r.ForcedRedirect,
 		Health: snapshot.HTTPCheck{Enabled: r.HealthCheck == 1,
 			Interval: time.Duration(r.Check.DelayLoop) * time.Second, Timeout: time.Duration(r.Check.ConnectTimeout) * time.Second,
-			Healthy: int(r.Check.HealthyThreshold), Unhealthy: int(r.Check.UnhealthyThreshold),
+			// The API's FailedThreshold ("over it the origin is blocked")
+			// is the checks' fall count.
+			Healthy: int(r.Check.HealthyThreshold), Unhealthy: int(cmp.Or(r.Check.FailedThreshold, r.Check.UnhealthyThreshold)),
 			Path: r.Check.Path, Method: r.Check.Method, Host: r.Check.Domain},
 	}
 	for _, s := range r.Check.StatusCode {

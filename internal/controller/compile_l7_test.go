@@ -37,7 +37,7 @@ func TestCompileHTTPS(t *testing.T) {
 			Scheduler: "wrr", HealthCheck: 1, ForwardProtocol: "default", ForwardHost: "default",
 			ServerNameIndicationSwitch: "ON", ServerNameIndication: "sni.test",
 			Check: model.CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/health", Method: "HEAD", StatusCode: []int64{200, 300},
-				Domain: "check.test", HealthyThreshold: 2, UnhealthyThreshold: 3},
+				Domain: "check.test", HealthyThreshold: 2, FailedThreshold: 3},
 			Headers:  []model.HeaderParam{{Name: "X-A", Value: "1"}},
 			Bindings: []model.Bound{{RealServerID: "rs-1", Port: 8443, Weight: 3}, {RealServerID: "rs-2", Port: 443, Weight: 1}}}},
 		model.KindErrorPage: {&model.ErrorPage{Base: model.Base{ID: "ep-1"}, ListenerID: "listener-s", Domain: "www.test",

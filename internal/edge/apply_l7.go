@@ -178,11 +178,12 @@ func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
 	return dones
 }
 
-// healthL7 adds "listenerID/ruleID/originID" health to out.
+// healthL7 adds "ruleID/originID" health to out: an HTTP origin is bound
+// to a rule, whose ID is what the API reports its health under.
 func (rt *Runtime) healthL7(out map[string]bool) {
 	for _, e := range rt.l7().servers {
 		for id, b := range e.h.Backends() {
-			out[e.placed.Listener.ID+"/"+id] = b.Healthy()
+			out[id] = b.Healthy()
 		}
 	}
 }
@@ -191,7 +192,7 @@ func (rt *Runtime) healthL7(out map[string]bool) {
 func (rt *Runtime) usersL7(users map[health.Key][]string) {
 	for _, e := range rt.l7().servers {
 		for id, b := range e.h.Backends() {
-			users[b.Key()] = append(users[b.Key()], e.placed.Listener.ID+"/"+id)
+			users[b.Key()] = append(users[b.Key()], id)
 		}
 	}
 }

@@ -31,7 +31,8 @@ type Node interface {
 	// Stats returns cumulative counters; diff two with stats.Delta.
 	Stats() stats.Sample
 	// Health returns the health of every origin in use, keyed by
-	// "listenerID/originID" (events report only flips).
+	// "listenerID/originID", or "ruleID/originID" for HTTP (events report
+	// only flips).
 	Health() map[string]bool
 	// Close stops every listener, lets connections drain for the drain
 	// grace (at most until ctx is done), then aborts the rest.

@@ -103,7 +103,7 @@ func (rt *Runtime) onHealth(c health.Change) {
 }
 
 // Health returns the health of every origin in use, keyed by
-// "listenerID/originID".
+// "listenerID/originID" (TCP/UDP) or "ruleID/originID" (HTTP).
 func (rt *Runtime) Health() map[string]bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

@@ -76,6 +76,10 @@ func ValidateCheck(c *CheckParams) error {
 		return apierr.New(apierr.InvalidParameterValue, "CheckParams.ConnectTimeout must be 2-60 seconds and less than DelayLoop (%d), not %d", c.DelayLoop, c.ConnectTimeout)
 	case len(c.StatusCode) == 0:
 		return apierr.New(apierr.InvalidParameterValue, "CheckParams.StatusCode must list at least one of 100, 200, 300, 400, 500")
+	case c.FailedThreshold < 0 || c.FailedThreshold > 100:
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.FailedThreshold must be 1-100 failed checks (0: the default, 3), not %d", c.FailedThreshold)
+	case c.FailedCountInter < 0 || c.BlockInter < 0:
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.FailedCountInter and BlockInter must not be negative")
 	case c.Domain != "" && ValidateHost("CheckParams.Domain", c.Domain) != nil:
 		return ValidateHost("CheckParams.Domain", c.Domain)
 	}

@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// TestHTTPSAuthVersionsFailoverStatistics covers, through the SDK with
+// real origins, what TestHTTPListenerCarriesRequests and
+// TestHTTPSListenerSNIAndMutualTLS leave out: basic auth, an origin over
+// HTTPS with verification on (right and wrong CA) and off, TLS version
+// refusal, health-check failover on a rule, and the proxy's HttpsQPS.
+func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
+	// Statistics every 300 ms, so that HttpsQPS shows within the test.
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.NoRateLimits, o.DrainGrace, o.StatsInterval = true, time.Second, 300*time.Millisecond
+	})
+	n := &node{API: api, c: api.GAAP(), t: t}
+	proxy, ip := n.proxy()
+	a := echoOrigin(t, "a")
+	serverCA, otherCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e other CA")
+	oc, ok := serverCA.leaf(t, "origin", "origin.e2e.test")
+	pair, err := tls.X509KeyPair([]byte(oc), []byte(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"name": "secure", "host": r.Host})
+	}))
+	secure.Listener.Close()
+	if secure.Listener, err = net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String()); err != nil {
+		t.Fatal(err)
+	}
+	secure.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	secure.StartTLS()
+	t.Cleanup(secure.Close)
+	s := netip.MustParseAddrPort(secure.Listener.Addr().String())
+	dead := netip.AddrPortFrom(l7Origins.Next(), 9) // Nothing listens.
+	ids := n.realServers(a.Addr(), s.Addr(), dead.Addr())
+
+	hosts := []string{"www.e2e.test", "verified.e2e.test", "wrongca.e2e.test", "unverified.e2e.test"}
+	lc, lk := serverCA.leaf(t, "listener", hosts...)
+	port := edgetest.FreePort(t, ip)
+	req := gaapsdk.NewCreateHTTPSListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("https"), new(uint64(port))
+	req.CertificateId, req.ForwardProtocol, req.AuthType = new(n.cert(2, lc, lk)), new("HTTP"), new(uint64(0))
+	resp, err := n.c.CreateHTTPSListener(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := *resp.Response.ListenerId
+	n.waitListener(listener)
+	for _, h := range hosts {
+		n.domain(listener, h, "", "")
+	}
+	toSecure := map[string]any{"ForwardProtocol": "HTTPS", "ServerNameIndicationSwitch": "ON", "ServerNameIndication": "origin.e2e.test"}
+	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	for _, h := range hosts[1:] {
+		n.rule(listener, h, "/", toSecure, map[string]netip.AddrPort{ids[1]: s})
+	}
+	check := map[string]any{"HealthCheck": 1, "CheckParams": map[string]any{"DelayLoop": 5, "ConnectTimeout": 2, "Path": "/",
+		"Method": "GET", "StatusCode": []int{100, 200, 300, 400, 500}, "FailedThreshold": 1}}
+	hc := n.rule(listener, "www.e2e.test", "/hc", check, map[string]netip.AddrPort{ids[0]: a, ids[2]: dead})
+
+	auth := func(host string, params map[string]any) {
+		t.Helper()
+		params["ListenerId"], params["Domain"] = listener, host
+		if err := n.Call(n.c, "SetAuthentication", params, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha1.Sum([]byte("secret"))
+	auth("www.e2e.test", map[string]any{"BasicAuth": 1, "BasicAuthConfId": n.cert(0, "e2e:{SHA}"+base64.StdEncoding.EncodeToString(sum[:]), "")})
+	auth("verified.e2e.test", map[string]any{"RealServerAuth": 1, "RealServerCertificateId": n.cert(3, serverCA.pem, "")})
+	auth("wrongca.e2e.test", map[string]any{"RealServerAuth": 1, "RealServerCertificateId": n.cert(3, otherCA.pem, "")})
+
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(serverCA.pem))
+	c := pinnedClient(addr, &tls.Config{RootCAs: roots})
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("e2e:secret"))}
+	n.until("basic auth applied", func() bool {
+		resp, _ := request(t, c, "https://www.e2e.test", "www.e2e.test", "/", nil)
+		return resp.StatusCode == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") != ""
+	})
+	if resp, body := request(t, c, "https://www.e2e.test", "www.e2e.test", "/", basic); resp.StatusCode != 200 || parse(t, body).Name != "a" {
+		t.Errorf("with the user's password: got %d %s; want 200 from a", resp.StatusCode, body)
+	}
+	for host, want := range map[string]int{"verified.e2e.test": 200, "unverified.e2e.test": 200, "wrongca.e2e.test": 502} {
+		n.until(host+" answering "+http.StatusText(want), func() bool {
+			resp, body := request(t, c, "https://"+host, host, "/", nil)
+			return resp.StatusCode == want && (want != 200 || parse(t, body).Name == "secure")
+		})
+	}
+
+	// Health checks on the rule mark the dead origin abnormal (DelayLoop
+	// 5 s, FailedThreshold 1) and requests keep reaching a.
+	n.until("dead origin abnormal on the rule", func() bool {
+		d := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+		d.RuleIds = []*string{new(hc)}
+		r, err := n.c.DescribeRulesByRuleIds(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range r.Response.RuleSet[0].RealServerSet {
+			if *rs.RealServerId == ids[2] {
+				return *rs.RealServerStatus == 1
+			}
+		}
+		return false
+	})
+	for range 4 {
+		if resp, body := request(t, c, "https://www.e2e.test", "www.e2e.test", "/hc", basic); resp.StatusCode != 200 || parse(t, body).Name != "a" {
+			t.Fatalf("after failover: got %d %s; want 200 from a", resp.StatusCode, body)
+		}
+	}
+
+	// HttpsQPS of the proxy is non-zero while requests flow.
+	n.until("HttpsQPS recorded", func() bool {
+		for range 20 {
+			request(t, c, "https://www.e2e.test", "www.e2e.test", "/", basic)
+		}
+		now := time.Now().In(time.FixedZone("UTC+8", 8*3600)) // The API's times are Beijing time.
+		var r struct {
+			StatisticsData []struct {
+				MetricName string
+				MetricData []struct{ Data float64 }
+			}
+		}
+		if err := n.Call(n.c, "DescribeProxyStatistics", map[string]any{"ProxyId": proxy, "MetricNames": []string{"HttpsQPS"},
+			"StartTime": now.Add(-5 * time.Minute).Format(time.DateTime), "EndTime": now.Format(time.DateTime), "Granularity": 60}, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.StatisticsData {
+			for _, p := range m.MetricData {
+				if m.MetricName == "HttpsQPS" && p.Data > 0 {
+					return true
+				}
+			}
+		}
+		return false
+	})
+
+	// TLS 1.3 only: a TLS 1.2 client is refused at the handshake.
+	if err := n.Call(n.c, "SetTlsVersion", map[string]any{"ListenerId": listener, "TLSSupportVersion": []string{"TLSv1.3"},
+		"TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.until("TLS 1.2 refused", func() bool {
+		cn, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: roots, ServerName: "www.e2e.test", MaxVersion: tls.VersionTLS12})
+		if err == nil {
+			cn.Close()
+		}
+		return err != nil
+	})
+	if resp, _ := request(t, c, "https://www.e2e.test", "www.e2e.test", "/", basic); resp.StatusCode != 200 || resp.TLS.Version != tls.VersionTLS13 {
+		t.Errorf("TLS 1.3 client: got %d over %x; want 200 over TLS 1.3", resp.StatusCode, resp.TLS.Version)
+	}
+}
