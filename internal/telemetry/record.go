@@ -29,7 +29,10 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	if secs <= 0 {
 		return nil
 	}
-	minute := now.Truncate(time.Minute)
+	// The counts are of [prev, cur): Run samples on minute boundaries, so
+	// that is the minute starting at prev, which the point is stamped with
+	// (as the statistics API reads a point: the minute from its time).
+	minute := prev.At.Truncate(time.Minute)
 	delta := stats.Delta(prev, cur)
 	pts := minutePoints(delta, secs, minute)
 	point := func(id, metric string, v float64) {

@@ -63,7 +63,10 @@ func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
 // Run records every interval (a minute in production) and follows the
 // node's events until ctx ends or the node closes its event channel.
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	// Samples fall on multiples of interval (minute boundaries in
+	// production), so that each minute's point covers that minute.
+	next := time.Now().Truncate(interval).Add(interval)
+	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
 	events := r.node.Events()
 	for {
@@ -80,6 +83,10 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 			if err := r.Record(ctx, now); err != nil && ctx.Err() == nil {
 				r.log.Error("record statistics", "err", err)
 			}
+			for !next.After(now) { // Skip boundaries missed while busy.
+				next = next.Add(interval)
+			}
+			t.Reset(time.Until(next))
 		}
 	}
 }

@@ -64,7 +64,7 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	minute := t0.Add(time.Minute)
+	minute := t0 // The counts are of [t0, t0+1m).
 	want := map[string]float64{InBandwidth: 10, OutBandwidth: 1, InPackets: 100, Concurrent: 3, Latency: 4}
 	for metric, v := range want {
 		pts, err := st.Query(t.Context(), "listener-1", metric, 60, minute, minute)
@@ -106,7 +106,7 @@ func TestTeoOriginHealth(t *testing.T) {
 	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	minute := t0.Add(time.Minute)
+	minute := t0 // The counts are of [t0, t0+1m).
 	for _, tc := range []struct {
 		obj  string
 		want []float64
@@ -144,7 +144,7 @@ func TestHTTPQPSPerProxy(t *testing.T) {
 	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	minute := t0.Add(time.Minute)
+	minute := t0 // The counts are of [t0, t0+1m).
 	for metric, want := range map[string]float64{HttpQPS: 100, HttpsQPS: 20, HttpQPSPercent: 0.5, HttpsQPSPercent: 0.1} {
 		pts, err := st.Query(t.Context(), "link-a", metric, 60, minute, minute)
 		if err != nil || len(pts) != 1 || pts[0].Value != want {
@@ -201,7 +201,7 @@ func TestRollupWindows(t *testing.T) {
 	st, node, r := newTestRecorder(t)
 	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
 	var total int64
-	for m := 1; m <= 6; m++ { // minutes 10:01 … 10:06, m new connections each
+	for m := 1; m <= 6; m++ { // minutes 10:00 … 10:05, m new connections each
 		total += int64(m)
 		node.sample = stats.Sample{At: t0.Add(time.Duration(m) * time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: total}}}
 		if err := r.Record(t.Context(), t0.Add(time.Duration(m)*time.Minute)); err != nil {
@@ -213,8 +213,8 @@ func TestRollupWindows(t *testing.T) {
 		start time.Time
 		want  float64
 	}{
-		{300, t0, 1 + 2 + 3 + 4},
-		{300, t0.Add(5 * time.Minute), 5 + 6},
+		{300, t0, 1 + 2 + 3 + 4 + 5},
+		{300, t0.Add(5 * time.Minute), 6},
 		{3600, t0, 21},
 		{86400, t0.Truncate(24 * time.Hour), 21},
 	} {
