@@ -98,3 +98,67 @@ func TestWRRAndBandwidthThroughAPI(t *testing.T) {
 		t.Errorf("download: got %s Mbps; want 10 ± 10 %%", strconv.FormatFloat(mbps, 'f', 2, 64))
 	}
 }
+
+// TestFailoverSwitchThroughAPI: with FailoverSwitch, connections go to
+// the master origin only; when its health checks fail they go to the
+// slave, and back to the master once it recovers.
+func TestFailoverSwitchThroughAPI(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	a, b := origins.Next(), origins.Next()
+	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "master"))
+	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "slave"))
+	ids := n.realServers(a, b)
+	port := edgetest.FreePort(t, ip)
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "failover", "Ports": []int{port},
+		"Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 1, "FailoverSwitch": 1, "HealthCheck": 1,
+		"DelayLoop": 5, "ConnectTimeout": 2, "HealthyThreshold": 1, "UnhealthyThreshold": 1}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	listener := resp.ListenerIds[0]
+	n.waitListener(listener)
+	set := []map[string]any{
+		{"RealServerId": ids[0], "RealServerIP": a.String(), "RealServerPort": oa.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "master"},
+		{"RealServerId": ids[1], "RealServerIP": b.String(), "RealServerPort": ob.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "slave"},
+	}
+	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": listener, "RealServerBindSet": set}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.waitListener(listener)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	all := func(want string) {
+		t.Helper()
+		for i := range 4 {
+			if got := fetch(t, to); got != want {
+				t.Fatalf("connection %d: got %q; want %s", i, got, want)
+			}
+		}
+	}
+	all("master")
+	masterStatus := func() int64 {
+		var r struct {
+			ListenerSet []struct {
+				RealServerSet []struct {
+					RealServerId     string
+					RealServerStatus int64
+				}
+			}
+		}
+		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range r.ListenerSet[0].RealServerSet {
+			if rs.RealServerId == ids[0] {
+				return rs.RealServerStatus
+			}
+		}
+		return -1
+	}
+	oa.Close()
+	n.until("master abnormal", func() bool { return masterStatus() == 1 })
+	all("slave")
+	edgetest.StartTCP(t, oa.Addr, proxyProtocolName(t, "master"))
+	n.until("master normal again", func() bool { return masterStatus() == 0 })
+	all("master")
+}
