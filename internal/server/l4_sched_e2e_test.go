@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,4 +162,82 @@ func TestFailoverSwitchThroughAPI(t *testing.T) {
 	edgetest.StartTCP(t, oa.Addr, proxyProtocolName(t, "master"))
 	n.until("master normal again", func() bool { return masterStatus() == 0 })
 	all("master")
+}
+
+// TestUDPHealthCheckThroughAPI: a UDP listener's PORT checks probe each
+// origin's CheckPort with SendContext and expect RecvContext; an origin
+// whose probe stops answering is reported abnormal and new sessions go to
+// the other one.
+func TestUDPHealthCheckThroughAPI(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	const checkPort = 4998
+	var alive [2]atomic.Bool
+	var services [2]netip.AddrPort
+	hosts := [2]netip.Addr{origins.Next(), origins.Next()}
+	for i, name := range []string{"a:", "b:"} {
+		alive[i].Store(true)
+		services[i] = edgetest.StartUDP(t, netip.AddrPortFrom(hosts[i], 0), edgetest.Prefix(name)).Addr
+		edgetest.StartUDP(t, netip.AddrPortFrom(hosts[i], checkPort), func(_ netip.AddrPort, p []byte) []byte {
+			if alive[i].Load() && string(p) == "ping" {
+				return []byte("pong")
+			}
+			return nil
+		})
+	}
+	ids := n.realServers(hosts[0], hosts[1])
+	port := edgetest.FreePort(t, ip)
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "udp-hc", "Ports": []int{port},
+		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 1, "DelayLoop": 5, "ConnectTimeout": 2,
+		"HealthyThreshold": 1, "UnhealthyThreshold": 1, "CheckType": "PORT", "CheckPort": checkPort,
+		"ContextType": "TEXT", "SendContext": "ping", "RecvContext": "pong"}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	listener := resp.ListenerIds[0]
+	n.waitListener(listener)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: services[0], ids[1]: services[1]})
+	status := func(id string) int64 {
+		var r struct {
+			ListenerSet []struct {
+				BindStatus    int64
+				RealServerSet []struct {
+					RealServerId     string
+					RealServerStatus int64
+				}
+			}
+		}
+		if err := n.Call(n.c, "DescribeUDPListeners", map[string]any{"ListenerId": listener}, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range r.ListenerSet[0].RealServerSet {
+			if rs.RealServerId == id {
+				return rs.RealServerStatus
+			}
+		}
+		return -1
+	}
+	// Both probes answer on the check port (not on the service ports,
+	// which answer "a:ping"): both normal.
+	time.Sleep(500 * time.Millisecond)
+	if status(ids[0]) != 0 || status(ids[1]) != 0 {
+		t.Fatalf("origins %d, %d; want both normal", status(ids[0]), status(ids[1]))
+	}
+	alive[0].Store(false)
+	n.until("origin a abnormal", func() bool { return status(ids[0]) == 1 })
+	to := netip.AddrPortFrom(ip, uint16(port))
+	for i := range 4 { // New sessions (new client ports) all go to b.
+		c, err := net.Dial("udp", to.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		_, _ = c.Write([]byte("x"))
+		buf := make([]byte, 16)
+		nr, err := c.Read(buf)
+		c.Close()
+		if err != nil || string(buf[:nr]) != "b:x" {
+			t.Fatalf("session %d: got %q, %v; want b:x", i, buf[:nr], err)
+		}
+	}
 }
