@@ -124,6 +124,7 @@ func TestRestartRestoresListeners(t *testing.T) {
 	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
 	mod := func(o *server.Options) {
 		o.DataDir, o.VIPPool, o.DrainGrace = dir, pool, 100*time.Millisecond
+		o.StatsInterval = time.Hour // Only Close records.
 		if dsn == "" {
 			dsn = o.StoreDSN // the second node opens the first one's store
 		}
@@ -132,7 +133,10 @@ func TestRestartRestoresListeners(t *testing.T) {
 	api := xtest.StartAPIWith(t, mod)
 	n := &node{API: api, c: api.GAAP(), t: t}
 	proxy, ip := n.proxy()
-	_, addr := n.listenerTo(proxy, ip, "ok")
+	listener, addr := n.listenerTo(proxy, ip, "ok")
+	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
+		t.Fatalf("before the stop: got %q, %v", got, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := api.Close(ctx); err != nil {
@@ -141,8 +145,13 @@ func TestRestartRestoresListeners(t *testing.T) {
 	if _, err := fetchFrom(origins.Next(), addr); err == nil {
 		t.Fatal("the listener still answers after the node stopped")
 	}
-	xtest.StartAPIWith(t, mod)
+	api2 := xtest.StartAPIWith(t, mod)
 	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
 		t.Fatalf("after restart: got %q, %v; want ok at once", got, err)
+	}
+	// The stop recorded the last, partial minute: the connection is in it.
+	pts, err := api2.Store.Stats().Query(ctx, listener, "OutBandwidth", 60, time.Now().Add(-2*time.Minute), time.Now())
+	if err != nil || len(pts) == 0 || pts[len(pts)-1].Value <= 0 {
+		t.Errorf("statistics of the minute before the stop: %+v, %v; want its traffic", pts, err)
 	}
 }

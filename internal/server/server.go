@@ -194,14 +194,21 @@ func loadAccounts(o Options) (*cloudapi.Accounts, error) {
 	return cloudapi.NewAccounts(accts...)
 }
 
-// Close stops the API and the controller, drains the data plane until ctx
-// ends, and closes the store. Later calls return the first call's result.
+// Close stops the API and the controller, drains the data plane (for its
+// grace, at most until ctx ends), records the last statistics and closes
+// the store. Later calls return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		err := s.http.Shutdown(ctx)
 		s.cancel()
 		<-s.done
-		s.closeErr = errors.Join(err, s.Edge.Close(ctx), s.Store.Close())
+		err = errors.Join(err, s.Edge.Close(ctx))
+		// The statistics of the last, partial minute, drain included (the
+		// recorder stopped with the controller). Its own deadline: the
+		// drain may have used up ctx's.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.closeErr = errors.Join(err, s.Telemetry.Record(rctx, time.Now()), s.Store.Close())
 	})
 	return s.closeErr
 }
