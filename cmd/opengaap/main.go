@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/l7"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/server"
 )
@@ -38,9 +40,16 @@ func serve(args []string) error {
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
-	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish")
+	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish (0: cut at once)")
+	fs.DurationVar(&o.BodyIdleTimeout, "body-idle-timeout", l7.BodyIdleTimeout, "end an HTTP request whose client sends none of its body for this long (HTTP/2 and HTTP/3: the stream)")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
+	switch {
+	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0:
+		return errors.New("--drain-grace must not be negative and --body-idle-timeout must be positive")
+	case o.DrainGrace == 0:
+		o.DrainGrace = -1 // The data plane's "no drain" (its 0 is the default).
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Log = log
 
@@ -62,7 +71,7 @@ func serve(args []string) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	// Connections drain for the grace, then are cut; the rest is quick.
-	sctx, cancel := context.WithTimeout(context.Background(), o.DrainGrace+10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), max(o.DrainGrace, 0)+10*time.Second)
 	defer cancel()
 	return s.Close(sctx)
 }

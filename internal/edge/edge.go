@@ -41,8 +41,9 @@ type Node interface {
 
 // Options configure a Runtime. The zero value is usable.
 type Options struct {
-	// DrainGrace is how long connections of a removed TCP listener (or a
-	// closed proxy) may continue before they are aborted; 0 means 30s.
+	// DrainGrace is how long connections of a removed listener, a closed
+	// proxy, or all of them on Close may continue before they are
+	// aborted; 0 means 30s, negative means no drain (cut at once).
 	DrainGrace time.Duration
 	// ResolveEvery is the re-resolution period of domain origins; 0 = 30s.
 	ResolveEvery time.Duration
@@ -63,8 +64,11 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.DrainGrace <= 0 {
+	switch {
+	case o.DrainGrace == 0:
 		o.DrainGrace = 30 * time.Second
+	case o.DrainGrace < 0: // No drain: connections are cut at once.
+		o.DrainGrace = 0
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256

@@ -48,11 +48,15 @@ type Options struct {
 	// NoRateLimits disables the per-action rate limits.
 	NoRateLimits bool
 	// DrainGrace bounds how long connections of removed listeners and
-	// closed proxies may finish; 0 means 30 s.
+	// closed proxies, and all of them on Close, may finish; 0 means 30 s,
+	// negative means no drain.
 	DrainGrace time.Duration
 	// MirrorRateMbps caps the payload traffic mirroring copies on this
 	// node, in Mbit/s (0 = the data plane's default, negative = no cap).
 	MirrorRateMbps int64
+	// BodyIdleTimeout ends an HTTP request whose client sends none of its
+	// body for this long; 0 means l7.BodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 	// StatsInterval is how often statistics are recorded; 0 means a minute.
 	StatsInterval time.Duration
 	Log           *slog.Logger
@@ -74,6 +78,7 @@ type Server struct {
 	done       chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
+	log        *slog.Logger
 }
 
 // Start opens the store, reconciles once (so every configured listener is
@@ -121,9 +126,10 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		}
 	}
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
-	s := &Server{Store: st, done: make(chan struct{})}
+	s := &Server{Store: st, done: make(chan struct{}), log: o.Log}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
-	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
+	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
+		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
 	dp := &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}
@@ -208,7 +214,10 @@ func (s *Server) Close(ctx context.Context) error {
 		// drain may have used up ctx's.
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s.closeErr = errors.Join(err, s.Telemetry.Record(rctx, time.Now()), s.Store.Close())
+		if rerr := s.Telemetry.Record(rctx, time.Now()); rerr != nil { // Lost figures do not fail a shutdown.
+			s.log.Error("record the last statistics", "err", rerr)
+		}
+		s.closeErr = errors.Join(err, s.Store.Close())
 	})
 	return s.closeErr
 }

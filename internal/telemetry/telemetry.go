@@ -65,8 +65,14 @@ func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 	// Samples fall on multiples of interval (minute boundaries in
 	// production), so that each minute's point covers that minute.
-	next := time.Now().Truncate(interval).Add(interval)
-	t := time.NewTimer(time.Until(next))
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	untilNext := func() time.Duration {
+		now := time.Now()
+		return now.Truncate(interval).Add(interval).Sub(now)
+	}
+	t := time.NewTimer(untilNext())
 	defer t.Stop()
 	events := r.node.Events()
 	for {
@@ -83,10 +89,7 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 			if err := r.Record(ctx, now); err != nil && ctx.Err() == nil {
 				r.log.Error("record statistics", "err", err)
 			}
-			for !next.After(now) { // Skip boundaries missed while busy.
-				next = next.Add(interval)
-			}
-			t.Reset(time.Until(next))
+			t.Reset(untilNext()) // From the clock now: a busy or stepped clock skips, never spins.
 		}
 	}
 }

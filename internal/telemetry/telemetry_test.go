@@ -58,7 +58,7 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
 		key("listener-1@link-a"): {BytesIn: 50_000_000, BytesOut: 5_000_000, PacketsIn: 6000, Active: 2, DialCount: 4, DialNanos: 8e6},
 		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1, AnswerCount: 2, AnswerNanos: 16e6},
-		key("listener-u"):        {PacketsIn: 900, Dropped: 60, Shaped: 40}, // 100 of 1000 datagrams lost.
+		key("listener-u"):        {PacketsIn: 400, PacketsOut: 500, Dropped: 60, Shaped: 40}, // 100 of 1000 datagrams lost.
 	}}
 	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false})
 	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {

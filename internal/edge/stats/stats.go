@@ -160,6 +160,13 @@ func Delta(prev, cur Sample) map[Key]Values {
 	out := make(map[Key]Values, len(cur.Values))
 	for k, c := range cur.Values {
 		p := prev.Values[k]
+		if c.BytesIn < p.BytesIn || c.BytesOut < p.BytesOut || c.NewConns < p.NewConns || c.Requests < p.Requests ||
+			c.PacketsIn < p.PacketsIn || c.PacketsOut < p.PacketsOut || c.DialCount < p.DialCount {
+			// Counters only grow: these are new ones under a key that was
+			// forgotten and reused in between (an origin unbound, then
+			// bound again), counting from zero.
+			p = Values{}
+		}
 		v := Values{
 			BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
 			PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
