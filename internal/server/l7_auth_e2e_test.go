@@ -24,7 +24,8 @@ import (
 // real origins, what TestHTTPListenerCarriesRequests and
 // TestHTTPSListenerSNIAndMutualTLS leave out: basic auth, an origin over
 // HTTPS with verification on (right and wrong CA) and off, TLS version
-// refusal, health-check failover on a rule, and the proxy's HttpsQPS.
+// refusal, health-check failover on a rule, the proxy's HttpsQPS, and a
+// default domain (IsDefaultServer) taking unknown hosts.
 func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 	// Statistics every 300 ms, so that HttpsQPS shows within the test.
 	api := xtest.StartAPIWith(t, func(o *server.Options) {
@@ -154,6 +155,18 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 			}
 		}
 		return false
+	})
+
+	// A domain made the default server takes the hosts no domain names
+	// (its own TLS settings, so its connection is made for it: no SNI).
+	if err := n.Call(n.c, "ModifyDomain", map[string]any{"ListenerId": listener, "OldDomain": "unverified.e2e.test",
+		"NewDomain": "unverified.e2e.test", "IsDefaultServer": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	anyHost := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "unverified.e2e.test"})
+	n.until("unknown host served by the default domain", func() bool {
+		resp, body := request(t, anyHost, "https://unverified.e2e.test", "unknown.test", "/", nil)
+		return resp.StatusCode == 200 && parse(t, body).Name == "secure"
 	})
 
 	// TLS 1.3 only: a TLS 1.2 client is refused at the handshake.
