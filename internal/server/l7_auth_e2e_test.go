@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"testing"
 	"time"
 
@@ -156,6 +157,15 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 		}
 		return false
 	})
+
+	// The proxy's own HTTP counters at /metrics: answers by class, 401s
+	// among them.
+	metrics := httpGet(t, "http://"+n.Addr+"/metrics")
+	for _, m := range []string{"opengaap_http_responses_2xx_total", "opengaap_http_responses_4xx_total", "opengaap_http_requests_total"} {
+		if !regexp.MustCompile(m + `\{id="` + proxy + `",kind="proxy"\} [1-9]`).MatchString(metrics) {
+			t.Errorf("/metrics lacks %s for proxy %s", m, proxy)
+		}
+	}
 
 	// A domain made the default server takes the hosts no domain names
 	// (its own TLS settings, so its connection is made for it: no SNI).

@@ -36,6 +36,8 @@ var counterDefs = []struct {
 	{"opengaap_http_requests_total", "HTTP requests answered.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Requests) }},
 	{"opengaap_http_answer_seconds_total", "Summed time from an HTTP request's arrival to its answer's head.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.AnswerNanos) / 1e9 }},
 	{"opengaap_http_answers_timed_total", "HTTP answers whose head was sent (the count of the sum above).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.AnswerCount) }},
+	{"opengaap_http_aborted_total", "HTTP requests whose client went away before an answer.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[0]) }},
+	{"opengaap_http_responses_1xx_total", "HTTP answers with a 1xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[1]) }},
 	{"opengaap_http_responses_2xx_total", "HTTP answers with a 2xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[2]) }},
 	{"opengaap_http_responses_3xx_total", "HTTP answers with a 3xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[3]) }},
 	{"opengaap_http_responses_4xx_total", "HTTP answers with a 4xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[4]) }},
