@@ -30,9 +30,9 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 		switch e.Kind {
 		case "proxy":
 			bad["p/"+e.ID] = e.Err
-			rep.Errors = append(rep.Errors, e.Error())
+			rep.invalid(e.ID, e.Error())
 		case "mirror": // The mirror engine skips invalid mirrors itself.
-			rep.Errors = append(rep.Errors, e.Error())
+			rep.invalid(e.ID, e.Error())
 		default:
 			bad["l/"+e.ID] = e.Err
 		}

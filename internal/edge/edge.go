@@ -99,8 +99,20 @@ type Report struct {
 	Listeners []ListenerStatus `json:"listeners"`
 	// Errors are validation errors of objects other than listeners
 	// (proxies, policies); such a proxy keeps its previous state.
-	Errors        []string `json:"errors,omitempty"`
-	DroppedEvents int64    `json:"droppedEvents,omitempty"`
+	Errors []string `json:"errors,omitempty"`
+	// Invalid has the same errors by the ID of the object (a proxy or a
+	// mirror), so that what waits for it can fail.
+	Invalid       map[string]string `json:"invalid,omitempty"`
+	DroppedEvents int64             `json:"droppedEvents,omitempty"`
+}
+
+// invalid records the validation error of a proxy or mirror.
+func (r *Report) invalid(id, msg string) {
+	r.Errors = append(r.Errors, msg)
+	if r.Invalid == nil {
+		r.Invalid = map[string]string{}
+	}
+	r.Invalid[id] = msg
 }
 
 // OK reports whether every listener of the snapshot runs as specified: the

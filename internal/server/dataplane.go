@@ -54,7 +54,10 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 		id, _, _ := strings.Cut(l.ID, "@")
 		failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
 	}
-	if len(rep.Errors) > 0 {
+	for id, why := range rep.Invalid { // A proxy or mirror: its tasks fail.
+		failed[id] = why
+	}
+	if len(rep.Errors) > len(rep.Invalid) { // Anything else (the mirror engine's).
 		failed["snapshot"] = strings.Join(rep.Errors, "; ")
 	}
 	d.mu.Lock()

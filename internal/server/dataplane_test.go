@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/controller"
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// reportingNode answers every Apply with rep.
+type reportingNode struct{ rep edge.Report }
+
+func (n *reportingNode) Apply(*snapshot.Snapshot) edge.Report { return n.rep }
+func (n *reportingNode) Events() <-chan edge.Event            { return nil }
+func (n *reportingNode) Stats() stats.Sample                  { return stats.Sample{} }
+func (n *reportingNode) Health() map[string]bool              { return nil }
+func (n *reportingNode) Close(context.Context) error          { return nil }
+
+// TestDataPlaneFailures: what the edge could not run is failed by ID, so
+// the tasks waiting for it fail: a group listener's instance under the
+// listener, an invalid proxy or mirror under its own ID; the API then
+// reads the listener as down.
+func TestDataPlaneFailures(t *testing.T) {
+	node := &reportingNode{rep: edge.Report{
+		Listeners: []edge.ListenerStatus{{ID: "listener-g@link-2", State: edge.StateFailed, Error: "bind: address in use"},
+			{ID: "listener-ok", State: edge.StateRunning}},
+		Errors:  []string{"proxy link-3: bad", "mirror tm-1: bad"},
+		Invalid: map[string]string{"link-3": "proxy link-3: bad", "tm-1": "mirror tm-1: bad"},
+	}}
+	d := &dataPlane{node: node}
+	failed, err := d.Apply(context.Background(), &controller.State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"listener-g", "link-3", "tm-1"} {
+		if failed[id] == "" {
+			t.Errorf("%s not failed: %v", id, failed)
+		}
+	}
+	if _, ok := failed["snapshot"]; ok || len(failed) != 3 {
+		t.Errorf("failed %v; want exactly the three objects", failed)
+	}
+	if !d.down("listener-g") || d.down("listener-ok") {
+		t.Error("down: want listener-g down and listener-ok not")
+	}
+}
