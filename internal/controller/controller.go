@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/model"
@@ -40,8 +41,11 @@ type Controller struct {
 	applied int64 // last revision handed to the applier
 	// retry is set while the data plane failed some objects (a port in
 	// use, say): they are applied again on every tick until they come up.
-	retry  bool
-	failed map[string]string // Of the last pass, to log changes only.
+	retry bool
+	// failed is what the data plane could not run in the last pass (IDs →
+	// why): logged when it changes, read by Failing.
+	mu     sync.Mutex
+	failed map[string]string
 	// Interval bounds how long a change can wait without a Notify.
 	Interval time.Duration
 }
@@ -107,9 +111,22 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 			c.log.Info("data plane applied after failing", "object", id)
 		}
 	}
+	c.mu.Lock()
 	c.failed = failed
+	c.mu.Unlock()
 	c.applied, c.retry = st.Revision, len(failed) > 0
 	return nil
+}
+
+// Failing reports whether the last pass's data plane could not run the
+// object id (a listener whose port is taken, say): the API then shows it
+// as still coming up, however its stored status reads (one that ran
+// before a restart or a CloseProxies/OpenProxies keeps status 0).
+func (c *Controller) Failing(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.failed[id]
+	return ok
 }
 
 // Load reads every stored object of every account.

@@ -204,7 +204,8 @@ func (l *logCount) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logCount) WithGroup(string) slog.Handler      { return l }
 
 // TestRetriesLogChangesOnly: an object the data plane keeps failing is
-// retried every pass but logged once, and its recovery once.
+// retried every pass but logged once, and its recovery once; Failing
+// tells it meanwhile.
 func TestRetriesLogChangesOnly(t *testing.T) {
 	st := openStore(t)
 	plane := &fakePlane{fail: map[string]string{"listener-a": "port taken"}}
@@ -215,11 +216,17 @@ func TestRetriesLogChangesOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if !c.Failing("listener-a") || c.Failing("listener-b") {
+		t.Error("Failing: want listener-a failing and listener-b not")
+	}
 	plane.fail = nil
 	for range 2 {
 		if err := c.Reconcile(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if c.Failing("listener-a") {
+		t.Error("Failing: listener-a still failing after it applied")
 	}
 	if len(plane.snaps) != 6 || logs.warn != 1 || logs.info != 1 {
 		t.Errorf("%d applies, %d warnings, %d infos; want 6 (5 retries + the recovery), 1 and 1", len(plane.snaps), logs.warn, logs.info)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/edge"
@@ -20,20 +19,6 @@ type dataPlane struct {
 	openKey controller.KeyOpener
 	// observe, when set, is told every snapshot the node applied.
 	observe func(*snapshot.Snapshot)
-
-	mu     sync.Mutex
-	failed map[string]string // Of the last apply: listener ID → why it is not served.
-}
-
-// down reports whether the last apply failed to serve listener id (its
-// port taken, say): the API then shows it as still coming up, however its
-// stored status reads (a listener that ran before a restart or a
-// CloseProxies/OpenProxies keeps status 0 in the store).
-func (d *dataPlane) down(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_, ok := d.failed[id]
-	return ok
 }
 
 var _ controller.Applier = (*dataPlane)(nil)
@@ -60,8 +45,5 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 	if len(rep.Errors) > len(rep.Invalid) { // Anything else (the mirror engine's).
 		failed["snapshot"] = strings.Join(rep.Errors, "; ")
 	}
-	d.mu.Lock()
-	d.failed = failed
-	d.mu.Unlock()
 	return failed, nil
 }

@@ -132,9 +132,8 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
-	dp := &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}
-	s.GAAP.Down = dp.down
-	s.Controller = controller.New(st, dp, o.Log)
+	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}, o.Log)
+	s.GAAP.Down = s.Controller.Failing
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
