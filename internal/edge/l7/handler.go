@@ -188,6 +188,10 @@ func hostOf(r *http.Request) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
-	// A trailing dot names the same host (as the SNI lookup treats it).
-	return strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	return canonHost(strings.Trim(host, "[]"))
 }
+
+// canonHost is a host name as domains are matched: lower-cased, without
+// the final dot that names the same host. Host headers and SNI both go
+// through it.
+func canonHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }

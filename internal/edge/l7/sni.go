@@ -57,7 +57,7 @@ func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
 }
 
 func (s *serverTLS) forName(sni string) *tls.Config {
-	v := s.handler.match(strings.ToLower(strings.TrimSuffix(sni, ".")))
+	v := s.handler.match(canonHost(sni))
 	if v == nil {
 		return s.listener
 	}
