@@ -215,10 +215,10 @@ func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
 	if b.idle <= 0 {
 		b.idle = BodyIdleTimeout
 	}
-	rc := req.Body
-	b.kill = func() { _ = rc.Close() }
 	if c, ok := req.Context().Value(clientConnKey{}).(net.Conn); ok && req.ProtoMajor == 1 {
 		b.kill = func() { _ = c.Close() }
+	} else {
+		b.kill = func() { _ = b.ReadCloser.Close() }
 	}
 	return b
 }
