@@ -19,8 +19,8 @@ func TestBandwidthCap(t *testing.T) {
 	// its CPU and make the rate look capped lower than it is.
 	const mbps, window = 8, 2 * time.Second
 	got := make(chan float64, 1)
-	up := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { got <- measure(c, window) })
-	down := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), blast)
+	up := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { got <- edgetest.MeasureMbps(c, window) })
+	down := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Blast)
 	ip := lo.Next()
 	p1, p2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
@@ -30,9 +30,9 @@ func TestBandwidthCap(t *testing.T) {
 	mustApply(t, rt, s)
 
 	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p1)))
-	go blast(c)
+	go edgetest.Blast(c)
 	d := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2)))
-	rateDown := measure(d, window)
+	rateDown := edgetest.MeasureMbps(d, window)
 	rateUp := <-got
 	for name, r := range map[string]float64{"client→origin": rateUp, "origin→client": rateDown} {
 		t.Logf("%s: %.2f Mbps (cap %d)", name, r, mbps)
@@ -40,34 +40,6 @@ func TestBandwidthCap(t *testing.T) {
 			t.Errorf("%s: got %.2f Mbps; want %d ± 10%%", name, r, mbps)
 		}
 	}
-}
-
-// blast writes until the connection breaks.
-func blast(c net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		if _, err := c.Write(buf); err != nil {
-			return
-		}
-	}
-}
-
-// measure reads for window after the first byte and returns Mbps.
-func measure(c net.Conn, window time.Duration) float64 {
-	buf := make([]byte, 64<<10)
-	_, _ = c.Read(buf) // The first read includes the bucket's initial burst.
-	start := time.Now()
-	total := 0
-	_ = c.SetReadDeadline(start.Add(window))
-	for {
-		n, err := c.Read(buf)
-		total += n
-		if err != nil {
-			break
-		}
-	}
-	_ = c.Close()
-	return float64(total) * 8 / time.Since(start).Seconds() / 1e6
 }
 
 func TestConnectionCap(t *testing.T) {

@@ -66,34 +66,13 @@ func TestWRRAndBandwidthThroughAPI(t *testing.T) {
 	// Bandwidth 10 Mbps: a download is shaped to 1.25 MB/s (measured after
 	// the token bucket's initial burst).
 	bl := origins.Next()
-	blaster := edgetest.StartTCP(t, netip.AddrPortFrom(bl, 0), func(c net.Conn) {
-		buf := make([]byte, 32<<10)
-		for {
-			if _, err := c.Write(buf); err != nil {
-				return
-			}
-		}
-	})
+	blaster := edgetest.StartTCP(t, netip.AddrPortFrom(bl, 0), edgetest.Blast)
 	down := listener(nil, bound{n.realServers(bl)[0], blaster.Addr, 1})
 	c, err := net.DialTimeout("tcp", down.String(), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	_, _ = c.Read(buf)
-	const window = 2 * time.Second
-	start := time.Now()
-	total := 0
-	_ = c.SetReadDeadline(start.Add(window))
-	for {
-		nr, err := c.Read(buf)
-		total += nr
-		if err != nil {
-			break
-		}
-	}
-	mbps := float64(total) * 8 / time.Since(start).Seconds() / 1e6
+	mbps := edgetest.MeasureMbps(c, 2*time.Second)
 	t.Logf("download through a 10 Mbps proxy: %.2f Mbps", mbps)
 	if mbps < 9 || mbps > 11 {
 		t.Errorf("download: got %s Mbps; want 10 ± 10 %%", strconv.FormatFloat(mbps, 'f', 2, 64))

@@ -138,6 +138,35 @@ func Name(name string) func(net.Conn) {
 // Sink reads everything and discards it.
 func Sink(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
 
+// Blast writes until the connection breaks.
+func Blast(c net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		if _, err := c.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// MeasureMbps reads c for window after its first read (which includes a
+// token bucket's initial burst), closes it and returns the rate in Mbit/s.
+func MeasureMbps(c net.Conn, window time.Duration) float64 {
+	buf := make([]byte, 64<<10)
+	_, _ = c.Read(buf)
+	start := time.Now()
+	total := 0
+	_ = c.SetReadDeadline(start.Add(window))
+	for {
+		n, err := c.Read(buf)
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	_ = c.Close()
+	return float64(total) * 8 / time.Since(start).Seconds() / 1e6
+}
+
 // UDPServer is a test UDP origin that answers every datagram with
 // prefix+payload.
 type UDPServer struct {
