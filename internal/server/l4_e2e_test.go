@@ -124,6 +124,32 @@ func (n *node) waitListener(id string) {
 	})
 }
 
+// originStatus is what Describe{TCP,UDP}Listeners (proto) reports of
+// origin rs on listener: its RealServerStatus (0 normal, 1 abnormal) and
+// the listener's BindStatus. The test fails if rs is not bound there.
+func (n *node) originStatus(proto, listener, rs string) (status, bind int64) {
+	n.t.Helper()
+	var r struct {
+		ListenerSet []struct {
+			BindStatus    int64
+			RealServerSet []struct {
+				RealServerId     string
+				RealServerStatus int64
+			}
+		}
+	}
+	if err := n.Call(n.c, "Describe"+proto+"Listeners", map[string]any{"ListenerId": listener}, &r); err != nil || len(r.ListenerSet) != 1 {
+		n.t.Fatalf("Describe%sListeners %s: %+v, %v", proto, listener, r, err)
+	}
+	for _, o := range r.ListenerSet[0].RealServerSet {
+		if o.RealServerId == rs {
+			return o.RealServerStatus, r.ListenerSet[0].BindStatus
+		}
+	}
+	n.t.Fatalf("origin %s not bound to %s", rs, listener)
+	return 0, 0
+}
+
 // tcpListener creates a TCP listener on a free port of the proxy. It goes
 // through a raw call because SDK v1.0.162 lacks the threshold fields.
 func (n *node) tcpListener(proxy string, ip netip.Addr, scheduler string, health bool) (string, int) {
@@ -250,19 +276,8 @@ func TestHealthCheckFailoverThroughAPI(t *testing.T) {
 	oa.Close()
 	// DelayLoop 5 s, UnhealthyThreshold 1: abnormal within two intervals.
 	n.until("origin a reported abnormal", func() bool {
-		req := gaapsdk.NewDescribeTCPListenersRequest()
-		req.ListenerId = &listener
-		r, err := n.c.DescribeTCPListeners(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := r.Response.ListenerSet[0]
-		for _, rs := range l.RealServerSet {
-			if *rs.RealServerId == ids[0] && *rs.RealServerStatus == 1 {
-				return *l.BindStatus == 0
-			}
-		}
-		return false
+		st, bind := n.originStatus("TCP", listener, ids[0])
+		return st == 1 && bind == 0
 	})
 	for range 4 {
 		if got := fetch(t, netip.AddrPortFrom(ip, uint16(port))); got != "b" {
@@ -273,21 +288,7 @@ func TestHealthCheckFailoverThroughAPI(t *testing.T) {
 	// A second listener bound to the origin already known to be down
 	// reports it abnormal too (its checker does not flip again), and
 	// normal once its health checks are off.
-	status := func(listener string) int64 {
-		req := gaapsdk.NewDescribeTCPListenersRequest()
-		req.ListenerId = &listener
-		r, err := n.c.DescribeTCPListeners(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, rs := range r.Response.ListenerSet[0].RealServerSet {
-			if *rs.RealServerId == ids[0] {
-				return *rs.RealServerStatus
-			}
-		}
-		t.Fatalf("origin a not bound to %s", listener)
-		return 0
-	}
+	status := func(listener string) int64 { st, _ := n.originStatus("TCP", listener, ids[0]); return st }
 	second, _ := n.tcpListener(proxy, ip, "rr", true)
 	n.bind(second, map[string]netip.AddrPort{ids[0]: oa.Addr})
 	n.until("origin a abnormal on the second listener", func() bool { return status(second) == 1 })

@@ -116,25 +116,7 @@ func TestFailoverSwitchThroughAPI(t *testing.T) {
 		}
 	}
 	all("master")
-	masterStatus := func() int64 {
-		var r struct {
-			ListenerSet []struct {
-				RealServerSet []struct {
-					RealServerId     string
-					RealServerStatus int64
-				}
-			}
-		}
-		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil {
-			t.Fatal(err)
-		}
-		for _, rs := range r.ListenerSet[0].RealServerSet {
-			if rs.RealServerId == ids[0] {
-				return rs.RealServerStatus
-			}
-		}
-		return -1
-	}
+	masterStatus := func() int64 { st, _ := n.originStatus("TCP", listener, ids[0]); return st }
 	oa.Close()
 	n.until("master abnormal", func() bool { return masterStatus() == 1 })
 	all("slave")
@@ -176,26 +158,7 @@ func TestUDPHealthCheckThroughAPI(t *testing.T) {
 	listener := resp.ListenerIds[0]
 	n.waitListener(listener)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: services[0], ids[1]: services[1]})
-	status := func(id string) int64 {
-		var r struct {
-			ListenerSet []struct {
-				BindStatus    int64
-				RealServerSet []struct {
-					RealServerId     string
-					RealServerStatus int64
-				}
-			}
-		}
-		if err := n.Call(n.c, "DescribeUDPListeners", map[string]any{"ListenerId": listener}, &r); err != nil {
-			t.Fatal(err)
-		}
-		for _, rs := range r.ListenerSet[0].RealServerSet {
-			if rs.RealServerId == id {
-				return rs.RealServerStatus
-			}
-		}
-		return -1
-	}
+	status := func(id string) int64 { st, _ := n.originStatus("UDP", listener, id); return st }
 	// Both probes answer on the check port (not on the service ports,
 	// which answer "a:ping"): both normal.
 	time.Sleep(500 * time.Millisecond)
