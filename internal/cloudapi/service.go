@@ -106,6 +106,27 @@ func Missing(name string) error {
 // Index names element i of an array parameter, as a prefix for its members.
 func Index(name string, i int) string { return name + "." + strconv.Itoa(i) + "." }
 
+// DefaultLimit is the page size when Limit is left out, in every service.
+const DefaultLimit = 20
+
+// Paging reads the Offset/Limit pair of a Describe action: Offset defaults
+// to 0 and must not be negative; Limit defaults to DefaultLimit and must
+// be 0 to maxLimit (0: no cap), else the error has limitCode (services
+// differ on it).
+func Paging(offset, limit *int64, maxLimit int, limitCode apierr.Code) (int, int, error) {
+	o, l := Value(offset), ValueOr(limit, DefaultLimit)
+	if o < 0 {
+		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative, not %d", o)
+	}
+	switch {
+	case l < 0 && maxLimit == 0:
+		return 0, 0, apierr.New(limitCode, "Limit must not be negative, not %d", l)
+	case l < 0 || maxLimit > 0 && l > int64(maxLimit):
+		return 0, 0, apierr.New(limitCode, "Limit must be between 0 and %d, not %d", maxLimit, l)
+	}
+	return int(o), int(l), nil
+}
+
 // Invalid is the error for a parameter whose value breaks a documented rule.
 func Invalid(name string, format string, args ...any) error {
 	return apierr.New(apierr.InvalidParameterValue, "%s: %s", name, fmt.Sprintf(format, args...))

@@ -13,14 +13,7 @@ import (
 // paging applies the documented Offset/Limit defaults (0 and 20) and the
 // action's cap (maxLimit; 0 = none).
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
-	if o < 0 {
-		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
-	}
-	if l < 0 || (maxLimit > 0 && l > int64(maxLimit)) {
-		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Limit must be between 0 and %d", maxLimit)
-	}
-	return int(o), int(l), nil
+	return cloudapi.Paging(offset, limit, maxLimit, apierr.InvalidParameterValue)
 }
 
 // sortBy sorts stably by cmp, descending when desc.

@@ -20,7 +20,6 @@ const (
 	maxFilters         = 10
 	maxFilterValues    = 5
 	maxTagFilters      = 5
-	defaultLimit       = 20
 	maxDescribeProxies = 100
 )
 

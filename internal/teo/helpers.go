@@ -14,7 +14,6 @@ import (
 
 // Documented limits shared by the Describe actions.
 const (
-	defaultLimit    = 20
 	maxFilterValues = 20
 )
 
@@ -25,14 +24,7 @@ func isoTime(sec int64) *string {
 
 // paging applies Offset/Limit defaults (0, 20) and the action's cap.
 func paging(offset, limit *int64, maxLimit int) (int, int, error) {
-	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
-	if o < 0 {
-		return 0, 0, cloudapi.Invalid("Offset", "must not be negative")
-	}
-	if l < 0 || l > int64(maxLimit) {
-		return 0, 0, cloudapi.Invalid("Limit", "must be 0-%d", maxLimit)
-	}
-	return int(o), int(l), nil
+	return cloudapi.Paging(offset, limit, maxLimit, apierr.InvalidParameterValue)
 }
 
 // filter is a checked Filter or AdvancedFilter.

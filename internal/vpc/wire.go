@@ -10,11 +10,11 @@ import (
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
 
-// Paging defaults and caps of the VPC Describe actions.
+// Caps of the VPC Describe actions (the default page size is
+// cloudapi.DefaultLimit).
 const (
-	defaultLimit = 20
-	maxLimit     = 100
-	maxIDs       = 100
+	maxLimit = 100
+	maxIDs   = 100
 )
 
 // timeZone is the zone of the API's "2006-01-02 15:04:05" times: Tencent
@@ -43,14 +43,7 @@ func tagsOut(in []model.Tag) []vpcapi.Tag {
 
 // paging applies Offset (default 0) and Limit (default 20, at most 100).
 func paging(offset, limit *int64) (int, int, error) {
-	o, l := cloudapi.Value(offset), cloudapi.ValueOr(limit, defaultLimit)
-	if o < 0 {
-		return 0, 0, apierr.New(apierr.InvalidParameterValue, "Offset must not be negative")
-	}
-	if l < 0 || l > maxLimit {
-		return 0, 0, apierr.New(apierr.Code("InvalidParameterValue.Range"), "Limit must be between 0 and %d", maxLimit)
-	}
-	return int(o), int(l), nil
+	return cloudapi.Paging(offset, limit, maxLimit, apierr.Code("InvalidParameterValue.Range"))
 }
 
 // stringPaging is paging for DescribeVpcs, whose Offset and Limit are
