@@ -14,10 +14,11 @@ type index struct {
 	realServers map[string]*model.RealServer
 	policies    map[string]*model.SecurityPolicy // by owner (proxy or group) ID
 	listeners   map[string][]*model.Listener     // by owner (proxy or group) ID
+	unit        int                              // connections per unit of Concurrent
 }
 
-func newIndex(st *State) *index {
-	ix := &index{st: st, realServers: map[string]*model.RealServer{},
+func newIndex(st *State, unit int) *index {
+	ix := &index{st: st, unit: unit, realServers: map[string]*model.RealServer{},
 		policies: map[string]*model.SecurityPolicy{}, listeners: map[string][]*model.Listener{}}
 	for _, o := range st.Objects[model.KindRealServer] {
 		rs := o.(*model.RealServer)
@@ -39,11 +40,11 @@ func newIndex(st *State) *index {
 // group's listener runs on each proxy of the group, under the ID
 // GroupListenerID(listener, proxy) so sockets and counters stay apart.
 // HTTP listeners are included; HTTPS ones need CompileWith's key opener.
-func Compile(st *State) *snapshot.Snapshot { return CompileWith(st, nil) }
+func Compile(st *State) *snapshot.Snapshot { return CompileWith(st, Settings{}) }
 
 // compileL4 is Compile without HTTP(S) listeners (see compile_l7.go).
-func compileL4(st *State) *snapshot.Snapshot {
-	ix := newIndex(st)
+func compileL4(ix *index) *snapshot.Snapshot {
+	st := ix.st
 	snap := &snapshot.Snapshot{Version: st.Revision}
 	for _, o := range st.Objects[model.KindProxy] {
 		p := o.(*model.Proxy)
@@ -59,7 +60,7 @@ func compileL4(st *State) *snapshot.Snapshot {
 
 func (ix *index) proxy(p *model.Proxy) snapshot.Proxy {
 	sp := snapshot.Proxy{
-		ID: p.ID, AccessIP: p.IP, BandwidthMbps: int(p.Bandwidth), MaxConns: int(p.Concurrent) * 10000,
+		ID: p.ID, AccessIP: p.IP, BandwidthMbps: int(p.Bandwidth), MaxConns: int(p.Concurrent) * ix.unit,
 		Closed: p.Closed || p.Status == model.ProxyClosing || p.Status == model.ProxyClosed || p.Banned(),
 	}
 	owners := []string{p.ID}

@@ -13,14 +13,27 @@ import (
 // KeyOpener unseals a certificate's stored private key into PEM.
 type KeyOpener func(sealed string) (string, error)
 
-// CompileWith is Compile including HTTP and HTTPS listeners, whose
-// private keys openKey unseals. With a nil openKey, HTTPS listeners are
-// left out (they cannot serve without keys). A key that fails to open
-// leaves the listener without it, so the edge reports it invalid and the
-// controller fails its task instead of pretending it runs.
-func CompileWith(st *State, openKey KeyOpener) *snapshot.Snapshot {
-	snap := compileL4(st)
-	c := newL7Index(st, openKey)
+// Settings are what a compile takes from the node besides the stored state.
+type Settings struct {
+	// OpenKey unseals HTTPS listeners' private keys. Without it HTTPS
+	// listeners are left out (they cannot serve without keys). A key that
+	// fails to open leaves the listener without it, so the edge reports it
+	// invalid and the controller fails its task instead of pretending it
+	// runs.
+	OpenKey KeyOpener
+	// ConcurrentUnit is how many connections one unit of a proxy's
+	// Concurrent allows: 0 means the API's unit, 10,000. Tests lower it
+	// to reach the cap with a few connections.
+	ConcurrentUnit int
+}
+
+// CompileWith is Compile including HTTP listeners, and HTTPS ones when
+// set can open their keys.
+func CompileWith(st *State, set Settings) *snapshot.Snapshot {
+	openKey := set.OpenKey
+	ix := newIndex(st, cmp.Or(set.ConcurrentUnit, 10_000))
+	snap := compileL4(ix)
+	c := newL7Index(ix, openKey)
 	for i := range snap.Proxies {
 		sp := &snap.Proxies[i]
 		p := c.proxies[sp.ID]
@@ -56,8 +69,9 @@ type l7Index struct {
 	pages   map[string][]*model.ErrorPage // by listener/host
 }
 
-func newL7Index(st *State, open KeyOpener) *l7Index {
-	c := &l7Index{ix: newIndex(st), open: open, proxies: map[string]*model.Proxy{}, certs: map[string]*model.Certificate{},
+func newL7Index(ix *index, open KeyOpener) *l7Index {
+	st := ix.st
+	c := &l7Index{ix: ix, open: open, proxies: map[string]*model.Proxy{}, certs: map[string]*model.Certificate{},
 		keys:    map[string]string{},
 		domains: map[string][]*model.Domain{}, rules: map[string][]*model.Rule{}, pages: map[string][]*model.ErrorPage{}}
 	for _, o := range st.Objects[model.KindProxy] {

@@ -15,8 +15,9 @@ import (
 // with the reason.
 type dataPlane struct {
 	node edge.Node
-	// openKey unseals certificate keys for HTTPS listeners.
-	openKey controller.KeyOpener
+	// compile holds what the compiler takes from the node: the key opener
+	// of HTTPS listeners and the unit of proxies' Concurrent.
+	compile controller.Settings
 	// observe, when set, is told every snapshot the node applied.
 	observe func(*snapshot.Snapshot)
 }
@@ -24,7 +25,7 @@ type dataPlane struct {
 var _ controller.Applier = (*dataPlane)(nil)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
-	snap := controller.CompileWith(st, d.openKey)
+	snap := controller.CompileWith(st, d.compile)
 	rep := d.node.Apply(snap)
 	if d.observe != nil {
 		d.observe(snap)

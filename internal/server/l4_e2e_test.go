@@ -28,10 +28,15 @@ type node struct {
 	churnListener string
 }
 
-func startNode(t *testing.T) *node {
+// startNode starts a node whose statistics run every 300 ms and whose
+// drains last a second; more options can be set by opts.
+func startNode(t *testing.T, opts ...func(*server.Options)) *node {
 	api := xtest.StartAPIWith(t, func(o *server.Options) {
 		o.StatsInterval = 300 * time.Millisecond
 		o.DrainGrace = time.Second
+		for _, f := range opts {
+			f(o)
+		}
 	})
 	return &node{API: api, c: api.GAAP(), t: t}
 }
@@ -48,7 +53,8 @@ func (n *node) until(what string, cond func() bool) {
 	}
 }
 
-// proxy creates a proxy and waits until it runs; it returns its ID and IP.
+// proxy creates a proxy (10 Mbps, Concurrent 2) and waits until it runs;
+// it returns its ID and IP.
 func (n *node) proxy() (string, netip.Addr) {
 	n.t.Helper()
 	req := gaapsdk.NewCreateProxyRequest()

@@ -59,7 +59,10 @@ type Options struct {
 	BodyIdleTimeout time.Duration
 	// StatsInterval is how often statistics are recorded; 0 means a minute.
 	StatsInterval time.Duration
-	Log           *slog.Logger
+	// ConcurrentUnit is how many connections one unit of a proxy's
+	// Concurrent allows; 0 means the API's 10,000. Tests lower it.
+	ConcurrentUnit int
+	Log            *slog.Logger
 }
 
 // Server is a running node.
@@ -132,7 +135,9 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
-	s.Controller = controller.New(st, &dataPlane{node: s.Edge, openKey: sealer.Open, observe: s.Telemetry.Observe}, o.Log)
+	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,
+		compile: controller.Settings{OpenKey: sealer.Open, ConcurrentUnit: o.ConcurrentUnit}}
+	s.Controller = controller.New(st, plane, o.Log)
 	s.GAAP.Down = s.Controller.Failing
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)

@@ -1,0 +1,79 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/netip"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
+)
+
+// TestConcurrencyCapThroughAPI: a proxy created through the SDK with
+// Concurrent 2 holds 2 units of connections at once, refuses the next one
+// (the kernel accepts it, the edge resets it at once) and counts it at
+// /metrics, and takes a new connection once a held one ends. The node's
+// unit is lowered from the API's 10,000 to 25: 10,000 connections would
+// need 40,000 descriptors in this process (client, both sides of the
+// proxy, origin), twice the limit a test may count on; the unit's default
+// is checked by the controller's tests.
+func TestConcurrencyCapThroughAPI(t *testing.T) {
+	const unit, capConns = 25, 50
+	n := startNode(t, func(o *server.Options) { o.ConcurrentUnit = unit })
+	proxy, ip := n.proxy()
+	o := origins.Next()
+	// The origin greets each connection after the PROXY header
+	// (ClientIPMethod 1): a greeting proves the proxy carried it.
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(o, 0), func(c net.Conn) {
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return
+		}
+		io.WriteString(c, "ok")
+		io.Copy(io.Discard, c)
+	})
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{n.realServers(o)[0]: origin.Addr})
+	to := netip.AddrPortFrom(ip, uint16(port)).String()
+
+	// served dials the listener and says whether the origin greeted.
+	served := func() (net.Conn, bool) {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", to, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %s: %v", to, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 2)
+		_, err = io.ReadFull(c, buf)
+		c.SetReadDeadline(time.Time{})
+		return c, err == nil && string(buf) == "ok"
+	}
+	var held []net.Conn
+	for i := range capConns {
+		c, ok := served()
+		if !ok {
+			t.Fatalf("connection %d of %d was not served", i+1, capConns)
+		}
+		held = append(held, c)
+	}
+	if _, ok := served(); ok {
+		t.Fatalf("connection %d was served over a cap of %d", capConns+1, capConns)
+	}
+	refused := `opengaap_refused_total{id="` + proxy + `",kind="proxy"} 1`
+	if metrics := httpGet(t, "http://"+n.Addr+"/metrics"); !regexp.MustCompile(regexp.QuoteMeta(refused) + "\n").MatchString(metrics) {
+		t.Errorf("/metrics lacks %q", refused)
+	}
+
+	// One held connection ends: its place is free again once the proxy
+	// has seen both sides close.
+	held[0].Close()
+	n.until("a connection served after one ended", func() bool {
+		_, ok := served()
+		return ok
+	})
+}
