@@ -10,9 +10,20 @@ import (
 	"github.com/opengaap/opengaap/internal/store"
 )
 
+// Coverage is the series that says how many seconds of a minute the
+// points stamped with it cover, so that a second part of the same minute
+// (written by a process started again within it) merges with the first
+// instead of replacing it.
+const (
+	coverageObject = "node"
+	coverageMetric = "RecordedSeconds"
+)
+
 // Record writes the minute that ends at now: the counters' deltas since
-// the previous call become per-minute points, and the 5-minute, hourly and
-// daily points containing that minute are recomputed from the minutes.
+// the previous call become per-minute points, merged with the part of that
+// minute already stored, if any (see mergeMinute), and the 5-minute,
+// hourly and daily points containing that minute are recomputed from the
+// minutes.
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	cur := r.node.Stats()
 	r.mu.Lock()
@@ -43,13 +54,53 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}
-	if err := r.stats.Write(ctx, pts); err != nil {
+	covered, err := r.mergeStored(ctx, pts, minute, secs)
+	if err != nil {
+		return err
+	}
+	coverage := store.Point{Object: coverageObject, Metric: coverageMetric, Granularity: 60, Time: minute, Value: covered}
+	if err := r.stats.Write(ctx, append(pts[:len(pts):len(pts)], coverage)); err != nil {
 		return err
 	}
 	if err := r.rollup(ctx, pts, minute); err != nil {
 		return err
 	}
 	return r.prune(ctx, now)
+}
+
+// mergeStored folds the part of minute already stored into pts, which
+// cover secs of it, and returns the seconds both parts cover. An object
+// with no point in pts keeps its stored one.
+func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64) (float64, error) {
+	got, err := r.stats.Query(ctx, coverageObject, coverageMetric, 60, minute, minute)
+	if err != nil || len(got) == 0 {
+		return secs, err
+	}
+	before := got[0].Value
+	for i, p := range pts {
+		old, err := r.stats.Query(ctx, p.Object, p.Metric, 60, minute, minute)
+		if err != nil {
+			return 0, err
+		}
+		if len(old) > 0 {
+			pts[i].Value = mergeMinute(p.Metric, old[0].Value, before, p.Value, secs)
+		}
+	}
+	return before + secs, nil
+}
+
+// mergeMinute combines two parts of one minute, the stored one covering
+// oldSecs and the new one secs: amounts add up, gauges (open connections,
+// health) take the newer reading, and rates and means are weighted by the
+// time each part covers.
+func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
+	switch kindOf(metric) {
+	case amount:
+		return old + cur
+	case gauge, peakGauge:
+		return cur
+	}
+	return (old*oldSecs + cur*secs) / (oldSecs + secs)
 }
 
 // minutePoints converts one interval's deltas into per-minute points.
@@ -131,16 +182,41 @@ func add(a, b stats.Values) stats.Values {
 	return a
 }
 
+// kind is how a metric's values combine, within a minute and across.
+type kind int
+
+const (
+	rate      kind = iota // per second or a mean: weighted by time within a minute, averaged across
+	amount                // counted in the minute: adds up
+	gauge                 // a reading: the newest within a minute, averaged across
+	peakRate              // EdgeOne's peak bandwidth: a rate within a minute, the maximum across
+	peakGauge             // EdgeOne's peak connections: a reading within a minute, the maximum across
+)
+
+func kindOf(metric string) kind {
+	switch metric {
+	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux",
+		StatusClassMetric(1), StatusClassMetric(2), StatusClassMetric(3), StatusClassMetric(4), StatusClassMetric(5):
+		return amount
+	case Concurrent, HealthMetric, model.TeoOriginHealthMetric:
+		return gauge
+	case "l4Flow_inBandwidth", "l4Flow_outBandwidth":
+		return peakRate
+	case "l4Flow_connections":
+		return peakGauge
+	}
+	return rate
+}
+
 // rollupKind says how minutes combine into coarser points: amounts add up
 // (bytes, new connections, answers by status class), EdgeOne's peaks take the maximum, and rates and
 // gauges of the GAAP statistics average.
 func rollupKind(metric string) func(vals []float64) float64 {
-	switch metric {
-	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux",
-		StatusClassMetric(1), StatusClassMetric(2), StatusClassMetric(3), StatusClassMetric(4), StatusClassMetric(5):
+	switch kindOf(metric) {
+	case amount:
 		return sum
-	case "l4Flow_inBandwidth", "l4Flow_outBandwidth", "l4Flow_connections":
-		return peak
+	case peakRate, peakGauge:
+		return maxOf
 	}
 	return mean
 }
@@ -155,7 +231,7 @@ func sum(vals []float64) float64 {
 
 func mean(vals []float64) float64 { return sum(vals) / float64(max(1, len(vals))) }
 
-func peak(vals []float64) float64 {
+func maxOf(vals []float64) float64 {
 	m := 0.0
 	for _, v := range vals {
 		m = max(m, v)

@@ -224,3 +224,39 @@ func TestRollupWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartWithinMinuteMerges: a process that stops 20 s into a minute
+// and one started 30 s into it write two parts of that minute; the point
+// holds both, not the second alone.
+func TestRestartWithinMinuteMerges(t *testing.T) {
+	st, first, r := newTestRecorder(t)
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	first.sample = stats.Sample{At: t0.Add(20 * time.Second), Values: map[stats.Key]stats.Values{
+		key: {BytesIn: 2_000_000, NewConns: 3, Active: 2}}}
+	if err := r.Record(t.Context(), first.sample.At); err != nil { // Shutdown's partial minute.
+		t.Fatal(err)
+	}
+
+	// The next process counts from zero again.
+	second := &fakeNode{sample: stats.Sample{At: t0.Add(30 * time.Second), Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	r = New(second, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	second.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		key: {BytesIn: 4_250_000, NewConns: 4, Active: 5}}}
+	if err := r.Record(t.Context(), second.sample.At); err != nil {
+		t.Fatal(err)
+	}
+
+	// 6.25 MB over the 50 s both parts cover: 1 Mbps.
+	want := map[string]float64{InBandwidth: 1, NewConnections: 7, Concurrent: 5}
+	for metric, v := range want {
+		for _, gran := range []int{60, 300} {
+			pts, err := st.Query(t.Context(), "listener-1", metric, gran, t0, t0)
+			if err != nil || len(pts) != 1 || pts[0].Value != v {
+				t.Errorf("%s at %d s: got %+v, %v; want one point %v", metric, gran, pts, err, v)
+			}
+		}
+	}
+	if pts, _ := st.Query(t.Context(), coverageObject, coverageMetric, 60, t0, t0); len(pts) != 1 || pts[0].Value != 50 {
+		t.Errorf("coverage: got %+v; want 50 s", pts)
+	}
+}
