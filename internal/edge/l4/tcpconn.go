@@ -85,6 +85,9 @@ func (c *tcpConn) dial() *net.TCPConn {
 	// KeepAlive -1: see ListenTCP.
 	d := net.Dialer{Timeout: r.ConnectTimeout, KeepAlive: -1}
 	start := time.Now()
+	// Not Dialer.DialTCP: its zero local address still binds 0.0.0.0:0
+	// before connect, which takes an ephemeral port for every destination
+	// and runs out of them under load.
 	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
 	if err != nil {
 		set.Add(dialFails, 1)
