@@ -45,21 +45,3 @@ func TestHTTP3Validate(t *testing.T) {
 		})
 	}
 }
-
-func TestDiffHTTPListeners(t *testing.T) {
-	snap := func(ls ...snapshot.HTTPListener) *snapshot.Snapshot {
-		return &snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "p", HTTPListeners: ls}}}
-	}
-	changed := h3("changed")
-	changed.Port = 8443
-	d := snapshot.Diff(snap(h3("same"), h3("changed"), h3("gone")), snap(h3("same"), changed, h3("new")))
-	for name, got := range map[string][]string{"added": d.Added, "removed": d.Removed, "changed": d.Changed, "unchanged": d.Unchanged} {
-		want := map[string]string{"added": "new", "removed": "gone", "changed": "changed", "unchanged": "same"}[name]
-		if strings.Join(got, ",") != want {
-			t.Errorf("%s: got %v; want [%s]", name, got, want)
-		}
-	}
-	if d := snapshot.Diff(nil, snap(h3("a"))); strings.Join(d.Added, ",") != "a" {
-		t.Errorf("from nil: got %+v; want a added", d)
-	}
-}

@@ -58,25 +58,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestDiff(t *testing.T) {
-	a := valid()
-	b := valid()
-	b.Proxies[0].BandwidthMbps = 20
-	b.Proxies[0].Listeners[0].Origins[0].Weight = 5
-	b.Proxies[0].Listeners = append(b.Proxies[0].Listeners, Listener{ID: "lsr-new"})
-	d := Diff(a, b)
-	if strings.Join(d.Changed, ",") != "lsr-1" || strings.Join(d.Added, ",") != "lsr-new" ||
-		strings.Join(d.ProxiesChanged, ",") != "link-1" || len(d.Removed) != 0 {
-		t.Errorf("got %+v", d)
-	}
-	if d := Diff(a, valid()); !d.Empty() {
-		t.Errorf("identical snapshots: got %+v; want empty", d)
-	}
-	if d := Diff(a, nil); strings.Join(d.Removed, ",") != "lsr-1" {
-		t.Errorf("to nil: got %+v", d)
-	}
-}
-
 // FuzzDecodeValidate: decoding and validating arbitrary JSON never panics.
 func FuzzDecodeValidate(f *testing.F) {
 	seed, _ := json.Marshal(valid())
@@ -88,6 +69,5 @@ func FuzzDecodeValidate(f *testing.F) {
 			return
 		}
 		_ = s.Validate()
-		_ = Diff(&s, valid())
 	})
 }
