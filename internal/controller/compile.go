@@ -35,13 +35,6 @@ func newIndex(st *State, unit int) *index {
 	return ix
 }
 
-// Compile turns stored state into the data plane's snapshot: every proxy
-// that exists (is not being destroyed) with its layer-4 listeners. A
-// group's listener runs on each proxy of the group, under the ID
-// GroupListenerID(listener, proxy) so sockets and counters stay apart.
-// HTTP listeners are included; HTTPS ones need CompileWith's key opener.
-func Compile(st *State) *snapshot.Snapshot { return CompileWith(st, Settings{}) }
-
 // compileL4 is Compile without HTTP(S) listeners (see compile_l7.go).
 func compileL4(ix *index) *snapshot.Snapshot {
 	st := ix.st

@@ -27,9 +27,12 @@ type Settings struct {
 	ConcurrentUnit int
 }
 
-// CompileWith is Compile including HTTP listeners, and HTTPS ones when
-// set can open their keys.
-func CompileWith(st *State, set Settings) *snapshot.Snapshot {
+// Compile turns stored state into the data plane's snapshot: every proxy
+// that exists (is not being destroyed) with its listeners (HTTPS ones only
+// when set can open their keys). A group's listener runs on each proxy of
+// the group, under the ID GroupListenerID(listener, proxy) so sockets and
+// counters stay apart.
+func Compile(st *State, set Settings) *snapshot.Snapshot {
 	openKey := set.OpenKey
 	ix := newIndex(st, cmp.Or(set.ConcurrentUnit, 10_000))
 	snap := compileL4(ix)

@@ -43,7 +43,7 @@ func TestCompileHTTPS(t *testing.T) {
 		model.KindErrorPage: {&model.ErrorPage{Base: model.Base{ID: "ep-1"}, ListenerID: "listener-s", Domain: "www.test",
 			ErrorNos: []int64{502}, NewErrorNo: 500, Body: "page", ClearHeaders: []string{"Server"}}},
 	}}
-	snap := CompileWith(st, Settings{OpenKey: func(sealed string) (string, error) { return "KEY:" + strings.TrimPrefix(sealed, "sealed-"), nil }})
+	snap := Compile(st, Settings{OpenKey: func(sealed string) (string, error) { return "KEY:" + strings.TrimPrefix(sealed, "sealed-"), nil }})
 	if len(snap.Proxies) != 1 || len(snap.Proxies[0].HTTPListeners) != 1 {
 		t.Fatalf("got %+v; want one HTTPS listener", snap.Proxies)
 	}

@@ -23,7 +23,7 @@ type fakePlane struct {
 }
 
 func (f *fakePlane) Apply(_ context.Context, st *State) (map[string]string, error) {
-	f.snaps = append(f.snaps, Compile(st))
+	f.snaps = append(f.snaps, Compile(st, Settings{}))
 	return f.fail, nil
 }
 
@@ -151,7 +151,7 @@ func TestCompileGroupListenerPerProxy(t *testing.T) {
 		model.KindPolicy: {&model.SecurityPolicy{Base: model.Base{ID: "sp-1"}, GroupID: "lg-1", DefaultAction: "drop", Status: model.PolicyBound,
 			Rules: []model.SecurityRule{{SourceCidr: "10.0.0.0/8", Action: "accept", Protocol: "tcp", DestPortRange: "ALL"}}}},
 	}}
-	snap := Compile(st)
+	snap := Compile(st, Settings{})
 	if len(snap.Proxies) != 2 {
 		t.Fatalf("got %d proxies; want 2 (the destroying one is left out)", len(snap.Proxies))
 	}
@@ -177,7 +177,7 @@ func TestCompileUDPHealthCheck(t *testing.T) {
 			Scheduler: "rr", HealthCheck: 1, DelayLoop: 5, ConnectTimeout: 2, CheckType: "PORT", CheckPort: 8888,
 			ContextType: "TEXT", SendContext: "ping", RecvContext: "pong"}},
 	}}
-	snap := Compile(st)
+	snap := Compile(st, Settings{})
 	if len(snap.Proxies) != 1 || len(snap.Proxies[0].Listeners) != 1 {
 		t.Fatalf("got %+v; want one UDP listener", snap.Proxies)
 	}

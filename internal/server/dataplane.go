@@ -25,7 +25,7 @@ type dataPlane struct {
 var _ controller.Applier = (*dataPlane)(nil)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
-	snap := controller.CompileWith(st, d.compile)
+	snap := controller.Compile(st, d.compile)
 	rep := d.node.Apply(snap)
 	if d.observe != nil {
 		d.observe(snap)
