@@ -24,13 +24,15 @@ type Flow struct {
 }
 
 // Tap is a traffic observer (traffic mirroring) attached to a proxy. The
-// engine asks it once per TCP connection, at accept time, and once per UDP
-// session and direction whenever the proxy's Tap changes. Implementations
+// engine asks it once per TCP connection (of layer-4 and HTTP listeners
+// alike, see ObserveTCP), and once per UDP session and direction whenever
+// the proxy's Tap changes. Implementations
 // must be safe for concurrent use and must never block.
 type Tap interface {
 	// TCP returns the observer of a new connection, or nil to leave the
-	// connection alone. An observed connection still splices, but through
-	// a pipe that tee(2) can duplicate (copyTee), for its whole life.
+	// connection alone. An observed layer-4 connection still splices, but
+	// through a pipe that tee(2) can duplicate (copyTee), for its whole
+	// life.
 	TCP(f Flow) TCPTap
 	// UDP returns the observer of a session's datagrams in direction d, or
 	// nil.
@@ -115,10 +117,12 @@ func (p *Proxy) SetTap(t Tap) {
 	p.tap.Store(&tapRef{t})
 }
 
-// tcpTap asks the proxy's Tap, if any, for an observer of a connection.
-// Without a Tap this is one atomic load.
-func (r *Route) tcpTap(f func() Flow) TCPTap {
-	ref := r.Proxy.tap.Load()
+// ObserveTCP asks the proxy's Tap, if any, for an observer of a new TCP
+// connection, which f describes (called only when there is a Tap).
+// Without a Tap this is one atomic load. Layer-4 and HTTP listeners of the
+// proxy both ask.
+func (p *Proxy) ObserveTCP(f func() Flow) TCPTap {
+	ref := p.tap.Load()
 	if ref == nil {
 		return nil
 	}

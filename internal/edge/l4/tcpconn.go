@@ -58,7 +58,7 @@ func (c *tcpConn) run() {
 	defer c.o.Stats.Active.Add(-1)
 	c.o.Backend.ConnStart()
 	defer c.o.Backend.ConnEnd()
-	c.tap = r.tcpTap(func() Flow { return c.flow(up) })
+	c.tap = r.Proxy.ObserveTCP(func() Flow { return c.flow(up) })
 	in, out := c.pipe(up, r.Proxy.BW)
 	c.finish(set, in, out) // Before closing: it reads TCP_INFO.
 	if c.tap != nil {

@@ -181,7 +181,8 @@ func (a *acceptor) Addr() net.Addr { return a.s.ln.Addr() }
 // under it), or nil after refusing it.
 func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	h := s.h.Load()
-	src := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	src := client.Addr().Unmap()
 	if !h.Proxy.Policy.Load().Allow(src, "TCP", h.port) {
 		h.count(func(c *statsCounters) { c.Denied.Add(1) })
 		_ = c.SetLinger(0)
@@ -209,6 +210,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 		return nil, nil
 	}
 	nc := shape(cc, h.Proxy.BW) // shape.go: cc itself when unlimited.
+	nc = observe(nc, h, client, c.LocalAddr().(*net.TCPAddr).AddrPort())
 	if h.tls != nil {
 		return tls.Server(nc, s.tls), cc
 	}

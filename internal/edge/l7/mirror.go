@@ -1,0 +1,69 @@
+package l7
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// observe wraps a client connection in a tapConn when a traffic mirror of
+// the proxy selects it; otherwise it returns nc. Decided once, at accept,
+// as for layer-4 connections.
+func observe(nc net.Conn, h *Handler, client, local netip.AddrPort) net.Conn {
+	tap := h.Proxy.ObserveTCP(func() l4.Flow {
+		return l4.Flow{ProxyID: h.Proxy.ID, ListenerID: h.ID, Proto: snapshot.ProtoTCP, Client: client, Local: local}
+	})
+	if tap == nil {
+		return nc
+	}
+	return &tapConn{Conn: nc, tap: tap}
+}
+
+// tapConn shows a mirror the wire bytes of one client connection (TLS
+// records included: what the access IP receives and sends). Such a
+// connection takes the buffered path, since the raw one (fastraw.go)
+// reads the bare socket. Reads come from one goroutine at a time (net/http
+// serialises its background read with the others), and so do writes.
+type tapConn struct {
+	net.Conn
+	tap  l4.TCPTap
+	eof  bool // The client's FIN was seen; only readers touch it.
+	once sync.Once
+}
+
+func (c *tapConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.tap.Data(l4.Ingress, n, l4.CopyChunk(b[:n]))
+	}
+	if err == io.EOF && !c.eof {
+		c.eof = true
+		c.tap.End(l4.Ingress)
+	}
+	return n, err
+}
+
+// Write offers b to the mirror before writing it, as the layer-4 copy
+// does: what a failed write did not send is then mirrored all the same,
+// right before the connection's end.
+func (c *tapConn) Write(b []byte) (int, error) {
+	if len(b) > 0 {
+		c.tap.Data(l4.Egress, len(b), l4.CopyChunk(b))
+	}
+	return c.Conn.Write(b)
+}
+
+// Close ends the proxy's side with a FIN. The client's FIN shows only if
+// it was read before: a connection the proxy ends first is not read on.
+func (c *tapConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.tap.End(l4.Egress)
+		c.tap.Close(false)
+	})
+	return err
+}
