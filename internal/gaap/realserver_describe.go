@@ -141,7 +141,9 @@ func originBinders(tx *resource.Tx) (map[string]binder, error) {
 	for _, l := range listeners {
 		byID[l.ID] = l
 		for _, b := range l.Bindings {
-			out[b.RealServerID] = binder{kind: "listener", id: l.ID, proxyID: l.ProxyID, groupID: l.GroupID}
+			if _, seen := out[b.RealServerID]; !seen {
+				out[b.RealServerID] = binder{kind: "listener", id: l.ID, proxyID: l.ProxyID, groupID: l.GroupID}
+			}
 		}
 	}
 	for _, r := range rules {

@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
@@ -142,7 +144,7 @@ func (m *mirror) target(proto string, client, local netip.AddrPort) int {
 }
 
 // proxyTap is the l4.Tap of one proxy: the mirrors that select it. When
-// several select one flow, the first (in snapshot order) copies it.
+// several select one flow, the first by mirror ID copies it.
 type proxyTap struct{ mirrors []*mirror }
 
 // Interface guards.
@@ -164,6 +166,7 @@ func proxyTaps(ms map[string]*mirror) map[string]l4.Tap {
 	}
 	out := make(map[string]l4.Tap, len(byProxy))
 	for id, t := range byProxy {
+		slices.SortFunc(t.mirrors, func(a, b *mirror) int { return strings.Compare(a.cfg.ID, b.cfg.ID) })
 		out[id] = t
 	}
 	return out
