@@ -50,7 +50,7 @@ type Proxy struct {
 	ModifyConfigTime int64  `json:"modifyConfigTime"`
 	Tags             []Tag  `json:"tags,omitempty"`
 	// BanStatus is set by BanAndRecoverProxy; a banned proxy forwards
-	// nothing (its bandwidth limit is 0).
+	// nothing (the controller compiles it closed).
 	BanStatus string `json:"banStatus,omitempty"`
 }
 

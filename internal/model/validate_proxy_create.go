@@ -37,14 +37,5 @@ func ValidateNewProxy(p *Proxy) error {
 	case p.BillingType != 0 && p.BillingType != 1:
 		return apierr.New(apierr.InvalidParameterValue, "BillingType must be 0 (bandwidth) or 1 (traffic)")
 	}
-	return oneOf("IPAddressVersion", p.IPAddressVersion, "IPv4", "IPv6", "IPV4", "IPV6")
-}
-
-func oneOf(param, v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return apierr.New(apierr.InvalidParameterValue, "%s must be one of %v, not %q", param, allowed, v)
+	return nil // The enumerations are checked, whatever their case, with the catalogue (gaap.checkNewProxy).
 }
