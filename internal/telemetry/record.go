@@ -54,7 +54,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}
-	covered, err := r.mergeStored(ctx, pts, minute, secs)
+	pts, covered, err := r.mergeStored(ctx, pts, minute, secs)
 	if err != nil {
 		return err
 	}
@@ -68,39 +68,73 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	return r.prune(ctx, now)
 }
 
-// mergeStored folds the part of minute already stored into pts, which
-// cover secs of it, and returns the seconds both parts cover. An object
-// with no point in pts keeps its stored one.
-func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64) (float64, error) {
-	got, err := r.stats.Query(ctx, coverageObject, coverageMetric, 60, minute, minute)
-	if err != nil || len(got) == 0 {
-		return secs, err
+// mergeStored folds the part of minute already stored, if any, into pts,
+// which cover secs of it. It returns pts with the stored series this part
+// has no point for (HTTP counts, say, are written only for objects that
+// had requests) and the seconds both parts cover. A series missing from one
+// part counts there as nothing happened: a rate of 0, no amount, and for a
+// gauge the other part's reading.
+func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64) ([]store.Point, float64, error) {
+	stored, err := r.stats.At(ctx, 60, minute)
+	if err != nil {
+		return nil, 0, err
 	}
-	before := got[0].Value
+	type series struct{ object, metric string }
+	old := make(map[series]float64, len(stored))
+	before := 0.0
+	for _, p := range stored {
+		if p.Object == coverageObject && p.Metric == coverageMetric {
+			before = p.Value
+			continue
+		}
+		old[series{p.Object, p.Metric}] = p.Value
+	}
+	// No earlier part, or one that cannot be: parts of a minute cover at
+	// most 60 s, unless the clock stepped back. Then this part replaces it.
+	if before <= 0 || before+secs > 61 {
+		return pts, secs, nil
+	}
 	for i, p := range pts {
-		old, err := r.stats.Query(ctx, p.Object, p.Metric, 60, minute, minute)
-		if err != nil {
-			return 0, err
+		k := series{p.Object, p.Metric}
+		v, ok := old[k]
+		if !ok && isReading(p.Metric) {
+			v = p.Value
 		}
-		if len(old) > 0 {
-			pts[i].Value = mergeMinute(p.Metric, old[0].Value, before, p.Value, secs)
-		}
+		pts[i].Value = mergeMinute(p.Metric, v, before, p.Value, secs)
+		delete(old, k)
 	}
-	return before + secs, nil
+	for k, v := range old {
+		cur := 0.0
+		if isReading(k.metric) {
+			cur = v
+		}
+		pts = append(pts, store.Point{Object: k.object, Metric: k.metric, Granularity: 60, Time: minute,
+			Value: mergeMinute(k.metric, v, before, cur, secs)})
+	}
+	return pts, before + secs, nil
 }
 
 // mergeMinute combines two parts of one minute, the stored one covering
 // oldSecs and the new one secs: amounts add up, gauges (open connections,
-// health) take the newer reading, and rates and means are weighted by the
-// time each part covers.
+// health) take the newer reading and EdgeOne's peak connections the
+// larger, and rates and means are weighted by the time each part covers.
 func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 	switch kindOf(metric) {
 	case amount:
 		return old + cur
-	case gauge, peakGauge:
+	case gauge:
 		return cur
+	case peakGauge:
+		return max(old, cur)
 	}
 	return (old*oldSecs + cur*secs) / (oldSecs + secs)
+}
+
+// isReading reports whether metric is a reading (a gauge): a part without
+// it says nothing of its value, unlike a rate or an amount, which were 0.
+func isReading(metric string) bool {
+	k := kindOf(metric)
+	return k == gauge || k == peakGauge
 }
 
 // minutePoints converts one interval's deltas into per-minute points.

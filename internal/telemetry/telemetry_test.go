@@ -227,12 +227,17 @@ func TestRollupWindows(t *testing.T) {
 
 // TestRestartWithinMinuteMerges: a process that stops 20 s into a minute
 // and one started 30 s into it write two parts of that minute; the point
-// holds both, not the second alone.
+// holds both, not the second alone, also for series only one part has.
+// A part that would make the minute longer than a minute (the clock
+// stepped back) replaces what is stored instead.
 func TestRestartWithinMinuteMerges(t *testing.T) {
 	st, first, r := newTestRecorder(t)
 	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	key2 := stats.Key{Kind: stats.KindListener, ID: "listener-2"}
+	var ok2xx [6]int64
+	ok2xx[2] = 200
 	first.sample = stats.Sample{At: t0.Add(20 * time.Second), Values: map[stats.Key]stats.Values{
-		key: {BytesIn: 2_000_000, NewConns: 3, Active: 2}}}
+		key: {BytesIn: 2_000_000, NewConns: 3, Active: 2, Requests: 200, Status: ok2xx}}}
 	if err := r.Record(t.Context(), first.sample.At); err != nil { // Shutdown's partial minute.
 		t.Fatal(err)
 	}
@@ -241,22 +246,39 @@ func TestRestartWithinMinuteMerges(t *testing.T) {
 	second := &fakeNode{sample: stats.Sample{At: t0.Add(30 * time.Second), Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
 	r = New(second, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	second.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
-		key: {BytesIn: 4_250_000, NewConns: 4, Active: 5}}}
+		key: {BytesIn: 4_250_000, NewConns: 4, Active: 5}, key2: {Requests: 300}}}
 	if err := r.Record(t.Context(), second.sample.At); err != nil {
 		t.Fatal(err)
 	}
 
-	// 6.25 MB over the 50 s both parts cover: 1 Mbps.
-	want := map[string]float64{InBandwidth: 1, NewConnections: 7, Concurrent: 5}
-	for metric, v := range want {
-		for _, gran := range []int{60, 300} {
-			pts, err := st.Query(t.Context(), "listener-1", metric, gran, t0, t0)
-			if err != nil || len(pts) != 1 || pts[0].Value != v {
-				t.Errorf("%s at %d s: got %+v, %v; want one point %v", metric, gran, pts, err, v)
+	// Over the 50 s both parts cover: 6.25 MB is 1 Mbps; 200 requests
+	// only in the first part 4/s, 300 only in the second 6/s.
+	want := map[string]map[string]float64{
+		"listener-1": {InBandwidth: 1, NewConnections: 7, Concurrent: 5, Requests: 4, StatusClassMetric(2): 200},
+		"listener-2": {Requests: 6},
+	}
+	check := func(when string, want map[string]map[string]float64, grans ...int) {
+		t.Helper()
+		for obj, metrics := range want {
+			for metric, v := range metrics {
+				for _, gran := range grans {
+					pts, err := st.Query(t.Context(), obj, metric, gran, t0, t0)
+					if err != nil || len(pts) != 1 || pts[0].Value != v {
+						t.Errorf("%s: %s %s at %d s: got %+v, %v; want one point %v", when, obj, metric, gran, pts, err, v)
+					}
+				}
 			}
 		}
 	}
-	if pts, _ := st.Query(t.Context(), coverageObject, coverageMetric, 60, t0, t0); len(pts) != 1 || pts[0].Value != 50 {
-		t.Errorf("coverage: got %+v; want 50 s", pts)
+	check("merged", want, 60, 300)
+	check("merged", map[string]map[string]float64{coverageObject: {coverageMetric: 50}}, 60)
+
+	// A third part of 30 s would make the minute 80 s long: it replaces.
+	third := &fakeNode{sample: stats.Sample{At: t0.Add(30 * time.Second), Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	r = New(third, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	third.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: 1}}}
+	if err := r.Record(t.Context(), third.sample.At); err != nil {
+		t.Fatal(err)
 	}
+	check("replaced", map[string]map[string]float64{"listener-1": {NewConnections: 1}, coverageObject: {coverageMetric: 30}}, 60)
 }

@@ -13,6 +13,7 @@ const (
 		ON CONFLICT (object, metric, granularity, ts) DO UPDATE SET value = excluded.value`
 	qStatsQuery = `SELECT ts, value FROM stats
 		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
+	qStatsAt    = `SELECT object, metric, value FROM stats WHERE granularity = ? AND ts = ?`
 	qStatsPrune = `DELETE FROM stats WHERE granularity = ? AND ts < ?`
 )
 
@@ -67,6 +68,28 @@ func (st statsStore) Query(ctx context.Context, object, metric string, granulari
 		pts = append(pts, p)
 	}
 	return pts, wrap("stats query", rows.Err())
+}
+
+// At returns every point of granularity stamped at (index stats_prune).
+func (st statsStore) At(ctx context.Context, granularity int, at time.Time) ([]store.Point, error) {
+	stmt, err := st.s.stmt(ctx, st.s.read, qStatsAt)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, granularity, at.UnixNano())
+	if err != nil {
+		return nil, wrap("stats at", err)
+	}
+	defer rows.Close()
+	var pts []store.Point
+	for rows.Next() {
+		p := store.Point{Granularity: granularity, Time: at.UTC()}
+		if err := rows.Scan(&p.Object, &p.Metric, &p.Value); err != nil {
+			return nil, wrap("stats at", err)
+		}
+		pts = append(pts, p)
+	}
+	return pts, wrap("stats at", rows.Err())
 }
 
 // Prune deletes the points of granularity older than before.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,17 @@ func testStats(t *testing.T, open Opener) {
 	pts, err := st.Query(t.Context(), "lsr-1", "InBandwidth", 60, t0, t0)
 	if err != nil || len(pts) != 1 || !pts[0].Time.Equal(t0) {
 		t.Errorf("Query at t0 = %+v, %v; want one point at %v", pts, err, t0)
+	}
+
+	// At: every series' point of one granularity at one time.
+	at, err := st.At(t.Context(), 60, t0.Add(time.Minute))
+	slices.SortFunc(at, func(a, b store.Point) int { return strings.Compare(a.Object+a.Metric, b.Object+b.Metric) })
+	if want := []store.Point{pt("lsr-1", "InBandwidth", 60, 1, 1.5), pt("lsr-1", "OutBandwidth", 60, 1, 98), pt("lsr-2", "InBandwidth", 60, 1, 97)}; err != nil ||
+		!slices.EqualFunc(at, want, func(a, b store.Point) bool { return a == b }) {
+		t.Errorf("At(60, t0+1m) = %+v, %v; want %+v", at, err, want)
+	}
+	if at, err := st.At(t.Context(), 60, t0.Add(time.Hour)); err != nil || len(at) != 0 {
+		t.Errorf("At an empty minute = %+v, %v; want none", at, err)
 	}
 
 	// Upsert: same key replaces the value; a batch with a new point lands whole.
