@@ -22,8 +22,8 @@ type Settings struct {
 	// runs.
 	OpenKey KeyOpener
 	// ConcurrentUnit is how many connections one unit of a proxy's
-	// Concurrent allows: 0 means the API's unit, 10,000. Tests lower it
-	// to reach the cap with a few connections.
+	// Concurrent allows: 0 (or less) means the API's unit, 10,000. Tests
+	// lower it to reach the cap with a few connections.
 	ConcurrentUnit int
 }
 
@@ -34,7 +34,7 @@ type Settings struct {
 // counters stay apart.
 func Compile(st *State, set Settings) *snapshot.Snapshot {
 	openKey := set.OpenKey
-	ix := newIndex(st, cmp.Or(set.ConcurrentUnit, 10_000))
+	ix := newIndex(st, cmp.Or(max(set.ConcurrentUnit, 0), 10_000))
 	snap := compileL4(ix)
 	c := newL7Index(ix, openKey)
 	for i := range snap.Proxies {

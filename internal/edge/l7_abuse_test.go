@@ -395,8 +395,6 @@ func abuse(i int, addr, taddr netip.AddrPort) {
 	}
 }
 
-// settle waits up to 5 s for the goroutine count to reach want (0: to
-// stop changing) and returns it.
 // settle waits up to 5 s for residue to fall to want, or with want 0 to
 // hold still, and returns it.
 func settle(want int) int {
@@ -412,10 +410,10 @@ func settle(want int) int {
 }
 
 // residue counts the process's goroutines but those of idle origin
-// connections: the proxy's pooled net/http connections (persistConn loops;
-// the direct exchange's pool has no goroutines) and the test origins'
-// server side of every pooled connection (goroutines created by the Serve
-// loop of an httptest server).
+// connections: the read and write loops of the proxy's pooled net/http
+// connections (the direct exchange's pool has no goroutines) and the test
+// origins' connections waiting for a request (created by the Serve loop of
+// an httptest server). A request stuck on either end still counts.
 func residue() int {
 	buf := make([]byte, 16<<20)
 	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
@@ -428,10 +426,12 @@ func residue() int {
 	const byServe = "created by net/http.(*Server).Serve in goroutine "
 	n := 0
 	for _, s := range stacks {
-		if strings.Contains(s, "net/http.(*persistConn).") {
+		if strings.Contains(s, "created by net/http.(*Transport).dialConn") {
 			continue
 		}
-		if i := strings.LastIndex(s, byServe); i >= 0 {
+		waiting := strings.Contains(s, "net/http.(*conn).readRequest") || // Or idle between requests:
+			strings.Contains(s, "bufio.(*Reader).Peek") && strings.Contains(s, "net/http.(*conn).serve")
+		if i := strings.LastIndex(s, byServe); i >= 0 && waiting {
 			if f := strings.Fields(s[i+len(byServe):]); len(f) > 0 && origins[f[0]] {
 				continue
 			}

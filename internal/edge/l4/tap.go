@@ -40,8 +40,10 @@ type Tap interface {
 }
 
 // TCPTap observes one TCP connection. Data and End of one direction are
-// called from one goroutine, those of the other direction from another;
-// Close is called once, after both directions are done.
+// called by one goroutine at a time, those of the other direction
+// independently; Close is called once, at the end: after both directions
+// are done on a layer-4 listener, while on an HTTP listener a client's FIN
+// that the proxy never read has no End.
 type TCPTap interface {
 	// Data announces the next n bytes of direction d, before they are
 	// written on. A tap that wants them calls c.Keep during Data and reads

@@ -27,12 +27,15 @@ func observe(nc net.Conn, h *Handler, client, local netip.AddrPort) net.Conn {
 // records included: what the access IP receives and sends). Such a
 // connection takes the buffered path, since the raw one (fastraw.go)
 // reads the bare socket. Reads come from one goroutine at a time (net/http
-// serialises its background read with the others), and so do writes.
+// serialises its background read with the others), and so do writes; but
+// Close may come from another goroutine while a write is under way (a TLS
+// connection closed under its writer, a WebSocket copy ending), hence mu.
 type tapConn struct {
 	net.Conn
-	tap  l4.TCPTap
-	eof  bool // The client's FIN was seen; only readers touch it.
-	once sync.Once
+	tap    l4.TCPTap
+	eof    bool // The client's FIN was seen; only readers touch it.
+	mu     sync.Mutex
+	closed bool // Under mu: egress ended, nothing more is offered.
 }
 
 func (c *tapConn) Read(b []byte) (int, error) {
@@ -47,23 +50,31 @@ func (c *tapConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Write offers b to the mirror before writing it, as the layer-4 copy
-// does: what a failed write did not send is then mirrored all the same,
-// right before the connection's end.
+// Write offers the mirror what was written, after the write (a copy
+// either way), so that it never shows bytes the socket did not send, nor
+// any after the FIN that Close shows.
 func (c *tapConn) Write(b []byte) (int, error) {
-	if len(b) > 0 {
-		c.tap.Data(l4.Egress, len(b), l4.CopyChunk(b))
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		c.mu.Lock()
+		if !c.closed {
+			c.tap.Data(l4.Egress, n, l4.CopyChunk(b[:n]))
+		}
+		c.mu.Unlock()
 	}
-	return c.Conn.Write(b)
+	return n, err
 }
 
 // Close ends the proxy's side with a FIN. The client's FIN shows only if
 // it was read before: a connection the proxy ends first is not read on.
 func (c *tapConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
 		c.tap.End(l4.Egress)
 		c.tap.Close(false)
-	})
+	}
 	return err
 }
