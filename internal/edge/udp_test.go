@@ -395,3 +395,46 @@ func TestUDPNoOriginDrops(t *testing.T) {
 		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-un"}].Dropped == 3
 	}, "datagrams without an origin not counted as dropped")
 }
+
+// TestUDPReplyTruncatedAndHeaderChange: an origin reply larger than the
+// largest datagram forwarded is dropped and counted, not cut short; and a
+// listener whose ClientIP mode changes ends its sessions, so a live
+// client's next datagram carries the new header (PROXY v2 here).
+func TestUDPReplyTruncatedAndHeaderChange(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		switch {
+		case bytes.HasPrefix(p, []byte("\r\n\r\n\x00\r\nQUIT\n")):
+			return []byte("with header")
+		case string(p) == "big":
+			return bytes.Repeat([]byte("x"), 9217)
+		}
+		return []byte("plain")
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-ut", snapshot.ProtoUDP, port, origins(origin.Addr))
+	mustApply(t, rt, oneProxy(1, ip, l))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	if got := udpRoundTrip(t, c, "hello"); got != "plain" {
+		t.Fatalf("first reply %q; want plain", got)
+	}
+
+	if _, err := c.Write([]byte("big")); err != nil {
+		t.Fatal(err)
+	}
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-ut"}
+	edgetest.Eventually(t, 2*time.Second, func() bool { return rt.Stats().Values[key].Dropped == 1 },
+		"a 9217-byte reply was not counted as dropped")
+	// Nothing of it reached the client: the next reply read is the next one's.
+	if got := udpRoundTrip(t, c, "hello"); got != "plain" {
+		t.Fatalf("after the oversized reply got %q; want plain (the oversized one dropped whole)", got)
+	}
+
+	l.ClientIP = snapshot.ClientIPPPV2
+	mustApply(t, rt, oneProxy(2, ip, l))
+	if got := udpRoundTrip(t, c, "hello"); got != "with header" {
+		t.Errorf("after switching to PROXY v2 the live client's datagram arrived %q; want with header", got)
+	}
+}

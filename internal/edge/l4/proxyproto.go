@@ -28,5 +28,12 @@ func writeProxyHeader(up net.Conn, mode snapshot.ClientIPMode, src, dst net.Addr
 // datagram of a session: UDP has no stream start, so each datagram must
 // carry the client address on its own.
 func udpProxyHeader(src, dst net.Addr) ([]byte, error) {
+	// A socket bound to 0.0.0.0 reports [::]; the header needs both
+	// addresses in the client's family.
+	if s, ok := src.(*net.UDPAddr); ok {
+		if d, ok := dst.(*net.UDPAddr); ok && d.IP.IsUnspecified() && s.IP.To4() != nil {
+			dst = &net.UDPAddr{IP: net.IPv4zero, Port: d.Port}
+		}
+	}
 	return proxyproto.HeaderProxyFromAddrs(2, src, dst).Format()
 }

@@ -86,15 +86,22 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 func (s *UDPServer) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr).AddrPort() }
 
 // Update swaps the route. Sessions keep their origin unless the new route
-// no longer has it, in which case they end (the next datagram starts a
-// session on a current origin).
+// no longer has it or sends clients' addresses otherwise, in which case
+// they end (the next datagram starts a session under the new route).
 func (s *UDPServer) Update(r *Route) {
 	s.route.Store(r)
 	for _, ss := range s.list() {
-		if o := r.Origins[ss.o.ID]; o == nil || o.Backend != ss.o.Backend {
+		if stale(ss, r) {
 			ss.close()
 		}
 	}
+}
+
+// stale reports whether session ss cannot go on under route r: its origin
+// left or changed, or the header its datagrams carry did.
+func stale(ss *udpSession, r *Route) bool {
+	o := r.Origins[ss.o.ID]
+	return o == nil || o.Backend != ss.o.Backend || r.ClientIP != ss.route.ClientIP
 }
 
 // Recheck ends sessions whose client the proxy's policy now denies.
@@ -201,7 +208,9 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping {
+	// An Update that ran since r was loaded listed the sessions before
+	// this one was in the table: check it against the current route here.
+	if s.stopping || stale(ss, s.route.Load()) {
 		ss.closeLocked()
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -132,6 +133,10 @@ func (ss *udpSession) replyLoop() {
 		out = out[:0]
 		tap := ss.outTap.get(ss.route.Proxy, Egress, ss.flow)
 		for i := range in[:n] {
+			if in[i].Flags&unix.MSG_TRUNC != 0 { // Larger than udpBuf: dropped, as client datagrams are.
+				ss.set.Add(dropped, 1)
+				continue
+			}
 			p := in[i].Buffers[0][:in[i].N]
 			if ss.route.ClientIP == snapshot.ClientIPSPP {
 				p, _ = stripSPP(p)
