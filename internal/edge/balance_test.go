@@ -114,3 +114,31 @@ func TestSessionPersistence(t *testing.T) {
 		t.Errorf("clients all on %v; want spread", seen)
 	}
 }
+
+// TestLeastRTTLeavesRefusingOrigin: with lrtt and no health checks, an
+// origin that refuses connections is left after its first failure (a
+// failed connect counts as one that took the whole connect timeout)
+// instead of winning every pick as the unmeasured one.
+func TestLeastRTTLeavesRefusingOrigin(t *testing.T) {
+	t.Parallel()
+	live := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("live")).Addr
+	dead := netip.AddrPortFrom(lo.Next(), uint16(edgetest.FreePort(t, lo.Next()))) // Nothing listens there.
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr", snapshot.ProtoTCP, port, origins(dead, live))
+	l.Scheduler = snapshot.SchedLRTT
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	failed := 0
+	for range 20 {
+		c := dial(t, lo.Next(), to)
+		b, _ := io.ReadAll(c)
+		if string(b) != "live" {
+			failed++
+		}
+	}
+	if failed > 1 {
+		t.Errorf("%d of 20 connections failed; want at most the first pick of the refusing origin", failed)
+	}
+}

@@ -22,7 +22,12 @@ func (b *Backend) check() error {
 	case b.key.Proto == snapshot.ProtoHTTP || b.key.Proto == snapshot.ProtoHTTPS:
 		return checkHTTP(ap, b.key, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
-		return checkTCP(ap.String(), c.Timeout)
+		start := time.Now()
+		err := checkTCP(ap.String(), c.Timeout)
+		if err == nil { // A check's handshake is a connect like any other: it keeps lrtt current.
+			b.ObserveRTT(time.Since(start))
+		}
+		return err
 	case c.CheckType == snapshot.CheckPing:
 		return ping(ap.Addr(), c.Timeout)
 	default:

@@ -91,6 +91,10 @@ func (c *tcpConn) dial() *net.TCPConn {
 	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
 	if err != nil {
 		set.Add(dialFails, 1)
+		// A failed connect counts as one that took the whole timeout, so
+		// lrtt moves off an origin that refuses (an unmeasured one, RTT 0,
+		// would otherwise win every pick until its checks mark it down).
+		c.o.Backend.ObserveRTT(r.ConnectTimeout)
 		return nil
 	}
 	took := time.Since(start)
