@@ -104,7 +104,7 @@ func (b *Backend) run(p *Pool) {
 	tick := never
 	if c.Enabled {
 		tick = c.Interval
-		b.record(p, b.check())
+		b.probe(p)
 	}
 	checkT := time.NewTicker(tick)
 	defer checkT.Stop()
@@ -116,8 +116,18 @@ func (b *Backend) run(p *Pool) {
 		case <-resolveT.C:
 			resolveT.Reset(b.resolve(p))
 		case <-checkT.C:
-			b.record(p, b.check())
+			b.probe(p)
 		}
+	}
+}
+
+// probe runs one check and applies its result, unless the origin has no
+// address to check: then resolution alone decides its health, and the
+// first good answer makes it healthy again without waiting for the rise
+// threshold.
+func (b *Backend) probe(p *Pool) {
+	if err := b.check(); !errors.Is(err, ErrUnresolved) {
+		b.record(p, err)
 	}
 }
 

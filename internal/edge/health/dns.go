@@ -109,17 +109,23 @@ func (c *dnsClient) lookupName(ctx context.Context, name string) (dnsAnswer, err
 			return dnsAnswer{ttl: negativeTTL(m)}, &rcodeError{name, m.Rcode}
 		}
 	}
-	for _, m := range msgs {
-		if m != nil {
-			return dnsAnswer{ttl: negativeTTL(m)}, &rcodeError{name, m.Rcode}
-		}
+	// NODATA only when both families said so: a family whose query failed
+	// may well have addresses, so that is a transient failure, retried
+	// soon, not a negative answer cached for the SOA's minimum.
+	if msgs[0] != nil && msgs[1] != nil {
+		return dnsAnswer{ttl: negativeTTL(msgs[0])}, &rcodeError{name, msgs[0].Rcode}
 	}
 	for _, err := range errs { // A server answered, if only with SERVFAIL.
 		if _, ok := err.(*rcodeError); ok {
 			return dnsAnswer{}, err
 		}
 	}
-	return dnsAnswer{}, errs[0]
+	for _, err := range errs {
+		if err != nil {
+			return dnsAnswer{}, err
+		}
+	}
+	return dnsAnswer{}, &rcodeError{name, dns.RcodeSuccess}
 }
 
 // positive collects the addresses of the answers and their cache lifetime:

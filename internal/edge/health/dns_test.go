@@ -12,14 +12,16 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // record is what the test zone answers for one name; a zero Rcode with
 // addresses is a positive answer.
 type record struct {
-	addrs []netip.Addr
-	ttl   uint32
-	rcode int
+	addrs  []netip.Addr
+	ttl    uint32
+	rcode  int
+	aRcode int // For A queries only, when not 0.
 }
 
 // zone is a test DNS server whose records the test changes while it runs.
@@ -74,8 +76,14 @@ func (z *zone) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 			Ns: "ns.test.", Mbox: "root.test.", Serial: 1, Refresh: 60, Retry: 60, Expire: 60, Minttl: 1}}
 	case r.rcode != dns.RcodeSuccess:
 		m.Rcode = r.rcode
+	case qtype == dns.TypeA && r.aRcode != 0:
+		m.Rcode = r.aRcode
 	default:
 		m.Answer = answers(name, qtype, r)
+		if len(m.Answer) == 0 { // NODATA, cacheable for an hour (RFC 2308).
+			m.Ns = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: "test.", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 3600},
+				Ns: "ns.test.", Mbox: "root.test.", Serial: 1, Refresh: 60, Retry: 60, Expire: 60, Minttl: 3600}}
+		}
 	}
 	_ = w.WriteMsg(m)
 }
@@ -261,5 +269,57 @@ func TestAddrDoesNotAllocate(t *testing.T) {
 	b.addrs.Store(&[]netip.Addr{netip.MustParseAddr("192.0.2.5"), netip.MustParseAddr("2001:db8::5")})
 	if n := testing.AllocsPerRun(100, func() { _, _ = b.Addr(); _ = b.Healthy() }); n != 0 {
 		t.Errorf("got %v allocs per pick; want 0", n)
+	}
+}
+
+// TestResolvedAgainHealthyAtOnce: while a checked domain origin has no
+// address its checks do not count, so the answer that brings an address
+// back makes it healthy at once (no second "down" from the checks, no
+// wait for the rise threshold of 5).
+func TestResolvedAgainHealthyAtOnce(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ap := ln.Addr().(*net.TCPAddr).AddrPort()
+	z := startZone(t)
+	p, changes := domainPool(t, z)
+	z.set("back.test", record{addrs: []netip.Addr{ap.Addr()}, ttl: 1})
+	k := domainKey("back.test")
+	k.Port = int(ap.Port())
+	k.Check = snapshot.HealthCheck{Enabled: true, Interval: 50 * time.Millisecond, Timeout: 40 * time.Millisecond, Healthy: 5, Unhealthy: 1}
+	b := p.Acquire(k)
+	defer p.Release(b)
+	if c := nextChange(t, changes); !c.Healthy {
+		t.Fatalf("got %+v; want healthy once resolved", c)
+	}
+	z.set("back.test", record{rcode: dns.RcodeNameError})
+	if c := nextChange(t, changes); c.Healthy {
+		t.Fatalf("got %+v; want unhealthy once the name is gone", c)
+	}
+	time.Sleep(300 * time.Millisecond) // Checks run meanwhile, with no address.
+	z.set("back.test", record{addrs: []netip.Addr{ap.Addr()}, ttl: 1})
+	if c := nextChange(t, changes); !c.Healthy || !b.Healthy() {
+		t.Errorf("got %+v (healthy %v); want healthy as soon as the name resolves", c, b.Healthy())
+	}
+}
+
+// TestNoDataWithFailedFamily: when the A query fails (SERVFAIL) and AAAA
+// says NODATA, the name is not taken for one without addresses for the
+// hour NODATA may be cached: it is a transient failure, retried soon.
+func TestNoDataWithFailedFamily(t *testing.T) {
+	t.Parallel()
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	z.set("v4only.test", record{addrs: []netip.Addr{netip.MustParseAddr("192.0.2.9")}, ttl: 60, aRcode: dns.RcodeServerFailure})
+	_, next, err := p.lookup("v4only.test")
+	if err == nil || !strings.Contains(err.Error(), "SERVFAIL") || next > 5*time.Second {
+		t.Errorf("lookup: %v, retry in %v; want SERVFAIL, retried within 5 s", err, next)
+	}
+	z.set("v4only.test", record{addrs: []netip.Addr{netip.MustParseAddr("192.0.2.9")}, ttl: 60})
+	if ips, _, err := p.lookup("v4only.test"); err != nil || len(ips) != 1 {
+		t.Errorf("lookup once A answers: %v, %v; want 192.0.2.9", ips, err)
 	}
 }
