@@ -103,7 +103,8 @@ func (ix *index) listener(l *model.Listener) snapshot.Listener {
 			sl.ClientIP = snapshot.ClientIPPPV2
 		}
 	}
-	for _, b := range l.Bindings {
+	ids := model.OriginIDs(l.Bindings)
+	for i, b := range l.Bindings {
 		rs, ok := ix.realServers[b.RealServerID]
 		if !ok {
 			continue
@@ -113,7 +114,7 @@ func (ix *index) listener(l *model.Listener) snapshot.Listener {
 			port = l.RealServerPort
 		}
 		sl.Origins = append(sl.Origins, snapshot.Origin{
-			ID: rs.ID, Host: rs.Address, IsDomain: rs.IsDomain, Port: int(port), Weight: int(b.Weight),
+			ID: ids[i], Host: rs.Address, IsDomain: rs.IsDomain, Port: int(port), Weight: int(b.Weight),
 			Secondary: b.Role == model.RoleSlave,
 		})
 	}

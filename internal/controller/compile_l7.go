@@ -193,13 +193,14 @@ func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
 	for _, h := range r.Headers {
 		sr.Headers = append(sr.Headers, snapshot.Header{Name: h.Name, Value: h.Value})
 	}
-	for _, b := range r.Bindings {
+	ids := model.OriginIDs(r.Bindings)
+	for i, b := range r.Bindings {
 		rs, ok := c.ix.realServers[b.RealServerID]
 		if !ok {
 			continue
 		}
 		sr.FailoverSwitch = sr.FailoverSwitch || b.Role != ""
-		sr.Origins = append(sr.Origins, snapshot.Origin{ID: rs.ID, Host: rs.Address, IsDomain: rs.IsDomain,
+		sr.Origins = append(sr.Origins, snapshot.Origin{ID: ids[i], Host: rs.Address, IsDomain: rs.IsDomain,
 			Port: int(b.Port), Weight: int(b.Weight), Secondary: b.Role == model.RoleSlave})
 	}
 	return sr

@@ -165,13 +165,14 @@ func alias(names map[string]string, id string) *string {
 	return new(names[id])
 }
 
-// boundOut converts bindings given their origins' addresses and health;
-// listeners and rules share it.
-func boundOut(bs []model.Bound, addrs map[string]string, healthy func(realServer string) bool) []gaapapi.BindRealServer {
+// boundOut converts bindings given their origins' addresses and health (by
+// origin ID, model.OriginIDs); listeners and rules share it.
+func boundOut(bs []model.Bound, addrs map[string]string, healthy func(origin string) bool) []gaapapi.BindRealServer {
 	out := make([]gaapapi.BindRealServer, 0, len(bs))
-	for _, b := range bs {
+	ids := model.OriginIDs(bs) // The data plane's names: health is kept under them.
+	for i, b := range bs {
 		status := int64(originHealthy)
-		if !healthy(b.RealServerID) {
+		if !healthy(ids[i]) {
 			status = originAbnormal
 		}
 		out = append(out, gaapapi.BindRealServer{RealServerId: new(b.RealServerID), RealServerIP: new(addrs[b.RealServerID]),

@@ -1,6 +1,10 @@
 package model
 
-import "github.com/opengaap/opengaap/internal/apierr"
+import (
+	"strconv"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
 
 // Listener and rule statuses (ListenerStatus, RuleStatus).
 const (
@@ -70,6 +74,24 @@ type Bound struct {
 	Weight       int64  `json:"weight"`
 	// Role is "master" or "slave" when the owner has FailoverSwitch on.
 	Role string `json:"role,omitempty"`
+}
+
+// OriginIDs names each binding's origin in the data plane: its real
+// server's ID, with ":port" added when that real server is bound again, on
+// another port, by the same listener or rule. Health, scheduling and
+// counters are kept per origin, so two ports of one server must not share
+// a name; the first binding keeps the plain ID the API knows.
+func OriginIDs(bs []Bound) []string {
+	ids := make([]string, len(bs))
+	seen := make(map[string]bool, len(bs))
+	for i, b := range bs {
+		ids[i] = b.RealServerID
+		if seen[b.RealServerID] {
+			ids[i] += ":" + strconv.FormatInt(b.Port, 10)
+		}
+		seen[b.RealServerID] = true
+	}
+	return ids
 }
 
 func (l *Listener) Kind() string { return KindListener }

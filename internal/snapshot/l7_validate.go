@@ -152,12 +152,7 @@ func (r *Rule) validate() error {
 	if err := r.Health.validate(); err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
-	for i := range r.Origins {
-		if err := r.Origins[i].validate(); err != nil {
-			return fmt.Errorf("origin %s: %w", r.Origins[i].ID, err)
-		}
-	}
-	return nil
+	return validateOrigins(r.Origins)
 }
 
 func (h *HTTPCheck) validate() error {

@@ -146,10 +146,21 @@ func (l *Listener) Validate() error {
 	if err := l.Health.validate(l.Protocol); err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
-	for i := range l.Origins {
-		if err := l.Origins[i].validate(); err != nil {
-			return fmt.Errorf("origin %s: %w", l.Origins[i].ID, err)
+	return validateOrigins(l.Origins)
+}
+
+// validateOrigins checks a listener's or rule's origins; their IDs name
+// their health, scheduling state and counters, so they must differ.
+func validateOrigins(os []Origin) error {
+	seen := make(map[string]bool, len(os))
+	for i := range os {
+		if err := os[i].validate(); err != nil {
+			return fmt.Errorf("origin %s: %w", os[i].ID, err)
 		}
+		if seen[os[i].ID] {
+			return fmt.Errorf("origin %s listed twice", os[i].ID)
+		}
+		seen[os[i].ID] = true
 	}
 	return nil
 }
