@@ -1,7 +1,11 @@
 package health
 
 import (
+	"crypto/tls"
+	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 	"time"
@@ -104,5 +108,30 @@ func TestReleaseAfterClose(t *testing.T) {
 	p.Release(b) // Panicked with "close of closed channel".
 	if b.refs != 0 {
 		t.Errorf("refs = %d; want 0", b.refs)
+	}
+}
+
+// TestHTTPSCheckSendsSNI: an HTTPS probe sends the rule's server name, so
+// an origin that answers only to its name (a name-based TLS front end)
+// passes its checks, as it serves the rule's requests.
+func TestHTTPSCheckSendsSNI(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.TLS = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		if h.ServerName != "origin.test" {
+			return nil, errors.New("no such name")
+		}
+		return nil, nil
+	}}
+	srv.StartTLS()
+	defer srv.Close()
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: "/"})
+	k := Key{Proto: snapshot.ProtoHTTPS, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe}
+	if err := checkHTTP(ap, k, 2*time.Second); err == nil {
+		t.Fatal("a probe without SNI passed; the origin refuses it")
+	}
+	k.HTTP.SNI = "origin.test"
+	if err := checkHTTP(ap, k, 2*time.Second); err != nil {
+		t.Errorf("a probe with the rule's SNI: %v; want it to pass", err)
 	}
 }

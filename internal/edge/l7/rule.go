@@ -102,6 +102,9 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 			strings.Trim(hd.Value, " \t") == hd.Value
 	}
 	probe, check := health.ProbeOf(sr.Health)
+	if check.Enabled && proto == snapshot.ProtoHTTPS {
+		probe.SNI = sr.SNI
+	}
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
 		b := h.env.Pool.Acquire(health.Key{Proto: proto, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain, Check: check, HTTP: probe})
