@@ -126,7 +126,7 @@ func (s *UDPServer) list() []*udpSession {
 
 func (s *UDPServer) readLoop() {
 	defer s.wg.Done()
-	ms := readMessages(s.ovfl)
+	ms := readMessages(s.ovfl, udpBatch)
 	var touched []*udpSession
 	var pace readBackoff
 	var drops dropMeter
@@ -314,10 +314,10 @@ func (s *UDPServer) Abort() {
 	}
 }
 
-// readMessages returns a batch of read buffers, with room for the
+// readMessages returns a batch of n read buffers, with room for the
 // SO_RXQ_OVFL control message when the socket reports drops.
-func readMessages(ovfl bool) []ipv4.Message {
-	ms := make([]ipv4.Message, udpBatch)
+func readMessages(ovfl bool, n int) []ipv4.Message {
+	ms := make([]ipv4.Message, n)
 	for i := range ms {
 		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
 		if ovfl {
