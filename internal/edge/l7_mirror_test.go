@@ -3,6 +3,7 @@ package edge_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -15,7 +16,6 @@ import (
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
-	"golang.org/x/net/http2"
 )
 
 // wireCount records what crossed a client connection.
@@ -94,7 +94,11 @@ func TestMirrorHTTPListeners(t *testing.T) {
 		}
 		req, _ := http.NewRequest(http.MethodGet, "https://www.test/mirrored", nil)
 		if tc.h2 {
-			cc, err := (&http2.Transport{}).NewClientConn(rw.(*tls.Conn))
+			tr := &http.Transport{Protocols: new(http.Protocols), DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+				return rw.(*tls.Conn), nil
+			}}
+			tr.Protocols.SetHTTP2(true)
+			cc, err := tr.NewClientConn(t.Context(), "https", "www.test:443")
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -106,7 +110,7 @@ func TestMirrorHTTPListeners(t *testing.T) {
 			resp.Body.Close()
 			// The FIN, then the client's read loop runs until the proxy's.
 			c.Conn.(*net.TCPConn).CloseWrite()
-			edgetest.Eventually(t, 3*time.Second, func() bool { return cc.State().Closed }, "%s: the proxy did not close", tc.name)
+			edgetest.Eventually(t, 3*time.Second, func() bool { return cc.Err() != nil }, "%s: the proxy did not close", tc.name)
 		} else {
 			if err := req.Write(rw); err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
