@@ -11,9 +11,9 @@ import (
 )
 
 // Coverage is the series that says how many seconds of a minute the
-// points stamped with it cover, so that a second part of the same minute
-// (written by a process started again within it) merges with the first
-// instead of replacing it.
+// points stamped with it cover, when that is less than the minute, so that
+// a second part of the same minute (written by a process started again
+// within it) merges with the first instead of replacing it.
 const (
 	coverageObject = "node"
 	coverageMetric = "RecordedSeconds"
@@ -54,12 +54,19 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}
-	pts, covered, err := r.mergeStored(ctx, pts, minute, secs)
-	if err != nil {
-		return err
+	covered := secs
+	if !prev.At.Equal(minute) { // A part that starts on the minute is its first: nothing to merge.
+		var err error
+		if pts, covered, err = r.mergeStored(ctx, pts, minute, secs); err != nil {
+			return err
+		}
 	}
-	coverage := store.Point{Object: coverageObject, Metric: coverageMetric, Granularity: 60, Time: minute, Value: covered}
-	if err := r.stats.Write(ctx, append(pts[:len(pts):len(pts)], coverage)); err != nil {
+	write := pts
+	if covered < 60 { // A whole minute needs no record of it: no other part can follow.
+		write = append(pts[:len(pts):len(pts)],
+			store.Point{Object: coverageObject, Metric: coverageMetric, Granularity: 60, Time: minute, Value: covered})
+	}
+	if err := r.stats.Write(ctx, write); err != nil {
 		return err
 	}
 	if err := r.rollup(ctx, pts, minute); err != nil {
@@ -97,19 +104,15 @@ func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute ti
 	for i, p := range pts {
 		k := series{p.Object, p.Metric}
 		v, ok := old[k]
-		if !ok && isReading(p.Metric) {
-			v = p.Value
+		if !ok {
+			v = absent(p.Metric, p.Value)
 		}
 		pts[i].Value = mergeMinute(p.Metric, v, before, p.Value, secs)
 		delete(old, k)
 	}
 	for k, v := range old {
-		cur := 0.0
-		if isReading(k.metric) {
-			cur = v
-		}
 		pts = append(pts, store.Point{Object: k.object, Metric: k.metric, Granularity: 60, Time: minute,
-			Value: mergeMinute(k.metric, v, before, cur, secs)})
+			Value: mergeMinute(k.metric, v, before, absent(k.metric, v), secs)})
 	}
 	return pts, before + secs, nil
 }
@@ -130,11 +133,14 @@ func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 	return (old*oldSecs + cur*secs) / (oldSecs + secs)
 }
 
-// isReading reports whether metric is a reading (a gauge): a part without
-// it says nothing of its value, unlike a rate or an amount, which were 0.
-func isReading(metric string) bool {
-	k := kindOf(metric)
-	return k == gauge || k == peakGauge
+// absent is the value of metric in a part of a minute that has no point
+// for it, given the other part's: a rate or an amount was 0, while a
+// reading (a gauge) was not taken there, so the other part's stands.
+func absent(metric string, other float64) float64 {
+	if k := kindOf(metric); k == gauge || k == peakGauge {
+		return other
+	}
+	return 0
 }
 
 // minutePoints converts one interval's deltas into per-minute points.
