@@ -97,18 +97,18 @@ type Report struct {
 	Version   int64            `json:"version"`
 	At        time.Time        `json:"at"`
 	Listeners []ListenerStatus `json:"listeners"`
-	// Errors are validation errors of objects other than listeners
-	// (proxies, policies); such a proxy keeps its previous state.
-	Errors []string `json:"errors,omitempty"`
-	// Invalid has the same errors by the ID of the object (a proxy or a
-	// mirror), so that what waits for it can fail.
-	Invalid       map[string]string `json:"invalid,omitempty"`
-	DroppedEvents int64             `json:"droppedEvents,omitempty"`
+	// Invalid has the validation errors of objects other than listeners,
+	// by the ID of the object (a proxy, which keeps its previous state, or
+	// a mirror), so that what waits for it can fail.
+	Invalid map[string]string `json:"invalid,omitempty"`
+	// Errors are failures tied to no object (the runtime closed, the
+	// mirror engine failing).
+	Errors        []string `json:"errors,omitempty"`
+	DroppedEvents int64    `json:"droppedEvents,omitempty"`
 }
 
 // invalid records the validation error of a proxy or mirror.
 func (r *Report) invalid(id, msg string) {
-	r.Errors = append(r.Errors, msg)
 	if r.Invalid == nil {
 		r.Invalid = map[string]string{}
 	}
@@ -116,14 +116,15 @@ func (r *Report) invalid(id, msg string) {
 }
 
 // OK reports whether every listener of the snapshot runs as specified: the
-// controller's ACK (true) or NACK (false, details in Listeners and Errors).
+// controller's ACK (true) or NACK (false, details in Listeners, Invalid
+// and Errors).
 func (r Report) OK() bool {
 	for _, l := range r.Listeners {
 		if l.State == StateFailed || l.State == StateInvalid {
 			return false
 		}
 	}
-	return len(r.Errors) == 0
+	return len(r.Invalid) == 0 && len(r.Errors) == 0
 }
 
 // Listener returns the status of listener id, if reported.

@@ -469,8 +469,8 @@ func TestInvalidMirrorSharingProxyID(t *testing.T) {
 	s := oneProxy(1, ip, listener("lsr-x", snapshot.ProtoTCP, port, origins(origin.Addr)))
 	s.Mirrors = []snapshot.Mirror{{ID: s.Proxies[0].ID}} // Invalid: no VNI, no targets.
 	rep := rt.Apply(s)
-	if len(rep.Errors) != 1 {
-		t.Fatalf("errors %q; want the mirror's only", rep.Errors)
+	if _, ok := rep.Invalid[s.Mirrors[0].ID]; len(rep.Invalid) != 1 || !ok || len(rep.Errors) != 0 {
+		t.Fatalf("invalid %q, errors %q; want the mirror's only", rep.Invalid, rep.Errors)
 	}
 	if st, _ := rep.Listener("lsr-x"); st.State != edge.StateRunning || st.Error != "" {
 		t.Fatalf("listener %+v; want running without error", st)

@@ -43,7 +43,7 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 	for id, why := range rep.Invalid { // A proxy or mirror: its tasks fail.
 		failed[id] = why
 	}
-	if len(rep.Errors) > len(rep.Invalid) { // Anything else (the mirror engine's).
+	if len(rep.Errors) > 0 { // Tied to no object (the mirror engine's).
 		failed["snapshot"] = strings.Join(rep.Errors, "; ")
 	}
 	return failed, nil

@@ -21,12 +21,12 @@ func (n *reportingNode) Close(context.Context) error          { return nil }
 
 // TestDataPlaneFailures: what the edge could not run is failed by ID, so
 // the tasks waiting for it fail: a group listener's instance under the
-// listener, an invalid proxy or mirror under its own ID.
+// listener, an invalid proxy or mirror under its own ID, and an error tied
+// to no object under "snapshot".
 func TestDataPlaneFailures(t *testing.T) {
 	node := &reportingNode{rep: edge.Report{
 		Listeners: []edge.ListenerStatus{{ID: "listener-g@link-2", State: edge.StateFailed, Error: "bind: address in use"},
 			{ID: "listener-ok", State: edge.StateRunning}},
-		Errors:  []string{"proxy link-3: bad", "mirror tm-1: bad"},
 		Invalid: map[string]string{"link-3": "proxy link-3: bad", "tm-1": "mirror tm-1: bad"},
 	}}
 	d := &dataPlane{node: node}
@@ -39,7 +39,12 @@ func TestDataPlaneFailures(t *testing.T) {
 			t.Errorf("%s not failed: %v", id, failed)
 		}
 	}
-	if _, ok := failed["snapshot"]; ok || len(failed) != 3 {
+	if len(failed) != 3 {
 		t.Errorf("failed %v; want exactly the three objects", failed)
+	}
+
+	node.rep = edge.Report{Errors: []string{"mirrors: no socket"}}
+	if failed, _ = d.Apply(context.Background(), &controller.State{}); len(failed) != 1 || failed["snapshot"] != "mirrors: no socket" {
+		t.Errorf("failed %v; want the error under snapshot", failed)
 	}
 }
