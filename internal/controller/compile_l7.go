@@ -33,10 +33,9 @@ type Settings struct {
 // the group, under the ID GroupListenerID(listener, proxy) so sockets and
 // counters stay apart.
 func Compile(st *State, set Settings) *snapshot.Snapshot {
-	openKey := set.OpenKey
 	ix := newIndex(st, cmp.Or(max(set.ConcurrentUnit, 0), 10_000))
 	snap := compileL4(ix)
-	c := newL7Index(ix, openKey)
+	c := newL7Index(ix, set.OpenKey)
 	for i := range snap.Proxies {
 		sp := &snap.Proxies[i]
 		p := c.proxies[sp.ID]
@@ -46,7 +45,7 @@ func Compile(st *State, set Settings) *snapshot.Snapshot {
 		}
 		for _, owner := range owners {
 			for _, l := range c.ix.listeners[owner] {
-				if !l.IsL7() || l.Status == model.StatusDeleting || (l.Protocol == model.HTTPS && openKey == nil) {
+				if !l.IsL7() || l.Status == model.StatusDeleting || (l.Protocol == model.HTTPS && set.OpenKey == nil) {
 					continue
 				}
 				hl := c.listener(l)

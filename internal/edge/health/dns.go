@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,12 +121,7 @@ func (c *dnsClient) lookupName(ctx context.Context, name string) (dnsAnswer, err
 			return dnsAnswer{}, err
 		}
 	}
-	for _, err := range errs {
-		if err != nil {
-			return dnsAnswer{}, err
-		}
-	}
-	return dnsAnswer{}, &rcodeError{name, dns.RcodeSuccess}
+	return dnsAnswer{}, cmp.Or(errs[0], errs[1]) // A query without a message has an error.
 }
 
 // positive collects the addresses of the answers and their cache lifetime:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"time"
@@ -53,16 +54,28 @@ func ProbeOf(c snapshot.HTTPCheck) (HTTPProbe, snapshot.HealthCheck) {
 // a check asks whether the origin answers, not whether it is authentic
 // (that is enforced on real traffic). Connections are not reused, so a
 // check always exercises connect as well.
+// An HTTPS probe's handshake sends the server name in its request's
+// context (probeSNI), as the rule's requests do.
 var probeClient = &http.Client{
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+	Transport: &http.Transport{DialTLSContext: dialProbeTLS, DisableKeepAlives: true},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // A redirect is an answer; its class decides.
 	},
 }
 
+type probeSNI struct{}
+
+// dialProbeTLS connects an HTTPS probe, sending the SNI its context
+// carries, if any (an IP address never goes out as SNI).
+func dialProbeTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	sni, _ := ctx.Value(probeSNI{}).(string)
+	d := tls.Dialer{Config: &tls.Config{ServerName: sni, InsecureSkipVerify: true}}
+	return d.DialContext(ctx, network, addr)
+}
+
 // checkHTTP sends the probe and accepts the configured status classes.
 func checkHTTP(ap netip.AddrPort, k Key, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probeSNI{}, k.HTTP.SNI), timeout)
 	defer cancel()
 	scheme := "http"
 	if k.Proto == snapshot.ProtoHTTPS {
@@ -76,12 +89,7 @@ func checkHTTP(ap netip.AddrPort, k Key, timeout time.Duration) error {
 		req.Host = k.HTTP.Host
 	}
 	req.Header.Set("User-Agent", "opengaap-health/1")
-	client := probeClient
-	if k.Proto == snapshot.ProtoHTTPS && k.HTTP.SNI != "" {
-		client = &http.Client{CheckRedirect: probeClient.CheckRedirect, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{ServerName: k.HTTP.SNI, InsecureSkipVerify: true}, DisableKeepAlives: true}}
-	}
-	resp, err := client.Do(req)
+	resp, err := probeClient.Do(req)
 	if err != nil {
 		return err
 	}
