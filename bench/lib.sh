@@ -28,3 +28,32 @@ apt_install() {
 	apt-get install -y --no-install-recommends "$@" >/dev/null ||
 		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "$@" >/dev/null; }
 }
+
+# haproxy_tcp_config FRONTEND BACKEND [SPLICE]: the layer-4 haproxy the
+# benchmarks compare with (one thread per core, TCP mode, splice forced
+# unless SPLICE is auto or off), accepting on FRONTEND, forwarding to
+# BACKEND (ip:port each).
+haproxy_tcp_config() {
+	local splice
+	case ${3:-forced} in
+	forced) splice=$'\toption splice-request\n\toption splice-response' ;;
+	auto) splice=$'\toption splice-auto' ;;
+	*) splice='' ;;
+	esac
+	cat <<EOF2
+global
+	nbthread $(nproc)
+	maxconn 5000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+$splice
+frontend fe
+	bind $1
+	default_backend be
+backend be
+	server origin $2
+EOF2
+}

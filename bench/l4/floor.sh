@@ -16,23 +16,7 @@ source "$ROOT/bench/lib.sh"
 command -v haproxy >/dev/null || apt_install haproxy
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy ./bench/l4/epollfloor)
 
-cat >"$TMP/haproxy.cfg" <<CFG
-global
-	nbthread $(nproc)
-	maxconn 5000
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 60s
-	timeout server 60s
-	option splice-request
-	option splice-response
-frontend fe
-	bind $NET.3:9000
-	default_backend be
-backend be
-	server origin $NET.1:9000
-CFG
+haproxy_tcp_config "$NET.3:9000" "$NET.1:9000" >"$TMP/haproxy.cfg"
 "$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
 "$BIN/edgeproxy" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &

@@ -89,28 +89,7 @@ PIDS+=("$CPID")
 MPID=$!
 PIDS+=("$MPID")
 
-case $HAPROXY_SPLICE in
-forced) splice=$'\toption splice-request\n\toption splice-response' ;;
-auto) splice=$'\toption splice-auto' ;;
-*) splice='' ;;
-esac
-cat >"$TMP/haproxy.cfg" <<EOF
-global
-	nbthread $(nproc)
-	maxconn 5000
-	pidfile $TMP/haproxy.pid
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 60s
-	timeout server 60s
-$splice
-frontend fe
-	bind $H:$PORT
-	default_backend be
-backend be
-	server origin $O:$PORT
-EOF
+haproxy_tcp_config "$H:$PORT" "$O:$PORT" "$HAPROXY_SPLICE" >"$TMP/haproxy.cfg"
 haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 HPID=$!
 PIDS+=("$HPID")
