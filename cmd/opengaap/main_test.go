@@ -17,6 +17,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
 
 // TestServeFirstStart runs the built binary as a user would: without
@@ -112,27 +113,10 @@ func TestServeFirstStart(t *testing.T) {
 // and the listener's address.
 func openThroughListener(t *testing.T, c *gaapsdk.Client) (net.Conn, netip.AddrPort) {
 	t.Helper()
-	origin, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { origin.Close() })
-	go func() {
-		for {
-			oc, err := origin.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer oc.Close(); _, _ = io.Copy(oc, oc) }()
-		}
-	}()
+	origin := edgetest.StartTCP(t, netip.MustParseAddrPort("127.0.0.1:0"), edgetest.Echo)
 	until := func(what string, cond func() bool) {
 		t.Helper()
-		for end := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(end) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
+		edgetest.Eventually(t, 20*time.Second, cond, "timed out waiting for %s", what)
 	}
 	must := func(err error) {
 		t.Helper()
@@ -179,7 +163,7 @@ func openThroughListener(t *testing.T, c *gaapsdk.Client) (net.Conn, netip.AddrP
 		must(err)
 		return len(r.Response.ListenerSet) == 1 && *r.Response.ListenerSet[0].ListenerStatus == 0
 	})
-	originPort := uint64(origin.Addr().(*net.TCPAddr).Port)
+	originPort := uint64(origin.Addr.Port())
 	b := gaapsdk.NewBindListenerRealServersRequest()
 	b.ListenerId = listener
 	b.RealServerBindSet = []*gaapsdk.RealServerBindSetReq{{RealServerId: rs.Response.RealServerSet[0].RealServerId,

@@ -122,7 +122,7 @@ func TestSessionPersistence(t *testing.T) {
 func TestLeastRTTLeavesRefusingOrigin(t *testing.T) {
 	t.Parallel()
 	live := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("live")).Addr
-	dead := netip.AddrPortFrom(lo.Next(), uint16(edgetest.FreePort(t, lo.Next()))) // Nothing listens there.
+	dead := netip.AddrPortFrom(lo.Next(), 9) // A fresh address: nothing listens, connects are refused.
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})

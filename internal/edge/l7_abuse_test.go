@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -327,8 +328,9 @@ func TestAbuseBurstLeavesNoResidue(t *testing.T) {
 	for round := range rounds {
 		burst(t, perRound, addr, taddr)
 		heaps = append(heaps, heapInuse())
+		n, _ := residue()
 		t.Logf("round %d: %d goroutines (%d besides idle origin connections), heap in use %d KiB",
-			round, runtime.NumGoroutine(), residue(), heaps[round]>>10)
+			round, runtime.NumGoroutine(), n, heaps[round]>>10)
 	}
 	got := settle(baseG + tolerance)
 	t.Logf("%d abusive connections in %v; goroutines: baseline %d, after %d; heap in use: baseline %d KiB, after %d KiB",
@@ -337,6 +339,12 @@ func TestAbuseBurstLeavesNoResidue(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("goroutines: got %d after the bursts; want ≤ %d (baseline + %d)\n%s", got, baseG+tolerance, tolerance,
 			buf[:runtime.Stack(buf, true)])
+	}
+	// What residue leaves out is bounded by the pools: two origins, at
+	// most MaxIdlePerOrigin idle connections each, three goroutines per
+	// connection (the proxy's read and write loops, the origin's server).
+	if _, pooled := residue(); pooled > 2*l7.MaxIdlePerOrigin*3 {
+		t.Errorf("%d goroutines of idle origin connections; want ≤ %d (the pools' bound)", pooled, 2*l7.MaxIdlePerOrigin*3)
 	}
 	if last := heapInuse(); last > baseHeap+8<<20 {
 		t.Errorf("heap in use: got %d KiB after %d rounds; want ≤ baseline %d KiB + 8 MiB", last>>10, rounds, baseHeap>>10)
@@ -398,8 +406,9 @@ func abuse(i int, addr, taddr netip.AddrPort) {
 // settle waits up to 5 s for residue to fall to want, or with want 0 to
 // hold still, and returns it.
 func settle(want int) int {
-	n, last := residue(), -1
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); n = residue() {
+	n, _ := residue()
+	last := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); n, _ = residue() {
 		if (want > 0 && n <= want) || (want == 0 && n == last) {
 			return n
 		}
@@ -410,11 +419,12 @@ func settle(want int) int {
 }
 
 // residue counts the process's goroutines but those of idle origin
-// connections: the read and write loops of the proxy's pooled net/http
-// connections (the direct exchange's pool has no goroutines) and the test
-// origins' connections waiting for a request (created by the Serve loop of
-// an httptest server). A request stuck on either end still counts.
-func residue() int {
+// connections (pooled): the read and write loops of the proxy's pooled
+// net/http connections (the direct exchange's pool has no goroutines) and
+// the test origins' connections waiting for a request (created by the
+// Serve loop of an httptest server). A request stuck on either end still
+// counts.
+func residue() (n, pooled int) {
 	buf := make([]byte, 16<<20)
 	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
 	origins := map[string]bool{} // IDs of the goroutines running an origin's Serve loop
@@ -424,21 +434,22 @@ func residue() int {
 		}
 	}
 	const byServe = "created by net/http.(*Server).Serve in goroutine "
-	n := 0
 	for _, s := range stacks {
 		if strings.Contains(s, "created by net/http.(*Transport).dialConn") {
+			pooled++
 			continue
 		}
 		waiting := strings.Contains(s, "net/http.(*conn).readRequest") || // Or idle between requests:
 			strings.Contains(s, "bufio.(*Reader).Peek") && strings.Contains(s, "net/http.(*conn).serve")
 		if i := strings.LastIndex(s, byServe); i >= 0 && waiting {
 			if f := strings.Fields(s[i+len(byServe):]); len(f) > 0 && origins[f[0]] {
+				pooled++
 				continue
 			}
 		}
 		n++
 	}
-	return n
+	return n, pooled
 }
 
 func heapInuse() uint64 {
@@ -479,8 +490,16 @@ func TestAbuseSlowBody(t *testing.T) {
 		c.Close()
 	}
 
-	// HTTP/2: the stalled body ends the stream only.
+	// HTTP/2: the stalled body ends the stream only (the client's one
+	// connection serves the next request).
 	h2 := httpsClient(taddr, pki.pool, true)
+	var dials atomic.Int32
+	h2tr := h2.Transport.(*http.Transport)
+	dial := h2tr.DialContext
+	h2tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
 	pr, pw := io.Pipe()
 	go func() { _, _ = io.WriteString(pw, "0123456789") }() // Then nothing, never closed.
 	req, _ := http.NewRequest(http.MethodPost, "https://abuse.test/upload", pr)
@@ -496,6 +515,9 @@ func TestAbuseSlowBody(t *testing.T) {
 	pw.Close()
 	if resp, _, _ := get(t, h2, "https://abuse.test/", "abuse.test"); resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Errorf("HTTP/2 after a stalled stream: got %s %d; want HTTP/2 200", resp.Proto, resp.StatusCode)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("HTTP/2: %d connections for the stalled stream and the next request; want 1 (the connection lives)", n)
 	}
 
 	// Steady trickle: 10 bytes, one every idle/3.

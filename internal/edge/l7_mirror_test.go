@@ -88,9 +88,9 @@ func TestMirrorHTTPListeners(t *testing.T) {
 			if tc.h2 {
 				cfg.NextProtos = []string{"h2"}
 			}
-			tc := tls.Client(c, cfg)
-			defer tc.Close()
-			rw = tc
+			tconn := tls.Client(c, cfg)
+			defer tconn.Close()
+			rw = tconn
 		}
 		req, _ := http.NewRequest(http.MethodGet, "https://www.test/mirrored", nil)
 		if tc.h2 {

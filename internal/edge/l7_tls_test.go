@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -158,7 +159,7 @@ func TestHTTPSOriginVerification(t *testing.T) {
 	}}
 	l.Domains[2].Rules[0].ForwardProtocol = snapshot.ProtoHTTPS // Not verified: accepted.
 	mustApply(t, rt, httpProxy(1, ip, l))
-	c := &http.Client{}
+	c := &http.Client{Timeout: 5 * time.Second}
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
 	for host, want := range map[string]int{"good.test": 200, "wrong.test": 502, "any.test": 200} {
 		resp, s, body := get(t, c, url, host)
@@ -192,7 +193,7 @@ func TestHTTPSOriginClientCertificate(t *testing.T) {
 	mustApply(t, rt, httpProxy(1, ip, l))
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
 	for host, want := range map[string]int{"with.test": 200, "without.test": 502} {
-		if resp, _, body := get(t, &http.Client{}, url, host); resp.StatusCode != want {
+		if resp, _, body := get(t, &http.Client{Timeout: 5 * time.Second}, url, host); resp.StatusCode != want {
 			t.Errorf("%s: got %d %q; want %d", host, resp.StatusCode, body, want)
 		}
 	}

@@ -55,10 +55,18 @@ func TestCreateProxyParameters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := valid()
 			tc.mod(req)
-			err := api.Call(api.GAAP(), "CreateProxy", req, &struct{}{})
-			if tc.code == "" { // Accepted.
+			var out struct{ InstanceId string }
+			err := api.Call(api.GAAP(), "CreateProxy", req, &out)
+			if tc.code == "" { // Accepted, and stored in the canonical spelling.
 				if err != nil {
 					t.Fatal(err)
+				}
+				var d struct {
+					ProxyDetail struct{ IPAddressVersion string }
+				}
+				if err := api.Call(api.GAAP(), "DescribeProxyDetail", map[string]any{"ProxyId": out.InstanceId}, &d); err != nil ||
+					d.ProxyDetail.IPAddressVersion != "IPv4" {
+					t.Errorf("IPAddressVersion stored as %q, %v; want IPv4", d.ProxyDetail.IPAddressVersion, err)
 				}
 				return
 			}

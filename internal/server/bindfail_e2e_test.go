@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
@@ -128,6 +129,10 @@ func TestReopenOnTakenPort(t *testing.T) {
 	}
 	n.until("proxy running", proxyStatus("RUNNING"))
 	n.until("listener reading as coming up", func() bool { return status() == 1 })
+	time.Sleep(1500 * time.Millisecond) // The controller retries every second meanwhile.
+	if st := status(); st != 1 {
+		t.Fatalf("listener status %d while its port is still taken; want 1 (coming up)", st)
+	}
 	squatter.Close()
 	n.until("listener running again", func() bool { return status() == 0 })
 	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "back" {

@@ -9,7 +9,8 @@ import (
 
 // TestOneOriginOnTwoPorts: the API lets one real server be bound twice on
 // different ports (two services on one host); both must carry traffic
-// (rr alternates), and both bindings report their health.
+// (rr alternates), and each binding reports its own health: the port
+// that stops answering reads abnormal, the other normal.
 func TestOneOriginOnTwoPorts(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy()
@@ -17,7 +18,7 @@ func TestOneOriginOnTwoPorts(t *testing.T) {
 	p1 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p1"))
 	p2 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p2"))
 	rs := n.realServers(host)[0]
-	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	listener, port := n.tcpListener(proxy, ip, "rr", true)
 	set := []map[string]any{
 		{"RealServerId": rs, "RealServerPort": p1.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
 		{"RealServerId": rs, "RealServerPort": p2.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
@@ -33,18 +34,28 @@ func TestOneOriginOnTwoPorts(t *testing.T) {
 	if got["p1"] != 5 || got["p2"] != 5 {
 		t.Errorf("rr over one server on two ports: got %v; want p1 5, p2 5", got)
 	}
-	var r struct {
-		ListenerSet []struct {
-			RealServerSet []struct {
-				RealServerPort   int
-				RealServerStatus int
+	// RealServerStatus by port.
+	statuses := func() map[uint16]int {
+		var r struct {
+			ListenerSet []struct {
+				RealServerSet []struct {
+					RealServerPort   uint16
+					RealServerStatus int
+				}
 			}
 		}
+		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil || len(r.ListenerSet) != 1 {
+			t.Fatalf("DescribeTCPListeners: %+v, %v", r, err)
+		}
+		out := map[uint16]int{}
+		for _, rs := range r.ListenerSet[0].RealServerSet {
+			out[rs.RealServerPort] = rs.RealServerStatus
+		}
+		return out
 	}
-	if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil || len(r.ListenerSet) != 1 {
-		t.Fatalf("DescribeTCPListeners: %+v, %v", r, err)
-	}
-	if rss := r.ListenerSet[0].RealServerSet; len(rss) != 2 || rss[0].RealServerStatus != 0 || rss[1].RealServerStatus != 0 {
-		t.Errorf("bindings: got %+v; want both ports, both normal", rss)
-	}
+	p2.Close()
+	n.until("port 2 abnormal, port 1 normal", func() bool {
+		st := statuses()
+		return len(st) == 2 && st[p1.Addr.Port()] == 0 && st[p2.Addr.Port()] == 1
+	})
 }

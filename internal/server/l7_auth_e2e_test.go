@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/server"
-	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestHTTPSAuthVersionsFailoverStatistics covers, through the SDK with
@@ -29,10 +29,7 @@ import (
 // default domain (IsDefaultServer) taking unknown hosts.
 func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 	// Statistics every 300 ms, so that HttpsQPS shows within the test.
-	api := xtest.StartAPIWith(t, func(o *server.Options) {
-		o.NoRateLimits, o.DrainGrace, o.StatsInterval = true, time.Second, 300*time.Millisecond
-	})
-	n := &node{API: api, c: api.GAAP(), t: t}
+	n := startNode(t, func(o *server.Options) { o.NoRateLimits = true })
 	proxy, ip := n.proxy()
 	a := echoOrigin(t, "a")
 	serverCA, otherCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e other CA")
@@ -179,17 +176,25 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 		return resp.StatusCode == 200 && parse(t, body).Name == "secure"
 	})
 
-	// TLS 1.3 only: a TLS 1.2 client is refused at the handshake.
+	// TLS 1.3 only: a TLS 1.2 client, served until then, is refused at
+	// the handshake for its version.
+	tls12 := func() error {
+		cn, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: roots, ServerName: "www.e2e.test", MaxVersion: tls.VersionTLS12})
+		if err == nil {
+			cn.Close()
+		}
+		return err
+	}
+	if err := tls12(); err != nil {
+		t.Fatalf("TLS 1.2 client before SetTlsVersion: %v", err)
+	}
 	if err := n.Call(n.c, "SetTlsVersion", map[string]any{"ListenerId": listener, "TLSSupportVersion": []string{"TLSv1.3"},
 		"TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	n.until("TLS 1.2 refused", func() bool {
-		cn, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: roots, ServerName: "www.e2e.test", MaxVersion: tls.VersionTLS12})
-		if err == nil {
-			cn.Close()
-		}
-		return err != nil
+		err := tls12()
+		return err != nil && strings.Contains(err.Error(), "protocol version")
 	})
 	if resp, _ := request(t, c, "https://www.e2e.test", "www.e2e.test", "/", basic); resp.StatusCode != 200 || resp.TLS.Version != tls.VersionTLS13 {
 		t.Errorf("TLS 1.3 client: got %d over %x; want 200 over TLS 1.3", resp.StatusCode, resp.TLS.Version)

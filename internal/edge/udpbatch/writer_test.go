@@ -135,7 +135,7 @@ func TestUDPWriterFallback(t *testing.T) {
 		if lost := w.Send(datagrams(7, 100, 100, 100, 3)); len(lost) != 0 {
 			t.Errorf("%v: lost %v", tc.err, lost)
 		}
-		if want := []int{7, 100, 100, 100, 3}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
+		if want := []int{7, 100, 100, 100, 3}; !slices.Equal(f.sent, want) {
 			t.Errorf("%v: sent %v; want %v", tc.err, f.sent, want)
 		}
 		if on.Load() == tc.gsoOff {
@@ -145,14 +145,6 @@ func TestUDPWriterFallback(t *testing.T) {
 			t.Errorf("%v: maxSeg %d; want %d", tc.err, w.maxSeg, tc.maxSeg)
 		}
 	}
-}
-
-func sizesOf(s []int) []byte {
-	var b []byte
-	for _, n := range s {
-		b = append(b, byte(n))
-	}
-	return b
 }
 
 // mtuBatch refuses GSO messages (EINVAL) and plain datagrams larger than
@@ -190,7 +182,7 @@ func TestUDPWriterLosesOnlyRefused(t *testing.T) {
 		f := &mtuBatch{mtu: 60}
 		w := NewWriter(f, &on)
 		lost := w.Send(datagrams(40, 100, 100, 100, 50, 50, 70, 10))
-		if want := []int{40, 50, 50, 10}; !bytes.Equal(sizesOf(f.sent), sizesOf(want)) {
+		if want := []int{40, 50, 50, 10}; !slices.Equal(f.sent, want) {
 			t.Errorf("gso %v: sent %v; want %v", gso, f.sent, want)
 		}
 		if want := []int{1, 2, 3, 6}; !slices.Equal(lost, want) {

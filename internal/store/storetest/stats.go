@@ -82,7 +82,7 @@ func testStats(t *testing.T, open Opener) {
 	at, err := st.At(t.Context(), 60, t0.Add(time.Minute))
 	slices.SortFunc(at, func(a, b store.Point) int { return strings.Compare(a.Object+a.Metric, b.Object+b.Metric) })
 	if want := []store.Point{pt("lsr-1", "InBandwidth", 60, 1, 1.5), pt("lsr-1", "OutBandwidth", 60, 1, 98), pt("lsr-2", "InBandwidth", 60, 1, 97)}; err != nil ||
-		!slices.EqualFunc(at, want, func(a, b store.Point) bool { return a == b }) {
+		!slices.Equal(at, want) {
 		t.Errorf("At(60, t0+1m) = %+v, %v; want %+v", at, err, want)
 	}
 	if at, err := st.At(t.Context(), 60, t0.Add(time.Hour)); err != nil || len(at) != 0 {
