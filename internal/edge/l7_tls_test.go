@@ -170,8 +170,9 @@ func TestHTTPSOriginVerification(t *testing.T) {
 }
 
 // TestHTTPSOriginClientCertificate: GaapAuth presents the domain's proxy
-// certificate to an origin that requires one; without it the origin
-// refuses the handshake and the client gets 502.
+// certificate to an origin that requires one, on requests and on health
+// checks; without it the origin refuses the handshake: the client gets 502
+// and the check fails.
 func TestHTTPSOriginClientCertificate(t *testing.T) {
 	rt := newRuntime(t, edge.Options{})
 	ca, proxyCA := newTestPKI(t, "origin CA"), newTestPKI(t, "proxy CA")
@@ -184,6 +185,8 @@ func TestHTTPSOriginClientCertificate(t *testing.T) {
 	r := func(id string) snapshot.Rule {
 		x := rule(id, "/", l7Origins(o))
 		x.ForwardProtocol, x.SNI = snapshot.ProtoHTTPS, "origin.test"
+		x.Health = snapshot.HTTPCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 200 * time.Millisecond,
+			Unhealthy: 1, Healthy: 1}
 		return x
 	}
 	l := snapshot.HTTPListener{ID: "lsr-g", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
@@ -192,6 +195,12 @@ func TestHTTPSOriginClientCertificate(t *testing.T) {
 	}}
 	mustApply(t, rt, httpProxy(1, ip, l))
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["r-without/o0"]; return ok && !h },
+		"check without client certificate passed: %v", rt.Health())
+	time.Sleep(300 * time.Millisecond) // Three more checks of each.
+	if h := rt.Health()["r-with/o0"]; !h {
+		t.Errorf("check with the proxy certificate failed: %v", rt.Health())
+	}
 	for host, want := range map[string]int{"with.test": 200, "without.test": 502} {
 		if resp, _, body := get(t, &http.Client{Timeout: 5 * time.Second}, url, host); resp.StatusCode != want {
 			t.Errorf("%s: got %d %q; want %d", host, resp.StatusCode, body, want)

@@ -1,10 +1,13 @@
 package health
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // Backend is the shared state of one origin. Its methods are safe for
@@ -22,6 +25,11 @@ type Backend struct {
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
+
+	// tlsProbe is an HTTPS check's handshake setup, built once; a client
+	// certificate that does not parse fails every check (tlsProbeErr).
+	tlsProbe    *tls.Config
+	tlsProbeErr error
 }
 
 // ErrUnresolved is returned by Addr for a domain origin with no addresses.
@@ -32,6 +40,9 @@ func newBackend(k Key) *Backend {
 	// Origins start healthy so a new listener serves at once; a dead origin
 	// is then taken out after Unhealthy failed checks.
 	b.healthy.Store(true)
+	if k.Proto == snapshot.ProtoHTTPS {
+		b.tlsProbe, b.tlsProbeErr = probeTLSConfig(k.HTTP)
+	}
 	if !k.IsDomain {
 		a, err := netip.ParseAddr(k.Host)
 		if err == nil {

@@ -20,7 +20,10 @@ func (b *Backend) check() error {
 	c := b.key.Check
 	switch {
 	case b.key.Proto == snapshot.ProtoHTTP || b.key.Proto == snapshot.ProtoHTTPS:
-		return checkHTTP(ap, b.key, c.Timeout)
+		if b.tlsProbeErr != nil {
+			return b.tlsProbeErr
+		}
+		return checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
 		start := time.Now()
 		err := checkTCP(ap.String(), c.Timeout)

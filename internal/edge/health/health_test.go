@@ -125,13 +125,13 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
-	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: "/"})
+	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: "/", Timeout: 2 * time.Second})
 	k := Key{Proto: snapshot.ProtoHTTPS, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe}
-	if err := checkHTTP(ap, k, 2*time.Second); err == nil {
+	if err := newBackend(k).check(); err == nil {
 		t.Fatal("a probe without SNI passed; the origin refuses it")
 	}
 	k.HTTP.SNI = "origin.test"
-	if err := checkHTTP(ap, k, 2*time.Second); err != nil {
+	if err := newBackend(k).check(); err != nil {
 		t.Errorf("a probe with the rule's SNI: %v; want it to pass", err)
 	}
 }

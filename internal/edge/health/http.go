@@ -23,6 +23,10 @@ type HTTPProbe struct {
 	// do ("" = none): an origin behind a name-based TLS front end answers
 	// only to its name.
 	SNI string
+	// ClientCert and ClientKey (PEM) are presented by an HTTPS probe, as
+	// GaapAuth has the rule's requests do: an origin that requires a client
+	// certificate refuses a probe without one.
+	ClientCert, ClientKey string
 	// Classes is a bit set of accepted status classes: bit n = nxx.
 	Classes uint8
 }
@@ -54,8 +58,8 @@ func ProbeOf(c snapshot.HTTPCheck) (HTTPProbe, snapshot.HealthCheck) {
 // a check asks whether the origin answers, not whether it is authentic
 // (that is enforced on real traffic). Connections are not reused, so a
 // check always exercises connect as well.
-// An HTTPS probe's handshake sends the server name in its request's
-// context (probeSNI), as the rule's requests do.
+// An HTTPS probe's handshake takes its server name and client certificate
+// from its request's context (probeTLS), as the rule's requests do.
 var probeClient = &http.Client{
 	Transport: &http.Transport{DialTLSContext: dialProbeTLS, DisableKeepAlives: true},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -63,19 +67,34 @@ var probeClient = &http.Client{
 	},
 }
 
-type probeSNI struct{}
+// probeTLS is the context key of an HTTPS probe's *tls.Config.
+type probeTLS struct{}
 
-// dialProbeTLS connects an HTTPS probe, sending the SNI its context
-// carries, if any (an IP address never goes out as SNI).
+// dialProbeTLS connects an HTTPS probe with the TLS settings its context
+// carries.
 func dialProbeTLS(ctx context.Context, network, addr string) (net.Conn, error) {
-	sni, _ := ctx.Value(probeSNI{}).(string)
-	d := tls.Dialer{Config: &tls.Config{ServerName: sni, InsecureSkipVerify: true}}
+	cfg, _ := ctx.Value(probeTLS{}).(*tls.Config)
+	d := tls.Dialer{Config: cfg}
 	return d.DialContext(ctx, network, addr)
 }
 
+// probeTLSConfig is the client side of an HTTPS probe's handshake: the
+// rule's SNI (an IP address never goes out as SNI) and client certificate.
+func probeTLSConfig(p HTTPProbe) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: p.SNI, InsecureSkipVerify: true}
+	if p.ClientCert != "" {
+		cert, err := tls.X509KeyPair([]byte(p.ClientCert), []byte(p.ClientKey))
+		if err != nil {
+			return nil, fmt.Errorf("probe client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
 // checkHTTP sends the probe and accepts the configured status classes.
-func checkHTTP(ap netip.AddrPort, k Key, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probeSNI{}, k.HTTP.SNI), timeout)
+func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probeTLS{}, tlsCfg), timeout)
 	defer cancel()
 	scheme := "http"
 	if k.Proto == snapshot.ProtoHTTPS {

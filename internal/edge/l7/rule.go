@@ -103,7 +103,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	}
 	probe, check := health.ProbeOf(sr.Health)
 	if check.Enabled && proto == snapshot.ProtoHTTPS {
-		probe.SNI = sr.SNI
+		probe.SNI, probe.ClientCert, probe.ClientKey = sr.SNI, d.ClientCertPEM, d.ClientKeyPEM
 	}
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
