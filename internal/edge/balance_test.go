@@ -9,6 +9,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -115,30 +116,32 @@ func TestSessionPersistence(t *testing.T) {
 	}
 }
 
-// TestLeastRTTLeavesRefusingOrigin: with lrtt and no health checks, an
-// origin that refuses connections is left after its first failure (a
-// failed connect counts as one that took the whole connect timeout)
-// instead of winning every pick as the unmeasured one.
-func TestLeastRTTLeavesRefusingOrigin(t *testing.T) {
+// TestRefusingOriginPassedOver: with no health checks, an origin that
+// refuses connections costs no client its connection under any scheduler
+// (the connect is retried on the other origin) and is tried once, not
+// again within FailTimeout (lc would otherwise pick it every time: it
+// never holds a connection open; lrtt would, as the unmeasured one).
+func TestRefusingOriginPassedOver(t *testing.T) {
 	t.Parallel()
 	live := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("live")).Addr
-	dead := netip.AddrPortFrom(lo.Next(), 9) // A fresh address: nothing listens, connects are refused.
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	l := listener("lsr", snapshot.ProtoTCP, port, origins(dead, live))
-	l.Scheduler = snapshot.SchedLRTT
-	mustApply(t, rt, oneProxy(1, ip, l))
-	to := netip.AddrPortFrom(ip, uint16(port))
-	failed := 0
-	for range 20 {
-		c := dial(t, lo.Next(), to)
-		b, _ := io.ReadAll(c)
-		if string(b) != "live" {
-			failed++
-		}
-	}
-	if failed > 1 {
-		t.Errorf("%d of 20 connections failed; want at most the first pick of the refusing origin", failed)
+	for _, sched := range []string{snapshot.SchedRR, snapshot.SchedWRR, snapshot.SchedLC, snapshot.SchedLRTT} {
+		t.Run(sched, func(t *testing.T) {
+			dead := netip.AddrPortFrom(lo.Next(), 9) // A fresh address: nothing listens, connects are refused.
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			l := listener("lsr", snapshot.ProtoTCP, port, origins(dead, live))
+			l.Scheduler = sched
+			mustApply(t, rt, oneProxy(1, ip, l))
+			to := netip.AddrPortFrom(ip, uint16(port))
+			for i := range 20 {
+				if got := readName(t, lo.Next(), to); got != "live" {
+					t.Fatalf("connection %d: got %q; want live", i, got)
+				}
+			}
+			if n := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr"}].DialFails; n != 1 {
+				t.Errorf("%d connects to the refusing origin failed; want 1", n)
+			}
+		})
 	}
 }

@@ -111,6 +111,18 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 			t.Fatalf("GET with a dead origin: got %d %q", resp.StatusCode, body)
 		}
 	}
+	for range 4 { // POST is never retried, but the origin that refused is passed over for FailTimeout.
+		req, _ := http.NewRequest(http.MethodPost, url+"/x", strings.NewReader("body"))
+		req.Host = "e.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST after a refused connect: got %d; want the live origin's 200", resp.StatusCode)
+		}
+	}
 	for _, path := range []string{"/status/503", "/dead"} { // Origin's answer, then the edge's own 502.
 		resp, _, body := get(t, c, url+path, "e.test")
 		if resp.StatusCode != 500 || body != "custom page" || resp.Header.Get("X-Page") != "1" || resp.Header.Get("X-Origin") != "" ||

@@ -6,7 +6,9 @@
 // secondaries when no primary is healthy; and when nothing is healthy, every
 // primary (every origin without FailoverSwitch). Failing open matches CLB/
 // GAAP behaviour and beats refusing: health checks can be wrong (a firewall
-// dropping probes), and a dead origin fails the dial anyway.
+// dropping probes), and a dead origin fails the dial anyway. Within the
+// eligible set, suspect origins (a recent connect failed) are passed over
+// while any other remains.
 package balance
 
 import (
@@ -24,6 +26,7 @@ type Backend interface {
 	Healthy() bool
 	Active() int64      // Open connections/sessions, for lc.
 	RTT() time.Duration // Smoothed connect latency (0 = unmeasured), for lrtt.
+	Suspect() bool      // A connect failed lately: avoid while others remain.
 }
 
 // Target is one origin as the picker sees it.
@@ -114,7 +117,7 @@ func (p *Picker) eligible(out []*Target) []*Target {
 		}
 	}
 	if len(out) > 0 {
-		return out
+		return unsuspected(out)
 	}
 	for _, t := range p.targets { // Nothing healthy: fail open.
 		if !p.failover || !t.Secondary {
@@ -124,7 +127,22 @@ func (p *Picker) eligible(out []*Target) []*Target {
 	if len(out) == 0 { // Only secondaries configured.
 		out = append(out, p.targets...)
 	}
-	return out
+	return unsuspected(out)
+}
+
+// unsuspected drops suspect targets from el (in place) unless all are.
+func unsuspected(el []*Target) []*Target {
+	n := 0
+	for _, t := range el {
+		if !t.Backend.Suspect() {
+			el[n] = t
+			n++
+		}
+	}
+	if n == 0 {
+		return el
+	}
+	return el[:n]
 }
 
 func (p *Picker) choose(el []*Target) *Target {

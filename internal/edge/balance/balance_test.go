@@ -12,11 +12,13 @@ type fake struct {
 	healthy bool
 	active  int64
 	rtt     time.Duration
+	suspect bool
 }
 
 func (f *fake) Healthy() bool      { return f.healthy }
 func (f *fake) Active() int64      { return f.active }
 func (f *fake) RTT() time.Duration { return f.rtt }
+func (f *fake) Suspect() bool      { return f.suspect }
 
 var client = netip.MustParseAddr("192.0.2.1")
 
@@ -47,6 +49,18 @@ func TestPick(t *testing.T) {
 		{"lc", snapshot.SchedLC, false, []*Target{
 			{ID: "a", Backend: &fake{healthy: true, active: 5}},
 			{ID: "b", Backend: &fake{healthy: true, active: 2}},
+		}, map[string]int{"b": 100}},
+		{"lc passes over a suspect idle origin", snapshot.SchedLC, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: true, suspect: true}},
+			{ID: "b", Backend: &fake{healthy: true, active: 7}},
+		}, map[string]int{"b": 100}},
+		{"all suspect: scheduler decides", snapshot.SchedLC, false, []*Target{
+			{ID: "a", Backend: &fake{healthy: true, suspect: true}},
+			{ID: "b", Backend: &fake{healthy: true, active: 7, suspect: true}},
+		}, map[string]int{"a": 100}},
+		{"suspect among the unhealthy: fail open to the others", snapshot.SchedRR, false, []*Target{
+			{ID: "a", Backend: &fake{suspect: true}},
+			{ID: "b", Backend: &fake{}},
 		}, map[string]int{"b": 100}},
 		{"unhealthy skipped", snapshot.SchedRR, false, []*Target{
 			{ID: "a", Backend: &fake{healthy: false}},

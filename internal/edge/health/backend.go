@@ -22,6 +22,9 @@ type Backend struct {
 	next    atomic.Uint32
 	active  atomic.Int64
 	rtt     atomic.Int64 // EWMA of connect latency in ns; 0 = not measured.
+	// failedAt is when the last connect failed (Unix ns), 0 once one
+	// succeeds or a check passes: the passive check behind Suspect.
+	failedAt atomic.Int64
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
@@ -83,6 +86,33 @@ func (b *Backend) ConnEnd() { b.active.Add(-1) }
 
 // RTT is the smoothed connect latency (0 until measured).
 func (b *Backend) RTT() time.Duration { return time.Duration(b.rtt.Load()) }
+
+// FailTimeout is how long an origin stays suspect after a failed connect:
+// pickers pass it over while another eligible origin is not (nginx's passive
+// check with max_fails 1 and its default fail_timeout). Checks take
+// Unhealthy × DelayLoop to take a dead origin out, and may be off; without
+// this, lc would send nearly every connection to an origin that refuses
+// (it never holds one open) and rr one in N.
+const FailTimeout = 10 * time.Second
+
+// ConnectFailed records a connect that failed or timed out.
+func (b *Backend) ConnectFailed() { b.failedAt.Store(time.Now().UnixNano()) }
+
+// Connected records a connect or an answer: the origin is not suspect.
+// It reads first so that the common case does not write a shared cache
+// line.
+func (b *Backend) Connected() {
+	if b.failedAt.Load() != 0 {
+		b.failedAt.Store(0)
+	}
+}
+
+// Suspect reports whether a connect failed within FailTimeout and none
+// succeeded since.
+func (b *Backend) Suspect() bool {
+	f := b.failedAt.Load()
+	return f != 0 && time.Now().UnixNano()-f < int64(FailTimeout)
+}
 
 // ObserveRTT folds one connect latency into the EWMA (weight 1/4, so a
 // changed path shows within a few connections).
@@ -146,6 +176,7 @@ func (b *Backend) probe(p *Pool) {
 func (b *Backend) record(p *Pool, err error) {
 	c := b.key.Check
 	if err == nil {
+		b.Connected() // The origin answers again: no need to wait out FailTimeout.
 		b.okRun, b.failRun = b.okRun+1, 0
 		if !b.healthy.Load() && b.okRun >= c.Healthy {
 			b.healthy.Store(true)

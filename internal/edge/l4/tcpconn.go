@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,19 +69,51 @@ func (c *tcpConn) run() {
 	_ = up.Close()
 }
 
-// dial connects to a picked origin and sends the PROXY header, if any.
+// maxConnectTries bounds the origins one client connection tries. A failed
+// connect is retried on another origin, since nothing has been sent yet
+// (nginx's proxy_next_upstream, haproxy's redispatch): an origin that
+// refuses costs the client a delay, not the connection.
+const maxConnectTries = 3
+
+// dial connects to a picked origin, sets c.o to it and sends the PROXY
+// header, if any.
 func (c *tcpConn) dial() *net.TCPConn {
 	r := c.route
-	c.o = r.pick(c.src.Addr().Unmap())
-	if c.o == nil {
-		r.counters(nil).Add(dialFails, 1)
-		return nil
+	var tried [maxConnectTries]*Origin
+	for n := range maxConnectTries {
+		o := r.pick(c.src.Addr().Unmap())
+		if o == nil {
+			r.counters(nil).Add(dialFails, 1)
+			return nil
+		}
+		// The one just tried failed, so it is suspect: the picker returns
+		// it again only when every eligible origin is.
+		if slices.Contains(tried[:n], o) || c.ctx.Err() != nil {
+			return nil
+		}
+		tried[n], c.o = o, o
+		up, err := c.connect(o)
+		if err != nil {
+			continue
+		}
+		c.origin.Store(up)
+		if err := writeProxyHeader(up, r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr()); err != nil {
+			_ = up.Close()
+			return nil
+		}
+		return up
 	}
-	set := r.counters(c.o)
-	ap, err := c.o.Backend.Addr()
+	return nil
+}
+
+// connect opens a connection to o, recording the outcome on the origin.
+func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
+	r := c.route
+	set := r.counters(o)
+	ap, err := o.Backend.Addr()
 	if err != nil {
 		set.Add(dialFails, 1)
-		return nil
+		return nil, err
 	}
 	// KeepAlive -1: see ListenTCP.
 	d := net.Dialer{Timeout: r.ConnectTimeout, KeepAlive: -1}
@@ -91,23 +124,18 @@ func (c *tcpConn) dial() *net.TCPConn {
 	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
 	if err != nil {
 		set.Add(dialFails, 1)
-		// A failed connect counts as one that took the whole timeout, so
-		// lrtt moves off an origin that refuses (an unmeasured one, RTT 0,
-		// would otherwise win every pick until its checks mark it down).
-		c.o.Backend.ObserveRTT(r.ConnectTimeout)
-		return nil
+		o.Backend.ConnectFailed()
+		// It also counts as a connect that took the whole timeout, so
+		// lrtt ranks the origin last when all are suspect.
+		o.Backend.ObserveRTT(r.ConnectTimeout)
+		return nil, err
 	}
 	took := time.Since(start)
-	c.o.Backend.ObserveRTT(took)
+	o.Backend.ObserveRTT(took)
+	o.Backend.Connected()
 	set.Add(dialCount, 1)
 	set.Add(dialNanos, int64(took))
-	up := nc.(*net.TCPConn)
-	c.origin.Store(up)
-	if err := writeProxyHeader(up, r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr()); err != nil {
-		_ = up.Close()
-		return nil
-	}
-	return up
+	return nc.(*net.TCPConn), nil
 }
 
 // pipe copies both ways until both directions end. Each direction ends

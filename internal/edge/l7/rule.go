@@ -266,6 +266,7 @@ func (r *rule) begin(o *origin) (string, error) {
 func (r *rule) failed(o *origin, err error) {
 	o.backend.ConnEnd()
 	if isDialError(err) {
+		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
 	}
 }
@@ -276,6 +277,7 @@ func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response,
 		r.failed(o, err)
 		return nil, err
 	}
+	o.backend.Connected()
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded body must stay an io.ReadWriteCloser: not tracked.
 		o.backend.ConnEnd()
