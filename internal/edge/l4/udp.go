@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
-	"github.com/opengaap/opengaap/internal/edge/udpbatch"
 )
 
 const (
@@ -45,8 +44,7 @@ type UDPServer struct {
 	pc    *net.UDPConn
 	bc    batchConn
 	route atomic.Pointer[Route]
-	gso   atomic.Bool // Replies may be sent as UDP GSO messages.
-	ovfl  bool        // Reads carry the socket's drop counter (SO_RXQ_OVFL).
+	ovfl  bool // Reads carry the socket's drop counter (SO_RXQ_OVFL).
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession
@@ -74,7 +72,6 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{}), cut: make(chan struct{})}
 	s.ovfl = enableRxqOvfl(pc)
 	s.clock.Store(time.Now().UnixNano())
-	s.gso.Store(udpbatch.Supported())
 	s.route.Store(r)
 	s.wg.Add(2)
 	go s.readLoop()

@@ -32,7 +32,6 @@ type udpSession struct {
 	once   sync.Once
 
 	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
-	gso     atomic.Bool      // The upstream socket may send UDP GSO.
 	ovfl    bool             // Reads carry the upstream socket's drop counter.
 	upw     *udpbatch.Writer // Read loop only: writes pending upstream.
 	replyw  *udpbatch.Writer // Reply loop only: writes replies to the client.
@@ -68,9 +67,8 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	case snapshot.ClientIPSPP:
 		ss.hdr = sppHeader(src, s.Addr())
 	}
-	ss.gso.Store(udpbatch.Supported())
-	ss.upw = udpbatch.NewWriter(ss.bc, &ss.gso)
-	ss.replyw = udpbatch.NewWriter(s.bc, &s.gso)
+	ss.upw = udpbatch.NewWriter(ss.bc, udpbatch.Supported())
+	ss.replyw = udpbatch.NewWriter(s.bc, udpbatch.Supported())
 	ss.last.Store(s.clock.Load())
 	set.Add(newConns, 1)
 	set.Add(active, 1)

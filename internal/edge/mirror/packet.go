@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -33,7 +32,6 @@ var (
 // stack once per run instead of once per packet.
 type sender struct {
 	w       *udpbatch.Writer
-	gso     atomic.Bool
 	bufs    [batch]gopacket.SerializeBuffer
 	iov     [batch][1][]byte // msgs[i].Buffers, preallocated.
 	msgs    [batch]ipv4.Message
@@ -52,8 +50,7 @@ type sender struct {
 
 func newSender(c *net.UDPConn) *sender {
 	s := &sender{opts: gopacket.SerializeOptions{FixLengths: true}} // Checksums: fillChecksums.
-	s.gso.Store(udpbatch.Supported())
-	s.w = udpbatch.NewWriter(ipv4.NewPacketConn(c), &s.gso)
+	s.w = udpbatch.NewWriter(ipv4.NewPacketConn(c), udpbatch.Supported())
 	for i := range s.bufs {
 		s.bufs[i] = gopacket.NewSerializeBufferExpectedSize(128, 1500)
 	}

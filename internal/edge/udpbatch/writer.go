@@ -6,7 +6,6 @@ package udpbatch
 import (
 	"errors"
 	"net"
-	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 )
@@ -24,11 +23,11 @@ const (
 // stack once for the run, and splits it into the original datagrams only
 // at the device (or, on loopback, at the receiving socket). The datagrams
 // are gathered with an iovec, not copied. A writer belongs to one
-// goroutine (scratch space); gso may be shared by writers of one socket.
+// goroutine (scratch space and GSO state).
 type Writer struct {
 	bc     Conn
-	gso    *atomic.Bool // The socket may send GSO; cleared for good on EIO.
-	maxSeg int          // Largest segment still tried with GSO; lowered on EINVAL.
+	gso    bool // GSO may be tried; cleared for good on EIO.
+	maxSeg int  // Largest segment still tried with GSO; lowered on EINVAL.
 
 	wire  []ipv4.Message // Messages handed to sendmmsg.
 	first []int          // Index in the batch of wire[i]'s first datagram.
@@ -44,10 +43,11 @@ type Conn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// NewWriter returns a writer on bc. gso says whether the socket may send
-// GSO (start it at Supported()); it may be shared by the writers of one
-// socket and is cleared for good when the route cannot do GSO.
-func NewWriter(bc Conn, gso *atomic.Bool) *Writer {
+// NewWriter returns a writer on bc. gso says whether to try GSO (start it
+// at Supported()). Each writer learns on its own that its route cannot do
+// GSO: the l4 session writers send to one destination each, so one
+// client's route without checksum offload does not cost the others GSO.
+func NewWriter(bc Conn, gso bool) *Writer {
 	return &Writer{bc: bc, gso: gso, maxSeg: gsoMaxBytes}
 }
 
@@ -58,7 +58,7 @@ func NewWriter(bc Conn, gso *atomic.Bool) *Writer {
 // message the socket refuses is resent as plain datagrams.
 func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
 	w.lost = w.lost[:0]
-	if len(ms) < 2 || !w.gso.Load() {
+	if len(ms) < 2 || !w.gso {
 		w.plain(ms, 0)
 		return w.lost
 	}
@@ -83,7 +83,7 @@ func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
 		i, k := first[0], segs[0]
 		if k > 1 {
 			if off, tooBig := gsoErr(err); off {
-				w.gso.Store(false)
+				w.gso = false
 			} else if tooBig {
 				w.maxSeg = len(wire[0].Buffers[0]) - 1
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"slices"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,9 +21,7 @@ func datagrams(sizes ...int) []ipv4.Message {
 }
 
 func TestUDPWriterCoalesce(t *testing.T) {
-	var on atomic.Bool
-	on.Store(true)
-	w := NewWriter(nil, &on)
+	w := NewWriter(nil, true)
 	big := make([]int, 70)
 	for i := range big {
 		big[i] = 100
@@ -78,16 +75,14 @@ func TestUDPWriterGSO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Close()
-	var on atomic.Bool
-	on.Store(true)
-	w := NewWriter(ipv4.NewPacketConn(tx), &on)
+	w := NewWriter(ipv4.NewPacketConn(tx), true)
 	sizes := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
 		1200, 1200, 1200, 700, 1, 1, 5000, 5000, 38, 0, 9000, 9000, 9000}
 	ms := datagrams(sizes...)
 	if lost := w.Send(ms); len(lost) != 0 {
 		t.Fatalf("lost %v", lost)
 	}
-	if !on.Load() {
+	if !w.gso {
 		t.Fatal("GSO switched off on loopback")
 	}
 	buf := make([]byte, 65536)
@@ -128,18 +123,16 @@ func TestUDPWriterFallback(t *testing.T) {
 		gsoOff bool
 		maxSeg int
 	}{{syscall.EIO, true, gsoMaxBytes}, {syscall.EINVAL, false, 99}, {syscall.ECONNREFUSED, false, gsoMaxBytes}} {
-		var on atomic.Bool
-		on.Store(true)
 		f := &fakeBatch{err: tc.err}
-		w := NewWriter(f, &on)
+		w := NewWriter(f, true)
 		if lost := w.Send(datagrams(7, 100, 100, 100, 3)); len(lost) != 0 {
 			t.Errorf("%v: lost %v", tc.err, lost)
 		}
 		if want := []int{7, 100, 100, 100, 3}; !slices.Equal(f.sent, want) {
 			t.Errorf("%v: sent %v; want %v", tc.err, f.sent, want)
 		}
-		if on.Load() == tc.gsoOff {
-			t.Errorf("%v: gso on = %v", tc.err, on.Load())
+		if w.gso == tc.gsoOff {
+			t.Errorf("%v: gso on = %v", tc.err, w.gso)
 		}
 		if w.maxSeg != tc.maxSeg {
 			t.Errorf("%v: maxSeg %d; want %d", tc.err, w.maxSeg, tc.maxSeg)
@@ -177,10 +170,8 @@ func (f *mtuBatch) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 // itself, with GSO (the refused run's plain resend) and without.
 func TestUDPWriterLosesOnlyRefused(t *testing.T) {
 	for _, gso := range []bool{true, false} {
-		var on atomic.Bool
-		on.Store(gso)
 		f := &mtuBatch{mtu: 60}
-		w := NewWriter(f, &on)
+		w := NewWriter(f, gso)
 		lost := w.Send(datagrams(40, 100, 100, 100, 50, 50, 70, 10))
 		if want := []int{40, 50, 50, 10}; !slices.Equal(f.sent, want) {
 			t.Errorf("gso %v: sent %v; want %v", gso, f.sent, want)
@@ -203,10 +194,8 @@ func (f *closedBatch) WriteBatch([]ipv4.Message, int) (int, error) {
 // not tried datagram by datagram.
 func TestUDPWriterClosed(t *testing.T) {
 	for _, gso := range []bool{true, false} {
-		var on atomic.Bool
-		on.Store(gso)
 		f := &closedBatch{}
-		lost := NewWriter(f, &on).Send(datagrams(10, 10, 10, 5, 7))
+		lost := NewWriter(f, gso).Send(datagrams(10, 10, 10, 5, 7))
 		if want := []int{0, 1, 2, 3, 4}; !slices.Equal(lost, want) || f.calls != 1 {
 			t.Errorf("gso %v: lost %v in %d calls; want %v in 1", gso, lost, f.calls, want)
 		}
