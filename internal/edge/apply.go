@@ -148,7 +148,6 @@ func keyOf(pl snapshot.Placed) sockKey {
 func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 	delete(rt.servers, k)
 	rt.drain(e)
-	rt.release(e)
 	l := e.placed.Listener
 	rt.stats.Forget(stats.KindListener, l.ID)
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,

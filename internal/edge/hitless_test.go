@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -150,6 +151,43 @@ func TestRemoveDrains(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Error("connection survived the grace")
+	}
+}
+
+// TestDrainingConnectionsCountForLC: a removed listener's connections,
+// open while it drains, still count on their origin, so a listener added
+// later with lc sends new connections to the other origin.
+func TestDrainingConnectionsCountForLC(t *testing.T) {
+	t.Parallel()
+	hold := func(name string) func(net.Conn) {
+		return func(c net.Conn) { _, _ = io.WriteString(c, name); edgetest.Sink(c) }
+	}
+	x := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), hold("x")).Addr
+	y := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), hold("y")).Addr
+	ip := lo.Next()
+	portA, portB := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{DrainGrace: 10 * time.Second})
+	open := func(port int) string {
+		c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+		t.Cleanup(func() { c.Close() })
+		b := make([]byte, 1)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(b)
+	}
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-a", snapshot.ProtoTCP, portA, origins(x))))
+	open(portA)
+	open(portA)
+	mustApply(t, rt, oneProxy(2, ip)) // lsr-a drains with two connections to x.
+	b := listener("lsr-b", snapshot.ProtoTCP, portB, origins(y, x))
+	b.Scheduler = snapshot.SchedLC
+	mustApply(t, rt, oneProxy(3, ip, b))
+	for i := range 2 {
+		if got := open(portB); got != "y" {
+			t.Fatalf("connection %d with x holding 2 draining connections: got %q; want y", i, got)
+		}
 	}
 }
 

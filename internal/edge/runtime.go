@@ -162,7 +162,10 @@ func (rt *Runtime) release(e *entry) {
 	e.backends = nil
 }
 
-// drain shuts a server down in the background and reports when it is gone.
+// drain shuts a server down in the background and reports when it is
+// gone. Its backends are released only then: its connections and sessions
+// still count for lc, and its UDP sessions still leave an origin whose
+// checks fail.
 func (rt *Runtime) drain(e *entry) {
 	done := e.srv.Shutdown(rt.opts.DrainGrace)
 	rt.drains[e] = done
@@ -173,6 +176,7 @@ func (rt *Runtime) drain(e *entry) {
 		<-done
 		rt.mu.Lock()
 		delete(rt.drains, e)
+		rt.release(e)
 		rt.mu.Unlock()
 		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
 	}()
