@@ -34,7 +34,7 @@ func h3PinnedClient(t *testing.T, addr netip.AddrPort, tlsCfg *tls.Config) *http
 func TestHTTPSListenerHTTP3(t *testing.T) {
 	n := startL7Node(t)
 	proxy, ip := n.proxy() // IPv4 proxies support HTTP/3, as at Tencent.
-	a := echoOrigin(t, "a")
+	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	ca := newTestCA(t, "e2e h3 CA")
 	lc, lk := ca.leaf(t, "h3-cert", "h3.e2e.test")

@@ -194,10 +194,8 @@ func fetch(t *testing.T, addr netip.AddrPort) string {
 func TestTCPListenerCarriesTraffic(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy()
-	a, b := origins.Next(), origins.Next()
-	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "a"))
-	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "b"))
-	ids := n.realServers(a, b)
+	ids, srvs := n.proxyNamedOrigins("a", "b")
+	oa, ob := srvs[0], srvs[1]
 	listener, port := n.tcpListener(proxy, ip, "rr", false)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: oa.Addr, ids[1]: ob.Addr})
 
@@ -221,6 +219,20 @@ func TestTCPListenerCarriesTraffic(t *testing.T) {
 		pts, err := n.Store.Stats().Query(context.Background(), listener, "Concurrent", 60, time.Now().Add(-2*time.Minute), time.Now())
 		return err == nil && len(pts) > 0
 	})
+}
+
+// proxyNamedOrigins starts one TCP origin per name, each on a fresh
+// address and answering as proxyProtocolName, and adds them as real
+// servers: their IDs and servers, in the order of names.
+func (n *node) proxyNamedOrigins(names ...string) ([]string, []*edgetest.TCPServer) {
+	n.t.Helper()
+	addrs := make([]netip.Addr, len(names))
+	srvs := make([]*edgetest.TCPServer, len(names))
+	for i, name := range names {
+		addrs[i] = origins.Next()
+		srvs[i] = edgetest.StartTCP(n.t, netip.AddrPortFrom(addrs[i], 0), proxyProtocolName(n.t, name))
+	}
+	return n.realServers(addrs...), srvs
 }
 
 // proxyProtocolName answers with name after checking the PROXY v1 header
@@ -272,10 +284,8 @@ func TestUDPListenerCarriesTraffic(t *testing.T) {
 func TestHealthCheckFailoverThroughAPI(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy()
-	a, b := origins.Next(), origins.Next()
-	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "a"))
-	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "b"))
-	ids := n.realServers(a, b)
+	ids, srvs := n.proxyNamedOrigins("a", "b")
+	oa, ob := srvs[0], srvs[1]
 	listener, port := n.tcpListener(proxy, ip, "rr", true)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: oa.Addr, ids[1]: ob.Addr})
 

@@ -18,10 +18,8 @@ import (
 func TestWRRAndBandwidthThroughAPI(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy() // Bandwidth 10 Mbps.
-	a, b := origins.Next(), origins.Next()
-	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "a"))
-	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "b"))
-	ids := n.realServers(a, b)
+	ids, srvs := n.proxyNamedOrigins("a", "b")
+	oa, ob := srvs[0], srvs[1]
 	type bound struct {
 		id     string
 		addr   netip.AddrPort
@@ -84,10 +82,8 @@ func TestWRRAndBandwidthThroughAPI(t *testing.T) {
 func TestFailoverSwitchThroughAPI(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy()
-	a, b := origins.Next(), origins.Next()
-	oa := edgetest.StartTCP(t, netip.AddrPortFrom(a, 0), proxyProtocolName(t, "master"))
-	ob := edgetest.StartTCP(t, netip.AddrPortFrom(b, 0), proxyProtocolName(t, "slave"))
-	ids := n.realServers(a, b)
+	ids, srvs := n.proxyNamedOrigins("master", "slave")
+	oa, ob := srvs[0], srvs[1]
 	port := edgetest.FreePort(t, ip)
 	var resp struct{ ListenerIds []string }
 	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "failover", "Ports": []int{port},
@@ -98,8 +94,8 @@ func TestFailoverSwitchThroughAPI(t *testing.T) {
 	listener := resp.ListenerIds[0]
 	n.waitListener(listener)
 	set := []map[string]any{
-		{"RealServerId": ids[0], "RealServerIP": a.String(), "RealServerPort": oa.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "master"},
-		{"RealServerId": ids[1], "RealServerIP": b.String(), "RealServerPort": ob.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "slave"},
+		{"RealServerId": ids[0], "RealServerIP": oa.Addr.Addr().String(), "RealServerPort": oa.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "master"},
+		{"RealServerId": ids[1], "RealServerIP": ob.Addr.Addr().String(), "RealServerPort": ob.Addr.Port(), "RealServerWeight": 1, "RealServerFailoverRole": "slave"},
 	}
 	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": listener, "RealServerBindSet": set}, nil); err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 	// Statistics every 300 ms, so that HttpsQPS shows within the test.
 	n := startNode(t, func(o *server.Options) { o.NoRateLimits = true })
 	proxy, ip := n.proxy()
-	a := echoOrigin(t, "a")
+	a := echoOrigin(t, l7Origins, "a")
 	serverCA, otherCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e other CA")
 	oc, ok := serverCA.leaf(t, "origin", "origin.e2e.test")
 	pair, err := tls.X509KeyPair([]byte(oc), []byte(ok))

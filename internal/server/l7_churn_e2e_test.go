@@ -129,7 +129,7 @@ func (n *node) churnSite() *churnSite {
 	proxy, ip := n.proxy()
 	s := &churnSite{ca: newTestCA(n.t, "churn CA"), scheds: []string{"wrr", "lc", "rr"}, counts: map[string]int{}}
 	for i := range s.originAddr {
-		s.originAddr[i] = churnOrigin(n.t, fmt.Sprint("o", i))
+		s.originAddr[i] = echoOrigin(n.t, l7ChurnOrigins, fmt.Sprint("o", i))
 	}
 	copy(s.origins[:], n.realServers(s.originAddr[0].Addr(), s.originAddr[1].Addr()))
 	roots := x509.NewCertPool()
@@ -163,26 +163,6 @@ func (n *node) churnHTTPSListener(proxy string, ip netip.Addr, cert string) (str
 	id := *resp.Response.ListenerId
 	n.waitListener(id)
 	return id, port
-}
-
-// churnOrigin answers like echoOrigin and upgrades (then echoes) any
-// request asking for it, whatever its path.
-func churnOrigin(t *testing.T, name string) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(l7ChurnOrigins.Next(), 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			wsEcho(w, r)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"name": name, "host": r.Host, "header": r.Header})
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
 // churnClient connects to addr; keepAlive false makes a connection (and

@@ -36,16 +36,17 @@ func startL7Node(t *testing.T) *node {
 	return &node{API: api, c: api.GAAP(), t: t}
 }
 
-// echoOrigin answers every request with JSON naming itself and the
-// request's host and headers; "/ws" upgrades and echoes.
-func echoOrigin(t *testing.T, name string) netip.AddrPort {
+// echoOrigin starts an origin on an address from alloc that answers every
+// request with JSON naming itself and the request's host and headers; a
+// request asking for an upgrade is upgraded and echoed.
+func echoOrigin(t *testing.T, alloc *edgetest.Alloc, name string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String())
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(alloc.Next(), 0).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/ws" {
+		if r.Header.Get("Upgrade") != "" {
 			wsEcho(w, r)
 			return
 		}
@@ -265,7 +266,7 @@ func wsRoundTrip(t *testing.T, addr netip.AddrPort, host, path string) string {
 func TestHTTPListenerCarriesRequests(t *testing.T) {
 	n := startL7Node(t)
 	proxy, ip := n.proxy()
-	a, b, ws := echoOrigin(t, "a"), echoOrigin(t, "b"), echoOrigin(t, "ws")
+	a, b, ws := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b"), echoOrigin(t, l7Origins, "ws")
 	dead := netip.AddrPortFrom(l7Origins.Next(), 9) // Nothing listens there.
 	ids := n.realServers(a.Addr(), b.Addr(), ws.Addr(), dead.Addr())
 	listener, port := n.httpListener(proxy, ip)
@@ -326,7 +327,7 @@ func TestHTTPListenerCarriesRequests(t *testing.T) {
 func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 	n := startL7Node(t)
 	proxy, ip := n.proxy()
-	a := echoOrigin(t, "a")
+	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	serverCA, clientCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e client CA")
 	lc, lk := serverCA.leaf(t, "listener-cert", "www.e2e.test")
