@@ -9,9 +9,16 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -145,4 +152,110 @@ func TestMirrorHTTPListeners(t *testing.T) {
 	if n := len(other.packets()); n != 0 {
 		t.Errorf("a mirror of another listener got %d packets; want none", n)
 	}
+}
+
+// recordingPC is a QUIC client's socket that records the datagrams it
+// sends and receives. It is a plain PacketConn, so quic-go moves one
+// datagram per call through it.
+type recordingPC struct {
+	net.PacketConn
+	mu      sync.Mutex
+	in, out [][]byte // Received from and sent to the proxy.
+}
+
+func (c *recordingPC) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, a, err := c.PacketConn.ReadFrom(b)
+	if n > 0 {
+		c.mu.Lock()
+		c.in = append(c.in, bytes.Clone(b[:n]))
+		c.mu.Unlock()
+	}
+	return n, a, err
+}
+
+func (c *recordingPC) WriteTo(b []byte, a net.Addr) (int, error) {
+	n, err := c.PacketConn.WriteTo(b, a)
+	if err == nil {
+		c.mu.Lock()
+		c.out = append(c.out, bytes.Clone(b))
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *recordingPC) wire() (in, out [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.in), slices.Clone(c.out)
+}
+
+// udpPayloads splits a capture's UDP datagrams of client's flow by
+// direction: sent by the client (in) and to it (out).
+func udpPayloads(pkts []gopacket.Packet, client netip.AddrPort) (in, out [][]byte) {
+	for _, p := range pkts {
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		udp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		switch {
+		case ip == nil || udp == nil:
+		case ip.SrcIP.Equal(client.Addr().AsSlice()) && int(udp.SrcPort) == int(client.Port()):
+			in = append(in, udp.Payload)
+		case ip.DstIP.Equal(client.Addr().AsSlice()) && int(udp.DstPort) == int(client.Port()):
+			out = append(out, udp.Payload)
+		}
+	}
+	return in, out
+}
+
+// TestMirrorHTTP3: a mirror of an HTTP/3 listener copies its QUIC
+// datagrams both ways, each as it crossed the wire: those the server sent
+// with GSO (several in one write) come out one by one.
+func TestMirrorHTTP3(t *testing.T) {
+	t.Parallel()
+	col := startCollector(t)
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	s := httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil)))
+	s.Mirrors = []snapshot.Mirror{{ID: "imgf-3", VNI: 3, Sources: []snapshot.MirrorSource{{ProxyID: "link-1", ListenerID: "lsr-h3"}},
+		Direction: snapshot.MirrorAll, Targets: []snapshot.MirrorTarget{{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}}}}
+	mustApply(t, rt, s)
+
+	udp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	pc := &recordingPC{PacketConn: udp}
+	client := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool},
+		Dial: func(ctx context.Context, _ string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+			return quic.Dial(ctx, pc, net.UDPAddrFromAddrPort(addr), tc, qc)
+		}}
+	// A body larger than a datagram, so that the answer spans several.
+	resp, s2, _ := get(t, &http.Client{Transport: tr, Timeout: 5 * time.Second}, "https://www.test/"+strings.Repeat("x", 3000), "www.test")
+	if resp.ProtoMajor != 3 || s2.Name != "a" {
+		t.Fatalf("got %s from %q; want HTTP/3 from a", resp.Proto, s2.Name)
+	}
+	_ = tr.Close() // Sends CONNECTION_CLOSE.
+
+	var sent, got, in, out [][]byte
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, sent = pc.wire()
+		in, out = udpPayloads(col.packets(), client)
+		if len(in) == len(sent) && len(out) >= len(got) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mirrored %d/%d datagrams; want the %d/%d on the client's socket", len(in), len(out), len(sent), len(got))
+		}
+	}
+	for i := range sent {
+		if !bytes.Equal(in[i], sent[i]) {
+			t.Fatalf("client datagram %d: mirrored %d bytes differ from the %d sent", i, len(in[i]), len(sent[i]))
+		}
+	}
+	for i := range got { // The server may send after the client stopped reading.
+		if !bytes.Equal(out[i], got[i]) {
+			t.Fatalf("server datagram %d: mirrored %d bytes differ from the %d received", i, len(out[i]), len(got[i]))
+		}
+	}
+	t.Logf("%d datagrams in, %d out", len(in), len(out))
 }

@@ -131,15 +131,20 @@ func (p *Proxy) ObserveTCP(f func() Flow) TCPTap {
 	return ref.TCP(f())
 }
 
-// udpTapCache is one UDP session direction's cached observer, owned by the
-// goroutine that handles that direction: the Tap is asked again only when
-// the proxy's Tap pointer changes.
-type udpTapCache struct {
+// Tapped reports whether a traffic mirror observes the proxy: one atomic
+// load, for data paths that would otherwise look up a flow for nothing.
+func (p *Proxy) Tapped() bool { return p.tap.Load() != nil }
+
+// UDPTapCache is one UDP flow direction's cached observer (a layer-4
+// session's, or an HTTP/3 client address's), used by one goroutine at a
+// time: the Tap is asked again only when the proxy's Tap pointer changes.
+type UDPTapCache struct {
 	ref *tapRef
 	tap UDPTap
 }
 
-func (c *udpTapCache) get(p *Proxy, d Dir, f func() Flow) UDPTap {
+// Get returns the observer of direction d of the flow f describes, or nil.
+func (c *UDPTapCache) Get(p *Proxy, d Dir, f func() Flow) UDPTap {
 	ref := p.tap.Load()
 	if ref != c.ref {
 		c.ref, c.tap = ref, nil

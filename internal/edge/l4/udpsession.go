@@ -36,8 +36,8 @@ type udpSession struct {
 	upw     *udpbatch.Writer // Read loop only: writes pending upstream.
 	replyw  *udpbatch.Writer // Reply loop only: writes replies to the client.
 	bufs    [][]byte         // Read loop only: header+payload scratch for PROXY mode.
-	inTap   udpTapCache      // Read loop only: mirror observer of client datagrams.
-	outTap  udpTapCache      // Reply loop only: mirror observer of replies.
+	inTap   UDPTapCache      // Read loop only: mirror observer of client datagrams.
+	outTap  UDPTapCache      // Reply loop only: mirror observer of replies.
 }
 
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
@@ -82,7 +82,7 @@ func (ss *udpSession) queue(p []byte, now int64) {
 	ss.last.Store(now)
 	ss.set.Add(packetsIn, 1)
 	ss.set.Add(bytesIn, int64(len(p)))
-	if t := ss.inTap.get(ss.route.Proxy, Ingress, ss.flow); t != nil {
+	if t := ss.inTap.Get(ss.route.Proxy, Ingress, ss.flow); t != nil {
 		t.Datagram(p)
 	}
 	if ss.hdr != nil {
@@ -132,7 +132,7 @@ func (ss *udpSession) replyLoop() {
 		}
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
-		tap := ss.outTap.get(ss.route.Proxy, Egress, ss.flow)
+		tap := ss.outTap.Get(ss.route.Proxy, Egress, ss.flow)
 		for i := range in[:n] {
 			if in[i].Flags&unix.MSG_TRUNC != 0 { // Larger than udpBuf: dropped, as client datagrams are.
 				ss.set.Add(dropped, 1)

@@ -13,8 +13,6 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
-
-	"github.com/opengaap/opengaap/internal/edge/limit"
 )
 
 // HTTP/3 application error codes sent when the edge closes a connection.
@@ -69,7 +67,7 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	s := &H3Server{conns: map[*quic.Conn]*h3Conn{},
 		quit: make(chan struct{}), done: make(chan struct{}), gone: make(chan struct{})}
 	s.h.Store(h)
-	s.pc = newQUICSocket(udp, func() *limit.Bandwidth { return s.h.Load().Proxy.BW })
+	s.pc = newQUICSocket(udp, s.h.Load)
 	s.tr = &quic.Transport{Conn: s.pc}
 	// quic-go applies the returned config as is: it must carry the limits.
 	s.qcfg = &quic.Config{MaxIdleTimeout: IdleTimeout, GetConfigForClient: s.admitInitial}

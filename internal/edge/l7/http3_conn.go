@@ -85,6 +85,7 @@ func (s *H3Server) sweepLoop() {
 // connections that have no request in flight and have been quiet for a
 // sweep and for settle.
 func (s *H3Server) sweep(now time.Time) {
+	s.pc.mirror.prune(now)
 	var quiet []*quic.Conn
 	s.mu.Lock()
 	for c, hc := range s.conns {

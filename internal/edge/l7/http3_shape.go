@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"net"
+	"net/netip"
 
 	"github.com/quic-go/quic-go"
 	"golang.org/x/net/ipv4"
@@ -23,8 +24,10 @@ import (
 // is two atomic loads per batch. Safe for concurrent use.
 type quicSocket struct {
 	*net.UDPConn
-	batch *ipv4.PacketConn // recvmmsg, as quic-go does on a bare socket.
-	bw    func() *limit.Bandwidth
+	batch  *ipv4.PacketConn // recvmmsg, as quic-go does on a bare socket.
+	h      func() *Handler  // The listener's current handler: its proxy's buckets and mirror.
+	local  netip.AddrPort
+	mirror h3Mirror
 	// ctx ends waits when the socket closes.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -39,15 +42,24 @@ var (
 	} = (*quicSocket)(nil)
 )
 
-func newQUICSocket(pc *net.UDPConn, bw func() *limit.Bandwidth) *quicSocket {
+func newQUICSocket(pc *net.UDPConn, h func() *Handler) *quicSocket {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &quicSocket{UDPConn: pc, batch: ipv4.NewPacketConn(pc), bw: bw, ctx: ctx, cancel: cancel}
+	return &quicSocket{UDPConn: pc, batch: ipv4.NewPacketConn(pc), h: h,
+		local: pc.LocalAddr().(*net.UDPAddr).AddrPort(), ctx: ctx, cancel: cancel}
 }
 
-// ReadBatch reads datagrams into ms and charges them to the In bucket.
+// ReadBatch reads datagrams into ms, charges them to the In bucket and
+// shows them to the proxy's mirror, if any.
 func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 	n, err := c.batch.ReadBatch(ms, flags) // n is -1 on error.
-	if bw := c.bw(); n > 0 && bw.Limited() {
+	if n <= 0 {
+		return n, err
+	}
+	h := c.h()
+	if h.Proxy.Tapped() {
+		c.mirror.ingress(h, c.local, ms[:n])
+	}
+	if bw := h.Proxy.BW; bw.Limited() {
 		total := 0
 		for _, m := range ms[:n] {
 			total += m.N
@@ -58,12 +70,17 @@ func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 }
 
 // WriteMsgUDP waits for Out tokens, then sends b (several datagrams with
-// GSO).
+// GSO) and shows what was sent to the proxy's mirror, if any.
 func (c *quicSocket) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
-	if bw := c.bw(); bw.Limited() {
+	h := c.h()
+	if bw := h.Proxy.BW; bw.Limited() {
 		c.wait(bw, limit.Out, len(b))
 	}
-	return c.UDPConn.WriteMsgUDP(b, oob, addr)
+	n, oobn, err = c.UDPConn.WriteMsgUDP(b, oob, addr)
+	if err == nil && h.Proxy.Tapped() {
+		c.mirror.egress(h, c.local, addr, b, oob)
+	}
+	return n, oobn, err
 }
 
 // wait takes n tokens in chunks a bucket can grant.

@@ -35,6 +35,21 @@ func putGSO(b []byte, seg int) {
 	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(seg))
 }
 
+// SegmentSize returns the segment size a UDP_SEGMENT control message in
+// oob announces, or 0 if there is none (b is then one datagram).
+func SegmentSize(oob []byte) int {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.IPPROTO_UDP && m.Header.Type == unix.UDP_SEGMENT && len(m.Data) >= 2 {
+			return int(binary.NativeEndian.Uint16(m.Data))
+		}
+	}
+	return 0
+}
+
 // gsoErr classifies a failed GSO send: off when the socket can never send
 // GSO (EIO: the route's device has no checksum offload), tooBig when this
 // segment size is refused (EINVAL, EMSGSIZE: larger than the path MTU
