@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,8 +45,10 @@ type h1Client struct {
 // h1Conn is one origin connection; owned by a single request at a time.
 type h1Conn struct {
 	c      net.Conn
+	rc     syscall.RawConn
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	bw     *bufio.Writer // Over w.
+	w      *rawWriter
 	addr   string
 	idleAt time.Time
 	rd     readDeadline
@@ -74,19 +77,18 @@ func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // send writes a request with write on an idle connection to addr, or a
 // new one, and waits for the first byte of the answer (within
-// ResponseHeaderTimeout; the deadline stays set for the head). When
-// replay (an idempotent request; callers send no body), a reused
-// connection that turns out to be closed by the origin is replaced by a
-// new one, as http.Transport does; otherwise the request is sent once, on
-// an idle connection only if it is still open (alive). stop ends the watch that closes the connection
-// when ctx ends; the exchange must end with receive, done or abort.
+// ResponseHeaderTimeout; the deadline stays set for the head). An idle
+// connection the origin closed, or sent stray bytes on, is found before
+// anything is sent on it and replaced, whatever the request. When replay
+// (an idempotent request; callers send no body), a reused connection that
+// the origin closes after the request was sent is replaced by a new one as
+// well, as http.Transport does: the origin may have closed it just as the
+// request left. stop ends the watch that closes the connection when ctx
+// ends; the exchange must end with receive, done or abort.
 func (cl *h1Client) send(ctx context.Context, addr string, replay bool, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
-	if pc = cl.get(addr); pc != nil && !replay && !pc.alive() {
-		_ = pc.c.Close() // Closed by the origin while idle: never try it.
-		pc = nil
-	}
-	if pc != nil {
-		if stop, err = cl.start(ctx, pc, write); err == nil || !errors.Is(err, errStale) || !replay {
+	for pc = cl.get(addr); pc != nil; pc = cl.get(addr) {
+		stop, err = cl.start(ctx, pc, true, write)
+		if err == nil || !errors.Is(err, errIdleClosed) && !(replay && errors.Is(err, errStale)) {
 			return pc, stop, err
 		}
 	}
@@ -94,69 +96,144 @@ func (cl *h1Client) send(ctx context.Context, addr string, replay bool, write fu
 	if err != nil {
 		return nil, nil, err
 	}
-	stop, err = cl.start(ctx, dialed, write)
+	stop, err = cl.start(ctx, dialed, false, write)
 	if errors.Is(err, errStale) {
 		err = io.ErrUnexpectedEOF
 	}
 	return dialed, stop, err
 }
 
-// alive reports whether an idle connection is still usable: neither a FIN
-// nor a stray byte has arrived (a non-blocking peek, one system call).
-// Requests that must not be sent twice check it first, since a failure
-// after sending them cannot be told from an origin that acted and dropped
-// the connection.
-func (pc *h1Conn) alive() bool {
-	sc, ok := pc.c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	open := false
-	var b [1]byte
-	_ = rc.Read(func(fd uintptr) bool {
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		open = err == unix.EAGAIN
-		return true
-	})
-	return open
-}
-
-// errStale marks a connection that failed before the origin sent a byte.
-var errStale = errors.New("origin connection closed before answering")
+// errStale marks a connection that failed before the origin sent a byte;
+// errIdleClosed one found closed, or carrying stray bytes, before the
+// request was sent.
+var (
+	errStale      = errors.New("origin connection closed before answering")
+	errIdleClosed = errors.New("idle origin connection closed by the origin")
+)
 
 func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	c, err := cl.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10), addr: addr}, nil
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	w := &rawWriter{c: c, fd: -1}
+	return &h1Conn{c: c, rc: rc, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(w, 4<<10), w: w, addr: addr}, nil
 }
 
 // start writes the request and waits for the answer's first byte. On
 // error the connection is closed.
-func (cl *h1Client) start(ctx context.Context, pc *h1Conn, write func(*bufio.Writer) error) (func() bool, error) {
+func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write func(*bufio.Writer) error) (func() bool, error) {
 	// A client that goes away (or a shutdown) cancels the context: close
 	// the connection so that a blocked read or write returns.
 	stop := closeOnDone(ctx, pc)
-	if err := write(pc.bw); err != nil {
-		return nil, abort(ctx, pc, stop, staleIf(err, true))
-	}
-	if err := pc.bw.Flush(); err != nil {
-		return nil, abort(ctx, pc, stop, staleIf(err, true))
-	}
-	// The read right after the request nearly always fails with EAGAIN
-	// and parks; the client side avoids that (fastraw.go), but here a
-	// wait without that read would miss a FIN that came while the
-	// connection was idle (TestH1ClientHalfClosedOrigin).
 	pc.rd.set(pc.c, coarseDeadline(ResponseHeaderTimeout))
+	if err := pc.exchange(reused, write); err != nil {
+		return nil, abort(ctx, pc, stop, err)
+	}
 	if _, err := pc.br.Peek(1); err != nil {
 		return nil, abort(ctx, pc, stop, staleIf(err, !isTimeout(err)))
 	}
 	return stop, nil
+}
+
+// exchange checks a reused connection, writes the request and waits until
+// the answer can be read, all inside one RawConn.Read. That call resets
+// the socket's readiness once, on entry, and then only waits between
+// calls of its callback, so nothing that arrives after the entry is missed,
+// and what came before is found by the check: a FIN or a stray byte that
+// came while the connection was idle (a non-blocking peek, which fails
+// with EAGAIN on a good connection). The read that would follow the
+// request and fail with EAGAIN is not needed, so a reused connection
+// costs the same system calls as before and is checked every time
+// (TestH1ClientHalfClosedOrigin, TestH1ClientUnsolicitedBytes). What the
+// socket does not take at once is written after the callback, and the
+// answer is then waited for by reading.
+func (pc *h1Conn) exchange(reused bool, write func(*bufio.Writer) error) error {
+	var err error
+	sent := false
+	rerr := pc.rc.Read(func(fd uintptr) bool {
+		if sent {
+			return true // Readable: the answer, a FIN or an error came.
+		}
+		sent = true
+		if reused && !idleOpen(int(fd)) {
+			err = errIdleClosed
+			return true
+		}
+		pc.w.fd = int(fd)
+		if err = write(pc.bw); err == nil {
+			err = pc.bw.Flush()
+		}
+		pc.w.fd = -1
+		return err != nil || len(pc.w.rest) > 0
+	})
+	switch {
+	case err == errIdleClosed:
+		return err
+	case err != nil:
+		return staleIf(err, true)
+	case rerr != nil:
+		return staleIf(rerr, !isTimeout(rerr))
+	case len(pc.w.rest) > 0:
+		rest := pc.w.rest
+		pc.w.rest = rest[:0]
+		if _, err := pc.c.Write(rest); err != nil {
+			return staleIf(err, true)
+		}
+	}
+	return nil
+}
+
+// idleOpen reports whether nothing (no FIN, no byte, no error) came on an
+// idle connection: a non-blocking peek fails with EAGAIN.
+func idleOpen(fd int) bool {
+	var b [1]byte
+	for {
+		_, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		if err != unix.EINTR {
+			return err == unix.EAGAIN
+		}
+	}
+}
+
+// rawWriter is the io.Writer under an origin connection's bufio.Writer.
+// Inside exchange's callback (fd ≥ 0) it writes to the socket itself,
+// without blocking: what the socket does not take is kept in rest, in
+// order, and written through the conn after the callback. Outside, it
+// writes through the conn.
+type rawWriter struct {
+	c    net.Conn
+	fd   int
+	rest []byte
+}
+
+func (w *rawWriter) Write(p []byte) (int, error) {
+	if w.fd < 0 {
+		return w.c.Write(p)
+	}
+	if len(w.rest) > 0 {
+		w.rest = append(w.rest, p...)
+		return len(p), nil
+	}
+	n, err := unix.Write(w.fd, p)
+	for err == unix.EINTR {
+		n, err = unix.Write(w.fd, p)
+	}
+	switch {
+	case err == unix.EAGAIN:
+		n = 0
+	case err != nil:
+		return 0, &net.OpError{Op: "write", Net: "tcp", Addr: w.c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+	}
+	if n < len(p) {
+		w.rest = append(w.rest, p[n:]...)
+	}
+	return len(p), nil
 }
 
 // closeOnDone closes pc when ctx ends, until the returned stop is called

@@ -39,6 +39,21 @@ func rawOrigin(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
 	return ln.Addr().String()
 }
 
+// countingOrigin is a rawOrigin that counts its connections in conns and
+// calls answer for each request until it returns false or the client
+// stops sending.
+func countingOrigin(t *testing.T, conns *atomic.Int32, answer func(c net.Conn, req *http.Request, n int) bool) string {
+	return rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil || !answer(c, req, n) {
+				return
+			}
+		}
+	})
+}
+
 func h1Get(t *testing.T, cl *h1Client, addr, method string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://"+addr+"/p", nil)
@@ -142,17 +157,9 @@ func TestH1ClientReuseAndStale(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var conns atomic.Int32
-			addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
-				conns.Add(1)
-				for n := 1; ; n++ {
-					if _, err := http.ReadRequest(br); err != nil {
-						return
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					if n == tc.perConn {
-						return // Without "Connection: close": the client finds out on reuse.
-					}
-				}
+			addr := countingOrigin(t, &conns, func(c net.Conn, _ *http.Request, n int) bool {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				return n != tc.perConn // Hangs up without "Connection: close": the client finds out on reuse.
 			})
 			cl := newTestH1(t)
 			for range 3 {
@@ -173,19 +180,13 @@ func TestH1ClientReuseAndStale(t *testing.T) {
 // a connection an earlier exchange gave back to the pool.
 func TestH1ClientConnWatch(t *testing.T) {
 	var conns atomic.Int32
-	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
-		conns.Add(1)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			if req.URL.Path == "/slow" {
-				time.Sleep(2 * time.Second)
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	addr := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, _ int) bool {
+		if req.URL.Path == "/slow" {
+			time.Sleep(2 * time.Second)
+			return false
 		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
 	})
 	cl := newTestH1(t)
 	get := func(ctx context.Context, path string) error {
@@ -223,10 +224,10 @@ func TestH1ClientConnWatch(t *testing.T) {
 
 // An origin that half-closes an idle keep-alive connection and goes on
 // reading (a lingering close) answers nothing more on it: the request is
-// replayed on a new connection at once, not after ResponseHeaderTimeout,
-// however soon after the last answer it comes. This is why the request's
-// write is not followed by a wait without a read (as fastraw.go does on
-// the client side): the FIN came before, and RawConn.Read forgets it.
+// sent on a new connection at once, not after ResponseHeaderTimeout,
+// however soon after the last answer it comes. The FIN came before the
+// exchange's RawConn.Read, which forgets it: the peek before the request
+// finds it.
 func TestH1ClientHalfClosedOrigin(t *testing.T) {
 	for _, idle := range []time.Duration{0, 20 * time.Millisecond, 200 * time.Millisecond} {
 		var conns atomic.Int32
@@ -390,6 +391,40 @@ func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
 			}
 			if got := conns.Load(); got != tc.wantConns {
 				t.Errorf("origin connections: %d; want %d", got, tc.wantConns)
+			}
+		})
+	}
+}
+
+// TestH1ClientUnsolicitedBytes: bytes an origin sends on an idle
+// connection after an answer (a HEAD answer's late "body", a 408 before
+// its idle close) are never read as the next request's answer: the
+// connection is found out before the request is sent on it, and replaced.
+func TestH1ClientUnsolicitedBytes(t *testing.T) {
+	for _, tc := range []struct{ name, first, late string }{
+		{"late HEAD body", http.MethodHead, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"},
+		{"idle 408", http.MethodGet, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int32
+			addr := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, _ int) bool {
+				if req.Method == http.MethodHead {
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+				} else {
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal")
+				}
+				time.Sleep(20 * time.Millisecond) // The client has pooled the connection.
+				io.WriteString(c, tc.late)
+				return true
+			})
+			cl := newTestH1(t)
+			h1Get(t, cl, addr, tc.first)
+			time.Sleep(100 * time.Millisecond)
+			if resp, body := h1Get(t, cl, addr, http.MethodGet); resp.StatusCode != 200 || body != "real" {
+				t.Errorf("GET after %s: got %d %q; want 200 real", tc.first, resp.StatusCode, body)
+			}
+			if n := conns.Load(); n != 2 {
+				t.Errorf("%d origin connections; want 2 (the spoiled one replaced)", n)
 			}
 		})
 	}
