@@ -2,17 +2,20 @@
 // session: the GAAP schedulers rr, wrr, lc and lrtt, primary/secondary
 // failover, and client-IP session persistence.
 //
-// Eligibility, in order: healthy primaries; with FailoverSwitch, healthy
-// secondaries when no primary is healthy; and when nothing is healthy, every
-// primary (every origin without FailoverSwitch). Failing open matches CLB/
-// GAAP behaviour and beats refusing: health checks can be wrong (a firewall
-// dropping probes), and a dead origin fails the dial anyway. Within the
-// eligible set, suspect origins (a recent connect failed) are passed over
-// while any other remains.
+// Targets are ranked (rank) and the scheduler chooses among the best: a
+// primary before a secondary (with FailoverSwitch, as nginx's backup
+// servers take over from primaries that failed actively or passively);
+// healthy before suspect (a recent connect failed: the passive check)
+// before unhealthy, so that when nothing is healthy the picker fails open
+// rather than refusing, as CLB/GAAP do (checks can be wrong, and a dead
+// origin fails the dial anyway); under wrr a weight of 0 after any
+// positive weight that is healthy or suspect. Targets a connection already
+// failed on are left out.
 package balance
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +30,7 @@ type Backend interface {
 	Active() int64      // Open connections/sessions, for lc.
 	RTT() time.Duration // Smoothed connect latency (0 = unmeasured), for lrtt.
 	Suspect() bool      // A connect failed lately: avoid while others remain.
+	Picked()            // A new connection goes to the origin (see health.Backend.Picked).
 }
 
 // Target is one origin as the picker sees it.
@@ -67,28 +71,34 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 		persist: persist, cw: make([]int, len(targets)), now: time.Now}
 }
 
-// Pick returns the target for a new connection from client, or nil if the
-// picker has no targets.
-func (p *Picker) Pick(client netip.Addr) *Target {
+// Pick returns the target for a new connection from client, leaving out
+// tried (targets this connection already failed on), or nil if no target
+// is left. A client pinned by persistence stays on its origin while that
+// is as good as the best but for being suspect: one refused connect,
+// maybe another client's, does not move every pinned client; the
+// connection that fails there retries without it (tried) and is pinned
+// anew.
+func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	var buf [16]*Target
-	el := p.eligible(buf[:0])
+	el, best := p.eligible(buf[:0], tried)
 	if len(el) == 0 {
 		return nil
 	}
-	if p.sticky == nil {
-		return p.choose(el)
-	}
-	now := p.now()
-	if id, ok := p.sticky.Get(client, now); ok {
-		for _, t := range el {
-			if t.ID == id {
-				p.sticky.Put(client, id, now, now.Add(p.persist))
-				return t
-			}
+	var t *Target
+	var now time.Time
+	if p.sticky != nil {
+		now = p.now()
+		if id, ok := p.sticky.Get(client, now); ok {
+			t = p.pinned(id, tried, best)
 		}
 	}
-	t := p.choose(el)
-	p.sticky.Put(client, t.ID, now, now.Add(p.persist))
+	if t == nil {
+		t = p.choose(el)
+	}
+	if p.sticky != nil {
+		p.sticky.Put(client, t.ID, now, now.Add(p.persist))
+	}
+	t.Backend.Picked()
 	return t
 }
 
@@ -103,46 +113,68 @@ func (p *Picker) AnyHealthy() bool {
 	return false
 }
 
-func (p *Picker) eligible(out []*Target) []*Target {
-	for _, t := range p.targets {
-		if (!p.failover || !t.Secondary) && t.Backend.Healthy() {
-			out = append(out, t)
-		}
+// Rank terms: the lower the sum, the better the target.
+const (
+	rankSecondary  = 1 // With FailoverSwitch.
+	rankSuspect    = 2
+	rankZeroWeight = 3 // Under wrr.
+	rankUnhealthy  = 8
+)
+
+// rank places a target for a new connection; see the package comment.
+func (p *Picker) rank(t *Target) int {
+	r := p.baseRank(t)
+	if t.Backend.Suspect() {
+		r += rankSuspect
 	}
-	if len(out) == 0 && p.failover {
-		for _, t := range p.targets {
-			if t.Secondary && t.Backend.Healthy() {
-				out = append(out, t)
-			}
-		}
+	if p.sched == snapshot.SchedWRR && t.Weight <= 0 {
+		r += rankZeroWeight
 	}
-	if len(out) > 0 {
-		return unsuspected(out)
-	}
-	for _, t := range p.targets { // Nothing healthy: fail open.
-		if !p.failover || !t.Secondary {
-			out = append(out, t)
-		}
-	}
-	if len(out) == 0 { // Only secondaries configured.
-		out = append(out, p.targets...)
-	}
-	return unsuspected(out)
+	return r
 }
 
-// unsuspected drops suspect targets from el (in place) unless all are.
-func unsuspected(el []*Target) []*Target {
-	n := 0
-	for _, t := range el {
-		if !t.Backend.Suspect() {
-			el[n] = t
-			n++
+// baseRank is rank without suspicion and weight: what persistence honours.
+func (p *Picker) baseRank(t *Target) int {
+	r := 0
+	if p.failover && t.Secondary {
+		r = rankSecondary
+	}
+	if !t.Backend.Healthy() {
+		r += rankUnhealthy
+	}
+	return r
+}
+
+// eligible appends the untried targets of the best rank to out and
+// returns them with that rank.
+func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
+	best := -1
+	for _, t := range p.targets {
+		if slices.Contains(tried, t) {
+			continue
+		}
+		switch r := p.rank(t); {
+		case best < 0 || r < best:
+			best, out = r, append(out[:0], t)
+		case r == best:
+			out = append(out, t)
 		}
 	}
-	if n == 0 {
-		return el
+	return out, best
+}
+
+// pinned returns the untried target id if persistence should keep its
+// client there, or nil.
+func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
+	for _, t := range p.targets {
+		if t.ID == id {
+			if slices.Contains(tried, t) || p.baseRank(t) > best {
+				return nil
+			}
+			return t
+		}
 	}
-	return el[:n]
+	return nil
 }
 
 func (p *Picker) choose(el []*Target) *Target {

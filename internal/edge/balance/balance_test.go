@@ -19,6 +19,7 @@ func (f *fake) Healthy() bool      { return f.healthy }
 func (f *fake) Active() int64      { return f.active }
 func (f *fake) RTT() time.Duration { return f.rtt }
 func (f *fake) Suspect() bool      { return f.suspect }
+func (f *fake) Picked()            {}
 
 var client = netip.MustParseAddr("192.0.2.1")
 
@@ -62,6 +63,18 @@ func TestPick(t *testing.T) {
 			{ID: "a", Backend: &fake{suspect: true}},
 			{ID: "b", Backend: &fake{}},
 		}, map[string]int{"b": 100}},
+		{"wrr: a suspect positive weight before a zero weight", snapshot.SchedWRR, false, []*Target{
+			{ID: "a", Weight: 10, Backend: &fake{healthy: true, suspect: true}},
+			{ID: "b", Weight: 0, Backend: &fake{healthy: true}},
+		}, map[string]int{"a": 100}},
+		{"wrr: a healthy zero weight before an unhealthy positive one", snapshot.SchedWRR, false, []*Target{
+			{ID: "a", Weight: 10, Backend: &fake{}},
+			{ID: "b", Weight: 0, Backend: &fake{healthy: true}},
+		}, map[string]int{"b": 100}},
+		{"secondary takes over from a suspect primary", snapshot.SchedRR, true, []*Target{
+			{ID: "p", Backend: &fake{healthy: true, suspect: true}},
+			{ID: "s", Secondary: true, Backend: &fake{healthy: true}},
+		}, map[string]int{"s": 100}},
 		{"unhealthy skipped", snapshot.SchedRR, false, []*Target{
 			{ID: "a", Backend: &fake{healthy: false}},
 			{ID: "b", Backend: &fake{healthy: true}},
@@ -111,6 +124,31 @@ func TestStickyExpires(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	if got := p.Pick(client).ID; got == first {
 		t.Errorf("got %s after expiry; want the other origin", got)
+	}
+}
+
+// TestStickySuspectAndTried: a pinned client stays on an origin that is
+// merely suspect (another client's connect failed there); a connection
+// that failed there itself (tried) moves, and the client is pinned anew.
+func TestStickySuspectAndTried(t *testing.T) {
+	fa, fb := &fake{healthy: true}, &fake{healthy: true}
+	a, b := &Target{ID: "a", Backend: fa}, &Target{ID: "b", Backend: fb}
+	p := New(snapshot.SchedRR, []*Target{b, a}, false, NewSticky(), time.Minute)
+	for p.Pick(client).ID != "a" { // rr: pinned to a within two picks.
+	}
+	fa.suspect = true
+	if got := p.Pick(client).ID; got != "a" {
+		t.Fatalf("pinned client moved to %s while a is only suspect", got)
+	}
+	if got := p.Pick(client, a).ID; got != "b" {
+		t.Fatalf("after failing on a: got %s; want b", got)
+	}
+	fa.suspect = false
+	if got := p.Pick(client).ID; got != "b" {
+		t.Errorf("got %s; want the client pinned anew to b", got)
+	}
+	if got := p.Pick(client, a, b); got != nil {
+		t.Errorf("everything tried: got %s; want nil", got.ID)
 	}
 }
 

@@ -100,10 +100,22 @@ func (b *Backend) ConnectFailed() { b.failedAt.Store(time.Now().UnixNano()) }
 
 // Connected records a connect or an answer: the origin is not suspect.
 // It reads first so that the common case does not write a shared cache
-// line.
+// line, and clears only the failure it read, not one recorded meanwhile.
 func (b *Backend) Connected() {
-	if b.failedAt.Load() != 0 {
-		b.failedAt.Store(0)
+	if f := b.failedAt.Load(); f != 0 {
+		b.failedAt.CompareAndSwap(f, 0)
+	}
+}
+
+// Picked records that a new connection (or request) goes to the origin.
+// A failure recorded and not cleared since, whether the origin is still
+// suspect or FailTimeout has passed, is renewed: after FailTimeout one
+// connection tries the origin again while the others keep passing it over
+// until that one succeeds (Connected) or fails (ConnectFailed), as nginx
+// lets one request through to a server after fail_timeout.
+func (b *Backend) Picked() {
+	if f := b.failedAt.Load(); f != 0 {
+		b.failedAt.CompareAndSwap(f, time.Now().UnixNano())
 	}
 }
 

@@ -135,3 +135,30 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 		t.Errorf("a probe with the rule's SNI: %v; want it to pass", err)
 	}
 }
+
+// TestPassiveCheckTrial: a failed connect makes the origin suspect for
+// FailTimeout; after that one connection may try it (Picked renews the
+// failure for the others) until a connect succeeds.
+func TestPassiveCheckTrial(t *testing.T) {
+	b := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1})
+	b.ConnectFailed()
+	if !b.Suspect() {
+		t.Fatal("not suspect after a failed connect")
+	}
+	b.failedAt.Store(time.Now().Add(-FailTimeout - time.Second).UnixNano()) // FailTimeout has passed.
+	if b.Suspect() {
+		t.Fatal("still suspect after FailTimeout")
+	}
+	b.Picked() // One connection tries it ...
+	if !b.Suspect() {
+		t.Fatal("the other connections were not kept off during the trial")
+	}
+	b.Connected() // ... and gets through.
+	if b.Suspect() {
+		t.Error("suspect after a connect succeeded")
+	}
+	b.Picked()
+	if b.Suspect() {
+		t.Error("an origin with no failure became suspect by being picked")
+	}
+}

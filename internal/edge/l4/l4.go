@@ -78,13 +78,13 @@ func (r *Route) admit(src netip.Addr, proto string) bool {
 	return true
 }
 
-// pick chooses an origin for src, or nil.
-func (r *Route) pick(src netip.Addr) *Origin {
-	t := r.Picker.Pick(src)
+// pick chooses an origin for src, leaving out tried, or returns nil.
+func (r *Route) pick(src netip.Addr, tried ...*balance.Target) (*Origin, *balance.Target) {
+	t := r.Picker.Pick(src, tried...)
 	if t == nil {
-		return nil
+		return nil, nil
 	}
-	return r.Origins[t.ID]
+	return r.Origins[t.ID], t
 }
 
 // counters is the stats set for an event on this route and origin o.

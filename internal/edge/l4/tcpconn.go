@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/edge/tcpinq"
@@ -72,28 +72,32 @@ func (c *tcpConn) run() {
 // maxConnectTries bounds the origins one client connection tries. A failed
 // connect is retried on another origin, since nothing has been sent yet
 // (nginx's proxy_next_upstream, haproxy's redispatch): an origin that
-// refuses costs the client a delay, not the connection.
+// refuses costs the client a delay, not the connection. Each try may take
+// the whole ConnectTimeout; the passive check (balance) keeps later
+// connections off an origin that timed out.
 const maxConnectTries = 3
 
 // dial connects to a picked origin, sets c.o to it and sends the PROXY
 // header, if any.
 func (c *tcpConn) dial() *net.TCPConn {
 	r := c.route
-	var tried [maxConnectTries]*Origin
-	for n := range maxConnectTries {
-		o := r.pick(c.src.Addr().Unmap())
+	var buf [maxConnectTries]*balance.Target
+	tried := buf[:0]
+	for len(tried) < maxConnectTries {
+		o, t := r.pick(c.src.Addr().Unmap(), tried...)
 		if o == nil {
-			r.counters(nil).Add(dialFails, 1)
+			if len(tried) == 0 {
+				r.counters(nil).Add(dialFails, 1)
+			}
 			return nil
 		}
-		// The one just tried failed, so it is suspect: the picker returns
-		// it again only when every eligible origin is.
-		if slices.Contains(tried[:n], o) || c.ctx.Err() != nil {
-			return nil
-		}
-		tried[n], c.o = o, o
+		c.o = o
 		up, err := c.connect(o)
 		if err != nil {
+			if c.ctx.Err() != nil { // The edge ended the connection: no retry.
+				return nil
+			}
+			tried = append(tried, t)
 			continue
 		}
 		c.origin.Store(up)
@@ -106,7 +110,9 @@ func (c *tcpConn) dial() *net.TCPConn {
 	return nil
 }
 
-// connect opens a connection to o, recording the outcome on the origin.
+// connect opens a connection to o, recording the outcome on the origin
+// unless the edge itself cut the attempt (listener removed or aborted,
+// policy change, shutdown): that says nothing about the origin.
 func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	r := c.route
 	set := r.counters(o)
@@ -123,11 +129,13 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	// and runs out of them under load.
 	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
 	if err != nil {
-		set.Add(dialFails, 1)
-		o.Backend.ConnectFailed()
-		// It also counts as a connect that took the whole timeout, so
-		// lrtt ranks the origin last when all are suspect.
-		o.Backend.ObserveRTT(r.ConnectTimeout)
+		if c.ctx.Err() == nil {
+			set.Add(dialFails, 1)
+			o.Backend.ConnectFailed()
+			// It also counts as a connect that took the whole timeout, so
+			// lrtt ranks the origin last when all are suspect.
+			o.Backend.ObserveRTT(r.ConnectTimeout)
+		}
 		return nil, err
 	}
 	took := time.Since(start)

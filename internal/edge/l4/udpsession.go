@@ -41,7 +41,7 @@ type udpSession struct {
 }
 
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
-	o := r.pick(src.Addr().Unmap())
+	o, _ := r.pick(src.Addr().Unmap())
 	if o == nil {
 		r.counters(nil).Add(dialFails, 1)
 		return nil, errors.New("no origin")

@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -197,39 +198,21 @@ func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
 // connect failure of an idempotent request without body is retried on
 // other origins, once per origin; anything else is the caller's error.
 func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)) (T, error) {
-	var tried map[string]bool // Made at the first failure: most requests need none.
+	var tried []*balance.Target // Made at the first failure: most requests need none.
 	for {
-		o := r.pick(tried)
-		if o == nil {
+		t := r.picker.Pick(netipZero, tried...)
+		if t == nil {
 			var none T
 			return none, errNoOrigin
 		}
-		res, err := send(o)
+		res, err := send(r.origins[t.ID])
 		if err == nil || !isDialError(err) || !retriable(req) {
 			return res, err
 		}
-		if tried == nil {
-			tried = make(map[string]bool, len(r.origins))
-		}
-		if tried[o.id] = true; len(tried) >= len(r.origins) {
+		if tried = append(tried, t); len(tried) >= len(r.origins) {
 			return res, err
 		}
 	}
-}
-
-// pick prefers an origin not tried yet; the picker's own rotation usually
-// provides one at once.
-func (r *rule) pick(tried map[string]bool) *origin {
-	var t *balance.Target
-	for range len(r.origins) {
-		if t = r.picker.Pick(netipZero); t == nil || !tried[t.ID] {
-			break
-		}
-	}
-	if t == nil {
-		return nil
-	}
-	return r.origins[t.ID]
 }
 
 func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
@@ -262,10 +245,12 @@ func (r *rule) begin(o *origin) (string, error) {
 	return c.s, nil
 }
 
-// failed ends a request to o that got no answer.
+// failed ends a request to o that got no answer. A connect that failed
+// makes o suspect, unless it was cut short because the client went away
+// (or the edge shut down): that says nothing about the origin.
 func (r *rule) failed(o *origin, err error) {
 	o.backend.ConnEnd()
-	if isDialError(err) {
+	if isDialError(err) && !errors.Is(err, context.Canceled) {
 		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
 	}
