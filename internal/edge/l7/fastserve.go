@@ -203,11 +203,11 @@ func (fc *fastConn) readHead() ([]byte, error) {
 	// deadline for that).
 	for {
 		buf, _ := fc.br.Peek(fc.br.Buffered())
-		i := bytes.Index(buf, []byte("\r\n\r\n"))
-		if i >= 0 || len(buf) == fc.br.Size() {
+		end := headEnd(buf)
+		if end >= 0 || len(buf) == fc.br.Size() {
 			fc.inHead, fc.first = false, false
-			if i >= 0 {
-				buf = buf[:i+4]
+			if end >= 0 {
+				buf = buf[:end]
 			}
 			return buf, nil
 		}
@@ -219,6 +219,21 @@ func (fc *fastConn) readHead() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// headEnd returns the length of the head at the start of buf, up to and
+// including its empty line, or -1. The empty line may end with a bare LF
+// ("\n\n"), which parseFastHead refuses and net/http then reads: waiting
+// for a CRLF one would hold such a request until ReadHeaderTimeout.
+func headEnd(buf []byte) int {
+	end := -1
+	if i := bytes.Index(buf, []byte("\n\r\n")); i >= 0 {
+		end, buf = i+3, buf[:i]
+	}
+	if i := bytes.Index(buf, []byte("\n\n")); i >= 0 {
+		end = i + 2
+	}
+	return end
 }
 
 // handOff gives the connection, with its buffered bytes, to net/http.

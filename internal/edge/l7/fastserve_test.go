@@ -277,3 +277,78 @@ func sendRaw(t *testing.T, s *Server, raw string) net.Conn {
 	}
 	return c
 }
+
+func TestRoutePath(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/api/x", "/api/x", true},
+		{"/api/../secret", "/secret", true},
+		{"/api/./x", "/api/x", true},
+		{"//api//x", "/api/x", true},
+		{"/api/x/..", "/api/", true},
+		{"/api/.", "/api/", true},
+		{"/.well-known/x", "/.well-known/x", true},
+		{"/..", "", false},
+		{"/a/../../b", "", false},
+		{"*", "*", true},
+	} {
+		if got, ok := routePath(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("routePath(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestRoutingNormalisedPath: rules match the normalised path, so dot
+// segments (plain or percent-encoded) cannot reach what no rule exposes;
+// a path above the root is refused; the origin gets the path as sent.
+func TestRoutingNormalisedPath(t *testing.T) {
+	seen := make(chan string, 8)
+	var conns atomic.Int32
+	origin := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, _ int) bool {
+		seen <- req.RequestURI
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	s := editedServer(t, netip.MustParseAddrPort(origin), func(l *snapshot.HTTPListener) { l.Domains[0].Rules[0].Path = "/api/" })
+	for path, want := range map[string]int{
+		"/secret": 404, "/api/../secret": 404, "/api/%2e%2e/secret": 404, "/api/..%2fsecret": 404,
+		"/api/../../etc": 400, "/api/./x": 200, "/x/../api/y": 200,
+	} {
+		c := sendRaw(t, s, "GET "+path+" HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s: got %d; want %d", path, resp.StatusCode, want)
+		}
+		if want != 200 {
+			continue
+		}
+		select {
+		case got := <-seen:
+			if got != path {
+				t.Errorf("%s: the origin got %q; want it as sent", path, got)
+			}
+		case <-time.After(2 * time.Second):
+			t.Errorf("%s: nothing reached the origin", path)
+		}
+	}
+}
+
+// TestFastBareLFHead: a head whose lines end with bare LFs is handed to
+// net/http and answered at once, not held until ReadHeaderTimeout.
+func TestFastBareLFHead(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	c := sendRaw(t, s, "GET /len HTTP/1.1\nHost: a.test\n\n")
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a bare-LF head: %v", err)
+	}
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "hello" {
+		t.Errorf("got %d %q; want 200 hello", resp.StatusCode, b)
+	}
+}

@@ -172,6 +172,41 @@ func (h *Handler) match(host string) *vhost {
 	return h.def
 }
 
+// routePath is the path rules are matched against: the request's
+// (percent-decoded) path with "." and ".." segments resolved and runs of
+// slashes merged, as nginx normalises a URI before it matches locations.
+// Without it "/api/../secret" (or "/api/%2e%2e/secret") would take the
+// "/api/" rule to an origin that resolves it to "/secret". The request
+// still goes to the origin as the client sent it. ok is false for a path
+// that climbs above the root (nginx answers 400).
+func routePath(p string) (string, bool) {
+	if !strings.HasPrefix(p, "/") || !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
+		return p, true
+	}
+	var segs []string
+	parts := strings.Split(p[1:], "/")
+	dir := false // The result ends with a slash.
+	for i, s := range parts {
+		last := i == len(parts)-1
+		switch s {
+		case "", ".":
+			dir = last
+		case "..":
+			if len(segs) == 0 {
+				return "", false
+			}
+			segs, dir = segs[:len(segs)-1], last
+		default:
+			segs, dir = append(segs, s), false
+		}
+	}
+	out := "/" + strings.Join(segs, "/")
+	if dir && len(segs) > 0 {
+		out += "/"
+	}
+	return out, true
+}
+
 // match finds the rule of a path: the longest prefix.
 func (v *vhost) match(path string) *rule {
 	for _, r := range v.rules {

@@ -49,7 +49,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		v.writeError(rw, http.StatusUnauthorized)
 		return
 	}
-	r := v.match(req.URL.Path)
+	path, ok := routePath(req.URL.Path)
+	if !ok {
+		http.Error(rw, "request path climbs above the root", http.StatusBadRequest)
+		return
+	}
+	r := v.match(path)
 	if r == nil {
 		v.writeError(rw, http.StatusNotFound)
 		return
