@@ -42,11 +42,13 @@ func serve(args []string) error {
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
 	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish (0: cut at once)")
 	fs.DurationVar(&o.BodyIdleTimeout, "body-idle-timeout", l7.BodyIdleTimeout, "end an HTTP request whose client sends none of its body for this long (HTTP/2 and HTTP/3: the stream)")
+	fs.DurationVar(&o.SendTimeout, "send-timeout", l7.SendTimeout, "disconnect an HTTP client that takes none of an answer for this long")
+	fs.DurationVar(&o.OriginReadTimeout, "origin-read-timeout", l7.OriginReadTimeout, "give up an origin that sends nothing more of an answer for this long (WebSockets exempt; raise it for quiet long polls)")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
 	switch {
-	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0:
-		return errors.New("--drain-grace must not be negative and --body-idle-timeout must be positive")
+	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
+		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
 	case o.DrainGrace == 0:
 		o.DrainGrace = -1 // The data plane's "no drain" (its 0 is the default).
 	}

@@ -31,8 +31,8 @@ type l7State struct {
 
 func (rt *Runtime) l7() *l7State {
 	if rt.http == nil {
-		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports(),
-			BodyIdleTimeout: rt.opts.BodyIdleTimeout},
+		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports(rt.opts.OriginReadTimeout),
+			BodyIdleTimeout: rt.opts.BodyIdleTimeout, SendTimeout: rt.opts.SendTimeout},
 			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}, quic: map[netip.AddrPort]*l7.H3Server{}}
 	}
 	return rt.http

@@ -61,6 +61,10 @@ type Options struct {
 	// body for this long while the proxy waits for it; 0 means
 	// l7.BodyIdleTimeout.
 	BodyIdleTimeout time.Duration
+	// SendTimeout bounds each write to an HTTP client, OriginReadTimeout
+	// each read of an origin's answer body; 0 means l7.SendTimeout and
+	// l7.OriginReadTimeout.
+	SendTimeout, OriginReadTimeout time.Duration
 }
 
 func (o *Options) defaults() {

@@ -541,3 +541,103 @@ func TestAbuseSlowBody(t *testing.T) {
 		t.Errorf("trickled body: got %d %q; want 200 and 10 bytes", resp.StatusCode, body)
 	}
 }
+
+// oneRuleListener applies an HTTP listener with one rule "/" to o and
+// returns its address.
+func oneRuleListener(t *testing.T, rt *edge.Runtime, o netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-t", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "t.test", Rules: []snapshot.Rule{rule("r-t", "/", l7Origins(o))}}}}))
+	return netip.AddrPortFrom(ip, uint16(port))
+}
+
+// TestAbuseStalledReader: a client that asks for a large answer and stops
+// reading it is disconnected SendTimeout after its last write went
+// through, and the origin connection goes with it.
+func TestAbuseStalledReader(t *testing.T) {
+	const send = 300 * time.Millisecond
+	rt := newRuntime(t, edge.Options{SendTimeout: send})
+	failed := make(chan error, 1)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n")
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				failed <- err
+				return
+			}
+		}
+	})
+	c := dial(t, lo.Next(), oneRuleListener(t, rt, o.Addr))
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: t.test\r\n\r\n") // And never reads.
+	select {
+	case <-failed: // The proxy gave up on the client and closed the origin connection.
+	case <-time.After(5 * time.Second):
+		t.Fatal("the proxy still holds a client that stopped reading, 5 s on")
+	}
+}
+
+// TestAbuseStalledOrigin: an origin that stops sending an answer's body
+// midway is given up OriginReadTimeout after its last bytes, on the direct
+// path (GET) and through http.Transport (a POST with a body): the client's
+// connection is closed without a complete answer. An upgraded (WebSocket)
+// connection is exempt: it may stay quiet.
+func TestAbuseStalledOrigin(t *testing.T) {
+	const read = 300 * time.Millisecond
+	rt := newRuntime(t, edge.Options{OriginReadTimeout: read})
+	stalled := make(chan struct{})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.Header.Get("Upgrade") != "" {
+			upgradeEchoAfter(c, br)
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+		<-stalled // The connection open, nothing more sent.
+	})
+	t.Cleanup(func() { close(stalled) })
+	addr := oneRuleListener(t, rt, o.Addr)
+	for _, head := range []string{
+		"GET /x HTTP/1.1\r\nHost: t.test\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: t.test\r\nContent-Length: 4\r\n\r\nbody",
+	} {
+		c := dial(t, lo.Next(), addr)
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		io.WriteString(c, head)
+		b, err := io.ReadAll(c) // Until the proxy closes.
+		if took := time.Since(start); err != nil || took > read+2*time.Second || strings.Contains(string(b), strings.Repeat("0123456789", 2)) {
+			t.Errorf("%.4s: got %q, %v after %v; want the connection closed within about %v, the answer incomplete", head, b, err, took, read)
+		}
+	}
+
+	c := dial(t, lo.Next(), addr)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: t.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	time.Sleep(read + 1500*time.Millisecond) // Quiet for longer than OriginReadTimeout.
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Errorf("WebSocket quiet for %v: echo %q, %v; want ping", read+1500*time.Millisecond, buf, err)
+	}
+}
+
+// upgradeEchoAfter answers an upgrade request already read and echoes.
+func upgradeEchoAfter(c net.Conn, br *bufio.Reader) {
+	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	_, _ = io.Copy(c, br)
+}

@@ -57,6 +57,9 @@ type Options struct {
 	// BodyIdleTimeout ends an HTTP request whose client sends none of its
 	// body for this long; 0 means l7.BodyIdleTimeout.
 	BodyIdleTimeout time.Duration
+	// SendTimeout and OriginReadTimeout bound each write to an HTTP client
+	// and each read of an origin's answer body; 0 means l7's defaults.
+	SendTimeout, OriginReadTimeout time.Duration
 	// StatsInterval is how often statistics are recorded; 0 means a minute.
 	StatsInterval time.Duration
 	// ConcurrentUnit is how many connections one unit of a proxy's
@@ -132,6 +135,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
+		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy

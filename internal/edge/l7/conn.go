@@ -35,6 +35,11 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	idle   atomic.Bool // The fast path waits for the next request.
+	// sendTimeout bounds each write (SendTimeout); wd is the second of
+	// the write deadline last set, so that it moves once a second at most
+	// (0: none known, after a SetDeadline or SetWriteDeadline).
+	sendTimeout time.Duration
+	wd          atomic.Int64
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -54,7 +59,14 @@ func (c *conn) countIn(n int) {
 	}
 }
 
+// Write waits at most sendTimeout (nginx's send_timeout): a client that
+// stops reading cannot hold the connection, its buffers and an origin
+// connection for ever.
 func (c *conn) Write(b []byte) (int, error) {
+	if d := coarseDeadline(c.sendTimeout); c.wd.Load() != d.Unix() {
+		c.wd.Store(d.Unix())
+		_ = c.Conn.SetWriteDeadline(d)
+	}
 	n, err := c.Conn.Write(b)
 	if n > 0 {
 		c.listener.BytesOut.Add(int64(n))
@@ -63,6 +75,16 @@ func (c *conn) Write(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+func (c *conn) SetDeadline(t time.Time) error {
+	c.wd.Store(0)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.wd.Store(0)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *conn) Close() error {

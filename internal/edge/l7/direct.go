@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // The direct path (docs/dataplane-l7.md, "Direct origin exchange") serves
@@ -108,11 +107,6 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		return
 	}
 	_, _ = pc.br.Discard(len(head))
-	if int64(pc.br.Buffered()) < oh.bodyLen {
-		// Bodies have no deadline; one that came with the head needs no
-		// read, and the head's deadline stays set (start sets the next).
-		pc.rd.set(pc.c, time.Time{})
-	}
 	h, conn := rw.Header(), oh.header["Connection"]
 	for k, vv := range oh.header {
 		if hopByHop(k, conn) {
@@ -125,7 +119,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		}
 	}
 	rw.WriteHeader(oh.status)
-	err = relayBody(rw, pc.br, oh.bodyLen, eventStream(oh.header["Content-Type"]))
+	err = relayBody(rw, pc, oh.bodyLen, eventStream(oh.header["Content-Type"]))
 	r.h1.done(pc, stop, err == nil, !oh.close)
 	o.backend.ConnEnd()
 	if err != nil {
@@ -241,9 +235,11 @@ func eventStream(ct []string) bool {
 	return mt == "text/event-stream"
 }
 
-// relayBody copies n body bytes from br to w, through br's buffer and,
-// for large bodies, a pooled one.
-func relayBody(w http.ResponseWriter, br *bufio.Reader, n int64, flush bool) error {
+// relayBody copies n body bytes from pc to w, through its buffer and, for
+// large bodies, a pooled one. A body that came with the head needs no
+// read, hence no deadline (the common case).
+func relayBody(w http.ResponseWriter, pc *h1Conn, n int64, flush bool) error {
+	br := pc.br
 	var buf []byte
 	defer func() {
 		if buf != nil {
@@ -251,6 +247,9 @@ func relayBody(w http.ResponseWriter, br *bufio.Reader, n int64, flush bool) err
 		}
 	}()
 	for n > 0 {
+		if br.Buffered() == 0 {
+			pc.bodyRead()
+		}
 		var p []byte
 		if br.Buffered() == 0 && n >= int64(br.Size()) {
 			if buf == nil {

@@ -35,7 +35,8 @@ import (
 //
 // Safe for concurrent use.
 type h1Client struct {
-	dialer *net.Dialer
+	dialer      *net.Dialer
+	readTimeout time.Duration // Of each body read (OriginReadTimeout).
 
 	mu   sync.Mutex
 	idle map[string][]*h1Conn // By origin "ip:port"; most recently used last.
@@ -44,18 +45,19 @@ type h1Client struct {
 
 // h1Conn is one origin connection; owned by a single request at a time.
 type h1Conn struct {
-	c      net.Conn
-	rc     syscall.RawConn
-	br     *bufio.Reader
-	bw     *bufio.Writer // Over w.
-	w      *rawWriter
-	addr   string
-	idleAt time.Time
-	rd     readDeadline
+	c           net.Conn
+	readTimeout time.Duration
+	rc          syscall.RawConn
+	br          *bufio.Reader
+	bw          *bufio.Writer // Over w.
+	w           *rawWriter
+	addr        string
+	idleAt      time.Time
+	rd          readDeadline
 }
 
-func newH1Client(d *net.Dialer) *h1Client {
-	cl := &h1Client{dialer: d, idle: map[string][]*h1Conn{}, stop: make(chan struct{})}
+func newH1Client(d *net.Dialer, readTimeout time.Duration) *h1Client {
+	cl := &h1Client{dialer: d, readTimeout: readTimeout, idle: map[string][]*h1Conn{}, stop: make(chan struct{})}
 	go cl.janitor()
 	return cl
 }
@@ -122,7 +124,8 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		return nil, err
 	}
 	w := &rawWriter{c: c, fd: -1}
-	return &h1Conn{c: c, rc: rc, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(w, 4<<10), w: w, addr: addr}, nil
+	return &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc, br: bufio.NewReaderSize(c, 4<<10),
+		bw: bufio.NewWriterSize(w, 4<<10), w: w, addr: addr}, nil
 }
 
 // start writes the request and waits for the answer's first byte. On
@@ -188,6 +191,10 @@ func (pc *h1Conn) exchange(reused bool, write func(*bufio.Writer) error) error {
 	}
 	return nil
 }
+
+// bodyRead sets the deadline of a read of the answer's body: each waits
+// at most readTimeout (the deadline moves once a second at most).
+func (pc *h1Conn) bodyRead() { pc.rd.set(pc.c, coarseDeadline(pc.readTimeout)) }
 
 // idleOpen reports whether nothing (no FIN, no byte, no error) came on an
 // idle connection: a non-blocking peek fails with EAGAIN.
@@ -297,7 +304,6 @@ func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*h
 	if err != nil {
 		return nil, abort(req.Context(), pc, stop, err)
 	}
-	pc.rd.set(pc.c, time.Time{})
 	if resp.StatusCode == http.StatusSwitchingProtocols { // Not asked for: eligible excludes Upgrade.
 		return nil, abort(req.Context(), pc, stop, errors.New("origin switched protocols without an Upgrade request"))
 	}
@@ -371,6 +377,7 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
+	b.pc.bodyRead()
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.finish(true)

@@ -73,7 +73,7 @@ func h1Get(t *testing.T, cl *h1Client, addr, method string) (*http.Response, str
 }
 
 func newTestH1(t *testing.T) *h1Client {
-	cl := newH1Client(originDialer())
+	cl := newH1Client(originDialer(), OriginReadTimeout)
 	t.Cleanup(cl.close)
 	return cl
 }

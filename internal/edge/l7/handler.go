@@ -33,8 +33,8 @@ type Env struct {
 	Pool       *health.Pool
 	Stats      *stats.Registry
 	Transports *Transports
-	// BodyIdleTimeout: see BodyIdleTimeout; 0 means that.
-	BodyIdleTimeout time.Duration
+	// BodyIdleTimeout and SendTimeout: see the constants; 0 means those.
+	BodyIdleTimeout, SendTimeout time.Duration
 }
 
 // Handler is one listener's compiled, immutable configuration. It is an

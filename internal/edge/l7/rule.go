@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"strings"
@@ -225,7 +226,15 @@ func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
 	if r.h1.eligible(req) {
 		rt = r.h1
 	}
+	var upgraded net.Conn
+	if req.Header["Upgrade"] != nil { // WebSocket: learn the connection, in case it is upgraded.
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(),
+			&httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { upgraded = i.Conn }}))
+	}
 	resp, err := rt.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		untimed(upgraded)
+	}
 	return r.track(o, resp, err)
 }
 

@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -22,7 +23,10 @@ const (
 	// HTTP/3 stream's body is closed. Time the proxy spends writing the
 	// body to a slow origin does not count.
 	BodyIdleTimeout = 60 * time.Second
-	MaxHeaderBytes  = 64 << 10
+	// SendTimeout bounds each write to a client (nginx's send_timeout): a
+	// client that stops reading is disconnected after it.
+	SendTimeout    = 60 * time.Second
+	MaxHeaderBytes = 64 << 10
 )
 
 // Server owns one TCP socket and serves the current Handler over HTTP, or
@@ -196,7 +200,8 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 		return nil, nil
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
-	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy}
+	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
+		sendTimeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so
 	// the fast path closes the connection instead of ending the body.

@@ -1,6 +1,8 @@
 package l7
 
 import (
+	"cmp"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,8 +19,12 @@ import (
 const (
 	DialTimeout           = 5 * time.Second
 	ResponseHeaderTimeout = 60 * time.Second // nginx proxy_read_timeout.
-	OriginIdleTimeout     = 90 * time.Second
-	MaxIdlePerOrigin      = 64
+	// OriginReadTimeout bounds each wait for an answer's next bytes once
+	// its head is in (nginx's proxy_read_timeout is between two reads): an
+	// origin that stalls mid-body cannot hold the client for ever.
+	OriginReadTimeout = 60 * time.Second
+	OriginIdleTimeout = 90 * time.Second
+	MaxIdlePerOrigin  = 64
 )
 
 // transportKey is the identity of an origin-side TLS setup; rules with the
@@ -34,8 +41,9 @@ type transportKey struct {
 // that a configuration swap keeps warm keep-alive connections. Safe for
 // concurrent use.
 type Transports struct {
-	mu sync.Mutex
-	m  map[transportKey]*transportRef
+	mu          sync.Mutex
+	m           map[transportKey]*transportRef
+	readTimeout time.Duration // OriginReadTimeout, or a test's.
 }
 
 type transportRef struct {
@@ -44,8 +52,12 @@ type transportRef struct {
 	refs int
 }
 
-// NewTransports returns an empty cache.
-func NewTransports() *Transports { return &Transports{m: map[transportKey]*transportRef{}} }
+// NewTransports returns an empty cache whose origin connections wait at
+// most readTimeout for each read of an answer's body (0:
+// OriginReadTimeout).
+func NewTransports(readTimeout time.Duration) *Transports {
+	return &Transports{m: map[transportKey]*transportRef{}, readTimeout: cmp.Or(readTimeout, OriginReadTimeout)}
+}
 
 // acquire returns the transports for k, creating them on first use.
 func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error) {
@@ -55,11 +67,11 @@ func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error
 		r.refs++
 		return r.t, r.h1, nil
 	}
-	t, err := newTransport(k)
+	t, err := newTransport(k, ts.readTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &transportRef{t: t, h1: newH1Client(originDialer()), refs: 1}
+	r := &transportRef{t: t, h1: newH1Client(originDialer(), ts.readTimeout), refs: 1}
 	ts.m[k] = r
 	return t, r.h1, nil
 }
@@ -82,8 +94,15 @@ func originDialer() *net.Dialer {
 	return &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
 }
 
-func newTransport(k transportKey) (*http.Transport, error) {
+func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, error) {
 	d := originDialer()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &readTimeoutConn{Conn: c, timeout: readTimeout}, nil
+	}
 	cfg := &tls.Config{ServerName: k.sni, InsecureSkipVerify: true}
 	if k.clientCert != "" {
 		cert, err := tls.X509KeyPair([]byte(k.clientCert), []byte(k.clientKey))
@@ -103,7 +122,7 @@ func newTransport(k transportKey) (*http.Transport, error) {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, k.verifyName) }
 	}
 	return &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		TLSClientConfig:       cfg,
 		TLSHandshakeTimeout:   DialTimeout,
 		ResponseHeaderTimeout: ResponseHeaderTimeout,
@@ -114,6 +133,37 @@ func newTransport(k transportKey) (*http.Transport, error) {
 		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
 		DisableCompression: true,
 	}, nil
+}
+
+// readTimeoutConn is an http.Transport origin connection on which every
+// read waits at most timeout (the deadline moves once a second at most).
+// The Transport reads a connection from one goroutine at a time. An idle
+// pooled connection's background read then ends after timeout, closing it.
+type readTimeoutConn struct {
+	net.Conn
+	timeout time.Duration
+	rd      readDeadline
+	off     atomic.Bool // Upgraded: see untimed.
+}
+
+func (c *readTimeoutConn) Read(p []byte) (int, error) {
+	if !c.off.Load() {
+		c.rd.set(c.Conn, coarseDeadline(c.timeout))
+	}
+	return c.Conn.Read(p)
+}
+
+// untimed lifts the read timeout of an origin connection upgraded to a
+// WebSocket, which may stay quiet for as long as its users like (nginx
+// would close it after proxy_read_timeout; users expect it to stay).
+func untimed(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if rc, ok := c.(*readTimeoutConn); ok {
+		rc.off.Store(true)
+		_ = rc.Conn.SetReadDeadline(time.Time{})
+	}
 }
 
 func verifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
