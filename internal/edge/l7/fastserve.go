@@ -221,6 +221,25 @@ func (fc *fastConn) readHead() ([]byte, error) {
 	}
 }
 
+// smuggling reports whether the complete request head at the start of
+// buf has both a Content-Length and a Transfer-Encoding header.
+func smuggling(buf []byte) bool {
+	end := headEnd(buf)
+	if end < 0 {
+		return false
+	}
+	var cl, te bool
+	for line := range bytes.Lines(buf[:end]) {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
+		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
+	}
+	return cl && te
+}
+
 // headEnd returns the length of the head at the start of buf, up to and
 // including its empty line, or -1. The empty line may end with a bare LF
 // ("\n\n"), which parseFastHead refuses and net/http then reads: waiting
@@ -236,8 +255,18 @@ func headEnd(buf []byte) int {
 	return end
 }
 
-// handOff gives the connection, with its buffered bytes, to net/http.
+// handOff gives the connection, with its buffered bytes, to net/http,
+// except for a request that has both Content-Length and Transfer-Encoding:
+// net/http would read it as chunked and go on reading the connection,
+// where RFC 9112 (6.1) has the server close it, since whatever sent it
+// may frame it the other way (request smuggling); such a request gets 400
+// and the connection is closed, as nginx does.
 func (fc *fastConn) handOff() {
+	if buf, _ := fc.br.Peek(fc.br.Buffered()); smuggling(buf) {
+		_, _ = io.WriteString(fc.nc, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		fc.close()
+		return
+	}
 	var c net.Conn = fc.nc
 	if fc.br.Buffered() > 0 || fc.tls != nil {
 		c = &handedConn{Conn: fc.nc, br: fc.br, tls: fc.tls, headBy: fc.headBy}

@@ -68,6 +68,8 @@ var originAnswers = map[string]string{
 	"/103":      "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 	"/bighead":  "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("h", 5000) + "\r\nContent-Length: 5\r\n\r\nhello",
 	"/404":      "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nEtag: \"e\"\r\n\r\nnot found",
+	"/204cl":    "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
+	"/103cl":    "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\nContent-Length: 7\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 }
 
 func serveScriptedOrigin(c net.Conn) {
@@ -350,5 +352,48 @@ func TestFastBareLFHead(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(b) != "hello" {
 		t.Errorf("got %d %q; want 200 hello", resp.StatusCode, b)
+	}
+}
+
+// TestFastNoFramingWithoutBody: a 204 and a 1xx head reach the client
+// without Content-Length (or Transfer-Encoding), whatever the origin sent,
+// as net/http's server strips them: a client that believed one would read
+// the next answer as this one's body.
+func TestFastNoFramingWithoutBody(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	for _, tc := range []struct{ path, wantStatus string }{{"/204cl", "HTTP/1.1 204"}, {"/103cl", "HTTP/1.1 103"}} {
+		c := sendRaw(t, s, "GET "+tc.path+" HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		br := bufio.NewReader(c)
+		var head strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v after %q", tc.path, err, head.String())
+			}
+			if head.WriteString(line); line == "\r\n" {
+				break
+			}
+		}
+		if h := head.String(); !strings.HasPrefix(h, tc.wantStatus) || strings.Contains(strings.ToLower(h), "content-length") ||
+			strings.Contains(strings.ToLower(h), "transfer-encoding") {
+			t.Errorf("%s: head %q; want %s without framing headers", tc.path, h, tc.wantStatus)
+		}
+	}
+}
+
+// TestFastSmugglingRefused: a request with both Content-Length and
+// Transfer-Encoding gets 400 and its connection is closed, so that what
+// follows it on the connection is never served as a request.
+func TestFastSmugglingRefused(t *testing.T) {
+	origin, conns := countedScriptedOrigin(t)
+	s := fastServer(t, origin)
+	c := sendRaw(t, s, "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\ntransfer-encoding: chunked\r\n\r\n"+
+		"0\r\n\r\nGET /len HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	b, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 400 ") || strings.Count(string(b), "HTTP/1.1") != 1 {
+		t.Errorf("got %q, %v; want one 400, then the connection closed", b, err)
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("%d origin connections; want none", n)
 	}
 }

@@ -59,10 +59,14 @@ func (w *fastWriter) WriteHeader(code int) {
 	w.status = code
 }
 
+// excludedNoBody are the headers a 1xx head never carries (net/http's
+// excludedHeadersNoBody).
+var excludedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
+
 // writeInterim sends a 1xx head at once, as net/http does.
 func (w *fastWriter) writeInterim(code int) {
 	w.statusLine(code)
-	_ = w.header.Write(w.bw)
+	_ = w.header.WriteSubset(w.bw, excludedNoBody)
 	_, _ = w.bw.WriteString("\r\n")
 	w.err = w.bw.Flush()
 }
@@ -152,7 +156,12 @@ func (w *fastWriter) writeHead() {
 		h["Content-Length"] = []string{strconv.Itoa(len(w.pre))}
 	}
 	if !statusOK {
-		h.Del("Transfer-Encoding")
+		// As net/http: 204 and 304 carry no body, so no framing (RFC 9110
+		// forbids Content-Length on 204; a client that believed one would
+		// read the next answer as this one's body).
+		for _, k := range [...]string{"Content-Type", "Content-Length", "Transfer-Encoding"} {
+			delete(h, k)
+		}
 	} else if w.contentLen < 0 && w.bodyOK {
 		w.chunked = true
 		h.Del("Content-Length")
