@@ -141,6 +141,29 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	for _, h := range r.forwarded(pr.In, buf[:0]) {
 		pr.Out.Header[h.key] = []string{h.value}
 	}
+	for k := range pr.Out.Header {
+		if posesAsForwarded(k) {
+			delete(pr.Out.Header, k)
+		}
+	}
+}
+
+// posesAsForwarded reports whether a client's header name is, but for
+// underscores, one the proxy sets for the origin (X_Real_IP): CGI and
+// PHP map "-" and "_" alike (HTTP_X_REAL_IP), so it would pass for the
+// proxy's own. nginx drops every name with an underscore by default; only
+// these go here, so that other underscore headers keep working.
+func posesAsForwarded(k string) bool {
+	if strings.IndexByte(k, '_') < 0 {
+		return false
+	}
+	k = strings.ReplaceAll(k, "_", "-")
+	for _, f := range [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded"} {
+		if strings.EqualFold(k, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // originHost is the Host sent to origins.
