@@ -330,11 +330,18 @@ func (cl *h1Client) done(pc *h1Conn, stop func() bool, complete, reuse bool) {
 	cl.put(pc)
 }
 
+// max1xx bounds the 1xx answers before a final one, as http.Transport's
+// max1xxResponses does: an origin cannot keep a request busy with them.
+const max1xx = 5
+
 // readFinal reads responses until a final one, passing 1xx heads to the
 // request's trace (httputil.ReverseProxy forwards them to the client).
 func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(req.Context())
-	for {
+	for n := 0; ; n++ {
+		if n > max1xx {
+			return nil, errors.New("origin sent too many 1xx answers")
+		}
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			return nil, err

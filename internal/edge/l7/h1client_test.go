@@ -295,6 +295,16 @@ func TestH1ClientErrors(t *testing.T) {
 			t.Errorf("idle connections: got %d; want 0", n)
 		}
 	})
+	t.Run("endless 1xx", func(t *testing.T) {
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			http.ReadRequest(br)
+			io.WriteString(c, strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", max1xx+1)+"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		})
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		if _, err := newTestH1(t).RoundTrip(req); err == nil {
+			t.Errorf("%d 1xx answers before the final one: got no error", max1xx+1)
+		}
+	})
 }
 
 func TestH1ClientEligible(t *testing.T) {
