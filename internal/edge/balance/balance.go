@@ -146,11 +146,13 @@ func (p *Picker) baseRank(t *Target) int {
 }
 
 // eligible appends the untried targets of the best rank to out and
-// returns them with that rank.
+// returns them with that rank. A retry (tried not empty) never goes to an
+// origin its checks mark down: failing open is for a connection's first
+// try, and each such retry could cost the client a whole connect timeout.
 func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
 	best := -1
 	for _, t := range p.targets {
-		if slices.Contains(tried, t) {
+		if slices.Contains(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
 			continue
 		}
 		switch r := p.rank(t); {

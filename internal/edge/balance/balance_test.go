@@ -150,6 +150,13 @@ func TestStickySuspectAndTried(t *testing.T) {
 	if got := p.Pick(client, a, b); got != nil {
 		t.Errorf("everything tried: got %s; want nil", got.ID)
 	}
+	fb.healthy = false
+	if got := p.Pick(client, a); got != nil {
+		t.Errorf("retry after a: got %s, whose checks mark it down; want nil", got.ID)
+	}
+	if got := p.Pick(client); got == nil {
+		t.Error("a first try got nothing; want one (failing open if need be)")
+	}
 }
 
 func FuzzWRRNeverPicksZeroWeight(f *testing.F) {

@@ -37,10 +37,13 @@ type conn struct {
 	idle   atomic.Bool // The fast path waits for the next request.
 	// sendTimeout bounds each write (SendTimeout); wd is the second of
 	// the write deadline last set, so that it moves once a second at most
-	// (0: none known, after a SetDeadline or SetWriteDeadline).
+	// (0: none known; callerDeadline: one a caller set, which Write
+	// leaves alone, such as crypto/tls's 5 s for its close_notify).
 	sendTimeout time.Duration
 	wd          atomic.Int64
 }
+
+const callerDeadline = -1
 
 func (c *conn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
@@ -63,7 +66,7 @@ func (c *conn) countIn(n int) {
 // stops reading cannot hold the connection, its buffers and an origin
 // connection for ever.
 func (c *conn) Write(b []byte) (int, error) {
-	if d := coarseDeadline(c.sendTimeout); c.wd.Load() != d.Unix() {
+	if d := coarseDeadline(c.sendTimeout); c.wd.Load() != d.Unix() && c.wd.Load() != callerDeadline {
 		c.wd.Store(d.Unix())
 		_ = c.Conn.SetWriteDeadline(d)
 	}
@@ -78,13 +81,23 @@ func (c *conn) Write(b []byte) (int, error) {
 }
 
 func (c *conn) SetDeadline(t time.Time) error {
-	c.wd.Store(0)
+	c.callerSets(t)
 	return c.Conn.SetDeadline(t)
 }
 
 func (c *conn) SetWriteDeadline(t time.Time) error {
-	c.wd.Store(0)
+	c.callerSets(t)
 	return c.Conn.SetWriteDeadline(t)
+}
+
+// callerSets notes a write deadline set from outside: a time is the
+// caller's to keep; none (zero) hands the deadline back to Write.
+func (c *conn) callerSets(t time.Time) {
+	if t.IsZero() {
+		c.wd.Store(0)
+	} else {
+		c.wd.Store(callerDeadline)
+	}
 }
 
 func (c *conn) Close() error {

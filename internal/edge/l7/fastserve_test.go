@@ -169,8 +169,12 @@ func TestFastFraming(t *testing.T) {
 		{"unread body", "POST /len HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc" + get("/len"), []exchange{{"POST", "/len", 200, "hello", ""}, {"GET", "/len", 200, "hello", ""}}, false, false},
 		{"client close", "GET /len HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, true, false},
 		{"http/1.0 (net/http)", "GET /len HTTP/1.0\r\nHost: a.test\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, true, true},
+		// A chunked request is handed off and served, and then the
+		// connection closes (TestFastSmugglingRefused says why).
 		{"hand-off mid-connection", get("/len") + "POST /echo HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n" + get("/chunked"),
-			[]exchange{{"GET", "/len", 200, "hello", ""}, {"POST", "/echo", 200, "xyz", ""}, {"GET", "/chunked", 200, "hello", "v"}}, false, true},
+			[]exchange{{"GET", "/len", 200, "hello", ""}, {"POST", "/echo", 200, "xyz", ""}}, true, true},
+		{"net/http keeps alive", get("/len") + "GET /chunked HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n" + get("/len"),
+			[]exchange{{"GET", "/len", 200, "hello", ""}, {"GET", "/chunked", 200, "hello", "v"}, {"GET", "/len", 200, "hello", ""}}, false, true},
 		{"malformed (net/http)", "GET / HTTP/1.1\r\nHost: a.test\r\nX-A : 1\r\n\r\n", []exchange{{"GET", "/", 400, "", ""}}, true, true},
 		{"no domain", "GET /len HTTP/1.1\r\nHost: b.test\r\n\r\n", []exchange{{"GET", "/len", 200, "hello", ""}}, false, false},
 	} {
@@ -395,5 +399,23 @@ func TestFastSmugglingRefused(t *testing.T) {
 	}
 	if n := conns.Load(); n != 0 {
 		t.Errorf("%d origin connections; want none", n)
+	}
+
+	// Where the fast path does not see the head (after a hand-off to
+	// net/http, or a head over its buffer), a chunked request is served
+	// and the connection then closed, so what follows is never served.
+	smuggle := "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 40\r\ntransfer-encoding: chunked\r\n\r\n" +
+		"0\r\n\r\nGET /len HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	for _, tc := range []struct {
+		name, raw string
+		answers   int
+	}{
+		{"after a hand-off", "GET /len HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n" + smuggle, 2},
+		{"big head", strings.Replace(smuggle, "Host: a.test\r\n", "Host: a.test\r\nCookie: "+strings.Repeat("c", 5000)+"\r\n", 1), 1},
+	} {
+		b, err := io.ReadAll(sendRaw(t, s, tc.raw))
+		if n := strings.Count(string(b), "HTTP/1.1 "); err != nil || n != tc.answers {
+			t.Errorf("%s: got %q, %v; want %d answers, then the connection closed", tc.name, b, err, tc.answers)
+		}
 	}
 }

@@ -158,9 +158,11 @@ func (w *fastWriter) writeHead() {
 	if !statusOK {
 		// As net/http: 204 and 304 carry no body, so no framing (RFC 9110
 		// forbids Content-Length on 204; a client that believed one would
-		// read the next answer as this one's body).
-		for _, k := range [...]string{"Content-Type", "Content-Length", "Transfer-Encoding"} {
-			delete(h, k)
+		// read the next answer as this one's body), and a 304 no type.
+		delete(h, "Content-Length")
+		delete(h, "Transfer-Encoding")
+		if w.status == http.StatusNotModified {
+			delete(h, "Content-Type")
 		}
 	} else if w.contentLen < 0 && w.bodyOK {
 		w.chunked = true

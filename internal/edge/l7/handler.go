@@ -180,6 +180,9 @@ func (h *Handler) match(host string) *vhost {
 // still goes to the origin as the client sent it. ok is false for a path
 // that climbs above the root (nginx answers 400).
 func routePath(p string) (string, bool) {
+	if p == "" { // An absolute-form target without a path: the root.
+		return "/", true
+	}
 	if !strings.HasPrefix(p, "/") || !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
 		return p, true
 	}

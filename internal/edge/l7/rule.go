@@ -230,7 +230,7 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)
 			return none, errNoOrigin
 		}
 		res, err := send(r.origins[t.ID])
-		if err == nil || !isDialError(err) || !retriable(req) {
+		if err == nil || !isDialError(err) || !retriable(req) || req.Context().Err() != nil {
 			return res, err
 		}
 		if tried = append(tried, t); len(tried) >= len(r.origins) {

@@ -135,22 +135,37 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 	}, nil
 }
 
-// readTimeoutConn is an http.Transport origin connection on which every
-// read waits at most timeout (the deadline moves once a second at most).
-// The Transport reads a connection from one goroutine at a time. An idle
-// pooled connection's background read then ends after timeout, closing it.
+// readTimeoutConn is an http.Transport origin connection whose reads wait
+// at most timeout since the last read or write: the Transport starts its
+// read for the answer when a connection is dialled or pooled, before the
+// request is written, so the request's writes (a long upload included)
+// move the deadline too. An idle pooled connection's background read thus
+// ends after timeout, closing it. Reads and writes come from the
+// Transport's two goroutines; the deadline moves once a second at most.
 type readTimeoutConn struct {
 	net.Conn
 	timeout time.Duration
-	rd      readDeadline
-	off     atomic.Bool // Upgraded: see untimed.
+	at      atomic.Int64 // Unix second of the deadline set.
+	off     atomic.Bool  // Upgraded: see untimed.
 }
 
 func (c *readTimeoutConn) Read(p []byte) (int, error) {
-	if !c.off.Load() {
-		c.rd.set(c.Conn, coarseDeadline(c.timeout))
-	}
+	c.extend()
 	return c.Conn.Read(p)
+}
+
+func (c *readTimeoutConn) Write(p []byte) (int, error) {
+	c.extend()
+	return c.Conn.Write(p)
+}
+
+func (c *readTimeoutConn) extend() {
+	if c.off.Load() {
+		return
+	}
+	if d := coarseDeadline(c.timeout); c.at.Swap(d.Unix()) != d.Unix() {
+		_ = c.Conn.SetReadDeadline(d)
+	}
 }
 
 // untimed lifts the read timeout of an origin connection upgraded to a
