@@ -555,10 +555,11 @@ func oneRuleListener(t *testing.T, rt *edge.Runtime, o netip.AddrPort) netip.Add
 
 // TestAbuseStalledReader: a client that asks for a large answer and stops
 // reading it is disconnected SendTimeout after its last write went
-// through, and the origin connection goes with it.
+// through, and the origin connection goes with it; over HTTP/3, its
+// stream is given up.
 func TestAbuseStalledReader(t *testing.T) {
 	const send = 300 * time.Millisecond
-	rt := newRuntime(t, edge.Options{SendTimeout: send})
+	rt, ca, ip, port, h3addr := h3Setup(t, edge.Options{SendTimeout: send})
 	failed := make(chan error, 1)
 	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
@@ -573,13 +574,27 @@ func TestAbuseStalledReader(t *testing.T) {
 			}
 		}
 	})
+	waitGaveUp := func(what string) {
+		t.Helper()
+		select {
+		case <-failed: // The proxy gave up on the client and closed the origin connection.
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the proxy still holds a client that stopped reading, 5 s on", what)
+		}
+	}
 	c := dial(t, lo.Next(), oneRuleListener(t, rt, o.Addr))
 	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: t.test\r\n\r\n") // And never reads.
-	select {
-	case <-failed: // The proxy gave up on the client and closed the origin connection.
-	case <-time.After(5 * time.Second):
-		t.Fatal("the proxy still holds a client that stopped reading, 5 s on")
+	waitGaveUp("HTTP/1.1")
+
+	mustApply(t, rt, httpProxy(2, ip, h3Listener(t, ca, port, o.Addr)))
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/big", nil)
+	// The Transport, not the Client: no timeout of its own ends the stream.
+	resp, err := h3Client(t, lo.Next(), h3addr, ca.pool).Transport.RoundTrip(req) // The head only.
+	if err != nil {
+		t.Fatalf("HTTP/3: %v", err)
 	}
+	defer resp.Body.Close()
+	waitGaveUp("HTTP/3")
 }
 
 // TestAbuseStalledOrigin: an origin that stops sending an answer's body

@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sync/atomic"
@@ -60,7 +61,43 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
-	s.h.Load().ServeHTTP(w, r)
+	h := s.h.Load()
+	if d, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		w = &h3Writer{ResponseWriter: w, stream: d, timeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
+	}
+	h.ServeHTTP(w, r)
+}
+
+// h3Writer bounds each write of an HTTP/3 answer by SendTimeout, as
+// conn.Write does over TCP: a client that keeps its QUIC connection alive
+// but grants the stream no flow-control credit would otherwise hold the
+// handler, and the origin connection, for as long as it likes. The
+// deadline moves once a second at most.
+type h3Writer struct {
+	http.ResponseWriter
+	stream  interface{ SetWriteDeadline(time.Time) error }
+	timeout time.Duration
+	at      int64 // Unix second of the deadline set.
+}
+
+func (w *h3Writer) Write(p []byte) (int, error) {
+	w.extend()
+	return w.ResponseWriter.Write(p)
+}
+
+// FlushError flushes, under the same deadline (quic-go's Flush writes).
+func (w *h3Writer) FlushError() error {
+	w.extend()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *h3Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *h3Writer) extend() {
+	if d := coarseDeadline(w.timeout); d.Unix() != w.at {
+		w.at = d.Unix()
+		_ = w.stream.SetWriteDeadline(d)
+	}
 }
 
 // sweepLoop publishes live byte counters, so a long connection shows its
