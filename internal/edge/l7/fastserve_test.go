@@ -69,6 +69,7 @@ var originAnswers = map[string]string{
 	"/bighead":  "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("h", 5000) + "\r\nContent-Length: 5\r\n\r\nhello",
 	"/404":      "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nEtag: \"e\"\r\n\r\nnot found",
 	"/204cl":    "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
+	"/304cl":    "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
 	"/103cl":    "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\nContent-Length: 7\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 }
 
@@ -299,6 +300,7 @@ func TestRoutePath(t *testing.T) {
 		{"/..", "", false},
 		{"/a/../../b", "", false},
 		{"*", "*", true},
+		{"", "/", true},
 	} {
 		if got, ok := routePath(tc.in); got != tc.want || ok != tc.ok {
 			t.Errorf("routePath(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
@@ -365,7 +367,10 @@ func TestFastBareLFHead(t *testing.T) {
 // the next answer as this one's body.
 func TestFastNoFramingWithoutBody(t *testing.T) {
 	s := fastServer(t, scriptedOrigin(t))
-	for _, tc := range []struct{ path, wantStatus string }{{"/204cl", "HTTP/1.1 204"}, {"/103cl", "HTTP/1.1 103"}} {
+	for _, tc := range []struct {
+		path, wantStatus string
+		typed            bool // Content-Type kept (204), as net/http; not on a 304.
+	}{{"/204cl", "HTTP/1.1 204", true}, {"/304cl", "HTTP/1.1 304", false}, {"/103cl", "HTTP/1.1 103", false}} {
 		c := sendRaw(t, s, "GET "+tc.path+" HTTP/1.1\r\nHost: a.test\r\n\r\n")
 		br := bufio.NewReader(c)
 		var head strings.Builder
@@ -378,9 +383,10 @@ func TestFastNoFramingWithoutBody(t *testing.T) {
 				break
 			}
 		}
-		if h := head.String(); !strings.HasPrefix(h, tc.wantStatus) || strings.Contains(strings.ToLower(h), "content-length") ||
-			strings.Contains(strings.ToLower(h), "transfer-encoding") {
-			t.Errorf("%s: head %q; want %s without framing headers", tc.path, h, tc.wantStatus)
+		h := strings.ToLower(head.String())
+		if !strings.HasPrefix(head.String(), tc.wantStatus) || strings.Contains(h, "content-length") ||
+			strings.Contains(h, "transfer-encoding") || strings.Contains(h, "content-type") != tc.typed {
+			t.Errorf("%s: head %q; want %s without framing headers, Content-Type %v", tc.path, head.String(), tc.wantStatus, tc.typed)
 		}
 	}
 }

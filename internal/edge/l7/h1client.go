@@ -74,6 +74,15 @@ func (p *pending) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// reset empties p for the next request; a buffer grown by an unusually
+// large head is let go rather than kept by an idle pooled connection.
+func (p *pending) reset() {
+	if cap(p.b) > 16<<10 {
+		p.b = nil
+	}
+	p.b = p.b[:0]
+}
+
 func newH1Client(d *net.Dialer, readTimeout time.Duration) *h1Client {
 	cl := &h1Client{dialer: d, readTimeout: readTimeout, idle: map[string][]*h1Conn{}, stop: make(chan struct{})}
 	go cl.janitor()
@@ -159,7 +168,7 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write fu
 		err = pc.bw.Flush() // Into pc.out: nothing is sent yet.
 	}
 	if err != nil {
-		pc.out.b = pc.out.b[:0]
+		pc.out.reset()
 		return nil, abort(ctx, pc, stop, err)
 	}
 	if err := pc.exchange(reused); err != nil {
@@ -187,7 +196,7 @@ func (pc *h1Conn) exchange(reused bool) error {
 	pc.reused, pc.sent, pc.sentN, pc.xerr = reused, false, 0, nil
 	rerr := pc.rc.Read(pc.step)
 	rest := pc.out.b[pc.sentN:]
-	defer func() { pc.out.b = pc.out.b[:0] }()
+	defer pc.out.reset()
 	switch {
 	case pc.xerr == errIdleClosed:
 		return pc.xerr

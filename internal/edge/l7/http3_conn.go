@@ -63,7 +63,9 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := s.h.Load()
 	if d, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		w = &h3Writer{ResponseWriter: w, stream: d, timeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
+		hw := &h3Writer{ResponseWriter: w, stream: d, timeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
+		hw.extend() // quic-go may write only after the handler returns (a bodiless answer).
+		w = hw
 	}
 	h.ServeHTTP(w, r)
 }
@@ -84,6 +86,15 @@ func (w *h3Writer) Write(p []byte) (int, error) {
 	w.extend()
 	return w.ResponseWriter.Write(p)
 }
+
+// WriteHeader moves the deadline too: a head (1xx included) is written at
+// once, and a bodiless answer is finished after the handler returns.
+func (w *h3Writer) WriteHeader(code int) {
+	w.extend()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *h3Writer) Flush() { _ = w.FlushError() }
 
 // FlushError flushes, under the same deadline (quic-go's Flush writes).
 func (w *h3Writer) FlushError() error {

@@ -223,13 +223,17 @@ func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
 // other origins, once per origin; anything else is the caller's error.
 func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)) (T, error) {
 	var tried []*balance.Target // Made at the first failure: most requests need none.
+	var res T
+	var err error
 	for {
 		t := r.picker.Pick(netipZero, tried...)
 		if t == nil {
-			var none T
-			return none, errNoOrigin
+			if len(tried) == 0 {
+				err = errNoOrigin
+			}
+			return res, err // After a retry: the rest are down, the last connect's error stands.
 		}
-		res, err := send(r.origins[t.ID])
+		res, err = send(r.origins[t.ID])
 		if err == nil || !isDialError(err) || !retriable(req) || req.Context().Err() != nil {
 			return res, err
 		}

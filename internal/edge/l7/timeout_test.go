@@ -5,8 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // slowBody yields one byte every step, n times: a steady upload.
@@ -77,5 +81,66 @@ func TestClientWriteDeadlines(t *testing.T) {
 	_ = cc.SetWriteDeadline(time.Time{}) // Back to sendTimeout.
 	if d := took(); d < time.Second/2 || d > 3*time.Second {
 		t.Errorf("write after the caller cleared its deadline: gave up after %v", d)
+	}
+}
+
+// TestTransportHeadWait: through http.Transport (bodies, HTTPS origins)
+// the wait for an answer's head is ResponseHeaderTimeout, as on the
+// direct path, not the shorter body read timeout.
+func TestTransportHeadWait(t *testing.T) {
+	const readTimeout = time.Second
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		time.Sleep(3 * time.Second) // Well within ResponseHeaderTimeout.
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	tr, err := newTransport(transportKey{}, readTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader("x"))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("head after 3 s (body read timeout %v): %v", readTimeout, err)
+	}
+	resp.Body.Close()
+}
+
+// fakeBackend is a balance.Backend with a fixed health.
+type fakeBackend struct{ healthy bool }
+
+func (b *fakeBackend) Healthy() bool      { return b.healthy }
+func (b *fakeBackend) Active() int64      { return 0 }
+func (b *fakeBackend) RTT() time.Duration { return 0 }
+func (b *fakeBackend) Suspect() bool      { return false }
+func (b *fakeBackend) Picked()            {}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestRetryKeepsDialError: when the healthy origin's connect times out and
+// the others are marked down (so not retried), the client gets that
+// timeout (504), not "rule has no origin" (502).
+func TestRetryKeepsDialError(t *testing.T) {
+	a := &balance.Target{ID: "a", Backend: &fakeBackend{healthy: true}}
+	b := &balance.Target{ID: "b", Backend: &fakeBackend{healthy: false}}
+	r := &rule{picker: balance.New(snapshot.SchedRR, []*balance.Target{a, b}, false, nil, 0),
+		origins: map[string]*origin{"a": {id: "a"}, "b": {id: "b"}}}
+	req, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+	var tries []string
+	_, err := tryOrigins(r, req, func(o *origin) (int, error) {
+		tries = append(tries, o.id)
+		return 0, &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}
+	})
+	if !isTimeout(err) || len(tries) != 1 {
+		t.Errorf("tried %v, got %v; want a alone and its connect timeout", tries, err)
 	}
 }

@@ -147,14 +147,23 @@ type readTimeoutConn struct {
 	timeout time.Duration
 	at      atomic.Int64 // Unix second of the deadline set.
 	off     atomic.Bool  // Upgraded: see untimed.
+	// asked: a request was written and no byte of its answer read yet;
+	// the wait is then at least ResponseHeaderTimeout, as on the direct
+	// path, whatever the body timeout.
+	asked atomic.Bool
 }
 
 func (c *readTimeoutConn) Read(p []byte) (int, error) {
 	c.extend()
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.asked.Load() {
+		c.asked.Store(false)
+	}
+	return n, err
 }
 
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
+	c.asked.Store(true)
 	c.extend()
 	return c.Conn.Write(p)
 }
@@ -163,7 +172,11 @@ func (c *readTimeoutConn) extend() {
 	if c.off.Load() {
 		return
 	}
-	if d := coarseDeadline(c.timeout); c.at.Swap(d.Unix()) != d.Unix() {
+	t := c.timeout
+	if c.asked.Load() {
+		t = max(t, ResponseHeaderTimeout)
+	}
+	if d := coarseDeadline(t); c.at.Swap(d.Unix()) != d.Unix() {
 		_ = c.Conn.SetReadDeadline(d)
 	}
 }
