@@ -100,10 +100,13 @@ func (b *Backend) ConnectFailed() { b.failedAt.Store(time.Now().UnixNano()) }
 
 // Connected records a connect or an answer: the origin is not suspect.
 // It reads first so that the common case does not write a shared cache
-// line, and clears only the failure it read, not one recorded meanwhile.
+// line. A concurrent Picked may renew the mark between the read and the
+// swap; it is cleared all the same.
 func (b *Backend) Connected() {
-	if f := b.failedAt.Load(); f != 0 {
-		b.failedAt.CompareAndSwap(f, 0)
+	for f := b.failedAt.Load(); f != 0; f = b.failedAt.Load() {
+		if b.failedAt.CompareAndSwap(f, 0) {
+			return
+		}
 	}
 }
 

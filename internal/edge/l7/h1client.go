@@ -204,8 +204,11 @@ func (pc *h1Conn) exchange(reused bool) error {
 		return staleIf(pc.xerr, true)
 	case rerr != nil:
 		return staleIf(rerr, !isTimeout(rerr))
-	case len(rest) > 0:
-		if _, err := pc.c.Write(rest); err != nil {
+	case len(rest) > 0: // The socket did not take the whole head at once (rare).
+		_ = pc.c.SetWriteDeadline(coarseDeadline(ResponseHeaderTimeout))
+		_, err := pc.c.Write(rest)
+		_ = pc.c.SetWriteDeadline(time.Time{})
+		if err != nil {
 			return staleIf(err, true)
 		}
 	}
