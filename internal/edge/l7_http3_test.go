@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -461,5 +462,25 @@ func TestHTTP3Drain(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second): // The drain's grace is far longer.
 		t.Error("in-flight request still running 2 s after its port passed to a UDP listener; want it cut at once")
+	}
+}
+
+// TestHTTP3AccessChangeClosesConnections: as over TCP, turning mutual TLS
+// on closes the QUIC connections made without a client certificate.
+func TestHTTP3AccessChangeClosesConnections(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	clients := newTestPKI(t, "client CA")
+	l := h3Listener(t, ca, port, httpOrigin(t, "a", nil))
+	mustApply(t, rt, httpProxy(1, ip, l))
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	if resp, _, _ := get(t, h3, "https://www.test/", "www.test"); resp.StatusCode != 200 {
+		t.Fatalf("before: %d", resp.StatusCode)
+	}
+	l.Domains = slices.Clone(l.Domains) // The runtime keeps the first snapshot's.
+	l.Domains[0].TLS = &snapshot.TLS{ClientCAPEMs: []string{clients.caPEM}}
+	mustApply(t, rt, httpProxy(2, ip, l))
+	if resp, err := h3.Get("https://www.test/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("HTTP/3 without a certificate after mutual TLS was turned on: got %d; want the connection closed, a new one refused", resp.StatusCode)
 	}
 }

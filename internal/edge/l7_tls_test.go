@@ -2,11 +2,15 @@ package edge_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,6 +247,69 @@ func TestHTTPSVersionsAndCiphers(t *testing.T) {
 		_, err := handshake(t, addr, tc.sni, tc.cfg)
 		if (err != nil) != tc.refuse {
 			t.Errorf("%s with max TLS %x, suites %x: got %v; want refused %v", tc.sni, tc.cfg.MaxVersion, tc.cfg.CipherSuites, err, tc.refuse)
+		}
+	}
+}
+
+// TestTLSAccessChangeClosesConnections: a change of what a listener's TLS
+// demands of clients (here: mutual TLS turned on) closes the connections
+// made under the old demands, over HTTP/1.1 and HTTP/2, where a rotated
+// certificate or a rule change keeps them (hitless).
+func TestTLSAccessChangeClosesConnections(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca, clients := newTestPKI(t, "server CA"), newTestPKI(t, "client CA")
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	apply := func(v int64, header string, cas ...string) {
+		cert, key := ca.leaf(t, fmt.Sprint("srv", v), "b.test") // A new certificate every time.
+		r := rule("r-b", "/", l7Origins(a))
+		r.Headers = []snapshot.Header{{Name: "X-Rule", Value: header}}
+		d := snapshot.Domain{Host: "b.test", Rules: []snapshot.Rule{r}}
+		if len(cas) > 0 {
+			d.TLS = &snapshot.TLS{ClientCAPEMs: cas}
+		}
+		mustApply(t, rt, httpProxy(v, ip, snapshot.HTTPListener{ID: "lsr-r", Protocol: snapshot.ProtoHTTPS, Port: port,
+			TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key}, Domains: []snapshot.Domain{d}}))
+	}
+	apply(1, "v1")
+	h1, h2 := httpsClient(addr, ca.pool, false), httpsClient(addr, ca.pool, true)
+	status := func(c *http.Client) (int, error) {
+		req, _ := http.NewRequest(http.MethodGet, "https://b.test/", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	var dials atomic.Int32
+	for _, c := range []*http.Client{h1, h2} {
+		tr := c.Transport.(*http.Transport)
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dial(ctx, network, addr)
+		}
+		if st, err := status(c); st != 200 {
+			t.Fatalf("before: %d %v", st, err)
+		}
+	}
+	apply(2, "v2") // Certificate rotated, rule changed: nothing asked of clients changed.
+	for _, c := range []*http.Client{h1, h2} {
+		if st, err := status(c); st != 200 {
+			t.Fatalf("after a certificate rotation: %d %v", st, err)
+		}
+	}
+	if n := dials.Load(); n != 2 {
+		t.Errorf("%d connections for the two clients across a certificate rotation; want 2 (kept)", n)
+	}
+	apply(3, "v2", clients.caPEM) // Mutual TLS turned on.
+	for i, c := range []*http.Client{h1, h2} {
+		if st, err := status(c); err == nil {
+			t.Errorf("client %d without a certificate, after mutual TLS was turned on: got %d; want its connection closed and a new one refused", i, st)
 		}
 	}
 }

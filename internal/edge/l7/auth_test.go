@@ -23,6 +23,13 @@ func TestCheckHash(t *testing.T) {
 		{"sha", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "password", true},
 		{"sha wrong", "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "Password", false},
 		{"plain", "FSGdT", "FSGdT", true},
+		// {SSHA} of "secret" with salt "salt1234"; {PLAIN}; unknown schemes match nothing, not even themselves.
+		{"ssha", "{SSHA}Wcm1xEisNjqp921ALcHfuQ7avFdzYWx0MTIzNA==", "secret", true},
+		{"ssha wrong", "{SSHA}Wcm1xEisNjqp921ALcHfuQ7avFdzYWx0MTIzNA==", "Secret", false},
+		{"ssha as text", "{SSHA}Wcm1xEisNjqp921ALcHfuQ7avFdzYWx0MTIzNA==", "{SSHA}Wcm1xEisNjqp921ALcHfuQ7avFdzYWx0MTIzNA==", false},
+		{"plain scheme", "{PLAIN}secret", "secret", true},
+		{"unknown scheme", "{SMD5}abcdef", "{SMD5}abcdef", false},
+		{"argon2", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", false},
 		// openssl passwd -apr1 / -1 / -5 / -6 -salt saltsalt 'pa:ss wörd'.
 		{"apr1", "$apr1$saltsalt$57M75mtJHnRrcuily51CO0", "pa:ss wörd", true},
 		{"apr1 wrong", "$apr1$saltsalt$57M75mtJHnRrcuily51CO0", "pa:ss word", false},

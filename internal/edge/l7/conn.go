@@ -100,6 +100,14 @@ func (c *conn) callerSets(t time.Time) {
 	}
 }
 
+// cut closes the raw socket, not c: net/http closes c (releasing its
+// slot) when its reads fail. The cancel ends a fast-path request waiting
+// for its origin.
+func (c *conn) cut() {
+	c.cancel()
+	_ = c.Conn.Close()
+}
+
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {

@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -53,6 +54,10 @@ type Handler struct {
 	rules []*rule // Every rule, for Release and reports.
 	// altSvc advertises HTTP/3 on HTTP/1.1 and HTTP/2 answers; nil = off.
 	altSvc []string
+	// access sums up what the handler's TLS demands of clients, domain by
+	// domain ("" for plain HTTP): when it changes, connections made under
+	// the old demands are closed (Server.Update).
+	access string
 
 	released sync.Once
 }
@@ -134,6 +139,13 @@ func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs
 	}
 	slices.SortStableFunc(v.rules, func(a, b *rule) int { return cmp.Compare(len(b.path), len(a.path)) })
 	return v, nil
+}
+
+// vhosts lists the handler's domains in a stable order.
+func (h *Handler) vhosts() []*vhost {
+	vs := slices.Collect(maps.Values(h.exact))
+	slices.SortFunc(vs, func(a, b *vhost) int { return strings.Compare(a.host, b.host) })
+	return append(vs, h.wild...)
 }
 
 // Release returns the handler's backends and transports. Requests still

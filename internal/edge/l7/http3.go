@@ -92,7 +92,15 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 
 // Update swaps the handler for new requests and handshakes; connections
 // keep their QUIC state (and the counters and gate slot of their accept).
-func (s *H3Server) Update(h *Handler) { s.h.Store(h) }
+// A handler that demands something else of clients closes every QUIC
+// connection, as Server.Update does for TCP.
+func (s *H3Server) Update(h *Handler) {
+	if swapHandler(&s.h, h) {
+		for _, c := range lockedKeys(&s.mu, s.conns) {
+			_ = c.CloseWithError(h3NoError, "listener settings changed")
+		}
+	}
+}
 
 // errH3Closed refuses handshakes on a draining listener.
 var errH3Closed = errors.New("listener closed")

@@ -26,9 +26,6 @@ func (s *Server) Recheck() {
 		if tc, ok := c.Conn.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
-		// The raw socket, not c: net/http closes c (releasing its slot)
-		// when its reads fail, as after Abort.
-		c.cancel() // Ends a fast-path request waiting for its origin.
-		_ = c.Conn.Close()
+		c.cut()
 	}
 }

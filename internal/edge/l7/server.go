@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,7 +108,33 @@ func (s *Server) acceptFast() {
 func (s *Server) Addr() netip.AddrPort { return s.ln.Addr().(*net.TCPAddr).AddrPort() }
 
 // Update swaps the handler for new requests and handshakes.
-func (s *Server) Update(h *Handler) { s.h.Store(h) }
+//
+// A handler that demands something else of clients (client CAs, TLS
+// versions or ciphers of some domain, TLS at all) closes every open
+// connection: one made under the old demands must not be served under the
+// new ones (mutual TLS turned on, a client CA replaced, TLS 1.2 dropped),
+// and a request on it can only be checked against the new ones.
+func (s *Server) Update(h *Handler) {
+	if swapHandler(&s.h, h) {
+		for _, c := range lockedKeys(&s.mu, s.conns) {
+			c.cut()
+		}
+	}
+}
+
+// swapHandler stores h in p and reports whether it demands something else
+// of clients than the handler it replaces.
+func swapHandler(p *atomic.Pointer[Handler], h *Handler) bool {
+	old := p.Swap(h)
+	return old != nil && old.access != h.access
+}
+
+// lockedKeys returns m's keys, read under mu.
+func lockedKeys[K comparable, V any](mu *sync.Mutex, m map[K]V) []K {
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Collect(maps.Keys(m))
+}
 
 // Handler returns the current handler.
 func (s *Server) Handler() *Handler { return s.h.Load() }
@@ -138,8 +166,7 @@ func (s *Server) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.cancel()
-		_ = c.Conn.Close()
+		c.cut()
 	}
 }
 

@@ -12,9 +12,17 @@ import (
 // distinct effective setting (most domains share the listener's).
 type serverTLS struct {
 	configs  []*tls.Config
+	access   []string // By config: what it demands of clients (accessKey).
 	byKey    map[string]int
 	listener *tls.Config // For handshakes whose SNI matches no domain.
 	handler  *Handler
+}
+
+// accessKey is what a TLS setting demands of clients: client CAs,
+// versions and ciphers; not the server's certificate, whose rotation
+// leaves existing connections as good as they were.
+func accessKey(t snapshot.TLS) string {
+	return strings.Join(t.ClientCAPEMs, "\x00") + "\x00" + t.MinVersion + "\x00" + t.MaxVersion + "\x00" + t.Ciphers
 }
 
 // add returns the index of the config for t, building it if new.
@@ -22,8 +30,7 @@ func (s *serverTLS) add(t snapshot.TLS, certs certCache) (int, error) {
 	if t.CertPEM == "" {
 		return 0, errors.New("no server certificate")
 	}
-	key := t.CertPEM + "\x00" + t.KeyPEM + "\x00" + strings.Join(t.ClientCAPEMs, "\x00") + "\x00" +
-		t.MinVersion + t.MaxVersion + t.Ciphers
+	key := t.CertPEM + "\x00" + t.KeyPEM + "\x00" + accessKey(t)
 	if s.byKey == nil {
 		s.byKey = map[string]int{}
 	}
@@ -34,7 +41,7 @@ func (s *serverTLS) add(t snapshot.TLS, certs certCache) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.configs = append(s.configs, cfg)
+	s.configs, s.access = append(s.configs, cfg), append(s.access, accessKey(t))
 	s.byKey[key] = len(s.configs) - 1
 	return len(s.configs) - 1, nil
 }
@@ -46,6 +53,13 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 		return err
 	}
 	s.listener, s.handler = s.configs[i], h
+	h.access = s.access[i]
+	if h.def != nil {
+		h.access += "\x01default\x02" + h.def.host
+	}
+	for _, v := range h.vhosts() {
+		h.access += "\x01" + v.host + "\x02" + s.access[v.tlsIdx]
+	}
 	return nil
 }
 
