@@ -101,6 +101,10 @@ func (c *tcpConn) dial() *net.TCPConn {
 			continue
 		}
 		c.origin.Store(up)
+		if c.ctx.Err() != nil { // Aborted since the dial returned: abort may not have seen up.
+			_ = up.Close()
+			return nil
+		}
 		if err := writeProxyHeader(up, r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr()); err != nil {
 			_ = up.Close()
 			return nil
@@ -314,14 +318,25 @@ func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidt
 	}
 }
 
-// abort closes both sockets (idempotent), which ends both copies.
+// abort resets the client socket and closes the origin's (idempotent),
+// which ends both copies. The deadlines come first: a small-message copy
+// writes to one socket from inside the other's RawConn.Read, and Close
+// waits for operations in flight to let go of the socket, so closing the
+// reading socket first would wait on a write that only the other socket's
+// closing could end. A past deadline wakes every wait on either socket.
 func (c *tcpConn) abort() {
 	c.once.Do(func() {
 		c.reset.Store(true)
 		c.cancel()
+		past := time.Unix(1, 0)
+		up := c.origin.Load()
+		_ = c.client.SetDeadline(past)
+		if up != nil {
+			_ = up.SetDeadline(past)
+		}
 		_ = c.client.SetLinger(0)
 		_ = c.client.Close()
-		if up := c.origin.Load(); up != nil {
+		if up != nil {
 			_ = up.Close()
 		}
 	})
