@@ -2,14 +2,8 @@ package l4
 
 import (
 	"net"
-	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/opengaap/opengaap/internal/edge/balance"
-	"github.com/opengaap/opengaap/internal/edge/health"
-	"github.com/opengaap/opengaap/internal/edge/stats"
-	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // TestAbortStalledSmallMessages: a client that sends small messages to an
@@ -31,17 +25,7 @@ func TestAbortStalledSmallMessages(t *testing.T) {
 			accepted <- c // Never read: a stalled origin.
 		}
 	}()
-	origin := oln.Addr().(*net.TCPAddr).AddrPort()
-	pool := health.NewPool(health.Options{Nameservers: []string{}})
-	defer pool.Close()
-	b := pool.Acquire(health.Key{Proto: snapshot.ProtoTCP, Host: origin.Addr().String(), Port: int(origin.Port())})
-	r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), ConnectTimeout: 5 * time.Second,
-		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
-		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
-	srv, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, srv := oneOriginListener(t, oln.Addr().(*net.TCPAddr).AddrPort())
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -44,17 +44,7 @@ func slowOrigin(t *testing.T) netip.AddrPort {
 // in progress says nothing about the origin: it is neither made suspect
 // (every listener sharing it would pass it over) nor counted as failed.
 func TestEdgeCutConnectLeavesOriginAlone(t *testing.T) {
-	origin := slowOrigin(t)
-	pool := health.NewPool(health.Options{Nameservers: []string{}})
-	defer pool.Close()
-	b := pool.Acquire(health.Key{Proto: snapshot.ProtoTCP, Host: origin.Addr().String(), Port: int(origin.Port())})
-	r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), ConnectTimeout: 5 * time.Second,
-		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
-		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
-	srv, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, b, srv := oneOriginListener(t, slowOrigin(t))
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -69,4 +59,22 @@ func TestEdgeCutConnectLeavesOriginAlone(t *testing.T) {
 	if n := r.Stats.DialFails.Load(); b.Suspect() || n != 0 {
 		t.Errorf("after the edge cut a connect in progress: suspect %v, DialFails %d; want neither", b.Suspect(), n)
 	}
+}
+
+// oneOriginListener serves a TCP listener on 127.0.0.1 with one origin,
+// rr and no health checks; it returns the route, the origin's backend and
+// the server.
+func oneOriginListener(t *testing.T, origin netip.AddrPort) (*Route, *health.Backend, *TCPServer) {
+	t.Helper()
+	pool := health.NewPool(health.Options{Nameservers: []string{}})
+	t.Cleanup(pool.Close)
+	b := pool.Acquire(health.Key{Proto: snapshot.ProtoTCP, Host: origin.Addr().String(), Port: int(origin.Port())})
+	r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), ConnectTimeout: 5 * time.Second,
+		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
+		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
+	srv, err := ListenTCP(netip.MustParseAddrPort("127.0.0.1:0"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, b, srv
 }
