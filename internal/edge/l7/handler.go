@@ -56,7 +56,9 @@ type Handler struct {
 	altSvc []string
 	// access sums up what the handler's TLS demands of clients, domain by
 	// domain ("" for plain HTTP): when it changes, connections made under
-	// the old demands are closed (Server.Update).
+	// the old demands are closed (Server.Update). Which domain is the
+	// default is left out: a routing change must not cut requests in
+	// flight (docs/dataplane-l7.md says what that leaves open).
 	access string
 
 	released sync.Once

@@ -54,9 +54,6 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 	}
 	s.listener, s.handler = s.configs[i], h
 	h.access = s.access[i]
-	if h.def != nil {
-		h.access += "\x01default\x02" + h.def.host
-	}
 	for _, v := range h.vhosts() {
 		h.access += "\x01" + v.host + "\x02" + s.access[v.tlsIdx]
 	}
