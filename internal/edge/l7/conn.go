@@ -35,15 +35,13 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	idle   atomic.Bool // The fast path waits for the next request.
-	// sendTimeout bounds each write (SendTimeout); wd is the second of
-	// the write deadline last set, so that it moves once a second at most
-	// (0: none known; callerDeadline: one a caller set, which Write
-	// leaves alone, such as crypto/tls's 5 s for its close_notify).
+	// sendTimeout bounds each write (SendTimeout), through wd; held: a
+	// caller set a write deadline, which Write leaves alone (crypto/tls's
+	// 5 s for its close_notify).
 	sendTimeout time.Duration
-	wd          atomic.Int64
+	wd          movingDeadline
+	held        atomic.Bool
 }
-
-const callerDeadline = -1
 
 func (c *conn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
@@ -66,8 +64,7 @@ func (c *conn) countIn(n int) {
 // stops reading cannot hold the connection, its buffers and an origin
 // connection for ever.
 func (c *conn) Write(b []byte) (int, error) {
-	if d := coarseDeadline(c.sendTimeout); c.wd.Load() != d.Unix() && c.wd.Load() != callerDeadline {
-		c.wd.Store(d.Unix())
+	if d, move := c.wd.next(c.sendTimeout); move && !c.held.Load() {
 		_ = c.Conn.SetWriteDeadline(d)
 	}
 	n, err := c.Conn.Write(b)
@@ -93,11 +90,8 @@ func (c *conn) SetWriteDeadline(t time.Time) error {
 // callerSets notes a write deadline set from outside: a time is the
 // caller's to keep; none (zero) hands the deadline back to Write.
 func (c *conn) callerSets(t time.Time) {
-	if t.IsZero() {
-		c.wd.Store(0)
-	} else {
-		c.wd.Store(callerDeadline)
-	}
+	c.held.Store(!t.IsZero())
+	c.wd.forget()
 }
 
 // cut closes the raw socket, not c: net/http closes c (releasing its
@@ -137,6 +131,24 @@ func (d *readDeadline) set(c net.Conn, t time.Time) {
 		_ = c.SetReadDeadline(t)
 	}
 }
+
+// movingDeadline is a deadline that each operation moves to a timeout
+// from now, at most once a second (coarseDeadline), for connections that
+// several goroutines use (an HTTP/2 writer and a closer; a Transport's
+// read and write loops). Safe for concurrent use.
+type movingDeadline struct{ at atomic.Int64 } // Unix second last set; 0 none.
+
+// next returns the deadline timeout from now and whether it differs from
+// the one last set, which the caller then sets. It reads first so that
+// the common case does not write a shared cache line.
+func (m *movingDeadline) next(timeout time.Duration) (time.Time, bool) {
+	d := coarseDeadline(timeout)
+	s := d.Unix()
+	return d, m.at.Load() != s && m.at.Swap(s) != s
+}
+
+// forget makes the next call of next move the deadline: someone else set it.
+func (m *movingDeadline) forget() { m.at.Store(0) }
 
 // coarseDeadline is d from now rounded up to a whole second: a timeout
 // that fires up to a second late, and changes once a second.

@@ -333,6 +333,13 @@ func TestRoutingNormalisedPath(t *testing.T) {
 			t.Errorf("%s: got %d; want %d", path, resp.StatusCode, want)
 		}
 		if want != 200 {
+			// The effect that matters: no request reached the origin (it
+			// would have come before the answer).
+			select {
+			case got := <-seen:
+				t.Errorf("%s: the origin got %q; want nothing", path, got)
+			default:
+			}
 			continue
 		}
 		select {

@@ -79,7 +79,7 @@ type h3Writer struct {
 	http.ResponseWriter
 	stream  interface{ SetWriteDeadline(time.Time) error }
 	timeout time.Duration
-	at      int64 // Unix second of the deadline set.
+	wd      movingDeadline
 }
 
 func (w *h3Writer) Write(p []byte) (int, error) {
@@ -105,8 +105,7 @@ func (w *h3Writer) FlushError() error {
 func (w *h3Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *h3Writer) extend() {
-	if d := coarseDeadline(w.timeout); d.Unix() != w.at {
-		w.at = d.Unix()
+	if d, move := w.wd.next(w.timeout); move {
 		_ = w.stream.SetWriteDeadline(d)
 	}
 }

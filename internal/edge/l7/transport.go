@@ -145,8 +145,8 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 type readTimeoutConn struct {
 	net.Conn
 	timeout time.Duration
-	at      atomic.Int64 // Unix second of the deadline set.
-	off     atomic.Bool  // Upgraded: see untimed.
+	rd      movingDeadline
+	off     atomic.Bool // Upgraded: see untimed.
 	// asked: a request was written and no byte of its answer read yet;
 	// the wait is then at least ResponseHeaderTimeout, as on the direct
 	// path, whatever the body timeout.
@@ -176,7 +176,7 @@ func (c *readTimeoutConn) extend() {
 	if c.asked.Load() {
 		t = max(t, ResponseHeaderTimeout)
 	}
-	if d := coarseDeadline(t); c.at.Swap(d.Unix()) != d.Unix() {
+	if d, move := c.rd.next(t); move {
 		_ = c.Conn.SetReadDeadline(d)
 	}
 }
