@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -465,16 +466,32 @@ func TestHTTP3Drain(t *testing.T) {
 	}
 }
 
-// TestHTTP3AccessChangeClosesConnections: as over TCP, turning mutual TLS
-// on closes the QUIC connections made without a client certificate.
-func TestHTTP3AccessChangeClosesConnections(t *testing.T) {
+// TestHTTP3AccessChangeRechecksConnections: as over TCP, turning mutual
+// TLS on for a domain closes its QUIC connections made without a client
+// certificate, and keeps those of another domain.
+func TestHTTP3AccessChangeRechecksConnections(t *testing.T) {
 	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
 	clients := newTestPKI(t, "client CA")
 	l := h3Listener(t, ca, port, httpOrigin(t, "a", nil))
+	cert, key := ca.leaf(t, "listener", "www.test", "keep.test")
+	l.TLS = &snapshot.TLS{CertPEM: cert, KeyPEM: key}
+	l.Domains = append(l.Domains, snapshot.Domain{Host: "keep.test", Rules: []snapshot.Rule{rule("r-keep", "/", l.Domains[0].Rules[0].Origins)}})
 	mustApply(t, rt, httpProxy(1, ip, l))
-	h3 := h3Client(t, lo.Next(), addr, ca.pool)
-	if resp, _, _ := get(t, h3, "https://www.test/", "www.test"); resp.StatusCode != 200 {
-		t.Fatalf("before: %d", resp.StatusCode)
+	h3, keep := h3Client(t, lo.Next(), addr, ca.pool), h3Client(t, lo.Next(), addr, ca.pool)
+	var dials atomic.Int32
+	tr := keep.Transport.(*http3.Transport)
+	dial := tr.Dial
+	tr.Dial = func(ctx context.Context, a string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, a, tc, qc)
+	}
+	for _, c := range []struct {
+		c    *http.Client
+		host string
+	}{{h3, "www.test"}, {keep, "keep.test"}} {
+		if resp, _, _ := get(t, c.c, "https://"+c.host+"/", c.host); resp.StatusCode != 200 {
+			t.Fatalf("before, %s: %d", c.host, resp.StatusCode)
+		}
 	}
 	l.Domains = slices.Clone(l.Domains) // The runtime keeps the first snapshot's.
 	l.Domains[0].TLS = &snapshot.TLS{ClientCAPEMs: []string{clients.caPEM}}
@@ -482,5 +499,8 @@ func TestHTTP3AccessChangeClosesConnections(t *testing.T) {
 	if resp, err := h3.Get("https://www.test/"); err == nil {
 		resp.Body.Close()
 		t.Errorf("HTTP/3 without a certificate after mutual TLS was turned on: got %d; want the connection closed, a new one refused", resp.StatusCode)
+	}
+	if resp, _, _ := get(t, keep, "https://keep.test/", "keep.test"); resp.StatusCode != 200 || dials.Load() != 1 {
+		t.Errorf("keep.test after mutual TLS was turned on for www.test: %d on %d connections; want 200 on its first", resp.StatusCode, dials.Load())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -251,65 +252,129 @@ func TestHTTPSVersionsAndCiphers(t *testing.T) {
 	}
 }
 
-// TestTLSAccessChangeClosesConnections: a change of what a listener's TLS
-// demands of clients (here: mutual TLS turned on) closes the connections
-// made under the old demands, over HTTP/1.1 and HTTP/2, where a rotated
-// certificate or a rule change keeps them (hitless).
-func TestTLSAccessChangeClosesConnections(t *testing.T) {
+// TestTLSAccessChangeRechecksConnections: a change of what a listener's
+// TLS demands of clients closes the connections that no longer meet the
+// demands of their domain (mutual TLS turned on, their client CA removed,
+// the default domain changed for a client without SNI), over HTTP/1.1 and
+// HTTP/2, and keeps the others open with their requests in flight; a
+// rotated certificate or a rule change keeps them all (hitless).
+func TestTLSAccessChangeRechecksConnections(t *testing.T) {
 	rt := newRuntime(t, edge.Options{})
-	ca, clients := newTestPKI(t, "server CA"), newTestPKI(t, "client CA")
-	a := httpOrigin(t, "a", nil)
+	ca, clients, others := newTestPKI(t, "server CA"), newTestPKI(t, "client CA"), newTestPKI(t, "other CA")
+	hold, held := make(chan struct{}), make(chan struct{}, 2)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			held <- struct{}{}
+			<-hold
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(origin.Close)
+	o := netip.MustParseAddrPort(origin.Listener.Addr().String())
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	addr := netip.AddrPortFrom(ip, uint16(port))
-	apply := func(v int64, header string, cas ...string) {
-		cert, key := ca.leaf(t, fmt.Sprint("srv", v), "b.test") // A new certificate every time.
-		r := rule("r-b", "/", l7Origins(a))
-		r.Headers = []snapshot.Header{{Name: "X-Rule", Value: header}}
-		d := snapshot.Domain{Host: "b.test", Rules: []snapshot.Rule{r}}
-		if len(cas) > 0 {
-			d.TLS = &snapshot.TLS{ClientCAPEMs: cas}
+	// apply configures b.test and a.test with their client CAs (nil: no
+	// mutual TLS), a.test the default unless defB.
+	apply := func(v int64, bCAs, aCAs []string, defB bool) {
+		t.Helper()
+		cert, key := ca.leaf(t, fmt.Sprint("srv", v), "a.test", "b.test") // A new certificate every time.
+		dom := func(host string, cas []string, def bool) snapshot.Domain {
+			r := rule("r-"+host, "/", l7Origins(o))
+			r.Headers = []snapshot.Header{{Name: "X-Version", Value: fmt.Sprint(v)}}
+			d := snapshot.Domain{Host: host, IsDefault: def, Rules: []snapshot.Rule{r}}
+			if cas != nil {
+				d.TLS = &snapshot.TLS{ClientCAPEMs: cas}
+			}
+			return d
 		}
 		mustApply(t, rt, httpProxy(v, ip, snapshot.HTTPListener{ID: "lsr-r", Protocol: snapshot.ProtoHTTPS, Port: port,
-			TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key}, Domains: []snapshot.Domain{d}}))
+			TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key}, Domains: []snapshot.Domain{dom("b.test", bCAs, defB), dom("a.test", aCAs, !defB)}}))
 	}
-	apply(1, "v1")
-	h1, h2 := httpsClient(addr, ca.pool, false), httpsClient(addr, ca.pool, true)
-	status := func(c *http.Client) (int, error) {
-		req, _ := http.NewRequest(http.MethodGet, "https://b.test/", nil)
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, err
+	type client struct {
+		name, url string
+		c         *http.Client
+		dials     atomic.Int32
+	}
+	newClient := func(name, url string, h2 bool, certs ...tls.Certificate) *client {
+		cl := &client{name: name, url: url, c: httpsClient(addr, ca.pool, h2, certs...)}
+		tr := cl.c.Transport.(*http.Transport)
+		if !strings.Contains(url, ".test") {
+			tr.TLSClientConfig.InsecureSkipVerify = true // An IP literal: no SNI, and no name to check.
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	var dials atomic.Int32
-	for _, c := range []*http.Client{h1, h2} {
-		tr := c.Transport.(*http.Transport)
 		dial := tr.DialContext
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
+			cl.dials.Add(1)
 			return dial(ctx, network, addr)
 		}
-		if st, err := status(c); st != 200 {
-			t.Fatalf("before: %d %v", st, err)
+		return cl
+	}
+	get := func(cl *client, path string) error {
+		resp, err := cl.c.Get(cl.url + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 {
+			return fmt.Errorf("status %d, body %v", resp.StatusCode, err)
+		}
+		return nil
+	}
+	// expect checks each client's next request and how many connections
+	// it has opened in all.
+	expect := func(when string, ok bool, dials int32, cls ...*client) {
+		t.Helper()
+		for _, cl := range cls {
+			if err := get(cl, "/"); (err == nil) != ok {
+				t.Errorf("%s: %s: %v; want success %v", when, cl.name, err, ok)
+			}
+			if n := cl.dials.Load(); ok && n != dials {
+				t.Errorf("%s: %s opened %d connections in all; want %d", when, cl.name, n, dials)
+			}
 		}
 	}
-	apply(2, "v2") // Certificate rotated, rule changed: nothing asked of clients changed.
-	for _, c := range []*http.Client{h1, h2} {
-		if st, err := status(c); st != 200 {
-			t.Fatalf("after a certificate rotation: %d %v", st, err)
+	partner := clients.tlsPair(t, "partner")
+	bH1, bH2 := newClient("b.test HTTP/1.1", "https://b.test", false), newClient("b.test HTTP/2", "https://b.test", true)
+	bCert := newClient("b.test with a client certificate", "https://b.test", false, partner)
+	aH1, aH2 := newClient("a.test HTTP/1.1", "https://a.test", false), newClient("a.test HTTP/2", "https://a.test", true)
+	noSNI := newClient("client without SNI", "https://"+addr.String(), false)
+	slow := newClient("a.test request in flight", "https://a.test", false)
+	slowB := newClient("b.test request in flight", "https://b.test", false)
+
+	apply(1, nil, nil, false)
+	expect("first", true, 1, bH1, bH2, bCert, aH1, aH2, noSNI)
+	slowDone, slowBDone := make(chan error, 1), make(chan error, 1)
+	go func() { slowDone <- get(slow, "/hold") }()
+	go func() { slowBDone <- get(slowB, "/hold") }()
+	<-held
+	<-held
+	apply(2, nil, nil, false) // Certificate rotated, rules changed: nothing asked of clients changed.
+	expect("after a certificate rotation", true, 1, bH1, bH2, bCert, aH1, aH2, noSNI)
+
+	apply(3, []string{clients.caPEM}, nil, false) // Mutual TLS for b.test.
+	expect("b.test without a certificate, after mutual TLS was turned on for it", false, 0, bH1, bH2)
+	select {
+	case err := <-slowBDone:
+		if err == nil {
+			t.Error("request in flight on b.test without a certificate, when mutual TLS was turned on: answered; want its connection closed")
 		}
+	case <-time.After(2 * time.Second):
+		t.Error("request in flight on b.test without a certificate, when mutual TLS was turned on: still running")
 	}
-	if n := dials.Load(); n != 2 {
-		t.Errorf("%d connections for the two clients across a certificate rotation; want 2 (kept)", n)
+	expect("after mutual TLS was turned on for b.test", true, 1, aH1, aH2, noSNI)
+	expect("after mutual TLS was turned on for b.test (a new connection, with the certificate)", true, 2, bCert)
+
+	apply(4, []string{others.caPEM, clients.caPEM}, nil, false) // Another CA added.
+	expect("after another client CA was added", true, 2, bCert)
+	close(hold)
+	if err := <-slowDone; err != nil || slow.dials.Load() != 1 {
+		t.Errorf("request in flight across the changes: %v, %d connections; want it answered on its one connection", err, slow.dials.Load())
 	}
-	apply(3, "v2", clients.caPEM) // Mutual TLS turned on.
-	for i, c := range []*http.Client{h1, h2} {
-		if st, err := status(c); err == nil {
-			t.Errorf("client %d without a certificate, after mutual TLS was turned on: got %d; want its connection closed and a new one refused", i, st)
-		}
-	}
+
+	apply(5, []string{others.caPEM}, nil, false) // Its CA removed.
+	expect("after the client's CA was removed", false, 0, bCert)
+
+	apply(6, []string{others.caPEM}, nil, true) // b.test the default: clients without SNI need a certificate.
+	expect("without SNI, after the default domain became one with mutual TLS", false, 0, noSNI)
+	expect("after the default domain changed", true, 1, aH1, aH2)
 }

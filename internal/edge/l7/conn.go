@@ -2,6 +2,7 @@ package l7
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,22 @@ type conn struct {
 	sendTimeout time.Duration
 	wd          movingDeadline
 	held        atomic.Bool
+	// isTLS: the connection was accepted for TLS; tlsState is its
+	// finished handshake (nil until then), hsBy the handler whose config
+	// the handshake took.
+	isTLS    bool
+	tlsState atomic.Pointer[tls.ConnectionState]
+	hsBy     *Handler
+}
+
+// admittedBy reports whether c may stay open under h's demands. A
+// handshake still running may: its end checks it (fastConn.handshake).
+func (c *conn) admittedBy(h *Handler) bool {
+	if !c.isTLS {
+		return h.tls == nil
+	}
+	st := c.tlsState.Load()
+	return st == nil || h.admits(st)
 }
 
 func (c *conn) Read(b []byte) (int, error) {
@@ -95,11 +112,12 @@ func (c *conn) callerSets(t time.Time) {
 }
 
 // cut closes the raw socket, not c: net/http closes c (releasing its
-// slot) when its reads fail. The cancel ends a fast-path request waiting
-// for its origin.
+// slot) when its reads fail. The cancel then ends a fast-path request
+// waiting for its origin; in that order, nothing the request's end
+// writes reaches the client.
 func (c *conn) cut() {
-	c.cancel()
 	_ = c.Conn.Close()
+	c.cancel()
 }
 
 func (c *conn) Close() error {

@@ -134,6 +134,14 @@ func (fc *fastConn) handshake(tc *tls.Conn) bool {
 	_ = tc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	fc.tls = &st
+	// Published before the handler is read, as Update swaps the handler
+	// before it reads the states: a change during the handshake is seen
+	// by one side or the other.
+	fc.cc.tlsState.Store(&st)
+	if h := fc.s.h.Load(); h != fc.cc.hsBy && !fc.cc.admittedBy(h) {
+		_ = tc.Close()
+		return false
+	}
 	return true
 }
 

@@ -55,10 +55,9 @@ type Handler struct {
 	// altSvc advertises HTTP/3 on HTTP/1.1 and HTTP/2 answers; nil = off.
 	altSvc []string
 	// access sums up what the handler's TLS demands of clients, domain by
-	// domain ("" for plain HTTP): when it changes, connections made under
-	// the old demands are closed (Server.Update). Which domain is the
-	// default is left out: a routing change must not cut requests in
-	// flight (docs/dataplane-l7.md says what that leaves open).
+	// domain and for the default ("" for plain HTTP): when it changes,
+	// open connections are checked against the new demands
+	// (Server.Update).
 	access string
 
 	released sync.Once

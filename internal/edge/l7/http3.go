@@ -68,7 +68,9 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 		quit: make(chan struct{}), done: make(chan struct{}), gone: make(chan struct{})}
 	s.h.Store(h)
 	s.pc = newQUICSocket(udp, s.h.Load)
-	s.tr = &quic.Transport{Conn: s.pc}
+	s.tr = &quic.Transport{Conn: s.pc, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
+		return context.WithValue(ctx, h3StampKey{}, &h3Stamp{}), nil
+	}}
 	// quic-go applies the returned config as is: it must carry the limits.
 	s.qcfg = &quic.Config{MaxIdleTimeout: IdleTimeout, GetConfigForClient: s.admitInitial}
 	s.ln, err = s.tr.Listen(&tls.Config{GetConfigForClient: s.configFor}, s.qcfg)
@@ -92,13 +94,27 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 
 // Update swaps the handler for new requests and handshakes; connections
 // keep their QUIC state (and the counters and gate slot of their accept).
-// A handler that demands something else of clients closes every QUIC
-// connection, as Server.Update does for TCP.
+// A handler that demands something else of clients closes the QUIC
+// connections that do not meet its demands, as Server.Update does for TCP.
 func (s *H3Server) Update(h *Handler) {
 	if swapHandler(&s.h, h) {
 		for _, c := range lockedKeys(&s.mu, s.conns) {
-			_ = c.CloseWithError(h3NoError, "listener settings changed")
+			s.recheckTLS(c, h)
 		}
+	}
+}
+
+// h3Stamp records, per QUIC connection (in its context), the handler
+// whose config its handshake took.
+type (
+	h3Stamp    struct{ h atomic.Pointer[Handler] }
+	h3StampKey struct{}
+)
+
+// recheckTLS closes c if its handshake does not meet h's demands.
+func (s *H3Server) recheckTLS(c *quic.Conn, h *Handler) {
+	if st := c.ConnectionState().TLS; !h.admits(&st) {
+		_ = c.CloseWithError(h3NoError, "listener settings changed")
 	}
 }
 
@@ -156,6 +172,13 @@ func (s *H3Server) serve(c *quic.Conn) {
 	s.conns[c] = hc
 	s.wg.Add(1)
 	s.mu.Unlock()
+	// Listed before the handler is read, as Update swaps the handler
+	// before it lists the connections: a change during the handshake is
+	// seen by one side or the other.
+	stamp, _ := c.Context().Value(h3StampKey{}).(*h3Stamp)
+	if cur := s.h.Load(); stamp == nil || stamp.h.Load() != cur {
+		s.recheckTLS(c, cur)
+	}
 	go func() {
 		defer s.wg.Done()
 		_ = s.srv.ServeQUICConn(c) // Returns when the connection ends.

@@ -47,6 +47,9 @@ type h3Configs struct {
 // at handshake time picks the config by SNI exactly as over TCP.
 func (s *H3Server) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	h := s.h.Load()
+	if stamp, ok := hello.Context().Value(h3StampKey{}).(*h3Stamp); ok {
+		stamp.h.Store(h)
+	}
 	if h.tls == nil {
 		return nil, errors.New("listener has no TLS") // Switched to HTTP: Apply closes us.
 	}

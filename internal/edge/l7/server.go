@@ -58,8 +58,12 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 	s.tls = &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		// The handler current at handshake time: certificates rotate
 		// without a restart.
-		if t := s.h.Load().tls; t != nil {
-			return t.forHello(hello), nil
+		h := s.h.Load()
+		if cc, ok := hello.Context().Value(clientConnKey{}).(*conn); ok {
+			cc.hsBy = h
+		}
+		if h.tls != nil {
+			return h.tls.forHello(hello), nil
 		}
 		return nil, nil
 	}}
@@ -110,14 +114,18 @@ func (s *Server) Addr() netip.AddrPort { return s.ln.Addr().(*net.TCPAddr).AddrP
 // Update swaps the handler for new requests and handshakes.
 //
 // A handler that demands something else of clients (client CAs, TLS
-// versions or ciphers of some domain, TLS at all) closes every open
-// connection: one made under the old demands must not be served under the
-// new ones (mutual TLS turned on, a client CA replaced, TLS 1.2 dropped),
-// and a request on it can only be checked against the new ones.
+// versions or ciphers of some domain or of the default, TLS at all)
+// closes the open connections that do not meet the new demands (mutual
+// TLS turned on for their domain, their client CA removed, their TLS
+// version dropped), busy or not: a connection made under the old demands
+// must not be served under the new ones. The others stay open, their
+// requests and WebSockets untouched.
 func (s *Server) Update(h *Handler) {
 	if swapHandler(&s.h, h) {
 		for _, c := range lockedKeys(&s.mu, s.conns) {
-			c.cut()
+			if !c.admittedBy(h) {
+				c.cut()
+			}
 		}
 	}
 }
@@ -228,7 +236,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
 	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
-		sendTimeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
+		sendTimeout: cmp.Or(h.env.SendTimeout, SendTimeout), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so
 	// the fast path closes the connection instead of ending the body.
@@ -243,7 +251,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	}
 	nc := shape(cc, h.Proxy.BW) // shape.go: cc itself when unlimited.
 	nc = observe(nc, h, client, c.LocalAddr().(*net.TCPAddr).AddrPort())
-	if h.tls != nil {
+	if cc.isTLS {
 		return tls.Server(nc, s.tls), cc
 	}
 	return nc, cc

@@ -2,7 +2,9 @@ package l7
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -57,7 +59,39 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 	for _, v := range h.vhosts() {
 		h.access += "\x01" + v.host + "\x02" + s.access[v.tlsIdx]
 	}
+	if h.def != nil { // Clients without a matching SNI get its demands.
+		h.access += "\x03" + s.access[h.def.tlsIdx]
+	}
 	return nil
+}
+
+// admits reports whether a finished handshake meets what h demands of a
+// client with its SNI: a version and cipher h allows, and the client
+// certificate h asks for, verified against h's client CAs as crypto/tls
+// verifies it. A connection that still qualifies after a change of
+// demands stays open (Server.Update).
+func (h *Handler) admits(cs *tls.ConnectionState) bool {
+	if h.tls == nil {
+		return false
+	}
+	cfg := h.tls.forName(cs.ServerName)
+	if cs.Version < cfg.MinVersion || cs.Version > cfg.MaxVersion ||
+		cs.Version < tls.VersionTLS13 && !slices.Contains(cfg.CipherSuites, cs.CipherSuite) {
+		return false
+	}
+	if cfg.ClientAuth != tls.RequireAndVerifyClientCert {
+		return true
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: cfg.ClientCAs, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	return err == nil
 }
 
 // forHello picks the config of a handshake by SNI: the matching domain's,
