@@ -50,14 +50,15 @@ type conn struct {
 	hsBy     *Handler
 }
 
-// admittedBy reports whether c may stay open under h's demands. A
-// handshake still running may: its end checks it (fastConn.handshake).
-func (c *conn) admittedBy(h *Handler) bool {
+// admittedBy reports whether c, which prev admitted, may stay open under
+// h's demands. A handshake still running may: its end checks it
+// (fastConn.handshake).
+func (c *conn) admittedBy(h, prev *Handler) bool {
 	if !c.isTLS {
 		return h.tls == nil
 	}
 	st := c.tlsState.Load()
-	return st == nil || h.admits(st)
+	return st == nil || h.admits(st, prev)
 }
 
 func (c *conn) Read(b []byte) (int, error) {

@@ -138,7 +138,7 @@ func (fc *fastConn) handshake(tc *tls.Conn) bool {
 	// before it reads the states: a change during the handshake is seen
 	// by one side or the other.
 	fc.cc.tlsState.Store(&st)
-	if h := fc.s.h.Load(); h != fc.cc.hsBy && !fc.cc.admittedBy(h) {
+	if h := fc.s.h.Load(); h != fc.cc.hsBy && !fc.cc.admittedBy(h, fc.cc.hsBy) {
 		_ = tc.Close()
 		return false
 	}

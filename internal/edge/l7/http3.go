@@ -97,9 +97,9 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 // A handler that demands something else of clients closes the QUIC
 // connections that do not meet its demands, as Server.Update does for TCP.
 func (s *H3Server) Update(h *Handler) {
-	if swapHandler(&s.h, h) {
+	if old := swapHandler(&s.h, h); old != nil {
 		for _, c := range lockedKeys(&s.mu, s.conns) {
-			s.recheckTLS(c, h)
+			s.recheckTLS(c, h, old)
 		}
 	}
 }
@@ -111,9 +111,10 @@ type (
 	h3StampKey struct{}
 )
 
-// recheckTLS closes c if its handshake does not meet h's demands.
-func (s *H3Server) recheckTLS(c *quic.Conn, h *Handler) {
-	if st := c.ConnectionState().TLS; !h.admits(&st) {
+// recheckTLS closes c, which prev admitted, if its handshake does not
+// meet h's demands.
+func (s *H3Server) recheckTLS(c *quic.Conn, h, prev *Handler) {
+	if st := c.ConnectionState().TLS; !h.admits(&st, prev) {
 		_ = c.CloseWithError(h3NoError, "listener settings changed")
 	}
 }
@@ -175,9 +176,12 @@ func (s *H3Server) serve(c *quic.Conn) {
 	// Listed before the handler is read, as Update swaps the handler
 	// before it lists the connections: a change during the handshake is
 	// seen by one side or the other.
-	stamp, _ := c.Context().Value(h3StampKey{}).(*h3Stamp)
-	if cur := s.h.Load(); stamp == nil || stamp.h.Load() != cur {
-		s.recheckTLS(c, cur)
+	var by *Handler
+	if stamp, ok := c.Context().Value(h3StampKey{}).(*h3Stamp); ok {
+		by = stamp.h.Load()
+	}
+	if cur := s.h.Load(); by != cur {
+		s.recheckTLS(c, cur, by)
 	}
 	go func() {
 		defer s.wg.Done()

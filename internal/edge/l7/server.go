@@ -121,20 +121,22 @@ func (s *Server) Addr() netip.AddrPort { return s.ln.Addr().(*net.TCPAddr).AddrP
 // must not be served under the new ones. The others stay open, their
 // requests and WebSockets untouched.
 func (s *Server) Update(h *Handler) {
-	if swapHandler(&s.h, h) {
+	if old := swapHandler(&s.h, h); old != nil {
 		for _, c := range lockedKeys(&s.mu, s.conns) {
-			if !c.admittedBy(h) {
+			if !c.admittedBy(h, old) {
 				c.cut()
 			}
 		}
 	}
 }
 
-// swapHandler stores h in p and reports whether it demands something else
-// of clients than the handler it replaces.
-func swapHandler(p *atomic.Pointer[Handler], h *Handler) bool {
-	old := p.Swap(h)
-	return old != nil && old.access != h.access
+// swapHandler stores h in p and returns the handler it replaces if that
+// demanded something else of clients, else nil.
+func swapHandler(p *atomic.Pointer[Handler], h *Handler) *Handler {
+	if old := p.Swap(h); old != nil && old.access != h.access {
+		return old
+	}
+	return nil
 }
 
 // lockedKeys returns m's keys, read under mu.

@@ -16,7 +16,7 @@ type serverTLS struct {
 	configs  []*tls.Config
 	access   []string // By config: what it demands of clients (accessKey).
 	byKey    map[string]int
-	listener *tls.Config // For handshakes whose SNI matches no domain.
+	listener int // The config of handshakes whose SNI matches no domain.
 	handler  *Handler
 }
 
@@ -54,7 +54,7 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 	if err != nil {
 		return err
 	}
-	s.listener, s.handler = s.configs[i], h
+	s.listener, s.handler = i, h
 	h.access = s.access[i]
 	for _, v := range h.vhosts() {
 		h.access += "\x01" + v.host + "\x02" + s.access[v.tlsIdx]
@@ -65,16 +65,21 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 	return nil
 }
 
-// admits reports whether a finished handshake meets what h demands of a
-// client with its SNI: a version and cipher h allows, and the client
+// admits reports whether a finished handshake, which prev admitted (nil:
+// unknown), meets what h demands of a client with its SNI: the same
+// demands as prev's, or a version and cipher h allows and the client
 // certificate h asks for, verified against h's client CAs as crypto/tls
 // verifies it. A connection that still qualifies after a change of
 // demands stays open (Server.Update).
-func (h *Handler) admits(cs *tls.ConnectionState) bool {
+func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
 	if h.tls == nil {
 		return false
 	}
-	cfg := h.tls.forName(cs.ServerName)
+	i := h.tls.indexFor(cs.ServerName)
+	if prev != nil && prev.tls != nil && prev.tls.access[prev.tls.indexFor(cs.ServerName)] == h.tls.access[i] {
+		return true
+	}
+	cfg := h.tls.configs[i]
 	if cs.Version < cfg.MinVersion || cs.Version > cfg.MaxVersion ||
 		cs.Version < tls.VersionTLS13 && !slices.Contains(cfg.CipherSuites, cs.CipherSuite) {
 		return false
@@ -101,12 +106,14 @@ func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
 	return s.forName(hello.ServerName)
 }
 
-func (s *serverTLS) forName(sni string) *tls.Config {
-	v := s.handler.match(canonHost(sni))
-	if v == nil {
-		return s.listener
+func (s *serverTLS) forName(sni string) *tls.Config { return s.configs[s.indexFor(sni)] }
+
+// indexFor is the index of forName's config.
+func (s *serverTLS) indexFor(sni string) int {
+	if v := s.handler.match(canonHost(sni)); v != nil {
+		return v.tlsIdx
 	}
-	return s.configs[v.tlsIdx]
+	return s.listener
 }
 
 // misdirected reports whether a request for v came on a connection whose
