@@ -1,0 +1,107 @@
+package edgetest
+
+import (
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/toa"
+)
+
+// Segment is a TCP segment seen on the wire.
+type Segment struct {
+	Src, Dst netip.AddrPort
+	Flags    byte // TCP flags: FIN 0x01, SYN 0x02, ACK 0x10.
+	Payload  int  // Bytes of data.
+	TOA      netip.AddrPort
+	HasTOA   bool
+}
+
+// FlagSYN is the TCP SYN flag.
+const FlagSYN = 0x02
+
+// Wire records the IPv4 TCP segments the host receives for one port: a
+// raw socket sees every TCP packet, loopback included (it needs
+// CAP_NET_RAW).
+type Wire struct {
+	fd   int
+	mu   sync.Mutex
+	segs []Segment
+	quit chan struct{}
+	done chan struct{}
+}
+
+// WatchTCP starts recording segments to port.
+func WatchTCP(port uint16) (*Wire, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_TCP)
+	if err != nil {
+		return nil, err
+	}
+	tv := syscall.NsecToTimeval(int64(50 * time.Millisecond)) // How soon Stop is noticed.
+	_ = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	w := &Wire{fd: fd, quit: make(chan struct{}), done: make(chan struct{})}
+	go w.read(port)
+	return w, nil
+}
+
+func (w *Wire) read(port uint16) {
+	defer close(w.done)
+	buf := make([]byte, 1<<16+100)
+	for {
+		select {
+		case <-w.quit:
+			return
+		default:
+		}
+		n, _, err := syscall.Recvfrom(w.fd, buf, 0)
+		if err != nil || n < 40 {
+			continue
+		}
+		b := buf[:n]
+		ihl := int(b[0]&0x0f) * 4
+		tcp := b[ihl:]
+		off := int(tcp[12]>>4) * 4
+		if len(tcp) < off {
+			continue
+		}
+		s := Segment{
+			Src:   netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), uint16(tcp[0])<<8|uint16(tcp[1])),
+			Dst:   netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), uint16(tcp[2])<<8|uint16(tcp[3])),
+			Flags: tcp[13], Payload: int(b[2])<<8 | int(b[3]) - ihl - off,
+		}
+		if s.Dst.Port() != port {
+			continue
+		}
+		s.TOA, s.HasTOA = toa.Parse(tcp[20:off])
+		w.mu.Lock()
+		w.segs = append(w.segs, s)
+		w.mu.Unlock()
+	}
+}
+
+// Stop ends the recording and returns the segments in arrival order.
+func (w *Wire) Stop() []Segment {
+	close(w.quit)
+	<-w.done
+	_ = syscall.Close(w.fd)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.segs
+}
+
+// HandshakeACK returns the segment that ended the handshake of the first
+// connection in segs (the first after its SYN from the same side), where
+// TOA modules read the option.
+func HandshakeACK(segs []Segment) (Segment, bool) {
+	var src netip.AddrPort
+	for _, s := range segs {
+		switch {
+		case s.Flags&FlagSYN != 0 && !src.IsValid():
+			src = s.Src
+		case src.IsValid() && s.Src == src:
+			return s, true
+		}
+	}
+	return Segment{}, false
+}
