@@ -40,6 +40,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{SecretId, SecretKey, AppId, Uin}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin addresses")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
+	fs.BoolVar(&o.NoTOA, "no-toa", false, "do not load the eBPF program that writes TOA options (ClientIPMethod 0 is then refused)")
 	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish (0: cut at once)")
 	fs.DurationVar(&o.BodyIdleTimeout, "body-idle-timeout", l7.BodyIdleTimeout, "end an HTTP request whose client sends none of its body for this long (HTTP/2 and HTTP/3: the stream)")
 	fs.DurationVar(&o.SendTimeout, "send-timeout", l7.SendTimeout, "disconnect an HTTP client that takes none of an answer for this long")

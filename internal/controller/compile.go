@@ -96,6 +96,9 @@ func (ix *index) listener(l *model.Listener) snapshot.Listener {
 		sl.Health.CheckType, sl.Health.ContextType = l.CheckType, l.ContextType
 		sl.Health.Send, sl.Health.Recv, sl.Health.Port = l.SendContext, l.RecvContext, int(l.CheckPort)
 	}
+	if l.TOA() {
+		sl.ClientIP = snapshot.ClientIPTOA
+	}
 	if l.ProxyProtocol() {
 		// GAAP's Proxy Protocol is the v1 text header on TCP; UDP has only v2.
 		sl.ClientIP = snapshot.ClientIPPPV1

@@ -9,6 +9,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/acl"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -35,6 +36,13 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 			rep.invalid(e.ID, e.Error())
 		default:
 			bad["l/"+e.ID] = e.Err
+		}
+	}
+	if rt.opts.TOA == nil {
+		for _, pl := range snap.Listeners() {
+			if id := "l/" + pl.Listener.ID; pl.Listener.ClientIP == snapshot.ClientIPTOA && bad[id] == nil {
+				bad[id] = toa.ErrUnsupported
+			}
 		}
 	}
 	recheck := rt.applyProxies(snap, bad)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -65,6 +66,10 @@ type Options struct {
 	// each read of an origin's answer body; 0 means l7.SendTimeout and
 	// l7.OriginReadTimeout.
 	SendTimeout, OriginReadTimeout time.Duration
+	// TOA writes the client address option on origin connections of
+	// listeners that ask for it; nil: such listeners are invalid here.
+	// The runtime closes it on Close.
+	TOA *toa.Writer
 }
 
 func (o *Options) defaults() {

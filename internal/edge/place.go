@@ -74,6 +74,9 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 	if l.Protocol == snapshot.ProtoUDP {
 		r.IdleTimeout = cmp.Or(l.IdleTimeout, l4.DefaultUDPIdle)
 	}
+	if l.ClientIP == snapshot.ClientIPTOA {
+		r.TOA = rt.opts.TOA
+	}
 	var targets []*balance.Target
 	var bs []*health.Backend
 	for _, o := range l.Origins {

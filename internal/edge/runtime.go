@@ -151,6 +151,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mirror.Close()
 	rt.pool.Close()
 	close(rt.events)
+	if rt.opts.TOA != nil {
+		_ = rt.opts.TOA.Close() // Every connection that used it is gone.
+	}
 	return ctx.Err()
 }
 

@@ -14,6 +14,9 @@ import (
 type Config struct {
 	// AllowPrivateOrigins permits loopback and private origin addresses.
 	AllowPrivateOrigins bool `json:"allowPrivateOrigins"`
+	// TOA says the data plane can write TOA options (ClientIPMethod 0):
+	// what the server found at start, not a setting of the file.
+	TOA bool `json:"-"`
 	// DomainSuffix is appended to generated access domains
 	// (link-xxxxxxxx.<suffix>).
 	DomainSuffix string `json:"domainSuffix"`

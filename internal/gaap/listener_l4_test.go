@@ -152,7 +152,7 @@ func TestCreateTCPListenersInvalid(t *testing.T) {
 		{"taken port", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(9000) }, "InvalidParameterValue.DuplicatedListenerPort"},
 		{"port twice", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(9001, 9001) }, "InvalidParameterValue.DuplicatedListenerPort"},
 		{"21 ports", func(r *gaapsdk.CreateTCPListenersRequest) { r.Ports = u64s(many...) }, "FailedOperation.OperateLimitNumofListener"},
-		{"TOA", func(r *gaapsdk.CreateTCPListenersRequest) { r.ClientIPMethod = new(int64(0)) }, "InvalidParameterValue"},
+		{"client IP method 2", func(r *gaapsdk.CreateTCPListenersRequest) { r.ClientIPMethod = new(int64(2)) }, "InvalidParameterValue"},
 		{"scheduler", func(r *gaapsdk.CreateTCPListenersRequest) { r.Scheduler = new("random") }, "InvalidParameterValue"},
 		{"timeout >= delay", func(r *gaapsdk.CreateTCPListenersRequest) {
 			r.DelayLoop, r.ConnectTimeout = new(uint64(5)), new(uint64(5))

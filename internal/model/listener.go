@@ -126,9 +126,9 @@ func settleCode(status *int64) (changed, remove bool) {
 	return false, false
 }
 
-// ClientIPMethod values. The API knows 0 (TOA) and 1 (Proxy Protocol);
-// TOA is refused (see CheckClientIPMethod) and ClientIPNone, an internal
-// value never shown on the wire, means origins see the proxy's address.
+// ClientIPMethod values. The API knows 0 (TOA) and 1 (Proxy Protocol)
+// (see CheckClientIPMethod); ClientIPNone, an internal value never shown
+// on the wire, means origins see the proxy's address.
 const (
 	ClientIPNone          = -1
 	ClientIPTOA           = 0
@@ -163,10 +163,11 @@ func NewL4Listener(protocol string) *Listener {
 }
 
 // ApplyL4 merges p into l and validates the result, so a Modify call is
-// checked against the settings it keeps as well as those it changes.
-func (l *Listener) ApplyL4(p L4Params) error {
+// checked against the settings it keeps as well as those it changes. toa
+// says whether the data plane can write TOA options.
+func (l *Listener) ApplyL4(p L4Params, toa bool) error {
 	if p.ClientIPMethod != nil {
-		if err := CheckClientIPMethod(*p.ClientIPMethod); err != nil {
+		if err := CheckClientIPMethod(*p.ClientIPMethod, toa); err != nil {
 			return err
 		}
 		l.ClientIPMethod = *p.ClientIPMethod
@@ -236,3 +237,6 @@ func (l *Listener) UsesUDPPort() bool {
 
 // ProxyProtocol reports whether origins receive a PROXY protocol header.
 func (l *Listener) ProxyProtocol() bool { return l.ClientIPMethod == ClientIPProxyProtocol }
+
+// TOA reports whether origins get the client's address in a TCP option.
+func (l *Listener) TOA() bool { return l.Protocol == TCP && l.ClientIPMethod == ClientIPTOA }

@@ -85,15 +85,19 @@ func CheckRange(param string, v, lo, hi int64) error {
 // CheckSwitch validates a 0/1 flag.
 func CheckSwitch(param string, v int64) error { return CheckRange(param, v, 0, 1) }
 
-// CheckClientIPMethod accepts only 1 (Proxy Protocol): TOA (0) needs a
-// kernel module on the proxy host and cannot be produced by a user-space
-// data plane, so it is refused rather than silently ignored.
-func CheckClientIPMethod(v int64) error {
+// CheckClientIPMethod accepts 1 (Proxy Protocol), and 0 (TOA) where the
+// data plane can write TCP options (toa: an eBPF program, see
+// internal/edge/toa); elsewhere TOA is refused rather than silently
+// ignored.
+func CheckClientIPMethod(v int64, toa bool) error {
 	switch v {
 	case ClientIPProxyProtocol:
 		return nil
 	case ClientIPTOA:
-		return invalid("ClientIPMethod", "0 (TOA) is not supported by this service; use 1 (Proxy Protocol) to pass the client address, or omit ClientIPMethod to pass none")
+		if toa {
+			return nil
+		}
+		return invalid("ClientIPMethod", "0 (TOA) is not available on this server (it needs Linux 5.10 or later with cgroup v2 and permission to load BPF programs); use 1 (Proxy Protocol) to pass the client address, or omit ClientIPMethod to pass none")
 	}
 	return invalid("ClientIPMethod", "%d is not one of 0 (TOA), 1 (Proxy Protocol)", v)
 }

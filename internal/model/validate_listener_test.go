@@ -40,7 +40,7 @@ func TestParseOrigin(t *testing.T) {
 func TestApplyL4(t *testing.T) {
 	l := NewL4Listener(TCP)
 	ok := L4Params{Scheduler: new("wrr"), RealServerType: new("IP"), HealthCheck: new(int64(1))}
-	if err := l.ApplyL4(ok); err != nil {
+	if err := l.ApplyL4(ok, false); err != nil {
 		t.Fatalf("valid settings: %v", err)
 	}
 	if l.ClientIPMethod != ClientIPNone || l.DelayLoop != 5 || l.ConnectTimeout != 2 {
@@ -54,9 +54,14 @@ func TestApplyL4(t *testing.T) {
 		{ConnectTimeout: new(int64(5))},
 	}
 	for _, p := range bad {
-		if err := copyOf(l).ApplyL4(p); err == nil {
+		if err := copyOf(l).ApplyL4(p, false); err == nil {
 			t.Errorf("ApplyL4(%+v) accepted", p)
 		}
+	}
+	// TOA where the data plane can write it.
+	toa := copyOf(l)
+	if err := toa.ApplyL4(L4Params{ClientIPMethod: new(int64(0))}, true); err != nil || !toa.TOA() {
+		t.Errorf("TOA on a data plane that writes it: %v, TOA() %v", err, toa.TOA())
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/gaap"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
@@ -47,6 +48,9 @@ type Options struct {
 	DenyPrivateOrigins bool
 	// NoRateLimits disables the per-action rate limits.
 	NoRateLimits bool
+	// NoTOA leaves TOA (ClientIPMethod 0, teo's TOA) off even where the
+	// machine could write it: no BPF program is loaded.
+	NoTOA bool
 	// DrainGrace bounds how long connections of removed listeners and
 	// closed proxies, and all of them on Close, may finish; 0 means 30 s,
 	// negative means no drain.
@@ -112,6 +116,21 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
+// openTOA loads the TOA writer unless the operator turned it off; a
+// machine that cannot run it serves without TOA, which the API then
+// refuses with a clear message.
+func openTOA(o Options) *toa.Writer {
+	if o.NoTOA {
+		return nil
+	}
+	w, err := toa.New()
+	if err != nil {
+		o.Log.Info("TOA (ClientIPMethod 0) is not available; listeners asking for it are refused", "err", err)
+		return nil
+	}
+	return w
+}
+
 func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	pool, err := vip.New(o.VIPPool)
 	if err != nil {
@@ -132,11 +151,14 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		}
 	}
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
+	tw := openTOA(o)
+	cfg.TOA = tw != nil
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
-		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8}) // Negative stays negative: no cap.
+		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.
+		TOA:        tw})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Healthy
 	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,

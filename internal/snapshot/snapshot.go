@@ -31,10 +31,10 @@ const (
 // ClientIPMode says how the client address is passed to origins.
 type ClientIPMode string
 
-// ClientIPMode values. TOA is reserved for EdgeOne (teo) L4 rules and
-// rejected by Validate until the engine implements it.
+// ClientIPMode values.
 const (
 	ClientIPNone ClientIPMode = ""     // Origins see the edge's address.
+	ClientIPTOA  ClientIPMode = "TOA"  // TCP option 200 on the handshake (TCP only; internal/edge/toa).
 	ClientIPPPV1 ClientIPMode = "PPV1" // PROXY protocol v1 text header (TCP only).
 	ClientIPPPV2 ClientIPMode = "PPV2" // PROXY protocol v2 binary header (TCP: once; UDP: every datagram).
 	ClientIPSPP  ClientIPMode = "SPP"  // Simple Proxy Protocol: 38-byte header on every datagram (UDP only; docs/dataplane-teo.md).

@@ -28,7 +28,11 @@ func TestValidate(t *testing.T) {
 		{"ppv1 on udp", func(s *Snapshot) {
 			l := &s.Proxies[0].Listeners[0]
 			l.Protocol, l.ClientIP = ProtoUDP, ClientIPPPV1
-		}, "v1"},
+		}, "PPV1 cannot carry UDP"},
+		{"toa on udp", func(s *Snapshot) {
+			l := &s.Proxies[0].Listeners[0]
+			l.Protocol, l.ClientIP = ProtoUDP, ClientIPTOA
+		}, "TOA cannot carry UDP"},
 		{"bad hex", func(s *Snapshot) {
 			l := &s.Proxies[0].Listeners[0]
 			l.Protocol, l.Health.ContextType, l.Health.Send = ProtoUDP, TextHex, "zz"

@@ -132,9 +132,9 @@ func (l *Listener) Validate() error {
 	}
 	switch l.ClientIP {
 	case ClientIPNone, ClientIPPPV2:
-	case ClientIPPPV1:
+	case ClientIPPPV1, ClientIPTOA:
 		if l.Protocol == ProtoUDP {
-			return errors.New("PROXY protocol v1 cannot carry UDP")
+			return fmt.Errorf("%s cannot carry UDP", l.ClientIP)
 		}
 	case ClientIPSPP:
 		if l.Protocol != ProtoUDP {

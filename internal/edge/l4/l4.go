@@ -16,6 +16,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -61,6 +62,7 @@ type Route struct {
 	ConnectTimeout time.Duration
 	IdleTimeout    time.Duration
 	ClientIP       snapshot.ClientIPMode
+	TOA            *toa.Writer     // Set when ClientIP is TOA.
 	Stats          *stats.Counters // The listener's counters.
 }
 

@@ -127,6 +127,9 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	}
 	// KeepAlive -1: see ListenTCP.
 	d := net.Dialer{Timeout: r.ConnectTimeout, KeepAlive: -1}
+	if r.TOA != nil {
+		d.Control = c.markTOA
+	}
 	start := time.Now()
 	// Not Dialer.DialTCP: its zero local address still binds 0.0.0.0:0
 	// before connect, which takes an ephemeral port for every destination
@@ -148,6 +151,17 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	set.Add(dialCount, 1)
 	set.Add(dialNanos, int64(took))
 	return nc.(*net.TCPConn), nil
+}
+
+// markTOA makes the origin connection about to be made carry the
+// client's address in a TOA option (net.Dialer.Control: after the
+// socket exists, before it connects).
+func (c *tcpConn) markTOA(_, _ string, rc syscall.RawConn) error {
+	var err error
+	if cerr := rc.Control(func(fd uintptr) { err = c.route.TOA.Mark(fd, c.src) }); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // pipe copies both ways until both directions end. Each direction ends
