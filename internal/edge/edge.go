@@ -29,8 +29,15 @@ type Node interface {
 	// Events delivers asynchronous observations: origin health flips and
 	// listeners finishing their drain. The channel is closed by Close.
 	Events() <-chan Event
-	// Stats returns cumulative counters; diff two with stats.Delta.
+	// Stats returns cumulative counters and changes nothing: any number
+	// of readers (/metrics) may call it.
 	Stats() stats.Sample
+	// Sample returns cumulative counters, as Stats, and then drops those
+	// of removed objects, whose final figures it holds. It is for the one
+	// consumer that diffs consecutive samples with stats.Delta (the
+	// statistics recorder): any other caller would take the final figures
+	// of a removed object away from it.
+	Sample() stats.Sample
 	// Health returns the health of every origin in use, keyed by
 	// "listenerID/originID", or "ruleID/originID" for HTTP (events report
 	// only flips).

@@ -78,9 +78,16 @@ func New(opts Options) *Runtime {
 // Events implements Node.
 func (rt *Runtime) Events() <-chan Event { return rt.events }
 
-// Stats implements Node. The sample is taken between applies, so it never
-// shows half of one (a mirror counted before its taps are attached).
+// Stats implements Node. Like Sample, it reads between applies, so it
+// never shows half of one (a mirror counted before its taps are attached).
 func (rt *Runtime) Stats() stats.Sample {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.stats.Read()
+}
+
+// Sample implements Node.
+func (rt *Runtime) Sample() stats.Sample {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.stats.Sample()

@@ -16,6 +16,7 @@ type reportingNode struct{ rep edge.Report }
 func (n *reportingNode) Apply(*snapshot.Snapshot) edge.Report { return n.rep }
 func (n *reportingNode) Events() <-chan edge.Event            { return nil }
 func (n *reportingNode) Stats() stats.Sample                  { return stats.Sample{} }
+func (n *reportingNode) Sample() stats.Sample                 { return stats.Sample{} }
 func (n *reportingNode) Health() map[string]bool              { return nil }
 func (n *reportingNode) Close(context.Context) error          { return nil }
 

@@ -221,6 +221,45 @@ func TestTCPListenerCarriesTraffic(t *testing.T) {
 	})
 }
 
+// TestScrapeKeepsDeletedListenersLastMinute: a /metrics scrape between a
+// listener's deletion and the next recording leaves the listener's final
+// figures to the recorder, which writes its last minute.
+func TestScrapeKeepsDeletedListenersLastMinute(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Record is called by hand.
+	proxy, ip := n.proxy()
+	ids, srvs := n.proxyNamedOrigins("a")
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: srvs[0].Addr})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	for range 3 {
+		fetch(t, addr)
+	}
+	del := gaapsdk.NewDeleteListenersRequest()
+	del.ProxyId, del.ListenerIds, del.Force = &proxy, []*string{new(listener)}, new(uint64(1))
+	if _, err := n.c.DeleteListeners(del); err != nil {
+		t.Fatal(err)
+	}
+	n.until("listener closed on the edge", func() bool {
+		c, err := net.DialTimeout("tcp", addr.String(), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	httpGet(t, "http://"+n.Addr+"/metrics")
+	if err := n.Telemetry.Record(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pts, err := n.Store.Stats().Query(context.Background(), listener, "NewConnections", 60, time.Now().Add(-10*time.Minute), time.Now())
+	total := 0.0
+	for _, p := range pts {
+		total += p.Value
+	}
+	if err != nil || total < 3 { // The wait's own probe may add one.
+		t.Errorf("deleted listener's NewConnections: got %v (%v); want at least the 3 fetched", pts, err)
+	}
+}
+
 // proxyNamedOrigins starts one TCP origin per name, each on a fresh
 // address and answering as proxyProtocolName, and adds them as real
 // servers: their IDs and servers, in the order of names.

@@ -25,7 +25,7 @@ const (
 // hourly and daily points containing that minute are recomputed from the
 // minutes.
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
-	cur := r.node.Stats()
+	cur := r.node.Sample()
 	r.mu.Lock()
 	prev := r.prev
 	r.prev = cur

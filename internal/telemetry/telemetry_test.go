@@ -27,6 +27,7 @@ type fakeNode struct {
 func (f *fakeNode) Apply(*snapshot.Snapshot) edge.Report { return edge.Report{} }
 func (f *fakeNode) Events() <-chan edge.Event            { return f.events }
 func (f *fakeNode) Stats() stats.Sample                  { return f.sample }
+func (f *fakeNode) Sample() stats.Sample                 { return f.sample }
 func (f *fakeNode) Health() map[string]bool              { return f.health }
 func (f *fakeNode) Close(context.Context) error          { return nil }
 

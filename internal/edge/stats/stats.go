@@ -122,8 +122,8 @@ func (r *Registry) Get(kind Kind, id string) *Counters {
 	return c
 }
 
-// Forget drops key after the next Sample, so the final figures of a removed
-// object are still collected once.
+// Forget drops key after the next Sample (Read keeps it), so the final
+// figures of a removed object are still collected once.
 func (r *Registry) Forget(kind Kind, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -138,18 +138,34 @@ type Sample struct {
 	Values map[Key]Values
 }
 
-// Sample reads all counters and drops forgotten ones.
+// Read reads all counters and forgets nothing: for any number of readers
+// (a /metrics scrape) besides the one that samples.
+func (r *Registry) Read() Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.readLocked()
+}
+
+// Sample reads all counters, as Read, then drops the forgotten ones: their
+// final figures are in this sample and in no later one. It is for one
+// consumer (the statistics recorder), whose consecutive samples then see
+// every object's last figures; a second one would take them away from it.
 func (r *Registry) Sample() Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m))}
-	for k, c := range r.m {
-		s.Values[k] = c.Load()
-	}
+	s := r.readLocked()
 	for k := range r.doomed {
 		delete(r.m, k)
 	}
 	clear(r.doomed)
+	return s
+}
+
+func (r *Registry) readLocked() Sample {
+	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m))}
+	for k, c := range r.m {
+		s.Values[k] = c.Load()
+	}
 	return s
 }
 

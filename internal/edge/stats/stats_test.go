@@ -16,3 +16,22 @@ func TestDeltaCounterReset(t *testing.T) {
 		t.Errorf("after a reset: got %+v; want the new counters, 30, 20, 1", d)
 	}
 }
+
+// TestReadKeepsForgottenKeys: only Sample drops a forgotten key, so that
+// readers besides the recorder (a /metrics scrape) cannot take a removed
+// object's final figures away from the recorder's next sample.
+func TestReadKeepsForgottenKeys(t *testing.T) {
+	r := NewRegistry()
+	r.Get(KindListener, "lsr-1").NewConns.Add(3)
+	r.Forget(KindListener, "lsr-1")
+	k := Key{KindListener, "lsr-1"}
+	if got := r.Read().Values[k].NewConns; got != 3 {
+		t.Errorf("Read after Forget: NewConns %d; want 3", got)
+	}
+	if got := r.Sample().Values[k].NewConns; got != 3 {
+		t.Errorf("Sample after Forget and Read: NewConns %d; want the final 3", got)
+	}
+	if _, ok := r.Read().Values[k]; ok {
+		t.Error("forgotten key outlived the Sample after Forget")
+	}
+}
