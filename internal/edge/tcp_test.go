@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"io"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -136,5 +138,70 @@ func TestOriginCountersOutliveOneListener(t *testing.T) {
 	rt.Sample()
 	if _, ok := rt.Stats().Values[key]; ok {
 		t.Error("origin o0's counters outlived every listener using it")
+	}
+}
+
+// TestTCPCountersNeverGoDown: bytes the edge received but never forwarded
+// (its origin stopped reading, then reset) are not published live only to
+// be taken back when the connection ends. A cumulative counter that went
+// down would read as reused (stats.Delta), and the next minute would count
+// the listener's whole history again.
+func TestTCPCountersNeverGoDown(t *testing.T) {
+	t.Parallel()
+	read, stall := make(chan struct{}), make(chan struct{})
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := io.CopyN(io.Discard, c, 1<<20); err != nil {
+			return // One of the earlier, smaller connections.
+		}
+		close(read)
+		<-stall
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-down", snapshot.ProtoTCP, port, origins(origin.Addr))))
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-down"}
+	for range 3 { // History for a wrong delta to count again.
+		c := dial(t, lo.Next(), addr)
+		_, _ = c.Write(make([]byte, 512<<10))
+		_ = c.Close()
+	}
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		v := rt.Stats().Values[key]
+		return v.NewConns == 3 && v.Active == 0
+	}, "the first 3 connections not counted and closed")
+
+	c := dial(t, lo.Next(), addr)
+	defer c.Close()
+	go func() { _, _ = c.Write(make([]byte, 16<<20)) }() // Blocks once every buffer on the way is full.
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the origin did not get its first MB")
+	}
+	// The buffers are full once the live count stops moving for a few sweeps.
+	var before stats.Sample
+	last := int64(-1)
+	edgetest.Eventually(t, 20*time.Second, func() bool {
+		before = rt.Stats()
+		if v := before.Values[key].BytesIn; v != last {
+			last = v
+			time.Sleep(3 * l4.SweepEvery)
+			return false
+		}
+		return true
+	}, "the live byte count kept moving")
+	close(stall)
+	var after stats.Sample
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		after = rt.Stats()
+		return after.Values[key].Active == 0
+	}, "the stalled connection did not end on its origin's reset")
+	b, a := before.Values[key].BytesIn, after.Values[key].BytesIn
+	if d := stats.Delta(before, after)[key]; a < b || d.NewConns != 0 {
+		t.Errorf("BytesIn went from %d to %d; delta BytesIn %d, NewConns %d; want no decrease and no new connection", b, a, d.BytesIn, d.NewConns)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// writeProxyHeader sends the PROXY protocol header announcing the client
-// (src) and the address it reached (dst), before any payload.
-func writeProxyHeader(up net.Conn, mode snapshot.ClientIPMode, src, dst net.Addr) error {
+// proxyHeader returns the PROXY protocol header announcing the client
+// (src) and the address it reached (dst), or nil if mode sends none.
+func proxyHeader(mode snapshot.ClientIPMode, src, dst net.Addr) ([]byte, error) {
 	var v byte
 	switch mode {
 	case snapshot.ClientIPPPV1:
@@ -18,10 +18,9 @@ func writeProxyHeader(up net.Conn, mode snapshot.ClientIPMode, src, dst net.Addr
 	case snapshot.ClientIPPPV2:
 		v = 2
 	default:
-		return nil
+		return nil, nil
 	}
-	_, err := proxyproto.HeaderProxyFromAddrs(v, src, dst).WriteTo(up)
-	return err
+	return proxyproto.HeaderProxyFromAddrs(v, src, dst).Format()
 }
 
 // udpProxyHeader returns the PROXY v2 header (DGRAM) that precedes every

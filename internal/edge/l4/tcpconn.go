@@ -39,6 +39,10 @@ type tcpConn struct {
 	liveIn, liveOut       int64
 	livePktIn, livePktOut int64
 	finished              bool
+	// upExtra is what the origin socket acknowledges besides payload: its
+	// SYN and the PROXY header. Set before the origin is stored, so that
+	// the sweeper sees it.
+	upExtra int64
 }
 
 func (c *tcpConn) run() {
@@ -81,6 +85,11 @@ const maxConnectTries = 3
 // header, if any.
 func (c *tcpConn) dial() *net.TCPConn {
 	r := c.route
+	hdr, err := proxyHeader(r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr())
+	if err != nil {
+		return nil
+	}
+	c.upExtra = 1 + int64(len(hdr))
 	var buf [maxConnectTries]*balance.Target
 	tried := buf[:0]
 	for len(tried) < maxConnectTries {
@@ -105,9 +114,11 @@ func (c *tcpConn) dial() *net.TCPConn {
 			_ = up.Close()
 			return nil
 		}
-		if err := writeProxyHeader(up, r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr()); err != nil {
-			_ = up.Close()
-			return nil
+		if len(hdr) > 0 {
+			if _, err := up.Write(hdr); err != nil {
+				_ = up.Close()
+				return nil
+			}
 		}
 		return up
 	}
@@ -357,8 +368,12 @@ func (c *tcpConn) abort() {
 }
 
 // sweep publishes byte and packet progress from TCP_INFO and enforces the
-// idle timeout. Published bytes lag by one (bytes_received counts a FIN as
-// a byte), and finish reconciles them with the exact io.Copy results.
+// idle timeout. Bytes are published as the side they were copied to
+// acknowledged them, which is never more than io.Copy wrote there, so
+// finish's exact totals only add to them. (Bytes the edge received would
+// include some it may never forward, as when an origin stops reading and
+// resets: finish would take them back, and a cumulative counter would go
+// down.)
 func (c *tcpConn) sweep() {
 	up := c.origin.Load()
 	if up == nil || c.o == nil {
@@ -379,11 +394,16 @@ func (c *tcpConn) sweep() {
 		return
 	}
 	set := c.route.counters(c.o)
-	c.liveIn = publish(set, bytesIn, c.liveIn, int64(ci.bytesReceived)-1)
-	c.liveOut = publish(set, bytesOut, c.liveOut, int64(oi.bytesReceived)-1)
+	c.liveIn = publish(set, bytesIn, c.liveIn, acked(oi, c.upExtra))
+	c.liveOut = publish(set, bytesOut, c.liveOut, acked(ci, 0))
 	c.livePktIn = publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
 	c.livePktOut = publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
 }
+
+// acked is the payload a socket's peer acknowledged: bytes_acked less
+// extra (what was sent besides payload) and less one for a FIN that may be
+// among them, so it lags by a byte until finish.
+func acked(ti tcpInfo, extra int64) int64 { return int64(ti.bytesAcked) - extra - 1 }
 
 // publish adds the growth from reported to now and returns the new mark.
 func publish(set stats.Set, f func(*stats.Counters) *atomic.Int64, reported, now int64) int64 {
@@ -394,14 +414,16 @@ func publish(set stats.Set, f func(*stats.Counters) *atomic.Int64, reported, now
 	return now
 }
 
-// finish reconciles live counters with the exact totals.
+// finish reconciles live counters with the exact totals. The live bytes
+// cannot exceed them (see sweep); should a kernel count otherwise, they
+// stand rather than make a cumulative counter go down.
 func (c *tcpConn) finish(set stats.Set, in, out int64) {
 	ci, ok := readTCPInfo(c.client)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.finished = true
-	set.Add(bytesIn, in-c.liveIn)
-	set.Add(bytesOut, out-c.liveOut)
+	set.Add(bytesIn, max(0, in-c.liveIn))
+	set.Add(bytesOut, max(0, out-c.liveOut))
 	if ok {
 		publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
 		publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))

@@ -9,7 +9,9 @@ import (
 // tcpInfo is the slice of TCP_INFO the edge uses. Reading it costs one
 // getsockopt and leaves the splice fast path alone.
 type tcpInfo struct {
-	bytesReceived           uint64 // Payload bytes received (+1 once a FIN arrives).
+	// Bytes the peer acknowledged: payload, +1 once a FIN is acknowledged
+	// and, on a socket that connected (not accepted), +1 for the SYN.
+	bytesAcked              uint64
 	dataSegsIn, dataSegsOut uint32 // Segments carrying data, as TCP counted them.
 	lastRecvMs              uint32 // Milliseconds since data was last received.
 }
@@ -26,5 +28,5 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 	if cerr != nil || err != nil {
 		return tcpInfo{}, false
 	}
-	return tcpInfo{ti.Bytes_received, ti.Data_segs_in, ti.Data_segs_out, ti.Last_data_recv}, true
+	return tcpInfo{ti.Bytes_acked, ti.Data_segs_in, ti.Data_segs_out, ti.Last_data_recv}, true
 }

@@ -7,7 +7,7 @@ import "net"
 // tcpInfo is unavailable off Linux: packets are then not counted, idle
 // timeouts are not enforced and bytes are counted at close only.
 type tcpInfo struct {
-	bytesReceived           uint64
+	bytesAcked              uint64
 	dataSegsIn, dataSegsOut uint32
 	lastRecvMs              uint32
 }
