@@ -396,6 +396,40 @@ func TestUDPNoOriginDrops(t *testing.T) {
 	}, "datagrams without an origin not counted as dropped")
 }
 
+// TestUDPRefusedSendCountedOnlyAsLost: a datagram the kernel refuses to
+// send upstream (ICMP port unreachable from the origin) counts as lost and
+// not also as a packet in, so that PacketLoss, lost ÷ (packets + lost),
+// counts it once.
+func TestUDPRefusedSendCountedOnlyAsLost(t *testing.T) {
+	t.Parallel()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	dead := netip.AddrPortFrom(lo.Next(), uint16(edgetest.FreePort(t, ip))) // Nothing listens there.
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-ud", snapshot.ProtoUDP, port, origins(dead))))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	const sent = 40
+	for range sent {
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // Lets the unreachable come back, to refuse the next send.
+	}
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-ud"}
+	var v stats.Values
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		v = rt.Stats().Values[key]
+		return v.PacketsIn+v.Dropped >= sent
+	}, "the datagrams not all counted")
+	if v.Dropped == 0 {
+		t.Fatal("no send was refused: nothing to check")
+	}
+	if v.PacketsIn+v.Dropped != sent || v.BytesIn != v.PacketsIn {
+		t.Errorf("%d datagrams of 1 byte: PacketsIn %d, BytesIn %d, Dropped %d; want PacketsIn = BytesIn = %d - Dropped",
+			sent, v.PacketsIn, v.BytesIn, v.Dropped, sent)
+	}
+}
+
 // TestUDPReplyTruncatedAndHeaderChange: an origin reply larger than the
 // largest datagram forwarded is dropped and counted, not cut short; and a
 // listener whose ClientIP mode changes ends its sessions, so a live

@@ -80,8 +80,6 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 // the read buffer, which stays valid until flush (same loop iteration).
 func (ss *udpSession) queue(p []byte, now int64) {
 	ss.last.Store(now)
-	ss.set.Add(packetsIn, 1)
-	ss.set.Add(bytesIn, int64(len(p)))
 	if t := ss.inTap.Get(ss.route.Proxy, Ingress, ss.flow); t != nil {
 		t.Datagram(p)
 	}
@@ -99,9 +97,7 @@ func (ss *udpSession) queue(p []byte, now int64) {
 // flush sends the pending datagrams upstream with one sendmmsg (runs of
 // equal-size datagrams as UDP GSO messages).
 func (ss *udpSession) flush() {
-	if lost := ss.upw.Send(ss.pending); len(lost) > 0 {
-		ss.set.Add(dropped, int64(len(lost))) // The kernel refused them.
-	}
+	ss.count(ss.pending, ss.upw.Send(ss.pending), len(ss.hdr), packetsIn, bytesIn)
 	clear(ss.pending)
 	ss.pending = ss.pending[:0]
 }
@@ -150,20 +146,30 @@ func (ss *udpSession) replyLoop() {
 				tap.Datagram(p)
 			}
 			out = append(out, ipv4.Message{Buffers: [][]byte{p}, Addr: ss.caddr})
-			ss.set.Add(bytesOut, int64(len(p)))
 		}
-		ss.set.Add(packetsOut, int64(len(out)))
-		ss.send(out)
+		ss.count(out, ss.replyw.Send(out), 0, packetsOut, bytesOut)
 		if n == len(in) && n < udpBatch { // A full read: more may be queued.
 			in = readMessages(ss.ovfl, udpBatch)
 		}
 	}
 }
 
-func (ss *udpSession) send(ms []ipv4.Message) {
-	if lost := ss.replyw.Send(ms); len(lost) > 0 {
-		ss.set.Add(dropped, int64(len(lost)))
+// count counts a batch sent: the datagrams the kernel took as packets
+// (pkts) and their payload as bytes (each buffer starts with hdr bytes of
+// header), the ones it refused (lost) as dropped only. PacketLoss is lost
+// ÷ (delivered + lost): a datagram counted both ways would be counted
+// twice there.
+func (ss *udpSession) count(ms []ipv4.Message, lost []int, hdr int, pkts, bytes func(*stats.Counters) *atomic.Int64) {
+	n := int64(0)
+	for i := range ms {
+		n += int64(len(ms[i].Buffers[0]) - hdr)
 	}
+	for _, i := range lost {
+		n -= int64(len(ms[i].Buffers[0]) - hdr)
+	}
+	ss.set.Add(pkts, int64(len(ms)-len(lost)))
+	ss.set.Add(bytes, n)
+	ss.set.Add(dropped, int64(len(lost)))
 }
 
 // close ends the session: removes it from the table and frees its slot.
