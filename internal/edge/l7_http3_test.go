@@ -338,6 +338,9 @@ func TestHTTP3LiveBytes(t *testing.T) {
 		t.Errorf("closed: active %d, bytes %d/%d; want 0 and ≥ live %d/%d",
 			final.Active, final.BytesIn, final.BytesOut, live.BytesIn, live.BytesOut)
 	}
+	if final.PacketsIn == 0 || final.PacketsOut == 0 {
+		t.Errorf("closed: packets %d/%d; want the QUIC packets counted", final.PacketsIn, final.PacketsOut)
+	}
 	proxy := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]
 	if proxy.BytesIn != final.BytesIn || proxy.BytesOut != final.BytesOut {
 		t.Errorf("proxy bytes %d/%d; want the listener's %d/%d", proxy.BytesIn, proxy.BytesOut, final.BytesIn, final.BytesOut)

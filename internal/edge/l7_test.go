@@ -229,6 +229,45 @@ func upgradeEcho(c net.Conn) {
 	_, _ = io.Copy(c, br)
 }
 
+// TestHTTPPackets: an HTTP listener counts its client connections' packets
+// (data segments, from TCP_INFO) on the listener and the proxy, while a
+// connection is open and at its close.
+func TestHTTPPackets(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-pk", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-pk", "/", l7Origins(httpOrigin(t, "a", nil)))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	for range 5 {
+		get(t, c, "http://"+netip.AddrPortFrom(ip, uint16(port)).String()+"/", "a.test")
+	}
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-pk"}
+	var live stats.Values
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		live = rt.Stats().Values[key]
+		return live.PacketsIn > 0 && live.PacketsOut > 0
+	}, "open connection: no packets counted")
+	if live.Active != 1 {
+		t.Fatalf("packets counted with %d connections open; want the keep-alive one", live.Active)
+	}
+	c.CloseIdleConnections()
+	var final stats.Values
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		final = rt.Stats().Values[key]
+		return final.Active == 0
+	}, "connection not closed")
+	if final.PacketsIn < live.PacketsIn || final.PacketsOut < live.PacketsOut {
+		t.Errorf("closed: packets %d/%d; want ≥ live %d/%d", final.PacketsIn, final.PacketsOut, live.PacketsIn, live.PacketsOut)
+	}
+	proxy := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]
+	if proxy.PacketsIn != final.PacketsIn || proxy.PacketsOut != final.PacketsOut {
+		t.Errorf("proxy packets %d/%d; want the listener's %d/%d", proxy.PacketsIn, proxy.PacketsOut, final.PacketsIn, final.PacketsOut)
+	}
+}
+
 // TestHTTPAnswerLatency: the time to each answer's head is counted on the
 // listener and the rule (the Latency statistic of HTTP objects), and it
 // includes the origin's own time.

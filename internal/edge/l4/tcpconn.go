@@ -35,10 +35,10 @@ type tcpConn struct {
 
 	// Live accounting, touched by the sweeper and once at the end (after
 	// the sweeper can no longer see the connection, guarded by mu).
-	mu                    sync.Mutex
-	liveIn, liveOut       int64
-	livePktIn, livePktOut int64
-	finished              bool
+	mu              sync.Mutex
+	liveIn, liveOut int64
+	segs            Segments // The client socket's.
+	finished        bool
 	// upExtra is what the origin socket acknowledges besides payload: its
 	// SYN and the PROXY header. Set before the origin is stored, so that
 	// the sweeper sees it.
@@ -396,8 +396,7 @@ func (c *tcpConn) sweep() {
 	set := c.route.counters(c.o)
 	c.liveIn = publish(set, bytesIn, c.liveIn, acked(oi, c.upExtra))
 	c.liveOut = publish(set, bytesOut, c.liveOut, acked(ci, 0))
-	c.livePktIn = publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
-	c.livePktOut = publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
+	c.segs.publish(set, ci)
 }
 
 // acked is the payload a socket's peer acknowledged: bytes_acked less
@@ -425,8 +424,7 @@ func (c *tcpConn) finish(set stats.Set, in, out int64) {
 	set.Add(bytesIn, max(0, in-c.liveIn))
 	set.Add(bytesOut, max(0, out-c.liveOut))
 	if ok {
-		publish(set, packetsIn, c.livePktIn, int64(ci.dataSegsIn))
-		publish(set, packetsOut, c.livePktOut, int64(ci.dataSegsOut))
+		c.segs.publish(set, ci)
 	}
 }
 

@@ -23,8 +23,9 @@ func (h *Handler) count(f func(*statsCounters)) {
 }
 
 // conn counts a client connection's bytes (TLS records and HTTP framing
-// included: what crosses the wire) and releases its connection-cap slot
-// when closed. It keeps the counters it was accepted with.
+// included: what crosses the wire) and packets (segs) and releases its
+// connection-cap slot when closed. It keeps the counters it was accepted
+// with.
 type conn struct {
 	net.Conn
 	s               *Server
@@ -48,6 +49,23 @@ type conn struct {
 	isTLS    bool
 	tlsState atomic.Pointer[tls.ConnectionState]
 	hsBy     *Handler
+	// segs publishes the socket's data segments as packets, from the
+	// Server's sweep and when the socket closes (l4.Segments).
+	segs l4.Segments
+}
+
+// publishPackets adds the data segments the socket moved since the last
+// call to the listener's and proxy's packets.
+func (c *conn) publishPackets() {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		c.segs.Publish(stats.Set{c.listener, c.proxy}, tc)
+	}
+}
+
+// closeSocket closes the raw socket, after publishing its last packets.
+func (c *conn) closeSocket() error {
+	c.publishPackets()
+	return c.Conn.Close()
 }
 
 // admittedBy reports whether c, which prev admitted, may stay open under
@@ -117,12 +135,12 @@ func (c *conn) callerSets(t time.Time) {
 // waiting for its origin; in that order, nothing the request's end
 // writes reaches the client.
 func (c *conn) cut() {
-	_ = c.Conn.Close()
+	_ = c.closeSocket()
 	c.cancel()
 }
 
 func (c *conn) Close() error {
-	err := c.Conn.Close()
+	err := c.closeSocket()
 	c.once.Do(func() {
 		c.cancel()
 		c.gate.Conns.Release()

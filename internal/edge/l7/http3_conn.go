@@ -19,22 +19,30 @@ type h3Conn struct {
 	h    *Handler
 	reqs atomic.Int64 // Requests in flight.
 	// Guarded by H3Server.mu:
-	in, out uint64    // Wire bytes already added to the counters.
-	busy    time.Time // Last sweep that saw requests or traffic.
+	in, out       uint64    // Wire bytes already added to the counters...
+	pktIn, pktOut uint64    // ...and packets.
+	busy          time.Time // Last sweep that saw requests or traffic.
 }
 
 type h3ConnKey struct{}
 
-// publish adds the wire bytes moved since the last call to the counters
-// (quic-go's totals are monotonic) and reports whether there were any.
-// The caller holds H3Server.mu.
+// publish adds the wire bytes and the QUIC packets moved since the last
+// call to the counters (quic-go's totals are monotonic) and reports
+// whether any bytes moved. The caller holds H3Server.mu.
 func (hc *h3Conn) publish(st quic.ConnectionStats) bool {
 	in, out := st.BytesReceived-hc.in, st.BytesSent-hc.out
+	pin, pout := st.PacketsReceived-hc.pktIn, st.PacketsSent-hc.pktOut
 	if in == 0 && out == 0 {
 		return false
 	}
 	hc.in, hc.out = st.BytesReceived, st.BytesSent
-	hc.h.count(func(c *statsCounters) { c.BytesIn.Add(int64(in)); c.BytesOut.Add(int64(out)) })
+	hc.pktIn, hc.pktOut = st.PacketsReceived, st.PacketsSent
+	hc.h.count(func(c *statsCounters) {
+		c.BytesIn.Add(int64(in))
+		c.BytesOut.Add(int64(out))
+		c.PacketsIn.Add(int64(pin))
+		c.PacketsOut.Add(int64(pout))
+	})
 	return true
 }
 

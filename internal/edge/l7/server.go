@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
 )
 
 // Client-side limits of every listener (see docs/dataplane-l7.md).
@@ -75,6 +77,7 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext,
 	}
+	go s.sweepLoop()
 	if !fastPath {
 		go func() { _ = s.http.Serve(&acceptor{s}) }()
 		return s, nil
@@ -83,6 +86,24 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 	go func() { _ = s.http.Serve(s.handoff) }()
 	go s.acceptFast()
 	return s, nil
+}
+
+// sweepLoop publishes the open connections' packets as often as TCP
+// listeners do, so that a long connection's show in the minutes it spans,
+// not all in the one it closes in. It ends after Shutdown, once every
+// connection has closed (each publishes its last packets then).
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(l4.SweepEvery)
+	defer t.Stop()
+	for range t.C {
+		conns := lockedKeys(&s.mu, s.conns)
+		if len(conns) == 0 && s.quit.Load() {
+			return
+		}
+		for _, c := range conns {
+			c.publishPackets()
+		}
+	}
 }
 
 // acceptFast accepts connections for the fast path (fastserve.go).
@@ -186,7 +207,7 @@ func (s *Server) closeIdle() {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		if c.idle.Load() {
-			_ = c.Conn.Close()
+			_ = c.closeSocket()
 		}
 	}
 }
