@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 	switch kindOf(metric) {
 	case amount:
 		return old + cur
-	case gauge:
+	case gauge, health:
 		return cur
 	case peakGauge:
 		return max(old, cur)
@@ -137,7 +138,7 @@ func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 // for it, given the other part's: a rate or an amount was 0, while a
 // reading (a gauge) was not taken there, so the other part's stands.
 func absent(metric string, other float64) float64 {
-	if k := kindOf(metric); k == gauge || k == peakGauge {
+	if k := kindOf(metric); k == gauge || k == health || k == peakGauge {
 		return other
 	}
 	return 0
@@ -226,11 +227,11 @@ func add(a, b stats.Values) stats.Values {
 type kind int
 
 const (
-	rate      kind = iota // per second or a mean: weighted by time within a minute, averaged across
+	rate      kind = iota // per second or a mean: weighted by time within a minute, the maximum across
 	amount                // counted in the minute: adds up
-	gauge                 // a reading: the newest within a minute, averaged across
-	peakRate              // EdgeOne's peak bandwidth: a rate within a minute, the maximum across
-	peakGauge             // EdgeOne's peak connections: a reading within a minute, the maximum across
+	gauge                 // a reading: the newest within a minute, the maximum across
+	peakGauge             // EdgeOne's peak connections: the maximum within a minute and across
+	health                // an origin's health, 1 or 0: the newest within a minute, the minimum across
 )
 
 func kindOf(metric string) kind {
@@ -238,27 +239,31 @@ func kindOf(metric string) kind {
 	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux",
 		StatusClassMetric(1), StatusClassMetric(2), StatusClassMetric(3), StatusClassMetric(4), StatusClassMetric(5):
 		return amount
-	case Concurrent, HealthMetric, model.TeoOriginHealthMetric:
+	case Concurrent:
 		return gauge
-	case "l4Flow_inBandwidth", "l4Flow_outBandwidth":
-		return peakRate
+	case HealthMetric, model.TeoOriginHealthMetric:
+		return health
 	case "l4Flow_connections":
 		return peakGauge
 	}
 	return rate
 }
 
-// rollupKind says how minutes combine into coarser points: amounts add up
-// (bytes, new connections, answers by status class), EdgeOne's peaks take the maximum, and rates and
-// gauges of the GAAP statistics average.
+// rollupKind says how minutes combine into coarser points. Amounts add up
+// (new connections, answers by status class, EdgeOne's flux). Rates and
+// gauges take the window's maximum: the statistics actions define a
+// coarse point so ("取值为细粒度范围内最大值"), and so a one-minute peak stays
+// visible at every granularity. Health takes the minimum, so a window in
+// which an origin was down reads 0 (abnormal) and the only values stay 1
+// and 0.
 func rollupKind(metric string) func(vals []float64) float64 {
 	switch kindOf(metric) {
 	case amount:
 		return sum
-	case peakRate, peakGauge:
-		return maxOf
+	case health:
+		return minOf
 	}
-	return mean
+	return maxOf
 }
 
 func sum(vals []float64) float64 {
@@ -269,14 +274,19 @@ func sum(vals []float64) float64 {
 	return t
 }
 
-func mean(vals []float64) float64 { return sum(vals) / float64(max(1, len(vals))) }
-
 func maxOf(vals []float64) float64 {
 	m := 0.0
 	for _, v := range vals {
 		m = max(m, v)
 	}
 	return m
+}
+
+func minOf(vals []float64) float64 {
+	if len(vals) == 0 {
+		return 0
+	}
+	return slices.Min(vals)
 }
 
 // rollup recomputes, for every series written this minute, the coarser

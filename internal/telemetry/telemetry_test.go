@@ -74,7 +74,7 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 		}
 		five, _ := st.Query(t.Context(), "listener-1", metric, 300, t0, t0)
 		if len(five) != 1 || five[0].Value != v {
-			t.Errorf("%s at 300 s: got %+v; want the mean of its one minute, %v", metric, five, v)
+			t.Errorf("%s at 300 s: got %+v; want its one minute's %v", metric, five, v)
 		}
 	}
 	if pts, _ := st.Query(t.Context(), "listener-u", PacketLoss, 60, minute, minute); len(pts) != 1 || pts[0].Value != 10 {
@@ -222,6 +222,38 @@ func TestRollupWindows(t *testing.T) {
 		pts, err := st.Query(t.Context(), "listener-1", NewConnections, c.gran, c.start, c.start)
 		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
 			t.Errorf("%d s at %v: got %+v, %v; want one point %v", c.gran, c.start, pts, err, c.want)
+		}
+	}
+}
+
+// TestRollupTakesWindowMaximum: a coarse point of a rate or a gauge is the
+// maximum of its minutes, as the statistics actions define it ("取值为细粒度
+// 范围内最大值"), and one of an origin's health the minimum: the window
+// reads abnormal if the origin was at any minute of it.
+func TestRollupTakesWindowMaximum(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	health := "listener-1/rs-1"
+	// Minute 1: 10 open connections, 60 MB in (8 Mbps), origin down;
+	// minute 2: 2 open, nothing in, origin up.
+	for m, v := range []stats.Values{{BytesIn: 60_000_000, Active: 10}, {BytesIn: 60_000_000, Active: 2}} {
+		at := t0.Add(time.Duration(m+1) * time.Minute)
+		node.sample = stats.Sample{At: at, Values: map[stats.Key]stats.Values{key: v}}
+		r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{health}, Healthy: m == 1})
+		if err := r.Record(t.Context(), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		object, metric string
+		want           float64
+	}{{"listener-1", Concurrent, 10}, {"listener-1", InBandwidth, 8}, {health, HealthMetric, 0}} {
+		for _, gran := range []int{300, 3600, 86400} {
+			start := t0.Truncate(time.Duration(gran) * time.Second)
+			pts, err := st.Query(t.Context(), c.object, c.metric, gran, start, start)
+			if err != nil || len(pts) != 1 || pts[0].Value != c.want {
+				t.Errorf("%s at %d s: got %+v, %v; want one point %v", c.metric, gran, pts, err, c.want)
+			}
 		}
 	}
 }
