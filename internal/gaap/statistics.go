@@ -13,10 +13,6 @@ import (
 	"github.com/opengaap/opengaap/internal/resource"
 )
 
-// statsZone is the zone of StartTime/EndTime strings: Tencent's API reads
-// them as Beijing time (UTC+8), whatever the server's zone.
-var statsZone = time.FixedZone("UTC+8", 8*3600)
-
 const statsLayout = "2006-01-02 15:04:05"
 
 // granTier says: a range up to upTo may use granularities of at least min.
@@ -105,7 +101,7 @@ func (r statsRules) checkRange(span time.Duration, gran int) error {
 }
 
 func parseStatsTime(param, v string) (time.Time, error) {
-	t, err := time.ParseInLocation(statsLayout, v, statsZone)
+	t, err := time.ParseInLocation(statsLayout, v, model.StatsZone)
 	if err != nil {
 		return t, cloudapi.Invalid(param, "%q is not a time like 2019-03-25 12:00:00", v)
 	}
@@ -119,16 +115,9 @@ func metricSeries(name string) string {
 	return name
 }
 
-// steps are the bucket times of q: multiples of the granularity (since
-// the Unix epoch) from the one holding StartTime to EndTime.
-func (q statsQuery) steps() []time.Time {
-	g := time.Duration(q.gran) * time.Second
-	var out []time.Time
-	for t := q.from.Truncate(g); !t.After(q.to); t = t.Add(g) {
-		out = append(out, t)
-	}
-	return out
-}
+// steps are the bucket times of q, from the one holding StartTime to
+// EndTime (model.StatsBucket: days start at Beijing midnight).
+func (q statsQuery) steps() []time.Time { return model.StatsSteps(q.from, q.to, q.gran) }
 
 // series reads metric for the objects (summed, for a group's proxies)
 // and returns one point per step; a step without a sample is 0, as

@@ -201,3 +201,24 @@ func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 
 	_, err = c.DescribeRealServerStatistics(req)
 	wantCode(t, err, "ResourceNotFound")
 }
+
+// TestDailyStepsStartAtBeijingMidnight: StartTime and EndTime are Beijing
+// time, and so are the days of 86400 s points: one Beijing day is one
+// point, stamped with its midnight (as the spec's example, 1735056000).
+func TestDailyStepsStartAtBeijingMidnight(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	proxy := runningProxy(t, api)
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, beijing)
+	writePoints(t, api, store.Point{Object: proxy, Metric: "Concurrent", Granularity: 86400, Time: day, Value: 5})
+	req := gaapsdk.NewDescribeProxyStatisticsRequest()
+	req.ProxyId, req.StartTime, req.EndTime = new(proxy), statsTime(day), statsTime(day.Add(24*time.Hour-time.Second))
+	req.Granularity, req.MetricNames = new(uint64(86400)), []*string{new("Concurrent")}
+	resp, err := api.GAAP().DescribeProxyStatistics(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, resp.Response.StatisticsData, "Concurrent", day, 24*time.Hour); !equal(got, []float64{5}) {
+		t.Errorf("Concurrent over Beijing day %s = %v; want [5], stamped at its midnight", day, got)
+	}
+}

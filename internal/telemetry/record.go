@@ -295,7 +295,7 @@ func minOf(vals []float64) float64 {
 // read of the day's minutes per series serves all of them.
 func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) error {
 	grans := []int{300, 3600, 86400}
-	day := minute.Truncate(24 * time.Hour)
+	day := model.StatsBucket(minute, 86400)
 	out := make([]store.Point, 0, len(grans)*len(minutePts))
 	for _, p := range minutePts {
 		got, err := r.stats.Query(ctx, p.Object, p.Metric, 60, day, minute)
@@ -307,7 +307,7 @@ func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute t
 			vals[i] = g.Value
 		}
 		for _, gran := range grans {
-			start := minute.Truncate(time.Duration(gran) * time.Second)
+			start := model.StatsBucket(minute, gran)
 			// got is ordered by time: the window is its suffix from start.
 			i := len(got)
 			for i > 0 && !got[i-1].Time.Before(start) {

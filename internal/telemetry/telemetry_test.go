@@ -217,7 +217,7 @@ func TestRollupWindows(t *testing.T) {
 		{300, t0, 1 + 2 + 3 + 4 + 5},
 		{300, t0.Add(5 * time.Minute), 6},
 		{3600, t0, 21},
-		{86400, t0.Truncate(24 * time.Hour), 21},
+		{86400, model.StatsBucket(t0, 86400), 21},
 	} {
 		pts, err := st.Query(t.Context(), "listener-1", NewConnections, c.gran, c.start, c.start)
 		if err != nil || len(pts) != 1 || pts[0].Value != c.want {
@@ -249,12 +249,31 @@ func TestRollupTakesWindowMaximum(t *testing.T) {
 		want           float64
 	}{{"listener-1", Concurrent, 10}, {"listener-1", InBandwidth, 8}, {health, HealthMetric, 0}} {
 		for _, gran := range []int{300, 3600, 86400} {
-			start := t0.Truncate(time.Duration(gran) * time.Second)
+			start := model.StatsBucket(t0, gran)
 			pts, err := st.Query(t.Context(), c.object, c.metric, gran, start, start)
 			if err != nil || len(pts) != 1 || pts[0].Value != c.want {
 				t.Errorf("%s at %d s: got %+v, %v; want one point %v", c.metric, gran, pts, err, c.want)
 			}
 		}
+	}
+}
+
+// TestDailyRollupStartsAtBeijingMidnight: the statistics actions take
+// Beijing times, so a daily point holds a Beijing day: a minute at 01:00
+// Beijing (17:00 UTC the day before) is in the day that starts at 00:00.
+func TestDailyRollupStartsAtBeijingMidnight(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, model.StatsZone)
+	m := day.Add(time.Hour)
+	r.prev = stats.Sample{At: m, Values: map[stats.Key]stats.Values{}}
+	node.sample = stats.Sample{At: m.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		{Kind: stats.KindListener, ID: "listener-1"}: {Active: 5}}}
+	if err := r.Record(t.Context(), m.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	pts, err := st.Query(t.Context(), "listener-1", Concurrent, 86400, day.Add(-24*time.Hour), day.Add(24*time.Hour))
+	if err != nil || len(pts) != 1 || !pts[0].Time.Equal(day) {
+		t.Errorf("daily point of a minute at %s: got %+v, %v; want one, at %s", m, pts, err, day)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 )
 
@@ -91,15 +92,9 @@ func timingGranularity(interval string, span time.Duration) (int, error) {
 	return 86400, nil
 }
 
-// steps are the bucket times from the one holding from to to.
-func (q timingQuery) steps() []time.Time {
-	g := time.Duration(q.gran) * time.Second
-	var out []time.Time
-	for t := q.from.Truncate(g); !t.After(q.to); t = t.Add(g) {
-		out = append(out, t)
-	}
-	return out
-}
+// steps are the bucket times from the one holding from to to, as the
+// recorder stamps them (model.StatsBucket: days start at Beijing midnight).
+func (q timingQuery) steps() []time.Time { return model.StatsSteps(q.from, q.to, q.gran) }
 
 // DescribeTimingL4Data returns the L4 series of the selected proxies or
 // rules, summed per bucket, as one record keyed by the account's AppId.

@@ -1,0 +1,27 @@
+package model
+
+import "time"
+
+// StatsZone is the zone of the statistics actions' StartTime and EndTime:
+// Tencent reads them as Beijing time (UTC+8), whatever the server's zone.
+var StatsZone = time.FixedZone("UTC+8", 8*3600)
+
+// StatsBucket returns the start of the statistics point of granularity
+// gran (seconds) that holds t. Points are multiples of gran in Beijing
+// time: for 60, 300 and 3600 s that is the same as since the Unix epoch,
+// and days start at Beijing midnight, as the times the actions take do
+// (the spec's own example point, 1735056000, is 2024-12-25 00:00 UTC+8).
+func StatsBucket(t time.Time, gran int) time.Time {
+	const offset = 8 * time.Hour
+	return t.Add(offset).Truncate(time.Duration(gran) * time.Second).Add(-offset)
+}
+
+// StatsSteps returns the points of granularity gran from the one holding
+// from to the last starting at or before to.
+func StatsSteps(from, to time.Time, gran int) []time.Time {
+	var out []time.Time
+	for t := StatsBucket(from, gran); !t.After(to); t = t.Add(time.Duration(gran) * time.Second) {
+		out = append(out, t)
+	}
+	return out
+}
