@@ -120,8 +120,9 @@ func metricSeries(name string) string {
 func (q statsQuery) steps() []time.Time { return model.StatsSteps(q.from, q.to, q.gran) }
 
 // series reads metric for the objects (summed, for a group's proxies)
-// and returns one point per step; a step without a sample is 0, as
-// Tencent answers.
+// and returns one point per step. A step without a sample is 0, as
+// Tencent answers traffic series, or null where 0 is a reading
+// (missingIsNull).
 func (s *Service) series(ctx context.Context, objects []string, metric string, q statsQuery) ([]gaapapi.StatisticsDataInfo, error) {
 	steps := q.steps()
 	sums := make(map[int64]float64, len(steps))
@@ -136,10 +137,21 @@ func (s *Service) series(ctx context.Context, objects []string, metric string, q
 	}
 	out := make([]gaapapi.StatisticsDataInfo, 0, len(steps))
 	for _, t := range steps {
-		out = append(out, gaapapi.StatisticsDataInfo{Time: new(t.Unix()), Data: new(sums[t.Unix()])})
+		p := gaapapi.StatisticsDataInfo{Time: new(t.Unix())}
+		if v, ok := sums[t.Unix()]; ok || !missingIsNull(metric) {
+			p.Data = new(v)
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
+
+// missingIsNull reports whether a step of metric without a sample answers
+// Data null ("取不到有效值", which StatisticsDataInfo allows) rather than
+// 0: so for an origin's health, whose 0 means abnormal, and whose minutes
+// without a sample (the current one, not yet recorded; before the binding;
+// while no process ran) are not known to be either.
+func missingIsNull(metric string) bool { return metric == RealServerStatusMetric }
 
 // statistics answers every metric of q for objects.
 func (s *Service) statistics(ctx context.Context, objects []string, q statsQuery) ([]gaapapi.MetricStatisticsInfo, error) {

@@ -2,6 +2,8 @@ package gaap_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,18 @@ func values(t *testing.T, data []*gaapsdk.MetricStatisticsInfo, metric string, f
 	}
 	t.Fatalf("metric %s missing from the answer", metric)
 	return nil
+}
+
+// nullable formats a series' values, null ones as null.
+func nullable(data []*gaapsdk.StatisticsDataInfo) string {
+	out := make([]string, len(data))
+	for i, p := range data {
+		out[i] = "null"
+		if p.Data != nil {
+			out[i] = strconv.FormatFloat(*p.Data, 'g', -1, 64)
+		}
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }
 
 func equal(a, b []float64) bool {
@@ -119,14 +133,7 @@ func TestProxyAndListenerStatistics(t *testing.T) {
 	})
 
 	t.Run("listener", func(t *testing.T) {
-		lreq := gaapsdk.NewCreateTCPListenersRequest()
-		lreq.ProxyId, lreq.ListenerName, lreq.Ports = new(proxy), new("stats"), []*uint64{new(uint64(9090))}
-		lreq.Scheduler, lreq.RealServerType, lreq.HealthCheck = new("rr"), new("IP"), new(uint64(0))
-		lresp, err := c.CreateTCPListeners(lreq)
-		if err != nil {
-			t.Fatalf("CreateTCPListeners: %v", err)
-		}
-		listener := *lresp.Response.ListenerIds[0]
+		listener := statsListener(t, api, proxy, 9090)
 		writePoints(t, api, store.Point{Object: listener, Metric: "OutPackets", Granularity: 3600, Time: t0, Value: 5})
 
 		req := gaapsdk.NewDescribeListenerStatisticsRequest()
@@ -167,13 +174,7 @@ func TestProxyAndListenerStatistics(t *testing.T) {
 // testRealServerStatistics reads an origin's health series on listener.
 func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 time.Time) {
 	c := api.GAAP()
-	rs := gaapsdk.NewAddRealServersRequest()
-	rs.RealServerIP, rs.RealServerName, rs.ProjectId = []*string{new("10.1.1.1")}, new("origin"), new(uint64(0))
-	rsResp, err := c.AddRealServers(rs)
-	if err != nil {
-		t.Fatalf("AddRealServers: %v", err)
-	}
-	origin := *rsResp.Response.RealServerSet[0].RealServerId
+	origin := statsOrigin(t, api, "10.1.1.1")
 	writePoints(t, api, store.Point{Object: gaap.RealServerStatusObject(listener, origin), Metric: gaap.RealServerStatusMetric,
 		Granularity: 60, Time: t0.Add(time.Minute), Value: 1})
 
@@ -184,8 +185,8 @@ func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 
 	if err != nil {
 		t.Fatalf("DescribeRealServerStatistics: %v", err)
 	}
-	if got := values(t, resp.Response.RsStatisticsData, origin, t0, time.Minute); !equal(got, []float64{0, 1, 0}) {
-		t.Errorf("origin status = %v; want [0 1 0]", got)
+	if got := nullable(resp.Response.RsStatisticsData[0].MetricData); got != "[null 1 null]" {
+		t.Errorf("origin status = %s; want [null 1 null]: minutes without a sample are not known", got)
 	}
 	if n := len(resp.Response.StatisticsData); n != 3 {
 		t.Errorf("StatisticsData holds %d points; want 3", n)
@@ -221,4 +222,57 @@ func TestDailyStepsStartAtBeijingMidnight(t *testing.T) {
 	if got := values(t, resp.Response.StatisticsData, "Concurrent", day, 24*time.Hour); !equal(got, []float64{5}) {
 		t.Errorf("Concurrent over Beijing day %s = %v; want [5], stamped at its midnight", day, got)
 	}
+}
+
+// TestRealServerStatusUnknownMinutesAreNull: a minute without a health
+// sample answers null, not 0 (abnormal): with WithinTime the last step is
+// the current minute, which the recorder writes only when it ends, so a
+// healthy origin would otherwise always end on "abnormal".
+func TestRealServerStatusUnknownMinutesAreNull(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	listener, origin := statsListener(t, api, runningProxy(t, api), 9091), statsOrigin(t, api, "10.1.1.2")
+	// What the recorder has written by now: healthy, every completed minute of the last hour.
+	now := time.Now()
+	var pts []store.Point
+	for m := now.Add(-61 * time.Minute).Truncate(time.Minute); m.Before(now.Truncate(time.Minute)); m = m.Add(time.Minute) {
+		pts = append(pts, store.Point{Object: gaap.RealServerStatusObject(listener, origin), Metric: gaap.RealServerStatusMetric, Granularity: 60, Time: m, Value: 1})
+	}
+	writePoints(t, api, pts...)
+	req := gaapsdk.NewDescribeRealServerStatisticsRequest()
+	req.RealServerId, req.ListenerId, req.WithinTime = new(origin), new(listener), new(uint64(1))
+	resp, err := api.GAAP().DescribeRealServerStatistics(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := resp.Response.StatisticsData
+	got := nullable(data)
+	if data[len(data)-1].Data != nil || strings.Contains(got, "0") {
+		t.Errorf("healthy origin over the last hour: %s; want 1 for every recorded minute, null for the current one", got)
+	}
+}
+
+// statsListener creates a TCP listener on proxy, without health checks.
+func statsListener(t *testing.T, api *xtest.API, proxy string, port uint64) string {
+	t.Helper()
+	req := gaapsdk.NewCreateTCPListenersRequest()
+	req.ProxyId, req.ListenerName, req.Ports = new(proxy), new("stats"), []*uint64{new(port)}
+	req.Scheduler, req.RealServerType, req.HealthCheck = new("rr"), new("IP"), new(uint64(0))
+	resp, err := api.GAAP().CreateTCPListeners(req)
+	if err != nil {
+		t.Fatalf("CreateTCPListeners: %v", err)
+	}
+	return *resp.Response.ListenerIds[0]
+}
+
+// statsOrigin adds an origin at ip.
+func statsOrigin(t *testing.T, api *xtest.API, ip string) string {
+	t.Helper()
+	req := gaapsdk.NewAddRealServersRequest()
+	req.RealServerIP, req.RealServerName, req.ProjectId = []*string{new(ip)}, new("origin"), new(uint64(0))
+	resp, err := api.GAAP().AddRealServers(req)
+	if err != nil {
+		t.Fatalf("AddRealServers: %v", err)
+	}
+	return *resp.Response.RealServerSet[0].RealServerId
 }
