@@ -34,10 +34,12 @@ const (
 // class in a minute: "Status2xx" for class 2.
 func StatusClassMetric(class int) string { return "Status" + string(rune('0'+class)) + "xx" }
 
-// Retention per granularity: long enough for every range the statistics
-// actions accept at that granularity (docs/statistics.md).
+// Retention per granularity: longer than every range the statistics
+// actions accept at that granularity (docs/statistics.md), by a day for
+// 60 s, whose longest range (3 days) would otherwise start with a point
+// already pruned (points are pruned by their start).
 var Retention = map[int]time.Duration{
-	60:    3 * 24 * time.Hour,
+	60:    4 * 24 * time.Hour,
 	300:   31 * 24 * time.Hour,
 	3600:  93 * 24 * time.Hour,
 	86400: 400 * 24 * time.Hour,

@@ -277,6 +277,26 @@ func TestDailyRollupStartsAtBeijingMidnight(t *testing.T) {
 	}
 }
 
+// TestMinuteRetentionOutlastsLongestRange: the first minute of the
+// longest range DescribeProxyStatistics answers at 60 s (3 days, from the
+// step holding StartTime) is not pruned by a recording just after it.
+func TestMinuteRetentionOutlastsLongestRange(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	now := t0.Add(3*24*time.Hour + time.Minute + 2*time.Second)
+	first := model.StatsBucket(now.Add(-3*24*time.Hour), 60)
+	if err := st.Write(t.Context(), []store.Point{{Object: "link-1", Metric: Concurrent, Granularity: 60, Time: first, Value: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	r.prev = stats.Sample{At: now.Add(-time.Minute), Values: map[stats.Key]stats.Values{}}
+	node.sample = stats.Sample{At: now, Values: map[stats.Key]stats.Values{}}
+	if err := r.Record(t.Context(), now); err != nil {
+		t.Fatal(err)
+	}
+	if pts, err := st.Query(t.Context(), "link-1", Concurrent, 60, first, first); err != nil || len(pts) != 1 {
+		t.Errorf("first minute (%s) of the 3 days before %s: got %+v, %v; want it kept", first, now, pts, err)
+	}
+}
+
 // TestRestartWithinMinuteMerges: a process that stops 20 s into a minute
 // and one started 30 s into it write two parts of that minute; the point
 // holds both, not the second alone, also for series only one part has.
