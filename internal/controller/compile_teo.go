@@ -48,6 +48,9 @@ func (ix *index) teoProxies() []snapshot.Proxy {
 	return out
 }
 
+// teoListenerID names the listener of one port of an EdgeOne L4 rule.
+func teoListenerID(ruleID string, port int) string { return ruleID + "/" + strconv.Itoa(port) }
+
 func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) []snapshot.Listener {
 	origins, weighted := teoOrigins(r, groups)
 	base := snapshot.Listener{
@@ -72,7 +75,7 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 	for _, m := range r.PortMaps() {
 		for port := m.Start; port <= m.End && len(out) < teoMaxPorts; port++ {
 			l := base
-			l.ID = r.ID + "/" + strconv.Itoa(port)
+			l.ID = teoListenerID(r.ID, port)
 			l.Port = port
 			originPort := m.OriginStart
 			if m.Ranged {

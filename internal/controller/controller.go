@@ -119,9 +119,10 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 }
 
 // Failing reports whether the last pass's data plane could not run the
-// object id (a listener whose port is taken, say): the API then shows it
-// as still coming up, however its stored status reads (one that ran
-// before a restart or a CloseProxies/OpenProxies keeps status 0).
+// object id (a listener whose port is taken, say; an EdgeOne rule when
+// any of its ports is): the API then shows a GAAP listener as still coming
+// up and an EdgeOne rule as fail, however its stored status reads (one
+// that ran before a restart or a CloseProxies/OpenProxies keeps status 0).
 func (c *Controller) Failing(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -4,8 +4,10 @@ import "github.com/opengaap/opengaap/internal/apierr"
 
 // L4 proxy and rule statuses (L4Proxy.Status, L4ProxyRule.Status).
 // progress and stopping are transitional: the controller settles them to
-// online and offline once the data plane runs the change. banned and fail
-// are part of the wire enum; opengaap sets neither today.
+// online and offline once the data plane runs the change. fail is never
+// stored: a rule reads fail while the data plane cannot deploy it
+// (TeoL4Rule.ShownStatus). banned is part of the wire enum; opengaap
+// never sets it.
 const (
 	L4Online   = "online"
 	L4Offline  = "offline"

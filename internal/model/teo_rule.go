@@ -63,6 +63,20 @@ func (r *TeoL4Rule) Project() int64 { return 0 }
 // Settle finishes the rule's pending transition.
 func (r *TeoL4Rule) Settle() (changed, remove bool) { return settleL4(&r.Status, r.Disabled), false }
 
+// ShownStatus is the status the API reports for the rule. While the data
+// plane could not deploy one of its ports (the port taken by another
+// socket, say: deploying failed), a rule that is or is becoming online
+// reads fail, the spec's 部署失败, rather than a status that promises
+// traffic. The stored status is left as it is, so the rule reads online
+// again once a later pass deploys every port (the controller keeps
+// retrying it and settles progress only then).
+func (r *TeoL4Rule) ShownStatus(deployFailed bool) string {
+	if deployFailed && (r.Status == L4Online || r.Status == L4Progress) {
+		return L4Fail
+	}
+	return r.Status
+}
+
 // Listening reports whether the rule should forward (its proxy and zone
 // permitting).
 func (r *TeoL4Rule) Listening() bool { return !r.Disabled }

@@ -220,3 +220,26 @@ func TestTeoSettle(t *testing.T) {
 		t.Fatalf("a change to an offline proxy gives %s; want offline", p.Status)
 	}
 }
+
+// TestTeoRuleShownStatus: a rule the data plane could not deploy reads
+// fail only while it is, or is becoming, online.
+func TestTeoRuleShownStatus(t *testing.T) {
+	tests := []struct {
+		stored string
+		failed bool
+		want   string
+	}{
+		{L4Progress, true, L4Fail},
+		{L4Online, true, L4Fail},
+		{L4Progress, false, L4Progress},
+		{L4Online, false, L4Online},
+		{L4Stopping, true, L4Stopping},
+		{L4Offline, true, L4Offline},
+	}
+	for _, tc := range tests {
+		r := &TeoL4Rule{Status: tc.stored}
+		if got := r.ShownStatus(tc.failed); got != tc.want {
+			t.Errorf("stored %s, deploy failed %v: ShownStatus = %s; want %s", tc.stored, tc.failed, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -138,4 +139,31 @@ func TestReopenOnTakenPort(t *testing.T) {
 	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "back" {
 		t.Fatalf("after the port was freed: got %q, %v; want back", got, err)
 	}
+}
+
+// TestBindFailureFailsTeoRule occupies one port of a two-port EdgeOne
+// rule: the rule reads fail (the spec's 部署失败), not online, while its
+// other port serves, and online once the port is free and the retry
+// binds it.
+func TestBindFailureFailsTeoRule(t *testing.T) {
+	e := newTeoEnv(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	taken := edgetest.FreePort(t, e.access)
+	squatter, err := net.Listen("tcp", netip.AddrPortFrom(e.access, uint16(taken)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	free := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(free), strconv.Itoa(taken)}, "IP_DOMAIN",
+		[]string{origin.Addr.Addr().String()}, origin.Addr))
+
+	e.n.until("rule fail, its free port serving", func() bool { return e.ruleStatus(t, rule) == "fail" && e.dial(free) == nil })
+	// Later passes retry the port: the rule must not settle online meanwhile.
+	time.Sleep(2 * time.Second)
+	if st := e.ruleStatus(t, rule); st != "fail" {
+		t.Fatalf("rule with a taken port after retries: Status %q; want fail", st)
+	}
+	squatter.Close()
+	e.n.until("rule online, the freed port serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.dial(taken) == nil })
 }

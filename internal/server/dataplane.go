@@ -35,10 +35,13 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 		if l.State != edge.StateFailed && l.State != edge.StateInvalid {
 			continue
 		}
-		// A group listener runs as listener@proxy; any instance failing
-		// fails the listener.
-		id, _, _ := strings.Cut(l.ID, "@")
-		failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
+		// Any instance failing fails its object: a group listener's on
+		// one proxy, an EdgeOne rule's on one port. The first one
+		// reported is the reason given.
+		id := controller.ListenerObject(l.ID)
+		if _, seen := failed[id]; !seen {
+			failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
+		}
 	}
 	for id, why := range rep.Invalid { // A proxy or mirror: its tasks fail.
 		failed[id] = why

@@ -21,13 +21,17 @@ func (n *reportingNode) Health() map[string]bool              { return nil }
 func (n *reportingNode) Close(context.Context) error          { return nil }
 
 // TestDataPlaneFailures: what the edge could not run is failed by ID, so
-// the tasks waiting for it fail: a group listener's instance under the
-// listener, an invalid proxy or mirror under its own ID, and an error tied
-// to no object under "snapshot".
+// the tasks waiting for it fail and the rules it belongs to read fail: a
+// group listener's instance under the listener, an EdgeOne rule's port
+// (failed or invalid) under the rule, an invalid proxy or mirror under its
+// own ID, and an error tied to no object under "snapshot".
 func TestDataPlaneFailures(t *testing.T) {
 	node := &reportingNode{rep: edge.Report{
 		Listeners: []edge.ListenerStatus{{ID: "listener-g@link-2", State: edge.StateFailed, Error: "bind: address in use"},
-			{ID: "listener-ok", State: edge.StateRunning}},
+			{ID: "listener-ok", State: edge.StateRunning},
+			{ID: "rule-2qzkbvx3hxl1/8081", State: edge.StateRunning},
+			{ID: "rule-2qzkbvx3hxl1/8082", State: edge.StateFailed, Error: "bind: address in use"},
+			{ID: "rule-3ed9zyukjngl/9000", State: edge.StateInvalid, Error: "origin listed twice"}},
 		Invalid: map[string]string{"link-3": "proxy link-3: bad", "tm-1": "mirror tm-1: bad"},
 	}}
 	d := &dataPlane{node: node}
@@ -35,13 +39,14 @@ func TestDataPlaneFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"listener-g", "link-3", "tm-1"} {
+	want := []string{"listener-g", "rule-2qzkbvx3hxl1", "rule-3ed9zyukjngl", "link-3", "tm-1"}
+	for _, id := range want {
 		if failed[id] == "" {
 			t.Errorf("%s not failed: %v", id, failed)
 		}
 	}
-	if len(failed) != 3 {
-		t.Errorf("failed %v; want exactly the three objects", failed)
+	if len(failed) != len(want) {
+		t.Errorf("failed %v; want exactly %v", failed, want)
 	}
 
 	node.rep = edge.Report{Errors: []string{"mirrors: no socket"}}

@@ -169,6 +169,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	s.TEO.Notify = s.Controller.Notify
+	s.TEO.Down = s.Controller.Failing
 	s.VPC = vpc.New(st, pool, o.Log)
 	s.VPC.Notify = s.Controller.Notify
 	if err := s.Controller.Reconcile(ctx); err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
+
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -178,4 +180,78 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	n.until("resumed zone serving", func() bool { return echo(port2, "resumed") == nil })
 	teoCall(t, c, "DeleteL4Proxy", map[string]any{"ZoneId": zone.ZoneId, "ProxyId": proxy.ProxyId}, nil)
 	n.until("deleted proxy refusing", closed(port2))
+}
+
+// teoOrigins hands out the origin addresses of the EdgeOne tests below.
+var teoOrigins = edgetest.NewAlloc(204)
+
+// teoEnv is a node with one zone and one online L4 proxy on it.
+type teoEnv struct {
+	n           *node
+	c           *vpcsdk.Client
+	zone, proxy string
+	access      netip.Addr
+}
+
+func newTeoEnv(t *testing.T) *teoEnv {
+	t.Helper()
+	n := startNode(t)
+	e := &teoEnv{n: n, c: n.VPC()}
+	var zone struct{ ZoneId string }
+	teoCall(t, e.c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
+	e.zone = zone.ZoneId
+	var proxy struct{ ProxyId string }
+	teoCall(t, e.c, "CreateL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyName": "p", "Area": "mainland"}, &proxy)
+	e.proxy = proxy.ProxyId
+	n.until("L4 proxy online", func() bool {
+		var r struct {
+			L4Proxies []struct{ Status, Cname string }
+		}
+		teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
+		if len(r.L4Proxies) != 1 || r.L4Proxies[0].Status != "online" {
+			return false
+		}
+		e.access = netip.MustParseAddr(r.L4Proxies[0].Cname)
+		return true
+	})
+	return e
+}
+
+// tcpRule is a CreateL4ProxyRules rule forwarding ports to origins on
+// originPort.
+func tcpRule(ports []string, originType string, originValue []string, originPort netip.AddrPort) map[string]any {
+	return map[string]any{"Protocol": "TCP", "PortRange": ports, "OriginType": originType,
+		"OriginValue": originValue, "OriginPortRange": strconv.Itoa(int(originPort.Port()))}
+}
+
+// createRule creates one rule on the proxy and returns its ID.
+func (e *teoEnv) createRule(t *testing.T, rule map[string]any) string {
+	t.Helper()
+	var r struct{ L4ProxyRuleIds []string }
+	teoCall(t, e.c, "CreateL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+		"L4ProxyRules": []map[string]any{rule}}, &r)
+	return r.L4ProxyRuleIds[0]
+}
+
+// ruleStatus is the Status DescribeL4ProxyRules reports for rule id.
+func (e *teoEnv) ruleStatus(t *testing.T, id string) string {
+	t.Helper()
+	var r struct {
+		L4ProxyRules []struct{ Status string }
+	}
+	teoCall(t, e.c, "DescribeL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "Offset": 0, "Limit": 100,
+		"Filters": []map[string]any{{"Name": "rule-id", "Values": []string{id}}}}, &r)
+	if len(r.L4ProxyRules) != 1 {
+		t.Fatalf("rule %s: %d listed; want 1", id, len(r.L4ProxyRules))
+	}
+	return r.L4ProxyRules[0].Status
+}
+
+// dial connects to port of the access IP and closes at once.
+func (e *teoEnv) dial(port int) error {
+	conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(e.access, uint16(port)).String(), 2*time.Second)
+	if err == nil {
+		conn.Close()
+	}
+	return err
 }

@@ -42,17 +42,17 @@ func (s *Service) DescribeL4ProxyRules(ctx context.Context, call *cloudapi.Call,
 	rules = slices.DeleteFunc(rules, func(r *model.TeoL4Rule) bool { return !matchAll(fs, ruleFilters, r) })
 	out := make([]teoapi.L4ProxyRule, 0, n)
 	for _, r := range resource.Window(rules, offset, n) {
-		out = append(out, ruleInfo(r))
+		out = append(out, ruleInfo(r, r.ShownStatus(s.down(r.ID))))
 	}
 	return &teoapi.DescribeL4ProxyRulesResponse{TotalCount: new(int64(len(rules))), L4ProxyRules: out}, nil
 }
 
-func ruleInfo(r *model.TeoL4Rule) teoapi.L4ProxyRule {
+func ruleInfo(r *model.TeoL4Rule, status string) teoapi.L4ProxyRule {
 	return teoapi.L4ProxyRule{
 		RuleId: new(r.ID), Protocol: new(r.Protocol), PortRange: slices.Clone(r.PortRange),
 		OriginType: new(r.OriginType), OriginValue: slices.Clone(r.OriginValue), OriginPortRange: new(r.OriginPortRange),
 		ClientIPPassThroughMode: new(r.ClientIPMode), SessionPersist: new(r.SessionPersist),
-		SessionPersistTime: new(r.SessionPersistTime), RuleTag: new(r.RuleTag), Status: new(r.Status),
+		SessionPersistTime: new(r.SessionPersistTime), RuleTag: new(r.RuleTag), Status: new(status),
 	}
 }
 

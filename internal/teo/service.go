@@ -23,7 +23,13 @@ type Service struct {
 	AllowPrivateOrigins bool
 	// Notify is called after every committed write; may be nil.
 	Notify func()
+	// Down reports whether the data plane failed to deploy an object it
+	// was given (a port of a rule taken, say); nil means none failed.
+	Down func(object string) bool
 }
+
+// down reads s.Down, treating a missing source as nothing failed.
+func (s *Service) down(object string) bool { return s.Down != nil && s.Down(object) }
 
 var _ teoapi.API = (*Service)(nil)
 
