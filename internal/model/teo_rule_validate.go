@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -156,6 +157,13 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 		}
 		if !allowPrivate && !publicOrigin(norm, isDomain) {
 			return apierr.New(apierr.InvalidParameterInvalidOriginIp, "%sOriginValue.%d: %s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", param, i, norm)
+		}
+		// Compared normalized, so 1.2.3.4 and ::ffff:1.2.3.4, or names
+		// differing in case, are one origin: the data plane names an
+		// origin by its address and cannot run a listener naming one
+		// twice.
+		if j := slices.Index(r.OriginValue[:i], norm); j >= 0 {
+			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue.%d: %s is listed twice (also OriginValue.%d); give each origin once", param, i, norm, j)
 		}
 		r.OriginValue[i] = norm
 		if isDomain {

@@ -1,19 +1,23 @@
 package server_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/teo/teoapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -254,4 +258,58 @@ func (e *teoEnv) dial(port int) error {
 		conn.Close()
 	}
 	return err
+}
+
+// teoError is the Tencent code and message of a refused EdgeOne call.
+func teoError(t *testing.T, c *vpcsdk.Client, action string, params map[string]any) (code, msg string) {
+	t.Helper()
+	err := xtest.CallService(&c.Client, teoapi.Service, teoapi.Version, action, params, nil)
+	var e *sdkerrors.TencentCloudSDKError
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: %v; want a refusal", action, err)
+	}
+	return e.Code, e.Message
+}
+
+// TestEdgeOneRefusesRulesItCannotServe: requests the data plane could not
+// serve as asked are refused with a Tencent code and a message saying
+// why, where they used to be stored, read online and forward nothing (or
+// only part of what they asked). The rule they would have changed keeps
+// serving.
+func TestEdgeOneRefusesRulesItCannotServe(t *testing.T) {
+	e := newTeoEnv(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	ip := origin.Addr.Addr().String()
+	var group struct{ OriginGroupId string }
+	teoCall(t, e.c, "CreateOriginGroup", map[string]any{"ZoneId": e.zone, "Name": "g", "Type": "GENERAL",
+		"Records": []map[string]any{{"Record": ip, "Type": "IP_DOMAIN"}}}, &group)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "ORIGIN_GROUP", []string{group.OriginGroupId}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.dial(port) == nil })
+
+	other := strconv.Itoa(edgetest.FreePort(t, e.access))
+	tests := []struct {
+		name, action string
+		params       map[string]any
+		code, msg    string
+	}{
+		{"create with an origin twice", "CreateL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"L4ProxyRules": []map[string]any{tcpRule([]string{other}, "IP_DOMAIN", []string{ip, "::ffff:" + ip}, origin.Addr)}},
+			"InvalidParameter.InvalidOriginValue", "listed twice"},
+		{"modify to an origin twice", "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"L4ProxyRules": []map[string]any{{"RuleId": rule, "OriginType": "IP_DOMAIN", "OriginValue": []string{ip, ip}}}},
+			"InvalidParameter.InvalidOriginValue", "listed twice"},
+	}
+	for _, tc := range tests {
+		code, msg := teoError(t, e.c, tc.action, tc.params)
+		if code != tc.code || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%s: %s %q; want %s mentioning %q", tc.name, code, msg, tc.code, tc.msg)
+		}
+	}
+	if st := e.ruleStatus(t, rule); st != "online" {
+		t.Errorf("rule after the refused changes: Status %q; want online", st)
+	}
+	if err := e.dial(port); err != nil {
+		t.Errorf("rule after the refused changes: %v; want it serving", err)
+	}
 }
