@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -100,9 +101,11 @@ func CheckOriginGroupType(t string) error {
 	return nil
 }
 
-// CheckRecords validates the records of a group of type typ, normalizes
-// their addresses and gives new records IDs. GENERAL groups take IP and
-// domain records only; weights are 0-100 and at least one must be above 0
+// CheckRecords validates the records of a group of type typ and
+// normalizes their addresses (IDs are given by NewRecordIDs or
+// KeepRecordIDs). GENERAL groups take IP and domain records only; an
+// address may appear once (a record is one origin, and RecordIds are
+// matched by address); weights are 0-100 and at least one must be above 0
 // when any is set.
 func (g *TeoOriginGroup) CheckRecords(allowPrivate bool) error {
 	if len(g.Records) == 0 {
@@ -128,6 +131,9 @@ func (g *TeoOriginGroup) CheckRecords(allowPrivate bool) error {
 		if !allowPrivate && !publicOrigin(norm, isDomain) {
 			return apierr.New(apierr.InvalidParameterInvalidOriginIp, "%sRecord: %s is a loopback, private or otherwise non-public address", param, norm)
 		}
+		if j := slices.IndexFunc(g.Records[:i], func(o TeoOriginRecord) bool { return o.Record == norm }); j >= 0 {
+			return invalid(param+"Record", "%s is listed twice (also Records.%d); give each origin once", norm, j)
+		}
 		r.Record, r.IsDomain = norm, isDomain
 		if r.Weight != nil {
 			if *r.Weight < 0 || *r.Weight > 100 {
@@ -135,12 +141,57 @@ func (g *TeoOriginGroup) CheckRecords(allowPrivate bool) error {
 			}
 			anyWeight, positive = true, positive || *r.Weight > 0
 		}
-		if r.ID == "" {
-			r.ID = NewTeoUUID(PrefixTeoRecord)
-		}
 	}
 	if anyWeight && !positive {
 		return apierr.New(apierr.Code("InvalidParameter.OriginRecordWeightValue"), "Records: at least one origin must have a weight above 0")
+	}
+	return nil
+}
+
+// NewRecordIDs gives every record of a new group a fresh ID. A RecordId
+// sent with CreateOriginGroup is ignored: there is no record yet for it
+// to name.
+func (g *TeoOriginGroup) NewRecordIDs() {
+	for i := range g.Records {
+		g.Records[i].ID = NewTeoUUID(PrefixTeoRecord)
+	}
+}
+
+// KeepRecordIDs gives the records that replace old (ModifyOriginGroup)
+// their IDs, after CheckRecords. A record sent with a RecordId takes the
+// place of that record of old and keeps its ID: it must be one of old's
+// and be given once. A record sent without one keeps the ID of old's
+// record at the same address unless another record claimed it; the rest
+// get fresh IDs. No two records may share an ID: the data plane names a
+// group's origin by group and RecordId (a listener naming one twice
+// cannot run), and a record's health series is kept under them.
+func (g *TeoOriginGroup) KeepRecordIDs(old []TeoOriginRecord) error {
+	claimed := map[string]int{} // RecordId -> index in g.Records
+	for i, r := range g.Records {
+		if r.ID == "" {
+			continue
+		}
+		param := fmt.Sprintf("Records.%d.RecordId", i)
+		if !slices.ContainsFunc(old, func(o TeoOriginRecord) bool { return o.ID == r.ID }) {
+			return invalid(param, "%s is not a record of origin group %s", r.ID, g.ID)
+		}
+		if j, dup := claimed[r.ID]; dup {
+			return invalid(param, "%s is given twice (also Records.%d)", r.ID, j)
+		}
+		claimed[r.ID] = i
+	}
+	for i := range g.Records {
+		r := &g.Records[i]
+		if r.ID != "" {
+			continue
+		}
+		r.ID = NewTeoUUID(PrefixTeoRecord)
+		if j := slices.IndexFunc(old, func(o TeoOriginRecord) bool { return o.Record == r.Record }); j >= 0 {
+			if _, taken := claimed[old[j].ID]; !taken {
+				r.ID = old[j].ID
+				claimed[r.ID] = i
+			}
+		}
 	}
 	return nil
 }

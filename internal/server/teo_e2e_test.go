@@ -299,6 +299,9 @@ func TestEdgeOneRefusesRulesItCannotServe(t *testing.T) {
 		{"modify to an origin twice", "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
 			"L4ProxyRules": []map[string]any{{"RuleId": rule, "OriginType": "IP_DOMAIN", "OriginValue": []string{ip, ip}}}},
 			"InvalidParameter.InvalidOriginValue", "listed twice"},
+		{"group with an address twice", "ModifyOriginGroup", map[string]any{"ZoneId": e.zone, "GroupId": group.OriginGroupId,
+			"Records": []map[string]any{{"Record": ip, "Type": "IP_DOMAIN"}, {"Record": ip, "Type": "IP_DOMAIN"}}},
+			"InvalidParameterValue", "listed twice"},
 	}
 	for _, tc := range tests {
 		code, msg := teoError(t, e.c, tc.action, tc.params)

@@ -226,3 +226,70 @@ func TestL4ProxyPoolAndRuleLimits(t *testing.T) {
 		t.Errorf("DescribeL4ProxyRules TotalCount %v; want the 200 rules stored", d.TotalCount)
 	}
 }
+
+// TestOriginGroupRecordIDsUnique: no two records of a group share a
+// RecordId, and an address appears once. CreateOriginGroup ignores the
+// RecordIds sent (there is nothing yet for them to name); ModifyOriginGroup
+// keeps a record's ID when it is sent back with it (once) or with its
+// address, unless another record claimed that ID.
+func TestOriginGroupRecordIDsUnique(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rec := func(addr, id string) teoapi.OriginRecord {
+		r := teoapi.OriginRecord{Record: new(addr)}
+		if id != "" {
+			r.RecordId = new(id)
+		}
+		return r
+	}
+	ids := func(group string) []string {
+		t.Helper()
+		d, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+			Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-id"), Values: []string{group}}}})
+		must(t, err)
+		var out []string
+		for _, r := range d.OriginGroups[0].Records {
+			out = append(out, *r.RecordId)
+		}
+		return out
+	}
+	g, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{rec("8.8.8.8", "x"), rec("1.1.1.1", "x")}})
+	must(t, err)
+	created := ids(*g.OriginGroupId)
+	if len(created) != 2 || created[0] == created[1] || !strings.HasPrefix(created[0], model.PrefixTeoRecord+"-") {
+		t.Errorf("CreateOriginGroup with RecordId x twice: RecordIds %v; want two distinct IDs of the service's", created)
+	}
+
+	old := ids(f.group) // 8.8.8.8, 8.8.4.4
+	refused := []struct {
+		name    string
+		records []teoapi.OriginRecord
+	}{
+		{"address twice", []teoapi.OriginRecord{rec("8.8.8.8", ""), rec("8.8.8.8", "")}},
+		{"address and its mapped form", []teoapi.OriginRecord{rec("8.8.8.8", ""), rec("::ffff:8.8.8.8", "")}},
+		{"RecordId twice", []teoapi.OriginRecord{rec("1.1.1.1", old[0]), rec("9.9.9.9", old[0])}},
+		{"unknown RecordId", []teoapi.OriginRecord{rec("1.1.1.1", "record-00000000-0000-0000-0000-000000000000")}},
+	}
+	for _, tc := range refused {
+		_, err := f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group), Records: tc.records})
+		if !apierr.Is(err, apierr.InvalidParameterValue) {
+			t.Errorf("ModifyOriginGroup, %s: %v; want InvalidParameterValue", tc.name, err)
+		}
+	}
+	_, err = f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{rec("8.8.8.8", ""), rec("8.8.8.8", "")}})
+	if !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Errorf("CreateOriginGroup with an address twice: %v; want InvalidParameterValue", err)
+	}
+
+	// 8.8.8.8's ID is claimed by the record sent with it, so the record at
+	// 8.8.8.8 gets a new one; 8.8.4.4 keeps its own by address.
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group),
+		Records: []teoapi.OriginRecord{rec("8.8.8.8", ""), rec("9.9.9.9", old[0]), rec("8.8.4.4", "")}})
+	must(t, err)
+	got := ids(f.group)
+	if got[0] == old[0] || got[0] == old[1] || got[1] != old[0] || got[2] != old[1] {
+		t.Errorf("RecordIds after modify = %v; want [new %s %s] (before: %v)", got, old[0], old[1], old)
+	}
+}

@@ -25,6 +25,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 	if err := s.checkGroup(g, req.HostHeader); err != nil {
 		return nil, err
 	}
+	g.NewRecordIDs()
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		if _, err := zoneOf(tx, g.ZoneID); err != nil {
 			return err
@@ -58,7 +59,8 @@ func (s *Service) checkGroup(g *model.TeoOriginGroup, host *string) error {
 	return g.CheckRecords(s.AllowPrivateOrigins)
 }
 
-// records converts wire records; RecordId is kept so Modify can match.
+// records converts wire records; RecordId is kept for Modify to match
+// (model.TeoOriginGroup.KeepRecordIDs).
 func records(in []teoapi.OriginRecord) []model.TeoOriginRecord {
 	out := make([]model.TeoOriginRecord, len(in))
 	for i, r := range in {
@@ -138,7 +140,8 @@ func groupOf(tx *resource.Tx, zoneID, id string) (*model.TeoOriginGroup, error) 
 
 // ModifyOriginGroup changes a group; Records, when given, replace the old
 // set (a record keeps its RecordId when given back with it or with the
-// same address). Rules using the group redeploy.
+// same address: model.TeoOriginGroup.KeepRecordIDs). Rules using the
+// group redeploy.
 func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyOriginGroupRequest) (*teoapi.ModifyOriginGroupResponse, error) {
 	return &teoapi.ModifyOriginGroupResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
 		g, err := groupOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.GroupId))
@@ -176,19 +179,14 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 		}
 		g.Type = t
 	}
+	old := g.Records
 	if req.Records != nil {
-		old := g.Records
 		g.Records = records(req.Records)
-		for i := range g.Records {
-			r := &g.Records[i]
-			if j := slices.IndexFunc(old, func(o model.TeoOriginRecord) bool { return o.ID == r.ID || (r.ID == "" && o.Record == r.Record) }); j >= 0 {
-				r.ID = old[j].ID
-			} else if r.ID != "" {
-				return cloudapi.Invalid("Records.RecordId", "%s is not a record of %s", r.ID, g.ID)
-			}
-		}
 	}
-	return s.checkGroup(g, req.HostHeader)
+	if err := s.checkGroup(g, req.HostHeader); err != nil || req.Records == nil {
+		return err
+	}
+	return g.KeepRecordIDs(old)
 }
 
 // DeleteOriginGroup deletes a group no L4 rule uses.
