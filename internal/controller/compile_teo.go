@@ -8,12 +8,6 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// teoMaxPorts bounds the listeners one rule may expand to. The API allows
-// ranges over the whole port space; the data plane binds one socket per
-// port, so a larger rule is compiled up to this many ports and the rest is
-// left out (docs/dataplane-teo.md).
-const teoMaxPorts = 2048
-
 // teoProxies compiles EdgeOne L4 proxies: the same engine as GAAP, one
 // listener per port of every rule span, so each port keeps its own socket
 // and counters. Port Start+k of a ranged span goes to origin port
@@ -73,7 +67,9 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 	}
 	var out []snapshot.Listener
 	for _, m := range r.PortMaps() {
-		for port := m.Start; port <= m.End && len(out) < teoMaxPorts; port++ {
+		// The API refuses wider rules; the bound holds for any stored
+		// before it did.
+		for port := m.Start; port <= m.End && len(out) < model.TeoMaxRulePorts; port++ {
 			l := base
 			l.ID = teoListenerID(r.ID, port)
 			l.Port = port

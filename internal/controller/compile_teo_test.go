@@ -79,16 +79,17 @@ func TestTeoListeners(t *testing.T) {
 	}
 }
 
-// TestTeoListenersPortCap: a rule spanning more ports than the data plane
-// binds compiles to the first teoMaxPorts (docs/dataplane-teo.md).
+// TestTeoListenersPortCap: a stored rule spanning more ports than a rule
+// may (one accepted before the API refused them) compiles to the first
+// model.TeoMaxRulePorts (docs/dataplane-teo.md).
 func TestTeoListenersPortCap(t *testing.T) {
 	r := &model.TeoL4Rule{Base: model.Base{ID: "rule-w"}, Protocol: model.TCP, PortRange: []string{"1000-9999"},
 		OriginType: "IP_DOMAIN", OriginValue: []string{"10.0.0.1"}, OriginPortRange: "80"}
 	ls := teoListeners(r, nil)
-	if len(ls) != teoMaxPorts {
-		t.Fatalf("%d listeners; want %d", len(ls), teoMaxPorts)
+	if len(ls) != model.TeoMaxRulePorts {
+		t.Fatalf("%d listeners; want %d", len(ls), model.TeoMaxRulePorts)
 	}
-	if last := ls[len(ls)-1].Port; last != 1000+teoMaxPorts-1 {
-		t.Errorf("listeners up to port %d; want %d", last, 1000+teoMaxPorts-1)
+	if last := ls[len(ls)-1].Port; last != 1000+model.TeoMaxRulePorts-1 {
+		t.Errorf("listeners up to port %d; want %d", last, 1000+model.TeoMaxRulePorts-1)
 	}
 }

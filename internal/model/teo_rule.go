@@ -19,6 +19,12 @@ const (
 // DefaultSessionPersistTime is SessionPersistTime when left out (seconds).
 const DefaultSessionPersistTime = 3600
 
+// TeoMaxRulePorts is how many ports one rule may listen on, all its
+// PortRange spans together. The spec sets no bound, but the data plane
+// binds a socket (and keeps counters) per port, so Check refuses a wider
+// rule rather than have it serve part of its range.
+const TeoMaxRulePorts = 2048
+
 // KindTeoL4Rule is the stored kind of TeoL4Rule.
 const KindTeoL4Rule = "teol4rule"
 

@@ -107,6 +107,7 @@ func (r *TeoL4Rule) checkPorts(param string) error {
 		return apierr.New(codeRulePortGroup, "%sPortRange: at least one port or port range is required", param)
 	}
 	spans := make([]PortSpan, len(r.PortRange))
+	ports := 0
 	for i, v := range r.PortRange {
 		s, err := ParsePortSpan(fmt.Sprintf("%sPortRange.%d", param, i), v)
 		if err != nil {
@@ -118,6 +119,10 @@ func (r *TeoL4Rule) checkPorts(param string) error {
 			}
 		}
 		spans[i], r.PortRange[i] = s, s.String()
+		ports += s.Len()
+	}
+	if ports > TeoMaxRulePorts {
+		return invalid(param+"PortRange", "%d ports; a rule may listen on at most %d (one socket each), so split the range over several rules", ports, TeoMaxRulePorts)
 	}
 	origin, err := ParsePortSpan(param+"OriginPortRange", r.OriginPortRange)
 	if err != nil {

@@ -94,6 +94,8 @@ func TestRuleCheck(t *testing.T) {
 		{"origin range with two spans", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"1-2", "5-6"}, "91-92" }, false, "InvalidParameter.RulePortGroup"},
 		{"bad origin port", func(r *TeoL4Rule) { r.OriginPortRange = "x" }, false, "InvalidParameter.RuleOriginPortInteger"},
 		{"overlapping spans", func(r *TeoL4Rule) { r.PortRange = []string{"80-90", "85"} }, false, "InvalidParameter.RulePortDuplicating"},
+		{"ports up to the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3047"} }, false, ""},
+		{"ports beyond the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3048"} }, false, "InvalidParameterValue"},
 		{"no ports", func(r *TeoL4Rule) { r.PortRange = nil }, false, "InvalidParameter.RulePortGroup"},
 		{"bad protocol", func(r *TeoL4Rule) { r.Protocol = "SCTP" }, false, "InvalidParameter.InvalidRuleProto"},
 		{"private origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"10.0.0.1"} }, false, "InvalidParameter.InvalidOriginIp"},
