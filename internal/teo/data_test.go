@@ -108,6 +108,14 @@ func TestTimingL4DataReadsSeries(t *testing.T) {
 	if got := *resp.Data[0].TypeValue[0].Sum; got != 40 {
 		t.Fatalf("rule flux sum = %d; want 40", got)
 	}
+	// ProxyIds selects instances: naming one twice counts it once.
+	twice := req()
+	twice.ProxyIds = []string{f.proxy, f.proxy}
+	resp, err = f.svc.DescribeTimingL4Data(ctx, f.call, twice)
+	must(t, err)
+	if got := *resp.Data[0].TypeValue[0].Sum; got != 400 {
+		t.Fatalf("ProxyIds [%s %s]: flux sum = %d; want 400, the proxy's own", f.proxy, f.proxy, got)
+	}
 }
 
 func TestOriginGroupHealthFromSeries(t *testing.T) {

@@ -72,8 +72,10 @@ func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *t
 	return objects, err
 }
 
-// timingProxies lists the proxy IDs of the zones, checking ProxyIds
-// belong to them.
+// timingProxies lists the proxy IDs of the zones, narrowed to ProxyIds
+// when given (each must belong to them). ProxyIds selects instances: the
+// result lists each once, in the zones' order, however often it was named,
+// since its series are summed.
 func timingProxies(tx *resource.Tx, zoneIDs, proxyIDs []string) ([]string, error) {
 	q := store.Query{Parents: zoneIDs}
 	if slices.Contains(zoneIDs, "*") {
@@ -101,7 +103,7 @@ func timingProxies(tx *resource.Tx, zoneIDs, proxyIDs []string) ([]string, error
 			return nil, resource.NotFound(model.KindTeoL4Proxy, id)
 		}
 	}
-	return proxyIDs, nil
+	return slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(proxyIDs, id) }), nil
 }
 
 // timingRules lists the rule IDs of proxies that pass the ruleId conditions.
