@@ -58,6 +58,8 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 		base.Scheduler = snapshot.SchedWRR
 	}
 	switch r.ClientIPMode {
+	case "TOA":
+		base.ClientIP = snapshot.ClientIPTOA
 	case "PPV1":
 		base.ClientIP = snapshot.ClientIPPPV1
 	case "PPV2":

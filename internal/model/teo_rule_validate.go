@@ -74,17 +74,17 @@ func portNum(param, whole, s string) (int, error) {
 // Check validates the rule's settings, normalizes its ports and origins
 // and fills defaults. It does not look origin groups up (the caller
 // checks OriginValue[0] exists when OriginType is ORIGIN_GROUP).
-func (r *TeoL4Rule) Check(param string, allowPrivate bool) error {
+func (r *TeoL4Rule) Check(param string, caps Capabilities) error {
 	if r.Protocol != TCP && r.Protocol != UDP {
 		return apierr.New(codeRuleProto, "%sProtocol: %q is not TCP or UDP", param, r.Protocol)
 	}
 	if err := r.checkPorts(param); err != nil {
 		return err
 	}
-	if err := r.checkOrigins(param, allowPrivate); err != nil {
+	if err := r.checkOrigins(param, caps.PrivateOrigins); err != nil {
 		return err
 	}
-	if err := r.checkClientIP(param); err != nil {
+	if err := r.checkClientIP(param, caps.TOA); err != nil {
 		return err
 	}
 	if err := CheckOnOff(param+"SessionPersist", r.SessionPersist); err != nil {
@@ -185,10 +185,9 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 	return nil
 }
 
-// checkClientIP validates ClientIPPassThroughMode against the protocol.
-// TOA is refused: it needs a kernel module on every origin and a kernel
-// hook on the edge that opengaap does not have.
-func (r *TeoL4Rule) checkClientIP(param string) error {
+// checkClientIP validates ClientIPPassThroughMode against the protocol
+// and, for TOA, what the data plane can do (toa: it writes TOA options).
+func (r *TeoL4Rule) checkClientIP(param string, toa bool) error {
 	p := param + "ClientIPPassThroughMode"
 	switch r.ClientIPMode {
 	case PassOff, PassPPV2:
@@ -201,7 +200,12 @@ func (r *TeoL4Rule) checkClientIP(param string) error {
 			return invalid(p, "SPP is available for UDP only; use PPV1 or PPV2 for TCP")
 		}
 	case PassTOA:
-		return apierr.New(apierr.OperationDenied, "%s: TOA is not supported by opengaap (it needs a kernel module on the edge and the origins); use PPV1 or PPV2 (PROXY protocol)", p)
+		switch {
+		case !toa:
+			return apierr.New(apierr.OperationDenied, "%s: TOA is not available on this server (it needs Linux 5.10 or later with cgroup v2 and permission to load BPF programs); use PPV1 or PPV2 (PROXY protocol)", p)
+		case r.Protocol != TCP:
+			return invalid(p, "TOA is available for TCP only; use PPV2 or SPP for UDP")
+		}
 	default:
 		return invalid(p, "%q is not TOA, PPV1, PPV2, SPP or OFF", r.ClientIPMode)
 	}

@@ -82,47 +82,49 @@ func validRule() *TeoL4Rule {
 
 func TestRuleCheck(t *testing.T) {
 	tests := []struct {
-		name         string
-		edit         func(r *TeoL4Rule)
-		allowPrivate bool
-		code         apierr.Code // "" = valid
+		name string
+		edit func(r *TeoL4Rule)
+		caps Capabilities
+		code apierr.Code // "" = valid
 	}{
-		{"valid", func(r *TeoL4Rule) {}, false, ""},
-		{"range to range", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95" }, false, ""},
-		{"range to one port", func(r *TeoL4Rule) { r.PortRange = []string{"80", "81-85"} }, false, ""},
-		{"origin range length differs", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-94" }, false, "InvalidParameter.RulePortGroup"},
-		{"origin range with two spans", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"1-2", "5-6"}, "91-92" }, false, "InvalidParameter.RulePortGroup"},
-		{"bad origin port", func(r *TeoL4Rule) { r.OriginPortRange = "x" }, false, "InvalidParameter.RuleOriginPortInteger"},
-		{"overlapping spans", func(r *TeoL4Rule) { r.PortRange = []string{"80-90", "85"} }, false, "InvalidParameter.RulePortDuplicating"},
-		{"ports up to the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3047"} }, false, ""},
-		{"ports beyond the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3048"} }, false, "InvalidParameterValue"},
-		{"no ports", func(r *TeoL4Rule) { r.PortRange = nil }, false, "InvalidParameter.RulePortGroup"},
-		{"bad protocol", func(r *TeoL4Rule) { r.Protocol = "SCTP" }, false, "InvalidParameter.InvalidRuleProto"},
-		{"private origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"10.0.0.1"} }, false, "InvalidParameter.InvalidOriginIp"},
-		{"loopback origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, false, "InvalidParameter.InvalidOriginIp"},
-		{"private origin allowed", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, true, ""},
-		{"bad origin", func(r *TeoL4Rule) { r.OriginValue = []string{"not a host"} }, false, "InvalidParameter.InvalidOriginValue"},
-		{"two domains", func(r *TeoL4Rule) { r.OriginValue = []string{"a.example.com", "b.example.com"} }, false, "InvalidParameter.RuleOriginMultiDomain"},
-		{"origin twice", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "1.1.1.1", "8.8.8.8"} }, false, "InvalidParameter.InvalidOriginValue"},
-		{"ipv4 and its mapped form", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "::ffff:8.8.8.8"} }, false, "InvalidParameter.InvalidOriginValue"},
-		{"domain twice in two cases", func(r *TeoL4Rule) { r.OriginValue = []string{"Origin.example.com", "origin.example.com."} }, false, "InvalidParameter.InvalidOriginValue"},
-		{"ip and domain", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "b.example.com"} }, false, "InvalidParameter.OriginL4RecordIPV4MixDomain"},
-		{"group needs one id", func(r *TeoL4Rule) { r.OriginType, r.OriginValue = OriginOriginGroup, []string{"a", "b"} }, false, "InvalidParameter.InvalidOriginValue"},
-		{"lb refused", func(r *TeoL4Rule) { r.OriginType = OriginLB }, false, "OperationDenied"},
-		{"unknown origin type", func(r *TeoL4Rule) { r.OriginType = "COS" }, false, "InvalidParameter.InvalidOriginType"},
-		{"toa refused", func(r *TeoL4Rule) { r.ClientIPMode = PassTOA }, false, "OperationDenied"},
-		{"ppv1 on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassPPV1 }, false, "InvalidParameterValue"},
-		{"spp on tcp", func(r *TeoL4Rule) { r.ClientIPMode = PassSPP }, false, "InvalidParameterValue"},
-		{"spp on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassSPP }, false, ""},
-		{"persist time low", func(r *TeoL4Rule) { r.SessionPersistTime = 29 }, false, "InvalidParameterValue"},
-		{"persist time high", func(r *TeoL4Rule) { r.SessionPersistTime = 3601 }, false, "InvalidParameterValue"},
-		{"persist switch", func(r *TeoL4Rule) { r.SessionPersist = "yes" }, false, "InvalidParameterValue"},
+		{"valid", func(r *TeoL4Rule) {}, Capabilities{}, ""},
+		{"range to range", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95" }, Capabilities{}, ""},
+		{"range to one port", func(r *TeoL4Rule) { r.PortRange = []string{"80", "81-85"} }, Capabilities{}, ""},
+		{"origin range length differs", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-94" }, Capabilities{}, "InvalidParameter.RulePortGroup"},
+		{"origin range with two spans", func(r *TeoL4Rule) { r.PortRange, r.OriginPortRange = []string{"1-2", "5-6"}, "91-92" }, Capabilities{}, "InvalidParameter.RulePortGroup"},
+		{"bad origin port", func(r *TeoL4Rule) { r.OriginPortRange = "x" }, Capabilities{}, "InvalidParameter.RuleOriginPortInteger"},
+		{"overlapping spans", func(r *TeoL4Rule) { r.PortRange = []string{"80-90", "85"} }, Capabilities{}, "InvalidParameter.RulePortDuplicating"},
+		{"ports up to the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3047"} }, Capabilities{}, ""},
+		{"ports beyond the cap", func(r *TeoL4Rule) { r.PortRange = []string{"1000-2999", "3000-3048"} }, Capabilities{}, "InvalidParameterValue"},
+		{"no ports", func(r *TeoL4Rule) { r.PortRange = nil }, Capabilities{}, "InvalidParameter.RulePortGroup"},
+		{"bad protocol", func(r *TeoL4Rule) { r.Protocol = "SCTP" }, Capabilities{}, "InvalidParameter.InvalidRuleProto"},
+		{"private origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"10.0.0.1"} }, Capabilities{}, "InvalidParameter.InvalidOriginIp"},
+		{"loopback origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, Capabilities{}, "InvalidParameter.InvalidOriginIp"},
+		{"private origin allowed", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, Capabilities{PrivateOrigins: true}, ""},
+		{"bad origin", func(r *TeoL4Rule) { r.OriginValue = []string{"not a host"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
+		{"two domains", func(r *TeoL4Rule) { r.OriginValue = []string{"a.example.com", "b.example.com"} }, Capabilities{}, "InvalidParameter.RuleOriginMultiDomain"},
+		{"origin twice", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "1.1.1.1", "8.8.8.8"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
+		{"ipv4 and its mapped form", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "::ffff:8.8.8.8"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
+		{"domain twice in two cases", func(r *TeoL4Rule) { r.OriginValue = []string{"Origin.example.com", "origin.example.com."} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
+		{"ip and domain", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "b.example.com"} }, Capabilities{}, "InvalidParameter.OriginL4RecordIPV4MixDomain"},
+		{"group needs one id", func(r *TeoL4Rule) { r.OriginType, r.OriginValue = OriginOriginGroup, []string{"a", "b"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
+		{"lb refused", func(r *TeoL4Rule) { r.OriginType = OriginLB }, Capabilities{}, "OperationDenied"},
+		{"unknown origin type", func(r *TeoL4Rule) { r.OriginType = "COS" }, Capabilities{}, "InvalidParameter.InvalidOriginType"},
+		{"toa refused", func(r *TeoL4Rule) { r.ClientIPMode = PassTOA }, Capabilities{}, "OperationDenied"},
+		{"toa where written", func(r *TeoL4Rule) { r.ClientIPMode = PassTOA }, Capabilities{TOA: true}, ""},
+		{"toa on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassTOA }, Capabilities{TOA: true}, "InvalidParameterValue"},
+		{"ppv1 on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassPPV1 }, Capabilities{}, "InvalidParameterValue"},
+		{"spp on tcp", func(r *TeoL4Rule) { r.ClientIPMode = PassSPP }, Capabilities{}, "InvalidParameterValue"},
+		{"spp on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassSPP }, Capabilities{}, ""},
+		{"persist time low", func(r *TeoL4Rule) { r.SessionPersistTime = 29 }, Capabilities{}, "InvalidParameterValue"},
+		{"persist time high", func(r *TeoL4Rule) { r.SessionPersistTime = 3601 }, Capabilities{}, "InvalidParameterValue"},
+		{"persist switch", func(r *TeoL4Rule) { r.SessionPersist = "yes" }, Capabilities{}, "InvalidParameterValue"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := validRule()
 			tc.edit(r)
-			err := r.Check("L4ProxyRules.0.", tc.allowPrivate)
+			err := r.Check("L4ProxyRules.0.", tc.caps)
 			if tc.code == "" && err != nil {
 				t.Fatalf("Check = %v; want nil", err)
 			}
@@ -136,7 +138,7 @@ func TestRuleCheck(t *testing.T) {
 func TestRulePortMapsAndOverlap(t *testing.T) {
 	r := validRule()
 	r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95"
-	if err := r.Check("", true); err != nil {
+	if err := r.Check("", Capabilities{PrivateOrigins: true}); err != nil {
 		t.Fatal(err)
 	}
 	got := r.PortMaps()

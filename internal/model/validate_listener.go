@@ -85,6 +85,13 @@ func CheckRange(param string, v, lo, hi int64) error {
 // CheckSwitch validates a 0/1 flag.
 func CheckSwitch(param string, v int64) error { return CheckRange(param, v, 0, 1) }
 
+// Capabilities are what the operator allows and the data plane can do,
+// which some rules depend on.
+type Capabilities struct {
+	PrivateOrigins bool // Loopback and private origin addresses are allowed.
+	TOA            bool // The data plane writes TOA options (internal/edge/toa).
+}
+
 // CheckClientIPMethod accepts 1 (Proxy Protocol), and 0 (TOA) where the
 // data plane can write TCP options (toa: an eBPF program, see
 // internal/edge/toa); elsewhere TOA is refused rather than silently

@@ -168,6 +168,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
+	s.TEO.TOA = cfg.TOA
 	s.TEO.Notify = s.Controller.Notify
 	s.TEO.Down = s.Controller.Failing
 	s.VPC = vpc.New(st, pool, o.Log)

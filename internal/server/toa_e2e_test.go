@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +22,12 @@ import (
 // read here off the wire on the ACK that ends the handshake, as an
 // origin's TOA module reads it; Describe shows 0.
 func TestTCPListenerTOAThroughAPI(t *testing.T) {
-	if w, err := toa.New(); errors.Is(err, toa.ErrUnsupported) {
-		t.Skip(err)
-	} else if err == nil {
-		w.Close()
-	}
 	n := startNode(t)
 	proxy, ip := n.proxy()
 	o := origins.Next()
 	srv := edgetest.StartTCP(t, netip.AddrPortFrom(o, 0), func(c net.Conn) { io.WriteString(c, "hello") })
 	ids := n.realServers(o)
-	wire, err := edgetest.WatchTCP(srv.Addr.Port())
-	if err != nil {
-		t.Skipf("no raw socket to watch the wire: %v", err)
-	}
+	wire := watchTOA(t, srv.Addr.Port())
 	port := edgetest.FreePort(t, ip)
 	var resp struct{ ListenerIds []string }
 	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "toa", "Ports": []int{port},
@@ -44,25 +37,7 @@ func TestTCPListenerTOAThroughAPI(t *testing.T) {
 	listener := resp.ListenerIds[0]
 	n.waitListener(listener)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: srv.Addr})
-
-	src := origins.Next()
-	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
-	c, err := d.Dial("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	got, err := io.ReadAll(c)
-	c.Close()
-	if string(got) != "hello" {
-		t.Fatalf("through the TOA listener: %q, %v", got, err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	segs := wire.Stop()
-	client := netip.MustParseAddrPort(c.LocalAddr().String())
-	if ack, ok := edgetest.HandshakeACK(segs); !ok || !ack.HasTOA || ack.TOA != client {
-		t.Errorf("handshake ACK to the origin (%d segments): TOA %v %s; want %s", len(segs), ack.HasTOA, ack.TOA, client)
-	}
+	wantTOA(t, wire, hello(t, netip.AddrPortFrom(ip, uint16(port))))
 	req := gaapsdk.NewDescribeTCPListenersRequest()
 	req.ListenerId = &listener
 	dr, err := n.c.DescribeTCPListeners(req)
@@ -84,5 +59,66 @@ func TestTCPListenerTOARefusedWithout(t *testing.T) {
 		"Ports": []int{edgetest.FreePort(t, ip)}, "Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 0, "HealthCheck": 0}, nil)
 	if err == nil || !strings.Contains(err.Error(), "InvalidParameterValue") || !strings.Contains(err.Error(), "TOA") {
 		t.Errorf("create with TOA: %v; want InvalidParameterValue naming TOA", err)
+	}
+}
+
+// TestEdgeOneTOAThroughAPI: an EdgeOne TCP rule with
+// ClientIPPassThroughMode TOA passes the client's address the same way.
+func TestEdgeOneTOAThroughAPI(t *testing.T) {
+	e := newTeoEnv(t)
+	srv := edgetest.StartTCP(t, netip.AddrPortFrom(mirrorAddrs.Next(), 0), func(c net.Conn) { io.WriteString(c, "hello") })
+	wire := watchTOA(t, srv.Addr.Port())
+	port := edgetest.FreePort(t, e.access)
+	rule := tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{srv.Addr.Addr().String()}, srv.Addr)
+	rule["ClientIPPassThroughMode"] = "TOA"
+	id := e.createRule(t, rule)
+	e.n.until("rule online", func() bool { return e.ruleStatus(t, id) == "online" })
+	wantTOA(t, wire, hello(t, netip.AddrPortFrom(e.access, uint16(port))))
+}
+
+// hello connects to addr, expects the origin's "hello" and returns the
+// client's address.
+func hello(t *testing.T, addr netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	got, err := io.ReadAll(c)
+	c.Close()
+	if string(got) != "hello" {
+		t.Fatalf("through %s: %q, %v", addr, got, err)
+	}
+	return netip.MustParseAddrPort(c.LocalAddr().String())
+}
+
+// watchTOA skips where this machine cannot write or watch TOA, and
+// otherwise starts watching the segments to port.
+func watchTOA(t *testing.T, port uint16) *edgetest.Wire {
+	t.Helper()
+	w, err := toa.New()
+	if errors.Is(err, toa.ErrUnsupported) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	wire, err := edgetest.WatchTCP(port)
+	if err != nil {
+		t.Skipf("no raw socket to watch the wire: %v", err)
+	}
+	return wire
+}
+
+// wantTOA checks that a connection wire saw (others are health checks)
+// ended its handshake with client's address in a TOA option.
+func wantTOA(t *testing.T, wire *edgetest.Wire, client netip.AddrPort) {
+	t.Helper()
+	time.Sleep(50 * time.Millisecond) // The last segments.
+	segs := wire.Stop()
+	if !edgetest.CarriesTOA(segs, client) {
+		t.Errorf("no handshake to the origin carried TOA %s (%d segments, handshake ACKs %+v)", client, len(segs), edgetest.HandshakeACKs(segs))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
@@ -21,11 +22,19 @@ type Service struct {
 	log   *slog.Logger
 	// AllowPrivateOrigins permits loopback and private origin addresses.
 	AllowPrivateOrigins bool
+	// TOA says the data plane writes TOA options (ClientIPPassThroughMode
+	// TOA).
+	TOA bool
 	// Notify is called after every committed write; may be nil.
 	Notify func()
 	// Down reports whether the data plane failed to deploy an object it
 	// was given (a port of a rule taken, say); nil means none failed.
 	Down func(object string) bool
+}
+
+// caps are the service's settings the rules' validation depends on.
+func (s *Service) caps() model.Capabilities {
+	return model.Capabilities{PrivateOrigins: s.AllowPrivateOrigins, TOA: s.TOA}
 }
 
 // down reads s.Down, treating a missing source as nothing failed.

@@ -90,18 +90,31 @@ func (w *Wire) Stop() []Segment {
 	return w.segs
 }
 
-// HandshakeACK returns the segment that ended the handshake of the first
-// connection in segs (the first after its SYN from the same side), where
-// TOA modules read the option.
-func HandshakeACK(segs []Segment) (Segment, bool) {
-	var src netip.AddrPort
+// HandshakeACKs returns, per connection in segs, the segment that ended
+// its handshake (the first from the same side after its SYN), where TOA
+// modules read the option.
+func HandshakeACKs(segs []Segment) []Segment {
+	var out []Segment
+	open := map[netip.AddrPort]bool{}
 	for _, s := range segs {
 		switch {
-		case s.Flags&FlagSYN != 0 && !src.IsValid():
-			src = s.Src
-		case src.IsValid() && s.Src == src:
-			return s, true
+		case s.Flags&FlagSYN != 0:
+			open[s.Src] = true
+		case open[s.Src]:
+			delete(open, s.Src)
+			out = append(out, s)
 		}
 	}
-	return Segment{}, false
+	return out
+}
+
+// CarriesTOA reports whether a connection in segs ended its handshake
+// with client's address in a TOA option.
+func CarriesTOA(segs []Segment, client netip.AddrPort) bool {
+	for _, s := range HandshakeACKs(segs) {
+		if s.HasTOA && s.TOA == client {
+			return true
+		}
+	}
+	return false
 }
