@@ -18,7 +18,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
 		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
 		Status: model.StatusCreating, ForwardProtocol: cmp.Or(trimmed(req.ForwardProtocol), "default"),
-		ForwardHost: cmp.Or(trimmed(req.ForwardHost), "default"), ServerNameIndication: trimmed(req.ServerNameIndication),
+		ForwardHost: forwardHostIn(req.ForwardHost), ServerNameIndication: trimmed(req.ServerNameIndication),
 		ServerNameIndicationSwitch: cmp.Or(trimmed(req.ServerNameIndicationSwitch), "OFF"), ForcedRedirect: trimmed(req.ForcedRedirect)}
 	check, err := checkParamsIn(model.DefaultCheck(host), req.CheckParams, false)
 	if err != nil {
@@ -88,7 +88,9 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	overlayStr(&r.Scheduler, req.Scheduler)
 	overlayStr(&r.Path, req.Path)
 	overlayStr(&r.ForwardProtocol, req.ForwardProtocol)
-	overlayStr(&r.ForwardHost, req.ForwardHost)
+	if req.ForwardHost != nil {
+		r.ForwardHost = forwardHostIn(req.ForwardHost)
+	}
 	overlayStr(&r.ServerNameIndicationSwitch, req.ServerNameIndicationSwitch)
 	overlayStr(&r.ServerNameIndication, req.ServerNameIndication)
 	overlayStr(&r.ForcedRedirect, req.ForcedRedirect)
@@ -105,6 +107,10 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	r.Check = check
 	return model.ValidateRule(r)
 }
+
+// forwardHostIn reads ForwardHost: empty means "default" on modification
+// as on creation, so the same value gives the same rule.
+func forwardHostIn(v *string) string { return cmp.Or(trimmed(v), "default") }
 
 // DeleteRule deletes a rule; without Force it refuses while origins are
 // bound.

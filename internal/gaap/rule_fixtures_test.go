@@ -107,6 +107,17 @@ func l7Listener(t *testing.T, api *xtest.API, proxy, certID string, authType uin
 	return id
 }
 
+// httpDomain starts an API with a running proxy, an HTTP listener on it
+// and host on the listener: the setting most layer-7 tests start from.
+func httpDomain(t *testing.T, host string) (api *xtest.API, proxy, listener string) {
+	t.Helper()
+	api = xtest.StartAPI(t)
+	proxy = runningProxy(t, api)
+	listener = l7Listener(t, api, proxy, "", 0)
+	createDomain(t, api.GAAP(), listener, host)
+	return api, proxy, listener
+}
+
 func listenerStatus(t *testing.T, c *gaapsdk.Client, id string, https bool) int64 {
 	if https {
 		req := gaapsdk.NewDescribeHTTPSListenersRequest()

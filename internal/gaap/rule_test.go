@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"fmt"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -174,5 +175,42 @@ func TestRuleRealServers(t *testing.T) {
 	waitRule(t, c, rule)
 	if got := len(describeRule(t, c, rule).RealServerSet); got != 0 {
 		t.Errorf("got %d bound origins after unbinding all; want 0", got)
+	}
+}
+
+// TestRuleForwardHost checks that ForwardHost is a Host header value on
+// create and modify: a URL, a path or a space would reach origins as an
+// empty Host.
+func TestRuleForwardHost(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+
+	good := []string{"default", "backend.example.com", "backend.example.com:8080", "203.0.113.7", "[2001:db8::1]:443"}
+	for i, host := range good {
+		req := ruleRequest(listener, "www.example.com", fmt.Sprintf("/good%d", i))
+		req.ForwardHost = new(host)
+		resp, err := c.CreateRule(req)
+		if err != nil {
+			t.Fatalf("ForwardHost %q: %v", host, err)
+		}
+		if got := *describeRule(t, c, *resp.Response.RuleId).ForwardHost; got != host {
+			t.Errorf("got ForwardHost %q; want %q", got, host)
+		}
+	}
+	bad := []string{"https://backend.example.com", "backend.example.com/app", "bad host", "backend.example.com:0",
+		"backend.example.com:65536", "2001:db8::1", "*.example.com"}
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	for _, host := range bad {
+		t.Run(host, func(t *testing.T) {
+			req := ruleRequest(listener, "www.example.com", "/bad")
+			req.ForwardHost = new(host)
+			_, err := c.CreateRule(req)
+			wantCode(t, err, "InvalidParameterValue")
+			mod := gaapsdk.NewModifyRuleAttributeRequest()
+			mod.ListenerId, mod.RuleId, mod.ForwardHost = new(listener), new(rule), new(host)
+			_, err = c.ModifyRuleAttribute(mod)
+			wantCode(t, err, "InvalidParameterValue")
+		})
 	}
 }

@@ -1,6 +1,11 @@
 package model
 
-import "strings"
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
 
 // hostName reports whether s is a DNS host name: dot-separated labels of
 // 1-63 letters, digits and hyphens (and underscores when underscore is
@@ -32,4 +37,25 @@ func hostName(s string, minLabels int, underscore bool) bool {
 // at least two labels: what a DNS answer or a global domain may point to.
 func IsHostName(s string) bool {
 	return hostName(strings.TrimSuffix(s, "."), 2, false)
+}
+
+// IsHostHeader reports whether h can be sent as an HTTP Host header
+// (RFC 9110 section 7.2): a host name, an IPv4 address or a bracketed IPv6
+// address, optionally followed by ":port" (1-65535). A URL or anything
+// with a path or spaces is not one; net/http would send such a Host empty.
+func IsHostHeader(h string) bool {
+	host, port, err := net.SplitHostPort(h)
+	if err != nil { // No port.
+		host = h
+		if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+			host = h[1 : len(h)-1]
+		}
+	} else if n, perr := strconv.ParseUint(port, 10, 16); perr != nil || n == 0 {
+		return false
+	}
+	bracketed := strings.HasPrefix(h, "[")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == "" && ip.Is4() != bracketed
+	}
+	return !bracketed && hostName(host, 1, false)
 }

@@ -50,3 +50,38 @@ func TestHostName(t *testing.T) {
 		t.Error("IsHostName: a trailing dot is allowed, one label is not")
 	}
 }
+
+func TestIsHostHeader(t *testing.T) {
+	tests := []struct {
+		h    string
+		want bool
+	}{
+		{"example.com", true},
+		{"example.com:8080", true},
+		{"localhost", true},
+		{"203.0.113.7", true},
+		{"203.0.113.7:80", true},
+		{"[2001:db8::1]", true},
+		{"[2001:db8::1]:443", true},
+		{"example.com:65535", true},
+		{"", false},
+		{"example.com:", false},
+		{"example.com:0", false},
+		{"example.com:65536", false},
+		{"example.com:+80", false},
+		{"https://example.com", false},
+		{"example.com/app", false},
+		{"bad host", false},
+		{"*.example.com", false},
+		{"2001:db8::1", false},   // IPv6 needs brackets.
+		{"[203.0.113.7]", false}, // IPv4 does not take them.
+		{"[2001:db8::1", false},
+		{"[fe80::1%eth0]", false},
+		{"a:b:c", false},
+	}
+	for _, tc := range tests {
+		if got := IsHostHeader(tc.h); got != tc.want {
+			t.Errorf("IsHostHeader(%q) = %v; want %v", tc.h, got, tc.want)
+		}
+	}
+}

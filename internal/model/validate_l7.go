@@ -55,6 +55,8 @@ func ValidateRule(r *Rule) error {
 		return apierr.New(apierr.MissingParameter, "ServerNameIndication is required when ServerNameIndicationSwitch is ON")
 	case r.ServerNameIndication != "" && ValidateHost("ServerNameIndication", r.ServerNameIndication) != nil:
 		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
+	case r.ForwardHost != "default" && !IsHostHeader(r.ForwardHost):
+		return apierr.New(apierr.InvalidParameterValue, "ForwardHost %q must be \"default\" (the client's Host) or the Host to send to origins: a host name or IP address, optionally with \":port\" (1-65535), without scheme or path", r.ForwardHost)
 	case r.ForcedRedirect != "" && !strings.HasPrefix(r.ForcedRedirect, "https:"):
 		return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect must be \"https:\" or an https:// address, not %q", r.ForcedRedirect)
 	}

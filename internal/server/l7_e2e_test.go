@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -321,6 +323,29 @@ func TestHTTPListenerCarriesRequests(t *testing.T) {
 	}
 	if got := wsRoundTrip(t, addr, "www.e2e.test", "/ws"); got != "hello" {
 		t.Errorf("WebSocket echo: got %q; want hello", got)
+	}
+}
+
+// TestForwardHostSentToOrigin checks that origins receive ForwardHost,
+// port included, as the Host header, and that a value which cannot be a
+// Host is refused: net/http would send it as an empty Host.
+func TestForwardHostSentToOrigin(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	a := echoOrigin(t, l7Origins, "a")
+	ids := n.realServers(a.Addr())
+	listener, port := n.httpListener(proxy, ip)
+	n.domain(listener, "www.e2e.test", "", "")
+	err := n.Call(n.c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.e2e.test", "Path": "/url",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForwardHost": "https://backend.internal"}, nil)
+	if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
+		t.Errorf("ForwardHost https://backend.internal: got %v; want InvalidParameterValue", err)
+	}
+	n.rule(listener, "www.e2e.test", "/", map[string]any{"ForwardHost": "backend.internal:8080"}, map[string]netip.AddrPort{ids[0]: a})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	_, body := request(t, pinnedClient(addr, nil), "http://"+addr.String(), "www.e2e.test", "/", nil)
+	if got := parse(t, body).Host; got != "backend.internal:8080" {
+		t.Errorf("origin saw Host %q; want backend.internal:8080", got)
 	}
 }
 
