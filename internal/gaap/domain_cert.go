@@ -32,17 +32,24 @@ func (c certChoice) apply(tx *resource.Tx, l *model.Listener, d *model.Domain, c
 	return c.applyClient(tx, l, d, creating)
 }
 
+// applyServer sets d's server certificate. A certificate the domain keeps
+// is checked again like a new one: ModifyDomain may have renamed the
+// domain to a name the certificate does not cover.
 func (c certChoice) applyServer(tx *resource.Tx, d *model.Domain, creating bool) error {
+	id := c.server
+	if id == nil && !creating && d.CertificateID != "" && d.CertificateID != certDefault {
+		id = &d.CertificateID
+	}
 	switch {
-	case c.server == nil && creating, c.server != nil && *c.server == certDefault:
+	case id == nil && creating, id != nil && *id == certDefault:
 		d.CertificateID = certDefault
-	case c.server != nil:
-		cert, err := certOfType(tx, "CertificateId", *c.server, model.CertServer)
+	case id != nil:
+		cert, err := certOfType(tx, "CertificateId", *id, model.CertServer)
 		if err != nil {
 			return err
 		}
 		if !model.CertificateMatchesHost(cert.Content, d.Host) {
-			return apierr.New(apierr.InvalidParameterValueCertificateNotMatchDomain, "certificate %s (%s) is not valid for the domain %q", cert.ID, cert.SubjectCN, d.Host)
+			return apierr.New(apierr.InvalidParameterValueCertificateNotMatchDomain, "certificate %s (%s) is not valid for the domain %q; give a CertificateId that covers it, or default", cert.ID, cert.SubjectCN, d.Host)
 		}
 		d.CertificateID = cert.ID
 	}

@@ -122,3 +122,41 @@ func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {
 	_, err = c.SetAuthentication(auth)
 	wantCode(t, err, "InvalidParameterValue.InvalidCertificateId")
 }
+
+// TestRenameDomainChecksCertificate checks that ModifyDomain checks the
+// server certificate a renamed domain keeps against the new name, as
+// CreateDomain checks it: clients of the new name would fail host name
+// verification.
+func TestRenameDomainChecksCertificate(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t) // example.com, *.example.com
+	cert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	listener := l7Listener(t, api, runningProxy(t, api), cert, 0)
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("www.example.com"), new(cert)
+	if _, err := c.CreateDomain(req); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+
+	rename := func(from, to string, certID *string) error {
+		mod := gaapsdk.NewModifyDomainRequest()
+		mod.ListenerId, mod.OldDomain, mod.NewDomain, mod.CertificateId = new(listener), new(from), new(to), certID
+		_, err := c.ModifyDomain(mod)
+		return err
+	}
+	wantCode(t, rename("www.example.com", "www.other.org", nil), "InvalidParameterValue.CertificateNotMatchDomain")
+	if err := rename("www.example.com", "api.example.com", nil); err != nil { // *.example.com covers it
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "api.example.com")
+	if err := rename("api.example.com", "www.other.org", new("default")); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.other.org")
+	if d := describeDomain(t, c, listener, "www.other.org"); *d.CertificateId != "default" {
+		t.Errorf("got CertificateId %s; want default", *d.CertificateId)
+	}
+}
