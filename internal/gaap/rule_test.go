@@ -214,3 +214,44 @@ func TestRuleForwardHost(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleEncodedPath runs the reference's own CreateRule example, whose
+// Path and CheckParams.Path are URL-encoded ("%2Fimage", "%2F"): paths
+// starting with "%2F" are decoded, literal ones are kept as written.
+func TestRuleEncodedPath(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.bbb.com")
+	c := api.GAAP()
+	var out struct{ RuleId string }
+	err := api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.bbb.com", "Path": "%2Fimage",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 1,
+		"CheckParams": map[string]any{"ConnectTimeout": 4, "Path": "%2F", "Method": "HEAD", "DelayLoop": 39, "StatusCode": []int{300, 100, 400, 200, 500}}}, &out)
+	if err != nil {
+		t.Fatalf("the reference's CreateRule example: %v", err)
+	}
+	waitRule(t, c, out.RuleId)
+	if r := describeRule(t, c, out.RuleId); *r.Path != "/image" || *r.CheckParams.Path != "/" {
+		t.Errorf("got path %q, check path %q; want /image and /", *r.Path, *r.CheckParams.Path)
+	}
+
+	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "/image"))
+	wantCode(t, err, "FailedOperation.RuleAlreadyExisted") // The same path, decoded.
+	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "%2Fbad%zz"))
+	wantCode(t, err, "InvalidParameterValue")
+	literal := createRule(t, c, listener, "www.bbb.com", "/a%20b")
+	if got := *describeRule(t, c, literal).Path; got != "/a%20b" {
+		t.Errorf("got literal path %q; want /a%%20b kept", got)
+	}
+
+	mod := gaapsdk.NewModifyRuleAttributeRequest()
+	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(out.RuleId), new("%2Fv2")
+	mod.CheckParams = &gaapsdk.RuleCheckParams{DelayLoop: new(uint64(39)), ConnectTimeout: new(uint64(4)),
+		Path: new("%2Fhealth"), Method: new("HEAD"), StatusCode: []*uint64{new(uint64(200))}}
+	if _, err := c.ModifyRuleAttribute(mod); err != nil {
+		t.Fatal(err)
+	}
+	waitRule(t, c, out.RuleId)
+	if r := describeRule(t, c, out.RuleId); *r.Path != "/v2" || *r.CheckParams.Path != "/health" {
+		t.Errorf("after modify: got path %q, check path %q; want /v2 and /health", *r.Path, *r.CheckParams.Path)
+	}
+}

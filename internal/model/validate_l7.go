@@ -1,6 +1,7 @@
 package model
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,17 +27,30 @@ func ValidateHost(param, host string) error {
 	return nil
 }
 
-// ValidatePath checks a rule path: absolute, printable, no spaces.
-func ValidatePath(param, path string) error {
-	if !strings.HasPrefix(path, "/") || len(path) > maxPathLen || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return apierr.New(apierr.InvalidParameterValue, "%s %q must start with '/', have at most %d characters and contain no spaces", param, path, maxPathLen)
+// ParsePath checks a rule or health-check path (absolute, printable, no
+// spaces) and returns it decoded. The reference's own examples send paths
+// URL-encoded ("%2Fimage", "%2F"), SDK users send them as they are. A
+// literal path starts with '/', so only a value starting with an encoded
+// one is decoded: "/a%20b" is kept as written.
+func ParsePath(param, raw string) (string, error) {
+	path := raw
+	if len(raw) >= 3 && strings.EqualFold(raw[:3], "%2F") {
+		var err error
+		if path, err = url.PathUnescape(raw); err != nil {
+			return "", apierr.New(apierr.InvalidParameterValue, "%s %q starts URL-encoded (%%2F) but is not valid URL encoding", param, raw)
+		}
 	}
-	return nil
+	if !strings.HasPrefix(path, "/") || len(path) > maxPathLen || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "", apierr.New(apierr.InvalidParameterValue, "%s %q must start with '/' (or be URL-encoded, starting with %%2F), have at most %d characters and contain no spaces", param, raw, maxPathLen)
+	}
+	return path, nil
 }
 
-// ValidateRule checks the enums and the health check of a rule.
+// ValidateRule checks the enums and the health check of a rule, and
+// decodes its URL-encoded paths in place (ParsePath).
 func ValidateRule(r *Rule) error {
-	if err := ValidatePath("Path", r.Path); err != nil {
+	var err error
+	if r.Path, err = ParsePath("Path", r.Path); err != nil {
 		return err
 	}
 	checks := []error{
@@ -69,7 +83,8 @@ func DefaultCheck(domain string) CheckParams {
 }
 
 // ValidateCheck checks RuleCheckParams: DelayLoop 5-300 s, ConnectTimeout
-// 2-60 s and shorter than DelayLoop, HEAD or GET, status classes.
+// 2-60 s and shorter than DelayLoop, HEAD or GET, status classes; the path
+// is decoded as ParsePath does.
 func ValidateCheck(c *CheckParams) error {
 	switch {
 	case c.DelayLoop < 5 || c.DelayLoop > 300:
@@ -90,7 +105,8 @@ func ValidateCheck(c *CheckParams) error {
 			return apierr.New(apierr.InvalidParameterValue, "CheckParams.StatusCode %d must be one of 100, 200, 300, 400, 500", code)
 		}
 	}
-	if err := ValidatePath("CheckParams.Path", c.Path); err != nil {
+	var err error
+	if c.Path, err = ParsePath("CheckParams.Path", c.Path); err != nil {
 		return err
 	}
 	return l7Enum("CheckParams.Method", c.Method, "HEAD", "GET")

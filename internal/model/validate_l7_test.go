@@ -1,0 +1,30 @@
+package model
+
+import "testing"
+
+func TestParsePath(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"/", "/", true},
+		{"/image", "/image", true},
+		{"%2Fimage", "/image", true}, // The reference's example.
+		{"%2f", "/", true},
+		{"%2Fa%2Fb%3Fc", "/a/b?c", true},
+		{"/a%20b", "/a%20b", true}, // Literal: kept as written.
+		{"/a%zz", "/a%zz", true},
+		{"%2Fa%zz", "", false},
+		{"%2Fa%20b", "", false}, // Decodes to a space.
+		{"image", "", false},
+		{"%252Fimage", "", false}, // Decoded once only.
+		{"/a b", "", false},
+		{"", "", false},
+	}
+	for _, tc := range tests {
+		got, err := ParsePath("Path", tc.raw)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParsePath(%q) = %q, %v; want %q, ok %v", tc.raw, got, err, tc.want, tc.ok)
+		}
+	}
+}
