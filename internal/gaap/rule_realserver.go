@@ -50,7 +50,7 @@ func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSet
 		if rs.Type() != r.RealServerType {
 			return nil, cloudapi.Invalid(param+"RealServerId", "origin %s is of type %s; rule %s takes %s origins", rs.ID, rs.Type(), r.ID, r.RealServerType)
 		}
-		if b.RealServerIP != nil && *b.RealServerIP != "" && *b.RealServerIP != rs.Address {
+		if b.RealServerIP != nil && *b.RealServerIP != "" && !rs.HasAddress(*b.RealServerIP) {
 			return nil, cloudapi.Invalid(param+"RealServerIP", "%q is not the address of origin %s (%s)", *b.RealServerIP, rs.ID, rs.Address)
 		}
 		bound, err := boundIn(param, rs.ID, b)

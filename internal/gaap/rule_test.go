@@ -255,3 +255,43 @@ func TestRuleEncodedPath(t *testing.T) {
 		t.Errorf("after modify: got path %q, check path %q; want /v2 and /health", *r.Path, *r.CheckParams.Path)
 	}
 }
+
+// TestRuleBindAddressAsRegistered checks that BindRuleRealServers accepts
+// RealServerIP spelled as the user registered the origin, as
+// BindListenerRealServers does: origins are stored normalised (domains
+// lower-cased, IPv6 compressed) and tools such as Terraform send back
+// what was written.
+func TestRuleBindAddressAsRegistered(t *testing.T) {
+	t.Parallel()
+	api, proxy, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	name := addOrigins(t, c, 0, "name", "Origin.Example.com")[0]
+	v6 := addOrigins(t, c, 0, "v6", "2001:DB8:0:0:0:0:0:1")[0]
+	req := ruleRequest(listener, "www.example.com", "/name")
+	req.RealServerType = new("DOMAIN")
+	resp, err := c.CreateRule(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nameRule := *resp.Response.RuleId
+	waitRule(t, c, nameRule)
+	ipRule := createRule(t, c, listener, "www.example.com", "/ip")
+
+	bind := func(rule string, set ...*gaapsdk.RealServerBindSetReq) error {
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId, req.RealServerBindSet = new(rule), set
+		_, err := c.BindRuleRealServers(req)
+		return err
+	}
+	if err := bind(nameRule, bindOne(name, "Origin.Example.com", 80)); err != nil {
+		t.Errorf("rule, mixed-case domain: %v", err)
+	}
+	wantCode(t, bind(ipRule, bindOne(v6, "2001:db8::2", 80)), "InvalidParameterValue") // Another address.
+	if err := bind(ipRule, bindOne(v6, "2001:DB8:0:0:0:0:0:1", 80)); err != nil {
+		t.Errorf("rule, uncompressed IPv6: %v", err)
+	}
+	tcp := createTCP(t, c, tcpRequest(proxy, 9000))[0]
+	if _, err := c.BindListenerRealServers(bindReq(tcp, bindOne(v6, "2001:DB8:0:0:0:0:0:1", 80))); err != nil {
+		t.Errorf("listener, uncompressed IPv6: %v", err)
+	}
+}

@@ -30,6 +30,15 @@ func (r *RealServer) Type() string {
 	return "IP"
 }
 
+// HasAddress reports whether addr, as a bind set spells it, is the
+// origin's address. The stored address was normalised by ParseOrigin, so
+// addr is too: callers pass back what they registered ("Origin.Example.com",
+// an uncompressed IPv6 address), not what DescribeRealServers shows.
+func (r *RealServer) HasAddress(addr string) bool {
+	norm, _, err := ParseOrigin("RealServerIP", addr, true)
+	return err == nil && norm == r.Address
+}
+
 // ParseOrigin validates an origin address given to AddRealServers and
 // returns it normalised (IPv6 compressed, domain lower-cased) with whether
 // it is a domain name. Loopback, private, link-local, multicast and

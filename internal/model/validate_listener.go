@@ -260,7 +260,7 @@ func (l *Listener) bindOne(p string, sp BindSpec, project int64) (Bound, error) 
 	o := sp.Origin
 	b := Bound{RealServerID: o.ID, Port: sp.Port, Weight: 1}
 	switch {
-	case !strings.EqualFold(strings.TrimSpace(sp.IP), o.Address):
+	case !o.HasAddress(sp.IP):
 		return b, invalid(p+"RealServerIP", "%q is not the address of origin %s (%s)", sp.IP, o.ID, o.Address)
 	case o.Type() != l.RealServerType:
 		return b, invalid(p+"RealServerId", "origin %s is of type %s but the listener's RealServerType is %s", o.ID, o.Type(), l.RealServerType)
