@@ -34,9 +34,14 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 }
 
 // ruleBindings validates the requested origins: each must be the caller's,
-// of the rule's RealServerType, on a valid port, listed once. Weights are
-// 1-100 and default to 1.
+// in the project of the listener's proxy or group, of the rule's
+// RealServerType, on a valid port, listed once. Weights are 1-100 and
+// default to 1.
 func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSetReq) ([]model.Bound, error) {
+	project, err := listenerProject(tx, r.ListenerID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]model.Bound, 0, len(in))
 	for i, b := range in {
 		param := cloudapi.Index("RealServerBindSet", i)
@@ -52,6 +57,9 @@ func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSet
 		}
 		if b.RealServerIP != nil && *b.RealServerIP != "" && !rs.HasAddress(*b.RealServerIP) {
 			return nil, cloudapi.Invalid(param+"RealServerIP", "%q is not the address of origin %s (%s)", *b.RealServerIP, rs.ID, rs.Address)
+		}
+		if err := rs.CheckProject(param+"RealServerId", project); err != nil {
+			return nil, err
 		}
 		bound, err := boundIn(param, rs.ID, b)
 		if err != nil {

@@ -295,3 +295,29 @@ func TestRuleBindAddressAsRegistered(t *testing.T) {
 		t.Errorf("listener, uncompressed IPv6: %v", err)
 	}
 }
+
+// TestRuleBindOtherProject checks that BindRuleRealServers refuses an
+// origin of another project than the listener's proxy, as
+// BindListenerRealServers does and as DescribeRuleRealServers, which does
+// not offer it, implies.
+func TestRuleBindOtherProject(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com") // project 0
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	elsewhere := addOrigins(t, c, 3, "db", "10.3.3.3")[0]
+
+	dreq := gaapsdk.NewDescribeRuleRealServersRequest()
+	dreq.RuleId = new(rule)
+	dresp, err := c.DescribeRuleRealServers(dreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := *dresp.Response.TotalCount; n != 0 {
+		t.Fatalf("got %d bindable origins; want 0 (the only one is in project 3)", n)
+	}
+	req := gaapsdk.NewBindRuleRealServersRequest()
+	req.RuleId, req.RealServerBindSet = new(rule), []*gaapsdk.RealServerBindSetReq{bindOne(elsewhere, "10.3.3.3", 80)}
+	_, err = c.BindRuleRealServers(req)
+	wantCode(t, err, "InvalidParameterValue.RealServerNotBelong")
+}

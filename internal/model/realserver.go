@@ -3,6 +3,8 @@ package model
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
 )
 
 // KindRealServer is the stored kind of RealServer.
@@ -37,6 +39,16 @@ func (r *RealServer) Type() string {
 func (r *RealServer) HasAddress(addr string) bool {
 	norm, _, err := ParseOrigin("RealServerIP", addr, true)
 	return err == nil && norm == r.Address
+}
+
+// CheckProject refuses binding the origin to a listener or rule whose
+// proxy or group is in another project: origins are offered for binding
+// by project (Describe*RealServers), and binding enforces the same.
+func (r *RealServer) CheckProject(param string, project int64) error {
+	if r.ProjectID != project {
+		return apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%s: origin %s is in project %d, the proxy or group in project %d", param, r.ID, r.ProjectID, project)
+	}
+	return nil
 }
 
 // ParseOrigin validates an origin address given to AddRealServers and

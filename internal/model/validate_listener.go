@@ -264,8 +264,9 @@ func (l *Listener) bindOne(p string, sp BindSpec, project int64) (Bound, error) 
 		return b, invalid(p+"RealServerIP", "%q is not the address of origin %s (%s)", sp.IP, o.ID, o.Address)
 	case o.Type() != l.RealServerType:
 		return b, invalid(p+"RealServerId", "origin %s is of type %s but the listener's RealServerType is %s", o.ID, o.Type(), l.RealServerType)
-	case o.ProjectID != project:
-		return b, apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%sRealServerId: origin %s is in project %d, the listener's proxy in project %d", p, o.ID, o.ProjectID, project)
+	}
+	if err := o.CheckProject(p+"RealServerId", project); err != nil {
+		return b, err
 	}
 	if err := CheckOriginPort(p+"RealServerPort", sp.Port); err != nil {
 		return b, err
