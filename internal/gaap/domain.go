@@ -18,16 +18,13 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		return nil, err
 	}
 	h3 := cloudapi.Value(req.Http3Supported)
-	if h3 != 0 && h3 != 1 {
-		return nil, cloudapi.Invalid("Http3Supported", "must be 0 or 1, not %d", h3)
-	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		l, err := operableL7Listener(tx, *req.ListenerId)
 		if err != nil {
 			return err
 		}
-		if h3 == 1 && l.Protocol != model.HTTPS {
-			return cloudapi.Invalid("Http3Supported", "HTTP/3 needs an HTTPS listener; %s is HTTP", l.ID)
+		if err := l.CheckDomainHTTP3(h3); err != nil {
+			return err
 		}
 		all, err := listenerDomains(tx, l.ID)
 		if err != nil {

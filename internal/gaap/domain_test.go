@@ -160,3 +160,51 @@ func TestRenameDomainChecksCertificate(t *testing.T) {
 		t.Errorf("got CertificateId %s; want default", *d.CertificateId)
 	}
 }
+
+// TestDomainHTTP3NeedsListenerHTTP3 checks that a domain asks for HTTP/3
+// only on an HTTPS listener created with it: the listener's flag opens the
+// UDP port and cannot change later, so elsewhere DescribeRules would show
+// HTTP/3 on that no client could ever use.
+func TestDomainHTTP3NeedsListenerHTTP3(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	cert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	proxy := runningProxy(t, api)
+	var h3 struct{ ListenerId string }
+	err := api.Call(c, "CreateHTTPSListener", map[string]any{"ProxyId": proxy, "ListenerName": "h3", "Port": nextPort.Add(1),
+		"CertificateId": cert, "ForwardProtocol": "HTTP", "AuthType": 0, "Http3Supported": 1}, &h3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { pace(); return listenerStatus(t, c, h3.ListenerId, true) == 0 }, "listener not running")
+
+	for _, tc := range []struct{ name, listener, code string }{
+		{"HTTP", l7Listener(t, api, proxy, "", 0), "InvalidParameterValue"},
+		{"HTTPS without HTTP/3", l7Listener(t, api, proxy, cert, 0), "InvalidParameterValue"},
+		{"HTTPS with HTTP/3", h3.ListenerId, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := api.Call(c, "CreateDomain", map[string]any{"ListenerId": tc.listener, "Domain": "www.example.com", "Http3Supported": 1}, nil)
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				DomainRuleSet []struct{ Http3Supported int64 }
+			}
+			if err := api.Call(c, "DescribeRules", map[string]any{"ListenerId": tc.listener}, &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.DomainRuleSet) != 1 || out.DomainRuleSet[0].Http3Supported != 1 {
+				t.Errorf("got %+v; want one domain with Http3Supported 1", out.DomainRuleSet)
+			}
+		})
+	}
+	err = api.Call(c, "CreateDomain", map[string]any{"ListenerId": h3.ListenerId, "Domain": "a.example.com", "Http3Supported": 2}, nil)
+	wantCode(t, err, "InvalidParameterValue")
+}

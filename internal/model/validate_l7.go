@@ -27,6 +27,23 @@ func ValidateHost(param, host string) error {
 	return nil
 }
 
+// CheckDomainHTTP3 checks a domain's Http3Supported against its listener
+// l. HTTP/3 is served per listener, on a UDP port taken at creation and
+// never opened later, so a domain can have it only on an HTTPS listener
+// created with it; anywhere else the flag would be shown but not served.
+func (l *Listener) CheckDomainHTTP3(h3 int64) error {
+	if err := CheckSwitch("Http3Supported", h3); err != nil || h3 == 0 {
+		return err
+	}
+	switch {
+	case l.Protocol != HTTPS:
+		return invalid("Http3Supported", "HTTP/3 needs an HTTPS listener; %s is HTTP", l.ID)
+	case l.Http3Supported != 1:
+		return invalid("Http3Supported", "listener %s was created without HTTP/3, which cannot be turned on afterwards; its domains cannot serve HTTP/3", l.ID)
+	}
+	return nil
+}
+
 // ParsePath checks a rule or health-check path (absolute, printable, no
 // spaces) and returns it decoded. The reference's own examples send paths
 // URL-encoded ("%2Fimage", "%2F"), SDK users send them as they are. A
