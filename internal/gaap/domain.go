@@ -167,6 +167,9 @@ func checkNewHost(all []*model.Domain, listenerID, host string) error {
 }
 
 // renameDomain moves the rules and error pages of a domain to its new name.
+// A rule health-checking the old name (the default) checks the new one:
+// ModifyRuleAttribute cannot change the check domain, so the rename is
+// the only moment to keep it a name the listener serves.
 func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost string) error {
 	rules, err := domainRules(tx, listenerID, oldHost)
 	if err != nil {
@@ -174,6 +177,9 @@ func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost string) error {
 	}
 	for _, r := range rules {
 		r.Domain = newHost
+		if strings.EqualFold(r.Check.Domain, oldHost) {
+			r.Check.Domain = newHost
+		}
 		if err := tx.Put(r); err != nil {
 			return err
 		}

@@ -208,3 +208,34 @@ func TestDomainHTTP3NeedsListenerHTTP3(t *testing.T) {
 	err = api.Call(c, "CreateDomain", map[string]any{"ListenerId": h3.ListenerId, "Domain": "a.example.com", "Http3Supported": 2}, nil)
 	wantCode(t, err, "InvalidParameterValue")
 }
+
+// TestRenameDomainMovesCheckDomain checks that a rename moves the health
+// check domain of the rules that checked the old name (the default), and
+// only theirs: ModifyRuleAttribute cannot change it afterwards.
+func TestRenameDomainMovesCheckDomain(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	byDefault := createRule(t, c, listener, "www.example.com", "/")
+	req := ruleRequest(listener, "www.example.com", "/own")
+	req.CheckParams = &gaapsdk.RuleCheckParams{DelayLoop: new(uint64(5)), ConnectTimeout: new(uint64(2)), Path: new("/"),
+		Method: new("HEAD"), StatusCode: []*uint64{new(uint64(200))}, Domain: new("health.example.com")}
+	resp, err := c.CreateRule(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := *resp.Response.RuleId
+	waitRule(t, c, own)
+
+	mod := gaapsdk.NewModifyDomainRequest()
+	mod.ListenerId, mod.OldDomain, mod.NewDomain = new(listener), new("www.example.com"), new("api.example.com")
+	if _, err := c.ModifyDomain(mod); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "api.example.com")
+	for id, want := range map[string]string{byDefault: "api.example.com", own: "health.example.com"} {
+		if r := describeRule(t, c, id); *r.Domain != "api.example.com" || *r.CheckParams.Domain != want {
+			t.Errorf("rule %s: got domain %s, check domain %s; want api.example.com, %s", id, *r.Domain, *r.CheckParams.Domain, want)
+		}
+	}
+}
