@@ -100,7 +100,7 @@ func (s *Service) ModifyCertificate(ctx context.Context, call *cloudapi.Call, re
 			return err
 		}
 		if l.Protocol != model.HTTPS {
-			return apierr.New(apierr.FailedOperationInvalidListenerProtocol, "listener %s is HTTP; certificates exist only on HTTPS listeners", l.ID)
+			return apierr.New(protocolCode(tx.Action), "ListenerId: listener %s is HTTP; certificates exist only on HTTPS listeners", l.ID)
 		}
 		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
 		if err := certs.apply(tx, l, d, false); err != nil {

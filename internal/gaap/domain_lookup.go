@@ -1,7 +1,10 @@
 package gaap
 
 import (
+	"slices"
+
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 )
@@ -13,9 +16,20 @@ func l7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 		return nil, err
 	}
 	if !l.IsL7() {
-		return nil, apierr.New(apierr.FailedOperationInvalidListenerProtocol, "listener %s is %s; domains, rules and error pages exist only on HTTP and HTTPS listeners", id, l.Protocol)
+		return nil, apierr.New(protocolCode(tx.Action), "ListenerId: listener %s is %s; domains, rules and error pages exist only on HTTP and HTTPS listeners", id, l.Protocol)
 	}
 	return l, nil
+}
+
+// protocolCode is the code for a listener of the wrong protocol:
+// FailedOperation.InvalidListenerProtocol where the action's reference
+// lists it, InvalidParameterValue elsewhere, since clients branch on the
+// codes an action documents (docs/api-l7.md).
+func protocolCode(action string) apierr.Code {
+	if slices.Contains(gaapapi.Actions[action].Errors, apierr.FailedOperationInvalidListenerProtocol) {
+		return apierr.FailedOperationInvalidListenerProtocol
+	}
+	return apierr.InvalidParameterValue
 }
 
 // operableL7Listener is l7Listener for changes: the listener and the proxy

@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"maps"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -237,5 +238,45 @@ func TestRenameDomainMovesCheckDomain(t *testing.T) {
 		if r := describeRule(t, c, id); *r.Domain != "api.example.com" || *r.CheckParams.Domain != want {
 			t.Errorf("rule %s: got domain %s, check domain %s; want api.example.com, %s", id, *r.Domain, *r.CheckParams.Domain, want)
 		}
+	}
+}
+
+// TestL7ActionsOnWrongListener checks the code of a domain or rule action
+// given a TCP listener, or ModifyCertificate an HTTP one: the actions
+// that document FailedOperation.InvalidListenerProtocol return it, the
+// others InvalidParameterValue, a code every one of them lists.
+func TestL7ActionsOnWrongListener(t *testing.T) {
+	t.Parallel()
+	api, proxy, http := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	tcp := createTCP(t, c, tcpRequest(proxy, 9100))[0]
+	const protocol = "FailedOperation.InvalidListenerProtocol"
+	domain := map[string]any{"ListenerId": tcp, "Domain": "www.example.com"}
+	with := func(extra map[string]any) map[string]any {
+		out := maps.Clone(domain)
+		maps.Copy(out, extra)
+		return out
+	}
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+		code   string
+	}{
+		{"CreateDomain", domain, protocol},
+		{"ModifyDomain", map[string]any{"ListenerId": tcp, "OldDomain": "www.example.com", "NewDomain": "a.example.com"}, protocol},
+		{"CreateDomainErrorPageInfo", with(map[string]any{"ErrorNos": []int{502}, "Body": "sorry"}), protocol},
+		{"CreateRule", with(map[string]any{"Path": "/", "RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0}), "InvalidParameterValue"},
+		{"DescribeRules", map[string]any{"ListenerId": tcp}, "InvalidParameterValue"},
+		{"DeleteDomain", with(map[string]any{"Force": 0}), "InvalidParameterValue"},
+		{"ModifyCertificate", with(map[string]any{"CertificateId": "default"}), "InvalidParameterValue"},
+		{"SetAuthentication", domain, "InvalidParameterValue"},
+		{"DescribeDomainErrorPageInfo", domain, "InvalidParameterValue"},
+		{"ModifyCertificate", map[string]any{"ListenerId": http, "Domain": "www.example.com", "CertificateId": "default"}, "InvalidParameterValue"},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			err := api.Call(c, tc.action, tc.params, nil)
+			wantDocumented(t, tc.action, err)
+			wantCode(t, err, tc.code)
+		})
 	}
 }

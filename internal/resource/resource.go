@@ -25,6 +25,9 @@ type Tx struct {
 	// RequestID is the call's RequestId; tasks started in this transaction
 	// are named by it.
 	RequestID string
+	// Action is the call's action: where the documented error lists of
+	// actions differ, a shared check picks the code the action lists.
+	Action string
 }
 
 // object constrains PT to a pointer to a model type.

@@ -26,7 +26,7 @@ func View(ctx context.Context, st store.Store, call *cloudapi.Call, fn func(*Tx)
 }
 
 func newTx(t store.Tx, call *cloudapi.Call) *Tx {
-	return &Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID}
+	return &Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID, Action: call.Action}
 }
 
 // translate keeps API errors and hides everything else behind InternalError.
