@@ -82,7 +82,9 @@ func (s *Service) DescribeDomainErrorPageInfo(ctx context.Context, call *cloudap
 }
 
 // DescribeDomainErrorPageInfoByIds returns up to 10 custom error
-// responses by ID; an unknown ID is ResourceNotFound.
+// responses by ID, in the order asked. Its error list has no
+// ResourceNotFound, so unknown IDs are left out, as DescribeSecurityRules
+// leaves them out.
 func (s *Service) DescribeDomainErrorPageInfoByIds(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDomainErrorPageInfoByIdsRequest) (*gaapapi.DescribeDomainErrorPageInfoByIdsResponse, error) {
 	if len(req.ErrorPageIds) == 0 || len(req.ErrorPageIds) > maxErrorPageIDs {
 		return nil, cloudapi.Invalid("ErrorPageIds", "must list 1-%d error page IDs, not %d", maxErrorPageIDs, len(req.ErrorPageIds))
@@ -91,7 +93,10 @@ func (s *Service) DescribeDomainErrorPageInfoByIds(ctx context.Context, call *cl
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
 		for _, id := range req.ErrorPageIds {
 			p, err := resource.Get[model.ErrorPage](tx, id)
-			if err != nil {
+			switch {
+			case apierr.Is(err, apierr.ResourceNotFound):
+				continue
+			case err != nil:
 				return err
 			}
 			pages = append(pages, p)

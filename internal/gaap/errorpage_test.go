@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"slices"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -59,13 +60,33 @@ func TestDomainErrorPages(t *testing.T) {
 		wantCode(t, err, "InvalidParameterValue")
 	})
 
-	byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
-	byIDs.ErrorPageIds = []*string{new(id)}
-	_, err = api.GAAP(xtest.Other).DescribeDomainErrorPageInfoByIds(byIDs)
-	wantCode(t, err, "ResourceNotFound")
-	got, err := c.DescribeDomainErrorPageInfoByIds(byIDs)
-	if err != nil || len(got.Response.ErrorPageSet) != 1 {
-		t.Fatalf("DescribeDomainErrorPageInfoByIds: %v", err)
+	// The action lists no ResourceNotFound: unknown and foreign IDs are
+	// left out of the answer, which keeps the order asked.
+	byIDs := func(c *gaapsdk.Client, ids ...string) []string {
+		t.Helper()
+		req := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
+		for _, id := range ids {
+			req.ErrorPageIds = append(req.ErrorPageIds, new(id))
+		}
+		resp, err := c.DescribeDomainErrorPageInfoByIds(req)
+		if err != nil {
+			t.Fatalf("DescribeDomainErrorPageInfoByIds: %v", err)
+		}
+		var got []string
+		for _, p := range resp.Response.ErrorPageSet {
+			got = append(got, *p.ErrorPageId)
+		}
+		return got
+	}
+	other, err := create("<h1>not found</h1>", 404)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := byIDs(api.GAAP(xtest.Other), id); len(got) != 0 {
+		t.Errorf("another account got %v; want nothing", got)
+	}
+	if got := byIDs(c, other, "errorPage-00000000", id); !slices.Equal(got, []string{other, id}) {
+		t.Errorf("got %v; want [%s %s]", got, other, id)
 	}
 
 	del := gaapsdk.NewDeleteDomainErrorPageInfoRequest()
@@ -73,6 +94,7 @@ func TestDomainErrorPages(t *testing.T) {
 	if _, err := c.DeleteDomainErrorPageInfo(del); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.DescribeDomainErrorPageInfoByIds(byIDs)
-	wantCode(t, err, "ResourceNotFound")
+	if got := byIDs(c, id); len(got) != 0 {
+		t.Errorf("got %v after deleting it; want nothing", got)
+	}
 }

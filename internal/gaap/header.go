@@ -3,6 +3,7 @@ package gaap
 import (
 	"context"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -28,11 +29,15 @@ func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, r
 	return &gaapapi.CreateCustomHeaderResponse{}, err
 }
 
-// DescribeCustomHeader returns the custom headers of a rule.
+// DescribeCustomHeader returns the custom headers of a rule. Its error list
+// has no ResourceNotFound, so an unknown rule is InvalidParameterValue.
 func (s *Service) DescribeCustomHeader(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCustomHeaderRequest) (*gaapapi.DescribeCustomHeaderResponse, error) {
 	var r *model.Rule
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
 		r, err = resource.Get[model.Rule](tx, *req.RuleId)
+		if apierr.Is(err, apierr.ResourceNotFound) {
+			return cloudapi.Invalid("RuleId", "rule %s does not exist", *req.RuleId)
+		}
 		return err
 	})
 	if err != nil {

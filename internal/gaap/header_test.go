@@ -52,6 +52,11 @@ func TestCustomHeaders(t *testing.T) {
 
 	wantCode(t, set(headerParam{"x-forwarded-for", "1.2.3.4"}), "InvalidParameterValue.HitBlacklist")
 	wantCode(t, set(headerParam{"Bad Name", "v"}), "InvalidParameterValue")
+	// DescribeCustomHeader lists no ResourceNotFound: an unknown or foreign
+	// rule is InvalidParameterValue.
 	err := api.Call(api.GAAP(xtest.Other), "DescribeCustomHeader", map[string]any{"RuleId": rule}, &got)
-	wantCode(t, err, "ResourceNotFound")
+	wantCode(t, err, "InvalidParameterValue")
+	err = api.Call(c, "DescribeCustomHeader", map[string]any{"RuleId": "rule-00000000"}, &got)
+	wantDocumented(t, "DescribeCustomHeader", err)
+	wantCode(t, err, "InvalidParameterValue")
 }
