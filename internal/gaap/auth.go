@@ -2,7 +2,6 @@ package gaap
 
 import (
 	"context"
-	"slices"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
@@ -110,15 +109,16 @@ func domainAuthSwitch(param string, v *int64) (int64, error) {
 	return on, nil
 }
 
-// domainTLSOptions checks TLSSupportVersion and TLSCiphers.
+// domainTLSOptions checks SetAuthentication's TLSSupportVersion and
+// TLSCiphers, both optional, by the listener's rules.
 func domainTLSOptions(versions []string, ciphers *string) error {
-	for _, v := range versions {
-		if !slices.Contains([]string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}, v) {
-			return cloudapi.Invalid("TLSSupportVersion", "%q is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", v)
+	if versions != nil {
+		if err := model.CheckTLSVersions(versions); err != nil {
+			return err
 		}
 	}
-	if ciphers != nil && !slices.Contains([]string{"GAAP_TLS_CIPHERS_STRICT", "GAAP_TLS_CIPHERS_GENERAL", "GAAP_TLS_CIPHERS_WIDE"}, *ciphers) {
-		return cloudapi.Invalid("TLSCiphers", "%q is not one of GAAP_TLS_CIPHERS_STRICT, GAAP_TLS_CIPHERS_GENERAL, GAAP_TLS_CIPHERS_WIDE", *ciphers)
+	if ciphers != nil {
+		return model.CheckEnum("TLSCiphers", *ciphers, model.TLSCipherSuites)
 	}
 	return nil
 }

@@ -122,6 +122,13 @@ func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {
 	auth.BasicAuthConfId = new(gaapCert)
 	_, err = c.SetAuthentication(auth)
 	wantCode(t, err, "InvalidParameterValue.InvalidCertificateId")
+
+	// TLS versions as SetTlsVersion checks them: none, or one twice, is refused.
+	// (A raw call: SDK v1.0.162 lacks the field.)
+	for _, versions := range [][]string{{}, {"TLSv1.2", "TLSv1.2"}} {
+		err = api.Call(c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "TLSSupportVersion": versions}, nil)
+		wantCode(t, err, "InvalidParameterValue")
+	}
 }
 
 // TestRenameDomainChecksCertificate checks that ModifyDomain checks the

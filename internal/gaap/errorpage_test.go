@@ -52,6 +52,8 @@ func TestDomainErrorPages(t *testing.T) {
 		wantCode(t, err, "FailedOperation.DomainAlreadyExisted")
 		_, err = create("x", 200)
 		wantCode(t, err, "InvalidParameterValue")
+		_, err = create("x", 404, 404)
+		wantCode(t, err, "InvalidParameterValue")
 		byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
 		for range 11 {
 			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(id))

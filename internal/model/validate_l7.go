@@ -181,9 +181,12 @@ func ValidateErrorPage(e *ErrorPage) error {
 	if len(e.ErrorNos) == 0 {
 		return apierr.New(apierr.InvalidParameterValue, "ErrorNos must list at least one status code")
 	}
-	for _, no := range e.ErrorNos {
+	for i, no := range e.ErrorNos {
 		if no < 400 || no > 599 {
 			return apierr.New(apierr.InvalidParameterValue, "ErrorNos %d must be an error status code (400-599)", no)
+		}
+		if slices.Contains(e.ErrorNos[:i], no) {
+			return apierr.New(apierr.InvalidParameterValue, "ErrorNos lists %d twice", no)
 		}
 	}
 	if e.NewErrorNo != 0 && (e.NewErrorNo < 100 || e.NewErrorNo > 599) {

@@ -111,6 +111,15 @@ func CheckClientIPMethod(v int64, toa bool) error {
 
 // CheckTLS validates SetTlsVersion's parameters.
 func CheckTLS(versions []string, ciphers string) error {
+	if err := CheckTLSVersions(versions); err != nil {
+		return err
+	}
+	return CheckEnum("TLSCiphers", ciphers, TLSCipherSuites)
+}
+
+// CheckTLSVersions validates a TLSSupportVersion list: at least one known
+// version, none twice.
+func CheckTLSVersions(versions []string) error {
 	if len(versions) == 0 {
 		return invalid("TLSSupportVersion", "give at least one of %s", strings.Join(TLSVersions, ", "))
 	}
@@ -122,7 +131,7 @@ func CheckTLS(versions []string, ciphers string) error {
 			return invalid("TLSSupportVersion", "%s is listed twice", v)
 		}
 	}
-	return CheckEnum("TLSCiphers", ciphers, TLSCipherSuites)
+	return nil
 }
 
 // checkHealth validates the health-check timing of a layer-4 listener after
