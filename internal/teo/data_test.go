@@ -108,6 +108,24 @@ func TestTimingL4DataReadsSeries(t *testing.T) {
 	if got := *resp.Data[0].TypeValue[0].Sum; got != 40 {
 		t.Fatalf("rule flux sum = %d; want 40", got)
 	}
+	// Every QueryCondition operator applies to the IDs as strings.
+	for _, c := range []struct {
+		op, value string
+		want      int64
+	}{
+		{"startWith", f.rule[:6], 40}, {"include", f.rule[3:8], 40}, {"endWith", f.rule[len(f.rule)-3:], 40},
+		{"notStartWith", f.rule[:6], 0}, {"notInclude", f.rule[3:8], 0}, {"notEndWith", "zzz", 40},
+	} {
+		resp, err = f.svc.DescribeTimingL4Data(ctx, f.call, req(teoapi.QueryCondition{Key: new("ruleId"), Operator: new(c.op), Value: []string{c.value}}))
+		must(t, err)
+		if got := *resp.Data[0].TypeValue[0].Sum; got != c.want {
+			t.Errorf("ruleId %s %q: flux sum = %d; want %d", c.op, c.value, got, c.want)
+		}
+	}
+	_, err = f.svc.DescribeTimingL4Data(ctx, f.call, req(teoapi.QueryCondition{Key: new("ruleId"), Operator: new("like"), Value: []string{"x"}}))
+	if !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Errorf("operator like: %v; want InvalidParameterValue", err)
+	}
 	// ProxyIds selects instances: naming one twice counts it once.
 	twice := req()
 	twice.ProxyIds = []string{f.proxy, f.proxy}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -12,17 +13,32 @@ import (
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 )
 
-// condition is a checked QueryCondition on proxyId or ruleId.
+// condition is a checked QueryCondition on proxyId or ruleId: an ID is
+// kept when match holds for one of values, or for none when negate.
 type condition struct {
 	key    string
+	match  func(id, value string) bool
 	negate bool
 	values []string
 }
 
-func (c condition) keep(id string) bool { return slices.Contains(c.values, id) != c.negate }
+func (c condition) keep(id string) bool {
+	return slices.ContainsFunc(c.values, func(v string) bool { return c.match(id, v) }) != c.negate
+}
 
-// timingConditions checks Filters: keys proxyId and ruleId with equals or
-// notEquals (the other operators make no sense for IDs and are refused).
+// operators are QueryCondition's operators; "not" forms negate.
+var operators = map[string]struct {
+	match  func(id, value string) bool
+	negate bool
+}{
+	"equals": {func(id, v string) bool { return id == v }, false}, "notEquals": {func(id, v string) bool { return id == v }, true},
+	"include": {strings.Contains, false}, "notInclude": {strings.Contains, true},
+	"startWith": {strings.HasPrefix, false}, "notStartWith": {strings.HasPrefix, true},
+	"endWith": {strings.HasSuffix, false}, "notEndWith": {strings.HasSuffix, true},
+}
+
+// timingConditions checks Filters: keys proxyId and ruleId, with any of
+// QueryCondition's operators, applied to the IDs as strings.
 func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
 	out := make([]condition, len(in))
 	for i, c := range in {
@@ -30,10 +46,11 @@ func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
 		if key != "proxyId" && key != "ruleId" {
 			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Key", i), "%q is not proxyId or ruleId", key)
 		}
-		if op != "equals" && op != "notEquals" {
-			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Operator", i), "%q: only equals and notEquals apply to %s", op, key)
+		o, ok := operators[op]
+		if !ok {
+			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Operator", i), "%q is not equals, notEquals, include, notInclude, startWith, notStartWith, endWith or notEndWith", op)
 		}
-		out[i] = condition{key: key, negate: op == "notEquals", values: c.Value}
+		out[i] = condition{key: key, match: o.match, negate: o.negate, values: c.Value}
 	}
 	return out, nil
 }
