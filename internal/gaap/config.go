@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/opengaap/opengaap/internal/model"
 )
 
 // Config is the operator's configuration of the GAAP service. Every field
@@ -40,6 +42,16 @@ type Config struct {
 	// MaxProxiesPerGroup bounds the proxies of one group
 	// (FailedOperation.LimitNumofProxiesInGroup).
 	MaxProxiesPerGroup int `json:"maxProxiesPerGroup,omitempty"`
+}
+
+// clientIPMethods are the ClientIPMethod values proxies and groups offer
+// (ProxyInfo, ProxyGroupDetail): Proxy Protocol always, TOA where the data
+// plane writes it.
+func (c Config) clientIPMethods() []int64 {
+	if c.TOA {
+		return []int64{model.ClientIPTOA, model.ClientIPProxyProtocol}
+	}
+	return []int64{model.ClientIPProxyProtocol}
 }
 
 // Region is one access or origin region of the catalogue.

@@ -136,7 +136,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 		DnsDefaultIp: optional(g.DnsDefaultIP), Domain: optional(g.Domain),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
 		GroupId: new(g.ID), TagSet: tagsOut(g.Tags), PolicyId: optional(g.PolicyID), Version: new(groupVersion),
-		ClientIPMethod: []int64{0, 1}, IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),
+		ClientIPMethod: s.cfg.clientIPMethods(), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),
 		Http3Supported: new(g.Http3Supported), FeatureBitmap: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
 	}}, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -47,6 +48,9 @@ func TestTCPListenerTOAThroughAPI(t *testing.T) {
 	if m := dr.Response.ListenerSet[0].ClientIPMethod; m == nil || *m != 0 {
 		t.Errorf("Describe: ClientIPMethod %v; want 0", m)
 	}
+	if got := proxyClientIPMethods(t, n, proxy); got != "[0 1]" {
+		t.Errorf("the proxy offers ClientIPMethod %s; want [0 1]", got)
+	}
 }
 
 // TestTCPListenerTOARefusedWithout: a server that cannot (here: must not)
@@ -59,6 +63,9 @@ func TestTCPListenerTOARefusedWithout(t *testing.T) {
 		"Ports": []int{edgetest.FreePort(t, ip)}, "Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 0, "HealthCheck": 0}, nil)
 	if err == nil || !strings.Contains(err.Error(), "InvalidParameterValue") || !strings.Contains(err.Error(), "TOA") {
 		t.Errorf("create with TOA: %v; want InvalidParameterValue naming TOA", err)
+	}
+	if got := proxyClientIPMethods(t, n, proxy); got != "[1]" {
+		t.Errorf("the proxy offers ClientIPMethod %s; want [1]", got)
 	}
 }
 
@@ -121,4 +128,21 @@ func wantTOA(t *testing.T, wire *edgetest.Wire, client netip.AddrPort) {
 	if !edgetest.CarriesTOA(segs, client) {
 		t.Errorf("no handshake to the origin carried TOA %s (%d segments, handshake ACKs %+v)", client, len(segs), edgetest.HandshakeACKs(segs))
 	}
+}
+
+// proxyClientIPMethods is the ClientIPMethod list DescribeProxies shows
+// for proxy, as "[0 1]".
+func proxyClientIPMethods(t *testing.T, n *node, proxy string) string {
+	t.Helper()
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.ProxyIds = []*string{&proxy}
+	resp, err := n.c.DescribeProxies(req)
+	if err != nil || len(resp.Response.ProxySet) != 1 {
+		t.Fatalf("DescribeProxies %s: %v", proxy, err)
+	}
+	var out []int64
+	for _, m := range resp.Response.ProxySet[0].ClientIPMethod {
+		out = append(out, *m)
+	}
+	return fmt.Sprint(out)
 }
