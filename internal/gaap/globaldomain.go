@@ -26,14 +26,11 @@ var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
 // gd-xxxxxxxx.<DomainSuffix> that resolves to DefaultValue until DNS
 // records send some countries to proxies.
 func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateGlobalDomainRequest) (*gaapapi.CreateGlobalDomainResponse, error) {
-	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
-		ProjectID: cloudapi.Value(req.ProjectId), Status: model.GlobalEnabled, Tags: tagsIn(req.TagSet)}
-	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
+	g, err := s.newGlobalDomain(req)
+	if err != nil {
 		return nil, err
 	}
-	g.Domain = "gd-" + strings.TrimPrefix(g.ID, model.PrefixGlobalDomain+"-")
-	g.FullDomain = g.Domain + "." + s.cfg.DomainSuffix
-	err := s.update(ctx, call, func(tx *resource.Tx) error {
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		_, total, err := resource.List[model.GlobalDomain](tx, store.Query{Limit: 1})
 		if err != nil {
 			return err
@@ -47,6 +44,24 @@ func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	return &gaapapi.CreateGlobalDomainResponse{DomainId: new(g.ID)}, nil
+}
+
+// newGlobalDomain validates a CreateGlobalDomain request into the domain
+// to store.
+func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*model.GlobalDomain, error) {
+	project := cloudapi.Value(req.ProjectId)
+	if err := model.ValidateProjectID(project); err != nil {
+		return nil, err
+	}
+	tags := tagsIn(req.TagSet)
+	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
+		ProjectID: project, Status: model.GlobalEnabled, Tags: tags}
+	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
+		return nil, err
+	}
+	g.Domain = "gd-" + strings.TrimPrefix(g.ID, model.PrefixGlobalDomain+"-")
+	g.FullDomain = g.Domain + "." + s.cfg.DomainSuffix
+	return g, nil
 }
 
 // setGlobalAttrs validates and applies DefaultValue and Alias when given.
@@ -127,6 +142,9 @@ func globalDomainOut(g *model.GlobalDomain) gaapapi.Domain {
 // ModifyGlobalDomainAttribute changes the project, alias and default
 // entry of a global domain.
 func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGlobalDomainAttributeRequest) (*gaapapi.ModifyGlobalDomainAttributeResponse, error) {
+	if err := model.ValidateProjectID(cloudapi.Value(req.ProjectId)); err != nil {
+		return nil, err
+	}
 	err := s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
 		g.ProjectID = cloudapi.ValueOr(req.ProjectId, g.ProjectID)
 		return setGlobalAttrs(g, req.DefaultValue, req.Alias)

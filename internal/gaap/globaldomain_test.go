@@ -131,6 +131,34 @@ func TestGlobalDomain(t *testing.T) {
 	}
 }
 
+// TestGlobalDomainRefusedParameters checks that a global domain is held to
+// the rules every other resource's create and modify follow.
+func TestGlobalDomainRefusedParameters(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var created struct{ DomainId string }
+	if err := api.Call(api.GAAP(), "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, action string
+		params       map[string]any
+		code         string
+	}{
+		// -1 means "every project" in listings; no resource belongs to it.
+		{"create in a negative project", "CreateGlobalDomain", map[string]any{"ProjectId": -7, "DefaultValue": "1.2.3.4"}, "InvalidParameterValue"},
+		{"move to a negative project", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": -1}, "InvalidParameterValue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, api.Call(api.GAAP(), tc.action, tc.params, new(map[string]any)), tc.code)
+		})
+	}
+	if got := oneGlobalDomain(t, api, created.DomainId).ProjectId; got != 0 {
+		t.Errorf("refused modification moved the domain to project %d; want 0", got)
+	}
+}
+
 func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
 	c := api.GAAP()
 	var mapping struct {
