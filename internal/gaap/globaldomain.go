@@ -53,7 +53,10 @@ func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*mode
 	if err := model.ValidateProjectID(project); err != nil {
 		return nil, err
 	}
-	tags := tagsIn(req.TagSet)
+	tags, err := validTags(req.TagSet)
+	if err != nil {
+		return nil, err
+	}
 	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
 		ProjectID: project, Status: model.GlobalEnabled, Tags: tags}
 	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {

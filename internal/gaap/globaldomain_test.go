@@ -147,6 +147,10 @@ func TestGlobalDomainRefusedParameters(t *testing.T) {
 	}{
 		// -1 means "every project" in listings; no resource belongs to it.
 		{"create in a negative project", "CreateGlobalDomain", map[string]any{"ProjectId": -7, "DefaultValue": "1.2.3.4"}, "InvalidParameterValue"},
+		// Not in CreateGlobalDomain's error list, which names no
+		// parameter error at all: the code CreateProxy and CreateProxyGroup give.
+		{"tag without a key", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4",
+			"TagSet": []tagPair{{"", "v"}}}, "InvalidParameterValue.InvalidTags"},
 		{"move to a negative project", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": -1}, "InvalidParameterValue"},
 	}
 	for _, tc := range tests {

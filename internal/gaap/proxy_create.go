@@ -17,6 +17,10 @@ import (
 // CreateProxy creates a proxy (or clones ClonedProxyId's settings) and
 // gives it an access IP. The proxy is CREATING until the data plane has it.
 func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyRequest) (*gaapapi.CreateProxyResponse, error) {
+	tags, err := validTags(req.TagSet)
+	if err != nil {
+		return nil, err
+	}
 	p := &model.Proxy{
 		Base:             model.Base{ID: model.NewID(model.PrefixProxy)},
 		Name:             *req.ProxyName,
@@ -31,9 +35,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		NetworkType:      cmp.Or(trimmed(req.NetworkType), "normal"),
 		PackageType:      cmp.Or(trimmed(req.PackageType), "Thunder"),
 		Status:           model.ProxyCreating,
-		Tags:             tagsIn(req.TagSet),
+		Tags:             tags,
 	}
-	err := s.update(ctx, call, func(tx *resource.Tx) error {
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		if err := tx.ClaimToken("CreateProxy", trimmed(req.ClientToken)); err != nil {
 			return err
 		}

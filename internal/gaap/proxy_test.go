@@ -50,6 +50,7 @@ func TestCreateProxyParameters(t *testing.T) {
 		{"bad ip version", func(r map[string]any) { r["IPAddressVersion"] = "IPv5" }, "InvalidParameterValue"},
 		{"ip version in lower case", func(r map[string]any) { r["IPAddressVersion"] = "ipv4" }, ""},
 		{"unknown group", func(r map[string]any) { r["GroupId"] = "lg-nothere0" }, "ResourceNotFound"},
+		{"tag without a key", func(r map[string]any) { r["TagSet"] = []tagPair{{"", "v"}} }, "InvalidParameterValue.InvalidTags"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
