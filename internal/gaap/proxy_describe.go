@@ -85,7 +85,9 @@ func checkProxyQuery(req *gaapapi.DescribeProxiesRequest, ids []string) error {
 	case len(ids) > maxProxyIDs:
 		return apierr.New(apierr.InvalidParameterValue, "at most %d ProxyIds may be given", maxProxyIDs)
 	case len(ids) > 0 && len(req.Filters) > 0:
-		return apierr.New(apierr.InvalidParameterConflictParameters, "ProxyIds (InstanceIds) and Filters cannot be combined")
+		// InvalidParameter.ConflictParameters would say it better, but
+		// DescribeProxies' error list names only InvalidParameter.
+		return apierr.New(apierr.InvalidParameter, "ProxyIds (InstanceIds) and Filters cannot be combined")
 	case len(req.TagSet) > maxTagFilters:
 		return apierr.New(apierr.InvalidParameterValue, "at most %d tags may be given in TagSet", maxTagFilters)
 	case req.Order != nil && *req.Order != "asc" && *req.Order != "desc":

@@ -122,3 +122,16 @@ func TestDescribeProxiesPagingAndOrder(t *testing.T) {
 	_, err = api.GAAP().DescribeProxies(req)
 	wantCode(t, err, "InvalidParameterValue")
 }
+
+// TestDescribeProxiesIDsWithFilters checks that the documented conflict of
+// ProxyIds and Filters answers a code of DescribeProxies' own error list.
+func TestDescribeProxiesIDsWithFilters(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.ProxyIds = sdkIDs("link-00000000")
+	req.Filters = []*gaapsdk.Filter{{Name: new("ProjectId"), Values: []*string{new("0")}}}
+	_, err := api.GAAP().DescribeProxies(req)
+	wantDocumented(t, "DescribeProxies", err)
+	wantCode(t, err, "InvalidParameter")
+}
