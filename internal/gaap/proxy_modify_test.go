@@ -76,6 +76,12 @@ func TestModifyProxiesAttributeAndProject(t *testing.T) {
 			_, err := c.ModifyProxiesProject(proj)
 			return err
 		}, "FailedOperation.DuplicatedRequest"},
+		{"token over 64 characters", func() error {
+			r := gaapsdk.NewModifyProxiesProjectRequest()
+			r.ProxyIds, r.ProjectId, r.ClientToken = sdkIDs(a), new(int64(1)), new(strings.Repeat("t", 65))
+			_, err := c.ModifyProxiesProject(r)
+			return err
+		}, "InvalidParameterValue"},
 		{"other account", func() error {
 			r := gaapsdk.NewModifyProxiesProjectRequest()
 			r.ProxyIds, r.ProjectId = sdkIDs(a), new(int64(1))

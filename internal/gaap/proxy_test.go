@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -50,6 +51,9 @@ func TestCreateProxyParameters(t *testing.T) {
 		{"bad ip version", func(r map[string]any) { r["IPAddressVersion"] = "IPv5" }, "InvalidParameterValue"},
 		{"ip version in lower case", func(r map[string]any) { r["IPAddressVersion"] = "ipv4" }, ""},
 		{"unknown group", func(r map[string]any) { r["GroupId"] = "lg-nothere0" }, "ResourceNotFound"},
+		{"client token of 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 64) }, ""},
+		{"client token over 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 65) }, "InvalidParameterValue"},
+		{"client token not ASCII", func(r map[string]any) { r["ClientToken"] = "tökén" }, "InvalidParameterValue"},
 		{"tag without a key", func(r map[string]any) { r["TagSet"] = []tagPair{{"", "v"}} }, "InvalidParameterValue.InvalidTags"},
 	}
 	for _, tc := range tests {

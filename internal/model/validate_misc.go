@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Limits of security policies and global domains (docs/api-misc.md).
@@ -17,7 +18,25 @@ const (
 	MaxGlobalDomains = 500
 	// MaxAliasLen bounds a global domain's Alias.
 	MaxAliasLen = 128
+	// MaxClientTokenLen bounds an idempotency token: "最大值不超过64个ASCII字符"
+	// in every action that takes one.
+	MaxClientTokenLen = 64
 )
+
+// ValidateClientToken checks an idempotency token: at most
+// MaxClientTokenLen ASCII characters. Tencent refuses any other, so a
+// client must not learn to send one here.
+func ValidateClientToken(token string) error {
+	for _, r := range token {
+		if r > unicode.MaxASCII {
+			return invalid("ClientToken", "%q is not ASCII", r)
+		}
+	}
+	if len(token) > MaxClientTokenLen {
+		return invalid("ClientToken", "has %d characters; at most %d are allowed", len(token), MaxClientTokenLen)
+	}
+	return nil
+}
 
 // ParseSecurityAction checks an ACCEPT/DROP action. Case is ignored
 // because the reference's own example sends "Accept".

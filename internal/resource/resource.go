@@ -120,11 +120,12 @@ func (tx *Tx) StartTask(action string, objects ...string) (string, error) {
 	return t.ID, tx.Insert(t)
 }
 
-// ClaimToken records a client idempotency token for the caller;
-// a replayed token is FailedOperation.DuplicatedRequest.
+// ClaimToken checks and records a client idempotency token for the
+// caller; a replayed token is FailedOperation.DuplicatedRequest. Every
+// action taking a ClientToken comes here, so its rule is checked here.
 func (tx *Tx) ClaimToken(action, token string) error {
-	if token == "" {
-		return nil
+	if err := model.ValidateClientToken(token); err != nil || token == "" {
+		return err
 	}
 	err := tx.Store.Claim("clienttoken/"+tx.Account, token)
 	if errors.Is(err, store.ErrConflict) {
