@@ -16,14 +16,15 @@ func paging(offset, limit *int64, maxLimit int) (int, int, error) {
 	return cloudapi.Paging(offset, limit, maxLimit, apierr.InvalidParameterValue)
 }
 
-// sortBy sorts stably by cmp, descending when desc.
+// sortBy sorts items, which come in creation order, stably by cmp;
+// desc reverses the whole result, so ties (CreateTime has whole seconds)
+// are newest first as in pageByCreation's descending order, and a page
+// of a filtered listing agrees with the unfiltered one.
 func sortBy[T any](items []T, cmp func(a, b T) int, desc bool) {
-	slices.SortStableFunc(items, func(a, b T) int {
-		if desc {
-			return cmp(b, a)
-		}
-		return cmp(a, b)
-	})
+	slices.SortStableFunc(items, cmp)
+	if desc {
+		slices.Reverse(items)
+	}
 }
 
 // pageByCreation pages the caller's objects in creation order inside the

@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,4 +139,44 @@ func TestDescribeProxiesIDsWithFilters(t *testing.T) {
 	_, err := api.GAAP().DescribeProxies(req)
 	wantDocumented(t, "DescribeProxies", err)
 	wantCode(t, err, "InvalidParameter")
+}
+
+// TestDescribeProxiesOrderWithFilters checks that a filter does not change
+// the order: the three proxies of a group share their CreateTime second,
+// and newest first must still hold among them.
+func TestDescribeProxiesOrderWithFilters(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var regions []map[string]any
+	for _, r := range []string{"SouthChina", "EastChina", "Hongkong"} {
+		regions = append(regions, map[string]any{"AccessRegion": r, "Bandwidth": 10, "Concurrent": 2})
+	}
+	g := createGroupWith(t, api, map[string]any{"AccessRegionSet": regions})
+	list := func(order string, filters ...*gaapsdk.Filter) []string {
+		t.Helper()
+		var out struct{ ProxySet []struct{ ProxyId string } }
+		// The SDK v1.0.162 lacks Order: send it raw.
+		if err := api.Call(c, "DescribeProxies", map[string]any{"Order": order, "Filters": filters}, &out); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range out.ProxySet {
+			ids = append(ids, p.ProxyId)
+		}
+		return ids
+	}
+	desc := list("desc")
+	if len(desc) != 3 {
+		t.Fatalf("listed %v; want the group's 3 proxies", desc)
+	}
+	byGroup := &gaapsdk.Filter{Name: new("GroupId"), Values: []*string{new(g)}}
+	if got := list("desc", byGroup); !slices.Equal(got, desc) {
+		t.Errorf("filtered order %v; want the unfiltered %v", got, desc)
+	}
+	asc := list("asc", byGroup)
+	slices.Reverse(asc)
+	if !slices.Equal(asc, desc) {
+		t.Errorf("ascending order reversed is %v; want the descending %v", asc, desc)
+	}
 }
