@@ -250,6 +250,43 @@ func TestCreateProxyGroupInvalid(t *testing.T) {
 	wantCode(t, api.Call(api.GAAP(), "CreateProxy", p, &struct{}{}), "InvalidParameterValue.ProxyAndGroupFeatureConflict")
 }
 
+// TestCreateProxyInGroupProject checks that a proxy created into a group
+// is in the group's project: its members follow the group's project, and
+// ModifyProxiesProject cannot move one out of it afterwards.
+func TestCreateProxyInGroupProject(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g := createGroupWith(t, api, map[string]any{"ProjectId": 5})
+	waitGroupStatus(t, c, g, 0)
+	create := func(project int64, origin ...string) (string, error) {
+		req := gaapsdk.NewCreateProxyRequest()
+		req.ProjectId, req.ProxyName, req.AccessRegion = new(project), new("member"), new("SouthChina")
+		if len(origin) > 0 {
+			req.RealServerRegion = new(origin[0])
+		}
+		req.Bandwidth, req.Concurrent, req.GroupId = new(uint64(10)), new(uint64(2)), new(g)
+		resp, err := c.CreateProxy(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.InstanceId, nil
+	}
+	_, err := create(0)
+	wantCode(t, err, "InvalidParameterValue")
+	// An origin region may be left out, but one given must be the group's.
+	_, err = create(5, "Hongkong")
+	wantCode(t, err, "InvalidParameterValue.ProxyAndGroupFeatureConflict")
+	id, err := create(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := proxyDetail(t, c, id)
+	if *d.ProjectId != 5 || *d.RealServerRegion != "NorthChina" {
+		t.Errorf("member in project %d with origin region %s; want the group's 5 and NorthChina", *d.ProjectId, *d.RealServerRegion)
+	}
+}
+
 func TestDescribeProxyGroupList(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

@@ -47,11 +47,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 			}
 		}
 		if p.GroupID != "" {
-			g, err := resource.Get[model.ProxyGroup](tx, p.GroupID)
-			if err != nil {
+			if err := joinGroup(tx, p); err != nil {
 				return err
 			}
-			p.RealServerRegion = g.RealServerRegion
 		}
 		if err := model.ValidateNewProxy(p); err != nil {
 			return err
@@ -80,6 +78,23 @@ func (s *Service) placeProxy(tx *resource.Tx, p *model.Proxy) error {
 	p.Domain = p.ID + "." + s.cfg.DomainSuffix
 	p.ModifyConfigTime = tx.Now.Unix()
 	return tx.Insert(p)
+}
+
+// joinGroup checks p against its group and fills in what p takes from it.
+// The origin region may be left out; a different one is caught by
+// checkGroupMember. ProjectId is required, so one unlike the group's is a
+// mistake to refuse rather than to override: members follow their
+// group's project (ModifyProxiesProject refuses them).
+func joinGroup(tx *resource.Tx, p *model.Proxy) error {
+	g, err := resource.Get[model.ProxyGroup](tx, p.GroupID)
+	if err != nil {
+		return err
+	}
+	if p.ProjectID != g.ProjectID {
+		return cloudapi.Invalid("ProjectId", "%d is not the project of the proxy group %s (%d), which its proxies follow", p.ProjectID, g.ID, g.ProjectID)
+	}
+	p.RealServerRegion = cmp.Or(p.RealServerRegion, g.RealServerRegion)
+	return nil
 }
 
 // cloneFrom copies the configuration of a running proxy onto p.
