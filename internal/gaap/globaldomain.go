@@ -101,10 +101,15 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	}
 	q := projectQuery(req.ProjectId)
 	var matched []*model.GlobalDomain
+	var live map[string]bool
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.GlobalDomain](tx, q)
+		if err != nil {
+			return err
+		}
 		want := tagsIn(req.TagSet)
 		matched = slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req, want) })
+		live, err = proxyIDSet(tx)
 		return err
 	})
 	if err != nil {
@@ -112,7 +117,7 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	}
 	out := []gaapapi.Domain{}
 	for _, g := range resource.Window(matched, offset, limit) {
-		out = append(out, globalDomainOut(g))
+		out = append(out, globalDomainOut(g, live))
 	}
 	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(len(matched)))}, nil
 }
@@ -126,20 +131,32 @@ func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomai
 	return model.MatchesAny(g.Tags, want)
 }
 
-func globalDomainOut(g *model.GlobalDomain) gaapapi.Domain {
-	proxies := map[string]bool{}
-	for _, r := range g.Records {
-		for _, p := range r.ProxyIDs {
-			proxies[p] = true
+// globalDomainOut renders g. ProxyCount counts only the proxies in live
+// (the caller's existing ones), as DescribeGlobalDomainDns lists them.
+func globalDomainOut(g *model.GlobalDomain, live map[string]bool) gaapapi.Domain {
+	var proxies int64
+	for _, id := range g.ProxyIDs() {
+		if live[id] {
+			proxies++
 		}
 	}
 	return gaapapi.Domain{
 		DomainId: new(g.ID), FullDomain: new(g.FullDomain), Alias: new(g.Alias),
 		Type: new(model.GlobalTargetType(g.DefaultValue)), Status: new(g.Status), ProjectId: new(g.ProjectID),
-		DefaultValue: new(g.DefaultValue), ProxyCount: new(int64(len(proxies))),
+		DefaultValue: new(g.DefaultValue), ProxyCount: new(proxies),
 		CreateTime: new(g.CreateTime), UpdateTime: new(g.UpdateTime), TagSet: tagsOut(g.Tags),
 		BanStatus: new("RECOVER"),
 	}
+}
+
+// proxyIDSet is the set of the caller's proxies.
+func proxyIDSet(tx *resource.Tx) (map[string]bool, error) {
+	all, _, err := resource.List[model.Proxy](tx, store.Query{})
+	set := make(map[string]bool, len(all))
+	for _, p := range all {
+		set[p.ID] = true
+	}
+	return set, err
 }
 
 // ModifyGlobalDomainAttribute changes the project, alias and default

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -210,4 +212,48 @@ func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
 		t.Fatalf("DeleteGlobalDomainDns: %v", err)
 	}
 	eventually(t, func() bool { return len(dnsRecords(t, api, domain)) == 0 }, "record never deleted")
+}
+
+// globalDomainTo creates a global domain with one DNS record that sends
+// a country to the proxy px, and returns the domain's ID.
+func globalDomainTo(t *testing.T, api *xtest.API, px string) string {
+	t.Helper()
+	c := api.GAAP()
+	var cm struct {
+		CountryAreaMappingList []struct{ NationCountryInnerCode string }
+	}
+	if err := api.Call(c, "DescribeCountryAreaMapping", map[string]any{}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	var gd struct{ DomainId string }
+	if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &gd); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Call(c, "CreateGlobalDomainDns", map[string]any{"DomainId": gd.DomainId, "ProxyIdList": []string{px},
+		"NationCountryInnerCodes": []string{cm.CountryAreaMappingList[0].NationCountryInnerCode}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return gd.DomainId
+}
+
+// TestGlobalDomainProxyCountAfterDestroy checks that ProxyCount leaves out
+// a destroyed proxy, as DescribeGlobalDomainDns's AccessList does.
+func TestGlobalDomainProxyCountAfterDestroy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	px := runningProxy(t, api)
+	domain := globalDomainTo(t, api, px)
+	if n := oneGlobalDomain(t, api, domain).ProxyCount; n != 1 {
+		t.Fatalf("ProxyCount = %d; want 1", n)
+	}
+	req := gaapsdk.NewDestroyProxiesRequest()
+	req.ProxyIds, req.Force = sdkIDs(px), new(int64(1))
+	if _, err := c.DestroyProxies(req); err != nil {
+		t.Fatal(err)
+	}
+	proxyGone(t, c, px)
+	if n, access := oneGlobalDomain(t, api, domain).ProxyCount, len(dnsRecords(t, api, domain)[0].AccessList); n != 0 || access != 0 {
+		t.Errorf("after its only proxy was destroyed: ProxyCount %d, AccessList %d entries; want 0 and 0", n, access)
+	}
 }

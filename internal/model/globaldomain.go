@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Global domain statuses (Domain.Status) and DNS record statuses.
 const (
 	GlobalEnabled   = 0
@@ -46,6 +48,21 @@ type DnsRecord struct {
 func (g *GlobalDomain) Kind() string   { return KindGlobalDomain }
 func (g *GlobalDomain) Parent() string { return "" }
 func (g *GlobalDomain) Project() int64 { return g.ProjectID }
+
+// ProxyIDs lists the proxies the domain's records resolve to, each once.
+// Records keep the IDs of proxies destroyed since they were written:
+// callers leave out those that no longer exist.
+func (g *GlobalDomain) ProxyIDs() []string {
+	var out []string
+	for _, r := range g.Records {
+		for _, id := range r.ProxyIDs {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
 
 // Settle finishes enabling, disabling and record changes.
 func (g *GlobalDomain) Settle() (changed, remove bool) {
