@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -255,5 +256,40 @@ func TestGlobalDomainProxyCountAfterDestroy(t *testing.T) {
 	proxyGone(t, c, px)
 	if n, access := oneGlobalDomain(t, api, domain).ProxyCount, len(dnsRecords(t, api, domain)[0].AccessList); n != 0 || access != 0 {
 		t.Errorf("after its only proxy was destroyed: ProxyCount %d, AccessList %d entries; want 0 and 0", n, access)
+	}
+}
+
+// TestProxyRelatedGlobalDomains checks that ProxyInfo names the global
+// domains whose DNS records resolve to the proxy, and only those.
+func TestProxyRelatedGlobalDomains(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	px, other := runningProxy(t, api), runningProxy(t, api)
+	full := oneGlobalDomain(t, api, globalDomainTo(t, api, px)).FullDomain
+	names := func(v []*string) []string {
+		out := []string{}
+		for _, s := range v {
+			out = append(out, *s)
+		}
+		return out
+	}
+	if got := names(proxyDetail(t, c, px).RelatedGlobalDomains); !slices.Equal(got, []string{full}) {
+		t.Errorf("DescribeProxyDetail RelatedGlobalDomains = %v; want [%s]", got, full)
+	}
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.ProxyIds = sdkIDs(px, other)
+	resp, err := c.DescribeProxies(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range resp.Response.ProxySet {
+		want := []string{}
+		if *p.ProxyId == px {
+			want = []string{full}
+		}
+		if got := names(p.RelatedGlobalDomains); !slices.Equal(got, want) {
+			t.Errorf("DescribeProxies: %s RelatedGlobalDomains = %v; want %v", *p.ProxyId, got, want)
+		}
 	}
 }

@@ -54,7 +54,11 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	desc := trimmed(req.Order) != "asc"
 	var page []*model.Proxy
 	var total int
+	var related map[string][]string
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		if related, err = relatedGlobalDomains(tx); err != nil {
+			return err
+		}
 		if len(ids) == 0 && len(req.Filters) == 0 && len(req.TagSet) == 0 && req.Independent == nil && cmp.Or(trimmed(req.OrderField), "create_time") == "create_time" {
 			page, total, err = pageByCreation[model.Proxy](tx, store.Query{}, offset, limit, desc)
 			return err
@@ -75,7 +79,7 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	}
 	set := make([]gaapapi.ProxyInfo, len(page))
 	for i, p := range page {
-		set[i] = s.proxyInfo(p)
+		set[i] = s.proxyInfo(p, related[p.ID])
 	}
 	return &gaapapi.DescribeProxiesResponse{TotalCount: new(int64(total)), InstanceSet: set, ProxySet: set}, nil
 }
@@ -131,19 +135,37 @@ func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []mo
 // DescribeProxyDetail returns one proxy.
 func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyDetailRequest) (*gaapapi.DescribeProxyDetailResponse, error) {
 	var p *model.Proxy
+	var related map[string][]string
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		p, err = resource.Get[model.Proxy](tx, *req.ProxyId)
+		if p, err = resource.Get[model.Proxy](tx, *req.ProxyId); err != nil {
+			return err
+		}
+		related, err = relatedGlobalDomains(tx)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	info := s.proxyInfo(p)
+	info := s.proxyInfo(p, related[p.ID])
 	return &gaapapi.DescribeProxyDetailResponse{ProxyDetail: &info}, nil
 }
 
-// proxyInfo renders a proxy as ProxyInfo, under its old and new ID names.
-func (s *Service) proxyInfo(p *model.Proxy) gaapapi.ProxyInfo {
+// relatedGlobalDomains maps each of the caller's proxies to the global
+// domains (FullDomain) whose DNS records resolve to it.
+func relatedGlobalDomains(tx *resource.Tx) (map[string][]string, error) {
+	all, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
+	related := map[string][]string{}
+	for _, g := range all {
+		for _, id := range g.ProxyIDs() {
+			related[id] = append(related[id], g.FullDomain)
+		}
+	}
+	return related, err
+}
+
+// proxyInfo renders a proxy as ProxyInfo, under its old and new ID names;
+// related are the global domains resolving to it.
+func (s *Service) proxyInfo(p *model.Proxy, related []string) gaapapi.ProxyInfo {
 	info := gaapapi.ProxyInfo{
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
 		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
@@ -153,7 +175,7 @@ func (s *Service) proxyInfo(p *model.Proxy) gaapapi.ProxyInfo {
 		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(int64(0)), ClientIPMethod: s.cfg.clientIPMethods(),
 		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),
 		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
-		FeatureBitmap: new(int64(0)), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
+		FeatureBitmap: new(int64(0)), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
 		IPList:               []gaapapi.IPDetail{{IP: new(p.IP), Provider: new("BGP"), Bandwidth: new(p.Bandwidth)}},
 		AccessRegionInfo:     s.regionInfo(p.AccessRegion, "", true),
 		RealServerRegionInfo: s.regionInfo(p.RealServerRegion, "", false),
