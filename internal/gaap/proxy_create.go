@@ -31,9 +31,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		RealServerRegion: trimmed(req.RealServerRegion),
 		GroupID:          trimmed(req.GroupId),
 		BillingType:      cloudapi.Value(req.BillingType),
-		IPAddressVersion: cmp.Or(trimmed(req.IPAddressVersion), "IPv4"),
-		NetworkType:      cmp.Or(trimmed(req.NetworkType), "normal"),
-		PackageType:      cmp.Or(trimmed(req.PackageType), "Thunder"),
+		IPAddressVersion: trimmed(req.IPAddressVersion),
+		NetworkType:      trimmed(req.NetworkType),
+		PackageType:      trimmed(req.PackageType),
 		Status:           model.ProxyCreating,
 		Tags:             tags,
 	}
@@ -41,16 +41,19 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := tx.ClaimToken("CreateProxy", trimmed(req.ClientToken)); err != nil {
 			return err
 		}
-		if req.ClonedProxyId != nil {
-			if err := cloneFrom(tx, p, *req.ClonedProxyId); err != nil {
-				return err
-			}
-		}
 		if p.GroupID != "" {
 			if err := joinGroup(tx, p); err != nil {
 				return err
 			}
 		}
+		if req.ClonedProxyId != nil {
+			if err := cloneFrom(tx, p, *req.ClonedProxyId, req.BillingType != nil); err != nil {
+				return err
+			}
+		}
+		p.IPAddressVersion = cmp.Or(p.IPAddressVersion, "IPv4")
+		p.NetworkType = cmp.Or(p.NetworkType, "normal")
+		p.PackageType = cmp.Or(p.PackageType, "Thunder")
 		if err := model.ValidateNewProxy(p); err != nil {
 			return err
 		}
@@ -97,8 +100,12 @@ func joinGroup(tx *resource.Tx, p *model.Proxy) error {
 	return nil
 }
 
-// cloneFrom copies the configuration of a running proxy onto p.
-func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string) error {
+// cloneFrom fills in, from the running proxy sourceID, the settings the
+// caller left out: origin region, billing type, IP version, network and
+// package type. The reference has the caller "set the new proxy's basic
+// parameters" when cloning, so a value given always wins. Listeners,
+// rules, tags and security policy are not copied (docs/api-proxies.md).
+func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string, billingGiven bool) error {
 	src, err := resource.Get[model.Proxy](tx, sourceID)
 	if err != nil {
 		return err
@@ -106,8 +113,13 @@ func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string) error {
 	if src.Status != model.ProxyRunning {
 		return apierr.New(apierr.FailedOperationInstanceStatusNotInRuning, "only a RUNNING proxy can be cloned; %s is %s", src.ID, src.Status)
 	}
-	p.RealServerRegion, p.NetworkType, p.PackageType = src.RealServerRegion, src.NetworkType, src.PackageType
-	p.IPAddressVersion, p.BillingType = src.IPAddressVersion, src.BillingType
+	p.RealServerRegion = cmp.Or(p.RealServerRegion, src.RealServerRegion)
+	p.IPAddressVersion = cmp.Or(p.IPAddressVersion, src.IPAddressVersion)
+	p.NetworkType = cmp.Or(p.NetworkType, src.NetworkType)
+	p.PackageType = cmp.Or(p.PackageType, src.PackageType)
+	if !billingGiven {
+		p.BillingType = src.BillingType
+	}
 	return nil
 }
 

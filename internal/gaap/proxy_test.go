@@ -180,3 +180,45 @@ func TestDescribeProxiesOrderWithFilters(t *testing.T) {
 		t.Errorf("ascending order reversed is %v; want the descending %v", asc, desc)
 	}
 }
+
+// TestCloneProxy checks that a clone takes the settings the caller gave,
+// explicit zero values included, and the source's for the rest.
+func TestCloneProxy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	create := func(origin *string, billing *int64, clone string) string {
+		t.Helper()
+		req := gaapsdk.NewCreateProxyRequest()
+		req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("p"), new("SouthChina")
+		req.Bandwidth, req.Concurrent, req.RealServerRegion, req.BillingType = new(uint64(10)), new(uint64(2)), origin, billing
+		if clone != "" {
+			req.ClonedProxyId = new(clone)
+		}
+		resp, err := c.CreateProxy(req)
+		if err != nil {
+			t.Fatalf("CreateProxy: %v", err)
+		}
+		return *resp.Response.InstanceId
+	}
+	src := create(new("Hongkong"), new(int64(1)), "")
+	waitProxyStatus(t, api, src, "RUNNING")
+	tests := []struct {
+		name        string
+		origin      *string
+		billing     *int64
+		wantOrigin  string
+		wantBilling int64
+	}{
+		{"caller's values win", new("NorthChina"), new(int64(0)), "NorthChina", 0},
+		{"source fills what is left out", nil, nil, "Hongkong", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := proxyDetail(t, c, create(tc.origin, tc.billing, src))
+			if *d.RealServerRegion != tc.wantOrigin || *d.BillingType != tc.wantBilling {
+				t.Errorf("clone has RealServerRegion %s BillingType %d; want %s %d", *d.RealServerRegion, *d.BillingType, tc.wantOrigin, tc.wantBilling)
+			}
+		})
+	}
+}
