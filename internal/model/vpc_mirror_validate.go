@@ -6,7 +6,8 @@ import (
 	"github.com/opengaap/opengaap/internal/apierr"
 )
 
-const maxMirrorRuleDescLen = 255
+// maxMirrorDescLen bounds a mirror's description and a filter rule's.
+const maxMirrorDescLen = 255
 
 // ValidateMirrorName checks a traffic mirror name: 1 to 60 characters.
 func ValidateMirrorName(name string) error {
@@ -15,6 +16,17 @@ func ValidateMirrorName(name string) error {
 		return apierr.New(apierr.InvalidParameterValue, "TrafficMirrorName must not be empty")
 	case len([]rune(name)) > MaxMirrorNameLen:
 		return apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "TrafficMirrorName must be at most %d characters", MaxMirrorNameLen)
+	}
+	return nil
+}
+
+// ValidateMirrorDescription checks a traffic mirror description; param
+// names it as the request does (Create says TrafficMirrorDescribe, Modify
+// TrafficMirrorDescription). Every path that writes the description checks
+// it, so a stored description can always be written back unchanged.
+func ValidateMirrorDescription(param, desc string) error {
+	if len([]rune(desc)) > maxMirrorDescLen {
+		return apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "%s must be at most %d characters", param, maxMirrorDescLen)
 	}
 	return nil
 }
@@ -155,8 +167,8 @@ func (r *MirrorFilterRule) apply(path string, in FilterRuleInput) error {
 		}
 	}
 	if in.Description != nil {
-		if len([]rune(*in.Description)) > maxMirrorRuleDescLen {
-			return apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "%s.Description must be at most %d characters", path, maxMirrorRuleDescLen)
+		if err := ValidateMirrorDescription(path+".Description", *in.Description); err != nil {
+			return err
 		}
 		r.Description = *in.Description
 	}

@@ -56,6 +56,9 @@ func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.Traffi
 	if err = model.ValidateMirrorName(m.Name); err != nil {
 		return nil, err
 	}
+	if err = model.ValidateMirrorDescription("TrafficMirrorDescribe", m.Description); err != nil {
+		return nil, err
+	}
 	if m.Type, err = model.ParseMirrorType(cloudapi.Value(req.Type)); err != nil {
 		return nil, err
 	}

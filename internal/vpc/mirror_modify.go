@@ -10,8 +10,6 @@ import (
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
 
-const maxMirrorDescLen = 255
-
 // changeMirror loads the caller's mirror id, applies fn and stores it.
 func (s *Service) changeMirror(ctx context.Context, call *cloudapi.Call, id string, fn func(tx *resource.Tx, m *model.TrafficMirror) error) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
@@ -33,8 +31,8 @@ func (s *Service) ModifyTrafficMirrorAttribute(ctx context.Context, call *clouda
 			return nil, err
 		}
 	}
-	if len([]rune(cloudapi.Value(req.TrafficMirrorDescription))) > maxMirrorDescLen {
-		return nil, apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "TrafficMirrorDescription must be at most %d characters", maxMirrorDescLen)
+	if err := model.ValidateMirrorDescription("TrafficMirrorDescription", cloudapi.Value(req.TrafficMirrorDescription)); err != nil {
+		return nil, err
 	}
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(_ *resource.Tx, m *model.TrafficMirror) error {
 		m.Name = cloudapi.ValueOr(req.TrafficMirrorName, m.Name)

@@ -2,6 +2,7 @@ package vpc_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -59,6 +60,7 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 			return *m.TrafficMirrorName == "renamed" && *m.TrafficMirrorDescribe == "d"
 		})
 	bad("ModifyTrafficMirrorAttribute", map[string]any{"TrafficMirrorName": " "}, "InvalidParameterValue")
+	bad("ModifyTrafficMirrorAttribute", map[string]any{"TrafficMirrorDescription": strings.Repeat("d", 256)}, "InvalidParameterValue.TooLong")
 
 	step("UpdateTrafficMirrorDirection", map[string]any{"Direction": "EGRESS"}, func(m vpcapi.TrafficMirror) bool { return *m.Direction == "EGRESS" })
 	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": "SIDEWAYS"}, "InvalidParameterValue")
@@ -101,6 +103,9 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "Direction", "NO-DIRECTION"), nil), "InvalidParameterValue")
 		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px, px}), nil), "InvalidParameterValue")
 		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "SubnetId", "sn-1"), nil), "InvalidParameterValue.Malformed")
+		// The limit ModifyTrafficMirrorAttribute applies: a description Create
+		// stored could not be written back.
+		wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}, "TrafficMirrorDescribe", strings.Repeat("d", 256)), nil), "InvalidParameterValue.TooLong")
 	})
 
 	mustCall(t, e.vpc, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
