@@ -62,21 +62,27 @@ func ParseMirrorState(typ string, v *string) (string, error) {
 	return "", apierr.New(apierr.InvalidParameterValue, "State must be RUNNING or STOPED, not %q", *v)
 }
 
-// ParseMirrorDirection reads a Direction: EGRESS, INGRESS or ALL (the
-// default) for VPC mirrors, plus NO-DIRECTION when switching modes
-// (UpdateTrafficMirrorDirection); only ALL for PUBLICIP mirrors.
-func ParseMirrorDirection(typ, v string, allowNoDirection bool) (string, error) {
-	if v == "" {
+// ParseMirrorDirection reads a Direction: EGRESS, INGRESS or ALL for VPC
+// mirrors, only ALL for PUBLICIP ones. At creation (update false) an
+// empty value means ALL, the default. A change (update true:
+// UpdateTrafficMirrorDirection, UpdateTrafficMirrorAllFilter) may also
+// switch to NO-DIRECTION, and refuses an empty value: the default belongs
+// to creation, and a change that silently reset INGRESS or EGRESS to ALL
+// would start copying a direction the user never asked for.
+func ParseMirrorDirection(typ, v string, update bool) (string, error) {
+	switch {
+	case v == "" && update:
+		return "", apierr.New(apierr.InvalidParameterValue, "Direction must be EGRESS, INGRESS, ALL or NO-DIRECTION")
+	case v == "":
 		return DirAll, nil
-	}
-	if typ == MirrorTypePublicIP && v != DirAll {
+	case typ == MirrorTypePublicIP && v != DirAll:
 		return "", apierr.New(apierr.InvalidParameterValue, "PUBLICIP traffic mirrors collect Direction ALL only")
 	}
 	switch v {
 	case DirEgress, DirIngress, DirAll:
 		return v, nil
 	case DirNoDirection:
-		if allowNoDirection {
+		if update {
 			return v, nil
 		}
 	}

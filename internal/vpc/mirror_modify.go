@@ -102,9 +102,6 @@ func (s *Service) UpdateTrafficMirrorDirection(ctx context.Context, call *clouda
 }
 
 func setDirection(m *model.TrafficMirror, dir string) (err error) {
-	if dir == "" {
-		return apierr.New(apierr.InvalidParameterValue, "Direction must be EGRESS, INGRESS, ALL or NO-DIRECTION")
-	}
 	if m.Direction, err = model.ParseMirrorDirection(m.Type, dir, true); err != nil {
 		return err
 	}

@@ -65,6 +65,13 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 	step("UpdateTrafficMirrorDirection", map[string]any{"Direction": "EGRESS"}, func(m vpcapi.TrafficMirror) bool { return *m.Direction == "EGRESS" })
 	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": "SIDEWAYS"}, "InvalidParameterValue")
 	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": "NO-DIRECTION"}, "InvalidParameter.Coexist")
+	// An empty Direction is not the creation default ALL on a change:
+	// both actions refuse it and the mirror stays EGRESS.
+	bad("UpdateTrafficMirrorDirection", map[string]any{"Direction": ""}, "InvalidParameterValue")
+	bad("UpdateTrafficMirrorAllFilter", map[string]any{"Direction": ""}, "InvalidParameterValue")
+	if m := describeMirror(t, e.vpc, id); *m.Direction != "EGRESS" {
+		t.Fatalf(`after Direction "": got Direction %s; want EGRESS`, *m.Direction)
+	}
 
 	step("ResetTrafficMirrorSrcs", map[string]any{"CollectorSrcs": []string{lis, px}},
 		func(m vpcapi.TrafficMirror) bool { return slices.Equal(m.CollectorSrcs, []string{lis, px}) })
