@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -123,14 +124,20 @@ type FilterRuleInput struct {
 	Action, Description *string
 }
 
-// ParseFilterRule validates one filter rule. A missing Priority is
-// nextPriority; a missing Action is ACCEPT.
-func ParseFilterRule(path string, in FilterRuleInput, nextPriority int64) (MirrorFilterRule, error) {
+// ParseFilterRule validates one filter rule to be added after others (the
+// rules of its direction). A missing Priority is one more than the highest
+// of others; a missing Action is ACCEPT.
+func ParseFilterRule(path string, in FilterRuleInput, others []MirrorFilterRule) (MirrorFilterRule, error) {
 	ft, err := ParseFiveTuple(path, in.FiveTupleInput)
 	if err != nil {
 		return MirrorFilterRule{}, err
 	}
-	r := MirrorFilterRule{FiveTuple: ft, Priority: nextPriority, Action: MirrorAccept}
+	r := MirrorFilterRule{FiveTuple: ft, Action: MirrorAccept}
+	if in.Priority == nil {
+		if r.Priority, err = nextRulePriority(path, others); err != nil {
+			return r, err
+		}
+	}
 	if err := r.apply(path, in); err != nil {
 		return r, err
 	}
@@ -181,11 +188,17 @@ func (r *MirrorFilterRule) apply(path string, in FilterRuleInput) error {
 	return nil
 }
 
-// NextRulePriority is one more than the highest priority in rules.
-func NextRulePriority(rules []MirrorFilterRule) int64 {
+// nextRulePriority is one more than the highest priority in rules (1 for
+// none). When the highest is already the largest Priority there is no
+// "after" left: refusing beats wrapping to a negative priority, which
+// would sort the rule before every other.
+func nextRulePriority(path string, rules []MirrorFilterRule) (int64, error) {
 	var hi int64
 	for _, r := range rules {
 		hi = max(hi, r.Priority)
 	}
-	return hi + 1
+	if hi == math.MaxInt64 {
+		return 0, apierr.New(apierr.InvalidParameterValueLimitExceeded, "%s.Priority: no priority above the highest, %d, is left; give Priority", path, hi)
+	}
+	return hi + 1, nil
 }

@@ -141,3 +141,10 @@ func with(base map[string]any, kv ...any) map[string]any {
 	}
 	return out
 }
+
+// mirrorBase is the parameters of a valid running VPC mirror of proxy px
+// in vpc, for with to vary.
+func mirrorBase(vpc, px string) map[string]any {
+	return map[string]any{"VpcId": vpc, "TrafficMirrorName": "m", "State": "RUNNING", "CollectorSrcs": []string{px},
+		"CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.1"}}}
+}

@@ -1,6 +1,7 @@
 package vpc_test
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -108,4 +109,29 @@ func TestTrafficMirrorFilterRules(t *testing.T) {
 	if got, total := describe(map[string]any{}); !slices.Equal(got, []string{rid(eg1)}) || total != 1 {
 		t.Fatalf("after delete: %v (total %d); want [%s]", got, total, rid(eg1))
 	}
+}
+
+// TestFilterRulePriorityRange: Priority is a uint64 of at least 1; a rule
+// without one comes after the highest, and is refused when nothing is left
+// above it rather than wrapping to a negative priority that would be
+// evaluated first.
+func TestFilterRulePriorityRange(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	id := createMirror(t, e.vpc, mirrorBase(vpc, px))
+	rules := func(rule map[string]any) map[string]any {
+		return map[string]any{"TrafficMirrorId": id, "IngressFilterRules": []map[string]any{rule}}
+	}
+	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Priority": 0}), nil), "InvalidParameterValue")
+	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Priority": -1}), nil), "InvalidParameterValue")
+	mustCall(t, e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Protocol": "TCP", "Priority": int64(math.MaxInt64)}), nil)
+	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Protocol": "UDP"}), nil), "InvalidParameterValue.LimitExceeded")
+	var out vpcapi.CreateTrafficMirrorFilterRulesResponse
+	mustCall(t, e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Protocol": "UDP", "Priority": 7}), &out)
+	if p := *out.IngressFilterRules[0].Priority; p != 7 {
+		t.Fatalf("explicit Priority 7 stored as %d", p)
+	}
+	// Above int64 the request does not decode (documented limit).
+	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Priority": uint64(math.MaxUint64)}), nil), "InvalidParameter")
 }

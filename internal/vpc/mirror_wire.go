@@ -41,8 +41,7 @@ func parseNewRules(param string, in []vpcapi.TrafficMirrorFilter, existing []mod
 		if cloudapi.Value(f.TrafficMirrorFilterRuleId) != "" {
 			return nil, apierr.New(apierr.InvalidParameterValue, "%s.TrafficMirrorFilterRuleId is assigned by the service; leave it out", path)
 		}
-		next := model.NextRulePriority(slices.Concat(existing, out))
-		r, err := model.ParseFilterRule(path, ruleIn(f), next)
+		r, err := model.ParseFilterRule(path, ruleIn(f), slices.Concat(existing, out))
 		if err != nil {
 			return nil, err
 		}
