@@ -74,9 +74,17 @@ type MirrorTargetInput struct {
 	AlgHash, TargetType string
 }
 
+// NoMirrorTarget is the target of a mirror created without
+// CollectorTarget (the spec makes it optional): no collectors, so nothing
+// is copied until ResetTrafficMirrorTarget names some; the other fields
+// hold their defaults.
+func NoMirrorTarget() MirrorTarget {
+	return MirrorTarget{Type: MirrorTargetIP, AlgHash: AlgFiveTuple}
+}
+
 // ParseMirrorTarget validates a CollectorTarget for a mirror of typ.
 func ParseMirrorTarget(typ string, in MirrorTargetInput) (MirrorTarget, error) {
-	t := MirrorTarget{Type: MirrorTargetIP, AlgHash: AlgFiveTuple}
+	t := NoMirrorTarget()
 	if err := checkTargetKind(typ, in, &t); err != nil {
 		return t, err
 	}

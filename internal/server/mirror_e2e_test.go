@@ -36,25 +36,13 @@ var mirrorAddrs = edgetest.NewAlloc(202)
 // clean TCP flow, then stops the mirror and checks that copies stop.
 func TestTrafficMirrorEndToEnd(t *testing.T) {
 	tshark := needTshark(t)
-	n := startNode(t)
-	proxy, ip := n.proxy()
-	originIP := mirrorAddrs.Next()
-	origin := startHTTP(t, originIP)
-	ids := n.realServers(originIP)
-	listener, port := n.plainListener(proxy, ip)
-	n.bind(listener, map[string]netip.AddrPort{ids[0]: origin})
-	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
-
-	vc := n.VPC()
-	var created struct {
-		TrafficMirror struct{ TrafficMirrorId string }
-	}
-	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "e2e",
-		"Type": "VPC", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{proxy},
-		"CollectorTarget": map[string]any{"TargetIps": []string{col.addr.Addr().String()}}}, &created)
-	id := created.TrafficMirror.TrafficMirrorId
+	s := newMirrorSite(t)
+	n, ip, port := s.n, s.ip, s.port
+	col := s.collector()
+	id := s.mirror(map[string]any{"TrafficMirrorName": "e2e", "Type": "VPC", "State": "RUNNING", "Direction": "ALL",
+		"CollectorSrcs": []string{s.proxy}, "CollectorTarget": targetIPs(col)})
 	key := stats.Key{Kind: mirror.StatsKind, ID: id}
-	n.until("mirror running on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return ok })
+	n.until("mirror running on the edge", func() bool { return s.onEdge(id) })
 
 	url := fmt.Sprintf("http://%s/mirror-test?n=1", netip.AddrPortFrom(ip, uint16(port)))
 	if got := httpGet(t, url); got != "hello from origin" {
@@ -98,8 +86,8 @@ func TestTrafficMirrorEndToEnd(t *testing.T) {
 		}
 	}
 
-	vpcCall(t, vc, "StopTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
-	n.until("mirror stopped on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return !ok })
+	vpcCall(t, s.vc, "StopTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+	n.until("mirror stopped on the edge", func() bool { return !s.onEdge(id) })
 	before := col.count()
 	for i := range 3 {
 		httpGet(t, fmt.Sprintf("http://%s/after-stop?%d", netip.AddrPortFrom(ip, uint16(port)), i))
@@ -108,6 +96,91 @@ func TestTrafficMirrorEndToEnd(t *testing.T) {
 	if after := col.count(); after != before {
 		t.Errorf("collector got %d packets after StopTrafficMirror; want none", after-before)
 	}
+}
+
+// TestMirrorCompletedByReset: CollectorTarget and CollectorSrcs are
+// optional at creation. A running mirror without either copies nothing
+// and leaves the node's snapshots valid; once ResetTrafficMirrorTarget
+// names a collector it copies.
+func TestMirrorCompletedByReset(t *testing.T) {
+	s := newMirrorSite(t)
+	col, idle := s.collector(), s.collector()
+	noTarget := s.mirror(map[string]any{"TrafficMirrorName": "no-target", "State": "RUNNING", "CollectorSrcs": []string{s.proxy}})
+	noSrcs := s.mirror(map[string]any{"TrafficMirrorName": "no-srcs", "State": "RUNNING", "CollectorTarget": targetIPs(idle)})
+	s.get("/before-target")
+
+	vpcCall(t, s.vc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": noTarget, "CollectorTarget": targetIPs(col)}, nil)
+	// The snapshot that brings it still holds the mirror without sources.
+	s.n.until("mirror with a target running on the edge", func() bool { return s.onEdge(noTarget) })
+	if s.onEdge(noSrcs) {
+		t.Errorf("mirror without sources is on the edge; want it left out")
+	}
+	s.get("/after-target")
+	s.n.until("the request copied", func() bool { return col.contains([]byte("GET /after-target")) })
+	if col.contains([]byte("GET /before-target")) || idle.count() != 0 {
+		t.Errorf("copies before the target was set (%v) or to the mirror without sources (%d frames); want none",
+			col.contains([]byte("GET /before-target")), idle.count())
+	}
+}
+
+// mirrorSite is a proxy with a plain TCP listener to an HTTP origin, and
+// the caller's default VPC to mirror it in.
+type mirrorSite struct {
+	n        *node
+	proxy    string
+	ip       netip.Addr
+	listener string
+	port     int
+	vc       *vpcsdk.Client
+	vpc      string
+}
+
+func newMirrorSite(t *testing.T) *mirrorSite {
+	s := &mirrorSite{n: startNode(t)}
+	s.proxy, s.ip = s.n.proxy()
+	originIP := mirrorAddrs.Next()
+	origin := startHTTP(t, originIP)
+	ids := s.n.realServers(originIP)
+	s.listener, s.port = s.n.plainListener(s.proxy, s.ip)
+	s.n.bind(s.listener, map[string]netip.AddrPort{ids[0]: origin})
+	s.vc = s.n.VPC()
+	s.vpc = xtest.DefaultVPC(t, s.vc)
+	return s
+}
+
+// mirror creates a mirror in the site's VPC and returns its ID.
+func (s *mirrorSite) mirror(params map[string]any) string {
+	s.n.t.Helper()
+	params["VpcId"] = s.vpc
+	var created struct {
+		TrafficMirror struct{ TrafficMirrorId string }
+	}
+	vpcCall(s.n.t, s.vc, "CreateTrafficMirror", params, &created)
+	return created.TrafficMirror.TrafficMirrorId
+}
+
+// onEdge reports whether mirror id runs on the edge (it has counters).
+func (s *mirrorSite) onEdge(id string) bool {
+	_, ok := s.n.Edge.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: id}]
+	return ok
+}
+
+// get sends GET path through the site's listener.
+func (s *mirrorSite) get(path string) {
+	s.n.t.Helper()
+	if got := httpGet(s.n.t, fmt.Sprintf("http://%s%s", netip.AddrPortFrom(s.ip, uint16(s.port)), path)); got != "hello from origin" {
+		s.n.t.Fatalf("GET %s through the proxy: %q", path, got)
+	}
+}
+
+// collector starts a VXLAN collector on a fresh loopback address.
+func (s *mirrorSite) collector() *pcapCollector {
+	return startPcapCollector(s.n.t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+}
+
+// targetIPs is a CollectorTarget naming c.
+func targetIPs(c *pcapCollector) map[string]any {
+	return map[string]any{"TargetIps": []string{c.addr.Addr().String()}}
 }
 
 // checkExpert fails the test when tshark's expert info on pcap shows

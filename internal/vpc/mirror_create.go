@@ -32,8 +32,10 @@ func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, 
 		if len(siblings) >= model.MaxMirrorsPerVpc {
 			return apierr.New(apierr.LimitExceeded, "a VPC may have at most %d traffic mirrors", model.MaxMirrorsPerVpc)
 		}
-		if m.Sources, err = resolveSources(tx, m.Type, m.CollectorSrcs); err != nil {
-			return err
+		if len(m.CollectorSrcs) > 0 {
+			if m.Sources, err = resolveSources(tx, m.Type, m.CollectorSrcs); err != nil {
+				return err
+			}
 		}
 		if err := checkMirror(tx, m); err != nil {
 			return err
@@ -71,11 +73,13 @@ func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.Traffi
 	if err := setFilters(m, req.NatId, req.CollectorNormalFilters, req.IngressFilterRules, req.EgressFilterRules, now); err != nil {
 		return nil, err
 	}
-	if req.CollectorTarget == nil {
-		return nil, apierr.New(apierr.MissingParameter, "CollectorTarget is required: name the collectors that receive the mirrored traffic")
-	}
-	if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
-		return nil, err
+	// CollectorSrcs and CollectorTarget are optional (the spec says so):
+	// a mirror without them copies nothing until the Reset actions set them.
+	m.Target = model.NoMirrorTarget()
+	if req.CollectorTarget != nil {
+		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkSubnet(m.SubnetID); err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func TestPublicIPMirror(t *testing.T) {
 			{"multicast collector", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"239.1.1.1"}}), "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint"},
 			{"clb collector", with(base, "CollectorTarget", map[string]any{"TargetType": "CLB", "TargetIps": []string{"10.0.0.1"}}), "UnsupportedOperation.TrafficMirrorNotSupportClb"},
 			{"eni hash on public ip", with(base, "CollectorTarget", map[string]any{"AlgHash": "ENI", "TargetIps": []string{"10.0.0.1"}}), "InvalidParameterValue"},
-			{"no target", with(base, "CollectorTarget", nil), "MissingParameter"},
+			{"target without collectors", with(base, "CollectorSrcs", []string{ip2}, "CollectorTarget", map[string]any{"AlgHash": "FIVE_TUPLE_FLOW"}), "MissingParameter"},
 			{"no name", with(base, "TrafficMirrorName", nil), "MissingParameter"},
 			{"bad net", with(base, "CollectorNormalFilters", []map[string]string{{"SrcNet": "10.0.0.0/33"}}), "InvalidParameterValue.Malformed"},
 			{"bad port", with(base, "CollectorNormalFilters", []map[string]string{{"DstPort": "70000"}}), "InvalidParameterValue.Malformed"},

@@ -123,6 +123,47 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 		"CollectorSrcs": []string{px2}, "CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.1"}}})
 }
 
+// TestMirrorWithoutSourcesOrTarget: CollectorSrcs and CollectorTarget are
+// optional in CreateTrafficMirror. Such a mirror is described with empty
+// lists, can be started, and is completed by the Reset actions, which
+// (unlike Create) require their parameter.
+func TestMirrorWithoutSourcesOrTarget(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	px2, _ := proxy(t, e.api)
+	noSrcs := createMirror(t, e.vpc, with(mirrorBase(vpc, px), "CollectorSrcs", nil, "State", "STOPED"))
+	noTarget := createMirror(t, e.vpc, with(mirrorBase(vpc, px), "CollectorTarget", nil))
+	pub := createMirror(t, e.vpc, map[string]any{"VpcId": vpc, "TrafficMirrorName": "p", "Type": "PUBLICIP"})
+
+	m := describeMirror(t, e.vpc, noSrcs)
+	if len(m.CollectorSrcs) != 0 || m.CollectorSrcs == nil || !slices.Equal(m.CollectorTarget.TargetIps, []string{"10.1.1.1"}) {
+		t.Fatalf("mirror created without CollectorSrcs: got %s", jsonOf(m))
+	}
+	m = describeMirror(t, e.vpc, noTarget)
+	tg := m.CollectorTarget
+	if !slices.Equal(m.CollectorSrcs, []string{px}) || tg == nil || tg.TargetIps == nil || len(tg.TargetIps)+len(tg.TargetEndPoints) != 0 ||
+		*tg.AlgHash != "FIVE_TUPLE_FLOW" || *tg.TargetType != "IP" {
+		t.Fatalf("mirror created without CollectorTarget: got %s; want empty collector lists and the defaults", jsonOf(m))
+	}
+	if m := describeMirror(t, e.vpc, pub); *m.State != "RUNNING" || len(m.CollectorSrcs) != 0 {
+		t.Fatalf("PUBLICIP mirror created with neither: got %s", jsonOf(m))
+	}
+
+	mustCall(t, e.vpc, "StartTrafficMirror", map[string]any{"TrafficMirrorId": noSrcs}, nil)
+	wantCode(t, call(e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": noSrcs}, nil), "MissingParameter")
+	wantCode(t, call(e.vpc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": noTarget}, nil), "MissingParameter")
+	mustCall(t, e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": noSrcs, "CollectorSrcs": []string{px2}}, nil)
+	mustCall(t, e.vpc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": noTarget,
+		"CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.2"}}}, nil)
+	if m := describeMirror(t, e.vpc, noSrcs); *m.State != "RUNNING" || !slices.Equal(m.CollectorSrcs, []string{px2}) {
+		t.Fatalf("after Start and ResetTrafficMirrorSrcs: got %s", jsonOf(m))
+	}
+	if m := describeMirror(t, e.vpc, noTarget); !slices.Equal(m.CollectorTarget.TargetIps, []string{"10.1.1.2"}) {
+		t.Fatalf("after ResetTrafficMirrorTarget: got %s", jsonOf(m))
+	}
+}
+
 // TestDescribeTrafficMirrors checks filters, paging and the mirror quota.
 func TestDescribeTrafficMirrors(t *testing.T) {
 	e := start(t)
