@@ -80,8 +80,9 @@ type TrafficMirror struct {
 	// per mirrored proxy (a group listener yields one per member proxy).
 	Sources []MirrorSourceRef `json:"sources"`
 	// NormalFilters are the CollectorNormalFilters: a packet passes when
-	// it matches any of them; none = all packets.
-	NormalFilters []FiveTuple `json:"normalFilters,omitempty"`
+	// it matches no DROP filter and any ACCEPT filter (or there is none);
+	// no filters = all packets.
+	NormalFilters []NormalFilter `json:"normalFilters,omitempty"`
 	// IngressRules and EgressRules are the prioritized filter rules.
 	IngressRules []MirrorFilterRule `json:"ingressRules,omitempty"`
 	EgressRules  []MirrorFilterRule `json:"egressRules,omitempty"`
@@ -170,7 +171,9 @@ type MirrorFilterRule struct {
 // switch, CollectorNormalFilters and the filter rules fold into it:
 //   - a direction the mirror does not collect gets no rules;
 //   - rules of that direction, if any, sorted by Priority (then ID);
-//   - else one ACCEPT per CollectorNormalFilter;
+//   - else the CollectorNormalFilters: every DROP filter, then every
+//     ACCEPT filter, or a catch-all ACCEPT when none accepts (a list of
+//     DROPs copies everything else);
 //   - else one catch-all ACCEPT (directional modes only: NO-DIRECTION
 //     copies only what its rules accept).
 func (m *TrafficMirror) EffectiveRules(dir string) []MirrorFilterRule {
@@ -191,14 +194,18 @@ func (m *TrafficMirror) EffectiveRules(dir string) []MirrorFilterRule {
 	if m.Direction == DirNoDirection {
 		return nil
 	}
-	if len(m.NormalFilters) == 0 {
-		return []MirrorFilterRule{{FiveTuple: AnyFiveTuple(), Action: MirrorAccept}}
+	var drops, accepts []MirrorFilterRule
+	for _, f := range m.NormalFilters {
+		if f.Drop {
+			drops = append(drops, MirrorFilterRule{FiveTuple: f.FiveTuple, Action: MirrorDrop})
+		} else {
+			accepts = append(accepts, MirrorFilterRule{FiveTuple: f.FiveTuple, Action: MirrorAccept})
+		}
 	}
-	out := make([]MirrorFilterRule, len(m.NormalFilters))
-	for i, f := range m.NormalFilters {
-		out[i] = MirrorFilterRule{FiveTuple: f, Action: MirrorAccept}
+	if len(accepts) == 0 {
+		accepts = []MirrorFilterRule{{FiveTuple: AnyFiveTuple(), Action: MirrorAccept}}
 	}
-	return out
+	return append(drops, accepts...)
 }
 
 // AllRules returns the ingress then the egress rules with their direction.

@@ -30,6 +30,42 @@ type FiveTuple struct {
 	DstPort  PortRange `json:"dstPort"`  // ignored for ICMP
 }
 
+// NormalFilter is one CollectorNormalFilter. Unlike a filter rule it has
+// no priority: DROP filters win over ACCEPT ones whatever their order, so
+// the list reads as "these, except those".
+type NormalFilter struct {
+	FiveTuple
+	// Drop excludes what the filter matches (Action DROP). A bool, so
+	// that filters stored before Action was kept read as ACCEPT.
+	Drop bool `json:"drop,omitempty"`
+}
+
+// Action is the filter's Action on the wire.
+func (f NormalFilter) Action() string {
+	if f.Drop {
+		return MirrorDrop
+	}
+	return MirrorAccept
+}
+
+// ParseNormalFilter validates one CollectorNormalFilter (path names it in
+// errors). Priority and Description belong to filter rules: refused here
+// rather than dropped, since an order the caller meant would be lost.
+func ParseNormalFilter(path string, in FilterRuleInput) (NormalFilter, error) {
+	switch {
+	case in.Priority != nil:
+		return NormalFilter{}, apierr.New(apierr.InvalidParameterValue, "%s.Priority: CollectorNormalFilters are not ordered (DROP filters always win); use IngressFilterRules/EgressFilterRules for prioritized rules", path)
+	case in.Description != nil:
+		return NormalFilter{}, apierr.New(apierr.InvalidParameterValue, "%s.Description: CollectorNormalFilters have no description; filter rules do", path)
+	}
+	ft, err := ParseFiveTuple(path, in.FiveTupleInput)
+	if err != nil {
+		return NormalFilter{}, err
+	}
+	action, err := parseMirrorAction(path, in.Action)
+	return NormalFilter{FiveTuple: ft, Drop: action == MirrorDrop}, err
+}
+
 // PortRange is an inclusive port range; 1-65535 = any.
 type PortRange struct {
 	Min int `json:"min"`

@@ -67,17 +67,19 @@ func TestEffectiveRules(t *testing.T) {
 		dir  string
 		want []string // actions (with ids for rules)
 	}{
-		{"all, no filters", TrafficMirror{Direction: DirAll}, DirEgress, []string{"ACCEPT"}},
+		{"all, no filters", TrafficMirror{Direction: DirAll}, DirEgress, []string{"ACCEPT ALL"}},
 		{"other direction", TrafficMirror{Direction: DirIngress}, DirEgress, nil},
-		{"normal filters", TrafficMirror{Direction: DirEgress, NormalFilters: []FiveTuple{tcp, tcp}}, DirEgress, []string{"ACCEPT", "ACCEPT"}},
-		{"rules by priority", TrafficMirror{Direction: DirAll, IngressRules: []MirrorFilterRule{rule("b", 2, MirrorDrop), rule("a", 1, MirrorAccept)}}, DirIngress, []string{"a ACCEPT", "b DROP"}},
+		{"normal filters", TrafficMirror{Direction: DirEgress, NormalFilters: []NormalFilter{{FiveTuple: tcp}, {FiveTuple: tcp}}}, DirEgress, []string{"ACCEPT TCP", "ACCEPT TCP"}},
+		{"normal drop before accept", TrafficMirror{Direction: DirAll, NormalFilters: []NormalFilter{{FiveTuple: tcp}, {FiveTuple: tcp, Drop: true}}}, DirIngress, []string{"DROP TCP", "ACCEPT TCP"}},
+		{"normal drops only copy the rest", TrafficMirror{Direction: DirAll, NormalFilters: []NormalFilter{{FiveTuple: tcp, Drop: true}}}, DirIngress, []string{"DROP TCP", "ACCEPT ALL"}},
+		{"rules by priority", TrafficMirror{Direction: DirAll, IngressRules: []MirrorFilterRule{rule("b", 2, MirrorDrop), rule("a", 1, MirrorAccept)}}, DirIngress, []string{"a ACCEPT TCP", "b DROP TCP"}},
 		{"no-direction without rules", TrafficMirror{Direction: DirNoDirection, IngressRules: []MirrorFilterRule{rule("a", 1, MirrorAccept)}}, DirEgress, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, r := range tc.m.EffectiveRules(tc.dir) {
-				s := r.Action
+				s := r.Action + " " + r.Protocol
 				if r.ID != "" {
 					s = r.ID + " " + s
 				}

@@ -172,12 +172,11 @@ func (r *MirrorFilterRule) apply(path string, in FilterRuleInput) error {
 		r.Priority = *in.Priority
 	}
 	if in.Action != nil {
-		switch a := strings.ToUpper(*in.Action); a {
-		case MirrorAccept, MirrorDrop:
-			r.Action = a
-		default:
-			return apierr.New(apierr.InvalidParameterValue, "%s.Action must be ACCEPT or DROP, not %q", path, *in.Action)
+		a, err := parseMirrorAction(path, in.Action)
+		if err != nil {
+			return err
 		}
+		r.Action = a
 	}
 	if in.Description != nil {
 		if err := ValidateMirrorDescription(path+".Description", *in.Description); err != nil {
@@ -186,6 +185,18 @@ func (r *MirrorFilterRule) apply(path string, in FilterRuleInput) error {
 		r.Description = *in.Description
 	}
 	return nil
+}
+
+// parseMirrorAction reads an Action in any case; absent is ACCEPT.
+func parseMirrorAction(path string, v *string) (string, error) {
+	if v == nil {
+		return MirrorAccept, nil
+	}
+	switch a := strings.ToUpper(*v); a {
+	case MirrorAccept, MirrorDrop:
+		return a, nil
+	}
+	return "", apierr.New(apierr.InvalidParameterValue, "%s.Action must be ACCEPT or DROP, not %q", path, *v)
 }
 
 // nextRulePriority is one more than the highest priority in rules (1 for

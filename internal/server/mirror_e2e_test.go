@@ -107,7 +107,7 @@ func TestMirrorCompletedByReset(t *testing.T) {
 	col, idle := s.collector(), s.collector()
 	noTarget := s.mirror(map[string]any{"TrafficMirrorName": "no-target", "State": "RUNNING", "CollectorSrcs": []string{s.proxy}})
 	noSrcs := s.mirror(map[string]any{"TrafficMirrorName": "no-srcs", "State": "RUNNING", "CollectorTarget": targetIPs(idle)})
-	s.get("/before-target")
+	s.get(s.port, "/before-target")
 
 	vpcCall(t, s.vc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": noTarget, "CollectorTarget": targetIPs(col)}, nil)
 	// The snapshot that brings it still holds the mirror without sources.
@@ -115,11 +115,30 @@ func TestMirrorCompletedByReset(t *testing.T) {
 	if s.onEdge(noSrcs) {
 		t.Errorf("mirror without sources is on the edge; want it left out")
 	}
-	s.get("/after-target")
+	s.get(s.port, "/after-target")
 	s.n.until("the request copied", func() bool { return col.contains([]byte("GET /after-target")) })
 	if col.contains([]byte("GET /before-target")) || idle.count() != 0 {
 		t.Errorf("copies before the target was set (%v) or to the mirror without sources (%d frames); want none",
 			col.contains([]byte("GET /before-target")), idle.count())
+	}
+}
+
+// TestMirrorNormalFilterDrop: a CollectorNormalFilters entry with Action
+// DROP keeps the traffic it matches (one listener's port) out of the
+// mirror, and only that: with no ACCEPT filter the rest is copied.
+func TestMirrorNormalFilterDrop(t *testing.T) {
+	s := newMirrorSite(t)
+	_, other := s.listen()
+	col := s.collector()
+	id := s.mirror(map[string]any{"TrafficMirrorName": "drop", "State": "RUNNING", "CollectorSrcs": []string{s.proxy},
+		"CollectorNormalFilters": []map[string]any{{"Protocol": "TCP", "DstPort": strconv.Itoa(s.port), "Action": "DROP"}},
+		"CollectorTarget":        targetIPs(col)})
+	s.n.until("mirror running on the edge", func() bool { return s.onEdge(id) })
+	s.get(s.port, "/dropped-by-filter")
+	s.get(other, "/not-dropped")
+	s.n.until("the other listener's request copied", func() bool { return col.contains([]byte("GET /not-dropped")) })
+	if col.contains([]byte("GET /dropped-by-filter")) {
+		t.Errorf("the collector got the request the DROP filter matches")
 	}
 }
 
@@ -131,6 +150,7 @@ type mirrorSite struct {
 	ip       netip.Addr
 	listener string
 	port     int
+	origin   map[string]netip.AddrPort // Real server ID → address.
 	vc       *vpcsdk.Client
 	vpc      string
 }
@@ -139,13 +159,18 @@ func newMirrorSite(t *testing.T) *mirrorSite {
 	s := &mirrorSite{n: startNode(t)}
 	s.proxy, s.ip = s.n.proxy()
 	originIP := mirrorAddrs.Next()
-	origin := startHTTP(t, originIP)
-	ids := s.n.realServers(originIP)
-	s.listener, s.port = s.n.plainListener(s.proxy, s.ip)
-	s.n.bind(s.listener, map[string]netip.AddrPort{ids[0]: origin})
+	s.origin = map[string]netip.AddrPort{s.n.realServers(originIP)[0]: startHTTP(t, originIP)}
+	s.listener, s.port = s.listen()
 	s.vc = s.n.VPC()
 	s.vpc = xtest.DefaultVPC(t, s.vc)
 	return s
+}
+
+// listen adds a plain TCP listener to the origin on the site's proxy.
+func (s *mirrorSite) listen() (string, int) {
+	id, port := s.n.plainListener(s.proxy, s.ip)
+	s.n.bind(id, s.origin)
+	return id, port
 }
 
 // mirror creates a mirror in the site's VPC and returns its ID.
@@ -165,10 +190,10 @@ func (s *mirrorSite) onEdge(id string) bool {
 	return ok
 }
 
-// get sends GET path through the site's listener.
-func (s *mirrorSite) get(path string) {
+// get sends GET path through the site's listener on port.
+func (s *mirrorSite) get(port int, path string) {
 	s.n.t.Helper()
-	if got := httpGet(s.n.t, fmt.Sprintf("http://%s%s", netip.AddrPortFrom(s.ip, uint16(s.port)), path)); got != "hello from origin" {
+	if got := httpGet(s.n.t, fmt.Sprintf("http://%s%s", netip.AddrPortFrom(s.ip, uint16(port)), path)); got != "hello from origin" {
 		s.n.t.Fatalf("GET %s through the proxy: %q", path, got)
 	}
 }

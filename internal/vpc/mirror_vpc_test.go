@@ -87,6 +87,15 @@ func TestVPCMirrorLifecycle(t *testing.T) {
 	bad("ResetTrafficMirrorTarget", map[string]any{"CollectorTarget": map[string]any{"TargetIps": []string{"10.9.9.300"}}}, "InvalidParameterValue.Malformed")
 	bad("ResetTrafficMirrorTarget", map[string]any{"CollectorTarget": map[string]any{"TargetIps": []string{"10.9.9.9", "10.9.9.9"}}}, "InvalidParameterValue")
 
+	// A normal filter keeps its Action: DROP excludes what it matches.
+	step("ResetTrafficMirrorFilter", map[string]any{"CollectorNormalFilters": []map[string]any{{"Protocol": "UDP", "Action": "drop"}, {"Protocol": "TCP"}}},
+		func(m vpcapi.TrafficMirror) bool {
+			f := m.CollectorNormalFilters
+			return len(f) == 2 && *f[0].Action == "DROP" && *f[0].Protocol == "UDP" && *f[1].Action == "ACCEPT"
+		})
+	bad("ResetTrafficMirrorFilter", map[string]any{"CollectorNormalFilters": []map[string]any{{"Action": "DENY"}}}, "InvalidParameterValue")
+	bad("ResetTrafficMirrorFilter", map[string]any{"CollectorNormalFilters": []map[string]any{{"Action": "DROP", "Priority": 1}}}, "InvalidParameterValue")
+	bad("ResetTrafficMirrorFilter", map[string]any{"CollectorNormalFilters": []map[string]any{{"Description": "d"}}}, "InvalidParameterValue")
 	step("ResetTrafficMirrorFilter", map[string]any{}, func(m vpcapi.TrafficMirror) bool { return len(m.CollectorNormalFilters) == 0 })
 	bad("ResetTrafficMirrorFilter", map[string]any{"NatId": "nat-qo7kugzg"}, "ResourceNotFound")
 

@@ -19,16 +19,29 @@ func ruleIn(f vpcapi.TrafficMirrorFilter) model.FilterRuleInput {
 }
 
 // parseNormalFilters validates CollectorNormalFilters.
-func parseNormalFilters(in []vpcapi.TrafficMirrorFilter) ([]model.FiveTuple, error) {
-	out := make([]model.FiveTuple, 0, len(in))
+func parseNormalFilters(in []vpcapi.TrafficMirrorFilter) ([]model.NormalFilter, error) {
+	out := make([]model.NormalFilter, 0, len(in))
 	for i, f := range in {
-		ft, err := model.ParseFiveTuple("CollectorNormalFilters."+strconv.Itoa(i), fiveTupleIn(f))
+		path := "CollectorNormalFilters." + strconv.Itoa(i)
+		if err := checkNoRuleID(path, f); err != nil {
+			return nil, err
+		}
+		nf, err := model.ParseNormalFilter(path, ruleIn(f))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ft)
+		out = append(out, nf)
 	}
 	return out, nil
+}
+
+// checkNoRuleID refuses a TrafficMirrorFilterRuleId on a filter being
+// created: the service assigns rule IDs, and normal filters have none.
+func checkNoRuleID(path string, f vpcapi.TrafficMirrorFilter) error {
+	if cloudapi.Value(f.TrafficMirrorFilterRuleId) != "" {
+		return apierr.New(apierr.InvalidParameterValue, "%s.TrafficMirrorFilterRuleId is assigned by the service; leave it out", path)
+	}
+	return nil
 }
 
 // parseNewRules validates new filter rules of one direction (param names
@@ -38,8 +51,8 @@ func parseNewRules(param string, in []vpcapi.TrafficMirrorFilter, existing []mod
 	out := make([]model.MirrorFilterRule, 0, len(in))
 	for i, f := range in {
 		path := param + "." + strconv.Itoa(i)
-		if cloudapi.Value(f.TrafficMirrorFilterRuleId) != "" {
-			return nil, apierr.New(apierr.InvalidParameterValue, "%s.TrafficMirrorFilterRuleId is assigned by the service; leave it out", path)
+		if err := checkNoRuleID(path, f); err != nil {
+			return nil, err
 		}
 		r, err := model.ParseFilterRule(path, ruleIn(f), slices.Concat(existing, out))
 		if err != nil {
@@ -91,7 +104,8 @@ func rulesOut(rules []model.MirrorFilterRule) []vpcapi.TrafficMirrorFilter {
 func mirrorOut(m *model.TrafficMirror) *vpcapi.TrafficMirror {
 	filters := make([]vpcapi.TrafficMirrorFilter, len(m.NormalFilters))
 	for i, f := range m.NormalFilters {
-		filters[i] = filterOut(f)
+		filters[i] = filterOut(f.FiveTuple)
+		filters[i].Action = new(f.Action())
 	}
 	return &vpcapi.TrafficMirror{
 		VpcId: new(m.VpcID), TrafficMirrorId: new(m.ID), TrafficMirrorName: new(m.Name),
