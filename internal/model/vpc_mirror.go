@@ -124,6 +124,14 @@ type MirrorSourceRef struct {
 	Port       int64  `json:"port,omitempty"`
 }
 
+// Overlaps reports whether two sources copy some of the same traffic:
+// the same proxy, unless both are listeners and different ones. The edge
+// matches flows on proxy and listener alone, so that is what counts, not
+// how the source was named (a proxy ID, its access IP, a listener ID).
+func (r MirrorSourceRef) Overlaps(o MirrorSourceRef) bool {
+	return r.ProxyID == o.ProxyID && (r.ListenerID == "" || o.ListenerID == "" || r.ListenerID == o.ListenerID)
+}
+
 // MirrorSource is implemented by resources a traffic mirror can copy:
 // they answer clients on public access IPs. The VPC service finds sources
 // among every registered kind whose objects implement it, so teo L4

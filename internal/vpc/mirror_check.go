@@ -13,7 +13,8 @@ import (
 // CheckTrafficMirror dry-runs the source and collector checks of a
 // PUBLICIP mirror: that the VPC exists, that every collection IP is an
 // access IP of the caller's proxies, that the collectors are valid, and
-// that neither is taken by another PUBLICIP mirror (TrafficMirrorId, when
+// that neither is taken: the sources by another mirror of any type, the
+// collectors by another PUBLICIP mirror (TrafficMirrorId, when
 // given, is the mirror being changed and does not count). Success returns
 // nothing; a failed check returns the error creating would.
 func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CheckTrafficMirrorRequest) (*vpcapi.CheckTrafficMirrorResponse, error) {

@@ -115,7 +115,7 @@ func checkSubnet(id string) error {
 }
 
 // checkMirror enforces the rules between a mirror's sources, its
-// collectors and the caller's other mirrors of the same type.
+// collectors and the caller's other mirrors.
 func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 	collectors := m.Target.CollectorIPs()
 	for _, src := range m.Sources {
@@ -128,7 +128,7 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 		return err
 	}
 	for _, o := range others {
-		if o.ID == m.ID || o.Type != m.Type {
+		if o.ID == m.ID {
 			continue
 		}
 		if err := checkExclusive(m, o); err != nil {
@@ -138,19 +138,21 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 	return nil
 }
 
-// checkExclusive: a collection object belongs to one mirror of its type,
-// and a PUBLICIP collector receives for one PUBLICIP mirror.
+// checkExclusive: a proxy's traffic belongs to one mirror, whatever the
+// types and however the sources name it (the edge copies a flow for one
+// mirror only), and a PUBLICIP collector receives for one PUBLICIP mirror.
 func checkExclusive(m, o *model.TrafficMirror) error {
-	for _, src := range m.CollectorSrcs {
-		if !slices.Contains(o.CollectorSrcs, src) {
+	for _, a := range m.Sources {
+		i := slices.IndexFunc(o.Sources, a.Overlaps)
+		if i < 0 {
 			continue
 		}
-		if m.Type == model.MirrorTypePublicIP {
-			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorCollectors, "access IP %s is already collected by traffic mirror %s", src, o.ID)
+		if m.Type == model.MirrorTypePublicIP && o.Type == model.MirrorTypePublicIP {
+			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorCollectors, "access IP %s is already collected by traffic mirror %s", a.Src, o.ID)
 		}
-		return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s", src, o.ID)
+		return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s (its source %s copies proxy %s too)", a.Src, o.ID, o.Sources[i].Src, a.ProxyID)
 	}
-	if m.Type != model.MirrorTypePublicIP {
+	if m.Type != model.MirrorTypePublicIP || o.Type != model.MirrorTypePublicIP {
 		return nil
 	}
 	theirs := o.Target.Collectors()

@@ -173,6 +173,40 @@ func TestMirrorWithoutSourcesOrTarget(t *testing.T) {
 	}
 }
 
+// TestMirrorSourcesOverlap: a proxy's traffic is collected by one mirror
+// only, compared on what the sources resolve to: the proxy, its access IP
+// (PUBLICIP) and its listeners overlap one another, on Create and on every
+// action that sets sources; two listeners of one proxy do not.
+func TestMirrorSourcesOverlap(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, ip := proxy(t, e.api)
+	lis, lis2 := tcpListener(t, e.api, px, 9001), tcpListener(t, e.api, px, 9002)
+	other, otherIP := proxy(t, e.api)
+	byProxy := createMirror(t, e.vpc, mirrorBase(vpc, px))
+	publicIP := func(src string) map[string]any {
+		return map[string]any{"VpcId": vpc, "TrafficMirrorName": "p", "Type": "PUBLICIP", "CollectorSrcs": []string{src},
+			"CollectorTarget": map[string]any{"TargetEndPoints": []string{"10.1.1.9:4789"}}}
+	}
+	const inUse = "InvalidParameterValue.ObjectUseInTrafficMirror"
+	wantCode(t, call(e.vpc, "CreateTrafficMirror", with(mirrorBase(vpc, px), "CollectorSrcs", []string{lis}), nil), inUse)
+	wantCode(t, call(e.vpc, "CreateTrafficMirror", publicIP(ip), nil), inUse)
+	wantCode(t, call(e.vpc, "CheckTrafficMirror", map[string]any{"VpcId": vpc, "CollectorSources": []string{ip}}, nil), inUse)
+
+	byOther := createMirror(t, e.vpc, mirrorBase(vpc, other))
+	wantCode(t, call(e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": byOther, "CollectorSrcs": []string{lis2}}, nil), inUse)
+	wantCode(t, call(e.vpc, "UpdateTrafficMirrorAllFilter", map[string]any{"TrafficMirrorId": byOther, "CollectorSrcs": []string{other, lis}}, nil), inUse)
+	wantCode(t, call(e.vpc, "CreateTrafficMirror", publicIP(otherIP), nil), inUse)
+
+	// Listeners of one proxy are disjoint; a listener overlaps the PUBLICIP
+	// mirror of its proxy's IP the other way round too.
+	mustCall(t, e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": byProxy, "CollectorSrcs": []string{lis}}, nil)
+	createMirror(t, e.vpc, with(mirrorBase(vpc, px), "CollectorSrcs", []string{lis2}))
+	wantCode(t, call(e.vpc, "CreateTrafficMirror", publicIP(ip), nil), inUse)
+	// A mirror may overlap its own old sources.
+	mustCall(t, e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": byOther, "CollectorSrcs": []string{other}}, nil)
+}
+
 // TestDescribeTrafficMirrors checks filters, paging and the mirror quota.
 func TestDescribeTrafficMirrors(t *testing.T) {
 	e := start(t)

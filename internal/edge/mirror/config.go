@@ -144,7 +144,9 @@ func (m *mirror) target(proto string, client, local netip.AddrPort) int {
 }
 
 // proxyTap is the l4.Tap of one proxy: the mirrors that select it. When
-// several select one flow, the first by mirror ID copies it.
+// several select one flow, the first by mirror ID copies it; the API
+// refuses overlapping sources, so that happens only when sources resolved
+// earlier have drifted (docs/dataplane-mirror.md, "Not done").
 type proxyTap struct{ mirrors []*mirror }
 
 // Interface guards.
