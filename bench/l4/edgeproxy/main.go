@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengaap/opengaap/bench/edgerun"
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -22,6 +23,7 @@ func main() {
 	origin := flag.String("origin", "127.0.93.1:9000", "origin ip:port (TCP and UDP)")
 	mirrorTo := flag.String("mirror", "", "mirror the proxy's traffic (VXLAN, both directions) to this collector ip:port")
 	mirrorRate := flag.Int64("mirror-rate", 0, "mirror payload bytes/s cap (0 = default, -1 = none)")
+	withTOA := flag.Bool("toa", false, "the TCP listener passes client addresses in TOA options (needs BPF; internal/edge/toa)")
 	flag.Parse()
 
 	o, err := netip.ParseAddrPort(*origin)
@@ -50,5 +52,12 @@ func main() {
 			Targets: []snapshot.MirrorTarget{{IP: c.Addr().String(), Port: int(c.Port())}}}}
 	}
 
-	edgerun.Run(snap, func(o *edge.Options) { o.MirrorRate = *mirrorRate })
+	var w *toa.Writer
+	if *withTOA {
+		if w, err = toa.New(); err != nil {
+			log.Fatalf("-toa: %v", err)
+		}
+		snap.Proxies[0].Listeners[0].ClientIP = snapshot.ClientIPTOA
+	}
+	edgerun.Run(snap, func(o *edge.Options) { o.MirrorRate, o.TOA = *mirrorRate, w })
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Interleaved A/B of what TOA costs a connection: one origin, an edgeproxy
+# without and one with TOA on its TCP listener (the eBPF writer marks every
+# origin socket), and ROUNDS alternating new-connection runs against each.
+# Prints every figure and the TOA ÷ plain ratio of the means. Needs what
+# TOA needs (root, cgroup v2, Linux ≥ 5.10). Knobs: C=64 (workers)
+# ROUNDS=5 DUR=3 (s) NET=127.0.97
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+C=${C:-64} ROUNDS=${ROUNDS:-5} DUR=${DUR:-3} NET=${NET:-127.0.97}
+BENCH_NAME=toa-ab
+source "$ROOT/bench/lib.sh"
+
+(cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy)
+"$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
+PIDS+=($!)
+"$BIN/edgeproxy" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
+PIDS+=($!)
+"$BIN/edgeproxy" -ip "$NET.3" -port 9000 -origin "$NET.1:9000" -toa 2>"$TMP/toa.log" &
+PIDS+=($!)
+sleep 1
+kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$TMP/toa.log" >&2; exit 1; }
+
+log "new connections, $C workers, ${DUR}s, $ROUNDS rounds: plain ($NET.2) then TOA ($NET.3), conns/s"
+for _ in $(seq "$ROUNDS"); do
+	for t in 2 3; do
+		echo "$t $("$BIN/loadgen" conns -c "$C" -target "$NET.$t:9000" -duration "${DUR}s" | jq -r '.value|floor')"
+	done
+done | awk '{ s[$1] += $2; n[$1]++; printf "%s%s", $2, ($1 == 3 ? "\n" : " → ") }
+	END { printf "mean %d → %d conns/s: TOA ÷ plain %.2f\n", s[2]/n[2], s[3]/n[3], s[3]/s[2] }'
