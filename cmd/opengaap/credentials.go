@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/opengaap/opengaap/internal/atomicfile"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 )
 
@@ -31,7 +32,8 @@ func rootCredentials(dataDir string) (acct cloudapi.Account, where string, err e
 	}
 	acct = cloudapi.Account{SecretID: "AKID" + randomString(32), SecretKey: randomString(32)}
 	b, _ = json.MarshalIndent(acct, "", "  ")
-	return acct, path, os.WriteFile(path, b, 0o600)
+	// Written whole and synced: clients are told these credentials once.
+	return acct, path, atomicfile.Write(path, b, 0o600)
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -1,11 +1,17 @@
 package gaap_test
 
 import (
+	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -134,5 +140,78 @@ func TestDeleteCertificateInUse(t *testing.T) {
 		del.CertificateId = new(id)
 		_, err := c.DeleteCertificate(del)
 		wantCode(t, err, "FailedOperation.CertificateIsUsing")
+	}
+}
+
+// startRestartable starts a node whose options make every later start
+// use the same data dir and store, so a test can stop it and start again
+// on its state. keyFile is the certificate-key file in that dir.
+func startRestartable(t *testing.T) (api *xtest.API, mod func(*server.Options), keyFile string) {
+	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
+	mod = func(o *server.Options) {
+		o.DataDir, o.VIPPool, o.DrainGrace, o.NoRateLimits = dir, pool, 100*time.Millisecond, true
+		if dsn == "" {
+			dsn = o.StoreDSN // "" for SQLite: the file in dir.
+		}
+		o.StoreDSN = dsn
+	}
+	return xtest.StartAPIWith(t, mod), mod, filepath.Join(dir, "certificate-keys.key")
+}
+
+// A store holding keys sealed with a lost certificate-key file must not
+// start with a new key, which could open none of them: Start refuses,
+// naming the file, and starts again once the file is back.
+func TestLostSealerKeyRefusesStart(t *testing.T) {
+	api, mod, keyFile := startRestartable(t)
+	ctx := t.Context()
+	p := newPKI(t)
+	cert := createCert(t, api.GAAP(), 2, url.PathEscape(p.leafPEM), url.PathEscape(p.leafKey))
+	api.Close(ctx)
+
+	saved, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(keyFile)
+	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
+	mod(&o)
+	s, err := server.Start(ctx, o)
+	if err == nil {
+		s.Close(ctx)
+		t.Fatal("started with a new key although a stored certificate key is sealed with the lost one")
+	}
+	if !strings.Contains(err.Error(), keyFile) {
+		t.Errorf("got error %q; want it to name %s", err, keyFile)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("refused start left a key file behind (stat: %v)", err)
+	}
+
+	if err := os.WriteFile(keyFile, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req := gaapsdk.NewDescribeCertificateDetailRequest()
+	req.CertificateId = new(cert)
+	detail, err := xtest.StartAPIWith(t, mod).GAAP().DescribeCertificateDetail(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *detail.Response.CertificateDetail.CertificateKey != trimmed(p.leafKey) {
+		t.Error("certificate key does not round-trip after restoring the key file")
+	}
+}
+
+// A store without sealed keys (here: only a type-0 certificate) gets a
+// new key when the file is missing, as on a first start.
+func TestMissingSealerKeyWithoutSealedKeysIsCreated(t *testing.T) {
+	api, mod, keyFile := startRestartable(t)
+	createCert(t, api.GAAP(), 0, "root:$apr1$x$y", "")
+	api.Close(t.Context())
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	xtest.StartAPIWith(t, mod)
+	if fi, err := os.Stat(keyFile); err != nil || fi.Size() != 32 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file after start: %v, %v; want 32 bytes, mode 0600", fi, err)
 	}
 }

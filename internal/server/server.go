@@ -140,7 +140,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := gaap.LoadSealer(filepath.Join(o.DataDir, "certificate-keys.key"))
+	sealer, err := gaap.LoadSealer(ctx, st, filepath.Join(o.DataDir, "certificate-keys.key"))
 	if err != nil {
 		return nil, err
 	}
