@@ -67,6 +67,9 @@ func (c *Controller) Notify() {
 func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
+	// Expiry runs hourly: a task outlives its retention by at most that.
+	expire := time.NewTicker(time.Hour)
+	defer expire.Stop()
 	for {
 		if err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			c.log.Error("reconcile", "err", err)
@@ -76,6 +79,10 @@ func (c *Controller) Run(ctx context.Context) {
 			return
 		case <-c.wake:
 		case <-t.C:
+		case now := <-expire.C:
+			if _, err := ExpireTasks(ctx, c.store, now.Add(-TaskRetention)); err != nil && ctx.Err() == nil {
+				c.log.Error("expire tasks", "err", err)
+			}
 		}
 	}
 }
@@ -141,7 +148,11 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 	st := &State{Revision: rev, Objects: map[string][]model.Object{}}
 	err = s.View(ctx, func(tx store.Tx) error {
 		for _, k := range model.Kinds {
-			recs, _, err := tx.List(store.Query{Kind: k.Name, AllAccounts: true})
+			q := store.Query{Kind: k.Name, AllAccounts: true}
+			if k.Name == model.KindTask {
+				q.Parents = unfinishedTasks
+			}
+			recs, _, err := tx.List(q)
 			if err != nil {
 				return err
 			}
@@ -248,6 +259,7 @@ func settleTask(tx store.Tx, t *model.Task, rec store.Record, failed map[string]
 
 func put(tx store.Tx, obj model.Object, rec store.Record) error {
 	obj.Meta().Gen++
+	rec.Parent = obj.Parent() // a task's changes with its status
 	data, err := json.Marshal(obj)
 	if err != nil {
 		return err

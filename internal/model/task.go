@@ -21,8 +21,12 @@ type Task struct {
 	Message string   `json:"message,omitempty"`
 }
 
-func (t *Task) Kind() string   { return KindTask }
-func (t *Task) Parent() string { return "" }
+func (t *Task) Kind() string { return KindTask }
+
+// Parent is the task's status: a task has no owning resource, and the
+// stored parent column is indexed, so the controller can read only the
+// running tasks and expiry only the finished ones.
+func (t *Task) Parent() string { return t.Status }
 func (t *Task) Project() int64 { return 0 }
 
 // Settle completes the task: everything it waited for was applied.

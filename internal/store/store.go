@@ -38,6 +38,7 @@ type Query struct {
 	Parents []string // when non-empty: parent in this set
 	IDs     []string // when non-empty: ID in this set
 	Project *int64   // nil = any project
+	Before  int64    // when non-zero: Created < Before (expiring old records)
 	Offset  int
 	Limit   int  // 0 = no limit
 	Desc    bool // newest first: order by (Created, ID) descending

@@ -76,7 +76,7 @@ func (t *tx) listPage(q store.Query, where string, args []any) ([]store.Record, 
 // without visiting the records.
 func (t *tx) total(q store.Query, where string, args []any) (int, error) {
 	countSQL := "SELECT COUNT(*) FROM resources WHERE " + where
-	if q.Parent == "" && len(q.Parents) == 0 && len(q.IDs) == 0 && q.Project == nil {
+	if q.Parent == "" && len(q.Parents) == 0 && len(q.IDs) == 0 && q.Project == nil && q.Before == 0 {
 		countSQL = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM counts WHERE " + where
 	}
 	st, err := t.stmt(countSQL)
@@ -115,6 +115,10 @@ func listWhere(q store.Query) (string, []any) {
 	if q.Project != nil {
 		b.WriteString(" AND project = ?")
 		args = append(args, *q.Project)
+	}
+	if q.Before != 0 {
+		b.WriteString(" AND created < ?")
+		args = append(args, q.Before)
 	}
 	return b.String(), args
 }

@@ -81,6 +81,10 @@ func testList(t *testing.T, open Opener) {
 			IDs: []string{"l-1", "l-3", "l-4", "l-6"}, Offset: 1, Limit: 1}, []string{"l-3"}, 3},
 		{"everything combined", store.Query{Kind: "proxy", Account: "a", IDs: []string{"p-01", "p-02", "p-03", "p-05", "p-07"},
 			Project: project(1), Offset: 1, Limit: 2}, []string{"p-03", "p-05"}, 4},
+		{"before", store.Query{Kind: "proxy", Account: "a", Before: 40}, []string{"p-01", "p-02", "p-03"}, 3},
+		{"before, parent and paging", store.Query{Kind: "listener", Account: "a", Parent: "p-01", Before: 100, Limit: 1},
+			[]string{"l-2"}, 1},
+		{"before across accounts", store.Query{Kind: "proxy", AllAccounts: true, Before: 20, Limit: 1}, []string{"p-01"}, 2},
 		{"filters that exclude each other", store.Query{Kind: "listener", Account: "a", Parent: "p-01", IDs: []string{"l-5"}}, nil, 0},
 		{"wrong account with parent", store.Query{Kind: "listener", Account: "b", Parent: "p-01"}, nil, 0},
 	}
