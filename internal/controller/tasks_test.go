@@ -26,6 +26,17 @@ func insertTask(t *testing.T, st store.Store, id, status, parent string, created
 	}
 }
 
+// insertTaskKinds stores one task of each kind Load tells apart, IDs
+// prefixed: running, done, failed, and a legacy record (no status in its
+// parent column) whose task has legacyStatus.
+func insertTaskKinds(t *testing.T, st store.Store, prefix, legacyStatus string) {
+	t.Helper()
+	insertTask(t, st, prefix+"running", model.TaskRunning, model.TaskRunning, 1)
+	insertTask(t, st, prefix+"done", model.TaskSuccess, model.TaskSuccess, 2)
+	insertTask(t, st, prefix+"failed", model.TaskFail, model.TaskFail, 3)
+	insertTask(t, st, prefix+"legacy", legacyStatus, "", 4)
+}
+
 func loadedTasks(t *testing.T, st store.Store) []string {
 	t.Helper()
 	s, err := Load(t.Context(), st)
@@ -42,10 +53,7 @@ func loadedTasks(t *testing.T, st store.Store) []string {
 
 func TestLoadReadsOnlyUnfinishedTasks(t *testing.T) {
 	st := openStore(t)
-	insertTask(t, st, "running", model.TaskRunning, model.TaskRunning, 1)
-	insertTask(t, st, "done", model.TaskSuccess, model.TaskSuccess, 2)
-	insertTask(t, st, "failed", model.TaskFail, model.TaskFail, 3)
-	insertTask(t, st, "legacy", model.TaskRunning, "", 4)
+	insertTaskKinds(t, st, "", model.TaskRunning)
 	if got, want := loadedTasks(t, st), []string{"legacy", "running"}; !slices.Equal(got, want) {
 		t.Fatalf("loaded tasks %v; want %v", got, want)
 	}
@@ -61,10 +69,7 @@ func TestLoadReadsOnlyUnfinishedTasks(t *testing.T) {
 
 func TestExpireTasksDeletesOnlyOldFinished(t *testing.T) {
 	st := openStore(t)
-	insertTask(t, st, "old-running", model.TaskRunning, model.TaskRunning, 1)
-	insertTask(t, st, "old-done", model.TaskSuccess, model.TaskSuccess, 2)
-	insertTask(t, st, "old-failed", model.TaskFail, model.TaskFail, 3)
-	insertTask(t, st, "old-legacy", model.TaskSuccess, "", 4)
+	insertTaskKinds(t, st, "old-", model.TaskSuccess)
 	insertTask(t, st, "new-done", model.TaskSuccess, model.TaskSuccess, 100)
 	for i := range expireBatch + 1 { // more than one batch
 		insertTask(t, st, fmt.Sprintf("bulk-%d", i), model.TaskSuccess, model.TaskSuccess, 5)
