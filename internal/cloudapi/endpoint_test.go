@@ -137,6 +137,8 @@ func TestEndpointErrors(t *testing.T) {
 	}{
 		{"ok", "Echo", `{"Name":"a"}`, now, nil, ""},
 		{"integer as string", "Echo", `{"Name":"a","Limit":"20"}`, now, nil, ""},
+		// The reference: a POST's canonical query string is empty.
+		{"post with a query", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.URL.RawQuery = "trace=1" }, ""},
 		{"signature", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("X-TC-Action", "Slow") }, "AuthFailure.SignatureFailure"},
 		{"expired", "Echo", `{"Name":"a"}`, now.Add(-6 * time.Minute), nil, "AuthFailure.SignatureExpire"},
 		{"future", "Echo", `{"Name":"a"}`, now.Add(6 * time.Minute), nil, "AuthFailure.SignatureExpire"},

@@ -179,7 +179,10 @@ func TestTC3RoundTrip(t *testing.T) {
 		{name: "signed extra header changed", received: func(r *tc3Req) { r.header.Set("X-TC-Action", "DescribeProxieS2") }},
 		{name: "signed extra header removed", received: func(r *tc3Req) { r.header.Del("X-TC-Action") }},
 		{name: "method changed", received: func(r *tc3Req) { r.method = "GET" }},
-		{name: "query added", received: func(r *tc3Req) { r.rawQuery = "a=1" }},
+		{name: "get query changed", signed: func(r *tc3Req) { r.method, r.payload, r.rawQuery = "GET", nil, "Limit=10" },
+			received: func(r *tc3Req) { r.rawQuery = "Limit=11" }},
+		// The reference: "CanonicalQueryString (POST: empty; GET: the query string)".
+		{name: "post query not signed", want: true, received: func(r *tc3Req) { r.rawQuery = "trace=1" }},
 		{name: "timestamp changed", received: func(r *tc3Req) { r.ts++ }},
 		{name: "timestamp on another day", received: func(r *tc3Req) { r.ts += 86400 }},
 		{name: "secret changed", received: func(r *tc3Req) { r.secretKey = "secreT" }},

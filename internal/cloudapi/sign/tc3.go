@@ -145,9 +145,10 @@ func isHeaderNameByte(r rune) bool {
 // Verify reports whether a.Signature signs the request; a must come from
 // ParseTC3. host is the Host header as received (r.Host: net/http removes
 // it from header), header the other request headers, rawQuery the raw URL
-// query exactly as received (the SDKs sign the query string they send),
-// payload the body and timestamp the X-TC-Timestamp value. The canonical
-// URI is always "/", the only path the API serves.
+// query exactly as received (the SDKs sign the query string a GET sends;
+// see canonicalRequest for POST), payload the body and timestamp the
+// X-TC-Timestamp value. The canonical URI is always "/", the only path the
+// API serves.
 //
 // Verify does not check clock skew, the SecretId or a.Service; it does
 // require a.Date to be the UTC date of timestamp, as the key is derived
@@ -225,8 +226,13 @@ func payloadHash(header http.Header, payload []byte) string {
 
 // canonicalRequest is step 1 of the TC3 algorithm; headers already ends in
 // "\n", so a blank line separates it from the signed-header list, as in the
-// SDKs.
+// SDKs. Only a GET signs its query: the reference prescribes an empty
+// canonical query for POST, whose parameters are the (signed) body, so a
+// query a proxy or tracer appends to a POST URL carries nothing to protect.
 func canonicalRequest(method, rawQuery, headers string, signed []string, payloadHash string) string {
+	if method != http.MethodGet {
+		rawQuery = ""
+	}
 	return method + "\n/\n" + rawQuery + "\n" + headers + "\n" + strings.Join(signed, ";") + "\n" + payloadHash
 }
 
