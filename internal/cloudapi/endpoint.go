@@ -22,6 +22,13 @@ const (
 	handlerTimeout = 30 * time.Second
 )
 
+// MaxHeaderBytes is the http.Server limit on the request line and headers.
+// net/http answers a longer head itself, with a bare HTTP 431, before the
+// endpoint can answer RequestSizeLimitExceeded in the envelope; at the POST
+// body limit, every GET query up to what a POST may carry gets the
+// envelope, and a connection holds no more memory than a POST body takes.
+const MaxHeaderBytes = maxPOSTBody
+
 // Endpoint serves every registered service on one HTTP handler.
 type Endpoint struct {
 	services map[string]*Service // by name, e.g. "gaap"

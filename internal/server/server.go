@@ -188,10 +188,20 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.Addr = ln.Addr().String()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Telemetry.Collector())
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", s.Endpoint)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// Not a ServeMux: its path cleaning answers "//" or "/./" with a bare
+	// 307, and every API answer must be the HTTP 200 envelope. The API is
+	// served at any path; only a scrape (GET or HEAD) of /metrics is not
+	// an API call.
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		s.Endpoint.ServeHTTP(w, r)
+	})
+	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	interval := o.StatsInterval
