@@ -120,8 +120,13 @@ func panicString(p any) string {
 
 // service picks the product: the TC3 credential scope names it; otherwise
 // the Host's first label; otherwise the one service that has the action.
+// Only a scope names a product for certain (a Host label may be any name),
+// so only a scope naming one this endpoint lacks is NoSuchProduct.
 func (e *Endpoint) service(req *request) (*Service, error) {
 	name := req.scopeService
+	if _, ok := e.services[name]; name != "" && !ok {
+		return nil, apierr.New(apierr.NoSuchProduct, "this endpoint does not serve the product %s", name)
+	}
 	if name == "" {
 		if s, ok := e.services[hostLabel(req.host)]; ok {
 			name = s.Name

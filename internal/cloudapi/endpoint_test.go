@@ -151,6 +151,9 @@ func TestEndpointErrors(t *testing.T) {
 		{"bad authorization", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("Authorization", "Basic abc") }, "AuthFailure.InvalidAuthorization"},
 		{"token with long-term key", "Echo", `{"Name":"a"}`, now, func(r *http.Request) { r.Header.Set("X-TC-Token", "t") }, "AuthFailure.TokenFailure"},
 		{"unknown action", "Nope", `{}`, now, nil, "InvalidAction"},
+		{"product not served", "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
+			r.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "cvm", "POST", r.URL.Host, "", r.Header, []byte(`{"Name":"a"}`), now.Unix()))
+		}, "NoSuchProduct"},
 		{"wrong version", "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
 			r.Header.Set("X-TC-Version", "1999-01-01")
 			resign(r, `{"Name":"a"}`, now)
