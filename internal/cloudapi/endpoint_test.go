@@ -283,3 +283,32 @@ func TestEndpointMethodAndRateLimit(t *testing.T) {
 		t.Fatalf("got %d of 5 calls limited at 2/s; want at least 2", limited)
 	}
 }
+
+// TestEndpointRateLimitPerRegion: the reference limits each action per
+// "action + access region + sub-account", so a multi-region client gets the
+// rate in each region; a region it does not list is no bucket of its own.
+func TestEndpointRateLimitPerRegion(t *testing.T) {
+	srv := newEndpoint(t) // Slow: 2 req/s
+	body := `{"Name":"a"}`
+	call := func(region string) string {
+		_, env := post(t, srv, "Slow", body, time.Now(), func(r *http.Request) {
+			r.Header.Set("X-TC-Region", region)
+			resign(r, body, time.Now())
+		})
+		return code(env)
+	}
+	for i, region := range []string{"ap-guangzhou", "ap-shanghai", "ap-guangzhou", "ap-shanghai"} {
+		if c := call(region); c != "" {
+			t.Fatalf("call %d (in %s, 2/s per region): %s; want success", i+1, region, c)
+		}
+	}
+	limited := 0
+	for _, region := range []string{"xx-1", "xx-2", "xx-3", "xx-4"} {
+		if call(region) == "RequestLimitExceeded" {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Errorf("4 calls in 4 unlisted regions at 2/s: none limited; want them to share a bucket")
+	}
+}

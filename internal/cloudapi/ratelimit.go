@@ -6,16 +6,26 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter enforces the documented per-action rate limit for each account.
+// limiter enforces the documented per-action rate limit in the reference's
+// dimension: action + access region + sub-account.
 type limiter struct {
-	buckets sync.Map // account + "/" + action -> *rate.Limiter
+	buckets sync.Map // bucket -> *rate.Limiter
 }
 
-func (l *limiter) allow(account, action string, perSecond int) bool {
+type bucket struct{ uin, region, action string }
+
+// allow takes a token from the caller's bucket. A region the reference
+// does not list shares one bucket with calls naming none: a bucket per
+// arbitrary name would let a caller multiply its rate, and grow the map,
+// by inventing regions.
+func (l *limiter) allow(uin, region, action string, perSecond int) bool {
 	if perSecond <= 0 {
 		return true
 	}
-	key := account + "/" + action
+	if !apiRegions[region] {
+		region = ""
+	}
+	key := bucket{uin, region, action}
 	b, ok := l.buckets.Load(key)
 	if !ok {
 		b, _ = l.buckets.LoadOrStore(key, rate.NewLimiter(rate.Limit(perSecond), perSecond))

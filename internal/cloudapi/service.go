@@ -19,7 +19,7 @@ import (
 // ActionInfo describes an action as documented.
 type ActionInfo struct {
 	Name       string
-	RateLimit  int // requests per second per account
+	RateLimit  int // requests per second per access region and user
 	Deprecated bool
 	Errors     []apierr.Code // service-specific codes the reference lists
 }
