@@ -34,6 +34,7 @@ type Endpoint struct {
 	services map[string]*Service // by name, e.g. "gaap"
 	accounts *Accounts
 	limits   limiter
+	replays  replays
 	log      *slog.Logger
 	now      func() time.Time
 	// Unlimited turns the per-action rate limits off (benchmarks, or an

@@ -259,6 +259,33 @@ func TestEndpointV1(t *testing.T) {
 			t.Fatalf("got %q; want AuthFailure.SignatureFailure", code(env))
 		}
 	})
+	// The reference: "Nonce (random positive int, anti-replay)".
+	for name, nonce := range map[string]string{"missing": "", "negative": "-7", "zero": "0", "not a number": "abc"} {
+		t.Run("nonce "+name, func(t *testing.T) {
+			p := params()
+			if nonce == "" {
+				p.Del("Nonce")
+			} else {
+				p.Set("Nonce", nonce)
+			}
+			p.Set("Signature", sign.SignV1(acct.SecretKey, "GET", host, "/", p))
+			req, _ := http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+			if _, env := do(t, req); code(env) != "MissingParameter" && code(env) != "InvalidParameter" {
+				t.Fatalf("got %q; want MissingParameter or InvalidParameter", code(env))
+			}
+		})
+	}
+	t.Run("replayed", func(t *testing.T) {
+		p := params()
+		p.Set("Nonce", "4242")
+		p.Set("Signature", sign.SignV1(acct.SecretKey, "GET", host, "/", p))
+		for i, want := range []string{"", "AuthFailure.SignatureFailure"} {
+			req, _ := http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+			if _, env := do(t, req); code(env) != want {
+				t.Fatalf("send %d of one signed call: got %q; want %q", i+1, code(env), want)
+			}
+		}
+	})
 	t.Run("query too large", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", srv.URL+"/?Name="+strings.Repeat("x", 33<<10), nil)
 		if _, env := do(t, req); code(env) != "RequestSizeLimitExceeded" {

@@ -22,6 +22,7 @@ type request struct {
 	lang         string
 	token        string
 	timestamp    string
+	nonce        string // v1 only
 	secretID     string
 	scopeService string
 	tc3          sign.TC3
@@ -106,6 +107,7 @@ func (req *request) parseV1(r *http.Request) error {
 	get := all.Get
 	req.action, req.version, req.region = get("Action"), get("Version"), get("Region")
 	req.lang, req.token, req.timestamp, req.secretID = get("Language"), get("Token"), get("Timestamp"), get("SecretId")
+	req.nonce = get("Nonce")
 	own := url.Values{}
 	for k, v := range all {
 		own[k] = v
@@ -129,6 +131,14 @@ func (e *Endpoint) authenticate(req *request) (*Account, error) {
 	if err != nil {
 		return nil, apierr.New(apierr.InvalidParameter, "the common parameter Timestamp must be Unix seconds")
 	}
+	if !req.v3 {
+		if req.nonce == "" {
+			return nil, apierr.New(apierr.MissingParameter, "the common parameter Nonce is missing")
+		}
+		if n, err := strconv.ParseUint(req.nonce, 10, 64); err != nil || n == 0 {
+			return nil, apierr.New(apierr.InvalidParameter, "the common parameter Nonce must be a positive integer")
+		}
+	}
 	if d := e.now().Sub(time.Unix(ts, 0)); d > maxClockSkew || d < -maxClockSkew {
 		return nil, apierr.New(apierr.AuthFailureSignatureExpire, "the request timestamp %d is more than 5 minutes away from the server time %d", ts, e.now().Unix())
 	}
@@ -147,6 +157,12 @@ func (e *Endpoint) authenticate(req *request) (*Account, error) {
 	}
 	if !req.verify(acct.SecretKey, ts) {
 		return nil, apierr.New(apierr.AuthFailureSignatureFailure, "the request signature does not match; check the SecretKey and the signing method")
+	}
+	// A TC3 call has no nonce to tell a replay from a retry; v1's is there
+	// for this. The replay is refused as an authentication failure: the
+	// signature no longer authenticates a new call.
+	if !req.v3 && !e.replays.first(v1Call{req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature")}, time.Unix(ts, 0).Add(maxClockSkew), e.now()) {
+		return nil, apierr.New(apierr.AuthFailureSignatureFailure, "this signed request was already accepted; sign each call with a new Nonce")
 	}
 	return acct, nil
 }

@@ -46,7 +46,9 @@ func stringToSignV1(method, host, path string, params url.Values) string {
 	return b.String()
 }
 
-// VerifyV1 reports whether params["Signature"] (base64) signs a v1 request.
+// VerifyV1 reports whether params["Signature"] (standard base64, in its one
+// canonical spelling, so that callers may recognise a replay by the string)
+// signs a v1 request.
 // params are all request parameters, decoded (r.Form); path is the URL path
 // ("/"). The host is tried with and without its port, as for TC3. A request
 // with any repeated parameter is rejected: the string to sign can hold only
@@ -60,7 +62,7 @@ func VerifyV1(secretKey, method, host, path string, params url.Values) bool {
 	}
 	h := v1Hash(params.Get("SignatureMethod"))
 	want, err := base64.StdEncoding.DecodeString(params.Get("Signature"))
-	if h == nil || err != nil || len(want) == 0 {
+	if h == nil || err != nil || len(want) == 0 || base64.StdEncoding.EncodeToString(want) != params.Get("Signature") {
 		return false
 	}
 	for _, hf := range hostForms(host) {

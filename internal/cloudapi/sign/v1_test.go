@@ -2,8 +2,11 @@ package sign
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
+
+const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 func v1Params(method string) url.Values {
 	p := url.Values{
@@ -70,6 +73,14 @@ func TestV1RoundTrip(t *testing.T) {
 		{name: "signature repeated", method: "HmacSHA256", received: func(p url.Values) { p.Add("Signature", p.Get("Signature")) }},
 		{name: "signature missing", method: "HmacSHA256", received: func(p url.Values) { p.Del("Signature") }},
 		{name: "signature not base64", method: "HmacSHA256", received: func(p url.Values) { p.Set("Signature", "!!") }},
+		// One signature, one spelling: the endpoint refuses a replayed call
+		// by its signature string, which a line break or other padding bits
+		// would change without changing the decoded bytes.
+		{name: "signature with a line break", method: "HmacSHA256", received: func(p url.Values) { s := p.Get("Signature"); p.Set("Signature", s[:4]+"\n"+s[4:]) }},
+		{name: "signature padding bits set", method: "HmacSHA1", received: func(p url.Values) {
+			s := p.Get("Signature") // 20 bytes: 27 digits, the last with 2 padding bits, and "="
+			p.Set("Signature", s[:26]+string(b64[strings.IndexByte(b64, s[26])^1])+s[27:])
+		}},
 		{name: "signature truncated", method: "HmacSHA1", received: func(p url.Values) { p.Set("Signature", p.Get("Signature")[:4]) }},
 	}
 	for _, tc := range tests {

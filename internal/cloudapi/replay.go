@@ -1,0 +1,44 @@
+package cloudapi
+
+import (
+	"sync"
+	"time"
+)
+
+// replays remembers the signature-v1 calls accepted within the clock-skew
+// window, so that a captured URL or form body is accepted once: the Nonce
+// the reference calls "anti-replay". A call leaves the set when its
+// timestamp is out of the window, as it is refused as expired from then
+// on; the set so holds at most the verified v1 calls of ten minutes.
+type replays struct {
+	mu        sync.Mutex
+	seen      map[v1Call]time.Time // -> when the call's timestamp expires
+	nextSweep time.Time
+}
+
+// v1Call identifies one signed call. The signature is part of it, so two
+// different calls that happen to share a nonce and second both pass.
+type v1Call struct{ secretID, nonce, timestamp, signature string }
+
+// first records c and reports whether it was not seen before. expires is
+// when c's timestamp leaves the window, now the current time.
+func (r *replays) first(c v1Call, expires, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.After(r.nextSweep) {
+		for k, exp := range r.seen {
+			if now.After(exp) {
+				delete(r.seen, k)
+			}
+		}
+		r.nextSweep = now.Add(maxClockSkew)
+	}
+	if _, dup := r.seen[c]; dup {
+		return false
+	}
+	if r.seen == nil {
+		r.seen = map[v1Call]time.Time{}
+	}
+	r.seen[c] = expires
+	return true
+}
