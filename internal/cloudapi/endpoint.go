@@ -56,7 +56,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
 	req, err := e.parse(w, r)
 	lang := defaultLang
-	if req != nil && req.lang != "" {
+	if req.lang != "" {
 		lang = req.lang
 	}
 	if err == nil {

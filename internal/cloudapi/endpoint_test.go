@@ -339,3 +339,20 @@ func TestEndpointRateLimitPerRegion(t *testing.T) {
 		t.Errorf("4 calls in 4 unlisted regions at 2/s: none limited; want them to share a bucket")
 	}
 }
+
+// TestEndpointLanguageOnEarlyErrors: X-TC-Language zh-CN localises every
+// error, those found before the call is parsed (method, size) included.
+func TestEndpointLanguageOnEarlyErrors(t *testing.T) {
+	srv := newEndpoint(t)
+	del, _ := http.NewRequest("DELETE", srv.URL+"/", nil)
+	big, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(`{"Name":"`+strings.Repeat("x", 10<<20)+`"}`))
+	big.Header.Set("Content-Type", "application/json")
+	longGET, _ := http.NewRequest("GET", srv.URL+"/?Name="+strings.Repeat("x", 33<<10), nil)
+	for _, r := range []*http.Request{del, big, longGET} {
+		r.Header.Set("X-TC-Language", "zh-CN")
+		_, env := do(t, r)
+		if msg := env.Response.Error.Message; !strings.ContainsFunc(msg, func(c rune) bool { return c >= 0x4e00 && c <= 0x9fff }) {
+			t.Errorf("%s with X-TC-Language: zh-CN: %s message %q has no Chinese", r.Method, code(env), msg)
+		}
+	}
+}

@@ -38,24 +38,29 @@ type request struct {
 var v1Common = []string{"Action", "Version", "Region", "Timestamp", "Nonce", "SecretId",
 	"Signature", "SignatureMethod", "Token", "Language", "RequestClient"}
 
+// parse reads the call from r. The request is returned with an error too,
+// holding what was read, so that the error can be localised.
 func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request) (*request, error) {
-	req := &request{method: r.Method, host: r.Host, path: r.URL.Path, header: r.Header, rawQuery: r.URL.RawQuery}
+	// The language comes first, so that the method and size errors below
+	// are localised like every later one.
+	req := &request{method: r.Method, host: r.Host, path: r.URL.Path, header: r.Header, rawQuery: r.URL.RawQuery,
+		lang: r.Header.Get("X-TC-Language")}
 	if req.path == "" {
 		req.path = "/"
 	}
 	switch r.Method {
 	case http.MethodGet:
 		if len(r.URL.RawQuery) > maxGETQuery {
-			return nil, apierr.New(apierr.RequestSizeLimitExceeded, "a GET request may carry at most %d bytes of parameters", maxGETQuery)
+			return req, apierr.New(apierr.RequestSizeLimitExceeded, "a GET request may carry at most %d bytes of parameters", maxGETQuery)
 		}
 	case http.MethodPost:
 		body, err := readBody(w, r, maxPOSTBody)
 		if err != nil {
-			return nil, err
+			return req, err
 		}
 		req.body = body
 	default:
-		return nil, apierr.New(apierr.UnsupportedProtocol, "the HTTP method %s is not supported; use GET or POST", r.Method)
+		return req, apierr.New(apierr.UnsupportedProtocol, "the HTTP method %s is not supported; use GET or POST", r.Method)
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		return req, req.parseV3(r, auth)
@@ -67,7 +72,7 @@ func (req *request) parseV3(r *http.Request, auth string) error {
 	req.v3 = true
 	h := r.Header
 	req.action, req.version = h.Get("X-TC-Action"), h.Get("X-TC-Version")
-	req.region, req.lang, req.token = h.Get("X-TC-Region"), h.Get("X-TC-Language"), h.Get("X-TC-Token")
+	req.region, req.token = h.Get("X-TC-Region"), h.Get("X-TC-Token")
 	req.timestamp = h.Get("X-TC-Timestamp")
 	tc3, err := sign.ParseTC3(auth)
 	if err != nil {
@@ -106,8 +111,10 @@ func (req *request) parseV1(r *http.Request) error {
 	req.v1params = all
 	get := all.Get
 	req.action, req.version, req.region = get("Action"), get("Version"), get("Region")
-	req.lang, req.token, req.timestamp, req.secretID = get("Language"), get("Token"), get("Timestamp"), get("SecretId")
-	req.nonce = get("Nonce")
+	req.token, req.timestamp, req.secretID, req.nonce = get("Token"), get("Timestamp"), get("SecretId"), get("Nonce")
+	if l := get("Language"); l != "" {
+		req.lang = l
+	}
 	own := url.Values{}
 	for k, v := range all {
 		own[k] = v
