@@ -16,7 +16,8 @@ import (
 // Size limits from the calling conventions.
 const (
 	maxGETQuery    = 32 << 10
-	maxPOSTBody    = 10 << 20
+	maxPOSTBody    = 10 << 20 // JSON, signature v3
+	maxFormBody    = 1 << 20  // x-www-form-urlencoded, signature v1
 	maxClockSkew   = 5 * time.Minute
 	defaultLang    = "en-US"
 	handlerTimeout = 30 * time.Second

@@ -166,6 +166,7 @@ func TestEndpointErrors(t *testing.T) {
 		{"not json", "Echo", `{"Name":`, now, nil, "InvalidParameter"},
 		{"json array", "Echo", `[1]`, now, nil, "InvalidParameter"},
 		{"too large", "Echo", big, now, nil, "RequestSizeLimitExceeded"},
+		{"json over the form limit", "Echo", `{"Name":"` + strings.Repeat("x", 2<<20) + `"}`, now, nil, ""},
 		{"handler error", "Fail", `{"Name":"a"}`, now, nil, "ResourceInUse"},
 		{"handler panic", "Boom", `{"Name":"a"}`, now, nil, "InternalError"},
 	}
@@ -284,6 +285,17 @@ func TestEndpointV1(t *testing.T) {
 			if _, env := do(t, req); code(env) != want {
 				t.Fatalf("send %d of one signed call: got %q; want %q", i+1, code(env), want)
 			}
+		}
+	})
+	// The reference: a form POST is "≤ 1 MB", a JSON one ≤ 10 MB.
+	t.Run("form body too large", func(t *testing.T) {
+		p := params()
+		p.Set("Name", strings.Repeat("x", 1<<20))
+		p.Set("Signature", sign.SignV1(acct.SecretKey, "POST", host, "/", p))
+		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		if _, env := do(t, req); code(env) != "RequestSizeLimitExceeded" {
+			t.Fatalf("got %q; want RequestSizeLimitExceeded", code(env))
 		}
 	})
 	t.Run("query too large", func(t *testing.T) {

@@ -54,7 +54,11 @@ func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request) (*request, erro
 			return req, apierr.New(apierr.RequestSizeLimitExceeded, "a GET request may carry at most %d bytes of parameters", maxGETQuery)
 		}
 	case http.MethodPost:
-		body, err := readBody(w, r, maxPOSTBody)
+		limit := int64(maxPOSTBody)
+		if mediaType(r.Header) == formType {
+			limit = maxFormBody
+		}
+		body, err := readBody(w, r, limit)
 		if err != nil {
 			return req, err
 		}
@@ -87,8 +91,7 @@ func (req *request) parseV3(r *http.Request, auth string) error {
 		req.in.form = q
 		return nil
 	}
-	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
-	if !strings.EqualFold(strings.TrimSpace(ct), "application/json") {
+	if ct := mediaType(h); ct != "application/json" {
 		return apierr.New(apierr.InvalidParameter, "a TC3-HMAC-SHA256 POST must be application/json, not %q", ct)
 	}
 	req.in.json = req.body
@@ -98,8 +101,7 @@ func (req *request) parseV3(r *http.Request, auth string) error {
 func (req *request) parseV1(r *http.Request) error {
 	raw := r.URL.RawQuery
 	if r.Method == http.MethodPost {
-		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-		if !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		if ct := mediaType(r.Header); ct != formType {
 			return apierr.New(apierr.AuthFailureInvalidAuthorization, "a %q POST needs a TC3-HMAC-SHA256 Authorization header", ct)
 		}
 		raw = string(req.body)
@@ -124,6 +126,14 @@ func (req *request) parseV1(r *http.Request) error {
 	}
 	req.in.form = own
 	return nil
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// mediaType is the Content-Type without its parameters, lower-cased.
+func mediaType(h http.Header) string {
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.ToLower(strings.TrimSpace(ct))
 }
 
 // authenticate finds the caller's account and checks the signature.
