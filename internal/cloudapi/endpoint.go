@@ -89,6 +89,9 @@ func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (a
 	if !ok {
 		return nil, apierr.New(apierr.InvalidAction, "the action %s does not exist in %s %s", req.action, svc.Name, svc.Version)
 	}
+	if err := checkRegion(svc, req.region); err != nil {
+		return nil, err
+	}
 	if !e.Unlimited && !e.limits.allow(acct.Uin, req.region, svc.Name+"."+act.info.Name, act.info.RateLimit) {
 		return nil, apierr.New(apierr.RequestLimitExceeded, "more than %d %s requests per second", act.info.RateLimit, act.info.Name)
 	}

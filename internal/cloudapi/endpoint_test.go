@@ -44,8 +44,9 @@ type echoResp struct {
 	Uin   string
 }
 
-// newEndpoint serves a "demo" service whose Echo action returns its input.
-func newEndpoint(t *testing.T) *httptest.Server {
+// newEndpoint serves a "demo" service whose Echo action returns its input,
+// changed by mods.
+func newEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *httptest.Server {
 	t.Helper()
 	accounts, err := cloudapi.NewAccounts(acct)
 	if err != nil {
@@ -64,6 +65,9 @@ func newEndpoint(t *testing.T) *httptest.Server {
 	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Fail", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
 		return nil, apierr.New(apierr.ResourceInUse, "the thing is in use")
 	})
+	for _, m := range mods {
+		m(svc)
+	}
 	srv := httptest.NewServer(cloudapi.NewEndpoint(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), svc))
 	t.Cleanup(srv.Close)
 	return srv
@@ -349,6 +353,34 @@ func TestEndpointRateLimitPerRegion(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Errorf("4 calls in 4 unlisted regions at 2/s: none limited; want them to share a bucket")
+	}
+}
+
+// TestEndpointRegionRequired: a service that requires a Region (vpc)
+// refuses a call without one (MissingParameter) or with one the reference
+// does not list (UnsupportedRegion); others ignore it.
+func TestEndpointRegionRequired(t *testing.T) {
+	body := `{"Name":"a"}`
+	call := func(srv *httptest.Server, region string) string {
+		_, env := post(t, srv, "Echo", body, time.Now(), func(r *http.Request) {
+			if region != "" {
+				r.Header.Set("X-TC-Region", region)
+			}
+			resign(r, body, time.Now())
+		})
+		return code(env)
+	}
+	regional := newEndpoint(t, func(s *cloudapi.Service) { s.RegionRequired = true })
+	for region, want := range map[string]string{"": "MissingParameter", "xx-nowhere-1": "UnsupportedRegion", "ap-guangzhou": "", "eu-frankfurt": ""} {
+		if got := call(regional, region); got != want {
+			t.Errorf("region %q on a service that requires one: %q; want %q", region, got, want)
+		}
+	}
+	plain := newEndpoint(t)
+	for _, region := range []string{"", "xx-nowhere-1"} {
+		if got := call(plain, region); got != "" {
+			t.Errorf("region %q on a service that needs none: %q; want success", region, got)
+		}
 	}
 }
 

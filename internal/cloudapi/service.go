@@ -43,7 +43,11 @@ type Validator interface{ Validate() error }
 type Service struct {
 	Name    string
 	Version string
-	actions map[string]*action
+	// RegionRequired: every call must name one of the reference's regions
+	// (vpc: "This API only supports: ap-bangkok, ..."); GAAP's and
+	// EdgeOne's actions say Region is not needed.
+	RegionRequired bool
+	actions        map[string]*action
 }
 
 type action struct {

@@ -41,6 +41,7 @@ func New(st store.Store, vips *vip.Pool, log *slog.Logger) *Service {
 // Register returns the endpoint service with every action registered.
 func (s *Service) Register() *cloudapi.Service {
 	svc := cloudapi.NewService(vpcapi.Service, vpcapi.Version)
+	svc.RegionRequired = true
 	vpcapi.Register(svc, s)
 	return svc
 }
