@@ -288,25 +288,31 @@ func proxyProtocolName(t *testing.T, name string) func(net.Conn) {
 	}
 }
 
-func TestUDPListenerCarriesTraffic(t *testing.T) {
-	n := startNode(t)
-	proxy, ip := n.proxy()
+// udpEchoListener creates a UDP listener of proxy bound to a new origin
+// that answers "echo:" and the datagram; it returns the listener's address.
+func (n *node) udpEchoListener(proxy string, ip netip.Addr) netip.AddrPort {
+	n.t.Helper()
 	o := origins.Next()
-	srv := edgetest.StartUDP(t, netip.AddrPortFrom(o, 0), edgetest.Prefix("echo:"))
+	srv := edgetest.StartUDP(n.t, netip.AddrPortFrom(o, 0), edgetest.Prefix("echo:"))
 	ids := n.realServers(o)
-	port := edgetest.FreePort(t, ip)
+	port := edgetest.FreePort(n.t, ip)
 	req := gaapsdk.NewCreateUDPListenersRequest()
 	req.ProxyId, req.ListenerName, req.Ports = &proxy, new("udp"), []*uint64{new(uint64(port))}
 	req.Scheduler, req.RealServerType = new("rr"), new("IP")
 	resp, err := n.c.CreateUDPListeners(req)
 	if err != nil {
-		t.Fatal(err)
+		n.t.Fatal(err)
 	}
 	listener := *resp.Response.ListenerIds[0]
 	n.waitListener(listener)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: srv.Addr})
+	return netip.AddrPortFrom(ip, uint16(port))
+}
 
-	c, err := net.Dial("udp", netip.AddrPortFrom(ip, uint16(port)).String())
+func TestUDPListenerCarriesTraffic(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	c, err := net.Dial("udp", n.udpEchoListener(proxy, ip).String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,41 +41,34 @@ func (n *node) listenerTo(proxy string, ip netip.Addr, name string) (string, net
 	return listener, netip.AddrPortFrom(ip, uint16(port))
 }
 
-func TestSecurityPolicyEnforced(t *testing.T) {
-	n := startNode(t)
-	proxy, ip := n.proxy()
-	_, addr := n.listenerTo(proxy, ip, "ok")
-	allowed, denied := origins.Next(), origins.Next()
-
+// createPolicy creates a security policy of proxy with its rules; it is
+// not enforced until opened.
+func (n *node) createPolicy(proxy, defaultAction string, rules ...*gaapsdk.SecurityPolicyRuleIn) string {
+	n.t.Helper()
 	create := gaapsdk.NewCreateSecurityPolicyRequest()
-	create.ProxyId, create.DefaultAction = &proxy, new("DROP")
+	create.ProxyId, create.DefaultAction = &proxy, new(defaultAction)
 	pol, err := n.c.CreateSecurityPolicy(create)
 	if err != nil {
-		t.Fatal(err)
+		n.t.Fatal(err)
 	}
 	policy := *pol.Response.PolicyId
-	rules := gaapsdk.NewCreateSecurityRulesRequest()
-	rules.PolicyId = &policy
-	rules.RuleList = []*gaapsdk.SecurityPolicyRuleIn{{SourceCidr: new(allowed.String() + "/32"), Action: new("ACCEPT"),
-		AliasName: new("allow"), Protocol: new("TCP"), DestPortRange: new("ALL")}}
-	if _, err := n.c.CreateSecurityRules(rules); err != nil {
-		t.Fatal(err)
+	if len(rules) > 0 {
+		req := gaapsdk.NewCreateSecurityRulesRequest()
+		req.PolicyId, req.RuleList = &policy, rules
+		if _, err := n.c.CreateSecurityRules(req); err != nil {
+			n.t.Fatal(err)
+		}
 	}
-	// A created policy is not enforced until opened.
-	if got, err := fetchFrom(denied, addr); err != nil || got != "ok" {
-		t.Fatalf("before OpenSecurityPolicy: got %q, %v; want ok", got, err)
-	}
+	return policy
+}
+
+// openPolicy opens policy on proxy and waits until it is BOUND.
+func (n *node) openPolicy(proxy, policy string) {
+	n.t.Helper()
 	open := gaapsdk.NewOpenSecurityPolicyRequest()
 	open.ProxyId, open.PolicyId = &proxy, &policy
 	if _, err := n.c.OpenSecurityPolicy(open); err != nil {
-		t.Fatal(err)
-	}
-	n.until("policy enforced", func() bool {
-		got, _ := fetchFrom(denied, addr)
-		return got == ""
-	})
-	if got, err := fetchFrom(allowed, addr); err != nil || got != "ok" {
-		t.Fatalf("allowed source: got %q, %v; want ok", got, err)
+		n.t.Fatal(err)
 	}
 	n.until("policy BOUND", func() bool {
 		d := gaapsdk.NewDescribeSecurityPolicyDetailRequest()
@@ -82,6 +76,32 @@ func TestSecurityPolicyEnforced(t *testing.T) {
 		r, err := n.c.DescribeSecurityPolicyDetail(d)
 		return err == nil && *r.Response.Status == "BOUND"
 	})
+}
+
+// policyRule is a rule of Action act for src (an address or CIDR), proto
+// (ALL, TCP, UDP) and ports (a DestPortRange form).
+func policyRule(src, proto, ports, act string) *gaapsdk.SecurityPolicyRuleIn {
+	return &gaapsdk.SecurityPolicyRuleIn{SourceCidr: new(src), Action: new(act), AliasName: new("r"), Protocol: new(proto), DestPortRange: new(ports)}
+}
+
+func TestSecurityPolicyEnforced(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	_, addr := n.listenerTo(proxy, ip, "ok")
+	allowed, denied := origins.Next(), origins.Next()
+	policy := n.createPolicy(proxy, "DROP", policyRule(allowed.String()+"/32", "TCP", "ALL", "ACCEPT"))
+	// A created policy is not enforced until opened.
+	if got, err := fetchFrom(denied, addr); err != nil || got != "ok" {
+		t.Fatalf("before OpenSecurityPolicy: got %q, %v; want ok", got, err)
+	}
+	n.openPolicy(proxy, policy)
+	n.until("policy enforced", func() bool {
+		got, _ := fetchFrom(denied, addr)
+		return got == ""
+	})
+	if got, err := fetchFrom(allowed, addr); err != nil || got != "ok" {
+		t.Fatalf("allowed source: got %q, %v; want ok", got, err)
+	}
 	closeReq := gaapsdk.NewCloseSecurityPolicyRequest()
 	closeReq.ProxyId, closeReq.PolicyId = &proxy, &policy
 	if _, err := n.c.CloseSecurityPolicy(closeReq); err != nil {
@@ -91,6 +111,108 @@ func TestSecurityPolicyEnforced(t *testing.T) {
 		got, _ := fetchFrom(denied, addr)
 		return got == "ok"
 	})
+}
+
+// TestSecurityPolicyRuleForms: the first matching rule wins; DestPortRange
+// lists ("1,<port>"), ranges and ALL, and Protocol TCP/UDP/ALL, select as
+// the reference describes; a single address is a /32.
+func TestSecurityPolicyRuleForms(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	_, addr := n.listenerTo(proxy, ip, "ok")
+	p := int(addr.Port())
+	a, b, c := origins.Next(), origins.Next(), origins.Next()
+	n.openPolicy(proxy, n.createPolicy(proxy, "ACCEPT",
+		policyRule(a.String(), "TCP", "1,"+strconv.Itoa(p), "DROP"),
+		policyRule(b.String()+"/32", "UDP", "ALL", "DROP"),
+		policyRule(c.String(), "ALL", strconv.Itoa(p-1)+"-"+strconv.Itoa(p+1), "DROP"),
+		policyRule("127.0.0.0/8", "ALL", "ALL", "ACCEPT")))
+	for _, tc := range []struct {
+		src  netip.Addr
+		want string
+	}{{a, ""}, {b, "ok"}, {c, ""}, {origins.Next(), "ok"}} {
+		if got, err := fetchFrom(tc.src, addr); got != tc.want {
+			t.Errorf("from %v: got %q (%v); want %q", tc.src, got, err, tc.want)
+		}
+	}
+}
+
+// TestSecurityPolicyClosesOpenConnections: opening a policy that denies a
+// client closes that client's open TCP connection (docs/dataplane-l4.md).
+func TestSecurityPolicyClosesOpenConnections(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
+	ids := n.realServers(o.Addr.Addr())
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: o.Addr})
+	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(origins.Next(), 0))}
+	conn, err := d.Dial("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// echoed waits for b to come back (the PROXY header comes first).
+	echoed := func(b byte) error {
+		buf := make([]byte, 1)
+		conn.SetDeadline(time.Now().Add(2 * time.Second))
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				return err
+			}
+			if buf[0] == b {
+				return nil
+			}
+		}
+	}
+	io.WriteString(conn, "x")
+	if err := echoed('x'); err != nil {
+		t.Fatal(err)
+	}
+	n.openPolicy(proxy, n.createPolicy(proxy, "DROP"))
+	io.WriteString(conn, "y")
+	if err := echoed('y'); err == nil {
+		t.Fatal("an open connection of a denied client still served after the policy was opened")
+	}
+}
+
+// TestSecurityPolicyUDPSessions: a UDP rule ends the denied client's open
+// session and refuses new ones; a TCP-only rule leaves UDP alone.
+func TestSecurityPolicyUDPSessions(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	to := n.udpEchoListener(proxy, ip)
+	a, b := origins.Next(), origins.Next()
+	dial := func(src netip.Addr) *net.UDPConn {
+		c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	ask := func(c *net.UDPConn) string {
+		c.SetDeadline(time.Now().Add(time.Second))
+		c.Write([]byte("p"))
+		buf := make([]byte, 64)
+		nr, _ := c.Read(buf)
+		return string(buf[:nr])
+	}
+	open := dial(a)
+	if got := ask(open); got != "echo:p" {
+		t.Fatalf("before the policy: %q", got)
+	}
+	n.openPolicy(proxy, n.createPolicy(proxy, "ACCEPT",
+		policyRule(a.String()+"/32", "UDP", strconv.Itoa(int(to.Port()))+",9", "DROP"), policyRule(b.String(), "TCP", "ALL", "DROP")))
+	if got := ask(open); got != "" {
+		t.Errorf("the denied client's open session: %q; want nothing", got)
+	}
+	if got := ask(dial(a)); got != "" {
+		t.Errorf("the denied client's new session: %q; want nothing", got)
+	}
+	if got := ask(dial(b)); got != "echo:p" {
+		t.Errorf("a TCP-only rule dropped UDP: %q", got)
+	}
 }
 
 func TestCloseAndOpenProxy(t *testing.T) {
