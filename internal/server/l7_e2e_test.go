@@ -330,23 +330,39 @@ func TestHTTPListenerCarriesRequests(t *testing.T) {
 // port included, as the Host header, and that a value which cannot be a
 // Host is refused: net/http would send it as an empty Host.
 func TestForwardHostSentToOrigin(t *testing.T) {
+	s := startSite(t, "/", map[string]any{"ForwardHost": "backend.internal:8080"})
+	err := s.Call(s.c, "CreateRule", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test", "Path": "/url",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForwardHost": "https://backend.internal"}, nil)
+	if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
+		t.Errorf("ForwardHost https://backend.internal: got %v; want InvalidParameterValue", err)
+	}
+	_, body := request(t, s.client, s.base, "www.e2e.test", "/", nil)
+	if got := parse(t, body).Host; got != "backend.internal:8080" {
+		t.Errorf("origin saw Host %q; want backend.internal:8080", got)
+	}
+}
+
+// site is a node with an HTTP listener, its domain www.e2e.test and a
+// rule to an echo origin named "a".
+type site struct {
+	*node
+	listener, rule, base string
+	client               *http.Client
+}
+
+// startSite starts a site whose rule has path and the CreateRule
+// fields extra.
+func startSite(t *testing.T, path string, extra map[string]any) site {
+	t.Helper()
 	n := startL7Node(t)
 	proxy, ip := n.proxy()
 	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	listener, port := n.httpListener(proxy, ip)
 	n.domain(listener, "www.e2e.test", "", "")
-	err := n.Call(n.c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.e2e.test", "Path": "/url",
-		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForwardHost": "https://backend.internal"}, nil)
-	if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
-		t.Errorf("ForwardHost https://backend.internal: got %v; want InvalidParameterValue", err)
-	}
-	n.rule(listener, "www.e2e.test", "/", map[string]any{"ForwardHost": "backend.internal:8080"}, map[string]netip.AddrPort{ids[0]: a})
+	rule := n.rule(listener, "www.e2e.test", path, extra, map[string]netip.AddrPort{ids[0]: a})
 	addr := netip.AddrPortFrom(ip, uint16(port))
-	_, body := request(t, pinnedClient(addr, nil), "http://"+addr.String(), "www.e2e.test", "/", nil)
-	if got := parse(t, body).Host; got != "backend.internal:8080" {
-		t.Errorf("origin saw Host %q; want backend.internal:8080", got)
-	}
+	return site{node: n, listener: listener, rule: rule, base: "http://" + addr.String(), client: pinnedClient(addr, nil)}
 }
 
 func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
@@ -398,5 +414,34 @@ func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 	if resp, err := noCert.Do(r); err == nil {
 		resp.Body.Close()
 		t.Errorf("without client certificate: got %s; want a refused handshake", resp.Status)
+	}
+}
+
+// TestCustomHeaderWithUnderscoreOnEveryPath checks that the reference's
+// own CreateCustomHeader example, X-REAL_IP: $remote_addr, reaches the
+// origin through ReverseProxy (a POST) as through the direct exchange (a
+// GET): dropping client headers that pose as X-Real-IP must not drop it.
+func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
+	s := startSite(t, "/", nil)
+	if err := s.Call(s.c, "CreateCustomHeader", map[string]any{"RuleId": s.rule,
+		"Headers": []map[string]string{{"HeaderName": "X-REAL_IP", "HeaderValue": "$remote_addr"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.waitRule(s.rule)
+	s.until("custom header applied (GET)", func() bool {
+		_, body := request(t, s.client, s.base, "www.e2e.test", "/", map[string]string{"X_Real_IP": "203.0.113.9"})
+		return parse(t, body).Header.Get("X-Real_ip") == "127.0.0.1"
+	})
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/", strings.NewReader("payload"))
+	req.Host = "www.e2e.test"
+	req.Header.Set("X_Real_IP", "203.0.113.9")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if got := parse(t, string(body)).Header; got.Get("X-Real_ip") != "127.0.0.1" {
+		t.Errorf("POST: origin saw headers %v; want X-REAL_IP: 127.0.0.1, as for GET", got)
 	}
 }

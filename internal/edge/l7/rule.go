@@ -137,14 +137,16 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = r.scheme
 	pr.Out.URL.Host = "origin" // Set per attempt by RoundTrip.
 	pr.Out.Host = r.originHost(pr.In)
-	var buf [8]forwardHeader
-	for _, h := range r.forwarded(pr.In, buf[:0]) {
-		pr.Out.Header[h.key] = []string{h.value}
-	}
+	// Only the client's look-alikes go: a custom header may be one
+	// (the reference's own example is X-REAL_IP), so this comes first.
 	for k := range pr.Out.Header {
 		if posesAsForwarded(k) {
 			delete(pr.Out.Header, k)
 		}
+	}
+	var buf [8]forwardHeader
+	for _, h := range r.forwarded(pr.In, buf[:0]) {
+		pr.Out.Header[h.key] = []string{h.value}
 	}
 }
 
