@@ -200,3 +200,24 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 		t.Errorf("TLS 1.3 client: got %d over %x; want 200 over TLS 1.3", resp.StatusCode, resp.TLS.Version)
 	}
 }
+
+// TestForcedRedirectBeforeBasicAuth checks that a plain-HTTP request to a
+// ForcedRedirect rule on a domain with basic auth is redirected without
+// credentials, not asked for them (which browsers would send in clear).
+func TestForcedRedirectBeforeBasicAuth(t *testing.T) {
+	s := startSite(t, "/login", map[string]any{"ForcedRedirect": "https:"})
+	sum := sha1.Sum([]byte("secret"))
+	if err := s.Call(s.c, "SetAuthentication", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+		"BasicAuth": 1, "BasicAuthConfId": s.cert(0, "e2e:{SHA}"+base64.StdEncoding.EncodeToString(sum[:]), "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.until("auth applied (401 outside the rule)", func() bool {
+		resp, _ := request(t, s.client, s.base, "www.e2e.test", "/other", nil)
+		return resp.StatusCode == http.StatusUnauthorized
+	})
+	resp, _ := request(t, s.client, s.base, "www.e2e.test", "/login?q=1", nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "https://www.e2e.test/login?q=1" {
+		t.Errorf("plain HTTP without credentials: got %d %q (WWW-Authenticate %q); want 301 to https://www.e2e.test/login?q=1",
+			resp.StatusCode, loc, resp.Header.Get("WWW-Authenticate"))
+	}
+}

@@ -23,8 +23,8 @@ var netipZero netip.Addr
 // resets, TLS handshake failures): they are counted, not logged.
 var quietLog = log.New(io.Discard, "", 0)
 
-// ServeHTTP routes one request: domain, authentication, rule, redirect or
-// proxy; and counts it on the listener and the rule.
+// ServeHTTP routes one request: domain, rule, redirect, authentication
+// and proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.ProtoMajor == 1 && req.TransferEncoding != nil {
 		// It may have come with a Content-Length, which net/http drops
@@ -52,26 +52,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			": open a new connection to it", http.StatusMisdirectedRequest)
 		return
 	}
-	if v.auth != nil && !v.auth.allow(req) {
-		challenge(rw)
-		v.writeError(rw, http.StatusUnauthorized)
-		return
-	}
 	path, ok := routePath(req.URL.Path)
 	if !ok {
 		http.Error(rw, "request path climbs above the root", http.StatusBadRequest)
 		return
 	}
 	r := v.match(path)
+	// Before basic auth, as nginx's return (rewrite phase) comes before
+	// auth_basic (access phase): a 401 over plain HTTP would have the
+	// browser send the password in clear before it is sent to HTTPS.
+	if r != nil && r.redirect != "" && req.TLS == nil {
+		rc = r.stats
+		http.Redirect(rw, req, redirectURL(r.redirect, req), http.StatusMovedPermanently)
+		return
+	}
+	if v.auth != nil && !v.auth.allow(req) {
+		challenge(rw)
+		v.writeError(rw, http.StatusUnauthorized)
+		return
+	}
 	if r == nil {
 		v.writeError(rw, http.StatusNotFound)
 		return
 	}
 	rc = r.stats
-	if r.redirect != "" && req.TLS == nil {
-		http.Redirect(rw, req, redirectURL(r.redirect, req), http.StatusMovedPermanently)
-		return
-	}
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = h.watchBody(req, &rw.in)
 	}
