@@ -169,7 +169,7 @@ func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
 }
 
 func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
-	sr := snapshot.Rule{ID: r.ID, Path: r.Path, Scheduler: r.Scheduler, ForcedRedirect: r.ForcedRedirect,
+	sr := snapshot.Rule{ID: r.ID, Path: model.RoutePath(r.Path), Scheduler: r.Scheduler, ForcedRedirect: r.ForcedRedirect,
 		Health: snapshot.HTTPCheck{Enabled: r.HealthCheck == 1,
 			Interval: time.Duration(r.Check.DelayLoop) * time.Second, Timeout: time.Duration(r.Check.ConnectTimeout) * time.Second,
 			// The API's FailedThreshold ("over it the origin is blocked")

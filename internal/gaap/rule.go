@@ -152,10 +152,11 @@ func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener
 	return l, r, nil
 }
 
-// checkPathFree refuses a second live rule with r's path on its domain.
+// checkPathFree refuses a second live rule with r's path on its domain,
+// compared as routed: "/caf%C3%A9" and "/café" would be one rule twice.
 func checkPathFree(siblings []*model.Rule, r *model.Rule) error {
 	for _, o := range siblings {
-		if o.ID != r.ID && o.Path == r.Path && o.Status != model.StatusDeleting {
+		if o.ID != r.ID && model.RoutePath(o.Path) == model.RoutePath(r.Path) && o.Status != model.StatusDeleting {
 			return apierr.New(apierr.FailedOperationRuleAlreadyExisted, "domain %q already has rule %s for the path %q", r.Domain, o.ID, r.Path)
 		}
 	}

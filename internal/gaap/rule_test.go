@@ -242,6 +242,13 @@ func TestRuleEncodedPath(t *testing.T) {
 	if got := *describeRule(t, c, literal).Path; got != "/a%20b" {
 		t.Errorf("got literal path %q; want /a%%20b kept", got)
 	}
+	// Paths are routed decoded: /café would be /caf%C3%A9 again, and a
+	// malformed escape would match nothing.
+	createRule(t, c, listener, "www.bbb.com", "/caf%C3%A9")
+	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "/café"))
+	wantCode(t, err, "FailedOperation.RuleAlreadyExisted")
+	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "/bad%zz"))
+	wantCode(t, err, "InvalidParameterValue")
 
 	mod := gaapsdk.NewModifyRuleAttributeRequest()
 	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(out.RuleId), new("%2Fv2")

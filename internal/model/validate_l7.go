@@ -63,12 +63,26 @@ func ParsePath(param, raw string) (string, error) {
 	return path, nil
 }
 
+// RoutePath is a rule path as requests are matched against it: decoded,
+// as the edge decodes request paths before matching (as nginx does for
+// locations), so that the stored "/caf%C3%A9" and "/café" are one rule and
+// both match "GET /caf%C3%A9/menu". The stored path stays as written.
+func RoutePath(path string) string {
+	if p, err := url.PathUnescape(path); err == nil {
+		return p
+	}
+	return path // Refused by ValidateRule; only an older store holds one.
+}
+
 // ValidateRule checks the enums and the health check of a rule, and
 // decodes its URL-encoded paths in place (ParsePath).
 func ValidateRule(r *Rule) error {
 	var err error
 	if r.Path, err = ParsePath("Path", r.Path); err != nil {
 		return err
+	}
+	if _, err := url.PathUnescape(r.Path); err != nil {
+		return apierr.New(apierr.InvalidParameterValue, "Path %q has a malformed %%-escape: no request could match it (a request target with one is refused)", r.Path)
 	}
 	checks := []error{
 		l7Enum("RealServerType", r.RealServerType, "IP", "DOMAIN"),

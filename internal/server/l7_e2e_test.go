@@ -346,8 +346,8 @@ func TestForwardHostSentToOrigin(t *testing.T) {
 // rule to an echo origin named "a".
 type site struct {
 	*node
-	listener, rule, base string
-	client               *http.Client
+	listener, ruleID, base string
+	client                 *http.Client
 }
 
 // startSite starts a site whose rule has path and the CreateRule
@@ -360,9 +360,9 @@ func startSite(t *testing.T, path string, extra map[string]any) site {
 	ids := n.realServers(a.Addr())
 	listener, port := n.httpListener(proxy, ip)
 	n.domain(listener, "www.e2e.test", "", "")
-	rule := n.rule(listener, "www.e2e.test", path, extra, map[string]netip.AddrPort{ids[0]: a})
+	id := n.rule(listener, "www.e2e.test", path, extra, map[string]netip.AddrPort{ids[0]: a})
 	addr := netip.AddrPortFrom(ip, uint16(port))
-	return site{node: n, listener: listener, rule: rule, base: "http://" + addr.String(), client: pinnedClient(addr, nil)}
+	return site{node: n, listener: listener, ruleID: id, base: "http://" + addr.String(), client: pinnedClient(addr, nil)}
 }
 
 func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
@@ -423,11 +423,11 @@ func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 // GET): dropping client headers that pose as X-Real-IP must not drop it.
 func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
 	s := startSite(t, "/", nil)
-	if err := s.Call(s.c, "CreateCustomHeader", map[string]any{"RuleId": s.rule,
+	if err := s.Call(s.c, "CreateCustomHeader", map[string]any{"RuleId": s.ruleID,
 		"Headers": []map[string]string{{"HeaderName": "X-REAL_IP", "HeaderValue": "$remote_addr"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	s.waitRule(s.rule)
+	s.waitRule(s.ruleID)
 	s.until("custom header applied (GET)", func() bool {
 		_, body := request(t, s.client, s.base, "www.e2e.test", "/", map[string]string{"X_Real_IP": "203.0.113.9"})
 		return parse(t, body).Header.Get("X-Real_ip") == "127.0.0.1"
@@ -443,5 +443,19 @@ func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if got := parse(t, string(body)).Header; got.Get("X-Real_ip") != "127.0.0.1" {
 		t.Errorf("POST: origin saw headers %v; want X-REAL_IP: 127.0.0.1, as for GET", got)
+	}
+}
+
+// TestEncodedRulePathMatches checks that a rule path stored with percent
+// escapes routes the requests for it, however they escape it.
+func TestEncodedRulePathMatches(t *testing.T) {
+	s := startSite(t, "/", nil)
+	b := echoOrigin(t, l7Origins, "b")
+	ids := s.realServers(b.Addr())
+	s.waitRule(s.rule(s.listener, "www.e2e.test", "/caf%C3%A9", nil, map[string]netip.AddrPort{ids[0]: b}))
+	for _, path := range []string{"/caf%C3%A9/menu", "/caf%c3%a9/menu", "/café/menu"} {
+		if _, body := request(t, s.client, s.base, "www.e2e.test", path, nil); parse(t, body).Name != "b" {
+			t.Errorf("GET %s: answered by %s; want origin b (rule /caf%%C3%%A9)", path, body)
+		}
 	}
 }

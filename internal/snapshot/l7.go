@@ -132,7 +132,9 @@ type Rule struct {
 	ID string `json:"id"`
 	// Path is a byte-wise prefix of the request path, starting with "/";
 	// the longest matching rule of the domain wins (nginx prefix location
-	// semantics: "/api" also matches "/apix").
+	// semantics: "/api" also matches "/apix"). Both are percent-decoded:
+	// the request's path normalised by the edge, this one by the
+	// controller (model.RoutePath).
 	Path string `json:"path"`
 	// Scheduler is SchedRR, SchedWRR, SchedLC or SchedLRTT.
 	Scheduler string `json:"scheduler"`
