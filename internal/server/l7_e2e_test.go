@@ -459,3 +459,18 @@ func TestEncodedRulePathMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestForcedRedirectKeepsSiblingPath checks a ForcedRedirect in the
+// reference's https://domain/path form: /urlx, which the rule /url routes
+// (byte-wise prefix), is redirected to itself, not to /url/urlx.
+func TestForcedRedirectKeepsSiblingPath(t *testing.T) {
+	s := startSite(t, "/url", map[string]any{"ForcedRedirect": "https://www.e2e.test/url"})
+	s.until("redirect", func() bool {
+		resp, _ := request(t, s.client, s.base, "www.e2e.test", "/url", nil)
+		return resp.StatusCode == http.StatusMovedPermanently
+	})
+	resp, _ := request(t, s.client, s.base, "www.e2e.test", "/urlx?k=v", nil)
+	if loc := resp.Header.Get("Location"); loc != "https://www.e2e.test/urlx?k=v" {
+		t.Errorf("GET /urlx?k=v: Location %q; want https://www.e2e.test/urlx?k=v", loc)
+	}
+}

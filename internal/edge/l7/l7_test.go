@@ -1,27 +1,38 @@
 package l7
 
 import (
+	"cmp"
 	"net/http/httptest"
 	"testing"
 )
 
+// TestRedirectURL also checks that a request the rule routes keeps its
+// resource: "under the path" is the router's byte-wise prefix of the
+// decoded path, so /urlx under /url does not become /url/urlx.
 func TestRedirectURL(t *testing.T) {
-	for _, tc := range []struct{ spec, host, want string }{
-		{"https", "a.test", "https://a.test/p?q=1"},
-		{"https", "A.test.", "https://a.test/p?q=1"},
-		{"https://www.qq.com/p", "a.test", "https://www.qq.com/p?q=1"},
-		{"https://www.qq.com/url", "a.test", "https://www.qq.com/url/p?q=1"},
-		{"https://www.qq.com/pp", "a.test", "https://www.qq.com/pp/p?q=1"},
-		{"https:", "a.test:8080", "https://a.test/p?q=1"},
-		{"https:443", "a.test", "https://a.test/p?q=1"},
-		{"https:8443", "a.test", "https://a.test:8443/p?q=1"},
-		{"https://b.test/", "a.test", "https://b.test/p?q=1"},
-		{"https", "[::1]:80", "https://[::1]/p?q=1"},
+	for _, tc := range []struct{ spec, host, want, uri string }{
+		{"https", "a.test", "https://a.test/p?q=1", ""},
+		{"https", "A.test.", "https://a.test/p?q=1", ""},
+		{"https://www.qq.com/p", "a.test", "https://www.qq.com/p?q=1", ""},
+		{"https://www.qq.com/url", "a.test", "https://www.qq.com/url/p?q=1", ""},
+		{"https://www.qq.com/pp", "a.test", "https://www.qq.com/pp/p?q=1", ""},
+		{"https:", "a.test:8080", "https://a.test/p?q=1", ""},
+		{"https:443", "a.test", "https://a.test/p?q=1", ""},
+		{"https:8443", "a.test", "https://a.test:8443/p?q=1", ""},
+		{"https://b.test/", "a.test", "https://b.test/p?q=1", ""},
+		{"https://www.qq.com/", "a.test", "https://www.qq.com/p?q=1", ""},
+		{"https://a.test/url", "a.test", "https://a.test/urlx?k=v", "/urlx?k=v"},
+		{"https://a.test/url/", "a.test", "https://a.test/url", "/url"},
+		{"https://a.test/caf%C3%A9", "a.test", "https://a.test/caf%c3%a9/menu", "/caf%c3%a9/menu"},
+		{"https://a.test/url", "a.test", "https://a.test/x/../url/a", "/x/../url/a"},
+		{"https://a.test/url", "a.test", "https://a.test/url/x", "/x"},
+		{"https", "[::1]:80", "https://[::1]/p?q=1", ""},
 	} {
-		r := httptest.NewRequest("GET", "/p?q=1", nil)
+		r := httptest.NewRequest("GET", cmp.Or(tc.uri, "/p?q=1"), nil)
 		r.Host = tc.host
-		if got := redirectURL(tc.spec, r); got != tc.want {
-			t.Errorf("redirectURL(%q, host %q) = %q; want %q", tc.spec, tc.host, got, tc.want)
+		path, _ := routePath(r.URL.Path)
+		if got := redirectURL(tc.spec, r, path); got != tc.want {
+			t.Errorf("redirectURL(%q, host %q) for %s = %q; want %q", tc.spec, tc.host, r.RequestURI, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// browser send the password in clear before it is sent to HTTPS.
 	if r != nil && r.redirect != "" && req.TLS == nil {
 		rc = r.stats
-		http.Redirect(rw, req, redirectURL(r.redirect, req), http.StatusMovedPermanently)
+		http.Redirect(rw, req, redirectURL(r.redirect, req, path), http.StatusMovedPermanently)
 		return
 	}
 	if v.auth != nil && !v.auth.allow(req) {
@@ -82,13 +83,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.serve(rw, req)
 }
 
-// redirectURL builds the HTTPS location of a forced redirect: "https" or
-// "https:" keep the host on the default port, "https:PORT" sets a port,
-// "https://authority" replaces scheme and authority. The spec's example,
+// redirectURL builds the HTTPS location of a forced redirect for req,
+// whose routing path (routePath) is path: "https" or "https:" keep the
+// host on the default port, "https:PORT" sets a port, "https://authority"
+// replaces scheme and authority. The spec's example,
 // "https://www.qq.com/url", names the rule's domain and path: a request
-// under that path keeps its own path (not the path twice); one elsewhere
-// goes under it.
-func redirectURL(spec string, req *http.Request) string {
+// under that path keeps its own URI (not the path twice); one elsewhere
+// goes under it. "Under" is the router's test (byte-wise prefix of the
+// decoded path), so every request the rule /url routes, /urlx included,
+// keeps its resource.
+func redirectURL(spec string, req *http.Request, path string) string {
 	host := hostOf(req)
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -96,15 +100,15 @@ func redirectURL(spec string, req *http.Request) string {
 	rest := strings.TrimPrefix(strings.ToLower(spec), "https")
 	switch {
 	case strings.HasPrefix(rest, "://"):
-		uri := req.URL.RequestURI()
 		base := strings.TrimSuffix(spec, "/")
 		authority := len("https://")
 		if i := strings.IndexByte(spec[authority:], '/'); i >= 0 {
-			if path := base[authority+i:]; uri == path || strings.HasPrefix(uri, path+"/") || strings.HasPrefix(uri, path+"?") {
+			under, err := url.PathUnescape(base[authority+i:])
+			if err == nil && strings.HasPrefix(path, under) {
 				base = spec[:authority+i]
 			}
 		}
-		return base + uri
+		return base + req.URL.RequestURI()
 	case rest == "" || rest == ":" || rest == ":443":
 		return "https://" + host + req.URL.RequestURI()
 	}
