@@ -249,6 +249,12 @@ func TestRuleEncodedPath(t *testing.T) {
 	wantCode(t, err, "FailedOperation.RuleAlreadyExisted")
 	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "/bad%zz"))
 	wantCode(t, err, "InvalidParameterValue")
+	// Nor can a path with dot segments, plain or encoded: requests are
+	// matched after their own are resolved.
+	for _, p := range []string{"/a/../b", "/a/%2e%2E/b", "/a/./b", "/a/.."} {
+		_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", p))
+		wantCode(t, err, "InvalidParameterValue")
+	}
 
 	mod := gaapsdk.NewModifyRuleAttributeRequest()
 	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(out.RuleId), new("%2Fv2")

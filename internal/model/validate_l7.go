@@ -81,8 +81,12 @@ func ValidateRule(r *Rule) error {
 	if r.Path, err = ParsePath("Path", r.Path); err != nil {
 		return err
 	}
-	if _, err := url.PathUnescape(r.Path); err != nil {
+	decoded, err := url.PathUnescape(r.Path)
+	if err != nil {
 		return apierr.New(apierr.InvalidParameterValue, "Path %q has a malformed %%-escape: no request could match it (a request target with one is refused)", r.Path)
+	}
+	if slices.ContainsFunc(strings.Split(decoded, "/"), func(seg string) bool { return seg == "." || seg == ".." }) {
+		return apierr.New(apierr.InvalidParameterValue, "Path %q has a . or .. segment: requests are matched after theirs are resolved, so no request could match it", r.Path)
 	}
 	checks := []error{
 		l7Enum("RealServerType", r.RealServerType, "IP", "DOMAIN"),
