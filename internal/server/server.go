@@ -83,12 +83,15 @@ type Server struct {
 	Controller *controller.Controller
 	Endpoint   *cloudapi.Endpoint
 	Addr       string // the API's bound address
-	http       *http.Server
-	cancel     context.CancelFunc
-	done       chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
-	log        *slog.Logger
+	// TOA: the node writes TOA options (its eBPF program loaded), so
+	// ClientIPMethod 0 and teo's TOA mode are served, not refused.
+	TOA       bool
+	http      *http.Server
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	log       *slog.Logger
 }
 
 // Start opens the store, reconciles once (so every configured listener is
@@ -153,7 +156,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	tw := openTOA(o)
 	cfg.TOA = tw != nil
-	s := &Server{Store: st, done: make(chan struct{}), log: o.Log}
+	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, TOA: cfg.TOA}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
@@ -168,7 +171,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, o.Log)
 	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
-	s.TEO.TOA = cfg.TOA
+	s.TEO.TOA = s.TOA
 	s.TEO.Notify = s.Controller.Notify
 	s.TEO.Down = s.Controller.Failing
 	s.VPC = vpc.New(st, pool, o.Log)
