@@ -1,5 +1,6 @@
 # Shared plumbing of the benchmark scripts (sourced, not run): a temporary
-# directory, process cleanup on exit, logging and apt installs.
+# directory, process cleanup on exit, logging, apt installs and the
+# interleaved A/B rounds of the l4 cost scripts.
 # Before sourcing, set BENCH_NAME (used in the temporary directory's name).
 
 TMP=$(mktemp -d "/tmp/opengaap-${BENCH_NAME:-bench}.XXXXXX")
@@ -56,4 +57,19 @@ frontend fe
 backend be
 	server origin $2
 EOF2
+}
+
+# ab_rounds SUB A B UNIT LABEL: an interleaved A/B of two proxies on
+# $NET.A:9000 and $NET.B:9000, ROUNDS alternating `loadgen SUB` runs of
+# DUR seconds with C connections each (so drift on a noisy box hits both
+# alike); prints every pair and the means, with B ÷ A named LABEL.
+ab_rounds() {
+	local sub=$1 a=$2 b=$3 unit=$4 label=$5 t
+	for _ in $(seq "$ROUNDS"); do
+		for t in "$a" "$b"; do
+			echo "$t $("$BIN/loadgen" "$sub" -c "$C" -target "$NET.$t:9000" -duration "${DUR}s" | jq -r '.value|floor')"
+		done
+	done | awk -v a="$a" -v b="$b" -v unit="$unit" -v label="$label" '
+		{ s[$1] += $2; n[$1]++; printf "%s%s", $2, ($1 == b ? "\n" : " → ") }
+		END { printf "mean %d → %d %s: %s %.2f\n", s[a]/n[a], s[b]/n[b], unit, label, s[b]/s[a] }'
 }

@@ -30,11 +30,6 @@ PIDS+=($!)
 sleep 1
 
 log "bulk, $C connection(s), ${DUR}s, $ROUNDS rounds: unmirrored ($NET.2) then mirrored ($NET.5), MB/s"
-for _ in $(seq "$ROUNDS"); do
-	for t in 2 5; do
-		echo "$t $("$BIN/loadgen" bulk -c "$C" -target "$NET.$t:9000" -duration "${DUR}s" | jq -r '.value|floor')"
-	done
-done | awk '{ s[$1] += $2; n[$1]++; printf "%s%s", $2, ($1 == 5 ? "\n" : " → ") }
-	END { printf "mean %d → %d MB/s: mirrored ÷ unmirrored %.2f\n", s[2]/n[2], s[5]/n[5], s[5]/s[2] }'
+ab_rounds bulk 2 5 MB/s "mirrored ÷ unmirrored"
 kill -TERM "$CPID" && wait "$CPID" 2>/dev/null || true
 cat "$TMP/collector.log" >&2

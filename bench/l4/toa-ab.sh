@@ -23,9 +23,4 @@ sleep 1
 kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$TMP/toa.log" >&2; exit 1; }
 
 log "new connections, $C workers, ${DUR}s, $ROUNDS rounds: plain ($NET.2) then TOA ($NET.3), conns/s"
-for _ in $(seq "$ROUNDS"); do
-	for t in 2 3; do
-		echo "$t $("$BIN/loadgen" conns -c "$C" -target "$NET.$t:9000" -duration "${DUR}s" | jq -r '.value|floor')"
-	done
-done | awk '{ s[$1] += $2; n[$1]++; printf "%s%s", $2, ($1 == 3 ? "\n" : " → ") }
-	END { printf "mean %d → %d conns/s: TOA ÷ plain %.2f\n", s[2]/n[2], s[3]/n[3], s[3]/s[2] }'
+ab_rounds conns 2 3 conns/s "TOA ÷ plain"

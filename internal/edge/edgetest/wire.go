@@ -60,9 +60,12 @@ func (w *Wire) read(port uint16) {
 		}
 		b := buf[:n]
 		ihl := int(b[0]&0x0f) * 4
+		if n < ihl+20 { // IP options left no room for a TCP header.
+			continue
+		}
 		tcp := b[ihl:]
 		off := int(tcp[12]>>4) * 4
-		if len(tcp) < off {
+		if off < 20 || len(tcp) < off {
 			continue
 		}
 		s := Segment{
