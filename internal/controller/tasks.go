@@ -46,9 +46,10 @@ func ExpireTasks(ctx context.Context, s store.Store, before time.Time) (int, err
 
 func expireBatchOf(ctx context.Context, s store.Store, status string, before int64) (n int, err error) {
 	err = s.Update(ctx, func(tx store.Tx) error {
+		// Parent "" would match any status; NoTotal: a full batch would
+		// otherwise count the whole backlog.
 		recs, _, err := tx.List(store.Query{Kind: model.KindTask, AllAccounts: true,
-			Parents: []string{status}, // Parent "" would match any status
-			Before:  before, Limit: expireBatch})
+			Parents: []string{status}, Before: before, Limit: expireBatch, NoTotal: true})
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,9 @@ type Query struct {
 	Desc    bool // newest first: order by (Created, ID) descending
 	// AllAccounts lists across accounts; only the controller uses it.
 	AllAccounts bool
+	// NoTotal: the caller needs no total (List returns 0 for it), which
+	// spares a COUNT over every match when the page is full.
+	NoTotal bool
 }
 
 // Store is the control plane's database. Implementations are safe for

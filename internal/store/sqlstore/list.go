@@ -30,6 +30,9 @@ func (t *tx) List(q store.Query) ([]store.Record, int, error) {
 	if (len(recs) > 0 || q.Offset == 0) && (q.Limit == 0 || len(recs) < q.Limit) {
 		return recs, q.Offset + len(recs), nil
 	}
+	if q.NoTotal {
+		return recs, 0, nil
+	}
 	total, err := t.total(q, where, args)
 	if err != nil {
 		return nil, 0, err

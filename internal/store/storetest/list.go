@@ -85,6 +85,7 @@ func testList(t *testing.T, open Opener) {
 		{"before, parent and paging", store.Query{Kind: "listener", Account: "a", Parent: "p-01", Before: 100, Limit: 1},
 			[]string{"l-2"}, 1},
 		{"before across accounts", store.Query{Kind: "proxy", AllAccounts: true, Before: 20, Limit: 1}, []string{"p-01"}, 2},
+		{"full page without a total", store.Query{Kind: "proxy", AllAccounts: true, Before: 20, Limit: 1, NoTotal: true}, []string{"p-01"}, 0},
 		{"filters that exclude each other", store.Query{Kind: "listener", Account: "a", Parent: "p-01", IDs: []string{"l-5"}}, nil, 0},
 		{"wrong account with parent", store.Query{Kind: "listener", Account: "b", Parent: "p-01"}, nil, 0},
 	}
