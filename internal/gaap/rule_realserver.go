@@ -19,11 +19,11 @@ const maxRuleRealServers = 1000
 // unbinds all of them.
 func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.BindRuleRealServersRequest) (*gaapapi.BindRuleRealServersResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := changeableRule(tx, "", *req.RuleId)
+		l, r, err := changeableRule(tx, "", *req.RuleId)
 		if err != nil {
 			return err
 		}
-		bindings, err := ruleBindings(tx, r, req.RealServerBindSet)
+		bindings, err := ruleBindings(tx, l, r, req.RealServerBindSet)
 		if err != nil {
 			return err
 		}
@@ -33,12 +33,12 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 	return &gaapapi.BindRuleRealServersResponse{}, err
 }
 
-// ruleBindings validates the requested origins: each must be the caller's,
-// in the project of the listener's proxy or group, of the rule's
-// RealServerType, on a valid port, listed once. Weights are 1-100 and
-// default to 1.
-func ruleBindings(tx *resource.Tx, r *model.Rule, in []gaapapi.RealServerBindSetReq) ([]model.Bound, error) {
-	project, err := listenerProject(tx, r.ListenerID)
+// ruleBindings validates the requested origins of r, a rule of l: each
+// must be the caller's, in the project of l's proxy or group, of the
+// rule's RealServerType, on a valid port, listed once. Weights are 1-100
+// and default to 1.
+func ruleBindings(tx *resource.Tx, l *model.Listener, r *model.Rule, in []gaapapi.RealServerBindSetReq) ([]model.Bound, error) {
+	project, err := listenerProject(tx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,11 @@ func (s *Service) DescribeRuleRealServers(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		project, err := listenerProject(tx, r.ListenerID)
+		l, err := resource.Get[model.Listener](tx, r.ListenerID)
+		if err != nil {
+			return err
+		}
+		project, err := listenerProject(tx, l)
 		if err != nil {
 			return err
 		}
@@ -128,11 +132,7 @@ func (s *Service) DescribeRuleRealServers(ctx context.Context, call *cloudapi.Ca
 }
 
 // listenerProject is the project of the proxy or group owning a listener.
-func listenerProject(tx *resource.Tx, listenerID string) (int64, error) {
-	l, err := resource.Get[model.Listener](tx, listenerID)
-	if err != nil {
-		return 0, err
-	}
+func listenerProject(tx *resource.Tx, l *model.Listener) (int64, error) {
 	if l.ProxyID != "" {
 		p, err := resource.Get[model.Proxy](tx, l.ProxyID)
 		if err != nil {
