@@ -68,10 +68,24 @@ func ParsePath(param, raw string) (string, error) {
 // locations), so that the stored "/caf%C3%A9" and "/café" are one rule and
 // both match "GET /caf%C3%A9/menu". The stored path stays as written.
 func RoutePath(path string) string {
-	if p, err := url.PathUnescape(path); err == nil {
+	if p, err := routePath(path); err == nil {
 		return p
 	}
 	return path // Refused by ValidateRule; only an older store holds one.
+}
+
+// routePath is RoutePath, or why a stored path could route nothing: a
+// malformed %-escape (a request target with one is refused) or a . or ..
+// segment (requests are matched after theirs are resolved).
+func routePath(path string) (string, error) {
+	p, err := url.PathUnescape(path)
+	if err != nil {
+		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a malformed %%-escape: no request could match it (a request target with one is refused)", path)
+	}
+	if slices.ContainsFunc(strings.Split(p, "/"), func(seg string) bool { return seg == "." || seg == ".." }) {
+		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a . or .. segment: requests are matched after theirs are resolved, so no request could match it", path)
+	}
+	return p, nil
 }
 
 // ValidateRule checks the enums and the health check of a rule, and
@@ -81,12 +95,8 @@ func ValidateRule(r *Rule) error {
 	if r.Path, err = ParsePath("Path", r.Path); err != nil {
 		return err
 	}
-	decoded, err := url.PathUnescape(r.Path)
-	if err != nil {
-		return apierr.New(apierr.InvalidParameterValue, "Path %q has a malformed %%-escape: no request could match it (a request target with one is refused)", r.Path)
-	}
-	if slices.ContainsFunc(strings.Split(decoded, "/"), func(seg string) bool { return seg == "." || seg == ".." }) {
-		return apierr.New(apierr.InvalidParameterValue, "Path %q has a . or .. segment: requests are matched after theirs are resolved, so no request could match it", r.Path)
+	if _, err := routePath(r.Path); err != nil {
+		return err
 	}
 	checks := []error{
 		l7Enum("RealServerType", r.RealServerType, "IP", "DOMAIN"),
