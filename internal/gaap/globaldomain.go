@@ -100,7 +100,8 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 		return nil, cloudapi.Invalid("TagSet", "at most 5 tags may be given")
 	}
 	q := projectQuery(req.ProjectId)
-	var matched []*model.GlobalDomain
+	var page []*model.GlobalDomain
+	var total int
 	var live map[string]bool
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		all, _, err := resource.List[model.GlobalDomain](tx, q)
@@ -108,18 +109,19 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 			return err
 		}
 		want := tagsIn(req.TagSet)
-		matched = slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req, want) })
-		live, err = proxyIDSet(tx)
+		matched := slices.DeleteFunc(all, func(g *model.GlobalDomain) bool { return !globalDomainMatches(g, req, want) })
+		total, page = len(matched), resource.Window(matched, offset, limit)
+		live, err = liveProxies(tx, page)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := []gaapapi.Domain{}
-	for _, g := range resource.Window(matched, offset, limit) {
+	for _, g := range page {
 		out = append(out, globalDomainOut(g, live))
 	}
-	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(len(matched)))}, nil
+	return &gaapapi.DescribeGlobalDomainsResponse{Domains: out, TotalCount: new(int64(total))}, nil
 }
 
 func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest, want []model.Tag) bool {
@@ -149,11 +151,19 @@ func globalDomainOut(g *model.GlobalDomain, live map[string]bool) gaapapi.Domain
 	}
 }
 
-// proxyIDSet is the set of the caller's proxies.
-func proxyIDSet(tx *resource.Tx) (map[string]bool, error) {
-	all, _, err := resource.List[model.Proxy](tx, store.Query{})
-	set := make(map[string]bool, len(all))
-	for _, p := range all {
+// liveProxies is the set of the proxies the domains' records name that
+// still exist (the caller's): only those are read.
+func liveProxies(tx *resource.Tx, domains []*model.GlobalDomain) (map[string]bool, error) {
+	var ids []string
+	for _, g := range domains {
+		ids = append(ids, g.ProxyIDs()...)
+	}
+	set := map[string]bool{}
+	if len(ids) == 0 {
+		return set, nil // An empty IDs query would list them all.
+	}
+	found, _, err := resource.List[model.Proxy](tx, store.Query{IDs: ids})
+	for _, p := range found {
 		set[p.ID] = true
 	}
 	return set, err
