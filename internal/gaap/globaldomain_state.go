@@ -41,7 +41,7 @@ func (s *Service) switchGlobalDomain(ctx context.Context, call *cloudapi.Call, i
 		default:
 			g.Status = model.GlobalDisabling
 		}
-		_, err := tx.StartTask(call.Action, g.ID)
+		_, err := tx.StartTask(g.ID)
 		return err
 	})
 }

@@ -84,7 +84,7 @@ func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req
 		if err := tx.Put(g); err != nil {
 			return err
 		}
-		_, err = tx.StartTask("DeleteProxyGroup", g.ID)
+		_, err = tx.StartTask(g.ID)
 		return err
 	})
 	if err != nil {

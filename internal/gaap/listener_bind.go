@@ -38,7 +38,7 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 			return err
 		}
 		l.Status = model.StatusBinding
-		if _, err := tx.StartTask(call.Action, l.ID); err != nil {
+		if _, err := tx.StartTask(l.ID); err != nil {
 			return err
 		}
 		return tx.Put(l)

@@ -47,7 +47,7 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 				doomed = append(doomed, l)
 			}
 		}
-		return markDeleting(tx, call.Action, doomed, *req.Force == 1, &resp.OperationSucceedListenerSet)
+		return markDeleting(tx, doomed, *req.Force == 1, &resp.OperationSucceedListenerSet)
 	})
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 
 // markDeleting puts listeners in status 2, refusing without force any that
 // has origins bound, and appends their IDs to done.
-func markDeleting(tx *resource.Tx, action string, ls []*model.Listener, force bool, done *[]string) error {
+func markDeleting(tx *resource.Tx, ls []*model.Listener, force bool, done *[]string) error {
 	for _, l := range ls {
 		if force {
 			break
@@ -80,7 +80,7 @@ func markDeleting(tx *resource.Tx, action string, ls []*model.Listener, force bo
 	if len(*done) == 0 {
 		return nil
 	}
-	_, err := tx.StartTask(action, *done...)
+	_, err := tx.StartTask(*done...)
 	return err
 }
 

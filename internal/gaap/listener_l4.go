@@ -14,7 +14,7 @@ import (
 // settings. They are created (status 1) until the data plane opens them.
 func (s *Service) CreateTCPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateTCPListenersRequest) (*gaapapi.CreateTCPListenersResponse, error) {
 	ids, err := s.createL4(ctx, call, l4Create{
-		action: "CreateTCPListeners", protocol: model.TCP, name: *req.ListenerName,
+		protocol: model.TCP, name: *req.ListenerName,
 		ports: req.Ports, realServerPorts: req.RealServerPorts, proxyID: req.ProxyId, groupID: req.GroupId,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, RealServerType: req.RealServerType, HealthCheck: req.HealthCheck,
@@ -33,7 +33,7 @@ func (s *Service) CreateTCPListeners(ctx context.Context, call *cloudapi.Call, r
 // no ClientIPMethod parameter: origins see the proxy's address.
 func (s *Service) CreateUDPListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateUDPListenersRequest) (*gaapapi.CreateUDPListenersResponse, error) {
 	ids, err := s.createL4(ctx, call, l4Create{
-		action: "CreateUDPListeners", protocol: model.UDP, name: *req.ListenerName,
+		protocol: model.UDP, name: *req.ListenerName,
 		ports: req.Ports, realServerPorts: req.RealServerPorts, proxyID: req.ProxyId, groupID: req.GroupId,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, RealServerType: req.RealServerType, HealthCheck: req.HealthCheck,
@@ -51,7 +51,7 @@ func (s *Service) CreateUDPListeners(ctx context.Context, call *cloudapi.Call, r
 
 // l4Create is a batch creation of TCP or UDP listeners.
 type l4Create struct {
-	action, protocol, name string
+	protocol, name         string
 	ports, realServerPorts []int64
 	proxyID, groupID       *string
 	params                 model.L4Params
@@ -90,7 +90,7 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 		if err := o.checkNewListeners(tx, fresh); err != nil {
 			return err
 		}
-		return insertListeners(tx, c.action, fresh)
+		return insertListeners(tx, fresh)
 	})
 	return ids, err
 }
@@ -139,7 +139,7 @@ func checkPorts(ports []int64) error {
 }
 
 // insertListeners stores new listeners and the task that tracks them.
-func insertListeners(tx *resource.Tx, action string, fresh []*model.Listener) error {
+func insertListeners(tx *resource.Tx, fresh []*model.Listener) error {
 	ids := make([]string, len(fresh))
 	for i, l := range fresh {
 		if err := tx.Insert(l); err != nil {
@@ -147,6 +147,6 @@ func insertListeners(tx *resource.Tx, action string, fresh []*model.Listener) er
 		}
 		ids[i] = l.ID
 	}
-	_, err := tx.StartTask(action, ids...)
+	_, err := tx.StartTask(ids...)
 	return err
 }

@@ -14,7 +14,7 @@ import (
 // health check or failover mode.
 func (s *Service) ModifyTCPListenerAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyTCPListenerAttributeRequest) (*gaapapi.ModifyTCPListenerAttributeResponse, error) {
 	err := s.modifyL4(ctx, call, l4Modify{
-		action: "ModifyTCPListenerAttribute", protocol: model.TCP, listenerID: *req.ListenerId,
+		protocol: model.TCP, listenerID: *req.ListenerId,
 		proxyID: req.ProxyId, groupID: req.GroupId, name: req.ListenerName,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, HealthCheck: req.HealthCheck, DelayLoop: req.DelayLoop,
@@ -32,7 +32,7 @@ func (s *Service) ModifyTCPListenerAttribute(ctx context.Context, call *cloudapi
 // health check (including the UDP probe) or failover mode.
 func (s *Service) ModifyUDPListenerAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyUDPListenerAttributeRequest) (*gaapapi.ModifyUDPListenerAttributeResponse, error) {
 	err := s.modifyL4(ctx, call, l4Modify{
-		action: "ModifyUDPListenerAttribute", protocol: model.UDP, listenerID: *req.ListenerId,
+		protocol: model.UDP, listenerID: *req.ListenerId,
 		proxyID: req.ProxyId, groupID: req.GroupId, name: req.ListenerName,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, HealthCheck: req.HealthCheck, DelayLoop: req.DelayLoop,
@@ -50,9 +50,9 @@ func (s *Service) ModifyUDPListenerAttribute(ctx context.Context, call *cloudapi
 
 // l4Modify is a change to one TCP or UDP listener.
 type l4Modify struct {
-	action, protocol, listenerID string
-	proxyID, groupID, name       *string
-	params                       model.L4Params
+	protocol, listenerID   string
+	proxyID, groupID, name *string
+	params                 model.L4Params
 }
 
 // modifyL4 applies the change. A rename alone takes effect at once; any
@@ -85,7 +85,7 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 			if err := l.ApplyL4(m.params, s.cfg.TOA); err != nil {
 				return err
 			}
-			if err := startAdjusting(tx, m.action, l); err != nil {
+			if err := startAdjusting(tx, l); err != nil {
 				return err
 			}
 		}
@@ -95,8 +95,8 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 
 // startAdjusting marks a listener as changing configuration (status 4) and
 // records the task DescribeTaskStatus follows.
-func startAdjusting(tx *resource.Tx, action string, l *model.Listener) error {
+func startAdjusting(tx *resource.Tx, l *model.Listener) error {
 	l.Status = model.StatusAdjusting
-	_, err := tx.StartTask(action, l.ID)
+	_, err := tx.StartTask(l.ID)
 	return err
 }

@@ -14,7 +14,7 @@ import (
 // through domains and rules.
 func (s *Service) CreateHTTPListener(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateHTTPListenerRequest) (*gaapapi.CreateHTTPListenerResponse, error) {
 	l := &model.Listener{Protocol: model.HTTP, Name: *req.ListenerName, Port: *req.Port}
-	err := s.createL7(ctx, call, "CreateHTTPListener", req.ProxyId, req.GroupId, l, nil)
+	err := s.createL7(ctx, call, req.ProxyId, req.GroupId, l, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (s *Service) CreateHTTPSListener(ctx context.Context, call *cloudapi.Call, 
 	if clients == nil {
 		clients = []string{} // checked against AuthType even when none is given
 	}
-	err = s.createL7(ctx, call, "CreateHTTPSListener", req.ProxyId, req.GroupId, l, func(tx *resource.Tx, o owner) error {
+	err = s.createL7(ctx, call, req.ProxyId, req.GroupId, l, func(tx *resource.Tx, o owner) error {
 		if l.Http3Supported == 1 && !o.http3() {
 			return cloudapi.Invalid("Http3Supported", "%s was not created with HTTP/3 support", o.id())
 		}
@@ -52,7 +52,7 @@ func (s *Service) CreateHTTPSListener(ctx context.Context, call *cloudapi.Call, 
 
 // createL7 validates and stores a new HTTP or HTTPS listener; extra, when
 // set, runs the protocol's own checks inside the transaction.
-func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, action string, proxyID, groupID *string, l *model.Listener, extra func(*resource.Tx, owner) error) error {
+func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, proxyID, groupID *string, l *model.Listener, extra func(*resource.Tx, owner) error) error {
 	if err := model.CheckL7(l); err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, action stri
 				return err
 			}
 		}
-		return insertListeners(tx, action, []*model.Listener{l})
+		return insertListeners(tx, []*model.Listener{l})
 	})
 }
 

@@ -84,7 +84,6 @@ func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *g
 // busy is the action's code for a listener with a change in flight.
 func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, proxyID, protocol string, busy apierr.Code,
 	edit func(*resource.Tx, *model.Listener) (bool, error)) error {
-	action := call.Action
 	return s.update(ctx, call, func(tx *resource.Tx) error {
 		l, err := listenerOf(tx, id, proxyID, protocol)
 		if err != nil {
@@ -105,7 +104,7 @@ func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, pro
 			return err
 		}
 		if changed {
-			if err := startAdjusting(tx, action, l); err != nil {
+			if err := startAdjusting(tx, l); err != nil {
 				return err
 			}
 		}

@@ -61,7 +61,7 @@ func (s *Service) BanAndRecoverProxy(ctx context.Context, call *cloudapi.Call, r
 			}
 			ids = append(ids, p.ID)
 		}
-		_, err = tx.StartTask("BanAndRecoverProxy", ids...)
+		_, err = tx.StartTask(ids...)
 		return err
 	})
 	if err != nil {

@@ -12,14 +12,14 @@ import (
 
 // editProxies applies edit to every named proxy in one transaction; a
 // proxy being destroyed cannot be edited.
-func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, action string, old, cur []string, token *string,
+func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, old, cur []string, token *string,
 	edit func(*model.Proxy) error) error {
 	ids, err := model.ProxyIDs(old, cur)
 	if err != nil {
 		return err
 	}
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(action, trimmed(token)); err != nil {
+		if err := tx.ClaimToken(trimmed(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)
@@ -48,7 +48,7 @@ func (s *Service) ModifyProxiesAttribute(ctx context.Context, call *cloudapi.Cal
 			return nil, err
 		}
 	}
-	err := s.editProxies(ctx, call, "ModifyProxiesAttribute", req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
+	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
 		if req.ProxyName != nil {
 			p.Name = *req.ProxyName
 		}
@@ -66,7 +66,7 @@ func (s *Service) ModifyProxiesProject(ctx context.Context, call *cloudapi.Call,
 	if err := model.ValidateProjectID(*req.ProjectId); err != nil {
 		return nil, err
 	}
-	err := s.editProxies(ctx, call, "ModifyProxiesProject", req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
+	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
 		if p.GroupID != "" {
 			return apierr.New(apierr.FailedOperationNotSupportProxyGroup,
 				"proxy %s belongs to group %s; change the group's project with ModifyProxyGroupAttribute", p.ID, p.GroupID)
@@ -95,7 +95,7 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken("ModifyProxyConfiguration", trimmed(req.ClientToken)); err != nil {
+		if err := tx.ClaimToken(trimmed(req.ClientToken)); err != nil {
 			return err
 		}
 		p, err := resource.Get[model.Proxy](tx, id)
@@ -109,7 +109,7 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 		if err := tx.Put(p); err != nil {
 			return err
 		}
-		_, err = tx.StartTask("ModifyProxyConfiguration", p.ID)
+		_, err = tx.StartTask(p.ID)
 		return err
 	})
 	if err != nil {

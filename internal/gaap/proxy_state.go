@@ -14,19 +14,18 @@ import (
 // proxyTransition is one of the batch status changes (open, close,
 // destroy): from tells which proxies may take it, to applies it.
 type proxyTransition struct {
-	action string
-	from   func(p *model.Proxy) bool
-	to     func(p *model.Proxy)
+	from func(p *model.Proxy) bool
+	to   func(p *model.Proxy)
 }
 
 var (
-	openProxies = proxyTransition{"OpenProxies",
+	openProxies = proxyTransition{
 		func(p *model.Proxy) bool { return p.Status == model.ProxyClosed },
 		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyOpening, false }}
-	closeProxies = proxyTransition{"CloseProxies",
+	closeProxies = proxyTransition{
 		func(p *model.Proxy) bool { return p.Status == model.ProxyRunning },
 		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyClosing, true }}
-	destroyProxies = proxyTransition{"DestroyProxies",
+	destroyProxies = proxyTransition{
 		func(p *model.Proxy) bool { return !p.Transitional() },
 		func(p *model.Proxy) { p.Status = model.ProxyDestroying }}
 )
@@ -49,7 +48,7 @@ func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid
 		moved = append(moved, p.ID)
 	}
 	if len(moved) > 0 {
-		_, err = tx.StartTask(t.action, moved...)
+		_, err = tx.StartTask(moved...)
 	}
 	return invalid, err
 }
@@ -76,7 +75,7 @@ func (s *Service) batch(ctx context.Context, call *cloudapi.Call, t proxyTransit
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(t.action, trimmed(token)); err != nil {
+		if err := tx.ClaimToken(trimmed(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)

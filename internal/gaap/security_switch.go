@@ -47,7 +47,7 @@ func (s *Service) switchPolicy(ctx context.Context, call *cloudapi.Call, proxyID
 		if err := tx.Put(p); err != nil {
 			return err
 		}
-		task, err = tx.StartTask(call.Action, p.ID)
+		task, err = tx.StartTask(p.ID)
 		return err
 	})
 	return task, err

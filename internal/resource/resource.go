@@ -25,8 +25,9 @@ type Tx struct {
 	// RequestID is the call's RequestId; tasks started in this transaction
 	// are named by it.
 	RequestID string
-	// Action is the call's action: where the documented error lists of
-	// actions differ, a shared check picks the code the action lists.
+	// Action is the call's action: the action of the tasks it starts, and
+	// where the documented error lists of actions differ, what a shared
+	// check picks the code by.
 	Action string
 }
 
@@ -113,23 +114,23 @@ func (tx *Tx) Delete(obj model.Object) error {
 	return tx.Store.Delete(obj.Kind(), obj.Meta().ID)
 }
 
-// StartTask records an asynchronous task named by the call's RequestId and
-// returns its ID.
-func (tx *Tx) StartTask(action string, objects ...string) (string, error) {
-	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: action, Status: model.TaskRunning, Objects: objects}
+// StartTask records an asynchronous task of the call's action, named by
+// its RequestId, and returns its ID.
+func (tx *Tx) StartTask(objects ...string) (string, error) {
+	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: tx.Action, Status: model.TaskRunning, Objects: objects}
 	return t.ID, tx.Insert(t)
 }
 
 // ClaimToken checks and records a client idempotency token for the
 // caller; a replayed token is FailedOperation.DuplicatedRequest. Every
 // action taking a ClientToken comes here, so its rule is checked here.
-func (tx *Tx) ClaimToken(action, token string) error {
+func (tx *Tx) ClaimToken(token string) error {
 	if err := model.ValidateClientToken(token); err != nil || token == "" {
 		return err
 	}
 	err := tx.Store.Claim("clienttoken/"+tx.Account, token)
 	if errors.Is(err, store.ErrConflict) {
-		return apierr.New(apierr.FailedOperationDuplicatedRequest, "the ClientToken %q was already used; %s was not repeated", token, action)
+		return apierr.New(apierr.FailedOperationDuplicatedRequest, "the ClientToken %q was already used; %s was not repeated", token, tx.Action)
 	}
 	return err
 }
