@@ -14,11 +14,9 @@ import (
 // Region catalogues, option lists and prices are data here, never answers
 // hard-coded in handlers.
 type Config struct {
-	// AllowPrivateOrigins permits loopback and private origin addresses.
-	AllowPrivateOrigins bool `json:"allowPrivateOrigins"`
-	// TOA says the data plane can write TOA options (ClientIPMethod 0):
-	// what the server found at start, not a setting of the file.
-	TOA bool `json:"-"`
+	// Caps are what the operator's flags allow and the data plane can
+	// do, set by the server at start, not by the file.
+	Caps model.Capabilities `json:"-"`
 	// DomainSuffix is appended to generated access domains
 	// (link-xxxxxxxx.<suffix>).
 	DomainSuffix string `json:"domainSuffix"`
@@ -48,7 +46,7 @@ type Config struct {
 // (ProxyInfo, ProxyGroupDetail): Proxy Protocol always, TOA where the data
 // plane writes it.
 func (c Config) clientIPMethods() []int64 {
-	if c.TOA {
+	if c.Caps.TOA {
 		return []int64{model.ClientIPTOA, model.ClientIPProxyProtocol}
 	}
 	return []int64{model.ClientIPProxyProtocol}

@@ -59,7 +59,7 @@ type l4Create struct {
 
 // createL4 validates the batch, then stores one listener per port.
 func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create) ([]string, error) {
-	proto, err := c.template(s.cfg.TOA)
+	proto, err := c.template(s.cfg.Caps.TOA)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 }
 
 // template validates the request's settings once and returns the listener
-// every port is copied from; toa: see Config.TOA.
+// every port is copied from; toa: see Config.Caps.
 func (c l4Create) template(toa bool) (*model.Listener, error) {
 	if err := model.CheckName("ListenerName", c.name); err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 	}
 	fresh := make([]*model.RealServer, len(req.RealServerIP))
 	for i, addr := range req.RealServerIP {
-		norm, isDomain, err := model.ParseOrigin(portParam("RealServerIP", i), addr, s.cfg.AllowPrivateOrigins)
+		norm, isDomain, err := model.ParseOrigin(portParam("RealServerIP", i), addr, s.cfg.Caps.PrivateOrigins)
 		if err != nil {
 			return nil, err
 		}

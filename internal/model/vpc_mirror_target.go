@@ -82,8 +82,11 @@ func NoMirrorTarget() MirrorTarget {
 	return MirrorTarget{Type: MirrorTargetIP, AlgHash: AlgFiveTuple}
 }
 
-// ParseMirrorTarget validates a CollectorTarget for a mirror of typ.
-func ParseMirrorTarget(typ string, in MirrorTargetInput) (MirrorTarget, error) {
+// ParseMirrorTarget validates a CollectorTarget for a mirror of typ;
+// allowPrivate admits loopback and private collectors, as it admits such
+// origins: copies of clients' traffic must not reach internal addresses
+// an operator has closed to origins.
+func ParseMirrorTarget(typ string, in MirrorTargetInput, allowPrivate bool) (MirrorTarget, error) {
 	t := NoMirrorTarget()
 	if err := checkTargetKind(typ, in, &t); err != nil {
 		return t, err
@@ -98,14 +101,14 @@ func ParseMirrorTarget(typ string, in MirrorTargetInput) (MirrorTarget, error) {
 	}
 	seen := map[string]bool{}
 	for i, s := range in.IPs {
-		a, err := parseCollectorIP("CollectorTarget.TargetIps."+strconv.Itoa(i), s)
+		a, err := parseCollectorIP("CollectorTarget.TargetIps."+strconv.Itoa(i), s, allowPrivate)
 		if err != nil {
 			return t, err
 		}
 		t.IPs = append(t.IPs, a.String())
 	}
 	for i, s := range in.EndPoints {
-		ep, err := parseCollectorEndpoint("CollectorTarget.TargetEndPoints."+strconv.Itoa(i), s)
+		ep, err := parseCollectorEndpoint("CollectorTarget.TargetEndPoints."+strconv.Itoa(i), s, allowPrivate)
 		if err != nil {
 			return t, err
 		}
@@ -145,7 +148,7 @@ func checkTargetKind(typ string, in MirrorTargetInput, t *MirrorTarget) error {
 // parseCollectorIP accepts a unicast IPv4 address: VXLAN collectors are
 // reached over IPv4, and an unspecified, multicast or broadcast address
 // cannot receive a copy.
-func parseCollectorIP(name, s string) (netip.Addr, error) {
+func parseCollectorIP(name, s string, allowPrivate bool) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
 	switch {
 	case err != nil:
@@ -154,18 +157,20 @@ func parseCollectorIP(name, s string) (netip.Addr, error) {
 		return a, apierr.New(apierr.UnsupportedOperationIpv6NotSupport, "%s %s: IPv6 collectors are not supported", name, s)
 	case a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return a, apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s cannot receive mirrored traffic", name, s)
+	case !allowPrivate && !publicAddr(a):
+		return a, apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s is a loopback, private or otherwise non-public address, which this server does not send to", name, s)
 	}
 	return a, nil
 }
 
 // parseCollectorEndpoint accepts "ip:port".
-func parseCollectorEndpoint(name, s string) (string, error) {
+func parseCollectorEndpoint(name, s string, allowPrivate bool) (string, error) {
 	host, port, ok := strings.Cut(strings.TrimSpace(s), ":")
 	p, err := strconv.Atoi(port)
 	if !ok || err != nil || p < 1 || p > 65535 {
 		return "", apierr.New(apierr.InvalidParameterValueMalformed, "%s %q is not ip:port", name, s)
 	}
-	a, err := parseCollectorIP(name, host)
+	a, err := parseCollectorIP(name, host, allowPrivate)
 	if err != nil {
 		return "", err
 	}

@@ -93,7 +93,7 @@ func TestEffectiveRules(t *testing.T) {
 }
 
 func TestMirrorTarget(t *testing.T) {
-	tg, err := ParseMirrorTarget(MirrorTypeVPC, MirrorTargetInput{IPs: []string{"10.0.0.1", " 10.0.0.2"}})
+	tg, err := ParseMirrorTarget(MirrorTypeVPC, MirrorTargetInput{IPs: []string{"10.0.0.1", " 10.0.0.2"}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +101,18 @@ func TestMirrorTarget(t *testing.T) {
 	if got := tg.Collectors(); !slices.Equal(got, want) || tg.AlgHash != AlgFiveTuple {
 		t.Fatalf("got %v %s; want %v FIVE_TUPLE_FLOW", got, tg.AlgHash, want)
 	}
-	tg, err = ParseMirrorTarget(MirrorTypePublicIP, MirrorTargetInput{EndPoints: []string{"127.0.0.1:9999"}})
+	tg, err = ParseMirrorTarget(MirrorTypePublicIP, MirrorTargetInput{EndPoints: []string{"127.0.0.1:9999"}}, true)
 	if err != nil || !slices.Equal(tg.Collectors(), []MirrorEndpoint{{"127.0.0.1", 9999}}) {
 		t.Fatalf("got %v, %v", tg.Collectors(), err)
+	}
+	// Where the operator closes private origins, collectors follow.
+	for _, in := range []MirrorTargetInput{{IPs: []string{"10.0.0.1"}}, {EndPoints: []string{"127.0.0.1:9999"}}, {IPs: []string{"100.64.0.1"}}} {
+		if _, err := ParseMirrorTarget(MirrorTypeVPC, in, false); !apierr.Is(err, apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint) {
+			t.Errorf("%v with private collectors denied: %v", in, err)
+		}
+	}
+	if _, err := ParseMirrorTarget(MirrorTypeVPC, MirrorTargetInput{IPs: []string{"198.51.100.7"}}, false); err != nil {
+		t.Errorf("public collector with private ones denied: %v", err)
 	}
 	m := TrafficMirror{Base: Base{ID: "imgf-abcdefgh"}}
 	if v := m.VNI(); v == 0 || v > 0xFFFFFF || v != m.VNI() {

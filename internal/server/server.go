@@ -23,6 +23,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/gaap"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 	"github.com/opengaap/opengaap/internal/telemetry"
@@ -153,10 +154,9 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	cfg.AllowPrivateOrigins = !o.DenyPrivateOrigins
 	tw := openTOA(o)
-	cfg.TOA = tw != nil
-	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, TOA: cfg.TOA}
+	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil}
+	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, TOA: cfg.Caps.TOA}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
@@ -169,12 +169,10 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.Controller = controller.New(st, plane, o.Log)
 	s.GAAP.Down = s.Controller.Failing
 	s.GAAP.Notify = s.Controller.Notify
-	s.TEO = teo.New(st, pool, o.Log)
-	s.TEO.AllowPrivateOrigins = !o.DenyPrivateOrigins
-	s.TEO.TOA = s.TOA
+	s.TEO = teo.New(st, pool, cfg.Caps, o.Log)
 	s.TEO.Notify = s.Controller.Notify
 	s.TEO.Down = s.Controller.Failing
-	s.VPC = vpc.New(st, pool, o.Log)
+	s.VPC = vpc.New(st, pool, cfg.Caps, o.Log)
 	s.VPC.Notify = s.Controller.Notify
 	if err := s.Controller.Reconcile(ctx); err != nil {
 		s.Edge.Close(ctx)

@@ -44,7 +44,7 @@ func newService(t *testing.T, cidr string) (*teo.Service, store.Store, *cloudapi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return teo.New(st, pool, slog.New(slog.NewTextHandler(io.Discard, nil))), st,
+	return teo.New(st, pool, model.Capabilities{PrivateOrigins: true}, slog.New(slog.NewTextHandler(io.Discard, nil))), st,
 		&cloudapi.Call{Account: &cloudapi.Account{Uin: "100", AppID: 1250000000}, RequestID: "req", Time: time.Now()}
 }
 

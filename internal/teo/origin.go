@@ -56,7 +56,7 @@ func (s *Service) checkGroup(g *model.TeoOriginGroup, host *string) error {
 	if g.Type != model.OriginGroupHTTP {
 		g.HostHeader = ""
 	}
-	return g.CheckRecords(s.AllowPrivateOrigins)
+	return g.CheckRecords(s.caps.PrivateOrigins)
 }
 
 // records converts wire records; RecordId is kept for Modify to match

@@ -31,7 +31,7 @@ func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 			ZoneID: cloudapi.Value(req.ZoneId), ProxyID: cloudapi.Value(req.ProxyId), Status: model.L4Progress,
 			ClientIPMode: model.PassOff, SessionPersist: model.TeoOff, SessionPersistTime: model.DefaultSessionPersistTime}
 		applyRule(r, &in)
-		if err := r.Check(param, s.caps()); err != nil {
+		if err := r.Check(param, s.caps); err != nil {
 			return nil, err
 		}
 		rules[i] = r
@@ -167,7 +167,7 @@ func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		changed := map[string]bool{}
 		for i, in := range req.L4ProxyRules {
 			param := cloudapi.Index("L4ProxyRules", i)
-			if err := modifyOne(rules, changed, param, &in, s.caps()); err != nil {
+			if err := modifyOne(rules, changed, param, &in, s.caps); err != nil {
 				return err
 			}
 		}

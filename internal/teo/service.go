@@ -20,11 +20,7 @@ type Service struct {
 	store store.Store
 	vips  *vip.Pool
 	log   *slog.Logger
-	// AllowPrivateOrigins permits loopback and private origin addresses.
-	AllowPrivateOrigins bool
-	// TOA says the data plane writes TOA options (ClientIPPassThroughMode
-	// TOA).
-	TOA bool
+	caps  model.Capabilities
 	// Notify is called after every committed write; may be nil.
 	Notify func()
 	// Down reports whether the data plane failed to deploy an object it
@@ -33,9 +29,6 @@ type Service struct {
 }
 
 // caps are the service's settings the rules' validation depends on.
-func (s *Service) caps() model.Capabilities {
-	return model.Capabilities{PrivateOrigins: s.AllowPrivateOrigins, TOA: s.TOA}
-}
 
 // down reads s.Down, treating a missing source as nothing failed.
 func (s *Service) down(object string) bool { return s.Down != nil && s.Down(object) }
@@ -43,8 +36,8 @@ func (s *Service) down(object string) bool { return s.Down != nil && s.Down(obje
 var _ teoapi.API = (*Service)(nil)
 
 // New returns the service.
-func New(st store.Store, vips *vip.Pool, log *slog.Logger) *Service {
-	return &Service{store: st, vips: vips, log: log, AllowPrivateOrigins: true}
+func New(st store.Store, vips *vip.Pool, caps model.Capabilities, log *slog.Logger) *Service {
+	return &Service{store: st, vips: vips, caps: caps, log: log}
 }
 
 // Register returns the endpoint service with every action registered.

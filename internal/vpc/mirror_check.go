@@ -23,7 +23,7 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	for _, t := range req.CollectorTarget {
-		tg, err := model.ParseMirrorTarget(model.MirrorTypePublicIP, targetIn(&t))
+		tg, err := model.ParseMirrorTarget(model.MirrorTypePublicIP, targetIn(&t), s.privateCollectors)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 // on its own first, then its sources are resolved and its exclusivity
 // checked against the caller's other mirrors.
 func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CreateTrafficMirrorRequest) (*vpcapi.CreateTrafficMirrorResponse, error) {
-	m, err := newMirror(req, call.Time.Unix())
+	m, err := s.newMirror(req, call.Time.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, 
 
 // newMirror validates everything of a CreateTrafficMirror request that
 // needs no store.
-func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.TrafficMirror, error) {
+func (s *Service) newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.TrafficMirror, error) {
 	m := &model.TrafficMirror{Base: model.Base{ID: model.NewID(model.PrefixTrafficMirror), CreateTime: now},
 		VpcID: *req.VpcId, Name: *req.TrafficMirrorName, Description: cloudapi.Value(req.TrafficMirrorDescribe),
 		CollectorSrcs: req.CollectorSrcs, SubnetID: cloudapi.Value(req.SubnetId), Tags: tagsIn(req.Tags)}
@@ -77,7 +77,7 @@ func newMirror(req *vpcapi.CreateTrafficMirrorRequest, now int64) (*model.Traffi
 	// a mirror without them copies nothing until the Reset actions set them.
 	m.Target = model.NoMirrorTarget()
 	if req.CollectorTarget != nil {
-		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
+		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget), s.privateCollectors); err != nil {
 			return nil, err
 		}
 	}

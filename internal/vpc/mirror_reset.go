@@ -94,7 +94,7 @@ func (s *Service) ResetTrafficMirrorTarget(ctx context.Context, call *cloudapi.C
 		return nil, err
 	}
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(tx *resource.Tx, m *model.TrafficMirror) (err error) {
-		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget)); err != nil {
+		if m.Target, err = model.ParseMirrorTarget(m.Type, targetIn(req.CollectorTarget), s.privateCollectors); err != nil {
 			return err
 		}
 		m.SubnetID = cloudapi.ValueOr(req.SubnetId, m.SubnetID)

@@ -22,8 +22,8 @@ type Service struct {
 	store store.Store
 	vips  *vip.Pool
 	log   *slog.Logger
-	// AllowPrivateOrigins permits loopback and private origin addresses.
-	AllowPrivateOrigins bool
+	// privateCollectors permits loopback and private collector addresses.
+	privateCollectors bool
 	// Notify is called after every committed write; may be nil.
 	Notify func()
 	// defaulted remembers the accounts whose default VPC was made, so
@@ -34,8 +34,8 @@ type Service struct {
 var _ vpcapi.API = (*Service)(nil)
 
 // New returns the service.
-func New(st store.Store, vips *vip.Pool, log *slog.Logger) *Service {
-	return &Service{store: st, vips: vips, log: log, AllowPrivateOrigins: true}
+func New(st store.Store, vips *vip.Pool, caps model.Capabilities, log *slog.Logger) *Service {
+	return &Service{store: st, vips: vips, log: log, privateCollectors: caps.PrivateOrigins}
 }
 
 // Register returns the endpoint service with every action registered.

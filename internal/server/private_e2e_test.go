@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// TestPrivateOriginsDenied: with --deny-private-origins every service
+// refuses loopback and private addresses where it would send traffic —
+// GAAP origins, EdgeOne origin records and traffic-mirror collectors —
+// and still takes public ones.
+func TestPrivateOriginsDenied(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.DenyPrivateOrigins = true })
+	const public = "198.51.100.7"
+
+	add := func(ip string) error {
+		req := gaapsdk.NewAddRealServersRequest()
+		req.ProjectId, req.RealServerName, req.RealServerIP = new(uint64(0)), new("origin"), []*string{new(ip)}
+		_, err := n.c.AddRealServers(req)
+		return err
+	}
+	wantRefused(t, "AddRealServers 127.0.0.1", add("127.0.0.1"), "InvalidParameterValue")
+	wantRefused(t, "AddRealServers 10.1.2.3", add("10.1.2.3"), "InvalidParameterValue")
+	if err := add(public); err != nil {
+		t.Errorf("AddRealServers %s: %v", public, err)
+	}
+
+	vc := n.VPC()
+	var zone struct{ ZoneId string }
+	teoCall(t, vc, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
+	group := func(ip string) error {
+		return xtest.CallService(&vc.Client, "teo", "2022-09-01", "CreateOriginGroup", map[string]any{"ZoneId": zone.ZoneId,
+			"Name": "g", "Type": "GENERAL", "Records": []map[string]any{{"Record": ip, "Type": "IP_DOMAIN"}}}, nil)
+	}
+	wantRefused(t, "CreateOriginGroup 127.0.0.1", group("127.0.0.1"), "InvalidParameter")
+	if err := group(public); err != nil {
+		t.Errorf("CreateOriginGroup %s: %v", public, err)
+	}
+
+	vpc := xtest.DefaultVPC(t, vc)
+	mirror := func(ip string) error {
+		return xtest.CallService(&vc.Client, "vpc", "2017-03-12", "CreateTrafficMirror", map[string]any{"VpcId": vpc,
+			"TrafficMirrorName": "m", "State": "RUNNING", "CollectorTarget": map[string]any{"TargetIps": []string{ip}}}, nil)
+	}
+	wantRefused(t, "CreateTrafficMirror 127.0.0.1", mirror("127.0.0.1"), "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint")
+	if err := mirror(public); err != nil {
+		t.Errorf("CreateTrafficMirror %s: %v", public, err)
+	}
+}
+
+// wantRefused fails the test unless err is an API error whose code starts
+// with code.
+func wantRefused(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var e *sdkerrors.TencentCloudSDKError
+	if !errors.As(err, &e) || !strings.HasPrefix(e.Code, code) {
+		t.Errorf("%s: %v; want %s", what, err, code)
+	}
+}
