@@ -70,26 +70,12 @@ func (ix *index) proxy(p *model.Proxy) snapshot.Proxy {
 			}
 			sl := ix.listener(l)
 			if owner != p.ID {
-				sl.ID = GroupListenerID(l.ID, p.ID)
+				sl.ID = snapshot.GroupInstanceID(l.ID, p.ID)
 			}
 			sp.Listeners = append(sp.Listeners, sl)
 		}
 	}
 	return sp
-}
-
-// GroupListenerID names a group listener's instance on one of its proxies.
-func GroupListenerID(listenerID, proxyID string) string { return listenerID + "@" + proxyID }
-
-// ListenerObject names the stored object a compiled listener runs for: the
-// listener of a group listener's instance (GroupListenerID), the rule of
-// an EdgeOne rule's per-port listener (teoListenerID), else the listener
-// itself. The data plane reports listeners, while statuses and tasks are
-// kept per stored object, so a failure must be traced back through this.
-func ListenerObject(id string) string {
-	id, _, _ = strings.Cut(id, "@")
-	id, _, _ = strings.Cut(id, "/")
-	return id
 }
 
 func (ix *index) listener(l *model.Listener) snapshot.Listener {

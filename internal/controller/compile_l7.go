@@ -30,7 +30,7 @@ type Settings struct {
 // Compile turns stored state into the data plane's snapshot: every proxy
 // that exists (is not being destroyed) with its listeners (HTTPS ones only
 // when set can open their keys). A group's listener runs on each proxy of
-// the group, under the ID GroupListenerID(listener, proxy) so sockets and
+// the group, under the ID snapshot.GroupInstanceID(listener, proxy) so sockets and
 // counters stay apart.
 func Compile(st *State, set Settings) *snapshot.Snapshot {
 	ix := newIndex(st, cmp.Or(max(set.ConcurrentUnit, 0), 10_000))
@@ -50,7 +50,7 @@ func Compile(st *State, set Settings) *snapshot.Snapshot {
 				}
 				hl := c.listener(l)
 				if owner != sp.ID {
-					hl.ID = GroupListenerID(l.ID, sp.ID)
+					hl.ID = snapshot.GroupInstanceID(l.ID, sp.ID)
 				}
 				sp.HTTPListeners = append(sp.HTTPListeners, hl)
 			}

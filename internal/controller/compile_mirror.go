@@ -52,7 +52,7 @@ func (ix *index) mirror(m *model.TrafficMirror) (snapshot.Mirror, bool) {
 }
 
 // mirrorListenerID is the snapshot ID of a listener source on its proxy: a
-// group listener runs on each member proxy under GroupListenerID.
+// group listener runs on each member proxy under snapshot.GroupInstanceID.
 func (ix *index) mirrorListenerID(ref model.MirrorSourceRef) string {
 	if ref.ListenerID == "" {
 		return ""
@@ -62,7 +62,7 @@ func (ix *index) mirrorListenerID(ref model.MirrorSourceRef) string {
 			return l.ID
 		}
 	}
-	return GroupListenerID(ref.ListenerID, ref.ProxyID)
+	return snapshot.GroupInstanceID(ref.ListenerID, ref.ProxyID)
 }
 
 func mirrorFilters(dir string, rules []model.MirrorFilterRule) []snapshot.MirrorFilter {

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/model"
@@ -42,9 +41,6 @@ func (ix *index) teoProxies() []snapshot.Proxy {
 	return out
 }
 
-// teoListenerID names the listener of one port of an EdgeOne L4 rule.
-func teoListenerID(ruleID string, port int) string { return ruleID + "/" + strconv.Itoa(port) }
-
 func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) []snapshot.Listener {
 	origins, weighted := teoOrigins(r, groups)
 	base := snapshot.Listener{
@@ -73,7 +69,7 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 		// before it did.
 		for port := m.Start; port <= m.End && len(out) < model.TeoMaxRulePorts; port++ {
 			l := base
-			l.ID = teoListenerID(r.ID, port)
+			l.ID = snapshot.PortInstanceID(r.ID, port)
 			l.Port = port
 			originPort := m.OriginStart
 			if m.Ranged {

@@ -156,7 +156,7 @@ func TestCompileGroupListenerPerProxy(t *testing.T) {
 		t.Fatalf("got %d proxies; want 2 (the destroying one is left out)", len(snap.Proxies))
 	}
 	for _, p := range snap.Proxies {
-		if len(p.Listeners) != 1 || p.Listeners[0].ID != GroupListenerID("listener-g", p.ID) {
+		if len(p.Listeners) != 1 || p.Listeners[0].ID != snapshot.GroupInstanceID("listener-g", p.ID) {
 			t.Errorf("proxy %s listeners %+v; want the group listener as listener-g@%s", p.ID, p.Listeners, p.ID)
 		}
 		if p.Policy == nil || !p.Policy.Enabled || p.Policy.DefaultAction != "DROP" || p.Policy.Rules[0].Action != "ACCEPT" {

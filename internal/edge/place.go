@@ -94,7 +94,7 @@ func (rt *Runtime) reindexUsers() {
 	users := map[health.Key][]string{}
 	for _, e := range rt.servers {
 		for i, b := range e.backends {
-			users[b.Key()] = append(users[b.Key()], e.placed.Listener.ID+"/"+e.placed.Listener.Origins[i].ID)
+			users[b.Key()] = append(users[b.Key()], snapshot.HealthKey(e.placed.Listener.ID, e.placed.Listener.Origins[i].ID))
 		}
 	}
 	rt.usersL7(users)

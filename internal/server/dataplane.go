@@ -38,7 +38,7 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 		// Any instance failing fails its object: a group listener's on
 		// one proxy, an EdgeOne rule's on one port. The first one
 		// reported is the reason given.
-		id := controller.ListenerObject(l.ID)
+		id := snapshot.ObjectOf(l.ID)
 		if _, seen := failed[id]; !seen {
 			failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
 		}

@@ -46,7 +46,7 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 			}
 			for _, o := range ls.Origins {
 				if _, _, ok := model.ParseTeoOriginHealthObject(o.ID); ok {
-					l.teoHealth[o.ID] = append(l.teoHealth[o.ID], ls.ID+"/"+o.ID)
+					l.teoHealth[o.ID] = append(l.teoHealth[o.ID], snapshot.HealthKey(ls.ID, o.ID))
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 )
 
@@ -152,9 +153,9 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 	sums := map[string]stats.Values{}
 	teo := map[string]bool{}
 	for k, v := range delta {
-		id := baseID(k.ID)
+		id := snapshot.WithoutProxy(k.ID)
 		if k.Kind == stats.KindListener {
-			if rule, _, ranged := strings.Cut(id, "/"); ranged {
+			if rule := snapshot.ObjectOf(id); rule != id {
 				id, teo[rule] = rule, true
 			}
 		}

@@ -7,12 +7,12 @@ package telemetry
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 )
 
@@ -103,7 +103,7 @@ func (r *Recorder) observe(ev edge.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, u := range ev.Users {
-		r.health[baseID(u)] = ev.Healthy
+		r.health[snapshot.WithoutProxy(u)] = ev.Healthy
 	}
 }
 
@@ -117,7 +117,7 @@ func (r *Recorder) syncHealth() {
 	now := r.node.Health()
 	h := make(map[string]bool, len(now))
 	for k, ok := range now {
-		k = baseID(k)
+		k = snapshot.WithoutProxy(k)
 		if prev, seen := h[k]; seen {
 			ok = ok && prev
 		}
@@ -131,17 +131,6 @@ func (r *Recorder) syncHealth() {
 func (r *Recorder) Healthy(binding, origin string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	h, ok := r.health[binding+"/"+origin]
+	h, ok := r.health[snapshot.HealthKey(binding, origin)]
 	return !ok || h
-}
-
-// baseID strips the "@proxy" instance suffix of a group listener.
-func baseID(id string) string {
-	if i := strings.IndexByte(id, '@'); i >= 0 {
-		if j := strings.IndexByte(id[i:], '/'); j >= 0 {
-			return id[:i] + id[i+j:]
-		}
-		return id[:i]
-	}
-	return id
 }

@@ -123,17 +123,6 @@ func TestTeoOriginHealth(t *testing.T) {
 	}
 }
 
-func TestBaseID(t *testing.T) {
-	for in, want := range map[string]string{
-		"listener-1": "listener-1", "listener-1@link-a": "listener-1",
-		"listener-1@link-a/rs-1": "listener-1/rs-1", "listener-1/rs-1": "listener-1/rs-1",
-	} {
-		if got := baseID(in); got != want {
-			t.Errorf("baseID(%q) = %q; want %q", in, got, want)
-		}
-	}
-}
-
 func TestHTTPQPSPerProxy(t *testing.T) {
 	st, node, r := newTestRecorder(t)
 	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{

@@ -166,7 +166,7 @@ func (h *Handler) Backends() map[string]*health.Backend {
 	out := map[string]*health.Backend{}
 	for _, r := range h.rules {
 		for id, o := range r.origins {
-			out[r.id+"/"+id] = o.backend
+			out[snapshot.HealthKey(r.id, id)] = o.backend
 		}
 	}
 	return out
