@@ -3,7 +3,9 @@ package gaap
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/model"
 )
@@ -17,6 +19,10 @@ type Config struct {
 	// Caps are what the operator's flags allow and the data plane can
 	// do, set by the server at start, not by the file.
 	Caps model.Capabilities `json:"-"`
+	// ForwardIPs are the addresses origins see the proxies connect from
+	// (ProxyInfo.ForwardIP, for origins' allow-lists). The host's routing
+	// picks them, so only the operator knows them; none by default.
+	ForwardIPs []string `json:"forwardIPs,omitempty"`
 	// DomainSuffix is appended to generated access domains
 	// (link-xxxxxxxx.<suffix>).
 	DomainSuffix string `json:"domainSuffix"`
@@ -50,6 +56,18 @@ func (c Config) clientIPMethods() []int64 {
 		return []int64{model.ClientIPTOA, model.ClientIPProxyProtocol}
 	}
 	return []int64{model.ClientIPProxyProtocol}
+}
+
+// forwardIP renders ForwardIPs as ProxyInfo.ForwardIP spells them
+// ("a;b;"), empty but never null when none is configured: clients such
+// as the Terraform provider refuse a proxy whose ForwardIP is null.
+func (c Config) forwardIP() string {
+	var b strings.Builder
+	for _, ip := range c.ForwardIPs {
+		b.WriteString(ip)
+		b.WriteByte(';')
+	}
+	return b.String()
 }
 
 // Region is one access or origin region of the catalogue.
@@ -193,6 +211,11 @@ func (c Config) validate() error {
 	}
 	if len(c.BandwidthOptions) == 0 || len(c.ConcurrentOptions) == 0 {
 		return fmt.Errorf("bandwidthOptions and concurrentOptions must not be empty")
+	}
+	for _, ip := range c.ForwardIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf("forwardIPs: %w", err)
+		}
 	}
 	return nil
 }

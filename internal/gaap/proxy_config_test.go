@@ -30,6 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		"dup.json":       `{"destRegions":[{"id":"A"},{"id":"A"}]}`,
 		"empty.json":     `{"concurrentOptions":[]}`,
 		"malformed.json": `{`,
+		"forward.json":   `{"forwardIPs":["203.0.113.300"]}`,
 	} {
 		if _, err := gaap.LoadConfig(write(name, body)); err == nil {
 			t.Errorf("LoadConfig(%s) succeeded; want an error", body)

@@ -15,7 +15,8 @@ import (
 )
 
 // CreateProxy creates a proxy (or clones ClonedProxyId's settings) and
-// gives it an access IP. The proxy is CREATING until the data plane has it.
+// gives it an access IP. The proxy is CREATING until the data plane has
+// it, and so is the call's task.
 func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyRequest) (*gaapapi.CreateProxyResponse, error) {
 	tags, err := validTags(req.TagSet)
 	if err != nil {
@@ -60,7 +61,13 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := s.checkNewProxy(tx, p); err != nil {
 			return err
 		}
-		return s.placeProxy(tx, p)
+		if err := s.placeProxy(tx, p); err != nil {
+			return err
+		}
+		// Clients (the Terraform provider) wait for the proxy with
+		// DescribeTaskStatus on this call's RequestId.
+		_, err := tx.StartTask(p.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -170,7 +170,7 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string) gaapapi.ProxyInfo 
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
 		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
 		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(p.Status), Domain: new(p.Domain),
-		IP: new(p.IP), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
+		IP: new(p.IP), ForwardIP: new(s.cfg.forwardIP()), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
 		TagSet: tagsOut(p.Tags), SupportSecurity: new(int64(1)), BillingType: new(p.BillingType),
 		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(int64(0)), ClientIPMethod: s.cfg.clientIPMethods(),
 		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),

@@ -1,12 +1,15 @@
 package gaap_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -28,11 +31,51 @@ func TestCreateProxyLifecycle(t *testing.T) {
 	if *d.IP == "" {
 		t.Error("got no access IP")
 	}
+	if d.ForwardIP == nil || *d.ForwardIP != "" {
+		t.Errorf("ForwardIP %v with none configured; want \"\" (clients refuse null)", d.ForwardIP)
+	}
 
 	other := gaapsdk.NewDescribeProxyDetailRequest()
 	other.ProxyId = &id
 	_, err = api.GAAP(xtest.Other).DescribeProxyDetail(other)
 	wantCode(t, err, "ResourceNotFound")
+}
+
+// TestCreateProxyTask: the Terraform provider waits for a new proxy with
+// DescribeTaskStatus on CreateProxy's RequestId, and reads ForwardIP, the
+// operator's list in Tencent's "a;b;" form.
+func TestCreateProxyTask(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "gaap.json")
+	if err := os.WriteFile(cfg, []byte(`{"forwardIPs":["203.0.113.9","203.0.113.10"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = cfg })
+	c := api.GAAP()
+	req := gaapsdk.NewCreateProxyRequest()
+	req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("tf"), new("SouthChina")
+	req.RealServerRegion, req.Bandwidth, req.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+	resp, err := c.CreateProxy(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task taskStatus
+	eventually(t, func() bool {
+		if err := api.Call(c, "DescribeTaskStatus", map[string]string{"TaskId": *resp.Response.RequestId}, &task); err != nil {
+			t.Fatalf("DescribeTaskStatus(CreateProxy's RequestId): %v", err)
+		}
+		return task.Status == "SUCCESS"
+	}, "CreateProxy task %s; want SUCCESS", &task.Status)
+	dr := gaapsdk.NewDescribeProxiesRequest()
+	dr.ProxyIds = []*string{resp.Response.InstanceId}
+	got, err := c.DescribeProxies(dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.Response.ProxySet[0]
+	if *p.Status != "RUNNING" || p.ForwardIP == nil || *p.ForwardIP != "203.0.113.9;203.0.113.10;" {
+		t.Errorf("after the task: status %s, ForwardIP %v; want RUNNING and the configured list", *p.Status, p.ForwardIP)
+	}
 }
 
 func TestCreateProxyParameters(t *testing.T) {
