@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -505,5 +507,62 @@ func TestHTTP3AccessChangeRechecksConnections(t *testing.T) {
 	}
 	if resp, _, _ := get(t, keep, "https://keep.test/", "keep.test"); resp.StatusCode != 200 || dials.Load() != 1 {
 		t.Errorf("keep.test after mutual TLS was turned on for www.test: %d on %d connections; want 200 on its first", resp.StatusCode, dials.Load())
+	}
+}
+
+// recordingOrigin accepts connections and sends every request head it
+// receives, one line per header joined by " | ", to the returned channel;
+// it answers 400 and closes.
+func recordingOrigin(t *testing.T) (netip.AddrPort, <-chan string) {
+	t.Helper()
+	heads := make(chan string, 16)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		br := bufio.NewReader(c)
+		var head []string
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
+			}
+			head = append(head, strings.TrimSpace(l))
+		}
+		heads <- strings.Join(head, " | ")
+		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	})
+	return o.Addr, heads
+}
+
+// TestConnectRefusedAllProtocols: CONNECT, over HTTP/1.1 (handed by the
+// fast path to net/http), HTTP/2 and HTTP/3, is answered 405 and never
+// reaches an origin (which might be a forward proxy).
+func TestConnectRefusedAllProtocols(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o, heads := recordingOrigin(t)
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	clients := map[string]*http.Client{"HTTP/1.1": httpsClient(addr, ca.pool, false), "HTTP/2": httpsClient(addr, ca.pool, true),
+		"HTTP/3": h3Client(t, lo.Next(), addr, ca.pool)}
+	for name, c := range clients {
+		req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "https", Host: "www.test:443"}, Host: "www.test:443", Header: http.Header{}}
+		resp, err := c.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("%s CONNECT: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.ProtoMajor != int(name[5]-'0') {
+			t.Errorf("%s CONNECT: got %d over %s; want 405", name, resp.StatusCode, resp.Proto)
+		}
+	}
+	// And over plain HTTP/1.1, where the target routes like a path.
+	c := dial(t, lo.Next(), addr)
+	tc := tls.Client(c, &tls.Config{RootCAs: ca.pool, ServerName: "www.test", NextProtos: []string{"http/1.1"}})
+	io.WriteString(tc, "CONNECT /chat HTTP/1.1\r\nHost: www.test\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(tc), nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("CONNECT /chat: got %v, %v; want 405", resp, err)
+	}
+	select {
+	case h := <-heads:
+		t.Errorf("CONNECT reached the origin as %q", h)
+	case <-time.After(300 * time.Millisecond):
 	}
 }

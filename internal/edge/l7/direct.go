@@ -27,14 +27,28 @@ import (
 // 1xx, or the domain has an error page for its status) is handed, still
 // unread, to ReverseProxy (sentRequest), which reads it with h1Client.
 
-// takes reports whether the direct path may serve req: HTTP/1.x, no body,
-// no Upgrade, Expect or TE (ReverseProxy gives those special treatment), a
-// plain Host, no opaque URL (its request-URI depends on the scheme, which
-// rewrite changes) and a query ReverseProxy forwards unchanged.
+// takes reports whether the direct path may serve req: HTTP/1.x, one of
+// the fast path's methods (whose request target Request.Write writes as
+// RequestURI, as writeRequest does: it writes CONNECT's otherwise), no
+// body, no Upgrade, Expect or TE (ReverseProxy gives those special
+// treatment), a plain Host, no opaque URL (its request-URI depends on the
+// scheme, which rewrite changes) and a query ReverseProxy forwards
+// unchanged.
 func (r *rule) takes(req *http.Request) bool {
 	return r.direct && req.ProtoMajor == 1 && req.ContentLength == 0 && (req.Body == nil || req.Body == http.NoBody) &&
+		directMethod(req.Method) &&
 		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil && req.Header["Te"] == nil &&
 		fastHost(req.Host) && req.URL.Opaque == "" && cleanQuery(req.URL.RawQuery)
+}
+
+// directMethod: the methods parseRequestLine accepts.
+func directMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodOptions, http.MethodPatch:
+		return true
+	}
+	return false
 }
 
 // cleanQuery reports whether httputil.ReverseProxy forwards the query as

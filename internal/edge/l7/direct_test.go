@@ -212,3 +212,53 @@ func TestDirectNoReuseWithLeftover(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestDirectTakesMethods: the direct path takes only the methods whose
+// request target writeRequest writes as Request.Write does. CONNECT's it
+// writes otherwise (the authority, not RequestURI's "/"), and ServeHTTP
+// refuses CONNECT before, but the direct path must not rely on that.
+func TestDirectTakesMethods(t *testing.T) {
+	r := &rule{direct: true}
+	for _, raw := range []string{
+		"GET / HTTP/1.1", "HEAD / HTTP/1.1", "POST / HTTP/1.1", "PUT / HTTP/1.1", "DELETE / HTTP/1.1",
+		"OPTIONS / HTTP/1.1", "PATCH / HTTP/1.1",
+		"CONNECT a.test:443 HTTP/1.1", "PROPFIND / HTTP/1.1", "TRACE / HTTP/1.1",
+	} {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw + "\r\nHost: a.test\r\n\r\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := true
+		switch req.Method {
+		case http.MethodConnect, "PROPFIND", http.MethodTrace:
+			want = false
+		}
+		if got := r.takes(req); got != want {
+			t.Errorf("%s: taken %v; want %v", raw, got, want)
+		}
+	}
+}
+
+// TestConnectRefused: CONNECT is answered 405 (the edge is no forward
+// proxy), with Allow, and reaches no origin; the connection goes on.
+func TestConnectRefused(t *testing.T) {
+	origin, dials := countedScriptedOrigin(t)
+	s := fastServer(t, origin)
+	for _, raw := range []string{
+		"CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n",
+		"CONNECT /x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+	} {
+		c := sendRaw(t, s, raw)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+			t.Errorf("%q: got %d, Allow %q; want 405 with Allow", raw, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+	if n := dials.Load(); n != 0 {
+		t.Errorf("CONNECT reached the origin: %d connections", n)
+	}
+}

@@ -20,6 +20,9 @@ import (
 
 var netipZero netip.Addr
 
+// allowedMethods is the Allow header of the 405 answer to CONNECT.
+const allowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
+
 // quietLog drops net/http's and httputil's per-request log lines (client
 // resets, TLS handshake failures): they are counted, not logged.
 var quietLog = log.New(io.Discard, "", 0)
@@ -44,6 +47,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
+	if req.Method == http.MethodConnect {
+		// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
+		// not a forward proxy, and must not pass it on to an origin (some
+		// are forward proxies). nginx answers 405 too.
+		rw.Header().Set("Allow", allowedMethods)
+		http.Error(rw, "CONNECT is not served: this is a reverse proxy", http.StatusMethodNotAllowed)
+		return
+	}
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
