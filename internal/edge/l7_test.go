@@ -305,3 +305,59 @@ func TestHTTPAnswerLatency(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeH2CNotTunnelled: an origin that would switch to any protocol
+// asked for (h2c without insisting on HTTP2-Settings) gets no Upgrade but
+// WebSocket's: an h2c upgrade is proxied as an ordinary request, on the
+// direct path (no body) and through ReverseProxy (a body) alike, so no
+// tunnel carries requests the edge never routes or stamps.
+func TestUpgradeH2CNotTunnelled(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	lenient := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		if up := req.Header.Get("Upgrade"); up != "" {
+			io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+up+"\r\n\r\n")
+			_, _ = io.Copy(c, br)
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nordinary")
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-up", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-up", "/", l7Origins(lenient))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	for _, raw := range []string{
+		"GET / HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi",
+	} {
+		c := dial(t, ip, addr)
+		io.WriteString(c, raw)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", raw, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(body) != "ordinary" {
+			t.Errorf("h2c upgrade %q: got %d %q; want the ordinary answer", raw[:4], resp.StatusCode, body)
+		}
+	}
+	// WebSocket, whatever its case, still is.
+	c := dial(t, ip, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("WebSocket upgrade: got %v, %v", resp, err)
+	}
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo over the WebSocket: got %q %v", buf, err)
+	}
+}

@@ -51,6 +51,25 @@ func directMethod(m string) bool {
 	return false
 }
 
+// dropUpgrade removes from req an Upgrade header other than a single
+// "websocket" and reports whether it did: only WebSocket is tunnelled
+// (what GAAP serves). Any other protocol, h2c in particular, would turn
+// the tunnel into a connection whose later requests the edge never sees,
+// so never routes, normalises or stamps with X-Real-IP (h2c smuggling).
+// The header is hop-by-hop: without it the request is an ordinary one
+// (ReverseProxy then forwards no upgrade, and Connection and the headers
+// it names, HTTP2-Settings, go as always), and a 101 from the origin is
+// refused as an upgrade nobody asked for. Only requests the direct path
+// did not take get here: no work for an ordinary GET.
+func dropUpgrade(req *http.Request) bool {
+	up := req.Header["Upgrade"]
+	if up == nil || len(up) == 1 && strings.EqualFold(strings.Trim(up[0], " \t"), "websocket") {
+		return false
+	}
+	delete(req.Header, "Upgrade")
+	return true
+}
+
 // cleanQuery reports whether httputil.ReverseProxy forwards the query as
 // it is: it re-encodes one with a semicolon, a malformed escape or more
 // than 10000 parameters (cleanQueryParams; the urlmaxqueryparams GODEBUG
@@ -87,7 +106,7 @@ type sentRequest struct {
 
 // serve proxies req to one of the rule's origins.
 func (r *rule) serve(rw *recorder, req *http.Request) {
-	if !r.takes(req) {
+	if !r.takes(req) && (!dropUpgrade(req) || !r.takes(req)) {
 		r.proxy.ServeHTTP(rw, req)
 		return
 	}

@@ -262,3 +262,33 @@ func TestConnectRefused(t *testing.T) {
 		t.Errorf("CONNECT reached the origin: %d connections", n)
 	}
 }
+
+// TestUpgradeOnlyWebSocket: an Upgrade other than WebSocket (h2c: the
+// tunnel would carry requests the edge never sees) is dropped as the
+// hop-by-hop header it is, with Connection and what it names, and the
+// request proxied as an ordinary one (here by the direct path).
+func TestUpgradeOnlyWebSocket(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	fallbacks := countFallbacks(s)
+	for _, up := range []string{"h2c", "websocket, h2c", "TLS/1.2"} {
+		c := sendRaw(t, s, "GET /head HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: "+up+
+			"\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("Upgrade: %s: %v", up, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		sent, err := http.ReadRequest(bufio.NewReader(strings.NewReader(string(body))))
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("Upgrade: %s: got %d %q (%v)", up, resp.StatusCode, body, err)
+		}
+		for _, k := range []string{"Upgrade", "Connection", "Http2-Settings"} {
+			if v := sent.Header[k]; v != nil {
+				t.Errorf("Upgrade: %s: the origin got %s: %q", up, k, v)
+			}
+		}
+	}
+	if n := fallbacks.Load(); n != 0 {
+		t.Errorf("%d requests went through ReverseProxy; want 0 (ordinary requests once the Upgrade is dropped)", n)
+	}
+}
