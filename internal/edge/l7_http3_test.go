@@ -566,3 +566,34 @@ func TestConnectRefusedAllProtocols(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestHTTP3ExtendedConnectRefused: quic-go advertises extended CONNECT
+// (SETTINGS_ENABLE_CONNECT_PROTOCOL, no switch to turn it off), so an
+// RFC 9220 WebSocket arrives as CONNECT with :protocol websocket. It is
+// not translated into an origin's HTTP/1.1 Upgrade: it gets 501 (the
+// client falls back to HTTP/1.1 or HTTP/2) and reaches no origin, where
+// it went out as "CONNECT /chat HTTP/1.1".
+func TestHTTP3ExtendedConnectRefused(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o, heads := recordingOrigin(t)
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	for _, proto := range []string{"websocket", "webtransport"} {
+		u, _ := url.Parse("https://www.test/chat")
+		req := &http.Request{Method: http.MethodConnect, URL: u, Proto: proto, Host: "www.test",
+			Header: http.Header{"Sec-Websocket-Version": {"13"}, "Origin": {"https://www.test"}}}
+		resp, err := h3.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("extended CONNECT %s: %v", proto, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotImplemented {
+			t.Errorf("extended CONNECT %s: got %d; want 501", proto, resp.StatusCode)
+		}
+	}
+	select {
+	case h := <-heads:
+		t.Errorf("extended CONNECT reached the origin as %q", h)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -47,6 +47,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
+	if req.Method == http.MethodConnect && req.ProtoMajor == 3 && req.Proto != "HTTP/3.0" {
+		// An extended CONNECT (RFC 9220; quic-go puts :protocol in Proto),
+		// which quic-go advertises with no switch to turn it off: WebSocket
+		// over HTTP/3 is not translated to an origin's HTTP/1.1 Upgrade, and
+		// other protocols not at all. The client falls back to HTTP/1.1 or
+		// HTTP/2.
+		http.Error(rw, "extended CONNECT (:protocol "+strconv.Quote(req.Proto)+") is not served over HTTP/3: "+
+			"use HTTP/1.1 or HTTP/2", http.StatusNotImplemented)
+		return
+	}
 	if req.Method == http.MethodConnect {
 		// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
 		// not a forward proxy, and must not pass it on to an origin (some
