@@ -130,12 +130,11 @@ func http3For(ipVersion string) int64 {
 
 // validTags converts a TagSet of a create action; keys are required.
 func validTags(in []gaapapi.TagPair) ([]model.Tag, error) {
-	for i, t := range in {
-		if trimmed(t.TagKey) == "" {
-			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "TagSet.%d.TagKey must not be empty", i)
-		}
+	tags := tagsIn(in)
+	if err := model.CheckTags("TagSet", tags); err != nil {
+		return nil, err
 	}
-	return tagsIn(in), nil
+	return tags, nil
 }
 
 // loadGroup returns a group and its proxies.

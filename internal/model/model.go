@@ -7,6 +7,8 @@ package model
 import (
 	"crypto/rand"
 	"slices"
+
+	"github.com/opengaap/opengaap/internal/apierr"
 )
 
 // Base is embedded in every stored resource.
@@ -74,6 +76,18 @@ const (
 type Tag struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+}
+
+// CheckTags is GAAP's rule for the tags of a resource (TagSet of the
+// create actions, and the tag service's ReplaceTags): every key is
+// required; values may be empty. param names the list in the error.
+func CheckTags(param string, tags []Tag) error {
+	for i, t := range tags {
+		if t.Key == "" {
+			return apierr.New(apierr.InvalidParameterValueInvalidTags, "%s.%d.TagKey must not be empty", param, i)
+		}
+	}
+	return nil
 }
 
 // MatchesAny reports whether tags contain any of want (the API's TagSet
