@@ -72,10 +72,13 @@ const (
 	InvalidParameterInvalidOriginValue                            Code = "InvalidParameter.InvalidOriginValue"
 	InvalidParameterProxyNameDuplicating                          Code = "InvalidParameter.ProxyNameDuplicating"
 	InvalidParameterRulePortDuplicating                           Code = "InvalidParameter.RulePortDuplicating"
+	InvalidParameterTag                                           Code = "InvalidParameter.Tag"
 	InvalidParameterUnsupportedLbTrafficMirrorAz                  Code = "InvalidParameter.UnsupportedLbTrafficMirrorAz"
+	InvalidParameterUnsupportedService                            Code = "InvalidParameter.UnsupportedService"
 	InvalidParameterValue                                         Code = "InvalidParameterValue"
 	InvalidParameterValueCertificateContentNotMatchKey            Code = "InvalidParameterValue.CertificateContentNotMatchKey"
 	InvalidParameterValueCertificateNotMatchDomain                Code = "InvalidParameterValue.CertificateNotMatchDomain"
+	InvalidParameterValueDeleteTagsParamError                     Code = "InvalidParameterValue.DeleteTagsParamError"
 	InvalidParameterValueDomainInIcpBlacklist                     Code = "InvalidParameterValue.DomainInIcpBlacklist"
 	InvalidParameterValueDomainNotRegister                        Code = "InvalidParameterValue.DomainNotRegister"
 	InvalidParameterValueDuplicateRS                              Code = "InvalidParameterValue.DuplicateRS"
@@ -104,6 +107,11 @@ const (
 	InvalidParameterValueProxyAndGroupFeatureConflict             Code = "InvalidParameterValue.ProxyAndGroupFeatureConflict"
 	InvalidParameterValueProxyAndRegionFeatureConflict            Code = "InvalidParameterValue.ProxyAndRegionFeatureConflict"
 	InvalidParameterValueRealServerNotBelong                      Code = "InvalidParameterValue.RealServerNotBelong"
+	InvalidParameterValueRegionInvalid                            Code = "InvalidParameterValue.RegionInvalid"
+	InvalidParameterValueResourceDescriptionError                 Code = "InvalidParameterValue.ResourceDescriptionError"
+	InvalidParameterValueResourceIdInvalid                        Code = "InvalidParameterValue.ResourceIdInvalid"
+	InvalidParameterValueResourcePrefixInvalid                    Code = "InvalidParameterValue.ResourcePrefixInvalid"
+	InvalidParameterValueServiceTypeInvalid                       Code = "InvalidParameterValue.ServiceTypeInvalid"
 	InvalidParameterValueTagDuplicateKey                          Code = "InvalidParameterValue.TagDuplicateKey"
 	InvalidParameterValueTagDuplicateResourceType                 Code = "InvalidParameterValue.TagDuplicateResourceType"
 	InvalidParameterValueTagInvalidKey                            Code = "InvalidParameterValue.TagInvalidKey"
@@ -116,6 +124,7 @@ const (
 	InvalidParameterValueTagResourceFormatError                   Code = "InvalidParameterValue.TagResourceFormatError"
 	InvalidParameterValueTagTimestampExceeded                     Code = "InvalidParameterValue.TagTimestampExceeded"
 	InvalidParameterValueTagValNotExists                          Code = "InvalidParameterValue.TagValNotExists"
+	InvalidParameterValueUinInvalid                               Code = "InvalidParameterValue.UinInvalid"
 	InvalidParameterValueUnknownAccessRegion                      Code = "InvalidParameterValue.UnknownAccessRegion"
 	InvalidParameterValueUnknownDestRegion                        Code = "InvalidParameterValue.UnknownDestRegion"
 	InvalidParameterValueUnsupportedLbTrafficMirrorAz             Code = "InvalidParameterValue.UnsupportedLbTrafficMirrorAz"
@@ -242,10 +251,13 @@ var descriptionsZh = map[Code]string{
 	InvalidParameterInvalidOriginValue:                            "The origin server is incorrect or inexistent.",
 	InvalidParameterProxyNameDuplicating:                          "The instance name already exists.",
 	InvalidParameterRulePortDuplicating:                           "The rule port already exists.",
+	InvalidParameterTag:                                           "Tag参数错误。",
 	InvalidParameterUnsupportedLbTrafficMirrorAz:                  "The region of the current public IP address does not support traffic collection.",
+	InvalidParameterUnsupportedService:                            "当前业务不支持标签操作。",
 	InvalidParameterValue:                                         "参数取值错误。",
 	InvalidParameterValueCertificateContentNotMatchKey:            "证书和私钥不匹配。",
 	InvalidParameterValueCertificateNotMatchDomain:                "Https证书与域名不匹配。",
+	InvalidParameterValueDeleteTagsParamError:                     "DeleteTags中不能包含ReplaceTags或AddTags中元素。",
 	InvalidParameterValueDomainInIcpBlacklist:                     "域名在ICP黑名单内。",
 	InvalidParameterValueDomainNotRegister:                        "域名未备案。",
 	InvalidParameterValueDuplicateRS:                              "RealServer已存在。",
@@ -274,6 +286,11 @@ var descriptionsZh = map[Code]string{
 	InvalidParameterValueProxyAndGroupFeatureConflict:             "该通道组下无法支持该通道所需的特性。",
 	InvalidParameterValueProxyAndRegionFeatureConflict:            "该地区不支持通道所设置的特性。",
 	InvalidParameterValueRealServerNotBelong:                      "源站不属于该用户。",
+	InvalidParameterValueRegionInvalid:                            "地域错误。",
+	InvalidParameterValueResourceDescriptionError:                 "资源描述错误。",
+	InvalidParameterValueResourceIdInvalid:                        "资源Id错误。",
+	InvalidParameterValueResourcePrefixInvalid:                    "资源前缀错误。",
+	InvalidParameterValueServiceTypeInvalid:                       "业务类型错误。",
 	InvalidParameterValueTagDuplicateKey:                          "Duplicate tag keys.",
 	InvalidParameterValueTagDuplicateResourceType:                 "Duplicate tag resource type.",
 	InvalidParameterValueTagInvalidKey:                            "Invalid tag key.",
@@ -286,6 +303,7 @@ var descriptionsZh = map[Code]string{
 	InvalidParameterValueTagResourceFormatError:                   "Tag resource format error.",
 	InvalidParameterValueTagTimestampExceeded:                     "Exceeded the quota of tag timestamp.",
 	InvalidParameterValueTagValNotExists:                          "The tag value does not exist.",
+	InvalidParameterValueUinInvalid:                               "Uin参数不合法。",
 	InvalidParameterValueUnknownAccessRegion:                      "未找到或无权限访问的加速区域。",
 	InvalidParameterValueUnknownDestRegion:                        "未找到或无权限访问的源站区域。",
 	InvalidParameterValueUnsupportedLbTrafficMirrorAz:             "The region of the current public IP address does not support traffic collection.",

@@ -26,6 +26,7 @@ import (
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
+	"github.com/opengaap/opengaap/internal/tag"
 	"github.com/opengaap/opengaap/internal/telemetry"
 	"github.com/opengaap/opengaap/internal/teo"
 	"github.com/opengaap/opengaap/internal/vip"
@@ -81,6 +82,7 @@ type Server struct {
 	Telemetry  *telemetry.Recorder
 	TEO        *teo.Service
 	VPC        *vpc.Service
+	Tag        *tag.Service
 	Controller *controller.Controller
 	Endpoint   *cloudapi.Endpoint
 	Addr       string // the API's bound address
@@ -174,11 +176,13 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.TEO.Down = s.Controller.Failing
 	s.VPC = vpc.New(st, pool, cfg.Caps, o.Log)
 	s.VPC.Notify = s.Controller.Notify
+	s.Tag = tag.New(st, o.Log)
+	s.Tag.Notify = s.Controller.Notify
 	if err := s.Controller.Reconcile(ctx); err != nil {
 		s.Edge.Close(ctx)
 		return nil, fmt.Errorf("initial reconcile: %w", err)
 	}
-	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register(), s.TEO.Register(), s.VPC.Register())
+	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register(), s.TEO.Register(), s.VPC.Register(), s.Tag.Register())
 	s.Endpoint.Unlimited = o.NoRateLimits
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+	tagsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/tag/v20180813"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -83,6 +84,12 @@ func (a *API) GAAP(acct ...cloudapi.Account) *gaapsdk.Client {
 func (a *API) VPC(acct ...cloudapi.Account) *vpcsdk.Client {
 	a.t.Helper()
 	return newClient(a, vpcsdk.NewClient, acct)
+}
+
+// Tag returns an official SDK tag client for acct (Root by default).
+func (a *API) Tag(acct ...cloudapi.Account) *tagsdk.Client {
+	a.t.Helper()
+	return newClient(a, tagsdk.NewClient, acct)
 }
 
 // newClient builds an SDK client of the node for acct[0], or Root.

@@ -1,0 +1,282 @@
+// Package tag implements the two tag (tag 2018-08-13) actions that clients
+// such as the Terraform provider call for GAAP resources:
+// DescribeResourceTagsByResourceIds and ModifyResourceTags. There is no
+// tag store of its own: the tags read and written are the ones the GAAP
+// objects carry (TagSet of CreateProxy and the other create actions), so a
+// change made here is what DescribeProxies, DescribeResourcesByTag and the
+// other GAAP filters see, and the other way round.
+package tag
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/tag/tagapi"
+)
+
+// ServiceType is the only service (the third part of a six-part resource
+// description) whose resources this endpoint keeps tags for.
+const ServiceType = "gaap"
+
+// Service implements tagapi.API on a store.
+type Service struct {
+	store store.Store
+	log   *slog.Logger
+	// Notify is called after every committed write; may be nil.
+	Notify func()
+}
+
+var _ tagapi.API = (*Service)(nil)
+
+// New returns the service.
+func New(st store.Store, log *slog.Logger) *Service {
+	return &Service{store: st, log: log}
+}
+
+// Register returns the endpoint service with every action registered.
+func (s *Service) Register() *cloudapi.Service {
+	svc := cloudapi.NewService(tagapi.Service, tagapi.Version)
+	tagapi.Register(svc, s)
+	return svc
+}
+
+// loader reads one GAAP object of the caller and the address of its tags.
+type loader func(tx *resource.Tx, id string) (model.Object, *[]model.Tag, error)
+
+// load is the loader of one kind.
+func load[T any, PT interface {
+	*T
+	model.Object
+}](tags func(PT) *[]model.Tag) loader {
+	return func(tx *resource.Tx, id string) (model.Object, *[]model.Tag, error) {
+		o, err := resource.Get[T, PT](tx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		return o, tags(o), nil
+	}
+}
+
+// prefixes are the resource prefixes (the part of a six-part description
+// before the "/" of its last segment) of GAAP's tagged objects, as the
+// provider spells them.
+var prefixes = map[string]loader{
+	"proxy":      load(func(p *model.Proxy) *[]model.Tag { return &p.Tags }),
+	"group":      load(func(g *model.ProxyGroup) *[]model.Tag { return &g.Tags }),
+	"realServer": load(func(r *model.RealServer) *[]model.Tag { return &r.Tags }),
+	"domain":     load(func(g *model.GlobalDomain) *[]model.Tag { return &g.Tags }),
+}
+
+const prefixList = "proxy, group, realServer or domain"
+
+// maxResourceIds is DescribeResourceTagsByResourceIds' "大小不超过50".
+const maxResourceIds = 50
+
+// defaultLimit is DescribeResourceTagsByResourceIds' documented page size.
+const defaultLimit = 15
+
+// DescribeResourceTagsByResourceIds lists the tags of the caller's GAAP
+// objects named by ResourceIds, one entry per tag, in the order of the IDs.
+// An ID that names no object of the caller has no tags (not an error), as
+// the tag service answers for resources it knows no tags of. GAAP objects
+// are not regional: ResourceRegion is required but not compared.
+func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *cloudapi.Call, req *tagapi.DescribeResourceTagsByResourceIdsRequest) (*tagapi.DescribeResourceTagsByResourceIdsResponse, error) {
+	if err := checkServiceType(*req.ServiceType, apierr.InvalidParameterValueServiceTypeInvalid, "ServiceType"); err != nil {
+		return nil, err
+	}
+	get, ok := prefixes[*req.ResourcePrefix]
+	if !ok {
+		return nil, apierr.New(apierr.InvalidParameterValueResourcePrefixInvalid, "ResourcePrefix %q is not a gaap resource prefix: use %s", *req.ResourcePrefix, prefixList)
+	}
+	if len(req.ResourceIds) == 0 || len(req.ResourceIds) > maxResourceIds {
+		return nil, apierr.New(apierr.InvalidParameterValueResourceIdInvalid, "ResourceIds must name 1 to %d resources, not %d", maxResourceIds, len(req.ResourceIds))
+	}
+	limit := cloudapi.ValueOr(req.Limit, defaultLimit)
+	offset, size, err := cloudapi.Paging(req.Offset, &limit, 0, apierr.InvalidParameterValue)
+	if err != nil {
+		return nil, err
+	}
+	out := []tagapi.TagResource{}
+	err = resource.View(ctx, s.store, call, func(tx *resource.Tx) error {
+		seen := map[string]bool{}
+		for _, id := range req.ResourceIds {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			_, tags, err := get(tx, id)
+			if apierr.Is(err, apierr.ResourceNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			for _, t := range *tags {
+				out = append(out, tagapi.TagResource{TagKey: new(t.Key), TagValue: new(t.Value), ResourceId: new(id),
+					TagKeyMd5: new(md5hex(t.Key)), TagValueMd5: new(md5hex(t.Value)), ServiceType: new(ServiceType)})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := len(out)
+	page := resource.Window(out, offset, size)
+	if page == nil {
+		page = []tagapi.TagResource{}
+	}
+	return &tagapi.DescribeResourceTagsByResourceIdsResponse{TotalCount: new(int64(total)),
+		Offset: new(int64(offset)), Limit: new(int64(size)), Tags: page}, nil
+}
+
+// ModifyResourceTags sets (ReplaceTags) and removes (DeleteTags) tags of
+// one GAAP object named by a six-part resource description. Keys follow
+// GAAP's TagSet rule; a key may not be both replaced and deleted, nor
+// replaced twice. Deleting a key the object does not carry is no error.
+func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, req *tagapi.ModifyResourceTagsRequest) (*tagapi.ModifyResourceTagsResponse, error) {
+	res, err := ParseResource(*req.Resource)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.ReplaceTags) == 0 && len(req.DeleteTags) == 0 {
+		return nil, apierr.New(apierr.MissingParameter, "one of ReplaceTags and DeleteTags is required")
+	}
+	replace := make([]model.Tag, 0, len(req.ReplaceTags))
+	for i, t := range req.ReplaceTags {
+		tag := model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)}
+		for _, prev := range replace {
+			if prev.Key == tag.Key {
+				return nil, apierr.New(apierr.InvalidParameterTag, "ReplaceTags.%d.TagKey %q is given twice", i, tag.Key)
+			}
+		}
+		replace = append(replace, tag)
+	}
+	if err := model.CheckTags("ReplaceTags", replace); err != nil {
+		return nil, err
+	}
+	remove := make([]model.Tag, 0, len(req.DeleteTags))
+	for _, t := range req.DeleteTags {
+		remove = append(remove, model.Tag{Key: strings.TrimSpace(*t.TagKey)})
+	}
+	if err := model.CheckTags("DeleteTags", remove); err != nil {
+		return nil, err
+	}
+	for i, d := range remove {
+		for _, r := range replace {
+			if r.Key == d.Key {
+				return nil, apierr.New(apierr.InvalidParameterValueDeleteTagsParamError, "DeleteTags.%d.TagKey %q is also in ReplaceTags", i, d.Key)
+			}
+		}
+	}
+	if res.Uin != "" && res.Uin != call.Account.Uin {
+		// Another account's resource is as invisible as a missing one.
+		return nil, notFound(res)
+	}
+	err = resource.Update(ctx, s.store, call, s.Notify, func(tx *resource.Tx) error {
+		obj, tags, err := prefixes[res.Prefix](tx, res.ID)
+		if apierr.Is(err, apierr.ResourceNotFound) {
+			return notFound(res)
+		}
+		if err != nil {
+			return err
+		}
+		*tags = apply(*tags, replace, remove)
+		return tx.Put(obj)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &tagapi.ModifyResourceTagsResponse{}, nil
+}
+
+// apply returns tags with the values of replace set (existing keys keep
+// their place, new ones are appended) and the keys of remove dropped.
+func apply(tags, replace, remove []model.Tag) []model.Tag {
+	out := make([]model.Tag, 0, len(tags)+len(replace))
+	for _, t := range tags {
+		drop := false
+		for _, d := range remove {
+			drop = drop || d.Key == t.Key
+		}
+		if !drop {
+			out = append(out, t)
+		}
+	}
+	for _, r := range replace {
+		found := false
+		for i := range out {
+			if out[i].Key == r.Key {
+				out[i].Value, found = r.Value, true
+			}
+		}
+		if !found {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Resource is a parsed six-part resource description
+// qcs::<service>:<region>:uin/<uin>:<prefix>/<id>.
+type Resource struct {
+	Region string
+	Uin    string // "" when the description leaves it out
+	Prefix string
+	ID     string
+}
+
+// ParseResource parses a description of a GAAP resource: six parts
+// separated by ":", "qcs" first, the service type gaap, the account as
+// "uin/<uin>" (the uin may be empty, as the provider sends it) and the
+// resource as "<prefix>/<id>" with one of the prefixes GAAP objects have.
+func ParseResource(s string) (Resource, error) {
+	const shape = "qcs::gaap:<region>:uin/<uin>:<prefix>/<id>"
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "qcs" {
+		return Resource{}, apierr.New(apierr.InvalidParameterValueResourceDescriptionError, "Resource %q is not a six-part resource description %s", s, shape)
+	}
+	if err := checkServiceType(parts[2], apierr.InvalidParameterUnsupportedService, "the service type of Resource"); err != nil {
+		return Resource{}, err
+	}
+	uin, ok := strings.CutPrefix(parts[4], "uin/")
+	if !ok {
+		return Resource{}, apierr.New(apierr.InvalidParameterValueResourceDescriptionError, "Resource %q: the account part %q must be uin/<uin> (%s)", s, parts[4], shape)
+	}
+	prefix, id, ok := strings.Cut(parts[5], "/")
+	if !ok || id == "" {
+		return Resource{}, apierr.New(apierr.InvalidParameterValueResourceDescriptionError, "Resource %q: the last part %q must be <prefix>/<id> (%s)", s, parts[5], shape)
+	}
+	if _, ok := prefixes[prefix]; !ok {
+		return Resource{}, apierr.New(apierr.InvalidParameterValueResourcePrefixInvalid, "Resource %q: %q is not a gaap resource prefix: use %s", s, prefix, prefixList)
+	}
+	return Resource{Region: parts[3], Uin: uin, Prefix: prefix, ID: id}, nil
+}
+
+// checkServiceType refuses every service type but gaap, with code.
+func checkServiceType(t string, code apierr.Code, what string) error {
+	if t == ServiceType {
+		return nil
+	}
+	if t == "" {
+		return apierr.New(code, "%s is empty; this endpoint keeps tags of %s resources only", what, ServiceType)
+	}
+	return apierr.New(code, "%s %q is not served: this endpoint keeps tags of %s resources only", what, t, ServiceType)
+}
+
+func notFound(r Resource) error {
+	return apierr.New(apierr.ResourceNotFound, "the gaap resource %s/%s does not exist", r.Prefix, r.ID)
+}
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
