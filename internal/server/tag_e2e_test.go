@@ -172,6 +172,31 @@ func TestTagBadInput(t *testing.T) {
 	d.ServiceType = new("gaap")
 	_, err = tg.DescribeResourceTagsByResourceIds(d)
 	wantCode(t, "DescribeResourceTagsByResourceIds(ResourcePrefix instance)", err, "InvalidParameterValue.ResourcePrefixInvalid")
+
+	// Category, which newer SDKs send: every tag opengaap keeps is Custom.
+	if err := modifyTags(tg, good, one); err != nil {
+		t.Fatal(err)
+	}
+	byCategory := func(category string) (int, error) {
+		var resp struct {
+			Tags []struct{ TagKey, Category string }
+		}
+		err := xtest.CallService(&tg.Client, "tag", "2018-08-13", "DescribeResourceTagsByResourceIds", map[string]any{"ServiceType": "gaap",
+			"ResourcePrefix": "realServer", "ResourceRegion": "ap-guangzhou", "ResourceIds": []string{rs}, "Category": category}, &resp)
+		for _, tag := range resp.Tags {
+			if tag.Category != "Custom" {
+				t.Errorf("Category %s: tag %s is %q; want Custom", category, tag.TagKey, tag.Category)
+			}
+		}
+		return len(resp.Tags), err
+	}
+	for category, want := range map[string]int{"All": 1, "Custom": 1, "System": 0} {
+		if n, err := byCategory(category); n != want || err != nil {
+			t.Errorf("Category %s: %d tags, %v; want %d", category, n, err, want)
+		}
+	}
+	_, err = byCategory("Bogus")
+	wantCode(t, "Category Bogus", err, "InvalidParameterValue")
 }
 
 func modifyTags(c *tagsdk.Client, resource string, replace map[string]string) error {

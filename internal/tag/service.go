@@ -83,6 +83,12 @@ const maxResourceIds = 50
 // defaultLimit is DescribeResourceTagsByResourceIds' documented page size.
 const defaultLimit = 15
 
+// Category values (Category, TagResource.Category).
+const (
+	categoryAll    = "All"
+	categoryCustom = "Custom"
+)
+
 // DescribeResourceTagsByResourceIds lists the tags of the caller's GAAP
 // objects named by ResourceIds, one entry per tag, in the order of the IDs.
 // An ID that names no object of the caller has no tags (not an error), as
@@ -99,6 +105,15 @@ func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *c
 	if len(req.ResourceIds) == 0 || len(req.ResourceIds) > maxResourceIds {
 		return nil, apierr.New(apierr.InvalidParameterValueResourceIdInvalid, "ResourceIds must name 1 to %d resources, not %d", maxResourceIds, len(req.ResourceIds))
 	}
+	// Every tag a user sets is Custom; opengaap keeps no System tags.
+	custom := true
+	switch c := cloudapi.Value(req.Category); c {
+	case "", categoryAll, categoryCustom:
+	case "System":
+		custom = false
+	default:
+		return nil, apierr.New(apierr.InvalidParameterValue, "Category %q is not Custom, System or All", c)
+	}
 	limit := cloudapi.ValueOr(req.Limit, defaultLimit)
 	offset, size, err := cloudapi.Paging(req.Offset, &limit, 0, apierr.InvalidParameterValue)
 	if err != nil {
@@ -112,6 +127,9 @@ func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *c
 				continue
 			}
 			seen[id] = true
+			if !custom {
+				continue
+			}
 			_, tags, err := get(tx, id)
 			if apierr.Is(err, apierr.ResourceNotFound) {
 				continue
@@ -121,7 +139,7 @@ func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *c
 			}
 			for _, t := range *tags {
 				out = append(out, tagapi.TagResource{TagKey: new(t.Key), TagValue: new(t.Value), ResourceId: new(id),
-					TagKeyMd5: new(md5hex(t.Key)), TagValueMd5: new(md5hex(t.Value)), ServiceType: new(ServiceType)})
+					TagKeyMd5: new(md5hex(t.Key)), TagValueMd5: new(md5hex(t.Value)), ServiceType: new(ServiceType), Category: new(categoryCustom)})
 			}
 		}
 		return nil

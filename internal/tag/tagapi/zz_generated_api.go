@@ -43,6 +43,8 @@ type TagResource struct {
 	TagValueMd5 *string `json:"TagValueMd5"`
 	// 资源类型
 	ServiceType *string `json:"ServiceType"`
+	// 标签类型。取值： Custom：自定义标签。 System：系统标签。
+	Category *string `json:"Category"`
 }
 
 // DescribeResourceTagsByResourceIdsRequest is the parameters of DescribeResourceTagsByResourceIds. 用于批量查询已有资源关联的标签键值对
@@ -59,6 +61,8 @@ type DescribeResourceTagsByResourceIdsRequest struct {
 	Offset *int64 `json:"Offset"`
 	// 每页大小，默认为 15
 	Limit *int64 `json:"Limit"`
+	// 标签类型。取值： Custom：自定义标签。 System：系统标签。 All：全部标签。 默认值：All。(tag SDK v1.0.860, the Terraform provider's)
+	Category *string `json:"Category"`
 }
 
 // DescribeResourceTagsByResourceIdsResponse is the result of DescribeResourceTagsByResourceIds.
