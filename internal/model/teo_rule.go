@@ -16,7 +16,9 @@ const (
 	PassOff  = "OFF"
 )
 
-// DefaultSessionPersistTime is SessionPersistTime when left out (seconds).
+// DefaultSessionPersistTime is SessionPersistTime when left out (or 0)
+// with SessionPersist on (seconds). With SessionPersist off a left-out time
+// stays 0 (Check).
 const DefaultSessionPersistTime = 3600
 
 // TeoMaxRulePorts is how many ports one rule may listen on, all its
@@ -45,19 +47,22 @@ const KindTeoL4Rule = "teol4rule"
 //   - SessionPersistSeconds() is the session persistence (0 = off).
 type TeoL4Rule struct {
 	Base
-	ZoneID             string   `json:"zoneId"`
-	ProxyID            string   `json:"proxyId"`
-	Protocol           string   `json:"protocol"`
-	PortRange          []string `json:"portRange"`
-	OriginType         string   `json:"originType"`
-	OriginValue        []string `json:"originValue"`
-	OriginIsDomain     bool     `json:"originIsDomain,omitempty"`
-	OriginPortRange    string   `json:"originPortRange"`
-	ClientIPMode       string   `json:"clientIpMode"`
-	SessionPersist     string   `json:"sessionPersist"`
-	SessionPersistTime int64    `json:"sessionPersistTime"`
-	RuleTag            string   `json:"ruleTag,omitempty"`
-	Status             string   `json:"status"`
+	ZoneID          string   `json:"zoneId"`
+	ProxyID         string   `json:"proxyId"`
+	Protocol        string   `json:"protocol"`
+	PortRange       []string `json:"portRange"`
+	OriginType      string   `json:"originType"`
+	OriginValue     []string `json:"originValue"`
+	OriginIsDomain  bool     `json:"originIsDomain,omitempty"`
+	OriginPortRange string   `json:"originPortRange"`
+	ClientIPMode    string   `json:"clientIpMode"`
+	SessionPersist  string   `json:"sessionPersist"`
+	// SessionPersistTime is as given while SessionPersist is off (0 when
+	// left out; rows stored before this rule hold 30-3600); with
+	// SessionPersist on, Check makes it 30-3600.
+	SessionPersistTime int64  `json:"sessionPersistTime"`
+	RuleTag            string `json:"ruleTag,omitempty"`
+	Status             string `json:"status"`
 	// Disabled is the state ModifyL4ProxyRulesStatus aims for (offline).
 	Disabled bool `json:"disabled"`
 }

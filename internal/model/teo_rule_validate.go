@@ -90,11 +90,34 @@ func (r *TeoL4Rule) Check(param string, caps Capabilities) error {
 	if err := CheckOnOff(param+"SessionPersist", r.SessionPersist); err != nil {
 		return err
 	}
-	if r.SessionPersistTime < 30 || r.SessionPersistTime > 3600 {
-		return invalid(param+"SessionPersistTime", "%d is outside 30-3600 (seconds)", r.SessionPersistTime)
+	if err := r.checkSessionPersistTime(param); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(r.RuleTag) > maxRuleTag {
 		return invalid(param+"RuleTag", "must be at most %d characters", maxRuleTag)
+	}
+	return nil
+}
+
+// checkSessionPersistTime applies the reference's rule that
+// SessionPersistTime only takes effect with SessionPersist on: then it must
+// be 30-3600, and 0 (left out, or sent as 0 by clients that always send the
+// member, like the Terraform provider) means the default. With persistence
+// off the value is kept as given, 0 included, so that it reads back as sent
+// (a stored 0 makes a later modify that turns persistence on without a
+// time use the default).
+func (r *TeoL4Rule) checkSessionPersistTime(param string) error {
+	if r.SessionPersist != TeoOn {
+		if r.SessionPersistTime < 0 {
+			return invalid(param+"SessionPersistTime", "%d is negative", r.SessionPersistTime)
+		}
+		return nil
+	}
+	if r.SessionPersistTime == 0 {
+		r.SessionPersistTime = DefaultSessionPersistTime
+	}
+	if r.SessionPersistTime < 30 || r.SessionPersistTime > 3600 {
+		return invalid(param+"SessionPersistTime", "%d is outside 30-3600 (seconds), required with SessionPersist on", r.SessionPersistTime)
 	}
 	return nil
 }

@@ -80,6 +80,21 @@ func validRule() *TeoL4Rule {
 		SessionPersist: TeoOff, SessionPersistTime: DefaultSessionPersistTime}
 }
 
+// TestRuleSessionPersistTime: the time is kept as given while persistence
+// is off (0 reads back 0) and defaults only when persistence is on.
+func TestRuleSessionPersistTime(t *testing.T) {
+	for _, tc := range []struct {
+		persist     string
+		given, want int64
+	}{{TeoOff, 0, 0}, {TeoOff, 600, 600}, {TeoOn, 0, DefaultSessionPersistTime}, {TeoOn, 30, 30}} {
+		r := validRule()
+		r.SessionPersist, r.SessionPersistTime = tc.persist, tc.given
+		if err := r.Check("", Capabilities{}); err != nil || r.SessionPersistTime != tc.want {
+			t.Errorf("SessionPersist %s, time %d: Check = %v, time %d; want nil, %d", tc.persist, tc.given, err, r.SessionPersistTime, tc.want)
+		}
+	}
+}
+
 func TestRuleCheck(t *testing.T) {
 	tests := []struct {
 		name string
@@ -116,8 +131,11 @@ func TestRuleCheck(t *testing.T) {
 		{"ppv1 on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassPPV1 }, Capabilities{}, "InvalidParameterValue"},
 		{"spp on tcp", func(r *TeoL4Rule) { r.ClientIPMode = PassSPP }, Capabilities{}, "InvalidParameterValue"},
 		{"spp on udp", func(r *TeoL4Rule) { r.Protocol, r.ClientIPMode = UDP, PassSPP }, Capabilities{}, ""},
-		{"persist time low", func(r *TeoL4Rule) { r.SessionPersistTime = 29 }, Capabilities{}, "InvalidParameterValue"},
-		{"persist time high", func(r *TeoL4Rule) { r.SessionPersistTime = 3601 }, Capabilities{}, "InvalidParameterValue"},
+		{"persist time low", func(r *TeoL4Rule) { r.SessionPersist, r.SessionPersistTime = TeoOn, 29 }, Capabilities{}, "InvalidParameterValue"},
+		{"persist time high", func(r *TeoL4Rule) { r.SessionPersist, r.SessionPersistTime = TeoOn, 3601 }, Capabilities{}, "InvalidParameterValue"},
+		{"persist off, no time", func(r *TeoL4Rule) { r.SessionPersistTime = 0 }, Capabilities{}, ""},
+		{"persist off, time unused", func(r *TeoL4Rule) { r.SessionPersistTime = 29 }, Capabilities{}, ""},
+		{"persist off, negative time", func(r *TeoL4Rule) { r.SessionPersistTime = -1 }, Capabilities{}, "InvalidParameterValue"},
 		{"persist switch", func(r *TeoL4Rule) { r.SessionPersist = "yes" }, Capabilities{}, "InvalidParameterValue"},
 	}
 	for _, tc := range tests {

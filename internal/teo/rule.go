@@ -29,7 +29,7 @@ func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		}
 		r := &model.TeoL4Rule{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoL4Rule)},
 			ZoneID: cloudapi.Value(req.ZoneId), ProxyID: cloudapi.Value(req.ProxyId), Status: model.L4Progress,
-			ClientIPMode: model.PassOff, SessionPersist: model.TeoOff, SessionPersistTime: model.DefaultSessionPersistTime}
+			ClientIPMode: model.PassOff, SessionPersist: model.TeoOff}
 		applyRule(r, &in)
 		if err := r.Check(param, s.caps); err != nil {
 			return nil, err

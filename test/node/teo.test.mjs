@@ -201,7 +201,7 @@ describe("L4 rules", () => {
     assert.equal(r.TotalCount, 2);
     const [tcp, udp] = r.L4ProxyRules;
     assert.deepEqual([tcp.RuleId, tcp.Protocol, tcp.PortRange, tcp.OriginPortRange, tcp.ClientIPPassThroughMode, tcp.SessionPersist, tcp.SessionPersistTime, tcp.RuleTag],
-      [L4ProxyRuleIds[0], "TCP", ["80"], "8080", "OFF", "off", 3600, "web"]);
+      [L4ProxyRuleIds[0], "TCP", ["80"], "8080", "OFF", "off", 0, "web"]);
     assert.deepEqual([udp.PortRange, udp.OriginValue, udp.OriginPortRange, udp.ClientIPPassThroughMode, udp.SessionPersistTime],
       [["81-85"], ["origin.example.com"], "91-95", "PPV2", 600]);
     assert.equal((await proxyOf(ZoneId, ProxyId)).L4ProxyRuleCount, 2);
@@ -230,7 +230,7 @@ describe("L4 rules", () => {
     assert.equal(await create(tcpRule(1, { OriginValue: ["bad host!"] })), "InvalidParameter.InvalidOriginValue");
     assert.equal(await create(tcpRule(1, { ClientIPPassThroughMode: "TOA" })), "OperationDenied");
     assert.equal(await create(tcpRule(1, { ClientIPPassThroughMode: "SPP" })), "InvalidParameterValue");
-    assert.equal(await create(tcpRule(1, { SessionPersistTime: 10 })), "InvalidParameterValue");
+    assert.equal(await create(tcpRule(1, { SessionPersist: "on", SessionPersistTime: 10 })), "InvalidParameterValue");
     assert.equal(await create(tcpRule(1, { OriginType: "LB", OriginValue: ["lb-2qwk30xf7s9g"] })), "OperationDenied");
     assert.equal(await create(tcpRule(1, { OriginType: "ORIGIN_GROUP", OriginValue: ["origin-nope"] })), "InvalidParameter.InvalidOriginValue");
     const { Protocol, ...noProtocol } = tcpRule(1);
