@@ -53,7 +53,11 @@ type TeoL4Proxy struct {
 	StaticIP           string  `json:"staticIp"`
 	AccelerateMainland string  `json:"accelerateMainland"`
 	DDoS               TeoDDoS `json:"ddos"`
-	Status             string  `json:"status"`
+	// DDoSGiven records that the creating request carried a
+	// DDosProtectionConfig (DDoSShown). Rows stored before it existed lack
+	// it.
+	DDoSGiven bool   `json:"ddosGiven,omitempty"`
+	Status    string `json:"status"`
 	// Disabled is the state ModifyL4ProxyStatus aims for (offline), kept
 	// apart from Status so a proxy in progress knows where it settles.
 	Disabled   bool   `json:"disabled"`
@@ -66,6 +70,15 @@ type TeoDDoS struct {
 	LevelMainland        string `json:"levelMainland"`
 	MaxBandwidthMainland int64  `json:"maxBandwidthMainland,omitempty"` // Gbps
 	LevelOverseas        string `json:"levelOverseas"`
+}
+
+// DDoSShown reports whether DescribeL4Proxy answers DDosProtectionConfig.
+// The reference's example leaves the member out for a proxy created
+// without one, and the Terraform provider reads any answered config into
+// an Optional, immutable block, so it is answered when it was given, or
+// (for rows stored before DDoSGiven existed) when a level is exclusive.
+func (p *TeoL4Proxy) DDoSShown() bool {
+	return p.DDoSGiven || p.DDoS.LevelMainland != DDoSPlatform || p.DDoS.LevelOverseas != DDoSPlatform
 }
 
 func (p *TeoL4Proxy) Kind() string   { return KindTeoL4Proxy }

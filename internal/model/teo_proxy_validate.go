@@ -36,8 +36,12 @@ func CheckOnOff(param, v string) error {
 }
 
 // CheckDDoS validates a DDosProtectionConfig for a proxy in area and fills
-// in defaults: PLATFORM levels, and for exclusive mainland protection the
-// spec's top elastic bandwidth when MaxBandwidthMainland is left out.
+// in the PLATFORM levels the reference defaults to. MaxBandwidthMainland
+// is kept as given: 0 means not set (clients such as the Terraform
+// provider always send the member, 0 when unset), and the reference gives
+// no default for it, so it reads back 0 rather than a value the caller
+// never sent; a value set must be in the level's range. With PLATFORM the
+// reference calls the member ineffective, and it is kept unchecked.
 func CheckDDoS(d *TeoDDoS, area string) error {
 	if d.LevelMainland == "" {
 		d.LevelMainland = DDoSPlatform
@@ -48,7 +52,6 @@ func CheckDDoS(d *TeoDDoS, area string) error {
 	var lo, hi int64
 	switch d.LevelMainland {
 	case DDoSPlatform:
-		d.MaxBandwidthMainland = 0
 	case DDoSBase30Max300:
 		lo, hi = 30, 300
 	case DDoSBase60Max600:
@@ -57,11 +60,8 @@ func CheckDDoS(d *TeoDDoS, area string) error {
 		return invalid("DDosProtectionConfig.LevelMainland", "%q is not PLATFORM, BASE30_MAX300 or BASE60_MAX600", d.LevelMainland)
 	}
 	if hi > 0 {
-		if d.MaxBandwidthMainland == 0 {
-			d.MaxBandwidthMainland = hi
-		}
-		if d.MaxBandwidthMainland < lo || d.MaxBandwidthMainland > hi {
-			return invalid("DDosProtectionConfig.MaxBandwidthMainland", "must be %d-%d (Gbps) for %s", lo, hi, d.LevelMainland)
+		if d.MaxBandwidthMainland != 0 && (d.MaxBandwidthMainland < lo || d.MaxBandwidthMainland > hi) {
+			return invalid("DDosProtectionConfig.MaxBandwidthMainland", "must be %d-%d (Gbps) for %s, or 0 (not set)", lo, hi, d.LevelMainland)
 		}
 		if area == AreaOverseas {
 			return invalid("DDosProtectionConfig.LevelMainland", "exclusive mainland protection needs Area mainland or global")

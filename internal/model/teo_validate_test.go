@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -214,8 +215,12 @@ func TestProxyFeatures(t *testing.T) {
 
 func TestCheckDDoS(t *testing.T) {
 	d := TeoDDoS{LevelMainland: DDoSBase60Max600}
-	if err := CheckDDoS(&d, AreaMainland); err != nil || d.MaxBandwidthMainland != 600 || d.LevelOverseas != DDoSPlatform {
-		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 600, overseas PLATFORM", err, d)
+	if err := CheckDDoS(&d, AreaMainland); err != nil || d.MaxBandwidthMainland != 0 || d.LevelOverseas != DDoSPlatform {
+		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 0 (not set, kept), overseas PLATFORM", err, d)
+	}
+	set := TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 100}
+	if err := CheckDDoS(&set, AreaMainland); err != nil || set.MaxBandwidthMainland != 100 {
+		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 100", err, set)
 	}
 	bad := TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 400}
 	if err := CheckDDoS(&bad, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
@@ -224,6 +229,30 @@ func TestCheckDDoS(t *testing.T) {
 	wrongArea := TeoDDoS{LevelOverseas: DDoSAnycastAllIn}
 	if err := CheckDDoS(&wrongArea, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
 		t.Fatalf("CheckDDoS(ANYCAST_ALLIN in mainland) = %v; want InvalidParameterValue", err)
+	}
+}
+
+// TestDDoSShown: a proxy answers DDosProtectionConfig when it was created
+// with one; a row stored before DDoSGiven existed answers it only with an
+// exclusive level (a PLATFORM-only row was, as far as can be told, created
+// without one).
+func TestDDoSShown(t *testing.T) {
+	for _, tc := range []struct {
+		stored string
+		want   bool
+	}{
+		{`{"ddos":{"levelMainland":"PLATFORM","levelOverseas":"PLATFORM"}}`, false},
+		{`{"ddos":{"levelMainland":"BASE30_MAX300","maxBandwidthMainland":300,"levelOverseas":"PLATFORM"}}`, true},
+		{`{"ddos":{"levelMainland":"PLATFORM","levelOverseas":"ANYCAST300"}}`, true},
+		{`{"ddos":{"levelMainland":"PLATFORM","levelOverseas":"PLATFORM"},"ddosGiven":true}`, true},
+	} {
+		var p TeoL4Proxy
+		if err := json.Unmarshal([]byte(tc.stored), &p); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.DDoSShown(); got != tc.want {
+			t.Errorf("DDoSShown() of %s = %v; want %v", tc.stored, got, tc.want)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
@@ -96,4 +97,55 @@ func TestEdgeOneSessionPersistTimeOnlyWithPersistence(t *testing.T) {
 		t.Errorf("modify to on with time 10 accepted")
 	}
 	check("after the refused modify", bare, teoPersist{"off", 0})
+}
+
+// TestEdgeOneL4ProxyDDoSConfigAsGiven: DescribeL4Proxy leaves
+// DDosProtectionConfig out for a proxy created without one, as the
+// reference's example does, and echoes it as given otherwise. The
+// Terraform provider reads any answered config into its Optional,
+// immutable ddos_protection_config block, so anything else shows as drift
+// and the next apply fails ("cannot be changed"). The provider sends
+// MaxBandwidthMainland 0 when max_bandwidth_mainland is unset; it reads
+// back 0, not a default the config does not have.
+func TestEdgeOneL4ProxyDDoSConfigAsGiven(t *testing.T) {
+	n := startNode(t)
+	c := n.VPC()
+	var zone struct{ ZoneId string }
+	teoCall(t, c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
+	tests := []struct {
+		name string
+		ddos map[string]any // nil: not sent
+		want string         // DDosProtectionConfig answered; "" = left out
+	}{
+		{"none", nil, ""},
+		{"platform", map[string]any{"LevelMainland": "PLATFORM", "MaxBandwidthMainland": 0, "LevelOverseas": "PLATFORM"},
+			`{"LevelMainland":"PLATFORM","MaxBandwidthMainland":0,"LevelOverseas":"PLATFORM"}`},
+		{"base30-unset", map[string]any{"LevelMainland": "BASE30_MAX300", "MaxBandwidthMainland": 0, "LevelOverseas": "PLATFORM"},
+			`{"LevelMainland":"BASE30_MAX300","MaxBandwidthMainland":0,"LevelOverseas":"PLATFORM"}`},
+		{"base60-200", map[string]any{"LevelMainland": "BASE60_MAX600", "MaxBandwidthMainland": 200},
+			`{"LevelMainland":"BASE60_MAX600","MaxBandwidthMainland":200,"LevelOverseas":"PLATFORM"}`},
+	}
+	for _, tc := range tests {
+		req := map[string]any{"ZoneId": zone.ZoneId, "ProxyName": tc.name, "Area": "mainland"}
+		if tc.ddos != nil {
+			req["DDosProtectionConfig"] = tc.ddos
+		}
+		var proxy struct{ ProxyId string }
+		teoCall(t, c, "CreateL4Proxy", req, &proxy)
+		var r struct {
+			L4Proxies []map[string]json.RawMessage
+		}
+		teoCall(t, c, "DescribeL4Proxy", map[string]any{"ZoneId": zone.ZoneId,
+			"Filters": []map[string]any{{"Name": "proxy-id", "Values": []string{proxy.ProxyId}}}}, &r)
+		if len(r.L4Proxies) != 1 {
+			t.Fatalf("%s: %d proxies listed; want 1", tc.name, len(r.L4Proxies))
+		}
+		got := ""
+		if d, ok := r.L4Proxies[0]["DDosProtectionConfig"]; ok && string(d) != "null" {
+			got = string(d)
+		}
+		if got != tc.want {
+			t.Errorf("%s: DDosProtectionConfig = %q; want %q", tc.name, got, tc.want)
+		}
+	}
 }

@@ -30,6 +30,7 @@ func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 	}
 	if d := req.DDosProtectionConfig; d != nil {
 		p.DDoS = model.TeoDDoS{LevelMainland: cloudapi.Value(d.LevelMainland), MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: cloudapi.Value(d.LevelOverseas)}
+		p.DDoSGiven = true
 	}
 	if err := model.CheckDDoS(&p.DDoS, p.Area); err != nil {
 		return nil, err

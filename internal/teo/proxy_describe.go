@@ -73,15 +73,18 @@ func countRules(tx *resource.Tx, proxies []*model.TeoL4Proxy, counts map[string]
 
 // proxyInfo is the wire form of a proxy. Cname is the access IP itself
 // (opengaap runs no DNS; an IP literal resolves to itself everywhere); Ips
-// lists it only when StaticIp is on, as documented.
+// lists it only when StaticIp is on, as documented. DDosProtectionConfig
+// is left out for a proxy created without one (TeoL4Proxy.DDoSShown) and
+// otherwise echoes what was given, the PLATFORM defaults filled in.
 func proxyInfo(p *model.TeoL4Proxy, rules int) teoapi.L4Proxy {
 	ips := []string{}
 	if p.StaticIP == model.TeoOn {
 		ips = append(ips, p.IP)
 	}
-	d := &teoapi.DDosProtectionConfig{LevelMainland: new(p.DDoS.LevelMainland), LevelOverseas: new(p.DDoS.LevelOverseas)}
-	if p.DDoS.MaxBandwidthMainland > 0 {
-		d.MaxBandwidthMainland = new(p.DDoS.MaxBandwidthMainland)
+	var d *teoapi.DDosProtectionConfig
+	if p.DDoSShown() {
+		d = &teoapi.DDosProtectionConfig{LevelMainland: new(p.DDoS.LevelMainland),
+			MaxBandwidthMainland: new(p.DDoS.MaxBandwidthMainland), LevelOverseas: new(p.DDoS.LevelOverseas)}
 	}
 	return teoapi.L4Proxy{
 		ZoneId: new(p.ZoneID), ProxyId: new(p.ID), ProxyName: new(p.Name), Area: new(p.Area),

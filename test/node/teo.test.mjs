@@ -131,7 +131,7 @@ describe("L4 proxies", () => {
     assert.deepEqual(p.Ips, []);
     assert.deepEqual([p.ProxyName, p.Area, p.Ipv6, p.StaticIp, p.AccelerateMainland, p.L4ProxyRuleCount],
       ["proxy-1", "mainland", "off", "off", "off", 0]);
-    assert.equal(p.DDosProtectionConfig.LevelMainland, "PLATFORM");
+    assert.equal(p.DDosProtectionConfig ?? null, null, "no DDosProtectionConfig for a proxy created without one");
 
     const s = await onlineProxy(ZoneId, "static-1", { StaticIp: "on" });
     const sp = await proxyOf(ZoneId, s);
@@ -157,7 +157,7 @@ describe("L4 proxies", () => {
 
     const { ProxyId } = await api.CreateL4Proxy({ ZoneId, ProxyName: "ddos", Area: "overseas", DDosProtectionConfig: { LevelOverseas: "ANYCAST_ALLIN" } });
     const p = await proxyOf(ZoneId, ProxyId);
-    assert.equal(p.DDosProtectionConfig.LevelOverseas, "ANYCAST_ALLIN");
+    assert.deepEqual(p.DDosProtectionConfig, { LevelMainland: "PLATFORM", MaxBandwidthMainland: 0, LevelOverseas: "ANYCAST_ALLIN" });
     const r = await api.DescribeL4Proxy({ ZoneId, Filters: [{ Name: "ddos-protection-type", Values: ["ANYCAST_ALLIN"] }] });
     assert.deepEqual(r.L4Proxies.map((x) => x.ProxyId), [ProxyId]);
   });
