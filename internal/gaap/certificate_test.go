@@ -120,6 +120,24 @@ func TestCreateCertificateInvalid(t *testing.T) {
 	}
 }
 
+// TestCreateCertificateToolForms: certificates and keys as the usual
+// tools write and encode them are accepted.
+func TestCreateCertificateToolForms(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	// `openssl ecparam -name prime256v1 -genkey` writes the curve's
+	// EC PARAMETERS block before the key.
+	ecParams := "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+	for _, tc := range []struct{ name, content, key string }{
+		{"SEC 1 key", p.leafPEM, p.leafSEC1},
+		{"openssl ecparam -genkey", p.leafPEM, ecParams + p.leafSEC1},
+	} {
+		t.Run(tc.name, func(t *testing.T) { createCert(t, c, 2, tc.content, tc.key) })
+	}
+}
+
 func TestDeleteCertificateInUse(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

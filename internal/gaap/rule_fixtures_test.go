@@ -18,10 +18,11 @@ import (
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
-// pki is a small CA and a leaf for example.com and *.example.com, in PEM.
+// pki is a small CA and a leaf for example.com and *.example.com, in PEM;
+// leafKey is PKCS #8, leafSEC1 the same key as SEC 1 (EC PRIVATE KEY).
 type pki struct {
-	caPEM, leafPEM, leafKey, otherKey string
-	notAfter                          time.Time
+	caPEM, leafPEM, leafKey, leafSEC1, otherKey string
+	notAfter                                    time.Time
 }
 
 func newPKI(t *testing.T) pki {
@@ -44,8 +45,12 @@ func newPKI(t *testing.T) pki {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pki{caPEM: pemOf("CERTIFICATE", caDER), leafPEM: pemOf("CERTIFICATE", leafDER),
-		leafKey: keyPEM(t, leafKey), otherKey: keyPEM(t, otherKey), notAfter: leaf.NotAfter}
+	sec1, err := x509.MarshalECPrivateKey(leafKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pki{caPEM: pemOf("CERTIFICATE", caDER), leafPEM: pemOf("CERTIFICATE", leafDER), leafKey: keyPEM(t, leafKey),
+		leafSEC1: pemOf("EC PRIVATE KEY", sec1), otherKey: keyPEM(t, otherKey), notAfter: leaf.NotAfter}
 }
 
 func pemOf(typ string, der []byte) string {

@@ -104,11 +104,16 @@ func parseChain(text string) (*x509.Certificate, error) {
 }
 
 // matchKey parses a PEM private key (PKCS #1, PKCS #8 or SEC 1) and checks
-// it belongs to leaf.
+// it belongs to leaf. Like tls.X509KeyPair, which the data plane loads the
+// key with, it skips blocks that are not keys, such as the EC PARAMETERS
+// block `openssl ecparam -genkey` writes first.
 func matchKey(leaf *x509.Certificate, text string) error {
-	block, _ := pem.Decode([]byte(text))
+	block, rest := pem.Decode([]byte(text))
+	for block != nil && block.Type != "PRIVATE KEY" && !strings.HasSuffix(block.Type, " PRIVATE KEY") {
+		block, rest = pem.Decode(rest)
+	}
 	if block == nil {
-		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey must be a PEM-encoded private key")
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey must hold a PEM-encoded private key (-----BEGIN ... PRIVATE KEY-----)")
 	}
 	priv, err := parsePrivateKey(block.Bytes)
 	if err != nil {
