@@ -133,6 +133,8 @@ func TestCreateCertificateToolForms(t *testing.T) {
 	for _, tc := range []struct{ name, content, key string }{
 		{"SEC 1 key", p.leafPEM, p.leafSEC1},
 		{"openssl ecparam -genkey", p.leafPEM, ecParams + p.leafSEC1},
+		// "采用url编码": form encoding writes a space as '+' and '+' as %2B.
+		{"url.QueryEscape", url.QueryEscape(p.leafPEM), url.QueryEscape(p.leafKey)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { createCert(t, c, 2, tc.content, tc.key) })
 	}

@@ -15,14 +15,26 @@ import (
 // ("采用url编码") when it was applied: PEM and htpasswd text never
 // contain '%' escapes of their own, so text with a valid escape that
 // decodes to something different is taken as encoded. Plain text is kept.
+//
+// The reference does not say which URL encoding. Form encoding
+// (url.QueryEscape, Python's quote_plus) writes a space as '+', while
+// path encoding leaves a '+' of the base64 body as is; PEM has spaces only
+// in its BEGIN and END lines, so '+' is read as a space when the BEGIN
+// line shows one.
 func DecodeCertificateText(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}
-	if d, err := url.PathUnescape(s); err == nil {
-		return d
+	d, err := url.PathUnescape(s)
+	if err != nil {
+		return s
 	}
-	return s
+	if strings.Contains(d, "-----BEGIN+") {
+		if q, err := url.QueryUnescape(s); err == nil {
+			return q
+		}
+	}
+	return d
 }
 
 // FillCertificate validates content (and key, for types with keys) of a
