@@ -80,6 +80,7 @@ func TestSecurityRules(t *testing.T) {
 		}{
 			{"bad source", ruleIn("10.0.0.300", "ACCEPT", "TCP", "80", ""), "InvalidParameterValue"},
 			{"bad cidr", ruleIn("10.0.0.0/33", "ACCEPT", "TCP", "80", ""), "InvalidParameterValue"},
+			{"IPv6 zone", ruleIn("fe80::1%eth0", "ACCEPT", "TCP", "80", ""), "InvalidParameterValue"},
 			{"bad action", ruleIn("1.1.1.1", "ALLOW", "TCP", "80", ""), "InvalidParameterValue"},
 			{"bad protocol", ruleIn("1.1.1.1", "ACCEPT", "ICMP", "80", ""), "InvalidParameterValue"},
 			{"port 0", ruleIn("1.1.1.1", "ACCEPT", "TCP", "0", ""), "InvalidParameterValue"},

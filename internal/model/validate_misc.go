@@ -62,7 +62,10 @@ func ParseRuleProtocol(param, v string) (string, error) {
 // ParseRuleSource checks a rule source: an IP address or a CIDR block.
 func ParseRuleSource(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
-	if _, err := netip.ParseAddr(v); err == nil {
+	if a, err := netip.ParseAddr(v); err == nil {
+		if a.Zone() != "" {
+			return "", invalid(param, "%q: an IPv6 zone (%%%s) names a local interface and cannot match a client's address", v, a.Zone())
+		}
 		return v, nil
 	}
 	if _, err := netip.ParsePrefix(v); err == nil {
