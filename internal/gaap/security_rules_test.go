@@ -87,7 +87,9 @@ func TestSecurityRules(t *testing.T) {
 			{"port too big", ruleIn("1.1.1.1", "ACCEPT", "TCP", "65536", ""), "InvalidParameterValue"},
 			{"reversed range", ruleIn("1.1.1.1", "ACCEPT", "TCP", "2000-1000", ""), "InvalidParameterValue"},
 			{"not a port", ruleIn("1.1.1.1", "ACCEPT", "TCP", "http", ""), "InvalidParameterValue"},
+			{"signed port", ruleIn("1.1.1.1", "ACCEPT", "TCP", "+80", ""), "InvalidParameterValue"},
 			{"duplicate of existing", ruleIn("10.0.0.0/8", "DROP", "TCP", "80,443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
+			{"duplicate with leading zeros", ruleIn("10.0.0.0/8", "DROP", "TCP", "080, 0443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := createRules(c, policy, tc.rule)

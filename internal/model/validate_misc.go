@@ -76,7 +76,8 @@ func ParseRuleSource(param, v string) (string, error) {
 
 // ParseRulePorts checks DestPortRange: "ALL", a port ("80"), a list
 // ("80,443"), a range ("3306-20000") or a list mixing ports and ranges.
-// Empty means ALL.
+// Empty means ALL. Ports are written back canonical ("080" as 80,
+// "80 - 90" as 80-90, "80-80" as 80), since SameMatch compares the text.
 func ParseRulePorts(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || strings.EqualFold(v, "ALL") {
@@ -91,18 +92,25 @@ func ParseRulePorts(param, v string) (string, error) {
 			b, err2 = rulePortNum(hi)
 		}
 		if err1 != nil || err2 != nil {
-			return "", invalid(param, "%q: ports must be integers from 1 to 65535", part)
+			return "", invalid(param, "%q: ports must be decimal integers from 1 to 65535, without a sign", part)
 		}
 		if a > b {
 			return "", invalid(param, "range %q: the first port must not exceed the last", part)
 		}
-		parts[i] = strings.TrimSpace(part)
+		parts[i] = strconv.Itoa(a)
+		if b != a {
+			parts[i] += "-" + strconv.Itoa(b)
+		}
 	}
 	return strings.Join(parts, ","), nil
 }
 
 func rulePortNum(s string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if strings.Trim(s, "0123456789") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 65535 {
 		return 0, strconv.ErrRange
 	}
