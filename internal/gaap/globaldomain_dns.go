@@ -84,17 +84,29 @@ func dnsProxies(tx *resource.Tx, ids []string) ([]string, error) {
 	return out, nil
 }
 
-// nextRecordID issues a DnsRecordId unique within the caller's account.
+// nextRecordID issues a DnsRecordId never issued before in the caller's
+// account, from its DnsRecordSeq.
 func nextRecordID(tx *resource.Tx) (int64, error) {
+	seq, err := resource.Get[model.DnsRecordSeq](tx, tx.Account)
+	if !apierr.Is(err, apierr.ResourceNotFound) {
+		if err != nil {
+			return 0, err
+		}
+		seq.Last++
+		return seq.Last, tx.Put(seq)
+	}
+	// The account's first record, or a store from before the sequence:
+	// go on from the highest ID its domains issued.
 	all, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
 	if err != nil {
 		return 0, err
 	}
-	var last int64
+	seq = &model.DnsRecordSeq{Base: model.Base{ID: tx.Account}}
 	for _, g := range all {
-		last = max(last, g.LastRecordID)
+		seq.Last = max(seq.Last, g.LastRecordID)
 	}
-	return last + 1, nil
+	seq.Last++
+	return seq.Last, tx.Insert(seq)
 }
 
 // ModifyGlobalDomainDns replaces the countries and proxies of a record.

@@ -237,6 +237,33 @@ func globalDomainTo(t *testing.T, api *xtest.API, px string) string {
 	return gd.DomainId
 }
 
+// TestDnsRecordIDsNeverReused: DeleteGlobalDomainDns names a record by its
+// DnsRecordId alone, so the ID of a deleted domain's record must not be
+// issued again, after a restart either.
+func TestDnsRecordIDsNeverReused(t *testing.T) {
+	t.Parallel()
+	api, mod, _ := startRestartable(t)
+	c := api.GAAP()
+	px := runningProxy(t, api)
+	gone := globalDomainTo(t, api, px)
+	first := dnsRecords(t, api, gone)[0].DnsRecordId
+	eventually(t, func() bool { return dnsRecords(t, api, gone)[0].Status == 1 }, "record never running")
+	if err := api.Call(c, "DisableGlobalDomain", map[string]any{"DomainId": gone}, new(map[string]any)); err != nil {
+		t.Fatalf("DisableGlobalDomain: %v", err)
+	}
+	eventually(t, func() bool { return oneGlobalDomain(t, api, gone).Status == 1 }, "domain never disabled")
+	if err := api.Call(c, "DeleteGlobalDomain", map[string]any{"DomainId": gone}, new(map[string]any)); err != nil {
+		t.Fatalf("DeleteGlobalDomain: %v", err)
+	}
+	api.Close(t.Context())
+
+	api = xtest.StartAPIWith(t, mod)
+	kept := globalDomainTo(t, api, px)
+	if id := dnsRecords(t, api, kept)[0].DnsRecordId; id <= first {
+		t.Fatalf("new record got DnsRecordId %d after the deleted domain's record had %d; want a never-issued ID", id, first)
+	}
+}
+
 // TestGlobalDomainProxyCountAfterDestroy checks that ProxyCount leaves out
 // a destroyed proxy, as DescribeGlobalDomainDns's AccessList does.
 func TestGlobalDomainProxyCountAfterDestroy(t *testing.T) {

@@ -29,12 +29,30 @@ type GlobalDomain struct {
 	Status       int64       `json:"status"`
 	Tags         []Tag       `json:"tags,omitempty"`
 	Records      []DnsRecord `json:"records,omitempty"`
-	// LastRecordID is the highest DnsRecordId issued for the domain; IDs
-	// are unique within the account (DeleteGlobalDomainDns names a record
-	// by its ID alone).
+	// LastRecordID is the highest DnsRecordId issued for the domain. IDs
+	// come from the account's DnsRecordSeq; stores written before it
+	// existed start the sequence from the highest LastRecordID.
 	LastRecordID int64 `json:"lastRecordId"`
 	UpdateTime   int64 `json:"updateTime"` // Unix seconds
 }
+
+// KindDnsRecordSeq is the stored kind of DnsRecordSeq.
+const KindDnsRecordSeq = "dnsrecordseq"
+
+// DnsRecordSeq is the last DnsRecordId issued in an account; its ID is the
+// account's. It outlives the account's global domains, so no ID is issued
+// twice for the life of the store: DeleteGlobalDomainDns names a record by
+// its ID alone, and a client holding the ID of a deleted domain's record
+// must not reach another domain's. The controller compiles nothing from
+// it, so it is not among Kinds.
+type DnsRecordSeq struct {
+	Base
+	Last int64 `json:"last"`
+}
+
+func (q *DnsRecordSeq) Kind() string   { return KindDnsRecordSeq }
+func (q *DnsRecordSeq) Parent() string { return "" }
+func (q *DnsRecordSeq) Project() int64 { return 0 }
 
 // DnsRecord resolves the domain, for clients in NationCountryInnerCodes,
 // to the access addresses of ProxyIDs.
