@@ -128,7 +128,7 @@ func http3For(ipVersion string) int64 {
 	return 0
 }
 
-// validTags converts a TagSet of a create action; keys are required.
+// validTags converts and checks a TagSet of a create action.
 func validTags(in []gaapapi.TagPair) ([]model.Tag, error) {
 	tags := tagsIn(in)
 	if err := model.CheckTags("TagSet", tags); err != nil {

@@ -99,6 +99,7 @@ func TestCreateProxyParameters(t *testing.T) {
 		{"client token over 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 65) }, "InvalidParameterValue"},
 		{"client token not ASCII", func(r map[string]any) { r["ClientToken"] = "tökén" }, "InvalidParameterValue"},
 		{"tag without a key", func(r map[string]any) { r["TagSet"] = []tagPair{{"", "v"}} }, "InvalidParameterValue.InvalidTags"},
+		{"tag key twice", func(r map[string]any) { r["TagSet"] = []tagPair{{"env", "a"}, {"env", "b"}} }, "InvalidParameterValue.InvalidTags"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -80,11 +80,17 @@ type Tag struct {
 
 // CheckTags is GAAP's rule for the tags of a resource (TagSet of the
 // create actions, and the tag service's ReplaceTags): every key is
-// required; values may be empty. param names the list in the error.
+// required, values may be empty, and no key is given twice, since a
+// resource holds one value per tag key (as in Tencent's tag service) and
+// TagSet filters would otherwise match it under both values. param names
+// the list in the error.
 func CheckTags(param string, tags []Tag) error {
 	for i, t := range tags {
 		if t.Key == "" {
 			return apierr.New(apierr.InvalidParameterValueInvalidTags, "%s.%d.TagKey must not be empty", param, i)
+		}
+		if j := slices.IndexFunc(tags[:i], func(o Tag) bool { return o.Key == t.Key }); j >= 0 {
+			return apierr.New(apierr.InvalidParameterValueInvalidTags, "%s.%d.TagKey %q is also %s.%d.TagKey; a resource holds one value per tag key", param, i, t.Key, param, j)
 		}
 	}
 	return nil
