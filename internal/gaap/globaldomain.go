@@ -146,7 +146,7 @@ func globalDomainOut(g *model.GlobalDomain, live map[string]bool) gaapapi.Domain
 		DomainId: new(g.ID), FullDomain: new(g.FullDomain), Alias: new(g.Alias),
 		Type: new(model.GlobalTargetType(g.DefaultValue)), Status: new(g.Status), ProjectId: new(g.ProjectID),
 		DefaultValue: new(g.DefaultValue), ProxyCount: new(proxies),
-		CreateTime: new(g.CreateTime), UpdateTime: new(g.UpdateTime), TagSet: tagsOut(g.Tags),
+		CreateTime: new(g.CreateTime), UpdateTime: optional(g.UpdateTime), TagSet: tagsOut(g.Tags),
 		BanStatus: new("RECOVER"),
 	}
 }

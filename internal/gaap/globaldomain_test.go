@@ -18,6 +18,7 @@ type (
 	globalDomain struct {
 		DomainId, FullDomain, Alias, Type, DefaultValue, BanStatus string
 		Status, ProjectId, ProxyCount, CreateTime                  int64
+		UpdateTime                                                 *int64
 		TagSet                                                     []tagPair
 	}
 	globalDomains struct {
@@ -90,6 +91,9 @@ func TestGlobalDomain(t *testing.T) {
 		len(g.TagSet) != 1 || g.TagSet[0] != (tagPair{"env", "prod"}) || g.BanStatus != "RECOVER" || g.CreateTime == 0 {
 		t.Fatalf("created domain = %+v", g)
 	}
+	if g.UpdateTime != nil { // Documented nullable: a domain never modified has no update time, not 1970.
+		t.Fatalf("UpdateTime of a never modified domain = %d; want null", *g.UpdateTime)
+	}
 	if n := listGlobalDomains(t, api, xtest.Root, map[string]any{"TagSet": []tagPair{{"env", "dev"}}}).TotalCount; n != 0 {
 		t.Fatalf("tag filter env=dev found %d domains; want 0", n)
 	}
@@ -105,7 +109,8 @@ func TestGlobalDomain(t *testing.T) {
 	if err := call("ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "DefaultValue": "Origin.Example.com", "Alias": "www"}); err != nil {
 		t.Fatalf("ModifyGlobalDomainAttribute: %v", err)
 	}
-	if g := oneGlobalDomain(t, api, id); g.Type != "DOMAIN" || g.DefaultValue != "origin.example.com" || g.Alias != "www" {
+	if g := oneGlobalDomain(t, api, id); g.Type != "DOMAIN" || g.DefaultValue != "origin.example.com" || g.Alias != "www" ||
+		g.UpdateTime == nil || *g.UpdateTime < g.CreateTime {
 		t.Fatalf("modified domain = %+v", g)
 	}
 	wantCode(t, api.Call(api.GAAP(xtest.Other), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "Alias": "x"}, new(map[string]any)), "ResourceNotFound")

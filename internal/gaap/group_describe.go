@@ -110,12 +110,14 @@ func (s *Service) groupInfo(v groupView, lang string) gaapapi.ProxyGroupInfo {
 	}
 }
 
-// optional is nil for "" (the API's null), else a pointer to s.
-func optional(s string) *string {
-	if s == "" {
+// optional is nil for the zero value ("", 0: the API's null), else a
+// pointer to v.
+func optional[T comparable](v T) *T {
+	var zero T
+	if v == zero {
 		return nil
 	}
-	return new(s)
+	return new(v)
 }
 
 // DescribeProxyGroupDetails returns one group.
