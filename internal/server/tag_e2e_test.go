@@ -164,6 +164,9 @@ func TestTagBadInput(t *testing.T) {
 	req.DeleteTags = []*tagsdk.TagKeyObject{{TagKey: new("k")}}
 	_, err := tg.ModifyResourceTags(req)
 	wantCode(t, "a key both replaced and deleted", err, "InvalidParameterValue.DeleteTagsParamError")
+	req.ReplaceTags, req.DeleteTags = append(req.ReplaceTags, &tagsdk.Tag{TagKey: new(" k"), TagValue: new("w")}), nil
+	_, err = tg.ModifyResourceTags(req)
+	wantCode(t, "a key replaced twice", err, "InvalidParameterValue.InvalidTags")
 
 	d := tagsdk.NewDescribeResourceTagsByResourceIdsRequest()
 	d.ServiceType, d.ResourcePrefix, d.ResourceRegion, d.ResourceIds = new("cvm"), new("instance"), new("ap-guangzhou"), []*string{new("ins-1")}

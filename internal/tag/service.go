@@ -169,14 +169,8 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 		return nil, apierr.New(apierr.MissingParameter, "one of ReplaceTags and DeleteTags is required")
 	}
 	replace := make([]model.Tag, 0, len(req.ReplaceTags))
-	for i, t := range req.ReplaceTags {
-		tag := model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)}
-		for _, prev := range replace {
-			if prev.Key == tag.Key {
-				return nil, apierr.New(apierr.InvalidParameterTag, "ReplaceTags.%d.TagKey %q is given twice", i, tag.Key)
-			}
-		}
-		replace = append(replace, tag)
+	for _, t := range req.ReplaceTags {
+		replace = append(replace, model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)})
 	}
 	if err := model.CheckTags("ReplaceTags", replace); err != nil {
 		return nil, err
