@@ -116,6 +116,35 @@ func TestSessionPersistence(t *testing.T) {
 	}
 }
 
+// TestSessionPersistenceZeroWeightDrains: under wrr, setting the weight of
+// the origin a client is pinned to to 0 (draining it) moves the client.
+func TestSessionPersistenceZeroWeightDrains(t *testing.T) {
+	t.Parallel()
+	addrs := namedOrigins(t, 2)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-w0", snapshot.ProtoTCP, port, origins(addrs...))
+	l.Scheduler = snapshot.SchedWRR
+	l.SessionPersist = time.Minute
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	first := readName(t, src, to)
+	l.Origins = origins(addrs...)
+	for i := range l.Origins {
+		if l.Origins[i].ID == first {
+			l.Origins[i].Weight = 0
+		}
+	}
+	mustApply(t, rt, oneProxy(2, ip, l))
+	for i := range 5 {
+		if got := readName(t, src, to); got == first {
+			t.Fatalf("connection %d went to %s, whose wrr weight is now 0", i, got)
+		}
+	}
+}
+
 // TestRefusingOriginPassedOver: with no health checks, an origin that
 // refuses connections costs no client its connection under any scheduler
 // (the connect is retried on the other origin) and is tried once, not

@@ -74,7 +74,8 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 // Pick returns the target for a new connection from client, leaving out
 // tried (targets this connection already failed on), or nil if no target
 // is left. A client pinned by persistence stays on its origin while that
-// is as good as the best but for being suspect: one refused connect,
+// is as good as the best but for being suspect (a wrr weight of 0 counts:
+// a drained origin loses its pinned clients too): one refused connect,
 // maybe another client's, does not move every pinned client; the
 // connection that fails there retries without it (tried) and is pinned
 // anew.
@@ -123,21 +124,23 @@ const (
 
 // rank places a target for a new connection; see the package comment.
 func (p *Picker) rank(t *Target) int {
-	r := p.baseRank(t)
+	r := p.pinRank(t)
 	if t.Backend.Suspect() {
 		r += rankSuspect
-	}
-	if p.sched == snapshot.SchedWRR && t.Weight <= 0 {
-		r += rankZeroWeight
 	}
 	return r
 }
 
-// baseRank is rank without suspicion and weight: what persistence honours.
-func (p *Picker) baseRank(t *Target) int {
+// pinRank is rank without suspicion: what persistence honours. A weight
+// of 0 under wrr stays in it, since that is how an operator drains an
+// origin: its pinned clients move off it like everyone else's.
+func (p *Picker) pinRank(t *Target) int {
 	r := 0
 	if p.failover && t.Secondary {
 		r = rankSecondary
+	}
+	if p.sched == snapshot.SchedWRR && t.Weight <= 0 {
+		r += rankZeroWeight
 	}
 	if !t.Backend.Healthy() {
 		r += rankUnhealthy
@@ -170,7 +173,7 @@ func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
 func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
 	for _, t := range p.targets {
 		if t.ID == id {
-			if slices.Contains(tried, t) || p.baseRank(t) > best {
+			if slices.Contains(tried, t) || p.pinRank(t) > best {
 				return nil
 			}
 			return t

@@ -176,3 +176,26 @@ func FuzzWRRNeverPicksZeroWeight(f *testing.F) {
 		}
 	})
 }
+
+// TestStickyZeroWeightDrains: under wrr a weight set to 0 drains the origin,
+// pinned clients included (the sticky table outlives the picker, as it does
+// across a config change); with every weight at 0 (rr fallback) the pin holds.
+func TestStickyZeroWeightDrains(t *testing.T) {
+	fa, fb := &fake{healthy: true}, &fake{healthy: true}
+	sticky := NewSticky()
+	p := New(snapshot.SchedWRR, []*Target{{ID: "a", Weight: 10, Backend: fa}, {ID: "b", Weight: 10, Backend: fb}}, false, sticky, time.Minute)
+	for p.Pick(client).ID != "a" { // Pinned to a within two picks.
+	}
+	p = New(snapshot.SchedWRR, []*Target{{ID: "a", Weight: 0, Backend: fa}, {ID: "b", Weight: 10, Backend: fb}}, false, sticky, time.Minute)
+	for i := range 3 {
+		if got := p.Pick(client).ID; got != "b" {
+			t.Fatalf("pick %d: got %s, whose wrr weight is 0; want b", i, got)
+		}
+	}
+	p = New(snapshot.SchedWRR, []*Target{{ID: "a", Weight: 0, Backend: fa}, {ID: "b", Weight: 0, Backend: fb}}, false, sticky, time.Minute)
+	for i := range 3 {
+		if got := p.Pick(client).ID; got != "b" {
+			t.Fatalf("every weight 0, pick %d: got %s; want the client to stay on b", i, got)
+		}
+	}
+}
