@@ -90,6 +90,43 @@ func TestLeastConnections(t *testing.T) {
 	}
 }
 
+// TestLeastConnectionsCountsPendingDials: lc counts a connection from the
+// moment its origin is picked, so a burst arriving while dials to a slow
+// origin hang (SYNs dropped) spreads out instead of piling onto it. The
+// other origin holds one connection, so without pending dials counted the
+// slow one, at 0, would take them all.
+func TestLeastConnectionsCountsPendingDials(t *testing.T) {
+	t.Parallel()
+	slow := slowOrigin(t)
+	fast := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-lcp", snapshot.ProtoTCP, port, origins(slow, fast.Addr))
+	l.Origins[0].ID, l.Origins[1].ID = "lcp-slow", "lcp-fast"
+	l.Scheduler = snapshot.SchedLC
+	l.ConnectTimeout = 700 * time.Millisecond
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	hold := dial(t, lo.Next(), to)
+	_, _ = hold.Write([]byte("x"))
+	_, _ = io.ReadFull(hold, make([]byte, 1))
+	edgetest.Eventually(t, time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindOrigin, ID: "lcp-fast"}].Active == 1
+	}, "first connection not on the fast origin")
+	const n = 10
+	for range n {
+		dial(t, lo.Next(), to)
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(l.ConnectTimeout + 300*time.Millisecond)
+	fails := rt.Stats().Values[stats.Key{Kind: stats.KindOrigin, ID: "lcp-slow"}].DialFails
+	t.Logf("dials to the slow origin: %d of %d", fails, n)
+	if fails > n/2+1 {
+		t.Fatalf("%d of %d new connections were sent to the origin whose dials were all pending", fails, n)
+	}
+}
+
 func TestSessionPersistence(t *testing.T) {
 	t.Parallel()
 	os := origins(namedOrigins(t, 3)...)

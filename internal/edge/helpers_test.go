@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -90,4 +92,33 @@ func namedOrigins(t *testing.T, n int) []netip.AddrPort {
 		out = append(out, s.Addr)
 	}
 	return out
+}
+
+// slowOrigin returns the address of a listening socket whose accept queue
+// is full (backlog 0, never accepted): connects to it hang (SYNs dropped).
+func slowOrigin(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ip := lo.Next()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: ip.As4()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(ip, uint16(sa.(*unix.SockaddrInet4).Port))
+	for range 3 { // Fill the accept queue.
+		if c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond); err == nil {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	return ap
 }

@@ -61,8 +61,7 @@ func (c *tcpConn) run() {
 	c.o.Stats.NewConns.Add(1)
 	c.o.Stats.Active.Add(1)
 	defer c.o.Stats.Active.Add(-1)
-	c.o.Backend.ConnStart()
-	defer c.o.Backend.ConnEnd()
+	defer c.o.Backend.ConnEnd() // dial counted it.
 	c.tap = r.Proxy.ObserveTCP(func() Flow { return c.flow(up) })
 	in, out := c.pipe(up, r.Proxy.BW)
 	c.finish(set, in, out) // Before closing: it reads TCP_INFO.
@@ -82,7 +81,11 @@ func (c *tcpConn) run() {
 const maxConnectTries = 3
 
 // dial connects to a picked origin, sets c.o to it and sends the PROXY
-// header, if any.
+// header, if any. The origin's lc count (Backend.ConnStart) includes the
+// connection from the moment it is picked, as nginx counts at get_peer:
+// connections arriving while a dial is slow see it and go elsewhere. A
+// failed try is uncounted before the next pick; on success the caller
+// owns the count (ConnEnd).
 func (c *tcpConn) dial() *net.TCPConn {
 	r := c.route
 	hdr, err := proxyHeader(r.ClientIP, c.client.RemoteAddr(), c.client.LocalAddr())
@@ -101,8 +104,10 @@ func (c *tcpConn) dial() *net.TCPConn {
 			return nil
 		}
 		c.o = o
+		o.Backend.ConnStart()
 		up, err := c.connect(o)
 		if err != nil {
+			o.Backend.ConnEnd()
 			if c.ctx.Err() != nil { // The edge ended the connection: no retry.
 				return nil
 			}
@@ -111,11 +116,13 @@ func (c *tcpConn) dial() *net.TCPConn {
 		}
 		c.origin.Store(up)
 		if c.ctx.Err() != nil { // Aborted since the dial returned: abort may not have seen up.
+			o.Backend.ConnEnd()
 			_ = up.Close()
 			return nil
 		}
 		if len(hdr) > 0 {
 			if _, err := up.Write(hdr); err != nil {
+				o.Backend.ConnEnd()
 				_ = up.Close()
 				return nil
 			}
