@@ -54,12 +54,18 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 		}
 	}
 	want7 := rt.removeL7(snap, bad, &rep)
+	var replaced []replacedListener
 	for k, pl := range want {
-		if !pl.kept {
-			rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
+		if pl.kept {
+			continue
 		}
+		if e := rt.servers[k]; e != nil && e.placed.Listener.ID != pl.Listener.ID {
+			replaced = append(replaced, replacedListener{k, e.placed})
+		}
+		rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
 	}
 	rt.placeL7(want7, &rep)
+	rt.retire(replaced, &rep)
 	rt.forgetOrigins(snap)
 	for _, e := range rt.servers {
 		if recheck[e.placed.Proxy.ID] {
@@ -160,6 +166,45 @@ func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 	rt.stats.Forget(stats.KindListener, l.ID)
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,
 		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
+}
+
+// replacedListener is a listener whose socket another listener took over
+// in this Apply.
+type replacedListener struct {
+	k  sockKey
+	pl snapshot.Placed
+}
+
+// retire ends listeners that another listener replaced on the same socket
+// and that serve nowhere else now: as for a removed socket, their
+// counters are forgotten and they are reported removed, and their
+// "closed" event follows at once, since there is no socket to drain (their
+// open connections go on under the route they were accepted with, like
+// those of any route swap). A listener that moved to another socket in
+// the same Apply keeps running there and is left alone.
+func (rt *Runtime) retire(replaced []replacedListener, rep *Report) {
+	if len(replaced) == 0 {
+		return
+	}
+	running := map[string]bool{}
+	for _, e := range rt.servers {
+		running[e.placed.Listener.ID] = true
+	}
+	if rt.http != nil {
+		for _, e := range rt.http.servers {
+			running[e.placed.Listener.ID] = true
+		}
+	}
+	for _, r := range replaced {
+		id := r.pl.Listener.ID
+		if running[id] {
+			continue
+		}
+		rt.stats.Forget(stats.KindListener, id)
+		rep.Listeners = append(rep.Listeners, ListenerStatus{ID: id, ProxyID: r.pl.Proxy.ID,
+			Addr: r.k.String(), State: StateDraining, Change: ChangeRemoved})
+		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
+	}
 }
 
 // forgetOrigins drops the counters of origins that no listener or rule

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -151,6 +152,43 @@ func TestRemoveDrains(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Error("connection survived the grace")
+	}
+}
+
+// TestReplacedListenerRetired: a listener that another takes over on the
+// same socket in one snapshot (A deleted, B created on its port) is
+// reported removed, sends its "closed" event and has its counters reported
+// once more, then dropped, as if its socket had gone. A listener that
+// moves to another port while another takes its old one keeps its counters.
+func TestReplacedListenerRetired(t *testing.T) {
+	t.Parallel()
+	addrs := namedOrigins(t, 1)
+	ip := lo.Next()
+	port, port2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-ra", snapshot.ProtoTCP, port, origins(addrs...))))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	readName(t, lo.Next(), to)
+	rep := mustApply(t, rt, oneProxy(2, ip, listener("lsr-rb", snapshot.ProtoTCP, port, origins(addrs...))))
+	if st, _ := rep.Listener("lsr-ra"); st.Change != edge.ChangeRemoved {
+		t.Errorf("replaced listener: got %+v; want removed", st)
+	}
+	waitEvent(t, rt, func(e edge.Event) bool { return e.Listener == "lsr-ra" && e.State == edge.StateClosed })
+	ka := stats.Key{Kind: stats.KindListener, ID: "lsr-ra"}
+	if v := rt.Sample().Values[ka]; v.NewConns != 1 {
+		t.Errorf("last sample of lsr-ra: %+v; want its final figures (1 connection)", v)
+	}
+	if v, ok := rt.Sample().Values[ka]; ok {
+		t.Fatalf("replaced listener lsr-ra still reported: %+v", v)
+	}
+
+	// lsr-rb moves to port2 while lsr-rc takes port: lsr-rb lives on.
+	readName(t, lo.Next(), to)
+	mustApply(t, rt, oneProxy(3, ip, listener("lsr-rc", snapshot.ProtoTCP, port, origins(addrs...)),
+		listener("lsr-rb", snapshot.ProtoTCP, port2, origins(addrs...))))
+	rt.Sample()
+	if v := rt.Sample().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-rb"}]; v.NewConns != 1 {
+		t.Errorf("moved listener lsr-rb: %+v; want its counters kept", v)
 	}
 }
 
