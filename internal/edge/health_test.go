@@ -68,3 +68,28 @@ func waitEvent(t *testing.T, rt *edge.Runtime, match func(edge.Event) bool) edge
 		}
 	}
 }
+
+// TestHealthConfigChangeKeepsDownState: changing a listener's health-check
+// settings (here its interval) does not make an origin that is down
+// healthy again: the backend for the new settings starts down, and stays
+// so while checks under them fail.
+func TestHealthConfigChangeKeepsDownState(t *testing.T) {
+	t.Parallel()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	dead := netip.AddrPortFrom(lo.Next(), uint16(edgetest.FreePort(t, ip)))
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-hc2", snapshot.ProtoTCP, port, origins(dead))
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond, Healthy: 2, Unhealthy: 3}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-hc2/o0"] }, "dead origin not marked down")
+	l.Health.Interval = 10 * time.Second
+	mustApply(t, rt, oneProxy(2, ip, l))
+	if rt.Health()["lsr-hc2/o0"] {
+		t.Fatal("dead origin healthy again right after a health-check interval change")
+	}
+	time.Sleep(200 * time.Millisecond) // The new backend's first probe runs at once.
+	if rt.Health()["lsr-hc2/o0"] {
+		t.Fatal("dead origin healthy again after a health-check interval change")
+	}
+}

@@ -479,3 +479,26 @@ func TestUDPReplyTruncatedAndHeaderChange(t *testing.T) {
 		t.Errorf("after switching to PROXY v2 the live client's datagram arrived %q; want with header", got)
 	}
 }
+
+// TestUDPSessionSurvivesHealthCheckChange: changing only a listener's
+// health-check settings keeps its UDP sessions (the origin is the same):
+// the live client's datagrams start no new session.
+func TestUDPSessionSurvivesHealthCheckChange(t *testing.T) {
+	t.Parallel()
+	rt, ip, l, c := udpWithSession(t, time.Second, "lsr-uhc")
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-uhc"}
+	for v, hc := range []snapshot.HealthCheck{
+		{Enabled: true, Interval: time.Second},
+		{Enabled: true, Interval: 2 * time.Second, Unhealthy: 5},
+		{},
+	} {
+		l.Health = hc
+		mustApply(t, rt, oneProxy(int64(v+2), ip, l))
+		if got := udpRoundTrip(t, c, "2"); got != "o:2" {
+			t.Fatalf("health-check change %d: reply %q", v+1, got)
+		}
+		if n := rt.Stats().Values[key].NewConns; n != 1 {
+			t.Fatalf("health-check change %d: %d sessions; want the first one kept", v+1, n)
+		}
+	}
+}

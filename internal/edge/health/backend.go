@@ -10,21 +10,16 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// Backend is the shared state of one origin. Its methods are safe for
-// concurrent use; the hot path only touches atomics.
+// Backend is the shared state of one origin under one check
+// configuration. Its methods are safe for concurrent use; the hot path only
+// touches atomics.
 type Backend struct {
-	key  Key
-	refs int // Guarded by Pool.mu.
-	stop chan struct{}
+	*originState // Shared by the origin's backends of every check config.
+	key          Key
+	refs         int // Guarded by Pool.mu.
+	stop         chan struct{}
 
 	healthy atomic.Bool
-	addrs   atomic.Pointer[[]netip.Addr]
-	next    atomic.Uint32
-	active  atomic.Int64
-	rtt     atomic.Int64 // EWMA of connect latency in ns; 0 = not measured.
-	// failedAt is when the last connect failed (Unix ns), 0 once one
-	// succeeds or a check passes: the passive check behind Suspect.
-	failedAt atomic.Int64
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
@@ -35,11 +30,47 @@ type Backend struct {
 	tlsProbeErr error
 }
 
+// originState is what is observed of an origin whatever checks it: its
+// addresses, load and connect figures. Backends of the same origin
+// (originKey) with other check configs share it, so a listener whose
+// health-check settings change keeps its origins' lc counts, lrtt EWMA,
+// suspicion and resolved addresses, and its UDP sessions (l4 compares
+// SameOrigin).
+type originState struct {
+	refs     int        // Backends sharing it; guarded by Pool.mu.
+	backends []*Backend // Live ones in the pool; guarded by Pool.mu.
+
+	addrs  atomic.Pointer[[]netip.Addr]
+	next   atomic.Uint32
+	active atomic.Int64
+	rtt    atomic.Int64 // EWMA of connect latency in ns; 0 = not measured.
+	// failedAt is when the last connect failed (Unix ns), 0 once one
+	// succeeds or a check passes: the passive check behind Suspect.
+	failedAt atomic.Int64
+}
+
+// originKey is an origin's identity without its check configuration.
+type originKey struct {
+	Proto    string
+	Host     string
+	Port     int
+	IsDomain bool
+	HTTP     HTTPProbe
+}
+
+func (k Key) origin() originKey {
+	return originKey{Proto: k.Proto, Host: k.Host, Port: k.Port, IsDomain: k.IsDomain, HTTP: k.HTTP}
+}
+
+// SameOrigin reports whether b and o are the same origin, possibly under
+// different check configurations (they share load and address state).
+func (b *Backend) SameOrigin(o *Backend) bool { return b.originState == o.originState }
+
 // ErrUnresolved is returned by Addr for a domain origin with no addresses.
 var ErrUnresolved = errors.New("origin domain not resolved")
 
 func newBackend(k Key) *Backend {
-	b := &Backend{key: k, stop: make(chan struct{})}
+	b := &Backend{originState: &originState{}, key: k, stop: make(chan struct{})}
 	// Origins start healthy so a new listener serves at once; a dead origin
 	// is then taken out after Unhealthy failed checks.
 	b.healthy.Store(true)

@@ -162,3 +162,56 @@ func TestPassiveCheckTrial(t *testing.T) {
 		t.Error("an origin with no failure became suspect by being picked")
 	}
 }
+
+// TestCheckConfigChangeKeepsOriginState: a backend for another check config
+// of an origin shares its load, connect and address state and starts with
+// the health of the newest backend it replaces (but healthy without checks,
+// which would never bring it back up); the state outlives the old backend.
+func TestCheckConfigChangeKeepsOriginState(t *testing.T) {
+	p := NewPool(Options{})
+	defer p.Close()
+	dead := Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1,
+		Check: snapshot.HealthCheck{Enabled: true, Interval: 20 * time.Millisecond, Timeout: 20 * time.Millisecond, Unhealthy: 1}}
+	old := p.Acquire(dead)
+	deadline := time.Now().Add(2 * time.Second)
+	for old.Healthy() {
+		if time.Now().After(deadline) {
+			t.Fatal("origin not marked down")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	old.ConnStart()
+	old.ObserveRTT(3 * time.Millisecond)
+	old.ConnectFailed()
+
+	k := dead
+	k.Check.Interval = time.Hour
+	nb := p.Acquire(k)
+	p.Release(old)
+	if nb == old || !nb.SameOrigin(old) {
+		t.Fatal("a changed check config did not get its own backend of the same origin")
+	}
+	if nb.Healthy() {
+		t.Error("new backend of a down origin starts healthy")
+	}
+	if nb.Active() != 1 || nb.RTT() != 3*time.Millisecond || !nb.Suspect() {
+		t.Errorf("new backend: active %d, rtt %v, suspect %v; want 1, 3ms, true", nb.Active(), nb.RTT(), nb.Suspect())
+	}
+	old.ConnEnd() // A connection counted on the old backend ends.
+	if nb.Active() != 0 {
+		t.Errorf("active %d after the old connection ended; want 0", nb.Active())
+	}
+
+	k.Check = snapshot.HealthCheck{}
+	off := p.Acquire(k)
+	defer p.Release(off)
+	if !off.Healthy() || !off.SameOrigin(nb) {
+		t.Errorf("backend without checks: healthy %v, same origin %v; want true, true", off.Healthy(), off.SameOrigin(nb))
+	}
+	p.Release(nb)
+	other := p.Acquire(Key{Proto: snapshot.ProtoUDP, Host: "127.0.0.1", Port: 1})
+	defer p.Release(other)
+	if other.SameOrigin(off) {
+		t.Error("a UDP origin shares a TCP origin's state")
+	}
+}

@@ -8,10 +8,15 @@
 // keeps an origin keeps its state and its checker goroutine (caddy's
 // reverseproxy hosts idea). A new snapshot acquires before the old one
 // releases, hence an unchanged origin is never re-checked from scratch.
+// What does not depend on the checks (addresses, active connections,
+// connect RTT, suspicion) is kept per origin without the check config and
+// shared by its backends, and a backend created for a changed check config
+// starts with the health of the one it replaces.
 package health
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,7 +69,10 @@ type Pool struct {
 	dns  *dnsClient // nil: no nameserver known, Resolver only.
 	mu   sync.Mutex
 	m    map[Key]*Backend
-	wg   sync.WaitGroup
+	// origins holds the state each origin's backends share, whatever
+	// their check configs.
+	origins map[originKey]*originState
+	wg      sync.WaitGroup
 }
 
 // NewPool returns an empty pool.
@@ -78,7 +86,7 @@ func NewPool(opts Options) *Pool {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
-	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}}
+	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}, origins: map[originKey]*originState{}}
 }
 
 // Acquire returns the backend for k, creating it (and starting its checker)
@@ -90,6 +98,7 @@ func (p *Pool) Acquire(k Key) *Backend {
 	b := p.m[k]
 	if b == nil {
 		b = newBackend(k)
+		p.share(b)
 		p.m[k] = b
 		p.wg.Add(1)
 		go func() {
@@ -110,6 +119,38 @@ func (p *Pool) Release(b *Backend) {
 	if b.refs == 0 && p.m[b.key] == b {
 		delete(p.m, b.key)
 		close(b.stop)
+		p.unshare(b)
+	}
+}
+
+// share gives a new backend its origin's state, if another check config
+// of the origin has a backend: so its addresses, load and connect figures
+// carry over, and with checks on it starts as healthy or down as the
+// newest such backend (a down origin stays down until Healthy checks pass
+// under the new config). Without checks it starts healthy, as nothing
+// would bring it back up.
+func (p *Pool) share(b *Backend) {
+	ok := b.key.origin()
+	o := p.origins[ok]
+	if o == nil {
+		p.origins[ok] = b.originState
+		o = b.originState
+	} else {
+		b.originState = o
+		if b.key.Check.Enabled && len(o.backends) > 0 {
+			b.healthy.Store(o.backends[len(o.backends)-1].healthy.Load())
+		}
+	}
+	o.refs++
+	o.backends = append(o.backends, b)
+}
+
+// unshare drops b from its origin's state, and the state with the last.
+func (p *Pool) unshare(b *Backend) {
+	o := b.originState
+	o.backends = slices.DeleteFunc(o.backends, func(x *Backend) bool { return x == b })
+	if o.refs--; o.refs == 0 {
+		delete(p.origins, b.key.origin())
 	}
 }
 
@@ -120,6 +161,7 @@ func (p *Pool) Close() {
 		delete(p.m, k)
 		close(b.stop)
 	}
+	clear(p.origins)
 	p.mu.Unlock()
 	p.wg.Wait()
 }

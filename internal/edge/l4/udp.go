@@ -95,10 +95,12 @@ func (s *UDPServer) Update(r *Route) {
 }
 
 // stale reports whether session ss cannot go on under route r: its origin
-// left or changed, or the header its datagrams carry did.
+// left or changed (another address), or the header its datagrams carry did.
+// A change of health-check settings alone keeps the session: its origin is
+// the same (SameOrigin), and the sweep reads health from r's backend.
 func stale(ss *udpSession, r *Route) bool {
 	o := r.Origins[ss.o.ID]
-	return o == nil || o.Backend != ss.o.Backend || r.ClientIP != ss.route.ClientIP
+	return o == nil || !o.Backend.SameOrigin(ss.o.Backend) || r.ClientIP != ss.route.ClientIP
 }
 
 // Recheck ends sessions whose client the proxy's policy now denies.
@@ -234,7 +236,14 @@ func (s *UDPServer) sweepLoop() {
 				// up: the client's next datagram starts one there (UDP has
 				// no connection to break; a session would otherwise stay
 				// on the dead origin for as long as its client sends).
-				if idle || !ss.o.Backend.Healthy() && r.Picker.AnyHealthy() {
+				// Health is the current route's: a check-config change
+				// gave the origin a new backend, the session's old one
+				// is no longer checked.
+				b := ss.o.Backend
+				if o := r.Origins[ss.o.ID]; o != nil && o.Backend.SameOrigin(b) {
+					b = o.Backend
+				}
+				if idle || !b.Healthy() && r.Picker.AnyHealthy() {
 					ss.close()
 				}
 			}
