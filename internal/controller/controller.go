@@ -48,6 +48,8 @@ type Controller struct {
 	failed map[string]string
 	// Interval bounds how long a change can wait without a Notify.
 	Interval time.Duration
+	// pass is held for the whole of a pass, and by Hold.
+	pass sync.Mutex
 }
 
 // New returns a controller; applier may be nil (nothing runs traffic yet).
@@ -87,8 +89,18 @@ func (c *Controller) Run(ctx context.Context) {
 	}
 }
 
+// Hold stops the controller from starting a pass until release is called;
+// a pass in progress finishes first. Tests hold it to observe in-progress
+// statuses and to make several changes land before any of them settles.
+func (c *Controller) Hold() (release func()) {
+	c.pass.Lock()
+	return c.pass.Unlock
+}
+
 // Reconcile performs one pass if the store changed since the last one.
 func (c *Controller) Reconcile(ctx context.Context) error {
+	c.pass.Lock()
+	defer c.pass.Unlock()
 	rev, err := c.store.Revision(ctx)
 	if err != nil || (rev == c.applied && !c.retry) {
 		return err

@@ -145,14 +145,14 @@ func (s *Service) DeleteDomain(ctx context.Context, call *cloudapi.Call, req *ga
 	return &gaapapi.DeleteDomainResponse{}, err
 }
 
-// changeableDomain loads an operable layer-7 listener and its running
-// domain host.
+// changeableDomain loads an operable layer-7 listener and its domain host,
+// which must not be being deleted.
 func changeableDomain(tx *resource.Tx, listenerID, host string) (*model.Listener, *model.Domain, error) {
 	l, err := operableL7Listener(tx, listenerID)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := runningDomain(tx, l.ID, l7Host(host))
+	d, err := liveDomain(tx, l.ID, l7Host(host))
 	return l, d, err
 }
 

@@ -82,11 +82,18 @@ func findDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error)
 	return nil, apierr.New(apierr.ResourceNotFound, "listener %s has no domain %q (see DescribeRules)", listenerID, host)
 }
 
-// runningDomain is findDomain for changes: the domain must be running.
-func runningDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error) {
+// liveDomain is findDomain for changes: the domain must not be being
+// deleted. A domain still applying an earlier change (status 1) accepts
+// further ones, as Tencent Cloud does (Terraform's provider issues
+// ModifyDomain, ModifyCertificate and SetAuthentication back to back
+// without waiting, and does not retry DomainStatusNotInRunning): the later
+// change supersedes, and the controller applies the latest stored state
+// and settles the domain only once the generation it applied is the
+// stored one.
+func liveDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error) {
 	d, err := findDomain(tx, listenerID, host)
-	if err == nil && d.Status != model.DomainRunning {
-		err = apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being changed or deleted (status %d)", host, listenerID, d.Status)
+	if err == nil && d.Status == model.DomainDeleting {
+		err = apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being deleted", host, listenerID)
 	}
 	return d, err
 }

@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"maps"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -137,11 +138,8 @@ func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {
 // verification.
 func TestRenameDomainChecksCertificate(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPI(t)
+	api, _, listener, cert := httpsSetup(t)
 	c := api.GAAP()
-	p := newPKI(t) // example.com, *.example.com
-	cert := createCert(t, c, 2, p.leafPEM, p.leafKey)
-	listener := l7Listener(t, api, runningProxy(t, api), cert, 0)
 	req := gaapsdk.NewCreateDomainRequest()
 	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("www.example.com"), new(cert)
 	if _, err := c.CreateDomain(req); err != nil {
@@ -286,4 +284,85 @@ func TestL7ActionsOnWrongListener(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
+}
+
+// TestDomainChangesBackToBack checks that a domain still applying a change
+// (DomainStatus 1) accepts further ones, as Tencent Cloud does: Terraform's
+// provider calls SetAuthentication right after CreateDomain, ModifyDomain,
+// ModifyCertificate and SetAuthentication back to back in one update, and
+// CreateDomainErrorPageInfo right after its domain is listed, never waiting
+// for the domain to settle nor retrying DomainStatusNotInRunning. The
+// controller is held so that every change lands while the earlier ones are
+// pending; released, it applies the latest state and the domain settles to
+// 0. Only a domain being deleted refuses changes.
+func TestDomainChangesBackToBack(t *testing.T) {
+	t.Parallel()
+	api, p, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	domainCert := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	basic := createCert(t, c, 0, "root:$apr1$x$y", "")
+	createDomain(t, c, listener, "gone.example.com")
+
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // a held controller would block the node's Close
+
+	cd := gaapsdk.NewCreateDomainRequest()
+	cd.ListenerId, cd.Domain = new(listener), new("www.example.com")
+	if _, err := c.CreateDomain(cd); err != nil {
+		t.Fatal(err)
+	}
+	auth := gaapsdk.NewSetAuthenticationRequest()
+	auth.ListenerId, auth.Domain = new(listener), new("www.example.com")
+	auth.BasicAuth, auth.BasicAuthConfId = new(int64(1)), new(basic)
+	if _, err := c.SetAuthentication(auth); err != nil {
+		t.Fatalf("SetAuthentication right after CreateDomain: %v", err)
+	}
+	rename := gaapsdk.NewModifyDomainRequest()
+	rename.ListenerId, rename.OldDomain, rename.NewDomain = new(listener), new("www.example.com"), new("api.example.com")
+	if _, err := c.ModifyDomain(rename); err != nil {
+		t.Fatalf("ModifyDomain while the domain is changing: %v", err)
+	}
+	mc := gaapsdk.NewModifyCertificateRequest()
+	mc.ListenerId, mc.Domain, mc.CertificateId = new(listener), new("api.example.com"), new(domainCert)
+	if _, err := c.ModifyCertificate(mc); err != nil {
+		t.Fatalf("ModifyCertificate right after ModifyDomain: %v", err)
+	}
+	page := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+	page.ListenerId, page.Domain, page.Body, page.ErrorNos = new(listener), new("api.example.com"), new("oops"), []*int64{new(int64(502))}
+	if _, err := c.CreateDomainErrorPageInfo(page); err != nil {
+		t.Fatalf("CreateDomainErrorPageInfo while the domain is changing: %v", err)
+	}
+	if d := describeDomain(t, c, listener, "api.example.com"); d == nil || *d.DomainStatus != 1 {
+		t.Fatalf("got %+v; want api.example.com still changing (status 1) while the controller is held", d)
+	}
+
+	// A domain being deleted refuses changes.
+	del := gaapsdk.NewDeleteDomainRequest()
+	del.ListenerId, del.Domain, del.Force = new(listener), new("gone.example.com"), new(uint64(0))
+	if _, err := c.DeleteDomain(del); err != nil {
+		t.Fatal(err)
+	}
+	auth.Domain = new("gone.example.com")
+	_, err := c.SetAuthentication(auth)
+	wantCode(t, err, "FailedOperation.DomainStatusNotInRunning")
+	_, err = c.CreateRule(ruleRequest(listener, "gone.example.com", "/"))
+	wantCode(t, err, "FailedOperation.DomainStatusNotInRunning")
+
+	release()
+	waitDomain(t, c, listener, "api.example.com")
+	d := describeDomain(t, c, listener, "api.example.com")
+	if *d.CertificateId != domainCert || *d.BasicAuth != 1 || *d.BasicAuthConfId != basic {
+		t.Errorf("got certificate %s, basic auth %d (%s); want %s, 1 (%s): the latest changes",
+			*d.CertificateId, *d.BasicAuth, *d.BasicAuthConfId, domainCert, basic)
+	}
+	if describeDomain(t, c, listener, "www.example.com") != nil {
+		t.Error("www.example.com is still listed after its rename")
+	}
+	list := gaapsdk.NewDescribeDomainErrorPageInfoRequest()
+	list.ListenerId, list.Domain = new(listener), new("api.example.com")
+	resp, err := c.DescribeDomainErrorPageInfo(list)
+	if err != nil || len(resp.Response.ErrorPageSet) != 1 {
+		t.Errorf("error pages of api.example.com: %v, %v; want the one created", resp, err)
+	}
+	eventually(t, func() bool { pace(); return describeDomain(t, c, listener, "gone.example.com") == nil }, "gone.example.com not deleted")
 }

@@ -33,12 +33,8 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		if err != nil {
 			return err
 		}
-		d, err := findDomain(tx, l.ID, host)
-		if err != nil {
+		if _, err := liveDomain(tx, l.ID, host); err != nil {
 			return err
-		}
-		if d.Status == model.DomainDeleting {
-			return apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being deleted", host, l.ID)
 		}
 		siblings, err := domainRules(tx, l.ID, host)
 		if err != nil {

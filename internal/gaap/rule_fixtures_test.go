@@ -123,6 +123,17 @@ func httpDomain(t *testing.T, host string) (api *xtest.API, proxy, listener stri
 	return api, proxy, listener
 }
 
+// httpsSetup starts an API with a running proxy and an HTTPS listener
+// on it whose certificate, cert, is p's leaf (example.com, *.example.com).
+func httpsSetup(t *testing.T) (api *xtest.API, p pki, listener, cert string) {
+	t.Helper()
+	api = xtest.StartAPI(t)
+	p = newPKI(t)
+	cert = createCert(t, api.GAAP(), 2, p.leafPEM, p.leafKey)
+	listener = l7Listener(t, api, runningProxy(t, api), cert, 0)
+	return api, p, listener, cert
+}
+
 func listenerStatus(t *testing.T, c *gaapsdk.Client, id string, https bool) int64 {
 	if https {
 		req := gaapsdk.NewDescribeHTTPSListenersRequest()
