@@ -21,7 +21,7 @@ type certChoice struct {
 // the listener's; on modification they mean "unchanged".
 func (c certChoice) apply(tx *resource.Tx, l *model.Listener, d *model.Domain, creating bool) error {
 	if l.Protocol != model.HTTPS {
-		if c.server != nil || c.client != nil || len(c.poly) > 0 {
+		if !c.inheritsOnly() {
 			return cloudapi.Invalid("CertificateId", "listener %s is HTTP; certificates apply only to HTTPS listeners", l.ID)
 		}
 		return nil
@@ -30,6 +30,23 @@ func (c certChoice) apply(tx *resource.Tx, l *model.Listener, d *model.Domain, c
 		return err
 	}
 	return c.applyClient(tx, l, d, creating)
+}
+
+// inheritsOnly reports whether every certificate given is "default" (the
+// listener's), or none is. On an HTTP listener that means no certificate:
+// there is nothing to inherit, and Terraform's provider sends CertificateId
+// "default" and PolyClientCertificateIds ["default"] to ModifyDomain for
+// HTTP and HTTPS listeners alike.
+func (c certChoice) inheritsOnly() bool {
+	if c.server != nil && *c.server != certDefault || c.client != nil && *c.client != certDefault {
+		return false
+	}
+	for _, id := range c.poly {
+		if id != certDefault {
+			return false
+		}
+	}
+	return true
 }
 
 // applyServer sets d's server certificate. A certificate the domain keeps

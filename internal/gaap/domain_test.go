@@ -45,6 +45,38 @@ func TestDomainLifecycleHTTP(t *testing.T) {
 		}
 	})
 
+	// Terraform's provider sends "default" certificates with every
+	// ModifyDomain (is_default_server), HTTP listeners included: they mean
+	// the listener's, which on HTTP is none. Real certificates stay refused.
+	// (A raw call: SDK v1.0.162 lacks IsDefaultServer.)
+	tf := map[string]any{"ListenerId": listener, "OldDomain": "www.example.com", "NewDomain": "www.example.com",
+		"CertificateId": "default", "PolyClientCertificateIds": []string{"default"}, "IsDefaultServer": true}
+	if err := api.Call(c, "ModifyDomain", tf, nil); err != nil {
+		t.Fatalf("ModifyDomain with the default certificates on an HTTP listener: %v", err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+	var rules struct {
+		DomainRuleSet []struct {
+			IsDefaultServer bool
+			CertificateId   *string
+		}
+	}
+	if err := api.Call(c, "DescribeRules", map[string]any{"ListenerId": listener}, &rules); err != nil {
+		t.Fatal(err)
+	}
+	if d := rules.DomainRuleSet[0]; !d.IsDefaultServer || d.CertificateId != nil {
+		t.Errorf("got IsDefaultServer %v, CertificateId %v; want true, none", d.IsDefaultServer, d.CertificateId)
+	}
+	for _, certs := range []map[string]any{
+		{"CertificateId": "cert-00000000"},
+		{"PolyClientCertificateIds": []string{"default", "cert-00000000"}},
+		{"ClientCertificateId": "cert-00000000"},
+	} {
+		req := maps.Clone(tf)
+		maps.Copy(req, certs)
+		wantCode(t, api.Call(c, "ModifyDomain", req, nil), "InvalidParameterValue")
+	}
+
 	rule := createRule(t, c, listener, "www.example.com", "/api")
 	mod := gaapsdk.NewModifyDomainRequest()
 	mod.ListenerId, mod.OldDomain, mod.NewDomain = new(listener), new("www.example.com"), new("api.example.com")
