@@ -109,25 +109,38 @@ func nextRecordID(tx *resource.Tx) (int64, error) {
 	return seq.Last, tx.Insert(seq)
 }
 
-// ModifyGlobalDomainDns replaces the countries and proxies of a record.
+// ModifyGlobalDomainDns replaces the countries and proxies of a record. The
+// reference requires both lists; an absent one is kept instead, since
+// Terraform's provider sends only the list that changed. At least one is
+// needed.
 func (s *Service) ModifyGlobalDomainDns(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyGlobalDomainDnsRequest) (*gaapapi.ModifyGlobalDomainDnsResponse, error) {
-	codes, err := s.countryCodes(req.NationCountryInnerCodes)
-	if err != nil {
-		return nil, err
+	if req.ProxyIdList == nil && req.NationCountryInnerCodes == nil {
+		return nil, apierr.New(apierr.MissingParameter, "the parameters ProxyIdList and NationCountryInnerCodes are missing; give either or both")
 	}
-	err = s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
+	var codes []string
+	if req.NationCountryInnerCodes != nil {
+		var err error
+		if codes, err = s.countryCodes(req.NationCountryInnerCodes); err != nil {
+			return nil, err
+		}
+	}
+	err := s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
 		r, err := settledRecord(g, cloudapi.Value(req.DnsRecordId))
 		if err != nil {
 			return err
 		}
-		proxies, err := dnsProxies(tx, req.ProxyIdList)
-		if err != nil {
-			return err
+		if req.ProxyIdList != nil {
+			if r.ProxyIDs, err = dnsProxies(tx, req.ProxyIdList); err != nil {
+				return err
+			}
 		}
-		if err := checkCountries(g, codes, r.ID); err != nil {
-			return err
+		if req.NationCountryInnerCodes != nil {
+			if err := checkCountries(g, codes, r.ID); err != nil {
+				return err
+			}
+			r.NationCountryInnerCodes = codes
 		}
-		r.NationCountryInnerCodes, r.ProxyIDs, r.Status = codes, proxies, model.DnsModifying
+		r.Status = model.DnsModifying
 		return nil
 	})
 	if err != nil {

@@ -212,6 +212,27 @@ func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
 	}
 	eventually(t, func() bool { return dnsRecords(t, api, domain)[0].Status == 1 }, "record never running")
 
+	// The reference requires both lists; an absent one is kept, as
+	// Terraform's provider sends only the one that changed. Neither is
+	// still refused.
+	proxy2 := runningProxy(t, api)
+	only := func(param string, list []string) {
+		t.Helper()
+		modify := map[string]any{"DomainId": domain, "DnsRecordId": rec, param: list}
+		if err := api.Call(c, "ModifyGlobalDomainDns", modify, new(map[string]any)); err != nil {
+			t.Fatalf("ModifyGlobalDomainDns with only %s: %v", param, err)
+		}
+		eventually(t, func() bool { return dnsRecords(t, api, domain)[0].Status == 1 }, "record never running")
+	}
+	only("ProxyIdList", []string{proxy2})
+	only("NationCountryInnerCodes", []string{c1})
+	if r := dnsRecords(t, api, domain)[0]; len(r.AccessList) != 1 || r.AccessList[0].ProxyId != proxy2 ||
+		len(r.CountryAreaList) != 1 || r.CountryAreaList[0].NationCountryInnerCode != c1 {
+		t.Fatalf("record after changing each list alone = %+v; want proxy %s, country %s", r, proxy2, c1)
+	}
+	wantCode(t, api.Call(c, "ModifyGlobalDomainDns", map[string]any{"DomainId": domain, "DnsRecordId": rec}, new(map[string]any)), "MissingParameter")
+	wantCode(t, api.Call(c, "ModifyGlobalDomainDns", map[string]any{"DomainId": domain, "DnsRecordId": rec, "ProxyIdList": []string{}}, new(map[string]any)), "InvalidParameterValue")
+
 	wantCode(t, api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec + 100}, new(map[string]any)), "ResourceNotFound")
 	wantCode(t, api.Call(api.GAAP(xtest.Other), "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)), "ResourceNotFound")
 	if err := api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)); err != nil {

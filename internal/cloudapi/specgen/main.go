@@ -19,6 +19,7 @@ func main() {
 	pkg := flag.String("pkg", "", "package name of the output (api mode)")
 	out := flag.String("out", "", "output file")
 	familyPath := flag.String("family", "", "api mode: a family definition file; the SPEC argument then only supplies error codes and rate limits")
+	optional := flag.String("optional", "", "api mode: comma-separated Action.Param inputs the reference marks required that the service accepts absent (each a deviation its docs explain)")
 	flag.Parse()
 	if *out == "" || flag.NArg() == 0 {
 		log.Fatal("usage: specgen -mode api|codes -pkg NAME -out FILE SPEC.json...")
@@ -43,6 +44,9 @@ func main() {
 				log.Fatal(err)
 			}
 			s = f
+		}
+		if err := relax(s, *optional); err != nil {
+			log.Fatal(err)
 		}
 		genAPI(&buf, *pkg, s)
 	default:

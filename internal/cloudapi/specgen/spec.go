@@ -122,3 +122,34 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// relax makes the listed Action.Param inputs (comma-separated) optional:
+// the handler then decides what their absence means. A name that is not a
+// required input of the spec is an error, so a stale list fails the build.
+func relax(s *Spec, list string) error {
+	if list == "" {
+		return nil
+	}
+	for _, name := range strings.Split(list, ",") {
+		action, param, _ := strings.Cut(name, ".")
+		if !relaxOne(s, action, param) {
+			return fmt.Errorf("-optional %s: not a required input of %s %s", name, s.Service, s.Version)
+		}
+	}
+	return nil
+}
+
+func relaxOne(s *Spec, action, param string) bool {
+	for i := range s.Actions {
+		if s.Actions[i].Name != action {
+			continue
+		}
+		for j := range s.Actions[i].Inputs {
+			if in := &s.Actions[i].Inputs[j]; in.Name == param && in.Required {
+				in.Required = false
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -3894,12 +3894,6 @@ func (r *ModifyGlobalDomainDnsRequest) Validate() error {
 	if r.DomainId == nil {
 		return cloudapi.Missing(path + "DomainId")
 	}
-	if r.NationCountryInnerCodes == nil {
-		return cloudapi.Missing(path + "NationCountryInnerCodes")
-	}
-	if r.ProxyIdList == nil {
-		return cloudapi.Missing(path + "ProxyIdList")
-	}
 	return nil
 }
 
