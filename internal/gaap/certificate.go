@@ -65,7 +65,7 @@ func (s *Service) DescribeCertificates(ctx context.Context, call *cloudapi.Call,
 func (s *Service) DescribeCertificateDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCertificateDetailRequest) (*gaapapi.DescribeCertificateDetailResponse, error) {
 	var c *model.Certificate
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		c, err = resource.Get[model.Certificate](tx, *req.CertificateId)
+		c, err = certificate(tx, *req.CertificateId)
 		return err
 	})
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *Service) DescribeCertificateDetail(ctx context.Context, call *cloudapi.
 func (s *Service) ModifyCertificateAttributes(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyCertificateAttributesRequest) (*gaapapi.ModifyCertificateAttributesResponse, error) {
 	if req.CertificateAlias == nil {
 		return &gaapapi.ModifyCertificateAttributesResponse{}, s.view(ctx, call, func(tx *resource.Tx) error {
-			_, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+			_, err := certificate(tx, *req.CertificateId)
 			return err
 		})
 	}
@@ -98,7 +98,7 @@ func (s *Service) ModifyCertificateAttributes(ctx context.Context, call *cloudap
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		c, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+		c, err := certificate(tx, *req.CertificateId)
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Service) ModifyCertificateAttributes(ctx context.Context, call *cloudap
 // DeleteCertificate removes a certificate no listener or domain uses.
 func (s *Service) DeleteCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteCertificateRequest) (*gaapapi.DeleteCertificateResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		c, err := resource.Get[model.Certificate](tx, *req.CertificateId)
+		c, err := certificate(tx, *req.CertificateId)
 		if err != nil {
 			return err
 		}
@@ -125,6 +125,20 @@ func (s *Service) DeleteCertificate(ctx context.Context, call *cloudapi.Call, re
 		return tx.Delete(c)
 	})
 	return &gaapapi.DeleteCertificateResponse{}, err
+}
+
+// certificate loads a certificate of the caller by the CertificateId of a
+// certificate action. An unknown one (or another account's) answers
+// ResourceNotFound with the message Tencent Cloud gives, "CertificateId not
+// found": Terraform's provider tells a certificate deleted outside it from a
+// failed read by that message alone (it compares Message, with the
+// X-TC-Language en-US it always sends, for equality and ignores the code).
+func certificate(tx *resource.Tx, id string) (*model.Certificate, error) {
+	c, err := resource.Get[model.Certificate](tx, id)
+	if apierr.Is(err, apierr.ResourceNotFound) {
+		return nil, apierr.New(apierr.ResourceNotFound, "CertificateId not found")
+	}
+	return c, err
 }
 
 // certificateUser names a listener or domain that references the

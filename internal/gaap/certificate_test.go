@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/server"
@@ -82,6 +84,28 @@ func TestCertificateLifecycle(t *testing.T) {
 	}
 	if got := len(list(0)); got != 0 {
 		t.Errorf("got %d basic-auth configurations after delete; want 0", got)
+	}
+
+	// Terraform's provider reads a certificate deleted outside it as gone
+	// only on the Message "CertificateId not found", compared for equality
+	// in the en-US it always asks for; zh-CN keeps the code's prefix.
+	cpf := api.Profile()
+	cpf.Language = "en-US"
+	en, err := gaapsdk.NewClient(common.NewCredential(xtest.Root.SecretID, xtest.Root.SecretKey), "ap-guangzhou", cpf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := gaapsdk.NewDescribeCertificateDetailRequest()
+	gone.CertificateId = new(basic)
+	for _, tc := range []struct {
+		client *gaapsdk.Client
+		want   string
+	}{{en, "CertificateId not found"}, {c, "资源不存在。 CertificateId not found"}} {
+		_, err = tc.client.DescribeCertificateDetail(gone)
+		var e *sdkerrors.TencentCloudSDKError
+		if !errors.As(err, &e) || e.Code != "ResourceNotFound" || e.Message != tc.want {
+			t.Errorf("DescribeCertificateDetail of a deleted certificate: %v; want ResourceNotFound %q", err, tc.want)
+		}
 	}
 }
 
