@@ -60,11 +60,11 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 			continue
 		}
 		if e := rt.servers[k]; e != nil && e.placed.Listener.ID != pl.Listener.ID {
-			replaced = append(replaced, replacedListener{k, e.placed})
+			replaced = append(replaced, replacedListener{e.placed.Listener.ID, e.placed.Proxy.ID, k.String()})
 		}
 		rep.Listeners = append(rep.Listeners, rt.place(k, pl.Placed))
 	}
-	rt.placeL7(want7, &rep)
+	replaced = rt.placeL7(want7, replaced, &rep)
 	rt.retire(replaced, &rep)
 	rt.forgetOrigins(snap)
 	for _, e := range rt.servers {
@@ -168,11 +168,10 @@ func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
 }
 
-// replacedListener is a listener whose socket another listener took over
-// in this Apply.
+// replacedListener is a listener (layer 4 or HTTP) whose socket another
+// listener took over in this Apply; addr is as reported.
 type replacedListener struct {
-	k  sockKey
-	pl snapshot.Placed
+	id, proxyID, addr string
 }
 
 // retire ends listeners that another listener replaced on the same socket
@@ -196,14 +195,13 @@ func (rt *Runtime) retire(replaced []replacedListener, rep *Report) {
 		}
 	}
 	for _, r := range replaced {
-		id := r.pl.Listener.ID
-		if running[id] {
+		if running[r.id] {
 			continue
 		}
-		rt.stats.Forget(stats.KindListener, id)
-		rep.Listeners = append(rep.Listeners, ListenerStatus{ID: id, ProxyID: r.pl.Proxy.ID,
-			Addr: r.k.String(), State: StateDraining, Change: ChangeRemoved})
-		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
+		rt.stats.Forget(stats.KindListener, r.id)
+		rep.Listeners = append(rep.Listeners, ListenerStatus{ID: r.id, ProxyID: r.proxyID,
+			Addr: r.addr, State: StateDraining, Change: ChangeRemoved})
+		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: r.id, State: StateClosed})
 	}
 }
 

@@ -87,14 +87,27 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 	return want
 }
 
-// placeL7 binds, swaps or keeps each wanted HTTP socket.
-func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, rep *Report) {
+// placeL7 binds, swaps or keeps each wanted HTTP socket. It appends to
+// replaced the listeners whose socket another listener took over, for
+// Runtime.retire, and returns it.
+func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, replaced []replacedListener, rep *Report) []replacedListener {
 	for k, w := range want {
-		if !w.kept {
-			rep.Listeners = append(rep.Listeners, rt.placeHTTP(k, w.PlacedHTTP))
+		if w.kept {
+			continue
 		}
+		e := rt.l7().servers[k]
+		var old snapshot.PlacedHTTP
+		if e != nil {
+			old = e.placed
+		}
+		ls := rt.placeHTTP(k, w.PlacedHTTP)
+		if e != nil && old.Listener.ID != w.Listener.ID && e.placed.Listener.ID == w.Listener.ID {
+			replaced = append(replaced, replacedListener{old.Listener.ID, old.Proxy.ID, old.Listener.Protocol + "/" + k.addr.String()})
+		}
+		rep.Listeners = append(rep.Listeners, ls)
 	}
 	rt.recheckL7()
+	return replaced
 }
 
 // placeHTTP makes socket k serve pl: unchanged, handler swap, or bind.

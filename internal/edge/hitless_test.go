@@ -170,17 +170,7 @@ func TestReplacedListenerRetired(t *testing.T) {
 	to := netip.AddrPortFrom(ip, uint16(port))
 	readName(t, lo.Next(), to)
 	rep := mustApply(t, rt, oneProxy(2, ip, listener("lsr-rb", snapshot.ProtoTCP, port, origins(addrs...))))
-	if st, _ := rep.Listener("lsr-ra"); st.Change != edge.ChangeRemoved {
-		t.Errorf("replaced listener: got %+v; want removed", st)
-	}
-	waitEvent(t, rt, func(e edge.Event) bool { return e.Listener == "lsr-ra" && e.State == edge.StateClosed })
-	ka := stats.Key{Kind: stats.KindListener, ID: "lsr-ra"}
-	if v := rt.Sample().Values[ka]; v.NewConns != 1 {
-		t.Errorf("last sample of lsr-ra: %+v; want its final figures (1 connection)", v)
-	}
-	if v, ok := rt.Sample().Values[ka]; ok {
-		t.Fatalf("replaced listener lsr-ra still reported: %+v", v)
-	}
+	checkRetired(t, rt, rep, "lsr-ra", func(v stats.Values) bool { return v.NewConns == 1 })
 
 	// lsr-rb moves to port2 while lsr-rc takes port: lsr-rb lives on.
 	readName(t, lo.Next(), to)
@@ -189,6 +179,25 @@ func TestReplacedListenerRetired(t *testing.T) {
 	rt.Sample()
 	if v := rt.Sample().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-rb"}]; v.NewConns != 1 {
 		t.Errorf("moved listener lsr-rb: %+v; want its counters kept", v)
+	}
+}
+
+// checkRetired checks that listener id, which another listener replaced
+// on its socket in the Apply that reported rep, was retired: reported
+// removed, its "closed" event sent, its final figures (as final says) in
+// the next Sample and in no later one.
+func checkRetired(t *testing.T, rt *edge.Runtime, rep edge.Report, id string, final func(stats.Values) bool) {
+	t.Helper()
+	if st, _ := rep.Listener(id); st.Change != edge.ChangeRemoved {
+		t.Errorf("replaced listener %s: got %+v; want removed", id, st)
+	}
+	waitEvent(t, rt, func(e edge.Event) bool { return e.Listener == id && e.State == edge.StateClosed })
+	k := stats.Key{Kind: stats.KindListener, ID: id}
+	if v := rt.Sample().Values[k]; !final(v) {
+		t.Errorf("last sample of %s: %+v; want its final figures", id, v)
+	}
+	if v, ok := rt.Sample().Values[k]; ok {
+		t.Errorf("replaced listener %s still reported: %+v", id, v)
 	}
 }
 

@@ -361,3 +361,39 @@ func TestUpgradeH2CNotTunnelled(t *testing.T) {
 		t.Fatalf("echo over the WebSocket: got %q %v", buf, err)
 	}
 }
+
+// TestHTTPReplacedListenerRetired: the HTTP twin of
+// TestReplacedListenerRetired. HTTP listener A deleted and B created on its
+// port in one snapshot: A is reported removed, sends "closed" and has its
+// final figures sampled once, then dropped. A listener that moves to
+// another port while another takes its old one keeps its counters.
+func TestHTTPReplacedListenerRetired(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port, port2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	hl := func(id string, port int, rid string) snapshot.HTTPListener {
+		return snapshot.HTTPListener{ID: id, Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+			{Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{rule(rid, "/", l7Origins(a))}}}}
+	}
+	mustApply(t, rt, httpProxy(1, ip, hl("lsr-7a", port, "r-7a")))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	c := &http.Client{Timeout: 5 * time.Second}
+	get(t, c, url+"/", "a.test")
+	c.CloseIdleConnections()
+
+	rep := mustApply(t, rt, httpProxy(2, ip, hl("lsr-7b", port, "r-7b")))
+	checkRetired(t, rt, rep, "lsr-7a", func(v stats.Values) bool { return v.Requests == 1 })
+
+	// lsr-7b moves to port2 while lsr-7c takes port: lsr-7b lives on.
+	get(t, c, url+"/", "a.test")
+	c.CloseIdleConnections()
+	rep = mustApply(t, rt, httpProxy(3, ip, hl("lsr-7c", port, "r-7c"), hl("lsr-7b", port2, "r-7b")))
+	if st, _ := rep.Listener("lsr-7b"); st.Change == edge.ChangeRemoved {
+		t.Errorf("moved HTTP listener lsr-7b reported removed: %+v", st)
+	}
+	rt.Sample()
+	if v := rt.Sample().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-7b"}]; v.Requests != 1 {
+		t.Errorf("moved HTTP listener lsr-7b: %+v; want its counters kept", v)
+	}
+}
