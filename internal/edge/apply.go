@@ -66,6 +66,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	}
 	replaced = rt.placeL7(want7, replaced, &rep)
 	rt.retire(replaced, &rep)
+	rt.forgetRules(snap)
 	rt.forgetOrigins(snap)
 	for _, e := range rt.servers {
 		if recheck[e.placed.Proxy.ID] {

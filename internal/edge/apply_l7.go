@@ -174,6 +174,39 @@ func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
 		Addr: e.placed.Listener.Protocol + "/" + k.addr.String(), State: StateDraining, Change: ChangeRemoved})
 }
 
+// forgetRules drops the counters of rules that no installed handler has
+// any more: a rule deleted from its listener, the rules of a listener
+// removed or replaced and those of a closed proxy. As for listeners, the
+// next Sample still reports their final figures; what requests still in
+// flight on a draining handler count after it goes unreported. The rules of
+// an invalid listener whose previous handler is kept stay. The snapshot's
+// rules are candidates too: a handler that failed to build registered
+// them, though it was never installed.
+func (rt *Runtime) forgetRules(snap *snapshot.Snapshot) {
+	now := map[string]bool{}
+	for _, e := range rt.l7().servers {
+		for _, id := range e.h.RuleIDs() {
+			now[id] = true
+		}
+	}
+	forget := func(id string) {
+		if !now[id] {
+			rt.stats.Forget(stats.KindRule, id)
+		}
+	}
+	for id := range rt.rules {
+		forget(id)
+	}
+	for _, pl := range snap.HTTPListeners() {
+		for _, d := range pl.Listener.Domains {
+			for _, r := range d.Rules {
+				forget(r.ID)
+			}
+		}
+	}
+	rt.rules = now
+}
+
 // closeL7 shuts every HTTP socket for Runtime.Close and returns what to
 // wait for.
 func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {

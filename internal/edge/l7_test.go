@@ -384,6 +384,9 @@ func TestHTTPReplacedListenerRetired(t *testing.T) {
 
 	rep := mustApply(t, rt, httpProxy(2, ip, hl("lsr-7b", port, "r-7b")))
 	checkRetired(t, rt, rep, "lsr-7a", func(v stats.Values) bool { return v.Requests == 1 })
+	if v, ok := rt.Sample().Values[stats.Key{Kind: stats.KindRule, ID: "r-7a"}]; ok {
+		t.Errorf("rule r-7a of the replaced listener still reported: %+v", v)
+	}
 
 	// lsr-7b moves to port2 while lsr-7c takes port: lsr-7b lives on.
 	get(t, c, url+"/", "a.test")
@@ -396,4 +399,48 @@ func TestHTTPReplacedListenerRetired(t *testing.T) {
 	if v := rt.Sample().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-7b"}]; v.Requests != 1 {
 		t.Errorf("moved HTTP listener lsr-7b: %+v; want its counters kept", v)
 	}
+}
+
+// TestHTTPRuleCountersForgotten: a rule's counters are sampled once more
+// after it is deleted from its listener, or its listener removed, and
+// then dropped; those of an invalid listener's kept configuration stay.
+func TestHTTPRuleCountersForgotten(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-7r", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-keep", "/", l7Origins(a)), rule("r-gone", "/x", l7Origins(a))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	c := &http.Client{Timeout: 5 * time.Second}
+	get(t, c, url+"/x", "a.test")
+	get(t, c, url+"/", "a.test")
+	c.CloseIdleConnections()
+	sampled := func(id string, step string, want bool) {
+		t.Helper()
+		v, ok := rt.Sample().Values[stats.Key{Kind: stats.KindRule, ID: id}]
+		if ok != want || want && v.Requests != 1 {
+			t.Errorf("%s: rule %s: reported %v (%+v); want reported %v (with its 1 request)", step, id, ok, v, want)
+		}
+	}
+
+	keep := l
+	keep.Domains = []snapshot.Domain{{Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-keep", "/", l7Origins(a))}}}
+	mustApply(t, rt, httpProxy(2, ip, keep))
+	sampled("r-gone", "first sample after its deletion", true)
+	sampled("r-gone", "second sample after its deletion", false)
+
+	broken := keep
+	broken.Domains = []snapshot.Domain{{Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-new", "/", l7Origins(a))}}}
+	broken.Domains[0].Rules[0].Scheduler = "bogus"
+	if st, _ := rt.Apply(httpProxy(3, ip, broken)).Listener("lsr-7r"); st.State != edge.StateInvalid {
+		t.Fatalf("broken listener: %+v; want invalid", st)
+	}
+	rt.Sample()
+	sampled("r-keep", "invalid listener, previous configuration kept", true)
+
+	mustApply(t, rt, httpProxy(4, ip))
+	sampled("r-keep", "first sample after its listener's removal", true)
+	sampled("r-keep", "second sample after its listener's removal", false)
 }

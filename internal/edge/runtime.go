@@ -34,6 +34,7 @@ type Runtime struct {
 	http    *l7State                   // HTTP/HTTPS listeners (apply_l7.go).
 	mirror  *mirror.Engine             // Traffic mirrors (applyMirrors).
 	origins map[string]bool            // Origin IDs of the last snapshot (forgetOrigins).
+	rules   map[string]bool            // Rule IDs of the installed HTTP handlers (forgetRules).
 
 	usersMu sync.Mutex
 	users   map[health.Key][]string // Health key → "listenerID/originID", for events.

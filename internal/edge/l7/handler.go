@@ -172,6 +172,15 @@ func (h *Handler) Backends() map[string]*health.Backend {
 	return out
 }
 
+// RuleIDs lists the IDs of the handler's rules, whose counters it holds.
+func (h *Handler) RuleIDs() []string {
+	ids := make([]string, len(h.rules))
+	for i, r := range h.rules {
+		ids[i] = r.id
+	}
+	return ids
+}
+
 // match finds the domain of a host (lower-case, without port).
 func (h *Handler) match(host string) *vhost {
 	if v := h.exact[host]; v != nil {
