@@ -20,6 +20,13 @@ const (
 type layout struct {
 	httpListeners map[string]httpListener
 	maxConns      map[string]int
+	// gone: the HTTP listeners (and the connection caps of their
+	// proxies) that left the configuration since the last Record. The
+	// data plane reports a removed listener's final counts in one more
+	// sample (stats.Registry.Forget), which the next Record still
+	// attributes to its proxy; that Record drops them.
+	gone         map[string]httpListener
+	goneMaxConns map[string]int
 	// EdgeOne origin group records under health checks: their series
 	// object (model.TeoOriginHealthObject, also their origin ID in the
 	// snapshot) → the health keys ("listenerID/originID") of their uses.
@@ -52,6 +59,24 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 		}
 	}
 	r.mu.Lock()
+	l.gone, l.goneMaxConns = r.layout.gone, r.layout.goneMaxConns
+	for id, hl := range r.layout.httpListeners {
+		if _, ok := l.httpListeners[id]; ok {
+			continue
+		}
+		if l.gone == nil {
+			l.gone, l.goneMaxConns = map[string]httpListener{}, map[string]int{}
+		}
+		l.gone[id] = hl
+		if _, ok := l.maxConns[hl.proxy]; !ok {
+			l.goneMaxConns[hl.proxy] = r.layout.maxConns[hl.proxy]
+		}
+	}
+	for id := range l.gone {
+		if _, ok := l.httpListeners[id]; ok { // Back: its counts are its own again.
+			delete(l.gone, id)
+		}
+	}
 	r.layout = l
 	r.syncHealth()
 	r.mu.Unlock()
@@ -79,9 +104,14 @@ func (l layout) httpPoints(delta map[stats.Key]stats.Values, secs float64, point
 	type rates struct{ http, https float64 }
 	per := map[string]rates{}
 	for k, v := range delta {
-		hl, ok := l.httpListeners[k.ID]
-		if k.Kind != stats.KindListener || !ok {
+		if k.Kind != stats.KindListener {
 			continue
+		}
+		hl, ok := l.httpListeners[k.ID]
+		if !ok {
+			if hl, ok = l.gone[k.ID]; !ok {
+				continue
+			}
 		}
 		r := per[hl.proxy]
 		if hl.https {
@@ -94,9 +124,13 @@ func (l layout) httpPoints(delta map[stats.Key]stats.Values, secs float64, point
 	for proxy, r := range per {
 		point(proxy, HttpQPS, r.http)
 		point(proxy, HttpsQPS, r.https)
-		if capacity := float64(l.maxConns[proxy]); capacity > 0 {
-			point(proxy, HttpQPSPercent, r.http*100/capacity)
-			point(proxy, HttpsQPSPercent, r.https*100/capacity)
+		capacity, ok := l.maxConns[proxy]
+		if !ok {
+			capacity = l.goneMaxConns[proxy]
+		}
+		if capacity > 0 {
+			point(proxy, HttpQPSPercent, r.http*100/float64(capacity))
+			point(proxy, HttpsQPSPercent, r.https*100/float64(capacity))
 		}
 	}
 }

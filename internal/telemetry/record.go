@@ -36,6 +36,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		health[k] = v
 	}
 	lay := r.layout
+	r.layout.gone, r.layout.goneMaxConns = nil, nil // Their last counts are in cur.
 	r.mu.Unlock()
 
 	secs := cur.At.Sub(prev.At).Seconds()

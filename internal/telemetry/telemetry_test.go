@@ -143,6 +143,37 @@ func TestHTTPQPSPerProxy(t *testing.T) {
 	}
 }
 
+// TestHTTPQPSOfRemovedListener: the requests a listener served in the
+// minute it was removed (reported by the data plane in one more sample)
+// still count in its proxy's HttpQPS; a later minute does not know it.
+func TestHTTPQPSOfRemovedListener(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{
+		{ID: "listener-h", Protocol: "HTTP"}}}}})
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-h"}
+	for i, n := range []int64{6000, 12000, 18000} {
+		node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: map[stats.Key]stats.Values{key: {Requests: n}}}
+		if err := r.Record(t.Context(), node.sample.At); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // Removed (its proxy with it) during the second minute.
+			r.Observe(&snapshot.Snapshot{})
+		}
+	}
+	for i, want := range []float64{100, 100} {
+		minute := t0.Add(time.Duration(i) * time.Minute)
+		for metric, want := range map[string]float64{HttpQPS: want, HttpQPSPercent: want / 200} {
+			pts, err := st.Query(t.Context(), "link-a", metric, 60, minute, minute)
+			if err != nil || len(pts) != 1 || pts[0].Value != want {
+				t.Errorf("%s of minute %d: got %+v, %v; want %v", metric, i, pts, err, want)
+			}
+		}
+	}
+	if pts, err := st.Query(t.Context(), "link-a", HttpQPS, 60, t0.Add(2*time.Minute), t0.Add(2*time.Minute)); err != nil || len(pts) != 0 {
+		t.Errorf("HttpQPS of the minute after the last sample of a removed listener: got %+v, %v; want none", pts, err)
+	}
+}
+
 func TestEdgeOneRulePortsAddUp(t *testing.T) {
 	minute := time.Date(2026, 11, 22, 10, 1, 0, 0, time.UTC)
 	delta := map[stats.Key]stats.Values{
