@@ -1,12 +1,14 @@
 package gaap_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/server"
@@ -98,6 +100,8 @@ func TestCreateProxyParameters(t *testing.T) {
 		{"client token of 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 64) }, ""},
 		{"client token over 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 65) }, "InvalidParameterValue"},
 		{"client token not ASCII", func(r map[string]any) { r["ClientToken"] = "tökén" }, "InvalidParameterValue"},
+		{"client token with a NUL", func(r map[string]any) { r["ClientToken"] = "tok-\x00" }, "InvalidParameterValue"},
+		{"client token with a tab", func(r map[string]any) { r["ClientToken"] = "tok\t1" }, "InvalidParameterValue"},
 		{"tag without a key", func(r map[string]any) { r["TagSet"] = []tagPair{{"", "v"}} }, "InvalidParameterValue.InvalidTags"},
 		{"tag key twice", func(r map[string]any) { r["TagSet"] = []tagPair{{"env", "a"}, {"env", "b"}} }, "InvalidParameterValue.InvalidTags"},
 	}
@@ -123,6 +127,40 @@ func TestCreateProxyParameters(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
+}
+
+// An ID holding NUL or invalid UTF-8 is a miss like any unknown ID, on
+// every store engine (PostgreSQL text cannot hold either, and used to turn
+// the query into InternalError).
+func TestProxyIDNotStorable(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var unknownDetail, unknownList error
+	for i, id := range []string{"link-nothere", "link-\x00", "link-\xff"} {
+		detail := api.Call(api.GAAP(), "DescribeProxyDetail", map[string]any{"ProxyId": id}, nil)
+		list := api.Call(api.GAAP(), "DescribeProxies", map[string]any{"ProxyIds": []string{id}}, nil)
+		if i == 0 {
+			unknownDetail, unknownList = detail, list
+			wantCode(t, detail, "ResourceNotFound")
+			continue
+		}
+		if code(detail) != code(unknownDetail) || code(list) != code(unknownList) {
+			t.Errorf("ProxyId %q: DescribeProxyDetail %v, DescribeProxies %v; want %v, %v as for an unknown ID",
+				id, detail, list, unknownDetail, unknownList)
+		}
+	}
+}
+
+// code is the API error code of err, "" for nil.
+func code(err error) string {
+	var e *sdkerrors.TencentCloudSDKError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func TestDescribeProxiesPagingAndOrder(t *testing.T) {

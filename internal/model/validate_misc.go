@@ -24,12 +24,16 @@ const (
 )
 
 // ValidateClientToken checks an idempotency token: at most
-// MaxClientTokenLen ASCII characters. Tencent refuses any other, so a
-// client must not learn to send one here.
+// MaxClientTokenLen printable ASCII characters. Tencent refuses any other,
+// so a client must not learn to send one here; control characters (NUL
+// above all, which no store engine can keep the same way) are refused too.
 func ValidateClientToken(token string) error {
 	for _, r := range token {
 		if r > unicode.MaxASCII {
 			return invalid("ClientToken", "%q is not ASCII", r)
+		}
+		if r < 0x20 || r == 0x7f {
+			return invalid("ClientToken", "%q is a control character", r)
 		}
 	}
 	if len(token) > MaxClientTokenLen {

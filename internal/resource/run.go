@@ -29,11 +29,17 @@ func newTx(t store.Tx, call *cloudapi.Call) *Tx {
 	return &Tx{Store: t, Account: call.Account.Uin, Now: call.Time, RequestID: call.RequestID, Action: call.Action}
 }
 
-// translate keeps API errors and hides everything else behind InternalError.
+// translate keeps API errors, answers a key the store cannot hold with
+// InvalidParameterValue and hides everything else behind InternalError.
 func translate(err error) error {
 	var ae *apierr.Error
 	if err == nil || errors.As(err, &ae) {
 		return err
+	}
+	if errors.Is(err, store.ErrInvalidKey) {
+		// A name or ID the caller sent holds NUL or invalid UTF-8, which
+		// the store cannot keep; the request is at fault, not the server.
+		return apierr.Wrap(err, apierr.InvalidParameterValue, "a parameter holds a NUL byte or invalid UTF-8")
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return apierr.Wrap(err, apierr.InternalError, "the request timed out; retry later")

@@ -7,7 +7,9 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Errors returned by every implementation. Callers compare with errors.Is.
@@ -16,7 +18,20 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict means an insert collided with an existing key.
 	ErrConflict = errors.New("store: conflict")
+	// ErrInvalidKey means a write was given a key (kind, ID, account,
+	// parent, claim namespace or token, statistics object or metric) that
+	// is not valid UTF-8 or holds a NUL byte. No engine may store such a
+	// key (PostgreSQL text cannot), so no engine does; reads treat such a
+	// key as matching nothing. See ValidKey.
+	ErrInvalidKey = errors.New("store: key is not valid UTF-8 or holds a NUL byte")
 )
+
+// ValidKey reports whether s can be a stored key: valid UTF-8 without NUL.
+// Every implementation applies this one rule, so a key that cannot exist
+// is a miss on reads and ErrInvalidKey on writes, whatever the engine.
+func ValidKey(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
 
 // Record is one stored resource. Data is the JSON encoding of the domain object;
 // the other fields are indexed columns the store can filter and order on.
@@ -74,15 +89,16 @@ type Tx interface {
 	// reverse when q.Desc), and the
 	// total number matching q without Offset/Limit.
 	List(q Query) (recs []Record, total int, err error)
-	// Insert adds a record; ErrConflict when Kind+ID exists. Created is set
-	// to the current time when zero.
+	// Insert adds a record; ErrConflict when Kind+ID exists, ErrInvalidKey
+	// when a key fails ValidKey. Created is set to the current time when zero.
 	Insert(r Record) error
 	// Put replaces an existing record (ErrNotFound when absent), keeping Created.
 	Put(r Record) error
 	// Delete removes a record; ErrNotFound when absent.
 	Delete(kind, id string) error
 	// Claim records a unique token (ClientToken idempotency, say) in a
-	// namespace; ErrConflict when it was already claimed.
+	// namespace; ErrConflict when it was already claimed, ErrInvalidKey
+	// when namespace or token fails ValidKey.
 	Claim(namespace, token string) error
 }
 

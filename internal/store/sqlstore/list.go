@@ -20,6 +20,18 @@ func (t *tx) List(q store.Query) ([]store.Record, int, error) {
 	if q.Offset < 0 || q.Limit < 0 {
 		return nil, 0, errors.New("sqlstore: negative Offset or Limit")
 	}
+	// Keys that cannot be stored (store.ValidKey) match nothing; left in
+	// the query they would fail it on PostgreSQL.
+	if !validKeys(q.Kind, q.Parent) || (!q.AllAccounts && !validKeys(q.Account)) {
+		return nil, 0, nil
+	}
+	var ok bool
+	if q.IDs, ok = storable(q.IDs); !ok {
+		return nil, 0, nil
+	}
+	if q.Parents, ok = storable(q.Parents); !ok {
+		return nil, 0, nil
+	}
 	where, args := listWhere(q)
 	recs, err := t.listPage(q, where, args)
 	if err != nil {
@@ -38,6 +50,21 @@ func (t *tx) List(q store.Query) ([]store.Record, int, error) {
 		return nil, 0, err
 	}
 	return recs, total, nil
+}
+
+// storable drops the keys of an IN list that cannot be stored. ok is false
+// when a non-empty list loses every key: it then matches nothing (an
+// empty list would match everything).
+func storable(keys []string) (kept []string, ok bool) {
+	if validKeys(keys...) {
+		return keys, true
+	}
+	for _, k := range keys {
+		if store.ValidKey(k) {
+			kept = append(kept, k)
+		}
+	}
+	return kept, len(kept) > 0
 }
 
 // listPage runs the page query. Limit 0 means all rows; a limit of MaxInt64

@@ -27,6 +27,11 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 	if len(pts) == 0 {
 		return nil
 	}
+	for _, p := range pts {
+		if !validKeys(p.Object, p.Metric) {
+			return store.ErrInvalidKey
+		}
+	}
 	stmt, err := st.s.stmt(ctx, st.s.write, qStatsUpsert)
 	if err != nil {
 		return err
@@ -48,6 +53,9 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 
 // Query returns the points of one series with from <= Time <= to, oldest first.
 func (st statsStore) Query(ctx context.Context, object, metric string, granularity int, from, to time.Time) ([]store.Point, error) {
+	if !validKeys(object, metric) {
+		return nil, nil // no such series can exist
+	}
 	stmt, err := st.s.stmt(ctx, st.s.read, qStatsQuery)
 	if err != nil {
 		return nil, err

@@ -89,11 +89,27 @@ func (t *tx) write(op, q string, args ...any) (int64, error) {
 	return n, nil
 }
 
+// validKeys reports whether every key can be stored (store.ValidKey). A
+// key that cannot is a miss on reads and store.ErrInvalidKey on writes, on
+// both engines: PostgreSQL would fail the statement (text holds neither NUL
+// nor invalid UTF-8) where SQLite would compare the bytes.
+func validKeys(keys ...string) bool {
+	for _, k := range keys {
+		if !store.ValidKey(k) {
+			return false
+		}
+	}
+	return true
+}
+
 func (t *tx) Get(kind, id string) (store.Record, error) {
 	r := store.Record{Kind: kind, ID: id}
 	st, err := t.stmt(qGet)
 	if err != nil {
 		return r, err
+	}
+	if !validKeys(kind, id) {
+		return store.Record{}, store.ErrNotFound
 	}
 	err = st.QueryRowContext(t.ctx, kind, id).Scan(&r.Account, &r.Parent, &r.Project, &r.Created, &r.Data)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -106,6 +122,12 @@ func (t *tx) Get(kind, id string) (store.Record, error) {
 }
 
 func (t *tx) Insert(r store.Record) error {
+	if !t.writable {
+		return errReadOnly
+	}
+	if !validKeys(r.Kind, r.ID, r.Account, r.Parent) {
+		return store.ErrInvalidKey
+	}
 	if r.Created == 0 {
 		r.Created = time.Now().UnixNano()
 	}
@@ -122,6 +144,12 @@ func (t *tx) Insert(r store.Record) error {
 func (t *tx) Put(r store.Record) error {
 	if !t.writable {
 		return errReadOnly
+	}
+	if !validKeys(r.Kind, r.ID) {
+		return store.ErrNotFound // no such record can exist
+	}
+	if !validKeys(r.Account, r.Parent) {
+		return store.ErrInvalidKey
 	}
 	// The old account, to move the record between counts if it changes.
 	old, err := t.queryString("put", qAccountOf, r.Kind, r.ID)
@@ -143,6 +171,9 @@ func (t *tx) Put(r store.Record) error {
 func (t *tx) Delete(kind, id string) error {
 	if !t.writable {
 		return errReadOnly
+	}
+	if !validKeys(kind, id) {
+		return store.ErrNotFound
 	}
 	account, err := t.queryString("delete", qDelete, kind, id)
 	if err != nil {
@@ -173,6 +204,12 @@ func (t *tx) queryString(op, q string, args ...any) (string, error) {
 }
 
 func (t *tx) Claim(namespace, token string) error {
+	if !t.writable {
+		return errReadOnly
+	}
+	if !validKeys(namespace, token) {
+		return store.ErrInvalidKey
+	}
 	n, err := t.write("claim", qClaim, namespace, token)
 	if err == nil && n == 0 {
 		return store.ErrConflict

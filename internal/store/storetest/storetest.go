@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Records", testRecords},
 		{"Claim", testClaim},
+		{"InvalidKeys", testInvalidKeys},
 		{"List", testList},
 		{"ListTotals", testListTotals},
 		{"Transactions", testTransactions},
