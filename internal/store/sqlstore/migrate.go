@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -75,6 +76,9 @@ func migrate(ctx context.Context, d *dialect, db *sql.DB) error {
 	}); err != nil {
 		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 	}
+	if err := inWriteTx(ctx, d, db, func(tx *sql.Tx) error { return checkNotNewer(ctx, tx, ms) }); err != nil {
+		return err
+	}
 	for _, m := range ms {
 		if err := inWriteTx(ctx, d, db, func(tx *sql.Tx) error { return apply(ctx, d, tx, m) }); err != nil {
 			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
@@ -82,6 +86,33 @@ func migrate(ctx context.Context, d *dialect, db *sql.DB) error {
 	}
 	return nil
 }
+
+// checkNotNewer refuses a database that a newer opengaap migrated: this
+// binary would read and write it with the assumptions of an older schema
+// (data moved or columns redefined by a migration it does not know), and
+// nothing would say so. Migrations only ever move forward.
+func checkNotNewer(ctx context.Context, tx *sql.Tx, ms []migration) error {
+	var known int64
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
+	var newest sql.NullInt64
+	var name sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT version, name FROM schema_migrations
+		ORDER BY version DESC LIMIT 1`).Scan(&newest, &name)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: read schema version: %w", err)
+	}
+	if newest.Int64 > known {
+		return fmt.Errorf("%w: the database is at schema version %d (%s), this opengaap knows up to version %d; "+
+			"run the opengaap release that migrated it, or a newer one", ErrSchemaTooNew, newest.Int64, name.String, known)
+	}
+	return nil
+}
+
+// ErrSchemaTooNew is returned by Open for a database migrated by a newer
+// opengaap than this one.
+var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this binary")
 
 // apply runs m unless schema_migrations says it already ran.
 func apply(ctx context.Context, d *dialect, tx *sql.Tx, m migration) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -174,4 +176,36 @@ func TestOpen(t *testing.T) {
 			}
 		}
 	})
+	t.Run("newer schema refused", func(t *testing.T) {
+		for _, e := range engines(t) {
+			if e.skip != "" {
+				continue
+			}
+			dsn := e.newDB(t)
+			s := open(t, dsn)
+			q := s.d.rebind("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)")
+			if _, err := s.write.Exec(q, 9999, "9999_from_the_future.sql", 0); err != nil {
+				t.Fatal(err)
+			}
+			s2, err := Open(t.Context(), dsn)
+			if err == nil {
+				s2.Close()
+				t.Errorf("%s: Open of a database at schema version 9999 succeeded; want a refusal", e.name)
+				continue
+			}
+			if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), "version 9999") ||
+				!strings.Contains(err.Error(), fmt.Sprintf("up to version %d", newestMigration(t))) {
+				t.Errorf("%s: Open = %v; want ErrSchemaTooNew naming both versions", e.name, err)
+			}
+		}
+	})
+}
+
+// newestMigration is the highest version this binary knows.
+func newestMigration(t *testing.T) int64 {
+	ms, err := loadMigrations(sqliteDialect)
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("loadMigrations: %d, %v", len(ms), err)
+	}
+	return ms[len(ms)-1].version
 }
