@@ -2,10 +2,15 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +18,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/store/sqlstore"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -276,4 +282,48 @@ func TestRestartRestoresListeners(t *testing.T) {
 	if err != nil || len(pts) == 0 || pts[len(pts)-1].Value <= 0 {
 		t.Errorf("statistics of the minute before the stop: %+v, %v; want its traffic", pts, err)
 	}
+}
+
+// TestOneServePerStore: a second serve on a store in use is refused, naming
+// the holder, whether it shares the data dir or only the store (the SQLite
+// file through --store, or the PostgreSQL database when
+// OPENGAAP_TEST_STORE=postgres); once the first stops, the store is free.
+func TestOneServePerStore(t *testing.T) {
+	dir := t.TempDir()
+	var dsn string
+	a := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.DataDir, o.StatsInterval = dir, time.Hour
+		if o.StoreDSN == "" {
+			o.StoreDSN = filepath.Join(dir, "opengaap.db")
+		}
+		dsn = o.StoreDSN
+	})
+	start := func(dataDir string) (*server.Server, error) {
+		return server.Start(t.Context(), server.Options{APIListen: "127.0.0.1:0", DataDir: dataDir,
+			StoreDSN: dsn, VIPPool: xtest.NextVIPPool(), Root: xtest.Root, StatsInterval: time.Hour})
+	}
+	for _, d := range []string{dir, t.TempDir()} {
+		s, err := start(d)
+		if err == nil {
+			s.Close(t.Context())
+			t.Fatalf("a second serve on the store (data dir %s) started; want a refusal", d)
+		}
+		t.Logf("refused: %v", err)
+		want := fmt.Sprintf("opengaap serve pid %d on ", os.Getpid())
+		if !errors.Is(err, sqlstore.ErrLocked) || !strings.Contains(err.Error(), want) ||
+			// PostgreSQL keeps 63 bytes of the holder (application_name).
+			(os.Getenv("OPENGAAP_TEST_STORE") != "postgres" && !strings.Contains(err.Error(), dir)) {
+			t.Errorf("second serve: %v; want ErrLocked naming %q and data dir %s", err, want, dir)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(t.TempDir())
+	if err != nil {
+		t.Fatalf("serve after the first stopped: %v", err)
+	}
+	s.Close(ctx)
 }

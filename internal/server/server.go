@@ -114,12 +114,29 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// One serve per store: a second one would settle statuses from its own
+	// data plane, write the same statistics series and seal certificate
+	// keys with a key file of its own (README, docs/controller.md).
+	if err := st.LockInstance(ctx, instanceHolder(o.DataDir)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s, err := build(ctx, st, o)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// instanceHolder describes this process for the store's instance lock: a
+// second serve refused by the lock names it.
+func instanceHolder(dataDir string) string {
+	host, _ := os.Hostname()
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return fmt.Sprintf("opengaap serve pid %d on %s, data dir %s", os.Getpid(), host, dataDir)
 }
 
 // openTOA loads the TOA writer unless the operator turned it off; a

@@ -25,6 +25,8 @@ type Store struct {
 	write, read *sql.DB
 	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
 	bg          sync.WaitGroup // Background prepares, waited for by Close.
+	dsn         string         // as given to Open, for LockInstance
+	lock        instanceLock   // held instance lock (LockInstance), or nil
 }
 
 // Interface guards.
@@ -48,7 +50,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		read.Close()
 		return nil, err
 	}
-	return &Store{d: d, write: write, read: read}, nil
+	return &Store{d: d, write: write, read: read, dsn: dsn}, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -125,7 +127,11 @@ func (s *Store) Close() error {
 		}
 		return true
 	})
-	return errors.Join(s.write.Close(), s.read.Close())
+	err := errors.Join(s.write.Close(), s.read.Close())
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.release())
+	}
+	return err
 }
 
 // stmtKey identifies a prepared statement: the same SQL is prepared once per pool.

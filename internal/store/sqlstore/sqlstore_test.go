@@ -209,3 +209,34 @@ func newestMigration(t *testing.T) int64 {
 	}
 	return ms[len(ms)-1].version
 }
+
+// TestLockInstance: one holder per store; Close frees it; stores in other
+// schemas (other PostgreSQL stores on one database) are not affected.
+func TestLockInstance(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			dsn := e.newDB(t)
+			a, b, other := open(t, dsn), open(t, dsn), open(t, e.newDB(t))
+			if err := a.LockInstance(t.Context(), "holder A"); err != nil {
+				t.Fatalf("LockInstance: %v", err)
+			}
+			err := b.LockInstance(t.Context(), "holder B")
+			if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "holder A") {
+				t.Errorf("second LockInstance = %v; want ErrLocked naming holder A", err)
+			}
+			t.Logf("refused: %v", err)
+			if err := other.LockInstance(t.Context(), "holder C"); err != nil {
+				t.Errorf("LockInstance of another store: %v", err)
+			}
+			// The lock does not get in the way of the store's own work.
+			if err := b.Update(t.Context(), func(tx store.Tx) error { return tx.Claim("ns", "t") }); err != nil {
+				t.Errorf("Update beside the lock: %v", err)
+			}
+			a.Close()
+			if err := b.LockInstance(t.Context(), "holder B"); err != nil {
+				t.Errorf("LockInstance after the holder closed: %v", err)
+			}
+		})
+	}
+}
