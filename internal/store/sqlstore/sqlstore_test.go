@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/storetest"
@@ -236,6 +239,40 @@ func TestLockInstance(t *testing.T) {
 			a.Close()
 			if err := b.LockInstance(t.Context(), "holder B"); err != nil {
 				t.Errorf("LockInstance after the holder closed: %v", err)
+			}
+		})
+	}
+}
+
+// TestStatsWriteOrder: two batches upserting the same series in opposite
+// orders at once must not deadlock (PostgreSQL, SQLSTATE 40P01): stats
+// writes skip the writer lock, so Write fixes the row order itself.
+func TestStatsWriteOrder(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			s := open(t, e.newDB(t))
+			at := time.Unix(1_700_000_000, 0)
+			var pts []store.Point
+			for i := range 200 {
+				pts = append(pts, store.Point{Object: fmt.Sprintf("o%03d", i), Metric: "InBandwidth", Granularity: 60, Time: at, Value: 1})
+			}
+			rev := slices.Clone(pts)
+			slices.Reverse(rev)
+			var wg sync.WaitGroup
+			for _, batch := range [][]store.Point{pts, rev} {
+				wg.Go(func() {
+					for range 30 {
+						if err := s.Stats().Write(t.Context(), batch); err != nil {
+							t.Errorf("Stats.Write: %v", err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if rev[0].Object != "o199" {
+				t.Errorf("Write reordered the caller's slice")
 			}
 		})
 	}

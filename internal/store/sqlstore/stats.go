@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
@@ -32,6 +35,16 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 			return store.ErrInvalidKey
 		}
 	}
+	// Upsert in one fixed order. Stats writes skip the writer lock, so on
+	// PostgreSQL two batches touching the same rows in opposite orders
+	// (the recorder builds batches from maps) would deadlock (40P01);
+	// with one order the second simply waits. Sorting a copy costs far
+	// less than the round trips.
+	pts = slices.Clone(pts)
+	slices.SortFunc(pts, func(a, b store.Point) int {
+		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(a.Metric, b.Metric),
+			cmp.Compare(a.Granularity, b.Granularity), a.Time.Compare(b.Time))
+	})
 	stmt, err := st.s.stmt(ctx, st.s.write, qStatsUpsert)
 	if err != nil {
 		return err
