@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/store"
@@ -32,6 +34,9 @@ func (t *tx) List(q store.Query) ([]store.Record, int, error) {
 	if q.Parents, ok = storable(q.Parents); !ok {
 		return nil, 0, nil
 	}
+	if len(q.IDs) > maxInList || len(q.Parents) > maxInList {
+		return t.listChunked(q)
+	}
 	where, args := listWhere(q)
 	recs, err := t.listPage(q, where, args)
 	if err != nil {
@@ -50,6 +55,65 @@ func (t *tx) List(q store.Query) ([]store.Record, int, error) {
 		return nil, 0, err
 	}
 	return recs, total, nil
+}
+
+// maxInList is the longest IN list one statement gets. Padded to a power
+// of two (inList), longer lists would approach SQLite's 32,766 and
+// PostgreSQL's 65,535 bound parameters; they are cut into chunks instead.
+const maxInList = 1024
+
+// listChunked is List for IN lists longer than maxInList: it runs the query
+// once per chunk (per pair of chunks when both lists are long) and pages,
+// orders and counts the union itself. The lists are deduplicated first, so
+// chunks are disjoint and no record comes back twice. It reads every match
+// in full, as one query without a limit would; only callers passing every
+// object of an account (teo's ZoneIds "*") get here.
+func (t *tx) listChunked(q store.Query) ([]store.Record, int, error) {
+	var all []store.Record
+	for _, ids := range chunks(q.IDs) {
+		for _, parents := range chunks(q.Parents) {
+			sub := q
+			sub.IDs, sub.Parents, sub.Offset, sub.Limit = ids, parents, 0, 0
+			where, args := listWhere(sub)
+			recs, err := t.listPage(sub, where, args)
+			if err != nil {
+				return nil, 0, err
+			}
+			all = append(all, recs...)
+		}
+	}
+	// The statement's ORDER BY created, id; ids compare as bytes, as they
+	// do in SQLite and in PostgreSQL under the C collation.
+	slices.SortFunc(all, func(a, b store.Record) int {
+		c := cmp.Or(cmp.Compare(a.Created, b.Created), strings.Compare(a.ID, b.ID))
+		if q.Desc {
+			return -c
+		}
+		return c
+	})
+	total := len(all)
+	page := all[min(q.Offset, total):]
+	if q.Limit > 0 && len(page) > q.Limit {
+		page = page[:q.Limit]
+	}
+	if q.NoTotal && q.Limit > 0 && len(page) == q.Limit {
+		total = 0 // as List: no total asked for a full page
+	}
+	return page, total, nil
+}
+
+// chunks deduplicates keys and cuts them into lists of at most maxInList;
+// no keys give one empty chunk (no filter).
+func chunks(keys []string) [][]string {
+	if len(keys) == 0 {
+		return [][]string{nil}
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	var out [][]string
+	for c := range slices.Chunk(keys, maxInList) {
+		out = append(out, c)
+	}
+	return out
 }
 
 // storable drops the keys of an IN list that cannot be stored. ok is false

@@ -37,6 +37,17 @@ func listFixture() []store.Record {
 
 func project(p int64) *int64 { return &p }
 
+// long returns a list of n keys holding vals (each twice, the last copies
+// at the very end) among keys that match nothing.
+func long(n int, vals ...string) []string {
+	l := make([]string, 0, n)
+	l = append(l, vals...)
+	for len(l) < n-len(vals) {
+		l = append(l, fmt.Sprintf("none-%d", len(l)))
+	}
+	return append(l, vals...)
+}
+
 func testList(t *testing.T, open Opener) {
 	s := open(t)
 	insert(t, s, listFixture()...)
@@ -88,6 +99,17 @@ func testList(t *testing.T, open Opener) {
 		{"full page without a total", store.Query{Kind: "proxy", AllAccounts: true, Before: 20, Limit: 1, NoTotal: true}, []string{"p-01"}, 0},
 		{"filters that exclude each other", store.Query{Kind: "listener", Account: "a", Parent: "p-01", IDs: []string{"l-5"}}, nil, 0},
 		{"wrong account with parent", store.Query{Kind: "listener", Account: "b", Parent: "p-01"}, nil, 0},
+		// Lists beyond any engine's parameter limit (SQLite 32,766, PostgreSQL 65,535).
+		{"40,000 ids with paging", store.Query{Kind: "proxy", Account: "a", IDs: long(40000, "p-09", "p-02", "p-05"), Offset: 1, Limit: 1},
+			[]string{"p-05"}, 3},
+		{"40,000 ids descending", store.Query{Kind: "proxy", Account: "a", IDs: long(40000, "p-09", "p-02", "p-05"), Desc: true},
+			[]string{"p-09", "p-05", "p-02"}, 3},
+		{"40,000 ids and project", store.Query{Kind: "proxy", Account: "a", IDs: long(40000, "p-09", "p-02", "p-05"), Project: project(1)},
+			[]string{"p-05", "p-09"}, 2},
+		{"40,000 parents and 3,000 ids", store.Query{Kind: "listener", Account: "a", Parents: long(40000, "p-03", "p-01"),
+			IDs: long(3000, "l-1", "l-5", "l-3")}, []string{"l-5", "l-1"}, 2},
+		{"70,000 parents, offset past the end", store.Query{Kind: "listener", Account: "a", Parents: long(70000, "p-03", "p-01"),
+			Offset: 5, Limit: 2}, nil, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
