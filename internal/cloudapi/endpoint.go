@@ -3,7 +3,6 @@ package cloudapi
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,13 +14,15 @@ import (
 
 // Size limits from the calling conventions.
 const (
-	maxGETQuery    = 32 << 10
-	maxPOSTBody    = 10 << 20 // JSON, signature v3
-	maxFormBody    = 1 << 20  // x-www-form-urlencoded, signature v1
-	maxClockSkew   = 5 * time.Minute
-	defaultLang    = "en-US"
-	handlerTimeout = 30 * time.Second
+	maxGETQuery  = 32 << 10
+	maxPOSTBody  = 10 << 20 // JSON, signature v3
+	maxFormBody  = 1 << 20  // x-www-form-urlencoded, signature v1
+	maxClockSkew = 5 * time.Minute
+	defaultLang  = "en-US"
 )
+
+// HandlerTimeout bounds an action's handler.
+const HandlerTimeout = 30 * time.Second
 
 // MaxHeaderBytes is the http.Server limit on the request line and headers.
 // net/http answers a longer head itself, with a bare HTTP 431, before the
@@ -38,9 +39,16 @@ type Endpoint struct {
 	replays  replays
 	log      *slog.Logger
 	now      func() time.Time
+	bodies   bodyBudget
 	// Unlimited turns the per-action rate limits off (benchmarks, or an
 	// operator who rate-limits in front of the endpoint).
 	Unlimited bool
+	// BodyIdleTimeout cuts a request whose body sends nothing for this
+	// long, BodyTimeout one whose body is not complete after this long;
+	// BodyBudget bounds the bytes of request bodies held at once (past it,
+	// ServiceUnavailable). Zero means the Default... values.
+	BodyIdleTimeout, BodyTimeout time.Duration
+	BodyBudget                   int64
 }
 
 // NewEndpoint returns an endpoint authenticating against accounts.
@@ -55,7 +63,9 @@ func NewEndpoint(accounts *Accounts, log *slog.Logger, services ...*Service) *En
 // ServeHTTP handles one API call.
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID()
-	req, err := e.parse(w, r)
+	var held int64
+	defer func() { e.bodies.give(held) }()
+	req, err := e.parse(w, r, &held)
 	lang := defaultLang
 	if req.lang != "" {
 		lang = req.lang
@@ -97,7 +107,7 @@ func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (a
 	}
 	call := &Call{Account: acct, RequestID: id, Service: svc.Name, Action: act.info.Name,
 		Region: req.region, Language: req.lang, ClientIP: ip, Time: e.now()}
-	ctx, cancel := context.WithTimeout(ctx, handlerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, HandlerTimeout)
 	defer cancel()
 	return runSafely(ctx, act, call, req.in)
 }
@@ -172,17 +182,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// readBody reads at most limit bytes; a longer body is refused whole.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, apierr.New(apierr.RequestSizeLimitExceeded, "the request body exceeds %d bytes", limit)
-	}
-	if err != nil {
-		return nil, apierr.New(apierr.InvalidRequest, "the request body could not be read")
-	}
-	return body, nil
 }

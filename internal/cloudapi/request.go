@@ -40,7 +40,8 @@ var v1Common = []string{"Action", "Version", "Region", "Timestamp", "Nonce", "Se
 
 // parse reads the call from r. The request is returned with an error too,
 // holding what was read, so that the error can be localised.
-func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request) (*request, error) {
+// held receives the bytes of body charged to the endpoint's budget.
+func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request, held *int64) (*request, error) {
 	// The language comes first, so that the method and size errors below
 	// are localised like every later one.
 	req := &request{method: r.Method, host: r.Host, path: r.URL.Path, header: r.Header, rawQuery: r.URL.RawQuery,
@@ -58,7 +59,7 @@ func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request) (*request, erro
 		if mediaType(r.Header) == formType {
 			limit = maxFormBody
 		}
-		body, err := readBody(w, r, limit)
+		body, err := e.readBody(w, r, limit, held)
 		if err != nil {
 			return req, err
 		}

@@ -1,11 +1,16 @@
 package server_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -43,4 +48,103 @@ func TestWireEveryAnswerIsEnvelope(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("GET /metrics: HTTP %d %q; want the Prometheus scrape", resp.StatusCode, ct)
 	}
+}
+
+// TestWireSlowBodyIsCut: the body is read before anything is
+// authenticated, so a client that trickles or stalls its body must be cut,
+// not held (with its buffer) for ever: after BodyIdleTimeout without a
+// byte, and after BodyTimeout however it trickles.
+func TestWireSlowBodyIsCut(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.APIBodyIdleTimeout, o.APIBodyTimeout = 300*time.Millisecond, 1500*time.Millisecond
+	})
+	for _, trickle := range []bool{false, true} {
+		c, err := net.Dial("tcp", api.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+		start := time.Now()
+		done := make(chan string, 1)
+		go func() {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			done <- string(b)
+		}()
+		var got string
+	wait:
+		for {
+			select {
+			case got = <-done:
+				break wait
+			case <-time.After(100 * time.Millisecond):
+				if trickle {
+					c.Write([]byte(" "))
+				}
+			}
+		}
+		c.Close()
+		if took := time.Since(start); took > 5*time.Second || !strings.Contains(got, `"InvalidRequest"`) {
+			t.Errorf("trickle %v: after %v: %q; want the body cut with InvalidRequest within the body timeout", trickle, took, got)
+		}
+	}
+}
+
+// TestWireBodyBudget: the bytes of bodies held at once are bounded; past
+// the budget a call gets ServiceUnavailable in the envelope instead of the
+// server buffering without limit.
+func TestWireBodyBudget(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.APIBodyBudget = 1 << 20
+		o.APIBodyIdleTimeout = 10 * time.Second
+	})
+	// One client sends 900 KB of a 9 MB body and stalls.
+	c, err := net.Dial("tcp", api.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 9<<20)
+	io.WriteString(c, strings.Repeat(" ", 900<<10))
+	body := "{" + strings.Repeat(" ", 200<<10) + "}"
+	var got string
+	for range 50 {
+		if got = postJSON(t, api, body); strings.Contains(got, `"ServiceUnavailable"`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(got, `"ServiceUnavailable"`) {
+		t.Fatalf("a 200 KB body while 900 KB of a stalled one are held under a 1 MB budget: %.200q; want ServiceUnavailable", got)
+	}
+	c.Close()
+	// Once the stalled body is gone, the budget is free again.
+	for range 50 {
+		if got = postJSON(t, api, body); !strings.Contains(got, `"ServiceUnavailable"`) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the budget is not given back when a body is done: %.200q", got)
+}
+
+// postJSON posts an unsigned JSON body and returns the answer, which must
+// be HTTP 200.
+func postJSON(t *testing.T, api *xtest.API, body string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+api.Addr+"/", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Errorf("HTTP %d %.100q; want 200", resp.StatusCode, b)
+	}
+	return string(b)
 }

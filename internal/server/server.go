@@ -50,6 +50,12 @@ type Options struct {
 	DenyPrivateOrigins bool
 	// NoRateLimits disables the per-action rate limits.
 	NoRateLimits bool
+	// APIBodyIdleTimeout, APIBodyTimeout and APIBodyBudget bound the
+	// reading of API request bodies (cloudapi.Endpoint's BodyIdleTimeout,
+	// BodyTimeout, BodyBudget); 0 means cloudapi's defaults. Tests lower
+	// them.
+	APIBodyIdleTimeout, APIBodyTimeout time.Duration
+	APIBodyBudget                      int64
 	// NoTOA leaves TOA (ClientIPMethod 0, teo's TOA) off even where the
 	// machine could write it: no BPF program is loaded.
 	NoTOA bool
@@ -201,6 +207,8 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	}
 	s.Endpoint = cloudapi.NewEndpoint(accounts, o.Log, s.GAAP.Register(), s.TEO.Register(), s.VPC.Register(), s.Tag.Register())
 	s.Endpoint.Unlimited = o.NoRateLimits
+	s.Endpoint.BodyIdleTimeout, s.Endpoint.BodyTimeout = o.APIBodyIdleTimeout, o.APIBodyTimeout
+	s.Endpoint.BodyBudget = o.APIBodyBudget
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {
 		// The initial reconcile already opened the data plane's sockets.
@@ -222,8 +230,17 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		}
 		s.Endpoint.ServeHTTP(w, r)
 	})
+	// The endpoint bounds the body's reading itself (a deadline renewed
+	// as it arrives); WriteTimeout, counted from the end of the head,
+	// leaves room for the longest body and handler and then cuts a client
+	// that does not take its answer.
+	bodyTimeout := o.APIBodyTimeout
+	if bodyTimeout <= 0 {
+		bodyTimeout = cloudapi.DefaultBodyTimeout
+	}
 	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	interval := o.StatsInterval

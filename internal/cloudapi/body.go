@@ -1,0 +1,130 @@
+package cloudapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
+
+// Defaults of the limits on reading request bodies (Endpoint.BodyIdleTimeout,
+// BodyTimeout and BodyBudget). A 10 MB body at 2 Mbit/s takes 40 s.
+const (
+	DefaultBodyIdleTimeout = 20 * time.Second
+	DefaultBodyTimeout     = 60 * time.Second
+	DefaultBodyBudget      = 128 << 20
+)
+
+// bodyBudget counts the bytes of request bodies held at once, from the
+// first byte read until the answer is written. Bodies are read before any
+// authentication (the signature covers them), so without it anyone who
+// can reach the port could make the server buffer 10 MB per connection.
+type bodyBudget struct {
+	mu   sync.Mutex
+	used int64
+}
+
+func (b *bodyBudget) take(n, max int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > max {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *bodyBudget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+func orDefault[T int64 | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// readBody reads at most limit bytes; a longer body is refused whole. The
+// buffer grows only as bytes arrive and is charged to the budget (held
+// says how much, for the caller to give back once answered); a body that
+// sends nothing for BodyIdleTimeout, or is not complete after BodyTimeout,
+// is cut.
+func (e *Endpoint) readBody(w http.ResponseWriter, r *http.Request, limit int64, held *int64) ([]byte, error) {
+	body, err := e.readBodyUpTo(w, r, limit, held)
+	if err != nil {
+		// What is left of the body is not read: net/http would otherwise
+		// try to, with no deadline, before the answer.
+		w.Header().Set("Connection", "close")
+	}
+	return body, err
+}
+
+func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64, held *int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	budget := orDefault(e.BodyBudget, DefaultBodyBudget)
+	idle := orDefault(e.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	rc := http.NewResponseController(w)
+	end := time.Now().Add(orDefault(e.BodyTimeout, DefaultBodyTimeout))
+	// Not supported (a test's recorder): nothing to bound.
+	defer rc.SetReadDeadline(time.Time{})
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength == 0 {
+		return nil, nil
+	}
+	// The buffer doubles from 64 KB, up to the announced length (and one
+	// byte more, to see the end) when there is one: a client is charged
+	// for what it sent, not for what it announced.
+	most := limit + 1
+	if r.ContentLength > 0 {
+		most = min(most, r.ContentLength+1)
+	}
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			grow := min(max(int64(cap(buf)), 64<<10), most-int64(cap(buf)))
+			if grow <= 0 { // Longer than announced: net/http refuses it.
+				grow = 1
+			}
+			if !e.bodies.take(grow, budget) {
+				return nil, apierr.New(apierr.ServiceUnavailable, "the server is reading too many request bodies at once; retry later")
+			}
+			*held += grow
+			next := make([]byte, len(buf), int64(cap(buf))+grow)
+			copy(next, buf)
+			buf = next
+		}
+		deadline := time.Now().Add(idle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		rc.SetReadDeadline(deadline)
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return nil, tooLarge(limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, apierr.New(apierr.InvalidRequest, "the request body did not arrive in time")
+		}
+		if err != nil {
+			return nil, apierr.New(apierr.InvalidRequest, "the request body could not be read")
+		}
+	}
+}
+
+func tooLarge(limit int64) error {
+	return apierr.New(apierr.RequestSizeLimitExceeded, "the request body exceeds %d bytes", limit)
+}
