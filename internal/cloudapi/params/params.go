@@ -22,6 +22,9 @@ func FromJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return bind(reflect.ValueOf(dst), map[string]any{}, "", false)
 	}
+	if err := checkArrays(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var tree any
