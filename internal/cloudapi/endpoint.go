@@ -87,7 +87,11 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // dispatch authenticates a parsed call and runs its action.
 func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (any, error) {
-	acct, err := e.authenticate(req)
+	// One reading of the clock for the skew check, the replay set and the
+	// call: read twice, a replay at the window's last instant could pass
+	// the first and find its original swept by the second.
+	now := e.now()
+	acct, err := e.authenticate(req, now)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +109,13 @@ func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (a
 	if !e.Unlimited && !e.limits.allow(acct.Uin, req.region, svc.Name+"."+act.info.Name, act.info.RateLimit) {
 		return nil, apierr.New(apierr.RequestLimitExceeded, "more than %d %s requests per second", act.info.RateLimit, act.info.Name)
 	}
+	// Recorded only now, so that the set holds no more calls than the
+	// rate limits accept, and a call refused above can be sent again.
+	if !req.v3 && !e.replays.first(req.v1Call(), req.v1Expires(), now) {
+		return nil, errReplay
+	}
 	call := &Call{Account: acct, RequestID: id, Service: svc.Name, Action: act.info.Name,
-		Region: req.region, Language: req.lang, ClientIP: ip, Time: e.now()}
+		Region: req.region, Language: req.lang, ClientIP: ip, Time: now}
 	ctx, cancel := context.WithTimeout(ctx, HandlerTimeout)
 	defer cancel()
 	return runSafely(ctx, act, call, req.in)

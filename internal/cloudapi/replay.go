@@ -9,7 +9,10 @@ import (
 // window, so that a captured URL or form body is accepted once: the Nonce
 // the reference calls "anti-replay". A call leaves the set when its
 // timestamp is out of the window, as it is refused as expired from then
-// on; the set so holds at most the verified v1 calls of ten minutes.
+// on; the set so holds at most the v1 calls of ten minutes that passed
+// the rate limits. A call is swept only once now is past its expiry, and
+// the skew check accepts its timestamp only up to that expiry, with the
+// same now: no replay can pass the check and find its original gone.
 type replays struct {
 	mu        sync.Mutex
 	seen      map[v1Call]time.Time // -> when the call's timestamp expires
@@ -19,6 +22,14 @@ type replays struct {
 // v1Call identifies one signed call. The signature is part of it, so two
 // different calls that happen to share a nonce and second both pass.
 type v1Call struct{ secretID, nonce, timestamp, signature string }
+
+// has reports whether c was recorded (and has not been swept yet).
+func (r *replays) has(c v1Call) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.seen[c]
+	return ok
+}
 
 // first records c and reports whether it was not seen before. expires is
 // when c's timestamp leaves the window, now the current time.

@@ -138,7 +138,8 @@ func mediaType(h http.Header) string {
 }
 
 // authenticate finds the caller's account and checks the signature.
-func (e *Endpoint) authenticate(req *request) (*Account, error) {
+// now is the time of the call.
+func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 	if req.action == "" {
 		return nil, apierr.New(apierr.MissingParameter, "the common parameter Action is missing")
 	}
@@ -157,8 +158,8 @@ func (e *Endpoint) authenticate(req *request) (*Account, error) {
 			return nil, apierr.New(apierr.InvalidParameter, "the common parameter Nonce must be a positive integer")
 		}
 	}
-	if d := e.now().Sub(time.Unix(ts, 0)); d > maxClockSkew || d < -maxClockSkew {
-		return nil, apierr.New(apierr.AuthFailureSignatureExpire, "the request timestamp %d is more than 5 minutes away from the server time %d", ts, e.now().Unix())
+	if d := now.Sub(time.Unix(ts, 0)); d > maxClockSkew || d < -maxClockSkew {
+		return nil, apierr.New(apierr.AuthFailureSignatureExpire, "the request timestamp %d is more than 5 minutes away from the server time %d", ts, now.Unix())
 	}
 	if req.secretID == "" {
 		return nil, apierr.New(apierr.MissingParameter, "the common parameter SecretId is missing")
@@ -178,11 +179,27 @@ func (e *Endpoint) authenticate(req *request) (*Account, error) {
 	}
 	// A TC3 call has no nonce to tell a replay from a retry; v1's is there
 	// for this. The replay is refused as an authentication failure: the
-	// signature no longer authenticates a new call.
-	if !req.v3 && !e.replays.first(v1Call{req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature")}, time.Unix(ts, 0).Add(maxClockSkew), e.now()) {
-		return nil, apierr.New(apierr.AuthFailureSignatureFailure, "this signed request was already accepted; sign each call with a new Nonce")
+	// signature no longer authenticates a new call. It is only looked up
+	// here, so that a replay takes no rate-limit token; dispatch records
+	// the call once the rate limit has accepted it.
+	if !req.v3 && e.replays.has(req.v1Call()) {
+		return nil, errReplay
 	}
 	return acct, nil
+}
+
+var errReplay = apierr.New(apierr.AuthFailureSignatureFailure, "this signed request was already accepted; sign each call with a new Nonce")
+
+// v1Call identifies a v1 call in the replay set.
+func (req *request) v1Call() v1Call {
+	return v1Call{req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature")}
+}
+
+// v1Expires is when a v1 call's timestamp leaves the window, and the call
+// the replay set.
+func (req *request) v1Expires() time.Time {
+	ts, _ := strconv.ParseInt(req.timestamp, 10, 64)
+	return time.Unix(ts, 0).Add(maxClockSkew)
 }
 
 func (req *request) verify(secretKey string, ts int64) bool {
