@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,7 +144,8 @@ func panicString(p any) string {
 }
 
 // service picks the product: the TC3 credential scope names it; otherwise
-// the Host's first label; otherwise the one service that has the action.
+// the Host's first label; otherwise the one service that has the action
+// (an action several offer is refused rather than sent to any of them).
 // Only a scope names a product for certain (a Host label may be any name),
 // so only a scope naming one this endpoint lacks is NoSuchProduct.
 func (e *Endpoint) service(req *request) (*Service, error) {
@@ -157,11 +159,19 @@ func (e *Endpoint) service(req *request) (*Service, error) {
 		}
 	}
 	if name == "" {
+		var offering []string
 		for _, s := range e.services {
 			if _, ok := s.actions[req.action]; ok {
-				name = s.Name
-				break
+				offering = append(offering, s.Name)
 			}
+		}
+		if len(offering) > 1 {
+			slices.Sort(offering)
+			return nil, apierr.New(apierr.InvalidParameter, "the action %s is offered by the products %s: name one with a TC3 credential scope or the Host (%s.example.com)",
+				req.action, strings.Join(offering, ", "), offering[0])
+		}
+		if len(offering) == 1 {
+			name = offering[0]
 		}
 	}
 	svc, ok := e.services[name]

@@ -264,6 +264,12 @@ func TestEndpointV1(t *testing.T) {
 			t.Fatalf("got %q; want AuthFailure.SignatureFailure", code(env))
 		}
 	})
+	t.Run("signature missing", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", srv.URL+"/?"+params().Encode(), nil)
+		if _, env := do(t, req); code(env) != "MissingParameter" {
+			t.Fatalf("got %q; want MissingParameter, as for the other common parameters", code(env))
+		}
+	})
 	// The reference: "Nonce (random positive int, anti-replay)".
 	for name, nonce := range map[string]string{"missing": "", "negative": "-7", "zero": "0", "not a number": "abc"} {
 		t.Run("nonce "+name, func(t *testing.T) {
@@ -308,6 +314,46 @@ func TestEndpointV1(t *testing.T) {
 			t.Fatalf("got %q; want RequestSizeLimitExceeded", code(env))
 		}
 	})
+}
+
+// TestEndpointAmbiguousAction: with no product named (no TC3 scope, a Host
+// that is not a product), an action offered by several products is
+// refused, not sent to whichever a map iteration finds first.
+func TestEndpointAmbiguousAction(t *testing.T) {
+	accounts, _ := cloudapi.NewAccounts(acct)
+	var svcs []*cloudapi.Service
+	for _, name := range []string{"bbb", "aaa", "ccc"} {
+		svc := cloudapi.NewService(name, "2020-01-01")
+		actions := []string{"Same", "Only" + name}
+		if name == "ccc" {
+			actions = actions[1:]
+		}
+		for _, a := range actions {
+			cloudapi.Handle(svc, cloudapi.ActionInfo{Name: a, RateLimit: 1000}, func(_ context.Context, c *cloudapi.Call, r *echoReq) (*echoResp, error) {
+				return &echoResp{Uin: c.Service}, nil
+			})
+		}
+		svcs = append(svcs, svc)
+	}
+	srv := httptest.NewServer(cloudapi.NewEndpoint(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), svcs...))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	nonce := 1000
+	for _, c := range []struct{ action, code, service string }{
+		{"Same", "InvalidParameter", ""}, {"Onlyaaa", "", "aaa"}, {"Onlyccc", "", "ccc"},
+	} {
+		for range 5 { // A map's order changes from one iteration to the next.
+			p := url.Values{"Action": {c.action}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+				"Nonce": {strconv.Itoa(nonce)}, "SecretId": {acct.SecretID}, "Name": {"a"}}
+			p.Set("Signature", sign.SignV1(acct.SecretKey, "GET", host, "/", p))
+			req, _ := http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+			_, env := do(t, req)
+			if code(env) != c.code || env.Response.Uin != c.service {
+				t.Fatalf("%s: got %q from %q; want %q from %q", c.action, code(env), env.Response.Uin, c.code, c.service)
+			}
+			nonce++
+		}
+	}
 }
 
 func TestEndpointMethodAndRateLimit(t *testing.T) {

@@ -164,6 +164,9 @@ func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 	if req.secretID == "" {
 		return nil, apierr.New(apierr.MissingParameter, "the common parameter SecretId is missing")
 	}
+	if !req.v3 && req.v1params.Get("Signature") == "" {
+		return nil, apierr.New(apierr.MissingParameter, "the common parameter Signature is missing")
+	}
 	if !secretIDPattern.MatchString(req.secretID) {
 		return nil, apierr.New(apierr.AuthFailureInvalidSecretId, "the SecretId is not a cloud API key id")
 	}
@@ -205,9 +208,6 @@ func (req *request) v1Expires() time.Time {
 func (req *request) verify(secretKey string, ts int64) bool {
 	if req.v3 {
 		return req.tc3.Verify(secretKey, req.method, req.host, req.rawQuery, req.header, req.body, ts)
-	}
-	if req.v1params.Get("Signature") == "" {
-		return false
 	}
 	return sign.VerifyV1(secretKey, req.method, req.host, req.path, req.v1params)
 }

@@ -40,6 +40,12 @@ func TestWireEveryAnswerIsEnvelope(t *testing.T) {
 			t.Errorf("%s %.30s: HTTP %d %q %.80q; want 200 with the %s envelope", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, c.want)
 		}
 	}
+	// What net/http would answer itself unless told not to.
+	for _, head := range []string{"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		if got := rawRequest(t, api.Addr, head); !strings.HasPrefix(got, `200 {"Response":{"Error":{"Code":"UnsupportedProtocol"`) {
+			t.Errorf("%q: %.100q; want 200 with the UnsupportedProtocol envelope", head, got)
+		}
+	}
 	resp, err := http.Get("http://" + api.Addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -147,4 +153,24 @@ func postJSON(t *testing.T, api *xtest.API, body string) string {
 		t.Errorf("HTTP %d %.100q; want 200", resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// rawRequest sends a request written out by hand and returns the status
+// code and body of the answer.
+func rawRequest(t *testing.T, addr, head string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, head)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
 }

@@ -238,7 +238,9 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	if bodyTimeout <= 0 {
 		bodyTimeout = cloudapi.DefaultBodyTimeout
 	}
-	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes,
+	// DisableGeneralOptionsHandler: "OPTIONS *" reaches the endpoint (an
+	// UnsupportedProtocol envelope) instead of net/http's empty 200.
+	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute}
 	runCtx, cancel := context.WithCancel(context.Background())
