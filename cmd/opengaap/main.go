@@ -33,6 +33,9 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	var o server.Options
 	fs.StringVar(&o.APIListen, "api-listen", "127.0.0.1:8800", "address of the Tencent Cloud API endpoint")
+	fs.StringVar(&o.APICertFile, "api-cert", "", "PEM certificate (chain) file: the API serves HTTPS (with --api-key)")
+	fs.StringVar(&o.APIKeyFile, "api-key", "", "PEM private key file of --api-cert")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", "", "address of the Prometheus scrape (GET /metrics, unauthenticated, every account's resource IDs): empty for the API listener, \"off\" for none")
 	fs.StringVar(&o.DataDir, "data-dir", "./opengaap-data", "directory for the SQLite store, keys and credentials")
 	fs.StringVar(&o.StoreDSN, "store", "", "store: empty for SQLite in the data dir, or a postgres:// URL")
 	fs.StringVar(&o.VIPPool, "vip-pool", "127.10.0.0/16", "CIDR the proxies' access IPs come from")
@@ -50,6 +53,8 @@ func serve(args []string) error {
 	switch {
 	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
 		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
+	case (o.APICertFile == "") != (o.APIKeyFile == ""):
+		return errors.New("--api-cert and --api-key go together: give both or neither")
 	case o.DrainGrace == 0:
 		o.DrainGrace = -1 // The data plane's "no drain" (its 0 is the default).
 	}
@@ -70,7 +75,11 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "api", s.Addr, "data-dir", o.DataDir)
+	scheme := "http"
+	if o.APICertFile != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "api", scheme+"://"+s.Addr, "metrics", s.MetricsAddr, "data-dir", o.DataDir)
 	<-ctx.Done()
 	log.Info("shutting down")
 	// Connections drain for the grace, then are cut; the rest is quick.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -203,5 +204,14 @@ func echo(t *testing.T, c net.Conn, msg string) {
 	buf := make([]byte, len(msg))
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
 		t.Fatalf("echo of %q: got %q, %v", msg, buf, err)
+	}
+}
+
+// TestServeCertNeedsKey: the API's certificate and key go together.
+func TestServeCertNeedsKey(t *testing.T) {
+	for _, args := range [][]string{{"--api-cert", "c.pem"}, {"--api-key", "k.pem"}} {
+		if err := serve(append(args, "--data-dir", t.TempDir())); err == nil || !strings.Contains(err.Error(), "both or neither") {
+			t.Errorf("%v: %v; want refused", args, err)
+		}
 	}
 }

@@ -2,13 +2,21 @@ package server_test
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
@@ -46,13 +54,19 @@ func TestWireEveryAnswerIsEnvelope(t *testing.T) {
 			t.Errorf("%q: %.100q; want 200 with the UnsupportedProtocol envelope", head, got)
 		}
 	}
-	resp, err := http.Get("http://" + api.Addr + "/metrics")
+	checkScrape(t, api.Addr)
+}
+
+// checkScrape checks that GET /metrics on addr is the Prometheus scrape.
+func checkScrape(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("GET /metrics: HTTP %d %q; want the Prometheus scrape", resp.StatusCode, ct)
+		t.Errorf("GET %s/metrics: HTTP %d %q; want the Prometheus scrape", addr, resp.StatusCode, ct)
 	}
 }
 
@@ -173,4 +187,65 @@ func rawRequest(t *testing.T, addr, head string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return fmt.Sprintf("%d %s", resp.StatusCode, b)
+}
+
+// TestWireHTTPS: with a certificate and key the API serves HTTPS, the
+// Tencent Cloud SDKs' (and the Terraform provider's) default protocol;
+// the official Go SDK calls it, trusting the test CA.
+func TestWireHTTPS(t *testing.T) {
+	ca := newTestCA(t, "opengaap test CA")
+	certPEM, keyPEM := ca.leaf(t, "localhost", "localhost")
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "api.crt"), filepath.Join(dir, "api.key")
+	os.WriteFile(certFile, []byte(certPEM), 0o600)
+	os.WriteFile(keyFile, []byte(keyPEM), 0o600)
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.APICertFile, o.APIKeyFile = certFile, keyFile })
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	cpf := api.Profile()
+	cpf.HttpProfile.Scheme = "HTTPS"
+	c, err := gaapsdk.NewClient(common.NewCredential(xtest.Root.SecretID, xtest.Root.SecretKey), "ap-guangzhou", cpf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WithHttpTransport(&http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
+	if resp, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest()); err != nil || *resp.Response.TotalCount != 0 {
+		t.Fatalf("DescribeProxies over HTTPS: %v", err)
+	}
+	// Both files or neither.
+	_, err = server.Start(context.Background(), server.Options{APIListen: "127.0.0.1:0", DataDir: t.TempDir(),
+		VIPPool: xtest.NextVIPPool(), Root: xtest.Root, APICertFile: certFile})
+	if err == nil || !strings.Contains(err.Error(), "both or neither") {
+		t.Errorf("a certificate without its key: %v; want refused", err)
+	}
+}
+
+// TestWireMetricsListen: the scrape lists every account's resource IDs
+// without authentication, so an operator can move it off the API
+// listener, to an address of its own or nowhere; /metrics on the API
+// is then an API call like any path.
+func TestWireMetricsListen(t *testing.T) {
+	for _, where := range []string{"127.0.0.1:0", "off"} {
+		api := xtest.StartAPIWith(t, func(o *server.Options) { o.MetricsListen = where })
+		if got := getBody(t, "http://"+api.Addr+"/metrics"); !strings.HasPrefix(got, `{"Response":{"Error":`) {
+			t.Errorf("metrics %s: GET /metrics on the API: %.80q; want the envelope", where, got)
+		}
+		if (api.MetricsAddr == "") != (where == "off") {
+			t.Fatalf("metrics %s: MetricsAddr %q", where, api.MetricsAddr)
+		}
+		if where != "off" {
+			checkScrape(t, api.MetricsAddr)
+		}
+	}
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,9 +37,15 @@ import (
 // Options configure a node.
 type Options struct {
 	APIListen string // e.g. 127.0.0.1:8800
-	DataDir   string
-	StoreDSN  string // "" = SQLite in DataDir; postgres://... = PostgreSQL
-	VIPPool   string // CIDR of access IPs
+	// APICertFile and APIKeyFile (PEM), both or neither, make the API
+	// serve HTTPS instead of HTTP.
+	APICertFile, APIKeyFile string
+	// MetricsListen is where the Prometheus scrape (GET /metrics) is
+	// served: "" on the API listener, "off" nowhere, else its own address.
+	MetricsListen string
+	DataDir       string
+	StoreDSN      string // "" = SQLite in DataDir; postgres://... = PostgreSQL
+	VIPPool       string // CIDR of access IPs
 	// GAAPConfig optionally names the GAAP configuration file (regions,
 	// countries, prices); built-in defaults otherwise.
 	GAAPConfig string
@@ -92,10 +99,14 @@ type Server struct {
 	Controller *controller.Controller
 	Endpoint   *cloudapi.Endpoint
 	Addr       string // the API's bound address
+	// MetricsAddr is the bound address of a separate metrics listener
+	// (Options.MetricsListen), "" without one.
+	MetricsAddr string
 	// TOA: the node writes TOA options (its eBPF program loaded), so
 	// ClientIPMethod 0 and teo's TOA mode are served, not refused.
 	TOA       bool
 	http      *http.Server
+	metrics   *http.Server // nil unless on its own listener
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -209,40 +220,12 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.Endpoint.Unlimited = o.NoRateLimits
 	s.Endpoint.BodyIdleTimeout, s.Endpoint.BodyTimeout = o.APIBodyIdleTimeout, o.APIBodyTimeout
 	s.Endpoint.BodyBudget = o.APIBodyBudget
-	ln, err := net.Listen("tcp", o.APIListen)
+	serve, err := s.listen(o)
 	if err != nil {
 		// The initial reconcile already opened the data plane's sockets.
 		s.Edge.Close(ctx)
 		return nil, err
 	}
-	s.Addr = ln.Addr().String()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(s.Telemetry.Collector())
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	// Not a ServeMux: its path cleaning answers "//" or "/./" with a bare
-	// 307, and every API answer must be the HTTP 200 envelope. The API is
-	// served at any path; only a scrape (GET or HEAD) of /metrics is not
-	// an API call.
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			metrics.ServeHTTP(w, r)
-			return
-		}
-		s.Endpoint.ServeHTTP(w, r)
-	})
-	// The endpoint bounds the body's reading itself (a deadline renewed
-	// as it arrives); WriteTimeout, counted from the end of the head,
-	// leaves room for the longest body and handler and then cuts a client
-	// that does not take its answer.
-	bodyTimeout := o.APIBodyTimeout
-	if bodyTimeout <= 0 {
-		bodyTimeout = cloudapi.DefaultBodyTimeout
-	}
-	// DisableGeneralOptionsHandler: "OPTIONS *" reaches the endpoint (an
-	// UnsupportedProtocol envelope) instead of net/http's empty 200.
-	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	interval := o.StatsInterval
@@ -256,12 +239,89 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 		wg.Wait()
 		close(s.done)
 	}()
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			o.Log.Error("api server", "err", err)
-		}
-	}()
+	serve()
 	return s, nil
+}
+
+// listen opens the API's listener (and the metrics' own, if any); serve
+// starts serving them.
+func (s *Server) listen(o Options) (serve func(), err error) {
+	if (o.APICertFile == "") != (o.APIKeyFile == "") {
+		return nil, errors.New("the API's certificate and key files go together: give both or neither")
+	}
+	var tlsCfg *tls.Config
+	if o.APICertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.APICertFile, o.APIKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("API certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Telemetry.Collector())
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	var mln net.Listener
+	if o.MetricsListen != "" && o.MetricsListen != "off" {
+		if mln, err = net.Listen("tcp", o.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		s.MetricsAddr = mln.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			WriteTimeout: time.Minute}
+	}
+	ln, err := net.Listen("tcp", o.APIListen)
+	if err != nil {
+		if mln != nil {
+			mln.Close()
+		}
+		return nil, err
+	}
+	s.Addr = ln.Addr().String()
+	// Not a ServeMux: its path cleaning answers "//" or "/./" with a bare
+	// 307, and every API answer must be the HTTP 200 envelope. The API is
+	// served at any path; only a scrape (GET or HEAD) of /metrics, when
+	// the metrics are on this listener, is not an API call.
+	scrapeHere := o.MetricsListen == ""
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if scrapeHere && r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		s.Endpoint.ServeHTTP(w, r)
+	})
+	// The endpoint bounds the body's reading itself (a deadline renewed
+	// as it arrives); WriteTimeout, counted from the end of the head,
+	// leaves room for the longest body and handler and then cuts a client
+	// that does not take its answer. DisableGeneralOptionsHandler:
+	// "OPTIONS *" reaches the endpoint (an UnsupportedProtocol envelope)
+	// instead of net/http's empty 200.
+	bodyTimeout := o.APIBodyTimeout
+	if bodyTimeout <= 0 {
+		bodyTimeout = cloudapi.DefaultBodyTimeout
+	}
+	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute, TLSConfig: tlsCfg}
+	return func() {
+		go s.serve("api", s.http, ln, tlsCfg != nil)
+		if s.metrics != nil {
+			go s.serve("metrics", s.metrics, mln, false)
+		}
+	}, nil
+}
+
+func (s *Server) serve(name string, srv *http.Server, ln net.Listener, tls bool) {
+	var err error
+	if tls {
+		err = srv.ServeTLS(ln, "", "") // The certificate is in srv.TLSConfig.
+	} else {
+		err = srv.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error(name+" server", "err", err)
+	}
 }
 
 func loadAccounts(o Options) (*cloudapi.Accounts, error) {
@@ -289,6 +349,9 @@ func loadAccounts(o Options) (*cloudapi.Accounts, error) {
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		err := s.http.Shutdown(ctx)
+		if s.metrics != nil {
+			err = errors.Join(err, s.metrics.Shutdown(ctx))
+		}
 		s.cancel()
 		<-s.done
 		err = errors.Join(err, s.Edge.Close(ctx))
