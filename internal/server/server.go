@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,7 +47,7 @@ type Options struct {
 	// served: "" on the API listener, "off" nowhere, else its own address.
 	MetricsListen string
 	DataDir       string
-	StoreDSN      string // "" = SQLite in DataDir; postgres://... = PostgreSQL
+	StoreDSN      string // "" = SQLite in DataDir; postgres:// or postgresql:// = PostgreSQL; else refused
 	VIPPool       string // CIDR of access IPs
 	// GAAPConfig optionally names the GAAP configuration file (regions,
 	// countries, prices); built-in defaults otherwise.
@@ -123,9 +126,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	dsn := o.StoreDSN
-	if dsn == "" {
-		dsn = filepath.Join(o.DataDir, "opengaap.db")
+	dsn, engine, where, err := storeDSN(o)
+	if err != nil {
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
@@ -138,6 +141,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	o.Log.Info("store", "engine", engine, "at", where)
 	s, err := build(ctx, st, o)
 	if err != nil {
 		st.Close()
@@ -154,6 +158,37 @@ func instanceHolder(dataDir string) string {
 		dataDir = abs
 	}
 	return fmt.Sprintf("opengaap serve pid %d on %s, data dir %s", os.Getpid(), host, dataDir)
+}
+
+// storeDSN checks o.StoreDSN and returns what sqlstore.Open takes, with
+// the engine and where it is for the log (no password). Only "" (SQLite in
+// the data dir) and a postgres:// or postgresql:// URL are accepted: any
+// other value would open a SQLite file of that name, so a typo or another
+// database's URL would start the node on a fresh, empty store.
+func storeDSN(o Options) (dsn, engine, where string, err error) {
+	if o.StoreDSN == "" {
+		dsn = filepath.Join(o.DataDir, "opengaap.db")
+		return dsn, "sqlite", dsn, nil
+	}
+	if !strings.HasPrefix(o.StoreDSN, "postgres://") && !strings.HasPrefix(o.StoreDSN, "postgresql://") {
+		what := "a file path"
+		if scheme, _, ok := strings.Cut(o.StoreDSN, "://"); ok {
+			what = fmt.Sprintf("the URL scheme %q", scheme+"://")
+		}
+		return "", "", "", fmt.Errorf("--store: %s is not supported; leave it empty for SQLite in the data dir or give a postgres:// (or postgresql://) URL", what)
+	}
+	u, err := url.Parse(o.StoreDSN)
+	if err != nil {
+		// Not url.Parse's message: it repeats the URL, password included.
+		return "", "", "", errors.New("--store: not a valid postgres:// URL (postgres://USER:PASSWORD@HOST[:PORT]/DATABASE)")
+	}
+	// No host is PostgreSQL's default: a local socket (or PGHOST, or a
+	// host= parameter).
+	where = cmp.Or(u.Host, "local socket") + u.Path
+	if name := u.User.Username(); name != "" {
+		where = name + "@" + where
+	}
+	return o.StoreDSN, "postgres", where, nil
 }
 
 // openTOA loads the TOA writer unless the operator turned it off; a
