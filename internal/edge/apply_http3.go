@@ -31,7 +31,7 @@ func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 		rt.yieldUDP(k.addr) // HTTP/3 back on while its last socket drains.
 		h3, err := l7.ListenHTTP3(k.addr, e.h)
 		if err != nil {
-			ls.State, ls.Error = StateFailed, "bind UDP/"+k.addr.String()+" (HTTP/3): "+err.Error()
+			ls.State, ls.Error = StateFailed, bindError("UDP/"+k.addr.String()+" (HTTP/3)", err)
 			return
 		}
 		e.h3 = h3

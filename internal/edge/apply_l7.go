@@ -143,7 +143,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 	srv, err := l7.Listen(k.addr, h)
 	if err != nil {
 		h.Release()
-		ls.State, ls.Error = StateFailed, "bind "+k.String()+": "+err.Error()
+		ls.State, ls.Error = StateFailed, bindError(k.String(), err)
 		return ls
 	}
 	e = &l7Entry{srv: srv, h: h, placed: pl, policy: h.Proxy.Policy.Load()}

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"cmp"
+	"errors"
+	"syscall"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
@@ -46,7 +48,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 		for _, b := range bs {
 			rt.pool.Release(b)
 		}
-		st.State, st.Error = StateFailed, "bind "+k.String()+": "+err.Error()
+		st.State, st.Error = StateFailed, bindError(k.String(), err)
 		return st
 	}
 	rt.servers[k] = &entry{srv: srv, placed: pl, backends: bs, sticky: sticky}
@@ -101,4 +103,21 @@ func (rt *Runtime) reindexUsers() {
 	rt.usersMu.Lock()
 	rt.users = users
 	rt.usersMu.Unlock()
+}
+
+// bindError is a failed bind's reason in the report: the error and, for
+// the two causes an operator fixes outside the API, what to do. Both read
+// like a port that is merely taken otherwise (listener still coming up,
+// task FAIL, retried every second) but never clear up by themselves.
+func bindError(what string, err error) string {
+	msg := "bind " + what + ": " + err.Error()
+	switch {
+	case errors.Is(err, syscall.EACCES):
+		msg += " (ports below net.ipv4.ip_unprivileged_port_start, 1024 by default, need root or the capability " +
+			"CAP_NET_BIND_SERVICE: setcap cap_net_bind_service=+ep on the binary, or AmbientCapabilities= in systemd)"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		msg += " (the access IP is not an address of this machine: --vip-pool must be local, " +
+			"e.g. ip route add local <pool> dev lo)"
+	}
+	return msg
 }
