@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -151,7 +152,10 @@ func panicString(p any) string {
 func (e *Endpoint) service(req *request) (*Service, error) {
 	name := req.scopeService
 	if _, ok := e.services[name]; name != "" && !ok {
-		return nil, apierr.New(apierr.NoSuchProduct, "this endpoint does not serve the product %s", name)
+		return nil, apierr.New(apierr.NoSuchProduct, "this endpoint does not serve the product %q (it serves %s): "+
+			"the product is the credential scope's service, which the Node SDK and tccli take from the endpoint's "+
+			"first label (an IP address gives its first number); use an endpoint such as gaap.<name>:<port>, "+
+			"with a <name> that resolves to this server", name, e.serviceNames())
 	}
 	if name == "" {
 		if s, ok := e.services[hostLabel(req.host)]; ok {
@@ -185,6 +189,12 @@ func (e *Endpoint) service(req *request) (*Service, error) {
 		return nil, apierr.New(apierr.NoSuchVersion, "%s has no API version %s; use %s", svc.Name, req.version, svc.Version)
 	}
 	return svc, nil
+}
+
+// serviceNames lists the products served, sorted, for messages.
+func (e *Endpoint) serviceNames() string {
+	names := slices.Sorted(maps.Keys(e.services))
+	return strings.Join(names, ", ")
 }
 
 func hostLabel(host string) string {

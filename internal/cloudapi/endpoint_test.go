@@ -446,3 +446,27 @@ func TestEndpointLanguageOnEarlyErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointProductHints: an SDK that signs with the endpoint's first
+// label as the product (the Node SDK, tccli) pointed at an IP address or at
+// "localhost:PORT" is told where the product comes from and what endpoint
+// to use, not just that "127" is no product.
+func TestEndpointProductHints(t *testing.T) {
+	srv := newEndpoint(t)
+	now := time.Now()
+	for _, c := range []struct{ scope, code, want string }{
+		{"127", "NoSuchProduct", `"127"`},
+		{"localhost:8800", "AuthFailure.InvalidAuthorization", `"localhost:8800"`},
+	} {
+		_, env := post(t, srv, "Echo", `{"Name":"a"}`, now, func(r *http.Request) {
+			r.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, c.scope, "POST", r.URL.Host, "", r.Header, []byte(`{"Name":"a"}`), now.Unix()))
+		})
+		if code(env) != c.code {
+			t.Fatalf("scope %q: got %+v; want %s", c.scope, env.Response.Error, c.code)
+		}
+		msg := env.Response.Error.Message
+		if !strings.Contains(msg, c.want) || !strings.Contains(msg, "first label") || !strings.Contains(msg, "gaap.<name>:<port>") {
+			t.Errorf("scope %q: message %q does not explain the endpoint to use", c.scope, msg)
+		}
+	}
+}

@@ -110,7 +110,11 @@ func (a *TC3) parseCredential(s string) error {
 	if f[2] == "" || strings.ContainsFunc(f[2], func(r rune) bool {
 		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_'
 	}) {
-		return malformed("bad service name")
+		// The Node SDK and tccli sign with the endpoint's first label: an
+		// endpoint "localhost:8800" gives the service "localhost:8800".
+		return malformed(fmt.Sprintf("bad service name %q in the Credential scope (the Node SDK and tccli take it "+
+			"from the endpoint's first label: use an endpoint such as gaap.<name>:<port>, with a <name> that "+
+			"resolves to this server)", f[2]))
 	}
 	a.SecretID, a.Date, a.Service = f[0], f[1], f[2]
 	return nil
