@@ -81,7 +81,21 @@ func serve(args []string) error {
 	}
 	log.Info("serving", "api", scheme+"://"+s.Addr, "metrics", s.MetricsAddr, "data-dir", o.DataDir)
 	<-ctx.Done()
-	log.Info("shutting down")
+	// A second signal stops at once: open connections are cut and the last
+	// minute's statistics are not recorded (the store is crash-safe).
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+	stop()
+	go func() {
+		<-again
+		log.Warn("second signal: stopping at once, open connections are cut")
+		os.Exit(1)
+	}()
+	if o.DrainGrace > 0 {
+		log.Info("shutting down: open connections may finish for up to the drain grace; a second SIGINT or SIGTERM stops at once", "drain-grace", o.DrainGrace)
+	} else {
+		log.Info("shutting down")
+	}
 	// Connections drain for the grace, then are cut; the rest is quick.
 	sctx, cancel := context.WithTimeout(context.Background(), max(o.DrainGrace, 0)+10*time.Second)
 	defer cancel()

@@ -25,41 +25,7 @@ import (
 // credentials in the environment it generates a pair, saves it with mode
 // 0600, serves the API with it, and exits cleanly on SIGTERM.
 func TestServeFirstStart(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "opengaap")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
-	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-
-	var acct cloudapi.Account
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(data, "credentials.json"))
-		if err == nil && json.Unmarshal(b, &acct) == nil && acct.SecretKey != "" {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not come up with generated credentials")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	cmd, addr, data, acct, _ := startServe(t)
 	fi, err := os.Stat(filepath.Join(data, "credentials.json"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file mode %v, %v; want 0600", fi.Mode().Perm(), err)
@@ -80,7 +46,7 @@ func TestServeFirstStart(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if c, err := net.DialTimeout("tcp", access.String(), time.Second); err != nil {
 			break
@@ -106,6 +72,82 @@ func TestServeFirstStart(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit once the last connection ended")
+	}
+}
+
+// startServe builds the binary and runs `serve` as a user would: without
+// credentials in the environment, with a 20 s drain grace. It returns once
+// the API answers, with the data dir, the generated root account and the
+// log so far (written by the process until it ends).
+func startServe(t *testing.T) (cmd *exec.Cmd, addr, data string, acct cloudapi.Account, log *edgetest.LogBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "opengaap")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	data = filepath.Join(dir, "data")
+	cmd = exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
+	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
+	log = &edgetest.LogBuffer{}
+	cmd.Stderr = io.MultiWriter(os.Stderr, log)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(data, "credentials.json"))
+		if err == nil && json.Unmarshal(b, &acct) == nil && acct.SecretKey != "" {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not come up with generated credentials")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cmd, addr, data, acct, log
+}
+
+// TestServeSecondSignalStopsAtOnce: the first SIGINT says that open
+// connections drain for up to --drain-grace and that a second signal stops
+// at once; the second one does, with a connection still open.
+func TestServeSecondSignalStopsAtOnce(t *testing.T) {
+	cmd, addr, _, acct, log := startServe(t)
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
+	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	conn, _ := openThroughListener(t, c)
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	cmd.Process.Signal(syscall.SIGINT)
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(log.String(), "drain-grace=20s") && strings.Contains(log.String(), "second SIGINT or SIGTERM stops at once")
+	}, "no drain message after SIGINT; log:\n%s", log)
+	select {
+	case err := <-done:
+		t.Fatalf("serve exited (%v) with a connection open after one signal", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+		t.Logf("stopped %v after the second signal", time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve still running 5 s after a second SIGINT (grace 20 s)")
 	}
 }
 

@@ -1,40 +1,21 @@
 package server_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/server"
 )
-
-// lockedBuffer is a log sink safe for the node's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestNonLocalPoolFailsListener: with a --vip-pool that is not on any
 // interface the proxy runs (its IP is only allocated), but its listener
 // cannot bind: the task fails and the reason says the pool must be local.
 func TestNonLocalPoolFailsListener(t *testing.T) {
-	var log lockedBuffer
+	var log edgetest.LogBuffer
 	n := startNode(t, func(o *server.Options) {
 		o.VIPPool = "198.18.77.0/28" // RFC 2544 benchmarking range: on no interface here.
 		o.Log = slog.New(slog.NewTextHandler(&log, nil))
