@@ -4,36 +4,55 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/opengaap/opengaap/internal/atomicfile"
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/server"
 )
 
 // rootCredentials returns the root account: from TENCENTCLOUD_SECRET_ID and
-// TENCENTCLOUD_SECRET_KEY when set, else from credentials.json in the data
-// dir, generated (mode 0600) on first start. where names that file.
-func rootCredentials(dataDir string) (acct cloudapi.Account, where string, err error) {
+// TENCENTCLOUD_SECRET_KEY when both are set, else from credentials.json in
+// the data dir, generated (mode 0600) on first start with the AppId and Uin
+// the server uses. It logs which source it used: the SDKs and tccli read
+// the same variables, so a shell set up for Tencent Cloud silently changes
+// the root account otherwise.
+func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, err error) {
+	path := filepath.Join(dataDir, "credentials.json")
 	id, key := os.Getenv("TENCENTCLOUD_SECRET_ID"), os.Getenv("TENCENTCLOUD_SECRET_KEY")
 	if id != "" && key != "" {
-		return cloudapi.Account{SecretID: id, SecretKey: key}, "", nil
+		log.Info("root credentials", "source", "environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY)", "secret-id", id)
+		if _, err := os.Stat(path); err == nil {
+			log.Warn("root credentials: the environment overrides the file, which is ignored", "file", path)
+		}
+		return cloudapi.Account{SecretID: id, SecretKey: key}, nil
+	}
+	if id != "" || key != "" {
+		log.Warn("root credentials: only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY is set; both are needed, the file is used")
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return acct, "", err
+		return acct, err
 	}
-	path := filepath.Join(dataDir, "credentials.json")
 	b, err := os.ReadFile(path)
-	if err == nil {
-		return acct, path, json.Unmarshal(b, &acct)
+	switch {
+	case err == nil:
+		err = json.Unmarshal(b, &acct)
+	case errors.Is(err, os.ErrNotExist):
+		// AppId and Uin are the defaults the server fills in for a file
+		// without them (older ones): the file shows the account as used.
+		acct = cloudapi.Account{SecretID: "AKID" + randomString(32), SecretKey: randomString(32),
+			AppID: server.DefaultRootAppID, Uin: server.DefaultRootUin}
+		b, _ = json.MarshalIndent(acct, "", "  ")
+		// Written whole and synced: clients are told these credentials once.
+		err = atomicfile.Write(path, b, 0o600)
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return acct, "", err
+	if err != nil {
+		return acct, err
 	}
-	acct = cloudapi.Account{SecretID: "AKID" + randomString(32), SecretKey: randomString(32)}
-	b, _ = json.MarshalIndent(acct, "", "  ")
-	// Written whole and synced: clients are told these credentials once.
-	return acct, path, atomicfile.Write(path, b, 0o600)
+	log.Info("root credentials", "source", "file", "file", path, "secret-id", acct.SecretID)
+	return acct, nil
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -61,14 +61,11 @@ func serve(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Log = log
 
-	root, where, err := rootCredentials(o.DataDir)
+	root, err := rootCredentials(o.DataDir, log)
 	if err != nil {
 		return err
 	}
 	o.Root = root
-	if where != "" {
-		log.Info("root credentials", "file", where)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	s, err := server.Start(ctx, o)

@@ -359,13 +359,19 @@ func (s *Server) serve(name string, srv *http.Server, ln net.Listener, tls bool)
 	}
 }
 
+// The root account's Uin and AppId when Options.Root has none.
+const (
+	DefaultRootUin   = "100000000001"
+	DefaultRootAppID = 1250000000
+)
+
 func loadAccounts(o Options) (*cloudapi.Accounts, error) {
 	root := o.Root
 	if root.Uin == "" {
-		root.Uin = "100000000001"
+		root.Uin = DefaultRootUin
 	}
 	if root.AppID == 0 {
-		root.AppID = 1250000000
+		root.AppID = DefaultRootAppID
 	}
 	accts := []cloudapi.Account{root}
 	if o.AccountsFile != "" {

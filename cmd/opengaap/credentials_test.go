@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
+)
+
+// TestRootCredentialsSource: a generated credentials.json shows the AppId
+// and Uin the server uses, and the log says where the root credentials
+// came from: the environment (the file then ignored, said so) or the file;
+// one variable alone is warned about and the file used.
+func TestRootCredentialsSource(t *testing.T) {
+	dir := t.TempDir()
+	run := func(id, key string) (cloudapi.Account, string) {
+		t.Helper()
+		t.Setenv("TENCENTCLOUD_SECRET_ID", id)
+		t.Setenv("TENCENTCLOUD_SECRET_KEY", key)
+		var log edgetest.LogBuffer
+		acct, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct, log.String()
+	}
+
+	gen, log := run("", "")
+	var file cloudapi.Account
+	b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+	if err != nil || json.Unmarshal(b, &file) != nil {
+		t.Fatalf("credentials.json: %s, %v", b, err)
+	}
+	if file != gen || file.Uin != server.DefaultRootUin || file.AppID != server.DefaultRootAppID {
+		t.Errorf("generated %+v, file %+v; want the server's defaults Uin %s, AppId %d", gen, file, server.DefaultRootUin, server.DefaultRootAppID)
+	}
+	if !strings.Contains(log, "source=file") || !strings.Contains(log, "secret-id="+gen.SecretID) {
+		t.Errorf("log %q does not say the file was used", log)
+	}
+
+	env, log := run("AKIDenvironment0000001", "envsecret")
+	if env.SecretID != "AKIDenvironment0000001" || !strings.Contains(log, `source="environment`) || !strings.Contains(log, "ignored") {
+		t.Errorf("with both variables: %+v, log %q; want the environment, the file said ignored", env, log)
+	}
+
+	half, log := run("AKIDenvironment0000001", "")
+	if half != gen || !strings.Contains(log, "only one of") || !strings.Contains(log, "source=file") {
+		t.Errorf("with one variable: %+v, log %q; want the file and a warning", half, log)
+	}
+
+	// A file from before (no AppId, no Uin) still loads; the server fills
+	// in the defaults.
+	old := []byte(`{"SecretId":"AKIDolderfile000000001","SecretKey":"k"}`)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := run("", ""); acct.SecretID != "AKIDolderfile000000001" || acct.Uin != "" {
+		t.Errorf("older file: %+v", acct)
+	}
+}
