@@ -21,8 +21,8 @@ var counterDefs = []struct {
 	kind       prometheus.ValueType
 	value      func(v stats.Values) float64
 }{
-	{"opengaap_bytes_in_total", "Payload bytes from clients to origins.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesIn) }},
-	{"opengaap_bytes_out_total", "Payload bytes from origins to clients (kind=mirror: VXLAN bytes sent to collectors).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesOut) }},
+	{"opengaap_bytes_in_total", "Payload bytes from clients to origins (kind=proxy, listener: wire bytes incl. TLS and HTTP headers; kind=rule: HTTP body bytes; kind=origin: layer-4 listeners only).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesIn) }},
+	{"opengaap_bytes_out_total", "Payload bytes from origins to clients (kind=proxy, listener: wire bytes incl. TLS and HTTP headers; kind=rule: HTTP body bytes; kind=origin: layer-4 listeners only; kind=mirror: VXLAN bytes sent to collectors).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.BytesOut) }},
 	{"opengaap_packets_in_total", "Packets from clients (TCP: data segments).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.PacketsIn) }},
 	{"opengaap_packets_out_total", "Packets to clients (TCP: data segments; kind=mirror: VXLAN packets sent to collectors).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.PacketsOut) }},
 	{"opengaap_connections", "Open TCP connections and UDP sessions.", prometheus.GaugeValue, func(v stats.Values) float64 { return float64(v.Active) }},
