@@ -51,6 +51,8 @@ func serve(args []string) error {
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
 	switch {
+	case fs.NArg() > 0: // "--vip-pool 127.77.0.0 /24" would otherwise be half-ignored.
+		return fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
 	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
 		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
 	case (o.APICertFile == "") != (o.APIKeyFile == ""):

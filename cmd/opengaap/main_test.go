@@ -75,6 +75,19 @@ func TestServeFirstStart(t *testing.T) {
 	}
 }
 
+// TestServeRefusesArguments: a stray argument (a mistyped flag value, say)
+// is refused before anything starts, not ignored.
+func TestServeRefusesArguments(t *testing.T) {
+	dir := t.TempDir()
+	err := serve([]string{"--data-dir", dir, "--vip-pool", "127.77.0.0", "/24"})
+	if err == nil || !strings.Contains(err.Error(), `"/24"`) {
+		t.Fatalf("serve with a stray argument: %v; want it refused, naming it", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("the refused start wrote %v", ents)
+	}
+}
+
 // startServe builds the binary and runs `serve` as a user would: without
 // credentials in the environment, with a 20 s drain grace. It returns once
 // the API answers, with the data dir, the generated root account and the
