@@ -114,11 +114,14 @@ type Point struct {
 // Stats stores per-object metric series. Write upserts points (same Object,
 // Metric, Granularity, Time replaces the value). Query returns the points of
 // one series in [from, to], ordered by time. At returns every point of a
-// granularity stamped at, in no order. Prune deletes points of a
-// granularity older than before.
+// granularity stamped at, in no order. Range returns every point of a
+// granularity with from <= Time < to, of all series, oldest first (in no
+// order within one time): one read for the statistics rollups of all
+// series. Prune deletes points of a granularity older than before.
 type Stats interface {
 	Write(ctx context.Context, pts []Point) error
 	Query(ctx context.Context, object, metric string, granularity int, from, to time.Time) ([]Point, error)
 	At(ctx context.Context, granularity int, at time.Time) ([]Point, error)
+	Range(ctx context.Context, granularity int, from, to time.Time) ([]Point, error)
 	Prune(ctx context.Context, granularity int, before time.Time) error
 }

@@ -24,8 +24,8 @@ const (
 // Record writes the minute that ends at now: the counters' deltas since
 // the previous call become per-minute points, merged with the part of that
 // minute already stored, if any (see mergeMinute), and the 5-minute,
-// hourly and daily points containing that minute are recomputed from the
-// minutes.
+// hourly and daily points containing that minute are recomputed (see
+// rollup).
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	cur := r.node.Sample()
 	r.mu.Lock()
@@ -69,10 +69,14 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		write = append(pts[:len(pts):len(pts)],
 			store.Point{Object: coverageObject, Metric: coverageMetric, Granularity: 60, Time: minute, Value: covered})
 	}
-	if err := r.stats.Write(ctx, write); err != nil {
+	// The minute and its coarser points land in one transaction, so that a
+	// coarser point is never left behind the minutes it is combined from:
+	// the next minute's rollup builds on it (see rollup).
+	coarse, err := r.rollup(ctx, pts, minute)
+	if err != nil {
 		return err
 	}
-	if err := r.rollup(ctx, pts, minute); err != nil {
+	if err := r.stats.Write(ctx, append(write, coarse...)); err != nil {
 		return err
 	}
 	return r.prune(ctx, now)
@@ -291,34 +295,55 @@ func minOf(vals []float64) float64 {
 	return slices.Min(vals)
 }
 
-// rollup recomputes, for every series written this minute, the coarser
-// points that contain it from its minutes so far (see rollupKind). Every
-// coarser window ends at this minute and starts within the day, so one
-// read of the day's minutes per series serves all of them.
-func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) error {
-	grans := []int{300, 3600, 86400}
-	day := model.StatsBucket(minute, 86400)
-	out := make([]store.Point, 0, len(grans)*len(minutePts))
+// rollup returns, for every series of minutePts (the minute's values, as
+// written), the coarser points that contain the minute (see rollupKind),
+// each combined from the next finer granularity: a 300 s point from its
+// window's minutes, an hourly one from the hour's 300 s points and a daily
+// one from the day's hourly points, the last of which is always the one
+// just computed and the earlier ones are read from the store, one query
+// per granularity for all series (the windows before this minute's, not
+// the whole day: at most 4 + 11 + 23 points a series).
+//
+// That equals combining the window's minutes directly, as long as every
+// finer point before this minute's is final, which holds since each
+// minute's coarser points are written with it (Record) and later minutes
+// are recorded later: a maximum or a minimum of maxima or minima is the
+// same, and a sum of the windows' sums too, the amounts being counts
+// (integers, exact in a float64 below 2⁵³). A series without a finer point
+// in a window (no minute recorded there) has none to combine, as before.
+func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) ([]store.Point, error) {
+	type series struct{ object, metric string }
+	// cur holds each series' point of the finer granularity containing
+	// minute, starting at finerStart: first the minute itself.
+	cur := make(map[series]float64, len(minutePts))
 	for _, p := range minutePts {
-		got, err := r.stats.Query(ctx, p.Object, p.Metric, 60, day, minute)
-		if err != nil {
-			return err
-		}
-		vals := make([]float64, len(got))
-		for i, g := range got {
-			vals[i] = g.Value
-		}
-		for _, gran := range grans {
-			start := model.StatsBucket(minute, gran)
-			// got is ordered by time: the window is its suffix from start.
-			i := len(got)
-			for i > 0 && !got[i-1].Time.Before(start) {
-				i--
-			}
-			out = append(out, store.Point{Object: p.Object, Metric: p.Metric, Granularity: gran, Time: start, Value: rollupKind(p.Metric)(vals[i:])})
-		}
+		cur[series{p.Object, p.Metric}] = p.Value
 	}
-	return r.stats.Write(ctx, out)
+	finer, finerStart := 60, minute
+	out := make([]store.Point, 0, 3*len(cur))
+	for _, gran := range []int{300, 3600, 86400} {
+		start := model.StatsBucket(minute, gran)
+		// The window's finer points before finerStart, oldest first.
+		earlier := make(map[series][]float64, len(cur))
+		if start.Before(finerStart) {
+			got, err := r.stats.Range(ctx, finer, start, finerStart)
+			if err != nil {
+				return nil, err
+			}
+			for _, g := range got {
+				k := series{g.Object, g.Metric}
+				if _, ok := cur[k]; ok {
+					earlier[k] = append(earlier[k], g.Value)
+				}
+			}
+		}
+		for k, v := range cur {
+			cur[k] = rollupKind(k.metric)(append(earlier[k], v))
+			out = append(out, store.Point{Object: k.object, Metric: k.metric, Granularity: gran, Time: start, Value: cur[k]})
+		}
+		finer, finerStart = gran, start
+	}
+	return out, nil
 }
 
 func (r *Recorder) prune(ctx context.Context, now time.Time) error {

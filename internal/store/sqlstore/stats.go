@@ -17,6 +17,8 @@ const (
 	qStatsQuery = `SELECT ts, value FROM stats
 		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
 	qStatsAt    = `SELECT object, metric, value FROM stats WHERE granularity = ? AND ts = ?`
+	qStatsRange = `SELECT object, metric, ts, value FROM stats
+		WHERE granularity = ? AND ts >= ? AND ts < ? ORDER BY ts`
 	qStatsPrune = `DELETE FROM stats WHERE granularity = ? AND ts < ?`
 )
 
@@ -111,6 +113,31 @@ func (st statsStore) At(ctx context.Context, granularity int, at time.Time) ([]s
 		pts = append(pts, p)
 	}
 	return pts, wrap("stats at", rows.Err())
+}
+
+// Range returns every point of granularity with from <= Time < to, oldest
+// first (index stats_prune).
+func (st statsStore) Range(ctx context.Context, granularity int, from, to time.Time) ([]store.Point, error) {
+	stmt, err := st.s.stmt(ctx, st.s.read, qStatsRange)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, granularity, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, wrap("stats range", err)
+	}
+	defer rows.Close()
+	var pts []store.Point
+	for rows.Next() {
+		var ts int64
+		p := store.Point{Granularity: granularity}
+		if err := rows.Scan(&p.Object, &p.Metric, &ts, &p.Value); err != nil {
+			return nil, wrap("stats range", err)
+		}
+		p.Time = time.Unix(0, ts).UTC()
+		pts = append(pts, p)
+	}
+	return pts, wrap("stats range", rows.Err())
 }
 
 // Prune deletes the points of granularity older than before.

@@ -89,6 +89,25 @@ func testStats(t *testing.T, open Opener) {
 		t.Errorf("At an empty minute = %+v, %v; want none", at, err)
 	}
 
+	// Range: every series' points of one granularity in [from, to), oldest first.
+	rng, err := st.Range(t.Context(), 60, t0.Add(time.Minute), t0.Add(3*time.Minute))
+	slices.SortStableFunc(rng, func(a, b store.Point) int { // within one time, in no order
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Object+a.Metric, b.Object+b.Metric)
+	})
+	if want := []store.Point{pt("lsr-1", "InBandwidth", 60, 1, 1.5), pt("lsr-1", "OutBandwidth", 60, 1, 98), pt("lsr-2", "InBandwidth", 60, 1, 97),
+		pt("lsr-1", "InBandwidth", 60, 2, 2.5)}; err != nil || !slices.Equal(rng, want) {
+		t.Errorf("Range(60, t0+1m, t0+3m) = %+v, %v; want %+v", rng, err, want)
+	}
+	if rng, err := st.Range(t.Context(), 300, t0.Add(-time.Hour), t0); err != nil || len(rng) != 0 {
+		t.Errorf("Range ending at t0 (exclusive) = %+v, %v; want none", rng, err)
+	}
+	if rng, err := st.Range(t.Context(), 300, t0, t0.Add(time.Minute)); err != nil || len(rng) != 1 || rng[0] != pt("lsr-1", "InBandwidth", 300, 0, 99) {
+		t.Errorf("Range(300, t0, t0+1m) = %+v, %v; want the one 300 s point", rng, err)
+	}
+
 	// Upsert: same key replaces the value; a batch with a new point lands whole.
 	if err := st.Write(t.Context(), []store.Point{pt("lsr-1", "InBandwidth", 60, 1, 10), pt("lsr-1", "InBandwidth", 60, 4, 4.5)}); err != nil {
 		t.Fatalf("Write: %v", err)
