@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,24 +284,25 @@ func TestRestartRestoresListeners(t *testing.T) {
 }
 
 // TestOneServePerStore: a second serve on a store in use is refused, naming
-// the holder, whether it shares the data dir or only the store (the SQLite
-// file through --store, or the PostgreSQL database when
-// OPENGAAP_TEST_STORE=postgres); once the first stops, the store is free.
+// the holder, whether it shares the data dir (SQLite's store is the data
+// dir's) or only the PostgreSQL database (OPENGAAP_TEST_STORE=postgres);
+// once the first stops, the store is free.
 func TestOneServePerStore(t *testing.T) {
 	dir := t.TempDir()
 	var dsn string
 	a := xtest.StartAPIWith(t, func(o *server.Options) {
 		o.DataDir, o.StatsInterval = dir, time.Hour
-		if o.StoreDSN == "" {
-			o.StoreDSN = filepath.Join(dir, "opengaap.db")
-		}
 		dsn = o.StoreDSN
 	})
 	start := func(dataDir string) (*server.Server, error) {
 		return server.Start(t.Context(), server.Options{APIListen: "127.0.0.1:0", DataDir: dataDir,
 			StoreDSN: dsn, VIPPool: xtest.NextVIPPool(), Root: xtest.Root, StatsInterval: time.Hour})
 	}
-	for _, d := range []string{dir, t.TempDir()} {
+	second := []string{dir}
+	if dsn != "" {
+		second = append(second, t.TempDir())
+	}
+	for _, d := range second {
 		s, err := start(d)
 		if err == nil {
 			s.Close(t.Context())
@@ -321,7 +321,7 @@ func TestOneServePerStore(t *testing.T) {
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err := start(t.TempDir())
+	s, err := start(second[len(second)-1])
 	if err != nil {
 		t.Fatalf("serve after the first stopped: %v", err)
 	}
