@@ -58,7 +58,15 @@ func (s *Store) LockInstance(ctx context.Context, holder string) error {
 // pgLock is a session-level advisory lock held by conn.
 type pgLock struct{ conn *pgx.Conn }
 
-func (l pgLock) release() error { return l.conn.Close(context.Background()) }
+// release unlocks before closing: the server drops a closed session's
+// locks only when its backend has exited, a moment after the client's
+// Close returns, so a serve started right after this one stopped would
+// find the store still locked.
+func (l pgLock) release() error {
+	ctx := context.Background()
+	_, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
+	return errors.Join(err, l.conn.Close(ctx))
+}
 
 func lockPostgres(ctx context.Context, dsn, holder string) (instanceLock, error) {
 	cfg, err := pgx.ParseConfig(dsn)
