@@ -38,6 +38,23 @@ func createGroupWith(t *testing.T, api *xtest.API, params map[string]any) string
 	return out.GroupId
 }
 
+// groupWithRegions creates a group with one proxy per access region and
+// waits until it runs; it returns the group and its proxies.
+func groupWithRegions(t *testing.T, api *xtest.API, regions ...string) (string, []string) {
+	t.Helper()
+	var set []map[string]any
+	for _, r := range regions {
+		set = append(set, map[string]any{"AccessRegion": r, "Bandwidth": 10, "Concurrent": 2})
+	}
+	g := createGroupWith(t, api, map[string]any{"AccessRegionSet": set})
+	waitGroupStatus(t, api.GAAP(), g, 0)
+	var ids []string
+	for _, p := range groupProxies(t, api.GAAP(), g) {
+		ids = append(ids, *p.ProxyId)
+	}
+	return g, ids
+}
+
 // groupDetail fetches one group.
 func groupDetail(t *testing.T, c *gaapsdk.Client, id string) *gaapsdk.ProxyGroupDetail {
 	t.Helper()

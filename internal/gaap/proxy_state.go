@@ -122,6 +122,9 @@ func (s *Service) DestroyProxies(ctx context.Context, call *cloudapi.Call, req *
 		return nil, err
 	}
 	check := func(tx *resource.Tx, proxies []*model.Proxy) error {
+		if err := oneGroup(proxies); err != nil {
+			return err
+		}
 		if force {
 			return nil
 		}
@@ -137,6 +140,27 @@ func (s *Service) DestroyProxies(ctx context.Context, call *cloudapi.Call, req *
 		return nil, err
 	}
 	return &gaapapi.DestroyProxiesResponse{InvalidStatusInstanceSet: invalid, OperationFailedInstanceSet: []string{}}, nil
+}
+
+// oneGroup is FailedOperation.BelongDifferentGroup ("该批通道归属于不同的通道组，
+// 无法批量操作") when a batch holds proxies of different groups, a proxy
+// outside any group counting as a group of its own: DestroyProxies lists
+// the code, so a batch may be independent proxies or members of one group.
+func oneGroup(proxies []*model.Proxy) error {
+	for _, p := range proxies {
+		if p.GroupID != proxies[0].GroupID {
+			return apierr.New(apierr.FailedOperationBelongDifferentGroup, "proxies %s (%s) and %s (%s) belong to different proxy groups; destroy them in separate calls",
+				proxies[0].ID, groupName(proxies[0].GroupID), p.ID, groupName(p.GroupID))
+		}
+	}
+	return nil
+}
+
+func groupName(id string) string {
+	if id == "" {
+		return "no group"
+	}
+	return "group " + id
 }
 
 // refuseBound is FailedOperation.RealServerAlreadyBound when a listener

@@ -199,3 +199,33 @@ func TestDestroyProxiesInvalidStatus(t *testing.T) {
 	}
 	proxyGone(t, c, id)
 }
+
+// TestDestroyProxiesOneGroup: a DestroyProxies batch is independent
+// proxies or members of one group; members of two groups, or a member and
+// an independent proxy, are FailedOperation.BelongDifferentGroup (the
+// action's code for "该批通道归属于不同的通道组"), with Force or not, and
+// nothing is destroyed.
+func TestDestroyProxiesOneGroup(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	_, a := groupWithRegions(t, api, "SouthChina", "Hongkong")
+	_, b := groupWithRegions(t, api, "SouthChina")
+	solo := runningProxy(t, api)
+	for _, ids := range [][]string{{a[0], b[0]}, {a[0], solo}, {solo, a[1]}} {
+		for _, force := range []int64{0, 1} {
+			d := gaapsdk.NewDestroyProxiesRequest()
+			d.ProxyIds, d.Force = sdkIDs(ids...), new(force)
+			_, err := c.DestroyProxies(d)
+			wantCode(t, err, "FailedOperation.BelongDifferentGroup")
+		}
+	}
+	for _, id := range append(append(a, b...), solo) {
+		waitProxyStatus(t, api, id, "RUNNING")
+	}
+	d := gaapsdk.NewDestroyProxiesRequest()
+	d.ProxyIds, d.Force = sdkIDs(a...), new(int64(1))
+	if _, err := c.DestroyProxies(d); err != nil {
+		t.Fatalf("DestroyProxies of one group's members: %v", err)
+	}
+}
