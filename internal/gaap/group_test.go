@@ -304,6 +304,40 @@ func TestCreateProxyInGroupProject(t *testing.T) {
 	}
 }
 
+// TestCreateProxyInGroupRegionTaken: CreateProxy with GroupId refuses an
+// access region the group already has a proxy in, as CreateProxyGroup
+// refuses a region listed twice (InvalidParameterValue); once that proxy
+// is destroyed, the region is free again.
+func TestCreateProxyInGroupRegionTaken(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, ps := groupWithRegions(t, api, "SouthChina")
+	create := func(region string) (string, error) {
+		req := gaapsdk.NewCreateProxyRequest()
+		req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("member"), new(region)
+		req.Bandwidth, req.Concurrent, req.GroupId = new(uint64(10)), new(uint64(2)), new(g)
+		resp, err := c.CreateProxy(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.InstanceId, nil
+	}
+	_, err := create("SouthChina")
+	wantCode(t, err, "InvalidParameterValue")
+	if _, err := create("Hongkong"); err != nil {
+		t.Fatalf("CreateProxy in a region the group lacks: %v", err)
+	}
+	d := gaapsdk.NewDestroyProxiesRequest()
+	d.ProxyIds, d.Force = sdkIDs(ps[0]), new(int64(1))
+	if _, err := c.DestroyProxies(d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create("SouthChina"); err != nil {
+		t.Fatalf("CreateProxy in the region of a destroyed member: %v", err)
+	}
+}
+
 func TestDescribeProxyGroupList(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

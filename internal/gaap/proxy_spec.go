@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
@@ -145,6 +146,16 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 			"group %s holds %s %s proxies, not %s %s", g.ID, g.IPAddressVersion, g.PackageType, sp.IPVersion, sp.PackageType)
 	case len(members) >= s.cfg.MaxProxiesPerGroup:
 		return apierr.New(apierr.FailedOperationLimitNumofProxiesInGroup, "group %s already holds %d proxies", g.ID, len(members))
+	}
+	// One proxy per access region, as CreateProxyGroup requires (groupSpecs,
+	// same code): the group's nearest-access configuration
+	// (ModifyGroupDomainConfig) is keyed by access region. A member being
+	// destroyed no longer serves the region.
+	if i := slices.IndexFunc(members, func(m *model.Proxy) bool {
+		return m.AccessRegion == sp.AccessRegion && m.Status != model.ProxyDestroying
+	}); i >= 0 {
+		return cloudapi.Invalid("AccessRegion", "the proxy group %s already has the proxy %s in %s; a group has one proxy per access region",
+			g.ID, members[i].ID, sp.AccessRegion)
 	}
 	return nil
 }
