@@ -87,7 +87,7 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 		for _, l := range fresh {
 			o.assign(l)
 		}
-		if err := o.checkNewListeners(tx, fresh); err != nil {
+		if err := o.checkNewListeners(tx, call.Action, fresh); err != nil {
 			return err
 		}
 		return insertListeners(tx, fresh)

@@ -66,7 +66,7 @@ func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, proxyID, gr
 			return err
 		}
 		o.assign(l)
-		if err := o.checkNewListeners(tx, []*model.Listener{l}); err != nil {
+		if err := o.checkNewListeners(tx, call.Action, []*model.Listener{l}); err != nil {
 			return err
 		}
 		if extra != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 )
@@ -81,11 +82,12 @@ func (o owner) checkRunning(proxyCode apierr.Code) error {
 }
 
 // checkNewListeners refuses new listeners on a proxy that belongs to a
-// group (its listeners are the group's), beyond the quota, or on ports its
-// transport already uses. Listeners being deleted still hold their port.
-func (o owner) checkNewListeners(tx *resource.Tx, fresh []*model.Listener) error {
+// group (its listeners are the group's; memberCode of action), beyond the
+// quota, or on ports its transport already uses. Listeners being deleted
+// still hold their port.
+func (o owner) checkNewListeners(tx *resource.Tx, action string, fresh []*model.Listener) error {
 	if o.proxy != nil && o.proxy.GroupID != "" {
-		return apierr.New(apierr.InvalidParameterValue, "ProxyId: the proxy %s belongs to the proxy group %s; create the listener on the group", o.proxy.ID, o.proxy.GroupID)
+		return apierr.New(memberCode(action), "ProxyId: the proxy %s belongs to the proxy group %s; create the listener on the group", o.proxy.ID, o.proxy.GroupID)
 	}
 	existing, err := resource.Children[model.Listener](tx, o.id())
 	if err != nil {
@@ -102,6 +104,20 @@ func (o owner) checkNewListeners(tx *resource.Tx, fresh []*model.Listener) error
 		}
 	}
 	return nil
+}
+
+// memberCode is the code refusing, in action, a proxy of a group where
+// only an independent proxy is allowed (its group owns its listeners,
+// policy and project): FailedOperation.NotSupportProxyGroup ("该操作不支持通道组")
+// where the action's error list names it (CreateHTTPListener), else
+// InvalidParameterValue (CreateTCPListeners, CreateUDPListeners,
+// CreateHTTPSListener, CreateSecurityPolicy, ModifyProxiesProject):
+// clients branch on the documented codes.
+func memberCode(action string) apierr.Code {
+	if slices.Contains(gaapapi.Actions[action].Errors, apierr.FailedOperationNotSupportProxyGroup) {
+		return apierr.FailedOperationNotSupportProxyGroup
+	}
+	return apierr.InvalidParameterValue
 }
 
 // portClash returns the listener among others that uses l's port on the

@@ -1,10 +1,14 @@
 package gaap_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -61,4 +65,42 @@ func TestListenerOnClosedProxy(t *testing.T) {
 	m.ListenerId, m.ProxyId, m.Scheduler = new(listener), new(proxy), new("lc")
 	_, err = c.ModifyTCPListenerAttribute(m)
 	wantCode(t, err, "FailedOperation.InstanceStatusNotInRuning")
+}
+
+// TestGroupMemberRefusals: what a group owns for its proxies (listeners,
+// security policy, project) is refused on a member with the code the
+// action lists: FailedOperation.NotSupportProxyGroup where its error list
+// names it (CreateHTTPListener), else InvalidParameterValue.
+func TestGroupMemberRefusals(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	_, ps := groupWithRegions(t, api, "SouthChina")
+	m := ps[0]
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+		code   string
+	}{
+		{"CreateHTTPListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18080}, "FailedOperation.NotSupportProxyGroup"},
+		{"CreateHTTPSListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18443, "ForwardProtocol": "HTTP",
+			"AuthType": 0, "CertificateId": "cert-00000000"}, "InvalidParameterValue"},
+		{"CreateTCPListeners", map[string]any{"ProxyId": m, "ListenerName": "t", "Ports": []int{7000}, "Scheduler": "rr",
+			"RealServerType": "IP", "HealthCheck": 0}, "InvalidParameterValue"},
+		{"CreateUDPListeners", map[string]any{"ProxyId": m, "ListenerName": "u", "Ports": []int{7000}, "Scheduler": "rr",
+			"RealServerType": "IP"}, "InvalidParameterValue"},
+		{"CreateSecurityPolicy", map[string]any{"ProxyId": m, "DefaultAction": "DROP"}, "InvalidParameterValue"},
+		{"ModifyProxiesProject", map[string]any{"ProxyIds": []string{m}, "ProjectId": 3}, "InvalidParameterValue"},
+	} {
+		err := api.Call(c, tc.action, tc.params, &struct{}{})
+		t.Run(tc.action, func(t *testing.T) {
+			wantCode(t, err, tc.code)
+			if !strings.Contains(err.Error(), "belongs to") {
+				t.Errorf("refused for another reason: %v", err)
+			}
+		})
+		if !slices.Contains(gaapapi.Actions[tc.action].Errors, apierr.Code(tc.code)) {
+			t.Errorf("%s answers %s, which its error list does not name", tc.action, tc.code)
+		}
+	}
 }

@@ -68,8 +68,8 @@ func (s *Service) ModifyProxiesProject(ctx context.Context, call *cloudapi.Call,
 	}
 	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
 		if p.GroupID != "" {
-			return apierr.New(apierr.FailedOperationNotSupportProxyGroup,
-				"proxy %s belongs to group %s; change the group's project with ModifyProxyGroupAttribute", p.ID, p.GroupID)
+			return apierr.New(memberCode(call.Action),
+				"ProxyIds: proxy %s belongs to group %s; change the group's project with ModifyProxyGroupAttribute", p.ID, p.GroupID)
 		}
 		p.ProjectID = *req.ProjectId
 		return nil
