@@ -57,8 +57,8 @@ func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.Status != model.GroupRunning {
-		return nil, apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "proxy group %s of listener %s is not running", g.ID, id)
+	if err := groupRunning(tx, g, apierr.FailedOperationGroupStatusNotInRuning); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

@@ -30,7 +30,7 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
 			return err
 		}
 		var doomed []*model.Listener

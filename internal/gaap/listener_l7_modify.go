@@ -93,7 +93,7 @@ func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, pro
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
 			return err
 		}
 		if err := l.CheckIdle(busy); err != nil {

@@ -71,12 +71,28 @@ func (o owner) assign(l *model.Listener) {
 // checkRunning refuses changes under a proxy or group that is not running;
 // proxyCode is the action's documented code for a proxy (creation says
 // ProxyStatusNotInRuning, modification InstanceStatusNotInRuning).
-func (o owner) checkRunning(proxyCode apierr.Code) error {
+func (o owner) checkRunning(tx *resource.Tx, proxyCode apierr.Code) error {
 	if o.proxy != nil && !o.proxy.Operable() {
 		return apierr.New(proxyCode, "the proxy %s is %s; listeners can be changed only while it is RUNNING", o.proxy.ID, o.proxy.Status)
 	}
-	if o.group != nil && o.group.Status != model.GroupRunning {
-		return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "the proxy group %s is not running (status %d)", o.group.ID, o.group.Status)
+	if o.group != nil {
+		return groupRunning(tx, o.group, apierr.FailedOperationGroupStatusNotInRuning)
+	}
+	return nil
+}
+
+// groupRunning refuses (with code) changes under a group that does not
+// read RUNNING as the API reports it (ProxyGroup.State): being created or
+// destroyed, CLOSED (all its proxies closed) or CHANGING (one of them in a
+// transition), as an independent proxy that is not RUNNING refuses them
+// (Proxy.Operable).
+func groupRunning(tx *resource.Tx, g *model.ProxyGroup, code apierr.Code) error {
+	proxies, err := resource.Children[model.Proxy](tx, g.ID)
+	if err != nil {
+		return err
+	}
+	if st, name := g.State(proxies); st != model.GroupRunning {
+		return apierr.New(code, "the proxy group %s is %s (status %d); its configuration can be changed only while it is RUNNING", g.ID, name, st)
 	}
 	return nil
 }

@@ -104,3 +104,56 @@ func TestGroupMemberRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerOnClosedGroup: a group that reads CLOSED (all its proxies
+// closed) refuses listener, domain and policy changes as a CLOSED proxy
+// does (FailedOperation.GroupStatusNotInRuning where the action lists it);
+// open again, it accepts them.
+func TestListenerOnClosedGroup(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	req := tcpRequest("", 7000)
+	req.ProxyId, req.GroupId = nil, new(g)
+	tcp := createTCP(t, c, req)[0]
+	var h struct{ ListenerId string }
+	if err := api.Call(c, "CreateHTTPListener", map[string]any{"GroupId": g, "ListenerName": "h", "Port": 8080}, &h); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { pace(); return listenerStatus(t, c, h.ListenerId, false) == 0 }, "listener %s not running", h.ListenerId)
+
+	cl := gaapsdk.NewCloseProxyGroupRequest()
+	cl.GroupId = new(g)
+	if _, err := c.CloseProxyGroup(cl); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupStatus(t, c, g, 5)
+	const notRunning = "FailedOperation.GroupStatusNotInRuning"
+	req.Ports = u64s(7001)
+	_, err := c.CreateTCPListeners(req)
+	wantCode(t, err, notRunning)
+	err = api.Call(c, "CreateHTTPListener", map[string]any{"GroupId": g, "ListenerName": "h2", "Port": 8081}, &struct{}{})
+	wantCode(t, err, notRunning)
+	m := gaapsdk.NewModifyTCPListenerAttributeRequest()
+	m.ListenerId, m.GroupId, m.Scheduler = new(tcp), new(g), new("lc")
+	_, err = c.ModifyTCPListenerAttribute(m)
+	wantCode(t, err, notRunning)
+	d := gaapsdk.NewCreateDomainRequest()
+	d.ListenerId, d.Domain = new(h.ListenerId), new("closed.example")
+	_, err = c.CreateDomain(d)
+	wantCode(t, err, notRunning)
+	p := gaapsdk.NewCreateSecurityPolicyRequest()
+	p.GroupId, p.DefaultAction = new(g), new("DROP")
+	_, err = c.CreateSecurityPolicy(p) // its error list has no GroupStatusNotInRuning
+	wantCode(t, err, "ResourceUnavailable")
+
+	op := gaapsdk.NewOpenProxyGroupRequest()
+	op.GroupId = new(g)
+	if _, err := c.OpenProxyGroup(op); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupStatus(t, c, g, 0)
+	createTCP(t, c, req)
+	createDomain(t, c, h.ListenerId, "open.example")
+}

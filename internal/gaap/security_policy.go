@@ -73,9 +73,8 @@ func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error)
 	if err != nil {
 		return policyTarget{}, err
 	}
-	if g.Status != model.GroupRunning {
-		return policyTarget{}, apierr.New(apierr.ResourceUnavailable,
-			"the proxy group %s is not running; security policies can be created only while it runs", groupID)
+	if err := groupRunning(tx, g, apierr.ResourceUnavailable); err != nil {
+		return policyTarget{}, err
 	}
 	return policyTarget{groupID, g, &g.PolicyID}, nil
 }
