@@ -162,6 +162,9 @@ func TestCompileGroupListenerPerProxy(t *testing.T) {
 		if p.Policy == nil || !p.Policy.Enabled || p.Policy.DefaultAction != "DROP" || p.Policy.Rules[0].Action != "ACCEPT" {
 			t.Errorf("proxy %s policy %+v; want the group's bound policy, upper-cased", p.ID, p.Policy)
 		}
+		if p.Group != "lg-1" {
+			t.Errorf("proxy %s Group %q; want lg-1 (the recorder sums the group's series under it)", p.ID, p.Group)
+		}
 	}
 	if err := snap.Validate(); err != nil {
 		t.Errorf("compiled snapshot is invalid: %v", err)

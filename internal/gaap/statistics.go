@@ -124,6 +124,15 @@ func (q statsQuery) steps() []time.Time { return model.StatsSteps(q.from, q.to, 
 // Tencent answers traffic series, or null where 0 is a reading
 // (missingIsNull).
 func (s *Service) series(ctx context.Context, objects []string, metric string, q statsQuery) ([]gaapapi.StatisticsDataInfo, error) {
+	sums, err := s.sums(ctx, objects, metric, q)
+	if err != nil {
+		return nil, err
+	}
+	return q.points(metric, sums), nil
+}
+
+// sums reads metric for the objects and adds them up per step (Unix time).
+func (s *Service) sums(ctx context.Context, objects []string, metric string, q statsQuery) (map[int64]float64, error) {
 	steps := q.steps()
 	sums := make(map[int64]float64, len(steps))
 	for _, obj := range objects {
@@ -135,6 +144,12 @@ func (s *Service) series(ctx context.Context, objects []string, metric string, q
 			sums[p.Time.Unix()] += p.Value
 		}
 	}
+	return sums, nil
+}
+
+// points answers one point per step of q from sums.
+func (q statsQuery) points(metric string, sums map[int64]float64) []gaapapi.StatisticsDataInfo {
+	steps := q.steps()
 	out := make([]gaapapi.StatisticsDataInfo, 0, len(steps))
 	for _, t := range steps {
 		p := gaapapi.StatisticsDataInfo{Time: new(t.Unix())}
@@ -143,7 +158,7 @@ func (s *Service) series(ctx context.Context, objects []string, metric string, q
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out
 }
 
 // missingIsNull reports whether a step of metric without a sample answers
@@ -208,19 +223,25 @@ func (s *Service) DescribeProxyStatistics(ctx context.Context, call *cloudapi.Ca
 	return &gaapapi.DescribeProxyStatisticsResponse{StatisticsData: data}, nil
 }
 
-// DescribeProxyGroupStatistics returns a group's series: the sum of its
-// proxies' series.
+// DescribeProxyGroupStatistics returns a group's series, which the
+// recorder writes under the group itself: each minute the sum of the
+// proxies it had then, so a member destroyed later keeps its part of the
+// group's past (docs/statistics.md). Steps without a point of the group
+// (recorded before opengaap wrote group series) fall back to the sum of
+// the group's current proxies' points.
 func (s *Service) DescribeProxyGroupStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyGroupStatisticsRequest) (*gaapapi.DescribeProxyGroupStatisticsResponse, error) {
 	q, err := parseStatsQuery(groupStats, req.StartTime, req.EndTime, req.Granularity, req.MetricNames)
 	if err != nil {
 		return nil, err
 	}
+	var group string
 	var members []string
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
 		g, err := resource.Get[model.ProxyGroup](tx, trimmed(req.GroupId))
 		if err != nil {
 			return err
 		}
+		group = g.ID
 		proxies, err := resource.Children[model.Proxy](tx, g.ID)
 		for _, p := range proxies {
 			members = append(members, p.ID)
@@ -229,9 +250,23 @@ func (s *Service) DescribeProxyGroupStatistics(ctx context.Context, call *clouda
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.statistics(ctx, members, q)
-	if err != nil {
-		return nil, err
+	out := make([]gaapapi.MetricStatisticsInfo, 0, len(q.metrics))
+	for _, m := range q.metrics {
+		metric := metricSeries(m)
+		own, err := s.sums(ctx, []string{group}, metric, q)
+		if err != nil {
+			return nil, err
+		}
+		old, err := s.sums(ctx, members, metric, q)
+		if err != nil {
+			return nil, err
+		}
+		for t, v := range old {
+			if _, ok := own[t]; !ok {
+				own[t] = v
+			}
+		}
+		out = append(out, gaapapi.MetricStatisticsInfo{MetricName: new(m), MetricData: q.points(metric, own)})
 	}
-	return &gaapapi.DescribeProxyGroupStatisticsResponse{StatisticsData: data}, nil
+	return &gaapapi.DescribeProxyGroupStatisticsResponse{StatisticsData: out}, nil
 }

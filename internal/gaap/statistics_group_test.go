@@ -49,9 +49,7 @@ func TestProxyGroupStatisticsAndPolicy(t *testing.T) {
 		pts = append(pts, store.Point{Object: p.ProxyId, Metric: "OutBandwidth", Granularity: 60, Time: t0.Add(time.Minute), Value: float64(i + 1)})
 	}
 	writePoints(t, api, pts...)
-	req := gaapsdk.NewDescribeProxyGroupStatisticsRequest()
-	req.GroupId, req.StartTime, req.EndTime = new(group), statsTime(t0), statsTime(t0.Add(2*time.Minute))
-	req.Granularity, req.MetricNames = new(uint64(60)), []*string{new("OutBandwidth")}
+	req := groupOutBandwidth(group, t0, 2)
 	resp, err := c.DescribeProxyGroupStatistics(req)
 	if err != nil {
 		t.Fatalf("DescribeProxyGroupStatistics: %v", err)
@@ -90,4 +88,51 @@ func TestProxyGroupStatisticsAndPolicy(t *testing.T) {
 		t.Fatalf("OpenSecurityPolicy: %v", err)
 	}
 	waitPolicy(t, api, policy, open.TaskId, "BOUND")
+}
+
+// TestProxyGroupStatisticsOwnSeries: a group's statistics are the series
+// recorded under the group (the sum of the proxies it had in each minute),
+// so destroying a member does not change its past; a step recorded before
+// group series existed falls back to the sum of the current members.
+func TestProxyGroupStatisticsOwnSeries(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	group, ps := groupWithRegions(t, api, "SouthChina", "EastChina")
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Hour)
+	point := func(obj string, minute int, v float64) store.Point {
+		return store.Point{Object: obj, Metric: "OutBandwidth", Granularity: 60, Time: t0.Add(time.Duration(minute) * time.Minute), Value: v}
+	}
+	writePoints(t, api,
+		point(group, 1, 7), point(ps[0], 1, 3), point(ps[1], 1, 4), // recorded with the group's own series
+		point(ps[0], 2, 1), point(ps[1], 2, 2)) // recorded before group series existed
+	read := func() []float64 {
+		t.Helper()
+		resp, err := c.DescribeProxyGroupStatistics(groupOutBandwidth(group, t0, 3))
+		if err != nil {
+			t.Fatalf("DescribeProxyGroupStatistics: %v", err)
+		}
+		return values(t, resp.Response.StatisticsData, "OutBandwidth", t0, time.Minute)
+	}
+	if got := read(); !equal(got, []float64{0, 7, 3, 0}) {
+		t.Errorf("OutBandwidth = %v; want [0 7 3 0]", got)
+	}
+	d := gaapsdk.NewDestroyProxiesRequest()
+	d.ProxyIds, d.Force = sdkIDs(ps[1]), new(int64(1))
+	if _, err := c.DestroyProxies(d); err != nil {
+		t.Fatal(err)
+	}
+	proxyGone(t, c, ps[1])
+	if got := read(); !equal(got, []float64{0, 7, 1, 0}) {
+		t.Errorf("after destroying %s: OutBandwidth = %v; want [0 7 1 0] (its own series kept, the fallback sums the members left)", ps[1], got)
+	}
+}
+
+// groupOutBandwidth asks for a group's OutBandwidth per minute from t0 to
+// t0 + minutes.
+func groupOutBandwidth(group string, t0 time.Time, minutes int) *gaapsdk.DescribeProxyGroupStatisticsRequest {
+	req := gaapsdk.NewDescribeProxyGroupStatisticsRequest()
+	req.GroupId, req.StartTime, req.EndTime = new(group), statsTime(t0), statsTime(t0.Add(time.Duration(minutes)*time.Minute))
+	req.Granularity, req.MetricNames = new(uint64(60)), []*string{new("OutBandwidth")}
+	return req
 }

@@ -358,3 +358,134 @@ func TestHealthCheckFailoverThroughAPI(t *testing.T) {
 	}
 	n.until("origin a normal once checks are off", func() bool { return status(second) == 0 })
 }
+
+// groupOf creates a group with one proxy per access region and waits until
+// all of them run; it returns the group and its proxies.
+func (n *node) groupOf(regions ...string) (string, []string, []netip.Addr) {
+	n.t.Helper()
+	req := gaapsdk.NewCreateProxyGroupRequest()
+	req.ProjectId, req.GroupName, req.RealServerRegion = new(uint64(0)), new("grp"), new("NorthChina")
+	for _, r := range regions {
+		req.AccessRegionSet = append(req.AccessRegionSet, &gaapsdk.AccessConfiguration{AccessRegion: new(r), Bandwidth: new(uint64(10)), Concurrent: new(uint64(2))})
+	}
+	resp, err := n.c.CreateProxyGroup(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	g := *resp.Response.GroupId
+	var ids []string
+	var ips []netip.Addr
+	n.until("group members RUNNING", func() bool {
+		d := gaapsdk.NewDescribeProxiesRequest()
+		d.Filters = []*gaapsdk.Filter{{Name: new("GroupId"), Values: []*string{new(g)}}}
+		r, err := n.c.DescribeProxies(d)
+		if err != nil {
+			return false
+		}
+		ids, ips = ids[:0], ips[:0]
+		for _, p := range r.Response.ProxySet {
+			if *p.Status != "RUNNING" {
+				return false
+			}
+			ids, ips = append(ids, *p.ProxyId), append(ips, netip.MustParseAddr(*p.IP))
+		}
+		return len(ids) == len(regions)
+	})
+	return g, ids, ips
+}
+
+// statSum calls a statistics action over the last 10 minutes and returns
+// the sum of the metric's points.
+func (n *node) statSum(action string, params map[string]any, metric string) float64 {
+	n.t.Helper()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	now := time.Now().In(loc)
+	params["StartTime"] = now.Add(-10 * time.Minute).Format("2006-01-02 15:04:05")
+	params["EndTime"] = now.Add(time.Minute).Format("2006-01-02 15:04:05")
+	if _, ok := params["Granularity"]; !ok {
+		params["Granularity"] = 60
+	}
+	params["MetricNames"] = []string{metric}
+	var r struct {
+		StatisticsData []struct{ MetricData []struct{ Data *float64 } }
+	}
+	if err := n.Call(n.c, action, params, &r); err != nil {
+		n.t.Fatalf("%s: %v", action, err)
+	}
+	sum := 0.0
+	for _, m := range r.StatisticsData {
+		for _, p := range m.MetricData {
+			if p.Data != nil {
+				sum += *p.Data
+			}
+		}
+	}
+	return sum
+}
+
+// TestGroupStatisticsKeepDestroyedMember: traffic through a group
+// listener on two members adds up in the listener's and the group's
+// statistics; destroying a member afterwards does not take its traffic out
+// of the group's past minutes.
+func TestGroupStatisticsKeepDestroyedMember(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Recorded by hand.
+	g, ms, ips := n.groupOf("SouthChina", "Hongkong")
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(t, "ok"))
+	rs := n.realServers(o.Addr.Addr())
+	port := edgetest.FreePort(t, ips[0])
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
+		"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	l := resp.ListenerIds[0]
+	n.waitListener(l)
+	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+	for _, ip := range ips {
+		n.until("member "+ip.String()+" serves", func() bool {
+			c, err := net.DialTimeout("tcp", netip.AddrPortFrom(ip, uint16(port)).String(), time.Second)
+			if err != nil {
+				return false
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			b, _ := io.ReadAll(c)
+			return string(b) == "ok"
+		})
+	}
+	// A connection's bytes are counted once the edge has closed it.
+	n.until("both members counted", func() bool {
+		m := httpGet(t, "http://"+n.Addr+"/metrics")
+		for _, id := range ms {
+			if !strings.Contains(m, `opengaap_bytes_out_total{id="`+id+`",kind="proxy"}`) ||
+				strings.Contains(m, `opengaap_bytes_out_total{id="`+id+`",kind="proxy"} 0`+"\n") {
+				return false
+			}
+		}
+		return true
+	})
+	if err := n.Telemetry.Record(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ls := n.statSum("DescribeListenerStatistics", map[string]any{"ListenerId": l, "Granularity": 300}, "OutBandwidth")
+	gs := n.statSum("DescribeProxyGroupStatistics", map[string]any{"GroupId": g}, "OutBandwidth")
+	p0 := n.statSum("DescribeProxyStatistics", map[string]any{"ProxyId": ms[0]}, "OutBandwidth")
+	p1 := n.statSum("DescribeProxyStatistics", map[string]any{"ProxyId": ms[1]}, "OutBandwidth")
+	if ls <= 0 || p0 <= 0 || p1 <= 0 || gs < p0+p1-1e-9 || gs > p0+p1+1e-9 {
+		t.Fatalf("OutBandwidth: listener %v, group %v, members %v %v; want all > 0 and the group the members' sum", ls, gs, p0, p1)
+	}
+	d := gaapsdk.NewDestroyProxiesRequest()
+	d.ProxyIds, d.Force = []*string{new(ms[1])}, new(int64(1))
+	if _, err := n.c.DestroyProxies(d); err != nil {
+		t.Fatal(err)
+	}
+	n.until("member destroyed", func() bool {
+		r := gaapsdk.NewDescribeProxyDetailRequest()
+		r.ProxyId = new(ms[1])
+		_, err := n.c.DescribeProxyDetail(r)
+		return err != nil && strings.Contains(err.Error(), "ResourceNotFound")
+	})
+	if after := n.statSum("DescribeProxyGroupStatistics", map[string]any{"GroupId": g}, "OutBandwidth"); after < gs-1e-9 {
+		t.Errorf("group OutBandwidth over the same past window: %v before destroying %s, %v after", gs, ms[1], after)
+	}
+}

@@ -88,6 +88,10 @@ type Proxy struct {
 	// whole proxy; the excess is refused (TCP: accepted then closed at
 	// once; UDP: datagram dropped) and counted. 0 means unlimited.
 	MaxConns int `json:"maxConns"`
+	// Group is the proxy group the proxy belongs to ("" for none). The
+	// data plane ignores it; the statistics recorder adds the proxy's
+	// counts to the group's series under it (docs/statistics.md).
+	Group string `json:"group,omitempty"`
 	// Closed stops the proxy (GAAP CloseProxies): its sockets are closed so
 	// nothing new is accepted, and open connections drain for the runtime's
 	// grace period, exactly as if its listeners had been removed.

@@ -27,6 +27,11 @@ type layout struct {
 	// attributes to its proxy; that Record drops them.
 	gone         map[string]httpListener
 	goneMaxConns map[string]int
+	// groups: each proxy of a group → its group, whose series sums its
+	// proxies' (minutePoints). goneGroups: the same for the proxies that
+	// left the configuration since the last Record, which holds their
+	// final counts and still adds them to their group.
+	groups, goneGroups map[string]string
 	// EdgeOne origin group records under health checks: their series
 	// object (model.TeoOriginHealthObject, also their origin ID in the
 	// snapshot) → the health keys ("listenerID/originID") of their uses.
@@ -41,9 +46,13 @@ type httpListener struct {
 // Observe records the layout of a snapshot the data plane applied, and
 // the health of every origin the node now uses (see syncHealth).
 func (r *Recorder) Observe(snap *snapshot.Snapshot) {
-	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}, teoHealth: map[string][]string{}}
+	l := layout{httpListeners: map[string]httpListener{}, maxConns: map[string]int{}, teoHealth: map[string][]string{},
+		groups: map[string]string{}}
 	for _, p := range snap.Proxies {
 		l.maxConns[p.ID] = p.MaxConns
+		if p.Group != "" {
+			l.groups[p.ID] = p.Group
+		}
 		for _, h := range p.HTTPListeners {
 			l.httpListeners[h.ID] = httpListener{proxy: p.ID, https: h.Protocol == "HTTPS"}
 		}
@@ -60,6 +69,15 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 	}
 	r.mu.Lock()
 	l.gone, l.goneMaxConns = r.layout.gone, r.layout.goneMaxConns
+	l.goneGroups = r.layout.goneGroups
+	for id, g := range r.layout.groups {
+		if _, ok := l.groups[id]; !ok {
+			if l.goneGroups == nil {
+				l.goneGroups = map[string]string{}
+			}
+			l.goneGroups[id] = g
+		}
+	}
 	for id, hl := range r.layout.httpListeners {
 		if _, ok := l.httpListeners[id]; ok {
 			continue
@@ -80,6 +98,14 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 	r.layout = l
 	r.syncHealth()
 	r.mu.Unlock()
+}
+
+// groupOf returns the group of proxy, "" for none.
+func (l layout) groupOf(proxy string) string {
+	if g, ok := l.groups[proxy]; ok {
+		return g
+	}
+	return l.goneGroups[proxy]
 }
 
 // teoHealthPoints writes the health of every checked EdgeOne origin group

@@ -36,7 +36,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		health[k] = v
 	}
 	lay := r.layout
-	r.layout.gone, r.layout.goneMaxConns = nil, nil // Their last counts are in cur.
+	r.layout.gone, r.layout.goneMaxConns, r.layout.goneGroups = nil, nil, nil // Their last counts are in cur.
 	r.mu.Unlock()
 
 	secs := cur.At.Sub(prev.At).Seconds()
@@ -48,7 +48,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	// (as the statistics API reads a point: the minute from its time).
 	minute := prev.At.Truncate(time.Minute)
 	delta := stats.Delta(prev, cur)
-	pts := minutePoints(delta, secs, minute)
+	pts := minutePoints(delta, secs, minute, lay.groupOf)
 	point := func(id, metric string, v float64) {
 		pts = append(pts, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
 	}
@@ -153,8 +153,13 @@ func absent(metric string, other float64) float64 {
 // minutePoints converts one interval's deltas into per-minute points.
 // Instances add up under their object: a group listener's per-proxy
 // instances ("listener@proxy") under the listener, an EdgeOne rule's
-// per-port listeners ("rule/port") under the rule.
-func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Time) []store.Point {
+// per-port listeners ("rule/port") under the rule. A proxy of a group
+// (groupOf) also adds up under its group, so the group's series is that
+// of the proxies it had in that minute, whatever becomes of them later:
+// counters and rates add up, Concurrent too, and Latency and PacketLoss
+// are computed from the summed counts, as a group listener's are from
+// its instances'.
+func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Time, groupOf func(proxy string) string) []store.Point {
 	sums := map[string]stats.Values{}
 	teo := map[string]bool{}
 	for k, v := range delta {
@@ -166,6 +171,11 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		}
 		if k.Kind == stats.KindProxy && strings.HasPrefix(id, model.PrefixTeoL4Proxy+"-") {
 			teo[id] = true
+		}
+		if k.Kind == stats.KindProxy {
+			if g := groupOf(id); g != "" {
+				sums[g] = add(sums[g], v)
+			}
 		}
 		sums[id] = add(sums[id], v)
 	}

@@ -89,6 +89,55 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	}
 }
 
+func noGroup(string) string { return "" }
+
+// TestGroupSeries: a proxy group's series is recorded as its own object,
+// the sum of its proxies in each minute (rates and Concurrent add up,
+// Latency is the mean over all their samples), and a proxy that leaves the
+// configuration still adds its final counts to the minute it counted them
+// in; later minutes hold the remaining proxies only.
+func TestGroupSeries(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", Group: "lg-1"}, {ID: "link-b", Group: "lg-1"}, {ID: "link-c"}}})
+	key := func(id string) stats.Key { return stats.Key{Kind: stats.KindProxy, ID: id} }
+	// Minute 0: a 60 MB out, 2 conns, 2 connects of 2 ms; b 15 MB out, 1 conn,
+	// 2 connects of 8 ms; c (no group) 150 MB. b leaves during minute 1 and
+	// counts 15 MB more there; minute 2 is a's only.
+	cum := []map[stats.Key]stats.Values{
+		{key("link-a"): {BytesOut: 60e6, Active: 2, DialCount: 2, DialNanos: 4e6}, key("link-b"): {BytesOut: 15e6, Active: 1, DialCount: 2, DialNanos: 16e6},
+			key("link-c"): {BytesOut: 150e6}},
+		{key("link-a"): {BytesOut: 60e6, DialCount: 2, DialNanos: 4e6}, key("link-b"): {BytesOut: 30e6, DialCount: 2, DialNanos: 16e6}, key("link-c"): {BytesOut: 150e6}},
+		{key("link-a"): {BytesOut: 75e6, DialCount: 2, DialNanos: 4e6}, key("link-c"): {BytesOut: 150e6}},
+	}
+	for i, v := range cum {
+		node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: v}
+		if err := r.Record(t.Context(), node.sample.At); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", Group: "lg-1"}, {ID: "link-c"}}})
+		}
+	}
+	for _, tc := range []struct {
+		minute int
+		metric string
+		want   float64
+	}{
+		{0, OutBandwidth, 10}, {0, Concurrent, 3}, {0, Latency, 5},
+		{1, OutBandwidth, 2}, // b's final 15 MB: 2 Mbps
+		{2, OutBandwidth, 2}, // a's 15 MB
+	} {
+		m := t0.Add(time.Duration(tc.minute) * time.Minute)
+		pts, err := st.Query(t.Context(), "lg-1", tc.metric, 60, m, m)
+		if err != nil || len(pts) != 1 || pts[0].Value != tc.want {
+			t.Errorf("lg-1 %s of minute %d: got %+v, %v; want %v", tc.metric, tc.minute, pts, err, tc.want)
+		}
+	}
+	if five, _ := st.Query(t.Context(), "lg-1", OutBandwidth, 300, t0, t0); len(five) != 1 || five[0].Value != 10 {
+		t.Errorf("lg-1 OutBandwidth at 300 s: got %+v; want the maximum of its minutes, 10", five)
+	}
+}
+
 // TestTeoOriginHealth: the health of an EdgeOne group record used by a
 // checked rule is written under its series object — 0 once a use of it is
 // reported down — and nothing is written for an origin named by address
@@ -182,7 +231,7 @@ func TestEdgeOneRulePortsAddUp(t *testing.T) {
 		{Kind: stats.KindProxy, ID: "sid-xyz"}:        {BytesIn: 4000, BytesOut: 1000, Active: 3, NewConns: 12},
 	}
 	got := map[string]float64{}
-	for _, p := range minutePoints(delta, 60, minute) {
+	for _, p := range minutePoints(delta, 60, minute, noGroup) {
 		got[p.Object+" "+p.Metric] = p.Value
 	}
 	for key, want := range map[string]float64{
@@ -205,7 +254,7 @@ func TestHTTPStatusClasses(t *testing.T) {
 		{Kind: stats.KindRule, ID: "rule-1"}: {Requests: 120, Status: [6]int64{2: 100, 4: 15, 5: 5}},
 	}
 	got := map[string]float64{}
-	for _, p := range minutePoints(delta, 60, minute) {
+	for _, p := range minutePoints(delta, 60, minute, noGroup) {
 		got[p.Metric] = p.Value
 	}
 	for metric, want := range map[string]float64{Requests: 2, "Status2xx": 100, "Status4xx": 15, "Status5xx": 5, "Status3xx": 0} {
