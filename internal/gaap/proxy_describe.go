@@ -55,8 +55,12 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	var page []*model.Proxy
 	var total int
 	var related map[string][]string
+	var policies map[string]string
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
 		if related, err = relatedGlobalDomains(tx); err != nil {
+			return err
+		}
+		if policies, err = groupPolicies(tx); err != nil {
 			return err
 		}
 		if len(ids) == 0 && len(req.Filters) == 0 && len(req.TagSet) == 0 && req.Independent == nil && cmp.Or(trimmed(req.OrderField), "create_time") == "create_time" {
@@ -79,7 +83,7 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	}
 	set := make([]gaapapi.ProxyInfo, len(page))
 	for i, p := range page {
-		set[i] = s.proxyInfo(p, related[p.ID])
+		set[i] = s.proxyInfo(p, related[p.ID], policies[p.GroupID])
 	}
 	return &gaapapi.DescribeProxiesResponse{TotalCount: new(int64(total)), InstanceSet: set, ProxySet: set}, nil
 }
@@ -136,8 +140,12 @@ func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []mo
 func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyDetailRequest) (*gaapapi.DescribeProxyDetailResponse, error) {
 	var p *model.Proxy
 	var related map[string][]string
+	var policies map[string]string
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
 		if p, err = resource.Get[model.Proxy](tx, *req.ProxyId); err != nil {
+			return err
+		}
+		if policies, err = groupPolicies(tx); err != nil {
 			return err
 		}
 		related, err = relatedGlobalDomains(tx)
@@ -146,7 +154,7 @@ func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, 
 	if err != nil {
 		return nil, err
 	}
-	info := s.proxyInfo(p, related[p.ID])
+	info := s.proxyInfo(p, related[p.ID], policies[p.GroupID])
 	return &gaapapi.DescribeProxyDetailResponse{ProxyDetail: &info}, nil
 }
 
@@ -165,7 +173,7 @@ func relatedGlobalDomains(tx *resource.Tx) (map[string][]string, error) {
 
 // proxyInfo renders a proxy as ProxyInfo, under its old and new ID names;
 // related are the global domains resolving to it.
-func (s *Service) proxyInfo(p *model.Proxy, related []string) gaapapi.ProxyInfo {
+func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy string) gaapapi.ProxyInfo {
 	info := gaapapi.ProxyInfo{
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
 		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
@@ -183,8 +191,21 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string) gaapapi.ProxyInfo 
 	if p.GroupID != "" {
 		info.GroupId = new(p.GroupID)
 	}
-	if p.PolicyID != "" {
-		info.PolicyId = new(p.PolicyID)
+	// A member's own policy, else its group's, which the data plane
+	// enforces on it (controller: a member's policy falls back to the group's).
+	if policy := cmp.Or(p.PolicyID, groupPolicy); policy != "" {
+		info.PolicyId = new(policy)
 	}
 	return info
+}
+
+// groupPolicies maps the caller's proxy groups to their security policy
+// ("" for none).
+func groupPolicies(tx *resource.Tx) (map[string]string, error) {
+	groups, _, err := resource.List[model.ProxyGroup](tx, store.Query{})
+	out := make(map[string]string, len(groups))
+	for _, g := range groups {
+		out[g.ID] = g.PolicyID
+	}
+	return out, err
 }

@@ -88,6 +88,15 @@ func TestProxyGroupStatisticsAndPolicy(t *testing.T) {
 		t.Fatalf("OpenSecurityPolicy: %v", err)
 	}
 	waitPolicy(t, api, policy, open.TaskId, "BOUND")
+	// The members report the group's policy, which is enforced on them.
+	for _, p := range groupProxies(t, c, group) {
+		if p.PolicyId == nil || *p.PolicyId != policy {
+			t.Errorf("DescribeProxies: member %s PolicyId %v; want the group's %s", *p.ProxyId, p.PolicyId, policy)
+		}
+		if d := proxyDetail(t, c, *p.ProxyId); d.PolicyId == nil || *d.PolicyId != policy {
+			t.Errorf("DescribeProxyDetail: member %s PolicyId %v; want the group's %s", *p.ProxyId, d.PolicyId, policy)
+		}
+	}
 }
 
 // TestProxyGroupStatisticsOwnSeries: a group's statistics are the series
