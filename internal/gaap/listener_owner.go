@@ -83,15 +83,18 @@ func (o owner) checkRunning(tx *resource.Tx, proxyCode apierr.Code) error {
 
 // groupRunning refuses (with code) changes under a group that does not
 // read RUNNING as the API reports it (ProxyGroup.State): being created or
-// destroyed, CLOSED (all its proxies closed) or CHANGING (one of them in a
-// transition), as an independent proxy that is not RUNNING refuses them
-// (Proxy.Operable).
+// destroyed, or CLOSED (all its proxies closed), as an independent proxy
+// that is not RUNNING refuses them (Proxy.Operable). CHANGING (a member in
+// a transition: being created, scaled, closed or destroyed) does not
+// refuse: the group's configuration runs on whichever members run, and
+// clients such as the Terraform provider create a group's members and its
+// listeners at the same time.
 func groupRunning(tx *resource.Tx, g *model.ProxyGroup, code apierr.Code) error {
 	proxies, err := resource.Children[model.Proxy](tx, g.ID)
 	if err != nil {
 		return err
 	}
-	if st, name := g.State(proxies); st != model.GroupRunning {
+	if st, name := g.State(proxies); st != model.GroupRunning && st != model.GroupChanging {
 		return apierr.New(code, "the proxy group %s is %s (status %d); its configuration can be changed only while it is RUNNING", g.ID, name, st)
 	}
 	return nil

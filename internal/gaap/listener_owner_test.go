@@ -3,6 +3,7 @@ package gaap_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -122,6 +123,27 @@ func TestListenerOnClosedGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { pace(); return listenerStatus(t, c, h.ListenerId, false) == 0 }, "listener %s not running", h.ListenerId)
+
+	// A member in a transition makes the group read CHANGING; that does not
+	// refuse its configuration (Terraform creates members and listeners at
+	// once).
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	member := gaapsdk.NewCreateProxyRequest()
+	member.ProjectId, member.ProxyName, member.AccessRegion = new(int64(0)), new("late"), new("EastChina")
+	member.Bandwidth, member.Concurrent, member.GroupId = new(uint64(10)), new(uint64(2)), new(g)
+	if _, err := c.CreateProxy(member); err != nil {
+		t.Fatal(err)
+	}
+	if st := *groupDetail(t, c, g).Status; st != 12 {
+		t.Fatalf("group status %d with a member being created; want 12 CHANGING", st)
+	}
+	req.Ports = u64s(7002)
+	if _, err := c.CreateTCPListeners(req); err != nil {
+		t.Fatalf("CreateTCPListeners on a CHANGING group: %v", err)
+	}
+	release()
+	waitGroupStatus(t, c, g, 0)
 
 	cl := gaapsdk.NewCloseProxyGroupRequest()
 	cl.GroupId = new(g)
