@@ -130,15 +130,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
 	// One serve per store: a second one would settle statuses from its own
 	// data plane, write the same statistics series and seal certificate
-	// keys with a key file of its own (README, docs/controller.md).
-	if err := st.LockInstance(ctx, instanceHolder(o.DataDir)); err != nil {
-		st.Close()
+	// keys with a key file of its own (README, docs/controller.md). Open
+	// locks before it migrates, so a refused serve leaves the store as is.
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.WithInstanceLock(instanceHolder(o.DataDir)))
+	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	o.Log.Info("store", "engine", engine, "at", where)

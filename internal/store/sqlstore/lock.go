@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ErrLocked is returned by LockInstance when another process holds the
-// store's instance lock.
+// ErrLocked is returned by Open with WithInstanceLock when another process
+// holds the store's instance lock.
 var ErrLocked = errors.New("sqlstore: the store is in use by another opengaap serve")
 
 // instanceLockClass is the first key of the PostgreSQL instance lock (the
@@ -24,7 +24,8 @@ const instanceLockClass = 0x6f676170 // "ogap"
 // instanceLock is a held instance lock, released by Close.
 type instanceLock interface{ release() error }
 
-// LockInstance takes the store's instance lock and holds it until Close:
+// lockInstance takes the instance lock of the store at dsn, which the
+// Store holds until Close:
 // only one opengaap serve may run on a store, since each process settles
 // statuses from its own data plane, writes the same statistics series and
 // keeps its own certificate-key file. holder describes this process (host,
@@ -35,24 +36,11 @@ type instanceLock interface{ release() error }
 // process dies. PostgreSQL: a session-level advisory lock on a connection
 // of its own, released when the session ends (process exit, Close, or the
 // connection dropping).
-func (s *Store) LockInstance(ctx context.Context, holder string) error {
-	if s.lock != nil {
-		return errors.New("sqlstore: instance lock already held")
+func lockInstance(ctx context.Context, d *dialect, dsn, holder string) (instanceLock, error) {
+	if d == postgresDialect {
+		return lockPostgres(ctx, dsn, holder)
 	}
-	var (
-		l   instanceLock
-		err error
-	)
-	if s.d == postgresDialect {
-		l, err = lockPostgres(ctx, s.dsn, holder)
-	} else {
-		l, err = lockFile(s.dsn+".lock", holder)
-	}
-	if err != nil {
-		return err
-	}
-	s.lock = l
-	return nil
+	return lockFile(dsn+".lock", holder)
 }
 
 // pgLock is a session-level advisory lock held by conn.

@@ -25,8 +25,7 @@ type Store struct {
 	write, read *sql.DB
 	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
 	bg          sync.WaitGroup // Background prepares, waited for by Close.
-	dsn         string         // as given to Open, for LockInstance
-	lock        instanceLock   // held instance lock (LockInstance), or nil
+	lock        instanceLock   // held instance lock (WithInstanceLock), or nil
 }
 
 // Interface guards.
@@ -36,21 +35,48 @@ var (
 	_ store.Stats = statsStore{}
 )
 
+// Option changes how Open opens a store.
+type Option func(*options)
+
+type options struct {
+	holder string // instance lock holder; "" takes no lock
+}
+
+// WithInstanceLock makes Open take the store's instance lock for holder
+// before it migrates anything, and hold it until Close (see lock.go). A
+// store locked by another process is refused with ErrLocked and left
+// exactly as it was: a second serve, perhaps a newer release, must not
+// migrate the schema under the one running on it.
+func WithInstanceLock(holder string) Option {
+	return func(o *options) { o.holder = holder }
+}
+
 // Open connects to dsn and migrates the schema. A dsn starting with
 // postgres:// or postgresql:// names a PostgreSQL database (any pgx
 // connection string of that form); anything else is a SQLite file path, whose
 // parent directories are created.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d, write, read, err := openPools(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, d, write); err != nil {
-		write.Close()
-		read.Close()
-		return nil, err
+	s := &Store{d: d, write: write, read: read}
+	if o.holder != "" {
+		// Before migrate: only the holder may change the schema.
+		if s.lock, err = lockInstance(ctx, d, dsn, o.holder); err != nil {
+			write.Close()
+			read.Close()
+			return nil, err
+		}
 	}
-	return &Store{d: d, write: write, read: read, dsn: dsn}, nil
+	if err := migrate(ctx, d, write); err != nil {
+		return nil, errors.Join(err, s.closePools())
+	}
+	return s, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -127,6 +153,12 @@ func (s *Store) Close() error {
 		}
 		return true
 	})
+	return s.closePools()
+}
+
+// closePools closes both pools, then releases the instance lock, if held:
+// no write of this Store can follow the release.
+func (s *Store) closePools() error {
 	err := errors.Join(s.write.Close(), s.read.Close())
 	if s.lock != nil {
 		err = errors.Join(err, s.lock.release())

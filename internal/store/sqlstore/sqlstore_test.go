@@ -213,32 +213,68 @@ func newestMigration(t *testing.T) int64 {
 	return ms[len(ms)-1].version
 }
 
+// openLocked opens dsn holding its instance lock for holder.
+func openLocked(t testing.TB, dsn, holder string) (*Store, error) {
+	t.Helper()
+	s, err := Open(t.Context(), dsn, WithInstanceLock(holder))
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	return s, err
+}
+
 // TestLockInstance: one holder per store; Close frees it; stores in other
-// schemas (other PostgreSQL stores on one database) are not affected.
+// schemas (other PostgreSQL stores on one database) are not affected. A
+// refused second serve leaves the held store untouched: a newer release
+// started by mistake next to a running older one must not migrate the
+// schema under it before it is refused.
 func TestLockInstance(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			e.available(t)
 			dsn := e.newDB(t)
-			a, b, other := open(t, dsn), open(t, dsn), open(t, e.newDB(t))
-			if err := a.LockInstance(t.Context(), "holder A"); err != nil {
-				t.Fatalf("LockInstance: %v", err)
+			a, err := openLocked(t, dsn, "holder A")
+			if err != nil {
+				t.Fatalf("Open with the instance lock: %v", err)
 			}
-			err := b.LockInstance(t.Context(), "holder B")
+			// Make the held store look like an older schema (v2): undo
+			// migration 0003 and forget it, as an older serve's store is.
+			for _, q := range []string{
+				"DROP INDEX resources_parent_created",
+				"CREATE INDEX resources_parent ON resources (kind, parent)",
+				"DELETE FROM schema_migrations WHERE version = 3",
+			} {
+				if _, err := a.write.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			_, err = openLocked(t, dsn, "holder B")
 			if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "holder A") {
-				t.Errorf("second LockInstance = %v; want ErrLocked naming holder A", err)
+				t.Errorf("second Open with the lock = %v; want ErrLocked naming holder A", err)
 			}
 			t.Logf("refused: %v", err)
-			if err := other.LockInstance(t.Context(), "holder C"); err != nil {
-				t.Errorf("LockInstance of another store: %v", err)
+			var n int
+			if err := a.write.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations WHERE version = 3").Scan(&n); err != nil {
+				t.Fatal(err)
 			}
-			// The lock does not get in the way of the store's own work.
+			if n != 0 {
+				t.Errorf("the refused second serve migrated the held store to version 3")
+			}
+			if _, err := openLocked(t, e.newDB(t), "holder C"); err != nil {
+				t.Errorf("locking another store: %v", err)
+			}
+			// The lock does not get in the way of the store's own work, nor
+			// of an Open that takes no lock (tools, tests).
+			b := open(t, dsn)
 			if err := b.Update(t.Context(), func(tx store.Tx) error { return tx.Claim("ns", "t") }); err != nil {
 				t.Errorf("Update beside the lock: %v", err)
 			}
+			if err := a.Update(t.Context(), func(tx store.Tx) error { return tx.Claim("ns", "u") }); err != nil {
+				t.Errorf("Update of the holder: %v", err)
+			}
 			a.Close()
-			if err := b.LockInstance(t.Context(), "holder B"); err != nil {
-				t.Errorf("LockInstance after the holder closed: %v", err)
+			if _, err := openLocked(t, dsn, "holder B"); err != nil {
+				t.Errorf("Open with the lock after the holder closed: %v", err)
 			}
 		})
 	}
