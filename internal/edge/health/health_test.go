@@ -165,8 +165,11 @@ func TestPassiveCheckTrial(t *testing.T) {
 
 // TestCheckConfigChangeKeepsOriginState: a backend for another check config
 // of an origin shares its load, connect and address state and starts with
-// the health of the newest backend it replaces (but healthy without checks,
-// which would never bring it back up); the state outlives the old backend.
+// the health of the newest backend with checks on it replaces (but healthy
+// without checks, which would never bring it back up); the state outlives
+// the old backend. A backend with checks off (another listener's) always
+// reads healthy and says nothing about the origin: a new checked backend
+// does not copy it, and starts healthy when no checked one is left.
 func TestCheckConfigChangeKeepsOriginState(t *testing.T) {
 	p := NewPool(Options{})
 	defer p.Close()
@@ -208,7 +211,20 @@ func TestCheckConfigChangeKeepsOriginState(t *testing.T) {
 	if !off.Healthy() || !off.SameOrigin(nb) {
 		t.Errorf("backend without checks: healthy %v, same origin %v; want true, true", off.Healthy(), off.SameOrigin(nb))
 	}
+	k.Check = dead.Check
+	k.Check.Interval = 2 * time.Hour
+	again := p.Acquire(k) // newer than off, which has checks off
+	if again.Healthy() {
+		t.Error("new checked backend of a down origin starts healthy (copied from a backend without checks)")
+	}
 	p.Release(nb)
+	p.Release(again)
+	k.Check.Interval = 3 * time.Hour
+	fresh := p.Acquire(k) // only off is left
+	defer p.Release(fresh)
+	if !fresh.Healthy() {
+		t.Error("new checked backend beside only an unchecked one starts down; want healthy, as a new origin")
+	}
 	other := p.Acquire(Key{Proto: snapshot.ProtoUDP, Host: "127.0.0.1", Port: 1})
 	defer p.Release(other)
 	if other.SameOrigin(off) {

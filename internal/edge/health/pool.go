@@ -126,9 +126,12 @@ func (p *Pool) Release(b *Backend) {
 // share gives a new backend its origin's state, if another check config
 // of the origin has a backend: so its addresses, load and connect figures
 // carry over, and with checks on it starts as healthy or down as the
-// newest such backend (a down origin stays down until Healthy checks pass
-// under the new config). Without checks it starts healthy, as nothing
-// would bring it back up.
+// newest such backend with checks on (a down origin stays down until
+// Healthy checks pass under the new config). A backend with checks off
+// always reads healthy, so it says nothing about the origin: with no
+// checked backend to copy, the new one starts healthy, as a backend of a
+// new origin does. Without checks it starts healthy, as nothing would
+// bring it back up.
 func (p *Pool) share(b *Backend) {
 	ok := b.key.origin()
 	o := p.origins[ok]
@@ -137,8 +140,13 @@ func (p *Pool) share(b *Backend) {
 		o = b.originState
 	} else {
 		b.originState = o
-		if b.key.Check.Enabled && len(o.backends) > 0 {
-			b.healthy.Store(o.backends[len(o.backends)-1].healthy.Load())
+		if b.key.Check.Enabled {
+			for _, x := range slices.Backward(o.backends) {
+				if x.key.Check.Enabled {
+					b.healthy.Store(x.healthy.Load())
+					break
+				}
+			}
 		}
 	}
 	o.refs++
