@@ -22,7 +22,7 @@ func FromJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return bind(reflect.ValueOf(dst), map[string]any{}, "", false)
 	}
-	if err := checkArrays(body); err != nil {
+	if err := checkSize(body); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

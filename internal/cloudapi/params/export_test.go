@@ -1,0 +1,4 @@
+package params
+
+// MaxNameSegments is maxNameSegments, for TestRequestDepth.
+const MaxNameSegments = maxNameSegments
