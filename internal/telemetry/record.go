@@ -27,8 +27,12 @@ const (
 // hourly and daily points containing that minute are recomputed (see
 // rollup).
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
-	cur := r.node.Sample()
+	// Sample under r.mu, as Observe swaps the layout under it: a removal
+	// is then either observed before the sample (which holds the removed
+	// listener's last counts, cleared from gone below) or after it (and
+	// kept in gone for the next Record), never cleared unsampled.
 	r.mu.Lock()
+	cur := r.node.Sample()
 	prev := r.prev
 	r.prev = cur
 	health := make(map[string]bool, len(r.health))

@@ -192,34 +192,78 @@ func TestHTTPQPSPerProxy(t *testing.T) {
 	}
 }
 
+// hookNode runs hook right after a sample is taken.
+type hookNode struct {
+	*fakeNode
+	hook func()
+}
+
+func (h *hookNode) Sample() stats.Sample {
+	s := h.fakeNode.Sample()
+	if f := h.hook; f != nil {
+		h.hook = nil
+		f()
+	}
+	return s
+}
+
 // TestHTTPQPSOfRemovedListener: the requests a listener served in the
 // minute it was removed (reported by the data plane in one more sample)
 // still count in its proxy's HttpQPS; a later minute does not know it.
+// So too when the removal is observed while a Record runs, right after
+// its sample: that Record must not clear the listener it did not sample.
 func TestHTTPQPSOfRemovedListener(t *testing.T) {
-	st, node, r := newTestRecorder(t)
-	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{
-		{ID: "listener-h", Protocol: "HTTP"}}}}})
-	key := stats.Key{Kind: stats.KindListener, ID: "listener-h"}
-	for i, n := range []int64{6000, 12000, 18000} {
-		node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: map[stats.Key]stats.Values{key: {Requests: n}}}
-		if err := r.Record(t.Context(), node.sample.At); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 { // Removed (its proxy with it) during the second minute.
-			r.Observe(&snapshot.Snapshot{})
-		}
-	}
-	for i, want := range []float64{100, 100} {
-		minute := t0.Add(time.Duration(i) * time.Minute)
-		for metric, want := range map[string]float64{HttpQPS: want, HttpQPSPercent: want / 200} {
-			pts, err := st.Query(t.Context(), "link-a", metric, 60, minute, minute)
-			if err != nil || len(pts) != 1 || pts[0].Value != want {
-				t.Errorf("%s of minute %d: got %+v, %v; want %v", metric, i, pts, err, want)
+	for _, during := range []bool{false, true} {
+		st, node, _ := newTestRecorder(t)
+		hn := &hookNode{fakeNode: node}
+		r := New(hn, st, nil)
+		r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", MaxConns: 20000, HTTPListeners: []snapshot.HTTPListener{
+			{ID: "listener-h", Protocol: "HTTP"}}}}})
+		key := stats.Key{Kind: stats.KindListener, ID: "listener-h"}
+		removed := make(chan struct{})
+		remove := func() { r.Observe(&snapshot.Snapshot{}); close(removed) }
+		for i, n := range []int64{6000, 12000, 18000} {
+			node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: map[stats.Key]stats.Values{key: {Requests: n}}}
+			if during && i == 1 {
+				// The controller observes the removal concurrently; give it
+				// time to get in before Record reads the layout.
+				hn.hook = func() {
+					go remove()
+					select {
+					case <-removed:
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			}
+			if err := r.Record(t.Context(), node.sample.At); err != nil {
+				t.Fatal(err)
+			}
+			if !during && i == 0 { // Removed (its proxy with it) during the second minute.
+				remove()
+			}
+			if i == 1 {
+				<-removed
 			}
 		}
-	}
-	if pts, err := st.Query(t.Context(), "link-a", HttpQPS, 60, t0.Add(2*time.Minute), t0.Add(2*time.Minute)); err != nil || len(pts) != 0 {
-		t.Errorf("HttpQPS of the minute after the last sample of a removed listener: got %+v, %v; want none", pts, err)
+		wants := []float64{100, 100}
+		if during { // Observed after the second sample: the third holds its last counts.
+			wants = append(wants, 100)
+		}
+		for i, want := range wants {
+			minute := t0.Add(time.Duration(i) * time.Minute)
+			for metric, want := range map[string]float64{HttpQPS: want, HttpQPSPercent: want / 200} {
+				pts, err := st.Query(t.Context(), "link-a", metric, 60, minute, minute)
+				if err != nil || len(pts) != 1 || pts[0].Value != want {
+					t.Errorf("removed during a Record %v: %s of minute %d: got %+v, %v; want %v", during, metric, i, pts, err, want)
+				}
+			}
+		}
+		if during {
+			continue
+		}
+		if pts, err := st.Query(t.Context(), "link-a", HttpQPS, 60, t0.Add(2*time.Minute), t0.Add(2*time.Minute)); err != nil || len(pts) != 0 {
+			t.Errorf("HttpQPS of the minute after the last sample of a removed listener: got %+v, %v; want none", pts, err)
+		}
 	}
 }
 
