@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,6 +49,14 @@ type echoResp struct {
 // changed by mods.
 func newEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(demoEndpoint(t, mods...))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// demoEndpoint is the endpoint newEndpoint serves.
+func demoEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *cloudapi.Endpoint {
+	t.Helper()
 	accounts, err := cloudapi.NewAccounts(acct)
 	if err != nil {
 		t.Fatal(err)
@@ -68,9 +77,7 @@ func newEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *httptest.Server
 	for _, m := range mods {
 		m(svc)
 	}
-	srv := httptest.NewServer(cloudapi.NewEndpoint(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), svc))
-	t.Cleanup(srv.Close)
-	return srv
+	return cloudapi.NewEndpoint(accounts, slog.New(slog.NewTextHandler(io.Discard, nil)), svc)
 }
 
 type envelope struct {
@@ -468,5 +475,52 @@ func TestEndpointProductHints(t *testing.T) {
 		if !strings.Contains(msg, c.want) || !strings.Contains(msg, "first label") || !strings.Contains(msg, "gaap.<name>:<port>") {
 			t.Errorf("scope %q: message %q does not explain the endpoint to use", c.scope, msg)
 		}
+	}
+}
+
+// TestEndpointBodyErrorKeepsHTTP2Connection: on HTTP/2 a refused body
+// (here too large) ends its stream only. "Connection: close", which
+// HTTP/1 needs to skip the unread rest, makes Go's HTTP/2 server send a
+// GOAWAY: every other call multiplexed on the connection would have to
+// reconnect.
+func TestEndpointBodyErrorKeepsHTTP2Connection(t *testing.T) {
+	srv := httptest.NewUnstartedServer(demoEndpoint(t))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	call := func(body string, length int64) (errCode string, reused bool) {
+		t.Helper()
+		ts := time.Now()
+		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(body))
+		req.ContentLength = length
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-TC-Action", "Echo")
+		req.Header.Set("X-TC-Version", "2020-01-01")
+		req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts.Unix(), 10))
+		resign(req, body, ts)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("served over %s; want HTTP/2", resp.Proto)
+		}
+		var env envelope
+		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+			t.Fatal(err)
+		}
+		return code(env), reused
+	}
+	call("{}", 2) // Opens the connection (whatever Echo answers).
+	big := `{"S":"` + strings.Repeat("x", 10<<20) + `"}`
+	if c, reused := call(big, int64(len(big))); c != "RequestSizeLimitExceeded" || !reused {
+		t.Fatalf("too large a body: %q, reused %v; want RequestSizeLimitExceeded on the open connection", c, reused)
+	}
+	if _, reused := call("{}", 2); !reused {
+		t.Error("the call after a refused body opened a new connection; want the HTTP/2 connection kept")
 	}
 }
