@@ -79,7 +79,16 @@ func serve(args []string) error {
 		scheme = "https"
 	}
 	log.Info("serving", "api", scheme+"://"+s.Addr, "metrics", s.MetricsAddr, "data-dir", o.DataDir)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-s.Fatal():
+		// The store may be another serve's now: stop at once, without
+		// draining or recording the last statistics into it. A
+		// supervisor's restart takes the lock again or is refused naming
+		// its holder.
+		log.Error("stopping: this serve no longer holds the store's instance lock", "err", err)
+		return fmt.Errorf("stopped: %w", err)
+	}
 	// A second signal stops at once: open connections are cut and the last
 	// minute's statistics are not recorded (the store is crash-safe).
 	again := make(chan os.Signal, 1)

@@ -87,7 +87,10 @@ type Options struct {
 	// ConcurrentUnit is how many connections one unit of a proxy's
 	// Concurrent allows; 0 means the API's 10,000. Tests lower it.
 	ConcurrentUnit int
-	Log            *slog.Logger
+	// LockCheck is how often a PostgreSQL store's instance lock is
+	// checked; 0 means sqlstore.DefaultLockCheck. Tests lower it.
+	LockCheck time.Duration
+	Log       *slog.Logger
 }
 
 // Server is a running node.
@@ -115,7 +118,17 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 	log       *slog.Logger
+	fatal     <-chan error
 }
+
+// Fatal receives an error when the node can no longer run safely: its
+// PostgreSQL store's instance lock was lost with its connection and could
+// not be taken again (another serve holds it, or the database is
+// unreachable). The holder should then stop at once, without recording
+// more into a store that may now be another serve's; a supervisor's
+// restart either takes the lock again or is refused naming the holder.
+// The channel never receives on SQLite.
+func (s *Server) Fatal() <-chan error { return s.fatal }
 
 // Start opens the store, reconciles once (so every configured listener is
 // back before the first API call) and starts serving the API.
@@ -134,7 +147,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	// data plane, write the same statistics series and seal certificate
 	// keys with a key file of its own (README, docs/controller.md). Open
 	// locks before it migrates, so a refused serve leaves the store as is.
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.WithInstanceLock(instanceHolder(o.DataDir)))
+	// On PostgreSQL the lock is watched: lost with its connection, it is
+	// taken again or reported on Fatal.
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.WithInstanceLock(instanceHolder(o.DataDir)),
+		sqlstore.WithLockWatch(o.LockCheck, o.Log))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -144,6 +160,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	s.fatal = st.LockLost()
 	return s, nil
 }
 

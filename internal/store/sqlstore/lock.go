@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -21,8 +24,12 @@ var ErrLocked = errors.New("sqlstore: the store is in use by another opengaap se
 // with the bigint key of the writer lock.
 const instanceLockClass = 0x6f676170 // "ogap"
 
-// instanceLock is a held instance lock, released by Close.
-type instanceLock interface{ release() error }
+// instanceLock is a held instance lock, released by Close. lostCh
+// reports a lock lost for good (nil where it cannot be lost).
+type instanceLock interface {
+	release() error
+	lostCh() <-chan error
+}
 
 // lockInstance takes the instance lock of the store at dsn, which the
 // Store holds until Close:
@@ -35,28 +42,122 @@ type instanceLock interface{ release() error }
 // SQLite: flock(2) on "<database>.lock", which the kernel releases when the
 // process dies. PostgreSQL: a session-level advisory lock on a connection
 // of its own, released when the session ends (process exit, Close, or the
-// connection dropping).
-func lockInstance(ctx context.Context, d *dialect, dsn, holder string) (instanceLock, error) {
+// connection dropping; pgLock watches for that).
+func lockInstance(ctx context.Context, d *dialect, dsn string, o options) (instanceLock, error) {
 	if d == postgresDialect {
-		return lockPostgres(ctx, dsn, holder)
+		return lockPostgres(ctx, dsn, o.holder, o.lockCheck, o.log)
 	}
-	return lockFile(dsn+".lock", holder)
+	return lockFile(dsn+".lock", o.holder)
 }
 
-// pgLock is a session-level advisory lock held by conn.
-type pgLock struct{ conn *pgx.Conn }
+// DefaultLockCheck is how often a PostgreSQL instance lock is checked.
+const DefaultLockCheck = 10 * time.Second
 
-// release unlocks before closing: the server drops a closed session's
-// locks only when its backend has exited, a moment after the client's
-// Close returns, so a serve started right after this one stopped would
-// find the store still locked.
-func (l pgLock) release() error {
-	ctx := context.Background()
-	_, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
-	return errors.Join(err, l.conn.Close(ctx))
+// pgLock is a session-level advisory lock held by conn, watched by a
+// goroutine (watch) until release.
+//
+// The lock lives exactly as long as conn's session: a database restart, a
+// network cut or pg_terminate_backend ends it silently while the serve runs
+// on, and a second serve could then start on the store. So watch checks,
+// every interval, that conn's backend still holds it (pg_locks). When it
+// does not, it takes the lock once more on a new connection: got, it logs a
+// warning and carries on; refused (another serve holds it now) or the
+// database unreachable, it reports the error on lost and stops watching.
+type pgLock struct {
+	cfg    *pgx.ConnConfig
+	schema string
+	key    int32
+	log    *slog.Logger
+	lost   chan error // receives the one fatal report; buffered
+
+	conn *pgx.Conn // owned by watch until it returns, then by release
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once // release's
+	err  error     // release's result
 }
 
-func lockPostgres(ctx context.Context, dsn, holder string) (instanceLock, error) {
+// release (once) stops the watch, then unlocks before closing: the server drops
+// a closed session's locks only when its backend has exited, a moment
+// after the client's Close returns, so a serve started right after this
+// one stopped would find the store still locked.
+func (l *pgLock) release() error {
+	l.once.Do(func() {
+		close(l.stop)
+		<-l.done
+		if l.conn == nil { // Lost, and not taken again.
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
+		l.err = errors.Join(err, l.conn.Close(ctx))
+	})
+	return l.err
+}
+
+// lostCh returns the channel a lost lock is reported on.
+func (l *pgLock) lostCh() <-chan error { return l.lost }
+
+// watch checks the lock every interval until release (see pgLock).
+func (l *pgLock) watch(interval time.Duration) {
+	defer close(l.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		err := l.check(interval)
+		if err == nil {
+			continue
+		}
+		// The session is gone or no longer holds the lock: drop it (a
+		// live one that lost the lock must not keep whatever it has).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l.conn.Close(ctx)
+		cancel()
+		l.conn = nil
+		conn, rerr := l.retake()
+		if rerr != nil {
+			l.lost <- fmt.Errorf("sqlstore: the instance lock on schema %q was lost (%v) and could not be taken again: %w", l.schema, err, rerr)
+			return
+		}
+		l.conn = conn
+		l.log.Warn("the store's PostgreSQL instance lock was lost with its connection and has been taken again; "+
+			"another opengaap serve may have run on the store meanwhile", "schema", l.schema, "cause", err)
+	}
+}
+
+// check asks conn's own backend whether it still holds the lock.
+func (l *pgLock) check(interval time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), max(interval, 5*time.Second))
+	defer cancel()
+	var held bool
+	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND objsubid = 2
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid = $1 AND objid = $2)`, instanceLockClass, l.key).Scan(&held)
+	switch {
+	case err != nil:
+		return fmt.Errorf("checking the lock's connection: %w", err)
+	case !held:
+		return errors.New("the lock's session no longer holds it")
+	}
+	return nil
+}
+
+// retake takes the lock once on a new connection.
+func (l *pgLock) retake() (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, _, err := tryLock(ctx, l.cfg)
+	return conn, err
+}
+
+func lockPostgres(ctx context.Context, dsn, holder string, interval time.Duration, log *slog.Logger) (instanceLock, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
@@ -64,23 +165,42 @@ func lockPostgres(ctx context.Context, dsn, holder string) (instanceLock, error)
 	// application_name is what a refused process reports as the holder
 	// (pg_stat_activity), so it says which serve it is.
 	cfg.RuntimeParams["application_name"] = truncate(holder, 63)
+	conn, schema, err := tryLock(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if interval <= 0 {
+		interval = DefaultLockCheck
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema), log: log, lost: make(chan error, 1),
+		conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.watch(interval)
+	return l, nil
+}
+
+// tryLock connects with cfg and takes the instance lock of its schema
+// without waiting: held, it returns the connection holding it; refused,
+// ErrLocked naming the holder.
+func tryLock(ctx context.Context, cfg *pgx.ConnConfig) (_ *pgx.Conn, schema string, _ error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: instance lock: connect: %w", err)
+		return nil, "", fmt.Errorf("sqlstore: instance lock: connect: %w", err)
 	}
-	var schema string
 	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		conn.Close(ctx)
-		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
+		return nil, "", fmt.Errorf("sqlstore: instance lock: %w", err)
 	}
 	key := schemaKey(schema)
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", instanceLockClass, key).Scan(&got); err != nil {
 		conn.Close(ctx)
-		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
+		return nil, "", fmt.Errorf("sqlstore: instance lock: %w", err)
 	}
 	if got {
-		return pgLock{conn}, nil
+		return conn, schema, nil
 	}
 	defer conn.Close(ctx)
 	var who string
@@ -93,7 +213,7 @@ func lockPostgres(ctx context.Context, dsn, holder string) (instanceLock, error)
 	if err != nil {
 		who = "a session this role cannot see (" + err.Error() + ")"
 	}
-	return nil, fmt.Errorf("%w: schema %q of this PostgreSQL database is locked by %s", ErrLocked, schema, who)
+	return nil, "", fmt.Errorf("%w: schema %q of this PostgreSQL database is locked by %s", ErrLocked, schema, who)
 }
 
 // schemaKey is the second advisory key: a hash of the schema, as a

@@ -12,6 +12,10 @@ import (
 // fileLock is an flock(2) held on an open file.
 type fileLock struct{ f *os.File }
 
+// lostCh: an flock lasts as long as the descriptor, which only release
+// closes; nothing to watch.
+func (l fileLock) lostCh() <-chan error { return nil }
+
 func (l fileLock) release() error {
 	// Empty the description first: a reader then never sees a stale holder.
 	_ = l.f.Truncate(0)

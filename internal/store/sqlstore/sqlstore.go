@@ -10,7 +10,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -39,7 +41,9 @@ var (
 type Option func(*options)
 
 type options struct {
-	holder string // instance lock holder; "" takes no lock
+	holder    string        // instance lock holder; "" takes no lock
+	lockCheck time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
+	log       *slog.Logger  // where a re-taken lock is reported; nil = nowhere
 }
 
 // WithInstanceLock makes Open take the store's instance lock for holder
@@ -49,6 +53,15 @@ type options struct {
 // migrate the schema under the one running on it.
 func WithInstanceLock(holder string) Option {
 	return func(o *options) { o.holder = holder }
+}
+
+// WithLockWatch sets how often the PostgreSQL instance lock of
+// WithInstanceLock is checked (every <= 0: DefaultLockCheck) and the log
+// that reports a lock lost with its connection and taken again. A lock
+// lost and not taken again is reported on LockLost. SQLite's lock cannot
+// be lost while the store is open, so it is not watched.
+func WithLockWatch(every time.Duration, log *slog.Logger) Option {
+	return func(o *options) { o.lockCheck, o.log = every, log }
 }
 
 // Open connects to dsn and migrates the schema. A dsn starting with
@@ -67,7 +80,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s := &Store{d: d, write: write, read: read}
 	if o.holder != "" {
 		// Before migrate: only the holder may change the schema.
-		if s.lock, err = lockInstance(ctx, d, dsn, o.holder); err != nil {
+		if s.lock, err = lockInstance(ctx, d, dsn, o); err != nil {
 			write.Close()
 			read.Close()
 			return nil, err
@@ -77,6 +90,18 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, errors.Join(err, s.closePools())
 	}
 	return s, nil
+}
+
+// LockLost receives an error, once, when the store's PostgreSQL instance
+// lock was lost (its connection dropped) and could not be taken again:
+// another serve holds it now, or the database could not be reached. The
+// store then no longer belongs to this process alone; its holder should
+// stop. Nil (never ready) without an instance lock or on SQLite.
+func (s *Store) LockLost() <-chan error {
+	if s.lock == nil {
+		return nil
+	}
+	return s.lock.lostCh()
 }
 
 // Dialect returns "sqlite" or "postgres".
