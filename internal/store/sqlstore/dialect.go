@@ -35,6 +35,14 @@ type dialect struct {
 	// view is how View begins: REPEATABLE READ gives PostgreSQL readers one
 	// snapshot for the whole transaction, which SQLite's WAL readers always get.
 	view *sql.TxOptions
+	// byteOrder follows id in List's ORDER BY so that ids compare as
+	// bytes, as listChunked compares them: SQLite's TEXT does already,
+	// PostgreSQL's follows the database's collation (en_US puts "a"
+	// before "B" and "ab" before "a-c"), and ids are any valid UTF-8. Ties
+	// on created are rare, so the indexes' (created, id) order in the
+	// database's collation still serves the query (an incremental sort
+	// of the ties at most).
+	byteOrder string
 }
 
 // advisoryLockKey is an arbitrary constant naming opengaap's write lock.
@@ -53,6 +61,7 @@ var (
 		lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(advisoryLockKey) + ")",
 		update:      &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		view:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+		byteOrder:   ` COLLATE "C"`,
 	}
 )
 

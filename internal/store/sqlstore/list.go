@@ -82,8 +82,9 @@ func (t *tx) listChunked(q store.Query) ([]store.Record, int, error) {
 			all = append(all, recs...)
 		}
 	}
-	// The statement's ORDER BY created, id; ids compare as bytes, as they
-	// do in SQLite and in PostgreSQL under the C collation.
+	// The statement's ORDER BY created, id; ids compare as bytes, as the
+	// statement compares them on both engines (dialect.byteOrder), so a
+	// page is the same whichever path serves it.
 	slices.SortFunc(all, func(a, b store.Record) int {
 		c := cmp.Or(cmp.Compare(a.Created, b.Created), strings.Compare(a.ID, b.ID))
 		if q.Desc {
@@ -138,9 +139,9 @@ func (t *tx) listPage(q store.Query, where string, args []any) ([]store.Record, 
 	if limit == 0 {
 		limit = math.MaxInt64
 	}
-	order := " ORDER BY created, id LIMIT ? OFFSET ?"
+	order := " ORDER BY created, id" + t.s.d.byteOrder + " LIMIT ? OFFSET ?"
 	if q.Desc {
-		order = " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+		order = " ORDER BY created DESC, id" + t.s.d.byteOrder + " DESC LIMIT ? OFFSET ?"
 	}
 	st, err := t.stmt("SELECT id, account, parent, project, created, data FROM resources WHERE " + where + order)
 	if err != nil {

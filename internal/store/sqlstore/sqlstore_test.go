@@ -282,7 +282,8 @@ func TestLockInstance(t *testing.T) {
 
 // TestStatsWriteOrder: two batches upserting the same series in opposite
 // orders at once must not deadlock (PostgreSQL, SQLSTATE 40P01): stats
-// writes skip the writer lock, so Write fixes the row order itself.
+// writes skip the writer lock, so Write fixes the row order itself, and
+// keeps the order of a batch's duplicate points.
 func TestStatsWriteOrder(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
@@ -309,6 +310,25 @@ func TestStatsWriteOrder(t *testing.T) {
 			wg.Wait()
 			if rev[0].Object != "o199" {
 				t.Errorf("Write reordered the caller's slice")
+			}
+			// A batch holding each point twice upserts them in its own
+			// order, sorted or not: the later one wins.
+			dup := slices.Clone(rev)
+			for _, p := range pts {
+				p.Value = 2
+				dup = append(dup, p)
+			}
+			if err := s.Stats().Write(t.Context(), dup); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Stats().At(t.Context(), 60, at)
+			if err != nil || len(got) != len(pts) {
+				t.Fatalf("At: %d points, %v; want %d", len(got), err, len(pts))
+			}
+			for _, p := range got {
+				if p.Value != 2 {
+					t.Errorf("%s = %v; want 2, the batch's later point", p.Object, p.Value)
+				}
 			}
 		})
 	}

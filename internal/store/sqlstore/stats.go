@@ -41,9 +41,10 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 	// PostgreSQL two batches touching the same rows in opposite orders
 	// (the recorder builds batches from maps) would deadlock (40P01);
 	// with one order the second simply waits. Sorting a copy costs far
-	// less than the round trips.
+	// less than the round trips. Stable: duplicate points of a batch keep
+	// their order, so the last one wins, as it would unsorted.
 	pts = slices.Clone(pts)
-	slices.SortFunc(pts, func(a, b store.Point) int {
+	slices.SortStableFunc(pts, func(a, b store.Point) int {
 		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(a.Metric, b.Metric),
 			cmp.Compare(a.Granularity, b.Granularity), a.Time.Compare(b.Time))
 	})
