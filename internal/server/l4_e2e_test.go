@@ -373,6 +373,14 @@ func (n *node) groupOf(regions ...string) (string, []string, []netip.Addr) {
 		n.t.Fatal(err)
 	}
 	g := *resp.Response.GroupId
+	ids, ips := n.groupMembers(g, len(regions))
+	return g, ids, ips
+}
+
+// groupMembers waits until group g has want members, all running, and
+// returns their IDs and IPs.
+func (n *node) groupMembers(g string, want int) ([]string, []netip.Addr) {
+	n.t.Helper()
 	var ids []string
 	var ips []netip.Addr
 	n.until("group members RUNNING", func() bool {
@@ -389,9 +397,9 @@ func (n *node) groupOf(regions ...string) (string, []string, []netip.Addr) {
 			}
 			ids, ips = append(ids, *p.ProxyId), append(ips, netip.MustParseAddr(*p.IP))
 		}
-		return len(ids) == len(regions)
+		return len(ids) == want
 	})
-	return g, ids, ips
+	return ids, ips
 }
 
 // statSum calls a statistics action over the last 10 minutes and returns

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,9 @@ func startL7Node(t *testing.T) *node {
 }
 
 // echoOrigin starts an origin on an address from alloc that answers every
-// request with JSON naming itself and the request's host and headers; a
-// request asking for an upgrade is upgraded and echoed.
+// request with JSON naming itself and the request's host and headers, and
+// a header X-Origin: name; a request asking for an upgrade is upgraded and
+// echoed, and one for /status/NNN is answered with status NNN.
 func echoOrigin(t *testing.T, alloc *edgetest.Alloc, name string) netip.AddrPort {
 	t.Helper()
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(alloc.Next(), 0).String())
@@ -50,6 +52,12 @@ func echoOrigin(t *testing.T, alloc *edgetest.Alloc, name string) netip.AddrPort
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" {
 			wsEcho(w, r)
+			return
+		}
+		w.Header().Set("X-Origin", name)
+		if code, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/")); err == nil {
+			w.WriteHeader(code) // The origin's own error, for error pages.
+			io.WriteString(w, "origin body")
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"name": name, "host": r.Host, "header": r.Header})
