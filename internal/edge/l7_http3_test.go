@@ -3,8 +3,10 @@ package edge_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -567,33 +569,186 @@ func TestConnectRefusedAllProtocols(t *testing.T) {
 	}
 }
 
-// TestHTTP3ExtendedConnectRefused: quic-go advertises extended CONNECT
-// (SETTINGS_ENABLE_CONNECT_PROTOCOL, no switch to turn it off), so an
-// RFC 9220 WebSocket arrives as CONNECT with :protocol websocket. It is
-// not translated into an origin's HTTP/1.1 Upgrade: it gets 501 (the
-// client falls back to HTTP/1.1 or HTTP/2) and reaches no origin, where
-// it went out as "CONNECT /chat HTTP/1.1".
-func TestHTTP3ExtendedConnectRefused(t *testing.T) {
-	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
-	o, heads := recordingOrigin(t)
-	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
-	h3 := h3Client(t, lo.Next(), addr, ca.pool)
-	for _, proto := range []string{"websocket", "webtransport"} {
-		u, _ := url.Parse("https://www.test/chat")
-		req := &http.Request{Method: http.MethodConnect, URL: u, Proto: proto, Host: "www.test",
-			Header: http.Header{"Sec-Websocket-Version": {"13"}, "Origin": {"https://www.test"}}}
-		resp, err := h3.Transport.RoundTrip(req)
+// wsOrigin is an HTTP/1.1 WebSocket origin: a valid RFC 6455 upgrade
+// request is answered 101 (Sec-WebSocket-Protocol "chat"), after which
+// every byte is echoed back upper-cased until the peer closes, or until
+// "bye" comes, upon which the origin closes. /deny is answered 403. Each
+// request's head goes to the first channel; the second gets what ended
+// each relay ("bye" or "peer closed").
+func wsOrigin(t *testing.T) (netip.AddrPort, <-chan *http.Request, <-chan string) {
+	t.Helper()
+	reqs, ends := make(chan *http.Request, 16), make(chan string, 16)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
 		if err != nil {
-			t.Fatalf("extended CONNECT %s: %v", proto, err)
+			return
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotImplemented {
-			t.Errorf("extended CONNECT %s: got %d; want 501", proto, resp.StatusCode)
+		reqs <- req
+		key := req.Header.Get("Sec-Websocket-Key")
+		if k, _ := base64.StdEncoding.DecodeString(key); req.URL.Path == "/deny" || len(k) != 16 ||
+			!strings.EqualFold(req.Header.Get("Upgrade"), "websocket") || req.Header.Get("Sec-Websocket-Version") != "13" {
+			io.WriteString(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nX-Origin: ws\r\nConnection: close\r\n\r\ndenied")
+			return
+		}
+		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")
+		buf := make([]byte, 4096)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write([]byte(strings.ToUpper(string(buf[:n])))); werr != nil {
+					return
+				}
+				if strings.Contains(string(buf[:n]), "bye") {
+					ends <- "bye"
+					return
+				}
+			}
+			if err != nil {
+				ends <- "peer closed"
+				return
+			}
+		}
+	})
+	return o.Addr, reqs, ends
+}
+
+// h3Conn is an HTTP/3 client connection to addr from src, which has
+// seen the server's SETTINGS.
+func h3Conn(t *testing.T, src netip.Addr, addr netip.AddrPort, ca *testPKI) *http3.ClientConn {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	qc, err := quic.Dial(ctx, pc, net.UDPAddrFromAddrPort(addr),
+		&tls.Config{RootCAs: ca.pool, ServerName: "www.test", NextProtos: []string{http3.NextProtoH3}},
+		&quic.Config{HandshakeIdleTimeout: 2 * time.Second, MaxIdleTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = qc.CloseWithError(0, "") })
+	cc := (&http3.Transport{}).NewClientConn(qc)
+	select {
+	case <-cc.ReceivedSettings():
+	case <-ctx.Done():
+		t.Fatal("no SETTINGS from the edge")
+	}
+	if !cc.Settings().EnableExtendedConnect {
+		t.Fatal("the edge does not advertise extended CONNECT")
+	}
+	return cc
+}
+
+// extendedConnect opens a stream on cc and sends an extended CONNECT for
+// path with :protocol proto; it returns the stream and the answer.
+func extendedConnect(t *testing.T, cc *http3.ClientConn, proto, path string) (*http3.RequestStream, *http.Response) {
+	t.Helper()
+	str, err := cc.OpenRequestStream(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("https://www.test" + path)
+	req := &http.Request{Method: http.MethodConnect, URL: u, Proto: proto, Host: "www.test",
+		Header: http.Header{"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Protocol": {"chat, superchat"},
+			"Origin": {"https://www.test"}, "X-Forwarded-For": {"192.0.2.7"}, "X-Real-Ip": {"192.0.2.8"},
+			"Accept-Encoding": {"identity"}}}
+	if err := str.SendRequestHeader(req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := str.ReadResponse()
+	if err != nil {
+		t.Fatalf("extended CONNECT %s %s: %v", proto, path, err)
+	}
+	return str, resp
+}
+
+// TestHTTP3WebSocket: an RFC 9220 WebSocket (extended CONNECT with
+// :protocol websocket) is routed like a GET and goes to the origin as an
+// HTTP/1.1 Upgrade with a fresh key and the forwarded and custom headers;
+// the origin's 101 becomes a 200 and bytes are relayed both ways until
+// either side closes. A refusal reaches the client as it is; another
+// :protocol gets 501 and reaches no origin.
+func TestHTTP3WebSocket(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o, reqs, ends := wsOrigin(t)
+	l := h3Listener(t, ca, port, o)
+	l.Domains[0].Rules[0].Headers = []snapshot.Header{{Name: "X-Client", Value: "$remote_addr"}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	src := lo.Next()
+	cc := h3Conn(t, src, addr, ca)
+
+	exchange := func(str *http3.RequestStream, msg string) {
+		t.Helper()
+		if _, err := str.Write([]byte(msg)); err != nil {
+			t.Fatalf("write %q: %v", msg, err)
+		}
+		got := make([]byte, len(msg))
+		_ = str.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.ReadFull(str, got); err != nil || string(got) != strings.ToUpper(msg) {
+			t.Fatalf("echo of %q: got %q, %v", msg, got, err)
 		}
 	}
+	for _, closer := range []string{"client", "origin"} {
+		str, resp := extendedConnect(t, cc, "websocket", "/chat?room=1")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Sec-Websocket-Protocol") != "chat" ||
+			resp.Header.Get("Sec-Websocket-Accept") != "" {
+			t.Fatalf("%s: got %d %v; want 200 with the origin's protocol", closer, resp.StatusCode, resp.Header)
+		}
+		req := <-reqs
+		h := req.Header
+		if req.Method != http.MethodGet || req.RequestURI != "/chat?room=1" || req.Host != "www.test" ||
+			h.Get("Connection") != "Upgrade" || h.Get("Sec-Websocket-Protocol") != "chat, superchat" ||
+			h.Get("Origin") != "https://www.test" || h.Get("X-Forwarded-For") != "192.0.2.7, "+src.String() ||
+			h.Get("X-Real-Ip") != src.String() || h.Get("X-Client") != src.String() ||
+			h.Get("X-Forwarded-Proto") != "https" {
+			t.Errorf("%s: origin got %s %s host %q headers %v", closer, req.Method, req.RequestURI, req.Host, h)
+		}
+		for i := range 5 {
+			exchange(str, strings.Repeat("hello ", i+1))
+		}
+		exchange(str, strings.Repeat("x", 100<<10)) // Larger than a copy buffer.
+		if closer == "client" {
+			_ = str.Close() // FIN: the edge closes the origin connection.
+		} else {
+			if _, err := str.Write([]byte("bye")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rest, err := io.ReadAll(str) // Ends when the edge ends the stream.
+		if closer == "origin" && (err != nil || string(rest) != "BYE") || closer == "client" && len(rest) != 0 {
+			t.Errorf("%s closes: stream ended with %q, %v", closer, rest, err)
+		}
+		select {
+		case end := <-ends:
+			if want := map[string]string{"client": "peer closed", "origin": "bye"}[closer]; end != want {
+				t.Errorf("%s closes: origin's relay ended with %q; want %q", closer, end, want)
+			}
+		case <-time.After(3 * time.Second):
+			t.Errorf("%s closes: the origin's connection stays open", closer)
+		}
+	}
+
+	_, resp := extendedConnect(t, cc, "websocket", "/deny")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || string(body) != "denied" || resp.Header.Get("X-Origin") != "ws" {
+		t.Errorf("refused upgrade: got %d %q %v; want the origin's 403", resp.StatusCode, body, resp.Header)
+	}
+	<-reqs
+
+	_, resp = extendedConnect(t, cc, "webtransport", "/chat")
+	if resp.StatusCode != http.StatusNotImplemented {
+		t.Errorf("extended CONNECT webtransport: got %d; want 501", resp.StatusCode)
+	}
 	select {
-	case h := <-heads:
-		t.Errorf("extended CONNECT reached the origin as %q", h)
+	case r := <-reqs:
+		t.Errorf("extended CONNECT webtransport reached the origin as %s %s", r.Method, r.RequestURI)
 	case <-time.After(300 * time.Millisecond):
 	}
 }

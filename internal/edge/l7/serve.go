@@ -47,23 +47,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
-	if req.Method == http.MethodConnect && req.ProtoMajor == 3 && req.Proto != "HTTP/3.0" {
-		// An extended CONNECT (RFC 9220; quic-go puts :protocol in Proto),
-		// which quic-go advertises with no switch to turn it off: WebSocket
-		// over HTTP/3 is not translated to an origin's HTTP/1.1 Upgrade, and
-		// other protocols not at all. The client falls back to HTTP/1.1 or
-		// HTTP/2.
-		http.Error(rw, "extended CONNECT (:protocol "+strconv.Quote(req.Proto)+") is not served over HTTP/3: "+
-			"use HTTP/1.1 or HTTP/2", http.StatusNotImplemented)
-		return
-	}
+	ws3 := false // An RFC 9220 WebSocket: see serveWebSocket3.
 	if req.Method == http.MethodConnect {
-		// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
-		// not a forward proxy, and must not pass it on to an origin (some
-		// are forward proxies). nginx answers 405 too.
-		rw.Header().Set("Allow", allowedMethods)
-		http.Error(rw, "CONNECT is not served: this is a reverse proxy", http.StatusMethodNotAllowed)
-		return
+		if req.ProtoMajor != 3 || req.Proto == "HTTP/3.0" {
+			// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
+			// not a forward proxy, and must not pass it on to an origin (some
+			// are forward proxies). nginx answers 405 too.
+			rw.Header().Set("Allow", allowedMethods)
+			http.Error(rw, "CONNECT is not served: this is a reverse proxy", http.StatusMethodNotAllowed)
+			return
+		}
+		// An extended CONNECT (RFC 9220; quic-go puts :protocol in Proto),
+		// which quic-go advertises with no switch to turn it off. WebSocket
+		// is routed like a GET of its authority and path and goes to the
+		// origin as an HTTP/1.1 Upgrade; other protocols are not served.
+		if !strings.EqualFold(req.Proto, "websocket") {
+			http.Error(rw, "extended CONNECT (:protocol "+strconv.Quote(req.Proto)+") is not served over HTTP/3",
+				http.StatusNotImplemented)
+			return
+		}
+		ws3 = true
 	}
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
@@ -98,6 +101,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rc = r.stats
+	if ws3 { // Its body is the client's half of the tunnel: no BodyIdleTimeout.
+		r.serveWebSocket3(rw, req)
+		return
+	}
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = h.watchBody(req, &rw.in)
 	}

@@ -1,0 +1,154 @@
+package l7
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// wsGUID is RFC 6455's key suffix for Sec-WebSocket-Accept.
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// errBadUpgrade: the origin answered 101 but not as a WebSocket server
+// answers the key it was sent.
+var errBadUpgrade = errors.New("origin's 101 is not a WebSocket handshake for the key sent")
+
+// serveWebSocket3 serves an RFC 9220 WebSocket: an HTTP/3 extended
+// CONNECT with :protocol websocket, already routed like a GET of the
+// same authority and path. Origins speak HTTP/1.1, so it goes out as the
+// RFC 6455 handshake (GET with Upgrade: websocket and a fresh key) through
+// the rule's scheduler and Transport, as an HTTP/1.1 WebSocket does
+// (the upgraded origin connection is exempt from OriginReadTimeout:
+// send/untimed). A 101 whose Sec-WebSocket-Accept matches becomes the
+// client's 200, after which bytes are relayed between the HTTP/3 stream
+// and the origin connection until either side ends; any other answer is
+// the client's answer.
+func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	key := base64.StdEncoding.EncodeToString(k[:])
+	out := (&http.Request{Method: http.MethodGet, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Body: http.NoBody,
+		URL:    &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery},
+		Header: make(http.Header, len(req.Header)+8), Host: req.Host}).WithContext(req.Context())
+	// What ReverseProxy drops before Rewrite: hop-by-hop headers (none may
+	// come over HTTP/3, but a client may send them) and the client's
+	// forwarding headers; and the handshake's own, set below.
+	conn := req.Header["Connection"]
+	for name, vv := range req.Header {
+		switch {
+		case hopByHop(name, conn), strings.HasPrefix(name, "Sec-Websocket-") && name != "Sec-Websocket-Protocol" &&
+			name != "Sec-Websocket-Extensions":
+		case name == "Forwarded", name == "X-Forwarded-For", name == "X-Forwarded-Host", name == "X-Forwarded-Proto":
+		default:
+			out.Header[name] = vv
+		}
+	}
+	out.Header["Upgrade"] = []string{"websocket"}
+	out.Header["Connection"] = []string{"Upgrade"}
+	out.Header["Sec-Websocket-Version"] = []string{"13"}
+	out.Header["Sec-Websocket-Key"] = []string{key}
+	r.rewrite(&httputil.ProxyRequest{In: req, Out: out})
+	resp, err := r.RoundTrip(out)
+	if err != nil {
+		r.errorHandler(rw, req, err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		r.relayAnswer(rw, resp)
+		return
+	}
+	back, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok || !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") ||
+		resp.Header.Get("Sec-Websocket-Accept") != wsAccept(key) {
+		r.errorHandler(rw, req, errBadUpgrade)
+		return
+	}
+	h, hop := rw.Header(), resp.Header["Connection"]
+	for name, vv := range resp.Header {
+		switch {
+		case hopByHop(name, hop), name == "Sec-Websocket-Accept", name == "Content-Length":
+		default:
+			h[name] = vv
+		}
+	}
+	rw.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(rw)
+	if rc.Flush() != nil {
+		return
+	}
+	// Either side ending ends both, as ReverseProxy's upgrade copier does:
+	// the client's FIN or reset ends the body, the origin's the reads of
+	// back; closing back, then the body (quic-go cancels the read), frees
+	// the other copier. The request's context ends with the stream or the
+	// QUIC connection (drain, policy, Close).
+	stop := context.AfterFunc(req.Context(), func() { _ = back.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := buffers.Get()
+		defer buffers.Put(buf)
+		for {
+			n, err := req.Body.Read(buf)
+			rw.in.Add(int64(n))
+			if n > 0 {
+				if _, werr := back.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		_ = back.Close()
+	}()
+	buf := buffers.Get()
+	for {
+		n, err := back.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil || rc.Flush() != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	buffers.Put(buf)
+	stop()
+	_ = back.Close()
+	_ = req.Body.Close()
+	<-done
+}
+
+// wsAccept is the Sec-WebSocket-Accept answering key (RFC 6455 4.2.2).
+func wsAccept(key string) string {
+	s := sha1.Sum([]byte(key + wsGUID))
+	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// relayAnswer writes an origin's answer (not an upgrade) to the client,
+// the domain's error pages applied, as ReverseProxy would.
+func (r *rule) relayAnswer(rw *recorder, resp *http.Response) {
+	_ = r.modifyResponse(resp)
+	h, hop := rw.Header(), resp.Header["Connection"]
+	for name, vv := range resp.Header {
+		if !hopByHop(name, hop) {
+			h[name] = vv
+		}
+	}
+	rw.WriteHeader(resp.StatusCode)
+	buf := buffers.Get()
+	_, err := io.CopyBuffer(rw, resp.Body, buf)
+	buffers.Put(buf)
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
