@@ -30,6 +30,9 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 		if err != nil {
 			return err
 		}
+		if err := o.refuseMember(call.Action); err != nil {
+			return err
+		}
 		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
 			return err
 		}

@@ -74,6 +74,9 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 			if err != nil {
 				return err
 			}
+			if err := o.refuseMember(call.Action); err != nil {
+				return err
+			}
 			sq.Parent = o.id()
 		} else {
 			sq.IDs = []string{trimmed(q.listenerID)}

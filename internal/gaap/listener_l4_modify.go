@@ -68,6 +68,9 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 		if err != nil {
 			return err
 		}
+		if err := o.refuseMember(call.Action); err != nil {
+			return err
+		}
 		l, err := listenerOf(tx, m.listenerID, o.id(), m.protocol)
 		if err != nil {
 			return err

@@ -85,6 +85,9 @@ func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *g
 func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, proxyID, protocol string, busy apierr.Code,
 	edit func(*resource.Tx, *model.Listener) (bool, error)) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
+		if err := refuseMemberID(tx, call.Action, proxyID); err != nil {
+			return err
+		}
 		l, err := listenerOf(tx, id, proxyID, protocol)
 		if err != nil {
 			return err

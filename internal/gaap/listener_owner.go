@@ -105,8 +105,8 @@ func groupRunning(tx *resource.Tx, g *model.ProxyGroup, code apierr.Code) error 
 // quota, or on ports its transport already uses. Listeners being deleted
 // still hold their port.
 func (o owner) checkNewListeners(tx *resource.Tx, action string, fresh []*model.Listener) error {
-	if o.proxy != nil && o.proxy.GroupID != "" {
-		return apierr.New(memberCode(action), "ProxyId: the proxy %s belongs to the proxy group %s; create the listener on the group", o.proxy.ID, o.proxy.GroupID)
+	if err := o.refuseMember(action); err != nil {
+		return err
 	}
 	existing, err := resource.Children[model.Listener](tx, o.id())
 	if err != nil {
@@ -125,13 +125,39 @@ func (o owner) checkNewListeners(tx *resource.Tx, action string, fresh []*model.
 	return nil
 }
 
+// refuseMember refuses (memberCode of action) a ProxyId naming a proxy of
+// a group in a listener action: the group owns its proxies' listeners, so
+// a member has none of its own to create, change, delete or list.
+func (o owner) refuseMember(action string) error {
+	if o.proxy != nil && o.proxy.GroupID != "" {
+		return apierr.New(memberCode(action), "ProxyId: the proxy %s belongs to the proxy group %s, which owns its listeners; give GroupId", o.proxy.ID, o.proxy.GroupID)
+	}
+	return nil
+}
+
+// refuseMemberID is refuseMember for a ProxyId not loaded yet; an unknown
+// proxy is left to the action's own checks.
+func refuseMemberID(tx *resource.Tx, action, proxyID string) error {
+	if proxyID == "" {
+		return nil
+	}
+	o, err := ownerByID(tx, proxyID, "")
+	if apierr.Is(err, apierr.ResourceNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return o.refuseMember(action)
+}
+
 // memberCode is the code refusing, in action, a proxy of a group where
 // only an independent proxy is allowed (its group owns its listeners,
 // policy and project): FailedOperation.NotSupportProxyGroup ("该操作不支持通道组")
-// where the action's error list names it (CreateHTTPListener), else
-// InvalidParameterValue (CreateTCPListeners, CreateUDPListeners,
-// CreateHTTPSListener, CreateSecurityPolicy, ModifyProxiesProject):
-// clients branch on the documented codes.
+// where the action's error list names it (CreateHTTPListener,
+// ModifyHTTPListenerAttribute, DescribeHTTP(S)Listeners), else
+// InvalidParameterValue (the other listener actions, CreateSecurityPolicy,
+// ModifyProxiesProject): clients branch on the documented codes.
 func memberCode(action string) apierr.Code {
 	if slices.Contains(gaapapi.Actions[action].Errors, apierr.FailedOperationNotSupportProxyGroup) {
 		return apierr.FailedOperationNotSupportProxyGroup

@@ -71,18 +71,35 @@ func TestListenerOnClosedProxy(t *testing.T) {
 // TestGroupMemberRefusals: what a group owns for its proxies (listeners,
 // security policy, project) is refused on a member with the code the
 // action lists: FailedOperation.NotSupportProxyGroup where its error list
-// names it (CreateHTTPListener), else InvalidParameterValue.
+// names it (CreateHTTPListener, ModifyHTTPListenerAttribute,
+// DescribeHTTP(S)Listeners), else InvalidParameterValue. The actions that
+// change, delete or list a proxy's listeners refuse a member's ProxyId
+// too, even for the group's own listeners (a member has none of its own).
 func TestGroupMemberRefusals(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
-	_, ps := groupWithRegions(t, api, "SouthChina")
+	g, ps := groupWithRegions(t, api, "SouthChina")
 	m := ps[0]
+	tcp, http := groupListeners(t, api, g)
+	rename := func(id string) map[string]any {
+		return map[string]any{"ProxyId": m, "ListenerId": id, "ListenerName": "renamed"}
+	}
+	list := map[string]any{"ProxyId": m}
 	for _, tc := range []struct {
 		action string
 		params map[string]any
 		code   string
 	}{
+		{"ModifyHTTPListenerAttribute", rename(http), "FailedOperation.NotSupportProxyGroup"},
+		{"ModifyHTTPSListenerAttribute", rename(http), "InvalidParameterValue"},
+		{"ModifyTCPListenerAttribute", rename(tcp), "InvalidParameterValue"},
+		{"ModifyUDPListenerAttribute", rename(tcp), "InvalidParameterValue"},
+		{"DeleteListeners", map[string]any{"ProxyId": m, "ListenerIds": []string{tcp}, "Force": 1}, "InvalidParameterValue"},
+		{"DescribeHTTPListeners", list, "FailedOperation.NotSupportProxyGroup"},
+		{"DescribeHTTPSListeners", list, "FailedOperation.NotSupportProxyGroup"},
+		{"DescribeTCPListeners", list, "InvalidParameterValue"},
+		{"DescribeUDPListeners", list, "InvalidParameterValue"},
 		{"CreateHTTPListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18080}, "FailedOperation.NotSupportProxyGroup"},
 		{"CreateHTTPSListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18443, "ForwardProtocol": "HTTP",
 			"AuthType": 0, "CertificateId": "cert-00000000"}, "InvalidParameterValue"},
@@ -93,16 +110,29 @@ func TestGroupMemberRefusals(t *testing.T) {
 		{"CreateSecurityPolicy", map[string]any{"ProxyId": m, "DefaultAction": "DROP"}, "InvalidParameterValue"},
 		{"ModifyProxiesProject", map[string]any{"ProxyIds": []string{m}, "ProjectId": 3}, "InvalidParameterValue"},
 	} {
-		err := api.Call(c, tc.action, tc.params, &struct{}{})
-		t.Run(tc.action, func(t *testing.T) {
-			wantCode(t, err, tc.code)
-			if !strings.Contains(err.Error(), "belongs to") {
-				t.Errorf("refused for another reason: %v", err)
-			}
-		})
-		if !slices.Contains(gaapapi.Actions[tc.action].Errors, apierr.Code(tc.code)) {
-			t.Errorf("%s answers %s, which its error list does not name", tc.action, tc.code)
+		wantMemberRefusal(t, tc.action, api.Call(c, tc.action, tc.params, &struct{}{}), tc.code)
+	}
+	// The group's listeners are untouched and listed under GroupId.
+	d := gaapsdk.NewDescribeTCPListenersRequest()
+	d.GroupId = new(g)
+	resp, err := c.DescribeTCPListeners(d)
+	if err != nil || *resp.Response.TotalCount != 1 || *resp.Response.ListenerSet[0].ListenerName == "renamed" {
+		t.Errorf("DescribeTCPListeners(GroupId): %v, %s; want the group's listener, not renamed", err, toJSON(resp))
+	}
+}
+
+// wantMemberRefusal checks that action refused a group member with code,
+// which the action's error list must name.
+func wantMemberRefusal(t *testing.T, action string, err error, code string) {
+	t.Helper()
+	t.Run(action, func(t *testing.T) {
+		wantCode(t, err, code)
+		if err != nil && !strings.Contains(err.Error(), "belongs to") {
+			t.Errorf("refused for another reason: %v", err)
 		}
+	})
+	if !slices.Contains(gaapapi.Actions[action].Errors, apierr.Code(code)) {
+		t.Errorf("%s answers %s, which its error list does not name", action, code)
 	}
 }
 
@@ -115,14 +145,8 @@ func TestListenerOnClosedGroup(t *testing.T) {
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
 	g, _ := groupWithRegions(t, api, "SouthChina")
-	req := tcpRequest("", 7000)
-	req.ProxyId, req.GroupId = nil, new(g)
-	tcp := createTCP(t, c, req)[0]
-	var h struct{ ListenerId string }
-	if err := api.Call(c, "CreateHTTPListener", map[string]any{"GroupId": g, "ListenerName": "h", "Port": 8080}, &h); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() bool { pace(); return listenerStatus(t, c, h.ListenerId, false) == 0 }, "listener %s not running", h.ListenerId)
+	tcp, http := groupListeners(t, api, g)
+	eventually(t, func() bool { pace(); return listenerStatus(t, c, http, false) == 0 }, "listener %s not running", http)
 
 	// A member in a transition makes the group read CHANGING; that does not
 	// refuse its configuration (Terraform creates members and listeners at
@@ -138,7 +162,8 @@ func TestListenerOnClosedGroup(t *testing.T) {
 	if st := *groupDetail(t, c, g).Status; st != 12 {
 		t.Fatalf("group status %d with a member being created; want 12 CHANGING", st)
 	}
-	req.Ports = u64s(7002)
+	req := tcpRequest("", 7002)
+	req.ProxyId, req.GroupId = nil, new(g)
 	if _, err := c.CreateTCPListeners(req); err != nil {
 		t.Fatalf("CreateTCPListeners on a CHANGING group: %v", err)
 	}
@@ -162,7 +187,7 @@ func TestListenerOnClosedGroup(t *testing.T) {
 	_, err = c.ModifyTCPListenerAttribute(m)
 	wantCode(t, err, notRunning)
 	d := gaapsdk.NewCreateDomainRequest()
-	d.ListenerId, d.Domain = new(h.ListenerId), new("closed.example")
+	d.ListenerId, d.Domain = new(http), new("closed.example")
 	_, err = c.CreateDomain(d)
 	wantCode(t, err, notRunning)
 	p := gaapsdk.NewCreateSecurityPolicyRequest()
@@ -177,5 +202,20 @@ func TestListenerOnClosedGroup(t *testing.T) {
 	}
 	waitGroupStatus(t, c, g, 0)
 	createTCP(t, c, req)
-	createDomain(t, c, h.ListenerId, "open.example")
+	createDomain(t, c, http, "open.example")
+}
+
+// groupListeners creates a TCP listener on port 7000 and an HTTP listener
+// on port 8080 on group g and returns their IDs.
+func groupListeners(t *testing.T, api *xtest.API, g string) (tcp, http string) {
+	t.Helper()
+	c := api.GAAP()
+	req := tcpRequest("", 7000)
+	req.ProxyId, req.GroupId = nil, new(g)
+	tcp = createTCP(t, c, req)[0]
+	var h struct{ ListenerId string }
+	if err := api.Call(c, "CreateHTTPListener", map[string]any{"GroupId": g, "ListenerName": "h", "Port": 8080}, &h); err != nil {
+		t.Fatal(err)
+	}
+	return tcp, h.ListenerId
 }
