@@ -74,8 +74,14 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 			if err != nil {
 				return err
 			}
-			if err := o.refuseMember(call.Action); err != nil {
-				return err
+			// The HTTP(S) listings list NotSupportProxyGroup for a group's
+			// proxy; the TCP/UDP ones list no such code, and a member has no
+			// listeners of its own, so they answer an empty list (clients
+			// that walk DescribeProxies listing each proxy's listeners).
+			if memberCode(call.Action) == apierr.FailedOperationNotSupportProxyGroup {
+				if err := o.refuseMember(call.Action); err != nil {
+					return err
+				}
 			}
 			sq.Parent = o.id()
 		} else {

@@ -98,8 +98,6 @@ func TestGroupMemberRefusals(t *testing.T) {
 		{"DeleteListeners", map[string]any{"ProxyId": m, "ListenerIds": []string{tcp}, "Force": 1}, "InvalidParameterValue"},
 		{"DescribeHTTPListeners", list, "FailedOperation.NotSupportProxyGroup"},
 		{"DescribeHTTPSListeners", list, "FailedOperation.NotSupportProxyGroup"},
-		{"DescribeTCPListeners", list, "InvalidParameterValue"},
-		{"DescribeUDPListeners", list, "InvalidParameterValue"},
 		{"CreateHTTPListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18080}, "FailedOperation.NotSupportProxyGroup"},
 		{"CreateHTTPSListener", map[string]any{"ProxyId": m, "ListenerName": "h", "Port": 18443, "ForwardProtocol": "HTTP",
 			"AuthType": 0, "CertificateId": "cert-00000000"}, "InvalidParameterValue"},
@@ -111,6 +109,14 @@ func TestGroupMemberRefusals(t *testing.T) {
 		{"ModifyProxiesProject", map[string]any{"ProxyIds": []string{m}, "ProjectId": 3}, "InvalidParameterValue"},
 	} {
 		wantMemberRefusal(t, tc.action, api.Call(c, tc.action, tc.params, &struct{}{}), tc.code)
+	}
+	// The TCP/UDP listings list no group code: a member has no listeners of
+	// its own, so they are empty.
+	for _, action := range []string{"DescribeTCPListeners", "DescribeUDPListeners"} {
+		var got struct{ TotalCount int }
+		if err := api.Call(c, action, list, &got); err != nil || got.TotalCount != 0 {
+			t.Errorf("%s(ProxyId of a member): %v, %d listeners; want none", action, err, got.TotalCount)
+		}
 	}
 	// The group's listeners are untouched and listed under GroupId.
 	d := gaapsdk.NewDescribeTCPListenersRequest()
