@@ -20,22 +20,44 @@ const (
 type layout struct {
 	httpListeners map[string]httpListener
 	maxConns      map[string]int
-	// gone: the HTTP listeners (and the connection caps of their
-	// proxies) that left the configuration since the last Record. The
-	// data plane reports a removed listener's final counts in one more
-	// sample (stats.Registry.Forget), which the next Record still
-	// attributes to its proxy; that Record drops them.
-	gone         map[string]httpListener
-	goneMaxConns map[string]int
 	// groups: each proxy of a group → its group, whose series sums its
-	// proxies' (minutePoints). goneGroups: the same for the proxies that
-	// left the configuration since the last Record, which holds their
-	// final counts and still adds them to their group.
-	groups, goneGroups map[string]string
+	// proxies' (minutePoints).
+	groups map[string]string
+	// gone: what left the configuration since the last Record. The data
+	// plane reports a removed listener's or proxy's final counts in one
+	// more sample (stats.Registry.Forget), which the next Record still
+	// attributes to its proxy and group; that Record drops them.
+	gone departed
 	// EdgeOne origin group records under health checks: their series
 	// object (model.TeoOriginHealthObject, also their origin ID in the
 	// snapshot) → the health keys ("listenerID/originID") of their uses.
 	teoHealth map[string][]string
+}
+
+// departed holds, per map of layout, the entries that left it.
+type departed struct {
+	httpListeners map[string]httpListener
+	maxConns      map[string]int
+	groups        map[string]string
+}
+
+// keepDeparted adds to gone the entries of old that now lacks, and drops
+// from gone the ones now has again (their counts are their own again).
+func keepDeparted[V any](gone, old, now map[string]V) map[string]V {
+	for k, v := range old {
+		if _, ok := now[k]; !ok {
+			if gone == nil {
+				gone = map[string]V{}
+			}
+			gone[k] = v
+		}
+	}
+	for k := range gone {
+		if _, ok := now[k]; ok {
+			delete(gone, k)
+		}
+	}
+	return gone
 }
 
 type httpListener struct {
@@ -68,32 +90,11 @@ func (r *Recorder) Observe(snap *snapshot.Snapshot) {
 		}
 	}
 	r.mu.Lock()
-	l.gone, l.goneMaxConns = r.layout.gone, r.layout.goneMaxConns
-	l.goneGroups = r.layout.goneGroups
-	for id, g := range r.layout.groups {
-		if _, ok := l.groups[id]; !ok {
-			if l.goneGroups == nil {
-				l.goneGroups = map[string]string{}
-			}
-			l.goneGroups[id] = g
-		}
-	}
-	for id, hl := range r.layout.httpListeners {
-		if _, ok := l.httpListeners[id]; ok {
-			continue
-		}
-		if l.gone == nil {
-			l.gone, l.goneMaxConns = map[string]httpListener{}, map[string]int{}
-		}
-		l.gone[id] = hl
-		if _, ok := l.maxConns[hl.proxy]; !ok {
-			l.goneMaxConns[hl.proxy] = r.layout.maxConns[hl.proxy]
-		}
-	}
-	for id := range l.gone {
-		if _, ok := l.httpListeners[id]; ok { // Back: its counts are its own again.
-			delete(l.gone, id)
-		}
+	old := r.layout
+	l.gone = departed{
+		httpListeners: keepDeparted(old.gone.httpListeners, old.httpListeners, l.httpListeners),
+		maxConns:      keepDeparted(old.gone.maxConns, old.maxConns, l.maxConns),
+		groups:        keepDeparted(old.gone.groups, old.groups, l.groups),
 	}
 	r.layout = l
 	r.syncHealth()
@@ -105,7 +106,7 @@ func (l layout) groupOf(proxy string) string {
 	if g, ok := l.groups[proxy]; ok {
 		return g
 	}
-	return l.goneGroups[proxy]
+	return l.gone.groups[proxy]
 }
 
 // teoHealthPoints writes the health of every checked EdgeOne origin group
@@ -135,7 +136,7 @@ func (l layout) httpPoints(delta map[stats.Key]stats.Values, secs float64, point
 		}
 		hl, ok := l.httpListeners[k.ID]
 		if !ok {
-			if hl, ok = l.gone[k.ID]; !ok {
+			if hl, ok = l.gone.httpListeners[k.ID]; !ok {
 				continue
 			}
 		}
@@ -152,7 +153,7 @@ func (l layout) httpPoints(delta map[stats.Key]stats.Values, secs float64, point
 		point(proxy, HttpsQPS, r.https)
 		capacity, ok := l.maxConns[proxy]
 		if !ok {
-			capacity = l.goneMaxConns[proxy]
+			capacity = l.gone.maxConns[proxy]
 		}
 		if capacity > 0 {
 			point(proxy, HttpQPSPercent, r.http*100/float64(capacity))

@@ -40,7 +40,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		health[k] = v
 	}
 	lay := r.layout
-	r.layout.gone, r.layout.goneMaxConns, r.layout.goneGroups = nil, nil, nil // Their last counts are in cur.
+	r.layout.gone = departed{} // Their last counts are in cur.
 	r.mu.Unlock()
 
 	secs := cur.At.Sub(prev.At).Seconds()
