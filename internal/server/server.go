@@ -108,9 +108,10 @@ type Server struct {
 	// MetricsAddr is the bound address of a separate metrics listener
 	// (Options.MetricsListen), "" without one.
 	MetricsAddr string
-	// TOA: the node writes TOA options (its eBPF program loaded), so
-	// ClientIPMethod 0 and teo's TOA mode are served, not refused.
-	TOA       bool
+	// Caps are what the operator allows and the node can do, as every
+	// service was given them (Caps.TOA: the eBPF program loaded, so
+	// ClientIPMethod 0 and teo's TOA mode are served, not refused).
+	Caps      model.Capabilities
 	http      *http.Server
 	metrics   *http.Server // nil unless on its own listener
 	cancel    context.CancelFunc
@@ -241,7 +242,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	}
 	tw := openTOA(o)
 	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil}
-	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, TOA: cfg.Caps.TOA}
+	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, Caps: cfg.Caps}
 	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,

@@ -103,7 +103,7 @@ func hello(t *testing.T, addr netip.AddrPort) netip.AddrPort {
 // otherwise starts watching the segments to port.
 func watchTOA(t *testing.T, n *node, port uint16) *edgetest.Wire {
 	t.Helper()
-	if !n.Server.TOA {
+	if !n.Server.Caps.TOA {
 		t.Skip("this machine cannot write TOA options (see internal/edge/toa)")
 	}
 	wire, err := edgetest.WatchTCP(port)
