@@ -115,21 +115,25 @@ func (c *tcpConn) dial() *net.TCPConn {
 			continue
 		}
 		c.origin.Store(up)
-		if c.ctx.Err() != nil { // Aborted since the dial returned: abort may not have seen up.
-			o.Backend.ConnEnd()
-			_ = up.Close()
-			return nil
+		// Given up when aborted since the dial returned (abort may not have
+		// seen up) or when the PROXY header cannot be sent.
+		if c.ctx.Err() == nil && sendHeader(up, hdr) == nil {
+			return up
 		}
-		if len(hdr) > 0 {
-			if _, err := up.Write(hdr); err != nil {
-				o.Backend.ConnEnd()
-				_ = up.Close()
-				return nil
-			}
-		}
-		return up
+		o.Backend.ConnEnd()
+		_ = up.Close()
+		return nil
 	}
 	return nil
+}
+
+// sendHeader writes a PROXY header, if there is one, to the origin.
+func sendHeader(up *net.TCPConn, hdr []byte) error {
+	if len(hdr) == 0 {
+		return nil
+	}
+	_, err := up.Write(hdr)
+	return err
 }
 
 // connect opens a connection to o, recording the outcome on the origin
