@@ -106,7 +106,7 @@ func (s *Service) groupInfo(v groupView, lang string) gaapapi.ProxyGroupInfo {
 		GroupId: new(g.ID), Domain: optional(g.Domain), GroupName: new(g.Name), ProjectId: new(g.ProjectID),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, lang, false), Status: new(status),
 		TagSet: tagsOut(g.Tags), Version: new(groupVersion), CreateTime: new(g.CreateTime),
-		ProxyType: new(int64(0)), Http3Supported: new(g.Http3Supported), FeatureBitmap: new(int64(0)),
+		ProxyType: new(int64(0)), Http3Supported: new(g.Http3Supported), FeatureBitmap: new(g.Features()),
 	}
 }
 
@@ -139,7 +139,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
 		GroupId: new(g.ID), TagSet: tagsOut(g.Tags), PolicyId: optional(g.PolicyID), Version: new(groupVersion),
 		ClientIPMethod: s.cfg.clientIPMethods(), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),
-		Http3Supported: new(g.Http3Supported), FeatureBitmap: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
+		Http3Supported: new(g.Http3Supported), FeatureBitmap: new(g.Features()), IsSupportTLSChoice: new(int64(1)),
 	}}, nil
 }
 

@@ -183,7 +183,7 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy string
 		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(int64(0)), ClientIPMethod: s.cfg.clientIPMethods(),
 		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),
 		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
-		FeatureBitmap: new(int64(0)), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
+		FeatureBitmap: new(p.Features()), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
 		IPList:               []gaapapi.IPDetail{{IP: new(p.IP), Provider: new("BGP"), Bandwidth: new(p.Bandwidth)}},
 		AccessRegionInfo:     s.regionInfo(p.AccessRegion, "", true),
 		RealServerRegionInfo: s.regionInfo(p.RealServerRegion, "", false),

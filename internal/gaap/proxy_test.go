@@ -304,3 +304,51 @@ func TestCloneProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestFeatureBitmap: proxies and groups report what they carry in the
+// reference's bit order (layer 4, layer 7, HTTP/3, IPv6, premium BGP), as
+// Tencent's own answers do (its examples read 7 and 71), not 0, which would
+// say "neither layer 4 nor layer 7".
+func TestFeatureBitmap(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var plain, cn2 struct{ InstanceId string }
+	base := map[string]any{"ProjectId": 0, "ProxyName": "p", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+	if err := api.Call(api.GAAP(), "CreateProxy", base, &plain); err != nil {
+		t.Fatal(err)
+	}
+	base["NetworkType"] = "cn2"
+	if err := api.Call(api.GAAP(), "CreateProxy", base, &cn2); err != nil {
+		t.Fatal(err)
+	}
+	// An IPv4 proxy has HTTP/3 (docs/api-proxies.md).
+	for id, want := range map[string]int64{plain.InstanceId: 1 | 2 | 4, cn2.InstanceId: 1 | 2 | 4 | 16} {
+		var d struct{ ProxyDetail struct{ FeatureBitmap int64 } }
+		if err := api.Call(api.GAAP(), "DescribeProxyDetail", map[string]any{"ProxyId": id}, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.ProxyDetail.FeatureBitmap != want {
+			t.Errorf("proxy %s FeatureBitmap %d; want %d", id, d.ProxyDetail.FeatureBitmap, want)
+		}
+	}
+
+	var g struct{ GroupId string }
+	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{"ProjectId": 0, "GroupName": "g",
+		"RealServerRegion": "NorthChina", "Http3Supported": 1}, &g); err != nil {
+		t.Fatal(err)
+	}
+	var detail struct{ ProxyGroupDetail struct{ FeatureBitmap int64 } }
+	if err := api.Call(api.GAAP(), "DescribeProxyGroupDetails", map[string]any{"GroupId": g.GroupId}, &detail); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		ProxyGroupList []struct{ FeatureBitmap int64 }
+	}
+	if err := api.Call(api.GAAP(), "DescribeProxyGroupList", map[string]any{"ProjectId": -1, "Offset": 0, "Limit": 20}, &list); err != nil {
+		t.Fatal(err)
+	}
+	if detail.ProxyGroupDetail.FeatureBitmap != 7 || len(list.ProxyGroupList) != 1 || list.ProxyGroupList[0].FeatureBitmap != 7 {
+		t.Errorf("group FeatureBitmap %d (detail), %+v (list); want 7 in both", detail.ProxyGroupDetail.FeatureBitmap, list.ProxyGroupList)
+	}
+}
