@@ -11,6 +11,7 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vip"
 )
 
@@ -64,6 +65,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := s.placeProxy(tx, p); err != nil {
 			return err
 		}
+		if err := mirrorMember(tx, p); err != nil {
+			return err
+		}
 		// Clients (the Terraform provider) wait for the proxy with
 		// DescribeTaskStatus on this call's RequestId.
 		_, err := tx.StartTask(p.ID)
@@ -88,6 +92,30 @@ func (s *Service) placeProxy(tx *resource.Tx, p *model.Proxy) error {
 	p.Domain = p.ID + "." + s.cfg.DomainSuffix
 	p.ModifyConfigTime = tx.Now.Unix()
 	return tx.Insert(p)
+}
+
+// mirrorMember extends the traffic mirrors of p's group's listeners to p,
+// which joins after their sources were set.
+func mirrorMember(tx *resource.Tx, p *model.Proxy) error {
+	if p.GroupID == "" {
+		return nil
+	}
+	listeners, err := resource.Children[model.Listener](tx, p.GroupID)
+	if err != nil || len(listeners) == 0 {
+		return err
+	}
+	mirrors, _, err := resource.List[model.TrafficMirror](tx, store.Query{})
+	if err != nil {
+		return err
+	}
+	for _, m := range mirrors {
+		if m.AddMember(listeners, p) {
+			if err := tx.Put(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // joinGroup checks p against its group and fills in what p takes from it.

@@ -77,7 +77,8 @@ type TrafficMirror struct {
 	// CollectorSrcs are the sources as the user named them, echoed back.
 	CollectorSrcs []string `json:"collectorSrcs"`
 	// Sources are CollectorSrcs resolved when they were set: one entry
-	// per mirrored proxy (a group listener yields one per member proxy).
+	// per mirrored proxy (a group listener yields one per member proxy,
+	// and gains one for each proxy created into the group: AddMember).
 	Sources []MirrorSourceRef `json:"sources"`
 	// NormalFilters are the CollectorNormalFilters: a packet passes when
 	// it matches no DROP filter and any ACCEPT filter (or there is none);
@@ -105,6 +106,44 @@ func init() {
 
 // Running reports whether the mirror copies traffic.
 func (m *TrafficMirror) Running() bool { return m.State == MirrorRunning }
+
+// AddMember extends the mirror's sources that name one of listeners (a
+// group's) to p, a proxy created into that group after they were set, so
+// that a group listener's mirror covers every member as users expect. It
+// reports whether any source was added.
+func (m *TrafficMirror) AddMember(listeners []*Listener, p *Proxy) bool {
+	added := false
+	for _, l := range listeners {
+		i := slices.IndexFunc(m.Sources, func(r MirrorSourceRef) bool { return r.ListenerID == l.ID })
+		if i < 0 {
+			continue
+		}
+		refs := ListenerSourceRefs(m.Sources[i].Src, l, p)
+		m.Sources = append(m.Sources, refs...)
+		added = added || len(refs) > 0
+	}
+	return added
+}
+
+// SourceRefs are the sources o yields named as src: one per access IP,
+// narrowed to listenerID unless that is "".
+func SourceRefs(src, kind, listenerID string, o MirrorSource) []MirrorSourceRef {
+	var out []MirrorSourceRef
+	for _, ip := range o.MirrorIPs() {
+		out = append(out, MirrorSourceRef{Src: src, Kind: kind, ProxyID: o.Meta().ID, IP: ip, ListenerID: listenerID})
+	}
+	return out
+}
+
+// ListenerSourceRefs are the sources of listener l on p, its proxy or a
+// member of its group, named as src.
+func ListenerSourceRefs(src string, l *Listener, p *Proxy) []MirrorSourceRef {
+	out := SourceRefs(src, KindListener, l.ID, p)
+	for i := range out {
+		out[i].Protocol, out[i].Port = l.Protocol, l.Port
+	}
+	return out
+}
 
 // MirrorSourceRef is one resolved source of a mirror.
 type MirrorSourceRef struct {

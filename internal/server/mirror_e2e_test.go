@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -386,5 +387,53 @@ func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
 	t.Helper()
 	if err := xtest.CallService(&c.Client, teoapi.Service, teoapi.Version, action, params, resp); err != nil {
 		t.Fatalf("%s: %v", action, err)
+	}
+}
+
+// TestGroupListenerMirrorCoversLateMember: a mirror of a group's listener
+// copies that listener's traffic on a proxy created into the group after
+// the mirror was set, as it does on the members it was set with.
+func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
+	n := startNode(t)
+	g, _, ips := n.groupOf("SouthChina")
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(t, "reply-of-the-group-origin"))
+	rs := n.realServers(o.Addr.Addr())
+	port := edgetest.FreePort(t, ips[0])
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
+		"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	l := resp.ListenerIds[0]
+	n.waitListener(l)
+	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+
+	vc := n.VPC()
+	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+	var created struct {
+		TrafficMirror struct{ TrafficMirrorId string }
+	}
+	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "group", "State": "RUNNING",
+		"Direction": "ALL", "CollectorSrcs": []string{l}, "CollectorTarget": targetIPs(col)}, &created)
+
+	members := n.joinGroup(g, "Hongkong", 2)
+	late := members[slices.IndexFunc(members, func(a netip.Addr) bool { return a != ips[0] })]
+	n.until("the late member's traffic mirrored", func() bool {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(late, uint16(port)).String(), time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		b, _ := io.ReadAll(c)
+		return string(b) == "reply-of-the-group-origin" && col.contains(b)
+	})
+	// And the mirror's sources still read as the user gave them.
+	var d struct {
+		TrafficMirrorSet []struct{ CollectorSrcs []string }
+	}
+	vpcCall(t, vc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{created.TrafficMirror.TrafficMirrorId}}, &d)
+	if len(d.TrafficMirrorSet) != 1 || !slices.Equal(d.TrafficMirrorSet[0].CollectorSrcs, []string{l}) {
+		t.Errorf("DescribeTrafficMirrors: %+v; want CollectorSrcs [%s]", d.TrafficMirrorSet, l)
 	}
 }

@@ -108,14 +108,14 @@ func resolveID(tx *resource.Tx, i int, src string) ([]model.MirrorSourceRef, err
 			return nil, err
 		}
 		if o != nil {
-			return proxyRefs(src, k.Name, "", o), nil
+			return model.SourceRefs(src, k.Name, "", o), nil
 		}
 	}
 	return nil, apierr.New(apierr.ResourceNotFound, "the collection object %s does not exist; give a proxy or listener ID", src)
 }
 
 // resolveListener mirrors a listener's port on its proxy, or on every
-// proxy of its group.
+// proxy of its group (and on later members: model.TrafficMirror.AddMember).
 func resolveListener(tx *resource.Tx, src string) ([]model.MirrorSourceRef, error) {
 	l, err := resource.Get[model.Listener](tx, src)
 	if err != nil {
@@ -133,20 +133,9 @@ func resolveListener(tx *resource.Tx, src string) ([]model.MirrorSourceRef, erro
 	}
 	var out []model.MirrorSourceRef
 	for _, p := range proxies {
-		out = append(out, proxyRefs(src, model.KindListener, l.ID, p)...)
-	}
-	for i := range out {
-		out[i].Protocol, out[i].Port = l.Protocol, l.Port
+		out = append(out, model.ListenerSourceRefs(src, l, p)...)
 	}
 	return out, nil
-}
-
-func proxyRefs(src, kind, listenerID string, o model.MirrorSource) []model.MirrorSourceRef {
-	var out []model.MirrorSourceRef
-	for _, ip := range o.MirrorIPs() {
-		out = append(out, model.MirrorSourceRef{Src: src, Kind: kind, ProxyID: o.Meta().ID, IP: ip, ListenerID: listenerID})
-	}
-	return out
 }
 
 // getKind loads the caller's object of kind k with id; nil when absent
