@@ -110,6 +110,10 @@ func TestRealServers(t *testing.T) {
 			{"duplicate", "1.1.1.1", "InvalidParameterValue.DuplicateRS"},
 			{"not an address", "1.2.3", "InvalidParameterValue"},
 			{"bad name", "exa mple.com", "InvalidParameterValue"},
+			// No one server, private origins allowed or not.
+			{"unspecified", "0.0.0.0", "InvalidParameterValue"},
+			{"multicast", "ff02::1", "InvalidParameterValue"},
+			{"broadcast", "255.255.255.255", "InvalidParameterValue"},
 		}
 		for _, tc := range cases {
 			req := gaapsdk.NewAddRealServersRequest()

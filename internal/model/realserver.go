@@ -53,9 +53,10 @@ func (r *RealServer) CheckProject(param string, project int64) error {
 
 // ParseOrigin validates an origin address given to AddRealServers and
 // returns it normalised (IPv6 compressed, domain lower-cased) with whether
-// it is a domain name. Loopback, private, link-local, multicast and
-// unspecified addresses, and the name localhost, reach only the proxy host
-// itself or nothing; they are refused unless allowPrivate (operator setting).
+// it is a domain name. Unspecified, multicast and broadcast addresses are
+// no one server and are always refused. Loopback, private and link-local
+// addresses, and the name localhost, reach only the proxy host itself or
+// its network; they are refused unless allowPrivate (operator setting).
 func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain bool, err error) {
 	addr = strings.TrimSpace(addr)
 	if ip, perr := netip.ParseAddr(addr); perr == nil {
@@ -63,6 +64,9 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 			return "", false, invalid(param, "%q: an IPv6 zone is not allowed", addr)
 		}
 		ip = ip.Unmap()
+		if ip.IsUnspecified() || ip.IsMulticast() || ip == broadcast {
+			return "", false, invalid(param, "%s is an unspecified, multicast or broadcast address, not the address of one origin server", ip)
+		}
 		if !allowPrivate && !publicAddr(ip) {
 			return "", false, invalid(param, "%s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", ip)
 		}
@@ -77,6 +81,9 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 	}
 	return name, true, nil
 }
+
+// broadcast is IPv4's limited broadcast address.
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // cgnat is the carrier-grade NAT range (RFC 6598), shared address space.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")

@@ -319,3 +319,22 @@ func TestOriginGroupRecordIDsUnique(t *testing.T) {
 		t.Errorf("RecordIds after modify = %v; want [new %s %s] (before: %v)", got, old[0], old[1], old)
 	}
 }
+
+// TestRuleRefusesNonUnicastOrigins: OriginValue of an IP_DOMAIN
+// rule names origin servers ("填写 IP 或域名", bad ones are
+// InvalidParameter.InvalidOriginValue, docs/api-teo.md). The unspecified
+// address, multicast groups and the limited broadcast address are no
+// origin a proxy can connect to (TCP) or should send client datagrams to
+// (UDP: multicast fan-out), whether private origins are allowed or not.
+func TestRuleRefusesNonUnicastOrigins(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i, bad := range []string{"0.0.0.0", "224.0.0.1", "239.1.2.3", "255.255.255.255", "::", "ff02::1"} {
+		_, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("UDP"), PortRange: []string{strconv.Itoa(2000 + i)}, OriginType: new("IP_DOMAIN"),
+				OriginValue: []string{bad}, OriginPortRange: new("53")}}})
+		if !apierr.Is(err, apierr.InvalidParameterInvalidOriginValue) {
+			t.Errorf("UDP rule with origin %s: %v; want InvalidParameter.InvalidOriginValue", bad, err)
+		}
+	}
+}
