@@ -69,7 +69,9 @@ func (c *Controller) Notify() {
 func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
-	// Expiry runs hourly: a task outlives its retention by at most that.
+	// Expiry runs at start and hourly after: a task outlives its retention
+	// by at most an hour, however often serve restarts.
+	c.expireTasks(ctx, time.Now())
 	expire := time.NewTicker(time.Hour)
 	defer expire.Stop()
 	for {
@@ -82,10 +84,14 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-c.wake:
 		case <-t.C:
 		case now := <-expire.C:
-			if _, err := ExpireTasks(ctx, c.store, now.Add(-TaskRetention)); err != nil && ctx.Err() == nil {
-				c.log.Error("expire tasks", "err", err)
-			}
+			c.expireTasks(ctx, now)
 		}
+	}
+}
+
+func (c *Controller) expireTasks(ctx context.Context, now time.Time) {
+	if _, err := ExpireTasks(ctx, c.store, now.Add(-TaskRetention)); err != nil && ctx.Err() == nil {
+		c.log.Error("expire tasks", "err", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,23 @@ func insertTaskKinds(t *testing.T, st store.Store, prefix, legacyStatus string) 
 	insertTask(t, st, prefix+"done", model.TaskSuccess, model.TaskSuccess, 2)
 	insertTask(t, st, prefix+"failed", model.TaskFail, model.TaskFail, 3)
 	insertTask(t, st, prefix+"legacy", legacyStatus, "", 4)
+}
+
+// storedTasks lists the IDs of every stored task, in store order.
+func storedTasks(t *testing.T, st store.Store) []string {
+	t.Helper()
+	var ids []string
+	err := st.View(t.Context(), func(tx store.Tx) error {
+		recs, _, err := tx.List(store.Query{Kind: model.KindTask, AllAccounts: true})
+		for _, r := range recs {
+			ids = append(ids, r.ID)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 func loadedTasks(t *testing.T, st store.Store) []string {
@@ -81,18 +99,34 @@ func TestExpireTasksDeletesOnlyOldFinished(t *testing.T) {
 	if want := 3 + expireBatch + 1; n != want {
 		t.Errorf("deleted %d tasks; want %d", n, want)
 	}
-	var left []string
-	err = st.View(t.Context(), func(tx store.Tx) error {
-		recs, _, err := tx.List(store.Query{Kind: model.KindTask, AllAccounts: true})
-		for _, r := range recs {
-			left = append(left, r.ID)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"old-running", "new-done"}; !slices.Equal(left, want) {
+	if left, want := storedTasks(t, st), []string{"old-running", "new-done"}; !slices.Equal(left, want) {
 		t.Errorf("tasks left %v; want %v", left, want)
+	}
+}
+
+// TestRunExpiresTasksAtStart: Run expires what is past retention when it
+// starts, not only an hour later, so a serve restarted more often than
+// hourly (a crash loop, frequent deploys) still deletes old tasks.
+func TestRunExpiresTasksAtStart(t *testing.T) {
+	st := openStore(t)
+	old := time.Now().Add(-TaskRetention - time.Hour).UnixNano()
+	insertTask(t, st, "old-done", model.TaskSuccess, model.TaskSuccess, old)
+	insertTask(t, st, "recent-done", model.TaskSuccess, model.TaskSuccess, time.Now().UnixNano())
+	c := New(st, &fakePlane{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := storedTasks(t, st)
+		if slices.Equal(left, []string{"recent-done"}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks %v 5 s after Run started; want only recent-done", left)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
