@@ -48,8 +48,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 				return err
 			}
 		}
+		var src *model.Proxy
 		if req.ClonedProxyId != nil {
-			if err := cloneFrom(tx, p, *req.ClonedProxyId, req.BillingType != nil); err != nil {
+			if src, err = cloneFrom(tx, p, *req.ClonedProxyId, req.BillingType != nil); err != nil {
 				return err
 			}
 		}
@@ -68,9 +69,13 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := mirrorMember(tx, p); err != nil {
 			return err
 		}
-		// Clients (the Terraform provider) wait for the proxy with
-		// DescribeTaskStatus on this call's RequestId.
-		_, err := tx.StartTask(p.ID)
+		copied, err := cloneConfig(tx, src, p)
+		if err != nil {
+			return err
+		}
+		// Clients (the Terraform provider) wait for the proxy (and what a
+		// clone copied) with DescribeTaskStatus on this call's RequestId.
+		_, err = tx.StartTask(append([]string{p.ID}, copied...)...)
 		return err
 	})
 	if err != nil {
@@ -132,29 +137,6 @@ func joinGroup(tx *resource.Tx, p *model.Proxy) error {
 		return cloudapi.Invalid("ProjectId", "%d is not the project of the proxy group %s (%d), which its proxies follow", p.ProjectID, g.ID, g.ProjectID)
 	}
 	p.RealServerRegion = cmp.Or(p.RealServerRegion, g.RealServerRegion)
-	return nil
-}
-
-// cloneFrom fills in, from the running proxy sourceID, the settings the
-// caller left out: origin region, billing type, IP version, network and
-// package type. The reference has the caller "set the new proxy's basic
-// parameters" when cloning, so a value given always wins. Listeners,
-// rules, tags and security policy are not copied (docs/api-proxies.md).
-func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string, billingGiven bool) error {
-	src, err := resource.Get[model.Proxy](tx, sourceID)
-	if err != nil {
-		return err
-	}
-	if src.Status != model.ProxyRunning {
-		return apierr.New(apierr.FailedOperationInstanceStatusNotInRuning, "only a RUNNING proxy can be cloned; %s is %s", src.ID, src.Status)
-	}
-	p.RealServerRegion = cmp.Or(p.RealServerRegion, src.RealServerRegion)
-	p.IPAddressVersion = cmp.Or(p.IPAddressVersion, src.IPAddressVersion)
-	p.NetworkType = cmp.Or(p.NetworkType, src.NetworkType)
-	p.PackageType = cmp.Or(p.PackageType, src.PackageType)
-	if !billingGiven {
-		p.BillingType = src.BillingType
-	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ package model
 const (
 	ProxyRunning    = "RUNNING"
 	ProxyCreating   = "CREATING"
+	ProxyCloning    = "CLONING" // created as a copy of another proxy
 	ProxyDestroying = "DESTROYING"
 	ProxyOpening    = "OPENING"
 	ProxyClosing    = "CLOSING"
@@ -80,7 +81,7 @@ func (p *Proxy) settleBan() bool {
 
 func (p *Proxy) settleStatus() (changed, remove bool) {
 	switch p.Status {
-	case ProxyCreating, ProxyOpening, ProxyAdjusting:
+	case ProxyCreating, ProxyCloning, ProxyOpening, ProxyAdjusting:
 		if p.Closed {
 			p.Status = ProxyClosed
 		} else {

@@ -64,6 +64,16 @@ func (p *SecurityPolicy) Settle() (changed, remove bool) {
 	return false, false
 }
 
+// CopyStatus is the status of a new copy of the policy (a cloned proxy's):
+// an open policy opens again, BINDING until applied; a closed one stays
+// closed.
+func (p *SecurityPolicy) CopyStatus() string {
+	if p.Status == PolicyBound || p.Status == PolicyBinding {
+		return PolicyBinding
+	}
+	return PolicyUnbind
+}
+
 // Switch starts opening (binding) or closing (unbinding) the policy. A
 // policy already in, or moving to, the wanted state is refused with the
 // codes OpenSecurityPolicy and CloseSecurityPolicy document.

@@ -65,8 +65,14 @@ func (n *node) proxy() (string, netip.Addr) {
 		n.t.Fatal(err)
 	}
 	id := *resp.Response.InstanceId
+	return id, n.proxyIP(id)
+}
+
+// proxyIP waits until proxy id is RUNNING and returns its access IP.
+func (n *node) proxyIP(id string) netip.Addr {
+	n.t.Helper()
 	var ip string
-	n.until("proxy RUNNING", func() bool {
+	n.until("proxy "+id+" RUNNING", func() bool {
 		d := gaapsdk.NewDescribeProxyDetailRequest()
 		d.ProxyId = &id
 		r, err := n.c.DescribeProxyDetail(d)
@@ -76,7 +82,7 @@ func (n *node) proxy() (string, netip.Addr) {
 		ip = *r.Response.ProxyDetail.IP
 		return *r.Response.ProxyDetail.Status == "RUNNING"
 	})
-	return id, netip.MustParseAddr(ip)
+	return netip.MustParseAddr(ip)
 }
 
 // realServers registers origin addresses and returns their IDs.
