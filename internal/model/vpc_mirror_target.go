@@ -145,36 +145,42 @@ func checkTargetKind(typ string, in MirrorTargetInput, t *MirrorTarget) error {
 	return nil
 }
 
-// parseCollectorIP accepts a unicast IPv4 address: VXLAN collectors are
-// reached over IPv4, and an unspecified, multicast or broadcast address
-// cannot receive a copy.
+// parseCollectorIP accepts a unicast IPv4 address.
 func parseCollectorIP(name, s string, allowPrivate bool) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
-	switch {
-	case err != nil:
+	if err != nil {
 		return a, apierr.New(apierr.InvalidParameterValueMalformed, "%s %q is not an IP address", name, s)
-	case !a.Is4():
-		return a, apierr.New(apierr.UnsupportedOperationIpv6NotSupport, "%s %s: IPv6 collectors are not supported", name, s)
-	case a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return a, apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s cannot receive mirrored traffic", name, s)
-	case !allowPrivate && !publicAddr(a):
-		return a, apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s is a loopback, private or otherwise non-public address, which this server does not send to", name, s)
 	}
-	return a, nil
+	return a, checkCollectorAddr(name, a, allowPrivate)
 }
 
-// parseCollectorEndpoint accepts "ip:port".
+// parseCollectorEndpoint accepts "ip:port". An IPv6 endpoint is written
+// "[ip]:port", so it parses and is then refused for being IPv6, as an
+// IPv6 TargetIps entry is.
 func parseCollectorEndpoint(name, s string, allowPrivate bool) (string, error) {
-	host, port, ok := strings.Cut(strings.TrimSpace(s), ":")
-	p, err := strconv.Atoi(port)
-	if !ok || err != nil || p < 1 || p > 65535 {
+	ap, err := netip.ParseAddrPort(strings.TrimSpace(s))
+	if err != nil || ap.Port() == 0 {
 		return "", apierr.New(apierr.InvalidParameterValueMalformed, "%s %q is not ip:port", name, s)
 	}
-	a, err := parseCollectorIP(name, host, allowPrivate)
-	if err != nil {
+	if err := checkCollectorAddr(name, ap.Addr(), allowPrivate); err != nil {
 		return "", err
 	}
-	return netip.AddrPortFrom(a, uint16(p)).String(), nil
+	return ap.String(), nil
+}
+
+// checkCollectorAddr admits a unicast IPv4 collector: VXLAN collectors are
+// reached over IPv4, and an unspecified, multicast or broadcast address
+// cannot receive a copy.
+func checkCollectorAddr(name string, a netip.Addr, allowPrivate bool) error {
+	switch {
+	case !a.Is4():
+		return apierr.New(apierr.UnsupportedOperationIpv6NotSupport, "%s %s: IPv6 collectors are not supported", name, a)
+	case a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s cannot receive mirrored traffic", name, a)
+	case !allowPrivate && !publicAddr(a):
+		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s is a loopback, private or otherwise non-public address, which this server does not send to", name, a)
+	}
+	return nil
 }
 
 // CollectorIPs returns the collector addresses (without ports).

@@ -53,6 +53,9 @@ func TestPublicIPMirror(t *testing.T) {
 			{"ips and endpoints", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"10.0.0.1"}, "TargetEndPoints": []string{"10.0.0.2:4789"}}), "InvalidParameter.Coexist"},
 			{"endpoint port", with(base, "CollectorTarget", map[string]any{"TargetEndPoints": []string{"10.0.0.1:0"}}), "InvalidParameterValue.Malformed"},
 			{"ipv6 collector", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"2001:db8::1"}}), "UnsupportedOperation.Ipv6NotSupport"},
+			// "[v6]:port" is how an IPv6 endpoint is written: IPv6 is the refusal, not the syntax.
+			{"ipv6 endpoint collector", with(base, "CollectorTarget", map[string]any{"TargetEndPoints": []string{"[2001:db8::1]:4789"}}), "UnsupportedOperation.Ipv6NotSupport"},
+			{"ipv6 endpoint without brackets", with(base, "CollectorTarget", map[string]any{"TargetEndPoints": []string{"2001:db8::1:4789"}}), "InvalidParameterValue.Malformed"},
 			{"multicast collector", with(base, "CollectorTarget", map[string]any{"TargetIps": []string{"239.1.1.1"}}), "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint"},
 			{"clb collector", with(base, "CollectorTarget", map[string]any{"TargetType": "CLB", "TargetIps": []string{"10.0.0.1"}}), "UnsupportedOperation.TrafficMirrorNotSupportClb"},
 			{"eni hash on public ip", with(base, "CollectorTarget", map[string]any{"AlgHash": "ENI", "TargetIps": []string{"10.0.0.1"}}), "InvalidParameterValue"},
