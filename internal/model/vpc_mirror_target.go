@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"hash/fnv"
 	"net/netip"
 	"slices"
@@ -121,6 +122,25 @@ func ParseMirrorTarget(typ string, in MirrorTargetInput, allowPrivate bool) (Mir
 		seen[c] = true
 	}
 	return t, nil
+}
+
+// ParseMirrorTargets validates CollectorTarget entries that together name
+// one mirror's collectors, as CheckTrafficMirror's list does. Each entry's
+// TargetType and AlgHash is checked; the collectors of all entries are then
+// checked as one CollectorTarget (with the first TargetType and AlgHash
+// given), so duplicates, TargetIps beside TargetEndPoints and the collector
+// limit count across entries, as they do for the mirror created from them.
+func ParseMirrorTargets(typ string, ins []MirrorTargetInput, allowPrivate bool) (MirrorTarget, error) {
+	var all MirrorTargetInput
+	for _, in := range ins {
+		if err := checkTargetKind(typ, in, &MirrorTarget{}); err != nil {
+			return NoMirrorTarget(), err
+		}
+		all.IPs = append(all.IPs, in.IPs...)
+		all.EndPoints = append(all.EndPoints, in.EndPoints...)
+		all.AlgHash, all.TargetType = cmp.Or(all.AlgHash, in.AlgHash), cmp.Or(all.TargetType, in.TargetType)
+	}
+	return ParseMirrorTarget(typ, all, allowPrivate)
 }
 
 // checkTargetKind checks TargetType and AlgHash for the mirror type.

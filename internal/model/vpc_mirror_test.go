@@ -114,6 +114,23 @@ func TestMirrorTarget(t *testing.T) {
 	if _, err := ParseMirrorTarget(MirrorTypeVPC, MirrorTargetInput{IPs: []string{"198.51.100.7"}}, false); err != nil {
 		t.Errorf("public collector with private ones denied: %v", err)
 	}
+	// A list of entries is one mirror's collectors: each entry's kind is checked, and the collectors together.
+	ep := func(s string) MirrorTargetInput { return MirrorTargetInput{EndPoints: []string{s}} }
+	if tg, err := ParseMirrorTargets(MirrorTypePublicIP, []MirrorTargetInput{ep("10.0.0.1:1"), ep("10.0.0.2:2")}, true); err != nil || len(tg.Collectors()) != 2 {
+		t.Errorf("two entries: %v, %v", tg.Collectors(), err)
+	}
+	for _, c := range []struct {
+		ins  []MirrorTargetInput
+		code apierr.Code
+	}{
+		{[]MirrorTargetInput{ep("10.0.0.1:1"), ep("10.0.0.1:1")}, apierr.InvalidParameterValue},
+		{[]MirrorTargetInput{ep("10.0.0.1:1"), {TargetType: "CLB", EndPoints: []string{"10.0.0.2:2"}}}, apierr.UnsupportedOperationTrafficMirrorNotSupportClb},
+		{[]MirrorTargetInput{ep("10.0.0.1:1"), {IPs: []string{"10.0.0.2"}}}, apierr.InvalidParameterCoexist},
+	} {
+		if _, err := ParseMirrorTargets(MirrorTypePublicIP, c.ins, true); !apierr.Is(err, c.code) {
+			t.Errorf("%v: %v; want %s", c.ins, err, c.code)
+		}
+	}
 	m := TrafficMirror{Base: Base{ID: "imgf-abcdefgh"}}
 	if v := m.VNI(); v == 0 || v > 0xFFFFFF || v != m.VNI() {
 		t.Fatalf("VNI %d not a stable 24-bit value", v)

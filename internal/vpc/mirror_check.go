@@ -12,7 +12,8 @@ import (
 
 // CheckTrafficMirror dry-runs the source and collector checks of a
 // PUBLICIP mirror: that the VPC exists, that every collection IP is an
-// access IP of the caller's proxies, that the collectors are valid, and
+// access IP of the caller's proxies, that the collectors of all
+// CollectorTarget entries are valid together (one mirror's), and
 // that neither is taken: the sources by another mirror of any type, the
 // collectors by another PUBLICIP mirror (TrafficMirrorId, when
 // given, is the mirror being changed and does not count). Success returns
@@ -22,13 +23,16 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 	if err := checkSubnet(cloudapi.Value(req.SubnetId)); err != nil {
 		return nil, err
 	}
-	for _, t := range req.CollectorTarget {
-		tg, err := model.ParseMirrorTarget(model.MirrorTypePublicIP, targetIn(&t), s.privateCollectors)
+	if len(req.CollectorTarget) > 0 {
+		ins := make([]model.MirrorTargetInput, len(req.CollectorTarget))
+		for i := range req.CollectorTarget {
+			ins[i] = targetIn(&req.CollectorTarget[i])
+		}
+		tg, err := model.ParseMirrorTargets(model.MirrorTypePublicIP, ins, s.privateCollectors)
 		if err != nil {
 			return nil, err
 		}
-		probe.Target.IPs = append(probe.Target.IPs, tg.IPs...)
-		probe.Target.EndPoints = append(probe.Target.EndPoints, tg.EndPoints...)
+		probe.Target = tg
 	}
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
 		if _, err := resource.Get[model.Vpc](tx, *req.VpcId); err != nil {

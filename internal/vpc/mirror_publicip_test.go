@@ -96,6 +96,20 @@ func TestPublicIPMirror(t *testing.T) {
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4790"}}}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"203.0.113.9"}), nil), "ResourceNotFound")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", "vpc-00000000"), nil), "ResourceNotFound")
+		// CollectorTarget is a list, but it describes one mirror's collectors: the entries are
+		// checked together, as CreateTrafficMirror checks one CollectorTarget.
+		ep := func(eps ...string) map[string]any { return map[string]any{"TargetEndPoints": eps} }
+		twice := []map[string]any{ep("127.0.0.1:4791"), ep("127.0.0.1:4791")}
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", twice), nil), "InvalidParameterValue")
+		var six, five []string
+		for i := range 6 {
+			six = append(six, fmt.Sprintf("127.0.0.1:%d", 5000+i))
+			five = append(five, fmt.Sprintf("127.0.0.1:%d", 6000+i))
+		}
+		mustCall(t, e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{ep(six...), ep(five[:4]...)}), nil)
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{ep(six...), ep(five...)}), nil), "InvalidParameterValue.LimitExceeded")
+		mixed := []map[string]any{ep("127.0.0.1:4791"), {"TargetIps": []string{"127.0.0.2"}}}
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", mixed), nil), "InvalidParameter.Coexist")
 		otherVpc := createVpc(t, e.vpc, "second", "10.1.0.0/16")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", otherVpc, "TrafficMirrorId", id), nil), "InvalidParameterValue.ObjectVpcNotCurrentVpc")
 	})
