@@ -106,47 +106,61 @@ func (c cloner) origins(b []model.Bound) []model.Bound {
 // listenerChildren copies the domains, rules and error pages of listener
 // from to listener to.
 func (c cloner) listenerChildren(from, to string) ([]string, error) {
-	var ids []string
 	domains, err := resource.Children[model.Domain](c.tx, from)
 	if err != nil {
 		return nil, err
-	}
-	for _, d := range domains {
-		if d.Status == model.DomainDeleting {
-			continue
-		}
-		d.Base, d.ListenerID, d.Status = model.Base{ID: model.NewID(model.PrefixDomainInternal)}, to, model.DomainChanging
-		d.Http3Supported = min(d.Http3Supported, c.http3)
-		if err := c.tx.Insert(d); err != nil {
-			return nil, err
-		}
-		ids = append(ids, d.ID)
 	}
 	rules, err := resource.Children[model.Rule](c.tx, from)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rules {
-		if r.Status == model.StatusDeleting {
-			continue
-		}
-		r.Base, r.ListenerID, r.Status = model.Base{ID: model.NewID(model.PrefixRule)}, to, model.StatusCreating
-		r.Bindings = c.origins(r.Bindings)
-		if err := c.tx.Insert(r); err != nil {
-			return nil, err
-		}
-		ids = append(ids, r.ID)
-	}
 	pages, err := resource.Children[model.ErrorPage](c.tx, from)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range pages {
+	ids, err := insertCopies(c.tx, domains, func(d *model.Domain) bool {
+		if d.Status == model.DomainDeleting {
+			return false
+		}
+		d.Base, d.ListenerID, d.Status = model.Base{ID: model.NewID(model.PrefixDomainInternal)}, to, model.DomainChanging
+		d.Http3Supported = min(d.Http3Supported, c.http3)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	more, err := insertCopies(c.tx, rules, func(r *model.Rule) bool {
+		if r.Status == model.StatusDeleting {
+			return false
+		}
+		r.Base, r.ListenerID, r.Status = model.Base{ID: model.NewID(model.PrefixRule)}, to, model.StatusCreating
+		r.Bindings = c.origins(r.Bindings)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids = append(ids, more...)
+	more, err = insertCopies(c.tx, pages, func(e *model.ErrorPage) bool {
 		e.Base, e.ListenerID = model.Base{ID: model.NewID(model.PrefixErrorPage)}, to
-		if err := c.tx.Insert(e); err != nil {
+		return true
+	})
+	return append(ids, more...), err
+}
+
+// insertCopies stores each object that renew gives a new identity (it
+// returns false for one not to copy, such as one being deleted) and
+// returns their IDs.
+func insertCopies[T model.Object](tx *resource.Tx, objs []T, renew func(T) bool) ([]string, error) {
+	var ids []string
+	for _, o := range objs {
+		if !renew(o) {
+			continue
+		}
+		if err := tx.Insert(o); err != nil {
 			return nil, err
 		}
-		ids = append(ids, e.ID)
+		ids = append(ids, o.Meta().ID)
 	}
 	return ids, nil
 }

@@ -408,6 +408,25 @@ func (n *node) groupMembers(g string, want int) ([]string, []netip.Addr) {
 	return ids, ips
 }
 
+// groupTCPListener creates a TCP listener of group g (on a port free on
+// member IP ip) to a new origin that answers name after a PROXY header,
+// and waits until it runs; it returns the listener and its port.
+func (n *node) groupTCPListener(g string, ip netip.Addr, name string) (string, int) {
+	n.t.Helper()
+	o := edgetest.StartTCP(n.t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(n.t, name))
+	rs := n.realServers(o.Addr.Addr())
+	port := edgetest.FreePort(n.t, ip)
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
+		"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
+		n.t.Fatal(err)
+	}
+	l := resp.ListenerIds[0]
+	n.waitListener(l)
+	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+	return l, port
+}
+
 // statSum calls a statistics action over the last 10 minutes and returns
 // the sum of the metric's points.
 func (n *node) statSum(action string, params map[string]any, metric string) float64 {
@@ -444,17 +463,7 @@ func (n *node) statSum(action string, params map[string]any, metric string) floa
 func TestGroupStatisticsKeepDestroyedMember(t *testing.T) {
 	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Recorded by hand.
 	g, ms, ips := n.groupOf("SouthChina", "Hongkong")
-	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(t, "ok"))
-	rs := n.realServers(o.Addr.Addr())
-	port := edgetest.FreePort(t, ips[0])
-	var resp struct{ ListenerIds []string }
-	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
-		"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	l := resp.ListenerIds[0]
-	n.waitListener(l)
-	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+	l, port := n.groupTCPListener(g, ips[0], "ok")
 	for _, ip := range ips {
 		n.until("member "+ip.String()+" serves", func() bool {
 			c, err := net.DialTimeout("tcp", netip.AddrPortFrom(ip, uint16(port)).String(), time.Second)

@@ -396,17 +396,7 @@ func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
 func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 	n := startNode(t)
 	g, _, ips := n.groupOf("SouthChina")
-	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(t, "reply-of-the-group-origin"))
-	rs := n.realServers(o.Addr.Addr())
-	port := edgetest.FreePort(t, ips[0])
-	var resp struct{ ListenerIds []string }
-	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
-		"RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	l := resp.ListenerIds[0]
-	n.waitListener(l)
-	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+	l, port := n.groupTCPListener(g, ips[0], "reply-of-the-group-origin")
 
 	vc := n.VPC()
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
