@@ -28,7 +28,12 @@ var realServerWithin = []int64{1, 3, 6, 12, 24}
 
 // DescribeRealServerStatistics (deprecated) returns the health of an
 // origin bound to a listener or rule: the last WithinTime hours (default
-// 1) or StartTime..EndTime, at 60 s (default) or 300 s.
+// 1) or StartTime..EndTime, at 60 s (default) or 300 s. An origin bound on
+// several ports has a series per binding in RsStatisticsData, named as
+// the data plane names them (model.OriginIDsOf), and StatisticsData is
+// their minimum per step: 0 (abnormal) while any binding is down, as the
+// owner's BindStatus. An origin not bound there reads its own ID's series
+// (what it recorded while it was).
 func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServerStatisticsRequest) (*gaapapi.DescribeRealServerStatisticsResponse, error) {
 	q, err := realServerStatsQuery(req, call.Time)
 	if err != nil {
@@ -42,25 +47,55 @@ func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *clouda
 		return nil, apierr.New(apierr.MissingParameter, "one of ListenerId and RuleId is required")
 	}
 	rsID := trimmed(req.RealServerId)
+	var bound []model.Bound
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
 		if _, err := resource.Get[model.RealServer](tx, rsID); err != nil {
 			return err
 		}
 		if trimmed(req.RuleId) != "" {
-			_, err := resource.Get[model.Rule](tx, binding)
+			r, err := resource.Get[model.Rule](tx, binding)
+			if err == nil {
+				bound = r.Bindings
+			}
 			return err
 		}
-		_, err := resource.Get[model.Listener](tx, binding)
+		l, err := resource.Get[model.Listener](tx, binding)
+		if err == nil {
+			bound = l.Bindings
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.series(ctx, []string{RealServerStatusObject(binding, rsID)}, RealServerStatusMetric, q)
-	if err != nil {
-		return nil, err
+	origins := model.OriginIDsOf(bound, rsID)
+	if len(origins) == 0 {
+		origins = []string{rsID}
 	}
-	return &gaapapi.DescribeRealServerStatisticsResponse{StatisticsData: data,
-		RsStatisticsData: []gaapapi.MetricStatisticsInfo{{MetricName: new(rsID), MetricData: data}}}, nil
+	resp := &gaapapi.DescribeRealServerStatisticsResponse{RsStatisticsData: make([]gaapapi.MetricStatisticsInfo, 0, len(origins))}
+	for _, origin := range origins {
+		data, err := s.series(ctx, []string{RealServerStatusObject(binding, origin)}, RealServerStatusMetric, q)
+		if err != nil {
+			return nil, err
+		}
+		resp.RsStatisticsData = append(resp.RsStatisticsData, gaapapi.MetricStatisticsInfo{MetricName: new(origin), MetricData: data})
+		resp.StatisticsData = stepMinimum(resp.StatisticsData, data)
+	}
+	return resp, nil
+}
+
+// stepMinimum folds the points of b, step by step the same as a's, into
+// a: the smaller Data of each step, or the one known where the other is
+// null. A nil a starts as a copy of b, so that b is never changed.
+func stepMinimum(a, b []gaapapi.StatisticsDataInfo) []gaapapi.StatisticsDataInfo {
+	if a == nil {
+		return slices.Clone(b)
+	}
+	for i, p := range b {
+		if p.Data != nil && (a[i].Data == nil || *p.Data < *a[i].Data) {
+			a[i].Data = p.Data
+		}
+	}
+	return a
 }
 
 func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now time.Time) (statsQuery, error) {

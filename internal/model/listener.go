@@ -94,6 +94,18 @@ func OriginIDs(bs []Bound) []string {
 	return ids
 }
 
+// OriginIDsOf names, as OriginIDs does, every binding of realServerID in
+// bs, in binding order: its ID, then "<ID>:<port>" for each further port.
+func OriginIDsOf(bs []Bound, realServerID string) []string {
+	var out []string
+	for i, id := range OriginIDs(bs) {
+		if bs[i].RealServerID == realServerID {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (l *Listener) Kind() string { return KindListener }
 
 // Parent is the proxy or group the listener belongs to.

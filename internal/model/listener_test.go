@@ -10,4 +10,9 @@ func TestOriginIDs(t *testing.T) {
 	if got, want := OriginIDs(bs), []string{"rs-a", "rs-b", "rs-a:8080"}; !slices.Equal(got, want) {
 		t.Errorf("OriginIDs = %v; want %v", got, want)
 	}
+	for rs, want := range map[string][]string{"rs-a": {"rs-a", "rs-a:8080"}, "rs-b": {"rs-b"}, "rs-c": nil} {
+		if got := OriginIDsOf(bs, rs); !slices.Equal(got, want) {
+			t.Errorf("OriginIDsOf(%s) = %v; want %v", rs, got, want)
+		}
+	}
 }

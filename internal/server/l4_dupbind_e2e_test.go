@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
@@ -58,4 +62,81 @@ func TestOneOriginOnTwoPorts(t *testing.T) {
 		st := statuses()
 		return len(st) == 2 && st[p1.Addr.Port()] == 0 && st[p2.Addr.Port()] == 1
 	})
+}
+
+// TestRealServerStatisticsPerBinding: DescribeRealServerStatistics names
+// no port, so for a real server bound twice to a listener it answers a
+// RsStatisticsData series per binding (the origin's ID, then
+// "<ID>:<port>", as the data plane names them), and StatisticsData is
+// their minimum per step: when the second port stops answering, the
+// first series stays 1, the second reads 0, and so does StatisticsData,
+// as DescribeTCPListeners reports the listener's BindStatus abnormal.
+func TestRealServerStatisticsPerBinding(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	host := origins.Next()
+	p1 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p1"))
+	p2 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p2"))
+	rs := n.realServers(host)[0]
+	listener, _ := n.tcpListener(proxy, ip, "rr", true)
+	set := []map[string]any{
+		{"RealServerId": rs, "RealServerPort": p1.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
+		{"RealServerId": rs, "RealServerPort": p2.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
+	}
+	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": listener, "RealServerBindSet": set}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.waitListener(listener)
+	p2.Close()
+	n.until("port 2 abnormal", func() bool {
+		_, bind := n.originStatus("TCP", listener, rs)
+		return bind == 0 // TCP: 1 while every bound origin is normal
+	})
+	// Let the recorder (every 300 ms here) write minutes after the flip.
+	time.Sleep(time.Second)
+	if err := n.Telemetry.Record(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	type point struct {
+		Time int64
+		Data *float64
+	}
+	var r struct {
+		StatisticsData   []point
+		RsStatisticsData []struct {
+			MetricName string
+			MetricData []point
+		}
+	}
+	if err := n.Call(n.c, "DescribeRealServerStatistics", map[string]any{"ListenerId": listener, "RealServerId": rs,
+		"WithinTime": 1, "Granularity": 60}, &r); err != nil {
+		t.Fatal(err)
+	}
+	// values lists the known values of a series.
+	values := func(pts []point) []float64 {
+		var out []float64
+		for _, p := range pts {
+			if p.Data != nil {
+				out = append(out, *p.Data)
+			}
+		}
+		return out
+	}
+	second := fmt.Sprintf("%s:%d", rs, p2.Addr.Port())
+	var names []string
+	for _, m := range r.RsStatisticsData {
+		names = append(names, m.MetricName)
+	}
+	if !slices.Equal(names, []string{rs, second}) {
+		t.Fatalf("RsStatisticsData of %s bound on two ports: series %v; want %s and %s", rs, names, rs, second)
+	}
+	if got := values(r.RsStatisticsData[0].MetricData); len(got) == 0 || slices.Contains(got, 0) {
+		t.Errorf("series %s (port 1, healthy) = %v; want 1 only", rs, got)
+	}
+	if got := values(r.RsStatisticsData[1].MetricData); !slices.Contains(got, 0) {
+		t.Errorf("series %s (port 2, down) = %v; want a 0 (abnormal)", second, got)
+	}
+	if got := values(r.StatisticsData); !slices.Contains(got, 0) {
+		t.Errorf("StatisticsData = %v; want a 0 (abnormal) while port 2 is down, as DescribeTCPListeners reports", got)
+	}
 }
