@@ -248,6 +248,7 @@ type kind int
 
 const (
 	rate      kind = iota // per second or a mean: weighted by time within a minute, the maximum across
+	meanRate              // EdgeOne's new connections per second: weighted by time within a minute and across
 	amount                // counted in the minute: adds up
 	gauge                 // a reading: the newest within a minute, the maximum across
 	peakGauge             // EdgeOne's peak connections: the maximum within a minute and across
@@ -265,21 +266,30 @@ func kindOf(metric string) kind {
 		return health
 	case "l4Flow_connections":
 		return peakGauge
+	case "l4Flow_newConnectionsRate":
+		return meanRate
 	}
 	return rate
 }
 
-// rollupKind says how minutes combine into coarser points. Amounts add up
+// rollupKind says how the points of granularity finer (in seconds) in a
+// window of gran seconds combine into its coarser point. Amounts add up
 // (new connections, answers by status class, EdgeOne's flux). Rates and
 // gauges take the window's maximum: the statistics actions define a
 // coarse point so ("取值为细粒度范围内最大值"), and so a one-minute peak stays
-// visible at every granularity. Health takes the minimum, so a window in
+// visible at every granularity. EdgeOne's l4Flow_newConnectionsRate is
+// the mean new connections per second over the window (docs/api-teo.md):
+// each finer point weighs the time it covers, finer/gran of the window,
+// and time without a point counts as no connections, as a missing part
+// of a minute does (mergeStored). Health takes the minimum, so a window in
 // which an origin was down reads 0 (abnormal) and the only values stay 1
 // and 0.
-func rollupKind(metric string) func(vals []float64) float64 {
+func rollupKind(metric string, finer, gran int) func(vals []float64) float64 {
 	switch kindOf(metric) {
 	case amount:
 		return sum
+	case meanRate:
+		return func(vals []float64) float64 { return sum(vals) * float64(finer) / float64(gran) }
 	case health:
 		return minOf
 	}
@@ -323,7 +333,9 @@ func minOf(vals []float64) float64 {
 // minute's coarser points are written with it (Record) and later minutes
 // are recorded later: a maximum or a minimum of maxima or minima is the
 // same, and a sum of the windows' sums too, the amounts being counts
-// (integers, exact in a float64 below 2⁵³). A series without a finer point
+// (integers, exact in a float64 below 2⁵³); a time-weighted mean of the
+// windows' means is their time-weighted mean too, up to the rounding of
+// the division. A series without a finer point
 // in a window (no minute recorded there) has none to combine, as before.
 func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute time.Time) ([]store.Point, error) {
 	type series struct{ object, metric string }
@@ -352,7 +364,7 @@ func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute t
 			}
 		}
 		for k, v := range cur {
-			cur[k] = rollupKind(k.metric)(append(earlier[k], v))
+			cur[k] = rollupKind(k.metric, finer, gran)(append(earlier[k], v))
 			out = append(out, store.Point{Object: k.object, Metric: k.metric, Granularity: gran, Time: start, Value: cur[k]})
 		}
 		finer, finerStart = gran, start

@@ -19,7 +19,8 @@ import (
 // and per rule ID, at every granularity of timingIntervals: flux metrics
 // are bytes per bucket, bandwidth metrics the peak bit/s in the bucket,
 // connections the peak concurrent connections, newConnectionsRate the mean
-// new connections per second.
+// new connections per second over the bucket (a time-weighted mean of the
+// minutes, see telemetry's rollupKind).
 var (
 	intMetrics   = []string{"l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux", "l4Flow_inBandwidth", "l4Flow_outBandwidth", "l4Flow_connections"}
 	floatMetrics = []string{"l4Flow_newConnectionsRate"}
