@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -39,6 +40,42 @@ func TestBandwidthCap(t *testing.T) {
 		if r < mbps*0.9 || r > mbps*1.1 {
 			t.Errorf("%s: got %.2f Mbps; want %d ± 10%%", name, r, mbps)
 		}
+	}
+}
+
+// TestLoweredBandwidthHoldsForOpenConnection scales a proxy from 20 to
+// 10 Mbps (ModifyProxyConfiguration) while a download runs: the limit is
+// proxy-wide and changed in place (docs/dataplane-l4.md), so the open
+// connection holds the new rate. Its copy loop's 32 KiB read buffer was
+// sized from the 20 Mbps burst and exceeds the 25,000-byte burst at
+// 10 Mbps; every read is still charged in full.
+func TestLoweredBandwidthHoldsForOpenConnection(t *testing.T) {
+	// Not parallel: it measures a rate (see TestBandwidthCap).
+	const before, after, window = 20, 10, time.Second
+	down := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Blast)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-down", snapshot.ProtoTCP, port, origins(down.Addr)))
+	s.Proxies[0].BandwidthMbps = before
+	mustApply(t, rt, s)
+
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	// The connection is flowing, shaped at the old rate, before the change.
+	if _, err := io.ReadFull(c, make([]byte, 128<<10)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := oneProxy(2, ip, listener("lsr-down", snapshot.ProtoTCP, port, origins(down.Addr)))
+	s2.Proxies[0].BandwidthMbps = after
+	mustApply(t, rt, s2)
+	// Drain what was granted at the old rate before measuring.
+	if _, err := io.ReadFull(c, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	r := edgetest.MeasureMbps(c, window)
+	t.Logf("origin→client after scaling %d→%d Mbps: %.2f Mbps", before, after, r)
+	if r < after*0.9 || r > after*1.1 {
+		t.Errorf("open connection after scaling down: got %.2f Mbps; want %d ± 10%%", r, after)
 	}
 }
 

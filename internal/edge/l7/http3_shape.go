@@ -64,7 +64,7 @@ func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 		for _, m := range ms[:n] {
 			total += m.N
 		}
-		c.wait(bw, limit.In, total)
+		_ = bw.Wait(c.ctx, limit.In, total) // Fails only once closed.
 	}
 	return n, err
 }
@@ -74,24 +74,13 @@ func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 func (c *quicSocket) WriteMsgUDP(b, oob []byte, addr *net.UDPAddr) (n, oobn int, err error) {
 	h := c.h()
 	if bw := h.Proxy.BW; bw.Limited() {
-		c.wait(bw, limit.Out, len(b))
+		_ = bw.Wait(c.ctx, limit.Out, len(b)) // Fails only once closed.
 	}
 	n, oobn, err = c.UDPConn.WriteMsgUDP(b, oob, addr)
 	if err == nil && h.Proxy.Tapped() {
 		c.mirror.egress(h, c.local, addr, b, oob)
 	}
 	return n, oobn, err
-}
-
-// wait takes n tokens in chunks a bucket can grant.
-func (c *quicSocket) wait(bw *limit.Bandwidth, d limit.Direction, n int) {
-	for n > 0 {
-		k := min(n, bw.Chunk())
-		if bw.Wait(c.ctx, d, k) != nil {
-			return // Closed.
-		}
-		n -= k
-	}
 }
 
 // Close ends waits and closes the socket.

@@ -33,7 +33,7 @@ func (c *shapedConn) Read(b []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		_ = c.bw.Wait(context.Background(), limit.In, n) // Bounded: n ≤ one burst.
+		_ = c.bw.Wait(context.Background(), limit.In, n) // About one burst: n ≤ Chunk() at the read.
 	}
 	return n, err
 }

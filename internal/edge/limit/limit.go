@@ -81,19 +81,30 @@ func (b *Bandwidth) SetMbps(mbps int) {
 // copy loop over splice when a connection starts.
 func (b *Bandwidth) Limited() bool { return b != nil && b.mbps.Load() > 0 }
 
-// Chunk is the largest single wait Wait accepts; readers size buffers by it.
+// Chunk is one bucket burst: readers size buffers by it so that each read
+// waits for about one refill (1/50 s) rather than for many at once.
 func (b *Bandwidth) Chunk() int { return max(minBurst, b.dir[In].Burst()) }
 
-// Wait blocks until n bytes may pass in direction d (n ≤ Chunk()).
+// Wait blocks until n bytes may pass in direction d. Any n is charged in
+// full: more than one burst is taken in burst-sized waits, so a reader
+// whose buffer was sized before the limit was lowered still holds the new
+// rate.
 func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 	if !b.Limited() {
 		return nil
 	}
 	l := b.dir[d]
-	if bu := l.Burst(); n > bu {
-		n = bu // A limit lowered mid-read: pass the excess rather than fail.
+	for n > 0 {
+		k := min(n, max(minBurst, l.Burst()))
+		if err := l.WaitN(ctx, k); err != nil {
+			if ctx.Err() == nil && k > l.Burst() {
+				continue // The burst was lowered meanwhile: retry with the new one.
+			}
+			return err
+		}
+		n -= k
 	}
-	return l.WaitN(ctx, n)
+	return nil
 }
 
 // Allow reports whether n bytes may pass now in direction d; UDP polices
