@@ -37,10 +37,11 @@ func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string, billingGiven bo
 // rules and error pages, each under a new ID and pending like a new one.
 // It returns the IDs of the copies. What cannot carry over is left out
 // (docs/api-proxies.md): origin bindings when p is in another project
-// (origins belong to a project), HTTP/3 when p has none, and listeners
-// when p joins a group (a member serves its group's).
+// (origins belong to a project), HTTP/3 when p has none, and everything
+// when p joins a group.
 func cloneConfig(tx *resource.Tx, src, p *model.Proxy) ([]string, error) {
-	if src == nil {
+	// A group member serves its group's listeners and policy.
+	if src == nil || p.GroupID != "" {
 		return nil, nil
 	}
 	var copied []string
@@ -61,9 +62,6 @@ func cloneConfig(tx *resource.Tx, src, p *model.Proxy) ([]string, error) {
 		if err := tx.Put(p); err != nil {
 			return nil, err
 		}
-	}
-	if p.GroupID != "" {
-		return copied, nil
 	}
 	listeners, err := resource.Children[model.Listener](tx, src.ID)
 	if err != nil {

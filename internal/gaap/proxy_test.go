@@ -352,3 +352,43 @@ func TestFeatureBitmap(t *testing.T) {
 		t.Errorf("group FeatureBitmap %d (detail), %+v (list); want 7 in both", detail.ProxyGroupDetail.FeatureBitmap, list.ProxyGroupList)
 	}
 }
+
+// TestCloneIntoGroupKeepsGroupPolicy: a proxy cloned into a group serves
+// its group's configuration, its security policy included, as every other
+// member does (CreateSecurityPolicy refuses a member's ProxyId); a private
+// copy of the source's policy would be enforced instead of the group's.
+func TestCloneIntoGroupKeepsGroupPolicy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	gp := gaapsdk.NewCreateSecurityPolicyRequest()
+	gp.GroupId, gp.DefaultAction = new(g), new("DROP")
+	resp, err := c.CreateSecurityPolicy(gp)
+	if err != nil {
+		t.Fatalf("CreateSecurityPolicy(GroupId): %v", err)
+	}
+	groupPolicy := *resp.Response.PolicyId
+
+	src := runningProxy(t, api)
+	srcPolicy := createPolicy(t, c, src, "ACCEPT")
+
+	req := gaapsdk.NewCreateProxyRequest()
+	req.ProjectId, req.ProxyName, req.AccessRegion, req.GroupId = new(int64(0)), new("clone"), new("Hongkong"), new(g)
+	req.Bandwidth, req.Concurrent, req.ClonedProxyId = new(uint64(10)), new(uint64(2)), new(src)
+	out, err := c.CreateProxy(req)
+	if err != nil {
+		t.Fatalf("CreateProxy(ClonedProxyId into a group): %v", err)
+	}
+	clone := *out.Response.InstanceId
+	waitProxyStatus(t, api, clone, "RUNNING")
+
+	got := proxyDetail(t, c, clone)
+	if got.PolicyId == nil || *got.PolicyId != groupPolicy {
+		pid := "<nil>"
+		if got.PolicyId != nil {
+			pid = *got.PolicyId
+		}
+		t.Errorf("clone in group %s has PolicyId %s (source's is %s); want the group's policy %s", g, pid, srcPolicy, groupPolicy)
+	}
+}

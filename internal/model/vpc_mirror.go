@@ -107,18 +107,18 @@ func init() {
 // Running reports whether the mirror copies traffic.
 func (m *TrafficMirror) Running() bool { return m.State == MirrorRunning }
 
-// AddMember extends the mirror's sources that name one of listeners (a
-// group's) to p, a proxy created into that group after they were set, so
-// that a group listener's mirror covers every member as users expect. It
-// reports whether any source was added.
+// AddMember extends the mirror to p, a proxy created into a group after
+// the mirror's sources were set, on each of listeners (the group's) that
+// the mirror names, so that a group listener's mirror covers every member
+// as users expect, members or not when it was set. It reports whether any
+// source was added.
 func (m *TrafficMirror) AddMember(listeners []*Listener, p *Proxy) bool {
 	added := false
 	for _, l := range listeners {
-		i := slices.IndexFunc(m.Sources, func(r MirrorSourceRef) bool { return r.ListenerID == l.ID })
-		if i < 0 {
+		if !slices.Contains(m.CollectorSrcs, l.ID) {
 			continue
 		}
-		refs := ListenerSourceRefs(m.Sources[i].Src, l, p)
+		refs := ListenerSourceRefs(l.ID, l, p)
 		m.Sources = append(m.Sources, refs...)
 		added = added || len(refs) > 0
 	}
