@@ -15,14 +15,18 @@ import (
 	_ "github.com/GehirnInc/crypt/sha256_crypt"
 	_ "github.com/GehirnInc/crypt/sha512_crypt"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/opengaap/opengaap/internal/descrypt"
 )
 
 // basicAuth checks HTTP basic credentials against htpasswd-style lines.
 // Hash formats are those of Apache htpasswd and nginx's auth_basic_user_file:
 // bcrypt ($2a$, $2b$, $2y$), Apache MD5 ($apr1$, htpasswd's default),
-// crypt(3) MD5, SHA-256 and SHA-512 ($1$, $5$, $6$), {SHA} + base64(SHA-1)
-// (htpasswd -s), and otherwise the text itself as a plain password (the
-// GAAP reference's example "root:FSGdT" is no known crypt format).
+// crypt(3) MD5, SHA-256 and SHA-512 ($1$, $5$, $6$), traditional DES crypt
+// (13 characters of ./0-9A-Za-z: openssl passwd -crypt, the GAAP reference's
+// example, and htpasswd -d), {SHA} + base64(SHA-1) (htpasswd -s), and
+// otherwise the text itself as a plain password (the GAAP reference's
+// example "root:FSGdT" is no known crypt format).
 type basicAuth struct {
 	users map[string]string // user → hash
 
@@ -78,9 +82,9 @@ func (a *basicAuth) allow(r *http.Request) bool {
 }
 
 // checkHash checks pass against an htpasswd entry's hash: bcrypt, the
-// crypt(3) schemes imported above, RFC 2307 {SHA}, {SSHA} and {PLAIN}
-// (nginx's set), or else a plain password. A hash in a scheme it does not
-// know ("{SMD5}", "$argon2id$", ...) matches nothing: taken as a plain
+// crypt(3) schemes imported above, DES crypt, RFC 2307 {SHA}, {SSHA} and
+// {PLAIN} (nginx's set), or else a plain password. A hash in a scheme it
+// does not know ("{SMD5}", "$argon2id$", ...) matches nothing: taken as a plain
 // password, it would let in whoever has seen the hash, and not the user.
 func checkHash(hash, pass string) bool {
 	switch {
@@ -101,6 +105,8 @@ func checkHash(hash, pass string) bool {
 		return subtle.ConstantTimeCompare([]byte(hash[len("{PLAIN}"):]), []byte(pass)) == 1
 	case crypt.IsHashSupported(hash): // The $apr1$, $1$, $5$ and $6$ imported above.
 		return crypt.NewFromHash(hash).Verify(hash, []byte(pass)) == nil
+	case descrypt.IsHash(hash): // What crypt(3), so nginx, reads as DES crypt.
+		return descrypt.Verify(hash, pass)
 	case strings.HasPrefix(hash, "{") && strings.Contains(hash, "}"),
 		strings.HasPrefix(hash, "$") && strings.Count(hash, "$") >= 2:
 		return false // A scheme this does not know.

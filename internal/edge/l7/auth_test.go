@@ -43,6 +43,14 @@ func TestCheckHash(t *testing.T) {
 		// The SHA-crypt specification's examples (explicit rounds).
 		{"sha256-crypt rounds", "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA", "Hello world!", true},
 		{"sha512-crypt rounds", "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", true},
+		// DES crypt (openssl passwd -crypt -salt xy secret); 13 characters of
+		// ./0-9A-Za-z are a DES hash, as crypt(3) reads them, never plain text:
+		// such a plain password needs {PLAIN}.
+		{"des-crypt", "xy/gRonXQz8UE", "secret", true},
+		{"des-crypt wrong", "xy/gRonXQz8UE", "Secret", false},
+		{"des-crypt as text", "MyPassword123", "MyPassword123", false},
+		{"des-crypt plain scheme", "{PLAIN}MyPassword123", "MyPassword123", true},
+		{"plain 12 characters", "MyPassword12", "MyPassword12", true},
 		// Malformed crypt strings fail, never match as text, never panic.
 		{"apr1 truncated", "$apr1$x$y", "$apr1$x$y", false},
 		{"sha512-crypt bad rounds", "$6$rounds=x$salt$hash", "$6$rounds=x$salt$hash", false},
@@ -53,6 +61,21 @@ func TestCheckHash(t *testing.T) {
 				t.Errorf("checkHash(%q, %q) = %v; want %v", tc.hash, tc.pass, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckHashDESCrypt: the reference's example for basic auth is
+// "openssl passwd -crypt 123456", traditional DES crypt(3), which htpasswd -d
+// makes and nginx accepts. crypt("123456", "ab") = "ab01FAX.bQRSU" (glibc,
+// Perl and Python agree). The hash, which DescribeCertificateDetail shows,
+// must not work as the password.
+func TestCheckHashDESCrypt(t *testing.T) {
+	const hash = "ab01FAX.bQRSU"
+	if !checkHash(hash, "123456") {
+		t.Errorf("checkHash(%q, %q) = false; want true (DES crypt of the reference's example)", hash, "123456")
+	}
+	if checkHash(hash, hash) {
+		t.Errorf("checkHash(%q, the hash itself) = true; want false (the hash must not work as a password)", hash)
 	}
 }
 
