@@ -155,11 +155,11 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
 // nothing ("default" certificates mean the listener's).
 func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
 	t := &snapshot.TLS{Ciphers: d.TLSCiphers}
-	if d.CertificateID != "" && d.CertificateID != "default" {
+	if d.CertificateID != "" && d.CertificateID != model.CertDefault {
 		t.CertPEM, t.KeyPEM = c.pair(d.CertificateID)
 	}
-	if l.AuthType == 1 && len(d.ClientCertificateIDs) > 0 && !slices.Contains(d.ClientCertificateIDs, "default") {
-		t.ClientCAPEMs = c.contents(d.ClientCertificateIDs)
+	if ids := d.ClientCAs(l); ids != nil {
+		t.ClientCAPEMs = c.contents(ids)
 	}
 	t.MinVersion, t.MaxVersion = versionRange(d.TLSSupportVersion)
 	if t.CertPEM == "" && t.ClientCAPEMs == nil && t.MinVersion == "" && t.Ciphers == "" {

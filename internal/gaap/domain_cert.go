@@ -7,9 +7,6 @@ import (
 	"github.com/opengaap/opengaap/internal/resource"
 )
 
-// certDefault is the certificate ID meaning "the listener's certificate".
-const certDefault = "default"
-
 // certChoice is the certificate parameters of CreateDomain, ModifyDomain
 // and ModifyCertificate; nil fields are absent.
 type certChoice struct {
@@ -38,11 +35,11 @@ func (c certChoice) apply(tx *resource.Tx, l *model.Listener, d *model.Domain, c
 // "default" and PolyClientCertificateIds ["default"] to ModifyDomain for
 // HTTP and HTTPS listeners alike.
 func (c certChoice) inheritsOnly() bool {
-	if c.server != nil && *c.server != certDefault || c.client != nil && *c.client != certDefault {
+	if c.server != nil && *c.server != model.CertDefault || c.client != nil && *c.client != model.CertDefault {
 		return false
 	}
 	for _, id := range c.poly {
-		if id != certDefault {
+		if id != model.CertDefault {
 			return false
 		}
 	}
@@ -54,12 +51,12 @@ func (c certChoice) inheritsOnly() bool {
 // domain to a name the certificate does not cover.
 func (c certChoice) applyServer(tx *resource.Tx, d *model.Domain, creating bool) error {
 	id := c.server
-	if id == nil && !creating && d.CertificateID != "" && d.CertificateID != certDefault {
+	if id == nil && !creating && d.CertificateID != "" && d.CertificateID != model.CertDefault {
 		id = &d.CertificateID
 	}
 	switch {
-	case id == nil && creating, id != nil && *id == certDefault:
-		d.CertificateID = certDefault
+	case id == nil && creating, id != nil && *id == model.CertDefault:
+		d.CertificateID = model.CertDefault
 	case id != nil:
 		cert, err := certOfType(tx, "CertificateId", *id, model.CertServer)
 		if err != nil {
@@ -80,12 +77,12 @@ func (c certChoice) applyClient(tx *resource.Tx, l *model.Listener, d *model.Dom
 	}
 	if len(ids) == 0 {
 		if creating && l.AuthType == 1 {
-			d.ClientCertificateIDs = []string{certDefault}
+			d.ClientCertificateIDs = []string{model.CertDefault}
 		}
 		return nil
 	}
 	for _, id := range ids {
-		if id == certDefault {
+		if id == model.CertDefault {
 			continue
 		}
 		if l.AuthType != 1 {

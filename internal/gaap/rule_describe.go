@@ -121,7 +121,7 @@ func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error)
 	if names == nil {
 		names = map[string]string{}
 	}
-	names[certDefault] = defaultCertAlias
+	names[model.CertDefault] = defaultCertAlias
 	return names, err
 }
 

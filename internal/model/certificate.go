@@ -9,6 +9,10 @@ const (
 	CertProxyClient = 4 // certificate and key the proxy presents to origins
 )
 
+// CertDefault is the certificate ID by which a domain names its listener's
+// certificate (server or client CAs).
+const CertDefault = "default"
+
 // KindCertificate is the stored kind of Certificate.
 const KindCertificate = "certificate"
 

@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // KindDomain and KindRule are the stored kinds of Domain and Rule.
 const (
 	KindDomain = "domain"
@@ -39,6 +41,30 @@ type Domain struct {
 func (d *Domain) Kind() string   { return KindDomain }
 func (d *Domain) Parent() string { return d.ListenerID }
 func (d *Domain) Project() int64 { return 0 }
+
+// ClientCAs returns the IDs of the client CA certificates the domain
+// trusts on its listener l, or nil when it trusts just the listener's (or,
+// with one-way authentication, none). CertDefault in the list stands for
+// the listener's CAs: listed with other CAs it keeps them, and the others
+// add to them, since a user who writes both wants both.
+func (d *Domain) ClientCAs(l *Listener) []string {
+	if l.AuthType != 1 || !slices.ContainsFunc(d.ClientCertificateIDs, func(id string) bool { return id != CertDefault }) {
+		return nil
+	}
+	var ids []string
+	for _, id := range d.ClientCertificateIDs {
+		add := []string{id}
+		if id == CertDefault {
+			add = l.ClientCertificateIDs
+		}
+		for _, a := range add {
+			if !slices.Contains(ids, a) {
+				ids = append(ids, a)
+			}
+		}
+	}
+	return ids
+}
 
 // Settle finishes the domain's pending transition.
 func (d *Domain) Settle() (changed, remove bool) {

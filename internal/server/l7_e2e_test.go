@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -373,6 +374,24 @@ func startSite(t *testing.T, path string, extra map[string]any) site {
 	return site{node: n, listener: listener, ruleID: id, base: "http://" + addr.String(), client: pinnedClient(addr, nil)}
 }
 
+// mutualListener creates an HTTPS listener with mutual authentication
+// (server certificate cert, client CA clientCA) and waits until it runs.
+func (n *node) mutualListener(proxy string, ip netip.Addr, cert, clientCA string) (string, netip.AddrPort) {
+	n.t.Helper()
+	port := edgetest.FreePort(n.t, ip)
+	req := gaapsdk.NewCreateHTTPSListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("https"), new(uint64(port))
+	req.CertificateId, req.ForwardProtocol, req.AuthType = new(cert), new("HTTP"), new(uint64(1))
+	req.ClientCertificateId = new(clientCA)
+	resp, err := n.c.CreateHTTPSListener(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	id := *resp.Response.ListenerId
+	n.waitListener(id)
+	return id, netip.AddrPortFrom(ip, uint16(port))
+}
+
 func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 	n := startL7Node(t)
 	proxy, ip := n.proxy()
@@ -384,23 +403,12 @@ func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 	listenerCert, sniCert := n.cert(2, lc, lk), n.cert(2, sc, sk)
 	clientCAID := n.cert(1, clientCA.pem, "")
 
-	port := edgetest.FreePort(t, ip)
-	req := gaapsdk.NewCreateHTTPSListenerRequest()
-	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("https"), new(uint64(port))
-	req.CertificateId, req.ForwardProtocol, req.AuthType = new(listenerCert), new("HTTP"), new(uint64(1))
-	req.ClientCertificateId = new(clientCAID)
-	resp, err := n.c.CreateHTTPSListener(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listener := *resp.Response.ListenerId
-	n.waitListener(listener)
+	listener, addr := n.mutualListener(proxy, ip, listenerCert, clientCAID)
 	n.domain(listener, "www.e2e.test", "", "")
 	n.domain(listener, "sni.e2e.test", sniCert, "")
 	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
 	n.rule(listener, "sni.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
 
-	addr := netip.AddrPortFrom(ip, uint16(port))
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM([]byte(serverCA.pem))
 	cc, ck := clientCA.leaf(t, "client", "client")
@@ -422,6 +430,67 @@ func TestHTTPSListenerSNIAndMutualTLS(t *testing.T) {
 	if resp, err := noCert.Do(r); err == nil {
 		resp.Body.Close()
 		t.Errorf("without client certificate: got %s; want a refused handshake", resp.Status)
+	}
+}
+
+// TestMixedDefaultClientCAs: PolyClientCertificateIds ["default", <CA B>]
+// on a mutual-TLS listener whose client CA is A trusts both A (the
+// listener's, which "default" names) and B, as DescribeRules lists them; a
+// client certificate of neither is refused.
+func TestMixedDefaultClientCAs(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	a := echoOrigin(t, l7Origins, "a")
+	ids := n.realServers(a.Addr())
+	serverCA, caA, caB, caC := newTestCA(t, "server CA"), newTestCA(t, "client CA A"), newTestCA(t, "client CA B"), newTestCA(t, "client CA C")
+	lc, lk := serverCA.leaf(t, "listener", "www.e2e.test")
+	listener, addr := n.mutualListener(proxy, ip, n.cert(2, lc, lk), n.cert(1, caA.pem, ""))
+	caBID := n.cert(1, caB.pem, "")
+
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain = new(listener), new("www.e2e.test")
+	req.PolyClientCertificateIds = []*string{new("default"), new(caBID)}
+	if _, err := n.c.CreateDomain(req); err != nil {
+		t.Fatal(err)
+	}
+	n.rule(listener, "www.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	d := gaapsdk.NewDescribeRulesRequest()
+	d.ListenerId = new(listener)
+	r, err := n.c.DescribeRules(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, ai := range r.Response.DomainRuleSet[0].PolyClientCertificateAliasInfo {
+		shown = append(shown, *ai.CertificateId)
+	}
+	if !slices.Equal(shown, []string{"default", caBID}) {
+		t.Errorf("DescribeRules PolyClientCertificateAliasInfo %v; want [default %s]", shown, caBID)
+	}
+
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(serverCA.pem))
+	for name, ca := range map[string]*testCA{"A (the listener's)": caA, "B": caB, "C (neither)": caC} {
+		cc, ck := ca.leaf(t, "client", "client")
+		pair, _ := tls.X509KeyPair([]byte(cc), []byte(ck))
+		c := pinnedClient(addr, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}})
+		hr, _ := http.NewRequest(http.MethodGet, "https://www.e2e.test/", nil)
+		resp, err := c.Do(hr)
+		if ca == caC {
+			if err == nil {
+				resp.Body.Close()
+				t.Errorf("client certificate of CA %s: got %s; want a refused handshake", name, resp.Status)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("client certificate of CA %s: %v; want it accepted", name, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("client certificate of CA %s: got %s; want 200", name, resp.Status)
+		}
 	}
 }
 
