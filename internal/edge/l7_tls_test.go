@@ -252,6 +252,70 @@ func TestHTTPSVersionsAndCiphers(t *testing.T) {
 	}
 }
 
+// TestH2WithAllowedOldTLS: a listener that allows TLS 1.0/1.1 and CBC
+// suites (SetTlsVersion TLSv1, GAAP_TLS_CIPHERS_GENERAL) serves a client
+// that offers h2 but would get a version or suite HTTP/2 forbids (RFC 9113
+// 9.2; net/http's HTTP/2 server closes such a connection before any
+// request) over HTTP/1.1, as it serves the same client without h2; a
+// client that can use TLS 1.3 or an ECDHE AEAD suite still gets HTTP/2.
+func TestH2WithAllowedOldTLS(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "server CA")
+	cert, key := ca.leaf(t, "listener", "old.test") // ECDSA.
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	l := snapshot.HTTPListener{ID: "lsr-old", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key, MinVersion: snapshot.TLS10, MaxVersion: snapshot.TLS13,
+			Ciphers: snapshot.CiphersGeneral},
+		Domains: []snapshot.Domain{{Host: "old.test", Rules: []snapshot.Rule{rule("r-old", "/", l7Origins(a))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	for _, tc := range []struct {
+		name    string
+		mod     func(*tls.Config)
+		wantTLS uint16
+		wantH2  bool
+	}{
+		{"TLS 1.1", func(c *tls.Config) { c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11 }, tls.VersionTLS11, false},
+		{"TLS 1.2 CBC", func(c *tls.Config) {
+			c.MaxVersion = tls.VersionTLS12
+			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}
+		}, tls.VersionTLS12, false},
+		// The only AEAD suite offered needs an RSA certificate: ECDSA CBC it is.
+		{"TLS 1.2 AEAD for another key", func(c *tls.Config) {
+			c.MaxVersion = tls.VersionTLS12
+			c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
+		}, tls.VersionTLS12, false},
+		{"TLS 1.2 AEAD and CBC", func(c *tls.Config) {
+			c.MaxVersion = tls.VersionTLS12
+			c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
+		}, tls.VersionTLS12, true},
+		{"TLS 1.3", func(*tls.Config) {}, tls.VersionTLS13, true},
+	} {
+		// Control: the same client over HTTP/1.1 only is served.
+		h1 := httpsClient(addr, ca.pool, false)
+		tc.mod(h1.Transport.(*http.Transport).TLSClientConfig)
+		if resp, err := h1.Get("https://old.test/"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s over HTTP/1.1: %v %v; want 200", tc.name, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		c := httpsClient(addr, ca.pool, true)
+		tc.mod(c.Transport.(*http.Transport).TLSClientConfig)
+		resp, err := c.Get("https://old.test/")
+		if err != nil {
+			t.Errorf("%s (allowed by the listener), client offering h2: %v; want an answer", tc.name, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.TLS.Version != tc.wantTLS || (resp.ProtoMajor == 2) != tc.wantH2 {
+			t.Errorf("%s: got %s over %s, TLS %x, %s; want 200, TLS %x, HTTP/2 %v", tc.name, resp.Status, resp.Proto,
+				resp.TLS.Version, tls.CipherSuiteName(resp.TLS.CipherSuite), tc.wantTLS, tc.wantH2)
+		}
+	}
+}
+
 // TestTLSAccessChangeRechecksConnections: a change of what a listener's
 // TLS demands of clients closes the connections that no longer meet the
 // demands of their domain (mutual TLS turned on, their client CA removed,

@@ -14,7 +14,8 @@ import (
 // distinct effective setting (most domains share the listener's).
 type serverTLS struct {
 	configs  []*tls.Config
-	access   []string // By config: what it demands of clients (accessKey).
+	guards   []*h2Guard // By config: nil if it allows only what HTTP/2 accepts.
+	access   []string   // By config: what it demands of clients (accessKey).
 	byKey    map[string]int
 	listener int // The config of handshakes whose SNI matches no domain.
 	handler  *Handler
@@ -43,7 +44,7 @@ func (s *serverTLS) add(t snapshot.TLS, certs certCache) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.configs, s.access = append(s.configs, cfg), append(s.access, accessKey(t))
+	s.configs, s.guards, s.access = append(s.configs, cfg), append(s.guards, newH2Guard(cfg)), append(s.access, accessKey(t))
 	s.byKey[key] = len(s.configs) - 1
 	return len(s.configs) - 1, nil
 }
@@ -101,9 +102,14 @@ func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
 
 // forHello picks the config of a handshake by SNI: the matching domain's,
 // else the default domain's, else the listener's. Clients that send no SNI
-// (IP literals) get the default domain's or the listener's.
+// (IP literals) get the default domain's or the listener's. A client that
+// offers h2 gets it only where HTTP/2 will accept the handshake (h2Guard).
 func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
-	return s.forName(hello.ServerName)
+	i := s.indexFor(hello.ServerName)
+	if g := s.guards[i]; g != nil && slices.Contains(hello.SupportedProtos, "h2") {
+		return g.pick(s.configs[i], hello)
+	}
+	return s.configs[i]
 }
 
 func (s *serverTLS) forName(sni string) *tls.Config { return s.configs[s.indexFor(sni)] }
