@@ -142,6 +142,20 @@ func TestSecurityPolicyRuleForms(t *testing.T) {
 	}
 }
 
+// TestSecurityPolicyIPv6AllSparesIPv4: a rule for SourceCidr "::/0" holds
+// every IPv6 address and no IPv4 one, so under DefaultAction ACCEPT an IPv4
+// client stays served.
+func TestSecurityPolicyIPv6AllSparesIPv4(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	_, addr := n.listenerTo(proxy, ip, "ok")
+	src := origins.Next()
+	n.openPolicy(proxy, n.createPolicy(proxy, "ACCEPT", policyRule("::/0", "ALL", "ALL", "DROP")))
+	if got, err := fetchFrom(src, addr); err != nil || got != "ok" {
+		t.Fatalf("IPv4 client %v under a DROP rule for ::/0 only: got %q, %v; want ok", src, got, err)
+	}
+}
+
 // TestSecurityPolicyClosesOpenConnections: opening a policy that denies a
 // client closes that client's open TCP connection (docs/dataplane-l4.md).
 func TestSecurityPolicyClosesOpenConnections(t *testing.T) {

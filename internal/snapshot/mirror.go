@@ -73,7 +73,8 @@ type MirrorSource struct {
 type MirrorFilter struct {
 	// Direction is MirrorIngress or MirrorEgress.
 	Direction string `json:"direction"`
-	// SrcCIDR and DstCIDR are CIDRs or addresses; "" or "0.0.0.0/0" is any.
+	// SrcCIDR and DstCIDR are CIDRs or addresses; "" is any, "0.0.0.0/0"
+	// any IPv4 address (only IPv4 flows are mirrored).
 	SrcCIDR string `json:"srcCidr,omitempty"`
 	DstCIDR string `json:"dstCidr,omitempty"`
 	// Protocol is ProtoTCP, ProtoUDP, MirrorProtoICMP or ProtoAll ("" = ALL).

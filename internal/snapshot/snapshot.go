@@ -206,8 +206,9 @@ type SecurityPolicy struct {
 
 // SecurityRule matches a source, a protocol and destination ports.
 type SecurityRule struct {
-	// SourceCIDR is an IPv4/IPv6 address or CIDR ("10.0.0.0/8", "1.2.3.4");
-	// "0.0.0.0/0" or "ALL" matches everything.
+	// SourceCIDR is an IPv4/IPv6 address or CIDR ("10.0.0.0/8", "1.2.3.4"),
+	// or "ALL", which matches everything. A CIDR holds its own family only:
+	// "0.0.0.0/0" every IPv4 client, "::/0" every IPv6 one (ParseSource).
 	SourceCIDR string `json:"sourceCidr"`
 	// Protocol is ProtoTCP, ProtoUDP or ProtoAll.
 	Protocol string `json:"protocol"`

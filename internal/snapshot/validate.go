@@ -238,29 +238,29 @@ func (r SecurityRule) validate() error {
 	return err
 }
 
-// ParseSource parses a rule source: an address, a CIDR, or "ALL".
+// ParseSource parses a rule source: an address, a CIDR, or "ALL". "ALL"
+// is the zero prefix, any source of either family; a CIDR, /0 included,
+// holds addresses of its own family only (0.0.0.0/0 no IPv6 address, ::/0
+// no IPv4 one). An IPv4-mapped source is the IPv4 one, as the data plane
+// unmaps clients: ::ffff:1.2.3.4 is 1.2.3.4/32 and ::ffff:10.0.0.0/104
+// is 10.0.0.0/8; a shorter IPv6 prefix (::ffff:1.2.3.4/64 is ::/64) stays
+// IPv6. The result is masked, so equal networks compare equal.
 func ParseSource(s string) (netip.Prefix, error) {
 	if strings.EqualFold(s, "ALL") {
 		return netip.Prefix{}, nil // The zero prefix means "any".
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-	}
 	p, err := netip.ParsePrefix(s)
+	if a, aerr := netip.ParseAddr(s); aerr == nil {
+		p, err = netip.PrefixFrom(a, a.BitLen()), nil
+	}
 	if err != nil {
-		return p, fmt.Errorf("source %q: not an IP or CIDR", s)
+		return netip.Prefix{}, fmt.Errorf("source %q: not an IP or CIDR", s)
 	}
-	if p.Bits() == 0 {
-		return netip.Prefix{}, nil
+	p = p.Masked()
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
-	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked(), nil
-}
-
-func unmapBits(a netip.Addr) int {
-	if a.Is4In6() {
-		return 96
-	}
-	return 0
+	return p, nil
 }
 
 // PortRange is an inclusive range of ports.

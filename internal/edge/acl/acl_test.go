@@ -41,3 +41,35 @@ func TestAllow(t *testing.T) {
 		t.Error("disabled policy denied")
 	}
 }
+
+// TestZeroPrefixFamilies: 0.0.0.0/0 is every IPv4 address and ::/0 every
+// IPv6 address; neither contains an address of the other family, while
+// ALL is any source of either family.
+func TestZeroPrefixFamilies(t *testing.T) {
+	for _, tc := range []struct {
+		cidr, client string
+		match        bool
+	}{
+		{"0.0.0.0/0", "192.0.2.1", true},
+		{"0.0.0.0/0", "::ffff:192.0.2.1", true},
+		{"0.0.0.0/0", "2001:db8::1", false},
+		{"::/0", "2001:db8::1", true},
+		{"::/0", "192.0.2.1", false},
+		{"::/0", "::ffff:192.0.2.1", false},
+		{"::ffff:0.0.0.0/96", "192.0.2.1", true},
+		{"::ffff:0.0.0.0/96", "2001:db8::1", false},
+		{"::ffff:1.2.3.4/64", "2001:db8::1", false},
+		{"::ffff:1.2.3.4/64", "::1", true},
+		{"ALL", "192.0.2.1", true},
+		{"ALL", "2001:db8::1", true},
+	} {
+		p, err := Compile(&snapshot.SecurityPolicy{ID: "sp", Enabled: true, DefaultAction: "ACCEPT", Rules: []snapshot.SecurityRule{
+			{SourceCIDR: tc.cidr, Protocol: "ALL", DestPorts: "ALL", Action: "DROP"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if denied := !p.Allow(netip.MustParseAddr(tc.client), "TCP", 80); denied != tc.match {
+			t.Errorf("DROP rule for %s, client %s: denied %v; want %v", tc.cidr, tc.client, denied, tc.match)
+		}
+	}
+}
