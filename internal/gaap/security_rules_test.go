@@ -90,6 +90,10 @@ func TestSecurityRules(t *testing.T) {
 			{"signed port", ruleIn("1.1.1.1", "ACCEPT", "TCP", "+80", ""), "InvalidParameterValue"},
 			{"duplicate of existing", ruleIn("10.0.0.0/8", "DROP", "TCP", "80,443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
 			{"duplicate with leading zeros", ruleIn("10.0.0.0/8", "DROP", "TCP", "080, 0443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
+			// The data plane compares clients unmapped, so an IPv4-mapped
+			// source is the IPv4 one and the rule could never match.
+			{"duplicate in IPv4-mapped form", ruleIn("::ffff:1.2.3.4", "ACCEPT", "UDP", "3306-20000", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
+			{"duplicate in IPv4-mapped CIDR form", ruleIn("::ffff:10.1.2.3/104", "DROP", "TCP", "80,443", ""), "FailedOperation.ProxySecurityPolicyDuplicatedRule"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := createRules(c, policy, tc.rule)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // Limits of security policies and global domains (docs/api-misc.md).
@@ -138,12 +140,12 @@ func (r SecurityRule) SameMatch(o SecurityRule) bool {
 		r.Protocol == o.Protocol && r.DestPortRange == o.DestPortRange
 }
 
+// canonSource is the network a rule source stands for, as the data plane
+// reads it (snapshot.ParseSource): 1.2.3.4, 1.2.3.4/32 and ::ffff:1.2.3.4
+// are the same source.
 func canonSource(s string) string {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a, a.BitLen()).String()
-	}
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked().String()
+	if p, err := snapshot.ParseSource(s); err == nil {
+		return p.String()
 	}
 	return s
 }
