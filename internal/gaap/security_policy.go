@@ -52,7 +52,10 @@ type policyTarget struct {
 	policy *string
 }
 
-// policyOwner loads the running proxy or group a policy is for.
+// policyOwner loads the running proxy or group a policy is for. Either one
+// not running gets ResourceUnavailable: CreateSecurityPolicy's error list
+// has neither FailedOperation.ProxyStatusNotInRuning nor
+// FailedOperation.GroupStatusNotInRuning.
 func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error) {
 	if proxyID != "" {
 		px, err := resource.Get[model.Proxy](tx, proxyID)
@@ -60,7 +63,7 @@ func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error)
 			return policyTarget{}, err
 		}
 		if !px.Operable() {
-			return policyTarget{}, apierr.New(apierr.FailedOperationProxyStatusNotInRuning,
+			return policyTarget{}, apierr.New(apierr.ResourceUnavailable,
 				"the proxy %s is %s; security policies can be created only while it is RUNNING", proxyID, px.Status)
 		}
 		if px.GroupID != "" {

@@ -151,6 +151,28 @@ func TestSecurityPolicyLifecycle(t *testing.T) {
 	createPolicy(t, c, proxy, "DROP")
 }
 
+// TestCreateSecurityPolicyOnClosedProxy: a proxy that is not RUNNING gets a
+// code of CreateSecurityPolicy's own error list, which has no
+// FailedOperation.ProxyStatusNotInRuning (clients branch on documented
+// codes; the group case answers ResourceUnavailable for the same reason).
+func TestCreateSecurityPolicyOnClosedProxy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	cl := gaapsdk.NewCloseProxiesRequest()
+	cl.ProxyIds = []*string{new(proxy)}
+	if _, err := c.CloseProxies(cl); err != nil {
+		t.Fatal(err)
+	}
+	waitProxyStatus(t, api, proxy, "CLOSED")
+	req := gaapsdk.NewCreateSecurityPolicyRequest()
+	req.ProxyId, req.DefaultAction = new(proxy), new("DROP")
+	_, err := c.CreateSecurityPolicy(req)
+	wantDocumented(t, "CreateSecurityPolicy", err)
+	wantCode(t, err, "ResourceUnavailable")
+}
+
 func TestDescribeTaskStatusErrors(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
