@@ -53,29 +53,48 @@ func (s *Service) switchPolicy(ctx context.Context, call *cloudapi.Call, proxyID
 	return task, err
 }
 
-// policyFor finds the policy by ID, checking it belongs to proxyID when
-// both are given, or else through the proxy's PolicyId. Groups must name
-// the policy, as the reference says.
+// policyFor finds the policy by ID, checking it protects proxyID when both
+// are given, or else the policy protecting the proxy: its own, or a group
+// member's group's, the PolicyId DescribeProxies shows for it. Groups must
+// name the policy, as the reference says.
 func policyFor(tx *resource.Tx, proxyID, policyID string) (*model.SecurityPolicy, error) {
-	if policyID == "" {
-		if proxyID == "" {
+	if proxyID == "" {
+		if policyID == "" {
 			return nil, apierr.New(apierr.MissingParameter, "one of ProxyId and PolicyId is required")
 		}
-		px, err := resource.Get[model.Proxy](tx, proxyID)
-		if err != nil {
+		return resource.Get[model.SecurityPolicy](tx, policyID)
+	}
+	px, err := resource.Get[model.Proxy](tx, proxyID)
+	if err != nil {
+		return nil, err
+	}
+	if policyID == "" {
+		if policyID, err = proxyPolicy(tx, px); err != nil {
 			return nil, err
 		}
-		if px.PolicyID == "" {
+		if policyID == "" {
 			return nil, apierr.New(apierr.ResourceNotFound, "the proxy %s has no security policy; create one first", proxyID)
 		}
-		policyID = px.PolicyID
 	}
 	p, err := resource.Get[model.SecurityPolicy](tx, policyID)
 	if err != nil {
 		return nil, err
 	}
-	if proxyID != "" && p.ProxyID != proxyID {
-		return nil, apierr.New(apierr.InvalidParameterValue, "PolicyId: the security policy %s does not belong to the proxy %s", policyID, proxyID)
+	if !p.Covers(px) {
+		return nil, apierr.New(apierr.InvalidParameterValue, "PolicyId: the security policy %s does not protect the proxy %s", policyID, proxyID)
 	}
 	return p, nil
+}
+
+// proxyPolicy is the ID of the policy protecting a proxy ("" for none):
+// its own, else its group's.
+func proxyPolicy(tx *resource.Tx, px *model.Proxy) (string, error) {
+	if px.PolicyID != "" || px.GroupID == "" {
+		return px.PolicyID, nil
+	}
+	g, err := resource.Get[model.ProxyGroup](tx, px.GroupID)
+	if err != nil {
+		return "", err
+	}
+	return g.PolicyID, nil
 }

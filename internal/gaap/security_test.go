@@ -173,6 +173,53 @@ func TestCreateSecurityPolicyOnClosedProxy(t *testing.T) {
 	wantCode(t, err, "ResourceUnavailable")
 }
 
+// TestGroupMemberPolicyOpenClose: DescribeProxies shows a group member's
+// PolicyId as its group's policy, which the data plane enforces on it, so
+// Open/CloseSecurityPolicy take the member for that policy: with the very
+// PolicyId DescribeProxies reports, or with ProxyId alone. Another
+// proxy's policy still does not match the member.
+func TestGroupMemberPolicyOpenClose(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, members := groupWithRegions(t, api, "SouthChina")
+	cr := gaapsdk.NewCreateSecurityPolicyRequest()
+	cr.GroupId, cr.DefaultAction = new(g), new("DROP")
+	resp, err := c.CreateSecurityPolicy(cr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := *resp.Response.PolicyId
+	var shown string
+	for _, p := range groupProxies(t, c, g) {
+		if *p.ProxyId == members[0] && p.PolicyId != nil {
+			shown = *p.PolicyId
+		}
+	}
+	if shown != policy {
+		t.Fatalf("DescribeProxies PolicyId of member %s = %q; want the group's %s", members[0], shown, policy)
+	}
+
+	open := gaapsdk.NewOpenSecurityPolicyRequest()
+	open.ProxyId, open.PolicyId = new(members[0]), new(shown)
+	opened, err := c.OpenSecurityPolicy(open)
+	if err != nil {
+		t.Fatalf("OpenSecurityPolicy(ProxyId=%s, PolicyId=%s as DescribeProxies shows it): %v", members[0], shown, err)
+	}
+	waitPolicy(t, api, policy, *opened.Response.TaskId, "BOUND")
+	closeReq := gaapsdk.NewCloseSecurityPolicyRequest()
+	closeReq.ProxyId = new(members[0])
+	closed, err := c.CloseSecurityPolicy(closeReq)
+	if err != nil {
+		t.Fatalf("CloseSecurityPolicy(ProxyId=%s): %v", members[0], err)
+	}
+	waitPolicy(t, api, policy, *closed.Response.TaskId, "UNBIND")
+
+	open.PolicyId = new(createPolicy(t, c, runningProxy(t, api), "DROP"))
+	_, err = c.OpenSecurityPolicy(open)
+	wantCode(t, err, "InvalidParameterValue")
+}
+
 func TestDescribeTaskStatusErrors(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

@@ -51,6 +51,13 @@ func (p *SecurityPolicy) Parent() string {
 }
 func (p *SecurityPolicy) Project() int64 { return 0 }
 
+// Covers reports whether the policy protects the proxy: the proxy's own,
+// or, for a group member, its group's (which the data plane enforces on
+// the member, and which the member's PolicyId shows).
+func (p *SecurityPolicy) Covers(px *Proxy) bool {
+	return p.ProxyID == px.ID || p.GroupID != "" && p.GroupID == px.GroupID
+}
+
 // Settle finishes binding or unbinding.
 func (p *SecurityPolicy) Settle() (changed, remove bool) {
 	switch p.Status {
