@@ -66,7 +66,9 @@ func checkCountries(g *model.GlobalDomain, codes []string, skip int64) error {
 	return nil
 }
 
-// dnsProxies checks ProxyIdList: one or more distinct proxies of the caller.
+// dnsProxies checks ProxyIdList: one or more distinct proxies of the
+// caller, none being destroyed (removed at the next reconcile, it would
+// leave the record's countries resolving to no proxy).
 func dnsProxies(tx *resource.Tx, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, cloudapi.Invalid("ProxyIdList", "at least one proxy is required")
@@ -76,8 +78,12 @@ func dnsProxies(tx *resource.Tx, ids []string) ([]string, error) {
 		if slices.Contains(out, id) {
 			return nil, cloudapi.Invalid("ProxyIdList", "the proxy %s is listed twice", id)
 		}
-		if _, err := resource.Get[model.Proxy](tx, id); err != nil {
+		p, err := resource.Get[model.Proxy](tx, id)
+		if err != nil {
 			return nil, err
+		}
+		if p.Status == model.ProxyDestroying {
+			return nil, apierr.New(apierr.FailedOperation, "proxy %s is being destroyed; a DNS record cannot resolve to it", id)
 		}
 		out = append(out, id)
 	}

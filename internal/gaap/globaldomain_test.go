@@ -3,6 +3,7 @@ package gaap_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -344,5 +345,46 @@ func TestProxyRelatedGlobalDomains(t *testing.T) {
 		if got := names(p.RelatedGlobalDomains); !slices.Equal(got, want) {
 			t.Errorf("DescribeProxies: %s RelatedGlobalDomains = %v; want %v", *p.ProxyId, got, want)
 		}
+	}
+}
+
+// TestGlobalDomainDnsRefusesDestroyingProxy: a proxy whose DestroyProxies
+// was accepted is removed at the next reconcile, so a DNS record naming it
+// would resolve its countries to no proxy at all (and hold those countries,
+// which a domain's other records cannot take). CreateGlobalDomainDns and
+// ModifyGlobalDomainDns refuse it with FailedOperation, the only failure
+// code their error lists give. The controller is held so that the proxy
+// stays DESTROYING while the calls are made.
+func TestGlobalDomainDnsRefusesDestroyingProxy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var cm struct {
+		CountryAreaMappingList []struct{ NationCountryInnerCode string }
+	}
+	if err := api.Call(c, "DescribeCountryAreaMapping", map[string]any{}, &cm); err != nil || len(cm.CountryAreaMappingList) < 2 {
+		t.Fatalf("DescribeCountryAreaMapping: %v (%d countries)", err, len(cm.CountryAreaMappingList))
+	}
+	kept, doomed := runningProxy(t, api), runningProxy(t, api)
+	domain := globalDomainTo(t, api, kept)
+	eventually(t, func() bool { return dnsRecords(t, api, domain)[0].Status == 1 }, "record never running")
+	rec := dnsRecords(t, api, domain)[0].DnsRecordId
+
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // a held controller would block the node's Close
+	req := gaapsdk.NewDestroyProxiesRequest()
+	req.ProxyIds, req.Force = sdkIDs(doomed), new(int64(1))
+	if _, err := c.DestroyProxies(req); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, api.Call(c, "CreateGlobalDomainDns", map[string]any{"DomainId": domain, "ProxyIdList": []string{doomed},
+		"NationCountryInnerCodes": []string{cm.CountryAreaMappingList[1].NationCountryInnerCode}}, new(map[string]any)), "FailedOperation")
+	wantCode(t, api.Call(c, "ModifyGlobalDomainDns", map[string]any{"DomainId": domain, "DnsRecordId": rec,
+		"ProxyIdList": []string{kept, doomed}}, new(map[string]any)), "FailedOperation")
+	release()
+
+	proxyGone(t, c, doomed)
+	if recs := dnsRecords(t, api, domain); len(recs) != 1 || len(recs[0].AccessList) != 1 || recs[0].AccessList[0].ProxyId != kept {
+		t.Errorf("records after the refused calls = %+v; want only the first, resolving to %s", recs, kept)
 	}
 }
