@@ -161,6 +161,11 @@ func TestGlobalDomainRefusedParameters(t *testing.T) {
 		{"tag without a key", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4",
 			"TagSet": []tagPair{{"", "v"}}}, "InvalidParameterValue.InvalidTags"},
 		{"move to a negative project", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": -1}, "InvalidParameterValue"},
+		// DefaultValue is put in DNS answers; a zone names an interface of
+		// some host, which no answer can carry.
+		{"create with an IPv6 zone", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "fe80::1%eth0"}, "InvalidParameterValue"},
+		{"modify to an IPv6 zone", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": 0,
+			"DefaultValue": "fe80::1%eth0"}, "InvalidParameterValue"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

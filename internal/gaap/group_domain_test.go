@@ -67,6 +67,8 @@ func TestGroupDomainConfig(t *testing.T) {
 		list []*gaapsdk.AccessRegionDomainConf
 	}{
 		{"bad default", "not an ip!", nil},
+		// A zone names an interface of some host: no DNS answer carries it.
+		{"default with an IPv6 zone", "fe80::1%eth0", nil},
 		{"region without proxy", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("Japan")}},
 		{"unknown country", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "999999")}},
 		{"country twice", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "101001"), conf("Hongkong", "101001")}},

@@ -152,10 +152,14 @@ func canonSource(s string) string {
 
 // ParseGlobalTarget checks a global domain's DefaultValue: the entry the
 // domain resolves to when no DNS record matches, an IP address or a
-// domain name.
+// domain name. An IPv6 address with a zone is refused: the zone names an
+// interface of some host, and no DNS answer can carry it.
 func ParseGlobalTarget(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
-	if _, err := netip.ParseAddr(v); err == nil {
+	if a, err := netip.ParseAddr(v); err == nil {
+		if a.Zone() != "" {
+			return "", invalid(param, "%q: an IPv6 zone (%%%s) names a local interface and cannot be given in a DNS answer", v, a.Zone())
+		}
 		return v, nil
 	}
 	if IsHostName(v) {
