@@ -59,19 +59,26 @@ func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*mode
 	}
 	g := &model.GlobalDomain{Base: model.Base{ID: model.NewID(model.PrefixGlobalDomain)},
 		ProjectID: project, Status: model.GlobalEnabled, Tags: tags}
-	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias); err != nil {
-		return nil, err
-	}
 	g.Domain = "gd-" + strings.TrimPrefix(g.ID, model.PrefixGlobalDomain+"-")
 	g.FullDomain = g.Domain + "." + s.cfg.DomainSuffix
+	// No other domain can name a FullDomain that does not exist yet: only
+	// its own can make a loop.
+	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias, nil); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
 // setGlobalAttrs validates and applies DefaultValue and Alias when given.
-func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string) error {
+// domains are the account's, which a DefaultValue must not lead back to g
+// through.
+func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string, domains []*model.GlobalDomain) error {
 	if defaultValue != nil {
 		v, err := model.ParseGlobalTarget("DefaultValue", *defaultValue)
 		if err != nil {
+			return err
+		}
+		if err := g.CheckDefault("DefaultValue", v, domains); err != nil {
 			return err
 		}
 		g.DefaultValue = v
@@ -177,7 +184,14 @@ func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudap
 	}
 	err := s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
 		g.ProjectID = cloudapi.ValueOr(req.ProjectId, g.ProjectID)
-		return setGlobalAttrs(g, req.DefaultValue, req.Alias)
+		var domains []*model.GlobalDomain
+		if req.DefaultValue != nil {
+			var err error
+			if domains, _, err = resource.List[model.GlobalDomain](tx, store.Query{}); err != nil {
+				return err
+			}
+		}
+		return setGlobalAttrs(g, req.DefaultValue, req.Alias, domains)
 	})
 	if err != nil {
 		return nil, err

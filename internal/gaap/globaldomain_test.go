@@ -393,3 +393,44 @@ func TestGlobalDomainDnsRefusesDestroyingProxy(t *testing.T) {
 		t.Errorf("records after the refused calls = %+v; want only the first, resolving to %s", recs, kept)
 	}
 }
+
+// TestGlobalDomainDefaultValueLoop: DefaultValue is what a domain resolves
+// to when no DNS record matches, a CNAME when it is a name. A domain's own
+// FullDomain there, or another domain of the account whose default entry
+// leads back to it, is a CNAME loop that resolves for no client: it is
+// InvalidParameterValue. A chain that ends elsewhere is accepted.
+func TestGlobalDomainDefaultValueLoop(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	create := func(dflt string) globalDomain {
+		t.Helper()
+		var gd struct{ DomainId string }
+		if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": dflt}, &gd); err != nil {
+			t.Fatalf("CreateGlobalDomain(%s): %v", dflt, err)
+		}
+		return oneGlobalDomain(t, api, gd.DomainId)
+	}
+	modify := func(g globalDomain, dflt string) error {
+		return api.Call(c, "ModifyGlobalDomainAttribute", map[string]any{"DomainId": g.DomainId, "ProjectId": 0, "DefaultValue": dflt}, new(map[string]any))
+	}
+	a := create("1.2.3.4")
+	b := create(a.FullDomain) // b → a → 1.2.3.4: a chain, not a loop
+	cc := create(strings.ToUpper(b.FullDomain) + ".")
+
+	for _, self := range []string{a.FullDomain, strings.ToUpper(a.FullDomain) + "."} {
+		wantCode(t, modify(a, self), "InvalidParameterValue")
+	}
+	wantCode(t, modify(a, b.FullDomain), "InvalidParameterValue")  // a → b → a
+	wantCode(t, modify(a, cc.FullDomain), "InvalidParameterValue") // a → c → b → a
+	if got := oneGlobalDomain(t, api, a.DomainId).DefaultValue; got != "1.2.3.4" {
+		t.Errorf("DefaultValue after the refused changes = %s; want 1.2.3.4", got)
+	}
+	// Pointing b elsewhere breaks the chain; a may then name c.
+	if err := modify(b, "backup.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := modify(a, cc.FullDomain); err != nil {
+		t.Errorf("a → c → b → backup.example.com refused: %v", err)
+	}
+}

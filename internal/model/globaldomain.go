@@ -1,6 +1,9 @@
 package model
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Global domain statuses (Domain.Status) and DNS record statuses.
 const (
@@ -81,6 +84,36 @@ func (g *GlobalDomain) ProxyIDs() []string {
 	}
 	return out
 }
+
+// CheckDefault refuses a DefaultValue v (parsed by ParseGlobalTarget)
+// that leads back to g: its own FullDomain, or the FullDomain of one of
+// domains (the account's, g among them or not) whose default entries lead
+// back to it. As a name v is a CNAME, and such a loop resolves for no
+// client. Disabled domains count: enabling one would close the loop.
+func (g *GlobalDomain) CheckDefault(param, v string, domains []*GlobalDomain) error {
+	byName := map[string]*GlobalDomain{}
+	for _, d := range domains {
+		if d.ID != g.ID {
+			byName[dnsName(d.FullDomain)] = d
+		}
+	}
+	self := dnsName(g.FullDomain)
+	for name := dnsName(v); ; {
+		if name == self {
+			return invalid(param, "%s leads back to %s, the global domain's own name: a CNAME loop that resolves for no client", v, g.FullDomain)
+		}
+		d, ok := byName[name]
+		if !ok {
+			return nil
+		}
+		delete(byName, name) // followed once: a loop that does not pass g ends the walk
+		name = dnsName(d.DefaultValue)
+	}
+}
+
+// dnsName is a domain name as DNS compares it: case-insensitive, the
+// trailing dot optional.
+func dnsName(s string) string { return strings.TrimSuffix(strings.ToLower(s), ".") }
 
 // Settle finishes enabling, disabling and record changes.
 func (g *GlobalDomain) Settle() (changed, remove bool) {
