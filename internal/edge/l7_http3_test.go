@@ -160,6 +160,8 @@ func mustBindUDP(t *testing.T, addr netip.AddrPort) {
 	_ = pc.Close()
 }
 
+// TestHTTP3BindFailureAndRemoval: a UDP port taken fails only the QUIC
+// side, which is then not advertised; a later Apply retries the bind.
 func TestHTTP3BindFailureAndRemoval(t *testing.T) {
 	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
 	a := httpOrigin(t, "a", nil)
@@ -173,14 +175,19 @@ func TestHTTP3BindFailureAndRemoval(t *testing.T) {
 	if st.State != edge.StateFailed || !strings.Contains(st.Error, "bind UDP") {
 		t.Errorf("UDP port taken: got %q %q; want failed, bind UDP", st.State, st.Error)
 	}
-	if resp, s, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); s.Name != "a" {
-		t.Errorf("TCP side with UDP bind failed: got %d from %q; want a", resp.StatusCode, s.Name)
+	// Not served, so not advertised: Alt-Svc would send clients to
+	// whatever holds the port.
+	if resp, s, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); s.Name != "a" || resp.Header.Get("Alt-Svc") != "" {
+		t.Errorf("TCP side with UDP bind failed: got %d from %q, Alt-Svc %q; want a, none", resp.StatusCode, s.Name, resp.Header.Get("Alt-Svc"))
 	}
 
 	_ = squatter.Close() // The next Apply retries the bind.
 	rep = mustApply(t, rt, httpProxy(2, ip, l))
 	if st, _ := rep.Listener("lsr-h3"); st.State != edge.StateRunning {
 		t.Errorf("after the port was freed: got %q %q; want running", st.State, st.Error)
+	}
+	if resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); resp.Header.Get("Alt-Svc") == "" {
+		t.Errorf("HTTP/3 bound after the retry, yet no Alt-Svc on the TCP side")
 	}
 	if _, s, body := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); s.Name != "a" {
 		t.Errorf("HTTP/3 after retry: got %q", body)

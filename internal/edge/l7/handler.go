@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/health"
@@ -54,6 +55,10 @@ type Handler struct {
 	rules []*rule // Every rule, for Release and reports.
 	// altSvc advertises HTTP/3 on HTTP/1.1 and HTTP/2 answers; nil = off.
 	altSvc []string
+	// h3Live is set while the listener's QUIC side serves this handler
+	// (AdvertiseHTTP3): until then, or if its UDP port cannot be bound,
+	// Alt-Svc would send clients, for a day, to a port that is not ours.
+	h3Live atomic.Bool
 	// access sums up what the handler's TLS demands of clients, domain by
 	// domain and for the default ("" for plain HTTP): when it changes,
 	// open connections are checked against the new demands
@@ -73,6 +78,9 @@ type vhost struct {
 	tlsIdx int     // Index into serverTLS.configs.
 	noH3   bool    // Its TLS versions exclude 1.3: no Alt-Svc (QUIC refuses it).
 }
+
+// AdvertiseHTTP3 turns Alt-Svc on (the QUIC side serves h) or off.
+func (h *Handler) AdvertiseHTTP3(on bool) { h.h3Live.Store(on) }
 
 // Build compiles a validated listener. On error nothing is held.
 func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {

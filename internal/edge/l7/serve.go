@@ -40,7 +40,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	host := hostOf(req)
 	v := h.match(host)
-	if h.altSvc != nil && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
+	if h.altSvc != nil && h.h3Live.Load() && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
 		// Shared, never written: len == cap, so an Add copies first.
 		w.Header()["Alt-Svc"] = h.altSvc
 	}
