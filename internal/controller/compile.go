@@ -109,12 +109,8 @@ func (ix *index) listener(l *model.Listener) snapshot.Listener {
 		if !ok {
 			continue
 		}
-		port := b.Port
-		if port == 0 {
-			port = l.RealServerPort
-		}
 		sl.Origins = append(sl.Origins, snapshot.Origin{
-			ID: ids[i], Host: rs.Address, IsDomain: rs.IsDomain, Port: int(port), Weight: int(b.Weight),
+			ID: ids[i], Host: rs.Address, IsDomain: rs.IsDomain, Port: int(b.Port), Weight: int(b.Weight),
 			Secondary: b.Role == model.RoleSlave,
 		})
 	}

@@ -225,3 +225,40 @@ func groupListeners(t *testing.T, api *xtest.API, g string) (tcp, http string) {
 	}
 	return tcp, h.ListenerId
 }
+
+// TestGroupListenerOriginPort: a group listener created with
+// RealServerPorts forwards to that origin port (TCPListener.RealServerPort,
+// "监听器转发源站端口"), so binding an origin on another port is refused
+// rather than shown as one port and served on another; the listener's
+// port is accepted and is the binding's port.
+func TestGroupListenerOriginPort(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	origin := addOrigins(t, c, 0, "web", "1.1.1.1")[0]
+	group := createGroup(t, api, "NorthChina")
+	eventually(t, func() bool { return *groupDetail(t, c, group).Status == 0 }, "group %s not running", group)
+
+	req := tcpRequest("", 7000)
+	req.ProxyId, req.GroupId, req.RealServerPorts = nil, new(group), u64s(7070)
+	listener := createTCP(t, c, req)[0]
+
+	_, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "1.1.1.1", 80)))
+	wantCode(t, err, "InvalidParameterValue")
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "1.1.1.1", 7070))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "binding not applied")
+	var out struct {
+		ListenerSet []struct {
+			RealServerPort *int64
+			RealServerSet  []struct{ RealServerPort int64 }
+		}
+	}
+	if err := api.Call(c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if l := out.ListenerSet[0]; l.RealServerPort == nil || *l.RealServerPort != 7070 || len(l.RealServerSet) != 1 || l.RealServerSet[0].RealServerPort != 7070 {
+		t.Errorf("got %s; want RealServerPort 7070 and one origin bound on 7070", toJSON(l))
+	}
+}

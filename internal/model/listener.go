@@ -41,7 +41,7 @@ type Listener struct {
 	// Layer 4.
 	Scheduler          string  `json:"scheduler,omitempty"`
 	RealServerType     string  `json:"realServerType,omitempty"`
-	RealServerPort     int64   `json:"realServerPort,omitempty"` // v1 and group listeners only
+	RealServerPort     int64   `json:"realServerPort,omitempty"` // group listeners only; when set, every binding is on it
 	HealthCheck        int64   `json:"healthCheck"`
 	DelayLoop          int64   `json:"delayLoop,omitempty"`
 	ConnectTimeout     int64   `json:"connectTimeout,omitempty"`

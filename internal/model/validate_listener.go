@@ -280,6 +280,11 @@ func (l *Listener) bindOne(p string, sp BindSpec, project int64) (Bound, error) 
 	if err := CheckOriginPort(p+"RealServerPort", sp.Port); err != nil {
 		return b, err
 	}
+	if l.RealServerPort != 0 && sp.Port != l.RealServerPort {
+		// The listener's origin port (RealServerPorts, "监听器转发源站端口")
+		// is the one it forwards to; another would be shown but not used.
+		return b, invalid(p+"RealServerPort", "%d is not the listener's origin port %d (its RealServerPorts); bind origins on %d", sp.Port, l.RealServerPort, l.RealServerPort)
+	}
 	if sp.Weight != nil {
 		if err := CheckRange(p+"RealServerWeight", *sp.Weight, 1, 100); err != nil {
 			return b, err
