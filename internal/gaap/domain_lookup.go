@@ -1,10 +1,7 @@
 package gaap
 
 import (
-	"slices"
-
 	"github.com/opengaap/opengaap/internal/apierr"
-	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 )
@@ -26,10 +23,7 @@ func l7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 // lists it, InvalidParameterValue elsewhere, since clients branch on the
 // codes an action documents (docs/api-l7.md).
 func protocolCode(action string) apierr.Code {
-	if slices.Contains(gaapapi.Actions[action].Errors, apierr.FailedOperationInvalidListenerProtocol) {
-		return apierr.FailedOperationInvalidListenerProtocol
-	}
-	return apierr.InvalidParameterValue
+	return listedCode(action, apierr.FailedOperationInvalidListenerProtocol, apierr.InvalidParameterValue)
 }
 
 // operableL7Listener is l7Listener for changes: the listener and the proxy

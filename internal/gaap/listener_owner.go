@@ -159,10 +159,17 @@ func refuseMemberID(tx *resource.Tx, action, proxyID string) error {
 // InvalidParameterValue (the other listener actions, CreateSecurityPolicy,
 // ModifyProxiesProject): clients branch on the documented codes.
 func memberCode(action string) apierr.Code {
-	if slices.Contains(gaapapi.Actions[action].Errors, apierr.FailedOperationNotSupportProxyGroup) {
-		return apierr.FailedOperationNotSupportProxyGroup
+	return listedCode(action, apierr.FailedOperationNotSupportProxyGroup, apierr.InvalidParameterValue)
+}
+
+// listedCode is code where action's error list (the action table
+// generated from the reference) names it, else fallback: clients branch on
+// the codes an action documents.
+func listedCode(action string, code, fallback apierr.Code) apierr.Code {
+	if slices.Contains(gaapapi.Actions[action].Errors, code) {
+		return code
 	}
-	return apierr.InvalidParameterValue
+	return fallback
 }
 
 // portClash returns the listener among others that uses l's port on the

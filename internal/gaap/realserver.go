@@ -127,17 +127,23 @@ func (s *Service) RemoveRealServers(ctx context.Context, call *cloudapi.Call, re
 	return &gaapapi.RemoveRealServersResponse{}, nil
 }
 
-// loadOrigin loads an origin by ID: unknown is ResourceNotFound, another
-// account's is InvalidParameterValue.RealServerNotBelong.
+// loadOrigin loads an origin by ID for tx's action: unknown is
+// ResourceNotFound, another account's InvalidParameterValue.RealServerNotBelong,
+// each where the action's error list names it (listedCode). Without
+// RealServerNotBelong, another account's origin reads as unknown, which
+// also keeps its existence from the caller; without ResourceNotFound,
+// unknown is InvalidParameterValue.
 func loadOrigin(tx *resource.Tx, param, id string) (*model.RealServer, error) {
+	unknown := listedCode(tx.Action, apierr.ResourceNotFound, apierr.InvalidParameterValue)
+	notMine := listedCode(tx.Action, apierr.InvalidParameterValueRealServerNotBelong, unknown)
 	rec, err := tx.Store.Get(model.KindRealServer, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, apierr.New(apierr.ResourceNotFound, "%s: the origin %s does not exist", param, id)
+	case errors.Is(err, store.ErrNotFound), err == nil && rec.Account != tx.Account && notMine == unknown:
+		return nil, apierr.New(unknown, "%s: the origin %s does not exist", param, id)
 	case err != nil:
 		return nil, err
 	case rec.Account != tx.Account:
-		return nil, apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%s: the origin %s does not belong to you", param, id)
+		return nil, apierr.New(notMine, "%s: the origin %s does not belong to you", param, id)
 	}
 	return resource.Get[model.RealServer](tx, id)
 }

@@ -100,7 +100,7 @@ func TestRealServers(t *testing.T) {
 			t.Errorf("got %v (err %v); want name dns", resp.Response.RealServerSet, err)
 		}
 		_, err = api.GAAP(xtest.Other).ModifyRealServerName(req)
-		wantCode(t, err, "InvalidParameterValue.RealServerNotBelong")
+		wantCode(t, err, "InvalidParameterValue")
 	})
 
 	t.Run("invalid", func(t *testing.T) {
@@ -134,6 +134,36 @@ func TestRealServers(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := c.RemoveRealServers(req)
+		wantCode(t, err, "ResourceNotFound")
+	})
+}
+
+// TestRealServerErrorCodesDocumented: an unknown origin or another
+// account's is answered with codes the action's error list names, since
+// clients branch on those: ModifyRealServerName lists neither
+// ResourceNotFound nor InvalidParameterValue.RealServerNotBelong, and
+// RemoveRealServers does not list RealServerNotBelong. Where the list
+// lacks RealServerNotBelong, another account's origin reads as unknown.
+func TestRealServerErrorCodesDocumented(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	origin := addOrigins(t, c, 0, "web", "1.1.1.1")[0]
+
+	m := gaapsdk.NewModifyRealServerNameRequest()
+	m.RealServerId, m.RealServerName = new("rs-00000000"), new("x")
+	_, err := c.ModifyRealServerName(m)
+	t.Run("ModifyRealServerName unknown", func(t *testing.T) { wantDocumented(t, "ModifyRealServerName", err) })
+
+	m.RealServerId = new(origin)
+	_, err = api.GAAP(xtest.Other).ModifyRealServerName(m)
+	t.Run("ModifyRealServerName other account", func(t *testing.T) { wantDocumented(t, "ModifyRealServerName", err) })
+
+	r := gaapsdk.NewRemoveRealServersRequest()
+	r.RealServerIds = sdkIDs(origin)
+	_, err = api.GAAP(xtest.Other).RemoveRealServers(r)
+	t.Run("RemoveRealServers other account", func(t *testing.T) {
+		wantDocumented(t, "RemoveRealServers", err)
 		wantCode(t, err, "ResourceNotFound")
 	})
 }
