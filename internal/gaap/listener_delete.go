@@ -10,8 +10,8 @@ import (
 	"github.com/opengaap/opengaap/internal/resource"
 )
 
-// DeleteListeners deletes listeners of one proxy or group. Each ID lands
-// in one of three lists: succeeded (now status 2, removed with its
+// DeleteListeners deletes listeners of one proxy or group. Each ID lands,
+// once however often it is given, in one of three lists: succeeded (now status 2, removed with its
 // domains and rules once the data plane dropped it), failed (a change
 // other than its creation in flight) or invalid (unknown or of another owner). Without
 // Force, a listener with origins bound refuses the whole call.
@@ -37,7 +37,12 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 			return err
 		}
 		var doomed []*model.Listener
+		seen := map[string]bool{}
 		for _, id := range req.ListenerIds {
+			if seen[id] {
+				continue // One listener, listed (and deleted) once.
+			}
+			seen[id] = true
 			l, err := listenerOf(tx, id, o.id())
 			switch {
 			case err != nil:

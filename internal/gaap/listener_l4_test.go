@@ -228,3 +228,22 @@ func TestUDPListenerHealthCheck(t *testing.T) {
 		"RealServerType": "IP", "ContextType": "HEX", "SendContext": "zz"}
 	wantCode(t, api.Call(c, "CreateUDPListeners", bad, nil), "InvalidParameterValue")
 }
+
+// TestDeleteListenersRepeatedID: an ID given twice is one listener, so it
+// is listed (and deleted) once, as are the IDs that cannot be deleted.
+func TestDeleteListenersRepeatedID(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	l := createTCP(t, c, tcpRequest(proxy, 9000))[0]
+	d := gaapsdk.NewDeleteListenersRequest()
+	d.ProxyId, d.ListenerIds, d.Force = new(proxy), sdkIDs(l, "listener-00000000", l, "listener-00000000"), new(uint64(1))
+	resp, err := c.DeleteListeners(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, bad := strs(resp.Response.OperationSucceedListenerSet), strs(resp.Response.InvalidStatusListenerSet); len(ok) != 1 || len(bad) != 1 {
+		t.Errorf("got succeeded %v invalid %v; want [%s] [listener-00000000], each once", ok, bad, l)
+	}
+}
