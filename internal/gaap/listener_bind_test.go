@@ -145,3 +145,58 @@ func TestBindListenerRealServers(t *testing.T) {
 		}
 	})
 }
+
+// TestFailoverRoleEmptyWithoutFailover: BindRealServer.RealServerFailoverRole
+// is not nullable in the reference, whose answers show "" for an origin of
+// a listener or rule without failover (the DescribeTCPListeners,
+// DescribeListenerRealServers and DescribeRulesByRuleIds examples); every
+// output of the type answers "", not null.
+func TestFailoverRoleEmptyWithoutFailover(t *testing.T) {
+	t.Parallel()
+	api, proxy, l7 := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	origin := addOrigins(t, c, 0, "web", "1.1.1.1")[0]
+	listener := createTCP(t, c, tcpRequest(proxy, 9000))[0]
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "1.1.1.1", 80))); err != nil {
+		t.Fatal(err)
+	}
+	rule := createRule(t, c, l7, "www.example.com", "/")
+	br := gaapsdk.NewBindRuleRealServersRequest()
+	br.RuleId, br.RealServerBindSet = new(rule), []*gaapsdk.RealServerBindSetReq{bindOne(origin, "1.1.1.1", 80)}
+	if _, err := c.BindRuleRealServers(br); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "binding not applied")
+
+	var tcp struct {
+		ListenerSet []struct{ RealServerSet []map[string]any }
+	}
+	var lrs struct{ BindRealServerSet []map[string]any }
+	var rules struct {
+		RuleSet []struct{ RealServerSet []map[string]any }
+	}
+	for action, call := range map[string]struct {
+		params map[string]any
+		out    any
+	}{
+		"DescribeTCPListeners":        {map[string]any{"ListenerId": listener}, &tcp},
+		"DescribeListenerRealServers": {map[string]any{"ListenerId": listener}, &lrs},
+		"DescribeRulesByRuleIds":      {map[string]any{"RuleIds": []string{rule}}, &rules},
+	} {
+		if err := api.Call(c, action, call.params, call.out); err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+	}
+	for action, set := range map[string][]map[string]any{
+		"DescribeTCPListeners": tcp.ListenerSet[0].RealServerSet, "DescribeListenerRealServers": lrs.BindRealServerSet,
+		"DescribeRulesByRuleIds": rules.RuleSet[0].RealServerSet,
+	} {
+		if len(set) != 1 {
+			t.Errorf("%s: %d origins; want 1", action, len(set))
+			continue
+		}
+		if role, ok := set[0]["RealServerFailoverRole"].(string); !ok || role != "" {
+			t.Errorf("%s: RealServerFailoverRole = %#v; want \"\" without failover", action, set[0]["RealServerFailoverRole"])
+		}
+	}
+}

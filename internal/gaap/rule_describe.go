@@ -177,7 +177,7 @@ func boundOut(bs []model.Bound, addrs map[string]string, healthy func(origin str
 		}
 		out = append(out, gaapapi.BindRealServer{RealServerId: new(b.RealServerID), RealServerIP: new(addrs[b.RealServerID]),
 			RealServerWeight: new(b.Weight), RealServerStatus: new(status), RealServerPort: new(b.Port),
-			DownIPList: []string{}, RealServerFailoverRole: optional(b.Role)})
+			DownIPList: []string{}, RealServerFailoverRole: new(b.Role)})
 	}
 	return out
 }
