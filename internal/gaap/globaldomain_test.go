@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -432,5 +433,28 @@ func TestGlobalDomainDefaultValueLoop(t *testing.T) {
 	}
 	if err := modify(a, cc.FullDomain); err != nil {
 		t.Errorf("a → c → b → backup.example.com refused: %v", err)
+	}
+}
+
+// TestDescribeGlobalDomainsHugeLimit: DescribeGlobalDomains has no Limit
+// cap (docs/api-misc.md), so a client asking for "everything" with the
+// largest Limit it can send gets every domain from Offset on.
+func TestDescribeGlobalDomainsHugeLimit(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	for range 2 {
+		var dom struct{ DomainId string }
+		if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &dom); err != nil {
+			t.Fatalf("CreateGlobalDomain: %v", err)
+		}
+	}
+	var out globalDomains
+	err := api.Call(c, "DescribeGlobalDomains", map[string]any{"ProjectId": -1, "Offset": 1, "Limit": int64(math.MaxInt64)}, &out)
+	if err != nil {
+		t.Fatalf("DescribeGlobalDomains(Offset 1, Limit MaxInt64): %v; want the second of 2 domains", err)
+	}
+	if out.TotalCount != 2 || len(out.Domains) != 1 {
+		t.Fatalf("TotalCount %d, %d domains; want 2 and 1", out.TotalCount, len(out.Domains))
 	}
 }

@@ -39,21 +39,19 @@ func (s *Service) DescribeTrafficMirrorFilterRules(ctx context.Context, call *cl
 			return nil, apierr.New(apierr.ResourceNotFound, "the filter rule %s does not exist", id)
 		}
 	}
-	var pickedDirs []string
-	var picked []model.MirrorFilterRule
+	var picked []int // indexes into dirs and rules
 	for i, r := range rules {
 		if ruleMatches(dirs[i], r, req) {
-			pickedDirs, picked = append(pickedDirs, dirs[i]), append(picked, r)
+			picked = append(picked, i)
 		}
 	}
 	resp := &vpcapi.DescribeTrafficMirrorFilterRulesResponse{TrafficMirrorId: new(m.ID), TotalCount: new(int64(len(picked))),
 		IngressFilterRules: []vpcapi.TrafficMirrorFilter{}, EgressFilterRules: []vpcapi.TrafficMirrorFilter{}}
-	end := min(len(picked), offset+limit)
-	for i := offset; i < end; i++ {
-		if pickedDirs[i] == model.DirIngress {
-			resp.IngressFilterRules = append(resp.IngressFilterRules, ruleOut(picked[i]))
+	for _, i := range resource.Window(picked, offset, limit) {
+		if dirs[i] == model.DirIngress {
+			resp.IngressFilterRules = append(resp.IngressFilterRules, ruleOut(rules[i]))
 		} else {
-			resp.EgressFilterRules = append(resp.EgressFilterRules, ruleOut(picked[i]))
+			resp.EgressFilterRules = append(resp.EgressFilterRules, ruleOut(rules[i]))
 		}
 	}
 	return resp, nil
