@@ -132,12 +132,7 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 }
 
 func globalDomainMatches(g *model.GlobalDomain, req *gaapapi.DescribeGlobalDomainsRequest, want []model.Tag) bool {
-	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, globalDomainFilters[trimmed(f.Name)](g)) {
-			return false
-		}
-	}
-	return model.MatchesAny(g.Tags, want)
+	return filtersMatch(req.Filters, globalDomainFilters, g) && model.MatchesAny(g.Tags, want)
 }
 
 // globalDomainOut renders g. ProxyCount counts only the proxies in live

@@ -77,12 +77,7 @@ func checkGroupQuery(req *gaapapi.DescribeProxyGroupListRequest) error {
 }
 
 func groupMatches(g *model.ProxyGroup, req *gaapapi.DescribeProxyGroupListRequest, want []model.Tag) bool {
-	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, groupFilters[trimmed(f.Name)](g)) {
-			return false
-		}
-	}
-	return model.MatchesAny(g.Tags, want)
+	return filtersMatch(req.Filters, groupFilters, g) && model.MatchesAny(g.Tags, want)
 }
 
 // viewGroups loads the proxies of each group.

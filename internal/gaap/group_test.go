@@ -360,6 +360,7 @@ func TestDescribeProxyGroupList(t *testing.T) {
 		{"project 1", map[string]any{"ProjectId": 1}, []string{cc, b}, 2},
 		{"origin region", map[string]any{"Filters": []any{map[string]any{"Name": "RealServerRegion", "Values": []string{"NorthChina"}}}}, []string{cc, a}, 2},
 		{"package", map[string]any{"Filters": []any{map[string]any{"Name": "PackageType", "Values": []string{"Accelerator"}}}}, []string{cc}, 1},
+		{"package in any case", map[string]any{"Filters": []any{map[string]any{"Name": "PackageType", "Values": []string{"ACCELERATOR"}}}}, []string{cc}, 1},
 		{"tags ORed", map[string]any{"TagSet": append(tag("a"), tag("b")...)}, []string{b, a}, 2},
 		{"paged", map[string]any{"Offset": 1, "Limit": 1}, []string{b}, 3},
 	}

@@ -124,16 +124,35 @@ func checkFilters[T any](filters []gaapapi.Filter, known map[string]T) error {
 	return nil
 }
 
+// enumFilters name the filters whose field is an enum the create actions
+// take in any case (model.ParseIPVersion, ParsePackageType): a filter value
+// names it in any case too.
+var enumFilters = map[string]bool{"IPAddressVersion": true, "PackageType": true}
+
+// filtersMatch reports whether obj passes filters (checked by checkFilters
+// against fields, which gives each name's field): filters are ANDed, the
+// values of one ORed, and a value matches a field it equals, or names by
+// model.SameEnum for enumFilters.
+func filtersMatch[T any](filters []gaapapi.Filter, fields map[string]func(T) string, obj T) bool {
+	for _, f := range filters {
+		name := trimmed(f.Name)
+		field := fields[name](obj)
+		match := func(v string) bool { return v == field }
+		if enumFilters[name] {
+			match = func(v string) bool { return model.SameEnum(v, field) }
+		}
+		if !slices.ContainsFunc(f.Values, match) {
+			return false
+		}
+	}
+	return true
+}
+
 func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []model.Tag) bool {
 	if req.Independent != nil && (*req.Independent == 1) != (p.GroupID == "") {
 		return false
 	}
-	for _, f := range req.Filters {
-		if !slices.Contains(f.Values, proxyFilters[trimmed(f.Name)](p)) {
-			return false
-		}
-	}
-	return model.MatchesAny(p.Tags, want)
+	return filtersMatch(req.Filters, proxyFilters, p) && model.MatchesAny(p.Tags, want)
 }
 
 // DescribeProxyDetail returns one proxy.

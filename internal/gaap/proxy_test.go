@@ -265,6 +265,41 @@ func TestDescribeProxiesOrderWithFilters(t *testing.T) {
 
 // TestCloneProxy checks that a clone takes the settings the caller gave,
 // explicit zero values included, and the source's for the rest.
+// TestDescribeProxiesEnumFilterCase: CreateProxy accepts IPAddressVersion
+// and PackageType in any case ("IPV4" is the reference's own spelling) and
+// stores them canonically, so the Filters of DescribeProxies match those
+// values in any case too: the value a proxy was created with finds it.
+func TestDescribeProxiesEnumFilterCase(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var created struct{ InstanceId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "v4", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPV4", "PackageType": "thunder"}, &created); err != nil {
+		t.Fatalf("CreateProxy(IPAddressVersion IPV4, PackageType thunder): %v", err)
+	}
+	for _, tc := range []struct {
+		name, value string
+		want        int64
+	}{
+		{"IPAddressVersion", "IPV4", 1},
+		{"IPAddressVersion", "ipv4", 1},
+		{"IPAddressVersion", "IPV6", 0},
+		{"PackageType", "thunder", 1},
+		{"PackageType", "ACCELERATOR", 0},
+	} {
+		req := gaapsdk.NewDescribeProxiesRequest()
+		req.Filters = []*gaapsdk.Filter{{Name: new(tc.name), Values: []*string{new(tc.value)}}}
+		resp, err := c.DescribeProxies(req)
+		if err != nil {
+			t.Fatalf("DescribeProxies(%s=%s): %v", tc.name, tc.value, err)
+		}
+		if got := *resp.Response.TotalCount; got != tc.want {
+			t.Errorf("DescribeProxies(%s=%s) finds %d proxies; want %d", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
+
 func TestCloneProxy(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

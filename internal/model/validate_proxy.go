@@ -41,12 +41,17 @@ func proxyOneOf(name string, v *string, def string, allowed ...string) (string, 
 		return def, nil
 	}
 	for _, a := range allowed {
-		if strings.EqualFold(strings.TrimSpace(*v), a) {
+		if SameEnum(*v, a) {
 			return a, nil
 		}
 	}
 	return "", invalid(name, "%q is not one of %s", *v, strings.Join(allowed, ", "))
 }
+
+// SameEnum reports whether v, as a client writes it, names the canonical
+// enum value a: case and surrounding spaces do not matter. The create
+// actions parse enums so (proxyOneOf), and list filters match them so.
+func SameEnum(v, a string) bool { return strings.EqualFold(strings.TrimSpace(v), a) }
 
 // ParseIPVersion validates IPAddressVersion (default AddrIPv4).
 func ParseIPVersion(v *string) (string, error) {
