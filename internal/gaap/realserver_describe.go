@@ -2,6 +2,7 @@ package gaap
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -17,11 +18,12 @@ const (
 	maxRealServerTags  = 5
 )
 
-// realServerFilters are DescribeRealServers' Filters names: both match
-// fuzzily (substring) on any of their values.
-var realServerFilters = map[string]func(*model.RealServer) string{
-	"RealServerName": func(r *model.RealServer) string { return r.Name },
-	"RealServerIP":   func(r *model.RealServer) string { return r.Address },
+// realServerFilters are DescribeRealServers' Filters names, each testing
+// one value: both match fuzzily (substring), RealServerIP in any case as
+// SearchValue does.
+var realServerFilters = map[string]func(r *model.RealServer, value string) bool{
+	"RealServerName": func(r *model.RealServer, v string) bool { return strings.Contains(r.Name, strings.TrimSpace(v)) },
+	"RealServerIP":   (*model.RealServer).AddressContains,
 }
 
 // DescribeRealServers lists the caller's origins of a project (-1: all),
@@ -67,25 +69,16 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 }
 
 func realServerMatches(r *model.RealServer, req *gaapapi.DescribeRealServersRequest, want []model.Tag) bool {
-	if sv := trimmed(req.SearchValue); sv != "" && !strings.Contains(r.Address, strings.ToLower(sv)) {
+	if sv := trimmed(req.SearchValue); sv != "" && !r.AddressContains(sv) {
 		return false
 	}
 	for _, f := range req.Filters {
-		field := realServerFilters[trimmed(f.Name)](r)
-		if len(f.Values) > 0 && !anyContained(field, f.Values) {
+		match := realServerFilters[trimmed(f.Name)]
+		if !slices.ContainsFunc(f.Values, func(v string) bool { return match(r, v) }) {
 			return false
 		}
 	}
 	return model.MatchesAny(r.Tags, want)
-}
-
-func anyContained(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, strings.TrimSpace(sub)) {
-			return true
-		}
-	}
-	return false
 }
 
 // DescribeRealServersStatus tells, per origin, whether a listener or rule

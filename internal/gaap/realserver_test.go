@@ -167,3 +167,42 @@ func TestRealServerErrorCodesDocumented(t *testing.T) {
 		wantCode(t, err, "ResourceNotFound")
 	})
 }
+
+// TestRealServerIPFilterCase: SearchValue and the RealServerIP filter both
+// match a substring of the address (docs/api-listeners.md), which is
+// stored lower-case, so the text an origin was added with finds it either
+// way, in whatever case it was written.
+func TestRealServerIPFilterCase(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	rs := gaapsdk.NewAddRealServersRequest()
+	rs.RealServerIP, rs.RealServerName, rs.ProjectId = []*string{new("Origin.Example.COM"), new("2001:DB8::A")}, new("origin"), new(uint64(0))
+	if _, err := c.AddRealServers(rs); err != nil {
+		t.Fatalf("AddRealServers: %v", err)
+	}
+	count := func(search, filter string) uint64 {
+		t.Helper()
+		r := gaapsdk.NewDescribeRealServersRequest()
+		r.ProjectId = new(int64(-1))
+		if search != "" {
+			r.SearchValue = new(search)
+		}
+		if filter != "" {
+			r.Filters = []*gaapsdk.Filter{{Name: new("RealServerIP"), Values: []*string{new(filter)}}}
+		}
+		resp, err := c.DescribeRealServers(r)
+		if err != nil {
+			t.Fatalf("DescribeRealServers: %v", err)
+		}
+		return *resp.Response.TotalCount
+	}
+	for _, text := range []string{"Origin.Example", "2001:DB8"} {
+		if n := count(text, ""); n != 1 {
+			t.Errorf("SearchValue %s finds %d origins; want 1", text, n)
+		}
+		if n := count("", text); n != 1 {
+			t.Errorf("Filter RealServerIP=%s finds %d origins; want 1, as SearchValue", text, n)
+		}
+	}
+}

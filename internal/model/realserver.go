@@ -41,6 +41,13 @@ func (r *RealServer) HasAddress(addr string) bool {
 	return err == nil && norm == r.Address
 }
 
+// AddressContains reports whether text, as a search writes it, is part of
+// the origin's address. The stored address is lower-case (ParseOrigin), so
+// the case of text does not matter, nor surrounding spaces.
+func (r *RealServer) AddressContains(text string) bool {
+	return strings.Contains(r.Address, strings.ToLower(strings.TrimSpace(text)))
+}
+
 // CheckProject refuses binding the origin to a listener or rule whose
 // proxy or group is in another project: origins are offered for binding
 // by project (Describe*RealServers), and binding enforces the same.
