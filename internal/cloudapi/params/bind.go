@@ -2,6 +2,7 @@ package params
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"sort"
@@ -72,14 +73,14 @@ func bind(v reflect.Value, node any, path string, form bool) error {
 	case reflect.Int64, reflect.Int:
 		n, ok := toInt(node)
 		if !ok {
-			return typeError(path, "an integer")
+			return intError(path, node, "an integer")
 		}
 		v.SetInt(n)
 		return nil
 	case reflect.Uint64:
 		n, ok := toInt(node)
 		if !ok || n < 0 {
-			return typeError(path, "a non-negative integer")
+			return intError(path, node, "a non-negative integer")
 		}
 		v.SetUint(uint64(n))
 		return nil
@@ -131,6 +132,18 @@ func bindStruct(v reflect.Value, node any, path string, form bool) error {
 
 func typeError(path, want string) error {
 	return apierr.New(apierr.InvalidParameter, "the parameter %s must be %s", path, want)
+}
+
+// intError is typeError for an integer parameter, except that an integer
+// too large for any of the API's ranges is a value out of range, not a
+// value of the wrong type.
+func intError(path string, node any, want string) error {
+	if s, ok := numberText(node); ok {
+		if _, err := strconv.ParseInt(s, 10, 64); errors.Is(err, strconv.ErrRange) {
+			return apierr.New(apierr.InvalidParameterValue, "the parameter %s is out of range: %s", path, s)
+		}
+	}
+	return typeError(path, want)
 }
 
 // numberText is the text of a number given as a JSON number or a string.

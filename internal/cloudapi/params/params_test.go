@@ -38,6 +38,10 @@ var jsonCases = []struct {
 	{"object for list", `{"L":{}}`, apierr.InvalidParameter},
 	{"trailing data", `{} {}`, apierr.InvalidParameter},
 	{"huge int", `{"I":1e300}`, apierr.InvalidParameter},
+	// An integer beyond int64 (the SDKs' uint64 allows it) is out of
+	// range, not of the wrong type.
+	{"int past int64", `{"U":18446744073709551615}`, apierr.InvalidParameterValue},
+	{"negative int past int64", `{"I":-99999999999999999999}`, apierr.InvalidParameterValue},
 	{"bad bool", `{"B":"maybe"}`, apierr.InvalidParameter},
 }
 
@@ -70,6 +74,7 @@ var formCases = []struct {
 	{"empty segment", url.Values{"O..Name": {"y"}}, apierr.InvalidParameter},
 	{"unknown", url.Values{"Q": {"1"}}, apierr.UnknownParameter},
 	{"huge index", url.Values{"L.99999999": {"1"}}, apierr.InvalidParameter},
+	{"int past int64", url.Values{"I": {"99999999999999999999"}}, apierr.InvalidParameterValue},
 }
 
 func TestFromForm(t *testing.T) {
