@@ -109,8 +109,9 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 	hl := snapshot.HTTPListener{ID: l.ID, Protocol: l.Protocol, Port: int(l.Port)}
 	if l.Protocol == model.HTTPS {
 		hl.ForwardProtocol = l.ForwardProtocol
-		// The listener's flag decides: it is what reserves the UDP port
-		// (model.Listener.UsesUDPPort); a domain's flag cannot open one.
+		// The listener's flag is what reserves the UDP port
+		// (model.Listener.UsesUDPPort); a domain's flag cannot open one,
+		// only keep the domain off it (domain).
 		hl.HTTP3 = l.Http3Supported == 1
 		hl.TLS = &snapshot.TLS{Ciphers: l.TLSCiphers}
 		hl.TLS.CertPEM, hl.TLS.KeyPEM = c.pair(l.CertificateID)
@@ -126,7 +127,10 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 }
 
 func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
-	sd := snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain}
+	// A domain serves its listener's HTTP/3 only when it asks for it too
+	// (CreateDomain: "默认不开启Http3").
+	sd := snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
+		NoHTTP3: d.Http3Supported != 1}
 	if l.Protocol == model.HTTPS {
 		sd.TLS = c.domainTLS(l, d)
 	}

@@ -32,7 +32,7 @@ func TestCompileHTTPS(t *testing.T) {
 		model.KindDomain: {&model.Domain{Base: model.Base{ID: "d-1"}, ListenerID: "listener-s", Host: "www.test", IsDefaultServer: true,
 			CertificateID: "cert-d", ClientCertificateIDs: []string{"default"}, TLSSupportVersion: []string{snapshot.TLS13},
 			BasicAuth: 1, BasicAuthConfID: "cert-users", RealServerAuth: 1, RealServerCertificateIDs: []string{"cert-oca"},
-			RealServerCertificateDomain: "origin.test", GaapAuth: 1, GaapCertificateID: "cert-gaap"}},
+			RealServerCertificateDomain: "origin.test", GaapAuth: 1, GaapCertificateID: "cert-gaap", Http3Supported: 1}},
 		model.KindRule: {&model.Rule{Base: model.Base{ID: "rule-1"}, ListenerID: "listener-s", Domain: "www.test", Path: "/api",
 			Scheduler: "wrr", HealthCheck: 1, ForwardProtocol: "default", ForwardHost: "default",
 			ServerNameIndicationSwitch: "ON", ServerNameIndication: "sni.test",
@@ -66,7 +66,7 @@ func TestCompileHTTPS(t *testing.T) {
 		t.Errorf("domain TLS %+v; want its certificate and TLS 1.3 only", d.TLS)
 	}
 	if !d.IsDefault || !slices.Equal(d.BasicAuth, []string{"alice:x", "bob:y"}) || !slices.Equal(d.OriginCAPEMs, []string{"ORIGIN CA"}) ||
-		d.OriginServerName != "origin.test" || d.ClientCertPEM != "GAAP" || d.ClientKeyPEM != "KEY:cert-gaap" {
+		d.OriginServerName != "origin.test" || d.ClientCertPEM != "GAAP" || d.ClientKeyPEM != "KEY:cert-gaap" || d.NoHTTP3 {
 		t.Errorf("domain %+v", d)
 	}
 	if len(d.ErrorPages) != 1 || d.ErrorPages[0].NewErrorNo != 500 || d.ErrorPages[0].ErrorNos[0] != 502 || d.ErrorPages[0].Body != "page" {

@@ -408,6 +408,40 @@ func TestHTTP3NeedsTLS13(t *testing.T) {
 	}
 }
 
+// TestHTTP3DomainOff: a domain with NoHTTP3 on a listener with HTTP/3 is
+// kept off it as a domain limited to TLS ≤ 1.2 is: QUIC handshakes for its
+// name are refused, its answers over TCP carry no Alt-Svc, and a request
+// for it on another domain's QUIC connection (same certificate) is
+// misdirected (421) rather than served over HTTP/3.
+func TestHTTP3DomainOff(t *testing.T) {
+	t.Parallel()
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	l := h3Listener(t, ca, port, a)
+	l.TLS.CertPEM, l.TLS.KeyPEM = ca.leaf(t, "listener", "www.test", "off.test")
+	l.Domains = append(l.Domains, snapshot.Domain{Host: "off.test", NoHTTP3: true, Rules: []snapshot.Rule{rule("r-off", "/", l7Origins(a))}})
+	mustApply(t, rt, httpProxy(1, ip, l))
+
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	if resp, _, _ := get(t, h3, "https://www.test/", "www.test"); resp.ProtoMajor != 3 {
+		t.Errorf("www.test: got %s; want HTTP/3", resp.Proto)
+	}
+	if resp, _, _ := get(t, h3, "https://www.test/", "off.test"); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("off.test on www.test's QUIC connection: got %s; want 421", resp.Status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://off.test/", nil)
+	if resp, err := h3Client(t, lo.Next(), addr, ca.pool).Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("off.test (NoHTTP3): served over HTTP/3: %s", resp.Status)
+	}
+	for host, want := range map[string]string{"www.test": fmt.Sprintf(`h3=":%d"; ma=86400`, port), "off.test": ""} {
+		resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://"+host+"/", host)
+		if got := resp.Header.Get("Alt-Svc"); got != want {
+			t.Errorf("%s over TCP: Alt-Svc %q; want %q", host, got, want)
+		}
+	}
+}
+
 // TestHTTP3Drain: removing a listener lets an in-flight HTTP/3 request
 // finish (GOAWAY) while new requests fail, then frees the UDP port; a UDP
 // listener wanting the port in the same Apply takes it at once instead.

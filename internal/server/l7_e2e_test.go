@@ -111,6 +111,12 @@ func (n *node) domain(listener, host, cert, clientCA string) {
 	if _, err := n.c.CreateDomain(req); err != nil {
 		n.t.Fatal(err)
 	}
+	n.waitDomain(listener, host)
+}
+
+// waitDomain waits until host on listener runs.
+func (n *node) waitDomain(listener, host string) {
+	n.t.Helper()
 	n.until("domain "+host+" running", func() bool {
 		d := gaapsdk.NewDescribeRulesRequest()
 		d.ListenerId = new(listener)

@@ -83,6 +83,10 @@ type Domain struct {
 	// TLS overrides the listener's TLS for handshakes whose SNI matches
 	// Host (HTTPS only); nil means the listener's.
 	TLS *TLS `json:"tls,omitempty"`
+	// NoHTTP3 keeps the domain off its listener's HTTP/3: QUIC handshakes
+	// for it are refused and its answers carry no Alt-Svc, as for a domain
+	// whose TLS versions exclude TLS 1.3.
+	NoHTTP3 bool `json:"noHttp3,omitempty"`
 	// BasicAuth, when non-empty, requires HTTP basic authentication with
 	// one of these htpasswd-style "user:hash" lines. hash is bcrypt ($2a$,
 	// $2b$, $2y$), Apache MD5 ($apr1$), crypt(3) MD5, SHA-256 or SHA-512

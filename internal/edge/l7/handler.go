@@ -76,7 +76,10 @@ type vhost struct {
 	pages  map[int]*snapshot.ErrorPage
 	rules  []*rule // Longest path first.
 	tlsIdx int     // Index into serverTLS.configs.
-	noH3   bool    // Its TLS versions exclude 1.3: no Alt-Svc (QUIC refuses it).
+	// noH3: the domain is not served over HTTP/3 (its TLS versions exclude
+	// 1.3, or it is snapshot.Domain.NoHTTP3): QUIC handshakes for it are
+	// refused, requests for it over HTTP/3 misdirected, no Alt-Svc.
+	noH3 bool
 }
 
 // AdvertiseHTTP3 turns Alt-Svc on (the QUIC side serves h) or off.
@@ -121,7 +124,8 @@ func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err
 }
 
 func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs certCache) (*vhost, error) {
-	v := &vhost{host: strings.ToLower(d.Host), auth: newBasicAuth(d.BasicAuth), pages: map[int]*snapshot.ErrorPage{}}
+	v := &vhost{host: strings.ToLower(d.Host), auth: newBasicAuth(d.BasicAuth), pages: map[int]*snapshot.ErrorPage{},
+		noH3: d.NoHTTP3}
 	if rest, ok := strings.CutPrefix(v.host, "*"); ok {
 		v.suffix = rest
 	}
@@ -136,7 +140,7 @@ func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs
 			return nil, err
 		}
 		v.tlsIdx = idx
-		v.noH3 = h.tls.configs[idx].MaxVersion < tls.VersionTLS13
+		v.noH3 = v.noH3 || h.tls.configs[idx].MaxVersion < tls.VersionTLS13
 	}
 	for i := range d.Rules {
 		r, err := h.buildRule(l, d, v, &d.Rules[i])

@@ -28,9 +28,9 @@ func ServesHTTP3(l *snapshot.HTTPListener) bool {
 	return l.HTTP3 && l.TLS != nil && (l.TLS.MaxVersion == "" || l.TLS.MaxVersion == snapshot.TLS13)
 }
 
-// errNoTLS13 refuses a QUIC handshake for a domain whose TLS versions
-// exclude TLS 1.3: the client falls back to TCP and the domain's setting.
-var errNoTLS13 = errors.New("TLS versions of this domain exclude TLS 1.3, which QUIC needs")
+// errNoH3 refuses a QUIC handshake for a domain not served over HTTP/3
+// (vhost.noH3): the client falls back to TCP and the domain's settings.
+var errNoH3 = errors.New("this domain is not served over HTTP/3")
 
 // h3Configs holds the QUIC variants of one handler's TLS configs: the same
 // certificates, client CAs and session-ticket keys, with ALPN "h3" and TLS
@@ -66,8 +66,8 @@ func (s *H3Server) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		}
 	}
 	base := h.tls.forHello(hello)
-	if base.MaxVersion < tls.VersionTLS13 {
-		return nil, errNoTLS13
+	if v := h.match(canonHost(hello.ServerName)); v != nil && v.noH3 || base.MaxVersion < tls.VersionTLS13 {
+		return nil, errNoH3
 	}
 	return set.get(base), nil
 }
