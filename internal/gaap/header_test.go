@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/xtest"
@@ -59,4 +60,21 @@ func TestCustomHeaders(t *testing.T) {
 	err = api.Call(c, "DescribeCustomHeader", map[string]any{"RuleId": "rule-00000000"}, &got)
 	wantDocumented(t, "DescribeCustomHeader", err)
 	wantCode(t, err, "InvalidParameterValue")
+}
+
+// TestCustomHeaderValueLimitCountsCharacters: a header value may have 1000
+// characters (docs/api-l7.md), counted as characters, not UTF-8 bytes.
+func TestCustomHeaderValueLimitCountsCharacters(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	set := func(value string) error {
+		return api.Call(c, "CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": []headerParam{{"X-Note", value}}}, nil)
+	}
+	if err := set(strings.Repeat("é", 1000)); err != nil {
+		t.Fatalf("a 1000-character value (2000 bytes): %v; want it accepted", err)
+	}
+	waitRule(t, c, rule)
+	wantCode(t, set(strings.Repeat("é", 1001)), "InvalidParameterValue")
 }

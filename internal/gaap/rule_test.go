@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -267,6 +268,26 @@ func TestRuleEncodedPath(t *testing.T) {
 	if r := describeRule(t, c, out.RuleId); *r.Path != "/v2" || *r.CheckParams.Path != "/health" {
 		t.Errorf("after modify: got path %q, check path %q; want /v2 and /health", *r.Path, *r.CheckParams.Path)
 	}
+}
+
+// TestRulePathLimitCountsCharacters: rule and health-check paths may have
+// 200 characters (docs/api-l7.md), counted as characters, not UTF-8 bytes:
+// non-ASCII paths ("/产品/...") get the same room as ASCII ones.
+func TestRulePathLimitCountsCharacters(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	create := func(path, checkPath string) error {
+		return api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": path,
+			"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 1,
+			"CheckParams": map[string]any{"DelayLoop": 5, "ConnectTimeout": 2, "Path": checkPath, "Method": "GET", "StatusCode": []int{200}}}, nil)
+	}
+	long := func(n int) string { return "/" + strings.Repeat("产", n-1) } // n characters, 3n-2 bytes.
+	if err := create(long(200), long(200)); err != nil {
+		t.Fatalf("CreateRule with 200-character paths (598 bytes): %v; want them accepted", err)
+	}
+	wantCode(t, create(long(201), "/"), "InvalidParameterValue")
+	wantCode(t, create("/b", long(201)), "InvalidParameterValue")
 }
 
 // TestRuleBindAddressAsRegistered checks that BindRuleRealServers accepts

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -15,7 +16,8 @@ const (
 	MaxRulesPerDomain     = 100
 	MaxHeadersPerRule     = 20
 	MaxErrorPageBody      = 64 << 10
-	maxPathLen            = 200
+	maxPathLen            = 200  // Characters (runes), not bytes.
+	maxHeaderValueLen     = 1000 // Characters (runes), not bytes.
 )
 
 // ValidateHost checks a domain of an HTTP or HTTPS listener: a host name,
@@ -57,7 +59,7 @@ func ParsePath(param, raw string) (string, error) {
 			return "", apierr.New(apierr.InvalidParameterValue, "%s %q starts URL-encoded (%%2F) but is not valid URL encoding", param, raw)
 		}
 	}
-	if !strings.HasPrefix(path, "/") || len(path) > maxPathLen || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if !strings.HasPrefix(path, "/") || utf8.RuneCountInString(path) > maxPathLen || strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", apierr.New(apierr.InvalidParameterValue, "%s %q must start with '/' (or be URL-encoded, starting with %%2F), have at most %d characters and contain no spaces", param, raw, maxPathLen)
 	}
 	return path, nil
@@ -197,8 +199,8 @@ func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool, max int) 
 			return apierr.New(apierr.InvalidParameterValue, "%s names %q twice", param, h.Name)
 		}
 		seen[strings.ToLower(h.Name)] = true
-		if len(h.Value) > 1000 || strings.ContainsAny(h.Value, "\r\n\x00") {
-			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must have at most 1000 characters and no line breaks", param, h.Name)
+		if utf8.RuneCountInString(h.Value) > maxHeaderValueLen || strings.ContainsAny(h.Value, "\r\n\x00") {
+			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must have at most %d characters and no line breaks", param, h.Name, maxHeaderValueLen)
 		}
 	}
 	return nil
