@@ -15,7 +15,7 @@ import (
 // them all), which is how Tencent's own tools use this action.
 func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateCustomHeaderRequest) (*gaapapi.CreateCustomHeaderResponse, error) {
 	headers := headersIn(req.Headers)
-	if err := model.ValidateHeaders("Headers", headers, true, model.MaxHeadersPerRule); err != nil {
+	if err := model.ValidateCustomHeaders(headers); err != nil {
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {

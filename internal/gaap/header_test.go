@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -77,4 +78,27 @@ func TestCustomHeaderValueLimitCountsCharacters(t *testing.T) {
 	}
 	waitRule(t, c, rule)
 	wantCode(t, set(strings.Repeat("é", 1001)), "InvalidParameterValue")
+}
+
+// TestCustomHeaderQuota: a rule holds at most 20 custom headers
+// (docs/api-l7.md). That is CreateCustomHeader's quota, and its error list
+// names LimitExceeded ("超过配额限制") for it: 21 headers answer that, not
+// InvalidParameterValue.
+func TestCustomHeaderQuota(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	var hs []headerParam
+	for i := range 21 {
+		hs = append(hs, headerParam{fmt.Sprintf("X-H%d", i), "v"})
+	}
+	err := api.Call(c, "CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": hs[:20]}, nil)
+	if err != nil {
+		t.Fatalf("20 headers: %v", err)
+	}
+	waitRule(t, c, rule)
+	err = api.Call(c, "CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": hs}, nil)
+	wantDocumented(t, "CreateCustomHeader", err)
+	wantCode(t, err, "LimitExceeded")
 }

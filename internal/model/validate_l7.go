@@ -184,12 +184,19 @@ func ValidateHeaderName(param, name string, blacklisted bool) error {
 	return nil
 }
 
-// ValidateHeaders checks a header list: valid distinct names, values
-// without line breaks, at most max entries.
-func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool, max int) error {
-	if len(hs) > max {
-		return apierr.New(apierr.InvalidParameterValue, "%s may hold at most %d headers, not %d", param, max, len(hs))
+// ValidateCustomHeaders checks a rule's custom headers (CreateCustomHeader):
+// at most MaxHeadersPerRule, the action's quota (LimitExceeded, which its
+// error list names), and each as ValidateHeaders, blacklist included.
+func ValidateCustomHeaders(hs []HeaderParam) error {
+	if len(hs) > MaxHeadersPerRule {
+		return apierr.New(apierr.LimitExceeded, "a rule may have at most %d custom headers, not %d", MaxHeadersPerRule, len(hs))
 	}
+	return ValidateHeaders("Headers", hs, true)
+}
+
+// ValidateHeaders checks the entries of a header list: valid distinct
+// names, values without line breaks. Callers bound the count.
+func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool) error {
 	seen := map[string]bool{}
 	for _, h := range hs {
 		if err := ValidateHeaderName(param+".HeaderName", h.Name, blacklisted); err != nil {
@@ -230,7 +237,10 @@ func ValidateErrorPage(e *ErrorPage) error {
 			return err
 		}
 	}
-	return ValidateHeaders("SetHeaders", e.SetHeaders, false, MaxHeadersPerRule)
+	if len(e.SetHeaders) > MaxHeadersPerRule {
+		return apierr.New(apierr.InvalidParameterValue, "SetHeaders may hold at most %d headers, not %d", MaxHeadersPerRule, len(e.SetHeaders))
+	}
+	return ValidateHeaders("SetHeaders", e.SetHeaders, false)
 }
 
 func firstErr(errs ...error) error {
