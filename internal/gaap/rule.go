@@ -17,9 +17,9 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	host := l7Host(*req.Domain)
 	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
 		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
-		Status: model.StatusCreating, ForwardProtocol: cmp.Or(trimmed(req.ForwardProtocol), "default"),
+		Status: model.StatusCreating, ForwardProtocol: forwardProtocolIn(req.ForwardProtocol),
 		ForwardHost: forwardHostIn(req.ForwardHost), ServerNameIndication: trimmed(req.ServerNameIndication),
-		ServerNameIndicationSwitch: cmp.Or(trimmed(req.ServerNameIndicationSwitch), "OFF"), ForcedRedirect: trimmed(req.ForcedRedirect)}
+		ServerNameIndicationSwitch: sniSwitchIn(req.ServerNameIndicationSwitch), ForcedRedirect: trimmed(req.ForcedRedirect)}
 	check, err := checkParamsIn(model.DefaultCheck(host), req.CheckParams, false)
 	if err != nil {
 		return nil, err
@@ -83,11 +83,15 @@ func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, 
 func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) error {
 	overlayStr(&r.Scheduler, req.Scheduler)
 	overlayStr(&r.Path, req.Path)
-	overlayStr(&r.ForwardProtocol, req.ForwardProtocol)
+	if req.ForwardProtocol != nil {
+		r.ForwardProtocol = forwardProtocolIn(req.ForwardProtocol)
+	}
 	if req.ForwardHost != nil {
 		r.ForwardHost = forwardHostIn(req.ForwardHost)
 	}
-	overlayStr(&r.ServerNameIndicationSwitch, req.ServerNameIndicationSwitch)
+	if req.ServerNameIndicationSwitch != nil {
+		r.ServerNameIndicationSwitch = sniSwitchIn(req.ServerNameIndicationSwitch)
+	}
 	overlayStr(&r.ServerNameIndication, req.ServerNameIndication)
 	overlayStr(&r.ForcedRedirect, req.ForcedRedirect)
 	if req.HealthCheck != nil {
@@ -104,9 +108,12 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	return model.ValidateRule(r)
 }
 
-// forwardHostIn reads ForwardHost: empty means "default" on modification
-// as on creation, so the same value gives the same rule.
-func forwardHostIn(v *string) string { return cmp.Or(trimmed(v), "default") }
+// forwardHostIn, forwardProtocolIn and sniSwitchIn read ForwardHost,
+// ForwardProtocol and ServerNameIndicationSwitch: empty means the default
+// on modification as on creation, so the same value gives the same rule.
+func forwardHostIn(v *string) string     { return cmp.Or(trimmed(v), "default") }
+func forwardProtocolIn(v *string) string { return cmp.Or(trimmed(v), "default") }
+func sniSwitchIn(v *string) string       { return cmp.Or(trimmed(v), "OFF") }
 
 // DeleteRule deletes a rule; without Force it refuses while origins are
 // bound.

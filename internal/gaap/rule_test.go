@@ -290,6 +290,46 @@ func TestRulePathLimitCountsCharacters(t *testing.T) {
 	wantCode(t, create("/b", long(201)), "InvalidParameterValue")
 }
 
+// TestModifyRuleEmptyDefaults: an empty ServerNameIndicationSwitch or
+// ForwardProtocol means the default (OFF, default) on ModifyRuleAttribute
+// as on CreateRule, as an empty ForwardHost does: a client that re-sends
+// the body it created a rule with can modify the rule, and gets the same
+// rule.
+func TestModifyRuleEmptyDefaults(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	var out struct{ RuleId string }
+	err := api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": "/a",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ServerNameIndicationSwitch": "", "ForwardProtocol": ""}, &out)
+	if err != nil {
+		t.Fatalf("CreateRule with empty SNI switch and forward protocol: %v", err)
+	}
+	waitRule(t, c, out.RuleId)
+	modify := func(sniSwitch, sni, proto string) {
+		t.Helper()
+		err := api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": out.RuleId,
+			"ServerNameIndicationSwitch": sniSwitch, "ServerNameIndication": sni, "ForwardProtocol": proto}, nil)
+		if err != nil {
+			t.Fatalf("ModifyRuleAttribute(%q, %q, %q): %v", sniSwitch, sni, proto, err)
+		}
+		waitRule(t, c, out.RuleId)
+	}
+	modify("ON", "origin.example.com", "HTTPS")
+	modify("", "", "")
+	// RuleInfo shows the SNI switch (not ForwardProtocol); a raw call:
+	// SDK v1.0.162 lacks the field.
+	var got struct {
+		RuleSet []struct{ ServerNameIndicationSwitch string }
+	}
+	if err := api.Call(c, "DescribeRulesByRuleIds", map[string]any{"RuleIds": []string{out.RuleId}}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if sw := got.RuleSet[0].ServerNameIndicationSwitch; sw != "OFF" {
+		t.Errorf("after an empty SNI switch: got %q; want OFF", sw)
+	}
+}
+
 // TestRuleBindAddressAsRegistered checks that BindRuleRealServers accepts
 // RealServerIP spelled as the user registered the origin, as
 // BindListenerRealServers does: origins are stored normalised (domains
