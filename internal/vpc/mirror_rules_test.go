@@ -132,6 +132,6 @@ func TestFilterRulePriorityRange(t *testing.T) {
 	if p := *out.IngressFilterRules[0].Priority; p != 7 {
 		t.Fatalf("explicit Priority 7 stored as %d", p)
 	}
-	// Above int64 the request does not decode (documented limit).
-	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Priority": uint64(math.MaxUint64)}), nil), "InvalidParameter")
+	// Above int64: out of range too (documented limit).
+	wantCode(t, call(e.vpc, "CreateTrafficMirrorFilterRules", rules(map[string]any{"Priority": uint64(math.MaxUint64)}), nil), "InvalidParameterValue")
 }
