@@ -12,30 +12,36 @@ import (
 )
 
 // proxyTransition is one of the batch status changes (open, close,
-// destroy): from tells which proxies may take it, to applies it.
+// destroy): from tells which proxies may take it, to applies it. serves
+// is set when it brings the proxies' listeners back up.
 type proxyTransition struct {
-	from func(p *model.Proxy) bool
-	to   func(p *model.Proxy)
+	from   func(p *model.Proxy) bool
+	to     func(p *model.Proxy)
+	serves bool
 }
 
 var (
 	openProxies = proxyTransition{
 		func(p *model.Proxy) bool { return p.Status == model.ProxyClosed },
-		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyOpening, false }}
+		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyOpening, false }, true}
 	closeProxies = proxyTransition{
 		func(p *model.Proxy) bool { return p.Status == model.ProxyRunning },
-		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyClosing, true }}
+		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyClosing, true }, false}
 	destroyProxies = proxyTransition{
 		func(p *model.Proxy) bool { return !p.Transitional() },
-		func(p *model.Proxy) { p.Status = model.ProxyDestroying }}
+		func(p *model.Proxy) { p.Status = model.ProxyDestroying }, false}
 )
 
 // apply moves every proxy that allows it and returns the IDs of those
 // that do not (InvalidStatusInstanceSet). The changed proxies form one
-// task named by the RequestId.
+// task named by the RequestId. A task covers what its call brings up
+// (as CreateProxy's covers what a clone copies): opening covers the
+// listeners the proxies run again, theirs or their group's, so one whose
+// port was taken meanwhile fails the task instead of it reading SUCCESS.
 func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid []string, err error) {
 	invalid = []string{}
-	var moved []string
+	var moved, listeners []string
+	owners := map[string]bool{}
 	for _, p := range proxies {
 		if !t.from(p) {
 			invalid = append(invalid, p.ID)
@@ -46,9 +52,22 @@ func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid
 			return nil, err
 		}
 		moved = append(moved, p.ID)
+		for _, owner := range []string{p.ID, p.GroupID} {
+			if !t.serves || owner == "" || owners[owner] {
+				continue
+			}
+			owners[owner] = true
+			ls, err := resource.Children[model.Listener](tx, owner)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range ls {
+				listeners = append(listeners, l.ID)
+			}
+		}
 	}
 	if len(moved) > 0 {
-		_, err = tx.StartTask(moved...)
+		_, err = tx.StartTask(append(moved, listeners...)...)
 	}
 	return invalid, err
 }

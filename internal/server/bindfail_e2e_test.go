@@ -89,29 +89,40 @@ func TestBindFailureFailsOnlyThatListener(t *testing.T) {
 	})
 }
 
-// TestReopenOnTakenPort: a listener whose port is taken while its proxy
-// is closed cannot come back with OpenProxies; it reads as still coming
-// up (status 1), not running, until the port is free again.
-func TestReopenOnTakenPort(t *testing.T) {
-	n := startNode(t)
+// reopenedOnTakenPort is a proxy with one TCP listener whose port
+// another socket takes while the proxy is closed, then reopened with
+// OpenProxies: it returns the proxy, the listener, its address, the
+// OpenProxies call's RequestId (its task) and a describe of the
+// listener's ListenerStatus. The squatter holds the port until the
+// returned free is called (or the test ends).
+type reopenedOnTakenPort struct {
+	proxy, listener, task string
+	addr                  netip.AddrPort
+	status                func() uint64
+	free                  func()
+}
+
+func reopenOnTakenPort(t *testing.T, n *node) reopenedOnTakenPort {
+	t.Helper()
 	proxy, ip := n.proxy()
 	listener, addr := n.listenerTo(proxy, ip, "back")
-	status := func() uint64 {
-		var r struct {
+	r := reopenedOnTakenPort{proxy: proxy, listener: listener, addr: addr}
+	r.status = func() uint64 {
+		var out struct {
 			ListenerSet []struct{ ListenerStatus uint64 }
 		}
-		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &r); err != nil || len(r.ListenerSet) != 1 {
-			t.Fatalf("describe: %+v, %v", r, err)
+		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": listener}, &out); err != nil || len(out.ListenerSet) != 1 {
+			t.Fatalf("describe: %+v, %v", out, err)
 		}
-		return r.ListenerSet[0].ListenerStatus
+		return out.ListenerSet[0].ListenerStatus
 	}
 	proxyStatus := func(want string) func() bool {
 		return func() bool {
-			var r struct{ ProxySet []struct{ Status string } }
-			if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{proxy}}, &r); err != nil {
+			var out struct{ ProxySet []struct{ Status string } }
+			if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{proxy}}, &out); err != nil {
 				t.Fatal(err)
 			}
-			return len(r.ProxySet) == 1 && r.ProxySet[0].Status == want
+			return len(out.ProxySet) == 1 && out.ProxySet[0].Status == want
 		}
 	}
 	if err := n.Call(n.c, "CloseProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
@@ -124,20 +135,55 @@ func TestReopenOnTakenPort(t *testing.T) {
 		squatter, err = net.Listen("tcp", addr.String())
 		return err == nil
 	})
-	defer squatter.Close()
-	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
+	r.free = func() { squatter.Close() }
+	t.Cleanup(r.free)
+	var open struct{ RequestId string }
+	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{proxy}}, &open); err != nil {
 		t.Fatal(err)
 	}
+	r.task = open.RequestId
 	n.until("proxy running", proxyStatus("RUNNING"))
-	n.until("listener reading as coming up", func() bool { return status() == 1 })
+	return r
+}
+
+// TestReopenOnTakenPort: a listener whose port is taken while its proxy
+// is closed cannot come back with OpenProxies; it reads as still coming
+// up (status 1), not running, until the port is free again.
+func TestReopenOnTakenPort(t *testing.T) {
+	n := startNode(t)
+	r := reopenOnTakenPort(t, n)
+	n.until("listener reading as coming up", func() bool { return r.status() == 1 })
 	time.Sleep(1500 * time.Millisecond) // The controller retries every second meanwhile.
-	if st := status(); st != 1 {
+	if st := r.status(); st != 1 {
 		t.Fatalf("listener status %d while its port is still taken; want 1 (coming up)", st)
 	}
-	squatter.Close()
-	n.until("listener running again", func() bool { return status() == 0 })
-	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "back" {
+	r.free()
+	n.until("listener running again", func() bool { return r.status() == 0 })
+	if got, err := fetchFrom(origins.Next(), r.addr); err != nil || got != "back" {
 		t.Fatalf("after the port was freed: got %q, %v; want back", got, err)
+	}
+}
+
+// TestOpenProxiesTaskFailsOnTakenPort: OpenProxies' task reports what
+// reopening did, and reopening brings back the proxy's listeners: one
+// that cannot bind (TestReopenOnTakenPort) makes the task FAIL, as a
+// client polling it (as Terraform polls CreateProxy's) must learn.
+func TestOpenProxiesTaskFailsOnTakenPort(t *testing.T) {
+	n := startNode(t)
+	r := reopenOnTakenPort(t, n)
+	var task struct{ Status string }
+	n.until("OpenProxies task finished", func() bool {
+		if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": r.task}, &task); err != nil {
+			t.Fatal(err)
+		}
+		return task.Status != "RUNNING"
+	})
+	time.Sleep(1500 * time.Millisecond) // a retry meanwhile must not change the verdict
+	if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": r.task}, &task); err != nil {
+		t.Fatal(err)
+	}
+	if task.Status != "FAIL" {
+		t.Fatalf("OpenProxies task %s while the proxy's listener cannot bind %s; want FAIL", task.Status, r.addr)
 	}
 }
 
