@@ -43,7 +43,8 @@ func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 			return nil, err
 		}
 		if !p.Operable() {
-			return nil, apierr.New(apierr.FailedOperationProxyStatusNotInRuning, "proxy %s of listener %s is %s, not RUNNING", p.ID, id, p.Status)
+			return nil, apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning),
+				"proxy %s of listener %s is %s, not RUNNING", p.ID, id, p.Status)
 		}
 		return l, nil
 	}
@@ -51,7 +52,7 @@ func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := groupRunning(tx, g, apierr.FailedOperationGroupStatusNotInRuning); err != nil {
+	if err := groupRunning(tx, g); err != nil {
 		return nil, err
 	}
 	return l, nil

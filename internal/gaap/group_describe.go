@@ -157,7 +157,7 @@ func (s *Service) ModifyProxyGroupAttribute(ctx context.Context, call *cloudapi.
 			return err
 		}
 		if g.Status == model.GroupDestroying {
-			return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is being destroyed", g.ID)
+			return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
 		}
 		if req.GroupName != nil {
 			g.Name = *req.GroupName

@@ -37,7 +37,7 @@ func (s *Service) CreateProxyGroupDomain(ctx context.Context, call *cloudapi.Cal
 func liveGroup(tx *resource.Tx, id string) (*model.ProxyGroup, error) {
 	g, err := resource.Get[model.ProxyGroup](tx, id)
 	if err == nil && g.Status == model.GroupDestroying {
-		err = apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is being destroyed", id)
+		err = apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", id)
 	}
 	return g, err
 }

@@ -63,7 +63,7 @@ func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req
 			return err
 		}
 		if g.Status == model.GroupDestroying {
-			return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is already being destroyed", g.ID)
+			return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is already being destroyed", g.ID)
 		}
 		if !force {
 			if len(proxies) > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -401,5 +402,34 @@ func TestDescribeProxyGroupList(t *testing.T) {
 	var other groupList
 	if err := api.Call(api.GAAP(xtest.Other), "DescribeProxyGroupList", map[string]any{"Offset": 0, "Limit": 20, "ProjectId": -1}, &other); err != nil || other.TotalCount != 0 {
 		t.Errorf("other account sees %d groups (err %v); want 0", other.TotalCount, err)
+	}
+}
+
+// TestDestroyingGroupCodesDocumented: a group being destroyed
+// (DeleteProxyGroup, controller held) refuses attribute and domain
+// changes with a code the action's error list names; none of these three
+// lists FailedOperation.GroupStatusNotInRuning.
+func TestDestroyingGroupCodesDocumented(t *testing.T) {
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g := createGroup(t, api, "NorthChina")
+	waitGroupStatus(t, c, g, 0)
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	if err := api.Call(c, "DeleteProxyGroup", map[string]any{"GroupId": g, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+	}{
+		{"ModifyProxyGroupAttribute", map[string]any{"GroupId": g, "GroupName": "renamed"}},
+		{"CreateProxyGroupDomain", map[string]any{"GroupId": g}},
+		{"ModifyGroupDomainConfig", map[string]any{"GroupId": g, "DefaultDnsIp": "1.1.1.1"}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			err := api.Call(c, tc.action, tc.params, nil)
+			wantDocumented(t, tc.action, err)
+		})
 	}
 }

@@ -24,7 +24,7 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationProxyStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		if err := l.CheckIdle(apierr.FailedOperationListenerHasTask); err != nil {

@@ -33,7 +33,7 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 		if err := o.refuseMember(call.Action); err != nil {
 			return err
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		var doomed []*model.Listener

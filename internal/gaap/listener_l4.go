@@ -81,7 +81,7 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 		if len(c.realServerPorts) > 0 && o.proxy != nil {
 			return cloudapi.Invalid("RealServerPorts", "origin ports are set per listener only for proxy-group listeners; for a proxy give RealServerPort when binding origins")
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationProxyStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		for _, l := range fresh {

@@ -75,7 +75,7 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		if err := l.CheckIdle(apierr.FailedOperationListenerHasTask); err != nil {

@@ -62,7 +62,7 @@ func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, proxyID, gr
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationProxyStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		o.assign(l)

@@ -96,7 +96,7 @@ func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, pro
 		if err != nil {
 			return err
 		}
-		if err := o.checkRunning(tx, apierr.FailedOperationInstanceStatusNotInRuning); err != nil {
+		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
 		if err := l.CheckIdle(busy); err != nil {

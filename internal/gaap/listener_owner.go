@@ -68,20 +68,20 @@ func (o owner) assign(l *model.Listener) {
 	}
 }
 
-// checkRunning refuses changes under a proxy or group that is not running;
-// proxyCode is the action's documented code for a proxy (creation says
-// ProxyStatusNotInRuning, modification InstanceStatusNotInRuning).
-func (o owner) checkRunning(tx *resource.Tx, proxyCode apierr.Code) error {
+// checkRunning refuses changes under a proxy or group that is not running,
+// with the code the call's action documents (notRunningCode).
+func (o owner) checkRunning(tx *resource.Tx) error {
 	if o.proxy != nil && !o.proxy.Operable() {
-		return apierr.New(proxyCode, "the proxy %s is %s; listeners can be changed only while it is RUNNING", o.proxy.ID, o.proxy.Status)
+		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning),
+			"the proxy %s is %s; listeners can be changed only while it is RUNNING", o.proxy.ID, o.proxy.Status)
 	}
 	if o.group != nil {
-		return groupRunning(tx, o.group, apierr.FailedOperationGroupStatusNotInRuning)
+		return groupRunning(tx, o.group)
 	}
 	return nil
 }
 
-// groupRunning refuses (with code) changes under a group that does not
+// groupRunning refuses (notRunningCode) changes under a group that does not
 // read RUNNING as the API reports it (ProxyGroup.State): being created or
 // destroyed, or CLOSED (all its proxies closed), as an independent proxy
 // that is not RUNNING refuses them (Proxy.Operable). CHANGING (a member in
@@ -89,13 +89,13 @@ func (o owner) checkRunning(tx *resource.Tx, proxyCode apierr.Code) error {
 // refuse: the group's configuration runs on whichever members run, and
 // clients such as the Terraform provider create a group's members and its
 // listeners at the same time.
-func groupRunning(tx *resource.Tx, g *model.ProxyGroup, code apierr.Code) error {
+func groupRunning(tx *resource.Tx, g *model.ProxyGroup) error {
 	proxies, err := resource.Children[model.Proxy](tx, g.ID)
 	if err != nil {
 		return err
 	}
 	if st, name := g.State(proxies); st != model.GroupRunning && st != model.GroupChanging {
-		return apierr.New(code, "the proxy group %s is %s (status %d); its configuration can be changed only while it is RUNNING", g.ID, name, st)
+		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "the proxy group %s is %s (status %d); its configuration can be changed only while it is RUNNING", g.ID, name, st)
 	}
 	return nil
 }
@@ -162,14 +162,27 @@ func memberCode(action string) apierr.Code {
 	return listedCode(action, apierr.FailedOperationNotSupportProxyGroup, apierr.InvalidParameterValue)
 }
 
-// listedCode is code where action's error list (the action table
-// generated from the reference) names it, else fallback: clients branch on
-// the codes an action documents.
-func listedCode(action string, code, fallback apierr.Code) apierr.Code {
-	if slices.Contains(gaapapi.Actions[action].Errors, code) {
-		return code
+// listedCode is the first of codes that action's error list (the action
+// table generated from the reference) names, else the last: clients branch
+// on the codes an action documents.
+func listedCode(action string, codes ...apierr.Code) apierr.Code {
+	for _, c := range codes {
+		if slices.Contains(gaapapi.Actions[action].Errors, c) {
+			return c
+		}
 	}
-	return fallback
+	return codes[len(codes)-1]
+}
+
+// notRunningCode is the code action answers for a change refused because
+// the proxy or group it concerns is not running (or is being destroyed):
+// code (FailedOperation.ProxyStatusNotInRuning or GroupStatusNotInRuning)
+// where the action's error list names it, else the generic
+// FailedOperation.InstanceStatusNotInRuning, else ResourceUnavailable,
+// else FailedOperation, whichever the list names first.
+func notRunningCode(action string, code apierr.Code) apierr.Code {
+	return listedCode(action, code, apierr.FailedOperationInstanceStatusNotInRuning,
+		apierr.ResourceUnavailable, apierr.FailedOperation)
 }
 
 // portClash returns the listener among others that uses l's port on the

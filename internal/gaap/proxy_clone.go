@@ -19,7 +19,7 @@ func cloneFrom(tx *resource.Tx, p *model.Proxy, sourceID string, billingGiven bo
 		return nil, err
 	}
 	if src.Status != model.ProxyRunning {
-		return nil, apierr.New(apierr.FailedOperationInstanceStatusNotInRuning, "only a RUNNING proxy can be cloned; %s is %s", src.ID, src.Status)
+		return nil, apierr.New(notRunningCode(tx.Action, apierr.FailedOperationInstanceStatusNotInRuning), "only a RUNNING proxy can be cloned; %s is %s", src.ID, src.Status)
 	}
 	p.RealServerRegion = cmp.Or(p.RealServerRegion, src.RealServerRegion)
 	p.IPAddressVersion = cmp.Or(p.IPAddressVersion, src.IPAddressVersion)

@@ -28,7 +28,7 @@ func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, old, cur
 		}
 		for _, p := range proxies {
 			if p.Status == model.ProxyDestroying {
-				return apierr.New(apierr.FailedOperationProxyStatusNotInRuning, "proxy %s is being destroyed", p.ID)
+				return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning), "proxy %s is being destroyed", p.ID)
 			}
 			if err := edit(p); err != nil {
 				return err
@@ -102,6 +102,10 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 		if err != nil {
 			return err
 		}
+		if p.Status != model.ProxyRunning {
+			return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning),
+				"proxy %s is %s; only a RUNNING proxy can be scaled", p.ID, p.Status)
+		}
 		if err := s.rescale(p, req); err != nil {
 			return err
 		}
@@ -118,11 +122,8 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 	return &gaapapi.ModifyProxyConfigurationResponse{}, nil
 }
 
-// rescale checks and applies the new caps to p.
+// rescale checks and applies the new caps to the running proxy p.
 func (s *Service) rescale(p *model.Proxy, req *gaapapi.ModifyProxyConfigurationRequest) error {
-	if p.Status != model.ProxyRunning {
-		return apierr.New(apierr.FailedOperationProxyStatusNotInRuning, "proxy %s is %s; only a RUNNING proxy can be scaled", p.ID, p.Status)
-	}
 	access := findRegion(s.cfg.AccessRegions, p.AccessRegion)
 	if req.Bandwidth != nil {
 		if err := model.ValidateOption(apierr.InvalidParameterValueInvalidBandwidth, "Bandwidth", *req.Bandwidth, s.cfg.bandwidthOptions(access)); err != nil {

@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -139,7 +140,7 @@ func TestModifyProxyConfiguration(t *testing.T) {
 	}
 	req.InstanceId, req.ProxyId = nil, new(id)
 	_, err := c.ModifyProxyConfiguration(req)
-	wantCode(t, err, "FailedOperation.ProxyStatusNotInRuning")
+	wantCode(t, err, "ResourceUnavailable") // its list has no ProxyStatusNotInRuning
 }
 
 func TestCheckProxyCreate(t *testing.T) {
@@ -184,6 +185,33 @@ func TestCheckProxyCreate(t *testing.T) {
 			if out.CheckFlag != tc.flag {
 				t.Errorf("CheckFlag = %d; want %d", out.CheckFlag, tc.flag)
 			}
+		})
+	}
+}
+
+// TestDestroyingProxyCodesDocumented: a proxy being destroyed
+// (DESTROYING, controller held) refuses ModifyProxiesAttribute and
+// ModifyProxiesProject with a code their error lists name; neither lists
+// FailedOperation.ProxyStatusNotInRuning.
+func TestDestroyingProxyCodesDocumented(t *testing.T) {
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	if err := api.Call(c, "DestroyProxies", map[string]any{"ProxyIds": []string{proxy}, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+	}{
+		{"ModifyProxiesAttribute", map[string]any{"ProxyIds": []string{proxy}, "ProxyName": "renamed"}},
+		{"ModifyProxiesProject", map[string]any{"ProxyIds": []string{proxy}, "ProjectId": 0}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			err := api.Call(c, tc.action, tc.params, nil)
+			wantDocumented(t, tc.action, err)
 		})
 	}
 }

@@ -137,7 +137,7 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	case err != nil:
 		return err
 	case g.Status == model.GroupDestroying:
-		return apierr.New(apierr.FailedOperationGroupStatusNotInRuning, "group %s is being destroyed", g.ID)
+		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
 	case g.RealServerRegion != sp.RealServerRegion:
 		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
 			"group %s forwards to %s, not %s", g.ID, g.RealServerRegion, sp.RealServerRegion)

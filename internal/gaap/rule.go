@@ -150,7 +150,7 @@ func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener
 		return nil, nil, err
 	}
 	if r.Status != model.StatusRunning {
-		return nil, nil, apierr.New(apierr.FailedOperationActionIsDoing, "rule %s is busy with another change (status %d); retry when it is running", r.ID, r.Status)
+		return nil, nil, apierr.New(listedCode(tx.Action, apierr.FailedOperationListenerHasTask, apierr.FailedOperation), "rule %s is busy with another change (status %d); retry when it is running", r.ID, r.Status)
 	}
 	return l, r, nil
 }

@@ -3,6 +3,7 @@ package gaap_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -394,4 +395,65 @@ func TestRuleBindOtherProject(t *testing.T) {
 	req.RuleId, req.RealServerBindSet = new(rule), []*gaapsdk.RealServerBindSetReq{bindOne(elsewhere, "10.3.3.3", 80)}
 	_, err = c.BindRuleRealServers(req)
 	wantCode(t, err, "InvalidParameterValue.RealServerNotBelong")
+}
+
+// TestBusyRuleCodesDocumented: a rule with a change in flight
+// (status 4 while the controller is held) refuses further changes with a
+// code each action's error list names (ListenerHasTask is in all of
+// them; FailedOperation.ActionIsDoing is in none).
+func TestBusyRuleCodesDocumented(t *testing.T) {
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	if err := api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}, nil); err != nil {
+		t.Fatalf("first ModifyRuleAttribute: %v", err)
+	}
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+	}{
+		{"ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "rr"}},
+		{"DeleteRule", map[string]any{"ListenerId": listener, "RuleId": rule, "Force": 1}},
+		{"BindRuleRealServers", map[string]any{"RuleId": rule, "RealServerBindSet": []any{}}},
+		{"CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": []any{map[string]any{"HeaderName": "X-A", "HeaderValue": "b"}}}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			pace()
+			err := api.Call(c, tc.action, tc.params, nil)
+			wantDocumented(t, tc.action, err)
+		})
+	}
+}
+
+// TestClosedProxyL7CodesDocumented: layer-7 changes under a CLOSED
+// proxy are refused with a code the action lists (CreateDomain, CreateRule,
+// ModifyRuleAttribute and CreateCustomHeader list
+// InstanceStatusNotInRuning, not ProxyStatusNotInRuning).
+func TestClosedProxyL7CodesDocumented(t *testing.T) {
+	api, proxy, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	if err := api.Call(c, "CloseProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitProxyStatus(t, api, proxy, "CLOSED")
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+	}{
+		{"CreateDomain", map[string]any{"ListenerId": listener, "Domain": "b.example.com"}},
+		{"CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": "/x", "RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0}},
+		{"ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}},
+		{"CreateCustomHeader", map[string]any{"RuleId": rule, "Headers": []any{map[string]any{"HeaderName": "X-A", "HeaderValue": "b"}}}},
+		{"ModifyProxyConfiguration", map[string]any{"ProxyId": proxy, "Bandwidth": 20}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			pace()
+			err := api.Call(c, tc.action, tc.params, nil)
+			wantDocumented(t, tc.action, err)
+		})
+	}
 }

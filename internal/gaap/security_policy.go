@@ -53,9 +53,9 @@ type policyTarget struct {
 }
 
 // policyOwner loads the running proxy or group a policy is for. Either one
-// not running gets ResourceUnavailable: CreateSecurityPolicy's error list
-// has neither FailedOperation.ProxyStatusNotInRuning nor
-// FailedOperation.GroupStatusNotInRuning.
+// not running gets notRunningCode: ResourceUnavailable, since
+// CreateSecurityPolicy's error list has neither
+// FailedOperation.ProxyStatusNotInRuning nor GroupStatusNotInRuning.
 func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error) {
 	if proxyID != "" {
 		px, err := resource.Get[model.Proxy](tx, proxyID)
@@ -63,7 +63,7 @@ func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error)
 			return policyTarget{}, err
 		}
 		if !px.Operable() {
-			return policyTarget{}, apierr.New(apierr.ResourceUnavailable,
+			return policyTarget{}, apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning),
 				"the proxy %s is %s; security policies can be created only while it is RUNNING", proxyID, px.Status)
 		}
 		if px.GroupID != "" {
@@ -76,7 +76,7 @@ func policyOwner(tx *resource.Tx, proxyID, groupID string) (policyTarget, error)
 	if err != nil {
 		return policyTarget{}, err
 	}
-	if err := groupRunning(tx, g, apierr.ResourceUnavailable); err != nil {
+	if err := groupRunning(tx, g); err != nil {
 		return policyTarget{}, err
 	}
 	return policyTarget{groupID, g, &g.PolicyID}, nil
