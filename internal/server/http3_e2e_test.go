@@ -39,6 +39,23 @@ func (n *node) h3Domain(listener, host string) {
 	n.waitDomain(listener, host)
 }
 
+// h3Listener creates an HTTPS listener with Http3Supported on proxy (at
+// ip), with a certificate of ca for hosts, and waits until it runs; it
+// returns the listener and its port.
+func (n *node) h3Listener(proxy string, ip netip.Addr, ca *testCA, hosts ...string) (string, int) {
+	n.t.Helper()
+	lc, lk := ca.leaf(n.t, "h3-cert", hosts...)
+	port := edgetest.FreePort(n.t, ip)
+	var resp struct{ ListenerId string }
+	err := n.Call(n.c, "CreateHTTPSListener", map[string]any{"ProxyId": proxy, "ListenerName": "h3", "Port": port,
+		"CertificateId": n.cert(2, lc, lk), "ForwardProtocol": "HTTP", "AuthType": 0, "Http3Supported": 1}, &resp)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.waitListener(resp.ListenerId)
+	return resp.ListenerId, port
+}
+
 // TestHTTPSListenerHTTP3 creates an HTTPS listener and a domain with
 // Http3Supported through the API (raw calls: SDK v1.0.162 lacks the field)
 // and fetches over HTTP/3 and over HTTP/2, which advertises HTTP/3 with
@@ -49,19 +66,9 @@ func TestHTTPSListenerHTTP3(t *testing.T) {
 	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	ca := newTestCA(t, "e2e h3 CA")
-	lc, lk := ca.leaf(t, "h3-cert", "h3.e2e.test")
-	cert := n.cert(2, lc, lk)
-
-	port := edgetest.FreePort(t, ip)
-	var resp struct{ ListenerId string }
-	err := n.Call(n.c, "CreateHTTPSListener", map[string]any{"ProxyId": proxy, "ListenerName": "h3", "Port": port,
-		"CertificateId": cert, "ForwardProtocol": "HTTP", "AuthType": 0, "Http3Supported": 1}, &resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.waitListener(resp.ListenerId)
-	n.h3Domain(resp.ListenerId, "h3.e2e.test")
-	n.rule(resp.ListenerId, "h3.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	listener, port := n.h3Listener(proxy, ip, ca, "h3.e2e.test")
+	n.h3Domain(listener, "h3.e2e.test")
+	n.rule(listener, "h3.e2e.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
 
 	addr := netip.AddrPortFrom(ip, uint16(port))
 	roots := x509.NewCertPool()
@@ -78,7 +85,7 @@ func TestHTTPSListenerHTTP3(t *testing.T) {
 
 	// Deleting the listener releases the UDP port.
 	del := gaapsdk.NewDeleteListenersRequest()
-	del.ProxyId, del.ListenerIds, del.Force = new(proxy), []*string{new(resp.ListenerId)}, new(uint64(1))
+	del.ProxyId, del.ListenerIds, del.Force = new(proxy), []*string{new(listener)}, new(uint64(1))
 	if _, err := n.c.DeleteListeners(del); err != nil {
 		t.Fatal(err)
 	}
@@ -102,21 +109,11 @@ func TestDomainWithoutHTTP3(t *testing.T) {
 	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	ca := newTestCA(t, "e2e h3 off CA")
-	lc, lk := ca.leaf(t, "h3-cert", "on.e2e.test", "off.e2e.test")
-	cert := n.cert(2, lc, lk)
-
-	port := edgetest.FreePort(t, ip)
-	var resp struct{ ListenerId string }
-	err := n.Call(n.c, "CreateHTTPSListener", map[string]any{"ProxyId": proxy, "ListenerName": "h3", "Port": port,
-		"CertificateId": cert, "ForwardProtocol": "HTTP", "AuthType": 0, "Http3Supported": 1}, &resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.waitListener(resp.ListenerId)
-	n.h3Domain(resp.ListenerId, "on.e2e.test")
-	n.domain(resp.ListenerId, "off.e2e.test", "", "")
+	listener, port := n.h3Listener(proxy, ip, ca, "on.e2e.test", "off.e2e.test")
+	n.h3Domain(listener, "on.e2e.test")
+	n.domain(listener, "off.e2e.test", "", "")
 	for _, host := range []string{"on.e2e.test", "off.e2e.test"} {
-		n.rule(resp.ListenerId, host, "/", nil, map[string]netip.AddrPort{ids[0]: a})
+		n.rule(listener, host, "/", nil, map[string]netip.AddrPort{ids[0]: a})
 	}
 
 	var rules struct {
@@ -125,7 +122,7 @@ func TestDomainWithoutHTTP3(t *testing.T) {
 			Http3Supported int64
 		}
 	}
-	if err := n.Call(n.c, "DescribeRules", map[string]any{"ListenerId": resp.ListenerId}, &rules); err != nil {
+	if err := n.Call(n.c, "DescribeRules", map[string]any{"ListenerId": listener}, &rules); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range rules.DomainRuleSet {

@@ -11,29 +11,39 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
 
-// TestOneOriginOnTwoPorts: the API lets one real server be bound twice on
-// different ports (two services on one host); both must carry traffic
-// (rr alternates), and each binding reports its own health: the port
-// that stops answering reads abnormal, the other normal.
-func TestOneOriginOnTwoPorts(t *testing.T) {
-	n := startNode(t)
+// oneOriginTwoPorts binds one real server twice, on the ports of two TCP
+// origins of one host answering "p1" and "p2", to a new health-checked rr
+// listener; it returns the listener, its address, the real server and the
+// two origins.
+func (n *node) oneOriginTwoPorts() (listener string, addr netip.AddrPort, rs string, p1, p2 *edgetest.TCPServer) {
+	n.t.Helper()
 	proxy, ip := n.proxy()
 	host := origins.Next()
-	p1 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p1"))
-	p2 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p2"))
-	rs := n.realServers(host)[0]
+	p1 = edgetest.StartTCP(n.t, netip.AddrPortFrom(host, 0), proxyProtocolName(n.t, "p1"))
+	p2 = edgetest.StartTCP(n.t, netip.AddrPortFrom(host, 0), proxyProtocolName(n.t, "p2"))
+	rs = n.realServers(host)[0]
 	listener, port := n.tcpListener(proxy, ip, "rr", true)
 	set := []map[string]any{
 		{"RealServerId": rs, "RealServerPort": p1.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
 		{"RealServerId": rs, "RealServerPort": p2.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
 	}
 	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": listener, "RealServerBindSet": set}, nil); err != nil {
-		t.Fatal(err)
+		n.t.Fatal(err)
 	}
 	n.waitListener(listener)
+	return listener, netip.AddrPortFrom(ip, uint16(port)), rs, p1, p2
+}
+
+// TestOneOriginOnTwoPorts: the API lets one real server be bound twice on
+// different ports (two services on one host); both must carry traffic
+// (rr alternates), and each binding reports its own health: the port
+// that stops answering reads abnormal, the other normal.
+func TestOneOriginOnTwoPorts(t *testing.T) {
+	n := startNode(t)
+	listener, addr, _, p1, p2 := n.oneOriginTwoPorts()
 	got := map[string]int{}
 	for range 10 {
-		got[fetch(t, netip.AddrPortFrom(ip, uint16(port)))]++
+		got[fetch(t, addr)]++
 	}
 	if got["p1"] != 5 || got["p2"] != 5 {
 		t.Errorf("rr over one server on two ports: got %v; want p1 5, p2 5", got)
@@ -73,20 +83,7 @@ func TestOneOriginOnTwoPorts(t *testing.T) {
 // as DescribeTCPListeners reports the listener's BindStatus abnormal.
 func TestRealServerStatisticsPerBinding(t *testing.T) {
 	n := startNode(t)
-	proxy, ip := n.proxy()
-	host := origins.Next()
-	p1 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p1"))
-	p2 := edgetest.StartTCP(t, netip.AddrPortFrom(host, 0), proxyProtocolName(t, "p2"))
-	rs := n.realServers(host)[0]
-	listener, _ := n.tcpListener(proxy, ip, "rr", true)
-	set := []map[string]any{
-		{"RealServerId": rs, "RealServerPort": p1.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
-		{"RealServerId": rs, "RealServerPort": p2.Addr.Port(), "RealServerIP": host.String(), "RealServerWeight": 1},
-	}
-	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": listener, "RealServerBindSet": set}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n.waitListener(listener)
+	listener, _, rs, _, p2 := n.oneOriginTwoPorts()
 	p2.Close()
 	n.until("port 2 abnormal", func() bool {
 		_, bind := n.originStatus("TCP", listener, rs)
