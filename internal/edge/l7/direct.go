@@ -32,13 +32,12 @@ import (
 // RequestURI, as writeRequest does: it writes CONNECT's otherwise), no
 // body, no Upgrade, Expect or TE (ReverseProxy gives those special
 // treatment), a plain Host, no opaque URL (its request-URI depends on the
-// scheme, which rewrite changes) and a query ReverseProxy forwards
-// unchanged.
+// scheme, which rewrite changes).
 func (r *rule) takes(req *http.Request) bool {
 	return r.direct && req.ProtoMajor == 1 && req.ContentLength == 0 && (req.Body == nil || req.Body == http.NoBody) &&
 		directMethod(req.Method) &&
 		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil && req.Header["Te"] == nil &&
-		fastHost(req.Host) && req.URL.Opaque == "" && cleanQuery(req.URL.RawQuery)
+		fastHost(req.Host) && req.URL.Opaque == ""
 }
 
 // directMethod: the methods parseRequestLine accepts.
@@ -68,28 +67,6 @@ func dropUpgrade(req *http.Request) bool {
 	}
 	delete(req.Header, "Upgrade")
 	return true
-}
-
-// cleanQuery reports whether httputil.ReverseProxy forwards the query as
-// it is: it re-encodes one with a semicolon, a malformed escape or more
-// than 10000 parameters (cleanQueryParams; the urlmaxqueryparams GODEBUG
-// setting, which makes it re-encode every query, is not honoured here).
-func cleanQuery(q string) bool {
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-		}
-	}
-	return strings.Count(q, "&") < 10000
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // sentKey carries a *sentRequest in a request's context.

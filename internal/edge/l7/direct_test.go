@@ -138,6 +138,7 @@ func TestDirectSameAsReverseProxy(t *testing.T) {
 			"X-Forwarded-Host: evil\r\nForwarded: for=x\r\nX-Real-Ip: forged\r\nKeep-Alive: 5\r\nProxy-Authorization: x\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\nX-Client: forged\r\nX-Empty:\r\n\r\n",
 		"DELETE /head/%7Ex HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\nConnection: close\r\nClose: named by Connection\r\n\r\n",
 		"OPTIONS /head HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"GET /head?b=1;a=%zz&c=50% HTTP/1.1\r\nHost: a.test\r\n\r\n",
 		"HEAD /head HTTP/1.1\r\nHost: a.test\r\n\r\n",
 		"POST /head HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n",
 	}

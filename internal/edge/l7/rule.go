@@ -132,8 +132,13 @@ func (r *rule) release(env *Env) {
 
 // rewrite prepares the outbound request. net/http/httputil has already
 // removed hop-by-hop headers (keeping Upgrade for WebSocket) and the
-// client's Forwarded and X-Forwarded-* headers.
+// client's Forwarded and X-Forwarded-* headers. It has also re-encoded a
+// query with a ';' or a malformed '%' escape, dropping the pairs
+// url.ParseQuery refuses; the origin gets the query as the client sent it
+// instead, as GAAP (nginx) passes the request URI on: the edge never
+// reads the query, so that "cleaning" protects nothing and loses data.
 func (r *rule) rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	pr.Out.URL.Scheme = r.scheme
 	pr.Out.URL.Host = "origin" // Set per attempt by RoundTrip.
 	pr.Out.Host = r.originHost(pr.In)
