@@ -73,7 +73,8 @@ func TestHTTP3(t *testing.T) {
 
 	h3 := h3Client(t, lo.Next(), addr, ca.pool)
 	resp, s, body := get(t, h3, "https://www.test/x", "www.test")
-	if resp.ProtoMajor != 3 || s.Name != "a" || s.Path != "/x" || s.Header.Get("X-Forwarded-Proto") != "https" {
+	if resp.ProtoMajor != 3 || s.Name != "a" || s.Path != "/x" || s.Header.Get("X-Forwarded-Proto") != "https" ||
+		s.Header.Get("X-Forwarded-Port") != fmt.Sprint(port) {
 		t.Fatalf("HTTP/3: got %s origin %q path %q headers %v (%q)", resp.Proto, s.Name, s.Path, s.Header, body)
 	}
 	if got := resp.Header.Get("Alt-Svc"); got != "" {

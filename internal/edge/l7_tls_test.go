@@ -87,9 +87,11 @@ func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
 		}
 	}
 
-	// HTTP/2 through ALPN, and X-Forwarded-Proto https.
+	// HTTP/2 through ALPN, X-Forwarded-Proto https and X-Forwarded-Port
+	// the listener's.
 	resp, s, _ := get(t, httpsClient(addr, ca.pool, true), "https://www.test/", "www.test")
-	if resp.ProtoMajor != 2 || s.Name != "a" || s.Header.Get("X-Forwarded-Proto") != "https" {
+	if resp.ProtoMajor != 2 || s.Name != "a" || s.Header.Get("X-Forwarded-Proto") != "https" ||
+		s.Header.Get("X-Forwarded-Port") != fmt.Sprint(port) {
 		t.Errorf("h2: got proto %s origin %q headers %v", resp.Proto, s.Name, s.Header)
 	}
 

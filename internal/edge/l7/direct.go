@@ -88,7 +88,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		return
 	}
 	ctx := req.Context()
-	var fw [8]forwardHeader
+	var fw [10]forwardHeader
 	fwd := r.forwarded(req, fw[:0])
 	var pc *h1Conn
 	var stop func() bool

@@ -135,7 +135,7 @@ func TestDirectSameAsReverseProxy(t *testing.T) {
 	}
 	reqs := []string{
 		"GET /head?a=b&c=%20 HTTP/1.1\r\nHost: a.test:80\r\nUser-Agent: ua1\r\nUser-Agent: ua2\r\nAccept: */*\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n" +
-			"X-Forwarded-Host: evil\r\nForwarded: for=x\r\nX-Real-Ip: forged\r\nKeep-Alive: 5\r\nProxy-Authorization: x\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\nX-Client: forged\r\nX-Empty:\r\n\r\n",
+			"X-Forwarded-Host: evil\r\nX-Forwarded-Port: 443\r\nX_Forwarded_Port: 443\r\nForwarded: for=x\r\nX-Real-Ip: forged\r\nKeep-Alive: 5\r\nProxy-Authorization: x\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\nX-Client: forged\r\nX-Empty:\r\n\r\n",
 		"DELETE /head/%7Ex HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\nConnection: close\r\nClose: named by Connection\r\n\r\n",
 		"OPTIONS /head HTTP/1.1\r\nHost: a.test\r\n\r\n",
 		"GET /head?b=1;a=%zz&c=50% HTTP/1.1\r\nHost: a.test\r\n\r\n",

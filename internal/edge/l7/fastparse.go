@@ -157,7 +157,7 @@ var commonKeys = func() map[string]string {
 		"Cache-Control", "Connection", "Content-Encoding", "Content-Language", "Content-Length", "Content-Type",
 		"Cookie", "Date", "Etag", "Expires", "Host", "If-Modified-Since", "If-None-Match", "Keep-Alive",
 		"Last-Modified", "Location", "Origin", "Referer", "Server", "Set-Cookie", "User-Agent", "Vary", "Via",
-		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id"} {
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id"} {
 		m[k] = k
 	}
 	return m

@@ -415,6 +415,32 @@ func TestQueryForwardedUnchanged(t *testing.T) {
 	}
 }
 
+// TestForwardedPortIsListeners: X-Forwarded-Port is one of the headers
+// the proxy writes to tell origins about the client (model.BlackHeaders,
+// so no custom header may set it): the origin gets the listener's port
+// (1 here), never the client's claim, on the direct exchange, through
+// ReverseProxy and through net/http, as X-Forwarded-Proto.
+func TestForwardedPortIsListeners(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := editedServer(t, origin, func(*snapshot.HTTPListener) {})
+	for _, raw := range []string{
+		"GET /p HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-Port: 443\r\n\r\n",                         // Direct exchange.
+		"POST /p HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-Port: 443\r\nContent-Length: 2\r\n\r\nhi", // ReverseProxy.
+		"GET /p HTTP/1.0\r\nHost: a.test\r\nX-Forwarded-Port: 443\r\n\r\n",                         // net/http.
+		"GET /p HTTP/1.1\r\nHost: a.test\r\nX_Forwarded_Port: 443\r\n\r\n",                         // A look-alike.
+	} {
+		got := recordedRequest(t, s, raw, seen)
+		if v := got.Header["X-Forwarded-Port"]; len(v) != 1 || v[0] != "1" {
+			t.Errorf("%q: the origin got X-Forwarded-Port %q; want the listener's port, \"1\"", raw, v)
+		}
+		for k, v := range got.Header {
+			if strings.EqualFold(k, "X_Forwarded_Port") {
+				t.Errorf("%q: the origin got %s %q; want it dropped", raw, k, v)
+			}
+		}
+	}
+}
+
 // TestFastBareLFHead: a head whose lines end with bare LFs is handed to
 // net/http and answered at once, not held until ReadHeaderTimeout.
 func TestFastBareLFHead(t *testing.T) {

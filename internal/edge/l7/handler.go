@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,8 @@ type Handler struct {
 	rules []*rule // Every rule, for Release and reports.
 	// altSvc advertises HTTP/3 on HTTP/1.1 and HTTP/2 answers; nil = off.
 	altSvc []string
+	// xfPort is the X-Forwarded-Port origins get: the listener's port.
+	xfPort string
 	// h3Live is set while the listener's QUIC side serves this handler
 	// (AdvertiseHTTP3): until then, or if its UDP port cannot be bound,
 	// Alt-Svc would send clients, for a day, to a port that is not ours.
@@ -88,7 +91,7 @@ func (h *Handler) AdvertiseHTTP3(on bool) { h.h3Live.Store(on) }
 // Build compiles a validated listener. On error nothing is held.
 func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {
 	h := &Handler{ID: l.ID, Proxy: proxy, Stats: env.Stats.Get(stats.KindListener, l.ID), port: l.Port,
-		exact: map[string]*vhost{}, env: env}
+		xfPort: strconv.Itoa(l.Port), exact: map[string]*vhost{}, env: env}
 	if ServesHTTP3(l) {
 		h.altSvc = []string{altSvc(l.Port)}
 	}

@@ -149,9 +149,12 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 			delete(pr.Out.Header, k)
 		}
 	}
-	var buf [8]forwardHeader
-	for _, h := range r.forwarded(pr.In, buf[:0]) {
-		pr.Out.Header[h.key] = []string{h.value}
+	var buf [10]forwardHeader
+	fwd := r.forwarded(pr.In, buf[:0])
+	vals := make([]string, len(fwd)) // One allocation for every value.
+	for i, h := range fwd {
+		vals[i] = h.value
+		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
 }
 
@@ -165,7 +168,7 @@ func posesAsForwarded(k string) bool {
 		return false
 	}
 	k = strings.ReplaceAll(k, "_", "-")
-	for _, f := range [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded"} {
+	for _, f := range [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip", "Forwarded"} {
 		if strings.EqualFold(k, f) {
 			return true
 		}
@@ -190,7 +193,9 @@ type forwardHeader struct{ key, value string }
 // key (custom headers may replace ours). X-Forwarded-For appends the
 // connecting address to the client's value, like nginx's
 // $proxy_add_x_forwarded_for; X-Real-IP is the connecting address, which
-// a client cannot forge.
+// a client cannot forge; X-Forwarded-Port is the listener's port (the one
+// the client connected to, as X-Forwarded-Proto is its scheme), replacing
+// a client's claim.
 func (r *rule) forwarded(in *http.Request, dst []forwardHeader) []forwardHeader {
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err == nil {
@@ -205,7 +210,7 @@ func (r *rule) forwarded(in *http.Request, dst []forwardHeader) []forwardHeader 
 		proto = "https"
 	}
 	dst = append(dst, forwardHeader{"X-Forwarded-Host", in.Host}, forwardHeader{"X-Forwarded-Proto", proto},
-		forwardHeader{"X-Real-Ip", ip})
+		forwardHeader{"X-Forwarded-Port", r.listener.xfPort}, forwardHeader{"X-Real-Ip", ip})
 	for _, hd := range r.headers {
 		dst = append(dst, forwardHeader{hd.Name, strings.ReplaceAll(hd.Value, "$remote_addr", ip)})
 	}
