@@ -251,14 +251,19 @@ func TestRuleEncodedPath(t *testing.T) {
 	wantCode(t, err, "FailedOperation.RuleAlreadyExisted")
 	_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", "/bad%zz"))
 	wantCode(t, err, "InvalidParameterValue")
-	// Nor can a path with dot segments, plain or encoded: requests are
-	// matched after their own are resolved.
-	for _, p := range []string{"/a/../b", "/a/%2e%2E/b", "/a/./b", "/a/.."} {
+	// Nor can a path with dot segments or an empty one, plain or encoded:
+	// requests are matched after their own are resolved and their runs of
+	// slashes merged, so no request path has them.
+	for _, p := range []string{"/a/../b", "/a/%2e%2E/b", "/a/./b", "/a/..", "/api//v2", "/api/%2F/v2", "%2Fapi%2F%2Fv2", "//api", "/api//"} {
 		_, err = c.CreateRule(ruleRequest(listener, "www.bbb.com", p))
 		wantCode(t, err, "InvalidParameterValue")
 	}
-
 	mod := gaapsdk.NewModifyRuleAttributeRequest()
+	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(out.RuleId), new("/api//v2")
+	_, err = c.ModifyRuleAttribute(mod)
+	wantCode(t, err, "InvalidParameterValue")
+
+	mod = gaapsdk.NewModifyRuleAttributeRequest()
 	mod.ListenerId, mod.RuleId, mod.Path = new(listener), new(out.RuleId), new("%2Fv2")
 	mod.CheckParams = &gaapsdk.RuleCheckParams{DelayLoop: new(uint64(39)), ConnectTimeout: new(uint64(4)),
 		Path: new("%2Fhealth"), Method: new("HEAD"), StatusCode: []*uint64{new(uint64(200))}}

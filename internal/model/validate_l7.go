@@ -77,8 +77,9 @@ func RoutePath(path string) string {
 }
 
 // routePath is RoutePath, or why a stored path could route nothing: a
-// malformed %-escape (a request target with one is refused) or a . or ..
-// segment (requests are matched after theirs are resolved).
+// malformed %-escape (a request target with one is refused), a . or ..
+// segment (requests are matched after theirs are resolved) or an empty
+// one, "//" (requests are matched after their runs of slashes are merged).
 func routePath(path string) (string, error) {
 	p, err := url.PathUnescape(path)
 	if err != nil {
@@ -86,6 +87,9 @@ func routePath(path string) (string, error) {
 	}
 	if slices.ContainsFunc(strings.Split(p, "/"), func(seg string) bool { return seg == "." || seg == ".." }) {
 		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a . or .. segment: requests are matched after theirs are resolved, so no request could match it", path)
+	}
+	if strings.Contains(p, "//") {
+		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has an empty segment (//): requests are matched after their runs of slashes are merged, so no request could match it", path)
 	}
 	return p, nil
 }
