@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/netip"
 	"strconv"
@@ -214,6 +215,74 @@ func TestFastFraming(t *testing.T) {
 				t.Errorf("handed to net/http = %v; want %v", got, tc.handed)
 			}
 		})
+	}
+}
+
+// TestFastSniffsAsNetHTTP: the fast path frames answers as net/http's
+// server, which sniffs a missing Content-Type from the first bytes of the
+// body however they are written: an origin answer without Content-Type
+// whose first write is over preMax (relayed in one piece) gets the same
+// type through the fast path as through net/http (a request with Pragma
+// is handed to it).
+func TestFastSniffsAsNetHTTP(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t))
+	ct := func(extra string) string {
+		c := sendRaw(t, s, "GET /big HTTP/1.1\r\nHost: a.test\r\n"+extra+"\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if b, _ := io.ReadAll(resp.Body); len(b) != 10000 || strings.Trim(string(b), "b") != "" {
+			t.Fatalf("body %d bytes", len(b))
+		}
+		return resp.Header.Get("Content-Type")
+	}
+	fast, std := ct(""), ct("Pragma: no-cache\r\n")
+	if fast != std || fast != "text/plain; charset=utf-8" {
+		t.Errorf("GET /big (origin sends no Content-Type): fast path Content-Type %q, net/http %q; want text/plain; charset=utf-8 from both", fast, std)
+	}
+}
+
+// TestFastWriterSniffsFirstBytes: fastWriter sniffs a missing
+// Content-Type from the body's first bytes as net/http's server does,
+// whether they come in one write under or over preMax, or split between a
+// small write and a large one.
+func TestFastWriterSniffsFirstBytes(t *testing.T) {
+	html, plain := "<html><body>"+strings.Repeat("x", 600), strings.Repeat("y", 600)
+	for _, writes := range [][]string{
+		{html},
+		{html + strings.Repeat("x", 3000)},
+		{"<ht", "ml><body>" + strings.Repeat("x", 3000)},
+		{plain, "<html>" + strings.Repeat("x", 3000)},
+		{"\x00\x01", strings.Repeat("z", 3000)},
+	} {
+		write := func(w http.ResponseWriter) {
+			for _, p := range writes {
+				_, _ = io.WriteString(w, p)
+			}
+		}
+		rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { write(w) }))
+		resp, err := http.Get(rec.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		rec.Close()
+		want := resp.Header.Get("Content-Type")
+
+		var out strings.Builder
+		bw := bufio.NewWriter(&out)
+		w := &fastWriter{bw: bw, req: httptest.NewRequest(http.MethodGet, "/", nil), header: http.Header{}}
+		write(w)
+		w.finish()
+		got, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out.String())), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := got.Header.Get("Content-Type"); ct != want {
+			t.Errorf("%d writes, starting %q: Content-Type %q; net/http gives %q", len(writes), writes[0][:2], ct, want)
+		}
 	}
 }
 

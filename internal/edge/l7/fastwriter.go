@@ -83,7 +83,7 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 			w.pre = append(w.pre, p...)
 			return len(p), nil
 		}
-		w.writeHead()
+		w.writeHead(p)
 	}
 	return w.writeBody(p)
 }
@@ -124,7 +124,7 @@ func (w *fastWriter) FlushError() error {
 		if w.status == 0 {
 			w.status = http.StatusOK
 		}
-		w.writeHead()
+		w.writeHead(nil)
 	}
 	if w.err == nil {
 		w.err = w.bw.Flush()
@@ -136,8 +136,9 @@ func (w *fastWriter) FlushError() error {
 func (w *fastWriter) Flush() { _ = w.FlushError() }
 
 // writeHead decides the framing and writes the status line, headers and
-// any body buffered before.
-func (w *fastWriter) writeHead() {
+// any body buffered before; next is the body being written, which does not
+// fit after it (nil when none).
+func (w *fastWriter) writeHead(next []byte) {
 	w.wroteHead = true
 	h, isHead := w.header, w.req.Method == http.MethodHead
 	statusOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
@@ -173,8 +174,8 @@ func (w *fastWriter) writeHead() {
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = httpDate()
 	}
-	if _, ok := h["Content-Type"]; !ok && statusOK && len(w.pre) > 0 && h.Get("Content-Encoding") == "" {
-		h["Content-Type"] = []string{http.DetectContentType(w.pre)}
+	if _, ok := h["Content-Type"]; !ok && statusOK && len(w.pre)+len(next) > 0 && h.Get("Content-Encoding") == "" {
+		h["Content-Type"] = []string{sniff(w.pre, next)}
 	}
 	if w.body != nil && w.body.unread() > maxPostHandlerRead {
 		w.closeAfter = true
@@ -196,6 +197,25 @@ func (w *fastWriter) writeHead() {
 	}
 }
 
+// sniffLen mirrors net/http's: http.DetectContentType reads no further.
+const sniffLen = 512
+
+// sniff is the Content-Type net/http's server gives a body it has to
+// sniff: that of its first sniffLen bytes, however they were written.
+// Here they may lie in two parts, buffered (pre) and being written (next):
+// net/http's buffer fills up from next before it sniffs.
+func sniff(pre, next []byte) string {
+	switch {
+	case len(pre) >= sniffLen || len(next) == 0:
+		return http.DetectContentType(pre)
+	case len(pre) == 0: // The common case: one large write.
+		return http.DetectContentType(next)
+	}
+	b := make([]byte, 0, sniffLen) // A small write, then a large one.
+	b = append(b, pre...)
+	return http.DetectContentType(append(b, next[:min(len(next), sniffLen-len(b))]...))
+}
+
 // finish ends the answer after the handler returned; false means the
 // connection cannot carry another request.
 func (w *fastWriter) finish() bool {
@@ -204,7 +224,7 @@ func (w *fastWriter) finish() bool {
 		if w.status == 0 {
 			w.status = http.StatusOK
 		}
-		w.writeHead()
+		w.writeHead(nil)
 	}
 	if w.chunked && w.err == nil {
 		_, _ = w.bw.WriteString("0\r\n")
