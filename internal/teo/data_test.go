@@ -338,3 +338,38 @@ func TestRuleRefusesNonUnicastOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestModifyOriginGroupHostHeaderLeftOut: ModifyOriginGroup's HostHeader
+// is "不填或者填空表示不配置回源Host" (left out or empty: no origin Host),
+// unlike its other members ("不填保持原有配置", left out keeps the value).
+// A ModifyOriginGroup without HostHeader clears an HTTP group's Host
+// header; one that sends it sets it.
+func TestModifyOriginGroupHostHeaderLeftOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	g, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("HTTP"),
+		HostHeader: new("origin.example.com"), Records: []teoapi.OriginRecord{{Record: new("8.8.8.8")}}})
+	must(t, err)
+	host := func() string {
+		t.Helper()
+		d, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+			Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-id"), Values: []string{*g.OriginGroupId}}}})
+		must(t, err)
+		return *d.OriginGroups[0].HostHeader
+	}
+	if h := host(); h != "origin.example.com" {
+		t.Fatalf("HostHeader after CreateOriginGroup = %q; want origin.example.com", h)
+	}
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: g.OriginGroupId,
+		HostHeader: new("other.example.com")})
+	must(t, err)
+	if h := host(); h != "other.example.com" {
+		t.Fatalf("HostHeader after ModifyOriginGroup with it = %q; want other.example.com", h)
+	}
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: g.OriginGroupId,
+		Records: []teoapi.OriginRecord{{Record: new("1.1.1.1")}}})
+	must(t, err)
+	if h := host(); h != "" {
+		t.Fatalf("HostHeader after ModifyOriginGroup without it = %q; want \"\" (不填或者填空表示不配置回源Host)", h)
+	}
+}

@@ -22,7 +22,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 	g := &model.TeoOriginGroup{Base: model.Base{ID: model.NewTeoUUID(model.PrefixTeoOriginGroup)},
 		ZoneID: cloudapi.Value(req.ZoneId), Type: *req.Type, Records: records(req.Records), UpdateTime: call.Time.Unix()}
 	g.Name = cmp.Or(cloudapi.Value(req.Name), g.ID)
-	if err := s.checkGroup(g, req.HostHeader); err != nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader)); err != nil {
 		return nil, err
 	}
 	g.NewRecordIDs()
@@ -41,18 +41,19 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 	return &teoapi.CreateOriginGroupResponse{OriginGroupId: new(g.ID)}, nil
 }
 
-// checkGroup validates a new or changed group; HostHeader applies to HTTP
-// groups only and is dropped for GENERAL ones.
-func (s *Service) checkGroup(g *model.TeoOriginGroup, host *string) error {
+// checkGroup validates a new or changed group and sets its HostHeader:
+// Create and Modify both document it as the whole setting ("不填或者填空表示
+// 不配置回源Host" on Modify: left out or empty, no Host header), so host
+// replaces the stored value. It applies to HTTP groups only and is
+// dropped for GENERAL ones.
+func (s *Service) checkGroup(g *model.TeoOriginGroup, host string) error {
 	if err := model.CheckOriginGroupName(g.Name); err != nil {
 		return err
 	}
 	if err := model.CheckOriginGroupType(g.Type); err != nil {
 		return err
 	}
-	if host != nil {
-		g.HostHeader = *host
-	}
+	g.HostHeader = host
 	if g.Type != model.OriginGroupHTTP {
 		g.HostHeader = ""
 	}
@@ -140,7 +141,8 @@ func groupOf(tx *resource.Tx, zoneID, id string) (*model.TeoOriginGroup, error) 
 
 // ModifyOriginGroup changes a group; Records, when given, replace the old
 // set (a record keeps its RecordId when given back with it or with the
-// same address: model.TeoOriginGroup.KeepRecordIDs). Rules using the
+// same address: model.TeoOriginGroup.KeepRecordIDs). HostHeader is set as
+// sent, so left out it clears the group's (checkGroup). Rules using the
 // group redeploy.
 func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyOriginGroupRequest) (*teoapi.ModifyOriginGroupResponse, error) {
 	return &teoapi.ModifyOriginGroupResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
@@ -183,7 +185,7 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 	if req.Records != nil {
 		g.Records = records(req.Records)
 	}
-	if err := s.checkGroup(g, req.HostHeader); err != nil || req.Records == nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader)); err != nil || req.Records == nil {
 		return err
 	}
 	return g.KeepRecordIDs(old)
