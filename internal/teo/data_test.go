@@ -373,3 +373,25 @@ func TestModifyOriginGroupHostHeaderLeftOut(t *testing.T) {
 		t.Fatalf("HostHeader after ModifyOriginGroup without it = %q; want \"\" (不填或者填空表示不配置回源Host)", h)
 	}
 }
+
+// TestDescribeOriginGroupLimitRange: DescribeOriginGroup's Limit is
+// "不填默认为20，取值：1-1000". A Limit outside 1-1000 (0 included) is
+// refused with InvalidParameterValue rather than answered with an empty
+// page whose TotalCount still counts the groups; left out, it is 20.
+func TestDescribeOriginGroupLimitRange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, limit := range []int64{0, 1001} {
+		resp, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone), Limit: new(limit)})
+		if !apierr.Is(err, apierr.InvalidParameterValue) {
+			t.Fatalf("DescribeOriginGroup Limit %d: %v (response %+v); want InvalidParameterValue (取值 1-1000)", limit, err, resp)
+		}
+	}
+	for _, limit := range []*int64{nil, new(int64(1)), new(int64(1000))} {
+		resp, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone), Limit: limit})
+		must(t, err)
+		if len(resp.OriginGroups) != 1 {
+			t.Fatalf("DescribeOriginGroup Limit %v: %d groups; want the zone's one", cloudapi.Value(limit), len(resp.OriginGroups))
+		}
+	}
+}

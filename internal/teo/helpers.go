@@ -27,6 +27,16 @@ func paging(offset, limit *int64, maxLimit int) (int, int, error) {
 	return cloudapi.Paging(offset, limit, maxLimit, apierr.InvalidParameterValue)
 }
 
+// pagingFrom1 is paging for an action whose Limit is documented as
+// 1-maxLimit (取值：1-1000): a Limit sent as 0 is refused rather than
+// answered with an empty page.
+func pagingFrom1(offset, limit *int64, maxLimit int) (int, int, error) {
+	if l := limit; l != nil && (*l < 1 || *l > int64(maxLimit)) {
+		return 0, 0, cloudapi.Invalid("Limit", "must be 1-%d, not %d", maxLimit, *l)
+	}
+	return paging(offset, limit, maxLimit)
+}
+
 // filter is a checked Filter or AdvancedFilter.
 type filter struct {
 	name   string

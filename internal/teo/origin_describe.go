@@ -19,12 +19,12 @@ var groupFilters = map[string]func(g *model.TeoOriginGroup) []string{
 }
 
 // DescribeOriginGroup lists a zone's origin groups with the L4 proxies
-// that use them.
+// that use them. Limit is 1-1000, as documented (20 when left out).
 func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeOriginGroupRequest) (*teoapi.DescribeOriginGroupResponse, error) {
 	if req.ZoneId == nil {
 		return nil, cloudapi.Missing("ZoneId")
 	}
-	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeL4)
+	offset, limit, err := pagingFrom1(req.Offset, req.Limit, maxDescribeL4)
 	if err != nil {
 		return nil, err
 	}
