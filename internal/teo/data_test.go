@@ -395,3 +395,47 @@ func TestDescribeOriginGroupLimitRange(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeZonesFuzzyOnlyNames: DescribeZones matches fuzzily only on
+// zone-name and alias-zone-name ("模糊查询时支持过滤字段名为 zone-name 或
+// alias-zone-name"); on any other filter Fuzzy is ignored, so a zone-id
+// filter names zones exactly and "zone" matches none. DescribeOriginGroup
+// likewise matches fuzzily on origin-group-name only (origin-group-id:
+// "不支持模糊查询").
+func TestDescribeZonesFuzzyOnlyNames(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateZone(ctx, f.call, &teoapi.CreateZoneRequest{ZoneName: new("fuzzy-example.com"), AliasZoneName: new("fuzzyalias")})
+	must(t, err)
+	count := func(name, value string) int {
+		t.Helper()
+		resp, err := f.svc.DescribeZones(ctx, f.call, &teoapi.DescribeZonesRequest{
+			Filters: []teoapi.AdvancedFilter{{Name: new(name), Values: []string{value}, Fuzzy: new(true)}}})
+		must(t, err)
+		return len(resp.Zones)
+	}
+	for _, c := range []struct {
+		name, value string
+		want        int
+	}{
+		{"zone-id", "zone", 0}, {"zone-id", f.zone, 1}, {"zone-type", "partial", 1}, {"status", "act", 0},
+		{"zone-name", "fuzzy-ex", 1}, {"alias-zone-name", "alias", 1},
+	} {
+		if got := count(c.name, c.value); got != c.want {
+			t.Errorf("DescribeZones %s %q with Fuzzy: %d zones; want %d (fuzzy applies to zone-name and alias-zone-name only)",
+				c.name, c.value, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		want int
+	}{{"origin-group-id", 0}, {"origin-group-name", 1}} {
+		resp, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+			Filters: []teoapi.AdvancedFilter{{Name: new(c.name), Values: []string{f.group[:12]}, Fuzzy: new(true)}}})
+		must(t, err)
+		if len(resp.OriginGroups) != c.want {
+			t.Errorf("DescribeOriginGroup %s %q with Fuzzy: %d groups; want %d (fuzzy applies to origin-group-name only)",
+				c.name, f.group[:12], len(resp.OriginGroups), c.want)
+		}
+	}
+}

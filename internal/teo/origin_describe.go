@@ -28,12 +28,9 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 	if err != nil {
 		return nil, err
 	}
-	fs := advancedFilters(req.Filters)
+	fs := advancedFilters(req.Filters, "origin-group-name")
 	if err := checkFilters(fs, "origin-group-id", "origin-group-name"); err != nil {
 		return nil, err
-	}
-	for i := range fs {
-		fs[i].fuzzy = fs[i].fuzzy && fs[i].name == "origin-group-name"
 	}
 	var out []teoapi.OriginGroup
 	var total int

@@ -57,13 +57,15 @@ var zoneOrder = map[string]func(a, b *model.TeoZone) int{
 	"active-status": func(a, b *model.TeoZone) int { return cmp.Compare(a.ActiveStatus(), b.ActiveStatus()) },
 }
 
-// DescribeZones lists the caller's zones, newest first by default.
+// DescribeZones lists the caller's zones, newest first by default. Fuzzy
+// applies to zone-name and alias-zone-name only ("模糊查询时支持过滤字段名为
+// zone-name 或 alias-zone-name").
 func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeZonesRequest) (*teoapi.DescribeZonesResponse, error) {
 	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeZones)
 	if err != nil {
 		return nil, err
 	}
-	fs := advancedFilters(req.Filters)
+	fs := advancedFilters(req.Filters, "zone-name", "alias-zone-name")
 	if err := checkFilters(fs, slices.Sorted(maps.Keys(zoneFilters))...); err != nil {
 		return nil, err
 	}
@@ -116,11 +118,14 @@ func zoneInfo(z *model.TeoZone) teoapi.Zone {
 	return info
 }
 
-// advancedFilters converts the wire filters.
-func advancedFilters(in []teoapi.AdvancedFilter) []filter {
+// advancedFilters converts the wire filters. Fuzzy holds only on the
+// filters named in fuzzy, the ones the action documents a fuzzy query for;
+// on any other it is ignored and values match exactly.
+func advancedFilters(in []teoapi.AdvancedFilter, fuzzy ...string) []filter {
 	out := make([]filter, len(in))
 	for i, f := range in {
-		out[i] = filter{name: cloudapi.Value(f.Name), values: f.Values, fuzzy: cloudapi.Value(f.Fuzzy)}
+		name := cloudapi.Value(f.Name)
+		out[i] = filter{name: name, values: f.Values, fuzzy: cloudapi.Value(f.Fuzzy) && slices.Contains(fuzzy, name)}
 	}
 	return out
 }
