@@ -319,3 +319,63 @@ func TestEdgeOneRefusesRulesItCannotServe(t *testing.T) {
 		t.Errorf("rule after the refused changes: %v; want it serving", err)
 	}
 }
+
+// TestEdgeOnePausedZoneRefusesEnablingProxy: a paused zone serves none of
+// its proxies (docs/api-teo.md, Zones), so ModifyL4ProxyStatus(online)
+// answers OperationDenied.ErrZoneIsAlreadyPaused there, also for a proxy
+// that already reads online (a success would tell the caller it serves).
+// Stopping the proxy and switching its rules either way are allowed in a
+// paused zone: they settle as usual, serve nothing while the zone is
+// paused, and hold when it resumes (a proxy stopped meanwhile stays
+// closed until started again).
+func TestEdgeOnePausedZoneRefusesEnablingProxy(t *testing.T) {
+	e := newTeoEnv(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.dial(port) == nil })
+
+	proxyStatus := func() string {
+		var r struct {
+			L4Proxies []struct{ Status string }
+		}
+		teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
+		return r.L4Proxies[0].Status
+	}
+	setProxy := map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "Status": "online"}
+	setRule := func(status string) {
+		teoCall(t, e.c, "ModifyL4ProxyRulesStatus", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"RuleIds": []string{rule}, "Status": status}, nil)
+		e.n.until("rule "+status, func() bool { return e.ruleStatus(t, rule) == status })
+	}
+	refusing := func(when string) {
+		t.Helper()
+		if e.dial(port) == nil {
+			t.Fatalf("%s: the port serves; want it closed", when)
+		}
+	}
+
+	teoCall(t, e.c, "ModifyZoneStatus", map[string]any{"ZoneId": e.zone, "Paused": true}, nil)
+	e.n.until("paused zone refusing", func() bool { return e.dial(port) != nil })
+	if code, _ := teoError(t, e.c, "ModifyL4ProxyStatus", setProxy); code != "OperationDenied.ErrZoneIsAlreadyPaused" {
+		t.Fatalf("ModifyL4ProxyStatus(online) of an online proxy in a paused zone: %s; want OperationDenied.ErrZoneIsAlreadyPaused", code)
+	}
+
+	setRule("offline")
+	setRule("online")
+	refusing("rule switched back online in the paused zone")
+	teoCall(t, e.c, "ModifyL4ProxyStatus", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "Status": "offline"}, nil)
+	e.n.until("proxy offline", func() bool { return proxyStatus() == "offline" })
+	if code, _ := teoError(t, e.c, "ModifyL4ProxyStatus", setProxy); code != "OperationDenied.ErrZoneIsAlreadyPaused" {
+		t.Fatalf("ModifyL4ProxyStatus(online) of an offline proxy in a paused zone: %s; want OperationDenied.ErrZoneIsAlreadyPaused", code)
+	}
+
+	teoCall(t, e.c, "ModifyZoneStatus", map[string]any{"ZoneId": e.zone, "Paused": false}, nil)
+	time.Sleep(500 * time.Millisecond)
+	refusing("zone resumed with its proxy stopped while paused")
+	if st := proxyStatus(); st != "offline" {
+		t.Fatalf("proxy stopped while paused, zone resumed: Status %q; want offline", st)
+	}
+	teoCall(t, e.c, "ModifyL4ProxyStatus", setProxy, nil)
+	e.n.until("proxy started after the zone resumed, serving", func() bool { return proxyStatus() == "online" && e.dial(port) == nil })
+}

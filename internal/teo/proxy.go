@@ -105,8 +105,11 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 }
 
 // ModifyL4ProxyStatus starts (online) or stops (offline) a proxy. Starting
-// is refused in a paused zone; a proxy already in the asked state is left
-// alone; one still deploying or stopping is refused.
+// is refused in a paused zone, even for a proxy that reads online: it
+// serves nothing there, and a success would say it does. Otherwise a
+// proxy already in the asked state is left alone, and one still deploying
+// or stopping is refused. Stopping is allowed in a paused zone: the proxy
+// then stays closed when the zone resumes.
 func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyStatusRequest) (*teoapi.ModifyL4ProxyStatusResponse, error) {
 	want := cloudapi.Value(req.Status)
 	if want != model.L4Online && want != model.L4Offline {
@@ -117,12 +120,6 @@ func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, 
 		if err != nil {
 			return err
 		}
-		if p.Status == want {
-			return nil
-		}
-		if err := p.CheckStable(); err != nil {
-			return err
-		}
 		if want == model.L4Online {
 			z, err := zoneOf(tx, p.ZoneID)
 			if err != nil {
@@ -131,6 +128,12 @@ func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, 
 			if err := checkNotPaused(z); err != nil {
 				return err
 			}
+		}
+		if p.Status == want {
+			return nil
+		}
+		if err := p.CheckStable(); err != nil {
+			return err
 		}
 		p.SetEnabled(want == model.L4Online, call.Time.Unix())
 		return tx.Put(p)
