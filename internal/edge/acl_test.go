@@ -1,9 +1,13 @@
 package edge_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +81,120 @@ func roundTrip(t *testing.T, c interface {
 	buf := make([]byte, 4)
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("round trip: got %q, %v; want ping", buf, err)
+	}
+}
+
+// TestPolicyChangeRechecksDrainingConnections: a removed listener's open
+// connections are still served while they drain (DrainGrace), so a policy
+// change rechecks them as it does those of running listeners, on either
+// layer: a DROP rule added against a client resets its draining TCP
+// connection, HTTP/1.1 WebSocket or HTTP/3 WebSocket at once instead of
+// leaving it open for the rest of the grace; another client's stays.
+func TestPolicyChangeRechecksDrainingConnections(t *testing.T) {
+	t.Parallel()
+	const grace = 20 * time.Second // Far longer than the test: only the recheck ends a connection.
+	// Each case starts a runtime serving one listener of proxy link-1;
+	// without is that proxy with the listener removed, and open connects
+	// from src and returns a round trip over the connection.
+	type setup struct {
+		rt      *edge.Runtime
+		without func(v int64) *snapshot.Snapshot
+		open    func(src netip.Addr) func(msg string) error
+	}
+	connEcho := func(c net.Conn, r io.Reader) func(string) error {
+		return func(msg string) error {
+			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+			if _, err := io.WriteString(c, msg); err != nil {
+				return err
+			}
+			buf := make([]byte, len(msg))
+			if _, err := io.ReadFull(r, buf); err != nil || string(buf) != msg {
+				return fmt.Errorf("echo of %q: got %q, %v", msg, buf, err)
+			}
+			return nil
+		}
+	}
+	cases := []struct {
+		name  string
+		start func(t *testing.T) setup
+	}{
+		{"TCP", func(t *testing.T) setup {
+			o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+			rt := newRuntime(t, edge.Options{DrainGrace: grace})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			mustApply(t, rt, oneProxy(1, ip, listener("lsr-dr", snapshot.ProtoTCP, port, origins(o.Addr))))
+			return setup{rt, func(v int64) *snapshot.Snapshot { return oneProxy(v, ip) }, func(src netip.Addr) func(string) error {
+				c := dial(t, src, netip.AddrPortFrom(ip, uint16(port)))
+				return connEcho(c, c)
+			}}
+		}},
+		{"WebSocket", func(t *testing.T) setup {
+			o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), upgradeEcho)
+			rt := newRuntime(t, edge.Options{DrainGrace: grace})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-dr", Protocol: snapshot.ProtoHTTP, Port: port,
+				Domains: []snapshot.Domain{{Host: "w.test", Rules: []snapshot.Rule{rule("r-ws", "/ws", l7Origins(o.Addr))}}}}))
+			return setup{rt, func(v int64) *snapshot.Snapshot { return httpProxy(v, ip) }, func(src netip.Addr) func(string) error {
+				c := dial(t, src, netip.AddrPortFrom(ip, uint16(port)))
+				io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+				br := bufio.NewReader(c)
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("upgrade: got %v, %v", resp, err)
+				}
+				return connEcho(c, br)
+			}}
+		}},
+		{"HTTP3WebSocket", func(t *testing.T) setup {
+			rt, ca, ip, port, addr := h3Setup(t, edge.Options{DrainGrace: grace})
+			o, _, _ := wsOrigin(t)
+			mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+			return setup{rt, func(v int64) *snapshot.Snapshot { return httpProxy(v, ip) }, func(src netip.Addr) func(string) error {
+				str, resp := extendedConnect(t, h3Conn(t, src, addr, ca), "websocket", "/chat")
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("extended CONNECT: got %d", resp.StatusCode)
+				}
+				return func(msg string) error { // The origin echoes upper-cased.
+					_ = str.SetReadDeadline(time.Now().Add(2 * time.Second))
+					if _, err := str.Write([]byte(msg)); err != nil {
+						return err
+					}
+					buf := make([]byte, len(msg))
+					if _, err := io.ReadFull(str, buf); err != nil || string(buf) != strings.ToUpper(msg) {
+						return fmt.Errorf("echo of %q: got %q, %v", msg, buf, err)
+					}
+					return nil
+				}
+			}}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := tc.start(t)
+			denied, other := lo.Next(), lo.Next()
+			d, o := s.open(denied), s.open(other)
+			for _, msg := range []string{"open", "draining"} {
+				for _, echo := range []func(string) error{d, o} {
+					if err := echo(msg); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if msg == "open" { // Accepted: the listener drains with both.
+					mustApply(t, s.rt, s.without(2))
+				}
+			}
+			drop := s.without(3)
+			drop.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionAccept,
+				Rules: []snapshot.SecurityRule{{SourceCIDR: denied.String(), Protocol: snapshot.ProtoAll, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+			mustApply(t, s.rt, drop)
+			if err := d("denied"); err == nil {
+				t.Error("a draining connection of a client the policy now denies is still served; want it reset")
+			}
+			if err := o("allowed"); err != nil {
+				t.Errorf("another client's draining connection after the policy change: %v", err)
+			}
+		})
 	}
 }

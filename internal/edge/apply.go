@@ -68,11 +68,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	rt.retire(replaced, &rep)
 	rt.forgetRules(snap)
 	rt.forgetOrigins(snap)
-	for _, e := range rt.servers {
-		if recheck[e.placed.Proxy.ID] {
-			e.srv.Recheck()
-		}
-	}
+	rt.recheck(recheck)
 	rt.reindexUsers()
 	rep.DroppedEvents = rt.dropped.Load()
 	return rep
@@ -111,6 +107,29 @@ func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) m
 		}
 	}
 	return recheck
+}
+
+// recheck closes the open connections and sessions, on both layers,
+// whose client the policy of their proxy now denies: every socket of a
+// proxy in changed is rechecked, draining ones included (a removed
+// listener's connections live on for DrainGrace, and a DROP rule must not
+// wait for them). Each connection is checked against the proxy it was
+// accepted for.
+func (rt *Runtime) recheck(changed map[string]bool) {
+	if len(changed) == 0 {
+		return
+	}
+	for _, e := range rt.servers {
+		if changed[e.placed.Proxy.ID] {
+			e.srv.Recheck()
+		}
+	}
+	for e := range rt.drains {
+		if changed[e.placed.Proxy.ID] {
+			e.srv.Recheck()
+		}
+	}
+	rt.recheckL7(changed) // apply_http3.go
 }
 
 // desired maps each socket to the listener that should serve it. Invalid

@@ -40,6 +40,13 @@ func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 	}
 }
 
+// quicDrain is a QUIC side draining on its UDP socket, and the proxy of
+// the listener it served (Runtime.recheck).
+type quicDrain struct {
+	srv   *l7.H3Server
+	proxy string
+}
+
 // drainHTTP3 detaches an entry's QUIC side, if any, and drains it for
 // grace (l7.H3Server.Shutdown: GOAWAY, in-flight requests finish). The
 // UDP port stays bound meanwhile, unless a listener claims it (yieldUDP).
@@ -51,14 +58,14 @@ func (rt *Runtime) drainHTTP3(addr netip.AddrPort, e *l7Entry, grace time.Durati
 	}
 	e.h3 = nil
 	st := rt.l7()
-	st.quic[addr] = q
+	st.quic[addr] = quicDrain{q, e.placed.Proxy.ID}
 	done := q.Shutdown(grace)
 	rt.bg.Add(1)
 	go func() {
 		defer rt.bg.Done()
 		<-done
 		rt.mu.Lock()
-		if st.quic[addr] == q {
+		if st.quic[addr].srv == q {
 			delete(st.quic, addr)
 		}
 		rt.mu.Unlock()
@@ -71,8 +78,8 @@ func (rt *Runtime) drainHTTP3(addr netip.AddrPort, e *l7Entry, grace time.Durati
 // wins over a drain.
 func (rt *Runtime) yieldUDP(addr netip.AddrPort) {
 	st := rt.l7()
-	if q := st.quic[addr]; q != nil {
-		q.Close()
+	if q, ok := st.quic[addr]; ok {
+		q.srv.Close()
 		delete(st.quic, addr)
 	}
 	for e := range rt.drains {
@@ -115,26 +122,32 @@ func (rt *Runtime) shutdownL7(k sockKey, e *l7Entry, grace time.Duration) <-chan
 func (st *l7State) cutQUIC(grace time.Duration) []<-chan struct{} {
 	var dones []<-chan struct{}
 	for _, q := range st.quic {
-		dones = append(dones, q.Shutdown(grace)) // Already draining: its done.
-		time.AfterFunc(max(grace, 0), func() { q.Close() })
+		dones = append(dones, q.srv.Shutdown(grace)) // Already draining: its done.
+		time.AfterFunc(max(grace, 0), func() { q.srv.Close() })
 	}
 	return dones
 }
 
-// recheckL7 closes HTTP connections (TCP and QUIC) whose client the proxy's
-// policy now denies. A proxy's compiled policy is replaced only when the
-// policy changed (applyProxies), so a new pointer means "recheck"; each
-// entry remembers the one it last checked against.
-func (rt *Runtime) recheckL7() {
-	for _, e := range rt.l7().servers {
-		pol := e.h.Proxy.Policy.Load()
-		if pol == e.policy {
-			continue
+// recheckL7 is Runtime.recheck's HTTP half: the TCP and QUIC sides of
+// the sockets of the proxies in changed, serving or draining.
+func (rt *Runtime) recheckL7(changed map[string]bool) {
+	st := rt.l7()
+	for _, e := range st.servers {
+		if changed[e.placed.Proxy.ID] {
+			e.srv.Recheck()
+			if e.h3 != nil {
+				e.h3.Recheck()
+			}
 		}
-		e.policy = pol
-		e.srv.Recheck()
-		if e.h3 != nil {
-			e.h3.Recheck()
+	}
+	for e := range st.drains { // Their QUIC side drains in st.quic.
+		if changed[e.placed.Proxy.ID] {
+			e.srv.Recheck()
+		}
+	}
+	for _, q := range st.quic {
+		if changed[q.proxy] {
+			q.srv.Recheck()
 		}
 	}
 }

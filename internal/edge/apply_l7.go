@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge/acl"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l7"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -18,7 +17,6 @@ type l7Entry struct {
 	h3     *l7.H3Server // QUIC side on the same UDP port; nil without HTTP/3.
 	h      *l7.Handler
 	placed snapshot.PlacedHTTP
-	policy *acl.Policy // The proxy policy open connections were last checked against.
 }
 
 // l7State is the runtime's layer-7 half, guarded by Runtime.mu.
@@ -26,14 +24,14 @@ type l7State struct {
 	env     *l7.Env
 	servers map[sockKey]*l7Entry
 	drains  map[*l7Entry]<-chan struct{}
-	quic    map[netip.AddrPort]*l7.H3Server // Draining QUIC sockets by UDP address (apply_http3.go).
+	quic    map[netip.AddrPort]quicDrain // Draining QUIC sockets by UDP address (apply_http3.go).
 }
 
 func (rt *Runtime) l7() *l7State {
 	if rt.http == nil {
 		rt.http = &l7State{env: &l7.Env{Pool: rt.pool, Stats: rt.stats, Transports: l7.NewTransports(rt.opts.OriginReadTimeout),
 			BodyIdleTimeout: rt.opts.BodyIdleTimeout, SendTimeout: rt.opts.SendTimeout},
-			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}, quic: map[netip.AddrPort]*l7.H3Server{}}
+			servers: map[sockKey]*l7Entry{}, drains: map[*l7Entry]<-chan struct{}{}, quic: map[netip.AddrPort]quicDrain{}}
 	}
 	return rt.http
 }
@@ -106,7 +104,6 @@ func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, replaced []replacedListe
 		}
 		rep.Listeners = append(rep.Listeners, ls)
 	}
-	rt.recheckL7()
 	return replaced
 }
 
@@ -146,7 +143,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 		ls.State, ls.Error = StateFailed, bindError(k.String(), err)
 		return ls
 	}
-	e = &l7Entry{srv: srv, h: h, placed: pl, policy: h.Proxy.Policy.Load()}
+	e = &l7Entry{srv: srv, h: h, placed: pl}
 	st.servers[k] = e
 	rt.syncHTTP3(k, e, &ls)
 	return ls
