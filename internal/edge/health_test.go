@@ -1,7 +1,9 @@
 package edge_test
 
 import (
+	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +93,47 @@ func TestHealthConfigChangeKeepsDownState(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // The new backend's first probe runs at once.
 	if rt.Health()["lsr-hc2/o0"] {
 		t.Fatal("dead origin healthy again after a health-check interval change")
+	}
+}
+
+// TestHTTPCheckChangeKeepsDownState: as on layer 4, changing a rule's
+// health-check settings (here its check path, as ModifyRuleAttribute
+// does) does not make an origin that is down and still dead healthy
+// again: it stays down, so requests keep going to the live origin, POSTs
+// (never retried) included.
+func TestHTTPCheckChangeKeepsDownState(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens.
+	good := httpOrigin(t, "good", nil)
+	mk := func(path string) snapshot.HTTPListener {
+		r := rule("r-chg", "/", l7Origins(dead, good))
+		r.Health = snapshot.HTTPCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond,
+			Healthy: 3, Unhealthy: 2, Path: path, Method: http.MethodHead, StatusClasses: []int{200}}
+		return snapshot.HTTPListener{ID: "lsr-chg", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+			{Host: "chg.test", Rules: []snapshot.Rule{r}}}}
+	}
+	mustApply(t, rt, httpProxy(1, ip, mk("/a")))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["r-chg/o0"] }, "dead origin not marked down")
+
+	mustApply(t, rt, httpProxy(2, ip, mk("/b")))
+	if h, ok := rt.Health()["r-chg/o0"]; !ok || h {
+		t.Errorf("dead origin reported healthy right after its rule's check path changed: %v", rt.Health())
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	for i := range 4 {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader("body"))
+		req.Host = "chg.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("POST %d after the check change: got %d; want 200 from the live origin", i, resp.StatusCode)
+		}
 	}
 }

@@ -49,17 +49,19 @@ type originState struct {
 	failedAt atomic.Int64
 }
 
-// originKey is an origin's identity without its check configuration.
+// originKey is an origin's identity without its check configuration,
+// the HTTP probe of a layer-7 origin included: a rule whose check path,
+// method, Host or status classes change keeps its origins' state, and a
+// down origin stays down, as on layer 4.
 type originKey struct {
 	Proto    string
 	Host     string
 	Port     int
 	IsDomain bool
-	HTTP     HTTPProbe
 }
 
 func (k Key) origin() originKey {
-	return originKey{Proto: k.Proto, Host: k.Host, Port: k.Port, IsDomain: k.IsDomain, HTTP: k.HTTP}
+	return originKey{Proto: k.Proto, Host: k.Host, Port: k.Port, IsDomain: k.IsDomain}
 }
 
 // SameOrigin reports whether b and o are the same origin, possibly under
