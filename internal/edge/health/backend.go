@@ -108,6 +108,21 @@ func (b *Backend) Addr() (netip.AddrPort, error) {
 	return netip.AddrPortFrom((*a)[i], uint16(b.key.Port)), nil
 }
 
+// Addrs returns every address Addr rotates over (none while a domain is
+// unresolved), for a request whose connect to one failed to try the
+// others.
+func (b *Backend) Addrs() []netip.AddrPort {
+	a := b.addrs.Load()
+	if a == nil {
+		return nil
+	}
+	out := make([]netip.AddrPort, len(*a))
+	for i, x := range *a {
+		out[i] = netip.AddrPortFrom(x, uint16(b.key.Port))
+	}
+	return out
+}
+
 // Active is the number of open connections/sessions to the origin.
 func (b *Backend) Active() int64 { return b.active.Load() }
 

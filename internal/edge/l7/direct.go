@@ -6,6 +6,7 @@ import (
 	"context"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
@@ -96,12 +97,10 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		writeRequest(bw, req, r.originHost(req), fwd)
 		return nil
 	}
-	o, err := tryOrigins(r, req, func(o *origin) (*origin, error) {
-		addr, err := r.begin(o)
-		if err == nil {
-			if pc, stop, err = r.h1.send(ctx, addr, retriable(req), write); err != nil {
-				r.failed(o, err)
-			}
+	o, err := tryOrigins(r, req, func(o *origin, ap netip.AddrPort) (*origin, error) {
+		var err error
+		if pc, stop, err = r.h1.send(ctx, r.begin(o, ap), retriable(req), write); err != nil {
+			r.failed(o, err)
 		}
 		return o, err
 	})

@@ -227,13 +227,15 @@ func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := r.h1.receive(s.pc, s.stop, req)
 		return r.track(s.o, resp, err)
 	}
-	return tryOrigins(r, req, func(o *origin) (*http.Response, error) { return r.send(o, req) })
+	return tryOrigins(r, req, func(o *origin, ap netip.AddrPort) (*http.Response, error) { return r.send(o, ap, req) })
 }
 
-// tryOrigins calls send with origins picked by the rule's scheduler. A
-// connect failure of an idempotent request without body is retried on
-// other origins, once per origin; anything else is the caller's error.
-func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)) (T, error) {
+// tryOrigins calls send with origins picked by the rule's scheduler and
+// the address to connect to. A connect failure of an idempotent request
+// without body is retried: on the origin's other addresses (a domain's),
+// then on other origins, each address and each origin once; anything else
+// is the caller's error.
+func tryOrigins[T any](r *rule, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
 	var tried []*balance.Target // Made at the first failure: most requests need none.
 	var res T
 	var err error
@@ -245,8 +247,8 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)
 			}
 			return res, err // After a retry: the rest are down, the last connect's error stands.
 		}
-		res, err = send(r.origins[t.ID])
-		if err == nil || !isDialError(err) || !retriable(req) || req.Context().Err() != nil {
+		res, err = sendOrigin(r.origins[t.ID], req, send)
+		if err == nil || !retry(req, err) {
 			return res, err
 		}
 		if tried = append(tried, t); len(tried) >= len(r.origins) {
@@ -255,12 +257,37 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin) (T, error)
 	}
 }
 
-func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
-	addr, err := r.begin(o)
+// sendOrigin calls send with o's next address and, after a connect failure
+// that may be retried, with each of its other addresses in turn: one dead
+// server of a name with several does not fail the requests Addr sends it.
+func sendOrigin[T any](o *origin, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
+	ap, err := o.backend.Addr()
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
-	req.URL.Host = addr
+	res, err := send(o, ap)
+	if err == nil || !retry(req, err) {
+		return res, err
+	}
+	for _, other := range o.backend.Addrs() { // Allocates, after a failure only.
+		if other == ap {
+			continue
+		}
+		if res, err = send(o, other); err == nil || !retry(req, err) {
+			break
+		}
+	}
+	return res, err
+}
+
+// retry reports whether req may be sent again after err.
+func retry(req *http.Request, err error) bool {
+	return isDialError(err) && retriable(req) && req.Context().Err() == nil
+}
+
+func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {
+	req.URL.Host = r.begin(o, ap)
 	var rt http.RoundTripper = r.transport
 	if r.h1.eligible(req) {
 		rt = r.h1
@@ -277,20 +304,16 @@ func (r *rule) send(o *origin, req *http.Request) (*http.Response, error) {
 	return r.track(o, resp, err)
 }
 
-// begin resolves o's address and counts a request in flight on it (for
-// lc); the request ends with failed, track or o.backend.ConnEnd.
-func (r *rule) begin(o *origin) (string, error) {
-	ap, err := o.backend.Addr()
-	if err != nil {
-		return "", &net.OpError{Op: "dial", Net: "tcp", Err: err}
-	}
+// begin counts a request in flight on o (for lc) and returns the text of
+// its address ap; the request ends with failed, track or o.backend.ConnEnd.
+func (r *rule) begin(o *origin, ap netip.AddrPort) string {
 	o.backend.ConnStart()
 	if c := o.addr.Load(); c != nil && c.ap == ap {
-		return c.s, nil
+		return c.s
 	}
 	c := &originAddr{ap: ap, s: ap.String()} // A domain origin's address can change.
 	o.addr.Store(c)
-	return c.s, nil
+	return c.s
 }
 
 // failed ends a request to o that got no answer. A connect that failed

@@ -5,11 +5,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -132,11 +134,14 @@ func (timeoutErr) Temporary() bool { return true }
 func TestRetryKeepsDialError(t *testing.T) {
 	a := &balance.Target{ID: "a", Backend: &fakeBackend{healthy: true}}
 	b := &balance.Target{ID: "b", Backend: &fakeBackend{healthy: false}}
+	pool := health.NewPool(health.Options{})
+	defer pool.Close()
+	ob := pool.Acquire(health.Key{Proto: snapshot.ProtoHTTP, Host: "127.0.0.1", Port: 1}) // Addresses only.
 	r := &rule{picker: balance.New(snapshot.SchedRR, []*balance.Target{a, b}, false, nil, 0),
-		origins: map[string]*origin{"a": {id: "a"}, "b": {id: "b"}}}
+		origins: map[string]*origin{"a": {id: "a", backend: ob}, "b": {id: "b", backend: ob}}}
 	req, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
 	var tries []string
-	_, err := tryOrigins(r, req, func(o *origin) (int, error) {
+	_, err := tryOrigins(r, req, func(o *origin, _ netip.AddrPort) (int, error) {
 		tries = append(tries, o.id)
 		return 0, &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}
 	})

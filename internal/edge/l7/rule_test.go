@@ -1,0 +1,110 @@
+package l7
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+var lo = edgetest.NewAlloc(4)
+
+// startZone serves A records of one name (TTL 300) on a fresh loopback
+// address, NODATA for its AAAA and NXDOMAIN for any other name, and
+// returns the server's address.
+func startZone(t *testing.T, name string, addrs ...netip.Addr) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.Authoritative = true
+		qn, qt := q.Question[0].Name, q.Question[0].Qtype
+		switch {
+		case qn != dns.Fqdn(name):
+			m.Rcode = dns.RcodeNameError
+		case qt == dns.TypeA:
+			for _, a := range addrs {
+				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: qn, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 300}, A: a.AsSlice()})
+			}
+		default:
+			m.Ns = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: qn, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 300},
+				Ns: "ns.test.", Mbox: "root.test.", Serial: 1, Refresh: 60, Retry: 60, Expire: 60, Minttl: 300}}
+		}
+		_ = w.WriteMsg(m)
+	})
+	srv := &dns.Server{PacketConn: pc, Handler: h}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// TestDomainOriginRetriesOtherAddresses: a DOMAIN origin whose name has
+// two addresses, one of which refuses connections (one of the name's
+// servers is down). A GET whose connect fails is retried, and the name's
+// other address is tried before the origin counts as tried, as nginx's
+// proxy_next_upstream goes over a name's addresses: every GET is answered,
+// although the rule has no other origin.
+func TestDomainOriginRetriesOtherAddresses(t *testing.T) {
+	live, dead := lo.Next(), lo.Next()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(live, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "live") })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	ns := startZone(t, "multi.test", live, dead) // dead:port refuses.
+
+	env := &Env{Pool: health.NewPool(health.Options{Nameservers: []string{ns}}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	t.Cleanup(env.Pool.Close)
+	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
+		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
+			Origins: []snapshot.Origin{{ID: "o", Host: "multi.test", IsDomain: true, Port: port, Weight: 1}}}}}}}
+	h, err := Build(env, l, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
+	edgetest.Eventually(t, 3*time.Second, func() bool { return h.Backends()["r/o"].Healthy() }, "domain origin not resolved")
+
+	c := &http.Client{Timeout: 10 * time.Second}
+	var fails []string
+	// GETs take the direct path, TRACEs (idempotent, not among the direct
+	// path's methods) ReverseProxy; each meets the dead address in turn.
+	for _, method := range []string{http.MethodGet, http.MethodTrace} {
+		for i := range 6 {
+			req, _ := http.NewRequest(method, fmt.Sprintf("http://%s/x%d", s.Addr(), i), nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				fails = append(fails, fmt.Sprint(method, i, ":", resp.StatusCode))
+			}
+		}
+	}
+	if len(fails) > 0 {
+		t.Errorf("requests to a domain origin with one dead address of two: failed %v; want every one answered by the live address", fails)
+	}
+}
