@@ -229,6 +229,73 @@ func upgradeEcho(c net.Conn) {
 	_, _ = io.Copy(c, br)
 }
 
+// wsNamed accepts a WebSocket upgrade, names itself in X-Origin and
+// echoes what follows.
+func wsNamed(name string) func(net.Conn) {
+	return func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Origin: "+name+"\r\n\r\n")
+		_, _ = io.Copy(c, br)
+	}
+}
+
+// TestLCCountsOpenWebSockets: lc counts an open WebSocket on its origin
+// until it closes, as a long request whose (upgraded) body is still open
+// (nginx's least_conn counts it too). With three open on a and none on b
+// (added by a reapply, which keeps a's count), the next three go to b;
+// once a's close, a is the least loaded again.
+func TestLCCountsOpenWebSockets(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	a := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), wsNamed("a")).Addr
+	b := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), wsNamed("b")).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mk := func(v int64, os ...netip.AddrPort) *snapshot.Snapshot {
+		r := rule("r-lc", "/", l7Origins(os...))
+		r.Scheduler = snapshot.SchedLC
+		return httpProxy(v, ip, snapshot.HTTPListener{ID: "lsr-lc", Protocol: snapshot.ProtoHTTP, Port: port,
+			Domains: []snapshot.Domain{{Host: "lc.test", Rules: []snapshot.Rule{r}}}})
+	}
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	open := func() (string, net.Conn) {
+		t.Helper()
+		c := dial(t, ip, addr)
+		io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: lc.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		return resp.Header.Get("X-Origin"), c
+	}
+	mustApply(t, rt, mk(1, a))
+	var onA []net.Conn
+	for range 3 {
+		got, c := open()
+		if got != "a" {
+			t.Fatalf("with a alone: got %q", got)
+		}
+		onA = append(onA, c)
+	}
+	mustApply(t, rt, mk(2, a, b)) // b added; a keeps its three WebSockets.
+	var got []string
+	for range 3 {
+		name, _ := open()
+		got = append(got, name)
+	}
+	if strings.Join(got, ",") != "b,b,b" {
+		t.Fatalf("lc with three WebSockets open on a and none on b: new ones went to %v; want b,b,b", got)
+	}
+	for _, c := range onA {
+		c.Close()
+	}
+	edgetest.Eventually(t, 3*time.Second, func() bool { name, _ := open(); return name == "a" },
+		"a's WebSockets closed, yet new ones still go to b")
+}
+
 // TestHTTPPackets: an HTTP listener counts its client connections' packets
 // (data segments, from TCP_INFO) on the listener and the proxy, while a
 // connection is open and at its close.

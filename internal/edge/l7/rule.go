@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -335,13 +336,31 @@ func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response,
 	}
 	o.backend.Connected()
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded body must stay an io.ReadWriteCloser: not tracked.
-		o.backend.ConnEnd()
+		// An upgraded connection (a WebSocket) is counted until the
+		// tunnel ends, which closes it (httputil, serveWebSocket3), or
+		// at the latest with the request, as those relays close it then:
+		// one that refuses the 101 (httputil, for an Upgrade other than
+		// the one asked for) leaves it open.
+		var b io.ReadCloser = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
+		if rw, ok := resp.Body.(io.ReadWriteCloser); ok {
+			b = &endUpgraded{endBody: endBody{ReadCloser: rw, end: o.backend.ConnEnd}, w: rw}
+		}
+		resp.Body = b
+		context.AfterFunc(resp.Request.Context(), func() { _ = b.Close() })
 		return resp, nil
 	}
 	resp.Body = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
 	return resp, nil
 }
+
+// endUpgraded is the endBody of an upgraded connection: it stays an
+// io.ReadWriteCloser, as httputil's and serveWebSocket3's relays need.
+type endUpgraded struct {
+	endBody
+	w io.Writer
+}
+
+func (b *endUpgraded) Write(p []byte) (int, error) { return b.w.Write(p) }
 
 func isDialError(err error) bool {
 	var op *net.OpError

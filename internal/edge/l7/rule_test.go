@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -106,5 +107,63 @@ func TestDomainOriginRetriesOtherAddresses(t *testing.T) {
 	}
 	if len(fails) > 0 {
 		t.Errorf("requests to a domain origin with one dead address of two: failed %v; want every one answered by the live address", fails)
+	}
+}
+
+// TestUpgradeCountedUntilClosed: lc counts an upgraded origin connection
+// until the tunnel closes; a 101 that ReverseProxy refuses (an Upgrade
+// other than the one asked for: the client gets a 502) is not left
+// counted, although ReverseProxy never closes its body.
+func TestUpgradeCountedUntilClosed(t *testing.T) {
+	for _, up := range []string{"websocket", "foo"} {
+		t.Run(up, func(t *testing.T) {
+			a := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+up+"\r\n\r\n")
+				_, _ = io.Copy(c, br)
+			}).Addr
+			env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+			t.Cleanup(env.Pool.Close)
+			l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
+				Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedLC,
+					Origins: []snapshot.Origin{{ID: "o", Host: a.Addr().String(), Port: int(a.Port()), Weight: 1}}}}}}}
+			h, err := Build(env, l, l4.NewProxy("p", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
+			b := h.Backends()["r/o"]
+			want := http.StatusSwitchingProtocols
+			if up != "websocket" {
+				want = http.StatusBadGateway
+			}
+			var cs []net.Conn
+			for range 3 {
+				c, err := net.Dial("tcp", s.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				cs = append(cs, c)
+				io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+				if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != want {
+					t.Fatalf("upgrade: got %v %v; want %d", resp, err, want)
+				}
+			}
+			if up == "websocket" && b.Active() != 3 {
+				t.Errorf("%d counted with three WebSockets open; want 3", b.Active())
+			}
+			for _, c := range cs {
+				c.Close()
+			}
+			edgetest.Eventually(t, 2*time.Second, func() bool { return b.Active() == 0 }, "%d still counted after the upgrades ended", b.Active())
+		})
 	}
 }
