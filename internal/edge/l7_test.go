@@ -217,6 +217,48 @@ func TestHTTPWebSocketAndHealth(t *testing.T) {
 	}
 }
 
+// TestHTTPClientAbortCountedAsAborted: an HTTP/1.1 client that goes away
+// before its answer is counted under Status[0] (opengaap_http_aborted_total),
+// not under the status the edge would have answered (here a 502: the origin
+// hangs up without answering). The fast path notices when it answers, so
+// the request is timed up to then.
+func TestHTTPClientAbortCountedAsAborted(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			rt := newRuntime(t, edge.Options{})
+			slow := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+				_, _ = http.ReadRequest(bufio.NewReader(c))
+				time.Sleep(time.Second)
+			}).Addr
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			l := snapshot.HTTPListener{ID: "lsr-ab", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+				{Host: "a.test", Rules: []snapshot.Rule{rule("r-ab", "/", l7Origins(slow))}}}}
+			mustApply(t, rt, httpProxy(1, ip, l))
+			c := &http.Client{Timeout: 300 * time.Millisecond}
+			var body io.Reader
+			if method == http.MethodPost {
+				body = strings.NewReader("some body")
+			}
+			req, _ := http.NewRequest(method, "http://"+netip.AddrPortFrom(ip, uint16(port)).String()+"/", body)
+			req.Host = "a.test"
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("got an answer %d; want the client to give up", resp.StatusCode)
+			}
+			for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-ab"}, {Kind: stats.KindRule, ID: "r-ab"}} {
+				var v stats.Values
+				edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests == 1 },
+					"%v: the request was never counted", k)
+				if v.Status[0] != 1 || v.Status[5] != 0 || v.AnswerCount != 1 || v.Latency() < 900*time.Millisecond {
+					t.Errorf("%v: client gone after 300 ms: got status classes %v, %d timed (mean %v); want it aborted, timed until the answer",
+						k, v.Status, v.AnswerCount, v.Latency())
+				}
+			}
+		})
+	}
+}
+
 // upgradeEcho accepts an HTTP upgrade and echoes what follows.
 func upgradeEcho(c net.Conn) {
 	br := bufio.NewReader(c)

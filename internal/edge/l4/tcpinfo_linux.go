@@ -14,6 +14,7 @@ type tcpInfo struct {
 	bytesAcked              uint64
 	dataSegsIn, dataSegsOut uint32 // Segments carrying data, as TCP counted them.
 	lastRecvMs              uint32 // Milliseconds since data was last received.
+	state                   uint8  // TCP state: established, close-wait (the peer's FIN came), ...
 }
 
 func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
@@ -28,5 +29,12 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 	if cerr != nil || err != nil {
 		return tcpInfo{}, false
 	}
-	return tcpInfo{ti.Bytes_acked, ti.Data_segs_in, ti.Data_segs_out, ti.Last_data_recv}, true
+	return tcpInfo{ti.Bytes_acked, ti.Data_segs_in, ti.Data_segs_out, ti.Last_data_recv, ti.State}, true
+}
+
+// PeerClosed reports whether c's peer has closed or reset the connection
+// (its socket is no longer established), at the cost of one getsockopt.
+func PeerClosed(c *net.TCPConn) bool {
+	ti, ok := readTCPInfo(c)
+	return ok && ti.state != unix.BPF_TCP_ESTABLISHED
 }

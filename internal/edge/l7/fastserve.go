@@ -316,7 +316,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	if cancel != nil {
 		req = req.WithContext(ctx)
 	}
-	w := &fastWriter{bw: fc.bw, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
+	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close || fc.s.quit.Load()}
 	if !fc.run(w, req) {
 		return false

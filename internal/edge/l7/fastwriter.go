@@ -3,11 +3,14 @@ package l7
 import (
 	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/l4"
 )
 
 // fastWriter is the http.ResponseWriter of the fast path (fastserve.go).
@@ -20,6 +23,7 @@ import (
 // Not safe for concurrent use.
 type fastWriter struct {
 	bw     *bufio.Writer
+	cc     *conn // The client's, for clientGone.
 	req    *http.Request
 	header http.Header
 	status int
@@ -57,6 +61,16 @@ func (w *fastWriter) WriteHeader(code int) {
 		return
 	}
 	w.status = code
+}
+
+// clientGone reports whether the client closed or reset its connection
+// (one getsockopt): the fast path does not read it while it serves.
+func (w *fastWriter) clientGone() bool {
+	if w.cc == nil {
+		return false
+	}
+	tc, ok := w.cc.Conn.(*net.TCPConn)
+	return ok && l4.PeerClosed(tc)
 }
 
 // excludedNoBody are the headers a 1xx head never carries (net/http's

@@ -201,8 +201,8 @@ func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 || w.status < 200 {
 		w.status = code
 	}
-	if code >= 200 && w.took == 0 {
-		w.took = max(time.Since(w.start), 1)
+	if code >= 200 {
+		w.answered()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -211,15 +211,42 @@ func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if w.took == 0 {
-		w.took = max(time.Since(w.start), 1)
-	}
+	w.answered()
 	n, err := w.ResponseWriter.Write(b)
 	w.out += int64(n)
 	return n, err
 }
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// goneCheckAfter: an answer whose head comes this long or longer after
+// its request checks, where nothing read the connection meanwhile, that
+// the client is still there (recorder.answered).
+const goneCheckAfter = 10 * time.Millisecond
+
+// goneChecker is a ResponseWriter whose connection nothing reads while a
+// request is served (the HTTP/1.1 fast path's: no background read, which
+// would cost a goroutine or a syscall per request); clientGone asks the
+// socket whether the client closed or reset it.
+type goneChecker interface{ clientGone() bool }
+
+// answered notes the final answer's head, once: its time (took) and, for
+// a slow answer on a connection nothing watched, whether the client went
+// away before it, which makes the request aborted (Status[0]), timed up to
+// this point, when the edge noticed. A quicker answer is not checked: a
+// client rarely leaves within goneCheckAfter, and a check per request
+// would cost the keep-alive path a syscall (BENCHMARKS.md, "Layer 7").
+func (w *recorder) answered() {
+	if w.took != 0 {
+		return
+	}
+	w.took = max(time.Since(w.start), 1)
+	if w.took >= goneCheckAfter {
+		if g, ok := w.ResponseWriter.(goneChecker); ok && g.clientGone() {
+			w.aborted = true
+		}
+	}
+}
 
 // count adds the request to the listener's, its proxy's and the rule's
 // counters. Listener and proxy bytes are counted on the connection
