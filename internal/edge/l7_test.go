@@ -217,6 +217,44 @@ func TestHTTPWebSocketAndHealth(t *testing.T) {
 	}
 }
 
+// TestHTTPWebSocketUpgradeCountsAs1xx: a WebSocket upgrade's answer to the
+// client is 101 Switching Protocols, which httputil writes on the hijacked
+// connection: it counts as a 1xx answer (Status[1],
+// opengaap_http_responses_1xx_total), timed to its head like any answer.
+func TestHTTPWebSocketUpgradeCountsAs1xx(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ws := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), upgradeEcho)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-ws1", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-ws1", "/ws", l7Origins(ws.Addr))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+
+	c := dial(t, ip, addr)
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: got %v %v", resp, err)
+	}
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo: got %q %v", buf, err)
+	}
+	c.Close()
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-ws1"}, {Kind: stats.KindRule, ID: "r-ws1"}} {
+		var v stats.Values
+		edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests == 1 },
+			"%v: the upgraded request was never counted", k)
+		if v.Status[1] != 1 || v.Status[2] != 0 || v.AnswerCount != 1 {
+			t.Errorf("%v: a 101 answer: got status classes %v, %d answers timed; want it counted as 1xx, timed",
+				k, v.Status, v.AnswerCount)
+		}
+	}
+}
+
 // TestHTTPClientAbortCountedAsAborted: an HTTP/1.1 client that goes away
 // before its answer is counted under Status[0] (opengaap_http_aborted_total),
 // not under the status the edge would have answered (here a 502: the origin

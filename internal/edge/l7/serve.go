@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -201,10 +202,29 @@ func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 || w.status < 200 {
 		w.status = code
 	}
-	if code >= 200 {
+	if final(code) {
 		w.answered()
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// final reports whether an answer with status code ends the request's
+// answers: 2xx-5xx, and 101 Switching Protocols (the connection then
+// carries another protocol); other 1xx are interim.
+func final(code int) bool {
+	return code >= 200 || code == http.StatusSwitchingProtocols
+}
+
+// Hijack takes the connection over for an upgrade: httputil does so to
+// relay an origin's 101 (handleUpgradeResponse), whose head it then
+// writes itself, so the recorder takes the 101 as the answer here.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.status = http.StatusSwitchingProtocols
+		w.answered()
+	}
+	return c, brw, err
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
@@ -254,7 +274,7 @@ func (w *recorder) answered() {
 func (w *recorder) count(listener, proxy, rule *stats.Counters) {
 	class := 0
 	if !w.aborted {
-		class = min(max(w.status, http.StatusOK)/100, 5)
+		class = statusClass(w.status)
 	}
 	for _, c := range [...]*stats.Counters{listener, proxy, rule} {
 		if c != nil {
@@ -270,6 +290,15 @@ func (w *recorder) count(listener, proxy, rule *stats.Counters) {
 		rule.BytesOut.Add(w.out)
 		rule.BytesIn.Add(w.in.Load())
 	}
+}
+
+// statusClass is the class (1-5) of a request whose final answer had
+// status; none written (0, or only interim 1xx) is net/http's implicit 200.
+func statusClass(status int) int {
+	if !final(status) {
+		status = http.StatusOK
+	}
+	return min(status/100, 5)
 }
 
 // countBody counts a request body's bytes and ends the request when a
