@@ -21,6 +21,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/l7"
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -228,6 +229,46 @@ func TestAbuseOversizedHeaders(t *testing.T) {
 		})
 	}
 	plainGet(t, addr)
+}
+
+// TestAbuseRefusedRequestsCounted: the answers the edge gives a request
+// it refuses before routing (a head over MaxHeaderBytes: 431; both
+// Content-Length and Transfer-Encoding: 400 from the fast path; a
+// malformed header line: 400 from net/http) are counted on the listener
+// and the proxy like routed ones, so a flood of bad requests shows in
+// Requests, HttpQPS and Status4xx.
+func TestAbuseRefusedRequestsCounted(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-bad", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-bad", "/", l7Origins(httpOrigin(t, "a", nil)))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	heads := []string{
+		"GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: " + strings.Repeat("b", 80<<10) + "\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a.test\r\nBad Header Line\r\n\r\n",
+		// After a request net/http routed (the fast path hands Pragma over),
+		// on the same connection: each counted once.
+		"GET / HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\nGET / HTTP/1.1\r\nHost: a.test\r\nBad Header Line\r\n\r\n",
+	}
+	for _, head := range heads {
+		c := dial(t, ip, addr)
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, head)
+		_, _ = io.Copy(io.Discard, c) // Every refusal closes the connection.
+		c.Close()
+	}
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-bad"}, {Kind: stats.KindProxy, ID: "link-1"}} {
+		var v stats.Values
+		edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests >= 5 },
+			"%v: fewer than 5 requests counted", k)
+		if v.Requests != 5 || v.Status[4] != 4 || v.Status[2] != 1 || v.AnswerCount != 5 {
+			t.Errorf("%v: got %d requests, status classes %v, %d timed; want 4 refused (4xx) and 1 routed, all timed",
+				k, v.Requests, v.Status, v.AnswerCount)
+		}
+	}
 }
 
 // rawStatus sends a GET with count headers of size bytes each and returns

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -127,6 +128,7 @@ func (fc *fastConn) handshake(tc *tls.Conn) bool {
 		var re tls.RecordHeaderError
 		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
 			_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+			countRefused(fc.cc.listener, fc.cc.proxy, http.StatusBadRequest)
 		}
 		_ = tc.Close()
 		return false
@@ -272,12 +274,13 @@ func headEnd(buf []byte) int {
 func (fc *fastConn) handOff() {
 	if buf, _ := fc.br.Peek(fc.br.Buffered()); smuggling(buf) {
 		_, _ = io.WriteString(fc.nc, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		countRefused(fc.cc.listener, fc.cc.proxy, http.StatusBadRequest)
 		fc.close()
 		return
 	}
-	var c net.Conn = fc.nc
-	if fc.br.Buffered() > 0 || fc.tls != nil {
-		c = &handedConn{Conn: fc.nc, br: fc.br, tls: fc.tls, headBy: fc.headBy}
+	c := &handedConn{Conn: fc.nc, cc: fc.cc, tls: fc.tls, headBy: fc.headBy}
+	if fc.br.Buffered() > 0 {
+		c.br = fc.br
 	} else {
 		fc.br.Reset(nil)
 		fastReaders.Put(fc.br)
@@ -411,16 +414,60 @@ func (b *fastBody) finish(c net.Conn) bool {
 	return err == nil
 }
 
-// handedConn is a connection given to net/http after the fast path read
-// from it: reads drain the fast path's buffer first.
+// handedConn is an HTTP/1 connection given to net/http after the fast
+// path read from it: reads drain the fast path's buffer first, and writes
+// count net/http's own answers.
 type handedConn struct {
 	net.Conn
+	cc  *conn // The counting connection under it (and under TLS).
 	br  *bufio.Reader
 	tls *tls.ConnectionState // net/http cannot see it through the wrapper.
 	// headBy keeps the ReadHeaderTimeout clock of a head the fast path
 	// started reading: net/http's first deadline (its header deadline)
 	// is cut to it, so a slow head gains no time by being handed over.
 	headBy time.Time
+	// answering: net/http called the handler for the current request,
+	// and has not yet finished its answer (handlerAnswers, connState).
+	answering atomic.Bool
+}
+
+// Write counts net/http's own answers, which the handler never sees:
+// to a request it refuses before calling the handler (a malformed or
+// oversized head: 400, 431, 501; an Expect it does not know: 417) it
+// writes an answer while no handler's answer is under way, after which it
+// closes the connection.
+func (c *handedConn) Write(p []byte) (int, error) {
+	if !c.answering.Load() {
+		if code, ok := answerStatus(p); ok {
+			countRefused(c.cc.listener, c.cc.proxy, code)
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// answerStatus is the status of the answer head at the start of p.
+func answerStatus(p []byte) (int, bool) {
+	if len(p) < len("HTTP/1.1 200") || !bytes.HasPrefix(p, []byte("HTTP/1.")) || p[8] != ' ' {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(p[9:12]))
+	return code, err == nil && code >= 100
+}
+
+// handlerAnswers notes, for a request net/http serves on a handedConn,
+// that the handler answers it (handedConn.Write).
+func handlerAnswers(r *http.Request) {
+	if hc, ok := r.Context().Value(clientConnKey{}).(*handedConn); ok {
+		hc.answering.Store(true)
+	}
+}
+
+// connState is the http.Server's ConnState hook: an HTTP/1 connection
+// goes idle once net/http has written the handler's answer whole.
+func connState(c net.Conn, st http.ConnState) {
+	if hc, ok := c.(*handedConn); ok && st == http.StateIdle {
+		hc.answering.Store(false)
+	}
 }
 
 // SetReadDeadline: net/http's first call sets the head's deadline.

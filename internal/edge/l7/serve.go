@@ -301,6 +301,16 @@ func statusClass(status int) int {
 	return min(status/100, 5)
 }
 
+// countRefused counts the answer the edge gave a request it refused
+// before routing it (net/http's 400, 431, 501 or 417, the fast path's
+// 400) on the listener's and proxy's counters, as ServeHTTP counts a
+// routed one; the edge answers at once, so it is timed at about 0.
+func countRefused(listener, proxy *stats.Counters, status int) {
+	w := recorder{status: status, start: time.Now()}
+	w.answered()
+	w.count(listener, proxy, nil)
+}
+
 // countBody counts a request body's bytes and ends the request when a
 // read of it waits longer than idle (BodyIdleTimeout): kill closes the
 // HTTP/1 connection (net/http's body holds its lock while it reads, so

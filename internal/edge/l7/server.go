@@ -72,10 +72,11 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 	s.http = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			withTLS(r)
+			handlerAnswers(r)
 			s.h.Load().ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
-		ErrorLog: quietLog, ConnContext: connContext,
+		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
 	}
 	go s.sweepLoop()
 	if !fastPath {
