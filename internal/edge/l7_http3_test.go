@@ -794,3 +794,84 @@ func TestHTTP3WebSocket(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestWebSocketRuleBytes: the bytes a WebSocket relays are its rule's
+// traffic, over HTTP/1.1 as over HTTP/3 (RFC 9220), each byte counted once
+// each way, and counted as it passes: a WebSocket may stay open for hours,
+// and its bytes belong to the minutes they were relayed in. The listener
+// and proxy count the client connection on the wire as for any request:
+// the relay adds nothing to them (no byte counted twice).
+func TestWebSocketRuleBytes(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o, reqs, ends := wsOrigin(t)
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	cc := h3Conn(t, lo.Next(), addr, ca)
+	ruleKey, lsrKey := stats.Key{Kind: stats.KindRule, ID: "r-h3"}, stats.Key{Kind: stats.KindListener, ID: "lsr-h3"}
+	proxyKey := stats.Key{Kind: stats.KindProxy, ID: "link-1"}
+	open := map[string]func() io.ReadWriteCloser{
+		"HTTP/1.1": func() io.ReadWriteCloser {
+			tc := tls.Client(dial(t, lo.Next(), addr), &tls.Config{RootCAs: ca.pool, ServerName: "www.test",
+				NextProtos: []string{"http/1.1"}})
+			io.WriteString(tc, "GET /ws HTTP/1.1\r\nHost: www.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+				"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			br := bufio.NewReader(tc)
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade: got %v, %v", resp, err)
+			}
+			return struct {
+				io.Reader
+				io.WriteCloser
+			}{br, tc}
+		},
+		"HTTP/3": func() io.ReadWriteCloser {
+			str, resp := extendedConnect(t, cc, "websocket", "/ws")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("extended CONNECT: got %d", resp.StatusCode)
+			}
+			_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
+			return str
+		},
+	}
+	msg := strings.Repeat("m", 128<<10)
+	for _, proto := range []string{"HTTP/1.1", "HTTP/3"} {
+		before := rt.Stats().Values
+		delta := func(k stats.Key) (in, out int64) {
+			v := rt.Stats().Values[k]
+			return v.BytesIn - before[k].BytesIn, v.BytesOut - before[k].BytesOut
+		}
+		ws := open[proto]()
+		<-reqs
+		go func() { _, _ = io.WriteString(ws, msg) }()
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(ws, got); err != nil || string(got) != strings.ToUpper(msg) {
+			t.Fatalf("%s: echo of %d bytes: got %d, %v", proto, len(msg), len(got), err)
+		}
+		want := int64(len(msg))
+		var in, out int64
+		edgetest.Eventually(t, 3*time.Second, func() bool { in, out = delta(ruleKey); return in >= want && out >= want },
+			"%s: WebSocket open after relaying %d bytes each way: rule counts %d in, %d out", proto, want, in, out)
+		if in != want || out != want {
+			t.Errorf("%s: WebSocket open after relaying %d bytes each way: rule counts %d in, %d out; want %d each",
+				proto, want, in, out, want)
+		}
+		for _, k := range []stats.Key{lsrKey, proxyKey} {
+			edgetest.Eventually(t, 3*time.Second, func() bool { in, out = delta(k); return in >= want && out >= want },
+				"%s: %v counts %d in, %d out; want ≥ %d each", proto, k, in, out, want)
+			if in > want*3/2 || out > want*3/2 {
+				t.Errorf("%s: %v counts %d in, %d out for %d relayed each way; want each counted once", proto, k, in, out, want)
+			}
+		}
+		_ = ws.Close()
+		select {
+		case <-ends:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s: the origin's connection stays open", proto)
+		}
+		edgetest.Eventually(t, 3*time.Second, func() bool {
+			return rt.Stats().Values[ruleKey].Requests == before[ruleKey].Requests+1
+		}, "%s: the WebSocket's request is never counted", proto)
+		if in, out = delta(ruleKey); in != want || out != want {
+			t.Errorf("%s: WebSocket ended: rule counts %d in, %d out; want %d each", proto, in, out, want)
+		}
+	}
+}

@@ -88,8 +88,11 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	// the client's FIN or reset ends the body, the origin's the reads of
 	// back; closing back, then the body (quic-go cancels the read), frees
 	// the other copier. The request's context ends with the stream or the
-	// QUIC connection (drain, policy, Close).
+	// QUIC connection (drain, policy, Close). back counts the tunnel's
+	// bytes on the rule (endUpgraded), as for an HTTP/1.1 WebSocket, so the
+	// client's half is written past the recorder (whose head is sent).
 	stop := context.AfterFunc(req.Context(), func() { _ = back.Close() })
+	client := rw.ResponseWriter
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -97,7 +100,6 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 		defer buffers.Put(buf)
 		for {
 			n, err := req.Body.Read(buf)
-			rw.in.Add(int64(n))
 			if n > 0 {
 				if _, werr := back.Write(buf[:n]); werr != nil {
 					break
@@ -113,7 +115,7 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	for {
 		n, err := back.Read(buf)
 		if n > 0 {
-			if _, werr := rw.Write(buf[:n]); werr != nil || rc.Flush() != nil {
+			if _, werr := client.Write(buf[:n]); werr != nil || rc.Flush() != nil {
 				break
 			}
 		}

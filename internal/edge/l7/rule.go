@@ -343,7 +343,7 @@ func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response,
 		// the one asked for) leaves it open.
 		var b io.ReadCloser = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
 		if rw, ok := resp.Body.(io.ReadWriteCloser); ok {
-			b = &endUpgraded{endBody: endBody{ReadCloser: rw, end: o.backend.ConnEnd}, w: rw}
+			b = &endUpgraded{endBody: endBody{ReadCloser: rw, end: o.backend.ConnEnd}, w: rw, stats: r.stats}
 		}
 		resp.Body = b
 		context.AfterFunc(resp.Request.Context(), func() { _ = b.Close() })
@@ -355,12 +355,27 @@ func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response,
 
 // endUpgraded is the endBody of an upgraded connection: it stays an
 // io.ReadWriteCloser, as httputil's and serveWebSocket3's relays need.
+// Both relay the tunnel through it, so it counts the tunnel's bytes on
+// the rule, as they pass (a WebSocket may last hours): what is read from
+// the origin out, what is written to it in. The client connection counts
+// its own bytes on the listener and proxy, as for any request.
 type endUpgraded struct {
 	endBody
-	w io.Writer
+	w     io.Writer
+	stats *stats.Counters
 }
 
-func (b *endUpgraded) Write(p []byte) (int, error) { return b.w.Write(p) }
+func (b *endUpgraded) Read(p []byte) (int, error) {
+	n, err := b.endBody.Read(p)
+	b.stats.BytesOut.Add(int64(n))
+	return n, err
+}
+
+func (b *endUpgraded) Write(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	b.stats.BytesIn.Add(int64(n))
+	return n, err
+}
 
 func isDialError(err error) bool {
 	var op *net.OpError

@@ -270,7 +270,8 @@ func (w *recorder) answered() {
 
 // count adds the request to the listener's, its proxy's and the rule's
 // counters. Listener and proxy bytes are counted on the connection
-// (headers and TLS included); rule bytes are body bytes.
+// (headers and TLS included); rule bytes are body bytes (a WebSocket's
+// tunnel counts its own as they pass: endUpgraded).
 func (w *recorder) count(listener, proxy, rule *stats.Counters) {
 	class := 0
 	if !w.aborted {
