@@ -100,27 +100,41 @@ func (b *Backend) Healthy() bool {
 // Addr returns the address to connect to, rotating over a domain's
 // addresses.
 func (b *Backend) Addr() (netip.AddrPort, error) {
-	a := b.addrs.Load()
-	if a == nil || len(*a) == 0 {
+	a, i := b.rotate()
+	if a == nil {
 		return netip.AddrPort{}, ErrUnresolved
 	}
-	i := b.next.Add(1) % uint32(len(*a))
-	return netip.AddrPortFrom((*a)[i], uint16(b.key.Port)), nil
+	return netip.AddrPortFrom(a[i], uint16(b.key.Port)), nil
 }
 
-// Addrs returns every address Addr rotates over (none while a domain is
-// unresolved), for a request whose connect to one failed to try the
-// others.
-func (b *Backend) Addrs() []netip.AddrPort {
+// rotate returns the addresses and the index of the one Addr picks next
+// (nil while a domain is unresolved).
+func (b *Backend) rotate() ([]netip.Addr, uint32) {
 	a := b.addrs.Load()
+	if a == nil || len(*a) == 0 {
+		return nil, 0
+	}
+	return *a, b.next.Add(1) % uint32(len(*a))
+}
+
+// TryAddrs calls try with the address Addr would return and, while try
+// fails with an error again accepts, with each of b's other addresses in
+// turn, each once: one dead server of a name with several does not fail
+// what Addr sends it. The result is the last try's, or ErrUnresolved
+// while b has no address. The other addresses cost nothing until a try
+// fails, so a single address costs what Addr does.
+func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func(error) bool) (T, error) {
+	a, first := b.rotate()
 	if a == nil {
-		return nil
+		var zero T
+		return zero, ErrUnresolved
 	}
-	out := make([]netip.AddrPort, len(*a))
-	for i, x := range *a {
-		out[i] = netip.AddrPortFrom(x, uint16(b.key.Port))
+	port := uint16(b.key.Port)
+	res, err := try(netip.AddrPortFrom(a[first], port))
+	for i := 1; i < len(a) && err != nil && again(err); i++ {
+		res, err = try(netip.AddrPortFrom(a[(int(first)+i)%len(a)], port))
 	}
-	return out
+	return res, err
 }
 
 // Active is the number of open connections/sessions to the origin.

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -269,6 +270,66 @@ func TestAddrDoesNotAllocate(t *testing.T) {
 	b.addrs.Store(&[]netip.Addr{netip.MustParseAddr("192.0.2.5"), netip.MustParseAddr("2001:db8::5")})
 	if n := testing.AllocsPerRun(100, func() { _, _ = b.Addr(); _ = b.Healthy() }); n != 0 {
 		t.Errorf("got %v allocs per pick; want 0", n)
+	}
+	// A connect goes through TryAddrs, which costs nothing more, whether
+	// the first address answers or the others are tried.
+	for _, fail := range []bool{false, true} {
+		try := func(netip.AddrPort) (int, error) {
+			if fail {
+				return 0, ErrUnresolved
+			}
+			return 1, nil
+		}
+		again := func(error) bool { return true }
+		if n := testing.AllocsPerRun(100, func() { _, _ = TryAddrs(b, try, again) }); n != 0 {
+			t.Errorf("failing tries %v: got %v allocs per TryAddrs; want 0", fail, n)
+		}
+	}
+}
+
+// TestTryAddrs: TryAddrs starts at the address Addr would pick and goes
+// on with the others, each once, while the tries fail with an error again
+// accepts; it stops at the first success.
+func TestTryAddrs(t *testing.T) {
+	b := newBackend(domainKey("x.test"))
+	if _, err := TryAddrs(b, func(netip.AddrPort) (int, error) { return 0, nil }, nil); err != ErrUnresolved {
+		t.Fatalf("unresolved: got %v; want ErrUnresolved", err)
+	}
+	a := []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("2001:db8::3")}
+	b.addrs.Store(&a)
+	errDown, errFatal := errors.New("down"), errors.New("fatal")
+	again := func(err error) bool { return err == errDown }
+	for _, tc := range []struct {
+		name string
+		errs map[string]error // By address; the rest succeed.
+		want int              // Tries.
+		err  error
+	}{
+		{"first answers", nil, 1, nil},
+		{"all down", map[string]error{"192.0.2.1": errDown, "192.0.2.2": errDown, "2001:db8::3": errDown}, 3, errDown},
+		{"one up", map[string]error{"192.0.2.1": errDown, "2001:db8::3": errDown}, -1, nil},
+		{"not retried", map[string]error{"192.0.2.1": errFatal, "192.0.2.2": errFatal, "2001:db8::3": errFatal}, 1, errFatal},
+	} {
+		for range len(a) { // Each address in turn first.
+			var tried []netip.Addr
+			first := b.next.Load() + 1
+			_, err := TryAddrs(b, func(ap netip.AddrPort) (int, error) {
+				if ap.Port() != 80 {
+					t.Errorf("%s: port %d; want 80", tc.name, ap.Port())
+				}
+				tried = append(tried, ap.Addr())
+				return 0, tc.errs[ap.Addr().String()]
+			}, again)
+			for i, x := range tried {
+				if x != a[(int(first)+i)%len(a)] {
+					t.Errorf("%s: tried %v; want the addresses in order from %v", tc.name, tried, a[int(first)%len(a)])
+				}
+			}
+			last := tried[len(tried)-1]
+			if err != tc.err || (tc.want > 0 && len(tried) != tc.want) || (tc.err == nil && tc.errs[last.String()] != nil) {
+				t.Errorf("%s: tried %v, err %v; want %d tries, err %v", tc.name, tried, err, tc.want, tc.err)
+			}
+		}
 	}
 }
 

@@ -1,18 +1,142 @@
 package l4
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
+
+var lo = edgetest.NewAlloc(5)
+
+// startZone serves A and AAAA records (TTL 300) for any name on a fresh
+// loopback address and returns the server's address.
+func startZone(t *testing.T, addrs ...netip.Addr) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.Authoritative = true
+		qn, qt := q.Question[0].Name, q.Question[0].Qtype
+		for _, a := range addrs {
+			h := dns.RR_Header{Name: qn, Rrtype: qt, Class: dns.ClassINET, Ttl: 300}
+			switch {
+			case a.Is4() && qt == dns.TypeA:
+				m.Answer = append(m.Answer, &dns.A{Hdr: h, A: a.AsSlice()})
+			case a.Is6() && qt == dns.TypeAAAA:
+				m.Answer = append(m.Answer, &dns.AAAA{Hdr: h, AAAA: a.AsSlice()})
+			}
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// domainRoute is a route (rr, no checks) with one DOMAIN origin, whose
+// name the zone at ns resolves to want addresses.
+func domainRoute(t *testing.T, proto, ns string, port, want int) *Route {
+	t.Helper()
+	pool := health.NewPool(health.Options{Nameservers: []string{ns}})
+	t.Cleanup(pool.Close)
+	b := pool.Acquire(health.Key{Proto: proto, Host: "origin.test", Port: port, IsDomain: true})
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		n := 0
+		_, _ = health.TryAddrs(b, func(netip.AddrPort) (int, error) { n++; return 0, io.EOF }, func(error) bool { return true })
+		return n == want
+	}, "origin.test not resolved to %d addresses", want)
+	return &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), ConnectTimeout: 2 * time.Second,
+		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
+		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
+}
+
+// TestDomainOriginTriesOtherAddresses: a DOMAIN origin whose name has
+// three addresses: one refuses connections (one of the name's servers is
+// down), one cannot be reached from the edge (an IPv6 link-local address
+// without zone: a local error, like ENETUNREACH for an AAAA record on an
+// IPv4-only edge). The listener has this one origin. A connect to a dead
+// address goes on with the name's other addresses before the origin
+// counts as failed, so every client connection reaches the live one, and
+// the origin, which answered each time, is neither counted failed nor
+// suspect.
+func TestDomainOriginTriesOtherAddresses(t *testing.T) {
+	live, refused := lo.Next(), lo.Next()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(live, 0), func(c net.Conn) { _, _ = c.Write([]byte("ok")) })
+	ns := startZone(t, live, refused, netip.MustParseAddr("fe80::1"))
+	r := domainRoute(t, snapshot.ProtoTCP, ns, int(origin.Addr.Port()), 3)
+	srv, err := ListenTCP(netip.AddrPortFrom(lo.Next(), 0), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Abort(); <-srv.Shutdown(0) })
+
+	failed := 0
+	for range 9 {
+		c, err := net.DialTimeout("tcp", srv.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok" {
+			failed++
+		}
+		c.Close()
+	}
+	if b := r.Origins["o"].Backend; failed > 0 || r.Stats.DialFails.Load() != 0 || b.Suspect() {
+		t.Errorf("domain origin with one live address of three: %d of 9 connections dropped, DialFails %d, suspect %v; want 0, 0, false",
+			failed, r.Stats.DialFails.Load(), b.Suspect())
+	}
+}
+
+// TestDomainOriginUDPTriesOtherAddresses: a UDP session to a DOMAIN
+// origin whose socket cannot connect to the address picked (a local
+// error: an IPv6 link-local address without zone) uses the name's other
+// address instead of dropping the client's datagrams.
+func TestDomainOriginUDPTriesOtherAddresses(t *testing.T) {
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("re:"))
+	ns := startZone(t, origin.Addr.Addr(), netip.MustParseAddr("fe80::1"))
+	r := domainRoute(t, snapshot.ProtoUDP, ns, int(origin.Addr.Port()), 2)
+	srv, err := ListenUDP(netip.AddrPortFrom(lo.Next(), 0), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Abort(); <-srv.Shutdown(0) })
+
+	failed := 0
+	for range 6 { // A session per client socket, each picking the next address.
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 16)
+		_, _ = c.Write([]byte("x"))
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "re:x" {
+			failed++
+		}
+		c.Close()
+	}
+	if failed > 0 || r.Stats.DialFails.Load() != 0 {
+		t.Errorf("UDP domain origin with one usable address of two: %d of 6 sessions unanswered, DialFails %d; want 0, 0",
+			failed, r.Stats.DialFails.Load())
+	}
+}
 
 // slowOrigin listens with a full accept queue, so a connect to it hangs
 // (SYNs dropped) instead of failing: a slow origin, not a refusing one.

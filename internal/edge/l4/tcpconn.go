@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/edge/tcpinq"
@@ -73,10 +74,11 @@ func (c *tcpConn) run() {
 }
 
 // maxConnectTries bounds the origins one client connection tries. A failed
-// connect is retried on another origin, since nothing has been sent yet
+// connect (to every address of a DOMAIN origin: connect) is retried on
+// another origin, since nothing has been sent yet
 // (nginx's proxy_next_upstream, haproxy's redispatch): an origin that
 // refuses costs the client a delay, not the connection. Each try may take
-// the whole ConnectTimeout; the passive check (balance) keeps later
+// the whole ConnectTimeout, per address; the passive check (balance) keeps later
 // connections off an origin that timed out.
 const maxConnectTries = 3
 
@@ -136,28 +138,39 @@ func sendHeader(up *net.TCPConn, hdr []byte) error {
 	return err
 }
 
-// connect opens a connection to o, recording the outcome on the origin
-// unless the edge itself cut the attempt (listener removed or aborted,
-// policy change, shutdown): that says nothing about the origin.
+// connect opens a connection to o: to its next address and, while
+// connects fail, to each of its other addresses (a DOMAIN origin's) in
+// turn (health.TryAddrs), so one dead server of a name with several costs
+// the client a retry, not the connection. The outcome is recorded on the
+// origin, which counts as failed only when every address failed, unless
+// the edge itself cut the attempt (listener removed or aborted, policy
+// change, shutdown): that says nothing about the origin.
 func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	r := c.route
 	set := r.counters(o)
-	ap, err := o.Backend.Addr()
-	if err != nil {
-		set.Add(dialFails, 1)
-		return nil, err
-	}
 	// KeepAlive -1: see ListenTCP.
 	d := net.Dialer{Timeout: r.ConnectTimeout, KeepAlive: -1}
 	if r.TOA != nil {
 		d.Control = c.markTOA
 	}
-	start := time.Now()
-	// Not Dialer.DialTCP: its zero local address still binds 0.0.0.0:0
-	// before connect, which takes an ephemeral port for every destination
-	// and runs out of them under load.
-	nc, err := d.DialContext(c.ctx, "tcp", ap.String())
-	if err != nil {
+	var start time.Time
+	up, err := health.TryAddrs(o.Backend, func(ap netip.AddrPort) (*net.TCPConn, error) {
+		start = time.Now()
+		// Not Dialer.DialTCP: its zero local address still binds 0.0.0.0:0
+		// before connect, which takes an ephemeral port for every
+		// destination and runs out of them under load.
+		nc, err := d.DialContext(c.ctx, "tcp", ap.String())
+		if err != nil {
+			return nil, err
+		}
+		return nc.(*net.TCPConn), nil
+	}, func(error) bool { return c.ctx.Err() == nil })
+	switch {
+	case err == nil:
+	case err == health.ErrUnresolved:
+		set.Add(dialFails, 1)
+		return nil, err
+	default:
 		if c.ctx.Err() == nil {
 			set.Add(dialFails, 1)
 			o.Backend.ConnectFailed()
@@ -172,7 +185,7 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	o.Backend.Connected()
 	set.Add(dialCount, 1)
 	set.Add(dialNanos, int64(took))
-	return nc.(*net.TCPConn), nil
+	return up, nil
 }
 
 // markTOA makes the origin connection about to be made carry the

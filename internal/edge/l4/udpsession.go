@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/edge/udpbatch"
@@ -47,11 +48,13 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 		return nil, errors.New("no origin")
 	}
 	set := r.counters(o)
-	ap, err := o.Backend.Addr()
-	var up *net.UDPConn
-	if err == nil {
-		up, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
-	}
+	// A UDP connect fails only locally (an IPv6 address on an edge without
+	// IPv6 route, say): the name's other addresses may still do.
+	var ap netip.AddrPort
+	up, err := health.TryAddrs(o.Backend, func(a netip.AddrPort) (*net.UDPConn, error) {
+		ap = a
+		return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a))
+	}, func(error) bool { return true })
 	if err != nil {
 		set.Add(dialFails, 1)
 		return nil, err

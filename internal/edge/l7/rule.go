@@ -259,25 +259,14 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin, netip.Addr
 }
 
 // sendOrigin calls send with o's next address and, after a connect failure
-// that may be retried, with each of its other addresses in turn: one dead
-// server of a name with several does not fail the requests Addr sends it.
+// that may be retried, with each of its other addresses in turn
+// (health.TryAddrs): one dead server of a name with several does not fail
+// the requests Addr sends it.
 func sendOrigin[T any](o *origin, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
-	ap, err := o.backend.Addr()
-	if err != nil {
-		var zero T
-		return zero, &net.OpError{Op: "dial", Net: "tcp", Err: err}
-	}
-	res, err := send(o, ap)
-	if err == nil || !retry(req, err) {
-		return res, err
-	}
-	for _, other := range o.backend.Addrs() { // Allocates, after a failure only.
-		if other == ap {
-			continue
-		}
-		if res, err = send(o, other); err == nil || !retry(req, err) {
-			break
-		}
+	res, err := health.TryAddrs(o.backend, func(ap netip.AddrPort) (T, error) { return send(o, ap) },
+		func(err error) bool { return retry(req, err) })
+	if err == health.ErrUnresolved {
+		err = &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
 	return res, err
 }
