@@ -11,41 +11,46 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// check runs one probe of the configured kind.
+// check runs one probe of the configured kind. A DOMAIN origin is one
+// service at several addresses, so it passes when any of them answers:
+// the probe starts at the address Addr would pick and goes on with the
+// others while they fail (TryAddrs). A check that passes feeds lrtt.
 func (b *Backend) check() error {
-	ap, err := b.Addr()
-	if err != nil {
-		return err
+	rtt, err := TryAddrs(b, b.checkAddr, func(error) bool { return true })
+	if rtt > 0 {
+		b.ObserveRTT(rtt)
 	}
+	return err
+}
+
+// checkAddr probes the origin at ap. rtt is the time to a TCP check's
+// handshake (a connect like any other) or to a UDP probe's reply (UDP has
+// no connect to time), else 0.
+func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 	c := b.key.Check
 	switch {
 	case b.key.Proto == snapshot.ProtoHTTP || b.key.Proto == snapshot.ProtoHTTPS:
 		if b.tlsProbeErr != nil {
-			return b.tlsProbeErr
+			return 0, b.tlsProbeErr
 		}
-		return checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
+		return 0, checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
 		start := time.Now()
-		err := checkTCP(ap.String(), c.Timeout)
-		if err == nil { // A check's handshake is a connect like any other: it keeps lrtt current.
-			b.ObserveRTT(time.Since(start))
+		if err := checkTCP(ap.String(), c.Timeout); err != nil {
+			return 0, err
 		}
-		return err
+		return time.Since(start), nil
 	case c.CheckType == snapshot.CheckPing:
-		return ping(ap.Addr(), c.Timeout)
+		return 0, ping(ap.Addr(), c.Timeout)
 	default:
 		send, recv, err := c.Payloads()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if c.Port != 0 { // The service may answer probes on another port.
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(c.Port))
 		}
-		rtt, err := checkUDP(ap.String(), send, recv, c.Timeout)
-		if rtt > 0 { // UDP has no connect to time: a probe's reply feeds lrtt.
-			b.ObserveRTT(rtt)
-		}
-		return err
+		return checkUDP(ap.String(), send, recv, c.Timeout)
 	}
 }
 

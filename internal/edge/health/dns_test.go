@@ -384,3 +384,41 @@ func TestNoDataWithFailedFamily(t *testing.T) {
 		t.Errorf("lookup once A answers: %v, %v; want 192.0.2.9", ips, err)
 	}
 }
+
+// TestDomainHealthyWhileAnyAddressAnswers: a DOMAIN origin is one service
+// at several addresses, so its check passes while any of them answers
+// (here one of two refuses, and every check passes, with a fall threshold
+// of 1), and fails only when none does.
+func TestDomainHealthyWhileAnyAddressAnswers(t *testing.T) {
+	t.Parallel()
+	live, refused := lo.Next(), lo.Next()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(live, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	z := startZone(t)
+	p, changes := domainPool(t, z)
+	z.set("pair.test", record{addrs: []netip.Addr{live, refused}, ttl: 300})
+	k := domainKey("pair.test")
+	k.Port = ln.Addr().(*net.TCPAddr).Port
+	k.Check = snapshot.HealthCheck{Enabled: true, Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, Healthy: 1, Unhealthy: 1}
+	b := p.Acquire(k)
+	defer p.Release(b)
+	edgetest.Eventually(t, 3*time.Second, b.Healthy, "pair.test not resolved")
+	deadline := time.After(400 * time.Millisecond) // About 20 checks, half of them starting at the refusing address.
+	for done := false; !done; {
+		select {
+		case c := <-changes:
+			if !c.Healthy {
+				t.Fatalf("got %+v; want the origin healthy while one of its addresses answers", c)
+			}
+		case <-deadline:
+			done = true
+		}
+	}
+	ln.Close()
+	if c := nextChange(t, changes); c.Healthy {
+		t.Errorf("got %+v; want unhealthy once no address answers", c)
+	}
+}
