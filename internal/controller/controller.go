@@ -145,9 +145,9 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 
 // Failing reports whether the last pass's data plane could not run the
 // object id (a listener whose port is taken, say; an EdgeOne rule when
-// any of its ports is): the API then shows an EdgeOne rule as fail,
-// however its stored status reads. (A GAAP listener records it in its
-// stored status instead, model.Failer.)
+// any of its ports is): the API then shows a GAAP listener as still coming
+// up and an EdgeOne rule as fail, however its stored status reads (one
+// that ran before a restart or a CloseProxies/OpenProxies keeps status 0).
 func (c *Controller) Failing(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -198,12 +198,7 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 		for _, obj := range st.Objects[k.Name] {
 			if s, ok := obj.(model.Settler); ok {
 				if _, bad := failed[s.Meta().ID]; bad {
-					// It keeps its in-progress status, or takes its
-					// failed one (model.Failer), until it applies.
-					if f, ok := s.(model.Failer); ok && f.Fail() {
-						pending = append(pending, s)
-					}
-					continue
+					continue // keeps its in-progress status until it applies
 				}
 				// st is this pass's own decoded copy, already compiled and
 				// applied: settling it in place only tells which objects to
@@ -254,12 +249,6 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 	}
 	if t, ok := cur.(*model.Task); ok {
 		return settleTask(tx, t, rec, failed)
-	}
-	if _, bad := failed[m.ID]; bad {
-		if f, ok := cur.(model.Failer); ok && f.Fail() {
-			return put(tx, cur, rec)
-		}
-		return nil
 	}
 	changed, remove := cur.Settle()
 	switch {

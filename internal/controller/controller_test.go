@@ -140,42 +140,6 @@ func TestReconcileSettlesWhatWasApplied(t *testing.T) {
 	}
 }
 
-// TestFailedListenerReadsComingUp: a listener that ran (0) or waited for
-// a change (4) and that the data plane cannot serve is stored as 1,
-// coming up, so the API refuses changes to it and lets it be deleted; it
-// settles to 0 once it serves.
-func TestFailedListenerReadsComingUp(t *testing.T) {
-	st := openStore(t)
-	proxy := &model.Proxy{Base: model.Base{ID: "link-1"}, Status: model.ProxyRunning, IP: "127.1.2.3", Bandwidth: 5, Concurrent: 2}
-	ran := &model.Listener{Base: model.Base{ID: "listener-a"}, ProxyID: "link-1", Protocol: model.TCP, Port: 80,
-		Scheduler: "rr", Status: model.StatusRunning}
-	changing := &model.Listener{Base: model.Base{ID: "listener-b"}, ProxyID: "link-1", Protocol: model.TCP, Port: 81,
-		Scheduler: "rr", Status: model.StatusAdjusting}
-	insertAll(t, st, proxy, ran, changing)
-
-	plane := &fakePlane{fail: map[string]string{"listener-a": "port taken", "listener-b": "port taken"}}
-	c := New(st, plane, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	for range 2 {
-		if err := c.Reconcile(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, id := range []string{"listener-a", "listener-b"} {
-		if l, _ := get[model.Listener](t, st, model.KindListener, id); l.Status != model.StatusCreating {
-			t.Errorf("%s failing: status %d; want 1 (coming up)", id, l.Status)
-		}
-	}
-	plane.fail = nil
-	if err := c.Reconcile(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"listener-a", "listener-b"} {
-		if l, _ := get[model.Listener](t, st, model.KindListener, id); l.Status != model.StatusRunning {
-			t.Errorf("%s applied: status %d; want 0", id, l.Status)
-		}
-	}
-}
-
 func TestCompileGroupListenerPerProxy(t *testing.T) {
 	st := &State{Objects: map[string][]model.Object{
 		model.KindProxy: {

@@ -49,8 +49,7 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 				resp.InvalidStatusListenerSet = append(resp.InvalidStatusListenerSet, id)
 			case l.Status != model.StatusRunning && l.Status != model.StatusCreating:
 				// Creating is deletable: a listener whose port is taken
-				// stays in creation (its task FAIL) until deleted, and so
-				// does one that served before (model.Listener.Fail).
+				// stays in creation (its task FAIL) until deleted.
 				resp.OperationFailedListenerSet = append(resp.OperationFailedListenerSet, id)
 			default:
 				doomed = append(doomed, l)

@@ -93,6 +93,12 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 		}
 		var hits []*model.Listener
 		for _, l := range all {
+			// A listener the data plane cannot serve (port taken after
+			// a restart or a reopen) reads as still coming up, as one
+			// whose first bind failed does; the next applies retry it.
+			if l.Status == model.StatusRunning && s.Down != nil && s.Down(l.ID) {
+				l.Status = model.StatusCreating
+			}
 			if q.matches(l) {
 				hits = append(hits, l)
 			}

@@ -28,6 +28,9 @@ type Service struct {
 	// Health reports what the data plane last observed of an origin bound
 	// to a listener or rule; nil means every origin reads as healthy.
 	Health func(binding, realServer string) bool
+	// Down reports whether the data plane failed to serve a listener it
+	// was given (its port taken, say); nil means none failed.
+	Down func(listener string) bool
 }
 
 // healthy reads s.Health, treating a missing source as healthy.

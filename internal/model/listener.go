@@ -126,23 +126,6 @@ func (l *Listener) IsL7() bool { return l.Protocol == HTTP || l.Protocol == HTTP
 // Settle finishes the listener's pending transition.
 func (l *Listener) Settle() (changed, remove bool) { return settleCode(&l.Status) }
 
-// Fail records that the data plane cannot serve the listener (its port
-// taken, say): it reads 1, coming up, whether it ran before (a reopen, a
-// restart) or waited for a change (3, 4), until it serves and Settle makes
-// it 0. Its configuration is stored and the task of its change FAILed, so
-// nothing is lost; and being 1, it is refused changes (CheckIdle) and
-// DeleteListeners takes it, as a listener whose first bind failed, rather
-// than the API accepting a change that can never settle and then refusing
-// to delete a listener that does not serve.
-func (l *Listener) Fail() (changed bool) {
-	switch l.Status {
-	case StatusRunning, StatusBinding, StatusAdjusting:
-		l.Status = StatusCreating
-		return true
-	}
-	return false
-}
-
 // settleCode is the transition shared by listeners and rules.
 func settleCode(status *int64) (changed, remove bool) {
 	switch *status {

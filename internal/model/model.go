@@ -44,14 +44,6 @@ type Settler interface {
 	Settle() (changed, remove bool)
 }
 
-// Failer is a Settler whose stored status records that the data plane
-// cannot run it: Fail moves it to that status and reports whether it
-// changed. Settle moves it on once it runs.
-type Failer interface {
-	Settler
-	Fail() (changed bool)
-}
-
 const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // NewID returns prefix + "-" + 8 random lower-case letters and digits, the

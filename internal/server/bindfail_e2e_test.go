@@ -187,29 +187,6 @@ func TestOpenProxiesTaskFailsOnTakenPort(t *testing.T) {
 	}
 }
 
-// TestReopenedListenerOnTakenPortDeletable: a listener that cannot bind
-// again after OpenProxies reads ListenerStatus 1, and acts as one: a
-// modification is refused (ListenerHasTask) instead of moving it to a
-// status 4 that never settles while the port is taken, and
-// DeleteListeners deletes it, as docs/api-listeners.md promises.
-func TestReopenedListenerOnTakenPortDeletable(t *testing.T) {
-	n := startNode(t)
-	r := reopenOnTakenPort(t, n)
-	n.until("listener reading as coming up", func() bool { return r.status() == 1 })
-
-	err := n.Call(n.c, "ModifyTCPListenerAttribute", map[string]any{"ProxyId": r.proxy, "ListenerId": r.listener, "Scheduler": "lc"}, nil)
-	wantCode(t, "ModifyTCPListenerAttribute on the listener that cannot bind", err, "FailedOperation.ListenerHasTask")
-	var del struct {
-		OperationFailedListenerSet, OperationSucceedListenerSet, InvalidStatusListenerSet []string
-	}
-	if err := n.Call(n.c, "DeleteListeners", map[string]any{"ProxyId": r.proxy, "ListenerIds": []string{r.listener}, "Force": 1}, &del); err != nil {
-		t.Fatal(err)
-	}
-	if len(del.OperationSucceedListenerSet) != 1 {
-		t.Fatalf("DeleteListeners on the listener that cannot bind (reads %d): %+v; want it deleted", r.status(), del)
-	}
-}
-
 // TestBindFailureFailsTeoRule occupies one port of a two-port EdgeOne
 // rule: the rule reads fail (the spec's 部署失败), not online, while its
 // other port serves, and online once the port is free and the retry

@@ -253,6 +253,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,
 		compile: controller.Settings{OpenKey: sealer.Open, ConcurrentUnit: o.ConcurrentUnit}}
 	s.Controller = controller.New(st, plane, o.Log)
+	s.GAAP.Down = s.Controller.Failing
 	s.GAAP.Notify = s.Controller.Notify
 	s.TEO = teo.New(st, pool, cfg.Caps, o.Log)
 	s.TEO.Notify = s.Controller.Notify
