@@ -47,9 +47,13 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 			switch {
 			case err != nil:
 				resp.InvalidStatusListenerSet = append(resp.InvalidStatusListenerSet, id)
-			case l.Status != model.StatusRunning && l.Status != model.StatusCreating:
+			case l.Status != model.StatusRunning && l.Status != model.StatusCreating && !s.down(l.ID):
 				// Creating is deletable: a listener whose port is taken
-				// stays in creation (its task FAIL) until deleted.
+				// stays in creation (its task FAIL) until deleted. So is
+				// any the data plane cannot serve (a port taken after a
+				// reopen, and a change waiting on it), whatever it was
+				// doing: its change would otherwise never settle, and
+				// the listener could be neither used nor deleted.
 				resp.OperationFailedListenerSet = append(resp.OperationFailedListenerSet, id)
 			default:
 				doomed = append(doomed, l)

@@ -96,7 +96,7 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 			// A listener the data plane cannot serve (port taken after
 			// a restart or a reopen) reads as still coming up, as one
 			// whose first bind failed does; the next applies retry it.
-			if l.Status == model.StatusRunning && s.Down != nil && s.Down(l.ID) {
+			if l.Status == model.StatusRunning && s.down(l.ID) {
 				l.Status = model.StatusCreating
 			}
 			if q.matches(l) {

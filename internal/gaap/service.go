@@ -33,6 +33,9 @@ type Service struct {
 	Down func(listener string) bool
 }
 
+// down reads s.Down, treating a missing source as "none failed".
+func (s *Service) down(listener string) bool { return s.Down != nil && s.Down(listener) }
+
 // healthy reads s.Health, treating a missing source as healthy.
 func (s *Service) healthy(binding, realServer string) bool {
 	return s.Health == nil || s.Health(binding, realServer)

@@ -187,6 +187,30 @@ func TestOpenProxiesTaskFailsOnTakenPort(t *testing.T) {
 	}
 }
 
+// TestReopenedListenerOnTakenPortDeletable: a listener that cannot bind
+// again after OpenProxies reads ListenerStatus 1; a change to it is still
+// accepted (stored, it applies once the port is free), and DeleteListeners
+// deletes it whatever it is waiting for, as docs/api-listeners.md promises,
+// rather than refusing a listener whose change can never settle.
+func TestReopenedListenerOnTakenPortDeletable(t *testing.T) {
+	n := startNode(t)
+	r := reopenOnTakenPort(t, n)
+	n.until("listener reading as coming up", func() bool { return r.status() == 1 })
+
+	if err := n.Call(n.c, "ModifyTCPListenerAttribute", map[string]any{"ProxyId": r.proxy, "ListenerId": r.listener, "Scheduler": "lc"}, nil); err != nil {
+		t.Fatalf("ModifyTCPListenerAttribute on the listener that cannot bind: %v", err)
+	}
+	var del struct {
+		OperationFailedListenerSet, OperationSucceedListenerSet, InvalidStatusListenerSet []string
+	}
+	if err := n.Call(n.c, "DeleteListeners", map[string]any{"ProxyId": r.proxy, "ListenerIds": []string{r.listener}, "Force": 1}, &del); err != nil {
+		t.Fatal(err)
+	}
+	if len(del.OperationSucceedListenerSet) != 1 {
+		t.Fatalf("DeleteListeners on the listener that cannot bind (reads %d): %+v; want it deleted", r.status(), del)
+	}
+}
+
 // TestBindFailureFailsTeoRule occupies one port of a two-port EdgeOne
 // rule: the rule reads fail (the spec's 部署失败), not online, while its
 // other port serves, and online once the port is free and the retry
