@@ -45,6 +45,7 @@ type fastConn struct {
 	pre    []byte
 	rd     readDeadline
 	base   *http.Request // Empty but for the connection's context (serveOne copies it).
+	watch  *connWatch    // The connection context's: it ends what the request left open.
 
 	// The head being read (readHead resumes after errWait).
 	first   bool      // The connection's first head.
@@ -58,6 +59,7 @@ type fastConn struct {
 func (s *Server) serveFast(nc net.Conn, cc *conn) {
 	fc := &fastConn{s: s, nc: nc, cc: cc, remote: nc.RemoteAddr().String(), first: true,
 		base: (&http.Request{}).WithContext(cc.ctx)}
+	fc.watch, _ = cc.ctx.Value(connWatchKey{}).(*connWatch)
 	if tc, ok := nc.(*tls.Conn); ok {
 		if !fc.handshake(tc) {
 			return
@@ -321,7 +323,9 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	}
 	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close || fc.s.quit.Load()}
-	if !fc.run(w, req) {
+	ok := fc.run(w, req)
+	fc.watch.requestEnded() // The request has ended (closeWithRequest).
+	if !ok {
 		return false
 	}
 	keep := w.finish()

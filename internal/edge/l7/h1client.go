@@ -277,12 +277,38 @@ func closeOnDone(ctx context.Context, pc *h1Conn) (stop func() bool) {
 	return func() bool { return w.cur.CompareAndSwap(pc, nil) }
 }
 
+// closeWithRequest closes b when the request whose context is ctx ends.
+// A fast path request without body has its client connection's own
+// context (or one that only adds values to it), which ends with the
+// connection, not the request: b then waits in the connection's watch,
+// which serveOne ends with the request (requestEnded), rather than
+// registering a callback.
+func closeWithRequest(ctx context.Context, b *endBody) {
+	if w, _ := ctx.Value(connWatchKey{}).(*connWatch); w != nil && ctx.Done() == w.ctx.Done() {
+		if prev := w.body.Swap(b); prev != nil {
+			_ = prev.Close()
+		}
+		return
+	}
+	context.AfterFunc(ctx, func() { _ = b.Close() })
+}
+
 // connWatch closes the origin connection of a client connection's
 // current exchange when the client connection's context ends (its
-// exchanges are sequential).
+// exchanges are sequential), and, for the fast path, the body that
+// closeWithRequest left to its request's end.
 type connWatch struct {
-	ctx context.Context
-	cur atomic.Pointer[h1Conn]
+	ctx  context.Context
+	cur  atomic.Pointer[h1Conn]
+	body atomic.Pointer[endBody]
+}
+
+// requestEnded closes the body that closeWithRequest left to the end of
+// the fast path's current request, if any.
+func (w *connWatch) requestEnded() {
+	if b := w.body.Swap(nil); b != nil {
+		_ = b.Close()
+	}
 }
 
 type connWatchKey struct{}

@@ -330,12 +330,15 @@ func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response,
 		// at the latest with the request, as those relays close it then:
 		// one that refuses the 101 (httputil, for an Upgrade other than
 		// the one asked for) leaves it open.
-		var b io.ReadCloser = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
+		var b *endBody
 		if rw, ok := resp.Body.(io.ReadWriteCloser); ok {
-			b = &endUpgraded{endBody: endBody{ReadCloser: rw, end: o.backend.ConnEnd}, w: rw, stats: r.stats}
+			u := &endUpgraded{endBody: endBody{ReadCloser: rw, end: o.backend.ConnEnd}, w: rw, stats: r.stats}
+			b, resp.Body = &u.endBody, u // Its Close is endBody's.
+		} else {
+			b = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
+			resp.Body = b
 		}
-		resp.Body = b
-		context.AfterFunc(resp.Request.Context(), func() { _ = b.Close() })
+		closeWithRequest(resp.Request.Context(), b)
 		return resp, nil
 	}
 	resp.Body = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}

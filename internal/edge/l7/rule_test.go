@@ -2,11 +2,13 @@ package l7
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,4 +168,74 @@ func TestUpgradeCountedUntilClosed(t *testing.T) {
 			edgetest.Eventually(t, 2*time.Second, func() bool { return b.Active() == 0 }, "%d still counted after the upgrades ended", b.Active())
 		})
 	}
+}
+
+// TestRefused101EndsWithRequestOnFastPath: a 101 nobody asked for, which
+// ReverseProxy refuses (502) and never closes, stops counting for lc and
+// its origin connection closes when its request ends, also on the HTTP/1.1
+// fast path, whose requests without body have the client connection's
+// context (which ends only with the connection): here keep-alive GETs to
+// an HTTPS origin (http.Transport, as the direct h1 client refuses a 101
+// itself), on a client connection that stays open.
+func TestRefused101EndsWithRequestOnFastPath(t *testing.T) {
+	cert := selfSigned(t)
+	pair, err := tls.X509KeyPair([]byte(cert.CertPEM), []byte(cert.KeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}}
+	var closed atomic.Int32 // Origin connections the edge closed.
+	a := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		defer closed.Add(1)
+		tc := tls.Server(c, cfg)
+		defer tc.Close()
+		br := bufio.NewReader(tc)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(tc, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+		_, _ = io.Copy(io.Discard, br)
+	}).Addr
+	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	t.Cleanup(env.Pool.Close)
+	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
+		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedLC,
+			ForwardProtocol: snapshot.ProtoHTTPS,
+			Origins:         []snapshot.Origin{{ID: "o", Host: a.Addr().String(), Port: int(a.Port()), Weight: 1}}}}}}}
+	h, err := Build(env, l, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
+	b := h.Backends()["r/o"]
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for range 3 { // Three requests on one keep-alive connection.
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("got %d; want 502 for a 101 nobody asked for", resp.StatusCode)
+		}
+		if resp.Close {
+			t.Skip("the edge closed the connection after the 502: nothing outlives the request")
+		}
+	}
+	// The three requests have ended; the client connection stays open.
+	edgetest.Eventually(t, 2*time.Second, func() bool { return b.Active() == 0 },
+		"%d requests still counted in flight on the origin after they were answered (502), while the client keeps its connection", b.Active())
+	edgetest.Eventually(t, 2*time.Second, func() bool { return closed.Load() == 3 },
+		"%d of 3 origin connections closed after their requests ended; want all", closed.Load())
 }
