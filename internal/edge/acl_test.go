@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -101,19 +100,6 @@ func TestPolicyChangeRechecksDrainingConnections(t *testing.T) {
 		without func(v int64) *snapshot.Snapshot
 		open    func(src netip.Addr) func(msg string) error
 	}
-	connEcho := func(c net.Conn, r io.Reader) func(string) error {
-		return func(msg string) error {
-			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-			if _, err := io.WriteString(c, msg); err != nil {
-				return err
-			}
-			buf := make([]byte, len(msg))
-			if _, err := io.ReadFull(r, buf); err != nil || string(buf) != msg {
-				return fmt.Errorf("echo of %q: got %q, %v", msg, buf, err)
-			}
-			return nil
-		}
-	}
 	cases := []struct {
 		name  string
 		start func(t *testing.T) setup
@@ -137,13 +123,7 @@ func TestPolicyChangeRechecksDrainingConnections(t *testing.T) {
 			mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-dr", Protocol: snapshot.ProtoHTTP, Port: port,
 				Domains: []snapshot.Domain{{Host: "w.test", Rules: []snapshot.Rule{rule("r-ws", "/ws", l7Origins(o.Addr))}}}}))
 			return setup{rt, func(v int64) *snapshot.Snapshot { return httpProxy(v, ip) }, func(src netip.Addr) func(string) error {
-				c := dial(t, src, netip.AddrPortFrom(ip, uint16(port)))
-				io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-				br := bufio.NewReader(c)
-				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-					t.Fatalf("upgrade: got %v, %v", resp, err)
-				}
-				return connEcho(c, br)
+				return connEcho(upgradeWS(t, src, netip.AddrPortFrom(ip, uint16(port))))
 			}}
 		}},
 		{"HTTP3WebSocket", func(t *testing.T) setup {

@@ -1,10 +1,12 @@
 package edge_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"testing"
 	"time"
@@ -121,4 +123,32 @@ func slowOrigin(t *testing.T) netip.AddrPort {
 		}
 	}
 	return ap
+}
+
+// connEcho returns a check that msg, written to c, comes back on r.
+func connEcho(c net.Conn, r io.Reader) func(string) error {
+	return func(msg string) error {
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.WriteString(c, msg); err != nil {
+			return err
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(r, buf); err != nil || string(buf) != msg {
+			return fmt.Errorf("echo of %q: got %q, %v", msg, buf, err)
+		}
+		return nil
+	}
+}
+
+// upgradeWS upgrades a connection from src through addr to a WebSocket on
+// w.test/ws and returns it with its reader, past the 101.
+func upgradeWS(t *testing.T, src netip.Addr, addr netip.AddrPort) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c := dial(t, src, addr)
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: got %v, %v", resp, err)
+	}
+	return c, br
 }

@@ -194,17 +194,9 @@ func TestHTTPWebSocketAndHealth(t *testing.T) {
 	mustApply(t, rt, httpProxy(1, ip, l))
 	addr := netip.AddrPortFrom(ip, uint16(port))
 
-	c := dial(t, ip, addr)
-	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: got %v %v", resp, err)
-	}
-	io.WriteString(c, "ping")
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo over upgraded connection: got %q %v", buf, err)
+	c, br := upgradeWS(t, ip, addr)
+	if err := connEcho(c, br)("ping"); err != nil {
+		t.Fatalf("echo over upgraded connection: %v", err)
 	}
 
 	hcl := &http.Client{Timeout: 5 * time.Second}
@@ -231,17 +223,9 @@ func TestHTTPWebSocketUpgradeCountsAs1xx(t *testing.T) {
 	mustApply(t, rt, httpProxy(1, ip, l))
 	addr := netip.AddrPortFrom(ip, uint16(port))
 
-	c := dial(t, ip, addr)
-	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: got %v %v", resp, err)
-	}
-	io.WriteString(c, "ping")
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo: got %q %v", buf, err)
+	c, br := upgradeWS(t, ip, addr)
+	if err := connEcho(c, br)("ping"); err != nil {
+		t.Fatalf("echo: %v", err)
 	}
 	c.Close()
 	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-ws1"}, {Kind: stats.KindRule, ID: "r-ws1"}} {

@@ -129,6 +129,7 @@ func fastServer(t *testing.T, origin netip.AddrPort, tlsOn ...bool) *Server {
 func editedServer(t *testing.T, origin netip.AddrPort, edit func(*snapshot.HTTPListener)) *Server {
 	t.Helper()
 	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	t.Cleanup(env.Pool.Close)
 	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
 		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
 			Origins: []snapshot.Origin{{ID: "o", Host: origin.Addr().String(), Port: int(origin.Port()), Weight: 1}}}}}}}

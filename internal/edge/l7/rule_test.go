@@ -127,21 +127,8 @@ func TestUpgradeCountedUntilClosed(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+up+"\r\n\r\n")
 				_, _ = io.Copy(c, br)
 			}).Addr
-			env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
-			t.Cleanup(env.Pool.Close)
-			l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
-				Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedLC,
-					Origins: []snapshot.Origin{{ID: "o", Host: a.Addr().String(), Port: int(a.Port()), Weight: 1}}}}}}}
-			h, err := Build(env, l, l4.NewProxy("p", nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
-			b := h.Backends()["r/o"]
+			s := editedServer(t, a, func(l *snapshot.HTTPListener) { l.Domains[0].Rules[0].Scheduler = snapshot.SchedLC })
+			b := s.Handler().Backends()["r/o"]
 			want := http.StatusSwitchingProtocols
 			if up != "websocket" {
 				want = http.StatusBadGateway
@@ -196,22 +183,10 @@ func TestRefused101EndsWithRequestOnFastPath(t *testing.T) {
 		io.WriteString(tc, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
 		_, _ = io.Copy(io.Discard, br)
 	}).Addr
-	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
-	t.Cleanup(env.Pool.Close)
-	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
-		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedLC,
-			ForwardProtocol: snapshot.ProtoHTTPS,
-			Origins:         []snapshot.Origin{{ID: "o", Host: a.Addr().String(), Port: int(a.Port()), Weight: 1}}}}}}}
-	h, err := Build(env, l, l4.NewProxy("p", nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
-	b := h.Backends()["r/o"]
+	s := editedServer(t, a, func(l *snapshot.HTTPListener) {
+		l.Domains[0].Rules[0].Scheduler, l.Domains[0].Rules[0].ForwardProtocol = snapshot.SchedLC, snapshot.ProtoHTTPS
+	})
+	b := s.Handler().Backends()["r/o"]
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatal(err)
