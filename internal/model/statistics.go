@@ -6,6 +6,10 @@ import "time"
 // Tencent reads them as Beijing time (UTC+8), whatever the server's zone.
 var StatsZone = time.FixedZone("UTC+8", 8*3600)
 
+// StatsLongestRetention is how long the coarsest (daily) statistics
+// points are kept, the longest of telemetry.Retention.
+const StatsLongestRetention = 400 * 24 * time.Hour
+
 // StatsBucket returns the start of the statistics point of granularity
 // gran (seconds) that holds t. Points are multiples of gran in Beijing
 // time: for 60, 300 and 3600 s that is the same as since the Unix epoch,

@@ -3,7 +3,9 @@ package model
 import (
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // EdgeOne (teo) resources. Their IDs follow Tencent's shapes: zones
@@ -74,6 +76,30 @@ type TeoZone struct {
 	VanitySwitch  string   `json:"vanitySwitch,omitempty"`
 	VanityServers []string `json:"vanityServers,omitempty"`
 	ModifyTime    int64    `json:"modifyTime"` // Unix seconds
+	// Departed are the L4 proxies and rules deleted from the zone within
+	// StatsLongestRetention: their statistics series outlive them, and
+	// DescribeTimingL4Data still reads them as the zone's (docs/api-teo.md).
+	Departed []TeoDeparted `json:"departed,omitempty"`
+}
+
+// TeoDeparted is an L4 proxy or rule deleted from a zone.
+type TeoDeparted struct {
+	ID      string `json:"id"`
+	ProxyID string `json:"proxyId,omitempty"` // a rule's proxy; "" for a proxy
+	At      int64  `json:"at"`                // Unix seconds of the deletion
+}
+
+// Depart remembers the proxy or rules deleted at now (a proxy with its
+// rules), and forgets those deleted before the oldest statistics point
+// kept, whose series are gone.
+func (z *TeoZone) Depart(now time.Time, objs ...TeoDeparted) {
+	z.Departed = slices.DeleteFunc(z.Departed, func(d TeoDeparted) bool {
+		return now.Sub(time.Unix(d.At, 0)) > StatsLongestRetention
+	})
+	for _, o := range objs {
+		o.At = now.Unix()
+		z.Departed = append(z.Departed, o)
+	}
 }
 
 func (z *TeoZone) Kind() string   { return KindTeoZone }

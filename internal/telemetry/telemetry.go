@@ -12,6 +12,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -42,7 +43,7 @@ var Retention = map[int]time.Duration{
 	60:    4 * 24 * time.Hour,
 	300:   31 * 24 * time.Hour,
 	3600:  93 * 24 * time.Hour,
-	86400: 400 * 24 * time.Hour,
+	86400: model.StatsLongestRetention,
 }
 
 // Recorder consumes a node's samples and events. It is safe for concurrent use.

@@ -75,6 +75,17 @@ func zoneOf(tx *resource.Tx, id string) (*model.TeoZone, error) {
 	return resource.Get[model.TeoZone](tx, id)
 }
 
+// depart remembers proxies and rules deleted from a zone, whose traffic
+// DescribeTimingL4Data still reads (timingProxies, timingRules).
+func depart(tx *resource.Tx, call *cloudapi.Call, zoneID string, objs []model.TeoDeparted) error {
+	z, err := zoneOf(tx, zoneID)
+	if err != nil {
+		return err
+	}
+	z.Depart(call.Time, objs...)
+	return tx.Put(z)
+}
+
 // proxyOf loads the caller's L4 proxy and checks it belongs to zoneID.
 func proxyOf(tx *resource.Tx, zoneID, proxyID string) (*model.TeoL4Proxy, error) {
 	if _, err := zoneOf(tx, zoneID); err != nil {

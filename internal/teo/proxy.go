@@ -156,12 +156,17 @@ func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err != nil {
 			return err
 		}
+		departed := []model.TeoDeparted{{ID: p.ID}}
 		for _, r := range rules {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
+			departed = append(departed, model.TeoDeparted{ID: r.ID, ProxyID: p.ID})
 		}
 		if err := vip.Release(tx.Store, p.IP); err != nil {
+			return err
+		}
+		if err := depart(tx, call, p.ZoneID, departed); err != nil {
 			return err
 		}
 		return tx.Delete(p)

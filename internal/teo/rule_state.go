@@ -95,12 +95,14 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
+		departed := make([]model.TeoDeparted, 0, len(picked))
 		for _, r := range picked {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
+			departed = append(departed, model.TeoDeparted{ID: r.ID, ProxyID: r.ProxyID})
 		}
-		return nil
+		return depart(tx, call, cloudapi.Value(req.ZoneId), departed)
 	})
 }
 

@@ -57,7 +57,9 @@ func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
 
 // timingObjects resolves the series objects of a request: the proxies of
 // ZoneIds (all of the account's zones for "*"), narrowed by ProxyIds and
-// proxyId conditions; with a ruleId condition, their rules instead.
+// proxyId conditions; with a ruleId condition, their rules instead. The
+// proxies and rules deleted from the zones count too (TeoZone.Departed):
+// their series still hold the zones' past traffic.
 func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeTimingL4DataRequest) ([]string, error) {
 	conds, err := timingConditions(req.Filters)
 	if err != nil {
@@ -68,7 +70,11 @@ func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *t
 	}
 	var objects []string
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		proxies, err := timingProxies(tx, req.ZoneIds, req.ProxyIds)
+		zones, err := timingZones(tx, req.ZoneIds)
+		if err != nil {
+			return err
+		}
+		proxies, err := timingProxies(tx, zones, req.ProxyIds)
 		if err != nil {
 			return err
 		}
@@ -83,34 +89,57 @@ func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *t
 			objects = proxies
 			return nil
 		}
-		objects, err = timingRules(tx, proxies, conds)
+		objects, err = timingRules(tx, zones, proxies, conds)
 		return err
 	})
 	return objects, err
 }
 
-// timingProxies lists the proxy IDs of the zones, narrowed to ProxyIds
-// when given (each must belong to them). ProxyIds selects instances: the
-// result lists each once, in the zones' order, however often it was named,
-// since its series are summed.
-func timingProxies(tx *resource.Tx, zoneIDs, proxyIDs []string) ([]string, error) {
-	q := store.Query{Parents: zoneIDs}
-	if slices.Contains(zoneIDs, "*") {
-		q = store.Query{}
-	} else {
-		for _, id := range zoneIDs {
-			if _, err := zoneOf(tx, id); err != nil {
-				return nil, err
-			}
+// timingZones loads the zones of ZoneIds, all of the account's for "*".
+func timingZones(tx *resource.Tx, ids []string) ([]*model.TeoZone, error) {
+	if slices.Contains(ids, "*") {
+		all, _, err := resource.List[model.TeoZone](tx, store.Query{})
+		return all, err
+	}
+	var zones []*model.TeoZone
+	for _, id := range ids {
+		z, err := zoneOf(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(zones, func(o *model.TeoZone) bool { return o.ID == z.ID }) {
+			zones = append(zones, z)
 		}
 	}
-	all, _, err := resource.List[model.TeoL4Proxy](tx, q)
+	return zones, nil
+}
+
+// timingProxies lists the proxy IDs of the zones, live and deleted,
+// narrowed to ProxyIds when given (each must belong to them). ProxyIds
+// selects instances: the result lists each once, in the zones' order,
+// however often it was named, since its series are summed.
+func timingProxies(tx *resource.Tx, zones []*model.TeoZone, proxyIDs []string) ([]string, error) {
+	if len(zones) == 0 {
+		return nil, nil
+	}
+	zoneIDs := make([]string, len(zones))
+	for i, z := range zones {
+		zoneIDs[i] = z.ID
+	}
+	all, _, err := resource.List[model.TeoL4Proxy](tx, store.Query{Parents: zoneIDs})
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(all))
 	for _, p := range all {
 		ids = append(ids, p.ID)
+	}
+	for _, z := range zones {
+		for _, d := range z.Departed {
+			if d.ProxyID == "" && !slices.Contains(ids, d.ID) {
+				ids = append(ids, d.ID)
+			}
+		}
 	}
 	if len(proxyIDs) == 0 {
 		return ids, nil
@@ -123,8 +152,9 @@ func timingProxies(tx *resource.Tx, zoneIDs, proxyIDs []string) ([]string, error
 	return slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(proxyIDs, id) }), nil
 }
 
-// timingRules lists the rule IDs of proxies that pass the ruleId conditions.
-func timingRules(tx *resource.Tx, proxies []string, conds []condition) ([]string, error) {
+// timingRules lists the rule IDs of proxies, live and deleted from the
+// zones, that pass the ruleId conditions.
+func timingRules(tx *resource.Tx, zones []*model.TeoZone, proxies []string, conds []condition) ([]string, error) {
 	if len(proxies) == 0 {
 		return nil, nil
 	}
@@ -132,14 +162,25 @@ func timingRules(tx *resource.Tx, proxies []string, conds []condition) ([]string
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	ids := make([]string, 0, len(rules))
 	for _, r := range rules {
+		ids = append(ids, r.ID)
+	}
+	for _, z := range zones {
+		for _, d := range z.Departed {
+			if d.ProxyID != "" && slices.Contains(proxies, d.ProxyID) && !slices.Contains(ids, d.ID) {
+				ids = append(ids, d.ID)
+			}
+		}
+	}
+	var out []string
+	for _, id := range ids {
 		keep := true
 		for _, c := range conds {
-			keep = keep && (c.key != "ruleId" || c.keep(r.ID))
+			keep = keep && (c.key != "ruleId" || c.keep(id))
 		}
 		if keep {
-			out = append(out, r.ID)
+			out = append(out, id)
 		}
 	}
 	return out, nil

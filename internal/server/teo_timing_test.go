@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+)
+
+// TestTimingKeepsDeletedObjectsHistory: DescribeTimingL4Data of a zone
+// reads the traffic its L4 proxies carried, and a ruleId filter the
+// traffic a rule carried. Deleting the rule, then the proxy, does not
+// rewrite that past: the bytes already counted are still the zone's (and
+// the rule's) traffic of those minutes.
+func TestTimingKeepsDeletedObjectsHistory(t *testing.T) {
+	e := newTeoEnv(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
+	start := time.Now().Add(-3 * time.Minute)
+	end := time.Now().Add(3 * time.Minute)
+	byRule := map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}
+	e.n.until("the rule's bytes counted", func() bool { return e.metricSum(t, "l4Flow_flux", start, end, byRule) >= 2 })
+	zoneBefore := e.metricSum(t, "l4Flow_flux", start, end)
+	ruleBefore := e.metricSum(t, "l4Flow_flux", start, end, byRule)
+
+	e.n.until("proxy online", func() bool { return e.proxyOnline(t) })
+	teoCall(t, e.c, "DeleteL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "RuleIds": []string{rule}}, nil)
+	if got := e.metricSum(t, "l4Flow_flux", start, end, byRule); got != ruleBefore {
+		t.Errorf("ruleId %s flux after DeleteL4ProxyRules = %d; want %d, what it carried before", rule, got, ruleBefore)
+	}
+	e.n.until("proxy online", func() bool { return e.proxyOnline(t) })
+	teoCall(t, e.c, "DeleteL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy}, nil)
+	if got := e.metricSum(t, "l4Flow_flux", start, end); got != zoneBefore {
+		t.Errorf("zone %s flux after DeleteL4Proxy = %d; want %d, what its proxy carried before", e.zone, got, zoneBefore)
+	}
+	if got := e.metricSum(t, "l4Flow_flux", start, end, map[string]any{"Key": "proxyId", "Operator": "equals", "Value": []string{e.proxy}}); got != zoneBefore {
+		t.Errorf("proxyId %s flux after DeleteL4Proxy = %d; want %d", e.proxy, got, zoneBefore)
+	}
+	if got := e.metricSum(t, "l4Flow_flux", start, end, byRule); got != ruleBefore {
+		t.Errorf("ruleId %s flux after DeleteL4Proxy = %d; want %d", rule, got, ruleBefore)
+	}
+}
+
+type timingAnswer struct {
+	TotalCount int64
+	Data       []struct {
+		TypeKey   string
+		TypeValue []struct {
+			MetricName    string
+			Sum, Max, Avg int64
+			Detail        []struct{ Timestamp, Value int64 }
+		}
+		FloatTypeValue []struct {
+			MetricName    string
+			Sum, Max, Avg float64
+			Detail        []struct {
+				Timestamp int64
+				Value     float64
+			}
+		}
+	}
+}
+
+// timing calls DescribeTimingL4Data.
+func (e *teoEnv) timing(t *testing.T, params map[string]any) timingAnswer {
+	t.Helper()
+	var r timingAnswer
+	teoCall(t, e.c, "DescribeTimingL4Data", params, &r)
+	return r
+}
+
+// metricSum is the Sum of metric over the zone's per-minute points from
+// from to to, with filters.
+func (e *teoEnv) metricSum(t *testing.T, metric string, from, to time.Time, filters ...map[string]any) int64 {
+	t.Helper()
+	p := map[string]any{"ZoneIds": []string{e.zone}, "MetricNames": []string{metric},
+		"StartTime": from.Format(time.RFC3339), "EndTime": to.Format(time.RFC3339), "Interval": "min"}
+	if len(filters) > 0 {
+		p["Filters"] = filters
+	}
+	r := e.timing(t, p)
+	if len(r.Data) != 1 || len(r.Data[0].TypeValue) != 1 {
+		t.Fatalf("DescribeTimingL4Data %s: %+v; want one record with one TypeValue", metric, r)
+	}
+	return r.Data[0].TypeValue[0].Sum
+}
+
+// echoN sends msg through port, half-closes, reads the echo back.
+func (e *teoEnv) echoN(port int, msg string) error {
+	conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(e.access, uint16(port)).String(), 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, msg); err != nil {
+		return err
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(conn)
+	if err != nil || string(got) != msg {
+		return fmt.Errorf("echo %d bytes, %v; want %d", len(got), err, len(msg))
+	}
+	return nil
+}
+
+// proxyOnline says whether the zone's one L4 proxy is online.
+func (e *teoEnv) proxyOnline(t *testing.T) bool {
+	t.Helper()
+	var r struct {
+		L4Proxies []struct{ Status string }
+	}
+	teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
+	return len(r.L4Proxies) == 1 && r.L4Proxies[0].Status == "online"
+}
