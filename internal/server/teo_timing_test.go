@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
 )
 
 // TestTimingKeepsDeletedObjectsHistory: DescribeTimingL4Data of a zone
@@ -46,6 +47,95 @@ func TestTimingKeepsDeletedObjectsHistory(t *testing.T) {
 	if got := e.metricSum(t, "l4Flow_flux", start, end, byRule); got != ruleBefore {
 		t.Errorf("ruleId %s flux after DeleteL4Proxy = %d; want %d", rule, got, ruleBefore)
 	}
+}
+
+// TestTimingConnectionsIsPeak: l4Flow_connections is 访问并发连接数 and
+// GAAP's Concurrent the concurrency: the most connections open at once in
+// the minute (docs/statistics.md), not those still open when the minute
+// is recorded. Three connections held open together, and closed before
+// the next recording, are 3 concurrent connections in that minute for
+// both.
+func TestTimingConnectionsIsPeak(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Record is called by hand.
+	e := teoEnvOn(t, n)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.dial(port) == nil })
+	// The probes above are in this recording, one connection at a time.
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(e.access, uint16(port)).String(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "hi"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	n.until("the connections closed on the edge", func() bool {
+		for _, v := range n.Edge.Stats().Values {
+			if v.Active != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Now().Add(-3*time.Minute), time.Now().Add(time.Minute)
+	if flux := e.metricSum(t, "l4Flow_inFlux", from, to); flux < 6 {
+		t.Fatalf("l4Flow_inFlux = %d; want ≥ 6 (the minute was not recorded?)", flux)
+	}
+	r := e.timing(t, map[string]any{"ZoneIds": []string{e.zone}, "MetricNames": []string{"l4Flow_connections"}, "Interval": "min",
+		"StartTime": from.Format(time.RFC3339), "EndTime": to.Format(time.RFC3339)})
+	if got := r.Data[0].TypeValue[0].Max; got < 3 {
+		t.Errorf("l4Flow_connections Max = %d; want ≥ 3, the peak concurrent", got)
+	}
+	pts, err := n.Store.Stats().Query(t.Context(), e.proxy, "Concurrent", 60, from, to)
+	peak := 0.0
+	for _, p := range pts {
+		peak = max(peak, p.Value)
+	}
+	if err != nil || peak < 3 {
+		t.Errorf("proxy %s Concurrent: %v (%v); want a minute with ≥ 3, the peak concurrent", e.proxy, pts, err)
+	}
+}
+
+// teoEnvOn is newTeoEnv on a node already started.
+func teoEnvOn(t *testing.T, n *node) *teoEnv {
+	t.Helper()
+	e := &teoEnv{n: n, c: n.VPC()}
+	var zone struct{ ZoneId string }
+	teoCall(t, e.c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
+	e.zone = zone.ZoneId
+	var proxy struct{ ProxyId string }
+	teoCall(t, e.c, "CreateL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyName": "p", "Area": "mainland"}, &proxy)
+	e.proxy = proxy.ProxyId
+	n.until("L4 proxy online", func() bool {
+		var r struct {
+			L4Proxies []struct{ Status, Cname string }
+		}
+		teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
+		if len(r.L4Proxies) != 1 || r.L4Proxies[0].Status != "online" {
+			return false
+		}
+		e.access = netip.MustParseAddr(r.L4Proxies[0].Cname)
+		return true
+	})
+	return e
 }
 
 type timingAnswer struct {

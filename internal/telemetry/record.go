@@ -129,14 +129,14 @@ func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute ti
 }
 
 // mergeMinute combines two parts of one minute, the stored one covering
-// oldSecs and the new one secs: amounts add up, gauges (open connections,
-// health) take the newer reading and EdgeOne's peak connections the
+// oldSecs and the new one secs: amounts add up, gauges (health) take the
+// newer reading and peak connections (Concurrent, l4Flow_connections) the
 // larger, and rates and means are weighted by the time each part covers.
 func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 	switch kindOf(metric) {
 	case amount:
 		return old + cur
-	case gauge, health:
+	case health:
 		return cur
 	case peakGauge:
 		return max(old, cur)
@@ -148,7 +148,7 @@ func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 // for it, given the other part's: a rate or an amount was 0, while a
 // reading (a gauge) was not taken there, so the other part's stands.
 func absent(metric string, other float64) float64 {
-	if k := kindOf(metric); k == gauge || k == health || k == peakGauge {
+	if k := kindOf(metric); k == health || k == peakGauge {
 		return other
 	}
 	return 0
@@ -160,7 +160,8 @@ func absent(metric string, other float64) float64 {
 // per-port listeners ("rule/port") under the rule. A proxy of a group
 // (groupOf) also adds up under its group, so the group's series is that
 // of the proxies it had in that minute, whatever becomes of them later:
-// counters and rates add up, Concurrent too, and Latency and PacketLoss
+// counters and rates add up, Concurrent too (the sum of the parts' peaks,
+// which may not have been at the same moment), and Latency and PacketLoss
 // are computed from the summed counts, as a group listener's are from
 // its instances'.
 func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Time, groupOf func(proxy string) string) []store.Point {
@@ -192,7 +193,7 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		point(id, OutBandwidth, float64(v.BytesOut)*8/secs/1e6)
 		point(id, InPackets, float64(v.PacketsIn)/secs)
 		point(id, OutPackets, float64(v.PacketsOut)/secs)
-		point(id, Concurrent, float64(v.Active))
+		point(id, Concurrent, float64(v.Peak))
 		point(id, NewConnections, float64(v.NewConns))
 		point(id, Latency, float64(v.Latency())/float64(time.Millisecond))
 		loss := 0.0
@@ -216,7 +217,7 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 			point(id, "l4Flow_outFlux", float64(v.BytesOut))
 			point(id, "l4Flow_inBandwidth", float64(v.BytesIn)*8/secs)
 			point(id, "l4Flow_outBandwidth", float64(v.BytesOut)*8/secs)
-			point(id, "l4Flow_connections", float64(v.Active))
+			point(id, "l4Flow_connections", float64(v.Peak))
 			point(id, "l4Flow_newConnectionsRate", float64(v.NewConns)/secs)
 		}
 	}
@@ -229,6 +230,7 @@ func add(a, b stats.Values) stats.Values {
 	a.PacketsIn += b.PacketsIn
 	a.PacketsOut += b.PacketsOut
 	a.Active += b.Active
+	a.Peak += b.Peak
 	a.NewConns += b.NewConns
 	a.DialCount += b.DialCount
 	a.DialNanos += b.DialNanos
@@ -250,8 +252,7 @@ const (
 	rate      kind = iota // per second or a mean: weighted by time within a minute, the maximum across
 	meanRate              // EdgeOne's new connections per second: weighted by time within a minute and across
 	amount                // counted in the minute: adds up
-	gauge                 // a reading: the newest within a minute, the maximum across
-	peakGauge             // EdgeOne's peak connections: the maximum within a minute and across
+	peakGauge             // the most connections open at once: the maximum within a minute and across
 	health                // an origin's health, 1 or 0: the newest within a minute, the minimum across
 )
 
@@ -260,11 +261,9 @@ func kindOf(metric string) kind {
 	case NewConnections, "l4Flow_flux", "l4Flow_inFlux", "l4Flow_outFlux",
 		StatusClassMetric(1), StatusClassMetric(2), StatusClassMetric(3), StatusClassMetric(4), StatusClassMetric(5):
 		return amount
-	case Concurrent:
-		return gauge
 	case HealthMetric, model.TeoOriginHealthMetric:
 		return health
-	case "l4Flow_connections":
+	case Concurrent, "l4Flow_connections":
 		return peakGauge
 	case "l4Flow_newConnectionsRate":
 		return meanRate

@@ -192,7 +192,7 @@ func TestRollupEqualsReference(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []kind{rate, meanRate, amount, gauge, peakGauge, health} {
+	for _, k := range []kind{rate, meanRate, amount, peakGauge, health} {
 		if kinds[k] == 0 {
 			t.Errorf("no point of kind %d compared", k)
 		}

@@ -270,9 +270,9 @@ func TestHTTPQPSOfRemovedListener(t *testing.T) {
 func TestEdgeOneRulePortsAddUp(t *testing.T) {
 	minute := time.Date(2026, 11, 22, 10, 1, 0, 0, time.UTC)
 	delta := map[stats.Key]stats.Values{
-		{Kind: stats.KindListener, ID: "rule-abc/81"}: {BytesIn: 1000, BytesOut: 500, Active: 2, NewConns: 6},
-		{Kind: stats.KindListener, ID: "rule-abc/82"}: {BytesIn: 3000, BytesOut: 500, Active: 1, NewConns: 6},
-		{Kind: stats.KindProxy, ID: "sid-xyz"}:        {BytesIn: 4000, BytesOut: 1000, Active: 3, NewConns: 12},
+		{Kind: stats.KindListener, ID: "rule-abc/81"}: {BytesIn: 1000, BytesOut: 500, Peak: 2, NewConns: 6},
+		{Kind: stats.KindListener, ID: "rule-abc/82"}: {BytesIn: 3000, BytesOut: 500, Peak: 1, NewConns: 6},
+		{Kind: stats.KindProxy, ID: "sid-xyz"}:        {BytesIn: 4000, BytesOut: 1000, Peak: 3, NewConns: 12},
 	}
 	got := map[string]float64{}
 	for _, p := range minutePoints(delta, 60, minute, noGroup) {

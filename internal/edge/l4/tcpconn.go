@@ -51,7 +51,7 @@ func (c *tcpConn) run() {
 	defer c.cancel()
 	set := r.counters(nil)
 	set.Add(newConns, 1)
-	set.Add(active, 1)
+	set.Open()
 	defer set.Add(active, -1)
 	up := c.dial()
 	if up == nil {
@@ -60,7 +60,7 @@ func (c *tcpConn) run() {
 	}
 	set = r.counters(c.o)
 	c.o.Stats.NewConns.Add(1)
-	c.o.Stats.Active.Add(1)
+	c.o.Stats.Open()
 	defer c.o.Stats.Active.Add(-1)
 	defer c.o.Backend.ConnEnd() // dial counted it.
 	c.tap = r.Proxy.ObserveTCP(func() Flow { return c.flow(up) })

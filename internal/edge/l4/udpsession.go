@@ -74,7 +74,7 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	ss.replyw = udpbatch.NewWriter(s.bc, udpbatch.Supported())
 	ss.last.Store(s.clock.Load())
 	set.Add(newConns, 1)
-	set.Add(active, 1)
+	set.Open()
 	o.Backend.ConnStart()
 	return ss, nil
 }

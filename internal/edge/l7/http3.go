@@ -162,7 +162,7 @@ func (s *H3Server) serve(c *quic.Conn) {
 		_ = c.CloseWithError(h3Refused, "connection limit")
 		return
 	}
-	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
+	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
 	hc := &h3Conn{c: c, h: h, busy: time.Now()}
 	s.mu.Lock()
 	if s.closed {

@@ -258,7 +258,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 		_ = c.Close()
 		return nil, nil
 	}
-	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Active.Add(1) })
+	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
 	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
 		sendTimeout: cmp.Or(h.env.SendTimeout, SendTimeout), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic

@@ -22,13 +22,15 @@ const (
 )
 
 // Counters is one object's counter set. All fields are safe for concurrent
-// use; the hot path only does atomic adds.
+// use; the hot path only does atomic adds (and Open a compare-and-swap
+// when it sets a new Peak).
 type Counters struct {
 	BytesIn    atomic.Int64 // Client → origin payload bytes.
 	BytesOut   atomic.Int64 // Origin → client payload bytes.
 	PacketsIn  atomic.Int64 // Client → edge packets (TCP: data segments from TCP_INFO).
 	PacketsOut atomic.Int64 // Edge → client packets (TCP: data segments from TCP_INFO).
 	Active     atomic.Int64 // Open TCP connections plus live UDP sessions (a gauge).
+	Peak       atomic.Int64 // The most Active since the last Sample: Open raises it, Sample resets it.
 	NewConns   atomic.Int64 // Accepted TCP connections plus created UDP sessions.
 	Refused    atomic.Int64 // Refused by the connection cap (TCP conns, UDP datagrams).
 	Denied     atomic.Int64 // Dropped by the security policy (TCP conns, UDP datagrams).
@@ -51,7 +53,7 @@ type Counters struct {
 // Values is a plain copy of Counters, safe to encode and compare.
 type Values struct {
 	BytesIn, BytesOut, PacketsIn, PacketsOut int64
-	Active, NewConns, Refused, Denied        int64
+	Active, Peak, NewConns, Refused, Denied  int64
 	DialFails, DialCount, DialNanos          int64
 	Dropped, Shaped                          int64
 	Requests, AnswerCount, AnswerNanos       int64
@@ -63,12 +65,20 @@ func (c *Counters) Load() Values {
 	return Values{
 		BytesIn: c.BytesIn.Load(), BytesOut: c.BytesOut.Load(),
 		PacketsIn: c.PacketsIn.Load(), PacketsOut: c.PacketsOut.Load(),
-		Active: c.Active.Load(), NewConns: c.NewConns.Load(),
+		Active: c.Active.Load(), Peak: c.Peak.Load(), NewConns: c.NewConns.Load(),
 		Refused: c.Refused.Load(), Denied: c.Denied.Load(),
 		DialFails: c.DialFails.Load(), DialCount: c.DialCount.Load(), DialNanos: c.DialNanos.Load(),
 		Dropped: c.Dropped.Load(), Shaped: c.Shaped.Load(),
 		Requests: c.Requests.Load(), AnswerCount: c.AnswerCount.Load(), AnswerNanos: c.AnswerNanos.Load(),
 		Status: loadStatus(&c.Status),
+	}
+}
+
+// Open counts a connection or session opening: Active, and Peak when
+// that is a new high. Close it with Active.Add(-1).
+func (c *Counters) Open() {
+	n := c.Active.Add(1)
+	for p := c.Peak.Load(); n > p && !c.Peak.CompareAndSwap(p, n); p = c.Peak.Load() {
 	}
 }
 
@@ -143,17 +153,19 @@ type Sample struct {
 func (r *Registry) Read() Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.readLocked()
+	return r.readLocked(false)
 }
 
 // Sample reads all counters, as Read, then drops the forgotten ones: their
-// final figures are in this sample and in no later one. It is for one
-// consumer (the statistics recorder), whose consecutive samples then see
-// every object's last figures; a second one would take them away from it.
+// final figures are in this sample and in no later one, and resets every
+// Peak to the connections open now, so that the next sample's Peak is the
+// most open at once between the two. It is for one consumer (the
+// statistics recorder), whose consecutive samples then see every object's
+// last figures and peaks; a second one would take them away from it.
 func (r *Registry) Sample() Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.readLocked()
+	s := r.readLocked(true)
 	for k := range r.doomed {
 		delete(r.m, k)
 	}
@@ -161,17 +173,23 @@ func (r *Registry) Sample() Sample {
 	return s
 }
 
-func (r *Registry) readLocked() Sample {
+func (r *Registry) readLocked(reset bool) Sample {
 	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m))}
 	for k, c := range r.m {
 		s.Values[k] = c.Load()
+		if reset {
+			c.Peak.Store(c.Active.Load())
+		}
 	}
 	return s
 }
 
 // Delta returns cur minus prev for every key of cur (counters absent from
-// prev count from zero). Active is a gauge and is copied from cur. Call it on
-// two consecutive samples taken a minute apart to get per-minute figures.
+// prev count from zero). Active is a gauge and is copied from cur, and so
+// is Peak, the most open at once since prev when both are Samples (at
+// least Active: a reading between an open and its Peak update may lag).
+// Call it on two consecutive samples taken a minute apart to get
+// per-minute figures.
 func Delta(prev, cur Sample) map[Key]Values {
 	out := make(map[Key]Values, len(cur.Values))
 	for k, c := range cur.Values {
@@ -186,7 +204,7 @@ func Delta(prev, cur Sample) map[Key]Values {
 		v := Values{
 			BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
 			PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
-			Active: c.Active, NewConns: c.NewConns - p.NewConns,
+			Active: c.Active, Peak: max(c.Peak, c.Active), NewConns: c.NewConns - p.NewConns,
 			Refused: c.Refused - p.Refused, Denied: c.Denied - p.Denied,
 			DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
 			DialNanos: c.DialNanos - p.DialNanos,
@@ -205,6 +223,15 @@ func Delta(prev, cur Sample) map[Key]Values {
 // Set is the counters one event must bump: its listener, proxy and origin.
 // A nil member is skipped.
 type Set [3]*Counters
+
+// Open calls Open on every member.
+func (s Set) Open() {
+	for _, c := range s {
+		if c != nil {
+			c.Open()
+		}
+	}
+}
 
 // Add adds n to the field chosen by f on every member.
 func (s Set) Add(f func(*Counters) *atomic.Int64, n int64) {

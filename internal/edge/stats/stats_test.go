@@ -35,3 +35,26 @@ func TestReadKeepsForgottenKeys(t *testing.T) {
 		t.Error("forgotten key outlived the Sample after Forget")
 	}
 }
+
+// TestSamplePeak: a sample's Peak is the most connections open at once
+// since the previous Sample, those closed in between included, and a
+// Sample resets it to the connections still open.
+func TestSamplePeak(t *testing.T) {
+	r := NewRegistry()
+	c := r.Get(KindProxy, "sid-1")
+	k := Key{KindProxy, "sid-1"}
+	for range 3 {
+		c.Open()
+	}
+	c.Active.Add(-2)
+	if v := r.Read().Values[k]; v.Peak != 3 || v.Active != 1 {
+		t.Errorf("Read: Peak %d, Active %d; want 3, 1", v.Peak, v.Active)
+	}
+	first := r.Sample()
+	if v := first.Values[k]; v.Peak != 3 {
+		t.Errorf("first Sample: Peak %d; want 3", v.Peak)
+	}
+	if v := Delta(first, r.Sample())[k]; v.Peak != 1 {
+		t.Errorf("next minute: Peak %d; want 1, the one still open", v.Peak)
+	}
+}
