@@ -199,7 +199,12 @@ type teoEnv struct {
 
 func newTeoEnv(t *testing.T) *teoEnv {
 	t.Helper()
-	n := startNode(t)
+	return teoEnvOn(t, startNode(t))
+}
+
+// teoEnvOn is newTeoEnv on a node already started.
+func teoEnvOn(t *testing.T, n *node) *teoEnv {
+	t.Helper()
 	e := &teoEnv{n: n, c: n.VPC()}
 	var zone struct{ ZoneId string }
 	teoCall(t, e.c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)

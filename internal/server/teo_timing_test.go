@@ -114,30 +114,6 @@ func TestTimingConnectionsIsPeak(t *testing.T) {
 	}
 }
 
-// teoEnvOn is newTeoEnv on a node already started.
-func teoEnvOn(t *testing.T, n *node) *teoEnv {
-	t.Helper()
-	e := &teoEnv{n: n, c: n.VPC()}
-	var zone struct{ ZoneId string }
-	teoCall(t, e.c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
-	e.zone = zone.ZoneId
-	var proxy struct{ ProxyId string }
-	teoCall(t, e.c, "CreateL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyName": "p", "Area": "mainland"}, &proxy)
-	e.proxy = proxy.ProxyId
-	n.until("L4 proxy online", func() bool {
-		var r struct {
-			L4Proxies []struct{ Status, Cname string }
-		}
-		teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
-		if len(r.L4Proxies) != 1 || r.L4Proxies[0].Status != "online" {
-			return false
-		}
-		e.access = netip.MustParseAddr(r.L4Proxies[0].Cname)
-		return true
-	})
-	return e
-}
-
 type timingAnswer struct {
 	TotalCount int64
 	Data       []struct {
