@@ -10,6 +10,7 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
 )
 
 // The nearest-access domain of a group (deprecated at Tencent, still
@@ -54,6 +55,18 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		g, err := liveGroup(tx, *req.GroupId)
 		if err != nil {
 			return err
+		}
+		// Nor may it lead back to the group's own domain, directly or
+		// through the account's global domains: a CNAME loop.
+		if g.Domain != "" {
+			domains, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
+			if err != nil {
+				return err
+			}
+			self := &model.GlobalDomain{FullDomain: g.Domain}
+			if err := self.CheckDefault("DefaultDnsIp", dflt, domains); err != nil {
+				return err
+			}
 		}
 		proxies, err := resource.Children[model.Proxy](tx, g.ID)
 		if err != nil {

@@ -69,6 +69,8 @@ func TestGroupDomainConfig(t *testing.T) {
 		{"bad default", "not an ip!", nil},
 		// A zone names an interface of some host: no DNS answer carries it.
 		{"default with an IPv6 zone", "fe80::1%eth0", nil},
+		// The group's own domain: a CNAME loop.
+		{"default is the group's domain", *groupDetail(t, c, id).Domain + ".", nil},
 		{"region without proxy", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("Japan")}},
 		{"unknown country", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "999999")}},
 		{"country twice", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("SouthChina", "101001"), conf("Hongkong", "101001")}},

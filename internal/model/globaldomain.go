@@ -100,7 +100,7 @@ func (g *GlobalDomain) CheckDefault(param, v string, domains []*GlobalDomain) er
 	self := dnsName(g.FullDomain)
 	for name := dnsName(v); ; {
 		if name == self {
-			return invalid(param, "%s leads back to %s, the global domain's own name: a CNAME loop that resolves for no client", v, g.FullDomain)
+			return invalid(param, "%s leads back to %s, its own name: a CNAME loop that resolves for no client", v, g.FullDomain)
 		}
 		d, ok := byName[name]
 		if !ok {
