@@ -3,7 +3,6 @@ package server_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -87,23 +86,7 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 		h := health()
 		return h[live.String()] == "Healthy" && h[dead.String()] == "Unhealthy"
 	})
-	echo := func(port int, msg string) error {
-		conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(access, uint16(port)).String(), 2*time.Second)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.WriteString(conn, msg); err != nil {
-			return err
-		}
-		_ = conn.(*net.TCPConn).CloseWrite()
-		got, err := io.ReadAll(conn)
-		if err != nil || string(got) != msg {
-			return fmt.Errorf("echo %q, %v; want %q", got, err, msg)
-		}
-		return nil
-	}
+	echo := (&teoEnv{access: access}).echoN
 	for i := range 5 {
 		if err := echo(port, fmt.Sprintf("hello %d", i)); err != nil {
 			t.Fatalf("connection %d through the rule: %v", i, err)
