@@ -159,12 +159,13 @@ func proxyMatches(p *model.Proxy, req *gaapapi.DescribeProxiesRequest, want []mo
 func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyDetailRequest) (*gaapapi.DescribeProxyDetailResponse, error) {
 	var p *model.Proxy
 	var related map[string][]string
-	var policies map[string]string
+	var policy string
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
 		if p, err = resource.Get[model.Proxy](tx, *req.ProxyId); err != nil {
 			return err
 		}
-		if policies, err = groupPolicies(tx); err != nil {
+		// One proxy: its group's policy is one read, not a list of groups.
+		if policy, err = proxyPolicy(tx, p); err != nil {
 			return err
 		}
 		related, err = relatedGlobalDomains(tx)
@@ -173,7 +174,7 @@ func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, 
 	if err != nil {
 		return nil, err
 	}
-	info := s.proxyInfo(p, related[p.ID], policies[p.GroupID])
+	info := s.proxyInfo(p, related[p.ID], policy)
 	return &gaapapi.DescribeProxyDetailResponse{ProxyDetail: &info}, nil
 }
 
@@ -191,7 +192,8 @@ func relatedGlobalDomains(tx *resource.Tx) (map[string][]string, error) {
 }
 
 // proxyInfo renders a proxy as ProxyInfo, under its old and new ID names;
-// related are the global domains resolving to it.
+// related are the global domains resolving to it, groupPolicy the policy
+// it falls back to (its group's).
 func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy string) gaapapi.ProxyInfo {
 	info := gaapapi.ProxyInfo{
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),

@@ -17,9 +17,9 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	host := l7Host(*req.Domain)
 	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
 		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
-		Status: model.StatusCreating, ForwardProtocol: forwardProtocolIn(req.ForwardProtocol),
-		ForwardHost: forwardHostIn(req.ForwardHost), ServerNameIndication: trimmed(req.ServerNameIndication),
-		ServerNameIndicationSwitch: sniSwitchIn(req.ServerNameIndicationSwitch), ForcedRedirect: trimmed(req.ForcedRedirect)}
+		Status: model.StatusCreating, ForwardProtocol: orDefault(req.ForwardProtocol, "default"),
+		ForwardHost: orDefault(req.ForwardHost, "default"), ServerNameIndication: trimmed(req.ServerNameIndication),
+		ServerNameIndicationSwitch: orDefault(req.ServerNameIndicationSwitch, "OFF"), ForcedRedirect: trimmed(req.ForcedRedirect)}
 	check, err := checkParamsIn(model.DefaultCheck(host), req.CheckParams, false)
 	if err != nil {
 		return nil, err
@@ -84,13 +84,13 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	overlayStr(&r.Scheduler, req.Scheduler)
 	overlayStr(&r.Path, req.Path)
 	if req.ForwardProtocol != nil {
-		r.ForwardProtocol = forwardProtocolIn(req.ForwardProtocol)
+		r.ForwardProtocol = orDefault(req.ForwardProtocol, "default")
 	}
 	if req.ForwardHost != nil {
-		r.ForwardHost = forwardHostIn(req.ForwardHost)
+		r.ForwardHost = orDefault(req.ForwardHost, "default")
 	}
 	if req.ServerNameIndicationSwitch != nil {
-		r.ServerNameIndicationSwitch = sniSwitchIn(req.ServerNameIndicationSwitch)
+		r.ServerNameIndicationSwitch = orDefault(req.ServerNameIndicationSwitch, "OFF")
 	}
 	overlayStr(&r.ServerNameIndication, req.ServerNameIndication)
 	overlayStr(&r.ForcedRedirect, req.ForcedRedirect)
@@ -108,12 +108,10 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	return model.ValidateRule(r)
 }
 
-// forwardHostIn, forwardProtocolIn and sniSwitchIn read ForwardHost,
-// ForwardProtocol and ServerNameIndicationSwitch: empty means the default
-// on modification as on creation, so the same value gives the same rule.
-func forwardHostIn(v *string) string     { return cmp.Or(trimmed(v), "default") }
-func forwardProtocolIn(v *string) string { return cmp.Or(trimmed(v), "default") }
-func sniSwitchIn(v *string) string       { return cmp.Or(trimmed(v), "OFF") }
+// orDefault reads ForwardHost, ForwardProtocol ("default") and
+// ServerNameIndicationSwitch ("OFF"): empty means the default on
+// modification as on creation, so the same value gives the same rule.
+func orDefault(v *string, def string) string { return cmp.Or(trimmed(v), def) }
 
 // DeleteRule deletes a rule; without Force it refuses while origins are
 // bound.
