@@ -27,7 +27,6 @@ func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 		}
 	case e.h3 != nil:
 		e.h3.Update(e.h)
-		e.h.AdvertiseHTTP3(true)
 	default:
 		rt.yieldUDP(k.addr) // HTTP/3 back on while its last socket drains.
 		h3, err := l7.ListenHTTP3(k.addr, e.h)
@@ -36,7 +35,6 @@ func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 			return
 		}
 		e.h3 = h3
-		e.h.AdvertiseHTTP3(true)
 	}
 }
 

@@ -118,7 +118,7 @@ func (b *Backend) rotate() ([]netip.Addr, uint32) {
 }
 
 // TryAddrs calls try with the address Addr would return and, while try
-// fails with an error again accepts, with each of b's other addresses in
+// fails with an error again accepts (any, when again is nil), with each of b's other addresses in
 // turn, each once: one dead server of a name with several does not fail
 // what Addr sends it. The result is the last try's, or ErrUnresolved
 // while b has no address. The other addresses cost nothing until a try
@@ -131,7 +131,7 @@ func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func
 	}
 	port := uint16(b.key.Port)
 	res, err := try(netip.AddrPortFrom(a[first], port))
-	for i := 1; i < len(a) && err != nil && again(err); i++ {
+	for i := 1; i < len(a) && err != nil && (again == nil || again(err)); i++ {
 		res, err = try(netip.AddrPortFrom(a[(int(first)+i)%len(a)], port))
 	}
 	return res, err

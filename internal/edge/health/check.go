@@ -16,7 +16,7 @@ import (
 // the probe starts at the address Addr would pick and goes on with the
 // others while they fail (TryAddrs). A check that passes feeds lrtt.
 func (b *Backend) check() error {
-	rtt, err := TryAddrs(b, b.checkAddr, func(error) bool { return true })
+	rtt, err := TryAddrs(b, b.checkAddr, nil)
 	if rtt > 0 {
 		b.ObserveRTT(rtt)
 	}

@@ -54,7 +54,7 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	up, err := health.TryAddrs(o.Backend, func(a netip.AddrPort) (*net.UDPConn, error) {
 		ap = a
 		return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a))
-	}, func(error) bool { return true })
+	}, nil)
 	if err != nil {
 		set.Add(dialFails, 1)
 		return nil, err

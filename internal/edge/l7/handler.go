@@ -58,8 +58,8 @@ type Handler struct {
 	altSvc []string
 	// xfPort is the X-Forwarded-Port origins get: the listener's port.
 	xfPort string
-	// h3Live is set while the listener's QUIC side serves this handler
-	// (AdvertiseHTTP3): until then, or if its UDP port cannot be bound,
+	// h3Live is set once the listener's QUIC side serves this handler
+	// (ListenHTTP3, H3Server.Update): until then, or if its UDP port cannot be bound,
 	// Alt-Svc would send clients, for a day, to a port that is not ours.
 	h3Live atomic.Bool
 	// access sums up what the handler's TLS demands of clients, domain by
@@ -84,9 +84,6 @@ type vhost struct {
 	// refused, requests for it over HTTP/3 misdirected, no Alt-Svc.
 	noH3 bool
 }
-
-// AdvertiseHTTP3 turns Alt-Svc on (the QUIC side serves h) or off.
-func (h *Handler) AdvertiseHTTP3(on bool) { h.h3Live.Store(on) }
 
 // Build compiles a validated listener. On error nothing is held.
 func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err error) {

@@ -86,6 +86,7 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	s.wg.Add(1)
 	go s.sweepLoop()
 	go s.acceptLoop()
+	h.h3Live.Store(true) // Served: Alt-Svc may name the port from now on.
 	return s, nil
 }
 
@@ -97,6 +98,7 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 // A handler that demands something else of clients closes the QUIC
 // connections that do not meet its demands, as Server.Update does for TCP.
 func (s *H3Server) Update(h *Handler) {
+	h.h3Live.Store(true)
 	if old := swapHandler(&s.h, h); old != nil {
 		for _, c := range lockedKeys(&s.mu, s.conns) {
 			s.recheckTLS(c, h, old)

@@ -98,17 +98,7 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 		defer close(done)
 		buf := buffers.Get()
 		defer buffers.Put(buf)
-		for {
-			n, err := req.Body.Read(buf)
-			if n > 0 {
-				if _, werr := back.Write(buf[:n]); werr != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
+		_, _ = io.CopyBuffer(back, req.Body, buf)
 		_ = back.Close()
 	}()
 	buf := buffers.Get()
