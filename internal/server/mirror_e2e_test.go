@@ -396,7 +396,11 @@ func teoCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
 // the group had none then.
 func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 	n := startNode(t)
-	g, _, _ := n.groupOf() // no member yet: the mirror resolves to no proxy
+	g, _, _ := n.groupOf()                       // no member yet: the mirror resolves to no proxy
+	n.until("empty group RUNNING", func() bool { // with no member to wait for
+		var d struct{ ProxyGroupDetail struct{ Status int64 } }
+		return n.Call(n.c, "DescribeProxyGroupDetails", map[string]any{"GroupId": g}, &d) == nil && d.ProxyGroupDetail.Status == 0
+	})
 	l, port := n.groupTCPListener(g, netip.MustParseAddr("127.0.0.1"), "reply-of-the-group-origin")
 
 	vc := n.VPC()
