@@ -155,17 +155,20 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
 	return sd
 }
 
-// domainTLS is what a domain overrides of its listener's TLS; nil if
-// nothing ("default" certificates mean the listener's).
+// domainTLS is the TLS a domain is served with where it differs from its
+// listener's by certificate or client CAs ("default" certificates mean
+// the listener's), and its versions and ciphers (model.Domain.ServedTLS,
+// which DescribeRules answers); nil if nothing.
 func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
-	t := &snapshot.TLS{Ciphers: d.TLSCiphers}
+	versions, ciphers := d.ServedTLS(l)
+	t := &snapshot.TLS{Ciphers: ciphers}
 	if d.CertificateID != "" && d.CertificateID != model.CertDefault {
 		t.CertPEM, t.KeyPEM = c.pair(d.CertificateID)
 	}
 	if ids := d.ClientCAs(l); ids != nil {
 		t.ClientCAPEMs = c.contents(ids)
 	}
-	t.MinVersion, t.MaxVersion = versionRange(d.TLSSupportVersion)
+	t.MinVersion, t.MaxVersion = versionRange(versions)
 	if t.CertPEM == "" && t.ClientCAPEMs == nil && t.MinVersion == "" && t.Ciphers == "" {
 		return nil
 	}

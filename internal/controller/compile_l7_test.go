@@ -61,9 +61,11 @@ func TestCompileHTTPS(t *testing.T) {
 		t.Fatalf("domains %+v", l.Domains)
 	}
 	d := l.Domains[0]
-	// "default" client CAs: the listener's stay (no override).
-	if d.TLS == nil || d.TLS.CertPEM != "DOMAIN" || d.TLS.KeyPEM != "KEY:cert-d" || d.TLS.ClientCAPEMs != nil || d.TLS.MinVersion != snapshot.TLS13 {
-		t.Errorf("domain TLS %+v; want its certificate and TLS 1.3 only", d.TLS)
+	// "default" client CAs: the listener's stay (no override). The
+	// ciphers, which the domain does not set, are its listener's.
+	if d.TLS == nil || d.TLS.CertPEM != "DOMAIN" || d.TLS.KeyPEM != "KEY:cert-d" || d.TLS.ClientCAPEMs != nil || d.TLS.MinVersion != snapshot.TLS13 ||
+		d.TLS.Ciphers != "GAAP_TLS_CIPHERS_STRICT" {
+		t.Errorf("domain TLS %+v; want its certificate, TLS 1.3 only and the listener's STRICT ciphers", d.TLS)
 	}
 	if !d.IsDefault || !slices.Equal(d.BasicAuth, []string{"alice:x", "bob:y"}) || !slices.Equal(d.OriginCAPEMs, []string{"ORIGIN CA"}) ||
 		d.OriginServerName != "origin.test" || d.ClientCertPEM != "GAAP" || d.ClientKeyPEM != "KEY:cert-gaap" || d.NoHTTP3 {

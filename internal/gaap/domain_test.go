@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 
@@ -161,6 +162,44 @@ func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {
 	for _, versions := range [][]string{{}, {"TLSv1.2", "TLSv1.2"}} {
 		err = api.Call(c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "TLSSupportVersion": versions}, nil)
 		wantCode(t, err, "InvalidParameterValue")
+	}
+}
+
+// TestHTTPSDomainTLSShowsWhatItIsServedWith checks that DescribeRules
+// answers a domain's TLSCiphers and TLSSupportVersion as the values it is
+// served with: those of its listener (the defaults, WIDE and
+// [TLSv1.2, TLSv1.3]) until SetAuthentication sets its own, and per field,
+// so a domain that sets only its ciphers keeps its listener's versions.
+// An answer of "" and [] is outside the fields' enums: a client copying it
+// back into SetAuthentication would be refused.
+func TestHTTPSDomainTLSShowsWhatItIsServedWith(t *testing.T) {
+	t.Parallel()
+	api, _, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	createDomain(t, c, listener, "www.example.com")
+	tlsOf := func() (string, []string) { // A raw call: SDK v1.0.162's DomainRuleSet lacks the fields.
+		var resp struct {
+			DomainRuleSet []struct {
+				TLSCiphers        string
+				TLSSupportVersion []string
+			}
+		}
+		if err := api.Call(c, "DescribeRules", map[string]any{"ListenerId": listener}, &resp); err != nil || len(resp.DomainRuleSet) != 1 {
+			t.Fatalf("DescribeRules: %+v, %v; want one domain", resp, err)
+		}
+		return resp.DomainRuleSet[0].TLSCiphers, resp.DomainRuleSet[0].TLSSupportVersion
+	}
+	if ciphers, versions := tlsOf(); ciphers != "GAAP_TLS_CIPHERS_WIDE" || !slices.Equal(versions, []string{"TLSv1.2", "TLSv1.3"}) {
+		t.Errorf("domain TLS %s %v; want its listener's, GAAP_TLS_CIPHERS_WIDE [TLSv1.2 TLSv1.3]", ciphers, versions)
+	}
+	err := api.Call(c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": "www.example.com",
+		"TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+	if ciphers, versions := tlsOf(); ciphers != "GAAP_TLS_CIPHERS_STRICT" || !slices.Equal(versions, []string{"TLSv1.2", "TLSv1.3"}) {
+		t.Errorf("domain TLS %s %v; want its own ciphers, its listener's versions: GAAP_TLS_CIPHERS_STRICT [TLSv1.2 TLSv1.3]", ciphers, versions)
 	}
 }
 

@@ -42,7 +42,7 @@ func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *g
 			return err
 		}
 		for _, d := range doms {
-			set := domainRuleSetOut(d, certs)
+			set := domainRuleSetOut(l, d, certs)
 			for i, r := range rules {
 				if r.Domain == d.Host {
 					set.RuleSet = append(set.RuleSet, infos[i])
@@ -125,7 +125,10 @@ func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error)
 	return names, err
 }
 
-func domainRuleSetOut(d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
+// domainRuleSetOut converts a domain of listener l; its TLS versions and
+// ciphers are those it is served with, its listener's unless it sets them.
+func domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
+	versions, ciphers := d.ServedTLS(l)
 	set := gaapapi.DomainRuleSet{Domain: &d.Host, RuleSet: []gaapapi.RuleInfo{},
 		CertificateId: optional(d.CertificateID), CertificateAlias: alias(names, d.CertificateID),
 		BasicAuth: &d.BasicAuth, BasicAuthConfId: optional(d.BasicAuthConfID), BasicAuthConfAlias: alias(names, d.BasicAuthConfID),
@@ -134,7 +137,7 @@ func domainRuleSetOut(d *model.Domain, names map[string]string) gaapapi.DomainRu
 		PolyClientCertificateAliasInfo:     aliasInfos(names, d.ClientCertificateIDs),
 		PolyRealServerCertificateAliasInfo: aliasInfos(names, d.RealServerCertificateIDs),
 		DomainStatus:                       &d.Status, BanStatus: new("RECOVER"), Http3Supported: &d.Http3Supported,
-		IsDefaultServer: &d.IsDefaultServer, TLSCiphers: &d.TLSCiphers, TLSSupportVersion: d.TLSSupportVersion}
+		IsDefaultServer: &d.IsDefaultServer, TLSCiphers: &ciphers, TLSSupportVersion: versions}
 	if len(d.ClientCertificateIDs) > 0 {
 		set.ClientCertificateId = &d.ClientCertificateIDs[0]
 		set.ClientCertificateAlias = alias(names, d.ClientCertificateIDs[0])

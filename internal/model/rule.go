@@ -66,6 +66,21 @@ func (d *Domain) ClientCAs(l *Listener) []string {
 	return ids
 }
 
+// ServedTLS returns the TLS versions and cipher suite policy the domain is
+// served with on its listener l: each its own where SetAuthentication set
+// it, its listener's otherwise (on an HTTP listener, which has none, ""
+// and nil unless set).
+func (d *Domain) ServedTLS(l *Listener) (versions []string, ciphers string) {
+	versions, ciphers = d.TLSSupportVersion, d.TLSCiphers
+	if len(versions) == 0 {
+		versions = l.TLSSupportVersion
+	}
+	if ciphers == "" {
+		ciphers = l.TLSCiphers
+	}
+	return versions, ciphers
+}
+
 // Settle finishes the domain's pending transition.
 func (d *Domain) Settle() (changed, remove bool) {
 	switch d.Status {
