@@ -396,6 +396,44 @@ func TestDescribeOriginGroupLimitRange(t *testing.T) {
 	}
 }
 
+// TestDescribeZonesTypeDetail: a zone answers the detail object of its
+// access type, which the reference returns for that type only and never as
+// null (CNAMEDetail "仅当 Type = partial 时返回值", NSDetail for full,
+// DNSPodDetail for dnsPodAccess): the top-level IsFake, CnameSpeedUp and
+// name server fields are legacy ("请根据站点类型参考对应字段"), so clients
+// read zone.CNAMEDetail.IsFake and the like.
+func TestDescribeZonesTypeDetail(t *testing.T) {
+	svc, _, call := newService(t, xtest.NextVIPPool())
+	ctx := context.Background()
+	for _, typ := range []string{"partial", "full", "dnsPodAccess", "noDomainAccess"} {
+		req := &teoapi.CreateZoneRequest{Type: new(typ)}
+		if typ != "noDomainAccess" {
+			req.ZoneName = new(strings.ToLower(typ) + ".example.com")
+		}
+		z, err := svc.CreateZone(ctx, call, req)
+		must(t, err)
+		resp, err := svc.DescribeZones(ctx, call, &teoapi.DescribeZonesRequest{
+			Filters: []teoapi.AdvancedFilter{{Name: new("zone-id"), Values: []string{*z.ZoneId}}}})
+		must(t, err)
+		zone := resp.Zones[0]
+		cname, ns, dnspod := zone.CNAMEDetail != nil, zone.NSDetail != nil, zone.DNSPodDetail != nil
+		if cname != (typ == "partial") || ns != (typ == "full") || dnspod != (typ == "dnsPodAccess") {
+			t.Errorf("%s zone: CNAMEDetail %v, NSDetail %v, DNSPodDetail %v; want only the one of its type", typ, cname, ns, dnspod)
+		}
+		switch {
+		case cname && (zone.CNAMEDetail.IsFake == nil || *zone.CNAMEDetail.IsFake != 0):
+			t.Errorf("partial zone: CNAMEDetail %+v; want IsFake 0", zone.CNAMEDetail)
+		case ns && (cloudapi.Value(zone.NSDetail.IsFake) != 0 || cloudapi.Value(zone.NSDetail.CnameSpeedUp) != "disabled" ||
+			zone.NSDetail.NameServers == nil || zone.NSDetail.OriginalNameServers == nil || zone.NSDetail.VanityNameServersIps == nil ||
+			zone.NSDetail.VanityNameServers == nil || cloudapi.Value(zone.NSDetail.VanityNameServers.Switch) != "off" ||
+			zone.NSDetail.VanityNameServers.Servers == nil):
+			t.Errorf("full zone: NSDetail %+v; want IsFake 0, CnameSpeedUp disabled, empty lists, vanity name servers off", zone.NSDetail)
+		case dnspod && (zone.DNSPodDetail.IsFake == nil || *zone.DNSPodDetail.IsFake != 0):
+			t.Errorf("dnsPodAccess zone: DNSPodDetail %+v; want IsFake 0", zone.DNSPodDetail)
+		}
+	}
+}
+
 // TestDescribeZonesFuzzyOnlyNames: DescribeZones matches fuzzily only on
 // zone-name and alias-zone-name ("模糊查询时支持过滤字段名为 zone-name 或
 // alias-zone-name"); on any other filter Fuzzy is ignored, so a zone-id

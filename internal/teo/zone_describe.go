@@ -99,6 +99,9 @@ func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *t
 	return &teoapi.DescribeZonesResponse{TotalCount: new(int64(len(zones))), Zones: out}, nil
 }
 
+// zoneInfo converts a zone. The detail object of its access type
+// (CNAMEDetail, NSDetail, DNSPodDetail, each answered for its type only)
+// repeats the legacy top-level fields it replaces.
 func zoneInfo(z *model.TeoZone) teoapi.Zone {
 	tags := make([]teoapi.Tag, 0, len(z.Tags))
 	for _, t := range z.Tags {
@@ -110,10 +113,21 @@ func zoneInfo(z *model.TeoZone) teoapi.Zone {
 		Status: new("active"), CnameStatus: new("finished"), ActiveStatus: new(z.ActiveStatus()), LockStatus: new("enable"),
 		Paused: new(z.Paused), IsFake: new(int64(0)), CnameSpeedUp: new("disabled"),
 		OriginalNameServers: []string{}, NameServers: []string{}, VanityNameServersIps: []teoapi.VanityNameServersIps{},
-		WorkModeInfos: []teoapi.ConfigGroupWorkModeInfo{},
+		VanityNameServers: &teoapi.VanityNameServers{Switch: new(cmp.Or(z.VanitySwitch, "off")), Servers: []string{}},
+		WorkModeInfos:     []teoapi.ConfigGroupWorkModeInfo{},
 	}
-	if z.VanitySwitch != "" {
-		info.VanityNameServers = &teoapi.VanityNameServers{Switch: new(z.VanitySwitch), Servers: z.VanityServers}
+	if z.VanityServers != nil {
+		info.VanityNameServers.Servers = z.VanityServers
+	}
+	switch z.Type {
+	case model.ZonePartial:
+		info.CNAMEDetail = &teoapi.CNAMEDetail{IsFake: info.IsFake}
+	case model.ZoneFull:
+		info.NSDetail = &teoapi.NSDetail{CnameSpeedUp: info.CnameSpeedUp, IsFake: info.IsFake,
+			OriginalNameServers: info.OriginalNameServers, NameServers: info.NameServers,
+			VanityNameServers: info.VanityNameServers, VanityNameServersIps: info.VanityNameServersIps}
+	case model.ZoneDNSPodAccess:
+		info.DNSPodDetail = &teoapi.DNSPodDetail{IsFake: info.IsFake}
 	}
 	return info
 }
