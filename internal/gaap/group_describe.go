@@ -130,7 +130,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 	return &gaapapi.DescribeProxyGroupDetailsResponse{ProxyGroupDetail: &gaapapi.ProxyGroupDetail{
 		CreateTime: new(g.CreateTime), ProjectId: new(g.ProjectID), ProxyNum: new(activeMembers(v.proxies)),
 		Status: new(code), OwnerUin: new(g.Account), CreateUin: new(g.Account), GroupName: new(g.Name),
-		DnsDefaultIp: optional(g.DnsDefaultIP), Domain: optional(g.Domain),
+		DnsDefaultIp: new(g.DnsDefaultIP), Domain: optional(g.Domain),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
 		GroupId: new(g.ID), TagSet: tagsOut(g.Tags), PolicyId: optional(g.PolicyID), Version: new(groupVersion),
 		ClientIPMethod: s.cfg.clientIPMethods(), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),

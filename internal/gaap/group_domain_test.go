@@ -94,3 +94,25 @@ func TestGroupDomainConfig(t *testing.T) {
 	_, err = api.GAAP(xtest.Other).DescribeGroupDomainConfig(get)
 	wantCode(t, err, "ResourceNotFound")
 }
+
+// TestGroupDefaultDnsIpUnsetIsEmpty: a group whose domain config has no
+// default IP answers ProxyGroupDetail.DnsDefaultIp as "", the value
+// DescribeGroupDomainConfig answers as DefaultDnsIp; the reference does
+// not mark DnsDefaultIp nullable (as it marks Domain beside it), so a
+// strongly typed client expects a string there.
+func TestGroupDefaultDnsIpUnsetIsEmpty(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	id := createGroup(t, api, "NorthChina")
+	get := gaapsdk.NewDescribeGroupDomainConfigRequest()
+	get.GroupId = new(id)
+	conf, err := c.DescribeGroupDomainConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := groupDetail(t, c, id).DnsDefaultIp
+	if d == nil || *d != "" || *conf.Response.DefaultDnsIp != "" {
+		t.Errorf("DescribeProxyGroupDetails DnsDefaultIp %v, DescribeGroupDomainConfig DefaultDnsIp %q; want both \"\"", d, *conf.Response.DefaultDnsIp)
+	}
+}
