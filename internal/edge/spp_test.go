@@ -1,13 +1,16 @@
 package edge_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -59,6 +62,52 @@ func TestUDPSimpleProxyProtocol(t *testing.T) {
 	}
 	if got := udpRoundTrip(t, c, "bare"); got != "bare reply" {
 		t.Errorf("reply without header: got %q; want it unchanged", got)
+	}
+}
+
+// TestSPPLargestReplyForwarded: UDP forwards datagrams of up to 9216 bytes
+// (docs/dataplane-l4.md), and an SPP origin replies with the 38-byte header
+// before its payload, which the edge removes. So a 9216-byte payload comes
+// back whole both ways although the origin's reply is 9254 bytes; the
+// limit applies to the payload, so a bare reply of 9217 bytes is dropped
+// and counted.
+func TestSPPLargestReplyForwarded(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		if _, _, payload, err := sppDecode(p); err == nil && string(payload) == "bare-big" {
+			return bytes.Repeat([]byte{'x'}, 9217)
+		}
+		return append([]byte(nil), p...) // Echo, header and all (the SPP contract).
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-spp-big", snapshot.ProtoUDP, port, origins(origin.Addr))
+	l.ClientIP = snapshot.ClientIPSPP
+	mustApply(t, rt, oneProxy(1, ip, l))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-spp-big"}
+	for _, size := range []int{1000, 9216} {
+		msg := bytes.Repeat([]byte{'z'}, size)
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 65536)
+		n, err := c.Read(buf)
+		if err != nil || !bytes.Equal(buf[:n], msg) {
+			t.Errorf("%d-byte datagram: reply %d bytes, %v (origin got %d datagrams, edge dropped %d); want the %d-byte payload back",
+				size, n, err, origin.Received.Load(), rt.Stats().Values[key].Dropped, size)
+		}
+	}
+
+	if _, err := c.Write([]byte("bare-big")); err != nil {
+		t.Fatal(err)
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool { return rt.Stats().Values[key].Dropped == 1 },
+		"a 9217-byte reply without header was not counted as dropped")
+	if got := udpRoundTrip(t, c, "hello"); got != "hello" {
+		t.Errorf("after the oversized reply got %q; want hello (the oversized one dropped whole)", got)
 	}
 }
 

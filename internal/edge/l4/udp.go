@@ -17,7 +17,7 @@ import (
 
 const (
 	udpBatch = 32   // Datagrams per recvmmsg/sendmmsg.
-	udpBuf   = 9216 // Largest datagram forwarded (jumbo); larger ones are dropped as truncated.
+	udpBuf   = 9216 // Largest payload forwarded (jumbo); larger datagrams are dropped as truncated.
 
 	udpListenRcvBuf = 4 << 20 // SO_RCVBUF of a listening socket.
 )
@@ -125,7 +125,7 @@ func (s *UDPServer) list() []*udpSession {
 
 func (s *UDPServer) readLoop() {
 	defer s.wg.Done()
-	ms := readMessages(s.ovfl, udpBatch)
+	ms := readMessages(s.ovfl, udpBatch, udpBuf)
 	var touched []*udpSession
 	var pace readBackoff
 	var drops dropMeter
@@ -320,12 +320,12 @@ func (s *UDPServer) Abort() {
 	}
 }
 
-// readMessages returns a batch of n read buffers, with room for the
-// SO_RXQ_OVFL control message when the socket reports drops.
-func readMessages(ovfl bool, n int) []ipv4.Message {
+// readMessages returns a batch of n read buffers of size bytes, with room
+// for the SO_RXQ_OVFL control message when the socket reports drops.
+func readMessages(ovfl bool, n, size int) []ipv4.Message {
 	ms := make([]ipv4.Message, n)
 	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, udpBuf)}
+		ms[i].Buffers = [][]byte{make([]byte, size)}
 		if ovfl {
 			ms[i].OOB = make([]byte, rxqOOBLen)
 		}

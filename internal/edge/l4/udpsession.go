@@ -111,8 +111,15 @@ func (ss *udpSession) replyLoop() {
 	defer ss.srv.wg.Done()
 	// One buffer until replies come in bursts: a session that gets no
 	// reply, or one at a time (a flood of spoofed sources, DNS), holds
-	// 9 KiB instead of a whole batch's 288 KiB.
-	in := readMessages(ss.ovfl, 1)
+	// 9 KiB instead of a whole batch's 288 KiB. An SPP reply carries the
+	// header before its payload: the buffer has room for both, so the
+	// largest payload forwarded is the same both ways.
+	spp := ss.route.ClientIP == snapshot.ClientIPSPP
+	size := udpBuf
+	if spp {
+		size += SPPHeaderLen
+	}
+	in := readMessages(ss.ovfl, 1, size)
 	out := make([]ipv4.Message, 0, udpBatch)
 	var pace readBackoff
 	var drops dropMeter
@@ -133,13 +140,15 @@ func (ss *udpSession) replyLoop() {
 		out = out[:0]
 		tap := ss.outTap.Get(ss.route.Proxy, Egress, ss.flow)
 		for i := range in[:n] {
-			if in[i].Flags&unix.MSG_TRUNC != 0 { // Larger than udpBuf: dropped, as client datagrams are.
+			p := in[i].Buffers[0][:in[i].N]
+			if spp {
+				p, _ = stripSPP(p)
+			}
+			// Larger than udpBuf (a bare SPP reply may fill the buffer's
+			// room for a header): dropped, as client datagrams are.
+			if in[i].Flags&unix.MSG_TRUNC != 0 || len(p) > udpBuf {
 				ss.set.Add(dropped, 1)
 				continue
-			}
-			p := in[i].Buffers[0][:in[i].N]
-			if ss.route.ClientIP == snapshot.ClientIPSPP {
-				p, _ = stripSPP(p)
 			}
 			if !ss.route.Proxy.BW.Allow(limit.Out, len(p)) {
 				ss.set.Add(shaped, 1)
@@ -152,7 +161,7 @@ func (ss *udpSession) replyLoop() {
 		}
 		ss.count(out, ss.replyw.Send(out), 0, packetsOut, bytesOut)
 		if n == len(in) && n < udpBatch { // A full read: more may be queued.
-			in = readMessages(ss.ovfl, udpBatch)
+			in = readMessages(ss.ovfl, udpBatch, size)
 		}
 	}
 }
