@@ -15,6 +15,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -73,6 +74,11 @@ type Options struct {
 	// each read of an origin's answer body; 0 means l7.SendTimeout and
 	// l7.OriginReadTimeout.
 	SendTimeout, OriginReadTimeout time.Duration
+	// MaxUDPSessions bounds the UDP sessions of every proxy of the node
+	// together (capped by MaxConns or not); a datagram that would start
+	// one more is dropped and counted in Refused. 0 means
+	// limit.UDPSessions(), half the process's descriptor limit.
+	MaxUDPSessions int
 	// TOA writes the client address option on origin connections of
 	// listeners that ask for it; nil: such listeners are invalid here.
 	// The runtime closes it on Close.
@@ -88,6 +94,9 @@ func (o *Options) defaults() {
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256
+	}
+	if o.MaxUDPSessions <= 0 {
+		o.MaxUDPSessions = limit.UDPSessions()
 	}
 }
 

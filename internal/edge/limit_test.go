@@ -103,3 +103,67 @@ func TestConnectionCap(t *testing.T) {
 		t.Errorf("refused=%d active=%d; want 2 and 3", v.Refused, v.Active)
 	}
 }
+
+// TestUDPSessionsBoundedNodeWide: a proxy without MaxConns (every EdgeOne
+// L4 proxy) would open one upstream socket per client address and port
+// that sends it a datagram, and UDP sources are trivially spoofed: a flood
+// of source ports would take every descriptor of the process, and every
+// other proxy of the node would stop accepting, dialling and checking. The
+// node's bound on UDP sessions (Options.MaxUDPSessions, by default half the
+// descriptor limit) holds such a flood: the excess is refused and counted,
+// other proxies' TCP listeners serve on, and a UDP client of another proxy
+// gets a session again as soon as the flood's sessions go idle.
+func TestUDPSessionsBoundedNodeWide(t *testing.T) {
+	t.Parallel()
+	const bound, flood = 200, 300
+	silent := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
+	udpEcho := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte { return p })
+	tcpEcho := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ipTeo, ipGaap := lo.Next(), lo.Next()
+	uport := edgetest.FreePort(t, ipTeo)
+	gtport, guport := edgetest.FreePort(t, ipGaap), edgetest.FreePort(t, ipGaap)
+	rt := newRuntime(t, edge.Options{MaxUDPSessions: bound})
+	teoUDP := listener("teo-udp", snapshot.ProtoUDP, uport, origins(silent.Addr))
+	teoUDP.IdleTimeout = time.Second
+	mustApply(t, rt, &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{
+		{ID: "sid-teo", AccessIP: ipTeo.String(), Listeners: []snapshot.Listener{teoUDP}}, // No MaxConns, as compiled for teo.
+		{ID: "link-gaap", AccessIP: ipGaap.String(), MaxConns: 100, Listeners: []snapshot.Listener{
+			listener("gaap-tcp", snapshot.ProtoTCP, gtport, origins(tcpEcho.Addr)),
+			listener("gaap-udp", snapshot.ProtoUDP, guport, origins(udpEcho.Addr))}},
+	}})
+
+	// One datagram from each of flood source ports (the sockets stay open
+	// so that no port is used twice).
+	teo := netip.AddrPortFrom(ipTeo, uint16(uport))
+	src := lo.Next()
+	for range flood {
+		if _, err := udpClient(t, src, teo).Write([]byte("x")); err != nil {
+			t.Fatalf("flood client: %v", err)
+		}
+	}
+	teoKey := stats.Key{Kind: stats.KindProxy, ID: "sid-teo"}
+	var v stats.Values
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		v = rt.Stats().Values[teoKey]
+		return v.Active+v.Refused >= flood
+	}, "the flood's datagrams were not all either admitted or refused")
+	if v.Active != bound || v.Refused != flood-bound {
+		t.Errorf("uncapped proxy after the flood: %d sessions, %d refused; want %d and %d", v.Active, v.Refused, bound, flood-bound)
+	}
+
+	gaap := netip.AddrPortFrom(ipGaap, uint16(gtport))
+	if !echoes(t, lo.Next(), gaap) {
+		t.Error("another proxy's TCP listener does not serve during the flood")
+	}
+	gaapUDP := netip.AddrPortFrom(ipGaap, uint16(guport))
+	refusesNewClients(t, gaapUDP) // The node's bound is full, not link-gaap's cap.
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-gaap"}]; v.Refused != 1 {
+		t.Errorf("link-gaap refused %d datagrams; want 1 (counted as a cap refusal)", v.Refused)
+	}
+
+	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[teoKey].Active == 0 },
+		"the flood's sessions did not end at their idle timeout")
+	if got := udpRoundTrip(t, udpClient(t, lo.Next(), gaapUDP), "hello"); got != "hello" {
+		t.Errorf("after the flood's sessions ended a new UDP client got %q; want hello", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -25,6 +26,7 @@ type Runtime struct {
 	events  chan Event
 	dropped atomic.Int64
 	bg      sync.WaitGroup // Drain watchers (they emit events).
+	udp     limit.Gate     // UDP sessions of every proxy (Options.MaxUDPSessions).
 
 	mu      sync.Mutex // Serialises Apply/Close; guards the fields below.
 	closed  bool
@@ -70,6 +72,7 @@ func New(opts Options) *Runtime {
 	opts.defaults()
 	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
 		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{}}
+	rt.udp.SetMax(opts.MaxUDPSessions)
 	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		OnChange: rt.onHealth})

@@ -225,7 +225,7 @@ func refusesNewClients(t *testing.T, to netip.AddrPort) {
 		t.Fatal(err)
 	}
 	if n, err := late.Read(make([]byte, 64)); err == nil {
-		t.Errorf("a new client got an answer (%d bytes) from a draining listener", n)
+		t.Errorf("a new client got an answer (%d bytes) from %v; want none", n, to)
 	}
 }
 

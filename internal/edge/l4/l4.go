@@ -64,6 +64,7 @@ type Route struct {
 	ClientIP       snapshot.ClientIPMode
 	TOA            *toa.Writer     // Set when ClientIP is TOA.
 	Stats          *stats.Counters // The listener's counters.
+	Sessions       *limit.Gate     // UDP: the node's session bound, shared by every route; nil = none.
 }
 
 // admit applies the proxy's policy and connection cap to a new connection

@@ -195,13 +195,13 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 		r.counters(nil).Add(dropped, 1)
 		return nil
 	}
-	if !r.Proxy.Conns.TryAcquire() {
+	if !r.acquireSession() {
 		r.counters(nil).Add(refused, 1)
 		return nil
 	}
 	ss, err := dialSession(s, r, src)
 	if err != nil {
-		r.Proxy.Conns.Release()
+		r.releaseSession()
 		r.counters(nil).Add(dropped, 1) // No origin to take it: lost.
 		return nil
 	}
@@ -217,6 +217,25 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	s.wg.Add(1)
 	go ss.replyLoop()
 	return ss
+}
+
+// acquireSession takes a slot for a new session from the proxy's cap and
+// from the node's session bound, or reports false if either is full.
+func (r *Route) acquireSession() bool {
+	if !r.Proxy.Conns.TryAcquire() {
+		return false
+	}
+	if !r.Sessions.TryAcquire() {
+		r.Proxy.Conns.Release()
+		return false
+	}
+	return true
+}
+
+// releaseSession returns the slots taken by acquireSession.
+func (r *Route) releaseSession() {
+	r.Sessions.Release()
+	r.Proxy.Conns.Release()
 }
 
 func (s *UDPServer) sweepLoop() {

@@ -199,7 +199,7 @@ func (ss *udpSession) closeLocked() {
 		_ = ss.up.Close()
 		ss.set.Add(active, -1)
 		ss.o.Backend.ConnEnd()
-		ss.route.Proxy.Conns.Release()
+		ss.route.releaseSession()
 	})
 }
 

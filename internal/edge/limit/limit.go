@@ -1,19 +1,22 @@
-// Package limit provides the per-proxy limits of the edge: a concurrency
-// gate (connections plus UDP sessions) and a two-direction bandwidth bucket.
-// Both are updated in place when a snapshot changes the limit, so state
-// (open connection count, tokens) survives the change.
+// Package limit provides the limits of the edge: a concurrency gate (per
+// proxy for connections plus UDP sessions, per node for UDP sessions) and a
+// two-direction bandwidth bucket. Both are updated in place when a snapshot
+// changes the limit, so state (open connection count, tokens) survives the
+// change.
 package limit
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/time/rate"
 )
 
-// Gate caps concurrent holders. The zero value is unlimited. Safe for
-// concurrent use.
+// Gate caps concurrent holders. The zero value, and a nil *Gate, are
+// unlimited. Safe for concurrent use.
 type Gate struct {
 	max atomic.Int64 // 0 = unlimited.
 	cur atomic.Int64
@@ -25,6 +28,9 @@ func (g *Gate) SetMax(n int) { g.max.Store(int64(n)) }
 
 // TryAcquire takes a slot, or reports false when the gate is full.
 func (g *Gate) TryAcquire() bool {
+	if g == nil {
+		return true
+	}
 	n := g.cur.Add(1)
 	if m := g.max.Load(); m > 0 && n > m {
 		g.cur.Add(-1)
@@ -34,7 +40,30 @@ func (g *Gate) TryAcquire() bool {
 }
 
 // Release returns a slot taken by TryAcquire.
-func (g *Gate) Release() { g.cur.Add(-1) }
+func (g *Gate) Release() {
+	if g != nil {
+		g.cur.Add(-1)
+	}
+}
+
+// UDPSessions is the node-wide bound on UDP sessions: half the process's
+// descriptor limit (the soft RLIMIT_NOFILE, which the Go runtime raises to
+// the hard limit at start), or 0 (no bound) if the limit cannot be read.
+// Each session holds a descriptor (its connected upstream socket) for as
+// long as its client sends and the idle timeout after, and a client
+// address is trivially spoofed in UDP: without a bound, a flood of source
+// ports takes every descriptor and every proxy of the node stops accepting
+// connections, dialling origins and checking them. The other half is the
+// headroom for everything else: listening sockets (one each), TCP
+// connections (two each, plus a pipe of two while a direction splices),
+// health checks (one per check under way), and the API and its database.
+func UDPSessions() int {
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
+		return 0
+	}
+	return int(min(l.Cur, math.MaxInt32) / 2)
+}
 
 // Direction of traffic through the proxy.
 type Direction int
