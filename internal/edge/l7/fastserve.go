@@ -234,14 +234,21 @@ func (fc *fastConn) readHead() ([]byte, error) {
 }
 
 // smuggling reports whether the complete request head at the start of
-// buf has both a Content-Length and a Transfer-Encoding header.
+// buf has framing that RFC 9112 (6.1) makes faulty: a Transfer-Encoding
+// with a Content-Length, or in an HTTP/1.0 request, Content-Length or not
+// (net/http ignores it there and frames by Content-Length, or takes no
+// body). Whatever sent the request may have framed it the other way
+// (request smuggling). mayBeSmuggled is the same rule where only net/http
+// saw the head.
 func smuggling(buf []byte) bool {
 	end := headEnd(buf)
 	if end < 0 {
 		return false
 	}
+	line, head, _ := bytes.Cut(buf[:end], []byte("\n"))
+	http10 := bytes.HasSuffix(bytes.TrimSuffix(line, []byte("\r")), []byte(" HTTP/1.0"))
 	var cl, te bool
-	for line := range bytes.Lines(buf[:end]) {
+	for line := range bytes.Lines(head) {
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
@@ -249,7 +256,18 @@ func smuggling(buf []byte) bool {
 		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
 		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
 	}
-	return cl && te
+	return te && (cl || http10)
+}
+
+// mayBeSmuggled reports whether the connection must close after req, an
+// HTTP/1 request that net/http read, because its framing may not be the
+// sender's (smuggling's rule, for heads the fast path did not see: after
+// a hand-off, or over its buffer): a chunked one may have come with a
+// Content-Length, which net/http drops without a trace; an HTTP/1.0 one
+// may have come with a Transfer-Encoding, which it drops before the
+// handler could see it.
+func mayBeSmuggled(req *http.Request) bool {
+	return req.ProtoMajor == 1 && (req.TransferEncoding != nil || req.ProtoMinor == 0)
 }
 
 // headEnd returns the length of the head at the start of buf, up to and
@@ -268,11 +286,11 @@ func headEnd(buf []byte) int {
 }
 
 // handOff gives the connection, with its buffered bytes, to net/http,
-// except for a request that has both Content-Length and Transfer-Encoding:
-// net/http would read it as chunked and go on reading the connection,
-// where RFC 9112 (6.1) has the server close it, since whatever sent it
-// may frame it the other way (request smuggling); such a request gets 400
-// and the connection is closed, as nginx does.
+// except for a request with faulty framing (smuggling): net/http would
+// read it its own way and go on reading the connection, where RFC 9112
+// (6.1) has the server close it, since whatever sent it may frame it the
+// other way (request smuggling); such a request gets 400 and the
+// connection is closed, as nginx does.
 func (fc *fastConn) handOff() {
 	if buf, _ := fc.br.Peek(fc.br.Buffered()); smuggling(buf) {
 		_, _ = io.WriteString(fc.nc, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")

@@ -590,3 +590,66 @@ func TestFastSmugglingRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFastHTTP10TransferEncodingRefused: RFC 9112 (6.1) has a server treat
+// the framing of an HTTP/1.0 request with Transfer-Encoding as faulty and
+// close the connection, Content-Length or not; net/http ignores the header
+// there (framing by Content-Length, or no body), so where the edge sees the
+// head it answers 400 and closes, as nginx does: the chunked body is never
+// read as further requests, nor the request sent on without its body.
+func TestFastHTTP10TransferEncodingRefused(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	for _, head := range []string{
+		"POST /up HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST /up HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET /up HTTP/1.0\r\nHost: a.test\r\ntransfer-encoding: identity\r\n\r\n",
+	} {
+		b, err := io.ReadAll(sendRaw(t, s, head+"5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+		if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 400 ") || strings.Count(string(b), "HTTP/1.") != 1 {
+			t.Errorf("%q: got %q, %v; want one 400, then the connection closed", head, b, err)
+		}
+		select {
+		case req := <-seen:
+			t.Errorf("%q: the origin got %s %s; want nothing", head, req.Method, req.RequestURI)
+		default:
+		}
+	}
+}
+
+// TestHTTP10TransferEncodingUnseenCloses: where the fast path does not see
+// an HTTP/1.0 head (after a hand-off, or a head over its buffer), net/http
+// drops its Transfer-Encoding before the handler could tell; every
+// HTTP/1.0 request is then answered with the connection closed, so what a
+// front end honouring the chunked framing sent as the body is never served
+// as a request of its own (TE.CL request smuggling).
+func TestHTTP10TransferEncodingUnseenCloses(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	smuggle := "POST /up HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"28\r\nGET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n\r\n0\r\n\r\n"
+	for _, tc := range []struct {
+		name, raw string
+		answers   int
+	}{
+		{"after a hand-off", "GET /first HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n" + smuggle, 2},
+		{"big head", strings.Replace(smuggle, "Host: a.test\r\n", "Host: a.test\r\nCookie: "+strings.Repeat("c", 5000)+"\r\n", 1), 1},
+		{"without Content-Length", "GET /first HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n" +
+			strings.Replace(smuggle, "Content-Length: 4\r\n", "", 1), 2},
+	} {
+		b, err := io.ReadAll(sendRaw(t, s, tc.raw))
+		if n := strings.Count(string(b), "HTTP/1."); err != nil || n != tc.answers || !strings.Contains(string(b), "Connection: close\r\n") {
+			t.Errorf("%s: got %q, %v; want %d answers, the last with Connection: close, then the connection closed", tc.name, b, err, tc.answers)
+		}
+		for done := false; !done; {
+			select {
+			case req := <-seen:
+				if req.URL.Path == "/smuggled" {
+					t.Errorf("%s: the chunk data reached the origin as a request of its own (GET /smuggled)", tc.name)
+				}
+			default:
+				done = true
+			}
+		}
+	}
+}

@@ -31,12 +31,10 @@ var quietLog = log.New(io.Discard, "", 0)
 // ServeHTTP routes one request: domain, rule, redirect, authentication
 // and proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.ProtoMajor == 1 && req.TransferEncoding != nil {
-		// It may have come with a Content-Length, which net/http drops
-		// without a trace; RFC 9112 (6.1) has the connection closed after
-		// such a request, since a front end may have framed it by the
-		// Content-Length (request smuggling). The fast path refuses the
-		// pair outright where it sees the head (handOff).
+	if mayBeSmuggled(req) {
+		// RFC 9112 (6.1) has the connection closed after such a request,
+		// since a front end may have framed it otherwise. The fast path
+		// refuses it outright where it sees the head (handOff).
 		w.Header().Set("Connection", "close")
 	}
 	host := hostOf(req)
