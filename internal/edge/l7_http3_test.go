@@ -118,6 +118,25 @@ func TestHTTP3(t *testing.T) {
 	}
 }
 
+// TestHTTP3PathForwardedAsSent: an HTTP/3 request's path reaches the
+// origin as the client sent it, escapes included, as over HTTP/1 (Go
+// would re-escape "/a%2Fb|c" as "/a/b%7Cc", another resource).
+func TestHTTP3PathForwardedAsSent(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o, heads := recordingOrigin(t)
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+	req.URL.Opaque = "//www.test/a%2Fb|c?q=|" // The :path as is.
+	resp, err := h3Client(t, lo.Next(), addr, ca.pool).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if head := <-heads; !strings.HasPrefix(head, "GET /a%2Fb|c?q=| HTTP/1.1 |") {
+		t.Errorf("the origin got %q; want the path as sent", head)
+	}
+}
+
 // TestHTTP3RetriesGET: an HTTP/3 GET refused by a dead origin is retried
 // on the live one, as over HTTP/1 and HTTP/2 (quic-go gives every request
 // a body of unknown length; a GET's is not forwarded).

@@ -182,7 +182,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwar
 	}
 	_, _ = bw.WriteString(req.Method)
 	_ = bw.WriteByte(' ')
-	_, _ = bw.WriteString(req.URL.RequestURI())
+	_, _ = bw.WriteString(sentURI(req))
 	_, _ = bw.WriteString(" HTTP/1.1\r\n")
 	line("Host", host)
 	if ua := req.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {

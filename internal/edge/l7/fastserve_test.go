@@ -485,6 +485,31 @@ func TestQueryForwardedUnchanged(t *testing.T) {
 	}
 }
 
+// TestPathForwardedAsSent: the origin gets the path as the client sent it,
+// escapes included, as nginx passes the request URI on, while rules match
+// the decoded path. Go's url package re-escapes the decoded path whenever
+// the raw one holds a byte it escapes itself ('|', '{', '"', '^', ...):
+// "%2F" would reach the origin as "/" (another segment) and "%2e%2e" as
+// "..". A GET takes the direct exchange, a POST with a body ReverseProxy,
+// a GET with Pragma and an absolute-form target are handed to net/http.
+func TestPathForwardedAsSent(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	for _, target := range []string{"/files/a%2Fb|c", "/x/{id}/%2e%2e/y?q=%7C|", "/a%2fb^c", "/plain/a%2Fb"} {
+		for _, how := range []struct{ method, target, head, body string }{
+			{"GET", target, "", ""},
+			{"POST", target, "Content-Length: 2\r\n", "hi"},
+			{"GET", target, "Pragma: no-cache\r\n", ""},
+			{"GET", "http://a.test" + target, "", ""},
+		} {
+			raw := how.method + " " + how.target + " HTTP/1.1\r\nHost: a.test\r\n" + how.head + "\r\n" + how.body
+			if got := recordedRequest(t, s, raw, seen).RequestURI; got != target {
+				t.Errorf("%q: the origin got %q; want %q, as sent", raw, got, target)
+			}
+		}
+	}
+}
+
 // TestForwardedPortIsListeners: X-Forwarded-Port is one of the headers
 // the proxy writes to tell origins about the client (model.BlackHeaders,
 // so no custom header may set it): the origin gets the listener's port

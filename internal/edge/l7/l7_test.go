@@ -27,6 +27,7 @@ func TestRedirectURL(t *testing.T) {
 		{"https://a.test/url", "a.test", "https://a.test/x/../url/a", "/x/../url/a"},
 		{"https://a.test/url", "a.test", "https://a.test/url/x", "/x"},
 		{"https", "[::1]:80", "https://[::1]/p?q=1", ""},
+		{"https", "a.test", "https://a.test/a%2Fb|c?q", "/a%2Fb|c?q"}, // The path as sent (sentPath).
 	} {
 		r := httptest.NewRequest("GET", cmp.Or(tc.uri, "/p?q=1"), nil)
 		r.Host = tc.host

@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,8 +139,13 @@ func (r *rule) release(env *Env) {
 // url.ParseQuery refuses; the origin gets the query as the client sent it
 // instead, as GAAP (nginx) passes the request URI on: the edge never
 // reads the query, so that "cleaning" protects nothing and loses data.
+// The path goes as sent too (sentPath), as the direct exchange sends it
+// (sentURI).
 func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+	if p := sentPath(pr.In); p != "" {
+		pr.Out.URL.Opaque = p // What URL.RequestURI, so Request.Write, sends.
+	}
 	pr.Out.URL.Scheme = r.scheme
 	pr.Out.URL.Host = "origin" // Set per attempt by RoundTrip.
 	pr.Out.Host = r.originHost(pr.In)
@@ -157,6 +163,52 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 		vals[i] = h.value
 		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
+}
+
+// sentPath is the path of req's target as the client sent it, escapes
+// included, where Go would send another; "" where it sends the same.
+// URL.EscapedPath re-escapes the decoded path whenever the raw one holds a
+// byte Go escapes itself ('|', '{', '^', ...): "%2F" would reach the origin
+// as "/" (another segment) and "%2e%2e" as "..". nginx passes the URI on
+// as sent; rules match the decoded path (routePath), to which the sent one
+// decodes. Not for a path of "//" (URL.RequestURI would take it for an
+// authority) or one with a byte a request line cannot carry (an HTTP/2 or
+// HTTP/3 :path may have a space): those go as Go escapes them.
+func sentPath(req *http.Request) string {
+	raw, _, _ := strings.Cut(req.RequestURI, "?")
+	if !strings.HasPrefix(raw, "/") { // Absolute form: the path follows the authority.
+		_, rest, ok := strings.Cut(raw, "://")
+		i := strings.IndexByte(rest, '/')
+		if !ok || i < 0 {
+			return ""
+		}
+		raw = rest[i:]
+	}
+	if raw == req.URL.EscapedPath() || strings.HasPrefix(raw, "//") {
+		return ""
+	}
+	for i := range len(raw) {
+		if raw[i] <= ' ' || raw[i] >= 0x7f {
+			return ""
+		}
+	}
+	if p, err := url.PathUnescape(raw); err != nil || p != req.URL.Path {
+		return ""
+	}
+	return raw
+}
+
+// sentURI is the request target that goes to origins and into forced
+// redirects: URL.RequestURI with the path as the client sent it
+// (sentPath) and the query as it sent it.
+func sentURI(req *http.Request) string {
+	u := req.URL
+	if p := sentPath(req); p != "" {
+		c := *u
+		c.Opaque = p
+		u = &c
+	}
+	return u.RequestURI()
 }
 
 // posesAsForwarded reports whether a client's header name is, but for

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,4 +214,32 @@ func TestRefused101EndsWithRequestOnFastPath(t *testing.T) {
 		"%d requests still counted in flight on the origin after they were answered (502), while the client keeps its connection", b.Active())
 	edgetest.Eventually(t, 2*time.Second, func() bool { return closed.Load() == 3 },
 		"%d of 3 origin connections closed after their requests ended; want all", closed.Load())
+}
+
+// TestSentPath: the path as the client sent it, where Go would re-escape
+// it, for every kind of target (an HTTP/2 or HTTP/3 :path is the
+// RequestURI too); Go's own escaping where the raw path cannot go on a
+// request line, would be read as an authority, or is not this URL's.
+func TestSentPath(t *testing.T) {
+	for _, tc := range []struct{ uri, path, want string }{
+		{"/plain/a%2Fb?q", "", ""},                   // Go sends it unchanged.
+		{"/a%2Fb|c?q=|", "", "/a%2Fb|c"},             // '|' would have Go re-escape "%2F" as "/".
+		{"/x/{id}/%2e%2e/y", "", "/x/{id}/%2e%2e/y"}, // And "%2e%2e" as "..".
+		{"http://a.test/a%2Fb|c?q", "", "/a%2Fb|c"},  // Absolute form.
+		{"http://a.test", "", ""},                    // No path.
+		{"//a%2Fb|c", "", ""},                        // Opaque "//..." would be an authority.
+		{"/a b|%2F", "", ""},                         // A space (HTTP/2 :path): not on a request line.
+		{"/a%2Fb|c", "/other|c", ""},                 // Not the URL's path.
+	} {
+		u, err := url.ParseRequestURI(tc.uri)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.uri, err)
+		}
+		if tc.path != "" {
+			u.Path, u.RawPath = tc.path, ""
+		}
+		if got := sentPath(&http.Request{URL: u, RequestURI: tc.uri}); got != tc.want {
+			t.Errorf("sentPath(%q) = %q; want %q", tc.uri, got, tc.want)
+		}
+	}
 }

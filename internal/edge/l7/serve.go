@@ -135,11 +135,11 @@ func redirectURL(spec string, req *http.Request, path string) string {
 				base = spec[:authority+i]
 			}
 		}
-		return base + req.URL.RequestURI()
+		return base + sentURI(req)
 	case rest == "" || rest == ":" || rest == ":443":
-		return "https://" + host + req.URL.RequestURI()
+		return "https://" + host + sentURI(req)
 	}
-	return "https://" + host + rest + req.URL.RequestURI()
+	return "https://" + host + rest + sentURI(req)
 }
 
 // modifyResponse applies the domain's error page to an origin's answer.
