@@ -109,6 +109,18 @@ func (l layout) groupOf(proxy string) string {
 	return l.gone.groups[proxy]
 }
 
+// groupIDs returns the groups of the layout's proxies, and of those that
+// left it since the last Record.
+func (l layout) groupIDs() map[string]bool {
+	ids := make(map[string]bool, len(l.groups))
+	for _, m := range []map[string]string{l.groups, l.gone.groups} {
+		for _, g := range m {
+			ids[g] = true
+		}
+	}
+	return ids
+}
+
 // teoHealthPoints writes the health of every checked EdgeOne origin group
 // record: healthy while every use of it is (an origin never reported
 // unhealthy is healthy). Records under no check get no point and read as

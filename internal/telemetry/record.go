@@ -61,12 +61,11 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	for id, healthy := range health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}
-	covered := secs
-	if !prev.At.Equal(minute) { // A part that starts on the minute is its first: nothing to merge.
-		var err error
-		if pts, covered, err = r.mergeStored(ctx, pts, minute, secs); err != nil {
-			return err
-		}
+	pts = withoutZeros(pts, lay.groupIDs())
+	// A part that starts on the minute is its first: nothing to merge.
+	pts, covered, err := r.mergeStored(ctx, pts, minute, secs, prev.At.Equal(minute))
+	if err != nil {
+		return err
 	}
 	write := pts
 	if covered < 60 { // A whole minute needs no record of it: no other part can follow.
@@ -86,13 +85,31 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	return r.prune(ctx, now)
 }
 
+// withoutZeros drops the points of value 0 that read the same as no point
+// (docs/statistics.md "Missing points"): an idle series stores nothing,
+// and each of its minutes costs no row and no rollup. Every reader takes a
+// missing traffic point as 0, a rollup combines only the points there are
+// (a sum, a maximum of non-negative values, or EdgeOne's mean, which counts
+// a minute without a point as no connections), and a second part of a
+// minute merges a series the other part lacks as a 0 (see absent). Kept
+// are the health series, whose 0 means abnormal, and the groups' series,
+// whose missing step DescribeProxyGroupStatistics reads as recorded before
+// group series existed (the sum of the group's current members' points).
+func withoutZeros(pts []store.Point, groups map[string]bool) []store.Point {
+	return slices.DeleteFunc(pts, func(p store.Point) bool {
+		return p.Value == 0 && kindOf(p.Metric) != health && !groups[p.Object]
+	})
+}
+
 // mergeStored folds the part of minute already stored, if any, into pts,
 // which cover secs of it. It returns pts with the stored series this part
-// has no point for (HTTP counts, say, are written only for objects that
-// had requests) and the seconds both parts cover. A series missing from one
-// part counts there as nothing happened: a rate of 0, no amount, and for a
-// gauge the other part's reading.
-func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64) ([]store.Point, float64, error) {
+// has no point for (zeros are not written, and HTTP counts only for objects
+// that had requests) and the seconds both parts cover. A series missing
+// from one part counts there as nothing happened: a rate of 0, no amount,
+// and for a gauge the other part's reading. A first part (one that starts
+// on the minute) has nothing to merge with; if something is stored all the
+// same, or a part cannot follow the stored one, pts replaces it.
+func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64, first bool) ([]store.Point, float64, error) {
 	stored, err := r.stats.At(ctx, 60, minute)
 	if err != nil {
 		return nil, 0, err
@@ -108,8 +125,19 @@ func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute ti
 		old[series{p.Object, p.Metric}] = p.Value
 	}
 	// No earlier part, or one that cannot be: parts of a minute cover at
-	// most 60 s, unless the clock stepped back. Then this part replaces it.
-	if before <= 0 || before+secs > 61 {
+	// most 60 s, unless the clock stepped back. Then this part replaces it,
+	// also where it has no point: a stored series (but health, a reading
+	// this part did not take) reads 0 there, as it would had this part
+	// written its zeros.
+	if first || before <= 0 || before+secs > 61 {
+		for _, p := range pts {
+			delete(old, series{p.Object, p.Metric})
+		}
+		for k := range old {
+			if kindOf(k.metric) != health {
+				pts = append(pts, store.Point{Object: k.object, Metric: k.metric, Granularity: 60, Time: minute})
+			}
+		}
 		return pts, secs, nil
 	}
 	for i, p := range pts {

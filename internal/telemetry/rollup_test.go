@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 )
@@ -236,5 +238,119 @@ func TestNewConnectionsRateRollsUpAsMean(t *testing.T) {
 		if math.Abs(got[0].Value-want) > 1e-12 {
 			t.Errorf("%d s l4Flow_newConnectionsRate = %v; want the mean over the bucket, %v", gran, got[0].Value, want)
 		}
+	}
+}
+
+// TestIdleMinutesReadAsStoredZeros: zeros are not stored (withoutZeros),
+// and every reader takes a missing traffic point as 0 (GAAP's statistics
+// and EdgeOne's DescribeTimingL4Data fill a step without a point with 0).
+// So the answers stay those of a store that held every zero, as long as
+// each stored point, a missing one read as 0, equals that store's. Over
+// two hours of proxies (two of a group, one idle throughout), a layer-4
+// listener, an HTTP listener and an EdgeOne rule that are busy in a few
+// minutes only (one minute in five, whole idle 5-minute windows and an
+// idle hour), the test records every minute and keeps, beside it, the
+// points of those minutes with their zeros (minutePoints and httpPoints,
+// which still produce them) and their rollups as referenceRollup combines
+// them from the minutes. Every point of every granularity must read the
+// same: a 5-minute mean of EdgeOne's new connections over 1 busy and 4
+// idle minutes, a maximum, a sum. Only the group's zeros are stored.
+func TestIdleMinutesReadAsStoredZeros(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{
+		{ID: "link-a", Group: "lg-1", MaxConns: 100, HTTPListeners: []snapshot.HTTPListener{{ID: "listener-h", Protocol: snapshot.ProtoHTTP, Port: 80}}},
+		{ID: "link-b", Group: "lg-1"}, {ID: "link-idle"}}})
+	ref := &minuteLog{series: map[[2]string][]store.Point{}}
+	type key struct {
+		object, metric string
+		gran           int
+		at             int64
+	}
+	want := map[key]float64{}
+	proxy := func(id string) stats.Key { return stats.Key{Kind: stats.KindProxy, ID: id} }
+	listener := func(id string) stats.Key { return stats.Key{Kind: stats.KindListener, ID: id} }
+	busy := map[stats.Key]func(m int) bool{
+		proxy("link-a"):          func(m int) bool { return m%5 == 2 && m < 60 },
+		proxy("link-b"):          func(m int) bool { return m == 7 || m == 80 },
+		proxy("link-idle"):       func(int) bool { return false },
+		listener("listener-1"):   func(m int) bool { return m%5 == 2 && m < 60 },
+		listener("listener-h"):   func(m int) bool { return m%10 == 3 },
+		listener("rule-1/80"):    func(m int) bool { return m == 1 || m == 62 },
+		listener("sid-1@link-a"): func(m int) bool { return m == 4 },
+	}
+	cum := map[stats.Key]stats.Values{}
+	for k := range busy {
+		cum[k] = stats.Values{}
+	}
+	for m := range 130 {
+		prev := node.sample
+		cur := stats.Sample{At: t0.Add(time.Duration(m+1) * time.Minute), Values: map[stats.Key]stats.Values{}}
+		for k, b := range busy {
+			v := cum[k]
+			v.Active, v.Peak = 0, 0
+			if b(m) {
+				n := int64(m + 1)
+				v.BytesIn, v.BytesOut, v.PacketsIn, v.PacketsOut = v.BytesIn+n*1e6, v.BytesOut+n*3e5, v.PacketsIn+n*100, v.PacketsOut+n*90
+				v.NewConns, v.DialCount, v.DialNanos, v.Peak = v.NewConns+n*6, v.DialCount+n, v.DialNanos+n*2e6, n%4
+				v.Dropped, v.Requests, v.Status[2] = v.Dropped+n%3, v.Requests+n*10, v.Status[2]+n*10
+			}
+			cum[k] = v
+			cur.Values[k] = v
+		}
+		node.sample = cur
+		if err := r.Record(t.Context(), cur.At); err != nil {
+			t.Fatal(err)
+		}
+		// What the minute held before zeros were left out.
+		minute := prev.At
+		delta := stats.Delta(prev, cur)
+		full := minutePoints(delta, 60, minute, r.layout.groupOf)
+		r.layout.httpPoints(delta, 60, func(id, metric string, v float64) {
+			full = append(full, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
+		})
+		if err := ref.Write(t.Context(), full); err != nil {
+			t.Fatal(err)
+		}
+		coarse, err := referenceRollup(t.Context(), ref, full, minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range append(full, coarse...) {
+			want[key{p.Object, p.Metric, p.Granularity, p.Time.Unix()}] = p.Value
+		}
+	}
+	got := map[key]float64{}
+	zeros := 0
+	for _, gran := range []int{60, 300, 3600, 86400} {
+		pts, err := st.Range(t.Context(), gran, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pts {
+			got[key{p.Object, p.Metric, p.Granularity, p.Time.Unix()}] = p.Value
+			if p.Value == 0 {
+				zeros++
+				if p.Object != "lg-1" {
+					t.Errorf("stored a zero point %+v; only a group's zeros are kept", p)
+				}
+			}
+		}
+	}
+	stored := 0 // The reference's points but zeros, except the group's.
+	for k, v := range want {
+		if v != 0 || k.object == "lg-1" {
+			stored++
+		}
+		if g := got[k]; !sameRollup(k.metric, v, g) {
+			t.Errorf("%s %s at %d s, %v: reads %v; with every zero stored %v", k.object, k.metric, k.gran, time.Unix(k.at, 0).UTC(), g, v)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok && g != 0 {
+			t.Errorf("%s %s at %d s, %v: %v stored where the reference has no point", k.object, k.metric, k.gran, time.Unix(k.at, 0).UTC(), g)
+		}
+	}
+	if len(got) != stored || len(want) < 3*len(got) {
+		t.Errorf("stored %d points (%d zeros, the group's) of the reference's %d; want %d, the non-zero ones and the group's zeros", len(got), zeros, len(want), stored)
 	}
 }

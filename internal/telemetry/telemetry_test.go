@@ -414,7 +414,8 @@ func TestMinuteRetentionOutlastsLongestRange(t *testing.T) {
 // and one started 30 s into it write two parts of that minute; the point
 // holds both, not the second alone, also for series only one part has.
 // A part that would make the minute longer than a minute (the clock
-// stepped back) replaces what is stored instead.
+// stepped back) replaces what is stored instead, series it has no count
+// for included.
 func TestRestartWithinMinuteMerges(t *testing.T) {
 	st, first, r := newTestRecorder(t)
 	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
@@ -465,5 +466,8 @@ func TestRestartWithinMinuteMerges(t *testing.T) {
 	if err := r.Record(t.Context(), third.sample.At); err != nil {
 		t.Fatal(err)
 	}
-	check("replaced", map[string]map[string]float64{"listener-1": {NewConnections: 1}, coverageObject: {coverageMetric: 30}}, 60)
+	// Its zeros, which it does not write, replace the stored values too.
+	check("replaced", map[string]map[string]float64{"listener-1": {NewConnections: 1, InBandwidth: 0, Concurrent: 0, Requests: 0},
+		"listener-2": {Requests: 0}}, 60, 300)
+	check("replaced", map[string]map[string]float64{coverageObject: {coverageMetric: 30}}, 60)
 }
