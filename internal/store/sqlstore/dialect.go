@@ -43,6 +43,10 @@ type dialect struct {
 	// database's collation still serves the query (an incremental sort
 	// of the ties at most).
 	byteOrder string
+	// arrays: the driver binds Go slices as arrays (pgx), so a batch of
+	// stats points is written in one statement (qStatsUpsertArrays, one
+	// round trip) instead of one per point.
+	arrays bool
 }
 
 // advisoryLockKey is an arbitrary constant naming opengaap's write lock.
@@ -62,6 +66,7 @@ var (
 		update:      &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		view:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		byteOrder:   ` COLLATE "C"`,
+		arrays:      true,
 	}
 )
 

@@ -12,8 +12,13 @@ import (
 
 // Stats SQL. Times are stored as Unix nanoseconds and come back in UTC.
 const (
-	qStatsUpsert = `INSERT INTO stats (object, metric, granularity, ts, value) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (object, metric, granularity, ts) DO UPDATE SET value = excluded.value`
+	qStatsInsert = `INSERT INTO stats (object, metric, granularity, ts, value) `
+	qStatsUpdate = ` ON CONFLICT (object, metric, granularity, ts) DO UPDATE SET value = excluded.value`
+	qStatsUpsert = qStatsInsert + `VALUES (?, ?, ?, ?, ?)` + qStatsUpdate
+	// qStatsUpsertArrays upserts a whole batch from one array per column
+	// (dialect.arrays), in the arrays' order.
+	qStatsUpsertArrays = qStatsInsert +
+		`SELECT * FROM unnest(?::text[], ?::text[], ?::integer[], ?::bigint[], ?::double precision[])` + qStatsUpdate
 	qStatsQuery = `SELECT ts, value FROM stats
 		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
 	qStatsAt    = `SELECT object, metric, value FROM stats WHERE granularity = ? AND ts = ?`
@@ -27,7 +32,10 @@ const (
 // leave the revision alone: samples are not configuration.
 type statsStore struct{ s *Store }
 
-// Write upserts pts in one transaction, so a batch lands whole or not at all.
+// Write upserts pts in one transaction (or one statement), so a batch
+// lands whole or not at all. Where the dialect binds arrays (PostgreSQL),
+// that is one statement and one round trip for the whole batch; SQLite,
+// which has no round trips to save, runs one prepared statement per point.
 func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 	if len(pts) == 0 {
 		return nil
@@ -41,13 +49,27 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 	// PostgreSQL two batches touching the same rows in opposite orders
 	// (the recorder builds batches from maps) would deadlock (40P01);
 	// with one order the second simply waits. Sorting a copy costs far
-	// less than the round trips. Stable: duplicate points of a batch keep
-	// their order, so the last one wins, as it would unsorted.
+	// less than the writes. Stable: duplicate points of a batch keep
+	// their order, and the last one is kept, as it would win unsorted
+	// (one statement may not upsert a row twice on PostgreSQL).
 	pts = slices.Clone(pts)
-	slices.SortStableFunc(pts, func(a, b store.Point) int {
+	key := func(a, b store.Point) int {
 		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(a.Metric, b.Metric),
 			cmp.Compare(a.Granularity, b.Granularity), a.Time.Compare(b.Time))
-	})
+	}
+	slices.SortStableFunc(pts, key)
+	n := 0
+	for _, p := range pts {
+		if n > 0 && key(pts[n-1], p) == 0 {
+			n--
+		}
+		pts[n] = p
+		n++
+	}
+	pts = pts[:n]
+	if st.s.d.arrays {
+		return st.writeArrays(ctx, pts)
+	}
 	stmt, err := st.s.stmt(ctx, st.s.write, qStatsUpsert)
 	if err != nil {
 		return err
@@ -65,6 +87,21 @@ func (st statsStore) Write(ctx context.Context, pts []store.Point) error {
 		}
 	}
 	return wrap("stats commit", sqlTx.Commit())
+}
+
+// writeArrays upserts pts, sorted and without duplicates, in one statement.
+func (st statsStore) writeArrays(ctx context.Context, pts []store.Point) error {
+	objects, metrics := make([]string, len(pts)), make([]string, len(pts))
+	grans, times, values := make([]int32, len(pts)), make([]int64, len(pts)), make([]float64, len(pts))
+	for i, p := range pts {
+		objects[i], metrics[i], grans[i], times[i], values[i] = p.Object, p.Metric, int32(p.Granularity), p.Time.UnixNano(), p.Value
+	}
+	stmt, err := st.s.stmt(ctx, st.s.write, qStatsUpsertArrays)
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, objects, metrics, grans, times, values)
+	return wrap("stats write", err)
 }
 
 // Query returns the points of one series with from <= Time <= to, oldest first.

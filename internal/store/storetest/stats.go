@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -129,6 +130,31 @@ func testStats(t *testing.T, open Opener) {
 	if got := query("OutBandwidth", 60, -10, 10); got != nil {
 		t.Errorf("after Prune OutBandwidth = %v; want none", got)
 	}
+
+	// A minute's batch: more points than one statement takes parameters
+	// (65,535 on PostgreSQL) if it bound five per point, each given twice
+	// in a row, of which the later value is kept.
+	var big []store.Point
+	for i := range 15_000 {
+		p := pt(fmt.Sprintf("lsr-b%05d", i), "InBandwidth", 60, 100+i%3, 1)
+		big = append(big, p)
+		p.Value = float64(i)
+		big = append(big, p)
+	}
+	if err := st.Write(t.Context(), big); err != nil {
+		t.Fatalf("Write of %d points: %v", len(big), err)
+	}
+	rng, err = st.Range(t.Context(), 60, t0.Add(100*time.Minute), t0.Add(103*time.Minute))
+	if err != nil || len(rng) != 15_000 {
+		t.Fatalf("Range after a batch of 15,000 points each given twice = %d points, %v; want 15000", len(rng), err)
+	}
+	for _, p := range rng {
+		var i int
+		if _, err := fmt.Sscanf(p.Object, "lsr-b%05d", &i); err != nil || p.Value != float64(i) || !p.Time.Equal(pt("", "", 60, 100+i%3, 0).Time) {
+			t.Errorf("point %+v; want value %d at minute %d, the later of its two", p, i, 100+i%3)
+		}
+	}
+
 	if got := revision(t, s); got != rev {
 		t.Errorf("revision after stats writes = %d; want %d (stats are not configuration)", got, rev)
 	}
