@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/l7"
@@ -597,7 +599,7 @@ func oneRuleListener(t *testing.T, rt *edge.Runtime, o netip.AddrPort) netip.Add
 // TestAbuseStalledReader: a client that asks for a large answer and stops
 // reading it is disconnected SendTimeout after its last write went
 // through, and the origin connection goes with it; over HTTP/3, its
-// stream is given up.
+// stream is given up, and over HTTP/2 too.
 func TestAbuseStalledReader(t *testing.T) {
 	const send = 300 * time.Millisecond
 	rt, ca, ip, port, h3addr := h3Setup(t, edge.Options{SendTimeout: send})
@@ -636,6 +638,59 @@ func TestAbuseStalledReader(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	waitGaveUp("HTTP/3")
+
+	// Over HTTP/2 the client can stop reading without stalling TCP: it
+	// grants its streams no flow-control credit (window 0) and keeps the
+	// connection alive, acknowledging SETTINGS and PINGs. The handler's
+	// write then waits in net/http for credit, which the connection's
+	// write deadline never sees.
+	h2 := edgetest.DialH2(t, h3addr, "www.test", http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	head := make(chan struct{}, 1)
+	h2.ReadLoop(func(f http2.Frame) {
+		if _, ok := f.(*http2.HeadersFrame); ok {
+			select {
+			case head <- struct{}{}:
+			default:
+			}
+		}
+	})
+	h2.Request(1, "www.test", http.MethodGet, "/big")
+	select {
+	case <-head:
+	case <-time.After(5 * time.Second):
+		t.Fatal("HTTP/2: no answer head")
+	}
+	waitGaveUp("HTTP/2")
+}
+
+// TestStreamPausesOutlastSendTimeout: SendTimeout bounds each write to a
+// client, not the time between writes. An origin that pauses longer than
+// it midway through an answer is relayed whole over HTTP/2 and HTTP/3
+// (net/http's HTTP/2 write deadline resets the stream when it fires, even
+// between writes, so the stream's bound is only set during a write).
+func TestStreamPausesOutlastSendTimeout(t *testing.T) {
+	const send = 300 * time.Millisecond
+	rt, ca, ip, port, h3addr := h3Setup(t, edge.Options{SendTimeout: send})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+		time.Sleep(4 * send)
+		io.WriteString(c, "world")
+	})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o.Addr)))
+	for _, c := range []*http.Client{httpsClient(h3addr, ca.pool, true), h3Client(t, lo.Next(), h3addr, ca.pool)} {
+		resp, err := c.Get("https://www.test/paused")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(body) != "helloworld" {
+			t.Errorf("%s: got %q, %v; want the whole answer", resp.Proto, body, err)
+		}
+	}
 }
 
 // TestAbuseStalledOrigin: an origin that stops sending an answer's body

@@ -1,7 +1,6 @@
 package l7
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"sync/atomic"
@@ -69,53 +68,7 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
-	h := s.h.Load()
-	if d, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
-		hw := &h3Writer{ResponseWriter: w, stream: d, timeout: cmp.Or(h.env.SendTimeout, SendTimeout)}
-		hw.extend() // quic-go may write only after the handler returns (a bodiless answer).
-		w = hw
-	}
-	h.ServeHTTP(w, r)
-}
-
-// h3Writer bounds each write of an HTTP/3 answer by SendTimeout, as
-// conn.Write does over TCP: a client that keeps its QUIC connection alive
-// but grants the stream no flow-control credit would otherwise hold the
-// handler, and the origin connection, for as long as it likes. The
-// deadline moves once a second at most.
-type h3Writer struct {
-	http.ResponseWriter
-	stream  interface{ SetWriteDeadline(time.Time) error }
-	timeout time.Duration
-	wd      movingDeadline
-}
-
-func (w *h3Writer) Write(p []byte) (int, error) {
-	w.extend()
-	return w.ResponseWriter.Write(p)
-}
-
-// WriteHeader moves the deadline too: a head (1xx included) is written at
-// once, and a bodiless answer is finished after the handler returns.
-func (w *h3Writer) WriteHeader(code int) {
-	w.extend()
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *h3Writer) Flush() { _ = w.FlushError() }
-
-// FlushError flushes, under the same deadline (quic-go's Flush writes).
-func (w *h3Writer) FlushError() error {
-	w.extend()
-	return http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *h3Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *h3Writer) extend() {
-	if d, move := w.wd.next(w.timeout); move {
-		_ = w.stream.SetWriteDeadline(d)
-	}
+	s.h.Load().serveStream(w, r)
 }
 
 // sweepLoop publishes live byte counters, so a long connection shows its

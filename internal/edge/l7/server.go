@@ -1,7 +1,6 @@
 package l7
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -73,7 +72,11 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			withTLS(r)
 			handlerAnswers(r)
-			s.h.Load().ServeHTTP(w, r)
+			if h := s.h.Load(); r.ProtoMajor == 2 {
+				h.serveStream(w, r)
+			} else {
+				h.ServeHTTP(w, r)
+			}
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
@@ -260,7 +263,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
 	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
-		sendTimeout: cmp.Or(h.env.SendTimeout, SendTimeout), isTLS: h.tls != nil}
+		sendTimeout: h.sendTimeout(), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so
 	// the fast path closes the connection instead of ending the body.

@@ -1,0 +1,122 @@
+package l7
+
+import (
+	"cmp"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// sendTimeout is the bound on each write to a client (SendTimeout unless
+// the runtime sets another).
+func (h *Handler) sendTimeout() time.Duration { return cmp.Or(h.env.SendTimeout, SendTimeout) }
+
+// serveStream serves a request of a multiplexed connection (an HTTP/2 or
+// HTTP/3 stream) with each write of its answer bounded by the send
+// timeout (streamWriter): a stream's writes wait for its flow-control
+// credit, which the connection's own write deadline (conn.Write) never
+// sees.
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
+	d, ok := w.(interface{ SetWriteDeadline(time.Time) error })
+	if !ok {
+		h.ServeHTTP(w, r)
+		return
+	}
+	sw := &streamWriter{ResponseWriter: w, stream: d, timeout: h.sendTimeout()}
+	defer sw.stop()
+	h.ServeHTTP(sw, r)
+	sw.finish()
+}
+
+// streamWriter bounds each write of an HTTP/2 or HTTP/3 answer by the
+// send timeout, as conn.Write does over a whole TCP connection: a client
+// that keeps its connection alive but grants the stream no flow-control
+// credit would otherwise hold the handler, and the origin connection, for
+// as long as it likes. A write that waits longer gets a past write
+// deadline, which ends the stream: net/http resets an HTTP/2 stream at
+// once, quic-go fails the write. Only time spent in a write counts: the
+// stream's deadline is not left set between writes, since net/http's is a
+// timer that resets the stream when it fires, even with no write under way
+// (an answer whose origin pauses longer than the timeout would be lost).
+type streamWriter struct {
+	http.ResponseWriter
+	stream  interface{ SetWriteDeadline(time.Time) error }
+	timeout time.Duration
+	timer   *time.Timer // Running while a write is under way; made by the first.
+	// pending: written to since the last flush; finish flushes it.
+	pending bool
+	mu      sync.Mutex
+	expired bool // Under mu: a write outlasted the timeout.
+	done    bool // Under mu: the handler returned; the stream is not ours to touch.
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.arm()
+	defer w.disarm()
+	w.pending = true
+	return w.ResponseWriter.Write(p)
+}
+
+// WriteHeader is bounded too: a 1xx head is written at once.
+func (w *streamWriter) WriteHeader(code int) {
+	w.arm()
+	defer w.disarm()
+	w.pending = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *streamWriter) Flush() { _ = w.FlushError() }
+
+// FlushError flushes under the same bound (a flush writes).
+func (w *streamWriter) FlushError() error {
+	w.arm()
+	defer w.disarm()
+	w.pending = false
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *streamWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *streamWriter) arm() {
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.timeout, w.expire)
+	} else {
+		w.timer.Reset(w.timeout)
+	}
+}
+
+func (w *streamWriter) disarm() { w.timer.Stop() }
+
+// expire ends the stream whose write outlasted the timeout, unless the
+// handler has returned: after that net/http's HTTP/2 writer is gone.
+func (w *streamWriter) expire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.expired = true
+		_ = w.stream.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// finish flushes what the handler left buffered (with quic-go, a
+// bodiless answer's head too) under the bound, before the handler
+// returns: what the servers write after it, the stream's end, needs no
+// flow-control credit.
+func (w *streamWriter) finish() {
+	w.mu.Lock()
+	expired := w.expired
+	w.mu.Unlock()
+	if w.pending && !expired {
+		_ = w.FlushError()
+	}
+}
+
+// stop ends the bound when the handler returns (or panics).
+func (w *streamWriter) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
