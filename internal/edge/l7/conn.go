@@ -52,6 +52,47 @@ type conn struct {
 	// segs publishes the socket's data segments as packets, from the
 	// Server's sweep and when the socket closes (l4.Segments).
 	segs l4.Segments
+	// head cuts an HTTP/2 connection whose first request head is not in
+	// firstHeadTimeout after its handshake (awaitHead). Set before the
+	// connection is handed to net/http.
+	head *time.Timer
+}
+
+// firstHeadTimeout is ReadHeaderTimeout; a variable so that tests need
+// not wait 30 s.
+var firstHeadTimeout = ReadHeaderTimeout
+
+// awaitHead gives an HTTP/2 connection firstHeadTimeout, from now (its
+// handshake), to complete its first request head, as the fast path and
+// net/http give an HTTP/1 one: net/http's HTTP/2 server applies no
+// ReadHeaderTimeout, and its idle timer (IdleTimeout, 75 s) is the only
+// bound on a head that trickles in CONTINUATION frames. headIn stops it.
+func (c *conn) awaitHead() { c.head = time.AfterFunc(firstHeadTimeout, c.cut) }
+
+// headIn notes that a request head of c is in (its handler runs).
+func (c *conn) headIn() {
+	if c.head != nil {
+		c.head.Stop()
+	}
+}
+
+// connUnder returns the counting connection under nc, through the
+// wrappers admit puts on it (TLS, a mirror's tap, shaping); nil if none.
+func connUnder(nc net.Conn) *conn {
+	for {
+		switch c := nc.(type) {
+		case *conn:
+			return c
+		case *tls.Conn:
+			nc = c.NetConn()
+		case *tapConn:
+			nc = c.Conn
+		case *shapedConn:
+			nc = c.Conn
+		default:
+			return nil
+		}
+	}
 }
 
 // publishPackets adds the data segments the socket moved since the last
@@ -141,6 +182,7 @@ func (c *conn) cut() {
 
 func (c *conn) Close() error {
 	err := c.closeSocket()
+	c.headIn()
 	c.once.Do(func() {
 		c.cancel()
 		c.gate.Conns.Release()

@@ -65,6 +65,7 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 			return
 		}
 		if fc.tls.NegotiatedProtocol == "h2" {
+			cc.awaitHead()
 			s.handoff.give(tc)
 			return
 		}
@@ -477,10 +478,16 @@ func answerStatus(p []byte) (int, bool) {
 }
 
 // handlerAnswers notes, for a request net/http serves on a handedConn,
-// that the handler answers it (handedConn.Write).
+// that the handler answers it (handedConn.Write); on an HTTP/2
+// connection, that a request head is in (conn.awaitHead).
 func handlerAnswers(r *http.Request) {
-	if hc, ok := r.Context().Value(clientConnKey{}).(*handedConn); ok {
-		hc.answering.Store(true)
+	switch c := r.Context().Value(clientConnKey{}).(type) {
+	case *handedConn:
+		c.answering.Store(true)
+	case *tls.Conn:
+		if cc := connUnder(c); cc != nil && r.ProtoMajor == 2 {
+			cc.headIn()
+		}
 	}
 }
 

@@ -22,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -676,5 +679,78 @@ func TestHTTP10TransferEncodingUnseenCloses(t *testing.T) {
 				done = true
 			}
 		}
+	}
+}
+
+// TestH2FirstHeadTimeout: an HTTP/2 connection's first request head must
+// be complete ReadHeaderTimeout (here 1 s) after its handshake, however
+// it trickles, as an HTTP/1 one's: net/http's HTTP/2 server applies no
+// header timeout of its own, and a head sent as a HEADERS frame and then
+// one CONTINUATION byte at a time would hold the connection until its
+// idle timeout (75 s). A connection whose first head came in keeps
+// serving past that time.
+func TestH2FirstHeadTimeout(t *testing.T) {
+	const timeout = time.Second
+	firstHeadTimeout = timeout
+	t.Cleanup(func() { firstHeadTimeout = ReadHeaderTimeout })
+	s := fastServer(t, scriptedOrigin(t), true)
+	addr := s.Addr()
+
+	slow := edgetest.DialH2(t, addr, "a.test")
+	start := time.Now()
+	settings := make(chan struct{}, 1)
+	cut := slow.ReadLoop(func(f http2.Frame) {
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			select { // Acknowledged: the read loop needs slow.Mu no more.
+			case settings <- struct{}{}:
+			default:
+			}
+		}
+	})
+	live := edgetest.DialH2(t, addr, "a.test")
+	heads := make(chan uint32, 2)
+	liveEnd := live.ReadLoop(func(f http2.Frame) {
+		if h, ok := f.(*http2.HeadersFrame); ok {
+			heads <- h.StreamID
+		}
+	})
+	answered := func(id uint32) {
+		t.Helper()
+		select {
+		case got := <-heads:
+			if got != id {
+				t.Fatalf("answer head for stream %d; want %d", got, id)
+			}
+		case <-liveEnd:
+			t.Fatalf("stream %d: connection closed after %v", id, time.Since(start))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stream %d: no answer head", id)
+		}
+	}
+	live.Request(1, "a.test", http.MethodGet, "/len")
+	answered(1)
+
+	head := edgetest.H2Head(http.MethodGet, "a.test", "/len", "x-pad", strings.Repeat("a", 200))
+	<-settings
+	slow.Mu.Lock() // Held: nothing may come between a head's frames.
+	defer slow.Mu.Unlock()
+	_ = slow.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: head[:10], EndStream: true})
+	slow.Flush()
+	for rest := head[10:]; ; rest = rest[1:] {
+		select {
+		case <-cut:
+			if d := time.Since(start); d < timeout-200*time.Millisecond || d > timeout+1500*time.Millisecond {
+				t.Errorf("trickling first head: connection closed after %v; want after %v", d, timeout)
+			}
+			live.Request(3, "a.test", http.MethodGet, "/len") // Its first head in 1 s ago and more.
+			answered(3)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if len(rest) == 1 {
+			t.Fatalf("trickling first head: connection still open after %v", time.Since(start))
+		}
+		_ = slow.Fr.WriteContinuation(1, false, rest[:1])
+		slow.Flush()
 	}
 }
