@@ -51,7 +51,9 @@ func (s *Service) CloseProxyGroup(ctx context.Context, call *cloudapi.Call, req 
 // DeleteProxyGroup destroys a group. Without Force the group must hold no
 // proxies and no listener of it may have origins bound; with Force its
 // proxies are destroyed with it (the controller removes the group and
-// everything under it: proxies, listeners, rules, access IPs).
+// everything under it: proxies, listeners, rules, access IPs), so each must
+// be one DestroyProxies would take: a member in a transition (the group
+// reads CHANGING) refuses the whole deletion.
 func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteProxyGroupRequest) (*gaapapi.DeleteProxyGroupResponse, error) {
 	force, err := model.ParseForceFlag(req.Force)
 	if err != nil {
@@ -72,6 +74,12 @@ func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req
 			}
 			if err := refuseBound(tx, g.ID, "group"); err != nil {
 				return err
+			}
+		}
+		for _, p := range proxies {
+			if !p.Destroyable() {
+				return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning),
+					"proxy %s of group %s is %s; wait until it is RUNNING or CLOSED", p.ID, g.ID, p.Status)
 			}
 		}
 		for _, p := range proxies {

@@ -433,3 +433,35 @@ func TestDestroyingGroupCodesDocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteProxyGroupForceRefusesTransitionalMember: DeleteProxyGroup with
+// Force 1 destroys the group's proxies, and a proxy can be destroyed only
+// when RUNNING or CLOSED (DestroyProxies lists it as invalid otherwise). A
+// member still CREATING makes the group CHANGING, so the deletion is
+// refused with FailedOperation.GroupStatusNotInRuning: destroying the
+// member would leave its CreateProxy task, which the Terraform provider
+// waits on, with no proxy to report. Once the member runs, the deletion
+// goes through.
+func TestDeleteProxyGroupForceRefusesTransitionalMember(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	var cr struct{ InstanceId, RequestId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "EastChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr); err != nil {
+		t.Fatal(err)
+	}
+	del := map[string]any{"GroupId": g, "Force": 1}
+	err := api.Call(c, "DeleteProxyGroup", del, &struct{}{})
+	release()
+	wantCode(t, err, "FailedOperation.GroupStatusNotInRuning")
+	waitProxyStatus(t, api, cr.InstanceId, "RUNNING")
+	eventually(t, func() bool { return taskOf(t, api, cr.RequestId) == "SUCCESS" }, "CreateProxy task of %s; want SUCCESS", cr.InstanceId)
+	if err := api.Call(c, "DeleteProxyGroup", del, &struct{}{}); err != nil {
+		t.Fatalf("DeleteProxyGroup once every member runs: %v", err)
+	}
+	proxyGone(t, c, cr.InstanceId)
+}

@@ -74,3 +74,13 @@ func wantCode(t *testing.T, err error, code string) {
 		t.Fatalf("got code %s (%s); want %s", e.Code, e.Message, code)
 	}
 }
+
+// taskOf is DescribeTaskStatus's Status for the task id.
+func taskOf(t *testing.T, api *xtest.API, id string) string {
+	t.Helper()
+	var r taskStatus
+	if err := api.Call(api.GAAP(), "DescribeTaskStatus", map[string]any{"TaskId": id}, &r); err != nil {
+		t.Fatalf("DescribeTaskStatus(%s): %v", id, err)
+	}
+	return r.Status
+}

@@ -28,7 +28,7 @@ var (
 		func(p *model.Proxy) bool { return p.Status == model.ProxyRunning },
 		func(p *model.Proxy) { p.Status, p.Closed = model.ProxyClosing, true }, false}
 	destroyProxies = proxyTransition{
-		func(p *model.Proxy) bool { return !p.Transitional() },
+		(*model.Proxy).Destroyable,
 		func(p *model.Proxy) { p.Status = model.ProxyDestroying }, false}
 )
 

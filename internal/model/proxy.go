@@ -109,6 +109,11 @@ func (p *Proxy) Transitional() bool {
 	return true
 }
 
+// Destroyable reports whether the proxy may be destroyed, alone
+// (DestroyProxies) or with its group (DeleteProxyGroup with Force): not
+// while a change is in progress, which the data plane must apply first.
+func (p *Proxy) Destroyable() bool { return !p.Transitional() }
+
 // Operable reports whether configuration changes may be made to the proxy
 // (listeners created, origins bound, ...).
 func (p *Proxy) Operable() bool { return p.Status == ProxyRunning }
