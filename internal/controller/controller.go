@@ -2,7 +2,7 @@
 // every store change it loads the whole configuration in one consistent
 // read, compiles it, hands the result to the data plane, and then settles
 // the asynchronous statuses (CREATING → RUNNING, deletions finished, tasks
-// SUCCESS) of exactly the objects that snapshot contained.
+// SUCCESS or FAIL) of exactly the objects that snapshot contained.
 package controller
 
 import (
@@ -193,7 +193,10 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 // settle finishes the transitions of the objects in st whose stored
 // generation is still the one compiled.
 func (c *Controller) settle(ctx context.Context, st *State, failed map[string]string) error {
-	var pending []model.Settler
+	// Tasks settle last, from what the pass did with their objects: failed,
+	// or removed by the deletions settled before them, with everything
+	// under them.
+	var pending, tasks []model.Settler
 	for _, k := range model.Kinds {
 		for _, obj := range st.Objects[k.Name] {
 			if s, ok := obj.(model.Settler); ok {
@@ -203,18 +206,25 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 				// st is this pass's own decoded copy, already compiled and
 				// applied: settling it in place only tells which objects to
 				// settle in the store (settleOne re-reads them there).
-				if changed, _ := s.Settle(); changed {
+				if changed, _ := s.Settle(); !changed {
+					continue
+				}
+				if k.Name == model.KindTask {
+					tasks = append(tasks, s)
+				} else {
 					pending = append(pending, s)
 				}
 			}
 		}
 	}
+	pending = append(pending, tasks...)
 	if len(pending) == 0 {
 		return nil
 	}
 	return c.store.Update(ctx, func(tx store.Tx) error {
+		removed := map[string]bool{}
 		for _, obj := range pending {
-			if err := settleOne(tx, obj, failed); err != nil {
+			if err := settleOne(tx, obj, failed, removed); err != nil {
 				return err
 			}
 		}
@@ -222,16 +232,7 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 	})
 }
 
-func newObject(kind string) model.Object {
-	for _, k := range model.Kinds {
-		if k.Name == kind {
-			return k.New()
-		}
-	}
-	panic("controller: unknown kind " + kind)
-}
-
-func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
+func settleOne(tx store.Tx, obj model.Settler, failed map[string]string, removed map[string]bool) error {
 	m := obj.Meta()
 	rec, err := tx.Get(obj.Kind(), m.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -240,7 +241,7 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 	if err != nil {
 		return err
 	}
-	cur := newObject(obj.Kind()).(model.Settler)
+	cur := model.NewObject(obj.Kind()).(model.Settler)
 	if err := json.Unmarshal(rec.Data, cur); err != nil {
 		return err
 	}
@@ -248,31 +249,19 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string) error {
 		return nil // changed again since the snapshot: the next pass settles it
 	}
 	if t, ok := cur.(*model.Task); ok {
-		return settleTask(tx, t, rec, failed)
+		if !t.Finish(failed, removed) {
+			return nil
+		}
+		return put(tx, t, rec)
 	}
 	changed, remove := cur.Settle()
 	switch {
 	case remove:
-		return deleteTree(tx, cur.Kind(), m.ID)
+		return deleteTree(tx, cur.Kind(), m.ID, removed)
 	case changed:
 		return put(tx, cur, rec)
 	}
 	return nil
-}
-
-// settleTask fails t if the data plane failed one of its objects, and
-// otherwise settles it; rec is t's stored record, already read.
-func settleTask(tx store.Tx, t *model.Task, rec store.Record, failed map[string]string) error {
-	for _, id := range t.Objects {
-		if why, ok := failed[id]; ok {
-			t.Status, t.Message = model.TaskFail, why
-			return put(tx, t, rec)
-		}
-	}
-	if changed, _ := t.Settle(); !changed {
-		return nil
-	}
-	return put(tx, t, rec)
 }
 
 func put(tx store.Tx, obj model.Object, rec store.Record) error {
@@ -287,18 +276,20 @@ func put(tx store.Tx, obj model.Object, rec store.Record) error {
 }
 
 // deleteTree removes an object and, recursively, everything stored under
-// it (listeners of a proxy, rules of a listener, the proxy's access IP).
-func deleteTree(tx store.Tx, kind, id string) error {
+// it (listeners of a proxy, rules of a listener, the proxy's access IP),
+// adding their IDs to removed.
+func deleteTree(tx store.Tx, kind, id string, removed map[string]bool) error {
 	if err := tx.Delete(kind, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	removed[id] = true
 	for _, k := range append(model.KindNames(), vip.Kind) {
 		recs, _, err := tx.List(store.Query{Kind: k, Parent: id, AllAccounts: true})
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
-			if err := deleteTree(tx, r.Kind, r.ID); err != nil {
+			if err := deleteTree(tx, r.Kind, r.ID, removed); err != nil {
 				return err
 			}
 		}

@@ -235,3 +235,52 @@ func TestRetriesLogChangesOnly(t *testing.T) {
 		t.Errorf("%d applies, %d warnings, %d infos; want 6 (5 retries + the recovery), 1 and 1", len(plane.snaps), logs.warn, logs.info)
 	}
 }
+
+// TestReconcileFailsTaskOfRemovedObject: a listener created and then
+// deleted by a later call before any pass applied it never served, so the
+// creation's task fails while the deletion's succeeds: a task keeps the
+// objects it does not delete, and their removal is not what it asked for.
+func TestReconcileFailsTaskOfRemovedObject(t *testing.T) {
+	st := openStore(t)
+	proxy := &model.Proxy{Base: model.Base{ID: "link-1"}, Status: model.ProxyRunning, IP: "127.1.2.3", Bandwidth: 5, Concurrent: 2}
+	l := &model.Listener{Base: model.Base{ID: "listener-a"}, ProxyID: "link-1", Protocol: model.TCP, Port: 80,
+		Scheduler: "rr", Status: model.StatusCreating}
+	call := func(req string, f func(*resource.Tx) error) {
+		t.Helper()
+		err := st.Update(t.Context(), func(tx store.Tx) error {
+			rtx := &resource.Tx{Store: tx, Account: "1", Now: time.Unix(1e9, 0), RequestID: req}
+			if err := f(rtx); err != nil {
+				return err
+			}
+			_, err := rtx.StartTask(l.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	call("create", func(tx *resource.Tx) error {
+		if err := tx.Insert(proxy); err != nil {
+			return err
+		}
+		return tx.Insert(l)
+	})
+	call("delete", func(tx *resource.Tx) error {
+		l.Status = model.StatusDeleting
+		return tx.Put(l)
+	})
+
+	c := New(st, &fakePlane{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := c.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, found := get[model.Listener](t, st, model.KindListener, l.ID); found {
+		t.Error("deleted listener still stored")
+	}
+	if task, _ := get[model.Task](t, st, model.KindTask, "create"); task.Status != model.TaskFail {
+		t.Errorf("creation task %s (%s); want FAIL: its listener was deleted before it was applied", task.Status, task.Message)
+	}
+	if task, _ := get[model.Task](t, st, model.KindTask, "delete"); task.Status != model.TaskSuccess {
+		t.Errorf("deletion task %s (%s); want SUCCESS", task.Status, task.Message)
+	}
+}

@@ -3,6 +3,7 @@ package gaap_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +228,40 @@ func TestDestroyProxiesOneGroup(t *testing.T) {
 	d.ProxyIds, d.Force = sdkIDs(a...), new(int64(1))
 	if _, err := c.DestroyProxies(d); err != nil {
 		t.Fatalf("DestroyProxies of one group's members: %v", err)
+	}
+}
+
+// TestDestroyProxiesFailsPendingListenerTask: a TCP listener created on a
+// RUNNING proxy and removed with it (DestroyProxies with Force 1) before
+// the data plane applied it never served, so CreateTCPListeners' task
+// reads FAIL, while DestroyProxies' own task, whose proxy is meant to go,
+// reads SUCCESS (docs/controller.md, "Tasks").
+func TestDestroyProxiesFailsPendingListenerTask(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	var cl struct {
+		ListenerIds []string
+		RequestId   string
+	}
+	if err := api.Call(c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "l", "Ports": []int{20001},
+		"Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0}, &cl); err != nil {
+		t.Fatal(err)
+	}
+	var dp struct{ RequestId string }
+	if err := api.Call(c, "DestroyProxies", map[string]any{"ProxyIds": []string{proxy}, "Force": 1}, &dp); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	eventually(t, func() bool { return taskOf(t, api, dp.RequestId) != "RUNNING" }, "DestroyProxies task still RUNNING")
+	proxyGone(t, c, proxy)
+	if got := taskOf(t, api, dp.RequestId); got != "SUCCESS" {
+		t.Errorf("DestroyProxies task: %s; want SUCCESS", got)
+	}
+	if got := taskOf(t, api, cl.RequestId); got != "FAIL" {
+		t.Errorf("CreateTCPListeners task of %v, removed with its proxy before it was applied: %s; want FAIL", cl.ListenerIds, got)
 	}
 }

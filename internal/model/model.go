@@ -138,6 +138,16 @@ func init() {
 	registerKind(KindTask, func() Object { return new(Task) })
 }
 
+// NewObject returns a new, empty object of the named kind.
+func NewObject(kind string) Object {
+	for _, k := range Kinds {
+		if k.Name == kind {
+			return k.New()
+		}
+	}
+	panic("model: unknown kind " + kind)
+}
+
 // KindNames returns the names of Kinds.
 func KindNames() []string {
 	names := make([]string, len(Kinds))

@@ -18,6 +18,11 @@ type Task struct {
 	Status string `json:"status"`
 	// Objects are the IDs the task waits for; a failure of any fails it.
 	Objects []string `json:"objects,omitempty"`
+	// Keeps are those of Objects the call leaves in place, all but those
+	// it deletes: the removal of one before a pass applied it (by a later
+	// call, or with its parent) fails the task too. A task stored before
+	// the field existed has none, and is not checked for removals.
+	Keeps   []string `json:"keeps,omitempty"`
 	Message string   `json:"message,omitempty"`
 }
 
@@ -36,4 +41,30 @@ func (t *Task) Settle() (changed, remove bool) {
 	}
 	t.Status = TaskSuccess
 	return true, false
+}
+
+// Finish ends the task after a pass that applied its objects, and reports
+// whether it changed. It fails with the data plane's reason if that could
+// not apply one of its objects (failed, by ID), and if one of those it
+// keeps was removed in the pass (removed): a change removed before it was
+// applied never applied, so only a deletion's own objects may go. It
+// succeeds otherwise.
+func (t *Task) Finish(failed map[string]string, removed map[string]bool) bool {
+	if t.Status != TaskRunning {
+		return false
+	}
+	for _, id := range t.Objects {
+		if why, ok := failed[id]; ok {
+			t.Status, t.Message = TaskFail, why
+			return true
+		}
+	}
+	for _, id := range t.Keeps {
+		if removed[id] {
+			t.Status, t.Message = TaskFail, id+" was removed before it was applied"
+			return true
+		}
+	}
+	changed, _ := t.Settle()
+	return changed
 }

@@ -29,6 +29,10 @@ type Tx struct {
 	// where the documented error lists of actions differ, what a shared
 	// check picks the code by.
 	Action string
+
+	// put holds the last record Put of each object, so StartTask can tell
+	// the objects the call deletes from those it keeps.
+	put map[string]store.Record
 }
 
 // object constrains PT to a pointer to a model type.
@@ -106,19 +110,53 @@ func (tx *Tx) Put(obj model.Object) error {
 	if err != nil {
 		return err
 	}
+	if tx.put == nil {
+		tx.put = map[string]store.Record{}
+	}
+	tx.put[rec.ID] = rec
 	return tx.Store.Put(rec)
 }
 
 // Delete removes a stored object.
 func (tx *Tx) Delete(obj model.Object) error {
+	delete(tx.put, obj.Meta().ID)
 	return tx.Store.Delete(obj.Kind(), obj.Meta().ID)
 }
 
 // StartTask records an asynchronous task of the call's action, named by
-// its RequestId, and returns its ID.
+// its RequestId, and returns its ID. The task waits for objects, which the
+// call changed; those it did not put into a deletion it keeps
+// (model.Task.Keeps).
 func (tx *Tx) StartTask(objects ...string) (string, error) {
 	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: tx.Action, Status: model.TaskRunning, Objects: objects}
+	for _, id := range objects {
+		deleted, err := tx.deletes(id)
+		if err != nil {
+			return "", err
+		}
+		if !deleted {
+			t.Keeps = append(t.Keeps, id)
+		}
+	}
 	return t.ID, tx.Insert(t)
+}
+
+// deletes reports whether the call put the object id into a deletion: a
+// status whose settling removes it (model.Settler).
+func (tx *Tx) deletes(id string) (bool, error) {
+	rec, ok := tx.put[id]
+	if !ok {
+		return false, nil
+	}
+	obj, ok := model.NewObject(rec.Kind).(model.Settler)
+	if !ok {
+		return false, nil
+	}
+	if err := decode(rec.Data, obj); err != nil {
+		return false, fmt.Errorf("decode %s %s: %w", rec.Kind, id, err)
+	}
+	_, remove := obj.Settle()
+	return remove, nil
 }
 
 // ClaimToken checks and records a client idempotency token for the
