@@ -249,6 +249,150 @@ func TestHTTP3PolicyRecheck(t *testing.T) {
 	}
 }
 
+// h3Dial opens an HTTP/3 connection to addr from a socket on src. Its
+// connection IDs are not empty, as browsers' are, so that it can migrate.
+func h3Dial(t *testing.T, src netip.Addr, addr netip.AddrPort, pool *x509.CertPool) (*quic.Conn, *http3.ClientConn) {
+	t.Helper()
+	tr := &quic.Transport{Conn: h3Socket(t, src), ConnectionIDLength: 8}
+	t.Cleanup(func() { _ = tr.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr),
+		&tls.Config{RootCAs: pool, ServerName: "www.test", NextProtos: []string{http3.NextProtoH3}},
+		&quic.Config{HandshakeIdleTimeout: 2 * time.Second, MaxIdleTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = qc.CloseWithError(0, "") })
+	return qc, (&http3.Transport{}).NewClientConn(qc)
+}
+
+func h3Socket(t *testing.T, src netip.Addr) *net.UDPConn {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc
+}
+
+// h3Migrate moves qc to a socket on to (RFC 9000 §9: probe the new path,
+// then switch to it), as a client does when its network changes. It
+// reports false if the edge did not validate the path.
+func h3Migrate(t *testing.T, qc *quic.Conn, to netip.Addr) bool {
+	t.Helper()
+	tr := &quic.Transport{Conn: h3Socket(t, to), ConnectionIDLength: 8}
+	t.Cleanup(func() { _ = tr.Close() })
+	p, err := qc.AddPath(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := p.Probe(ctx); err != nil {
+		return false
+	}
+	if err := p.Switch(); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestHTTP3MigrationToDeniedSource: a client may move its QUIC connection
+// to another address (RFC 9000 §9), which quic-go's server accepts and
+// cannot be told to refuse. The policy holds the connection to the address
+// it uses now, as a TCP connection is to its only one: a connection that
+// moves to an address the policy drops is closed (counted Denied) at its
+// next request, which is not served and whose origin never sees that
+// address, or within a sweep while a download is in flight. A move to an
+// allowed address goes on being served.
+func TestHTTP3MigrationToDeniedSource(t *testing.T) {
+	good, other, bad := lo.Next(), lo.Next(), lo.Next()
+	deny := func(s *snapshot.Snapshot) *snapshot.Snapshot {
+		s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionAccept,
+			Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoAll, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+		return s
+	}
+	denied := func(rt *edge.Runtime) int64 {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-h3"}].Denied
+	}
+
+	t.Run("request", func(t *testing.T) {
+		rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+		mustApply(t, rt, deny(httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil)))))
+		qc, cc := h3Dial(t, good, addr, ca.pool)
+		do := func() (string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://www.test/", nil)
+			resp, err := cc.RoundTrip(req)
+			if err != nil {
+				return "", err
+			}
+			var s seen
+			decode(t, resp, &s)
+			return s.Header.Get("X-Real-Ip"), nil
+		}
+		if ip, err := do(); ip != good.String() {
+			t.Fatalf("from %v: X-Real-Ip %q, %v", good, ip, err)
+		}
+		if !h3Migrate(t, qc, other) {
+			t.Fatalf("migration to %v, which the policy allows, refused", other)
+		}
+		if ip, err := do(); ip != other.String() {
+			t.Fatalf("after migrating to %v: X-Real-Ip %q, %v", other, ip, err)
+		}
+		if !h3Migrate(t, qc, bad) {
+			return // Not validated: never served from bad either.
+		}
+		if ip, err := do(); err == nil {
+			t.Errorf("after migrating to %v, which the policy drops: served, X-Real-Ip %q", bad, ip)
+		}
+		if d := denied(rt); d != 1 {
+			t.Errorf("denied: got %d; want 1", d)
+		}
+	})
+
+	t.Run("download", func(t *testing.T) {
+		rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+		o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n")
+			for chunk := make([]byte, 4<<10); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := c.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		mustApply(t, rt, deny(httpProxy(1, ip, h3Listener(t, ca, port, o.Addr))))
+		qc, cc := h3Dial(t, good, addr, ca.pool)
+		req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.ReadFull(resp.Body, make([]byte, 8<<10)); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _, _ = io.Copy(io.Discard, resp.Body) }() // Acknowledges from the new path.
+		if !h3Migrate(t, qc, bad) {
+			return
+		}
+		select {
+		case <-qc.Context().Done():
+		case <-time.After(3 * time.Second):
+			t.Errorf("download still served 3 s after migrating to %v, which the policy drops", bad)
+		}
+		if d := denied(rt); d != 1 {
+			t.Errorf("denied: got %d; want 1", d)
+		}
+	})
+}
+
 // streamOrigin starts an origin that answers every request with first
 // zero bytes, flushed, waits for hold (if not nil) to be closed, then, if
 // endless, sends zeros until the client goes.

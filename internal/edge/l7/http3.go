@@ -136,12 +136,28 @@ func (s *H3Server) admitInitial(info *quic.ClientInfo) (*quic.Config, error) {
 		return nil, errH3Closed
 	}
 	h := s.h.Load()
-	ua, _ := info.RemoteAddr.(*net.UDPAddr)
-	if ua == nil || !h.Proxy.Policy.Load().Allow(ua.AddrPort().Addr().Unmap(), policyUDP, h.port) {
+	if !h.admitsQUIC(quicSource(info.RemoteAddr)) {
 		h.count(func(c *statsCounters) { c.Denied.Add(1) })
 		return nil, errors.New(h3DenyText)
 	}
 	return s.qcfg, nil
+}
+
+// admitsQUIC reports whether h's proxy policy admits QUIC traffic from
+// src: the one rule for a client's first packet, for a policy change
+// (Recheck) and for an address a connection migrated to (h3Conn.onPath).
+func (h *Handler) admitsQUIC(src netip.Addr) bool {
+	return src.IsValid() && h.Proxy.Policy.Load().Allow(src, policyUDP, h.port)
+}
+
+// quicSource is the client address of a QUIC address (invalid if a is
+// not UDP).
+func quicSource(a net.Addr) netip.Addr {
+	ua, _ := a.(*net.UDPAddr)
+	if ua == nil {
+		return netip.Addr{}
+	}
+	return ua.AddrPort().Addr().Unmap()
 }
 
 func (s *H3Server) acceptLoop() {
@@ -205,19 +221,20 @@ func (s *H3Server) end(hc *h3Conn) {
 }
 
 // Recheck closes connections whose client the proxy's current policy
-// denies, as TCP listeners do on a policy change.
+// denies, as TCP listeners do on a policy change. The address each
+// connection was last admitted from is forgotten: the new policy may deny
+// it, and a connection could move back to it.
 func (s *H3Server) Recheck() {
 	s.mu.Lock()
-	var deny []*quic.Conn
+	var deny []*h3Conn
 	for c, hc := range s.conns {
-		src := c.RemoteAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-		if !hc.h.Proxy.Policy.Load().Allow(src, policyUDP, hc.h.port) {
-			hc.h.count(func(c *statsCounters) { c.Denied.Add(1) })
-			deny = append(deny, c)
+		hc.src.Store(nil)
+		if !hc.onPath(quicSource(c.RemoteAddr())) {
+			deny = append(deny, hc)
 		}
 	}
 	s.mu.Unlock()
-	for _, c := range deny {
-		_ = c.CloseWithError(h3Denied, h3DenyText) // Unblocks its ServeQUICConn.
+	for _, hc := range deny {
+		hc.deny()
 	}
 }

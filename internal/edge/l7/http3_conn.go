@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,11 @@ type h3Conn struct {
 	c    *quic.Conn
 	h    *Handler
 	reqs atomic.Int64 // Requests in flight.
+	// src is the client address the policy last admitted the connection
+	// from (nil until the first check and after a policy change); denied
+	// is set once the policy refused the connection (counted once).
+	src    atomic.Pointer[netip.Addr]
+	denied atomic.Bool
 	// Guarded by H3Server.mu:
 	in, out       uint64    // Wire bytes already added to the counters...
 	pktIn, pktOut uint64    // ...and packets.
@@ -24,6 +30,34 @@ type h3Conn struct {
 }
 
 type h3ConnKey struct{}
+
+// onPath reports whether the proxy's policy admits src, the client address
+// the connection uses now. A client may move its connection to another
+// address (RFC 9000 §9): quic-go's server validates the new path and
+// switches to it, and has no option to refuse migration (the
+// disable_active_migration transport parameter would only ask clients).
+// admitInitial checks the first packet's address; an address other than
+// the one last admitted is checked here by the same rule (admitsQUIC). The
+// caller closes a denied connection (deny).
+func (hc *h3Conn) onPath(src netip.Addr) bool {
+	if last := hc.src.Load(); last != nil && *last == src {
+		return true
+	}
+	if !hc.h.admitsQUIC(src) {
+		return false
+	}
+	hc.src.Store(&src)
+	return true
+}
+
+// deny closes a connection the policy refuses, as TCP listeners reset
+// one, counting it once.
+func (hc *h3Conn) deny() {
+	if hc.denied.CompareAndSwap(false, true) {
+		hc.h.count(func(c *statsCounters) { c.Denied.Add(1) })
+	}
+	_ = hc.c.CloseWithError(h3Denied, h3DenyText) // Unblocks its ServeQUICConn.
+}
 
 // publish adds the wire bytes and the QUIC packets moved since the last
 // call to the counters (quic-go's totals are monotonic) and reports
@@ -56,6 +90,13 @@ func (s *H3Server) connContext(ctx context.Context, c *quic.Conn) context.Contex
 
 func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if hc, _ := r.Context().Value(h3ConnKey{}).(*h3Conn); hc != nil {
+		// The address the request came from (quic-go's connection address
+		// when the request arrived), as the origin would be told it: a
+		// request from an address the policy denies is never served.
+		if src, _ := netip.ParseAddrPort(r.RemoteAddr); !hc.onPath(src.Addr().Unmap()) {
+			hc.deny()
+			return
+		}
 		hc.reqs.Add(1)
 		defer hc.reqs.Add(-1)
 	}
@@ -89,14 +130,21 @@ func (s *H3Server) sweepLoop() {
 	}
 }
 
-// sweep publishes every connection's bytes and, while draining, closes the
-// connections that have no request in flight and have been quiet for a
-// sweep and for settle.
+// sweep publishes every connection's bytes, closes the connections that
+// migrated to an address the policy denies (onPath: a stream in flight or
+// an idle connection makes no new request to check it) and, while
+// draining, closes the connections that have no request in flight and
+// have been quiet for a sweep and for settle.
 func (s *H3Server) sweep(now time.Time) {
 	s.pc.mirror.prune(now)
 	var quiet []*quic.Conn
+	var deny []*h3Conn
 	s.mu.Lock()
 	for c, hc := range s.conns {
+		if !hc.onPath(quicSource(c.RemoteAddr())) {
+			deny = append(deny, hc)
+			continue
+		}
 		st := c.ConnectionStats()
 		if hc.publish(st) || hc.reqs.Load() > 0 {
 			hc.busy = now
@@ -105,6 +153,9 @@ func (s *H3Server) sweep(now time.Time) {
 		}
 	}
 	s.mu.Unlock()
+	for _, hc := range deny {
+		hc.deny()
+	}
 	for _, c := range quiet {
 		_ = c.CloseWithError(h3NoError, "listener closed") // Unblocks its ServeQUICConn.
 	}
