@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -63,6 +64,12 @@ func checkTCP(addr string, timeout time.Duration) error {
 	return c.Close()
 }
 
+// replyBufs are what UDP probes read replies into. The expected reply may
+// sit anywhere in the origin's answer, so a buffer holds any datagram (the
+// largest UDP payload is 65527 bytes, over IPv6); a pool spares each check
+// the allocation.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // checkUDP sends the probe and waits for a reply. With an expected reply,
 // the reply must contain it. Without one, only an ICMP port unreachable
 // (seen as ECONNREFUSED on a connected socket) fails the check: silence is
@@ -82,7 +89,9 @@ func checkUDP(addr string, send, recv []byte, timeout time.Duration) (rtt time.D
 	if _, err := c.Write(send); err != nil {
 		return 0, err
 	}
-	buf := make([]byte, 2048)
+	bp := replyBufs.Get().(*[]byte)
+	defer replyBufs.Put(bp)
+	buf := *bp
 	n, err := c.Read(buf)
 	var ne net.Error
 	switch {
@@ -94,7 +103,7 @@ func checkUDP(addr string, send, recv []byte, timeout time.Duration) (rtt time.D
 	case err != nil:
 		return 0, err
 	case len(recv) > 0 && !bytes.Contains(buf[:n], recv):
-		return 0, fmt.Errorf("reply %q lacks %q", buf[:n], recv)
+		return 0, fmt.Errorf("%d-byte reply %.64q lacks the expected %d bytes %.64q", n, buf[:n], len(recv), recv)
 	}
 	return time.Since(start), nil
 }

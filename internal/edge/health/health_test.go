@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,31 @@ func TestUDPPortCheck(t *testing.T) {
 				t.Errorf("rtt %v; want > 0 exactly when a good reply came", rtt)
 			}
 		})
+	}
+}
+
+// TestUDPCheckLongReply: the expected reply (RecvContext) has no documented
+// length limit and may sit anywhere in the origin's reply, so the check
+// reads the whole datagram: a 3000-byte expected reply after a 2000-byte
+// header still matches.
+func TestUDPCheckLongReply(t *testing.T) {
+	header := strings.Repeat("h", 2000)
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix(header))
+	payload := strings.Repeat("a", 3000)
+	c := snapshot.HealthCheck{ContextType: "TEXT", Send: payload, Recv: payload}
+	send, recv, err := c.Payloads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkUDP(origin.Addr.String(), send, recv, 500*time.Millisecond); err != nil {
+		t.Fatalf("origin answered the expected %d bytes after a %d-byte header, yet the check failed: %.200v", len(recv), len(header), err)
+	}
+	_, err = checkUDP(origin.Addr.String(), send, append(recv, 'b'), 500*time.Millisecond)
+	if err == nil {
+		t.Fatal("a reply lacking the expected bytes passed")
+	}
+	if len(err.Error()) > 200 { // The error is reported with the origin's status.
+		t.Errorf("the error quotes the whole %d-byte reply: %.200v", len(header)+len(payload), err)
 	}
 }
 
