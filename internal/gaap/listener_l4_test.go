@@ -1,6 +1,8 @@
 package gaap_test
 
 import (
+	"maps"
+	"strings"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -227,6 +229,42 @@ func TestUDPListenerHealthCheck(t *testing.T) {
 	bad := map[string]any{"ProxyId": proxy, "ListenerName": "x", "Ports": []int{5354}, "Scheduler": "rr",
 		"RealServerType": "IP", "ContextType": "HEX", "SendContext": "zz"}
 	wantCode(t, api.Call(c, "CreateUDPListeners", bad, nil), "InvalidParameterValue")
+}
+
+// TestUDPProbePayloadFitsOneDatagram: SendContext is sent as one UDP
+// datagram, which carries at most 65507 bytes over IPv4, and a RecvContext
+// longer than that can never be in a reply. A larger payload, counted after
+// its ContextType decoding (HEX is two digits a byte), would fail every
+// check, so create and modify refuse it.
+func TestUDPProbePayloadFitsOneDatagram(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	const maxPayload = 65507
+	create := func(port int, probe map[string]any) error {
+		req := map[string]any{"ProxyId": proxy, "ListenerName": "u", "Ports": []int{port}, "Scheduler": "rr",
+			"RealServerType": "IP", "HealthCheck": 1, "CheckType": "PORT"}
+		maps.Copy(req, probe)
+		return api.Call(c, "CreateUDPListeners", req, nil)
+	}
+	fits := map[string]any{"ContextType": "HEX", "SendContext": strings.Repeat("ab", maxPayload),
+		"RecvContext": strings.Repeat("cd", maxPayload)}
+	if err := create(9300, fits); err != nil {
+		t.Fatalf("a %d-byte HEX probe and reply were refused: %v", maxPayload, err)
+	}
+	over := strings.Repeat("a", maxPayload+1)
+	for _, probe := range []map[string]any{
+		{"ContextType": "TEXT", "SendContext": over},
+		{"ContextType": "TEXT", "RecvContext": over},
+		{"ContextType": "HEX", "SendContext": strings.Repeat("ab", maxPayload+1)},
+	} {
+		wantCode(t, create(9301, probe), "InvalidParameterValue")
+	}
+	id := describeUDP(t, api, map[string]any{"ProxyId": proxy})[0].ListenerId
+	err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy,
+		"ContextType": "TEXT", "SendContext": over}, nil)
+	wantCode(t, err, "InvalidParameterValue")
 }
 
 // TestDeleteListenersRepeatedID: an ID given twice is one listener, so it

@@ -19,6 +19,12 @@ const (
 	MaxNameLen           = 60  // listener and origin names
 )
 
+// MaxUDPProbePayload bounds a UDP health-check payload, counted after its
+// ContextType decoding: SendContext is sent as one datagram, which carries
+// at most 65507 bytes over IPv4, and a longer RecvContext could never be
+// found in a reply.
+const MaxUDPProbePayload = 65507
+
 // Enumerations of listener parameters.
 var (
 	Schedulers        = []string{"rr", "wrr", "lc", "lrtt"}
@@ -155,7 +161,8 @@ func (l *Listener) checkHealth() error {
 	return nil
 }
 
-// checkUDPProbe validates the UDP health-check probe.
+// checkUDPProbe validates the UDP health-check probe: payloads only with
+// PORT checks, hexadecimal with HEX, and each fitting one datagram.
 func (l *Listener) checkUDPProbe() error {
 	if err := CheckEnum("CheckType", l.CheckType, UDPCheckTypes); err != nil {
 		return err
@@ -171,11 +178,17 @@ func (l *Listener) checkUDPProbe() error {
 	if l.CheckType == "PING" && (l.SendContext != "" || l.RecvContext != "") {
 		return invalid("SendContext", "probe payloads apply to CheckType PORT only, not PING")
 	}
-	if l.ContextType == "HEX" {
-		for _, c := range [...]struct{ param, v string }{{"SendContext", l.SendContext}, {"RecvContext", l.RecvContext}} {
-			if _, err := hex.DecodeString(c.v); err != nil {
+	for _, c := range [...]struct{ param, v string }{{"SendContext", l.SendContext}, {"RecvContext", l.RecvContext}} {
+		n := len(c.v)
+		if l.ContextType == "HEX" {
+			b, err := hex.DecodeString(c.v)
+			if err != nil {
 				return invalid(c.param, "is not hexadecimal although ContextType is HEX")
 			}
+			n = len(b)
+		}
+		if n > MaxUDPProbePayload {
+			return invalid(c.param, "is %d bytes (%s); one UDP datagram carries at most %d", n, l.ContextType, MaxUDPProbePayload)
 		}
 	}
 	return nil
