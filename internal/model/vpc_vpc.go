@@ -101,6 +101,16 @@ func ValidateVpcName(name string) error {
 	return nil
 }
 
+// ValidateVpcDomainName checks a VPC's DHCP DomainName with the host-name
+// rule: empty (none) or a host name, a single label allowed (the
+// reference's example is "demo").
+func ValidateVpcDomainName(name string) error {
+	if name != "" && !hostName(name, 1, false) {
+		return apierr.New(apierr.InvalidParameterValueMalformed, "DomainName %q is not a domain name such as demo or example.com", name)
+	}
+	return nil
+}
+
 // ValidateDNSServers checks a DnsServers list: at most 4 IPv4 addresses.
 func ValidateDNSServers(servers []string) error {
 	if len(servers) > MaxVpcDNSServers {

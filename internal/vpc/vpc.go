@@ -12,7 +12,7 @@ import (
 )
 
 // CreateVpc creates a VPC after checking its CIDR, name, DNS servers,
-// tags and the account's VPC quota.
+// domain name, tags and the account's VPC quota.
 func (s *Service) CreateVpc(ctx context.Context, call *cloudapi.Call, req *vpcapi.CreateVpcRequest) (*vpcapi.CreateVpcResponse, error) {
 	v, err := newVpc(req)
 	if err != nil {
@@ -40,6 +40,9 @@ func newVpc(req *vpcapi.CreateVpcRequest) (*model.Vpc, error) {
 	}
 	cidr, err := model.ValidateVpcCidr(*req.CidrBlock)
 	if err != nil {
+		return nil, err
+	}
+	if err := model.ValidateVpcDomainName(cloudapi.Value(req.DomainName)); err != nil {
 		return nil, err
 	}
 	v := &model.Vpc{Base: model.Base{ID: model.NewID(model.PrefixVpc)}, Name: *req.VpcName, CidrBlock: cidr,
@@ -96,6 +99,9 @@ func modifyVpc(v *model.Vpc, req *vpcapi.ModifyVpcAttributeRequest) (err error) 
 		v.DNSServers = req.DnsServers
 	}
 	if req.DomainName != nil {
+		if err := model.ValidateVpcDomainName(*req.DomainName); err != nil {
+			return err
+		}
 		v.DomainName = *req.DomainName
 	}
 	v.RouteVpcPublish = cloudapi.ValueOr(req.EnableRouteVpcPublish, v.RouteVpcPublish)

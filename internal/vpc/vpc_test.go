@@ -113,6 +113,28 @@ func TestCreateVpc(t *testing.T) {
 	}
 }
 
+// TestVpcDomainName: DomainName is the VPC's DHCP domain name, so it
+// follows the product's host-name rule (a single label such as the
+// reference's "demo" included); anything else is Malformed on create and
+// modify rather than stored and answered back. Empty means none.
+func TestVpcDomainName(t *testing.T) {
+	e := start(t)
+	id := createVpc(t, e.vpc, "dns", "10.2.0.0/16")
+	for _, good := range []string{"demo", "www.demo.com", ""} {
+		if err := call(e.vpc, "ModifyVpcAttribute", map[string]any{"VpcId": id, "DomainName": good}, nil); err != nil {
+			t.Errorf("ModifyVpcAttribute DomainName %q: %v", good, err)
+		} else if got := *describeVpc(t, e.vpc, id).DomainName; got != good {
+			t.Errorf("DomainName %q reads back %q", good, got)
+		}
+	}
+	for _, bad := range []string{"zz junk !! value", strings.Repeat("a", 5000), "-demo", "demo..com", "under_score.com", "10.0.0.1"} {
+		err := call(e.vpc, "ModifyVpcAttribute", map[string]any{"VpcId": id, "DomainName": bad}, nil)
+		wantCode(t, err, "InvalidParameterValue.Malformed")
+		err = call(e.vpc, "CreateVpc", map[string]any{"VpcName": "v", "CidrBlock": "10.9.0.0/16", "DomainName": bad}, nil)
+		wantCode(t, err, "InvalidParameterValue.Malformed")
+	}
+}
+
 func TestDescribeVpcsFilters(t *testing.T) {
 	e := start(t)
 	def := xtest.DefaultVPC(t, e.vpc)
