@@ -3,6 +3,7 @@ package model
 import (
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -16,7 +17,7 @@ const PrefixVpc = "vpc"
 // VPC limits and defaults.
 const (
 	MaxVpcs           = 20 // per account, Tencent's default per-region quota
-	MaxVpcNameLen     = 60 // bytes
+	MaxVpcNameLen     = 60 // characters
 	MaxVpcDNSServers  = 4
 	DefaultVpcName    = "Default-VPC"
 	DefaultVpcCidr    = "172.16.0.0/16"
@@ -90,13 +91,15 @@ func ValidateVpcCidr(cidr string) (string, error) {
 		"CidrBlock %s must lie in 10.0.0.0/8 or 172.16.0.0/12 with a mask of 12-28, or in 192.168.0.0/16 with a mask of 16-28", cidr)
 }
 
-// ValidateVpcName checks a VPC name: 1 to 60 bytes.
+// ValidateVpcName checks a VPC name: 1 to 60 characters, counted as the
+// product's other names are (ModifyVpcAttribute says 字符, characters;
+// CreateVpc says 字节, bytes, and one rule serves both).
 func ValidateVpcName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return apierr.New(apierr.Code("InvalidParameterValue.Empty"), "VpcName must not be empty")
-	case len(name) > MaxVpcNameLen:
-		return apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "VpcName must be at most %d bytes", MaxVpcNameLen)
+	case utf8.RuneCountInString(name) > MaxVpcNameLen:
+		return apierr.New(apierr.Code("InvalidParameterValue.TooLong"), "VpcName must be at most %d characters", MaxVpcNameLen)
 	}
 	return nil
 }

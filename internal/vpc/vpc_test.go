@@ -113,6 +113,23 @@ func TestCreateVpc(t *testing.T) {
 	}
 }
 
+// TestVpcNameCountsCharacters: ModifyVpcAttribute limits VpcName to 60
+// characters (字符), so 60 Chinese characters (180 bytes in UTF-8) are a
+// valid name on create and modify, and 61 are too long.
+func TestVpcNameCountsCharacters(t *testing.T) {
+	e := start(t)
+	name := strings.Repeat("网", 60)
+	id := createVpc(t, e.vpc, name, "10.3.0.0/16")
+	mustCall(t, e.vpc, "ModifyVpcAttribute", map[string]any{"VpcId": id, "VpcName": name}, nil)
+	if got := *describeVpc(t, e.vpc, id).VpcName; got != name {
+		t.Errorf("VpcName reads back %q; want %q", got, name)
+	}
+	err := call(e.vpc, "ModifyVpcAttribute", map[string]any{"VpcId": id, "VpcName": name + "网"}, nil)
+	wantCode(t, err, "InvalidParameterValue.TooLong")
+	err = call(e.vpc, "CreateVpc", map[string]any{"VpcName": name + "网", "CidrBlock": "10.4.0.0/16"}, nil)
+	wantCode(t, err, "InvalidParameterValue.TooLong")
+}
+
 // TestVpcDomainName: DomainName is the VPC's DHCP domain name, so it
 // follows the product's host-name rule (a single label such as the
 // reference's "demo" included); anything else is Malformed on create and
