@@ -223,7 +223,7 @@ func (pc *h1Conn) exchangeStep(fd uintptr) bool {
 		return true
 	}
 	pc.sent = true
-	if pc.reused && !pc.idleOpen(int(fd)) {
+	if pc.reused && !idleOpen(int(fd), &pc.peek) {
 		pc.xerr = errIdleClosed
 		return true
 	}
@@ -244,11 +244,13 @@ func (pc *h1Conn) exchangeStep(fd uintptr) bool {
 }
 
 // idleOpen reports whether nothing (no FIN, no byte, no error) came on an
-// idle connection: a non-blocking one-byte peek fails with EAGAIN. The raw
-// syscall never blocks, and unlike unix.Recvfrom allocates no address.
-func (pc *h1Conn) idleOpen(fd int) bool {
+// idle connection: a non-blocking one-byte peek (into peek) fails with
+// EAGAIN. The raw syscall never blocks, and unlike unix.Recvfrom allocates
+// no address. Both origin pools check a pooled connection with it before
+// a request goes out (h1Conn.exchange, readTimeoutConn.Write).
+func idleOpen(fd int, peek *[1]byte) bool {
 	for {
-		_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&pc.peek[0])), 1,
+		_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&peek[0])), 1,
 			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 		if e != unix.EINTR {
 			return e == unix.EAGAIN

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
@@ -330,18 +329,13 @@ func retry(req *http.Request, err error) bool {
 
 func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {
 	req.URL.Host = r.begin(o, ap)
-	var rt http.RoundTripper = r.transport
 	if r.h1.eligible(req) {
-		rt = r.h1
+		resp, err := r.h1.RoundTrip(req)
+		return r.track(o, resp, err)
 	}
-	var upgraded net.Conn
-	if req.Header["Upgrade"] != nil { // WebSocket: learn the connection, in case it is upgraded.
-		req = req.WithContext(httptrace.WithClientTrace(req.Context(),
-			&httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { upgraded = i.Conn }}))
-	}
-	resp, err := rt.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
-		untimed(upgraded)
+	resp, conn, err := roundTrip(r.transport, req)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
+		untimed(conn)
 	}
 	return r.track(o, resp, err)
 }

@@ -6,11 +6,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +28,9 @@ const (
 	OriginReadTimeout = 60 * time.Second
 	OriginIdleTimeout = 90 * time.Second
 	MaxIdlePerOrigin  = 64
+	// originSessions bounds the TLS sessions kept per transport for
+	// resumption, one per origin name (or IP address without one).
+	originSessions = 64
 )
 
 // transportKey is the identity of an origin-side TLS setup; rules with the
@@ -101,9 +107,20 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		if err != nil {
 			return nil, err
 		}
-		return &readTimeoutConn{Conn: c, timeout: readTimeout}, nil
+		rc, err := c.(syscall.Conn).SyscallConn()
+		if err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		return &readTimeoutConn{Conn: c, rc: rc, timeout: readTimeout}, nil
 	}
-	cfg := &tls.Config{ServerName: k.sni, InsecureSkipVerify: true}
+	// Sessions are resumed, as nginx's proxy_ssl_session_reuse does: a
+	// pooled connection that an origin closed is replaced at the cost of
+	// an abbreviated handshake. They are cached by the name sent (else the
+	// origin's IP), one per name: one origin's session offered to another
+	// under the same name is refused and a full handshake done.
+	cfg := &tls.Config{ServerName: k.sni, InsecureSkipVerify: true,
+		ClientSessionCache: tls.NewLRUClientSessionCache(originSessions)}
 	if k.clientCert != "" {
 		cert, err := tls.X509KeyPair([]byte(k.clientCert), []byte(k.clientKey))
 		if err != nil {
@@ -144,6 +161,7 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 // Transport's two goroutines; the deadline moves once a second at most.
 type readTimeoutConn struct {
 	net.Conn
+	rc      syscall.RawConn
 	timeout time.Duration
 	rd      movingDeadline
 	off     atomic.Bool // Upgraded: see untimed.
@@ -151,6 +169,10 @@ type readTimeoutConn struct {
 	// the wait is then at least ResponseHeaderTimeout, as on the direct
 	// path, whatever the body timeout.
 	asked atomic.Bool
+	// check: the Transport took the connection again from its pool
+	// (roundTrip); the next write checks it first.
+	check atomic.Bool
+	peek  [1]byte
 }
 
 func (c *readTimeoutConn) Read(p []byte) (int, error) {
@@ -162,7 +184,14 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write sends p. The first write on a connection taken again from the
+// pool fails, with nothing written, when the origin closed it or sent
+// anything while it was idle (idleOpen, as the direct exchange checks its
+// own): the Transport then sends the request on another connection.
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
+	if c.check.Load() && c.check.Swap(false) && !c.idleOpen() {
+		return 0, errIdleClosed
+	}
 	c.asked.Store(true)
 	c.extend()
 	return c.Conn.Write(p)
@@ -181,17 +210,89 @@ func (c *readTimeoutConn) extend() {
 	}
 }
 
+func (c *readTimeoutConn) idleOpen() bool {
+	open := false // Control fails on a closed connection.
+	_ = c.rc.Control(func(fd uintptr) { open = idleOpen(int(fd), &c.peek) })
+	return open
+}
+
+// originConn is the readTimeoutConn under c, a connection the Transport
+// reports (httptrace.GotConnInfo), or nil.
+func originConn(c net.Conn) *readTimeoutConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	rc, _ := c.(*readTimeoutConn)
+	return rc
+}
+
 // untimed lifts the read timeout of an origin connection upgraded to a
 // WebSocket, which may stay quiet for as long as its users like (nginx
 // would close it after proxy_read_timeout; users expect it to stay).
 func untimed(c net.Conn) {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
-	}
-	if rc, ok := c.(*readTimeoutConn); ok {
+	if rc := originConn(c); rc != nil {
 		rc.off.Store(true)
 		_ = rc.Conn.SetReadDeadline(time.Time{})
 	}
+}
+
+// roundTrip sends req through t and returns the connection it went out on
+// (for an upgrade). The Transport sends a request again, on another
+// connection, when nothing of it was written on one it took again from its
+// pool, whatever the method: the origin cannot have got it. So such a
+// connection is checked before the request's first byte goes out
+// (readTimeoutConn.Write), as the direct exchange checks its own: the
+// Transport's background read closes a connection once it sees its FIN,
+// but a FIN that comes just before a request may not have been seen yet,
+// and a POST written to that connection would fail, never sent again: a
+// 502 the origin never caused.
+//
+// A request with a body is sent again only if it has a GetBody. Its head
+// goes out before its body is read (a proxied body is not one of the
+// in-memory readers for which Request.Write holds the head back), so a
+// request of which nothing was written has its whole body still unread:
+// GetBody gives it again (unreadBody). A body that was read, hence partly
+// or wholly sent, is refused: it is never sent twice, as before.
+func roundTrip(t *http.Transport, req *http.Request) (*http.Response, net.Conn, error) {
+	var conn net.Conn
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) {
+			conn = i.Conn
+			if c := originConn(i.Conn); c != nil && i.Reused {
+				c.check.Store(true)
+			}
+		}}))
+	if req.Body != nil && req.Body != http.NoBody {
+		b := &unreadBody{body: req.Body}
+		req.Body, req.GetBody = b, b.again
+	}
+	resp, err := t.RoundTrip(req)
+	return resp, conn, err
+}
+
+// unreadBody is a request body the Transport may take again as long as
+// none of it was read. Its Close leaves the body open: the Transport closes
+// the body of a request that failed before it asks GetBody for another;
+// the body is ReverseProxy's, which closes it when the request ends.
+type unreadBody struct {
+	body io.ReadCloser
+	read atomic.Bool
+}
+
+var errBodySent = errors.New("request body already sent to the origin")
+
+func (b *unreadBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.body.Read(p)
+}
+
+func (b *unreadBody) Close() error { return nil }
+
+func (b *unreadBody) again() (io.ReadCloser, error) {
+	if b.read.Load() {
+		return nil, errBodySent
+	}
+	return b, nil
 }
 
 func verifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) error {

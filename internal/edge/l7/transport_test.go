@@ -1,0 +1,230 @@
+package l7
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// closingOrigin is an origin that closes each connection after its
+// second answer without saying so (no "Connection: close": RFC 9112 9.5
+// lets a server close at any time), as servers with a per-connection
+// request limit do. got counts the requests it received, settled those it
+// is done with: answered, and their connection closed if it closes.
+func closingOrigin(t *testing.T, https bool) (origin netip.AddrPort, got, settled *atomic.Int32) {
+	t.Helper()
+	got, settled = new(atomic.Int32), new(atomic.Int32)
+	var ln net.Listener
+	var err error
+	if https {
+		st := selfSigned(t)
+		pair, _ := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				br := bufio.NewReader(c)
+				for n := 1; ; n++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						c.Close()
+						return
+					}
+					io.ReadAll(req.Body)
+					got.Add(1)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					if n == 2 {
+						c.Close()
+						settled.Add(1)
+						return
+					}
+					settled.Add(1)
+				}
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String()), got, settled
+}
+
+// TestTransportSkipsPooledConnClosedByOrigin: a request through
+// http.Transport (one with a body, or any to an HTTPS origin) is not
+// written to a pooled connection the origin has closed, and so not failed
+// with a 502 for a request the origin never got, whatever its method, as
+// on the direct exchange (docs/dataplane-l7.md, "Direct origin exchange");
+// nginx too drops a cached upstream connection as soon as its FIN comes.
+// The origin closes after every second answer; each request goes out once
+// the origin is done with the last one, so its FIN has come before: the
+// Transport's background read may not have seen it yet. Nor may a request
+// reach the origin twice: it counts exactly one per POST sent.
+func TestTransportSkipsPooledConnClosedByOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		https bool
+		body  string // The request's framing and body, after its head.
+	}{
+		{"HTTP origin, POST with body", false, "Content-Length: 4\r\n\r\ndata"},
+		{"HTTP origin, chunked POST", false, "Transfer-Encoding: chunked\r\n\r\n4\r\ndata\r\n0\r\n\r\n"},
+		{"HTTPS origin, POST without body", true, "Content-Length: 0\r\n\r\n"},
+		{"HTTPS origin, POST with body", true, "Content-Length: 4\r\n\r\ndata"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin, got, settled := closingOrigin(t, tc.https)
+			s := editedServer(t, origin, func(l *snapshot.HTTPListener) {
+				if tc.https {
+					l.ForwardProtocol = snapshot.ProtoHTTPS
+				}
+			})
+			var c net.Conn
+			var br *bufio.Reader
+			const n = 1000
+			var failed []string
+			for i := 0; i < n; i++ {
+				if c == nil { // Chunked uploads do not keep the client's connection alive.
+					c = sendRaw(t, s, "")
+					_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+					br = bufio.NewReader(c)
+				}
+				if _, err := io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: a.test\r\n"+tc.body); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 && len(failed) < 5 {
+					failed = append(failed, fmt.Sprintf("#%d: %d %q", i, resp.StatusCode, strings.TrimSpace(string(b))))
+				}
+				if resp.Close {
+					c.Close()
+					c = nil
+				}
+				for settled.Load() < got.Load() {
+					time.Sleep(10 * time.Microsecond)
+				}
+			}
+			if got.Load() != n || failed != nil {
+				t.Errorf("%d POSTs on keep-alive: the origin got %d, failed: %v; want each sent once, on a live connection",
+					n, got.Load(), failed)
+			}
+		})
+	}
+}
+
+// TestReadTimeoutConnChecksPooledConn: the write that starts a request on
+// a connection the Transport took again from its pool (check) fails, with
+// nothing written, when the origin closed it or sent anything while it
+// was idle; on a quiet one it goes through, and only that first write is
+// checked.
+func TestReadTimeoutConnChecksPooledConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	for _, tc := range []struct {
+		name string
+		peer func(net.Conn)
+		ok   bool
+	}{
+		{"quiet", func(net.Conn) {}, true},
+		{"FIN", func(c net.Conn) { c.Close() }, false},
+		{"stray bytes", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\n\r\n") }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := newTransport(transportKey{}, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc, err := tr.DialContext(t.Context(), "tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			peer, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			tc.peer(peer)
+			time.Sleep(20 * time.Millisecond)
+			c := nc.(*readTimeoutConn)
+			c.check.Store(true)
+			n, err := c.Write([]byte("GET / HTTP/1.1\r\n"))
+			if tc.ok && err != nil || !tc.ok && (n != 0 || !errors.Is(err, errIdleClosed)) {
+				t.Fatalf("first write: %d, %v; want it to go through: %v", n, err, tc.ok)
+			}
+			if c.check.Load() {
+				t.Error("the check stays armed after the first write")
+			}
+		})
+	}
+}
+
+// TestTransportResumesOriginTLSSessions: a new connection to an HTTPS
+// origin resumes the session of an earlier one (an abbreviated handshake),
+// as nginx's proxy_ssl_session_reuse does.
+func TestTransportResumesOriginTLSSessions(t *testing.T) {
+	st := selfSigned(t)
+	pair, _ := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	resumed := make(chan bool, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				resumed <- c.(*tls.Conn).ConnectionState().DidResume
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			}()
+		}
+	}()
+	s := editedServer(t, netip.MustParseAddrPort(ln.Addr().String()), func(l *snapshot.HTTPListener) {
+		l.ForwardProtocol = snapshot.ProtoHTTPS
+	})
+	var got []bool
+	for range 3 {
+		c := sendRaw(t, s, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		got = append(got, <-resumed)
+	}
+	if fmt.Sprint(got) != "[false true true]" {
+		t.Errorf("origin handshakes resumed: %v; want [false true true]", got)
+	}
+}
