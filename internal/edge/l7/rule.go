@@ -82,9 +82,14 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	default:
 		proto = snapshot.ProtoHTTP
 	}
-	k := transportKey{sni: sr.SNI, clientCert: d.ClientCertPEM, clientKey: d.ClientKeyPEM}
-	if len(d.OriginCAPEMs) > 0 {
-		k.roots, k.verifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
+	// Origin-TLS settings mean nothing to plain-HTTP origins: their rules
+	// share one transport, hence its pools, whatever their domain's.
+	var k transportKey
+	if proto == snapshot.ProtoHTTPS {
+		k = transportKey{sni: sr.SNI, clientCert: d.ClientCertPEM, clientKey: d.ClientKeyPEM}
+		if len(d.OriginCAPEMs) > 0 {
+			k.roots, k.verifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
+		}
 	}
 	t, h1, err := h.env.Transports.acquire(k)
 	if err != nil {

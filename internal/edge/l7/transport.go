@@ -34,7 +34,8 @@ const (
 )
 
 // transportKey is the identity of an origin-side TLS setup; rules with the
-// same one share a transport, hence its keep-alive connection pool.
+// same one share a transport, hence its keep-alive connection pools.
+// Plain-HTTP rules have the zero key: TLS settings mean nothing to them.
 type transportKey struct {
 	sni        string // Sent in the handshake; "" = none.
 	roots      string // Joined CA PEMs; "" = do not verify.

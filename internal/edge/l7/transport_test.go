@@ -228,3 +228,89 @@ func TestTransportResumesOriginTLSSessions(t *testing.T) {
 		t.Errorf("origin handshakes resumed: %v; want [false true true]", got)
 	}
 }
+
+// TestIdlePerOriginBound: an origin keeps at most MaxIdlePerOrigin idle
+// connections from each of the two pools (docs/dataplane-l7.md,
+// "Limits"): the direct exchange's, for plain-HTTP requests without body,
+// and http.Transport's, for the rest. Plain-HTTP rules share both whatever
+// their domain's origin-TLS settings, which mean nothing to them. A burst
+// of slow requests of both kinds, through two domains whose settings
+// differ, leaves the origin with at most two pools' worth.
+func TestIdlePerOriginBound(t *testing.T) {
+	var open atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			open.Add(1)
+			go func() {
+				defer open.Add(-1)
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.ReadAll(req.Body)
+					time.Sleep(300 * time.Millisecond)
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	st := selfSigned(t)
+	s := editedServer(t, netip.MustParseAddrPort(ln.Addr().String()), func(l *snapshot.HTTPListener) {
+		d := l.Domains[0]
+		d.Host, d.IsDefault, d.ClientCertPEM, d.ClientKeyPEM = "b.test", false, st.CertPEM, st.KeyPEM
+		d.Rules = []snapshot.Rule{d.Rules[0]}
+		d.Rules[0].ID, d.Rules[0].SNI = "r2", "b.test"
+		l.Domains = append(l.Domains, d)
+	})
+	done := make(chan error)
+	const each = 80
+	var raws []string
+	for _, host := range []string{"a.test", "b.test"} {
+		raws = append(raws, "GET /r HTTP/1.1\r\nHost: "+host+"\r\n\r\n",
+			"POST /u HTTP/1.1\r\nHost: "+host+"\r\nContent-Length: 4\r\n\r\ndata")
+	}
+	for i := 0; i < each; i++ {
+		for _, raw := range raws {
+			go func() {
+				c, err := net.Dial("tcp", s.Addr().String())
+				if err != nil {
+					done <- err
+					return
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+				io.WriteString(c, raw)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+				if err == nil {
+					_, err = io.ReadAll(resp.Body)
+				}
+				done <- err
+			}()
+		}
+	}
+	for range each * len(raws) {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := open.Load(); n > 2*MaxIdlePerOrigin {
+		t.Errorf("after a burst of %d requests the origin holds %d idle connections from the edge; want at most %d",
+			each*len(raws), n, 2*MaxIdlePerOrigin)
+	}
+}
