@@ -149,3 +149,33 @@ func TestRetryKeepsDialError(t *testing.T) {
 		t.Errorf("tried %v, got %v; want a alone and its connect timeout", tries, err)
 	}
 }
+
+// deadlineConn records the read deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	rd time.Time
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error { c.rd = t; return nil }
+func (c *deadlineConn) Write(p []byte) (int, error)       { return len(p), nil }
+
+// TestTransportHeadDeadlineOutlastsTransport: once a request is written,
+// the origin connection's read deadline comes after the Transport's own
+// ResponseHeaderTimeout. Were it to come first, the failed read of a
+// pooled connection would have the Transport send an idempotent request
+// again, and a client of an origin that never answers would wait twice
+// ResponseHeaderTimeout for its 504.
+func TestTransportHeadDeadlineOutlastsTransport(t *testing.T) {
+	dc := &deadlineConn{}
+	c := &readTimeoutConn{Conn: dc, timeout: time.Second}
+	for range 3 { // The deadline moves once a second at most: probe both sides of a tick.
+		start := time.Now()
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if min := start.Add(ResponseHeaderTimeout + time.Second); dc.rd.Before(min) {
+			t.Fatalf("read deadline %v after the write; want at least %v", dc.rd.Sub(start), ResponseHeaderTimeout+time.Second)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+}

@@ -204,7 +204,10 @@ func (c *readTimeoutConn) extend() {
 	}
 	t := c.timeout
 	if c.asked.Load() {
-		t = max(t, ResponseHeaderTimeout)
+		// A second past the Transport's own wait for the head, so that it
+		// ends first: a failed read of a pooled connection would have it
+		// send an idempotent request again, and wait as long once more.
+		t = max(t, ResponseHeaderTimeout+time.Second)
 	}
 	if d, move := c.rd.next(t); move {
 		_ = c.Conn.SetReadDeadline(d)
