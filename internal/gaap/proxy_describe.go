@@ -83,7 +83,7 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	}
 	set := make([]gaapapi.ProxyInfo, len(page))
 	for i, p := range page {
-		set[i] = s.proxyInfo(p, related[p.ID], policies[p.GroupID])
+		set[i] = s.proxyInfo(p, related[p.ID], policies[p.GroupID], call.Language)
 	}
 	return &gaapapi.DescribeProxiesResponse{TotalCount: new(int64(total)), InstanceSet: set, ProxySet: set}, nil
 }
@@ -174,7 +174,7 @@ func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, 
 	if err != nil {
 		return nil, err
 	}
-	info := s.proxyInfo(p, related[p.ID], policy)
+	info := s.proxyInfo(p, related[p.ID], policy, call.Language)
 	return &gaapapi.DescribeProxyDetailResponse{ProxyDetail: &info}, nil
 }
 
@@ -193,8 +193,8 @@ func relatedGlobalDomains(tx *resource.Tx) (map[string][]string, error) {
 
 // proxyInfo renders a proxy as ProxyInfo, under its old and new ID names;
 // related are the global domains resolving to it, groupPolicy the policy
-// it falls back to (its group's).
-func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy string) gaapapi.ProxyInfo {
+// it falls back to (its group's), lang the call's Language (region names).
+func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy, lang string) gaapapi.ProxyInfo {
 	info := gaapapi.ProxyInfo{
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
 		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
@@ -206,8 +206,8 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy string
 		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
 		FeatureBitmap: new(p.Features()), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),
 		IPList:               []gaapapi.IPDetail{{IP: new(p.IP), Provider: new("BGP"), Bandwidth: new(p.Bandwidth)}},
-		AccessRegionInfo:     s.regionInfo(p.AccessRegion, "", true),
-		RealServerRegionInfo: s.regionInfo(p.RealServerRegion, "", false),
+		AccessRegionInfo:     s.regionInfo(p.AccessRegion, lang, true),
+		RealServerRegionInfo: s.regionInfo(p.RealServerRegion, lang, false),
 	}
 	if p.GroupID != "" {
 		info.GroupId = new(p.GroupID)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/xtest"
@@ -179,4 +180,64 @@ func inquire(api *xtest.API, c *gaapsdk.Client, params map[string]any) (priceOut
 	var out priceOut
 	err := api.Call(c, "InquiryPriceCreateProxy", p, &out)
 	return out, err
+}
+
+// TestProxyRegionNameFollowsLanguage: a proxy's AccessRegionInfo and
+// RealServerRegionInfo name their regions in the call's Language, as
+// DescribeAccessRegions does (docs/api-proxies.md: Chinese unless Language
+// starts with "en"; the README's client snippet sets en-US).
+func TestProxyRegionNameFollowsLanguage(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	id := runningProxy(t, api) // SouthChina -> NorthChina
+	cpf := api.Profile()
+	cpf.Language = "en-US"
+	en, err := gaapsdk.NewClient(common.NewCredential(xtest.Root.SecretID, xtest.Root.SecretKey), "ap-guangzhou", cpf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regions regionList
+	if err := api.Call(en, "DescribeAccessRegions", nil, &regions); err != nil {
+		t.Fatal(err)
+	}
+	var wantName, wantDest string
+	for _, r := range regions.AccessRegionSet {
+		if r.RegionId == "SouthChina" {
+			wantName = r.RegionName
+		}
+	}
+	var dests regionList
+	if err := api.Call(en, "DescribeDestRegions", nil, &dests); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range dests.DestRegionSet {
+		if r.RegionId == "NorthChina" {
+			wantDest = r.RegionName
+		}
+	}
+	if wantName == "" || wantDest == "" {
+		t.Fatal("no SouthChina in DescribeAccessRegions or no NorthChina in DescribeDestRegions")
+	}
+
+	req := gaapsdk.NewDescribeProxiesRequest()
+	req.ProxyIds = []*string{&id}
+	resp, err := en.DescribeProxies(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *resp.Response.ProxySet[0].AccessRegionInfo.RegionName; got != wantName {
+		t.Errorf("DescribeProxies (en-US) AccessRegionInfo.RegionName = %q; want %q as DescribeAccessRegions (en-US) answers", got, wantName)
+	}
+	if got := *resp.Response.ProxySet[0].RealServerRegionInfo.RegionName; got != wantDest {
+		t.Errorf("DescribeProxies (en-US) RealServerRegionInfo.RegionName = %q; want %q as DescribeDestRegions (en-US) answers", got, wantDest)
+	}
+	d := gaapsdk.NewDescribeProxyDetailRequest()
+	d.ProxyId = &id
+	dr, err := en.DescribeProxyDetail(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *dr.Response.ProxyDetail.AccessRegionInfo.RegionName; got != wantName {
+		t.Errorf("DescribeProxyDetail (en-US) AccessRegionInfo.RegionName = %q; want %q", got, wantName)
+	}
 }
