@@ -28,11 +28,15 @@ type Pool struct {
 	size   uint64 // usable addresses, capped at 1<<32
 }
 
-// New parses a CIDR such as 127.10.0.0/16.
+// New parses an IPv4 CIDR such as 127.10.0.0/16. The access IPs (of GAAP
+// and teo L4 proxies) are IPv4: an IPv6 pool is refused.
 func New(cidr string) (*Pool, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
+	}
+	if !p.Addr().Is4() {
+		return nil, fmt.Errorf("vip pool %q is not IPv4: the access IPs are IPv4, give an IPv4 CIDR such as 127.10.0.0/16", cidr)
 	}
 	p = p.Masked()
 	hostBits := p.Addr().BitLen() - p.Bits()

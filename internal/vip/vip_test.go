@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/store"
@@ -54,6 +55,18 @@ func TestAllocateExhaustsPoolAndReleases(t *testing.T) {
 	}
 	if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, "10.9.9.9") }); err != nil {
 		t.Errorf("releasing an unallocated address: %v; want nil", err)
+	}
+}
+
+// TestNewRejectsIPv6Pools: the access IPs are IPv4 (proxies' IPAddressVersion
+// defaults to IPv4, teo's and the mirror's addresses too), so an IPv6 pool
+// is refused at start, saying so, rather than handing IPv6 addresses to
+// IPv4 proxies.
+func TestNewRejectsIPv6Pools(t *testing.T) {
+	for _, cidr := range []string{"2001:db8::/64", "::1/128", "::ffff:127.10.0.0/112"} {
+		if _, err := New(cidr); err == nil || !strings.Contains(err.Error(), "IPv4") {
+			t.Errorf("New(%q): %v; want an error saying the pool must be IPv4", cidr, err)
+		}
 	}
 }
 
