@@ -50,14 +50,10 @@ func serve(args []string) error {
 	fs.DurationVar(&o.OriginReadTimeout, "origin-read-timeout", l7.OriginReadTimeout, "give up an origin that sends nothing more of an answer's body for this long (WebSockets exempt; raise it for event streams quiet for longer)")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
 	fs.Parse(args)
-	switch {
-	case fs.NArg() > 0: // "--vip-pool 127.77.0.0 /24" would otherwise be half-ignored.
-		return fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
-	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
-		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
-	case (o.APICertFile == "") != (o.APIKeyFile == ""):
-		return errors.New("--api-cert and --api-key go together: give both or neither")
-	case o.DrainGrace == 0:
+	if err := check(fs, o); err != nil {
+		return err
+	}
+	if o.DrainGrace == 0 {
 		o.DrainGrace = -1 // The data plane's "no drain" (its 0 is the default).
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -108,4 +104,21 @@ func serve(args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), max(o.DrainGrace, 0)+10*time.Second)
 	defer cancel()
 	return s.Close(sctx)
+}
+
+// check refuses a mistyped start before anything is written: no data dir,
+// root credentials or store is created for flags serve would refuse (a
+// user who meant another --data-dir would otherwise be left with a stray
+// directory holding a fresh secret).
+func check(fs *flag.FlagSet, o server.Options) error {
+	switch {
+	case fs.NArg() > 0: // "--vip-pool 127.77.0.0 /24" would otherwise be half-ignored.
+		return fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
+	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
+		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
+	case (o.APICertFile == "") != (o.APIKeyFile == ""):
+		return errors.New("--api-cert and --api-key go together: give both or neither")
+	}
+	// The pool, the store URL and the files the flags name.
+	return server.Check(o)
 }

@@ -88,6 +88,37 @@ func TestServeRefusesArguments(t *testing.T) {
 	}
 }
 
+// TestServeRefusesBadFlagValuesBeforeWriting: a mistyped flag value is
+// refused before the data dir, root credentials (a fresh secret), the
+// certificate-key file or a store are created, so a user who meant
+// another --data-dir (or a postgres store) is not left with a stray,
+// credential-bearing directory whose credentials a retry would then use.
+func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
+	t.Setenv("TENCENTCLOUD_SECRET_ID", "")
+	t.Setenv("TENCENTCLOUD_SECRET_KEY", "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--vip-pool", "127.77.0.0"}, "127.77.0.0"}, // missing /prefix
+		{[]string{"--vip-pool", "127.77.0.1/32"}, "too small"},
+		{[]string{"--vip-pool", "2001:db8::/64"}, "IPv4"},
+		{[]string{"--store", "mysql://u@h/db"}, "--store"},
+		{[]string{"--gaap-config", "/nonexistent.json"}, "/nonexistent.json"},
+		{[]string{"--accounts", "/nonexistent.json"}, "/nonexistent.json"},
+		{[]string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, "/nonexistent.pem"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		err := serve(append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %v: %v; want it refused, naming %q", c.args, err, c.want)
+		}
+		if _, serr := os.Stat(dir); serr == nil {
+			t.Errorf("serve %v refused (%v) but created the data dir first", c.args, err)
+		}
+	}
+}
+
 // startServe builds the binary and runs `serve` as a user would: without
 // credentials in the environment, with a 20 s drain grace. It returns once
 // the API answers, with the data dir, the generated root account and the

@@ -131,17 +131,68 @@ type Server struct {
 // The channel never receives on SQLite.
 func (s *Server) Fatal() <-chan error { return s.fatal }
 
+// settings are what Options name, read and checked.
+type settings struct {
+	pool               *vip.Pool
+	dsn, engine, where string // storeDSN's
+	cfg                gaap.Config
+	accounts           []cloudapi.Account // the accounts file's, root aside
+	tls                *tls.Config        // the API's; nil: HTTP
+}
+
+// Check reports what Start would refuse in o's values (the vip pool, the
+// store URL, the GAAP configuration, the accounts file, the API's
+// certificate and key) without writing anything: serve checks them before
+// it creates the data dir and the root credentials, so a mistyped start
+// leaves nothing behind.
+func Check(o Options) error {
+	_, err := parse(o)
+	return err
+}
+
+// parse reads and checks what o names; it writes nothing.
+func parse(o Options) (set settings, err error) {
+	if set.pool, err = vip.New(o.VIPPool); err != nil {
+		return set, err
+	}
+	if set.dsn, set.engine, set.where, err = storeDSN(o); err != nil {
+		return set, err
+	}
+	if o.GAAPConfig != "" {
+		if set.cfg, err = gaap.LoadConfig(o.GAAPConfig); err != nil {
+			return set, fmt.Errorf("--gaap-config: %w", err)
+		}
+	}
+	if o.AccountsFile != "" {
+		if set.accounts, err = cloudapi.LoadAccountsFile(o.AccountsFile); err != nil {
+			return set, fmt.Errorf("--accounts: %w", err)
+		}
+	}
+	if (o.APICertFile == "") != (o.APIKeyFile == "") {
+		return set, errors.New("the API's certificate and key files go together: give both or neither")
+	}
+	if o.APICertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.APICertFile, o.APIKeyFile)
+		if err != nil {
+			return set, fmt.Errorf("API certificate: %w", err)
+		}
+		set.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return set, nil
+}
+
 // Start opens the store, reconciles once (so every configured listener is
-// back before the first API call) and starts serving the API.
+// back before the first API call) and starts serving the API. What o names
+// is checked (as Check does) before anything is written.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+	set, err := parse(o)
+	if err != nil {
 		return nil, err
 	}
-	dsn, engine, where, err := storeDSN(o)
-	if err != nil {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	// One serve per store: a second one would settle statuses from its own
@@ -150,13 +201,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	// locks before it migrates, so a refused serve leaves the store as is.
 	// On PostgreSQL the lock is watched: lost with its connection, it is
 	// taken again or reported on Fatal.
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.WithInstanceLock(instanceHolder(o.DataDir)),
+	st, err := sqlstore.Open(ctx, set.dsn, sqlstore.WithInstanceLock(instanceHolder(o.DataDir)),
 		sqlstore.WithLockWatch(o.LockCheck, o.Log))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	o.Log.Info("store", "engine", engine, "at", where)
-	s, err := build(ctx, st, o)
+	o.Log.Info("store", "engine", set.engine, "at", set.where)
+	s, err := build(ctx, st, o, set)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -221,24 +272,15 @@ func openTOA(o Options) *toa.Writer {
 	return w
 }
 
-func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
-	pool, err := vip.New(o.VIPPool)
-	if err != nil {
-		return nil, err
-	}
-	accounts, err := loadAccounts(o)
+func build(ctx context.Context, st store.Store, o Options, set settings) (*Server, error) {
+	pool, cfg := set.pool, set.cfg
+	accounts, err := loadAccounts(o.Root, set.accounts)
 	if err != nil {
 		return nil, err
 	}
 	sealer, err := gaap.LoadSealer(ctx, st, filepath.Join(o.DataDir, "certificate-keys.key"))
 	if err != nil {
 		return nil, err
-	}
-	cfg := gaap.Config{}
-	if o.GAAPConfig != "" {
-		if cfg, err = gaap.LoadConfig(o.GAAPConfig); err != nil {
-			return nil, err
-		}
 	}
 	tw := openTOA(o)
 	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil}
@@ -270,7 +312,7 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	s.Endpoint.Unlimited = o.NoRateLimits
 	s.Endpoint.BodyIdleTimeout, s.Endpoint.BodyTimeout = o.APIBodyIdleTimeout, o.APIBodyTimeout
 	s.Endpoint.BodyBudget = o.APIBodyBudget
-	serve, err := s.listen(o)
+	serve, err := s.listen(o, set.tls)
 	if err != nil {
 		// The initial reconcile already opened the data plane's sockets.
 		s.Edge.Close(ctx)
@@ -293,20 +335,9 @@ func build(ctx context.Context, st store.Store, o Options) (*Server, error) {
 	return s, nil
 }
 
-// listen opens the API's listener (and the metrics' own, if any); serve
-// starts serving them.
-func (s *Server) listen(o Options) (serve func(), err error) {
-	if (o.APICertFile == "") != (o.APIKeyFile == "") {
-		return nil, errors.New("the API's certificate and key files go together: give both or neither")
-	}
-	var tlsCfg *tls.Config
-	if o.APICertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.APICertFile, o.APIKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("API certificate: %w", err)
-		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
+// listen opens the API's listener (HTTPS with tlsCfg, else HTTP) and the
+// metrics' own, if any; serve starts serving them.
+func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Telemetry.Collector())
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -380,23 +411,16 @@ const (
 	DefaultRootAppID = 1250000000
 )
 
-func loadAccounts(o Options) (*cloudapi.Accounts, error) {
-	root := o.Root
+// loadAccounts is the root account (with the default Uin and AppId where
+// it has none) and more, the accounts file's.
+func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Accounts, error) {
 	if root.Uin == "" {
 		root.Uin = DefaultRootUin
 	}
 	if root.AppID == 0 {
 		root.AppID = DefaultRootAppID
 	}
-	accts := []cloudapi.Account{root}
-	if o.AccountsFile != "" {
-		more, err := cloudapi.LoadAccountsFile(o.AccountsFile)
-		if err != nil {
-			return nil, err
-		}
-		accts = append(accts, more...)
-	}
-	return cloudapi.NewAccounts(accts...)
+	return cloudapi.NewAccounts(append([]cloudapi.Account{root}, more...)...)
 }
 
 // Close stops the API and the controller, drains the data plane (for its
