@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,7 +39,11 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		err = json.Unmarshal(b, &acct)
+		if err = json.Unmarshal(b, &acct); err != nil {
+			// Hand-edited, say: name the file to fix (or to remove, for
+			// new credentials).
+			err = fmt.Errorf("%s: %w", path, err)
+		}
 	case errors.Is(err, os.ErrNotExist):
 		// AppId and Uin are the defaults the server fills in for a file
 		// without them (older ones): the file shows the account as used.
@@ -46,7 +51,9 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 			AppID: server.DefaultRootAppID, Uin: server.DefaultRootUin}
 		b, _ = json.MarshalIndent(acct, "", "  ")
 		// Written whole and synced: clients are told these credentials once.
-		err = atomicfile.Write(path, b, 0o600)
+		if err = atomicfile.Write(path, b, 0o600); err != nil {
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	if err != nil {
 		return acct, err

@@ -64,3 +64,20 @@ func TestRootCredentialsSource(t *testing.T) {
 		t.Errorf("older file: %+v", acct)
 	}
 }
+
+// TestMalformedCredentialsFileNamed: a hand-edited credentials.json with a
+// JSON mistake stops serve with an error naming the file (as --accounts
+// errors name theirs), not a bare JSON message.
+func TestMalformedCredentialsFileNamed(t *testing.T) {
+	t.Setenv("TENCENTCLOUD_SECRET_ID", "")
+	t.Setenv("TENCENTCLOUD_SECRET_KEY", "")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(path, []byte(`{"SecretId":"AKIDabcdefgh","SecretKey":"x",}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := serve([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("serve with a malformed credentials.json: %v; want an error naming %s", err, path)
+	}
+}
