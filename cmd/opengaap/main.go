@@ -74,7 +74,7 @@ func serve(args []string) error {
 	if o.APICertFile != "" {
 		scheme = "https"
 	}
-	log.Info("serving", "api", scheme+"://"+s.Addr, "metrics", s.MetricsAddr, "data-dir", o.DataDir)
+	log.Info("serving", "api", scheme+"://"+s.Addr, "metrics", s.MetricsURL, "data-dir", o.DataDir)
 	select {
 	case <-ctx.Done():
 	case err := <-s.Fatal():

@@ -24,8 +24,15 @@ import (
 // TestServeFirstStart runs the built binary as a user would: without
 // credentials in the environment it generates a pair, saves it with mode
 // 0600, serves the API with it, and exits cleanly on SIGTERM.
+//
+// Its start line says where the (unauthenticated) scrape is: on the API
+// listener by default (server's TestMetricsURL covers "off" and a
+// listener of its own).
 func TestServeFirstStart(t *testing.T) {
-	cmd, addr, data, acct, _ := startServe(t)
+	cmd, addr, data, acct, log := startServe(t)
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(log.String(), "msg=serving api=http://"+addr+" metrics=http://"+addr+"/metrics ")
+	}, "the serving line does not say the scrape is on the API listener; log:\n%s", log)
 	fi, err := os.Stat(filepath.Join(data, "credentials.json"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file mode %v, %v; want 0600", fi.Mode().Perm(), err)

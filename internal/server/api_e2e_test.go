@@ -256,6 +256,22 @@ func TestWireMetricsListen(t *testing.T) {
 	}
 }
 
+// TestMetricsURL: MetricsURL (serve's start line) tells the scrape on the
+// API listener, on its own listener and none apart: the scrape is
+// unauthenticated, and the start line is where a user checks where it is.
+func TestMetricsURL(t *testing.T) {
+	for _, where := range []string{"", "127.0.0.1:0", "off"} {
+		api := xtest.StartAPIWith(t, func(o *server.Options) { o.MetricsListen = where })
+		want := map[string]string{"": "http://" + api.Addr + "/metrics", "off": "off"}[where]
+		if where == "127.0.0.1:0" {
+			want = "http://" + api.MetricsAddr + "/metrics"
+		}
+		if api.MetricsURL != want {
+			t.Errorf("--metrics-listen %q: MetricsURL %q; want %q", where, api.MetricsURL, want)
+		}
+	}
+}
+
 func getBody(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)

@@ -108,6 +108,9 @@ type Server struct {
 	// MetricsAddr is the bound address of a separate metrics listener
 	// (Options.MetricsListen), "" without one.
 	MetricsAddr string
+	// MetricsURL is where the Prometheus scrape is served, on the API's
+	// listener or its own ("http://127.0.0.1:8800/metrics"), or "off".
+	MetricsURL string
 	// Caps are what the operator allows and the node can do, as every
 	// service was given them (Caps.TOA: the eBPF program loaded, so
 	// ClientIPMethod 0 and teo's TOA mode are served, not refused).
@@ -360,6 +363,16 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		return nil, err
 	}
 	s.Addr = ln.Addr().String()
+	switch {
+	case o.MetricsListen == "off":
+		s.MetricsURL = "off"
+	case mln != nil:
+		s.MetricsURL = "http://" + s.MetricsAddr + "/metrics"
+	case tlsCfg != nil:
+		s.MetricsURL = "https://" + s.Addr + "/metrics"
+	default:
+		s.MetricsURL = "http://" + s.Addr + "/metrics"
+	}
 	// Not a ServeMux: its path cleaning answers "//" or "/./" with a bare
 	// 307, and every API answer must be the HTTP 200 envelope. The API is
 	// served at any path; only a scrape (GET or HEAD) of /metrics, when
