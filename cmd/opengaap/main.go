@@ -48,7 +48,7 @@ func serve(args []string) error {
 	fs.DurationVar(&o.BodyIdleTimeout, "body-idle-timeout", l7.BodyIdleTimeout, "end an HTTP request whose client sends none of its body for this long (HTTP/2 and HTTP/3: the stream)")
 	fs.DurationVar(&o.SendTimeout, "send-timeout", l7.SendTimeout, "disconnect an HTTP client that takes none of an answer for this long")
 	fs.DurationVar(&o.OriginReadTimeout, "origin-read-timeout", l7.OriginReadTimeout, "give up an origin that sends nothing more of an answer's body for this long (WebSockets exempt; raise it for event streams quiet for longer)")
-	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s (-1: no cap); copies beyond it are dropped and counted")
+	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s: a positive number, or -1 for no cap; copies beyond it are dropped and counted")
 	fs.Parse(args)
 	if err := check(fs, o); err != nil {
 		return err
@@ -118,6 +118,10 @@ func check(fs *flag.FlagSet, o server.Options) error {
 		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
 	case (o.APICertFile == "") != (o.APIKeyFile == ""):
 		return errors.New("--api-cert and --api-key go together: give both or neither")
+	case o.MirrorRateMbps == 0 || o.MirrorRateMbps < -1:
+		// 0 could mean "no cap" or "copy nothing"; neither is what the
+		// data plane's 0 (its default) would do.
+		return fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, or -1 for no cap", o.MirrorRateMbps)
 	}
 	// The pool, the store URL and the files the flags name.
 	return server.Check(o)

@@ -114,9 +114,23 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{[]string{"--gaap-config", "/nonexistent.json"}, "/nonexistent.json"},
 		{[]string{"--accounts", "/nonexistent.json"}, "/nonexistent.json"},
 		{[]string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, "/nonexistent.pem"},
+		// 0 is neither "no cap" nor "copy nothing" to the data plane: refused,
+		// as is any negative value but -1 (the documented "no cap").
+		{[]string{"--mirror-rate-mbps", "0"}, "-1 for no cap"},
+		{[]string{"--mirror-rate-mbps", "-2"}, "-1 for no cap"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
-		err := serve(append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"}, c.args...))
+		done := make(chan error, 1)
+		go func() {
+			done <- serve(append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"}, c.args...))
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			// Serving: the goroutine ends with the test binary.
+			t.Fatalf("serve %v started; want it refused, naming %q", c.args, c.want)
+		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("serve %v: %v; want it refused, naming %q", c.args, err, c.want)
 		}
