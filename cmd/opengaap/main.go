@@ -96,7 +96,11 @@ func serve(args []string) error {
 		os.Exit(1)
 	}()
 	if o.DrainGrace > 0 {
-		log.Info("shutting down: open connections may finish for up to the drain grace; a second SIGINT or SIGTERM stops at once", "drain-grace", o.DrainGrace)
+		// What the drain waits for: a UDP session lasts until it is idle
+		// for its timeout, so serve may wait with no TCP connection open.
+		conns, sessions := s.Edge.Open()
+		log.Info(fmt.Sprintf("shutting down: draining %d connections and %d UDP sessions for up to %v (a UDP session ends once idle for its timeout, 60 s by default); a second SIGINT or SIGTERM stops at once", conns, sessions, o.DrainGrace),
+			"connections", conns, "udp-sessions", sessions, "drain-grace", o.DrainGrace)
 	} else {
 		log.Info("shutting down")
 	}

@@ -184,9 +184,10 @@ func startServe(t *testing.T) (cmd *exec.Cmd, addr, data string, acct cloudapi.A
 	return cmd, addr, data, acct, log
 }
 
-// TestServeSecondSignalStopsAtOnce: the first SIGINT says that open
-// connections drain for up to --drain-grace and that a second signal stops
-// at once; the second one does, with a connection still open.
+// TestServeSecondSignalStopsAtOnce: the first SIGINT says what the drain
+// waits for (the open connections and UDP sessions, for up to
+// --drain-grace) and that a second signal stops at once; the second one
+// does, with a connection still open.
 func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 	cmd, addr, _, acct, log := startServe(t)
 	cpf := profile.NewClientProfile()
@@ -199,7 +200,7 @@ func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 
 	cmd.Process.Signal(syscall.SIGINT)
 	edgetest.Eventually(t, 5*time.Second, func() bool {
-		return strings.Contains(log.String(), "drain-grace=20s") && strings.Contains(log.String(), "second SIGINT or SIGTERM stops at once")
+		return strings.Contains(log.String(), "connections=1 udp-sessions=0 drain-grace=20s") && strings.Contains(log.String(), "second SIGINT or SIGTERM stops at once")
 	}, "no drain message after SIGINT; log:\n%s", log)
 	select {
 	case err := <-done:

@@ -97,6 +97,20 @@ func (rt *Runtime) Sample() stats.Sample {
 	return rt.stats.Sample()
 }
 
+// Open counts what Close drains: open connections (TCP, HTTP and HTTP/3)
+// and live UDP sessions, of every proxy. A UDP session lives until it is
+// idle for its timeout, so a drain may wait for one with no client left.
+func (rt *Runtime) Open() (conns, udpSessions int64) {
+	var all int64
+	for k, v := range rt.Stats().Values {
+		if k.Kind == stats.KindProxy {
+			all += v.Active
+		}
+	}
+	udpSessions = rt.udp.Held()
+	return max(all-udpSessions, 0), udpSessions // Read apart: may briefly disagree.
+}
+
 func (rt *Runtime) emit(e Event) {
 	select {
 	case rt.events <- e:

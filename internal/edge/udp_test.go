@@ -85,6 +85,30 @@ func TestUDPSessionsAndCounters(t *testing.T) {
 	}, "sessions never expired")
 }
 
+// TestOpenCountsUDPSessions: Open (what serve's shutdown line says it
+// drains) counts live UDP sessions apart from connections, and drops them
+// once idle: a drain waits for them with no TCP connection open.
+func TestOpenCountsUDPSessions(t *testing.T) {
+	t.Parallel()
+	a := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-open", snapshot.ProtoUDP, port, origins(a.Addr))
+	l.IdleTimeout = 600 * time.Millisecond
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	udpRoundTrip(t, udpClient(t, lo.Next(), to), "x")
+	udpRoundTrip(t, udpClient(t, lo.Next(), to), "x")
+	if conns, sessions := rt.Open(); conns != 0 || sessions != 2 {
+		t.Errorf("Open() = %d connections, %d UDP sessions; want 0 and 2", conns, sessions)
+	}
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		conns, sessions := rt.Open()
+		return conns == 0 && sessions == 0
+	}, "Open still counts sessions after their idle timeout")
+}
+
 func TestUDPProxyProtocolV2AndACL(t *testing.T) {
 	t.Parallel()
 	hdrs := make(chan *proxyproto.Header, 4)

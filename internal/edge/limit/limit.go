@@ -39,6 +39,14 @@ func (g *Gate) TryAcquire() bool {
 	return true
 }
 
+// Held is how many slots are taken.
+func (g *Gate) Held() int64 {
+	if g == nil {
+		return 0
+	}
+	return g.cur.Load()
+}
+
 // Release returns a slot taken by TryAcquire.
 func (g *Gate) Release() {
 	if g != nil {
