@@ -485,7 +485,10 @@ func handlerAnswers(r *http.Request) {
 	case *handedConn:
 		c.answering.Store(true)
 	case *tls.Conn:
-		if cc := connUnder(c); cc != nil && r.ProtoMajor == 2 {
+		if r.ProtoMajor != 2 {
+			return
+		}
+		if cc := connUnder(c); cc != nil {
 			cc.headIn()
 		}
 	}

@@ -16,9 +16,12 @@ const (
 	qStatsUpdate = ` ON CONFLICT (object, metric, granularity, ts) DO UPDATE SET value = excluded.value`
 	qStatsUpsert = qStatsInsert + `VALUES (?, ?, ?, ?, ?)` + qStatsUpdate
 	// qStatsUpsertArrays upserts a whole batch from one array per column
-	// (dialect.arrays), in the arrays' order.
-	qStatsUpsertArrays = qStatsInsert +
-		`SELECT * FROM unnest(?::text[], ?::text[], ?::integer[], ?::bigint[], ?::double precision[])` + qStatsUpdate
+	// (dialect.arrays), in the arrays' order: ORDER BY makes it so (Write
+	// relies on one order of row locks), which SELECT from unnest alone
+	// does not promise.
+	qStatsUpsertArrays = qStatsInsert + `SELECT object, metric, granularity, ts, value
+		FROM unnest(?::text[], ?::text[], ?::integer[], ?::bigint[], ?::double precision[])
+		WITH ORDINALITY AS batch(object, metric, granularity, ts, value, n) ORDER BY n` + qStatsUpdate
 	qStatsQuery = `SELECT ts, value FROM stats
 		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
 	qStatsAt    = `SELECT object, metric, value FROM stats WHERE granularity = ? AND ts = ?`
