@@ -23,6 +23,13 @@ func rawOrigin(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveRaw(t, ln, answer)
+	return ln.Addr().String()
+}
+
+// serveRaw serves each connection of ln with answer, as rawOrigin does,
+// until the test ends.
+func serveRaw(t *testing.T, ln net.Listener, answer func(c net.Conn, br *bufio.Reader)) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -36,7 +43,6 @@ func rawOrigin(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
 }
 
 // countingOrigin is a rawOrigin that counts its connections in conns and

@@ -37,34 +37,23 @@ func closingOrigin(t *testing.T, https bool) (origin netip.AddrPort, got, settle
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
+	serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				br := bufio.NewReader(c)
-				for n := 1; ; n++ {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						c.Close()
-						return
-					}
-					io.ReadAll(req.Body)
-					got.Add(1)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					if n == 2 {
-						c.Close()
-						settled.Add(1)
-						return
-					}
-					settled.Add(1)
-				}
-			}()
+			io.ReadAll(req.Body)
+			got.Add(1)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			if n == 2 {
+				c.Close()
+				settled.Add(1)
+				return
+			}
+			settled.Add(1)
 		}
-	}()
+	})
 	return netip.MustParseAddrPort(ln.Addr().String()), got, settled
 }
 
@@ -242,30 +231,19 @@ func TestIdlePerOriginBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+		open.Add(1)
+		defer open.Add(-1)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			open.Add(1)
-			go func() {
-				defer open.Add(-1)
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.ReadAll(req.Body)
-					time.Sleep(300 * time.Millisecond)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			io.ReadAll(req.Body)
+			time.Sleep(300 * time.Millisecond)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
+	})
 	st := selfSigned(t)
 	s := editedServer(t, netip.MustParseAddrPort(ln.Addr().String()), func(l *snapshot.HTTPListener) {
 		d := l.Domains[0]
