@@ -9,7 +9,8 @@ import (
 
 // teoProxies compiles EdgeOne L4 proxies: the same engine as GAAP, one
 // listener per port of every rule span, so each port keeps its own socket
-// and counters. Port Start+k of a ranged span goes to origin port
+// and counters, while the rule's ports share session persistence
+// (PersistGroup). Port Start+k of a ranged span goes to origin port
 // OriginStart+k; otherwise every port goes to OriginStart.
 func (ix *index) teoProxies() []snapshot.Proxy {
 	paused := map[string]bool{}
@@ -46,6 +47,8 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 	base := snapshot.Listener{
 		Protocol: r.Protocol, Scheduler: snapshot.SchedRR,
 		SessionPersist: time.Duration(r.SessionPersistSeconds()) * time.Second,
+		// Persistence is a setting of the rule: its ports share one table.
+		PersistGroup: r.ID,
 		// teo has no health-check settings: TCP connect checks with the
 		// defaults keep dead origins out of rotation.
 		Health: snapshot.HealthCheck{Enabled: r.Protocol == model.TCP},

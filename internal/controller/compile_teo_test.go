@@ -67,9 +67,10 @@ func TestTeoListeners(t *testing.T) {
 					t.Errorf("listener %d: %+v; want %+v", i, got, tc.want[i])
 				}
 				if l.Protocol != tc.rule.Protocol || l.Scheduler != tc.sched || l.SessionPersist != tc.persist ||
-					l.ClientIP != tc.clientIP || l.Health.Enabled != tc.checked {
-					t.Errorf("listener %s: protocol %s scheduler %s persist %v clientIP %q checked %v; want %s %s %v %q %v", l.ID,
-						l.Protocol, l.Scheduler, l.SessionPersist, l.ClientIP, l.Health.Enabled, tc.rule.Protocol, tc.sched, tc.persist, tc.clientIP, tc.checked)
+					l.ClientIP != tc.clientIP || l.Health.Enabled != tc.checked || l.PersistGroup != tc.rule.ID {
+					t.Errorf("listener %s: protocol %s scheduler %s persist %v group %q clientIP %q checked %v; want %s %s %v %q %q %v", l.ID,
+						l.Protocol, l.Scheduler, l.SessionPersist, l.PersistGroup, l.ClientIP, l.Health.Enabled,
+						tc.rule.Protocol, tc.sched, tc.persist, tc.rule.ID, tc.clientIP, tc.checked)
 				}
 			}
 			if !reflect.DeepEqual(ls[0].Origins, tc.origins) {

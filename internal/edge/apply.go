@@ -66,6 +66,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	}
 	replaced = rt.placeL7(want7, replaced, &rep)
 	rt.retire(replaced, &rep)
+	rt.forgetPersist()
 	rt.forgetRules(snap)
 	rt.forgetOrigins(snap)
 	rt.recheck(recheck)

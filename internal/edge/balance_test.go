@@ -211,3 +211,68 @@ func TestRefusingOriginPassedOver(t *testing.T) {
 		})
 	}
 }
+
+// TestPersistGroupSharesTable: listeners with the same PersistGroup (an
+// EdgeOne rule's ports) share one persistence table, so a client pinned
+// on one port is kept on that origin on the others, a port added later
+// included; the table outlives configuration changes, and a change of
+// origins treats it as a single listener's (a pin to an origin kept stays,
+// a pin to one removed is picked anew, for every port). A group that
+// leaves the snapshot starts afresh when it comes back. Listeners without
+// a group (GAAP) keep a table per socket. The picks are deterministic: a
+// fresh rr picker's first pick is its second origin.
+func TestPersistGroupSharesTable(t *testing.T) {
+	t.Parallel()
+	addrs := namedOrigins(t, 3)
+	ip := lo.Next()
+	ports := make([]int, 4)
+	for i := range ports {
+		ports[i] = edgetest.FreePort(t, ip)
+	}
+	to := func(i int) netip.AddrPort { return netip.AddrPortFrom(ip, uint16(ports[i])) }
+	rt := newRuntime(t, edge.Options{})
+	lsr := func(id string, i int, group string, idle time.Duration, os []snapshot.Origin) snapshot.Listener {
+		l := listener(id, snapshot.ProtoTCP, ports[i], os)
+		l.SessionPersist, l.PersistGroup, l.IdleTimeout = time.Minute, group, idle
+		return l
+	}
+	o01, o12 := origins(addrs[0], addrs[1]), origins(addrs...)[1:]
+	a := lsr("rule/a", 0, "rule", 0, o01)
+	c, d := lsr("lsr-c", 2, "", 0, o01), lsr("lsr-d", 3, "", 0, o01)
+	mustApply(t, rt, oneProxy(1, ip, a, c, d))
+	x1, x2 := lo.Next(), lo.Next()
+	expect := func(what string, src netip.Addr, port int, want string) {
+		t.Helper()
+		if got := readName(t, src, to(port)); got != want {
+			t.Errorf("%s: got %s; want %s", what, got, want)
+		}
+	}
+	expect("x1 on a", x1, 0, "o1")
+	expect("x2 on a", x2, 0, "o0")
+
+	// a changes (a route swap), b joins the group: both keep the pins.
+	a.IdleTimeout = time.Hour
+	b := lsr("rule/b", 1, "rule", time.Hour, o01)
+	mustApply(t, rt, oneProxy(2, ip, a, b, c, d))
+	expect("x2 on b, pinned on a", x2, 1, "o0")
+	expect("x1 on b, pinned on a", x1, 1, "o1")
+
+	// Without a group, each socket has its own table.
+	y1, y2 := lo.Next(), lo.Next()
+	expect("y1 on c", y1, 2, "o1")
+	expect("y2 on c", y2, 2, "o0")
+	expect("y2 on d, own table", y2, 3, "o1")
+
+	// The group's origins change from o0,o1 to o1,o2.
+	a.Origins, b.Origins = o12, o12
+	mustApply(t, rt, oneProxy(3, ip, a, b, c, d))
+	expect("x1 on a, pinned to o1 (kept)", x1, 0, "o1")
+	expect("x2 on a, pinned to o0 (removed)", x2, 0, "o2")
+	expect("another client on b", lo.Next(), 1, "o2")
+	expect("x2 on b, pinned anew on a", x2, 1, "o2")
+
+	// The group leaves and comes back: its table starts afresh.
+	mustApply(t, rt, oneProxy(4, ip, c, d))
+	mustApply(t, rt, oneProxy(5, ip, a, b, c, d))
+	expect("x1 on a after the group came back", x1, 0, "o2")
+}

@@ -24,10 +24,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	}
 	if e != nil {
 		old := e.backends
-		sticky := e.sticky
-		if e.placed.Listener.ID != l.ID {
-			sticky = balance.NewSticky() // Another listener took the port.
-		}
+		sticky := rt.stickyFor(e, pl)
 		r, bs := rt.route(pl, sticky)
 		e.srv.Update(r) // Acquire-before-release keeps shared backends alive.
 		e.placed, e.backends, e.sticky = pl, bs, sticky
@@ -38,7 +35,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 		return st
 	}
 	st.Change = ChangeAdded
-	sticky := balance.NewSticky()
+	sticky := rt.stickyFor(nil, pl)
 	r, bs := rt.route(pl, sticky)
 	if k.proto == snapshot.ProtoUDP {
 		rt.yieldUDP(k.addr) // A listener that will run wins the port over a drain.
@@ -53,6 +50,47 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	}
 	rt.servers[k] = &entry{srv: srv, placed: pl, backends: bs, sticky: sticky}
 	return st
+}
+
+// stickyFor is the persistence table of pl on socket entry e (nil for a
+// new socket): its group's, shared by the group's sockets and kept while
+// any of them runs (forgetPersist), or else the socket's own, kept while
+// the same listener serves it (another listener taking the port starts
+// afresh). Both outlive configuration changes; a client pinned to an
+// origin the new configuration lacks is simply picked anew.
+func (rt *Runtime) stickyFor(e *entry, pl snapshot.Placed) *balance.Sticky {
+	l := pl.Listener
+	if l.PersistGroup != "" {
+		k := persistKey{pl.Proxy.ID, l.PersistGroup}
+		s := rt.persist[k]
+		if s == nil {
+			s = balance.NewSticky()
+			rt.persist[k] = s
+		}
+		return s
+	}
+	if e != nil && e.placed.Listener.ID == l.ID && e.placed.Listener.PersistGroup == "" {
+		return e.sticky
+	}
+	return balance.NewSticky()
+}
+
+// forgetPersist drops the tables of groups no running socket is in any
+// more (a rule deleted or set offline starts afresh, as a removed
+// listener's socket does). Draining sockets accept no new clients, so
+// they need none: their routes keep their pointer anyway.
+func (rt *Runtime) forgetPersist() {
+	live := map[persistKey]bool{}
+	for _, e := range rt.servers {
+		if g := e.placed.Listener.PersistGroup; g != "" {
+			live[persistKey{e.placed.Proxy.ID, g}] = true
+		}
+	}
+	for k := range rt.persist {
+		if !live[k] {
+			delete(rt.persist, k)
+		}
+	}
 }
 
 func listen(k sockKey, r *l4.Route) (l4.Server, error) {

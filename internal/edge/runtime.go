@@ -38,6 +38,9 @@ type Runtime struct {
 	origins map[string]bool            // Origin IDs of the last snapshot (forgetOrigins).
 	rules   map[string]bool            // Rule IDs of the installed HTTP handlers (forgetRules).
 
+	// persist holds the tables of persistence groups (stickyFor).
+	persist map[persistKey]*balance.Sticky
+
 	usersMu sync.Mutex
 	users   map[health.Key][]string // Health key → "listenerID/originID", for events.
 }
@@ -59,19 +62,24 @@ type sockKey struct {
 
 func (k sockKey) String() string { return k.proto + "/" + k.addr.String() }
 
+// persistKey names a persistence group: listeners of one proxy with the
+// same snapshot.Listener.PersistGroup.
+type persistKey struct{ proxy, group string }
+
 // entry is one bound socket and the listener config it serves.
 type entry struct {
 	srv      l4.Server
 	placed   snapshot.Placed
 	backends []*health.Backend
-	sticky   *balance.Sticky
+	sticky   *balance.Sticky // Its group's table, or its own (stickyFor).
 }
 
 // New returns an idle runtime.
 func New(opts Options) *Runtime {
 	opts.defaults()
 	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
-		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{}}
+		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{},
+		persist: map[persistKey]*balance.Sticky{}}
 	rt.udp.SetMax(opts.MaxUDPSessions)
 	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,

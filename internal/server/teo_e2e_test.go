@@ -3,8 +3,11 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -366,4 +369,95 @@ func TestEdgeOnePausedZoneRefusesEnablingProxy(t *testing.T) {
 	}
 	teoCall(t, e.c, "ModifyL4ProxyStatus", setProxy, nil)
 	e.n.until("proxy started after the zone resumed, serving", func() bool { return proxyStatus() == "online" && e.dial(port) == nil })
+}
+
+// TestEdgeOneSessionPersistSpansRulePorts: SessionPersist is a setting of
+// the rule (L4ProxyRule.SessionPersist), and a PortRange "p-(p+2)" is
+// three ports of that one rule, so a client stays on one origin whichever
+// of the rule's ports it connects to (a multi-port service, e.g. a control
+// and a data port, keeps both on the same server).
+func TestEdgeOneSessionPersistSpansRulePorts(t *testing.T) {
+	e := newTeoEnv(t)
+	a, b := teoOrigins.Next(), teoOrigins.Next()
+	var o0 int // Three consecutive origin ports, free on both origins.
+	for {
+		if o0 = edgetest.FreePort(t, a); o0+2 <= 65535 && portsFree(a, o0, 3) && portsFree(b, o0, 3) {
+			break
+		}
+	}
+	for k := range 3 {
+		edgetest.StartTCP(t, netip.AddrPortFrom(a, uint16(o0+k)), edgetest.Name("A"))
+		edgetest.StartTCP(t, netip.AddrPortFrom(b, uint16(o0+k)), edgetest.Name("B"))
+	}
+	var p0 int
+	for {
+		if p0 = edgetest.FreePort(t, e.access); p0+2 <= 65535 && portsFree(e.access, p0, 3) {
+			break
+		}
+	}
+	rule := e.createRule(t, map[string]any{"Protocol": "TCP", "PortRange": []string{fmt.Sprintf("%d-%d", p0, p0+2)},
+		"OriginType": "IP_DOMAIN", "OriginValue": []string{a.String(), b.String()},
+		"OriginPortRange": fmt.Sprintf("%d-%d", o0, o0+2), "SessionPersist": "on", "SessionPersistTime": 3600})
+	e.n.until("rule online", func() bool { return e.ruleStatus(t, rule) == "online" })
+
+	clients := make([]netip.Addr, 6)
+	first := map[netip.Addr]string{}
+	for i := range clients {
+		clients[i] = teoOrigins.Next()
+		first[clients[i]] = e.originFrom(t, clients[i], p0)
+	}
+	if len(slices.Compact(slices.Sorted(maps.Values(first)))) < 2 {
+		t.Fatalf("first connections all on one origin (%v); want them spread", first)
+	}
+	// The same clients, in another order, on the rule's other ports.
+	var moved []string
+	for k := 1; k <= 2; k++ {
+		for _, i := range []int{1, 0, 3, 2, 5, 4} {
+			c := clients[i]
+			if got := e.originFrom(t, c, p0+k); got != first[c] {
+				moved = append(moved, fmt.Sprintf("%v port %d: %s→%s", c, p0+k, first[c], got))
+			}
+		}
+	}
+	if len(moved) > 0 {
+		t.Errorf("SessionPersist on: %d of %d connections went to another origin than the client's first on the rule: %v",
+			len(moved), 2*len(clients), moved)
+	}
+}
+
+// originFrom connects from src to port of the access IP and returns the
+// name the origin answers (edgetest.Name).
+func (e *teoEnv) originFrom(t *testing.T, src netip.Addr, port int) string {
+	t.Helper()
+	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
+	c, err := d.Dial("tcp", netip.AddrPortFrom(e.access, uint16(port)).String())
+	if err != nil {
+		t.Fatalf("client %v port %d: %v", src, port, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	name, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("client %v port %d: %v", src, port, err)
+	}
+	return string(name)
+}
+
+// portsFree reports whether ports start..start+n-1 of ip are free for
+// both TCP and UDP.
+func portsFree(ip netip.Addr, start, n int) bool {
+	for p := start; p < start+n; p++ {
+		addr := netip.AddrPortFrom(ip, uint16(p)).String()
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		pc.Close()
+	}
+	return true
 }

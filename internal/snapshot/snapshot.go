@@ -120,6 +120,13 @@ type Listener struct {
 	// for this long after its last new connection or session; 0 disables.
 	// (GAAP gives seconds: pass time.Duration(n) * time.Second.)
 	SessionPersist time.Duration `json:"sessionPersist,omitempty"`
+	// PersistGroup, when set, makes the listeners of a proxy that carry
+	// the same value share one persistence table, so a client is kept on
+	// its origin whichever of their ports it connects to (an EdgeOne rule's
+	// ports; the teo compiler passes the rule ID). Empty: the listener's
+	// socket has a table of its own (GAAP). Either way the table outlives
+	// configuration changes: a group's while any of its listeners runs.
+	PersistGroup string `json:"persistGroup,omitempty"`
 	// Health configures active health checks of the origins.
 	Health HealthCheck `json:"health"`
 	// ClientIP selects how the client address reaches origins.

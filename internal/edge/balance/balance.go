@@ -57,9 +57,9 @@ type Picker struct {
 	now func() time.Time
 }
 
-// New builds a picker. sticky is owned by the listener socket and shared
-// by successive pickers so persistence survives configuration changes; it
-// may be nil when persist is 0.
+// New builds a picker. sticky is owned by the listener socket (or its
+// persistence group) and shared by successive pickers so persistence
+// survives configuration changes; it may be nil when persist is 0.
 func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist time.Duration) *Picker {
 	for i, t := range targets {
 		t.index = i

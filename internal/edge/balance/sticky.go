@@ -7,9 +7,10 @@ import (
 )
 
 // Sticky maps client IPs to the origin ID they were last sent to, with an
-// expiry. It belongs to a listener socket, not to a configuration, so a
-// config change that keeps an origin keeps its clients on it. Safe for
-// concurrent use.
+// expiry. It belongs to a listener socket, or to a persistence group of
+// sockets (an EdgeOne rule's ports), not to a configuration, so a config
+// change that keeps an origin keeps its clients on it. Safe for concurrent
+// use.
 type Sticky struct {
 	mu        sync.Mutex
 	m         map[netip.Addr]stickyEntry
