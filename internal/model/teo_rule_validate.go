@@ -158,6 +158,21 @@ func (r *TeoL4Rule) checkPorts(param string) error {
 	return nil
 }
 
+// CheckOriginChange is Modify's rule for a new OriginType (r is the
+// stored rule): the stored OriginValue names origins of the old type (IP
+// addresses or a domain name, or an origin group ID), so a change of type
+// needs the new OriginValue with it. Without one it is refused, in either
+// direction, with InvalidOriginValue, rather than a group ID being taken
+// for a domain name that never resolves, or an address for a group ID.
+func (r *TeoL4Rule) CheckOriginChange(param, originType string, valueGiven bool) error {
+	if valueGiven || originType == r.OriginType {
+		return nil
+	}
+	return apierr.New(apierr.InvalidParameterInvalidOriginValue,
+		"%sOriginValue: OriginType changes from %s to %s, so give the OriginValue for %s (the stored one, %v, is for %s)",
+		param, r.OriginType, originType, originType, r.OriginValue, r.OriginType)
+}
+
 // checkOrigins validates OriginType and OriginValue. IP_DOMAIN takes IP
 // addresses, or one domain name (not mixed); ORIGIN_GROUP one group ID.
 func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {

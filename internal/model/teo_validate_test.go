@@ -154,6 +154,37 @@ func TestRuleCheck(t *testing.T) {
 	}
 }
 
+// TestRuleOriginChangeNeedsValue: Modify keeps a member left out, so an
+// OriginType change without an OriginValue would keep origins of the old
+// type; it is refused the same way in both directions.
+func TestRuleOriginChangeNeedsValue(t *testing.T) {
+	ip := validRule()
+	group := validRule()
+	group.OriginType, group.OriginValue = OriginOriginGroup, []string{"origin-g"}
+	tests := []struct {
+		name       string
+		stored     *TeoL4Rule
+		originType string
+		valueGiven bool
+		refused    bool
+	}{
+		{"group to IP_DOMAIN without a value", group, OriginIPDomain, false, true},
+		{"IP_DOMAIN to group without a value", ip, OriginOriginGroup, false, true},
+		{"group to IP_DOMAIN with a value", group, OriginIPDomain, true, false},
+		{"IP_DOMAIN to group with a value", ip, OriginOriginGroup, true, false},
+		{"type repeated without a value", group, OriginOriginGroup, false, false},
+	}
+	for _, tc := range tests {
+		err := tc.stored.CheckOriginChange("L4ProxyRules.0.", tc.originType, tc.valueGiven)
+		if tc.refused && !apierr.Is(err, apierr.InvalidParameterInvalidOriginValue) {
+			t.Errorf("%s: %v; want InvalidParameter.InvalidOriginValue", tc.name, err)
+		}
+		if !tc.refused && err != nil {
+			t.Errorf("%s: %v; want nil", tc.name, err)
+		}
+	}
+}
+
 func TestRulePortMapsAndOverlap(t *testing.T) {
 	r := validRule()
 	r.PortRange, r.OriginPortRange = []string{"81-85"}, "91-95"

@@ -265,7 +265,8 @@ func teoError(t *testing.T, c *vpcsdk.Client, action string, params map[string]a
 // TestEdgeOneRefusesRulesItCannotServe: requests the data plane could not
 // serve as asked are refused with a Tencent code and a message saying
 // why, where they used to be stored, read online and forward nothing (or
-// only part of what they asked). The rule they would have changed keeps
+// only part of what they asked, or, for an OriginType switched without
+// its OriginValue, with the group ID taken for a domain name). The rule they would have changed keeps
 // serving.
 func TestEdgeOneRefusesRulesItCannotServe(t *testing.T) {
 	e := newTeoEnv(t)
@@ -290,6 +291,11 @@ func TestEdgeOneRefusesRulesItCannotServe(t *testing.T) {
 		{"modify to an origin twice", "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
 			"L4ProxyRules": []map[string]any{{"RuleId": rule, "OriginType": "IP_DOMAIN", "OriginValue": []string{ip, ip}}}},
 			"InvalidParameter.InvalidOriginValue", "listed twice"},
+		// Left out, OriginValue keeps the group ID, which IP_DOMAIN would
+		// take for a domain name that never resolves.
+		{"modify to IP_DOMAIN without an OriginValue", "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"L4ProxyRules": []map[string]any{{"RuleId": rule, "OriginType": "IP_DOMAIN"}}},
+			"InvalidParameter.InvalidOriginValue", "give the OriginValue for IP_DOMAIN"},
 		{"range wider than a rule may be", "CreateL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
 			"L4ProxyRules": []map[string]any{tcpRule([]string{"30000-32100"}, "IP_DOMAIN", []string{ip}, origin.Addr)}},
 			"InvalidParameterValue", "at most 2048"},

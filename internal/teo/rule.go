@@ -198,6 +198,11 @@ func modifyOne(rules []*model.TeoL4Rule, changed map[string]bool, param string, 
 		return apierr.New(apierr.ResourceNotFound, "%sRuleId: the rule %s does not exist in this proxy", param, id)
 	}
 	r := rules[i]
+	if in.OriginType != nil {
+		if err := r.CheckOriginChange(param, *in.OriginType, in.OriginValue != nil); err != nil {
+			return err
+		}
+	}
 	applyRule(r, in)
 	if err := r.Check(param, caps); err != nil {
 		return err
