@@ -139,7 +139,8 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 }
 
 // ModifyProxyGroupAttribute renames a group and/or moves it, with its
-// proxies, to another project.
+// proxies, to another project; not while its listeners or rules have
+// origins of another project bound (checkProjectMove).
 func (s *Service) ModifyProxyGroupAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyProxyGroupAttributeRequest) (*gaapapi.ModifyProxyGroupAttributeResponse, error) {
 	if req.GroupName != nil {
 		if err := model.ValidateDisplayName("GroupName", *req.GroupName, model.MaxGroupNameLen); err != nil {
@@ -163,6 +164,9 @@ func (s *Service) ModifyProxyGroupAttribute(ctx context.Context, call *cloudapi.
 			g.Name = *req.GroupName
 		}
 		if req.ProjectId != nil {
+			if err := checkProjectMove(tx, g.ID, *req.ProjectId); err != nil {
+				return err
+			}
 			g.ProjectID = *req.ProjectId
 			for _, p := range proxies {
 				p.ProjectID = g.ProjectID

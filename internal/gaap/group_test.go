@@ -465,3 +465,54 @@ func TestDeleteProxyGroupForceRefusesTransitionalMember(t *testing.T) {
 	}
 	proxyGone(t, c, cr.InstanceId)
 }
+
+// TestModifyProxyGroupProjectRefusedWhileBound: origins belong to a
+// project and bind only to listeners of that project's proxies and groups
+// (InvalidParameterValue.RealServerNotBelong). ModifyProxyGroupAttribute
+// therefore refuses (FailedOperation) to move a group whose listeners
+// have origins of the old project bound: the bindings would stay, and the
+// listener could never be sent the same bind set again (to change a
+// weight, say). Unbinding them on the move would cut the traffic they
+// serve. Once they are unbound, the move succeeds.
+func TestModifyProxyGroupProjectRefusedWhileBound(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	rs := addOrigins(t, c, 0, "web", "1.1.1.1")[0]
+	req := tcpRequest("", 7000)
+	req.ProxyId, req.GroupId, req.RealServerPorts = nil, new(g), u64s(80)
+	l := createTCP(t, c, req)[0]
+	bindWeight := func(w uint64) {
+		t.Helper()
+		b := bindOne(rs, "1.1.1.1", 80)
+		b.RealServerWeight = new(w)
+		if _, err := c.BindListenerRealServers(bindReq(l, b)); err != nil {
+			t.Fatalf("BindListenerRealServers (weight %d): %v", w, err)
+		}
+		eventually(t, func() bool { return *describeTCP(t, c, l).ListenerStatus == 0 }, "binding not applied")
+	}
+	bindWeight(1)
+
+	move := map[string]any{"GroupId": g, "ProjectId": 1}
+	wantCode(t, api.Call(c, "ModifyProxyGroupAttribute", move, nil), "FailedOperation")
+	if got := *groupDetail(t, c, g).ProjectId; got != 0 {
+		t.Fatalf("group in project %d after a refused move; want 0", got)
+	}
+	bindWeight(2) // the listener keeps its origin, and still accepts its own bind set
+
+	// Naming the group's own project moves nothing and is allowed.
+	if err := api.Call(c, "ModifyProxyGroupAttribute", map[string]any{"GroupId": g, "ProjectId": 0, "GroupName": "kept"}, nil); err != nil {
+		t.Fatalf("ModifyProxyGroupAttribute to the group's own project: %v", err)
+	}
+	if _, err := c.BindListenerRealServers(bindReq(l)); err != nil { // an empty set unbinds everything
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return *describeTCP(t, c, l).ListenerStatus == 0 }, "unbinding not applied")
+	if err := api.Call(c, "ModifyProxyGroupAttribute", move, nil); err != nil {
+		t.Fatalf("ModifyProxyGroupAttribute ProjectId=1 after unbinding: %v", err)
+	}
+	if got := *groupDetail(t, c, g).ProjectId; got != 1 {
+		t.Errorf("group in project %d; want 1", got)
+	}
+}

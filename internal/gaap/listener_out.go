@@ -56,9 +56,9 @@ func (s *Service) boundWith(addrs map[string]string, owner string, bs []model.Bo
 	return boundOut(bs, addrs, func(rs string) bool { return s.healthy(owner, rs) })
 }
 
-// originAddrs maps the caller's origins bound in any of bss to their
-// addresses, loading them in one query.
-func originAddrs(tx *resource.Tx, bss ...[]model.Bound) (map[string]string, error) {
+// originsOf loads, in one query, the caller's origins bound in any of bss,
+// by ID.
+func originsOf(tx *resource.Tx, bss ...[]model.Bound) (map[string]*model.RealServer, error) {
 	var ids []string
 	for _, bs := range bss {
 		for _, b := range bs {
@@ -66,7 +66,13 @@ func originAddrs(tx *resource.Tx, bss ...[]model.Bound) (map[string]string, erro
 		}
 	}
 	slices.Sort(ids)
-	origins, err := originsByID(tx, slices.Compact(ids))
+	return originsByID(tx, slices.Compact(ids))
+}
+
+// originAddrs maps the caller's origins bound in any of bss to their
+// addresses, loading them in one query.
+func originAddrs(tx *resource.Tx, bss ...[]model.Bound) (map[string]string, error) {
+	origins, err := originsOf(tx, bss...)
 	addrs := make(map[string]string, len(origins))
 	for id, o := range origins {
 		addrs[id] = o.Address

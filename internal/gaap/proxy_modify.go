@@ -13,7 +13,7 @@ import (
 // editProxies applies edit to every named proxy in one transaction; a
 // proxy being destroyed cannot be edited.
 func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, old, cur []string, token *string,
-	edit func(*model.Proxy) error) error {
+	edit func(*resource.Tx, *model.Proxy) error) error {
 	ids, err := model.ProxyIDs(old, cur)
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, old, cur
 			if p.Status == model.ProxyDestroying {
 				return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning), "proxy %s is being destroyed", p.ID)
 			}
-			if err := edit(p); err != nil {
+			if err := edit(tx, p); err != nil {
 				return err
 			}
 			if err := tx.Put(p); err != nil {
@@ -48,7 +48,7 @@ func (s *Service) ModifyProxiesAttribute(ctx context.Context, call *cloudapi.Cal
 			return nil, err
 		}
 	}
-	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
+	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(_ *resource.Tx, p *model.Proxy) error {
 		if req.ProxyName != nil {
 			p.Name = *req.ProxyName
 		}
@@ -60,16 +60,20 @@ func (s *Service) ModifyProxiesAttribute(ctx context.Context, call *cloudapi.Cal
 	return &gaapapi.ModifyProxiesAttributeResponse{}, nil
 }
 
-// ModifyProxiesProject moves proxies to a project. A proxy of a group
-// follows its group's project (ModifyProxyGroupAttribute).
+// ModifyProxiesProject moves proxies to a project, not one whose listeners
+// or rules have origins of another project bound (checkProjectMove). A
+// proxy of a group follows its group's project (ModifyProxyGroupAttribute).
 func (s *Service) ModifyProxiesProject(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyProxiesProjectRequest) (*gaapapi.ModifyProxiesProjectResponse, error) {
 	if err := model.ValidateProjectID(*req.ProjectId); err != nil {
 		return nil, err
 	}
-	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(p *model.Proxy) error {
+	err := s.editProxies(ctx, call, req.InstanceIds, req.ProxyIds, req.ClientToken, func(tx *resource.Tx, p *model.Proxy) error {
 		if p.GroupID != "" {
 			return apierr.New(memberCode(call.Action),
 				"ProxyIds: proxy %s belongs to group %s; change the group's project with ModifyProxyGroupAttribute", p.ID, p.GroupID)
+		}
+		if err := checkProjectMove(tx, p.ID, *req.ProjectId); err != nil {
+			return err
 		}
 		p.ProjectID = *req.ProjectId
 		return nil

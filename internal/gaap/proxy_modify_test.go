@@ -215,3 +215,45 @@ func TestDestroyingProxyCodesDocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestModifyProxiesProjectRefusedWhileBound: as for a group
+// (TestModifyProxyGroupProjectRefusedWhileBound), ModifyProxiesProject
+// refuses (FailedOperation) to move a proxy while a rule of one of its
+// listeners has origins of another project than the target bound, and
+// moves nothing of the batch; once they are unbound, the move succeeds.
+func TestModifyProxiesProjectRefusedWhileBound(t *testing.T) {
+	t.Parallel()
+	api, proxy, listener := httpDomain(t, "www.example.com") // project 0
+	c := api.GAAP()
+	free := runningProxy(t, api)
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	rs := addOrigins(t, c, 0, "web", "10.0.0.1")[0]
+	bind := func(set ...*gaapsdk.RealServerBindSetReq) {
+		t.Helper()
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId, req.RealServerBindSet = new(rule), set
+		if _, err := c.BindRuleRealServers(req); err != nil {
+			t.Fatalf("BindRuleRealServers: %v", err)
+		}
+		waitRule(t, c, rule)
+	}
+	bind(bindOne(rs, "10.0.0.1", 80))
+
+	move := gaapsdk.NewModifyProxiesProjectRequest()
+	move.ProxyIds, move.ProjectId = sdkIDs(free, proxy), new(int64(4))
+	_, err := c.ModifyProxiesProject(move)
+	wantCode(t, err, "FailedOperation")
+	for _, id := range []string{free, proxy} {
+		if got := *proxyDetail(t, c, id).ProjectId; got != 0 {
+			t.Errorf("proxy %s in project %d after a refused move; want 0", id, got)
+		}
+	}
+
+	bind() // an empty set unbinds everything
+	if _, err := c.ModifyProxiesProject(move); err != nil {
+		t.Fatalf("ModifyProxiesProject after unbinding: %v", err)
+	}
+	if got := *proxyDetail(t, c, proxy).ProjectId; got != 4 {
+		t.Errorf("proxy %s in project %d; want 4", proxy, got)
+	}
+}

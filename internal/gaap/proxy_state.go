@@ -185,24 +185,57 @@ func groupName(id string) string {
 // refuseBound is FailedOperation.RealServerAlreadyBound when a listener
 // of owner (a proxy or group), or a rule of one, has origins bound.
 func refuseBound(tx *resource.Tx, owner, what string) error {
+	return eachBindingSet(tx, owner, func(l *model.Listener, bs []model.Bound) error {
+		if len(bs) > 0 {
+			return apierr.New(apierr.FailedOperationRealServerAlreadyBound,
+				"listener %s of %s %s has origins bound; unbind them or pass Force=1", l.ID, what, owner)
+		}
+		return nil
+	})
+}
+
+// checkProjectMove refuses moving owner (a proxy or group) to project
+// while origins of another project are bound to its listeners or rules
+// (model.CheckProjectMove).
+func checkProjectMove(tx *resource.Tx, owner string, project int64) error {
+	var bss [][]model.Bound
+	err := eachBindingSet(tx, owner, func(_ *model.Listener, bs []model.Bound) error {
+		bss = append(bss, bs)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bound, err := originsOf(tx, bss...)
+	if err != nil {
+		return err
+	}
+	return model.CheckProjectMove(owner, project, bound)
+}
+
+// eachBindingSet calls fn with the bindings of every listener of owner (a
+// proxy or group) and of every rule of each layer-7 one, with the listener
+// they are under; it stops at fn's first error.
+func eachBindingSet(tx *resource.Tx, owner string, fn func(l *model.Listener, bs []model.Bound) error) error {
 	listeners, err := resource.Children[model.Listener](tx, owner)
 	if err != nil {
 		return err
 	}
 	for _, l := range listeners {
-		bound := len(l.Bindings) > 0
-		if !bound && l.IsL7() {
-			rules, err := resource.Children[model.Rule](tx, l.ID)
-			if err != nil {
+		if err := fn(l, l.Bindings); err != nil {
+			return err
+		}
+		if !l.IsL7() {
+			continue
+		}
+		rules, err := resource.Children[model.Rule](tx, l.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if err := fn(l, r.Bindings); err != nil {
 				return err
 			}
-			for _, r := range rules {
-				bound = bound || len(r.Bindings) > 0
-			}
-		}
-		if bound {
-			return apierr.New(apierr.FailedOperationRealServerAlreadyBound,
-				"listener %s of %s %s has origins bound; unbind them or pass Force=1", l.ID, what, owner)
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -48,12 +50,34 @@ func (r *RealServer) AddressContains(text string) bool {
 	return strings.Contains(r.Address, strings.ToLower(strings.TrimSpace(text)))
 }
 
+// servesProject reports whether the origin may be bound to a listener or
+// rule of a proxy or group in project: origins belong to a project, and
+// are bound only to proxies and groups of that project.
+func (r *RealServer) servesProject(project int64) bool { return r.ProjectID == project }
+
 // CheckProject refuses binding the origin to a listener or rule whose
 // proxy or group is in another project: origins are offered for binding
 // by project (Describe*RealServers), and binding enforces the same.
 func (r *RealServer) CheckProject(param string, project int64) error {
-	if r.ProjectID != project {
+	if !r.servesProject(project) {
 		return apierr.New(apierr.InvalidParameterValueRealServerNotBelong, "%s: origin %s is in project %d, the proxy or group in project %d", param, r.ID, r.ProjectID, project)
+	}
+	return nil
+}
+
+// CheckProjectMove refuses (FailedOperation, which ModifyProxiesProject
+// and ModifyProxyGroupAttribute both list) moving owner, a proxy or group,
+// to project while bound, the origins bound to its listeners and rules,
+// holds one of another project. The move would leave bindings that
+// CheckProject refuses, so the listener or rule could never be sent the
+// same bind set again (to change a weight, say); unbinding them on the
+// move would cut the traffic they serve. The caller unbinds them first.
+func CheckProjectMove(owner string, project int64, bound map[string]*RealServer) error {
+	for _, id := range slices.Sorted(maps.Keys(bound)) {
+		if r := bound[id]; !r.servesProject(project) {
+			return apierr.New(apierr.FailedOperation, "ProjectId: origin %s of project %d is bound to a listener or rule of %s; "+
+				"only origins of project %d may be bound there, so unbind it before the move", r.ID, r.ProjectID, owner, project)
+		}
 	}
 	return nil
 }
