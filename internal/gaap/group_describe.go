@@ -128,7 +128,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 	g := v.g
 	code, _ := g.State(v.proxies)
 	return &gaapapi.DescribeProxyGroupDetailsResponse{ProxyGroupDetail: &gaapapi.ProxyGroupDetail{
-		CreateTime: new(g.CreateTime), ProjectId: new(g.ProjectID), ProxyNum: new(activeMembers(v.proxies)),
+		CreateTime: new(g.CreateTime), ProjectId: new(g.ProjectID), ProxyNum: new(int64(len(model.Members(v.proxies)))),
 		Status: new(code), OwnerUin: new(g.Account), CreateUin: new(g.Account), GroupName: new(g.Name),
 		DnsDefaultIp: new(g.DnsDefaultIP), Domain: optional(g.Domain),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
@@ -181,17 +181,4 @@ func (s *Service) ModifyProxyGroupAttribute(ctx context.Context, call *cloudapi.
 		return nil, err
 	}
 	return &gaapapi.ModifyProxyGroupAttributeResponse{}, nil
-}
-
-// activeMembers counts the proxies not being destroyed: a member being
-// destroyed has left the group for its users (DestroyProxies returned)
-// and serves nothing, though it is a child until the controller removes it.
-func activeMembers(proxies []*model.Proxy) int64 {
-	n := int64(0)
-	for _, p := range proxies {
-		if p.Status != model.ProxyDestroying {
-			n++
-		}
-	}
-	return n
 }

@@ -72,7 +72,7 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		conf, err := s.domainConfig(req.AccessRegionList, proxies)
+		conf, err := s.domainConfig(req.AccessRegionList, model.Members(proxies))
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 }
 
 // domainConfig validates AccessRegionList: each region is the access
-// region of a proxy of the group, listed once; each country code is in
+// region of one of the group's members, listed once; each country code is in
 // the mapping table and routed to one region only.
 func (s *Service) domainConfig(list []gaapapi.AccessRegionDomainConf, proxies []*model.Proxy) ([]model.GroupDomainConf, error) {
 	out := make([]model.GroupDomainConf, 0, len(list))
@@ -115,7 +115,7 @@ func (s *Service) domainConfig(list []gaapapi.AccessRegionDomainConf, proxies []
 }
 
 // DescribeGroupDomainConfig returns the nearest-access configuration: one
-// entry per access region of the group's proxies.
+// entry per access region of the group's members (model.Members).
 func (s *Service) DescribeGroupDomainConfig(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGroupDomainConfigRequest) (*gaapapi.DescribeGroupDomainConfigResponse, error) {
 	var g *model.ProxyGroup
 	var proxies []*model.Proxy
@@ -126,6 +126,7 @@ func (s *Service) DescribeGroupDomainConfig(ctx context.Context, call *cloudapi.
 	if err != nil {
 		return nil, err
 	}
+	proxies = model.Members(proxies)
 	var regions []string
 	for _, p := range proxies {
 		if !slices.Contains(regions, p.AccessRegion) {

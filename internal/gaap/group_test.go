@@ -3,6 +3,8 @@ package gaap_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -514,5 +517,69 @@ func TestModifyProxyGroupProjectRefusedWhileBound(t *testing.T) {
 	}
 	if got := *groupDetail(t, c, g).ProjectId; got != 1 {
 		t.Errorf("group in project %d; want 1", got)
+	}
+}
+
+// TestGroupMemberBeingDestroyedLeftOut: a member being destroyed
+// (DestroyProxies has returned; the controller, held here, has yet to
+// remove it) is no member for any group describe nor for the group's
+// limits (model.Members): DescribeProxyGroupDetails.ProxyNum,
+// DescribeGroupAndStatisticsProxy and DescribeGroupDomainConfig all leave
+// it out, ModifyGroupDomainConfig cannot configure its region, and a
+// replacement in its region joins at once, even in a group already at
+// maxProxiesPerGroup.
+func TestGroupMemberBeingDestroyedLeftOut(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "gaap.json")
+	if err := os.WriteFile(cfg, []byte(`{"maxProxiesPerGroup":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = cfg })
+	c := api.GAAP()
+	g, ps := groupWithRegions(t, api, "SouthChina")
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // a held controller would block the node's Close
+	if err := api.Call(c, "DestroyProxies", map[string]any{"ProxyIds": ps, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	if n := *groupDetail(t, c, g).ProxyNum; n != 0 {
+		t.Errorf("ProxyNum %d; want 0", n)
+	}
+	stats := gaapsdk.NewDescribeGroupAndStatisticsProxyRequest()
+	stats.ProjectId = new(uint64(0))
+	sresp, err := c.DescribeGroupAndStatisticsProxy(stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gs := range sresp.Response.GroupSet {
+		if *gs.GroupId == g && len(gs.ProxySet) != 0 {
+			t.Errorf("DescribeGroupAndStatisticsProxy lists %d proxies of %s; want none", len(gs.ProxySet), g)
+		}
+	}
+	domain := func() []*gaapsdk.DomainAccessRegionDict {
+		t.Helper()
+		req := gaapsdk.NewDescribeGroupDomainConfigRequest()
+		req.GroupId = new(g)
+		resp, err := c.DescribeGroupDomainConfig(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Response.AccessRegionList
+	}
+	if got := domain(); len(got) != 0 {
+		t.Errorf("DescribeGroupDomainConfig lists %d regions; want none", len(got))
+	}
+	conf := map[string]any{"GroupId": g, "DefaultDnsIp": "1.1.1.1",
+		"AccessRegionList": []map[string]any{{"RegionId": "SouthChina", "NationCountryInnerList": []string{}}}}
+	wantCode(t, api.Call(c, "ModifyGroupDomainConfig", conf, nil), "InvalidParameterValue")
+
+	var cr struct{ InstanceId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "again", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr); err != nil {
+		t.Fatalf("CreateProxy replacing the member being destroyed in a full group: %v", err)
+	}
+	got := domain()
+	if len(got) != 1 || len(got[0].ProxyList) != 1 || *got[0].ProxyList[0].ProxyId != cr.InstanceId {
+		t.Errorf("DescribeGroupDomainConfig lists %s; want SouthChina with %s only", toJSON(got), cr.InstanceId)
 	}
 }

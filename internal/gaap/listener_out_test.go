@@ -23,13 +23,3 @@ func TestUDPBindStatus(t *testing.T) {
 		}
 	}
 }
-
-// TestActiveMembers: DescribeProxyGroupDetails.ProxyNum leaves out members
-// being destroyed (DestroyProxies has returned; the controller has yet to
-// remove them).
-func TestActiveMembers(t *testing.T) {
-	ps := []*model.Proxy{{Status: model.ProxyRunning}, {Status: model.ProxyDestroying}, {Status: model.ProxyClosed}, {Status: model.ProxyCreating}}
-	if n := activeMembers(ps); n != 3 {
-		t.Errorf("activeMembers = %d; want 3", n)
-	}
-}

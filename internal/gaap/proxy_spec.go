@@ -132,7 +132,8 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	if err != nil {
 		return err
 	}
-	members, err := resource.Children[model.Proxy](tx, g.ID)
+	children, err := resource.Children[model.Proxy](tx, g.ID)
+	members := model.Members(children) // a member being destroyed counts for nothing
 	switch {
 	case err != nil:
 		return err
@@ -149,11 +150,8 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	}
 	// One proxy per access region, as CreateProxyGroup requires (groupSpecs,
 	// same code): the group's nearest-access configuration
-	// (ModifyGroupDomainConfig) is keyed by access region. A member being
-	// destroyed no longer serves the region.
-	if i := slices.IndexFunc(members, func(m *model.Proxy) bool {
-		return m.AccessRegion == sp.AccessRegion && m.Status != model.ProxyDestroying
-	}); i >= 0 {
+	// (ModifyGroupDomainConfig) is keyed by access region.
+	if i := slices.IndexFunc(members, func(m *model.Proxy) bool { return m.AccessRegion == sp.AccessRegion }); i >= 0 {
 		return cloudapi.Invalid("AccessRegion", "the proxy group %s already has the proxy %s in %s; a group has one proxy per access region",
 			g.ID, members[i].ID, sp.AccessRegion)
 	}

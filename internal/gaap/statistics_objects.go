@@ -117,8 +117,8 @@ func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now 
 }
 
 // DescribeGroupAndStatisticsProxy lists the groups of a project (-1 =
-// all) with their proxies and the group's listeners: what the group
-// statistics can be asked about.
+// all) with their members (model.Members) and the group's listeners: what
+// the group statistics can be asked about.
 func (s *Service) DescribeGroupAndStatisticsProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGroupAndStatisticsProxyRequest) (*gaapapi.DescribeGroupAndStatisticsProxyResponse, error) {
 	out := []gaapapi.GroupStatisticsInfo{}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
@@ -136,7 +136,7 @@ func (s *Service) DescribeGroupAndStatisticsProxy(ctx context.Context, call *clo
 				return err
 			}
 			info := gaapapi.GroupStatisticsInfo{GroupId: new(g.ID), GroupName: new(g.Name), ProxySet: []gaapapi.ProxySimpleInfo{}}
-			for _, p := range proxies {
+			for _, p := range model.Members(proxies) {
 				info.ProxySet = append(info.ProxySet, gaapapi.ProxySimpleInfo{ProxyId: new(p.ID), ProxyName: new(p.Name), ListenerList: listeners})
 			}
 			out = append(out, info)

@@ -78,6 +78,26 @@ func stateOfProxies(proxies []*Proxy) int64 {
 	return GroupRunning
 }
 
+// Members are the group's members among proxies, its child proxies: all
+// but those being destroyed. A member being destroyed has left the group
+// for its users (DestroyProxies returned) and serves nothing, though it
+// stays a child until the controller removes it. One rule for listings
+// and limits alike (docs/api-proxies.md): the group describes
+// (ProxyNum, DescribeGroupAndStatisticsProxy, DescribeGroupDomainConfig),
+// the regions ModifyGroupDomainConfig may configure, and the proxies a
+// joining one is counted against (MaxProxiesPerGroup, one per access
+// region) all leave it out, so a replacement can join at once. The
+// group's status (State) still reads CHANGING until it is gone.
+func Members(proxies []*Proxy) []*Proxy {
+	out := make([]*Proxy, 0, len(proxies))
+	for _, p := range proxies {
+		if p.Status != ProxyDestroying {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Settle finishes the group's pending transition.
 func (g *ProxyGroup) Settle() (changed, remove bool) {
 	switch g.Status {
