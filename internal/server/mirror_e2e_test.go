@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -348,6 +349,28 @@ func (c *pcapCollector) contains(p []byte) bool {
 	return false
 }
 
+// carrying lists, sorted, the flows and directions ("TCP in", "UDP out")
+// of the frames whose payload carries p; in is client to proxy.
+func (c *pcapCollector) carrying(p string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	for _, f := range c.frames {
+		pkt := gopacket.NewPacket(f, layers.LayerTypeEthernet, gopacket.NoCopy)
+		eth, _ := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+		app := pkt.ApplicationLayer()
+		if eth == nil || app == nil || !bytes.Contains(app.Payload(), []byte(p)) {
+			continue
+		}
+		dir := " in"
+		if eth.SrcMAC[5] == 2 { // The proxy side's synthesized MAC.
+			dir = " out"
+		}
+		seen[pkt.TransportLayer().LayerType().String()+dir] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // write saves the frames as an Ethernet pcap file.
 func (c *pcapCollector) write(t *testing.T) string {
 	t.Helper()
@@ -429,5 +452,179 @@ func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 	vpcCall(t, vc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{created.TrafficMirror.TrafficMirrorId}}, &d)
 	if len(d.TrafficMirrorSet) != 1 || !slices.Equal(d.TrafficMirrorSet[0].CollectorSrcs, []string{l}) {
 		t.Errorf("DescribeTrafficMirrors: %+v; want CollectorSrcs [%s]", d.TrafficMirrorSet, l)
+	}
+}
+
+// TestMirrorKeepsLiveFlowWhenProxyJoinsGroup: a mirror of a group's TCP
+// listener keeps copying an established connection on a member when
+// another proxy is created into the group. The join extends the mirror's
+// sources on the edge, while the mirror itself (its CollectorSrcs,
+// filters and collector) reads the same: its live flows carry on.
+func TestMirrorKeepsLiveFlowWhenProxyJoinsGroup(t *testing.T) {
+	n := startNode(t)
+	g, _, ips := n.groupOf("SouthChina")
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(mirrorAddrs.Next(), 0), edgetest.Echo)
+	rs := n.realServers(o.Addr.Addr())
+	port := edgetest.FreePort(t, ips[0])
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "g", "Ports": []int{port}, "Scheduler": "rr",
+		"RealServerType": "IP", "HealthCheck": 0, "RealServerPorts": []int{int(o.Addr.Port())}}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	l := resp.ListenerIds[0]
+	n.waitListener(l)
+	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
+
+	vc := n.VPC()
+	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+	var created struct {
+		TrafficMirror struct{ TrafficMirrorId string }
+	}
+	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "group", "State": "RUNNING",
+		"Direction": "ALL", "CollectorSrcs": []string{l}, "CollectorTarget": targetIPs(col)}, &created)
+	id := created.TrafficMirror.TrafficMirrorId
+	n.until("mirror on the edge", func() bool {
+		_, ok := n.Edge.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: id}]
+		return ok
+	})
+
+	echo := dialEcho(t, netip.AddrPortFrom(ips[0], uint16(port)))
+	echo("before-join")
+	n.until("the live connection copied", func() bool { return col.contains([]byte("before-join")) })
+
+	members := n.joinGroup(g, "Hongkong", 2)
+	late := members[0]
+	if late == ips[0] {
+		late = members[1]
+	}
+	// The edge applies mirrors before listeners: once the new member
+	// serves the listener, the extended mirror is in place.
+	n.until("the new member serves", func() bool { return serves(netip.AddrPortFrom(late, uint16(port))) })
+	echo("after-join")
+	n.until("the live connection still copied", func() bool { return col.contains([]byte("after-join")) })
+}
+
+// TestMirrorKeepsLiveFlowWhenOtherSourceDeleted: a mirror of two listeners
+// keeps copying a live connection of one when the other is deleted: only
+// the flows of a source that leaves the mirror stop being copied.
+func TestMirrorKeepsLiveFlowWhenOtherSourceDeleted(t *testing.T) {
+	s := newMirrorSite(t)
+	other, _ := s.listen()
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(mirrorAddrs.Next(), 0), edgetest.Echo)
+	kept, port := s.n.plainListener(s.proxy, s.ip)
+	s.n.bind(kept, map[string]netip.AddrPort{s.n.realServers(o.Addr.Addr())[0]: o.Addr})
+	col := s.collector()
+	id := s.mirror(map[string]any{"TrafficMirrorName": "two", "State": "RUNNING", "Direction": "ALL",
+		"CollectorSrcs": []string{other, kept}, "CollectorTarget": targetIPs(col)})
+	s.n.until("mirror on the edge", func() bool { return s.onEdge(id) })
+
+	echo := dialEcho(t, netip.AddrPortFrom(s.ip, uint16(port)))
+	echo("before-delete")
+	s.n.until("the live connection copied", func() bool { return col.contains([]byte("before-delete")) })
+
+	if err := s.n.Call(s.n.c, "DeleteListeners", map[string]any{"ProxyId": s.proxy, "ListenerIds": []string{other}, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The listener leaves the edge when its deletion starts, the
+	// mirror's sources once the deletion is done.
+	s.n.until("the listener deleted", func() bool {
+		var ls struct{ TotalCount int }
+		err := s.n.Call(s.n.c, "DescribeTCPListeners", map[string]any{"ProxyId": s.proxy, "ListenerId": other}, &ls)
+		return err == nil && ls.TotalCount == 0
+	})
+	time.Sleep(time.Second) // The snapshot without it is on the edge.
+	echo("after-delete")
+	s.n.until("the live connection still copied", func() bool { return col.contains([]byte("after-delete")) })
+}
+
+// TestMirrorChangesActOnLiveFlows: changing a running mirror acts on the
+// connections and sessions it copies at once: after
+// UpdateTrafficMirrorDirection INGRESS they are copied one way only, and
+// StopTrafficMirror and DeleteTrafficMirror end their copies. A restarted
+// mirror copies live UDP sessions again, not TCP connections accepted
+// before it started (docs/dataplane-mirror.md, "Not done").
+func TestMirrorChangesActOnLiveFlows(t *testing.T) {
+	s := newMirrorSite(t)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(mirrorAddrs.Next(), 0), edgetest.Echo)
+	l, port := s.n.plainListener(s.proxy, s.ip)
+	s.n.bind(l, map[string]netip.AddrPort{s.n.realServers(o.Addr.Addr())[0]: o.Addr})
+	udp := s.n.udpEchoListener(s.proxy, s.ip)
+	col := s.collector()
+	id := s.mirror(map[string]any{"TrafficMirrorName": "live", "State": "RUNNING", "Direction": "ALL",
+		"CollectorSrcs": []string{s.proxy}, "CollectorTarget": targetIPs(col)})
+	s.n.until("mirror on the edge", func() bool { return s.onEdge(id) })
+	echo := dialEcho(t, netip.AddrPortFrom(s.ip, uint16(port)))
+	uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(udp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	buf := make([]byte, 64)
+	xchg := func(msg string) {
+		t.Helper()
+		echo(msg)
+		uc.Write([]byte(msg))
+		uc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if n, err := uc.Read(buf); err != nil || string(buf[:n]) != "echo:"+msg {
+			t.Fatalf("udp echo %q: %q %v", msg, buf[:n], err)
+		}
+	}
+	all := []string{"TCP in", "TCP out", "UDP in", "UDP out"}
+	xchg("before-update")
+	s.n.until("both flows copied both ways", func() bool { return slices.Equal(col.carrying("before-update"), all) })
+
+	vpcCall(t, s.vc, "UpdateTrafficMirrorDirection", map[string]any{"TrafficMirrorId": id, "Direction": "INGRESS"}, nil)
+	time.Sleep(time.Second) // The updated mirror is on the edge.
+	xchg("after-update")
+	s.n.until("ingress copied", func() bool { return len(col.carrying("after-update")) >= 2 })
+	time.Sleep(200 * time.Millisecond) // No egress copy follows.
+	if got, want := col.carrying("after-update"), []string{"TCP in", "UDP in"}; !slices.Equal(got, want) {
+		t.Errorf("after the update to INGRESS, copies of the live flows: %v; want %v", got, want)
+	}
+
+	vpcCall(t, s.vc, "StopTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+	s.n.until("mirror off the edge", func() bool { return !s.onEdge(id) })
+	xchg("after-stop")
+	vpcCall(t, s.vc, "StartTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+	s.n.until("mirror on the edge", func() bool { return s.onEdge(id) })
+	xchg("after-start")
+	s.n.until("udp copied after the restart", func() bool { return len(col.carrying("after-start")) > 0 })
+	vpcCall(t, s.vc, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+	s.n.until("mirror off the edge", func() bool { return !s.onEdge(id) })
+	xchg("after-delete")
+	time.Sleep(300 * time.Millisecond)
+	for msg, want := range map[string][]string{"after-stop": nil, "after-start": {"UDP in"}, "after-delete": nil} {
+		if got := col.carrying(msg); !slices.Equal(got, want) {
+			t.Errorf("copies of %q: %v; want %v", msg, got, want)
+		}
+	}
+}
+
+// serves reports whether a TCP connection to addr is accepted.
+func serves(addr netip.AddrPort) bool {
+	c, err := net.DialTimeout("tcp", addr.String(), time.Second)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
+}
+
+// dialEcho connects to an echo service at to and returns a function that
+// sends a message over that one connection and checks its echo.
+func dialEcho(t *testing.T, to netip.AddrPort) func(msg string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", to.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	buf := make([]byte, 64)
+	return func(msg string) {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		c.Write([]byte(msg))
+		if _, err := io.ReadFull(c, buf[:len(msg)]); err != nil || string(buf[:len(msg)]) != msg {
+			t.Fatalf("echo %q: %q %v", msg, buf[:len(msg)], err)
+		}
 	}
 }

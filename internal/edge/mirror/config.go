@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -13,14 +14,23 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// mirror is one compiled snapshot.Mirror. Immutable but for stopped.
+// mirror is one running mirror, by ID. It stays the same object while it
+// runs: Apply updates its configuration in place, and the flows it copies
+// follow (see flow.route), so changing a mirror's sources, filters,
+// collectors or direction does not stop the flows it still covers.
 type mirror struct {
 	e       *Engine
-	cfg     snapshot.Mirror
+	id      string
 	stats   *stats.Counters
-	stopped atomic.Bool // Set when the mirror is changed or removed: its flows go quiet.
-	copies  [2]bool     // By l4.Dir.
-	rules   [2][]rule   // By l4.Dir; nil = every packet of a copied direction.
+	stopped atomic.Bool // Set when the mirror is removed: its flows go quiet.
+	cfg     atomic.Pointer[config]
+}
+
+// config is one compiled snapshot.Mirror. Immutable but for mss.
+type config struct {
+	snap    snapshot.Mirror
+	copies  [2]bool   // By l4.Dir.
+	rules   [2][]rule // By l4.Dir; nil = every packet of a copied direction.
 	targets []netip.AddrPort
 	mss     []atomic.Int32      // Segment size on the route to each target (learnMTUs).
 	addrs   []*net.UDPAddr      // targets, as the socket API wants them.
@@ -35,11 +45,27 @@ type rule struct {
 	accept   bool
 }
 
-// compile builds a mirror from a valid configuration.
-func compile(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
-	m := &mirror{e: e, cfg: cfg, stats: c, sources: map[string][]string{}}
-	m.copies[l4.Ingress] = cfg.Direction != snapshot.MirrorEgress
-	m.copies[l4.Egress] = cfg.Direction != snapshot.MirrorIngress
+// newMirror returns a running mirror of a valid configuration.
+func newMirror(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
+	m := &mirror{e: e, id: cfg.ID, stats: c}
+	m.set(cfg)
+	return m
+}
+
+// set makes cfg, valid and of the mirror's ID, its configuration. Live
+// flows see it at their next event.
+func (m *mirror) set(cfg snapshot.Mirror) {
+	if c := m.cfg.Load(); c != nil && reflect.DeepEqual(c.snap, cfg) {
+		return
+	}
+	m.cfg.Store(compile(cfg))
+}
+
+// compile builds the config of a valid snapshot.Mirror.
+func compile(cfg snapshot.Mirror) *config {
+	c := &config{snap: cfg, sources: map[string][]string{}}
+	c.copies[l4.Ingress] = cfg.Direction != snapshot.MirrorEgress
+	c.copies[l4.Egress] = cfg.Direction != snapshot.MirrorIngress
 	for _, f := range cfg.Filters {
 		src, _ := snapshot.ParseMirrorNet(f.SrcCIDR)
 		dst, _ := snapshot.ParseMirrorNet(f.DstCIDR)
@@ -51,45 +77,45 @@ func compile(e *Engine, cfg snapshot.Mirror, c *stats.Counters) *mirror {
 		if f.Direction == snapshot.MirrorEgress {
 			d = l4.Egress
 		}
-		m.rules[d] = append(m.rules[d], r)
+		c.rules[d] = append(c.rules[d], r)
 	}
 	for _, t := range cfg.Targets {
 		port := t.Port
 		if port == 0 {
 			port = snapshot.DefaultMirrorPort
 		}
-		m.targets = append(m.targets, netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port)))
+		c.targets = append(c.targets, netip.AddrPortFrom(netip.MustParseAddr(t.IP).Unmap(), uint16(port)))
 	}
-	for _, t := range m.targets {
+	for _, t := range c.targets {
 		// One address per collector, built once: the batch writer also
 		// coalesces by address identity.
-		m.addrs = append(m.addrs, net.UDPAddrFromAddrPort(t))
+		c.addrs = append(c.addrs, net.UDPAddrFromAddrPort(t))
 	}
-	m.mss = make([]atomic.Int32, len(m.targets))
-	m.learnMTUs()
+	c.mss = make([]atomic.Int32, len(c.targets))
+	c.learnMTUs()
 	for _, s := range cfg.Sources {
-		m.sources[s.ProxyID] = append(m.sources[s.ProxyID], s.ListenerID)
+		c.sources[s.ProxyID] = append(c.sources[s.ProxyID], s.ListenerID)
 	}
-	return m
+	return c
 }
 
 // learnMTUs sets the segment size of every target from its route's MTU
 // (1500 when the kernel will not say). The sender calls it again now and
 // then, so a route that changes (a tunnel coming up) is followed.
-func (m *mirror) learnMTUs() {
-	for i, t := range m.targets {
+func (c *config) learnMTUs() {
+	for i, t := range c.targets {
 		mtu, ok := pathMTU(t)
 		if !ok {
 			mtu = defaultMTU
 		}
-		m.mss[i].Store(int32(segmentSize(mtu)))
+		c.mss[i].Store(int32(segmentSize(mtu)))
 	}
 }
 
 // selects reports whether the mirror covers a flow's listener.
-func (m *mirror) selects(f *l4.Flow) bool {
-	for _, id := range m.sources[f.ProxyID] {
-		if id == "" || id == f.ListenerID {
+func (c *config) selects(k *flowKey) bool {
+	for _, id := range c.sources[k.proxy] {
+		if id == "" || id == k.listener {
 			return true
 		}
 	}
@@ -97,19 +123,18 @@ func (m *mirror) selects(f *l4.Flow) bool {
 }
 
 // copiesDir reports whether packets of direction d of a flow are copied.
-// A flow's five-tuple is constant, so this is decided once per flow.
-func (m *mirror) copiesDir(d l4.Dir, proto string, client, local netip.AddrPort) bool {
-	if !m.copies[d] {
+func (c *config) copiesDir(d l4.Dir, proto string, client, local netip.AddrPort) bool {
+	if !c.copies[d] {
 		return false
 	}
-	if m.rules[d] == nil {
+	if c.rules[d] == nil {
 		return true
 	}
 	src, dst := client, local
 	if d == l4.Egress {
 		src, dst = local, client
 	}
-	for _, r := range m.rules[d] {
+	for _, r := range c.rules[d] {
 		if r.match(proto, src, dst) {
 			return r.accept
 		}
@@ -126,22 +151,54 @@ func (r *rule) match(proto string, src, dst netip.AddrPort) bool {
 // target picks the collector of a flow (its index in targets): by the
 // unordered address pair and protocol (FIVE_TUPLE_FLOW, so both directions
 // meet), or by the access IP (ENI).
-func (m *mirror) target(proto string, client, local netip.AddrPort) int {
-	if len(m.targets) == 1 {
+func (c *config) target(proto string, client, local netip.AddrPort) int {
+	if len(c.targets) == 1 {
 		return 0
 	}
 	h := fnv.New32a()
 	b, _ := local.Addr().MarshalBinary()
 	h.Write(b)
-	if m.cfg.AlgHash != snapshot.MirrorHashSource {
+	if c.snap.AlgHash != snapshot.MirrorHashSource {
 		b, _ = local.MarshalBinary()
 		h.Write(b)
 		b, _ = client.MarshalBinary()
 		h.Write(b)
 		h.Write([]byte(proto))
 	}
-	return int(h.Sum32() % uint32(len(m.targets)))
+	return int(h.Sum32() % uint32(len(c.targets)))
 }
+
+// route is how one configuration of a mirror copies one flow.
+type route struct {
+	c      *config
+	copies [2]bool // By l4.Dir.
+	ti     int     // The flow's collector: its index in c.targets.
+}
+
+// route decides how the mirror copies the flow k describes: the wanted
+// directions its filters accept, when it still selects the flow's
+// listener, to the collector it picks for the flow. A flow's five-tuple is
+// constant, so this is decided once per flow and configuration.
+func (c *config) route(k *flowKey) *route {
+	r := &route{c: c}
+	if !c.selects(k) {
+		return r
+	}
+	for d := range r.copies {
+		r.copies[d] = k.want[d] && c.copiesDir(l4.Dir(d), k.proto, k.client, k.local)
+	}
+	if r.any() {
+		r.ti = c.target(k.proto, k.client, k.local)
+	}
+	return r
+}
+
+// any reports whether the route copies a direction.
+func (r *route) any() bool { return r.copies[l4.Ingress] || r.copies[l4.Egress] }
+
+// mss is the largest payload of a segment on the route to the flow's
+// collector, as last learnt.
+func (r *route) mss() int { return int(r.c.mss[r.ti].Load()) }
 
 // proxyTap is the l4.Tap of one proxy: the mirrors that select it. When
 // several select one flow, the first by mirror ID copies it; the API
@@ -159,7 +216,7 @@ var (
 func proxyTaps(ms map[string]*mirror) map[string]l4.Tap {
 	byProxy := map[string]*proxyTap{}
 	for _, m := range ms {
-		for id := range m.sources {
+		for id := range m.cfg.Load().sources {
 			if byProxy[id] == nil {
 				byProxy[id] = &proxyTap{}
 			}
@@ -168,7 +225,7 @@ func proxyTaps(ms map[string]*mirror) map[string]l4.Tap {
 	}
 	out := make(map[string]l4.Tap, len(byProxy))
 	for id, t := range byProxy {
-		slices.SortFunc(t.mirrors, func(a, b *mirror) int { return strings.Compare(a.cfg.ID, b.cfg.ID) })
+		slices.SortFunc(t.mirrors, func(a, b *mirror) int { return strings.Compare(a.id, b.id) })
 		out[id] = t
 	}
 	return out
@@ -200,21 +257,18 @@ func (t *proxyTap) UDP(f l4.Flow, d l4.Dir) l4.UDPTap {
 // wanted directions of f, or nil. IPv6 flows are not mirrored (collectors
 // and filters are IPv4).
 func (t *proxyTap) open(f l4.Flow, want [2]bool) *flow {
-	client := netip.AddrPortFrom(f.Client.Addr().Unmap(), f.Client.Port())
-	local := netip.AddrPortFrom(f.Local.Addr().Unmap(), f.Local.Port())
-	if !client.Addr().Is4() || !local.Addr().Is4() {
+	k := flowKey{proxy: f.ProxyID, listener: f.ListenerID, proto: f.Proto, want: want,
+		client: netip.AddrPortFrom(f.Client.Addr().Unmap(), f.Client.Port()),
+		local:  netip.AddrPortFrom(f.Local.Addr().Unmap(), f.Local.Port())}
+	if !k.client.Addr().Is4() || !k.local.Addr().Is4() {
 		return nil
 	}
 	for _, m := range t.mirrors {
-		if m.stopped.Load() || !m.selects(&f) {
+		if m.stopped.Load() {
 			continue
 		}
-		var c [2]bool
-		for d := range c {
-			c[d] = want[d] && m.copiesDir(l4.Dir(d), f.Proto, client, local)
-		}
-		if c[0] || c[1] {
-			return newFlow(m, f.Proto, client, local, c)
+		if r := m.cfg.Load().route(&k); r.any() {
+			return newFlow(m, k, r)
 		}
 	}
 	return nil

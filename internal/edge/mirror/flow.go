@@ -32,14 +32,22 @@ func segmentSize(mtu int) int {
 	return min(max(mtu, minMTU), defaultMTU) - segOverhead
 }
 
+// flowKey is what decides how a flow is copied: its listener, its
+// five-tuple and the directions its tap observes.
+type flowKey struct {
+	proxy, listener string
+	proto           string
+	client, local   netip.AddrPort
+	want            [2]bool // By l4.Dir.
+}
+
 // flow is one mirrored connection or session, shared by the data path
 // (which offers events) and the sender (which owns the seq state).
 type flow struct {
-	m             *mirror
-	client, local netip.AddrPort
-	ti            int     // Index of the flow's collector in m.targets.
-	copies        [2]bool // By l4.Dir.
-	isn           [2]uint32
+	m *mirror
+	flowKey
+	rt  atomic.Pointer[route] // As last decided, under some configuration of m.
+	isn [2]uint32
 
 	// Producer side: bytes read per direction, each written by the one
 	// goroutine copying that direction and read by the sender for the
@@ -52,14 +60,40 @@ type flow struct {
 	ipID [2]uint16
 }
 
-func newFlow(m *mirror, proto string, client, local netip.AddrPort, copies [2]bool) *flow {
-	i := m.target(proto, client, local)
-	return &flow{m: m, client: client, local: local, copies: copies, ti: i, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+func newFlow(m *mirror, k flowKey, r *route) *flow {
+	fl := &flow{m: m, flowKey: k, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+	fl.rt.Store(r)
+	return fl
+}
+
+// route returns how the flow is copied under its mirror's current
+// configuration, deciding again when the mirror was updated: a flow keeps
+// being copied as long as the mirror runs and still covers it. Both
+// producers and the sender may decide at once; they decide alike.
+func (fl *flow) route() *route {
+	c, r := fl.m.cfg.Load(), fl.rt.Load()
+	if r.c != c {
+		r = c.route(&fl.flowKey)
+		fl.rt.Store(r)
+	}
+	return r
+}
+
+// copying returns the flow's route, or nil when the flow goes quiet: its
+// mirror stopped or no longer copies it.
+func (fl *flow) copying() *route {
+	if fl.m.stopped.Load() {
+		return nil
+	}
+	if r := fl.route(); r.any() {
+		return r
+	}
+	return nil
 }
 
 // mss is the largest payload of a segment on the route to the flow's
 // collector, as last learnt.
-func (fl *flow) mss() int { return int(fl.m.mss[fl.ti].Load()) }
+func (fl *flow) mss() int { return fl.route().mss() }
 
 // Event kinds.
 const (
@@ -142,7 +176,7 @@ func (t *tcpFlow) open() { t.m.e.offer(event{fl: t.flow, kind: evOpen}, 0, nil) 
 // reads what was kept.
 func (t *tcpFlow) Data(d l4.Dir, n int, c l4.Chunk) {
 	off := t.off[d].Add(uint64(n)) - uint64(n)
-	if !t.copies[d] || t.m.stopped.Load() {
+	if r := t.copying(); r == nil || !r.copies[d] {
 		return
 	}
 	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, func(ev *event) int { return ev.keep(c) })
@@ -158,14 +192,14 @@ func (ev *event) keep(c l4.Chunk) int {
 
 // End implements l4.TCPTap.
 func (t *tcpFlow) End(d l4.Dir) {
-	if !t.m.stopped.Load() {
+	if t.copying() != nil {
 		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load()}, 0, nil)
 	}
 }
 
 // Close implements l4.TCPTap.
 func (t *tcpFlow) Close(reset bool) {
-	if reset && !t.m.stopped.Load() {
+	if reset && t.copying() != nil {
 		t.m.e.offer(event{fl: t.flow, kind: evClose}, 0, nil)
 	}
 }
@@ -178,7 +212,7 @@ type udpFlow struct {
 
 // Datagram implements l4.UDPTap.
 func (u *udpFlow) Datagram(p []byte) {
-	if u.m.stopped.Load() {
+	if u.copying() == nil {
 		return
 	}
 	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(ev *event) int {

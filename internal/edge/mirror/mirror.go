@@ -13,7 +13,6 @@ package mirror
 
 import (
 	"net"
-	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -86,8 +85,10 @@ func New(reg *stats.Registry, o Options) *Engine {
 // Apply makes ms the running mirrors and returns the Tap of every proxy
 // that some mirror selects, keyed by proxy ID (proxies absent from the
 // map have none). Invalid mirrors are skipped (Snapshot.Validate reports
-// them). An unchanged mirror keeps running, so flows it observes keep
-// their sequence numbers; a changed or removed one stops at once.
+// them). A mirror already running, by ID, is updated in place: the flows
+// it observes keep their sequence numbers and go on being copied as long
+// as their listener is still among its sources, under its new filters,
+// direction and collectors. A removed mirror stops at once.
 func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -100,17 +101,17 @@ func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 		if cfg.Validate() != nil || next[cfg.ID] != nil {
 			continue
 		}
-		if old := e.mirrors[cfg.ID]; old != nil && reflect.DeepEqual(old.cfg, *cfg) {
-			next[cfg.ID] = old
-			continue
+		m := e.mirrors[cfg.ID]
+		if m == nil {
+			m = newMirror(e, *cfg, e.reg.Get(StatsKind, cfg.ID))
+		} else {
+			m.set(*cfg)
 		}
-		next[cfg.ID] = compile(e, *cfg, e.reg.Get(StatsKind, cfg.ID))
+		next[cfg.ID] = m
 	}
 	for id, old := range e.mirrors {
-		if next[id] != old {
-			old.stopped.Store(true)
-		}
 		if next[id] == nil {
+			old.stopped.Store(true)
 			e.reg.Forget(StatsKind, id)
 		}
 	}
@@ -178,7 +179,7 @@ func (e *Engine) learnMTUs() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, m := range e.mirrors {
-		m.learnMTUs()
+		m.cfg.Load().learnMTUs()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,9 +23,8 @@ func testMirror(dir string, filters ...snapshot.MirrorFilter) snapshot.Mirror {
 func TestQueueFullDrops(t *testing.T) {
 	reg := stats.NewRegistry()
 	e := New(reg, Options{Rate: -1})
-	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
-	fl := newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})
-	tf := &tcpFlow{flow: fl}
+	tf := testTCPFlow(e, reg)
+	m := tf.m
 	chunk := make([]byte, 1000) // One segment: QueueEvents of them fit QueueBytes.
 	keeps := 0
 	for range QueueEvents + 10 {
@@ -67,7 +67,7 @@ func TestCopiesDir(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			m := compile(nil, tc.m, nil)
+			m := compile(tc.m)
 			in, out := m.copiesDir(l4.Ingress, "TCP", client, local), m.copiesDir(l4.Egress, "TCP", client, local)
 			if in != tc.in || out != tc.out {
 				t.Errorf("got in=%v out=%v; want %v %v", in, out, tc.in, tc.out)
@@ -79,7 +79,7 @@ func TestCopiesDir(t *testing.T) {
 func TestFlowHashKeepsFlowOnOneTarget(t *testing.T) {
 	cfg := testMirror(snapshot.MirrorAll)
 	cfg.Targets = []snapshot.MirrorTarget{{IP: "127.0.0.1"}, {IP: "127.0.0.2"}, {IP: "127.0.0.3", Port: 5000}}
-	m := compile(nil, cfg, nil)
+	m := compile(cfg)
 	local := netip.MustParseAddrPort("203.0.113.1:80")
 	seen := map[netip.AddrPort]bool{}
 	for port := range uint16(64) {
@@ -105,7 +105,7 @@ func TestSegmentSize(t *testing.T) {
 			t.Errorf("segmentSize(%d) = %d; want %d", tc.mtu, got, tc.want)
 		}
 	}
-	m := compile(nil, testMirror(snapshot.MirrorAll), nil)
+	m := compile(testMirror(snapshot.MirrorAll))
 	if runtime.GOOS != "linux" {
 		return
 	}
@@ -155,8 +155,14 @@ func (c *recChunk) Read(b []byte) int  { c.read += len(b); return len(b) }
 func (c *recChunk) Release(unread int) { c.unread, c.released = unread, true }
 
 func testTCPFlow(e *Engine, reg *stats.Registry) *tcpFlow {
-	m := compile(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
-	return &tcpFlow{flow: newFlow(m, "TCP", netip.MustParseAddrPort("10.0.0.1:1000"), netip.MustParseAddrPort("10.0.0.2:80"), [2]bool{true, true})}
+	m := newMirror(e, testMirror(snapshot.MirrorAll), reg.Get(StatsKind, "imgf-t"))
+	return &tcpFlow{flow: testFlow(m, [2]bool{true, true})}
+}
+
+// testFlow opens a TCP flow of m's proxy, observing the directions want.
+func testFlow(m *mirror, want [2]bool) *flow {
+	k := flowKey{proxy: "p", proto: "TCP", client: netip.MustParseAddrPort("10.0.0.1:1000"), local: netip.MustParseAddrPort("10.0.0.2:80"), want: want}
+	return newFlow(m, k, m.cfg.Load().route(&k))
 }
 
 // TestRateChargesKeptBytes: the rate cap is spent on what a chunk kept,
@@ -220,5 +226,71 @@ func TestOfferAfterClose(t *testing.T) {
 	e.offer(event{fl: tf.flow, kind: evData}, 100, func(ev *event) int { return ev.keep(c) }) // As a producer that saw the mirror running.
 	if !c.released || e.pending.Load() != 0 || e.slots.Load() != 0 {
 		t.Errorf("released %v, pending %d, slots %d; want true, 0, 0", c.released, e.pending.Load(), e.slots.Load())
+	}
+}
+
+// TestAppliedChangeKeepsFlows: Apply updates a running mirror in place.
+// A live flow goes on being copied when other sources of its mirror
+// change, follows its mirror's new direction and collector, and goes quiet
+// only when its own listener leaves the sources or the mirror goes.
+func TestAppliedChangeKeepsFlows(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	defer e.Close()
+	cfg := testMirror(snapshot.MirrorAll)
+	cfg.Sources = []snapshot.MirrorSource{{ProxyID: "p", ListenerID: "l1"}, {ProxyID: "p", ListenerID: "l2"}}
+	apply := func(ms ...snapshot.Mirror) map[string]l4.Tap {
+		t.Helper()
+		taps, err := e.Apply(ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return taps
+	}
+	tap := apply(cfg)["p"].TCP(l4.Flow{ProxyID: "p", ListenerID: "l1", Proto: "TCP",
+		Client: netip.MustParseAddrPort("10.0.0.1:1000"), Local: netip.MustParseAddrPort("10.0.0.2:80")})
+	if tap == nil {
+		t.Fatal("flow of a mirrored listener not observed")
+	}
+	copied := func(d l4.Dir) bool {
+		keeps := 0
+		tap.Data(d, 100, &countingChunk{Chunk: l4.CopyChunk(make([]byte, 100)), keeps: &keeps})
+		return keeps == 1
+	}
+	steps := []struct {
+		desc    string
+		change  func(m *snapshot.Mirror)
+		in, out bool
+	}{
+		{"unchanged", func(*snapshot.Mirror) {}, true, true},
+		{"another listener deleted", func(m *snapshot.Mirror) { m.Sources[1].ListenerID = "l2@p" }, true, true},
+		{"a proxy added", func(m *snapshot.Mirror) { m.Sources = append(m.Sources, snapshot.MirrorSource{ProxyID: "q"}) }, true, true},
+		{"direction INGRESS", func(m *snapshot.Mirror) { m.Direction = snapshot.MirrorIngress }, true, false},
+		{"another collector", func(m *snapshot.Mirror) { m.Targets[0].Port = 10 }, true, false},
+		{"both directions, ingress filtered out", func(m *snapshot.Mirror) {
+			m.Direction = snapshot.MirrorAll
+			m.Filters = []snapshot.MirrorFilter{{Direction: snapshot.MirrorIngress, Action: snapshot.MirrorDrop}}
+		}, false, true},
+		{"its listener left", func(m *snapshot.Mirror) { m.Sources = m.Sources[1:] }, false, false},
+	}
+	for _, st := range steps {
+		st.change(&cfg)
+		cfg.Sources, cfg.Targets = slices.Clone(cfg.Sources), slices.Clone(cfg.Targets) // Each Apply its own.
+		apply(cfg)
+		if in, out := copied(l4.Ingress), copied(l4.Egress); in != st.in || out != st.out {
+			t.Errorf("%s: copies ingress %v, egress %v; want %v, %v", st.desc, in, out, st.in, st.out)
+		}
+	}
+	if got := tap.(*tcpFlow).route().c.addrs[0].Port; got != 10 {
+		t.Errorf("flow sends to port %d; want the new collector's 10", got)
+	}
+	cfg.Sources = append(cfg.Sources, snapshot.MirrorSource{ProxyID: "p", ListenerID: "l1"})
+	apply(cfg)
+	if !copied(l4.Egress) {
+		t.Errorf("flow not copied once its listener is back among the sources")
+	}
+	apply()
+	if copied(l4.Egress) {
+		t.Errorf("flow copied after its mirror was removed")
 	}
 }

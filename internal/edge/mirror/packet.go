@@ -101,18 +101,18 @@ func (s *sender) take(e *Engine, ev *event) {
 // handle emits the packets of one event, as a capture on the access IP's
 // link would show them.
 func (s *sender) handle(ev *event) {
-	fl := ev.fl
+	fl, r := ev.fl, ev.fl.route()
 	d, o := ev.dir, 1-ev.dir
 	const in, out = l4.Ingress, l4.Egress
 	switch ev.kind {
 	case evOpen:
-		s.segment(fl, in, tcpSYN, fl.isn[in], 0, nil)
-		s.segment(fl, out, tcpSYN|tcpACK, fl.isn[out], fl.isn[in]+1, nil)
-		s.segment(fl, in, tcpACK, fl.isn[in]+1, fl.isn[out]+1, nil)
+		s.segment(fl, r, in, tcpSYN, fl.isn[in], 0, nil)
+		s.segment(fl, r, out, tcpSYN|tcpACK, fl.isn[out], fl.isn[in]+1, nil)
+		s.segment(fl, r, in, tcpACK, fl.isn[in]+1, fl.isn[out]+1, nil)
 	case evData:
 		// Read segment by segment: the chunk's bytes pass through one
 		// buffer that stays in cache.
-		off, mss := ev.off, fl.mss()
+		off, mss := ev.off, r.mss()
 		for ev.read < ev.n {
 			want := min(ev.n-ev.read, mss)
 			k := ev.chunk.Read(s.payload[:want])
@@ -126,7 +126,7 @@ func (s *sender) handle(ev *event) {
 				if ev.read == ev.n || short {
 					flags |= tcpPSH
 				}
-				s.segment(fl, d, flags, fl.seqAt(d, off), fl.ackOf(d), s.payload[:k])
+				s.segment(fl, r, d, flags, fl.seqAt(d, off), fl.ackOf(r, d), s.payload[:k])
 				off += uint64(k)
 			}
 			if short {
@@ -134,17 +134,19 @@ func (s *sender) handle(ev *event) {
 			}
 		}
 		fl.next[d] = max(fl.next[d], off)
-		s.segment(fl, o, tcpACK, fl.seqNext(o), fl.ackOf(o), nil) // The receiver's ACK.
+		s.segment(fl, r, o, tcpACK, fl.seqNext(r, o), fl.ackOf(r, o), nil) // The receiver's ACK.
 	case evFin:
 		fl.next[d] = max(fl.next[d], ev.off)
-		s.segment(fl, d, tcpFIN|tcpACK, fl.seqAt(d, ev.off), fl.ackOf(d), nil)
+		s.segment(fl, r, d, tcpFIN|tcpACK, fl.seqAt(d, ev.off), fl.ackOf(r, d), nil)
 		fl.fin[d] = true
-		s.segment(fl, o, tcpACK, fl.seqNext(o), fl.ackOf(o), nil)
+		s.segment(fl, r, o, tcpACK, fl.seqNext(r, o), fl.ackOf(r, o), nil)
 	case evClose:
 		// The edge aborts both sockets; the client sees the proxy's RST.
-		s.segment(fl, out, tcpRST|tcpACK, fl.seqNext(out), fl.ackOf(out), nil)
+		s.segment(fl, r, out, tcpRST|tcpACK, fl.seqNext(r, out), fl.ackOf(r, out), nil)
 	case evUDP:
-		s.datagram(fl, d, ev.data)
+		if r.copies[d] {
+			s.datagram(fl, r, d, ev.data)
+		}
 	}
 }
 
@@ -161,10 +163,10 @@ const (
 func (fl *flow) seqAt(d l4.Dir, off uint64) uint32 { return fl.isn[d] + 1 + uint32(off) }
 
 // sent is how far direction d has got: bytes emitted (or, for a direction
-// not copied, read by the edge), plus one for a FIN.
-func (fl *flow) sent(d l4.Dir) uint64 {
+// r does not copy, read by the edge), plus one for a FIN.
+func (fl *flow) sent(r *route, d l4.Dir) uint64 {
 	n := fl.next[d]
-	if !fl.copies[d] {
+	if !r.copies[d] {
 		n = fl.off[d].Load()
 	}
 	if fl.fin[d] {
@@ -173,10 +175,10 @@ func (fl *flow) sent(d l4.Dir) uint64 {
 	return n
 }
 
-func (fl *flow) seqNext(d l4.Dir) uint32 { return fl.isn[d] + 1 + uint32(fl.sent(d)) }
+func (fl *flow) seqNext(r *route, d l4.Dir) uint32 { return fl.isn[d] + 1 + uint32(fl.sent(r, d)) }
 
 // ackOf is the acknowledgment number packets of direction d carry.
-func (fl *flow) ackOf(d l4.Dir) uint32 { return fl.seqNext(1 - d) }
+func (fl *flow) ackOf(r *route, d l4.Dir) uint32 { return fl.seqNext(r, 1-d) }
 
 // addrs returns the source and destination of a packet of direction d.
 func (fl *flow) addrs(d l4.Dir) (src, dst net.IP, sp, dp uint16) {
@@ -187,22 +189,22 @@ func (fl *flow) addrs(d l4.Dir) (src, dst net.IP, sp, dp uint16) {
 	return l[:], c[:], fl.local.Port(), fl.client.Port()
 }
 
-func (s *sender) segment(fl *flow, d l4.Dir, flags int, seq, ack uint32, p []byte) {
-	if !fl.copies[d] {
+func (s *sender) segment(fl *flow, r *route, d l4.Dir, flags int, seq, ack uint32, p []byte) {
+	if !r.copies[d] {
 		return
 	}
 	src, dst, sp, dp := fl.addrs(d)
 	s.tcp = layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), Seq: seq, Ack: ack, Window: 65535,
 		FIN: flags&tcpFIN != 0, SYN: flags&tcpSYN != 0, RST: flags&tcpRST != 0, PSH: flags&tcpPSH != 0, ACK: flags&tcpACK != 0}
 	s.setIP(fl, d, layers.IPProtocolTCP, src, dst)
-	s.emit(fl, &s.tcp, p)
+	s.emit(fl, r, &s.tcp, p)
 }
 
-func (s *sender) datagram(fl *flow, d l4.Dir, p []byte) {
+func (s *sender) datagram(fl *flow, r *route, d l4.Dir, p []byte) {
 	src, dst, sp, dp := fl.addrs(d)
 	s.udp = layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
 	s.setIP(fl, d, layers.IPProtocolUDP, src, dst)
-	s.emit(fl, &s.udp, p)
+	s.emit(fl, r, &s.udp, p)
 }
 
 func (s *sender) setIP(fl *flow, d l4.Dir, proto layers.IPProtocol, src, dst net.IP) {
@@ -215,9 +217,10 @@ func (s *sender) setIP(fl *flow, d l4.Dir, proto layers.IPProtocol, src, dst net
 }
 
 // emit serializes VXLAN + Ethernet + IPv4 + l4 + payload into the next
-// batch slot; the kernel adds the outer IPv4/UDP header.
-func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
-	s.vx.VNI = fl.m.cfg.VNI
+// batch slot, to the flow's collector on route r; the kernel adds the
+// outer IPv4/UDP header.
+func (s *sender) emit(fl *flow, r *route, l gopacket.SerializableLayer, p []byte) {
+	s.vx.VNI = r.c.snap.VNI
 	buf := s.bufs[s.n]
 	if err := gopacket.SerializeLayers(buf, s.opts, &s.vx, &s.eth, &s.ip, l, gopacket.Payload(p)); err != nil {
 		fl.m.stats.Dropped.Add(1)
@@ -225,7 +228,7 @@ func (s *sender) emit(fl *flow, l gopacket.SerializableLayer, p []byte) {
 	}
 	fillChecksums(buf.Bytes(), byte(s.ip.Protocol))
 	s.iov[s.n][0] = buf.Bytes()
-	s.msgs[s.n] = ipv4.Message{Buffers: s.iov[s.n][:], Addr: fl.m.addrs[fl.ti]}
+	s.msgs[s.n] = ipv4.Message{Buffers: s.iov[s.n][:], Addr: r.c.addrs[r.ti]}
 	s.owners[s.n] = fl.m
 	if s.n++; s.n == batch {
 		s.flush()
