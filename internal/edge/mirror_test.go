@@ -356,6 +356,40 @@ func TestMirrorBulk(t *testing.T) {
 	}
 }
 
+// TestMirrorRateCapHolds: at a cap of 1 Mbit/s (--mirror-rate-mbps 1,
+// 125000 bytes/s) a second of 1000-byte datagrams at about 8 Mbit/s is
+// copied at the cap, plus the bucket's burst: a quarter second of the
+// rate, or one largest datagram (64 KiB) when that is more.
+func TestMirrorRateCapHolds(t *testing.T) {
+	const rate = 125_000
+	const burst = 65535 // max(rate/4, one largest datagram)
+	col := startCollector(t)
+	o := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix(""))
+	m := snapshot.Mirror{ID: "imgf-r", VNI: 9, Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorIngress,
+		Targets: []snapshot.MirrorTarget{{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}}}
+	_, to, _ := mirrored(t, edge.Options{MirrorRate: rate}, snapshot.ProtoUDP, o.Addr, m)
+	uc := udpClient(t, lo.Next(), to)
+	p := bytes.Repeat([]byte("x"), 1000)
+	start := time.Now()
+	for range 1000 {
+		if _, err := uc.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	time.Sleep(500 * time.Millisecond) // The sender has sent what it was given.
+	copied := 0
+	for _, pkt := range col.packets() {
+		if u, ok := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP); ok {
+			copied += len(u.Payload)
+		}
+	}
+	if most := int(rate*elapsed.Seconds()) + burst; copied > most || copied < rate/4 {
+		t.Errorf("copied %d payload bytes in %v under a cap of %d bytes/s; want between %d and %d", copied, elapsed, rate, rate/4, most)
+	}
+}
+
 // checkOffsets checks that every mirrored data segment of the flow from
 // client carries the bytes of want at its sequence offset (both
 // directions carried want), and that some did.

@@ -62,10 +62,11 @@ type TCPTap interface {
 // on the data path: a spliced connection duplicates them into a second
 // pipe (tee(2), no copy) that the consumer reads (copyTee).
 type Chunk interface {
-	// Keep, called during Data, keeps a prefix of the chunk (all of it
-	// unless the source is short of room because its consumer is behind)
-	// and returns its length; 0 means nothing was kept.
-	Keep() int
+	// Keep, called during Data, keeps a prefix of the chunk of at most
+	// limit bytes (all of them unless the source is short of room because
+	// its consumer is behind) and returns its length; 0 means nothing was
+	// kept.
+	Keep(limit int) int
 	// Read copies the next kept bytes into b and returns how many: len(b)
 	// unless the source failed. The chunks kept from one direction must be
 	// read in the order they were kept.
@@ -83,8 +84,8 @@ func CopyChunk(p []byte) Chunk { return &copyChunk{src: p} }
 // copyChunk is one chunk: Keep copies it out of the caller's buffer.
 type copyChunk struct{ src, kept []byte }
 
-func (c *copyChunk) Keep() int {
-	c.kept, c.src = append([]byte(nil), c.src...), nil
+func (c *copyChunk) Keep(limit int) int {
+	c.kept, c.src = append([]byte(nil), c.src[:min(limit, len(c.src))]...), nil
 	return len(c.kept)
 }
 

@@ -103,7 +103,7 @@ type pipeChunk struct {
 }
 
 // Keep is called by the data path, during Data.
-func (p *pipeChunk) Keep() int {
+func (p *pipeChunk) Keep(limit int) int {
 	if p.broken.Load() {
 		return 0
 	}
@@ -117,7 +117,7 @@ func (p *pipeChunk) Keep() int {
 	}
 	// EAGAIN (or a short tee): dup is full of chunks the consumer has not
 	// read yet, so this one is dropped, wholly or in part.
-	m, err := retry(func() (int64, error) { return unix.Tee(p.data, p.dup[1], p.n, unix.SPLICE_F_NONBLOCK) })
+	m, err := retry(func() (int64, error) { return unix.Tee(p.data, p.dup[1], min(limit, p.n), unix.SPLICE_F_NONBLOCK) })
 	if err != nil || m <= 0 {
 		return 0
 	}

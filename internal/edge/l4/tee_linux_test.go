@@ -39,7 +39,7 @@ func TestPipeChunk(t *testing.T) {
 	if pc.made {
 		t.Fatal("dup pipe made before anything was kept")
 	}
-	if k := pc.Keep(); k != page {
+	if k := pc.Keep(pc.n); k != page {
 		t.Fatalf("Keep = %d; want the chunk's %d", k, page)
 	}
 	if got, err := unix.FcntlInt(uintptr(pc.dup[1]), unix.F_GETPIPE_SZ, 0); err != nil || got != 2*page {
@@ -50,7 +50,7 @@ func TestPipeChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc.n = 2 * page
-	if k := pc.Keep(); k != page {
+	if k := pc.Keep(pc.n); k != page {
 		t.Fatalf("Keep with one page of room = %d; want a prefix of %d", k, page)
 	}
 	got := make([]byte, 2*page)
@@ -60,12 +60,21 @@ func TestPipeChunk(t *testing.T) {
 	pc.Release(0)
 	pc.Release(0)
 
+	// A limit keeps a prefix: the data pipe now starts at the second page.
 	pc.n = page
-	if k := pc.Keep(); k != page {
+	if k := pc.Keep(page / 4); k != page/4 {
+		t.Fatalf("Keep(%d) = %d; want the limit", page/4, k)
+	}
+	if n := pc.Read(got[:page/4]); n != page/4 || !bytes.Equal(got[:page/4], p[page:page+page/4]) {
+		t.Fatalf("read %d bytes (equal %v); want the kept quarter page", n, bytes.Equal(got[:page/4], p[page:page+page/4]))
+	}
+	pc.Release(0)
+
+	if k := pc.Keep(pc.n); k != page {
 		t.Fatalf("Keep after reads = %d; want %d", k, page)
 	}
 	pc.Release(page) // Queued nowhere: the pipe is out of step.
-	if k := pc.Keep(); k != 0 {
+	if k := pc.Keep(pc.n); k != 0 {
 		t.Errorf("Keep after a chunk was released unread = %d; want 0", k)
 	}
 
@@ -80,8 +89,11 @@ func TestPipeChunk(t *testing.T) {
 // can be reused as soon as Data returns.
 func TestCopyChunk(t *testing.T) {
 	buf := []byte("hello, mirror")
+	if k := CopyChunk(buf).Keep(5); k != 5 {
+		t.Fatalf("Keep(5) = %d; want a prefix of 5", k)
+	}
 	c := CopyChunk(buf)
-	if k := c.Keep(); k != len(buf) {
+	if k := c.Keep(len(buf)); k != len(buf) {
 		t.Fatalf("Keep = %d; want %d", k, len(buf))
 	}
 	copy(buf, "XXXXXXXXXXXXX")

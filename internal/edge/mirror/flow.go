@@ -179,12 +179,12 @@ func (t *tcpFlow) Data(d l4.Dir, n int, c l4.Chunk) {
 	if r := t.copying(); r == nil || !r.copies[d] {
 		return
 	}
-	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, func(ev *event) int { return ev.keep(c) })
+	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, func(ev *event, limit int) int { return ev.keep(c, limit) })
 }
 
 // keep is the take of a TCP chunk: what c keeps, the sender reads.
-func (ev *event) keep(c l4.Chunk) int {
-	if k := c.Keep(); k > 0 {
+func (ev *event) keep(c l4.Chunk, limit int) int {
+	if k := c.Keep(limit); k > 0 {
 		ev.chunk, ev.n = c, k
 	}
 	return ev.n
@@ -215,7 +215,10 @@ func (u *udpFlow) Datagram(p []byte) {
 	if u.copying() == nil {
 		return
 	}
-	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(ev *event) int {
+	u.m.e.offer(event{fl: u.flow, kind: evUDP, dir: u.dir}, len(p), func(ev *event, limit int) int {
+		if limit < len(p) {
+			return 0
+		}
 		ev.buf = getBuf(len(p))
 		ev.data = (*ev.buf)[:copy(*ev.buf, p)]
 		return len(ev.data)

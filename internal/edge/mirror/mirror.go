@@ -76,8 +76,10 @@ func New(reg *stats.Registry, o Options) *Engine {
 		o.Rate = DefaultRate
 	}
 	if o.Rate > 0 {
-		// A burst of a quarter second, at least one largest chunk.
-		e.rate = rate.NewLimiter(rate.Limit(o.Rate), max(int(o.Rate/4), QueueBytes/16))
+		// A burst of a quarter second, and at least one largest datagram,
+		// so that a cap below about 2 Mbit/s still lets any copy through.
+		// A TCP chunk larger than the tokens is kept in part (offer).
+		e.rate = rate.NewLimiter(rate.Limit(o.Rate), max(int(o.Rate/4), maxIPPacket))
 	}
 	return e
 }
@@ -183,25 +185,28 @@ func (e *Engine) learnMTUs() {
 	}
 }
 
-// offer queues ev without blocking once the queue and the rate cap have
-// room for its n payload bytes, which take then puts into it (nil and 0
-// for events without payload) and reports how many it got: a TCP chunk may
-// be kept in part. The rate cap is charged for what was taken. A refused
-// event costs the data path nothing but the checks; the packets of what
-// was not taken are counted dropped.
-func (e *Engine) offer(ev event, n int, take func(*event) int) {
+// offer queues ev without blocking once the queue has room for its n
+// payload bytes. take then puts into it at most limit of them, what the
+// rate cap's tokens cover (nil and 0 for events without payload), and
+// reports how many it got: a TCP chunk may be kept in part, a datagram
+// only whole. The rate cap is charged for what was taken. A refused event
+// costs the data path nothing but the checks; the packets of what was not
+// taken are counted dropped.
+func (e *Engine) offer(ev event, n int, take func(ev *event, limit int) int) {
 	if !e.admit(n) {
 		ev.dropped(n)
 		return
 	}
 	if n > 0 {
 		now := time.Now()
-		if e.rate != nil && e.rate.TokensAt(now) < float64(n) {
-			e.unadmit(n)
-			ev.dropped(n)
-			return
+		limit := n
+		if e.rate != nil {
+			limit = min(n, int(e.rate.TokensAt(now)))
 		}
-		k := take(&ev)
+		k := 0
+		if limit > 0 {
+			k = take(&ev, limit)
+		}
 		e.pending.Add(int64(k - n)) // Admitted n; holds what was taken.
 		if k == 0 {
 			e.unadmit(0)

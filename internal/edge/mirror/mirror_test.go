@@ -46,7 +46,7 @@ type countingChunk struct {
 	keeps *int
 }
 
-func (c *countingChunk) Keep() int { *c.keeps++; return c.Chunk.Keep() }
+func (c *countingChunk) Keep(limit int) int { *c.keeps++; return c.Chunk.Keep(limit) }
 
 func TestCopiesDir(t *testing.T) {
 	client, local := netip.MustParseAddrPort("198.51.100.9:40000"), netip.MustParseAddrPort("203.0.113.1:443")
@@ -144,13 +144,13 @@ func TestCloseReleasesQueue(t *testing.T) {
 }
 
 // recChunk is a chunk that keeps up to keep bytes and records how it is
-// read and released.
+// kept, read and released.
 type recChunk struct {
-	keep, read, unread int
-	released           bool
+	keep, limit, read, unread int
+	released                  bool
 }
 
-func (c *recChunk) Keep() int          { return c.keep }
+func (c *recChunk) Keep(limit int) int { c.limit = limit; return min(c.keep, limit) }
 func (c *recChunk) Read(b []byte) int  { c.read += len(b); return len(b) }
 func (c *recChunk) Release(unread int) { c.unread, c.released = unread, true }
 
@@ -166,26 +166,45 @@ func testFlow(m *mirror, want [2]bool) *flow {
 }
 
 // TestRateChargesKeptBytes: the rate cap is spent on what a chunk kept,
-// not on what it offered, and what was not kept is counted dropped.
+// not on what it offered, and what was not kept is counted dropped. A
+// chunk larger than the tokens left is kept in part, up to them.
 func TestRateChargesKeptBytes(t *testing.T) {
 	reg := stats.NewRegistry()
-	e := New(reg, Options{Rate: 1000}) // Burst: 1 MiB.
+	e := New(reg, Options{Rate: 1000}) // Burst: one largest datagram.
+	if got := e.rate.Burst(); got != maxIPPacket {
+		t.Fatalf("burst %d at 1000 bytes/s; want %d (one largest datagram)", got, maxIPPacket)
+	}
 	tf := testTCPFlow(e, reg)
-	tf.Data(l4.Ingress, 1<<20, &recChunk{}) // Its source is full: nothing kept.
-	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)); got != want {
-		t.Errorf("dropped %d packets for a chunk kept in no part; want %d (its segments and ACK)", got, want)
+	full := &recChunk{}
+	tf.Data(l4.Ingress, 1<<20, full) // Its source is full: nothing kept.
+	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)); got != want || full.limit != maxIPPacket {
+		t.Errorf("dropped %d packets for a chunk kept in no part, offered to keep %d; want %d (its segments and ACK), %d (the tokens)",
+			got, full.limit, want, maxIPPacket)
 	}
 	tf.Data(l4.Ingress, 1000, &recChunk{keep: 1000})
 	if len(e.queue) != 1 {
 		t.Fatalf("queue holds %d events; want the 1000-byte chunk (the first one spent no tokens)", len(e.queue))
 	}
-	half := &recChunk{keep: tf.mss() + 10}
-	tf.Data(l4.Ingress, 3*tf.mss(), half) // Kept in part.
-	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)+1); got != want {
-		t.Errorf("dropped %d packets; want %d (one segment more of the partly kept chunk)", got, want)
+	n := 2 * maxIPPacket
+	part := &recChunk{keep: n}
+	tf.Data(l4.Ingress, n, part) // Kept in part: the tokens left.
+	left := maxIPPacket - 1000
+	if part.limit < left-1 || part.limit > left+1 || len(e.queue) != 2 {
+		t.Fatalf("chunk of %d bytes offered to keep %d, queue holds %d; want about %d (the tokens left), 2", n, part.limit, len(e.queue), left)
 	}
-	if got, want := e.rate.TokensAt(time.Now()), float64(1<<20-1000-tf.mss()-10); got > want+1 {
-		t.Errorf("%.0f tokens left; want about %.0f (only kept bytes spent)", got, want)
+	if got, want := tf.m.stats.Dropped.Load(), int64(tf.dataPackets(1<<20)+tf.dataPackets(n)-tf.dataPackets(part.limit)); got != want {
+		t.Errorf("dropped %d packets; want %d (the segments of the partly kept chunk beyond its prefix)", got, want)
+	}
+	if got := e.rate.TokensAt(time.Now()); got > 1 {
+		t.Errorf("%.0f tokens left; want none", got)
+	}
+	late := &recChunk{keep: 1000}
+	tf.Data(l4.Ingress, 1000, late)
+	if late.limit != 0 || len(e.queue) != 2 {
+		t.Errorf("chunk offered with no tokens left: Keep asked for %d, queue holds %d; want it dropped unasked", late.limit, len(e.queue))
+	}
+	if got := New(reg, Options{}).rate.Burst(); got != DefaultRate/4 {
+		t.Errorf("burst %d at the default rate; want a quarter second, %d", got, DefaultRate/4)
 	}
 }
 
@@ -223,7 +242,7 @@ func TestOfferAfterClose(t *testing.T) {
 	tf := testTCPFlow(e, reg)
 	e.Close()
 	c := &recChunk{keep: 100}
-	e.offer(event{fl: tf.flow, kind: evData}, 100, func(ev *event) int { return ev.keep(c) }) // As a producer that saw the mirror running.
+	e.offer(event{fl: tf.flow, kind: evData}, 100, func(ev *event, limit int) int { return ev.keep(c, limit) }) // As a producer that saw the mirror running.
 	if !c.released || e.pending.Load() != 0 || e.slots.Load() != 0 {
 		t.Errorf("released %v, pending %d, slots %d; want true, 0, 0", c.released, e.pending.Load(), e.slots.Load())
 	}
