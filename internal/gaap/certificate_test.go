@@ -1,7 +1,17 @@
 package gaap_test
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -258,4 +268,100 @@ func TestMissingSealerKeyWithoutSealedKeysIsCreated(t *testing.T) {
 	if fi, err := os.Stat(keyFile); err != nil || fi.Size() != 32 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file after start: %v, %v; want 32 bytes, mode 0600", fi, err)
 	}
+}
+
+// rsa512Key is a 512-bit RSA key: crypto/rsa refuses to generate one
+// (without GODEBUG rsa1024min=0) and to sign with it.
+const rsa512Key = `-----BEGIN RSA PRIVATE KEY-----
+MIIBPAIBAAJBAL5HA4wf98WDLjb9/JMBcewCBfdSjrJPXDdCikvhM/yHYpBlmGxo
+dW0k4w+eXnk9b8SLkwnVEmEX+azl3Cki8LMCAwEAAQJAVx9d5PGYOeQMK5rU5Jyj
+RGxSvgEbnFJRB25cs0ysyIGLAY71S6j+59FGgulYwQ58k+t9PcmhxAdFDXS3w+uM
+hQIhAPvw7f9sZGGWtLNFuM8C77MSA6CbSEk6Kn9bQTjZzmBVAiEAwVfEWqctlMro
+Ie6xaGLCyc1W+xWZt/XX1EY0aZC19OcCIQCqYpxym7mfji6S91ovFktJjatKWPog
+G+hVzT9k1ViPKQIhALK+HT1hyPYCEFEuhrzmcQZ3264M7ivwEDSjItlle5KJAiEA
+xYqAvMGsvI8xNp7frI9zH/zRR4ZAdRDKnvqcBCO31C8=
+-----END RSA PRIVATE KEY-----
+`
+
+// TestCreateCertificateKeyTLSCanSign: the edge presents server (type 2)
+// and proxy (type 4) certificates with crypto/tls, which signs only with
+// ECDSA P-256, P-384 and P-521, Ed25519 and RSA keys of at least 1024
+// bits. A certificate whose key it cannot sign with would be accepted,
+// bound to a domain that settles to running, and then fail every
+// handshake; it is refused with InvalidCertificateKey instead.
+func TestCreateCertificateKeyTLSCanSign(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Key CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	issue := func(priv crypto.Signer) (content, key string) {
+		t.Helper()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "example.com"},
+			DNSNames: []string{"example.com"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, priv.Public(), caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pemOf("CERTIFICATE", der), pemOf("PRIVATE KEY", kder)
+	}
+	block, _ := pem.Decode([]byte(rsa512Key))
+	rsa512, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		key    crypto.Signer
+		served bool
+	}{
+		{"ECDSA P-224", p224, false},
+		{"RSA 512", rsa512, false},
+		{"ECDSA P-384", p384, true},
+		{"ECDSA P-521", p521, true},
+		{"Ed25519", ed, true},
+		{"RSA 1024", rsa1024, true},
+	} {
+		content, key := issue(tc.key)
+		for _, typ := range []int64{2, 4} {
+			req := gaapsdk.NewCreateCertificateRequest()
+			req.CertificateType, req.CertificateContent, req.CertificateKey = new(typ), new(content), new(key)
+			_, err := c.CreateCertificate(req)
+			switch {
+			case tc.served && err != nil:
+				t.Errorf("%s, type %d: %v; want it accepted (crypto/tls signs with it)", tc.name, typ, err)
+			case !tc.served:
+				var e *sdkerrors.TencentCloudSDKError
+				if !errors.As(err, &e) || e.Code != "InvalidParameterValue.InvalidCertificateKey" {
+					t.Errorf("%s, type %d: got %v; want InvalidParameterValue.InvalidCertificateKey (crypto/tls cannot sign with it)", tc.name, typ, err)
+				}
+			}
+		}
+	}
+	// The PKCS #1 form of the small RSA key is refused the same way.
+	content, _ := issue(rsa512)
+	req := gaapsdk.NewCreateCertificateRequest()
+	req.CertificateType, req.CertificateContent, req.CertificateKey = new(int64(2)), new(content), new(rsa512Key)
+	_, err = c.CreateCertificate(req)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateKey")
 }

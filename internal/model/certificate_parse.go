@@ -2,6 +2,12 @@ package model
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"net/url"
@@ -116,7 +122,8 @@ func parseChain(text string) (*x509.Certificate, error) {
 }
 
 // matchKey parses a PEM private key (PKCS #1, PKCS #8 or SEC 1) and checks
-// it belongs to leaf. Like tls.X509KeyPair, which the data plane loads the
+// it belongs to leaf and that crypto/tls, which presents the certificate
+// (to clients for type 2, to origins for type 4), can sign with it. Like tls.X509KeyPair, which the data plane loads the
 // key with, it skips blocks that are not keys, such as the EC PARAMETERS
 // block `openssl ecparam -genkey` writes first.
 func matchKey(leaf *x509.Certificate, text string) error {
@@ -135,7 +142,32 @@ func matchKey(leaf *x509.Certificate, text string) error {
 	if !ok || !pub.Equal(priv.Public()) {
 		return apierr.New(apierr.InvalidParameterValueCertificateContentNotMatchKey, "CertificateKey is not the private key of the certificate in CertificateContent")
 	}
-	return nil
+	return tlsCanSign(priv)
+}
+
+// tlsCanSign refuses keys crypto/tls cannot sign a handshake with, as
+// tls.X509KeyPair does not: ECDSA keys on curves other than P-256, P-384
+// and P-521 (x509 also parses P-224), and RSA keys crypto/rsa refuses to
+// sign with (under 1024 bits unless GODEBUG rsa1024min=0, which a trial
+// signature asks it). Ed25519 keys always sign.
+func tlsCanSign(priv crypto.Signer) error {
+	switch k := priv.(type) {
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+			return nil
+		}
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is an ECDSA key on curve %s; TLS serves ECDSA keys on P-256, P-384 and P-521 only", k.Curve.Params().Name)
+	case *rsa.PrivateKey:
+		digest := sha256.Sum256(nil)
+		if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+			return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is a %d-bit RSA key TLS cannot sign with (at least 1024 bits are needed): %v", k.N.BitLen(), err)
+		}
+		return nil
+	case ed25519.PrivateKey:
+		return nil
+	}
+	return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "unsupported key type %T", priv)
 }
 
 func parsePrivateKey(der []byte) (crypto.Signer, error) {
