@@ -172,11 +172,18 @@ func domainCertificates(d *model.Domain) []string {
 	return append(ids, d.RealServerCertificateIDs...)
 }
 
+// certificateOut is a certificate as DescribeCertificates lists it, and
+// the fields DescribeCertificateDetail shares. BeginTime and EndTime are
+// Unix timestamps the official SDK reads as uint64, so a validity bound
+// before 1970 (X.509 UTCTime reaches back to 1950) is answered as 0: a
+// negative one made the SDK fail to read the whole answer, hiding every
+// certificate of the page.
 func certificateOut(c *model.Certificate) gaapapi.Certificate {
 	out := gaapapi.Certificate{CertificateId: &c.ID, CertificateName: &c.Name, CertificateAlias: &c.Name,
 		CertificateType: &c.Type, CreateTime: &c.CreateTime}
 	if model.IsTLS(c.Type) {
-		out.BeginTime, out.EndTime, out.IssuerCN, out.SubjectCN = &c.BeginTime, &c.EndTime, &c.IssuerCN, &c.SubjectCN
+		out.BeginTime, out.EndTime = new(max(c.BeginTime, 0)), new(max(c.EndTime, 0))
+		out.IssuerCN, out.SubjectCN = &c.IssuerCN, &c.SubjectCN
 	}
 	return out
 }

@@ -365,3 +365,44 @@ func TestCreateCertificateKeyTLSCanSign(t *testing.T) {
 	_, err = c.CreateCertificate(req)
 	wantCode(t, err, "InvalidParameterValue.InvalidCertificateKey")
 }
+
+// TestPre1970CertificateListed: a certificate whose NotBefore is before
+// 1970 (UTCTime reaches back to 1950; device and test certificates use
+// such dates) is accepted. The Certificate and CertificateDetail types give
+// BeginTime as a Unix timestamp, which the official SDK reads as uint64,
+// so it is answered as 0: a negative number would make the SDK fail to
+// read the whole DescribeCertificates answer, and so every certificate of
+// the account (Terraform's gaap_certificate data source and reads
+// included).
+func TestPre1970CertificateListed(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Old CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		NotBefore: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createCert(t, c, 0, "root:$apr1$x$y", "")
+	id := createCert(t, c, 1, pemOf("CERTIFICATE", der), "")
+
+	list, err := c.DescribeCertificates(gaapsdk.NewDescribeCertificatesRequest())
+	if err != nil {
+		t.Fatalf("DescribeCertificates through the SDK after adding a certificate valid since 1960: %v; want the list", err)
+	}
+	if got := list.Response.CertificateSet; len(got) != 2 || *got[1].BeginTime != 0 || int64(*got[1].EndTime) != tmpl.NotAfter.Unix() {
+		t.Errorf("DescribeCertificates: got %d certificates; want 2, the CA's BeginTime 0 and EndTime %d", len(got), tmpl.NotAfter.Unix())
+	}
+	req := gaapsdk.NewDescribeCertificateDetailRequest()
+	req.CertificateId = new(id)
+	detail, err := c.DescribeCertificateDetail(req)
+	if err != nil {
+		t.Fatalf("DescribeCertificateDetail through the SDK of a certificate valid since 1960: %v; want its detail", err)
+	}
+	if d := detail.Response.CertificateDetail; *d.BeginTime != 0 || *d.SubjectCN != "Old CA" {
+		t.Errorf("DescribeCertificateDetail: got BeginTime %d, SubjectCN %q; want 0, Old CA", *d.BeginTime, *d.SubjectCN)
+	}
+}
