@@ -109,14 +109,23 @@ func domainRules(tx *resource.Tx, listenerID, host string) ([]*model.Rule, error
 }
 
 // certOfType loads a certificate of the caller and checks its type; param
-// names the parameter that referenced it.
+// names the parameter that referenced it. An unknown (or another
+// account's) ID or one of the wrong type answers
+// InvalidParameterValue.InvalidCertificateId where the action's error list
+// names it (CreateHTTPSListener, SetAuthentication), else
+// InvalidParameterValue (CreateDomain, ModifyDomain, ModifyCertificate,
+// ModifyHTTPSListenerAttribute): clients branch on the documented codes.
 func certOfType(tx *resource.Tx, param, id string, typ int64) (*model.Certificate, error) {
+	code := listedCode(tx.Action, apierr.InvalidParameterValueInvalidCertificateId, apierr.InvalidParameterValue)
 	c, err := resource.Get[model.Certificate](tx, id)
+	if apierr.Is(err, apierr.ResourceNotFound) {
+		return nil, apierr.New(code, "%s: certificate %s does not exist", param, id)
+	}
 	if err != nil {
-		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateId, "%s: certificate %s does not exist", param, id)
+		return nil, err
 	}
 	if c.Type != typ {
-		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateId, "%s: certificate %s has type %d; type %d is required here", param, id, c.Type, typ)
+		return nil, apierr.New(code, "%s: certificate %s has type %d; type %d is required here", param, id, c.Type, typ)
 	}
 	return c, nil
 }

@@ -1,13 +1,17 @@
 package gaap_test
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"sync"
 	"testing"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -436,4 +440,43 @@ func TestDomainChangesBackToBack(t *testing.T) {
 		t.Errorf("error pages of api.example.com: %v, %v; want the one created", resp, err)
 	}
 	eventually(t, func() bool { pace(); return describeDomain(t, c, listener, "gone.example.com") == nil }, "gone.example.com not deleted")
+}
+
+// TestWrongCertificateTypeCodeIsListed: a certificate of the wrong
+// type (a client CA, type 1, where a server certificate is expected) or an
+// unknown certificate ID is refused with a code the action's own error
+// list documents. CreateDomain, ModifyDomain, ModifyCertificate and
+// ModifyHTTPSListenerAttribute do not list
+// InvalidParameterValue.InvalidCertificateId (CreateHTTPSListener and
+// SetAuthentication do, and keep it); clients branch on the documented
+// codes, so those four answer InvalidParameterValue.
+func TestWrongCertificateTypeCodeIsListed(t *testing.T) {
+	t.Parallel()
+	api, p, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	createDomain(t, c, listener, "www.example.com")
+	ca := createCert(t, c, 1, p.caPEM, "")
+
+	for _, id := range []string{ca, "cert-00000000"} {
+		for _, tc := range []struct {
+			action string
+			params map[string]any
+		}{
+			{"CreateDomain", map[string]any{"ListenerId": listener, "Domain": "new.example.com", "CertificateId": id}},
+			{"ModifyDomain", map[string]any{"ListenerId": listener, "OldDomain": "www.example.com", "NewDomain": "www.example.com", "CertificateId": id}},
+			{"ModifyCertificate", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "CertificateId": id}},
+			{"ModifyHTTPSListenerAttribute", map[string]any{"ListenerId": listener, "CertificateId": id}},
+		} {
+			err := api.Call(c, tc.action, tc.params, nil)
+			var e *sdkerrors.TencentCloudSDKError
+			if !errors.As(err, &e) {
+				t.Errorf("%s with CertificateId %s: got %v; want a refusal", tc.action, id, err)
+				continue
+			}
+			if e.Code != "InvalidParameterValue" || !slices.Contains(gaapapi.Actions[tc.action].Errors, apierr.Code(e.Code)) {
+				t.Errorf("%s with CertificateId %s (wrong type or unknown): got code %s; want InvalidParameterValue, which the action's error list documents",
+					tc.action, id, e.Code)
+			}
+		}
+	}
 }
