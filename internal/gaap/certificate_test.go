@@ -35,7 +35,7 @@ func TestCertificateLifecycle(t *testing.T) {
 
 	// The reference asks for URL-encoded content; plain PEM works too.
 	server := createCert(t, c, 2, url.PathEscape(p.leafPEM), url.PathEscape(p.leafKey))
-	basic := createCert(t, c, 0, "root:$apr1$x$y\nalice:FSGdT", "")
+	basic := createCert(t, c, 0, "root:$apr1$x$y\nalice:FSGdT\nbob:{PLAIN}pw:ops-team", "") // nginx's name:hash:comment
 	createCert(t, c, 1, p.caPEM, "")
 
 	detailReq := gaapsdk.NewDescribeCertificateDetailRequest()
@@ -139,6 +139,8 @@ func TestCreateCertificateInvalid(t *testing.T) {
 		{"key on a CA", 1, p.caPEM, p.leafKey, "InvalidParameterValue.InvalidCertificateKey"},
 		{"missing key", 2, p.leafPEM, "", "MissingParameter"},
 		{"user list without hash", 0, "root", "", "InvalidParameterValue.InvalidCertificateContent"},
+		// The hash ends at the next ':', as nginx reads it: here it is empty.
+		{"user list with a comment but no hash", 0, "root::ops-team", "", "InvalidParameterValue.InvalidCertificateContent"},
 		{"unknown type", 5, p.caPEM, "", "InvalidParameterValue"},
 	}
 	for _, tc := range cases {

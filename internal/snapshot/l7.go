@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -88,10 +89,10 @@ type Domain struct {
 	// whose TLS versions exclude TLS 1.3.
 	NoHTTP3 bool `json:"noHttp3,omitempty"`
 	// BasicAuth, when non-empty, requires HTTP basic authentication with
-	// one of these htpasswd-style "user:hash" lines. hash is bcrypt ($2a$,
-	// $2b$, $2y$), Apache MD5 ($apr1$), crypt(3) MD5, SHA-256 or SHA-512
-	// ($1$, $5$, $6$), "{SHA}" + base64(SHA-1), or else compared as plain
-	// text.
+	// one of these htpasswd-style "user:hash" lines, read by UserEntry (an
+	// nginx ":comment" may follow). hash is bcrypt ($2a$, $2b$, $2y$),
+	// Apache MD5 ($apr1$), crypt(3) MD5, SHA-256 or SHA-512 ($1$, $5$,
+	// $6$), "{SHA}" + base64(SHA-1), or else compared as plain text.
 	BasicAuth []string `json:"basicAuth,omitempty"`
 	// OriginCAPEMs, when non-empty, make the edge verify HTTPS origins'
 	// certificates against these CAs (GAAP RealServerAuth); otherwise
@@ -204,4 +205,16 @@ func (s *Snapshot) HTTPListeners() []PlacedHTTP {
 		}
 	}
 	return out
+}
+
+// UserEntry splits a basic-auth user-list line as nginx's
+// auth_basic_user_file reads it: the user up to the first ':', the hash up
+// to the next ':' or the end ("name:password:comment"; the comment is
+// ignored). ok is false unless both are non-empty. The API validates lines
+// and the edge reads them with it, so a line is accepted only as it is
+// served.
+func UserEntry(line string) (user, hash string, ok bool) {
+	user, rest, found := strings.Cut(line, ":")
+	hash, _, _ = strings.Cut(rest, ":")
+	return user, hash, found && user != "" && hash != ""
 }

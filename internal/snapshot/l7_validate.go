@@ -72,7 +72,7 @@ func (d *Domain) validate(proto string, ruleIDs map[string]bool) error {
 		return err
 	}
 	for _, line := range d.BasicAuth {
-		if u, h, ok := strings.Cut(line, ":"); !ok || u == "" || h == "" {
+		if _, _, ok := UserEntry(line); !ok {
 			return fmt.Errorf("basic auth line %q: want user:hash", line)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opengaap/opengaap/internal/descrypt"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // basicAuth checks HTTP basic credentials against htpasswd-style lines.
@@ -46,8 +47,9 @@ func newBasicAuth(lines []string) *basicAuth {
 	}
 	a := &basicAuth{users: map[string]string{}, ok: map[string][sha256.Size]byte{}}
 	for _, l := range lines {
-		u, h, _ := strings.Cut(strings.TrimSpace(l), ":")
-		a.users[u] = h
+		if u, h, ok := snapshot.UserEntry(strings.TrimSpace(l)); ok {
+			a.users[u] = h
+		}
 	}
 	return a
 }

@@ -3,6 +3,7 @@ package l7
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -104,5 +105,31 @@ func TestCheckHashOpenSSL(t *testing.T) {
 				t.Errorf("checkHash(%q, wrong password) = true", hash)
 			}
 		})
+	}
+}
+
+// TestBasicAuthCommentField: nginx's auth_basic_user_file format, which
+// docs/dataplane-l7.md says the user list follows, is
+// "name:password:comment": the password ends at the next ':' and a third
+// field is a comment. CreateCertificate (type 0) accepts such lines, so the
+// edge compares the password with the hash alone, not "hash:comment".
+func TestBasicAuthCommentField(t *testing.T) {
+	for _, tc := range []struct{ line, pass string }{
+		{"alice:{PLAIN}secret:AliceExample", "secret"},
+		{"alice:$apr1$saltsalt$57M75mtJHnRrcuily51CO0:ops-team", "pa:ss wörd"},
+		{"alice:{PLAIN}secret:", "secret"},
+	} {
+		a := newBasicAuth([]string{tc.line})
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth("alice", tc.pass)
+		if !a.allow(r) {
+			t.Errorf("user-list line %q: alice with the right password refused; nginx reads the third field as a comment", tc.line)
+		}
+	}
+	a := newBasicAuth([]string{"alice:{PLAIN}secret:ops"})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("alice", "secret:ops")
+	if a.allow(r) {
+		t.Error(`line "alice:{PLAIN}secret:ops": alice let in with password "secret:ops"; the comment is no part of it`)
 	}
 }
