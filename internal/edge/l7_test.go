@@ -360,6 +360,81 @@ func TestLCCountsOpenWebSockets(t *testing.T) {
 		"a's WebSockets closed, yet new ones still go to b")
 }
 
+// TestHTTPLeastRTT: a rule with Scheduler lrtt ("最小时延", least latency)
+// ranks its origins by how long they take to answer, measured on every
+// forwarded request from the request sent to the answer's first byte: the
+// direct exchange (a plain GET), h1Client under ReverseProxy (a GET that
+// the direct path leaves, here for its TE header) and http.Transport (a
+// request with a body). Checks are off, so requests alone measure. After
+// one request to each origin (unmeasured ones are tried first), the rest
+// go to the origin that answers 150 ms sooner; a clear majority is asked
+// for rather than all, so that a stall of a loaded machine cannot fail it.
+func TestHTTPLeastRTT(t *testing.T) {
+	t.Parallel()
+	const slowBy = 150 * time.Millisecond
+	for _, tc := range []struct {
+		path string
+		req  func(url string) *http.Request
+	}{
+		{"direct", func(url string) *http.Request { r, _ := http.NewRequest(http.MethodGet, url, nil); return r }},
+		{"h1Client", func(url string) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, url, nil)
+			r.Header.Set("TE", "trailers")
+			return r
+		}},
+		{"transport", func(url string) *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, url, strings.NewReader("body"))
+			return r
+		}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			t.Parallel()
+			var addrs []netip.AddrPort
+			for _, o := range []struct {
+				name  string
+				delay time.Duration
+			}{{"slow", slowBy}, {"fast", 0}} {
+				ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					time.Sleep(o.delay)
+					io.WriteString(w, o.name)
+				})}
+				go srv.Serve(ln)
+				t.Cleanup(func() { srv.Close() })
+				addrs = append(addrs, netip.MustParseAddrPort(ln.Addr().String()))
+			}
+			rt := newRuntime(t, edge.Options{})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			r := rule("r-lrtt", "/", l7Origins(addrs...))
+			r.Scheduler = snapshot.SchedLRTT
+			mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-lrtt", Protocol: snapshot.ProtoHTTP, Port: port,
+				Domains: []snapshot.Domain{{Host: "l.test", Rules: []snapshot.Rule{r}}}}))
+			url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+			c := &http.Client{Timeout: 5 * time.Second}
+			got := map[string]int{}
+			for range 10 {
+				req := tc.req(url)
+				req.Host = "l.test"
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				got[string(body)]++
+			}
+			if got["fast"] < 8 {
+				t.Errorf("lrtt rule: requests went %v; want at least 8 of 10 to the origin %v faster", got, slowBy)
+			}
+		})
+	}
+}
+
 // TestHTTPPackets: an HTTP listener counts its client connections' packets
 // (data segments, from TCP_INFO) on the listener and the proxy, while a
 // connection is open and at its close.

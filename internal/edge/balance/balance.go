@@ -28,7 +28,7 @@ import (
 type Backend interface {
 	Healthy() bool
 	Active() int64      // Open connections/sessions, for lc.
-	RTT() time.Duration // Smoothed connect latency (0 = unmeasured), for lrtt.
+	RTT() time.Duration // Smoothed latency (0 = unmeasured), for lrtt: of connects, probe replies or HTTP answers.
 	Suspect() bool      // A connect failed lately: avoid while others remain.
 	Picked()            // A new connection goes to the origin (see health.Backend.Picked).
 }

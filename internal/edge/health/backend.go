@@ -43,7 +43,7 @@ type originState struct {
 	addrs  atomic.Pointer[[]netip.Addr]
 	next   atomic.Uint32
 	active atomic.Int64
-	rtt    atomic.Int64 // EWMA of connect latency in ns; 0 = not measured.
+	rtt    atomic.Int64 // EWMA of latency (ObserveRTT) in ns; 0 = not measured.
 	// failedAt is when the last connect failed (Unix ns), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
 	failedAt atomic.Int64
@@ -146,7 +146,8 @@ func (b *Backend) ConnStart() { b.active.Add(1) }
 // ConnEnd ends what ConnStart began.
 func (b *Backend) ConnEnd() { b.active.Add(-1) }
 
-// RTT is the smoothed connect latency (0 until measured).
+// RTT is the smoothed latency (0 until measured): of connects for TCP, of
+// probe replies for UDP, of answers for HTTP (ObserveRTT).
 func (b *Backend) RTT() time.Duration { return time.Duration(b.rtt.Load()) }
 
 // FailTimeout is how long an origin stays suspect after a failed connect:
@@ -191,8 +192,10 @@ func (b *Backend) Suspect() bool {
 	return f != 0 && time.Now().UnixNano()-f < int64(FailTimeout)
 }
 
-// ObserveRTT folds one connect latency into the EWMA (weight 1/4, so a
-// changed path shows within a few connections).
+// ObserveRTT folds one latency into the EWMA (weight 1/4, so a changed
+// path shows within a few connections): a TCP connect's or check
+// handshake's, a UDP probe's reply time, an HTTP request's or check's
+// time from sent to its answer's first byte.
 func (b *Backend) ObserveRTT(d time.Duration) {
 	for {
 		old := b.rtt.Load()

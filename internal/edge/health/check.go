@@ -25,8 +25,9 @@ func (b *Backend) check() error {
 }
 
 // checkAddr probes the origin at ap. rtt is the time to a TCP check's
-// handshake (a connect like any other) or to a UDP probe's reply (UDP has
-// no connect to time), else 0.
+// handshake (a connect like any other), to a UDP probe's reply (UDP has
+// no connect to time) or from an HTTP probe sent to its answer (what
+// proxied requests measure too), else 0.
 func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 	c := b.key.Check
 	switch {
@@ -34,7 +35,7 @@ func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 		if b.tlsProbeErr != nil {
 			return 0, b.tlsProbeErr
 		}
-		return 0, checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
+		return checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
 		start := time.Now()
 		if err := checkTCP(ap.String(), c.Timeout); err != nil {

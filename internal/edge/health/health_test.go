@@ -162,6 +162,33 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 	}
 }
 
+// TestHTTPCheckTimesAnswer: an HTTP check that passes feeds lrtt the time
+// from its request sent to the answer's first byte (the origin's answer
+// time, as proxied requests measure it), so a rule's origins are ranked
+// before any request reaches them; a check that fails feeds nothing.
+func TestHTTPCheckTimesAnswer(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		if r.URL.Path == "/bad" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	for _, path := range []string{"/", "/bad"} {
+		probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: path, Timeout: 5 * time.Second})
+		b := newBackend(Key{Proto: snapshot.ProtoHTTP, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe})
+		err := b.check()
+		if passed := err == nil; passed != (path == "/") {
+			t.Fatalf("check of %s: %v", path, err)
+		}
+		if rtt := b.RTT(); path == "/" && (rtt < delay || rtt > 5*time.Second) || path != "/" && rtt != 0 {
+			t.Errorf("check of %s (error %v): lrtt latency %v; want at least %v when it passes, none when it fails", path, err, rtt, delay)
+		}
+	}
+}
+
 // TestPassiveCheckTrial: a failed connect makes the origin suspect for
 // FailTimeout; after that one connection may try it (Picked renews the
 // failure for the others) until a connect succeeds.

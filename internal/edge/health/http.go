@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -93,16 +95,21 @@ func probeTLSConfig(p HTTPProbe) (*tls.Config, error) {
 }
 
 // checkHTTP sends the probe and accepts the configured status classes.
-func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Duration) error {
+// rtt is the time from the probe sent to its answer's first byte (an
+// AnswerTimer), as on proxied requests, when the answer is accepted (else
+// 0).
+func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Duration) (rtt time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probeTLS{}, tlsCfg), timeout)
 	defer cancel()
+	var at AnswerTimer
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: at.Wrote, GotFirstResponseByte: at.FirstByte})
 	scheme := "http"
 	if k.Proto == snapshot.ProtoHTTPS {
 		scheme = "https"
 	}
 	req, err := http.NewRequestWithContext(ctx, k.HTTP.Method, scheme+"://"+ap.String()+k.HTTP.Path, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if k.HTTP.Host != "" {
 		req.Host = k.HTTP.Host
@@ -110,11 +117,41 @@ func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Durati
 	req.Header.Set("User-Agent", "opengaap-health/1")
 	resp, err := probeClient.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	resp.Body.Close()
 	if c := resp.StatusCode / 100; c > 7 || k.HTTP.Classes&(1<<c) == 0 {
-		return fmt.Errorf("status %d not accepted", resp.StatusCode)
+		return 0, fmt.Errorf("status %d not accepted", resp.StatusCode)
 	}
-	return nil
+	return at.Wait(), nil
 }
+
+// AnswerTimer times an HTTP exchange from the request's last byte written
+// to the answer's first byte (its status line): the origin's answer time,
+// which is what lrtt ranks layer-7 origins by (connects are mostly pooled,
+// and a slow application answers slowly over a fast network). Its methods
+// are httptrace.ClientTrace's WroteRequest and GotFirstResponseByte, which
+// http.Transport calls from its writing and reading goroutines. An answer
+// that begins before the request was written (an early error, a 100
+// Continue) is not timed.
+type AnswerTimer struct{ wrote, wait atomic.Int64 }
+
+// clock is a monotonic time base for AnswerTimer.
+var clock = time.Now()
+
+// Wrote is ClientTrace.WroteRequest.
+func (t *AnswerTimer) Wrote(i httptrace.WroteRequestInfo) {
+	if i.Err == nil {
+		t.wrote.Store(int64(time.Since(clock)))
+	}
+}
+
+// FirstByte is ClientTrace.GotFirstResponseByte.
+func (t *AnswerTimer) FirstByte() {
+	if w := t.wrote.Load(); w != 0 {
+		t.wait.Store(max(int64(time.Since(clock))-w, 1))
+	}
+}
+
+// Wait is the time measured, 0 if none was.
+func (t *AnswerTimer) Wait() time.Duration { return time.Duration(t.wait.Load()) }

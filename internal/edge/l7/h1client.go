@@ -55,6 +55,9 @@ type h1Conn struct {
 	addr        string
 	idleAt      time.Time
 	rd          readDeadline
+	// wait is the current exchange's time from its request sent to its
+	// answer's first byte (start), for lrtt.
+	wait time.Duration
 
 	// exchange's state: step is its RawConn.Read callback, bound once so
 	// that an exchange allocates nothing.
@@ -95,13 +98,16 @@ func (cl *h1Client) eligible(req *http.Request) bool {
 		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil
 }
 
-// RoundTrip sends req (eligible) to req.URL.Host.
-func (cl *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip sends req (eligible) to req.URL.Host. wait is the time from
+// the request sent to the answer's first byte (h1Conn.wait).
+func (cl *h1Client) RoundTrip(req *http.Request) (resp *http.Response, wait time.Duration, err error) {
 	pc, stop, err := cl.send(req.Context(), req.URL.Host, retriable(req), func(bw *bufio.Writer) error { return req.Write(bw) })
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return cl.receive(pc, stop, req)
+	wait = pc.wait // Before receive: a body read to its end gives pc back to the pool.
+	resp, err = cl.receive(pc, stop, req)
+	return resp, wait, err
 }
 
 // send writes a request with write on an idle connection to addr, or a
@@ -156,8 +162,9 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	return pc, nil
 }
 
-// start writes the request and waits for the answer's first byte. On
-// error the connection is closed.
+// start writes the request and waits for the answer's first byte, timing
+// that wait (pc.wait: a reused connection's check and the write, which do
+// not wait, are in it). On error the connection is closed.
 func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write func(*bufio.Writer) error) (func() bool, error) {
 	// A client that goes away (or a shutdown) cancels the context: close
 	// the connection so that a blocked read or write returns.
@@ -171,12 +178,14 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write fu
 		pc.out.reset()
 		return nil, abort(ctx, pc, stop, err)
 	}
+	sent := time.Now()
 	if err := pc.exchange(reused); err != nil {
 		return nil, abort(ctx, pc, stop, err)
 	}
 	if _, err := pc.br.Peek(1); err != nil {
 		return nil, abort(ctx, pc, stop, staleIf(err, !isTimeout(err)))
 	}
+	pc.wait = time.Since(sent)
 	return stop, nil
 }
 

@@ -66,7 +66,7 @@ func h1Get(t *testing.T, cl *h1Client, addr, method string) (*http.Response, str
 	if !cl.eligible(req) {
 		t.Fatalf("%s request not eligible", method)
 	}
-	resp, err := cl.RoundTrip(req)
+	resp, _, err := cl.RoundTrip(req)
 	if err != nil {
 		t.Fatalf("RoundTrip: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestH1ClientForwards1xx(t *testing.T) {
 		return nil
 	}}
 	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "http://"+addr+"/", nil)
-	resp, err := newTestH1(t).RoundTrip(req)
+	resp, _, err := newTestH1(t).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestH1ClientConnWatch(t *testing.T) {
 	cl := newTestH1(t)
 	get := func(ctx context.Context, path string) error {
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+path, nil)
-		resp, err := cl.RoundTrip(req)
+		resp, _, err := cl.RoundTrip(req)
 		if err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func TestH1ClientErrors(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
-		_, err := newTestH1(t).RoundTrip(req)
+		_, _, err := newTestH1(t).RoundTrip(req)
 		if !isDialError(err) {
 			t.Errorf("got %v; want a dial error (retried on other origins)", err)
 		}
@@ -278,7 +278,7 @@ func TestH1ClientErrors(t *testing.T) {
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/", nil)
 		start := time.Now()
-		_, err := newTestH1(t).RoundTrip(req)
+		_, _, err := newTestH1(t).RoundTrip(req)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > time.Second {
 			t.Errorf("got %v after %v; want the context's error at once", err, time.Since(start))
 		}
@@ -290,7 +290,7 @@ func TestH1ClientErrors(t *testing.T) {
 		})
 		cl := newTestH1(t)
 		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
-		resp, err := cl.RoundTrip(req)
+		resp, _, err := cl.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,7 +307,7 @@ func TestH1ClientErrors(t *testing.T) {
 			io.WriteString(c, strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", max1xx+1)+"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 		})
 		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
-		if _, err := newTestH1(t).RoundTrip(req); err == nil {
+		if _, _, err := newTestH1(t).RoundTrip(req); err == nil {
 			t.Errorf("%d 1xx answers before the final one: got no error", max1xx+1)
 		}
 	})
@@ -395,7 +395,7 @@ func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
 			h1Get(t, cl, addr, "GET")
 			time.Sleep(50 * time.Millisecond) // Let a close arrive.
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/p", nil)
-			resp, err := cl.RoundTrip(req)
+			resp, _, err := cl.RoundTrip(req)
 			if err == nil {
 				resp.Body.Close()
 			}

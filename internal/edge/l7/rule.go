@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -282,7 +283,7 @@ var errNoOrigin = errors.New("rule has no origin")
 func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
 	if s, ok := req.Context().Value(sentKey{}).(*sentRequest); ok {
 		resp, err := r.h1.receive(s.pc, s.stop, req)
-		return r.track(s.o, resp, err)
+		return r.track(s.o, resp, 0, err) // Timed by the direct path.
 	}
 	return tryOrigins(r, req, func(o *origin, ap netip.AddrPort) (*http.Response, error) { return r.send(o, ap, req) })
 }
@@ -335,14 +336,14 @@ func retry(req *http.Request, err error) bool {
 func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {
 	req.URL.Host = r.begin(o, ap)
 	if r.h1.eligible(req) {
-		resp, err := r.h1.RoundTrip(req)
-		return r.track(o, resp, err)
+		resp, wait, err := r.h1.RoundTrip(req)
+		return r.track(o, resp, wait, err)
 	}
-	resp, conn, err := roundTrip(r.transport, req)
+	resp, conn, wait, err := roundTrip(r.transport, req)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
 		untimed(conn)
 	}
-	return r.track(o, resp, err)
+	return r.track(o, resp, wait, err)
 }
 
 // begin counts a request in flight on o (for lc) and returns the text of
@@ -357,6 +358,16 @@ func (r *rule) begin(o *origin, ap netip.AddrPort) string {
 	return c.s
 }
 
+// answered records that o answered a request, wait after the request was
+// sent (the answer's first byte; 0: not measured): o is not suspect, and
+// the wait feeds lrtt, as connects do on layer 4 (see health.AnswerTimer).
+func (o *origin) answered(wait time.Duration) {
+	o.backend.Connected()
+	if wait > 0 {
+		o.backend.ObserveRTT(wait)
+	}
+}
+
 // failed ends a request to o that got no answer. A connect that failed
 // makes o suspect, unless it was cut short because the client went away
 // (or the edge shut down): that says nothing about the origin.
@@ -368,13 +379,14 @@ func (r *rule) failed(o *origin, err error) {
 	}
 }
 
-// track ends the request to o when the response body is closed.
-func (r *rule) track(o *origin, resp *http.Response, err error) (*http.Response, error) {
+// track ends the request to o when the response body is closed. wait is
+// how long o took to answer (0: not measured here).
+func (r *rule) track(o *origin, resp *http.Response, wait time.Duration, err error) (*http.Response, error) {
 	if err != nil {
 		r.failed(o, err)
 		return nil, err
 	}
-	o.backend.Connected()
+	o.answered(wait)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded connection (a WebSocket) is counted until the
 		// tunnel ends, which closes it (httputil, serveWebSocket3), or

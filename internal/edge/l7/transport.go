@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/health"
 )
 
 // Origin-side limits. A connect that fails or times out is retried on
@@ -257,21 +259,26 @@ func untimed(c net.Conn) {
 // request of which nothing was written has its whole body still unread:
 // GetBody gives it again (unreadBody). A body that was read, hence partly
 // or wholly sent, is refused: it is never sent twice, as before.
-func roundTrip(t *http.Transport, req *http.Request) (*http.Response, net.Conn, error) {
-	var conn net.Conn
+//
+// wait is the time from the request's last byte written to the answer's
+// first byte (health.AnswerTimer), 0 when not measured.
+func roundTrip(t *http.Transport, req *http.Request) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
+	at := &health.AnswerTimer{}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 		GotConn: func(i httptrace.GotConnInfo) {
 			conn = i.Conn
 			if c := originConn(i.Conn); c != nil && i.Reused {
 				c.check.Store(true)
 			}
-		}}))
+		},
+		WroteRequest:         at.Wrote,
+		GotFirstResponseByte: at.FirstByte}))
 	if req.Body != nil && req.Body != http.NoBody {
 		b := &unreadBody{body: req.Body}
 		req.Body, req.GetBody = b, b.again
 	}
-	resp, err := t.RoundTrip(req)
-	return resp, conn, err
+	resp, err = t.RoundTrip(req)
+	return resp, conn, at.Wait(), err
 }
 
 // unreadBody is a request body the Transport may take again as long as
