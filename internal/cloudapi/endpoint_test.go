@@ -524,3 +524,43 @@ func TestEndpointBodyErrorKeepsHTTP2Connection(t *testing.T) {
 		t.Error("the call after a refused body opened a new connection; want the HTTP/2 connection kept")
 	}
 }
+
+// TestV1RepeatedParameterIsInvalidParameter: a name given twice in a
+// v1 call (GET or form POST) is InvalidParameter, as docs/api-protocol.md
+// says and as a TC3 GET answers, not a signature failure: the string to
+// sign holds one value per name, so the repeat is a malformed call.
+func TestV1RepeatedParameterIsInvalidParameter(t *testing.T) {
+	srv := newEndpoint(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for i, method := range []string{"GET", "POST"} {
+		p := url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+			"Nonce": {strconv.Itoa(7100 + i)}, "SecretId": {acct.SecretID}, "Name": {"a"}, "Items.0": {"x"}}
+		// Signed as the reference's string to sign allows (one value per
+		// name: the first, which is also what sign.SignV1 uses).
+		p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
+		enc := p.Encode() + "&Items.0=y"
+		var req *http.Request
+		if method == "GET" {
+			req, _ = http.NewRequest("GET", srv.URL+"/?"+enc, nil)
+		} else {
+			req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(enc))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if _, env := do(t, req); code(env) != "InvalidParameter" {
+			t.Errorf("v1 %s with Items.0 given twice: got %q (%+v); want InvalidParameter",
+				method, code(env), env.Response.Error)
+		}
+	}
+	// The same duplicate in a TC3 GET is InvalidParameter.
+	ts := time.Now()
+	q := "Name=a&Items.0=x&Items.0=y"
+	req, _ := http.NewRequest("GET", srv.URL+"/?"+q, nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-TC-Action", "Echo")
+	req.Header.Set("X-TC-Version", "2020-01-01")
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "GET", host, q, req.Header, nil, ts.Unix()))
+	if _, env := do(t, req); code(env) != "InvalidParameter" {
+		t.Fatalf("TC3 GET with Items.0 given twice: got %q; want InvalidParameter", code(env))
+	}
+}

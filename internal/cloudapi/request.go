@@ -167,6 +167,14 @@ func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 	if !req.v3 && req.v1params.Get("Signature") == "" {
 		return nil, apierr.New(apierr.MissingParameter, "the common parameter Signature is missing")
 	}
+	// A v1 string to sign holds one value per name (sign.VerifyV1 refuses
+	// a repeat too), so a repeated name is malformed, as it is in a TC3
+	// query: say so rather than answer a signature that cannot match.
+	for k, vs := range req.v1params {
+		if len(vs) > 1 {
+			return nil, apierr.New(apierr.InvalidParameter, "the parameter %s is given %d times", k, len(vs))
+		}
+	}
 	if !secretIDPattern.MatchString(req.secretID) {
 		return nil, apierr.New(apierr.AuthFailureInvalidSecretId, "the SecretId is not a cloud API key id")
 	}
