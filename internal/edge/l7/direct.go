@@ -108,7 +108,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		r.errorHandler(rw, req, err)
 		return
 	}
-	o.answered(pc.wait)
+	r.answered(o, pc.wait)
 	head := originHeadBytes(pc.br)
 	oh, ok := parseOriginHead(head, req.Method)
 	if !ok || r.vhost.pages[oh.status] != nil {

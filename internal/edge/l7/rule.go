@@ -35,6 +35,7 @@ type rule struct {
 	tkey        transportKey // What transport was acquired with.
 	h1          *h1Client    // Shortcut for plain-HTTP requests without body.
 	direct      bool         // Requests may take the direct path (direct.go).
+	timed       bool         // lrtt: answer times feed the origins' RTT (answered).
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -121,6 +122,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
 	r.picker = balance.New(sr.Scheduler, targets, sr.FailoverSwitch, nil, 0)
+	r.timed = sr.Scheduler == snapshot.SchedLRTT
 	r.proxy = &httputil.ReverseProxy{Rewrite: r.rewrite, Transport: r, ModifyResponse: r.modifyResponse,
 		ErrorHandler: r.errorHandler, BufferPool: buffers, ErrorLog: quietLog}
 	return r, nil
@@ -359,11 +361,13 @@ func (r *rule) begin(o *origin, ap netip.AddrPort) string {
 }
 
 // answered records that o answered a request, wait after the request was
-// sent (the answer's first byte; 0: not measured): o is not suspect, and
-// the wait feeds lrtt, as connects do on layer 4 (see health.AnswerTimer).
-func (o *origin) answered(wait time.Duration) {
+// sent (the answer's first byte; 0: not measured): o is not suspect, and,
+// for an lrtt rule, the wait feeds its ranking, as connects do on layer 4
+// (see health.AnswerTimer). Only lrtt reads it: other rules do not write
+// the origin's shared RTT on every request.
+func (r *rule) answered(o *origin, wait time.Duration) {
 	o.backend.Connected()
-	if wait > 0 {
+	if wait > 0 && r.timed {
 		o.backend.ObserveRTT(wait)
 	}
 }
@@ -386,7 +390,7 @@ func (r *rule) track(o *origin, resp *http.Response, wait time.Duration, err err
 		r.failed(o, err)
 		return nil, err
 	}
-	o.answered(wait)
+	r.answered(o, wait)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded connection (a WebSocket) is counted until the
 		// tunnel ends, which closes it (httputil, serveWebSocket3), or
