@@ -22,16 +22,21 @@ func TestHTTP3Validate(t *testing.T) {
 		{"https", snapshot.Proxy{ID: "p", HTTPListeners: []snapshot.HTTPListener{h3("h")}}, ""},
 		{"http", snapshot.Proxy{ID: "p", HTTPListeners: []snapshot.HTTPListener{{ID: "h", Protocol: snapshot.ProtoHTTP, Port: 80, HTTP3: true}}},
 			"needs HTTPS"},
-		{"udp port taken", snapshot.Proxy{ID: "p",
+		{"udp port taken", snapshot.Proxy{ID: "p", AccessIP: "127.0.0.9",
 			Listeners:     []snapshot.Listener{{ID: "u", Protocol: snapshot.ProtoUDP, Port: 443, Scheduler: snapshot.SchedRR}},
-			HTTPListeners: []snapshot.HTTPListener{h3("h")}}, "UDP/:443 (HTTP/3) already used by listener u"},
-		{"udp port free without http3", snapshot.Proxy{ID: "p",
+			HTTPListeners: []snapshot.HTTPListener{h3("h")}}, "UDP/127.0.0.9:443 (HTTP/3) already used by listener u"},
+		{"udp port free without http3", snapshot.Proxy{ID: "p", AccessIP: "127.0.0.9",
 			Listeners: []snapshot.Listener{{ID: "u", Protocol: snapshot.ProtoUDP, Port: 443, Scheduler: snapshot.SchedRR}},
 			HTTPListeners: []snapshot.HTTPListener{func() snapshot.HTTPListener {
 				l := h3("h")
 				l.HTTP3 = false
 				return l
 			}()}}, ""},
+		// A UDP listener on all addresses would reply from the route's
+		// address, which a connected client drops.
+		{"udp on all addresses", snapshot.Proxy{ID: "p", AccessIP: "0.0.0.0",
+			Listeners: []snapshot.Listener{{ID: "u", Protocol: snapshot.ProtoUDP, Port: 53, Scheduler: snapshot.SchedRR}}},
+			"needs a specific access IP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			errs := (&snapshot.Snapshot{Proxies: []snapshot.Proxy{tc.p}}).Validate()

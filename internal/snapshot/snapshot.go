@@ -76,7 +76,9 @@ type Proxy struct {
 	// (bandwidth bucket, connection count, counters) across snapshots.
 	ID string `json:"id"`
 	// AccessIP is the local address the listeners bind to ("" or "0.0.0.0"
-	// binds all addresses). Must be an IP literal, not a name.
+	// binds all addresses, for TCP listeners only: UDP replies must leave
+	// from the address the client reached). Must be an IP literal, not a
+	// name.
 	AccessIP string `json:"accessIp"`
 	// BandwidthMbps caps the proxy's traffic in each direction separately
 	// (client→origin and origin→client), shared by all its listeners, in

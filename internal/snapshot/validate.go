@@ -52,6 +52,12 @@ func (s *Snapshot) Validate() []*ObjectError {
 			if other, ok := socks[sock]; err == nil && ok {
 				err = fmt.Errorf("%s already used by listener %s", sock, other)
 			}
+			if err == nil && l.Protocol == ProtoUDP && unspecified(p.AccessIP) {
+				// A reply from a socket bound to all addresses leaves from
+				// the route's address, not the one the client reached,
+				// and a connected client drops it.
+				err = errors.New("a UDP listener needs a specific access IP, not all addresses")
+			}
 			if err != nil {
 				add("listener", l.ID, p.ID, err)
 				continue
@@ -94,6 +100,12 @@ func (p *Proxy) validateHTTP(seen map[string]bool, socks map[string]string) []*O
 		}
 	}
 	return errs
+}
+
+// unspecified reports whether ip binds all addresses ("", 0.0.0.0, ::).
+func unspecified(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return ip == "" || err == nil && a.IsUnspecified()
 }
 
 func (p *Proxy) validate() error {
