@@ -55,13 +55,14 @@ type flow struct {
 	off [2]atomic.Uint64
 
 	// Sender side only.
-	next [2]uint64 // Bytes of each direction emitted so far.
-	fin  [2]bool   // FIN emitted.
-	ipID [2]uint16
+	copied [2]bool   // By l4.Dir: the directions the route of the last event handled copied.
+	next   [2]uint64 // Bytes of each direction emitted so far.
+	fin    [2]bool   // FIN emitted.
+	ipID   [2]uint16
 }
 
 func newFlow(m *mirror, k flowKey, r *route) *flow {
-	fl := &flow{m: m, flowKey: k, isn: [2]uint32{rand.Uint32(), rand.Uint32()}}
+	fl := &flow{m: m, flowKey: k, isn: [2]uint32{rand.Uint32(), rand.Uint32()}, copied: r.copies}
 	fl.rt.Store(r)
 	return fl
 }
@@ -76,6 +77,23 @@ func (fl *flow) route() *route {
 		r = c.route(&fl.flowKey)
 		fl.rt.Store(r)
 	}
+	return r
+}
+
+// sendRoute is route as the sender sees it: it keeps the flow's sequence state
+// across updates of its mirror. While a direction is not copied, the other
+// direction's acks count the bytes the edge relayed (sent); when an update
+// starts copying it again, what it emits resumes there, so its sequence
+// numbers and the other side's acks go on rather than back to what was
+// last emitted.
+func (fl *flow) sendRoute() *route {
+	r := fl.route()
+	for d, c := range r.copies {
+		if c && !fl.copied[d] {
+			fl.next[d] = max(fl.next[d], fl.off[d].Load())
+		}
+	}
+	fl.copied = r.copies
 	return r
 }
 

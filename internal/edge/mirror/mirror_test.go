@@ -5,8 +5,12 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -311,5 +315,81 @@ func TestAppliedChangeKeepsFlows(t *testing.T) {
 	apply()
 	if copied(l4.Egress) {
 		t.Errorf("flow copied after its mirror was removed")
+	}
+}
+
+// TestDirectionChangeKeepsSeqOrder: a mirror updated in place to copy a
+// direction it did not copy goes on with a live flow's sequence state
+// (docs/dataplane-mirror.md "Updates"). Until then the other direction's
+// acks counted the bytes the edge relayed; from then the direction's
+// sequence numbers start there, so the collector never sees a sequence or
+// ack number go back, whichever way the direction changes. The direction
+// copied throughout sends first after each change, so its acks come before
+// any event of the other.
+func TestDirectionChangeKeepsSeqOrder(t *testing.T) {
+	dirName := [...]string{l4.Ingress: "ingress", l4.Egress: "egress"}
+	for _, tc := range []struct {
+		dirs []string
+		kept l4.Dir // Copied throughout.
+	}{
+		{[]string{snapshot.MirrorIngress, snapshot.MirrorAll}, l4.Ingress},
+		{[]string{snapshot.MirrorAll, snapshot.MirrorIngress, snapshot.MirrorAll}, l4.Ingress},
+		{[]string{snapshot.MirrorEgress, snapshot.MirrorAll}, l4.Egress},
+	} {
+		t.Run(strings.Join(tc.dirs, "-"), func(t *testing.T) {
+			reg := stats.NewRegistry()
+			e := New(reg, Options{Rate: -1})
+			defer e.Close()
+			cfg := testMirror(tc.dirs[0])
+			m := newMirror(e, cfg, reg.Get(StatsKind, cfg.ID))
+			tf := &tcpFlow{flow: testFlow(m, [2]bool{true, true})}
+			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			s := newSender(conn)
+			var last [2]*layers.TCP // By l4.Dir: the last segment emitted.
+			relay := func(step string, d l4.Dir, n int) {
+				tf.Data(d, n, &recChunk{keep: n})
+				for len(e.queue) > 0 {
+					ev := <-e.queue
+					s.take(e, &ev)
+				}
+				for _, msg := range s.msgs[:s.n] {
+					p := gopacket.NewPacket(msg.Buffers[0], layers.LayerTypeVXLAN, gopacket.Default)
+					seg, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+					if seg == nil {
+						t.Fatalf("%s: packet without TCP: %v", step, p)
+					}
+					sd := l4.Egress
+					if seg.SrcPort == layers.TCPPort(tf.client.Port()) {
+						sd = l4.Ingress
+					}
+					if prev := last[sd]; prev != nil && (int32(seg.Seq-prev.Seq) < 0 || int32(seg.Ack-prev.Ack) < 0) {
+						t.Errorf("%s: %s segment with seq %d, ack %d after seq %d, ack %d: went back",
+							step, dirName[sd], seg.Seq, seg.Ack, prev.Seq, prev.Ack)
+					}
+					if o := 1 - sd; len(seg.Payload) > 0 && seg.Ack != tf.isn[o]+1+uint32(tf.off[o].Load()) {
+						t.Errorf("%s: %s data acks %d bytes; want %d, all the other side relayed",
+							step, dirName[sd], seg.Ack-tf.isn[o]-1, tf.off[o].Load())
+					}
+					last[sd] = seg
+				}
+				s.flush()
+			}
+			for i, dir := range tc.dirs {
+				cfg.Direction = dir
+				m.set(cfg)
+				step := strings.Join(tc.dirs[:i+1], "-")
+				for range 2 {
+					relay(step, tc.kept, 100)
+					relay(step, 1-tc.kept, 10000)
+				}
+			}
+			if last[l4.Ingress] == nil || last[l4.Egress] == nil {
+				t.Errorf("a direction emitted nothing after the mirror copied both")
+			}
+		})
 	}
 }

@@ -101,7 +101,7 @@ func (s *sender) take(e *Engine, ev *event) {
 // handle emits the packets of one event, as a capture on the access IP's
 // link would show them.
 func (s *sender) handle(ev *event) {
-	fl, r := ev.fl, ev.fl.route()
+	fl, r := ev.fl, ev.fl.sendRoute()
 	d, o := ev.dir, 1-ev.dir
 	const in, out = l4.Ingress, l4.Egress
 	switch ev.kind {
