@@ -179,11 +179,7 @@ func (s *mirrorSite) listen() (string, int) {
 func (s *mirrorSite) mirror(params map[string]any) string {
 	s.n.t.Helper()
 	params["VpcId"] = s.vpc
-	var created struct {
-		TrafficMirror struct{ TrafficMirrorId string }
-	}
-	vpcCall(s.n.t, s.vc, "CreateTrafficMirror", params, &created)
-	return created.TrafficMirror.TrafficMirrorId
+	return createMirror(s.n.t, s.vc, params)
 }
 
 // onEdge reports whether mirror id runs on the edge (it has counters).
@@ -395,6 +391,24 @@ func (c *pcapCollector) write(t *testing.T) string {
 	return path
 }
 
+// createMirror creates a mirror with params and returns its ID.
+func createMirror(t *testing.T, vc *vpcsdk.Client, params map[string]any) string {
+	t.Helper()
+	var created struct {
+		TrafficMirror struct{ TrafficMirrorId string }
+	}
+	vpcCall(t, vc, "CreateTrafficMirror", params, &created)
+	return created.TrafficMirror.TrafficMirrorId
+}
+
+// mirrorAll creates a RUNNING mirror of both directions of srcs to col in
+// the default VPC and returns its ID.
+func mirrorAll(t *testing.T, vc *vpcsdk.Client, srcs []string, col *pcapCollector) string {
+	t.Helper()
+	return createMirror(t, vc, map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "all", "State": "RUNNING",
+		"Direction": "ALL", "CollectorSrcs": srcs, "CollectorTarget": targetIPs(col)})
+}
+
 // vpcCall sends a traffic-mirror action (SDK v1.0.162 lacks them) through
 // the SDK's own signing and transport.
 func vpcCall(t *testing.T, c *vpcsdk.Client, action string, params, resp any) {
@@ -428,11 +442,7 @@ func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 
 	vc := n.VPC()
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
-	var created struct {
-		TrafficMirror struct{ TrafficMirrorId string }
-	}
-	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "group", "State": "RUNNING",
-		"Direction": "ALL", "CollectorSrcs": []string{l}, "CollectorTarget": targetIPs(col)}, &created)
+	id := mirrorAll(t, vc, []string{l}, col)
 
 	late := n.joinGroup(g, "Hongkong", 1)[0]
 	n.until("the late member's traffic mirrored", func() bool {
@@ -449,7 +459,7 @@ func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 	var d struct {
 		TrafficMirrorSet []struct{ CollectorSrcs []string }
 	}
-	vpcCall(t, vc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{created.TrafficMirror.TrafficMirrorId}}, &d)
+	vpcCall(t, vc, "DescribeTrafficMirrors", map[string]any{"TrafficMirrorIds": []string{id}}, &d)
 	if len(d.TrafficMirrorSet) != 1 || !slices.Equal(d.TrafficMirrorSet[0].CollectorSrcs, []string{l}) {
 		t.Errorf("DescribeTrafficMirrors: %+v; want CollectorSrcs [%s]", d.TrafficMirrorSet, l)
 	}
@@ -477,12 +487,7 @@ func TestMirrorKeepsLiveFlowWhenProxyJoinsGroup(t *testing.T) {
 
 	vc := n.VPC()
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
-	var created struct {
-		TrafficMirror struct{ TrafficMirrorId string }
-	}
-	vpcCall(t, vc, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "group", "State": "RUNNING",
-		"Direction": "ALL", "CollectorSrcs": []string{l}, "CollectorTarget": targetIPs(col)}, &created)
-	id := created.TrafficMirror.TrafficMirrorId
+	id := mirrorAll(t, vc, []string{l}, col)
 	n.until("mirror on the edge", func() bool {
 		_, ok := n.Edge.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: id}]
 		return ok

@@ -112,13 +112,10 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	// it is deleted.
 	// The collector is named by an endpoint with its own port.
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4799))
-	var created struct {
-		TrafficMirror struct{ TrafficMirrorId string }
-	}
-	vpcCall(t, c, "CreateTrafficMirror", map[string]any{"VpcId": xtest.DefaultVPC(t, c), "TrafficMirrorName": "teo",
+	id := createMirror(t, c, map[string]any{"VpcId": xtest.DefaultVPC(t, c), "TrafficMirrorName": "teo",
 		"Type": "PUBLICIP", "State": "RUNNING", "Direction": "ALL", "CollectorSrcs": []string{access.String()},
-		"CollectorTarget": map[string]any{"TargetEndPoints": []string{col.addr.String()}}}, &created)
-	key := stats.Key{Kind: mirror.StatsKind, ID: created.TrafficMirror.TrafficMirrorId}
+		"CollectorTarget": map[string]any{"TargetEndPoints": []string{col.addr.String()}}})
+	key := stats.Key{Kind: mirror.StatsKind, ID: id}
 	n.until("mirror running on the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return ok })
 	if err := echo(port, "mirrored payload"); err != nil {
 		t.Fatal(err)
@@ -127,7 +124,7 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	if !col.contains([]byte("mirrored payload")) {
 		t.Error("the collector got no frame carrying the payload")
 	}
-	vpcCall(t, c, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": created.TrafficMirror.TrafficMirrorId}, nil)
+	vpcCall(t, c, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
 	n.until("mirror removed from the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return !ok })
 	before := col.count()
 	if err := echo(port, "after delete"); err != nil {

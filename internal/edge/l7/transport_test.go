@@ -182,24 +182,14 @@ func TestTransportResumesOriginTLSSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	resumed := make(chan bool, 10)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				resumed <- c.(*tls.Conn).ConnectionState().DidResume
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-			}()
+	serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
 		}
-	}()
+		resumed <- c.(*tls.Conn).ConnectionState().DidResume
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	})
 	s := editedServer(t, netip.MustParseAddrPort(ln.Addr().String()), func(l *snapshot.HTTPListener) {
 		l.ForwardProtocol = snapshot.ProtoHTTPS
 	})
