@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -110,6 +111,10 @@ func serve(args []string) error {
 	return s.Close(sctx)
 }
 
+// maxMirrorRateMbps is the largest --mirror-rate-mbps whose bytes/s
+// (Mbit/s × 1,000,000 / 8, server.Options.MirrorRateMbps) fit an int64.
+const maxMirrorRateMbps int64 = math.MaxInt64 / 1_000_000
+
 // check refuses a mistyped start before anything is written: no data dir,
 // root credentials or store is created for flags serve would refuse (a
 // user who meant another --data-dir would otherwise be left with a stray
@@ -122,10 +127,12 @@ func check(fs *flag.FlagSet, o server.Options) error {
 		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
 	case (o.APICertFile == "") != (o.APIKeyFile == ""):
 		return errors.New("--api-cert and --api-key go together: give both or neither")
-	case o.MirrorRateMbps == 0 || o.MirrorRateMbps < -1:
+	case o.MirrorRateMbps == 0 || o.MirrorRateMbps < -1 || o.MirrorRateMbps > maxMirrorRateMbps:
 		// 0 could mean "no cap" or "copy nothing"; neither is what the
-		// data plane's 0 (its default) would do.
-		return fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, or -1 for no cap", o.MirrorRateMbps)
+		// data plane's 0 (its default) would do. Above the bound, the
+		// rate in bytes/s would wrap to negative: no cap.
+		return fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, at most %d, or -1 for no cap",
+			o.MirrorRateMbps, maxMirrorRateMbps)
 	}
 	// The pool, the store URL and the files the flags name.
 	return server.Check(o)

@@ -118,6 +118,9 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		// as is any negative value but -1 (the documented "no cap").
 		{[]string{"--mirror-rate-mbps", "0"}, "-1 for no cap"},
 		{[]string{"--mirror-rate-mbps", "-2"}, "-1 for no cap"},
+		// A rate whose bytes per second overflow would wrap to negative, no
+		// cap at all.
+		{[]string{"--mirror-rate-mbps", "9223372036855"}, "at most 9223372036854"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		done := make(chan error, 1)
