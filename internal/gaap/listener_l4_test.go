@@ -262,6 +262,10 @@ func TestUDPProbePayloadFitsOneDatagram(t *testing.T) {
 		wantCode(t, create(9301, probe), "InvalidParameterValue")
 	}
 	id := describeUDP(t, api, map[string]any{"ProxyId": proxy})[0].ListenerId
+	// A listener still being created refuses any change first.
+	eventually(t, func() bool {
+		return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
+	}, "UDP listener not running")
 	err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy,
 		"ContextType": "TEXT", "SendContext": over}, nil)
 	wantCode(t, err, "InvalidParameterValue")
