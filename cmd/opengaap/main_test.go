@@ -104,41 +104,55 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 	t.Setenv("TENCENTCLOUD_SECRET_ID", "")
 	t.Setenv("TENCENTCLOUD_SECRET_KEY", "")
 	for _, c := range []struct {
-		args []string
-		want string
+		args     []string
+		want     string
+		accounts string // written to a file passed as --accounts
 	}{
-		{[]string{"--vip-pool", "127.77.0.0"}, "127.77.0.0"}, // missing /prefix
-		{[]string{"--vip-pool", "127.77.0.1/32"}, "too small"},
-		{[]string{"--vip-pool", "2001:db8::/64"}, "IPv4"},
-		{[]string{"--store", "mysql://u@h/db"}, "--store"},
-		{[]string{"--gaap-config", "/nonexistent.json"}, "/nonexistent.json"},
-		{[]string{"--accounts", "/nonexistent.json"}, "/nonexistent.json"},
-		{[]string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, "/nonexistent.pem"},
+		{args: []string{"--vip-pool", "127.77.0.0"}, want: "127.77.0.0"}, // missing /prefix
+		{args: []string{"--vip-pool", "127.77.0.1/32"}, want: "too small"},
+		{args: []string{"--vip-pool", "2001:db8::/64"}, want: "IPv4"},
+		{args: []string{"--store", "mysql://u@h/db"}, want: "--store"},
+		{args: []string{"--gaap-config", "/nonexistent.json"}, want: "/nonexistent.json"},
+		{args: []string{"--accounts", "/nonexistent.json"}, want: "/nonexistent.json"},
+		// An accounts file is checked whole, as the API's accounts are: a
+		// missing Uin, a malformed SecretId or a SecretId given twice.
+		{want: "are required", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "AppId": 1250000001}]`},
+		{want: "are required", accounts: `[{"SecretId": "short", "SecretKey": "k", "AppId": 1, "Uin": "100000000002"}]`},
+		{want: "defined twice", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "1"}, {"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2"}]`},
+		{args: []string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, want: "/nonexistent.pem"},
 		// 0 is neither "no cap" nor "copy nothing" to the data plane: refused,
 		// as is any negative value but -1 (the documented "no cap").
-		{[]string{"--mirror-rate-mbps", "0"}, "-1 for no cap"},
-		{[]string{"--mirror-rate-mbps", "-2"}, "-1 for no cap"},
+		{args: []string{"--mirror-rate-mbps", "0"}, want: "-1 for no cap"},
+		{args: []string{"--mirror-rate-mbps", "-2"}, want: "-1 for no cap"},
 		// A rate whose bytes per second overflow would wrap to negative, no
 		// cap at all.
-		{[]string{"--mirror-rate-mbps", "9223372036855"}, "at most 9223372036854"},
+		{args: []string{"--mirror-rate-mbps", "9223372036855"}, want: "at most 9223372036854"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
+		args := c.args
+		if c.accounts != "" {
+			acc := filepath.Join(t.TempDir(), "accounts.json")
+			if err := os.WriteFile(acc, []byte(c.accounts), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = []string{"--accounts", acc}
+		}
 		done := make(chan error, 1)
 		go func() {
-			done <- serve(append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"}, c.args...))
+			done <- serve(append([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"}, args...))
 		}()
 		var err error
 		select {
 		case err = <-done:
 		case <-time.After(10 * time.Second):
 			// Serving: the goroutine ends with the test binary.
-			t.Fatalf("serve %v started; want it refused, naming %q", c.args, c.want)
+			t.Fatalf("serve %v started; want it refused, naming %q", args, c.want)
 		}
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("serve %v: %v; want it refused, naming %q", c.args, err, c.want)
+			t.Errorf("serve %v: %v; want it refused, naming %q", args, err, c.want)
 		}
 		if _, serr := os.Stat(dir); serr == nil {
-			t.Errorf("serve %v refused (%v) but created the data dir first", c.args, err)
+			t.Errorf("serve %v refused (%v) but created the data dir first", args, err)
 		}
 	}
 }

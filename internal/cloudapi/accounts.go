@@ -61,7 +61,8 @@ func (a *Accounts) Lookup(secretID string) (*Account, bool) {
 }
 
 // LoadAccountsFile reads extra accounts from a JSON array of
-// {"SecretId","SecretKey","AppId","Uin"} objects.
+// {"SecretId","SecretKey","AppId","Uin"} objects and checks them as
+// NewAccounts does, so serve refuses a bad file before it writes anything.
 func LoadAccountsFile(path string) ([]Account, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -69,6 +70,9 @@ func LoadAccountsFile(path string) ([]Account, error) {
 	}
 	var accts []Account
 	if err := json.Unmarshal(b, &accts); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := NewAccounts(accts...); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return accts, nil
