@@ -47,7 +47,7 @@ func serve(args []string) error {
 	fs.BoolVar(&o.NoTOA, "no-toa", false, "do not load the eBPF program that writes TOA options (ClientIPMethod 0 is then refused)")
 	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish (0: cut at once)")
 	fs.DurationVar(&o.BodyIdleTimeout, "body-idle-timeout", l7.BodyIdleTimeout, "end an HTTP request whose client sends none of its body for this long (HTTP/2 and HTTP/3: the stream)")
-	fs.DurationVar(&o.SendTimeout, "send-timeout", l7.SendTimeout, "disconnect an HTTP client that takes none of an answer for this long")
+	fs.DurationVar(&o.SendTimeout, "send-timeout", l7.SendTimeout, "give up an answer whose HTTP client takes none of it for this long (HTTP/1.1: the connection is closed; HTTP/2, HTTP/3: the stream is reset)")
 	fs.DurationVar(&o.OriginReadTimeout, "origin-read-timeout", l7.OriginReadTimeout, "give up an origin that sends nothing more of an answer's body for this long (WebSockets exempt; raise it for event streams quiet for longer)")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s: a positive number, or -1 for no cap; copies beyond it are dropped and counted")
 	fs.Parse(args)
