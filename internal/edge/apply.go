@@ -67,6 +67,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	replaced = rt.placeL7(want7, replaced, &rep)
 	rt.retire(replaced, &rep)
 	rt.forgetPersist()
+	rt.forgetListeners(snap)
 	rt.forgetRules(snap)
 	rt.forgetOrigins(snap)
 	rt.recheck(recheck)
@@ -184,7 +185,6 @@ func (rt *Runtime) remove(k sockKey, e *entry, rep *Report) {
 	delete(rt.servers, k)
 	rt.drain(e)
 	l := e.placed.Listener
-	rt.stats.Forget(stats.KindListener, l.ID)
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: l.ID, ProxyID: e.placed.Proxy.ID,
 		Addr: k.String(), State: StateDraining, Change: ChangeRemoved})
 }
@@ -196,8 +196,8 @@ type replacedListener struct {
 }
 
 // retire ends listeners that another listener replaced on the same socket
-// and that serve nowhere else now: as for a removed socket, their
-// counters are forgotten and they are reported removed, and their
+// and that serve nowhere else now: as for a removed socket, they are
+// reported removed (forgetListeners forgets their counters), and their
 // "closed" event follows at once, since there is no socket to drain (their
 // open connections go on under the route they were accepted with, like
 // those of any route swap). A listener that moved to another socket in
@@ -219,11 +219,44 @@ func (rt *Runtime) retire(replaced []replacedListener, rep *Report) {
 		if running[r.id] {
 			continue
 		}
-		rt.stats.Forget(stats.KindListener, r.id)
 		rep.Listeners = append(rep.Listeners, ListenerStatus{ID: r.id, ProxyID: r.proxyID,
 			Addr: r.addr, State: StateDraining, Change: ChangeRemoved})
 		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: r.id, State: StateClosed})
 	}
+}
+
+// forgetListeners drops the counters of listeners that no socket serves
+// any more, the one way a listener's counters go: a listener removed or
+// replaced, or of a closed proxy, and as well one that never ran (its bind
+// failed, or its handler did not build), which registered them all the
+// same. A listener that moves to another socket in one Apply keeps them,
+// and so does an invalid listener whose previous configuration is kept.
+// The candidates are the listeners served after the last Apply and those
+// of the snapshot. As for rules, the next Sample still reports the final
+// figures.
+func (rt *Runtime) forgetListeners(snap *snapshot.Snapshot) {
+	now := map[string]bool{}
+	for _, e := range rt.servers {
+		now[e.placed.Listener.ID] = true
+	}
+	for _, e := range rt.l7().servers {
+		now[e.placed.Listener.ID] = true
+	}
+	forget := func(id string) {
+		if !now[id] {
+			rt.stats.Forget(stats.KindListener, id)
+		}
+	}
+	for id := range rt.listeners {
+		forget(id)
+	}
+	for _, pl := range snap.Listeners() {
+		forget(pl.Listener.ID)
+	}
+	for _, pl := range snap.HTTPListeners() {
+		forget(pl.Listener.ID)
+	}
+	rt.listeners = now
 }
 
 // forgetOrigins drops the counters of origins that no listener or rule

@@ -166,7 +166,6 @@ func (rt *Runtime) removeHTTP(k sockKey, e *l7Entry, rep *Report) {
 		e.h.Release()
 		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
 	}()
-	rt.stats.Forget(stats.KindListener, id)
 	rep.Listeners = append(rep.Listeners, ListenerStatus{ID: id, ProxyID: e.placed.Proxy.ID,
 		Addr: e.placed.Listener.Protocol + "/" + k.addr.String(), State: StateDraining, Change: ChangeRemoved})
 }

@@ -28,15 +28,16 @@ type Runtime struct {
 	bg      sync.WaitGroup // Drain watchers (they emit events).
 	udp     limit.Gate     // UDP sessions of every proxy (Options.MaxUDPSessions).
 
-	mu      sync.Mutex // Serialises Apply/Close; guards the fields below.
-	closed  bool
-	proxies map[string]*proxyState
-	servers map[sockKey]*entry
-	drains  map[*entry]<-chan struct{} // Removed servers still draining.
-	http    *l7State                   // HTTP/HTTPS listeners (apply_l7.go).
-	mirror  *mirror.Engine             // Traffic mirrors (applyMirrors).
-	origins map[string]bool            // Origin IDs of the last snapshot (forgetOrigins).
-	rules   map[string]bool            // Rule IDs of the installed HTTP handlers (forgetRules).
+	mu        sync.Mutex // Serialises Apply/Close; guards the fields below.
+	closed    bool
+	proxies   map[string]*proxyState
+	servers   map[sockKey]*entry
+	drains    map[*entry]<-chan struct{} // Removed servers still draining.
+	http      *l7State                   // HTTP/HTTPS listeners (apply_l7.go).
+	mirror    *mirror.Engine             // Traffic mirrors (applyMirrors).
+	origins   map[string]bool            // Origin IDs of the last snapshot (forgetOrigins).
+	listeners map[string]bool            // IDs of the listeners served after the last Apply (forgetListeners).
+	rules     map[string]bool            // Rule IDs of the installed HTTP handlers (forgetRules).
 
 	// persist holds the tables of persistence groups (stickyFor).
 	persist map[persistKey]*balance.Sticky

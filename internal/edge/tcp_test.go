@@ -3,6 +3,7 @@ package edge_test
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -138,6 +139,67 @@ func TestOriginCountersOutliveOneListener(t *testing.T) {
 	rt.Sample()
 	if _, ok := rt.Stats().Values[key]; ok {
 		t.Error("origin o0's counters outlived every listener using it")
+	}
+}
+
+// listenerCounters counts the listener counter sets a sample holds.
+func listenerCounters(s stats.Sample) int {
+	n := 0
+	for k := range s.Values {
+		if k.Kind == stats.KindListener {
+			n++
+		}
+	}
+	return n
+}
+
+// TestFailedListenerCountersForgotten: a listener that never runs (its
+// port is taken, or, for HTTPS, its certificate does not parse) has
+// counters all the same (they are registered before the bind), and they go
+// with the listener as those of one that ran do. Created and deleted 300
+// times, such listeners leave no counter set in samples or /metrics.
+func TestFailedListenerCountersForgotten(t *testing.T) {
+	t.Parallel()
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	busy, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).Port
+	free := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	v := int64(0)
+	for i := range 300 {
+		v++
+		id := fmt.Sprintf("lsr-f%03d", i)
+		p := snapshot.Proxy{ID: "link-1", AccessIP: ip.String()}
+		want := edge.StateFailed
+		switch i % 3 {
+		case 0: // TCP listener on a taken port.
+			p.Listeners = []snapshot.Listener{listener(id, snapshot.ProtoTCP, taken, origins(echo.Addr))}
+		case 1: // HTTP listener on a taken port.
+			p.HTTPListeners = []snapshot.HTTPListener{{ID: id, Protocol: snapshot.ProtoHTTP, Port: taken}}
+		case 2: // HTTPS listener whose certificate does not parse.
+			p.HTTPListeners = []snapshot.HTTPListener{{ID: id, Protocol: snapshot.ProtoHTTPS, Port: free,
+				TLS: &snapshot.TLS{CertPEM: "not a certificate", KeyPEM: "not a key"}}}
+			want = edge.StateInvalid
+		}
+		rep := rt.Apply(&snapshot.Snapshot{Version: v, Proxies: []snapshot.Proxy{p}})
+		if st, _ := rep.Listener(id); st.State != want {
+			t.Fatalf("%s: %+v; want %s", id, st, want)
+		}
+		v++
+		rt.Apply(oneProxy(v, ip)) // The listener is deleted.
+		rt.Sample()
+	}
+	rt.Sample()
+	if n := listenerCounters(rt.Sample()); n > 0 {
+		t.Errorf("after 300 listeners that never ran were deleted, samples still hold %d listener counter sets; want 0", n)
+	}
+	if n := listenerCounters(rt.Stats()); n > 0 {
+		t.Errorf("Stats (what /metrics serves) still lists %d deleted listeners", n)
 	}
 }
 
