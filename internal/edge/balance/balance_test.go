@@ -127,6 +127,67 @@ func TestStickyExpires(t *testing.T) {
 	}
 }
 
+// TestStickyBoundedByCount: the persistence table is bounded by count as
+// well as by time. One IPv6 client holds a /64, so it can open TCP
+// connections from as many distinct source addresses as it likes; 100,000
+// of them in 100 s with a 3600 s persistence time stay within
+// MaxStickyClients. The clients pinned first keep their origin, a client
+// new to the full table is not pinned, and entries that expire make room.
+func TestStickyBoundedByCount(t *testing.T) {
+	s := NewSticky()
+	base := netip.MustParseAddr("2001:db8:1:2::").As16()
+	addr := func(i int) netip.Addr {
+		a := base
+		a[12], a[13], a[14], a[15] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+		return netip.AddrFrom16(a)
+	}
+	t0 := time.Unix(1_700_000_000, 0)
+	const n = 100_000
+	for i := range n {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		s.Put(addr(i), "o1", now, now.Add(3600*time.Second))
+	}
+	if got := s.Len(); got > MaxStickyClients {
+		t.Errorf("persistence table holds %d entries after %d distinct clients; want at most %d", got, n, MaxStickyClients)
+	}
+	now := t0.Add(n * time.Millisecond)
+	if id, ok := s.Get(addr(0), now); !ok || id != "o1" {
+		t.Errorf("the first client lost its pin to the flood: %q, %v", id, ok)
+	}
+	if _, ok := s.Get(addr(n-1), now); ok {
+		t.Error("a client new to the full table was pinned")
+	}
+	// An hour later the flood's entries expire as new clients come.
+	now = t0.Add(3700 * time.Second)
+	for i := range MaxStickyClients {
+		s.Put(addr(n+i), "o2", now, now.Add(time.Minute))
+	}
+	if id, ok := s.Get(addr(n+MaxStickyClients-1), now); !ok || id != "o2" {
+		t.Errorf("expired entries made no room: the last new client reads %q, %v", id, ok)
+	}
+	if got := s.Len(); got > MaxStickyClients {
+		t.Errorf("table holds %d entries; want at most %d", got, MaxStickyClients)
+	}
+}
+
+// TestStickySweepKeepsExtended: an entry a later connection extended is
+// kept when its first expiry passes, and goes once its new one has.
+func TestStickySweepKeepsExtended(t *testing.T) {
+	s := NewSticky()
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	t0 := time.Unix(1000, 0)
+	s.Put(a, "o1", t0, t0.Add(10*time.Second))
+	s.Put(a, "o1", t0.Add(5*time.Second), t0.Add(15*time.Second))
+	s.Put(b, "o2", t0.Add(11*time.Second), t0.Add(21*time.Second)) // Sweeps a's first expiry.
+	if id, ok := s.Get(a, t0.Add(12*time.Second)); !ok || id != "o1" {
+		t.Fatalf("extended entry swept at its first expiry: %q, %v", id, ok)
+	}
+	s.Put(b, "o2", t0.Add(16*time.Second), t0.Add(26*time.Second)) // Sweeps a's second.
+	if got := s.Len(); got != 1 {
+		t.Errorf("%d entries after a expired; want 1 (b)", got)
+	}
+}
+
 // TestStickySuspectAndTried: a pinned client stays on an origin that is
 // merely suspect (another client's connect failed there); a connection
 // that failed there itself (tried) moves, and the client is pinned anew.
