@@ -37,6 +37,11 @@ type Tap interface {
 	// UDP returns the observer of a session's datagrams in direction d, or
 	// nil.
 	UDP(f Flow, d Dir) UDPTap
+	// SkipUDP counts n datagrams of direction d of the flow f describes
+	// as copies dropped by the mirror that would copy them: for a caller
+	// that keeps no observer for the flow (an HTTP/3 socket past its bound
+	// on mirrored flows).
+	SkipUDP(f Flow, d Dir, n int)
 }
 
 // TCPTap observes one TCP connection. Data and End of one direction are
@@ -130,6 +135,14 @@ func (p *Proxy) ObserveTCP(f func() Flow) TCPTap {
 		return nil
 	}
 	return ref.TCP(f())
+}
+
+// SkipUDP tells the proxy's Tap, if any, of n datagrams of direction d of
+// the UDP flow f describes that are not offered to it (Tap.SkipUDP).
+func (p *Proxy) SkipUDP(f func() Flow, d Dir, n int) {
+	if ref := p.tap.Load(); ref != nil {
+		ref.SkipUDP(f(), d, n)
+	}
 }
 
 // Tapped reports whether a traffic mirror observes the proxy: one atomic

@@ -253,6 +253,16 @@ func (t *proxyTap) UDP(f l4.Flow, d l4.Dir) l4.UDPTap {
 	return &udpFlow{flow: fl, dir: d}
 }
 
+// SkipUDP implements l4.Tap: the datagrams go to the Dropped counter of
+// the mirror that would copy them, as those its full queue drops.
+func (t *proxyTap) SkipUDP(f l4.Flow, d l4.Dir, n int) {
+	want := [2]bool{}
+	want[d] = true
+	if fl := t.open(f, want); fl != nil {
+		fl.m.stats.Dropped.Add(int64(n))
+	}
+}
+
 // open returns the flow state of the first mirror copying one of the
 // wanted directions of f, or nil. IPv6 flows are not mirrored (collectors
 // and filters are IPv4).

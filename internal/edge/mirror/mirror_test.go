@@ -252,6 +252,27 @@ func TestOfferAfterClose(t *testing.T) {
 	}
 }
 
+// TestSkipUDPCountsDropped: datagrams a caller does not offer (an HTTP/3
+// socket past its bound on mirrored flows) count in the Dropped counter
+// of the mirror that would copy them, and nowhere when no mirror copies
+// that direction.
+func TestSkipUDPCountsDropped(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	defer e.Close()
+	taps, err := e.Apply([]snapshot.Mirror{testMirror(snapshot.MirrorIngress)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := l4.Flow{ProxyID: "p", ListenerID: "l1", Proto: "UDP",
+		Client: netip.MustParseAddrPort("10.0.0.1:1000"), Local: netip.MustParseAddrPort("10.0.0.2:443")}
+	taps["p"].SkipUDP(f, l4.Ingress, 3)
+	taps["p"].SkipUDP(f, l4.Egress, 5) // Not copied: not a drop.
+	if got := reg.Read().Values[stats.Key{Kind: StatsKind, ID: "imgf-t"}].Dropped; got != 3 {
+		t.Errorf("mirror counts %d dropped; want the 3 ingress datagrams skipped", got)
+	}
+}
+
 // TestAppliedChangeKeepsFlows: Apply updates a running mirror in place.
 // A live flow goes on being copied when other sources of its mirror
 // change, follows its mirror's new direction and collector, and goes quiet
