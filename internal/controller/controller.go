@@ -69,9 +69,10 @@ func (c *Controller) Notify() {
 func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
-	// Expiry runs at start and hourly after: a task outlives its retention
-	// by at most an hour, however often serve restarts.
-	c.expireTasks(ctx, time.Now())
+	// Expiry runs at start and hourly after: a task or a ClientToken
+	// outlives its retention by at most an hour, however often serve
+	// restarts.
+	c.expire(ctx, time.Now())
 	expire := time.NewTicker(time.Hour)
 	defer expire.Stop()
 	for {
@@ -84,14 +85,19 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-c.wake:
 		case <-t.C:
 		case now := <-expire.C:
-			c.expireTasks(ctx, now)
+			c.expire(ctx, now)
 		}
 	}
 }
 
-func (c *Controller) expireTasks(ctx context.Context, now time.Time) {
+// expire deletes the finished tasks and the ClientToken claims past their
+// retention.
+func (c *Controller) expire(ctx context.Context, now time.Time) {
 	if _, err := ExpireTasks(ctx, c.store, now.Add(-TaskRetention)); err != nil && ctx.Err() == nil {
 		c.log.Error("expire tasks", "err", err)
+	}
+	if _, err := ExpireClaims(ctx, c.store, now.Add(-ClaimRetention)); err != nil && ctx.Err() == nil {
+		c.log.Error("expire client tokens", "err", err)
 	}
 }
 

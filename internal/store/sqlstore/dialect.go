@@ -20,7 +20,8 @@ type dialect struct {
 	name string
 	// numbered turns ? into $1, $2, … (PostgreSQL).
 	numbered bool
-	// types replaces the {{…}} tokens of migrations with column types.
+	// types replaces the {{…}} tokens of migrations: column types, and
+	// now_ns, the current time in Unix nanoseconds.
 	types *strings.Replacer
 	// lockWriters, when set, runs first in every write transaction. The
 	// SQLite writer pool has one connection and BEGIN IMMEDIATE, so writers
@@ -55,13 +56,13 @@ const advisoryLockKey = 0x6f67616170 // "ogaap"
 var (
 	sqliteDialect = &dialect{
 		name:  "sqlite",
-		types: strings.NewReplacer("{{blob}}", "BLOB"),
+		types: tokens("BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000000000"),
 		view:  &sql.TxOptions{ReadOnly: true},
 	}
 	postgresDialect = &dialect{
 		name:        "postgres",
 		numbered:    true,
-		types:       strings.NewReplacer("{{blob}}", "BYTEA"),
+		types:       tokens("BYTEA", "CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000000000"),
 		lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(advisoryLockKey) + ")",
 		update:      &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		view:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
@@ -69,6 +70,12 @@ var (
 		arrays:      true,
 	}
 )
+
+// tokens is a dialect's replacer of migration tokens: {{blob}}, the
+// binary column type, and {{now_ns}}, the current time in Unix nanoseconds.
+func tokens(blob, nowNS string) *strings.Replacer {
+	return strings.NewReplacer("{{blob}}", blob, "{{now_ns}}", nowNS)
+}
 
 // rebind rewrites ? placeholders for the dialect. Our SQL never has a ? inside
 // a string literal, so a plain scan is enough.

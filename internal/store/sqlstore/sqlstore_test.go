@@ -204,6 +204,41 @@ func TestOpen(t *testing.T) {
 	})
 }
 
+// TestMigrationDatesOldClaims: claims made before they had a creation time
+// count as made when the store is upgraded, so each is kept one full
+// retention from then rather than expired by the first ExpireClaims.
+func TestMigrationDatesOldClaims(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			dsn := e.newDB(t)
+			s := open(t, dsn)
+			if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Claim("ns", "old") }); err != nil {
+				t.Fatal(err)
+			}
+			// Make the store look like an older schema (v3): undo 0004.
+			for _, q := range []string{
+				"DROP INDEX claims_created",
+				"ALTER TABLE claims DROP COLUMN created",
+				"DELETE FROM schema_migrations WHERE version = 4",
+			} {
+				if _, err := s.write.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			before := time.Now().Add(-time.Second) // The migration's clock has whole seconds.
+			s = open(t, dsn)
+			var created int64
+			if err := s.read.QueryRowContext(t.Context(), "SELECT created FROM claims").Scan(&created); err != nil {
+				t.Fatal(err)
+			}
+			if at := time.Unix(0, created); at.Before(before) || at.After(time.Now()) {
+				t.Errorf("an old claim reads created %v; want the upgrade's time (after %v)", at, before)
+			}
+		})
+	}
+}
+
 // newestMigration is the highest version this binary knows.
 func newestMigration(t *testing.T) int64 {
 	ms, err := loadMigrations(sqliteDialect)

@@ -23,7 +23,10 @@ const (
 	qAccountOf = `SELECT account FROM resources WHERE kind = ? AND id = ?`
 	qCount     = `INSERT INTO counts (kind, account, n) VALUES (?, ?, ?)
 		ON CONFLICT (kind, account) DO UPDATE SET n = counts.n + excluded.n`
-	qClaim        = `INSERT INTO claims (namespace, token) VALUES (?, ?) ON CONFLICT (namespace, token) DO NOTHING`
+	qClaim = `INSERT INTO claims (namespace, token, created) VALUES (?, ?, ?)
+		ON CONFLICT (namespace, token) DO NOTHING`
+	qExpireClaims = `DELETE FROM claims WHERE (namespace, token) IN
+		(SELECT namespace, token FROM claims WHERE created < ? ORDER BY created LIMIT ?)`
 	qRevision     = `SELECT value FROM meta WHERE key = 'revision'`
 	qBumpRevision = `UPDATE meta SET value = value + 1 WHERE key = 'revision'`
 )
@@ -210,11 +213,16 @@ func (t *tx) Claim(namespace, token string) error {
 	if !validKeys(namespace, token) {
 		return store.ErrInvalidKey
 	}
-	n, err := t.write("claim", qClaim, namespace, token)
+	n, err := t.write("claim", qClaim, namespace, token, time.Now().UnixNano())
 	if err == nil && n == 0 {
 		return store.ErrConflict
 	}
 	return err
+}
+
+func (t *tx) ExpireClaims(before int64, limit int) (int, error) {
+	n, err := t.write("expire claims", qExpireClaims, before, limit)
+	return int(n), err
 }
 
 // nonNil stores an absent document as empty bytes: data is NOT NULL, and a

@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Records", testRecords},
 		{"Claim", testClaim},
+		{"ExpireClaims", testExpireClaims},
 		{"InvalidKeys", testInvalidKeys},
 		{"List", testList},
 		{"ListTotals", testListTotals},

@@ -1,0 +1,38 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// ClaimRetention is how long a used ClientToken is remembered: a call
+// that repeats it within this time is FailedOperation.DuplicatedRequest
+// and does nothing; after it the token is forgotten and may be used
+// again. The API reference asks only that a token be unique per request
+// ("需保证不同请求之间唯一"), for idempotency: a client repeats a token when
+// it retries a call whose answer it lost, which SDKs and Terraform do
+// within seconds or minutes. A week, as for finished tasks
+// (TaskRetention), covers a client that resumes after a long outage and
+// still finds both the task and the token its call left, without keeping
+// every token ever used.
+const ClaimRetention = 7 * 24 * time.Hour
+
+// ExpireClaims deletes the claims made before before, one bounded
+// transaction (expireBatch claims) at a time, and returns how many it
+// deleted.
+func ExpireClaims(ctx context.Context, s store.Store, before time.Time) (int, error) {
+	deleted := 0
+	for n := expireBatch; n == expireBatch; {
+		err := s.Update(ctx, func(tx store.Tx) (err error) {
+			n, err = tx.ExpireClaims(before.UnixNano(), expireBatch)
+			return err
+		})
+		if err != nil {
+			return deleted, err
+		}
+		deleted += n
+	}
+	return deleted, nil
+}
