@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -186,6 +187,20 @@ func (s *mirrorSite) mirror(params map[string]any) string {
 func (s *mirrorSite) onEdge(id string) bool {
 	_, ok := s.n.Edge.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: id}]
 	return ok
+}
+
+// applied returns once the edge runs what the store holds now: a
+// controller pass of the current revision (its own, or the one that ran
+// it already) has handed its snapshot to the edge. Changes whose effect on
+// the edge no API call shows (a mirror's direction, the sources left once a
+// deletion is done) are waited for with it rather than with a sleep.
+func (n *node) applied() {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Controller.Reconcile(ctx); err != nil {
+		n.t.Fatalf("reconcile: %v", err)
+	}
 }
 
 // get sends GET path through the site's listener on port.
@@ -537,7 +552,7 @@ func TestMirrorKeepsLiveFlowWhenOtherSourceDeleted(t *testing.T) {
 		err := s.n.Call(s.n.c, "DescribeTCPListeners", map[string]any{"ProxyId": s.proxy, "ListenerId": other}, &ls)
 		return err == nil && ls.TotalCount == 0
 	})
-	time.Sleep(time.Second) // The snapshot without it is on the edge.
+	s.n.applied() // The snapshot without it is on the edge.
 	echo("after-delete")
 	s.n.until("the live connection still copied", func() bool { return col.contains([]byte("after-delete")) })
 }
@@ -579,7 +594,7 @@ func TestMirrorChangesActOnLiveFlows(t *testing.T) {
 	s.n.until("both flows copied both ways", func() bool { return slices.Equal(col.carrying("before-update"), all) })
 
 	vpcCall(t, s.vc, "UpdateTrafficMirrorDirection", map[string]any{"TrafficMirrorId": id, "Direction": "INGRESS"}, nil)
-	time.Sleep(time.Second) // The updated mirror is on the edge.
+	s.n.applied() // The updated mirror is on the edge.
 	xchg("after-update")
 	s.n.until("ingress copied", func() bool { return len(col.carrying("after-update")) >= 2 })
 	time.Sleep(200 * time.Millisecond) // No egress copy follows.
