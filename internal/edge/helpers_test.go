@@ -152,3 +152,15 @@ func upgradeWS(t *testing.T, src netip.Addr, addr netip.AddrPort) (net.Conn, *bu
 	}
 	return c, br
 }
+
+// takenPort returns a TCP port of ip that another socket holds, for
+// listeners whose bind must fail, until release or the test's end.
+func takenPort(t *testing.T, ip netip.Addr) (port int, release func()) {
+	t.Helper()
+	busy, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	return busy.Addr().(*net.TCPAddr).Port, func() { _ = busy.Close() }
+}

@@ -96,12 +96,7 @@ func TestBindFailureIsolated(t *testing.T) {
 	t.Parallel()
 	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
 	ip := lo.Next()
-	busy, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	taken := busy.Addr().(*net.TCPAddr).Port
+	taken, release := takenPort(t, ip)
 	free := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
 	rep := rt.Apply(oneProxy(1, ip, listener("lsr-bad", snapshot.ProtoTCP, taken, origins(echo.Addr)),
@@ -115,7 +110,7 @@ func TestBindFailureIsolated(t *testing.T) {
 		t.Errorf("lsr-ok: got %+v; want running", ok)
 	}
 	roundTrip(t, dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(free))))
-	_ = busy.Close() // The next Apply retries the failed bind.
+	release() // The next Apply retries the failed bind.
 	rep = rt.Apply(oneProxy(2, ip, listener("lsr-bad", snapshot.ProtoTCP, taken, origins(echo.Addr)),
 		listener("lsr-ok", snapshot.ProtoTCP, free, origins(echo.Addr))))
 	if !rep.OK() {

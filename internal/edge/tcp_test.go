@@ -162,12 +162,7 @@ func TestFailedListenerCountersForgotten(t *testing.T) {
 	t.Parallel()
 	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
 	ip := lo.Next()
-	busy, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	taken := busy.Addr().(*net.TCPAddr).Port
+	taken, _ := takenPort(t, ip)
 	free := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
 	v := int64(0)
