@@ -54,6 +54,18 @@ func TestDomainErrorPages(t *testing.T) {
 		wantCode(t, err, "InvalidParameterValue")
 		_, err = create("x", 404, 404)
 		wantCode(t, err, "InvalidParameterValue")
+		// The page is the whole answer: a header that frames the message
+		// or concerns the connection would cut the body short or leave
+		// the client waiting for its end, so SetHeaders may not name one.
+		for _, name := range []string{"Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "TE",
+			"Trailer", "Upgrade", "Proxy-Connection"} {
+			req := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+			req.ListenerId, req.Domain, req.Body = new(listener), new("www.example.com"), new("x")
+			req.ErrorNos = []*int64{new(int64(503))}
+			req.SetHeaders = []*gaapsdk.HttpHeaderParam{{HeaderName: new(name), HeaderValue: new("1000")}}
+			_, err = c.CreateDomainErrorPageInfo(req)
+			wantCode(t, err, "InvalidParameterValue")
+		}
 		byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
 		for range 11 {
 			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(id))

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // Layer-7 quotas (docs/api-l7.md).
@@ -164,14 +165,13 @@ func ValidateCheck(c *CheckParams) error {
 }
 
 // BlackHeaders are the request header names a custom header may not set:
-// hop-by-hop headers (RFC 9110 §7.6.1), headers that frame the message,
-// and those the proxy itself writes to tell origins about the client.
-// DescribeBlackHeader returns this list.
-var BlackHeaders = []string{
-	"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
-	"Proxy-Authenticate", "Proxy-Authorization", "Host", "Content-Length", "Expect",
+// hop-by-hop headers (RFC 9110 §7.6.1) and headers that frame the message
+// (snapshot.ConnectionHeaders), and those the proxy itself writes to tell
+// origins about the client. DescribeBlackHeader returns this list.
+var BlackHeaders = append(slices.Clone(snapshot.ConnectionHeaders),
+	"Proxy-Authenticate", "Proxy-Authorization", "Host", "Expect",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-IP", "Forwarded", "Via",
-}
+)
 
 // tokenPattern is an HTTP field name (RFC 9110 token).
 var tokenPattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -243,6 +243,15 @@ func ValidateErrorPage(e *ErrorPage) error {
 	}
 	if len(e.SetHeaders) > MaxHeadersPerRule {
 		return apierr.New(apierr.InvalidParameterValue, "SetHeaders may hold at most %d headers, not %d", MaxHeadersPerRule, len(e.SetHeaders))
+	}
+	// The page is the whole answer and the proxy frames it: a set
+	// Content-Length or Transfer-Encoding would cut it short or leave the
+	// client waiting for its end. Clearing them is harmless (the proxy
+	// sets its own after).
+	for _, h := range e.SetHeaders {
+		if snapshot.IsConnectionHeader(h.Name) {
+			return apierr.New(apierr.InvalidParameterValue, "SetHeaders.HeaderName %q may not be set: the proxy frames the page itself", h.Name)
+		}
 	}
 	return ValidateHeaders("SetHeaders", e.SetHeaders, false)
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -121,6 +122,7 @@ type ErrorPage struct {
 	// Body replaces the answer's body.
 	Body string `json:"body"`
 	// ClearHeaders are removed from the answer; SetHeaders then set.
+	// SetHeaders names no ConnectionHeaders (the edge frames the page).
 	ClearHeaders []string `json:"clearHeaders,omitempty"`
 	SetHeaders   []Header `json:"setHeaders,omitempty"`
 }
@@ -129,6 +131,20 @@ type ErrorPage struct {
 type Header struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// ConnectionHeaders are the hop-by-hop headers (RFC 9110 §7.6.1) and
+// Content-Length: they concern one connection or frame the message, so
+// only the proxy writes them. Neither a custom request header
+// (model.BlackHeaders) nor an error page's SetHeaders may name one.
+var ConnectionHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Content-Length",
+}
+
+// IsConnectionHeader reports whether name is one of ConnectionHeaders, in
+// any case.
+func IsConnectionHeader(name string) bool {
+	return slices.ContainsFunc(ConnectionHeaders, func(c string) bool { return strings.EqualFold(c, name) })
 }
 
 // Rule forwards the requests of a domain whose path starts with Path.

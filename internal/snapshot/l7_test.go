@@ -33,6 +33,17 @@ func TestHTTPListenerValidate(t *testing.T) {
 		{"error page", func(l *snapshot.HTTPListener) {
 			l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{200}}}
 		}, "status 200"},
+		// A page's Content-Length or Transfer-Encoding would contradict
+		// the body the edge sends: the client reads a truncated answer or
+		// waits for one that never ends.
+		{"error page framing header", func(l *snapshot.HTTPListener) {
+			l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{503}, Body: "page",
+				SetHeaders: []snapshot.Header{{Name: "transfer-encoding", Value: "chunked"}}}}
+		}, "transfer-encoding"},
+		{"error page clears framing header", func(l *snapshot.HTTPListener) {
+			l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{503}, Body: "page",
+				ClearHeaders: []string{"Content-Length", "Transfer-Encoding", "Connection"}}}
+		}, ""},
 		{"basic auth", func(l *snapshot.HTTPListener) { l.Domains[0].BasicAuth = []string{"nouser"} }, "user:hash"},
 		{"http3", func(l *snapshot.HTTPListener) { l.HTTP3 = true }, "HTTP/3"},
 	} {

@@ -129,6 +129,11 @@ func (p *ErrorPage) validate() error {
 	if p.NewErrorNo != 0 && (p.NewErrorNo < 100 || p.NewErrorNo > 599) {
 		return fmt.Errorf("new status %d out of 100-599", p.NewErrorNo)
 	}
+	for _, h := range p.SetHeaders {
+		if IsConnectionHeader(h.Name) {
+			return fmt.Errorf("set header %q: the edge frames the page itself", h.Name)
+		}
+	}
 	return nil
 }
 
