@@ -35,3 +35,48 @@ func TestDescribeResourceTagsHugeLimit(t *testing.T) {
 		t.Fatalf("got %s; want TotalCount 2 and tag b", dr.ToJsonString())
 	}
 }
+
+// TestTerraformGlobalDomainTags: the Terraform provider's ID of a global
+// domain is "<projectId>#<domainId>" (d.SetId(strconv.Itoa(projectId) +
+// FILED_SP + domainId)), and it names the domain to the tag product by
+// that ID: ModifyResourceTags on qcs::gaap:<region>:uin/:domain/0#dm-…
+// and DescribeResourceTagsByResourceIds with ResourceIds ["0#dm-…"].
+// Both reach the dm-… domain (docs/api-tag.md), so a tagged
+// tencentcloud_gaap_global_domain applies and reads back its tags.
+func TestTerraformGlobalDomainTags(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var gd struct{ DomainId string }
+	if err := api.Call(api.GAAP(), "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &gd); err != nil {
+		t.Fatal(err)
+	}
+	tfID := "0#" + gd.DomainId
+	m := tagsdk.NewModifyResourceTagsRequest()
+	m.Resource = new("qcs::gaap:ap-guangzhou:uin/:domain/" + tfID)
+	m.ReplaceTags = []*tagsdk.Tag{{TagKey: new("env"), TagValue: new("prod")}}
+	if _, err := api.Tag().ModifyResourceTags(m); err != nil {
+		t.Fatalf("ModifyResourceTags(%s) as the provider sends it: %v", *m.Resource, err)
+	}
+	d := tagsdk.NewDescribeResourceTagsByResourceIdsRequest()
+	d.ServiceType, d.ResourcePrefix, d.ResourceRegion = new("gaap"), new("domain"), new("ap-guangzhou")
+	d.ResourceIds = []*string{new(tfID)}
+	resp, err := api.Tag().DescribeResourceTagsByResourceIds(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Response.Tags) != 1 || *resp.Response.Tags[0].TagKey != "env" {
+		t.Errorf("provider's read of %s: %s; want tag env=prod", tfID, resp.ToJsonString())
+	}
+	var list struct {
+		Domains []struct {
+			TagSet []struct{ TagKey, TagValue string }
+		}
+	}
+	if err := api.Call(api.GAAP(), "DescribeGlobalDomains", map[string]any{"ProjectId": -1, "Offset": 0, "Limit": 10,
+		"Filters": []map[string]any{{"Name": "DomainId", "Values": []string{gd.DomainId}}}}, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Domains) != 1 || len(list.Domains[0].TagSet) != 1 || list.Domains[0].TagSet[0].TagKey != "env" {
+		t.Errorf("DescribeGlobalDomains = %+v; want the domain with tag env=prod", list.Domains)
+	}
+}

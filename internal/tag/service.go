@@ -12,6 +12,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -72,7 +73,22 @@ var prefixes = map[string]loader{
 	"proxy":      load(func(p *model.Proxy) *[]model.Tag { return &p.Tags }),
 	"group":      load(func(g *model.ProxyGroup) *[]model.Tag { return &g.Tags }),
 	"realServer": load(func(r *model.RealServer) *[]model.Tag { return &r.Tags }),
-	"domain":     load(func(g *model.GlobalDomain) *[]model.Tag { return &g.Tags }),
+	"domain":     projectScoped(load(func(g *model.GlobalDomain) *[]model.Tag { return &g.Tags })),
+}
+
+// projectScoped lets get also take the ID as "<projectId>#<id>": the
+// Terraform provider's ID of a global domain, which it names the domain by
+// to this product. The project part is not compared: the ID names one
+// object whatever its project.
+func projectScoped(get loader) loader {
+	return func(tx *resource.Tx, id string) (model.Object, *[]model.Tag, error) {
+		if project, rest, ok := strings.Cut(id, "#"); ok {
+			if _, err := strconv.ParseInt(project, 10, 64); err == nil {
+				id = rest
+			}
+		}
+		return get(tx, id)
+	}
 }
 
 const prefixList = "proxy, group, realServer or domain"
