@@ -61,7 +61,7 @@ func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*mode
 		ProjectID: project, Status: model.GlobalEnabled, Tags: tags}
 	g.Domain = "gd-" + strings.TrimPrefix(g.ID, model.PrefixGlobalDomain+"-")
 	g.FullDomain = g.Domain + "." + s.cfg.DomainSuffix
-	// No other domain can name a FullDomain that does not exist yet: only
+	// No other name can lead to a FullDomain that does not exist yet: only
 	// its own can make a loop.
 	if err := setGlobalAttrs(g, req.DefaultValue, req.Alias, nil); err != nil {
 		return nil, err
@@ -70,15 +70,15 @@ func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*mode
 }
 
 // setGlobalAttrs validates and applies DefaultValue and Alias when given.
-// domains are the account's, which a DefaultValue must not lead back to g
-// through.
-func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string, domains []*model.GlobalDomain) error {
+// entries are the account's (defaultEntries), which a DefaultValue must
+// not lead back to g through.
+func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string, entries model.DefaultEntries) error {
 	if defaultValue != nil {
 		v, err := model.ParseGlobalTarget("DefaultValue", *defaultValue)
 		if err != nil {
 			return err
 		}
-		if err := g.CheckDefault("DefaultValue", v, domains); err != nil {
+		if err := entries.CheckLoop("DefaultValue", g.FullDomain, v); err != nil {
 			return err
 		}
 		g.DefaultValue = v
@@ -91,6 +91,21 @@ func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string, domains 
 		g.Alias = a
 	}
 	return nil
+}
+
+// defaultEntries reads the default entries of the account's global
+// domains and group domains, which a default entry must not lead back
+// through (model.DefaultEntries).
+func defaultEntries(tx *resource.Tx) (model.DefaultEntries, error) {
+	domains, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
+	if err != nil {
+		return nil, err
+	}
+	groups, _, err := resource.List[model.ProxyGroup](tx, store.Query{})
+	if err != nil {
+		return nil, err
+	}
+	return model.NewDefaultEntries(domains, groups), nil
 }
 
 // DescribeGlobalDomains lists the caller's global domains of a project
@@ -179,14 +194,14 @@ func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudap
 	}
 	err := s.editGlobalDomain(ctx, call, trimmed(req.DomainId), func(tx *resource.Tx, g *model.GlobalDomain) error {
 		g.ProjectID = cloudapi.ValueOr(req.ProjectId, g.ProjectID)
-		var domains []*model.GlobalDomain
+		var entries model.DefaultEntries
 		if req.DefaultValue != nil {
 			var err error
-			if domains, _, err = resource.List[model.GlobalDomain](tx, store.Query{}); err != nil {
+			if entries, err = defaultEntries(tx); err != nil {
 				return err
 			}
 		}
-		return setGlobalAttrs(g, req.DefaultValue, req.Alias, domains)
+		return setGlobalAttrs(g, req.DefaultValue, req.Alias, entries)
 	})
 	if err != nil {
 		return nil, err

@@ -458,3 +458,53 @@ func TestDescribeGlobalDomainsHugeLimit(t *testing.T) {
 		t.Fatalf("TotalCount %d, %d domains; want 2 and 1", out.TotalCount, len(out.Domains))
 	}
 }
+
+// TestGlobalDefaultLoopThroughGroupDomain: a group's domain is a name too,
+// resolving to its DefaultDnsIp when no country matches, so a default
+// entry may lead through group domains as well as global ones. With the
+// group's default pointing at global domain gd (group → gd → 1.2.3.4, a
+// chain), pointing gd's DefaultValue at the group's domain closes the loop
+// gd → group → gd: InvalidParameterValue (docs/api-misc.md). Two groups
+// pointing at each other are a loop the same way.
+func TestGlobalDefaultLoopThroughGroupDomain(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	withDomain := func() (group, domain string) {
+		t.Helper()
+		group = createGroup(t, api, "NorthChina")
+		dom := gaapsdk.NewCreateProxyGroupDomainRequest()
+		dom.GroupId = new(group)
+		if _, err := c.CreateProxyGroupDomain(dom); err != nil {
+			t.Fatal(err)
+		}
+		return group, *groupDetail(t, c, group).Domain
+	}
+	setGroupDefault := func(group, dflt string) error {
+		mod := gaapsdk.NewModifyGroupDomainConfigRequest()
+		mod.GroupId, mod.DefaultDnsIp = new(group), new(dflt)
+		_, err := c.ModifyGroupDomainConfig(mod)
+		return err
+	}
+	group, groupDomain := withDomain()
+
+	var gd struct{ DomainId string }
+	if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &gd); err != nil {
+		t.Fatal(err)
+	}
+	full := oneGlobalDomain(t, api, gd.DomainId).FullDomain
+	if err := setGroupDefault(group, full); err != nil { // group → gd → 1.2.3.4: a chain
+		t.Fatalf("ModifyGroupDomainConfig(DefaultDnsIp=%s): %v", full, err)
+	}
+	err := api.Call(c, "ModifyGlobalDomainAttribute", map[string]any{"DomainId": gd.DomainId, "ProjectId": 0, "DefaultValue": groupDomain}, new(map[string]any))
+	if err == nil {
+		t.Fatalf("ModifyGlobalDomainAttribute(DefaultValue=%s) accepted although %s's default is %s: a CNAME loop", groupDomain, groupDomain, full)
+	}
+	wantCode(t, err, "InvalidParameterValue")
+
+	other, otherDomain := withDomain()
+	if err := setGroupDefault(other, groupDomain); err != nil { // other → group → gd → 1.2.3.4
+		t.Fatalf("ModifyGroupDomainConfig(DefaultDnsIp=%s): %v", groupDomain, err)
+	}
+	wantCode(t, setGroupDefault(group, otherDomain), "InvalidParameterValue") // group → other → group
+}

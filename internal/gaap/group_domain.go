@@ -10,7 +10,6 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
-	"github.com/opengaap/opengaap/internal/store"
 )
 
 // The nearest-access domain of a group (deprecated at Tencent, still
@@ -57,14 +56,13 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 			return err
 		}
 		// Nor may it lead back to the group's own domain, directly or
-		// through the account's global domains: a CNAME loop.
+		// through the account's other domains: a CNAME loop.
 		if g.Domain != "" {
-			domains, _, err := resource.List[model.GlobalDomain](tx, store.Query{})
+			entries, err := defaultEntries(tx)
 			if err != nil {
 				return err
 			}
-			self := &model.GlobalDomain{FullDomain: g.Domain}
-			if err := self.CheckDefault("DefaultDnsIp", dflt, domains); err != nil {
+			if err := entries.CheckLoop("DefaultDnsIp", g.Domain, dflt); err != nil {
 				return err
 			}
 		}

@@ -85,30 +85,49 @@ func (g *GlobalDomain) ProxyIDs() []string {
 	return out
 }
 
-// CheckDefault refuses a DefaultValue v (parsed by ParseGlobalTarget)
-// that leads back to g: its own FullDomain, or the FullDomain of one of
-// domains (the account's, g among them or not) whose default entries lead
-// back to it. As a name v is a CNAME, and such a loop resolves for no
-// client. Disabled domains count: enabling one would close the loop.
-func (g *GlobalDomain) CheckDefault(param, v string, domains []*GlobalDomain) error {
-	byName := map[string]*GlobalDomain{}
+// DefaultEntries maps the names of an account's domains to their default
+// entries: each global domain's FullDomain to its DefaultValue and each
+// proxy group's Domain to its DnsDefaultIP, names as dnsName keeps them.
+// A name there answers its default entry, a CNAME when that is a name,
+// so a chain of defaults may pass through both kinds.
+type DefaultEntries map[string]string
+
+// NewDefaultEntries collects the default entries of domains and of the
+// groups that have a domain. Disabled domains count: enabling one would
+// close a loop through it.
+func NewDefaultEntries(domains []*GlobalDomain, groups []*ProxyGroup) DefaultEntries {
+	e := DefaultEntries{}
 	for _, d := range domains {
-		if d.ID != g.ID {
-			byName[dnsName(d.FullDomain)] = d
+		e[dnsName(d.FullDomain)] = d.DefaultValue
+	}
+	for _, g := range groups {
+		if g.Domain != "" {
+			e[dnsName(g.Domain)] = g.DnsDefaultIP
 		}
 	}
-	self := dnsName(g.FullDomain)
-	for name := dnsName(v); ; {
+	return e
+}
+
+// CheckLoop refuses v (parsed by ParseGlobalTarget), given as param, as
+// the default entry of the domain named self when it leads back to self:
+// it is self, or a name whose default entries lead to self. As a name v
+// is a CNAME, and such a loop resolves for no client. self's own entry in
+// e is never followed: v replaces it.
+func (e DefaultEntries) CheckLoop(param, self, v string) error {
+	self = dnsName(self)
+	seen := map[string]bool{}
+	for name := dnsName(v); !seen[name]; {
 		if name == self {
-			return invalid(param, "%s leads back to %s, its own name: a CNAME loop that resolves for no client", v, g.FullDomain)
+			return invalid(param, "%s leads back to %s, its own name: a CNAME loop that resolves for no client", v, self)
 		}
-		d, ok := byName[name]
+		next, ok := e[name]
 		if !ok {
 			return nil
 		}
-		delete(byName, name) // followed once: a loop that does not pass g ends the walk
-		name = dnsName(d.DefaultValue)
+		seen[name] = true // a loop that does not pass self ends the walk
+		name = dnsName(next)
 	}
+	return nil
 }
 
 // dnsName is a domain name as DNS compares it: case-insensitive, the
