@@ -16,21 +16,48 @@ import (
 // served): a DNS name that resolves, by the client's country, to the
 // proxy of the access region configured for it, else to DefaultDnsIp.
 
-// CreateProxyGroupDomain gives a group its access domain
-// (<group-id>.<suffix>). A group that has one keeps it.
+// CreateProxyGroupDomain gives a group its access domain (groupDomain).
+// A group that has one keeps it. A DefaultDnsIp set before must not lead
+// back to the new name: the account's defaults may have changed since
+// ModifyGroupDomainConfig checked it.
 func (s *Service) CreateProxyGroupDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyGroupDomainRequest) (*gaapapi.CreateProxyGroupDomainResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		g, err := liveGroup(tx, *req.GroupId)
 		if err != nil || g.Domain != "" {
 			return err
 		}
-		g.Domain = g.ID + "." + s.cfg.DomainSuffix
+		if err := checkGroupDefault(tx, s.groupDomain(g), g.DnsDefaultIP); err != nil {
+			return err
+		}
+		g.Domain = s.groupDomain(g)
 		return tx.Put(g)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &gaapapi.CreateProxyGroupDomainResponse{GroupId: req.GroupId}, nil
+}
+
+// groupDomain is the group's access domain: the one it has, else the one
+// CreateProxyGroupDomain gives it, <group-id>.<DomainSuffix>.
+func (s *Service) groupDomain(g *model.ProxyGroup) string {
+	if g.Domain != "" {
+		return g.Domain
+	}
+	return g.ID + "." + s.cfg.DomainSuffix
+}
+
+// checkGroupDefault refuses a group default dflt that leads back to the
+// group's domain through the account's domains (model.DefaultEntries).
+func checkGroupDefault(tx *resource.Tx, domain, dflt string) error {
+	if dflt == "" {
+		return nil
+	}
+	entries, err := defaultEntries(tx)
+	if err != nil {
+		return err
+	}
+	return entries.CheckLoop("DefaultDnsIp", domain, dflt)
 }
 
 // liveGroup loads a group that is not being destroyed.
@@ -55,16 +82,10 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		// Nor may it lead back to the group's own domain, directly or
-		// through the account's other domains: a CNAME loop.
-		if g.Domain != "" {
-			entries, err := defaultEntries(tx)
-			if err != nil {
-				return err
-			}
-			if err := entries.CheckLoop("DefaultDnsIp", g.Domain, dflt); err != nil {
-				return err
-			}
+		// Nor may it lead back to the group's own domain, or the one
+		// CreateProxyGroupDomain will give it: a CNAME loop.
+		if err := checkGroupDefault(tx, s.groupDomain(g), dflt); err != nil {
+			return err
 		}
 		proxies, err := resource.Children[model.Proxy](tx, g.ID)
 		if err != nil {

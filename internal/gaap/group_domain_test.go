@@ -116,3 +116,45 @@ func TestGroupDefaultDnsIpUnsetIsEmpty(t *testing.T) {
 		t.Errorf("DescribeProxyGroupDetails DnsDefaultIp %v, DescribeGroupDomainConfig DefaultDnsIp %q; want both \"\"", d, *conf.Response.DefaultDnsIp)
 	}
 }
+
+// TestGroupDefaultIsOwnFutureDomain: CreateProxyGroupDomain gives a group
+// the domain <group-id>.<domainSuffix>, known before it exists. A
+// DefaultDnsIp that is that name is the group's own domain, a CNAME loop,
+// even while the group has no domain yet: InvalidParameterValue. A default
+// that only leads back to it through a global domain changed since is
+// refused when CreateProxyGroupDomain would close the loop.
+func TestGroupDefaultIsOwnFutureDomain(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var gd struct{ DomainId string }
+	if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &gd); err != nil {
+		t.Fatal(err)
+	}
+	full := oneGlobalDomain(t, api, gd.DomainId).FullDomain
+	suffix := full[strings.Index(full, ".")+1:] // gd-xxxxxxxx.<suffix>
+
+	group := createGroup(t, api, "NorthChina")
+	own := group + "." + suffix
+	mod := gaapsdk.NewModifyGroupDomainConfigRequest()
+	mod.GroupId, mod.DefaultDnsIp = new(group), new(own)
+	_, err := c.ModifyGroupDomainConfig(mod)
+	wantCode(t, err, "InvalidParameterValue")
+
+	// group → gd, then gd → the group's future domain: no loop until the
+	// group has that domain, so CreateProxyGroupDomain refuses.
+	mod.DefaultDnsIp = new(full)
+	if _, err := c.ModifyGroupDomainConfig(mod); err != nil {
+		t.Fatalf("ModifyGroupDomainConfig(DefaultDnsIp=%s): %v", full, err)
+	}
+	if err := api.Call(c, "ModifyGlobalDomainAttribute", map[string]any{"DomainId": gd.DomainId, "ProjectId": 0, "DefaultValue": own}, new(map[string]any)); err != nil {
+		t.Fatalf("ModifyGlobalDomainAttribute(DefaultValue=%s) while the group has no domain: %v", own, err)
+	}
+	dom := gaapsdk.NewCreateProxyGroupDomainRequest()
+	dom.GroupId = new(group)
+	_, err = c.CreateProxyGroupDomain(dom)
+	wantCode(t, err, "InvalidParameterValue")
+	if d := groupDetail(t, c, group); d.Domain != nil && *d.Domain != "" {
+		t.Errorf("group %s got domain %s although its default %s leads back to it", group, *d.Domain, *d.DnsDefaultIp)
+	}
+}
