@@ -225,7 +225,7 @@ func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
 func (rt *Runtime) healthL7(out map[string]bool) {
 	for _, e := range rt.l7().servers {
 		for id, b := range e.h.Backends() {
-			out[id] = b.Healthy()
+			out[id] = b.Status().Healthy
 		}
 	}
 }

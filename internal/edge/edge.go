@@ -39,9 +39,10 @@ type Node interface {
 	// statistics recorder): any other caller would take the final figures
 	// of a removed object away from it.
 	Sample() stats.Sample
-	// Health returns the health of every origin in use, keyed by
+	// Health returns the health of every origin in use, as its checks
+	// report it (healthy while they are off), keyed by
 	// "listenerID/originID", or "ruleID/originID" for HTTP (events report
-	// only flips).
+	// only changes).
 	Health() map[string]bool
 	// Close stops every listener, lets connections drain for the drain
 	// grace (at most until ctx is done), then aborts the rest.

@@ -144,7 +144,7 @@ func (rt *Runtime) Health() map[string]bool {
 	out := map[string]bool{}
 	for _, e := range rt.servers {
 		for i, b := range e.backends {
-			out[snapshot.HealthKey(e.placed.Listener.ID, e.placed.Listener.Origins[i].ID)] = b.Healthy()
+			out[snapshot.HealthKey(e.placed.Listener.ID, e.placed.Listener.Origins[i].ID)] = b.Status().Healthy
 		}
 	}
 	rt.healthL7(out)

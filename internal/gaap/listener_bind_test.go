@@ -3,6 +3,7 @@ package gaap_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
@@ -198,5 +199,40 @@ func TestFailoverRoleEmptyWithoutFailover(t *testing.T) {
 		if role, ok := set[0]["RealServerFailoverRole"].(string); !ok || role != "" {
 			t.Errorf("%s: RealServerFailoverRole = %#v; want \"\" without failover", action, set[0]["RealServerFailoverRole"])
 		}
+	}
+}
+
+// TestStatusNormalWithoutHealthCheck: BindRealServer.RealServerStatus is
+// "未开启健康检查状态时，该状态始终为正常" (always normal while health checks
+// are off), and so is the owner's BindStatus (docs/statistics.md, "Origin
+// health"): a DOMAIN origin whose name does not resolve, on a TCP listener
+// with HealthCheck 0, reads normal.
+func TestStatusNormalWithoutHealthCheck(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	origin := addOrigins(t, c, 0, "dom", "origin.invalid")[0]
+	var created struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "tcp", "Ports": []int{9101},
+		"Scheduler": "rr", "RealServerType": "DOMAIN", "HealthCheck": 0}, &created); err != nil {
+		t.Fatal(err)
+	}
+	listener := created.ListenerIds[0]
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "listener not running")
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "origin.invalid", 80))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "binding not applied")
+	time.Sleep(time.Second) // The data plane tries to resolve the name meanwhile.
+	l := describeTCP(t, c, listener)
+	if *l.HealthCheck != 0 {
+		t.Fatalf("HealthCheck = %d; want 0", *l.HealthCheck)
+	}
+	if st := *l.RealServerSet[0].RealServerStatus; st != 0 {
+		t.Errorf("RealServerStatus = %d with health checks off; want 0 (always normal while checks are off)", st)
+	}
+	if bs := *l.BindStatus; bs != 1 {
+		t.Errorf("TCP BindStatus = %d with health checks off; want 1 (normal)", bs)
 	}
 }

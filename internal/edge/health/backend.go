@@ -23,6 +23,9 @@ type Backend struct {
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
+	// reported is the Status last given to OnChange (report), touched
+	// only by the checker goroutine.
+	reported Status
 
 	// tlsProbe is an HTTPS check's handshake setup, built once; a client
 	// certificate that does not parse fails every check (tlsProbeErr).
@@ -91,10 +94,40 @@ func newBackend(k Key) *Backend {
 // Key returns the backend's identity.
 func (b *Backend) Key() Key { return b.key }
 
-// Healthy reports whether the origin passes its checks and has an address.
+// Healthy reports whether the origin passes its checks and has an address:
+// whether traffic may go to it.
 func (b *Backend) Healthy() bool {
 	a := b.addrs.Load()
 	return b.healthy.Load() && a != nil && len(*a) > 0
+}
+
+// Status is the health an origin's checks report (OnChange, the edge's
+// Node.Health, what the API shows as RealServerStatus).
+type Status struct {
+	Healthy bool
+}
+
+// Status returns the health b reports. Without checks that is healthy,
+// whatever its addresses: the API promises an origin reads normal while
+// its checks are off. With checks on it is Healthy. Traffic follows
+// Healthy, which passes over a domain without addresses either way.
+func (b *Backend) Status() Status {
+	if !b.key.Check.Enabled {
+		return Status{Healthy: true}
+	}
+	return Status{Healthy: b.Healthy()}
+}
+
+// report gives OnChange b's Status if it changed since the last report;
+// reason says why an origin is down. The checker goroutine calls it after
+// each resolution and check.
+func (b *Backend) report(p *Pool, reason string) {
+	s := b.Status()
+	if s == b.reported {
+		return
+	}
+	b.reported = s
+	p.notify(b, s, reason)
 }
 
 // Addr returns the address to connect to, rotating over a domain's
@@ -216,6 +249,7 @@ func (b *Backend) ObserveRTT(d time.Duration) {
 func (b *Backend) run(p *Pool) {
 	const never = time.Duration(1<<63 - 1)
 	c := b.key.Check
+	b.reported = b.Status() // What a reader sees at once: no change to report.
 	// Resolution runs on this goroutine, never on the data path: Addr only
 	// loads what resolve stored. The timer follows each answer's TTL.
 	resolveT := time.NewTimer(never)
@@ -258,15 +292,15 @@ func (b *Backend) record(p *Pool, err error) {
 	if err == nil {
 		b.Connected() // The origin answers again: no need to wait out FailTimeout.
 		b.okRun, b.failRun = b.okRun+1, 0
-		if !b.healthy.Load() && b.okRun >= c.Healthy {
+		if b.okRun >= c.Healthy {
 			b.healthy.Store(true)
-			p.notify(b, true, "")
 		}
+		b.report(p, "")
 		return
 	}
 	b.failRun, b.okRun = b.failRun+1, 0
-	if b.healthy.Load() && b.failRun >= c.Unhealthy {
+	if b.failRun >= c.Unhealthy {
 		b.healthy.Store(false)
-		p.notify(b, false, err.Error())
 	}
+	b.report(p, err.Error())
 }

@@ -166,6 +166,18 @@ func TestDNSTTL(t *testing.T) {
 	})
 }
 
+// checkedDomainKey is domainKey with checks on that never take the origin
+// down by themselves: the first probe (of an address nothing answers)
+// fails once of the three needed, and the next is an hour away.
+func checkedDomainKey(name string) Key {
+	k := domainKey(name)
+	k.Check = snapshot.HealthCheck{Enabled: true, Interval: time.Hour, Timeout: 50 * time.Millisecond, Unhealthy: 3}
+	return k
+}
+
+// TestDNSFailureMarksUnhealthy: a checked domain origin whose name stops
+// resolving is reported down with the resolver's error, and up again once
+// it resolves.
 func TestDNSFailureMarksUnhealthy(t *testing.T) {
 	ip := netip.MustParseAddr("192.0.2.3")
 	tests := []struct {
@@ -181,7 +193,7 @@ func TestDNSFailureMarksUnhealthy(t *testing.T) {
 			z := startZone(t)
 			p, changes := domainPool(t, z)
 			z.set("flap.test", record{addrs: []netip.Addr{ip}, ttl: 1})
-			b := p.Acquire(domainKey("flap.test"))
+			b := p.Acquire(checkedDomainKey("flap.test"))
 			defer p.Release(b)
 			if c := nextChange(t, changes); !c.Healthy { // The first resolution.
 				t.Fatalf("got %+v; want healthy once resolved", c)
@@ -196,6 +208,30 @@ func TestDNSFailureMarksUnhealthy(t *testing.T) {
 				t.Errorf("got %+v, addr %v; want healthy again at %v", c, addrOf(b), ip)
 			}
 		})
+	}
+}
+
+// TestUncheckedDomainReportsHealthy: an origin whose checks are off reports
+// healthy (the API's "always normal while checks are off") even while its
+// name does not resolve, and no change; traffic passes it over all the same.
+func TestUncheckedDomainReportsHealthy(t *testing.T) {
+	z := startZone(t)
+	p, changes := domainPool(t, z)
+	z.set("gone.test", record{rcode: dns.RcodeNameError})
+	b := p.Acquire(domainKey("gone.test"))
+	defer p.Release(b)
+	edgetest.Eventually(t, 2*time.Second, func() bool { return z.count("gone.test") > 0 }, "name never asked")
+	time.Sleep(100 * time.Millisecond) // The answer lands.
+	if b.Healthy() {
+		t.Error("unresolved origin in service; want passed over")
+	}
+	if !b.Status().Healthy {
+		t.Error("unchecked origin reports down; want healthy while checks are off")
+	}
+	select {
+	case c := <-changes:
+		t.Errorf("got change %+v for an unchecked origin; want none", c)
+	default:
 	}
 }
 

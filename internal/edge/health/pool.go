@@ -35,7 +35,8 @@ type Key struct {
 	HTTP HTTPProbe
 }
 
-// Change is reported when a backend's health flips.
+// Change is reported when a backend's Status changes (a checked origin's
+// health flips; an unchecked one's never does).
 type Change struct {
 	Key     Key
 	Healthy bool
@@ -59,7 +60,7 @@ type Options struct {
 	// net.DefaultResolver.
 	Resolver *net.Resolver
 	// OnChange, if set, is called (from checker goroutines, so it must not
-	// block for long) whenever a backend's health flips.
+	// block for long) whenever a backend's Status changes.
 	OnChange func(Change)
 }
 
@@ -174,9 +175,9 @@ func (p *Pool) Close() {
 	p.wg.Wait()
 }
 
-func (p *Pool) notify(b *Backend, healthy bool, reason string) {
+func (p *Pool) notify(b *Backend, s Status, reason string) {
 	if p.opts.OnChange != nil {
-		p.opts.OnChange(Change{Key: b.key, Healthy: healthy, Reason: reason, At: time.Now()})
+		p.opts.OnChange(Change{Key: b.key, Healthy: s.Healthy, Reason: reason, At: time.Now()})
 	}
 }
 

@@ -25,26 +25,21 @@ var hostsResolver = &net.Resolver{PreferGo: true,
 	Dial: func(context.Context, string, string) (net.Conn, error) { return nil, errNoDial }}
 
 // resolve refreshes the addresses of a domain origin and returns when to do
-// it again. A failed resolution empties them, which makes the origin
-// unhealthy; success after failure makes it healthy again.
+// it again. A failed resolution empties them, which takes the origin out
+// of service (and reports it down, if it is checked); success after
+// failure brings it back.
 func (b *Backend) resolve(p *Pool) time.Duration {
 	ips, next, err := p.lookup(b.key.Host)
 	if err != nil || len(ips) == 0 {
-		had := b.Healthy()
 		b.addrs.Store(nil)
-		if had {
-			p.notify(b, false, "resolve: "+errString(err))
-		}
+		b.report(p, "resolve: "+errString(err))
 		return next
 	}
 	for i := range ips {
 		ips[i] = ips[i].Unmap()
 	}
-	was := b.Healthy()
 	b.addrs.Store(&ips)
-	if !was && b.Healthy() {
-		p.notify(b, true, "")
-	}
+	b.report(p, "")
 	return next
 }
 
