@@ -222,10 +222,10 @@ func (rt *Runtime) closeL7(grace time.Duration) []<-chan struct{} {
 
 // healthL7 adds "ruleID/originID" health to out: an HTTP origin is bound
 // to a rule, whose ID is what the API reports its health under.
-func (rt *Runtime) healthL7(out map[string]bool) {
+func (rt *Runtime) healthL7(out map[string]OriginHealth) {
 	for _, e := range rt.l7().servers {
 		for id, b := range e.h.Backends() {
-			out[id] = b.Status().Healthy
+			out[id] = originHealth(b.Status())
 		}
 	}
 }

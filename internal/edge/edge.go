@@ -43,7 +43,7 @@ type Node interface {
 	// report it (healthy while they are off), keyed by
 	// "listenerID/originID", or "ruleID/originID" for HTTP (events report
 	// only changes).
-	Health() map[string]bool
+	Health() map[string]OriginHealth
 	// Close stops every listener, lets connections drain for the drain
 	// grace (at most until ctx is done), then aborts the rest.
 	Close(ctx context.Context) error
@@ -173,6 +173,16 @@ type ListenerStatus struct {
 	Error   string `json:"error,omitempty"`
 }
 
+// OriginHealth is the health of a bound origin as its checks report it
+// (health.Status).
+type OriginHealth struct {
+	Healthy bool `json:"healthy"`
+	// Down lists, while a DOMAIN origin that resolves is down, its
+	// addresses that failed the checks; empty for an IP origin and for a
+	// name that does not resolve.
+	Down []string `json:"down,omitempty"`
+}
+
 // Event kinds.
 const (
 	EventOriginHealth = "origin-health"
@@ -183,11 +193,13 @@ const (
 type Event struct {
 	Kind string    `json:"kind"`
 	At   time.Time `json:"at"`
-	// For EventOriginHealth: the origin (host:port) and every listener/
-	// origin ID that uses it, as "listenerID/originID".
+	// For EventOriginHealth: the origin (host:port), every listener/
+	// origin ID that uses it, as "listenerID/originID", and its health
+	// (OriginHealth.Down: the addresses that fail).
 	Origin  string   `json:"origin,omitempty"`
 	Users   []string `json:"users,omitempty"`
 	Healthy bool     `json:"healthy,omitempty"`
+	Down    []string `json:"down,omitempty"`
 	// For EventListener: the listener and its new state.
 	Listener string `json:"listener,omitempty"`
 	State    string `json:"state,omitempty"`

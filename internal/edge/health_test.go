@@ -35,7 +35,7 @@ func TestHealthFailoverAndRecovery(t *testing.T) {
 	primary.Close()
 	down := time.Now()
 	bound := 2*interval + interval + 150*time.Millisecond // fall×interval + one interval + slack.
-	edgetest.Eventually(t, bound, func() bool { return !rt.Health()["lsr-hc/o0"] }, "primary not marked down")
+	edgetest.Eventually(t, bound, func() bool { return !rt.Health()["lsr-hc/o0"].Healthy }, "primary not marked down")
 	t.Logf("failover after %v (bound %v)", time.Since(down), bound)
 	for range 5 {
 		if got := readName(t, src, to); got != "secondary" {
@@ -49,7 +49,7 @@ func TestHealthFailoverAndRecovery(t *testing.T) {
 
 	edgetest.StartTCP(t, primary.Addr, edgetest.Name("primary"))
 	up := time.Now()
-	edgetest.Eventually(t, bound, func() bool { return rt.Health()["lsr-hc/o0"] }, "primary not marked up")
+	edgetest.Eventually(t, bound, func() bool { return rt.Health()["lsr-hc/o0"].Healthy }, "primary not marked up")
 	t.Logf("recovery after %v", time.Since(up))
 	if got := readName(t, src, to); got != "primary" {
 		t.Errorf("got %q; want primary after recovery", got)
@@ -84,14 +84,14 @@ func TestHealthConfigChangeKeepsDownState(t *testing.T) {
 	l := listener("lsr-hc2", snapshot.ProtoTCP, port, origins(dead))
 	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond, Healthy: 2, Unhealthy: 3}
 	mustApply(t, rt, oneProxy(1, ip, l))
-	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-hc2/o0"] }, "dead origin not marked down")
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-hc2/o0"].Healthy }, "dead origin not marked down")
 	l.Health.Interval = 10 * time.Second
 	mustApply(t, rt, oneProxy(2, ip, l))
-	if rt.Health()["lsr-hc2/o0"] {
+	if rt.Health()["lsr-hc2/o0"].Healthy {
 		t.Fatal("dead origin healthy again right after a health-check interval change")
 	}
 	time.Sleep(200 * time.Millisecond) // The new backend's first probe runs at once.
-	if rt.Health()["lsr-hc2/o0"] {
+	if rt.Health()["lsr-hc2/o0"].Healthy {
 		t.Fatal("dead origin healthy again after a health-check interval change")
 	}
 }
@@ -116,10 +116,10 @@ func TestHTTPCheckChangeKeepsDownState(t *testing.T) {
 			{Host: "chg.test", Rules: []snapshot.Rule{r}}}}
 	}
 	mustApply(t, rt, httpProxy(1, ip, mk("/a")))
-	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["r-chg/o0"] }, "dead origin not marked down")
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["r-chg/o0"].Healthy }, "dead origin not marked down")
 
 	mustApply(t, rt, httpProxy(2, ip, mk("/b")))
-	if h, ok := rt.Health()["r-chg/o0"]; !ok || h {
+	if h, ok := rt.Health()["r-chg/o0"]; !ok || h.Healthy {
 		t.Errorf("dead origin reported healthy right after its rule's check path changed: %v", rt.Health())
 	}
 	c := &http.Client{Timeout: 5 * time.Second}

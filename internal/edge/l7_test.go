@@ -201,7 +201,7 @@ func TestHTTPWebSocketAndHealth(t *testing.T) {
 
 	hcl := &http.Client{Timeout: 5 * time.Second}
 	url := "http://" + addr.String() + "/"
-	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["r-hc/o0"]; return ok && !h }, "sick origin still healthy: %v", rt.Health())
+	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["r-hc/o0"]; return ok && !h.Healthy }, "sick origin still healthy: %v", rt.Health())
 	for range 4 {
 		if _, s, body := get(t, hcl, url, "w.test"); s.Name != "good" {
 			t.Fatalf("with one origin failing its HTTP check: got %q; want good (health %v)", body, rt.Health())

@@ -202,10 +202,10 @@ func TestHTTPSOriginClientCertificate(t *testing.T) {
 	}}
 	mustApply(t, rt, httpProxy(1, ip, l))
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
-	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["r-without/o0"]; return ok && !h },
+	edgetest.Eventually(t, 3*time.Second, func() bool { h, ok := rt.Health()["r-without/o0"]; return ok && !h.Healthy },
 		"check without client certificate passed: %v", rt.Health())
 	time.Sleep(300 * time.Millisecond) // Three more checks of each.
-	if h := rt.Health()["r-with/o0"]; !h {
+	if h := rt.Health()["r-with/o0"]; !h.Healthy {
 		t.Errorf("check with the proxy certificate failed: %v", rt.Health())
 	}
 	for host, want := range map[string]int{"with.test": 200, "without.test": 502} {

@@ -132,19 +132,29 @@ func (rt *Runtime) onHealth(c health.Change) {
 	rt.usersMu.Lock()
 	users := rt.users[c.Key]
 	rt.usersMu.Unlock()
+	h := originHealth(c.Status)
 	rt.emit(Event{Kind: EventOriginHealth, At: c.At, Origin: fmt.Sprintf("%s:%d", c.Key.Host, c.Key.Port),
-		Users: users, Healthy: c.Healthy, Message: c.Reason})
+		Users: users, Healthy: h.Healthy, Down: h.Down, Message: c.Reason})
+}
+
+// originHealth converts what the health package reports.
+func originHealth(s health.Status) OriginHealth {
+	h := OriginHealth{Healthy: s.Healthy}
+	for _, a := range s.Down {
+		h.Down = append(h.Down, a.String())
+	}
+	return h
 }
 
 // Health returns the health of every origin in use, keyed by
 // "listenerID/originID" (TCP/UDP) or "ruleID/originID" (HTTP).
-func (rt *Runtime) Health() map[string]bool {
+func (rt *Runtime) Health() map[string]OriginHealth {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	out := map[string]bool{}
+	out := map[string]OriginHealth{}
 	for _, e := range rt.servers {
 		for i, b := range e.backends {
-			out[snapshot.HealthKey(e.placed.Listener.ID, e.placed.Listener.Origins[i].ID)] = b.Status().Healthy
+			out[snapshot.HealthKey(e.placed.Listener.ID, e.placed.Listener.Origins[i].ID)] = originHealth(b.Status())
 		}
 	}
 	rt.healthL7(out)

@@ -365,12 +365,12 @@ func TestUDPCheckPort(t *testing.T) {
 		Healthy: 1, Unhealthy: 1, Send: "ping", Recv: "pong", Port: int(probe.Addr.Port())}
 	mustApply(t, rt, oneProxy(1, ip, l))
 	edgetest.Eventually(t, 2*time.Second, func() bool { return probe.Received.Load() >= 3 }, "the check port was not probed")
-	if !rt.Health()["lsr-cp/o0"] {
+	if !rt.Health()["lsr-cp/o0"].Healthy {
 		t.Error("unhealthy while the check port answers")
 	}
 	l.Health.Port = 0
 	mustApply(t, rt, oneProxy(2, ip, l))
-	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-cp/o0"] },
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-cp/o0"].Healthy },
 		"healthy though the service port does not answer the probe")
 }
 

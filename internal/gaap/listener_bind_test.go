@@ -2,11 +2,14 @@ package gaap_test
 
 import (
 	"encoding/json"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -234,5 +237,46 @@ func TestStatusNormalWithoutHealthCheck(t *testing.T) {
 	}
 	if bs := *l.BindStatus; bs != 1 {
 		t.Errorf("TCP BindStatus = %d with health checks off; want 1 (normal)", bs)
+	}
+}
+
+// TestDomainOriginDownIPList: BindRealServer.DownIPList is "当源站为域名时，
+// 域名被解析成一个或者多个IP，该字段表示其中异常的IP列表。状态异常，但该字段
+// 为空时，表示域名解析异常": a DOMAIN origin that resolves (localhost →
+// 127.0.0.1 from /etc/hosts) but whose address fails its TCP check lists
+// that address, since an empty list would say the name did not resolve.
+func TestDomainOriginDownIPList(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	origin := addOrigins(t, c, 0, "dom", "localhost")[0]
+	var created struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "tcp", "Ports": []int{9100},
+		"Scheduler": "rr", "RealServerType": "DOMAIN", "HealthCheck": 1, "DelayLoop": 5, "ConnectTimeout": 2,
+		"HealthyThreshold": 1, "UnhealthyThreshold": 1}, &created); err != nil {
+		t.Fatal(err)
+	}
+	listener := created.ListenerIds[0]
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "listener not running")
+	closed := uint64(edgetest.FreePort(t, netip.MustParseAddr("127.0.0.1"))) // Nothing listens there.
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "localhost", closed))); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		BindRealServerSet []struct {
+			RealServerStatus int64
+			DownIPList       []string
+		}
+	}
+	eventually(t, func() bool {
+		if err := api.Call(c, "DescribeListenerRealServers", map[string]any{"ListenerId": listener}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return len(out.BindRealServerSet) == 1 && out.BindRealServerSet[0].RealServerStatus == 1
+	}, "origin never abnormal")
+	if got := out.BindRealServerSet[0].DownIPList; !slices.Contains(got, "127.0.0.1") {
+		t.Errorf("DownIPList = %q for a resolved domain origin whose address 127.0.0.1 fails its checks; want it listed "+
+			"(an empty list with RealServerStatus 1 means the name did not resolve)", got)
 	}
 }

@@ -14,6 +14,8 @@ import (
 const (
 	tcpBindNormal     = 1 // TCPListener.BindStatus: 0 abnormal, 1 normal
 	udpBindNormal     = 0 // UDPListener.BindStatus: 0 normal, 1 IP, 2 DNS abnormal
+	udpBindIPAbnormal = 1
+	udpBindDNSFailed  = 2
 	originHealthy     = 0 // BindRealServer.RealServerStatus: 0 normal, 1 abnormal
 	originAbnormal    = 1
 	notInBanBlacklist = 0 // RealServer.InBanBlacklist
@@ -53,7 +55,7 @@ func (s *Service) listenerBoundOut(tx *resource.Tx, owner string, bs []model.Bou
 // boundWith is listenerBoundOut with the addresses already loaded (by
 // originAddrs), so a page of listeners or rules costs one query.
 func (s *Service) boundWith(addrs map[string]string, owner string, bs []model.Bound) []gaapapi.BindRealServer {
-	return boundOut(bs, addrs, func(rs string) bool { return s.healthy(owner, rs) })
+	return boundOut(bs, addrs, func(rs string) (bool, []string) { return s.health(owner, rs) })
 }
 
 // originsOf loads, in one query, the caller's origins bound in any of bss,
@@ -112,21 +114,29 @@ func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.T
 	}
 }
 
-// udpBindAbnormal is a UDP listener's BindStatus when an origin is
-// abnormal: 1 for IP origins, 2 for DOMAIN ones (their resolution or
-// their checks failed).
-func udpBindAbnormal(l *model.Listener) int64 {
-	if l.RealServerType == "DOMAIN" {
-		return 2
+// udpBindStatus is a UDP listener's BindStatus: normal when every bound
+// origin is; else 2 ("域名解析异常") when the name of a DOMAIN origin does
+// not resolve (abnormal with an empty DownIPList, as the spec reads it),
+// else 1 ("IP异常"): an IP origin, or the addresses of a domain, failed
+// their checks.
+func udpBindStatus(l *model.Listener, bound []gaapapi.BindRealServer) *int64 {
+	st := bindStatus(bound, udpBindNormal, udpBindIPAbnormal)
+	if *st == udpBindNormal || l.RealServerType != "DOMAIN" {
+		return st
 	}
-	return 1
+	for _, b := range bound {
+		if *b.RealServerStatus != originHealthy && len(b.DownIPList) == 0 {
+			return new(int64(udpBindDNSFailed))
+		}
+	}
+	return st
 }
 
 func udpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.UDPListener {
 	return gaapapi.UDPListener{
 		ListenerId: new(l.ID), ListenerName: new(l.Name), Port: new(l.Port), RealServerPort: realServerPortOut(l),
 		RealServerType: new(l.RealServerType), Protocol: new(l.Protocol), ListenerStatus: new(l.Status),
-		Scheduler: new(l.Scheduler), BindStatus: bindStatus(bound, udpBindNormal, udpBindAbnormal(l)), RealServerSet: bound,
+		Scheduler: new(l.Scheduler), BindStatus: udpBindStatus(l, bound), RealServerSet: bound,
 		CreateTime: new(l.CreateTime), SessionPersist: new(l.SessionPersist),
 		DelayLoop: new(l.DelayLoop), ConnectTimeout: new(l.ConnectTimeout),
 		HealthyThreshold: new(l.HealthyThreshold), UnhealthyThreshold: new(l.UnhealthyThreshold),

@@ -7,16 +7,21 @@ import (
 	"github.com/opengaap/opengaap/internal/model"
 )
 
-// TestUDPBindStatus: a UDP listener's BindStatus tells IP origins (1)
-// from DOMAIN ones (2) when one is abnormal, and is 0 when all are normal.
+// TestUDPBindStatus: a UDP listener's BindStatus is 0 when all origins are
+// normal, 2 ("域名解析异常") when a DOMAIN origin is abnormal with no failing
+// address (its name does not resolve), else 1 ("IP异常"): an IP origin or
+// the addresses of a domain fail their checks.
 func TestUDPBindStatus(t *testing.T) {
-	abnormal := []gaapapi.BindRealServer{{RealServerStatus: new(int64(originHealthy))}, {RealServerStatus: new(int64(originHealthy + 1))}}
-	normal := abnormal[:1]
+	ok := gaapapi.BindRealServer{RealServerStatus: new(int64(originHealthy)), DownIPList: []string{}}
+	down := gaapapi.BindRealServer{RealServerStatus: new(int64(originAbnormal)), DownIPList: []string{}}
+	ipsDown := gaapapi.BindRealServer{RealServerStatus: new(int64(originAbnormal)), DownIPList: []string{"192.0.2.1"}}
+	normal, abnormal := []gaapapi.BindRealServer{ok}, []gaapapi.BindRealServer{ok, down}
 	for _, tc := range []struct {
 		typ   string
 		bound []gaapapi.BindRealServer
 		want  int64
-	}{{"IP", normal, 0}, {"IP", abnormal, 1}, {"DOMAIN", normal, 0}, {"DOMAIN", abnormal, 2}} {
+	}{{"IP", normal, 0}, {"IP", abnormal, 1}, {"DOMAIN", normal, 0}, {"DOMAIN", abnormal, 2},
+		{"DOMAIN", []gaapapi.BindRealServer{ok, ipsDown}, 1}, {"DOMAIN", []gaapapi.BindRealServer{ipsDown, down}, 2}} {
 		l := &model.Listener{Protocol: model.UDP, RealServerType: tc.typ}
 		if got := *udpListenerOut(l, tc.bound).BindStatus; got != tc.want {
 			t.Errorf("%s origins, %d bound: BindStatus %d; want %d", tc.typ, len(tc.bound), got, tc.want)

@@ -26,8 +26,10 @@ type Service struct {
 	// compile the new state without polling; may be nil.
 	Notify func()
 	// Health reports what the data plane last observed of an origin bound
-	// to a listener or rule; nil means every origin reads as healthy.
-	Health func(binding, realServer string) bool
+	// to a listener or rule: whether it is healthy and, for a DOMAIN origin
+	// that resolves but is down, its addresses that fail; nil means every
+	// origin reads as healthy.
+	Health func(binding, realServer string) (healthy bool, down []string)
 	// Down reports whether the data plane failed to serve a listener it
 	// was given (its port taken, say); nil means none failed.
 	Down func(listener string) bool
@@ -36,9 +38,12 @@ type Service struct {
 // down reads s.Down, treating a missing source as "none failed".
 func (s *Service) down(listener string) bool { return s.Down != nil && s.Down(listener) }
 
-// healthy reads s.Health, treating a missing source as healthy.
-func (s *Service) healthy(binding, realServer string) bool {
-	return s.Health == nil || s.Health(binding, realServer)
+// health reads s.Health, treating a missing source as healthy.
+func (s *Service) health(binding, realServer string) (healthy bool, down []string) {
+	if s.Health == nil {
+		return true, nil
+	}
+	return s.Health(binding, realServer)
 }
 
 var _ gaapapi.API = (*Service)(nil)

@@ -17,7 +17,7 @@ func (n *reportingNode) Apply(*snapshot.Snapshot) edge.Report { return n.rep }
 func (n *reportingNode) Events() <-chan edge.Event            { return nil }
 func (n *reportingNode) Stats() stats.Sample                  { return stats.Sample{} }
 func (n *reportingNode) Sample() stats.Sample                 { return stats.Sample{} }
-func (n *reportingNode) Health() map[string]bool              { return nil }
+func (n *reportingNode) Health() map[string]edge.OriginHealth { return nil }
 func (n *reportingNode) Close(context.Context) error          { return nil }
 
 // TestDataPlaneFailures: what the edge could not run is failed by ID, so

@@ -294,7 +294,7 @@ func build(ctx context.Context, st store.Store, o Options, set settings) (*Serve
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.
 		TOA:        tw})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
-	s.GAAP.Health = s.Telemetry.Healthy
+	s.GAAP.Health = s.Telemetry.Health
 	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,
 		compile: controller.Settings{OpenKey: sealer.Open, ConcurrentUnit: o.ConcurrentUnit}}
 	s.Controller = controller.New(st, plane, o.Log)

@@ -37,7 +37,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	r.prev = cur
 	health := make(map[string]bool, len(r.health))
 	for k, v := range r.health {
-		health[k] = v
+		health[k] = v.Healthy
 	}
 	lay := r.layout
 	r.layout.gone = departed{} // Their last counts are in cur.

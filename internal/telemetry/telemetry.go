@@ -7,6 +7,7 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,13 +55,13 @@ type Recorder struct {
 
 	mu     sync.Mutex
 	prev   stats.Sample
-	health map[string]bool // "listenerID/originID" → healthy
-	layout layout          // of the last snapshot applied
+	health map[string]edge.OriginHealth // by "listenerID/originID"
+	layout layout                       // of the last snapshot applied
 }
 
 // New returns a recorder for node writing into st.
 func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
-	return &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]bool{}}
+	return &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]edge.OriginHealth{}}
 }
 
 // Run records every interval (a minute in production) and follows the
@@ -104,7 +105,7 @@ func (r *Recorder) observe(ev edge.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, u := range ev.Users {
-		r.health[snapshot.WithoutProxy(u)] = ev.Healthy
+		r.health[snapshot.WithoutProxy(u)] = edge.OriginHealth{Healthy: ev.Healthy, Down: ev.Down}
 	}
 }
 
@@ -112,26 +113,30 @@ func (r *Recorder) observe(ev edge.Event) {
 // apply: health events report flips only, so a binding added to an origin
 // already down, an origin down at its first check, or checks turned off
 // would otherwise read stale, and removed bindings would linger. A group
-// listener's origin is healthy when it is on every proxy. Called with
-// r.mu held, so no event is applied in between and then overwritten.
+// listener's origin is healthy when it is on every proxy, and its failing
+// addresses are those of every proxy. Called with r.mu held, so no event
+// is applied in between and then overwritten.
 func (r *Recorder) syncHealth() {
 	now := r.node.Health()
-	h := make(map[string]bool, len(now))
-	for k, ok := range now {
+	h := make(map[string]edge.OriginHealth, len(now))
+	for k, oh := range now {
 		k = snapshot.WithoutProxy(k)
 		if prev, seen := h[k]; seen {
-			ok = ok && prev
+			down := slices.Concat(prev.Down, oh.Down)
+			slices.Sort(down)
+			oh = edge.OriginHealth{Healthy: oh.Healthy && prev.Healthy, Down: slices.Compact(down)}
 		}
-		h[k] = ok
+		h[k] = oh
 	}
 	r.health = h
 }
 
-// Healthy reports the last observed health of origin under binding (a
-// listener or rule ID); an origin never reported unhealthy is healthy.
-func (r *Recorder) Healthy(binding, origin string) bool {
+// Health reports the last observed health of origin under binding (a
+// listener or rule ID) and, for a DOMAIN origin that resolves but is down,
+// its addresses that fail; an origin never reported unhealthy is healthy.
+func (r *Recorder) Health(binding, origin string) (healthy bool, down []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.health[snapshot.HealthKey(binding, origin)]
-	return !ok || h
+	return !ok || h.Healthy, h.Down
 }

@@ -21,14 +21,14 @@ import (
 type fakeNode struct {
 	sample stats.Sample
 	events chan edge.Event
-	health map[string]bool
+	health map[string]edge.OriginHealth
 }
 
 func (f *fakeNode) Apply(*snapshot.Snapshot) edge.Report { return edge.Report{} }
 func (f *fakeNode) Events() <-chan edge.Event            { return f.events }
 func (f *fakeNode) Stats() stats.Sample                  { return f.sample }
 func (f *fakeNode) Sample() stats.Sample                 { return f.sample }
-func (f *fakeNode) Health() map[string]bool              { return f.health }
+func (f *fakeNode) Health() map[string]edge.OriginHealth { return f.health }
 func (f *fakeNode) Close(context.Context) error          { return nil }
 
 var _ edge.Node = (*fakeNode)(nil)
@@ -61,7 +61,8 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1, AnswerCount: 2, AnswerNanos: 16e6},
 		key("listener-u"):        {PacketsIn: 400, PacketsOut: 500, Dropped: 60, Shaped: 40}, // 100 of 1000 datagrams lost.
 	}}
-	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false})
+	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false,
+		Down: []string{"192.0.2.1"}})
 	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,32 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	if len(h) != 1 || h[0].Value != 0 {
 		t.Errorf("health: got %+v; want one point 0 (unhealthy)", h)
 	}
-	if r.Healthy("listener-1", "rs-1") || !r.Healthy("listener-1", "rs-2") {
-		t.Error("Healthy: want rs-1 unhealthy and unknown rs-2 healthy")
+	if ok, down := r.Health("listener-1", "rs-1"); ok || !slices.Equal(down, []string{"192.0.2.1"}) {
+		t.Errorf("Health of rs-1: %v, %q; want unhealthy with its failing address", ok, down)
+	}
+	if ok, down := r.Health("listener-1", "rs-2"); !ok || down != nil {
+		t.Errorf("Health of unknown rs-2: %v, %q; want healthy", ok, down)
+	}
+}
+
+// TestSyncHealthMergesInstances: a group listener's origin, after an apply,
+// is healthy only when it is on every proxy, and its failing addresses are
+// those of every proxy, each once.
+func TestSyncHealthMergesInstances(t *testing.T) {
+	node := &fakeNode{health: map[string]edge.OriginHealth{
+		"listener-1@link-a/rs-1": {Down: []string{"192.0.2.2", "192.0.2.1"}},
+		"listener-1@link-b/rs-1": {Down: []string{"192.0.2.1"}},
+		"listener-1@link-a/rs-2": {Healthy: true},
+		"listener-1@link-b/rs-2": {Down: []string{"192.0.2.3"}},
+	}}
+	r := New(node, nil, slog.New(slog.DiscardHandler))
+	r.mu.Lock()
+	r.syncHealth()
+	r.mu.Unlock()
+	for origin, want := range map[string][]string{"rs-1": {"192.0.2.1", "192.0.2.2"}, "rs-2": {"192.0.2.3"}} {
+		if ok, down := r.Health("listener-1", origin); ok || !slices.Equal(down, want) {
+			t.Errorf("Health of %s: %v, %q; want unhealthy with %q", origin, ok, down, want)
+		}
 	}
 }
 

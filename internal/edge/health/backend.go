@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +21,9 @@ type Backend struct {
 	stop         chan struct{}
 
 	healthy atomic.Bool
+	// down holds the addresses that failed the last failed check: those
+	// of a domain origin down by its checks (Status).
+	down atomic.Pointer[[]netip.Addr]
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
@@ -43,6 +47,8 @@ type originState struct {
 	refs     int        // Backends sharing it; guarded by Pool.mu.
 	backends []*Backend // Live ones in the pool; guarded by Pool.mu.
 
+	// addrs are those of the origin: nil until a domain's first
+	// resolution answers, empty while its name does not resolve.
 	addrs  atomic.Pointer[[]netip.Addr]
 	next   atomic.Uint32
 	active atomic.Int64
@@ -102,20 +108,38 @@ func (b *Backend) Healthy() bool {
 }
 
 // Status is the health an origin's checks report (OnChange, the edge's
-// Node.Health, what the API shows as RealServerStatus).
+// Node.Health, what the API shows as RealServerStatus and DownIPList).
 type Status struct {
 	Healthy bool
+	// Down lists, while a domain origin that resolves is down, the
+	// addresses that failed the check that took it down (or a later one):
+	// every address it tried, as a check passes when one answers. It is
+	// empty for an IP origin and for a name that does not resolve.
+	Down []netip.Addr
+}
+
+func (s Status) equal(o Status) bool {
+	return s.Healthy == o.Healthy && slices.Equal(s.Down, o.Down)
 }
 
 // Status returns the health b reports. Without checks that is healthy,
 // whatever its addresses: the API promises an origin reads normal while
-// its checks are off. With checks on it is Healthy. Traffic follows
-// Healthy, which passes over a domain without addresses either way.
+// its checks are off. With checks on it is Healthy, except that a domain
+// not resolved yet reads healthy, as every new origin starts: down with no
+// address would say its name does not resolve. Traffic follows Healthy,
+// which passes over a domain without addresses either way.
 func (b *Backend) Status() Status {
-	if !b.key.Check.Enabled {
+	a := b.addrs.Load()
+	switch {
+	case !b.key.Check.Enabled || b.Healthy() || b.key.IsDomain && a == nil:
 		return Status{Healthy: true}
+	case !b.key.IsDomain || a == nil || len(*a) == 0:
+		return Status{} // An IP origin, or a name that does not resolve.
 	}
-	return Status{Healthy: b.Healthy()}
+	if d := b.down.Load(); d != nil {
+		return Status{Down: *d}
+	}
+	return Status{}
 }
 
 // report gives OnChange b's Status if it changed since the last report;
@@ -123,7 +147,7 @@ func (b *Backend) Status() Status {
 // each resolution and check.
 func (b *Backend) report(p *Pool, reason string) {
 	s := b.Status()
-	if s == b.reported {
+	if s.equal(b.reported) {
 		return
 	}
 	b.reported = s
@@ -281,13 +305,14 @@ func (b *Backend) run(p *Pool) {
 // first good answer makes it healthy again without waiting for the rise
 // threshold.
 func (b *Backend) probe(p *Pool) {
-	if err := b.check(); !errors.Is(err, ErrUnresolved) {
-		b.record(p, err)
+	if failed, err := b.check(); !errors.Is(err, ErrUnresolved) {
+		b.record(p, failed, err)
 	}
 }
 
-// record applies rise/fall to one check result.
-func (b *Backend) record(p *Pool, err error) {
+// record applies rise/fall to one check result; failed are the addresses
+// that did not answer it.
+func (b *Backend) record(p *Pool, failed []netip.Addr, err error) {
 	c := b.key.Check
 	if err == nil {
 		b.Connected() // The origin answers again: no need to wait out FailTimeout.
@@ -299,6 +324,7 @@ func (b *Backend) record(p *Pool, err error) {
 		return
 	}
 	b.failRun, b.okRun = b.failRun+1, 0
+	b.down.Store(&failed)
 	if b.failRun >= c.Unhealthy {
 		b.healthy.Store(false)
 	}

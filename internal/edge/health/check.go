@@ -6,22 +6,32 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
-// check runs one probe of the configured kind. A DOMAIN origin is one
-// service at several addresses, so it passes when any of them answers:
-// the probe starts at the address Addr would pick and goes on with the
-// others while they fail (TryAddrs). A check that passes feeds lrtt.
-func (b *Backend) check() error {
-	rtt, err := TryAddrs(b, b.checkAddr, nil)
+// check runs one probe of the configured kind and returns the addresses
+// that failed it, sorted (the probe's start rotates; the same addresses
+// are no change to report). A DOMAIN origin is one service at several
+// addresses, so it passes when any of them answers: the probe starts at
+// the address Addr would pick and goes on with the others while they fail
+// (TryAddrs). A check that passes feeds lrtt.
+func (b *Backend) check() (failed []netip.Addr, err error) {
+	rtt, err := TryAddrs(b, func(ap netip.AddrPort) (time.Duration, error) {
+		rtt, err := b.checkAddr(ap)
+		if err != nil {
+			failed = append(failed, ap.Addr())
+		}
+		return rtt, err
+	}, nil)
 	if rtt > 0 {
 		b.ObserveRTT(rtt)
 	}
-	return err
+	slices.SortFunc(failed, netip.Addr.Compare)
+	return failed, err
 }
 
 // checkAddr probes the origin at ap. rtt is the time to a TCP check's

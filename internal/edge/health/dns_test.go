@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -195,9 +196,7 @@ func TestDNSFailureMarksUnhealthy(t *testing.T) {
 			z.set("flap.test", record{addrs: []netip.Addr{ip}, ttl: 1})
 			b := p.Acquire(checkedDomainKey("flap.test"))
 			defer p.Release(b)
-			if c := nextChange(t, changes); !c.Healthy { // The first resolution.
-				t.Fatalf("got %+v; want healthy once resolved", c)
-			}
+			edgetest.Eventually(t, 2*time.Second, func() bool { return addrOf(b) == ip }, "never resolved")
 			z.set("flap.test", record{rcode: tc.rcode})
 			c := nextChange(t, changes)
 			if c.Healthy || b.Healthy() || !strings.Contains(c.Reason, tc.reason) {
@@ -208,6 +207,43 @@ func TestDNSFailureMarksUnhealthy(t *testing.T) {
 				t.Errorf("got %+v, addr %v; want healthy again at %v", c, addrOf(b), ip)
 			}
 		})
+	}
+}
+
+// TestDomainDownAddresses: a checked domain origin passes while one of its
+// addresses answers and reports no address down; once none answers it
+// reports down with every address that failed (in order), and with none
+// once its name stops resolving, which is how the API tells a resolved
+// name whose servers fail (DownIPList) from one that does not resolve.
+func TestDomainDownAddresses(t *testing.T) {
+	z := startZone(t)
+	p, changes := domainPool(t, z)
+	live := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Sink)
+	dead := lo.Next() // Nothing listens on it: refused at once.
+	addrs := []netip.Addr{dead, live.Addr.Addr()}
+	if dead.Compare(live.Addr.Addr()) > 0 {
+		addrs[0], addrs[1] = addrs[1], addrs[0]
+	}
+	z.set("pair.test", record{addrs: addrs, ttl: 1})
+	k := domainKey("pair.test")
+	k.Port = int(live.Addr.Port())
+	k.Check = snapshot.HealthCheck{Enabled: true, Interval: 50 * time.Millisecond, Timeout: time.Second, Healthy: 1, Unhealthy: 1}
+	b := p.Acquire(k)
+	defer p.Release(b)
+	edgetest.Eventually(t, 2*time.Second, b.Healthy, "never resolved")
+	time.Sleep(200 * time.Millisecond) // Checks start at either address; one answers.
+	select {
+	case c := <-changes:
+		t.Fatalf("got %+v with one address answering; want no change from healthy", c)
+	default:
+	}
+	live.Close()
+	if c := nextChange(t, changes); c.Healthy || !slices.Equal(c.Down, addrs) {
+		t.Errorf("got %+v with no address answering; want down with %v", c, addrs)
+	}
+	z.set("pair.test", record{rcode: dns.RcodeNameError})
+	if c := nextChange(t, changes); c.Healthy || len(c.Down) != 0 || !strings.Contains(c.Reason, "NXDOMAIN") {
+		t.Errorf("got %+v once the name stops resolving; want down with no address", c)
 	}
 }
 
@@ -389,9 +425,7 @@ func TestResolvedAgainHealthyAtOnce(t *testing.T) {
 	k.Check = snapshot.HealthCheck{Enabled: true, Interval: 50 * time.Millisecond, Timeout: 40 * time.Millisecond, Healthy: 5, Unhealthy: 1}
 	b := p.Acquire(k)
 	defer p.Release(b)
-	if c := nextChange(t, changes); !c.Healthy {
-		t.Fatalf("got %+v; want healthy once resolved", c)
-	}
+	edgetest.Eventually(t, 2*time.Second, b.Healthy, "never resolved")
 	z.set("back.test", record{rcode: dns.RcodeNameError})
 	if c := nextChange(t, changes); c.Healthy {
 		t.Fatalf("got %+v; want unhealthy once the name is gone", c)

@@ -38,10 +38,10 @@ type Key struct {
 // Change is reported when a backend's Status changes (a checked origin's
 // health flips; an unchecked one's never does).
 type Change struct {
-	Key     Key
-	Healthy bool
-	Reason  string // The last check's error, or "" on recovery.
-	At      time.Time
+	Key Key
+	Status
+	Reason string // The last check's error, or "" on recovery.
+	At     time.Time
 }
 
 // Options configure a Pool.
@@ -127,12 +127,12 @@ func (p *Pool) Release(b *Backend) {
 // share gives a new backend its origin's state, if another check config
 // of the origin has a backend: so its addresses, load and connect figures
 // carry over, and with checks on it starts as healthy or down as the
-// newest such backend with checks on (a down origin stays down until
-// Healthy checks pass under the new config). A backend with checks off
-// always reads healthy, so it says nothing about the origin: with no
-// checked backend to copy, the new one starts healthy, as a backend of a
-// new origin does. Without checks it starts healthy, as nothing would
-// bring it back up.
+// newest such backend with checks on (a down origin stays down, with the
+// addresses that failed, until Healthy checks pass under the new config).
+// A backend with checks off always reads healthy, so it says nothing
+// about the origin: with no checked backend to copy, the new one starts
+// healthy, as a backend of a new origin does. Without checks it starts
+// healthy, as nothing would bring it back up.
 func (p *Pool) share(b *Backend) {
 	ok := b.key.origin()
 	o := p.origins[ok]
@@ -145,6 +145,7 @@ func (p *Pool) share(b *Backend) {
 			for _, x := range slices.Backward(o.backends) {
 				if x.key.Check.Enabled {
 					b.healthy.Store(x.healthy.Load())
+					b.down.Store(x.down.Load())
 					break
 				}
 			}
@@ -177,7 +178,7 @@ func (p *Pool) Close() {
 
 func (p *Pool) notify(b *Backend, s Status, reason string) {
 	if p.opts.OnChange != nil {
-		p.opts.OnChange(Change{Key: b.key, Healthy: s.Healthy, Reason: reason, At: time.Now()})
+		p.opts.OnChange(Change{Key: b.key, Status: s, Reason: reason, At: time.Now()})
 	}
 }
 

@@ -31,7 +31,7 @@ var hostsResolver = &net.Resolver{PreferGo: true,
 func (b *Backend) resolve(p *Pool) time.Duration {
 	ips, next, err := p.lookup(b.key.Host)
 	if err != nil || len(ips) == 0 {
-		b.addrs.Store(nil)
+		b.addrs.Store(&[]netip.Addr{}) // Not nil: the name was asked (Status).
 		b.report(p, "resolve: "+errString(err))
 		return next
 	}
