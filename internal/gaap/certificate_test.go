@@ -295,15 +295,7 @@ func TestCreateCertificateKeyTLSCanSign(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Key CA"}, IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
+	ca, _, caKey := testCA(t, "Key CA", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	issue := func(priv crypto.Signer) (content, key string) {
 		t.Helper()
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "example.com"},
@@ -380,14 +372,7 @@ func TestPre1970CertificateListed(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Old CA"}, IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-		NotBefore: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tmpl, der, _ := testCA(t, "Old CA", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(24*time.Hour))
 	createCert(t, c, 0, "root:$apr1$x$y", "")
 	id := createCert(t, c, 1, pemOf("CERTIFICATE", der), "")
 

@@ -27,17 +27,10 @@ type pki struct {
 
 func newPKI(t *testing.T) pki {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now().Truncate(time.Second)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(240 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, caDER, caKey := testCA(t, "Test CA", now.Add(-time.Hour), now.Add(240*time.Hour))
 	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "example.com"},
 		DNSNames: []string{"example.com", "*.example.com"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
@@ -51,6 +44,24 @@ func newPKI(t *testing.T) pki {
 	}
 	return pki{caPEM: pemOf("CERTIFICATE", caDER), leafPEM: pemOf("CERTIFICATE", leafDER), leafKey: keyPEM(t, leafKey),
 		leafSEC1: pemOf("EC PRIVATE KEY", sec1), otherKey: keyPEM(t, otherKey), notAfter: leaf.NotAfter}
+}
+
+// testCA is a self-signed CA named cn, valid from notBefore to notAfter,
+// its DER and its key.
+func testCA(t *testing.T, cn string, notBefore, notAfter time.Time) (*x509.Certificate, []byte, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, der, key
 }
 
 func pemOf(typ string, der []byte) string {
