@@ -341,7 +341,7 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 		resp, wait, err := r.h1.RoundTrip(req)
 		return r.track(o, resp, wait, err)
 	}
-	resp, conn, wait, err := roundTrip(r.transport, req)
+	resp, conn, wait, err := roundTrip(r.transport, req, r.timed)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
 		untimed(conn)
 	}

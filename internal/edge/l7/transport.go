@@ -260,25 +260,31 @@ func untimed(c net.Conn) {
 // GetBody gives it again (unreadBody). A body that was read, hence partly
 // or wholly sent, is refused: it is never sent twice, as before.
 //
-// wait is the time from the request's last byte written to the answer's
-// first byte (health.AnswerTimer), 0 when not measured.
-func roundTrip(t *http.Transport, req *http.Request) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
-	at := &health.AnswerTimer{}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn: func(i httptrace.GotConnInfo) {
-			conn = i.Conn
-			if c := originConn(i.Conn); c != nil && i.Reused {
-				c.check.Store(true)
-			}
-		},
-		WroteRequest:         at.Wrote,
-		GotFirstResponseByte: at.FirstByte}))
+// When timed (an lrtt rule, the only reader), wait is the time from the
+// request's last byte written to the answer's first byte
+// (health.AnswerTimer); 0 otherwise, or when not measured.
+func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		conn = i.Conn
+		if c := originConn(i.Conn); c != nil && i.Reused {
+			c.check.Store(true)
+		}
+	}}
+	var at *health.AnswerTimer
+	if timed {
+		at = &health.AnswerTimer{}
+		trace.WroteRequest, trace.GotFirstResponseByte = at.Wrote, at.FirstByte
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	if req.Body != nil && req.Body != http.NoBody {
 		b := &unreadBody{body: req.Body}
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
-	return resp, conn, at.Wait(), err
+	if at != nil {
+		wait = at.Wait()
+	}
+	return resp, conn, wait, err
 }
 
 // unreadBody is a request body the Transport may take again as long as
