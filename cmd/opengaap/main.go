@@ -125,8 +125,6 @@ func check(fs *flag.FlagSet, o server.Options) error {
 		return fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
 	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
 		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
-	case (o.APICertFile == "") != (o.APIKeyFile == ""):
-		return errors.New("--api-cert and --api-key go together: give both or neither")
 	case o.MirrorRateMbps == 0 || o.MirrorRateMbps < -1 || o.MirrorRateMbps > maxMirrorRateMbps:
 		// 0 could mean "no cap" or "copy nothing"; neither is what the
 		// data plane's 0 (its default) would do. Above the bound, the

@@ -172,7 +172,7 @@ func parse(o Options) (set settings, err error) {
 		}
 	}
 	if (o.APICertFile == "") != (o.APIKeyFile == "") {
-		return set, errors.New("the API's certificate and key files go together: give both or neither")
+		return set, errors.New("--api-cert and --api-key go together: give both or neither")
 	}
 	if o.APICertFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.APICertFile, o.APIKeyFile)
