@@ -23,16 +23,5 @@ const ClaimRetention = 7 * 24 * time.Hour
 // transaction (expireBatch claims) at a time, and returns how many it
 // deleted.
 func ExpireClaims(ctx context.Context, s store.Store, before time.Time) (int, error) {
-	deleted := 0
-	for n := expireBatch; n == expireBatch; {
-		err := s.Update(ctx, func(tx store.Tx) (err error) {
-			n, err = tx.ExpireClaims(before.UnixNano(), expireBatch)
-			return err
-		})
-		if err != nil {
-			return deleted, err
-		}
-		deleted += n
-	}
-	return deleted, nil
+	return inBatches(ctx, s, func(tx store.Tx) (int, error) { return tx.ExpireClaims(before.UnixNano(), expireBatch) })
 }

@@ -33,33 +33,45 @@ const expireBatch = 1000
 func ExpireTasks(ctx context.Context, s store.Store, before time.Time) (int, error) {
 	deleted := 0
 	for _, status := range expiredTasks {
-		for n := expireBatch; n == expireBatch; {
-			var err error
-			if n, err = expireBatchOf(ctx, s, status, before.UnixNano()); err != nil {
-				return deleted, err
-			}
-			deleted += n
+		n, err := inBatches(ctx, s, func(tx store.Tx) (int, error) { return expireBatchOf(tx, status, before.UnixNano()) })
+		deleted += n
+		if err != nil {
+			return deleted, err
 		}
 	}
 	return deleted, nil
 }
 
-func expireBatchOf(ctx context.Context, s store.Store, status string, before int64) (n int, err error) {
-	err = s.Update(ctx, func(tx store.Tx) error {
-		// Parent "" would match any status; NoTotal: a full batch would
-		// otherwise count the whole backlog.
-		recs, _, err := tx.List(store.Query{Kind: model.KindTask, AllAccounts: true,
-			Parents: []string{status}, Before: before, Limit: expireBatch, NoTotal: true})
-		if err != nil {
+// inBatches runs batch, which deletes at most expireBatch records, in one
+// transaction after another until one deletes fewer, and returns how many
+// they deleted.
+func inBatches(ctx context.Context, s store.Store, batch func(store.Tx) (int, error)) (int, error) {
+	deleted := 0
+	for n := expireBatch; n == expireBatch; {
+		err := s.Update(ctx, func(tx store.Tx) (err error) {
+			n, err = batch(tx)
 			return err
+		})
+		if err != nil {
+			return deleted, err
 		}
-		for _, r := range recs {
-			if err := tx.Delete(r.Kind, r.ID); err != nil {
-				return err
-			}
+		deleted += n
+	}
+	return deleted, nil
+}
+
+func expireBatchOf(tx store.Tx, status string, before int64) (int, error) {
+	// Parent "" would match any status; NoTotal: a full batch would
+	// otherwise count the whole backlog.
+	recs, _, err := tx.List(store.Query{Kind: model.KindTask, AllAccounts: true,
+		Parents: []string{status}, Before: before, Limit: expireBatch, NoTotal: true})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range recs {
+		if err := tx.Delete(r.Kind, r.ID); err != nil {
+			return 0, err
 		}
-		n = len(recs)
-		return nil
-	})
-	return n, err
+	}
+	return len(recs), nil
 }
