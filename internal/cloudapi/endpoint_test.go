@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -562,5 +563,36 @@ func TestV1RepeatedParameterIsInvalidParameter(t *testing.T) {
 	req.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "GET", host, q, req.Header, nil, ts.Unix()))
 	if _, env := do(t, req); code(env) != "InvalidParameter" {
 		t.Fatalf("TC3 GET with Items.0 given twice: got %q; want InvalidParameter", code(env))
+	}
+}
+
+// TestEndpointRefusesDeepNameCheaply: a signed TC3 GET whose 32 KB query is
+// one parameter "Name.a.a.a...=x" (16001 segments) is refused before a tree
+// is built for it. Decoding it used to allocate ~260 MB, quadratic in the
+// name's length, so a 1 MB v1 form body could exhaust the node's memory.
+func TestEndpointRefusesDeepNameCheaply(t *testing.T) {
+	srv := newEndpoint(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	q := "Name" + strings.Repeat(".a", 16000) + "=x" // 32,006 bytes, under the 32 KB GET limit
+	ts := time.Now().Unix()
+	req, _ := http.NewRequest("GET", srv.URL+"/?"+q, nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-TC-Action", "Echo")
+	req.Header.Set("X-TC-Version", "2020-01-01")
+	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "GET", host, q, req.Header, nil, ts))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, env := do(t, req)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	if code(env) != "InvalidParameter" {
+		t.Errorf("got %q (%+v); want InvalidParameter", code(env), env.Response.Error)
+	}
+	if alloc > 32<<20 {
+		t.Errorf("one 32 KB GET allocated %d MB (%v); want a few MB", alloc>>20, took)
 	}
 }

@@ -2,6 +2,7 @@ package params
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,15 +27,24 @@ func unflatten(values url.Values) (map[string]any, error) {
 		if len(values[k]) != 1 {
 			return nil, apierr.New(apierr.InvalidParameter, "the parameter %s is given %d times", k, len(values[k]))
 		}
+		// No request binds a deeper name, and refusing it here keeps the
+		// cost of a name linear: a 1 MB form body could otherwise be one
+		// name of 500k segments, each a level of the tree.
+		if strings.Count(k, ".") >= maxNameSegments {
+			first, _, _ := strings.Cut(k, ".")
+			return nil, apierr.New(apierr.InvalidParameter, "the parameter name %s.… has more than %d segments", first, maxNameSegments)
+		}
 		if err := insert(root, k, strings.Split(k, "."), values[k][0]); err != nil {
 			return nil, err
 		}
 	}
 	// The root is always an object, even when every name is a number.
 	for k, v := range root {
-		d, err := densify(v, k+".")
-		if err != nil {
-			return nil, err
+		d, gap := densify(v)
+		if gap != nil {
+			gap.path = append(gap.path, k)
+			slices.Reverse(gap.path)
+			return nil, apierr.New(apierr.InvalidParameter, "the array %s must be numbered from 0 without gaps", strings.Join(gap.path, "."))
 		}
 		root[k] = d
 	}
@@ -69,8 +79,13 @@ func insert(node map[string]any, full string, segs []string, value string) error
 	return nil
 }
 
+// gapError locates an array whose indices have a gap. Its path is built
+// as densify unwinds, innermost segment first, so that the walk itself
+// holds no path string per level.
+type gapError struct{ path []string }
+
 // densify converts maps whose keys are all indices into slices.
-func densify(node any, path string) (any, error) {
+func densify(node any) (any, *gapError) {
 	m, ok := node.(map[string]any)
 	if !ok {
 		return node, nil
@@ -80,20 +95,22 @@ func densify(node any, path string) (any, error) {
 		for k, v := range m {
 			i, _ := strconv.Atoi(k)
 			if i >= len(m) {
-				return nil, apierr.New(apierr.InvalidParameter, "the array %s must be numbered from 0 without gaps", strings.TrimSuffix(path, "."))
+				return nil, &gapError{}
 			}
-			d, err := densify(v, path+k+".")
-			if err != nil {
-				return nil, err
+			d, gap := densify(v)
+			if gap != nil {
+				gap.path = append(gap.path, k)
+				return nil, gap
 			}
 			list[i] = d
 		}
 		return list, nil
 	}
 	for k, v := range m {
-		d, err := densify(v, path+k+".")
-		if err != nil {
-			return nil, err
+		d, gap := densify(v)
+		if gap != nil {
+			gap.path = append(gap.path, k)
+			return nil, gap
 		}
 		m[k] = d
 	}

@@ -2,6 +2,8 @@ package params
 
 import (
 	"net/url"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -75,6 +77,7 @@ var formCases = []struct {
 	{"unknown", url.Values{"Q": {"1"}}, apierr.UnknownParameter},
 	{"huge index", url.Values{"L.99999999": {"1"}}, apierr.InvalidParameter},
 	{"int past int64", url.Values{"I": {"99999999999999999999"}}, apierr.InvalidParameterValue},
+	{"too many segments", url.Values{"O" + strings.Repeat(".a", maxNameSegments): {"x"}}, apierr.InvalidParameter},
 }
 
 func TestFromForm(t *testing.T) {
@@ -86,6 +89,25 @@ func TestFromForm(t *testing.T) {
 				t.Fatalf("got %q (%v); want %q", got, err, tc.code)
 			}
 		})
+	}
+}
+
+// TestFromFormRefusesDeepNameCheaply: a name of 16001 segments
+// ("Name.a.a.a...", a 32 KB GET query) is refused before a tree is built
+// for it. Its decoding used to hold a path string per level, quadratic in
+// the name's length: ~260 MB for this name, ~250 GB for a 1 MB v1 form body.
+func TestFromFormRefusesDeepNameCheaply(t *testing.T) {
+	name := "S" + strings.Repeat(".a", 16000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := FromForm(url.Values{name: {"x"}}, &target{})
+	runtime.ReadMemStats(&after)
+	if got := codeOf(err); got != apierr.InvalidParameter {
+		t.Errorf("got %q (%v); want InvalidParameter", got, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("decoding one 32 KB parameter name allocated %d KB; want well under 1 MB", alloc>>10)
 	}
 }
 
