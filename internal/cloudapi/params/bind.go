@@ -71,16 +71,19 @@ func bind(v reflect.Value, node any, path string, form bool) error {
 		v.SetString(s)
 		return nil
 	case reflect.Int64, reflect.Int:
-		n, ok := toInt(node)
-		if !ok {
-			return intError(path, node, "an integer")
+		n, err := toInt(node, path, "an integer")
+		if err != nil {
+			return err
 		}
 		v.SetInt(n)
 		return nil
 	case reflect.Uint64:
-		n, ok := toInt(node)
-		if !ok || n < 0 {
-			return intError(path, node, "a non-negative integer")
+		n, err := toInt(node, path, "a non-negative integer")
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return typeError(path, "a non-negative integer")
 		}
 		v.SetUint(uint64(n))
 		return nil
@@ -134,16 +137,73 @@ func typeError(path, want string) error {
 	return apierr.New(apierr.InvalidParameter, "the parameter %s must be %s", path, want)
 }
 
-// intError is typeError for an integer parameter, except that an integer
-// too large for any of the API's ranges is a value out of range, not a
+// toInt converts an integer parameter: a JSON number that is a whole
+// number however it is written, or a string of decimal digits, as the API
+// reference's own examples quote integers. A whole number beyond int64,
+// which the SDKs' unsigned fields can send, is a value out of range, not a
 // value of the wrong type.
-func intError(path string, node any, want string) error {
-	if s, ok := numberText(node); ok {
-		if _, err := strconv.ParseInt(s, 10, 64); errors.Is(err, strconv.ErrRange) {
-			return apierr.New(apierr.InvalidParameterValue, "the parameter %s is out of range: %s", path, s)
-		}
+func toInt(node any, path, want string) (int64, error) {
+	var (
+		n              int64
+		whole, inRange bool
+	)
+	text, _ := numberText(node)
+	switch node.(type) {
+	case json.Number:
+		n, whole, inRange = wholeNumber(text)
+	case string:
+		var err error
+		n, err = strconv.ParseInt(text, 10, 64)
+		whole, inRange = err == nil || errors.Is(err, strconv.ErrRange), err == nil
 	}
-	return typeError(path, want)
+	if !whole {
+		return 0, typeError(path, want)
+	}
+	if !inRange {
+		return 0, apierr.New(apierr.InvalidParameterValue, "the parameter %s is out of range: %s", path, text)
+	}
+	return n, nil
+}
+
+// wholeNumber reads the text of a JSON number exactly: whether it is a
+// whole number (1e3, 20.0 and 120e-1 are: JSON writers holding integers
+// as doubles print them so) and, if it is, whether it fits int64. It
+// works on the digits: through float64, values above 2^53 are inexact and
+// 1.0000000000000000000001 would pass for 1, and big.Rat would compute
+// 10^exponent for an exponent the client chooses.
+func wholeNumber(s string) (n int64, whole, inRange bool) {
+	sign := ""
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		sign, s = "-", rest
+	}
+	mantissa, expText := s, "0"
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mantissa, expText = s[:i], s[i+1:]
+	}
+	intPart, frac, _ := strings.Cut(mantissa, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return 0, true, true // zero, whatever its exponent
+	}
+	// An exponent past ±2^40 dwarfs any count of digits a body can hold
+	// (and keeps the sums below from wrapping): the value is astronomically
+	// large, or a non-zero fraction.
+	exp, err := strconv.ParseInt(expText, 10, 64)
+	if err != nil || exp > 1<<40 || exp < -1<<40 {
+		return 0, !strings.HasPrefix(expText, "-"), false
+	}
+	// The value is digits × 10^exp; trailing zeros move into exp.
+	trimmed := strings.TrimRight(digits, "0")
+	exp += int64(len(digits)-len(trimmed)) - int64(len(frac))
+	digits = trimmed
+	switch {
+	case exp < 0:
+		return 0, false, false // its last digit is a non-zero fraction
+	case int64(len(digits))+exp > 19: // at least 10^19 > MaxInt64
+		return 0, true, false
+	}
+	n, err = strconv.ParseInt(sign+digits+strings.Repeat("0", int(exp)), 10, 64)
+	return n, true, err == nil
 }
 
 // numberText is the text of a number given as a JSON number or a string.
@@ -155,22 +215,6 @@ func numberText(node any) (string, bool) {
 		return strings.TrimSpace(n), true
 	}
 	return "", false
-}
-
-func toInt(node any) (int64, bool) {
-	s, ok := numberText(node)
-	if !ok {
-		return 0, false
-	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return i, true
-	}
-	// JSON writers may print whole numbers as 1e3 or 20.0.
-	f, err := strconv.ParseFloat(s, 64)
-	if _, isNum := node.(json.Number); !isNum || err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, false
-	}
-	return int64(f), true
 }
 
 func toFloat(node any) (float64, bool) {

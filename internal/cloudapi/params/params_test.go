@@ -1,6 +1,7 @@
 package params
 
 import (
+	"math"
 	"net/url"
 	"runtime"
 	"strings"
@@ -39,7 +40,15 @@ var jsonCases = []struct {
 	{"negative uint", `{"U":-1}`, apierr.InvalidParameter},
 	{"object for list", `{"L":{}}`, apierr.InvalidParameter},
 	{"trailing data", `{} {}`, apierr.InvalidParameter},
-	{"huge int", `{"I":1e300}`, apierr.InvalidParameter},
+	{"fraction for int", `{"I":1.5}`, apierr.InvalidParameter},
+	{"tiny fraction for int", `{"I":1.0000000000000000000001}`, apierr.InvalidParameter},
+	{"fraction in exponent form", `{"I":15e-1}`, apierr.InvalidParameter},
+	{"huge exponent", `{"I":1e99999999999999999999}`, apierr.InvalidParameterValue},
+	{"exponent near int64", `{"I":10e9223372036854775807}`, apierr.InvalidParameterValue},
+	{"huge negative exponent", `{"I":1e-99999999999999999999}`, apierr.InvalidParameter},
+	{"zero in exponent form", `{"I":0e99999999999999999999}`, ""},
+	{"exponent string for int", `{"I":"1e3"}`, apierr.InvalidParameter},
+	{"huge int", `{"I":1e300}`, apierr.InvalidParameterValue},
 	// An integer beyond int64 (the SDKs' uint64 allows it) is out of
 	// range, not of the wrong type.
 	{"int past int64", `{"U":18446744073709551615}`, apierr.InvalidParameterValue},
@@ -78,6 +87,37 @@ var formCases = []struct {
 	{"huge index", url.Values{"L.99999999": {"1"}}, apierr.InvalidParameter},
 	{"int past int64", url.Values{"I": {"99999999999999999999"}}, apierr.InvalidParameterValue},
 	{"too many segments", url.Values{"O" + strings.Repeat(".a", maxNameSegments): {"x"}}, apierr.InvalidParameter},
+}
+
+// TestFromJSONWholeNumbers: a JSON number that is an exact integer is that
+// integer however it is written (clients holding integers as doubles print
+// 1e+18 or 20.0), and one beyond int64 is out of range whatever its
+// spelling. It used to go through float64, refusing exact values above
+// 2^53 as "must be an integer", and 1e20 got another code than
+// 100000000000000000000.
+func TestFromJSONWholeNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int64
+	}{
+		{"1e18", 1e18}, {"1E+18", 1e18}, {"20.0", 20}, {"-0.0", 0}, {"0.5e1", 5}, {"120e-1", 12},
+		{"9223372036854775807", math.MaxInt64}, {"9.223372036854775807e18", math.MaxInt64},
+		{"-9223372036854775808", math.MinInt64}, {"-92233720368547758080e-1", math.MinInt64},
+	} {
+		var dst target
+		if err := FromJSON([]byte(`{"I":`+tc.text+`}`), &dst); err != nil || dst.I == nil || *dst.I != tc.want {
+			t.Errorf("I %s: got %v, %v; want %d", tc.text, dst.I, err, tc.want)
+		}
+	}
+	for _, text := range []string{"100000000000000000000", "1e20", "1.0e20", "9223372036854775808", "9.223372036854775808e18", "-9223372036854775809", "-1e19"} {
+		if err := FromJSON([]byte(`{"I":`+text+`}`), &target{}); codeOf(err) != apierr.InvalidParameterValue {
+			t.Errorf("I %s: got %v; want InvalidParameterValue (out of range)", text, err)
+		}
+	}
+	var dst target
+	if err := FromJSON([]byte(`{"U":1.8446744073709551615e19}`), &dst); codeOf(err) != apierr.InvalidParameterValue {
+		t.Errorf("U 1.8446744073709551615e19: got %v; want InvalidParameterValue (out of range)", err)
+	}
 }
 
 func TestFromForm(t *testing.T) {
