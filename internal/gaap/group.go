@@ -19,7 +19,7 @@ const groupVersion = "3.0"
 // CreateProxyGroup creates a group and one proxy in each access region of
 // AccessRegionSet; all of them are CREATING until the data plane has them.
 func (s *Service) CreateProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyGroupRequest) (*gaapapi.CreateProxyGroupResponse, error) {
-	g, specs, err := s.newGroup(req)
+	g, specs, err := s.newGroup(call.Action, req)
 	if err != nil {
 		return nil, err
 	}
@@ -40,16 +40,16 @@ func (s *Service) CreateProxyGroup(ctx context.Context, call *cloudapi.Call, req
 	return &gaapapi.CreateProxyGroupResponse{GroupId: new(g.ID)}, nil
 }
 
-// newGroup validates a CreateProxyGroup request into the group and the
-// specs of its proxies.
-func (s *Service) newGroup(req *gaapapi.CreateProxyGroupRequest) (*model.ProxyGroup, []proxySpec, error) {
+// newGroup validates a CreateProxyGroup request (action) into the group
+// and the specs of its proxies.
+func (s *Service) newGroup(action string, req *gaapapi.CreateProxyGroupRequest) (*model.ProxyGroup, []proxySpec, error) {
 	if err := model.ValidateDisplayName("GroupName", *req.GroupName, model.MaxGroupNameLen); err != nil {
 		return nil, nil, err
 	}
 	if err := model.ValidateProjectID(*req.ProjectId); err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.cfg.destRegion(*req.RealServerRegion); err != nil {
+	if _, err := s.cfg.destRegion(action, *req.RealServerRegion); err != nil {
 		return nil, nil, err
 	}
 	ipv, err := model.ParseIPVersion(req.IPAddressVersion)
@@ -69,13 +69,13 @@ func (s *Service) newGroup(req *gaapapi.CreateProxyGroupRequest) (*model.ProxyGr
 		RealServerRegion: *req.RealServerRegion, Status: model.GroupCreating, IPAddressVersion: ipv,
 		PackageType: pkg, Http3Supported: http3For(ipv), Tags: tags,
 	}
-	specs, err := s.groupSpecs(req.AccessRegionSet, g)
+	specs, err := s.groupSpecs(action, req.AccessRegionSet, g)
 	return g, specs, err
 }
 
 // groupSpecs validates AccessRegionSet: one proxy per access region, at
 // most MaxProxiesPerGroup of them.
-func (s *Service) groupSpecs(set []gaapapi.AccessConfiguration, g *model.ProxyGroup) ([]proxySpec, error) {
+func (s *Service) groupSpecs(action string, set []gaapapi.AccessConfiguration, g *model.ProxyGroup) ([]proxySpec, error) {
 	if len(set) > s.cfg.MaxProxiesPerGroup {
 		return nil, apierr.New(apierr.FailedOperationLimitNumofProxiesInGroup,
 			"AccessRegionSet has %d regions; a group holds at most %d proxies", len(set), s.cfg.MaxProxiesPerGroup)
@@ -89,7 +89,7 @@ func (s *Service) groupSpecs(set []gaapapi.AccessConfiguration, g *model.ProxyGr
 		if slices.ContainsFunc(specs, func(o proxySpec) bool { return o.AccessRegion == sp.AccessRegion }) {
 			return nil, cloudapi.Invalid(fmt.Sprintf("AccessRegionSet.%d.AccessRegion", i), "%s is listed twice; a group has one proxy per access region", sp.AccessRegion)
 		}
-		if err := s.cfg.validateProxySpec(sp); err != nil {
+		if err := s.cfg.validateProxySpec(action, sp); err != nil {
 			return nil, err
 		}
 		specs = append(specs, sp)

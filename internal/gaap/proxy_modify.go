@@ -110,7 +110,7 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 			return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationProxyStatusNotInRuning),
 				"proxy %s is %s; only a RUNNING proxy can be scaled", p.ID, p.Status)
 		}
-		if err := s.rescale(p, req); err != nil {
+		if err := s.rescale(tx.Action, p, req); err != nil {
 			return err
 		}
 		p.Status, p.ModifyConfigTime = model.ProxyAdjusting, tx.Now.Unix()
@@ -126,17 +126,18 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 	return &gaapapi.ModifyProxyConfigurationResponse{}, nil
 }
 
-// rescale checks and applies the new caps to the running proxy p.
-func (s *Service) rescale(p *model.Proxy, req *gaapapi.ModifyProxyConfigurationRequest) error {
+// rescale checks (for action) and applies the new caps to the running
+// proxy p.
+func (s *Service) rescale(action string, p *model.Proxy, req *gaapapi.ModifyProxyConfigurationRequest) error {
 	access := findRegion(s.cfg.AccessRegions, p.AccessRegion)
 	if req.Bandwidth != nil {
-		if err := model.ValidateOption(apierr.InvalidParameterValueInvalidBandwidth, "Bandwidth", *req.Bandwidth, s.cfg.bandwidthOptions(access)); err != nil {
+		if err := s.cfg.checkBandwidth(action, access, *req.Bandwidth); err != nil {
 			return err
 		}
 		p.Bandwidth = *req.Bandwidth
 	}
 	if req.Concurrent != nil {
-		if err := model.ValidateOption(apierr.InvalidParameterValueInvalidConcurrency, "Concurrent", *req.Concurrent, s.cfg.concurrentOptions(access)); err != nil {
+		if err := s.cfg.checkConcurrent(action, access, *req.Concurrent); err != nil {
 			return err
 		}
 		p.Concurrent = *req.Concurrent
@@ -156,7 +157,7 @@ func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req
 	if err != nil {
 		return nil, err
 	}
-	access, dest, err := s.cfg.checkSpec(sp)
+	access, dest, err := s.cfg.checkSpec(call.Action, sp)
 	if err != nil {
 		return nil, err
 	}

@@ -120,8 +120,9 @@ func TestModifyProxyConfiguration(t *testing.T) {
 		bw, conc *uint64
 		code     string
 	}{
-		{"bandwidth not offered", new(uint64(15)), nil, "InvalidParameterValue.InvalidBandwidth"},
-		{"concurrency not offered", nil, new(uint64(3)), "InvalidParameterValue.InvalidConcurrency"},
+		// Its error list has neither InvalidBandwidth nor InvalidConcurrency.
+		{"bandwidth not offered", new(uint64(15)), nil, "InvalidParameterValue"},
+		{"concurrency not offered", nil, new(uint64(3)), "InvalidParameterValue"},
 		{"neither", nil, nil, "MissingParameter"},
 	}
 	for _, tc := range tests {

@@ -43,20 +43,21 @@ func newProxySpec(access, dest string, bw, conc int64, ipv, network, pkg *string
 	return sp, err
 }
 
-// checkSpec validates a spec against the catalogue: regions exist
-// (UnknownAccessRegion, UnknownDestRegion) and the caps are offered by
-// the access region (InvalidBandwidth, InvalidConcurrency).
-func (c *Config) checkSpec(sp proxySpec) (access, dest *Region, err error) {
-	if access, err = c.accessRegion(sp.AccessRegion); err != nil {
+// checkSpec validates a spec against the catalogue for action: regions
+// exist (UnknownAccessRegion, UnknownDestRegion) and the caps are offered
+// by the access region (InvalidBandwidth, InvalidConcurrency), each code
+// where action's error list names it.
+func (c *Config) checkSpec(action string, sp proxySpec) (access, dest *Region, err error) {
+	if access, err = c.accessRegion(action, sp.AccessRegion); err != nil {
 		return nil, nil, err
 	}
-	if dest, err = c.destRegion(sp.RealServerRegion); err != nil {
+	if dest, err = c.destRegion(action, sp.RealServerRegion); err != nil {
 		return nil, nil, err
 	}
-	if err := model.ValidateOption(apierr.InvalidParameterValueInvalidBandwidth, "Bandwidth", sp.Bandwidth, c.bandwidthOptions(access)); err != nil {
+	if err := c.checkBandwidth(action, access, sp.Bandwidth); err != nil {
 		return nil, nil, err
 	}
-	if err := model.ValidateOption(apierr.InvalidParameterValueInvalidConcurrency, "Concurrent", sp.Concurrent, c.concurrentOptions(access)); err != nil {
+	if err := c.checkConcurrent(action, access, sp.Concurrent); err != nil {
 		return nil, nil, err
 	}
 	return access, dest, nil
@@ -78,14 +79,18 @@ func conflict(sp proxySpec, access, dest *Region) string {
 
 // validateProxySpec is checkSpec plus the feature check, for actions that
 // create proxies: an unsupported combination is
-// InvalidParameterValue.ProxyAndRegionFeatureConflict.
-func (c *Config) validateProxySpec(sp proxySpec) error {
-	access, dest, err := c.checkSpec(sp)
+// InvalidParameterValue.ProxyAndRegionFeatureConflict (CreateProxy) or
+// InvalidParameterValue.FeatureConflict (CreateProxyGroup), whichever
+// action's error list names.
+func (c *Config) validateProxySpec(action string, sp proxySpec) error {
+	access, dest, err := c.checkSpec(action, sp)
 	if err != nil {
 		return err
 	}
 	if why := conflict(sp, access, dest); why != "" {
-		return apierr.New(apierr.InvalidParameterValueProxyAndRegionFeatureConflict, "%s", why)
+		code := listedCode(action, apierr.InvalidParameterValueProxyAndRegionFeatureConflict,
+			apierr.InvalidParameterValueFeatureConflict, apierr.InvalidParameterValue)
+		return apierr.New(code, "%s", why)
 	}
 	return nil
 }
@@ -114,7 +119,7 @@ func (s *Service) checkNewProxy(tx *resource.Tx, p *model.Proxy) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.validateProxySpec(sp); err != nil {
+	if err := s.cfg.validateProxySpec(tx.Action, sp); err != nil {
 		return err
 	}
 	p.IPAddressVersion, p.NetworkType, p.PackageType = sp.IPVersion, sp.NetworkType, sp.PackageType
@@ -146,7 +151,8 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
 			"group %s holds %s %s proxies, not %s %s", g.ID, g.IPAddressVersion, g.PackageType, sp.IPVersion, sp.PackageType)
 	case len(members) >= s.cfg.MaxProxiesPerGroup:
-		return apierr.New(apierr.FailedOperationLimitNumofProxiesInGroup, "group %s already holds %d proxies", g.ID, len(members))
+		return apierr.New(listedCode(tx.Action, apierr.FailedOperationLimitNumofProxiesInGroup, apierr.FailedOperation),
+			"group %s already holds %d proxies", g.ID, len(members))
 	}
 	// One proxy per access region, as CreateProxyGroup requires (groupSpecs,
 	// same code): the group's nearest-access configuration

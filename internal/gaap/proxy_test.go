@@ -427,3 +427,68 @@ func TestCloneIntoGroupKeepsGroupPolicy(t *testing.T) {
 		t.Errorf("clone in group %s has PolicyId %s (source's is %s); want the group's policy %s", g, pid, srcPolicy, groupPolicy)
 	}
 }
+
+// TestProxyErrorCodesDocumented: the checks CreateProxy, CreateProxyGroup
+// and ModifyProxyConfiguration share with CheckProxyCreate and
+// InquiryPriceCreateProxy answer each action a code of its own error list
+// (listedCode), since clients branch on those; the specific codes
+// (UnknownAccessRegion, InvalidBandwidth, ...) only where listed.
+func TestProxyErrorCodesDocumented(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "gaap.json")
+	if err := os.WriteFile(cfg, []byte(`{"maxProxiesPerGroup":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = cfg })
+	c := api.GAAP()
+	with := func(base, mod map[string]any) map[string]any {
+		p := map[string]any{}
+		for k, v := range base {
+			p[k] = v
+		}
+		for k, v := range mod {
+			if v == nil {
+				delete(p, k)
+			} else {
+				p[k] = v
+			}
+		}
+		return p
+	}
+	proxy := map[string]any{"ProjectId": 0, "ProxyName": "p", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+	group := map[string]any{"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina"}
+	ac := func(r string, bw int) []any {
+		return []any{map[string]any{"AccessRegion": r, "Bandwidth": bw, "Concurrent": 2}}
+	}
+	full := createGroupWith(t, api, map[string]any{"AccessRegionSet": ac("SouthChina", 10)})
+	waitGroupStatus(t, c, full, 0)
+	running := runningProxy(t, api)
+
+	tests := []struct {
+		name, action string
+		params       map[string]any
+		code         string
+	}{
+		{"CreateProxy unknown access region", "CreateProxy", with(proxy, map[string]any{"AccessRegion": "Atlantis"}), "InvalidParameterValue"},
+		{"CreateProxy unknown origin region", "CreateProxy", with(proxy, map[string]any{"RealServerRegion": "Atlantis"}), "InvalidParameterValue"},
+		{"CreateProxy bandwidth not offered", "CreateProxy", with(proxy, map[string]any{"Bandwidth": 11}), "InvalidParameterValue.InvalidBandwidth"},
+		{"CreateProxy IPv6 where not offered", "CreateProxy", with(proxy, map[string]any{"AccessRegion": "Japan", "IPAddressVersion": "IPv6"}), "InvalidParameterValue.ProxyAndRegionFeatureConflict"},
+		{"CreateProxy into a full group", "CreateProxy", with(proxy, map[string]any{"AccessRegion": "EastChina", "GroupId": full, "RealServerRegion": nil}), "FailedOperation"},
+		{"CreateProxyGroup unknown origin region", "CreateProxyGroup", with(group, map[string]any{"RealServerRegion": "Atlantis"}), "InvalidParameterValue"},
+		{"CreateProxyGroup unknown access region", "CreateProxyGroup", with(group, map[string]any{"AccessRegionSet": ac("Atlantis", 10)}), "InvalidParameterValue"},
+		{"CreateProxyGroup bandwidth not offered", "CreateProxyGroup", with(group, map[string]any{"AccessRegionSet": ac("SouthChina", 11)}), "InvalidParameterValue"},
+		{"CreateProxyGroup IPv6 where not offered", "CreateProxyGroup", with(group, map[string]any{"IPAddressVersion": "IPv6", "AccessRegionSet": ac("Japan", 10)}), "InvalidParameterValue.FeatureConflict"},
+		{"ModifyProxyConfiguration bandwidth not offered", "ModifyProxyConfiguration", map[string]any{"ProxyId": running, "Bandwidth": 11}, "InvalidParameterValue"},
+		{"ModifyProxyConfiguration concurrency not offered", "ModifyProxyConfiguration", map[string]any{"ProxyId": running, "Concurrent": 3}, "InvalidParameterValue"},
+		{"CheckProxyCreate unknown access region", "CheckProxyCreate", with(proxy, map[string]any{"AccessRegion": "Atlantis", "ProjectId": nil, "ProxyName": nil}), "InvalidParameterValue.UnknownAccessRegion"},
+		{"InquiryPriceCreateProxy unknown origin region", "InquiryPriceCreateProxy", with(proxy, map[string]any{"RealServerRegion": "Atlantis", "ProjectId": nil, "ProxyName": nil}), "InvalidParameterValue.UnknownDestRegion"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := api.Call(c, tc.action, tc.params, &struct{}{})
+			wantCode(t, err, tc.code)
+			wantDocumented(t, tc.action, err)
+		})
+	}
+}

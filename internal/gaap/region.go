@@ -21,23 +21,40 @@ func findRegion(set []Region, id string) *Region {
 }
 
 // accessRegion returns the access region id, or
-// InvalidParameterValue.UnknownAccessRegion.
-func (c *Config) accessRegion(id string) (*Region, error) {
+// InvalidParameterValue.UnknownAccessRegion where action's error list
+// names it, else InvalidParameterValue.
+func (c *Config) accessRegion(action, id string) (*Region, error) {
 	if r := findRegion(c.AccessRegions, id); r != nil {
 		return r, nil
 	}
-	return nil, apierr.New(apierr.InvalidParameterValueUnknownAccessRegion,
+	return nil, apierr.New(listedCode(action, apierr.InvalidParameterValueUnknownAccessRegion, apierr.InvalidParameterValue),
 		"AccessRegion %q is not an access region; DescribeAccessRegions lists them", id)
 }
 
 // destRegion returns the origin region id, or
-// InvalidParameterValue.UnknownDestRegion.
-func (c *Config) destRegion(id string) (*Region, error) {
+// InvalidParameterValue.UnknownDestRegion where action's error list names
+// it, else InvalidParameterValue.
+func (c *Config) destRegion(action, id string) (*Region, error) {
 	if r := findRegion(c.DestRegions, id); r != nil {
 		return r, nil
 	}
-	return nil, apierr.New(apierr.InvalidParameterValueUnknownDestRegion,
+	return nil, apierr.New(listedCode(action, apierr.InvalidParameterValueUnknownDestRegion, apierr.InvalidParameterValue),
 		"RealServerRegion %q is not an origin region; DescribeDestRegions lists them", id)
+}
+
+// checkBandwidth checks that the access region offers the bandwidth cap
+// v: InvalidParameterValue.InvalidBandwidth where action's error list
+// names it, else InvalidParameterValue.
+func (c *Config) checkBandwidth(action string, access *Region, v int64) error {
+	code := listedCode(action, apierr.InvalidParameterValueInvalidBandwidth, apierr.InvalidParameterValue)
+	return model.ValidateOption(code, "Bandwidth", v, c.bandwidthOptions(access))
+}
+
+// checkConcurrent is checkBandwidth for the concurrency cap
+// (InvalidParameterValue.InvalidConcurrency where listed).
+func (c *Config) checkConcurrent(action string, access *Region, v int64) error {
+	code := listedCode(action, apierr.InvalidParameterValueInvalidConcurrency, apierr.InvalidParameterValue)
+	return model.ValidateOption(code, "Concurrent", v, c.concurrentOptions(access))
 }
 
 // bandwidthOptions are the bandwidth caps offered in an access region.
@@ -145,7 +162,7 @@ func (s *Service) DescribeDestRegions(ctx context.Context, call *cloudapi.Call, 
 // reach an origin region, with the bandwidth and concurrency options each
 // offers.
 func (s *Service) DescribeAccessRegionsByDestRegion(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeAccessRegionsByDestRegionRequest) (*gaapapi.DescribeAccessRegionsByDestRegionResponse, error) {
-	dest, err := s.cfg.destRegion(*req.DestRegion)
+	dest, err := s.cfg.destRegion(call.Action, *req.DestRegion)
 	if err != nil {
 		return nil, err
 	}

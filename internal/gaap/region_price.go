@@ -86,7 +86,7 @@ func (s *Service) InquiryPriceCreateProxy(ctx context.Context, call *cloudapi.Ca
 	if err != nil {
 		return nil, err
 	}
-	a, d, err := s.cfg.checkSpec(sp)
+	a, d, err := s.cfg.checkSpec(call.Action, sp)
 	if err != nil {
 		return nil, err
 	}
