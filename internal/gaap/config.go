@@ -81,9 +81,9 @@ type Region struct {
 	AreaName string `json:"areaName"`
 	// IDCType is dc (data centre) or ec (edge computing node).
 	IDCType string `json:"idcType,omitempty"`
-	// FeatureBitmap is Tencent's feature bit set, reported as is.
-	FeatureBitmap int64 `json:"featureBitmap,omitempty"`
-	// NetworkTypes the region supports (normal, cn2, triple, secure_eip).
+	// NetworkTypes the region supports (normal, cn2, triple, secure_eip);
+	// none listed means all. With IPv6 they decide what CreateProxy
+	// accepts in the region and its FeatureBitmap (Region.features).
 	NetworkTypes []string `json:"networkTypes,omitempty"`
 	// IPv6 reports whether proxies with IPAddressVersion IPv6 can be made.
 	IPv6 bool `json:"ipv6,omitempty"`

@@ -96,6 +96,54 @@ func TestRegionCatalogue(t *testing.T) {
 	}
 }
 
+// TestRegionFeatureBitmapMatchesOffer: a region's FeatureBitmap (bit 4,
+// 8, "支持IPv6"; bit 5, 16, "支持精品BGP接入") agrees with what
+// CheckProxyCreate (and so CreateProxy) accepts there and with the
+// region's SupportFeature.NetworkType: clients such as the console offer
+// IPv6 and premium BGP from the bitmap.
+func TestRegionFeatureBitmapMatchesOffer(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var access regionList
+	if err := api.Call(c, "DescribeAccessRegions", nil, &access); err != nil {
+		t.Fatal(err)
+	}
+	accepts := func(region string, params map[string]any) bool {
+		t.Helper()
+		p := map[string]any{"AccessRegion": region, "RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+		for k, v := range params {
+			p[k] = v
+		}
+		var out struct{ CheckFlag int64 }
+		if err := api.Call(c, "CheckProxyCreate", p, &out); err != nil {
+			t.Fatalf("CheckProxyCreate(%v): %v", p, err)
+		}
+		return out.CheckFlag == 1
+	}
+	// A mainland region (IPv6 and cn2), Hongkong (IPv6 only) and an
+	// overseas one (neither); more would hit the rate limit.
+	for _, id := range []string{"SouthChina", "Hongkong", "Japan"} {
+		i := slices.Index(regionIDs(access.AccessRegionSet), id)
+		if i < 0 {
+			t.Fatalf("DescribeAccessRegions lacks %s", id)
+		}
+		r := access.AccessRegionSet[i]
+		var nets []string
+		if r.SupportFeature != nil {
+			nets = r.SupportFeature.NetworkType
+		}
+		if adv, ok := r.FeatureBitmap&8 != 0, accepts(id, map[string]any{"IPAddressVersion": "IPv6"}); adv != ok {
+			t.Errorf("%s: FeatureBitmap %d says IPv6 %v; CheckProxyCreate IPv6 accepted %v", id, r.FeatureBitmap, adv, ok)
+		}
+		adv, ok := r.FeatureBitmap&16 != 0, accepts(id, map[string]any{"NetworkType": "cn2"})
+		if adv != ok || adv != slices.Contains(nets, "cn2") {
+			t.Errorf("%s: FeatureBitmap %d says cn2 %v; CheckProxyCreate cn2 accepted %v; SupportFeature.NetworkType %v",
+				id, r.FeatureBitmap, adv, ok, nets)
+		}
+	}
+}
+
 type priceOut struct {
 	ProxyDailyPrice, DiscountProxyDailyPrice float64
 	FlowUnitPrice                            *float64

@@ -71,7 +71,7 @@ func conflict(sp proxySpec, access, dest *Region) string {
 		return fmt.Sprintf("access region %s does not offer %s %s proxies", access.ID, sp.IPVersion, sp.PackageType)
 	case !dest.offers(sp.IPVersion, sp.PackageType, false):
 		return fmt.Sprintf("origin region %s does not offer %s %s proxies", dest.ID, sp.IPVersion, sp.PackageType)
-	case len(access.NetworkTypes) > 0 && !slices.Contains(access.NetworkTypes, sp.NetworkType):
+	case !access.offersNetwork(sp.NetworkType):
 		return fmt.Sprintf("access region %s does not offer network type %s (it offers %v)", access.ID, sp.NetworkType, access.NetworkTypes)
 	}
 	return ""

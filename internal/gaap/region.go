@@ -95,11 +95,36 @@ func (r *Region) offers(ipVersion, pkg string, access bool) bool {
 	return true
 }
 
+// offersNetwork reports whether proxies of network type nt can be
+// accessed in the region; a region listing no network types offers all.
+func (r *Region) offersNetwork(nt string) bool {
+	return len(r.NetworkTypes) == 0 || slices.Contains(r.NetworkTypes, nt)
+}
+
+// features is the region's FeatureBitmap, derived from the settings that
+// decide what CreateProxy accepts there (IPv6, NetworkTypes) so that the
+// bitmap clients offer options from cannot contradict it. Every region
+// forwards layer 4 and layer 7 and gives IPv4 proxies HTTP/3 (http3For);
+// access QoS is a Tencent service opengaap does not have.
+func (r *Region) features() int64 {
+	f := model.FeatureL4 | model.FeatureL7 | model.FeatureHTTP3
+	if r.offers(model.AddrIPv6, model.PackageThunder, true) {
+		f |= model.FeatureIPv6
+	}
+	if r.offersNetwork(model.NetworkCN2) {
+		f |= model.FeatureCN2
+	}
+	if r.offersNetwork(model.NetworkTriple) {
+		f |= model.FeatureTriple
+	}
+	return f
+}
+
 // detail converts a catalogue region to the wire RegionDetail.
 func (r *Region) detail(lang string) *gaapapi.RegionDetail {
 	d := &gaapapi.RegionDetail{
 		RegionId: new(r.ID), RegionName: new(r.name(lang)), RegionArea: new(r.Area),
-		RegionAreaName: new(r.AreaName), IDCType: new(r.IDCType), FeatureBitmap: new(r.FeatureBitmap),
+		RegionAreaName: new(r.AreaName), IDCType: new(r.IDCType), FeatureBitmap: new(r.features()),
 	}
 	if len(r.NetworkTypes) > 0 {
 		d.SupportFeature = &gaapapi.SupportFeature{NetworkType: slices.Clone(r.NetworkTypes)}
@@ -147,9 +172,7 @@ func (s *Service) DescribeDestRegions(ctx context.Context, call *cloudapi.Call, 
 		switch *req.QualityType {
 		case 0:
 		case 1:
-			keep = func(r *Region) bool {
-				return len(r.NetworkTypes) == 0 || slices.Contains(r.NetworkTypes, model.NetworkNormal)
-			}
+			keep = func(r *Region) bool { return r.offersNetwork(model.NetworkNormal) }
 		default:
 			return nil, cloudapi.Invalid("QualityType", "%d is not 0 (gold) or 1 (silver)", *req.QualityType)
 		}

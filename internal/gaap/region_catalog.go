@@ -3,7 +3,9 @@ package gaap
 // The built-in region catalogue: Tencent's GAAP region IDs (the legacy
 // mainland areas SouthChina/EastChina/NorthChina/SouthwestChina, their
 // cities, and the overseas regions of DescribeRegionAndPrice's example),
-// with the names, areas and feature bits Tencent reports for them.
+// with the names and areas Tencent reports for them. Their features
+// (IPv6, network types) follow docs/api-proxies.md; FeatureBitmap is
+// derived from them (Region.features).
 
 // Continent and zone codes of the country table (region_countries.go).
 const (
@@ -32,14 +34,14 @@ const (
 // mainland returns a mainland-China region.
 func mainland(id, name, nameEn, area, areaName string) Region {
 	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, IDCType: "dc",
-		FeatureBitmap: 207, NetworkTypes: []string{"normal", "cn2"}, IPv6: true, Mainland: true,
+		NetworkTypes: []string{"normal", "cn2"}, IPv6: true, Mainland: true,
 		ZoneCode: zoneMainland, ContinentCode: contAsia}
 }
 
 // overseas returns a region outside mainland China.
 func overseas(id, name, nameEn, area, areaName, zone, continent string) Region {
 	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, IDCType: "dc",
-		FeatureBitmap: 135, NetworkTypes: []string{"normal"}, ZoneCode: zone, ContinentCode: continent,
+		NetworkTypes: []string{"normal"}, ZoneCode: zone, ContinentCode: continent,
 		PriceFactor: 1.5}
 }
 
@@ -59,7 +61,7 @@ func mainlandRegions() []Region {
 
 func overseasRegions() []Region {
 	hk := overseas("Hongkong", "中国香港", "Hong Kong, China", "Asia", "亚洲", zoneEastAsia, contAsia)
-	hk.FeatureBitmap, hk.IPv6 = 151, true
+	hk.IPv6 = true
 	return []Region{
 		hk,
 		overseas("Taipei", "中国台北", "Taipei, China", "Asia", "亚洲", zoneEastAsia, contAsia),
