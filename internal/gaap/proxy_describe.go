@@ -191,6 +191,12 @@ func relatedGlobalDomains(tx *resource.Tx) (map[string][]string, error) {
 	return related, err
 }
 
+// proxyTypeThunder is ProxyInfo.ProxyType of a standard (THUNDER) proxy,
+// which every opengaap proxy is; 103, the other documented value, is
+// Tencent's Microsoft partnership proxy. Not to be confused with
+// ProxyGroupInfo.ProxyType, a 0/1 "holds Microsoft proxies" flag.
+const proxyTypeThunder int64 = 100
+
 // proxyInfo renders a proxy as ProxyInfo, under its old and new ID names;
 // related are the global domains resolving to it, groupPolicy the policy
 // it falls back to (its group's), lang the call's Language (region names).
@@ -201,7 +207,7 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy, lang 
 		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(p.Status), Domain: new(p.Domain),
 		IP: new(p.IP), ForwardIP: new(s.cfg.forwardIP()), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
 		TagSet: tagsOut(p.Tags), SupportSecurity: new(int64(1)), BillingType: new(p.BillingType),
-		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(int64(0)), ClientIPMethod: s.cfg.clientIPMethods(),
+		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(proxyTypeThunder), ClientIPMethod: s.cfg.clientIPMethods(),
 		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),
 		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
 		FeatureBitmap: new(p.Features()), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),

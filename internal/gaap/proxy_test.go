@@ -492,3 +492,41 @@ func TestProxyErrorCodesDocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyTypeIsThunder: ProxyInfo.ProxyType is "100表示THUNDER通道，
+// 103表示微软合作通道" (100 in the reference's DescribeProxies and
+// DescribeProxyDetail examples); every opengaap proxy is a standard one.
+func TestProxyTypeIsThunder(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	id := runningProxy(t, api)
+	req := gaapsdk.NewDescribeProxyDetailRequest()
+	req.ProxyId = new(id)
+	resp, err := api.GAAP().DescribeProxyDetail(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Response.ProxyDetail.ProxyType; got == nil || *got != 100 {
+		t.Errorf("DescribeProxyDetail ProxyType = %v; want 100 (THUNDER)", fmtPtr(got))
+	}
+	lr := gaapsdk.NewDescribeProxiesRequest()
+	lr.ProxyIds = []*string{new(id)}
+	list, err := api.GAAP().DescribeProxies(lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Response.ProxySet) != 1 {
+		t.Fatalf("DescribeProxies returned %d proxies; want 1", len(list.Response.ProxySet))
+	}
+	if got := list.Response.ProxySet[0].ProxyType; got == nil || *got != 100 {
+		t.Errorf("DescribeProxies ProxyType = %v; want 100 (THUNDER)", fmtPtr(got))
+	}
+}
+
+// fmtPtr is *p for a message, or nil.
+func fmtPtr[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
