@@ -262,7 +262,17 @@ func (s *Service) DescribeProxiesStatus(ctx context.Context, call *cloudapi.Call
 	}
 	out := make([]gaapapi.ProxyStatus, 0, len(proxies))
 	for _, p := range proxies {
-		out = append(out, gaapapi.ProxyStatus{InstanceId: new(p.ID), Status: new(p.Status)})
+		out = append(out, gaapapi.ProxyStatus{InstanceId: new(p.ID), Status: new(listedStatus(p.Status))})
 	}
 	return &gaapapi.DescribeProxiesStatusResponse{InstanceStatusSet: out}, nil
+}
+
+// listedStatus is a proxy status as ProxyStatus.Status documents it: its
+// list, unlike ProxyInfo.Status's, has no CLONING, and a clone not yet
+// applied is a proxy being created, so it reads CREATING there.
+func listedStatus(status string) string {
+	if status == model.ProxyCloning {
+		return model.ProxyCreating
+	}
+	return status
 }

@@ -265,3 +265,37 @@ func TestDestroyProxiesFailsPendingListenerTask(t *testing.T) {
 		t.Errorf("CreateTCPListeners task of %v, removed with its proxy before it was applied: %s; want FAIL", cl.ListenerIds, got)
 	}
 }
+
+// TestProxiesStatusOfClone: ProxyStatus.Status, unlike ProxyInfo.Status,
+// has no CLONING in its documented list, so DescribeProxiesStatus reports
+// a clone not yet applied as CREATING (which it is), while
+// DescribeProxyDetail says CLONING.
+func TestProxiesStatusOfClone(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	src := runningProxy(t, api)
+	release := sync.OnceFunc(api.Controller.Hold()) // the clone stays unapplied
+	defer release()
+	var out struct{ InstanceId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "clone", "AccessRegion": "Hongkong",
+		"Bandwidth": 10, "Concurrent": 2, "ClonedProxyId": src}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := *proxyDetail(t, c, out.InstanceId).Status; got != "CLONING" {
+		t.Errorf("DescribeProxyDetail Status = %s; want CLONING", got)
+	}
+	st := gaapsdk.NewDescribeProxiesStatusRequest()
+	st.ProxyIds = sdkIDs(out.InstanceId)
+	resp, err := c.DescribeProxiesStatus(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := resp.Response.InstanceStatusSet
+	if len(set) != 1 {
+		t.Fatalf("DescribeProxiesStatus returned %d proxies; want 1", len(set))
+	}
+	if got := *set[0].Status; got != "CREATING" {
+		t.Errorf("DescribeProxiesStatus Status = %s; want CREATING", got)
+	}
+}
