@@ -100,7 +100,11 @@ func (s *Service) placeProxy(tx *resource.Tx, p *model.Proxy) error {
 }
 
 // mirrorMember extends the traffic mirrors of p's group's listeners to p,
-// which joins after their sources were set.
+// which joins after their sources were set. Two mirrors gaining p on the
+// same listener would leave one silently empty (the edge copies a flow
+// for one mirror only), so the join is refused instead. The VPC service
+// refuses a second mirror of a listener (model.TrafficMirror.Overlap),
+// so only mirrors stored before that rule can get here.
 func mirrorMember(tx *resource.Tx, p *model.Proxy) error {
 	if p.GroupID == "" {
 		return nil
@@ -113,11 +117,19 @@ func mirrorMember(tx *resource.Tx, p *model.Proxy) error {
 	if err != nil {
 		return err
 	}
+	var gained []*model.TrafficMirror
 	for _, m := range mirrors {
-		if m.AddMember(listeners, p) {
-			if err := tx.Put(m); err != nil {
-				return err
+		if !m.AddMember(listeners, p) {
+			continue
+		}
+		for _, o := range gained {
+			if a, _, ok := m.Overlap(o); ok {
+				return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "traffic mirrors %s and %s both collect %s, which the new proxy would join; reset the sources of one of them first", o.ID, m.ID, a.Src)
 			}
+		}
+		gained = append(gained, m)
+		if err := tx.Put(m); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // KindTrafficMirror is the stored kind of TrafficMirror.
@@ -123,6 +124,27 @@ func (m *TrafficMirror) AddMember(listeners []*Listener, p *Proxy) bool {
 		added = added || len(refs) > 0
 	}
 	return added
+}
+
+// Overlap finds traffic that both m and o would copy: a source of m (the
+// first result) overlapping one of o (the second). Besides the resolved
+// sources, a listener both name counts: a group listener without members
+// resolves to nothing, yet every proxy created into the group joins the
+// sources of each mirror naming it (AddMember), and the edge would copy
+// its flows for one of them only. The listener's Src is then all the
+// refs hold.
+func (m *TrafficMirror) Overlap(o *TrafficMirror) (MirrorSourceRef, MirrorSourceRef, bool) {
+	for _, src := range m.CollectorSrcs {
+		if strings.HasPrefix(src, PrefixListener+"-") && slices.Contains(o.CollectorSrcs, src) {
+			return MirrorSourceRef{Src: src}, MirrorSourceRef{Src: src}, true
+		}
+	}
+	for _, a := range m.Sources {
+		if i := slices.IndexFunc(o.Sources, a.Overlaps); i >= 0 {
+			return a, o.Sources[i], true
+		}
+	}
+	return MirrorSourceRef{}, MirrorSourceRef{}, false
 }
 
 // SourceRefs are the sources o yields named as src: one per access IP,

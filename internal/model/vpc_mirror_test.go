@@ -146,3 +146,29 @@ func TestMirrorSourceKinds(t *testing.T) {
 		t.Fatalf("mirror source kinds %v lack %s", names, KindProxy)
 	}
 }
+
+// TestMirrorOverlap: mirrors overlap on the proxies their resolved sources
+// copy, and on a listener both name even when it resolved to no proxy (a
+// group listener before its first member).
+func TestMirrorOverlap(t *testing.T) {
+	proxy := MirrorSourceRef{Src: "link-1", ProxyID: "link-1"}
+	lis := func(id string) MirrorSourceRef { return MirrorSourceRef{Src: id, ProxyID: "link-1", ListenerID: id} }
+	mirror := func(srcs []string, refs ...MirrorSourceRef) *TrafficMirror {
+		return &TrafficMirror{CollectorSrcs: srcs, Sources: refs}
+	}
+	for _, c := range []struct {
+		name string
+		m, o *TrafficMirror
+		want bool
+	}{
+		{"proxy and its listener", mirror([]string{"link-1"}, proxy), mirror([]string{"listener-a"}, lis("listener-a")), true},
+		{"two listeners", mirror([]string{"listener-a"}, lis("listener-a")), mirror([]string{"listener-b"}, lis("listener-b")), false},
+		{"one empty group listener", mirror([]string{"listener-g"}), mirror([]string{"listener-g"}), true},
+		{"two empty group listeners", mirror([]string{"listener-g"}), mirror([]string{"listener-h"}), false},
+		{"one IP, no proxy left", mirror([]string{"10.0.0.1"}), mirror([]string{"10.0.0.1"}), false},
+	} {
+		if _, _, got := c.m.Overlap(c.o); got != c.want {
+			t.Errorf("%s: Overlap %v; want %v", c.name, got, c.want)
+		}
+	}
+}

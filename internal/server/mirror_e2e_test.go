@@ -480,6 +480,29 @@ func TestGroupListenerMirrorCoversLateMember(t *testing.T) {
 	}
 }
 
+// TestSecondMirrorOfEmptyGroupListenerRefused: a listener of a group with
+// no member yet resolves to no proxy, yet a second mirror naming it is
+// refused as one of a mirrored proxy is. Were it accepted, both mirrors
+// would gain the next member (model.TrafficMirror.AddMember), and the
+// edge, which copies a flow for one mirror only, would leave one of them
+// silently empty.
+func TestSecondMirrorOfEmptyGroupListenerRefused(t *testing.T) {
+	n := startNode(t)
+	g, _, _ := n.groupOf()
+	n.until("empty group RUNNING", func() bool {
+		var d struct{ ProxyGroupDetail struct{ Status int64 } }
+		return n.Call(n.c, "DescribeProxyGroupDetails", map[string]any{"GroupId": g}, &d) == nil && d.ProxyGroupDetail.Status == 0
+	})
+	l, _ := n.groupTCPListener(g, netip.MustParseAddr("127.0.0.1"), "reply-of-the-group-origin")
+
+	vc := n.VPC()
+	mirrorAll(t, vc, []string{l}, startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789)))
+	params := map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "second", "State": "RUNNING",
+		"Direction": "ALL", "CollectorSrcs": []string{l}, "CollectorTarget": map[string]any{"TargetIps": []string{mirrorAddrs.Next().String()}}}
+	err := xtest.CallService(&vc.Client, "vpc", vpcsdk.APIVersion, "CreateTrafficMirror", params, nil)
+	wantCode(t, "second mirror of the empty group's listener "+l, err, "InvalidParameterValue.ObjectUseInTrafficMirror")
+}
+
 // TestMirrorKeepsLiveFlowWhenProxyJoinsGroup: a mirror of a group's TCP
 // listener keeps copying an established connection on a member when
 // another proxy is created into the group. The join extends the mirror's

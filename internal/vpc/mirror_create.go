@@ -142,15 +142,8 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 // types and however the sources name it (the edge copies a flow for one
 // mirror only), and a PUBLICIP collector receives for one PUBLICIP mirror.
 func checkExclusive(m, o *model.TrafficMirror) error {
-	for _, a := range m.Sources {
-		i := slices.IndexFunc(o.Sources, a.Overlaps)
-		if i < 0 {
-			continue
-		}
-		if m.Type == model.MirrorTypePublicIP && o.Type == model.MirrorTypePublicIP {
-			return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorCollectors, "access IP %s is already collected by traffic mirror %s", a.Src, o.ID)
-		}
-		return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s (its source %s copies proxy %s too)", a.Src, o.ID, o.Sources[i].Src, a.ProxyID)
+	if a, b, ok := m.Overlap(o); ok {
+		return overlapError(a, b, m, o)
 	}
 	if m.Type != model.MirrorTypePublicIP || o.Type != model.MirrorTypePublicIP {
 		return nil
@@ -162,4 +155,15 @@ func checkExclusive(m, o *model.TrafficMirror) error {
 		}
 	}
 	return nil
+}
+
+// overlapError refuses mirror m, whose source a overlaps o's source b.
+func overlapError(a, b model.MirrorSourceRef, m, o *model.TrafficMirror) error {
+	switch {
+	case m.Type == model.MirrorTypePublicIP && o.Type == model.MirrorTypePublicIP:
+		return apierr.New(apierr.InvalidParameterValueDuplicatedLbTrafficMirrorCollectors, "access IP %s is already collected by traffic mirror %s", a.Src, o.ID)
+	case a.ProxyID == "":
+		return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s", a.Src, o.ID)
+	}
+	return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "%s is already collected by traffic mirror %s (its source %s copies proxy %s too)", a.Src, o.ID, b.Src, a.ProxyID)
 }
