@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -127,15 +128,46 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 	if err != nil {
 		return err
 	}
+	gone := map[string]bool{}
 	for _, o := range others {
 		if o.ID == m.ID {
 			continue
+		}
+		if o.Sources, err = liveSources(tx, o.Sources, gone); err != nil {
+			return err
 		}
 		if err := checkExclusive(m, o); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// liveSources drops the sources whose listener has been deleted. A mirror
+// keeps them, as it keeps those of a deleted proxy, and the data plane
+// skips both; but a deleted listener's source copies nothing and must not
+// keep its proxy from being mirrored. gone caches the lookups by ID.
+func liveSources(tx *resource.Tx, refs []model.MirrorSourceRef, gone map[string]bool) ([]model.MirrorSourceRef, error) {
+	out := make([]model.MirrorSourceRef, 0, len(refs))
+	for _, r := range refs {
+		if r.ListenerID == "" {
+			out = append(out, r)
+			continue
+		}
+		g, ok := gone[r.ListenerID]
+		if !ok {
+			_, err := tx.Store.Get(model.KindListener, r.ListenerID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			g = err != nil
+			gone[r.ListenerID] = g
+		}
+		if !g {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // checkExclusive: a proxy's traffic belongs to one mirror, whatever the

@@ -207,6 +207,33 @@ func TestMirrorSourcesOverlap(t *testing.T) {
 	mustCall(t, e.vpc, "ResetTrafficMirrorSrcs", map[string]any{"TrafficMirrorId": byOther, "CollectorSrcs": []string{other}}, nil)
 }
 
+// TestDeletedListenerSourceFreesProxy: a mirror keeps the source of a
+// listener deleted after it was set (as it keeps a deleted proxy's), but
+// that source copies nothing and no longer counts as collecting the
+// proxy: a new mirror of the proxy is accepted.
+func TestDeletedListenerSourceFreesProxy(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	lis := tcpListener(t, e.api, px, 9100)
+	createMirror(t, e.vpc, mirrorBase(vpc, lis))
+	d := gaapsdk.NewDeleteListenersRequest()
+	d.ListenerIds, d.ProxyId, d.Force = []*string{&lis}, &px, new(uint64(1))
+	if _, err := e.api.GAAP().DeleteListeners(d); err != nil {
+		t.Fatalf("DeleteListeners: %v", err)
+	}
+	eventually(t, func() bool {
+		r := gaapsdk.NewDescribeTCPListenersRequest()
+		r.ProxyId = &px
+		resp, err := e.api.GAAP().DescribeTCPListeners(r)
+		return err == nil && *resp.Response.TotalCount == 0
+	}, "listener %s not deleted", lis)
+	if err := call(e.vpc, "CreateTrafficMirror", with(mirrorBase(vpc, px), "TrafficMirrorName", "whole-proxy",
+		"CollectorTarget", map[string]any{"TargetIps": []string{"10.1.1.2"}}), nil); err != nil {
+		t.Errorf("mirror of proxy %s after its only mirrored listener %s was deleted: %v; want success", px, lis, err)
+	}
+}
+
 // TestDescribeTrafficMirrors checks filters, paging and the mirror quota.
 func TestDescribeTrafficMirrors(t *testing.T) {
 	e := start(t)
