@@ -503,6 +503,56 @@ func TestSecondMirrorOfEmptyGroupListenerRefused(t *testing.T) {
 	wantCode(t, "second mirror of the empty group's listener "+l, err, "InvalidParameterValue.ObjectUseInTrafficMirror")
 }
 
+// TestMirrorsAimedAtEachOtherDoNotLoop: mirror M1 copies proxy P1 to a
+// collector that is P2's UDP listener, M2 copies P2 to P1's UDP listener.
+// The node's own copies then arrive at the other mirrored listener as a
+// client's datagrams; copied again, one client datagram would start a
+// storm of copies of copies (hundreds, each 50 bytes longer), bounded only
+// by the listener's buffer and the rate cap. The edge must copy the
+// client's datagram and its answer, 2 packets, and not its own copies.
+func TestMirrorsAimedAtEachOtherDoNotLoop(t *testing.T) {
+	n := startNode(t)
+	p1, ip1 := n.proxy()
+	p2, ip2 := n.proxy()
+	u1 := n.udpEchoListener(p1, ip1)
+	u2 := n.udpEchoListener(p2, ip2)
+	vc := n.VPC()
+	vpc := xtest.DefaultVPC(t, vc)
+	mk := func(name, src string, to netip.AddrPort) string {
+		return createMirror(t, vc, map[string]any{"VpcId": vpc, "TrafficMirrorName": name, "State": "RUNNING",
+			"CollectorSrcs": []string{src}, "CollectorTarget": map[string]any{"TargetEndPoints": []string{to.String()}}})
+	}
+	m1, m2 := mk("m1", p1, u2), mk("m2", p2, u1)
+	n.applied()
+	key1, key2 := stats.Key{Kind: mirror.StatsKind, ID: m1}, stats.Key{Kind: mirror.StatsKind, ID: m2}
+	n.until("mirrors on the edge", func() bool {
+		v := n.Edge.Stats().Values
+		_, ok1 := v[key1]
+		_, ok2 := v[key2]
+		return ok1 && ok2
+	})
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(u1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("one datagram"))
+	buf := make([]byte, 64)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if k, err := c.Read(buf); err != nil || string(buf[:k]) != "echo:one datagram" {
+		t.Fatalf("udp echo: %q %v", buf[:k], err)
+	}
+	out := func() int64 { v := n.Edge.Stats().Values; return v[key1].PacketsOut + v[key2].PacketsOut }
+	n.until("the datagram and its answer copied", func() bool { return out() >= 2 })
+	// A loop shows within milliseconds (the storm took under 500 ms).
+	time.Sleep(time.Second)
+	v := n.Edge.Stats().Values
+	if got := out(); got != 2 {
+		t.Errorf("one client datagram and its answer produced %d mirrored packets (%d dropped); want 2: the mirrors copy each other's copies",
+			got, v[key1].Dropped+v[key2].Dropped)
+	}
+}
+
 // TestMirrorKeepsLiveFlowWhenProxyJoinsGroup: a mirror of a group's TCP
 // listener keeps copying an established connection on a member when
 // another proxy is created into the group. The join extends the mirror's

@@ -204,7 +204,10 @@ func (r *route) mss() int { return int(r.c.mss[r.ti].Load()) }
 // several select one flow, the first by mirror ID copies it; the API
 // refuses overlapping sources, so that happens only when sources resolved
 // earlier have drifted (docs/dataplane-mirror.md, "Not done").
-type proxyTap struct{ mirrors []*mirror }
+type proxyTap struct {
+	mirrors []*mirror
+	self    *own // The engine's own copies, never copied again.
+}
 
 // Interface guards.
 var (
@@ -213,12 +216,12 @@ var (
 	_ l4.UDPTap = (*udpFlow)(nil)
 )
 
-func proxyTaps(ms map[string]*mirror) map[string]l4.Tap {
+func proxyTaps(ms map[string]*mirror, self *own) map[string]l4.Tap {
 	byProxy := map[string]*proxyTap{}
 	for _, m := range ms {
 		for id := range m.cfg.Load().sources {
 			if byProxy[id] == nil {
-				byProxy[id] = &proxyTap{}
+				byProxy[id] = &proxyTap{self: self}
 			}
 			byProxy[id].mirrors = append(byProxy[id].mirrors, m)
 		}
@@ -265,12 +268,12 @@ func (t *proxyTap) SkipUDP(f l4.Flow, d l4.Dir, n int) {
 
 // open returns the flow state of the first mirror copying one of the
 // wanted directions of f, or nil. IPv6 flows are not mirrored (collectors
-// and filters are IPv4).
+// and filters are IPv4), nor are the engine's own copies (own).
 func (t *proxyTap) open(f l4.Flow, want [2]bool) *flow {
 	k := flowKey{proxy: f.ProxyID, listener: f.ListenerID, proto: f.Proto, want: want,
 		client: netip.AddrPortFrom(f.Client.Addr().Unmap(), f.Client.Port()),
 		local:  netip.AddrPortFrom(f.Local.Addr().Unmap(), f.Local.Port())}
-	if !k.client.Addr().Is4() || !k.local.Addr().Is4() {
+	if !k.client.Addr().Is4() || !k.local.Addr().Is4() || t.self.sent(&k) {
 		return nil
 	}
 	for _, m := range t.mirrors {

@@ -12,7 +12,9 @@
 package mirror
 
 import (
+	"maps"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -62,16 +64,20 @@ type Engine struct {
 	mu      sync.Mutex
 	mirrors map[string]*mirror // Running, by ID.
 	conn    *net.UDPConn       // Opened with the first mirror.
-	closed  bool
-	done    chan struct{}
-	wg      sync.WaitGroup
+	// sentTo holds every collector any mirror has had since the engine
+	// started, not only the current ones: a copy queued before a change
+	// may still arrive at one dropped since (see own).
+	sentTo map[netip.AddrPort]bool
+	closed bool
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // New returns an engine counting into reg. It opens no socket and starts
 // no goroutine until a mirror is applied.
 func New(reg *stats.Registry, o Options) *Engine {
 	e := &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
-		done: make(chan struct{})}
+		sentTo: map[netip.AddrPort]bool{}, done: make(chan struct{})}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
 	}
@@ -123,7 +129,38 @@ func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 			return nil, err
 		}
 	}
-	return proxyTaps(next), nil
+	for _, m := range next {
+		for _, t := range m.cfg.Load().targets {
+			e.sentTo[t] = true
+		}
+	}
+	self := &own{targets: maps.Clone(e.sentTo)}
+	if e.conn != nil {
+		self.port = e.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	}
+	return proxyTaps(next, self), nil
+}
+
+// own recognizes the engine's own copies arriving back at a proxy of the
+// node: a UDP listener someone made a collector. Copying them would send
+// copies of copies: two mirrors aimed at each other's mirrored listeners
+// would loop, each copy growing by its encapsulation, until the datagrams
+// outgrew the listener's buffer, and again for every client datagram.
+// What the copies look like is known: they all leave the engine's one
+// socket, so their source port is its port, and they go to a collector.
+// Checking their source address as well would need the one the kernel
+// picks per route, which local routes (AnyIP ranges) make hard to predict.
+// The price of the check as it is: a client elsewhere whose port happens
+// to equal the socket's, reaching a listener that is a mirror's collector,
+// is not mirrored. Immutable.
+type own struct {
+	port    uint16                  // The sending socket's; 0 before it opens.
+	targets map[netip.AddrPort]bool // Every collector since the engine started.
+}
+
+// sent reports whether the flow k describes carries the engine's copies.
+func (o *own) sent(k *flowKey) bool {
+	return k.proto == snapshot.ProtoUDP && o.port != 0 && k.client.Port() == o.port && o.targets[k.local]
 }
 
 // start opens the sending socket and the sender goroutine.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,41 @@ func TestSkipUDPCountsDropped(t *testing.T) {
 	taps["p"].SkipUDP(f, l4.Egress, 5) // Not copied: not a drop.
 	if got := reg.Read().Values[stats.Key{Kind: StatsKind, ID: "imgf-t"}].Dropped; got != 3 {
 		t.Errorf("mirror counts %d dropped; want the 3 ingress datagrams skipped", got)
+	}
+}
+
+// TestOwnCopiesNotMirrored: datagrams from the engine's socket to one of
+// its collectors, current or past, are the engine's copies arriving at a
+// listener of the node: no mirror copies them. The same datagrams from
+// another port, or to an address never a collector, are copied.
+func TestOwnCopiesNotMirrored(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	defer e.Close()
+	cfg := testMirror(snapshot.MirrorAll)
+	if _, err := e.Apply([]snapshot.Mirror{cfg}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Targets = []snapshot.MirrorTarget{{IP: "127.0.0.2", Port: 9}}
+	taps, err := e.Apply([]snapshot.Mirror{cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := e.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	for _, c := range []struct {
+		client, local string
+		copied        bool
+	}{
+		{"127.0.0.1:" + strconv.Itoa(int(self)), "127.0.0.2:9", false},
+		{"127.0.0.1:" + strconv.Itoa(int(self)), "127.0.0.1:9", false}, // A collector before the change.
+		{"127.0.0.1:" + strconv.Itoa(int(self)+1), "127.0.0.2:9", true},
+		{"127.0.0.1:" + strconv.Itoa(int(self)), "127.0.0.3:9", true},
+	} {
+		f := l4.Flow{ProxyID: "p", ListenerID: "l1", Proto: snapshot.ProtoUDP,
+			Client: netip.MustParseAddrPort(c.client), Local: netip.MustParseAddrPort(c.local)}
+		if got := taps["p"].UDP(f, l4.Ingress) != nil; got != c.copied {
+			t.Errorf("datagrams %s → %s copied: %v; want %v", c.client, c.local, got, c.copied)
+		}
 	}
 }
 
