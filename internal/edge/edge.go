@@ -59,6 +59,10 @@ type Options struct {
 	ResolveEvery time.Duration
 	// Resolver resolves domain origins; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// DenyPrivateOrigins drops the loopback and private addresses domain
+	// origins resolve to (health.Options.DenyPrivate), as the API refuses
+	// literal ones under the same operator setting.
+	DenyPrivateOrigins bool
 	// EventBuffer is the Events channel capacity; 0 means 256. Events that
 	// find it full are dropped (and counted in Report.DroppedEvents) rather
 	// than blocking the data plane.

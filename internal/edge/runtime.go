@@ -84,7 +84,7 @@ func New(opts Options) *Runtime {
 	rt.udp.SetMax(opts.MaxUDPSessions)
 	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
-		OnChange: rt.onHealth})
+		DenyPrivate: opts.DenyPrivateOrigins, OnChange: rt.onHealth})
 	return rt
 }
 

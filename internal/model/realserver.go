@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // KindRealServer is the stored kind of RealServer.
@@ -88,6 +89,8 @@ func CheckProjectMove(owner string, project int64, bound map[string]*RealServer)
 // no one server and are always refused. Loopback, private and link-local
 // addresses, and the name localhost, reach only the proxy host itself or
 // its network; they are refused unless allowPrivate (operator setting).
+// Other names are taken: what they resolve to is known only when the edge
+// resolves them, and it drops such addresses then (snapshot.PublicAddr).
 func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain bool, err error) {
 	addr = strings.TrimSpace(addr)
 	if ip, perr := netip.ParseAddr(addr); perr == nil {
@@ -98,7 +101,7 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 		if ip.IsUnspecified() || ip.IsMulticast() || ip == broadcast {
 			return "", false, invalid(param, "%s is an unspecified, multicast or broadcast address, not the address of one origin server", ip)
 		}
-		if !allowPrivate && !publicAddr(ip) {
+		if !allowPrivate && !snapshot.PublicAddr(ip) {
 			return "", false, invalid(param, "%s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", ip)
 		}
 		return ip.String(), false, nil
@@ -115,13 +118,6 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 
 // broadcast is IPv4's limited broadcast address.
 var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
-
-// cgnat is the carrier-grade NAT range (RFC 6598), shared address space.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-func publicAddr(ip netip.Addr) bool {
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
-}
 
 // validDomain checks an origin's (lowercased) domain name. A single label
 // is accepted: origins may be resolved by a search domain.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // Error codes of L4 rule validation (tencentcloud teo 2022-09-01).
@@ -257,5 +258,5 @@ func publicOrigin(norm string, isDomain bool) bool {
 		return norm != "localhost" && !strings.HasSuffix(norm, ".localhost")
 	}
 	ip, err := netip.ParseAddr(norm)
-	return err == nil && publicAddr(ip)
+	return err == nil && snapshot.PublicAddr(ip)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // Mirror limits.
@@ -197,7 +198,7 @@ func checkCollectorAddr(name string, a netip.Addr, allowPrivate bool) error {
 		return apierr.New(apierr.UnsupportedOperationIpv6NotSupport, "%s %s: IPv6 collectors are not supported", name, a)
 	case a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s cannot receive mirrored traffic", name, a)
-	case !allowPrivate && !publicAddr(a):
+	case !allowPrivate && !snapshot.PublicAddr(a):
 		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s is a loopback, private or otherwise non-public address, which this server does not send to", name, a)
 	}
 	return nil

@@ -292,7 +292,7 @@ func build(ctx context.Context, st store.Store, o Options, set settings) (*Serve
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.
-		TOA:        tw})
+		TOA:        tw, DenyPrivateOrigins: o.DenyPrivateOrigins})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Health
 	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,

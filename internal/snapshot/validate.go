@@ -304,3 +304,17 @@ func validIP(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
+
+// cgnat is the carrier-grade NAT range (RFC 6598), shared address space.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicAddr reports whether ip is reachable on the internet rather than
+// only from the edge host itself or its network: not loopback, private,
+// link-local, shared (CGNAT) or otherwise special. It is the one test of
+// --deny-private-origins: the API refuses such origin and collector
+// addresses, and the edge drops them from what a domain origin resolves
+// to, so a name cannot reach what the literal address may not.
+func PublicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
+}

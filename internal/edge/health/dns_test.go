@@ -210,6 +210,39 @@ func TestDNSFailureMarksUnhealthy(t *testing.T) {
 	}
 }
 
+// TestDenyPrivateDropsResolvedAddresses: with DenyPrivate, the loopback
+// and private addresses a name resolves to are never connected to, and a
+// name that resolves only to such addresses fails to resolve, with a
+// reason saying so.
+func TestDenyPrivateDropsResolvedAddresses(t *testing.T) {
+	z := startZone(t)
+	changes := make(chan Change, 16)
+	p := NewPool(Options{Nameservers: []string{z.addr}, ResolveEvery: 2 * time.Second, DenyPrivate: true,
+		OnChange: func(c Change) { changes <- c }})
+	t.Cleanup(p.Close)
+	public := netip.MustParseAddr("198.51.100.7")
+	z.set("mixed.test", record{addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.1.2.3"),
+		public, netip.MustParseAddr("::1"), netip.MustParseAddr("100.64.0.1")}, ttl: 60})
+	z.set("inside.test", record{addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.168.1.1")}, ttl: 60})
+
+	mixed := p.Acquire(domainKey("mixed.test"))
+	defer p.Release(mixed)
+	edgetest.Eventually(t, 2*time.Second, func() bool { return mixed.addrs.Load() != nil }, "mixed.test never resolved")
+	if got := *mixed.addrs.Load(); !slices.Equal(got, []netip.Addr{public}) {
+		t.Errorf("mixed.test addresses: %v; want only the public %v", got, public)
+	}
+
+	inside := p.Acquire(checkedDomainKey("inside.test"))
+	defer p.Release(inside)
+	c := nextChange(t, changes)
+	if c.Healthy || inside.Healthy() || !strings.Contains(c.Reason, "loopback or private") {
+		t.Errorf("inside.test: got %+v (healthy %v); want unhealthy, with a reason naming private addresses", c, inside.Healthy())
+	}
+	if ap, err := inside.Addr(); !errors.Is(err, ErrUnresolved) {
+		t.Errorf("inside.test Addr: %v, %v; want ErrUnresolved", ap, err)
+	}
+}
+
 // TestDomainDownAddresses: a checked domain origin passes while one of its
 // addresses answers and reports no address down; once none answers it
 // reports down with every address that failed (in order), and with none

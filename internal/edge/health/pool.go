@@ -59,6 +59,11 @@ type Options struct {
 	// Resolver is the fallback for when no nameserver answers; nil means
 	// net.DefaultResolver.
 	Resolver *net.Resolver
+	// DenyPrivate drops the addresses a domain origin resolves to that
+	// are not snapshot.PublicAddr (loopback, private, ...): the API
+	// refuses such literal origins, and a name must not reach them either.
+	// A name left with no address is unresolved.
+	DenyPrivate bool
 	// OnChange, if set, is called (from checker goroutines, so it must not
 	// block for long) whenever a backend's Status changes.
 	OnChange func(Change)

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 const (
@@ -30,17 +33,35 @@ var hostsResolver = &net.Resolver{PreferGo: true,
 // failure brings it back.
 func (b *Backend) resolve(p *Pool) time.Duration {
 	ips, next, err := p.lookup(b.key.Host)
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	if err == nil && p.opts.DenyPrivate {
+		ips, err = publicOnly(ips)
+	}
 	if err != nil || len(ips) == 0 {
 		b.addrs.Store(&[]netip.Addr{}) // Not nil: the name was asked (Status).
 		b.report(p, "resolve: "+errString(err))
 		return next
 	}
-	for i := range ips {
-		ips[i] = ips[i].Unmap()
-	}
 	b.addrs.Store(&ips)
 	b.report(p, "")
 	return next
+}
+
+// errPrivateOnly is the resolution failure of a name whose every address
+// is dropped by Options.DenyPrivate.
+var errPrivateOnly = errors.New("every address is loopback or private, which this node refuses for origins")
+
+// publicOnly keeps the public addresses of ips (in place), or fails with
+// errPrivateOnly if there were some and none is public.
+func publicOnly(ips []netip.Addr) ([]netip.Addr, error) {
+	n := len(ips)
+	ips = slices.DeleteFunc(ips, func(a netip.Addr) bool { return !snapshot.PublicAddr(a) })
+	if n > 0 && len(ips) == 0 {
+		return nil, errPrivateOnly
+	}
+	return ips, nil
 }
 
 // lookup resolves host in the order of nsswitch "files dns": the hosts
