@@ -124,7 +124,7 @@ func mirrorMember(tx *resource.Tx, p *model.Proxy) error {
 		}
 		for _, o := range gained {
 			if a, _, ok := m.Overlap(o); ok {
-				return apierr.New(apierr.InvalidParameterValueObjectUseInTrafficMirror, "traffic mirrors %s and %s both collect %s, which the new proxy would join; reset the sources of one of them first", o.ID, m.ID, a.Src)
+				return apierr.New(apierr.FailedOperation, "traffic mirrors %s and %s both collect %s, which the new proxy would join; reset the sources of one of them first", o.ID, m.ID, a.Src)
 			}
 		}
 		gained = append(gained, m)
