@@ -22,7 +22,7 @@ type granTier struct {
 }
 
 // statsRules are one action's documented granularities and range tiers;
-// a range beyond the last tier is refused.
+// a range beyond the last tier is refused, which bounds every answer.
 type statsRules struct {
 	grans   []int
 	tiers   []granTier
@@ -34,8 +34,13 @@ const day = 24 * time.Hour
 var (
 	trafficMetrics = []string{"InBandwidth", "OutBandwidth", "Concurrent", "InPackets", "OutPackets"}
 
+	// The spec gives DescribeListenerStatistics no longest range ("over
+	// 7 days: 86400 s"); it ends a day short of the daily points'
+	// retention, beyond which every step could only read 0, the day being
+	// the first step's, which starts before StartTime (docs/statistics.md
+	// "Retention").
 	listenerStats = statsRules{grans: []int{300, 3600, 86400}, metrics: trafficMetrics,
-		tiers: []granTier{{day, 300}, {7 * day, 3600}, {1 << 62, 86400}}}
+		tiers: []granTier{{day, 300}, {7 * day, 3600}, {model.StatsLongestRetention - day, 86400}}}
 	groupStats = statsRules{grans: []int{60, 300, 3600, 86400}, metrics: trafficMetrics,
 		tiers: []granTier{{day, 60}, {7 * day, 3600}, {30 * day, 86400}}}
 	proxyStats = statsRules{grans: []int{60, 300, 3600, 86400},
@@ -55,7 +60,9 @@ type statsQuery struct {
 }
 
 // parseStatsQuery checks the time range, granularity and metric names of
-// a statistics request against rules.
+// a statistics request against rules. A name asked more than once is
+// answered once (the spec is silent), so that the answer holds at most
+// one series per name rules allow, however long the list.
 func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics []string) (statsQuery, error) {
 	var q statsQuery
 	var err error
@@ -83,8 +90,19 @@ func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics 
 			return q, cloudapi.Invalid(fmt.Sprintf("MetricNames.%d", i), "%q is not one of %v", m, rules.metrics)
 		}
 	}
-	q.metrics = metrics
+	q.metrics = uniqueInOrder(metrics)
 	return q, nil
+}
+
+// uniqueInOrder returns names without repeats, each where it first
+// appears.
+func uniqueInOrder(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		dup := seen[n]
+		seen[n] = true
+		return dup
+	})
 }
 
 func (r statsRules) checkRange(span time.Duration, gran int) error {

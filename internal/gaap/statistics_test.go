@@ -2,6 +2,8 @@ package gaap_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -280,4 +282,67 @@ func statsOrigin(t *testing.T, api *xtest.API, ip string) string {
 		t.Fatalf("AddRealServers: %v", err)
 	}
 	return *resp.Response.RealServerSet[0].RealServerId
+}
+
+// TestListenerStatisticsAnswerIsBounded: DescribeListenerStatistics, the
+// one statistics action whose spec gives no longest range, accepts at most
+// a day less than the longest retention (model.StatsLongestRetention, 400
+// days), and a metric named twice is answered once, so that a small
+// request cannot ask for millions of points (7 names x 400 days at most).
+func TestListenerStatisticsAnswerIsBounded(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	listener := statsListener(t, api, runningProxy(t, api), 9091)
+	// ask answers the metrics' names and point counts; the points are
+	// raw so that a (wrongly answered) step before 1970 still decodes.
+	ask := func(start, end time.Time, names []string) (got []string, points []int, err error) {
+		params := map[string]any{"ListenerId": listener, "StartTime": *statsTime(start), "EndTime": *statsTime(end),
+			"Granularity": 86400, "MetricNames": names}
+		var r struct {
+			StatisticsData []struct {
+				MetricName string
+				MetricData []json.RawMessage
+			}
+		}
+		err = api.Call(c, "DescribeListenerStatistics", params, &r)
+		for _, m := range r.StatisticsData {
+			got, points = append(got, m.MetricName), append(points, len(m.MetricData))
+		}
+		return got, points, err
+	}
+	repeated := slices.Repeat([]string{"InBandwidth"}, 200)
+	end := time.Now().Truncate(time.Hour)
+
+	t.Run("range beyond retention", func(t *testing.T) {
+		for _, tc := range []struct {
+			name       string
+			start, end time.Time
+		}{
+			{"140 years", time.Date(1900, 1, 1, 0, 0, 0, 0, beijing), time.Date(2040, 1, 1, 0, 0, 0, 0, beijing)},
+			{"400 days", end.Add(-400 * 24 * time.Hour), end},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, points, err := ask(tc.start, tc.end, repeated)
+				if err == nil {
+					t.Fatalf("answered %d series of %v points; want InvalidParameterValue", len(points), points[0])
+				}
+				wantCode(t, err, "InvalidParameterValue")
+			})
+		}
+	})
+	t.Run("repeated names answered once", func(t *testing.T) {
+		names, points, err := ask(end.Add(-399*24*time.Hour), end, append(repeated, "InputBandwidth", "InBandwidth"))
+		if err != nil {
+			t.Fatalf("DescribeListenerStatistics over 399 days: %v", err)
+		}
+		if want := []string{"InBandwidth", "InputBandwidth"}; !slices.Equal(names, want) {
+			t.Fatalf("metrics answered = %d names %v; want %v", len(names), names[:min(len(names), 3)], want)
+		}
+		for i, n := range points {
+			if n > 400 {
+				t.Errorf("%s has %d points; want at most 400 (a day each over 399 days)", names[i], n)
+			}
+		}
+	})
 }
