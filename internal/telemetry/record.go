@@ -35,6 +35,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	cur := r.node.Sample()
 	prev := r.prev
 	r.prev = cur
+	r.syncHealth() // Repairs a flip whose event the edge dropped (see syncHealth).
 	health := make(map[string]bool, len(r.health))
 	for k, v := range r.health {
 		health[k] = v.Healthy

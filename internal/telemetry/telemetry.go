@@ -109,13 +109,20 @@ func (r *Recorder) observe(ev edge.Event) {
 	}
 }
 
-// syncHealth replaces the observed health with the node's, after an
-// apply: health events report flips only, so a binding added to an origin
-// already down, an origin down at its first check, or checks turned off
-// would otherwise read stale, and removed bindings would linger. A group
-// listener's origin is healthy when it is on every proxy, and its failing
-// addresses are those of every proxy. Called with r.mu held, so no event
-// is applied in between and then overwritten.
+// syncHealth replaces the observed health with the node's. Health events
+// report flips only, and the edge drops those that find its Events buffer
+// full (a burst of flips, or a slow Record holding up Run) rather than
+// block the data plane, so the events alone can leave a state stale for
+// good. Hence it runs after every apply (a binding added to an origin
+// already down, an origin down at its first check, checks turned off,
+// removed bindings) and at every Record, before the minute's health is
+// written: a dropped flip is wrong for at most the rest of that minute,
+// through the one narrow read the edge already offers, with no drop flag
+// to pass back. Events still applied afterwards are the same flips in
+// order, so they end at the state read. A group listener's origin is
+// healthy when it is on every proxy, and its failing addresses are those
+// of every proxy. Called with r.mu held, so no event is applied in between
+// and then overwritten.
 func (r *Recorder) syncHealth() {
 	now := r.node.Health()
 	h := make(map[string]edge.OriginHealth, len(now))

@@ -33,6 +33,18 @@ func (f *fakeNode) Close(context.Context) error          { return nil }
 
 var _ edge.Node = (*fakeNode)(nil)
 
+// flip reports a health change as the edge does: its own state (Health)
+// changes, and the event reaches r.
+func (f *fakeNode) flip(r *Recorder, ev edge.Event) {
+	if f.health == nil {
+		f.health = map[string]edge.OriginHealth{}
+	}
+	for _, u := range ev.Users {
+		f.health[u] = edge.OriginHealth{Healthy: ev.Healthy, Down: ev.Down}
+	}
+	r.observe(ev)
+}
+
 // t0 is the start of the recorders' first minute in these tests.
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
@@ -61,7 +73,7 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1, AnswerCount: 2, AnswerNanos: 16e6},
 		key("listener-u"):        {PacketsIn: 400, PacketsOut: 500, Dropped: 60, Shaped: 40}, // 100 of 1000 datagrams lost.
 	}}
-	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false,
+	node.flip(r, edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false,
 		Down: []string{"192.0.2.1"}})
 	if err := r.Record(t.Context(), t0.Add(time.Minute+5*time.Second)); err != nil {
 		t.Fatal(err)
@@ -111,6 +123,40 @@ func TestSyncHealthMergesInstances(t *testing.T) {
 		if ok, down := r.Health("listener-1", origin); ok || !slices.Equal(down, want) {
 			t.Errorf("Health of %s: %v, %q; want unhealthy with %q", origin, ok, down, want)
 		}
+	}
+}
+
+// TestHealthResyncsAfterDroppedEvent: the edge drops health events that
+// find its Events buffer full (edge.Runtime.emit), so an origin whose
+// "down" event was dropped must still be recorded (RealServerStatus) and
+// reported (Recorder.Health, which feeds RealServerStatus/BindStatus of
+// the Describe actions) as the node knows it, from the next minute
+// recorded on, without waiting for a configuration change.
+func TestHealthResyncsAfterDroppedEvent(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	node.health = map[string]edge.OriginHealth{"listener-1/rs-1": {Healthy: true}}
+	r.Observe(&snapshot.Snapshot{}) // Applied: health synced from the node.
+
+	// The origin fails its checks; the node knows it, but the event found
+	// the buffer full and was dropped (nothing reaches r.observe).
+	node.health = map[string]edge.OriginHealth{"listener-1/rs-1": {Healthy: false, Down: []string{"192.0.2.1"}}}
+	for i := 1; i <= 3; i++ {
+		node.sample.At = t0.Add(time.Duration(i) * time.Minute)
+		if err := r.Record(t.Context(), node.sample.At); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pts, err := st.Query(t.Context(), "listener-1/rs-1", HealthMetric, 60, t0, t0.Add(3*time.Minute))
+	if err != nil || len(pts) != 3 {
+		t.Fatalf("RealServerStatus: got %+v, %v; want 3 points", pts, err)
+	}
+	for _, p := range pts {
+		if p.Value != 0 {
+			t.Errorf("RealServerStatus at %s = %v; want 0: the node reports rs-1 down", p.Time.Format("15:04"), p.Value)
+		}
+	}
+	if ok, down := r.Health("listener-1", "rs-1"); ok || !slices.Equal(down, []string{"192.0.2.1"}) {
+		t.Errorf("Health of rs-1 = %v, %q; want unhealthy with 192.0.2.1, as the node reports", ok, down)
 	}
 }
 
@@ -177,7 +223,7 @@ func TestTeoOriginHealth(t *testing.T) {
 		{ID: "rule-2/83", Origins: []snapshot.Origin{{ID: udpObj}}},
 	}}}})
 	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{}}
-	r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{"rule-1/82/" + obj}, Healthy: false})
+	node.flip(r, edge.Event{Kind: edge.EventOriginHealth, Users: []string{"rule-1/82/" + obj}, Healthy: false})
 	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +423,7 @@ func TestRollupTakesWindowMaximum(t *testing.T) {
 	for m, v := range []stats.Values{{BytesIn: 60_000_000, Active: 10}, {BytesIn: 60_000_000, Active: 2}} {
 		at := t0.Add(time.Duration(m+1) * time.Minute)
 		node.sample = stats.Sample{At: at, Values: map[stats.Key]stats.Values{key: v}}
-		r.observe(edge.Event{Kind: edge.EventOriginHealth, Users: []string{health}, Healthy: m == 1})
+		node.flip(r, edge.Event{Kind: edge.EventOriginHealth, Users: []string{health}, Healthy: m == 1})
 		if err := r.Record(t.Context(), at); err != nil {
 			t.Fatal(err)
 		}
