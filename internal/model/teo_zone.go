@@ -3,7 +3,6 @@ package model
 import (
 	"crypto/rand"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -76,31 +75,52 @@ type TeoZone struct {
 	VanitySwitch  string   `json:"vanitySwitch,omitempty"`
 	VanityServers []string `json:"vanityServers,omitempty"`
 	ModifyTime    int64    `json:"modifyTime"` // Unix seconds
-	// Departed are the L4 proxies and rules deleted from the zone within
-	// StatsLongestRetention: their statistics series outlive them, and
-	// DescribeTimingL4Data still reads them as the zone's (docs/api-teo.md).
-	Departed []TeoDeparted `json:"departed,omitempty"`
+	// Departed is the history of deleted L4 proxies and rules that zones
+	// kept in their own row before it moved to TeoDeparted rows: read as
+	// those are (LegacyDeparted), and moved out by the zone's next
+	// deletion. Nothing adds to it.
+	Departed []TeoLegacyDeparted `json:"departed,omitempty"`
 }
 
-// TeoDeparted is an L4 proxy or rule deleted from a zone.
-type TeoDeparted struct {
+// TeoLegacyDeparted is an entry of TeoZone.Departed.
+type TeoLegacyDeparted struct {
 	ID      string `json:"id"`
-	ProxyID string `json:"proxyId,omitempty"` // a rule's proxy; "" for a proxy
-	At      int64  `json:"at"`                // Unix seconds of the deletion
+	ProxyID string `json:"proxyId,omitempty"`
+	At      int64  `json:"at"` // Unix seconds of the deletion
 }
 
-// Depart remembers the proxy or rules deleted at now (a proxy with its
-// rules), and forgets those deleted before the oldest statistics point
-// kept, whose series are gone.
-func (z *TeoZone) Depart(now time.Time, objs ...TeoDeparted) {
-	z.Departed = slices.DeleteFunc(z.Departed, func(d TeoDeparted) bool {
-		return now.Sub(time.Unix(d.At, 0)) > StatsLongestRetention
-	})
-	for _, o := range objs {
-		o.At = now.Unix()
-		z.Departed = append(z.Departed, o)
+// LegacyDeparted returns the zone's Departed entries as TeoDeparted rows,
+// leaving out those deleted more than StatsLongestRetention before now.
+func (z *TeoZone) LegacyDeparted(now time.Time) []*TeoDeparted {
+	var out []*TeoDeparted
+	for _, d := range z.Departed {
+		if now.Sub(time.Unix(d.At, 0)) <= StatsLongestRetention {
+			out = append(out, &TeoDeparted{Base: Base{ID: d.ID, Account: z.Account, CreateTime: d.At}, ZoneID: z.ID, ProxyID: d.ProxyID})
+		}
 	}
+	return out
 }
+
+// KindTeoDeparted is the stored kind of TeoDeparted. It is not in Kinds:
+// nothing is compiled from it, and the controller, which loads every
+// registered kind on every pass, must not read a history that grows with
+// every deletion.
+const KindTeoDeparted = "teodeparted"
+
+// TeoDeparted is an L4 proxy or rule deleted from a zone, one row each
+// under the zone, kept for StatsLongestRetention: their statistics series
+// outlive them, and DescribeTimingL4Data still reads them as the zone's
+// (docs/api-teo.md). Only that action reads them, so the cost of every
+// other call on the zone does not grow with its past deletions.
+type TeoDeparted struct {
+	Base           // ID is the deleted object's; CreateTime when it was deleted.
+	ZoneID  string `json:"zoneId"`
+	ProxyID string `json:"proxyId,omitempty"` // a rule's proxy; "" for a proxy
+}
+
+func (d *TeoDeparted) Kind() string   { return KindTeoDeparted }
+func (d *TeoDeparted) Parent() string { return d.ZoneID }
+func (d *TeoDeparted) Project() int64 { return 0 }
 
 func (z *TeoZone) Kind() string   { return KindTeoZone }
 func (z *TeoZone) Parent() string { return "" }

@@ -1,6 +1,7 @@
 package teo
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
 )
 
 // Documented limits shared by the Describe actions.
@@ -75,15 +77,63 @@ func zoneOf(tx *resource.Tx, id string) (*model.TeoZone, error) {
 	return resource.Get[model.TeoZone](tx, id)
 }
 
-// depart remembers proxies and rules deleted from a zone, whose traffic
-// DescribeTimingL4Data still reads (timingProxies, timingRules).
-func depart(tx *resource.Tx, call *cloudapi.Call, zoneID string, objs []model.TeoDeparted) error {
+// depart remembers proxies or rules deleted from a zone (rules of
+// proxyID; "" for proxies), whose traffic DescribeTimingL4Data still reads
+// (departedOf): one row each, not the zone's row, which every call on the
+// zone reads. It forgets those deleted before the oldest statistics point
+// kept, whose series are gone, and moves the zone's legacy history out of
+// its row.
+func depart(tx *resource.Tx, zoneID, proxyID string, ids ...string) error {
 	z, err := zoneOf(tx, zoneID)
 	if err != nil {
 		return err
 	}
-	z.Depart(call.Time, objs...)
-	return tx.Put(z)
+	gone := z.LegacyDeparted(tx.Now)
+	if len(z.Departed) > 0 {
+		z.Departed = nil
+		if err := tx.Put(z); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		gone = append(gone, &model.TeoDeparted{Base: model.Base{ID: id, CreateTime: tx.Now.Unix()}, ZoneID: zoneID, ProxyID: proxyID})
+	}
+	expired, _, err := resource.List[model.TeoDeparted](tx, store.Query{Parent: zoneID, NoTotal: true,
+		Before: tx.Now.Add(-model.StatsLongestRetention).UnixNano()})
+	if err != nil {
+		return err
+	}
+	for _, d := range expired {
+		if err := tx.Delete(d); err != nil {
+			return err
+		}
+	}
+	for _, d := range gone {
+		// An object departs once: a row already there (a legacy entry
+		// given twice) carries nothing new.
+		if err := tx.Insert(d); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// departedOf lists the proxies and rules deleted from zones (depart),
+// those still in a zone's legacy history included; each once, since a
+// zone's history moves out of its row in the transaction that empties it.
+func departedOf(tx *resource.Tx, zones []*model.TeoZone) ([]*model.TeoDeparted, error) {
+	ids := make([]string, len(zones))
+	for i, z := range zones {
+		ids[i] = z.ID
+	}
+	gone, _, err := resource.List[model.TeoDeparted](tx, store.Query{Parents: ids, NoTotal: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, z := range zones {
+		gone = append(gone, z.LegacyDeparted(tx.Now)...)
+	}
+	return gone, nil
 }
 
 // proxyOf loads the caller's L4 proxy and checks it belongs to zoneID.

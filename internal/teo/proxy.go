@@ -156,17 +156,20 @@ func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err != nil {
 			return err
 		}
-		departed := []model.TeoDeparted{{ID: p.ID}}
+		ids := make([]string, 0, len(rules))
 		for _, r := range rules {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
-			departed = append(departed, model.TeoDeparted{ID: r.ID, ProxyID: p.ID})
+			ids = append(ids, r.ID)
 		}
 		if err := vip.Release(tx.Store, p.IP); err != nil {
 			return err
 		}
-		if err := depart(tx, call, p.ZoneID, departed); err != nil {
+		if err := depart(tx, p.ZoneID, "", p.ID); err != nil {
+			return err
+		}
+		if err := depart(tx, p.ZoneID, p.ID, ids...); err != nil {
 			return err
 		}
 		return tx.Delete(p)

@@ -95,14 +95,14 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
-		departed := make([]model.TeoDeparted, 0, len(picked))
+		ids := make([]string, 0, len(picked))
 		for _, r := range picked {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
-			departed = append(departed, model.TeoDeparted{ID: r.ID, ProxyID: r.ProxyID})
+			ids = append(ids, r.ID)
 		}
-		return depart(tx, call, cloudapi.Value(req.ZoneId), departed)
+		return depart(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId), ids...)
 	})
 }
 

@@ -58,7 +58,7 @@ func timingConditions(in []teoapi.QueryCondition) ([]condition, error) {
 // timingObjects resolves the series objects of a request: the proxies of
 // ZoneIds (all of the account's zones for "*"), narrowed by ProxyIds and
 // proxyId conditions; with a ruleId condition, their rules instead. The
-// proxies and rules deleted from the zones count too (TeoZone.Departed):
+// proxies and rules deleted from the zones count too (departedOf):
 // their series still hold the zones' past traffic.
 func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeTimingL4DataRequest) ([]string, error) {
 	conds, err := timingConditions(req.Filters)
@@ -74,7 +74,11 @@ func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *t
 		if err != nil {
 			return err
 		}
-		proxies, err := timingProxies(tx, zones, req.ProxyIds)
+		gone, err := departedOf(tx, zones)
+		if err != nil {
+			return err
+		}
+		proxies, err := timingProxies(tx, zones, gone, req.ProxyIds)
 		if err != nil {
 			return err
 		}
@@ -89,7 +93,7 @@ func (s *Service) timingObjects(ctx context.Context, call *cloudapi.Call, req *t
 			objects = proxies
 			return nil
 		}
-		objects, err = timingRules(tx, zones, proxies, conds)
+		objects, err = timingRules(tx, gone, proxies, conds)
 		return err
 	})
 	return objects, err
@@ -118,7 +122,7 @@ func timingZones(tx *resource.Tx, ids []string) ([]*model.TeoZone, error) {
 // narrowed to ProxyIds when given (each must belong to them). ProxyIds
 // selects instances: the result lists each once, in the zones' order,
 // however often it was named, since its series are summed.
-func timingProxies(tx *resource.Tx, zones []*model.TeoZone, proxyIDs []string) ([]string, error) {
+func timingProxies(tx *resource.Tx, zones []*model.TeoZone, gone []*model.TeoDeparted, proxyIDs []string) ([]string, error) {
 	if len(zones) == 0 {
 		return nil, nil
 	}
@@ -134,11 +138,9 @@ func timingProxies(tx *resource.Tx, zones []*model.TeoZone, proxyIDs []string) (
 	for _, p := range all {
 		ids = append(ids, p.ID)
 	}
-	for _, z := range zones {
-		for _, d := range z.Departed {
-			if d.ProxyID == "" && !slices.Contains(ids, d.ID) {
-				ids = append(ids, d.ID)
-			}
+	for _, d := range gone {
+		if d.ProxyID == "" {
+			ids = append(ids, d.ID)
 		}
 	}
 	if len(proxyIDs) == 0 {
@@ -154,7 +156,7 @@ func timingProxies(tx *resource.Tx, zones []*model.TeoZone, proxyIDs []string) (
 
 // timingRules lists the rule IDs of proxies, live and deleted from the
 // zones, that pass the ruleId conditions.
-func timingRules(tx *resource.Tx, zones []*model.TeoZone, proxies []string, conds []condition) ([]string, error) {
+func timingRules(tx *resource.Tx, gone []*model.TeoDeparted, proxies []string, conds []condition) ([]string, error) {
 	if len(proxies) == 0 {
 		return nil, nil
 	}
@@ -166,11 +168,13 @@ func timingRules(tx *resource.Tx, zones []*model.TeoZone, proxies []string, cond
 	for _, r := range rules {
 		ids = append(ids, r.ID)
 	}
-	for _, z := range zones {
-		for _, d := range z.Departed {
-			if d.ProxyID != "" && slices.Contains(proxies, d.ProxyID) && !slices.Contains(ids, d.ID) {
-				ids = append(ids, d.ID)
-			}
+	selected := map[string]bool{}
+	for _, id := range proxies {
+		selected[id] = true
+	}
+	for _, d := range gone {
+		if d.ProxyID != "" && selected[d.ProxyID] {
+			ids = append(ids, d.ID)
 		}
 	}
 	var out []string

@@ -199,6 +199,15 @@ func (s *Service) DeleteZone(ctx context.Context, call *cloudapi.Call, req *teoa
 				return err
 			}
 		}
+		gone, err := resource.Children[model.TeoDeparted](tx, z.ID)
+		if err != nil {
+			return err
+		}
+		for _, d := range gone {
+			if err := tx.Delete(d); err != nil {
+				return err
+			}
+		}
 		return tx.Delete(z)
 	})
 }
