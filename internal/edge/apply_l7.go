@@ -137,6 +137,11 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 		return ls
 	}
 	ls.Change = ChangeAdded
+	if err := rt.socketBudget(k); err != nil {
+		h.Release()
+		ls.State, ls.Error = StateFailed, err.Error()
+		return ls
+	}
 	srv, err := l7.Listen(k.addr, h)
 	if err != nil {
 		h.Release()

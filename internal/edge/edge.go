@@ -84,6 +84,12 @@ type Options struct {
 	// one more is dropped and counted in Refused. 0 means
 	// limit.UDPSessions(), half the process's descriptor limit.
 	MaxUDPSessions int
+	// MaxListeners bounds the listening sockets of the node: serving and
+	// draining, layer 4 and HTTP (two for an HTTP listener, whose QUIC
+	// side may bind too). A listener that would bind one more fails like
+	// a bind failure (StateFailed) and is retried on the next Apply. 0
+	// means limit.Listeners(), a quarter of the descriptor limit.
+	MaxListeners int
 	// TOA writes the client address option on origin connections of
 	// listeners that ask for it; nil: such listeners are invalid here.
 	// The runtime closes it on Close.
@@ -102,6 +108,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxUDPSessions <= 0 {
 		o.MaxUDPSessions = limit.UDPSessions()
+	}
+	if o.MaxListeners <= 0 {
+		o.MaxListeners = limit.Listeners()
 	}
 }
 

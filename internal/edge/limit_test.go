@@ -1,14 +1,19 @@
 package edge_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -165,5 +170,52 @@ func TestUDPSessionsBoundedNodeWide(t *testing.T) {
 		"the flood's sessions did not end at their idle timeout")
 	if got := udpRoundTrip(t, udpClient(t, lo.Next(), gaapUDP), "hello"); got != "hello" {
 		t.Errorf("after the flood's sessions ended a new UDP client got %q; want hello", got)
+	}
+}
+
+// TestListenersBoundedNodeWide: past the node's budget of listening
+// sockets, a new listener fails alone, as a bind failure does, and says
+// why; listeners already running, and the rest of the snapshot, are not
+// affected. The budget defaults to a quarter of the descriptor limit.
+func TestListenersBoundedNodeWide(t *testing.T) {
+	t.Parallel()
+	var nofile unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile); err == nil && limit.Listeners() != int(nofile.Cur/4) {
+		t.Errorf("limit.Listeners() = %d; want a quarter of RLIMIT_NOFILE %d", limit.Listeners(), nofile.Cur)
+	}
+	const budget, hog = 4, 5
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ipVictim, ipHog := lo.Next(), lo.Next()
+	victim := listener("victim", snapshot.ProtoTCP, edgetest.FreePort(t, ipVictim), origins(echo.Addr))
+	rt := newRuntime(t, edge.Options{MaxListeners: budget})
+	v1 := &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{{ID: "sid-victim", AccessIP: ipVictim.String(), Listeners: []snapshot.Listener{victim}}}}
+	mustApply(t, rt, v1)
+
+	var ls []snapshot.Listener
+	for i := range hog {
+		ls = append(ls, listener(fmt.Sprintf("hog-%d", i), snapshot.ProtoTCP, edgetest.FreePort(t, ipHog), origins(echo.Addr)))
+	}
+	v2 := &snapshot.Snapshot{Version: 2, Proxies: append(v1.Proxies, snapshot.Proxy{ID: "sid-hog", AccessIP: ipHog.String(), Listeners: ls})}
+	rep := rt.Apply(v2)
+	var running, failed int
+	for _, st := range rep.Listeners {
+		switch {
+		case st.ID == "victim":
+			if st.State != edge.StateRunning {
+				t.Errorf("victim: %s %q; want it running", st.State, st.Error)
+			}
+		case st.State == edge.StateRunning:
+			running++
+		case st.State == edge.StateFailed && strings.Contains(st.Error, "listening sockets") && strings.Contains(st.Error, "RLIMIT_NOFILE"):
+			failed++
+		default:
+			t.Errorf("%s: %s %q; want running, or failed for the socket budget", st.ID, st.State, st.Error)
+		}
+	}
+	if running != budget-1 || failed != hog-(budget-1) {
+		t.Errorf("hog: %d listeners running, %d failed; want %d and %d (budget %d, one taken by the victim)", running, failed, budget-1, hog-(budget-1), budget)
+	}
+	if !echoes(t, lo.Next(), netip.AddrPortFrom(ipVictim, uint16(victim.Port))) {
+		t.Error("the victim listener does not serve")
 	}
 }

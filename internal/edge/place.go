@@ -3,6 +3,7 @@ package edge
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"syscall"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
@@ -39,6 +40,13 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	r, bs := rt.route(pl, sticky)
 	if k.proto == snapshot.ProtoUDP {
 		rt.yieldUDP(k.addr) // A listener that will run wins the port over a drain.
+	}
+	if err := rt.socketBudget(k); err != nil {
+		for _, b := range bs {
+			rt.pool.Release(b)
+		}
+		st.State, st.Error = StateFailed, err.Error()
+		return st
 	}
 	srv, err := listen(k, r)
 	if err != nil {
@@ -142,6 +150,23 @@ func (rt *Runtime) reindexUsers() {
 	rt.usersMu.Lock()
 	rt.users = users
 	rt.usersMu.Unlock()
+}
+
+// socketBudget refuses to bind socket k when the node already holds
+// Options.MaxListeners listening sockets, so that listeners alone cannot
+// take the descriptors that connections, origin dials and health checks
+// need (limit.Listeners). Draining sockets still hold theirs, and an HTTP
+// listener counts two: its QUIC side may bind the UDP port too.
+func (rt *Runtime) socketBudget(k sockKey) error {
+	n := len(rt.servers) + len(rt.drains)
+	if st := rt.http; st != nil {
+		n += 2*(len(st.servers)+len(st.drains)) + len(st.quic)
+	}
+	if budget := rt.opts.MaxListeners; budget > 0 && n >= budget {
+		return fmt.Errorf("bind %s: the node holds %d listening sockets, its budget (a quarter of the descriptor limit, RLIMIT_NOFILE); "+
+			"raise the limit (LimitNOFILE= in systemd) or remove listeners on this node", k, budget)
+	}
+	return nil
 }
 
 // bindError is a failed bind's reason in the report: the error and, for

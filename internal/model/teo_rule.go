@@ -27,6 +27,13 @@ const DefaultSessionPersistTime = 3600
 // rule rather than have it serve part of its range.
 const TeoMaxRulePorts = 2048
 
+// TeoMaxProxyPorts is how many ports the rules of one L4 proxy may listen
+// on together, TCP and UDP, rules offline included (ModifyL4ProxyRulesStatus
+// brings them back without another check): two rules of TeoMaxRulePorts.
+// The spec sets no bound either, but each port is a socket of the one
+// process serving every proxy of the node (CheckTeoProxyPorts).
+const TeoMaxProxyPorts = 2 * TeoMaxRulePorts
+
 // KindTeoL4Rule is the stored kind of TeoL4Rule.
 const KindTeoL4Rule = "teol4rule"
 
@@ -131,6 +138,16 @@ func (r *TeoL4Rule) PortMaps() []TeoPortMap {
 		out = append(out, TeoPortMap{Start: span.Start, End: span.End, OriginStart: origin.Start, Ranged: origin.End > origin.Start})
 	}
 	return out
+}
+
+// Ports is how many ports the rule listens on. The rule is assumed valid
+// (Check passed).
+func (r *TeoL4Rule) Ports() int {
+	n := 0
+	for _, m := range r.PortMaps() {
+		n += m.End - m.Start + 1
+	}
+	return n
 }
 
 // Overlaps reports whether r and o listen on a common port of the same

@@ -260,3 +260,19 @@ func publicOrigin(norm string, isDomain bool) bool {
 	ip, err := netip.ParseAddr(norm)
 	return err == nil && snapshot.PublicAddr(ip)
 }
+
+// CheckTeoProxyPorts refuses the rules of one proxy when they would listen
+// on more than TeoMaxProxyPorts ports together: LimitExceeded.ProxyRulesLimitExceeded,
+// the spec's code for too many rules. One rule is bounded by Check, but
+// without a bound on the proxy its rules could take every port, each a
+// descriptor of the process serving every proxy of the node.
+func CheckTeoProxyPorts(rules []*TeoL4Rule) error {
+	n := 0
+	for _, r := range rules {
+		n += r.Ports()
+	}
+	if n > TeoMaxProxyPorts {
+		return apierr.New(apierr.LimitExceededProxyRulesLimitExceeded, "the proxy's rules would listen on %d ports; a proxy may listen on at most %d (TCP and UDP together, offline rules included): delete rules or use another proxy", n, TeoMaxProxyPorts)
+	}
+	return nil
+}

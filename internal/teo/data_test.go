@@ -253,6 +253,49 @@ func TestL4ProxyPoolAndRuleLimits(t *testing.T) {
 	}
 }
 
+// TestL4ProxyPortsBounded: the rules of one proxy listen on at most
+// model.TeoMaxProxyPorts ports together, TCP and UDP, offline rules
+// included; CreateL4ProxyRules and ModifyL4ProxyRules past it answer
+// LimitExceeded.ProxyRulesLimitExceeded, and the proxy keeps its rules.
+func TestL4ProxyPortsBounded(t *testing.T) {
+	f := newFixture(t) // One rule of one port.
+	ctx := context.Background()
+	span := func(from int) []string {
+		return []string{fmt.Sprintf("%d-%d", from, from+model.TeoMaxRulePorts-1)}
+	}
+	rule := func(proto string, ports []string) teoapi.L4ProxyRule {
+		return teoapi.L4ProxyRule{Protocol: new(proto), PortRange: ports, OriginType: new("IP_DOMAIN"),
+			OriginValue: []string{"8.8.8.8"}, OriginPortRange: new("53")}
+	}
+	create := func(rs ...teoapi.L4ProxyRule) ([]string, error) {
+		r, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy), L4ProxyRules: rs})
+		if err != nil {
+			return nil, err
+		}
+		return r.L4ProxyRuleIds, nil
+	}
+	ids, err := create(rule("TCP", span(20000)), rule("UDP", []string{fmt.Sprintf("20000-%d", 20000+model.TeoMaxRulePorts-2)}))
+	must(t, err) // 1 + 2048 + 2047 ports: the cap, exactly.
+	_, err = f.svc.ModifyL4ProxyRulesStatus(ctx, f.call, &teoapi.ModifyL4ProxyRulesStatusRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		RuleIds: ids[1:], Status: new("offline")})
+	must(t, err)
+	if _, err := create(rule("UDP", []string{"30000"})); !apierr.Is(err, apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Errorf("one port past %d (an offline rule's counted): %v; want LimitExceeded.ProxyRulesLimitExceeded", model.TeoMaxProxyPorts, err)
+	} else if !strings.Contains(err.Error(), strconv.Itoa(model.TeoMaxProxyPorts)) {
+		t.Errorf("message %q does not name the cap %d", err, model.TeoMaxProxyPorts)
+	}
+	_, err = f.svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{{RuleId: new(f.rule), PortRange: []string{"80-81"}}}})
+	if !apierr.Is(err, apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Errorf("modify one port to two past %d: %v; want LimitExceeded.ProxyRulesLimitExceeded", model.TeoMaxProxyPorts, err)
+	}
+	d, err := f.svc.DescribeL4ProxyRules(ctx, f.call, &teoapi.DescribeL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy)})
+	must(t, err)
+	if *d.TotalCount != 3 {
+		t.Errorf("%d rules; want the 3 accepted", *d.TotalCount)
+	}
+}
+
 // TestOriginGroupRecordIDsUnique: no two records of a group share a
 // RecordId, and an address appears once. CreateOriginGroup ignores the
 // RecordIds sent (there is nothing yet for them to name); ModifyOriginGroup

@@ -120,9 +120,12 @@ func proxyRules(tx *resource.Tx, zoneID, proxyID string) ([]*model.TeoL4Rule, er
 }
 
 // checkRuleSet checks the rules a proxy would have: no port of a protocol
-// used twice, and every origin group used exists in the zone and can
-// serve L4 traffic.
+// used twice, at most model.TeoMaxProxyPorts ports, and every origin group
+// used exists in the zone and can serve L4 traffic.
 func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
+	if err := model.CheckTeoProxyPorts(rules); err != nil {
+		return err
+	}
 	for i, r := range rules {
 		for _, o := range rules[:i] {
 			if r.Overlaps(o) {

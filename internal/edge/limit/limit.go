@@ -64,13 +64,26 @@ func (g *Gate) Release() {
 // connections, dialling origins and checking them. The other half is the
 // headroom for everything else: listening sockets (one each), TCP
 // connections (two each, plus a pipe of two while a direction splices),
-// health checks (one per check under way), and the API and its database.
-func UDPSessions() int {
+// health checks (one per check under way), and the API and its database
+// (a quarter of the limit is for listening sockets: Listeners).
+func UDPSessions() int { return descriptors() / 2 }
+
+// Listeners is the node-wide bound on listening sockets: a quarter of the
+// process's descriptor limit, half of what UDPSessions leaves, or 0 (no
+// bound) if the limit cannot be read. The API bounds the ports of each
+// proxy, but proxies are many: without a bound on the node, rules
+// listening on enough ports take every descriptor, and every other proxy
+// stops accepting connections and dialling origins. The last quarter is
+// for TCP connections, health checks, the API and its database.
+func Listeners() int { return descriptors() / 4 }
+
+// descriptors is the soft RLIMIT_NOFILE, or 0 if it cannot be read.
+func descriptors() int {
 	var l unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
 		return 0
 	}
-	return int(min(l.Cur, math.MaxInt32) / 2)
+	return int(min(l.Cur, math.MaxInt32))
 }
 
 // Direction of traffic through the proxy.
