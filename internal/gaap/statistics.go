@@ -82,6 +82,9 @@ func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics 
 	if err := rules.checkRange(q.to.Sub(q.from), q.gran); err != nil {
 		return q, err
 	}
+	if model.StatsBeforeEpoch(q.from, q.gran) {
+		return q, cloudapi.Invalid("StartTime", "points before 1970-01-01 00:00:00 UTC cannot be answered")
+	}
 	if len(metrics) == 0 {
 		return q, cloudapi.Invalid("MetricNames", "at least one metric is required")
 	}
@@ -90,19 +93,8 @@ func parseStatsQuery(rules statsRules, start, end *string, gran *int64, metrics 
 			return q, cloudapi.Invalid(fmt.Sprintf("MetricNames.%d", i), "%q is not one of %v", m, rules.metrics)
 		}
 	}
-	q.metrics = uniqueInOrder(metrics)
+	q.metrics = cloudapi.UniqueInOrder(metrics)
 	return q, nil
-}
-
-// uniqueInOrder returns names without repeats, each where it first
-// appears.
-func uniqueInOrder(names []string) []string {
-	seen := make(map[string]bool, len(names))
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool {
-		dup := seen[n]
-		seen[n] = true
-		return dup
-	})
 }
 
 func (r statsRules) checkRange(span time.Duration, gran int) error {

@@ -321,6 +321,10 @@ func TestListenerStatisticsAnswerIsBounded(t *testing.T) {
 		}{
 			{"140 years", time.Date(1900, 1, 1, 0, 0, 0, 0, beijing), time.Date(2040, 1, 1, 0, 0, 0, 0, beijing)},
 			{"400 days", end.Add(-400 * 24 * time.Hour), end},
+			// Within 399 days, but its points would have negative Unix
+			// times, which the SDKs (unsigned Time) cannot read.
+			{"before 1970", time.Date(1900, 1, 1, 0, 0, 0, 0, beijing), time.Date(1900, 6, 1, 0, 0, 0, 0, beijing)},
+			{"Beijing midnight 1970-01-01", time.Date(1970, 1, 1, 0, 0, 0, 0, beijing), time.Date(1970, 1, 5, 0, 0, 0, 0, beijing)},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, points, err := ask(tc.start, tc.end, repeated)

@@ -20,6 +20,13 @@ func StatsBucket(t time.Time, gran int) time.Time {
 	return t.Add(offset).Truncate(time.Duration(gran) * time.Second).Add(-offset)
 }
 
+// StatsBeforeEpoch reports whether the first point of a query starting
+// at from precedes 1970-01-01 UTC: answers give point times in Unix
+// seconds, which the SDKs read as unsigned, so such a query is refused.
+func StatsBeforeEpoch(from time.Time, gran int) bool {
+	return StatsBucket(from, gran).Unix() < 0
+}
+
 // StatsSteps returns the points of granularity gran from the one holding
 // from to the last starting at or before to.
 func StatsSteps(from, to time.Time, gran int) []time.Time {

@@ -134,6 +134,22 @@ func TestTimingL4DataReadsSeries(t *testing.T) {
 	if got := *resp.Data[0].TypeValue[0].Sum; got != 400 {
 		t.Fatalf("ProxyIds [%s %s]: flux sum = %d; want 400, the proxy's own", f.proxy, f.proxy, got)
 	}
+	// A metric named twice is answered once: an answer's size follows
+	// what was asked, not how often.
+	repeated := req()
+	repeated.MetricNames = []string{"l4Flow_flux", "l4Flow_flux", "l4Flow_newConnectionsRate", "l4Flow_flux"}
+	resp, err = f.svc.DescribeTimingL4Data(ctx, f.call, repeated)
+	must(t, err)
+	if n, fn := len(resp.Data[0].TypeValue), len(resp.Data[0].FloatTypeValue); n != 1 || fn != 1 {
+		t.Fatalf("MetricNames %v: %d integer and %d float series; want 1 and 1", repeated.MetricNames, n, fn)
+	}
+	// Points before 1970 would have negative Unix times, which the SDKs
+	// read as unsigned.
+	early := req()
+	early.StartTime, early.EndTime = new("1969-12-31T20:00:00+00:00"), new("1970-01-01T02:00:00+00:00")
+	if _, err = f.svc.DescribeTimingL4Data(ctx, f.call, early); !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Errorf("StartTime before 1970: %v; want InvalidParameterValue", err)
+	}
 }
 
 func TestOriginGroupHealthFromSeries(t *testing.T) {

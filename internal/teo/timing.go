@@ -60,6 +60,9 @@ func parseTimingQuery(req *teoapi.DescribeTimingL4DataRequest) (timingQuery, err
 	if q.gran, err = timingGranularity(cloudapi.Value(req.Interval), span); err != nil {
 		return q, err
 	}
+	if model.StatsBeforeEpoch(q.from, q.gran) {
+		return q, cloudapi.Invalid("StartTime", "points before 1970-01-01T00:00:00Z cannot be answered")
+	}
 	if len(req.MetricNames) == 0 {
 		return q, cloudapi.Invalid("MetricNames", "give at least one metric")
 	}
@@ -68,7 +71,7 @@ func parseTimingQuery(req *teoapi.DescribeTimingL4DataRequest) (timingQuery, err
 			return q, cloudapi.Invalid(fmt.Sprintf("MetricNames.%d", i), "%q is not one of %v", m, append(slices.Clone(intMetrics), floatMetrics...))
 		}
 	}
-	q.metrics = req.MetricNames
+	q.metrics = cloudapi.UniqueInOrder(req.MetricNames)
 	return q, nil
 }
 
