@@ -66,6 +66,16 @@ func TestDomainErrorPages(t *testing.T) {
 			_, err = c.CreateDomainErrorPageInfo(req)
 			wantCode(t, err, "InvalidParameterValue")
 		}
+		// SetHeaders follow CreateCustomHeader's rule (model.ValidateHeaders):
+		// a value net/http cannot write is refused.
+		for _, h := range [][2]string{{"X-Tag", "a\x01b"}, {"X-Tag", "a\x7f"}, {"Bad Name", "v"}} {
+			req := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+			req.ListenerId, req.Domain, req.Body = new(listener), new("www.example.com"), new("x")
+			req.ErrorNos = []*int64{new(int64(503))}
+			req.SetHeaders = []*gaapsdk.HttpHeaderParam{{HeaderName: new(h[0]), HeaderValue: new(h[1])}}
+			_, err = c.CreateDomainErrorPageInfo(req)
+			wantCode(t, err, "InvalidParameterValue")
+		}
 		byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
 		for range 11 {
 			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(id))

@@ -54,6 +54,14 @@ func TestCustomHeaders(t *testing.T) {
 
 	wantCode(t, set(headerParam{"x-forwarded-for", "1.2.3.4"}), "InvalidParameterValue.HitBlacklist")
 	wantCode(t, set(headerParam{"Bad Name", "v"}), "InvalidParameterValue")
+	// Values are RFC 9110 field values, as net/http sends them: a tab
+	// is one, no other control character is.
+	for _, v := range []string{"a\x01b", "a\x7fb", "a\r\nX-Evil: 1", "a\x00"} {
+		wantCode(t, set(headerParam{"X-Tag", v}), "InvalidParameterValue")
+	}
+	if err := set(headerParam{"X-Tag", "a\tb"}); err != nil {
+		t.Errorf("a value with a tab: %v; want it accepted", err)
+	}
 	// DescribeCustomHeader lists no ResourceNotFound: an unknown or foreign
 	// rule is InvalidParameterValue.
 	err := api.Call(api.GAAP(xtest.Other), "DescribeCustomHeader", map[string]any{"RuleId": rule}, &got)

@@ -2,10 +2,11 @@ package model
 
 import (
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -17,7 +18,8 @@ const (
 	MaxRulesPerDomain     = 100
 	MaxHeadersPerRule     = 20
 	MaxErrorPageBody      = 64 << 10
-	maxPathLen            = 200  // Characters (runes), not bytes.
+	maxPathLen            = 200 // Characters (runes), not bytes.
+	maxHeaderNameLen      = 100
 	maxHeaderValueLen     = 1000 // Characters (runes), not bytes.
 )
 
@@ -173,14 +175,13 @@ var BlackHeaders = append(slices.Clone(snapshot.ConnectionHeaders),
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-IP", "Forwarded", "Via",
 )
 
-// tokenPattern is an HTTP field name (RFC 9110 token).
-var tokenPattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-
 // ValidateHeaderName checks an HTTP header name; blacklisted says whether
 // BlackHeaders apply (request headers to origins).
 func ValidateHeaderName(param, name string, blacklisted bool) error {
-	if !tokenPattern.MatchString(name) {
-		return apierr.New(apierr.InvalidParameterValue, "%s %q must be an HTTP header name of 1-100 token characters", param, name)
+	// The rule net/http applies when it sends the header: the API accepts
+	// exactly the names the data plane can send.
+	if len(name) > maxHeaderNameLen || !httpguts.ValidHeaderFieldName(name) {
+		return apierr.New(apierr.InvalidParameterValue, "%s %q must be an HTTP header name of 1-%d token characters", param, name, maxHeaderNameLen)
 	}
 	if blacklisted && slices.ContainsFunc(BlackHeaders, func(b string) bool { return strings.EqualFold(b, name) }) {
 		return apierr.New(apierr.InvalidParameterValueHitBlacklist, "%s %q may not be set: the proxy controls it (see DescribeBlackHeader)", param, name)
@@ -199,7 +200,10 @@ func ValidateCustomHeaders(hs []HeaderParam) error {
 }
 
 // ValidateHeaders checks the entries of a header list: valid distinct
-// names, values without line breaks. Callers bound the count.
+// names, values that are RFC 9110 field values (no control character but
+// HTAB). net/http refuses to send any other value, so accepting one would
+// make the data plane fail every request that carries it. Callers bound
+// the count.
 func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool) error {
 	seen := map[string]bool{}
 	for _, h := range hs {
@@ -210,8 +214,11 @@ func ValidateHeaders(param string, hs []HeaderParam, blacklisted bool) error {
 			return apierr.New(apierr.InvalidParameterValue, "%s names %q twice", param, h.Name)
 		}
 		seen[strings.ToLower(h.Name)] = true
-		if utf8.RuneCountInString(h.Value) > maxHeaderValueLen || strings.ContainsAny(h.Value, "\r\n\x00") {
-			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must have at most %d characters and no line breaks", param, h.Name, maxHeaderValueLen)
+		if utf8.RuneCountInString(h.Value) > maxHeaderValueLen {
+			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must have at most %d characters", param, h.Name, maxHeaderValueLen)
+		}
+		if !httpguts.ValidHeaderFieldValue(h.Value) {
+			return apierr.New(apierr.InvalidParameterValue, "%s value of %q must be an HTTP field value: no control characters but tab (RFC 9110 section 5.5)", param, h.Name)
 		}
 	}
 	return nil

@@ -529,6 +529,35 @@ func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
 	}
 }
 
+// TestCustomHeaderControlCharacterRefused: a header value the data plane
+// cannot send (a control character other than HTAB, RFC 9110 section 5.5)
+// is refused by the API. Accepted, it made net/http's Transport refuse
+// every request of the rule, which answered 502 although its origin was up
+// and DescribeRules reported the rule running.
+func TestCustomHeaderControlCharacterRefused(t *testing.T) {
+	s := startSite(t, "/", nil)
+	for _, value := range []string{"a\x01b", "a\x7fb"} {
+		err := s.Call(s.c, "CreateCustomHeader", map[string]any{"RuleId": s.ruleID,
+			"Headers": []map[string]string{{"HeaderName": "X-Tag", "HeaderValue": value}}}, nil)
+		if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
+			t.Errorf("CreateCustomHeader X-Tag %q: got %v; want InvalidParameterValue", value, err)
+		}
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, _ := http.NewRequest(method, s.base+"/", strings.NewReader("payload"))
+		req.Host = "www.e2e.test"
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s after the refused header: got %s %q; want 200 from the origin", method, resp.Status, body)
+		}
+	}
+}
+
 // TestEncodedRulePathMatches checks that a rule path stored with percent
 // escapes routes the requests for it, however they escape it.
 func TestEncodedRulePathMatches(t *testing.T) {
