@@ -54,6 +54,15 @@ func TestDomainErrorPages(t *testing.T) {
 		wantCode(t, err, "InvalidParameterValue")
 		_, err = create("x", 404, 404)
 		wantCode(t, err, "InvalidParameterValue")
+		// NewErrorNo is a final status: a 1xx is interim (RFC 9110
+		// section 15.2) and would reach clients as 200 OK.
+		for _, no := range []int64{100, 199, 600} {
+			req := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+			req.ListenerId, req.Domain, req.Body, req.NewErrorNo = new(listener), new("www.example.com"), new("x"), new(no)
+			req.ErrorNos = []*int64{new(int64(503))}
+			_, err = c.CreateDomainErrorPageInfo(req)
+			wantCode(t, err, "InvalidParameterValue")
+		}
 		// The page is the whole answer: a header that frames the message
 		// or concerns the connection would cut the body short or leave
 		// the client waiting for its end, so SetHeaders may not name one.

@@ -237,8 +237,12 @@ func ValidateErrorPage(e *ErrorPage) error {
 			return apierr.New(apierr.InvalidParameterValue, "ErrorNos lists %d twice", no)
 		}
 	}
-	if e.NewErrorNo != 0 && (e.NewErrorNo < 100 || e.NewErrorNo > 599) {
-		return apierr.New(apierr.InvalidParameterValue, "NewErrorNo %d must be an HTTP status code (100-599)", e.NewErrorNo)
+	// The page is a final answer: a 1xx is interim (RFC 9110 section
+	// 15.2), and net/http would send it as such and then the page as
+	// 200 OK, turning the error into a success for clients and caches.
+	// The reference gives no range (its example is 400).
+	if e.NewErrorNo != 0 && (e.NewErrorNo < 200 || e.NewErrorNo > 599) {
+		return apierr.New(apierr.InvalidParameterValue, "NewErrorNo %d must be a final HTTP status code (200-599)", e.NewErrorNo)
 	}
 	if len(e.Body) > MaxErrorPageBody {
 		return apierr.New(apierr.InvalidParameterValue, "Body may hold at most %d bytes", MaxErrorPageBody)

@@ -558,6 +558,24 @@ func TestCustomHeaderControlCharacterRefused(t *testing.T) {
 	}
 }
 
+// TestErrorPageInformationalStatusRefused: NewErrorNo must be a final
+// status (200-599). A 1xx is interim (RFC 9110 section 15.2): net/http
+// sends it as such and then answers the page as 200 OK, so a domain's 404
+// reached clients and caches as a success.
+func TestErrorPageInformationalStatusRefused(t *testing.T) {
+	s := startSite(t, "/only", nil)
+	for _, no := range []int{100, 103, 199} {
+		err := s.Call(s.c, "CreateDomainErrorPageInfo", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+			"ErrorNos": []int{404}, "NewErrorNo": no, "Body": "not here"}, nil)
+		if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
+			t.Errorf("CreateDomainErrorPageInfo NewErrorNo %d: got %v; want InvalidParameterValue", no, err)
+		}
+	}
+	if resp, body := request(t, s.client, s.base, "www.e2e.test", "/other", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("path without a rule: got %s %q; want 404", resp.Status, body)
+	}
+}
+
 // TestEncodedRulePathMatches checks that a rule path stored with percent
 // escapes routes the requests for it, however they escape it.
 func TestEncodedRulePathMatches(t *testing.T) {
