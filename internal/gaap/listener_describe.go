@@ -20,16 +20,17 @@ type listenerQuery struct {
 	port, offset, limit, http3                      *int64
 }
 
-// check applies the documented combination rules.
-func (q listenerQuery) check() error {
+// check applies the documented combination rules; action picks the code
+// for parameters that exclude each other (conflictCode).
+func (q listenerQuery) check(action string) error {
 	p, g, l := trimmed(q.proxyID), trimmed(q.groupID), trimmed(q.listenerID)
 	switch {
 	case p == "" && g == "" && l == "":
 		return apierr.New(apierr.InvalidParameter, "give at least one of ListenerId, ProxyId and GroupId")
 	case p != "" && g != "":
-		return apierr.New(apierr.InvalidParameterConflictParameters, "give ProxyId or GroupId, not both")
+		return apierr.New(conflictCode(action), "give ProxyId or GroupId, not both")
 	case q.searchValue != nil && (q.name != nil || q.port != nil):
-		return apierr.New(apierr.InvalidParameterConflictParameters, "SearchValue cannot be combined with ListenerName or Port")
+		return apierr.New(conflictCode(action), "SearchValue cannot be combined with ListenerName or Port")
 	}
 	return nil
 }
@@ -59,7 +60,7 @@ func (q listenerQuery) matches(l *model.Listener) bool {
 // unknown ProxyId or GroupId is ResourceNotFound; a ListenerId that does
 // not exist or belongs elsewhere simply matches nothing.
 func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q listenerQuery, out func(*resource.Tx, []*model.Listener) error) (int64, error) {
-	if err := q.check(); err != nil {
+	if err := q.check(call.Action); err != nil {
 		return 0, err
 	}
 	offset, limit, err := paging(q.offset, q.limit, 0)

@@ -163,7 +163,7 @@ func TestCreateTCPListenersInvalid(t *testing.T) {
 		{"domain failover", func(r *gaapsdk.CreateTCPListenersRequest) {
 			r.RealServerType, r.FailoverSwitch = new("DOMAIN"), new(int64(1))
 		}, "InvalidParameterValue"},
-		{"proxy and group", func(r *gaapsdk.CreateTCPListenersRequest) { r.GroupId = new("lg-00000000") }, "InvalidParameter.ConflictParameters"},
+		{"proxy and group", func(r *gaapsdk.CreateTCPListenersRequest) { r.GroupId = new("lg-00000000") }, "InvalidParameter"},
 		{"unknown proxy", func(r *gaapsdk.CreateTCPListenersRequest) { r.ProxyId = new("link-00000000") }, "ResourceNotFound"},
 		{"origin ports on proxy", func(r *gaapsdk.CreateTCPListenersRequest) { r.RealServerPorts = u64s(80) }, "InvalidParameterValue"},
 	}

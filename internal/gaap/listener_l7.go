@@ -31,7 +31,7 @@ func (s *Service) CreateHTTPSListener(ctx context.Context, call *cloudapi.Call, 
 		Http3Supported:    cloudapi.Value(req.Http3Supported),
 		TLSSupportVersion: model.DefaultTLSVersion, TLSCiphers: model.DefaultTLSCiphers,
 	}
-	clients, err := clientCertIDs(req.ClientCertificateId, req.PolyClientCertificateIds)
+	clients, err := clientCertIDs(call.Action, req.ClientCertificateId, req.PolyClientCertificateIds)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +79,11 @@ func (s *Service) createL7(ctx context.Context, call *cloudapi.Call, proxyID, gr
 }
 
 // clientCertIDs merges the old single ClientCertificateId and the newer
-// PolyClientCertificateIds; the reference offers them as alternatives.
-func clientCertIDs(single *string, poly []string) ([]string, error) {
+// PolyClientCertificateIds of action; the reference offers them as
+// alternatives (both: conflictCode).
+func clientCertIDs(action string, single *string, poly []string) ([]string, error) {
 	if single != nil && len(poly) > 0 {
-		return nil, apierr.New(apierr.InvalidParameterConflictParameters, "give ClientCertificateId or PolyClientCertificateIds, not both")
+		return nil, apierr.New(conflictCode(action), "give ClientCertificateId or PolyClientCertificateIds, not both")
 	}
 	if single != nil {
 		return []string{*single}, nil

@@ -40,7 +40,7 @@ func (s *Service) ModifyHTTPSListenerAttribute(ctx context.Context, call *clouda
 			return nil, err
 		}
 	}
-	clients, err := clientCertIDs(req.ClientCertificateId, req.PolyClientCertificateIds)
+	clients, err := clientCertIDs(call.Action, req.ClientCertificateId, req.PolyClientCertificateIds)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func TestHTTPListener(t *testing.T) {
 	d = gaapsdk.NewDescribeHTTPListenersRequest()
 	d.ProxyId, d.GroupId = new(proxy), new("lg-00000000")
 	_, err = c.DescribeHTTPListeners(d)
-	wantCode(t, err, "InvalidParameter.ConflictParameters")
+	wantCode(t, err, "InvalidParameter")
 	_, err = c.DescribeHTTPListeners(gaapsdk.NewDescribeHTTPListenersRequest())
 	wantCode(t, err, "InvalidParameter")
 }
@@ -154,4 +154,53 @@ func TestHTTPSListener(t *testing.T) {
 	m.ForwardProtocol, m.CertificateId = nil, new(ca)
 	_, err = c.ModifyHTTPSListenerAttribute(m)
 	wantCode(t, err, "InvalidParameterValue")
+}
+
+// TestListenerConflictingParametersCodeDocumented: ProxyId with GroupId,
+// SearchValue with ListenerName, and ClientCertificateId with
+// PolyClientCertificateIds answer InvalidParameter, which the listener
+// actions list, not InvalidParameter.ConflictParameters, which only
+// SetTlsVersion's error list names: clients branch on the documented codes.
+func TestListenerConflictingParametersCodeDocumented(t *testing.T) {
+	t.Parallel()
+	api, p, listener, cert := httpsSetup(t)
+	c := api.GAAP()
+	var out struct{ ListenerSet []struct{ ProxyId string } }
+	if err := api.Call(c, "DescribeHTTPSListeners", map[string]any{"ListenerId": listener}, &out); err != nil {
+		t.Fatal(err)
+	}
+	pid := out.ListenerSet[0].ProxyId
+	ca := createCert(t, c, 1, p.caPEM, "")
+
+	d := gaapsdk.NewDescribeHTTPListenersRequest()
+	d.ProxyId, d.GroupId = new(pid), new("lg-00000000")
+	_, err := c.DescribeHTTPListeners(d)
+	wantDocumented(t, "DescribeHTTPListeners", err)
+	wantCode(t, err, "InvalidParameter")
+
+	ds := gaapsdk.NewDescribeHTTPSListenersRequest()
+	ds.ProxyId, ds.SearchValue, ds.ListenerName = new(pid), new("h"), new("https")
+	_, err = c.DescribeHTTPSListeners(ds)
+	wantDocumented(t, "DescribeHTTPSListeners", err)
+	wantCode(t, err, "InvalidParameter")
+
+	ch := gaapsdk.NewCreateHTTPListenerRequest()
+	ch.ProxyId, ch.GroupId, ch.ListenerName, ch.Port = new(pid), new("lg-00000000"), new("h"), new(uint64(9080))
+	_, err = c.CreateHTTPListener(ch)
+	wantDocumented(t, "CreateHTTPListener", err)
+	wantCode(t, err, "InvalidParameter")
+
+	cs := gaapsdk.NewCreateHTTPSListenerRequest()
+	cs.ProxyId, cs.ListenerName, cs.Port = new(pid), new("m"), new(uint64(9443))
+	cs.CertificateId, cs.ForwardProtocol, cs.AuthType = new(cert), new("HTTP"), new(uint64(1))
+	cs.ClientCertificateId, cs.PolyClientCertificateIds = new(ca), []*string{new(ca)}
+	_, err = c.CreateHTTPSListener(cs)
+	wantDocumented(t, "CreateHTTPSListener", err)
+	wantCode(t, err, "InvalidParameter")
+
+	m := gaapsdk.NewModifyHTTPSListenerAttributeRequest()
+	m.ListenerId, m.ClientCertificateId, m.PolyClientCertificateIds = new(listener), new(ca), []*string{new(ca)}
+	_, err = c.ModifyHTTPSListenerAttribute(m)
+	wantDocumented(t, "ModifyHTTPSListenerAttribute", err)
+	wantCode(t, err, "InvalidParameter")
 }

@@ -23,7 +23,7 @@ func loadOwner(tx *resource.Tx, proxyID, groupID *string) (owner, error) {
 	p, g := trimmed(proxyID), trimmed(groupID)
 	switch {
 	case p != "" && g != "":
-		return owner{}, apierr.New(apierr.InvalidParameterConflictParameters, "give ProxyId or GroupId, not both")
+		return owner{}, apierr.New(conflictCode(tx.Action), "give ProxyId or GroupId, not both")
 	case p == "" && g == "":
 		return owner{}, apierr.New(apierr.InvalidParameter, "one of ProxyId and GroupId is required")
 	}
@@ -160,6 +160,16 @@ func refuseMemberID(tx *resource.Tx, action, proxyID string) error {
 // ModifyProxiesProject): clients branch on the documented codes.
 func memberCode(action string) apierr.Code {
 	return listedCode(action, apierr.FailedOperationNotSupportProxyGroup, apierr.InvalidParameterValue)
+}
+
+// conflictCode is the code refusing, in action, parameters that exclude
+// each other (ProxyId with GroupId, ClientCertificateId with
+// PolyClientCertificateIds): InvalidParameter.ConflictParameters where the
+// action's error list names it, else InvalidParameter, which every
+// listener and proxy action lists. Only SetTlsVersion names the precise
+// code; clients branch on the documented codes.
+func conflictCode(action string) apierr.Code {
+	return listedCode(action, apierr.InvalidParameterConflictParameters, apierr.InvalidParameter)
 }
 
 // listedCode is the first of codes that action's error list (the action
