@@ -84,11 +84,17 @@ func findDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error)
 // without waiting, and does not retry DomainStatusNotInRunning): the later
 // change supersedes, and the controller applies the latest stored state
 // and settles the domain only once the generation it applied is the
-// stored one.
+// stored one. A domain being deleted answers
+// FailedOperation.DomainStatusNotInRunning where the action's error list
+// names it (ModifyDomain, ModifyCertificate, DeleteDomain, DeleteRule,
+// BindRuleRealServers), else FailedOperation (CreateRule,
+// SetAuthentication, CreateDomainErrorPageInfo): clients branch on the
+// documented codes.
 func liveDomain(tx *resource.Tx, listenerID, host string) (*model.Domain, error) {
 	d, err := findDomain(tx, listenerID, host)
 	if err == nil && d.Status == model.DomainDeleting {
-		err = apierr.New(apierr.FailedOperationDomainStatusNotInRunning, "domain %q of listener %s is being deleted", host, listenerID)
+		err = apierr.New(listedCode(tx.Action, apierr.FailedOperationDomainStatusNotInRunning, apierr.FailedOperation),
+			"domain %q of listener %s is being deleted", host, listenerID)
 	}
 	return d, err
 }

@@ -419,9 +419,9 @@ func TestDomainChangesBackToBack(t *testing.T) {
 	}
 	auth.Domain = new("gone.example.com")
 	_, err := c.SetAuthentication(auth)
-	wantCode(t, err, "FailedOperation.DomainStatusNotInRunning")
+	wantCode(t, err, "FailedOperation")
 	_, err = c.CreateRule(ruleRequest(listener, "gone.example.com", "/"))
-	wantCode(t, err, "FailedOperation.DomainStatusNotInRunning")
+	wantCode(t, err, "FailedOperation")
 
 	release()
 	waitDomain(t, c, listener, "api.example.com")
@@ -479,4 +479,45 @@ func TestWrongCertificateTypeCodeIsListed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDeletingDomainRefusesWithListedCode: a domain being deleted
+// (DomainStatus 2) refuses changes with
+// FailedOperation.DomainStatusNotInRunning where the action's error list
+// names it (ModifyDomain), else FailedOperation (CreateRule,
+// SetAuthentication, CreateDomainErrorPageInfo): clients branch on the
+// documented codes (docs/api-l7.md).
+func TestDeletingDomainRefusesWithListedCode(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "gone.example.com")
+	c := api.GAAP()
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // keep the domain in status 2 while it is asked
+	del := gaapsdk.NewDeleteDomainRequest()
+	del.ListenerId, del.Domain, del.Force = new(listener), new("gone.example.com"), new(uint64(0))
+	if _, err := c.DeleteDomain(del); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := c.CreateRule(ruleRequest(listener, "gone.example.com", "/"))
+	wantDocumented(t, "CreateRule", err)
+	wantCode(t, err, "FailedOperation")
+
+	auth := gaapsdk.NewSetAuthenticationRequest()
+	auth.ListenerId, auth.Domain = new(listener), new("gone.example.com")
+	_, err = c.SetAuthentication(auth)
+	wantDocumented(t, "SetAuthentication", err)
+	wantCode(t, err, "FailedOperation")
+
+	page := gaapsdk.NewCreateDomainErrorPageInfoRequest()
+	page.ListenerId, page.Domain, page.Body, page.ErrorNos = new(listener), new("gone.example.com"), new("oops"), []*int64{new(int64(502))}
+	_, err = c.CreateDomainErrorPageInfo(page)
+	wantDocumented(t, "CreateDomainErrorPageInfo", err)
+	wantCode(t, err, "FailedOperation")
+
+	mod := gaapsdk.NewModifyDomainRequest()
+	mod.ListenerId, mod.OldDomain, mod.NewDomain = new(listener), new("gone.example.com"), new("back.example.com")
+	_, err = c.ModifyDomain(mod)
+	wantDocumented(t, "ModifyDomain", err)
+	wantCode(t, err, "FailedOperation.DomainStatusNotInRunning")
 }
