@@ -3,7 +3,6 @@ package gaap
 import (
 	"context"
 
-	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -27,7 +26,7 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
-		if err := l.CheckIdle(apierr.FailedOperationListenerHasTask); err != nil {
+		if err := checkIdle(call.Action, l); err != nil {
 			return err
 		}
 		specs, err := bindSpecs(tx, req.RealServerBindSet)

@@ -3,7 +3,6 @@ package gaap
 import (
 	"context"
 
-	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -16,7 +15,7 @@ func (s *Service) ModifyHTTPListenerAttribute(ctx context.Context, call *cloudap
 	if err := model.CheckName("ListenerName", *req.ListenerName); err != nil {
 		return nil, err
 	}
-	err := s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTP, apierr.FailedOperationListenerStatusError,
+	err := s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTP,
 		func(_ *resource.Tx, l *model.Listener) (bool, error) {
 			l.Name = *req.ListenerName
 			return false, nil
@@ -44,7 +43,7 @@ func (s *Service) ModifyHTTPSListenerAttribute(ctx context.Context, call *clouda
 	if err != nil {
 		return nil, err
 	}
-	err = s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTPS, apierr.FailedOperationListenerHasTask,
+	err = s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTPS,
 		func(tx *resource.Tx, l *model.Listener) (bool, error) {
 			if req.ListenerName != nil {
 				l.Name = *req.ListenerName
@@ -67,7 +66,7 @@ func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *g
 	if err := model.CheckTLS(req.TLSSupportVersion, *req.TLSCiphers); err != nil {
 		return nil, err
 	}
-	err := s.editListener(ctx, call, *req.ListenerId, "", model.HTTPS, apierr.FailedOperationListenerHasTask,
+	err := s.editListener(ctx, call, *req.ListenerId, "", model.HTTPS,
 		func(_ *resource.Tx, l *model.Listener) (bool, error) {
 			l.TLSSupportVersion, l.TLSCiphers = req.TLSSupportVersion, *req.TLSCiphers
 			return true, nil
@@ -81,8 +80,7 @@ func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *g
 // editListener loads a running listener of protocol (of proxyID when not
 // empty) under a running owner, applies edit and stores it; when edit
 // reports a data-plane change the listener goes to status 4 (adjusting).
-// busy is the action's code for a listener with a change in flight.
-func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, proxyID, protocol string, busy apierr.Code,
+func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, proxyID, protocol string,
 	edit func(*resource.Tx, *model.Listener) (bool, error)) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
 		if err := refuseMemberID(tx, call.Action, proxyID); err != nil {
@@ -99,7 +97,7 @@ func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, pro
 		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
-		if err := l.CheckIdle(busy); err != nil {
+		if err := checkIdle(call.Action, l); err != nil {
 			return err
 		}
 		changed, err := edit(tx, l)

@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -203,4 +204,26 @@ func TestListenerConflictingParametersCodeDocumented(t *testing.T) {
 	_, err = c.ModifyHTTPSListenerAttribute(m)
 	wantDocumented(t, "ModifyHTTPSListenerAttribute", err)
 	wantCode(t, err, "InvalidParameter")
+}
+
+// TestSetTlsVersionBusyCodeDocumented: SetTlsVersion on a listener with a
+// change in flight answers ResourceUnavailable, which its error list names
+// (it lists neither FailedOperation.ListenerHasTask nor ListenerStatusError),
+// while ModifyHTTPSListenerAttribute, which lists it, keeps ListenerHasTask.
+func TestSetTlsVersionBusyCodeDocumented(t *testing.T) {
+	t.Parallel()
+	api, _, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // keep the listener adjusting (status 4)
+	tls := map[string]any{"ListenerId": listener, "TLSSupportVersion": []string{"TLSv1.2"}, "TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}
+	if err := api.Call(c, "SetTlsVersion", tls, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := api.Call(c, "SetTlsVersion", tls, nil)
+	wantDocumented(t, "SetTlsVersion", err)
+	wantCode(t, err, "ResourceUnavailable")
+	err = api.Call(c, "ModifyHTTPSListenerAttribute", map[string]any{"ListenerId": listener, "ForwardProtocol": "HTTPS"}, nil)
+	wantDocumented(t, "ModifyHTTPSListenerAttribute", err)
+	wantCode(t, err, "FailedOperation.ListenerHasTask")
 }

@@ -195,6 +195,21 @@ func notRunningCode(action string, code apierr.Code) apierr.Code {
 		apierr.ResourceUnavailable, apierr.FailedOperation)
 }
 
+// checkIdle refuses a change to a listener that is not running
+// (Listener.CheckIdle) with codes action lists: one with a change in
+// flight FailedOperation.ListenerHasTask, one being deleted
+// FailedOperation.ListenerStatusError, each where the list names it, else
+// the other (ModifyHTTPListenerAttribute names only ListenerStatusError),
+// else ResourceUnavailable (SetTlsVersion names neither), else
+// FailedOperation.
+func checkIdle(action string, l *model.Listener) error {
+	return l.CheckIdle(
+		listedCode(action, apierr.FailedOperationListenerHasTask, apierr.FailedOperationListenerStatusError,
+			apierr.ResourceUnavailable, apierr.FailedOperation),
+		listedCode(action, apierr.FailedOperationListenerStatusError, apierr.FailedOperationListenerHasTask,
+			apierr.ResourceUnavailable, apierr.FailedOperation))
+}
+
 // portClash returns the listener among others that uses l's port on the
 // same transport protocol, if any.
 func portClash(others []*model.Listener, l *model.Listener) *model.Listener {

@@ -224,15 +224,15 @@ func (l *Listener) fixRoles() {
 	}
 }
 
-// CheckIdle returns an error unless the listener is running: a listener
-// being deleted is ListenerStatusError, one with another change in flight
-// gets the action's busy code.
-func (l *Listener) CheckIdle(busy apierr.Code) error {
+// CheckIdle returns an error unless the listener is running: deleting is
+// the action's code for a listener being deleted, busy for one with
+// another change in flight.
+func (l *Listener) CheckIdle(busy, deleting apierr.Code) error {
 	switch l.Status {
 	case StatusRunning:
 		return nil
 	case StatusDeleting:
-		return apierr.New(apierr.FailedOperationListenerStatusError, "the listener %s is being deleted", l.ID)
+		return apierr.New(deleting, "the listener %s is being deleted", l.ID)
 	}
 	return apierr.New(busy, "the listener %s has a change in progress (status %d); retry when it is 0 (running)", l.ID, l.Status)
 }
