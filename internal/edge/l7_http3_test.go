@@ -717,6 +717,49 @@ func TestHTTP3AccessChangeRechecksConnections(t *testing.T) {
 	}
 }
 
+// cannedOrigin answers every request, on keep-alive connections, with the
+// raw answer its path names.
+func cannedOrigin(t *testing.T, answers map[string]string) netip.AddrPort {
+	t.Helper()
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			_, _ = io.WriteString(c, answers[req.URL.Path])
+		}
+	})
+	return o.Addr
+}
+
+// TestEarlyHintsKeepAltSvc: the final answer after an origin's 103 Early
+// Hints carries Alt-Svc, over HTTP/1.1 and HTTP/2, like one without: it is
+// the answer browsers and caches keep. httputil.ReverseProxy clears the
+// answer header map after relaying a 1xx, so an Alt-Svc the edge set
+// before proxying went out on the 103 alone.
+func TestEarlyHintsKeepAltSvc(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o := cannedOrigin(t, map[string]string{
+		"/103": "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"/":    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	wantAlt := fmt.Sprintf(`h3=":%d"; ma=86400`, port)
+	for _, h2 := range []bool{false, true} {
+		c := httpsClient(addr, ca.pool, h2)
+		plain, _, _ := get(t, c, "https://www.test/", "www.test")
+		hinted, _, body := get(t, c, "https://www.test/103", "www.test")
+		if plain.Header.Get("Alt-Svc") != wantAlt || hinted.Header.Get("Alt-Svc") != wantAlt || body != "hello" {
+			t.Errorf("%s: final answer after a 103 (%d %q): Alt-Svc %q; without a 103: %q; want %q",
+				hinted.Proto, hinted.StatusCode, body, hinted.Header.Get("Alt-Svc"), plain.Header.Get("Alt-Svc"), wantAlt)
+		}
+	}
+}
+
 // recordingOrigin accepts connections and sends every request head it
 // receives, one line per header joined by " | ", to the returned channel;
 // it answers 400 and closes.

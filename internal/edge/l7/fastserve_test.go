@@ -682,6 +682,47 @@ func TestHTTP10TransferEncodingUnseenCloses(t *testing.T) {
 	}
 }
 
+// TestInterimKeepsConnectionClose: every chunked HTTP/1 request is
+// answered with "Connection: close" and its connection closed
+// (mayBeSmuggled), also when the origin sends an interim answer first:
+// here a net/http origin's automatic 100 Continue to the Expect header
+// curl sends with chunked uploads. httputil.ReverseProxy clears the answer
+// header map after relaying a 1xx, so a header the edge put there before
+// proxying went out on the 100 and the final answer lacked it.
+func TestInterimKeepsConnectionClose(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body) // Reading sends "100 Continue" (Expect).
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(o.Close)
+	s := fastServer(t, netip.MustParseAddrPort(o.Listener.Addr().String()))
+	c := sendRaw(t, s, "POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"+
+		"3\r\nabc\r\n0\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "POST"})
+	interim := 0
+	for ; err == nil && resp.StatusCode < 200; interim++ {
+		if resp.Close {
+			t.Errorf("interim %s carries the final answer's Connection: close", resp.Status)
+		}
+		resp, err = http.ReadResponse(br, &http.Request{Method: "POST"})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "abc" || interim != 1 {
+		t.Fatalf("answer %s %q after %d interim answers; want 200 abc after a 100", resp.Status, body, interim)
+	}
+	if !resp.Close {
+		t.Errorf("final answer to a chunked request has no \"Connection: close\" (header %v)", resp.Header)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("connection after a chunked request: read err %v; want EOF (closed by the edge)", err)
+	}
+}
+
 // TestH2FirstHeadTimeout: an HTTP/2 connection's first request head must
 // be complete ReadHeaderTimeout (here 1 s) after its handshake, however
 // it trickles, as an HTTP/1 one's: net/http's HTTP/2 server applies no

@@ -31,19 +31,16 @@ var quietLog = log.New(io.Discard, "", 0)
 // ServeHTTP routes one request: domain, rule, redirect, authentication
 // and proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if mayBeSmuggled(req) {
-		// RFC 9112 (6.1) has the connection closed after such a request,
-		// since a front end may have framed it otherwise. The fast path
-		// refuses it outright where it sees the head (handOff).
-		w.Header().Set("Connection", "close")
-	}
 	host := hostOf(req)
 	v := h.match(host)
-	if h.altSvc != nil && h.h3Live.Load() && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
-		// Shared, never written: len == cap, so an Add copies first.
-		w.Header()["Alt-Svc"] = h.altSvc
-	}
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
+	// RFC 9112 (6.1) has the connection closed after such a request,
+	// since a front end may have framed it otherwise. The fast path
+	// refuses it outright where it sees the head (handOff).
+	rw.close = mayBeSmuggled(req)
+	if h.altSvc != nil && h.h3Live.Load() && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
+		rw.altSvc = h.altSvc
+	}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
 	ws3 := false // An RFC 9220 WebSocket: see serveWebSocket3.
@@ -186,8 +183,14 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 // recorder observes status and body size for counters. It implements
 // Unwrap so http.ResponseController (used by httputil for flushing and
 // WebSocket hijacking) reaches the real writer.
+//
+// It also puts the edge's own headers on the final answer, as its head
+// goes out: set before proxying, they would go out on an origin's 1xx
+// instead, after which httputil.ReverseProxy clears the header map.
 type recorder struct {
 	http.ResponseWriter
+	close   bool     // The answer says "Connection: close" (mayBeSmuggled).
+	altSvc  []string // The listener's Alt-Svc; shared, never written: len == cap.
 	status  int
 	out     int64
 	in      atomic.Int64
@@ -201,9 +204,28 @@ func (w *recorder) WriteHeader(code int) {
 		w.status = code
 	}
 	if final(code) {
-		w.answered()
+		w.head()
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// head adds the edge's headers to the final answer's head, which is about
+// to go out, once, and notes it (answered). An origin's Alt-Svc, copied
+// in already, comes after the listener's.
+func (w *recorder) head() {
+	if w.took != 0 {
+		return
+	}
+	if w.close || w.altSvc != nil {
+		h := w.ResponseWriter.Header()
+		if w.close {
+			h.Set("Connection", "close")
+		}
+		if w.altSvc != nil {
+			h["Alt-Svc"] = append(w.altSvc, h["Alt-Svc"]...) // Copies when there is one: len == cap.
+		}
+	}
+	w.answered()
 }
 
 // final reports whether an answer with status code ends the request's
@@ -215,12 +237,13 @@ func final(code int) bool {
 
 // Hijack takes the connection over for an upgrade: httputil does so to
 // relay an origin's 101 (handleUpgradeResponse), whose head it then
-// writes itself, so the recorder takes the 101 as the answer here.
+// writes itself, from the header map, so the recorder takes the 101 as the
+// answer here.
 func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
 		w.status = http.StatusSwitchingProtocols
-		w.answered()
+		w.head()
 	}
 	return c, brw, err
 }
@@ -229,7 +252,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	w.answered()
+	w.head()
 	n, err := w.ResponseWriter.Write(b)
 	w.out += int64(n)
 	return n, err
