@@ -760,6 +760,33 @@ func TestEarlyHintsKeepAltSvc(t *testing.T) {
 	}
 }
 
+// TestHTTP3NoFramingWithoutBody: as over HTTP/1.1 and HTTP/2
+// (l7.TestH2NoFramingWithoutBody), a 204 or 304 reaches an HTTP/3 client
+// without the origin's Content-Length (RFC 9110 8.6: never on a 204),
+// which quic-go's server passed on.
+func TestHTTP3NoFramingWithoutBody(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o := cannedOrigin(t, map[string]string{
+		"/204cl": "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+		"/304cl": "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+	})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	for _, p := range []string{"/204cl", "/304cl"} {
+		req, _ := http.NewRequest("GET", "https://www.test"+p, nil)
+		resp, err := h3.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.Header.Get("Content-Length") != "" || resp.ProtoMajor != 3 {
+			t.Errorf("GET %s: %s %s with Content-Length %q, body read error %v; want HTTP/3, no Content-Length, no error",
+				p, resp.Proto, resp.Status, resp.Header.Get("Content-Length"), err)
+		}
+	}
+}
+
 // recordingOrigin accepts connections and sends every request head it
 // receives, one line per header joined by " | ", to the returned channel;
 // it answers 400 and closes.

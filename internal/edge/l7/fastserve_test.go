@@ -584,6 +584,34 @@ func TestFastNoFramingWithoutBody(t *testing.T) {
 	}
 }
 
+// TestH2NoFramingWithoutBody: over HTTP/2 too, a 204 or 304 reaches the
+// client without the origin's Content-Length (RFC 9110 8.6: never on a
+// 204), as over HTTP/1.1 (TestFastNoFramingWithoutBody). net/http's HTTP/2
+// server passes it on and ends the stream with an empty DATA frame, not
+// with the head, so a client takes it for a body to come: Go's HTTP/2
+// client failed such answers with "unexpected EOF".
+func TestH2NoFramingWithoutBody(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t), true)
+	var h2 http.Protocols
+	h2.SetHTTP2(true)
+	cl := &http.Client{Transport: &http.Transport{Protocols: &h2,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"}}}
+	for _, p := range []string{"/204cl", "/304cl"} {
+		req, _ := http.NewRequest("GET", "https://"+s.Addr().String()+p, nil)
+		req.Host = "a.test"
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.Header.Get("Content-Length") != "" || resp.ProtoMajor != 2 {
+			t.Errorf("GET %s: %s %s with Content-Length %q, reading the (empty) body: %v; want HTTP/2, no Content-Length, no error",
+				p, resp.Proto, resp.Status, resp.Header.Get("Content-Length"), err)
+		}
+	}
+}
+
 // TestFastSmugglingRefused: a request with both Content-Length and
 // Transfer-Encoding gets 400 and its connection is closed, so that what
 // follows it on the connection is never served as a request.

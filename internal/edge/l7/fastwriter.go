@@ -171,14 +171,7 @@ func (w *fastWriter) writeHead(next []byte) {
 		h["Content-Length"] = []string{strconv.Itoa(len(w.pre))}
 	}
 	if !statusOK {
-		// As net/http: 204 and 304 carry no body, so no framing (RFC 9110
-		// forbids Content-Length on 204; a client that believed one would
-		// read the next answer as this one's body), and a 304 no type.
-		delete(h, "Content-Length")
-		delete(h, "Transfer-Encoding")
-		if w.status == http.StatusNotModified {
-			delete(h, "Content-Type")
-		}
+		dropFraming(h, w.status)
 	} else if w.contentLen < 0 && w.bodyOK {
 		w.chunked = true
 		h.Del("Content-Length")
@@ -208,6 +201,25 @@ func (w *fastWriter) writeHead(next []byte) {
 	w.pre = w.pre[:0]
 	if len(pre) > 0 {
 		_, _ = w.writeBody(pre)
+	}
+}
+
+// dropFraming removes from the head h of an answer with status code the
+// framing a 204 or 304 must not carry, as net/http's HTTP/1 server does:
+// they have no body, so no Content-Length or Transfer-Encoding (RFC 9110
+// 8.6 forbids Content-Length on 204; an HTTP/1 client that believed one
+// would read the next answer as this one's body, an HTTP/2 one fails the
+// answer when the stream ends without it), and a 304 no type. Other
+// statuses are left alone. Every protocol's writer applies it: fastWriter
+// here, streamWriter for HTTP/2 and HTTP/3, whose servers pass them on.
+func dropFraming(h http.Header, code int) {
+	if code != http.StatusNoContent && code != http.StatusNotModified {
+		return
+	}
+	delete(h, "Content-Length")
+	delete(h, "Transfer-Encoding")
+	if code == http.StatusNotModified {
+		delete(h, "Content-Type")
 	}
 }
 

@@ -57,8 +57,11 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
-// WriteHeader is bounded too: a 1xx head is written at once.
+// WriteHeader is bounded too: a 1xx head is written at once. A 204 or
+// 304 loses its framing headers (dropFraming), which net/http's HTTP/2
+// server and quic-go's send as they are.
 func (w *streamWriter) WriteHeader(code int) {
+	dropFraming(w.Header(), code)
 	w.arm()
 	defer w.disarm()
 	w.pending = true
