@@ -751,6 +751,25 @@ func TestInterimKeepsConnectionClose(t *testing.T) {
 	}
 }
 
+// TestNo1xxToHTTP10Client: RFC 9110 15.2, "a server MUST NOT send a 1xx
+// response to an HTTP/1.0 client". The edge speaks HTTP/1.1 to origins,
+// so an origin sends 103 Early Hints (or 100 Continue) whatever the client
+// spoke; an HTTP/1.0 client (ab, wget 1.x, old probes) would take it for
+// the final answer. It gets the final answer alone; an HTTP/1.1 client
+// still gets the 103.
+func TestNo1xxToHTTP10Client(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t)) // "/103": 103 Early Hints, then 200 "hello".
+	for _, proto := range []string{"HTTP/1.0", "HTTP/1.1"} {
+		c := sendRaw(t, s, "GET /103 "+proto+"\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+		b, err := io.ReadAll(c)
+		got := string(b)
+		_, final, _ := strings.Cut(got, " 200 OK\r\n")
+		if err != nil || !strings.HasSuffix(final, "\r\n\r\nhello") || strings.Contains(got, " 103 ") != (proto == "HTTP/1.1") {
+			t.Errorf("%s client: got %q, %v; want a 200 hello, after a 103 only for HTTP/1.1", proto, got, err)
+		}
+	}
+}
+
 // TestH2FirstHeadTimeout: an HTTP/2 connection's first request head must
 // be complete ReadHeaderTimeout (here 1 s) after its handshake, however
 // it trickles, as an HTTP/1 one's: net/http's HTTP/2 server applies no

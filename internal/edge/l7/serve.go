@@ -38,6 +38,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// since a front end may have framed it otherwise. The fast path
 	// refuses it outright where it sees the head (handOff).
 	rw.close = mayBeSmuggled(req)
+	rw.noInterim = !req.ProtoAtLeast(1, 1)
 	if h.altSvc != nil && h.h3Live.Load() && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
 		rw.altSvc = h.altSvc
 	}
@@ -189,17 +190,25 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 // instead, after which httputil.ReverseProxy clears the header map.
 type recorder struct {
 	http.ResponseWriter
-	close   bool     // The answer says "Connection: close" (mayBeSmuggled).
-	altSvc  []string // The listener's Alt-Svc; shared, never written: len == cap.
-	status  int
-	out     int64
-	in      atomic.Int64
-	aborted bool
-	start   time.Time     // When the handler got the request.
-	took    time.Duration // Until the final answer's head; 0 = none sent.
+	close  bool     // The answer says "Connection: close" (mayBeSmuggled).
+	altSvc []string // The listener's Alt-Svc; shared, never written: len == cap.
+	// noInterim: an HTTP/1.0 client, which takes any answer for the final
+	// one; an origin's 1xx (the edge speaks HTTP/1.1 to it) is dropped, as
+	// RFC 9110 (15.2) has it. httputil clears the header map after a 1xx
+	// whether it went out or not.
+	noInterim bool
+	status    int
+	out       int64
+	in        atomic.Int64
+	aborted   bool
+	start     time.Time     // When the handler got the request.
+	took      time.Duration // Until the final answer's head; 0 = none sent.
 }
 
 func (w *recorder) WriteHeader(code int) {
+	if w.noInterim && !final(code) {
+		return
+	}
 	if w.status == 0 || w.status < 200 {
 		w.status = code
 	}
