@@ -812,7 +812,9 @@ func recordingOrigin(t *testing.T) (netip.AddrPort, <-chan string) {
 
 // TestConnectRefusedAllProtocols: CONNECT, over HTTP/1.1 (handed by the
 // fast path to net/http), HTTP/2 and HTTP/3, is answered 405 and never
-// reaches an origin (which might be a forward proxy).
+// reaches an origin (which might be a forward proxy); so is TRACE (which
+// an origin would answer with the request's credentials), and an OPTIONS
+// with "Max-Forwards: 0" is answered by the edge (RFC 9110 7.6.2).
 func TestConnectRefusedAllProtocols(t *testing.T) {
 	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
 	o, heads := recordingOrigin(t)
@@ -829,6 +831,18 @@ func TestConnectRefusedAllProtocols(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.ProtoMajor != int(name[5]-'0') {
 			t.Errorf("%s CONNECT: got %d over %s; want 405", name, resp.StatusCode, resp.Proto)
 		}
+		for m, want := range map[string]int{http.MethodTrace: http.StatusMethodNotAllowed, http.MethodOptions: http.StatusOK} {
+			req, _ := http.NewRequest(m, "https://www.test/x", nil)
+			req.Header.Set("Max-Forwards", "0")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, m, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want || resp.Header.Get("Allow") == "" || resp.ProtoMajor != int(name[5]-'0') {
+				t.Errorf("%s %s: got %d over %s, Allow %q; want %d with Allow", name, m, resp.StatusCode, resp.Proto, resp.Header.Get("Allow"), want)
+			}
+		}
 	}
 	// And over plain HTTP/1.1, where the target routes like a path.
 	c := dial(t, lo.Next(), addr)
@@ -839,7 +853,7 @@ func TestConnectRefusedAllProtocols(t *testing.T) {
 	}
 	select {
 	case h := <-heads:
-		t.Errorf("CONNECT reached the origin as %q", h)
+		t.Errorf("CONNECT, TRACE or OPTIONS reached the origin as %q", h)
 	case <-time.After(300 * time.Millisecond):
 	}
 }

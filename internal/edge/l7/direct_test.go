@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -261,6 +262,47 @@ func TestConnectRefused(t *testing.T) {
 	}
 	if n := dials.Load(); n != 0 {
 		t.Errorf("CONNECT reached the origin: %d connections", n)
+	}
+}
+
+// TestTraceAndMaxForwards: RFC 9110 7.6.2 has an intermediary answer a
+// TRACE or OPTIONS with "Max-Forwards: 0" itself and decrement the value
+// of one it forwards. TRACE is refused altogether (405 with Allow, as
+// nginx does, and as CONNECT is): an origin that implements it would echo
+// the request with every header the client and the edge put in it
+// (cookies, credentials, X-Real-IP: cross-site tracing). An OPTIONS with
+// "Max-Forwards: 0" is answered by the edge, with Allow; a greater value
+// reaches the origin decremented.
+func TestTraceAndMaxForwards(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	for _, tc := range []struct {
+		head   string
+		status int
+	}{
+		{"TRACE /x HTTP/1.1\r\nHost: a.test\r\nMax-Forwards: 0\r\n\r\n", http.StatusMethodNotAllowed},
+		{"TRACE /x HTTP/1.1\r\nHost: a.test\r\nCookie: secret\r\n\r\n", http.StatusMethodNotAllowed},
+		{"OPTIONS /x HTTP/1.1\r\nHost: a.test\r\nMax-Forwards: 0\r\n\r\n", http.StatusOK},
+	} {
+		resp, err := http.ReadResponse(bufio.NewReader(sendRaw(t, s, tc.head)), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.head, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != allowedMethods {
+			t.Errorf("%q: got %d, Allow %q; want %d with Allow %q", tc.head, resp.StatusCode, resp.Header.Get("Allow"), tc.status, allowedMethods)
+		}
+		select {
+		case req := <-seen:
+			t.Errorf("%q reached the origin as %s %s (Max-Forwards %q)", tc.head, req.Method, req.RequestURI, req.Header.Get("Max-Forwards"))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, mf := range [][2]string{{"1", "0"}, {"10", "9"}, {"x", "x"}} {
+		req := recordedRequest(t, s, "OPTIONS /x HTTP/1.1\r\nHost: a.test\r\nMax-Forwards: "+mf[0]+"\r\n\r\n", seen)
+		if got := req.Header.Get("Max-Forwards"); got != mf[1] {
+			t.Errorf("OPTIONS with Max-Forwards %s: the origin got %q; want %q", mf[0], got, mf[1])
+		}
 	}
 }
 

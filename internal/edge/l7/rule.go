@@ -444,7 +444,7 @@ func isDialError(err error) bool {
 // retriable: idempotent methods whose body (none) can be sent again.
 func retriable(req *http.Request) bool {
 	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete: // TRACE is refused (ServeHTTP).
 		return req.Body == nil || req.Body == http.NoBody
 	}
 	return false

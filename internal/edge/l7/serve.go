@@ -21,7 +21,9 @@ import (
 
 var netipZero netip.Addr
 
-// allowedMethods is the Allow header of the 405 answer to CONNECT.
+// allowedMethods is the Allow header of the 405 answer to CONNECT and
+// TRACE, and of the edge's own answer to an OPTIONS that ends here
+// (lastHop).
 const allowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
 // quietLog drops net/http's and httputil's per-request log lines (client
@@ -45,7 +47,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
 	ws3 := false // An RFC 9220 WebSocket: see serveWebSocket3.
-	if req.Method == http.MethodConnect {
+	switch req.Method {
+	case http.MethodConnect:
 		if req.ProtoMajor != 3 || req.Proto == "HTTP/3.0" {
 			// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
 			// not a forward proxy, and must not pass it on to an origin (some
@@ -64,6 +67,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		ws3 = true
+	case http.MethodTrace:
+		// Refused as nginx does: an origin that implements TRACE echoes
+		// the request with every header the client and the edge put in it
+		// (cookies, credentials, X-Real-IP: cross-site tracing). RFC 9110
+		// (7.6.2) would have the edge answer one with "Max-Forwards: 0"
+		// itself anyway.
+		rw.Header().Set("Allow", allowedMethods)
+		http.Error(rw, "TRACE is not served", http.StatusMethodNotAllowed)
+		return
+	case http.MethodOptions:
+		if lastHop(req) {
+			rw.Header().Set("Allow", allowedMethods)
+			rw.Header().Set("Content-Length", "0")
+			rw.WriteHeader(http.StatusOK)
+			return
+		}
 	}
 	if v == nil {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
@@ -106,6 +125,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req.Body = h.watchBody(req, &rw.in)
 	}
 	r.serve(rw, req)
+}
+
+// lastHop reports whether req, an OPTIONS, ends at the edge: RFC 9110
+// (7.6.2) has an intermediary answer one with "Max-Forwards: 0" as its
+// final recipient, and decrement a greater value before forwarding it,
+// which this does. A value that is not a number goes on as it came.
+func lastHop(req *http.Request) bool {
+	mf := req.Header["Max-Forwards"]
+	if len(mf) == 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(mf[0], 10, 63)
+	if err != nil {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	req.Header["Max-Forwards"] = []string{strconv.FormatUint(n-1, 10)}
+	return false
 }
 
 // redirectURL builds the HTTPS location of a forced redirect for req,
