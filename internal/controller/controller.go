@@ -228,9 +228,9 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 		return nil
 	}
 	return c.store.Update(ctx, func(tx store.Tx) error {
-		removed := map[string]bool{}
+		removed, unsettled := map[string]bool{}, map[string]bool{}
 		for _, obj := range pending {
-			if err := settleOne(tx, obj, failed, removed); err != nil {
+			if err := settleOne(tx, obj, failed, removed, unsettled); err != nil {
 				return err
 			}
 		}
@@ -238,7 +238,10 @@ func (c *Controller) settle(ctx context.Context, st *State, failed map[string]st
 	})
 }
 
-func settleOne(tx store.Tx, obj model.Settler, failed map[string]string, removed map[string]bool) error {
+// settleOne settles obj in the store, adding its ID to removed when that
+// deletes it and to unsettled when a write since the snapshot leaves it for
+// the next pass.
+func settleOne(tx store.Tx, obj model.Settler, failed map[string]string, removed, unsettled map[string]bool) error {
 	m := obj.Meta()
 	rec, err := tx.Get(obj.Kind(), m.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -252,10 +255,13 @@ func settleOne(tx store.Tx, obj model.Settler, failed map[string]string, removed
 		return err
 	}
 	if cur.Meta().Gen != m.Gen {
-		return nil // changed again since the snapshot: the next pass settles it
+		// Changed again since the snapshot: the next pass settles it, and
+		// the tasks waiting for it with it.
+		unsettled[m.ID] = true
+		return nil
 	}
 	if t, ok := cur.(*model.Task); ok {
-		if !t.Finish(failed, removed) {
+		if !t.Finish(failed, removed, unsettled) {
 			return nil
 		}
 		return put(tx, t, rec)

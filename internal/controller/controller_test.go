@@ -284,3 +284,72 @@ func TestReconcileFailsTaskOfRemovedObject(t *testing.T) {
 		t.Errorf("deletion task %s (%s); want SUCCESS", task.Status, task.Message)
 	}
 }
+
+// duringApply is a data plane that runs fn once while it applies a pass,
+// as an API call landing while the pass is in flight does.
+type duringApply struct{ fn func() }
+
+func (d *duringApply) Apply(_ context.Context, st *State) (map[string]string, error) {
+	if d.fn != nil {
+		d.fn()
+		d.fn = nil
+	}
+	return nil, nil
+}
+
+// TestTaskWaitsForObjectChangedDuringPass: DisableGlobalDomain stores the
+// domain as 2 (disabling) with a task waiting for it. When another change
+// to the domain (ModifyGlobalDomainAttribute, a tag, a DNS record) lands
+// while the pass applies, the pass leaves the domain at 2 (its generation
+// moved), so the task must stay RUNNING: a client that polls it and then
+// calls DeleteGlobalDomain would be refused. The next pass settles both.
+func TestTaskWaitsForObjectChangedDuringPass(t *testing.T) {
+	st := openStore(t)
+	dm := &model.GlobalDomain{Base: model.Base{ID: "dm-settle1"}, FullDomain: "gd-settle1.example", DefaultValue: "1.2.3.4",
+		Status: model.GlobalDisabling}
+	var task string
+	err := st.Update(t.Context(), func(tx store.Tx) error {
+		rtx := &resource.Tx{Store: tx, Account: "1", Now: time.Unix(1e9, 0), RequestID: "req-disable", Action: "DisableGlobalDomain"}
+		if err := rtx.Insert(dm); err != nil {
+			return err
+		}
+		var err error
+		task, err = rtx.StartTask(dm.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plane := &duringApply{fn: func() {
+		// A concurrent ModifyGlobalDomainAttribute (Alias).
+		err := st.Update(context.Background(), func(tx store.Tx) error {
+			rtx := &resource.Tx{Store: tx, Account: "1", Now: time.Unix(1e9+1, 0), RequestID: "req-modify", Action: "ModifyGlobalDomainAttribute"}
+			g, err := resource.Get[model.GlobalDomain](rtx, dm.ID)
+			if err != nil {
+				return err
+			}
+			g.Alias = "renamed"
+			return rtx.Put(g)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}}
+	c := New(st, plane, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := c.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := get[model.Task](t, st, model.KindTask, task)
+	g, _ := get[model.GlobalDomain](t, st, model.KindGlobalDomain, dm.ID)
+	if g.Status != model.GlobalDisabling || tk.Status != model.TaskRunning {
+		t.Fatalf("after the pass a change raced: task %s, domain status %d; want RUNNING and 2 (disabling)", tk.Status, g.Status)
+	}
+	if err := c.Reconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ = get[model.Task](t, st, model.KindTask, task)
+	g, _ = get[model.GlobalDomain](t, st, model.KindGlobalDomain, dm.ID)
+	if g.Status != model.GlobalDisabled || tk.Status != model.TaskSuccess {
+		t.Fatalf("after the next pass: task %s (%s), domain status %d; want SUCCESS and 1 (disabled)", tk.Status, tk.Message, g.Status)
+	}
+}

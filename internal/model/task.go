@@ -47,9 +47,13 @@ func (t *Task) Settle() (changed, remove bool) {
 // whether it changed. It fails with the data plane's reason if that could
 // not apply one of its objects (failed, by ID), and if one of those it
 // keeps was removed in the pass (removed): a change removed before it was
-// applied never applied, so only a deletion's own objects may go. It
-// succeeds otherwise.
-func (t *Task) Finish(failed map[string]string, removed map[string]bool) bool {
+// applied never applied, so only a deletion's own objects may go. It stays
+// running while one of its objects is unsettled, changed by a write that
+// landed during the pass: success would tell the client the object is in
+// the state it asked for (a domain disabled, so deletable) while the store
+// still says otherwise, until the next pass settles it. It succeeds
+// otherwise.
+func (t *Task) Finish(failed map[string]string, removed, unsettled map[string]bool) bool {
 	if t.Status != TaskRunning {
 		return false
 	}
@@ -63,6 +67,11 @@ func (t *Task) Finish(failed map[string]string, removed map[string]bool) bool {
 		if removed[id] {
 			t.Status, t.Message = TaskFail, id+" was removed before it was applied"
 			return true
+		}
+	}
+	for _, id := range t.Objects {
+		if unsettled[id] {
+			return false
 		}
 	}
 	changed, _ := t.Settle()
