@@ -156,3 +156,35 @@ func TestSecurityRules(t *testing.T) {
 		t.Fatalf("after delete the policy holds %d rules; want only %s", len(rules), ids[1])
 	}
 }
+
+// TestDuplicateRuleSamePortSet: a rule matching the same traffic as
+// another is refused (the second could never match) however its port set
+// is written: ALL vs 1-65535, 80 vs 80,80, 80,443 vs 443,80, 80,81 vs
+// 80-81. A different set (80,82 vs 80-82) is a different rule.
+func TestDuplicateRuleSamePortSet(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	policy := createPolicy(t, c, runningProxy(t, api), "ACCEPT")
+	for i, tc := range []struct {
+		first, second string
+		same          bool
+	}{
+		{"ALL", "1-65535", true}, {"80", "80,80", true}, {"80,443", "443,80", true}, {"80,81", "80-81", true},
+		{"80,82", "80-82", false},
+	} {
+		src := fmt.Sprintf("10.0.0.%d", i+1)
+		if _, err := createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.first, "")); err != nil {
+			t.Fatalf("rule %s: %v", tc.first, err)
+		}
+		_, err := createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.second, ""))
+		switch {
+		case !tc.same && err != nil:
+			t.Errorf("a rule for ports %q was refused beside one for %q (different port sets): %v", tc.second, tc.first, err)
+		case tc.same && err == nil:
+			t.Errorf("a rule for ports %q was added beside one for %q (same source, protocol and port set); want FailedOperation.ProxySecurityPolicyDuplicatedRule", tc.second, tc.first)
+		case tc.same:
+			wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
+		}
+	}
+}

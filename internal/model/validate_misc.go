@@ -1,7 +1,9 @@
 package model
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -82,8 +84,9 @@ func ParseRuleSource(param, v string) (string, error) {
 
 // ParseRulePorts checks DestPortRange: "ALL", a port ("80"), a list
 // ("80,443"), a range ("3306-20000") or a list mixing ports and ranges.
-// Empty means ALL. Ports are written back canonical ("080" as 80,
-// "80 - 90" as 80-90, "80-80" as 80), since SameMatch compares the text.
+// Empty means ALL. Each element is written back canonical ("080" as 80,
+// "80 - 90" as 80-90, "80-80" as 80) in the order given; SameMatch
+// compares the port sets (canonPorts).
 func ParseRulePorts(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || strings.EqualFold(v, "ALL") {
@@ -137,7 +140,41 @@ func TruncateAlias(s string) string {
 // whatever their actions, since the second would never apply.
 func (r SecurityRule) SameMatch(o SecurityRule) bool {
 	return canonSource(r.SourceCidr) == canonSource(o.SourceCidr) &&
-		r.Protocol == o.Protocol && r.DestPortRange == o.DestPortRange
+		r.Protocol == o.Protocol && canonPorts(r.DestPortRange) == canonPorts(o.DestPortRange)
+}
+
+// canonPorts is the set of ports a DestPortRange stands for, as the data
+// plane reads it (snapshot.ParsePorts), written as sorted, merged ranges:
+// ALL and 1-65535, 80 and 80,80, 80,443 and 443,80, 80,81 and 80-81 are
+// the same set. Only comparisons use it: the rule keeps the text its
+// caller sent, as Tencent's echo of a reordered list is unknown and
+// rewriting it would make declarative clients (Terraform) see drift.
+func canonPorts(s string) string {
+	ranges, err := snapshot.ParsePorts(s)
+	if err != nil {
+		return s
+	}
+	if ranges == nil {
+		ranges = []snapshot.PortRange{{Lo: 1, Hi: 65535}}
+	}
+	slices.SortFunc(ranges, func(a, b snapshot.PortRange) int { return cmp.Compare(a.Lo, b.Lo) })
+	merged := ranges[:1]
+	for _, r := range ranges[1:] {
+		last := &merged[len(merged)-1]
+		if r.Lo <= last.Hi+1 {
+			last.Hi = max(last.Hi, r.Hi)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	var b strings.Builder
+	for i, r := range merged {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(r.Lo) + "-" + strconv.Itoa(r.Hi))
+	}
+	return b.String()
 }
 
 // canonSource is the network a rule source stands for, as the data plane
