@@ -508,3 +508,34 @@ func TestGlobalDefaultLoopThroughGroupDomain(t *testing.T) {
 	}
 	wantCode(t, setGroupDefault(group, otherDomain), "InvalidParameterValue") // group → other → group
 }
+
+// TestGlobalDefaultNotOneHost: a global domain's DefaultValue is the
+// address DNS answers with when no country record matches. The
+// unspecified, broadcast and multicast addresses reach no server, so they
+// are refused on create and on modify, as for origins.
+func TestGlobalDefaultNotOneHost(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var created struct{ DomainId string }
+	if err := api.Call(api.GAAP(), "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"0.0.0.0", "::", "255.255.255.255", "224.0.0.1", "::ffff:224.0.0.1"} {
+		err := api.Call(api.GAAP(), "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": v}, new(map[string]any))
+		if err == nil {
+			t.Errorf("CreateGlobalDomain accepted DefaultValue %s; want InvalidParameterValue", v)
+		} else {
+			wantCode(t, err, "InvalidParameterValue")
+		}
+		err = api.Call(api.GAAP(), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": 0,
+			"DefaultValue": v}, new(map[string]any))
+		if err == nil {
+			t.Errorf("ModifyGlobalDomainAttribute accepted DefaultValue %s; want InvalidParameterValue", v)
+		} else {
+			wantCode(t, err, "InvalidParameterValue")
+		}
+	}
+	if got := oneGlobalDomain(t, api, created.DomainId).DefaultValue; got != "1.2.3.4" {
+		t.Errorf("DefaultValue after refused changes: %s; want 1.2.3.4", got)
+	}
+}

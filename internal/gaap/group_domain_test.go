@@ -69,6 +69,10 @@ func TestGroupDomainConfig(t *testing.T) {
 		{"bad default", "not an ip!", nil},
 		// A zone names an interface of some host: no DNS answer carries it.
 		{"default with an IPv6 zone", "fe80::1%eth0", nil},
+		// The address of no one host reaches no server.
+		{"default is unspecified", "0.0.0.0", nil},
+		{"default is broadcast", "255.255.255.255", nil},
+		{"default is multicast", "ff02::1", nil},
 		// The group's own domain: a CNAME loop.
 		{"default is the group's domain", *groupDetail(t, c, id).Domain + ".", nil},
 		{"region without proxy", "1.1.1.1", []*gaapsdk.AccessRegionDomainConf{conf("Japan")}},

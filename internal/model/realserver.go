@@ -98,7 +98,7 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 			return "", false, invalid(param, "%q: an IPv6 zone is not allowed", addr)
 		}
 		ip = ip.Unmap()
-		if ip.IsUnspecified() || ip.IsMulticast() || ip == broadcast {
+		if notOneHost(ip) {
 			return "", false, invalid(param, "%s is an unspecified, multicast or broadcast address, not the address of one origin server", ip)
 		}
 		if !allowPrivate && !snapshot.PublicAddr(ip) {
@@ -116,8 +116,13 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 	return name, true, nil
 }
 
-// broadcast is IPv4's limited broadcast address.
-var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+// notOneHost reports whether ip (unmapped) is the address of no one host:
+// unspecified, multicast or IPv4's limited broadcast. Nothing that must
+// reach one server may name it: an origin, a mirror collector, the answer
+// of a global domain.
+func notOneHost(ip netip.Addr) bool {
+	return ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
 
 // validDomain checks an origin's (lowercased) domain name. A single label
 // is accepted: origins may be resolved by a search domain.

@@ -190,12 +190,17 @@ func canonSource(s string) string {
 // ParseGlobalTarget checks a global domain's DefaultValue: the entry the
 // domain resolves to when no DNS record matches, an IP address or a
 // domain name. An IPv6 address with a zone is refused: the zone names an
-// interface of some host, and no DNS answer can carry it.
+// interface of some host, and no DNS answer can carry it. So is one of no
+// one host (unspecified, multicast, broadcast), as for origins: clients
+// told it would reach no server.
 func ParseGlobalTarget(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if a, err := netip.ParseAddr(v); err == nil {
 		if a.Zone() != "" {
 			return "", invalid(param, "%q: an IPv6 zone (%%%s) names a local interface and cannot be given in a DNS answer", v, a.Zone())
+		}
+		if notOneHost(a.Unmap()) {
+			return "", invalid(param, "%s is an unspecified, multicast or broadcast address, which reaches no server", v)
 		}
 		return v, nil
 	}
