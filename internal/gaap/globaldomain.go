@@ -26,7 +26,7 @@ var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
 // gd-xxxxxxxx.<DomainSuffix> that resolves to DefaultValue until DNS
 // records send some countries to proxies.
 func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateGlobalDomainRequest) (*gaapapi.CreateGlobalDomainResponse, error) {
-	g, err := s.newGlobalDomain(req)
+	g, err := s.newGlobalDomain(call.Action, req)
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +46,14 @@ func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, r
 	return &gaapapi.CreateGlobalDomainResponse{DomainId: new(g.ID)}, nil
 }
 
-// newGlobalDomain validates a CreateGlobalDomain request into the domain
-// to store.
-func (s *Service) newGlobalDomain(req *gaapapi.CreateGlobalDomainRequest) (*model.GlobalDomain, error) {
+// newGlobalDomain validates a CreateGlobalDomain request (action) into the
+// domain to store.
+func (s *Service) newGlobalDomain(action string, req *gaapapi.CreateGlobalDomainRequest) (*model.GlobalDomain, error) {
 	project := cloudapi.Value(req.ProjectId)
 	if err := model.ValidateProjectID(project); err != nil {
 		return nil, err
 	}
-	tags, err := validTags(req.TagSet)
+	tags, err := validTags(action, req.TagSet)
 	if err != nil {
 		return nil, err
 	}

@@ -157,10 +157,13 @@ func TestGlobalDomainRefusedParameters(t *testing.T) {
 	}{
 		// -1 means "every project" in listings; no resource belongs to it.
 		{"create in a negative project", "CreateGlobalDomain", map[string]any{"ProjectId": -7, "DefaultValue": "1.2.3.4"}, "InvalidParameterValue"},
-		// Not in CreateGlobalDomain's error list, which names no
-		// parameter error at all: the code CreateProxy and CreateProxyGroup give.
+		// CreateGlobalDomain's error list has no InvalidParameterValue.InvalidTags
+		// (CreateProxy's and CreateProxyGroup's code): the common
+		// InvalidParameterValue, as listedCode falls back to.
 		{"tag without a key", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4",
-			"TagSet": []tagPair{{"", "v"}}}, "InvalidParameterValue.InvalidTags"},
+			"TagSet": []tagPair{{"", "v"}}}, "InvalidParameterValue"},
+		{"tag key twice", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4",
+			"TagSet": []tagPair{{"k", "1"}, {"k", "2"}}}, "InvalidParameterValue"},
 		{"move to a negative project", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": -1}, "InvalidParameterValue"},
 		// DefaultValue is put in DNS answers; a zone names an interface of
 		// some host, which no answer can carry.

@@ -60,7 +60,7 @@ func (s *Service) newGroup(action string, req *gaapapi.CreateProxyGroupRequest) 
 	if err != nil {
 		return nil, nil, err
 	}
-	tags, err := validTags(req.TagSet)
+	tags, err := validTags(action, req.TagSet)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -128,10 +128,13 @@ func http3For(ipVersion string) int64 {
 	return 0
 }
 
-// validTags converts and checks a TagSet of a create action.
-func validTags(in []gaapapi.TagPair) ([]model.Tag, error) {
+// validTags converts and checks a TagSet of a create action, refusing it
+// with InvalidParameterValue.InvalidTags where action lists that code, else
+// InvalidParameterValue (CreateGlobalDomain lists no parameter code).
+func validTags(action string, in []gaapapi.TagPair) ([]model.Tag, error) {
 	tags := tagsIn(in)
-	if err := model.CheckTags("TagSet", tags); err != nil {
+	code := listedCode(action, apierr.InvalidParameterValueInvalidTags, apierr.InvalidParameterValue)
+	if err := model.CheckTags(code, "TagSet", tags); err != nil {
 		return nil, err
 	}
 	return tags, nil

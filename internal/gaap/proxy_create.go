@@ -19,7 +19,7 @@ import (
 // gives it an access IP. The proxy is CREATING until the data plane has
 // it, and so is the call's task.
 func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyRequest) (*gaapapi.CreateProxyResponse, error) {
-	tags, err := validTags(req.TagSet)
+	tags, err := validTags(call.Action, req.TagSet)
 	if err != nil {
 		return nil, err
 	}

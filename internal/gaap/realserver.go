@@ -25,7 +25,7 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 	if len(req.RealServerIP) == 0 {
 		return nil, cloudapi.Missing("RealServerIP")
 	}
-	tags, err := validTags(req.TagSet)
+	tags, err := validTags(call.Action, req.TagSet)
 	if err != nil {
 		return nil, err
 	}

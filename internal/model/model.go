@@ -83,14 +83,15 @@ type Tag struct {
 // required, values may be empty, and no key is given twice, since a
 // resource holds one value per tag key (as in Tencent's tag service) and
 // TagSet filters would otherwise match it under both values. param names
-// the list in the error.
-func CheckTags(param string, tags []Tag) error {
+// the list in the error, code is the one the calling action answers
+// (InvalidParameterValue.InvalidTags where its error list names it).
+func CheckTags(code apierr.Code, param string, tags []Tag) error {
 	for i, t := range tags {
 		if t.Key == "" {
-			return apierr.New(apierr.InvalidParameterValueInvalidTags, "%s.%d.TagKey must not be empty", param, i)
+			return apierr.New(code, "%s.%d.TagKey must not be empty", param, i)
 		}
 		if j := slices.IndexFunc(tags[:i], func(o Tag) bool { return o.Key == t.Key }); j >= 0 {
-			return apierr.New(apierr.InvalidParameterValueInvalidTags, "%s.%d.TagKey %q is also %s.%d.TagKey; a resource holds one value per tag key", param, i, t.Key, param, j)
+			return apierr.New(code, "%s.%d.TagKey %q is also %s.%d.TagKey; a resource holds one value per tag key", param, i, t.Key, param, j)
 		}
 	}
 	return nil

@@ -188,14 +188,14 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 	for _, t := range req.ReplaceTags {
 		replace = append(replace, model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)})
 	}
-	if err := model.CheckTags("ReplaceTags", replace); err != nil {
+	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", replace); err != nil {
 		return nil, err
 	}
 	remove := make([]model.Tag, 0, len(req.DeleteTags))
 	for _, t := range req.DeleteTags {
 		remove = append(remove, model.Tag{Key: strings.TrimSpace(*t.TagKey)})
 	}
-	if err := model.CheckTags("DeleteTags", remove); err != nil {
+	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "DeleteTags", remove); err != nil {
 		return nil, err
 	}
 	for i, d := range remove {
