@@ -159,7 +159,8 @@ func firstSet(v, def *string) *string {
 }
 
 // DescribeSecurityRules returns the caller's rules among SecurityRuleIds,
-// in the order asked; unknown IDs are left out.
+// in the order asked; unknown IDs are left out, and an ID asked twice is
+// answered (and counted in TotalCount) once, as there is one rule.
 func (s *Service) DescribeSecurityRules(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeSecurityRulesRequest) (*gaapapi.DescribeSecurityRulesResponse, error) {
 	if len(req.SecurityRuleIds) == 0 || len(req.SecurityRuleIds) > maxRuleIDs {
 		return nil, cloudapi.Invalid("SecurityRuleIds", "give 1 to %d rule IDs, not %d", maxRuleIDs, len(req.SecurityRuleIds))
@@ -170,7 +171,7 @@ func (s *Service) DescribeSecurityRules(ctx context.Context, call *cloudapi.Call
 		if err != nil {
 			return err
 		}
-		for _, id := range req.SecurityRuleIds {
+		for _, id := range cloudapi.UniqueInOrder(req.SecurityRuleIds) {
 			for _, p := range policies {
 				if i := p.Rule(id); i >= 0 {
 					out = append(out, securityRulesOut(p, p.Rules[i:i+1])...)

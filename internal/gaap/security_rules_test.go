@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,5 +187,27 @@ func TestDuplicateRuleSamePortSet(t *testing.T) {
 		case tc.same:
 			wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
 		}
+	}
+}
+
+// TestDescribeSecurityRulesRepeatedID: a rule ID asked twice is answered
+// and counted once (TotalCount is "返回的安全规则详情总数", and there is
+// one rule), the order of first mention kept.
+func TestDescribeSecurityRulesRepeatedID(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	policy := createPolicy(t, c, runningProxy(t, api), "ACCEPT")
+	ids, err := createRules(c, policy, ruleIn("10.0.0.1", "DROP", "ALL", "ALL", ""), ruleIn("10.0.0.2", "DROP", "ALL", "ALL", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := ids[0], ids[1]
+	var got []string
+	for _, r := range describeRules(t, c, b, a, b, a) {
+		got = append(got, *r.RuleId)
+	}
+	if want := []string{b, a}; !slices.Equal(got, want) {
+		t.Fatalf("DescribeSecurityRules(%s, %s, %s, %s): %v; want %v", b, a, b, a, got, want)
 	}
 }
