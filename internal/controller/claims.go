@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 )
 
@@ -19,9 +20,12 @@ import (
 // every token ever used.
 const ClaimRetention = 7 * 24 * time.Hour
 
-// ExpireClaims deletes the claims made before before, one bounded
-// transaction (expireBatch claims) at a time, and returns how many it
-// deleted.
+// ExpireClaims deletes the ClientToken claims (model.ClientTokenClaims)
+// made before before, one bounded transaction (expireBatch claims) at a
+// time, and returns how many it deleted. Other claims are markers kept
+// for good, such as the one that keeps a deleted default VPC deleted.
 func ExpireClaims(ctx context.Context, s store.Store, before time.Time) (int, error) {
-	return inBatches(ctx, s, func(tx store.Tx) (int, error) { return tx.ExpireClaims(before.UnixNano(), expireBatch) })
+	return inBatches(ctx, s, func(tx store.Tx) (int, error) {
+		return tx.ExpireClaims(model.ClientTokenClaims, before.UnixNano(), expireBatch)
+	})
 }

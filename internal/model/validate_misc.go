@@ -27,6 +27,12 @@ const (
 	MaxClientTokenLen = 64
 )
 
+// ClientTokenClaims prefixes the store claim namespace of every
+// account's ClientTokens ("clienttoken/<uin>"). Only claims under it
+// expire (controller.ClaimRetention): other claims, such as the
+// default-VPC marker, are kept for good.
+const ClientTokenClaims = "clienttoken/"
+
 // ValidateClientToken checks an idempotency token: at most
 // MaxClientTokenLen printable ASCII characters. Tencent refuses any other,
 // so a client must not learn to send one here; control characters (NUL

@@ -166,7 +166,7 @@ func (tx *Tx) ClaimToken(token string) error {
 	if err := model.ValidateClientToken(token); err != nil || token == "" {
 		return err
 	}
-	err := tx.Store.Claim("clienttoken/"+tx.Account, token)
+	err := tx.Store.Claim(model.ClientTokenClaims+tx.Account, token)
 	if errors.Is(err, store.ErrConflict) {
 		return apierr.New(apierr.FailedOperationDuplicatedRequest, "the ClientToken %q was already used; %s was not repeated", token, tx.Action)
 	}

@@ -100,10 +100,12 @@ type Tx interface {
 	// namespace; ErrConflict when it was already claimed, ErrInvalidKey
 	// when namespace or token fails ValidKey.
 	Claim(namespace, token string) error
-	// ExpireClaims deletes up to limit claims, of every namespace, made
-	// before before (Unix nanoseconds), oldest first, and returns how many
-	// it deleted: their tokens can be claimed again.
-	ExpireClaims(before int64, limit int) (int, error)
+	// ExpireClaims deletes up to limit claims made before before (Unix
+	// nanoseconds) in the namespaces starting with prefix, oldest first,
+	// and returns how many it deleted: their tokens can be claimed again.
+	// Claims of other namespaces are untouched: a claim can be a marker
+	// that must last.
+	ExpireClaims(prefix string, before int64, limit int) (int, error)
 }
 
 // Point is one sample of a statistics series.

@@ -239,6 +239,51 @@ func TestMigrationDatesOldClaims(t *testing.T) {
 	}
 }
 
+// TestMigrationRestoresDefaultVpcMarkers: a store whose default-VPC
+// markers were expired (as every claim was before ClientToken expiry kept
+// to its namespaces) gets them back for every account owning a VPC, so
+// the upgraded serve does not make a second default VPC; an account with
+// no VPC gets none.
+func TestMigrationRestoresDefaultVpcMarkers(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			dsn := e.newDB(t)
+			s := open(t, dsn)
+			err := s.Update(t.Context(), func(tx store.Tx) error {
+				return errors.Join(
+					tx.Insert(store.Record{Kind: "vpc", ID: "vpc-1", Account: "100"}),
+					tx.Insert(store.Record{Kind: "vpc", ID: "vpc-2", Account: "100"}),
+					tx.Insert(store.Record{Kind: "vpc", ID: "vpc-3", Account: "200"}),
+					tx.Insert(store.Record{Kind: "proxy", ID: "link-1", Account: "300"}),
+					tx.Claim("vpc/default", "200")) // kept by the old expiry
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Make the store look like the older schema (v4), marker of 100 lost.
+			for _, q := range []string{
+				"DELETE FROM claims WHERE token = '100'",
+				"DELETE FROM schema_migrations WHERE version = 5",
+			} {
+				if _, err := s.write.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s = open(t, dsn)
+			for _, c := range []struct {
+				account string
+				want    error
+			}{{"100", store.ErrConflict}, {"200", store.ErrConflict}, {"300", nil}} {
+				err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Claim("vpc/default", c.account) })
+				if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+					t.Errorf("account %s: Claim(vpc/default) after the upgrade = %v; want %v", c.account, err, c.want)
+				}
+			}
+		})
+	}
+}
+
 // newestMigration is the highest version this binary knows.
 func newestMigration(t *testing.T) int64 {
 	ms, err := loadMigrations(sqliteDialect)

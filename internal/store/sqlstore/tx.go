@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -25,8 +26,11 @@ const (
 		ON CONFLICT (kind, account) DO UPDATE SET n = counts.n + excluded.n`
 	qClaim = `INSERT INTO claims (namespace, token, created) VALUES (?, ?, ?)
 		ON CONFLICT (namespace, token) DO NOTHING`
+	// substr counts characters on both engines; LIKE would need its
+	// wildcards escaped and follows collations.
 	qExpireClaims = `DELETE FROM claims WHERE (namespace, token) IN
-		(SELECT namespace, token FROM claims WHERE created < ? ORDER BY created LIMIT ?)`
+		(SELECT namespace, token FROM claims WHERE created < ? AND substr(namespace, 1, ?) = ?
+		ORDER BY created LIMIT ?)`
 	qRevision     = `SELECT value FROM meta WHERE key = 'revision'`
 	qBumpRevision = `UPDATE meta SET value = value + 1 WHERE key = 'revision'`
 )
@@ -220,8 +224,11 @@ func (t *tx) Claim(namespace, token string) error {
 	return err
 }
 
-func (t *tx) ExpireClaims(before int64, limit int) (int, error) {
-	n, err := t.write("expire claims", qExpireClaims, before, limit)
+func (t *tx) ExpireClaims(prefix string, before int64, limit int) (int, error) {
+	if !validKeys(prefix) {
+		return 0, nil // no namespace can start with it
+	}
+	n, err := t.write("expire claims", qExpireClaims, before, utf8.RuneCountInString(prefix), prefix, limit)
 	return int(n), err
 }
 

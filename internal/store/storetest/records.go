@@ -167,47 +167,53 @@ func testClaim(t *testing.T, open Opener) {
 	}
 }
 
-// testExpireClaims: ExpireClaims forgets the claims made before a time,
-// oldest first and at most limit of them, of every namespace; a token it
-// forgot can be claimed again, one it kept cannot.
+// testExpireClaims: ExpireClaims forgets the claims made before a time in
+// the namespaces starting with a prefix (taken literally, not as a
+// pattern), oldest first and at most limit of them; a token it forgot can
+// be claimed again, one it kept (later, or of another namespace) cannot.
 func testExpireClaims(t *testing.T, open Opener) {
 	t.Parallel()
 	s := open(t)
 	claim := func(ns, token string) error {
 		return s.Update(t.Context(), func(tx store.Tx) error { return tx.Claim(ns, token) })
 	}
-	expire := func(before time.Time, limit int) int {
+	expire := func(prefix string, before time.Time, limit int) int {
 		t.Helper()
 		var n int
-		update(t, s, func(tx store.Tx) (err error) { n, err = tx.ExpireClaims(before.UnixNano(), limit); return err })
+		update(t, s, func(tx store.Tx) (err error) { n, err = tx.ExpireClaims(prefix, before.UnixNano(), limit); return err })
 		return n
 	}
-	for _, tok := range []string{"t1", "t2", "t3"} {
-		if err := claim("a", tok); err != nil {
+	for _, c := range [][2]string{{"a/1", "t1"}, {"a/1", "t2"}, {"a/1", "t3"}, {"a/2", "t1"}, {"b", "t1"}, {"ab", "t1"}} {
+		if err := claim(c[0], c[1]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := claim("b", "t1"); err != nil {
-		t.Fatal(err)
-	}
 	mid := time.Now()
 	time.Sleep(2 * time.Millisecond) // Clocks of a coarse resolution still order mid.
-	if err := claim("a", "t4"); err != nil {
+	if err := claim("a/1", "t4"); err != nil {
 		t.Fatal(err)
 	}
-	if n := expire(mid.Add(-time.Hour), 100); n != 0 {
+	if n := expire("a/", mid.Add(-time.Hour), 100); n != 0 {
 		t.Errorf("expired %d claims made after the cutoff; want 0", n)
 	}
-	if n := expire(mid, 2); n != 2 {
+	for _, p := range []string{"%", "_/", "a_", "A/"} {
+		if n := expire(p, mid, 100); n != 0 {
+			t.Errorf("prefix %q expired %d claims; want 0 (no namespace starts with it)", p, n)
+		}
+	}
+	if n := expire("a/", mid, 2); n != 2 {
 		t.Errorf("expired %d claims with limit 2; want 2", n)
 	}
-	if n := expire(mid, 100); n != 2 {
-		t.Errorf("expired %d claims; want the other 2 made before the cutoff", n)
+	if n := expire("a/", mid, 100); n != 2 {
+		t.Errorf("expired %d claims; want the other 2 of a/ made before the cutoff", n)
 	}
 	for _, c := range []struct {
 		ns, token string
 		want      error
-	}{{"a", "t1", nil}, {"b", "t1", nil}, {"a", "t3", nil}, {"a", "t4", store.ErrConflict}} {
+	}{
+		{"a/1", "t1", nil}, {"a/2", "t1", nil}, {"a/1", "t3", nil}, {"a/1", "t4", store.ErrConflict},
+		{"b", "t1", store.ErrConflict}, {"ab", "t1", store.ErrConflict},
+	} {
 		if err := claim(c.ns, c.token); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 			t.Errorf("Claim(%q, %q) after expiry = %v; want %v", c.ns, c.token, err, c.want)
 		}

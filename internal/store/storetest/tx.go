@@ -149,7 +149,7 @@ func testRevision(t *testing.T, open Opener) {
 		}, 0},
 		{"put", func(tx store.Tx) error { return tx.Put(seed) }, 1},
 		{"claim", func(tx store.Tx) error { return tx.Claim("n", "1") }, 1},
-		{"expire no claim", func(tx store.Tx) error { _, err := tx.ExpireClaims(0, 10); return err }, 0},
+		{"expire no claim", func(tx store.Tx) error { _, err := tx.ExpireClaims("", 0, 10); return err }, 0},
 		{"delete", func(tx store.Tx) error { return tx.Delete("proxy", "new-2") }, 1},
 		{"rolled back", func(tx store.Tx) error { tx.Claim("n", "2"); return errBoom }, 0},
 	}
