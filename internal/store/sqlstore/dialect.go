@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the cgo-free "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the cgo-free "sqlite" driver
 )
 
 // A dialect holds everything that differs between the engines. The rest of
@@ -164,20 +166,52 @@ func openSQLite(path string) (write, read *sql.DB, err error) {
 // openPostgres opens two pgx-backed pools on dsn. pgx caches prepared
 // statements per connection, so idle connections are kept rather than closed.
 func openPostgres(dsn string) (write, read *sql.DB, err error) {
-	write, err = sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 	}
+	write = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	// Writers wait for the advisory lock anyway; a few connections let the
 	// next one queue on the server while the first commits.
 	write.SetMaxOpenConns(4)
 	write.SetMaxIdleConns(4)
-	read, err = sql.Open("pgx", dsn)
-	if err != nil {
-		write.Close()
-		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
-	}
+	read = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	read.SetMaxOpenConns(16)
 	read.SetMaxIdleConns(16)
 	return write, read, nil
+}
+
+// pgConnector makes pgx's database/sql connections report a BEGIN that
+// failed on a dead connection as driver.ErrBadConn.
+type pgConnector struct{ driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pgConn{conn.(*stdlib.Conn)}, nil
+}
+
+// pgConn is a pgx connection (every method and optional driver interface
+// of *stdlib.Conn) whose BeginTx reports a dead connection as
+// driver.ErrBadConn.
+//
+// When the server ends a pooled connection's session (restart, failover,
+// pg_terminate_backend), nothing notices until the connection is used:
+// pgx pings on reuse only after a second idle, so under traffic the next
+// BEGIN on it fails (57P01, or a reset) and the call with it. A BEGIN has
+// run nothing, so database/sql may safely run it again; given ErrBadConn
+// it drops the connection and does, on another and at last on a new
+// connection. The connection is dead when pgx closed it on the failure;
+// a context that ended is the caller's error and stays one. Statements
+// are not retried: one that failed may have run.
+type pgConn struct{ *stdlib.Conn }
+
+func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil && ctx.Err() == nil && c.Conn.Conn().IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	return tx, err
 }

@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/store"
+)
+
+// TestDeadConnectionsBeginAgain: when the server ends every session of
+// the store's pools (a restart, a failover), transactions begun right
+// after, on pooled connections not yet known to be dead, all succeed: a
+// BEGIN failed on a dead connection is run again on another connection.
+func TestDeadConnectionsBeginAgain(t *testing.T) {
+	dsn := postgresEngine(t).newDB(t)
+	s := open(t, dsn)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	views := func() error {
+		const n = 16 // the reader pool's size: every connection in use
+		var wg sync.WaitGroup
+		started, errs := make(chan struct{}, n), make(chan error, n)
+		release := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				errs <- s.View(t.Context(), func(tx store.Tx) error {
+					started <- struct{}{}
+					<-release
+					_, err := tx.Get("vpc", "vpc-1")
+					return err
+				})
+			})
+		}
+		for range n {
+			select {
+			case <-started:
+			case err := <-errs: // failed before its function ran
+				close(release)
+				wg.Wait()
+				return err
+			}
+		}
+		close(release)
+		wg.Wait()
+		close(errs)
+		var all []error
+		for err := range errs {
+			all = append(all, err)
+		}
+		return errors.Join(all...)
+	}
+	update := func() error {
+		return s.Update(t.Context(), func(tx store.Tx) error { return tx.Put(store.Record{Kind: "vpc", ID: "vpc-1", Account: "1"}) })
+	}
+	if err := s.Update(t.Context(), func(tx store.Tx) error { return tx.Insert(store.Record{Kind: "vpc", ID: "vpc-1", Account: "1"}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := views(); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(); err != nil {
+		t.Fatal(err)
+	}
+	var ended int
+	if err := admin.QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&ended); err != nil {
+		t.Fatal(err)
+	}
+	if ended < 17 {
+		t.Fatalf("ended %d sessions; want the 16 readers and the writer at least", ended)
+	}
+	// Wait until the sessions are gone, so no BEGIN can slip in before its
+	// session ends; then use them within a second of their last use, so
+	// pgx does not ping them first.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var left int
+		if err := admin.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions still there after pg_terminate_backend", left)
+		}
+	}
+	if err := update(); err != nil {
+		t.Errorf("Update after the sessions ended: %v", err)
+	}
+	if err := views(); err != nil {
+		t.Errorf("View after the sessions ended: %v", err)
+	}
+}
