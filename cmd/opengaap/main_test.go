@@ -158,10 +158,11 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 }
 
 // startServe builds the binary and runs `serve` as a user would: without
-// credentials in the environment, with a 20 s drain grace. It returns once
-// the API answers, with the data dir, the generated root account and the
-// log so far (written by the process until it ends).
-func startServe(t *testing.T) (cmd *exec.Cmd, addr, data string, acct cloudapi.Account, log *edgetest.LogBuffer) {
+// credentials in the environment, with a 20 s drain grace (more flags may
+// override it). It returns once the API answers, with the data dir, the
+// generated root account and the log so far (written by the process until
+// it ends).
+func startServe(t *testing.T, flags ...string) (cmd *exec.Cmd, addr, data string, acct cloudapi.Account, log *edgetest.LogBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "opengaap")
@@ -176,6 +177,7 @@ func startServe(t *testing.T) (cmd *exec.Cmd, addr, data string, acct cloudapi.A
 	ln.Close()
 	data = filepath.Join(dir, "data")
 	cmd = exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
+	cmd.Args = append(cmd.Args, flags...)
 	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	log = &edgetest.LogBuffer{}
 	cmd.Stderr = io.MultiWriter(os.Stderr, log)
@@ -199,6 +201,63 @@ func startServe(t *testing.T) (cmd *exec.Cmd, addr, data string, acct cloudapi.A
 		time.Sleep(50 * time.Millisecond)
 	}
 	return cmd, addr, data, acct, log
+}
+
+// TestServeDrainIgnoresStalledAPIRequest: an API client holding a request
+// open (a head and part of a body: no credentials needed) neither keeps the
+// data plane accepting after SIGTERM nor eats its --drain-grace: new
+// connections are refused at once, an open one is served for the grace,
+// and serve exits 0 once both the drain and the API's bounded shutdown
+// (the stalled call is cut) are done.
+func TestServeDrainIgnoresStalledAPIRequest(t *testing.T) {
+	const grace = 3 * time.Second
+	cmd, addr, _, acct, log := startServe(t, "--drain-grace", grace.String())
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
+	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	conn, access := openThroughListener(t, c)
+	defer conn.Close()
+
+	api, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	io.WriteString(api, "POST / HTTP/1.1\r\nHost: gaap.x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	time.Sleep(300 * time.Millisecond) // The request is being served.
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		return strings.Contains(log.String(), "shutting down: draining 1 connections")
+	}, "no shutdown line counting the open connection; log:\n%s", log)
+	edgetest.Eventually(t, time.Second, func() bool {
+		cn, err := net.DialTimeout("tcp", access.String(), time.Second)
+		if err == nil {
+			cn.Close()
+		}
+		return err != nil
+	}, "the listener %v still accepts new connections after SIGTERM; log:\n%s", access, log)
+	echo(t, conn, "during the drain")
+	select {
+	case err := <-done:
+		t.Fatalf("serve exited (%v) after %v, before the %v grace of its open connection", err, time.Since(start), grace)
+	case <-time.After(grace - time.Since(start) - 500*time.Millisecond):
+	}
+	echo(t, conn, "late in the drain")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve exited with %v after %v; want status 0", err, time.Since(start).Round(100*time.Millisecond))
+		}
+	case <-time.After(grace + 10*time.Second):
+		t.Fatalf("serve still running %v after SIGTERM (grace %v)", time.Since(start).Round(100*time.Millisecond), grace)
+	}
+	if took := time.Since(start); took < grace {
+		t.Errorf("serve exited after %v, before the %v grace", took, grace)
+	}
 }
 
 // TestServeSecondSignalStopsAtOnce: the first SIGINT says what the drain

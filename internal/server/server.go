@@ -436,18 +436,29 @@ func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Acc
 	return cloudapi.NewAccounts(append([]cloudapi.Account{root}, more...)...)
 }
 
-// Close stops the API and the controller, drains the data plane (for its
-// grace, at most until ctx ends), records the last statistics and closes
-// the store. Later calls return the first call's result.
+// APIShutdownGrace is how long API calls (and scrapes) in flight may
+// finish on Close before their connections are cut. It runs alongside the
+// data plane's drain, never before it: a slow or stalled API client must
+// neither keep the data plane accepting nor use up its grace.
+const APIShutdownGrace = 5 * time.Second
+
+// Close stops the API (calls in flight get APIShutdownGrace) and the
+// controller, meanwhile drains the data plane (for its grace, at most until
+// ctx ends), records the last statistics and closes the store. Later calls
+// return the first call's result.
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
-		err := s.http.Shutdown(ctx)
-		if s.metrics != nil {
-			err = errors.Join(err, s.metrics.Shutdown(ctx))
-		}
+		api := make(chan struct{})
+		go func() {
+			s.shutdownHTTP(ctx)
+			close(api)
+		}()
+		// The controller stops before the data plane closes: an Apply to a
+		// closed runtime would be recorded as a failure.
 		s.cancel()
 		<-s.done
-		err = errors.Join(err, s.Edge.Close(ctx))
+		err := s.Edge.Close(ctx)
+		<-api // Its calls may still use the store.
 		// The statistics of the last, partial minute, drain included (the
 		// recorder stopped with the controller). Its own deadline: the
 		// drain may have used up ctx's.
@@ -459,4 +470,26 @@ func (s *Server) Close(ctx context.Context) error {
 		s.closeErr = errors.Join(err, s.Store.Close())
 	})
 	return s.closeErr
+}
+
+// shutdownHTTP stops the API's and the metrics' listeners at once, lets
+// the requests in flight finish for APIShutdownGrace (or until ctx ends)
+// and then cuts their connections. A cut call is the client's loss, not a
+// failed shutdown.
+func (s *Server) shutdownHTTP(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, APIShutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for name, srv := range map[string]*http.Server{"API": s.http, "metrics": s.metrics} {
+		if srv == nil {
+			continue
+		}
+		wg.Go(func() {
+			if srv.Shutdown(ctx) != nil {
+				s.log.Warn("shutdown: cutting "+name+" requests still in flight", "after", APIShutdownGrace)
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
 }
