@@ -132,6 +132,7 @@ func check(fs *flag.FlagSet, o server.Options) error {
 		return fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, at most %d, or -1 for no cap",
 			o.MirrorRateMbps, maxMirrorRateMbps)
 	}
-	// The pool, the store URL and the files the flags name.
+	// The pool, the store URL, the listen addresses and the files the
+	// flags name.
 	return server.Check(o)
 }

@@ -127,6 +127,10 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		// A rate whose bytes per second overflow would wrap to negative, no
 		// cap at all.
 		{args: []string{"--mirror-rate-mbps", "9223372036855"}, want: "at most 9223372036854"},
+		// The listen addresses, as net.Listen would read them (not bound).
+		{args: []string{"--api-listen", "127.0.0.1:99999"}, want: "--api-listen 127.0.0.1:99999"},
+		{args: []string{"--api-listen", "127.0.0.1:880O"}, want: "--api-listen"}, // letter O
+		{args: []string{"--metrics-listen", "localhost"}, want: "--metrics-listen localhost"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		args := c.args

@@ -144,8 +144,8 @@ type settings struct {
 }
 
 // Check reports what Start would refuse in o's values (the vip pool, the
-// store URL, the GAAP configuration, the accounts file, the API's
-// certificate and key) without writing anything: serve checks them before
+// store URL, the GAAP configuration, the accounts file, the listen
+// addresses, the API's certificate and key) without writing anything: serve checks them before
 // it creates the data dir and the root credentials, so a mistyped start
 // leaves nothing behind.
 func Check(o Options) error {
@@ -169,6 +169,16 @@ func parse(o Options) (set settings, err error) {
 	if o.AccountsFile != "" {
 		if set.accounts, err = cloudapi.LoadAccountsFile(o.AccountsFile); err != nil {
 			return set, fmt.Errorf("--accounts: %w", err)
+		}
+	}
+	// As net.Listen will read them (host resolved, port a number in range
+	// or a service name), without binding: in use is only known then.
+	if _, err := net.ResolveTCPAddr("tcp", o.APIListen); err != nil {
+		return set, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
+	}
+	if o.MetricsListen != "" && o.MetricsListen != "off" {
+		if _, err := net.ResolveTCPAddr("tcp", o.MetricsListen); err != nil {
+			return set, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
 		}
 	}
 	if (o.APICertFile == "") != (o.APIKeyFile == "") {
