@@ -176,6 +176,50 @@ func TestHTTPSOriginVerification(t *testing.T) {
 	}
 }
 
+// TestWildcardDomainOriginVerification: a wildcard domain with
+// RealServerAuth and no SNI (the default) verifies its origin's
+// certificate against the host each request asked for. An origin holding
+// the domain's own wildcard certificate serves its hosts (it never covers
+// the bare parent name, which was checked before, failing every request
+// with 502), but not a host two labels down, which the domain matches and
+// the certificate does not cover. An origin whose certificate names one
+// host serves that host only: its connections, verified for that host, do
+// not carry another host's requests, even while pooled.
+func TestWildcardDomainOriginVerification(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "origin CA")
+	wild := httpOrigin(t, "wild", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "wildcard", "*.wild.test")}})
+	one := httpOrigin(t, "one", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "www", "www.one.test")}})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := func(id string, o netip.AddrPort) snapshot.Rule {
+		x := rule(id, "/", l7Origins(o))
+		x.ForwardProtocol = snapshot.ProtoHTTPS
+		return x
+	}
+	fwd := r("r-one", one)
+	fwd.ForwardHost = "origin.internal" // The name verified is still the client's host.
+	l := snapshot.HTTPListener{ID: "lsr-w", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "*.wild.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{r("r-wild", wild)}},
+		{Host: "*.one.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{fwd}},
+	}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"www.wild.test", 200}, {"API.wild.test", 200}, {"a.b.wild.test", 502},
+		{"www.one.test", 200}, {"api.one.test", 502}, {"www.one.test", 200}, {"api.one.test", 502},
+	} {
+		resp, s, body := get(t, c, url, tc.host)
+		if resp.StatusCode != tc.want || (tc.want == 200 && !s.TLS) {
+			t.Errorf("Host %s: got %d %q; want %d over TLS", tc.host, resp.StatusCode, body, tc.want)
+		}
+	}
+}
+
 // TestHTTPSOriginClientCertificate: GaapAuth presents the domain's proxy
 // certificate to an origin that requires one, on requests and on health
 // checks; without it the origin refuses the handshake: the client gets 502

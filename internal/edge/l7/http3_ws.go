@@ -54,8 +54,9 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	out.Header["Connection"] = []string{"Upgrade"}
 	out.Header["Sec-Websocket-Version"] = []string{"13"}
 	out.Header["Sec-Websocket-Key"] = []string{key}
-	r.rewrite(&httputil.ProxyRequest{In: req, Out: out})
-	resp, err := r.RoundTrip(out)
+	pr := &httputil.ProxyRequest{In: req, Out: out}
+	r.rewrite(pr)
+	resp, err := r.RoundTrip(pr.Out)
 	if err != nil {
 		r.errorHandler(rw, req, err)
 		return

@@ -32,10 +32,11 @@ type rule struct {
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
-	tkey        transportKey // What transport was acquired with.
-	h1          *h1Client    // Shortcut for plain-HTTP requests without body.
-	direct      bool         // Requests may take the direct path (direct.go).
-	timed       bool         // lrtt: answer times feed the origins' RTT (answered).
+	tkey        transportKey    // What transport was acquired with.
+	hosts       *hostTransports // Instead of transport: one per request host.
+	h1          *h1Client       // Shortcut for plain-HTTP requests without body.
+	direct      bool            // Requests may take the direct path (direct.go).
+	timed       bool            // lrtt: answer times feed the origins' RTT (answered).
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -93,11 +94,16 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 			k.roots, k.verifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
 		}
 	}
-	t, h1, err := h.env.Transports.acquire(k)
+	var err error
+	if k.roots != "" && k.verifyName == "" {
+		r.hosts, err = newHostTransports(h.env.Transports, k)
+	} else {
+		r.transport, r.h1, err = h.env.Transports.acquire(k)
+		r.tkey = k
+	}
 	if err != nil {
 		return nil, err
 	}
-	r.transport, r.h1, r.tkey = t, h1, k
 	r.direct = r.scheme == "http" && (r.forwardHost == "" || fastHost(r.forwardHost))
 	for _, hd := range sr.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
@@ -137,6 +143,9 @@ func (r *rule) release(env *Env) {
 	if r.transport != nil {
 		env.Transports.release(r.tkey)
 	}
+	if r.hosts != nil {
+		r.hosts.release()
+	}
 }
 
 // rewrite prepares the outbound request. net/http/httputil has already
@@ -170,7 +179,15 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 		vals[i] = h.value
 		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
+	if r.hosts != nil { // ForwardHost may replace the Host that chose the domain.
+		pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), verifyHostKey{}, hostOf(pr.In)))
+	}
 }
+
+// verifyHostKey carries, on a request to the origins of a rule with
+// hostTransports, the host the client asked for, which its origin's
+// certificate must cover.
+type verifyHostKey struct{}
 
 // sentPath is the path of req's target as the client sent it, escapes
 // included, where Go would send another; "" where it sends the same.
@@ -341,7 +358,15 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 		resp, wait, err := r.h1.RoundTrip(req)
 		return r.track(o, resp, wait, err)
 	}
-	resp, conn, wait, err := roundTrip(r.transport, req, r.timed)
+	t := r.transport
+	if r.hosts != nil {
+		host, _ := req.Context().Value(verifyHostKey{}).(string)
+		var err error
+		if t, err = r.hosts.get(host); err != nil {
+			return r.track(o, nil, 0, err)
+		}
+	}
+	resp, conn, wait, err := roundTrip(t, req, r.timed)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
 		untimed(conn)
 	}

@@ -206,13 +206,20 @@ func certPool(pems []string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// originName is the name an origin certificate must carry for a domain.
+// originName is the name an origin certificate must carry for a domain's
+// rule; "" for a wildcard domain without a fixed name: there it is each
+// request's host (hostTransports). The bare parent name ("example.com"
+// for "*.example.com") would do no good: no certificate for
+// "*.example.com", the usual one of such a site's origins, covers it
+// (RFC 6125 6.4.3), so every request failed.
 func originName(d *snapshot.Domain, r *snapshot.Rule) string {
 	switch {
 	case d.OriginServerName != "":
 		return d.OriginServerName
 	case r.SNI != "":
 		return r.SNI
+	case strings.HasPrefix(d.Host, "*."):
+		return ""
 	}
-	return strings.TrimPrefix(d.Host, "*.")
+	return d.Host
 }

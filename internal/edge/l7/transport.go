@@ -2,6 +2,7 @@ package l7
 
 import (
 	"cmp"
+	"container/list"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,6 +34,10 @@ const (
 	// originSessions bounds the TLS sessions kept per transport for
 	// resumption, one per origin name (or IP address without one).
 	originSessions = 64
+	// wildcardHosts bounds the request hosts a rule of a wildcard domain
+	// holds a transport for when it verifies origins against each
+	// request's host (hostTransports).
+	wildcardHosts = 64
 )
 
 // transportKey is the identity of an origin-side TLS setup; rules with the
@@ -41,7 +46,7 @@ const (
 type transportKey struct {
 	sni        string // Sent in the handshake; "" = none.
 	roots      string // Joined CA PEMs; "" = do not verify.
-	verifyName string
+	verifyName string // Never "" with roots (hostTransports).
 	clientCert string // PEM cert + key presented to origins.
 	clientKey  string
 }
@@ -99,6 +104,81 @@ func (ts *Transports) release(k transportKey) {
 	}
 }
 
+// hostTransports are the transports of a rule of a wildcard domain whose
+// origin certificates are verified (RealServerAuth) with no fixed name
+// (originName): each request's must cover the host the request asked for,
+// which matched the wildcard. http.Transport pools connections by origin
+// address, so one transport per host, verifying that host at the
+// handshake: a connection verified for one host never carries another
+// host's requests. Rules with the same setup share them through
+// Transports, as others share theirs. At most wildcardHosts are held; a
+// new host beyond them releases the least recently used one (its idle
+// connections close unless another rule holds it; requests in flight
+// finish). Safe for concurrent use.
+type hostTransports struct {
+	ts   *Transports
+	base transportKey // verifyName is set per host.
+	mu   sync.Mutex
+	m    map[string]*list.Element // Host → its *heldTransport in lru, most recent first.
+	lru  list.List
+	done bool // Released: new hosts are served but not held.
+}
+
+type heldTransport struct {
+	k transportKey
+	t *http.Transport
+}
+
+func newHostTransports(ts *Transports, base transportKey) (*hostTransports, error) {
+	// Checked now, as other transports are at acquire: a setup that cannot
+	// work makes the rule invalid rather than each request fail.
+	if _, err := originTLS(base); err != nil {
+		return nil, err
+	}
+	return &hostTransports{ts: ts, base: base, m: map[string]*list.Element{}}, nil
+}
+
+// get returns the transport that verifies origins as host.
+func (h *hostTransports) get(host string) (*http.Transport, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e := h.m[host]; e != nil {
+		h.lru.MoveToFront(e)
+		return e.Value.(*heldTransport).t, nil
+	}
+	k := h.base
+	k.verifyName = host
+	t, _, err := h.ts.acquire(k)
+	if err != nil {
+		return nil, err
+	}
+	if h.done {
+		// The rule is gone; a request still in flight may use t without
+		// holding it, as with any released transport.
+		h.ts.release(k)
+		return t, nil
+	}
+	h.m[host] = h.lru.PushFront(&heldTransport{k: k, t: t})
+	if h.lru.Len() > wildcardHosts {
+		old := h.lru.Remove(h.lru.Back()).(*heldTransport)
+		delete(h.m, old.k.verifyName)
+		h.ts.release(old.k)
+	}
+	return t, nil
+}
+
+// release drops every transport held.
+func (h *hostTransports) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = true
+	for e := h.lru.Front(); e != nil; e = e.Next() {
+		h.ts.release(e.Value.(*heldTransport).k)
+	}
+	h.lru.Init()
+	clear(h.m)
+}
+
 func originDialer() *net.Dialer {
 	return &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
 }
@@ -117,6 +197,26 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		}
 		return &readTimeoutConn{Conn: c, rc: rc, timeout: readTimeout}, nil
 	}
+	cfg, err := originTLS(k)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Transport{
+		DialContext:           dial,
+		TLSClientConfig:       cfg,
+		TLSHandshakeTimeout:   DialTimeout,
+		ResponseHeaderTimeout: ResponseHeaderTimeout,
+		IdleConnTimeout:       OriginIdleTimeout,
+		MaxIdleConns:          0, // Bounded per origin instead.
+		MaxIdleConnsPerHost:   MaxIdlePerOrigin,
+		ExpectContinueTimeout: time.Second,
+		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
+		DisableCompression: true,
+	}, nil
+}
+
+// originTLS is the client config of k's origin connections.
+func originTLS(k transportKey) (*tls.Config, error) {
 	// Sessions are resumed, as nginx's proxy_ssl_session_reuse does: a
 	// pooled connection that an origin closed is replaced at the cost of
 	// an abbreviated handshake. They are cached by the name sent (else the
@@ -141,18 +241,7 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		// SNI be sent at all.
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, k.verifyName) }
 	}
-	return &http.Transport{
-		DialContext:           dial,
-		TLSClientConfig:       cfg,
-		TLSHandshakeTimeout:   DialTimeout,
-		ResponseHeaderTimeout: ResponseHeaderTimeout,
-		IdleConnTimeout:       OriginIdleTimeout,
-		MaxIdleConns:          0, // Bounded per origin instead.
-		MaxIdleConnsPerHost:   MaxIdlePerOrigin,
-		ExpectContinueTimeout: time.Second,
-		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
-		DisableCompression: true,
-	}, nil
+	return cfg, nil
 }
 
 // readTimeoutConn is an http.Transport origin connection whose reads wait
@@ -313,8 +402,11 @@ func (b *unreadBody) again() (io.ReadCloser, error) {
 }
 
 func verifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
-	if len(cs.PeerCertificates) == 0 {
+	switch {
+	case len(cs.PeerCertificates) == 0:
 		return errors.New("origin sent no certificate")
+	case name == "": // x509 would check no name at all.
+		return errors.New("no name to verify the origin certificate against")
 	}
 	inter := x509.NewCertPool()
 	for _, c := range cs.PeerCertificates[1:] {

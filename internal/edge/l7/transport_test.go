@@ -334,3 +334,37 @@ func TestIdlePerOriginBound(t *testing.T) {
 			each*len(raws), n, 2*MaxIdlePerOrigin)
 	}
 }
+
+// TestHostTransportsBound: a rule of a wildcard domain verifying its
+// origins per request host holds a transport for at most wildcardHosts
+// hosts; a new host beyond them releases the least recently used one, and
+// the rule's release drops the rest, so hosts a client makes up cannot
+// grow the cache without bound.
+func TestHostTransportsBound(t *testing.T) {
+	ts := NewTransports(0)
+	h, err := newHostTransports(ts, transportKey{roots: selfSigned(t).CertPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := func(i int) string { return fmt.Sprintf("h%d.wild.test", i) }
+	first, err := h.get(host(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < wildcardHosts; i++ {
+		h.get(host(i))
+	}
+	if again, _ := h.get(host(0)); again != first || len(ts.m) != wildcardHosts {
+		t.Fatalf("held host: same transport %v, %d transports; want true, %d", again == first, len(ts.m), wildcardHosts)
+	}
+	h.get(host(wildcardHosts)) // Releases host 1, used least recently.
+	held := func(i int) bool { k := h.base; k.verifyName = host(i); return ts.m[k] != nil }
+	if len(ts.m) != wildcardHosts || held(1) || !held(0) || !held(wildcardHosts) {
+		t.Errorf("after one host too many: %d transports, host 1 %v, host 0 %v, new host %v; want %d, false, true, true",
+			len(ts.m), held(1), held(0), held(wildcardHosts), wildcardHosts)
+	}
+	h.release()
+	if len(ts.m) != 0 {
+		t.Errorf("after release: %d transports held; want 0", len(ts.m))
+	}
+}
