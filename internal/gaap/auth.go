@@ -20,7 +20,7 @@ func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, re
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, d, err := changeableDomain(tx, *req.ListenerId, *req.Domain)
+		l, d, err := changeableDomain(tx, *req.ListenerId, *req.Domain)
 		if err != nil {
 			return err
 		}
@@ -38,6 +38,13 @@ func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, re
 		}
 		if req.TLSCiphers != nil {
 			d.TLSCiphers = *req.TLSCiphers
+		}
+		if req.TLSSupportVersion != nil || req.TLSCiphers != nil {
+			// Either may be its listener's, which the domain keeps.
+			versions, ciphers := d.ServedTLS(l)
+			if err := model.CheckTLSPair(versions, ciphers, conflictCode(call.Action)); err != nil {
+				return err
+			}
 		}
 		d.Status = model.DomainChanging
 		return tx.Put(d)

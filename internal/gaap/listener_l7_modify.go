@@ -3,6 +3,7 @@ package gaap
 import (
 	"context"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -63,18 +64,40 @@ func (s *Service) ModifyHTTPSListenerAttribute(ctx context.Context, call *clouda
 // SetTlsVersion sets the TLS versions and cipher suite family an HTTPS
 // listener offers clients.
 func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *gaapapi.SetTlsVersionRequest) (*gaapapi.SetTlsVersionResponse, error) {
-	if err := model.CheckTLS(req.TLSSupportVersion, *req.TLSCiphers); err != nil {
+	if err := model.CheckTLS(req.TLSSupportVersion, *req.TLSCiphers, conflictCode(call.Action)); err != nil {
 		return nil, err
 	}
 	err := s.editListener(ctx, call, *req.ListenerId, "", model.HTTPS,
-		func(_ *resource.Tx, l *model.Listener) (bool, error) {
+		func(tx *resource.Tx, l *model.Listener) (bool, error) {
 			l.TLSSupportVersion, l.TLSCiphers = req.TLSSupportVersion, *req.TLSCiphers
-			return true, nil
+			return true, inheritedTLS(tx, call.Action, l)
 		})
 	if err != nil {
 		return nil, err
 	}
 	return &gaapapi.SetTlsVersionResponse{}, nil
+}
+
+// inheritedTLS checks the TLS versions and ciphers of l's domains that
+// take either from l, as SetTlsVersion changed it: a domain that set its
+// own ciphers (SetAuthentication) must not be left with versions none of
+// them can be used in.
+func inheritedTLS(tx *resource.Tx, action string, l *model.Listener) error {
+	all, err := listenerDomains(tx, l.ID)
+	if err != nil {
+		return err
+	}
+	for _, d := range all {
+		if d.Status == model.DomainDeleting || len(d.TLSSupportVersion) > 0 && d.TLSCiphers != "" {
+			continue
+		}
+		versions, ciphers := d.ServedTLS(l)
+		if err := model.CheckTLSPair(versions, ciphers, conflictCode(action)); err != nil {
+			e := apierr.From(err)
+			return apierr.New(e.Code, "domain %q keeps its own TLS settings (SetAuthentication) and would be served with %s", d.Host, e.Msg)
+		}
+	}
+	return nil
 }
 
 // editListener loads a running listener of protocol (of proxyID when not

@@ -206,6 +206,57 @@ func TestListenerConflictingParametersCodeDocumented(t *testing.T) {
 	wantCode(t, err, "InvalidParameter")
 }
 
+// TestTLSVersionsWithoutSuitesRefused: GAAP_TLS_CIPHERS_STRICT's suites
+// all need TLS 1.2, so TLSv1/TLSv1.1 alone with it would leave a listener
+// or domain "running" that refuses every client. SetTlsVersion refuses
+// such a pair with InvalidParameter.ConflictParameters, which its error
+// list names, also where it would leave a domain that set its own STRICT
+// ciphers with such versions; SetAuthentication, whose list lacks it,
+// refuses a domain's pair (its own or kept from the listener) with
+// InvalidParameter.
+func TestTLSVersionsWithoutSuitesRefused(t *testing.T) {
+	t.Parallel()
+	api, _, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	setTLS := func(versions []string, ciphers string) error {
+		return api.Call(c, "SetTlsVersion", map[string]any{"ListenerId": listener, "TLSSupportVersion": versions, "TLSCiphers": ciphers}, nil)
+	}
+	for _, vs := range [][]string{{"TLSv1"}, {"TLSv1.1"}, {"TLSv1", "TLSv1.1"}} {
+		err := setTLS(vs, "GAAP_TLS_CIPHERS_STRICT")
+		wantDocumented(t, "SetTlsVersion", err)
+		wantCode(t, err, "InvalidParameter.ConflictParameters")
+	}
+	createDomain(t, c, listener, "www.example.com")
+	auth := func(fields map[string]any) error {
+		fields["ListenerId"], fields["Domain"] = listener, "www.example.com"
+		return api.Call(c, "SetAuthentication", fields, nil)
+	}
+	// Its own STRICT ciphers with the listener's versions (TLS 1.2-1.3).
+	if err := auth(map[string]any{"TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+	err := setTLS([]string{"TLSv1", "TLSv1.1"}, "GAAP_TLS_CIPHERS_GENERAL")
+	wantDocumented(t, "SetTlsVersion", err)
+	wantCode(t, err, "InvalidParameter.ConflictParameters")
+	for _, fields := range []map[string]any{
+		{"TLSSupportVersion": []string{"TLSv1.1"}},
+		{"TLSSupportVersion": []string{"TLSv1"}, "TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"},
+	} {
+		err := auth(fields)
+		wantDocumented(t, "SetAuthentication", err)
+		wantCode(t, err, "InvalidParameter")
+	}
+	// Its own versions reaching TLS 1.2 free the listener's.
+	if err := auth(map[string]any{"TLSSupportVersion": []string{"TLSv1", "TLSv1.2"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.com")
+	if err := setTLS([]string{"TLSv1", "TLSv1.1"}, "GAAP_TLS_CIPHERS_GENERAL"); err != nil {
+		t.Errorf("SetTlsVersion TLSv1-1.1 GENERAL, the domain having its own versions and ciphers: %v", err)
+	}
+}
+
 // TestSetTlsVersionBusyCodeDocumented: SetTlsVersion on a listener with a
 // change in flight answers ResourceUnavailable, which its error list names
 // (it lists neither FailedOperation.ListenerHasTask nor ListenerStatusError),

@@ -31,7 +31,7 @@ var (
 	RealServerTypes   = []string{"IP", "DOMAIN"}
 	ForwardProtocols  = []string{HTTP, HTTPS}
 	TLSVersions       = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
-	TLSCipherSuites   = []string{"GAAP_TLS_CIPHERS_STRICT", "GAAP_TLS_CIPHERS_GENERAL", "GAAP_TLS_CIPHERS_WIDE"}
+	TLSCipherSuites   = []string{TLSCiphersStrict, "GAAP_TLS_CIPHERS_GENERAL", "GAAP_TLS_CIPHERS_WIDE"}
 	UDPCheckTypes     = []string{"PORT", "PING"}
 	UDPContextTypes   = []string{"TEXT", "HEX"}
 	DefaultTLSVersion = []string{"TLSv1.2", "TLSv1.3"}
@@ -115,12 +115,40 @@ func CheckClientIPMethod(v int64, toa bool) error {
 	return invalid("ClientIPMethod", "%d is not one of 0 (TOA), 1 (Proxy Protocol)", v)
 }
 
-// CheckTLS validates SetTlsVersion's parameters.
-func CheckTLS(versions []string, ciphers string) error {
+// TLSCiphersStrict is the cipher policy whose suites exist in TLS 1.2
+// alone: ECDHE with AES-GCM or ChaCha20-Poly1305 (docs/dataplane-l7.md,
+// "TLS versions and cipher policies"; TLS 1.3 has suites of its own).
+const TLSCiphersStrict = "GAAP_TLS_CIPHERS_STRICT"
+
+// CheckTLS validates TLS versions and a cipher policy (SetTlsVersion's
+// parameters): each alone, then together (CheckTLSPair), refused with
+// conflict, the code the action lists for parameters that exclude each
+// other.
+func CheckTLS(versions []string, ciphers string, conflict apierr.Code) error {
 	if err := CheckTLSVersions(versions); err != nil {
 		return err
 	}
-	return CheckEnum("TLSCiphers", ciphers, TLSCipherSuites)
+	if err := CheckEnum("TLSCiphers", ciphers, TLSCipherSuites); err != nil {
+		return err
+	}
+	return CheckTLSPair(versions, ciphers, conflict)
+}
+
+// CheckTLSPair refuses, with conflict, TLS versions in which no suite of
+// the cipher policy can be used: STRICT's suites need TLS 1.2, so with
+// TLSv1 and TLSv1.1 alone the listener read running and refused every
+// client (HTTP/3 too, which needs TLS 1.3). The edge serves the range
+// from the lowest version listed to the highest, so TLSv1.2 or TLSv1.3
+// anywhere in the list will do. Versions not known (none) are not
+// checked.
+func CheckTLSPair(versions []string, ciphers string, conflict apierr.Code) error {
+	if ciphers != TLSCiphersStrict || len(versions) == 0 ||
+		slices.ContainsFunc(versions, func(v string) bool { return v == "TLSv1.2" || v == "TLSv1.3" }) {
+		return nil
+	}
+	return apierr.New(conflict, "TLSSupportVersion %s with TLSCiphers %s: that policy's suites exist in TLS 1.2 only, "+
+		"so no client could connect; add TLSv1.2 or TLSv1.3, or choose GAAP_TLS_CIPHERS_GENERAL or GAAP_TLS_CIPHERS_WIDE",
+		strings.Join(versions, ", "), ciphers)
 }
 
 // CheckTLSVersions validates a TLSSupportVersion list: at least one known

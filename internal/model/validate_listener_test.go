@@ -1,6 +1,10 @@
 package model
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
 
 func TestParseOrigin(t *testing.T) {
 	cases := []struct {
@@ -67,3 +71,31 @@ func TestApplyL4(t *testing.T) {
 
 // copyOf copies l so each case starts from the same settings.
 func copyOf(l *Listener) *Listener { c := *l; return &c }
+
+// TestCheckTLSRefusesVersionsWithoutSuites: GAAP_TLS_CIPHERS_STRICT has
+// only TLS 1.2 suites, so with TLSv1/TLSv1.1 alone no client can connect:
+// such a pair is refused with the code given (SetTlsVersion lists
+// InvalidParameter.ConflictParameters). A range that reaches TLS 1.2 or
+// 1.3, and the other policies, which have TLS 1.0 suites, are accepted.
+func TestCheckTLSRefusesVersionsWithoutSuites(t *testing.T) {
+	const strict, general = "GAAP_TLS_CIPHERS_STRICT", "GAAP_TLS_CIPHERS_GENERAL"
+	for _, vs := range [][]string{{"TLSv1"}, {"TLSv1.1"}, {"TLSv1", "TLSv1.1"}} {
+		if err := CheckTLS(vs, strict, apierr.InvalidParameterConflictParameters); !apierr.Is(err, apierr.InvalidParameterConflictParameters) {
+			t.Errorf("CheckTLS(%v, %s) = %v; want InvalidParameter.ConflictParameters", vs, strict, err)
+		}
+	}
+	for _, tc := range []struct {
+		versions []string
+		ciphers  string
+	}{
+		{[]string{"TLSv1", "TLSv1.3"}, strict}, {[]string{"TLSv1.2"}, strict}, {[]string{"TLSv1.3"}, strict},
+		{[]string{"TLSv1"}, general}, {[]string{"TLSv1.1"}, "GAAP_TLS_CIPHERS_WIDE"},
+	} {
+		if err := CheckTLS(tc.versions, tc.ciphers, apierr.InvalidParameterConflictParameters); err != nil {
+			t.Errorf("CheckTLS(%v, %s) = %v; want nil", tc.versions, tc.ciphers, err)
+		}
+	}
+	if err := CheckTLSPair(nil, strict, apierr.InvalidParameter); err != nil {
+		t.Errorf("CheckTLSPair(no versions, %s) = %v; want nil (nothing to check)", strict, err)
+	}
+}
