@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,5 +218,64 @@ func TestListenersBoundedNodeWide(t *testing.T) {
 	}
 	if !echoes(t, lo.Next(), netip.AddrPortFrom(ipVictim, uint16(victim.Port))) {
 		t.Error("the victim listener does not serve")
+	}
+}
+
+// TestBandwidthSharedByTCPAndUDP: a proxy's bandwidth cap is shared by its
+// listeners (docs/dataplane-l4.md, Limits). With one TCP download on one
+// listener, a UDP flow on another listener of the same proxy sending at 1/8
+// of the cap still gets (most of) its datagrams through: TCP waits for
+// tokens rather than borrowing them from the future, which left the bucket
+// in debt and every datagram (policed with tokens on hand) dropped.
+func TestBandwidthSharedByTCPAndUDP(t *testing.T) {
+	const mbps = 8
+	down := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Blast)
+	uo := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix(""))
+	ip := lo.Next()
+	p1, p2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-bwt", snapshot.ProtoTCP, p1, origins(down.Addr)),
+		listener("lsr-bwu", snapshot.ProtoUDP, p2, origins(uo.Addr)))
+	s.Proxies[0].BandwidthMbps = mbps
+	mustApply(t, rt, s)
+
+	// udpFlow sends 1 Mbps (125 datagrams of 1000 bytes a second) for 2 s
+	// and returns how many were sent and echoed back.
+	udpFlow := func() (sent, echoed int64) {
+		c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2)))
+		var got atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, 2048)
+			for {
+				_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				got.Add(1)
+			}
+		}()
+		msg := make([]byte, 1000)
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(8 * time.Millisecond) {
+			_, _ = c.Write(msg)
+			sent++
+		}
+		<-done
+		return sent, got.Load()
+	}
+	sent, echoed := udpFlow()
+	t.Logf("UDP alone: %d of %d datagrams echoed", echoed, sent)
+
+	d := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p1)))
+	go edgetest.MeasureMbps(d, 4*time.Second) // A TCP download through the other listener.
+	time.Sleep(300 * time.Millisecond)
+	before := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-bwu"}].Shaped
+	sent, echoed = udpFlow()
+	shaped := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-bwu"}].Shaped - before
+	t.Logf("UDP beside a TCP download: %d of %d datagrams echoed, %d shaped", echoed, sent, shaped)
+	if echoed < sent/2 {
+		t.Errorf("a 1 Mbps UDP flow under an %d Mbps proxy cap got %d of %d datagrams through while a TCP download ran on the same proxy (%d dropped as shaped); want a share of the cap, not starvation",
+			mbps, echoed, sent, shaped)
 	}
 }

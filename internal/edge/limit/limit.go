@@ -135,24 +135,56 @@ func (b *Bandwidth) Limited() bool { return b != nil && b.mbps.Load() > 0 }
 // waits for about one refill (1/50 s) rather than for many at once.
 func (b *Bandwidth) Chunk() int { return max(minBurst, b.dir[In].Burst()) }
 
-// Wait blocks until n bytes may pass in direction d. Any n is charged in
-// full: more than one burst is taken in burst-sized waits, so a reader
-// whose buffer was sized before the limit was lowered still holds the new
-// rate.
+// Wait blocks until n bytes may pass in direction d. It takes only tokens
+// the bucket holds, never ahead of time: rate.Limiter.WaitN would reserve
+// them and leave the bucket in debt while it sleeps, and a copy loop that
+// reads its next chunk at once keeps it there, so Allow (UDP, which polices
+// with tokens on hand) would find none as long as one TCP connection of
+// the proxy pushes at the cap. Instead a waiter sleeps until half a burst
+// (or n, if less) has come in, then takes what is there, up to n, and
+// sleeps again for the rest: UDP datagrams arriving meanwhile take their
+// share of the refill, and the bucket never fills beyond its burst while
+// a waiter oversleeps (which would lose tokens and undershoot the cap).
+// Any n is charged in full, so a reader whose buffer was sized before the
+// limit was lowered still holds the new rate.
 func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 	if !b.Limited() {
 		return nil
 	}
 	l := b.dir[d]
+	var t *time.Timer
+	woke := false
 	for n > 0 {
-		k := min(n, max(minBurst, l.Burst()))
-		if err := l.WaitN(ctx, k); err != nil {
-			if ctx.Err() == nil && k > l.Burst() {
-				continue // The burst was lowered meanwhile: retry with the new one.
-			}
-			return err
+		lim := l.Limit()
+		if lim == rate.Inf { // Lifted meanwhile.
+			return nil
 		}
-		n -= k
+		now := time.Now()
+		avail := int(l.TokensAt(now))
+		need := min(n, max(1, l.Burst()/2))
+		// After a sleep, take what came in even if others took part of it:
+		// a waiter that held out for need could be starved by small takers.
+		if avail >= need || woke && avail > 0 {
+			k := min(n, avail)
+			if l.AllowN(now, k) {
+				n -= k
+			}
+			woke = false
+			continue
+		}
+		sleep := time.Duration(float64(need-max(avail, 0)) / float64(lim) * float64(time.Second))
+		if t == nil {
+			t = time.NewTimer(sleep)
+			defer t.Stop()
+		} else {
+			t.Reset(sleep)
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		woke = true
 	}
 	return nil
 }
