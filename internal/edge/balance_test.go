@@ -9,6 +9,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -275,4 +276,41 @@ func TestPersistGroupSharesTable(t *testing.T) {
 	mustApply(t, rt, oneProxy(4, ip, c, d))
 	mustApply(t, rt, oneProxy(5, ip, a, b, c, d))
 	expect("x1 on a after the group came back", x1, 0, "o2")
+}
+
+// TestLRTTTriesRecoveredOrigin: under lrtt without health checks
+// (HealthCheck 0), an origin that restarts (a few refused connects) is
+// suspect for FailTimeout and then, as with every scheduler, tried by one
+// connection and used again. A failed connect used to add the whole connect
+// timeout to its RTT EWMA, which only proxied connects could bring down,
+// and lrtt never picked it again.
+func TestLRTTTriesRecoveredOrigin(t *testing.T) {
+	a := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("o0"))
+	b := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("o1"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-lrtt", snapshot.ProtoTCP, port, origins(a.Addr, b.Addr))
+	l.Scheduler = snapshot.SchedLRTT
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	seen := map[string]int{}
+	for range 6 {
+		seen[readName(t, lo.Next(), to)]++
+	}
+	t.Logf("before: %v", seen)
+	a.Close() // o0 restarts: refused for a moment...
+	for range 4 {
+		readName(t, lo.Next(), to)
+	}
+	edgetest.StartTCP(t, a.Addr, edgetest.Name("o0")) // ...and is back.
+	time.Sleep(health.FailTimeout + time.Second)
+	seen = map[string]int{}
+	for range 40 {
+		seen[readName(t, lo.Next(), to)]++
+	}
+	t.Logf("after o0 is back and FailTimeout passed: %v", seen)
+	if seen["o0"] == 0 {
+		t.Errorf("o0, back up for %v, got none of 40 connections under lrtt: it is never tried again", health.FailTimeout+time.Second)
+	}
 }

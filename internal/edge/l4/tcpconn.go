@@ -173,10 +173,11 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	default:
 		if c.ctx.Err() == nil {
 			set.Add(dialFails, 1)
+			// Suspect for FailTimeout, then tried by one connection (the
+			// passive check). Not charged to the lrtt EWMA: with checks
+			// off only proxied connects move it, and lrtt would never
+			// pick the origin again to bring a penalty down.
 			o.Backend.ConnectFailed()
-			// It also counts as a connect that took the whole timeout, so
-			// lrtt ranks the origin last when all are suspect.
-			o.Backend.ObserveRTT(r.ConnectTimeout)
 		}
 		return nil, err
 	}
