@@ -314,3 +314,31 @@ func TestLRTTTriesRecoveredOrigin(t *testing.T) {
 		t.Errorf("o0, back up for %v, got none of 40 connections under lrtt: it is never tried again", health.FailTimeout+time.Second)
 	}
 }
+
+// TestShortenedPersistAppliesToPins: lowering SessionPersist
+// (ModifyTCPListenerAttribute, here 1 min → 1 s) applies at once to the
+// clients already pinned: a pin lives the current SessionPersist after its
+// client's last new connection, not the expiry the old setting gave it.
+func TestShortenedPersistAppliesToPins(t *testing.T) {
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	os := origins(namedOrigins(t, 3)...)
+	l := listener("lsr-sp", snapshot.ProtoTCP, port, os)
+	l.SessionPersist = time.Minute
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	x := lo.Next()
+	pinned := readName(t, x, to)
+
+	l.SessionPersist = time.Second
+	mustApply(t, rt, oneProxy(2, ip, l))
+	time.Sleep(1500 * time.Millisecond) // Longer than the new SessionPersist.
+	other := readName(t, lo.Next(), to) // Another client takes the rr slot the new picker starts at.
+	got := readName(t, x, to)
+	t.Logf("x pinned to %s; other client got %s; x now got %s", pinned, other, got)
+	if got == pinned && other == pinned {
+		t.Errorf("client idle %v, longer than SessionPersist 1s, still pinned to %s (the pin kept the 1 min expiry of the old setting)",
+			1500*time.Millisecond, pinned)
+	}
+}

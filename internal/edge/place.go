@@ -65,7 +65,10 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 // any of them runs (forgetPersist), or else the socket's own, kept while
 // the same listener serves it (another listener taking the port starts
 // afresh). Both outlive configuration changes; a client pinned to an
-// origin the new configuration lacks is simply picked anew.
+// origin the new configuration lacks is simply picked anew. A socket's own
+// table is not kept across a time with persistence off: its pins would
+// come back when it is turned on again, though the clients' connections
+// meanwhile went wherever the scheduler sent them.
 func (rt *Runtime) stickyFor(e *entry, pl snapshot.Placed) *balance.Sticky {
 	l := pl.Listener
 	if l.PersistGroup != "" {
@@ -77,7 +80,7 @@ func (rt *Runtime) stickyFor(e *entry, pl snapshot.Placed) *balance.Sticky {
 		}
 		return s
 	}
-	if e != nil && e.placed.Listener.ID == l.ID && e.placed.Listener.PersistGroup == "" {
+	if e != nil && e.placed.Listener.ID == l.ID && e.placed.Listener.PersistGroup == "" && e.placed.Listener.SessionPersist > 0 {
 		return e.sticky
 	}
 	return balance.NewSticky()

@@ -89,7 +89,7 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	var now time.Time
 	if p.sticky != nil {
 		now = p.now()
-		if id, ok := p.sticky.Get(client, now); ok {
+		if id, ok := p.sticky.Get(client, now, p.persist); ok {
 			t = p.pinned(id, tried, best)
 		}
 	}
@@ -97,7 +97,7 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 		t = p.choose(el)
 	}
 	if p.sticky != nil {
-		p.sticky.Put(client, t.ID, now, now.Add(p.persist))
+		p.sticky.Put(client, t.ID, now, p.persist)
 	}
 	t.Backend.Picked()
 	return t

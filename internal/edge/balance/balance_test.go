@@ -145,24 +145,24 @@ func TestStickyBoundedByCount(t *testing.T) {
 	const n = 100_000
 	for i := range n {
 		now := t0.Add(time.Duration(i) * time.Millisecond)
-		s.Put(addr(i), "o1", now, now.Add(3600*time.Second))
+		s.Put(addr(i), "o1", now, time.Hour)
 	}
 	if got := s.Len(); got > MaxStickyClients {
 		t.Errorf("persistence table holds %d entries after %d distinct clients; want at most %d", got, n, MaxStickyClients)
 	}
 	now := t0.Add(n * time.Millisecond)
-	if id, ok := s.Get(addr(0), now); !ok || id != "o1" {
+	if id, ok := s.Get(addr(0), now, time.Hour); !ok || id != "o1" {
 		t.Errorf("the first client lost its pin to the flood: %q, %v", id, ok)
 	}
-	if _, ok := s.Get(addr(n-1), now); ok {
+	if _, ok := s.Get(addr(n-1), now, time.Hour); ok {
 		t.Error("a client new to the full table was pinned")
 	}
 	// An hour later the flood's entries expire as new clients come.
 	now = t0.Add(3700 * time.Second)
 	for i := range MaxStickyClients {
-		s.Put(addr(n+i), "o2", now, now.Add(time.Minute))
+		s.Put(addr(n+i), "o2", now, time.Minute)
 	}
-	if id, ok := s.Get(addr(n+MaxStickyClients-1), now); !ok || id != "o2" {
+	if id, ok := s.Get(addr(n+MaxStickyClients-1), now, time.Minute); !ok || id != "o2" {
 		t.Errorf("expired entries made no room: the last new client reads %q, %v", id, ok)
 	}
 	if got := s.Len(); got > MaxStickyClients {
@@ -176,13 +176,13 @@ func TestStickySweepKeepsExtended(t *testing.T) {
 	s := NewSticky()
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	t0 := time.Unix(1000, 0)
-	s.Put(a, "o1", t0, t0.Add(10*time.Second))
-	s.Put(a, "o1", t0.Add(5*time.Second), t0.Add(15*time.Second))
-	s.Put(b, "o2", t0.Add(11*time.Second), t0.Add(21*time.Second)) // Sweeps a's first expiry.
-	if id, ok := s.Get(a, t0.Add(12*time.Second)); !ok || id != "o1" {
+	s.Put(a, "o1", t0, 10*time.Second)
+	s.Put(a, "o1", t0.Add(5*time.Second), 10*time.Second)
+	s.Put(b, "o2", t0.Add(11*time.Second), 10*time.Second) // Sweeps a's first expiry.
+	if id, ok := s.Get(a, t0.Add(12*time.Second), 10*time.Second); !ok || id != "o1" {
 		t.Fatalf("extended entry swept at its first expiry: %q, %v", id, ok)
 	}
-	s.Put(b, "o2", t0.Add(16*time.Second), t0.Add(26*time.Second)) // Sweeps a's second.
+	s.Put(b, "o2", t0.Add(16*time.Second), 10*time.Second) // Sweeps a's second.
 	if got := s.Len(); got != 1 {
 		t.Errorf("%d entries after a expired; want 1 (b)", got)
 	}

@@ -24,20 +24,24 @@ const MaxStickyClients = 1 << 16
 // and no Put does more than a few map operations under the lock.
 const stickySweep = 4
 
-// Sticky maps client IPs to the origin ID they were last sent to, with an
-// expiry. It belongs to a listener socket, or to a persistence group of
-// sockets (an EdgeOne rule's ports), not to a configuration, so a config
-// change that keeps an origin keeps its clients on it. Safe for concurrent
-// use.
+// Sticky maps client IPs to the origin ID they were last sent to, with the
+// time of their last new connection. It belongs to a listener socket, or to
+// a persistence group of sockets (an EdgeOne rule's ports), not to a
+// configuration, so a config change that keeps an origin keeps its clients
+// on it. A pin is live while less than the persist time has passed since
+// that connection, the persist time being the caller's, i.e. the current
+// SessionPersist: a lowered one applies to pins made before it at once.
+// Safe for concurrent use.
 //
 // Expired entries are swept without scanning the table: every entry is in
-// a queue once, with the expiry it had when queued; each Put looks at up
-// to stickySweep entries at the front whose queued expiry has passed,
-// deleting those still expired and queueing again, with their new expiry,
-// those a later connection extended. The queue is only roughly in expiry
-// order (an entry queued again, or one queued after SessionPersist was
-// shortened, may expire before those ahead of it), so an expired entry
-// may stay up to one SessionPersist longer; Get ignores it meanwhile.
+// a queue once, with the time it had when queued; each Put looks at up to
+// stickySweep entries at the front that are older than its persist time,
+// deleting those still expired and queueing again, with their new time,
+// those a later connection refreshed. The queue is in order of those
+// times, except that an entry queued again goes behind younger ones; so an
+// expired entry may stay up to one persist time longer (Get ignores it
+// meanwhile). Sockets of one group pass their own persist times (the same
+// for an EdgeOne rule's ports).
 type Sticky struct {
 	mu    sync.Mutex
 	m     map[netip.Addr]stickyEntry
@@ -46,58 +50,59 @@ type Sticky struct {
 }
 
 type stickyEntry struct {
-	id  string
-	exp time.Time
+	id string
+	at time.Time // The client's last new connection.
 }
 
 type queued struct {
-	ip  netip.Addr
-	exp time.Time
+	ip netip.Addr
+	at time.Time
 }
 
 // NewSticky returns an empty table.
 func NewSticky() *Sticky { return &Sticky{m: map[netip.Addr]stickyEntry{}} }
 
-// Get returns the live binding of ip.
-func (s *Sticky) Get(ip netip.Addr, now time.Time) (string, bool) {
+// Get returns the binding of ip if its last new connection is at most
+// persist before now.
+func (s *Sticky) Get(ip netip.Addr, now time.Time, persist time.Duration) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[ip]
-	if !ok || now.After(e.exp) {
+	if !ok || now.Sub(e.at) > persist {
 		return "", false
 	}
 	return e.id, true
 }
 
-// Put binds ip to id until exp, unless ip is new and the table already
-// holds MaxStickyClients live entries (see there), and sweeps some
-// expired entries.
-func (s *Sticky) Put(ip netip.Addr, id string, now, exp time.Time) {
+// Put binds ip to id as of now, unless ip is new and the table already
+// holds MaxStickyClients entries (see there), and sweeps some entries
+// older than persist.
+func (s *Sticky) Put(ip netip.Addr, id string, now time.Time, persist time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweep(now)
+	s.sweep(now, persist)
 	if _, ok := s.m[ip]; !ok {
 		if len(s.m) >= MaxStickyClients {
 			return
 		}
-		s.push(queued{ip, exp})
+		s.push(queued{ip, now})
 	}
-	s.m[ip] = stickyEntry{id, exp}
+	s.m[ip] = stickyEntry{id, now}
 }
 
 // sweep handles up to stickySweep due entries at the front of the queue.
-func (s *Sticky) sweep(now time.Time) {
+func (s *Sticky) sweep(now time.Time, persist time.Duration) {
 	for range stickySweep {
-		if s.head == len(s.queue) || !now.After(s.queue[s.head].exp) {
+		if s.head == len(s.queue) || now.Sub(s.queue[s.head].at) <= persist {
 			return
 		}
 		q := s.queue[s.head]
 		s.queue[s.head] = queued{}
 		s.head++
-		if e := s.m[q.ip]; now.After(e.exp) {
+		if e := s.m[q.ip]; now.Sub(e.at) > persist {
 			delete(s.m, q.ip)
 		} else {
-			s.push(queued{q.ip, e.exp})
+			s.push(queued{q.ip, e.at})
 		}
 	}
 }
