@@ -342,3 +342,39 @@ func TestShortenedPersistAppliesToPins(t *testing.T) {
 			1500*time.Millisecond, pinned)
 	}
 }
+
+// TestPersistHeldByOpenConnection: a pin lives while its client has a
+// connection open through it, and SessionPersist after the last one ended,
+// as LVS persistence templates do. A client whose first connection is still
+// open gets the same origin for its second one after SessionPersist has
+// passed (FTP control + data, an app opening a second connection
+// mid-session).
+func TestPersistHeldByOpenConnection(t *testing.T) {
+	hold := func(name string) func(net.Conn) {
+		return func(c net.Conn) { _, _ = io.WriteString(c, name); _, _ = io.Copy(io.Discard, c) }
+	}
+	a := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), hold("o0"))
+	b := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), hold("o1"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-po", snapshot.ProtoTCP, port, origins(a.Addr, b.Addr))
+	l.SessionPersist = time.Second
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	buf := make([]byte, 2)
+	c1 := dial(t, src, to)
+	if _, err := io.ReadFull(c1, buf); err != nil {
+		t.Fatal(err)
+	}
+	first := string(buf)
+	time.Sleep(1500 * time.Millisecond) // c1 stays open meanwhile.
+	c2 := dial(t, src, to)
+	if _, err := io.ReadFull(c2, buf); err != nil {
+		t.Fatal(err)
+	}
+	if string(buf) != first {
+		t.Errorf("second connection of a client whose first (to %s) is still open went to %s", first, buf)
+	}
+}

@@ -103,6 +103,17 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	return t
 }
 
+// Hold records that a connection of client picked by p is open: its pin
+// lives while it is and SessionPersist after the last one ended. It
+// reports whether the caller must call Release when the connection ends
+// (not when persistence is off or the client is not pinned).
+func (p *Picker) Hold(client netip.Addr) bool {
+	return p.sticky != nil && p.sticky.Hold(client)
+}
+
+// Release ends what Hold began.
+func (p *Picker) Release(client netip.Addr) { p.sticky.Release(client, p.now()) }
+
 // AnyHealthy reports whether some target is healthy, i.e. whether a flow
 // on an unhealthy origin would find a better one if it started again.
 func (p *Picker) AnyHealthy() bool {

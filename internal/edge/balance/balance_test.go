@@ -260,3 +260,31 @@ func TestStickyZeroWeightDrains(t *testing.T) {
 		}
 	}
 }
+
+// TestStickyHeldWhileOpen: a pin held by an open connection outlives
+// SessionPersist and the sweep, and lives SessionPersist after the
+// connection ends.
+func TestStickyHeldWhileOpen(t *testing.T) {
+	s := NewSticky()
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	t0 := time.Unix(1000, 0)
+	const persist = 10 * time.Second
+	s.Put(a, "o1", t0, persist)
+	if !s.Hold(a) {
+		t.Fatal("Hold found no entry for a pinned client")
+	}
+	if s.Hold(b) {
+		t.Fatal("Hold held an entry for a client never pinned")
+	}
+	s.Put(b, "o2", t0.Add(30*time.Second), persist) // Sweeps a, which is held.
+	if id, ok := s.Get(a, t0.Add(30*time.Second), persist); !ok || id != "o1" {
+		t.Fatalf("held pin lost after 3 × SessionPersist: %q, %v", id, ok)
+	}
+	s.Release(a, t0.Add(40*time.Second))
+	if _, ok := s.Get(a, t0.Add(49*time.Second), persist); !ok {
+		t.Error("pin gone less than SessionPersist after its connection ended")
+	}
+	if _, ok := s.Get(a, t0.Add(51*time.Second), persist); ok {
+		t.Error("pin live more than SessionPersist after its connection ended")
+	}
+}

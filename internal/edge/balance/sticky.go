@@ -7,9 +7,9 @@ import (
 )
 
 // MaxStickyClients bounds the clients one persistence table pins. Time
-// alone does not bound it: an entry lives SessionPersist (up to an hour)
-// after a client's last new connection, and one IPv6 client holds a whole
-// /64 of source addresses. A client new to a full table is not pinned: it
+// alone does not bound it: an entry lives while its client has a
+// connection open and SessionPersist (up to an hour) after that, and one
+// IPv6 client holds a whole /64 of source addresses. A client new to a full table is not pinned: it
 // is balanced as without persistence (each new connection picks anew)
 // until expiries make room, while the clients already pinned keep their
 // origin. So a full table costs nothing per connection (evicting the entry
@@ -19,25 +19,31 @@ import (
 const MaxStickyClients = 1 << 16
 
 // stickySweep is how many due entries one Put looks at, at most. Every
-// entry falls due once after it is added and once more each time a later
-// connection extended it, so at most two per Put: the sweep keeps up,
-// and no Put does more than a few map operations under the lock.
+// entry falls due once after it is added, once more each time a later
+// connection or the end of one (Release) refreshed it, and once per persist
+// time while a connection holds it; each of those but the last comes with
+// a Put (Release follows one), and a held entry waits a whole persist time
+// in between, so the sweep keeps up, and no Put does more than a few map
+// operations under the lock.
 const stickySweep = 4
 
 // Sticky maps client IPs to the origin ID they were last sent to, with the
-// time of their last new connection. It belongs to a listener socket, or to
-// a persistence group of sockets (an EdgeOne rule's ports), not to a
-// configuration, so a config change that keeps an origin keeps its clients
-// on it. A pin is live while less than the persist time has passed since
-// that connection, the persist time being the caller's, i.e. the current
-// SessionPersist: a lowered one applies to pins made before it at once.
-// Safe for concurrent use.
+// time of their last new connection or, once their connections through
+// the table (Hold) have all ended, of the end of the last one. It belongs
+// to a listener socket, or to a persistence group of sockets (an EdgeOne
+// rule's ports), not to a configuration, so a config change that keeps an origin keeps its clients
+// on it. A pin is live while its client has a connection open (as LVS
+// keeps a persistence template while connections use it) and then while
+// less than the persist time has passed since that time, the persist time
+// being the caller's, i.e. the current SessionPersist: a lowered one
+// applies to pins made before it at once. Safe for concurrent use.
 //
 // Expired entries are swept without scanning the table: every entry is in
 // a queue once, with the time it had when queued; each Put looks at up to
 // stickySweep entries at the front that are older than its persist time,
 // deleting those still expired and queueing again, with their new time,
-// those a later connection refreshed. The queue is in order of those
+// those a later connection refreshed (and, with the time of the sweep,
+// those a connection holds). The queue is in order of those
 // times, except that an entry queued again goes behind younger ones; so an
 // expired entry may stay up to one persist time longer (Get ignores it
 // meanwhile). Sockets of one group pass their own persist times (the same
@@ -50,8 +56,9 @@ type Sticky struct {
 }
 
 type stickyEntry struct {
-	id string
-	at time.Time // The client's last new connection.
+	id    string
+	at    time.Time // The client's last new connection, or the end of its last one.
+	conns int       // Connections open that hold the entry (Hold).
 }
 
 type queued struct {
@@ -62,16 +69,42 @@ type queued struct {
 // NewSticky returns an empty table.
 func NewSticky() *Sticky { return &Sticky{m: map[netip.Addr]stickyEntry{}} }
 
-// Get returns the binding of ip if its last new connection is at most
-// persist before now.
+// Get returns the binding of ip if a connection holds it or its time is
+// at most persist before now.
 func (s *Sticky) Get(ip netip.Addr, now time.Time, persist time.Duration) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[ip]
-	if !ok || now.Sub(e.at) > persist {
+	if !ok || e.conns == 0 && now.Sub(e.at) > persist {
 		return "", false
 	}
 	return e.id, true
+}
+
+// Hold records a connection of ip that is open and reports whether ip has
+// an entry to hold (a client new to a full table has none); if it does,
+// the caller calls Release when the connection ends.
+func (s *Sticky) Hold(ip netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[ip]
+	if ok {
+		e.conns++
+		s.m[ip] = e
+	}
+	return ok
+}
+
+// Release ends what Hold began: the entry's time is now, so that once the
+// client's last connection has ended the pin lives one persist time more.
+func (s *Sticky) Release(ip netip.Addr, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[ip]; ok && e.conns > 0 { // Held entries are never deleted.
+		e.conns--
+		e.at = now
+		s.m[ip] = e
+	}
 }
 
 // Put binds ip to id as of now, unless ip is new and the table already
@@ -87,7 +120,7 @@ func (s *Sticky) Put(ip netip.Addr, id string, now time.Time, persist time.Durat
 		}
 		s.push(queued{ip, now})
 	}
-	s.m[ip] = stickyEntry{id, now}
+	s.m[ip] = stickyEntry{id, now, s.m[ip].conns}
 }
 
 // sweep handles up to stickySweep due entries at the front of the queue.
@@ -99,9 +132,12 @@ func (s *Sticky) sweep(now time.Time, persist time.Duration) {
 		q := s.queue[s.head]
 		s.queue[s.head] = queued{}
 		s.head++
-		if e := s.m[q.ip]; now.Sub(e.at) > persist {
+		switch e := s.m[q.ip]; {
+		case e.conns > 0:
+			s.push(queued{q.ip, now}) // Looked at again one persist time later.
+		case now.Sub(e.at) > persist:
 			delete(s.m, q.ip)
-		} else {
+		default:
 			s.push(queued{q.ip, e.at})
 		}
 	}

@@ -58,6 +58,10 @@ func (c *tcpConn) run() {
 		_ = c.client.Close()
 		return
 	}
+	// The client's pin (SessionPersist) lives while the connection does.
+	if client := c.src.Addr().Unmap(); r.Picker.Hold(client) {
+		defer r.Picker.Release(client)
+	}
 	set = r.counters(c.o)
 	c.o.Stats.NewConns.Add(1)
 	c.o.Stats.Open()

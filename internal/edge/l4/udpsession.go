@@ -31,6 +31,7 @@ type udpSession struct {
 	hdr    []byte       // PROXY v2 or SPP header prefixed to every datagram, if configured.
 	last   atomic.Int64 // Unix nanos of the last datagram either way.
 	once   sync.Once
+	held   bool // The session holds its client's pin (balance.Picker.Hold).
 
 	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
 	ovfl    bool             // Reads carry the upstream socket's drop counter.
@@ -76,6 +77,7 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 	set.Add(newConns, 1)
 	set.Open()
 	o.Backend.ConnStart()
+	ss.held = r.Picker.Hold(src.Addr().Unmap())
 	return ss, nil
 }
 
@@ -199,6 +201,9 @@ func (ss *udpSession) closeLocked() {
 		_ = ss.up.Close()
 		ss.set.Add(active, -1)
 		ss.o.Backend.ConnEnd()
+		if ss.held {
+			ss.route.Picker.Release(ss.client.Addr().Unmap())
+		}
 		ss.route.releaseSession()
 	})
 }
