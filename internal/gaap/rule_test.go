@@ -462,3 +462,49 @@ func TestClosedProxyL7CodesDocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleForcedRedirect checks that ForcedRedirect is one of the forms
+// the edge serves as written, on create and modify: an empty authority
+// ("https://") would let a request's path pick the redirect's host, a
+// port that is not one would make every Location unusable. (The SDK has no
+// ForcedRedirect field: raw calls.)
+func TestRuleForcedRedirect(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	create := func(path, v string) (string, error) {
+		pace()
+		var resp struct{ RuleId string }
+		err := api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": path,
+			"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForcedRedirect": v}, &resp)
+		return resp.RuleId, err
+	}
+
+	good := []string{"https:", "https:8443", "https://www.qq.com/url", "https://www.example.com:8443/", "https://203.0.113.7",
+		"https://[2001:db8::1]:443/a%20b"}
+	for i, v := range good {
+		id, err := create(fmt.Sprintf("/good%d", i), v)
+		if err != nil {
+			t.Fatalf("ForcedRedirect %q: %v", v, err)
+		}
+		var rules struct {
+			RuleSet []struct{ ForcedRedirect string }
+		}
+		if err := api.Call(c, "DescribeRulesByRuleIds", map[string]any{"RuleIds": []string{id}}, &rules); err != nil ||
+			len(rules.RuleSet) != 1 || rules.RuleSet[0].ForcedRedirect != v {
+			t.Errorf("ForcedRedirect %q: described as %+v (%v)", v, rules, err)
+		}
+	}
+	bad := []string{"https", "http://www.qq.com", "https://", "https:///", "https:///evil.example", "https:www.qq.com/url",
+		"https:8443x", "https:99999", "https:0", "https://www.qq.com@evil.example/", "https://*.example.com/",
+		"https://bad_host/", "https://www.qq.com:99999/", "https://www.qq.com/url?next=1", "https://2001:db8::1/"}
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	for _, v := range bad {
+		t.Run(v, func(t *testing.T) {
+			_, err := create("/bad", v)
+			wantCode(t, err, "InvalidParameterValue")
+			err = api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "ForcedRedirect": v}, nil)
+			wantCode(t, err, "InvalidParameterValue")
+		})
+	}
+}

@@ -125,10 +125,17 @@ func ValidateRule(r *Rule) error {
 		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
 	case r.ForwardHost != "default" && !IsHostHeader(r.ForwardHost):
 		return apierr.New(apierr.InvalidParameterValue, "ForwardHost %q must be \"default\" (the client's Host) or the Host to send to origins: a host name or IP address, optionally with \":port\" (1-65535), without scheme or path", r.ForwardHost)
-	case r.ForcedRedirect != "" && !strings.HasPrefix(r.ForcedRedirect, "https:"):
-		return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect must be \"https:\" or an https:// address, not %q", r.ForcedRedirect)
+	case r.ForcedRedirect != "" && !validRedirect(r.ForcedRedirect):
+		return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect %q must be \"https:\" (HTTPS on the request's host), \"https:PORT\" (1-65535) or \"https://HOST[:PORT][/PATH]\" with HOST a domain name or IP address", r.ForcedRedirect)
 	}
 	return ValidateCheck(&r.Check)
+}
+
+// validRedirect reports whether a ForcedRedirect is one the edge serves as
+// written (snapshot.ParseRedirect) and names a host a client can reach.
+func validRedirect(s string) bool {
+	r, ok := snapshot.ParseRedirect(s)
+	return ok && (r.Authority == "" || IsHostHeader(r.Authority))
 }
 
 // DefaultCheck is the health check of a rule created without CheckParams.

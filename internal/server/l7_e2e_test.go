@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -587,6 +588,80 @@ func TestEncodedRulePathMatches(t *testing.T) {
 		if _, body := request(t, s.client, s.base, "www.e2e.test", path, nil); parse(t, body).Name != "b" {
 			t.Errorf("GET %s: answered by %s; want origin b (rule /caf%%C3%%A9)", path, body)
 		}
+	}
+}
+
+// rawReq sends a raw request head to addr and returns the answer and its
+// body.
+func rawReq(t *testing.T, addr netip.AddrPort, head string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, head)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%q: %v", head, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestForcedRedirectEmptyAuthorityRefused: ForcedRedirect "https://" or
+// "https:///" (an empty authority: "redirect to HTTPS", as a user may well
+// write it) is refused by CreateRule and ModifyRuleAttribute. Accepted,
+// the edge glued the request URI to it, so the first segment of the
+// client's path became the redirect's host (an open redirect):
+// http://site/evil.example/phish -> https://evil.example/phish.
+func TestForcedRedirectEmptyAuthorityRefused(t *testing.T) {
+	s := startSite(t, "/", nil)
+	addr := netip.MustParseAddrPort(strings.TrimPrefix(s.base, "http://"))
+	for i, v := range []string{"https://", "https:///"} {
+		err := s.Call(s.c, "CreateRule", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+			"Path": fmt.Sprintf("/r%d", i), "RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForcedRedirect": v}, nil)
+		wantCode(t, "CreateRule ForcedRedirect "+v, err, "InvalidParameterValue")
+		err = s.Call(s.c, "ModifyRuleAttribute", map[string]any{"ListenerId": s.listener, "RuleId": s.ruleID,
+			"ForcedRedirect": v}, nil)
+		wantCode(t, "ModifyRuleAttribute ForcedRedirect "+v, err, "InvalidParameterValue")
+		if err != nil {
+			continue
+		}
+		s.waitRule(s.ruleID)
+		r, _ := rawReq(t, addr, "GET /evil.example/phish HTTP/1.1\r\nHost: www.e2e.test\r\n\r\n")
+		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "https://www.e2e.test/") {
+			t.Errorf("ForcedRedirect %q: GET /evil.example/phish on www.e2e.test answered %d Location %q; want no host but ours",
+				v, r.StatusCode, loc)
+		}
+	}
+}
+
+// TestForcedRedirectMalformedValueRefused: a ForcedRedirect that is
+// neither "https:[PORT]" nor "https://HOST[:PORT][/PATH]" is refused.
+// Accepted, every plain-HTTP request to the rule got a Location that is
+// not a URL ("https://www.e2e.test:www.qq.com/url/r0/x").
+func TestForcedRedirectMalformedValueRefused(t *testing.T) {
+	s := startSite(t, "/", nil)
+	addr := netip.MustParseAddrPort(strings.TrimPrefix(s.base, "http://"))
+	for i, v := range []string{"https:www.qq.com/url", "https:8443x", "https:99999"} {
+		path := fmt.Sprintf("/r%d", i)
+		var resp struct{ RuleId string }
+		err := s.Call(s.c, "CreateRule", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+			"Path": path, "RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0, "ForcedRedirect": v}, &resp)
+		if e := (*sdkerrors.TencentCloudSDKError)(nil); errors.As(err, &e) && e.Code == "InvalidParameterValue" {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("ForcedRedirect %q: %v", v, err)
+		}
+		s.waitRule(resp.RuleId)
+		r, _ := rawReq(t, addr, "GET "+path+"/x HTTP/1.1\r\nHost: www.e2e.test\r\n\r\n")
+		loc := r.Header.Get("Location")
+		_, perr := url.Parse(loc)
+		t.Errorf("ForcedRedirect %q accepted (want InvalidParameterValue); plain HTTP request answered %d Location %q (url.Parse: %v)",
+			v, r.StatusCode, loc, perr)
 	}
 }
 

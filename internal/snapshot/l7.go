@@ -1,8 +1,10 @@
 package snapshot
 
 import (
+	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -174,8 +176,9 @@ type Rule struct {
 	// "" sends none (GAAP ServerNameIndicationSwitch OFF).
 	SNI string `json:"sni,omitempty"`
 	// ForcedRedirect, when set, answers plain-HTTP requests with a 301 to
-	// HTTPS instead of forwarding: "https" or "https:" (same host, default
-	// port), "https:PORT", or a "https://authority" base URL.
+	// HTTPS instead of forwarding, in a form ParseRedirect reads: "https:"
+	// (same host, default port), "https:PORT", or "https://AUTHORITY[/PATH]".
+	// The edge serves any other value as "https:".
 	ForcedRedirect string `json:"forcedRedirect,omitempty"`
 	// Headers are set on requests sent to origins (replacing any value the
 	// client sent); "$remote_addr" in a value becomes the client IP.
@@ -233,4 +236,65 @@ func UserEntry(line string) (user, hash string, ok bool) {
 	user, rest, found := strings.Cut(line, ":")
 	hash, _, _ = strings.Cut(rest, ":")
 	return user, hash, found && user != "" && hash != ""
+}
+
+// Redirect is a ForcedRedirect taken apart by ParseRedirect.
+type Redirect struct {
+	// Port is the PORT of "https:PORT"; "" for the default one.
+	Port string
+	// Authority is the "HOST[:PORT]" of "https://AUTHORITY[/PATH]"; ""
+	// keeps the request's host.
+	Authority string
+	// Path is the "/PATH" of "https://AUTHORITY/PATH" as written (escaped),
+	// without a final '/'.
+	Path string
+}
+
+// ParseRedirect takes apart a ForcedRedirect: "https:" (the request's host
+// on the default port: the RuleInfo reference's value), "https:PORT"
+// (1-65535) or "https://AUTHORITY[/PATH]" (the CreateRule reference's
+// example, "https://www.qq.com/url"). ok is false for anything else. The
+// edge pastes the request URI after the value, so each part must be what
+// it seems: an empty authority ("https://", "https:///") would make the
+// request path's first segment the Location's host (an open redirect), a
+// port that is not one ("https:www.qq.com/url", "https:99999") a Location
+// that is no URL. The API refuses what it refuses (and checks the host
+// itself); the edge serves such a value, stored before the API did, as
+// "https:": ParseRedirect returns the zero Redirect for it.
+func ParseRedirect(s string) (r Redirect, ok bool) {
+	rest, found := strings.CutPrefix(s, "https:")
+	if !found || strings.ContainsFunc(s, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		return Redirect{}, false
+	}
+	auth, isURL := strings.CutPrefix(rest, "//")
+	if !isURL {
+		if rest != "" && !validPort(rest) {
+			return Redirect{}, false
+		}
+		return Redirect{Port: rest}, true
+	}
+	r.Authority = auth
+	if i := strings.IndexByte(auth, '/'); i >= 0 {
+		r.Authority, r.Path = auth[:i], strings.TrimSuffix(auth[i:], "/")
+	}
+	host := r.Authority
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		if !validPort(host[i+1:]) {
+			return Redirect{}, false
+		}
+		host = host[:i]
+	}
+	// url.Parse checks the host's characters and the path's escapes; a
+	// query or fragment would end up before the request URI.
+	u, err := url.Parse(s)
+	if err != nil || host == "" || host == "[]" || u.User != nil || u.Host != r.Authority || strings.ContainsAny(s, "?#") {
+		return Redirect{}, false
+	}
+	return r, true
+}
+
+// validPort reports whether p is a TCP port number, 1-65535, in digits.
+func validPort(p string) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n != 0
 }

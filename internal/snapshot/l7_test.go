@@ -46,6 +46,9 @@ func TestHTTPListenerValidate(t *testing.T) {
 		}, ""},
 		{"basic auth", func(l *snapshot.HTTPListener) { l.Domains[0].BasicAuth = []string{"nouser"} }, "user:hash"},
 		{"http3", func(l *snapshot.HTTPListener) { l.HTTP3 = true }, "HTTP/3"},
+		// Stored before the API refused it: the edge serves it as "https:"
+		// rather than fail the listener's every domain.
+		{"stored malformed redirect", func(l *snapshot.HTTPListener) { l.Domains[0].Rules[0].ForcedRedirect = "https://" }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ok()
@@ -65,5 +68,55 @@ func TestHTTPListenerPortConflict(t *testing.T) {
 	errs := s.Validate()
 	if len(errs) != 1 || errs[0].ID != "h" {
 		t.Fatalf("got %v; want listener h refused for TCP port 80", errs)
+	}
+}
+
+func TestParseRedirect(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want snapshot.Redirect
+		ok   bool
+	}{
+		{"https:", snapshot.Redirect{}, true},
+		{"https:8443", snapshot.Redirect{Port: "8443"}, true},
+		{"https:65535", snapshot.Redirect{Port: "65535"}, true},
+		{"https://www.qq.com/url", snapshot.Redirect{Authority: "www.qq.com", Path: "/url"}, true},
+		{"https://www.qq.com/url/", snapshot.Redirect{Authority: "www.qq.com", Path: "/url"}, true},
+		{"https://www.qq.com/", snapshot.Redirect{Authority: "www.qq.com"}, true},
+		{"https://www.qq.com:8443", snapshot.Redirect{Authority: "www.qq.com:8443"}, true},
+		{"https://[::1]:8443/a%20b", snapshot.Redirect{Authority: "[::1]:8443", Path: "/a%20b"}, true},
+		// An empty authority: the request path's first segment would be
+		// the Location's host.
+		{"https://", snapshot.Redirect{}, false},
+		{"https:///", snapshot.Redirect{}, false},
+		{"https:///evil.example", snapshot.Redirect{}, false},
+		{"https://:443/x", snapshot.Redirect{}, false},
+		{"https://[]/x", snapshot.Redirect{}, false},
+		// Not a port: pasted after the request's host.
+		{"https:www.qq.com/url", snapshot.Redirect{}, false},
+		{"https:8443x", snapshot.Redirect{}, false},
+		{"https:99999", snapshot.Redirect{}, false},
+		{"https:0", snapshot.Redirect{}, false},
+		{"https:+443", snapshot.Redirect{}, false},
+		{"https://a.test:", snapshot.Redirect{}, false},
+		{"https://a.test:0", snapshot.Redirect{}, false},
+		{"https://a.test:99999/x", snapshot.Redirect{}, false},
+		// Userinfo, a query or fragment, spaces, bad characters or escapes.
+		{"https://www.qq.com@evil.example/", snapshot.Redirect{}, false},
+		{"https://a.test/x?q=1", snapshot.Redirect{}, false},
+		{"https://a.test/x#f", snapshot.Redirect{}, false},
+		{"https://a.test/a b", snapshot.Redirect{}, false},
+		{"https://a.test\\evil.example/", snapshot.Redirect{}, false},
+		{"https://a.test/%zz", snapshot.Redirect{}, false},
+		// Another scheme, or none.
+		{"http://a.test", snapshot.Redirect{}, false},
+		{"https", snapshot.Redirect{}, false},
+		{"HTTPS://a.test", snapshot.Redirect{}, false},
+		{"default", snapshot.Redirect{}, false},
+	} {
+		got, ok := snapshot.ParseRedirect(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseRedirect(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }

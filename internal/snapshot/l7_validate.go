@@ -143,6 +143,9 @@ func (r *Rule) validate() error {
 		return errors.New("empty ID")
 	case !strings.HasPrefix(r.Path, "/"):
 		return fmt.Errorf("path %q must start with /", r.Path)
+	// Not ParseRedirect: a rule stored before the API refused malformed
+	// values must not fail its whole listener. The edge serves those as
+	// "https:".
 	case r.ForcedRedirect != "" && !strings.HasPrefix(strings.ToLower(r.ForcedRedirect), "https"):
 		return fmt.Errorf("forced redirect %q: want https[:port] or https://authority", r.ForcedRedirect)
 	}

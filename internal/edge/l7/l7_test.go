@@ -28,6 +28,13 @@ func TestRedirectURL(t *testing.T) {
 		{"https://a.test/url", "a.test", "https://a.test/url/x", "/x"},
 		{"https", "[::1]:80", "https://[::1]/p?q=1", ""},
 		{"https", "a.test", "https://a.test/a%2Fb|c?q", "/a%2Fb|c?q"}, // The path as sent (sentPath).
+		// Values the API refuses, stored before it did, are served as
+		// "https:": never a host taken from the path, never a bad port.
+		{"https://", "a.test", "https://a.test/evil.example/x", "/evil.example/x"},
+		{"https:///", "a.test", "https://a.test/evil.example/x", "/evil.example/x"},
+		{"https://user@b.test/", "a.test", "https://a.test/p?q=1", ""},
+		{"https:www.qq.com/url", "a.test", "https://a.test/p?q=1", ""},
+		{"https:99999", "a.test", "https://a.test/p?q=1", ""},
 	} {
 		r := httptest.NewRequest("GET", cmp.Or(tc.uri, "/p?q=1"), nil)
 		r.Host = tc.host

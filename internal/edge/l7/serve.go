@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 var netipZero netip.Addr
@@ -148,35 +149,33 @@ func lastHop(req *http.Request) bool {
 }
 
 // redirectURL builds the HTTPS location of a forced redirect for req,
-// whose routing path (routePath) is path: "https" or "https:" keep the
-// host on the default port, "https:PORT" sets a port, "https://authority"
-// replaces scheme and authority. The spec's example,
-// "https://www.qq.com/url", names the rule's domain and path: a request
-// under that path keeps its own URI (not the path twice); one elsewhere
-// goes under it. "Under" is the router's test (byte-wise prefix of the
-// decoded path), so every request the rule /url routes, /urlx included,
-// keeps its resource.
+// whose routing path (routePath) is path: "https:" keeps the host on the
+// default port, "https:PORT" sets a port, "https://authority" replaces
+// scheme and authority. The spec's example, "https://www.qq.com/url",
+// names the rule's domain and path: a request under that path keeps its
+// own URI (not the path twice); one elsewhere goes under it. "Under" is
+// the router's test (byte-wise prefix of the decoded path), so every
+// request the rule /url routes, /urlx included, keeps its resource. A
+// value snapshot.ParseRedirect refuses (stored before the API refused it)
+// is served as "https:": pasting the URI after it could make the client's
+// path the Location's host ("https://" + "/evil.example/x").
 func redirectURL(spec string, req *http.Request, path string) string {
+	rd, _ := snapshot.ParseRedirect(spec)
+	if rd.Authority != "" {
+		base := "https://" + rd.Authority
+		if under, err := url.PathUnescape(rd.Path); err != nil || !strings.HasPrefix(path, under) {
+			base += rd.Path
+		}
+		return base + sentURI(req)
+	}
 	host := hostOf(req)
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	rest := strings.TrimPrefix(strings.ToLower(spec), "https")
-	switch {
-	case strings.HasPrefix(rest, "://"):
-		base := strings.TrimSuffix(spec, "/")
-		authority := len("https://")
-		if i := strings.IndexByte(spec[authority:], '/'); i >= 0 {
-			under, err := url.PathUnescape(base[authority+i:])
-			if err == nil && strings.HasPrefix(path, under) {
-				base = spec[:authority+i]
-			}
-		}
-		return base + sentURI(req)
-	case rest == "" || rest == ":" || rest == ":443":
-		return "https://" + host + sentURI(req)
+	if rd.Port != "" && rd.Port != "443" {
+		host += ":" + rd.Port
 	}
-	return "https://" + host + rest + sentURI(req)
+	return "https://" + host + sentURI(req)
 }
 
 // modifyResponse applies the domain's error page to an origin's answer.
