@@ -665,6 +665,45 @@ func TestForcedRedirectMalformedValueRefused(t *testing.T) {
 	}
 }
 
+// TestHostlessRequestUsesDefaultDomain: an HTTP/1.0 request without Host
+// is served by the IsDefaultServer domain, and stands for its name, as
+// nginx's $host falls back to the matching server_name: in the forced
+// redirect (was "https:///login?next=1"), in the Host of ForwardHost
+// default (was the origin's own address) and in X-Forwarded-Host (was
+// empty). A wildcard default domain names no one host: the access
+// address the client connected to stands in.
+func TestHostlessRequestUsesDefaultDomain(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	a := echoOrigin(t, l7Origins, "a")
+	ids := n.realServers(a.Addr())
+	for _, domain := range []string{"www.e2e.test", "*.wild.e2e.test"} {
+		listener, port := n.httpListener(proxy, ip)
+		if err := n.Call(n.c, "CreateDomain", map[string]any{"ListenerId": listener, "Domain": domain, "IsDefaultServer": true}, nil); err != nil {
+			t.Fatal(err)
+		}
+		n.waitDomain(listener, domain)
+		n.rule(listener, domain, "/", nil, map[string]netip.AddrPort{ids[0]: a})
+		n.rule(listener, domain, "/login", map[string]any{"ForcedRedirect": "https:"}, map[string]netip.AddrPort{ids[0]: a})
+		addr := netip.AddrPortFrom(ip, uint16(port))
+		host, redirectHost := domain, domain
+		if strings.HasPrefix(domain, "*.") {
+			host, redirectHost = addr.String(), ip.String()
+		}
+
+		resp, _ := rawReq(t, addr, "GET /login?next=1 HTTP/1.0\r\n\r\n")
+		if want := "https://" + redirectHost + "/login?next=1"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+			t.Errorf("%s: forced redirect of a Host-less HTTP/1.0 request: got %d Location %q; want 301 %s",
+				domain, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		_, body := rawReq(t, addr, "GET / HTTP/1.0\r\n\r\n")
+		got := parse(t, body)
+		if xfh := got.Header.Values("X-Forwarded-Host"); got.Host != host || len(xfh) != 1 || xfh[0] != host {
+			t.Errorf("%s: origin got Host %q and X-Forwarded-Host %q; want %s for both", domain, got.Host, xfh, host)
+		}
+	}
+}
+
 // TestForcedRedirectKeepsSiblingPath checks a ForcedRedirect in the
 // reference's https://domain/path form: /urlx, which the rule /url routes
 // (byte-wise prefix), is redirected to itself, not to /url/urlx.

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -252,6 +253,26 @@ func (v *vhost) match(path string) *rule {
 		}
 	}
 	return nil
+}
+
+// authority is the Host a request that came without one (HTTP/1.0, or
+// HTTP/2 or HTTP/3 without :authority) stands for on its domain v, as
+// nginx's $host falls back to the matching server_name: the domain's
+// name; for a wildcard domain, which names no one host, the access
+// address the client connected to (the domain's base name if unknown).
+// Without it the redirect was "https:///path" and origins got their own
+// address as Host (net/http's fallback to the URL's host).
+func (v *vhost) authority(req *http.Request) string {
+	if v.suffix == "" {
+		return v.host
+	}
+	if a, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok { // net/http, HTTP/3
+		return a.String()
+	}
+	if c, ok := req.Context().Value(clientConnKey{}).(net.Conn); ok { // The fast path.
+		return c.LocalAddr().String()
+	}
+	return strings.TrimPrefix(v.host, "*.")
 }
 
 // hostOf is the request's host, lower-cased, without port or final dot.

@@ -2,6 +2,9 @@ package l7
 
 import (
 	"cmp"
+	"context"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -61,6 +64,37 @@ func TestHostOf(t *testing.T) {
 		r.Host = host
 		if got := hostOf(r); got != want {
 			t.Errorf("hostOf(%q) = %q; want %q", host, got, want)
+		}
+	}
+}
+
+// localConn is a connection that only knows its local address.
+type localConn struct {
+	net.Conn
+	local net.Addr
+}
+
+func (c localConn) LocalAddr() net.Addr { return c.local }
+
+// TestVhostAuthority: a request without Host stands for its domain's name
+// or, on a wildcard domain, for the access address it came to (from
+// net/http's or HTTP/3's context, or the fast path's connection).
+func TestVhostAuthority(t *testing.T) {
+	access := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8080}
+	exact, wild := &vhost{host: "a.test"}, &vhost{host: "*.w.test", suffix: ".w.test"}
+	bare := httptest.NewRequest("GET", "/", nil)
+	for _, tc := range []struct {
+		v    *vhost
+		req  *http.Request
+		want string
+	}{
+		{exact, bare, "a.test"},
+		{wild, bare.WithContext(context.WithValue(bare.Context(), http.LocalAddrContextKey, net.Addr(access))), "192.0.2.1:8080"},
+		{wild, bare.WithContext(context.WithValue(bare.Context(), clientConnKey{}, net.Conn(localConn{local: access}))), "192.0.2.1:8080"},
+		{wild, bare, "w.test"},
+	} {
+		if got := tc.v.authority(tc.req); got != tc.want {
+			t.Errorf("authority on %s = %q; want %q", tc.v.host, got, tc.want)
 		}
 	}
 }

@@ -89,6 +89,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
 	}
+	if req.Host == "" {
+		// For the redirect, ForwardHost default and X-Forwarded-Host alike.
+		req.Host = v.authority(req)
+	}
 	if req.TLS != nil && h.tls != nil && (h.tls.misdirected(req.TLS, v) || req.ProtoMajor == 3 && v.noH3) {
 		http.Error(rw, "host "+host+" is not served on a connection made for "+strconv.Quote(req.TLS.ServerName)+
 			": open a new connection to it", http.StatusMisdirectedRequest)
