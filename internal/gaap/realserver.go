@@ -2,7 +2,6 @@ package gaap
 
 import (
 	"context"
-	"errors"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -127,23 +126,16 @@ func (s *Service) RemoveRealServers(ctx context.Context, call *cloudapi.Call, re
 	return &gaapapi.RemoveRealServersResponse{}, nil
 }
 
-// loadOrigin loads an origin by ID for tx's action: unknown is
-// ResourceNotFound, another account's InvalidParameterValue.RealServerNotBelong,
-// each where the action's error list names it (listedCode). Without
-// RealServerNotBelong, another account's origin reads as unknown, which
-// also keeps its existence from the caller; without ResourceNotFound,
-// unknown is InvalidParameterValue.
+// loadOrigin loads an origin by ID for tx's action: unknown, and another
+// account's origin exactly like it (docs/api-protocol.md "Accounts": a
+// distinct answer would tell any caller which IDs exist elsewhere), is
+// ResourceNotFound where the action's error list names it (listedCode),
+// InvalidParameterValue otherwise. RealServerNotBelong stays for the
+// caller's own origin in another project (model.RealServer's check).
 func loadOrigin(tx *resource.Tx, param, id string) (*model.RealServer, error) {
-	unknown := listedCode(tx.Action, apierr.ResourceNotFound, apierr.InvalidParameterValue)
-	notMine := listedCode(tx.Action, apierr.InvalidParameterValueRealServerNotBelong, unknown)
-	rec, err := tx.Store.Get(model.KindRealServer, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound), err == nil && rec.Account != tx.Account && notMine == unknown:
-		return nil, apierr.New(unknown, "%s: the origin %s does not exist", param, id)
-	case err != nil:
-		return nil, err
-	case rec.Account != tx.Account:
-		return nil, apierr.New(notMine, "%s: the origin %s does not belong to you", param, id)
+	r, err := resource.Get[model.RealServer](tx, id)
+	if apierr.Is(err, apierr.ResourceNotFound) {
+		return nil, apierr.New(listedCode(tx.Action, apierr.ResourceNotFound, apierr.InvalidParameterValue), "%s: the origin %s does not exist", param, id)
 	}
-	return resource.Get[model.RealServer](tx, id)
+	return r, err
 }

@@ -1,11 +1,15 @@
 package gaap_test
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -166,6 +170,44 @@ func TestRealServerErrorCodesDocumented(t *testing.T) {
 		wantDocumented(t, "RemoveRealServers", err)
 		wantCode(t, err, "ResourceNotFound")
 	})
+}
+
+// TestOtherAccountsOriginReadsAsUnknown: BindListenerRealServers and
+// DescribeRealServersStatus answer another account's origin ID exactly as
+// one that exists nowhere (docs/api-protocol.md "Accounts"), so no caller
+// can learn which origin IDs other accounts hold.
+func TestOtherAccountsOriginReadsAsUnknown(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	theirs := addOrigins(t, api.GAAP(xtest.Other), 0, "a", "198.51.100.20")[0]
+	unknown := model.NewID(model.PrefixRealServer)
+	listener := createTCP(t, c, tcpRequest(runningProxy(t, api), 9300))[0]
+	for _, tc := range []struct {
+		action string
+		call   func(id string) error
+	}{
+		{"DescribeRealServersStatus", func(id string) error {
+			req := gaapsdk.NewDescribeRealServersStatusRequest()
+			req.RealServerIds = sdkIDs(id)
+			_, err := c.DescribeRealServersStatus(req)
+			return err
+		}},
+		{"BindListenerRealServers", func(id string) error {
+			_, err := c.BindListenerRealServers(bindReq(listener, bindOne(id, "198.51.100.20", 80)))
+			return err
+		}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			var got, want *sdkerrors.TencentCloudSDKError
+			if !errors.As(tc.call(theirs), &got) || !errors.As(tc.call(unknown), &want) {
+				t.Fatalf("want API errors for both IDs")
+			}
+			if got.Code != want.Code || strings.ReplaceAll(got.Message, theirs, unknown) != want.Message {
+				t.Errorf("another account's origin: %s (%s); want as an unknown one: %s (%s)", got.Code, got.Message, want.Code, want.Message)
+			}
+		})
+	}
 }
 
 // TestRealServerIPFilterCase: SearchValue and the RealServerIP filter both
