@@ -53,7 +53,7 @@ func compileL4(ix *index) *snapshot.Snapshot {
 
 func (ix *index) proxy(p *model.Proxy) snapshot.Proxy {
 	sp := snapshot.Proxy{
-		ID: p.ID, AccessIP: p.IP, BandwidthMbps: int(p.Bandwidth), MaxConns: int(p.Concurrent) * ix.unit, Group: p.GroupID,
+		ID: p.ID, AccessIP: p.IP, Owner: p.Account, BandwidthMbps: int(p.Bandwidth), MaxConns: int(p.Concurrent) * ix.unit, Group: p.GroupID,
 		Closed: p.Closed || p.Status == model.ProxyClosing || p.Status == model.ProxyClosed || p.Banned(),
 	}
 	owners := []string{p.ID}

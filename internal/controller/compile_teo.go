@@ -31,7 +31,7 @@ func (ix *index) teoProxies() []snapshot.Proxy {
 	var out []snapshot.Proxy
 	for _, o := range ix.st.Objects[model.KindTeoL4Proxy] {
 		p := o.(*model.TeoL4Proxy)
-		sp := snapshot.Proxy{ID: p.ID, AccessIP: p.IP, Closed: !p.Serving() || paused[p.ZoneID]}
+		sp := snapshot.Proxy{ID: p.ID, AccessIP: p.IP, Owner: p.Account, Closed: !p.Serving() || paused[p.ZoneID]}
 		for _, r := range rules[p.ID] {
 			if r.Listening() {
 				sp.Listeners = append(sp.Listeners, teoListeners(r, groups)...)

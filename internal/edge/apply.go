@@ -91,6 +91,7 @@ func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) m
 		ps := rt.proxies[p.ID]
 		if ps == nil {
 			ps = &proxyState{shared: l4.NewProxy(p.ID, rt.stats.Get(stats.KindProxy, p.ID))}
+			ps.shared.Owner = p.Owner
 			rt.proxies[p.ID] = ps
 		}
 		ps.shared.Conns.SetMax(p.MaxConns)

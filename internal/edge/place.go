@@ -132,7 +132,7 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 	var targets []*balance.Target
 	var bs []*health.Backend
 	for _, o := range l.Origins {
-		b := rt.pool.Acquire(health.Key{Proto: l.Protocol, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain, Check: l.Health})
+		b := rt.pool.Acquire(health.Key{Owner: r.Proxy.Owner, Proto: l.Protocol, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain, Check: l.Health})
 		bs = append(bs, b)
 		r.Origins[o.ID] = &l4.Origin{ID: o.ID, Backend: b, Stats: rt.stats.Get(stats.KindOrigin, o.ID)}
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})

@@ -80,6 +80,12 @@ type Proxy struct {
 	// from the address the client reached). Must be an IP literal, not a
 	// name.
 	AccessIP string `json:"accessIp"`
+	// Owner is an opaque key of the tenant (account) the proxy belongs
+	// to. The edge keeps origin state (health, load, suspicion) apart per
+	// owner, so one tenant's checks never decide whether another's
+	// traffic reaches an origin (docs/dataplane-l4.md "Health"). Empty is
+	// an owner like any other.
+	Owner string `json:"owner,omitempty"`
 	// BandwidthMbps caps the proxy's traffic in each direction separately
 	// (client→origin and origin→client), shared by all its listeners, in
 	// units of 10^6 bits per second. 0 means unlimited. TCP is shaped (the

@@ -61,8 +61,10 @@ type originState struct {
 // originKey is an origin's identity without its check configuration,
 // the HTTP probe of a layer-7 origin included: a rule whose check path,
 // method, Host or status classes change keeps its origins' state, and a
-// down origin stays down, as on layer 4.
+// down origin stays down, as on layer 4. It keeps the owner: another
+// tenant's verdict or load is never inherited.
 type originKey struct {
+	Owner    string
 	Proto    string
 	Host     string
 	Port     int
@@ -70,7 +72,7 @@ type originKey struct {
 }
 
 func (k Key) origin() originKey {
-	return originKey{Proto: k.Proto, Host: k.Host, Port: k.Port, IsDomain: k.IsDomain}
+	return originKey{Owner: k.Owner, Proto: k.Proto, Host: k.Host, Port: k.Port, IsDomain: k.IsDomain}
 }
 
 // SameOrigin reports whether b and o are the same origin, possibly under

@@ -284,3 +284,38 @@ func TestCheckConfigChangeKeepsOriginState(t *testing.T) {
 		t.Error("a UDP origin shares a TCP origin's state")
 	}
 }
+
+// TestPoolOwnersShareNothing: backends of one address and port serving
+// different owners (tenants) share no state, even under the very same
+// check config: a tenant whose checks take the origin down, and whose
+// connections fail there, leaves another tenant's new backend healthy
+// (under a changed config, where the same owner's would start down),
+// unsuspected and with its own load.
+func TestPoolOwnersShareNothing(t *testing.T) {
+	p := NewPool(Options{})
+	defer p.Close()
+	dead := Key{Owner: "b", Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1,
+		Check: snapshot.HealthCheck{Enabled: true, Interval: 20 * time.Millisecond, Timeout: 20 * time.Millisecond, Unhealthy: 1}}
+	theirs := p.Acquire(dead)
+	defer p.Release(theirs)
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !theirs.Healthy() }, "origin not marked down")
+	theirs.ConnStart()
+	theirs.ConnectFailed()
+
+	same := dead
+	same.Owner = "a"
+	mine := p.Acquire(same)
+	if mine == theirs || mine.SameOrigin(theirs) || mine.Suspect() || mine.Active() != 0 {
+		t.Errorf("another owner, same check: shared %v, same origin %v, suspect %v, active %d; want false, false, false, 0",
+			mine == theirs, mine.SameOrigin(theirs), mine.Suspect(), mine.Active())
+	}
+	p.Release(mine)
+
+	changed := same
+	changed.Check.Interval, changed.Check.Unhealthy = time.Hour, 3 // One failed probe leaves it up.
+	mine = p.Acquire(changed)
+	defer p.Release(mine)
+	if !mine.Healthy() {
+		t.Error("another owner's backend under another check config starts down; want healthy, as a new origin")
+	}
+}

@@ -3,15 +3,17 @@
 // by TTL), and the live load figures schedulers read (active connections,
 // connect RTT).
 //
-// Backends live in a Pool keyed by origin identity — protocol, host, port
-// and check configuration — and are reference counted, so a snapshot that
+// Backends live in a Pool keyed by origin identity — owner, protocol,
+// host, port and check configuration — and are reference counted, so a snapshot that
 // keeps an origin keeps its state and its checker goroutine (caddy's
 // reverseproxy hosts idea). A new snapshot acquires before the old one
 // releases, hence an unchanged origin is never re-checked from scratch.
 // What does not depend on the checks (addresses, active connections,
 // connect RTT, suspicion) is kept per origin without the check config and
 // shared by its backends, and a backend created for a changed check config
-// starts with the health of the one it replaces.
+// starts with the health of the one it replaces. Backends of different
+// owners (tenants) are different origins: one tenant's checks never decide
+// another's traffic.
 package health
 
 import (
@@ -25,6 +27,10 @@ import (
 
 // Key is the identity of an origin for health purposes.
 type Key struct {
+	// Owner is the tenant whose listeners use the origin (snapshot
+	// Proxy.Owner): backends of different owners share nothing, so one
+	// tenant's check settings cannot take another's origin down.
+	Owner    string
 	Proto    string // snapshot.ProtoTCP or ProtoUDP: selects the check.
 	Host     string
 	Port     int

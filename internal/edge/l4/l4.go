@@ -31,7 +31,10 @@ const (
 // snapshots: policy, connection cap, bandwidth and counters. The runtime
 // updates it in place. Safe for concurrent use.
 type Proxy struct {
-	ID     string
+	ID string
+	// Owner is the snapshot's Proxy.Owner, fixed with the ID: the key
+	// under which its listeners' origins keep their state (health.Key).
+	Owner  string
 	Policy atomic.Pointer[acl.Policy] // Nil: accept all.
 	Conns  limit.Gate
 	BW     *limit.Bandwidth
