@@ -15,7 +15,16 @@ type Account struct {
 	SecretKey string `json:"SecretKey"`
 	AppID     int64  `json:"AppId"`
 	Uin       string `json:"Uin"`
+	// AccessIPQuota caps the access IPs (GAAP and EdgeOne L4 proxies)
+	// the account's Uin may hold at once, so that one tenant cannot take
+	// the whole --vip-pool from the others: 0 means the pool's default
+	// share (vip.Pool.DefaultQuota), NoQuota no cap (the root account's
+	// default).
+	AccessIPQuota int `json:"AccessIPQuota,omitempty"`
 }
+
+// NoQuota is the AccessIPQuota of an account without a cap.
+const NoQuota = -1
 
 // Accounts is the set of known keys. It is safe for concurrent use.
 type Accounts struct {
@@ -43,6 +52,9 @@ func (a *Accounts) Add(acct Account) error {
 	if !secretIDPattern.MatchString(acct.SecretID) || acct.SecretKey == "" || acct.Uin == "" {
 		return fmt.Errorf("account %q: SecretId (8-128 of A-Z a-z 0-9 _ -), SecretKey and Uin are required", acct.SecretID)
 	}
+	if acct.AccessIPQuota < NoQuota {
+		return fmt.Errorf("account %q: AccessIPQuota %d: give a count of addresses, 0 for the default or %d for no cap", acct.SecretID, acct.AccessIPQuota, NoQuota)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, dup := a.byID[acct.SecretID]; dup {
@@ -61,7 +73,7 @@ func (a *Accounts) Lookup(secretID string) (*Account, bool) {
 }
 
 // LoadAccountsFile reads extra accounts from a JSON array of
-// {"SecretId","SecretKey","AppId","Uin"} objects and checks them as
+// {"SecretId","SecretKey","AppId","Uin","AccessIPQuota"} objects and checks them as
 // NewAccounts does, so serve refuses a bad file before it writes anything.
 func LoadAccountsFile(path string) ([]Account, error) {
 	b, err := os.ReadFile(path)

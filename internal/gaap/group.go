@@ -28,7 +28,7 @@ func (s *Service) CreateProxyGroup(ctx context.Context, call *cloudapi.Call, req
 			return err
 		}
 		for _, sp := range specs {
-			if err := s.placeProxy(tx, groupProxy(g, sp)); err != nil {
+			if err := s.placeProxy(tx, call.Account, groupProxy(g, sp)); err != nil {
 				return err
 			}
 		}

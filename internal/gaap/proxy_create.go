@@ -63,7 +63,7 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := s.checkNewProxy(tx, p); err != nil {
 			return err
 		}
-		if err := s.placeProxy(tx, p); err != nil {
+		if err := s.placeProxy(tx, call.Account, p); err != nil {
 			return err
 		}
 		if err := mirrorMember(tx, p); err != nil {
@@ -84,11 +84,15 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 	return &gaapapi.CreateProxyResponse{InstanceId: &p.ID}, nil
 }
 
-// placeProxy allocates the proxy's access IP and stores it.
-func (s *Service) placeProxy(tx *resource.Tx, p *model.Proxy) error {
-	ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID)
-	if errors.Is(err, vip.ErrExhausted) {
+// placeProxy allocates the proxy's access IP within the caller's quota
+// and stores it.
+func (s *Service) placeProxy(tx *resource.Tx, caller *cloudapi.Account, p *model.Proxy) error {
+	ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID, caller.AccessIPQuota)
+	switch {
+	case errors.Is(err, vip.ErrExhausted):
 		return apierr.New(apierr.FailedOperationProxySellOut, "no access IP is left in the address pool")
+	case errors.Is(err, vip.ErrQuota):
+		return apierr.Wrap(err, apierr.FailedOperation, "this account holds as many access IPs (proxies) as its quota allows; delete a proxy or ask the operator to raise AccessIPQuota")
 	}
 	if err != nil {
 		return err

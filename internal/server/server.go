@@ -443,6 +443,11 @@ func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Acc
 	if root.AppID == 0 {
 		root.AppID = DefaultRootAppID
 	}
+	if root.AccessIPQuota == 0 {
+		// The operator's own account: a node with no other tenant keeps
+		// the whole pool, as before quotas.
+		root.AccessIPQuota = cloudapi.NoQuota
+	}
 	return cloudapi.NewAccounts(append([]cloudapi.Account{root}, more...)...)
 }
 

@@ -229,6 +229,7 @@ func TestOriginGroupReferencesEachProxyOnce(t *testing.T) {
 func TestL4ProxyPoolAndRuleLimits(t *testing.T) {
 	ctx := context.Background()
 	svc, _, call := newService(t, "127.66.77.88/30") // Two addresses.
+	call.Account.AccessIPQuota = cloudapi.NoQuota    // The pool, not the account's share, runs out.
 	z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
 	must(t, err)
 	var proxy string

@@ -49,9 +49,12 @@ func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err := checkProxyNameFree(tx, p); err != nil {
 			return err
 		}
-		ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID)
-		if errors.Is(err, vip.ErrExhausted) {
+		ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID, call.Account.AccessIPQuota)
+		switch {
+		case errors.Is(err, vip.ErrExhausted):
 			return apierr.New(apierr.OperationDeniedL4LackOfResources, "the access IP pool is exhausted; no new L4 proxy can be created")
+		case errors.Is(err, vip.ErrQuota):
+			return apierr.Wrap(err, apierr.OperationDenied, "this account holds as many access IPs (GAAP and L4 proxies) as its quota allows; delete a proxy or ask the operator to raise AccessIPQuota")
 		}
 		if err != nil {
 			return err

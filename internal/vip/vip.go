@@ -20,6 +20,9 @@ const Kind = "vip"
 // ErrExhausted means every address of the pool is taken.
 var ErrExhausted = errors.New("vip: address pool exhausted")
 
+// ErrQuota means the account holds as many addresses as its quota allows.
+var ErrQuota = errors.New("vip: the account's access IP quota is used up")
+
 // Pool is a CIDR to allocate from. The network address is never handed
 // out, nor (with up to 32 host bits) the last one, the IPv4 broadcast; a
 // pool needs at least two host bits.
@@ -59,10 +62,21 @@ func (p *Pool) nth(i uint64) netip.Addr {
 	return a
 }
 
-// Allocate reserves a free address for owner inside tx. It tries random
-// addresses first (cheap in a big, sparse pool) and then scans, so a nearly
-// full pool still finds its last free address.
-func (p *Pool) Allocate(tx store.Tx, account, owner string) (netip.Addr, error) {
+// DefaultQuota is how many addresses an account may hold unless its
+// quota says otherwise: a quarter of the pool (at least one), so that
+// no one account, however many proxies it creates, leaves the others
+// less than three quarters of it.
+func (p *Pool) DefaultQuota() uint64 { return max(1, p.size/4) }
+
+// Allocate reserves a free address for owner inside tx, unless account
+// already holds quota addresses (ErrQuota; 0 means DefaultQuota, a
+// negative quota no cap). It tries random addresses first (cheap in a
+// big, sparse pool) and then scans, so a nearly full pool still finds its
+// last free address.
+func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Addr, error) {
+	if err := p.checkQuota(tx, account, quota); err != nil {
+		return netip.Addr{}, err
+	}
 	for range 32 {
 		if ip, ok, err := p.try(tx, account, owner, rand.Uint64N(p.size)); ok || err != nil {
 			return ip, err
@@ -74,6 +88,24 @@ func (p *Pool) Allocate(tx store.Tx, account, owner string) (netip.Addr, error) 
 		}
 	}
 	return netip.Addr{}, ErrExhausted
+}
+
+func (p *Pool) checkQuota(tx store.Tx, account string, quota int) error {
+	if quota < 0 {
+		return nil
+	}
+	limit := uint64(quota)
+	if quota == 0 {
+		limit = p.DefaultQuota()
+	}
+	_, held, err := tx.List(store.Query{Kind: Kind, Account: account, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if uint64(held) >= limit {
+		return fmt.Errorf("%w: %d of %d held", ErrQuota, held, limit)
+	}
+	return nil
 }
 
 func (p *Pool) try(tx store.Tx, account, owner string, i uint64) (netip.Addr, bool, error) {

@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"cmp"
 	"errors"
 	"net/netip"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestAllocateExhaustsPoolAndReleases(t *testing.T) {
 		var ip netip.Addr
 		err := st.Update(t.Context(), func(tx store.Tx) error {
 			var err error
-			ip, err = pool.Allocate(tx, "100000000001", "link-1")
+			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
 			return err
 		})
 		return ip, err
@@ -74,6 +75,58 @@ func TestNewRejectsTinyPools(t *testing.T) {
 	for _, cidr := range []string{"10.0.0.1/32", "10.0.0.0/31", "not-a-cidr"} {
 		if _, err := New(cidr); err == nil {
 			t.Errorf("New(%q): want an error", cidr)
+		}
+	}
+}
+
+// TestAllocateQuota: an account holds at most its quota of addresses,
+// by default a quarter of the pool, whatever other accounts hold; a
+// release frees its share again and a negative quota is no cap.
+func TestAllocateQuota(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := New("10.1.2.0/28") // 14 usable addresses: a default quota of 3.
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocate := func(account string, quota int) (netip.Addr, error) {
+		var ip netip.Addr
+		err := st.Update(t.Context(), func(tx store.Tx) error {
+			var err error
+			ip, err = pool.Allocate(tx, account, "link-1", quota)
+			return err
+		})
+		return ip, err
+	}
+	var first netip.Addr
+	for i := range pool.DefaultQuota() {
+		ip, err := allocate("b", 0)
+		if err != nil {
+			t.Fatalf("address %d of the default quota: %v", i, err)
+		}
+		first = cmp.Or(first, ip)
+	}
+	if _, err := allocate("b", 0); !errors.Is(err, ErrQuota) {
+		t.Fatalf("one past the default quota (%d): %v; want ErrQuota", pool.DefaultQuota(), err)
+	}
+	if _, err := allocate("a", 1); err != nil {
+		t.Fatalf("another account's first address: %v", err)
+	}
+	if _, err := allocate("a", 1); !errors.Is(err, ErrQuota) {
+		t.Fatalf("past a quota of 1: %v; want ErrQuota", err)
+	}
+	if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, first.String()) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := allocate("b", 0); err != nil {
+		t.Fatalf("after a release: %v; want an address", err)
+	}
+	for range 10 {
+		if _, err := allocate("c", -1); err != nil {
+			t.Fatalf("no cap: %v", err)
 		}
 	}
 }
