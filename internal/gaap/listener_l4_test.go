@@ -289,3 +289,37 @@ func TestDeleteListenersRepeatedID(t *testing.T) {
 		t.Errorf("got succeeded %v invalid %v; want [%s] [listener-00000000], each once", ok, bad, l)
 	}
 }
+
+// TestUDPSwitchToPingDropsPayloads: SendContext/RecvContext are used
+// only with CheckType PORT ("仅在健康检查类型为PORT时使用"), so a listener
+// with a PORT probe switches to PING by changing CheckType alone; the
+// payloads it no longer uses are dropped, while payloads sent along with
+// PING are still refused.
+func TestUDPSwitchToPingDropsPayloads(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	var resp struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "dns", "Ports": []int{5300},
+		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 1, "CheckType": "PORT",
+		"ContextType": "TEXT", "SendContext": "ping", "RecvContext": "pong"}, &resp); err != nil {
+		t.Fatalf("CreateUDPListeners: %v", err)
+	}
+	id := resp.ListenerIds[0]
+	eventually(t, func() bool {
+		return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
+	}, "UDP listener not running")
+	err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy,
+		"CheckType": "PING", "SendContext": "ping"}, nil)
+	wantCode(t, err, "InvalidParameterValue")
+	if err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy, "CheckType": "PING"}, nil); err != nil {
+		t.Fatalf("ModifyUDPListenerAttribute(CheckType PING) on a PORT listener with payloads: %v", err)
+	}
+	eventually(t, func() bool {
+		return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
+	}, "UDP listener not running after the change")
+	if l := describeUDP(t, api, map[string]any{"ListenerId": id})[0]; l.CheckType != "PING" || l.SendContext != "" || l.RecvContext != "" {
+		t.Fatalf("after the switch: CheckType %q, SendContext %q, RecvContext %q; want PING and no payloads", l.CheckType, l.SendContext, l.RecvContext)
+	}
+}

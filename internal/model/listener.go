@@ -193,6 +193,17 @@ func (l *Listener) ApplyL4(p L4Params, toa bool) error {
 			*f.dst = *f.src
 		}
 	}
+	if p.CheckType != nil && l.CheckType == "PING" {
+		// Payloads apply to PORT probes only: switching to PING drops the
+		// kept ones, as the caller cannot be asked to clear what a PING
+		// would refuse; payloads sent with it are still refused.
+		if p.SendContext == nil {
+			l.SendContext = ""
+		}
+		if p.RecvContext == nil {
+			l.RecvContext = ""
+		}
+	}
 	for _, f := range [...]struct {
 		dst *int64
 		src *int64
