@@ -1122,3 +1122,45 @@ func TestWebSocketRuleBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP3TruncatedAnswerAborted: an origin answer cut short mid-body
+// (declared length, chunked then the origin gone, chunked then stalled
+// past OriginReadTimeout) reaches an HTTP/2 or HTTP/3 client as an error
+// (the stream reset), never as a complete answer: a chunked one has no
+// length the client could check.
+func TestHTTP3TruncatedAnswerAborted(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{OriginReadTimeout: 500 * time.Millisecond})
+	body := strings.Repeat("x", 5000)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		switch req.URL.Path {
+		case "/cl":
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n%s", body)
+		case "/chunked": // Then the origin closes.
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(body), body)
+		case "/stall": // Then the origin stalls past OriginReadTimeout.
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(body), body)
+			time.Sleep(2 * time.Second)
+		}
+	})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o.Addr)))
+	for _, c := range []*http.Client{httpsClient(addr, ca.pool, true), h3Client(t, lo.Next(), addr, ca.pool)} {
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			for _, p := range []string{"/cl", "/chunked", "/stall"} {
+				req, _ := http.NewRequest(m, "https://www.test"+p, strings.NewReader("b"))
+				resp, err := c.Do(req)
+				if err != nil {
+					continue // Cut before the head was relayed: an error too.
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Errorf("%s %s %s: truncated answer (%d bytes) ended cleanly", resp.Proto, m, p, len(b))
+				}
+			}
+		}
+	}
+}

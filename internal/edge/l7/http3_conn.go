@@ -80,13 +80,24 @@ func (hc *h3Conn) publish(st quic.ConnectionStats) bool {
 }
 
 // connContext (http3.Server.ConnContext) lets requests find their
-// connection, to count themselves in flight for the drain.
+// connection, to count themselves in flight for the drain. It also gives
+// them net/http's ServerContextKey, as the TCP side's requests have
+// (Server.admit; quic-go sets its own key): without it httputil ends an
+// answer whose origin failed midway as if it were complete (quic-go then
+// closes the stream cleanly, and a chunked answer's client cannot tell)
+// instead of panicking with http.ErrAbortHandler, which quic-go honours
+// by resetting the stream.
 func (s *H3Server) connContext(ctx context.Context, c *quic.Conn) context.Context {
 	s.mu.Lock()
 	hc := s.conns[c]
 	s.mu.Unlock()
-	return context.WithValue(ctx, h3ConnKey{}, hc)
+	return context.WithValue(context.WithValue(ctx, http.ServerContextKey, h3StdServer), h3ConnKey{}, hc)
 }
+
+// h3StdServer stands for the HTTP/3 server under net/http's
+// ServerContextKey, whose value is documented as an *http.Server: nothing
+// serves through it; net/http reads its ErrorLog.
+var h3StdServer = &http.Server{ErrorLog: quietLog}
 
 func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if hc, _ := r.Context().Value(h3ConnKey{}).(*h3Conn); hc != nil {
