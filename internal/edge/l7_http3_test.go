@@ -1164,3 +1164,64 @@ func TestHTTP3TruncatedAnswerAborted(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTrailersForwarded: the trailers a client declares and sends
+// after its request body (chunked over HTTP/1.1, a trailing HEADERS frame
+// over HTTP/2 and HTTP/3, after a streamed body or one of declared length)
+// reach the origin, as nginx forwards them; a field RFC 9110 (6.5.1) does
+// not allow in trailers, such as Authorization, does not.
+// httputil.ReverseProxy alone copies the trailer before the body is read,
+// so the origin got the names without values.
+func TestRequestTrailersForwarded(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(req.Body)
+			answer := fmt.Sprintf("%s|%s|%s", b, req.Trailer.Get("X-Req-Sum"), req.Trailer.Get("Authorization"))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+		}
+	})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o.Addr)))
+	for i, c := range []*http.Client{httpsClient(addr, ca.pool, false), httpsClient(addr, ca.pool, true), h3Client(t, lo.Next(), addr, ca.pool)} {
+		for _, length := range []bool{false, true} {
+			if length && i == 0 { // HTTP/1.1 sends trailers with chunked bodies only.
+				continue
+			}
+			var req *http.Request
+			if length {
+				req, _ = http.NewRequest(http.MethodPost, "https://www.test/", strings.NewReader("data"))
+				req.Trailer = http.Header{"X-Req-Sum": {"s1"}}
+			} else {
+				pr, pw := io.Pipe()
+				req, _ = http.NewRequest(http.MethodPost, "https://www.test/", pr)
+				req.Trailer = http.Header{"X-Req-Sum": nil}
+				if i == 0 { // Go's HTTP/2 and HTTP/3 clients refuse to send it.
+					req.Trailer["Authorization"] = nil
+				}
+				go func() {
+					pw.Write([]byte("data"))
+					req.Trailer.Set("X-Req-Sum", "s1")
+					if i == 0 {
+						req.Trailer.Set("Authorization", "Basic eDp5")
+					}
+					pw.Close()
+				}()
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "data|s1|" {
+				t.Errorf("%s (declared length %v): origin saw %q; want data|s1|", resp.Proto, length, b)
+			}
+		}
+	}
+}

@@ -179,9 +179,60 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 		vals[i] = h.value
 		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
+	forwardTrailers(pr)
 	if r.hosts != nil { // ForwardHost may replace the Host that chose the domain.
 		pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), verifyHostKey{}, hostOf(pr.In)))
 	}
+}
+
+// forwardTrailers has the trailers the client declared follow its body
+// to the origin, as nginx forwards them: ReverseProxy copies the
+// request's Trailer when it starts, before the body is read, so the
+// origin got the names without values. The servers fill in the values
+// when the body ends (net/http and quic-go on the request they handed us,
+// quic-go in a new map), and http.Transport writes Out.Trailer after the
+// body, so trailerBody copies them over when it reads the body's end.
+// Only fields allowed in trailers go (RFC 9110 6.5.1: no framing, routing,
+// authentication, ... httpguts.ValidTrailerHeader) and no hop-by-hop
+// one. A body of declared length goes chunked: HTTP/1.1 carries trailers
+// only there. The direct path takes no request with a body, and the fast
+// path hands chunked ones to net/http.
+func forwardTrailers(pr *httputil.ProxyRequest) {
+	if len(pr.In.Trailer) == 0 || pr.Out.Body == nil || pr.Out.Body == http.NoBody {
+		pr.Out.Trailer = nil
+		return
+	}
+	conn := pr.In.Header["Connection"]
+	out := make(http.Header, len(pr.In.Trailer))
+	for k := range pr.In.Trailer {
+		if k = http.CanonicalHeaderKey(k); httpguts.ValidTrailerHeader(k) && !hopByHop(k, conn) {
+			out[k] = nil
+		}
+	}
+	if len(out) == 0 {
+		pr.Out.Trailer = nil
+		return
+	}
+	pr.Out.Trailer, pr.Out.ContentLength = out, -1
+	pr.Out.Body = &trailerBody{ReadCloser: pr.Out.Body, in: pr.In, out: out}
+}
+
+// trailerBody is a request body that, at its end, copies the client's
+// trailer values into out, the outbound request's Trailer.
+type trailerBody struct {
+	io.ReadCloser
+	in  *http.Request
+	out http.Header
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		for k := range b.out {
+			b.out[k] = b.in.Trailer[k]
+		}
+	}
+	return n, err
 }
 
 // verifyHostKey carries, on a request to the origins of a rule with
