@@ -249,6 +249,36 @@ func TestHTTP3PolicyRecheck(t *testing.T) {
 	}
 }
 
+// TestHTTP3DeniedCountedOnce: one refused QUIC connection attempt from a
+// denied source counts one Denied, as one refused TCP connection does.
+// Go's default ClientHello (an X25519MLKEM768 key share, as Chrome and
+// Firefox send) spans two Initial packets, and quic-go asks the edge
+// about each. Connection IDs are not empty, as browsers' are.
+func TestHTTP3DeniedCountedOnce(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	src := lo.Next()
+	s := httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil)))
+	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: src.String(), Protocol: snapshot.ProtoAll, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	mustApply(t, rt, s)
+	tr := &quic.Transport{Conn: h3Socket(t, src), ConnectionIDLength: 8}
+	t.Cleanup(func() { _ = tr.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if qc, err := tr.Dial(ctx, net.UDPAddrFromAddrPort(addr),
+		&tls.Config{RootCAs: ca.pool, ServerName: "www.test", NextProtos: []string{http3.NextProtoH3}},
+		&quic.Config{HandshakeIdleTimeout: 2 * time.Second}); err == nil {
+		_ = qc.CloseWithError(0, "")
+		t.Fatal("denied source completed a QUIC handshake")
+	}
+	time.Sleep(100 * time.Millisecond) // Any Initial still on its way.
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-h3"}, {Kind: stats.KindProxy, ID: "link-1"}} {
+		if d := rt.Stats().Values[k].Denied; d != 1 {
+			t.Errorf("%v: one denied QUIC connection attempt counted Denied = %d; want 1", k, d)
+		}
+	}
+}
+
 // h3Dial opens an HTTP/3 connection to addr from a socket on src. Its
 // connection IDs are not empty, as browsers' are, so that it can migrate.
 func h3Dial(t *testing.T, src netip.Addr, addr netip.AddrPort, pool *x509.CertPool) (*quic.Conn, *http3.ClientConn) {

@@ -46,8 +46,9 @@ type H3Server struct {
 
 	mu     sync.Mutex
 	conns  map[*quic.Conn]*h3Conn
-	closed bool           // No more connections are served; the sweep closes quiet ones (drain).
-	wg     sync.WaitGroup // Connection goroutines and the sweeper.
+	denied map[netip.AddrPort]time.Time // Client sockets refused lately, when (firstDenial).
+	closed bool                         // No more connections are served; the sweep closes quiet ones (drain).
+	wg     sync.WaitGroup               // Connection goroutines and the sweeper.
 	once   sync.Once
 	quit   chan struct{} // Stops the sweeper.
 	done   chan struct{} // Accept loop ended.
@@ -64,7 +65,7 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &H3Server{conns: map[*quic.Conn]*h3Conn{},
+	s := &H3Server{conns: map[*quic.Conn]*h3Conn{}, denied: map[netip.AddrPort]time.Time{},
 		quit: make(chan struct{}), done: make(chan struct{}), gone: make(chan struct{})}
 	s.h.Store(h)
 	s.pc = newQUICSocket(udp, s.h.Load)
@@ -137,10 +138,58 @@ func (s *H3Server) admitInitial(info *quic.ClientInfo) (*quic.Config, error) {
 	}
 	h := s.h.Load()
 	if !h.admitsQUIC(quicSource(info.RemoteAddr)) {
-		h.count(func(c *statsCounters) { c.Denied.Add(1) })
+		if s.firstDenial(info.RemoteAddr, time.Now()) {
+			h.count(func(c *statsCounters) { c.Denied.Add(1) })
+		}
 		return nil, errors.New(h3DenyText)
 	}
 	return s.qcfg, nil
+}
+
+const (
+	// deniedWithin is how long the Initial packets from one client socket
+	// count as one refused connection attempt: quic-go's handshake
+	// timeout, as long as a client keeps sending its Initials.
+	deniedWithin = 5 * time.Second
+	// maxDenied bounds H3Server.denied; the sweep forgets old entries.
+	maxDenied = 4096
+)
+
+// firstDenial reports whether a denied Initial packet from a is the first
+// of its connection attempt, to count the attempt once, as a refused TCP
+// connection is. quic-go asks admitInitial about every Initial of a
+// connection it does not know, and a refused one it never knows: today's
+// ClientHellos (a post-quantum key share, as Go, Chrome and Firefox send)
+// span two Initials, and lost refusals bring retransmissions. Its
+// callback gives the address alone, not the connection ID, so Initials
+// from one client address and port within deniedWithin count as one
+// attempt (another from the same socket within it too). When the table is
+// full, every denial counts until the sweep makes room (prune).
+func (s *H3Server) firstDenial(a net.Addr, now time.Time) bool {
+	ua, _ := a.(*net.UDPAddr)
+	if ua == nil {
+		return true
+	}
+	src := ua.AddrPort()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.denied[src]; ok && now.Sub(t) < deniedWithin {
+		return false
+	}
+	if len(s.denied) < maxDenied {
+		s.denied[src] = now
+	}
+	return true
+}
+
+// pruneDenied forgets the refused client sockets older than deniedWithin.
+// The caller holds s.mu.
+func (s *H3Server) pruneDenied(now time.Time) {
+	for a, t := range s.denied {
+		if now.Sub(t) >= deniedWithin {
+			delete(s.denied, a)
+		}
+	}
 }
 
 // admitsQUIC reports whether h's proxy policy admits QUIC traffic from

@@ -143,14 +143,16 @@ func (s *H3Server) sweepLoop() {
 
 // sweep publishes every connection's bytes, closes the connections that
 // migrated to an address the policy denies (onPath: a stream in flight or
-// an idle connection makes no new request to check it) and, while
-// draining, closes the connections that have no request in flight and
-// have been quiet for a sweep and for settle.
+// an idle connection makes no new request to check it), forgets old
+// refused attempts (pruneDenied) and, while draining, closes the
+// connections that have no request in flight and have been quiet for a
+// sweep and for settle.
 func (s *H3Server) sweep(now time.Time) {
 	s.pc.mirror.prune(now)
 	var quiet []*quic.Conn
 	var deny []*h3Conn
 	s.mu.Lock()
+	s.pruneDenied(now)
 	for c, hc := range s.conns {
 		if !hc.onPath(quicSource(c.RemoteAddr())) {
 			deny = append(deny, hc)
