@@ -74,8 +74,21 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 			return err
 		}
 		// Clients (the Terraform provider) wait for the proxy (and what a
-		// clone copied) with DescribeTaskStatus on this call's RequestId.
-		_, err = tx.StartTask(append([]string{p.ID}, copied...)...)
+		// clone copied) with DescribeTaskStatus on this call's RequestId;
+		// a new group member also brings up the group's listeners on its
+		// address, so the task fails if one cannot run there, as
+		// OpenProxies' does.
+		objects := append([]string{p.ID}, copied...)
+		if p.GroupID != "" {
+			listeners, err := resource.Children[model.Listener](tx, p.GroupID)
+			if err != nil {
+				return err
+			}
+			for _, l := range listeners {
+				objects = append(objects, l.ID)
+			}
+		}
+		_, err = tx.StartTask(objects...)
 		return err
 	})
 	if err != nil {

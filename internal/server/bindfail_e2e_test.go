@@ -237,3 +237,43 @@ func TestBindFailureFailsTeoRule(t *testing.T) {
 	squatter.Close()
 	e.n.until("rule online, the freed port serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.dial(taken) == nil })
 }
+
+// TestGroupMemberTaskFailsWhenGroupListenerCannotBind: CreateProxy with a
+// GroupId brings the group's listeners up on the new member's access IP;
+// when one cannot bind there (its port is taken), the call's task reads
+// FAIL, as OpenProxies' does, rather than SUCCESS while the member serves
+// none of that listener's traffic. The old member keeps serving.
+func TestGroupMemberTaskFailsWhenGroupListenerCannotBind(t *testing.T) {
+	n := startNode(t)
+	g, _, ips := n.groupOf("SouthChina")
+	l, port := n.groupTCPListener(g, ips[0], "ok")
+	// The new member's address is not known before the call: take the
+	// port on every other address of the pool's /24.
+	pfx := netip.PrefixFrom(ips[0], 24).Masked()
+	for a := pfx.Addr().Next(); pfx.Contains(a); a = a.Next() {
+		if a == ips[0] {
+			continue
+		}
+		if ln, err := net.Listen("tcp", netip.AddrPortFrom(a, uint16(port)).String()); err == nil {
+			defer ln.Close()
+		}
+	}
+	var cr struct{ InstanceId, RequestId string }
+	if err := n.Call(n.c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong", "GroupId": g,
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}, &cr); err != nil {
+		t.Fatal(err)
+	}
+	var status struct{ Status string }
+	n.until("CreateProxy task finished", func() bool {
+		if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": cr.RequestId}, &status); err != nil {
+			t.Fatal(err)
+		}
+		return status.Status != "RUNNING"
+	})
+	if status.Status != "FAIL" {
+		t.Errorf("CreateProxy (GroupId) task: %s although group listener %s cannot bind on the new member; want FAIL", status.Status, l)
+	}
+	if got, err := fetchFrom(origins.Next(), netip.AddrPortFrom(ips[0], uint16(port))); err != nil || got != "ok" {
+		t.Errorf("the old member: got %q, %v; want ok", got, err)
+	}
+}
