@@ -537,3 +537,34 @@ func TestDescribeZonesFuzzyOnlyNames(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateZoneTagsChecked: a resource holds one value per tag key and
+// every key is required (Tencent's tag model, model.CheckTags, which GAAP's
+// TagSet and the tag service apply), so CreateZone refuses a key given
+// twice or an empty key with InvalidParameterValue (it lists no tag code)
+// instead of storing and answering it.
+func TestCreateZoneTagsChecked(t *testing.T) {
+	svc, _, call := newService(t, xtest.NextVIPPool())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		tags []teoapi.Tag
+	}{
+		{"key twice", []teoapi.Tag{{TagKey: new("env"), TagValue: new("prod")}, {TagKey: new("env"), TagValue: new("dev")}}},
+		{"empty key", []teoapi.Tag{{TagKey: new(""), TagValue: new("x")}}},
+		{"missing key", []teoapi.Tag{{TagValue: new("x")}}},
+	} {
+		z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess"), Tags: tc.tags})
+		if !apierr.Is(err, apierr.InvalidParameterValue) {
+			t.Errorf("%s: CreateZone answered %+v, %v; want InvalidParameterValue", tc.name, z, err)
+		}
+	}
+	z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess"),
+		Tags: []teoapi.Tag{{TagKey: new("env"), TagValue: new("")}, {TagKey: new("team"), TagValue: new("a")}}})
+	must(t, err)
+	resp, err := svc.DescribeZones(ctx, call, &teoapi.DescribeZonesRequest{Filters: []teoapi.AdvancedFilter{{Name: new("zone-id"), Values: []string{*z.ZoneId}}}})
+	must(t, err)
+	if got := resp.Zones[0].Tags; len(got) != 2 || *got[0].TagKey != "env" || *got[1].TagKey != "team" {
+		t.Errorf("distinct keys, one with an empty value: stored %+v; want both kept", got)
+	}
+}

@@ -19,11 +19,11 @@ func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoa
 	z := &model.TeoZone{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoZone)},
 		Type: cmp.Or(cloudapi.Value(req.Type), model.ZonePartial), Name: cloudapi.Value(req.ZoneName), AliasName: cloudapi.Value(req.AliasZoneName),
 		Area: cloudapi.Value(req.Area), PlanID: cloudapi.Value(req.PlanId), ModifyTime: call.Time.Unix()}
-	if err := checkNewZone(z); err != nil {
-		return nil, err
-	}
 	for _, t := range req.Tags {
 		z.Tags = append(z.Tags, model.Tag{Key: cloudapi.Value(t.TagKey), Value: cloudapi.Value(t.TagValue)})
+	}
+	if err := checkNewZone(z); err != nil {
+		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		if err := checkZoneNameFree(tx, z, cloudapi.Value(req.AllowDuplicates)); err != nil {
@@ -37,9 +37,13 @@ func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoa
 	return &teoapi.CreateZoneResponse{ZoneId: new(z.ID)}, nil
 }
 
-// checkNewZone validates the type, name and area of a new zone and fills
-// the default area.
+// checkNewZone validates the type, name, area and tags of a new zone and
+// fills the default area. Tags follow GAAP's rule; CreateZone lists no tag
+// code, so a bad one answers the common InvalidParameterValue.
 func checkNewZone(z *model.TeoZone) error {
+	if err := model.CheckTags(apierr.InvalidParameterValue, "Tags", z.Tags); err != nil {
+		return err
+	}
 	if err := model.CheckZoneType(z.Type); err != nil {
 		return err
 	}
