@@ -67,10 +67,13 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 		base.ClientIP = snapshot.ClientIPSPP
 	}
 	var out []snapshot.Listener
+	// The API refuses wider rules, and rules whose ports times origins
+	// pass a proxy's bound; the bounds hold for any stored before it did.
+	full := func() bool {
+		return len(out) >= model.TeoMaxRulePorts || (len(out)+1)*len(origins) > model.TeoMaxProxyOrigins
+	}
 	for _, m := range r.PortMaps() {
-		// The API refuses wider rules; the bound holds for any stored
-		// before it did.
-		for port := m.Start; port <= m.End && len(out) < model.TeoMaxRulePorts; port++ {
+		for port := m.Start; port <= m.End && !full(); port++ {
 			l := base
 			l.ID = snapshot.PortInstanceID(r.ID, port)
 			l.Port = port

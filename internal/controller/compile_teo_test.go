@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -92,5 +93,22 @@ func TestTeoListenersPortCap(t *testing.T) {
 	}
 	if last := ls[len(ls)-1].Port; last != 1000+model.TeoMaxRulePorts-1 {
 		t.Errorf("listeners up to port %d; want %d", last, 1000+model.TeoMaxRulePorts-1)
+	}
+}
+
+// TestTeoListenersOriginCap: a stored rule whose ports times origins pass
+// model.TeoMaxProxyOrigins (one accepted before the API refused them; each
+// pair a health-checked backend on the edge when ranged) compiles to as
+// many ports as keep it within the bound.
+func TestTeoListenersOriginCap(t *testing.T) {
+	g := &model.TeoOriginGroup{Base: model.Base{ID: "og-w"}}
+	for i := range 1000 {
+		g.Records = append(g.Records, model.TeoOriginRecord{ID: fmt.Sprint("r", i), Record: fmt.Sprintf("10.0.%d.%d", i/256, i%256)})
+	}
+	r := &model.TeoL4Rule{Base: model.Base{ID: "rule-w"}, Protocol: model.TCP, PortRange: []string{"1000-3047"},
+		OriginType: model.OriginOriginGroup, OriginValue: []string{g.ID}, OriginPortRange: "5000-7047"}
+	ls := teoListeners(r, map[string]*model.TeoOriginGroup{g.ID: g})
+	if want := model.TeoMaxProxyOrigins / len(g.Records); len(ls) != want {
+		t.Fatalf("%d listeners of %d origins; want %d", len(ls), len(g.Records), want)
 	}
 }

@@ -61,6 +61,13 @@ type TeoOriginGroup struct {
 	UpdateTime int64             `json:"updateTime"`
 }
 
+// TeoMaxGroupRecords is how many records an origin group holds. The spec
+// sets no bound; this is the most origins an IP_DOMAIN rule may list
+// (OriginValue) and a GAAP listener may bind (MaxBindings). Every record is
+// an origin of each port of every rule using the group, and
+// DescribeOriginGroupHealthStatus reads a series per record.
+const TeoMaxGroupRecords = MaxBindings
+
 // TeoOriginRecord is one origin of a group. For the data plane: Record is
 // an IP literal or (IsDomain) a name to resolve; Weight is the wrr weight
 // (nil: no weight set, treat as equal weights; 0: no traffic).
@@ -106,10 +113,13 @@ func CheckOriginGroupType(t string) error {
 // KeepRecordIDs). GENERAL groups take IP and domain records only; an
 // address may appear once (a record is one origin, and RecordIds are
 // matched by address); weights are 0-100 and at least one must be above 0
-// when any is set.
+// when any is set. A group holds at most TeoMaxGroupRecords records.
 func (g *TeoOriginGroup) CheckRecords(allowPrivate bool) error {
 	if len(g.Records) == 0 {
 		return invalid("Records", "at least one origin record is required")
+	}
+	if len(g.Records) > TeoMaxGroupRecords {
+		return invalid("Records", "%d records; an origin group holds at most %d", len(g.Records), TeoMaxGroupRecords)
 	}
 	anyWeight, positive := false, false
 	for i := range g.Records {

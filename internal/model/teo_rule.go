@@ -34,6 +34,17 @@ const TeoMaxRulePorts = 2048
 // process serving every proxy of the node (CheckTeoProxyPorts).
 const TeoMaxProxyPorts = 2 * TeoMaxRulePorts
 
+// TeoMaxProxyOrigins is how many (port, origin) pairs the rules of one L4
+// proxy may compile to together: each port of a rule is a listener holding
+// every origin of the rule, and where an OriginPortRange maps ports 1:1 each
+// pair is a distinct backend with a health checker of its own on the edge.
+// Without it one rule of TeoMaxRulePorts ports over a group of a few
+// thousand records made millions of checkers on the node serving every
+// tenant. The bound is the most a GAAP proxy may hold (MaxListenersPerOwner
+// listeners of MaxBindings origins), so the data plane sees no more per
+// proxy from EdgeOne than from GAAP (CheckTeoProxyOrigins).
+const TeoMaxProxyOrigins = MaxListenersPerOwner * MaxBindings
+
 // KindTeoL4Rule is the stored kind of TeoL4Rule.
 const KindTeoL4Rule = "teol4rule"
 
@@ -148,6 +159,19 @@ func (r *TeoL4Rule) Ports() int {
 		n += m.End - m.Start + 1
 	}
 	return n
+}
+
+// Origins is how many origins each port of r forwards to: the records of
+// its origin group (in groups, by ID; 0 when it is missing) or its
+// OriginValue entries.
+func (r *TeoL4Rule) Origins(groups map[string]*TeoOriginGroup) int {
+	if r.OriginType != OriginOriginGroup {
+		return len(r.OriginValue)
+	}
+	if len(r.OriginValue) == 0 || groups[r.OriginValue[0]] == nil {
+		return 0
+	}
+	return len(groups[r.OriginValue[0]].Records)
 }
 
 // Overlaps reports whether r and o listen on a common port of the same

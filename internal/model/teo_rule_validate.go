@@ -22,7 +22,7 @@ const (
 	codeOriginMultiDom  = apierr.Code("InvalidParameter.RuleOriginMultiDomain")
 	codeOriginMixDomain = apierr.Code("InvalidParameter.OriginL4RecordIPV4MixDomain")
 	maxRuleTag          = 50
-	maxOriginValues     = 100
+	maxOriginValues     = MaxBindings
 )
 
 // PortSpan is an inclusive port range; a single port has Start == End.
@@ -259,6 +259,24 @@ func publicOrigin(norm string, isDomain bool) bool {
 	}
 	ip, err := netip.ParseAddr(norm)
 	return err == nil && snapshot.PublicAddr(ip)
+}
+
+// CheckTeoProxyOrigins refuses the rules of one proxy, with groups
+// holding the origin groups they use, when their ports times origins would
+// exceed TeoMaxProxyOrigins. code is the one the calling action answers:
+// LimitExceeded.ProxyRulesLimitExceeded for rule changes (as
+// CheckTeoProxyPorts), LimitExceeded for ModifyOriginGroup, whose new
+// records are what would cross the bound.
+func CheckTeoProxyOrigins(code apierr.Code, rules []*TeoL4Rule, groups map[string]*TeoOriginGroup) error {
+	n := 0
+	for _, r := range rules {
+		n += r.Ports() * r.Origins(groups)
+	}
+	if n > TeoMaxProxyOrigins {
+		return apierr.New(code, "the proxy's rules would forward %d (port, origin) pairs (each port of a rule to each of its origins); "+
+			"a proxy may hold at most %d: use fewer ports per rule or fewer origins per group", n, TeoMaxProxyOrigins)
+	}
+	return nil
 }
 
 // CheckTeoProxyPorts refuses the rules of one proxy when they would listen

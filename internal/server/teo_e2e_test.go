@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -463,4 +465,31 @@ func portsFree(ip netip.Addr, start, n int) bool {
 		pc.Close()
 	}
 	return true
+}
+
+// TestEdgeOneGroupFanOutRefused: every port of a rule forwards to every
+// record of its group, and with an OriginPortRange each (port, record)
+// pair is a backend the edge health-checks on its own: a 2048-port ranged
+// rule over 10 records used to start over 20,000 checkers on the node. A
+// proxy now holds at most model.TeoMaxProxyOrigins pairs, so the rule is
+// refused over the wire before anything reaches the edge.
+func TestEdgeOneGroupFanOutRefused(t *testing.T) {
+	e := newTeoEnv(t)
+	var recs []map[string]any
+	for range 10 {
+		recs = append(recs, map[string]any{"Record": teoOrigins.Next().String()})
+	}
+	var g struct{ OriginGroupId string }
+	teoCall(t, e.c, "CreateOriginGroup", map[string]any{"ZoneId": e.zone, "Type": "GENERAL", "Records": recs}, &g)
+	before := runtime.NumGoroutine()
+	code, msg := teoError(t, e.c, "CreateL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+		"L4ProxyRules": []map[string]any{{"Protocol": "TCP", "PortRange": []string{"40000-42047"}, "OriginType": "ORIGIN_GROUP",
+			"OriginValue": []string{g.OriginGroupId}, "OriginPortRange": "50000-52047"}}})
+	if code != string(apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Fatalf("2048-port ranged rule over 10 records: %s %s; want LimitExceeded.ProxyRulesLimitExceeded", code, msg)
+	}
+	time.Sleep(200 * time.Millisecond) // a compile pass, had anything been stored
+	if added := runtime.NumGoroutine() - before; added > 100 {
+		t.Errorf("a refused rule added %d goroutines on the node", added)
+	}
 }

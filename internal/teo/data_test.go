@@ -13,6 +13,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
@@ -566,5 +567,65 @@ func TestCreateZoneTagsChecked(t *testing.T) {
 	must(t, err)
 	if got := resp.Zones[0].Tags; len(got) != 2 || *got[0].TagKey != "env" || *got[1].TagKey != "team" {
 		t.Errorf("distinct keys, one with an empty value: stored %+v; want both kept", got)
+	}
+}
+
+// TestOriginFanOutBounded: each port of a rule forwards to every origin of
+// the rule, and with an OriginPortRange every (port, record) pair is a
+// backend with a health checker of its own on the edge. A group holds at
+// most model.TeoMaxGroupRecords records, and a proxy's rules at most
+// model.TeoMaxProxyOrigins (port, origin) pairs, whether a rule change or
+// new records of a group in use would cross it; the compiled snapshot
+// stays within the bound.
+func TestOriginFanOutBounded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	recs := func(n int) []teoapi.OriginRecord {
+		var out []teoapi.OriginRecord
+		for i := range n {
+			out = append(out, teoapi.OriginRecord{Record: new(fmt.Sprintf("11.0.%d.%d", i/256, i%256))})
+		}
+		return out
+	}
+	group := func(n int) (*teoapi.CreateOriginGroupResponse, error) {
+		return f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"), Records: recs(n)})
+	}
+	if _, err := group(model.TeoMaxGroupRecords + 1); !apierr.Is(err, apierr.InvalidParameterValue) {
+		t.Fatalf("CreateOriginGroup with %d records: %v; want InvalidParameterValue", model.TeoMaxGroupRecords+1, err)
+	}
+	rule := func(groupID string) error {
+		_, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("TCP"), PortRange: []string{"20000-22047"}, OriginType: new("ORIGIN_GROUP"),
+				OriginValue: []string{groupID}, OriginPortRange: new("30000-32047")}}})
+		return err
+	}
+	// The fixture's rule holds 2 pairs: 2048 ports × 10 records cross the bound, × 9 do not.
+	big, err := group(10)
+	must(t, err)
+	if err := rule(*big.OriginGroupId); !apierr.Is(err, apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Fatalf("2048-port ranged rule over 10 records: %v; want LimitExceeded.ProxyRulesLimitExceeded", err)
+	}
+	g, err := group(9)
+	must(t, err)
+	must(t, rule(*g.OriginGroupId))
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: g.OriginGroupId, Records: recs(10)})
+	if !apierr.Is(err, apierr.LimitExceeded) {
+		t.Fatalf("ModifyOriginGroup to 10 records under a 2048-port rule: %v; want LimitExceeded", err)
+	}
+	// A group not used by the crowded proxy may grow to the cap.
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: big.OriginGroupId,
+		Records: recs(model.TeoMaxGroupRecords)})
+	must(t, err)
+
+	st, err := controller.Load(ctx, f.st)
+	must(t, err)
+	for _, p := range controller.Compile(st, controller.Settings{}).Proxies {
+		origins := 0
+		for _, l := range p.Listeners {
+			origins += len(l.Origins)
+		}
+		if want := 2048*9 + 2; origins != want {
+			t.Errorf("proxy %s compiles to %d (port, origin) pairs; want %d", p.ID, origins, want)
+		}
 	}
 }

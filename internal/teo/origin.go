@@ -150,12 +150,24 @@ func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, re
 		if err != nil {
 			return err
 		}
-		users, err := groupUsers(tx, g.ZoneID, g.ID)
+		_, rules, err := zoneRules(tx, g.ZoneID)
 		if err != nil {
 			return err
 		}
+		users, had := usersOf(rules, g.ID), len(g.Records)
 		if err := s.applyGroupChange(g, req, len(users)); err != nil {
 			return err
+		}
+		// More records multiply by every port of the rules using the
+		// group; fewer are always allowed (they lower a proxy stored past
+		// the bound).
+		inUse := slices.DeleteFunc(slices.Clone(rules), func(r *model.TeoL4Rule) bool {
+			return !slices.ContainsFunc(users, func(u *model.TeoL4Rule) bool { return u.ProxyID == r.ProxyID })
+		})
+		if len(g.Records) > had {
+			if err := checkProxyOrigins(tx, apierr.LimitExceeded, inUse, g); err != nil {
+				return err
+			}
 		}
 		if err := checkGroupNameFree(tx, g); err != nil {
 			return err

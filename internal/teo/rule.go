@@ -120,7 +120,8 @@ func proxyRules(tx *resource.Tx, zoneID, proxyID string) ([]*model.TeoL4Rule, er
 }
 
 // checkRuleSet checks the rules a proxy would have: no port of a protocol
-// used twice, at most model.TeoMaxProxyPorts ports, and every origin group
+// used twice, at most model.TeoMaxProxyPorts ports and
+// model.TeoMaxProxyOrigins (port, origin) pairs, and every origin group
 // used exists in the zone and can serve L4 traffic.
 func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
 	if err := model.CheckTeoProxyPorts(rules); err != nil {
@@ -136,6 +137,41 @@ func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
 			if err := checkGroupRef(tx, r); err != nil {
 				return err
 			}
+		}
+	}
+	return checkProxyOrigins(tx, apierr.LimitExceededProxyRulesLimitExceeded, rules, nil)
+}
+
+// checkProxyOrigins applies model.CheckTeoProxyOrigins to the rules of each
+// proxy among rules, answering code. The groups the rules use are read from
+// the store, except changed (a group being modified, not yet stored).
+func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules []*model.TeoL4Rule, changed *model.TeoOriginGroup) error {
+	groups := map[string]*model.TeoOriginGroup{}
+	if changed != nil {
+		groups[changed.ID] = changed
+	}
+	var proxies []string
+	byProxy := map[string][]*model.TeoL4Rule{}
+	for _, r := range rules {
+		if byProxy[r.ProxyID] == nil {
+			proxies = append(proxies, r.ProxyID)
+		}
+		byProxy[r.ProxyID] = append(byProxy[r.ProxyID], r)
+		if r.OriginType != model.OriginOriginGroup || len(r.OriginValue) == 0 || groups[r.OriginValue[0]] != nil {
+			continue
+		}
+		g, err := resource.Get[model.TeoOriginGroup](tx, r.OriginValue[0])
+		if apierr.Is(err, apierr.ResourceNotFound) {
+			continue // checkGroupRef refuses a new reference; a stale one forwards nowhere.
+		}
+		if err != nil {
+			return err
+		}
+		groups[g.ID] = g
+	}
+	for _, id := range proxies {
+		if err := model.CheckTeoProxyOrigins(code, byProxy[id], groups); err != nil {
+			return err
 		}
 	}
 	return nil
