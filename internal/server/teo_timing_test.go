@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,63 @@ func (e *teoEnv) proxyOnline(t *testing.T) bool {
 	}
 	teoCall(t, e.c, "DescribeL4Proxy", map[string]any{"ZoneId": e.zone}, &r)
 	return len(r.L4Proxies) == 1 && r.L4Proxies[0].Status == "online"
+}
+
+// TestTimingRuleOfflineOnlineCountsWhole: an EdgeOne rule taken offline
+// has its port listeners' counters forgotten (dropped at the next sample,
+// which still holds their final figures). Brought back online before the
+// following sample, the same listener IDs count from zero in fresh
+// counters, and DescribeTimingL4Data gets all their traffic, not the new
+// counters minus the old ones' lifetime totals.
+func TestTimingRuleOfflineOnlineCountsWhole(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Record is called by hand.
+	e := teoEnvOn(t, n)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Now().Add(-5*time.Minute), time.Now().Add(5*time.Minute)
+	byRule := map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}
+	before := e.metricSum(t, "l4Flow_inFlux", from, to, byRule)
+
+	// 500 bytes, then the rule goes offline; the next recording has them.
+	if err := e.echoN(port, strings.Repeat("a", 500)); err != nil {
+		t.Fatal(err)
+	}
+	setRule := func(status string) {
+		teoCall(t, e.c, "ModifyL4ProxyRulesStatus", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"RuleIds": []string{rule}, "Status": status}, nil)
+		e.n.until("rule "+status, func() bool { return e.ruleStatus(t, rule) == status })
+	}
+	setRule("offline")
+	n.until("port closed", func() bool { return e.echoN(port, "x") != nil })
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mid := e.metricSum(t, "l4Flow_inFlux", from, to, byRule)
+	if mid-before < 500 {
+		t.Fatalf("inFlux before offline: +%d; want ≥ 500", mid-before)
+	}
+
+	// Back online: 4 × 500 bytes, then one recording.
+	setRule("online")
+	sent := int64(0)
+	n.until("port serving again", func() bool { ok := e.echoN(port, "y") == nil; sent++; return ok })
+	for range 4 {
+		if err := e.echoN(port, strings.Repeat("b", 500)); err != nil {
+			t.Fatal(err)
+		}
+		sent += 500
+	}
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	after := e.metricSum(t, "l4Flow_inFlux", from, to, byRule)
+	if after-mid < 2000 {
+		t.Errorf("l4Flow_inFlux of rule %s after it came back online: +%d bytes recorded; want ≥ 2000 (4 × 500 sent, %d in all): the previous listener's lifetime total subtracted?",
+			rule, after-mid, sent)
+	}
 }

@@ -48,6 +48,10 @@ type Counters struct {
 	// Status counts HTTP answers by class: Status[n] counts nxx (1-5);
 	// index 0 counts requests that got no answer (client went away).
 	Status [6]atomic.Int64
+
+	// gen tells this set from the others the registry ever held under
+	// the same key (see Sample.gens).
+	gen uint64
 }
 
 // Values is a plain copy of Counters, safe to encode and compare.
@@ -110,6 +114,7 @@ type Registry struct {
 	mu     sync.Mutex
 	m      map[Key]*Counters
 	doomed map[Key]bool
+	gens   uint64 // The last Counters.gen handed out.
 }
 
 // NewRegistry returns an empty registry.
@@ -126,7 +131,8 @@ func (r *Registry) Get(kind Kind, id string) *Counters {
 	delete(r.doomed, k)
 	c := r.m[k]
 	if c == nil {
-		c = new(Counters)
+		r.gens++
+		c = &Counters{gen: r.gens}
 		r.m[k] = c
 	}
 	return c
@@ -146,6 +152,12 @@ func (r *Registry) Forget(kind Kind, id string) {
 type Sample struct {
 	At     time.Time
 	Values map[Key]Values
+	// gens holds each key's Counters.gen, so that Delta tells a set that
+	// replaced a forgotten one under the same key (a rule switched off and
+	// on again between two samples) from the one before it, whatever their
+	// values. Samples made by hand have none: all keys then count as the
+	// same sets.
+	gens map[Key]uint64
 }
 
 // Read reads all counters and forgets nothing: for any number of readers
@@ -174,9 +186,10 @@ func (r *Registry) Sample() Sample {
 }
 
 func (r *Registry) readLocked(reset bool) Sample {
-	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m))}
+	s := Sample{At: time.Now(), Values: make(map[Key]Values, len(r.m)), gens: make(map[Key]uint64, len(r.m))}
 	for k, c := range r.m {
 		s.Values[k] = c.Load()
+		s.gens[k] = c.gen
 		if reset {
 			c.Peak.Store(c.Active.Load())
 		}
@@ -184,8 +197,10 @@ func (r *Registry) readLocked(reset bool) Sample {
 	return s
 }
 
-// Delta returns cur minus prev for every key of cur (counters absent from
-// prev count from zero). Active is a gauge and is copied from cur, and so
+// Delta returns cur minus prev for every key of cur; counters absent from
+// prev, or other than the ones prev read under that key, count from zero.
+// The final figures of a forgotten set are in the sample that dropped it
+// (Sample), so counting its successor from zero loses nothing. Active is a gauge and is copied from cur, and so
 // is Peak, the most open at once since prev when both are Samples (at
 // least Active: a reading between an open and its Peak update may lag).
 // Call it on two consecutive samples taken a minute apart to get
@@ -194,11 +209,10 @@ func Delta(prev, cur Sample) map[Key]Values {
 	out := make(map[Key]Values, len(cur.Values))
 	for k, c := range cur.Values {
 		p := prev.Values[k]
-		if c.BytesIn < p.BytesIn || c.BytesOut < p.BytesOut || c.NewConns < p.NewConns || c.Requests < p.Requests ||
-			c.PacketsIn < p.PacketsIn || c.PacketsOut < p.PacketsOut || c.DialCount < p.DialCount {
-			// Counters only grow: these are new ones under a key that was
-			// forgotten and reused in between (an origin unbound, then
-			// bound again), counting from zero.
+		if prev.gens[k] != cur.gens[k] {
+			// New counters under a key that was forgotten and reused in
+			// between (a rule switched off and on, a proxy closed and
+			// opened, an origin unbound and bound again).
 			p = Values{}
 		}
 		v := Values{

@@ -2,18 +2,43 @@ package stats
 
 import "testing"
 
-// TestDeltaCounterReset: counters that went down were reset (a key forgotten
-// and reused): the delta is what the new counters counted, never negative.
-func TestDeltaCounterReset(t *testing.T) {
-	k := Key{Kind: KindOrigin, ID: "rs-1"}
-	prev := Sample{Values: map[Key]Values{k: {BytesIn: 100, BytesOut: 80, NewConns: 4}}}
-	grown := Sample{Values: map[Key]Values{k: {BytesIn: 150, BytesOut: 90, NewConns: 5}}}
-	if d := Delta(prev, grown)[k]; d.BytesIn != 50 || d.BytesOut != 10 || d.NewConns != 1 {
-		t.Errorf("growth: got %+v; want 50, 10, 1", d)
+// TestDeltaCountsRevivedKeyFromZero: counters grow, and Delta is their
+// growth. A key forgotten, sampled (its final figures are in that sample,
+// which drops the counters) and asked for again before the next sample
+// counts from zero in new counters: Delta takes the new counts whole,
+// whether they are above the old set's totals or below them, and the old
+// set's final figures were in the sample that dropped it.
+func TestDeltaCountsRevivedKeyFromZero(t *testing.T) {
+	k := Key{KindListener, "l"}
+	r := NewRegistry()
+	s0 := r.Sample()
+	c := r.Get(k.Kind, k.ID)
+	c.BytesIn.Add(100)
+	c.NewConns.Add(1)
+	s1 := r.Sample()
+	if d := Delta(s0, s1)[k]; d.BytesIn != 100 || d.NewConns != 1 {
+		t.Errorf("growth: BytesIn %d NewConns %d; want 100 and 1", d.BytesIn, d.NewConns)
 	}
-	reset := Sample{Values: map[Key]Values{k: {BytesIn: 30, BytesOut: 20, NewConns: 1}}}
-	if d := Delta(prev, reset)[k]; d.BytesIn != 30 || d.BytesOut != 20 || d.NewConns != 1 {
-		t.Errorf("after a reset: got %+v; want the new counters, 30, 20, 1", d)
+	c.BytesIn.Add(50)
+	r.Forget(k.Kind, k.ID)
+	s2 := r.Sample() // Holds 150, drops the counters.
+	if d := Delta(s1, s2)[k]; d.BytesIn != 50 || d.NewConns != 0 {
+		t.Errorf("final figures: BytesIn %d NewConns %d; want 50 and 0", d.BytesIn, d.NewConns)
+	}
+	for _, add := range []int64{500, 20} { // Above the old totals, then below.
+		c2 := r.Get(k.Kind, k.ID)
+		if c2 == c {
+			t.Fatal("same counters revived")
+		}
+		c2.BytesIn.Add(add)
+		c2.NewConns.Add(2)
+		r.Forget(k.Kind, k.ID)
+		s3 := r.Sample()
+		if d := Delta(s2, s3)[k]; d.BytesIn != add || d.NewConns != 2 {
+			t.Errorf("revived after %d bytes: BytesIn %d NewConns %d; want %d and 2 (the new counters' counts)",
+				s2.Values[k].BytesIn, d.BytesIn, d.NewConns, add)
+		}
+		c, s2 = c2, s3
 	}
 }
 
