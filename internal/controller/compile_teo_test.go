@@ -39,7 +39,7 @@ func TestTeoListeners(t *testing.T) {
 			rule: model.TeoL4Rule{Base: model.Base{ID: "rule-1"}, Protocol: model.TCP, PortRange: []string{"80", "90-91"},
 				OriginType: "IP_DOMAIN", OriginValue: []string{"10.0.0.1", "10.0.0.2"}, OriginPortRange: "8080", ClientIPMode: "PPV1"},
 			want:    []lis{{"rule-1/80", 80, []int{8080, 8080}}, {"rule-1/90", 90, []int{8080, 8080}}, {"rule-1/91", 91, []int{8080, 8080}}},
-			origins: []snapshot.Origin{{ID: "10.0.0.1", Host: "10.0.0.1", Port: 8080, Weight: 1}, {ID: "10.0.0.2", Host: "10.0.0.2", Port: 8080, Weight: 1}},
+			origins: []snapshot.Origin{{ID: "rule-1/origin-0", Host: "10.0.0.1", Port: 8080, Weight: 1}, {ID: "rule-1/origin-1", Host: "10.0.0.2", Port: 8080, Weight: 1}},
 			sched:   snapshot.SchedRR, clientIP: snapshot.ClientIPPPV1, checked: true,
 		},
 		{

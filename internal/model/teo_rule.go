@@ -1,5 +1,7 @@
 package model
 
+import "strconv"
+
 // Origin types of an L4 rule (L4ProxyRule.OriginType).
 const (
 	OriginIPDomain    = "IP_DOMAIN"
@@ -129,6 +131,14 @@ func (r *TeoL4Rule) Touch() {
 func (r *TeoL4Rule) SetEnabled(enable bool) {
 	setEnabledL4(&r.Status, &r.Disabled, enable)
 }
+
+// TeoRuleOriginID names the origin OriginValue[i] of an IP_DOMAIN rule in
+// the data plane: its counters (the /metrics scrape, which anyone reaching
+// it reads, and the stored statistics) and its health key. A rule's own,
+// so no two rules (nor accounts) share the counters of one address, and
+// never the address, which is what a tenant puts a proxy in front of an
+// origin to hide. By position: an edited OriginValue keeps its IDs.
+func TeoRuleOriginID(ruleID string, i int) string { return ruleID + "/origin-" + strconv.Itoa(i) }
 
 // TeoPortMap is one listening span of a rule and where it forwards: port
 // Start+k goes to OriginStart+k when Ranged, else every port goes to

@@ -18,6 +18,7 @@ import (
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -187,10 +188,11 @@ func newTeoEnv(t *testing.T) *teoEnv {
 	return teoEnvOn(t, startNode(t))
 }
 
-// teoEnvOn is newTeoEnv on a node already started.
-func teoEnvOn(t *testing.T, n *node) *teoEnv {
+// teoEnvOn is newTeoEnv on a node already started, for the default
+// account or acct.
+func teoEnvOn(t *testing.T, n *node, acct ...cloudapi.Account) *teoEnv {
 	t.Helper()
-	e := &teoEnv{n: n, c: n.VPC()}
+	e := &teoEnv{n: n, c: n.VPC(acct...)}
 	var zone struct{ ZoneId string }
 	teoCall(t, e.c, "CreateZone", map[string]any{"Type": "noDomainAccess"}, &zone)
 	e.zone = zone.ZoneId

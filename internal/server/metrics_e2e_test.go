@@ -1,0 +1,119 @@
+package server_test
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// scrape reads /metrics of n, which must parse as the Prometheus text
+// format.
+func scrape(t *testing.T, n *node) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(httpGet(t, "http://"+n.Addr+"/metrics")))
+	if err != nil {
+		t.Fatalf("scrape does not parse: %v", err)
+	}
+	return fams
+}
+
+// labels returns a series' kind and id labels.
+func labels(m *dto.Metric) (kind, id string) {
+	for _, l := range m.GetLabel() {
+		switch l.GetName() {
+		case "kind":
+			kind = l.GetValue()
+		case "id":
+			id = l.GetValue()
+		}
+	}
+	return kind, id
+}
+
+// TestMetricsOriginsAreRuleScoped: two accounts' EdgeOne L4 rules onto the
+// same origin address. The unauthenticated scrape's labels are resource
+// IDs (docs/api-protocol.md "Metrics"): an IP_DOMAIN origin is labelled
+// with an ID of its rule, never with its address, and each rule's origin
+// has a series of its own, not one summing both tenants' traffic.
+func TestMetricsOriginsAreRuleScoped(t *testing.T) {
+	n := startNode(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
+	a, b := teoEnvOn(t, n), teoEnvOn(t, n, xtest.Other)
+	portA, portB := edgetest.FreePort(t, a.access), edgetest.FreePort(t, b.access)
+	ruleA := a.createRule(t, tcpRule([]string{strconv.Itoa(portA)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	ruleB := b.createRule(t, tcpRule([]string{strconv.Itoa(portB)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	n.until("A's rule serves", func() bool { return a.echoN(portA, "from A") == nil })
+	n.until("B's rule serves", func() bool { return b.echoN(portB, "from B") == nil })
+
+	perRule := map[string]float64{}
+	for _, m := range scrape(t, n)["opengaap_connections_total"].GetMetric() {
+		kind, id := labels(m)
+		if strings.Contains(id, origin.Addr.Addr().String()) {
+			t.Errorf("unauthenticated scrape labels a series with a tenant's origin address: kind=%q id=%q value=%v",
+				kind, id, m.GetCounter().GetValue())
+		}
+		if kind == "origin" {
+			perRule[strings.SplitN(id, "/", 2)[0]] += m.GetCounter().GetValue()
+		}
+	}
+	if perRule[ruleA] < 1 || perRule[ruleB] < 1 {
+		t.Errorf("origin connections by rule %v; want series of %s and of %s, each with its own connections", perRule, ruleA, ruleB)
+	}
+}
+
+// TestMetricsScrapeDuringChurn scrapes /metrics continuously while
+// rules come and go (run with -race).
+func TestMetricsScrapeDuringChurn(t *testing.T) {
+	n := startNode(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
+	a := teoEnvOn(t, n)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			resp, gerr := http.Get("http://" + n.Addr + "/metrics")
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			p := expfmt.NewTextParser(model.LegacyValidation)
+			_, err = p.TextToMetricFamilies(resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	for i := range 8 {
+		port := 22000 + i*10
+		rule := a.createRule(t, tcpRule([]string{strconv.Itoa(port) + "-" + strconv.Itoa(port+3)}, "IP_DOMAIN",
+			[]string{origin.Addr.Addr().String()}, origin.Addr))
+		n.until("rule online", func() bool { return a.ruleStatus(t, rule) == "online" })
+		_ = a.echoN(port, "x")
+		teoCall(t, a.c, "DeleteL4ProxyRules", map[string]any{"ZoneId": a.zone, "ProxyId": a.proxy, "RuleIds": []string{rule}}, nil)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	teoCall(t, a.c, "DeleteL4Proxy", map[string]any{"ZoneId": a.zone, "ProxyId": a.proxy}, nil)
+	n.until("deleted objects gone from /metrics", func() bool {
+		m := httpGet(t, "http://"+n.Addr+"/metrics")
+		return !strings.Contains(m, "rule-") && !strings.Contains(m, a.proxy) && !strings.Contains(m, origin.Addr.Addr().String())
+	})
+}
