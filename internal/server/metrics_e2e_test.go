@@ -71,6 +71,43 @@ func TestMetricsOriginsAreRuleScoped(t *testing.T) {
 	}
 }
 
+// TestMetricsPortRangeOneSeriesSet: one EdgeOne L4 rule with a port range
+// is one API object, whose statistics sum its ports (snapshot.ObjectOf).
+// /metrics exports it so too: one listener series set under the rule's ID
+// with the traffic of all its ports, not one set per port (up to 2048 ports
+// a rule and 4096 a proxy, times every metric name).
+func TestMetricsPortRangeOneSeriesSet(t *testing.T) {
+	n := startNode(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
+	a := teoEnvOn(t, n)
+	const first, count = 21000, 64
+	rule := a.createRule(t, tcpRule([]string{strconv.Itoa(first) + "-" + strconv.Itoa(first+count-1)}, "IP_DOMAIN",
+		[]string{origin.Addr.Addr().String()}, origin.Addr))
+	n.until("rule online and serving", func() bool {
+		return a.ruleStatus(t, rule) == "online" && a.echoN(first, "x") == nil && a.echoN(first+count-1, "x") == nil
+	})
+
+	fams := scrape(t, n)
+	series, ids := 0, map[string]bool{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if kind, id := labels(m); kind == "listener" && strings.HasPrefix(id, rule) {
+				series++
+				ids[id] = true
+			}
+		}
+	}
+	if len(ids) != 1 || !ids[rule] {
+		t.Errorf("one rule (%s, %d ports) is exported under %d ids and %d series; want the one id %s, as its statistics",
+			rule, count, len(ids), series, rule)
+	}
+	for _, m := range fams["opengaap_connections_total"].GetMetric() {
+		if kind, id := labels(m); kind == "listener" && id == rule && m.GetCounter().GetValue() < 2 {
+			t.Errorf("rule %s: %v connections; want those of its first and last ports (≥ 2)", rule, m.GetCounter().GetValue())
+		}
+	}
+}
+
 // TestMetricsScrapeDuringChurn scrapes /metrics continuously while
 // rules come and go (run with -race).
 func TestMetricsScrapeDuringChurn(t *testing.T) {

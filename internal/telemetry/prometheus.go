@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // collector exposes the node's cumulative counters to Prometheus; it reads
@@ -59,8 +60,20 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect exports each object the API knows once, as the statistics
+// (minutePoints) do: an EdgeOne rule's per-port listeners ("rule/port") and
+// a group listener's per-proxy instances ("listener@proxy") add up under
+// the rule or listener, so a port range is one series set, not one a port
+// (up to model.TeoMaxRulePorts of them).
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	objects := map[stats.Key]stats.Values{}
 	for k, v := range c.r.node.Stats().Values {
+		if k.Kind == stats.KindListener {
+			k.ID = snapshot.ObjectOf(k.ID)
+		}
+		objects[k] = objects[k].Add(v)
+	}
+	for k, v := range objects {
 		for _, d := range counterDefs {
 			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, d.value(v), string(k.Kind), k.ID)
 		}

@@ -208,10 +208,10 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		}
 		if k.Kind == stats.KindProxy {
 			if g := groupOf(id); g != "" {
-				sums[g] = add(sums[g], v)
+				sums[g] = sums[g].Add(v)
 			}
 		}
-		sums[id] = add(sums[id], v)
+		sums[id] = sums[id].Add(v)
 	}
 	var pts []store.Point
 	point := func(id, metric string, v float64) {
@@ -251,27 +251,6 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		}
 	}
 	return pts
-}
-
-func add(a, b stats.Values) stats.Values {
-	a.BytesIn += b.BytesIn
-	a.BytesOut += b.BytesOut
-	a.PacketsIn += b.PacketsIn
-	a.PacketsOut += b.PacketsOut
-	a.Active += b.Active
-	a.Peak += b.Peak
-	a.NewConns += b.NewConns
-	a.DialCount += b.DialCount
-	a.DialNanos += b.DialNanos
-	a.Dropped += b.Dropped
-	a.Shaped += b.Shaped
-	a.Requests += b.Requests
-	a.AnswerCount += b.AnswerCount
-	a.AnswerNanos += b.AnswerNanos
-	for i := range a.Status {
-		a.Status[i] += b.Status[i]
-	}
-	return a
 }
 
 // kind is how a metric's values combine, within a minute and across.

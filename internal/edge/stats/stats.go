@@ -78,6 +78,34 @@ func (c *Counters) Load() Values {
 	}
 }
 
+// Add returns the sum of v and o, field by field: the figures of one
+// object counted in parts (an EdgeOne rule's per-port listeners). Active
+// and Peak add up too, the latter to the sum of the parts' peaks, which
+// need not have been at the same moment.
+func (v Values) Add(o Values) Values {
+	v.BytesIn += o.BytesIn
+	v.BytesOut += o.BytesOut
+	v.PacketsIn += o.PacketsIn
+	v.PacketsOut += o.PacketsOut
+	v.Active += o.Active
+	v.Peak += o.Peak
+	v.NewConns += o.NewConns
+	v.Refused += o.Refused
+	v.Denied += o.Denied
+	v.DialFails += o.DialFails
+	v.DialCount += o.DialCount
+	v.DialNanos += o.DialNanos
+	v.Dropped += o.Dropped
+	v.Shaped += o.Shaped
+	v.Requests += o.Requests
+	v.AnswerCount += o.AnswerCount
+	v.AnswerNanos += o.AnswerNanos
+	for i := range v.Status {
+		v.Status[i] += o.Status[i]
+	}
+	return v
+}
+
 // Open counts a connection or session opening: Active, and Peak when
 // that is a new high. Close it with Active.Add(-1).
 func (c *Counters) Open() {
