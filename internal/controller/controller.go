@@ -289,22 +289,34 @@ func put(tx store.Tx, obj model.Object, rec store.Record) error {
 
 // deleteTree removes an object and, recursively, everything stored under
 // it (listeners of a proxy, rules of a listener, the proxy's access IP),
-// adding their IDs to removed.
+// adding their IDs to removed. It runs in the settle's write transaction,
+// which every API write waits behind, so it finds the children of a whole
+// level at once: one List per kind for each level of the tree, whatever
+// the number of objects (a listener may hold 10,000 rules).
 func deleteTree(tx store.Tx, kind, id string, removed map[string]bool) error {
 	if err := tx.Delete(kind, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	removed[id] = true
-	for _, k := range append(model.KindNames(), vip.Kind) {
-		recs, _, err := tx.List(store.Query{Kind: k, Parent: id, AllAccounts: true})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := deleteTree(tx, r.Kind, r.ID, removed); err != nil {
+	kinds := append(model.KindNames(), vip.Kind)
+	for level := []string{id}; len(level) > 0; {
+		var next []string
+		for _, k := range kinds {
+			recs, _, err := tx.List(store.Query{Kind: k, Parents: level, AllAccounts: true})
+			if err != nil {
 				return err
 			}
+			for _, r := range recs {
+				if err := tx.Delete(r.Kind, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if !removed[r.ID] {
+					removed[r.ID] = true
+					next = append(next, r.ID)
+				}
+			}
 		}
+		level = next
 	}
 	return nil
 }
