@@ -42,10 +42,10 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 		if err != nil {
 			return err
 		}
-		for i, r := range fresh {
-			if dup := sameAddress(append(existing, fresh[:i]...), r.Address); dup != nil {
-				return apierr.New(apierr.InvalidParameterValueDuplicateRS, "RealServerIP: %s is already registered in project %d (%s)", r.Address, r.ProjectID, dup.ID)
-			}
+		if err := model.CheckNewOrigins(existing, fresh); err != nil {
+			return err
+		}
+		for _, r := range fresh {
 			if err := tx.Insert(r); err != nil {
 				return err
 			}
@@ -60,15 +60,6 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 		resp.RealServerSet[i] = gaapapi.NewRealServer{RealServerId: new(r.ID), RealServerIP: new(r.Address)}
 	}
 	return resp, nil
-}
-
-func sameAddress(rs []*model.RealServer, addr string) *model.RealServer {
-	for _, r := range rs {
-		if r.Address == addr {
-			return r
-		}
-	}
-	return nil
 }
 
 // ModifyRealServerName renames an origin.

@@ -83,6 +83,25 @@ func CheckProjectMove(owner string, project int64, bound map[string]*RealServer)
 	return nil
 }
 
+// CheckNewOrigins refuses fresh, origins to register in a project, when
+// one's address is already registered there (existing, the project's
+// origins) or given twice: InvalidParameterValue.DuplicateRS. It indexes
+// the addresses once, so one AddRealServers of thousands of addresses in
+// a project of thousands, run in a write transaction, stays linear.
+func CheckNewOrigins(existing, fresh []*RealServer) error {
+	byAddr := make(map[string]*RealServer, len(existing)+len(fresh))
+	for _, r := range existing {
+		byAddr[r.Address] = r
+	}
+	for _, r := range fresh {
+		if dup := byAddr[r.Address]; dup != nil {
+			return apierr.New(apierr.InvalidParameterValueDuplicateRS, "RealServerIP: %s is already registered in project %d (%s)", r.Address, r.ProjectID, dup.ID)
+		}
+		byAddr[r.Address] = r
+	}
+	return nil
+}
+
 // ParseOrigin validates an origin address given to AddRealServers and
 // returns it normalised (IPv6 compressed, domain lower-cased) with whether
 // it is a domain name. Unspecified, multicast and broadcast addresses are
