@@ -184,19 +184,3 @@ func (r *TeoL4Rule) Origins(groups map[string]*TeoOriginGroup) int {
 	return len(groups[r.OriginValue[0]].Records)
 }
 
-// Overlaps reports whether r and o listen on a common port of the same
-// protocol.
-func (r *TeoL4Rule) Overlaps(o *TeoL4Rule) bool {
-	if r.Protocol != o.Protocol {
-		return false
-	}
-	for _, a := range r.PortRange {
-		sa, _ := ParsePortSpan("", a)
-		for _, b := range o.PortRange {
-			if sb, _ := ParsePortSpan("", b); sa.Overlaps(sb) {
-				return true
-			}
-		}
-	}
-	return false
-}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -279,18 +280,46 @@ func CheckTeoProxyOrigins(code apierr.Code, rules []*TeoL4Rule, groups map[strin
 	return nil
 }
 
-// CheckTeoProxyPorts refuses the rules of one proxy when they would listen
-// on more than TeoMaxProxyPorts ports together: LimitExceeded.ProxyRulesLimitExceeded,
+// CheckTeoProxyPorts refuses the rules of one proxy when two of them
+// listen on a common port of one protocol (InvalidParameter.RulePortDuplicating,
+// naming the later rule of rules first), or when they would listen on more
+// than TeoMaxProxyPorts ports together: LimitExceeded.ProxyRulesLimitExceeded,
 // the spec's code for too many rules. One rule is bounded by Check, but
 // without a bound on the proxy its rules could take every port, each a
-// descriptor of the process serving every proxy of the node.
+// descriptor of the process serving every proxy of the node. The rules are
+// assumed valid (Check passed), so no rule overlaps itself.
+//
+// Every Create and ModifyL4ProxyRules checks all of the proxy's rules, up
+// to 4096, in a write transaction: each rule's spans are parsed once and
+// swept in port order, O(R log R) rather than a comparison of every pair.
 func CheckTeoProxyPorts(rules []*TeoL4Rule) error {
+	type span struct {
+		PortSpan
+		rule int // index in rules
+	}
+	var spans []span
 	n := 0
-	for _, r := range rules {
-		n += r.Ports()
+	for i, r := range rules {
+		for _, m := range r.PortMaps() {
+			s := span{PortSpan{m.Start, m.End}, i}
+			spans = append(spans, s)
+			n += s.Len()
+		}
 	}
 	if n > TeoMaxProxyPorts {
 		return apierr.New(apierr.LimitExceededProxyRulesLimitExceeded, "the proxy's rules would listen on %d ports; a proxy may listen on at most %d (TCP and UDP together, offline rules included): delete rules or use another proxy", n, TeoMaxProxyPorts)
+	}
+	proto := func(s span) string { return rules[s.rule].Protocol }
+	slices.SortFunc(spans, func(a, b span) int {
+		return cmp.Or(strings.Compare(proto(a), proto(b)), cmp.Compare(a.Start, b.Start))
+	})
+	// In start order, spans that do not overlap end in order too, so the
+	// first overlap is between neighbours.
+	for i := 1; i < len(spans); i++ {
+		if a, b := spans[i-1], spans[i]; proto(a) == proto(b) && b.Start <= a.End {
+			r, o := rules[max(a.rule, b.rule)], rules[min(a.rule, b.rule)]
+			return apierr.New(apierr.InvalidParameterRulePortDuplicating, "%s ports %v overlap rule %s (%s %v)", r.Protocol, r.PortRange, o.ID, o.Protocol, o.PortRange)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,11 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -200,11 +205,120 @@ func TestRulePortMapsAndOverlap(t *testing.T) {
 	udp.Protocol, udp.PortRange = UDP, []string{"83"}
 	tcp := validRule()
 	tcp.PortRange = []string{"85-90"}
-	if r.Overlaps(udp) {
-		t.Errorf("TCP 81-85 overlaps UDP 83; want no overlap across protocols")
+	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, udp}); err != nil {
+		t.Errorf("TCP 81-85 and UDP 83: %v; want no overlap across protocols", err)
 	}
-	if !r.Overlaps(tcp) {
-		t.Errorf("TCP 81-85 does not overlap TCP 85-90; want overlap")
+	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, tcp}); !apierr.Is(err, apierr.InvalidParameterRulePortDuplicating) {
+		t.Errorf("TCP 81-85 and TCP 85-90: %v; want RulePortDuplicating", err)
+	}
+}
+
+// portRules makes valid rules of protocol p, one per entry of spans.
+func portRules(p string, spans ...[]string) []*TeoL4Rule {
+	out := make([]*TeoL4Rule, len(spans))
+	for i, ports := range spans {
+		r := validRule()
+		r.Base.ID, r.Protocol, r.PortRange = fmt.Sprintf("rule-%s%d", p, i), p, ports
+		out[i] = r
+	}
+	return out
+}
+
+// TestCheckTeoProxyPortsOverlap: the sweep finds an overlap wherever the
+// rules are in the list, and names the later rule with the one it
+// overlaps.
+func TestCheckTeoProxyPortsOverlap(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules []*TeoL4Rule
+		want  string // "later earlier", "" when accepted
+	}{
+		{"adjacent spans", portRules(TCP, []string{"80-89"}, []string{"90"}, []string{"70-79", "91"}), ""},
+		{"protocols apart", append(portRules(TCP, []string{"80-90"}), portRules(UDP, []string{"85"})...), ""},
+		{"far apart in the list", portRules(TCP, []string{"100-200"}, []string{"300"}, []string{"20"}, []string{"201-299", "150"}), "rule-TCP3 rule-TCP0"},
+		{"second span of a rule", portRules(TCP, []string{"5", "1000"}, []string{"2000"}, []string{"999-1000"}), "rule-TCP2 rule-TCP0"},
+		{"later rule first in port order", portRules(UDP, []string{"443"}, []string{"53-443"}), "rule-UDP1 rule-UDP0"},
+	}
+	for _, tt := range tests {
+		err := CheckTeoProxyPorts(tt.rules)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v; want accepted", tt.name, err)
+			}
+			continue
+		}
+		later, earlier, _ := strings.Cut(tt.want, " ")
+		msg := apierr.From(err).Msg
+		if !apierr.Is(err, apierr.InvalidParameterRulePortDuplicating) || !strings.Contains(msg, "overlap rule "+earlier) ||
+			!strings.Contains(msg, fmt.Sprint(tt.rules[slices.IndexFunc(tt.rules, func(r *TeoL4Rule) bool { return r.ID == later })].PortRange)) {
+			t.Errorf("%s: %v; want RulePortDuplicating of %s with %s", tt.name, err, later, earlier)
+		}
+	}
+}
+
+// TestCheckTeoProxyPortsPairwise compares the sweep with the definition,
+// every pair of rules compared, on random proxies dense enough to overlap
+// about half the time.
+func TestCheckTeoProxyPortsPairwise(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		var rules []*TeoL4Rule
+		for i := range 1 + rnd.IntN(12) {
+			r := validRule()
+			r.Base.ID, r.Protocol = fmt.Sprint("rule-", i), []string{TCP, UDP}[rnd.IntN(2)]
+			r.PortRange = nil
+			for k := range 1 + rnd.IntN(3) {
+				lo := 1 + 40*k + rnd.IntN(300)
+				r.PortRange = append(r.PortRange, fmt.Sprintf("%d-%d", lo, lo+rnd.IntN(6)))
+			}
+			if r.Check("", Capabilities{}) != nil {
+				continue // its own spans overlap
+			}
+			rules = append(rules, r)
+		}
+		overlap := false
+		for i, r := range rules {
+			for _, o := range rules[:i] {
+				for _, a := range r.PortMaps() {
+					for _, b := range o.PortMaps() {
+						overlap = overlap || r.Protocol == o.Protocol && a.Start <= b.End && b.Start <= a.End
+					}
+				}
+			}
+		}
+		err := CheckTeoProxyPorts(rules)
+		if got := apierr.Is(err, apierr.InvalidParameterRulePortDuplicating); got != overlap || (!got && err != nil) {
+			t.Fatalf("rules %v: CheckTeoProxyPorts = %v; pairwise overlap %v", ruleSpans(rules), err, overlap)
+		}
+	}
+}
+
+func ruleSpans(rules []*TeoL4Rule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, fmt.Sprint(r.ID, r.Protocol, r.PortRange))
+	}
+	return out
+}
+
+// BenchmarkCheckTeoProxyPorts checks a full proxy: 4,000 single-port
+// rules, as every CreateL4ProxyRules on it does in its write transaction
+// (go test -run - -bench CheckTeoProxyPorts ./internal/model/).
+func BenchmarkCheckTeoProxyPorts(b *testing.B) {
+	for _, n := range []int{1000, 4000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			spans := make([][]string, n)
+			for i := range spans {
+				spans[i] = []string{strconv.Itoa(20000 + i)}
+			}
+			rules := portRules(TCP, spans...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := CheckTeoProxyPorts(rules); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

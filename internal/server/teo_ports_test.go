@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -67,5 +68,30 @@ func TestTeoListeningPortsBounded(t *testing.T) {
 	}
 	if s := e.ruleStatus(t, rule); s != "online" {
 		t.Errorf("victim rule reads %s; want online", s)
+	}
+}
+
+// TestTeoRulePortsUniqueAcrossRules: no port of a protocol is used by two
+// rules of a proxy, whether a rule is created over another's port or
+// modified onto it; the same port of the other protocol is free.
+func TestTeoRulePortsUniqueAcrossRules(t *testing.T) {
+	e := newTeoEnv(t)
+	origin := netip.AddrPortFrom(teoOrigins.Next(), 9)
+	rule := func(proto string, ports ...string) map[string]any {
+		r := tcpRule(ports, "IP_DOMAIN", []string{origin.Addr().String()}, origin)
+		r["Protocol"] = proto
+		return r
+	}
+	first := e.createRule(t, rule("TCP", "30000-30010"))
+	udp := e.createRule(t, rule("UDP", "30005"))
+	code, msg := teoError(t, e.c, "CreateL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+		"L4ProxyRules": []map[string]any{rule("TCP", "40000", "30010")}})
+	if code != "InvalidParameter.RulePortDuplicating" {
+		t.Errorf("TCP 30010 created over TCP 30000-30010: %s %q; want InvalidParameter.RulePortDuplicating", code, msg)
+	}
+	code, msg = teoError(t, e.c, "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+		"L4ProxyRules": []map[string]any{{"RuleId": udp, "Protocol": "TCP"}}})
+	if code != "InvalidParameter.RulePortDuplicating" || !strings.Contains(msg, first) {
+		t.Errorf("UDP 30005 modified to TCP: %s %q; want InvalidParameter.RulePortDuplicating naming %s", code, msg, first)
 	}
 }

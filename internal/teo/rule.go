@@ -127,12 +127,7 @@ func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
 	if err := model.CheckTeoProxyPorts(rules); err != nil {
 		return err
 	}
-	for i, r := range rules {
-		for _, o := range rules[:i] {
-			if r.Overlaps(o) {
-				return apierr.New(apierr.InvalidParameterRulePortDuplicating, "%s ports %v overlap rule %s (%s %v)", r.Protocol, r.PortRange, o.ID, o.Protocol, o.PortRange)
-			}
-		}
+	for _, r := range rules {
 		if r.OriginType == model.OriginOriginGroup {
 			if err := checkGroupRef(tx, r); err != nil {
 				return err
