@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 
@@ -17,22 +18,32 @@ func (v *vhost) writeError(w http.ResponseWriter, status int) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if s := applyPage(h, p); s != 0 {
-		status = s
+	status, body := applyPage(h, p, status)
+	if !noContent(status) {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	h.Set("Content-Length", strconv.Itoa(len(p.Body)))
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(p.Body))
+	_, _ = io.WriteString(w, body)
 }
 
-// applyPage clears and sets the page's headers and returns the status to
-// send instead (0 = keep).
-func applyPage(h http.Header, p *snapshot.ErrorPage) int {
+// applyPage clears and sets the page's headers and returns the status
+// and body of the answer that replaces one with status. A NewErrorNo of
+// 204 or 304 (the API takes 200-599, and Body is required) is sent
+// without the body, which such an answer cannot carry: its write would
+// fail, and ReverseProxy aborts an answer whose body copy fails (an
+// HTTP/2 stream reset, an HTTP/1 connection closed without an answer).
+func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	for _, k := range p.ClearHeaders {
 		h.Del(k)
 	}
 	for _, kv := range p.SetHeaders {
 		h.Set(kv.Name, kv.Value)
 	}
-	return p.NewErrorNo
+	if p.NewErrorNo != 0 {
+		status = p.NewErrorNo
+	}
+	if noContent(status) {
+		return status, ""
+	}
+	return status, p.Body
 }

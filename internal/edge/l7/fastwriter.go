@@ -155,7 +155,7 @@ func (w *fastWriter) Flush() { _ = w.FlushError() }
 func (w *fastWriter) writeHead(next []byte) {
 	w.wroteHead = true
 	h, isHead := w.header, w.req.Method == http.MethodHead
-	statusOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	statusOK := !noContent(w.status)
 	w.bodyOK = statusOK && !isHead
 	_, declared := h["Trailer"]
 	w.contentLen = -1
@@ -213,7 +213,7 @@ func (w *fastWriter) writeHead(next []byte) {
 // statuses are left alone. Every protocol's writer applies it: fastWriter
 // here, streamWriter for HTTP/2 and HTTP/3, whose servers pass them on.
 func dropFraming(h http.Header, code int) {
-	if code != http.StatusNoContent && code != http.StatusNotModified {
+	if !noContent(code) {
 		return
 	}
 	delete(h, "Content-Length")
@@ -221,6 +221,13 @@ func dropFraming(h http.Header, code int) {
 	if code == http.StatusNotModified {
 		delete(h, "Content-Type")
 	}
+}
+
+// noContent reports whether a final answer with status code carries no
+// content whatever its method: 204 and 304 (RFC 9110 15.3.5, 15.4.5).
+// Writers refuse a body for them (http.ErrBodyNotAllowed).
+func noContent(code int) bool {
+	return code == http.StatusNoContent || code == http.StatusNotModified
 }
 
 // sniffLen mirrors net/http's: http.DetectContentType reads no further.

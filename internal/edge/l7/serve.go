@@ -196,12 +196,12 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	// The page replaces the body, so its type too: the same as for the
 	// proxy's own errors (writeError), unless SetHeaders says otherwise.
 	resp.Header.Set("Content-Type", "text/html; charset=utf-8")
-	status := applyPage(resp.Header, p)
-	if status != 0 {
+	status, body := applyPage(resp.Header, p, resp.StatusCode)
+	if status != resp.StatusCode {
 		resp.StatusCode, resp.Status = status, ""
 	}
-	resp.Body = io.NopCloser(strings.NewReader(p.Body))
-	resp.ContentLength = int64(len(p.Body))
+	resp.Body = io.NopCloser(strings.NewReader(body))
+	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil
 	return nil
 }

@@ -1,0 +1,99 @@
+package edge_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// errorPageOrigin answers by path with the odd answers error pages meet.
+func errorPageOrigin(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/nocontent"):
+			w.WriteHeader(404)
+			io.WriteString(w, "origin 404")
+		default:
+			w.WriteHeader(503)
+			io.WriteString(w, "origin body")
+		}
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// errorPageListener serves e.test from origin o with a page for 502 and
+// 503, and one that turns 404 into 204.
+func errorPageListener(t *testing.T, o netip.AddrPort) (*edge.Runtime, string) {
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	pages := []snapshot.ErrorPage{
+		{ErrorNos: []int{503, 502}, Body: "custom page"},
+		{ErrorNos: []int{404}, NewErrorNo: 204, Body: "gone"},
+	}
+	l := snapshot.HTTPListener{ID: "lsr-ep", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "e.test", ErrorPages: pages, Rules: []snapshot.Rule{rule("r-ep", "/", l7Origins(o))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	return rt, "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+}
+
+// A page whose NewErrorNo is 204 (the API takes 200-599) goes out without
+// its body, which a 204 cannot carry: writing it failed, and ReverseProxy
+// aborted the answer (HTTP/2 reset the stream, HTTP/1 through net/http
+// closed the connection without an answer).
+func TestErrorPageNoContentStatus(t *testing.T) {
+	o := errorPageOrigin(t)
+	_, url := errorPageListener(t, o)
+	// HTTP/1.0 goes through net/http, not the fast path.
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /nocontent HTTP/1.0\r\nHost: e.test\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+		t.Errorf("HTTP/1.0: no answer: %v", err)
+	} else if resp.StatusCode != 204 || resp.Header.Get("Content-Length") != "" {
+		t.Errorf("HTTP/1.0: got %d, Content-Length %q; want 204 without one", resp.StatusCode, resp.Header.Get("Content-Length"))
+	}
+
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	l := h3Listener(t, ca, port, o)
+	l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{404}, NewErrorNo: 204, Body: "gone"}}
+	l.Domains[0].Rules[0].Path = "/nocontent"
+	mustApply(t, rt, httpProxy(1, ip, l))
+	base := "https://www.test:" + fmt.Sprint(port)
+	// The origin's 404, then the edge's own (no rule for the path).
+	for _, path := range []string{"/nocontent", "/elsewhere"} {
+		resp, err := httpsClient(addr, ca.pool, true).Get(base + path)
+		if err != nil {
+			t.Fatalf("HTTP/2 %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 204 || len(b) != 0 {
+			t.Errorf("HTTP/2 %s: got %d %q; want 204 without body", path, resp.StatusCode, b)
+		}
+	}
+}
