@@ -26,6 +26,15 @@ func errorPageOrigin(t *testing.T) netip.AddrPort {
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case strings.HasPrefix(r.URL.Path, "/stall"): // Head at once, body late.
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(503)
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			time.Sleep(2 * time.Second)
+			io.WriteString(w, strings.Repeat("x", 93))
+		case strings.HasPrefix(r.URL.Path, "/ok"): // Which origin connection.
+			io.WriteString(w, r.RemoteAddr)
 		case strings.HasPrefix(r.URL.Path, "/nocontent"):
 			w.WriteHeader(404)
 			io.WriteString(w, "origin 404")
@@ -94,6 +103,54 @@ func TestErrorPageNoContentStatus(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 204 || len(b) != 0 {
 			t.Errorf("HTTP/2 %s: got %d %q; want 204 without body", path, resp.StatusCode, b)
+		}
+	}
+}
+
+// The page replaces the origin's body, so it does not wait for it: an
+// origin that sent its 503 head and then stalled its body (or trickled
+// it) held the page back by the length of the stall, up to
+// OriginReadTimeout per read and 64 KiB of trickle. Such an origin
+// connection is closed; one whose small body came with its head is
+// still reused.
+func TestErrorPageDoesNotWaitForOriginBody(t *testing.T) {
+	o := errorPageOrigin(t)
+	_, url := errorPageListener(t, o)
+	c := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, path string) (int, string, time.Duration) {
+		t.Helper()
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader("x")
+		}
+		req, _ := http.NewRequest(method, url+path, body)
+		req.Host = "e.test"
+		start := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b), time.Since(start)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPost} { // Direct exchange, then ReverseProxy.
+		_, first, _ := do(method, "/ok")
+		if code, b, _ := do(method, "/small"); code != 503 || b != "custom page" {
+			t.Fatalf("%s: got %d %q; want the page", method, code, b)
+		}
+		if _, again, _ := do(method, "/ok"); again != first {
+			t.Errorf("%s: origin connection %s after a page over a small body; want %s reused", method, again, first)
+		}
+		code, b, took := do(method, "/stall")
+		if code != 503 || b != "custom page" {
+			t.Fatalf("%s: got %d %q; want the page", method, code, b)
+		}
+		if took > time.Second {
+			t.Errorf("%s: the error page took %v: it waited for the origin's body, which it discards", method, took.Round(time.Millisecond))
+		}
+		if _, after, _ := do(method, "/ok"); after == first {
+			t.Errorf("%s: origin connection %s reused after a stalled body; want it closed", method, after)
 		}
 	}
 }

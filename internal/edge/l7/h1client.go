@@ -424,18 +424,20 @@ func isTimeout(err error) bool {
 }
 
 // h1Body returns the connection to the pool at EOF, or closes it when the
-// body is closed before EOF.
+// body is closed before EOF. Close may be called while a Read waits, to
+// cut it short (discardBody), as with an http.Transport body: the
+// connection is closed under it, and the exchange ends once.
 type h1Body struct {
 	rc    io.ReadCloser
 	pc    *h1Conn
 	cl    *h1Client
 	stop  func() bool
 	reuse bool // The origin did not ask to close.
-	done  bool
+	done  atomic.Bool
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
-	if b.done {
+	if b.done.Load() {
 		return 0, io.EOF
 	}
 	b.pc.bodyRead()
@@ -449,16 +451,16 @@ func (b *h1Body) Read(p []byte) (int, error) {
 }
 
 func (b *h1Body) Close() error {
-	if !b.done {
-		b.finish(false)
-	}
+	b.finish(false)
 	return nil
 }
 
-// finish ends the exchange.
+// finish ends the exchange, the first time only. Before EOF it closes
+// the connection without touching its buffer, which a Read may be using.
 func (b *h1Body) finish(atEOF bool) {
-	b.done = true
-	b.cl.done(b.pc, b.stop, atEOF, b.reuse)
+	if !b.done.Swap(true) {
+		b.cl.done(b.pc, b.stop, atEOF, b.reuse)
+	}
 }
 
 // get takes the most recently used idle connection to addr, if any.

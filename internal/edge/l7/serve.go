@@ -188,8 +188,7 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	if p == nil {
 		return nil
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // Lets the connection be reused if small.
-	resp.Body.Close()
+	discardBody(resp.Body)
 	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Etag", "Last-Modified", "Content-Range"} {
 		resp.Header.Del(k)
 	}
@@ -204,6 +203,33 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil
 	return nil
+}
+
+// Bounds of the read of an origin body that a page replaces: what comes
+// within discardWait, up to discardMax bytes, is read so that the origin
+// connection can be reused; a longer or slower body closes it.
+const (
+	discardMax = 64 << 10
+	// discardWait lets in a body the origin sent with its head, even one
+	// that needs another round trip to arrive (larger than a window),
+	// but not one it is still producing: it would hold the page back for
+	// as long as the origin stalls or trickles it, each read waiting up
+	// to OriginReadTimeout. nginx's proxy_intercept_errors reads none.
+	discardWait = 250 * time.Millisecond
+)
+
+// discardBody reads and closes the origin body b that a page replaces,
+// within discardMax and discardWait (Close cuts a waiting read short:
+// h1Body's and http.Transport's allow it, and closing before the end
+// closes the connection).
+func discardBody(b io.ReadCloser) {
+	if b == http.NoBody {
+		return
+	}
+	t := time.AfterFunc(discardWait, func() { _ = b.Close() })
+	_, _ = io.CopyN(io.Discard, b, discardMax)
+	t.Stop()
+	_ = b.Close()
 }
 
 // errorHandler answers when no origin answered: 504 for timeouts, 502
