@@ -33,6 +33,12 @@ func errorPageOrigin(t *testing.T) netip.AddrPort {
 			w.(http.Flusher).Flush()
 			time.Sleep(2 * time.Second)
 			io.WriteString(w, strings.Repeat("x", 93))
+		case strings.HasPrefix(r.URL.Path, "/trailer"):
+			w.Header().Set("Trailer", "X-Secret")
+			w.WriteHeader(503)
+			io.WriteString(w, "origin body")
+			w.(http.Flusher).Flush()
+			w.Header().Set("X-Secret", "origin-internal-token")
 		case strings.HasPrefix(r.URL.Path, "/ok"): // Which origin connection.
 			io.WriteString(w, r.RemoteAddr)
 		case strings.HasPrefix(r.URL.Path, "/nocontent"):
@@ -153,4 +159,41 @@ func TestErrorPageDoesNotWaitForOriginBody(t *testing.T) {
 			t.Errorf("%s: origin connection %s reused after a stalled body; want it closed", method, after)
 		}
 	}
+}
+
+// The page is the whole answer: the origin's trailers, of the body the
+// page replaced, are not sent after it (they were, over HTTP/1.1, HTTP/2
+// and HTTP/3, and made ReverseProxy send the page chunked).
+func TestErrorPageDropsOriginTrailers(t *testing.T) {
+	o := errorPageOrigin(t)
+	_, url := errorPageListener(t, o)
+	check := func(name string, c *http.Client, u, host string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Host = host
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "custom page" {
+			t.Fatalf("%s: got %d %q; want the page", name, resp.StatusCode, b)
+		}
+		if v := resp.Trailer.Get("X-Secret"); v != "" || resp.Header.Get("Trailer") != "" {
+			t.Errorf("%s: the page carries the origin's trailer X-Secret=%q (Trailer %q)", name, v, resp.Header.Get("Trailer"))
+		}
+		if name == "HTTP/1.1" && resp.ContentLength != int64(len("custom page")) {
+			t.Errorf("%s: Content-Length %d; want the page's", name, resp.ContentLength)
+		}
+	}
+	check("HTTP/1.1", &http.Client{Timeout: 5 * time.Second}, url+"/trailer", "e.test")
+
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	l := h3Listener(t, ca, port, o)
+	l.Domains[0].ErrorPages = []snapshot.ErrorPage{{ErrorNos: []int{503}, Body: "custom page"}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	u := "https://www.test:" + fmt.Sprint(port) + "/trailer"
+	check("HTTP/2", httpsClient(addr, ca.pool, true), u, "")
+	check("HTTP/3", h3Client(t, lo.Next(), addr, ca.pool), u, "")
 }

@@ -189,9 +189,13 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	discardBody(resp.Body)
-	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Etag", "Last-Modified", "Content-Range"} {
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Trailer", "Etag", "Last-Modified", "Content-Range"} {
 		resp.Header.Del(k)
 	}
+	// The body's trailers go with it (RFC 9110 6.5: they belong to its
+	// content), whatever they tell (debug IDs, its checksum); ReverseProxy
+	// would announce and send them after the page, and so send it chunked.
+	resp.Trailer = nil
 	// The page replaces the body, so its type too: the same as for the
 	// proxy's own errors (writeError), unless SetHeaders says otherwise.
 	resp.Header.Set("Content-Type", "text/html; charset=utf-8")
