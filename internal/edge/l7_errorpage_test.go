@@ -39,6 +39,19 @@ func errorPageOrigin(t *testing.T) netip.AddrPort {
 			io.WriteString(w, "origin body")
 			w.(http.Flusher).Flush()
 			w.Header().Set("X-Secret", "origin-internal-token")
+		case strings.HasPrefix(r.URL.Path, "/download"): // A file that failed midway.
+			h := w.Header()
+			h.Set("Content-Disposition", `attachment; filename="report.zip"`)
+			h.Set("Content-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:")
+			h.Set("Repr-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:")
+			h.Set("Digest", "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+			h.Set("Content-Md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
+			h.Set("Content-Language", "de")
+			h.Set("Content-Location", "/files/report.zip")
+			h.Set("Content-Type", "application/zip")
+			h.Set("Cache-Control", "no-store") // About the answer, not its body: kept.
+			w.WriteHeader(503)
+			io.WriteString(w, "PK...")
 		case strings.HasPrefix(r.URL.Path, "/ok"): // Which origin connection.
 			io.WriteString(w, r.RemoteAddr)
 		case strings.HasPrefix(r.URL.Path, "/nocontent"):
@@ -196,4 +209,34 @@ func TestErrorPageDropsOriginTrailers(t *testing.T) {
 	u := "https://www.test:" + fmt.Sprint(port) + "/trailer"
 	check("HTTP/2", httpsClient(addr, ca.pool, true), u, "")
 	check("HTTP/3", h3Client(t, lo.Next(), addr, ca.pool), u, "")
+}
+
+// The page replaces the origin's representation, so the origin's
+// metadata about its body goes with it (RFC 9110 section 8), as
+// Content-Encoding, ETag and Last-Modified did: Content-Disposition had
+// the browser save the page as the origin's file, and Content-Digest
+// (RFC 9530), a hash of the origin's bytes, had a checking client refuse
+// it.
+func TestErrorPageDropsOriginBodyMetadata(t *testing.T) {
+	o := errorPageOrigin(t)
+	_, url := errorPageListener(t, o)
+	req, _ := http.NewRequest(http.MethodGet, url+"/download", nil)
+	req.Host = "e.test"
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "custom page" || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("got %d %q (%s); want the page", resp.StatusCode, b, resp.Header.Get("Content-Type"))
+	}
+	for _, k := range []string{"Content-Disposition", "Content-Digest", "Repr-Digest", "Digest", "Content-Md5", "Content-Language", "Content-Location"} {
+		if v := resp.Header.Get(k); v != "" {
+			t.Errorf("the page carries the origin body's %s: %q", k, v)
+		}
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q; want the origin's, which is about the answer", resp.Header.Get("Cache-Control"))
+	}
 }

@@ -26,6 +26,23 @@ func (v *vhost) writeError(w http.ResponseWriter, status int) {
 	_, _ = io.WriteString(w, body)
 }
 
+// replacedBodyHeaders are the headers of an origin's answer that describe
+// its body, which a page replaces: its framing, and its representation
+// metadata and validators (RFC 9110 section 8), including what other
+// specifications add about the body (disposition, digests). Kept, they would describe the origin's bytes to clients of
+// the page: Content-Disposition has a browser save the page as the
+// origin's file, a digest has a checking client refuse it, a validator
+// has a cache revalidate the page as the origin's resource. The page's
+// Content-Type is set apart. Headers about the answer or the resource
+// (Cache-Control, Vary, Accept-Ranges, ...) stay: SetHeaders and
+// ClearHeaders adjust those.
+var replacedBodyHeaders = []string{
+	"Content-Length", "Transfer-Encoding", "Trailer",
+	"Content-Encoding", "Content-Language", "Content-Location", "Content-Range", "Content-Disposition",
+	"Content-Digest", "Repr-Digest", "Digest", "Content-Md5",
+	"Etag", "Last-Modified",
+}
+
 // applyPage clears and sets the page's headers and returns the status
 // and body of the answer that replaces one with status. A NewErrorNo of
 // 204 or 304 (the API takes 200-599, and Body is required) is sent

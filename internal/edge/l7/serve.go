@@ -189,7 +189,7 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	discardBody(resp.Body)
-	for _, k := range []string{"Content-Length", "Content-Encoding", "Transfer-Encoding", "Trailer", "Etag", "Last-Modified", "Content-Range"} {
+	for _, k := range replacedBodyHeaders {
 		resp.Header.Del(k)
 	}
 	// The body's trailers go with it (RFC 9110 6.5: they belong to its
