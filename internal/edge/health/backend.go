@@ -53,6 +53,7 @@ type originState struct {
 	next   atomic.Uint32
 	active atomic.Int64
 	rtt    atomic.Int64 // EWMA of latency (ObserveRTT) in ns; 0 = not measured.
+	rttAt  atomic.Int64 // When rtt was last observed (Unix ns).
 	// failedAt is when the last connect failed (Unix ns), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
 	failedAt atomic.Int64
@@ -206,8 +207,23 @@ func (b *Backend) ConnStart() { b.active.Add(1) }
 func (b *Backend) ConnEnd() { b.active.Add(-1) }
 
 // RTT is the smoothed latency (0 until measured): of connects for TCP, of
-// probe replies for UDP, of answers for HTTP (ObserveRTT).
-func (b *Backend) RTT() time.Duration { return time.Duration(b.rtt.Load()) }
+// probe replies for UDP, of answers for HTTP (ObserveRTT). A latency last
+// observed more than StaleRTT ago reads 0, as unmeasured: only picked
+// origins (and checks) are measured, so without it an origin whose last
+// measurement was slow (a cold first connect, a busy moment) would keep
+// losing to the others under lrtt and never be measured again; so it gets
+// a connection now and then, which measures it afresh.
+func (b *Backend) RTT() time.Duration {
+	if b.rttStale(time.Now().UnixNano()) {
+		return 0
+	}
+	return time.Duration(b.rtt.Load())
+}
+
+func (b *Backend) rttStale(now int64) bool { return now-b.rttAt.Load() > int64(StaleRTT) }
+
+// StaleRTT is how long a latency measurement ranks its origin (RTT).
+const StaleRTT = FailTimeout
 
 // FailTimeout is how long an origin stays suspect after a failed connect:
 // pickers pass it over while another eligible origin is not (nginx's passive
@@ -256,10 +272,13 @@ func (b *Backend) Suspect() bool {
 // handshake's, a UDP probe's reply time, an HTTP request's or check's
 // time from sent to its answer's first byte.
 func (b *Backend) ObserveRTT(d time.Duration) {
+	now := time.Now().UnixNano()
+	stale := b.rttStale(now) // Start afresh rather than blend with it.
+	b.rttAt.Store(now)
 	for {
 		old := b.rtt.Load()
 		nv := int64(d)
-		if old != 0 {
+		if old != 0 && !stale {
 			nv = old + (int64(d)-old)/4
 		}
 		if nv <= 0 {

@@ -319,3 +319,27 @@ func TestPoolOwnersShareNothing(t *testing.T) {
 		t.Error("another owner's backend under another check config starts down; want healthy, as a new origin")
 	}
 }
+
+// TestStaleRTTReadsUnmeasured: a latency observed more than StaleRTT ago
+// ranks nothing (RTT 0, as unmeasured), so lrtt gives its origin a
+// connection that measures it afresh; that measurement replaces the stale
+// one instead of being blended into it.
+func TestStaleRTTReadsUnmeasured(t *testing.T) {
+	b := Backend{originState: &originState{}}
+	b.ObserveRTT(40 * time.Millisecond)
+	if got := b.RTT(); got != 40*time.Millisecond {
+		t.Fatalf("RTT after one observation = %v; want 40ms", got)
+	}
+	b.ObserveRTT(20 * time.Millisecond)
+	if got := b.RTT(); got != 35*time.Millisecond {
+		t.Fatalf("RTT after 40ms, 20ms = %v; want the EWMA 35ms", got)
+	}
+	b.rttAt.Add(-int64(StaleRTT + time.Second)) // Observed longer ago.
+	if got := b.RTT(); got != 0 {
+		t.Fatalf("RTT observed %v ago = %v; want 0 (unmeasured)", StaleRTT+time.Second, got)
+	}
+	b.ObserveRTT(2 * time.Millisecond)
+	if got := b.RTT(); got != 2*time.Millisecond {
+		t.Fatalf("RTT after a fresh observation of a stale one = %v; want 2ms", got)
+	}
+}
