@@ -183,4 +183,3 @@ func (r *TeoL4Rule) Origins(groups map[string]*TeoOriginGroup) int {
 	}
 	return len(groups[r.OriginValue[0]].Records)
 }
-
