@@ -69,6 +69,23 @@ func (e *Endpoint) readBody(w http.ResponseWriter, r *http.Request, limit int64,
 	return body, err
 }
 
+// DropBody is for a handler that answers without reading (what is left
+// of) r's body: on HTTP/1 the connection is closed after the answer, and
+// net/http's own reading of the body (up to 256 KB before the answer, to
+// keep the connection, or after the handler, to find its end) fails at
+// once instead of waiting, with no deadline, for a client that may never
+// send it. Not on HTTP/2, where the server resets only this stream when
+// the handler returns, while "Connection: close" would send a GOAWAY to
+// every call multiplexed on the connection.
+func DropBody(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor != 1 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	// Not supported (a test's recorder): nothing to bound.
+	http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
 func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64, held *int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)

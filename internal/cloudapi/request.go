@@ -49,6 +49,9 @@ func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request, held *int64) (*
 	if req.path == "" {
 		req.path = "/"
 	}
+	if r.Method != http.MethodPost && r.ContentLength != 0 {
+		DropBody(w, r) // Only a POST's body is read.
+	}
 	switch r.Method {
 	case http.MethodGet:
 		if len(r.URL.RawQuery) > maxGETQuery {

@@ -353,7 +353,14 @@ func build(ctx context.Context, st store.Store, o Options, set settings) (*Serve
 func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Telemetry.Collector())
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// A scrape has no body to read.
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			cloudapi.DropBody(w, r)
+		}
+		prom.ServeHTTP(w, r)
+	})
 	var mln net.Listener
 	if o.MetricsListen != "" && o.MetricsListen != "off" {
 		if mln, err = net.Listen("tcp", o.MetricsListen); err != nil {
@@ -362,8 +369,8 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		s.MetricsAddr = mln.Addr().String()
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics)
-		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-			WriteTimeout: time.Minute}
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
 	}
 	ln, err := net.Listen("tcp", o.APIListen)
 	if err != nil {
@@ -396,9 +403,13 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		s.Endpoint.ServeHTTP(w, r)
 	})
 	// The endpoint bounds the body's reading itself (a deadline renewed
-	// as it arrives); WriteTimeout, counted from the end of the head,
-	// leaves room for the longest body and handler and then cuts a client
-	// that does not take its answer. DisableGeneralOptionsHandler:
+	// as it arrives) and cuts a body it does not read (DropBody);
+	// ReadTimeout is only the backstop of any read left unbounded, long
+	// enough never to expire under a call in time (past it, net/http's
+	// background read would cancel the call's context). WriteTimeout,
+	// counted from the end of the head, leaves room for the longest body
+	// and handler and then cuts a client that does not take its answer.
+	// DisableGeneralOptionsHandler:
 	// "OPTIONS *" reaches the endpoint (an UnsupportedProtocol envelope)
 	// instead of net/http's empty 200.
 	bodyTimeout := o.APIBodyTimeout
@@ -406,8 +417,8 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		bodyTimeout = cloudapi.DefaultBodyTimeout
 	}
 	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute, TLSConfig: tlsCfg}
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10*time.Second + bodyTimeout + cloudapi.HandlerTimeout,
+		IdleTimeout: 2 * time.Minute, WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute, TLSConfig: tlsCfg}
 	return func() {
 		go s.serve("api", s.http, ln, tlsCfg != nil)
 		if s.metrics != nil {
