@@ -58,13 +58,10 @@ func orDefault[T int64 | time.Duration](v, def T) T {
 // is cut.
 func (e *Endpoint) readBody(w http.ResponseWriter, r *http.Request, limit int64, held *int64) ([]byte, error) {
 	body, err := e.readBodyUpTo(w, r, limit, held)
-	if err != nil && r.ProtoMajor == 1 {
-		// What is left of the body is not read: net/http would otherwise
-		// try to, with no deadline, before the answer. Not on HTTP/2,
-		// where the server resets only this stream when the handler
-		// returns, while "Connection: close" would send a GOAWAY to every
-		// call multiplexed on the connection.
-		w.Header().Set("Connection", "close")
+	if err != nil {
+		// What is left of the body is not read. After readBodyUpTo, which
+		// clears the deadline it renewed.
+		DropBody(w, r)
 	}
 	return body, err
 }

@@ -60,3 +60,44 @@ func TestAPIUnreadBodyIsCut(t *testing.T) {
 		}
 	}
 }
+
+// TestAPICutBodyClosesConnection: a POST whose body stalls is answered
+// InvalidRequest with "Connection: close" after BodyIdleTimeout, and the
+// server must then close: after the handler, net/http reads what is left of
+// the body (up to 256 KB) to look for its end, which must not wait for a
+// client that sends nothing, or the connection, its goroutine and its
+// request would stay until the client goes away.
+func TestAPICutBodyClosesConnection(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.APIBodyIdleTimeout, o.APIBodyTimeout = 300*time.Millisecond, 1500*time.Millisecond
+	})
+	for _, head := range []string{
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n",
+	} {
+		c, err := net.Dial("tcp", api.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, head)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), "InvalidRequest") || !resp.Close {
+			t.Fatalf("answer (close %v) %q", resp.Close, b)
+		}
+		// The answer said "Connection: close": the server must close.
+		start := time.Now()
+		c.SetReadDeadline(start.Add(5 * time.Second))
+		_, err = br.ReadByte()
+		c.Close()
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("stalled body (%s): after answering \"Connection: close\", the server still holds the connection %v later (%v); want it closed",
+				strings.Split(head, "\r\n")[3], time.Since(start).Round(time.Millisecond), err)
+		}
+	}
+}
