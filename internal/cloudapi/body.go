@@ -19,10 +19,12 @@ const (
 	DefaultBodyBudget      = 128 << 20
 )
 
-// bodyBudget counts the bytes of request bodies held at once, from the
-// first byte read until the answer is written. Bodies are read before any
-// authentication (the signature covers them), so without it anyone who
-// can reach the port could make the server buffer 10 MB per connection.
+// bodyBudget counts the bytes of requests held at once: their heads from
+// the handler's start, their bodies from the first byte read, until the
+// answer is written. Both are read before any authentication (the
+// signature covers them), so without it anyone who can reach the port
+// could make the server buffer 10 MB per connection, or 64 KiB per HTTP/2
+// stream.
 type bodyBudget struct {
 	mu   sync.Mutex
 	used int64
@@ -87,7 +89,6 @@ func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit in
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	budget := orDefault(e.BodyBudget, DefaultBodyBudget)
 	idle := orDefault(e.BodyIdleTimeout, DefaultBodyIdleTimeout)
 	rc := http.NewResponseController(w)
 	end := time.Now().Add(orDefault(e.BodyTimeout, DefaultBodyTimeout))
@@ -111,10 +112,9 @@ func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit in
 			if grow <= 0 { // Longer than announced: net/http refuses it.
 				grow = 1
 			}
-			if !e.bodies.take(grow, budget) {
-				return nil, apierr.New(apierr.ServiceUnavailable, "the server is reading too many request bodies at once; retry later")
+			if err := e.charge(grow, held); err != nil {
+				return nil, err
 			}
-			*held += grow
 			next := make([]byte, len(buf), int64(cap(buf))+grow)
 			copy(next, buf)
 			buf = next
@@ -140,6 +140,27 @@ func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit in
 			return nil, apierr.New(apierr.InvalidRequest, "the request body could not be read")
 		}
 	}
+}
+
+// charge takes n bytes from the budget, adding them to held (for the
+// caller to give back once answered), or answers ServiceUnavailable.
+func (e *Endpoint) charge(n int64, held *int64) error {
+	if !e.bodies.take(n, orDefault(e.BodyBudget, DefaultBodyBudget)) {
+		return apierr.New(apierr.ServiceUnavailable, "the server is reading too many requests at once; retry later")
+	}
+	*held += n
+	return nil
+}
+
+// headSize is about what r's head takes in memory.
+func headSize(r *http.Request) int64 {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n)
 }
 
 func tooLarge(limit int64) error {

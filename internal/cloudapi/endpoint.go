@@ -26,12 +26,14 @@ const (
 // HandlerTimeout bounds an action's handler.
 const HandlerTimeout = 30 * time.Second
 
-// MaxHeaderBytes is the http.Server limit on the request line and headers.
-// net/http answers a longer head itself, with a bare HTTP 431, before the
-// endpoint can answer RequestSizeLimitExceeded in the envelope; at the POST
-// body limit, every GET query up to what a POST may carry gets the
-// envelope, and a connection holds no more memory than a POST body takes.
-const MaxHeaderBytes = maxPOSTBody
+// MaxHeaderBytes is the http.Server limit on the request line and headers
+// (and so HTTP/2's header list). A head is read and kept before anything is
+// authenticated, for as long as its body takes: 64 KiB holds the largest
+// GET query (32 KB, RequestSizeLimitExceeded past it, in the envelope) and
+// 32 KB of headers, when the SDKs send a handful of them (a TC3
+// Authorization is about 200 bytes). net/http answers a longer head itself,
+// with a bare HTTP 431.
+const MaxHeaderBytes = 64 << 10
 
 // Endpoint serves every registered service on one HTTP handler.
 type Endpoint struct {
@@ -47,7 +49,7 @@ type Endpoint struct {
 	Unlimited bool
 	// BodyIdleTimeout cuts a request whose body sends nothing for this
 	// long, BodyTimeout one whose body is not complete after this long;
-	// BodyBudget bounds the bytes of request bodies held at once (past it,
+	// BodyBudget bounds the bytes of requests, heads and bodies, held at once (past it,
 	// ServiceUnavailable). Zero means the Default... values.
 	BodyIdleTimeout, BodyTimeout time.Duration
 	BodyBudget                   int64

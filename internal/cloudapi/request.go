@@ -52,6 +52,11 @@ func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request, held *int64) (*
 	if r.Method != http.MethodPost && r.ContentLength != 0 {
 		DropBody(w, r) // Only a POST's body is read.
 	}
+	// The head is held until the answer, like the body.
+	if err := e.charge(headSize(r), held); err != nil {
+		DropBody(w, r)
+		return req, err
+	}
 	switch r.Method {
 	case http.MethodGet:
 		if len(r.URL.RawQuery) > maxGETQuery {

@@ -369,7 +369,8 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		s.MetricsAddr = mln.Addr().String()
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics)
-		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		s.metrics = &http.Server{Handler: mux, MaxHeaderBytes: cloudapi.MaxHeaderBytes,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute}
 	}
 	ln, err := net.Listen("tcp", o.APIListen)
