@@ -21,10 +21,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/gaap"
 	"github.com/opengaap/opengaap/internal/model"
@@ -348,6 +350,11 @@ func build(ctx context.Context, st store.Store, o Options, set settings) (*Serve
 	return s, nil
 }
 
+// metricsMaxConns caps the connections of the metrics' own listener: a
+// scrape needs one, and the listener must not take the data plane's
+// descriptors either.
+const metricsMaxConns = 64
+
 // listen opens the API's listener (HTTPS with tlsCfg, else HTTP) and the
 // metrics' own, if any; serve starts serving them.
 func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error) {
@@ -381,6 +388,14 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		return nil, err
 	}
 	s.Addr = ln.Addr().String()
+	// The API shares the process's descriptors with the data plane: past
+	// the cap, a connection waits in the kernel's backlog until one closes.
+	if n := limit.APIConns(); n > 0 {
+		ln = netutil.LimitListener(ln, n)
+	}
+	if mln != nil {
+		mln = netutil.LimitListener(mln, metricsMaxConns)
+	}
 	switch {
 	case o.MetricsListen == "off":
 		s.MetricsURL = "off"

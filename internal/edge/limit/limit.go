@@ -74,8 +74,17 @@ func UDPSessions() int { return descriptors() / 2 }
 // proxy, but proxies are many: without a bound on the node, rules
 // listening on enough ports take every descriptor, and every other proxy
 // stops accepting connections and dialling origins. The last quarter is
-// for TCP connections, health checks, the API and its database.
+// for TCP connections, health checks, the API (half of it at most:
+// APIConns) and its database.
 func Listeners() int { return descriptors() / 4 }
+
+// APIConns is the bound on the API's connections: an eighth of the
+// process's descriptor limit, half of what UDPSessions and Listeners
+// leave, or 0 (no bound) if the limit cannot be read. An idle keep-alive
+// connection costs its client nothing: without a bound, one client could
+// take every descriptor and stop the data plane. The other eighth is for
+// TCP connections, health checks and the database.
+func APIConns() int { return descriptors() / 8 }
 
 // descriptors is the soft RLIMIT_NOFILE, or 0 if it cannot be read.
 func descriptors() int {

@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+)
+
+// TestAPIConnectionsLeaveDataPlaneDescriptors: the API and the data plane
+// share the process's descriptors, and an idle keep-alive API connection is
+// kept for IdleTimeout (2 min): uncapped, a client opening enough idle API
+// connections would leave the data plane no descriptor to accept or to
+// reach the origin with, and accelerated traffic would stop. The API's
+// connections are capped to an eighth of the descriptor limit. (The node's
+// limit is lowered before it starts, to make it quick; the attacker, the
+// origin and the data-plane client are child processes, so that every
+// descriptor of this process is the node's.)
+func TestAPIConnectionsLeaveDataPlaneDescriptors(t *testing.T) {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old)
+	lim := old
+	lim.Cur = uint64(len(fds) + 300)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	originIP := origins.Next()
+	originPort := edgetest.FreePort(t, originIP)
+	origin := apiConnsChild(t, "origin", netip.AddrPortFrom(originIP, uint16(originPort)).String())
+	defer origin.stop()
+	ids := n.realServers(originIP)
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: netip.AddrPortFrom(originIP, uint16(originPort))})
+	front := netip.AddrPortFrom(ip, uint16(port)).String()
+	pr := apiConnsChild(t, "probe", front)
+	defer pr.stop()
+	probe := func() string {
+		io.WriteString(pr.in, "go\n")
+		line, _ := pr.out.ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	if got := probe(); got != "a" {
+		t.Fatalf("before: %q", got)
+	}
+
+	idle := apiConnsChild(t, "idle", n.Addr)
+	defer idle.stop()
+	t.Logf("attacker: %s", idle.line)
+	if got := probe(); got != "a" {
+		t.Errorf("TCP listener while one client holds idle API connections: %q; want %q: "+
+			"the API's connections must be capped below what the data plane needs", got, "a")
+	}
+}
+
+type apiConnsProc struct {
+	cmd  *exec.Cmd
+	line string
+	in   io.Writer
+	out  *bufio.Reader
+}
+
+func (p *apiConnsProc) stop() { p.cmd.Process.Kill(); p.cmd.Wait() }
+
+// apiConnsChild runs TestAPIConnectionsHelper in a child process in mode on addr and
+// returns once it printed its first line.
+func apiConnsChild(t *testing.T, mode, addr string) *apiConnsProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAPIConnectionsHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "APICONNS_MODE="+mode, "APICONNS_ADDR="+addr)
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	line, _ := r.ReadString('\n')
+	return &apiConnsProc{cmd: cmd, line: strings.TrimSpace(line), in: in, out: r}
+}
+
+// TestAPIConnectionsHelper is the child of TestAPIConnectionsLeaveDataPlaneDescriptors.
+func TestAPIConnectionsHelper(t *testing.T) {
+	addr := os.Getenv("APICONNS_ADDR")
+	switch os.Getenv("APICONNS_MODE") {
+	case "origin": // Reads the PROXY line, answers "a".
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("listening")
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "a")
+			}()
+		}
+	case "probe": // One connection per line read.
+		fmt.Println("ready")
+		in := bufio.NewReader(os.Stdin)
+		for {
+			if _, err := in.ReadString('\n'); err != nil {
+				return
+			}
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				fmt.Println(err)
+				continue
+			}
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			b, err := io.ReadAll(c)
+			c.Close()
+			if err != nil {
+				fmt.Printf("%q (%v)\n", b, err)
+				continue
+			}
+			fmt.Println(string(b))
+		}
+	case "idle": // Keep-alive API connections, one call each.
+		var conns []net.Conn
+		for range 400 { // More than the descriptors left.
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				break
+			}
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				c.Close()
+				break
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			conns = append(conns, c)
+		}
+		fmt.Printf("%d idle API connections open\n", len(conns))
+		time.Sleep(60 * time.Second)
+	default:
+		t.Skip("helper")
+	}
+}
