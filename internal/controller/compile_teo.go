@@ -67,13 +67,13 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 		base.ClientIP = snapshot.ClientIPSPP
 	}
 	var out []snapshot.Listener
-	// The API refuses wider rules, and rules whose ports times origins
-	// pass a proxy's bound; the bounds hold for any stored before it did.
-	full := func() bool {
-		return len(out) >= model.TeoMaxRulePorts || (len(out)+1)*len(origins) > model.TeoMaxProxyOrigins
-	}
 	for _, m := range r.PortMaps() {
-		for port := m.Start; port <= m.End && !full(); port++ {
+		// The API refuses wider rules; the bound holds for any stored
+		// before it did. The (port, origin) bound is not applied here:
+		// the API refuses new and grown rules past it, and a rule stored
+		// before it keeps serving every port it served (cutting it would
+		// silently drop ports of a rule that reads online).
+		for port := m.Start; port <= m.End && len(out) < model.TeoMaxRulePorts; port++ {
 			l := base
 			l.ID = snapshot.PortInstanceID(r.ID, port)
 			l.Port = port

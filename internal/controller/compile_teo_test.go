@@ -96,19 +96,27 @@ func TestTeoListenersPortCap(t *testing.T) {
 	}
 }
 
-// TestTeoListenersOriginCap: a stored rule whose ports times origins pass
-// model.TeoMaxProxyOrigins (one accepted before the API refused them; each
-// pair a health-checked backend on the edge when ranged) compiles to as
-// many ports as keep it within the bound.
-func TestTeoListenersOriginCap(t *testing.T) {
-	g := &model.TeoOriginGroup{Base: model.Base{ID: "og-w"}}
-	for i := range 1000 {
-		g.Records = append(g.Records, model.TeoOriginRecord{ID: fmt.Sprint("r", i), Record: fmt.Sprintf("10.0.%d.%d", i/256, i%256)})
+// TestTeoListenersStoredPastOriginBound: a rule stored by the previous
+// release whose ports times origins pass model.TeoMaxProxyOrigins (2048
+// ports over 10 origins, accepted then and serving every port) keeps
+// compiling every port after the upgrade; the API refuses only new or
+// grown rules past the bound, and cutting stored ones would silently drop
+// ports of a rule that still reads online.
+func TestTeoListenersStoredPastOriginBound(t *testing.T) {
+	var origins []string
+	for i := range 10 {
+		origins = append(origins, fmt.Sprintf("10.0.0.%d", i+1))
 	}
-	r := &model.TeoL4Rule{Base: model.Base{ID: "rule-w"}, Protocol: model.TCP, PortRange: []string{"1000-3047"},
-		OriginType: model.OriginOriginGroup, OriginValue: []string{g.ID}, OriginPortRange: "5000-7047"}
-	ls := teoListeners(r, map[string]*model.TeoOriginGroup{g.ID: g})
-	if want := model.TeoMaxProxyOrigins / len(g.Records); len(ls) != want {
-		t.Fatalf("%d listeners of %d origins; want %d", len(ls), len(g.Records), want)
+	r := &model.TeoL4Rule{Base: model.Base{ID: "rule-w"}, Protocol: model.TCP, PortRange: []string{"40000-42047"},
+		OriginType: "IP_DOMAIN", OriginValue: origins, OriginPortRange: "80"}
+	if r.Ports()*len(origins) <= model.TeoMaxProxyOrigins {
+		t.Fatalf("the rule forwards %d pairs, within the bound %d: the test proves nothing", r.Ports()*len(origins), model.TeoMaxProxyOrigins)
+	}
+	ls := teoListeners(r, nil)
+	if len(ls) != r.Ports() {
+		t.Fatalf("%d listeners; want all %d ports of the stored rule", len(ls), r.Ports())
+	}
+	if last := ls[len(ls)-1]; last.Port != 42047 || len(last.Origins) != len(origins) {
+		t.Errorf("last listener on port %d with %d origins; want 42047 with %d", last.Port, len(last.Origins), len(origins))
 	}
 }
