@@ -46,6 +46,9 @@ type Config struct {
 	// MaxProxiesPerGroup bounds the proxies of one group
 	// (FailedOperation.LimitNumofProxiesInGroup).
 	MaxProxiesPerGroup int `json:"maxProxiesPerGroup,omitempty"`
+	// Warnings are what LoadConfig accepted but ignores (retired fields),
+	// for the server to log once at start.
+	Warnings []string `json:"-"`
 }
 
 // clientIPMethods are the ClientIPMethod values proxies and groups offer
@@ -101,6 +104,11 @@ type Region struct {
 	// PriceFactor multiplies the daily configuration fee of proxies
 	// accessed in (or forwarding to) this region; 0 means 1.
 	PriceFactor float64 `json:"priceFactor,omitempty"`
+	// RetiredFeatureBitmap is the featureBitmap the previous release
+	// configured. It is derived now (Region.features); a catalogue that
+	// still sets it loads, so an upgrade keeps starting, and LoadConfig
+	// clears it with a warning.
+	RetiredFeatureBitmap json.RawMessage `json:"featureBitmap,omitempty"`
 }
 
 // Country is one row of the country/area mapping table.
@@ -163,6 +171,19 @@ func LoadConfig(path string) (Config, error) {
 	}
 	if err := c.withDefaults().validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	var retired []string
+	for _, rs := range [][]Region{c.AccessRegions, c.DestRegions} {
+		for i := range rs {
+			if rs[i].RetiredFeatureBitmap != nil {
+				retired = append(retired, rs[i].ID)
+				rs[i].RetiredFeatureBitmap = nil
+			}
+		}
+	}
+	if len(retired) > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("config %s: featureBitmap of regions %s is retired and ignored: "+
+			"a region's FeatureBitmap is derived from its networkTypes and ipv6 (docs/api-proxies.md)", path, strings.Join(retired, ", ")))
 	}
 	return c, nil
 }

@@ -222,6 +222,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	o.Log.Info("store", "engine", set.engine, "at", set.where)
+	for _, w := range set.cfg.Warnings {
+		o.Log.Warn("--gaap-config: " + w)
+	}
 	s, err := build(ctx, st, o, set)
 	if err != nil {
 		st.Close()
