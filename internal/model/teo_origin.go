@@ -113,12 +113,14 @@ func CheckOriginGroupType(t string) error {
 // KeepRecordIDs). GENERAL groups take IP and domain records only; an
 // address may appear once (a record is one origin, and RecordIds are
 // matched by address); weights are 0-100 and at least one must be above 0
-// when any is set. A group holds at most TeoMaxGroupRecords records.
-func (g *TeoOriginGroup) CheckRecords(allowPrivate bool) error {
+// when any is set. A group holds at most TeoMaxGroupRecords records,
+// unless it held stored records before (a release without the cap stored
+// any number): such a group keeps them and may shrink, but not grow.
+func (g *TeoOriginGroup) CheckRecords(allowPrivate bool, stored int) error {
 	if len(g.Records) == 0 {
 		return invalid("Records", "at least one origin record is required")
 	}
-	if len(g.Records) > TeoMaxGroupRecords {
+	if len(g.Records) > TeoMaxGroupRecords && len(g.Records) > stored {
 		return invalid("Records", "%d records; an origin group holds at most %d", len(g.Records), TeoMaxGroupRecords)
 	}
 	anyWeight, positive := false, false

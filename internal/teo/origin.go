@@ -22,7 +22,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 	g := &model.TeoOriginGroup{Base: model.Base{ID: model.NewTeoUUID(model.PrefixTeoOriginGroup)},
 		ZoneID: cloudapi.Value(req.ZoneId), Type: *req.Type, Records: records(req.Records), UpdateTime: call.Time.Unix()}
 	g.Name = cmp.Or(cloudapi.Value(req.Name), g.ID)
-	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader)); err != nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), 0); err != nil {
 		return nil, err
 	}
 	g.NewRecordIDs()
@@ -45,8 +45,10 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 // Create and Modify both document it as the whole setting ("不填或者填空表示
 // 不配置回源Host" on Modify: left out or empty, no Host header), so host
 // replaces the stored value. It applies to HTTP groups only and is
-// dropped for GENERAL ones.
-func (s *Service) checkGroup(g *model.TeoOriginGroup, host string) error {
+// dropped for GENERAL ones. stored is how many records the group held
+// before (0 for a new one): model.TeoOriginGroup.CheckRecords refuses
+// only growth past the cap.
+func (s *Service) checkGroup(g *model.TeoOriginGroup, host string, stored int) error {
 	if err := model.CheckOriginGroupName(g.Name); err != nil {
 		return err
 	}
@@ -57,7 +59,7 @@ func (s *Service) checkGroup(g *model.TeoOriginGroup, host string) error {
 	if g.Type != model.OriginGroupHTTP {
 		g.HostHeader = ""
 	}
-	return g.CheckRecords(s.caps.PrivateOrigins)
+	return g.CheckRecords(s.caps.PrivateOrigins, stored)
 }
 
 // records converts wire records; RecordId is kept for Modify to match
@@ -197,7 +199,7 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 	if req.Records != nil {
 		g.Records = records(req.Records)
 	}
-	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader)); err != nil || req.Records == nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), len(old)); err != nil || req.Records == nil {
 		return err
 	}
 	return g.KeepRecordIDs(old)
