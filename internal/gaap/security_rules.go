@@ -138,8 +138,14 @@ func (s *Service) ModifySecurityRule(ctx context.Context, call *cloudapi.Call, r
 			return err
 		}
 		nr.ID = r.ID
-		if err := checkDuplicateRule(p, nr); err != nil {
-			return err
+		// A rule whose match stays the same duplicates no rule it did not
+		// already; checking it anyway would lock a pair stored before the
+		// check compared port sets ("80,443" and "443,80") out of every
+		// edit, a rename included.
+		if !nr.SameMatch(r) {
+			if err := checkDuplicateRule(p, nr); err != nil {
+				return err
+			}
 		}
 		p.Rules[i] = nr
 		return nil

@@ -1,6 +1,8 @@
 package gaap_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +10,8 @@ import (
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -188,6 +192,64 @@ func TestDuplicateRuleSamePortSet(t *testing.T) {
 			wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
 		}
 	}
+}
+
+// TestStoredDuplicateRulesModifiable: the previous release compared port
+// lists as text, so it stored two rules of one source and protocol on
+// "80,443" and "443,80", duplicates now. Either keeps accepting a Modify
+// that leaves its match (source, protocol, ports) as it is, such as a new
+// AliasName or Action; a Modify that makes a rule match another's traffic
+// is still refused.
+func TestStoredDuplicateRulesModifiable(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	policy := createPolicy(t, c, runningProxy(t, api), "ACCEPT")
+	ids, err := createRules(c, policy, ruleIn("10.0.0.0/8", "DROP", "TCP", "80,443", "a"), ruleIn("10.0.0.0/8", "DROP", "TCP", "8080", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second rule of the pair, as the previous release stored it.
+	const stored = "sr-0ld00002"
+	err = api.Store.Update(context.Background(), func(tx store.Tx) error {
+		rec, err := tx.Get(model.KindPolicy, policy)
+		if err != nil {
+			return err
+		}
+		var row map[string]any
+		if err := json.Unmarshal(rec.Data, &row); err != nil {
+			return err
+		}
+		row["rules"] = append(row["rules"].([]any), map[string]any{"id": stored, "alias": "b", "sourceCidr": "10.0.0.0/8",
+			"action": "DROP", "protocol": "TCP", "destPortRange": "443,80"})
+		if rec.Data, err = json.Marshal(row); err != nil {
+			return err
+		}
+		return tx.Put(rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	modify := func(rule string, set func(*gaapsdk.ModifySecurityRuleRequest)) error {
+		req := gaapsdk.NewModifySecurityRuleRequest()
+		req.PolicyId, req.RuleId = new(policy), new(rule)
+		set(req)
+		_, err := c.ModifySecurityRule(req)
+		return err
+	}
+	for _, rule := range []string{ids[0], stored} {
+		if err := modify(rule, func(r *gaapsdk.ModifySecurityRuleRequest) { r.AliasName = new("renamed") }); err != nil {
+			t.Errorf("renaming stored rule %s: %v", rule, err)
+		}
+		if err := modify(rule, func(r *gaapsdk.ModifySecurityRuleRequest) { r.RuleAction = new("ACCEPT"); r.AliasName = new("x") }); err != nil {
+			t.Errorf("changing only the action of stored rule %s: %v", rule, err)
+		}
+	}
+	if err := modify(stored, func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("443, 80"); r.AliasName = new("x") }); err != nil {
+		t.Errorf("rewriting the stored rule's ports as the same set: %v", err)
+	}
+	err = modify(ids[1], func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("80,443"); r.AliasName = new("x") })
+	wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
 }
 
 // TestDescribeSecurityRulesRepeatedID: a rule ID asked twice is answered
