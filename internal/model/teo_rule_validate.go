@@ -264,35 +264,54 @@ func publicOrigin(norm string, isDomain bool) bool {
 
 // CheckTeoProxyOrigins refuses the rules of one proxy, with groups
 // holding the origin groups they use, when their ports times origins would
-// exceed TeoMaxProxyOrigins. code is the one the calling action answers:
+// exceed TeoMaxProxyOrigins and the count the proxy has stored (stored: a
+// proxy past the bound, from before it, may change in ways that do not
+// add to it). code is the one the calling action answers:
 // LimitExceeded.ProxyRulesLimitExceeded for rule changes (as
 // CheckTeoProxyPorts), LimitExceeded for ModifyOriginGroup, whose new
 // records are what would cross the bound.
-func CheckTeoProxyOrigins(code apierr.Code, rules []*TeoL4Rule, groups map[string]*TeoOriginGroup) error {
-	n := 0
-	for _, r := range rules {
-		n += r.Ports() * r.Origins(groups)
-	}
-	if n > TeoMaxProxyOrigins {
+func CheckTeoProxyOrigins(code apierr.Code, rules []*TeoL4Rule, groups map[string]*TeoOriginGroup, stored int) error {
+	if n := TeoProxyOrigins(rules, groups); n > TeoMaxProxyOrigins && n > stored {
 		return apierr.New(code, "the proxy's rules would forward %d (port, origin) pairs (each port of a rule to each of its origins); "+
 			"a proxy may hold at most %d: use fewer ports per rule or fewer origins per group", n, TeoMaxProxyOrigins)
 	}
 	return nil
 }
 
+// TeoProxyOrigins is how many (port, origin) pairs rules forward to, with
+// groups holding the origin groups they use.
+func TeoProxyOrigins(rules []*TeoL4Rule, groups map[string]*TeoOriginGroup) int {
+	n := 0
+	for _, r := range rules {
+		n += r.Ports() * r.Origins(groups)
+	}
+	return n
+}
+
+// TeoProxyPorts is how many ports rules listen on together.
+func TeoProxyPorts(rules []*TeoL4Rule) int {
+	n := 0
+	for _, r := range rules {
+		n += r.Ports()
+	}
+	return n
+}
+
 // CheckTeoProxyPorts refuses the rules of one proxy when two of them
 // listen on a common port of one protocol (InvalidParameter.RulePortDuplicating,
 // naming the later rule of rules first), or when they would listen on more
 // than TeoMaxProxyPorts ports together: LimitExceeded.ProxyRulesLimitExceeded,
-// the spec's code for too many rules. One rule is bounded by Check, but
-// without a bound on the proxy its rules could take every port, each a
-// descriptor of the process serving every proxy of the node. The rules are
-// assumed valid (Check passed), so no rule overlaps itself.
+// the spec's code for too many rules, unless the proxy already listens on
+// as many (stored, from before the bound: a change that adds no port is
+// not refused). One rule is bounded by Check, but without a bound on the
+// proxy its rules could take every port, each a descriptor of the process
+// serving every proxy of the node. The rules are assumed valid (Check
+// passed), so no rule overlaps itself.
 //
 // Every Create and ModifyL4ProxyRules checks all of the proxy's rules, up
 // to 4096, in a write transaction: each rule's spans are parsed once and
 // swept in port order, O(R log R) rather than a comparison of every pair.
-func CheckTeoProxyPorts(rules []*TeoL4Rule) error {
+func CheckTeoProxyPorts(rules []*TeoL4Rule, stored int) error {
 	type span struct {
 		PortSpan
 		rule int // index in rules
@@ -306,7 +325,7 @@ func CheckTeoProxyPorts(rules []*TeoL4Rule) error {
 			n += s.Len()
 		}
 	}
-	if n > TeoMaxProxyPorts {
+	if n > TeoMaxProxyPorts && n > stored {
 		return apierr.New(apierr.LimitExceededProxyRulesLimitExceeded, "the proxy's rules would listen on %d ports; a proxy may listen on at most %d (TCP and UDP together, offline rules included): delete rules or use another proxy", n, TeoMaxProxyPorts)
 	}
 	proto := func(s span) string { return rules[s.rule].Protocol }

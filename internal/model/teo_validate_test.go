@@ -205,10 +205,10 @@ func TestRulePortMapsAndOverlap(t *testing.T) {
 	udp.Protocol, udp.PortRange = UDP, []string{"83"}
 	tcp := validRule()
 	tcp.PortRange = []string{"85-90"}
-	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, udp}); err != nil {
+	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, udp}, 0); err != nil {
 		t.Errorf("TCP 81-85 and UDP 83: %v; want no overlap across protocols", err)
 	}
-	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, tcp}); !apierr.Is(err, apierr.InvalidParameterRulePortDuplicating) {
+	if err := CheckTeoProxyPorts([]*TeoL4Rule{r, tcp}, 0); !apierr.Is(err, apierr.InvalidParameterRulePortDuplicating) {
 		t.Errorf("TCP 81-85 and TCP 85-90: %v; want RulePortDuplicating", err)
 	}
 }
@@ -240,7 +240,7 @@ func TestCheckTeoProxyPortsOverlap(t *testing.T) {
 		{"later rule first in port order", portRules(UDP, []string{"443"}, []string{"53-443"}), "rule-UDP1 rule-UDP0"},
 	}
 	for _, tt := range tests {
-		err := CheckTeoProxyPorts(tt.rules)
+		err := CheckTeoProxyPorts(tt.rules, 0)
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("%s: %v; want accepted", tt.name, err)
@@ -286,7 +286,7 @@ func TestCheckTeoProxyPortsPairwise(t *testing.T) {
 				}
 			}
 		}
-		err := CheckTeoProxyPorts(rules)
+		err := CheckTeoProxyPorts(rules, 0)
 		if got := apierr.Is(err, apierr.InvalidParameterRulePortDuplicating); got != overlap || (!got && err != nil) {
 			t.Fatalf("rules %v: CheckTeoProxyPorts = %v; pairwise overlap %v", ruleSpans(rules), err, overlap)
 		}
@@ -314,7 +314,7 @@ func BenchmarkCheckTeoProxyPorts(b *testing.B) {
 			rules := portRules(TCP, spans...)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := CheckTeoProxyPorts(rules); err != nil {
+				if err := CheckTeoProxyPorts(rules, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -167,7 +167,7 @@ func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, re
 			return !slices.ContainsFunc(users, func(u *model.TeoL4Rule) bool { return u.ProxyID == r.ProxyID })
 		})
 		if len(g.Records) > had {
-			if err := checkProxyOrigins(tx, apierr.LimitExceeded, inUse, g); err != nil {
+			if err := checkProxyOrigins(tx, apierr.LimitExceeded, inUse, nil, g); err != nil {
 				return err
 			}
 		}

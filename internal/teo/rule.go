@@ -42,7 +42,7 @@ func (s *Service) CreateL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
-		if err := checkRuleSet(tx, append(existing, rules...)); err != nil {
+		if err := checkRuleSet(tx, append(existing, rules...), existing); err != nil {
 			return err
 		}
 		for i, r := range rules {
@@ -119,12 +119,14 @@ func proxyRules(tx *resource.Tx, zoneID, proxyID string) ([]*model.TeoL4Rule, er
 	return resource.Children[model.TeoL4Rule](tx, p.ID)
 }
 
-// checkRuleSet checks the rules a proxy would have: no port of a protocol
-// used twice, at most model.TeoMaxProxyPorts ports and
-// model.TeoMaxProxyOrigins (port, origin) pairs, and every origin group
-// used exists in the zone and can serve L4 traffic.
-func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
-	if err := model.CheckTeoProxyPorts(rules); err != nil {
+// checkRuleSet checks the rules a proxy would have, in place of the
+// stored ones: no port of a protocol used twice, at most
+// model.TeoMaxProxyPorts ports and model.TeoMaxProxyOrigins (port, origin)
+// pairs unless stored held more already (a proxy stored before the bounds
+// may change in ways that do not add to them), and every origin group used
+// exists in the zone and can serve L4 traffic.
+func checkRuleSet(tx *resource.Tx, rules, stored []*model.TeoL4Rule) error {
+	if err := model.CheckTeoProxyPorts(rules, model.TeoProxyPorts(stored)); err != nil {
 		return err
 	}
 	for _, r := range rules {
@@ -134,24 +136,29 @@ func checkRuleSet(tx *resource.Tx, rules []*model.TeoL4Rule) error {
 			}
 		}
 	}
-	return checkProxyOrigins(tx, apierr.LimitExceededProxyRulesLimitExceeded, rules, nil)
+	return checkProxyOrigins(tx, apierr.LimitExceededProxyRulesLimitExceeded, rules, stored, nil)
 }
 
 // checkProxyOrigins applies model.CheckTeoProxyOrigins to the rules of each
-// proxy among rules, answering code. The groups the rules use are read from
+// proxy among rules, answering code, against what stored (the proxies'
+// rules as they are) forward to. The groups the rules use are read from
 // the store, except changed (a group being modified, not yet stored).
-func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules []*model.TeoL4Rule, changed *model.TeoOriginGroup) error {
+func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules, stored []*model.TeoL4Rule, changed *model.TeoOriginGroup) error {
 	groups := map[string]*model.TeoOriginGroup{}
 	if changed != nil {
 		groups[changed.ID] = changed
 	}
-	var proxies []string
-	byProxy := map[string][]*model.TeoL4Rule{}
-	for _, r := range rules {
-		if byProxy[r.ProxyID] == nil {
-			proxies = append(proxies, r.ProxyID)
+	byProxy := func(rules []*model.TeoL4Rule) (ids []string, m map[string][]*model.TeoL4Rule) {
+		m = map[string][]*model.TeoL4Rule{}
+		for _, r := range rules {
+			if m[r.ProxyID] == nil {
+				ids = append(ids, r.ProxyID)
+			}
+			m[r.ProxyID] = append(m[r.ProxyID], r)
 		}
-		byProxy[r.ProxyID] = append(byProxy[r.ProxyID], r)
+		return ids, m
+	}
+	for _, r := range slices.Concat(rules, stored) {
 		if r.OriginType != model.OriginOriginGroup || len(r.OriginValue) == 0 || groups[r.OriginValue[0]] != nil {
 			continue
 		}
@@ -164,8 +171,10 @@ func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules []*model.TeoL4Ru
 		}
 		groups[g.ID] = g
 	}
+	proxies, after := byProxy(rules)
+	_, before := byProxy(stored)
 	for _, id := range proxies {
-		if err := model.CheckTeoProxyOrigins(code, byProxy[id], groups); err != nil {
+		if err := model.CheckTeoProxyOrigins(code, after[id], groups, model.TeoProxyOrigins(before[id], groups)); err != nil {
 			return err
 		}
 	}
@@ -198,6 +207,10 @@ func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
+		stored := make([]*model.TeoL4Rule, len(rules)) // As they were: modifyOne replaces fields, never edits them in place.
+		for i, r := range rules {
+			stored[i] = new(*r)
+		}
 		changed := map[string]bool{}
 		for i, in := range req.L4ProxyRules {
 			param := cloudapi.Index("L4ProxyRules", i)
@@ -205,7 +218,7 @@ func (s *Service) ModifyL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 				return err
 			}
 		}
-		if err := checkRuleSet(tx, rules); err != nil {
+		if err := checkRuleSet(tx, rules, stored); err != nil {
 			return err
 		}
 		for _, r := range rules {

@@ -74,3 +74,57 @@ func TestStoredGroupPastRecordCap(t *testing.T) {
 		t.Errorf("growing a group of %d records to %d: %v; want InvalidParameterValue", model.TeoMaxGroupRecords, model.TeoMaxGroupRecords+1, err)
 	}
 }
+
+// TestStoredProxyPastPortCap: the previous release bounded neither a
+// proxy's ports (model.TeoMaxProxyPorts) nor its (port, origin) pairs. A
+// proxy stored past the port bound (a rule written to the store as it
+// wrote it) may still change its rules in ways that add no port (a
+// RuleTag, fewer ports), while a change that adds ports is refused.
+func TestStoredProxyPastPortCap(t *testing.T) {
+	f := newFixture(t) // f.proxy has one rule of one port.
+	ctx := context.Background()
+	rule := func(ports string) teoapi.L4ProxyRule {
+		return teoapi.L4ProxyRule{Protocol: new("TCP"), PortRange: []string{ports}, OriginType: new("IP_DOMAIN"),
+			OriginValue: []string{"8.8.8.8"}, OriginPortRange: new("80")}
+	}
+	r, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{rule("10000-12047"), rule("20000-22046")}}) // 4096 ports with f.rule's.
+	must(t, err)
+	past := model.NewTeoID(model.PrefixTeoL4Rule)
+	must(t, f.st.Update(ctx, func(tx store.Tx) error {
+		rec, err := tx.Get(model.KindTeoL4Rule, r.L4ProxyRuleIds[0])
+		if err != nil {
+			return err
+		}
+		var row map[string]any
+		if err := json.Unmarshal(rec.Data, &row); err != nil {
+			return err
+		}
+		row["id"], row["portRange"] = past, []string{"30000-30099"}
+		rec.ID = past
+		if rec.Data, err = json.Marshal(row); err != nil {
+			return err
+		}
+		return tx.Insert(rec)
+	}))
+	modify := func(id string, in teoapi.L4ProxyRule) error {
+		in.RuleId = new(id)
+		_, err := f.svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{in}})
+		return err
+	}
+	if err := modify(r.L4ProxyRuleIds[0], teoapi.L4ProxyRule{RuleTag: new("kept")}); err != nil {
+		t.Errorf("a RuleTag change on a proxy stored past %d ports: %v", model.TeoMaxProxyPorts, err)
+	}
+	if err := modify(past, teoapi.L4ProxyRule{PortRange: []string{"30000-30100"}}); !apierr.Is(err, apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Errorf("adding a port to a proxy stored past %d ports: %v; want LimitExceeded.ProxyRulesLimitExceeded", model.TeoMaxProxyPorts, err)
+	}
+	_, err = f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{rule("40000")}})
+	if !apierr.Is(err, apierr.LimitExceededProxyRulesLimitExceeded) {
+		t.Errorf("a new rule on a proxy stored past %d ports: %v; want LimitExceeded.ProxyRulesLimitExceeded", model.TeoMaxProxyPorts, err)
+	}
+	if err := modify(past, teoapi.L4ProxyRule{PortRange: []string{"30000-30049"}}); err != nil {
+		t.Errorf("removing ports of a proxy stored past %d ports: %v", model.TeoMaxProxyPorts, err)
+	}
+}
