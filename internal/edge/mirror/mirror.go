@@ -12,7 +12,6 @@
 package mirror
 
 import (
-	"maps"
 	"net"
 	"net/netip"
 	"runtime"
@@ -64,20 +63,17 @@ type Engine struct {
 	mu      sync.Mutex
 	mirrors map[string]*mirror // Running, by ID.
 	conn    *net.UDPConn       // Opened with the first mirror.
-	// sentTo holds every collector any mirror has had since the engine
-	// started, not only the current ones: a copy queued before a change
-	// may still arrive at one dropped since (see own).
-	sentTo map[netip.AddrPort]bool
-	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	sentTo  *collectors        // Where the engine's copies go (see own).
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New returns an engine counting into reg. It opens no socket and starts
 // no goroutine until a mirror is applied.
 func New(reg *stats.Registry, o Options) *Engine {
 	e := &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
-		sentTo: map[netip.AddrPort]bool{}, done: make(chan struct{})}
+		sentTo: &collectors{at: map[netip.AddrPort]time.Time{}, now: time.Now}, done: make(chan struct{})}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
 	}
@@ -129,12 +125,8 @@ func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 			return nil, err
 		}
 	}
-	for _, m := range next {
-		for _, t := range m.cfg.Load().targets {
-			e.sentTo[t] = true
-		}
-	}
-	self := &own{targets: maps.Clone(e.sentTo)}
+	e.sentTo.set(next)
+	self := &own{targets: e.sentTo}
 	if e.conn != nil {
 		self.port = e.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
 	}
@@ -154,13 +146,59 @@ func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 // to equal the socket's, reaching a listener that is a mirror's collector,
 // is not mirrored. Immutable.
 type own struct {
-	port    uint16                  // The sending socket's; 0 before it opens.
-	targets map[netip.AddrPort]bool // Every collector since the engine started.
+	port    uint16      // The sending socket's; 0 before it opens.
+	targets *collectors // The engine's, shared by every Apply's own.
 }
 
 // sent reports whether the flow k describes carries the engine's copies.
 func (o *own) sent(k *flowKey) bool {
-	return k.proto == snapshot.ProtoUDP && o.port != 0 && k.client.Port() == o.port && o.targets[k.local]
+	return k.proto == snapshot.ProtoUDP && o.port != 0 && k.client.Port() == o.port && o.targets.has(k.local)
+}
+
+// ownGrace is how long a collector no mirror has any more is still
+// recognized by own: copies queued before the change leave the sender
+// within milliseconds, so a few seconds cover them, and the set stays
+// bounded by the collectors of the last few seconds whatever the number
+// of changes since the engine started.
+const ownGrace = 5 * time.Second
+
+// collectors are the current collectors of the engine's mirrors and those
+// dropped within ownGrace. Apply updates them in place (no copy per
+// Apply); flows read them through own, which a flow asks only when its
+// client port is the engine's, hence a mutex.
+type collectors struct {
+	mu  sync.Mutex
+	at  map[netip.AddrPort]time.Time // Zero: current; else when it was dropped.
+	now func() time.Time             // time.Now; tests move it.
+}
+
+// set makes the collectors of ms current, starts the grace of those no
+// longer in ms and forgets those whose grace is over.
+func (c *collectors) set(ms map[string]*mirror) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for a, t := range c.at {
+		switch {
+		case t.IsZero():
+			c.at[a] = now // Made current again below if still in use.
+		case now.Sub(t) >= ownGrace:
+			delete(c.at, a)
+		}
+	}
+	for _, m := range ms {
+		for _, a := range m.cfg.Load().targets {
+			c.at[a] = time.Time{}
+		}
+	}
+}
+
+// has reports whether a is a current collector or was one within ownGrace.
+func (c *collectors) has(a netip.AddrPort) bool {
+	c.mu.Lock()
+	t, ok := c.at[a]
+	c.mu.Unlock()
+	return ok && (t.IsZero() || c.now().Sub(t) < ownGrace)
 }
 
 // start opens the sending socket and the sender goroutine.

@@ -309,6 +309,55 @@ func TestOwnCopiesNotMirrored(t *testing.T) {
 	}
 }
 
+// TestPastCollectorsForgotten: one mirror whose collector changes again
+// and again (a user re-running ResetTrafficMirrorTarget, each change a new
+// snapshot). The engine recognizes its copies to a collector dropped a
+// moment ago, but forgets it after ownGrace: what it remembers stays
+// bounded by the collectors of the last few seconds, however many changes
+// there were.
+func TestPastCollectorsForgotten(t *testing.T) {
+	e := New(stats.NewRegistry(), Options{Rate: -1})
+	defer e.Close()
+	now := time.Unix(1e9, 0)
+	e.sentTo.now = func() time.Time { return now }
+	collector := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, byte(1 + i/250), byte(1 + i%250), 1}), 4789)
+	}
+	const changes = 5000
+	var taps map[string]l4.Tap
+	for i := range changes {
+		m := testMirror(snapshot.MirrorAll)
+		m.Targets = []snapshot.MirrorTarget{{IP: collector(i).Addr().String(), Port: 4789}}
+		var err error
+		if taps, err = e.Apply([]snapshot.Mirror{m}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	e.sentTo.mu.Lock()
+	n := len(e.sentTo.at)
+	e.sentTo.mu.Unlock()
+	if limit := int(ownGrace/time.Second) + 1; n > limit {
+		t.Errorf("after %d collector changes a second apart, the engine remembers %d collectors; want at most %d (ownGrace)", changes, n, limit)
+	}
+	self := e.conn.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	for _, c := range []struct {
+		i    int
+		own  bool
+		what string
+	}{
+		{changes - 1, true, "the current collector"},
+		{changes - 2, true, "a collector dropped a second ago"},
+		{changes - 100, false, "a collector dropped long ago"},
+	} {
+		f := l4.Flow{ProxyID: "p", ListenerID: "l1", Proto: snapshot.ProtoUDP,
+			Client: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), self), Local: collector(c.i)}
+		if got := taps["p"].UDP(f, l4.Ingress) == nil; got != c.own {
+			t.Errorf("the engine's datagrams to %s (%v) taken for its own copies: %v; want %v", c.what, f.Local, got, c.own)
+		}
+	}
+}
+
 // TestAppliedChangeKeepsFlows: Apply updates a running mirror in place.
 // A live flow goes on being copied when other sources of its mirror
 // change, follows its mirror's new direction and collector, and goes quiet
