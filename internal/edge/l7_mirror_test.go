@@ -154,6 +154,47 @@ func TestMirrorHTTPListeners(t *testing.T) {
 	}
 }
 
+// TestMirrorHTTPClientReset: a client resets its connection to an HTTP
+// listener in the middle of a request head (SO_LINGER 0, as browsers and
+// load balancers abort). On the wire the client sends an RST and the proxy
+// nothing more; the mirror must show no FIN from the proxy but the
+// connection reset, as a layer-4 listener's does (TestMirrorTCPReset).
+func TestMirrorHTTPClientReset(t *testing.T) {
+	t.Parallel()
+	col := startCollector(t)
+	origin := httpOrigin(t, "o", nil)
+	ip := lo.Next()
+	hp := edgetest.FreePort(t, ip)
+	domains := []snapshot.Domain{{Host: "www.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-m", "/", l7Origins(origin))}}}
+	s := httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-h", Protocol: snapshot.ProtoHTTP, Port: hp, Domains: domains})
+	s.Mirrors = []snapshot.Mirror{{ID: "imgf-1", VNI: 1, Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll,
+		Targets: []snapshot.MirrorTarget{{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}}}}
+	mustApply(t, newRuntime(t, edge.Options{}), s)
+
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(hp)))
+	client := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	_, _ = io.WriteString(c, "GET /x HTTP/1.1\r\nHost: www.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_, _ = io.WriteString(c, "GET /partial HTTP/1.1\r\n") // A head in progress.
+	before := len(col.packets())
+	edgetest.Eventually(t, 3*time.Second, func() bool { return len(col.packets()) > before }, "the partial head was not mirrored")
+	_ = c.SetLinger(0)
+	_ = c.Close() // RST.
+	var sum tcpSummary
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		sum = summarize(t, col.packets(), client)
+		return sum.rst != [2]int{} || sum.fin[1] != 0
+	}, "the end of the connection was not mirrored")
+	time.Sleep(50 * time.Millisecond) // Anything the mirror would add after it.
+	if sum = summarize(t, col.packets(), client); sum.fin != [2]int{} || sum.rst != [2]int{0, 1} {
+		t.Errorf("client reset: mirror shows FIN %v and RST %v (ingress, egress); want no FIN (none was sent) and the reset [0 1]", sum.fin, sum.rst)
+	}
+}
+
 // recordingPC is a QUIC client's socket that records the datagrams it
 // sends and receives. It is a plain PacketConn, so quic-go moves one
 // datagram per call through it.

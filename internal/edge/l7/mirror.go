@@ -1,10 +1,12 @@
 package l7
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -36,6 +38,7 @@ type tapConn struct {
 	eof    bool // The client's FIN was seen; only readers touch it.
 	mu     sync.Mutex
 	closed bool // Under mu: egress ended, nothing more is offered.
+	reset  bool // Under mu: the client reset the connection.
 }
 
 func (c *tapConn) Read(b []byte) (int, error) {
@@ -43,9 +46,12 @@ func (c *tapConn) Read(b []byte) (int, error) {
 	if n > 0 {
 		c.tap.Data(l4.Ingress, n, l4.CopyChunk(b[:n]))
 	}
-	if err == io.EOF && !c.eof {
+	switch {
+	case err == io.EOF && !c.eof:
 		c.eof = true
 		c.tap.End(l4.Ingress)
+	case aborted(err):
+		c.sawReset()
 	}
 	return n, err
 }
@@ -62,19 +68,40 @@ func (c *tapConn) Write(b []byte) (int, error) {
 		}
 		c.mu.Unlock()
 	}
+	if aborted(err) {
+		c.sawReset()
+	}
 	return n, err
 }
 
 // Close ends the proxy's side with a FIN. The client's FIN shows only if
 // it was read before: a connection the proxy ends first is not read on.
+// A connection the client reset sends nothing more, so it shows no FIN
+// but the reset, as a layer-4 connection's abort does (l4.TCPTap.Close).
 func (c *tapConn) Close() error {
 	err := c.Conn.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
 		c.closed = true
-		c.tap.End(l4.Egress)
-		c.tap.Close(false)
+		if !c.reset {
+			c.tap.End(l4.Egress)
+		}
+		c.tap.Close(c.reset)
 	}
 	return err
+}
+
+// sawReset records that the client reset the connection.
+func (c *tapConn) sawReset() {
+	c.mu.Lock()
+	c.reset = true
+	c.mu.Unlock()
+}
+
+// aborted reports whether err is the client's reset: its RST, read as
+// ECONNRESET, or a write into the reset socket (EPIPE). Timeouts and the
+// proxy's own Close end the connection with the proxy's FIN instead.
+func aborted(err error) bool {
+	return err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 }
