@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -222,6 +223,67 @@ func TestMirrorTCPReset(t *testing.T) {
 	if string(s.payload[0]) != "hello" || s.seqGaps != 0 || s.badChecksums != 0 || s.rst[0] != 0 || s.fin != [2]int{} {
 		t.Errorf("payload %q, seq gaps %d, bad checksums %d, RST %v, FIN %v; want hello, 0, 0, [0 1], none",
 			s.payload[0], s.seqGaps, s.badChecksums, s.rst, s.fin)
+	}
+}
+
+// TestMirrorDeadCollectorDropped: a mirror with two collectors, one whose
+// port is closed (its process died): it answers every copy with ICMP port
+// unreachable. The refused copies count in the mirror's Dropped
+// (docs/dataplane-mirror.md, "Never blocking"), and the live collector
+// still gets every packet of its connections although the socket reports
+// the other's errors on the sends that follow them.
+func TestMirrorDeadCollectorDropped(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	pc.Close() // The port now refuses: ICMP port unreachable.
+	live := startCollector(t)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	m := snapshot.Mirror{ID: "imgf-dead", VNI: 5, Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll,
+		Targets: []snapshot.MirrorTarget{{IP: dead.Addr().String(), Port: int(dead.Port())}, {IP: live.Addr.Addr().String(), Port: int(live.Addr.Port())}}}
+	rt, to, _ := mirrored(t, edge.Options{}, snapshot.ProtoTCP, o.Addr, m)
+	var clients []netip.AddrPort
+	for i := range 20 {
+		c := dial(t, lo.Next(), to)
+		clients = append(clients, c.LocalAddr().(*net.TCPAddr).AddrPort())
+		_, _ = fmt.Fprintf(c, "ping %d", i)
+		_ = c.CloseWrite()
+		_, _ = io.ReadAll(c)
+		c.Close()
+		time.Sleep(5 * time.Millisecond)
+	}
+	key := stats.Key{Kind: mirror.StatsKind, ID: "imgf-dead"}
+	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[key].Dropped > 0 },
+		"collector %v refuses every copy, yet the mirror counts no drop", dead)
+	time.Sleep(100 * time.Millisecond) // The last copies to the live collector.
+	byClient := map[netip.AddrPort][]gopacket.Packet{}
+	for _, p := range live.packets() {
+		if ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ip != nil {
+			if tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil {
+				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
+				dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.DstIP.To4())), uint16(tcp.DstPort))
+				byClient[src] = append(byClient[src], p)
+				byClient[dst] = append(byClient[dst], p)
+			}
+		}
+	}
+	got := 0
+	for i, client := range clients {
+		s := summarize(t, byClient[client], client)
+		if s.syn == [2]int{} {
+			continue // Sent to the dead collector.
+		}
+		got++
+		if want := fmt.Sprintf("ping %d", i); string(s.payload[0]) != want || string(s.payload[1]) != want || s.fin != [2]int{1, 1} || s.seqGaps != 0 {
+			t.Errorf("connection %d at the live collector: payload %q/%q, FIN %v, seq gaps %d; want %q both ways, both FINs, no gap",
+				i, s.payload[0], s.payload[1], s.fin, s.seqGaps, want)
+		}
+	}
+	if got == 0 {
+		t.Error("no connection reached the live collector")
 	}
 }
 

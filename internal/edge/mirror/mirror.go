@@ -28,7 +28,8 @@ import (
 
 // StatsKind is the counter kind of mirrors (stats.Key{Kind: StatsKind, ID:
 // mirror ID}): PacketsOut/BytesOut are VXLAN packets and bytes sent,
-// Dropped the packets lost to a full queue or a failed send.
+// Dropped the packets lost to a full queue, a failed send or an ICMP error
+// (a dead collector's port unreachable).
 const StatsKind stats.Kind = "mirror"
 
 // Queue bounds between the data path and the sender.
@@ -66,14 +67,15 @@ type Engine struct {
 	sentTo  *collectors        // Where the engine's copies go (see own).
 	closed  bool
 	done    chan struct{}
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // The sender.
+	readers sync.WaitGroup // countRefusals, ended by closing conn.
 }
 
 // New returns an engine counting into reg. It opens no socket and starts
 // no goroutine until a mirror is applied.
 func New(reg *stats.Registry, o Options) *Engine {
 	e := &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
-		sentTo: &collectors{at: map[netip.AddrPort]time.Time{}, now: time.Now}, done: make(chan struct{})}
+		sentTo: &collectors{at: map[netip.AddrPort]*collector{}, now: time.Now}, done: make(chan struct{})}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
 	}
@@ -163,13 +165,19 @@ func (o *own) sent(k *flowKey) bool {
 const ownGrace = 5 * time.Second
 
 // collectors are the current collectors of the engine's mirrors and those
-// dropped within ownGrace. Apply updates them in place (no copy per
-// Apply); flows read them through own, which a flow asks only when its
-// client port is the engine's, hence a mutex.
+// dropped within ownGrace, with the mirrors that send to them, to whom
+// their refusals are counted (refusals_linux.go). Apply updates them in
+// place (no copy per Apply); flows read them through own, which a flow
+// asks only when its client port is the engine's, hence a mutex.
 type collectors struct {
 	mu  sync.Mutex
-	at  map[netip.AddrPort]time.Time // Zero: current; else when it was dropped.
-	now func() time.Time             // time.Now; tests move it.
+	at  map[netip.AddrPort]*collector
+	now func() time.Time // time.Now; tests move it.
+}
+
+type collector struct {
+	dropped time.Time // Zero: current; else when no mirror had it any more.
+	mirrors []*mirror // Those sending to it, or that last did.
 }
 
 // set makes the collectors of ms current, starts the grace of those no
@@ -180,15 +188,22 @@ func (c *collectors) set(ms map[string]*mirror) {
 	defer c.mu.Unlock()
 	for a, t := range c.at {
 		switch {
-		case t.IsZero():
-			c.at[a] = now // Made current again below if still in use.
-		case now.Sub(t) >= ownGrace:
+		case t.dropped.IsZero():
+			t.dropped = now // Made current again below if still in use.
+		case now.Sub(t.dropped) >= ownGrace:
 			delete(c.at, a)
 		}
 	}
 	for _, m := range ms {
 		for _, a := range m.cfg.Load().targets {
-			c.at[a] = time.Time{}
+			switch t := c.at[a]; {
+			case t == nil:
+				c.at[a] = &collector{mirrors: []*mirror{m}}
+			case !t.dropped.IsZero(): // First seen in ms.
+				t.dropped, t.mirrors = time.Time{}, append(t.mirrors[:0], m)
+			default:
+				t.mirrors = append(t.mirrors, m)
+			}
 		}
 	}
 }
@@ -196,12 +211,34 @@ func (c *collectors) set(ms map[string]*mirror) {
 // has reports whether a is a current collector or was one within ownGrace.
 func (c *collectors) has(a netip.AddrPort) bool {
 	c.mu.Lock()
-	t, ok := c.at[a]
+	t := c.at[a]
 	c.mu.Unlock()
-	return ok && (t.IsZero() || c.now().Sub(t) < ownGrace)
+	return t != nil && (t.dropped.IsZero() || c.now().Sub(t.dropped) < ownGrace)
 }
 
-// start opens the sending socket and the sender goroutine.
+// sender returns the mirror that sent a copy of VXLAN network id vni to
+// a, or nil. Without the vni (a refusal that quotes too little of the
+// copy) only a collector of one mirror names it.
+func (c *collectors) sender(a netip.AddrPort, vni uint32, known bool) *mirror {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.at[a]
+	if t == nil {
+		return nil
+	}
+	for _, m := range t.mirrors {
+		if known && m.cfg.Load().snap.VNI == vni {
+			return m
+		}
+	}
+	if !known && len(t.mirrors) == 1 {
+		return t.mirrors[0]
+	}
+	return nil
+}
+
+// start opens the sending socket, the sender goroutine and, where the
+// kernel reports ICMP errors, the goroutine counting refused copies.
 func (e *Engine) start() error {
 	c, err := net.ListenUDP("udp4", nil)
 	if err != nil {
@@ -215,6 +252,13 @@ func (e *Engine) start() error {
 		lowerPriority() // The thread exits with the goroutine (still locked).
 		s.run(e)
 	}()
+	if watchRefusals(c) {
+		e.readers.Add(1)
+		go func() {
+			defer e.readers.Done()
+			e.countRefusals(c)
+		}()
+	}
 	return nil
 }
 
@@ -235,6 +279,7 @@ func (e *Engine) Close() {
 	if e.conn != nil {
 		_ = e.conn.Close()
 	}
+	e.readers.Wait() // Ended by the socket's closing.
 	// A producer that saw done open may still be sending: once none is,
 	// nothing more can arrive, and what is queued (kept chunks hold pipes)
 	// is released.

@@ -37,7 +37,9 @@ type sender struct {
 	msgs    [batch]ipv4.Message
 	owners  [batch]*mirror
 	n       int
-	payload [maxIPPacket]byte // One segment's payload, read from its chunk.
+	retry   [batch]int          // resend's scratch: indices in msgs,
+	again   [batch]ipv4.Message // and their messages.
+	payload [maxIPPacket]byte   // One segment's payload, read from its chunk.
 	opts    gopacket.SerializeOptions
 
 	// Layers reused for every packet.
@@ -237,7 +239,7 @@ func (s *sender) emit(fl *flow, r *route, l gopacket.SerializableLayer, p []byte
 
 // flush sends the batch; packets the kernel refuses are counted dropped.
 func (s *sender) flush() {
-	lost := s.w.Send(s.msgs[:s.n])
+	lost := s.resend(s.w.Send(s.msgs[:s.n]))
 	for i, m := range s.owners[:s.n] {
 		if len(lost) > 0 && lost[0] == i {
 			lost = lost[1:]
@@ -249,4 +251,24 @@ func (s *sender) flush() {
 	}
 	clear(s.owners[:s.n])
 	s.n = 0
+}
+
+// resend sends once more the packets of the batch whose send failed, and
+// returns those that fail again. With IP_RECVERR (watchRefusals) the
+// socket reports a collector's ICMP error on its next send too, which
+// sends nothing: the packet that fails then is not the refused one (that
+// one is counted from the error queue), and may be to a live collector.
+func (s *sender) resend(lost []int) []int {
+	if len(lost) == 0 {
+		return lost
+	}
+	idx := s.retry[:copy(s.retry[:], lost)]
+	for j, i := range idx {
+		s.again[j] = s.msgs[i]
+	}
+	again := s.w.Send(s.again[:len(idx)])
+	for j, k := range again {
+		again[j] = idx[k] // In place: again[j] is read before it is written.
+	}
+	return again
 }
