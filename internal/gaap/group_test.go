@@ -585,3 +585,47 @@ func TestGroupMemberBeingDestroyedLeftOut(t *testing.T) {
 		t.Errorf("DescribeGroupDomainConfig lists %s; want SouthChina with %s only", toJSON(got), cr.InstanceId)
 	}
 }
+
+// TestGroupMemberTaskSkipsListenerBeingDeleted: a new group member's
+// CreateProxy task covers the group's listeners it brings up, but not one
+// another call (DeleteListeners) is deleting: the controller pass that
+// brings up the member also removes that listener, which would fail a
+// task keeping it although the proxy runs (a client waiting on the task,
+// the Terraform provider, would be told the creation failed).
+func TestGroupMemberTaskSkipsListenerBeingDeleted(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	var created struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "tcp", "Ports": []int{9107},
+		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 0}, &created); err != nil {
+		t.Fatal(err)
+	}
+	listener := created.ListenerIds[0]
+	eventually(t, func() bool { pace(); return *describeTCP(t, c, listener).ListenerStatus == 0 }, "listener not running")
+
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	if err := api.Call(c, "DeleteListeners", map[string]any{"GroupId": g, "ListenerIds": []string{listener}, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var cr struct{ InstanceId, RequestId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	waitProxyStatus(t, api, cr.InstanceId, "RUNNING")
+	var status taskStatus
+	eventually(t, func() bool {
+		pace()
+		if err := api.Call(c, "DescribeTaskStatus", map[string]any{"TaskId": cr.RequestId}, &status); err != nil {
+			t.Fatal(err)
+		}
+		return status.Status != "RUNNING"
+	}, "CreateProxy task still RUNNING")
+	if status.Status != "SUCCESS" {
+		t.Errorf("CreateProxy (GroupId) task: %+v, although proxy %s runs; want SUCCESS (the listener was deleted by another call)", status, cr.InstanceId)
+	}
+}

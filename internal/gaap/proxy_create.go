@@ -77,7 +77,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		// clone copied) with DescribeTaskStatus on this call's RequestId;
 		// a new group member also brings up the group's listeners on its
 		// address, so the task fails if one cannot run there, as
-		// OpenProxies' does.
+		// OpenProxies' does. A listener another call is deleting is not
+		// brought up: the task keeps what it waits for, and that
+		// listener's removal would fail it although the proxy runs.
 		objects := append([]string{p.ID}, copied...)
 		if p.GroupID != "" {
 			listeners, err := resource.Children[model.Listener](tx, p.GroupID)
@@ -85,7 +87,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 				return err
 			}
 			for _, l := range listeners {
-				objects = append(objects, l.ID)
+				if l.Status != model.StatusDeleting {
+					objects = append(objects, l.ID)
+				}
 			}
 		}
 		_, err = tx.StartTask(objects...)
