@@ -28,6 +28,9 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	if err := model.ValidateRule(r); err != nil {
 		return nil, err
 	}
+	if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
+		return nil, err
+	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		l, err := operableL7Listener(tx, r.ListenerID)
 		if err != nil {
@@ -79,7 +82,8 @@ func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, 
 }
 
 // applyRuleChanges overlays the present parameters of req onto r and
-// validates the result.
+// validates the result; a stored ForcedRedirect is checked only when req
+// sets it (model.ValidateForcedRedirect).
 func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) error {
 	overlayStr(&r.Scheduler, req.Scheduler)
 	overlayStr(&r.Path, req.Path)
@@ -105,6 +109,11 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 		return err
 	}
 	r.Check = check
+	if req.ForcedRedirect != nil {
+		if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
+			return err
+		}
+	}
 	return model.ValidateRule(r)
 }
 

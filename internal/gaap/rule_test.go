@@ -1,6 +1,8 @@
 package gaap_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -8,6 +10,8 @@ import (
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -506,5 +510,42 @@ func TestRuleForcedRedirect(t *testing.T) {
 			err = api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "ForcedRedirect": v}, nil)
 			wantCode(t, err, "InvalidParameterValue")
 		})
+	}
+}
+
+// TestRuleEditKeepsStoredRedirect: a rule stored while ForcedRedirect
+// only had to start with "https:" (e.g. "https://www.qq.com/url?next=1",
+// which the edge serves as "https:") stays editable: ForcedRedirect is
+// checked only when the call sends it, so a client sending only what
+// changed (the Terraform provider) is not refused for a field it did not
+// send.
+func TestRuleEditKeepsStoredRedirect(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	// The row as an older opengaap stored it.
+	err := api.Store.Update(context.Background(), func(tx store.Tx) error {
+		rec, err := tx.Get(model.KindRule, rule)
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(rec.Data, &m); err != nil {
+			return err
+		}
+		m["forcedRedirect"] = "https://www.qq.com/url?next=1"
+		if rec.Data, err = json.Marshal(m); err != nil {
+			return err
+		}
+		return tx.Put(rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pace()
+	err = api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}, nil)
+	if err != nil {
+		t.Fatalf("changing only the Scheduler of a rule stored with an older ForcedRedirect: %v", err)
 	}
 }

@@ -98,7 +98,8 @@ func routePath(path string) (string, error) {
 }
 
 // ValidateRule checks the enums and the health check of a rule, and
-// decodes its URL-encoded paths in place (ParsePath).
+// decodes its URL-encoded paths in place (ParsePath). Its ForcedRedirect
+// is checked apart, when a call sets it (ValidateForcedRedirect).
 func ValidateRule(r *Rule) error {
 	var err error
 	if r.Path, err = ParsePath("Path", r.Path); err != nil {
@@ -125,17 +126,23 @@ func ValidateRule(r *Rule) error {
 		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
 	case r.ForwardHost != "default" && !IsHostHeader(r.ForwardHost):
 		return apierr.New(apierr.InvalidParameterValue, "ForwardHost %q must be \"default\" (the client's Host) or the Host to send to origins: a host name or IP address, optionally with \":port\" (1-65535), without scheme or path", r.ForwardHost)
-	case r.ForcedRedirect != "" && !validRedirect(r.ForcedRedirect):
-		return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect %q must be \"https:\" (HTTPS on the request's host), \"https:PORT\" (1-65535) or \"https://HOST[:PORT][/PATH]\" with HOST a domain name or IP address", r.ForcedRedirect)
 	}
 	return ValidateCheck(&r.Check)
 }
 
-// validRedirect reports whether a ForcedRedirect is one the edge serves as
-// written (snapshot.ParseRedirect) and names a host a client can reach.
-func validRedirect(s string) bool {
-	r, ok := snapshot.ParseRedirect(s)
-	return ok && (r.Authority == "" || IsHostHeader(r.Authority))
+// ValidateForcedRedirect checks a ForcedRedirect a call sets ("" is none):
+// one the edge serves as written (snapshot.ParseRedirect) and naming a host
+// a client can reach. ValidateRule leaves it out because values stored
+// under the older rule (any "https…") are still served, as "https:", and
+// an edit that does not send ForcedRedirect must not be refused for them.
+func ValidateForcedRedirect(v string) error {
+	if v == "" {
+		return nil
+	}
+	if r, ok := snapshot.ParseRedirect(v); ok && (r.Authority == "" || IsHostHeader(r.Authority)) {
+		return nil
+	}
+	return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect %q must be \"https:\" (HTTPS on the request's host), \"https:PORT\" (1-65535) or \"https://HOST[:PORT][/PATH]\" with HOST a domain name or IP address", v)
 }
 
 // DefaultCheck is the health check of a rule created without CheckParams.
