@@ -107,7 +107,7 @@ func (s *Service) placeProxy(tx *resource.Tx, caller *cloudapi.Account, p *model
 	ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID, caller.AccessIPQuota)
 	switch {
 	case errors.Is(err, vip.ErrExhausted):
-		return apierr.New(apierr.FailedOperationProxySellOut, "no access IP is left in the address pool")
+		return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySellOut, apierr.FailedOperation), "no access IP is left in the address pool")
 	case errors.Is(err, vip.ErrQuota):
 		return apierr.Wrap(err, apierr.FailedOperation, "this account holds as many access IPs (proxies) as its quota allows; delete a proxy or ask the operator to raise AccessIPQuota")
 	}

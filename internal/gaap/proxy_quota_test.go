@@ -87,3 +87,22 @@ func TestAccessIPQuotaFromAccountsFile(t *testing.T) {
 	pace()
 	wantCode(t, api.Call(c, "CreateProxy", quotaProxy, nil), "FailedOperation")
 }
+
+// TestCreateProxyGroupPoolExhaustedCodeListed: CreateProxyGroup on a pool
+// with too few free access IPs answers a code its error list names
+// (FailedOperation: ProxySellOut is CreateProxy's).
+func TestCreateProxyGroupPoolExhaustedCodeListed(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		// Two addresses (a /30 without its network and broadcast).
+		o.VIPPool = strings.Replace(o.VIPPool, ".0/24", ".0/30", 1)
+	})
+	c := api.GAAP()
+	runningProxy(t, api)
+	set := []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2},
+		{"AccessRegion": "Hongkong", "Bandwidth": 10, "Concurrent": 2}}
+	err := api.Call(c, "CreateProxyGroup", map[string]any{"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
+		"AccessRegionSet": set}, nil)
+	wantDocumented(t, "CreateProxyGroup", err)
+	wantCode(t, err, "FailedOperation")
+}
