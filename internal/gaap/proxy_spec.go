@@ -139,17 +139,16 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	}
 	children, err := resource.Children[model.Proxy](tx, g.ID)
 	members := model.Members(children) // a member being destroyed counts for nothing
+	conflict := listedCode(tx.Action, apierr.InvalidParameterValueProxyAndGroupFeatureConflict, apierr.InvalidParameterValue)
 	switch {
 	case err != nil:
 		return err
 	case g.Status == model.GroupDestroying:
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
 	case g.RealServerRegion != sp.RealServerRegion:
-		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
-			"group %s forwards to %s, not %s", g.ID, g.RealServerRegion, sp.RealServerRegion)
+		return apierr.New(conflict, "group %s forwards to %s, not %s", g.ID, g.RealServerRegion, sp.RealServerRegion)
 	case g.IPAddressVersion != sp.IPVersion || g.PackageType != sp.PackageType:
-		return apierr.New(apierr.InvalidParameterValueProxyAndGroupFeatureConflict,
-			"group %s holds %s %s proxies, not %s %s", g.ID, g.IPAddressVersion, g.PackageType, sp.IPVersion, sp.PackageType)
+		return apierr.New(conflict, "group %s holds %s %s proxies, not %s %s", g.ID, g.IPAddressVersion, g.PackageType, sp.IPVersion, sp.PackageType)
 	case len(members) >= s.cfg.MaxProxiesPerGroup:
 		return apierr.New(listedCode(tx.Action, apierr.FailedOperationLimitNumofProxiesInGroup, apierr.FailedOperation),
 			"group %s already holds %d proxies", g.ID, len(members))
