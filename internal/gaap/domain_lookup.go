@@ -34,8 +34,8 @@ func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l.Status != model.StatusRunning {
-		return nil, apierr.New(apierr.FailedOperationListenerHasTask, "listener %s is busy with another change (status %d); retry when it is running", id, l.Status)
+	if err := checkIdle(tx.Action, l); err != nil {
+		return nil, err
 	}
 	if l.ProxyID != "" {
 		p, err := resource.Get[model.Proxy](tx, l.ProxyID)

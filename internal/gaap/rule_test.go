@@ -437,6 +437,28 @@ func TestBusyRuleCodesDocumented(t *testing.T) {
 	}
 }
 
+// TestDeletingListenerL7Codes: layer-7 changes under a listener being
+// deleted are refused as listener changes are (checkIdle):
+// ListenerStatusError where the action lists it (BindRuleRealServers),
+// else ListenerHasTask (CreateRule).
+func TestDeletingListenerL7Codes(t *testing.T) {
+	api, proxy, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release()
+	if err := api.Call(c, "DeleteListeners", map[string]any{"ProxyId": proxy, "ListenerIds": []string{listener}, "Force": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pace()
+	err := api.Call(c, "BindRuleRealServers", map[string]any{"RuleId": rule, "RealServerBindSet": []any{}}, nil)
+	wantCode(t, err, "FailedOperation.ListenerStatusError")
+	pace()
+	err = api.Call(c, "CreateRule", map[string]any{"ListenerId": listener, "Domain": "www.example.com", "Path": "/x",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0}, nil)
+	wantCode(t, err, "FailedOperation.ListenerHasTask")
+}
+
 // TestClosedProxyL7CodesDocumented: layer-7 changes under a CLOSED
 // proxy are refused with a code the action lists (CreateDomain, CreateRule,
 // ModifyRuleAttribute and CreateCustomHeader list
