@@ -37,12 +37,8 @@ func (s *Service) DeleteListeners(ctx context.Context, call *cloudapi.Call, req 
 			return err
 		}
 		var doomed []*model.Listener
-		seen := map[string]bool{}
-		for _, id := range req.ListenerIds {
-			if seen[id] {
-				continue // One listener, listed (and deleted) once.
-			}
-			seen[id] = true
+		// One listener, listed (and deleted) once.
+		for _, id := range cloudapi.UniqueInOrder(req.ListenerIds) {
 			l, err := listenerOf(tx, id, o.id())
 			switch {
 			case err != nil:

@@ -137,15 +137,10 @@ func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *c
 	}
 	out := []tagapi.TagResource{}
 	err = resource.View(ctx, s.store, call, func(tx *resource.Tx) error {
-		seen := map[string]bool{}
-		for _, id := range req.ResourceIds {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if !custom {
-				continue
-			}
+		if !custom {
+			return nil
+		}
+		for _, id := range cloudapi.UniqueInOrder(req.ResourceIds) {
 			_, tags, err := get(tx, id)
 			if apierr.Is(err, apierr.ResourceNotFound) {
 				continue
