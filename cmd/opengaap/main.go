@@ -41,7 +41,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.StoreDSN, "store", "", "store: empty for SQLite in the data dir, or a postgres:// (postgresql://) URL; anything else is refused")
 	fs.StringVar(&o.VIPPool, "vip-pool", "127.10.0.0/16", "IPv4 CIDR the proxies' access IPs come from")
 	fs.StringVar(&o.GAAPConfig, "gaap-config", "", "JSON file with GAAP regions, countries and prices (built-in defaults otherwise)")
-	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{\"SecretId\": string, \"SecretKey\": string, \"AppId\": number, \"Uin\": string}]")
+	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{\"SecretId\": string, \"SecretKey\": string, \"AppId\": number, \"Uin\": string, \"AccessIPQuota\": number (optional)}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin and mirror collector addresses, and drop those domain origins resolve to")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
 	fs.BoolVar(&o.NoTOA, "no-toa", false, "do not load the eBPF program that writes TOA options (ClientIPMethod 0 is then refused)")

@@ -80,9 +80,11 @@ func zoneOf(tx *resource.Tx, id string) (*model.TeoZone, error) {
 // depart remembers proxies or rules deleted from a zone (rules of
 // proxyID; "" for proxies), whose traffic DescribeTimingL4Data still reads
 // (departedOf): one row each, not the zone's row, which every call on the
-// zone reads. It forgets those deleted before the oldest statistics point
-// kept, whose series are gone, and moves the zone's legacy history out of
-// its row.
+// zone reads. It forgets the rows stored before the oldest statistics
+// point kept, whose series are gone, and moves the zone's legacy history
+// out of its row. A moved entry's row is stored at the move, so it ages
+// from then, not from its deletion (LegacyDeparted drops those already
+// past): an entry may outlive its series, which costs only its ID.
 func depart(tx *resource.Tx, zoneID, proxyID string, ids ...string) error {
 	z, err := zoneOf(tx, zoneID)
 	if err != nil {
