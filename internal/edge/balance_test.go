@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -312,6 +313,57 @@ func TestLRTTTriesRecoveredOrigin(t *testing.T) {
 	t.Logf("after o0 is back and FailTimeout passed: %v", seen)
 	if seen["o0"] == 0 {
 		t.Errorf("o0, back up for %v, got none of 40 connections under lrtt: it is never tried again", health.FailTimeout+time.Second)
+	}
+}
+
+// TestUDPLeastRTTKeepsProbeFiguresBetweenProbes: a UDP listener under lrtt
+// with a health check every 15 s (DelayLoop allows 5-300 s). UDP sessions
+// do not measure latency, only probes do, so a probe's figure must rank its
+// origin until the next probe: when figures older than StaleRTT read as
+// unmeasured, both origins read 0 from 10 s after a probe and lrtt rotates,
+// sending new sessions to the origin its probes found slower.
+func TestUDPLeastRTTKeepsProbeFiguresBetweenProbes(t *testing.T) {
+	var addrs []netip.AddrPort
+	for _, o := range []struct {
+		name  string
+		delay time.Duration
+	}{{"slow:", 200 * time.Millisecond}, {"fast:", 0}} {
+		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+			if string(p) == "ping" {
+				time.Sleep(o.delay)
+				return []byte("pong")
+			}
+			return append([]byte(o.name), p...)
+		})
+		addrs = append(addrs, s.Addr)
+	}
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-ulrtt", snapshot.ProtoUDP, port, origins(addrs...))
+	l.Scheduler = snapshot.SchedLRTT
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second,
+		Healthy: 1, Unhealthy: 3, Send: "ping", Recv: "pong"}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	sessions := func(n int) (slow int) {
+		for range n {
+			if got := udpRoundTrip(t, udpClient(t, lo.Next(), to), "x"); strings.HasPrefix(got, "slow:") {
+				slow++
+			}
+		}
+		return slow
+	}
+	// The first probes have answered once new sessions stop rotating (an
+	// unmeasured origin ranks first: the slow one while only the fast one
+	// has answered, the fast one while only the slow one has, which the
+	// fast one's probe, well within StaleRTT, then confirms).
+	edgetest.Eventually(t, 5*time.Second, func() bool { return sessions(4) == 0 },
+		"new sessions still go to the origin whose probe answers 200ms later")
+	time.Sleep(health.StaleRTT + time.Second) // Before the next probe (15 s).
+	if slow := sessions(10); slow > 0 {
+		t.Errorf("%d of 10 new sessions, %v after the last probes, went to the origin the probes found 200ms slower; want 0 under lrtt",
+			slow, health.StaleRTT+time.Second)
 	}
 }
 

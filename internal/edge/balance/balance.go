@@ -27,10 +27,16 @@ import (
 // Implementations must be safe for concurrent use.
 type Backend interface {
 	Healthy() bool
-	Active() int64      // Open connections/sessions, for lc.
-	RTT() time.Duration // Smoothed latency (0 = unmeasured), for lrtt: of connects, probe replies or HTTP answers.
-	Suspect() bool      // A connect failed lately: avoid while others remain.
-	Picked()            // A new connection goes to the origin (see health.Backend.Picked).
+	Active() int64 // Open connections/sessions, for lc.
+	// RTT is the smoothed latency as lrtt ranks it at now (0 = unmeasured,
+	// or stale: see health.Backend.RTT): of connects, probe replies or
+	// HTTP answers.
+	RTT(now time.Time) time.Duration
+	Suspect() bool // A connect failed lately: avoid while others remain.
+	// Picked records that a new connection goes to the origin; rankedAt is
+	// when lrtt ranked it, zero under other schedulers (see
+	// health.Backend.Picked).
+	Picked(rankedAt time.Time)
 }
 
 // Target is one origin as the picker sees it.
@@ -86,20 +92,25 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 		return nil
 	}
 	var t *Target
-	var now time.Time
-	if p.sticky != nil {
+	var now, rankedAt time.Time // One clock read per pick, when needed.
+	if p.sticky != nil || p.sched == snapshot.SchedLRTT {
 		now = p.now()
+	}
+	if p.sched == snapshot.SchedLRTT {
+		rankedAt = now
+	}
+	if p.sticky != nil {
 		if id, ok := p.sticky.Get(client, now, p.persist); ok {
 			t = p.pinned(id, tried, best)
 		}
 	}
 	if t == nil {
-		t = p.choose(el)
+		t = p.choose(el, now)
 	}
 	if p.sticky != nil {
 		p.sticky.Put(client, t.ID, now, p.persist)
 	}
-	t.Backend.Picked()
+	t.Backend.Picked(rankedAt)
 	return t
 }
 
@@ -193,7 +204,8 @@ func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
 	return nil
 }
 
-func (p *Picker) choose(el []*Target) *Target {
+// choose picks among el by the scheduler; now is the pick's time (lrtt).
+func (p *Picker) choose(el []*Target, now time.Time) *Target {
 	switch p.sched {
 	case snapshot.SchedWRR:
 		if t := p.wrr(el); t != nil {
@@ -202,7 +214,7 @@ func (p *Picker) choose(el []*Target) *Target {
 	case snapshot.SchedLC:
 		return p.least(el, func(t *Target) int64 { return t.Backend.Active() })
 	case snapshot.SchedLRTT:
-		return p.least(el, func(t *Target) int64 { return int64(t.Backend.RTT()) })
+		return p.least(el, func(t *Target) int64 { return int64(t.Backend.RTT(now)) })
 	}
 	return el[p.rr.Add(1)%uint64(len(el))]
 }

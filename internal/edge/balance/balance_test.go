@@ -15,11 +15,11 @@ type fake struct {
 	suspect bool
 }
 
-func (f *fake) Healthy() bool      { return f.healthy }
-func (f *fake) Active() int64      { return f.active }
-func (f *fake) RTT() time.Duration { return f.rtt }
-func (f *fake) Suspect() bool      { return f.suspect }
-func (f *fake) Picked()            {}
+func (f *fake) Healthy() bool               { return f.healthy }
+func (f *fake) Active() int64               { return f.active }
+func (f *fake) RTT(time.Time) time.Duration { return f.rtt }
+func (f *fake) Suspect() bool               { return f.suspect }
+func (f *fake) Picked(time.Time)            {}
 
 var client = netip.MustParseAddr("192.0.2.1")
 

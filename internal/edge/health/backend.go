@@ -53,7 +53,10 @@ type originState struct {
 	next   atomic.Uint32
 	active atomic.Int64
 	rtt    atomic.Int64 // EWMA of latency (ObserveRTT) in ns; 0 = not measured.
-	rttAt  atomic.Int64 // When rtt was last observed (Unix ns).
+	// rttAt is when rtt was last observed (Unix ns, to within a second:
+	// ObserveRTT does not write it on every connect), negated while a
+	// stale figure's trial is under way (Picked).
+	rttAt atomic.Int64
 	// failedAt is when the last connect failed (Unix ns), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
 	failedAt atomic.Int64
@@ -206,23 +209,38 @@ func (b *Backend) ConnStart() { b.active.Add(1) }
 // ConnEnd ends what ConnStart began.
 func (b *Backend) ConnEnd() { b.active.Add(-1) }
 
-// RTT is the smoothed latency (0 until measured): of connects for TCP, of
-// probe replies for UDP, of answers for HTTP (ObserveRTT). A latency last
-// observed more than StaleRTT ago reads 0, as unmeasured: only picked
-// origins (and checks) are measured, so without it an origin whose last
-// measurement was slow (a cold first connect, a busy moment) would keep
-// losing to the others under lrtt and never be measured again; so it gets
-// a connection now and then, which measures it afresh.
-func (b *Backend) RTT() time.Duration {
-	if b.rttStale(time.Now().UnixNano()) {
+// RTT is the smoothed latency (0 until measured) as lrtt ranks it at now:
+// of connects for TCP, of probe replies for UDP, of answers for HTTP
+// (ObserveRTT). With checks on, they measure every origin (handshakes,
+// probe replies, answers), and the figure stands until the next check. With
+// checks off only the origins lrtt picks are measured, so one whose last
+// figure was slow (a cold first connect, a busy moment) would keep losing
+// to the others and never be measured again: a figure observed more than
+// StaleRTT ago reads 0, as unmeasured, which ranks first, until the pick
+// that sends the origin its trial connection claims it (Picked).
+func (b *Backend) RTT(now time.Time) time.Duration {
+	if b.rttStale(b.rttAt.Load(), now.UnixNano()) {
 		return 0
 	}
 	return time.Duration(b.rtt.Load())
 }
 
-func (b *Backend) rttStale(now int64) bool { return now-b.rttAt.Load() > int64(StaleRTT) }
+// rttStale reports whether a figure observed (or claimed for a trial) at
+// at, as rttAt holds it, is stale at now. Checks keep figures fresh.
+func (b *Backend) rttStale(at, now int64) bool {
+	return !b.key.Check.Enabled && now-abs(at) > int64(StaleRTT)
+}
 
-// StaleRTT is how long a latency measurement ranks its origin (RTT).
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// StaleRTT is how long a latency measurement ranks its origin when checks
+// are off (RTT), and how long a trial has to replace it before another
+// connection is sent to try.
 const StaleRTT = FailTimeout
 
 // FailTimeout is how long an origin stays suspect after a failed connect:
@@ -248,15 +266,30 @@ func (b *Backend) Connected() {
 	}
 }
 
-// Picked records that a new connection (or request) goes to the origin.
+// Picked records that a new connection (or request) goes to the origin;
+// rankedAt is when lrtt ranked it (RTT), zero under other schedulers.
 // A failure recorded and not cleared since, whether the origin is still
 // suspect or FailTimeout has passed, is renewed: after FailTimeout one
 // connection tries the origin again while the others keep passing it over
 // until that one succeeds (Connected) or fails (ConnectFailed), as nginx
-// lets one request through to a server after fail_timeout.
-func (b *Backend) Picked() {
+// lets one request through to a server after fail_timeout. Likewise an lrtt
+// pick of an origin whose figure is stale claims its trial: the others rank
+// it by its old figure until that connection's measurement replaces it
+// (ObserveRTT), or for StaleRTT if none comes. Other schedulers do not
+// claim it: a layer-7 rule that is not lrtt does not measure its requests.
+func (b *Backend) Picked(rankedAt time.Time) {
 	if f := b.failedAt.Load(); f != 0 {
-		b.failedAt.CompareAndSwap(f, time.Now().UnixNano())
+		now := rankedAt
+		if now.IsZero() {
+			now = time.Now()
+		}
+		b.failedAt.CompareAndSwap(f, now.UnixNano())
+	}
+	if !rankedAt.IsZero() {
+		now := rankedAt.UnixNano()
+		if at := b.rttAt.Load(); b.rttStale(at, now) {
+			b.rttAt.CompareAndSwap(at, -now)
+		}
 	}
 }
 
@@ -270,15 +303,22 @@ func (b *Backend) Suspect() bool {
 // ObserveRTT folds one latency into the EWMA (weight 1/4, so a changed
 // path shows within a few connections): a TCP connect's or check
 // handshake's, a UDP probe's reply time, an HTTP request's or check's
-// time from sent to its answer's first byte.
+// time from sent to its answer's first byte. A trial's measurement, or one
+// that finds the figure stale (RTT), replaces it instead: the old figure
+// says nothing of the origin now. Layer 4 calls it on every connect whatever the
+// scheduler, so the observation time, a cache line every core would write,
+// is stored only when it moved by a second or more.
 func (b *Backend) ObserveRTT(d time.Duration) {
 	now := time.Now().UnixNano()
-	stale := b.rttStale(now) // Start afresh rather than blend with it.
-	b.rttAt.Store(now)
+	at := b.rttAt.Load()
+	restart := at < 0 || b.rttStale(at, now)
+	if at < 0 || now-at >= int64(time.Second) {
+		b.rttAt.CompareAndSwap(at, now) // Lost to a concurrent observation or claim: as recent.
+	}
 	for {
 		old := b.rtt.Load()
 		nv := int64(d)
-		if old != 0 && !stale {
+		if old != 0 && !restart {
 			nv = old + (int64(d)-old)/4
 		}
 		if nv <= 0 {

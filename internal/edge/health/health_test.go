@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -183,7 +184,7 @@ func TestHTTPCheckTimesAnswer(t *testing.T) {
 		if passed := err == nil; passed != (path == "/") {
 			t.Fatalf("check of %s: %v", path, err)
 		}
-		if rtt := b.RTT(); path == "/" && (rtt < delay || rtt > 5*time.Second) || path != "/" && rtt != 0 {
+		if rtt := b.RTT(time.Now()); path == "/" && (rtt < delay || rtt > 5*time.Second) || path != "/" && rtt != 0 {
 			t.Errorf("check of %s (error %v): lrtt latency %v; want at least %v when it passes, none when it fails", path, err, rtt, delay)
 		}
 	}
@@ -202,7 +203,7 @@ func TestPassiveCheckTrial(t *testing.T) {
 	if b.Suspect() {
 		t.Fatal("still suspect after FailTimeout")
 	}
-	b.Picked() // One connection tries it ...
+	b.Picked(time.Time{}) // One connection tries it ...
 	if !b.Suspect() {
 		t.Fatal("the other connections were not kept off during the trial")
 	}
@@ -210,7 +211,7 @@ func TestPassiveCheckTrial(t *testing.T) {
 	if b.Suspect() {
 		t.Error("suspect after a connect succeeded")
 	}
-	b.Picked()
+	b.Picked(time.Time{})
 	if b.Suspect() {
 		t.Error("an origin with no failure became suspect by being picked")
 	}
@@ -250,8 +251,8 @@ func TestCheckConfigChangeKeepsOriginState(t *testing.T) {
 	if nb.Healthy() {
 		t.Error("new backend of a down origin starts healthy")
 	}
-	if nb.Active() != 1 || nb.RTT() != 3*time.Millisecond || !nb.Suspect() {
-		t.Errorf("new backend: active %d, rtt %v, suspect %v; want 1, 3ms, true", nb.Active(), nb.RTT(), nb.Suspect())
+	if nb.Active() != 1 || nb.RTT(time.Now()) != 3*time.Millisecond || !nb.Suspect() {
+		t.Errorf("new backend: active %d, rtt %v, suspect %v; want 1, 3ms, true", nb.Active(), nb.RTT(time.Now()), nb.Suspect())
 	}
 	old.ConnEnd() // A connection counted on the old backend ends.
 	if nb.Active() != 0 {
@@ -320,26 +321,80 @@ func TestPoolOwnersShareNothing(t *testing.T) {
 	}
 }
 
-// TestStaleRTTReadsUnmeasured: a latency observed more than StaleRTT ago
-// ranks nothing (RTT 0, as unmeasured), so lrtt gives its origin a
-// connection that measures it afresh; that measurement replaces the stale
-// one instead of being blended into it.
+// TestStaleRTTReadsUnmeasured: with checks off, a latency observed more
+// than StaleRTT ago ranks nothing (RTT 0, as unmeasured), so lrtt gives its
+// origin a connection that measures it afresh; the lrtt pick that does
+// claims the trial, so that the figure ranks again until it is replaced
+// (not blended) by that connection's measurement, or for StaleRTT if none
+// comes. Picks by other schedulers claim nothing. With checks on, which
+// measure every origin, a figure stands until the next one.
 func TestStaleRTTReadsUnmeasured(t *testing.T) {
-	b := Backend{originState: &originState{}}
+	b := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1})
 	b.ObserveRTT(40 * time.Millisecond)
-	if got := b.RTT(); got != 40*time.Millisecond {
+	if got := b.RTT(time.Now()); got != 40*time.Millisecond {
 		t.Fatalf("RTT after one observation = %v; want 40ms", got)
 	}
+	at := b.rttAt.Load()
 	b.ObserveRTT(20 * time.Millisecond)
-	if got := b.RTT(); got != 35*time.Millisecond {
+	if got := b.RTT(time.Now()); got != 35*time.Millisecond {
 		t.Fatalf("RTT after 40ms, 20ms = %v; want the EWMA 35ms", got)
 	}
-	b.rttAt.Add(-int64(StaleRTT + time.Second)) // Observed longer ago.
-	if got := b.RTT(); got != 0 {
+	if b.rttAt.Load() != at {
+		t.Error("a second observation within a second wrote the observation time again")
+	}
+	later := time.Now().Add(StaleRTT + time.Second)
+	if got := b.RTT(later); got != 0 {
 		t.Fatalf("RTT observed %v ago = %v; want 0 (unmeasured)", StaleRTT+time.Second, got)
 	}
-	b.ObserveRTT(2 * time.Millisecond)
-	if got := b.RTT(); got != 2*time.Millisecond {
-		t.Fatalf("RTT after a fresh observation of a stale one = %v; want 2ms", got)
+	b.Picked(time.Time{}) // Another scheduler's pick: no trial.
+	if got := b.RTT(later); got != 0 {
+		t.Fatalf("RTT after a pick by another scheduler = %v; want still 0", got)
+	}
+	b.Picked(later) // lrtt's pick: the trial.
+	if got := b.RTT(later); got != 35*time.Millisecond {
+		t.Fatalf("RTT while the trial is under way = %v; want the old 35ms", got)
+	}
+	if got := b.RTT(later.Add(StaleRTT + time.Second)); got != 0 {
+		t.Fatalf("RTT %v after a trial that measured nothing = %v; want 0 (another trial)", StaleRTT+time.Second, got)
+	}
+	b.ObserveRTT(2 * time.Millisecond) // The trial's measurement.
+	if got := b.RTT(time.Now()); got != 2*time.Millisecond {
+		t.Fatalf("RTT after the trial's measurement = %v; want 2ms, replacing the stale figure", got)
+	}
+
+	checked := newBackend(Key{Proto: snapshot.ProtoUDP, Host: "127.0.0.1", Port: 1,
+		Check: snapshot.HealthCheck{Enabled: true, Interval: time.Minute}})
+	checked.ObserveRTT(40 * time.Millisecond)
+	if got := checked.RTT(time.Now().Add(time.Minute)); got != 40*time.Millisecond {
+		t.Errorf("RTT with checks on, a check interval after the last = %v; want 40ms", got)
+	}
+}
+
+// TestStaleRTTOneTrialPerWindow: with checks off, once the slow origin's
+// figure is older than StaleRTT it reads 0 and ranks first under lrtt, so
+// that one connection measures it afresh. The pick that sends that one
+// claims the trial: connections (or requests) picked before it is
+// answered rank the origin by its old figure, instead of all going to the
+// origin lrtt had ranked slowest.
+func TestStaleRTTOneTrialPerWindow(t *testing.T) {
+	p := NewPool(Options{})
+	defer p.Close()
+	fast := p.Acquire(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1})
+	defer p.Release(fast)
+	slow := p.Acquire(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.2", Port: 1})
+	defer p.Release(slow)
+	slow.ObserveRTT(100 * time.Millisecond)
+	slow.rttAt.Add(-int64(StaleRTT + time.Second)) // Last picked 11 s ago.
+	fast.ObserveRTT(time.Millisecond)              // Measured by every connection since.
+	pk := balance.New(snapshot.SchedLRTT, []*balance.Target{
+		{ID: "fast", Weight: 1, Backend: fast}, {ID: "slow", Weight: 1, Backend: slow}}, false, nil, 0)
+	toSlow := 0
+	for range 20 { // New connections within the slow origin's 100 ms: none has measured it yet.
+		if pk.Pick(netip.Addr{}).ID == "slow" {
+			toSlow++
+		}
+	}
+	if toSlow != 1 {
+		t.Errorf("%d of 20 connections picked while the slow origin's figure was stale went to it; want 1 (one that measures it)", toSlow)
 	}
 }

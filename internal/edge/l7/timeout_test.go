@@ -116,11 +116,11 @@ func TestTransportHeadWait(t *testing.T) {
 // fakeBackend is a balance.Backend with a fixed health.
 type fakeBackend struct{ healthy bool }
 
-func (b *fakeBackend) Healthy() bool      { return b.healthy }
-func (b *fakeBackend) Active() int64      { return 0 }
-func (b *fakeBackend) RTT() time.Duration { return 0 }
-func (b *fakeBackend) Suspect() bool      { return false }
-func (b *fakeBackend) Picked()            {}
+func (b *fakeBackend) Healthy() bool               { return b.healthy }
+func (b *fakeBackend) Active() int64               { return 0 }
+func (b *fakeBackend) RTT(time.Time) time.Duration { return 0 }
+func (b *fakeBackend) Suspect() bool               { return false }
+func (b *fakeBackend) Picked(time.Time)            {}
 
 type timeoutErr struct{}
 
