@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -1253,5 +1254,55 @@ func TestRequestTrailersForwarded(t *testing.T) {
 				t.Errorf("%s (declared length %v): origin saw %q; want data|s1|", resp.Proto, length, b)
 			}
 		}
+	}
+}
+
+// TestRequestTrailersCannotOverrideEdgeHeaders: the edge replaces whatever
+// the client sent for X-Real-IP, X-Forwarded-For and a rule's Headers
+// (snapshot.Rule.Headers: "replacing any value the client sent"); a
+// client that declares them as trailers must not get its own values to the
+// origin after the body either, where an origin that merges trailers into
+// headers (httpd's MergeTrailers, CGI gateways) would trust them
+// (CVE-2013-5704). Names are matched whatever their case, and underscore
+// look-alikes (X_Real_IP) go too; other trailers still pass.
+func TestRequestTrailersCannotOverrideEdgeHeaders(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.ReadAll(req.Body)
+		var answer strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(req.Trailer)) {
+			fmt.Fprintf(&answer, "%s=%q ", k, req.Trailer[k])
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", answer.Len(), answer.String())
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := rule("r-tr", "/", l7Origins(o.Addr))
+	r.Headers = []snapshot.Header{{Name: "X-Client", Value: "$remote_addr"}}
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-tr", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "a.test", Rules: []snapshot.Rule{r}}}}))
+	c, err := net.Dial("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n"+
+		"Trailer: x-real-ip, X-Forwarded-For, X-FORWARDED-PROTO, x-client, X_Real_IP, Forwarded, Via, X-Sum\r\n\r\n4\r\ndata\r\n0\r\n"+
+		"X-Real-IP: 6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nX-Client: 6.6.6.6\r\n"+
+		"X_Real_IP: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\nVia: 1.1 6.6.6.6\r\nX-Sum: s1\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if want := `X-Sum=["s1"] `; string(b) != want {
+		t.Errorf("origin received trailers %s; want only %s (none of the fields the edge sets)", b, want)
 	}
 }

@@ -179,7 +179,7 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 		vals[i] = h.value
 		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
-	forwardTrailers(pr)
+	r.forwardTrailers(pr)
 	if r.hosts != nil { // ForwardHost may replace the Host that chose the domain.
 		pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), verifyHostKey{}, hostOf(pr.In)))
 	}
@@ -193,11 +193,11 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 // quic-go in a new map), and http.Transport writes Out.Trailer after the
 // body, so trailerBody copies them over when it reads the body's end.
 // Only fields allowed in trailers go (RFC 9110 6.5.1: no framing, routing,
-// authentication, ... httpguts.ValidTrailerHeader) and no hop-by-hop
-// one. A body of declared length goes chunked: HTTP/1.1 carries trailers
+// authentication, ... httpguts.ValidTrailerHeader), no hop-by-hop one
+// and none the edge sets itself (governs). A body of declared length goes chunked: HTTP/1.1 carries trailers
 // only there. The direct path takes no request with a body, and the fast
 // path hands chunked ones to net/http.
-func forwardTrailers(pr *httputil.ProxyRequest) {
+func (r *rule) forwardTrailers(pr *httputil.ProxyRequest) {
 	if len(pr.In.Trailer) == 0 || pr.Out.Body == nil || pr.Out.Body == http.NoBody {
 		pr.Out.Trailer = nil
 		return
@@ -205,7 +205,7 @@ func forwardTrailers(pr *httputil.ProxyRequest) {
 	conn := pr.In.Header["Connection"]
 	out := make(http.Header, len(pr.In.Trailer))
 	for k := range pr.In.Trailer {
-		if k = http.CanonicalHeaderKey(k); httpguts.ValidTrailerHeader(k) && !hopByHop(k, conn) {
+		if k = http.CanonicalHeaderKey(k); httpguts.ValidTrailerHeader(k) && !hopByHop(k, conn) && !r.governs(k) {
 			out[k] = nil
 		}
 	}
@@ -286,6 +286,9 @@ func sentURI(req *http.Request) string {
 	return u.RequestURI()
 }
 
+// forwardedNames are the headers forwarded sets whatever the rule.
+var forwardedNames = [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip", "Forwarded"}
+
 // posesAsForwarded reports whether a client's header name is, but for
 // underscores, one the proxy sets for the origin (X_Real_IP): CGI and
 // PHP map "-" and "_" alike (HTTP_X_REAL_IP), so it would pass for the
@@ -296,8 +299,36 @@ func posesAsForwarded(k string) bool {
 		return false
 	}
 	k = strings.ReplaceAll(k, "_", "-")
-	for _, f := range [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip", "Forwarded"} {
+	for _, f := range forwardedNames {
 		if strings.EqualFold(k, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// governs reports whether trailer k names, whatever its case and with
+// "_" taken for "-" (as CGI maps them), a field the edge sets or vouches
+// for on requests to origins: the forwarded set and any other
+// X-Forwarded-*, Via, Host, and the rule's own headers. The header section
+// carries the edge's values for these; a trailer of the client's would
+// follow them, and an origin that merges trailers into headers (httpd's
+// MergeTrailers, CGI gateways) would trust the client's (CVE-2013-5704).
+func (r *rule) governs(k string) bool {
+	if strings.IndexByte(k, '_') >= 0 {
+		k = strings.ReplaceAll(k, "_", "-")
+	}
+	const xf = "X-Forwarded-"
+	if len(k) >= len(xf) && strings.EqualFold(k[:len(xf)], xf) {
+		return true
+	}
+	for _, f := range [...]string{"X-Real-Ip", "Forwarded", "Via", "Host"} {
+		if strings.EqualFold(k, f) {
+			return true
+		}
+	}
+	for _, hd := range r.headers {
+		if strings.EqualFold(k, strings.ReplaceAll(hd.Name, "_", "-")) {
 			return true
 		}
 	}
