@@ -220,6 +220,56 @@ func TestWildcardDomainOriginVerification(t *testing.T) {
 	}
 }
 
+// TestWildcardVerifiedOriginKeepsConnections: a wildcard domain whose
+// origin certificates are verified per request host serves hundreds of
+// subdomains in use from warm connections, one per host: requests of a
+// host already seen open none. A transport per host, at most 64 of them,
+// churned a new TLS connection (and a parse of the CAs under the
+// node-wide lock) on every request once more hosts were in use, though
+// one *.wild.test certificate covers them all.
+func TestWildcardVerifiedOriginKeepsConnections(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "origin CA")
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	srv := &http.Server{
+		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "wildcard", "*.wild.test")}},
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		},
+	}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	o := netip.MustParseAddrPort(ln.Addr().String())
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := rule("r-churn", "/", l7Origins(o))
+	r.ForwardProtocol = snapshot.ProtoHTTPS
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-churn", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "*.wild.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{r}}}}))
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	const hosts, rounds = 300, 2
+	for range rounds {
+		for i := range hosts {
+			resp, _, body := get(t, c, url, fmt.Sprintf("tenant%d.wild.test", i))
+			if resp.StatusCode != 200 {
+				t.Fatalf("got %d %q", resp.StatusCode, body)
+			}
+		}
+	}
+	if n := conns.Load(); n > hosts {
+		t.Errorf("%d requests over %d hosts of one wildcard domain opened %d TLS connections to the one origin; want at most %d (one per host)",
+			hosts*rounds, hosts, n, hosts)
+	}
+}
+
 // TestHTTPSOriginClientCertificate: GaapAuth presents the domain's proxy
 // certificate to an origin that requires one, on requests and on health
 // checks; without it the origin refuses the handshake: the client gets 502

@@ -32,11 +32,11 @@ type rule struct {
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
-	tkey        transportKey    // What transport was acquired with.
-	hosts       *hostTransports // Instead of transport: one per request host.
-	h1          *h1Client       // Shortcut for plain-HTTP requests without body.
-	direct      bool            // Requests may take the direct path (direct.go).
-	timed       bool            // lrtt: answer times feed the origins' RTT (answered).
+	tkey        transportKey // What transport was acquired with.
+	perHost     bool         // The transport verifies each request's host (perHost).
+	h1          *h1Client    // Shortcut for plain-HTTP requests without body.
+	direct      bool         // Requests may take the direct path (direct.go).
+	timed       bool         // lrtt: answer times feed the origins' RTT (answered).
 	stats       *stats.Counters
 	proxy       *httputil.ReverseProxy
 	vhost       *vhost
@@ -95,15 +95,10 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 		}
 	}
 	var err error
-	if k.roots != "" && k.verifyName == "" {
-		r.hosts, err = newHostTransports(h.env.Transports, k)
-	} else {
-		r.transport, r.h1, err = h.env.Transports.acquire(k)
-		r.tkey = k
-	}
-	if err != nil {
+	if r.transport, r.h1, err = h.env.Transports.acquire(k); err != nil {
 		return nil, err
 	}
+	r.tkey, r.perHost = k, perHost(k)
 	r.direct = r.scheme == "http" && (r.forwardHost == "" || fastHost(r.forwardHost))
 	for _, hd := range sr.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
@@ -140,12 +135,7 @@ func (r *rule) release(env *Env) {
 	for _, o := range r.origins {
 		env.Pool.Release(o.backend)
 	}
-	if r.transport != nil {
-		env.Transports.release(r.tkey)
-	}
-	if r.hosts != nil {
-		r.hosts.release()
-	}
+	env.Transports.release(r.tkey)
 }
 
 // rewrite prepares the outbound request. net/http/httputil has already
@@ -180,7 +170,7 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header[h.key] = vals[i : i+1 : i+1]
 	}
 	r.forwardTrailers(pr)
-	if r.hosts != nil { // ForwardHost may replace the Host that chose the domain.
+	if r.perHost { // ForwardHost may replace the Host that chose the domain.
 		pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), verifyHostKey{}, hostOf(pr.In)))
 	}
 }
@@ -235,8 +225,8 @@ func (b *trailerBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// verifyHostKey carries, on a request to the origins of a rule with
-// hostTransports, the host the client asked for, which its origin's
+// verifyHostKey carries, on a request to the origins of a perHost rule,
+// the host the client asked for, which its origin's
 // certificate must cover.
 type verifyHostKey struct{}
 
@@ -440,15 +430,11 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 		resp, wait, err := r.h1.RoundTrip(req)
 		return r.track(o, resp, wait, err)
 	}
-	t := r.transport
-	if r.hosts != nil {
+	if r.perHost {
 		host, _ := req.Context().Value(verifyHostKey{}).(string)
-		var err error
-		if t, err = r.hosts.get(host); err != nil {
-			return r.track(o, nil, 0, err)
-		}
+		req.URL.Host = hostAlias(host, ap)
 	}
-	resp, conn, wait, err := roundTrip(t, req, r.timed)
+	resp, conn, wait, err := roundTrip(r.transport, req, r.timed)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
 		untimed(conn)
 	}

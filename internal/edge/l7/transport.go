@@ -2,15 +2,17 @@ package l7
 
 import (
 	"cmp"
-	"container/list"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,10 +36,11 @@ const (
 	// originSessions bounds the TLS sessions kept per transport for
 	// resumption, one per origin name (or IP address without one).
 	originSessions = 64
-	// wildcardHosts bounds the request hosts a rule of a wildcard domain
-	// holds a transport for when it verifies origins against each
-	// request's host (hostTransports).
-	wildcardHosts = 64
+	// hostsIdle bounds the idle connections a transport verifying origins
+	// against each request's host keeps, all hosts and origins together
+	// (MaxIdlePerOrigin each): 64 hosts' worth, about as much memory as
+	// 64 origins of other setups could hold.
+	hostsIdle = 64 * MaxIdlePerOrigin
 )
 
 // transportKey is the identity of an origin-side TLS setup; rules with the
@@ -46,7 +49,7 @@ const (
 type transportKey struct {
 	sni        string // Sent in the handshake; "" = none.
 	roots      string // Joined CA PEMs; "" = do not verify.
-	verifyName string // Never "" with roots (hostTransports).
+	verifyName string // "" with roots: each request's host (perHost).
 	clientCert string // PEM cert + key presented to origins.
 	clientKey  string
 }
@@ -73,7 +76,8 @@ func NewTransports(readTimeout time.Duration) *Transports {
 	return &Transports{m: map[transportKey]*transportRef{}, readTimeout: cmp.Or(readTimeout, OriginReadTimeout)}
 }
 
-// acquire returns the transports for k, creating them on first use.
+// acquire returns the transports for k, creating them on first use. The
+// h1Client is for plain-HTTP origins only (the zero key); nil otherwise.
 func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -85,7 +89,10 @@ func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &transportRef{t: t, h1: newH1Client(originDialer(), ts.readTimeout), refs: 1}
+	r := &transportRef{t: t, refs: 1}
+	if k == (transportKey{}) {
+		r.h1 = newH1Client(originDialer(), ts.readTimeout)
+	}
 	ts.m[k] = r
 	return t, r.h1, nil
 }
@@ -99,84 +106,74 @@ func (ts *Transports) release(k transportKey) {
 		if r.refs--; r.refs == 0 {
 			delete(ts.m, k)
 			r.t.CloseIdleConnections()
-			r.h1.close()
+			if r.h1 != nil {
+				r.h1.close()
+			}
 		}
 	}
 }
 
-// hostTransports are the transports of a rule of a wildcard domain whose
-// origin certificates are verified (RealServerAuth) with no fixed name
-// (originName): each request's must cover the host the request asked for,
-// which matched the wildcard. http.Transport pools connections by origin
-// address, so one transport per host, verifying that host at the
-// handshake: a connection verified for one host never carries another
-// host's requests. Rules with the same setup share them through
-// Transports, as others share theirs. At most wildcardHosts are held; a
-// new host beyond them releases the least recently used one (its idle
-// connections close unless another rule holds it; requests in flight
-// finish). Safe for concurrent use.
-type hostTransports struct {
-	ts   *Transports
-	base transportKey // verifyName is set per host.
-	mu   sync.Mutex
-	m    map[string]*list.Element // Host → its *heldTransport in lru, most recent first.
-	lru  list.List
-	done bool // Released: new hosts are served but not held.
+// perHost reports whether k verifies origins against the host each
+// request asked for: a rule of a wildcard domain whose origin certificates
+// are verified (RealServerAuth) with no fixed name (originName), where
+// each request's origin certificate must cover the host that matched the
+// wildcard.
+//
+// Such a transport keeps a connection verified for one host from carrying
+// another host's requests by pooling connections by host as well as by
+// origin: the request's URL names the origin by an alias that includes the
+// host (hostAlias), and the Transport, which pools by that address, dials
+// the origin and verifies its certificate for the host the alias names
+// (dialHostTLS). One transport, hence one parse of the CAs and one
+// session cache (a wildcard domain's hosts share their origins'
+// certificate, so a new host's first handshake is resumed, and verified
+// for that host all the same), serves every host: MaxIdleConns bounds
+// the idle connections of all hosts together (hostsIdle) and evicts the
+// least recently used, so however many hosts are in use, or a client makes
+// up, each keeps warm connections while it is busy, and memory stays
+// bounded. One transport per host (as before) churned every connection
+// once more hosts were in use than it held.
+func perHost(k transportKey) bool { return k.roots != "" && k.verifyName == "" }
+
+// hostAlias is the address a request of a perHost rule asks its transport
+// for: the origin ap, and the host its certificate must cover. The
+// Transport only keys its pools by it and hands it to dialHostTLS.
+func hostAlias(host string, ap netip.AddrPort) string {
+	return net.JoinHostPort(host+"/"+ap.Addr().String(), strconv.Itoa(int(ap.Port())))
 }
 
-type heldTransport struct {
-	k transportKey
-	t *http.Transport
-}
-
-func newHostTransports(ts *Transports, base transportKey) (*hostTransports, error) {
-	// Checked now, as other transports are at acquire: a setup that cannot
-	// work makes the rule invalid rather than each request fail.
-	if _, err := originTLS(base); err != nil {
-		return nil, err
+// dialHostTLS dials the origin an alias names (hostAlias, in the
+// Transport's host:port form) and verifies its certificate for the
+// alias's host, as the Transport's own TLS does for other setups.
+func dialHostTLS(dial func(ctx context.Context, network, addr string) (net.Conn, error), cfg *tls.Config,
+	roots *x509.CertPool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		alias, port, err := net.SplitHostPort(addr)
+		i := strings.LastIndexByte(alias, '/') // An IP has none; a host may (it then covers nothing).
+		if err != nil || i < 0 {
+			return nil, fmt.Errorf("origin address %q names no host to verify", addr)
+		}
+		host, ip := alias[:i], alias[i+1:]
+		c, err := dial(ctx, network, net.JoinHostPort(ip, port))
+		if err != nil {
+			return nil, err
+		}
+		hc := cfg.Clone() // Shares the session cache.
+		if hc.ServerName == "" {
+			// As the Transport does: the IP keys the session cache and is
+			// never sent as SNI.
+			hc.ServerName = ip
+		}
+		hc.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, host) }
+		tc := tls.Client(c, hc)
+		hctx, cancel := context.WithTimeout(ctx, DialTimeout) // TLSHandshakeTimeout does not apply here.
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		return tc, nil
 	}
-	return &hostTransports{ts: ts, base: base, m: map[string]*list.Element{}}, nil
-}
-
-// get returns the transport that verifies origins as host.
-func (h *hostTransports) get(host string) (*http.Transport, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e := h.m[host]; e != nil {
-		h.lru.MoveToFront(e)
-		return e.Value.(*heldTransport).t, nil
-	}
-	k := h.base
-	k.verifyName = host
-	t, _, err := h.ts.acquire(k)
-	if err != nil {
-		return nil, err
-	}
-	if h.done {
-		// The rule is gone; a request still in flight may use t without
-		// holding it, as with any released transport.
-		h.ts.release(k)
-		return t, nil
-	}
-	h.m[host] = h.lru.PushFront(&heldTransport{k: k, t: t})
-	if h.lru.Len() > wildcardHosts {
-		old := h.lru.Remove(h.lru.Back()).(*heldTransport)
-		delete(h.m, old.k.verifyName)
-		h.ts.release(old.k)
-	}
-	return t, nil
-}
-
-// release drops every transport held.
-func (h *hostTransports) release() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.done = true
-	for e := h.lru.Front(); e != nil; e = e.Next() {
-		h.ts.release(e.Value.(*heldTransport).k)
-	}
-	h.lru.Init()
-	clear(h.m)
 }
 
 func originDialer() *net.Dialer {
@@ -197,11 +194,11 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		}
 		return &readTimeoutConn{Conn: c, rc: rc, timeout: readTimeout}, nil
 	}
-	cfg, err := originTLS(k)
+	cfg, roots, err := originTLS(k)
 	if err != nil {
 		return nil, err
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		DialContext:           dial,
 		TLSClientConfig:       cfg,
 		TLSHandshakeTimeout:   DialTimeout,
@@ -212,11 +209,20 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		ExpectContinueTimeout: time.Second,
 		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
 		DisableCompression: true,
-	}, nil
+	}
+	switch {
+	case perHost(k):
+		t.DialTLSContext, t.MaxIdleConns = dialHostTLS(dial, cfg, roots), hostsIdle
+	case roots != nil:
+		name := k.verifyName
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, name) }
+	}
+	return t, nil
 }
 
-// originTLS is the client config of k's origin connections.
-func originTLS(k transportKey) (*tls.Config, error) {
+// originTLS is the client config of k's origin connections, without the
+// verification, and the roots to verify them against (nil: none).
+func originTLS(k transportKey) (*tls.Config, *x509.CertPool, error) {
 	// Sessions are resumed, as nginx's proxy_ssl_session_reuse does: a
 	// pooled connection that an origin closed is replaced at the cost of
 	// an abbreviated handshake. They are cached by the name sent (else the
@@ -227,21 +233,21 @@ func originTLS(k transportKey) (*tls.Config, error) {
 	if k.clientCert != "" {
 		cert, err := tls.X509KeyPair([]byte(k.clientCert), []byte(k.clientKey))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	if k.roots != "" {
-		roots, err := certPool(strings.Split(k.roots, "\x00"))
-		if err != nil {
-			return nil, err
-		}
-		// Verification is done by hand because the name to verify (the
-		// origin's certificate name) and the SNI sent may differ, or no
-		// SNI be sent at all.
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, k.verifyName) }
+	if k.roots == "" {
+		return cfg, nil, nil
 	}
-	return cfg, nil
+	// Verification is done by hand (verifyOrigin) because the name to
+	// verify (the origin's certificate name) and the SNI sent may differ,
+	// or no SNI be sent at all.
+	roots, err := certPool(strings.Split(k.roots, "\x00"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, roots, nil
 }
 
 // readTimeoutConn is an http.Transport origin connection whose reads wait

@@ -2,6 +2,7 @@ package l7
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -335,36 +337,35 @@ func TestIdlePerOriginBound(t *testing.T) {
 	}
 }
 
-// TestHostTransportsBound: a rule of a wildcard domain verifying its
-// origins per request host holds a transport for at most wildcardHosts
-// hosts; a new host beyond them releases the least recently used one, and
-// the rule's release drops the rest, so hosts a client makes up cannot
-// grow the cache without bound.
-func TestHostTransportsBound(t *testing.T) {
+// TestPerHostTransport: a rule of a wildcard domain verifying its origins
+// per request host shares one transport, without an h1Client (HTTPS
+// origins never use one), whose idle connections are bounded for all hosts
+// together (hostsIdle), so hosts a client makes up cannot grow it without
+// bound; each request's alias names the origin to dial, IPv6 included, and
+// the host to verify, which a host with a '/' cannot forge.
+func TestPerHostTransport(t *testing.T) {
 	ts := NewTransports(0)
-	h, err := newHostTransports(ts, transportKey{roots: selfSigned(t).CertPEM})
+	k := transportKey{roots: selfSigned(t).CertPEM}
+	tr, h1, err := ts.acquire(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := func(i int) string { return fmt.Sprintf("h%d.wild.test", i) }
-	first, err := h.get(host(0))
-	if err != nil {
-		t.Fatal(err)
+	if !perHost(k) || h1 != nil || tr.MaxIdleConns != hostsIdle || tr.DialTLSContext == nil {
+		t.Fatalf("perHost %v, h1Client %v, MaxIdleConns %d, DialTLSContext set %v; want true, nil, %d, true",
+			perHost(k), h1 != nil, tr.MaxIdleConns, tr.DialTLSContext != nil, hostsIdle)
 	}
-	for i := 1; i < wildcardHosts; i++ {
-		h.get(host(i))
-	}
-	if again, _ := h.get(host(0)); again != first || len(ts.m) != wildcardHosts {
-		t.Fatalf("held host: same transport %v, %d transports; want true, %d", again == first, len(ts.m), wildcardHosts)
-	}
-	h.get(host(wildcardHosts)) // Releases host 1, used least recently.
-	held := func(i int) bool { k := h.base; k.verifyName = host(i); return ts.m[k] != nil }
-	if len(ts.m) != wildcardHosts || held(1) || !held(0) || !held(wildcardHosts) {
-		t.Errorf("after one host too many: %d transports, host 1 %v, host 0 %v, new host %v; want %d, false, true, true",
-			len(ts.m), held(1), held(0), held(wildcardHosts), wildcardHosts)
-	}
-	h.release()
-	if len(ts.m) != 0 {
-		t.Errorf("after release: %d transports held; want 0", len(ts.m))
+	ts.release(k)
+	for _, tc := range []struct{ host, ap string }{{"a.wild.test", "192.0.2.1:443"}, {"a.wild.test", "[2001:db8::1]:8443"},
+		{"x/192.0.2.9", "192.0.2.1:443"}} {
+		var dialled string
+		dial := func(_ context.Context, _, addr string) (net.Conn, error) {
+			dialled = addr
+			return nil, errors.New("stop")
+		}
+		u := &url.URL{Scheme: "https", Host: hostAlias(tc.host, netip.MustParseAddrPort(tc.ap))}
+		_, err := dialHostTLS(dial, &tls.Config{}, nil)(context.Background(), "tcp", net.JoinHostPort(u.Hostname(), u.Port()))
+		if dialled != tc.ap || err == nil || err.Error() != "stop" {
+			t.Errorf("host %s, origin %s: dialled %q (%v); want %s", tc.host, tc.ap, dialled, err, tc.ap)
+		}
 	}
 }
