@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -12,6 +14,12 @@ import (
 type collector struct {
 	r     *Recorder
 	descs map[string]*prometheus.Desc
+
+	// Counters of objects counted in parts (see Collect), by counterDefs
+	// index; gauges are never carried.
+	mu    sync.Mutex
+	last  map[stats.Key][]float64 // Each part's counters at the last scrape.
+	carry map[stats.Key][]float64 // Each object's parts' totals that are gone.
 }
 
 var _ prometheus.Collector = (*collector)(nil)
@@ -47,7 +55,8 @@ var counterDefs = []struct {
 
 // Collector returns the Prometheus collector of r's node.
 func (r *Recorder) Collector() prometheus.Collector {
-	c := &collector{r: r, descs: map[string]*prometheus.Desc{}}
+	c := &collector{r: r, descs: map[string]*prometheus.Desc{},
+		last: map[stats.Key][]float64{}, carry: map[stats.Key][]float64{}}
 	for _, d := range counterDefs {
 		c.descs[d.name] = prometheus.NewDesc(d.name, d.help, []string{"kind", "id"}, nil)
 	}
@@ -65,17 +74,83 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // a group listener's per-proxy instances ("listener@proxy") add up under
 // the rule or listener, so a port range is one series set, not one a port
 // (up to model.TeoMaxRulePorts of them).
+//
+// A sum of parts must not drop when a part goes (a port leaves the rule,
+// its counters forgotten) or starts again from zero (a port re-added):
+// Prometheus reads a counter that decreases as a reset, and rate() and
+// increase() would count the rest of the object's lifetime total as new
+// traffic, a spike that sets off alerts. So each object carries the last
+// counters seen of its parts that went or restarted; the carry goes with
+// the object itself (no part left), whose series then ends.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	objects := map[stats.Key]stats.Values{}
-	for k, v := range c.r.node.Stats().Values {
-		if k.Kind == stats.KindListener {
-			k.ID = snapshot.ObjectOf(k.ID)
+	objects := map[stats.Key][]float64{}
+	parts := c.r.node.Stats().Values
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range parts {
+		obj := objectOf(k)
+		sum := objects[obj]
+		if sum == nil {
+			sum = make([]float64, len(counterDefs))
+			objects[obj] = sum
 		}
-		objects[k] = objects[k].Add(v)
+		cur := make([]float64, len(counterDefs))
+		prev := c.last[k]
+		for i, d := range counterDefs {
+			cur[i] = d.value(v)
+			sum[i] += cur[i]
+			if prev != nil && d.kind == prometheus.CounterValue && cur[i] < prev[i] {
+				c.carried(obj)[i] += prev[i] // Counted anew.
+			}
+		}
+		c.last[k] = cur
 	}
-	for k, v := range objects {
-		for _, d := range counterDefs {
-			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, d.value(v), string(k.Kind), k.ID)
+	for k, prev := range c.last {
+		if _, ok := parts[k]; ok {
+			continue
+		}
+		delete(c.last, k)
+		obj := objectOf(k)
+		if _, ok := objects[obj]; !ok {
+			continue // The object went with it.
+		}
+		for i, d := range counterDefs {
+			if d.kind == prometheus.CounterValue {
+				c.carried(obj)[i] += prev[i]
+			}
 		}
 	}
+	for obj := range c.carry {
+		if _, ok := objects[obj]; !ok {
+			delete(c.carry, obj)
+		}
+	}
+	for k, sum := range objects {
+		carry := c.carry[k]
+		for i, d := range counterDefs {
+			v := sum[i]
+			if carry != nil {
+				v += carry[i]
+			}
+			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, v, string(k.Kind), k.ID)
+		}
+	}
+}
+
+// objectOf is the object the API knows that part k counts for.
+func objectOf(k stats.Key) stats.Key {
+	if k.Kind == stats.KindListener {
+		k.ID = snapshot.ObjectOf(k.ID)
+	}
+	return k
+}
+
+// carried returns obj's carry, made on first use; c.mu held.
+func (c *collector) carried(obj stats.Key) []float64 {
+	v := c.carry[obj]
+	if v == nil {
+		v = make([]float64, len(counterDefs))
+		c.carry[obj] = v
+	}
+	return v
 }
