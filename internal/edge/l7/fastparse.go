@@ -327,7 +327,7 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 		}
 		vals = addValue(o.header, vals, k, v)
 	}
-	if method == http.MethodHead || o.status == http.StatusNoContent || o.status == http.StatusNotModified {
+	if method == http.MethodHead || noContent(o.status) {
 		o.bodyLen = 0
 	}
 	return o, o.bodyLen >= 0 && len(rest) == 0

@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// TestRedirectURL also checks that a request the rule routes keeps its
-// resource: "under the path" is the router's byte-wise prefix of the
-// decoded path, so /urlx under /url does not become /url/urlx.
+// TestRedirectURL: forcedRedirect.url. It also checks that a request the
+// rule routes keeps its resource: "under the path" is the router's
+// byte-wise prefix of the decoded path, so /urlx under /url does not
+// become /url/urlx.
 func TestRedirectURL(t *testing.T) {
 	for _, tc := range []struct{ spec, host, want, uri string }{
 		{"https", "a.test", "https://a.test/p?q=1", ""},
@@ -42,8 +43,8 @@ func TestRedirectURL(t *testing.T) {
 		r := httptest.NewRequest("GET", cmp.Or(tc.uri, "/p?q=1"), nil)
 		r.Host = tc.host
 		path, _ := routePath(r.URL.Path)
-		if got := redirectURL(tc.spec, r, path); got != tc.want {
-			t.Errorf("redirectURL(%q, host %q) for %s = %q; want %q", tc.spec, tc.host, r.RequestURI, got, tc.want)
+		if got := newForcedRedirect(tc.spec).url(r, path); got != tc.want {
+			t.Errorf("forcedRedirect(%q, host %q) for %s = %q; want %q", tc.spec, tc.host, r.RequestURI, got, tc.want)
 		}
 	}
 }

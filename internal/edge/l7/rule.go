@@ -28,7 +28,7 @@ type rule struct {
 	scheme      string // "http" or "https" towards origins.
 	forwardHost string
 	headers     []snapshot.Header // Names canonical.
-	redirect    string
+	redirect    *forcedRedirect   // nil: none.
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
@@ -73,7 +73,7 @@ var buffers = &bufPool{}
 
 func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vhost, sr *snapshot.Rule) (*rule, error) {
 	r := &rule{id: sr.ID, path: sr.Path, scheme: "http", forwardHost: sr.ForwardHost,
-		redirect: sr.ForcedRedirect, origins: map[string]*origin{}, vhost: v, listener: h,
+		redirect: newForcedRedirect(sr.ForcedRedirect), origins: map[string]*origin{}, vhost: v, listener: h,
 		stats: h.env.Stats.Get(stats.KindRule, sr.ID)}
 	proto := sr.ForwardProtocol
 	if proto == "" {

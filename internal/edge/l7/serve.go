@@ -107,9 +107,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// Before basic auth, as nginx's return (rewrite phase) comes before
 	// auth_basic (access phase): a 401 over plain HTTP would have the
 	// browser send the password in clear before it is sent to HTTPS.
-	if r != nil && r.redirect != "" && req.TLS == nil {
+	if r != nil && r.redirect != nil && req.TLS == nil {
 		rc = r.stats
-		http.Redirect(rw, req, redirectURL(r.redirect, req, path), http.StatusMovedPermanently)
+		http.Redirect(rw, req, r.redirect.url(req, path), http.StatusMovedPermanently)
 		return
 	}
 	if v.auth != nil && !v.auth.allow(req) {
@@ -152,34 +152,57 @@ func lastHop(req *http.Request) bool {
 	return false
 }
 
-// redirectURL builds the HTTPS location of a forced redirect for req,
-// whose routing path (routePath) is path: "https:" keeps the host on the
-// default port, "https:PORT" sets a port, "https://authority" replaces
-// scheme and authority. The spec's example, "https://www.qq.com/url",
+// forcedRedirect is a rule's ForcedRedirect, taken apart once when the
+// rule is built: redirected requests are per-request traffic on many
+// sites (plain HTTP to HTTPS).
+type forcedRedirect struct {
+	base  string // "https://AUTHORITY"; "" keeps the request's host.
+	path  string // Goes after base unless the request is under it.
+	under string // path decoded, as the router matches.
+	bad   bool   // path does not decode: no request is under it.
+	port  string // Without base: ":PORT" after the host; "" for 443.
+}
+
+// newForcedRedirect takes apart spec (a ForcedRedirect; nil for none):
+// "https:" keeps the host on the default port, "https:PORT" sets a port,
+// "https://authority" replaces scheme and authority. A value
+// snapshot.ParseRedirect refuses (stored before the API refused it) is
+// served as "https:": pasting the URI after it could make the client's
+// path the Location's host ("https://" + "/evil.example/x").
+func newForcedRedirect(spec string) *forcedRedirect {
+	if spec == "" {
+		return nil
+	}
+	rd, _ := snapshot.ParseRedirect(spec)
+	if rd.Authority != "" {
+		under, err := url.PathUnescape(rd.Path)
+		return &forcedRedirect{base: "https://" + rd.Authority, path: rd.Path, under: under, bad: err != nil}
+	}
+	f := &forcedRedirect{}
+	if rd.Port != "" && rd.Port != "443" {
+		f.port = ":" + rd.Port
+	}
+	return f
+}
+
+// url builds the HTTPS location of the redirect for req, whose routing
+// path (routePath) is path. The spec's example, "https://www.qq.com/url",
 // names the rule's domain and path: a request under that path keeps its
 // own URI (not the path twice); one elsewhere goes under it. "Under" is
 // the router's test (byte-wise prefix of the decoded path), so every
-// request the rule /url routes, /urlx included, keeps its resource. A
-// value snapshot.ParseRedirect refuses (stored before the API refused it)
-// is served as "https:": pasting the URI after it could make the client's
-// path the Location's host ("https://" + "/evil.example/x").
-func redirectURL(spec string, req *http.Request, path string) string {
-	rd, _ := snapshot.ParseRedirect(spec)
-	if rd.Authority != "" {
-		base := "https://" + rd.Authority
-		if under, err := url.PathUnescape(rd.Path); err != nil || !strings.HasPrefix(path, under) {
-			base += rd.Path
+// request the rule /url routes, /urlx included, keeps its resource.
+func (f *forcedRedirect) url(req *http.Request, path string) string {
+	if f.base != "" {
+		if f.bad || !strings.HasPrefix(path, f.under) {
+			return f.base + f.path + sentURI(req)
 		}
-		return base + sentURI(req)
+		return f.base + sentURI(req)
 	}
 	host := hostOf(req)
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	if rd.Port != "" && rd.Port != "443" {
-		host += ":" + rd.Port
-	}
-	return "https://" + host + sentURI(req)
+	return "https://" + host + f.port + sentURI(req)
 }
 
 // modifyResponse applies the domain's error page to an origin's answer.

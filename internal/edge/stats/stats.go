@@ -183,8 +183,9 @@ type Sample struct {
 	// gens holds each key's Counters.gen, so that Delta tells a set that
 	// replaced a forgotten one under the same key (a rule switched off and
 	// on again between two samples) from the one before it, whatever their
-	// values. Samples made by hand have none: all keys then count as the
-	// same sets.
+	// values. Samples made by hand have none (a gen of 0): two of them
+	// count each key as the same set, but a hand-made one against the
+	// registry's counts every key anew, from zero (0 is no set's gen).
 	gens map[Key]uint64
 }
 
