@@ -71,9 +71,13 @@ func (e *Endpoint) readBody(w http.ResponseWriter, r *http.Request, limit int64,
 // DropBody is for a handler that answers without reading (what is left
 // of) r's body: on HTTP/1 the connection is closed after the answer, and
 // net/http's own reading of the body (up to 256 KB before the answer, to
-// keep the connection, or after the handler, to find its end) fails at
-// once instead of waiting, with no deadline, for a client that may never
-// send it. Not on HTTP/2, where the server resets only this stream when
+// keep the connection, or after the handler, to find its end) gives up
+// after dropGrace instead of waiting, with no deadline, for a client that
+// may never send it. Not at once: net/http drains what the client is still
+// sending for a moment before it closes, and a connection closed with
+// unread bytes is reset, which a client still writing its body sees before
+// the answer (an SDK would report "connection reset" instead of the error
+// telling it to retry). Not on HTTP/2, where the server resets only this stream when
 // the handler returns, while "Connection: close" would send a GOAWAY to
 // every call multiplexed on the connection.
 func DropBody(w http.ResponseWriter, r *http.Request) {
@@ -82,8 +86,12 @@ func DropBody(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Connection", "close")
 	// Not supported (a test's recorder): nothing to bound.
-	http.NewResponseController(w).SetReadDeadline(time.Now())
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(dropGrace))
 }
+
+// dropGrace is how long DropBody lets net/http drain a body it will not
+// use: net/http's own wait for a closing client (closeWriteAndWait).
+const dropGrace = 500 * time.Millisecond
 
 func (e *Endpoint) readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64, held *int64) ([]byte, error) {
 	if r.ContentLength > limit {
