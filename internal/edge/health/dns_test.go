@@ -525,3 +525,22 @@ func TestDomainHealthyWhileAnyAddressAnswers(t *testing.T) {
 		t.Errorf("got %+v; want unhealthy once no address answers", c)
 	}
 }
+
+// TestDenyPrivateDropsLiteralAddresses: the API refuses private literal
+// origins under the flag, but one stored before the node ran with it is
+// still in the snapshot: its backend has no address, so it gets no
+// traffic; a public literal is untouched.
+func TestDenyPrivateDropsLiteralAddresses(t *testing.T) {
+	p := NewPool(Options{DenyPrivate: true})
+	t.Cleanup(p.Close)
+	private := p.Acquire(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 80})
+	defer p.Release(private)
+	if ap, err := private.Addr(); !errors.Is(err, ErrUnresolved) || private.Healthy() {
+		t.Errorf("127.0.0.1 under DenyPrivate: Addr %v, %v, healthy %v; want no address", ap, err, private.Healthy())
+	}
+	public := p.Acquire(Key{Proto: snapshot.ProtoTCP, Host: "198.51.100.7", Port: 80})
+	defer p.Release(public)
+	if ap, err := public.Addr(); err != nil || ap.Addr() != netip.MustParseAddr("198.51.100.7") || !public.Healthy() {
+		t.Errorf("198.51.100.7 under DenyPrivate: Addr %v, %v, healthy %v; want it kept", ap, err, public.Healthy())
+	}
+}

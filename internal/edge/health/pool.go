@@ -18,6 +18,7 @@ package health
 
 import (
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -68,7 +69,8 @@ type Options struct {
 	// DenyPrivate drops the addresses a domain origin resolves to that
 	// are not snapshot.PublicAddr (loopback, private, ...): the API
 	// refuses such literal origins, and a name must not reach them either.
-	// A name left with no address is unresolved.
+	// A name left with no address is unresolved; a literal one stored
+	// before the flag gets no address.
 	DenyPrivate bool
 	// OnChange, if set, is called (from checker goroutines, so it must not
 	// block for long) whenever a backend's Status changes.
@@ -110,6 +112,13 @@ func (p *Pool) Acquire(k Key) *Backend {
 	b := p.m[k]
 	if b == nil {
 		b = newBackend(k)
+		if a := b.addrs.Load(); p.opts.DenyPrivate && a != nil {
+			// A literal address the API would refuse now, stored before
+			// the node ran with the flag: no address, so no traffic.
+			if _, err := publicOnly(slices.Clone(*a)); err != nil {
+				b.addrs.Store(&[]netip.Addr{})
+			}
+		}
 		p.share(b)
 		p.m[k] = b
 		p.wg.Add(1)
