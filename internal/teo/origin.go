@@ -163,11 +163,17 @@ func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, re
 		// More records multiply by every port of the rules using the
 		// group; fewer are always allowed (they lower a proxy stored past
 		// the bound).
-		inUse := slices.DeleteFunc(slices.Clone(rules), func(r *model.TeoL4Rule) bool {
-			return !slices.ContainsFunc(users, func(u *model.TeoL4Rule) bool { return u.ProxyID == r.ProxyID })
-		})
 		if len(g.Records) > had {
-			if err := checkProxyOrigins(tx, apierr.LimitExceeded, inUse, nil, g); err != nil {
+			using := map[string]bool{}
+			for _, u := range users {
+				using[u.ProxyID] = true
+			}
+			inUse := slices.DeleteFunc(slices.Clone(rules), func(r *model.TeoL4Rule) bool { return !using[r.ProxyID] })
+			groups, err := ruleGroups(tx, g, inUse)
+			if err != nil {
+				return err
+			}
+			if err := checkProxyOrigins(apierr.LimitExceeded, inUse, nil, groups); err != nil {
 				return err
 			}
 		}

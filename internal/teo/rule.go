@@ -129,25 +129,52 @@ func checkRuleSet(tx *resource.Tx, rules, stored []*model.TeoL4Rule) error {
 	if err := model.CheckTeoProxyPorts(rules, model.TeoProxyPorts(stored)); err != nil {
 		return err
 	}
+	groups, err := ruleGroups(tx, nil, slices.Concat(rules, stored))
+	if err != nil {
+		return err
+	}
 	for _, r := range rules {
 		if r.OriginType == model.OriginOriginGroup {
-			if err := checkGroupRef(tx, r); err != nil {
+			if err := checkGroupRef(r, groups[r.OriginValue[0]]); err != nil {
 				return err
 			}
 		}
 	}
-	return checkProxyOrigins(tx, apierr.LimitExceededProxyRulesLimitExceeded, rules, stored, nil)
+	return checkProxyOrigins(apierr.LimitExceededProxyRulesLimitExceeded, rules, stored, groups)
 }
 
-// checkProxyOrigins applies model.CheckTeoProxyOrigins to the rules of each
-// proxy among rules, answering code, against what stored (the proxies'
-// rules as they are) forward to. The groups the rules use are read from
-// the store, except changed (a group being modified, not yet stored).
-func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules, stored []*model.TeoL4Rule, changed *model.TeoOriginGroup) error {
+// ruleGroups reads the origin groups rules use from the store, once each,
+// except changed (a group being modified, not yet stored). A group not
+// found is left out: checkGroupRef refuses a new reference; a stale one
+// forwards nowhere.
+func ruleGroups(tx *resource.Tx, changed *model.TeoOriginGroup, rules []*model.TeoL4Rule) (map[string]*model.TeoOriginGroup, error) {
 	groups := map[string]*model.TeoOriginGroup{}
 	if changed != nil {
 		groups[changed.ID] = changed
 	}
+	tried := map[string]bool{}
+	for _, r := range rules {
+		if r.OriginType != model.OriginOriginGroup || len(r.OriginValue) == 0 || tried[r.OriginValue[0]] || groups[r.OriginValue[0]] != nil {
+			continue
+		}
+		tried[r.OriginValue[0]] = true
+		g, err := resource.Get[model.TeoOriginGroup](tx, r.OriginValue[0])
+		if apierr.Is(err, apierr.ResourceNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		groups[g.ID] = g
+	}
+	return groups, nil
+}
+
+// checkProxyOrigins applies model.CheckTeoProxyOrigins to the rules of each
+// proxy among rules, answering code, against what stored (the proxies'
+// rules as they are) forward to, with the groups the rules use
+// (ruleGroups).
+func checkProxyOrigins(code apierr.Code, rules, stored []*model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) error {
 	byProxy := func(rules []*model.TeoL4Rule) (ids []string, m map[string][]*model.TeoL4Rule) {
 		m = map[string][]*model.TeoL4Rule{}
 		for _, r := range rules {
@@ -157,19 +184,6 @@ func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules, stored []*model
 			m[r.ProxyID] = append(m[r.ProxyID], r)
 		}
 		return ids, m
-	}
-	for _, r := range slices.Concat(rules, stored) {
-		if r.OriginType != model.OriginOriginGroup || len(r.OriginValue) == 0 || groups[r.OriginValue[0]] != nil {
-			continue
-		}
-		g, err := resource.Get[model.TeoOriginGroup](tx, r.OriginValue[0])
-		if apierr.Is(err, apierr.ResourceNotFound) {
-			continue // checkGroupRef refuses a new reference; a stale one forwards nowhere.
-		}
-		if err != nil {
-			return err
-		}
-		groups[g.ID] = g
 	}
 	proxies, after := byProxy(rules)
 	_, before := byProxy(stored)
@@ -181,13 +195,11 @@ func checkProxyOrigins(tx *resource.Tx, code apierr.Code, rules, stored []*model
 	return nil
 }
 
-func checkGroupRef(tx *resource.Tx, r *model.TeoL4Rule) error {
-	g, err := resource.Get[model.TeoOriginGroup](tx, r.OriginValue[0])
-	if apierr.Is(err, apierr.ResourceNotFound) || (err == nil && g.ZoneID != r.ZoneID) {
+// checkGroupRef checks that g, the group r uses (nil: not found), is in
+// r's zone and can serve L4 traffic.
+func checkGroupRef(r *model.TeoL4Rule, g *model.TeoOriginGroup) error {
+	if g == nil || g.ZoneID != r.ZoneID {
 		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "the origin group %s does not exist in zone %s", r.OriginValue[0], r.ZoneID)
-	}
-	if err != nil {
-		return err
 	}
 	if why := g.UsableByL4(); why != "" {
 		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%s", why)
