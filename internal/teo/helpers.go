@@ -77,15 +77,20 @@ func zoneOf(tx *resource.Tx, id string) (*model.TeoZone, error) {
 	return resource.Get[model.TeoZone](tx, id)
 }
 
-// depart remembers proxies or rules deleted from a zone (rules of
-// proxyID; "" for proxies), whose traffic DescribeTimingL4Data still reads
-// (departedOf): one row each, not the zone's row, which every call on the
-// zone reads. It forgets the rows stored before the oldest statistics
+// departed is the row depart stores for id, deleted from zoneID: a rule
+// of proxyID, or a proxy ("").
+func departed(tx *resource.Tx, zoneID, proxyID, id string) *model.TeoDeparted {
+	return &model.TeoDeparted{Base: model.Base{ID: id, CreateTime: tx.Now.Unix()}, ZoneID: zoneID, ProxyID: proxyID}
+}
+
+// depart remembers proxies and rules deleted from a zone (departed), whose
+// traffic DescribeTimingL4Data still reads (departedOf): one row each, not
+// the zone's row, which every call on the zone reads. It forgets the rows stored before the oldest statistics
 // point kept, whose series are gone, and moves the zone's legacy history
 // out of its row. A moved entry's row is stored at the move, so it ages
 // from then, not from its deletion (LegacyDeparted drops those already
 // past): an entry may outlive its series, which costs only its ID.
-func depart(tx *resource.Tx, zoneID, proxyID string, ids ...string) error {
+func depart(tx *resource.Tx, zoneID string, objs ...*model.TeoDeparted) error {
 	z, err := zoneOf(tx, zoneID)
 	if err != nil {
 		return err
@@ -97,9 +102,7 @@ func depart(tx *resource.Tx, zoneID, proxyID string, ids ...string) error {
 			return err
 		}
 	}
-	for _, id := range ids {
-		gone = append(gone, &model.TeoDeparted{Base: model.Base{ID: id, CreateTime: tx.Now.Unix()}, ZoneID: zoneID, ProxyID: proxyID})
-	}
+	gone = append(gone, objs...)
 	expired, _, err := resource.List[model.TeoDeparted](tx, store.Query{Parent: zoneID, NoTotal: true,
 		Before: tx.Now.Add(-model.StatsLongestRetention).UnixNano()})
 	if err != nil {

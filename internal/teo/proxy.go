@@ -159,20 +159,18 @@ func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err != nil {
 			return err
 		}
-		ids := make([]string, 0, len(rules))
+		gone := make([]*model.TeoDeparted, 0, 1+len(rules))
+		gone = append(gone, departed(tx, p.ZoneID, "", p.ID))
 		for _, r := range rules {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
-			ids = append(ids, r.ID)
+			gone = append(gone, departed(tx, p.ZoneID, p.ID, r.ID))
 		}
 		if err := vip.Release(tx.Store, p.IP); err != nil {
 			return err
 		}
-		if err := depart(tx, p.ZoneID, "", p.ID); err != nil {
-			return err
-		}
-		if err := depart(tx, p.ZoneID, p.ID, ids...); err != nil {
+		if err := depart(tx, p.ZoneID, gone...); err != nil {
 			return err
 		}
 		return tx.Delete(p)

@@ -95,14 +95,15 @@ func (s *Service) DeleteL4ProxyRules(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
-		ids := make([]string, 0, len(picked))
+		zoneID, proxyID := cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId)
+		gone := make([]*model.TeoDeparted, 0, len(picked))
 		for _, r := range picked {
 			if err := tx.Delete(r); err != nil {
 				return err
 			}
-			ids = append(ids, r.ID)
+			gone = append(gone, departed(tx, zoneID, proxyID, r.ID))
 		}
-		return depart(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId), ids...)
+		return depart(tx, zoneID, gone...)
 	})
 }
 
