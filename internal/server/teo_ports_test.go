@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -93,5 +94,17 @@ func TestTeoRulePortsUniqueAcrossRules(t *testing.T) {
 		"L4ProxyRules": []map[string]any{{"RuleId": udp, "Protocol": "TCP"}}})
 	if code != "InvalidParameter.RulePortDuplicating" || !strings.Contains(msg, first) {
 		t.Errorf("UDP 30005 modified to TCP: %s %q; want InvalidParameter.RulePortDuplicating naming %s", code, msg, first)
+	}
+	// Refused, neither call changed the proxy's rules.
+	var r struct {
+		L4ProxyRules []struct{ RuleId, Protocol string }
+	}
+	teoCall(t, e.c, "DescribeL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "Offset": 0, "Limit": 100}, &r)
+	got := map[string]string{}
+	for _, x := range r.L4ProxyRules {
+		got[x.RuleId] = x.Protocol
+	}
+	if want := map[string]string{first: "TCP", udp: "UDP"}; !maps.Equal(got, want) {
+		t.Errorf("rules after the refused calls: %v; want %v", got, want)
 	}
 }
