@@ -261,8 +261,8 @@ func (t *proxyTap) UDP(f l4.Flow, d l4.Dir) l4.UDPTap {
 func (t *proxyTap) SkipUDP(f l4.Flow, d l4.Dir, n int) {
 	want := [2]bool{}
 	want[d] = true
-	if fl := t.open(f, want); fl != nil {
-		fl.m.stats.Dropped.Add(int64(n))
+	if m, _, _ := t.match(f, want); m != nil {
+		m.stats.Dropped.Add(int64(n))
 	}
 }
 
@@ -270,19 +270,30 @@ func (t *proxyTap) SkipUDP(f l4.Flow, d l4.Dir, n int) {
 // wanted directions of f, or nil. IPv6 flows are not mirrored (collectors
 // and filters are IPv4), nor are the engine's own copies (own).
 func (t *proxyTap) open(f l4.Flow, want [2]bool) *flow {
+	if m, k, r := t.match(f, want); m != nil {
+		return newFlow(m, k, r)
+	}
+	return nil
+}
+
+// match returns the first mirror copying one of the wanted directions of
+// f, with the flow's key and route, or a nil mirror (see open). It builds
+// no flow state: SkipUDP, which only counts, calls it per batch of
+// datagrams.
+func (t *proxyTap) match(f l4.Flow, want [2]bool) (*mirror, flowKey, *route) {
 	k := flowKey{proxy: f.ProxyID, listener: f.ListenerID, proto: f.Proto, want: want,
 		client: netip.AddrPortFrom(f.Client.Addr().Unmap(), f.Client.Port()),
 		local:  netip.AddrPortFrom(f.Local.Addr().Unmap(), f.Local.Port())}
 	if !k.client.Addr().Is4() || !k.local.Addr().Is4() || t.self.sent(&k) {
-		return nil
+		return nil, k, nil
 	}
 	for _, m := range t.mirrors {
 		if m.stopped.Load() {
 			continue
 		}
 		if r := m.cfg.Load().route(&k); r.any() {
-			return newFlow(m, k, r)
+			return m, k, r
 		}
 	}
-	return nil
+	return nil, k, nil
 }
