@@ -323,20 +323,7 @@ func TestLRTTTriesRecoveredOrigin(t *testing.T) {
 // unmeasured, both origins read 0 from 10 s after a probe and lrtt rotates,
 // sending new sessions to the origin its probes found slower.
 func TestUDPLeastRTTKeepsProbeFiguresBetweenProbes(t *testing.T) {
-	var addrs []netip.AddrPort
-	for _, o := range []struct {
-		name  string
-		delay time.Duration
-	}{{"slow:", 200 * time.Millisecond}, {"fast:", 0}} {
-		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
-			if string(p) == "ping" {
-				time.Sleep(o.delay)
-				return []byte("pong")
-			}
-			return append([]byte(o.name), p...)
-		})
-		addrs = append(addrs, s.Addr)
-	}
+	addrs := slowFastUDP(t, 200*time.Millisecond)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})

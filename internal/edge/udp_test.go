@@ -378,20 +378,7 @@ func TestUDPCheckPort(t *testing.T) {
 // by their health probes' reply time: new sessions go to the faster one.
 func TestUDPLeastRTT(t *testing.T) {
 	t.Parallel()
-	var addrs []netip.AddrPort
-	for _, o := range []struct {
-		name  string
-		delay time.Duration
-	}{{"slow:", 40 * time.Millisecond}, {"fast:", 0}} {
-		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
-			if string(p) == "ping" {
-				time.Sleep(o.delay)
-				return []byte("pong")
-			}
-			return append([]byte(o.name), p...)
-		})
-		addrs = append(addrs, s.Addr)
-	}
+	addrs := slowFastUDP(t, 40*time.Millisecond)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
@@ -407,6 +394,28 @@ func TestUDPLeastRTT(t *testing.T) {
 			t.Fatalf("session %d: got %q; want the faster origin", i, got)
 		}
 	}
+}
+
+// slowFastUDP starts two UDP origins that answer a "ping" probe with
+// "pong", the first after delay, the second at once, and echo other
+// datagrams prefixed with "slow:" and "fast:": for lrtt tests, whose UDP
+// origins are ranked by their probes' reply time.
+func slowFastUDP(t *testing.T, delay time.Duration) []netip.AddrPort {
+	var addrs []netip.AddrPort
+	for _, o := range []struct {
+		name  string
+		delay time.Duration
+	}{{"slow:", delay}, {"fast:", 0}} {
+		s := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+			if string(p) == "ping" {
+				time.Sleep(o.delay)
+				return []byte("pong")
+			}
+			return append([]byte(o.name), p...)
+		})
+		addrs = append(addrs, s.Addr)
+	}
+	return addrs
 }
 
 // TestUDPNoOriginDrops: datagrams no origin can take are counted lost.
