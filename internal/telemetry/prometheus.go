@@ -94,16 +94,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			sum = make([]float64, len(counterDefs))
 			objects[obj] = sum
 		}
-		cur := make([]float64, len(counterDefs))
-		prev := c.last[k]
-		for i, d := range counterDefs {
-			cur[i] = d.value(v)
-			sum[i] += cur[i]
-			if prev != nil && d.kind == prometheus.CounterValue && cur[i] < prev[i] {
-				c.carried(obj)[i] += prev[i] // Counted anew.
-			}
+		last, seen := c.last[k] // Updated in place: no slice per part and scrape.
+		if !seen {
+			last = make([]float64, len(counterDefs))
+			c.last[k] = last
 		}
-		c.last[k] = cur
+		for i, d := range counterDefs {
+			cur := d.value(v)
+			sum[i] += cur
+			if seen && d.kind == prometheus.CounterValue && cur < last[i] {
+				c.carried(obj)[i] += last[i] // Counted anew.
+			}
+			last[i] = cur
+		}
 	}
 	for k, prev := range c.last {
 		if _, ok := parts[k]; ok {
