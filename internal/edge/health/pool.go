@@ -112,12 +112,10 @@ func (p *Pool) Acquire(k Key) *Backend {
 	b := p.m[k]
 	if b == nil {
 		b = newBackend(k)
-		if a := b.addrs.Load(); p.opts.DenyPrivate && a != nil {
+		if a := b.addrs.Load(); p.opts.DenyPrivate && a != nil && !slices.ContainsFunc(*a, snapshot.PublicAddr) {
 			// A literal address the API would refuse now, stored before
 			// the node ran with the flag: no address, so no traffic.
-			if _, err := publicOnly(slices.Clone(*a)); err != nil {
-				b.addrs.Store(&[]netip.Addr{})
-			}
+			b.addrs.Store(&[]netip.Addr{})
 		}
 		p.share(b)
 		p.m[k] = b
