@@ -159,7 +159,6 @@ type forcedRedirect struct {
 	base  string // "https://AUTHORITY"; "" keeps the request's host.
 	path  string // Goes after base unless the request is under it.
 	under string // path decoded, as the router matches.
-	bad   bool   // path does not decode: no request is under it.
 	port  string // Without base: ":PORT" after the host; "" for 443.
 }
 
@@ -175,8 +174,10 @@ func newForcedRedirect(spec string) *forcedRedirect {
 	}
 	rd, _ := snapshot.ParseRedirect(spec)
 	if rd.Authority != "" {
-		under, err := url.PathUnescape(rd.Path)
-		return &forcedRedirect{base: "https://" + rd.Authority, path: rd.Path, under: under, bad: err != nil}
+		// ParseRedirect's url.Parse refused a path whose escapes do not
+		// decode, so this one does.
+		under, _ := url.PathUnescape(rd.Path)
+		return &forcedRedirect{base: "https://" + rd.Authority, path: rd.Path, under: under}
 	}
 	f := &forcedRedirect{}
 	if rd.Port != "" && rd.Port != "443" {
@@ -193,7 +194,7 @@ func newForcedRedirect(spec string) *forcedRedirect {
 // request the rule /url routes, /urlx included, keeps its resource.
 func (f *forcedRedirect) url(req *http.Request, path string) string {
 	if f.base != "" {
-		if f.bad || !strings.HasPrefix(path, f.under) {
+		if !strings.HasPrefix(path, f.under) {
 			return f.base + f.path + sentURI(req)
 		}
 		return f.base + sentURI(req)
