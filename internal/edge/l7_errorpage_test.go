@@ -182,15 +182,8 @@ func TestErrorPageDropsOriginTrailers(t *testing.T) {
 	_, url := errorPageListener(t, o)
 	check := func(name string, c *http.Client, u, host string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		req.Host = host
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != "custom page" {
+		resp, _, b := get(t, c, u, host) // Read to its end: the trailer is in.
+		if b != "custom page" {
 			t.Fatalf("%s: got %d %q; want the page", name, resp.StatusCode, b)
 		}
 		if v := resp.Trailer.Get("X-Secret"); v != "" || resp.Header.Get("Trailer") != "" {
@@ -220,15 +213,8 @@ func TestErrorPageDropsOriginTrailers(t *testing.T) {
 func TestErrorPageDropsOriginBodyMetadata(t *testing.T) {
 	o := errorPageOrigin(t)
 	_, url := errorPageListener(t, o)
-	req, _ := http.NewRequest(http.MethodGet, url+"/download", nil)
-	req.Host = "e.test"
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "custom page" || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+	resp, _, b := get(t, &http.Client{Timeout: 5 * time.Second}, url+"/download", "e.test")
+	if b != "custom page" || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("got %d %q (%s); want the page", resp.StatusCode, b, resp.Header.Get("Content-Type"))
 	}
 	for _, k := range []string{"Content-Disposition", "Content-Digest", "Repr-Digest", "Digest", "Content-Md5", "Content-Language", "Content-Location"} {
