@@ -66,7 +66,15 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		if err := s.placeProxy(tx, call.Account, p); err != nil {
 			return err
 		}
-		if err := mirrorMember(tx, p); err != nil {
+		// A group member serves its group's listeners: their mirrors gain
+		// it, and its task waits for them.
+		var listeners []*model.Listener
+		if p.GroupID != "" {
+			if listeners, err = resource.Children[model.Listener](tx, p.GroupID); err != nil {
+				return err
+			}
+		}
+		if err := mirrorMember(tx, p, listeners); err != nil {
 			return err
 		}
 		copied, err := cloneConfig(tx, src, p)
@@ -81,15 +89,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		// brought up: the task keeps what it waits for, and that
 		// listener's removal would fail it although the proxy runs.
 		objects := append([]string{p.ID}, copied...)
-		if p.GroupID != "" {
-			listeners, err := resource.Children[model.Listener](tx, p.GroupID)
-			if err != nil {
-				return err
-			}
-			for _, l := range listeners {
-				if l.Status != model.StatusDeleting {
-					objects = append(objects, l.ID)
-				}
+		for _, l := range listeners {
+			if l.Status != model.StatusDeleting {
+				objects = append(objects, l.ID)
 			}
 		}
 		_, err = tx.StartTask(objects...)
@@ -125,14 +127,11 @@ func (s *Service) placeProxy(tx *resource.Tx, caller *cloudapi.Account, p *model
 // same listener would leave one silently empty (the edge copies a flow
 // for one mirror only), so the join is refused instead. The VPC service
 // refuses a second mirror of a listener (model.TrafficMirror.Overlap),
-// so only mirrors stored before that rule can get here.
-func mirrorMember(tx *resource.Tx, p *model.Proxy) error {
-	if p.GroupID == "" {
+// so only mirrors stored before that rule can get here. listeners are
+// the group's (none for a proxy outside a group).
+func mirrorMember(tx *resource.Tx, p *model.Proxy, listeners []*model.Listener) error {
+	if len(listeners) == 0 {
 		return nil
-	}
-	listeners, err := resource.Children[model.Listener](tx, p.GroupID)
-	if err != nil || len(listeners) == 0 {
-		return err
 	}
 	mirrors, _, err := resource.List[model.TrafficMirror](tx, store.Query{})
 	if err != nil {
