@@ -30,7 +30,7 @@ func (s *Service) CreateSecurityRules(ctx context.Context, call *cloudapi.Call, 
 		r.ID = model.NewID(model.PrefixSecurityRule)
 		rules = append(rules, r)
 	}
-	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), func(p *model.SecurityPolicy) error {
 		if len(p.Rules)+len(rules) > model.MaxSecurityRules {
 			return apierr.New(apierr.LimitExceeded, "a security policy holds at most %d rules; %s has %d", model.MaxSecurityRules, p.ID, len(p.Rules))
 		}
@@ -84,15 +84,17 @@ func checkDuplicateRule(p *model.SecurityPolicy, r model.SecurityRule) error {
 }
 
 // editPolicy changes a policy's rules in one transaction. Rules cannot
-// change while the policy opens or closes (busyCode).
-func (s *Service) editPolicy(ctx context.Context, call *cloudapi.Call, policyID string, busyCode apierr.Code, fn func(*model.SecurityPolicy) error) error {
+// change while the policy opens or closes:
+// FailedOperation.ProxySecurityPolicyOperating where the action's error
+// list names it (listedCode), else FailedOperation (DeleteSecurityRules).
+func (s *Service) editPolicy(ctx context.Context, call *cloudapi.Call, policyID string, fn func(*model.SecurityPolicy) error) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
 		p, err := resource.Get[model.SecurityPolicy](tx, policyID)
 		if err != nil {
 			return err
 		}
 		if p.Busy() {
-			return apierr.New(busyCode, "the security policy %s is %s; retry when it settles", p.ID, p.Status)
+			return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySecurityPolicyOperating, apierr.FailedOperation), "the security policy %s is %s; retry when it settles", p.ID, p.Status)
 		}
 		if err := fn(p); err != nil {
 			return err
@@ -107,7 +109,7 @@ func (s *Service) DeleteSecurityRules(ctx context.Context, call *cloudapi.Call, 
 	if len(req.RuleIdList) == 0 {
 		return nil, cloudapi.Invalid("RuleIdList", "at least one rule ID is required")
 	}
-	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperation, func(p *model.SecurityPolicy) error {
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), func(p *model.SecurityPolicy) error {
 		for _, id := range req.RuleIdList {
 			if p.Rule(id) < 0 {
 				return apierr.New(apierr.ResourceNotFound, "the security policy %s has no rule %s", p.ID, id)
@@ -124,7 +126,7 @@ func (s *Service) DeleteSecurityRules(ctx context.Context, call *cloudapi.Call, 
 
 // ModifySecurityRule renames a rule and changes the fields given.
 func (s *Service) ModifySecurityRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifySecurityRuleRequest) (*gaapapi.ModifySecurityRuleResponse, error) {
-	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), apierr.FailedOperationProxySecurityPolicyOperating, func(p *model.SecurityPolicy) error {
+	err := s.editPolicy(ctx, call, trimmed(req.PolicyId), func(p *model.SecurityPolicy) error {
 		i := p.Rule(trimmed(req.RuleId))
 		if i < 0 {
 			return apierr.New(apierr.ResourceNotFound, "the security policy %s has no rule %s", p.ID, trimmed(req.RuleId))
