@@ -250,6 +250,23 @@ func TestStoredDuplicateRulesModifiable(t *testing.T) {
 	}
 	err = modify(ids[1], func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("80,443"); r.AliasName = new("x") })
 	wantCode(t, err, "FailedOperation.ProxySecurityPolicyDuplicatedRule")
+	// The accepted edits took effect, the refused one did not.
+	rules := describeRules(t, c, ids[0], stored, ids[1])
+	if len(rules) != 3 {
+		t.Fatalf("DescribeSecurityRules returned %d of the 3 rules", len(rules))
+	}
+	for _, r := range rules {
+		want := []string{"x", "ACCEPT", "443,80"}
+		switch *r.RuleId {
+		case ids[0]:
+			want[2] = "80,443"
+		case ids[1]:
+			want = []string{"c", "DROP", "8080"}
+		}
+		if got := []string{*r.AliasName, *r.Action, *r.DestPortRange}; !slices.Equal(got, want) {
+			t.Errorf("rule %s: alias, action, ports = %v; want %v", *r.RuleId, got, want)
+		}
+	}
 }
 
 // TestDescribeSecurityRulesRepeatedID: a rule ID asked twice is answered
