@@ -329,7 +329,7 @@ func TestListenerStatisticsAnswerIsBounded(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				_, points, err := ask(tc.start, tc.end, repeated)
 				if err == nil {
-					t.Fatalf("answered %d series of %v points; want InvalidParameterValue", len(points), points[0])
+					t.Fatalf("answered %d series of %v points; want InvalidParameterValue", len(points), points)
 				}
 				wantCode(t, err, "InvalidParameterValue")
 			})
