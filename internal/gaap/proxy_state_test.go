@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -59,6 +60,30 @@ func storeBoundListener(t *testing.T, api *xtest.API, owner string) string {
 		t.Fatal(err)
 	}
 	return l.ID
+}
+
+// rewriteRow edits the stored row of kind and id as JSON, to make it what
+// an older release stored.
+func rewriteRow(t *testing.T, api *xtest.API, kind, id string, edit func(row map[string]any)) {
+	t.Helper()
+	err := api.Store.Update(context.Background(), func(tx store.Tx) error {
+		rec, err := tx.Get(kind, id)
+		if err != nil {
+			return err
+		}
+		var row map[string]any
+		if err := json.Unmarshal(rec.Data, &row); err != nil {
+			return err
+		}
+		edit(row)
+		if rec.Data, err = json.Marshal(row); err != nil {
+			return err
+		}
+		return tx.Put(rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // countUnder counts stored records of kind whose parent is id.

@@ -1,8 +1,6 @@
 package gaap_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,7 +9,6 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/model"
-	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -547,26 +544,9 @@ func TestRuleEditKeepsStoredRedirect(t *testing.T) {
 	c := api.GAAP()
 	rule := createRule(t, c, listener, "www.example.com", "/")
 	// The row as an older opengaap stored it.
-	err := api.Store.Update(context.Background(), func(tx store.Tx) error {
-		rec, err := tx.Get(model.KindRule, rule)
-		if err != nil {
-			return err
-		}
-		var m map[string]any
-		if err := json.Unmarshal(rec.Data, &m); err != nil {
-			return err
-		}
-		m["forcedRedirect"] = "https://www.qq.com/url?next=1"
-		if rec.Data, err = json.Marshal(m); err != nil {
-			return err
-		}
-		return tx.Put(rec)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rewriteRow(t, api, model.KindRule, rule, func(row map[string]any) { row["forcedRedirect"] = "https://www.qq.com/url?next=1" })
 	pace()
-	err = api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}, nil)
+	err := api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}, nil)
 	if err != nil {
 		t.Fatalf("changing only the Scheduler of a rule stored with an older ForcedRedirect: %v", err)
 	}

@@ -1,8 +1,6 @@
 package gaap_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +9,6 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/model"
-	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -211,25 +208,10 @@ func TestStoredDuplicateRulesModifiable(t *testing.T) {
 	}
 	// The second rule of the pair, as the previous release stored it.
 	const stored = "sr-0ld00002"
-	err = api.Store.Update(context.Background(), func(tx store.Tx) error {
-		rec, err := tx.Get(model.KindPolicy, policy)
-		if err != nil {
-			return err
-		}
-		var row map[string]any
-		if err := json.Unmarshal(rec.Data, &row); err != nil {
-			return err
-		}
+	rewriteRow(t, api, model.KindPolicy, policy, func(row map[string]any) {
 		row["rules"] = append(row["rules"].([]any), map[string]any{"id": stored, "alias": "b", "sourceCidr": "10.0.0.0/8",
 			"action": "DROP", "protocol": "TCP", "destPortRange": "443,80"})
-		if rec.Data, err = json.Marshal(row); err != nil {
-			return err
-		}
-		return tx.Put(rec)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	modify := func(rule string, set func(*gaapsdk.ModifySecurityRuleRequest)) error {
 		req := gaapsdk.NewModifySecurityRuleRequest()
 		req.PolicyId, req.RuleId = new(policy), new(rule)
