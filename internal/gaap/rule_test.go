@@ -550,4 +550,13 @@ func TestRuleEditKeepsStoredRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatalf("changing only the Scheduler of a rule stored with an older ForcedRedirect: %v", err)
 	}
+	var rules struct {
+		RuleSet []struct{ Scheduler, ForcedRedirect string }
+	}
+	if err := api.Call(c, "DescribeRulesByRuleIds", map[string]any{"RuleIds": []string{rule}}, &rules); err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.RuleSet) != 1 || rules.RuleSet[0].Scheduler != "wrr" || rules.RuleSet[0].ForcedRedirect != "https://www.qq.com/url?next=1" {
+		t.Errorf("after the edit the rule reads %+v; want Scheduler wrr and the stored ForcedRedirect kept", rules.RuleSet)
+	}
 }
