@@ -32,15 +32,22 @@ func regionIDs(set []regionOut) []string {
 	return ids
 }
 
+// accessRegions is DescribeAccessRegions' answer to client c.
+func accessRegions(t *testing.T, api *xtest.API, c *gaapsdk.Client) regionList {
+	t.Helper()
+	var out regionList
+	if err := api.Call(c, "DescribeAccessRegions", nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestRegionCatalogue(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
 
-	var access regionList
-	if err := api.Call(c, "DescribeAccessRegions", nil, &access); err != nil {
-		t.Fatal(err)
-	}
+	access := accessRegions(t, api, c)
 	if access.TotalCount != len(access.AccessRegionSet) || !slices.Contains(regionIDs(access.AccessRegionSet), "SouthChina") {
 		t.Fatalf("DescribeAccessRegions: total %d, regions %v; want SouthChina among them", access.TotalCount, regionIDs(access.AccessRegionSet))
 	}
@@ -105,10 +112,7 @@ func TestRegionFeatureBitmapMatchesOffer(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
-	var access regionList
-	if err := api.Call(c, "DescribeAccessRegions", nil, &access); err != nil {
-		t.Fatal(err)
-	}
+	access := accessRegions(t, api, c)
 	accepts := func(region string, params map[string]any) bool {
 		t.Helper()
 		p := map[string]any{"AccessRegion": region, "RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
@@ -244,10 +248,7 @@ func TestProxyRegionNameFollowsLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var regions regionList
-	if err := api.Call(en, "DescribeAccessRegions", nil, &regions); err != nil {
-		t.Fatal(err)
-	}
+	regions := accessRegions(t, api, en)
 	var wantName, wantDest string
 	for _, r := range regions.AccessRegionSet {
 		if r.RegionId == "SouthChina" {
