@@ -586,46 +586,79 @@ func TestGroupMemberBeingDestroyedLeftOut(t *testing.T) {
 	}
 }
 
-// TestGroupMemberTaskSkipsListenerBeingDeleted: a new group member's
-// CreateProxy task covers the group's listeners it brings up, but not one
-// another call (DeleteListeners) is deleting: the controller pass that
-// brings up the member also removes that listener, which would fail a
-// task keeping it although the proxy runs (a client waiting on the task,
-// the Terraform provider, would be told the creation failed).
-func TestGroupMemberTaskSkipsListenerBeingDeleted(t *testing.T) {
+// TestGroupMemberTaskSurvivesListenerDeletion: the task of a call that
+// brings a group member up (CreateProxy with GroupId, OpenProxies) covers
+// the group's listeners it brings up on the member, but a listener another
+// call (DeleteListeners) deletes, before or after it, before a controller
+// pass applied either, does not fail it: the pass that brings up the
+// member also removes that listener, and a client waiting on the task
+// (the Terraform provider) would be told the call failed although the
+// member runs (its listener failing to bind would fail it,
+// TestGroupMemberTaskFailsWhenGroupListenerCannotBind).
+func TestGroupMemberTaskSurvivesListenerDeletion(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPI(t)
-	c := api.GAAP()
-	g, _ := groupWithRegions(t, api, "SouthChina")
-	var created struct{ ListenerIds []string }
-	if err := api.Call(c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "tcp", "Ports": []int{9107},
-		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 0}, &created); err != nil {
-		t.Fatal(err)
-	}
-	listener := created.ListenerIds[0]
-	eventually(t, func() bool { pace(); return *describeTCP(t, c, listener).ListenerStatus == 0 }, "listener not running")
-
-	release := sync.OnceFunc(api.Controller.Hold())
-	defer release()
-	if err := api.Call(c, "DeleteListeners", map[string]any{"GroupId": g, "ListenerIds": []string{listener}, "Force": 1}, nil); err != nil {
-		t.Fatal(err)
-	}
-	var cr struct{ InstanceId, RequestId string }
-	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong",
-		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr); err != nil {
-		t.Fatal(err)
-	}
-	release()
-	waitProxyStatus(t, api, cr.InstanceId, "RUNNING")
-	var status taskStatus
-	eventually(t, func() bool {
-		pace()
-		if err := api.Call(c, "DescribeTaskStatus", map[string]any{"TaskId": cr.RequestId}, &status); err != nil {
+	createMember := func(t *testing.T, api *xtest.API, g string, _ []string) (proxy, task string) {
+		var cr struct{ InstanceId, RequestId string }
+		if err := api.Call(api.GAAP(), "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong",
+			"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr); err != nil {
 			t.Fatal(err)
 		}
-		return status.Status != "RUNNING"
-	}, "CreateProxy task still RUNNING")
-	if status.Status != "SUCCESS" {
-		t.Errorf("CreateProxy (GroupId) task: %+v, although proxy %s runs; want SUCCESS (the listener was deleted by another call)", status, cr.InstanceId)
+		return cr.InstanceId, cr.RequestId
+	}
+	reopenMember := func(t *testing.T, api *xtest.API, _ string, members []string) (proxy, task string) {
+		var open struct{ RequestId string }
+		if err := api.Call(api.GAAP(), "OpenProxies", map[string]any{"ProxyIds": members[:1]}, &open); err != nil {
+			t.Fatal(err)
+		}
+		return members[0], open.RequestId
+	}
+	for _, tc := range []struct {
+		name        string
+		deleteFirst bool
+		bringUp     func(t *testing.T, api *xtest.API, g string, members []string) (proxy, task string)
+	}{
+		{"delete, then CreateProxy", true, createMember},
+		{"CreateProxy, then delete", false, createMember},
+		{"OpenProxies, then delete", false, reopenMember},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			api := xtest.StartAPI(t)
+			c := api.GAAP()
+			g, members := groupWithRegions(t, api, "SouthChina", "NorthChina")
+			var created struct{ ListenerIds []string }
+			if err := api.Call(c, "CreateTCPListeners", map[string]any{"GroupId": g, "ListenerName": "tcp", "Ports": []int{9107},
+				"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 0}, &created); err != nil {
+				t.Fatal(err)
+			}
+			listener := created.ListenerIds[0]
+			eventually(t, func() bool { pace(); return *describeTCP(t, c, listener).ListenerStatus == 0 }, "listener not running")
+			if err := api.Call(c, "CloseProxies", map[string]any{"ProxyIds": members[:1]}, nil); err != nil {
+				t.Fatal(err)
+			}
+			waitProxyStatus(t, api, members[0], "CLOSED")
+
+			release := sync.OnceFunc(api.Controller.Hold())
+			defer release()
+			deleteListener := func() {
+				if err := api.Call(c, "DeleteListeners", map[string]any{"GroupId": g, "ListenerIds": []string{listener}, "Force": 1}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.deleteFirst {
+				deleteListener()
+			}
+			proxy, task := tc.bringUp(t, api, g, members)
+			if !tc.deleteFirst {
+				deleteListener()
+			}
+			release()
+			waitProxyStatus(t, api, proxy, "RUNNING")
+			var status string
+			eventually(t, func() bool { pace(); status = taskOf(t, api, task); return status != "RUNNING" }, "task still RUNNING")
+			if status != "SUCCESS" {
+				t.Errorf("task %s, although proxy %s runs; want SUCCESS (the listener was deleted by another call)", status, proxy)
+			}
+		})
 	}
 }

@@ -85,16 +85,15 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		// clone copied) with DescribeTaskStatus on this call's RequestId;
 		// a new group member also brings up the group's listeners on its
 		// address, so the task fails if one cannot run there, as
-		// OpenProxies' does. A listener another call is deleting is not
-		// brought up: the task keeps what it waits for, and that
-		// listener's removal would fail it although the proxy runs.
-		objects := append([]string{p.ID}, copied...)
+		// OpenProxies' does, but not if another call deletes one: the
+		// proxy runs. One already being deleted is not brought up.
+		var brought []string
 		for _, l := range listeners {
 			if l.Status != model.StatusDeleting {
-				objects = append(objects, l.ID)
+				brought = append(brought, l.ID)
 			}
 		}
-		_, err = tx.StartTask(objects...)
+		_, err = tx.StartTaskBringing(append([]string{p.ID}, copied...), brought)
 		return err
 	})
 	if err != nil {

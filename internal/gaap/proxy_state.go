@@ -67,7 +67,7 @@ func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid
 		}
 	}
 	if len(moved) > 0 {
-		_, err = tx.StartTask(append(moved, listeners...)...)
+		_, err = tx.StartTaskBringing(moved, listeners)
 	}
 	return invalid, err
 }

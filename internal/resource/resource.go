@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -127,8 +128,16 @@ func (tx *Tx) Delete(obj model.Object) error {
 // its RequestId, and returns its ID. The task waits for objects, which the
 // call changed; those it did not put into a deletion it keeps
 // (model.Task.Keeps).
-func (tx *Tx) StartTask(objects ...string) (string, error) {
-	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: tx.Action, Status: model.TaskRunning, Objects: objects}
+func (tx *Tx) StartTask(objects ...string) (string, error) { return tx.StartTaskBringing(objects, nil) }
+
+// StartTaskBringing is StartTask for a call that also brings up objects it
+// does not change (a new group member, or an opened proxy, serves the
+// listeners already there): the task waits for them too and fails if one
+// cannot apply, but it does not keep them, since their removal by another
+// call leaves what this one asked for done.
+func (tx *Tx) StartTaskBringing(objects, brought []string) (string, error) {
+	t := &model.Task{Base: model.Base{ID: tx.RequestID}, Action: tx.Action, Status: model.TaskRunning,
+		Objects: append(slices.Clip(objects), brought...)}
 	for _, id := range objects {
 		deleted, err := tx.deletes(id)
 		if err != nil {
