@@ -596,3 +596,37 @@ func TestEndpointRefusesDeepNameCheaply(t *testing.T) {
 		t.Errorf("one 32 KB GET allocated %d MB (%v); want a few MB", alloc>>20, took)
 	}
 }
+
+// TestFormInvalidUTF8MatchesJSON: a string parameter with a byte that is
+// not UTF-8 decodes alike in every encoding: encoding/json turns it into
+// U+FFFD, and so must a v1 form or query, else a value stored by one
+// encoding is not found by the same value sent in the other (and echoing
+// the raw byte failed the answer's encoding: InternalError).
+func TestFormInvalidUTF8MatchesJSON(t *testing.T) {
+	srv := newEndpoint(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	_, jenv := post(t, srv, "Echo", "{\"Name\":\"a\xff\xfeb\"}", time.Now(), nil)
+	if code(jenv) != "" {
+		t.Fatalf("JSON: %+v", jenv.Response.Error)
+	}
+	jname := *jenv.Response.Got.Name
+	if jname != "a\uFFFD\uFFFDb" {
+		t.Fatalf("JSON decodes Name as %q; want %q", jname, "a\uFFFD\uFFFDb")
+	}
+	for i, method := range []string{"GET", "POST"} {
+		p := url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+			"Nonce": {strconv.Itoa(7200 + i)}, "SecretId": {acct.SecretID}, "Name": {"a\xff\xfeb"}}
+		p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
+		var req *http.Request
+		if method == "GET" {
+			req, _ = http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
+		} else {
+			req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		_, fenv := do(t, req)
+		if code(fenv) != "" || fenv.Response.Got == nil || *fenv.Response.Got.Name != jname {
+			t.Errorf("v1 %s answers %+v (error %+v); want Name %q as JSON decodes it", method, fenv.Response.Got, fenv.Response.Error, jname)
+		}
+	}
+}

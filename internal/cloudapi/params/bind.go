@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -67,6 +68,12 @@ func bind(v reflect.Value, node any, path string, form bool) error {
 		s, ok := node.(string)
 		if !ok {
 			return typeError(path, "a string")
+		}
+		if form && !utf8.ValidString(s) {
+			// Requests are UTF-8; encoding/json turns each byte that is
+			// not into U+FFFD, and so does a conversion to runes, so a
+			// form call stores and matches what its JSON twin would.
+			s = string([]rune(s))
 		}
 		v.SetString(s)
 		return nil
