@@ -662,3 +662,36 @@ func TestGroupMemberTaskSurvivesListenerDeletion(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinAcceleratorGroupWithoutPackageType: a member's package can only
+// be its group's, and CreateProxy gives PackageType no default, so a
+// proxy created (or checked, CheckProxyCreate) into an Accelerator group
+// without one takes the group's instead of Thunder, which the group
+// refused (ProxyAndGroupFeatureConflict).
+func TestJoinAcceleratorGroupWithoutPackageType(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	g := createGroupWith(t, api, map[string]any{"PackageType": "Accelerator"})
+	waitGroupStatus(t, api.GAAP(), g, 0)
+	var check struct{ CheckFlag int64 }
+	if err := api.Call(api.GAAP(), "CheckProxyCreate", map[string]any{"AccessRegion": "SouthChina", "RealServerRegion": "NorthChina",
+		"Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &check); err != nil {
+		t.Fatal(err)
+	}
+	if check.CheckFlag != 1 {
+		t.Errorf("CheckProxyCreate into Accelerator group %s without PackageType: CheckFlag %d; want 1", g, check.CheckFlag)
+	}
+	var out struct{ InstanceId string }
+	if err := api.Call(api.GAAP(), "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "m", "AccessRegion": "SouthChina",
+		"Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &out); err != nil {
+		t.Fatalf("CreateProxy into Accelerator group %s without PackageType: %v; want the proxy to join with the group's package", g, err)
+	}
+	// The SDK's ProxyInfo predates PackageType (the reference has it).
+	var detail struct{ ProxyDetail struct{ PackageType string } }
+	if err := api.Call(api.GAAP(), "DescribeProxyDetail", map[string]any{"ProxyId": out.InstanceId}, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if got := detail.ProxyDetail.PackageType; got != "Accelerator" {
+		t.Errorf("the member's PackageType is %q; want Accelerator, its group's", got)
+	}
+}

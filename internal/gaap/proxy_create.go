@@ -155,8 +155,8 @@ func mirrorMember(tx *resource.Tx, p *model.Proxy, listeners []*model.Listener) 
 }
 
 // joinGroup checks p against its group and fills in what p takes from it.
-// The origin region may be left out; a different one is caught by
-// checkGroupMember. ProjectId is required, so one unlike the group's is a
+// The origin region and the package may be left out (a member's can only
+// be its group's); a different one is caught by checkGroupMember. ProjectId is required, so one unlike the group's is a
 // mistake to refuse rather than to override: members follow their
 // group's project (ModifyProxiesProject refuses them).
 func joinGroup(tx *resource.Tx, p *model.Proxy) error {
@@ -168,6 +168,7 @@ func joinGroup(tx *resource.Tx, p *model.Proxy) error {
 		return cloudapi.Invalid("ProjectId", "%d is not the project of the proxy group %s (%d), which its proxies follow", p.ProjectID, g.ID, g.ProjectID)
 	}
 	p.RealServerRegion = cmp.Or(p.RealServerRegion, g.RealServerRegion)
+	p.PackageType = cmp.Or(p.PackageType, g.PackageType)
 	return nil
 }
 

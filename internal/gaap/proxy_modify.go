@@ -152,6 +152,20 @@ func (s *Service) rescale(action string, p *model.Proxy, req *gaapapi.ModifyProx
 // created. Malformed input is an error; a well-formed configuration the
 // regions or the group cannot host is CheckFlag 0.
 func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req *gaapapi.CheckProxyCreateRequest) (*gaapapi.CheckProxyCreateResponse, error) {
+	group := trimmed(req.GroupId)
+	if group != "" && req.PackageType == nil {
+		// As CreateProxy: a member left without a package takes its group's.
+		err := s.view(ctx, call, func(tx *resource.Tx) error {
+			g, err := resource.Get[model.ProxyGroup](tx, group)
+			if err == nil && g.PackageType != "" {
+				req.PackageType = &g.PackageType
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	sp, err := newProxySpec(*req.AccessRegion, *req.RealServerRegion, *req.Bandwidth, *req.Concurrent,
 		req.IPAddressVersion, req.NetworkType, req.PackageType, nil)
 	if err != nil {
@@ -162,9 +176,9 @@ func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req
 		return nil, err
 	}
 	ok := conflict(sp, access, dest) == ""
-	if id := trimmed(req.GroupId); id != "" {
+	if group != "" {
 		err := s.view(ctx, call, func(tx *resource.Tx) error {
-			fits, err := s.groupFits(tx, id, sp)
+			fits, err := s.groupFits(tx, group, sp)
 			ok = ok && fits
 			return err
 		})
