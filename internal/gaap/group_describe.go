@@ -15,10 +15,14 @@ import (
 // maxGroupList is DescribeProxyGroupList's Limit cap.
 const maxGroupList = 100
 
-// groupFilters maps DescribeProxyGroupList filter names to the field they test.
+// groupFilters maps DescribeProxyGroupList filter names to the field they
+// test. GroupId is not in the reference's list (DescribeProxies has it), but
+// Tencent takes it and the Terraform provider's tencentcloud_gaap_proxy_groups
+// data source sends it (docs/terraform.md).
 var groupFilters = map[string]func(g *model.ProxyGroup) string{
 	"RealServerRegion": func(g *model.ProxyGroup) string { return g.RealServerRegion },
 	"PackageType":      func(g *model.ProxyGroup) string { return g.PackageType },
+	"GroupId":          func(g *model.ProxyGroup) string { return g.ID },
 }
 
 // groupView is a group with its proxies, as the describe actions show it.

@@ -367,6 +367,10 @@ func TestDescribeProxyGroupList(t *testing.T) {
 		{"origin region", map[string]any{"Filters": []any{map[string]any{"Name": "RealServerRegion", "Values": []string{"NorthChina"}}}}, []string{cc, a}, 2},
 		{"package", map[string]any{"Filters": []any{map[string]any{"Name": "PackageType", "Values": []string{"Accelerator"}}}}, []string{cc}, 1},
 		{"package in any case", map[string]any{"Filters": []any{map[string]any{"Name": "PackageType", "Values": []string{"ACCELERATOR"}}}}, []string{cc}, 1},
+		// Not in the reference's filter list, but Tencent takes it and the
+		// Terraform provider's tencentcloud_gaap_proxy_groups sends it
+		// (docs/terraform.md).
+		{"group ID", map[string]any{"Filters": []any{map[string]any{"Name": "GroupId", "Values": []string{b}}}}, []string{b}, 1},
 		{"tags ORed", map[string]any{"TagSet": append(tag("a"), tag("b")...)}, []string{b, a}, 2},
 		{"paged", map[string]any{"Offset": 1, "Limit": 1}, []string{b}, 3},
 	}
