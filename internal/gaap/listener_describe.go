@@ -21,7 +21,9 @@ type listenerQuery struct {
 }
 
 // check applies the documented combination rules; action picks the code
-// for parameters that exclude each other (conflictCode).
+// for parameters that exclude each other (conflictCode). SearchValue
+// excludes ListenerName and Port in the references of the HTTP, TCP and
+// UDP listings, not in DescribeHTTPSListeners', which ANDs them all.
 func (q listenerQuery) check(action string) error {
 	p, g, l := trimmed(q.proxyID), trimmed(q.groupID), trimmed(q.listenerID)
 	switch {
@@ -29,7 +31,7 @@ func (q listenerQuery) check(action string) error {
 		return apierr.New(apierr.InvalidParameter, "give at least one of ListenerId, ProxyId and GroupId")
 	case p != "" && g != "":
 		return apierr.New(conflictCode(action), "give ProxyId or GroupId, not both")
-	case q.searchValue != nil && (q.name != nil || q.port != nil):
+	case q.protocol != model.HTTPS && q.searchValue != nil && (q.name != nil || q.port != nil):
 		return apierr.New(conflictCode(action), "SearchValue cannot be combined with ListenerName or Port")
 	}
 	return nil

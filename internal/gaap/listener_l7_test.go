@@ -157,6 +157,52 @@ func TestHTTPSListener(t *testing.T) {
 	wantCode(t, err, "InvalidParameterValue")
 }
 
+// TestHTTPSListenersSearchValueWithPort: the references of
+// DescribeHTTP/TCP/UDPListeners forbid SearchValue together with
+// ListenerName or Port; DescribeHTTPSListeners' does not, so it applies
+// them all (ANDed).
+func TestHTTPSListenersSearchValueWithPort(t *testing.T) {
+	t.Parallel()
+	api, _, listener, _ := httpsSetup(t)
+	c := api.GAAP()
+	var one struct {
+		ListenerSet []struct {
+			ProxyId      string
+			ListenerName string
+			Port         int
+		}
+	}
+	if err := api.Call(c, "DescribeHTTPSListeners", map[string]any{"ListenerId": listener}, &one); err != nil {
+		t.Fatal(err)
+	}
+	l := one.ListenerSet[0]
+	tests := []struct {
+		name   string
+		params map[string]any
+		want   int
+	}{
+		{"with port", map[string]any{"SearchValue": "https", "Port": l.Port}, 1},
+		{"with name", map[string]any{"SearchValue": "https", "ListenerName": l.ListenerName}, 1},
+		{"with another port", map[string]any{"SearchValue": "https", "Port": l.Port + 1}, 0},
+		{"not matching the name", map[string]any{"SearchValue": "nothing", "Port": l.Port}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.params["ProxyId"] = l.ProxyId
+			var out struct {
+				TotalCount  int
+				ListenerSet []struct{ ListenerId string }
+			}
+			if err := api.Call(c, "DescribeHTTPSListeners", tc.params, &out); err != nil {
+				t.Fatalf("DescribeHTTPSListeners(%v): %v", tc.params, err)
+			}
+			if out.TotalCount != tc.want || len(out.ListenerSet) != tc.want || tc.want == 1 && out.ListenerSet[0].ListenerId != listener {
+				t.Errorf("got %+v; want %d (listener %s)", out, tc.want, listener)
+			}
+		})
+	}
+}
+
 // TestListenerConflictingParametersCodeDocumented: ProxyId with GroupId,
 // SearchValue with ListenerName, and ClientCertificateId with
 // PolyClientCertificateIds answer InvalidParameter, which the listener
@@ -179,10 +225,12 @@ func TestListenerConflictingParametersCodeDocumented(t *testing.T) {
 	wantDocumented(t, "DescribeHTTPListeners", err)
 	wantCode(t, err, "InvalidParameter")
 
-	ds := gaapsdk.NewDescribeHTTPSListenersRequest()
-	ds.ProxyId, ds.SearchValue, ds.ListenerName = new(pid), new("h"), new("https")
-	_, err = c.DescribeHTTPSListeners(ds)
-	wantDocumented(t, "DescribeHTTPSListeners", err)
+	// DescribeHTTPSListeners' reference does not forbid this combination
+	// (TestHTTPSListenersSearchValueWithPort); the TCP one's does.
+	dt := gaapsdk.NewDescribeTCPListenersRequest()
+	dt.ProxyId, dt.SearchValue, dt.ListenerName = new(pid), new("h"), new("tcp")
+	_, err = c.DescribeTCPListeners(dt)
+	wantDocumented(t, "DescribeTCPListeners", err)
 	wantCode(t, err, "InvalidParameter")
 
 	ch := gaapsdk.NewCreateHTTPListenerRequest()
