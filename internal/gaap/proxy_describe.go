@@ -16,7 +16,6 @@ import (
 
 // Documented limits of DescribeProxies.
 const (
-	maxProxyIDs        = 100
 	maxFilters         = 10
 	maxFilterValues    = 5
 	maxTagFilters      = 5
@@ -47,7 +46,10 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	if err != nil {
 		return nil, err
 	}
-	ids := append(slices.Clone(req.ProxyIds), req.InstanceIds...)
+	ids, err := describedProxyIDs(req)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkProxyQuery(req, ids); err != nil {
 		return nil, err
 	}
@@ -88,10 +90,18 @@ func (s *Service) DescribeProxies(ctx context.Context, call *cloudapi.Call, req 
 	return &gaapapi.DescribeProxiesResponse{TotalCount: new(int64(total)), InstanceSet: set, ProxySet: set}, nil
 }
 
+// describedProxyIDs merges ProxyIds and InstanceIds as every action taking
+// both does (model.ProxyIDs: trimmed, without duplicates, at most 100
+// distinct); none given is none, which lists every proxy.
+func describedProxyIDs(req *gaapapi.DescribeProxiesRequest) ([]string, error) {
+	if len(req.ProxyIds) == 0 && len(req.InstanceIds) == 0 {
+		return nil, nil
+	}
+	return model.ProxyIDs(req.InstanceIds, req.ProxyIds)
+}
+
 func checkProxyQuery(req *gaapapi.DescribeProxiesRequest, ids []string) error {
 	switch {
-	case len(ids) > maxProxyIDs:
-		return apierr.New(apierr.InvalidParameterValue, "at most %d ProxyIds may be given", maxProxyIDs)
 	case len(ids) > 0 && len(req.Filters) > 0:
 		// InvalidParameter.ConflictParameters would say it better, but
 		// DescribeProxies' error list names only InvalidParameter.

@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,6 +222,47 @@ func TestDescribeProxiesIDsWithFilters(t *testing.T) {
 	_, err := api.GAAP().DescribeProxies(req)
 	wantDocumented(t, "DescribeProxies", err)
 	wantCode(t, err, "InvalidParameter")
+}
+
+// TestDescribeProxiesIDListsMerged: DescribeProxies merges ProxyIds and
+// InstanceIds as every other action taking both does (model.ProxyIDs, as
+// DescribeProxiesStatus): trimmed, without duplicates, and the cap of 100
+// counts the distinct IDs, so a client filling the old and the new name
+// with the same 60 IDs is served, and " link-x" finds link-x.
+func TestDescribeProxiesIDListsMerged(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	px := runningProxy(t, api)
+	same := slices.Repeat([]string{px}, 60)
+	tests := []struct {
+		name   string
+		params map[string]any
+	}{
+		{"one ID 60 times under both names", map[string]any{"ProxyIds": same, "InstanceIds": same}},
+		{"ID with white space", map[string]any{"ProxyIds": []string{" " + px}}},
+		{"old name with white space", map[string]any{"InstanceIds": []string{px + " "}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out struct {
+				TotalCount int
+				ProxySet   []struct{ ProxyId string }
+			}
+			if err := api.Call(c, "DescribeProxies", tc.params, &out); err != nil {
+				t.Fatalf("DescribeProxies: %v", err)
+			}
+			if out.TotalCount != 1 || len(out.ProxySet) != 1 || out.ProxySet[0].ProxyId != px {
+				t.Errorf("got %+v; want proxy %s once", out, px)
+			}
+		})
+	}
+	var many []string
+	for i := range 101 {
+		many = append(many, fmt.Sprintf("link-%08d", i))
+	}
+	wantCode(t, api.Call(c, "DescribeProxies", map[string]any{"ProxyIds": many}, nil), "InvalidParameterValue")
+	wantCode(t, api.Call(c, "DescribeProxies", map[string]any{"ProxyIds": []string{" "}}, nil), "MissingParameter")
 }
 
 // TestDescribeProxiesOrderWithFilters checks that a filter does not change
