@@ -118,8 +118,10 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	if err := checkFilters(req.Filters, globalDomainFilters); err != nil {
 		return nil, err
 	}
-	if len(req.TagSet) > 5 {
-		return nil, cloudapi.Invalid("TagSet", "at most 5 tags may be given")
+	// The action's error list names this code and no plain
+	// InvalidParameterValue: clients branch on the documented codes.
+	if len(req.TagSet) > maxTagFilters {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "at most %d tags may be given in TagSet", maxTagFilters)
 	}
 	q := projectQuery(req.ProjectId)
 	var page []*model.GlobalDomain

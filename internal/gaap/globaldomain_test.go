@@ -164,6 +164,10 @@ func TestGlobalDomainRefusedParameters(t *testing.T) {
 			"TagSet": []tagPair{{"", "v"}}}, "InvalidParameterValue"},
 		{"tag key twice", "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4",
 			"TagSet": []tagPair{{"k", "1"}, {"k", "2"}}}, "InvalidParameterValue"},
+		// DescribeGlobalDomains' error list names InvalidParameterValue.InvalidTags
+		// and no plain InvalidParameterValue.
+		{"list by 6 tags", "DescribeGlobalDomains", map[string]any{"ProjectId": -1, "Offset": 0, "Limit": 10,
+			"TagSet": slices.Repeat([]tagPair{{"k", "v"}}, 6)}, "InvalidParameterValue.InvalidTags"},
 		{"move to a negative project", "ModifyGlobalDomainAttribute", map[string]any{"DomainId": created.DomainId, "ProjectId": -1}, "InvalidParameterValue"},
 		// DefaultValue is put in DNS answers; a zone names an interface of
 		// some host, which no answer can carry.
