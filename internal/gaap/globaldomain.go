@@ -13,8 +13,8 @@ import (
 	"github.com/opengaap/opengaap/internal/store"
 )
 
-// globalDomainFilters are the DescribeGlobalDomains filter names (exact
-// match on the field).
+// globalDomainFilters are the DescribeGlobalDomains filter names: exact
+// match on the field, without case for the domain names (foldFilters).
 var globalDomainFilters = map[string]func(*model.GlobalDomain) string{
 	"DomainId":     func(g *model.GlobalDomain) string { return g.ID },
 	"FullDomain":   func(g *model.GlobalDomain) string { return g.FullDomain },

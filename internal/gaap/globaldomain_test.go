@@ -115,6 +115,13 @@ func TestGlobalDomain(t *testing.T) {
 		g.UpdateTime == nil || *g.UpdateTime < g.CreateTime {
 		t.Fatalf("modified domain = %+v", g)
 	}
+	// Domain names compare without case (RFC 4343 §2); both are stored
+	// lower-case, so the filters find them as the user typed them.
+	for _, f := range []filter{{"FullDomain", []string{strings.ToUpper(g.FullDomain)}}, {"DefaultValue", []string{"Origin.Example.com"}}} {
+		if n := listGlobalDomains(t, api, xtest.Root, map[string]any{"Filters": []filter{f}}).TotalCount; n != 1 {
+			t.Errorf("filter %s=%s found %d domains; want 1", f.Name, f.Values[0], n)
+		}
+	}
 	wantCode(t, api.Call(api.GAAP(xtest.Other), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "Alias": "x"}, new(map[string]any)), "ResourceNotFound")
 
 	testGlobalDomainDns(t, api, id)

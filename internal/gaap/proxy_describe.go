@@ -134,21 +134,23 @@ func checkFilters[T any](filters []gaapapi.Filter, known map[string]T) error {
 	return nil
 }
 
-// enumFilters name the filters whose field is an enum the create actions
-// take in any case (model.ParseIPVersion, ParsePackageType): a filter value
-// names it in any case too.
-var enumFilters = map[string]bool{"IPAddressVersion": true, "PackageType": true}
+// foldFilters name the filters whose field a value names in any case: an
+// enum the create actions take in any case (model.ParseIPVersion,
+// ParsePackageType), or a global domain's FullDomain and DefaultValue,
+// domain names (RFC 4343 §2: compared without case) stored lower-case, or
+// IP addresses.
+var foldFilters = map[string]bool{"IPAddressVersion": true, "PackageType": true, "FullDomain": true, "DefaultValue": true}
 
 // filtersMatch reports whether obj passes filters (checked by checkFilters
 // against fields, which gives each name's field): filters are ANDed, the
 // values of one ORed, and a value matches a field it equals, or names by
-// model.SameEnum for enumFilters.
+// model.SameEnum for foldFilters.
 func filtersMatch[T any](filters []gaapapi.Filter, fields map[string]func(T) string, obj T) bool {
 	for _, f := range filters {
 		name := trimmed(f.Name)
 		field := fields[name](obj)
 		match := func(v string) bool { return v == field }
-		if enumFilters[name] {
+		if foldFilters[name] {
 			match = func(v string) bool { return model.SameEnum(v, field) }
 		}
 		if !slices.ContainsFunc(f.Values, match) {
