@@ -108,7 +108,14 @@ func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
 
 	// A request must be for a domain of the connection's TLS config: a
 	// Host whose domain asks for another certificate or client CA than
-	// the SNI's gets 421, so no client reaches mtls.test unverified.
+	// the SNI's gets 421, so no client reaches mtls.test unverified. A
+	// client that sent no SNI (curl -k https://IP/ -H 'Host: ...', probes)
+	// is served by Host wherever the domain demands of clients what its
+	// handshake demanded, as nginx serves it: sni.test differs only by
+	// certificate.
+	noSNI := &tls.Config{InsecureSkipVerify: true} // ServerName "" and an IP address: no SNI sent.
+	noSNIWithCert := noSNI.Clone()
+	noSNIWithCert.Certificates = withCert.Certificates
 	for _, tc := range []struct {
 		sni, host string
 		cfg       *tls.Config
@@ -119,6 +126,10 @@ func TestHTTPSSNIMutualTLSRotation(t *testing.T) {
 		{"mtls.test", "www.test", withCert, http.StatusMisdirectedRequest},
 		{"www.test", "www.test", trust, http.StatusOK},
 		{"mtls.test", "mtls.test", withCert, http.StatusOK},
+		{"", "www.test", noSNI, http.StatusOK},
+		{"", "sni.test", noSNI, http.StatusOK},
+		{"", "mtls.test", noSNI, http.StatusMisdirectedRequest},
+		{"", "mtls.test", noSNIWithCert, http.StatusMisdirectedRequest},
 	} {
 		if got := tlsStatus(t, addr, tc.sni, tc.host, tc.cfg); got != tc.want {
 			t.Errorf("SNI %s, Host %s: got %d; want %d", tc.sni, tc.host, got, tc.want)

@@ -128,7 +128,14 @@ func (s *serverTLS) indexFor(sni string) int {
 // verified for one domain (or not at all) reach a domain that asks for
 // mutual TLS; the answer is 421, after which clients open a connection
 // for that host. Domains sharing a config may share connections (HTTP/2
-// coalescing).
+// coalescing). A client that sent no SNI asked for no certificate and
+// would get the same handshake on a new connection, so for it only what
+// v demands of clients counts (accessKey): it is served by Host where
+// the demands are the same (nginx serves it by Host whatever they are).
 func (s *serverTLS) misdirected(cs *tls.ConnectionState, v *vhost) bool {
-	return s.forName(cs.ServerName) != s.configs[v.tlsIdx]
+	i := s.indexFor(cs.ServerName)
+	if cs.ServerName == "" {
+		return s.access[i] != s.access[v.tlsIdx]
+	}
+	return i != v.tlsIdx
 }
