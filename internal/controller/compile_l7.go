@@ -136,7 +136,9 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
 	}
 	if d.BasicAuth == 1 {
 		if cert := c.certs[d.BasicAuthConfID]; cert != nil {
-			sd.BasicAuth = strings.Fields(cert.Content)
+			for _, line := range snapshot.UserLines(cert.Content) {
+				sd.BasicAuth = append(sd.BasicAuth, line)
+			}
 		}
 	}
 	if d.RealServerAuth == 1 {

@@ -23,7 +23,7 @@ func TestCompileHTTPS(t *testing.T) {
 	st := &State{Objects: map[string][]model.Object{
 		model.KindProxy: {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
 		model.KindCertificate: {cert("cert-l", "LISTENER"), cert("cert-ca", "CLIENT CA"), cert("cert-d", "DOMAIN"),
-			cert("cert-users", "alice:x bob:y"), cert("cert-oca", "ORIGIN CA"), cert("cert-gaap", "GAAP")},
+			cert("cert-users", "# ops team\r\nalice:x\r\n\nbob:y\n"), cert("cert-oca", "ORIGIN CA"), cert("cert-gaap", "GAAP")},
 		model.KindRealServer: {&model.RealServer{Base: model.Base{ID: "rs-1"}, Address: "10.0.0.1"},
 			&model.RealServer{Base: model.Base{ID: "rs-2"}, Address: "origin.example", IsDomain: true}},
 		model.KindListener: {&model.Listener{Base: model.Base{ID: "listener-s"}, ProxyID: "link-1", Protocol: model.HTTPS, Port: 443,

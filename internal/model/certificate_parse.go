@@ -76,21 +76,20 @@ func FillCertificate(c *Certificate, content, key string) (string, error) {
 }
 
 // validateUserList checks an htpasswd-like list: one "user:hash" per
-// line, optionally followed by nginx's ":comment", read as the edge reads
-// it (snapshot.UserEntry). The hash format is not checked (the reference's
-// own example, "root:FSGdT", is no known crypt format).
+// line, optionally followed by nginx's ":comment", and '#' comment lines,
+// read as the edge reads it (snapshot.UserLines, snapshot.UserEntry). The
+// hash format is not checked (the reference's own example, "root:FSGdT",
+// is no known crypt format).
 func validateUserList(text string) error {
-	if text == "" {
-		return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent must hold at least one user:password line")
-	}
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
+	users := 0
+	for n, line := range snapshot.UserLines(text) {
 		if _, _, ok := snapshot.UserEntry(line); !ok || strings.IndexFunc(line, unicode.IsSpace) >= 0 {
-			return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent line %d must be user:hashed-password[:comment] without spaces (as htpasswd writes it)", i+1)
+			return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent line %d must be user:hashed-password[:comment] without spaces (as htpasswd writes it)", n)
 		}
+		users++
+	}
+	if users == 0 {
+		return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent must hold at least one user:password line")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"iter"
 	"net/url"
 	"reflect"
 	"slices"
@@ -93,7 +94,7 @@ type Domain struct {
 	NoHTTP3 bool `json:"noHttp3,omitempty"`
 	// BasicAuth, when non-empty, requires HTTP basic authentication with
 	// one of these htpasswd-style "user:hash" lines, read by UserEntry (an
-	// nginx ":comment" may follow). hash is bcrypt ($2a$, $2b$, $2y$),
+	// nginx ":comment" may follow; no '#' comment lines: UserLines). hash is bcrypt ($2a$, $2b$, $2y$),
 	// Apache MD5 ($apr1$), crypt(3) MD5, SHA-256 or SHA-512 ($1$, $5$,
 	// $6$), "{SHA}" + base64(SHA-1), or else compared as plain text.
 	BasicAuth []string `json:"basicAuth,omitempty"`
@@ -229,13 +230,32 @@ func (s *Snapshot) HTTPListeners() []PlacedHTTP {
 // UserEntry splits a basic-auth user-list line as nginx's
 // auth_basic_user_file reads it: the user up to the first ':', the hash up
 // to the next ':' or the end ("name:password:comment"; the comment is
-// ignored). ok is false unless both are non-empty. The API validates lines
+// ignored). ok is false unless both are non-empty, and for a comment (a
+// line starting with '#'), which names no user. The API validates lines
 // and the edge reads them with it, so a line is accepted only as it is
 // served.
 func UserEntry(line string) (user, hash string, ok bool) {
 	user, rest, found := strings.Cut(line, ":")
 	hash, _, _ = strings.Cut(rest, ":")
-	return user, hash, found && user != "" && hash != ""
+	return user, hash, found && user != "" && hash != "" && !strings.HasPrefix(line, "#")
+}
+
+// UserLines yields the lines of a basic-auth user list (a type-0
+// certificate's content) that hold entries, trimmed, with their 1-based
+// line numbers: nginx's auth_basic_user_file skips empty lines and
+// comments (lines starting with '#'), and so does this.
+func UserLines(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for i, line := range strings.Split(text, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !yield(i+1, line) {
+				return
+			}
+		}
+	}
 }
 
 // Redirect is a ForcedRedirect taken apart by ParseRedirect.

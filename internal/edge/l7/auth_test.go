@@ -132,4 +132,10 @@ func TestBasicAuthCommentField(t *testing.T) {
 	if a.allow(r) {
 		t.Error(`line "alice:{PLAIN}secret:ops": alice let in with password "secret:ops"; the comment is no part of it`)
 	}
+	// A '#' line is a comment, as nginx skips it: it names no user.
+	a = newBasicAuth([]string{"#bob:{PLAIN}secret", "alice:{PLAIN}secret"})
+	r.SetBasicAuth("#bob", "secret")
+	if a.allow(r) {
+		t.Error(`line "#bob:{PLAIN}secret": user "#bob" let in; a line starting with '#' is a comment`)
+	}
 }
