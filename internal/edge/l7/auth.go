@@ -47,7 +47,10 @@ func newBasicAuth(lines []string) *basicAuth {
 	}
 	a := &basicAuth{users: map[string]string{}, ok: map[string][sha256.Size]byte{}}
 	for _, l := range lines {
-		if u, h, ok := snapshot.UserEntry(strings.TrimSpace(l)); ok {
+		// The first line for a user wins, as nginx and Apache's
+		// mod_authn_file stop at the first line naming the user.
+		u, h, ok := snapshot.UserEntry(strings.TrimSpace(l))
+		if _, seen := a.users[u]; ok && !seen {
 			a.users[u] = h
 		}
 	}

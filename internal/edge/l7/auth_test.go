@@ -139,3 +139,17 @@ func TestBasicAuthCommentField(t *testing.T) {
 		t.Error(`line "#bob:{PLAIN}secret": user "#bob" let in; a line starting with '#' is a comment`)
 	}
 }
+
+// TestBasicAuthDuplicateUserFirstWins: when a user list names a user
+// twice, nginx (auth_basic_user_file) and Apache (mod_authn_file) check
+// the password against the first line for that user, so the edge does.
+func TestBasicAuthDuplicateUserFirstWins(t *testing.T) {
+	a := newBasicAuth([]string{"alice:{PLAIN}first", "alice:{PLAIN}second"})
+	for pass, want := range map[string]bool{"first": true, "second": false} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth("alice", pass)
+		if got := a.allow(r); got != want {
+			t.Errorf("alice with password %q: allowed %v; want %v (first line for a user wins, as in nginx and Apache)", pass, got, want)
+		}
+	}
+}
