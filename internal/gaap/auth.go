@@ -46,8 +46,7 @@ func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, re
 				return err
 			}
 		}
-		d.Status = model.DomainChanging
-		return tx.Put(d)
+		return changeDomain(tx, d)
 	})
 	return &gaapapi.SetAuthenticationResponse{}, err
 }

@@ -45,7 +45,11 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		if err := setDefaultServer(tx, all, d, req.IsDefaultServer); err != nil {
 			return err
 		}
-		return tx.Insert(d)
+		if err := tx.Insert(d); err != nil {
+			return err
+		}
+		_, err = tx.StartTask(d.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -85,8 +89,7 @@ func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		if err := setDefaultServer(tx, all, d, req.IsDefaultServer); err != nil {
 			return err
 		}
-		d.Status = model.DomainChanging
-		return tx.Put(d)
+		return changeDomain(tx, d)
 	})
 	return &gaapapi.ModifyDomainResponse{}, err
 }
@@ -106,8 +109,7 @@ func (s *Service) ModifyCertificate(ctx context.Context, call *cloudapi.Call, re
 		if err := certs.apply(tx, l, d, false); err != nil {
 			return err
 		}
-		d.Status = model.DomainChanging
-		return tx.Put(d)
+		return changeDomain(tx, d)
 	})
 	return &gaapapi.ModifyCertificateResponse{}, err
 }
@@ -127,6 +129,7 @@ func (s *Service) DeleteDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		if err != nil {
 			return err
 		}
+		ids := []string{d.ID}
 		for _, r := range rules {
 			if *req.Force == 0 && len(r.Bindings) > 0 {
 				return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "rule %s of domain %q has origins bound; unbind them or pass Force=1", r.ID, d.Host)
@@ -135,14 +138,31 @@ func (s *Service) DeleteDomain(ctx context.Context, call *cloudapi.Call, req *ga
 			if err := tx.Put(r); err != nil {
 				return err
 			}
+			ids = append(ids, r.ID)
 		}
 		if err := deleteErrorPages(tx, l.ID, d.Host); err != nil {
 			return err
 		}
 		d.Status = model.DomainDeleting
-		return tx.Put(d)
+		if err := tx.Put(d); err != nil {
+			return err
+		}
+		_, err = tx.StartTask(ids...)
+		return err
 	})
 	return &gaapapi.DeleteDomainResponse{}, err
+}
+
+// changeDomain stores a change to the domain d, which applies
+// asynchronously: d is changing until the data plane has it, and the
+// call's task waits for it.
+func changeDomain(tx *resource.Tx, d *model.Domain) error {
+	d.Status = model.DomainChanging
+	if err := tx.Put(d); err != nil {
+		return err
+	}
+	_, err := tx.StartTask(d.ID)
+	return err
 }
 
 // changeableDomain loads an operable layer-7 listener and its domain host,

@@ -35,7 +35,8 @@ func (s *Service) CreateGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 		}
 		g.LastRecordID = id
 		g.Records = append(g.Records, model.DnsRecord{ID: id, NationCountryInnerCodes: codes, ProxyIDs: proxies, Status: model.DnsCreating})
-		return nil
+		_, err = tx.StartTask(g.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -147,7 +148,8 @@ func (s *Service) ModifyGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 			r.NationCountryInnerCodes = codes
 		}
 		r.Status = model.DnsModifying
-		return nil
+		_, err = tx.StartTask(g.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -187,7 +189,11 @@ func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 			}
 			r.Status = model.DnsDeleting
 			g.UpdateTime = tx.Now.Unix()
-			return tx.Put(g)
+			if err := tx.Put(g); err != nil {
+				return err
+			}
+			_, err = tx.StartTask(g.ID)
+			return err
 		}
 		return apierr.New(apierr.ResourceNotFound, "the DNS record %d does not exist", id)
 	})

@@ -27,12 +27,16 @@ func (s *Service) CreateProxyGroup(ctx context.Context, call *cloudapi.Call, req
 		if err := tx.Insert(g); err != nil {
 			return err
 		}
+		ids := []string{g.ID}
 		for _, sp := range specs {
-			if err := s.placeProxy(tx, call.Account, groupProxy(g, sp)); err != nil {
+			p := groupProxy(g, sp)
+			if err := s.placeProxy(tx, call.Account, p); err != nil {
 				return err
 			}
+			ids = append(ids, p.ID)
 		}
-		return nil
+		_, err := tx.StartTask(ids...)
+		return err
 	})
 	if err != nil {
 		return nil, err

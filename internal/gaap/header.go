@@ -23,8 +23,8 @@ func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
-		r.Headers, r.Status = headers, model.StatusAdjusting
-		return tx.Put(r)
+		r.Headers = headers
+		return changeRule(tx, r, model.StatusAdjusting)
 	})
 	return &gaapapi.CreateCustomHeaderResponse{}, err
 }

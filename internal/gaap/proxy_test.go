@@ -81,6 +81,103 @@ func TestCreateProxyTask(t *testing.T) {
 	}
 }
 
+// TestAsyncActionsRecordTask: DescribeTaskStatus's TaskId is "the
+// RequestId an async action returned". Every action that leaves an object
+// in a transitional status the controller settles (a group CREATING, a
+// domain or rule creating, changing, binding or deleting) records one, as
+// CreateProxy and BindListenerRealServers do, so polling its RequestId
+// answers RUNNING or SUCCESS, never ResourceNotFound.
+func TestAsyncActionsRecordTask(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	wantTask := func(t *testing.T, requestID string) {
+		t.Helper()
+		if got := taskOf(t, api, requestID); got != "RUNNING" && got != "SUCCESS" {
+			t.Errorf("task %s; want RUNNING or SUCCESS", got)
+		}
+	}
+
+	t.Run("CreateProxyGroup", func(t *testing.T) {
+		var out struct{ GroupId, RequestId string }
+		err := api.Call(c, "CreateProxyGroup", map[string]any{"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
+			"AccessRegionSet": []map[string]any{{"AccessRegion": "EastChina", "Bandwidth": 10, "Concurrent": 2}}}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, out.RequestId)
+	})
+	t.Run("CreateDomain", func(t *testing.T) {
+		req := gaapsdk.NewCreateDomainRequest()
+		req.ListenerId, req.Domain = new(listener), new("api.example.com")
+		resp, err := c.CreateDomain(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+	t.Run("ModifyDomain", func(t *testing.T) {
+		waitDomain(t, c, listener, "api.example.com")
+		req := gaapsdk.NewModifyDomainRequest()
+		req.ListenerId, req.OldDomain, req.NewDomain = new(listener), new("api.example.com"), new("api2.example.com")
+		resp, err := c.ModifyDomain(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+	t.Run("DeleteDomain", func(t *testing.T) {
+		waitDomain(t, c, listener, "api2.example.com")
+		req := gaapsdk.NewDeleteDomainRequest()
+		req.ListenerId, req.Domain, req.Force = new(listener), new("api2.example.com"), new(uint64(0))
+		resp, err := c.DeleteDomain(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+	var rule string
+	t.Run("CreateRule", func(t *testing.T) {
+		resp, err := c.CreateRule(ruleRequest(listener, "www.example.com", "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rule = *resp.Response.RuleId
+		wantTask(t, *resp.Response.RequestId)
+	})
+	t.Run("ModifyRuleAttribute", func(t *testing.T) {
+		waitRule(t, c, rule)
+		req := gaapsdk.NewModifyRuleAttributeRequest()
+		req.ListenerId, req.RuleId, req.Scheduler = new(listener), new(rule), new("wrr")
+		resp, err := c.ModifyRuleAttribute(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+	t.Run("BindRuleRealServers", func(t *testing.T) {
+		waitRule(t, c, rule)
+		rs := addOrigins(t, c, 0, "web", "10.0.0.1")[0]
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId, req.RealServerBindSet = new(rule), []*gaapsdk.RealServerBindSetReq{bindOne(rs, "10.0.0.1", 80)}
+		resp, err := c.BindRuleRealServers(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+	t.Run("DeleteRule", func(t *testing.T) {
+		waitRule(t, c, rule)
+		req := gaapsdk.NewDeleteRuleRequest()
+		req.ListenerId, req.RuleId, req.Force = new(listener), new(rule), new(uint64(1))
+		resp, err := c.DeleteRule(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTask(t, *resp.Response.RequestId)
+	})
+}
+
 func TestCreateProxyParameters(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)

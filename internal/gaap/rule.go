@@ -49,7 +49,11 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		if err := checkPathFree(siblings, r); err != nil {
 			return err
 		}
-		return tx.Insert(r)
+		if err := tx.Insert(r); err != nil {
+			return err
+		}
+		_, err = tx.StartTask(r.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -75,8 +79,7 @@ func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, 
 		if err := checkPathFree(siblings, r); err != nil {
 			return err
 		}
-		r.Status = model.StatusAdjusting
-		return tx.Put(r)
+		return changeRule(tx, r, model.StatusAdjusting)
 	})
 	return &gaapapi.ModifyRuleAttributeResponse{}, err
 }
@@ -136,10 +139,21 @@ func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		if *req.Force == 0 && len(r.Bindings) > 0 {
 			return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "rule %s has %d origins bound; unbind them or pass Force=1", r.ID, len(r.Bindings))
 		}
-		r.Status = model.StatusDeleting
-		return tx.Put(r)
+		return changeRule(tx, r, model.StatusDeleting)
 	})
 	return &gaapapi.DeleteRuleResponse{}, err
+}
+
+// changeRule stores a change to the rule r, which applies asynchronously:
+// r has status until the data plane has it, and the call's task waits for
+// it.
+func changeRule(tx *resource.Tx, r *model.Rule, status int64) error {
+	r.Status = status
+	if err := tx.Put(r); err != nil {
+		return err
+	}
+	_, err := tx.StartTask(r.ID)
+	return err
 }
 
 // changeableRule loads a running rule of an operable listener. A rule of

@@ -27,8 +27,8 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 		if err != nil {
 			return err
 		}
-		r.Bindings, r.Status = bindings, model.StatusBinding
-		return tx.Put(r)
+		r.Bindings = bindings
+		return changeRule(tx, r, model.StatusBinding)
 	})
 	return &gaapapi.BindRuleRealServersResponse{}, err
 }
