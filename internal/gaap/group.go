@@ -132,13 +132,18 @@ func http3For(ipVersion string) int64 {
 	return 0
 }
 
-// validTags converts and checks a TagSet of a create action, refusing it
-// with InvalidParameterValue.InvalidTags where action lists that code, else
-// InvalidParameterValue (CreateGlobalDomain lists no parameter code).
+// validTags converts and checks a TagSet of a create action (model's tag
+// rules), refusing a bad tag with InvalidParameterValue.InvalidTags where
+// action lists that code, else InvalidParameterValue (CreateGlobalDomain
+// lists no parameter code), and too many with LimitExceeded.TagQuota,
+// which all of them list.
 func validTags(action string, in []gaapapi.TagPair) ([]model.Tag, error) {
 	tags := tagsIn(in)
 	code := listedCode(action, apierr.InvalidParameterValueInvalidTags, apierr.InvalidParameterValue)
-	if err := model.CheckTags(code, "TagSet", tags); err != nil {
+	if err := model.CheckTags(code, "TagSet", tags, nil); err != nil {
+		return nil, err
+	}
+	if err := model.CheckTagCount(listedCode(action, apierr.LimitExceededTagQuota, code), "TagSet", 0, len(tags)); err != nil {
 		return nil, err
 	}
 	return tags, nil

@@ -4,12 +4,7 @@
 // the service can return them unchanged.
 package model
 
-import (
-	"crypto/rand"
-	"slices"
-
-	"github.com/opengaap/opengaap/internal/apierr"
-)
+import "crypto/rand"
 
 // Base is embedded in every stored resource.
 type Base struct {
@@ -71,45 +66,6 @@ const (
 	PrefixErrorPage      = "errorPage"
 	PrefixDomainInternal = "domain"
 )
-
-// Tag is a resource tag.
-type Tag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// CheckTags is GAAP's rule for the tags of a resource (TagSet of the
-// create actions, and the tag service's ReplaceTags): every key is
-// required, values may be empty, and no key is given twice, since a
-// resource holds one value per tag key (as in Tencent's tag service) and
-// TagSet filters would otherwise match it under both values. param names
-// the list in the error, code is the one the calling action answers
-// (InvalidParameterValue.InvalidTags where its error list names it).
-func CheckTags(code apierr.Code, param string, tags []Tag) error {
-	for i, t := range tags {
-		if t.Key == "" {
-			return apierr.New(code, "%s.%d.TagKey must not be empty", param, i)
-		}
-		if j := slices.IndexFunc(tags[:i], func(o Tag) bool { return o.Key == t.Key }); j >= 0 {
-			return apierr.New(code, "%s.%d.TagKey %q is also %s.%d.TagKey; a resource holds one value per tag key", param, i, t.Key, param, j)
-		}
-	}
-	return nil
-}
-
-// MatchesAny reports whether tags contain any of want (the API's TagSet
-// filters are OR).
-func MatchesAny(tags, want []Tag) bool {
-	if len(want) == 0 {
-		return true
-	}
-	for _, w := range want {
-		if slices.Contains(tags, w) {
-			return true
-		}
-	}
-	return false
-}
 
 // KindInfo names a stored kind and makes empty objects of it for decoding.
 type KindInfo struct {

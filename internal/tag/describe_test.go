@@ -1,9 +1,12 @@
 package tag_test
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"testing"
 
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 	tagsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/tag/v20180813"
 
@@ -78,5 +81,50 @@ func TestTerraformGlobalDomainTags(t *testing.T) {
 	}
 	if len(list.Domains) != 1 || len(list.Domains[0].TagSet) != 1 || list.Domains[0].TagSet[0].TagKey != "env" {
 		t.Errorf("DescribeGlobalDomains = %+v; want the domain with tag env=prod", list.Domains)
+	}
+}
+
+// TestModifyResourceTagsLimits: ModifyResourceTags holds the tags it adds
+// to the tag limits (docs/api-tag.md): no reserved key, and no 51st tag,
+// while DeleteTags is held to no limit, so a tag stored before the limits
+// existed stays removable.
+func TestModifyResourceTagsLimits(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	rs := gaapsdk.NewAddRealServersRequest()
+	rs.RealServerIP, rs.RealServerName, rs.ProjectId = []*string{new("10.1.1.1")}, new("origin"), new(uint64(0))
+	for i := range 50 {
+		rs.TagSet = append(rs.TagSet, &gaapsdk.TagPair{TagKey: new(fmt.Sprintf("k%d", i)), TagValue: new("v")})
+	}
+	resp, err := api.GAAP().AddRealServers(rs)
+	if err != nil {
+		t.Fatalf("AddRealServers with 50 tags: %v", err)
+	}
+	modify := func(replace, remove string) error {
+		m := tagsdk.NewModifyResourceTagsRequest()
+		m.Resource = new("qcs::gaap:ap-guangzhou:uin/:realServer/" + *resp.Response.RealServerSet[0].RealServerId)
+		if replace != "" {
+			m.ReplaceTags = []*tagsdk.Tag{{TagKey: new(replace), TagValue: new("v")}}
+		}
+		if remove != "" {
+			m.DeleteTags = []*tagsdk.TagKeyObject{{TagKey: new(remove)}}
+		}
+		_, err := api.Tag().ModifyResourceTags(m)
+		return err
+	}
+	for _, tc := range []struct{ name, replace, remove, want string }{
+		{"a 51st tag", "new", "", "InvalidParameterValue.InvalidTags"},
+		{"a reserved key", "qcloud:owner", "k0", "InvalidParameterValue.InvalidTags"},
+		{"deleting a reserved key", "", "qcloud:owner", ""},
+		{"a tag for another", "new", "k0", ""},
+	} {
+		err := modify(tc.replace, tc.remove)
+		var e *sdkerrors.TencentCloudSDKError
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v; want it accepted", tc.name, err)
+		case tc.want != "" && (!errors.As(err, &e) || e.Code != tc.want):
+			t.Errorf("%s: %v; want %s", tc.name, err, tc.want)
+		}
 	}
 }

@@ -168,9 +168,9 @@ func (s *Service) DescribeResourceTagsByResourceIds(ctx context.Context, call *c
 }
 
 // ModifyResourceTags sets (ReplaceTags) and removes (DeleteTags) tags of
-// one GAAP object named by a six-part resource description. Keys follow
-// GAAP's TagSet rule; a key may not be both replaced and deleted, nor
-// replaced twice. Deleting a key the object does not carry is no error.
+// one GAAP object named by a six-part resource description. Tags follow
+// GAAP's TagSet rule and limits (checkChange); a key may not be both
+// replaced and deleted, nor replaced twice. Deleting a key the object does not carry is no error.
 func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, req *tagapi.ModifyResourceTagsRequest) (*tagapi.ModifyResourceTagsResponse, error) {
 	res, err := ParseResource(*req.Resource)
 	if err != nil {
@@ -183,14 +183,13 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 	for _, t := range req.ReplaceTags {
 		replace = append(replace, model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)})
 	}
-	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", replace); err != nil {
-		return nil, err
-	}
 	remove := make([]model.Tag, 0, len(req.DeleteTags))
 	for _, t := range req.DeleteTags {
 		remove = append(remove, model.Tag{Key: strings.TrimSpace(*t.TagKey)})
 	}
-	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "DeleteTags", remove); err != nil {
+	// Keys to delete are held to presence and repetition only (each counts
+	// as stored): a tag stored before the limits must stay removable.
+	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "DeleteTags", remove, remove); err != nil {
 		return nil, err
 	}
 	for i, d := range remove {
@@ -212,6 +211,9 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
+		if err := checkChange(*tags, replace, remove); err != nil {
+			return err
+		}
 		*tags = apply(*tags, replace, remove)
 		return tx.Put(obj)
 	})
@@ -219,6 +221,18 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	return &tagapi.ModifyResourceTagsResponse{}, nil
+}
+
+// checkChange holds a change of the tags of an object, which holds
+// stored, to the tag limits (model.CheckTags, CheckTagCount): a key the
+// object holds may take a new value, and a change may keep, but not add
+// to, a count over the limit.
+func checkChange(stored, replace, remove []model.Tag) error {
+	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", replace, stored); err != nil {
+		return err
+	}
+	after := len(apply(stored, replace, remove))
+	return model.CheckTagCount(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", len(stored), after)
 }
 
 // apply returns tags with the values of replace set (existing keys keep

@@ -2,8 +2,10 @@ package tag
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -68,5 +70,44 @@ func TestApply(t *testing.T) {
 	}
 	if tags[0].Key != "a" || tags[1].Value != "2" {
 		t.Errorf("apply changed its input: %v", tags)
+	}
+}
+
+// TestCheckChange: ModifyResourceTags holds what it adds to the tag limits,
+// but an object tagged before they existed keeps its tags: they may take
+// new values and be removed, and a count over 50 may shrink but not grow.
+func TestCheckChange(t *testing.T) {
+	many := make([]model.Tag, 60)
+	for i := range many {
+		many[i] = model.Tag{Key: fmt.Sprintf("k%d", i), Value: "v"}
+	}
+	old := append(slices.Clone(many[:49]), model.Tag{Key: "qcloud:owner", Value: "x"})
+	tests := []struct {
+		name            string
+		stored          []model.Tag
+		replace, remove []model.Tag
+		ok              bool
+	}{
+		{"a 50th tag", many[:49], []model.Tag{{Key: "new", Value: "v"}}, nil, true},
+		{"a 51st tag", many[:50], []model.Tag{{Key: "new", Value: "v"}}, nil, false},
+		{"a new value at 50", many[:50], []model.Tag{{Key: "k3", Value: "w"}}, nil, true},
+		{"a new value over 50", many, []model.Tag{{Key: "k3", Value: "w"}}, nil, true},
+		{"removing over 50", many, nil, []model.Tag{{Key: "k3"}}, true},
+		{"adding over 50", many, []model.Tag{{Key: "new", Value: "v"}}, nil, false},
+		{"swapping over 50", many, []model.Tag{{Key: "new", Value: "v"}}, []model.Tag{{Key: "k3"}}, true},
+		{"a stored reserved key's value", old, []model.Tag{{Key: "qcloud:owner", Value: "y"}}, nil, true},
+		{"a new reserved key", old[:49], []model.Tag{{Key: "tencent:x", Value: "y"}}, nil, false},
+		{"a value too long", old, []model.Tag{{Key: "qcloud:owner", Value: strings.Repeat("v", 128)}}, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkChange(tc.stored, tc.replace, tc.remove)
+			if tc.ok && err != nil {
+				t.Errorf("checkChange: %v; want it allowed", err)
+			}
+			if !tc.ok && !apierr.Is(err, apierr.InvalidParameterValueInvalidTags) {
+				t.Errorf("checkChange = %v; want InvalidParameterValue.InvalidTags", err)
+			}
+		})
 	}
 }

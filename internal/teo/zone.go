@@ -39,9 +39,12 @@ func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoa
 
 // checkNewZone validates the type, name, area and tags of a new zone and
 // fills the default area. Tags follow GAAP's rule; CreateZone lists no tag
-// code, so a bad one answers the common InvalidParameterValue.
+// code, so a bad one, or too many, answers the common InvalidParameterValue.
 func checkNewZone(z *model.TeoZone) error {
-	if err := model.CheckTags(apierr.InvalidParameterValue, "Tags", z.Tags); err != nil {
+	if err := model.CheckTags(apierr.InvalidParameterValue, "Tags", z.Tags, nil); err != nil {
+		return err
+	}
+	if err := model.CheckTagCount(apierr.InvalidParameterValue, "Tags", 0, len(z.Tags)); err != nil {
 		return err
 	}
 	if err := model.CheckZoneType(z.Type); err != nil {
