@@ -128,3 +128,62 @@ func TestModifyResourceTagsLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupRetagReachesMembers: CreateProxyGroup gives every proxy of the
+// group the group's TagSet (docs/api-proxies.md), so GAAP's tag filters find
+// a group and its proxies under the same tags. ModifyResourceTags on the
+// group, the only way to change a group's tags, changes its proxies' too,
+// as a change of its project does: afterwards they answer to the new tag
+// and not to the old one, in DescribeProxies' TagSet filter and
+// DescribeResourcesByTag.
+func TestGroupRetagReachesMembers(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	var g struct{ GroupId string }
+	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{
+		"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
+		"AccessRegionSet": []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}},
+		"TagSet":          []map[string]any{{"TagKey": "env", "TagValue": "prod"}},
+	}, &g); err != nil {
+		t.Fatal(err)
+	}
+	byTag := func(value string) []string {
+		t.Helper()
+		req := gaapsdk.NewDescribeProxiesRequest()
+		req.TagSet = []*gaapsdk.TagPair{{TagKey: new("env"), TagValue: new(value)}}
+		resp, err := api.GAAP().DescribeProxies(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range resp.Response.ProxySet {
+			ids = append(ids, *p.ProxyId)
+		}
+		return ids
+	}
+	if ids := byTag("prod"); len(ids) != 1 {
+		t.Fatalf("before: DescribeProxies(TagSet env=prod) = %v; want the group's proxy", ids)
+	}
+
+	m := tagsdk.NewModifyResourceTagsRequest()
+	m.Resource = new("qcs::gaap:ap-guangzhou:uin/:group/" + g.GroupId)
+	m.ReplaceTags = []*tagsdk.Tag{{TagKey: new("env"), TagValue: new("dev")}}
+	if _, err := api.Tag().ModifyResourceTags(m); err != nil {
+		t.Fatal(err)
+	}
+	if ids := byTag("dev"); len(ids) != 1 {
+		t.Errorf("after retagging the group env=dev: DescribeProxies(TagSet env=dev) = %v; want the group's proxy", ids)
+	}
+	if ids := byTag("prod"); len(ids) != 0 {
+		t.Errorf("after retagging the group env=dev: DescribeProxies(TagSet env=prod) = %v; want none", ids)
+	}
+	var found struct {
+		ResourceSet []struct{ ResourceType, ResourceId string }
+	}
+	if err := api.Call(api.GAAP(), "DescribeResourcesByTag", map[string]any{"TagKey": "env", "TagValue": "prod"}, &found); err != nil {
+		t.Fatal(err)
+	}
+	if len(found.ResourceSet) != 0 {
+		t.Errorf("after retagging the group env=dev: DescribeResourcesByTag(env=prod) = %+v; want none", found.ResourceSet)
+	}
+}

@@ -211,16 +211,46 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
-		if err := checkChange(*tags, replace, remove); err != nil {
+		if err := retag(tx, obj, tags, replace, remove); err != nil {
 			return err
 		}
-		*tags = apply(*tags, replace, remove)
-		return tx.Put(obj)
+		if _, ok := obj.(*model.ProxyGroup); ok {
+			return retagMembers(tx, obj.Meta().ID, replace, remove)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &tagapi.ModifyResourceTagsResponse{}, nil
+}
+
+// retag applies a change to tags, those of obj, and stores it.
+func retag(tx *resource.Tx, obj model.Object, tags *[]model.Tag, replace, remove []model.Tag) error {
+	if err := checkChange(*tags, replace, remove); err != nil {
+		return err
+	}
+	*tags = apply(*tags, replace, remove)
+	return tx.Put(obj)
+}
+
+// retagMembers makes a change of a group's tags reach its proxies:
+// CreateProxyGroup gives them the group's tags, so that a group and its
+// proxies answer the same tag filters, and they follow it, as they follow
+// a change of its project (ModifyProxyGroupAttribute). The change is
+// applied to each proxy's own tags, so a tag set on one proxy alone stays.
+// Proxies being destroyed are left as they are.
+func retagMembers(tx *resource.Tx, group string, replace, remove []model.Tag) error {
+	proxies, err := resource.Children[model.Proxy](tx, group)
+	if err != nil {
+		return err
+	}
+	for _, p := range model.Members(proxies) {
+		if err := retag(tx, p, &p.Tags, replace, remove); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkChange holds a change of the tags of an object, which holds
