@@ -1,12 +1,15 @@
 package edge_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,6 +177,142 @@ func TestPolicyChangeRechecksDrainingConnections(t *testing.T) {
 			}
 			if err := o("allowed"); err != nil {
 				t.Errorf("another client's draining connection after the policy change: %v", err)
+			}
+		})
+	}
+}
+
+// TestPolicyChangeReachesConnectionsBeingAdmitted: a policy change
+// rechecks open connections (docs/dataplane-l4.md, docs/dataplane-l7.md),
+// and that includes one being admitted while the Apply runs: once Apply
+// of a DefaultAction DROP policy has returned, no connection may be
+// served, whether it was already open or was admitted under the old
+// policy but not yet listed when the recheck walked the connections.
+// Clients keep connecting while the policy goes from ACCEPT to DROP, round
+// after round. The window, from the policy read at admission to the
+// connection's registration, is made wide by construction: the ACCEPT
+// policy's one rule (it never matches) lists port 1 slowPorts times, so
+// that reading it takes a fraction of a millisecond, and the DROP Apply
+// lands in an admission in about one round in three (without -race).
+func TestPolicyChangeReachesConnectionsBeingAdmitted(t *testing.T) {
+	t.Parallel()
+	const slowPorts = 200_000
+	slow := strings.Repeat("1,", slowPorts-1) + "1"
+	accept := &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: "ALL", Protocol: snapshot.ProtoAll, DestPorts: slow, Action: snapshot.ActionDrop}}}
+	drop := &snapshot.SecurityPolicy{ID: "sp-1", Enabled: true, DefaultAction: snapshot.ActionDrop}
+	// Each case serves a listener at ip:port with the given policy, and
+	// served reports whether a client connection still gets an answer.
+	cases := []struct {
+		name   string
+		start  func(t *testing.T, ip netip.Addr, port int) func(v int64, p *snapshot.SecurityPolicy) *snapshot.Snapshot
+		served func(c net.Conn, br *bufio.Reader) bool
+	}{
+		{"TCP", func(t *testing.T, ip netip.Addr, port int) func(int64, *snapshot.SecurityPolicy) *snapshot.Snapshot {
+			l := listener("lsr-adm", snapshot.ProtoTCP, port, origins(edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo).Addr))
+			return func(v int64, p *snapshot.SecurityPolicy) *snapshot.Snapshot {
+				s := oneProxy(v, ip, l)
+				s.Proxies[0].Policy = p
+				return s
+			}
+		}, func(c net.Conn, br *bufio.Reader) bool {
+			if _, err := c.Write([]byte("ping")); err != nil {
+				return false
+			}
+			buf := make([]byte, 4)
+			_, err := io.ReadFull(br, buf)
+			return err == nil && string(buf) == "ping"
+		}},
+		{"HTTP", func(t *testing.T, ip netip.Addr, port int) func(int64, *snapshot.SecurityPolicy) *snapshot.Snapshot {
+			l := snapshot.HTTPListener{ID: "lsr-adm", Protocol: snapshot.ProtoHTTP, Port: port,
+				Domains: []snapshot.Domain{{Host: "w.test", Rules: []snapshot.Rule{rule("r-adm", "/", l7Origins(httpOrigin(t, "o", nil)))}}}}
+			return func(v int64, p *snapshot.SecurityPolicy) *snapshot.Snapshot {
+				s := httpProxy(v, ip, l)
+				s.Proxies[0].Policy = p
+				return s
+			}
+		}, func(c net.Conn, br *bufio.Reader) bool {
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: w.test\r\n\r\n"); err != nil {
+				return false
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				return false
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			return err == nil && resp.StatusCode == http.StatusOK
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			to := netip.AddrPortFrom(ip, uint16(port))
+			rt := newRuntime(t, edge.Options{})
+			snap := tc.start(t, ip, port)
+			srcs := make([]netip.Addr, 8)
+			for i := range srcs {
+				srcs[i] = lo.Next()
+			}
+			type client struct {
+				c  net.Conn
+				br *bufio.Reader
+			}
+			v := int64(0)
+			for round, end := 0, time.Now().Add(3*time.Second); round < 100 && time.Now().Before(end); round++ {
+				v++
+				mustApply(t, rt, snap(v, accept))
+				var mu sync.Mutex
+				var clients []client
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				for _, src := range srcs {
+					wg.Add(1)
+					go func() { // Connects, and once served connects again.
+						defer wg.Done()
+						d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+						for {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+							c, err := d.Dial("tcp", to.String())
+							if err != nil {
+								continue
+							}
+							cl := client{c, bufio.NewReader(c)}
+							mu.Lock()
+							clients = append(clients, cl)
+							mu.Unlock()
+							_ = c.SetDeadline(time.Now().Add(time.Second))
+							tc.served(cl.c, cl.br)
+						}
+					}()
+				}
+				time.Sleep(time.Duration(5+round%5) * time.Millisecond)
+				v++
+				mustApply(t, rt, snap(v, drop))
+				close(stop)
+				wg.Wait()
+				var served atomic.Int32
+				var check sync.WaitGroup
+				for _, cl := range clients {
+					check.Add(1)
+					go func() {
+						defer check.Done()
+						defer cl.c.Close()
+						_ = cl.c.SetDeadline(time.Now().Add(time.Second))
+						if tc.served(cl.c, cl.br) {
+							served.Add(1)
+						}
+					}()
+				}
+				check.Wait()
+				if n := served.Load(); n > 0 {
+					t.Fatalf("round %d: %d of %d connections served after Apply of a DefaultAction DROP policy returned; want 0", round, n, len(clients))
+				}
 			}
 		})
 	}

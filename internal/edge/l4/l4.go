@@ -70,14 +70,44 @@ type Route struct {
 	Sessions       *limit.Gate     // UDP: the node's session bound, shared by every route; nil = none.
 }
 
-// admit applies the proxy's policy and connection cap to a new connection
-// or session, counting refusals. On true the caller owns a gate slot.
+// Admission is Proxy.Admit's verdict on a new connection.
+type Admission int8
+
+// Admission verdicts.
+const (
+	Admitted Admission = iota
+	Denied             // By the security policy.
+	Refused            // By the connection cap.
+)
+
+// Admit applies the policy, then the connection cap, to a new connection
+// from src to port over proto ("TCP" or "UDP"). On Admitted the caller
+// owns a slot of Conns.
+//
+// A server admits a connection in the critical section that adds it to
+// its set of open connections, under the lock its Recheck lists that set
+// with. Apply stores a new policy before it calls Recheck, so each
+// connection is either admitted under the new policy or listed, and
+// checked, by the recheck. (Admitted first and added after, a connection
+// could pass under the old policy, join the set just after the recheck
+// listed it, and be served for its whole life.)
+func (p *Proxy) Admit(src netip.Addr, proto string, port int) Admission {
+	if !p.Policy.Load().Allow(src, proto, port) {
+		return Denied
+	}
+	if !p.Conns.TryAcquire() {
+		return Refused
+	}
+	return Admitted
+}
+
+// admit is Proxy.Admit for a new connection of r, counting refusals.
 func (r *Route) admit(src netip.Addr, proto string) bool {
-	if !r.Proxy.Policy.Load().Allow(src, proto, r.Port) {
+	switch r.Proxy.Admit(src, proto, r.Port) {
+	case Denied:
 		r.counters(nil).Add(denied, 1)
 		return false
-	}
-	if !r.Proxy.Conns.TryAcquire() {
+	case Refused:
 		r.counters(nil).Add(refused, 1)
 		return false
 	}

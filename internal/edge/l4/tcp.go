@@ -84,19 +84,14 @@ func (s *TCPServer) acceptLoop() {
 	}
 }
 
-// serve admits c and starts its goroutine; refused clients are closed here.
+// serve admits c and starts its goroutine; refused clients are reset here.
 func (s *TCPServer) serve(c *net.TCPConn) {
 	r := s.route.Load()
-	src := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	if !r.admit(src.Addr().Unmap(), "TCP") {
-		_ = c.SetLinger(0) // Reset rather than linger: the client is unwanted.
-		_ = c.Close()
-		return
-	}
-	tc := &tcpConn{client: c, src: src, route: r}
+	tc := &tcpConn{client: c, src: c.RemoteAddr().(*net.TCPAddr).AddrPort(), route: r}
 	tc.ctx, tc.cancel = context.WithCancel(context.Background())
 	if !s.track(tc) {
-		r.Proxy.Conns.Release()
+		tc.cancel()
+		_ = c.SetLinger(0) // Reset rather than linger: the client is unwanted.
 		_ = c.Close()
 		return
 	}
@@ -109,10 +104,13 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 	})
 }
 
+// track admits c and adds it to the open connections in one step under
+// s.mu, which Recheck lists them under (Proxy.Admit says why). On true c
+// holds a slot of its proxy's connection cap.
 func (s *TCPServer) track(c *tcpConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping {
+	if s.stopping || !c.route.admit(c.src.Addr().Unmap(), "TCP") {
 		return false
 	}
 	s.conns[c] = struct{}{}

@@ -207,10 +207,19 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// An Update that ran since r was loaded listed the sessions before
-	// this one was in the table: check it against the current route here.
-	if s.stopping || stale(ss, s.route.Load()) {
+	// An Update or a policy change (Recheck) that ran since r and the
+	// policy were loaded listed the sessions before this one was in the
+	// table: check it against the current route and policy here, under
+	// the lock they list the table with (Proxy.Admit says why). Later
+	// datagrams are checked one by one, but the origin's replies to a
+	// session that escaped the recheck would not be.
+	switch {
+	case s.stopping || stale(ss, s.route.Load()):
 		ss.closeLocked()
+		return nil
+	case !r.Proxy.Policy.Load().Allow(src.Addr().Unmap(), "UDP", r.Port):
+		ss.closeLocked()
+		r.counters(nil).Add(denied, 1)
 		return nil
 	}
 	s.sessions[src] = ss

@@ -237,6 +237,16 @@ func (s *H3Server) serve(c *quic.Conn) {
 		s.end(hc)
 		return
 	}
+	// The policy admitInitial applied may have been replaced since, and
+	// Recheck lists the connections under s.mu after a change stored the
+	// new one: checked here, under s.mu, c is either listed by the
+	// recheck or checked under the new policy (l4.Proxy.Admit).
+	if !hc.onPath(quicSource(c.RemoteAddr())) {
+		s.mu.Unlock()
+		hc.deny()
+		s.end(hc)
+		return
+	}
 	s.conns[c] = hc
 	s.wg.Add(1)
 	s.mu.Unlock()

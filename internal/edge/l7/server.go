@@ -243,25 +243,31 @@ func (a *acceptor) Accept() (net.Conn, error) {
 func (a *acceptor) Close() error   { return a.s.ln.Close() }
 func (a *acceptor) Addr() net.Addr { return a.s.ln.Addr() }
 
+// track admits cc, from src under h, and adds it to the open connections
+// in one step under s.mu, which Recheck lists them under
+// (l4.Proxy.Admit says why). On true cc holds a slot of the proxy's
+// connection cap.
+func (s *Server) track(cc *conn, h *Handler, src netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch h.Proxy.Admit(src, "TCP", h.port) {
+	case l4.Denied:
+		h.count(func(c *statsCounters) { c.Denied.Add(1) })
+		return false
+	case l4.Refused:
+		h.count(func(c *statsCounters) { c.Refused.Add(1) })
+		return false
+	}
+	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
+	s.conns[cc] = struct{}{}
+	return true
+}
+
 // admit returns the connection to serve (and the counting connection
 // under it), or nil after refusing it.
 func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	h := s.h.Load()
 	client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	src := client.Addr().Unmap()
-	if !h.Proxy.Policy.Load().Allow(src, "TCP", h.port) {
-		h.count(func(c *statsCounters) { c.Denied.Add(1) })
-		_ = c.SetLinger(0)
-		_ = c.Close()
-		return nil, nil
-	}
-	if !h.Proxy.Conns.TryAcquire() {
-		h.count(func(c *statsCounters) { c.Refused.Add(1) })
-		_ = c.SetLinger(0)
-		_ = c.Close()
-		return nil, nil
-	}
-	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
 	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
 		sendTimeout: h.sendTimeout(), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
@@ -269,9 +275,12 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	// the fast path closes the connection instead of ending the body.
 	base := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, s.http), clientConnKey{}, net.Conn(cc))
 	cc.ctx, cc.cancel = withConnWatch(base)
-	s.mu.Lock()
-	s.conns[cc] = struct{}{}
-	s.mu.Unlock()
+	if !s.track(cc, h, client.Addr().Unmap()) {
+		cc.cancel()
+		_ = c.SetLinger(0)
+		_ = c.Close()
+		return nil, nil
+	}
 	if s.quit.Load() {
 		cc.Close()
 		return nil, nil
