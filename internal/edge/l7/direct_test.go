@@ -335,3 +335,43 @@ func TestUpgradeOnlyWebSocket(t *testing.T) {
 		t.Errorf("%d requests went through ReverseProxy; want 0 (ordinary requests once the Upgrade is dropped)", n)
 	}
 }
+
+// TestInvalidOriginStatus: an origin status code outside 100-599 that is
+// still three digits (http.ReadResponse takes 000-099) is an invalid
+// answer (RFC 9110 15: a client SHOULD treat it as 5xx): 502 on every
+// origin path, counted as a 5xx, as codes ReadResponse refuses (1000,
+// "20x") are. Before, the fast path turned "000" into "200 OK" and wrote
+// "099" as an unparseable status line, and net/http panicked in
+// WriteHeader, leaving the client without an answer.
+func TestInvalidOriginStatus(t *testing.T) {
+	for _, code := range []string{"000", "099"} {
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 "+code+" Odd\r\nContent-Length: 2\r\n\r\nok")
+		})
+		for _, tc := range []struct{ path, head string }{
+			{"direct", "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"},
+			{"net/http", "GET / HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n"}, // parseFastHead refuses it.
+			{"transport", "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi"},
+		} {
+			t.Run(code+"/"+tc.path, func(t *testing.T) {
+				s := fastServer(t, netip.MustParseAddrPort(addr))
+				resp, err := http.ReadResponse(bufio.NewReader(sendRaw(t, s, tc.head)), nil)
+				if err != nil {
+					t.Fatalf("origin status %s: client could not read an answer: %v", code, err)
+				}
+				if resp.StatusCode != http.StatusBadGateway {
+					t.Fatalf("origin status %s: client got %q; want 502", code, resp.Status)
+				}
+				resp.Body.Close()
+				if got := s.h.Load().Stats.Status[5].Load(); got != 1 {
+					t.Errorf("5xx counted: %d; want 1", got)
+				}
+			})
+		}
+	}
+}

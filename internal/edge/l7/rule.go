@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -476,9 +477,14 @@ func (r *rule) failed(o *origin, err error) {
 	}
 }
 
-// track ends the request to o when the response body is closed. wait is
+// track ends the request to o when the response body is closed, or at
+// once when it failed or its status is invalid (errInvalidStatus). wait is
 // how long o took to answer (0: not measured here).
 func (r *rule) track(o *origin, resp *http.Response, wait time.Duration, err error) (*http.Response, error) {
+	if err == nil && resp.StatusCode < 100 {
+		_ = resp.Body.Close() // Before its end: the connection is closed, not pooled.
+		err = fmt.Errorf("%w %03d", errInvalidStatus, resp.StatusCode)
+	}
 	if err != nil {
 		r.failed(o, err)
 		return nil, err
@@ -504,6 +510,15 @@ func (r *rule) track(o *origin, resp *http.Response, wait time.Duration, err err
 	resp.Body = &endBody{ReadCloser: resp.Body, end: o.backend.ConnEnd}
 	return resp, nil
 }
+
+// errInvalidStatus: http.ReadResponse, hence both origin pools, takes
+// any three digits as a status code, but one below 100 is no HTTP status
+// (RFC 9110 15: a client SHOULD treat it as a 5xx). Passed on, it became
+// "200 OK" (a writer's default), a status line the client cannot parse,
+// or a panic in net/http's WriteHeader; it is the origin's error instead,
+// a 502, as codes ReadResponse refuses (1000, "20x") are. Codes 600-999
+// are relayed: RFC 9110 leaves them to the client.
+var errInvalidStatus = errors.New("origin sent an invalid status code")
 
 // endUpgraded is the endBody of an upgraded connection: it stays an
 // io.ReadWriteCloser, as httputil's and serveWebSocket3's relays need.
