@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -49,7 +50,8 @@ type h1Conn struct {
 	c           net.Conn
 	readTimeout time.Duration
 	rc          syscall.RawConn
-	br          *bufio.Reader
+	br          *bufio.Reader // Over src.
+	src         headLimit
 	bw          *bufio.Writer // Over out: a request is collected, then sent by exchange.
 	out         pending
 	addr        string
@@ -156,7 +158,9 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	pc := &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc, br: bufio.NewReaderSize(c, 4<<10), addr: addr}
+	pc := &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc, addr: addr}
+	pc.src = headLimit{c: c, left: -1}
+	pc.br = bufio.NewReaderSize(&pc.src, 4<<10)
 	pc.bw = bufio.NewWriterSize(&pc.out, 4<<10)
 	pc.step = pc.exchangeStep
 	return pc, nil
@@ -354,7 +358,7 @@ func abort(ctx context.Context, pc *h1Conn, stop func() bool, err error) error {
 
 // receive reads the response head of an exchange begun by send.
 func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*http.Response, error) {
-	resp, err := readFinal(pc.br, req)
+	resp, err := readFinal(pc, req)
 	if err != nil {
 		return nil, abort(req.Context(), pc, stop, err)
 	}
@@ -388,15 +392,23 @@ func (cl *h1Client) done(pc *h1Conn, stop func() bool, complete, reuse bool) {
 // max1xxResponses does: an origin cannot keep a request busy with them.
 const max1xx = 5
 
-// readFinal reads responses until a final one, passing 1xx heads to the
-// request's trace (httputil.ReverseProxy forwards them to the client).
-func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+// readFinal reads responses from pc until a final one, passing 1xx heads
+// to the request's trace (httputil.ReverseProxy forwards them to the
+// client). Each head may take MaxOriginHeaderBytes from the connection
+// (plus what its buffer held already), as http.Transport's
+// MaxResponseHeaderBytes bounds the other pool's.
+func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
+	defer func() { pc.src.left = -1 }() // The body is not bounded.
 	trace := httptrace.ContextClientTrace(req.Context())
 	for n := 0; ; n++ {
 		if n > max1xx {
 			return nil, errors.New("origin sent too many 1xx answers")
 		}
-		resp, err := http.ReadResponse(br, req)
+		pc.src.left = MaxOriginHeaderBytes
+		resp, err := http.ReadResponse(pc.br, req)
+		if pc.src.left == 0 {
+			return nil, errOriginHeadTooLarge
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -409,6 +421,33 @@ func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+}
+
+var errOriginHeadTooLarge = fmt.Errorf("origin answer head over %d bytes", MaxOriginHeaderBytes)
+
+// headLimit is the reader under an origin connection's buffer: while an
+// answer's head is read (left >= 0) it lets at most left more bytes in,
+// so that an origin cannot have the edge buffer a head of any size (the
+// process serves every proxy on the node). Only the connection's reader
+// uses it.
+type headLimit struct {
+	c    net.Conn
+	left int64 // -1: no limit.
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return l.c.Read(p)
+	}
+	if l.left == 0 {
+		return 0, errOriginHeadTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.c.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 func staleIf(err error, stale bool) error {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/textproto"
 	"strings"
 	"sync/atomic"
@@ -443,5 +444,47 @@ func TestH1ClientUnsolicitedBytes(t *testing.T) {
 				t.Errorf("%d origin connections; want 2 (the spoiled one replaced)", n)
 			}
 		})
+	}
+}
+
+// TestOriginHeadBounded: an origin answer's head is read up to
+// MaxOriginHeaderBytes on both origin pools (the direct exchange's
+// h1Client read any size before, http.Transport up to 10 MB): a larger
+// one is a 502, the origin connection closed; one within it is relayed.
+func TestOriginHeadBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"12MiB", 12 << 20, http.StatusBadGateway},
+		{"40KiB", 40 << 10, http.StatusOK},
+	} {
+		addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("a", tc.size)+"\r\nContent-Length: 2\r\n\r\nok")
+		})
+		for _, path := range []struct{ name, head string }{
+			{"direct", "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"},
+			{"transport", "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi"},
+		} {
+			t.Run(tc.name+"/"+path.name, func(t *testing.T) {
+				s := fastServer(t, netip.MustParseAddrPort(addr))
+				c := sendRaw(t, s, path.head)
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp, err := http.ReadResponse(bufio.NewReaderSize(c, 64<<10), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tc.want {
+					t.Fatalf("%d-byte origin header: client got %d with a %d-byte X-Big; want %d",
+						tc.size, resp.StatusCode, len(resp.Header.Get("X-Big")), tc.want)
+				}
+			})
+		}
 	}
 }

@@ -32,7 +32,13 @@ const (
 	// origin that stalls mid-body cannot hold the client for ever.
 	OriginReadTimeout = 60 * time.Second
 	OriginIdleTimeout = 90 * time.Second
-	MaxIdlePerOrigin  = 64
+	// MaxOriginHeaderBytes bounds an origin answer's head on both origin
+	// pools (h1Client's readFinal, http.Transport's
+	// MaxResponseHeaderBytes): a larger one is a 502 and its connection
+	// is closed. The client side's MaxHeaderBytes; nginx's
+	// proxy_buffer_size (4 or 8 KiB by default) is stricter.
+	MaxOriginHeaderBytes = 64 << 10
+	MaxIdlePerOrigin     = 64
 	// originSessions bounds the TLS sessions kept per transport for
 	// resumption, one per origin name (or IP address without one).
 	originSessions = 64
@@ -199,14 +205,15 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		return nil, err
 	}
 	t := &http.Transport{
-		DialContext:           dial,
-		TLSClientConfig:       cfg,
-		TLSHandshakeTimeout:   DialTimeout,
-		ResponseHeaderTimeout: ResponseHeaderTimeout,
-		IdleConnTimeout:       OriginIdleTimeout,
-		MaxIdleConns:          0, // Bounded per origin instead.
-		MaxIdleConnsPerHost:   MaxIdlePerOrigin,
-		ExpectContinueTimeout: time.Second,
+		DialContext:            dial,
+		TLSClientConfig:        cfg,
+		TLSHandshakeTimeout:    DialTimeout,
+		ResponseHeaderTimeout:  ResponseHeaderTimeout,
+		IdleConnTimeout:        OriginIdleTimeout,
+		MaxIdleConns:           0, // Bounded per origin instead.
+		MaxIdleConnsPerHost:    MaxIdlePerOrigin,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: MaxOriginHeaderBytes,
 		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
 		DisableCompression: true,
 	}
