@@ -246,9 +246,17 @@ func smuggling(buf []byte) bool {
 	if end < 0 {
 		return false
 	}
-	line, head, _ := bytes.Cut(buf[:end], []byte("\n"))
+	line, _, _ := bytes.Cut(buf[:end], []byte("\n"))
 	http10 := bytes.HasSuffix(bytes.TrimSuffix(line, []byte("\r")), []byte(" HTTP/1.0"))
-	var cl, te bool
+	cl, te := framingFields(buf[:end])
+	return te && (cl || http10)
+}
+
+// framingFields reports whether the head at the start of buf (a request
+// or an answer; its first line is skipped) has Content-Length and
+// Transfer-Encoding fields.
+func framingFields(buf []byte) (cl, te bool) {
+	_, head, _ := bytes.Cut(buf, []byte("\n"))
 	for line := range bytes.Lines(head) {
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
@@ -257,7 +265,7 @@ func smuggling(buf []byte) bool {
 		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
 		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
 	}
-	return te && (cl || http10)
+	return cl, te
 }
 
 // mayBeSmuggled reports whether the connection must close after req, an

@@ -365,7 +365,10 @@ func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*h
 	if resp.StatusCode == http.StatusSwitchingProtocols { // Not asked for: eligible excludes Upgrade.
 		return nil, abort(req.Context(), pc, stop, errors.New("origin switched protocols without an Upgrade request"))
 	}
-	b := &h1Body{rc: resp.Body, pc: pc, cl: cl, stop: stop, reuse: !resp.Close}
+	// An HTTP/1.0 answer may have had a Transfer-Encoding that
+	// ReadResponse dropped unseen (http10Chunked sees only the first 4
+	// KiB): RFC 9112 (6.1) has the connection closed after it.
+	b := &h1Body{rc: resp.Body, pc: pc, cl: cl, stop: stop, reuse: !resp.Close && resp.ProtoAtLeast(1, 1)}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
@@ -405,6 +408,9 @@ func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
 			return nil, errors.New("origin sent too many 1xx answers")
 		}
 		pc.src.left = MaxOriginHeaderBytes
+		if http10Chunked(pc.br) {
+			return nil, errHTTP10Chunked
+		}
 		resp, err := http.ReadResponse(pc.br, req)
 		if pc.src.left == 0 {
 			return nil, errOriginHeadTooLarge
@@ -421,6 +427,26 @@ func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+}
+
+// errHTTP10Chunked: RFC 9112 (6.1) has the recipient of an HTTP/1.0
+// message with a Transfer-Encoding treat its framing as faulty, even with
+// a Content-Length: ReadResponse would drop the field and frame the
+// answer by its Content-Length (or read it until close), relaying chunk
+// framing as content, the pattern of response smuggling between an
+// HTTP/1.0 hop and a chunked-aware one. Such an answer is a 502 instead,
+// its connection closed.
+var errHTTP10Chunked = errors.New("origin sent an HTTP/1.0 answer with Transfer-Encoding")
+
+// http10Chunked reports whether the answer about to be read from br is
+// an HTTP/1.0 one with a Transfer-Encoding field in its first buffer's
+// worth (4 KiB: originHeadBytes).
+func http10Chunked(br *bufio.Reader) bool {
+	if b, _ := br.Peek(len("HTTP/1.0 ")); string(b) != "HTTP/1.0 " {
+		return false
+	}
+	_, te := framingFields(originHeadBytes(br))
+	return te
 }
 
 var errOriginHeadTooLarge = fmt.Errorf("origin answer head over %d bytes", MaxOriginHeaderBytes)

@@ -488,3 +488,49 @@ func TestOriginHeadBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP10TransferEncodingAnswer: RFC 9112 (6.1) has a recipient of an
+// HTTP/1.0 message with Transfer-Encoding treat its framing as faulty,
+// even with a Content-Length, and close the connection after it. Go's
+// reader drops the field of an HTTP/1.0 answer and frames it by its
+// Content-Length: the edge relayed the chunk framing as content and
+// pooled the connection. Now such an answer is a 502 where the edge sees
+// its head (the direct exchange's pool), and an HTTP/1.0 answer's
+// connection is never pooled, on either pool.
+func TestHTTP10TransferEncodingAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, req string
+		want      int
+	}{
+		{"direct", "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", http.StatusBadGateway},
+		// http.Transport's reader has dropped the field before anything
+		// here sees the answer: framed by its Content-Length, not pooled.
+		{"transport", "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int32
+			addr := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, n int) bool {
+				_, _ = io.Copy(io.Discard, req.Body)
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 15\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+				return true
+			})
+			s := fastServer(t, netip.MustParseAddrPort(addr))
+			c := sendRaw(t, s, "")
+			br := bufio.NewReader(c)
+			for i := 0; i < 2; i++ {
+				io.WriteString(c, tc.req)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.want {
+					t.Errorf("answer %d: %d %q; want %d", i, resp.StatusCode, b, tc.want)
+				}
+			}
+			if n := conns.Load(); n != 2 {
+				t.Errorf("origin connections: %d; want 2 (an HTTP/1.0 answer's is not pooled)", n)
+			}
+		})
+	}
+}

@@ -436,8 +436,11 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 		req.URL.Host = hostAlias(host, ap)
 	}
 	resp, conn, wait, err := roundTrip(r.transport, req, r.timed)
-	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
-		untimed(conn)
+	if err == nil {
+		spend(conn, resp)
+		if resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
+			untimed(conn)
+		}
 	}
 	return r.track(o, resp, wait, err)
 }

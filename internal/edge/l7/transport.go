@@ -277,6 +277,9 @@ type readTimeoutConn struct {
 	// check: the Transport took the connection again from its pool
 	// (roundTrip); the next write checks it first.
 	check atomic.Bool
+	// spent: the connection carried an HTTP/1.0 answer (spend) and is
+	// not to carry another.
+	spent atomic.Bool
 	peek  [1]byte
 }
 
@@ -294,7 +297,7 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 // anything while it was idle (idleOpen, as the direct exchange checks its
 // own): the Transport then sends the request on another connection.
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
-	if c.check.Load() && c.check.Swap(false) && !c.idleOpen() {
+	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || !c.idleOpen()) {
 		return 0, errIdleClosed
 	}
 	c.asked.Store(true)
@@ -332,6 +335,19 @@ func originConn(c net.Conn) *readTimeoutConn {
 	}
 	rc, _ := c.(*readTimeoutConn)
 	return rc
+}
+
+// spend keeps an origin connection the Transport reports from carrying
+// another request after its answer resp, when that is an HTTP/1.0 one:
+// ReadResponse drops the Transfer-Encoding of such an answer unseen and
+// frames it by its Content-Length, and RFC 9112 (6.1) has the connection
+// closed after an HTTP/1.0 message with one. The Transport pools the
+// connection all the same; the next request's first write fails on it,
+// nothing written (readTimeoutConn.Write), and goes on another.
+func spend(c net.Conn, resp *http.Response) {
+	if rc := originConn(c); rc != nil && !resp.ProtoAtLeast(1, 1) {
+		rc.spent.Store(true)
+	}
 }
 
 // untimed lifts the read timeout of an origin connection upgraded to a
