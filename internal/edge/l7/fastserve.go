@@ -412,11 +412,17 @@ func (b *fastBody) Read(p []byte) (int, error) {
 // body is finish.
 func (b *fastBody) Close() error { return nil }
 
-// unread is the part of the body not read yet.
-func (b *fastBody) unread() int64 {
-	b.mu.Lock()
+// unread is the part of the body not read yet; false when a transport
+// is reading it. That read may be waiting on the client (an origin that
+// answered early, before the upload ended, and goes on reading): the
+// answer's head, which asks, must not wait for it, and since the body's
+// end is then unknown the connection closes after the answer (finish).
+func (b *fastBody) unread() (int64, bool) {
+	if !b.mu.TryLock() {
+		return 0, false
+	}
 	defer b.mu.Unlock()
-	return b.left
+	return b.left, true
 }
 
 // finish closes the body for the handler's side and discards a small

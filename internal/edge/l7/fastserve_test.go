@@ -842,3 +842,42 @@ func TestH2FirstHeadTimeout(t *testing.T) {
 		slow.Flush()
 	}
 }
+
+// TestEarlyAnswerNotHeldByStalledUpload: an origin that answers an upload
+// early (413, 401, ...) while it goes on reading the body has its answer
+// reach the client at once, though the client's upload has paused. The
+// Transport's writeLoop then waits in the body's Read on the client,
+// holding its lock: the fast path's head waited for that lock (the
+// unread body's size), net/http's for the same one (golang/go#15527),
+// until the client sent more or BodyIdleTimeout ended the request. The
+// connection then closes, the rest of the upload abandoned.
+func TestEarlyAnswerNotHeldByStalledUpload(t *testing.T) {
+	addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.ReadFull(req.Body, make([]byte, 1000))
+		io.WriteString(c, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 3\r\n\r\nbig")
+		_, _ = io.Copy(io.Discard, req.Body) // Reads on, as many servers do.
+	})
+	s := fastServer(t, netip.MustParseAddrPort(addr))
+	for _, tc := range []struct{ path, extra string }{
+		{"fast", ""},
+		{"net/http", "Pragma: no-cache\r\n"}, // parseFastHead refuses it.
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			// 10 KB of a 1 MB body, then the client waits for an answer.
+			c := sendRaw(t, s, "POST /up HTTP/1.1\r\nHost: a.test\r\n"+tc.extra+"Content-Length: 1000000\r\n\r\n"+strings.Repeat("x", 10000))
+			start := time.Now()
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer %v after the origin's early 413: %v", time.Since(start).Round(time.Millisecond), err)
+			}
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d; want 413", resp.StatusCode)
+			}
+		})
+	}
+}

@@ -184,8 +184,10 @@ func (w *fastWriter) writeHead(next []byte) {
 	if _, ok := h["Content-Type"]; !ok && statusOK && len(w.pre)+len(next) > 0 && h.Get("Content-Encoding") == "" {
 		h["Content-Type"] = []string{sniff(w.pre, next)}
 	}
-	if w.body != nil && w.body.unread() > maxPostHandlerRead {
-		w.closeAfter = true
+	if w.body != nil {
+		if n, known := w.body.unread(); !known || n > maxPostHandlerRead {
+			w.closeAfter = true
+		}
 	}
 	if hasToken(h["Connection"], "close") {
 		w.closeAfter = true

@@ -127,6 +127,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if req.Body != nil && req.Body != http.NoBody {
+		if req.ProtoMajor == 1 {
+			// The fast path's writer has no such mode (and needs none:
+			// fastBody.unread).
+			_ = http.NewResponseController(w).EnableFullDuplex()
+		}
 		req.Body = h.watchBody(req, &rw.in)
 	}
 	r.serve(rw, req)
