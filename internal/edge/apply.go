@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/acl"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/edge/toa"
@@ -45,6 +46,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 			}
 		}
 	}
+	rt.setListening(snap)
 	recheck := rt.applyProxies(snap, bad)
 	rt.applyMirrors(snap, &rep)
 	want := rt.desired(snap, bad, &rep)
@@ -74,6 +76,38 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	rt.reindexUsers()
 	rep.DroppedEvents = rt.dropped.Load()
 	return rep
+}
+
+// setListening tells the origin pool every address the node listens on,
+// those of snap and those already bound (a listener kept on its previous
+// configuration), before any socket of snap binds: no origin connect, UDP
+// session or check goes to one of them (health.ErrOwnListener). An origin
+// there would be a forwarding loop, each hop a new connection or session.
+func (rt *Runtime) setListening(snap *snapshot.Snapshot) {
+	l := health.NewListening()
+	for _, pl := range snap.Listeners() {
+		k := keyOf(pl)
+		l.Add(k.proto == snapshot.ProtoUDP, k.addr)
+	}
+	for _, pl := range snap.HTTPListeners() {
+		k := keyOf(snapshot.Placed{Proxy: pl.Proxy, Listener: &snapshot.Listener{Port: pl.Listener.Port}})
+		l.Add(false, k.addr)
+		if pl.Listener.HTTP3 {
+			l.Add(true, k.addr)
+		}
+	}
+	for k := range rt.servers {
+		l.Add(k.proto == snapshot.ProtoUDP, k.addr)
+	}
+	if rt.http != nil {
+		for k, e := range rt.http.servers {
+			l.Add(false, k.addr)
+			if e.placed.Listener.HTTP3 {
+				l.Add(true, k.addr)
+			}
+		}
+	}
+	rt.pool.SetListening(l)
 }
 
 // applyProxies updates shared per-proxy state in place and returns the

@@ -650,3 +650,36 @@ func TestHTTPRuleCountersForgotten(t *testing.T) {
 	sampled("r-keep", "first sample after its listener's removal", true)
 	sampled("r-keep", "second sample after its listener's removal", false)
 }
+
+// TestHTTPOriginAtOwnListenerRefused: a rule whose origin is the node's
+// own HTTP listener would send each request back to it, a new hop per
+// request, until descriptors run out. The edge refuses to connect there:
+// the request goes to another origin, or is answered 502.
+func TestHTTPOriginAtOwnListenerRefused(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	self := netip.AddrPortFrom(ip, uint16(port))
+	l := snapshot.HTTPListener{ID: "lsr-hloop", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "loop.test", Rules: []snapshot.Rule{rule("r-loop", "/", l7Origins(self))}},
+		{Host: "mixed.test", Rules: []snapshot.Rule{rule("r-mixed", "/", l7Origins(self, a))}},
+	}}
+	s := httpProxy(1, ip, l)
+	s.Proxies[0].MaxConns = 50 // Bounds the loop should the guard fail.
+	mustApply(t, rt, s)
+	url := "http://" + self.String()
+	c := &http.Client{Timeout: 5 * time.Second}
+	if resp, _, body := get(t, c, url+"/", "loop.test"); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("origin is the listener itself: got %d %q; want 502", resp.StatusCode, body)
+	}
+	for range 4 {
+		if _, s, body := get(t, c, url+"/", "mixed.test"); s.Name != "a" {
+			t.Errorf("got %q; want origin a", body)
+		}
+	}
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]; v.Refused != 0 || v.NewConns > 2 {
+		t.Errorf("proxy counters: newConns=%d refused=%d; want the client's connection only, nothing refused (no loop)",
+			v.NewConns, v.Refused)
+	}
+}

@@ -262,3 +262,33 @@ func TestTCPCountersNeverGoDown(t *testing.T) {
 		t.Errorf("BytesIn went from %d to %d; delta BytesIn %d, NewConns %d; want no decrease and no new connection", b, a, d.BytesIn, d.NewConns)
 	}
 }
+
+// TestTCPOriginAtOwnListenerRefused: an origin at one of the node's own
+// listening addresses would have every connection dial the listener again,
+// each hop a new connection, until descriptors (or the proxy's cap) run
+// out. The edge refuses to connect there: a connect failure, counted, and
+// the connection goes on to another origin if there is one.
+func TestTCPOriginAtOwnListenerRefused(t *testing.T) {
+	ip := lo.Next()
+	port, port2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	self := netip.AddrPortFrom(ip, uint16(port))
+	good := namedOrigins(t, 1)[0]
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-tloop", snapshot.ProtoTCP, port, origins(self)),
+		listener("lsr-tloop2", snapshot.ProtoTCP, port2, origins(self, good)))
+	s.Proxies[0].MaxConns = 50 // Bounds the loop should the guard fail.
+	mustApply(t, rt, s)
+	if got := readName(t, lo.Next(), self); got != "" {
+		t.Errorf("got %q from a listener whose only origin is itself; want the connection closed", got)
+	}
+	for range 4 {
+		if got := readName(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port2))); got != "o0" {
+			t.Errorf("got %q; want o0, the origin that is not a listener of the node", got)
+		}
+	}
+	v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-tloop"}]
+	if v.Refused != 0 || v.NewConns > 1 || v.DialFails != 1 {
+		t.Errorf("listener counters: newConns=%d refused=%d dialFails=%d; want 1 connection, 1 connect failure, nothing refused",
+			v.NewConns, v.Refused, v.DialFails)
+	}
+}

@@ -535,3 +535,45 @@ func TestUDPSessionSurvivesHealthCheckChange(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPOriginAtOwnListenerRefused: a UDP listener whose origin is its
+// own address (or any listener address of the node) would turn one
+// datagram into a forwarding loop, each hop from a new upstream socket and
+// so a new session, until the node's UDP session bound is full and every
+// proxy's new clients are refused. The edge refuses to send there.
+func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	self := netip.AddrPortFrom(ip, uint16(port))
+	victim := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("v:"))
+	vip := lo.Next()
+	vport := edgetest.FreePort(t, vip)
+	rt := newRuntime(t, edge.Options{MaxUDPSessions: 2000})
+	loop := listener("lsr-loop", snapshot.ProtoUDP, port, origins(self))
+	other := listener("lsr-victim", snapshot.ProtoUDP, vport, origins(victim.Addr))
+	s := &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{
+		{ID: "link-attacker", AccessIP: ip.String(), Listeners: []snapshot.Listener{loop}},
+		{ID: "link-victim", AccessIP: vip.String(), Listeners: []snapshot.Listener{other}},
+	}}
+	mustApply(t, rt, s)
+	c := udpClient(t, lo.Next(), self)
+	if _, err := c.Write([]byte("one datagram")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	_, sessions := rt.Open()
+	t.Logf("UDP sessions one second after a single datagram: %d", sessions)
+	v := udpClient(t, lo.Next(), netip.AddrPortFrom(vip, uint16(vport)))
+	_, _ = v.Write([]byte("hi"))
+	_ = v.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 64)
+	n, err := v.Read(buf)
+	if sessions > 10 {
+		t.Errorf("one datagram to a listener whose origin is itself opened %d UDP sessions (bound 2000)", sessions)
+	}
+	if err != nil {
+		t.Errorf("another proxy's new client was refused: %v", err)
+	} else {
+		t.Logf("victim got %q", buf[:n])
+	}
+}

@@ -512,3 +512,61 @@ func TestGroupStatisticsKeepDestroyedMember(t *testing.T) {
 		t.Errorf("group OutBandwidth over the same past window: %v before destroying %s, %v after", gs, ms[1], after)
 	}
 }
+
+// TestUDPListenerBoundToItselfDoesNotLoop: a UDP listener whose origin is
+// the listener's own access IP and port (a public address, so
+// --deny-private-origins does not stop it) must not turn one datagram into
+// a forwarding loop, each hop a new session, that fills the node-wide UDP
+// session bound and so refuses another proxy's new clients: the edge
+// refuses to send to its own listening addresses.
+func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	other, otherIP := n.proxy()
+	victim := n.udpEchoListener(other, otherIP)
+
+	port := edgetest.FreePort(t, ip)
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "loop",
+		"Ports": []int{port}, "Scheduler": "rr", "RealServerType": "IP"}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	l := resp.ListenerIds[0]
+	n.waitListener(l)
+	self := netip.AddrPortFrom(ip, uint16(port))
+	ids := n.realServers(ip) // The proxy's own access IP as an origin.
+	n.bind(l, map[string]netip.AddrPort{ids[0]: self})
+
+	buf := make([]byte, 64)
+	pre, err := net.Dial("udp", victim.String()) // Control: the victim answers before.
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pre.Close()
+	pre.SetReadDeadline(time.Now().Add(2 * time.Second))
+	pre.Write([]byte("pre"))
+	if _, err := pre.Read(buf); err != nil {
+		t.Fatalf("control: victim does not answer before the loop: %v", err)
+	}
+
+	c, err := net.Dial("udp", self.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("one datagram"))
+	time.Sleep(2 * time.Second)
+
+	v, err := net.Dial("udp", victim.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	v.SetReadDeadline(time.Now().Add(2 * time.Second))
+	v.Write([]byte("hi"))
+	if k, err := v.Read(buf); err != nil {
+		t.Fatalf("another proxy's UDP client got no answer after one datagram to the self-bound listener: %v", err)
+	} else {
+		t.Logf("victim answered %q", buf[:k])
+	}
+}

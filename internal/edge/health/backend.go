@@ -18,7 +18,10 @@ type Backend struct {
 	*originState // Shared by the origin's backends of every check config.
 	key          Key
 	refs         int // Guarded by Pool.mu.
-	stop         chan struct{}
+	// listening is the pool's set of the node's own listening
+	// addresses, which connects refuse (nil in tests without a pool).
+	listening *atomic.Pointer[Listening]
+	stop      chan struct{}
 
 	healthy atomic.Bool
 	// down holds the addresses that failed the last failed check: those
@@ -183,19 +186,28 @@ func (b *Backend) rotate() ([]netip.Addr, uint32) {
 // TryAddrs calls try with the address Addr would return and, while try
 // fails with an error again accepts (any, when again is nil), with each of b's other addresses in
 // turn, each once: one dead server of a name with several does not fail
-// what Addr sends it. The result is the last try's, or ErrUnresolved
-// while b has no address. The other addresses cost nothing until a try
+// what Addr sends it. An address the node itself listens on is not tried:
+// it fails with ErrOwnListener (wrapped in a dial *net.OpError), and the
+// other addresses are tried whatever again says. The result is the last
+// try's, or ErrUnresolved while b has no address. The other addresses cost nothing until a try
 // fails, so a single address costs what Addr does.
 func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func(error) bool) (T, error) {
+	var res T
 	a, first := b.rotate()
 	if a == nil {
-		var zero T
-		return zero, ErrUnresolved
+		return res, ErrUnresolved
 	}
 	port := uint16(b.key.Port)
-	res, err := try(netip.AddrPortFrom(a[first], port))
-	for i := 1; i < len(a) && err != nil && (again == nil || again(err)); i++ {
-		res, err = try(netip.AddrPortFrom(a[(int(first)+i)%len(a)], port))
+	var err error
+	for i := range a {
+		// An address refused as the node's own was never tried: go on.
+		if i > 0 && (err == nil || !errors.Is(err, ErrOwnListener) && again != nil && !again(err)) {
+			break
+		}
+		ap := netip.AddrPortFrom(a[(int(first)+i)%len(a)], port)
+		if err = b.ownListener(ap); err == nil {
+			res, err = try(ap)
+		}
 	}
 	return res, err
 }

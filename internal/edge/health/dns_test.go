@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,5 +543,49 @@ func TestDenyPrivateDropsLiteralAddresses(t *testing.T) {
 	defer p.Release(public)
 	if ap, err := public.Addr(); err != nil || ap.Addr() != netip.MustParseAddr("198.51.100.7") || !public.Healthy() {
 		t.Errorf("198.51.100.7 under DenyPrivate: Addr %v, %v, healthy %v; want it kept", ap, err, public.Healthy())
+	}
+}
+
+// TestTryAddrsRefusesOwnListeners: an address the node listens on (for
+// the origin's transport) is never tried, whatever again says, so a DOMAIN
+// origin that resolves to one goes on with its other addresses, and one
+// with only such addresses fails as a dial error (a loop refused).
+func TestTryAddrsRefusesOwnListeners(t *testing.T) {
+	var set atomic.Pointer[Listening]
+	b := newBackend(domainKey("x.test"))
+	b.listening = &set
+	own, other := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	l := NewListening()
+	l.Add(false, netip.AddrPortFrom(own, 80))
+	l.Add(false, netip.AddrPortFrom(netip.IPv4Unspecified(), 80)) // Also every local address.
+	l.Add(true, netip.AddrPortFrom(other, 80))                    // UDP: not a TCP origin's loop.
+	set.Store(l)
+	fatal := func(error) bool { return false }
+	for _, tc := range []struct {
+		name  string
+		addrs []netip.Addr
+		tried []netip.Addr
+	}{
+		{"own skipped", []netip.Addr{own, other}, []netip.Addr{other}},
+		{"loopback under a wildcard", []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil},
+		{"only own", []netip.Addr{own}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.addrs.Store(&tc.addrs)
+			for range tc.addrs { // Each address in turn first.
+				var tried []netip.Addr
+				_, err := TryAddrs(b, func(ap netip.AddrPort) (int, error) {
+					tried = append(tried, ap.Addr())
+					return 0, nil
+				}, fatal)
+				if !slices.Equal(tried, tc.tried) {
+					t.Errorf("tried %v; want %v", tried, tc.tried)
+				}
+				var op *net.OpError
+				if tc.tried == nil && (!errors.Is(err, ErrOwnListener) || !errors.As(err, &op) || op.Op != "dial") {
+					t.Errorf("got %v; want a dial error wrapping ErrOwnListener", err)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -87,6 +88,8 @@ type Pool struct {
 	// their check configs.
 	origins map[originKey]*originState
 	wg      sync.WaitGroup
+	// listening is the node's own listening addresses (SetListening).
+	listening atomic.Pointer[Listening]
 }
 
 // NewPool returns an empty pool.
@@ -112,6 +115,7 @@ func (p *Pool) Acquire(k Key) *Backend {
 	b := p.m[k]
 	if b == nil {
 		b = newBackend(k)
+		b.listening = &p.listening
 		if a := b.addrs.Load(); p.opts.DenyPrivate && a != nil && !slices.ContainsFunc(*a, snapshot.PublicAddr) {
 			// A literal address the API would refuse now, stored before
 			// the node ran with the flag: no address, so no traffic.

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/stats"
@@ -42,24 +43,61 @@ type udpSession struct {
 	outTap  UDPTapCache      // Reply loop only: mirror observer of replies.
 }
 
+// dialSession picks an origin for a new session of src and connects its
+// upstream socket. An origin that cannot be connected to (see
+// dialOrigin) is left out and another picked, as a TCP connection's
+// connect is retried, up to maxConnectTries origins.
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
-	o, _ := r.pick(src.Addr().Unmap())
-	if o == nil {
-		r.counters(nil).Add(dialFails, 1)
-		return nil, errors.New("no origin")
+	var buf [maxConnectTries]*balance.Target
+	tried := buf[:0]
+	err := errNoOrigin
+	for len(tried) < maxConnectTries {
+		o, t := r.pick(src.Addr().Unmap(), tried...)
+		if o == nil {
+			if len(tried) == 0 {
+				r.counters(nil).Add(dialFails, 1)
+			}
+			return nil, err
+		}
+		var up *net.UDPConn
+		var ap netip.AddrPort
+		if up, ap, err = dialOrigin(r, o); err == nil {
+			return newSession(s, r, src, o, up, ap)
+		}
+		tried = append(tried, t)
 	}
-	set := r.counters(o)
-	// A UDP connect fails only locally (an IPv6 address on an edge without
-	// IPv6 route, say): the name's other addresses may still do.
+	return nil, err
+}
+
+// errNoOrigin is the error of a session with no origin to go to.
+var errNoOrigin = errors.New("no origin")
+
+// dialOrigin connects an upstream socket to o. A UDP connect fails only
+// locally (an IPv6 address on an edge without IPv6 route, say): a DOMAIN
+// origin's other addresses may still do. An address the node itself
+// listens on is refused (health.ErrOwnListener): each hop of that loop
+// would be a new session. A failure is counted and makes o suspect, as a
+// failed TCP connect does.
+func dialOrigin(r *Route, o *Origin) (*net.UDPConn, netip.AddrPort, error) {
 	var ap netip.AddrPort
 	up, err := health.TryAddrs(o.Backend, func(a netip.AddrPort) (*net.UDPConn, error) {
 		ap = a
 		return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a))
 	}, nil)
 	if err != nil {
-		set.Add(dialFails, 1)
-		return nil, err
+		r.counters(o).Add(dialFails, 1)
+		if err != health.ErrUnresolved {
+			o.Backend.ConnectFailed()
+		}
 	}
+	return up, ap, err
+}
+
+// newSession sets up the session of src on origin o through up, the
+// upstream socket connected to o's address ap.
+func newSession(s *UDPServer, r *Route, src netip.AddrPort, o *Origin, up *net.UDPConn, ap netip.AddrPort) (*udpSession, error) {
+	set := r.counters(o)
+	var err error
 	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
 		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set, ovfl: enableRxqOvfl(up)}
 	switch r.ClientIP {

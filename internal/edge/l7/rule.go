@@ -397,7 +397,7 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin, netip.Addr
 			}
 			return res, err // After a retry: the rest are down, the last connect's error stands.
 		}
-		res, err = sendOrigin(r.origins[t.ID], req, send)
+		res, err = sendOrigin(r, r.origins[t.ID], req, send)
 		if err == nil || !retry(req, err) {
 			return res, err
 		}
@@ -410,12 +410,18 @@ func tryOrigins[T any](r *rule, req *http.Request, send func(*origin, netip.Addr
 // sendOrigin calls send with o's next address and, after a connect failure
 // that may be retried, with each of its other addresses in turn
 // (health.TryAddrs): one dead server of a name with several does not fail
-// the requests Addr sends it.
-func sendOrigin[T any](o *origin, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
+// the requests Addr sends it. An origin that is one of the node's own
+// listening addresses is not sent to (a loop, each hop a new request):
+// a failed connect, counted as one.
+func sendOrigin[T any](r *rule, o *origin, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
 	res, err := health.TryAddrs(o.backend, func(ap netip.AddrPort) (T, error) { return send(o, ap) },
 		func(err error) bool { return retry(req, err) })
-	if err == health.ErrUnresolved {
+	switch {
+	case err == health.ErrUnresolved:
 		err = &net.OpError{Op: "dial", Net: "tcp", Err: err}
+	case errors.Is(err, health.ErrOwnListener):
+		o.backend.ConnStart() // Ended by failed.
+		r.failed(o, err)
 	}
 	return res, err
 }
