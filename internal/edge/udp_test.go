@@ -437,9 +437,10 @@ func TestUDPNoOriginDrops(t *testing.T) {
 }
 
 // TestUDPRefusedSendCountedOnlyAsLost: a datagram the kernel refuses to
-// send upstream (ICMP port unreachable from the origin) counts as lost and
-// not also as a packet in, so that PacketLoss, lost ÷ (packets + lost),
-// counts it once.
+// send upstream (the pending ICMP port unreachable from the origin) counts
+// as lost and not also as a packet in; a datagram the origin refused
+// (read as ECONNREFUSED by the session) counts as lost too, though it was
+// sent. A listener whose only origin refuses keeps sending it datagrams.
 func TestUDPRefusedSendCountedOnlyAsLost(t *testing.T) {
 	t.Parallel()
 	ip := lo.Next()
@@ -464,9 +465,9 @@ func TestUDPRefusedSendCountedOnlyAsLost(t *testing.T) {
 	if v.Dropped == 0 {
 		t.Fatal("no send was refused: nothing to check")
 	}
-	if v.PacketsIn+v.Dropped != sent || v.BytesIn != v.PacketsIn {
-		t.Errorf("%d datagrams of 1 byte: PacketsIn %d, BytesIn %d, Dropped %d; want PacketsIn = BytesIn = %d - Dropped",
-			sent, v.PacketsIn, v.BytesIn, v.Dropped, sent)
+	if v.PacketsIn > sent || v.BytesIn != v.PacketsIn || v.DialFails != 0 {
+		t.Errorf("%d datagrams of 1 byte: PacketsIn %d, BytesIn %d, Dropped %d, DialFails %d; want PacketsIn = BytesIn ≤ %d, no dial failure",
+			sent, v.PacketsIn, v.BytesIn, v.Dropped, v.DialFails, sent)
 	}
 }
 
@@ -575,5 +576,89 @@ func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 		t.Errorf("another proxy's new client was refused: %v", err)
 	} else {
 		t.Logf("victim got %q", buf[:n])
+	}
+}
+
+// rawOrigin is a UDP origin that answers name+payload and can be closed
+// (its port then answers ICMP port unreachable).
+func rawOrigin(t *testing.T, name string) *net.UDPConn {
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteToUDPAddrPort(append([]byte(name), buf[:n]...), from)
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc
+}
+
+// TestUDPRefusingOriginMovesSessions: with health checks off (the GAAP
+// default for UDP listeners), an origin that answers a datagram with ICMP
+// port unreachable (ECONNREFUSED on the session's connected socket) is
+// treated as a refused TCP connect: the datagram counts as lost, the
+// origin is suspect, so new clients go elsewhere, and the client's next
+// datagram starts a session on another origin, even one that persistence
+// pins to the refusing origin.
+func TestUDPRefusingOriginMovesSessions(t *testing.T) {
+	for _, persist := range []time.Duration{0, time.Minute} {
+		t.Run(fmt.Sprint("persist ", persist), func(t *testing.T) { testUDPRefusingOrigin(t, persist) })
+	}
+}
+
+func testUDPRefusingOrigin(t *testing.T, persist time.Duration) {
+	a, b := rawOrigin(t, "a:"), rawOrigin(t, "b:")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-rvdead", snapshot.ProtoUDP, port,
+		origins(a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()))
+	l.SessionPersist = persist
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	c := udpClient(t, lo.Next(), to)
+	first := udpRoundTrip(t, c, "x")[:2]
+	other := "b:"
+	if first == "a:" {
+		_ = a.Close() // The origin is gone: its port answers ICMP port unreachable.
+	} else {
+		_ = b.Close()
+		other = "a:"
+	}
+	buf := make([]byte, 64)
+	moved := false
+	for start := time.Now(); time.Since(start) < 3*time.Second && !moved; {
+		_, _ = c.Write([]byte("y"))
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && string(buf[:n]) == other+"y" {
+			moved = true
+		}
+	}
+	served := 0
+	for range 6 {
+		d := udpClient(t, lo.Next(), to)
+		_, _ = d.Write([]byte("z"))
+		_ = d.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := d.Read(buf); err == nil {
+			served++
+		}
+	}
+	v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-rvdead"}]
+	t.Logf("listener counters: packetsIn=%d packetsOut=%d dropped=%d dialFails=%d", v.PacketsIn, v.PacketsOut, v.Dropped, v.DialFails)
+	if !moved {
+		t.Errorf("client whose origin %s refuses every datagram was never moved to %s in 3 s (30 datagrams blackholed)", first, other)
+	}
+	if served != 6 {
+		t.Errorf("%d of 6 new clients served; the scheduler keeps sending new clients to the refusing origin", served)
+	}
+	if v.Dropped == 0 {
+		t.Errorf("no datagram counted as dropped; want the refused ones (PacketLoss)")
 	}
 }

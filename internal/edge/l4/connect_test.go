@@ -202,3 +202,48 @@ func oneOriginListener(t *testing.T, origin netip.AddrPort) (*Route, *health.Bac
 	}
 	return r, b, srv
 }
+
+// TestUDPSessionVouchesForOrigin: a UDP origin is made suspect by an ICMP
+// port unreachable; nothing else tells that it came back (UDP has no
+// connect, many services never answer), so a session that has run for
+// udpRefusalWindow without a refusal clears the suspicion, as a TCP
+// connect that succeeds does. One that is refused does not.
+func TestUDPSessionVouchesForOrigin(t *testing.T) {
+	live := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("re:"))
+	gone, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := gone.LocalAddr().(*net.UDPAddr).AddrPort()
+	gone.Close() // Its port answers ICMP port unreachable.
+	for _, tc := range []struct {
+		name    string
+		origin  netip.AddrPort
+		suspect bool
+	}{{"answering origin cleared", live.Addr, false}, {"refusing origin stays suspect", dead, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := health.NewPool(health.Options{Nameservers: []string{}})
+			t.Cleanup(pool.Close)
+			b := pool.Acquire(health.Key{Proto: snapshot.ProtoUDP, Host: tc.origin.Addr().String(), Port: int(tc.origin.Port())})
+			r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), IdleTimeout: time.Minute,
+				Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
+				Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
+			srv, err := ListenUDP(netip.AddrPortFrom(lo.Next(), 0), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Abort(); <-srv.Shutdown(0) })
+			b.ConnectFailed() // As after an earlier refusal.
+			c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.Addr()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, _ = c.Write([]byte("x"))
+			time.Sleep(udpRefusalWindow + 500*time.Millisecond)
+			if got := b.Suspect(); got != tc.suspect {
+				t.Errorf("suspect after a session of %v: got %v; want %v", udpRefusalWindow+500*time.Millisecond, got, tc.suspect)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
+	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 )
 
@@ -183,13 +184,22 @@ func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
 	return ss
 }
 
-// session returns the live session of src, creating one (cap, pick, dial).
+// session returns the live session of src, creating one (cap, pick, dial)
+// if there is none or its origin refused a datagram.
 func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 	s.mu.Lock()
 	ss, stopping := s.sessions[src], s.stopping
 	s.mu.Unlock()
+	var leave *balance.Target
 	if ss != nil {
-		return ss
+		if !ss.refused.Load() {
+			return ss
+		}
+		// Its origin refused a datagram: the client moves, leaving that
+		// origin out of this pick even if persistence pins it there, as
+		// a TCP connection whose connect failed is retried elsewhere.
+		leave = ss.t
+		ss.close()
 	}
 	if stopping { // Draining: no new sessions, so no pick, dial or count either.
 		r.counters(nil).Add(dropped, 1)
@@ -199,7 +209,7 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 		r.counters(nil).Add(refused, 1)
 		return nil
 	}
-	ss, err := dialSession(s, r, src)
+	ss, err := dialSession(s, r, src, leave)
 	if err != nil {
 		r.releaseSession()
 		r.counters(nil).Add(dropped, 1) // No origin to take it: lost.
@@ -273,7 +283,9 @@ func (s *UDPServer) sweepLoop() {
 				}
 				if idle || !b.Healthy() && r.Picker.AnyHealthy() {
 					ss.close()
+					continue
 				}
+				ss.vouch(now.UnixNano())
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -28,11 +29,17 @@ type udpSession struct {
 	bc     batchConn
 	route  *Route
 	o      *Origin
+	t      *balance.Target // o's target in the picker of route.
 	set    stats.Set
 	hdr    []byte       // PROXY v2 or SPP header prefixed to every datagram, if configured.
 	last   atomic.Int64 // Unix nanos of the last datagram either way.
 	once   sync.Once
 	held   bool // The session holds its client's pin (balance.Picker.Hold).
+	// refused is set when the origin answered a datagram with ICMP port
+	// unreachable: the client's next datagram starts a session elsewhere.
+	refused atomic.Bool
+	born    int64 // Coarse unix nanos when the session started.
+	vouched bool  // Sweep only: the session cleared its origin's suspicion (vouch).
 
 	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
 	ovfl    bool             // Reads carry the upstream socket's drop counter.
@@ -46,15 +53,26 @@ type udpSession struct {
 // dialSession picks an origin for a new session of src and connects its
 // upstream socket. An origin that cannot be connected to (see
 // dialOrigin) is left out and another picked, as a TCP connection's
-// connect is retried, up to maxConnectTries origins.
-func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error) {
-	var buf [maxConnectTries]*balance.Target
+// connect is retried, up to maxConnectTries origins; so is refused, the
+// leave, the origin of the client's previous session if that origin
+// refused it (else nil), unless it is the only one left: the datagram
+// goes there again (it may have come back), as a new TCP connection
+// tries a listener's only origin again.
+func dialSession(s *UDPServer, r *Route, src netip.AddrPort, leave *balance.Target) (*udpSession, error) {
+	var buf [maxConnectTries + 1]*balance.Target
 	tried := buf[:0]
+	if leave != nil {
+		tried = append(tried, leave)
+	}
 	err := errNoOrigin
-	for len(tried) < maxConnectTries {
+	for n := 0; n < maxConnectTries; n++ {
 		o, t := r.pick(src.Addr().Unmap(), tried...)
+		if o == nil && n == 0 && leave != nil {
+			tried = tried[:0]
+			o, t = r.pick(src.Addr().Unmap())
+		}
 		if o == nil {
-			if len(tried) == 0 {
+			if n == 0 {
 				r.counters(nil).Add(dialFails, 1)
 			}
 			return nil, err
@@ -62,7 +80,7 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort) (*udpSession, error
 		var up *net.UDPConn
 		var ap netip.AddrPort
 		if up, ap, err = dialOrigin(r, o); err == nil {
-			return newSession(s, r, src, o, up, ap)
+			return newSession(s, r, src, o, t, up, ap)
 		}
 		tried = append(tried, t)
 	}
@@ -95,11 +113,11 @@ func dialOrigin(r *Route, o *Origin) (*net.UDPConn, netip.AddrPort, error) {
 
 // newSession sets up the session of src on origin o through up, the
 // upstream socket connected to o's address ap.
-func newSession(s *UDPServer, r *Route, src netip.AddrPort, o *Origin, up *net.UDPConn, ap netip.AddrPort) (*udpSession, error) {
+func newSession(s *UDPServer, r *Route, src netip.AddrPort, o *Origin, t *balance.Target, up *net.UDPConn, ap netip.AddrPort) (*udpSession, error) {
 	set := r.counters(o)
 	var err error
 	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
-		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, set: set, ovfl: enableRxqOvfl(up)}
+		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, t: t, set: set, ovfl: enableRxqOvfl(up)}
 	switch r.ClientIP {
 	case snapshot.ClientIPPPV2:
 		if ss.hdr, err = udpProxyHeader(ss.caddr, s.pc.LocalAddr()); err != nil {
@@ -111,7 +129,8 @@ func newSession(s *UDPServer, r *Route, src netip.AddrPort, o *Origin, up *net.U
 	}
 	ss.upw = udpbatch.NewWriter(ss.bc, udpbatch.Supported())
 	ss.replyw = udpbatch.NewWriter(s.bc, udpbatch.Supported())
-	ss.last.Store(s.clock.Load())
+	ss.born = s.clock.Load()
+	ss.last.Store(ss.born)
 	set.Add(newConns, 1)
 	set.Open()
 	o.Backend.ConnStart()
@@ -168,8 +187,12 @@ func (ss *udpSession) replyLoop() {
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if errors.Is(err, unix.ECONNREFUSED) {
+			ss.originRefused()
+			continue
+		}
 		if err != nil {
-			pace.failed() // ECONNREFUSED from an ICMP error: keep the session.
+			pace.failed()
 			continue
 		}
 		pace.ok()
@@ -204,6 +227,38 @@ func (ss *udpSession) replyLoop() {
 			in = readMessages(ss.ovfl, udpBatch, size)
 		}
 	}
+}
+
+// originRefused handles an ICMP port unreachable from the origin (read
+// as ECONNREFUSED on the connected socket), UDP's refused connect: the
+// datagram is lost (Dropped, so PacketLoss shows it), the origin suspect
+// for every client, as after a refused TCP connect (the passive check),
+// and the session marked so that its client's next datagram starts a new
+// session on another origin (UDPServer.session). Without checks nothing
+// else would ever move a client that keeps sending.
+func (ss *udpSession) originRefused() {
+	ss.set.Add(dropped, 1)
+	ss.o.Backend.ConnectFailed()
+	ss.refused.Store(true)
+}
+
+// udpRefusalWindow is how long a session runs without a refusal before
+// its origin counts as answering (vouch): an ICMP port unreachable comes
+// back within a round trip of the first datagram.
+const udpRefusalWindow = time.Second
+
+// vouch clears the suspicion of the session's origin once the session has
+// run for udpRefusalWindow without a refusal, as a TCP connect that
+// succeeds does (Backend.Connected). UDP has no connect, and many UDP
+// services never answer: without this, an origin that refused once would
+// stay suspect, renewed by each session that tries it, after it came
+// back. Called by the sweep, once per session.
+func (ss *udpSession) vouch(now int64) {
+	if ss.vouched || ss.refused.Load() || now-ss.born < int64(udpRefusalWindow) {
+		return
+	}
+	ss.vouched = true
+	ss.o.Backend.Connected()
 }
 
 // count counts a batch sent: the datagrams the kernel took as packets
