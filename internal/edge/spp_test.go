@@ -65,12 +65,13 @@ func TestUDPSimpleProxyProtocol(t *testing.T) {
 	}
 }
 
-// TestSPPLargestReplyForwarded: UDP forwards datagrams of up to 9216 bytes
-// (docs/dataplane-l4.md), and an SPP origin replies with the 38-byte header
-// before its payload, which the edge removes. So a 9216-byte payload comes
-// back whole both ways although the origin's reply is 9254 bytes; the
-// limit applies to the payload, so a bare reply of 9217 bytes is dropped
-// and counted.
+// TestSPPLargestReplyForwarded: a UDP session's reply buffers hold 9216
+// bytes of payload until a larger reply comes (docs/dataplane-l4.md), and
+// an SPP origin replies with the 38-byte header before its payload, which
+// the edge removes. So a 9216-byte payload comes back whole both ways
+// although the origin's reply is 9254 bytes; the limit applies to the
+// payload, so a bare reply of 9217 bytes, the session's first larger one,
+// is dropped and counted, and the next one, the buffers grown, is not.
 func TestSPPLargestReplyForwarded(t *testing.T) {
 	t.Parallel()
 	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
@@ -108,6 +109,13 @@ func TestSPPLargestReplyForwarded(t *testing.T) {
 		"a 9217-byte reply without header was not counted as dropped")
 	if got := udpRoundTrip(t, c, "hello"); got != "hello" {
 		t.Errorf("after the oversized reply got %q; want hello (the oversized one dropped whole)", got)
+	}
+	if _, err := c.Write([]byte("bare-big")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65536)
+	if n, err := c.Read(buf); err != nil || n != 9217 {
+		t.Errorf("second 9217-byte bare reply: got %d bytes, %v; want it whole", n, err)
 	}
 }
 

@@ -471,8 +471,9 @@ func TestUDPRefusedSendCountedOnlyAsLost(t *testing.T) {
 	}
 }
 
-// TestUDPReplyTruncatedAndHeaderChange: an origin reply larger than the
-// largest datagram forwarded is dropped and counted, not cut short; and a
+// TestUDPReplyTruncatedAndHeaderChange: a session's first origin reply
+// larger than its buffers (udpBuf) is dropped and counted, not cut short,
+// and its buffers grow, so the next such reply is forwarded whole; and a
 // listener whose ClientIP mode changes ends its sessions, so a live
 // client's next datagram carries the new header (PROXY v2 here).
 func TestUDPReplyTruncatedAndHeaderChange(t *testing.T) {
@@ -505,6 +506,13 @@ func TestUDPReplyTruncatedAndHeaderChange(t *testing.T) {
 	// Nothing of it reached the client: the next reply read is the next one's.
 	if got := udpRoundTrip(t, c, "hello"); got != "plain" {
 		t.Fatalf("after the oversized reply got %q; want plain (the oversized one dropped whole)", got)
+	}
+	if _, err := c.Write([]byte("big")); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 65536)
+	if n, err := c.Read(big); err != nil || n != 9217 {
+		t.Fatalf("second 9217-byte reply: got %d bytes, %v; want it whole (the session's buffers grew)", n, err)
 	}
 
 	l.ClientIP = snapshot.ClientIPPPV2
@@ -660,5 +668,34 @@ func testUDPRefusingOrigin(t *testing.T, persist time.Duration) {
 	}
 	if v.Dropped == 0 {
 		t.Errorf("no datagram counted as dropped; want the refused ones (PacketLoss)")
+	}
+}
+
+// TestUDPLargeDatagramsForwarded: UDP datagrams of 9217 to 65507 bytes
+// (legal, and on the wire often IPv4 fragments the kernel reassembles, as
+// health probes of up to 65507 bytes are accepted) are forwarded whole,
+// the first one included (the batch's spill buffer), and nothing is lost.
+func TestUDPLargeDatagramsForwarded(t *testing.T) {
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		return []byte(fmt.Sprint(len(p)))
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-big", snapshot.ProtoUDP, port, origins(origin.Addr))))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	buf := make([]byte, 64)
+	for _, size := range []int{1472, 9216, 9217, 16384, 65507} {
+		if _, err := c.Write(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != fmt.Sprint(size) {
+			t.Errorf("%d-byte datagram: origin reply %q, %v; want it forwarded", size, buf[:n], err)
+		}
+	}
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-big"}]; v.Dropped != 0 {
+		t.Errorf("%d datagrams dropped; want none", v.Dropped)
 	}
 }

@@ -17,8 +17,14 @@ import (
 )
 
 const (
-	udpBatch = 32   // Datagrams per recvmmsg/sendmmsg.
-	udpBuf   = 9216 // Largest payload forwarded (jumbo); larger datagrams are dropped as truncated.
+	udpBatch = 32 // Datagrams per recvmmsg/sendmmsg.
+	// udpBuf is the read buffer of each datagram of a batch until larger
+	// datagrams come (a jumbo frame's payload): a listener's batch and a
+	// session's reply buffers then grow to udpMaxBuf.
+	udpBuf = 9216
+	// udpMaxBuf holds the largest UDP payload (65507 bytes over IPv4,
+	// 65527 over IPv6), so nothing larger can arrive.
+	udpMaxBuf = 65535
 
 	udpListenRcvBuf = 4 << 20 // SO_RCVBUF of a listening socket.
 )
@@ -124,9 +130,19 @@ func (s *UDPServer) list() []*udpSession {
 	return out
 }
 
+// readLoop reads client datagrams in batches. Until a datagram larger
+// than udpBuf comes, each datagram of a batch has a udpBuf buffer and the
+// rest of a larger one goes to a spill buffer the batch shares: the last
+// such datagram of a batch is whole, earlier ones were overwritten and are
+// dropped. The first one makes the batch's buffers udpMaxBuf: a listener
+// pays for large datagrams (2 MiB) only once they come.
 func (s *UDPServer) readLoop() {
 	defer s.wg.Done()
 	ms := readMessages(s.ovfl, udpBatch, udpBuf)
+	spill := make([]byte, udpMaxBuf-udpBuf)
+	for i := range ms {
+		ms[i].Buffers = append(ms[i].Buffers, spill)
+	}
 	var touched []*udpSession
 	var pace readBackoff
 	var drops dropMeter
@@ -145,28 +161,61 @@ func (s *UDPServer) readLoop() {
 			r.counters(nil).Add(dropped, d)
 		}
 		touched = touched[:0]
+		last := lastSpilled(ms[:n])
 		for i := range ms[:n] {
-			if ss := s.inbound(r, &ms[i]); ss != nil && len(ss.pending) == 1 {
+			if ss := s.inbound(r, &ms[i], i == last); ss != nil && len(ss.pending) == 1 {
 				touched = append(touched, ss)
 			}
 		}
 		for _, ss := range touched {
 			ss.flush()
 		}
+		if last >= 0 && len(ms[0].Buffers) > 1 { // Flushed: nothing aliases ms now.
+			ms = readMessages(s.ovfl, udpBatch, udpMaxBuf)
+		}
 	}
 }
 
+// lastSpilled returns the index of the last datagram of ms larger than
+// its first buffer (the only one whose spill is intact), or -1.
+func lastSpilled(ms []ipv4.Message) int {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].N > len(ms[i].Buffers[0]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// payload returns the datagram read into m, or nil if it is lost: cut
+// short (MSG_TRUNC), or spilled and not whole (whole: the batch's last
+// spilled datagram, copied out of its two buffers).
+func payload(m *ipv4.Message, whole bool) []byte {
+	b := m.Buffers[0]
+	switch {
+	case m.Flags&unix.MSG_TRUNC != 0:
+		return nil
+	case m.N <= len(b):
+		return b[:m.N]
+	case !whole:
+		return nil
+	}
+	return append(b[:len(b):len(b)], m.Buffers[1][:m.N-len(b)]...)
+}
+
 // inbound filters one client datagram and queues it on its session; it
-// returns the session, or nil if the datagram was dropped.
-func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
+// returns the session, or nil if the datagram was dropped. whole says
+// whether a datagram that spilled is whole (payload).
+func (s *UDPServer) inbound(r *Route, m *ipv4.Message, whole bool) *udpSession {
 	ua, ok := m.Addr.(*net.UDPAddr)
 	if !ok {
 		return nil
 	}
 	src := ua.AddrPort()
 	set := r.counters(nil)
+	p := payload(m, whole)
 	switch {
-	case m.Flags&unix.MSG_TRUNC != 0:
+	case p == nil:
 		set.Add(dropped, 1)
 		return nil
 	case !r.Proxy.Policy.Load().Allow(src.Addr().Unmap(), "UDP", r.Port):
@@ -180,7 +229,7 @@ func (s *UDPServer) inbound(r *Route, m *ipv4.Message) *udpSession {
 	if ss == nil {
 		return nil
 	}
-	ss.queue(m.Buffers[0][:m.N], s.clock.Load())
+	ss.queue(p, s.clock.Load())
 	return ss
 }
 

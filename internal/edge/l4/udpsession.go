@@ -170,15 +170,19 @@ func (ss *udpSession) replyLoop() {
 	defer ss.srv.wg.Done()
 	// One buffer until replies come in bursts: a session that gets no
 	// reply, or one at a time (a flood of spoofed sources, DNS), holds
-	// 9 KiB instead of a whole batch's 288 KiB. An SPP reply carries the
-	// header before its payload: the buffer has room for both, so the
-	// largest payload forwarded is the same both ways.
+	// 9 KiB instead of a whole batch's 288 KiB. Buffers hold udpBuf bytes
+	// of payload until a larger reply comes: that one is lost (a session
+	// has no spill buffer: it would cost 56 KiB each), and the buffers
+	// hold any datagram from then on. An SPP reply carries the header
+	// before its payload: the buffer has room for both, so the largest
+	// payload forwarded is the same both ways.
 	spp := ss.route.ClientIP == snapshot.ClientIPSPP
-	size := udpBuf
+	room := 0
 	if spp {
-		size += SPPHeaderLen
+		room = SPPHeaderLen
 	}
-	in := readMessages(ss.ovfl, 1, size)
+	most := udpBuf // Largest payload forwarded.
+	in := readMessages(ss.ovfl, 1, most+room)
 	out := make([]ipv4.Message, 0, udpBatch)
 	var pace readBackoff
 	var drops dropMeter
@@ -202,15 +206,17 @@ func (ss *udpSession) replyLoop() {
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
 		tap := ss.outTap.Get(ss.route.Proxy, Egress, ss.flow)
+		grow := false
 		for i := range in[:n] {
 			p := in[i].Buffers[0][:in[i].N]
 			if spp {
 				p, _ = stripSPP(p)
 			}
-			// Larger than udpBuf (a bare SPP reply may fill the buffer's
-			// room for a header): dropped, as client datagrams are.
-			if in[i].Flags&unix.MSG_TRUNC != 0 || len(p) > udpBuf {
+			// Larger than most (a bare SPP reply may fill the buffer's
+			// room for a header): dropped, the buffers grow.
+			if in[i].Flags&unix.MSG_TRUNC != 0 || len(p) > most {
 				ss.set.Add(dropped, 1)
+				grow = most < udpMaxBuf
 				continue
 			}
 			if !ss.route.Proxy.BW.Allow(limit.Out, len(p)) {
@@ -223,8 +229,12 @@ func (ss *udpSession) replyLoop() {
 			out = append(out, ipv4.Message{Buffers: [][]byte{p}, Addr: ss.caddr})
 		}
 		ss.count(out, ss.replyw.Send(out), 0, packetsOut, bytesOut)
-		if n == len(in) && n < udpBatch { // A full read: more may be queued.
-			in = readMessages(ss.ovfl, udpBatch, size)
+		switch {
+		case grow:
+			most = udpMaxBuf
+			in = readMessages(ss.ovfl, len(in), most+room)
+		case n == len(in) && n < udpBatch: // A full read: more may be queued.
+			in = readMessages(ss.ovfl, udpBatch, most+room)
 		}
 	}
 }
