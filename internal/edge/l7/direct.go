@@ -32,13 +32,12 @@ import (
 // the fast path's methods (whose request target Request.Write writes as
 // RequestURI, as writeRequest does: it writes CONNECT's otherwise), no
 // body, no Upgrade, Expect or TE (ReverseProxy gives those special
-// treatment), a plain Host, no opaque URL (its request-URI depends on the
-// scheme, which rewrite changes).
+// treatment), no opaque URL (its request-URI depends on the scheme, which
+// rewrite changes). Its Host is valid (ServeHTTP refuses others).
 func (r *rule) takes(req *http.Request) bool {
 	return r.direct && req.ProtoMajor == 1 && req.ContentLength == 0 && (req.Body == nil || req.Body == http.NoBody) &&
 		directMethod(req.Method) &&
-		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil && req.Header["Te"] == nil &&
-		fastHost(req.Host) && req.URL.Opaque == ""
+		req.Header["Upgrade"] == nil && req.Header["Expect"] == nil && req.Header["Te"] == nil && req.URL.Opaque == ""
 }
 
 // directMethod: the methods parseRequestLine accepts.

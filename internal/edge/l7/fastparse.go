@@ -63,7 +63,7 @@ func parseFastHead(head []byte) (fastHead, bool) {
 		}
 		switch k {
 		case "Host":
-			if sawHost || !fastHost(v) {
+			if sawHost || v == "" || !validHost(v) {
 				return f, false
 			}
 			sawHost, f.host = true, v
@@ -187,22 +187,6 @@ func isTokenChar(c byte) bool {
 		return true
 	}
 	return c < 0x80 && bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
-}
-
-// fastHost accepts host names, IPv4 and bracketed IPv6 addresses with an
-// optional port; anything else goes to net/http's own checks.
-func fastHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseLength reads a Content-Length: 1–18 digits, so that the value fits

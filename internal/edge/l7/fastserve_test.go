@@ -673,6 +673,76 @@ func TestFastHTTP10TransferEncodingRefused(t *testing.T) {
 	}
 }
 
+// TestInvalidHostRefused: RFC 9112 (3.2) has a server answer 400 to a
+// request whose Host is not uri-host [":" port], and the edge closes the
+// connection, as nginx does. "admin.test:1:2" was routed by
+// "admin.test:1" (no domain: the default one, without admin.test's basic
+// auth) and forwarded unchanged to origins such as nginx, which end the
+// host at the first colon and served it as admin.test: the basic auth was
+// bypassed. On the fast path, after a hand-off to net/http, and over
+// HTTP/2 (:authority).
+func TestInvalidHostRefused(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	withAdmin := func(l *snapshot.HTTPListener) {
+		admin := l.Domains[0]
+		admin.Host, admin.IsDefault = "admin.test", false
+		admin.BasicAuth = []string{"alice:{PLAIN}secret"}
+		l.Domains = append(l.Domains, admin)
+	}
+	nothingSent := func(what string) {
+		t.Helper()
+		select {
+		case req := <-seen:
+			t.Errorf("%s: origin got %s %s with Host %q, Authorization %q (no credentials checked)",
+				what, req.Method, req.RequestURI, req.Host, req.Header.Get("Authorization"))
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	s := editedServer(t, origin, withAdmin)
+	// Sanity: the plain host is protected.
+	c := sendRaw(t, s, "GET /secret HTTP/1.1\r\nHost: admin.test\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("admin.test without credentials: %v %v; want 401", resp, err)
+	}
+	for _, raw := range []string{
+		"GET /secret HTTP/1.1\r\nHost: admin.test:1:2\r\n\r\n",                     // Fast path.
+		"GET /secret HTTP/1.1\r\nHost: admin.test:1:2\r\nPragma: no-cache\r\n\r\n", // net/http.
+		"GET /secret HTTP/1.1\r\nHost: public.test@admin.test\r\nPragma: no-cache\r\n\r\n",
+	} {
+		br := bufio.NewReader(sendRaw(t, s, raw+"GET /next HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if rest, _ := io.ReadAll(br); resp.StatusCode != http.StatusBadRequest || !resp.Close || len(rest) != 0 {
+			t.Errorf("%q: got %d, then %q; want 400 (invalid Host, RFC 9112 3.2), then the connection closed",
+				raw, resp.StatusCode, rest)
+		}
+		nothingSent(raw)
+	}
+
+	s = editedServer(t, origin, func(l *snapshot.HTTPListener) {
+		l.Protocol, l.TLS = snapshot.ProtoHTTPS, selfSigned(t)
+		withAdmin(l)
+	})
+	var h2 http.Protocols
+	h2.SetHTTP2(true)
+	cl := &http.Client{Transport: &http.Transport{Protocols: &h2,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "admin.test"}}}
+	req, _ := http.NewRequest("GET", "https://"+s.Addr().String()+"/secret", nil)
+	req.Host = "admin.test:1:2"
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.ProtoMajor != 2 {
+		t.Errorf("HTTP/2 :authority admin.test:1:2: got %s %d; want HTTP/2 400", resp.Proto, resp.StatusCode)
+	}
+	nothingSent("HTTP/2")
+}
+
 // TestHTTP10TransferEncodingUnseenCloses: where the fast path does not see
 // an HTTP/1.0 head (after a hand-off, or a head over its buffer), net/http
 // drops its Transfer-Encoding before the handler could tell; every

@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -276,13 +277,53 @@ func (v *vhost) authority(req *http.Request) string {
 }
 
 // hostOf is the request's host, lower-cased, without port or final dot.
+// r.Host is valid (validHost: ServeHTTP refuses others).
 func hostOf(r *http.Request) string {
-	host := r.Host
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
-	}
+	host, _ := splitHost(r.Host)
 	return canonHost(strings.Trim(host, "[]"))
 }
+
+// splitHost splits a Host at the colon before its port, if any.
+func splitHost(h string) (host, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
+}
+
+// validHost reports whether h is a Host field value as RFC 9110 (7.2)
+// has it, uri-host [":" port]: a reg-name (RFC 3986 3.2.2: unreserved,
+// sub-delims and %XX; IPv4 addresses are reg-names too) or an IPv6
+// address in brackets, and a port of digits, maybe none. An empty one is
+// valid: no Host, the default domain's name stands in (vhost.authority).
+// Another is refused (RFC 9112 3.2: 400): "admin.test:1:2" was routed by
+// "admin.test:1" (no domain: the default one, without admin.test's basic
+// auth) while an origin such as nginx, which ends the host at the first
+// colon, served it as admin.test.
+func validHost(h string) bool {
+	host, port := splitHost(h)
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	if strings.HasPrefix(host, "[") {
+		a, err := netip.ParseAddr(strings.TrimSuffix(host[1:], "]"))
+		return strings.HasSuffix(host, "]") && err == nil && a.Is6() && a.Zone() == ""
+	}
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case c == '%' && i+2 < len(host) && isHex(host[i+1]) && isHex(host[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // canonHost is a host name as domains are matched: lower-cased, without
 // the final dot that names the same host. Host headers and SNI both go

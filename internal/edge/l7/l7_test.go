@@ -69,6 +69,26 @@ func TestHostOf(t *testing.T) {
 	}
 }
 
+func TestValidHost(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		want bool
+	}{
+		{"", true}, // No Host: the default domain's name stands in.
+		{"a.test", true}, {"A.Test.:8080", true}, {"a.test:", true}, {"a_b-c~d.test", true},
+		{"192.0.2.1:80", true}, {"[::1]", true}, {"[::1]:443", true}, {"[::ffff:192.0.2.1]", true},
+		{"%61.test", true}, {"a!$&'()*+,;=.test", true},
+		{"admin.test:1:2", false}, {"public.test@admin.test", false}, {"a.test:8o", false},
+		{"a.test:-1", false}, {"::1", false}, {"[::1", false}, {"[::1]x", false}, {"[192.0.2.1]", false},
+		{"[fe80::1%25eth0]", false}, {"[v1.x]", false}, {"a test", false}, {"a/b", false}, {"a%2", false},
+		{"a%zz", false}, {"a\\b", false}, {"ä.test", false}, {"a.test\r\nX: y", false},
+	} {
+		if got := validHost(tc.host); got != tc.want {
+			t.Errorf("validHost(%q) = %v; want %v", tc.host, got, tc.want)
+		}
+	}
+}
+
 // localConn is a connection that only knows its local address.
 type localConn struct {
 	net.Conn

@@ -100,7 +100,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 		return nil, err
 	}
 	r.tkey, r.perHost = k, perHost(k)
-	r.direct = r.scheme == "http" && (r.forwardHost == "" || fastHost(r.forwardHost))
+	r.direct = r.scheme == "http" && (r.forwardHost == "" || validHost(r.forwardHost))
 	for _, hd := range sr.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
 		r.headers = append(r.headers, snapshot.Header{Name: name, Value: hd.Value})

@@ -34,19 +34,26 @@ var quietLog = log.New(io.Discard, "", 0)
 // ServeHTTP routes one request: domain, rule, redirect, authentication
 // and proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	host := hostOf(req)
-	v := h.match(host)
 	rw := &recorder{ResponseWriter: w, start: time.Now()}
 	// RFC 9112 (6.1) has the connection closed after such a request,
 	// since a front end may have framed it otherwise. The fast path
 	// refuses it outright where it sees the head (handOff).
 	rw.close = mayBeSmuggled(req)
+	var rc *stats.Counters
+	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
+	if !validHost(req.Host) {
+		// RFC 9112 (3.2); routing and origins could read it differently.
+		// Closed as nginx does (HTTP/2: GOAWAY; HTTP/3 has no such header).
+		rw.close = true
+		http.Error(rw, "invalid Host "+strconv.Quote(req.Host), http.StatusBadRequest)
+		return
+	}
+	host := hostOf(req)
+	v := h.match(host)
 	rw.noInterim = !req.ProtoAtLeast(1, 1)
 	if h.altSvc != nil && h.h3Live.Load() && req.ProtoMajor < 3 && (v == nil || !v.noH3) {
 		rw.altSvc = h.altSvc
 	}
-	var rc *stats.Counters
-	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
 	ws3 := false // An RFC 9220 WebSocket: see serveWebSocket3.
 	switch req.Method {
 	case http.MethodConnect:
