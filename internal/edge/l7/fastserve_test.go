@@ -743,6 +743,44 @@ func TestInvalidHostRefused(t *testing.T) {
 	nothingSent("HTTP/2")
 }
 
+// TestMalformedChunkedBodyIs400: a chunked request body that is not valid
+// chunked coding (RFC 9112 7.1: chunk-size is 1*HEXDIG, lines end with
+// CRLF) is the client's error: 400, as nginx answers, counted as a 4xx,
+// with the client's connection closed. The edge had streamed the head and
+// what it parsed of the body to the origin, then answered 502 Bad Gateway,
+// counted against the rule as the origin's failure.
+func TestMalformedChunkedBodyIs400(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	bodies := []string{
+		"0x3\r\nabc\r\n0\r\n\r\n",           // Hex prefix.
+		"+3\r\nabc\r\n0\r\n\r\n",            // Sign.
+		"3\nabc\r\n0\r\n\r\n",               // Bare LF after the size.
+		"3;a=\"x\r\n\"\r\nabc\r\n0\r\n\r\n", // Quoted CRLF in an extension.
+	}
+	for _, body := range bodies {
+		br := bufio.NewReader(sendRaw(t, s, "POST /up HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"+body+
+			"GET /next HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if rest, _ := io.ReadAll(br); resp.StatusCode != http.StatusBadRequest || len(rest) != 0 {
+			t.Errorf("%q: got %q, then %q; want 400 (the client's malformed body, not the origin's failure), then the connection closed",
+				body, resp.Status, rest)
+		}
+		select { // The origin got the head and a truncated body.
+		case <-seen:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	rc := s.Handler().rules[0].stats
+	if got := [2]int64{rc.Status[4].Load(), rc.Status[5].Load()}; got != [2]int64{int64(len(bodies)), 0} {
+		t.Errorf("rule counted %d 4xx, %d 5xx; want %d, 0", got[0], got[1], len(bodies))
+	}
+}
+
 // TestHTTP10TransferEncodingUnseenCloses: where the fast path does not see
 // an HTTP/1.0 head (after a hand-off, or a head over its buffer), net/http
 // drops its Transfer-Encoding before the handler could tell; every

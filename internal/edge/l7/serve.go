@@ -139,7 +139,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			// fastBody.unread).
 			_ = http.NewResponseController(w).EnableFullDuplex()
 		}
-		req.Body = h.watchBody(req, &rw.in)
+		rw.body = h.watchBody(req, &rw.in)
+		req.Body = rw.body
 	}
 	r.serve(rw, req)
 }
@@ -273,17 +274,22 @@ func discardBody(b io.ReadCloser) {
 }
 
 // errorHandler answers when no origin answered: 504 for timeouts, 502
-// otherwise, both through the domain's error pages. A client that went
-// away gets nothing (counted under Status[0]).
+// otherwise, both through the domain's error pages; but where reading the
+// client's body failed, the client's fault (countBody.fault): 400 or 408,
+// not counted against the origin. A client that went away gets nothing
+// (counted under Status[0]).
 func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error) {
+	rw, _ := w.(*recorder)
 	if req.Context().Err() != nil {
-		if rw, ok := w.(*recorder); ok {
+		if rw != nil {
 			rw.aborted = true
 		}
 		return
 	}
 	status := http.StatusBadGateway
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+	if rw != nil && rw.body != nil && rw.body.fault.Load() != 0 {
+		status = int(rw.body.fault.Load())
+	} else if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		status = http.StatusGatewayTimeout
 	}
 	r.vhost.writeError(w, status)
@@ -298,8 +304,9 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 // instead, after which httputil.ReverseProxy clears the header map.
 type recorder struct {
 	http.ResponseWriter
-	close  bool     // The answer says "Connection: close" (mayBeSmuggled).
-	altSvc []string // The listener's Alt-Svc; shared, never written: len == cap.
+	close  bool       // The answer says "Connection: close" (mayBeSmuggled).
+	body   *countBody // The request's body, if it has one.
+	altSvc []string   // The listener's Alt-Svc; shared, never written: len == cap.
 	// noInterim: an HTTP/1.0 client, which takes any answer for the final
 	// one; an origin's 1xx (the edge speaks HTTP/1.1 to it) is dropped, as
 	// RFC 9110 (15.2) has it. httputil clears the header map after a 1xx
@@ -455,12 +462,18 @@ func countRefused(listener, proxy *stats.Counters, status int) {
 // HTTP/1 connection (net/http's body holds its lock while it reads, so
 // closing the body would wait for the read) or the HTTP/2 or HTTP/3
 // body (which unblocks the read). Only time blocked in a read counts.
+//
+// A read that fails is the client's fault, not the origin's: malformed
+// chunked coding, a body cut short, or too slow. fault keeps the status
+// errorHandler answers then, as nginx does (400; 408 after idle); set
+// where the Transport reads the body, read where the request failed.
 type countBody struct {
 	io.ReadCloser
-	n    *atomic.Int64
-	idle time.Duration
-	kill func()
-	t    *time.Timer
+	n     *atomic.Int64
+	idle  time.Duration
+	kill  func()
+	t     *time.Timer
+	fault atomic.Int32
 }
 
 // watchBody wraps req's body in a countBody counting into n.
@@ -479,14 +492,23 @@ func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
 
 func (b *countBody) Read(p []byte) (int, error) {
 	if b.t == nil {
-		b.t = time.AfterFunc(b.idle, b.kill)
+		b.t = time.AfterFunc(b.idle, b.expire)
 	} else {
 		b.t.Reset(b.idle)
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.t.Stop()
 	b.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		b.fault.CompareAndSwap(0, http.StatusBadRequest)
+	}
 	return n, err
+}
+
+// expire ends a read that waited idle for the client.
+func (b *countBody) expire() {
+	b.fault.Store(http.StatusRequestTimeout)
+	b.kill()
 }
 
 // endBody runs end once when the response body is closed (for lc's count
