@@ -333,7 +333,7 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 
 // copyLoop is the userspace copy used when the proxy has a bandwidth limit
 // (and for observed connections where copyTee is not available): read a
-// chunk (about one bucket burst when shaped, sized when the copy starts),
+// chunk (Bandwidth.Chunk when shaped, sized when the copy starts),
 // show it to the tap, wait for tokens, write. Wait charges every read in
 // full, so a limit lowered later holds with the buffer as it is.
 func (c *tcpConn) copyLoop(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth, d Dir) (int64, error) {

@@ -104,15 +104,32 @@ const (
 	Out
 )
 
-// minBurst keeps a bucket able to pass one reasonable read at low rates.
-const minBurst = 16 << 10
+// Bucket depths. minBurst keeps a shaped copy able to pass one reasonable
+// read at low rates; minDatagramBurst holds a train of datagrams (a video
+// frame, a game snapshot, a multi-datagram reply) at low rates.
+const (
+	minBurst         = 16 << 10
+	minDatagramBurst = 64 << 10
+)
 
 // Bandwidth is a pair of token buckets in bytes, one per direction, shared by
 // every listener of a proxy. A nil or unlimited Bandwidth lets everything
 // through. Safe for concurrent use.
+//
+// Each bucket is 1/10 s of traffic deep (at least 64 KiB), but a shaped
+// copy (Wait) sees only its top chunk, 1/50 s (at least 16 KiB): the rest
+// is a reserve for datagrams (Allow). UDP has no back-pressure: a datagram
+// without tokens is dropped, and datagrams come in trains sent at once, so
+// a burst of 1/50 s cut flows at a third of the cap. A copy can wait
+// instead, and a burst of one chunk keeps its rate over any second within
+// a few percent of the cap. A train that dips into the reserve holds the
+// copies back until the refill has made it up, so the proxy's traffic
+// stays at the rate; over any window it is at most the rate plus the
+// bucket's depth.
 type Bandwidth struct {
-	mbps atomic.Int64
-	dir  [2]*rate.Limiter
+	mbps  atomic.Int64
+	chunk atomic.Int64 // The part of the depth a shaped copy sees.
+	dir   [2]*rate.Limiter
 }
 
 // NewBandwidth returns an unlimited bucket pair.
@@ -121,17 +138,16 @@ func NewBandwidth() *Bandwidth {
 }
 
 // SetMbps sets the limit in 10^6 bits per second per direction; 0 lifts it.
-// The burst is 1/50 s of traffic (at least 16 KiB) so that the rate over a
-// couple of seconds is within a few percent of the target.
 func (b *Bandwidth) SetMbps(mbps int) {
 	b.mbps.Store(int64(mbps))
+	bps := float64(mbps) * 1e6 / 8
+	b.chunk.Store(int64(max(minBurst, int(bps/50))))
 	for _, l := range b.dir {
 		if mbps <= 0 {
 			l.SetLimit(rate.Inf)
 			continue
 		}
-		bps := float64(mbps) * 1e6 / 8
-		l.SetBurst(max(minBurst, int(bps/50)))
+		l.SetBurst(max(minDatagramBurst, int(bps/10)))
 		l.SetLimit(rate.Limit(bps))
 	}
 }
@@ -140,22 +156,24 @@ func (b *Bandwidth) SetMbps(mbps int) {
 // copy loop over splice when a connection starts.
 func (b *Bandwidth) Limited() bool { return b != nil && b.mbps.Load() > 0 }
 
-// Chunk is one bucket burst: readers size buffers by it so that each read
-// waits for about one refill (1/50 s) rather than for many at once.
-func (b *Bandwidth) Chunk() int { return max(minBurst, b.dir[In].Burst()) }
+// Chunk is the part of a bucket a shaped copy sees: readers size buffers
+// by it so that each read waits for about one refill (1/50 s) rather than
+// for many at once.
+func (b *Bandwidth) Chunk() int { return max(minBurst, int(b.chunk.Load())) }
 
 // Wait blocks until n bytes may pass in direction d. It takes only tokens
-// the bucket holds, never ahead of time: rate.Limiter.WaitN would reserve
-// them and leave the bucket in debt while it sleeps, and a copy loop that
-// reads its next chunk at once keeps it there, so Allow (UDP, which polices
-// with tokens on hand) would find none as long as one TCP connection of
-// the proxy pushes at the cap. Instead a waiter sleeps until half a burst
-// (or n, if less) has come in, then takes what is there, up to n, and
-// sleeps again for the rest: UDP datagrams arriving meanwhile take their
-// share of the refill, and the bucket never fills beyond its burst while
-// a waiter oversleeps (which would lose tokens and undershoot the cap).
-// Any n is charged in full, so a reader whose buffer was sized before the
-// limit was lowered still holds the new rate.
+// the bucket holds above the datagrams' reserve (Bandwidth), never ahead
+// of time: rate.Limiter.WaitN would reserve them and leave the bucket in
+// debt while it sleeps, and a copy loop that reads its next chunk at once
+// keeps it there, so Allow (UDP, which polices with tokens on hand) would
+// find none as long as one TCP connection of the proxy pushes at the cap.
+// Instead a waiter sleeps until half a chunk (or n, if less) has come in
+// above the reserve, then takes what is there, up to n, and sleeps again
+// for the rest: UDP datagrams arriving meanwhile take their share of the
+// refill, and the bucket never fills beyond its depth while a waiter
+// oversleeps (which would lose tokens and undershoot the cap). Any n is
+// charged in full, so a reader whose buffer was sized before the limit was
+// lowered still holds the new rate.
 func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 	if !b.Limited() {
 		return nil
@@ -169,8 +187,10 @@ func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 			return nil
 		}
 		now := time.Now()
-		avail := int(l.TokensAt(now))
-		need := min(n, max(1, l.Burst()/2))
+		chunk := b.Chunk()
+		// Below 0 while datagrams have taken part of the reserve.
+		avail := int(l.TokensAt(now)) - max(0, l.Burst()-chunk)
+		need := min(n, max(1, chunk/2))
 		// After a sleep, take what came in even if others took part of it:
 		// a waiter that held out for need could be starved by small takers.
 		if avail >= need || woke && avail > 0 {
@@ -181,7 +201,7 @@ func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 			woke = false
 			continue
 		}
-		sleep := time.Duration(float64(need-max(avail, 0)) / float64(lim) * float64(time.Second))
+		sleep := time.Duration(float64(need-avail) / float64(lim) * float64(time.Second))
 		if t == nil {
 			t = time.NewTimer(sleep)
 			defer t.Stop()
@@ -198,8 +218,9 @@ func (b *Bandwidth) Wait(ctx context.Context, d Direction, n int) error {
 	return nil
 }
 
-// Allow reports whether n bytes may pass now in direction d; UDP polices
-// with it (drops instead of queueing).
+// Allow reports whether n bytes may pass now in direction d, from the
+// whole bucket, reserve included; UDP polices with it (drops instead of
+// queueing).
 func (b *Bandwidth) Allow(d Direction, n int) bool {
 	if !b.Limited() {
 		return true
