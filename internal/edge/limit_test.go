@@ -174,6 +174,67 @@ func TestUDPSessionsBoundedNodeWide(t *testing.T) {
 	}
 }
 
+// TestRefusedUDPDatagramsSpendNoBandwidth: datagrams the concurrency cap
+// refuses are never forwarded, so they cost no bandwidth, as a refused
+// TCP connection costs none: the one admitted session, at 1/10 of the
+// cap, keeps its datagrams while 32 other sources send ~80 Mbps into a
+// full cap (they took the tokens, and it lost about 30 % of its own).
+func TestRefusedUDPDatagramsSpendNoBandwidth(t *testing.T) {
+	const mbps = 10
+	uo := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-u", snapshot.ProtoUDP, port, origins(uo.Addr)))
+	s.Proxies[0].BandwidthMbps = mbps
+	s.Proxies[0].MaxConns = 1
+	mustApply(t, rt, s)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	a := udpClient(t, lo.Next(), to)
+	msg := make([]byte, 1000)
+	_, _ = a.Write(msg) // a holds the only session.
+	edgetest.Eventually(t, 2*time.Second, func() bool { return uo.Received.Load() == 1 }, "no session for the first client")
+	var cs []*net.UDPConn
+	for range 32 {
+		cs = append(cs, udpClient(t, lo.Next(), to))
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { // The refused sources.
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, c := range cs {
+				_, _ = c.Write(msg)
+			}
+			time.Sleep(3 * time.Millisecond)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	before := uo.Received.Load()
+	sent := 0
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(8 * time.Millisecond) {
+		_, _ = a.Write(msg) // 1 Mbps.
+		sent++
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	<-done
+	got := uo.Received.Load() - before
+	v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]
+	t.Logf("admitted session: %d of %d datagrams forwarded; proxy refused=%d shaped=%d", got, sent, v.Refused, v.Shaped)
+	if got < int64(sent)*9/10 {
+		t.Errorf("the only admitted session, at 1/10 of the cap, got %d of %d datagrams through beside refused sources (refused=%d shaped=%d)",
+			got, sent, v.Refused, v.Shaped)
+	}
+	if v.Shaped != 0 {
+		t.Errorf("shaped=%d; want 0: the refused datagrams are counted in Refused (%d), not in Shaped", v.Shaped, v.Refused)
+	}
+}
+
 // TestListenersBoundedNodeWide: past the node's budget of listening
 // sockets, a new listener fails alone, as a bind failure does, and says
 // why; listeners already running, and the rest of the snapshot, are not

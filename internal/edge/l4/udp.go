@@ -221,12 +221,16 @@ func (s *UDPServer) inbound(r *Route, m *ipv4.Message, whole bool) *udpSession {
 	case !r.Proxy.Policy.Load().Allow(src.Addr().Unmap(), "UDP", r.Port):
 		set.Add(denied, 1)
 		return nil
-	case !r.Proxy.BW.Allow(limit.In, m.N):
-		set.Add(shaped, 1)
-		return nil
 	}
+	// Bandwidth last: a datagram refused by the cap (or not forwarded for
+	// want of an origin, or while stopping) must not spend the tokens of
+	// the proxy's admitted traffic, as a refused TCP connection spends none.
 	ss := s.session(r, src)
 	if ss == nil {
+		return nil
+	}
+	if !r.Proxy.BW.Allow(limit.In, m.N) {
+		set.Add(shaped, 1)
 		return nil
 	}
 	ss.queue(p, s.clock.Load())
