@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -752,4 +753,81 @@ func TestAbuseStalledOrigin(t *testing.T) {
 func upgradeEchoAfter(c net.Conn, br *bufio.Reader) {
 	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	_, _ = io.Copy(c, br)
+}
+
+// h2OneRule serves www.test over HTTPS on a fresh address, every path to
+// origin o, on a proxy of its own (mut edits the domain first).
+func h2OneRule(t *testing.T, rt *edge.Runtime, o netip.AddrPort, mut func(*snapshot.Domain)) netip.AddrPort {
+	ca := newTestPKI(t, "h2 CA")
+	cert, key := ca.leaf(t, "l", "www.test")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	d := snapshot.Domain{Host: "www.test", Rules: []snapshot.Rule{rule("r-h2", "/", l7Origins(o))}}
+	if mut != nil {
+		mut(&d)
+	}
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-h2", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key}, Domains: []snapshot.Domain{d}}))
+	return netip.AddrPortFrom(ip, uint16(port))
+}
+
+// tlsDialInsecure opens an HTTP/1.1 TLS connection to addr (www.test).
+func tlsDialInsecure(addr netip.AddrPort) (*tls.Conn, error) {
+	return tls.Dial("tcp", addr.String(), &tls.Config{InsecureSkipVerify: true, ServerName: "www.test", NextProtos: []string{"http/1.1"}})
+}
+
+// TestH2MalformedAuthorityRefused: an HTTP/2 :authority that is no valid
+// host[:port] ("www.test:443/admin", "www.test:1 evil.example") was routed
+// (hostOf cuts the "port" at the last ':' and finds www.test) and
+// forwarded: Request.Write zeroes a Host it finds invalid, so the origin
+// got an empty Host (its default virtual host, not www.test's) and the raw
+// value in X-Forwarded-Host. The same Host over HTTP/1.1 is answered 400
+// (RFC 9110 7.2; RFC 9113 8.3.1: :authority carries the authority of the
+// target URI): so it is over HTTP/2, nothing sent to the origin.
+func TestH2MalformedAuthorityRefused(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	oaddr, heads := recordingOrigin(t)
+	addr := h2OneRule(t, rt, oaddr, nil)
+
+	c, err := tlsDialInsecure(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /h1 HTTP/1.1\r\nHost: www.test:443/admin\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("HTTP/1.1 Host www.test:443/admin: got %d; want 400", resp.StatusCode)
+	}
+	for _, authority := range []string{"www.test:443/admin", "www.test:1 evil.example"} {
+		h2 := edgetest.DialH2(t, addr, "www.test")
+		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		status := make(chan string, 1)
+		h2.ReadLoop(func(f http2.Frame) {
+			switch x := f.(type) {
+			case *http2.MetaHeadersFrame:
+				status <- x.PseudoValue("status")
+			case *http2.RSTStreamFrame:
+				status <- "RST_STREAM " + x.ErrCode.String()
+			}
+		})
+		h2.Request(1, authority, http.MethodGet, "/h2")
+		var got string
+		select {
+		case got = <-status:
+		case <-time.After(3 * time.Second):
+			t.Fatal("no answer")
+		}
+		if got != "400" {
+			t.Errorf(":authority %q over HTTP/2: got %s; want 400", authority, got)
+		}
+		select {
+		case head := <-heads:
+			t.Errorf(":authority %q over HTTP/2: the origin got %q; want nothing", authority, head)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
