@@ -831,3 +831,82 @@ func TestH2MalformedAuthorityRefused(t *testing.T) {
 		}
 	}
 }
+
+// holdingOrigin accepts connections, reads a request head on each and
+// then reads whatever follows until the proxy closes: open counts the
+// connections open at the origin now, total those ever accepted, reqs
+// the request heads read.
+func holdingOrigin(t *testing.T) (addr netip.AddrPort, open, total, reqs *atomic.Int64) {
+	open, total, reqs = new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)
+	s := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		open.Add(1)
+		total.Add(1)
+		defer open.Add(-1)
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		reqs.Add(1)
+		_, _ = io.Copy(io.Discard, c)
+	})
+	return s.Addr, open, total, reqs
+}
+
+// TestH2StreamsCountAgainstConcurrentCap: the proxy's Concurrent cap
+// (MaxConns) gated client TCP connections only. Over HTTP/1.1 a
+// connection holds at most one origin connection, so the cap bounds the
+// origin connections (and descriptors) a proxy takes; one HTTP/2
+// connection, counted once, opened up to 250 streams, each with an origin
+// connection of its own: a proxy capped at 2 held 100 origin connections
+// for one client. As nginx's limit_conn does, each request in flight
+// counts: the connection's slot covers its first, each further one takes
+// a slot, and a request over the cap gets 503, counted Refused.
+func TestH2StreamsCountAgainstConcurrentCap(t *testing.T) {
+	const maxConns, streams = 2, 100
+	rt := newRuntime(t, edge.Options{})
+	oaddr, open, _, _ := holdingOrigin(t)
+	ca := newTestPKI(t, "h2 CA")
+	cert, key := ca.leaf(t, "l", "www.test")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	s := httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-h2", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS:     &snapshot.TLS{CertPEM: cert, KeyPEM: key},
+		Domains: []snapshot.Domain{{Host: "www.test", Rules: []snapshot.Rule{rule("r-h2", "/", l7Origins(oaddr))}}}})
+	s.Proxies[0].MaxConns = maxConns
+	mustApply(t, rt, s)
+	addr := netip.AddrPortFrom(ip, uint16(port))
+
+	h2 := edgetest.DialH2(t, addr, "www.test")
+	h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	var refused atomic.Int64
+	h2.ReadLoop(func(f http2.Frame) {
+		if x, ok := f.(*http2.MetaHeadersFrame); ok && x.PseudoValue("status") == "503" {
+			refused.Add(1)
+		}
+	})
+	h2.Mu.Lock()
+	for i := range streams {
+		id := uint32(2*i + 1)
+		// An upload that has only begun: a slow client.
+		_ = h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true,
+			BlockFragment: edgetest.H2Head(http.MethodPost, "www.test", "/upload/"+strconv.Itoa(i), "content-length", "1000000")})
+		_ = h2.Fr.WriteData(id, false, []byte("x"))
+	}
+	h2.Flush()
+	h2.Mu.Unlock()
+	edgetest.Eventually(t, 5*time.Second, func() bool { return refused.Load() == streams-maxConns },
+		"streams over the cap not refused")
+	time.Sleep(100 * time.Millisecond)
+	if n := open.Load(); n > maxConns {
+		t.Errorf("one HTTP/2 client connection holds %d origin connections of a proxy whose Concurrent cap is %d; want ≤ %d",
+			n, maxConns, maxConns)
+	}
+	if c, err := tlsDialInsecure(addr); err == nil {
+		c.Close() // A refused connection is reset before its handshake.
+		t.Errorf("a second connection was served while the first one's streams held the cap")
+	}
+	k := stats.Key{Kind: stats.KindListener, ID: "lsr-h2"}
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		v := rt.Stats().Values[k]
+		return v.Refused == streams-maxConns+1 && v.Status[5] == streams-maxConns
+	}, "refused streams not counted")
+}

@@ -1306,3 +1306,46 @@ func TestRequestTrailersCannotOverrideEdgeHeaders(t *testing.T) {
 		t.Errorf("origin received trailers %s; want only %s (none of the fields the edge sets)", b, want)
 	}
 }
+
+// TestHTTP3StreamsCountAgainstConcurrentCap: as over HTTP/2
+// (TestH2StreamsCountAgainstConcurrentCap), each request in flight on a
+// QUIC connection counts against the proxy's Concurrent cap, the
+// connection's own slot covering the first: with a cap of 2, two of five
+// concurrent requests reach the origin and three get 503.
+func TestHTTP3StreamsCountAgainstConcurrentCap(t *testing.T) {
+	const maxConns, requests = 2, 5
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	oaddr, open, _, _ := holdingOrigin(t)
+	s := httpProxy(1, ip, h3Listener(t, ca, port, oaddr))
+	s.Proxies[0].MaxConns = maxConns
+	mustApply(t, rt, s)
+	h3 := h3Client(t, lo.Next(), addr, ca.pool)
+	h3.Timeout = 0
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	codes := make(chan int, requests)
+	for range requests {
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://www.test/held", nil)
+			resp, err := h3.Do(req)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for range requests - maxConns {
+		select {
+		case code := <-codes:
+			if code != http.StatusServiceUnavailable {
+				t.Errorf("got %d; want 503 (over the cap) or no answer yet (held by the origin)", code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("fewer than %d requests refused", requests-maxConns)
+		}
+	}
+	if n := open.Load(); n > maxConns {
+		t.Errorf("one QUIC connection holds %d origin connections; want ≤ %d", n, maxConns)
+	}
+}

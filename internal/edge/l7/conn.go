@@ -56,6 +56,8 @@ type conn struct {
 	// firstHeadTimeout after its handshake (awaitHead). Set before the
 	// connection is handed to net/http.
 	head *time.Timer
+	// streams counts an HTTP/2 connection's requests against gate.
+	streams streams
 }
 
 // firstHeadTimeout is ReadHeaderTimeout; a variable so that tests need

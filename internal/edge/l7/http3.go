@@ -230,7 +230,7 @@ func (s *H3Server) serve(c *quic.Conn) {
 		return
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
-	hc := &h3Conn{c: c, h: h, busy: time.Now()}
+	hc := &h3Conn{c: c, h: h, busy: time.Now(), streams: streams{gate: &h.Proxy.Conns}}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -18,6 +18,8 @@ type h3Conn struct {
 	c    *quic.Conn
 	h    *Handler
 	reqs atomic.Int64 // Requests in flight.
+	// streams counts them against the proxy's connection cap.
+	streams streams
 	// src is the client address the policy last admitted the connection
 	// from (nil until the first check and after a policy change); denied
 	// is set once the policy refused the connection (counted once).
@@ -30,6 +32,14 @@ type h3Conn struct {
 }
 
 type h3ConnKey struct{}
+
+// streamsOf is hc's requests in flight (nil for a nil hc: not limited).
+func (hc *h3Conn) streamsOf() *streams {
+	if hc == nil {
+		return nil
+	}
+	return &hc.streams
+}
 
 // onPath reports whether the proxy's policy admits src, the client address
 // the connection uses now. A client may move its connection to another
@@ -100,7 +110,8 @@ func (s *H3Server) connContext(ctx context.Context, c *quic.Conn) context.Contex
 var h3StdServer = &http.Server{ErrorLog: quietLog}
 
 func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if hc, _ := r.Context().Value(h3ConnKey{}).(*h3Conn); hc != nil {
+	hc, _ := r.Context().Value(h3ConnKey{}).(*h3Conn)
+	if hc != nil {
 		// The address the request came from (quic-go's connection address
 		// when the request arrived), as the origin would be told it: a
 		// request from an address the policy denies is never served.
@@ -120,7 +131,7 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
-	s.h.Load().serveStream(w, r)
+	s.h.Load().serveStream(w, r, hc.streamsOf())
 }
 
 // sweepLoop publishes live byte counters, so a long connection shows its

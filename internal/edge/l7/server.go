@@ -73,13 +73,14 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 			withTLS(r)
 			handlerAnswers(r)
 			if h := s.h.Load(); r.ProtoMajor == 2 {
-				h.serveStream(w, r)
+				h.serveStream(w, r, h2Streams(r))
 			} else {
 				h.ServeHTTP(w, r)
 			}
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: maxStreams},
 	}
 	go s.sweepLoop()
 	if !fastPath {
@@ -108,6 +109,16 @@ func (s *Server) sweepLoop() {
 			c.publishPackets()
 		}
 	}
+}
+
+// h2Streams is the requests in flight on r's HTTP/2 connection.
+func h2Streams(r *http.Request) *streams {
+	if tc, ok := r.Context().Value(clientConnKey{}).(*tls.Conn); ok {
+		if cc := connUnder(tc); cc != nil {
+			return &cc.streams
+		}
+	}
+	return nil
 }
 
 // acceptFast accepts connections for the fast path (fastserve.go).
@@ -268,7 +279,7 @@ func (s *Server) track(cc *conn, h *Handler, src netip.Addr) bool {
 func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	h := s.h.Load()
 	client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy,
+	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy, streams: streams{gate: &h.Proxy.Conns},
 		sendTimeout: h.sendTimeout(), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so

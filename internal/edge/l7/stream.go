@@ -15,8 +15,17 @@ func (h *Handler) sendTimeout() time.Duration { return cmp.Or(h.env.SendTimeout,
 // HTTP/3 stream) with each write of its answer bounded by the send
 // timeout (streamWriter): a stream's writes wait for its flow-control
 // credit, which the connection's own write deadline (conn.Write) never
-// sees.
-func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
+// sees. st is the connection's requests in flight: a request over the
+// proxy's connection cap is refused with 503, nginx's limit_conn answer,
+// and counted Refused like a connection the cap refuses.
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *streams) {
+	if !st.acquire() {
+		h.count(func(c *statsCounters) { c.Refused.Add(1) })
+		countRefused(h.Stats, h.Proxy.Stats, http.StatusServiceUnavailable)
+		http.Error(w, "connection limit of the proxy reached", http.StatusServiceUnavailable)
+		return
+	}
+	defer st.release()
 	d, ok := w.(interface{ SetWriteDeadline(time.Time) error })
 	if !ok {
 		h.ServeHTTP(w, r)
