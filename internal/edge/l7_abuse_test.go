@@ -910,3 +910,55 @@ func TestH2StreamsCountAgainstConcurrentCap(t *testing.T) {
 		return v.Refused == streams-maxConns+1 && v.Status[5] == streams-maxConns
 	}, "refused streams not counted")
 }
+
+// TestH2RapidResetBounded (CVE-2023-44487): a client that opens streams
+// and resets them at once, two small frames each, made the edge dial its
+// origin for a good share of them (thousands of connections for 80,000
+// resets, each closed at once) and was never cut off: net/http's
+// mitigation only counts handlers queued beyond the stream limit, and
+// these end at once. The edge no longer dials or writes for a request
+// whose client is gone, and closes a connection whose client cancels more
+// than 256 requests within 10 s.
+func TestH2RapidResetBounded(t *testing.T) {
+	const resets, bound = 80000, 2*128 + 128 // Cancelled, then in flight at the cut.
+	rt := newRuntime(t, edge.Options{})
+	oaddr, _, total, reqs := holdingOrigin(t)
+	addr := h2OneRule(t, rt, oaddr, nil)
+	h2 := edgetest.DialH2(t, addr, "www.test")
+	done := h2.ReadLoop(nil)
+	start, sent := time.Now(), 0
+	for i := range resets {
+		id := uint32(2*i + 1)
+		h2.Mu.Lock()
+		e1 := h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: true,
+			BlockFragment: edgetest.H2Head(http.MethodGet, "www.test", "/r")})
+		e2 := h2.Fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		if i%100 == 99 {
+			h2.Flush()
+		}
+		h2.Mu.Unlock()
+		if i%100 == 99 { // Paced so that net/http's handler queue never overflows.
+			time.Sleep(10 * time.Millisecond)
+		}
+		select {
+		case <-done:
+		default:
+			if e1 == nil && e2 == nil {
+				sent++
+				continue
+			}
+		}
+		break
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Errorf("connection still open after %d HEADERS+RST_STREAM pairs; want it closed", sent)
+	}
+	time.Sleep(100 * time.Millisecond) // The origin counts what reached it.
+	t.Logf("%d HEADERS+RST_STREAM pairs sent in %v; origin connections dialled: %d, requests the origin got: %d",
+		sent, time.Since(start).Round(time.Millisecond), total.Load(), reqs.Load())
+	if n := total.Load(); n > bound {
+		t.Errorf("one client resetting every stream made the edge open %d origin connections; want ≤ %d", n, bound)
+	}
+}

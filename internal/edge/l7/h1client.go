@@ -123,6 +123,9 @@ func (cl *h1Client) RoundTrip(req *http.Request) (resp *http.Response, wait time
 // request left. stop ends the watch that closes the connection when ctx
 // ends; the exchange must end with receive, done or abort.
 func (cl *h1Client) send(ctx context.Context, addr string, replay bool, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err // The client is gone (an HTTP/2 stream reset): no dial.
+	}
 	for pc = cl.get(addr); pc != nil; pc = cl.get(addr) {
 		stop, err = cl.start(ctx, pc, true, write)
 		if err == nil || !errors.Is(err, errIdleClosed) && !(replay && errors.Is(err, errStale)) {
@@ -179,6 +182,10 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write fu
 		err = pc.bw.Flush() // Into pc.out: nothing is sent yet.
 	}
 	if err != nil {
+		pc.out.reset()
+		return nil, abort(ctx, pc, stop, err)
+	}
+	if err := ctx.Err(); err != nil { // Gone while dialling: send nothing.
 		pc.out.reset()
 		return nil, abort(ctx, pc, stop, err)
 	}

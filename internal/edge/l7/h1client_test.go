@@ -229,6 +229,33 @@ func TestH1ClientConnWatch(t *testing.T) {
 	}
 }
 
+// TestH1ClientNoDialForGoneClient: a request whose client is already
+// gone (an HTTP/2 stream the client reset before its handler ran) is
+// neither dialled nor written: thousands of reset streams each cost an
+// origin a connection, opened and closed at once (CVE-2023-44487). The
+// pooled connection is left to the next request.
+func TestH1ClientNoDialForGoneClient(t *testing.T) {
+	var conns atomic.Int32
+	addr := countingOrigin(t, &conns, func(c net.Conn, _ *http.Request, _ int) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	cl := newTestH1(t)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, pooled := range []int{0, 1} {
+		if pooled == 1 {
+			h1Get(t, cl, addr, "GET")
+		}
+		req, _ := http.NewRequestWithContext(gone, "GET", "http://"+addr+"/", nil)
+		if _, _, err := cl.RoundTrip(req); !errors.Is(err, context.Canceled) || conns.Load() != int32(pooled) ||
+			idleCount(cl, addr) != pooled {
+			t.Errorf("%d pooled: got %v, %d origin connections, %d idle; want context.Canceled, %d, %d",
+				pooled, err, conns.Load(), idleCount(cl, addr), pooled, pooled)
+		}
+	}
+}
+
 // An origin that half-closes an idle keep-alive connection and goes on
 // reading (a lingering close) answers nothing more on it: the request is
 // sent on a new connection at once, not after ResponseHeaderTimeout,

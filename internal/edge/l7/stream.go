@@ -25,7 +25,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *stream
 		http.Error(w, "connection limit of the proxy reached", http.StatusServiceUnavailable)
 		return
 	}
-	defer st.release()
+	defer func() { st.release(r.Context().Err() != nil) }()
 	d, ok := w.(interface{ SetWriteDeadline(time.Time) error })
 	if !ok {
 		h.ServeHTTP(w, r)

@@ -2,6 +2,7 @@ package l7
 
 import (
 	"sync"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/limit"
 )
@@ -10,6 +11,15 @@ import (
 // one connection (SETTINGS_MAX_CONCURRENT_STREAMS; nginx's
 // http2_max_concurrent_streams). quic-go's HTTP/3 default is 100.
 const maxStreams = 128
+
+// A connection whose client cancels more than maxCancelled requests
+// within cancelWindow while they are served is closed (streams.release).
+// A browser cancels what it has in flight when it leaves a page, up to
+// maxStreams at a time.
+const (
+	maxCancelled = 2 * maxStreams
+	cancelWindow = 10 * time.Second
+)
 
 // streams counts the requests in flight on one multiplexed client
 // connection (HTTP/2, HTTP/3) against the proxy's connection cap, as
@@ -20,10 +30,20 @@ const maxStreams = 128
 // flight; each further one takes a slot of gate, so a connection holds
 // max(1, requests in flight) slots. A nil *streams admits everything.
 // Safe for concurrent use.
+//
+// It also bounds the requests a client cancels (CVE-2023-44487, "rapid
+// reset"): each costs the client two small frames, but may cost an origin
+// a connection, dialled and closed; net/http's own defence only counts
+// handlers queued beyond the stream limit, which requests that end at
+// once never fill.
 type streams struct {
 	gate *limit.Gate
+	cut  func() // Closes the connection.
 	mu   sync.Mutex
 	n    int // Requests in flight.
+	// cancelled counts the requests the client cancelled since since.
+	cancelled int
+	since     time.Time
 }
 
 // acquire admits a request, or reports false when the cap is full; an
@@ -41,15 +61,28 @@ func (s *streams) acquire() bool {
 	return true
 }
 
-// release ends a request acquire admitted.
-func (s *streams) release() {
+// release ends a request acquire admitted; cancelled: the client
+// cancelled it (its context ended before its handler did). The
+// connection is closed once its client has cancelled more than
+// maxCancelled requests within cancelWindow.
+func (s *streams) release(cancelled bool) {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.n--
 	if s.n > 0 {
 		s.gate.Release()
+	}
+	if cancelled {
+		if now := time.Now(); now.Sub(s.since) > cancelWindow {
+			s.since, s.cancelled = now, 0
+		}
+		s.cancelled++
+	}
+	tooMany := s.cancelled > maxCancelled
+	s.mu.Unlock()
+	if tooMany {
+		s.cut()
 	}
 }
