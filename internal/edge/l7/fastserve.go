@@ -493,7 +493,10 @@ func answerStatus(p []byte) (int, bool) {
 
 // handlerAnswers notes, for a request net/http serves on a handedConn,
 // that the handler answers it (handedConn.Write); on an HTTP/2
-// connection, that a request head is in (conn.awaitHead).
+// connection, that a request head is in (conn.awaitHead). net/http's
+// HTTP/2 server answers some requests itself (431, 400) without calling
+// the handler, and with no hook to see them: those are not counted
+// (docs/dataplane-l7.md, "Counters").
 func handlerAnswers(r *http.Request) {
 	switch c := r.Context().Value(clientConnKey{}).(type) {
 	case *handedConn:
