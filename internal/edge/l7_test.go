@@ -568,6 +568,32 @@ func TestUpgradeH2CNotTunnelled(t *testing.T) {
 	}
 }
 
+// TestUpgradeIgnoredInHTTP10: RFC 9110 7.8, "A server MUST ignore an
+// Upgrade header field that is received in an HTTP/1.0 request": such a
+// request is proxied as an ordinary one (upgradeEcho then refuses it), not
+// tunnelled behind a 101 that also says "Connection: close".
+func TestUpgradeIgnoredInHTTP10(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ws := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), upgradeEcho)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-up10", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-up10", "/", l7Origins(ws.Addr))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	for _, body := range []string{"", "Content-Length: 2\r\n"} { // The direct path and ReverseProxy.
+		c := dial(t, ip, addr)
+		io.WriteString(c, "POST /ws HTTP/1.0\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+body+"\r\nhi")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("HTTP/1.0 request with Upgrade (%q): got %d; want the Upgrade ignored (origin's 400, no tunnel)", body, resp.StatusCode)
+		}
+	}
+}
+
 // TestHTTPReplacedListenerRetired: the HTTP twin of
 // TestReplacedListenerRetired. HTTP listener A deleted and B created on its
 // port in one snapshot: A is reported removed, sends "closed" and has its

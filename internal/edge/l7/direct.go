@@ -59,10 +59,13 @@ func directMethod(m string) bool {
 // (ReverseProxy then forwards no upgrade, and Connection and the headers
 // it names, HTTP2-Settings, go as always), and a 101 from the origin is
 // refused as an upgrade nobody asked for. Only requests the direct path
-// did not take get here: no work for an ordinary GET.
+// did not take get here: no work for an ordinary GET. An HTTP/1.0
+// request's Upgrade goes whatever it names: a server MUST ignore it (RFC
+// 9110 7.8), and the 101 would say "Connection: close" (mayBeSmuggled),
+// which a WebSocket client must refuse (RFC 6455 4.1).
 func dropUpgrade(req *http.Request) bool {
 	up := req.Header["Upgrade"]
-	if up == nil || len(up) == 1 && strings.EqualFold(strings.Trim(up[0], " \t"), "websocket") {
+	if up == nil || req.ProtoAtLeast(1, 1) && len(up) == 1 && strings.EqualFold(strings.Trim(up[0], " \t"), "websocket") {
 		return false
 	}
 	delete(req.Header, "Upgrade")
