@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -591,6 +592,54 @@ func TestUpgradeIgnoredInHTTP10(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("HTTP/1.0 request with Upgrade (%q): got %d; want the Upgrade ignored (origin's 400, no tunnel)", body, resp.StatusCode)
 		}
+	}
+}
+
+// TestUpgradeRelaysBytesSentWithHandshake: bytes a client sends right
+// after its upgrade request (in the same packet, before the 101) reach the
+// origin, over HTTP and HTTPS. net/http has read them into its buffer when
+// the handler hijacks the connection, and httputil's relay copies from the
+// bare connection: the edge's Hijack hands over one that yields them first.
+func TestUpgradeRelaysBytesSentWithHandshake(t *testing.T) {
+	ws := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), upgradeEcho)
+	pki := newTestPKI(t, "ca")
+	cert, key := pki.leaf(t, "w.test", "w.test")
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	hp, sp := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	doms := []snapshot.Domain{{Host: "w.test", Rules: []snapshot.Rule{rule("r-early", "/", l7Origins(ws.Addr))}}}
+	mustApply(t, rt, httpProxy(1, ip,
+		snapshot.HTTPListener{ID: "lsr-early", Protocol: snapshot.ProtoHTTP, Port: hp, Domains: doms},
+		snapshot.HTTPListener{ID: "lsr-earlys", Protocol: snapshot.ProtoHTTPS, Port: sp, TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key}, Domains: doms}))
+	for _, tc := range []struct {
+		name string
+		port int
+		tls  bool
+	}{{"HTTP", hp, false}, {"HTTPS", sp, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c net.Conn = dial(t, ip, netip.AddrPortFrom(ip, uint16(tc.port)))
+			if tc.tls {
+				tc := tls.Client(c, &tls.Config{ServerName: "w.test", RootCAs: pki.pool, NextProtos: []string{"http/1.1"}})
+				if err := tc.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				c = tc
+			}
+			// One write: the head and the first "frame" together.
+			io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nearly-bytes")
+			br := bufio.NewReader(c)
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("upgrade: %v %v", resp, err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, len("early-bytes"))
+			if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "early-bytes" {
+				t.Fatalf("bytes sent with the handshake: echo got %q, %v; want them relayed to the origin and echoed", buf, err)
+			}
+			if err := connEcho(c, br)("later"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

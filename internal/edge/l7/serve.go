@@ -362,14 +362,37 @@ func final(code int) bool {
 // Hijack takes the connection over for an upgrade: httputil does so to
 // relay an origin's 101 (handleUpgradeResponse), whose head it then
 // writes itself, from the header map, so the recorder takes the 101 as the
-// answer here.
+// answer here. The connection it hands over yields first the bytes
+// net/http has already read (hijackedConn).
 func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
 		w.status = http.StatusSwitchingProtocols
 		w.head()
+		c = &hijackedConn{Conn: c, br: brw.Reader}
 	}
 	return c, brw, err
+}
+
+// hijackedConn is a client connection taken over for an upgrade. Its
+// reads yield first what net/http had buffered: bytes the client sent
+// right after its request head (in the same packet, or before the 101),
+// which belong to the new protocol. httputil's relay copies from the
+// connection alone, not from the buffered reader Hijack also returns, and
+// would drop them (golang/go#80875). Not safe for concurrent reads.
+type hijackedConn struct {
+	net.Conn
+	br *bufio.Reader // nil once drained.
+}
+
+func (c *hijackedConn) Read(p []byte) (int, error) {
+	if c.br != nil {
+		if c.br.Buffered() > 0 {
+			return c.br.Read(p) // Only what is buffered: no read of c.Conn.
+		}
+		c.br = nil
+	}
+	return c.Conn.Read(p)
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
