@@ -749,6 +749,75 @@ func TestAbuseStalledOrigin(t *testing.T) {
 	}
 }
 
+// TestAbuseHungWebSocketOrigin: an origin that hangs after its 101 (keeps
+// its socket, neither reads nor writes) while the client has filled the
+// buffers towards it. The relay is then stuck writing to the origin and
+// reading from it, and reads nothing of the client. Yet the tunnel ends,
+// and with it the connection's Active count and its slot of MaxConns:
+// when its client leaves, SendTimeout after the stuck write started (each
+// write to an upgraded origin is bounded as writes to clients are); when
+// the edge cuts the client connection (listener removed, DrainGrace over;
+// a policy DROP cuts the same way), at once, the origin connection with it.
+func TestAbuseHungWebSocketOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		send  time.Duration
+		leave func(t *testing.T, rt *edge.Runtime, ip netip.Addr, c *net.TCPConn)
+	}{
+		{"client leaves", 2 * time.Second, func(t *testing.T, _ *edge.Runtime, _ netip.Addr, c *net.TCPConn) {
+			_ = c.SetLinger(0)
+			c.Close()
+		}},
+		{"listener removed", time.Minute, func(t *testing.T, rt *edge.Runtime, ip netip.Addr, _ *net.TCPConn) {
+			mustApply(t, rt, httpProxy(2, ip)) // DrainGrace 2 s.
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+				<-release // Hung.
+			}).Addr
+			t.Cleanup(func() { close(release) }) // Before the origin's Close waits for its handler.
+			rt := newRuntime(t, edge.Options{SendTimeout: tc.send})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			s := httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-hung", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+				{Host: "w.test", Rules: []snapshot.Rule{rule("r-hung", "/", l7Origins(o))}}}})
+			s.Proxies[0].MaxConns = 1
+			mustApply(t, rt, s)
+			addr := netip.AddrPortFrom(ip, uint16(port))
+
+			c, _ := upgradeWS(t, ip, addr)
+			tcp := c.(*net.TCPConn)
+			chunk := make([]byte, 1<<20)
+			for { // Until the buffers on the way to the hung origin are full.
+				_ = c.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+				if _, err := c.Write(chunk); err != nil {
+					break
+				}
+			}
+			tc.leave(t, rt, ip, tcp)
+			key := stats.Key{Kind: stats.KindProxy, ID: "link-1"}
+			edgetest.Eventually(t, 5*time.Second, func() bool { return rt.Stats().Values[key].Active == 0 },
+				"the tunnel to a hung origin outlived its client: the proxy still counts it active")
+			if tc.name != "client leaves" {
+				return
+			}
+			nc := dial(t, ip, addr) // The slot of MaxConns 1 is free again.
+			_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
+			io.WriteString(nc, "GET /x HTTP/1.1\r\nHost: w.test\r\n\r\n")
+			if _, err := http.ReadResponse(bufio.NewReader(nc), nil); err != nil {
+				t.Errorf("new client once the hung WebSocket's client left: %v; want it served (MaxConns 1)", err)
+			}
+		})
+	}
+}
+
 // upgradeEchoAfter answers an upgrade request already read and echoes.
 func upgradeEchoAfter(c net.Conn, br *bufio.Reader) {
 	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")

@@ -79,12 +79,15 @@ func (c *conn) headIn() {
 }
 
 // connUnder returns the counting connection under nc, through the
-// wrappers admit puts on it (TLS, a mirror's tap, shaping); nil if none.
+// wrappers admit and the hand-off to net/http put on it (TLS, a mirror's
+// tap, shaping, handedConn); nil if none.
 func connUnder(nc net.Conn) *conn {
 	for {
 		switch c := nc.(type) {
 		case *conn:
 			return c
+		case *handedConn:
+			nc = c.Conn
 		case *tls.Conn:
 			nc = c.NetConn()
 		case *tapConn:

@@ -544,7 +544,17 @@ func (c *handedConn) Read(p []byte) (int, error) {
 // http.Server.ConnContext to the handler.
 type tlsStateKey struct{}
 
+// connContext is the http.Server's ConnContext hook. A connection's
+// context ends when the edge cuts it (conn.cut: policy, drain grace,
+// Close) or it closes, as net/http's own ends when it sees the connection
+// fail: a hijacked (upgraded) connection, which net/http no longer reads,
+// then has its relay and origin connection closed too.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if cc := connUnder(c); cc != nil && cc.ctx != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		context.AfterFunc(cc.ctx, cancel)
+	}
 	ctx = context.WithValue(ctx, clientConnKey{}, c)
 	if hc, ok := c.(*handedConn); ok && hc.tls != nil {
 		return context.WithValue(ctx, tlsStateKey{}, hc.tls)

@@ -26,7 +26,7 @@ var errBadUpgrade = errors.New("origin's 101 is not a WebSocket handshake for th
 // RFC 6455 handshake (GET with Upgrade: websocket and a fresh key) through
 // the rule's scheduler and Transport, as an HTTP/1.1 WebSocket does
 // (the upgraded origin connection is exempt from OriginReadTimeout:
-// send/untimed). A 101 whose Sec-WebSocket-Accept matches becomes the
+// send/upgraded). A 101 whose Sec-WebSocket-Accept matches becomes the
 // client's 200, after which bytes are relayed between the HTTP/3 stream
 // and the origin connection until either side ends; any other answer is
 // the client's answer.

@@ -445,7 +445,7 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 	if err == nil {
 		spend(conn, resp)
 		if resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
-			untimed(conn)
+			upgraded(conn, r.listener.sendTimeout())
 		}
 	}
 	return r.track(o, resp, wait, err)

@@ -269,7 +269,11 @@ type readTimeoutConn struct {
 	rc      syscall.RawConn
 	timeout time.Duration
 	rd      movingDeadline
-	off     atomic.Bool // Upgraded: see untimed.
+	off     atomic.Bool // Upgraded: see upgraded.
+	// send bounds each write once the connection is upgraded (upgraded),
+	// through wd.
+	send time.Duration
+	wd   movingDeadline
 	// asked: a request was written and no byte of its answer read yet;
 	// the wait is then at least ResponseHeaderTimeout, as on the direct
 	// path, whatever the body timeout.
@@ -299,6 +303,12 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
 	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || !c.idleOpen()) {
 		return 0, errIdleClosed
+	}
+	if c.off.Load() {
+		if d, move := c.wd.next(c.send); move {
+			_ = c.Conn.SetWriteDeadline(d)
+		}
+		return c.Conn.Write(p)
 	}
 	c.asked.Store(true)
 	c.extend()
@@ -350,11 +360,15 @@ func spend(c net.Conn, resp *http.Response) {
 	}
 }
 
-// untimed lifts the read timeout of an origin connection upgraded to a
+// upgraded lifts the read timeout of an origin connection upgraded to a
 // WebSocket, which may stay quiet for as long as its users like (nginx
-// would close it after proxy_read_timeout; users expect it to stay).
-func untimed(c net.Conn) {
+// would close it after proxy_read_timeout; users expect it to stay), and
+// bounds each write to it by send (SendTimeout, as writes to clients; nginx's
+// proxy_send_timeout): an origin that stops reading cannot hold the relay,
+// which then reads nothing of its client, for ever.
+func upgraded(c net.Conn, send time.Duration) {
 	if rc := originConn(c); rc != nil {
+		rc.send = send // Before off, which publishes it to Write.
 		rc.off.Store(true)
 		_ = rc.Conn.SetReadDeadline(time.Time{})
 	}
