@@ -818,6 +818,48 @@ func TestAbuseHungWebSocketOrigin(t *testing.T) {
 	}
 }
 
+// TestAbuseHalfClosedWebSocketBounded: a half-close passes through a
+// WebSocket tunnel and the other direction goes on (TestUpgradeHalfClose),
+// but not for ever: once the client's side has ended, each read of the
+// origin waits at most OriginReadTimeout, as an answer's body; once the
+// origin's has, each read of the client waits at most BodyIdleTimeout, as
+// a request's body. Here the other side then hangs: the tunnel ends.
+func TestAbuseHalfClosedWebSocketBounded(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	release := make(chan struct{})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		if req.URL.Path == "/origin-first" {
+			_ = c.(*net.TCPConn).CloseWrite()
+		}
+		<-release // Hung, its side open or half-closed.
+	}).Addr
+	t.Cleanup(func() { close(release) }) // Before the origin's Close waits for its handler.
+	rt := newRuntime(t, edge.Options{OriginReadTimeout: idle, BodyIdleTimeout: idle})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-halfb", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-halfb", "/", l7Origins(o))}}}}))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-halfb"}
+	for _, path := range []string{"/client-first", "/origin-first"} {
+		c := dial(t, ip, addr)
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		if path == "/client-first" {
+			_ = c.CloseWrite()
+		}
+		edgetest.Eventually(t, idle+3*time.Second, func() bool { return rt.Stats().Values[key].Active == 0 },
+			"%s: a half-closed tunnel whose other side hangs was never ended", path)
+	}
+}
+
 // upgradeEchoAfter answers an upgrade request already read and echoes.
 func upgradeEchoAfter(c net.Conn, br *bufio.Reader) {
 	io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")

@@ -643,6 +643,70 @@ func TestUpgradeRelaysBytesSentWithHandshake(t *testing.T) {
 	}
 }
 
+// TestUpgradeHalfClose: a half-close passes through a WebSocket tunnel
+// (RFC 9110 7.8: the connection then carries the new protocol, and TCP's
+// half-close with it) and the other direction goes on. The client sends
+// its last bytes and half-closes: the origin's answer, written after it saw
+// the FIN, still reaches the client. The origin sends its last bytes and
+// half-closes: the client's answer, written after it saw the FIN, still
+// reaches the origin.
+func TestUpgradeHalfClose(t *testing.T) {
+	got := make(chan string, 1)
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		if req.URL.Path == "/ws" { // The client half-closes first.
+			_, _ = io.Copy(c, br)
+			io.WriteString(c, "after-eof")
+			_ = c.(*net.TCPConn).CloseWrite()
+			return
+		}
+		io.WriteString(c, "bye")
+		_ = c.(*net.TCPConn).CloseWrite()
+		b, _ := io.ReadAll(br)
+		got <- string(b)
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-half", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "w.test", Rules: []snapshot.Rule{rule("r-half", "/", l7Origins(o))}}}}))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+
+	c, br := upgradeWS(t, ip, addr)
+	io.WriteString(c, "last")
+	_ = c.(*net.TCPConn).CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if b, err := io.ReadAll(br); string(b) != "lastafter-eof" {
+		t.Errorf("after the client's half-close: got %q, %v; want %q", b, err, "lastafter-eof")
+	}
+
+	c = dial(t, ip, addr)
+	io.WriteString(c, "GET /origin-first HTTP/1.1\r\nHost: w.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	br = bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	if b, err := io.ReadAll(br); string(b) != "bye" { // Until the origin's FIN comes through.
+		t.Fatalf("got %q, %v; want bye then EOF", b, err)
+	}
+	io.WriteString(c, "ack")
+	_ = c.(*net.TCPConn).CloseWrite()
+	select {
+	case s := <-got:
+		if s != "ack" {
+			t.Errorf("after the origin's half-close the client wrote %q; origin read %q", "ack", s)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("origin never finished reading")
+	}
+}
+
 // TestHTTPReplacedListenerRetired: the HTTP twin of
 // TestReplacedListenerRetired. HTTP listener A deleted and B created on its
 // port in one snapshot: A is reported removed, sends "closed" and has its

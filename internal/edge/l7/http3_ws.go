@@ -85,7 +85,8 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	if rc.Flush() != nil {
 		return
 	}
-	// Either side ending ends both, as ReverseProxy's upgrade copier does:
+	// Either side ending ends both (a stream's FIN is its end; ReverseProxy's
+	// upgrade copier passes a half-close on instead):
 	// the client's FIN or reset ends the body, the origin's the reads of
 	// back; closing back, then the body (quic-go cancels the read), frees
 	// the other copier. The request's context ends with the stream or the

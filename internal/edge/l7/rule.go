@@ -444,11 +444,11 @@ func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Resp
 	resp, conn, wait, err := roundTrip(r.transport, req, r.timed)
 	if err == nil {
 		spend(conn, resp)
-		if resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
-			upgraded(conn, r.listener.sendTimeout())
-		}
 	}
-	return r.track(o, resp, wait, err)
+	if resp, err = r.track(o, resp, wait, err); err == nil && resp.StatusCode == http.StatusSwitchingProtocols { // A WebSocket.
+		upgraded(conn, resp, r.listener.sendTimeout())
+	}
+	return resp, err
 }
 
 // begin counts a request in flight on o (for lc) and returns the text of
@@ -535,10 +535,13 @@ var errInvalidStatus = errors.New("origin sent an invalid status code")
 // the rule, as they pass (a WebSocket may last hours): what is read from
 // the origin out, what is written to it in. The client connection counts
 // its own bytes on the listener and proxy, as for any request.
+//
+// It passes the client's half-close on to the origin (CloseWrite).
 type endUpgraded struct {
 	endBody
-	w     io.Writer
-	stats *stats.Counters
+	w      io.Writer
+	stats  *stats.Counters
+	origin *readTimeoutConn // Set by upgraded; nil: none to time.
 }
 
 func (b *endUpgraded) Read(p []byte) (int, error) {
@@ -551,6 +554,23 @@ func (b *endUpgraded) Write(p []byte) (int, error) {
 	n, err := b.w.Write(p)
 	b.stats.BytesIn.Add(int64(n))
 	return n, err
+}
+
+// CloseWrite passes the client's half-close on to the origin: httputil's
+// relay calls it when the client's side ends, and goes on relaying the
+// origin's. From then the origin's reads are timed again (retime), as an
+// answer body's, so a half-closed tunnel cannot outlive an origin that
+// never ends it.
+func (b *endUpgraded) CloseWrite() error {
+	cw, ok := b.w.(interface{ CloseWrite() error }) // The Transport's body: readTimeoutConn or TLS.
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	err := cw.CloseWrite()
+	if b.origin != nil {
+		b.origin.retime()
+	}
+	return err
 }
 
 func isDialError(err error) bool {

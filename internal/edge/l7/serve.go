@@ -34,7 +34,7 @@ var quietLog = log.New(io.Discard, "", 0)
 // ServeHTTP routes one request: domain, rule, redirect, authentication
 // and proxy; and counts it on the listener and the rule.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	rw := &recorder{ResponseWriter: w, start: time.Now()}
+	rw := &recorder{ResponseWriter: w, start: time.Now(), idle: h.bodyIdleTimeout()}
 	// RFC 9112 (6.1) has the connection closed after such a request,
 	// since a front end may have framed it otherwise. The fast path
 	// refuses it outright where it sees the head (handOff).
@@ -317,6 +317,7 @@ type recorder struct {
 	in        atomic.Int64
 	aborted   bool
 	start     time.Time     // When the handler got the request.
+	idle      time.Duration // BodyIdleTimeout, for a half-closed tunnel (hijackedConn).
 	took      time.Duration // Until the final answer's head; 0 = none sent.
 }
 
@@ -369,7 +370,7 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		w.status = http.StatusSwitchingProtocols
 		w.head()
-		c = &hijackedConn{Conn: c, br: brw.Reader}
+		c = &hijackedConn{Conn: c, br: brw.Reader, idle: w.idle}
 	}
 	return c, brw, err
 }
@@ -380,9 +381,14 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // which belong to the new protocol. httputil's relay copies from the
 // connection alone, not from the buffered reader Hijack also returns, and
 // would drop them (golang/go#80875). Not safe for concurrent reads.
+//
+// It passes the origin's half-close on (CloseWrite), after which each of
+// its reads waits at most idle.
 type hijackedConn struct {
 	net.Conn
-	br *bufio.Reader // nil once drained.
+	br      *bufio.Reader // nil once drained.
+	idle    time.Duration
+	halfway atomic.Bool // The origin's side has ended (CloseWrite).
 }
 
 func (c *hijackedConn) Read(p []byte) (int, error) {
@@ -392,7 +398,52 @@ func (c *hijackedConn) Read(p []byte) (int, error) {
 		}
 		c.br = nil
 	}
+	if c.halfway.Load() {
+		c.wait()
+	}
 	return c.Conn.Read(p)
+}
+
+// wait bounds the next read by idle, on the socket: CloseWrite and Read
+// may set it at once, which handedConn's SetReadDeadline is not made for.
+func (c *hijackedConn) wait() {
+	if cc := connUnder(c.Conn); cc != nil {
+		_ = cc.SetReadDeadline(time.Now().Add(c.idle))
+	}
+}
+
+// CloseWrite passes the origin's half-close on to the client: httputil's
+// relay calls it when the origin's side ends, and goes on relaying the
+// client's (TCP: FIN; TLS: close_notify). From then each read of the
+// client waits at most idle (BodyIdleTimeout), as a request body's, so a
+// half-closed tunnel cannot outlive a client that never ends it.
+func (c *hijackedConn) CloseWrite() error {
+	c.halfway.Store(true)
+	c.wait() // A read under way has none.
+	return closeWrite(c.Conn)
+}
+
+// closeWrite half-closes the client connection nc: TLS's close_notify
+// if it has TLS, else the socket's FIN. Writes through nc's wrappers
+// (tap, shaping) are done when their Write returns: nothing is left to
+// flush below.
+func closeWrite(nc net.Conn) error {
+	for {
+		switch c := nc.(type) {
+		case interface{ CloseWrite() error }: // *tls.Conn, *net.TCPConn.
+			return c.CloseWrite()
+		case *handedConn:
+			nc = c.Conn
+		case *conn:
+			nc = c.Conn
+		case *tapConn:
+			nc = c.Conn
+		case *shapedConn:
+			nc = c.Conn
+		default:
+			return errors.ErrUnsupported
+		}
+	}
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
@@ -501,10 +552,7 @@ type countBody struct {
 
 // watchBody wraps req's body in a countBody counting into n.
 func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
-	b := &countBody{ReadCloser: req.Body, n: n, idle: h.env.BodyIdleTimeout}
-	if b.idle <= 0 {
-		b.idle = BodyIdleTimeout
-	}
+	b := &countBody{ReadCloser: req.Body, n: n, idle: h.bodyIdleTimeout()}
 	if c, ok := req.Context().Value(clientConnKey{}).(net.Conn); ok && req.ProtoMajor == 1 {
 		b.kill = func() { _ = c.Close() }
 	} else {

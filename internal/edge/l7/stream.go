@@ -11,6 +11,15 @@ import (
 // the runtime sets another).
 func (h *Handler) sendTimeout() time.Duration { return cmp.Or(h.env.SendTimeout, SendTimeout) }
 
+// bodyIdleTimeout is the bound on each wait for a client's next bytes of
+// a request body (BodyIdleTimeout unless the runtime sets another).
+func (h *Handler) bodyIdleTimeout() time.Duration {
+	if h.env.BodyIdleTimeout > 0 {
+		return h.env.BodyIdleTimeout
+	}
+	return BodyIdleTimeout
+}
+
 // serveStream serves a request of a multiplexed connection (an HTTP/2 or
 // HTTP/3 stream) with each write of its answer bounded by the send
 // timeout (streamWriter): a stream's writes wait for its flow-control

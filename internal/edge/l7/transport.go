@@ -360,18 +360,42 @@ func spend(c net.Conn, resp *http.Response) {
 	}
 }
 
-// upgraded lifts the read timeout of an origin connection upgraded to a
-// WebSocket, which may stay quiet for as long as its users like (nginx
+// upgraded lifts the read timeout of an origin connection c upgraded to
+// a WebSocket, which may stay quiet for as long as its users like (nginx
 // would close it after proxy_read_timeout; users expect it to stay), and
 // bounds each write to it by send (SendTimeout, as writes to clients; nginx's
 // proxy_send_timeout): an origin that stops reading cannot hold the relay,
-// which then reads nothing of its client, for ever.
-func upgraded(c net.Conn, send time.Duration) {
-	if rc := originConn(c); rc != nil {
-		rc.send = send // Before off, which publishes it to Write.
-		rc.off.Store(true)
-		_ = rc.Conn.SetReadDeadline(time.Time{})
+// which then reads nothing of its client, for ever. resp is the 101, whose
+// body (endUpgraded) times c again once the client half-closes.
+func upgraded(c net.Conn, resp *http.Response, send time.Duration) {
+	rc := originConn(c)
+	if rc == nil {
+		return
 	}
+	rc.send = send // Before off, which publishes it to Write.
+	rc.off.Store(true)
+	_ = rc.Conn.SetReadDeadline(time.Time{})
+	if u, ok := resp.Body.(*endUpgraded); ok {
+		u.origin = rc
+	}
+}
+
+// retime gives an upgraded connection's reads their timeout back: its
+// client's side of the tunnel has ended (endUpgraded.CloseWrite), and what
+// is left is the origin's answer.
+func (c *readTimeoutConn) retime() {
+	c.off.Store(false)
+	c.rd.forget()
+	c.extend()
+}
+
+// CloseWrite half-closes the connection (endUpgraded.CloseWrite, through
+// the Transport's body).
+func (c *readTimeoutConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // roundTrip sends req through t and returns the connection it went out on
