@@ -4,14 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 	"github.com/opengaap/opengaap/internal/xtest"
+	"github.com/opengaap/opengaap/internal/xtest/faultproxy"
 )
 
 // TestFatalOnLostStoreLock: a serve on PostgreSQL whose instance lock is
@@ -77,5 +81,57 @@ func TestFatalOnLostStoreLock(t *testing.T) {
 		t.Logf("fatal: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("Fatal did not fire within 5 s of the lock being taken by another session")
+	}
+}
+
+// TestServeSurvivesStoreOutage: the database unreachable for a second (a
+// restart, a failover, a network cut) while serve checks its instance
+// lock: serve takes the lock again when the database answers and carries
+// on, instead of reporting Fatal (cmd/opengaap would exit 1, data plane
+// and all).
+func TestServeSurvivesStoreOutage(t *testing.T) {
+	dsn := xtest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(t, u.Host)
+	u.Host = p.Addr()
+	api := xtest.StartAPIWith(t, func(o *server.Options) {
+		o.StoreDSN = u.String()
+		o.LockCheck = 200 * time.Millisecond
+	})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holder := func() (pid int) {
+		err := db.QueryRowContext(t.Context(), `SELECT COALESCE(MAX(pid), 0) FROM pg_locks WHERE locktype = 'advisory'
+			AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	before := holder()
+	p.Cut()
+	time.Sleep(time.Second)
+	p.Restore()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if now := holder(); now != 0 && now != before {
+			break
+		}
+		select {
+		case err := <-api.Fatal():
+			t.Fatalf("serve gave up after a 1 s database outage: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the instance lock was not taken again within 5 s of the database coming back")
+		}
+	}
+	if _, err := api.GAAP().DescribeProxies(gaapsdk.NewDescribeProxiesRequest()); err != nil {
+		t.Errorf("DescribeProxies after the outage: %v", err)
 	}
 }

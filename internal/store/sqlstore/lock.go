@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,13 +46,19 @@ type instanceLock interface {
 // connection dropping; pgLock watches for that).
 func lockInstance(ctx context.Context, d *dialect, dsn string, o options) (instanceLock, error) {
 	if d == postgresDialect {
-		return lockPostgres(ctx, dsn, o.holder, o.lockCheck, o.log)
+		return lockPostgres(ctx, dsn, o)
 	}
 	return lockFile(dsn+".lock", o.holder)
 }
 
 // DefaultLockCheck is how often a PostgreSQL instance lock is checked.
 const DefaultLockCheck = 10 * time.Second
+
+// DefaultLockRetake is how long a lost PostgreSQL instance lock is tried
+// again while the database cannot be reached: long enough to ride out a
+// restart, a failover or a short network cut, short enough that a serve
+// cut off from its store for good stops.
+const DefaultLockRetake = time.Minute
 
 // pgLock is a session-level advisory lock held by conn, watched by a
 // goroutine (watch) until release.
@@ -60,21 +67,25 @@ const DefaultLockCheck = 10 * time.Second
 // network cut or pg_terminate_backend ends it silently while the serve runs
 // on, and a second serve could then start on the store. So watch checks,
 // every interval, that conn's backend still holds it (pg_locks). When it
-// does not, it takes the lock once more on a new connection: got, it logs a
+// does not, it takes the lock again on a new connection, trying with
+// backoff for up to the retake budget while the database cannot be
+// reached (nobody else can take the lock then either): got, it logs a
 // warning and carries on; refused (another serve holds it now) or the
-// database unreachable, it reports the error on lost and stops watching.
+// budget spent, it reports the error on lost and stops watching.
 type pgLock struct {
 	cfg    *pgx.ConnConfig
 	schema string
 	key    int32
+	budget time.Duration // retake's
 	log    *slog.Logger
 	lost   chan error // receives the one fatal report; buffered
 
-	conn *pgx.Conn // owned by watch until it returns, then by release
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once // release's
-	err  error     // release's result
+	conn   *pgx.Conn       // owned by watch until it returns, then by release
+	ctx    context.Context // canceled by release: ends a check or retake under way
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once // release's
+	err    error     // release's result
 }
 
 // release (once) stops the watch, then unlocks before closing: the server drops
@@ -83,7 +94,7 @@ type pgLock struct {
 // one stopped would find the store still locked.
 func (l *pgLock) release() error {
 	l.once.Do(func() {
-		close(l.stop)
+		l.cancel()
 		<-l.done
 		if l.conn == nil { // Lost, and not taken again.
 			return
@@ -106,7 +117,7 @@ func (l *pgLock) watch(interval time.Duration) {
 	defer t.Stop()
 	for {
 		select {
-		case <-l.stop:
+		case <-l.ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -114,13 +125,22 @@ func (l *pgLock) watch(interval time.Duration) {
 		if err == nil {
 			continue
 		}
+		if l.ctx.Err() != nil { // Released during the check: release unlocks.
+			return
+		}
 		// The session is gone or no longer holds the lock: drop it (a
 		// live one that lost the lock must not keep whatever it has).
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		l.conn.Close(ctx)
 		cancel()
 		l.conn = nil
-		conn, rerr := l.retake()
+		conn, rerr := l.retake(err)
+		if l.ctx.Err() != nil { // Released meanwhile.
+			if conn != nil {
+				l.conn = conn
+			}
+			return
+		}
 		if rerr != nil {
 			l.lost <- fmt.Errorf("sqlstore: the instance lock on schema %q was lost (%v) and could not be taken again: %w", l.schema, err, rerr)
 			return
@@ -133,7 +153,7 @@ func (l *pgLock) watch(interval time.Duration) {
 
 // check asks conn's own backend whether it still holds the lock.
 func (l *pgLock) check(interval time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), max(interval, 5*time.Second))
+	ctx, cancel := context.WithTimeout(l.ctx, max(interval, 5*time.Second))
 	defer cancel()
 	var held bool
 	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
@@ -149,34 +169,50 @@ func (l *pgLock) check(interval time.Duration) error {
 	return nil
 }
 
-// retake takes the lock once on a new connection.
-func (l *pgLock) retake() (*pgx.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+// retake takes the lock again on a new connection, lost for cause. It
+// tries until it gets the lock, another session holds it (ErrLocked), the
+// budget is spent (the last attempt's error) or release cancels it,
+// waiting between attempts from 100 ms doubling up to 2 s, so a database
+// back from a restart is found within 2 s.
+func (l *pgLock) retake(cause error) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(l.ctx, l.budget)
 	defer cancel()
-	conn, _, err := tryLock(ctx, l.cfg)
-	return conn, err
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		conn, _, err := tryLock(ctx, l.cfg)
+		if err == nil || errors.Is(err, ErrLocked) {
+			return conn, err
+		}
+		if wait == 100*time.Millisecond {
+			l.log.Warn("the store's PostgreSQL instance lock was lost with its connection; trying to take it again",
+				"schema", l.schema, "cause", cause, "for", l.budget, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }
 
-func lockPostgres(ctx context.Context, dsn, holder string, interval time.Duration, log *slog.Logger) (instanceLock, error) {
+func lockPostgres(ctx context.Context, dsn string, o options) (instanceLock, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
 	}
 	// application_name is what a refused process reports as the holder
 	// (pg_stat_activity), so it says which serve it is.
-	cfg.RuntimeParams["application_name"] = truncate(holder, 63)
+	cfg.RuntimeParams["application_name"] = truncate(o.holder, 63)
 	conn, schema, err := tryLock(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if interval <= 0 {
-		interval = DefaultLockCheck
+	interval := cmp.Or(max(o.lockCheck, 0), DefaultLockCheck)
+	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema), budget: cmp.Or(max(o.lockRetake, 0), DefaultLockRetake),
+		log: o.log, lost: make(chan error, 1), conn: conn, done: make(chan struct{})}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema), log: log, lost: make(chan error, 1),
-		conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.watch(interval)
 	return l, nil
 }

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/xtest/faultproxy"
 )
 
 // postgresEngine returns the PostgreSQL engine, skipping t without one.
@@ -38,10 +40,17 @@ func lockHolderPID(t *testing.T, db *sql.DB, schema string) int {
 // and logging to a buffer; it returns the store, the buffer, a second
 // connection pool on dsn, the store's schema and the backend pid holding
 // the lock.
-func openWatched(t *testing.T, dsn string, interval time.Duration) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
+func openWatched(t *testing.T, dsn string, interval time.Duration, opts ...Option) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
+	return openWatchedVia(t, dsn, dsn, interval, opts...)
+}
+
+// openWatchedVia is openWatched with the store opened on storeDSN (dsn's
+// database through a faultproxy, say) and the second pool on dsn.
+func openWatchedVia(t *testing.T, storeDSN, dsn string, interval time.Duration, opts ...Option) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
 	t.Helper()
 	var log edgetest.LogBuffer
-	s, err := Open(t.Context(), dsn, WithInstanceLock("holder A"), WithLockWatch(interval, slog.New(slog.NewTextHandler(&log, nil))))
+	opts = append([]Option{WithInstanceLock("holder A"), WithLockWatch(interval, slog.New(slog.NewTextHandler(&log, nil)))}, opts...)
+	s, err := Open(t.Context(), storeDSN, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +105,70 @@ func TestLockWatchRetakes(t *testing.T) {
 	}
 	if _, err := openLocked(t, dsn, "holder B"); err != nil {
 		t.Errorf("Open with the lock after the holder closed: %v", err)
+	}
+}
+
+// viaProxy returns dsn rewritten to reach its server through a new
+// faultproxy, and the proxy.
+func viaProxy(t *testing.T, dsn string) (string, *faultproxy.Proxy) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.New(t, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+// TestLockWatchSurvivesOutage: the database unreachable for a second (a
+// restart, a failover, a network cut) while the watch checks the lock:
+// the lock is taken again once the database answers, within the retake
+// budget, and nothing is reported on LockLost (serve would exit, taking
+// the data plane down).
+func TestLockWatchSurvivesOutage(t *testing.T) {
+	dsn := postgresEngine(t).newDB(t)
+	proxied, p := viaProxy(t, dsn)
+	s, log, other, schema, pid := openWatchedVia(t, proxied, dsn, 100*time.Millisecond)
+	p.Cut()
+	time.Sleep(time.Second)
+	p.Restore()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "taken again") {
+		if time.Now().After(deadline) {
+			t.Fatalf("lock not taken again within 5 s of the database coming back; log %q", log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("log: %s", log.String())
+	select {
+	case err := <-s.LockLost():
+		t.Fatalf("LockLost after a 1 s outage: %v", err)
+	default:
+	}
+	if now := lockHolderPID(t, other, schema); now == 0 || now == pid {
+		t.Errorf("lock holder after the outage: backend %d (was %d)", now, pid)
+	}
+}
+
+// TestLockWatchGivesUp: a database unreachable for longer than the retake
+// budget is reported on LockLost with the last connection error, and
+// Close still returns.
+func TestLockWatchGivesUp(t *testing.T) {
+	dsn := postgresEngine(t).newDB(t)
+	proxied, p := viaProxy(t, dsn)
+	s, log, _, _, _ := openWatchedVia(t, proxied, dsn, 100*time.Millisecond, func(o *options) { o.lockRetake = time.Second })
+	p.Cut()
+	select {
+	case err := <-s.LockLost():
+		if errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "could not be taken again") {
+			t.Errorf("LockLost: %v; want the lock lost and the database unreachable", err)
+		}
+		t.Logf("lost: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("LockLost did not fire within 5 s with a 1 s budget; log %q", log.String())
+	}
+	if err := s.Close(); err != nil {
+		t.Logf("Close: %v", err)
 	}
 }
 

@@ -41,9 +41,10 @@ var (
 type Option func(*options)
 
 type options struct {
-	holder    string        // instance lock holder; "" takes no lock
-	lockCheck time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
-	log       *slog.Logger  // where a re-taken lock is reported; nil = nowhere
+	holder     string        // instance lock holder; "" takes no lock
+	lockCheck  time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
+	log        *slog.Logger  // where a re-taken lock is reported; nil = nowhere
+	lockRetake time.Duration // how long a lost PostgreSQL lock is tried again; 0 = DefaultLockRetake
 }
 
 // WithInstanceLock makes Open take the store's instance lock for holder
