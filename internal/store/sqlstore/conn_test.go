@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"sync"
@@ -96,5 +97,34 @@ func TestDeadConnectionsBeginAgain(t *testing.T) {
 	}
 	if err := views(); err != nil {
 		t.Errorf("View after the sessions ended: %v", err)
+	}
+}
+
+// TestCloseWithDatabaseFrozen: once the database stops answering without
+// a reset (a vanished host, a partition), a List of a query shape not
+// prepared yet starts a background prepare; the call gives up at its
+// deadline, and Close must return promptly too, not wait for the prepare
+// (serve's SIGTERM shutdown calls Close with no deadline).
+func TestCloseWithDatabaseFrozen(t *testing.T) {
+	proxied, p := viaProxy(t, postgresEngine(t).newDB(t))
+	s, err := Open(t.Context(), proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	err = s.View(ctx, func(tx store.Tx) error {
+		p.Freeze() // the host vanishes mid-call
+		_, _, err := tx.List(store.Query{Kind: "proxy", Account: "1", IDs: []string{"a", "b", "c"}})
+		return err
+	})
+	t.Logf("View while the database is frozen: %v", err)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Logf("Close: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close still blocked 5 s after the database stopped answering")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -163,10 +164,28 @@ func openSQLite(path string) (write, read *sql.DB, err error) {
 	return write, read, nil
 }
 
+// connectTimeout bounds connecting to PostgreSQL unless the URL sets
+// connect_timeout: without one, a connection to a host that vanished
+// without a reset waits as long as its caller's context, which for
+// database/sql's pool maintenance is for ever.
+const connectTimeout = 10 * time.Second
+
+// parsePostgres parses a PostgreSQL URL, with connectTimeout by default.
+func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
+}
+
 // openPostgres opens two pgx-backed pools on dsn. pgx caches prepared
 // statements per connection, so idle connections are kept rather than closed.
 func openPostgres(dsn string) (write, read *sql.DB, err error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := parsePostgres(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 	}

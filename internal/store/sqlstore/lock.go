@@ -195,7 +195,7 @@ func (l *pgLock) retake(cause error) (*pgx.Conn, error) {
 }
 
 func lockPostgres(ctx context.Context, dsn string, o options) (instanceLock, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := parsePostgres(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
 	}

@@ -27,8 +27,15 @@ type Store struct {
 	write, read *sql.DB
 	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
 	bg          sync.WaitGroup // Background prepares, waited for by Close.
-	lock        instanceLock   // held instance lock (WithInstanceLock), or nil
+	// bgCtx bounds background prepares; Close cancels it, so a prepare
+	// stuck on a database that stopped answering cannot hold Close up.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	lock     instanceLock // held instance lock (WithInstanceLock), or nil
 }
+
+// prepareTimeout bounds a background prepare (see prepared).
+const prepareTimeout = 30 * time.Second
 
 // Interface guards.
 var (
@@ -90,6 +97,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, d, write); err != nil {
 		return nil, errors.Join(err, s.closePools())
 	}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -171,7 +179,9 @@ func (s *Store) Stats() store.Stats { return statsStore{s} }
 // Close closes both pools. The Store must not be used afterwards.
 func (s *Store) Close() error {
 	// A background prepare still running would open a connection (and, on
-	// SQLite, files next to the database) after Close returned.
+	// SQLite, files next to the database) after Close returned: cancel
+	// it, then wait for it to end.
+	s.bgCancel()
 	s.bg.Wait()
 	s.stmts.Range(func(_, v any) bool {
 		if st := v.(*sql.Stmt); st != nil {
@@ -216,7 +226,9 @@ func (s *Store) prepared(db *sql.DB, q string) *sql.Stmt {
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			st, err := db.PrepareContext(context.Background(), s.d.rebind(q))
+			ctx, cancel := context.WithTimeout(s.bgCtx, prepareTimeout)
+			defer cancel()
+			st, err := db.PrepareContext(ctx, s.d.rebind(q))
 			if err != nil {
 				s.stmts.Delete(k) // try again on a later miss
 				return
