@@ -105,9 +105,10 @@ func isPostgres(dsn string) bool {
 }
 
 // openPools opens the writer and reader pools for dsn and checks that the
-// server answers. Writers and readers are separate pools so that queued writers
-// never take the connections readers need.
-func openPools(ctx context.Context, dsn string) (d *dialect, write, read *sql.DB, err error) {
+// server answers and, on PostgreSQL, that the store's schema exists,
+// which it returns. Writers and readers are separate pools so that queued
+// writers never take the connections readers need.
+func openPools(ctx context.Context, dsn string) (d *dialect, write, read *sql.DB, schema string, err error) {
 	if isPostgres(dsn) {
 		d = postgresDialect
 		write, read, err = openPostgres(dsn)
@@ -116,16 +117,45 @@ func openPools(ctx context.Context, dsn string) (d *dialect, write, read *sql.DB
 		write, read, err = openSQLite(dsn)
 	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, "", err
 	}
 	for _, db := range []*sql.DB{write, read} {
-		if err := db.PingContext(ctx); err != nil {
-			write.Close()
-			read.Close()
-			return nil, nil, nil, fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
+		if err = db.PingContext(ctx); err != nil {
+			err = fmt.Errorf("sqlstore: connect %s: %w", d.name, err)
+			break
 		}
 	}
-	return d, write, read, nil
+	if err == nil && d == postgresDialect {
+		schema, err = postgresSchema(ctx, write)
+	}
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, nil, nil, "", err
+	}
+	return d, write, read, schema, nil
+}
+
+// postgresSchema returns the schema holding the store at db: the first
+// schema of the search_path that exists. When none does (a typo in the
+// URL's search_path, a schema not created yet), the store is refused
+// naming them; PostgreSQL would only say "no schema has been selected to
+// create in" at the first CREATE.
+func postgresSchema(ctx context.Context, db *sql.DB) (string, error) {
+	var schema sql.NullString
+	var path string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema(), current_setting('search_path')").Scan(&schema, &path); err != nil {
+		return "", fmt.Errorf("sqlstore: read the store's schema: %w", err)
+	}
+	if !schema.Valid {
+		var names []string
+		for _, n := range strings.Split(path, ",") {
+			names = append(names, strconv.Quote(strings.Trim(strings.TrimSpace(n), `"`)))
+		}
+		return "", fmt.Errorf("sqlstore: the store's schema does not exist: no schema of the search_path (%s) exists in this database; "+
+			"create it (CREATE SCHEMA) or correct the search_path in the URL", strings.Join(names, ", "))
+	}
+	return schema.String, nil
 }
 
 // openSQLite opens path with one writer connection and a few readers.

@@ -32,7 +32,8 @@ type instanceLock interface {
 	lostCh() <-chan error
 }
 
-// lockInstance takes the instance lock of the store at dsn, which the
+// lockInstance takes the instance lock of the store at dsn (in schema, on
+// PostgreSQL), which the
 // Store holds until Close:
 // only one opengaap serve may run on a store, since each process settles
 // statuses from its own data plane, writes the same statistics series and
@@ -44,9 +45,9 @@ type instanceLock interface {
 // process dies. PostgreSQL: a session-level advisory lock on a connection
 // of its own, released when the session ends (process exit, Close, or the
 // connection dropping; pgLock watches for that).
-func lockInstance(ctx context.Context, d *dialect, dsn string, o options) (instanceLock, error) {
+func lockInstance(ctx context.Context, d *dialect, dsn, schema string, o options) (instanceLock, error) {
 	if d == postgresDialect {
-		return lockPostgres(ctx, dsn, o)
+		return lockPostgres(ctx, dsn, schema, o)
 	}
 	return lockFile(dsn+".lock", o.holder)
 }
@@ -178,7 +179,7 @@ func (l *pgLock) retake(cause error) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(l.ctx, l.budget)
 	defer cancel()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		conn, _, err := tryLock(ctx, l.cfg)
+		conn, err := tryLock(ctx, l.cfg, l.schema)
 		if err == nil || errors.Is(err, ErrLocked) {
 			return conn, err
 		}
@@ -194,7 +195,7 @@ func (l *pgLock) retake(cause error) (*pgx.Conn, error) {
 	}
 }
 
-func lockPostgres(ctx context.Context, dsn string, o options) (instanceLock, error) {
+func lockPostgres(ctx context.Context, dsn, schema string, o options) (instanceLock, error) {
 	cfg, err := parsePostgres(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
@@ -202,7 +203,7 @@ func lockPostgres(ctx context.Context, dsn string, o options) (instanceLock, err
 	// application_name is what a refused process reports as the holder
 	// (pg_stat_activity), so it says which serve it is.
 	cfg.RuntimeParams["application_name"] = truncate(o.holder, 63)
-	conn, schema, err := tryLock(ctx, cfg)
+	conn, err := tryLock(ctx, cfg, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -217,26 +218,22 @@ func lockPostgres(ctx context.Context, dsn string, o options) (instanceLock, err
 	return l, nil
 }
 
-// tryLock connects with cfg and takes the instance lock of its schema
+// tryLock connects with cfg and takes the instance lock of schema
 // without waiting: held, it returns the connection holding it; refused,
 // ErrLocked naming the holder.
-func tryLock(ctx context.Context, cfg *pgx.ConnConfig) (_ *pgx.Conn, schema string, _ error) {
+func tryLock(ctx context.Context, cfg *pgx.ConnConfig, schema string) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlstore: instance lock: connect: %w", err)
-	}
-	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		conn.Close(ctx)
-		return nil, "", fmt.Errorf("sqlstore: instance lock: %w", err)
+		return nil, fmt.Errorf("sqlstore: instance lock: connect: %w", err)
 	}
 	key := schemaKey(schema)
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", instanceLockClass, key).Scan(&got); err != nil {
 		conn.Close(ctx)
-		return nil, "", fmt.Errorf("sqlstore: instance lock: %w", err)
+		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
 	}
 	if got {
-		return conn, schema, nil
+		return conn, nil
 	}
 	defer conn.Close(ctx)
 	var who string
@@ -249,7 +246,7 @@ func tryLock(ctx context.Context, cfg *pgx.ConnConfig) (_ *pgx.Conn, schema stri
 	if err != nil {
 		who = "a session this role cannot see (" + err.Error() + ")"
 	}
-	return nil, "", fmt.Errorf("%w: schema %q of this PostgreSQL database is locked by %s", ErrLocked, schema, who)
+	return nil, fmt.Errorf("%w: schema %q of this PostgreSQL database is locked by %s", ErrLocked, schema, who)
 }
 
 // schemaKey is the second advisory key: a hash of the schema, as a

@@ -81,14 +81,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d, write, read, err := openPools(ctx, dsn)
+	d, write, read, schema, err := openPools(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{d: d, write: write, read: read}
 	if o.holder != "" {
 		// Before migrate: only the holder may change the schema.
-		if s.lock, err = lockInstance(ctx, d, dsn, o); err != nil {
+		if s.lock, err = lockInstance(ctx, d, dsn, schema, o); err != nil {
 			write.Close()
 			read.Close()
 			return nil, err

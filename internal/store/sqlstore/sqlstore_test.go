@@ -202,6 +202,28 @@ func TestOpen(t *testing.T) {
 			}
 		}
 	})
+	// A search_path naming no schema that exists (a typo) is refused
+	// naming it, with or without the instance lock.
+	t.Run("postgres schema missing", func(t *testing.T) {
+		u, err := url.Parse(postgresEngine(t).newDB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", "nosuchschema")
+		u.RawQuery = q.Encode()
+		for _, opts := range [][]Option{{WithInstanceLock("serve")}, nil} {
+			s, err := Open(t.Context(), u.String(), opts...)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), `"nosuchschema"`) || !strings.Contains(err.Error(), "does not exist") {
+				t.Errorf("Open (%d options) = %v; want an error saying schema \"nosuchschema\" does not exist", len(opts), err)
+			}
+			t.Logf("refused: %v", err)
+		}
+	})
 }
 
 // TestMigrationDatesOldClaims: claims made before they had a creation time
