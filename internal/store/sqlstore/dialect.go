@@ -26,11 +26,14 @@ type dialect struct {
 	// types replaces the {{…}} tokens of migrations: column types, and
 	// now_ns, the current time in Unix nanoseconds.
 	types *strings.Replacer
-	// lockWriters, when set, runs first in every write transaction. The
-	// SQLite writer pool has one connection and BEGIN IMMEDIATE, so writers
-	// are already serialized there; PostgreSQL needs a transaction-scoped
-	// advisory lock, which also serializes writers in other processes.
-	lockWriters string
+	// lockWriters, when set, returns the statement that runs first in
+	// every write transaction of the store in schema. The SQLite writer
+	// pool has one connection and BEGIN IMMEDIATE, so writers are already
+	// serialized there; PostgreSQL needs a transaction-scoped advisory
+	// lock, which also serializes writers in other processes. It is keyed
+	// by schema, as the instance lock is: stores in other schemas of the
+	// database are other stores, whose writers must not wait for these.
+	lockWriters func(schema string) string
 	// update is how Update begins. PostgreSQL writers must run READ
 	// COMMITTED whatever the server's default: a REPEATABLE READ snapshot
 	// would be taken before the advisory lock is granted, and the writer
@@ -53,8 +56,9 @@ type dialect struct {
 	arrays bool
 }
 
-// advisoryLockKey is an arbitrary constant naming opengaap's write lock.
-const advisoryLockKey = 0x6f67616170 // "ogaap"
+// writerLockClass is the first key of the PostgreSQL writer lock; the
+// second is schemaKey(schema), as for the instance lock (instanceLockClass).
+const writerLockClass = 0x6f677772 // "ogwr"
 
 var (
 	sqliteDialect = &dialect{
@@ -63,14 +67,16 @@ var (
 		view:  &sql.TxOptions{ReadOnly: true},
 	}
 	postgresDialect = &dialect{
-		name:        "postgres",
-		numbered:    true,
-		types:       tokens("BYTEA", "CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000000000"),
-		lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(advisoryLockKey) + ")",
-		update:      &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-		view:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-		byteOrder:   ` COLLATE "C"`,
-		arrays:      true,
+		name:     "postgres",
+		numbered: true,
+		types:    tokens("BYTEA", "CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000000000"),
+		lockWriters: func(schema string) string {
+			return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", writerLockClass, schemaKey(schema))
+		},
+		update:    &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		view:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+		byteOrder: ` COLLATE "C"`,
+		arrays:    true,
 	}
 )
 

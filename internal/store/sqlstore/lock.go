@@ -21,8 +21,8 @@ var ErrLocked = errors.New("sqlstore: the store is in use by another opengaap se
 
 // instanceLockClass is the first key of the PostgreSQL instance lock (the
 // second is a hash of the schema, so stores in different schemas of one
-// database do not exclude each other). Two-int4 advisory keys never collide
-// with the bigint key of the writer lock.
+// database do not exclude each other); the writer lock's differs
+// (writerLockClass).
 const instanceLockClass = 0x6f676170 // "ogap"
 
 // instanceLock is a held instance lock, released by Close. lostCh

@@ -59,9 +59,9 @@ func loadMigrations(d *dialect) ([]migration, error) {
 }
 
 // migrate brings the schema up to date. It runs on the writer pool under the
-// writer lock, so two processes opening the same database at once apply each
-// migration exactly once.
-func migrate(ctx context.Context, d *dialect, db *sql.DB) error {
+// writer lock (lockWriters, as in Update), so two processes opening the same
+// store at once apply each migration exactly once.
+func migrate(ctx context.Context, d *dialect, db *sql.DB, lockWriters string) error {
 	ms, err := loadMigrations(d)
 	if err != nil {
 		return err
@@ -70,17 +70,17 @@ func migrate(ctx context.Context, d *dialect, db *sql.DB) error {
 		version BIGINT PRIMARY KEY,
 		name    TEXT   NOT NULL,
 		applied BIGINT NOT NULL)`
-	if err := inWriteTx(ctx, d, db, func(tx *sql.Tx) error {
+	if err := inWriteTx(ctx, d, db, lockWriters, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, create)
 		return err
 	}); err != nil {
 		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 	}
-	if err := inWriteTx(ctx, d, db, func(tx *sql.Tx) error { return checkNotNewer(ctx, tx, ms) }); err != nil {
+	if err := inWriteTx(ctx, d, db, lockWriters, func(tx *sql.Tx) error { return checkNotNewer(ctx, tx, ms) }); err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if err := inWriteTx(ctx, d, db, func(tx *sql.Tx) error { return apply(ctx, d, tx, m) }); err != nil {
+		if err := inWriteTx(ctx, d, db, lockWriters, func(tx *sql.Tx) error { return apply(ctx, d, tx, m) }); err != nil {
 			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
 		}
 	}
@@ -155,16 +155,16 @@ func stripComments(s string) string {
 	return b.String()
 }
 
-// inWriteTx runs fn in a write transaction holding the dialect's writer lock,
-// committing when fn returns nil.
-func inWriteTx(ctx context.Context, d *dialect, db *sql.DB, fn func(*sql.Tx) error) error {
+// inWriteTx runs fn in a write transaction holding the writer lock (the
+// lockWriters statement, if any), committing when fn returns nil.
+func inWriteTx(ctx context.Context, d *dialect, db *sql.DB, lockWriters string, fn func(*sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, d.update)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // after Commit a no-op returning ErrTxDone
-	if d.lockWriters != "" {
-		if _, err := tx.ExecContext(ctx, d.lockWriters); err != nil {
+	if lockWriters != "" {
+		if _, err := tx.ExecContext(ctx, lockWriters); err != nil {
 			return err
 		}
 	}

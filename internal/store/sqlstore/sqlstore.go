@@ -25,6 +25,8 @@ type Store struct {
 	// write runs Update and Stats writes; read runs View and queries. On
 	// SQLite write has exactly one connection.
 	write, read *sql.DB
+	// lockWriters runs first in every Update ("" on SQLite: see dialect).
+	lockWriters string
 	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
 	bg          sync.WaitGroup // Background prepares, waited for by Close.
 	// bgCtx bounds background prepares; Close cancels it, so a prepare
@@ -86,6 +88,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{d: d, write: write, read: read}
+	if d.lockWriters != nil {
+		s.lockWriters = d.lockWriters(schema)
+	}
 	if o.holder != "" {
 		// Before migrate: only the holder may change the schema.
 		if s.lock, err = lockInstance(ctx, d, dsn, schema, o); err != nil {
@@ -94,7 +99,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := migrate(ctx, d, write); err != nil {
+	if err := migrate(ctx, d, write, s.lockWriters); err != nil {
 		return nil, errors.Join(err, s.closePools())
 	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
@@ -125,8 +130,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return wrap("begin", err)
 	}
 	defer sqlTx.Rollback() // after Commit a no-op returning ErrTxDone
-	if s.d.lockWriters != "" {
-		if _, err := sqlTx.ExecContext(ctx, s.d.lockWriters); err != nil {
+	if s.lockWriters != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.lockWriters); err != nil {
 			return wrap("lock", err)
 		}
 	}

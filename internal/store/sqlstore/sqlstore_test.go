@@ -382,6 +382,36 @@ func TestLockInstance(t *testing.T) {
 	}
 }
 
+// TestWriterLockPerSchema: stores in two schemas of one PostgreSQL
+// database are independent, so a long (or stuck: its serve's host
+// vanished mid-write) write transaction in one does not hold up the other's
+// writes, as one database-wide writer lock did.
+func TestWriterLockPerSchema(t *testing.T) {
+	newDB := postgresEngine(t).newDB
+	a, b := open(t, newDB(t)), open(t, newDB(t))
+	inA, release, doneA := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		doneA <- a.Update(context.Background(), func(tx store.Tx) error {
+			close(inA)
+			<-release // a long write transaction in store A
+			return tx.Claim("ns", "a")
+		})
+	}()
+	<-inA
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	err := b.Update(ctx, func(tx store.Tx) error {
+		return tx.Insert(store.Record{Kind: "proxy", ID: "link-b", Account: "1", Data: []byte("{}")})
+	})
+	close(release)
+	if err != nil {
+		t.Errorf("write to store B while store A writes: %v", err)
+	}
+	if err := <-doneA; err != nil {
+		t.Errorf("store A's write: %v", err)
+	}
+}
+
 // TestStatsWriteOrder: two batches upserting the same series in opposite
 // orders at once must not deadlock (PostgreSQL, SQLSTATE 40P01): stats
 // writes skip the writer lock, so Write fixes the row order itself, and
