@@ -79,12 +79,17 @@ func FillCertificate(c *Certificate, content, key string) (string, error) {
 // line, optionally followed by nginx's ":comment", and '#' comment lines,
 // read as the edge reads it (snapshot.UserLines, snapshot.UserEntry). The
 // hash format is not checked (the reference's own example, "root:FSGdT",
-// is no known crypt format).
+// is no known crypt format), but its cost is (snapshot.HashTooCostly): the
+// edge would pay it on every request naming the user.
 func validateUserList(text string) error {
 	users := 0
 	for n, line := range snapshot.UserLines(text) {
-		if _, _, ok := snapshot.UserEntry(line); !ok || strings.IndexFunc(line, unicode.IsSpace) >= 0 {
+		_, hash, ok := snapshot.UserEntry(line)
+		if !ok || strings.IndexFunc(line, unicode.IsSpace) >= 0 {
 			return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent line %d must be user:hashed-password[:comment] without spaces (as htpasswd writes it)", n)
+		}
+		if snapshot.HashTooCostly(hash) {
+			return apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent line %d: the hash's cost is above bcrypt cost %d or SHA-crypt rounds=%d, which every login attempt would pay", n, snapshot.MaxBcryptCost, snapshot.MaxCryptRounds)
 		}
 		users++
 	}

@@ -1,6 +1,10 @@
 package model
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
 
 // TestBasicAuthCommentLinesAccepted: a type-0 (basic auth) user list in
 // the format nginx documents for auth_basic_user_file, which opens with a
@@ -20,5 +24,34 @@ func TestBasicAuthCommentLinesAccepted(t *testing.T) {
 	// A list of comments alone has no user.
 	if _, err := FillCertificate(&Certificate{Type: CertBasicAuth}, "# nobody yet", ""); err == nil {
 		t.Error(`user list "# nobody yet": accepted; want InvalidCertificateContent (no user)`)
+	}
+}
+
+// TestUserListHashCostBounded: the edge checks a basic-auth hash with the
+// cost written in it on every request naming the user with a wrong
+// password, so a list whose bcrypt cost is 31 (days of CPU per request) or
+// whose SHA-crypt rounds are 999,999,999 (minutes) is refused; costs up to
+// the bounds (bcrypt 12, rounds=100000) are accepted.
+func TestUserListHashCostBounded(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		ok   bool
+	}{
+		{"root:$2a$31$tw0fF6wqNdQLzdu4CSs1OuYJbCgbrPi3l/oVVlCpJQzrkBc6IxUhm", false},
+		{"root:$2y$13$tw0fF6wqNdQLzdu4CSs1OuYJbCgbrPi3l/oVVlCpJQzrkBc6IxUhm", false},
+		{"root:$6$rounds=999999999$salt$6RyvVaPFXHtD4Mvu9M1.HGwTBbsQZ9Ukr5t3G7TOCvSSZsHn2syKZ4dRQ5QKpEhd7CPdhIHNDZkkcKsxTnpKx.", false},
+		{"root:$5$rounds=100001$salt$h", false},
+		{"root:$6$rounds=656000$salt$h", false}, // passlib's default.
+		{"root:$2b$12$tw0fF6wqNdQLzdu4CSs1OuYJbCgbrPi3l/oVVlCpJQzrkBc6IxUhm", true},
+		{"root:$6$salt$h", true}, // 5000 rounds.
+		{"root:$5$rounds=100000$salt$h", true},
+	} {
+		_, err := FillCertificate(&Certificate{Type: CertBasicAuth}, tc.line, "")
+		if tc.ok && err != nil {
+			t.Errorf("user list %q: %v; want it accepted", tc.line, err)
+		}
+		if !tc.ok && !apierr.Is(err, apierr.InvalidParameterValueInvalidCertificateContent) {
+			t.Errorf("user list %q: %v; want InvalidParameterValue.InvalidCertificateContent", tc.line, err)
+		}
 	}
 }

@@ -240,6 +240,42 @@ func UserEntry(line string) (user, hash string, ok bool) {
 	return user, hash, found && user != "" && hash != "" && !strings.HasPrefix(line, "#")
 }
 
+// Hash cost bounds of a basic-auth user list. The edge checks a hash with
+// the cost written in it, and a failed check is not cached, so a request
+// naming the user with any password costs the check again: bcrypt honours
+// costs up to 31 (days of CPU), SHA-crypt rounds up to 999,999,999
+// (minutes). MaxBcryptCost is the highest default of the common tools
+// (htpasswd -B writes 5; PHP 8.4, Python's bcrypt and Laravel write 12): a
+// check costs a few hundred milliseconds. A SHA-crypt round hashes the
+// password, so a check costs rounds times the password's length: with
+// MaxCryptRounds (20 times the default, 5000) and the 512-byte passwords
+// the edge checks (libxcrypt's CRYPT_MAX_PASSPHRASE_SIZE), at most about
+// what a bcrypt-12 check costs. passlib's defaults (535,000 and 656,000
+// rounds) are above it.
+const (
+	MaxBcryptCost  = 12
+	MaxCryptRounds = 100_000
+)
+
+// HashTooCostly reports whether hash, a user-list entry's hash, names a
+// cost above MaxBcryptCost ($2a$, $2b$, $2y$) or MaxCryptRounds ($5$, $6$
+// "rounds="), read as golang.org/x/crypto/bcrypt and
+// github.com/GehirnInc/crypt read it. A cost they cannot read is not too
+// costly: they refuse the hash without computing it.
+func HashTooCostly(hash string) bool {
+	switch {
+	case len(hash) >= 6 && (strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2y$")):
+		cost, err := strconv.Atoi(hash[4:6])
+		return err == nil && cost > MaxBcryptCost
+	case strings.HasPrefix(hash, "$5$"), strings.HasPrefix(hash, "$6$"):
+		field, _, found := strings.Cut(hash[3:], "$")
+		n, isRounds := strings.CutPrefix(field, "rounds=")
+		rounds, err := strconv.Atoi(n)
+		return found && isRounds && err == nil && rounds > MaxCryptRounds
+	}
+	return false
+}
+
 // UserLines yields the lines of a basic-auth user list (a type-0
 // certificate's content) that hold entries, trimmed, with their 1-based
 // line numbers: nginx's auth_basic_user_file skips empty lines and

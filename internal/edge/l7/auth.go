@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -41,6 +43,12 @@ type basicAuth struct {
 // maxAuthCache bounds the cache; past it, entries are dropped wholesale.
 const maxAuthCache = 1024
 
+// maxCryptPassword is the longest password checked against a crypt(3)
+// scheme's hash, as libxcrypt's crypt (CRYPT_MAX_PASSPHRASE_SIZE), and so
+// nginx on most Linux systems, refuses longer ones; see
+// snapshot.MaxCryptRounds.
+const maxCryptPassword = 512
+
 func newBasicAuth(lines []string) *basicAuth {
 	if len(lines) == 0 {
 		return nil
@@ -52,9 +60,29 @@ func newBasicAuth(lines []string) *basicAuth {
 		u, h, ok := snapshot.UserEntry(strings.TrimSpace(l))
 		if _, seen := a.users[u]; ok && !seen {
 			a.users[u] = h
+			if snapshot.HashTooCostly(h) { // Stored before the API refused it.
+				slog.Warn("basic auth: the user's hash costs more than the bounds, so the user never matches",
+					"user", u, "max_bcrypt_cost", snapshot.MaxBcryptCost, "max_crypt_rounds", snapshot.MaxCryptRounds)
+			}
 		}
 	}
 	return a
+}
+
+// hashSlots bounds the costly hash checks (bcrypt, SHA-crypt: up to a few
+// hundred milliseconds each) running at once across the node to one per
+// CPU: failures are not cached, so a flood of wrong passwords on one
+// domain would otherwise hold every core and starve all other traffic.
+var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// costly reports whether checking hash takes a slot of hashSlots.
+func costly(hash string) bool {
+	for _, p := range [...]string{"$2a$", "$2b$", "$2y$", "$5$", "$6$"} {
+		if strings.HasPrefix(hash, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // allow reports whether r carries valid credentials.
@@ -74,6 +102,14 @@ func (a *basicAuth) allow(r *http.Request) bool {
 	if hit && cached == sum {
 		return true
 	}
+	if costly(hash) {
+		select {
+		case hashSlots <- struct{}{}:
+			defer func() { <-hashSlots }()
+		case <-r.Context().Done():
+			return false // The client left while queued.
+		}
+	}
 	if !checkHash(hash, pass) {
 		return false
 	}
@@ -91,8 +127,12 @@ func (a *basicAuth) allow(r *http.Request) bool {
 // {PLAIN} (nginx's set), or else a plain password. A hash in a scheme it
 // does not know ("{SMD5}", "$argon2id$", ...) matches nothing: taken as a plain
 // password, it would let in whoever has seen the hash, and not the user.
+// Nor does a hash whose cost is above snapshot.HashTooCostly's bounds: it
+// is not computed.
 func checkHash(hash, pass string) bool {
 	switch {
+	case snapshot.HashTooCostly(hash):
+		return false
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) == nil
 	case strings.HasPrefix(hash, "{SHA}"):
@@ -109,7 +149,9 @@ func checkHash(hash, pass string) bool {
 	case strings.HasPrefix(hash, "{PLAIN}"):
 		return subtle.ConstantTimeCompare([]byte(hash[len("{PLAIN}"):]), []byte(pass)) == 1
 	case crypt.IsHashSupported(hash): // The $apr1$, $1$, $5$ and $6$ imported above.
-		return crypt.NewFromHash(hash).Verify(hash, []byte(pass)) == nil
+		// Each round hashes the password: a 64 KiB one would make even a
+		// default 5000-round SHA-crypt check cost seconds.
+		return len(pass) <= maxCryptPassword && crypt.NewFromHash(hash).Verify(hash, []byte(pass)) == nil
 	case descrypt.IsHash(hash): // What crypt(3), so nginx, reads as DES crypt.
 		return descrypt.Verify(hash, pass)
 	case strings.HasPrefix(hash, "{") && strings.Contains(hash, "}"),

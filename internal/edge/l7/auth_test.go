@@ -1,14 +1,19 @@
 package l7
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/GehirnInc/crypt"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 func TestCheckHash(t *testing.T) {
@@ -152,4 +157,104 @@ func TestBasicAuthDuplicateUserFirstWins(t *testing.T) {
 			t.Errorf("alice with password %q: allowed %v; want %v (first line for a user wins, as in nginx and Apache)", pass, got, want)
 		}
 	}
+}
+
+// TestBasicAuthHashCostBounded: a basic-auth user list is tenant input
+// (CreateCertificate type 0), and the edge checks each hash with the cost
+// written in it, failures uncached. A list stored before the API bounded
+// costs (bcrypt 31: days of CPU; SHA-crypt rounds=999999999: minutes) must
+// not make one request with a wrong password pin a core: such a hash
+// never matches and is not computed.
+func TestBasicAuthHashCostBounded(t *testing.T) {
+	low, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost) // "$2a$04$..."
+	for _, huge := range []string{
+		string(low[:4]) + "31" + string(low[6:]), // Same hash, cost 31.
+		"$6$rounds=999999999$salt$6RyvVaPFXHtD4Mvu9M1.HGwTBbsQZ9Ukr5t3G7TOCvSSZsHn2syKZ4dRQ5QKpEhd7CPdhIHNDZkkcKsxTnpKx.",
+	} {
+		a := newBasicAuth([]string{"root:" + huge})
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth("root", "wrong")
+		done := make(chan bool, 1)
+		start := time.Now()
+		go func() { done <- a.allow(r) }()
+		select {
+		case ok := <-done:
+			if ok {
+				t.Errorf("hash %q: a wrong password let in", huge)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("one request with a wrong password to a user whose hash is %q is still being checked after %v", huge, time.Since(start).Round(time.Second))
+		}
+	}
+}
+
+// TestCheckHashLongPassword: each SHA-crypt round hashes the password, so
+// a 64 KiB one (what a request header can hold) makes even a default
+// 5000-round check cost seconds. Passwords longer than libxcrypt checks
+// (512 bytes) never match a crypt(3) scheme's hash.
+func TestCheckHashLongPassword(t *testing.T) {
+	for n, want := range map[int]bool{512: true, 513: false} {
+		pass := strings.Repeat("p", n)
+		hash, err := crypt.SHA512.New().Generate([]byte(pass), []byte("$6$saltsalt$"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := checkHash(hash, pass); got != want {
+			t.Errorf("SHA-512 crypt, right password of %d bytes: match %v; want %v", n, got, want)
+		}
+	}
+}
+
+// TestBasicAuthCostlyChecksQueued: costly checks (bcrypt, SHA-crypt) run
+// at most one per CPU at a time; one queued behind them gives up when its
+// client leaves rather than computing the hash for nobody.
+func TestBasicAuthCostlyChecksQueued(t *testing.T) {
+	for range cap(hashSlots) {
+		hashSlots <- struct{}{}
+	}
+	defer func() {
+		for range cap(hashSlots) {
+			<-hashSlots
+		}
+	}()
+	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	a := newBasicAuth([]string{"root:" + string(bc), "cheap:{PLAIN}pw"})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	r.SetBasicAuth("root", "pw")
+	if a.allow(r) {
+		t.Error("a bcrypt check ran while every slot was taken; want it queued until the client left")
+	}
+	r = httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("cheap", "pw")
+	if !a.allow(r) {
+		t.Error("a {PLAIN} check waited for a slot; only costly schemes take one")
+	}
+}
+
+// FuzzCheckHash: no user-list entry (tenant input, through the API) makes
+// the password check panic. Costly checks within the bounds are skipped
+// (bcrypt 12 takes a few hundred milliseconds, SHA-crypt milliseconds per
+// 100 password bytes, and Go fuzzing has no per-input timeout); hashes
+// above the bounds are kept: they must return at once
+// (TestBasicAuthHashCostBounded).
+func FuzzCheckHash(f *testing.F) {
+	for _, h := range []string{"FSGdT", "$apr1$abc$def", "$1$salt$hash", "$5$rounds=1000$salt$h", "$6$salt$h",
+		"$2a$04$abcdefghijklmnopqrstuu", "$2a$31$abcdefghijklmnopqrstuu", "$6$rounds=999999999$salt$h",
+		"{SHA}x", "{SSHA}eA==", "{PLAIN}p", "abcdefghijklm", "$argon2id$x", "u:$apr1$abc$def"} {
+		f.Add(h, "p")
+	}
+	slow := func(h, pass string) bool {
+		return !snapshot.HashTooCostly(h) && (strings.HasPrefix(h, "$2") || strings.Contains(h, "rounds=") ||
+			crypt.IsHashSupported(h) && len(pass) > 16) // Rounds × password length.
+	}
+	f.Fuzz(func(t *testing.T, hash, pass string) {
+		if !slow(hash, pass) {
+			checkHash(hash, pass)
+		}
+		if u, h, ok := snapshot.UserEntry(hash); ok && !slow(h, u) {
+			checkHash(h, u)
+		}
+	})
 }
