@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,6 +325,18 @@ func validHost(h string) bool {
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// validTarget reports whether u, a request's target, is in origin form
+// ("/path?query", or "*") or is an http or https URL in absolute form
+// (RFC 9112 3.2). net/http also takes "x:@evil.test/" (an absolute URI
+// of another scheme, RFC 3986 4.3) and "http:evil.test" as targets: URLs
+// with an opaque part and no path, routed as "/". Forced redirects and
+// origins would get the opaque part where a path goes, after the host:
+// "https://a.test" + "@evil.test/" has the host evil.test. Refused (400)
+// as nginx refuses them.
+func validTarget(u *url.URL) bool {
+	return u.Opaque == "" && (u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https")
+}
 
 // canonHost is a host name as domains are matched: lower-cased, without
 // the final dot that names the same host. Host headers and SNI both go

@@ -1,12 +1,21 @@
 package l7
 
 import (
+	"bufio"
 	"cmp"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // TestRedirectURL: forcedRedirect.url. It also checks that a request the
@@ -47,6 +56,99 @@ func TestRedirectURL(t *testing.T) {
 			t.Errorf("forcedRedirect(%q, host %q) for %s = %q; want %q", tc.spec, tc.host, r.RequestURI, got, tc.want)
 		}
 	}
+}
+
+// TestForcedRedirectNonOriginTarget: net/http reads the target
+// "x:@evil.test/" (an absolute URI of another scheme) as an opaque URL
+// with no path, routed as "/". A forced redirect pasted the opaque part
+// after the host, so the Location "https://a.test@evil.test/" left the
+// domain (userinfo a.test, host evil.test). Such targets are 400, as in
+// nginx; an http URL in absolute form is still redirected.
+func TestForcedRedirectNonOriginTarget(t *testing.T) {
+	send := func(s *Server, target string) *http.Response {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", s.Addr().String(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a.test\r\n\r\n", target)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, spec := range []string{"https:", "https://b.test"} {
+		s := editedServer(t, netip.MustParseAddrPort("127.0.0.1:9"), func(l *snapshot.HTTPListener) {
+			l.Domains[0].Rules[0].ForcedRedirect = spec
+		})
+		for _, target := range []string{"x:@evil.test/", "x:.evil.test/", "http:@evil.test/", "HTTP:evil.test"} {
+			if resp := send(s, target); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("ForcedRedirect %q, GET %s: %d Location %q; want 400", spec, target, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		want := "https://a.test/p?q"
+		if spec != "https:" {
+			want = "https://b.test/p?q"
+		}
+		if resp := send(s, "http://a.test/p?q"); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+			t.Errorf("ForcedRedirect %q, GET http://a.test/p?q: %d Location %q; want 301 to %s", spec, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// FuzzForcedRedirect: whatever ForcedRedirect a rule holds (the API's
+// checks or a value stored before them) and whatever request the handler
+// accepts, the Location is an https URL whose host is the redirect's
+// authority, or the request's own host: never one taken from the request
+// path or target (open redirect), never with userinfo.
+func FuzzForcedRedirect(f *testing.F) {
+	for _, s := range []string{"https:", "https:8443", "https://www.qq.com/url", "https://", "https:///", "https://user@b/", "https://b.test:99/x%2F/", "https://[::1]:8/a"} {
+		for _, uri := range []string{"/p?q=1", "//evil.test/x", "/url/a", "/%2F%2Fevil", "/\\evil", "x:@evil.test/", "A:0"} {
+			f.Add(s, "a.test", uri)
+		}
+	}
+	f.Fuzz(func(t *testing.T, spec, host, uri string) {
+		if spec == "" {
+			return
+		}
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + uri + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")))
+		if err != nil || !validHost(req.Host) || !validTarget(req.URL) || req.URL.Host != "" || req.RequestURI == "*" {
+			return // net/http or ServeHTTP answers 400; absolute-form targets are routed by the URL's host.
+		}
+		if _, err := url.Parse("https://" + req.Host + "/"); err != nil {
+			return // A Host no URL has ("%61"): the client redirects itself to garbage.
+		}
+		path, ok := routePath(req.URL.Path)
+		if !ok {
+			return
+		}
+		loc := newForcedRedirect(spec).url(req, path)
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatalf("spec %q host %q uri %q: Location %q does not parse: %v", spec, host, uri, loc, err)
+		}
+		want := hostOf(req)
+		if rd, ok := snapshot.ParseRedirect(spec); ok && rd.Authority != "" {
+			h, _ := splitHost(rd.Authority)
+			want = strings.ToLower(strings.Trim(h, "[]"))
+		}
+		if u.Scheme != "https" || u.User != nil || strings.ToLower(u.Hostname()) != want || u.Opaque != "" {
+			t.Fatalf("spec %q host %q uri %q: Location %q: scheme %q user %v host %q opaque %q; want https to %q", spec, host, uri, loc, u.Scheme, u.User, u.Hostname(), u.Opaque, want)
+		}
+		// Browsers read '\' as '/' in https URLs: a path starting "/\" or
+		// "\\" after an empty authority would be a new authority.
+		if port := u.Port(); strings.ContainsAny(u.Host, "\\@") || port != "" && !validPort(port) {
+			t.Fatalf("spec %q host %q uri %q: Location %q has authority %q", spec, host, uri, loc, u.Host)
+		}
+	})
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func TestVhostMatch(t *testing.T) {

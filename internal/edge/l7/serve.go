@@ -48,6 +48,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(rw, "invalid Host "+strconv.Quote(req.Host), http.StatusBadRequest)
 		return
 	}
+	if !validTarget(req.URL) {
+		rw.close = true
+		http.Error(rw, "invalid request target "+strconv.Quote(req.RequestURI), http.StatusBadRequest)
+		return
+	}
 	host := hostOf(req)
 	v := h.match(host)
 	rw.noInterim = !req.ProtoAtLeast(1, 1)
