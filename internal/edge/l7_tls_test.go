@@ -187,6 +187,46 @@ func TestHTTPSOriginVerification(t *testing.T) {
 	}
 }
 
+// TestHTTPSCheckVerifiesOrigin: a rule forwarding HTTPS with
+// RealServerAuth on (OriginCAPEMs) has two origins; one presents a
+// certificate the rule's CA did not sign. Its checks verify it as the
+// rule's requests do, so it is taken out; and a request that still goes
+// to it (before its checks fail) is retried on the other origin, its
+// verification failure counting as a failed connect: no request fails
+// while a verified origin is healthy.
+func TestHTTPSCheckVerifiesOrigin(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "origin CA")
+	rogue := newTestPKI(t, "rogue CA")
+	good := httpOrigin(t, "good", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "good", "origin.test")}})
+	bad := httpOrigin(t, "bad", &tls.Config{Certificates: []tls.Certificate{rogue.tlsPair(t, "bad", "origin.test")}})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := rule("r-rsa", "/", l7Origins(good, bad))
+	r.ForwardProtocol, r.SNI = snapshot.ProtoHTTPS, "origin.test"
+	r.Health = snapshot.HTTPCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond,
+		Healthy: 2, Unhealthy: 2, Path: "/", Method: http.MethodGet, StatusClasses: []int{200, 300}}
+	l := snapshot.HTTPListener{ID: "lsr-rsa", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "www.test", OriginCAPEMs: []string{ca.caPEM}, Rules: []snapshot.Rule{r}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	time.Sleep(600 * time.Millisecond) // Six check intervals: fall is 2.
+
+	if h := rt.Health()["r-rsa/o1"]; h.Healthy {
+		t.Errorf("origin whose certificate fails RealServerAuth reported healthy: %+v", h)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	fails := 0
+	for range 10 {
+		if resp, _, _ := get(t, c, url, "www.test"); resp.StatusCode != http.StatusOK {
+			fails++
+		}
+	}
+	if fails > 0 {
+		t.Errorf("%d of 10 requests failed (502) while a verified origin was healthy: requests still go to the origin that fails verification", fails)
+	}
+}
+
 // TestWildcardDomainOriginVerification: a wildcard domain with
 // RealServerAuth and no SNI (the default) verifies its origin's
 // certificate against the host each request asked for. An origin holding

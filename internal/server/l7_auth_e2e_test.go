@@ -221,3 +221,57 @@ func TestForcedRedirectBeforeBasicAuth(t *testing.T) {
 			resp.StatusCode, loc, resp.Header.Get("WWW-Authenticate"))
 	}
 }
+
+// TestRealServerAuthFailureReadsAbnormal: a rule forwards HTTPS with
+// RealServerAuth on (SetAuthentication, CA "other") to an origin whose
+// certificate another CA signed. Every request is a 502, and the rule's
+// health checks (DelayLoop 5, FailedThreshold 1), which verify the origin
+// as requests do, report it abnormal (RealServerStatus 1).
+func TestRealServerAuthFailureReadsAbnormal(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	serverCA, otherCA := newTestCA(t, "review server CA"), newTestCA(t, "review other CA")
+	oc, ok := serverCA.leaf(t, "origin", "origin.review.test")
+	pair, err := tls.X509KeyPair([]byte(oc), []byte(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"name": "secure"})
+	}))
+	srv.Listener.Close()
+	if srv.Listener, err = net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String()); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	s := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	ids := n.realServers(s.Addr())
+	listener, port := n.httpListener(proxy, ip)
+	host := "rsa.review.test"
+	n.domain(listener, host, "", "")
+	rule := n.rule(listener, host, "/", map[string]any{"ForwardProtocol": "HTTPS", "ServerNameIndicationSwitch": "ON",
+		"ServerNameIndication": "origin.review.test", "HealthCheck": 1, "CheckParams": map[string]any{"DelayLoop": 5,
+			"ConnectTimeout": 2, "Path": "/", "Method": "GET", "StatusCode": []int{200, 300}, "FailedThreshold": 1}},
+		map[string]netip.AddrPort{ids[0]: s})
+	if err := n.Call(n.c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": host,
+		"RealServerAuth": 1, "RealServerCertificateId": n.cert(3, otherCA.pem, "")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	base := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	n.until("requests refused by origin verification", func() bool {
+		resp, _ := request(t, c, base, host, "/", nil)
+		return resp.StatusCode == http.StatusBadGateway
+	})
+	deadline := time.Now().Add(12 * time.Second) // Over two DelayLoops with FailedThreshold 1.
+	for n.ruleOriginStatus(rule, ids[0]) != 1 {
+		if time.Now().After(deadline) {
+			resp, _ := request(t, c, base, host, "/", nil)
+			t.Fatalf("origin every request to which fails verification (now %d) still reads RealServerStatus %d (normal) after 12 s",
+				resp.StatusCode, n.ruleOriginStatus(rule, ids[0]))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

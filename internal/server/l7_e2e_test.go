@@ -168,6 +168,23 @@ func (n *node) waitRule(id string) {
 	})
 }
 
+// ruleOriginStatus is RealServerStatus of origin rs on rule id (-1: absent).
+func (n *node) ruleOriginStatus(id, rs string) int64 {
+	n.t.Helper()
+	d := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+	d.RuleIds = []*string{new(id)}
+	r, err := n.c.DescribeRulesByRuleIds(d)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	for _, s := range r.Response.RuleSet[0].RealServerSet {
+		if *s.RealServerId == rs {
+			return *s.RealServerStatus
+		}
+	}
+	return -1
+}
+
 // cert stores a certificate and returns its ID.
 func (n *node) cert(typ int64, content, key string) string {
 	n.t.Helper()

@@ -35,7 +35,7 @@ type Backend struct {
 	reported Status
 
 	// tlsProbe is an HTTPS check's handshake setup, built once; a client
-	// certificate that does not parse fails every check (tlsProbeErr).
+	// certificate or CA that does not parse fails every check (tlsProbeErr).
 	tlsProbe    *tls.Config
 	tlsProbeErr error
 }
@@ -95,7 +95,7 @@ func newBackend(k Key) *Backend {
 	// is then taken out after Unhealthy failed checks.
 	b.healthy.Store(true)
 	if k.Proto == snapshot.ProtoHTTPS {
-		b.tlsProbe, b.tlsProbeErr = probeTLSConfig(k.HTTP)
+		b.tlsProbe, _, b.tlsProbeErr = k.HTTP.TLS.Config(k.HTTP.Host)
 	}
 	if !k.IsDomain {
 		a, err := netip.ParseAddr(k.Host)

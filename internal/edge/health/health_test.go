@@ -157,7 +157,7 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 	if _, err := newBackend(k).check(); err == nil {
 		t.Fatal("a probe without SNI passed; the origin refuses it")
 	}
-	k.HTTP.SNI = "origin.test"
+	k.HTTP.TLS.SNI = "origin.test"
 	if _, err := newBackend(k).check(); err != nil {
 		t.Errorf("a probe with the rule's SNI: %v; want it to pass", err)
 	}

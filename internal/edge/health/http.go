@@ -21,14 +21,15 @@ type HTTPProbe struct {
 	Method string
 	Path   string
 	Host   string
-	// SNI is the server name an HTTPS probe sends, as the rule's requests
-	// do ("" = none): an origin behind a name-based TLS front end answers
-	// only to its name.
-	SNI string
-	// ClientCert and ClientKey (PEM) are presented by an HTTPS probe, as
-	// GaapAuth has the rule's requests do: an origin that requires a client
-	// certificate refuses a probe without one.
-	ClientCert, ClientKey string
+	// TLS is the handshake of an HTTPS probe, the rule's requests' own:
+	// the same SNI (an origin behind a name-based TLS front end answers
+	// only to its name), client certificate (GaapAuth: an origin that
+	// requires one refuses a probe without it) and, with RealServerAuth,
+	// verification (an origin whose certificate fails it fails every
+	// request, so it fails its checks too). A wildcard domain's origins
+	// with no fixed name are verified for Host, as a request's for its
+	// host.
+	TLS OriginTLS
 	// Classes is a bit set of accepted status classes: bit n = nxx.
 	Classes uint8
 }
@@ -56,12 +57,9 @@ func ProbeOf(c snapshot.HTTPCheck) (HTTPProbe, snapshot.HealthCheck) {
 		Healthy: c.Healthy, Unhealthy: c.Unhealthy}
 }
 
-// probeClient sends checks. Certificates of HTTPS origins are not verified:
-// a check asks whether the origin answers, not whether it is authentic
-// (that is enforced on real traffic). Connections are not reused, so a
-// check always exercises connect as well.
-// An HTTPS probe's handshake takes its server name and client certificate
-// from its request's context (probeTLS), as the rule's requests do.
+// probeClient sends checks. Connections are not reused, so a check always
+// exercises connect (and the TLS handshake) as well. An HTTPS probe's
+// handshake takes its config from its request's context (probeTLS).
 var probeClient = &http.Client{
 	Transport: &http.Transport{DialTLSContext: dialProbeTLS, DisableKeepAlives: true},
 	CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -78,20 +76,6 @@ func dialProbeTLS(ctx context.Context, network, addr string) (net.Conn, error) {
 	cfg, _ := ctx.Value(probeTLS{}).(*tls.Config)
 	d := tls.Dialer{Config: cfg}
 	return d.DialContext(ctx, network, addr)
-}
-
-// probeTLSConfig is the client side of an HTTPS probe's handshake: the
-// rule's SNI (an IP address never goes out as SNI) and client certificate.
-func probeTLSConfig(p HTTPProbe) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: p.SNI, InsecureSkipVerify: true}
-	if p.ClientCert != "" {
-		cert, err := tls.X509KeyPair([]byte(p.ClientCert), []byte(p.ClientKey))
-		if err != nil {
-			return nil, fmt.Errorf("probe client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }
 
 // checkHTTP sends the probe and accepts the configured status classes.

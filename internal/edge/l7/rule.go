@@ -90,9 +90,9 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	// share one transport, hence its pools, whatever their domain's.
 	var k transportKey
 	if proto == snapshot.ProtoHTTPS {
-		k = transportKey{sni: sr.SNI, clientCert: d.ClientCertPEM, clientKey: d.ClientKeyPEM}
+		k = transportKey{SNI: sr.SNI, ClientCert: d.ClientCertPEM, ClientKey: d.ClientKeyPEM}
 		if len(d.OriginCAPEMs) > 0 {
-			k.roots, k.verifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
+			k.Roots, k.VerifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
 		}
 	}
 	var err error
@@ -115,7 +115,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	}
 	probe, check := health.ProbeOf(sr.Health)
 	if check.Enabled && proto == snapshot.ProtoHTTPS {
-		probe.SNI, probe.ClientCert, probe.ClientKey = sr.SNI, d.ClientCertPEM, d.ClientKeyPEM
+		probe.TLS = k // Checks handshake, and verify, as requests do.
 	}
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
@@ -426,9 +426,12 @@ func sendOrigin[T any](r *rule, o *origin, req *http.Request, send func(*origin,
 	return res, err
 }
 
-// retry reports whether req may be sent again after err.
+// retry reports whether req may be sent again after err: a failed connect
+// of a request that may be sent twice, or an origin certificate that failed
+// verification, which fails the handshake before any byte of any request
+// is written.
 func retry(req *http.Request, err error) bool {
-	return isDialError(err) && retriable(req) && req.Context().Err() == nil
+	return (isDialError(err) && retriable(req) || errors.Is(err, health.ErrUnverified)) && req.Context().Err() == nil
 }
 
 func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {
@@ -573,9 +576,12 @@ func (b *endUpgraded) CloseWrite() error {
 	return err
 }
 
+// isDialError reports whether err is a failed connect: a dial's, or an
+// origin certificate that failed verification (RealServerAuth), which
+// leaves the origin as unusable as one that refuses connections.
 func isDialError(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, health.ErrUnverified)
 }
 
 // retriable: idempotent methods whose body (none) can be sent again.

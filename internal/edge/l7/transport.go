@@ -52,13 +52,9 @@ const (
 // transportKey is the identity of an origin-side TLS setup; rules with the
 // same one share a transport, hence its keep-alive connection pools.
 // Plain-HTTP rules have the zero key: TLS settings mean nothing to them.
-type transportKey struct {
-	sni        string // Sent in the handshake; "" = none.
-	roots      string // Joined CA PEMs; "" = do not verify.
-	verifyName string // "" with roots: each request's host (perHost).
-	clientCert string // PEM cert + key presented to origins.
-	clientKey  string
-}
+// It is the health package's OriginTLS, which HTTPS checks handshake with
+// too, so that they verify origins exactly as the requests do.
+type transportKey = health.OriginTLS
 
 // Transports holds origin transports by TLS setup, reference counted so
 // that a configuration swap keeps warm keep-alive connections. Safe for
@@ -139,7 +135,7 @@ func (ts *Transports) release(k transportKey) {
 // up, each keeps warm connections while it is busy, and memory stays
 // bounded. One transport per host (as before) churned every connection
 // once more hosts were in use than it held.
-func perHost(k transportKey) bool { return k.roots != "" && k.verifyName == "" }
+func perHost(k transportKey) bool { return k.Roots != "" && k.VerifyName == "" }
 
 // hostAlias is the address a request of a perHost rule asks its transport
 // for: the origin ap, and the host its certificate must cover. The
@@ -170,7 +166,7 @@ func dialHostTLS(dial func(ctx context.Context, network, addr string) (net.Conn,
 			// never sent as SNI.
 			hc.ServerName = ip
 		}
-		hc.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, host) }
+		hc.VerifyConnection = func(cs tls.ConnectionState) error { return health.VerifyOrigin(cs, roots, host) }
 		tc := tls.Client(c, hc)
 		hctx, cancel := context.WithTimeout(ctx, DialTimeout) // TLSHandshakeTimeout does not apply here.
 		defer cancel()
@@ -217,43 +213,26 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		// Origins speak HTTP/1.1, as behind nginx; gzip is passed through.
 		DisableCompression: true,
 	}
-	switch {
-	case perHost(k):
+	if perHost(k) {
 		t.DialTLSContext, t.MaxIdleConns = dialHostTLS(dial, cfg, roots), hostsIdle
-	case roots != nil:
-		name := k.verifyName
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyOrigin(cs, roots, name) }
 	}
 	return t, nil
 }
 
-// originTLS is the client config of k's origin connections, without the
-// verification, and the roots to verify them against (nil: none).
+// originTLS is the client config of k's origin connections (verified
+// for k.VerifyName, or by dialHostTLS for each request's host) and the
+// roots it verifies against (nil: none).
 func originTLS(k transportKey) (*tls.Config, *x509.CertPool, error) {
+	cfg, roots, err := k.Config("")
+	if err != nil {
+		return nil, nil, err
+	}
 	// Sessions are resumed, as nginx's proxy_ssl_session_reuse does: a
 	// pooled connection that an origin closed is replaced at the cost of
 	// an abbreviated handshake. They are cached by the name sent (else the
 	// origin's IP), one per name: one origin's session offered to another
 	// under the same name is refused and a full handshake done.
-	cfg := &tls.Config{ServerName: k.sni, InsecureSkipVerify: true,
-		ClientSessionCache: tls.NewLRUClientSessionCache(originSessions)}
-	if k.clientCert != "" {
-		cert, err := tls.X509KeyPair([]byte(k.clientCert), []byte(k.clientKey))
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	if k.roots == "" {
-		return cfg, nil, nil
-	}
-	// Verification is done by hand (verifyOrigin) because the name to
-	// verify (the origin's certificate name) and the SNI sent may differ,
-	// or no SNI be sent at all.
-	roots, err := certPool(strings.Split(k.roots, "\x00"))
-	if err != nil {
-		return nil, nil, err
-	}
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(originSessions)
 	return cfg, roots, nil
 }
 
@@ -466,19 +445,4 @@ func (b *unreadBody) again() (io.ReadCloser, error) {
 		return nil, errBodySent
 	}
 	return b, nil
-}
-
-func verifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
-	switch {
-	case len(cs.PeerCertificates) == 0:
-		return errors.New("origin sent no certificate")
-	case name == "": // x509 would check no name at all.
-		return errors.New("no name to verify the origin certificate against")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name})
-	return err
 }

@@ -345,7 +345,7 @@ func TestIdlePerOriginBound(t *testing.T) {
 // the host to verify, which a host with a '/' cannot forge.
 func TestPerHostTransport(t *testing.T) {
 	ts := NewTransports(0)
-	k := transportKey{roots: selfSigned(t).CertPEM}
+	k := transportKey{Roots: selfSigned(t).CertPEM}
 	tr, h1, err := ts.acquire(k)
 	if err != nil {
 		t.Fatal(err)
