@@ -1,7 +1,10 @@
 package edge_test
 
 import (
+	"encoding/json"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -135,5 +138,109 @@ func TestHTTPCheckChangeKeepsDownState(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("POST %d after the check change: got %d; want 200 from the live origin", i, resp.StatusCode)
 		}
+	}
+}
+
+// TestHTTPCheckNotInheritedFromOtherRule: two rules share an origin with
+// different check settings. Rule A's check (/status/500) fails, so A takes
+// the origin down, rightly. Rule B, created afterwards with a check the
+// origin passes (/), does not start with A's verdict: two rules' checks
+// test different things (paths, Host, status classes) behind one address,
+// so B's origin is healthy and gets B's traffic.
+func TestHTTPCheckNotInheritedFromOtherRule(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	o := httpOrigin(t, "shared", nil)
+	other := httpOrigin(t, "other", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	const interval = 400 * time.Millisecond
+	chk := func(path string) snapshot.HTTPCheck {
+		return snapshot.HTTPCheck{Enabled: true, Interval: interval, Timeout: 100 * time.Millisecond,
+			Healthy: 3, Unhealthy: 1, Path: path, Method: http.MethodGet, StatusClasses: []int{200}}
+	}
+	a := rule("r-a", "/", l7Origins(o))
+	a.Health = chk("/status/500")
+	dom := func(rules ...snapshot.Rule) snapshot.HTTPListener {
+		return snapshot.HTTPListener{ID: "lsr-share", Protocol: snapshot.ProtoHTTP, Port: port,
+			Domains: []snapshot.Domain{{Host: "a.test", Rules: rules}}}
+	}
+	mustApply(t, rt, httpProxy(1, ip, dom(a)))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["r-a/o0"].Healthy }, "rule A's failing check did not take the origin down")
+
+	b := rule("r-b", "/b", l7Origins(o, other))
+	b.Health = chk("/")
+	mustApply(t, rt, httpProxy(2, ip, dom(a, b)))
+	time.Sleep(interval / 2) // B's first check (at once) has passed.
+	if h := rt.Health()["r-b/o0"]; !h.Healthy {
+		t.Errorf("rule B's origin, which passes B's own check, reported down (rule A's verdict inherited): %+v", h)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/b"
+	names := map[string]int{}
+	for range 6 {
+		_, s, _ := get(t, c, url, "a.test")
+		names[s.Name]++
+	}
+	if names["shared"] == 0 {
+		t.Errorf("rule B sent nothing to its healthy origin: %v", names)
+	}
+}
+
+// TestHTTPCheckChangeIgnoresOtherRulesVerdict: rule A's origin is down by
+// A's check (its /a-health answers 500); rule B shares the origin with a
+// check it passes. Changing A's check settings (here its interval, as
+// ModifyRuleAttribute does) keeps the origin down for A until A's checks
+// pass (TestHTTPCheckChangeKeepsDownState): A's new checks start from A's
+// old ones' verdict, not from B's.
+func TestHTTPCheckChangeIgnoresOtherRulesVerdict(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/a-health" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		json.NewEncoder(w).Encode(seen{Name: "half-broken"})
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	o := netip.MustParseAddrPort(ln.Addr().String())
+	other := httpOrigin(t, "other", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mk := func(aInterval time.Duration) snapshot.HTTPListener {
+		a := rule("r-ca", "/", l7Origins(o, other))
+		a.Health = snapshot.HTTPCheck{Enabled: true, Interval: aInterval, Timeout: 80 * time.Millisecond,
+			Healthy: 2, Unhealthy: 3, Path: "/a-health", Method: http.MethodGet, StatusClasses: []int{200}}
+		b := rule("r-cb", "/b", l7Origins(o))
+		b.Health = snapshot.HTTPCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 80 * time.Millisecond,
+			Healthy: 2, Unhealthy: 3, Path: "/", Method: http.MethodGet, StatusClasses: []int{200}}
+		return snapshot.HTTPListener{ID: "lsr-ca", Protocol: snapshot.ProtoHTTP, Port: port,
+			Domains: []snapshot.Domain{{Host: "ca.test", Rules: []snapshot.Rule{a, b}}}}
+	}
+	mustApply(t, rt, httpProxy(1, ip, mk(100*time.Millisecond)))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["r-ca/o0"].Healthy }, "A's failing check did not take o0 down")
+	if !rt.Health()["r-cb/o0"].Healthy {
+		t.Fatal("B's origin down")
+	}
+
+	mustApply(t, rt, httpProxy(2, ip, mk(2*time.Second))) // A's check interval changes.
+	if h := rt.Health()["r-ca/o0"]; h.Healthy {
+		t.Errorf("origin failing rule A's check reported healthy for A right after A's check interval changed (rule B's verdict taken)")
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	names := map[string]int{}
+	for range 6 {
+		_, s, _ := get(t, c, url, "ca.test")
+		names[s.Name]++
+	}
+	if names["half-broken"] > 0 {
+		t.Errorf("rule A's requests went to the origin its own checks failed: %v", names)
 	}
 }

@@ -4,16 +4,17 @@
 // connect RTT).
 //
 // Backends live in a Pool keyed by origin identity — owner, protocol,
-// host, port and check configuration — and are reference counted, so a snapshot that
-// keeps an origin keeps its state and its checker goroutine (caddy's
-// reverseproxy hosts idea). A new snapshot acquires before the old one
-// releases, hence an unchanged origin is never re-checked from scratch.
-// What does not depend on the checks (addresses, active connections,
-// connect RTT, suspicion) is kept per origin without the check config and
-// shared by its backends, and a backend created for a changed check config
-// starts with the health of the one it replaces. Backends of different
-// owners (tenants) are different origins: one tenant's checks never decide
-// another's traffic.
+// host, port, check configuration and whose checks they are (a rule's) —
+// and are reference counted, so a snapshot that keeps an origin keeps its
+// state and its checker goroutine (caddy's reverseproxy hosts idea). A new
+// snapshot acquires before the old one releases, hence an unchanged origin
+// is never re-checked from scratch. What does not depend on the checks
+// (addresses, active connections, connect RTT, suspicion) is kept per
+// origin without the check config and shared by its backends, and a
+// backend created for a changed check config starts with the health of
+// the one it replaces (the same rule's, never another rule's). Backends
+// of different owners (tenants) are different origins: one tenant's
+// checks never decide another's traffic.
 package health
 
 import (
@@ -38,6 +39,13 @@ type Key struct {
 	Port     int
 	IsDomain bool
 	Check    snapshot.HealthCheck
+	// Scope is whose checks these are, with checks on: a layer-7 rule's
+	// ID ("" on layer 4, where every check of an origin tests its port).
+	// Two rules' checks test different things behind one address (path,
+	// Host, status classes, certificate name), so each rule has its own
+	// backends, and a new one inherits health only from its own rule's
+	// (share).
+	Scope string
 	// HTTP is the probe of HTTP/HTTPS origins (Proto ProtoHTTP or
 	// ProtoHTTPS); zero for layer-4 origins.
 	HTTP HTTPProbe
@@ -109,7 +117,9 @@ func NewPool(opts Options) *Pool {
 // Acquire returns the backend for k, creating it (and starting its checker)
 // on first use. Each Acquire must be paired with one Release.
 func (p *Pool) Acquire(k Key) *Backend {
-	k.Check = normalize(k.Check)
+	if k.Check = normalize(k.Check); !k.Check.Enabled {
+		k.Scope = "" // Unchecked backends read healthy whoever uses them: one will do.
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.m[k]
@@ -149,12 +159,14 @@ func (p *Pool) Release(b *Backend) {
 // share gives a new backend its origin's state, if another check config
 // of the origin has a backend: so its addresses, load and connect figures
 // carry over, and with checks on it starts as healthy or down as the
-// newest such backend with checks on (a down origin stays down, with the
-// addresses that failed, until Healthy checks pass under the new config).
-// A backend with checks off always reads healthy, so it says nothing
-// about the origin: with no checked backend to copy, the new one starts
-// healthy, as a backend of a new origin does. Without checks it starts
-// healthy, as nothing would bring it back up.
+// newest backend with checks on of the same Scope, the one it replaces
+// (a down origin stays down, with the addresses that failed, until
+// Healthy checks pass under the new config). Another scope's verdict, a
+// verdict on other checks, is never taken. A backend with checks off
+// always reads healthy, so it says nothing about the origin: with no
+// checked backend to copy, the new one starts healthy, as a backend of a
+// new origin does. Without checks it starts healthy, as nothing would
+// bring it back up.
 func (p *Pool) share(b *Backend) {
 	ok := b.key.origin()
 	o := p.origins[ok]
@@ -165,7 +177,7 @@ func (p *Pool) share(b *Backend) {
 		b.originState = o
 		if b.key.Check.Enabled {
 			for _, x := range slices.Backward(o.backends) {
-				if x.key.Check.Enabled {
+				if x.key.Check.Enabled && x.key.Scope == b.key.Scope {
 					b.healthy.Store(x.healthy.Load())
 					b.down.Store(x.down.Load())
 					break

@@ -119,7 +119,8 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	}
 	var targets []*balance.Target
 	for _, o := range sr.Origins {
-		b := h.env.Pool.Acquire(health.Key{Owner: h.Proxy.Owner, Proto: proto, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain, Check: check, HTTP: probe})
+		b := h.env.Pool.Acquire(health.Key{Owner: h.Proxy.Owner, Proto: proto, Host: o.Host, Port: o.Port, IsDomain: o.IsDomain,
+			Check: check, HTTP: probe, Scope: sr.ID})
 		r.origins[o.ID] = &origin{id: o.ID, backend: b, stats: h.env.Stats.Get(stats.KindOrigin, o.ID)}
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
