@@ -84,15 +84,27 @@ func RoutePath(path string) string {
 // segment (requests are matched after theirs are resolved) or an empty
 // one, "//" (requests are matched after their runs of slashes are merged).
 func routePath(path string) (string, error) {
-	p, err := url.PathUnescape(path)
+	p, err := unescapePath("Path", path)
 	if err != nil {
-		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a malformed %%-escape: no request could match it (a request target with one is refused)", path)
+		return "", err
 	}
 	if slices.ContainsFunc(strings.Split(p, "/"), func(seg string) bool { return seg == "." || seg == ".." }) {
 		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a . or .. segment: requests are matched after theirs are resolved, so no request could match it", path)
 	}
 	if strings.Contains(p, "//") {
 		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has an empty segment (//): requests are matched after their runs of slashes are merged, so no request could match it", path)
+	}
+	return p, nil
+}
+
+// unescapePath decodes a path's %-escapes, refusing a malformed one: no
+// HTTP request carries such a path (net/http refuses the target, net/url
+// will not build one), so a rule Path with one matches nothing and a
+// CheckParams.Path with one is never sent.
+func unescapePath(param, path string) (string, error) {
+	p, err := url.PathUnescape(path)
+	if err != nil {
+		return "", apierr.New(apierr.InvalidParameterValue, "%s %q has a malformed %%-escape: no request can carry it (a request target with one is refused)", param, path)
 	}
 	return p, nil
 }
@@ -152,7 +164,8 @@ func DefaultCheck(domain string) CheckParams {
 
 // ValidateCheck checks RuleCheckParams: DelayLoop 5-300 s, ConnectTimeout
 // 2-60 s and shorter than DelayLoop, HEAD or GET, status classes; the path
-// is decoded as ParsePath does.
+// is decoded as ParsePath does, and must be a request target a probe can
+// send: %-escapes well formed (as a rule Path's), no '#'.
 func ValidateCheck(c *CheckParams) error {
 	switch {
 	case c.DelayLoop < 5 || c.DelayLoop > 300:
@@ -175,6 +188,15 @@ func ValidateCheck(c *CheckParams) error {
 	}
 	var err error
 	if c.Path, err = ParsePath("CheckParams.Path", c.Path); err != nil {
+		return err
+	}
+	// The probe's request target: a path and maybe a query, whose escapes
+	// net/url does not check. A fragment is never sent: it was cut.
+	if strings.Contains(c.Path, "#") {
+		return apierr.New(apierr.InvalidParameterValue, "CheckParams.Path %q has a '#': a fragment is not part of a request, so the check would probe another path", c.Path)
+	}
+	path, _, _ := strings.Cut(c.Path, "?")
+	if _, err := unescapePath("CheckParams.Path", path); err != nil {
 		return err
 	}
 	return l7Enum("CheckParams.Method", c.Method, "HEAD", "GET")

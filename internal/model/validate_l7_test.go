@@ -28,3 +28,31 @@ func TestParsePath(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateCheckPath: CheckParams.Path is the probe's request target.
+// One with a malformed %-escape (refused in a rule Path too) could never
+// be sent, so every check failed and every origin read abnormal; one with
+// a '#' probed another path. Both are refused; a query may follow.
+func TestValidateCheckPath(t *testing.T) {
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{"/health", true},
+		{"/a%20b", true},
+		{"/x?y=1", true},
+		{"/x?y=%zz", true}, // The query goes as written.
+		{"%2Fhealth", true},
+		{"/health%zz", false},
+		{"/health%", false},
+		{"/h#x", false},
+		{"/h?x#y", false},
+	}
+	for _, tc := range tests {
+		c := DefaultCheck("www.test")
+		c.Path = tc.path
+		if err := ValidateCheck(&c); (err == nil) != tc.ok {
+			t.Errorf("ValidateCheck with Path %q: got %v; want ok %v", tc.path, err, tc.ok)
+		}
+	}
+}

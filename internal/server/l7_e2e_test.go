@@ -547,6 +547,25 @@ func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
 	}
 }
 
+// TestCheckPathMalformedEscapeRefused: a CheckParams.Path with a
+// malformed %-escape is refused, as a rule Path with one is, on create and
+// on modify. Accepted, no probe could be built from it: every check failed
+// and the rule's live origins read abnormal for ever.
+func TestCheckPathMalformedEscapeRefused(t *testing.T) {
+	s := startSite(t, "/", nil)
+	check := map[string]any{"DelayLoop": 5, "ConnectTimeout": 2, "Path": "/health%zz", "Method": "GET", "StatusCode": []int{200}}
+	for action, params := range map[string]map[string]any{
+		"CreateRule": {"ListenerId": s.listener, "Domain": "www.e2e.test", "Path": "/other", "RealServerType": "IP",
+			"Scheduler": "rr", "HealthCheck": 1, "CheckParams": check},
+		"ModifyRuleAttribute": {"ListenerId": s.listener, "RuleId": s.ruleID, "HealthCheck": 1, "CheckParams": check},
+	} {
+		err := s.Call(s.c, action, params, nil)
+		if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
+			t.Errorf("%s with CheckParams.Path /health%%zz: got %v; want InvalidParameterValue", action, err)
+		}
+	}
+}
+
 // TestCustomHeaderControlCharacterRefused: a header value the data plane
 // cannot send (a control character other than HTAB, RFC 9110 section 5.5)
 // is refused by the API. Accepted, it made net/http's Transport refuse
