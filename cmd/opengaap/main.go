@@ -65,7 +65,7 @@ func serve(args []string) error {
 		return err
 	}
 	o.Root = root
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	s, err := server.Start(ctx, o)
 	if err != nil {
@@ -89,7 +89,10 @@ func serve(args []string) error {
 	// A second signal stops at once: open connections are cut and the last
 	// minute's statistics are not recorded (the store is crash-safe).
 	again := make(chan os.Signal, 1)
-	signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(again, stopSignals...)
+	// Which signal: a SIGHUP may come from a closed terminal, not the
+	// operator.
+	cause := context.Cause(ctx)
 	stop()
 	go func() {
 		<-again
@@ -100,16 +103,23 @@ func serve(args []string) error {
 		// What the drain waits for: a UDP session lasts until it is idle
 		// for its timeout, so serve may wait with no TCP connection open.
 		conns, sessions := s.Edge.Open()
-		log.Info(fmt.Sprintf("shutting down: draining %d connections and %d UDP sessions for up to %v (a UDP session ends once idle for its timeout, 60 s by default); a second SIGINT or SIGTERM stops at once", conns, sessions, o.DrainGrace),
-			"connections", conns, "udp-sessions", sessions, "drain-grace", o.DrainGrace)
+		log.Info(fmt.Sprintf("shutting down: draining %d connections and %d UDP sessions for up to %v (a UDP session ends once idle for its timeout, 60 s by default); a second SIGINT, SIGTERM or SIGHUP stops at once", conns, sessions, o.DrainGrace),
+			"signal", cause, "connections", conns, "udp-sessions", sessions, "drain-grace", o.DrainGrace)
 	} else {
-		log.Info("shutting down")
+		log.Info("shutting down", "signal", cause)
 	}
 	// Connections drain for the grace, then are cut; the rest is quick.
 	sctx, cancel := context.WithTimeout(context.Background(), max(o.DrainGrace, 0)+10*time.Second)
 	defer cancel()
 	return s.Close(sctx)
 }
+
+// stopSignals stop serve gracefully: the data plane drains, the last
+// statistics are recorded. SIGHUP too: serve has nothing to reload (flags
+// and files are read at start), and Go's default would kill it on the spot
+// when the terminal or SSH session that started it closes, or when an
+// operator sends it for a reload.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
 
 // maxMirrorRateMbps is the largest --mirror-rate-mbps whose bytes/s
 // (Mbit/s × 1,000,000 / 8, server.Options.MirrorRateMbps) fit an int64.

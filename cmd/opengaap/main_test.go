@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,9 +40,7 @@ func TestServeFirstStart(t *testing.T) {
 		t.Fatalf("credentials file mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 
-	cpf := profile.NewClientProfile()
-	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
-	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	c := apiClient(addr, acct)
 	resp, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest())
 	if err != nil || *resp.Response.TotalCount != 0 {
 		t.Fatalf("DescribeProxies with the generated key: %v", err)
@@ -161,26 +161,71 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 	}
 }
 
-// startServe builds the binary and runs `serve` as a user would: without
-// credentials in the environment, with a 20 s drain grace (more flags may
-// override it). It returns once the API answers, with the data dir, the
-// generated root account and the log so far (written by the process until
-// it ends).
-func startServe(t *testing.T, flags ...string) (cmd *exec.Cmd, addr, data string, acct cloudapi.Account, log *edgetest.LogBuffer) {
+var (
+	serveBinOnce sync.Once
+	serveBin     string
+	serveBinErr  error
+)
+
+// serveBinary builds the command once for the tests that run it as a
+// process.
+func serveBinary(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "opengaap")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	serveBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "opengaap-test-bin")
+		if err != nil {
+			serveBinErr = err
+			return
+		}
+		serveBin = filepath.Join(dir, "opengaap")
+		if out, err := exec.Command("go", "build", "-o", serveBin, ".").CombinedOutput(); err != nil {
+			serveBinErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if serveBinErr != nil {
+		t.Fatalf("build: %v", serveBinErr)
 	}
+	return serveBin
+}
+
+// TestMain removes the binary serveBinary built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if serveBin != "" {
+		os.RemoveAll(filepath.Dir(serveBin))
+	}
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr = ln.Addr().String()
-	ln.Close()
-	data = filepath.Join(dir, "data")
-	cmd = exec.Command(bin, "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs the built binary's `serve` as a user would, on a fresh
+// data dir (see startServeIn).
+func startServe(t *testing.T, flags ...string) (cmd *exec.Cmd, addr, data string, acct cloudapi.Account, log *edgetest.LogBuffer) {
+	t.Helper()
+	data = filepath.Join(t.TempDir(), "data")
+	cmd, addr, acct, log = startServeIn(t, data, flags...)
+	return cmd, addr, data, acct, log
+}
+
+// startServeIn runs `serve` on data as a user would: without credentials
+// in the environment, with a 20 s drain grace (more flags may override
+// it). It returns once the API answers, with the generated root account
+// and the log so far (written by the process until it ends). The process
+// is killed at the test's end.
+func startServeIn(t *testing.T, data string, flags ...string) (cmd *exec.Cmd, addr string, acct cloudapi.Account, log *edgetest.LogBuffer) {
+	t.Helper()
+	addr = freeAddr(t)
+	cmd = exec.Command(serveBinary(t), "serve", "--api-listen", addr, "--data-dir", data, "--vip-pool", "127.99.77.0/28", "--drain-grace", "20s")
 	cmd.Args = append(cmd.Args, flags...)
 	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	log = &edgetest.LogBuffer{}
@@ -200,11 +245,51 @@ func startServe(t *testing.T, flags ...string) (cmd *exec.Cmd, addr, data string
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("serve did not come up with generated credentials")
+			t.Fatalf("serve did not come up with generated credentials; log:\n%s", log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return cmd, addr, data, acct, log
+	return cmd, addr, acct, log
+}
+
+// apiClient is a gaap client of the API at addr, as acct.
+func apiClient(addr string, acct cloudapi.Account) *gaapsdk.Client {
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
+	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	return c
+}
+
+// TestServeSIGHUPDrains: SIGHUP (a closing terminal or SSH session, or an
+// operator expecting a reload, which serve does not do) stops serve as
+// SIGTERM does: logged, open connections drained, exit 0 once they end;
+// not Go's default of dying on the spot with nothing logged.
+func TestServeSIGHUPDrains(t *testing.T) {
+	cmd, addr, _, acct, log := startServe(t)
+	conn, _ := openThroughListener(t, apiClient(addr, acct))
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	cmd.Process.Signal(syscall.SIGHUP)
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		return strings.Contains(log.String(), `signal="hangup signal received"`) && strings.Contains(log.String(), "connections=1 ")
+	}, "no drain line naming SIGHUP; log:\n%s", log)
+	select {
+	case err := <-done:
+		t.Fatalf("serve died on SIGHUP (%v) with a connection open; log:\n%s", err, log)
+	case <-time.After(time.Second):
+	}
+	echo(t, conn, "after SIGHUP")
+	conn.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGHUP: %v; want status 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit once the last connection ended")
+	}
 }
 
 // TestServeDrainIgnoresStalledAPIRequest: an API client holding a request
@@ -216,9 +301,7 @@ func startServe(t *testing.T, flags ...string) (cmd *exec.Cmd, addr, data string
 func TestServeDrainIgnoresStalledAPIRequest(t *testing.T) {
 	const grace = 3 * time.Second
 	cmd, addr, _, acct, log := startServe(t, "--drain-grace", grace.String())
-	cpf := profile.NewClientProfile()
-	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
-	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	c := apiClient(addr, acct)
 	conn, access := openThroughListener(t, c)
 	defer conn.Close()
 
@@ -270,9 +353,7 @@ func TestServeDrainIgnoresStalledAPIRequest(t *testing.T) {
 // does, with a connection still open.
 func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 	cmd, addr, _, acct, log := startServe(t)
-	cpf := profile.NewClientProfile()
-	cpf.HttpProfile.Endpoint, cpf.HttpProfile.Scheme = addr, "HTTP"
-	c, _ := gaapsdk.NewClient(common.NewCredential(acct.SecretID, acct.SecretKey), "ap-guangzhou", cpf)
+	c := apiClient(addr, acct)
 	conn, _ := openThroughListener(t, c)
 	defer conn.Close()
 	done := make(chan error, 1)
@@ -280,7 +361,7 @@ func TestServeSecondSignalStopsAtOnce(t *testing.T) {
 
 	cmd.Process.Signal(syscall.SIGINT)
 	edgetest.Eventually(t, 5*time.Second, func() bool {
-		return strings.Contains(log.String(), "connections=1 udp-sessions=0 drain-grace=20s") && strings.Contains(log.String(), "second SIGINT or SIGTERM stops at once")
+		return strings.Contains(log.String(), "connections=1 udp-sessions=0 drain-grace=20s") && strings.Contains(log.String(), "second SIGINT, SIGTERM or SIGHUP stops at once")
 	}, "no drain message after SIGINT; log:\n%s", log)
 	select {
 	case err := <-done:
