@@ -82,6 +82,37 @@ func TestServeFirstStart(t *testing.T) {
 	}
 }
 
+// TestServeStorePrivate: in a data dir the operator made (mkdir, 0755 by
+// the usual umask), the SQLite store is the owner's only (0600), as
+// credentials.json is: it holds basic-auth configurations, which may be
+// plain-text passwords (docs/api-l7.md).
+func TestServeStorePrivate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd, addr, acct, log := startServeIn(t, data)
+	req := gaapsdk.NewCreateCertificateRequest()
+	req.CertificateType = new(int64(0))
+	req.CertificateContent = new("alice:PlainTextSecret42")
+	req.CertificateAlias = new("auth")
+	if _, err := apiClient(addr, acct).CreateCertificate(req); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"opengaap.db", "opengaap.db-wal", "opengaap.db-shm"} {
+		if fi, err := os.Stat(filepath.Join(data, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; log:\n%s", err, log)
+	}
+	if fi, err := os.Stat(filepath.Join(data, "opengaap.db")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("opengaap.db after exit: mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+}
+
 // TestServeRefusesArguments: a stray argument (a mistyped flag value, say)
 // is refused before anything starts, not ignored.
 func TestServeRefusesArguments(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -112,15 +114,15 @@ func isPostgres(dsn string) bool {
 
 // openPools opens the writer and reader pools for dsn and checks that the
 // server answers and, on PostgreSQL, that the store's schema exists,
-// which it returns. Writers and readers are separate pools so that queued
+// which it returns. log reports SQLite files made private (privateFiles). Writers and readers are separate pools so that queued
 // writers never take the connections readers need.
-func openPools(ctx context.Context, dsn string) (d *dialect, write, read *sql.DB, schema string, err error) {
+func openPools(ctx context.Context, dsn string, log *slog.Logger) (d *dialect, write, read *sql.DB, schema string, err error) {
 	if isPostgres(dsn) {
 		d = postgresDialect
 		write, read, err = openPostgres(dsn)
 	} else {
 		d = sqliteDialect
-		write, read, err = openSQLite(dsn)
+		write, read, err = openSQLite(dsn, log)
 	}
 	if err != nil {
 		return nil, nil, nil, "", err
@@ -173,7 +175,7 @@ func postgresSchema(ctx context.Context, db *sql.DB) (string, error) {
 // (_txlock) takes the write lock up front, so a transaction that reads before
 // writing can never fail with SQLITE_BUSY when another process also writes;
 // busy_timeout covers that rare case.
-func openSQLite(path string) (write, read *sql.DB, err error) {
+func openSQLite(path string, log *slog.Logger) (write, read *sql.DB, err error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
 	}
@@ -181,6 +183,13 @@ func openSQLite(path string) (write, read *sql.DB, err error) {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, nil, fmt.Errorf("sqlstore: %w", err)
 		}
+	}
+	tightened, err := privateFiles(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, name := range tightened {
+		log.Warn("sqlstore: the store was readable by others; now by its owner only (0600)", "file", name)
 	}
 	const common = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	write, err = sql.Open("sqlite", path+common+"&_txlock=immediate")
@@ -198,6 +207,41 @@ func openSQLite(path string) (write, read *sql.DB, err error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	return write, read, nil
+}
+
+// privateFiles makes the database at path and its -wal and -shm files
+// readable by their owner only, as the credentials and the certificate-key
+// file are: the store holds every tenant's configuration, basic-auth
+// credentials among them, and the directory it is in may be open to all
+// (one made by a package or systemd's StateDirectory, 0755). SQLite itself
+// creates a new database 0644 (less the umask) and gives the -wal and -shm
+// files the database's mode, so creating the database 0600 first (empty:
+// SQLite takes it for a new one) covers them all. Files of an existing
+// store readable by others are tightened to 0600 and returned; files
+// already private keep their mode.
+func privateFiles(path string) (tightened []string, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	f.Close()
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(name, fi.Mode().Perm()&0o700); err != nil {
+			return nil, fmt.Errorf("sqlstore: make %s readable by its owner only: %w", name, err)
+		}
+		tightened = append(tightened, name)
+	}
+	return tightened, nil
 }
 
 // connectTimeout bounds connecting to PostgreSQL unless the URL sets

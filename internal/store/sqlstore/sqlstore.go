@@ -52,7 +52,7 @@ type Option func(*options)
 type options struct {
 	holder     string        // instance lock holder; "" takes no lock
 	lockCheck  time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
-	log        *slog.Logger  // where a re-taken lock is reported; nil = nowhere
+	log        *slog.Logger  // where a re-taken lock and SQLite files made private are reported; nil = nowhere
 	lockRetake time.Duration // how long a lost PostgreSQL lock is tried again; 0 = DefaultLockRetake
 }
 
@@ -67,7 +67,8 @@ func WithInstanceLock(holder string) Option {
 
 // WithLockWatch sets how often the PostgreSQL instance lock of
 // WithInstanceLock is checked (every <= 0: DefaultLockCheck) and the log
-// that reports a lock lost with its connection and taken again. A lock
+// that reports a lock lost with its connection and taken again (and
+// SQLite files that were readable by others, made private at Open). A lock
 // lost and not taken again is reported on LockLost. SQLite's lock cannot
 // be lost while the store is open, so it is not watched.
 func WithLockWatch(every time.Duration, log *slog.Logger) Option {
@@ -77,13 +78,18 @@ func WithLockWatch(every time.Duration, log *slog.Logger) Option {
 // Open connects to dsn and migrates the schema. A dsn starting with
 // postgres:// or postgresql:// names a PostgreSQL database (any pgx
 // connection string of that form); anything else is a SQLite file path, whose
-// parent directories are created.
+// parent directories are created, and whose files are made readable by
+// their owner only (mode 0600).
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d, write, read, schema, err := openPools(ctx, dsn)
+	log := o.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d, write, read, schema, err := openPools(ctx, dsn, log)
 	if err != nil {
 		return nil, err
 	}

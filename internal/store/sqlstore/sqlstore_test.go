@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/storetest"
 )
@@ -153,6 +155,52 @@ func TestOpen(t *testing.T) {
 		if s, err := Open(t.Context(), filepath.Join(t.TempDir(), "a?b.db")); err == nil {
 			s.Close()
 			t.Errorf("Open = nil error; want one")
+		}
+	})
+	// The store holds every tenant's configuration, basic-auth
+	// credentials among them: its files are the owner's only, as the
+	// credentials file is, whatever the directory's mode; an older store's
+	// files readable by others are tightened, logged.
+	t.Run("sqlite files private", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "new.db")
+		s := open(t, path)
+		if err := s.Update(t.Context(), func(tx store.Tx) error {
+			return tx.Insert(store.Record{Kind: "proxy", ID: "p-1", Account: "a", Data: []byte(`{}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+			}
+		}
+		s.Close()
+		old := filepath.Join(dir, "old.db")
+		for _, name := range []string{old, old + "-wal"} {
+			if err := os.WriteFile(name, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(name, 0o644); err != nil { // Whatever the umask.
+				t.Fatal(err)
+			}
+		}
+		var log edgetest.LogBuffer
+		s, err := Open(t.Context(), old, WithLockWatch(0, slog.New(slog.NewTextHandler(&log, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, name := range []string{old, old + "-wal"} {
+			if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+			}
+			if !strings.Contains(log.String(), "file="+name+"\n") {
+				t.Errorf("log does not name %s made private:\n%s", name, &log)
+			}
 		}
 	})
 	t.Run("dialects", func(t *testing.T) {
