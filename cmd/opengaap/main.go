@@ -51,7 +51,8 @@ func serve(args []string) error {
 	fs.DurationVar(&o.OriginReadTimeout, "origin-read-timeout", l7.OriginReadTimeout, "give up an origin that sends nothing more of an answer's body for this long (WebSockets exempt; raise it for event streams quiet for longer)")
 	fs.Int64Var(&o.MirrorRateMbps, "mirror-rate-mbps", mirror.DefaultRate*8/1_000_000, "most traffic mirroring copies, in Mbit/s: a positive number, or -1 for no cap; copies beyond it are dropped and counted")
 	fs.Parse(args)
-	if err := check(fs, o); err != nil {
+	set, err := check(fs, o)
+	if err != nil {
 		return err
 	}
 	if o.DrainGrace == 0 {
@@ -67,7 +68,7 @@ func serve(args []string) error {
 	o.Root = root
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	s, err := server.Start(ctx, o)
+	s, err := server.StartChecked(ctx, o, set)
 	if err != nil {
 		return err
 	}
@@ -128,18 +129,19 @@ const maxMirrorRateMbps int64 = math.MaxInt64 / 1_000_000
 // check refuses a mistyped start before anything is written: no data dir,
 // root credentials or store is created for flags serve would refuse (a
 // user who meant another --data-dir would otherwise be left with a stray
-// directory holding a fresh secret).
-func check(fs *flag.FlagSet, o server.Options) error {
+// directory holding a fresh secret). It returns the settings the flags
+// name, read once, for server.StartChecked.
+func check(fs *flag.FlagSet, o server.Options) (*server.Settings, error) {
 	switch {
 	case fs.NArg() > 0: // "--vip-pool 127.77.0.0 /24" would otherwise be half-ignored.
-		return fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q: serve takes only flags (opengaap serve -h)", fs.Arg(0))
 	case o.DrainGrace < 0 || o.BodyIdleTimeout <= 0 || o.SendTimeout <= 0 || o.OriginReadTimeout <= 0:
-		return errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
+		return nil, errors.New("--drain-grace must not be negative; --body-idle-timeout, --send-timeout and --origin-read-timeout must be positive")
 	case o.MirrorRateMbps == 0 || o.MirrorRateMbps < -1 || o.MirrorRateMbps > maxMirrorRateMbps:
 		// 0 could mean "no cap" or "copy nothing"; neither is what the
 		// data plane's 0 (its default) would do. Above the bound, the
 		// rate in bytes/s would wrap to negative: no cap.
-		return fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, at most %d, or -1 for no cap",
+		return nil, fmt.Errorf("--mirror-rate-mbps %d: give a positive number of Mbit/s, at most %d, or -1 for no cap",
 			o.MirrorRateMbps, maxMirrorRateMbps)
 	}
 	// The pool, the store URL, the listen addresses and the files the

@@ -113,6 +113,47 @@ func TestServeStorePrivate(t *testing.T) {
 	}
 }
 
+// TestServeSettingsFilesOnPipes: --accounts and --gaap-config are each
+// read once, so they may be pipes (/dev/stdin, bash's <(...), a FIFO fed
+// by a secrets tool), which can be read only once: a second read found
+// them empty and refused valid content with a misleading JSON error.
+func TestServeSettingsFilesOnPipes(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	cfg, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	cmd := exec.Command(serveBinary(t), "serve", "--api-listen", addr, "--data-dir", data,
+		"--vip-pool", "127.99.77.0/28", "--accounts", "/dev/stdin", "--gaap-config", "/dev/fd/3")
+	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
+	cmd.Stdin = strings.NewReader(`[{"SecretId": "AKIDother0000001", "SecretKey": "k", "AppId": 1250000001, "Uin": "100000000002"}]`)
+	cmd.ExtraFiles = []*os.File{cfg}
+	log := &edgetest.LogBuffer{}
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	io.WriteString(w, `{"domainSuffix": "pipe.opengaap.test"}`)
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	edgetest.Eventually(t, 20*time.Second, func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("serve with valid settings on pipes exited (%v); log:\n%s", err, log)
+		default:
+		}
+		return strings.Contains(log.String(), "msg=serving")
+	}, "serve did not come up; log:\n%s", log)
+	c := apiClient(addr, cloudapi.Account{SecretID: "AKIDother0000001", SecretKey: "k"})
+	if _, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest()); err != nil {
+		t.Errorf("the --accounts account read from stdin: %v", err)
+	}
+}
+
 // TestServeRefusesArguments: a stray argument (a mistyped flag value, say)
 // is refused before anything starts, not ignored.
 func TestServeRefusesArguments(t *testing.T) {

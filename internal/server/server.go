@@ -136,8 +136,10 @@ type Server struct {
 // The channel never receives on SQLite.
 func (s *Server) Fatal() <-chan error { return s.fatal }
 
-// settings are what Options name, read and checked.
-type settings struct {
+// Settings are what Options name, read and checked by Check. Start reads
+// them itself; StartChecked takes Check's, so that serve reads each file
+// once: a pipe (/dev/stdin, bash's <(...), a FIFO) can be read only once.
+type Settings struct {
 	pool               *vip.Pool
 	dsn, engine, where string // storeDSN's
 	cfg                gaap.Config
@@ -145,67 +147,68 @@ type settings struct {
 	tls                *tls.Config        // the API's; nil: HTTP
 }
 
-// Check reports what Start would refuse in o's values (the vip pool, the
-// store URL, the GAAP configuration, the accounts file, the listen
-// addresses, the API's certificate and key) without writing anything: serve checks them before
+// Check reads and checks what o names (the vip pool, the store URL, the
+// GAAP configuration, the accounts file, the listen addresses, the API's
+// certificate and key) without writing anything: serve checks them before
 // it creates the data dir and the root credentials, so a mistyped start
-// leaves nothing behind.
-func Check(o Options) error {
-	_, err := parse(o)
-	return err
-}
-
-// parse reads and checks what o names; it writes nothing.
-func parse(o Options) (set settings, err error) {
+// leaves nothing behind, and then starts on them (StartChecked).
+func Check(o Options) (*Settings, error) {
+	set := &Settings{}
+	var err error
 	if set.pool, err = vip.New(o.VIPPool); err != nil {
-		return set, err
+		return nil, err
 	}
 	if set.dsn, set.engine, set.where, err = storeDSN(o); err != nil {
-		return set, err
+		return nil, err
 	}
 	if o.GAAPConfig != "" {
 		if set.cfg, err = gaap.LoadConfig(o.GAAPConfig); err != nil {
-			return set, fmt.Errorf("--gaap-config: %w", err)
+			return nil, fmt.Errorf("--gaap-config: %w", err)
 		}
 	}
 	if o.AccountsFile != "" {
 		if set.accounts, err = cloudapi.LoadAccountsFile(o.AccountsFile); err != nil {
-			return set, fmt.Errorf("--accounts: %w", err)
+			return nil, fmt.Errorf("--accounts: %w", err)
 		}
 	}
 	// As net.Listen will read them (host resolved, port a number in range
 	// or a service name), without binding: in use is only known then.
 	if _, err := net.ResolveTCPAddr("tcp", o.APIListen); err != nil {
-		return set, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
+		return nil, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
 	}
 	if o.MetricsListen != "" && o.MetricsListen != "off" {
 		if _, err := net.ResolveTCPAddr("tcp", o.MetricsListen); err != nil {
-			return set, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
+			return nil, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
 		}
 	}
 	if (o.APICertFile == "") != (o.APIKeyFile == "") {
-		return set, errors.New("--api-cert and --api-key go together: give both or neither")
+		return nil, errors.New("--api-cert and --api-key go together: give both or neither")
 	}
 	if o.APICertFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.APICertFile, o.APIKeyFile)
 		if err != nil {
-			return set, fmt.Errorf("API certificate: %w", err)
+			return nil, fmt.Errorf("API certificate: %w", err)
 		}
 		set.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	return set, nil
 }
 
-// Start opens the store, reconciles once (so every configured listener is
-// back before the first API call) and starts serving the API. What o names
-// is checked (as Check does) before anything is written.
+// Start checks o (Check) and starts on it (StartChecked).
 func Start(ctx context.Context, o Options) (*Server, error) {
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	set, err := parse(o)
+	set, err := Check(o)
 	if err != nil {
 		return nil, err
+	}
+	return StartChecked(ctx, o, set)
+}
+
+// StartChecked opens the store, reconciles once (so every configured
+// listener is back before the first API call) and starts serving the API,
+// with set, what Check(o) returned: the files o names are not read again.
+func StartChecked(ctx context.Context, o Options, set *Settings) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
@@ -290,7 +293,7 @@ func openTOA(o Options) *toa.Writer {
 	return w
 }
 
-func build(ctx context.Context, st store.Store, o Options, set settings) (*Server, error) {
+func build(ctx context.Context, st store.Store, o Options, set *Settings) (*Server, error) {
 	pool, cfg := set.pool, set.cfg
 	accounts, err := loadAccounts(o.Root, set.accounts)
 	if err != nil {
