@@ -203,6 +203,10 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{args: []string{"--api-listen", "127.0.0.1:99999"}, want: "--api-listen 127.0.0.1:99999"},
 		{args: []string{"--api-listen", "127.0.0.1:880O"}, want: "--api-listen"}, // letter O
 		{args: []string{"--metrics-listen", "localhost"}, want: "--metrics-listen localhost"},
+		// The API's own port (meant as "same as the API", which is empty):
+		// not a bind failure naming neither flag, after writing.
+		{args: []string{"--api-listen", "127.0.0.1:18800", "--metrics-listen", "127.0.0.1:18800"}, want: "--metrics-listen 127.0.0.1:18800 and --api-listen 127.0.0.1:18800"},
+		{args: []string{"--api-listen", "127.0.0.1:18800", "--metrics-listen", ":18800"}, want: "leave --metrics-listen empty"},
 	} {
 		dir := filepath.Join(t.TempDir(), "data")
 		args := c.args

@@ -173,12 +173,21 @@ func Check(o Options) (*Settings, error) {
 	}
 	// As net.Listen will read them (host resolved, port a number in range
 	// or a service name), without binding: in use is only known then.
-	if _, err := net.ResolveTCPAddr("tcp", o.APIListen); err != nil {
+	api, err := net.ResolveTCPAddr("tcp", o.APIListen)
+	if err != nil {
 		return nil, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
 	}
 	if o.MetricsListen != "" && o.MetricsListen != "off" {
-		if _, err := net.ResolveTCPAddr("tcp", o.MetricsListen); err != nil {
+		m, err := net.ResolveTCPAddr("tcp", o.MetricsListen)
+		if err != nil {
 			return nil, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
+		}
+		if sameListener(api, m) {
+			// Found here, not as "address already in use" from a bind
+			// after the data dir is written, naming neither flag.
+			return nil, fmt.Errorf("--metrics-listen %s and --api-listen %s would both listen on port %d: "+
+				"leave --metrics-listen empty to serve /metrics on the API listener, or give it another port",
+				o.MetricsListen, o.APIListen, m.Port)
 		}
 	}
 	if (o.APICertFile == "") != (o.APIKeyFile == "") {
@@ -201,6 +210,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	return StartChecked(ctx, o, set)
+}
+
+// sameListener reports whether binding a and b would collide: the same
+// port (not 0, which picks a free one) on the same address, or on any
+// address when either is unspecified (":8800", "0.0.0.0:8800").
+func sameListener(a, b *net.TCPAddr) bool {
+	wild := func(ip net.IP) bool { return ip == nil || ip.IsUnspecified() }
+	return a.Port != 0 && a.Port == b.Port && (a.IP.Equal(b.IP) || wild(a.IP) || wild(b.IP))
 }
 
 // StartChecked opens the store, reconciles once (so every configured
@@ -377,7 +394,7 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 	var mln net.Listener
 	if o.MetricsListen != "" && o.MetricsListen != "off" {
 		if mln, err = net.Listen("tcp", o.MetricsListen); err != nil {
-			return nil, fmt.Errorf("metrics listener: %w", err)
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
 		}
 		s.MetricsAddr = mln.Addr().String()
 		mux := http.NewServeMux()
@@ -391,7 +408,7 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		if mln != nil {
 			mln.Close()
 		}
-		return nil, err
+		return nil, fmt.Errorf("--api-listen: %w", err)
 	}
 	s.Addr = ln.Addr().String()
 	// The API shares the process's descriptors with the data plane: past
