@@ -17,7 +17,8 @@ import (
 // rootCredentials returns the root account: from TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY when both are set, else from credentials.json in
 // the data dir, generated (mode 0600) on first start with the AppId and Uin
-// the server uses. It logs which source it used: the SDKs and tccli read
+// the server uses. An incomplete account is refused naming its source. It
+// logs which source it used: the SDKs and tccli read
 // the same variables, so a shell set up for Tencent Cloud silently changes
 // the root account otherwise.
 func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, err error) {
@@ -28,7 +29,11 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 		if _, err := os.Stat(path); err == nil {
 			log.Warn("root credentials: the environment overrides the file, which is ignored", "file", path)
 		}
-		return cloudapi.Account{SecretID: id, SecretKey: key}, nil
+		acct = cloudapi.Account{SecretID: id, SecretKey: key}
+		if err := server.CheckRoot(acct); err != nil {
+			return acct, fmt.Errorf("root account from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY: %w", err)
+		}
+		return acct, nil
 	}
 	if id != "" || key != "" {
 		log.Warn("root credentials: only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY is set; both are needed, the file is used")
@@ -39,10 +44,13 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
+		// Hand-edited, say: name the file to fix (or to remove, for new
+		// credentials), not in the --accounts file's words later, after
+		// the store is created.
 		if err = json.Unmarshal(b, &acct); err != nil {
-			// Hand-edited, say: name the file to fix (or to remove, for
-			// new credentials).
 			err = fmt.Errorf("%s: %w", path, err)
+		} else if err = server.CheckRoot(acct); err != nil {
+			err = fmt.Errorf("root account from %s: %w", path, err)
 		}
 	case errors.Is(err, os.ErrNotExist):
 		// AppId and Uin are the defaults the server fills in for a file

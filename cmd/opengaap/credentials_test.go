@@ -81,3 +81,37 @@ func TestMalformedCredentialsFileNamed(t *testing.T) {
 		t.Fatalf("serve with a malformed credentials.json: %v; want an error naming %s", err, path)
 	}
 }
+
+// TestIncompleteRootAccountNamed: a root account that parses but is not
+// a whole one (a credentials.json hand-edited to an empty SecretKey, or to
+// {}; a too-short TENCENTCLOUD_SECRET_ID) is refused naming where it came
+// from, before the store is created, not later with the --accounts
+// file's wording naming neither.
+func TestIncompleteRootAccountNamed(t *testing.T) {
+	for _, c := range []struct {
+		name, file, id, key, want string
+	}{
+		{name: "empty SecretKey", file: `{"SecretId": "AKIDroot00000001", "SecretKey": ""}`, want: "credentials.json"},
+		{name: "empty file object", file: `{}`, want: "credentials.json"},
+		{name: "short id in the environment", id: "abc", key: "k", want: "TENCENTCLOUD_SECRET_ID"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("TENCENTCLOUD_SECRET_ID", c.id)
+			t.Setenv("TENCENTCLOUD_SECRET_KEY", c.key)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "credentials.json")
+			if c.file != "" {
+				if err := os.WriteFile(path, []byte(c.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := serve([]string{"--data-dir", dir, "--api-listen", "127.0.0.1:0", "--metrics-listen", "off"})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "root account") {
+				t.Errorf("serve: %v; want the root account refused, naming %s", err, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "opengaap.db")); err == nil {
+				t.Error("the refused start created the store")
+			}
+		})
+	}
+}

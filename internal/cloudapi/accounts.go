@@ -47,13 +47,22 @@ func NewAccounts(accts ...Account) (*Accounts, error) {
 	return a, nil
 }
 
-// Add registers an account; ids must be well formed and unique.
-func (a *Accounts) Add(acct Account) error {
+// Check reports what Add refuses in acct on its own (a duplicate aside):
+// a malformed SecretId, a missing SecretKey or Uin, a negative quota.
+func (acct Account) Check() error {
 	if !secretIDPattern.MatchString(acct.SecretID) || acct.SecretKey == "" || acct.Uin == "" {
 		return fmt.Errorf("account %q: SecretId (8-128 of A-Z a-z 0-9 _ -), SecretKey and Uin are required", acct.SecretID)
 	}
 	if acct.AccessIPQuota < NoQuota {
 		return fmt.Errorf("account %q: AccessIPQuota %d: give a count of addresses, 0 for the default or %d for no cap", acct.SecretID, acct.AccessIPQuota, NoQuota)
+	}
+	return nil
+}
+
+// Add registers an account; ids must be well formed and unique.
+func (a *Accounts) Add(acct Account) error {
+	if err := acct.Check(); err != nil {
+		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

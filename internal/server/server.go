@@ -227,6 +227,12 @@ func StartChecked(ctx context.Context, o Options, set *Settings) (*Server, error
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	// Before the store: an incomplete root account, or one the accounts
+	// file defines too, is refused with nothing created.
+	accounts, err := loadAccounts(o.Root, set.accounts)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -245,7 +251,7 @@ func StartChecked(ctx context.Context, o Options, set *Settings) (*Server, error
 	for _, w := range set.cfg.Warnings {
 		o.Log.Warn("--gaap-config: " + w)
 	}
-	s, err := build(ctx, st, o, set)
+	s, err := build(ctx, st, o, set, accounts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -310,12 +316,8 @@ func openTOA(o Options) *toa.Writer {
 	return w
 }
 
-func build(ctx context.Context, st store.Store, o Options, set *Settings) (*Server, error) {
+func build(ctx context.Context, st store.Store, o Options, set *Settings, accounts *cloudapi.Accounts) (*Server, error) {
 	pool, cfg := set.pool, set.cfg
-	accounts, err := loadAccounts(o.Root, set.accounts)
-	if err != nil {
-		return nil, err
-	}
 	sealer, err := gaap.LoadSealer(ctx, st, filepath.Join(o.DataDir, "certificate-keys.key"))
 	if err != nil {
 		return nil, err
@@ -484,9 +486,9 @@ const (
 	DefaultRootAppID = 1250000000
 )
 
-// loadAccounts is the root account (with the default Uin and AppId where
-// it has none) and more, the accounts file's.
-func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Accounts, error) {
+// rootAccount is root with the default Uin and AppId where it has none,
+// and no quota unless it has one.
+func rootAccount(root cloudapi.Account) cloudapi.Account {
 	if root.Uin == "" {
 		root.Uin = DefaultRootUin
 	}
@@ -498,7 +500,18 @@ func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Acc
 		// the whole pool, as before quotas.
 		root.AccessIPQuota = cloudapi.NoQuota
 	}
-	return cloudapi.NewAccounts(append([]cloudapi.Account{root}, more...)...)
+	return root
+}
+
+// CheckRoot reports what Start refuses in root, the root account
+// (Options.Root), on its own: serve checks it where it read it, to name
+// its source.
+func CheckRoot(root cloudapi.Account) error { return rootAccount(root).Check() }
+
+// loadAccounts is the root account (rootAccount) and more, the accounts
+// file's.
+func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Accounts, error) {
+	return cloudapi.NewAccounts(append([]cloudapi.Account{rootAccount(root)}, more...)...)
 }
 
 // APIShutdownGrace is how long API calls (and scrapes) in flight may
