@@ -233,6 +233,10 @@ func (c Config) validate() error {
 	if len(c.BandwidthOptions) == 0 || len(c.ConcurrentOptions) == 0 {
 		return fmt.Errorf("bandwidthOptions and concurrentOptions must not be empty")
 	}
+	// Every proxy's and group's domain is <id>.<domainSuffix>.
+	if strings.HasSuffix(c.DomainSuffix, ".") || !model.IsHostName("link-00000000."+c.DomainSuffix) {
+		return fmt.Errorf("domainSuffix %q: not a DNS name (dot-separated labels of letters, digits and -, without a trailing dot)", c.DomainSuffix)
+	}
 	for _, ip := range c.ForwardIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return fmt.Errorf("forwardIPs: %w", err)

@@ -32,6 +32,11 @@ func TestLoadConfig(t *testing.T) {
 		"empty.json":     `{"concurrentOptions":[]}`,
 		"malformed.json": `{`,
 		"forward.json":   `{"forwardIPs":["203.0.113.300"]}`,
+		// Proxy and group domains are <id>.<domainSuffix>: a suffix that
+		// is no DNS name would give every proxy an invalid one.
+		"suffix.json":    `{"domainSuffix":"..bad"}`,
+		"suffixdot.json": `{"domainSuffix":"example.com."}`,
+		"suffixsp.json":  `{"domainSuffix":"my zone"}`,
 	} {
 		if _, err := gaap.LoadConfig(write(name, body)); err == nil {
 			t.Errorf("LoadConfig(%s) succeeded; want an error", body)
