@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "serve" {
 		fmt.Fprintln(os.Stderr, "usage: opengaap serve [flags]\n\nRun 'opengaap serve -h' for the flags.")
+		// Help asked for is not a usage error: status 0, as serve -h.
+		if len(os.Args) == 2 && slices.Contains([]string{"-h", "-help", "--help", "help"}, os.Args[1]) {
+			os.Exit(0)
+		}
 		os.Exit(2)
 	}
 	if err := serve(os.Args[2:]); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -151,6 +152,34 @@ func TestServeSettingsFilesOnPipes(t *testing.T) {
 	c := apiClient(addr, cloudapi.Account{SecretID: "AKIDother0000001", SecretKey: "k"})
 	if _, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest()); err != nil {
 		t.Errorf("the --accounts account read from stdin: %v", err)
+	}
+}
+
+// TestUsageExitStatus: help asked for (opengaap --help, as serve -h)
+// exits 0 with the usage; no command or an unknown one is a usage error,
+// status 2.
+func TestUsageExitStatus(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--help"}, 0}, {[]string{"-h"}, 0}, {[]string{"help"}, 0}, {[]string{"serve", "-h"}, 0},
+		{nil, 2}, {[]string{"bogus"}, 2}, {[]string{"--version"}, 2},
+	} {
+		out, err := exec.Command(serveBinary(t), c.args...).CombinedOutput()
+		if !strings.Contains(string(out), "sage") {
+			t.Errorf("opengaap %v printed no usage: %s", c.args, out)
+		}
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.want {
+			t.Errorf("opengaap %v: exit status %d; want %d", c.args, code, c.want)
+		}
 	}
 }
 
