@@ -24,6 +24,18 @@ func TestParseOrigin(t *testing.T) {
 		{"192.168.1.1", false, "", false, false},
 		{"100.64.0.1", false, "", false, false},
 		{"fe80::1", false, "", false, false},
+		// IPv6 forms that a translator delivers to the IPv4 host they
+		// embed are judged as that host.
+		{"64:ff9b::a00:1", false, "", false, false},     // NAT64 of 10.0.0.1
+		{"64:ff9b::7f00:1", false, "", false, false},    // NAT64 of 127.0.0.1
+		{"64:ff9b::a9fe:a9fe", false, "", false, false}, // NAT64 of 169.254.169.254 (cloud metadata)
+		{"64:ff9b:1::a00:1", false, "", false, false},   // local-use NAT64 (RFC 8215), never global
+		{"64:ff9b:1::808:808", false, "", false, false}, // local-use NAT64 (RFC 8215), never global
+		{"2002:a00:1::1", false, "", false, false},      // 6to4 of 10.0.0.1
+		{"::a00:1", false, "", false, false},            // IPv4-compatible 10.0.0.1
+		{"64:ff9b::808:808", false, "64:ff9b::808:808", false, true},
+		{"2002:808:808::1", false, "2002:808:808::1", false, true},
+		{"64:ff9b::a00:1", true, "64:ff9b::a00:1", false, true},
 		{"0.0.0.0", false, "", false, false},
 		{"224.0.0.1", false, "", false, false},
 		{"localhost", false, "", false, false},

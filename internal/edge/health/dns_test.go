@@ -244,6 +244,23 @@ func TestDenyPrivateDropsResolvedAddresses(t *testing.T) {
 	}
 }
 
+// TestDenyPrivateDropsTranslatedAddresses: with DenyPrivate, a name whose
+// AAAA is the NAT64 (or 6to4) form of a private IPv4 address is dropped
+// like the IPv4 address itself.
+func TestDenyPrivateDropsTranslatedAddresses(t *testing.T) {
+	z := startZone(t)
+	p := NewPool(Options{Nameservers: []string{z.addr}, ResolveEvery: 2 * time.Second, DenyPrivate: true})
+	t.Cleanup(p.Close)
+	z.set("nat64.test", record{addrs: []netip.Addr{netip.MustParseAddr("64:ff9b::a9fe:a9fe"), netip.MustParseAddr("64:ff9b:1::a00:1"),
+		netip.MustParseAddr("2002:a00:1::1")}, ttl: 60})
+	b := p.Acquire(domainKey("nat64.test"))
+	defer p.Release(b)
+	edgetest.Eventually(t, 3*time.Second, func() bool { return b.addrs.Load() != nil }, "never resolved")
+	if got := *b.addrs.Load(); len(got) != 0 {
+		t.Errorf("nat64.test resolved with DenyPrivate to %v; want none (NAT64/6to4 forms of 169.254.169.254 and 10.0.0.1)", got)
+	}
+}
+
 // TestDomainDownAddresses: a checked domain origin passes while one of its
 // addresses answers and reports no address down; once none answers it
 // reports down with every address that failed (in order), and with none
