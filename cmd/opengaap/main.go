@@ -45,6 +45,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.DataDir, "data-dir", "./opengaap-data", "directory for the SQLite store, keys and credentials")
 	fs.StringVar(&o.StoreDSN, "store", "", "store: empty for SQLite in the data dir, or a postgres:// (postgresql://) URL; anything else is refused")
 	fs.StringVar(&o.VIPPool, "vip-pool", "127.10.0.0/16", "IPv4 CIDR the proxies' access IPs come from")
+	fs.StringVar(&o.VIPPoolIPv6, "vip-pool-ipv6", "", "IPv6 CIDR the access IPs of IPAddressVersion IPv6 proxies come from (empty: IPv6 proxies are refused)")
 	fs.StringVar(&o.GAAPConfig, "gaap-config", "", "JSON file with GAAP regions, countries and prices (built-in defaults otherwise)")
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{\"SecretId\": string, \"SecretKey\": string, \"AppId\": number, \"Uin\": string, \"AccessIPQuota\": number (optional)}]")
 	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin and mirror collector addresses, and drop those domain origins resolve to")

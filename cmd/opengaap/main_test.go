@@ -212,6 +212,7 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{args: []string{"--vip-pool", "127.77.0.0"}, want: "127.77.0.0"}, // missing /prefix
 		{args: []string{"--vip-pool", "127.77.0.1/32"}, want: "too small"},
 		{args: []string{"--vip-pool", "2001:db8::/64"}, want: "IPv4"},
+		{args: []string{"--vip-pool-ipv6", "127.77.0.0/24"}, want: "--vip-pool-ipv6"},
 		{args: []string{"--store", "mysql://u@h/db"}, want: "--store"},
 		{args: []string{"--gaap-config", "/nonexistent.json"}, want: "/nonexistent.json"},
 		{args: []string{"--accounts", "/nonexistent.json"}, want: "/nonexistent.json"},

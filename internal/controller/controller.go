@@ -298,7 +298,7 @@ func deleteTree(tx store.Tx, kind, id string, removed map[string]bool) error {
 		return err
 	}
 	removed[id] = true
-	kinds := append(model.KindNames(), vip.Kind)
+	kinds := append(model.KindNames(), vip.Kinds...)
 	for level := []string{id}; len(level) > 0; {
 		var next []string
 		for _, k := range kinds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/model"
@@ -186,6 +187,23 @@ func LoadConfig(path string) (Config, error) {
 			"a region's FeatureBitmap is derived from its networkTypes and ipv6 (docs/api-proxies.md)", path, strings.Join(retired, ", ")))
 	}
 	return c, nil
+}
+
+// withoutIPv6 is c with no region offering IPv6, for a server without an
+// IPv6 access-IP pool: CreateProxy and CreateProxyGroup then refuse IPv6
+// proxies as in a region without IPv6, CheckProxyCreate answers 0 and the
+// regions' FeatureBitmap and DescribeAccessRegionsByDestRegion do not
+// advertise it.
+func (c Config) withoutIPv6() Config {
+	strip := func(rs []Region) []Region {
+		rs = slices.Clone(rs)
+		for i := range rs {
+			rs[i].IPv6 = false
+		}
+		return rs
+	}
+	c.AccessRegions, c.DestRegions = strip(c.AccessRegions), strip(c.DestRegions)
+	return c
 }
 
 func (c Config) withDefaults() Config {

@@ -53,7 +53,8 @@ func (s *Service) newGroup(action string, req *gaapapi.CreateProxyGroupRequest) 
 	if err := model.ValidateProjectID(*req.ProjectId); err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.cfg.destRegion(action, *req.RealServerRegion); err != nil {
+	dest, err := s.cfg.destRegion(action, *req.RealServerRegion)
+	if err != nil {
 		return nil, nil, err
 	}
 	ipv, err := model.ParseIPVersion(req.IPAddressVersion)
@@ -63,6 +64,13 @@ func (s *Service) newGroup(action string, req *gaapapi.CreateProxyGroupRequest) 
 	pkg, err := model.ParseGroupPackageType(req.PackageType)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Checked for each member too (groupSpecs), but a group created
+	// without any could otherwise never have one.
+	if !dest.offers(ipv, pkg, false) {
+		code := listedCode(action, apierr.InvalidParameterValueProxyAndRegionFeatureConflict,
+			apierr.InvalidParameterValueFeatureConflict, apierr.InvalidParameterValue)
+		return nil, nil, apierr.New(code, "origin region %s does not offer %s %s proxies", dest.ID, ipv, pkg)
 	}
 	tags, err := validTags(action, req.TagSet)
 	if err != nil {

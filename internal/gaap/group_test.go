@@ -232,7 +232,7 @@ func TestDeleteProxyGroupBound(t *testing.T) {
 
 func TestCreateProxyGroupInvalid(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPI(t)
+	api := xtest.StartAPIWith(t, xtest.WithIPv6Pool)
 	region := func(r string, bw, conc int) map[string]any {
 		return map[string]any{"AccessRegion": r, "Bandwidth": bw, "Concurrent": conc}
 	}

@@ -3,7 +3,10 @@ package gaap
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -102,10 +105,17 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 	return &gaapapi.CreateProxyResponse{InstanceId: &p.ID}, nil
 }
 
-// placeProxy allocates the proxy's access IP within the caller's quota
-// and stores it.
+// placeProxy allocates the proxy's access IP, of its IPAddressVersion,
+// within the caller's quota and stores it.
 func (s *Service) placeProxy(tx *resource.Tx, caller *cloudapi.Account, p *model.Proxy) error {
-	ip, err := s.vips.Allocate(tx.Store, tx.Account, p.ID, caller.AccessIPQuota)
+	pool := s.vips
+	if p.IPAddressVersion == model.AddrIPv6 {
+		pool = s.vips6
+	}
+	if pool == nil { // No region offers IPv6 then (New): checkNewProxy refused it.
+		return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySellOut, apierr.FailedOperation), "this server has no IPv6 access IPs (--vip-pool-ipv6)")
+	}
+	ip, err := pool.Allocate(tx.Store, tx.Account, p.ID, caller.AccessIPQuota)
 	switch {
 	case errors.Is(err, vip.ErrExhausted):
 		return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySellOut, apierr.FailedOperation), "no access IP is left in the address pool")
@@ -191,3 +201,30 @@ func tagsOut(in []model.Tag) []gaapapi.TagPair {
 // trimmed is an optional string parameter without surrounding white space
 // ("" when not sent).
 func trimmed(s *string) string { return strings.TrimSpace(cloudapi.Value(s)) }
+
+// WarnIPv4AddressedIPv6 logs the proxies of IPAddressVersion IPv6 that
+// hold an IPv4 access IP: releases before --vip-pool-ipv6 gave them one
+// from --vip-pool. They keep it and go on serving as before, IPv4 clients
+// only (taking a running proxy's address away would cut off its clients);
+// a new proxy gets an IPv6 address (docs/api-proxies.md).
+func (s *Service) WarnIPv4AddressedIPv6(ctx context.Context) error {
+	var ids []string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		recs, _, err := tx.List(store.Query{Kind: model.KindProxy, AllAccounts: true})
+		for _, r := range recs {
+			var p model.Proxy
+			if err := json.Unmarshal(r.Data, &p); err != nil {
+				return fmt.Errorf("proxy %s: %w", r.ID, err)
+			}
+			if ip, err := netip.ParseAddr(p.IP); err == nil && ip.Is4() && p.IPAddressVersion == model.AddrIPv6 {
+				ids = append(ids, p.ID)
+			}
+		}
+		return err
+	})
+	if len(ids) > 0 {
+		s.log.Warn("IPv6 proxies created with an IPv4 access IP (before --vip-pool-ipv6) keep it and serve IPv4 clients only; recreate them for an IPv6 address",
+			"proxies", strings.Join(ids, ","))
+	}
+	return err
+}

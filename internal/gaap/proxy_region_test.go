@@ -110,7 +110,7 @@ func TestRegionCatalogue(t *testing.T) {
 // IPv6 and premium BGP from the bitmap.
 func TestRegionFeatureBitmapMatchesOffer(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPI(t)
+	api := xtest.StartAPIWith(t, xtest.WithIPv6Pool)
 	c := api.GAAP()
 	access := accessRegions(t, api, c)
 	accepts := func(region string, params map[string]any) bool {
@@ -162,7 +162,7 @@ type priceOut struct {
 
 func TestInquiryPriceCreateProxy(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPI(t)
+	api := xtest.StartAPIWith(t, xtest.WithIPv6Pool)
 	c := api.GAAP()
 	tests := []struct {
 		name   string

@@ -19,6 +19,7 @@ import (
 type Service struct {
 	store  store.Store
 	vips   *vip.Pool
+	vips6  *vip.Pool // nil: no IPv6 proxies (Config.withoutIPv6)
 	cfg    Config
 	sealer *Sealer
 	log    *slog.Logger
@@ -48,9 +49,15 @@ func (s *Service) health(binding, realServer string) (healthy bool, down []strin
 
 var _ gaapapi.API = (*Service)(nil)
 
-// New returns a GAAP service. The sealer encrypts certificate keys at rest.
-func New(st store.Store, vips *vip.Pool, cfg Config, sealer *Sealer, log *slog.Logger) *Service {
-	return &Service{store: st, vips: vips, cfg: cfg.withDefaults(), sealer: sealer, log: log}
+// New returns a GAAP service. Proxies get their access IP from vips, or
+// from vips6 if their IPAddressVersion is IPv6; without vips6 no region
+// offers IPv6. The sealer encrypts certificate keys at rest.
+func New(st store.Store, vips, vips6 *vip.Pool, cfg Config, sealer *Sealer, log *slog.Logger) *Service {
+	cfg = cfg.withDefaults()
+	if vips6 == nil {
+		cfg = cfg.withoutIPv6()
+	}
+	return &Service{store: st, vips: vips, vips6: vips6, cfg: cfg, sealer: sealer, log: log}
 }
 
 // Register adds every GAAP action to an endpoint service.

@@ -51,6 +51,9 @@ type Options struct {
 	DataDir       string
 	StoreDSN      string // "" = SQLite in DataDir; postgres:// or postgresql:// = PostgreSQL; else refused
 	VIPPool       string // CIDR of access IPs
+	// VIPPoolIPv6 optionally names the IPv6 CIDR of the access IPs of
+	// proxies whose IPAddressVersion is IPv6; "" offers no IPv6 proxies.
+	VIPPoolIPv6 string
 	// GAAPConfig optionally names the GAAP configuration file (regions,
 	// countries, prices); built-in defaults otherwise.
 	GAAPConfig string
@@ -141,7 +144,8 @@ func (s *Server) Fatal() <-chan error { return s.fatal }
 // once: a pipe (/dev/stdin, bash's <(...), a FIFO) can be read only once.
 type Settings struct {
 	pool               *vip.Pool
-	dsn, engine, where string // storeDSN's
+	pool6              *vip.Pool // nil: no IPv6 proxies
+	dsn, engine, where string    // storeDSN's
 	cfg                gaap.Config
 	accounts           []cloudapi.Account // the accounts file's, root aside
 	tls                *tls.Config        // the API's; nil: HTTP
@@ -157,6 +161,11 @@ func Check(o Options) (*Settings, error) {
 	var err error
 	if set.pool, err = vip.New(o.VIPPool); err != nil {
 		return nil, err
+	}
+	if o.VIPPoolIPv6 != "" {
+		if set.pool6, err = vip.New6(o.VIPPoolIPv6); err != nil {
+			return set, fmt.Errorf("--vip-pool-ipv6: %w", err)
+		}
 	}
 	if set.dsn, set.engine, set.where, err = storeDSN(o); err != nil {
 		return nil, err
@@ -325,7 +334,10 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	tw := openTOA(o)
 	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil}
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, Caps: cfg.Caps}
-	s.GAAP = gaap.New(st, pool, cfg, sealer, o.Log)
+	s.GAAP = gaap.New(st, pool, set.pool6, cfg, sealer, o.Log)
+	if err := s.GAAP.WarnIPv4AddressedIPv6(ctx); err != nil {
+		return nil, err
+	}
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.

@@ -1,14 +1,24 @@
 package server_test
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestNonLocalPoolFailsListener: with a --vip-pool that is not on any
@@ -46,5 +56,148 @@ func TestNonLocalPoolFailsListener(t *testing.T) {
 	})
 	if !strings.Contains(log.String(), "--vip-pool must be local") {
 		t.Errorf("log %q does not say the pool must be local", log.String())
+	}
+}
+
+// TestIPv6ProxyWithoutIPv6Pool: without --vip-pool-ipv6 a proxy or group
+// of IPAddressVersion IPv6 cannot get an IPv6 access IP, so it is refused
+// with the code each action lists for a feature its regions do not offer
+// (not created with an IPv4 address no IPv6 client could reach), and no
+// region advertises IPv6.
+func TestIPv6ProxyWithoutIPv6Pool(t *testing.T) {
+	n := startL7Node(t)
+	proxy := map[string]any{"ProjectId": 0, "ProxyName": "v6", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPv6"}
+	wantCode(t, "CreateProxy IPv6", n.Call(n.c, "CreateProxy", proxy, &struct{}{}), "InvalidParameterValue.ProxyAndRegionFeatureConflict")
+	var check struct{ CheckFlag int }
+	if err := n.Call(n.c, "CheckProxyCreate", map[string]any{"AccessRegion": "SouthChina", "RealServerRegion": "NorthChina",
+		"Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPv6"}, &check); err != nil || check.CheckFlag != 0 {
+		t.Errorf("CheckProxyCreate IPv6: %+v, %v; want CheckFlag 0", check, err)
+	}
+	for _, set := range [][]map[string]any{{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}}, {}} {
+		group := map[string]any{"ProjectId": 0, "GroupName": "g6", "RealServerRegion": "NorthChina",
+			"IPAddressVersion": "IPv6", "AccessRegionSet": set}
+		wantCode(t, fmt.Sprintf("CreateProxyGroup IPv6 with %d members", len(set)), n.Call(n.c, "CreateProxyGroup", group, &struct{}{}),
+			"InvalidParameterValue.FeatureConflict")
+	}
+	var regions struct {
+		AccessRegionSet []struct {
+			RegionId      string
+			FeatureBitmap int64
+		}
+	}
+	if err := n.Call(n.c, "DescribeAccessRegions", map[string]any{}, &regions); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range regions.AccessRegionSet {
+		if r.FeatureBitmap&model.FeatureIPv6 != 0 {
+			t.Errorf("%s: FeatureBitmap %d advertises IPv6 with no IPv6 pool", r.RegionId, r.FeatureBitmap)
+		}
+	}
+	var by struct{ TotalCount int }
+	if err := n.Call(n.c, "DescribeAccessRegionsByDestRegion", map[string]any{"DestRegion": "NorthChina", "IPAddressVersion": "IPv6"}, &by); err != nil || by.TotalCount != 0 {
+		t.Errorf("DescribeAccessRegionsByDestRegion IPv6: %+v, %v; want none", by, err)
+	}
+}
+
+// TestIPv6ProxyServesIPv6Clients: with --vip-pool-ipv6 ::1/128 an IPv6
+// proxy gets ::1 (the pool's one address: a second is sold out) and its
+// listeners serve IPv6 clients: TCP with the client in a PROXY TCP6
+// header, security-policy rules for IPv6 sources, HTTP with the client in
+// X-Forwarded-For.
+func TestIPv6ProxyServesIPv6Clients(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { o.VIPPoolIPv6, o.NoRateLimits = "::1/128", true })
+	params := map[string]any{"ProjectId": 0, "ProxyName": "v6", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPv6"}
+	var p struct{ InstanceId string }
+	if err := n.Call(n.c, "CreateProxy", params, &p); err != nil {
+		t.Fatal(err)
+	}
+	ip := n.proxyIP(p.InstanceId)
+	if ip != netip.IPv6Loopback() {
+		t.Fatalf("IPv6 proxy's access IP %v; want ::1 from --vip-pool-ipv6", ip)
+	}
+	wantCode(t, "second IPv6 proxy", n.Call(n.c, "CreateProxy", params, &struct{}{}), "FailedOperation.ProxySellOut")
+
+	// The origin answers with the PROXY header it was sent.
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), func(c net.Conn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		io.WriteString(c, line)
+	})
+	ids := n.realServers(o.Addr.Addr())
+	listener, port := n.tcpListener(p.InstanceId, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: o.Addr})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	if got, err := fetchFrom(ip, addr); err != nil || !strings.HasPrefix(got, "PROXY TCP6 ::1 ::1 ") {
+		t.Errorf("TCP from [::1]: got %q, %v; want a PROXY TCP6 header from ::1", got, err)
+	}
+
+	hl, hport := n.httpListener(p.InstanceId, ip)
+	n.domain(hl, "v6.test", "", "")
+	web := echoOrigin(t, l7Origins, "web")
+	n.rule(hl, "v6.test", "/", nil, map[string]netip.AddrPort{n.realServers(web.Addr())[0]: web})
+	_, body := request(t, http.DefaultClient, "http://"+netip.AddrPortFrom(ip, uint16(hport)).String(), "v6.test", "/", nil)
+	var got answer
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got.Header.Get("X-Forwarded-For") != "::1" {
+		t.Errorf("HTTP from [::1]: %q (%v); want X-Forwarded-For ::1", body, err)
+	}
+
+	n.openPolicy(p.InstanceId, n.createPolicy(p.InstanceId, "ACCEPT", policyRule("::1/128", "TCP", "ALL", "DROP")))
+	n.until("IPv6 rule enforced", func() bool {
+		got, _ := fetchFrom(ip, addr)
+		return got == ""
+	})
+}
+
+// TestIPv6ProxyWithIPv4AddressKept: an IPv6 proxy stored with an IPv4
+// access IP (created before --vip-pool-ipv6) keeps it across a restart
+// with an IPv6 pool, and its listener serves there as before; the start
+// logs it.
+func TestIPv6ProxyWithIPv4AddressKept(t *testing.T) {
+	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
+	var log edgetest.LogBuffer
+	mod := func(o *server.Options) {
+		o.DataDir, o.VIPPool, o.DrainGrace, o.Log = dir, pool, 100*time.Millisecond, slog.New(slog.NewTextHandler(&log, nil))
+		if dsn == "" {
+			dsn = o.StoreDSN // the second node opens the first one's store
+		}
+		o.StoreDSN = dsn
+	}
+	api := xtest.StartAPIWith(t, mod)
+	n := &node{API: api, c: api.GAAP(), t: t}
+	proxy, ip := n.proxy()
+	_, addr := n.listenerTo(proxy, ip, "ok")
+	// What a release before --vip-pool-ipv6 stored for an IPv6 proxy.
+	err := api.Store.Update(t.Context(), func(tx store.Tx) error {
+		r, err := tx.Get(model.KindProxy, proxy)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(r.Data, &doc); err != nil {
+			return err
+		}
+		doc["ipAddressVersion"] = model.AddrIPv6
+		r.Data, _ = json.Marshal(doc)
+		return tx.Put(r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := api.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api2 := xtest.StartAPIWith(t, func(o *server.Options) { mod(o); xtest.WithIPv6Pool(o) })
+	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	if got := n2.proxyIP(proxy); got != ip {
+		t.Errorf("after the restart the proxy has %v; want its address %v kept", got, ip)
+	}
+	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
+		t.Errorf("after the restart: got %q, %v; want ok", got, err)
+	}
+	if !strings.Contains(log.String(), "proxies="+proxy) {
+		t.Errorf("start log %q does not name %s", log.String(), proxy)
 	}
 }

@@ -1,7 +1,9 @@
-// Package vip hands out proxies' access IPs from the operator's --vip-pool.
-// Allocation is recorded in the store as a resource of kind "vip" keyed by
-// the address, so two proxies can never get the same IP, even across
-// concurrent transactions or accounts.
+// Package vip hands out proxies' access IPs from the operator's --vip-pool
+// (IPv4) and --vip-pool-ipv6 (for proxies of IPAddressVersion IPv6).
+// Allocation is recorded in the store as a resource of kind "vip" (IPv4)
+// or "vip6" keyed by the address, so two proxies can never get the same
+// IP, even across concurrent transactions or accounts, and an account's
+// quota counts the addresses of each pool apart.
 package vip
 
 import (
@@ -14,8 +16,23 @@ import (
 	"github.com/opengaap/opengaap/internal/store"
 )
 
-// Kind is the store kind of an allocation record.
-const Kind = "vip"
+// Kind and Kind6 are the store kinds of an allocation record of an IPv4
+// and of an IPv6 pool.
+const (
+	Kind  = "vip"
+	Kind6 = "vip6"
+)
+
+// Kinds are the store kinds of allocation records.
+var Kinds = []string{Kind, Kind6}
+
+// kindOf is the store kind of an allocation of ip.
+func kindOf(ip netip.Addr) string {
+	if ip.Is6() {
+		return Kind6
+	}
+	return Kind
+}
 
 // ErrExhausted means every address of the pool is taken.
 var ErrExhausted = errors.New("vip: address pool exhausted")
@@ -24,22 +41,24 @@ var ErrExhausted = errors.New("vip: address pool exhausted")
 var ErrQuota = errors.New("vip: the account's access IP quota is used up")
 
 // Pool is a CIDR to allocate from. The network address is never handed
-// out, nor (with up to 32 host bits) the last one, the IPv4 broadcast; a
-// pool needs at least two host bits.
+// out, nor, in an IPv4 pool, the last one (the broadcast), so an IPv4 pool
+// needs at least two host bits. An IPv6 pool has no broadcast and may be
+// a single address (/128), which it then hands out.
 type Pool struct {
 	prefix netip.Prefix
+	first  uint64 // index of the first usable address in the prefix
 	size   uint64 // usable addresses, capped at 1<<32
 }
 
-// New parses an IPv4 CIDR such as 127.10.0.0/16. The access IPs (of GAAP
-// and teo L4 proxies) are IPv4: an IPv6 pool is refused.
+// New parses an IPv4 CIDR such as 127.10.0.0/16, the pool of IPv4 GAAP
+// proxies and of teo L4 proxies: an IPv6 CIDR is refused (New6).
 func New(cidr string) (*Pool, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
 	}
 	if !p.Addr().Is4() {
-		return nil, fmt.Errorf("vip pool %q is not IPv4: the access IPs are IPv4, give an IPv4 CIDR such as 127.10.0.0/16", cidr)
+		return nil, fmt.Errorf("vip pool %q is not IPv4: give an IPv4 CIDR such as 127.10.0.0/16 (IPv6 proxies' addresses come from --vip-pool-ipv6)", cidr)
 	}
 	p = p.Masked()
 	hostBits := p.Addr().BitLen() - p.Bits()
@@ -47,16 +66,35 @@ func New(cidr string) (*Pool, error) {
 		return nil, fmt.Errorf("vip pool %q is too small", cidr)
 	}
 	size := uint64(1) << min(hostBits, 32)
-	return &Pool{prefix: p, size: size - 2}, nil
+	return &Pool{prefix: p, first: 1, size: size - 2}, nil
+}
+
+// New6 parses an IPv6 CIDR such as fd00:10::/112, the pool of proxies
+// whose IPAddressVersion is IPv6. The Subnet-Router anycast (network)
+// address is skipped, except in a /128.
+func New6(cidr string) (*Pool, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
+	}
+	if !p.Addr().Is6() || p.Addr().Is4In6() {
+		return nil, fmt.Errorf("vip pool %q is not IPv6: give an IPv6 CIDR such as fd00:10::/112", cidr)
+	}
+	p = p.Masked()
+	hostBits := p.Addr().BitLen() - p.Bits()
+	if hostBits == 0 {
+		return &Pool{prefix: p, size: 1}, nil
+	}
+	return &Pool{prefix: p, first: 1, size: uint64(1)<<min(hostBits, 32) - 1}, nil
 }
 
 // Contains reports whether ip belongs to the pool.
 func (p *Pool) Contains(ip netip.Addr) bool { return p.prefix.Contains(ip) }
 
-// nth returns the pool's i-th usable address (0-based, after the network address).
+// nth returns the pool's i-th usable address (0-based).
 func (p *Pool) nth(i uint64) netip.Addr {
 	base := new(big.Int).SetBytes(p.prefix.Addr().AsSlice())
-	base.Add(base, new(big.Int).SetUint64(i+1))
+	base.Add(base, new(big.Int).SetUint64(i+p.first))
 	b := base.FillBytes(make([]byte, p.prefix.Addr().BitLen()/8))
 	a, _ := netip.AddrFromSlice(b)
 	return a
@@ -69,8 +107,8 @@ func (p *Pool) nth(i uint64) netip.Addr {
 func (p *Pool) DefaultQuota() uint64 { return max(1, p.size/4) }
 
 // Allocate reserves a free address for owner inside tx, unless account
-// already holds quota addresses (ErrQuota; 0 means DefaultQuota, a
-// negative quota no cap). It tries random addresses first (cheap in a
+// already holds quota addresses of the pool's family (ErrQuota; 0 means
+// DefaultQuota, a negative quota no cap). It tries random addresses first (cheap in a
 // big, sparse pool) and then scans, so a nearly full pool still finds its
 // last free address.
 func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Addr, error) {
@@ -98,7 +136,7 @@ func (p *Pool) checkQuota(tx store.Tx, account string, quota int) error {
 	if quota == 0 {
 		limit = p.DefaultQuota()
 	}
-	_, held, err := tx.List(store.Query{Kind: Kind, Account: account, Limit: 1})
+	_, held, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), Account: account, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -110,16 +148,20 @@ func (p *Pool) checkQuota(tx store.Tx, account string, quota int) error {
 
 func (p *Pool) try(tx store.Tx, account, owner string, i uint64) (netip.Addr, bool, error) {
 	ip := p.nth(i)
-	err := tx.Insert(store.Record{Kind: Kind, ID: ip.String(), Account: account, Parent: owner, Data: []byte("{}")})
+	err := tx.Insert(store.Record{Kind: kindOf(ip), ID: ip.String(), Account: account, Parent: owner, Data: []byte("{}")})
 	if errors.Is(err, store.ErrConflict) {
 		return netip.Addr{}, false, nil
 	}
 	return ip, err == nil, err
 }
 
-// Release frees ip.
+// Release frees ip, of either pool.
 func Release(tx store.Tx, ip string) error {
-	err := tx.Delete(Kind, ip)
+	kind := Kind
+	if a, err := netip.ParseAddr(ip); err == nil {
+		kind = kindOf(a)
+	}
+	err := tx.Delete(kind, ip)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -71,6 +71,55 @@ func TestNewRejectsIPv6Pools(t *testing.T) {
 	}
 }
 
+// TestIPv6Pool: an IPv6 pool (--vip-pool-ipv6) may be one address,
+// which it hands out; it refuses IPv4 CIDRs; its addresses count against
+// the account's quota apart from the IPv4 pool's, and are released like
+// them.
+func TestIPv6Pool(t *testing.T) {
+	for _, cidr := range []string{"127.0.0.0/8", "::ffff:127.10.0.0/112", "2001:db8::1"} {
+		if _, err := New6(cidr); err == nil {
+			t.Errorf("New6(%q): want an error", cidr)
+		}
+	}
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v4, err := New("10.1.2.0/30") // two usable addresses: a default quota of 1.
+	if err != nil {
+		t.Fatal(err)
+	}
+	v6, err := New6("::1/128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocate := func(pool *Pool) (netip.Addr, error) {
+		var ip netip.Addr
+		err := st.Update(t.Context(), func(tx store.Tx) error {
+			var err error
+			ip, err = pool.Allocate(tx, "a", "link-1", 0)
+			return err
+		})
+		return ip, err
+	}
+	if ip, err := allocate(v4); err != nil || !ip.Is4() {
+		t.Fatalf("IPv4 address: %v, %v", ip, err)
+	}
+	if ip, err := allocate(v6); err != nil || ip != netip.IPv6Loopback() {
+		t.Fatalf("the /128's address: %v, %v; want ::1 (the IPv4 address held must not count)", ip, err)
+	}
+	if ip, err := allocate(v6); !errors.Is(err, ErrQuota) {
+		t.Fatalf("past the IPv6 pool's quota: %v, %v; want ErrQuota", ip, err)
+	}
+	if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, "::1") }); err != nil {
+		t.Fatal(err)
+	}
+	if ip, err := allocate(v6); err != nil || ip != netip.IPv6Loopback() {
+		t.Fatalf("after release: %v, %v; want ::1", ip, err)
+	}
+}
+
 func TestNewRejectsTinyPools(t *testing.T) {
 	for _, cidr := range []string{"10.0.0.1/32", "10.0.0.0/31", "not-a-cidr"} {
 		if _, err := New(cidr); err == nil {

@@ -153,3 +153,8 @@ type rawResponse struct {
 	*tchttp.BaseResponse
 	Response any `json:"Response"`
 }
+
+// WithIPv6Pool is a StartAPIWith option giving the node an IPv6
+// access-IP pool (--vip-pool-ipv6) of one address, ::1, so that regions
+// offer IPv6 proxies.
+func WithIPv6Pool(o *server.Options) { o.VIPPoolIPv6 = "::1/128" }
