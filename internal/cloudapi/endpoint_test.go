@@ -324,6 +324,44 @@ func TestEndpointV1(t *testing.T) {
 	})
 }
 
+// TestEndpointV1ReplaySetHoldsNoBodies: the replay set holds the v1 calls
+// of ten minutes, so what an entry costs must not depend on the call. 40
+// accepted form POSTs near the 1 MB form limit, each with a Nonce padded
+// with 400 KB of zeros (still the positive integer it names), must not keep
+// their bodies, or those Nonces, alive once answered: 40 MB without the
+// fix, 16 MB if the entry only copied its strings.
+func TestEndpointV1ReplaySetHoldsNoBodies(t *testing.T) {
+	srv := newEndpoint(t) // Echo: 1000 req/s
+	host := strings.TrimPrefix(srv.URL, "http://")
+	name, zeros := strings.Repeat("a", 500_000), strings.Repeat("0", 400_000)
+	send := func(nonce int) {
+		p := url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+			"Nonce": {zeros + strconv.Itoa(nonce)}, "SecretId": {acct.SecretID}, "SignatureMethod": {"HmacSHA256"}, "Name": {name}}
+		p.Set("Signature", sign.SignV1(acct.SecretKey, "POST", host, "/", p))
+		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if _, env := do(t, req); code(env) != "" {
+			t.Fatalf("call %d: got %q; want success", nonce, code(env))
+		}
+	}
+	heap := func() int64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	send(1) // Buffers and pools warmed up.
+	before := heap()
+	for i := range 40 {
+		send(100 + i)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if grew := heap() - before; grew > 10<<20 {
+		t.Errorf("40 accepted v1 calls of 900 KB keep %d MB alive after they were answered; want their bodies freed", grew>>20)
+	}
+}
+
 // TestEndpointAmbiguousAction: with no product named (no TC3 scope, a Host
 // that is not a product), an action offered by several products is
 // refused, not sent to whichever a map iteration finds first.

@@ -1,6 +1,9 @@
 package cloudapi
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
 	"sync"
 	"time"
 )
@@ -19,9 +22,25 @@ type replays struct {
 	nextSweep time.Time
 }
 
-// v1Call identifies one signed call. The signature is part of it, so two
-// different calls that happen to share a nonce and second both pass.
-type v1Call struct{ secretID, nonce, timestamp, signature string }
+// v1Call identifies one signed call: a SHA-256 digest of its SecretId,
+// Nonce, Timestamp and Signature. The signature is part of it, so two
+// different calls that happen to share a nonce and second both pass. A
+// digest, not the strings, so that an entry costs the same few bytes
+// whatever the call: the strings are slices of the request's parameters,
+// which would keep a whole body (up to 1 MB) alive for the window, and a
+// Nonce or Timestamp may carry any number of leading zeros.
+type v1Call [sha256.Size]byte
+
+// newV1Call is the v1Call of a call's four identifying parameters. Each is
+// written after its length, so no two different tuples share an input.
+func newV1Call(secretID, nonce, timestamp, signature string) v1Call {
+	h := sha256.New()
+	for _, s := range [...]string{secretID, nonce, timestamp, signature} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s))))
+		io.WriteString(h, s)
+	}
+	return v1Call(h.Sum(nil))
+}
 
 // has reports whether c was recorded (and has not been swept yet).
 func (r *replays) has(c v1Call) bool {

@@ -211,7 +211,7 @@ var errReplay = apierr.New(apierr.AuthFailureSignatureFailure, "this signed requ
 
 // v1Call identifies a v1 call in the replay set.
 func (req *request) v1Call() v1Call {
-	return v1Call{req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature")}
+	return newV1Call(req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature"))
 }
 
 // v1Expires is when a v1 call's timestamp leaves the window, and the call
