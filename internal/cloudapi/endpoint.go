@@ -110,7 +110,7 @@ func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (a
 	if err := checkRegion(svc, req.region); err != nil {
 		return nil, err
 	}
-	if !e.Unlimited && !e.limits.allow(acct.Uin, req.region, svc.Name+"."+act.info.Name, act.info.RateLimit) {
+	if !e.Unlimited && !e.limits.allow(acct.SecretID, req.region, svc.Name+"."+act.info.Name, act.info.RateLimit) {
 		return nil, apierr.New(apierr.RequestLimitExceeded, "more than %d %s requests per second", act.info.RateLimit, act.info.Name)
 	}
 	// Recorded only now, so that the set holds no more calls than the

@@ -22,6 +22,10 @@ import (
 
 var acct = cloudapi.Account{SecretID: "AKIDendpointtest0001", SecretKey: "endpointsecret", AppID: 1, Uin: "1001"}
 
+// colleague is another key of acct's owner Uin: a second user (sub-account)
+// sharing the account's resources.
+var colleague = cloudapi.Account{SecretID: "AKIDendpointtest0002", SecretKey: "othersecret", AppID: 1, Uin: acct.Uin}
+
 type echoReq struct {
 	Name   *string  `json:"Name"`
 	Limit  *int64   `json:"Limit"`
@@ -58,7 +62,7 @@ func newEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *httptest.Server
 // demoEndpoint is the endpoint newEndpoint serves.
 func demoEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *cloudapi.Endpoint {
 	t.Helper()
-	accounts, err := cloudapi.NewAccounts(acct)
+	accounts, err := cloudapi.NewAccounts(acct, colleague)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,6 +480,25 @@ func TestEndpointRateLimitPerRegion(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Errorf("4 calls in 4 unlisted regions at 2/s: none limited; want them to share a bucket")
+	}
+}
+
+// TestEndpointRateLimitPerKey: the reference's dimension is "API + 接入地域
+// + 子账号" (per sub-account), and a sub-account holds its own key. Two keys
+// of one owner Uin are two users: one exhausting Slow (2/s) must not
+// throttle the other's first call.
+func TestEndpointRateLimitPerKey(t *testing.T) {
+	srv := newEndpoint(t)
+	body := `{"Name":"a"}`
+	for range 5 { // acct's user uses, and overuses, its budget.
+		post(t, srv, "Slow", body, time.Now(), nil)
+	}
+	now := time.Now()
+	_, env := post(t, srv, "Slow", body, now, func(r *http.Request) {
+		r.Header.Set("Authorization", sign.SignTC3(colleague.SecretID, colleague.SecretKey, "demo", "POST", r.URL.Host, "", r.Header, []byte(body), now.Unix()))
+	})
+	if c := code(env); c != "" {
+		t.Errorf("another key of the same Uin, first Slow call after the first key used its budget: %q; want success", c)
 	}
 }
 

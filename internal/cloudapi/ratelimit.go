@@ -6,12 +6,14 @@ import (
 )
 
 // limiter enforces the documented per-action rate limit in the reference's
-// dimension: action + access region + sub-account.
+// dimension: action + access region + sub-account. A sub-account is the
+// holder of a key: the keys of one owner Uin are its users (CAM users under
+// one OwnerUin), each with its own budget, not one shared by the account.
 type limiter struct {
 	buckets sync.Map // bucket -> *window
 }
 
-type bucket struct{ uin, region, action string }
+type bucket struct{ secretID, region, action string }
 
 // window holds a bucket's last admissions, oldest first from next: at most
 // the action's rate of them, allocated as they are made.
@@ -28,14 +30,14 @@ type window struct {
 // second. A region the reference does not list shares one bucket with
 // calls naming none: a bucket per arbitrary name would let a caller
 // multiply its rate, and grow the map, by inventing regions.
-func (l *limiter) allow(uin, region, action string, perSecond int) bool {
+func (l *limiter) allow(secretID, region, action string, perSecond int) bool {
 	if perSecond <= 0 {
 		return true
 	}
 	if !apiRegions[region] {
 		region = ""
 	}
-	key := bucket{uin, region, action}
+	key := bucket{secretID, region, action}
 	w, ok := l.buckets.Load(key)
 	if !ok {
 		w, _ = l.buckets.LoadOrStore(key, &window{})
