@@ -1,15 +1,20 @@
 package server_test
 
 import (
+	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/xtest"
@@ -153,4 +158,68 @@ func TestMetricsScrapeDuringChurn(t *testing.T) {
 		m := httpGet(t, "http://"+n.Addr+"/metrics")
 		return !strings.Contains(m, "rule-") && !strings.Contains(m, a.proxy) && !strings.Contains(m, origin.Addr.Addr().String())
 	})
+}
+
+// echoBytes sends n bytes through addr to an echo origin and reads them back.
+func echoBytes(t *testing.T, addr netip.AddrPort, n int) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	go c.Write(bytes.Repeat([]byte("y"), n))
+	if _, err := io.ReadFull(c, make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMetricsOriginRebindAddsNewTotal: an origin unbound and bound again
+// gets new counters (docs/statistics.md), which the recorder counts in
+// full; so does /metrics, not scraped in between, also when the new
+// counters pass the last scraped value and no decrease shows the restart.
+func TestMetricsOriginRebindAddsNewTotal(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
+	ids := n.realServers(origin.Addr.Addr())
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: origin.Addr})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	echoBytes(t, addr, 1000)
+	// bytesOut reads the listener's and its origin's bytes_out at /metrics.
+	bytesOut := func() (listenerOut, originOut float64) {
+		for _, m := range scrape(t, n)["opengaap_bytes_out_total"].GetMetric() {
+			switch kind, _ := labels(m); kind {
+			case "listener":
+				listenerOut = m.GetCounter().GetValue()
+			case "origin":
+				originOut = m.GetCounter().GetValue()
+			}
+		}
+		return listenerOut, originOut
+	}
+	var first float64
+	n.until("origin bytes at /metrics", func() bool { _, first = bytesOut(); return first >= 1000 })
+
+	unbind := gaapsdk.NewBindListenerRealServersRequest() // Binding none unbinds.
+	unbind.ListenerId = &listener
+	unbind.RealServerBindSet = []*gaapsdk.RealServerBindSetReq{}
+	if _, err := n.c.BindListenerRealServers(unbind); err != nil {
+		t.Fatal(err)
+	}
+	n.waitListener(listener)
+	time.Sleep(time.Second) // Several recordings (every 300 ms) drop the unbound origin's counters.
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: origin.Addr})
+	for range 3 {
+		echoBytes(t, addr, 1000)
+	}
+	// The listener counts the same bytes, and keeps its counters.
+	var second float64
+	n.until("the connections counted", func() bool { l, o := bytesOut(); second = o; return l >= 4000 })
+	if second-first < 3000 {
+		t.Errorf("origin opengaap_bytes_out_total went %v -> %v (increase %v); want at least the 3000 bytes sent since",
+			first, second, second-first)
+	}
 }

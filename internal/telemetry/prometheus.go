@@ -15,11 +15,18 @@ type collector struct {
 	r     *Recorder
 	descs map[string]*prometheus.Desc
 
-	// Counters of objects counted in parts (see Collect), by counterDefs
-	// index; gauges are never carried.
-	mu    sync.Mutex
-	last  map[stats.Key][]float64 // Each part's counters at the last scrape.
-	carry map[stats.Key][]float64 // Each object's parts' totals that are gone.
+	mu      sync.Mutex
+	prev    stats.Sample            // The last sample observed.
+	objects map[stats.Key]*exported // Of the objects in prev.
+	reads   uint64                  // Samples observed, for exported.read.
+}
+
+// exported is one object's series values, by counterDefs index: each
+// counter the sum of its parts' deltas (stats.Sample.Since) over the
+// samples observed, each gauge its parts' sum in the last one.
+type exported struct {
+	v    []float64
+	read uint64 // The collector's reads when the object last had a part.
 }
 
 var _ prometheus.Collector = (*collector)(nil)
@@ -55,8 +62,7 @@ var counterDefs = []struct {
 
 // Collector returns the Prometheus collector of r's node.
 func (r *Recorder) Collector() prometheus.Collector {
-	c := &collector{r: r, descs: map[string]*prometheus.Desc{},
-		last: map[stats.Key][]float64{}, carry: map[stats.Key][]float64{}}
+	c := &collector{r: r, descs: map[string]*prometheus.Desc{}, objects: map[stats.Key]*exported{}}
 	for _, d := range counterDefs {
 		c.descs[d.name] = prometheus.NewDesc(d.name, d.help, []string{"kind", "id"}, nil)
 	}
@@ -74,70 +80,52 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // a group listener's per-proxy instances ("listener@proxy") add up under
 // the rule or listener, so a port range is one series set, not one a port
 // (up to model.TeoMaxRulePorts of them).
-//
-// A sum of parts must not drop when a part goes (a port leaves the rule,
-// its counters forgotten) or starts again from zero (a port re-added):
-// Prometheus reads a counter that decreases as a reset, and rate() and
-// increase() would count the rest of the object's lifetime total as new
-// traffic, a spike that sets off alerts. So each object carries the last
-// counters seen of its parts that went or restarted; the carry goes with
-// the object itself (no part left), whose series then ends.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	objects := map[stats.Key][]float64{}
-	parts := c.r.node.Stats().Values
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, v := range parts {
+	c.observe(c.r.node.Stats())
+	for k, o := range c.objects {
+		for i, d := range counterDefs {
+			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, o.v[i], string(k.Kind), k.ID)
+		}
+	}
+}
+
+// observe adds what s counted since the previous sample observed, as the
+// recorder's minutes do (stats.Delta): a counter set that replaced another
+// under the same key (a port that left a rule and came back, an origin
+// unbound and bound again) adds its whole total, whatever its value, and a
+// part that goes (a port leaving the rule) leaves what it counted in its
+// object's counters. So an exported counter never decreases, which
+// Prometheus would read as a reset, with rate() and increase() counting
+// the object's whole remaining total as new traffic, a spike that sets off
+// alerts. An object with no part left goes, and its series ends. It costs
+// no allocation per part, only per new object; c.mu held.
+func (c *collector) observe(s stats.Sample) {
+	c.reads++
+	for k := range s.Values {
 		obj := objectOf(k)
-		sum := objects[obj]
-		if sum == nil {
-			sum = make([]float64, len(counterDefs))
-			objects[obj] = sum
+		o := c.objects[obj]
+		if o == nil {
+			o = &exported{v: make([]float64, len(counterDefs))}
+			c.objects[obj] = o
 		}
-		last, seen := c.last[k] // Updated in place: no slice per part and scrape.
-		if !seen {
-			last = make([]float64, len(counterDefs))
-			c.last[k] = last
-		}
-		for i, d := range counterDefs {
-			cur := d.value(v)
-			sum[i] += cur
-			if seen && d.kind == prometheus.CounterValue && cur < last[i] {
-				c.carried(obj)[i] += last[i] // Counted anew.
+		fresh := o.read != c.reads // The object's first part in s.
+		o.read = c.reads
+		d := s.Since(c.prev, k)
+		for i, def := range counterDefs {
+			if fresh && def.kind == prometheus.GaugeValue {
+				o.v[i] = 0
 			}
-			last[i] = cur
+			o.v[i] += def.value(d)
 		}
 	}
-	for k, prev := range c.last {
-		if _, ok := parts[k]; ok {
-			continue
-		}
-		delete(c.last, k)
-		obj := objectOf(k)
-		if _, ok := objects[obj]; !ok {
-			continue // The object went with it.
-		}
-		for i, d := range counterDefs {
-			if d.kind == prometheus.CounterValue {
-				c.carried(obj)[i] += prev[i]
-			}
+	for k, o := range c.objects {
+		if o.read != c.reads {
+			delete(c.objects, k)
 		}
 	}
-	for obj := range c.carry {
-		if _, ok := objects[obj]; !ok {
-			delete(c.carry, obj)
-		}
-	}
-	for k, sum := range objects {
-		carry := c.carry[k]
-		for i, d := range counterDefs {
-			v := sum[i]
-			if carry != nil {
-				v += carry[i]
-			}
-			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, v, string(k.Kind), k.ID)
-		}
-	}
+	c.prev = s
 }
 
 // objectOf is the object the API knows that part k counts for.
@@ -146,14 +134,4 @@ func objectOf(k stats.Key) stats.Key {
 		k.ID = snapshot.ObjectOf(k.ID)
 	}
 	return k
-}
-
-// carried returns obj's carry, made on first use; c.mu held.
-func (c *collector) carried(obj stats.Key) []float64 {
-	v := c.carry[obj]
-	if v == nil {
-		v = make([]float64, len(counterDefs))
-		c.carry[obj] = v
-	}
-	return v
 }

@@ -2,28 +2,25 @@ package telemetry
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opengaap/opengaap/internal/edge/stats"
 )
 
-// TestMetricsRuleCounterNeverDecreases: /metrics sums an EdgeOne rule's
-// per-port listeners ("rule/port") into one series. A Prometheus counter
-// must never decrease: a decrease reads as a reset, and rate() and
-// increase() then count the whole remaining total as new traffic. When a
-// port leaves the rule (its counters forgotten, as Sample does), its final
-// totals stay in the rule's series; a port that comes (back) adds from
-// zero; the carried totals go only with the rule itself.
-func TestMetricsRuleCounterNeverDecreases(t *testing.T) {
+// newMetricsRecorder returns a recorder of a fake node that counts in reg,
+// as the edge does, and read, which scrapes the recorder's collector for
+// series name of object id (false when that is not exported).
+func newMetricsRecorder(t *testing.T) (reg *stats.Registry, r *Recorder, read func(name, id string) (float64, bool)) {
+	t.Helper()
 	_, node, r := newTestRecorder(t)
-	key := func(id string) stats.Key { return stats.Key{Kind: stats.KindListener, ID: id} }
-	node.sample.Values[key("rule-1/8000")] = stats.Values{BytesIn: 1000, Active: 2}
-	node.sample.Values[key("rule-1/8001")] = stats.Values{BytesIn: 500, Active: 3}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(r.Collector())
-	read := func(name string) (float64, bool) {
-		mfs, err := reg.Gather()
+	node.reg = stats.NewRegistry()
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(r.Collector())
+	read = func(name, id string) (float64, bool) {
+		t.Helper()
+		mfs, err := prom.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +30,7 @@ func TestMetricsRuleCounterNeverDecreases(t *testing.T) {
 			}
 			for _, m := range mf.GetMetric() {
 				for _, l := range m.GetLabel() {
-					if l.GetName() == "id" && l.GetValue() == "rule-1" {
+					if l.GetName() == "id" && l.GetValue() == id {
 						if m.GetCounter() != nil {
 							return m.GetCounter().GetValue(), true
 						}
@@ -44,26 +41,57 @@ func TestMetricsRuleCounterNeverDecreases(t *testing.T) {
 		}
 		return 0, false
 	}
+	return node.reg, r, read
+}
+
+// record has r record a minute, whose sample drops the forgotten counters.
+func record(t *testing.T, r *Recorder) {
+	t.Helper()
+	if err := r.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMetricsRuleCounterNeverDecreases: /metrics sums an EdgeOne rule's
+// per-port listeners ("rule/port") into one series. A Prometheus counter
+// must never decrease: a decrease reads as a reset, and rate() and
+// increase() then count the whole remaining total as new traffic. When a
+// port leaves the rule (its counters forgotten and dropped by the
+// recorder's sample), its totals stay in the rule's series; a port that
+// comes (back) adds from zero; the totals go only with the rule itself.
+func TestMetricsRuleCounterNeverDecreases(t *testing.T) {
+	reg, r, read := newMetricsRecorder(t)
+	port := func(p string) *stats.Counters { return reg.Get(stats.KindListener, "rule-1/"+p) }
+	leave := func(ports ...string) {
+		for _, p := range ports {
+			reg.Forget(stats.KindListener, "rule-1/"+p)
+		}
+		record(t, r)
+	}
 	for _, step := range []struct {
 		what         string
-		set          map[string]stats.Values
-		bytes, conns float64
+		do           func()
+		bytes, conns float64 // -1: not exported.
 	}{
-		{"both ports", nil, 1500, 5},
-		{"port 8001 left, 8000 carried 10 more bytes", map[string]stats.Values{"rule-1/8000": {BytesIn: 1010, Active: 2}}, 1510, 2},
-		{"port 8002 came", map[string]stats.Values{"rule-1/8000": {BytesIn: 1010}, "rule-1/8002": {BytesIn: 5, Active: 1}}, 1515, 1},
-		{"port 8002 left and came back anew", map[string]stats.Values{"rule-1/8000": {BytesIn: 1010}, "rule-1/8002": {BytesIn: 1}}, 1516, 0},
-		{"the rule went and came back", map[string]stats.Values{}, -1, -1},
-		{"the rule came back", map[string]stats.Values{"rule-1/8000": {BytesIn: 7}}, 7, 0},
+		{"both ports", func() {
+			port("8000").BytesIn.Add(1000)
+			port("8000").Active.Add(2)
+			port("8001").BytesIn.Add(500)
+			port("8001").Active.Add(3)
+		}, 1500, 5},
+		{"port 8001 left, 8000 counted 10 more bytes", func() { port("8000").BytesIn.Add(10); leave("8001") }, 1510, 2},
+		{"port 8002 came", func() {
+			port("8000").Active.Add(-2)
+			port("8002").BytesIn.Add(5)
+			port("8002").Active.Add(1)
+		}, 1515, 1},
+		{"port 8002 left and came back anew", func() { leave("8002"); port("8002").BytesIn.Add(1) }, 1516, 0},
+		{"the rule went", func() { leave("8000", "8002") }, -1, -1},
+		{"the rule came back", func() { port("8000").BytesIn.Add(7) }, 7, 0},
 	} {
-		if step.set != nil {
-			clear(node.sample.Values)
-			for id, v := range step.set {
-				node.sample.Values[key(id)] = v
-			}
-		}
-		bytes, ok := read("opengaap_bytes_in_total")
-		conns, _ := read("opengaap_connections")
+		step.do()
+		bytes, ok := read("opengaap_bytes_in_total", "rule-1")
+		conns, _ := read("opengaap_connections", "rule-1")
 		if step.bytes < 0 {
 			if ok {
 				t.Errorf("%s: rule-1 still exported", step.what)
@@ -74,5 +102,27 @@ func TestMetricsRuleCounterNeverDecreases(t *testing.T) {
 			t.Errorf("%s: rule-1 opengaap_bytes_in_total %v, opengaap_connections %v; want %v, %v",
 				step.what, bytes, conns, step.bytes, step.conns)
 		}
+	}
+}
+
+// TestMetricsCounterSetReplacedPastItsLastScrape: an object whose counters
+// are forgotten and created anew under the same key between two scrapes
+// (an origin unbound and bound again, a proxy closed and opened: the
+// recorder's sample drops the old set) counts again from zero. The
+// exported counter adds the new set's whole total, as the recorder's
+// minute does (stats.Delta tells the sets apart), also when that is more
+// than the old set's last scraped value, where no decrease shows the
+// restart.
+func TestMetricsCounterSetReplacedPastItsLastScrape(t *testing.T) {
+	reg, r, read := newMetricsRecorder(t)
+	reg.Get(stats.KindOrigin, "rs-1").BytesOut.Add(1000)
+	if first, _ := read("opengaap_bytes_out_total", "rs-1"); first != 1000 {
+		t.Fatalf("first scrape %v; want 1000", first)
+	}
+	reg.Forget(stats.KindOrigin, "rs-1") // Unbound...
+	record(t, r)
+	reg.Get(stats.KindOrigin, "rs-1").BytesOut.Add(1500) // ...and bound again.
+	if second, _ := read("opengaap_bytes_out_total", "rs-1"); second != 2500 {
+		t.Errorf("opengaap_bytes_out_total went 1000 -> %v; want 2500 (the 1500 new bytes added)", second)
 	}
 }

@@ -17,17 +17,31 @@ import (
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 )
 
-// fakeNode returns the samples a test sets.
+// fakeNode returns the samples a test sets, or those of reg, when set,
+// as the edge does.
 type fakeNode struct {
 	sample stats.Sample
+	reg    *stats.Registry
 	events chan edge.Event
 	health map[string]edge.OriginHealth
 }
 
 func (f *fakeNode) Apply(*snapshot.Snapshot) edge.Report { return edge.Report{} }
 func (f *fakeNode) Events() <-chan edge.Event            { return f.events }
-func (f *fakeNode) Stats() stats.Sample                  { return f.sample }
-func (f *fakeNode) Sample() stats.Sample                 { return f.sample }
+func (f *fakeNode) Stats() stats.Sample {
+	if f.reg != nil {
+		return f.reg.Read()
+	}
+	return f.sample
+}
+
+func (f *fakeNode) Sample() stats.Sample {
+	if f.reg != nil {
+		return f.reg.Sample()
+	}
+	return f.sample
+}
+
 func (f *fakeNode) Health() map[string]edge.OriginHealth { return f.health }
 func (f *fakeNode) Close(context.Context) error          { return nil }
 

@@ -226,41 +226,48 @@ func (r *Registry) readLocked(reset bool) Sample {
 	return s
 }
 
-// Delta returns cur minus prev for every key of cur; counters absent from
-// prev, or other than the ones prev read under that key, count from zero.
-// The final figures of a forgotten set are in the sample that dropped it
-// (Sample), so counting its successor from zero loses nothing. Active is a gauge and is copied from cur, and so
-// is Peak, the most open at once since prev when both are Samples (at
-// least Active: a reading between an open and its Peak update may lag).
-// Call it on two consecutive samples taken a minute apart to get
-// per-minute figures.
+// Delta returns cur minus prev for every key of cur (see Since). Call it
+// on two consecutive samples taken a minute apart to get per-minute
+// figures.
 func Delta(prev, cur Sample) map[Key]Values {
 	out := make(map[Key]Values, len(cur.Values))
-	for k, c := range cur.Values {
-		p := prev.Values[k]
-		if prev.gens[k] != cur.gens[k] {
-			// New counters under a key that was forgotten and reused in
-			// between (a rule switched off and on, a proxy closed and
-			// opened, an origin unbound and bound again).
-			p = Values{}
-		}
-		v := Values{
-			BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
-			PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
-			Active: c.Active, Peak: max(c.Peak, c.Active), NewConns: c.NewConns - p.NewConns,
-			Refused: c.Refused - p.Refused, Denied: c.Denied - p.Denied,
-			DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
-			DialNanos: c.DialNanos - p.DialNanos,
-			Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
-			Requests: c.Requests - p.Requests, AnswerCount: c.AnswerCount - p.AnswerCount,
-			AnswerNanos: c.AnswerNanos - p.AnswerNanos,
-		}
-		for i := range c.Status {
-			v.Status[i] = c.Status[i] - p.Status[i]
-		}
-		out[k] = v
+	for k := range cur.Values {
+		out[k] = cur.Since(prev, k)
 	}
 	return out
+}
+
+// Since returns key k's counters in s minus those prev read under k; a
+// key absent from prev, or another counter set than the one prev read
+// under it, counts from zero. The final figures of a forgotten set are in
+// the sample that dropped it (Sample), so counting its successor from zero
+// loses nothing. Active is a gauge and is copied from s, and so is Peak,
+// the most open at once since prev when both are Samples (at least Active:
+// a reading between an open and its Peak update may lag). It allocates
+// nothing, for readers that go through every key of s (/metrics).
+func (s Sample) Since(prev Sample, k Key) Values {
+	c, p := s.Values[k], prev.Values[k]
+	if prev.gens[k] != s.gens[k] {
+		// New counters under a key that was forgotten and reused in
+		// between (a rule switched off and on, a proxy closed and
+		// opened, an origin unbound and bound again).
+		p = Values{}
+	}
+	v := Values{
+		BytesIn: c.BytesIn - p.BytesIn, BytesOut: c.BytesOut - p.BytesOut,
+		PacketsIn: c.PacketsIn - p.PacketsIn, PacketsOut: c.PacketsOut - p.PacketsOut,
+		Active: c.Active, Peak: max(c.Peak, c.Active), NewConns: c.NewConns - p.NewConns,
+		Refused: c.Refused - p.Refused, Denied: c.Denied - p.Denied,
+		DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
+		DialNanos: c.DialNanos - p.DialNanos,
+		Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
+		Requests: c.Requests - p.Requests, AnswerCount: c.AnswerCount - p.AnswerCount,
+		AnswerNanos: c.AnswerNanos - p.AnswerNanos,
+	}
+	for i := range c.Status {
+		v.Status[i] = c.Status[i] - p.Status[i]
+	}
+	return v
 }
 
 // Set is the counters one event must bump: its listener, proxy and origin.
