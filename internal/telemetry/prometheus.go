@@ -10,14 +10,16 @@ import (
 )
 
 // collector exposes the node's cumulative counters to Prometheus; it reads
-// them at scrape time, so nothing is counted twice.
+// them at scrape time and observes the recorder's samples too (sample),
+// adding what each counted since the one before, so nothing is counted
+// twice or lost.
 type collector struct {
 	r     *Recorder
 	descs map[string]*prometheus.Desc
 
 	mu      sync.Mutex
 	prev    stats.Sample            // The last sample observed.
-	objects map[stats.Key]*exported // Of the objects in prev.
+	objects map[stats.Key]*exported // Of the objects in the last scrape.
 	reads   uint64                  // Samples observed, for exported.read.
 }
 
@@ -26,7 +28,8 @@ type collector struct {
 // samples observed, each gauge its parts' sum in the last one.
 type exported struct {
 	v    []float64
-	read uint64 // The collector's reads when the object last had a part.
+	read uint64 // The collector's reads when the object last had a part...
+	born uint64 // ...and when it was first scraped.
 }
 
 var _ prometheus.Collector = (*collector)(nil)
@@ -60,8 +63,12 @@ var counterDefs = []struct {
 	{"opengaap_http_responses_5xx_total", "HTTP answers with a 5xx status.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Status[5]) }},
 }
 
-// Collector returns the Prometheus collector of r's node.
-func (r *Recorder) Collector() prometheus.Collector {
+// Collector returns the Prometheus collector of r's node, which r's
+// samples feed (see collector.sample): one for the recorder, however many
+// registries it is registered with.
+func (r *Recorder) Collector() prometheus.Collector { return r.metrics }
+
+func newCollector(r *Recorder) *collector {
 	c := &collector{r: r, descs: map[string]*prometheus.Desc{}, objects: map[stats.Key]*exported{}}
 	for _, d := range counterDefs {
 		c.descs[d.name] = prometheus.NewDesc(d.name, d.help, []string{"kind", "id"}, nil)
@@ -83,12 +90,35 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.observe(c.r.node.Stats())
+	c.observe(c.r.node.Stats(), true)
 	for k, o := range c.objects {
+		if o.read != c.reads {
+			// No part left: the series ends. Only a scrape ends it, so an
+			// object that is back by the next one (an origin unbound and
+			// bound again between two) goes on from its totals, as it
+			// would had the recorder not sampled in between.
+			delete(c.objects, k)
+			continue
+		}
 		for i, d := range counterDefs {
 			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, o.v[i], string(k.Kind), k.ID)
 		}
 	}
+}
+
+// sample takes the recorder's sample (edge.Node.Sample) and observes it
+// too: it holds the final counts of the removed parts it drops (a group
+// listener's instance on a member that left, a port leaving a rule), which
+// no later read has, so these reach the exported counters as they reach
+// the API's minute. It holds c.mu across both, so that no scrape reads in
+// between: a read observed before the sample it followed would make the
+// sample's dropped parts count again from zero.
+func (c *collector) sample() stats.Sample {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.r.node.Sample()
+	c.observe(s, false)
+	return s
 }
 
 // observe adds what s counted since the previous sample observed, as the
@@ -99,30 +129,34 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 // object's counters. So an exported counter never decreases, which
 // Prometheus would read as a reset, with rate() and increase() counting
 // the object's whole remaining total as new traffic, a spike that sets off
-// alerts. An object with no part left goes, and its series ends. It costs
-// no allocation per part, only per new object; c.mu held.
-func (c *collector) observe(s stats.Sample) {
+// alerts. Objects are exported from the first scrape that finds them, with
+// their parts' whole totals (so a node nobody scrapes keeps nothing here),
+// and go at the first that finds no part of them (Collect). It costs no
+// allocation per part, only per new object; c.mu held.
+func (c *collector) observe(s stats.Sample, scrape bool) {
 	c.reads++
 	for k := range s.Values {
 		obj := objectOf(k)
 		o := c.objects[obj]
 		if o == nil {
-			o = &exported{v: make([]float64, len(counterDefs))}
+			if !scrape {
+				continue
+			}
+			o = &exported{v: make([]float64, len(counterDefs)), born: c.reads}
 			c.objects[obj] = o
 		}
 		fresh := o.read != c.reads // The object's first part in s.
 		o.read = c.reads
-		d := s.Since(c.prev, k)
+		since := c.prev
+		if o.born == c.reads {
+			since = stats.Sample{} // Whole totals.
+		}
+		d := s.Since(since, k)
 		for i, def := range counterDefs {
 			if fresh && def.kind == prometheus.GaugeValue {
 				o.v[i] = 0
 			}
 			o.v[i] += def.value(d)
-		}
-	}
-	for k, o := range c.objects {
-		if o.read != c.reads {
-			delete(c.objects, k)
 		}
 	}
 	c.prev = s

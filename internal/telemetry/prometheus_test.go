@@ -119,10 +119,33 @@ func TestMetricsCounterSetReplacedPastItsLastScrape(t *testing.T) {
 	if first, _ := read("opengaap_bytes_out_total", "rs-1"); first != 1000 {
 		t.Fatalf("first scrape %v; want 1000", first)
 	}
-	reg.Forget(stats.KindOrigin, "rs-1") // Unbound...
+	reg.Forget(stats.KindOrigin, "rs-1") // Unbound: the recorder's sample drops it,
 	record(t, r)
-	reg.Get(stats.KindOrigin, "rs-1").BytesOut.Add(1500) // ...and bound again.
+	record(t, r)                                         // and the next one has none.
+	reg.Get(stats.KindOrigin, "rs-1").BytesOut.Add(1500) // Then bound again.
 	if second, _ := read("opengaap_bytes_out_total", "rs-1"); second != 2500 {
 		t.Errorf("opengaap_bytes_out_total went 1000 -> %v; want 2500 (the 1500 new bytes added)", second)
+	}
+}
+
+// TestMetricsDepartedPartKeepsFinalCounts: a group listener's instance on
+// a member that leaves (listener@proxy) counted more after the last
+// scrape, then went. Its final counts are in the recorder's sample that
+// drops it, and so in the API's minute; the listener's exported counter
+// gets them from that same sample, not only what the last scrape saw.
+func TestMetricsDepartedPartKeepsFinalCounts(t *testing.T) {
+	reg, r, read := newMetricsRecorder(t)
+	reg.Get(stats.KindListener, "listener-1@link-a").BytesIn.Add(100)
+	b := reg.Get(stats.KindListener, "listener-1@link-b")
+	b.BytesIn.Add(1000)
+	record(t, r) // Before the first scrape, which exports the whole totals all the same.
+	if first, _ := read("opengaap_bytes_in_total", "listener-1"); first != 1100 {
+		t.Fatalf("first scrape %v; want 1100", first)
+	}
+	b.BytesIn.Add(5000)                                 // Traffic after the scrape...
+	reg.Forget(stats.KindListener, "listener-1@link-b") // ...then link-b leaves the group,
+	record(t, r)                                        // and the recorder's sample drops it.
+	if second, _ := read("opengaap_bytes_in_total", "listener-1"); second != 6100 {
+		t.Errorf("listener-1 opengaap_bytes_in_total went 1100 -> %v; want 6100 (link-b's 5000 last bytes added)", second)
 	}
 }

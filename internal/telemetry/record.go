@@ -32,7 +32,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	// listener's last counts, cleared from gone below) or after it (and
 	// kept in gone for the next Record), never cleared unsampled.
 	r.mu.Lock()
-	cur := r.node.Sample()
+	cur := r.metrics.sample() // /metrics gets the dropped parts' final counts too.
 	prev := r.prev
 	r.prev = cur
 	r.syncHealth() // Repairs a flip whose event the edge dropped (see syncHealth).

@@ -57,11 +57,15 @@ type Recorder struct {
 	prev   stats.Sample
 	health map[string]edge.OriginHealth // by "listenerID/originID"
 	layout layout                       // of the last snapshot applied
+
+	metrics *collector // Fed by Record's samples.
 }
 
 // New returns a recorder for node writing into st.
 func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
-	return &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]edge.OriginHealth{}}
+	r := &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]edge.OriginHealth{}}
+	r.metrics = newCollector(r)
+	return r
 }
 
 // Run records every interval (a minute in production) and follows the
