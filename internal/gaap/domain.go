@@ -13,7 +13,7 @@ import (
 
 // CreateDomain adds an access domain to an HTTP or HTTPS listener.
 func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainRequest) (*gaapapi.CreateDomainResponse, error) {
-	host := l7Host(*req.Domain)
+	host, given := l7Host(*req.Domain), strings.TrimSpace(*req.Domain)
 	if err := model.ValidateHost("Domain", host); err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		if len(all) >= model.MaxDomainsPerListener {
 			return apierr.New(apierr.LimitExceeded, "listener %s already has %d domains, the maximum", l.ID, model.MaxDomainsPerListener)
 		}
-		d := &model.Domain{Base: model.Base{ID: model.NewID(model.PrefixDomainInternal)}, ListenerID: l.ID, Host: host,
+		d := &model.Domain{Base: model.Base{ID: model.NewID(model.PrefixDomainInternal)}, ListenerID: l.ID, Host: host, HostAsGiven: given,
 			Status: model.DomainChanging, Http3Supported: h3}
 		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
 		if err := certs.apply(tx, l, d, true); err != nil {
@@ -60,7 +60,7 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 // ModifyDomain renames a domain (its rules and error pages follow) and
 // optionally changes its certificates and default-server flag.
 func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyDomainRequest) (*gaapapi.ModifyDomainResponse, error) {
-	newHost := l7Host(*req.NewDomain)
+	newHost, given := l7Host(*req.NewDomain), strings.TrimSpace(*req.NewDomain)
 	if err := model.ValidateHost("NewDomain", newHost); err != nil {
 		return nil, err
 	}
@@ -77,10 +77,12 @@ func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *ga
 			if err := checkNewHost(all, l.ID, newHost); err != nil {
 				return err
 			}
-			if err := renameDomain(tx, l.ID, d.Host, newHost); err != nil {
+		}
+		if given != d.ShownHost() {
+			if err := renameDomain(tx, l.ID, d.Host, newHost, given); err != nil {
 				return err
 			}
-			d.Host = newHost
+			d.Host, d.HostAsGiven = newHost, given
 		}
 		certs := certChoice{server: req.CertificateId, client: req.ClientCertificateId, poly: req.PolyClientCertificateIds}
 		if err := certs.apply(tx, l, d, false); err != nil {
@@ -186,18 +188,20 @@ func checkNewHost(all []*model.Domain, listenerID, host string) error {
 	return nil
 }
 
-// renameDomain moves the rules and error pages of a domain to its new name.
-// A rule health-checking the old name (the default) checks the new one:
-// ModifyRuleAttribute cannot change the check domain, so the rename is
-// the only moment to keep it a name the listener serves.
-func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost string) error {
+// renameDomain moves the rules and error pages of a domain to its new name
+// (newHost, spelled given; a new spelling of the same name moves them
+// too, so they read back as the domain does). A rule health-checking the
+// old name (the default) checks the new one: ModifyRuleAttribute cannot
+// change the check domain, so the rename is the only moment to keep it a
+// name the listener serves.
+func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost, given string) error {
 	rules, err := domainRules(tx, listenerID, oldHost)
 	if err != nil {
 		return err
 	}
 	for _, r := range rules {
-		r.Domain = newHost
-		if strings.EqualFold(r.Check.Domain, oldHost) {
+		r.Domain, r.DomainAsGiven = newHost, given
+		if newHost != oldHost && strings.EqualFold(r.Check.Domain, oldHost) {
 			r.Check.Domain = newHost
 		}
 		if err := tx.Put(r); err != nil {
@@ -209,7 +213,7 @@ func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost string) error {
 		return err
 	}
 	for _, p := range pages {
-		p.Domain = newHost
+		p.Domain, p.DomainAsGiven = newHost, given
 		if err := tx.Put(p); err != nil {
 			return err
 		}
@@ -238,6 +242,8 @@ func setDefaultServer(tx *resource.Tx, all []*model.Domain, d *model.Domain, wan
 	return nil
 }
 
-// l7Host lower-cases a host: DNS names are case-insensitive, and
-// one spelling keeps (listener, domain) unique.
+// l7Host lower-cases a host: DNS names are case-insensitive, and one
+// spelling keeps (listener, domain) unique and is what lookups, rules,
+// error pages and the data plane use. Describe shows the caller's
+// spelling (model.AsGiven).
 func l7Host(h string) string { return strings.ToLower(strings.TrimSpace(h)) }

@@ -22,8 +22,8 @@ func TestDomainLifecycleHTTP(t *testing.T) {
 	proxy := runningProxy(t, api)
 	listener := l7Listener(t, api, proxy, "", 0)
 
-	createDomain(t, c, listener, "Www.Example.com") // stored lower-cased
-	d := describeDomain(t, c, listener, "www.example.com")
+	createDomain(t, c, listener, "Www.Example.com") // reads back as given; the ModifyDomain below respells it
+	d := describeDomain(t, c, listener, "Www.Example.com")
 	if d == nil || d.CertificateId != nil || *d.BasicAuth != 0 || len(d.RuleSet) != 0 {
 		t.Fatalf("got domain %+v; want www.example.com without certificate, auth or rules", d)
 	}
@@ -105,6 +105,55 @@ func TestDomainLifecycleHTTP(t *testing.T) {
 	req.RuleIds = []*string{new(rule)}
 	_, err = c.DescribeRulesByRuleIds(req)
 	wantCode(t, err, "ResourceNotFound")
+}
+
+// TestDomainNamesReadBackAsGiven: a domain, its rules and its error pages
+// read back the name as the caller wrote it, while lookups and uniqueness
+// ignore case. Terraform's provider (v1.82.10) waits after CreateDomain
+// for a DomainRuleSet whose Domain equals the configured name exactly,
+// and sets the ForceNew domain of tencentcloud_gaap_http_rule and
+// tencentcloud_gaap_domain_error_page from what Describe answers: a
+// rewritten spelling is a create that times out, a resource dropped from
+// state, or a replacement on every plan.
+func TestDomainNamesReadBackAsGiven(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "Www.Example.COM") // createDomain waits for it as given
+	c := api.GAAP()
+	wantCode(t, api.Call(c, "CreateDomain", map[string]any{"ListenerId": listener, "Domain": "www.example.com"}, nil),
+		"FailedOperation.DomainAlreadyExisted")
+	rule := createRule(t, c, listener, "WWW.example.com", "/api")
+	var page struct{ ErrorPageId string }
+	err := api.Call(c, "CreateDomainErrorPageInfo", map[string]any{"ListenerId": listener, "Domain": "www.EXAMPLE.com",
+		"ErrorNos": []int64{502}, "NewErrorNo": 200, "Body": "oops"}, &page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageDomain := func() string {
+		var out struct{ ErrorPageSet []struct{ Domain string } }
+		if err := api.Call(c, "DescribeDomainErrorPageInfoByIds", map[string]any{"ErrorPageIds": []string{page.ErrorPageId}}, &out); err != nil || len(out.ErrorPageSet) != 1 {
+			t.Fatalf("DescribeDomainErrorPageInfoByIds: %v, %+v", err, out)
+		}
+		return out.ErrorPageSet[0].Domain
+	}
+	if got := *describeRule(t, c, rule).Domain; got != "WWW.example.com" {
+		t.Errorf("rule domain %q; want WWW.example.com, as created", got)
+	}
+	if got := pageDomain(); got != "www.EXAMPLE.com" {
+		t.Errorf("error page domain %q; want www.EXAMPLE.com, as created", got)
+	}
+
+	// A new spelling of the same name is a rename: rules and error pages follow.
+	err = api.Call(c, "ModifyDomain", map[string]any{"ListenerId": listener, "OldDomain": "www.example.com", "NewDomain": "www.example.COM"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "www.example.COM")
+	if got := *describeRule(t, c, rule).Domain; got != "www.example.COM" {
+		t.Errorf("rule domain after respelling %q; want www.example.COM", got)
+	}
+	if got := pageDomain(); got != "www.example.COM" {
+		t.Errorf("error page domain after respelling %q; want www.example.COM", got)
+	}
 }
 
 func TestDomainHTTPSCertificatesAndAuth(t *testing.T) {

@@ -3,6 +3,7 @@ package gaap
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -19,7 +20,7 @@ const maxErrorPageIDs = 10
 // status codes. A status code has at most one custom response per domain.
 func (s *Service) CreateDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainErrorPageInfoRequest) (*gaapapi.CreateDomainErrorPageInfoResponse, error) {
 	page := &model.ErrorPage{Base: model.Base{ID: model.NewID(model.PrefixErrorPage)}, ListenerID: *req.ListenerId,
-		Domain: l7Host(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: cloudapi.Value(req.NewErrorNo),
+		Domain: l7Host(*req.Domain), DomainAsGiven: strings.TrimSpace(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: cloudapi.Value(req.NewErrorNo),
 		ClearHeaders: req.ClearHeaders, SetHeaders: headersIn(req.SetHeaders), Body: *req.Body}
 	if err := model.ValidateErrorPage(page); err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func deleteErrorPages(tx *resource.Tx, listenerID, host string) error {
 func errorPagesOut(pages []*model.ErrorPage) []gaapapi.DomainErrorPageInfo {
 	out := make([]gaapapi.DomainErrorPageInfo, 0, len(pages))
 	for _, p := range pages {
-		info := gaapapi.DomainErrorPageInfo{ErrorPageId: &p.ID, ListenerId: &p.ListenerID, Domain: &p.Domain,
+		info := gaapapi.DomainErrorPageInfo{ErrorPageId: &p.ID, ListenerId: &p.ListenerID, Domain: new(p.ShownDomain()),
 			ErrorNos: p.ErrorNos, ClearHeaders: p.ClearHeaders, SetHeaders: headersOut(p.SetHeaders),
 			Body: &p.Body, Status: &p.Status}
 		if p.NewErrorNo != 0 {

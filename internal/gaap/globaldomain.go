@@ -81,7 +81,7 @@ func setGlobalAttrs(g *model.GlobalDomain, defaultValue, alias *string, entries 
 		if err := entries.CheckLoop("DefaultValue", g.FullDomain, v); err != nil {
 			return err
 		}
-		g.DefaultValue = v
+		g.DefaultValue, g.DefaultValueAsGiven = v, strings.TrimSpace(*defaultValue)
 	}
 	if alias != nil {
 		a := strings.TrimSpace(*alias)
@@ -164,7 +164,7 @@ func globalDomainOut(g *model.GlobalDomain, live map[string]bool) gaapapi.Domain
 	return gaapapi.Domain{
 		DomainId: new(g.ID), FullDomain: new(g.FullDomain), Alias: new(g.Alias),
 		Type: new(model.GlobalTargetType(g.DefaultValue)), Status: new(g.Status), ProjectId: new(g.ProjectID),
-		DefaultValue: new(g.DefaultValue), ProxyCount: new(proxies),
+		DefaultValue: new(g.ShownDefaultValue()), ProxyCount: new(proxies),
 		CreateTime: new(g.CreateTime), UpdateTime: optional(g.UpdateTime), TagSet: tagsOut(g.Tags),
 		BanStatus: new("RECOVER"),
 	}

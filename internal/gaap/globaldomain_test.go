@@ -111,13 +111,15 @@ func TestGlobalDomain(t *testing.T) {
 	if err := call("ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "DefaultValue": "Origin.Example.com", "Alias": "www"}); err != nil {
 		t.Fatalf("ModifyGlobalDomainAttribute: %v", err)
 	}
-	if g := oneGlobalDomain(t, api, id); g.Type != "DOMAIN" || g.DefaultValue != "origin.example.com" || g.Alias != "www" ||
+	// DefaultValue reads back as given: Terraform's
+	// tencentcloud_gaap_global_domain sets default_value from it.
+	if g := oneGlobalDomain(t, api, id); g.Type != "DOMAIN" || g.DefaultValue != "Origin.Example.com" || g.Alias != "www" ||
 		g.UpdateTime == nil || *g.UpdateTime < g.CreateTime {
 		t.Fatalf("modified domain = %+v", g)
 	}
-	// Domain names compare without case (RFC 4343 §2); both are stored
-	// lower-case, so the filters find them as the user typed them.
-	for _, f := range []filter{{"FullDomain", []string{strings.ToUpper(g.FullDomain)}}, {"DefaultValue", []string{"Origin.Example.com"}}} {
+	// Domain names compare without case (RFC 4343 §2), so the filters find
+	// them in any spelling.
+	for _, f := range []filter{{"FullDomain", []string{strings.ToUpper(g.FullDomain)}}, {"DefaultValue", []string{"ORIGIN.example.com"}}} {
 		if n := listGlobalDomains(t, api, xtest.Root, map[string]any{"Filters": []filter{f}}).TotalCount; n != 1 {
 			t.Errorf("filter %s=%s found %d domains; want 1", f.Name, f.Values[0], n)
 		}

@@ -83,7 +83,7 @@ func (s *Service) DescribeListenerRealServers(ctx context.Context, call *cloudap
 		all, _, err := resource.List[model.RealServer](tx, store.Query{Project: &project})
 		for _, r := range all {
 			if r.Type() == l.RealServerType {
-				resp.RealServerSet = append(resp.RealServerSet, gaapapi.RealServer{RealServerIP: new(r.Address),
+				resp.RealServerSet = append(resp.RealServerSet, gaapapi.RealServer{RealServerIP: new(r.ShownAddress()),
 					RealServerId: new(r.ID), RealServerName: new(r.Name), ProjectId: new(r.ProjectID),
 					InBanBlacklist: new(int64(notInBanBlacklist))})
 			}

@@ -72,12 +72,12 @@ func originsOf(tx *resource.Tx, bss ...[]model.Bound) (map[string]*model.RealSer
 }
 
 // originAddrs maps the caller's origins bound in any of bss to their
-// addresses, loading them in one query.
+// addresses as Describe shows them, loading them in one query.
 func originAddrs(tx *resource.Tx, bss ...[]model.Bound) (map[string]string, error) {
 	origins, err := originsOf(tx, bss...)
 	addrs := make(map[string]string, len(origins))
 	for id, o := range origins {
-		addrs[id] = o.Address
+		addrs[id] = o.ShownAddress()
 	}
 	return addrs, err
 }

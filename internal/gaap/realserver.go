@@ -2,6 +2,7 @@ package gaap
 
 import (
 	"context"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -35,7 +36,7 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 			return nil, err
 		}
 		fresh[i] = &model.RealServer{Base: model.Base{ID: model.NewID(model.PrefixRealServer)},
-			Name: *req.RealServerName, Address: norm, IsDomain: isDomain, ProjectID: *req.ProjectId, Tags: tags}
+			Name: *req.RealServerName, Address: norm, AddressAsGiven: strings.TrimSpace(addr), IsDomain: isDomain, ProjectID: *req.ProjectId, Tags: tags}
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		existing, _, err := resource.List[model.RealServer](tx, store.Query{Project: req.ProjectId})
@@ -57,7 +58,7 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 	}
 	resp := &gaapapi.AddRealServersResponse{RealServerSet: make([]gaapapi.NewRealServer, len(fresh))}
 	for i, r := range fresh {
-		resp.RealServerSet[i] = gaapapi.NewRealServer{RealServerId: new(r.ID), RealServerIP: new(r.Address)}
+		resp.RealServerSet[i] = gaapapi.NewRealServer{RealServerId: new(r.ID), RealServerIP: new(r.ShownAddress())}
 	}
 	return resp, nil
 }

@@ -62,7 +62,7 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 	}
 	resp := &gaapapi.DescribeRealServersResponse{RealServerSet: []gaapapi.BindRealServerInfo{}, TotalCount: new(int64(len(hits)))}
 	for _, r := range resource.Window(hits, offset, limit) {
-		resp.RealServerSet = append(resp.RealServerSet, gaapapi.BindRealServerInfo{RealServerIP: new(r.Address),
+		resp.RealServerSet = append(resp.RealServerSet, gaapapi.BindRealServerInfo{RealServerIP: new(r.ShownAddress()),
 			RealServerId: new(r.ID), RealServerName: new(r.Name), ProjectId: new(r.ProjectID), TagSet: tagsOut(r.Tags)})
 	}
 	return resp, nil

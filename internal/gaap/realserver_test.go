@@ -83,11 +83,14 @@ func TestRealServers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ip := *resp.Response.RealServerSet[1].RealServerIP; ip != "2001:db8::1" {
-			t.Errorf("got address %s; want normalised 2001:db8::1", ip)
+		// RealServerIP reads back as added: Terraform's
+		// tencentcloud_gaap_realserver sets its ForceNew ip/domain from
+		// it, so a rewritten spelling is a replacement on every plan.
+		if ip := *resp.Response.RealServerSet[1].RealServerIP; ip != "2001:DB8::0:1" {
+			t.Errorf("got address %s; want 2001:DB8::0:1, as added", ip)
 		}
-		if ip := *resp.Response.RealServerSet[2].RealServerIP; ip != "origin.example.com" {
-			t.Errorf("got address %s; want origin.example.com", ip)
+		if ip := *resp.Response.RealServerSet[2].RealServerIP; ip != "Origin.Example.COM" {
+			t.Errorf("got address %s; want Origin.Example.COM, as added", ip)
 		}
 	})
 
@@ -112,6 +115,10 @@ func TestRealServers(t *testing.T) {
 			desc, addr, code string
 		}{
 			{"duplicate", "1.1.1.1", "InvalidParameterValue.DuplicateRS"},
+			// Another spelling of a registered address is the same origin.
+			{"duplicate, IPv4-mapped", "::ffff:1.1.1.1", "InvalidParameterValue.DuplicateRS"},
+			{"duplicate, compressed IPv6", "2001:db8::1", "InvalidParameterValue.DuplicateRS"},
+			{"duplicate, lower-case FQDN", "origin.example.com.", "InvalidParameterValue.DuplicateRS"},
 			{"not an address", "1.2.3", "InvalidParameterValue"},
 			{"bad name", "exa mple.com", "InvalidParameterValue"},
 			// No one server, private origins allowed or not.

@@ -3,6 +3,7 @@ package gaap
 import (
 	"cmp"
 	"context"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -16,7 +17,8 @@ import (
 func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateRuleRequest) (*gaapapi.CreateRuleResponse, error) {
 	host := l7Host(*req.Domain)
 	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
-		Path: *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
+		DomainAsGiven: strings.TrimSpace(*req.Domain),
+		Path:          *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
 		Status: model.StatusCreating, ForwardProtocol: orDefault(req.ForwardProtocol, "default"),
 		ForwardHost: orDefault(req.ForwardHost, "default"), ServerNameIndication: trimmed(req.ServerNameIndication),
 		ServerNameIndicationSwitch: orDefault(req.ServerNameIndicationSwitch, "OFF"), ForcedRedirect: trimmed(req.ForcedRedirect)}

@@ -101,7 +101,7 @@ func (s *Service) ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.Rul
 // origin is healthy, 0 otherwise.
 func ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo {
 	c := r.Check
-	return gaapapi.RuleInfo{RuleId: &r.ID, ListenerId: &r.ListenerID, Domain: &r.Domain, Path: &r.Path,
+	return gaapapi.RuleInfo{RuleId: &r.ID, ListenerId: &r.ListenerID, Domain: new(r.ShownDomain()), Path: &r.Path,
 		RealServerType: &r.RealServerType, Scheduler: &r.Scheduler, HealthCheck: &r.HealthCheck, RuleStatus: &r.Status,
 		CheckParams: &gaapapi.RuleCheckParams{DelayLoop: &c.DelayLoop, ConnectTimeout: &c.ConnectTimeout, Path: &c.Path,
 			Method: &c.Method, StatusCode: c.StatusCode, Domain: &c.Domain, FailedCountInter: &c.FailedCountInter,
@@ -129,7 +129,7 @@ func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error)
 // ciphers are those it is served with, its listener's unless it sets them.
 func domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
 	versions, ciphers := d.ServedTLS(l)
-	set := gaapapi.DomainRuleSet{Domain: &d.Host, RuleSet: []gaapapi.RuleInfo{},
+	set := gaapapi.DomainRuleSet{Domain: new(d.ShownHost()), RuleSet: []gaapapi.RuleInfo{},
 		CertificateId: optional(d.CertificateID), CertificateAlias: alias(names, d.CertificateID),
 		BasicAuth: &d.BasicAuth, BasicAuthConfId: optional(d.BasicAuthConfID), BasicAuthConfAlias: alias(names, d.BasicAuthConfID),
 		GaapAuth: &d.GaapAuth, GaapCertificateId: optional(d.GaapCertificateID), GaapCertificateAlias: alias(names, d.GaapCertificateID),

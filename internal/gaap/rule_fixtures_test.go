@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,7 +188,7 @@ func createDomain(t *testing.T, c *gaapsdk.Client, listener, host string) {
 	if _, err := c.CreateDomain(req); err != nil {
 		t.Fatalf("CreateDomain(%s): %v", host, err)
 	}
-	waitDomain(t, c, listener, strings.ToLower(host)) // stored lower-cased
+	waitDomain(t, c, listener, host) // read back as given
 }
 
 func waitDomain(t *testing.T, c *gaapsdk.Client, listener, host string) {

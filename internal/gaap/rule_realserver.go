@@ -150,7 +150,7 @@ func listenerProject(tx *resource.Tx, l *model.Listener) (int64, error) {
 func realServersOut(rss []*model.RealServer) []gaapapi.RealServer {
 	out := make([]gaapapi.RealServer, 0, len(rss))
 	for _, rs := range rss {
-		out = append(out, gaapapi.RealServer{RealServerIP: &rs.Address, RealServerId: &rs.ID,
+		out = append(out, gaapapi.RealServer{RealServerIP: new(rs.ShownAddress()), RealServerId: &rs.ID,
 			RealServerName: &rs.Name, ProjectId: &rs.ProjectID, InBanBlacklist: new(int64(0))})
 	}
 	return out

@@ -37,6 +37,11 @@ type GlobalDomain struct {
 	// existed start the sequence from the highest LastRecordID.
 	LastRecordID int64 `json:"lastRecordId"`
 	UpdateTime   int64 `json:"updateTime"` // Unix seconds
+
+	// DefaultValueAsGiven is DefaultValue, normalised by
+	// ParseGlobalTarget (DNS answers use it), as the caller spelled it
+	// (AsGiven).
+	DefaultValueAsGiven string `json:"defaultValueAsGiven,omitempty"`
 }
 
 // KindDnsRecordSeq is the stored kind of DnsRecordSeq.
@@ -69,6 +74,11 @@ type DnsRecord struct {
 func (g *GlobalDomain) Kind() string   { return KindGlobalDomain }
 func (g *GlobalDomain) Parent() string { return "" }
 func (g *GlobalDomain) Project() int64 { return g.ProjectID }
+
+// ShownDefaultValue is the DefaultValue Describe answers (AsGiven).
+func (g *GlobalDomain) ShownDefaultValue() string {
+	return AsGiven(g.DefaultValueAsGiven, g.DefaultValue)
+}
 
 // ProxyIDs lists the proxies the domain's records resolve to, each once.
 // Records keep the IDs of proxies destroyed since they were written:

@@ -17,6 +17,20 @@ type Base struct {
 	CreateTime int64 `json:"createTime"` // Unix seconds
 }
 
+// AsGiven is what Describe shows of a value kept in two forms: given,
+// the caller's spelling ("Www.Example.COM", "2001:DB8::1"), or canon, the
+// normalised form that every comparison, uniqueness check and the data
+// plane use. Declarative clients (Terraform) compare what they sent with
+// what Describe answers, so a rewritten echo is a change they did not
+// make. Objects stored before the spelling was kept have only canon
+// (given is empty) and read as stored.
+func AsGiven(given, canon string) string {
+	if given != "" {
+		return given
+	}
+	return canon
+}
+
 // Meta returns the embedded Base.
 func (b *Base) Meta() *Base { return b }
 

@@ -21,11 +21,18 @@ type RealServer struct {
 	IsDomain  bool   `json:"isDomain"`
 	ProjectID int64  `json:"projectId"`
 	Tags      []Tag  `json:"tags,omitempty"`
+
+	// AddressAsGiven is Address, normalised by ParseOrigin, as the
+	// caller spelled it (AsGiven).
+	AddressAsGiven string `json:"addressAsGiven,omitempty"`
 }
 
 func (r *RealServer) Kind() string   { return KindRealServer }
 func (r *RealServer) Parent() string { return "" }
 func (r *RealServer) Project() int64 { return r.ProjectID }
+
+// ShownAddress is the RealServerIP Describe answers (AsGiven).
+func (r *RealServer) ShownAddress() string { return AsGiven(r.AddressAsGiven, r.Address) }
 
 // Type is the API's RealServerType for the origin.
 func (r *RealServer) Type() string {
@@ -36,9 +43,9 @@ func (r *RealServer) Type() string {
 }
 
 // HasAddress reports whether addr, as a bind set spells it, is the
-// origin's address. The stored address was normalised by ParseOrigin, so
-// addr is too: callers pass back what they registered ("Origin.Example.com",
-// an uncompressed IPv6 address), not what DescribeRealServers shows.
+// origin's address. Address was normalised by ParseOrigin, so addr is
+// too: any spelling of the same address ("Origin.Example.com",
+// "origin.example.com.", an uncompressed IPv6 address) names the origin.
 func (r *RealServer) HasAddress(addr string) bool {
 	norm, _, err := ParseOrigin("RealServerIP", addr, true)
 	return err == nil && norm == r.Address

@@ -20,7 +20,7 @@ const (
 type Domain struct {
 	Base
 	ListenerID string `json:"listenerId"`
-	Host       string `json:"host"`
+	Host       string `json:"host"` // lower-cased (lookups, uniqueness, routing)
 	Status     int64  `json:"status"`
 
 	CertificateID               string   `json:"certificateId,omitempty"`
@@ -36,11 +36,17 @@ type Domain struct {
 	Http3Supported              int64    `json:"http3Supported"`
 	TLSCiphers                  string   `json:"tlsCiphers,omitempty"`
 	TLSSupportVersion           []string `json:"tlsSupportVersion,omitempty"`
+
+	// HostAsGiven is Host as the caller spelled it (AsGiven).
+	HostAsGiven string `json:"hostAsGiven,omitempty"`
 }
 
 func (d *Domain) Kind() string   { return KindDomain }
 func (d *Domain) Parent() string { return d.ListenerID }
 func (d *Domain) Project() int64 { return 0 }
+
+// ShownHost is the host Describe answers (AsGiven).
+func (d *Domain) ShownHost() string { return AsGiven(d.HostAsGiven, d.Host) }
 
 // ClientCAs returns the IDs of the client CA certificates the domain
 // trusts on its listener l, or nil when it trusts just the listener's (or,
@@ -112,6 +118,10 @@ type Rule struct {
 	ServerNameIndication       string        `json:"sni,omitempty"`
 	ForcedRedirect             string        `json:"forcedRedirect,omitempty"`
 	Headers                    []HeaderParam `json:"headers,omitempty"`
+
+	// DomainAsGiven is Domain (its domain's Host) as the caller spelled
+	// it (AsGiven).
+	DomainAsGiven string `json:"domainAsGiven,omitempty"`
 }
 
 // CheckParams is a rule's HTTP health check (RuleCheckParams).
@@ -139,6 +149,9 @@ type HeaderParam struct {
 func (r *Rule) Kind() string   { return KindRule }
 func (r *Rule) Parent() string { return r.ListenerID }
 func (r *Rule) Project() int64 { return 0 }
+
+// ShownDomain is the domain Describe answers (AsGiven).
+func (r *Rule) ShownDomain() string { return AsGiven(r.DomainAsGiven, r.Domain) }
 
 // Settle finishes the rule's pending transition.
 func (r *Rule) Settle() (changed, remove bool) { return settleCode(&r.Status) }
