@@ -153,7 +153,7 @@ func securityRulesOut(p *model.SecurityPolicy, rules []model.SecurityRule) []gaa
 	for _, r := range rules {
 		out = append(out, gaapapi.SecurityPolicyRuleOut{
 			Action: new(r.Action), SourceCidr: new(r.SourceCidr), AliasName: new(r.Alias),
-			DestPortRange: new(r.DestPortRange), RuleId: new(r.ID), Protocol: new(r.Protocol), PolicyId: new(p.ID),
+			DestPortRange: new(r.ShownPorts()), RuleId: new(r.ID), Protocol: new(r.Protocol), PolicyId: new(p.ID),
 		})
 	}
 	return out

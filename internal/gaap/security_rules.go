@@ -67,6 +67,7 @@ func securityRuleIn(prefix string, in gaapapi.SecurityPolicyRuleIn) (r model.Sec
 	if r.DestPortRange, err = model.ParseRulePorts(prefix+"DestPortRange", trimmed(in.DestPortRange)); err != nil {
 		return r, err
 	}
+	r.DestPortRangeAsGiven = trimmed(in.DestPortRange)
 	r.Alias = model.TruncateAlias(trimmed(in.AliasName))
 	return r, nil
 }
@@ -134,7 +135,7 @@ func (s *Service) ModifySecurityRule(ctx context.Context, call *cloudapi.Call, r
 		r := p.Rules[i]
 		in := gaapapi.SecurityPolicyRuleIn{AliasName: req.AliasName,
 			SourceCidr: firstSet(req.SourceCidr, &r.SourceCidr), Action: firstSet(req.RuleAction, &r.Action),
-			Protocol: firstSet(req.Protocol, &r.Protocol), DestPortRange: firstSet(req.DestPortRange, &r.DestPortRange)}
+			Protocol: firstSet(req.Protocol, &r.Protocol), DestPortRange: firstSet(req.DestPortRange, new(r.ShownPorts()))}
 		nr, err := securityRuleIn("", in)
 		if err != nil {
 			return err

@@ -159,11 +159,15 @@ func TestSecurityRules(t *testing.T) {
 	}
 }
 
-// TestDuplicateRuleSamePortSet: a rule matching the same traffic as
-// another is refused (the second could never match) however its port set
-// is written: ALL vs 1-65535, 80 vs 80,80, 80,443 vs 443,80, 80,81 vs
-// 80-81. A different set (80,82 vs 80-82) is a different rule.
-func TestDuplicateRuleSamePortSet(t *testing.T) {
+// TestRulePortsReadBackAsWrittenCompareAsSets: DestPortRange reads back
+// as written, through Create and a Modify that leaves it out: Terraform's
+// tencentcloud_gaap_security_rule accepts 8080-8080, 0443 and 80,0081 and
+// sets port from the answer, so a rewritten echo is a change on every
+// plan. A rule matching the same traffic as another is still refused (the
+// second could never match) however its port set is written: ALL vs
+// 1-65535, 80 vs 80,80, 80,443 vs 443,80, 80,81 vs 80-81, 8080-8080 vs
+// 8080. A different set (80,82 vs 80-82) is a different rule.
+func TestRulePortsReadBackAsWrittenCompareAsSets(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	c := api.GAAP()
@@ -173,13 +177,23 @@ func TestDuplicateRuleSamePortSet(t *testing.T) {
 		same          bool
 	}{
 		{"ALL", "1-65535", true}, {"80", "80,80", true}, {"80,443", "443,80", true}, {"80,81", "80-81", true},
+		{"8080-8080", "8080", true}, {"0443", "443", true}, {"80,0081", "81,80", true}, {"all", "ALL", true},
 		{"80,82", "80-82", false},
 	} {
 		src := fmt.Sprintf("10.0.0.%d", i+1)
-		if _, err := createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.first, "")); err != nil {
+		ids, err := createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.first, ""))
+		if err != nil {
 			t.Fatalf("rule %s: %v", tc.first, err)
 		}
-		_, err := createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.second, ""))
+		req := gaapsdk.NewModifySecurityRuleRequest()
+		req.PolicyId, req.RuleId, req.AliasName = new(policy), new(ids[0]), new("renamed")
+		if _, err := c.ModifySecurityRule(req); err != nil {
+			t.Fatalf("renaming rule %s: %v", tc.first, err)
+		}
+		if got := *describeRules(t, c, ids[0])[0].DestPortRange; got != tc.first {
+			t.Errorf("DestPortRange %q reads back as %q", tc.first, got)
+		}
+		_, err = createRules(c, policy, ruleIn(src, "DROP", "TCP", tc.second, ""))
 		switch {
 		case !tc.same && err != nil:
 			t.Errorf("a rule for ports %q was refused beside one for %q (different port sets): %v", tc.second, tc.first, err)
@@ -227,7 +241,7 @@ func TestStoredDuplicateRulesModifiable(t *testing.T) {
 			t.Errorf("changing only the action of stored rule %s: %v", rule, err)
 		}
 	}
-	if err := modify(stored, func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("443, 80"); r.AliasName = new("x") }); err != nil {
+	if err := modify(stored, func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("443,080"); r.AliasName = new("x") }); err != nil {
 		t.Errorf("rewriting the stored rule's ports as the same set: %v", err)
 	}
 	err = modify(ids[1], func(r *gaapsdk.ModifySecurityRuleRequest) { r.DestPortRange = new("80,443"); r.AliasName = new("x") })
@@ -238,7 +252,7 @@ func TestStoredDuplicateRulesModifiable(t *testing.T) {
 		t.Fatalf("DescribeSecurityRules returned %d of the 3 rules", len(rules))
 	}
 	for _, r := range rules {
-		want := []string{"x", "ACCEPT", "443,80"}
+		want := []string{"x", "ACCEPT", "443,080"} // as written
 		switch *r.RuleId {
 		case ids[0]:
 			want[2] = "80,443"

@@ -36,9 +36,16 @@ type SecurityRule struct {
 	Alias         string `json:"alias"`
 	SourceCidr    string `json:"sourceCidr"`
 	Action        string `json:"action"`
-	Protocol      string `json:"protocol"` // TCP | UDP | ALL
-	DestPortRange string `json:"destPortRange"`
+	Protocol      string `json:"protocol"`      // TCP | UDP | ALL
+	DestPortRange string `json:"destPortRange"` // canonical (ParseRulePorts)
+
+	// DestPortRangeAsGiven is DestPortRange as the caller wrote it
+	// (AsGiven).
+	DestPortRangeAsGiven string `json:"destPortRangeAsGiven,omitempty"`
 }
+
+// ShownPorts is the DestPortRange Describe answers (AsGiven).
+func (r SecurityRule) ShownPorts() string { return AsGiven(r.DestPortRangeAsGiven, r.DestPortRange) }
 
 func (p *SecurityPolicy) Kind() string { return KindPolicy }
 

@@ -90,9 +90,10 @@ func ParseRuleSource(param, v string) (string, error) {
 
 // ParseRulePorts checks DestPortRange: "ALL", a port ("80"), a list
 // ("80,443"), a range ("3306-20000") or a list mixing ports and ranges.
-// Empty means ALL. Each element is written back canonical ("080" as 80,
-// "80 - 90" as 80-90, "80-80" as 80) in the order given; SameMatch
-// compares the port sets (canonPorts).
+// Empty means ALL. It returns the canonical form, which the data plane
+// reads: each element rewritten ("080" as 80, "80 - 90" as 80-90, "80-80"
+// as 80) in the order given. SameMatch compares the port sets
+// (canonPorts); Describe shows the value as written (AsGiven).
 func ParseRulePorts(param, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || strings.EqualFold(v, "ALL") {
