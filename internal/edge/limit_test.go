@@ -341,6 +341,20 @@ func TestBandwidthSharedByTCPAndUDP(t *testing.T) {
 	}
 }
 
+// shapedUDP runs a proxy capped at mbps with one UDP listener, "lsr-u",
+// forwarding to origin, and returns the runtime and a client of the
+// listener.
+func shapedUDP(t *testing.T, mbps int, origin netip.AddrPort) (*edge.Runtime, *net.UDPConn) {
+	t.Helper()
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	s := oneProxy(1, ip, listener("lsr-u", snapshot.ProtoUDP, port, origins(origin)))
+	s.Proxies[0].BandwidthMbps = mbps
+	mustApply(t, rt, s)
+	return rt, udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+}
+
 // TestUDPBurstsUnderCapPass: a UDP flow at 38 % of a 10 Mbps proxy's
 // bandwidth (the smallest GAAP offers), sent in bursts of 48 KB every
 // 100 ms (a video frame, a game snapshot, an FEC block), reaches the
@@ -349,13 +363,7 @@ func TestBandwidthSharedByTCPAndUDP(t *testing.T) {
 func TestUDPBurstsUnderCapPass(t *testing.T) {
 	const mbps, size, per, bursts = 10, 1200, 40, 20
 	uo := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	s := oneProxy(1, ip, listener("lsr-u", snapshot.ProtoUDP, port, origins(uo.Addr)))
-	s.Proxies[0].BandwidthMbps = mbps
-	mustApply(t, rt, s)
-	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	rt, c := shapedUDP(t, mbps, uo.Addr)
 	msg := make([]byte, size)
 	for range bursts {
 		for range per {
@@ -394,13 +402,7 @@ func TestUDPReplyBurstsUnderCapPass(t *testing.T) {
 			}
 		}
 	}()
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	s := oneProxy(1, ip, listener("lsr-u", snapshot.ProtoUDP, port, origins(opc.LocalAddr().(*net.UDPAddr).AddrPort())))
-	s.Proxies[0].BandwidthMbps = mbps
-	mustApply(t, rt, s)
-	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	rt, c := shapedUDP(t, mbps, opc.LocalAddr().(*net.UDPAddr).AddrPort())
 	got := 0
 	buf := make([]byte, 2048)
 	for range rounds {
@@ -433,13 +435,7 @@ func TestUDPBandwidthCap(t *testing.T) {
 		bytes.Add(int64(len(p)))
 		return nil
 	})
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	s := oneProxy(1, ip, listener("lsr-u", snapshot.ProtoUDP, port, origins(uo.Addr)))
-	s.Proxies[0].BandwidthMbps = mbps
-	mustApply(t, rt, s)
-	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	_, c := shapedUDP(t, mbps, uo.Addr)
 	msg := make([]byte, size)
 	start := time.Now()
 	for time.Since(start) < window {
