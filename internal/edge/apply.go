@@ -89,22 +89,21 @@ func (rt *Runtime) setListening(snap *snapshot.Snapshot) {
 		k := keyOf(pl)
 		l.Add(k.proto == snapshot.ProtoUDP, k.addr)
 	}
-	for _, pl := range snap.HTTPListeners() {
-		k := keyOf(snapshot.Placed{Proxy: pl.Proxy, Listener: &snapshot.Listener{Port: pl.Listener.Port}})
-		l.Add(false, k.addr)
-		if pl.Listener.HTTP3 {
-			l.Add(true, k.addr)
+	addHTTP := func(addr netip.AddrPort, http3 bool) {
+		l.Add(false, addr)
+		if http3 {
+			l.Add(true, addr)
 		}
+	}
+	for _, pl := range snap.HTTPListeners() {
+		addHTTP(httpKeyOf(pl).addr, pl.Listener.HTTP3)
 	}
 	for k := range rt.servers {
 		l.Add(k.proto == snapshot.ProtoUDP, k.addr)
 	}
 	if rt.http != nil {
 		for k, e := range rt.http.servers {
-			l.Add(false, k.addr)
-			if e.placed.Listener.HTTP3 {
-				l.Add(true, k.addr)
-			}
+			addHTTP(k.addr, e.placed.Listener.HTTP3)
 		}
 	}
 	rt.pool.SetListening(l)
@@ -213,6 +212,11 @@ func keyOf(pl snapshot.Placed) sockKey {
 		ip = netip.IPv4Unspecified()
 	}
 	return sockKey{pl.Listener.Protocol, netip.AddrPortFrom(ip.Unmap(), uint16(pl.Listener.Port))}
+}
+
+// httpKeyOf is the key of an HTTP or HTTPS listener's TCP socket.
+func httpKeyOf(pl snapshot.PlacedHTTP) sockKey {
+	return keyOf(snapshot.Placed{Proxy: pl.Proxy, Listener: &snapshot.Listener{Protocol: snapshot.ProtoTCP, Port: pl.Listener.Port}})
 }
 
 // remove drains a socket that left the snapshot.

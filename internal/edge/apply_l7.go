@@ -63,7 +63,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 		if err == nil && bad["p/"+pl.Proxy.ID] != nil {
 			err = fmt.Errorf("proxy %s invalid", pl.Proxy.ID)
 		}
-		k := keyOf(snapshot.Placed{Proxy: pl.Proxy, Listener: &snapshot.Listener{Protocol: snapshot.ProtoTCP, Port: l.Port}})
+		k := httpKeyOf(pl)
 		if err == nil {
 			want[k] = wantedHTTP{PlacedHTTP: pl}
 			continue
