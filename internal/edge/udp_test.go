@@ -587,27 +587,6 @@ func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 	}
 }
 
-// rawOrigin is a UDP origin that answers name+payload and can be closed
-// (its port then answers ICMP port unreachable).
-func rawOrigin(t *testing.T, name string) *net.UDPConn {
-	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteToUDPAddrPort(append([]byte(name), buf[:n]...), from)
-		}
-	}()
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc
-}
-
 // TestUDPRefusingOriginMovesSessions: with health checks off (the GAAP
 // default for UDP listeners), an origin that answers a datagram with ICMP
 // port unreachable (ECONNREFUSED on the session's connected socket) is
@@ -622,12 +601,13 @@ func TestUDPRefusingOriginMovesSessions(t *testing.T) {
 }
 
 func testUDPRefusingOrigin(t *testing.T, persist time.Duration) {
-	a, b := rawOrigin(t, "a:"), rawOrigin(t, "b:")
+	a := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
+	b := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("b:"))
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
 	l := listener("lsr-rvdead", snapshot.ProtoUDP, port,
-		origins(a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()))
+		origins(a.Addr, b.Addr))
 	l.SessionPersist = persist
 	mustApply(t, rt, oneProxy(1, ip, l))
 	to := netip.AddrPortFrom(ip, uint16(port))
@@ -635,9 +615,9 @@ func testUDPRefusingOrigin(t *testing.T, persist time.Duration) {
 	first := udpRoundTrip(t, c, "x")[:2]
 	other := "b:"
 	if first == "a:" {
-		_ = a.Close() // The origin is gone: its port answers ICMP port unreachable.
+		a.Close() // The origin is gone: its port answers ICMP port unreachable.
 	} else {
-		_ = b.Close()
+		b.Close()
 		other = "a:"
 	}
 	buf := make([]byte, 64)

@@ -190,6 +190,10 @@ func StartUDP(t TB, ap netip.AddrPort, handle func(from netip.AddrPort, p []byte
 	return s
 }
 
+// Close closes the origin's socket before the test ends: its port then
+// answers ICMP port unreachable.
+func (s *UDPServer) Close() { _ = s.pc.Close() }
+
 func (s *UDPServer) loop(handle func(netip.AddrPort, []byte) []byte) {
 	defer close(s.done)
 	buf := make([]byte, 65536)
