@@ -913,6 +913,11 @@ func TestH2MalformedAuthorityRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("HTTP/1.1 Host www.test:443/admin: got %d; want 400", resp.StatusCode)
 	}
+	select {
+	case head := <-heads:
+		t.Errorf("HTTP/1.1 Host www.test:443/admin: the origin got %q; want nothing", head)
+	case <-time.After(50 * time.Millisecond):
+	}
 	for _, authority := range []string{"www.test:443/admin", "www.test:1 evil.example"} {
 		h2 := edgetest.DialH2(t, addr, "www.test")
 		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
