@@ -64,10 +64,10 @@ func securityRuleIn(prefix string, in gaapapi.SecurityPolicyRuleIn) (r model.Sec
 	if r.Protocol, err = model.ParseRuleProtocol(prefix+"Protocol", trimmed(in.Protocol)); err != nil {
 		return r, err
 	}
-	if r.DestPortRange, err = model.ParseRulePorts(prefix+"DestPortRange", trimmed(in.DestPortRange)); err != nil {
+	r.DestPortRangeAsGiven = trimmed(in.DestPortRange)
+	if r.DestPortRange, err = model.ParseRulePorts(prefix+"DestPortRange", r.DestPortRangeAsGiven); err != nil {
 		return r, err
 	}
-	r.DestPortRangeAsGiven = trimmed(in.DestPortRange)
 	r.Alias = model.TruncateAlias(trimmed(in.AliasName))
 	return r, nil
 }
