@@ -210,9 +210,6 @@ func lockPostgres(ctx context.Context, dsn, schema string, o options) (instanceL
 	interval := cmp.Or(max(o.lockCheck, 0), DefaultLockCheck)
 	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema), budget: cmp.Or(max(o.lockRetake, 0), DefaultLockRetake),
 		log: o.log, lost: make(chan error, 1), conn: conn, done: make(chan struct{})}
-	if l.log == nil {
-		l.log = slog.New(slog.DiscardHandler)
-	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.watch(interval)
 	return l, nil

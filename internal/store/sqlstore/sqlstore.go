@@ -85,11 +85,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	log := o.log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
 	}
-	d, write, read, schema, err := openPools(ctx, dsn, log)
+	d, write, read, schema, err := openPools(ctx, dsn, o.log)
 	if err != nil {
 		return nil, err
 	}
