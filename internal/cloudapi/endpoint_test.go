@@ -116,6 +116,18 @@ func resign(r *http.Request, body string, ts time.Time) {
 	r.Header.Set("Authorization", sign.SignTC3(acct.SecretID, acct.SecretKey, "demo", "POST", r.URL.Host, "", r.Header, []byte(body), ts.Unix()))
 }
 
+// v1Request is a v1 (form) call of the encoded parameters enc: in the
+// query of a GET, or the body of a POST.
+func v1Request(srv *httptest.Server, method, enc string) *http.Request {
+	if method == "GET" {
+		req, _ := http.NewRequest("GET", srv.URL+"/?"+enc, nil)
+		return req
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(enc))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
 func do(t *testing.T, req *http.Request) (int, envelope) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
@@ -245,14 +257,7 @@ func TestEndpointV1(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			p := params()
 			p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
-			var req *http.Request
-			if method == "GET" {
-				req, _ = http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
-			} else {
-				req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
-			_, env := do(t, req)
+			_, env := do(t, v1Request(srv, method, p.Encode()))
 			got := env.Response.Got
 			if code(env) != "" || got == nil || *got.Limit != 7 || len(got.Filter[0].Values) != 2 || !*got.Flag {
 				t.Fatalf("got %+v %+v; want the flattened request decoded", env.Response.Error, got)
@@ -631,15 +636,7 @@ func TestV1RepeatedParameterIsInvalidParameter(t *testing.T) {
 		// Signed as the reference's string to sign allows (one value per
 		// name: the first, which is also what sign.SignV1 uses).
 		p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
-		enc := p.Encode() + "&Items.0=y"
-		var req *http.Request
-		if method == "GET" {
-			req, _ = http.NewRequest("GET", srv.URL+"/?"+enc, nil)
-		} else {
-			req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(enc))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		if _, env := do(t, req); code(env) != "InvalidParameter" {
+		if _, env := do(t, v1Request(srv, method, p.Encode()+"&Items.0=y")); code(env) != "InvalidParameter" {
 			t.Errorf("v1 %s with Items.0 given twice: got %q (%+v); want InvalidParameter",
 				method, code(env), env.Response.Error)
 		}
@@ -709,14 +706,7 @@ func TestFormInvalidUTF8MatchesJSON(t *testing.T) {
 		p := url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
 			"Nonce": {strconv.Itoa(7200 + i)}, "SecretId": {acct.SecretID}, "Name": {"a\xff\xfeb"}}
 		p.Set("Signature", sign.SignV1(acct.SecretKey, method, host, "/", p))
-		var req *http.Request
-		if method == "GET" {
-			req, _ = http.NewRequest("GET", srv.URL+"/?"+p.Encode(), nil)
-		} else {
-			req, _ = http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		_, fenv := do(t, req)
+		_, fenv := do(t, v1Request(srv, method, p.Encode()))
 		if code(fenv) != "" || fenv.Response.Got == nil || *fenv.Response.Got.Name != jname {
 			t.Errorf("v1 %s answers %+v (error %+v); want Name %q as JSON decodes it", method, fenv.Response.Got, fenv.Response.Error, jname)
 		}
