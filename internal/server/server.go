@@ -164,7 +164,7 @@ func Check(o Options) (*Settings, error) {
 	}
 	if o.VIPPoolIPv6 != "" {
 		if set.pool6, err = vip.New6(o.VIPPoolIPv6); err != nil {
-			return set, fmt.Errorf("--vip-pool-ipv6: %w", err)
+			return nil, fmt.Errorf("--vip-pool-ipv6: %w", err)
 		}
 	}
 	if set.dsn, set.engine, set.where, err = storeDSN(o); err != nil {
@@ -212,7 +212,9 @@ func Check(o Options) (*Settings, error) {
 	return set, nil
 }
 
-// Start checks o (Check) and starts on it (StartChecked).
+// Start checks o (Check) and starts on it (StartChecked). serve calls the
+// two apart (it checks before it writes the data dir); Start is for tests
+// and other callers that have nothing to do in between.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	set, err := Check(o)
 	if err != nil {
