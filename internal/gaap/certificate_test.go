@@ -203,14 +203,8 @@ func TestDeleteCertificateInUse(t *testing.T) {
 // use the same data dir and store, so a test can stop it and start again
 // on its state. keyFile is the certificate-key file in that dir.
 func startRestartable(t *testing.T) (api *xtest.API, mod func(*server.Options), keyFile string) {
-	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
-	mod = func(o *server.Options) {
-		o.DataDir, o.VIPPool, o.DrainGrace, o.NoRateLimits = dir, pool, 100*time.Millisecond, true
-		if dsn == "" {
-			dsn = o.StoreDSN // "" for SQLite: the file in dir.
-		}
-		o.StoreDSN = dsn
-	}
+	dir := t.TempDir()
+	mod = xtest.Restartable(dir, func(o *server.Options) { o.DrainGrace, o.NoRateLimits = 100*time.Millisecond, true })
 	return xtest.StartAPIWith(t, mod), mod, filepath.Join(dir, "certificate-keys.key")
 }
 

@@ -262,15 +262,10 @@ func TestCloseAndOpenProxy(t *testing.T) {
 // TestRestartRestoresListeners stops a node and starts another on the same
 // data directory: the listener serves again before any API call is made.
 func TestRestartRestoresListeners(t *testing.T) {
-	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
-	mod := func(o *server.Options) {
-		o.DataDir, o.VIPPool, o.DrainGrace = dir, pool, 100*time.Millisecond
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) {
+		o.DrainGrace = 100 * time.Millisecond
 		o.StatsInterval = time.Hour // Only Close records.
-		if dsn == "" {
-			dsn = o.StoreDSN // the second node opens the first one's store
-		}
-		o.StoreDSN = dsn
-	}
+	})
 	api := xtest.StartAPIWith(t, mod)
 	n := &node{API: api, c: api.GAAP(), t: t}
 	proxy, ip := n.proxy()

@@ -154,15 +154,10 @@ func TestIPv6ProxyServesIPv6Clients(t *testing.T) {
 // with an IPv6 pool, and its listener serves there as before; the start
 // logs it.
 func TestIPv6ProxyWithIPv4AddressKept(t *testing.T) {
-	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
 	var log edgetest.LogBuffer
-	mod := func(o *server.Options) {
-		o.DataDir, o.VIPPool, o.DrainGrace, o.Log = dir, pool, 100*time.Millisecond, slog.New(slog.NewTextHandler(&log, nil))
-		if dsn == "" {
-			dsn = o.StoreDSN // the second node opens the first one's store
-		}
-		o.StoreDSN = dsn
-	}
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) {
+		o.DrainGrace, o.Log = 100*time.Millisecond, slog.New(slog.NewTextHandler(&log, nil))
+	})
 	api := xtest.StartAPIWith(t, mod)
 	n := &node{API: api, c: api.GAAP(), t: t}
 	proxy, ip := n.proxy()

@@ -17,14 +17,7 @@ import (
 // expiry (after ClaimRetention), so a later serve does not make the
 // default VPC again: no second IsDefault VPC, no deleted one back.
 func TestDefaultVpcOutlivesClaimRetention(t *testing.T) {
-	dir, pool, dsn := t.TempDir(), xtest.NextVIPPool(), ""
-	mod := func(o *server.Options) {
-		o.DataDir, o.VIPPool, o.StatsInterval = dir, pool, time.Hour
-		if dsn == "" {
-			dsn = o.StoreDSN
-		}
-		o.StoreDSN = dsn
-	}
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.StatsInterval = time.Hour })
 	defaults := func(api *xtest.API) int {
 		req := vpcsdk.NewDescribeVpcsRequest()
 		req.Filters = []*vpcsdk.Filter{{Name: new("is-default"), Values: []*string{new("true")}}}

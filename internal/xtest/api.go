@@ -65,6 +65,25 @@ func StartAPIWith(t testing.TB, mod func(*server.Options)) *API {
 	return &API{Server: s, t: t}
 }
 
+// Restartable returns options for StartAPIWith under which every start
+// uses dir as its data dir, one VIP pool and one store (the file in dir on
+// SQLite, the first start's database on PostgreSQL), so a test can stop a
+// node and start another on its state. more, if not nil, changes the
+// options further.
+func Restartable(dir string, more func(*server.Options)) func(*server.Options) {
+	pool, dsn := NextVIPPool(), ""
+	return func(o *server.Options) {
+		o.DataDir, o.VIPPool = dir, pool
+		if dsn == "" {
+			dsn = o.StoreDSN // the later starts open the first one's store
+		}
+		o.StoreDSN = dsn
+		if more != nil {
+			more(o)
+		}
+	}
+}
+
 // Profile is the SDK client profile for the node.
 func (a *API) Profile() *profile.ClientProfile {
 	cpf := profile.NewClientProfile()
