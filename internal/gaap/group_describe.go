@@ -134,7 +134,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 	return &gaapapi.DescribeProxyGroupDetailsResponse{ProxyGroupDetail: &gaapapi.ProxyGroupDetail{
 		CreateTime: new(g.CreateTime), ProjectId: new(g.ProjectID), ProxyNum: new(int64(len(model.Members(v.proxies)))),
 		Status: new(code), OwnerUin: new(g.Account), CreateUin: new(g.Account), GroupName: new(g.Name),
-		DnsDefaultIp: new(g.DnsDefaultIP), Domain: optional(g.Domain),
+		DnsDefaultIp: new(g.ShownDnsDefaultIP()), Domain: optional(g.Domain),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
 		GroupId: new(g.ID), TagSet: tagsOut(g.Tags), PolicyId: optional(g.PolicyID), Version: new(groupVersion),
 		ClientIPMethod: s.cfg.clientIPMethods(), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -95,7 +96,7 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
-		g.DnsDefaultIP, g.DomainConfig = dflt, conf
+		g.DnsDefaultIP, g.DnsDefaultIPAsGiven, g.DomainConfig = dflt, strings.TrimSpace(*req.DefaultDnsIp), conf
 		return tx.Put(g)
 	})
 	if err != nil {
@@ -157,7 +158,7 @@ func (s *Service) DescribeGroupDomainConfig(ctx context.Context, call *cloudapi.
 		list = append(list, s.regionDict(g, r, proxies, call.Language))
 	}
 	return &gaapapi.DescribeGroupDomainConfigResponse{
-		AccessRegionList: list, DefaultDnsIp: new(g.DnsDefaultIP), GroupId: new(g.ID),
+		AccessRegionList: list, DefaultDnsIp: new(g.ShownDnsDefaultIP()), GroupId: new(g.ID),
 		AccessRegionCount: new(int64(len(list))),
 	}, nil
 }

@@ -87,13 +87,18 @@ func TestGroupDomainConfig(t *testing.T) {
 			wantCode(t, err, "InvalidParameterValue")
 		})
 	}
-	// A domain name is stored as DNS compares it.
+	// A domain name reads back as the caller spelled it, trimmed
+	// (Terraform compares it exactly), though DNS answers use its
+	// canonical form.
 	mod.DefaultDnsIp = new(" Backup.Example.COM ")
 	if _, err := c.ModifyGroupDomainConfig(mod); err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := c.DescribeGroupDomainConfig(get); err != nil || *resp.Response.DefaultDnsIp != "backup.example.com" {
-		t.Errorf("DefaultDnsIp after a domain: %v, %v; want backup.example.com", resp, err)
+	if resp, err := c.DescribeGroupDomainConfig(get); err != nil || *resp.Response.DefaultDnsIp != "Backup.Example.COM" {
+		t.Errorf("DefaultDnsIp after a domain: %v, %v; want Backup.Example.COM", resp, err)
+	}
+	if got := groupDetail(t, c, id).DnsDefaultIp; *got != "Backup.Example.COM" {
+		t.Errorf("DescribeProxyGroupDetails DnsDefaultIp %q; want Backup.Example.COM", *got)
 	}
 	_, err = api.GAAP(xtest.Other).DescribeGroupDomainConfig(get)
 	wantCode(t, err, "ResourceNotFound")

@@ -24,18 +24,22 @@ const KindGroup = "group"
 // origin region, listeners and a nearest-access domain.
 type ProxyGroup struct {
 	Base
-	Name             string            `json:"name"`
-	ProjectID        int64             `json:"projectId"`
-	RealServerRegion string            `json:"realServerRegion"`
-	Status           int64             `json:"status"`
-	Domain           string            `json:"domain"`
-	DnsDefaultIP     string            `json:"dnsDefaultIp,omitempty"`
-	PolicyID         string            `json:"policyId,omitempty"`
-	IPAddressVersion string            `json:"ipAddressVersion"`
-	PackageType      string            `json:"packageType"`
-	Http3Supported   int64             `json:"http3Supported"`
-	Tags             []Tag             `json:"tags,omitempty"`
-	DomainConfig     []GroupDomainConf `json:"domainConfig,omitempty"`
+	Name             string `json:"name"`
+	ProjectID        int64  `json:"projectId"`
+	RealServerRegion string `json:"realServerRegion"`
+	Status           int64  `json:"status"`
+	Domain           string `json:"domain"`
+	DnsDefaultIP     string `json:"dnsDefaultIp,omitempty"`
+	// DnsDefaultIPAsGiven is DnsDefaultIP, normalised by
+	// ParseGlobalTarget (DNS answers use it), as the caller spelled it
+	// (AsGiven).
+	DnsDefaultIPAsGiven string            `json:"dnsDefaultIpAsGiven,omitempty"`
+	PolicyID            string            `json:"policyId,omitempty"`
+	IPAddressVersion    string            `json:"ipAddressVersion"`
+	PackageType         string            `json:"packageType"`
+	Http3Supported      int64             `json:"http3Supported"`
+	Tags                []Tag             `json:"tags,omitempty"`
+	DomainConfig        []GroupDomainConf `json:"domainConfig,omitempty"`
 }
 
 // GroupDomainConf maps access regions to a nearest-access region
@@ -48,6 +52,11 @@ type GroupDomainConf struct {
 func (g *ProxyGroup) Kind() string   { return KindGroup }
 func (g *ProxyGroup) Parent() string { return "" }
 func (g *ProxyGroup) Project() int64 { return g.ProjectID }
+
+// ShownDnsDefaultIP is the DefaultDnsIp Describe answers (AsGiven).
+func (g *ProxyGroup) ShownDnsDefaultIP() string {
+	return AsGiven(g.DnsDefaultIPAsGiven, g.DnsDefaultIP)
+}
 
 // State is the group's status as the API reports it, as a code
 // (ProxyGroupDetail.Status) and a name (ProxyGroupInfo.Status). Only
