@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +21,7 @@ import (
 // TestChurnKeepsConnections makes 200 configuration changes through the
 // API (listeners added, rebound and removed, the streaming listener's
 // scheduler switched) while 100 connections stream through one listener:
-// none may break and no new connection to it may be refused.
+// none may break and every new connection to it must echo.
 func TestChurnKeepsConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("churn test in -short mode")
@@ -36,27 +36,28 @@ func TestChurnKeepsConnections(t *testing.T) {
 	addr := netip.AddrPortFrom(ip, uint16(port))
 
 	stop := make(chan struct{})
-	var broken, refused, rounds atomic.Int64
+	cnt := &churnCounters{}
 	var wg sync.WaitGroup
 	for i := range 100 {
 		c, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
-		wg.Go(func() { stream(c, i, stop, &broken, &rounds) })
+		wg.Go(func() { stream(c, fmt.Sprint("stream ", i), stop, cnt) })
 	}
-	wg.Go(func() { probe(addr, stop, &refused) })
+	wg.Go(func() { probe(addr, stop, cnt) })
 
 	for i := range 200 {
 		n.churnStep(i, proxy, ip, stable, ids[0], echo.Addr)
 	}
 	close(stop)
 	wg.Wait()
-	if broken.Load() != 0 || refused.Load() != 0 {
-		t.Fatalf("during 200 changes: %d of 100 streams broke, %d new connections refused; want 0 and 0", broken.Load(), refused.Load())
+	if cnt.failed.Load() != 0 {
+		t.Fatalf("during 200 changes: %d streams of 100 broke or new connections failed; want 0; first failures:\n%s",
+			cnt.failed.Load(), strings.Join(cnt.firstFailures, "\n"))
 	}
-	if rounds.Load() < 1000 {
-		t.Fatalf("only %d echo rounds streamed; the streams did not run", rounds.Load())
+	if got := cnt.kinds()["tcp"]; got < 1000 {
+		t.Fatalf("only %d echo rounds streamed; the streams did not run", got)
 	}
 }
 
@@ -101,8 +102,9 @@ func (n *node) plainListener(proxy string, ip netip.Addr) (string, int) {
 	return resp.ListenerIds[0], port
 }
 
-// stream echoes numbered messages until stop, counting a failure once.
-func stream(c net.Conn, id int, stop <-chan struct{}, broken, rounds *atomic.Int64) {
+// stream echoes numbered 64-byte messages on c every 20 ms until stop,
+// counting each round as "tcp"; a failure is noted and ends it.
+func stream(c net.Conn, name string, stop <-chan struct{}, cnt *churnCounters) {
 	defer c.Close()
 	buf := make([]byte, 64)
 	for seq := 0; ; seq++ {
@@ -111,24 +113,25 @@ func stream(c net.Conn, id int, stop <-chan struct{}, broken, rounds *atomic.Int
 			return
 		default:
 		}
-		msg := []byte(fmt.Sprintf("%04d:%08d:%s", id, seq, bytes.Repeat([]byte("x"), 40)))[:64]
+		msg := []byte(fmt.Sprintf("%-64s", fmt.Sprintf("%s:%d", name, seq)))[:64]
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		if _, err := c.Write(msg); err != nil {
-			broken.Add(1)
+			cnt.fail("%s: write %d: %v", name, seq, err)
 			return
 		}
 		if _, err := io.ReadFull(c, buf); err != nil || !bytes.Equal(buf, msg) {
-			broken.Add(1)
+			cnt.fail("%s: echo %d: got %q, %v", name, seq, buf, err)
 			return
 		}
-		rounds.Add(1)
+		cnt.count("tcp")
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// probe opens short connections to addr until stop, counting refusals.
-func probe(addr netip.AddrPort, stop <-chan struct{}, refused *atomic.Int64) {
-	for {
+// probe opens a new connection to the echo listener at addr every 10 ms
+// until stop and checks it echoes, counting each as "probe".
+func probe(addr netip.AddrPort, stop <-chan struct{}, cnt *churnCounters) {
+	for seq := 0; ; seq++ {
 		select {
 		case <-stop:
 			return
@@ -136,9 +139,21 @@ func probe(addr netip.AddrPort, stop <-chan struct{}, refused *atomic.Int64) {
 		}
 		c, err := net.DialTimeout("tcp", addr.String(), time.Second)
 		if err != nil {
-			refused.Add(1)
+			cnt.fail("probe %v: connect: %v", addr, err)
 			continue
 		}
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		msg := fmt.Sprint("probe ", seq)
+		buf := make([]byte, len(msg))
+		_, err = io.WriteString(c, msg)
+		if err == nil {
+			_, err = io.ReadFull(c, buf)
+		}
 		c.Close()
+		if err != nil || string(buf) != msg {
+			cnt.fail("probe %v: echo %d: got %q, %v", addr, seq, buf, err)
+			continue
+		}
+		cnt.count("probe")
 	}
 }

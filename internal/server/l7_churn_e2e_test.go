@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -46,14 +47,19 @@ type churnSite struct {
 	tlsCfg          *tls.Config       // Trusts ca.
 }
 
-// churnCounters is what the load and the WebSockets saw.
+// churnCounters is what the traffic of a churn test saw. A test that
+// records its changes with changed gets each noted failure blamed on the
+// change made last before it.
 type churnCounters struct {
 	ok, failed, echoes, dropped atomic.Int64
 	mu                          sync.Mutex
 	firstFailures               []string
+	changes                     []string         // Changes made, as recorded by changed.
+	lastChange                  time.Time        // When the last of them was made.
+	byKind                      map[string]int64 // Successes by kind of traffic, as counted by count.
 }
 
-// fail counts a failed request and notes it.
+// fail counts a failure and notes it.
 func (c *churnCounters) fail(format string, args ...any) {
 	c.failed.Add(1)
 	c.note(format, args...)
@@ -63,9 +69,39 @@ func (c *churnCounters) fail(format string, args ...any) {
 func (c *churnCounters) note(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.firstFailures) < 10 {
-		c.firstFailures = append(c.firstFailures, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))
+	if len(c.firstFailures) >= 10 {
+		return
 	}
+	msg := time.Now().Format("15:04:05.000 ") + fmt.Sprintf(format, args...)
+	if k := len(c.changes); k > 0 {
+		msg += fmt.Sprintf(" (%v after change %s)", time.Since(c.lastChange).Round(time.Millisecond), c.changes[k-1])
+	}
+	c.firstFailures = append(c.firstFailures, msg)
+}
+
+// changed records a change about to be made.
+func (c *churnCounters) changed(what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.changes, c.lastChange = append(c.changes, what), time.Now()
+}
+
+// count counts a success of traffic of kind.
+func (c *churnCounters) count(kind string) {
+	c.ok.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKind == nil {
+		c.byKind = map[string]int64{}
+	}
+	c.byKind[kind]++
+}
+
+// kinds returns a copy of the successes by kind.
+func (c *churnCounters) kinds() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byKind)
 }
 
 // TestL7ChurnKeepsRequestsAndWebSockets makes 200 changes to an HTTPS and
@@ -92,7 +128,8 @@ func TestL7ChurnKeepsRequestsAndWebSockets(t *testing.T) {
 		if i%2 == 0 {
 			c, base = churnClient(s.httpsAddr, s.tlsCfg, i%4 < 2), "https://"+churnHost
 		}
-		wg.Go(func() { churnLoad(c, base, stop, cnt) })
+		t.Cleanup(c.CloseIdleConnections)
+		wg.Go(func() { churnLoad(fmt.Sprint("client ", i), c, base, stop, cnt) })
 	}
 	for i := range 50 {
 		addr, cfg := s.addr, (*tls.Config)(nil)
@@ -177,9 +214,11 @@ func churnClient(addr netip.AddrPort, tlsCfg *tls.Config, keepAlive bool) *http.
 }
 
 // churnLoad alternates GET / and GET /load/x until stop, counting every
-// answer that is not a 200 from an origin as a failure.
-func churnLoad(c *http.Client, base string, stop <-chan struct{}, cnt *churnCounters) {
-	defer c.CloseIdleConnections()
+// answer that is not a 200 from an origin as a failure of kind. It leaves
+// c's connections open: others may share c, and an HTTP/3 transport's
+// CloseIdleConnections also closes connections with a response body still
+// being read.
+func churnLoad(kind string, c *http.Client, base string, stop <-chan struct{}, cnt *churnCounters) {
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
@@ -189,17 +228,17 @@ func churnLoad(c *http.Client, base string, stop <-chan struct{}, cnt *churnCoun
 		url := base + []string{"/", "/load/x"}[i%2]
 		resp, err := c.Get(url)
 		if err != nil {
-			cnt.fail("GET %s: %v", url, err)
+			cnt.fail("%s: GET %s: %v", kind, url, err)
 			continue
 		}
 		var a answer
 		err = json.NewDecoder(resp.Body).Decode(&a)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || err != nil || a.Name == "" {
-			cnt.fail("GET %s: %s, origin answer %v", url, resp.Status, err)
+			cnt.fail("%s: GET %s: %s %s, origin answer %v", kind, url, resp.Proto, resp.Status, err)
 			continue
 		}
-		cnt.ok.Add(1)
+		cnt.count(kind)
 	}
 }
 
