@@ -36,10 +36,12 @@ func TestFatalOnLostStoreLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	// The lock's session, the only advisory lock holder with two keys.
+	// The lock's session (writers take a transaction lock of another
+	// class, also with two keys).
 	var pid int
 	if err := db.QueryRowContext(t.Context(), `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pid); err != nil {
+		AND objsubid = 2 AND classid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+		sqlstore.InstanceLockClass).Scan(&pid); err != nil {
 		t.Fatalf("the instance lock's session: %v", err)
 	}
 	// Another session queues for the lock, and gets it the moment the
@@ -52,12 +54,15 @@ func TestFatalOnLostStoreLock(t *testing.T) {
 	got := make(chan error, 1)
 	go func() {
 		_, err := thief.ExecContext(context.Background(), `SELECT pg_advisory_lock(classid::int, objid::int) FROM pg_locks
-			WHERE locktype = 'advisory' AND objsubid = 2 AND pid = $1`, pid)
+			WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $2 AND pid = $1`, pid, sqlstore.InstanceLockClass)
 		got <- err
 	}()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var n int
-		if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n); err != nil {
+		// Only the thief: other tests' writers wait for their own locks.
+		if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+			sqlstore.InstanceLockClass).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -108,7 +113,8 @@ func TestServeSurvivesStoreOutage(t *testing.T) {
 	defer db.Close()
 	holder := func() (pid int) {
 		err := db.QueryRowContext(t.Context(), `SELECT COALESCE(MAX(pid), 0) FROM pg_locks WHERE locktype = 'advisory'
-			AND granted AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pid)
+			AND granted AND objsubid = 2 AND classid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+			sqlstore.InstanceLockClass).Scan(&pid)
 		if err != nil {
 			t.Fatal(err)
 		}

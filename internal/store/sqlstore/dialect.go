@@ -59,7 +59,7 @@ type dialect struct {
 }
 
 // writerLockClass is the first key of the PostgreSQL writer lock; the
-// second is schemaKey(schema), as for the instance lock (instanceLockClass).
+// second is schemaKey(schema), as for the instance lock (InstanceLockClass).
 const writerLockClass = 0x6f677772 // "ogwr"
 
 var (

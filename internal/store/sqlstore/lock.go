@@ -19,11 +19,12 @@ import (
 // holds the store's instance lock.
 var ErrLocked = errors.New("sqlstore: the store is in use by another opengaap serve")
 
-// instanceLockClass is the first key of the PostgreSQL instance lock (the
-// second is a hash of the schema, so stores in different schemas of one
-// database do not exclude each other); the writer lock's differs
-// (writerLockClass).
-const instanceLockClass = 0x6f676170 // "ogap"
+// InstanceLockClass is the first key of the PostgreSQL instance lock, as
+// pg_locks shows it (classid), for an operator or a test looking for the
+// session that holds it (the second is a hash of the schema, so stores in
+// different schemas of one database do not exclude each other); the
+// writer lock's differs (writerLockClass).
+const InstanceLockClass = 0x6f676170 // "ogap"
 
 // instanceLock is a held instance lock, released by Close. lostCh
 // reports a lock lost for good (nil where it cannot be lost).
@@ -160,7 +161,7 @@ func (l *pgLock) check(interval time.Duration) error {
 	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND objsubid = 2
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid = $1 AND objid = $2)`, instanceLockClass, l.key).Scan(&held)
+			AND classid = $1 AND objid = $2)`, InstanceLockClass, l.key).Scan(&held)
 	switch {
 	case err != nil:
 		return fmt.Errorf("checking the lock's connection: %w", err)
@@ -225,7 +226,7 @@ func tryLock(ctx context.Context, cfg *pgx.ConnConfig, schema string) (*pgx.Conn
 	}
 	key := schemaKey(schema)
 	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", instanceLockClass, key).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", InstanceLockClass, key).Scan(&got); err != nil {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("sqlstore: instance lock: %w", err)
 	}
@@ -239,7 +240,7 @@ func tryLock(ctx context.Context, cfg *pgx.ConnConfig, schema string) (*pgx.Conn
 		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND l.classid = $1 AND l.objid = $2`, instanceLockClass, key).Scan(&who)
+			AND l.classid = $1 AND l.objid = $2`, InstanceLockClass, key).Scan(&who)
 	if err != nil {
 		who = "a session this role cannot see (" + err.Error() + ")"
 	}

@@ -29,7 +29,7 @@ func lockHolderPID(t *testing.T, db *sql.DB, schema string) int {
 	err := db.QueryRowContext(t.Context(), `SELECT COALESCE(MAX(pid), 0) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND objsubid = 2
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid = $1 AND objid = $2`, instanceLockClass, schemaKey(schema)).Scan(&pid)
+			AND classid = $1 AND objid = $2`, InstanceLockClass, schemaKey(schema)).Scan(&pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +191,15 @@ func TestLockWatchLost(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() {
-		_, err := thief.ExecContext(context.Background(), "SELECT pg_advisory_lock($1, $2)", instanceLockClass, schemaKey(schema))
+		_, err := thief.ExecContext(context.Background(), "SELECT pg_advisory_lock($1, $2)", InstanceLockClass, schemaKey(schema))
 		got <- err
 	}()
 	waitFor(t, func() bool {
 		var n int
-		other.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&n)
+		// The thief's wait only: other tests' writers wait for their own locks.
+		other.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = $1 AND objid = $2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+			InstanceLockClass, schemaKey(schema)).Scan(&n)
 		return n > 0
 	})
 	if _, err := other.ExecContext(t.Context(), "SELECT pg_terminate_backend($1, 5000)", pid); err != nil {
