@@ -136,15 +136,18 @@ func TestServeSettingsFilesOnPipes(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// One Wait only: the cleanup kills and waits for it to return (a
+	// second, concurrent Wait is a data race in os/exec).
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	io.WriteString(w, `{"domainSuffix": "pipe.opengaap.test"}`)
 	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	edgetest.Eventually(t, 20*time.Second, func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("serve with valid settings on pipes exited (%v); log:\n%s", err, log)
+		case <-exited:
+			t.Fatalf("serve with valid settings on pipes exited (%v); log:\n%s", waitErr, log)
 		default:
 		}
 		return strings.Contains(log.String(), "msg=serving")
