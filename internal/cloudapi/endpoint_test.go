@@ -428,37 +428,6 @@ func TestEndpointMethodAndRateLimit(t *testing.T) {
 	}
 }
 
-// withLimit20 adds "Twenty", an action documented at 20 requests per second
-// (the reference's "默认接口请求频率限制：20次/秒", "A maximum of 20 requests
-// can be initiated per second for this API").
-func withLimit20(svc *cloudapi.Service) {
-	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Twenty", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
-		return &echoResp{}, nil
-	})
-}
-
-// TestEndpointRateLimitAtMostLimitPerSecond: a client pacing one call every
-// 10 ms for less than one second gets at most 20 of them accepted, not a
-// second's worth plus what a token bucket refills meanwhile.
-func TestEndpointRateLimitAtMostLimitPerSecond(t *testing.T) {
-	srv := newEndpoint(t, withLimit20)
-	start := time.Now()
-	ok, sent := 0, 0
-	for time.Since(start) < 950*time.Millisecond {
-		if _, env := post(t, srv, "Twenty", `{"Name":"a"}`, time.Now(), nil); code(env) == "" {
-			ok++
-		} else if code(env) != "RequestLimitExceeded" {
-			t.Fatalf("got %q; want success or RequestLimitExceeded", code(env))
-		}
-		sent++
-		time.Sleep(10 * time.Millisecond)
-	}
-	elapsed := time.Since(start)
-	if ok > 20 || ok == 0 {
-		t.Errorf("%d of %d calls of a 20/s action accepted within %v; want 1 to 20", ok, sent, elapsed.Round(time.Millisecond))
-	}
-}
-
 // TestEndpointRateLimitPerRegion: the reference limits each action per
 // "action + access region + sub-account", so a multi-region client gets the
 // rate in each region; a region it does not list is no bucket of its own.

@@ -2,7 +2,8 @@ package cloudapi
 
 import (
 	"sync"
-	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // limiter enforces the documented per-action rate limit in the reference's
@@ -10,26 +11,17 @@ import (
 // holder of a key: the keys of one owner Uin are its users (CAM users under
 // one OwnerUin), each with its own budget, not one shared by the account.
 type limiter struct {
-	buckets sync.Map // bucket -> *window
+	buckets sync.Map // bucket -> *rate.Limiter
 }
 
 type bucket struct{ secretID, region, action string }
 
-// window holds a bucket's last admissions, oldest first from next: at most
-// the action's rate of them, allocated as they are made.
-type window struct {
-	mu    sync.Mutex
-	times []time.Time
-	next  int // the oldest admission, once times is full
-}
-
-// allow admits a call to the caller's bucket if fewer than perSecond calls
-// were admitted in the second before it. This is the reference's "at most
-// N requests per second" over any one second: a token bucket holding a
-// second's worth would also admit the second's refill, up to 2N in a
-// second. A region the reference does not list shares one bucket with
-// calls naming none: a bucket per arbitrary name would let a caller
-// multiply its rate, and grow the map, by inventing regions.
+// allow takes a token from the caller's bucket, which holds a second's
+// worth: a client that was quiet may send that many at once, as clients
+// (the SDKs, tccli) burst when a script starts. A region the reference
+// does not list shares one bucket with calls naming none: a bucket per
+// arbitrary name would let a caller multiply its rate, and grow the map,
+// by inventing regions.
 func (l *limiter) allow(secretID, region, action string, perSecond int) bool {
 	if perSecond <= 0 {
 		return true
@@ -38,28 +30,9 @@ func (l *limiter) allow(secretID, region, action string, perSecond int) bool {
 		region = ""
 	}
 	key := bucket{secretID, region, action}
-	w, ok := l.buckets.Load(key)
+	b, ok := l.buckets.Load(key)
 	if !ok {
-		w, _ = l.buckets.LoadOrStore(key, &window{})
+		b, _ = l.buckets.LoadOrStore(key, rate.NewLimiter(rate.Limit(perSecond), perSecond))
 	}
-	return w.(*window).admit(perSecond)
-}
-
-// admit records a call now unless n were admitted in the last second. The
-// clock is read under the lock, so admissions are recorded in time order
-// and the one at next is the oldest.
-func (w *window) admit(n int) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := time.Now()
-	if len(w.times) < n {
-		w.times = append(w.times, now)
-		return true
-	}
-	if now.Sub(w.times[w.next]) < time.Second {
-		return false
-	}
-	w.times[w.next] = now
-	w.next = (w.next + 1) % n
-	return true
+	return b.(*rate.Limiter).Allow()
 }

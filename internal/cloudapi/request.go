@@ -199,7 +199,7 @@ func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 	// A TC3 call has no nonce to tell a replay from a retry; v1's is there
 	// for this. The replay is refused as an authentication failure: the
 	// signature no longer authenticates a new call. It is only looked up
-	// here, so that a replay uses none of the rate limit; dispatch records
+	// here, so that a replay takes no rate-limit token; dispatch records
 	// the call once the rate limit has accepted it.
 	if !req.v3 && e.replays.has(req.v1Call()) {
 		return nil, errReplay
