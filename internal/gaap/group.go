@@ -148,10 +148,7 @@ func http3For(ipVersion string) int64 {
 func validTags(action string, in []gaapapi.TagPair) ([]model.Tag, error) {
 	tags := tagsIn(in)
 	code := listedCode(action, apierr.InvalidParameterValueInvalidTags, apierr.InvalidParameterValue)
-	if err := model.CheckTags(code, "TagSet", tags, nil); err != nil {
-		return nil, err
-	}
-	if err := model.CheckTagCount(listedCode(action, apierr.LimitExceededTagQuota, code), "TagSet", 0, len(tags)); err != nil {
+	if err := model.CheckNewTags(code, listedCode(action, apierr.LimitExceededTagQuota, code), "TagSet", tags); err != nil {
 		return nil, err
 	}
 	return tags, nil

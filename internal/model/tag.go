@@ -43,7 +43,8 @@ var reservedTagPrefixes = []string{"qcloud", "tencent", "project"}
 // (stored, nil when creating it) is not checked again, so a tag stored
 // before these limits existed can still be given a new value; code is the
 // one the calling action answers (InvalidParameterValue.InvalidTags where
-// its error list names it). The number of tags is CheckTagCount's.
+// its error list names it). The number of tags is CheckTagCount's; a
+// create checks both with CheckNewTags.
 func CheckTags(code apierr.Code, param string, tags, stored []Tag) error {
 	for i, t := range tags {
 		if t.Key == "" {
@@ -77,6 +78,16 @@ func CheckTagCount(code apierr.Code, param string, before, after int) error {
 		return apierr.New(code, "%s would leave the resource with %d tags; a resource holds at most %d", param, after, MaxTagsPerResource)
 	}
 	return nil
+}
+
+// CheckNewTags holds the tags of a resource being created (nothing
+// stored) to CheckTags, a bad tag answering code, and to CheckTagCount,
+// too many answering quota.
+func CheckNewTags(code, quota apierr.Code, param string, tags []Tag) error {
+	if err := CheckTags(code, param, tags, nil); err != nil {
+		return err
+	}
+	return CheckTagCount(quota, param, 0, len(tags))
 }
 
 // checkTagText checks one key or value (field of entry i of param): at

@@ -41,10 +41,7 @@ func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoa
 // fills the default area. Tags follow GAAP's rule; CreateZone lists no tag
 // code, so a bad one, or too many, answers the common InvalidParameterValue.
 func checkNewZone(z *model.TeoZone) error {
-	if err := model.CheckTags(apierr.InvalidParameterValue, "Tags", z.Tags, nil); err != nil {
-		return err
-	}
-	if err := model.CheckTagCount(apierr.InvalidParameterValue, "Tags", 0, len(z.Tags)); err != nil {
+	if err := model.CheckNewTags(apierr.InvalidParameterValue, apierr.InvalidParameterValue, "Tags", z.Tags); err != nil {
 		return err
 	}
 	if err := model.CheckZoneType(z.Type); err != nil {
