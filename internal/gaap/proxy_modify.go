@@ -152,39 +152,45 @@ func (s *Service) rescale(action string, p *model.Proxy, req *gaapapi.ModifyProx
 // created. Malformed input is an error; a well-formed configuration the
 // regions or the group cannot host is CheckFlag 0.
 func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req *gaapapi.CheckProxyCreateRequest) (*gaapapi.CheckProxyCreateResponse, error) {
+	// A member's check reads its group once: its package, which a member
+	// left without one takes (as CreateProxy), and whether the proxy fits.
 	group := trimmed(req.GroupId)
-	if group != "" && req.PackageType == nil {
-		// As CreateProxy: a member left without a package takes its group's.
-		err := s.view(ctx, call, func(tx *resource.Tx) error {
+	var ok bool
+	check := func(tx *resource.Tx) error {
+		if tx != nil && req.PackageType == nil {
 			g, err := resource.Get[model.ProxyGroup](tx, group)
-			if err == nil && g.PackageType != "" {
+			if err != nil {
+				return err
+			}
+			if g.PackageType != "" {
 				req.PackageType = &g.PackageType
 			}
-			return err
-		})
-		if err != nil {
-			return nil, err
 		}
+		sp, err := newProxySpec(*req.AccessRegion, *req.RealServerRegion, *req.Bandwidth, *req.Concurrent,
+			req.IPAddressVersion, req.NetworkType, req.PackageType, nil)
+		if err != nil {
+			return err
+		}
+		access, dest, err := s.cfg.checkSpec(call.Action, sp)
+		if err != nil {
+			return err
+		}
+		ok = conflict(sp, access, dest) == ""
+		if tx == nil {
+			return nil
+		}
+		fits, err := s.groupFits(tx, group, sp)
+		ok = ok && fits
+		return err
 	}
-	sp, err := newProxySpec(*req.AccessRegion, *req.RealServerRegion, *req.Bandwidth, *req.Concurrent,
-		req.IPAddressVersion, req.NetworkType, req.PackageType, nil)
+	var err error
+	if group == "" {
+		err = check(nil)
+	} else {
+		err = s.view(ctx, call, check)
+	}
 	if err != nil {
 		return nil, err
-	}
-	access, dest, err := s.cfg.checkSpec(call.Action, sp)
-	if err != nil {
-		return nil, err
-	}
-	ok := conflict(sp, access, dest) == ""
-	if group != "" {
-		err := s.view(ctx, call, func(tx *resource.Tx) error {
-			fits, err := s.groupFits(tx, group, sp)
-			ok = ok && fits
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
 	}
 	flag := int64(0)
 	if ok {
