@@ -227,10 +227,11 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 
 // retag applies a change to tags, those of obj, and stores it.
 func retag(tx *resource.Tx, obj model.Object, tags *[]model.Tag, replace, remove []model.Tag) error {
-	if err := checkChange(*tags, replace, remove); err != nil {
+	after, err := checkChange(*tags, replace, remove)
+	if err != nil {
 		return err
 	}
-	*tags = apply(*tags, replace, remove)
+	*tags = after
 	return tx.Put(obj)
 }
 
@@ -256,13 +257,17 @@ func retagMembers(tx *resource.Tx, group string, replace, remove []model.Tag) er
 // checkChange holds a change of the tags of an object, which holds
 // stored, to the tag limits (model.CheckTags, CheckTagCount): a key the
 // object holds may take a new value, and a change may keep, but not add
-// to, a count over the limit.
-func checkChange(stored, replace, remove []model.Tag) error {
+// to, a count over the limit. It returns the tags after the change
+// (apply).
+func checkChange(stored, replace, remove []model.Tag) ([]model.Tag, error) {
 	if err := model.CheckTags(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", replace, stored); err != nil {
-		return err
+		return nil, err
 	}
-	after := len(apply(stored, replace, remove))
-	return model.CheckTagCount(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", len(stored), after)
+	after := apply(stored, replace, remove)
+	if err := model.CheckTagCount(apierr.InvalidParameterValueInvalidTags, "ReplaceTags", len(stored), len(after)); err != nil {
+		return nil, err
+	}
+	return after, nil
 }
 
 // apply returns tags with the values of replace set (existing keys keep

@@ -101,7 +101,7 @@ func TestCheckChange(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkChange(tc.stored, tc.replace, tc.remove)
+			_, err := checkChange(tc.stored, tc.replace, tc.remove)
 			if tc.ok && err != nil {
 				t.Errorf("checkChange: %v; want it allowed", err)
 			}
