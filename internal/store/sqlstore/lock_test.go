@@ -71,6 +71,14 @@ func openWatchedVia(t *testing.T, storeDSN, dsn string, interval time.Duration, 
 	return s, &log, other, schema, pid
 }
 
+// waitRetaken waits up to 5 s (after what) for the watch to log the lock
+// taken again.
+func waitRetaken(t *testing.T, log *edgetest.LogBuffer, after string) {
+	t.Helper()
+	edgetest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(log.String(), "taken again") },
+		"lock not taken again within 5 s%s; log %q", after, log)
+}
+
 // TestLockWatchRetakes: the lock's session ended from outside
 // (pg_terminate_backend, as a database restart or a network cut would) is
 // noticed within the check interval and the lock taken again on a new
@@ -81,13 +89,7 @@ func TestLockWatchRetakes(t *testing.T) {
 	if _, err := other.ExecContext(t.Context(), "SELECT pg_terminate_backend($1, 5000)", pid); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(log.String(), "taken again") {
-		if time.Now().After(deadline) {
-			t.Fatalf("lock not taken again within 5 s; log %q", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRetaken(t, log, "")
 	t.Logf("log: %s", log.String())
 	if now := lockHolderPID(t, other, schema); now == 0 || now == pid {
 		t.Errorf("lock holder after the retake: backend %d (was %d)", now, pid)
@@ -132,13 +134,7 @@ func TestLockWatchSurvivesOutage(t *testing.T) {
 	p.Cut()
 	time.Sleep(time.Second)
 	p.Restore()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(log.String(), "taken again") {
-		if time.Now().After(deadline) {
-			t.Fatalf("lock not taken again within 5 s of the database coming back; log %q", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRetaken(t, log, " of the database coming back")
 	t.Logf("log: %s", log.String())
 	select {
 	case err := <-s.LockLost():
