@@ -73,10 +73,18 @@ func TestServeFirstStart(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	conn.Close()
+	exitsOnceIdle(t, done, "SIGTERM")
+}
+
+// exitsOnceIdle waits for serve, whose Wait reports on done, to exit with
+// status 0 soon after its last connection ended, signal having started
+// its drain.
+func exitsOnceIdle(t *testing.T, done <-chan error, signal string) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
+			t.Fatalf("exit after %s: %v; want status 0", signal, err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit once the last connection ended")
@@ -391,14 +399,7 @@ func TestServeSIGHUPDrains(t *testing.T) {
 	}
 	echo(t, conn, "after SIGHUP")
 	conn.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGHUP: %v; want status 0", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit once the last connection ended")
-	}
+	exitsOnceIdle(t, done, "SIGHUP")
 }
 
 // TestServeDrainIgnoresStalledAPIRequest: an API client holding a request
