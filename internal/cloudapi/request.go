@@ -40,7 +40,8 @@ var v1Common = []string{"Action", "Version", "Region", "Timestamp", "Nonce", "Se
 
 // parse reads the call from r. The request is returned with an error too,
 // holding what was read, so that the error can be localised.
-// held receives the bytes of body charged to the endpoint's budget.
+// held receives the bytes of head and body charged to the endpoint's
+// budget.
 func (e *Endpoint) parse(w http.ResponseWriter, r *http.Request, held *int64) (*request, error) {
 	// The language comes first, so that the method and size errors below
 	// are localised like every later one.
