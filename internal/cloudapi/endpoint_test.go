@@ -347,9 +347,7 @@ func TestEndpointV1ReplaySetHoldsNoBodies(t *testing.T) {
 		p := url.Values{"Action": {"Echo"}, "Version": {"2020-01-01"}, "Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
 			"Nonce": {zeros + strconv.Itoa(nonce)}, "SecretId": {acct.SecretID}, "SignatureMethod": {"HmacSHA256"}, "Name": {name}}
 		p.Set("Signature", sign.SignV1(acct.SecretKey, "POST", host, "/", p))
-		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(p.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if _, env := do(t, req); code(env) != "" {
+		if _, env := do(t, v1Request(srv, "POST", p.Encode())); code(env) != "" {
 			t.Fatalf("call %d: got %q; want success", nonce, code(env))
 		}
 	}
