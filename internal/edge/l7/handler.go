@@ -314,7 +314,7 @@ func validHost(h string) bool {
 	}
 	for i := 0; i < len(host); i++ {
 		switch c := host[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case regNameChar[c]:
 		case c == '%' && i+2 < len(host) && isHex(host[i+1]) && isHex(host[i+2]):
 			i += 2
 		default:
@@ -323,6 +323,17 @@ func validHost(h string) bool {
 	}
 	return true
 }
+
+// regNameChar marks the bytes a reg-name has as they are (RFC 3986
+// 3.2.2: unreserved and sub-delims); a table, since validHost runs on
+// every request, twice on the fast path (parseFastHead, ServeHTTP).
+var regNameChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~!$&'()*+,;=", byte(c)) >= 0
+	}
+	return t
+}()
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
