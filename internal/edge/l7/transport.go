@@ -334,7 +334,10 @@ func originConn(c net.Conn) *readTimeoutConn {
 // connection all the same; the next request's first write fails on it,
 // nothing written (readTimeoutConn.Write), and goes on another.
 func spend(c net.Conn, resp *http.Response) {
-	if rc := originConn(c); rc != nil && !resp.ProtoAtLeast(1, 1) {
+	if resp.ProtoAtLeast(1, 1) {
+		return // Every answer but a rare HTTP/1.0 one: no assertions.
+	}
+	if rc := originConn(c); rc != nil {
 		rc.spent.Store(true)
 	}
 }
