@@ -230,8 +230,8 @@ func (s *H3Server) serve(c *quic.Conn) {
 		return
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
-	hc := &h3Conn{c: c, h: h, busy: time.Now(), streams: streams{gate: &h.Proxy.Conns,
-		cut: func() { _ = c.CloseWithError(h3Refused, "too many requests cancelled") }}}
+	hc := &h3Conn{c: c, h: h, busy: time.Now(), streams: streams{gate: &h.Proxy.Conns}}
+	hc.streams.conn = hc
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

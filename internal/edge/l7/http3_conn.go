@@ -41,6 +41,10 @@ func (hc *h3Conn) streamsOf() *streams {
 	return &hc.streams
 }
 
+// cut closes the connection of a client that cancelled too many
+// requests (streams.release).
+func (hc *h3Conn) cut() { _ = hc.c.CloseWithError(h3Refused, "too many requests cancelled") }
+
 // onPath reports whether the proxy's policy admits src, the client address
 // the connection uses now. A client may move its connection to another
 // address (RFC 9000 §9): quic-go's server validates the new path and

@@ -286,7 +286,7 @@ func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	// the fast path closes the connection instead of ending the body.
 	base := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, s.http), clientConnKey{}, net.Conn(cc))
 	cc.ctx, cc.cancel = withConnWatch(base)
-	cc.streams.cut = cc.cut
+	cc.streams.conn = cc
 	if !s.track(cc, h, client.Addr().Unmap()) {
 		cc.cancel()
 		_ = c.SetLinger(0)

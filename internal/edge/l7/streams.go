@@ -38,7 +38,9 @@ const (
 // once never fill.
 type streams struct {
 	gate *limit.Gate
-	cut  func() // Closes the connection.
+	// conn closes the connection; an interface, not a func: a method
+	// value would be one more allocation per connection, HTTP/1 too.
+	conn interface{ cut() }
 	mu   sync.Mutex
 	n    int // Requests in flight.
 	// cancelled counts the requests the client cancelled since since.
@@ -83,6 +85,6 @@ func (s *streams) release(cancelled bool) {
 	tooMany := s.cancelled > maxCancelled
 	s.mu.Unlock()
 	if tooMany {
-		s.cut()
+		s.conn.cut()
 	}
 }
