@@ -139,10 +139,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if req.Body != nil && req.Body != http.NoBody {
-		if req.ProtoMajor == 1 {
-			// The fast path's writer has no such mode (and needs none:
-			// fastBody.unread).
-			_ = http.NewResponseController(w).EnableFullDuplex()
+		// net/http's HTTP/1 writer has the mode itself. The fast path's
+		// has none (and needs none: fastBody.unread); asking it through
+		// a ResponseController would build an error for each upload.
+		if fd, ok := w.(interface{ EnableFullDuplex() error }); ok && req.ProtoMajor == 1 {
+			_ = fd.EnableFullDuplex()
 		}
 		rw.body = h.watchBody(req, &rw.in)
 		req.Body = rw.body
