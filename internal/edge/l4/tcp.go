@@ -87,10 +87,8 @@ func (s *TCPServer) acceptLoop() {
 // serve admits c and starts its goroutine; refused clients are reset here.
 func (s *TCPServer) serve(c *net.TCPConn) {
 	r := s.route.Load()
-	tc := &tcpConn{client: c, src: c.RemoteAddr().(*net.TCPAddr).AddrPort(), route: r}
-	tc.ctx, tc.cancel = context.WithCancel(context.Background())
-	if !s.track(tc) {
-		tc.cancel()
+	tc := s.track(r, c)
+	if tc == nil {
 		_ = c.SetLinger(0) // Reset rather than linger: the client is unwanted.
 		_ = c.Close()
 		return
@@ -104,17 +102,21 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 	})
 }
 
-// track admits c and adds it to the open connections in one step under
-// s.mu, which Recheck lists them under (Proxy.Admit says why). On true c
-// holds a slot of its proxy's connection cap.
-func (s *TCPServer) track(c *tcpConn) bool {
+// track admits c on r and adds it to the open connections in one step
+// under s.mu, which Recheck lists them under (Proxy.Admit says why). It
+// returns nil for a refused client, which costs no connection state; an
+// admitted one holds a slot of its proxy's connection cap.
+func (s *TCPServer) track(r *Route, c *net.TCPConn) *tcpConn {
+	src := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping || !c.route.admit(c.src.Addr().Unmap(), "TCP") {
-		return false
+	if s.stopping || !r.admit(src.Addr().Unmap(), "TCP") {
+		return nil
 	}
-	s.conns[c] = struct{}{}
-	return true
+	tc := &tcpConn{client: c, src: src, route: r}
+	tc.ctx, tc.cancel = context.WithCancel(context.Background())
+	s.conns[tc] = struct{}{}
+	return tc
 }
 
 func (s *TCPServer) untrack(c *tcpConn) {
