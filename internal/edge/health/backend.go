@@ -200,13 +200,12 @@ func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func
 	port := uint16(b.key.Port)
 	var err error
 	for i := range a {
-		// An address refused as the node's own was never tried: go on.
-		if i > 0 && (err == nil || !errors.Is(err, ErrOwnListener) && again != nil && !again(err)) {
-			break
-		}
 		ap := netip.AddrPortFrom(a[(int(first)+i)%len(a)], port)
-		if err = b.ownListener(ap); err == nil {
-			res, err = try(ap)
+		if err = b.ownListener(ap); err != nil {
+			continue // Never tried: the next address is, whatever again says.
+		}
+		if res, err = try(ap); err == nil || again != nil && !again(err) {
+			break
 		}
 	}
 	return res, err
