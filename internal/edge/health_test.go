@@ -176,11 +176,7 @@ func TestHTTPCheckNotInheritedFromOtherRule(t *testing.T) {
 	}
 	c := &http.Client{Timeout: 5 * time.Second}
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/b"
-	names := map[string]int{}
-	for range 6 {
-		_, s, _ := get(t, c, url, "a.test")
-		names[s.Name]++
-	}
+	names := originNames(t, c, url, "a.test", 6)
 	if names["shared"] == 0 {
 		t.Errorf("rule B sent nothing to its healthy origin: %v", names)
 	}
@@ -235,12 +231,20 @@ func TestHTTPCheckChangeIgnoresOtherRulesVerdict(t *testing.T) {
 	}
 	c := &http.Client{Timeout: 5 * time.Second}
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
-	names := map[string]int{}
-	for range 6 {
-		_, s, _ := get(t, c, url, "ca.test")
-		names[s.Name]++
-	}
+	names := originNames(t, c, url, "ca.test", 6)
 	if names["half-broken"] > 0 {
 		t.Errorf("rule A's requests went to the origin its own checks failed: %v", names)
 	}
+}
+
+// originNames sends n GETs through the proxy with the given Host and
+// counts the answers by the origin that gave them.
+func originNames(t *testing.T, c *http.Client, url, host string, n int) map[string]int {
+	t.Helper()
+	names := map[string]int{}
+	for range n {
+		_, s, _ := get(t, c, url, host)
+		names[s.Name]++
+	}
+	return names
 }
