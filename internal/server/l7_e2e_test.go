@@ -549,10 +549,22 @@ func TestCustomHeaderWithUnderscoreOnEveryPath(t *testing.T) {
 
 // TestCheckPathMalformedEscapeRefused: a CheckParams.Path with a
 // malformed %-escape is refused, as a rule Path with one is, on create and
-// on modify. Accepted, no probe could be built from it: every check failed
-// and the rule's live origins read abnormal for ever.
+// on modify, and leaves the listener's rules as they were. Accepted, no
+// probe could be built from it: every check failed and the rule's live
+// origins read abnormal for ever.
 func TestCheckPathMalformedEscapeRefused(t *testing.T) {
 	s := startSite(t, "/", nil)
+	rules := func() string {
+		var r struct{ DomainRuleSet json.RawMessage }
+		if err := s.Call(s.c, "DescribeRules", map[string]any{"ListenerId": s.listener}, &r); err != nil {
+			t.Fatal(err)
+		}
+		return string(r.DomainRuleSet)
+	}
+	before := rules()
+	if !strings.Contains(before, s.ruleID) {
+		t.Fatalf("DescribeRules of %s: %s; want rule %s", s.listener, before, s.ruleID)
+	}
 	check := map[string]any{"DelayLoop": 5, "ConnectTimeout": 2, "Path": "/health%zz", "Method": "GET", "StatusCode": []int{200}}
 	for action, params := range map[string]map[string]any{
 		"CreateRule": {"ListenerId": s.listener, "Domain": "www.e2e.test", "Path": "/other", "RealServerType": "IP",
@@ -563,6 +575,9 @@ func TestCheckPathMalformedEscapeRefused(t *testing.T) {
 		if e := (*sdkerrors.TencentCloudSDKError)(nil); !errors.As(err, &e) || e.Code != "InvalidParameterValue" {
 			t.Errorf("%s with CheckParams.Path /health%%zz: got %v; want InvalidParameterValue", action, err)
 		}
+	}
+	if after := rules(); after != before {
+		t.Errorf("the refused calls changed the listener's rules:\n%s\nwant as before:\n%s", after, before)
 	}
 }
 
