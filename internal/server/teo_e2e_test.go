@@ -490,6 +490,11 @@ func TestEdgeOneGroupFanOutRefused(t *testing.T) {
 	if code != string(apierr.LimitExceededProxyRulesLimitExceeded) {
 		t.Fatalf("2048-port ranged rule over 10 records: %s %s; want LimitExceeded.ProxyRulesLimitExceeded", code, msg)
 	}
+	var r struct{ L4ProxyRules []struct{ RuleId string } }
+	teoCall(t, e.c, "DescribeL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy, "Offset": 0, "Limit": 100}, &r)
+	if len(r.L4ProxyRules) != 0 {
+		t.Errorf("the refused rule is stored: the proxy has rules %v; want none", r.L4ProxyRules)
+	}
 	time.Sleep(200 * time.Millisecond) // a compile pass, had anything been stored
 	if added := runtime.NumGoroutine() - before; added > 100 {
 		t.Errorf("a refused rule added %d goroutines on the node", added)
