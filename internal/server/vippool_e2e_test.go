@@ -80,6 +80,14 @@ func TestIPv6ProxyWithoutIPv6Pool(t *testing.T) {
 		wantCode(t, fmt.Sprintf("CreateProxyGroup IPv6 with %d members", len(set)), n.Call(n.c, "CreateProxyGroup", group, &struct{}{}),
 			"InvalidParameterValue.FeatureConflict")
 	}
+	// Refused, none of them made a proxy or a group.
+	var proxies, groups struct{ TotalCount int }
+	if err := n.Call(n.c, "DescribeProxies", map[string]any{}, &proxies); err != nil || proxies.TotalCount != 0 {
+		t.Errorf("DescribeProxies after the refused creations: %+v, %v; want none", proxies, err)
+	}
+	if err := n.Call(n.c, "DescribeProxyGroupList", map[string]any{"ProjectId": -1, "Offset": 0, "Limit": 100}, &groups); err != nil || groups.TotalCount != 0 {
+		t.Errorf("DescribeProxyGroupList after the refused creations: %+v, %v; want none", groups, err)
+	}
 	var regions struct {
 		AccessRegionSet []struct {
 			RegionId      string
