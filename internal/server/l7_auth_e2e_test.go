@@ -255,12 +255,18 @@ func TestRealServerAuthFailureReadsAbnormal(t *testing.T) {
 		"ServerNameIndication": "origin.review.test", "HealthCheck": 1, "CheckParams": map[string]any{"DelayLoop": 5,
 			"ConnectTimeout": 2, "Path": "/", "Method": "GET", "StatusCode": []int{200, 300}, "FailedThreshold": 1}},
 		map[string]netip.AddrPort{ids[0]: s})
+	c := &http.Client{Timeout: 5 * time.Second}
+	base := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	// Control: without RealServerAuth the origin is not verified and serves,
+	// so the 502s below are the verification's.
+	n.until("requests served before origin verification", func() bool {
+		resp, _ := request(t, c, base, host, "/", nil)
+		return resp.StatusCode == http.StatusOK
+	})
 	if err := n.Call(n.c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": host,
 		"RealServerAuth": 1, "RealServerCertificateId": n.cert(3, otherCA.pem, "")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Timeout: 5 * time.Second}
-	base := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
 	n.until("requests refused by origin verification", func() bool {
 		resp, _ := request(t, c, base, host, "/", nil)
 		return resp.StatusCode == http.StatusBadGateway
