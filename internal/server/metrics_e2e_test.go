@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,6 +122,7 @@ func TestMetricsScrapeDuringChurn(t *testing.T) {
 	a := teoEnvOn(t, n)
 	stop := make(chan struct{})
 	done := make(chan error, 1)
+	var scrapes atomic.Int64
 	go func() {
 		var err error
 		for err == nil {
@@ -138,6 +140,7 @@ func TestMetricsScrapeDuringChurn(t *testing.T) {
 			p := expfmt.NewTextParser(model.LegacyValidation)
 			_, err = p.TextToMetricFamilies(resp.Body)
 			resp.Body.Close()
+			scrapes.Add(1)
 		}
 		done <- err
 	}()
@@ -146,12 +149,20 @@ func TestMetricsScrapeDuringChurn(t *testing.T) {
 		rule := a.createRule(t, tcpRule([]string{strconv.Itoa(port) + "-" + strconv.Itoa(port+3)}, "IP_DOMAIN",
 			[]string{origin.Addr.Addr().String()}, origin.Addr))
 		n.until("rule online", func() bool { return a.ruleStatus(t, rule) == "online" })
-		_ = a.echoN(port, "x")
+		n.until("rule serving", func() bool { return a.echoN(port, "x") == nil })
+		// Exported, so that its absence below is its deletion's doing.
+		n.until("rule "+rule+" and proxy at /metrics", func() bool {
+			m := httpGet(t, "http://"+n.Addr+"/metrics")
+			return strings.Contains(m, rule) && strings.Contains(m, a.proxy)
+		})
 		teoCall(t, a.c, "DeleteL4ProxyRules", map[string]any{"ZoneId": a.zone, "ProxyId": a.proxy, "RuleIds": []string{rule}}, nil)
 	}
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if scrapes.Load() == 0 {
+		t.Fatal("no scrape completed while the rules came and went")
 	}
 	teoCall(t, a.c, "DeleteL4Proxy", map[string]any{"ZoneId": a.zone, "ProxyId": a.proxy}, nil)
 	n.until("deleted objects gone from /metrics", func() bool {
