@@ -61,6 +61,10 @@ func TestAPIConnectionsLeaveDataPlaneDescriptors(t *testing.T) {
 	idle := apiConnsChild(t, "idle", n.Addr)
 	defer idle.stop()
 	t.Logf("attacker: %s", idle.line)
+	var held int
+	if _, err := fmt.Sscanf(idle.line, "%d idle API connections open", &held); err != nil || held == 0 {
+		t.Fatalf("attacker: %q; want idle API connections held, or the probe below tests nothing", idle.line)
+	}
 	if got := probe(); got != "a" {
 		t.Errorf("TCP listener while one client holds idle API connections: %q; want %q: "+
 			"the API's connections must be capped below what the data plane needs", got, "a")
