@@ -566,7 +566,7 @@ func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 	v.Write([]byte("hi"))
 	if k, err := v.Read(buf); err != nil {
 		t.Fatalf("another proxy's UDP client got no answer after one datagram to the self-bound listener: %v", err)
-	} else {
-		t.Logf("victim answered %q", buf[:k])
+	} else if string(buf[:k]) != "echo:hi" {
+		t.Fatalf("another proxy's UDP client after one datagram to the self-bound listener: got %q; want its echo %q", buf[:k], "echo:hi")
 	}
 }
