@@ -121,6 +121,9 @@ func TestServeSurvivesStoreOutage(t *testing.T) {
 		return pid
 	}
 	before := holder()
+	if before == 0 {
+		t.Fatal("no session holds the instance lock before the outage")
+	}
 	p.Cut()
 	time.Sleep(time.Second)
 	p.Restore()
