@@ -59,6 +59,9 @@ func TestChurnKeepsConnections(t *testing.T) {
 	if got := cnt.kinds()["tcp"]; got < 1000 {
 		t.Fatalf("only %d echo rounds streamed; the streams did not run", got)
 	}
+	if cnt.kinds()["probe"] == 0 {
+		t.Fatal("no new connection echoed; the probe did not run")
+	}
 }
 
 // churnStep makes change i: a cycle of creating a listener, binding an
