@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/server"
 )
 
@@ -28,19 +26,16 @@ func TestConcurrencyCapThroughAPI(t *testing.T) {
 	const unit, capConns = 25, 50
 	n := startNode(t, func(o *server.Options) { o.ConcurrentUnit = unit })
 	proxy, ip := n.proxy()
-	o := origins.Next()
 	// The origin greets each connection after the PROXY header
 	// (ClientIPMethod 1): a greeting proves the proxy carried it.
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(o, 0), func(c net.Conn) {
+	_, addr := n.listenerServing(proxy, ip, func(c net.Conn) {
 		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
 			return
 		}
 		io.WriteString(c, "ok")
 		io.Copy(io.Discard, c)
 	})
-	listener, port := n.tcpListener(proxy, ip, "rr", false)
-	n.bind(listener, map[string]netip.AddrPort{n.realServers(o)[0]: origin.Addr})
-	to := netip.AddrPortFrom(ip, uint16(port)).String()
+	to := addr.String()
 
 	// served dials the listener and returns the connection and the error
 	// of dialling or reading the origin's greeting (nil: greeted). A reset

@@ -35,11 +35,19 @@ func fetchFrom(src netip.Addr, addr netip.AddrPort) (string, error) {
 	return string(b), err
 }
 
-// origin starts a named TCP origin, registers it and binds it to a new
-// TCP listener of proxy; it returns the listener's address.
+// listenerTo starts a named TCP origin, registers it and binds it to a new
+// TCP listener of proxy; it returns the listener and its address.
 func (n *node) listenerTo(proxy string, ip netip.Addr, name string) (string, netip.AddrPort) {
 	n.t.Helper()
-	o := edgetest.StartTCP(n.t, netip.AddrPortFrom(origins.Next(), 0), proxyProtocolName(n.t, name))
+	return n.listenerServing(proxy, ip, proxyProtocolName(n.t, name))
+}
+
+// listenerServing starts a TCP origin that handles its connections with
+// handle, registers it and binds it to a new TCP listener of proxy; it
+// returns the listener and its address.
+func (n *node) listenerServing(proxy string, ip netip.Addr, handle func(net.Conn)) (string, netip.AddrPort) {
+	n.t.Helper()
+	o := edgetest.StartTCP(n.t, netip.AddrPortFrom(origins.Next(), 0), handle)
 	ids := n.realServers(o.Addr.Addr())
 	listener, port := n.tcpListener(proxy, ip, "rr", false)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: o.Addr})
@@ -161,12 +169,9 @@ func TestSecurityPolicyIPv6AllSparesIPv4(t *testing.T) {
 func TestSecurityPolicyClosesOpenConnections(t *testing.T) {
 	n := startNode(t)
 	proxy, ip := n.proxy()
-	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), edgetest.Echo)
-	ids := n.realServers(o.Addr.Addr())
-	listener, port := n.tcpListener(proxy, ip, "rr", false)
-	n.bind(listener, map[string]netip.AddrPort{ids[0]: o.Addr})
+	_, addr := n.listenerServing(proxy, ip, edgetest.Echo)
 	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(origins.Next(), 0))}
-	conn, err := d.Dial("tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+	conn, err := d.Dial("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}

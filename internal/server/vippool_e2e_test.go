@@ -128,14 +128,10 @@ func TestIPv6ProxyServesIPv6Clients(t *testing.T) {
 	wantCode(t, "second IPv6 proxy", n.Call(n.c, "CreateProxy", params, &struct{}{}), "FailedOperation.ProxySellOut")
 
 	// The origin answers with the PROXY header it was sent.
-	o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), 0), func(c net.Conn) {
+	_, addr := n.listenerServing(p.InstanceId, ip, func(c net.Conn) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		io.WriteString(c, line)
 	})
-	ids := n.realServers(o.Addr.Addr())
-	listener, port := n.tcpListener(p.InstanceId, ip, "rr", false)
-	n.bind(listener, map[string]netip.AddrPort{ids[0]: o.Addr})
-	addr := netip.AddrPortFrom(ip, uint16(port))
 	if got, err := fetchFrom(ip, addr); err != nil || !strings.HasPrefix(got, "PROXY TCP6 ::1 ::1 ") {
 		t.Errorf("TCP from [::1]: got %q, %v; want a PROXY TCP6 header from ::1", got, err)
 	}
