@@ -32,13 +32,7 @@ func TestAPIHeadMemoryBounded(t *testing.T) {
 	})
 	pad := strings.Repeat("a", 4<<20)
 	head := "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\nX-Pad: " + pad + "\r\n\r\n{"
-	live := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	before := live()
+	before := liveHeap()
 	const conns = 16
 	for range conns {
 		c, err := net.Dial("tcp", api.Addr)
@@ -49,7 +43,7 @@ func TestAPIHeadMemoryBounded(t *testing.T) {
 		io.WriteString(c, head) // Fails once the server refuses the head.
 	}
 	time.Sleep(2 * time.Second) // Let the server read the heads.
-	grown := int64(live()) - int64(before)
+	grown := int64(liveHeap()) - int64(before)
 	t.Logf("live heap grew by %d MB with %d stalled requests, body budget %d MB", grown>>20, conns, budget>>20)
 	if grown > 4*budget {
 		t.Errorf("%d unauthenticated stalled requests hold %d MB of heap under a %d MB body budget; "+
@@ -83,12 +77,6 @@ func TestAPIHeadMemoryBoundedHTTP2(t *testing.T) {
 		}}
 	defer tr.CloseIdleConnections()
 	pad := strings.Repeat("a", 4<<20)
-	live := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	// Warm up the connection.
 	if resp, err := (&http.Client{Transport: tr}).Get("https://" + api.Addr + "/"); err != nil {
 		t.Fatal(err)
@@ -99,7 +87,7 @@ func TestAPIHeadMemoryBoundedHTTP2(t *testing.T) {
 			t.Skipf("not HTTP/2: %s", resp.Proto)
 		}
 	}
-	before := live()
+	before := liveHeap()
 	const streams = 16
 	var writers []*io.PipeWriter
 	for range streams {
@@ -120,10 +108,18 @@ func TestAPIHeadMemoryBoundedHTTP2(t *testing.T) {
 		}
 	}()
 	time.Sleep(3 * time.Second)
-	grown := int64(live()) - int64(before)
+	grown := int64(liveHeap()) - int64(before)
 	t.Logf("%d connection(s), live heap grew by %d MB with %d stalled streams, body budget %d MB", dials.Load(), grown>>20, streams, budget>>20)
 	if grown > 4*budget {
 		t.Errorf("%d connection(s) with %d stalled unauthenticated streams hold %d MB of heap under a %d MB body budget",
 			dials.Load(), streams, grown>>20, budget>>20)
 	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
