@@ -33,22 +33,7 @@ func TestHTTPSAuthVersionsFailoverStatistics(t *testing.T) {
 	proxy, ip := n.proxy()
 	a := echoOrigin(t, l7Origins, "a")
 	serverCA, otherCA := newTestCA(t, "e2e server CA"), newTestCA(t, "e2e other CA")
-	oc, ok := serverCA.leaf(t, "origin", "origin.e2e.test")
-	pair, err := tls.X509KeyPair([]byte(oc), []byte(ok))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"name": "secure", "host": r.Host})
-	}))
-	secure.Listener.Close()
-	if secure.Listener, err = net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String()); err != nil {
-		t.Fatal(err)
-	}
-	secure.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	secure.StartTLS()
-	t.Cleanup(secure.Close)
-	s := netip.MustParseAddrPort(secure.Listener.Addr().String())
+	s := secureOrigin(t, serverCA, "origin.e2e.test")
 	dead := netip.AddrPortFrom(l7Origins.Next(), 9) // Nothing listens.
 	ids := n.realServers(a.Addr(), s.Addr(), dead.Addr())
 
@@ -231,22 +216,7 @@ func TestRealServerAuthFailureReadsAbnormal(t *testing.T) {
 	n := startL7Node(t)
 	proxy, ip := n.proxy()
 	serverCA, otherCA := newTestCA(t, "review server CA"), newTestCA(t, "review other CA")
-	oc, ok := serverCA.leaf(t, "origin", "origin.review.test")
-	pair, err := tls.X509KeyPair([]byte(oc), []byte(ok))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"name": "secure"})
-	}))
-	srv.Listener.Close()
-	if srv.Listener, err = net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String()); err != nil {
-		t.Fatal(err)
-	}
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	s := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	s := secureOrigin(t, serverCA, "origin.review.test")
 	ids := n.realServers(s.Addr())
 	listener, port := n.httpListener(proxy, ip)
 	host := "rsa.review.test"
@@ -280,4 +250,27 @@ func TestRealServerAuthFailureReadsAbnormal(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// secureOrigin starts an HTTPS origin on an l7Origins address with a
+// certificate for host that ca signed; it answers {"name": "secure",
+// "host": the request's Host}.
+func secureOrigin(t *testing.T, ca *testCA, host string) netip.AddrPort {
+	t.Helper()
+	cert, key := ca.leaf(t, "origin", host)
+	pair, err := tls.X509KeyPair([]byte(cert), []byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"name": "secure", "host": r.Host})
+	}))
+	srv.Listener.Close()
+	if srv.Listener, err = net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String()); err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return netip.MustParseAddrPort(srv.Listener.Addr().String())
 }
