@@ -537,15 +537,20 @@ func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 	ids := n.realServers(ip) // The proxy's own access IP as an origin.
 	n.bind(l, map[string]netip.AddrPort{ids[0]: self})
 
-	buf := make([]byte, 64)
-	pre, err := net.Dial("udp", victim.String()) // Control: the victim answers before.
-	if err != nil {
-		t.Fatal(err)
+	// answer sends msg to the victim from a new client and reads its answer.
+	answer := func(msg string) (string, error) {
+		v, err := net.Dial("udp", victim.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		v.SetReadDeadline(time.Now().Add(2 * time.Second))
+		v.Write([]byte(msg))
+		buf := make([]byte, 64)
+		k, err := v.Read(buf)
+		return string(buf[:k]), err
 	}
-	defer pre.Close()
-	pre.SetReadDeadline(time.Now().Add(2 * time.Second))
-	pre.Write([]byte("pre"))
-	if _, err := pre.Read(buf); err != nil {
+	if _, err := answer("pre"); err != nil { // Control: the victim answers before.
 		t.Fatalf("control: victim does not answer before the loop: %v", err)
 	}
 
@@ -557,16 +562,9 @@ func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 	c.Write([]byte("one datagram"))
 	time.Sleep(2 * time.Second)
 
-	v, err := net.Dial("udp", victim.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	v.SetReadDeadline(time.Now().Add(2 * time.Second))
-	v.Write([]byte("hi"))
-	if k, err := v.Read(buf); err != nil {
+	if got, err := answer("hi"); err != nil {
 		t.Fatalf("another proxy's UDP client got no answer after one datagram to the self-bound listener: %v", err)
-	} else if string(buf[:k]) != "echo:hi" {
-		t.Fatalf("another proxy's UDP client after one datagram to the self-bound listener: got %q; want its echo %q", buf[:k], "echo:hi")
+	} else if got != "echo:hi" {
+		t.Fatalf("another proxy's UDP client after one datagram to the self-bound listener: got %q; want its echo %q", got, "echo:hi")
 	}
 }
