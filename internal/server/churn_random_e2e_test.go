@@ -193,14 +193,9 @@ func (s *randomChurn) buildL4() {
 		n.bind(id, map[string]netip.AddrPort{s.tcpOrigins.ids[0]: s.tcpOrigins.addrs[0]})
 		s.tcp[i], s.tcpAddr[i] = id, netip.AddrPortFrom(s.ipA, uint16(port))
 	}
-	port := edgetest.FreePort(n.t, s.ipA)
-	var r struct{ ListenerIds []string }
-	if err := n.Call(n.c, "CreateUDPListeners", map[string]any{"ProxyId": s.pA, "ListenerName": "udp",
-		"Ports": []int{port}, "Scheduler": "rr", "RealServerType": "IP"}, &r); err != nil {
-		n.t.Fatal(err)
-	}
-	s.udp, s.udpAddr = r.ListenerIds[0], netip.AddrPortFrom(s.ipA, uint16(port))
-	n.waitListener(s.udp)
+	var port int
+	s.udp, port = n.udpListener(s.pA, s.ipA, nil)
+	s.udpAddr = netip.AddrPortFrom(s.ipA, uint16(port))
 	n.bind(s.udp, map[string]netip.AddrPort{s.udpOrigins.ids[0]: s.udpOrigins.addrs[0]})
 }
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -301,18 +302,25 @@ func (n *node) udpEchoListener(proxy string, ip netip.Addr) netip.AddrPort {
 	o := origins.Next()
 	srv := edgetest.StartUDP(n.t, netip.AddrPortFrom(o, 0), edgetest.Prefix("echo:"))
 	ids := n.realServers(o)
-	port := edgetest.FreePort(n.t, ip)
-	req := gaapsdk.NewCreateUDPListenersRequest()
-	req.ProxyId, req.ListenerName, req.Ports = &proxy, new("udp"), []*uint64{new(uint64(port))}
-	req.Scheduler, req.RealServerType = new("rr"), new("IP")
-	resp, err := n.c.CreateUDPListeners(req)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	listener := *resp.Response.ListenerIds[0]
-	n.waitListener(listener)
+	listener, port := n.udpListener(proxy, ip, nil)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: srv.Addr})
 	return netip.AddrPortFrom(ip, uint16(port))
+}
+
+// udpListener creates a UDP listener ("rr") of proxy on a free port of ip,
+// with the parameters of extra too, and waits until it runs; it returns
+// the listener and its port.
+func (n *node) udpListener(proxy string, ip netip.Addr, extra map[string]any) (string, int) {
+	n.t.Helper()
+	port := edgetest.FreePort(n.t, ip)
+	params := map[string]any{"ProxyId": proxy, "ListenerName": "udp", "Ports": []int{port}, "Scheduler": "rr", "RealServerType": "IP"}
+	maps.Copy(params, extra)
+	var resp struct{ ListenerIds []string }
+	if err := n.Call(n.c, "CreateUDPListeners", params, &resp); err != nil {
+		n.t.Fatal(err)
+	}
+	n.waitListener(resp.ListenerIds[0])
+	return resp.ListenerIds[0], port
 }
 
 func TestUDPListenerCarriesTraffic(t *testing.T) {
@@ -525,14 +533,7 @@ func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 	other, otherIP := n.proxy()
 	victim := n.udpEchoListener(other, otherIP)
 
-	port := edgetest.FreePort(t, ip)
-	var resp struct{ ListenerIds []string }
-	if err := n.Call(n.c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "loop",
-		"Ports": []int{port}, "Scheduler": "rr", "RealServerType": "IP"}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	l := resp.ListenerIds[0]
-	n.waitListener(l)
+	l, port := n.udpListener(proxy, ip, nil)
 	self := netip.AddrPortFrom(ip, uint16(port))
 	ids := n.realServers(ip) // The proxy's own access IP as an origin.
 	n.bind(l, map[string]netip.AddrPort{ids[0]: self})

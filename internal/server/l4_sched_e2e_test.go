@@ -142,16 +142,9 @@ func TestUDPHealthCheckThroughAPI(t *testing.T) {
 		})
 	}
 	ids := n.realServers(hosts[0], hosts[1])
-	port := edgetest.FreePort(t, ip)
-	var resp struct{ ListenerIds []string }
-	if err := n.Call(n.c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "udp-hc", "Ports": []int{port},
-		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 1, "DelayLoop": 5, "ConnectTimeout": 2,
-		"HealthyThreshold": 1, "UnhealthyThreshold": 1, "CheckType": "PORT", "CheckPort": checkPort,
-		"ContextType": "TEXT", "SendContext": "ping", "RecvContext": "pong"}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	listener := resp.ListenerIds[0]
-	n.waitListener(listener)
+	listener, port := n.udpListener(proxy, ip, map[string]any{"ListenerName": "udp-hc", "HealthCheck": 1, "DelayLoop": 5,
+		"ConnectTimeout": 2, "HealthyThreshold": 1, "UnhealthyThreshold": 1, "CheckType": "PORT", "CheckPort": checkPort,
+		"ContextType": "TEXT", "SendContext": "ping", "RecvContext": "pong"})
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: services[0], ids[1]: services[1]})
 	status := func(id string) int64 { st, _ := n.originStatus("UDP", listener, id); return st }
 	alive[0].Store(false)
