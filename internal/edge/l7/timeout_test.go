@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,11 +154,17 @@ func TestRetryKeepsDialError(t *testing.T) {
 // deadlineConn records the read deadlines set on it.
 type deadlineConn struct {
 	net.Conn
+	mu sync.Mutex
 	rd time.Time
 }
 
-func (c *deadlineConn) SetReadDeadline(t time.Time) error { c.rd = t; return nil }
-func (c *deadlineConn) Write(p []byte) (int, error)       { return len(p), nil }
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.rd = t
+	c.mu.Unlock()
+	return nil
+}
+func (c *deadlineConn) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestTransportHeadDeadlineOutlastsTransport: once a request is written,
 // the origin connection's read deadline comes after the Transport's own
@@ -177,5 +184,27 @@ func TestTransportHeadDeadlineOutlastsTransport(t *testing.T) {
 			t.Fatalf("read deadline %v after the write; want at least %v", dc.rd.Sub(start), ResponseHeaderTimeout+time.Second)
 		}
 		time.Sleep(400 * time.Millisecond)
+	}
+}
+
+// TestHeadWaitSurvivesReadRace: the Transport's read for the answer
+// starts as the request is written, from another goroutine; whichever
+// moves the read deadline last, once the request is written the wait is
+// the head's, not the body read timeout (TestTransportHeadWait failed so
+// in CI, once).
+func TestHeadWaitSurvivesReadRace(t *testing.T) {
+	for range 20000 {
+		dc := &deadlineConn{}
+		c := &readTimeoutConn{Conn: dc, timeout: time.Second}
+		var wg sync.WaitGroup
+		wg.Go(c.extend) // Read's.
+		wg.Go(func() {  // Write's.
+			c.asked.Store(true)
+			c.extend()
+		})
+		wg.Wait()
+		if left := time.Until(dc.rd); left < ResponseHeaderTimeout {
+			t.Fatalf("request written: reads wait %v", left)
+		}
 	}
 }

@@ -248,7 +248,11 @@ type readTimeoutConn struct {
 	rc      syscall.RawConn
 	timeout time.Duration
 	rd      movingDeadline
-	off     atomic.Bool // Upgraded: see upgraded.
+	// rdMu orders the read deadline's moves: Read and Write both move it,
+	// from two goroutines, and a Read's shorter deadline set after a
+	// Write's longer one would cut the wait for the head.
+	rdMu sync.Mutex
+	off  atomic.Bool // Upgraded: see upgraded.
 	// send bounds each write once the connection is upgraded (upgraded),
 	// through wd.
 	send time.Duration
@@ -298,16 +302,27 @@ func (c *readTimeoutConn) extend() {
 	if c.off.Load() {
 		return
 	}
-	t := c.timeout
-	if c.asked.Load() {
-		// A second past the Transport's own wait for the head, so that it
-		// ends first: a failed read of a pooled connection would have it
-		// send an idempotent request again, and wait as long once more.
-		t = max(t, ResponseHeaderTimeout+time.Second)
+	if _, move := c.rd.next(c.wait()); !move {
+		return
 	}
-	if d, move := c.rd.next(t); move {
-		_ = c.Conn.SetReadDeadline(d)
+	// Decided again under the lock, from asked as it is now: whichever
+	// of Read and Write sets last sets what both would agree on.
+	c.rdMu.Lock()
+	d := coarseDeadline(c.wait())
+	c.rd.at.Store(d.Unix())
+	_ = c.Conn.SetReadDeadline(d)
+	c.rdMu.Unlock()
+}
+
+// wait is how long a read may wait from now.
+func (c *readTimeoutConn) wait() time.Duration {
+	if !c.asked.Load() {
+		return c.timeout
 	}
+	// A second past the Transport's own wait for the head, so that it
+	// ends first: a failed read of a pooled connection would have it send
+	// an idempotent request again, and wait as long once more.
+	return max(c.timeout, ResponseHeaderTimeout+time.Second)
 }
 
 func (c *readTimeoutConn) idleOpen() bool {
