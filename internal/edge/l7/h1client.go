@@ -419,10 +419,12 @@ func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
 			return nil, errHTTP10Chunked
 		}
 		resp, err := http.ReadResponse(pc.br, req)
-		if pc.src.left == 0 {
-			return nil, errOriginHeadTooLarge
-		}
 		if err != nil {
+			// A head read whole is within the bound, whatever of the
+			// body came with its last bytes.
+			if pc.src.left == 0 {
+				return nil, errOriginHeadTooLarge
+			}
 			return nil, err
 		}
 		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {

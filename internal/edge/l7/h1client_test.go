@@ -561,3 +561,26 @@ func TestHTTP10TransferEncodingAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestOriginHeadBoundCountsHeadOnly: the bound is the head's; body bytes
+// read in the same buffer fill as the head's end do not make a head
+// within it "too large" (net.Pipe hands each read all it asks for, so
+// the reads end exactly at the bound).
+func TestOriginHeadBoundCountsHeadOnly(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	head := "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\nX-Big: "
+	head += strings.Repeat("a", MaxOriginHeaderBytes-100-len(head)) + "\r\n\r\n"
+	go func() { _, _ = io.WriteString(b, head+strings.Repeat("b", 8192)) }()
+	pc := &h1Conn{src: headLimit{c: a, left: -1}}
+	pc.br = bufio.NewReaderSize(&pc.src, 4<<10)
+	req, _ := http.NewRequest(http.MethodGet, "http://a.test/", nil)
+	resp, err := readFinal(pc, req)
+	if err != nil {
+		t.Fatalf("%d-byte head, then its body: %v", len(head), err)
+	}
+	if n, err := io.Copy(io.Discard, resp.Body); n != 8192 || err != nil {
+		t.Errorf("body: %d bytes, %v; want 8192", n, err)
+	}
+}
