@@ -60,6 +60,9 @@ func validatedTypes(s *Spec, types map[string]DataType) map[string]bool {
 				continue
 			}
 			for _, f := range t.Fields {
+				if ignoredInput(f) {
+					continue
+				}
 				if f.Required || need[elemType(f.Type)] {
 					need[t.Name], changed = true, true
 					break
@@ -72,12 +75,21 @@ func validatedTypes(s *Spec, types map[string]DataType) map[string]bool {
 
 func elemType(t string) string { return strings.TrimPrefix(t, "Array of ") }
 
+// ignoredInput reports whether f's document says the service ignores it
+// in requests (teo's L4ProxyRule.RemoteAuth: "如有传此参数，会忽略"):
+// a partial value a client echoes back from a Describe must not be
+// refused for a missing member.
+func ignoredInput(f Param) bool { return strings.Contains(f.Description, "会忽略") }
+
 func writeValidate(buf *bytes.Buffer, name, sig string, fields []Param, need map[string]bool) {
 	fmt.Fprintf(buf, "func (r *%s) %s error {\n", name, sig)
 	if !strings.HasPrefix(sig, "validate") {
 		buf.WriteString("\tconst path = \"\"\n")
 	}
 	for _, f := range fields {
+		if ignoredInput(f) {
+			continue
+		}
 		if f.Required {
 			fmt.Fprintf(buf, "\tif r.%s == nil {\n\t\treturn cloudapi.Missing(path + %q)\n\t}\n", f.Name, f.Name)
 		}

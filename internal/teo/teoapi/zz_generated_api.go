@@ -880,15 +880,6 @@ func (r *L4ProxyRemoteAuth) validate(path string) error {
 	return nil
 }
 
-func (r *L4ProxyRule) validate(path string) error {
-	if r.RemoteAuth != nil {
-		if err := r.RemoteAuth.validate(path + "RemoteAuth" + "."); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (r *NSDetail) validate(path string) error {
 	if r.VanityNameServers != nil {
 		if err := r.VanityNameServers.validate(path + "VanityNameServers" + "."); err != nil {
@@ -1080,11 +1071,6 @@ func (r *CreateL4ProxyRulesRequest) Validate() error {
 	if r.L4ProxyRules == nil {
 		return cloudapi.Missing(path + "L4ProxyRules")
 	}
-	for i := range r.L4ProxyRules {
-		if err := r.L4ProxyRules[i].validate(cloudapi.Index(path+"L4ProxyRules", i)); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -1267,11 +1253,6 @@ func (r *ModifyL4ProxyRulesRequest) Validate() error {
 	}
 	if r.L4ProxyRules == nil {
 		return cloudapi.Missing(path + "L4ProxyRules")
-	}
-	for i := range r.L4ProxyRules {
-		if err := r.L4ProxyRules[i].validate(cloudapi.Index(path+"L4ProxyRules", i)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
