@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -677,5 +678,38 @@ func TestUDPLargeDatagramsForwarded(t *testing.T) {
 	}
 	if v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-big"}]; v.Dropped != 0 {
 		t.Errorf("%d datagrams dropped; want none", v.Dropped)
+	}
+}
+
+// TestUDPSessionOneReplyHoldsOneBuffer: a session whose origin answers one
+// datagram at a time (DNS, or a flood of sources each answered once) keeps
+// its one 9 KiB reply buffer; a whole batch of 32 (288 KiB) would make
+// each client that got an answer cost the node 32 times as much until its
+// session expires.
+func TestUDPSessionOneReplyHoldsOneBuffer(t *testing.T) {
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-one", snapshot.ProtoUDP, port, origins(origin.Addr))))
+	to, src := netip.AddrPortFrom(ip, uint16(port)), lo.Next()
+	heap := func() int64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	const sessions = 200
+	before := heap()
+	for range sessions {
+		udpRoundTrip(t, udpClient(t, src, to), "q")
+	}
+	time.Sleep(200 * time.Millisecond) // Each reply loop back in its read.
+	if _, open := rt.Open(); open != sessions {
+		t.Fatalf("%d UDP sessions open; want %d", open, sessions)
+	}
+	if per := (heap() - before) / sessions; per > 32<<10 {
+		t.Errorf("a session that got one reply holds %d KiB; want about 9 KiB (one reply buffer)", per>>10)
 	}
 }

@@ -27,6 +27,22 @@ func enableRxqOvfl(pc *net.UDPConn) bool {
 	return ok
 }
 
+// rxqWaiting reports whether a datagram waits in the socket's receive
+// queue (SIOCINQ: the size of the next one, 0 when none): the one sign
+// that datagrams come faster than they are read, as a read that fills a
+// batch of one says nothing about what follows.
+func rxqWaiting(pc *net.UDPConn) bool {
+	rc, err := pc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	})
+	return n > 0
+}
+
 // dropMeter turns the socket's cumulative drop counter, carried by the
 // SO_RXQ_OVFL control message, into increments. Owned by the read loop.
 type dropMeter struct{ last uint32 }

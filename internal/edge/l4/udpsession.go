@@ -168,14 +168,15 @@ func (ss *udpSession) flush() {
 // listening socket (so the client sees the address it sent to).
 func (ss *udpSession) replyLoop() {
 	defer ss.srv.wg.Done()
-	// One buffer until replies come in bursts: a session that gets no
-	// reply, or one at a time (a flood of spoofed sources, DNS), holds
-	// 9 KiB instead of a whole batch's 288 KiB. Buffers hold udpBuf bytes
-	// of payload until a larger reply comes: that one is lost (a session
-	// has no spill buffer: it would cost 56 KiB each), and the buffers
-	// hold any datagram from then on. An SPP reply carries the header
-	// before its payload: the buffer has room for both, so the largest
-	// payload forwarded is the same both ways.
+	// One buffer until replies come in bursts (one still waits after a
+	// read): a session that gets no reply, or one at a time (a flood of
+	// spoofed sources, DNS), holds 9 KiB instead of a whole batch's
+	// 288 KiB. Buffers hold udpBuf bytes of payload until a larger reply
+	// comes: that one is lost (a session has no spill buffer: it would
+	// cost 56 KiB each), and the buffers hold any datagram from then on.
+	// An SPP reply carries the header before its payload: the buffer has
+	// room for both, so the largest payload forwarded is the same both
+	// ways.
 	spp := ss.route.ClientIP == snapshot.ClientIPSPP
 	room := 0
 	if spp {
@@ -233,7 +234,9 @@ func (ss *udpSession) replyLoop() {
 		case grow:
 			most = udpMaxBuf
 			in = readMessages(ss.ovfl, len(in), most+room)
-		case n == len(in) && n < udpBatch: // A full read: more may be queued.
+		case n == len(in) && n < udpBatch && rxqWaiting(ss.up):
+			// Another reply already waits: they come in bursts. A full
+			// read alone is no sign, as one reply fills a batch of one.
 			in = readMessages(ss.ovfl, udpBatch, most+room)
 		}
 	}
