@@ -164,7 +164,7 @@ func settledRecord(g *model.GlobalDomain, id int64) (*model.DnsRecord, error) {
 	if r == nil {
 		return nil, apierr.New(apierr.ResourceNotFound, "the global domain %s has no DNS record %d", g.ID, id)
 	}
-	if r.Status != model.DnsRunning {
+	if r.Busy() {
 		return nil, apierr.New(apierr.FailedOperation, "the DNS record %d is being changed; retry when it settles", id)
 	}
 	return r, nil

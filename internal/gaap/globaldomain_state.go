@@ -48,7 +48,9 @@ func (s *Service) switchGlobalDomain(ctx context.Context, call *cloudapi.Call, i
 
 // DeleteGlobalDomain removes a disabled global domain with its records.
 // An enabled domain still answers DNS queries, so it must be disabled
-// first (Tencent's Terraform provider disables before deleting).
+// first (Tencent's Terraform provider disables before deleting). The
+// deletion is immediate, so no pass sees what it removes: a record being
+// created or modified holds it back (UnappliedRecord).
 func (s *Service) DeleteGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainRequest) (*gaapapi.DeleteGlobalDomainResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		g, err := resource.Get[model.GlobalDomain](tx, trimmed(req.DomainId))
@@ -57,6 +59,9 @@ func (s *Service) DeleteGlobalDomain(ctx context.Context, call *cloudapi.Call, r
 		}
 		if g.Status != model.GlobalDisabled {
 			return apierr.New(apierr.FailedOperation, "the global domain %s must be disabled (DisableGlobalDomain) before it is deleted", g.ID)
+		}
+		if r := g.UnappliedRecord(); r != nil {
+			return apierr.New(apierr.FailedOperation, "the DNS record %d of the global domain %s is being created or modified; retry when it settles", r.ID, g.ID)
 		}
 		return tx.Delete(g)
 	})

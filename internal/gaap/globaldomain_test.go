@@ -411,6 +411,73 @@ func TestGlobalDomainDnsRefusesDestroyingProxy(t *testing.T) {
 	}
 }
 
+// TestDeleteGlobalDomainWaitsForRecordChange: DeleteGlobalDomain removes
+// the domain at once, so no pass sees what it takes. A record still being
+// created (2) must hold it back with FailedOperation, as it holds back
+// changing the record: removed before a pass applied it, the record would
+// never reach DNS while CreateGlobalDomainDns's task answered SUCCESS.
+// Once the record settles, the task succeeds. A record being deleted (4)
+// does not hold the domain back (Terraform deletes records, without
+// waiting, before their domain), and its deletion's task succeeds.
+func TestDeleteGlobalDomainWaitsForRecordChange(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	px := runningProxy(t, api)
+	var cm struct {
+		CountryAreaMappingList []struct{ NationCountryInnerCode string }
+	}
+	if err := api.Call(c, "DescribeCountryAreaMapping", map[string]any{}, &cm); err != nil || len(cm.CountryAreaMappingList) == 0 {
+		t.Fatalf("DescribeCountryAreaMapping: %v (%d countries)", err, len(cm.CountryAreaMappingList))
+	}
+	var gd struct{ DomainId string }
+	if err := api.Call(c, "CreateGlobalDomain", map[string]any{"ProjectId": 0, "DefaultValue": "1.2.3.4"}, &gd); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Call(c, "DisableGlobalDomain", map[string]any{"DomainId": gd.DomainId}, new(map[string]any)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return oneGlobalDomain(t, api, gd.DomainId).Status == 1 }, "domain never disabled")
+
+	release := sync.OnceFunc(api.Controller.Hold())
+	defer release() // a held controller would block the node's Close
+	var created struct{ RequestId string }
+	if err := api.Call(c, "CreateGlobalDomainDns", map[string]any{"DomainId": gd.DomainId, "ProxyIdList": []string{px},
+		"NationCountryInnerCodes": []string{cm.CountryAreaMappingList[0].NationCountryInnerCode}}, &created); err != nil {
+		t.Fatal(err)
+	}
+	if recs := dnsRecords(t, api, gd.DomainId); len(recs) != 1 || recs[0].Status != 2 {
+		t.Fatalf("record before any pass = %+v; want one record in status 2 (creating)", recs)
+	}
+	wantCode(t, api.Call(c, "DeleteGlobalDomain", map[string]any{"DomainId": gd.DomainId}, new(map[string]any)), "FailedOperation")
+	release()
+
+	var last string
+	eventually(t, func() bool { last = taskOf(t, api, created.RequestId); return last != "RUNNING" }, "task still RUNNING")
+	if last != "SUCCESS" {
+		t.Fatalf("CreateGlobalDomainDns task = %s; want SUCCESS", last)
+	}
+	recs := dnsRecords(t, api, gd.DomainId)
+	if len(recs) != 1 || recs[0].Status != 1 {
+		t.Fatalf("record after the pass = %+v; want one record in status 1", recs)
+	}
+
+	hold := sync.OnceFunc(api.Controller.Hold())
+	defer hold()
+	var deleted struct{ RequestId string }
+	if err := api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": recs[0].DnsRecordId}, &deleted); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Call(c, "DeleteGlobalDomain", map[string]any{"DomainId": gd.DomainId}, new(map[string]any)); err != nil {
+		t.Fatalf("DeleteGlobalDomain with its record being deleted: %v", err)
+	}
+	hold()
+	eventually(t, func() bool { last = taskOf(t, api, deleted.RequestId); return last != "RUNNING" }, "task still RUNNING")
+	if last != "SUCCESS" {
+		t.Fatalf("DeleteGlobalDomainDns task = %s after its domain went too; want SUCCESS", last)
+	}
+}
+
 // TestGlobalDomainDefaultValueLoop: DefaultValue is what a domain resolves
 // to when no DNS record matches, a CNAME when it is a name. A domain's own
 // FullDomain there, or another domain of the account whose default entry

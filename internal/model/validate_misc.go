@@ -275,6 +275,26 @@ func (g *GlobalDomain) Record(id int64) *DnsRecord {
 	return nil
 }
 
+// Busy reports whether a change to the record (2 creating, 3 modifying,
+// 4 deleting) waits for the controller; the record may not change again
+// meanwhile.
+func (r *DnsRecord) Busy() bool { return r.Status != DnsRunning }
+
+// UnappliedRecord returns a record of g being created or modified, or nil.
+// Removing the domain at once would drop it before any pass applied it,
+// while the task of the call that changed it answered SUCCESS. A record
+// being deleted may go with its domain: gone is what its deletion asked
+// for (Terraform deletes a domain's records, without waiting, before the
+// domain).
+func (g *GlobalDomain) UnappliedRecord() *DnsRecord {
+	for i := range g.Records {
+		if r := &g.Records[i]; r.Status == DnsCreating || r.Status == DnsModifying {
+			return r
+		}
+	}
+	return nil
+}
+
 // Rule returns the index of the rule with id in p, or -1.
 func (p *SecurityPolicy) Rule(id string) int {
 	for i, r := range p.Rules {
