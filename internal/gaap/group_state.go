@@ -49,11 +49,13 @@ func (s *Service) CloseProxyGroup(ctx context.Context, call *cloudapi.Call, req 
 }
 
 // DeleteProxyGroup destroys a group. Without Force the group must hold no
-// proxies and no listener of it may have origins bound; with Force its
-// proxies are destroyed with it (the controller removes the group and
+// members and no listener of it may have origins bound; with Force its
+// members are destroyed with it (the controller removes the group and
 // everything under it: proxies, listeners, rules, access IPs), so each must
 // be one DestroyProxies would take: a member in a transition (the group
-// reads CHANGING) refuses the whole deletion.
+// reads CHANGING) refuses the whole deletion. A proxy already being
+// destroyed is no member (model.Members, as ProxyNum counts): it neither
+// remains nor blocks, and goes with the group if it has not gone before.
 func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteProxyGroupRequest) (*gaapapi.DeleteProxyGroupResponse, error) {
 	force, err := model.ParseForceFlag(req.Force)
 	if err != nil {
@@ -64,25 +66,26 @@ func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req
 		if err != nil {
 			return err
 		}
+		members := model.Members(proxies)
 		if g.Status == model.GroupDestroying {
 			return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is already being destroyed", g.ID)
 		}
 		if !force {
-			if len(proxies) > 0 {
+			if len(members) > 0 {
 				return apierr.New(apierr.FailedOperationDeleteProxyGroupProxyRemained,
-					"group %s still holds %d proxies; destroy them first or pass Force=1", g.ID, len(proxies))
+					"group %s still holds %d proxies; destroy them first or pass Force=1", g.ID, len(members))
 			}
 			if err := refuseBound(tx, g.ID, "group"); err != nil {
 				return err
 			}
 		}
-		for _, p := range proxies {
+		for _, p := range members {
 			if !p.Destroyable() {
 				return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning),
 					"proxy %s of group %s is %s; wait until it is RUNNING or CLOSED", p.ID, g.ID, p.Status)
 			}
 		}
-		for _, p := range proxies {
+		for _, p := range members {
 			p.Status = model.ProxyDestroying
 			if err := tx.Put(p); err != nil {
 				return err

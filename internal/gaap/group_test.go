@@ -71,6 +71,17 @@ func groupDetail(t *testing.T, c *gaapsdk.Client, id string) *gaapsdk.ProxyGroup
 	return resp.Response.ProxyGroupDetail
 }
 
+// groupGone waits until the controller has removed a group.
+func groupGone(t *testing.T, c *gaapsdk.Client, id string) {
+	t.Helper()
+	eventually(t, func() bool {
+		req := gaapsdk.NewDescribeProxyGroupDetailsRequest()
+		req.GroupId = new(id)
+		_, err := c.DescribeProxyGroupDetails(req)
+		return err != nil
+	}, "group %s still exists", id)
+}
+
 // groupProxies lists the proxies of a group.
 func groupProxies(t *testing.T, c *gaapsdk.Client, group string) []*gaapsdk.ProxyInfo {
 	t.Helper()
@@ -170,10 +181,7 @@ func TestProxyGroupLifecycle(t *testing.T) {
 	if _, err := c.DeleteProxyGroup(del); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool {
-		_, err := c.DescribeProxyGroupDetails(other)
-		return err != nil
-	}, "group %s still exists", id)
+	groupGone(t, c, id)
 	for _, p := range proxies {
 		proxyGone(t, c, *p.ProxyId)
 	}
@@ -587,6 +595,47 @@ func TestGroupMemberBeingDestroyedLeftOut(t *testing.T) {
 	got := domain()
 	if len(got) != 1 || len(got[0].ProxyList) != 1 || *got[0].ProxyList[0].ProxyId != cr.InstanceId {
 		t.Errorf("DescribeGroupDomainConfig lists %s; want SouthChina with %s only", toJSON(got), cr.InstanceId)
+	}
+}
+
+// TestDeleteProxyGroupAfterLastMemberDestroyed: once DestroyProxies has
+// returned for a group's only member, the group reports ProxyNum 0, and
+// DeleteProxyGroup follows the same member rule (model.Members): with
+// Force 0 no proxy remains, with Force 1 the member being destroyed does
+// not ask to wait until it is RUNNING or CLOSED (it never will be). The
+// controller then removes both, and both calls' tasks succeed.
+func TestDeleteProxyGroupAfterLastMemberDestroyed(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	for _, force := range []uint64{0, 1} {
+		g, members := groupWithRegions(t, api, "SouthChina")
+		release := sync.OnceFunc(api.Controller.Hold())
+		destroy := gaapsdk.NewDestroyProxiesRequest()
+		destroy.ProxyIds, destroy.Force = sdkIDs(members[0]), new(int64(0))
+		dresp, err := c.DestroyProxies(destroy)
+		if err != nil {
+			release()
+			t.Fatal(err)
+		}
+		if n := *groupDetail(t, c, g).ProxyNum; n != 0 {
+			release()
+			t.Fatalf("ProxyNum after its only member was destroyed = %d; want 0", n)
+		}
+		del := gaapsdk.NewDeleteProxyGroupRequest()
+		del.GroupId, del.Force = new(g), new(force)
+		gresp, err := c.DeleteProxyGroup(del)
+		release()
+		if err != nil {
+			t.Fatalf("DeleteProxyGroup Force=%d on a group reporting ProxyNum 0: %v", force, err)
+		}
+		groupGone(t, c, g)
+		proxyGone(t, c, members[0])
+		for action, id := range map[string]string{"DestroyProxies": *dresp.Response.RequestId, "DeleteProxyGroup": *gresp.Response.RequestId} {
+			if got := taskOf(t, api, id); got != "SUCCESS" {
+				t.Errorf("Force=%d: %s task = %s; want SUCCESS", force, action, got)
+			}
+		}
 	}
 }
 
