@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -184,6 +185,34 @@ func TestHTTPSOriginVerification(t *testing.T) {
 		if resp.StatusCode != want || (want == 200 && !s.TLS) {
 			t.Errorf("%s: got %d %q; want %d over TLS", host, resp.StatusCode, body, want)
 		}
+	}
+}
+
+// TestCAsWithPEMHeadersServe: CA certificates whose PEM blocks carry RFC
+// 1421 headers ("Comment: ..."), which the API accepts, are loaded: a
+// client CA verifies clients and an origin CA verifies the origin.
+// x509.CertPool.AppendCertsFromPEM skipped such blocks, so the edge refused
+// the whole listener ("no certificate in PEM").
+func TestCAsWithPEMHeadersServe(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca, clients, origins := newTestPKI(t, "server CA"), newTestPKI(t, "client CA"), newTestPKI(t, "origin CA")
+	withHeaders := func(p *testPKI) string {
+		block, _ := pem.Decode([]byte(p.caPEM))
+		block.Headers = map[string]string{"Comment": p.ca.Subject.CommonName}
+		return string(pem.EncodeToMemory(block))
+	}
+	o := httpOrigin(t, "secure", &tls.Config{Certificates: []tls.Certificate{origins.tlsPair(t, "origin", "mtls.test")}})
+	r := rule("r-mtls", "/", l7Origins(o))
+	r.ForwardProtocol = snapshot.ProtoHTTPS
+	certPEM, keyPEM := ca.leaf(t, "listener", "mtls.test")
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-h", Protocol: snapshot.ProtoHTTPS, Port: port,
+		TLS:     &snapshot.TLS{CertPEM: certPEM, KeyPEM: keyPEM, ClientCAPEMs: []string{withHeaders(clients)}},
+		Domains: []snapshot.Domain{{Host: "mtls.test", OriginCAPEMs: []string{withHeaders(origins)}, Rules: []snapshot.Rule{r}}}}))
+	cfg := &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{clients.tlsPair(t, "client", "client")}}
+	if got := tlsStatus(t, netip.AddrPortFrom(ip, uint16(port)), "mtls.test", "mtls.test", cfg); got != http.StatusOK {
+		t.Errorf("client verified by a client CA with PEM headers, origin by an origin CA with PEM headers: got %d; want 200", got)
 	}
 }
 

@@ -387,3 +387,31 @@ func TestPre1970CertificateListed(t *testing.T) {
 		t.Errorf("DescribeCertificateDetail: got BeginTime %d, SubjectCN %q; want 0, Old CA", *d.BeginTime, *d.SubjectCN)
 	}
 }
+
+// TestClientCAWithPEMHeadersRuns: a client CA (type 1) whose CERTIFICATE
+// block carries RFC 1421 headers ("Comment: ...") is accepted by
+// CreateCertificate, and the mutual-TLS listener using it runs: the edge
+// reads CA content as the API does. It used to skip such blocks, refuse
+// the listener (client CA: no certificate in PEM) and leave it changing.
+func TestClientCAWithPEMHeadersRuns(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	proxy := runningProxy(t, api)
+	block, _ := pem.Decode([]byte(p.caPEM))
+	block.Headers = map[string]string{"Comment": "client CA"}
+	caID := createCert(t, c, 1, string(pem.EncodeToMemory(block)), "")
+
+	req := gaapsdk.NewCreateHTTPSListenerRequest()
+	req.ProxyId, req.ListenerName, req.Port = new(proxy), new("mtls"), new(nextPort.Add(1))
+	req.CertificateId, req.ForwardProtocol, req.AuthType = new(createCert(t, c, 2, p.leafPEM, p.leafKey)), new("HTTP"), new(uint64(1))
+	req.ClientCertificateId = new(caID)
+	resp, err := c.CreateHTTPSListener(req)
+	if err != nil {
+		t.Fatalf("CreateHTTPSListener: %v", err)
+	}
+	id := *resp.Response.ListenerId
+	eventually(t, func() bool { return listenerStatus(t, c, id, true) == 0 },
+		"mutual-TLS listener whose client CA has PEM headers never ran (ListenerStatus 0)")
+}

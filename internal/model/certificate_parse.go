@@ -99,31 +99,14 @@ func validateUserList(text string) error {
 	return nil
 }
 
-// parseChain parses every CERTIFICATE block of text and returns the first.
+// parseChain parses text as the edge does (snapshot.Certificates) and
+// returns the first certificate, the one the content is reported by.
 func parseChain(text string) (*x509.Certificate, error) {
-	var first *x509.Certificate
-	rest := []byte(text)
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent holds a PEM block of type %q; only CERTIFICATE blocks are accepted", block.Type)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent is not a valid X.509 certificate: %v", err)
-		}
-		if first == nil {
-			first = cert
-		}
+	certs, err := snapshot.Certificates(text)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent %v", err)
 	}
-	if first == nil {
-		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent must be a PEM-encoded certificate (-----BEGIN CERTIFICATE-----)")
-	}
-	return first, nil
+	return certs[0], nil
 }
 
 // matchKey parses a PEM private key (PKCS #1, PKCS #8 or SEC 1) and checks

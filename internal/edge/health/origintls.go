@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // OriginTLS is the client side of an HTTPS origin's handshakes, as a
@@ -51,11 +53,9 @@ func (o OriginTLS) Config(host string) (*tls.Config, *x509.CertPool, error) {
 	if o.Roots == "" {
 		return cfg, nil, nil
 	}
-	roots := x509.NewCertPool()
-	for _, p := range strings.Split(o.Roots, "\x00") {
-		if !roots.AppendCertsFromPEM([]byte(p)) {
-			return nil, nil, errors.New("origin CA: no certificate in PEM")
-		}
+	roots, err := snapshot.CertPool(strings.Split(o.Roots, "\x00")...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("origin CA: %w", err)
 	}
 	name := cmp.Or(o.VerifyName, host)
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return VerifyOrigin(cs, roots, name) }

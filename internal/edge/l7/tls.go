@@ -5,8 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,7 +110,7 @@ func serverConfig(t snapshot.TLS, certs certCache) (*tls.Config, error) {
 		cfg.MaxVersion = v
 	}
 	if len(t.ClientCAPEMs) > 0 {
-		if cfg.ClientCAs, err = certPool(t.ClientCAPEMs); err != nil {
+		if cfg.ClientCAs, err = snapshot.CertPool(t.ClientCAPEMs...); err != nil {
 			return nil, fmt.Errorf("client CA: %w", err)
 		}
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -193,17 +191,6 @@ func (g *h2Guard) pick(cfg *tls.Config, hello *tls.ClientHelloInfo) *tls.Config 
 		return g.h2
 	}
 	return g.h1
-}
-
-// certPool parses PEM bundles into a pool.
-func certPool(pems []string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	for _, p := range pems {
-		if !pool.AppendCertsFromPEM([]byte(p)) {
-			return nil, errors.New("no certificate in PEM")
-		}
-	}
-	return pool, nil
 }
 
 // originName is the name an origin certificate must carry for a domain's
