@@ -62,8 +62,8 @@ func (c certChoice) applyServer(tx *resource.Tx, d *model.Domain, creating bool)
 		if err != nil {
 			return err
 		}
-		if !model.CertificateMatchesHost(cert.Content, d.Host) {
-			return apierr.New(apierr.InvalidParameterValueCertificateNotMatchDomain, "certificate %s (%s) is not valid for the domain %q; give a CertificateId that covers it, or default", cert.ID, cert.SubjectCN, d.Host)
+		if covers, ok := model.CertificateMatchesHost(cert.Content, d.Host); !ok {
+			return apierr.New(apierr.InvalidParameterValueCertificateNotMatchDomain, "certificate %s (%s) is not valid for the domain %q; give a CertificateId that covers it, or default", cert.ID, covers, d.Host)
 		}
 		d.CertificateID = cert.ID
 	}

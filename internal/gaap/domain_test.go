@@ -1,11 +1,19 @@
 package gaap_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"maps"
+	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
@@ -260,6 +268,55 @@ func TestHTTPSDomainTLSShowsWhatItIsServedWith(t *testing.T) {
 // server certificate a renamed domain keeps against the new name, as
 // CreateDomain checks it: clients of the new name would fail host name
 // verification.
+// TestDomainCertificateByCNWithoutSAN: a server certificate with no DNS
+// subjectAltName (`openssl req -x509 -subj /CN=host`) covers the host its
+// subject CN names, wildcards included, as Tencent's console and OpenSSL
+// read it; with subjectAltNames the CN is not read, as browsers do not read
+// it. Go's VerifyHostname alone refused the CN's own host, with a message
+// naming that CN as not valid for it.
+func TestDomainCertificateByCNWithoutSAN(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	proxy := runningProxy(t, api)
+	listener := l7Listener(t, api, proxy, createCert(t, c, 2, p.leafPEM, p.leafKey), 0)
+	selfSigned := func(cn string, sans ...string) string {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn}, DNSNames: sans,
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return createCert(t, c, 2, pemOf("CERTIFICATE", der), keyPEM(t, key))
+	}
+	createDomain := func(host, cert string) error {
+		req := gaapsdk.NewCreateDomainRequest()
+		req.ListenerId, req.Domain, req.CertificateId = new(listener), new(host), new(cert)
+		_, err := c.CreateDomain(req)
+		return err
+	}
+	cnOnly, wildCN := selfSigned("cn-only.example.org"), selfSigned("*.wild.example.org")
+	withSAN := selfSigned("cn.example.org", "san.example.org")
+	for _, tc := range []struct{ host, cert string }{{"cn-only.example.org", cnOnly}, {"a.wild.example.org", wildCN}} {
+		if err := createDomain(tc.host, tc.cert); err != nil {
+			t.Errorf("CreateDomain %s with a certificate naming it only in its CN: %v; want it accepted", tc.host, err)
+		}
+	}
+	for _, tc := range []struct{ host, cert, message string }{
+		{"other.example.org", cnOnly, "(subject CN cn-only.example.org, no subjectAltName) is not valid"},
+		{"cn.example.org", withSAN, "(subjectAltName san.example.org; its subject CN is not read beside them"},
+	} {
+		err := createDomain(tc.host, tc.cert)
+		wantCode(t, err, "InvalidParameterValue.CertificateNotMatchDomain")
+		if !strings.Contains(err.Error(), tc.message) {
+			t.Errorf("CreateDomain %s: message %q; want it to say %q", tc.host, err, tc.message)
+		}
+	}
+}
+
 func TestRenameDomainChecksCertificate(t *testing.T) {
 	t.Parallel()
 	api, _, listener, cert := httpsSetup(t)
