@@ -96,6 +96,9 @@ func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthent
 	if len(ids) == 0 {
 		return cloudapi.Missing("RealServerCertificateId")
 	}
+	if err := model.CheckCertificateIDs("PolyRealServerCertificateIds", ids); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if _, err := certOfType(tx, "RealServerCertificateId", id, model.CertOriginCA); err != nil {
 			return err

@@ -81,6 +81,9 @@ func (c certChoice) applyClient(tx *resource.Tx, l *model.Listener, d *model.Dom
 		}
 		return nil
 	}
+	if err := model.CheckCertificateIDs("PolyClientCertificateIds", ids); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		if id == model.CertDefault {
 			continue

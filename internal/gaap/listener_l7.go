@@ -107,6 +107,9 @@ func setHTTPSCerts(tx *resource.Tx, l *model.Listener, serverID *string, clients
 	if l.AuthType == 0 && len(clients) > 0 {
 		return cloudapi.Invalid("PolyClientCertificateIds", "client CA certificates apply to mutual authentication (AuthType 1) only")
 	}
+	if err := model.CheckCertificateIDs("PolyClientCertificateIds", clients); err != nil {
+		return err
+	}
 	for i, id := range clients {
 		if _, err := certOfType(tx, portParam("PolyClientCertificateIds", i), id, model.CertClientCA); err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -325,4 +327,56 @@ func TestSetTlsVersionBusyCodeDocumented(t *testing.T) {
 	err = api.Call(c, "ModifyHTTPSListenerAttribute", map[string]any{"ListenerId": listener, "ForwardProtocol": "HTTPS"}, nil)
 	wantDocumented(t, "ModifyHTTPSListenerAttribute", err)
 	wantCode(t, err, "FailedOperation.ListenerHasTask")
+}
+
+// TestPolyCertificateIDsRepeatedOrTooManyRefused: a CA listed twice in
+// PolyClientCertificateIds or PolyRealServerCertificateIds, or more than
+// model.MaxPolyCertificates CAs, is refused (InvalidParameterValue) by
+// CreateHTTPSListener, CreateDomain and SetAuthentication alike. The
+// controller copies a CA's content into the snapshot once per entry, so one
+// CA listed thousands of times made the node allocate gigabytes.
+func TestPolyCertificateIDsRepeatedOrTooManyRefused(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	c := api.GAAP()
+	p := newPKI(t)
+	server := createCert(t, c, 2, p.leafPEM, p.leafKey)
+	cas := make([]*string, model.MaxPolyCertificates+1)
+	for i := range cas {
+		cas[i] = new(createCert(t, c, 1, p.caPEM, ""))
+	}
+	proxy := runningProxy(t, api)
+	create := func(ids []*string) (*gaapsdk.CreateHTTPSListenerResponse, error) {
+		req := gaapsdk.NewCreateHTTPSListenerRequest()
+		req.ProxyId, req.ListenerName, req.Port = new(proxy), new("https"), new(nextPort.Add(1))
+		req.CertificateId, req.ForwardProtocol, req.AuthType = new(server), new("HTTP"), new(uint64(1))
+		req.PolyClientCertificateIds = ids
+		return c.CreateHTTPSListener(req)
+	}
+	_, err := create([]*string{cas[0], cas[1], cas[0]})
+	wantCode(t, err, "InvalidParameterValue")
+	_, err = create(cas)
+	wantCode(t, err, "InvalidParameterValue")
+	resp, err := create(cas[:model.MaxPolyCertificates])
+	if err != nil {
+		t.Fatalf("CreateHTTPSListener with %d distinct client CAs: %v", model.MaxPolyCertificates, err)
+	}
+	listener := *resp.Response.ListenerId
+	eventually(t, func() bool { pace(); return listenerStatus(t, c, listener, true) == 0 }, "listener %s not running", listener)
+
+	dom := gaapsdk.NewCreateDomainRequest()
+	dom.ListenerId, dom.Domain, dom.PolyClientCertificateIds = new(listener), new("www.example.com"), []*string{cas[0], cas[0]}
+	_, err = c.CreateDomain(dom)
+	wantCode(t, err, "InvalidParameterValue")
+	createDomain(t, c, listener, "www.example.com")
+
+	originCA := createCert(t, c, 3, p.caPEM, "")
+	auth := gaapsdk.NewSetAuthenticationRequest()
+	auth.ListenerId, auth.Domain = new(listener), new("www.example.com")
+	auth.RealServerAuth, auth.PolyRealServerCertificateIds = new(int64(1)), []*string{new(originCA), new(originCA)}
+	_, err = c.SetAuthentication(auth)
+	wantCode(t, err, "InvalidParameterValue")
+	auth.PolyRealServerCertificateIds = auth.PolyRealServerCertificateIds[:1]
+	if _, err := c.SetAuthentication(auth); err != nil {
+		t.Fatalf("SetAuthentication with one origin CA: %v", err)
+	}
 }

@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Certificate types (CertificateType).
 const (
 	CertBasicAuth   = 0 // user list for HTTP basic authentication
@@ -46,3 +48,27 @@ func HasKey(t int64) bool { return t == CertServer || t == CertProxyClient }
 // IsTLS reports whether certificates of type t hold PEM certificates
 // (every type but the basic-auth user list).
 func IsTLS(t int64) bool { return t >= CertClientCA && t <= CertProxyClient }
+
+// MaxPolyCertificates is how many CA certificates one
+// PolyClientCertificateIds or PolyRealServerCertificateIds may list. The
+// reference gives no number; the edge parses each listed CA for the
+// listener or domain, on the node every tenant shares, and ten is more
+// than a client or origin PKI rotating its CAs needs.
+const MaxPolyCertificates = 10
+
+// CheckCertificateIDs checks a PolyClientCertificateIds or
+// PolyRealServerCertificateIds list: at most MaxPolyCertificates, each ID
+// once. A repeat is refused rather than collapsed: it asks for nothing more,
+// but the controller copies the CA's content once per entry, and refusing
+// keeps what Describe answers equal to what was sent.
+func CheckCertificateIDs(param string, ids []string) error {
+	if len(ids) > MaxPolyCertificates {
+		return invalid(param, "%d certificates given; at most %d may be listed", len(ids), MaxPolyCertificates)
+	}
+	for i, id := range ids {
+		if slices.Contains(ids[:i], id) {
+			return invalid(param, "certificate %s is listed twice", id)
+		}
+	}
+	return nil
+}
