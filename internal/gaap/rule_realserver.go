@@ -35,9 +35,13 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 
 // ruleBindings validates the requested origins of r, a rule of l: each
 // must be the caller's, in the project of l's proxy or group, of the
-// rule's RealServerType, on a valid port, listed once. Weights are 1-100
+// rule's RealServerType, on a valid port, listed once; at most
+// model.MaxBindings of them, as for a listener. Weights are 1-100
 // and default to 1.
 func ruleBindings(tx *resource.Tx, l *model.Listener, r *model.Rule, in []gaapapi.RealServerBindSetReq) ([]model.Bound, error) {
+	if err := model.CheckBindingCount(len(in)); err != nil {
+		return nil, err
+	}
 	project, err := listenerProject(tx, l)
 	if err != nil {
 		return nil, err

@@ -560,3 +560,37 @@ func TestRuleEditKeepsStoredRedirect(t *testing.T) {
 		t.Errorf("after the edit the rule reads %+v; want Scheduler wrr and the stored ForcedRedirect kept", rules.RuleSet)
 	}
 }
+
+// TestRuleBindingsCappedLikeListeners: a rule takes at most
+// model.MaxBindings origins, as a TCP or UDP listener does, and one more is
+// FailedOperation.LimitRealServerNum. Rules had no bound: one origin on
+// 2000 ports was 2000 backends, each with a health checker on the edge.
+func TestRuleBindingsCappedLikeListeners(t *testing.T) {
+	api, _, listener := httpDomain(t, "bind.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "bind.example.com", "/")
+	origin := addOrigins(t, c, 0, "o", "1.1.1.1")[0]
+	bind := func(n int) error {
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId = new(rule)
+		for p := range n {
+			req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
+				RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
+		}
+		_, err := c.BindRuleRealServers(req)
+		return err
+	}
+	wantCode(t, bind(model.MaxBindings+1), "FailedOperation.LimitRealServerNum")
+	if err := bind(model.MaxBindings); err != nil {
+		t.Fatalf("BindRuleRealServers with %d origins: %v", model.MaxBindings, err)
+	}
+	rs := gaapsdk.NewDescribeRuleRealServersRequest()
+	rs.RuleId = new(rule)
+	resp, err := c.DescribeRuleRealServers(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp.Response.BindRealServerSet); n != model.MaxBindings {
+		t.Errorf("rule has %d origins bound; want %d", n, model.MaxBindings)
+	}
+}

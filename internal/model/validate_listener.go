@@ -278,11 +278,24 @@ type BindSpec struct {
 	Role   *string
 }
 
+// CheckBindingCount refuses a RealServerBindSet of more than MaxBindings
+// origins, for a TCP or UDP listener and for a layer-7 rule alike: each
+// binding is a backend with a health checker of its own on the edge, and
+// TeoMaxProxyOrigins takes MaxBindings as the most one of them holds. The
+// code is BindListenerRealServers' (BindRuleRealServers' list names no
+// limit code; it is a FailedOperation all the same).
+func CheckBindingCount(n int) error {
+	if n > MaxBindings {
+		return apierr.New(apierr.FailedOperationLimitRealServerNum, "RealServerBindSet: %d origins given; at most %d can be bound to a listener or rule", n, MaxBindings)
+	}
+	return nil
+}
+
 // Bind validates the complete new origin set of a TCP or UDP listener in
 // project and returns it as bindings (the call replaces the old set).
 func (l *Listener) Bind(specs []BindSpec, project int64) ([]Bound, error) {
-	if len(specs) > MaxBindings {
-		return nil, apierr.New(apierr.FailedOperationLimitRealServerNum, "RealServerBindSet: %d origins given; at most %d can be bound to a listener", len(specs), MaxBindings)
+	if err := CheckBindingCount(len(specs)); err != nil {
+		return nil, err
 	}
 	out := make([]Bound, 0, len(specs))
 	masters := 0
