@@ -25,7 +25,17 @@ func (s *Service) CreateCertificate(ctx context.Context, call *cloudapi.Call, re
 		return nil, err
 	}
 	c.KeySealed = s.sealer.Seal(key)
-	if err := s.update(ctx, call, func(tx *resource.Tx) error { return tx.Insert(c) }); err != nil {
+	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		_, n, err := pageByCreation[model.Certificate](tx, store.Query{}, 0, 0, false)
+		if err != nil {
+			return err
+		}
+		if n >= model.MaxCertificates {
+			return apierr.New(apierr.LimitExceeded, "an account may hold at most %d certificates; delete unused ones first", model.MaxCertificates)
+		}
+		return tx.Insert(c)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &gaapapi.CreateCertificateResponse{CertificateId: &c.ID}, nil
@@ -43,21 +53,51 @@ func (s *Service) DescribeCertificates(ctx context.Context, call *cloudapi.Call,
 		return nil, err
 	}
 	var certs []*model.Certificate
+	var total int
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		certs, _, err = resource.List[model.Certificate](tx, store.Query{})
+		if typ < 0 {
+			certs, total, err = pageByCreation[model.Certificate](tx, store.Query{}, offset, limit, false)
+		} else {
+			certs, total, err = certificatesOfType(tx, typ, offset, limit)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if typ >= 0 {
-		certs = slices.DeleteFunc(certs, func(c *model.Certificate) bool { return c.Type != typ })
-	}
-	resp := &gaapapi.DescribeCertificatesResponse{TotalCount: new(int64(len(certs))), CertificateSet: []gaapapi.Certificate{}}
-	for _, c := range resource.Window(certs, offset, limit) {
+	resp := &gaapapi.DescribeCertificatesResponse{TotalCount: new(int64(total)), CertificateSet: []gaapapi.Certificate{}}
+	for _, c := range certs {
 		resp.CertificateSet = append(resp.CertificateSet, certificateOut(c))
 	}
 	return resp, nil
+}
+
+// certificatesOfType pages the caller's certificates of type typ. The type
+// is inside the stored document, so the store cannot filter by it: they are
+// read certChunk at a time, which bounds what one listing holds in memory
+// whatever the account stores, and only the page is kept.
+func certificatesOfType(tx *resource.Tx, typ int64, offset, limit int) ([]*model.Certificate, int, error) {
+	const certChunk = 50
+	var page []*model.Certificate
+	total := 0
+	for at := 0; ; at += certChunk {
+		certs, _, err := resource.List[model.Certificate](tx, store.Query{Offset: at, Limit: certChunk, NoTotal: true})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, c := range certs {
+			if c.Type != typ {
+				continue
+			}
+			if total >= offset && total-offset < limit {
+				page = append(page, c)
+			}
+			total++
+		}
+		if len(certs) < certChunk {
+			return page, total, nil
+		}
+	}
 }
 
 // DescribeCertificateDetail returns one certificate with its content and,

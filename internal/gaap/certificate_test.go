@@ -23,6 +23,7 @@ import (
 	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -414,4 +415,69 @@ func TestClientCAWithPEMHeadersRuns(t *testing.T) {
 	id := *resp.Response.ListenerId
 	eventually(t, func() bool { return listenerStatus(t, c, id, true) == 0 },
 		"mutual-TLS listener whose client CA has PEM headers never ran (ListenerStatus 0)")
+}
+
+// TestCertificateSizeAndAccountQuota: CertificateContent is at most
+// model.MaxCertificateContent bytes (InvalidParameterValue.InvalidCertificateContent),
+// an account holds at most model.MaxCertificates certificates (LimitExceeded),
+// and DescribeCertificates pages them, by type too. Neither was bounded: 20
+// certificates of 6 MB were stored, and one DescribeCertificates with Limit 1
+// then read all of them.
+func TestCertificateSizeAndAccountQuota(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	c := api.GAAP()
+	ca := newPKI(t).caPEM
+	create := func(typ int64, content string) (string, error) {
+		req := gaapsdk.NewCreateCertificateRequest()
+		req.CertificateType, req.CertificateContent, req.CertificateAlias = new(typ), new(content), new("q")
+		resp, err := c.CreateCertificate(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.CertificateId, nil
+	}
+	fits := strings.Repeat(ca, model.MaxCertificateContent/len(ca))
+	_, err := create(1, fits+ca)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateContent")
+	users := strings.Repeat("user:$apr1$x$y\n", model.MaxCertificateContent/15+1)
+	_, err = create(0, users)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateContent")
+
+	var first string
+	for i := range model.MaxCertificates {
+		typ, content := int64(1), ca
+		if i%100 == 0 {
+			typ, content = 0, users[:len(users)-30]
+		}
+		if i == 1 {
+			content = fits // a bundle just under the bound is taken
+		}
+		id, err := create(typ, content)
+		if err != nil {
+			t.Fatalf("CreateCertificate #%d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = id
+		}
+	}
+	_, err = create(1, ca)
+	wantCode(t, err, "LimitExceeded")
+
+	for _, tc := range []struct {
+		typ           int64
+		offset, total int
+	}{{-1, 0, model.MaxCertificates}, {0, 4, model.MaxCertificates / 100}, {1, 494, model.MaxCertificates - model.MaxCertificates/100}} {
+		req := gaapsdk.NewDescribeCertificatesRequest()
+		req.CertificateType, req.Offset, req.Limit = new(tc.typ), new(uint64(tc.offset)), new(uint64(1))
+		resp, err := c.DescribeCertificates(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int(*resp.Response.TotalCount); got != tc.total || len(resp.Response.CertificateSet) != 1 {
+			t.Errorf("DescribeCertificates(type %d, offset %d, limit 1): TotalCount %d, %d rows; want %d, 1 row",
+				tc.typ, tc.offset, got, len(resp.Response.CertificateSet), tc.total)
+		} else if tc.typ == -1 && *resp.Response.CertificateSet[0].CertificateId != first {
+			t.Errorf("DescribeCertificates(limit 1) lists %s first; want %s, the first created", *resp.Response.CertificateSet[0].CertificateId, first)
+		}
+	}
 }

@@ -49,6 +49,20 @@ func HasKey(t int64) bool { return t == CertServer || t == CertProxyClient }
 // (every type but the basic-auth user list).
 func IsTLS(t int64) bool { return t >= CertClientCA && t <= CertProxyClient }
 
+// Certificate bounds the reference does not give. The store holds each
+// certificate whole and the controller copies it into the snapshot of
+// every listener and domain naming it, on the node every tenant shares.
+const (
+	// MaxCertificateContent is the longest CertificateContent and
+	// CertificateKey, in bytes once URL-decoded: over twice the Mozilla CA
+	// bundle (about 220 KB), or some 8000 bcrypt basic-auth users.
+	MaxCertificateContent = 512 << 10
+	// MaxCertificates is how many certificates an account may hold: five
+	// per domain of a full listener (MaxDomainsPerListener), while bounding
+	// what one account can store to MaxCertificates × MaxCertificateContent.
+	MaxCertificates = 500
+)
+
 // MaxPolyCertificates is how many CA certificates one
 // PolyClientCertificateIds or PolyRealServerCertificateIds may list. The
 // reference gives no number; the edge parses each listed CA for the

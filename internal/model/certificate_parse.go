@@ -52,6 +52,10 @@ func DecodeCertificateText(s string) string {
 func FillCertificate(c *Certificate, content, key string) (string, error) {
 	content, key = DecodeCertificateText(content), DecodeCertificateText(key)
 	switch {
+	case len(content) > MaxCertificateContent:
+		return "", apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent has %d bytes; at most %d are accepted", len(content), MaxCertificateContent)
+	case len(key) > MaxCertificateContent:
+		return "", apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey has %d bytes; at most %d are accepted", len(key), MaxCertificateContent)
 	case c.Type < CertBasicAuth || c.Type > CertProxyClient:
 		return "", apierr.New(apierr.InvalidParameterValue, "CertificateType must be 0 (basic auth), 1 (client CA), 2 (server), 3 (origin CA) or 4 (proxy client), not %d", c.Type)
 	case !HasKey(c.Type) && strings.TrimSpace(key) != "":
