@@ -25,6 +25,9 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 	if len(req.RealServerIP) == 0 {
 		return nil, cloudapi.Missing("RealServerIP")
 	}
+	if len(req.RealServerIP) > model.MaxOriginsPerCall {
+		return nil, cloudapi.Invalid("RealServerIP", "%d addresses given; at most %d may be added in one call", len(req.RealServerIP), model.MaxOriginsPerCall)
+	}
 	tags, err := validTags(call.Action, req.TagSet)
 	if err != nil {
 		return nil, err
@@ -39,6 +42,13 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 			Name: *req.RealServerName, Address: norm, AddressAsGiven: strings.TrimSpace(addr), IsDomain: isDomain, ProjectID: *req.ProjectId, Tags: tags}
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
+		_, n, err := pageByCreation[model.RealServer](tx, store.Query{}, 0, 0, false)
+		if err != nil {
+			return err
+		}
+		if n+len(fresh) > model.MaxOrigins {
+			return apierr.New(apierr.LimitExceeded, "an account may hold at most %d origins; it has %d, and %d more were given", model.MaxOrigins, n, len(fresh))
+		}
 		existing, _, err := resource.List[model.RealServer](tx, store.Query{Project: req.ProjectId})
 		if err != nil {
 			return err

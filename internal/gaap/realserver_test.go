@@ -2,6 +2,7 @@ package gaap_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -253,5 +255,40 @@ func TestRealServerIPFilterCase(t *testing.T) {
 		if n := count("", text); n != 1 {
 			t.Errorf("Filter RealServerIP=%s finds %d origins; want 1, as SearchValue", text, n)
 		}
+	}
+}
+
+// TestOriginsBoundedPerCallAndAccount: AddRealServers registers at most
+// model.MaxOriginsPerCall addresses per call (InvalidParameterValue) and an
+// account at most model.MaxOrigins origins, all projects together
+// (LimitExceeded). Neither was bounded: two calls stored 20,000 origins,
+// which every origin listing then read.
+func TestOriginsBoundedPerCallAndAccount(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	c := api.GAAP()
+	add := func(project uint64, from, n int) error {
+		req := gaapsdk.NewAddRealServersRequest()
+		req.ProjectId, req.RealServerName = new(project), new("o")
+		for i := from; i < from+n; i++ {
+			req.RealServerIP = append(req.RealServerIP, new(fmt.Sprintf("9.%d.%d.%d", i>>16, (i>>8)&255, i&255)))
+		}
+		_, err := c.AddRealServers(req)
+		return err
+	}
+	wantCode(t, add(0, 0, model.MaxOriginsPerCall+1), "InvalidParameterValue")
+	for from := 0; from < model.MaxOrigins; from += model.MaxOriginsPerCall {
+		if err := add(uint64(from*2/model.MaxOrigins), from, model.MaxOriginsPerCall); err != nil {
+			t.Fatalf("AddRealServers of origins %d-%d: %v", from, from+model.MaxOriginsPerCall-1, err)
+		}
+	}
+	wantCode(t, add(2, model.MaxOrigins, 1), "LimitExceeded")
+	d := gaapsdk.NewDescribeRealServersRequest()
+	d.ProjectId, d.Limit = new(int64(-1)), new(uint64(1))
+	resp, err := c.DescribeRealServers(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := *resp.Response.TotalCount; n != model.MaxOrigins {
+		t.Errorf("DescribeRealServers TotalCount %d; want %d", n, model.MaxOrigins)
 	}
 }

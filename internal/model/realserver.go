@@ -13,6 +13,19 @@ import (
 // KindRealServer is the stored kind of RealServer.
 const KindRealServer = "realserver"
 
+// Origin bounds the reference does not give. Every origin listing
+// (DescribeRealServers, DescribeListenerRealServers, DescribeRuleRealServers)
+// reads all of the account's origins of the project before paging.
+const (
+	// MaxOriginsPerCall is how many addresses one AddRealServers may
+	// register: as many as one listener or rule can bind (MaxBindings).
+	MaxOriginsPerCall = MaxBindings
+	// MaxOrigins is how many origins an account may hold: half what one
+	// proxy full of distinct origins would bind (TeoMaxProxyOrigins), and a
+	// listing of all of them a few megabytes.
+	MaxOrigins = 10000
+)
+
 // RealServer is an origin: an IP address or a domain name in a project.
 type RealServer struct {
 	Base
