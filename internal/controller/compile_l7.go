@@ -115,7 +115,7 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 		hl.HTTP3 = l.Http3Supported == 1
 		hl.TLS = &snapshot.TLS{Ciphers: l.TLSCiphers}
 		hl.TLS.CertPEM, hl.TLS.KeyPEM = c.pair(l.CertificateID)
-		hl.TLS.MinVersion, hl.TLS.MaxVersion = versionRange(l.TLSSupportVersion)
+		hl.TLS.MinVersion, hl.TLS.MaxVersion, hl.TLS.SkipVersions = versionRange(l.TLSSupportVersion)
 		if l.AuthType == 1 {
 			hl.TLS.ClientCAPEMs = c.contents(l.ClientCertificateIDs)
 		}
@@ -170,7 +170,7 @@ func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
 	if ids := d.ClientCAs(l); ids != nil {
 		t.ClientCAPEMs = c.contents(ids)
 	}
-	t.MinVersion, t.MaxVersion = versionRange(versions)
+	t.MinVersion, t.MaxVersion, t.SkipVersions = versionRange(versions)
 	if t.CertPEM == "" && t.ClientCAPEMs == nil && t.MinVersion == "" && t.Ciphers == "" {
 		return nil
 	}
@@ -253,16 +253,22 @@ func (c *l7Index) contents(ids []string) []string {
 	return out
 }
 
-// versionRange turns GAAP's version list into its lowest and highest.
-func versionRange(vs []string) (lo, hi string) {
+// versionRange turns GAAP's version list into its lowest and highest, and
+// the versions between them it leaves out (served by none: the edge
+// serves exactly the set listed).
+func versionRange(vs []string) (lo, hi string, skip []string) {
 	order := []string{snapshot.TLS10, snapshot.TLS11, snapshot.TLS12, snapshot.TLS13}
+	var gap []string // Unlisted versions since the last listed one.
 	for _, v := range order {
-		if slices.Contains(vs, v) {
+		switch {
+		case slices.Contains(vs, v):
 			if lo == "" {
 				lo = v
 			}
-			hi = v
+			hi, skip, gap = v, append(skip, gap...), nil
+		case lo != "":
+			gap = append(gap, v)
 		}
 	}
-	return lo, hi
+	return lo, hi, skip
 }

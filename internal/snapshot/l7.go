@@ -67,9 +67,12 @@ type TLS struct {
 	ClientCAPEMs []string `json:"clientCaPems,omitempty"`
 	// MinVersion and MaxVersion bound the TLS versions (TLS10..TLS13);
 	// "" means TLS12 and TLS13. GAAP's TLSSupportVersion list becomes its
-	// lowest and highest element: Go cannot leave holes in the range.
-	MinVersion string `json:"minVersion,omitempty"`
-	MaxVersion string `json:"maxVersion,omitempty"`
+	// lowest and highest element, and SkipVersions the versions between
+	// them it leaves out (["TLSv1", "TLSv1.2"] skips TLSv1.1): a version
+	// the caller left out is never served. They are set together.
+	MinVersion   string   `json:"minVersion,omitempty"`
+	MaxVersion   string   `json:"maxVersion,omitempty"`
+	SkipVersions []string `json:"skipVersions,omitempty"`
 	// Ciphers is CiphersStrict, CiphersGeneral or CiphersWide ("" = wide).
 	// It constrains TLS 1.0-1.2 only: TLS 1.3 suites are not configurable.
 	Ciphers string `json:"ciphers,omitempty"`

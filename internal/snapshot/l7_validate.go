@@ -110,6 +110,14 @@ func (t *TLS) validate() error {
 	case (t.CertPEM == "") != (t.KeyPEM == ""):
 		return errors.New("certificate without key (or key without certificate)")
 	}
+	for _, v := range t.SkipVersions {
+		// Only a hole strictly inside a stated range: skipping an end
+		// would just be another range, and one stated twice ambiguous.
+		if n, ok := tlsVersions[v]; !ok || t.MinVersion == "" || t.MaxVersion == "" ||
+			n <= tlsVersions[t.MinVersion] || n >= tlsVersions[t.MaxVersion] {
+			return fmt.Errorf("TLS skipped version %q: want one strictly between %q and %q", v, t.MinVersion, t.MaxVersion)
+		}
+	}
 	switch t.Ciphers {
 	case "", CiphersStrict, CiphersGeneral, CiphersWide:
 		return nil

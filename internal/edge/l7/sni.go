@@ -15,6 +15,7 @@ import (
 type serverTLS struct {
 	configs  []*tls.Config
 	guards   []*h2Guard // By config: nil if it allows only what HTTP/2 accepts.
+	pins     [][]pinned // By config: nil if its versions have no hole (pins).
 	access   []string   // By config: what it demands of clients (accessKey).
 	byKey    map[string]int
 	listener int // The config of handshakes whose SNI matches no domain.
@@ -25,7 +26,8 @@ type serverTLS struct {
 // versions and ciphers; not the server's certificate, whose rotation
 // leaves existing connections as good as they were.
 func accessKey(t snapshot.TLS) string {
-	return strings.Join(t.ClientCAPEMs, "\x00") + "\x00" + t.MinVersion + "\x00" + t.MaxVersion + "\x00" + t.Ciphers
+	return strings.Join(t.ClientCAPEMs, "\x00") + "\x00" + t.MinVersion + "\x00" + t.MaxVersion + "\x00" +
+		strings.Join(t.SkipVersions, ",") + "\x00" + t.Ciphers
 }
 
 // add returns the index of the config for t, building it if new.
@@ -45,6 +47,7 @@ func (s *serverTLS) add(t snapshot.TLS, certs certCache) (int, error) {
 		return 0, err
 	}
 	s.configs, s.guards, s.access = append(s.configs, cfg), append(s.guards, newH2Guard(cfg)), append(s.access, accessKey(t))
+	s.pins = append(s.pins, pins(t, cfg))
 	s.byKey[key] = len(s.configs) - 1
 	return len(s.configs) - 1, nil
 }
@@ -81,7 +84,7 @@ func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
 		return true
 	}
 	cfg := h.tls.configs[i]
-	if cs.Version < cfg.MinVersion || cs.Version > cfg.MaxVersion ||
+	if cs.Version < cfg.MinVersion || cs.Version > cfg.MaxVersion || h.tls.pins[i] != nil && pin(h.tls.pins[i], []uint16{cs.Version}) == nil ||
 		cs.Version < tls.VersionTLS13 && !slices.Contains(cfg.CipherSuites, cs.CipherSuite) {
 		return false
 	}
@@ -104,12 +107,24 @@ func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
 // else the default domain's, else the listener's. Clients that send no SNI
 // (IP literals) get the default domain's or the listener's. A client that
 // offers h2 gets it only where HTTP/2 will accept the handshake (h2Guard).
+// Where the versions have a hole, the handshake gets the highest listed
+// version the client offers (pins); a client offering none gets the
+// highest listed alone, which crypto/tls refuses with a protocol_version
+// alert, as it does a client below a plain range.
 func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
 	i := s.indexFor(hello.ServerName)
-	if g := s.guards[i]; g != nil && slices.Contains(hello.SupportedProtos, "h2") {
-		return g.pick(s.configs[i], hello)
+	cfg, g := s.configs[i], s.guards[i]
+	if ps := s.pins[i]; ps != nil {
+		p := pin(ps, hello.SupportedVersions)
+		if p == nil {
+			p = &ps[0]
+		}
+		cfg, g = p.cfg, p.guard
 	}
-	return s.configs[i]
+	if g != nil && slices.Contains(hello.SupportedProtos, "h2") {
+		return g.pick(cfg, hello)
+	}
+	return cfg
 }
 
 func (s *serverTLS) forName(sni string) *tls.Config { return s.configs[s.indexFor(sni)] }

@@ -63,12 +63,55 @@ func merge(base, over *snapshot.TLS) snapshot.TLS {
 		m.ClientCAPEMs = over.ClientCAPEMs
 	}
 	if over.MinVersion != "" || over.MaxVersion != "" {
-		m.MinVersion, m.MaxVersion = over.MinVersion, over.MaxVersion
+		m.MinVersion, m.MaxVersion, m.SkipVersions = over.MinVersion, over.MaxVersion, over.SkipVersions
 	}
 	if over.Ciphers != "" {
 		m.Ciphers = over.Ciphers
 	}
 	return m
+}
+
+// pinned is a config narrowed to one TLS version, with its guard.
+type pinned struct {
+	version uint16
+	cfg     *tls.Config
+	guard   *h2Guard
+}
+
+// pins returns cfg narrowed to each version of its range that t does not
+// skip, highest first; nil if t skips none (cfg serves as it is). Go
+// negotiates within one range only, so a set with a hole is served by
+// picking one of these per handshake (serverTLS.forHello); they are built
+// here, with the listener, so that a handshake only chooses.
+func pins(t snapshot.TLS, cfg *tls.Config) []pinned {
+	if len(t.SkipVersions) == 0 {
+		return nil
+	}
+	skip := make([]uint16, 0, len(t.SkipVersions))
+	for _, name := range t.SkipVersions {
+		skip = append(skip, tlsVersion[name])
+	}
+	var out []pinned
+	for v := cfg.MaxVersion; v >= cfg.MinVersion; v-- {
+		if slices.Contains(skip, v) {
+			continue
+		}
+		c := cfg.Clone()
+		c.MinVersion, c.MaxVersion = v, v
+		out = append(out, pinned{version: v, cfg: c, guard: newH2Guard(c)})
+	}
+	return out
+}
+
+// pin is the pinned config for the highest version in ps the client
+// offers; nil if it offers none.
+func pin(ps []pinned, offered []uint16) *pinned {
+	for i := range ps {
+		if slices.Contains(offered, ps[i].version) {
+			return &ps[i]
+		}
+	}
+	return nil
 }
 
 // certCache parses each distinct certificate/key pair once per build:
