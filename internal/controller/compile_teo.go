@@ -98,7 +98,7 @@ func teoOrigins(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) ([]
 	if r.OriginType != "ORIGIN_GROUP" {
 		out := make([]snapshot.Origin, 0, len(r.OriginValue))
 		for i, v := range r.OriginValue {
-			out = append(out, snapshot.Origin{ID: model.TeoRuleOriginID(r.ID, i), Host: v, IsDomain: r.OriginIsDomain, Weight: 1})
+			out = append(out, snapshot.Origin{ID: r.OriginID(i), Host: v, IsDomain: r.OriginIsDomain, Weight: 1})
 		}
 		return out, false
 	}

@@ -85,6 +85,12 @@ type TeoL4Rule struct {
 	Status             string `json:"status"`
 	// Disabled is the state ModifyL4ProxyRulesStatus aims for (offline).
 	Disabled bool `json:"disabled"`
+	// OriginSlots numbers the origins of OriginValue (IP_DOMAIN), position
+	// by position, for OriginID; nil (a rule never edited, or stored before
+	// slots) numbers them by position. OriginNextSlot is the slot the next
+	// newly listed origin gets (RenumberOrigins).
+	OriginSlots    []int `json:"originSlots,omitempty"`
+	OriginNextSlot int   `json:"originNextSlot,omitempty"`
 }
 
 func (r *TeoL4Rule) Kind() string   { return KindTeoL4Rule }
@@ -132,13 +138,52 @@ func (r *TeoL4Rule) SetEnabled(enable bool) {
 	setEnabledL4(&r.Status, &r.Disabled, enable)
 }
 
-// TeoRuleOriginID names the origin OriginValue[i] of an IP_DOMAIN rule in
+// OriginID names the origin OriginValue[i] of an IP_DOMAIN rule in
 // the data plane: its counters (the /metrics scrape, which anyone reaching
-// it reads, and the stored statistics) and its health key. A rule's own,
-// so no two rules (nor accounts) share the counters of one address, and
-// never the address, which is what a tenant puts a proxy in front of an
-// origin to hide. By position: an edited OriginValue keeps its IDs.
-func TeoRuleOriginID(ruleID string, i int) string { return ruleID + "/origin-" + strconv.Itoa(i) }
+// it reads, and the stored statistics), its health key and its clients'
+// session pins. A rule's own, so no two rules (nor accounts) share the
+// counters of one address, and never the address, which is what a tenant
+// puts a proxy in front of an origin to hide. By slot (RenumberOrigins),
+// not position: an edit that removes or reorders origins leaves the others
+// their IDs, so their pinned clients stay and their counters go on. A
+// rule's first slots are its positions, the IDs rules had before slots.
+func (r *TeoL4Rule) OriginID(i int) string { return r.ID + "/origin-" + strconv.Itoa(r.originSlot(i)) }
+
+// originSlot is OriginValue[i]'s slot.
+func (r *TeoL4Rule) originSlot(i int) int {
+	if i < len(r.OriginSlots) {
+		return r.OriginSlots[i]
+	}
+	return i
+}
+
+// RenumberOrigins gives the (checked) OriginValue its slots after an edit
+// of prev, the rule as stored: an origin prev listed keeps its slot, one
+// new to the rule gets a slot never used by it before, so that no new
+// origin takes over a removed one's counters or pinned clients.
+func (r *TeoL4Rule) RenumberOrigins(prev *TeoL4Rule) {
+	kept := map[string]int{}
+	next := prev.OriginNextSlot
+	if prev.OriginType == OriginIPDomain {
+		for i, v := range prev.OriginValue {
+			slot := prev.originSlot(i)
+			kept[v], next = slot, max(next, slot+1)
+		}
+	}
+	r.OriginSlots, r.OriginNextSlot = nil, next
+	if r.OriginType != OriginIPDomain {
+		return
+	}
+	r.OriginSlots = make([]int, len(r.OriginValue))
+	for i, v := range r.OriginValue {
+		slot, ok := kept[v]
+		if !ok {
+			slot, next = next, next+1
+		}
+		r.OriginSlots[i] = slot
+	}
+	r.OriginNextSlot = next
+}
 
 // TeoPortMap is one listening span of a rule and where it forwards: port
 // Start+k goes to OriginStart+k when Ranged, else every port goes to

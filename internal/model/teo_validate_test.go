@@ -442,3 +442,42 @@ func TestTeoRuleShownStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestTeoOriginIDsFollowTheAddress: an edited OriginValue keeps the data-
+// plane ID of every address it still lists, whatever its position; a rule
+// never edited (or stored before slots) keeps its positional IDs; an
+// address new to the rule never takes a removed one's ID.
+func TestTeoOriginIDsFollowTheAddress(t *testing.T) {
+	r := &TeoL4Rule{Base: Base{ID: "r"}, OriginType: OriginIPDomain, OriginValue: []string{"1.1.1.1", "2.2.2.2", "3.3.3.3"}}
+	ids := func() map[string]string {
+		out := map[string]string{}
+		for i, v := range r.OriginValue {
+			out[v] = r.OriginID(i)
+		}
+		return out
+	}
+	want := map[string]string{"1.1.1.1": "r/origin-0", "2.2.2.2": "r/origin-1", "3.3.3.3": "r/origin-2"}
+	edit := func(typ string, vs ...string) {
+		prev := *r
+		r.OriginType, r.OriginValue = typ, vs
+		r.RenumberOrigins(&prev)
+	}
+	check := func(step string) {
+		t.Helper()
+		for v, id := range ids() {
+			if want[v] != id {
+				t.Errorf("%s: %s has ID %s; want %s", step, v, id, want[v])
+			}
+		}
+	}
+	check("created")
+	edit(OriginIPDomain, "3.3.3.3", "2.2.2.2")
+	check("1.1.1.1 removed, the others swapped")
+	edit(OriginIPDomain, "4.4.4.4", "2.2.2.2", "1.1.1.1")
+	want["4.4.4.4"], want["1.1.1.1"] = "r/origin-3", "r/origin-4"
+	check("3.3.3.3 removed, 4.4.4.4 added, 1.1.1.1 back")
+	edit(OriginOriginGroup, "og-1")
+	edit(OriginIPDomain, "2.2.2.2")
+	want["2.2.2.2"] = "r/origin-5"
+	check("through an origin group and back")
+}

@@ -432,6 +432,52 @@ func TestEdgeOneSessionPersistSpansRulePorts(t *testing.T) {
 	}
 }
 
+// TestTeoPersistSurvivesOriginRemoval: with SessionPersist on, clients
+// pinned to origins B and C stay on them when ModifyL4ProxyRules removes
+// origin A, listed before both, and then swaps B and C: "a change of
+// origins keeps the pins to the origins that remain" (docs/dataplane-l4.md).
+// Origins named by position moved B's clients to C on the removal.
+func TestTeoPersistSurvivesOriginRemoval(t *testing.T) {
+	e := newTeoEnv(t)
+	hosts := []netip.Addr{teoOrigins.Next(), teoOrigins.Next(), teoOrigins.Next()}
+	port := edgetest.StartTCP(t, netip.AddrPortFrom(hosts[0], 0), edgetest.Name("A")).Addr.Port()
+	edgetest.StartTCP(t, netip.AddrPortFrom(hosts[1], port), edgetest.Name("B"))
+	edgetest.StartTCP(t, netip.AddrPortFrom(hosts[2], port), edgetest.Name("C"))
+	lport := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, map[string]any{"Protocol": "TCP", "PortRange": []string{strconv.Itoa(lport)}, "OriginType": "IP_DOMAIN",
+		"OriginValue": []string{hosts[0].String(), hosts[1].String(), hosts[2].String()}, "OriginPortRange": strconv.Itoa(int(port)),
+		"SessionPersist": "on", "SessionPersistTime": 3600})
+	e.n.until("rule online", func() bool { return e.ruleStatus(t, rule) == "online" })
+	pinned := map[string]netip.Addr{} // Origin name → a client pinned to it.
+	for range 30 {
+		src := teoOrigins.Next()
+		if got := e.originFrom(t, src, lport); !pinned[got].IsValid() {
+			pinned[got] = src
+		}
+		if pinned["B"].IsValid() && pinned["C"].IsValid() {
+			break
+		}
+	}
+	if !pinned["B"].IsValid() || !pinned["C"].IsValid() {
+		t.Fatalf("clients by origin %v; want one on B and one on C", pinned)
+	}
+	for _, step := range []struct {
+		name    string
+		origins []netip.Addr
+	}{{"A removed", hosts[1:]}, {"B and C swapped", []netip.Addr{hosts[2], hosts[1]}}} {
+		teoCall(t, e.c, "ModifyL4ProxyRules", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+			"L4ProxyRules": []map[string]any{{"RuleId": rule, "OriginValue": []string{step.origins[0].String(), step.origins[1].String()}}}}, nil)
+		e.n.until("rule online", func() bool { return e.ruleStatus(t, rule) == "online" })
+		for _, name := range []string{"B", "C"} {
+			for i := range 2 {
+				if got := e.originFrom(t, pinned[name], lport); got != name {
+					t.Errorf("%s: client pinned to %s, connection %d: %q; want %s", step.name, name, i, got, name)
+				}
+			}
+		}
+	}
+}
+
 // originFrom connects from src to port of the access IP and returns the
 // name the origin answers (edgetest.Name).
 func (e *teoEnv) originFrom(t *testing.T, src netip.Addr, port int) string {

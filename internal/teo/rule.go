@@ -262,10 +262,12 @@ func modifyOne(rules []*model.TeoL4Rule, changed map[string]bool, param string, 
 			return err
 		}
 	}
+	prev := *r // applyRule replaces r's slices, never writes into them.
 	applyRule(r, in)
 	if err := r.Check(param, caps); err != nil {
 		return err
 	}
+	r.RenumberOrigins(&prev)
 	r.Touch()
 	changed[id] = true
 	return nil
