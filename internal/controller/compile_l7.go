@@ -2,6 +2,7 @@ package controller
 
 import (
 	"cmp"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -121,23 +122,27 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 		}
 	}
 	for _, d := range c.domains[l.ID] {
-		hl.Domains = append(hl.Domains, c.domain(l, d))
+		if sd, ok := c.domain(l, d); ok {
+			hl.Domains = append(hl.Domains, sd)
+		}
 	}
 	return hl
 }
 
-func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
+// domain compiles one domain; ok is false when it must not be served at all
+// (basicAuthLines).
+func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain, ok bool) {
 	// A domain serves its listener's HTTP/3 only when it asks for it too
 	// (CreateDomain: "默认不开启Http3").
-	sd := snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
+	sd = snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
 		NoHTTP3: d.Http3Supported != 1}
 	if l.Protocol == model.HTTPS {
 		sd.TLS = c.domainTLS(l, d)
 	}
 	if d.BasicAuth == 1 {
 		if cert := c.certs[d.BasicAuthConfID]; cert != nil {
-			for _, line := range snapshot.UserLines(cert.Content) {
-				sd.BasicAuth = append(sd.BasicAuth, line)
+			if sd.BasicAuth, ok = basicAuthLines(l, d, cert); !ok {
+				return sd, false
 			}
 		}
 	}
@@ -154,7 +159,31 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) snapshot.Domain {
 	for _, r := range c.rules[key] {
 		sd.Rules = append(sd.Rules, c.rule(r))
 	}
-	return sd
+	return sd, true
+}
+
+// basicAuthLines are the lines of a domain's user list the edge can read.
+// Releases before nginx's user:hash:comment form was read as nginx reads it
+// stored lines such as "alice::comment", which snapshot.UserEntry refuses:
+// passed on, they would make the edge refuse the whole listener, so they
+// are dropped (the user cannot log in, as the API now refuses the line).
+// ok is false when no user is left: the domain is then left out rather
+// than served without the authentication it asked for.
+func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate) (lines []string, ok bool) {
+	for n, line := range snapshot.UserLines(cert.Content) {
+		if _, _, ok := snapshot.UserEntry(line); !ok {
+			slog.Warn("basic auth: a stored user-list line names no user and hash, so it is not served",
+				"listener", l.ID, "domain", d.Host, "certificate", cert.ID, "line", n)
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		slog.Warn("basic auth: the stored user list has no usable line, so the domain is not served",
+			"listener", l.ID, "domain", d.Host, "certificate", cert.ID)
+		return nil, false
+	}
+	return lines, true
 }
 
 // domainTLS is the TLS a domain is served with where it differs from its
@@ -220,6 +249,14 @@ func errorPage(e *model.ErrorPage) snapshot.ErrorPage {
 		p.ErrorNos = append(p.ErrorNos, int(n))
 	}
 	for _, h := range e.SetHeaders {
+		// Releases before the API refused them stored hop-by-hop and
+		// framing headers, which the snapshot check refuses for the whole
+		// listener: only the header is left out.
+		if snapshot.IsConnectionHeader(h.Name) {
+			slog.Warn("error page: a stored SetHeaders header is hop-by-hop or framing, so it is not sent",
+				"listener", e.ListenerID, "domain", e.Domain, "error_page", e.ID, "header", h.Name)
+			continue
+		}
 		p.SetHeaders = append(p.SetHeaders, snapshot.Header{Name: h.Name, Value: h.Value})
 	}
 	return p

@@ -17,7 +17,6 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
-	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -167,22 +166,7 @@ func TestIPv6ProxyWithIPv4AddressKept(t *testing.T) {
 	proxy, ip := n.proxy()
 	_, addr := n.listenerTo(proxy, ip, "ok")
 	// What a release before --vip-pool-ipv6 stored for an IPv6 proxy.
-	err := api.Store.Update(t.Context(), func(tx store.Tx) error {
-		r, err := tx.Get(model.KindProxy, proxy)
-		if err != nil {
-			return err
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(r.Data, &doc); err != nil {
-			return err
-		}
-		doc["ipAddressVersion"] = model.AddrIPv6
-		r.Data, _ = json.Marshal(doc)
-		return tx.Put(r)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storeAsOlderRelease(t, api, model.KindProxy, proxy, func(doc map[string]any) { doc["ipAddressVersion"] = model.AddrIPv6 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := api.Close(ctx); err != nil {

@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/store"
+	"github.com/opengaap/opengaap/internal/xtest"
+)
+
+// storeAsOlderRelease rewrites the stored JSON of one object with edit, as
+// an older release that accepted more would have stored it, and runs a
+// controller pass on the result.
+func storeAsOlderRelease(t *testing.T, api *xtest.API, kind, id string, edit func(doc map[string]any)) {
+	t.Helper()
+	err := api.Store.Update(t.Context(), func(tx store.Tx) error {
+		r, err := tx.Get(kind, id)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(r.Data, &doc); err != nil {
+			return err
+		}
+		edit(doc)
+		r.Data, _ = json.Marshal(doc)
+		return tx.Put(r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := api.Controller.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpgradeErrorPageConnectionHeaderKeepsListener: releases before the
+// API refused hop-by-hop and framing headers in an error page's SetHeaders
+// stored pages with "Connection: close". After the upgrade such a page
+// must not take its listener down: the header is left out, the rest of
+// the page and every rule keep serving.
+func TestUpgradeErrorPageConnectionHeaderKeepsListener(t *testing.T) {
+	s := startSite(t, "/only", nil)
+	var page struct{ ErrorPageId string }
+	if err := s.Call(s.c, "CreateDomainErrorPageInfo", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+		"ErrorNos": []int{404}, "Body": "sorry", "SetHeaders": []map[string]any{{"HeaderName": "X-Page", "HeaderValue": "1"}}}, &page); err != nil {
+		t.Fatal(err)
+	}
+	storeAsOlderRelease(t, s.API, model.KindErrorPage, page.ErrorPageId, func(doc map[string]any) {
+		doc["setHeaders"] = append(doc["setHeaders"].([]any), map[string]any{"name": "Connection", "value": "close"})
+	})
+	if s.Controller.Failing(s.listener) {
+		t.Errorf("listener %s fails to apply with an error page stored by an older release", s.listener)
+	}
+	if _, body := request(t, s.client, s.base, "www.e2e.test", "/only", nil); parse(t, body).Name != "a" {
+		t.Errorf("GET /only: %q; want origin a", body)
+	}
+	resp, body := request(t, s.client, s.base, "www.e2e.test", "/other", nil)
+	if resp.StatusCode != http.StatusNotFound || body != "sorry" || resp.Header.Get("X-Page") != "1" {
+		t.Errorf("GET /other: %s %q X-Page %q; want the page: 404 \"sorry\" X-Page 1", resp.Status, body, resp.Header.Get("X-Page"))
+	}
+}
+
+// TestUpgradeBasicAuthEmptyHashLineKeepsListener: releases before user
+// lists were read as nginx reads them stored "user::comment" lines, which
+// name no hash. After the upgrade only that line is left out: the other
+// users still log in, the domain still asks for credentials, and the
+// listener keeps serving.
+func TestUpgradeBasicAuthEmptyHashLineKeepsListener(t *testing.T) {
+	s := startSite(t, "/", nil)
+	sum := sha1.Sum([]byte("secret"))
+	cert := s.cert(0, "e2e:{SHA}"+base64.StdEncoding.EncodeToString(sum[:]), "")
+	if err := s.Call(s.c, "SetAuthentication", map[string]any{"ListenerId": s.listener, "Domain": "www.e2e.test",
+		"BasicAuth": 1, "BasicAuthConfId": cert}, nil); err != nil {
+		t.Fatal(err)
+	}
+	storeAsOlderRelease(t, s.API, model.KindCertificate, cert, func(doc map[string]any) {
+		doc["content"] = doc["content"].(string) + "\nalice::comment"
+	})
+	if s.Controller.Failing(s.listener) {
+		t.Errorf("listener %s fails to apply with a user list stored by an older release", s.listener)
+	}
+	if resp, _ := request(t, s.client, s.base, "www.e2e.test", "/", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET / without credentials: %s; want 401", resp.Status)
+	}
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("e2e:secret"))}
+	if _, body := request(t, s.client, s.base, "www.e2e.test", "/", basic); parse(t, body).Name != "a" {
+		t.Errorf("GET / as e2e: %q; want origin a", body)
+	}
+	alice := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"))}
+	if resp, _ := request(t, s.client, s.base, "www.e2e.test", "/", alice); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET / as alice with an empty password: %s; want 401", resp.Status)
+	}
+}
