@@ -98,7 +98,7 @@ func realServerPortOut(l *model.Listener) *int64 {
 	if l.RealServerPort == 0 {
 		return nil
 	}
-	return new(l.RealServerPort)
+	return new(l.OriginPort())
 }
 
 func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.TCPListener {

@@ -121,6 +121,24 @@ func (l *Listener) Project() int64 { return 0 }
 func (l *Listener) Owner() string { return l.Parent() }
 
 // IsL7 reports whether the listener routes by domain and rule.
+// OriginPort is the origin port a group listener forwards to, which
+// Describe answers as its RealServerPort: RealServerPort, unless every
+// binding is on one other port. Only a release before Bind checked the
+// port could store that, and the data plane forwards to the binding's
+// port, so the port served wins (docs/api-listeners.md).
+func (l *Listener) OriginPort() int64 {
+	if l.RealServerPort == 0 || len(l.Bindings) == 0 {
+		return l.RealServerPort
+	}
+	p := l.Bindings[0].Port
+	for _, b := range l.Bindings[1:] {
+		if b.Port != p {
+			return l.RealServerPort
+		}
+	}
+	return p
+}
+
 func (l *Listener) IsL7() bool { return l.Protocol == HTTP || l.Protocol == HTTPS }
 
 // Settle finishes the listener's pending transition.

@@ -16,3 +16,41 @@ func TestOriginIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestBindStoredOriginPorts: a group listener whose bindings a release
+// before the origin-port check stored on other ports than RealServerPort
+// takes those ports again (its stored set can be re-sent), and on one
+// such port it is the listener's origin port (OriginPort); other ports
+// are still refused.
+func TestBindStoredOriginPorts(t *testing.T) {
+	o := &RealServer{Base: Base{ID: "rs-a"}, Address: "10.0.0.1"}
+	spec := func(port int64) BindSpec { return BindSpec{Origin: o, IP: "10.0.0.1", Port: port} }
+	for _, c := range []struct {
+		name           string
+		stored         []int64
+		origin         int64
+		taken, refused []int64
+	}{
+		{"none", nil, 7070, []int64{7070}, []int64{80}},
+		{"one other port", []int64{80}, 80, []int64{80}, []int64{81, 7070}},
+		{"several ports", []int64{80, 81}, 7070, []int64{80, 81, 7070}, []int64{82}},
+	} {
+		l := &Listener{Protocol: TCP, RealServerType: "IP", RealServerPort: 7070}
+		for _, p := range c.stored {
+			l.Bindings = append(l.Bindings, Bound{RealServerID: o.ID, Port: p, Weight: 1})
+		}
+		if got := l.OriginPort(); got != c.origin {
+			t.Errorf("%s: OriginPort %d; want %d", c.name, got, c.origin)
+		}
+		for _, p := range c.taken {
+			if _, err := l.Bind([]BindSpec{spec(p)}, 0); err != nil {
+				t.Errorf("%s: port %d refused: %v", c.name, p, err)
+			}
+		}
+		for _, p := range c.refused {
+			if _, err := l.Bind([]BindSpec{spec(p)}, 0); err == nil {
+				t.Errorf("%s: port %d taken; want refused", c.name, p)
+			}
+		}
+	}
+}

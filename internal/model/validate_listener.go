@@ -334,10 +334,12 @@ func (l *Listener) bindOne(p string, sp BindSpec, project int64) (Bound, error) 
 	if err := CheckOriginPort(p+"RealServerPort", sp.Port); err != nil {
 		return b, err
 	}
-	if l.RealServerPort != 0 && sp.Port != l.RealServerPort {
-		// The listener's origin port (RealServerPorts, "监听器转发源站端口")
-		// is the one it forwards to; another would be shown but not used.
-		return b, invalid(p+"RealServerPort", "%d is not the listener's origin port %d (its RealServerPorts); bind origins on %d", sp.Port, l.RealServerPort, l.RealServerPort)
+	// The listener's origin port (RealServerPorts, "监听器转发源站端口")
+	// is the one it forwards to; another would be shown but not used. A
+	// port bound before this check keeps being accepted, so the set stored
+	// then can be sent again.
+	if op := l.OriginPort(); op != 0 && sp.Port != op && !slices.ContainsFunc(l.Bindings, func(o Bound) bool { return o.Port == sp.Port }) {
+		return b, invalid(p+"RealServerPort", "%d is not the listener's origin port %d (its RealServerPorts); bind origins on %d", sp.Port, op, op)
 	}
 	if sp.Weight != nil {
 		if err := CheckRange(p+"RealServerWeight", *sp.Weight, 1, 100); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -98,5 +99,42 @@ func TestUpgradeBasicAuthEmptyHashLineKeepsListener(t *testing.T) {
 	alice := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"))}
 	if resp, _ := request(t, s.client, s.base, "www.e2e.test", "/", alice); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET / as alice with an empty password: %s; want 401", resp.Status)
+	}
+}
+
+// TestUpgradeGroupListenerOriginPortOfBindings: releases before Bind
+// checked a group listener's origin port stored bindings on another port
+// than the listener's RealServerPorts, and the data plane forwards to the
+// binding's port. After the upgrade Describe answers the port served, and
+// the unchanged binding set (what Terraform re-sends on every apply) is
+// accepted again.
+func TestUpgradeGroupListenerOriginPortOfBindings(t *testing.T) {
+	n := startNode(t)
+	g, _, ips := n.groupOf("SouthChina")
+	l, port := n.groupTCPListener(g, ips[0], "ok")
+	type listener struct {
+		RealServerPort int64
+		RealServerSet  []struct {
+			RealServerId, RealServerIP string
+			RealServerPort             int64
+		}
+	}
+	describe := func() listener {
+		var out struct{ ListenerSet []listener }
+		if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": l}, &out); err != nil || len(out.ListenerSet) != 1 {
+			t.Fatalf("DescribeTCPListeners: %+v, %v", out, err)
+		}
+		return out.ListenerSet[0]
+	}
+	b := describe().RealServerSet[0]
+	storeAsOlderRelease(t, n.API, model.KindListener, l, func(doc map[string]any) {
+		doc["realServerPort"] = b.RealServerPort%65535 + 1 // RealServerPorts said another port
+	})
+	if got := describe(); got.RealServerPort != b.RealServerPort {
+		t.Errorf("Describe: RealServerPort %d, its binding (the port served) is on %d", got.RealServerPort, b.RealServerPort)
+	}
+	n.bind(l, map[string]netip.AddrPort{b.RealServerId: netip.AddrPortFrom(netip.MustParseAddr(b.RealServerIP), uint16(b.RealServerPort))})
+	if got := fetch(t, netip.AddrPortFrom(ips[0], uint16(port))); got != "ok" {
+		t.Errorf("after re-binding: %q; want the origin's ok", got)
 	}
 }
