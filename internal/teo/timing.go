@@ -152,7 +152,21 @@ func intValue(metric string, steps []time.Time, sums map[int64]float64) teoapi.T
 		sum, peak = sum+v, max(peak, v)
 		detail[i] = teoapi.TimingDataItem{Timestamp: new(t.Unix()), Value: new(v)}
 	}
-	return teoapi.TimingTypeValue{MetricName: new(metric), Sum: new(sum), Max: new(peak), Avg: new(sum / int64(len(steps))), Detail: detail}
+	return teoapi.TimingTypeValue{MetricName: new(metric), Sum: new(sum), Max: new(peak), Avg: new(sum / max(1, recorded(steps, sums))), Detail: detail}
+}
+
+// recorded counts the buckets of steps with data. The reference's
+// example averages Detail 15, 17, 0 to 16: a bucket without data (the
+// current one of a query ending now, or one before recording began) is
+// not a bucket of zero.
+func recorded(steps []time.Time, sums map[int64]float64) int64 {
+	var n int64
+	for _, t := range steps {
+		if _, ok := sums[t.Unix()]; ok {
+			n++
+		}
+	}
+	return n
 }
 
 func floatValue(metric string, steps []time.Time, sums map[int64]float64) teoapi.FloatTimingTypeValue {
@@ -163,7 +177,7 @@ func floatValue(metric string, steps []time.Time, sums map[int64]float64) teoapi
 		sum, peak = sum+v, max(peak, v)
 		detail[i] = teoapi.FloatTimingDataItem{Timestamp: new(t.Unix()), Value: new(v)}
 	}
-	return teoapi.FloatTimingTypeValue{MetricName: new(metric), Sum: new(round2(sum)), Max: new(peak), Avg: new(round2(sum / float64(len(steps)))), Detail: detail}
+	return teoapi.FloatTimingTypeValue{MetricName: new(metric), Sum: new(round2(sum)), Max: new(peak), Avg: new(round2(sum / float64(max(1, recorded(steps, sums))))), Detail: detail}
 }
 
 // round2 keeps two decimals, as the reference specifies for rates.
