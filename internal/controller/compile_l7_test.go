@@ -89,7 +89,7 @@ func TestCompileHTTPS(t *testing.T) {
 		!slices.Equal(r.Health.StatusClasses, h.StatusClasses) {
 		t.Errorf("rule health %+v; want %+v", r.Health, h)
 	}
-	wantOrigins := []snapshot.Origin{{ID: "rs-1", Host: "10.0.0.1", Port: 8443, Weight: 3}, {ID: "rs-2", Host: "origin.example", IsDomain: true, Port: 443, Weight: 1}}
+	wantOrigins := []snapshot.Origin{{ID: "rs-1:8443", Host: "10.0.0.1", Port: 8443, Weight: 3}, {ID: "rs-2:443", Host: "origin.example", IsDomain: true, Port: 443, Weight: 1}}
 	if !slices.Equal(r.Origins, wantOrigins) {
 		t.Errorf("origins %+v; want %+v", r.Origins, wantOrigins)
 	}

@@ -32,8 +32,8 @@ var realServerWithin = []int64{1, 3, 6, 12, 24}
 // several ports has a series per binding in RsStatisticsData, named as
 // the data plane names them (model.OriginIDsOf), and StatisticsData is
 // their minimum per step: 0 (abnormal) while any binding is down, as the
-// owner's BindStatus. An origin not bound there reads its own ID's series
-// (what it recorded while it was).
+// owner's BindStatus. An origin not bound there reads the series of its
+// plain ID (what it recorded before IDs carried the port).
 func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServerStatisticsRequest) (*gaapapi.DescribeRealServerStatisticsResponse, error) {
 	q, err := realServerStatsQuery(req, call.Time)
 	if err != nil {
@@ -67,20 +67,42 @@ func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *clouda
 	}); err != nil {
 		return nil, err
 	}
+	// Before origin IDs carried the port, the first binding of a real
+	// server was named by its plain ID, and its past health is stored
+	// under that name: it fills the steps the first series lacks, and is
+	// the one series of an origin not bound there.
+	legacy, err := s.series(ctx, []string{RealServerStatusObject(binding, rsID)}, RealServerStatusMetric, q)
+	if err != nil {
+		return nil, err
+	}
 	origins := model.OriginIDsOf(bound, rsID)
 	if len(origins) == 0 {
-		origins = []string{rsID}
+		return &gaapapi.DescribeRealServerStatisticsResponse{StatisticsData: legacy,
+			RsStatisticsData: []gaapapi.MetricStatisticsInfo{{MetricName: new(rsID), MetricData: slices.Clone(legacy)}}}, nil
 	}
 	resp := &gaapapi.DescribeRealServerStatisticsResponse{RsStatisticsData: make([]gaapapi.MetricStatisticsInfo, 0, len(origins))}
-	for _, origin := range origins {
+	for i, origin := range origins {
 		data, err := s.series(ctx, []string{RealServerStatusObject(binding, origin)}, RealServerStatusMetric, q)
 		if err != nil {
 			return nil, err
+		}
+		if i == 0 {
+			fillNull(data, legacy)
 		}
 		resp.RsStatisticsData = append(resp.RsStatisticsData, gaapapi.MetricStatisticsInfo{MetricName: new(origin), MetricData: data})
 		resp.StatisticsData = stepMinimum(resp.StatisticsData, data)
 	}
 	return resp, nil
+}
+
+// fillNull gives each step of a without a value the value of b's same
+// step.
+func fillNull(a, b []gaapapi.StatisticsDataInfo) {
+	for i, p := range b {
+		if a[i].Data == nil {
+			a[i].Data = p.Data
+		}
+	}
 }
 
 // stepMinimum folds the points of b, step by step the same as a's, into

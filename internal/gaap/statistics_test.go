@@ -180,13 +180,7 @@ func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 
 	writePoints(t, api, store.Point{Object: gaap.RealServerStatusObject(listener, origin), Metric: gaap.RealServerStatusMetric,
 		Granularity: 60, Time: t0.Add(time.Minute), Value: 1})
 
-	req := gaapsdk.NewDescribeRealServerStatisticsRequest()
-	req.RealServerId, req.ListenerId = new(origin), new(listener)
-	req.StartTime, req.EndTime = statsTime(t0), statsTime(t0.Add(2*time.Minute))
-	resp, err := c.DescribeRealServerStatistics(req)
-	if err != nil {
-		t.Fatalf("DescribeRealServerStatistics: %v", err)
-	}
+	req, resp := realServerStatistics(t, c, listener, origin, t0)
 	if got := nullable(resp.Response.RsStatisticsData[0].MetricData); got != "[null 1 null]" {
 		t.Errorf("origin status = %s; want [null 1 null]: minutes without a sample are not known", got)
 	}
@@ -194,15 +188,64 @@ func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 
 		t.Errorf("StatisticsData holds %d points; want 3", n)
 	}
 	req.StartTime, req.EndTime, req.WithinTime = nil, nil, new(uint64(3))
-	if resp, err = c.DescribeRealServerStatistics(req); err != nil || len(resp.Response.StatisticsData) < 180 {
+	if resp, err := c.DescribeRealServerStatistics(req); err != nil || len(resp.Response.StatisticsData) < 180 {
 		t.Fatalf("WithinTime 3: %v; want 3 hours of minutes", err)
 	}
 	req.WithinTime = new(uint64(2))
-	_, err = c.DescribeRealServerStatistics(req)
+	_, err := c.DescribeRealServerStatistics(req)
 	wantCode(t, err, "InvalidParameterValue")
 	req.WithinTime, req.ListenerId = nil, new("listener-00000000")
 	_, err = c.DescribeRealServerStatistics(req)
 	wantCode(t, err, "ResourceNotFound")
+}
+
+// TestRealServerStatisticsKeepsSeriesRecordedUnderPlainID: a binding's
+// health series is "<listener>/<origin>:<port>" (model.OriginID). Before
+// origin IDs carried the port, the first binding of an origin recorded
+// under the plain origin ID (later ones already under "<origin>:<port>");
+// those stored minutes must still answer, in the first binding's series,
+// without rewriting what is stored.
+func TestRealServerStatisticsKeepsSeriesRecordedUnderPlainID(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	listener, origin := statsListener(t, api, runningProxy(t, api), 9092), statsOrigin(t, api, "1.1.1.7")
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "1.1.1.7", 80), bindOne(origin, "1.1.1.7", 81))); err != nil {
+		t.Fatalf("BindListenerRealServers: %v", err)
+	}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	point := func(name string, at time.Time, v float64) store.Point {
+		return store.Point{Object: gaap.RealServerStatusObject(listener, name), Metric: gaap.RealServerStatusMetric,
+			Granularity: 60, Time: at, Value: v}
+	}
+	writePoints(t, api, point(origin, t0, 0), point(origin+":80", t0.Add(time.Minute), 1), point(origin+":81", t0, 1))
+
+	_, resp := realServerStatistics(t, c, listener, origin, t0)
+	var got []string
+	for _, m := range resp.Response.RsStatisticsData {
+		got = append(got, *m.MetricName+" "+nullable(m.MetricData))
+	}
+	want := []string{origin + ":80 [0 1 null]", origin + ":81 [1 null null]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("RsStatisticsData = %q; want %q (the plain-ID minute in the first binding's series)", got, want)
+	}
+	if got := nullable(resp.Response.StatisticsData); got != "[0 1 null]" {
+		t.Errorf("StatisticsData = %s; want [0 1 null]", got)
+	}
+}
+
+// realServerStatistics asks for the health of origin on listener over the
+// three minutes from t0.
+func realServerStatistics(t *testing.T, c *gaapsdk.Client, listener, origin string, t0 time.Time) (*gaapsdk.DescribeRealServerStatisticsRequest, *gaapsdk.DescribeRealServerStatisticsResponse) {
+	t.Helper()
+	req := gaapsdk.NewDescribeRealServerStatisticsRequest()
+	req.RealServerId, req.ListenerId = new(origin), new(listener)
+	req.StartTime, req.EndTime = statsTime(t0), statsTime(t0.Add(2*time.Minute))
+	resp, err := c.DescribeRealServerStatistics(req)
+	if err != nil {
+		t.Fatalf("DescribeRealServerStatistics: %v", err)
+	}
+	return req, resp
 }
 
 // TestDailyStepsStartAtBeijingMidnight: StartTime and EndTime are Beijing

@@ -76,31 +76,34 @@ type Bound struct {
 	Role string `json:"role,omitempty"`
 }
 
-// OriginIDs names each binding's origin in the data plane: its real
-// server's ID, with ":port" added when that real server is bound again, on
-// another port, by the same listener or rule. Health, scheduling and
-// counters are kept per origin, so two ports of one server must not share
-// a name; the first binding keeps the plain ID the API knows.
+// OriginID names a binding's origin in the data plane: "<real server
+// ID>:<port>". It depends on the binding alone, never on its place in the
+// list or on the other bindings, because sessions, persistence pins,
+// health state and counters are kept under it: reordering the list, or
+// unbinding another port of the same server, must keep those of the
+// bindings that stay. The port is always there so that two ports of one
+// server never share a name.
+func OriginID(realServerID string, port int64) string {
+	return realServerID + ":" + strconv.FormatInt(port, 10)
+}
+
+// OriginIDs names each binding's origin in the data plane (OriginID), in
+// binding order.
 func OriginIDs(bs []Bound) []string {
 	ids := make([]string, len(bs))
-	seen := make(map[string]bool, len(bs))
 	for i, b := range bs {
-		ids[i] = b.RealServerID
-		if seen[b.RealServerID] {
-			ids[i] += ":" + strconv.FormatInt(b.Port, 10)
-		}
-		seen[b.RealServerID] = true
+		ids[i] = OriginID(b.RealServerID, b.Port)
 	}
 	return ids
 }
 
 // OriginIDsOf names, as OriginIDs does, every binding of realServerID in
-// bs, in binding order: its ID, then "<ID>:<port>" for each further port.
+// bs, in binding order.
 func OriginIDsOf(bs []Bound, realServerID string) []string {
 	var out []string
-	for i, id := range OriginIDs(bs) {
-		if bs[i].RealServerID == realServerID {
-			out = append(out, id)
+	for _, b := range bs {
+		if b.RealServerID == realServerID {
+			out = append(out, OriginID(b.RealServerID, b.Port))
 		}
 	}
 	return out

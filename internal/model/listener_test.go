@@ -7,10 +7,10 @@ import (
 
 func TestOriginIDs(t *testing.T) {
 	bs := []Bound{{RealServerID: "rs-a", Port: 80}, {RealServerID: "rs-b", Port: 80}, {RealServerID: "rs-a", Port: 8080}}
-	if got, want := OriginIDs(bs), []string{"rs-a", "rs-b", "rs-a:8080"}; !slices.Equal(got, want) {
+	if got, want := OriginIDs(bs), []string{"rs-a:80", "rs-b:80", "rs-a:8080"}; !slices.Equal(got, want) {
 		t.Errorf("OriginIDs = %v; want %v", got, want)
 	}
-	for rs, want := range map[string][]string{"rs-a": {"rs-a", "rs-a:8080"}, "rs-b": {"rs-b"}, "rs-c": nil} {
+	for rs, want := range map[string][]string{"rs-a": {"rs-a:80", "rs-a:8080"}, "rs-b": {"rs-b:80"}, "rs-c": nil} {
 		if got := OriginIDsOf(bs, rs); !slices.Equal(got, want) {
 			t.Errorf("OriginIDsOf(%s) = %v; want %v", rs, got, want)
 		}
@@ -50,6 +50,22 @@ func TestBindStoredOriginPorts(t *testing.T) {
 		for _, p := range c.refused {
 			if _, err := l.Bind([]BindSpec{spec(p)}, 0); err == nil {
 				t.Errorf("%s: port %d taken; want refused", c.name, p)
+			}
+		}
+	}
+}
+
+// TestOriginIDsStable: a binding's ID depends on the binding alone, so
+// reordering the list or unbinding another port of the same server keeps
+// the IDs (and with them the sessions, pins, health and counters) of the
+// bindings that stay.
+func TestOriginIDsStable(t *testing.T) {
+	a80, a81 := Bound{RealServerID: "rs-a", Port: 80}, Bound{RealServerID: "rs-a", Port: 81}
+	want := map[Bound]string{a80: "rs-a:80", a81: "rs-a:81"}
+	for _, bs := range [][]Bound{{a80, a81}, {a81, a80}, {a81}, {a80}} {
+		for i, id := range OriginIDs(bs) {
+			if id != want[bs[i]] {
+				t.Errorf("OriginIDs(%v)[%d] = %q; want %q", bs, i, id, want[bs[i]])
 			}
 		}
 	}
