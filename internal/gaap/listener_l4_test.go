@@ -292,9 +292,9 @@ func TestDeleteListenersRepeatedID(t *testing.T) {
 
 // TestUDPSwitchToPingDropsPayloads: SendContext/RecvContext are used
 // only with CheckType PORT ("仅在健康检查类型为PORT时使用"), so a listener
-// with a PORT probe switches to PING by changing CheckType alone; the
-// payloads it no longer uses are dropped, while payloads sent along with
-// PING are still refused.
+// with a PORT probe switches to PING by changing CheckType alone, or with
+// the payloads sent again (as the Terraform provider does from its
+// state); either way the payloads PING does not use are dropped.
 func TestUDPSwitchToPingDropsPayloads(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
@@ -310,16 +310,23 @@ func TestUDPSwitchToPingDropsPayloads(t *testing.T) {
 	eventually(t, func() bool {
 		return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
 	}, "UDP listener not running")
-	err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy,
-		"CheckType": "PING", "SendContext": "ping"}, nil)
-	wantCode(t, err, "InvalidParameterValue")
-	if err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy, "CheckType": "PING"}, nil); err != nil {
-		t.Fatalf("ModifyUDPListenerAttribute(CheckType PING) on a PORT listener with payloads: %v", err)
-	}
-	eventually(t, func() bool {
-		return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
-	}, "UDP listener not running after the change")
-	if l := describeUDP(t, api, map[string]any{"ListenerId": id})[0]; l.CheckType != "PING" || l.SendContext != "" || l.RecvContext != "" {
-		t.Fatalf("after the switch: CheckType %q, SendContext %q, RecvContext %q; want PING and no payloads", l.CheckType, l.SendContext, l.RecvContext)
+	for _, modify := range []map[string]any{
+		{"CheckType": "PING", "SendContext": "ping", "RecvContext": "pong"},
+		{"CheckType": "PING"},
+	} {
+		modify["ListenerId"], modify["ProxyId"] = id, proxy
+		if err := api.Call(c, "ModifyUDPListenerAttribute", modify, nil); err != nil {
+			t.Fatalf("ModifyUDPListenerAttribute(%v) on a PORT listener with payloads: %v", modify, err)
+		}
+		eventually(t, func() bool {
+			return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
+		}, "UDP listener not running after the change")
+		if l := describeUDP(t, api, map[string]any{"ListenerId": id})[0]; l.CheckType != "PING" || l.SendContext != "" || l.RecvContext != "" {
+			t.Fatalf("after %v: CheckType %q, SendContext %q, RecvContext %q; want PING and no payloads", modify, l.CheckType, l.SendContext, l.RecvContext)
+		}
+		if err := api.Call(c, "ModifyUDPListenerAttribute", map[string]any{"ListenerId": id, "ProxyId": proxy,
+			"CheckType": "PORT", "SendContext": "ping", "RecvContext": "pong"}, nil); err != nil {
+			t.Fatalf("back to PORT: %v", err)
+		}
 	}
 }

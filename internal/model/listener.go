@@ -214,16 +214,12 @@ func (l *Listener) ApplyL4(p L4Params, toa bool) error {
 			*f.dst = *f.src
 		}
 	}
-	if p.CheckType != nil && l.CheckType == "PING" {
-		// Payloads apply to PORT probes only: switching to PING drops the
-		// kept ones, as the caller cannot be asked to clear what a PING
-		// would refuse; payloads sent with it are still refused.
-		if p.SendContext == nil {
-			l.SendContext = ""
-		}
-		if p.RecvContext == nil {
-			l.RecvContext = ""
-		}
+	if l.CheckType == "PING" {
+		// Payloads are "仅在健康检查类型为PORT时使用" (used with PORT only):
+		// a PING listener has none, whether kept from a PORT probe or sent
+		// again (the Terraform provider resends the ones in its state on
+		// every Modify), so they are dropped, not refused.
+		l.SendContext, l.RecvContext = "", ""
 	}
 	for _, f := range [...]struct {
 		dst *int64

@@ -189,8 +189,8 @@ func (l *Listener) checkHealth() error {
 	return nil
 }
 
-// checkUDPProbe validates the UDP health-check probe: payloads only with
-// PORT checks, hexadecimal with HEX, and each fitting one datagram.
+// checkUDPProbe validates the UDP health-check probe: payloads
+// hexadecimal with HEX, and each fitting one datagram.
 func (l *Listener) checkUDPProbe() error {
 	if err := CheckEnum("CheckType", l.CheckType, UDPCheckTypes); err != nil {
 		return err
@@ -202,9 +202,6 @@ func (l *Listener) checkUDPProbe() error {
 		if err := CheckOriginPort("CheckPort", l.CheckPort); err != nil {
 			return err
 		}
-	}
-	if l.CheckType == "PING" && (l.SendContext != "" || l.RecvContext != "") {
-		return invalid("SendContext", "probe payloads apply to CheckType PORT only, not PING")
 	}
 	for _, c := range [...]struct{ param, v string }{{"SendContext", l.SendContext}, {"RecvContext", l.RecvContext}} {
 		n := len(c.v)
