@@ -23,6 +23,10 @@ import (
 type State struct {
 	Revision int64
 	Objects  map[string][]model.Object // by kind
+	// Undecodable holds the stored rows Load skipped (ID → why): a row
+	// corrupted or written in a format this release cannot read fails
+	// alone instead of stopping every account's reconciliation.
+	Undecodable map[string]string
 }
 
 // Applier runs compiled state; in one process it is the edge runtime.
@@ -42,8 +46,9 @@ type Controller struct {
 	// retry is set while the data plane failed some objects (a port in
 	// use, say): they are applied again on every tick until they come up.
 	retry bool
-	// failed is what the data plane could not run in the last pass (IDs →
-	// why): logged when it changes, read by Failing.
+	// failed is what the data plane could not run in the last pass, and
+	// the rows that did not decode (IDs → why): logged when it changes,
+	// read by Failing.
 	mu     sync.Mutex
 	failed map[string]string
 	// Interval bounds how long a change can wait without a Notify.
@@ -127,13 +132,22 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 			return fmt.Errorf("apply revision %d: %w", st.Revision, err)
 		}
 	}
+	// Retrying cannot make a row decode: only the data plane's failures
+	// make the next tick run a pass.
+	retry := len(failed) > 0
+	for id, why := range st.Undecodable {
+		if _, seen := c.failed[id]; !seen {
+			c.log.Error("stored object skipped", "object", id, "reason", why)
+		}
+		failed[id] = why // its tasks fail; the API shows it down
+	}
 	if err := c.settle(ctx, st, failed); err != nil {
 		return err
 	}
 	// Failed objects are retried every tick: log what changed, not every
 	// retry (a taken port would otherwise log once a second).
 	for id, why := range failed {
-		if c.failed[id] != why {
+		if _, bad := st.Undecodable[id]; !bad && c.failed[id] != why {
 			c.log.Warn("data plane could not apply", "object", id, "reason", why)
 		}
 	}
@@ -145,7 +159,7 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	c.mu.Lock()
 	c.failed = failed
 	c.mu.Unlock()
-	c.applied, c.retry = st.Revision, len(failed) > 0
+	c.applied, c.retry = st.Revision, retry
 	return nil
 }
 
@@ -161,7 +175,8 @@ func (c *Controller) Failing(id string) bool {
 	return ok
 }
 
-// Load reads every stored object of every account.
+// Load reads every stored object of every account. A row that does not
+// decode is left out and named in State.Undecodable by table and key.
 func Load(ctx context.Context, s store.Store) (*State, error) {
 	// The revision is read first: a write landing during the read is then
 	// either in it or makes the next pass see a newer revision, never lost.
@@ -169,7 +184,7 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Revision: rev, Objects: map[string][]model.Object{}}
+	st := &State{Revision: rev, Objects: map[string][]model.Object{}, Undecodable: map[string]string{}}
 	err = s.View(ctx, func(tx store.Tx) error {
 		for _, k := range model.Kinds {
 			q := store.Query{Kind: k.Name, AllAccounts: true}
@@ -183,7 +198,8 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 			for _, r := range recs {
 				obj := k.New()
 				if err := json.Unmarshal(r.Data, obj); err != nil {
-					return fmt.Errorf("decode %s %s: %w", r.Kind, r.ID, err)
+					st.Undecodable[r.ID] = fmt.Sprintf("stored %s %s does not decode: %v", r.Kind, r.ID, err)
+					continue
 				}
 				st.Objects[k.Name] = append(st.Objects[k.Name], obj)
 			}
