@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -126,15 +128,17 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	failed := map[string]string{}
-	if c.applier != nil {
-		if failed, err = c.applier.Apply(ctx, st); err != nil {
-			return fmt.Errorf("apply revision %d: %w", st.Revision, err)
-		}
+	failed, err := c.apply(ctx, st)
+	if err != nil {
+		return fmt.Errorf("apply revision %d: %w", st.Revision, err)
 	}
 	// Retrying cannot make a row decode: only the data plane's failures
 	// make the next tick run a pass.
 	retry := len(failed) > 0
+	failed = maps.Clone(failed) // the applier's own, left as given
+	if failed == nil {
+		failed = map[string]string{}
+	}
 	for id, why := range st.Undecodable {
 		if _, seen := c.failed[id]; !seen {
 			c.log.Error("stored object skipped", "object", id, "reason", why)
@@ -161,6 +165,22 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	c.mu.Unlock()
 	c.applied, c.retry = st.Revision, retry
 	return nil
+}
+
+// apply hands st to the applier. A panic there (a stored value the
+// compiler did not expect) fails the pass, not the process: the data plane
+// keeps running the last snapshot it took, every account's proxies with
+// it, and the error is logged like any failed pass.
+func (c *Controller) apply(ctx context.Context, st *State) (failed map[string]string, err error) {
+	if c.applier == nil {
+		return map[string]string{}, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			failed, err = nil, fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return c.applier.Apply(ctx, st)
 }
 
 // Failing reports whether the last pass's data plane could not run the

@@ -44,14 +44,21 @@ type MirrorEndpoint struct {
 }
 
 // Collectors returns the target's collectors in the order given; the data
-// plane picks one per packet by hashing per AlgHash, modulo len.
+// plane picks one per packet by hashing per AlgHash, modulo len. A stored
+// endpoint that is not ip:port (a corrupted row, an older format) keeps its
+// text with port -1: the data plane rejects that mirror alone
+// (snapshot.Mirror.Validate), where a panic here took the process down.
 func (t MirrorTarget) Collectors() []MirrorEndpoint {
 	out := make([]MirrorEndpoint, 0, len(t.IPs)+len(t.EndPoints))
 	for _, ip := range t.IPs {
 		out = append(out, MirrorEndpoint{ip, DefaultVXLANPort})
 	}
 	for _, ep := range t.EndPoints {
-		ap := netip.MustParseAddrPort(ep)
+		ap, err := netip.ParseAddrPort(ep)
+		if err != nil {
+			out = append(out, MirrorEndpoint{ep, -1})
+			continue
+		}
 		out = append(out, MirrorEndpoint{ap.Addr().String(), int(ap.Port())})
 	}
 	return out
