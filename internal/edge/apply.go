@@ -35,6 +35,9 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 			rep.invalid(e.ID, e.Error())
 		case "mirror": // The mirror engine skips invalid mirrors itself.
 			rep.invalid(e.ID, e.Error())
+		case "policy": // Its proxy keeps the policy it had (applyProxies).
+			bad["sp/"+e.ProxyID] = e.Err
+			rep.invalid(e.ID, e.Error())
 		default:
 			bad["l/"+e.ID] = e.Err
 		}
@@ -111,7 +114,10 @@ func (rt *Runtime) setListening(snap *snapshot.Snapshot) {
 
 // applyProxies updates shared per-proxy state in place and returns the
 // proxies whose policy changed (their open connections are rechecked).
-// An invalid proxy keeps its previous state.
+// An invalid proxy keeps its previous state, and a proxy whose policy is
+// invalid its previous policy (none on a node it never ran on): filtering
+// by whatever rules remain could let through what a left-out DROP rule
+// denies.
 func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) map[string]bool {
 	recheck := map[string]bool{}
 	seen := map[string]bool{}
@@ -129,7 +135,7 @@ func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) m
 		}
 		ps.shared.Conns.SetMax(p.MaxConns)
 		ps.shared.BW.SetMbps(p.BandwidthMbps)
-		if !reflect.DeepEqual(ps.policy, p.Policy) {
+		if bad["sp/"+p.ID] == nil && !reflect.DeepEqual(ps.policy, p.Policy) {
 			pol, _ := acl.Compile(p.Policy) // Validated above.
 			ps.shared.Policy.Store(pol)
 			ps.policy = p.Policy

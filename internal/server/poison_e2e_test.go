@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/store"
@@ -81,4 +83,74 @@ func TestUndecodableRowFailsAlone(t *testing.T) {
 		t.Fatalf("restart with one undecodable row: %v", err)
 	}
 	s.Close(ctx)
+}
+
+// taskStatus waits until the task named by a RequestId finishes and
+// returns its status.
+func (n *node) taskStatus(task string) string {
+	n.t.Helper()
+	var status struct{ Status string }
+	n.until("task "+task+" finished", func() bool {
+		if err := n.Call(n.c, "DescribeTaskStatus", map[string]string{"TaskId": task}, &status); err != nil {
+			n.t.Fatal(err)
+		}
+		return status.Status != "RUNNING"
+	})
+	return status.Status
+}
+
+// TestOpenPolicyRejectedByEdgeFails: opening a policy holding a rule the
+// data plane rejects (an older row's port list) is not applied, so its
+// task is FAIL and the policy does not read BOUND.
+func TestOpenPolicyRejectedByEdgeFails(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	n.listenerTo(proxy, ip, "ok")
+	policy := n.createPolicy(proxy, "DROP", policyRule("192.0.2.0/24", "TCP", "80", "ACCEPT"))
+	patchStored(t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
+		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
+	})
+	open := gaapsdk.NewOpenSecurityPolicyRequest()
+	open.ProxyId, open.PolicyId = &proxy, &policy
+	resp, err := n.c.OpenSecurityPolicy(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := n.taskStatus(*resp.Response.RequestId)
+	d := gaapsdk.NewDescribeSecurityPolicyDetailRequest()
+	d.PolicyId = &policy
+	pd, err := n.c.DescribeSecurityPolicyDetail(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != "FAIL" || *pd.Response.Status == model.PolicyBound {
+		t.Errorf("policy the data plane rejects reads %s, its OpenSecurityPolicy task %s; want not BOUND and FAIL",
+			*pd.Response.Status, status)
+	}
+}
+
+// TestBadRuleOfUnopenedPolicyDoesNotMatter: a policy merely created is
+// not enforced, so a rule of it the data plane would reject (an older
+// row) leaves its proxy alone, also after a restart.
+func TestBadRuleOfUnopenedPolicyDoesNotMatter(t *testing.T) {
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
+	api := xtest.StartAPIWith(t, mod)
+	n := &node{API: api, c: api.GAAP(), t: t}
+	proxy, ip := n.proxy()
+	listener, addr := n.listenerTo(proxy, ip, "ok")
+	policy := n.createPolicy(proxy, "ACCEPT", policyRule("10.0.0.0/8", "TCP", "80", "DROP"))
+	patchStored(t, api, model.KindPolicy, policy, func(doc map[string]any) {
+		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := api.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api2 := xtest.StartAPIWith(t, mod)
+	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
+		t.Errorf("after a restart, listener %s (ListenerStatus %d) of a proxy with an unopened bad policy: %q, %v; want it served",
+			listener, n2.tcpListenerStatus(listener), got, err)
+	}
 }

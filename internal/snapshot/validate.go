@@ -41,6 +41,13 @@ func (s *Snapshot) Validate() []*ObjectError {
 		if seen["p/"+p.ID] {
 			add("proxy", p.ID, p.ID, errors.New("duplicate proxy ID"))
 		}
+		// A policy fails alone, not its proxy's listeners; one that is not
+		// enforced does not matter.
+		if p.Policy != nil && p.Policy.Enabled {
+			if err := p.Policy.Validate(); err != nil {
+				add("policy", p.Policy.ID, p.ID, err)
+			}
+		}
 		seen["p/"+p.ID] = true
 		for j := range p.Listeners {
 			l := &p.Listeners[j]
@@ -116,11 +123,6 @@ func (p *Proxy) validate() error {
 		return fmt.Errorf("access IP %q is not an IP literal", p.AccessIP)
 	case p.BandwidthMbps < 0 || p.MaxConns < 0:
 		return errors.New("negative bandwidth or connection cap")
-	}
-	if p.Policy != nil {
-		if err := p.Policy.Validate(); err != nil {
-			return fmt.Errorf("policy %s: %w", p.Policy.ID, err)
-		}
 	}
 	return nil
 }
