@@ -184,8 +184,8 @@ func (rt *Runtime) desired(snap *snapshot.Snapshot, bad map[string]error, rep *R
 	want := map[sockKey]wanted{}
 	for _, pl := range snap.Listeners() {
 		l := pl.Listener
-		if pl.Proxy.Closed || rt.proxies[pl.Proxy.ID] == nil {
-			continue // Closed (or invalid and never valid): drains if running.
+		if pl.Proxy.Closed {
+			continue // Drains if running.
 		}
 		err := bad["l/"+l.ID]
 		if err == nil && bad["p/"+pl.Proxy.ID] != nil {
@@ -195,8 +195,11 @@ func (rt *Runtime) desired(snap *snapshot.Snapshot, bad map[string]error, rep *R
 			want[keyOf(pl)] = wanted{Placed: pl}
 			continue
 		}
-		st := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, State: StateInvalid, Change: ChangeUnchanged, Error: err.Error()}
-		if k, ok := prev[l.ID]; ok {
+		// Reported even when its proxy never ran here (after a restart):
+		// it must not read as running.
+		st := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: keyOf(pl).String(), State: StateInvalid,
+			Change: ChangeUnchanged, Error: err.Error()}
+		if k, ok := prev[l.ID]; ok && rt.proxies[pl.Proxy.ID] != nil {
 			want[k] = wanted{Placed: rt.servers[k].placed, kept: true}
 			st.Error += " (previous configuration kept)"
 		}

@@ -56,7 +56,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 	want := map[sockKey]wantedHTTP{}
 	for _, pl := range snap.HTTPListeners() {
 		l := pl.Listener
-		if pl.Proxy.Closed || rt.proxies[pl.Proxy.ID] == nil {
+		if pl.Proxy.Closed {
 			continue
 		}
 		err := bad["l/"+l.ID]
@@ -70,7 +70,7 @@ func (rt *Runtime) removeL7(snap *snapshot.Snapshot, bad map[string]error, rep *
 		}
 		ls := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: l.Protocol + "/" + k.addr.String(),
 			State: StateInvalid, Change: ChangeUnchanged, Error: err.Error()}
-		if pk, ok := prev[l.ID]; ok {
+		if pk, ok := prev[l.ID]; ok && rt.proxies[pl.Proxy.ID] != nil {
 			want[pk] = wantedHTTP{PlacedHTTP: st.servers[pk].placed, kept: true}
 			ls.Error += " (previous configuration kept)"
 		}

@@ -39,3 +39,22 @@ func TestInvalidPolicyFailsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestListenersOfNeverValidProxyReported: a proxy invalid since this node
+// started (a restart on a bad row) runs none of its listeners, and each
+// is reported invalid rather than left out of the report, where the
+// controller would count it as running.
+func TestListenersOfNeverValidProxyReported(t *testing.T) {
+	ip := lo.Next()
+	port, hport := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	snap := oneProxy(1, ip, listener("listener-1", snapshot.ProtoTCP, port, nil))
+	snap.Proxies[0].HTTPListeners = []snapshot.HTTPListener{{ID: "listener-h", Protocol: snapshot.ProtoHTTP, Port: hport}}
+	snap.Proxies[0].BandwidthMbps = -1
+	rep := rt.Apply(snap)
+	for _, id := range []string{"listener-1", "listener-h"} {
+		if st, ok := rep.Listener(id); !ok || st.State != edge.StateInvalid || st.Addr == "" {
+			t.Errorf("listener %s of a proxy that never ran: %+v (reported %v); want invalid with its address", id, st, ok)
+		}
+	}
+}
