@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -152,5 +153,41 @@ func TestBadRuleOfUnopenedPolicyDoesNotMatter(t *testing.T) {
 	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
 		t.Errorf("after a restart, listener %s (ListenerStatus %d) of a proxy with an unopened bad policy: %q, %v; want it served",
 			listener, n2.tcpListenerStatus(listener), got, err)
+	}
+}
+
+// TestBadOriginFailsAlone: a real server whose stored address is not an IP
+// literal (an older row stored "ip:port") gets no traffic and reads
+// abnormal, while its listener serves from its other origin, also after a
+// restart.
+func TestBadOriginFailsAlone(t *testing.T) {
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
+	api := xtest.StartAPIWith(t, mod)
+	n := &node{API: api, c: api.GAAP(), t: t}
+	proxy, ip := n.proxy()
+	ids, srvs := n.proxyNamedOrigins("a", "b")
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: srvs[0].Addr, ids[1]: srvs[1].Addr})
+	patchStored(t, api, model.KindRealServer, ids[1], func(doc map[string]any) {
+		doc["address"] = srvs[1].Addr.String()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := api.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api2 := xtest.StartAPIWith(t, mod)
+	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	for range 4 { // rr: the bad origin would take every other connection
+		if got, err := fetchFrom(origins.Next(), netip.AddrPortFrom(ip, uint16(port))); err != nil || got != "a" {
+			t.Fatalf("listener %s with one bad origin of two: got %q, %v; want origin a every time", listener, got, err)
+		}
+	}
+	n2.until("the bad origin reads abnormal", func() bool {
+		st, _ := n2.originStatus("TCP", listener, ids[1])
+		return st == 1
+	})
+	if st, _ := n2.originStatus("TCP", listener, ids[0]); st != 0 || n2.tcpListenerStatus(listener) != 0 {
+		t.Errorf("good origin status %d, listener status %d; want both 0", st, n2.tcpListenerStatus(listener))
 	}
 }

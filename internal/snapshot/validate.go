@@ -189,9 +189,11 @@ func (o *Origin) validate() error {
 		return fmt.Errorf("weight %d out of 0-100", o.Weight)
 	case o.Host == "":
 		return errors.New("empty host")
-	case !o.IsDomain && !validIP(o.Host):
-		return fmt.Errorf("host %q is not an IP literal (set IsDomain)", o.Host)
 	}
+	// A host that is not an IP literal while IsDomain is false (a row of
+	// an older format) is not an error of the listener or rule: the origin
+	// gets no address, so no traffic, and reads abnormal
+	// (health.Backend.Status), while the other origins serve.
 	return nil
 }
 

@@ -140,6 +140,10 @@ func (s Status) equal(o Status) bool {
 func (b *Backend) Status() Status {
 	a := b.addrs.Load()
 	switch {
+	case !b.key.IsDomain && (a == nil || len(*a) == 0):
+		// A literal that does not parse, or one DenyPrivate refuses: no
+		// traffic goes there, whatever its checks say.
+		return Status{}
 	case !b.key.Check.Enabled || b.Healthy() || b.key.IsDomain && a == nil:
 		return Status{Healthy: true}
 	case !b.key.IsDomain || a == nil || len(*a) == 0:
