@@ -134,7 +134,7 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain, ok bool) {
 	// A domain serves its listener's HTTP/3 only when it asks for it too
 	// (CreateDomain: "默认不开启Http3").
-	sd = snapshot.Domain{Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
+	sd = snapshot.Domain{ID: d.ID, Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
 		NoHTTP3: d.Http3Supported != 1}
 	if l.Protocol == model.HTTPS {
 		sd.TLS = c.domainTLS(l, d)

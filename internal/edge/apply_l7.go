@@ -98,7 +98,7 @@ func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, replaced []replacedListe
 		if e != nil {
 			old = e.placed
 		}
-		ls := rt.placeHTTP(k, w.PlacedHTTP)
+		ls := rt.placeHTTP(k, w.PlacedHTTP, rep)
 		if e != nil && old.Listener.ID != w.Listener.ID && e.placed.Listener.ID == w.Listener.ID {
 			replaced = append(replaced, replacedListener{old.Listener.ID, old.Proxy.ID, old.Listener.Protocol + "/" + k.addr.String()})
 		}
@@ -109,13 +109,16 @@ func (rt *Runtime) placeL7(want map[sockKey]wantedHTTP, replaced []replacedListe
 
 // placeHTTP makes socket k serve pl: unchanged, handler swap, or bind.
 // A listener whose configuration does not compile (a certificate that does
-// not parse) is invalid; its previous handler, if any, keeps serving.
-func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
+// not parse) is invalid; its previous handler, if any, keeps serving. The
+// domains its handler left out are reported invalid on every pass, so they
+// never settle as applied.
+func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP, rep *Report) ListenerStatus {
 	st, l := rt.l7(), pl.Listener
 	ls := ListenerStatus{ID: l.ID, ProxyID: pl.Proxy.ID, Addr: l.Protocol + "/" + k.addr.String(), State: StateRunning}
 	e := st.servers[k]
 	if e != nil && e.placed.Proxy.ID == pl.Proxy.ID && e.placed.Listener.Equal(l) {
 		e.placed, ls.Change = pl, ChangeUnchanged
+		reportSkipped(e.h, rep)
 		rt.syncHTTP3(k, e, &ls) // Retries a failed UDP bind.
 		return ls
 	}
@@ -127,6 +130,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 		}
 		return ls
 	}
+	reportSkipped(h, rep)
 	if e != nil {
 		old := e.h
 		e.srv.Update(h) // Acquire-before-release keeps shared backends alive.
@@ -152,6 +156,12 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP) ListenerStatus {
 	st.servers[k] = e
 	rt.syncHTTP3(k, e, &ls)
 	return ls
+}
+
+func reportSkipped(h *l7.Handler, rep *Report) {
+	for id, why := range h.Skipped {
+		rep.invalid(id, why)
+	}
 }
 
 // removeHTTP drains a socket that left the snapshot.

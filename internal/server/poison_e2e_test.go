@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +192,64 @@ func TestBadOriginFailsAlone(t *testing.T) {
 	})
 	if st, _ := n2.originStatus("TCP", listener, ids[0]); st != 0 || n2.tcpListenerStatus(listener) != 0 {
 		t.Errorf("good origin status %d, listener status %d; want both 0", st, n2.tcpListenerStatus(listener))
+	}
+}
+
+// TestBadDomainCertificateFailsAlone: a domain whose certificate no longer
+// parses (corrupted, or an older format) is left out of its HTTPS
+// listener alone: its CreateDomain task is FAIL, and the listener's other
+// domain keeps getting changes and is served, also after a restart.
+func TestBadDomainCertificateFailsAlone(t *testing.T) {
+	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
+	api := xtest.StartAPIWith(t, mod)
+	n := &node{API: api, c: api.GAAP(), t: t}
+	proxy, ip := n.proxy()
+	ca := newTestCA(t, "poison CA")
+	goodPEM, goodKey := ca.leaf(t, "good", "good.poison.test")
+	good := n.cert(2, goodPEM, goodKey)
+	badPEM, badKey := ca.leaf(t, "bad", "bad.poison.test")
+	bad := n.cert(2, badPEM, badKey)
+	a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
+	ids := n.realServers(a.Addr(), b.Addr())
+	listener, port := n.churnHTTPSListener(proxy, ip, good)
+	n.domain(listener, "good.poison.test", "", "")
+	n.rule(listener, "good.poison.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+
+	// CreateDomain reads the certificate for its name check: the row goes
+	// bad after the call, before the controller's pass.
+	release := n.Controller.Hold()
+	req := gaapsdk.NewCreateDomainRequest()
+	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("bad.poison.test"), new(bad)
+	resp, err := n.c.CreateDomain(req)
+	if err != nil {
+		release()
+		t.Fatal(err)
+	}
+	patchStored(t, n.API, model.KindCertificate, bad, func(doc map[string]any) {
+		doc["content"] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	})
+	release()
+	if st := n.taskStatus(*resp.Response.RequestId); st != "FAIL" {
+		t.Errorf("CreateDomain with a certificate the data plane cannot parse: task %s; want FAIL", st)
+	}
+
+	n.rule(listener, "good.poison.test", "/new", nil, map[string]netip.AddrPort{ids[1]: b})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	c := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
+	if r, body := request(t, c, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
+		t.Errorf("new rule on the good domain: %d %q; want origin b", r.StatusCode, body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := api.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	xtest.StartAPIWith(t, mod)
+	c2 := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
+	if r, body := request(t, c2, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
+		t.Errorf("good domain after a restart: %d %q; want origin b", r.StatusCode, body)
 	}
 }

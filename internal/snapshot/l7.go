@@ -80,6 +80,9 @@ type TLS struct {
 
 // Domain is a virtual host of an HTTP(S) listener.
 type Domain struct {
+	// ID names the domain in the edge's report when it fails alone (its
+	// TLS material does not parse); empty in snapshots of older releases.
+	ID string `json:"id,omitempty"`
 	// Host is matched against the request's host without port, case-
 	// insensitively: an exact name, or "*.example.com", which matches any
 	// name ending in ".example.com" (at any depth). Exact names win over

@@ -14,6 +14,7 @@ package l7
 import (
 	"cmp"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -70,6 +71,10 @@ type Handler struct {
 	// open connections are checked against the new demands
 	// (Server.Update).
 	access string
+	// Skipped holds the domains left out because their TLS material does
+	// not parse (domain and rule IDs → why): one domain's certificate
+	// fails that domain, not the listener's others.
+	Skipped map[string]string
 
 	released sync.Once
 }
@@ -107,6 +112,11 @@ func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err
 	for i := range l.Domains {
 		d := &l.Domains[i]
 		v, err := h.buildVhost(l, d, certs)
+		var tlsErr *domainTLSError
+		if errors.As(err, &tlsErr) {
+			h.skip(d, err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("domain %s: %w", d.Host, err)
 		}
@@ -140,7 +150,7 @@ func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs
 	if h.tls != nil {
 		idx, err := h.tls.add(merge(l.TLS, d.TLS), certs)
 		if err != nil {
-			return nil, err
+			return nil, &domainTLSError{err}
 		}
 		v.tlsIdx = idx
 		v.noH3 = v.noH3 || h.tls.configs[idx].MaxVersion < tls.VersionTLS13
@@ -155,6 +165,24 @@ func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs
 	}
 	slices.SortStableFunc(v.rules, func(a, b *rule) int { return cmp.Compare(len(b.path), len(a.path)) })
 	return v, nil
+}
+
+// domainTLSError is a domain's own TLS material failing: it is built
+// before the domain's rules, so nothing is held when it is skipped.
+type domainTLSError struct{ error }
+
+func (e *domainTLSError) Unwrap() error { return e.error }
+
+// skip records d, and its rules, as left out for err.
+func (h *Handler) skip(d *snapshot.Domain, err error) {
+	if h.Skipped == nil {
+		h.Skipped = map[string]string{}
+	}
+	why := fmt.Sprintf("domain %s: %v", d.Host, err)
+	h.Skipped[cmp.Or(d.ID, d.Host)] = why
+	for _, r := range d.Rules {
+		h.Skipped[r.ID] = why
+	}
 }
 
 // vhosts lists the handler's domains in a stable order.
