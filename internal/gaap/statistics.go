@@ -157,6 +157,29 @@ func (s *Service) sums(ctx context.Context, objects []string, metric string, q s
 	return sums, nil
 }
 
+// seriesByPrefix reads metric for every object starting with prefix and
+// returns one point per step of q for each that has a sample in q's
+// window, keyed by the rest of its name after prefix.
+func (s *Service) seriesByPrefix(ctx context.Context, prefix, metric string, q statsQuery) (map[string][]gaapapi.StatisticsDataInfo, error) {
+	pts, err := s.store.Stats().QueryPrefix(ctx, prefix, metric, q.gran, q.steps()[0], q.to)
+	if err != nil {
+		return nil, apierr.Internal(err)
+	}
+	sums := make(map[string]map[int64]float64)
+	for _, p := range pts {
+		rest := p.Object[len(prefix):]
+		if sums[rest] == nil {
+			sums[rest] = make(map[int64]float64)
+		}
+		sums[rest][p.Time.Unix()] += p.Value
+	}
+	out := make(map[string][]gaapapi.StatisticsDataInfo, len(sums))
+	for rest, m := range sums {
+		out[rest] = q.points(metric, m)
+	}
+	return out, nil
+}
+
 // points answers one point per step of q from sums.
 func (q statsQuery) points(metric string, sums map[int64]float64) []gaapapi.StatisticsDataInfo {
 	steps := q.steps()

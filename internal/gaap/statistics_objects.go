@@ -1,8 +1,11 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -32,8 +35,8 @@ var realServerWithin = []int64{1, 3, 6, 12, 24}
 // several ports has a series per binding in RsStatisticsData, named as
 // the data plane names them (model.OriginIDsOf), and StatisticsData is
 // their minimum per step: 0 (abnormal) while any binding is down, as the
-// owner's BindStatus. An origin not bound there reads the series of its
-// plain ID (what it recorded before IDs carried the port).
+// owner's BindStatus. An origin no longer bound there reads the series
+// its former bindings recorded, found by their common prefix.
 func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRealServerStatisticsRequest) (*gaapapi.DescribeRealServerStatisticsResponse, error) {
 	q, err := realServerStatsQuery(req, call.Time)
 	if err != nil {
@@ -69,28 +72,47 @@ func (s *Service) DescribeRealServerStatistics(ctx context.Context, call *clouda
 	}
 	// Before origin IDs carried the port, the first binding of a real
 	// server was named by its plain ID, and its past health is stored
-	// under that name: it fills the steps the first series lacks, and is
-	// the one series of an origin not bound there.
+	// under that name: it fills the steps the first series lacks.
 	legacy, err := s.series(ctx, []string{RealServerStatusObject(binding, rsID)}, RealServerStatusMetric, q)
 	if err != nil {
 		return nil, err
 	}
-	origins := model.OriginIDsOf(bound, rsID)
-	if len(origins) == 0 {
-		return &gaapapi.DescribeRealServerStatisticsResponse{StatisticsData: legacy,
-			RsStatisticsData: []gaapapi.MetricStatisticsInfo{{MetricName: new(rsID), MetricData: slices.Clone(legacy)}}}, nil
+	// Every binding of the real server there, now or before, recorded
+	// under "<rs>:<port>": one read, by port.
+	idPrefix := model.OriginIDPrefix(rsID)
+	byPort, err := s.seriesByPrefix(ctx, RealServerStatusObject(binding, idPrefix), RealServerStatusMetric, q)
+	if err != nil {
+		return nil, err
 	}
-	resp := &gaapapi.DescribeRealServerStatisticsResponse{RsStatisticsData: make([]gaapapi.MetricStatisticsInfo, 0, len(origins))}
-	for i, origin := range origins {
-		data, err := s.series(ctx, []string{RealServerStatusObject(binding, origin)}, RealServerStatusMetric, q)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			fillNull(data, legacy)
-		}
-		resp.RsStatisticsData = append(resp.RsStatisticsData, gaapapi.MetricStatisticsInfo{MetricName: new(origin), MetricData: data})
+	resp := &gaapapi.DescribeRealServerStatisticsResponse{}
+	add := func(name string, data []gaapapi.StatisticsDataInfo) {
+		resp.RsStatisticsData = append(resp.RsStatisticsData, gaapapi.MetricStatisticsInfo{MetricName: new(name), MetricData: data})
 		resp.StatisticsData = stepMinimum(resp.StatisticsData, data)
+	}
+	if origins := model.OriginIDsOf(bound, rsID); len(origins) > 0 {
+		for i, origin := range origins {
+			data, ok := byPort[strings.TrimPrefix(origin, idPrefix)]
+			if !ok {
+				data = q.points(RealServerStatusMetric, nil)
+			}
+			if i == 0 {
+				fillNull(data, legacy)
+			}
+			add(origin, data)
+		}
+		return resp, nil
+	}
+	// Not bound there (any more): the series of the bindings it had, as
+	// they recorded them in the window, by port (decimal without leading
+	// zeros, so the shorter is the smaller), after the plain ID's when that
+	// has a value or there is no other series.
+	ports := slices.Collect(maps.Keys(byPort))
+	slices.SortFunc(ports, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) })
+	if len(ports) == 0 || slices.ContainsFunc(legacy, func(p gaapapi.StatisticsDataInfo) bool { return p.Data != nil }) {
+		add(rsID, legacy)
+	}
+	for _, port := range ports {
+		add(idPrefix+port, byPort[port])
 	}
 	return resp, nil
 }

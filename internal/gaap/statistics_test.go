@@ -214,24 +214,67 @@ func TestRealServerStatisticsKeepsSeriesRecordedUnderPlainID(t *testing.T) {
 		t.Fatalf("BindListenerRealServers: %v", err)
 	}
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
-	point := func(name string, at time.Time, v float64) store.Point {
-		return store.Point{Object: gaap.RealServerStatusObject(listener, name), Metric: gaap.RealServerStatusMetric,
-			Granularity: 60, Time: at, Value: v}
-	}
+	point := func(name string, at time.Time, v float64) store.Point { return healthPoint(listener, name, at, v) }
 	writePoints(t, api, point(origin, t0, 0), point(origin+":80", t0.Add(time.Minute), 1), point(origin+":81", t0, 1))
 
 	_, resp := realServerStatistics(t, c, listener, origin, t0)
-	var got []string
-	for _, m := range resp.Response.RsStatisticsData {
-		got = append(got, *m.MetricName+" "+nullable(m.MetricData))
-	}
-	want := []string{origin + ":80 [0 1 null]", origin + ":81 [1 null null]"}
+	got, want := rsSeries(resp), []string{origin + ":80 [0 1 null]", origin + ":81 [1 null null]"}
 	if !slices.Equal(got, want) {
 		t.Errorf("RsStatisticsData = %q; want %q (the plain-ID minute in the first binding's series)", got, want)
 	}
 	if got := nullable(resp.Response.StatisticsData); got != "[0 1 null]" {
 		t.Errorf("StatisticsData = %s; want [0 1 null]", got)
 	}
+}
+
+// TestRealServerStatisticsAfterUnbinding: the health a real server's
+// bindings recorded ("<listener>/<origin>:<port>") still answers once it
+// is unbound, although no port of it is stored any more: a series per
+// former binding, by port, after the plain-ID series (recorded before IDs
+// carried the port) since that has a value; StatisticsData is their
+// minimum. Another origin whose ID extends this one's ("<origin>0") is
+// not among them.
+func TestRealServerStatisticsAfterUnbinding(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	listener, origin := statsListener(t, api, runningProxy(t, api), 9093), statsOrigin(t, api, "1.1.1.8")
+	if _, err := c.BindListenerRealServers(bindReq(listener, bindOne(origin, "1.1.1.8", 8080), bindOne(origin, "1.1.1.8", 443))); err != nil {
+		t.Fatalf("BindListenerRealServers: %v", err)
+	}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	point := func(name string, at time.Time, v float64) store.Point { return healthPoint(listener, name, at, v) }
+	writePoints(t, api, point(origin+":8080", t0, 1), point(origin+":8080", t0.Add(time.Minute), 0), point(origin+":443", t0.Add(time.Minute), 1),
+		point(origin, t0.Add(2*time.Minute), 1), point(origin+"0:80", t0, 0))
+	eventually(t, func() bool { return *describeTCP(t, c, listener).ListenerStatus == 0 }, "binding of %s not applied", listener)
+	if _, err := c.BindListenerRealServers(bindReq(listener)); err != nil {
+		t.Fatalf("unbinding every origin: %v", err)
+	}
+
+	_, resp := realServerStatistics(t, c, listener, origin, t0)
+	got, want := rsSeries(resp), []string{origin + " [null null 1]", origin + ":443 [null 1 null]", origin + ":8080 [1 0 null]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("RsStatisticsData after unbinding = %q; want %q", got, want)
+	}
+	if got := nullable(resp.Response.StatisticsData); got != "[1 0 1]" {
+		t.Errorf("StatisticsData = %s; want [1 0 1]", got)
+	}
+}
+
+// healthPoint is a minute of the health series of origin (a data-plane
+// name) bound to listener.
+func healthPoint(listener, origin string, at time.Time, v float64) store.Point {
+	return store.Point{Object: gaap.RealServerStatusObject(listener, origin), Metric: gaap.RealServerStatusMetric,
+		Granularity: 60, Time: at, Value: v}
+}
+
+// rsSeries lists the RsStatisticsData of resp as "<name> <values>".
+func rsSeries(resp *gaapsdk.DescribeRealServerStatisticsResponse) []string {
+	var out []string
+	for _, m := range resp.Response.RsStatisticsData {
+		out = append(out, *m.MetricName+" "+nullable(m.MetricData))
+	}
+	return out
 }
 
 // realServerStatistics asks for the health of origin on listener over the
@@ -308,11 +351,7 @@ func statsListener(t *testing.T, api *xtest.API, proxy string, port uint64) stri
 	req := gaapsdk.NewCreateTCPListenersRequest()
 	req.ProxyId, req.ListenerName, req.Ports = new(proxy), new("stats"), []*uint64{new(port)}
 	req.Scheduler, req.RealServerType, req.HealthCheck = new("rr"), new("IP"), new(uint64(0))
-	resp, err := api.GAAP().CreateTCPListeners(req)
-	if err != nil {
-		t.Fatalf("CreateTCPListeners: %v", err)
-	}
-	return *resp.Response.ListenerIds[0]
+	return createTCP(t, api.GAAP(), req)[0]
 }
 
 // statsOrigin adds an origin at ip.

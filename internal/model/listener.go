@@ -84,8 +84,13 @@ type Bound struct {
 // bindings that stay. The port is always there so that two ports of one
 // server never share a name.
 func OriginID(realServerID string, port int64) string {
-	return realServerID + ":" + strconv.FormatInt(port, 10)
+	return OriginIDPrefix(realServerID) + strconv.FormatInt(port, 10)
 }
+
+// OriginIDPrefix is what the OriginID of every binding of realServerID,
+// and of no other real server's, starts with: the port follows it. Series
+// of bindings that are gone, whose ports nothing records, are found by it.
+func OriginIDPrefix(realServerID string) string { return realServerID + ":" }
 
 // OriginIDs names each binding's origin in the data plane (OriginID), in
 // binding order.

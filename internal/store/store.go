@@ -123,10 +123,15 @@ type Point struct {
 // granularity stamped at, in no order. Range returns every point of a
 // granularity with from <= Time < to, of all series, oldest first (in no
 // order within one time): one read for the statistics rollups of all
-// series. Prune deletes points of a granularity older than before.
+// series. QueryPrefix is Query for every series of metric whose object
+// starts with prefix, ordered by object (as bytes) then time: how a
+// caller finds series it cannot name, such as those of a real server's
+// former bindings. Prune deletes points of a granularity older than
+// before.
 type Stats interface {
 	Write(ctx context.Context, pts []Point) error
 	Query(ctx context.Context, object, metric string, granularity int, from, to time.Time) ([]Point, error)
+	QueryPrefix(ctx context.Context, prefix, metric string, granularity int, from, to time.Time) ([]Point, error)
 	At(ctx context.Context, granularity int, at time.Time) ([]Point, error)
 	Range(ctx context.Context, granularity int, from, to time.Time) ([]Point, error)
 	Prune(ctx context.Context, granularity int, before time.Time) error

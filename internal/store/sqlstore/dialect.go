@@ -65,13 +65,14 @@ const writerLockClass = 0x6f677772 // "ogwr"
 var (
 	sqliteDialect = &dialect{
 		name:  "sqlite",
-		types: tokens("BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000000000"),
+		types: tokens("BLOB", "CAST(strftime('%s', 'now') AS INTEGER) * 1000000000", ""),
 		view:  &sql.TxOptions{ReadOnly: true},
 	}
 	postgresDialect = &dialect{
 		name:     "postgres",
 		numbered: true,
-		types:    tokens("BYTEA", "CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000000000"),
+		types: tokens("BYTEA", "CAST(FLOOR(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000000000",
+			`ALTER TABLE stats ALTER COLUMN object TYPE TEXT COLLATE "C"`),
 		lockWriters: func(schema string) string {
 			return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", writerLockClass, schemaKey(schema))
 		},
@@ -83,9 +84,11 @@ var (
 )
 
 // tokens is a dialect's replacer of migration tokens: {{blob}}, the
-// binary column type, and {{now_ns}}, the current time in Unix nanoseconds.
-func tokens(blob, nowNS string) *strings.Replacer {
-	return strings.NewReplacer("{{blob}}", blob, "{{now_ns}}", nowNS)
+// binary column type, {{now_ns}}, the current time in Unix nanoseconds,
+// and {{stats_object_bytes}}, the statement (none where it is so already)
+// that makes stats.object compare as bytes (migration 0006).
+func tokens(blob, nowNS, statsObjectBytes string) *strings.Replacer {
+	return strings.NewReplacer("{{blob}}", blob, "{{now_ns}}", nowNS, "{{stats_object_bytes}}", statsObjectBytes)
 }
 
 // rebind rewrites ? placeholders for the dialect. Our SQL never has a ? inside

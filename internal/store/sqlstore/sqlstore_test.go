@@ -354,6 +354,39 @@ func TestMigrationRestoresDefaultVpcMarkers(t *testing.T) {
 	}
 }
 
+// TestMigrationStatsObjectComparesAsBytes: a PostgreSQL store whose
+// stats.object follows a language collation (a database made with
+// en_US, here ICU's "en" as the test cluster is C) would answer
+// QueryPrefix without the objects that collation sorts past the prefix's
+// range ("lsr/rs:80" after "lsr/rs;": punctuation is ignored); after the
+// upgrade the column compares as bytes and they are found.
+func TestMigrationStatsObjectComparesAsBytes(t *testing.T) {
+	e := engines(t)[1]
+	e.available(t)
+	dsn := e.newDB(t)
+	s := open(t, dsn)
+	p := store.Point{Object: "lsr/rs:80", Metric: "RealServerStatus", Granularity: 60, Time: time.Unix(60, 0).UTC(), Value: 1}
+	if err := s.Stats().Write(t.Context(), []store.Point{p}); err != nil {
+		t.Fatal(err)
+	}
+	// Make the store look like the older schema (v5) on an en_US database.
+	for _, q := range []string{
+		`ALTER TABLE stats ALTER COLUMN object TYPE TEXT COLLATE "en-x-icu"`,
+		"DELETE FROM schema_migrations WHERE version = 6",
+	} {
+		if _, err := s.write.ExecContext(t.Context(), q); err != nil {
+			t.Skipf("%s: %v (no ICU collations on this server)", q, err)
+		}
+	}
+	if pts, err := s.Stats().QueryPrefix(t.Context(), "lsr/rs:", p.Metric, 60, p.Time, p.Time); err != nil || len(pts) != 0 {
+		t.Fatalf("before the upgrade QueryPrefix = %+v, %v; want nothing (the test does not reproduce a language collation)", pts, err)
+	}
+	s = open(t, dsn)
+	if pts, err := s.Stats().QueryPrefix(t.Context(), "lsr/rs:", p.Metric, 60, p.Time, p.Time); err != nil || !slices.Equal(pts, []store.Point{p}) {
+		t.Errorf("after the upgrade QueryPrefix = %+v, %v; want %+v", pts, err, p)
+	}
+}
+
 // newestMigration is the highest version this binary knows.
 func newestMigration(t *testing.T) int64 {
 	ms, err := loadMigrations(sqliteDialect)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -22,8 +23,21 @@ const (
 	qStatsUpsertArrays = qStatsInsert + `SELECT object, metric, granularity, ts, value
 		FROM unnest(?::text[], ?::text[], ?::integer[], ?::bigint[], ?::double precision[])
 		WITH ORDINALITY AS batch(object, metric, granularity, ts, value, n) ORDER BY n` + qStatsUpdate
-	qStatsQuery = `SELECT ts, value FROM stats
+	qStatsQuery = `SELECT object, ts, value FROM stats
 		WHERE object = ? AND metric = ? AND granularity = ? AND ts >= ? AND ts <= ? ORDER BY ts`
+	// qStatsPrefix reads the series whose object starts with a prefix as a
+	// range of the primary key, object >= prefix AND object < prefixEnd;
+	// the column compares as bytes on both engines (migration 0006), so
+	// that range holds those objects and no others. LIKE would not use the
+	// index on PostgreSQL, and substr would scan every series. The unary
+	// + keeps SQLite's planner, which knows no row counts, off stats_prune
+	// (granularity, ts), which would read every series of the window.
+	qStatsPrefix = `SELECT object, ts, value FROM stats
+		WHERE object >= ? AND object < ? AND metric = ? AND +granularity = ? AND ts >= ? AND ts <= ? ORDER BY object, ts`
+	// qStatsPrefixOpen is qStatsPrefix for a prefix without an end: every
+	// object from it on starts with it.
+	qStatsPrefixOpen = `SELECT object, ts, value FROM stats
+		WHERE object >= ? AND metric = ? AND +granularity = ? AND ts >= ? AND ts <= ? ORDER BY object, ts`
 	qStatsAt    = `SELECT object, metric, value FROM stats WHERE granularity = ? AND ts = ?`
 	qStatsRange = `SELECT object, metric, ts, value FROM stats
 		WHERE granularity = ? AND ts >= ? AND ts < ? ORDER BY ts`
@@ -112,11 +126,53 @@ func (st statsStore) Query(ctx context.Context, object, metric string, granulari
 	if !validKeys(object, metric) {
 		return nil, nil // no such series can exist
 	}
-	stmt, err := st.s.stmt(ctx, st.s.read, qStatsQuery)
+	return st.points(ctx, qStatsQuery, metric, granularity, object, metric, granularity, from.UnixNano(), to.UnixNano())
+}
+
+// QueryPrefix returns the points with from <= Time <= to of every series
+// of metric whose object starts with prefix, by object then time.
+func (st statsStore) QueryPrefix(ctx context.Context, prefix, metric string, granularity int, from, to time.Time) ([]store.Point, error) {
+	if !validKeys(prefix, metric) {
+		return nil, nil
+	}
+	end, ok := prefixEnd(prefix)
+	if !ok {
+		return st.points(ctx, qStatsPrefixOpen, metric, granularity, prefix, metric, granularity, from.UnixNano(), to.UnixNano())
+	}
+	return st.points(ctx, qStatsPrefix, metric, granularity, prefix, end, metric, granularity, from.UnixNano(), to.UnixNano())
+}
+
+// prefixEnd returns the least string above every string starting with
+// prefix: prefix with its last code point raised by one, after dropping
+// trailing U+10FFFF, which has no next. UTF-8's byte order is code point
+// order, so that is the bound in bytes too, and it stays valid UTF-8
+// (PostgreSQL text refuses anything else), unlike prefix with its last
+// byte raised. There is none (false) when prefix is empty or all U+10FFFF.
+func prefixEnd(prefix string) (string, bool) {
+	for p := prefix; p != ""; {
+		r, n := utf8.DecodeLastRuneInString(p)
+		p = p[:len(p)-n]
+		switch r {
+		case utf8.MaxRune:
+			continue
+		case 0xD7FF: // next are the surrogates, no code points of text
+			r = 0xE000
+		default:
+			r++
+		}
+		return p + string(r), true
+	}
+	return "", false
+}
+
+// points runs query, which selects object, ts and value, and returns its
+// points of metric and granularity.
+func (st statsStore) points(ctx context.Context, query, metric string, granularity int, args ...any) ([]store.Point, error) {
+	stmt, err := st.s.stmt(ctx, st.s.read, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := stmt.QueryContext(ctx, object, metric, granularity, from.UnixNano(), to.UnixNano())
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, wrap("stats query", err)
 	}
@@ -124,8 +180,8 @@ func (st statsStore) Query(ctx context.Context, object, metric string, granulari
 	var pts []store.Point
 	for rows.Next() {
 		var ts int64
-		p := store.Point{Object: object, Metric: metric, Granularity: granularity}
-		if err := rows.Scan(&ts, &p.Value); err != nil {
+		p := store.Point{Metric: metric, Granularity: granularity}
+		if err := rows.Scan(&p.Object, &ts, &p.Value); err != nil {
 			return nil, wrap("stats query", err)
 		}
 		p.Time = time.Unix(0, ts).UTC()

@@ -159,3 +159,52 @@ func testStats(t *testing.T, open Opener) {
 		t.Errorf("revision after stats writes = %d; want %d (stats are not configuration)", got, rev)
 	}
 }
+
+// testStatsPrefix: QueryPrefix answers every series of a metric whose
+// object starts with the prefix, compared as bytes whatever the
+// database's collation (en_US would ignore the ':' and '-'), by object
+// then time, and no other: not the plain name the prefix extends, not a
+// longer ID ("rs-10"), not the object just past the prefix's range.
+func testStatsPrefix(t *testing.T, open Opener) {
+	t.Parallel()
+	st := open(t).Stats()
+	const m = "RealServerStatus"
+	if err := st.Write(t.Context(), []store.Point{
+		pt("lsr-1/rs-1:81", m, 60, 1, 81), pt("lsr-1/rs-1:80", m, 60, 2, 802), pt("lsr-1/rs-1:80", m, 60, 1, 801),
+		pt("lsr-1/rs-1:80", m, 60, 9, 809), // after the window
+		pt("lsr-1/rs-1:80", "Other", 60, 1, 1), pt("lsr-1/rs-1:80", m, 300, 0, 1),
+		pt("lsr-1/rs-1", m, 60, 1, 1), pt("lsr-1/rs-10:80", m, 60, 1, 1), pt("lsr-1/rs-1;", m, 60, 1, 1),
+		pt("lsr-1/rs1:80", m, 60, 1, 1), pt("lsr-1/rs-1:", m, 60, 1, 100),
+		pt("lsr-1/é\U0010FFFF", m, 60, 1, 3), pt("lsr-1/ê", m, 60, 1, 1), pt("\U0010FFFF\U0010FFFF", m, 60, 1, 4),
+	}); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	query := func(prefix string) []string {
+		t.Helper()
+		pts, err := st.QueryPrefix(t.Context(), prefix, m, 60, t0, t0.Add(5*time.Minute))
+		if err != nil {
+			t.Fatalf("QueryPrefix(%q): %v", prefix, err)
+		}
+		var got []string
+		for _, p := range pts {
+			if p.Metric != m || p.Granularity != 60 {
+				t.Errorf("point %+v; want metric %s, granularity 60", p, m)
+			}
+			got = append(got, fmt.Sprintf("%s@%d=%g", p.Object, p.Time.Sub(t0)/time.Minute, p.Value))
+		}
+		return got
+	}
+	for prefix, want := range map[string][]string{
+		"lsr-1/rs-1:":       {"lsr-1/rs-1:@1=100", "lsr-1/rs-1:80@1=801", "lsr-1/rs-1:80@2=802", "lsr-1/rs-1:81@1=81"},
+		"lsr-1/rs-1:8":      {"lsr-1/rs-1:80@1=801", "lsr-1/rs-1:80@2=802", "lsr-1/rs-1:81@1=81"},
+		"lsr-1/rs-2:":       nil,
+		"lsr-1/é":           {"lsr-1/é\U0010FFFF@1=3"},    // its end raises a two-byte code point
+		"lsr-1/é\U0010FFFF": {"lsr-1/é\U0010FFFF@1=3"},    // its end drops U+10FFFF
+		"\U0010FFFF":        {"\U0010FFFF\U0010FFFF@1=4"}, // no end: every object from it on
+		"lsr-1/\x00":        nil,                          // cannot be stored: matches nothing
+	} {
+		if got := query(prefix); !slices.Equal(got, want) {
+			t.Errorf("QueryPrefix(%q) = %q; want %q", prefix, got, want)
+		}
+	}
+}

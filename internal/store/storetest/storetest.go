@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"Concurrency", testConcurrency},
 		{"Context", testContext},
 		{"Stats", testStats},
+		{"StatsPrefix", testStatsPrefix},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open) })
