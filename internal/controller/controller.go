@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,6 +121,9 @@ func (c *Controller) Hold() (release func()) {
 func (c *Controller) Reconcile(ctx context.Context) error {
 	c.pass.Lock()
 	defer c.pass.Unlock()
+	if err := c.reclaim(ctx); err != nil {
+		return err
+	}
 	rev, err := c.store.Revision(ctx)
 	if err != nil || (rev == c.applied && !c.retry) {
 		return err
@@ -324,8 +328,8 @@ func put(tx store.Tx, obj model.Object, rec store.Record) error {
 }
 
 // deleteTree removes an object and, recursively, everything stored under
-// it (listeners of a proxy, rules of a listener, the proxy's access IP),
-// adding their IDs to removed. It runs in the settle's write transaction,
+// it (listeners of a proxy, rules of a listener), adding their IDs to
+// removed, and retires the proxy's access IP (vip.Retire). It runs in the settle's write transaction,
 // which every API write waits behind, so it finds the children of a whole
 // level at once: one List per kind for each level of the tree, whatever
 // the number of objects (a listener may hold 10,000 rules).
@@ -343,6 +347,13 @@ func deleteTree(tx store.Tx, kind, id string, removed map[string]bool) error {
 				return err
 			}
 			for _, r := range recs {
+				if slices.Contains(vip.Kinds, r.Kind) {
+					// Still drained on: held until reclaim frees it.
+					if err := vip.Retire(tx, r.ID); err != nil {
+						return err
+					}
+					continue
+				}
 				if err := tx.Delete(r.Kind, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}

@@ -44,6 +44,12 @@ type Node interface {
 	// "listenerID/originID", or "ruleID/originID" for HTTP (events report
 	// only changes).
 	Health() map[string]OriginHealth
+	// Addresses returns the local addresses the node holds a socket on,
+	// serving or still draining. An access IP missing from it carries no
+	// connection of a removed proxy any more: the control plane hands it
+	// out again only then, so no new proxy (another tenant's) serves
+	// where the old one's clients are still connected.
+	Addresses() []string
 	// Close stops every listener, lets connections drain for the drain
 	// grace (at most until ctx is done), then aborts the rest.
 	Close(ctx context.Context) error

@@ -146,6 +146,36 @@ func originHealth(s health.Status) OriginHealth {
 	return h
 }
 
+// Addresses implements Node: the addresses of the layer-4 and HTTP sockets
+// serving, and of those draining (TCP, UDP, QUIC sides).
+func (rt *Runtime) Addresses() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	seen := map[netip.Addr]bool{}
+	for k := range rt.servers {
+		seen[k.addr.Addr()] = true
+	}
+	for e := range rt.drains {
+		seen[keyOf(e.placed).addr.Addr()] = true
+	}
+	if st := rt.http; st != nil {
+		for k := range st.servers {
+			seen[k.addr.Addr()] = true
+		}
+		for e := range st.drains {
+			seen[httpKeyOf(e.placed).addr.Addr()] = true
+		}
+		for a := range st.quic {
+			seen[a.Addr()] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for a := range seen {
+		out = append(out, a.String())
+	}
+	return out
+}
+
 // Health returns the health of every origin in use, keyed by
 // "listenerID/originID" (TCP/UDP) or "ruleID/originID" (HTTP).
 func (rt *Runtime) Health() map[string]OriginHealth {

@@ -22,7 +22,10 @@ type dataPlane struct {
 	observe func(*snapshot.Snapshot)
 }
 
-var _ controller.Applier = (*dataPlane)(nil)
+var (
+	_ controller.Applier       = (*dataPlane)(nil)
+	_ controller.AddressHolder = (*dataPlane)(nil)
+)
 
 func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]string, error) {
 	snap := controller.Compile(st, d.compile)
@@ -51,3 +54,7 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 	}
 	return failed, nil
 }
+
+// Addresses tells the controller which access IPs the node still serves
+// or drains on (controller.AddressHolder).
+func (d *dataPlane) Addresses() []string { return d.node.Addresses() }

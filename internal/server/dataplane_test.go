@@ -19,6 +19,7 @@ func (n *reportingNode) Stats() stats.Sample                  { return stats.Sam
 func (n *reportingNode) Sample() stats.Sample                 { return stats.Sample{} }
 func (n *reportingNode) Health() map[string]edge.OriginHealth { return nil }
 func (n *reportingNode) Close(context.Context) error          { return nil }
+func (n *reportingNode) Addresses() []string                  { return nil }
 
 // TestDataPlaneFailures: what the edge could not run is failed by ID, so
 // the tasks waiting for it fail and the rules it belongs to read fail: a

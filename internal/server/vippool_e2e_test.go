@@ -184,3 +184,79 @@ func TestIPv6ProxyWithIPv4AddressKept(t *testing.T) {
 		t.Errorf("start log %q does not name %s", log.String(), proxy)
 	}
 }
+
+// echoer dials addr and returns a function that checks the connection
+// still echoes (the listener's origin echoes).
+func echoer(t *testing.T, addr netip.AddrPort) func() error {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr.String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return func() error {
+		conn.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := conn.Write([]byte("ping")); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(conn, make([]byte, 4))
+		return err
+	}
+}
+
+// heldUntilDrained checks that the pool's one free address, ip, of a
+// proxy just removed while echo's connection drains on it, is not handed
+// to a new proxy (of another account) until the drain is over, and is
+// handed out after.
+func heldUntilDrained(n *node, ip netip.Addr, echo func() error) {
+	n.t.Helper()
+	other := n.API.GAAP(xtest.Other)
+	p := map[string]any{"ProjectId": 0, "ProxyName": "b", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+	err := n.Call(other, "CreateProxy", p, &struct{}{})
+	if err == nil {
+		n.t.Fatalf("CreateProxy while %s drains got an address: the pool's only free one is held until the drain ends", ip)
+	}
+	wantCode(n.t, "CreateProxy while "+ip.String()+" drains", err, "FailedOperation.ProxySellOut")
+	if err := echo(); err != nil {
+		n.t.Fatalf("the removed proxy's connection does not drain: %v", err)
+	}
+	var created struct{ InstanceId string }
+	n.until(ip.String()+" back in the pool", func() bool {
+		return n.Call(other, "CreateProxy", p, &created) == nil
+	})
+	if echo() == nil {
+		n.t.Errorf("%s was handed out again while the removed proxy's connection on it is still served", ip)
+	}
+	on := &node{API: n.API, c: other, t: n.t}
+	if got := on.proxyIP(created.InstanceId); got != ip {
+		n.t.Errorf("new proxy got %s; want the drained %s", got, ip)
+	}
+}
+
+// TestDestroyedProxyIPHeldUntilDrained: the access IP of a destroyed
+// proxy stays out of the pool while its connections drain on it
+// (--drain-grace), so no other tenant's proxy is placed where its clients
+// are still connected; it returns once the drain is over. The draining
+// address does not count against its old owner's quota (another account
+// destroys and creates again: sold out, not over quota).
+func TestDestroyedProxyIPHeldUntilDrained(t *testing.T) {
+	pool := strings.Replace(xtest.NextVIPPool(), "/24", "/30", 1) // two usable addresses
+	n := startNode(t, func(o *server.Options) { o.VIPPool, o.DrainGrace = pool, 2*time.Second })
+	n.proxy() // the pool's other address
+	on := &node{API: n.API, c: n.API.GAAP(xtest.Other), t: t}
+	a, ipA := on.proxy()
+	_, addr := on.listenerServing(a, ipA, func(c net.Conn) { io.Copy(c, c) })
+	echo := echoer(t, addr)
+	if err := echo(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Call(on.c, "DestroyProxies", map[string]any{"ProxyIds": []string{a}, "Force": 1}, &struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	n.until("proxy "+a+" removed", func() bool {
+		var r struct{ TotalCount int }
+		return n.Call(on.c, "DescribeProxies", map[string]any{"ProxyIds": []string{a}}, &r) != nil || r.TotalCount == 0
+	})
+	heldUntilDrained(n, ipA, echo)
+}

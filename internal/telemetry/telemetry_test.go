@@ -44,6 +44,7 @@ func (f *fakeNode) Sample() stats.Sample {
 
 func (f *fakeNode) Health() map[string]edge.OriginHealth { return f.health }
 func (f *fakeNode) Close(context.Context) error          { return nil }
+func (f *fakeNode) Addresses() []string                  { return nil }
 
 var _ edge.Node = (*fakeNode)(nil)
 

@@ -34,6 +34,15 @@ func kindOf(ip netip.Addr) string {
 	return Kind
 }
 
+// kindOfString is kindOf of a stored address; an unparsable one is taken
+// for IPv4, whose records predate IPv6 pools.
+func kindOfString(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return kindOf(a)
+	}
+	return Kind
+}
+
 // ErrExhausted means every address of the pool is taken.
 var ErrExhausted = errors.New("vip: address pool exhausted")
 
@@ -155,13 +164,47 @@ func (p *Pool) try(tx store.Tx, account, owner string, i uint64) (netip.Addr, bo
 	return ip, err == nil, err
 }
 
+// retired is the Parent of the allocation record of an address whose
+// proxy is gone while the data plane may still be draining it; the record
+// then belongs to no account, so it holds the address without counting
+// against the old owner's quota.
+const retired = "vip-retired"
+
+// Retire keeps ip, of either pool, out of every allocation until Release,
+// once its proxy is gone: its connections drain on it for --drain-grace,
+// and another proxy there would take them over. The controller releases
+// it when the data plane no longer holds a socket on it. Retiring an
+// address with no record does nothing.
+func Retire(tx store.Tx, ip string) error {
+	rec, err := tx.Get(kindOfString(ip), ip)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rec.Account, rec.Parent = "", retired
+	return tx.Put(rec)
+}
+
+// Retired lists the retired addresses of both pools (Retire).
+func Retired(tx store.Tx) ([]string, error) {
+	var ips []string
+	for _, k := range Kinds {
+		recs, _, err := tx.List(store.Query{Kind: k, Parent: retired, AllAccounts: true, NoTotal: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			ips = append(ips, r.ID)
+		}
+	}
+	return ips, nil
+}
+
 // Release frees ip, of either pool.
 func Release(tx store.Tx, ip string) error {
-	kind := Kind
-	if a, err := netip.ParseAddr(ip); err == nil {
-		kind = kindOf(a)
-	}
-	err := tx.Delete(kind, ip)
+	err := tx.Delete(kindOfString(ip), ip)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
