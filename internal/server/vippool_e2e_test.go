@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,4 +260,24 @@ func TestDestroyedProxyIPHeldUntilDrained(t *testing.T) {
 		return n.Call(on.c, "DescribeProxies", map[string]any{"ProxyIds": []string{a}}, &r) != nil || r.TotalCount == 0
 	})
 	heldUntilDrained(n, ipA, echo)
+}
+
+// TestDeletedL4ProxyIPHeldUntilDrained: DeleteL4Proxy leaves the EdgeOne
+// proxy's access IP out of the pool (shared with GAAP) until the data
+// plane has stopped the proxy and its connections have drained.
+func TestDeletedL4ProxyIPHeldUntilDrained(t *testing.T) {
+	pool := strings.Replace(xtest.NextVIPPool(), "/24", "/30", 1) // two usable addresses
+	n := startNode(t, func(o *server.Options) { o.VIPPool, o.DrainGrace = pool, 2*time.Second })
+	e := teoEnvOn(t, n)
+	n.proxy() // the pool's other address
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), func(c net.Conn) { io.Copy(c, c) })
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	n.until("rule online", func() bool { return e.ruleStatus(t, rule) == "online" })
+	echo := echoer(t, netip.AddrPortFrom(e.access, uint16(port)))
+	if err := echo(); err != nil {
+		t.Fatal(err)
+	}
+	teoCall(t, e.c, "DeleteL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy}, nil)
+	heldUntilDrained(n, e.access, echo)
 }

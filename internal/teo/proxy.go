@@ -143,9 +143,11 @@ func (s *Service) ModifyL4ProxyStatus(ctx context.Context, call *cloudapi.Call, 
 	})
 }
 
-// DeleteL4Proxy deletes a proxy with its rules and releases its access IP.
-// The deletion is immediate (the next snapshot no longer has the proxy);
-// a proxy deploying or stopping is refused.
+// DeleteL4Proxy deletes a proxy with its rules and retires its access IP
+// (vip.Retire): the controller frees it once the data plane, which still
+// serves the proxy until its next pass and then drains it, holds no socket
+// on it. The deletion is immediate (the next snapshot no longer has the
+// proxy); a proxy deploying or stopping is refused.
 func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.DeleteL4ProxyRequest) (*teoapi.DeleteL4ProxyResponse, error) {
 	return &teoapi.DeleteL4ProxyResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
 		p, err := proxyOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
@@ -167,7 +169,7 @@ func (s *Service) DeleteL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 			}
 			gone = append(gone, departed(tx, p.ZoneID, p.ID, r.ID))
 		}
-		if err := vip.Release(tx.Store, p.IP); err != nil {
+		if err := vip.Retire(tx.Store, p.IP); err != nil {
 			return err
 		}
 		if err := depart(tx, p.ZoneID, gone...); err != nil {
