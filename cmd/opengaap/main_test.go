@@ -224,6 +224,9 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{args: []string{"--vip-pool", "127.77.0.1/32"}, want: "too small"},
 		{args: []string{"--vip-pool", "2001:db8::/64"}, want: "IPv4"},
 		{args: []string{"--vip-pool-ipv6", "127.77.0.0/24"}, want: "--vip-pool-ipv6"},
+		// An address no proxy can own: :: would bind the wildcard.
+		{args: []string{"--vip-pool-ipv6", "::/128"}, want: "--vip-pool-ipv6: vip pool \"::/128\" overlaps ::/128 (the unspecified address)"},
+		{args: []string{"--vip-pool", "224.0.0.0/24"}, want: "multicast"},
 		{args: []string{"--store", "mysql://u@h/db"}, want: "--store"},
 		{args: []string{"--gaap-config", "/nonexistent.json"}, want: "/nonexistent.json"},
 		{args: []string{"--accounts", "/nonexistent.json"}, want: "/nonexistent.json"},

@@ -59,6 +59,35 @@ type Pool struct {
 	size   uint64 // usable addresses, capped at 1<<32
 }
 
+// unusable are the ranges no pool may overlap, each with why: an access IP
+// there is no address of the proxy's own. A listener on the unspecified
+// address binds the wildcard, taking its port on every local address,
+// other proxies' included; multicast and reserved addresses cannot be
+// bound for unicast traffic, nor an IPv6 link-local one without a zone.
+var unusable = []struct {
+	prefix netip.Prefix
+	why    string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\", with the unspecified 0.0.0.0"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved, with the broadcast 255.255.255.255"},
+	{netip.MustParsePrefix("::/128"), "the unspecified address"},
+	{netip.MustParsePrefix("ff00::/8"), "multicast"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local, bound only with a zone"},
+}
+
+// checkUnicast refuses a pool that overlaps an unusable range, whole rather
+// than skipping those addresses: such a pool is a slip (::/128 for
+// ::1/128), better told at start than half used.
+func checkUnicast(cidr string, p netip.Prefix) error {
+	for _, u := range unusable {
+		if p.Overlaps(u.prefix) {
+			return fmt.Errorf("vip pool %q overlaps %s (%s): access IPs must be unicast addresses local to this machine, such as 127.10.0.0/16 or fd00:10::/112", cidr, u.prefix, u.why)
+		}
+	}
+	return nil
+}
+
 // New parses an IPv4 CIDR such as 127.10.0.0/16, the pool of IPv4 GAAP
 // proxies and of teo L4 proxies: an IPv6 CIDR is refused (New6).
 func New(cidr string) (*Pool, error) {
@@ -74,13 +103,17 @@ func New(cidr string) (*Pool, error) {
 	if hostBits < 2 {
 		return nil, fmt.Errorf("vip pool %q is too small", cidr)
 	}
+	if err := checkUnicast(cidr, p); err != nil {
+		return nil, err
+	}
 	size := uint64(1) << min(hostBits, 32)
 	return &Pool{prefix: p, first: 1, size: size - 2}, nil
 }
 
 // New6 parses an IPv6 CIDR such as fd00:10::/112, the pool of proxies
 // whose IPAddressVersion is IPv6. The Subnet-Router anycast (network)
-// address is skipped, except in a /128.
+// address is skipped, except in a /128; a pool with an address that is
+// not unicast is refused (checkUnicast).
 func New6(cidr string) (*Pool, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
@@ -90,6 +123,9 @@ func New6(cidr string) (*Pool, error) {
 		return nil, fmt.Errorf("vip pool %q is not IPv6: give an IPv6 CIDR such as fd00:10::/112", cidr)
 	}
 	p = p.Masked()
+	if err := checkUnicast(cidr, p); err != nil {
+		return nil, err
+	}
 	hostBits := p.Addr().BitLen() - p.Bits()
 	if hostBits == 0 {
 		return &Pool{prefix: p, size: 1}, nil

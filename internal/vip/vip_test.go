@@ -120,6 +120,39 @@ func TestIPv6Pool(t *testing.T) {
 	}
 }
 
+// TestNewRejectsNonUnicastPools: a pool overlapping an address no proxy
+// can own (the unspecified address, whose listener binds the wildcard;
+// multicast; reserved; IPv6 link-local) is refused at start, naming the
+// range, instead of handing that address out. ::/128, a slip for the
+// documented ::1/128, handed out "::" and its listeners captured the port
+// on every local address.
+func TestNewRejectsNonUnicastPools(t *testing.T) {
+	for _, c := range []struct{ cidr, names string }{
+		{"0.0.0.0/8", "0.0.0.0/8"}, {"0.0.0.0/0", "0.0.0.0/8"}, {"224.0.0.0/24", "224.0.0.0/4"},
+		{"255.255.255.0/24", "240.0.0.0/4"},
+	} {
+		if _, err := New(c.cidr); err == nil || !strings.Contains(err.Error(), c.names) {
+			t.Errorf("New(%q): %v; want an error naming %s", c.cidr, err, c.names)
+		}
+	}
+	for _, c := range []struct{ cidr, names string }{
+		{"::/128", "unspecified"}, {"::/120", "unspecified"}, {"ff02::1/128", "multicast"},
+		{"fe80::1/128", "link-local"},
+	} {
+		if _, err := New6(c.cidr); err == nil || !strings.Contains(err.Error(), c.names) {
+			t.Errorf("New6(%q): %v; want an error saying %s", c.cidr, err, c.names)
+		}
+	}
+	for _, cidr := range []string{"127.10.0.0/16", "10.0.0.0/30", "::1/128", "fd00:10::/112", "2001:db8::/64"} {
+		if _, err := New6(cidr); err != nil && strings.Contains(cidr, ":") {
+			t.Errorf("New6(%q): %v", cidr, err)
+		}
+		if _, err := New(cidr); err != nil && !strings.Contains(cidr, ":") {
+			t.Errorf("New(%q): %v", cidr, err)
+		}
+	}
+}
+
 func TestNewRejectsTinyPools(t *testing.T) {
 	for _, cidr := range []string{"10.0.0.1/32", "10.0.0.0/31", "not-a-cidr"} {
 		if _, err := New(cidr); err == nil {
