@@ -105,13 +105,19 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 	return &gaapapi.CreateProxyResponse{InstanceId: &p.ID}, nil
 }
 
+// poolFor is the pool of access IPs of proxies of IPAddressVersion
+// version; nil when this server has none (no --vip-pool-ipv6).
+func (s *Service) poolFor(version string) *vip.Pool {
+	if version == model.AddrIPv6 {
+		return s.vips6
+	}
+	return s.vips
+}
+
 // placeProxy allocates the proxy's access IP, of its IPAddressVersion,
 // within the caller's quota and stores it.
 func (s *Service) placeProxy(tx *resource.Tx, caller *cloudapi.Account, p *model.Proxy) error {
-	pool := s.vips
-	if p.IPAddressVersion == model.AddrIPv6 {
-		pool = s.vips6
-	}
+	pool := s.poolFor(p.IPAddressVersion)
 	if pool == nil { // No region offers IPv6 then (New): checkNewProxy refused it.
 		return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySellOut, apierr.FailedOperation), "this server has no IPv6 access IPs (--vip-pool-ipv6)")
 	}

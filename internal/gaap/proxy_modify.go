@@ -2,12 +2,14 @@ package gaap
 
 import (
 	"context"
+	"errors"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/vip"
 )
 
 // editProxies applies edit to every named proxy in one transaction; a
@@ -150,14 +152,16 @@ func (s *Service) rescale(action string, p *model.Proxy, req *gaapapi.ModifyProx
 
 // CheckProxyCreate reports whether a proxy of this configuration can be
 // created. Malformed input is an error; a well-formed configuration the
-// regions or the group cannot host is CheckFlag 0.
+// regions or the group cannot host, or for which CreateProxy would find no
+// access IP (its pool sold out, the caller's AccessIPQuota reached), is
+// CheckFlag 0.
 func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req *gaapapi.CheckProxyCreateRequest) (*gaapapi.CheckProxyCreateResponse, error) {
 	// A member's check reads its group once: its package, which a member
 	// left without one takes (as CreateProxy), and whether the proxy fits.
 	group := trimmed(req.GroupId)
 	var ok bool
-	check := func(tx *resource.Tx) error {
-		if tx != nil && req.PackageType == nil {
+	err := s.view(ctx, call, func(tx *resource.Tx) error {
+		if group != "" && req.PackageType == nil {
 			g, err := resource.Get[model.ProxyGroup](tx, group)
 			if err != nil {
 				return err
@@ -176,19 +180,27 @@ func (s *Service) CheckProxyCreate(ctx context.Context, call *cloudapi.Call, req
 			return err
 		}
 		ok = conflict(sp, access, dest) == ""
-		if tx == nil {
+		if group != "" {
+			fits, err := s.groupFits(tx, group, sp)
+			if err != nil {
+				return err
+			}
+			ok = ok && fits
+		}
+		if !ok {
 			return nil
 		}
-		fits, err := s.groupFits(tx, group, sp)
-		ok = ok && fits
+		pool := s.poolFor(sp.IPVersion)
+		if pool == nil { // No --vip-pool-ipv6: CreateProxy refuses IPv6.
+			ok = false
+			return nil
+		}
+		err = pool.Available(tx.Store, tx.Account, call.Account.AccessIPQuota)
+		if errors.Is(err, vip.ErrExhausted) || errors.Is(err, vip.ErrQuota) {
+			ok, err = false, nil
+		}
 		return err
-	}
-	var err error
-	if group == "" {
-		err = check(nil)
-	} else {
-		err = s.view(ctx, call, check)
-	}
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 )
 
 // TestNonLocalPoolFailsListener: with a --vip-pool that is not on any
@@ -280,4 +281,56 @@ func TestDeletedL4ProxyIPHeldUntilDrained(t *testing.T) {
 	}
 	teoCall(t, e.c, "DeleteL4Proxy", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy}, nil)
 	heldUntilDrained(n, e.access, echo)
+}
+
+// TestCheckProxyCreateAgreesWithAddressPool: CheckProxyCreate answers
+// CheckFlag 0 for a configuration CreateProxy would refuse for lack of an
+// address: the pool of the asked IPAddressVersion sold out
+// (FailedOperation.ProxySellOut) or the caller's AccessIPQuota reached
+// (FailedOperation); 1 while an address is left.
+func TestCheckProxyCreateAgreesWithAddressPool(t *testing.T) {
+	// Two usable IPv4 addresses (a default quota of 1), one IPv6 (::1/128).
+	pool := strings.Replace(xtest.NextVIPPool(), "/24", "/30", 1)
+	n := startNode(t, func(o *server.Options) { o.VIPPool = pool; xtest.WithIPv6Pool(o) })
+	other := n.API.GAAP(xtest.Other)
+	spec := func(v string) map[string]any {
+		return map[string]any{"AccessRegion": "SouthChina", "RealServerRegion": "NorthChina",
+			"Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": v}
+	}
+	create := func(c *gaapsdk.Client, v string) error {
+		p := spec(v)
+		p["ProjectId"], p["ProxyName"] = 0, v
+		return n.Call(c, "CreateProxy", p, &struct{}{})
+	}
+	check := func(what string, c *gaapsdk.Client, v string, want int) {
+		t.Helper()
+		var r struct{ CheckFlag int }
+		if err := n.Call(c, "CheckProxyCreate", spec(v), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.CheckFlag != want {
+			t.Errorf("CheckProxyCreate %s (%s): CheckFlag %d; want %d", v, what, r.CheckFlag, want)
+		}
+	}
+
+	check("an address left", n.c, "IPv6", 1)
+	if err := create(n.c, "IPv6"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "second IPv6 proxy", create(n.c, "IPv6"), "FailedOperation.ProxySellOut")
+	check("--vip-pool-ipv6 sold out", n.c, "IPv6", 0)
+
+	check("within the quota", other, "IPv4", 1)
+	if err := create(other, "IPv4"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "past the quota", create(other, "IPv4"), "FailedOperation")
+	check("AccessIPQuota reached", other, "IPv4", 0)
+
+	check("the pool's last address", n.c, "IPv4", 1)
+	if err := create(n.c, "IPv4"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "IPv4 pool sold out", create(n.c, "IPv4"), "FailedOperation.ProxySellOut")
+	check("--vip-pool sold out", n.c, "IPv4", 0)
 }

@@ -173,6 +173,36 @@ func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Ad
 	return netip.Addr{}, ErrExhausted
 }
 
+// Available reports, writing nothing, whether Allocate for account with
+// quota would find an address now: nil, ErrQuota or ErrExhausted. It
+// counts only the pool's own addresses: records of an earlier, wider pool
+// (the flag changed across a restart) hold none of this one's.
+func (p *Pool) Available(tx store.Tx, account string, quota int) error {
+	if err := p.checkQuota(tx, account, quota); err != nil {
+		return err
+	}
+	q := store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, Limit: 1}
+	_, held, err := tx.List(q)
+	if err != nil || uint64(held) < p.size {
+		return err // Fewer records than addresses: one is free.
+	}
+	q.Limit, q.NoTotal = 0, true
+	recs, _, err := tx.List(q)
+	if err != nil {
+		return err
+	}
+	taken := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		taken[r.ID] = true
+	}
+	for i := range p.size { // No more than the records just read.
+		if !taken[p.nth(i).String()] {
+			return nil
+		}
+	}
+	return ErrExhausted
+}
+
 func (p *Pool) checkQuota(tx store.Tx, account string, quota int) error {
 	if quota < 0 {
 		return nil

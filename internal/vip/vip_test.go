@@ -212,3 +212,54 @@ func TestAllocateQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestAvailable: Available tells, writing nothing, what Allocate would
+// meet: the quota reached, or no free address of this pool, where records
+// of an earlier, wider pool (inside the prefix but not usable, or outside
+// it) take none of its addresses.
+func TestAvailable(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := New("10.1.2.0/30") // 10.1.2.1 and .2; default quota 1.
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(fn func(tx store.Tx) error) {
+		t.Helper()
+		if err := st.Update(t.Context(), fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	available := func(account string) (err error) {
+		t.Helper()
+		if verr := st.View(t.Context(), func(tx store.Tx) error { err = pool.Available(tx, account, 0); return nil }); verr != nil {
+			t.Fatal(verr)
+		}
+		return err
+	}
+	update(func(tx store.Tx) error { // An earlier /24's: its .3 and .9.
+		for _, ip := range []string{"10.1.2.3", "10.1.2.9"} {
+			if err := tx.Insert(store.Record{Kind: Kind, ID: ip, Account: "old", Parent: "link-old", Data: []byte("{}")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := available("a"); err != nil {
+		t.Fatalf("two free addresses: %v", err)
+	}
+	update(func(tx store.Tx) error { _, err := pool.Allocate(tx, "a", "link-1", 0); return err })
+	if err := available("a"); !errors.Is(err, ErrQuota) {
+		t.Errorf("account a at its quota: %v; want ErrQuota", err)
+	}
+	if err := available("b"); err != nil {
+		t.Errorf("one free address left for b: %v", err)
+	}
+	update(func(tx store.Tx) error { _, err := pool.Allocate(tx, "b", "link-2", 0); return err })
+	if err := available("c"); !errors.Is(err, ErrExhausted) {
+		t.Errorf("both addresses taken: %v; want ErrExhausted", err)
+	}
+}
