@@ -21,11 +21,30 @@ const (
 	coverageMetric = "RecordedSeconds"
 )
 
+// maxPending bounds the minutes Record keeps while the store fails their
+// writes: an hour of them, retried oldest first with the next Record. A
+// store that stays down longer loses its oldest minutes rather than
+// growing the process without limit.
+const maxPending = 60
+
+// part is the figures of one interval, kept until they are written.
+type part struct {
+	delta  map[stats.Key]stats.Values
+	secs   float64
+	minute time.Time // The minute the interval starts in, which it is stamped with.
+	first  bool      // The interval starts on the minute: nothing stored to merge with.
+	health map[string]bool
+	lay    layout
+}
+
 // Record writes the minute that ends at now: the counters' deltas since
 // the previous call become per-minute points, merged with the part of that
 // minute already stored, if any (see mergeMinute), and the 5-minute,
 // hourly and daily points containing that minute are recomputed (see
-// rollup).
+// rollup). A minute whose write fails (a store restarting, a full disk, a
+// database locked too long) is kept and written before the next one, so a
+// failure delays figures instead of losing them (maxPending bounds how
+// many are kept).
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	// Sample under r.mu, as Observe swaps the layout under it: a removal
 	// is then either observed before the sample (which holds the removed
@@ -44,27 +63,49 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	r.layout.gone = departed{} // Their last counts are in cur.
 	r.mu.Unlock()
 
-	secs := cur.At.Sub(prev.At).Seconds()
-	if secs <= 0 {
+	// Parts are written one at a time and in order: a minute's rollup
+	// builds on the earlier minutes' points (see rollup).
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if secs := cur.At.Sub(prev.At).Seconds(); secs > 0 {
+		// The counts are of [prev, cur): Run samples on minute boundaries,
+		// so that is the minute starting at prev, which the point is
+		// stamped with (as the statistics API reads a point: the minute
+		// from its time).
+		minute := prev.At.Truncate(time.Minute)
+		r.pending = append(r.pending, part{delta: stats.Delta(prev, cur), secs: secs, minute: minute,
+			first: prev.At.Equal(minute), health: health, lay: lay})
+		if n := len(r.pending) - maxPending; n > 0 {
+			r.log.Warn("statistics store unavailable: dropping the oldest unwritten minutes", "minutes", n, "from", r.pending[0].minute)
+			r.pending = slices.Delete(r.pending, 0, n)
+		}
+	}
+	if len(r.pending) == 0 {
 		return nil
 	}
-	// The counts are of [prev, cur): Run samples on minute boundaries, so
-	// that is the minute starting at prev, which the point is stamped with
-	// (as the statistics API reads a point: the minute from its time).
-	minute := prev.At.Truncate(time.Minute)
-	delta := stats.Delta(prev, cur)
-	pts := minutePoints(delta, secs, minute, lay.groupOf)
+	for len(r.pending) > 0 {
+		if err := r.write(ctx, r.pending[0]); err != nil {
+			return err
+		}
+		r.pending = slices.Delete(r.pending, 0, 1)
+	}
+	return r.prune(ctx, now)
+}
+
+// write stores the points of p, with its coarser points, in one write.
+func (r *Recorder) write(ctx context.Context, p part) error {
+	minute, lay := p.minute, p.lay
+	pts := minutePoints(p.delta, p.secs, minute, lay.groupOf)
 	point := func(id, metric string, v float64) {
 		pts = append(pts, store.Point{Object: id, Metric: metric, Granularity: 60, Time: minute, Value: v})
 	}
-	lay.httpPoints(delta, secs, point)
-	lay.teoHealthPoints(health, point)
-	for id, healthy := range health {
+	lay.httpPoints(p.delta, p.secs, point)
+	lay.teoHealthPoints(p.health, point)
+	for id, healthy := range p.health {
 		pts = append(pts, store.Point{Object: id, Metric: HealthMetric, Granularity: 60, Time: minute, Value: b2f(healthy)})
 	}
 	pts = withoutZeros(pts, lay.groupIDs())
-	// A part that starts on the minute is its first: nothing to merge.
-	pts, covered, err := r.mergeStored(ctx, pts, minute, secs, prev.At.Equal(minute))
+	pts, covered, err := r.mergeStored(ctx, pts, minute, p.secs, p.first)
 	if err != nil {
 		return err
 	}
@@ -80,10 +121,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := r.stats.Write(ctx, append(write, coarse...)); err != nil {
-		return err
-	}
-	return r.prune(ctx, now)
+	return r.stats.Write(ctx, append(write, coarse...))
 }
 
 // withoutZeros drops the points of value 0 that read the same as no point

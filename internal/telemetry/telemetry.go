@@ -59,6 +59,9 @@ type Recorder struct {
 	layout layout                       // of the last snapshot applied
 
 	metrics *collector // Fed by Record's samples.
+
+	writeMu sync.Mutex // Serialises Record's writes; guards pending.
+	pending []part     // Minutes not written yet, oldest first (Record).
 }
 
 // New returns a recorder for node writing into st.

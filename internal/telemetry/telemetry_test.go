@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -556,4 +558,90 @@ func TestRestartWithinMinuteMerges(t *testing.T) {
 	check("replaced", map[string]map[string]float64{"listener-1": {NewConnections: 1, InBandwidth: 0, Concurrent: 0, Requests: 0},
 		"listener-2": {Requests: 0}}, 60, 300)
 	check("replaced", map[string]map[string]float64{coverageObject: {coverageMetric: 30}}, 60)
+}
+
+// failingStats fails Write while fail is set, as a store does for a
+// moment when PostgreSQL restarts, the disk is full, SQLite stays locked
+// past busy_timeout or a new connection finds no descriptor.
+type failingStats struct {
+	store.Stats
+	fail bool
+}
+
+func (f *failingStats) Write(ctx context.Context, pts []store.Point) error {
+	if f.fail {
+		return syscall.EMFILE
+	}
+	return f.Stats.Write(ctx, pts)
+}
+
+// newConnsAt records a minute ending at t0+m in which the listener's
+// connection counter reached total, and returns Record's error.
+func newConnsAt(t *testing.T, r *Recorder, node *fakeNode, m int, total int64) error {
+	t.Helper()
+	at := t0.Add(time.Duration(m) * time.Minute)
+	node.sample = stats.Sample{At: at, Values: map[stats.Key]stats.Values{{Kind: stats.KindListener, ID: "listener-1"}: {NewConns: total}}}
+	return r.Record(t.Context(), at)
+}
+
+// storedNewConns is listener-1's NewConnections per stored minute.
+func storedNewConns(t *testing.T, st store.Stats, from, to time.Time) map[time.Time]float64 {
+	t.Helper()
+	pts, err := st.Query(t.Context(), "listener-1", NewConnections, 60, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[time.Time]float64{}
+	for _, p := range pts {
+		got[p.Time] = p.Value
+	}
+	return got
+}
+
+// A minute whose write fails is written with the next Record, as its own
+// minute, instead of being lost.
+func TestFailedMinuteWrittenWithNext(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	fs := &failingStats{Stats: st, fail: true}
+	r.stats = fs
+	if err := newConnsAt(t, r, node, 1, 100); err == nil {
+		t.Fatal("the write should have failed")
+	}
+	fs.fail = false
+	if err := newConnsAt(t, r, node, 2, 110); err != nil {
+		t.Fatal(err)
+	}
+	got := storedNewConns(t, st, t0, t0.Add(time.Minute))
+	want := map[time.Time]float64{t0: 100, t0.Add(time.Minute): 10}
+	if !maps.Equal(got, want) {
+		t.Errorf("NewConnections per minute = %v; want %v", got, want)
+	}
+	if h, err := st.Query(t.Context(), "listener-1", NewConnections, 300, t0, t0); err != nil || len(h) != 1 || h[0].Value != 110 {
+		t.Errorf("5-minute NewConnections = %+v, %v; want 110", h, err)
+	}
+}
+
+// While the store stays down, the recorder keeps the last maxPending
+// minutes, the one being recorded included, and drops older ones: its
+// memory does not grow without limit.
+func TestFailedMinutesBounded(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	fs := &failingStats{Stats: st, fail: true}
+	r.stats = fs
+	for m := 1; m <= maxPending; m++ {
+		if err := newConnsAt(t, r, node, m, int64(m)); err == nil {
+			t.Fatal("the write should have failed")
+		}
+	}
+	if len(r.pending) != maxPending {
+		t.Fatalf("%d minutes kept; want %d", len(r.pending), maxPending)
+	}
+	fs.fail = false
+	if err := newConnsAt(t, r, node, maxPending+1, int64(maxPending+1)); err != nil {
+		t.Fatal(err)
+	}
+	got := storedNewConns(t, st, t0, t0.Add(time.Duration(maxPending)*time.Minute))
+	if len(got) != maxPending || got[t0] != 0 || got[t0.Add(time.Minute)] != 1 {
+		t.Errorf("%d minutes stored (first %v, second %v); want %d, the first dropped", len(got), got[t0], got[t0.Add(time.Minute)], maxPending)
+	}
 }
