@@ -379,9 +379,11 @@ func (b *Backend) run(p *Pool) {
 // probe runs one check and applies its result, unless the origin has no
 // address to check: then resolution alone decides its health, and the
 // first good answer makes it healthy again without waiting for the rise
-// threshold.
+// threshold. A check that could not start for a local reason
+// (localFailure) is neither a success nor a failure: the rise and fall
+// counts stay as they were.
 func (b *Backend) probe(p *Pool) {
-	if failed, err := b.check(); !errors.Is(err, ErrUnresolved) {
+	if failed, err := b.check(); !errors.Is(err, ErrUnresolved) && !localFailure(err) {
 		b.record(p, failed, err)
 	}
 }

@@ -1,0 +1,32 @@
+package health
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// localFailure reports whether err is the edge's own lack of a resource,
+// met before anything was sent: no descriptor, socket buffer or memory
+// for a socket (socket, bind), or no ephemeral port left (bind, or
+// connect, which binds one implicitly). Such an error says nothing about
+// the origin or the DNS server it was meant for; counted against them, an
+// episode of descriptor exhaustion would mark every checked origin of the
+// node down at once, and keep them down for Healthy checks after it ends.
+func localFailure(err error) bool {
+	var se *os.SyscallError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Syscall {
+	case "socket", "bind":
+		for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.EADDRNOTAVAIL} {
+			if errors.Is(se.Err, e) {
+				return true
+			}
+		}
+	case "connect":
+		return errors.Is(se.Err, syscall.EADDRNOTAVAIL)
+	}
+	return false
+}
