@@ -101,3 +101,32 @@ func TestCheckOutOfDescriptorsIsInconclusive(t *testing.T) {
 		t.Errorf("origin marked unhealthy while the edge was out of descriptors (reason %q)", reason)
 	}
 }
+
+// A domain origin re-resolved while the process is out of descriptors
+// (no socket for the DNS query) keeps its last good addresses: the name
+// and its server are fine, and an empty list would take the origin out of
+// service even with checks off.
+func TestResolveOutOfDescriptorsKeepsAddresses(t *testing.T) {
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	addr := netip.MustParseAddr("192.0.2.7")
+	z.set("flood.test", record{addrs: []netip.Addr{addr}, ttl: 1})
+	b := p.Acquire(domainKey("flood.test")) // Checks off.
+	defer p.Release(b)
+	for deadline := time.Now().Add(3 * time.Second); addrOf(b) != addr; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never resolved")
+		}
+	}
+
+	release := exhaustFDs(t)
+	var lost error
+	// Longer than the 1 s TTL: re-resolved at least once meanwhile.
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end) && lost == nil; time.Sleep(20 * time.Millisecond) {
+		_, lost = b.Addr()
+	}
+	release()
+	if lost != nil {
+		t.Errorf("domain origin lost its addresses while the edge was out of descriptors: %v", lost)
+	}
+}

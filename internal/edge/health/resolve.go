@@ -30,7 +30,9 @@ var hostsResolver = &net.Resolver{PreferGo: true,
 // resolve refreshes the addresses of a domain origin and returns when to do
 // it again. A failed resolution empties them, which takes the origin out
 // of service (and reports it down, if it is checked); success after
-// failure brings it back.
+// failure brings it back. A resolution that failed for a local reason
+// (localFailure: no socket for the query) keeps the last good addresses
+// (RFC 8767's serve-stale), as neither the name nor the servers failed.
 func (b *Backend) resolve(p *Pool) time.Duration {
 	ips, next, err := p.lookup(b.key.Host)
 	for i := range ips {
@@ -38,6 +40,11 @@ func (b *Backend) resolve(p *Pool) time.Duration {
 	}
 	if err == nil && p.opts.DenyPrivate {
 		ips, err = publicOnly(ips)
+	}
+	if localFailure(err) {
+		if a := b.addrs.Load(); a != nil && len(*a) > 0 {
+			return next
+		}
 	}
 	if err != nil || len(ips) == 0 {
 		b.addrs.Store(&[]netip.Addr{}) // Not nil: the name was asked (Status).
@@ -80,7 +87,9 @@ func (p *Pool) lookup(host string) ([]netip.Addr, time.Duration, error) {
 		switch {
 		case err == nil:
 			return a.addrs, refreshAfter(p.clampTTL(a.ttl)), nil
-		case !errors.Is(err, errNoServer):
+		case !errors.Is(err, errNoServer) || localFailure(err):
+			// An answer, or no socket to ask with: the fallback would
+			// fail alike, and its errors lose the cause.
 			return nil, p.retryAfter(a.ttl), err
 		}
 	}
