@@ -131,9 +131,10 @@ func (rt *Runtime) applyProxies(snap *snapshot.Snapshot, bad map[string]error) m
 		if ps == nil {
 			ps = &proxyState{shared: l4.NewProxy(p.ID, rt.stats.Get(stats.KindProxy, p.ID))}
 			ps.shared.Owner = p.Owner
+			ps.shared.Node = &rt.node
 			rt.proxies[p.ID] = ps
 		}
-		ps.shared.Conns.SetMax(p.MaxConns)
+		ps.shared.Conns.SetMax(rt.proxyCap(p.MaxConns))
 		ps.shared.BW.SetMbps(p.BandwidthMbps)
 		if bad["sp/"+p.ID] == nil && !reflect.DeepEqual(ps.policy, p.Policy) {
 			pol, _ := acl.Compile(p.Policy) // Validated above.
@@ -331,4 +332,21 @@ func (rt *Runtime) applyMirrors(snap *snapshot.Snapshot, rep *Report) {
 	for id, ps := range rt.proxies {
 		ps.shared.SetTap(taps[id])
 	}
+}
+
+// proxyCap is the cap on a proxy's connections and UDP sessions: its
+// MaxConns (0: none), but at most as many TCP connections as hold half the
+// node's client descriptors (Options.MaxClientDescriptors). The node's
+// budget alone would let one proxy's clients (a flood of idle connections
+// to one listener) take all of it and every other proxy's new clients be
+// refused; with the share, it takes at least two proxies.
+func (rt *Runtime) proxyCap(maxConns int) int {
+	if rt.opts.MaxClientDescriptors <= 0 { // The descriptor limit is unknown.
+		return maxConns
+	}
+	share := max(1, rt.opts.MaxClientDescriptors/4)
+	if maxConns <= 0 {
+		return share
+	}
+	return min(maxConns, share)
 }

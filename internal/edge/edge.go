@@ -85,11 +85,14 @@ type Options struct {
 	// each read of an origin's answer body; 0 means l7.SendTimeout and
 	// l7.OriginReadTimeout.
 	SendTimeout, OriginReadTimeout time.Duration
-	// MaxUDPSessions bounds the UDP sessions of every proxy of the node
-	// together (capped by MaxConns or not); a datagram that would start
-	// one more is dropped and counted in Refused. 0 means
-	// limit.UDPSessions(), half the process's descriptor limit.
-	MaxUDPSessions int
+	// MaxClientDescriptors bounds the descriptors the clients of every
+	// proxy of the node hold together (capped by MaxConns or not): two a
+	// TCP connection (layer 4 or HTTP), one a UDP session. A connection
+	// that would take more is reset, a datagram that would start a
+	// session dropped, and both counted in Refused, as over MaxConns. 0
+	// means limit.ClientDescriptors(), half the process's descriptor
+	// limit.
+	MaxClientDescriptors int
 	// MaxListeners bounds the listening sockets of the node: serving and
 	// draining, layer 4 and HTTP (two for an HTTP listener, whose QUIC
 	// side may bind too). A listener that would bind one more fails like
@@ -112,8 +115,8 @@ func (o *Options) defaults() {
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256
 	}
-	if o.MaxUDPSessions <= 0 {
-		o.MaxUDPSessions = limit.UDPSessions()
+	if o.MaxClientDescriptors <= 0 {
+		o.MaxClientDescriptors = limit.ClientDescriptors()
 	}
 	if o.MaxListeners <= 0 {
 		o.MaxListeners = limit.Listeners()

@@ -115,20 +115,22 @@ func TestConnectionCap(t *testing.T) {
 // that sends it a datagram, and UDP sources are trivially spoofed: a flood
 // of source ports would take every descriptor of the process, and every
 // other proxy of the node would stop accepting, dialling and checking. The
-// node's bound on UDP sessions (Options.MaxUDPSessions, by default half the
-// descriptor limit) holds such a flood: the excess is refused and counted,
-// other proxies' TCP listeners serve on, and a UDP client of another proxy
-// gets a session again as soon as the flood's sessions go idle.
+// node's descriptor budget (Options.MaxClientDescriptors, by default half
+// the descriptor limit) gives one proxy at most a quarter of it: the
+// excess is refused and counted, other proxies' TCP and UDP listeners
+// serve on, and the flooded proxy takes new clients again as soon as the
+// flood's sessions go idle.
 func TestUDPSessionsBoundedNodeWide(t *testing.T) {
 	t.Parallel()
-	const bound, flood = 200, 300
+	const budget, flood = 200, 300
+	const share = budget / 4
 	silent := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
 	udpEcho := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte { return p })
 	tcpEcho := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
 	ipTeo, ipGaap := lo.Next(), lo.Next()
 	uport := edgetest.FreePort(t, ipTeo)
 	gtport, guport := edgetest.FreePort(t, ipGaap), edgetest.FreePort(t, ipGaap)
-	rt := newRuntime(t, edge.Options{MaxUDPSessions: bound})
+	rt := newRuntime(t, edge.Options{MaxClientDescriptors: budget})
 	teoUDP := listener("teo-udp", snapshot.ProtoUDP, uport, origins(silent.Addr))
 	teoUDP.IdleTimeout = time.Second
 	mustApply(t, rt, &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{
@@ -153,8 +155,8 @@ func TestUDPSessionsBoundedNodeWide(t *testing.T) {
 		v = rt.Stats().Values[teoKey]
 		return v.Active+v.Refused >= flood
 	}, "the flood's datagrams were not all either admitted or refused")
-	if v.Active != bound || v.Refused != flood-bound {
-		t.Errorf("uncapped proxy after the flood: %d sessions, %d refused; want %d and %d", v.Active, v.Refused, bound, flood-bound)
+	if v.Active != share || v.Refused != flood-share {
+		t.Errorf("uncapped proxy after the flood: %d sessions, %d refused; want %d and %d", v.Active, v.Refused, share, flood-share)
 	}
 
 	gaap := netip.AddrPortFrom(ipGaap, uint16(gtport))
@@ -162,15 +164,121 @@ func TestUDPSessionsBoundedNodeWide(t *testing.T) {
 		t.Error("another proxy's TCP listener does not serve during the flood")
 	}
 	gaapUDP := netip.AddrPortFrom(ipGaap, uint16(guport))
-	refusesNewClients(t, gaapUDP) // The node's bound is full, not link-gaap's cap.
-	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-gaap"}]; v.Refused != 1 {
-		t.Errorf("link-gaap refused %d datagrams; want 1 (counted as a cap refusal)", v.Refused)
+	if got := udpRoundTrip(t, udpClient(t, lo.Next(), gaapUDP), "hello"); got != "hello" {
+		t.Errorf("during the flood a new UDP client of another proxy got %q; want hello", got)
 	}
+	refusesNewClients(t, teo)
 
 	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[teoKey].Active == 0 },
 		"the flood's sessions did not end at their idle timeout")
-	if got := udpRoundTrip(t, udpClient(t, lo.Next(), gaapUDP), "hello"); got != "hello" {
-		t.Errorf("after the flood's sessions ended a new UDP client got %q; want hello", got)
+	if _, err := udpClient(t, lo.Next(), teo).Write([]byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool { return rt.Stats().Values[teoKey].Active == 1 },
+		"after the flood's sessions ended the flooded proxy did not take a new client")
+}
+
+// TestClientDescriptorsBoundedNodeWide: idle TCP connections cost their
+// client one descriptor and the node two (client and origin sockets).
+// Bounded only by its own cap, one proxy's clients could take every
+// descriptor of the process, and every proxy of the node would fail to
+// dial its origins and check them. The node's descriptor budget
+// (Options.MaxClientDescriptors) counts TCP connections (layer 4 and
+// HTTP), two each, and UDP
+// sessions, one each; one proxy gets at most a quarter of it, so another
+// proxy serves new clients while one is flooded. When floods of two
+// proxies fill the budget, new connections and sessions of every proxy
+// are refused and counted in Refused, as over MaxConns, while live ones
+// go on; once the flood leaves, new clients are served again.
+func TestClientDescriptorsBoundedNodeWide(t *testing.T) {
+	t.Parallel()
+	var nofile unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile); err == nil && limit.ClientDescriptors() != int(nofile.Cur/2) {
+		t.Errorf("limit.ClientDescriptors() = %d; want half of RLIMIT_NOFILE %d", limit.ClientDescriptors(), nofile.Cur)
+	}
+	const budget = 40
+	const share = budget / 4 // Connections of one proxy: half the budget.
+	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	udpEcho := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte { return p })
+	web := httpOrigin(t, "w", nil)
+	ipA, ipB, ipV := lo.Next(), lo.Next(), lo.Next()
+	portA, portB := edgetest.FreePort(t, ipA), edgetest.FreePort(t, ipB)
+	portV, portVU, portVH := edgetest.FreePort(t, ipV), edgetest.FreePort(t, ipV), edgetest.FreePort(t, ipV)
+	httpListener := func(id string, port int) snapshot.HTTPListener {
+		return snapshot.HTTPListener{ID: id, Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+			{Host: "p.test", Rules: []snapshot.Rule{rule("r-"+id, "/", l7Origins(web))}}}}
+	}
+	rt := newRuntime(t, edge.Options{MaxClientDescriptors: budget})
+	mustApply(t, rt, &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{
+		{ID: "sid-a", AccessIP: ipA.String(), Listeners: []snapshot.Listener{listener("a", snapshot.ProtoTCP, portA, origins(echo.Addr))}},
+		{ID: "sid-b", AccessIP: ipB.String(), HTTPListeners: []snapshot.HTTPListener{httpListener("b", portB)}},
+		{ID: "link-v", AccessIP: ipV.String(), MaxConns: 10000, Listeners: []snapshot.Listener{
+			listener("v", snapshot.ProtoTCP, portV, origins(echo.Addr)),
+			listener("vu", snapshot.ProtoUDP, portVU, origins(udpEcho.Addr))},
+			HTTPListeners: []snapshot.HTTPListener{httpListener("vh", portVH)}},
+	}})
+	victim, victimUDP := netip.AddrPortFrom(ipV, uint16(portV)), netip.AddrPortFrom(ipV, uint16(portVU))
+	victimHTTP := netip.AddrPortFrom(ipV, uint16(portVH))
+	httpServes := func() bool {
+		c, err := net.DialTimeout("tcp", victimHTTP.String(), time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return keepAliveGet(c) == 200
+	}
+	live := dial(t, lo.Next(), victim) // Holds 2 of the budget throughout.
+	roundTrip(t, live)
+
+	// flood opens n idle connections to proxy id at to, and waits until
+	// the edge has admitted or refused each.
+	flood := func(id string, to netip.AddrPort, n int) (conns []net.Conn, v stats.Values) {
+		for range n {
+			c, err := net.DialTimeout("tcp", to.String(), time.Second)
+			if err != nil { // Refused: the reset may come within the handshake.
+				continue
+			}
+			t.Cleanup(func() { c.Close() })
+			conns = append(conns, c)
+		}
+		key := stats.Key{Kind: stats.KindProxy, ID: id}
+		edgetest.Eventually(t, 2*time.Second, func() bool {
+			v = rt.Stats().Values[key]
+			return v.Active+v.Refused >= int64(n)
+		}, "the flood's connections were not all either admitted or refused")
+		return conns, v
+	}
+	if _, v := flood("sid-a", netip.AddrPortFrom(ipA, uint16(portA)), 15); v.Active != share || v.Refused != 15-share {
+		t.Errorf("flooded proxy a: %d connections, %d refused; want %d and %d (its share of the node)", v.Active, v.Refused, share, 15-share)
+	}
+	if !echoes(t, lo.Next(), victim) || !httpServes() {
+		t.Error("while one proxy is flooded another proxy's new client is not served")
+	}
+	// 2 (live) + 2×share (a) leave room for 9 of b's idle HTTP connections.
+	const roomB = (budget - 2 - 2*share) / 2
+	connsB, v := flood("sid-b", netip.AddrPortFrom(ipB, uint16(portB)), 15)
+	if v.Active != roomB || v.Refused != 15-roomB {
+		t.Errorf("flooded proxy b: %d connections, %d refused; want %d and %d (what the node had left)", v.Active, v.Refused, roomB, 15-roomB)
+	}
+	if echoes(t, lo.Next(), victim) {
+		t.Error("a new TCP client was served past the node's descriptor budget")
+	}
+	if httpServes() {
+		t.Error("a new HTTP client was served past the node's descriptor budget")
+	}
+	refusesNewClients(t, victimUDP)
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-v"}]; v.Refused != 3 {
+		t.Errorf("link-v refused %d; want 3 (TCP and HTTP connections and a datagram, counted as cap refusals)", v.Refused)
+	}
+	roundTrip(t, live) // Live connections go on.
+
+	for _, c := range connsB {
+		c.Close()
+	}
+	edgetest.Eventually(t, 2*time.Second, func() bool { return echoes(t, lo.Next(), victim) && httpServes() },
+		"new clients not served after the flood left")
+	if got := udpRoundTrip(t, udpClient(t, lo.Next(), victimUDP), "hello"); got != "hello" {
+		t.Errorf("after the flood left a new UDP client got %q; want hello", got)
 	}
 }
 

@@ -124,7 +124,6 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 	}
 	if l.Protocol == snapshot.ProtoUDP {
 		r.IdleTimeout = cmp.Or(l.IdleTimeout, l4.DefaultUDPIdle)
-		r.Sessions = &rt.udp
 	}
 	if l.ClientIP == snapshot.ClientIPTOA {
 		r.TOA = rt.opts.TOA

@@ -11,7 +11,6 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
-	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -26,7 +25,7 @@ type Runtime struct {
 	events  chan Event
 	dropped atomic.Int64
 	bg      sync.WaitGroup // Drain watchers (they emit events).
-	udp     limit.Gate     // UDP sessions of every proxy (Options.MaxUDPSessions).
+	node    l4.Node        // Shared by every proxy: the clients' descriptors (Options.MaxClientDescriptors).
 
 	mu        sync.Mutex // Serialises Apply/Close; guards the fields below.
 	closed    bool
@@ -81,7 +80,7 @@ func New(opts Options) *Runtime {
 	rt := &Runtime{opts: opts, stats: stats.NewRegistry(), events: make(chan Event, opts.EventBuffer),
 		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{},
 		persist: map[persistKey]*balance.Sticky{}}
-	rt.udp.SetMax(opts.MaxUDPSessions)
+	rt.node.FDs.SetMax(opts.MaxClientDescriptors)
 	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		DenyPrivate: opts.DenyPrivateOrigins, OnChange: rt.onHealth})
@@ -116,7 +115,7 @@ func (rt *Runtime) Open() (conns, udpSessions int64) {
 			all += v.Active
 		}
 	}
-	udpSessions = rt.udp.Held()
+	udpSessions = rt.node.UDPSessions()
 	return max(all-udpSessions, 0), udpSessions // Read apart: may briefly disagree.
 }
 

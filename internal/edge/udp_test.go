@@ -549,7 +549,7 @@ func TestUDPSessionSurvivesHealthCheckChange(t *testing.T) {
 // TestUDPOriginAtOwnListenerRefused: a UDP listener whose origin is its
 // own address (or any listener address of the node) would turn one
 // datagram into a forwarding loop, each hop from a new upstream socket and
-// so a new session, until the node's UDP session bound is full and every
+// so a new session, until the node's client descriptor budget is full and every
 // proxy's new clients are refused. The edge refuses to send there.
 func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 	ip := lo.Next()
@@ -558,7 +558,7 @@ func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 	victim := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("v:"))
 	vip := lo.Next()
 	vport := edgetest.FreePort(t, vip)
-	rt := newRuntime(t, edge.Options{MaxUDPSessions: 2000})
+	rt := newRuntime(t, edge.Options{MaxClientDescriptors: 2000})
 	loop := listener("lsr-loop", snapshot.ProtoUDP, port, origins(self))
 	other := listener("lsr-victim", snapshot.ProtoUDP, vport, origins(victim.Addr))
 	s := &snapshot.Snapshot{Version: 1, Proxies: []snapshot.Proxy{

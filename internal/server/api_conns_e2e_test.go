@@ -27,33 +27,9 @@ import (
 // origin and the data-plane client are child processes, so that every
 // descriptor of this process is the node's.)
 func TestAPIConnectionsLeaveDataPlaneDescriptors(t *testing.T) {
-	fds, _ := os.ReadDir("/proc/self/fd")
-	var old syscall.Rlimit
-	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old)
-	lim := old
-	lim.Cur = uint64(len(fds) + 300)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Skip(err)
-	}
-	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
-
+	lowerNOFILE(t, 300)
 	n := startNode(t)
-	proxy, ip := n.proxy()
-	originIP := origins.Next()
-	originPort := edgetest.FreePort(t, originIP)
-	origin := apiConnsChild(t, "origin", netip.AddrPortFrom(originIP, uint16(originPort)).String())
-	defer origin.stop()
-	ids := n.realServers(originIP)
-	listener, port := n.tcpListener(proxy, ip, "rr", false)
-	n.bind(listener, map[string]netip.AddrPort{ids[0]: netip.AddrPortFrom(originIP, uint16(originPort))})
-	front := netip.AddrPortFrom(ip, uint16(port)).String()
-	pr := apiConnsChild(t, "probe", front)
-	defer pr.stop()
-	probe := func() string {
-		io.WriteString(pr.in, "go\n")
-		line, _ := pr.out.ReadString('\n')
-		return strings.TrimSpace(line)
-	}
+	probe := probeChild(t, childFront(t, n, "origin"))
 	if got := probe(); got != "a" {
 		t.Fatalf("before: %q", got)
 	}
@@ -68,6 +44,50 @@ func TestAPIConnectionsLeaveDataPlaneDescriptors(t *testing.T) {
 	if got := probe(); got != "a" {
 		t.Errorf("TCP listener while one client holds idle API connections: %q; want %q: "+
 			"the API's connections must be capped below what the data plane needs", got, "a")
+	}
+}
+
+// lowerNOFILE lowers the soft descriptor limit of this process to what is
+// open plus spare until the test ends (or skips the test if it may not),
+// so that a flood runs the node out of descriptors quickly.
+func lowerNOFILE(t *testing.T, spare int) {
+	t.Helper()
+	fds, _ := os.ReadDir("/proc/self/fd")
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old)
+	lim := old
+	lim.Cur = uint64(len(fds) + spare)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
+
+// childFront starts an origin child process in mode and a TCP listener
+// of a new proxy of n bound to it, and returns the listener's address.
+func childFront(t *testing.T, n *node, mode string) string {
+	t.Helper()
+	proxy, ip := n.proxy()
+	originIP := origins.Next()
+	origin := netip.AddrPortFrom(originIP, uint16(edgetest.FreePort(t, originIP)))
+	o := apiConnsChild(t, mode, origin.String())
+	t.Cleanup(o.stop)
+	ids := n.realServers(originIP)
+	l, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(l, map[string]netip.AddrPort{ids[0]: origin})
+	return netip.AddrPortFrom(ip, uint16(port)).String()
+}
+
+// probeChild starts a probe child process for front and returns a func
+// that makes it connect once and returns what it read (or its error).
+func probeChild(t *testing.T, front string) func() string {
+	t.Helper()
+	pr := apiConnsChild(t, "probe", front)
+	t.Cleanup(pr.stop)
+	return func() string {
+		io.WriteString(pr.in, "go\n")
+		line, _ := pr.out.ReadString('\n')
+		return strings.TrimSpace(line)
 	}
 }
 
@@ -97,18 +117,14 @@ func apiConnsChild(t *testing.T, mode, addr string) *apiConnsProc {
 	return &apiConnsProc{cmd: cmd, line: strings.TrimSpace(line), in: in, out: r}
 }
 
-// TestAPIConnectionsHelper is the child of TestAPIConnectionsLeaveDataPlaneDescriptors.
+// TestAPIConnectionsHelper is the child of TestAPIConnectionsLeaveDataPlaneDescriptors
+// and TestTCPFloodLeavesOtherProxiesServing.
 func TestAPIConnectionsHelper(t *testing.T) {
 	addr := os.Getenv("APICONNS_ADDR")
 	switch os.Getenv("APICONNS_MODE") {
 	case "origin": // Reads the PROXY line, answers "a".
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		fmt.Println("listening")
-		for {
+		ln := listenAndSay(addr)
+		for ln != nil {
 			c, err := ln.Accept()
 			if err != nil {
 				return
@@ -161,7 +177,39 @@ func TestAPIConnectionsHelper(t *testing.T) {
 		}
 		fmt.Printf("%d idle API connections open\n", len(conns))
 		time.Sleep(60 * time.Second)
+	case "hold": // Accepts every connection and keeps it open.
+		ln := listenAndSay(addr)
+		for ln != nil {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c) // Open until the client closes it.
+		}
+	case "flood": // Idle TCP connections, held; refused ones are not.
+		var conns []net.Conn
+		for range 400 { // More than the descriptors left.
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				continue
+			}
+			conns = append(conns, c)
+		}
+		fmt.Printf("%d TCP connections dialled\n", len(conns))
+		time.Sleep(60 * time.Second)
 	default:
 		t.Skip("helper")
 	}
+}
+
+// listenAndSay listens on addr and prints "listening" (what apiConnsChild
+// waits for), or prints the error and returns nil.
+func listenAndSay(addr string) net.Listener {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Println(err)
+		return nil
+	}
+	fmt.Println("listening")
+	return ln
 }

@@ -524,8 +524,8 @@ func TestGroupStatisticsKeepDestroyedMember(t *testing.T) {
 // TestUDPListenerBoundToItselfDoesNotLoop: a UDP listener whose origin is
 // the listener's own access IP and port (a public address, so
 // --deny-private-origins does not stop it) must not turn one datagram into
-// a forwarding loop, each hop a new session, that fills the node-wide UDP
-// session bound and so refuses another proxy's new clients: the edge
+// a forwarding loop, each hop a new session, that fills the node-wide
+// client descriptor budget and so refuses other clients: the edge
 // refuses to send to its own listening addresses.
 func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 	n := startNode(t)

@@ -46,7 +46,7 @@ var counterDefs = []struct {
 	{"opengaap_packets_out_total", "Packets to clients (TCP: data segments; kind=mirror: VXLAN packets sent to collectors).", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.PacketsOut) }},
 	{"opengaap_connections", "Open TCP connections and UDP sessions.", prometheus.GaugeValue, func(v stats.Values) float64 { return float64(v.Active) }},
 	{"opengaap_connections_total", "Accepted TCP connections and created UDP sessions.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.NewConns) }},
-	{"opengaap_refused_total", "Connections or datagrams refused by the concurrency cap or the node's UDP session bound.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Refused) }},
+	{"opengaap_refused_total", "Connections or datagrams refused by the concurrency cap or the node's client descriptor budget.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Refused) }},
 	{"opengaap_denied_total", "Connections or datagrams dropped by the security policy.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.Denied) }},
 	{"opengaap_origin_connect_failures_total", "Failed origin connects.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.DialFails) }},
 	{"opengaap_origin_connect_seconds_total", "Summed origin connect time.", prometheus.CounterValue, func(v stats.Values) float64 { return float64(v.DialNanos) / 1e9 }},

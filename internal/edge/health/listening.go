@@ -11,8 +11,8 @@ import (
 // ErrOwnListener is the error of a connect, send or check refused because
 // its destination is one of the node's own listening addresses: proxying
 // there would be a loop in which every hop opens a new connection or UDP
-// session (and socket), until descriptors or the node's session bound
-// run out.
+// session (and socket), until descriptors or the node's client
+// descriptor budget run out.
 var ErrOwnListener = errors.New("origin is a listening address of this node (forwarding loop)")
 
 // Listening is the set of addresses the node listens on, by transport.

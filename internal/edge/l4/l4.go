@@ -37,10 +37,54 @@ type Proxy struct {
 	Owner  string
 	Policy atomic.Pointer[acl.Policy] // Nil: accept all.
 	Conns  limit.Gate
-	BW     *limit.Bandwidth
-	Stats  *stats.Counters
-	tap    atomic.Pointer[tapRef] // Traffic observer (mirroring); nil = none.
+	// Node is shared by every proxy of the node; nil: no node bound.
+	Node  *Node
+	BW    *limit.Bandwidth
+	Stats *stats.Counters
+	tap   atomic.Pointer[tapRef] // Traffic observer (mirroring); nil = none.
 }
+
+// Node is the state every proxy of a node shares: the budget of the
+// descriptors their clients hold (limit.ClientDescriptors), whatever each
+// proxy's cap, and how many UDP sessions hold part of it. Safe for
+// concurrent use.
+type Node struct {
+	FDs limit.Gate
+	udp atomic.Int64
+}
+
+// UDPSessions is the number of live UDP sessions of every proxy.
+func (n *Node) UDPSessions() int64 { return n.udp.Load() }
+
+// Descriptors a client holds, charged to Node.FDs.
+const (
+	tcpFDs = 2 // The client's socket and the origin's.
+	udpFDs = 1 // The session's upstream socket; the client's datagrams come through the listener's.
+)
+
+// acquire takes a slot of the proxy's cap and fds descriptors of the
+// node's budget, or neither and reports false.
+func (p *Proxy) acquire(fds int64) bool {
+	if !p.Conns.TryAcquire() {
+		return false
+	}
+	if p.Node != nil && !p.Node.FDs.TryAcquireN(fds) {
+		p.Conns.Release()
+		return false
+	}
+	return true
+}
+
+// release returns what acquire took.
+func (p *Proxy) release(fds int64) {
+	if p.Node != nil {
+		p.Node.FDs.ReleaseN(fds)
+	}
+	p.Conns.Release()
+}
+
+// ReleaseConn returns what Admit took for a TCP connection.
+func (p *Proxy) ReleaseConn() { p.release(tcpFDs) }
 
 // NewProxy returns unlimited shared state for a proxy.
 func NewProxy(id string, c *stats.Counters) *Proxy {
@@ -67,7 +111,6 @@ type Route struct {
 	ClientIP       snapshot.ClientIPMode
 	TOA            *toa.Writer     // Set when ClientIP is TOA.
 	Stats          *stats.Counters // The listener's counters.
-	Sessions       *limit.Gate     // UDP: the node's session bound, shared by every route; nil = none.
 }
 
 // Admission is Proxy.Admit's verdict on a new connection.
@@ -77,12 +120,13 @@ type Admission int8
 const (
 	Admitted Admission = iota
 	Denied             // By the security policy.
-	Refused            // By the connection cap.
+	Refused            // By the connection cap or the node's descriptor budget.
 )
 
-// Admit applies the policy, then the connection cap, to a new connection
-// from src to port over proto ("TCP" or "UDP"). On Admitted the caller
-// owns a slot of Conns.
+// Admit applies the policy, then the connection cap and the node's
+// descriptor budget, to a new TCP connection from src to port. On
+// Admitted the caller owns a slot of Conns and the connection's share of
+// the node's budget, which ReleaseConn returns.
 //
 // A server admits a connection in the critical section that adds it to
 // its set of open connections, under the lock its Recheck lists that set
@@ -91,19 +135,19 @@ const (
 // checked, by the recheck. (Admitted first and added after, a connection
 // could pass under the old policy, join the set just after the recheck
 // listed it, and be served for its whole life.)
-func (p *Proxy) Admit(src netip.Addr, proto string, port int) Admission {
-	if !p.Policy.Load().Allow(src, proto, port) {
+func (p *Proxy) Admit(src netip.Addr, port int) Admission {
+	if !p.Policy.Load().Allow(src, "TCP", port) {
 		return Denied
 	}
-	if !p.Conns.TryAcquire() {
+	if !p.acquire(tcpFDs) {
 		return Refused
 	}
 	return Admitted
 }
 
-// admit is Proxy.Admit for a new connection of r, counting refusals.
-func (r *Route) admit(src netip.Addr, proto string) bool {
-	switch r.Proxy.Admit(src, proto, r.Port) {
+// admit is Proxy.Admit for a new TCP connection of r, counting refusals.
+func (r *Route) admit(src netip.Addr) bool {
+	switch r.Proxy.Admit(src, r.Port) {
 	case Denied:
 		r.counters(nil).Add(denied, 1)
 		return false

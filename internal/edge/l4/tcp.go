@@ -97,7 +97,7 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 	spawn(func() {
 		defer s.wg.Done()
 		defer s.untrack(tc)
-		defer r.Proxy.Conns.Release()
+		defer r.Proxy.ReleaseConn()
 		tc.run()
 	})
 }
@@ -110,7 +110,7 @@ func (s *TCPServer) track(r *Route, c *net.TCPConn) *tcpConn {
 	src := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping || !r.admit(src.Addr().Unmap(), "TCP") {
+	if s.stopping || !r.admit(src.Addr().Unmap()) {
 		return nil
 	}
 	tc := &tcpConn{client: c, src: src, route: r}

@@ -292,22 +292,24 @@ func (s *UDPServer) session(r *Route, src netip.AddrPort) *udpSession {
 }
 
 // acquireSession takes a slot for a new session from the proxy's cap and
-// from the node's session bound, or reports false if either is full.
+// its descriptor from the node's budget, or reports false if either is
+// full.
 func (r *Route) acquireSession() bool {
-	if !r.Proxy.Conns.TryAcquire() {
+	if !r.Proxy.acquire(udpFDs) {
 		return false
 	}
-	if !r.Sessions.TryAcquire() {
-		r.Proxy.Conns.Release()
-		return false
+	if r.Proxy.Node != nil {
+		r.Proxy.Node.udp.Add(1)
 	}
 	return true
 }
 
-// releaseSession returns the slots taken by acquireSession.
+// releaseSession returns what acquireSession took.
 func (r *Route) releaseSession() {
-	r.Sessions.Release()
-	r.Proxy.Conns.Release()
+	if r.Proxy.Node != nil {
+		r.Proxy.Node.udp.Add(-1)
+	}
+	r.Proxy.release(udpFDs)
 }
 
 func (s *UDPServer) sweepLoop() {

@@ -190,7 +190,7 @@ func (c *conn) Close() error {
 	c.headIn()
 	c.once.Do(func() {
 		c.cancel()
-		c.gate.Conns.Release()
+		c.gate.ReleaseConn()
 		c.listener.Active.Add(-1)
 		if c.proxy != nil {
 			c.proxy.Active.Add(-1)

@@ -261,7 +261,7 @@ func (a *acceptor) Addr() net.Addr { return a.s.ln.Addr() }
 func (s *Server) track(cc *conn, h *Handler, src netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch h.Proxy.Admit(src, "TCP", h.port) {
+	switch h.Proxy.Admit(src, h.port) {
 	case l4.Denied:
 		h.count(func(c *statsCounters) { c.Denied.Add(1) })
 		return false

@@ -1,8 +1,8 @@
 // Package limit provides the limits of the edge: a concurrency gate (per
-// proxy for connections plus UDP sessions, per node for UDP sessions) and a
-// two-direction bandwidth bucket. Both are updated in place when a snapshot
-// changes the limit, so state (open connection count, tokens) survives the
-// change.
+// proxy for connections plus UDP sessions, per node for the descriptors
+// they hold) and a two-direction bandwidth bucket. Both are updated in
+// place when a snapshot changes the limit, so state (open connection
+// count, tokens) survives the change.
 package limit
 
 import (
@@ -27,13 +27,18 @@ type Gate struct {
 func (g *Gate) SetMax(n int) { g.max.Store(int64(n)) }
 
 // TryAcquire takes a slot, or reports false when the gate is full.
-func (g *Gate) TryAcquire() bool {
+func (g *Gate) TryAcquire() bool { return g.TryAcquireN(1) }
+
+// TryAcquireN takes n slots at once, or none and reports false when fewer
+// than n are free: for holders that cost more than one (a TCP connection
+// holds two descriptors, a UDP session one: ClientDescriptors).
+func (g *Gate) TryAcquireN(n int64) bool {
 	if g == nil {
 		return true
 	}
-	n := g.cur.Add(1)
-	if m := g.max.Load(); m > 0 && n > m {
-		g.cur.Add(-1)
+	c := g.cur.Add(n)
+	if m := g.max.Load(); m > 0 && c > m {
+		g.cur.Add(-n)
 		return false
 	}
 	return true
@@ -48,42 +53,51 @@ func (g *Gate) Held() int64 {
 }
 
 // Release returns a slot taken by TryAcquire.
-func (g *Gate) Release() {
+func (g *Gate) Release() { g.ReleaseN(1) }
+
+// ReleaseN returns the n slots taken by TryAcquireN.
+func (g *Gate) ReleaseN(n int64) {
 	if g != nil {
-		g.cur.Add(-1)
+		g.cur.Add(-n)
 	}
 }
 
-// UDPSessions is the node-wide bound on UDP sessions: half the process's
-// descriptor limit (the soft RLIMIT_NOFILE, which the Go runtime raises to
-// the hard limit at start), or 0 (no bound) if the limit cannot be read.
-// Each session holds a descriptor (its connected upstream socket) for as
-// long as its client sends and the idle timeout after, and a client
-// address is trivially spoofed in UDP: without a bound, a flood of source
-// ports takes every descriptor and every proxy of the node stops accepting
-// connections, dialling origins and checking them. The other half is the
-// headroom for everything else: listening sockets (one each), TCP
-// connections (two each, plus a pipe of two while a direction splices),
-// health checks (one per check under way), and the API and its database
-// (a quarter of the limit is for listening sockets: Listeners).
-func UDPSessions() int { return descriptors() / 2 }
+// ClientDescriptors is the node-wide budget of the descriptors clients
+// hold, TCP connections (layer 4 and HTTP: two each, the client's socket
+// and the origin's) and UDP sessions (one each, the connected upstream
+// socket; the client's datagrams come in through the listener's):
+// half the process's descriptor limit (the soft RLIMIT_NOFILE, which the
+// Go runtime raises to the hard limit at start), or 0 (no bound) if the
+// limit cannot be read. Each proxy's cap bounds its own clients, but
+// proxies are many and EdgeOne's have no cap; without a bound on the node,
+// idle TCP connections to one proxy (each costs its client one descriptor
+// and the node two) or a flood of spoofed UDP source ports take every
+// descriptor, and every proxy of the node stops accepting connections,
+// dialling origins and checking them. The other half is the headroom for
+// everything else: listening sockets (a quarter of the limit: Listeners),
+// the API (an eighth: APIConns), and in the last eighth health checks (one
+// per check under way), the database, HTTP origin connections kept idle
+// for reuse, and the pipes a spliced direction borrows (two each; a splice
+// that finds no descriptor for one copies through user space instead).
+func ClientDescriptors() int { return descriptors() / 2 }
 
 // Listeners is the node-wide bound on listening sockets: a quarter of the
-// process's descriptor limit, half of what UDPSessions leaves, or 0 (no
-// bound) if the limit cannot be read. The API bounds the ports of each
+// process's descriptor limit, half of what ClientDescriptors leaves, or 0
+// (no bound) if the limit cannot be read. The API bounds the ports of each
 // proxy, but proxies are many: without a bound on the node, rules
 // listening on enough ports take every descriptor, and every other proxy
 // stops accepting connections and dialling origins. The last quarter is
-// for TCP connections, health checks, the API (half of it at most:
-// APIConns) and its database.
+// for the API (half of it at most: APIConns), health checks and the
+// database.
 func Listeners() int { return descriptors() / 4 }
 
 // APIConns is the bound on the API's connections: an eighth of the
-// process's descriptor limit, half of what UDPSessions and Listeners
+// process's descriptor limit, half of what ClientDescriptors and Listeners
 // leave, or 0 (no bound) if the limit cannot be read. An idle keep-alive
 // connection costs its client nothing: without a bound, one client could
 // take every descriptor and stop the data plane. The other eighth is for
-// TCP connections, health checks and the database.
+// health checks, the database and the data plane's spare descriptors
+// (ClientDescriptors).
 func APIConns() int { return descriptors() / 8 }
 
 // descriptors is the soft RLIMIT_NOFILE, or 0 if it cannot be read.

@@ -32,7 +32,7 @@ type Counters struct {
 	Active     atomic.Int64 // Open TCP connections plus live UDP sessions (a gauge).
 	Peak       atomic.Int64 // The most Active since the last Sample: Open raises it, Sample resets it.
 	NewConns   atomic.Int64 // Accepted TCP connections plus created UDP sessions.
-	Refused    atomic.Int64 // Refused by the connection cap or the node's UDP session bound (TCP conns, UDP datagrams).
+	Refused    atomic.Int64 // Refused by the connection cap or the node's client descriptor budget (TCP conns, UDP datagrams).
 	Denied     atomic.Int64 // Dropped by the security policy (TCP conns, UDP datagrams).
 	DialFails  atomic.Int64 // Failed origin connects (or no origin available).
 	DialCount  atomic.Int64 // Successful origin connects...
