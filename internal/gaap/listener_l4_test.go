@@ -328,5 +328,8 @@ func TestUDPSwitchToPingDropsPayloads(t *testing.T) {
 			"CheckType": "PORT", "SendContext": "ping", "RecvContext": "pong"}, nil); err != nil {
 			t.Fatalf("back to PORT: %v", err)
 		}
+		eventually(t, func() bool {
+			return describeUDP(t, api, map[string]any{"ListenerId": id})[0].ListenerStatus == 0
+		}, "UDP listener not running after going back to PORT")
 	}
 }
