@@ -14,6 +14,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/mono"
 )
 
 const (
@@ -56,7 +57,7 @@ type UDPServer struct {
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession
 	stopping bool
-	clock    atomic.Int64 // Coarse unix nanos, set by the sweeper; stamps activity.
+	clock    atomic.Int64 // Coarse mono.Now, set by the sweeper; stamps activity.
 	wg       sync.WaitGroup
 	quit     chan struct{} // Closed with the socket.
 	cut      chan struct{} // Closed by Abort during a drain.
@@ -78,7 +79,7 @@ func ListenUDP(addr netip.AddrPort, r *Route) (*UDPServer, error) {
 	s := &UDPServer{pc: pc, bc: newBatchConn(pc, v4),
 		sessions: map[netip.AddrPort]*udpSession{}, quit: make(chan struct{}), cut: make(chan struct{})}
 	s.ovfl = enableRxqOvfl(pc)
-	s.clock.Store(time.Now().UnixNano())
+	s.clock.Store(mono.Now())
 	s.route.Store(r)
 	s.wg.Add(2)
 	go s.readLoop()
@@ -320,11 +321,12 @@ func (s *UDPServer) sweepLoop() {
 		select {
 		case <-s.quit:
 			return
-		case now := <-t.C:
-			s.clock.Store(now.UnixNano())
+		case <-t.C:
+			now := mono.Now()
+			s.clock.Store(now)
 			r := s.route.Load()
 			for _, ss := range s.list() {
-				idle := now.UnixNano()-ss.last.Load() >= int64(ss.route.IdleTimeout)
+				idle := now-ss.last.Load() >= int64(ss.route.IdleTimeout)
 				// A session whose origin went down ends while another is
 				// up: the client's next datagram starts one there (UDP has
 				// no connection to break; a session would otherwise stay
@@ -340,7 +342,7 @@ func (s *UDPServer) sweepLoop() {
 					ss.close()
 					continue
 				}
-				ss.vouch(now.UnixNano())
+				ss.vouch(now)
 			}
 		}
 	}

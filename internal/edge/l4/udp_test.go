@@ -2,10 +2,19 @@ package l4
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
 	"testing"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"github.com/opengaap/opengaap/internal/edge/balance"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
 // TestPayloadFromSpill: in a batch whose datagrams share one spill
@@ -36,4 +45,77 @@ func TestPayloadFromSpill(t *testing.T) {
 	if lastSpilled([]ipv4.Message{ms[1]}) != -1 {
 		t.Errorf("lastSpilled of a batch without spill: want -1")
 	}
+}
+
+// udpSessionThrough starts a UDP listener (idle timeout idle) in front of
+// one echo origin and opens one session through it; it returns the server,
+// the session and the client's socket.
+func udpSessionThrough(t *testing.T, idle time.Duration) (*UDPServer, *udpSession, *net.UDPConn) {
+	t.Helper()
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("o:"))
+	pool := health.NewPool(health.Options{Nameservers: []string{}})
+	t.Cleanup(pool.Close)
+	b := pool.Acquire(health.Key{Proto: snapshot.ProtoUDP, Host: origin.Addr.Addr().String(), Port: int(origin.Addr.Port())})
+	r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), IdleTimeout: idle,
+		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
+		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
+	s, err := ListenUDP(netip.AddrPortFrom(lo.Next(), 0), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Abort(); <-s.Shutdown(0) })
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	echo(t, c)
+	ss := s.list()
+	if len(ss) != 1 {
+		t.Fatalf("%d sessions; want 1", len(ss))
+	}
+	return s, ss[0], c
+}
+
+// echo sends one datagram on c and reads the origin's answer.
+func echo(t *testing.T, c *net.UDPConn) {
+	t.Helper()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 64)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUDPIdleTimeoutIgnoresClockSteps: a session's idle time is elapsed
+// time. A step of the system clock (ntpd, chrony's makestep, a VM resumed)
+// is reproduced on the stamps the session holds (edgetest.SteppedStamp):
+// after a step back of an hour an idle session still ends after its idle
+// timeout, instead of keeping its upstream socket and its slots of the
+// proxy's and node's caps for an hour; after a step forward of a minute an
+// active one is not ended, which would move its client to a new upstream
+// port and break a stateful protocol.
+func TestUDPIdleTimeoutIgnoresClockSteps(t *testing.T) {
+	t.Run("back: idle session ends", func(t *testing.T) {
+		s, ss, _ := udpSessionThrough(t, 250*time.Millisecond)
+		ss.last.Store(edgetest.SteppedStamp(ss.last.Load(), -time.Hour))
+		time.Sleep(2 * time.Second)
+		if n := len(s.list()); n != 0 {
+			t.Fatalf("%d sessions 2 s after a 1 h backward step; want the idle session (IdleTimeout 250ms) ended", n)
+		}
+	})
+	t.Run("forward: active session kept", func(t *testing.T) {
+		s, ss, c := udpSessionThrough(t, 10*time.Second)
+		ss.last.Store(edgetest.SteppedStamp(ss.last.Load(), time.Minute))
+		s.clock.Store(edgetest.SteppedStamp(s.clock.Load(), time.Minute))
+		for range 20 { // 1 s of traffic, a datagram every 50 ms, across sweeps.
+			echo(t, c)
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := s.list(); len(got) != 1 || got[0] != ss {
+			t.Fatalf("sessions %v after a 1 min forward step; want the active session (IdleTimeout 10s) kept", got)
+		}
+	})
 }

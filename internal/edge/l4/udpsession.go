@@ -32,13 +32,13 @@ type udpSession struct {
 	t      *balance.Target // o's target in the picker of route.
 	set    stats.Set
 	hdr    []byte       // PROXY v2 or SPP header prefixed to every datagram, if configured.
-	last   atomic.Int64 // Unix nanos of the last datagram either way.
+	last   atomic.Int64 // Coarse mono.Now of the last datagram either way.
 	once   sync.Once
 	held   bool // The session holds its client's pin (balance.Picker.Hold).
 	// refused is set when the origin answered a datagram with ICMP port
 	// unreachable: the client's next datagram starts a session elsewhere.
 	refused atomic.Bool
-	born    int64 // Coarse unix nanos when the session started.
+	born    int64 // Coarse mono.Now when the session started.
 	vouched bool  // Sweep only: the session cleared its origin's suspicion (vouch).
 
 	pending []ipv4.Message   // Read loop only: datagrams queued for flush.
