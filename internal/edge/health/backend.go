@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/mono"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -56,11 +57,11 @@ type originState struct {
 	next   atomic.Uint32
 	active atomic.Int64
 	rtt    atomic.Int64 // EWMA of latency (ObserveRTT) in ns; 0 = not measured.
-	// rttAt is when rtt was last observed (Unix ns, to within a second:
+	// rttAt is when rtt was last observed (mono.Now, to within a second:
 	// ObserveRTT does not write it on every connect), negated while a
 	// stale figure's trial is under way (Picked).
 	rttAt atomic.Int64
-	// failedAt is when the last connect failed (Unix ns), 0 once one
+	// failedAt is when the last connect failed (mono.Now), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
 	failedAt atomic.Int64
 }
@@ -234,7 +235,7 @@ func (b *Backend) ConnEnd() { b.active.Add(-1) }
 // StaleRTT ago reads 0, as unmeasured, which ranks first, until the pick
 // that sends the origin its trial connection claims it (Picked).
 func (b *Backend) RTT(now time.Time) time.Duration {
-	if b.rttStale(b.rttAt.Load(), now.UnixNano()) {
+	if b.rttStale(b.rttAt.Load(), mono.At(now)) {
 		return 0
 	}
 	return time.Duration(b.rtt.Load())
@@ -267,7 +268,7 @@ const StaleRTT = FailTimeout
 const FailTimeout = 10 * time.Second
 
 // ConnectFailed records a connect that failed or timed out.
-func (b *Backend) ConnectFailed() { b.failedAt.Store(time.Now().UnixNano()) }
+func (b *Backend) ConnectFailed() { b.failedAt.Store(mono.Now()) }
 
 // Connected records a connect or an answer: the origin is not suspect.
 // It reads first so that the common case does not write a shared cache
@@ -294,14 +295,16 @@ func (b *Backend) Connected() {
 // claim it: a layer-7 rule that is not lrtt does not measure its requests.
 func (b *Backend) Picked(rankedAt time.Time) {
 	if f := b.failedAt.Load(); f != 0 {
-		now := rankedAt
-		if now.IsZero() {
-			now = time.Now()
+		var now int64
+		if rankedAt.IsZero() {
+			now = mono.Now()
+		} else {
+			now = mono.At(rankedAt)
 		}
-		b.failedAt.CompareAndSwap(f, now.UnixNano())
+		b.failedAt.CompareAndSwap(f, now)
 	}
 	if !rankedAt.IsZero() {
-		now := rankedAt.UnixNano()
+		now := mono.At(rankedAt)
 		if at := b.rttAt.Load(); b.rttStale(at, now) {
 			b.rttAt.CompareAndSwap(at, -now)
 		}
@@ -312,7 +315,7 @@ func (b *Backend) Picked(rankedAt time.Time) {
 // succeeded since.
 func (b *Backend) Suspect() bool {
 	f := b.failedAt.Load()
-	return f != 0 && time.Now().UnixNano()-f < int64(FailTimeout)
+	return f != 0 && mono.Now()-f < int64(FailTimeout)
 }
 
 // ObserveRTT folds one latency into the EWMA (weight 1/4, so a changed
@@ -324,7 +327,7 @@ func (b *Backend) Suspect() bool {
 // scheduler, so the observation time, a cache line every core would write,
 // is stored only when it moved by a second or more.
 func (b *Backend) ObserveRTT(d time.Duration) {
-	now := time.Now().UnixNano()
+	now := mono.Now()
 	at := b.rttAt.Load()
 	restart := at < 0 || b.rttStale(at, now)
 	if at < 0 || now-at >= int64(time.Second) {

@@ -199,7 +199,7 @@ func TestPassiveCheckTrial(t *testing.T) {
 	if !b.Suspect() {
 		t.Fatal("not suspect after a failed connect")
 	}
-	b.failedAt.Store(time.Now().Add(-FailTimeout - time.Second).UnixNano()) // FailTimeout has passed.
+	b.failedAt.Add(-int64(FailTimeout + time.Second)) // FailTimeout has passed.
 	if b.Suspect() {
 		t.Fatal("still suspect after FailTimeout")
 	}
@@ -214,6 +214,29 @@ func TestPassiveCheckTrial(t *testing.T) {
 	b.Picked(time.Time{})
 	if b.Suspect() {
 		t.Error("an origin with no failure became suspect by being picked")
+	}
+}
+
+// TestPassiveMarksIgnoreClockSteps: a failure's suspicion and a latency
+// figure's staleness are measured in elapsed time. An origin whose connect
+// failed 11 s ago (FailTimeout 10 s) and whose figure was observed 11 s
+// ago (StaleRTT 10 s), with checks off, with the system clock stepped back
+// an hour since (reproduced on the stamps by edgetest.SteppedStamp), is no
+// longer suspect and its figure is stale: neither lasts an hour more,
+// keeping the origin out of rotation and its recovery trial away.
+func TestPassiveMarksIgnoreClockSteps(t *testing.T) {
+	b := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 9})
+	b.ConnectFailed()
+	b.failedAt.Add(-int64(11 * time.Second))
+	b.failedAt.Store(edgetest.SteppedStamp(b.failedAt.Load(), -time.Hour))
+	if b.Suspect() {
+		t.Errorf("an origin whose connect failed 11 s ago (FailTimeout %v) is still suspect after a 1 h backward step", FailTimeout)
+	}
+	b.ObserveRTT(40 * time.Millisecond)
+	b.rttAt.Add(-int64(11 * time.Second))
+	b.rttAt.Store(edgetest.SteppedStamp(b.rttAt.Load(), -time.Hour))
+	if got := b.RTT(time.Now()); got != 0 {
+		t.Errorf("RTT observed 11 s ago (StaleRTT %v), checks off, after a 1 h backward step = %v; want 0 (stale)", StaleRTT, got)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/mono"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -120,20 +121,17 @@ func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Durati
 // Continue) is not timed.
 type AnswerTimer struct{ wrote, wait atomic.Int64 }
 
-// clock is a monotonic time base for AnswerTimer.
-var clock = time.Now()
-
 // Wrote is ClientTrace.WroteRequest.
 func (t *AnswerTimer) Wrote(i httptrace.WroteRequestInfo) {
 	if i.Err == nil {
-		t.wrote.Store(int64(time.Since(clock)))
+		t.wrote.Store(mono.Now())
 	}
 }
 
 // FirstByte is ClientTrace.GotFirstResponseByte.
 func (t *AnswerTimer) FirstByte() {
 	if w := t.wrote.Load(); w != 0 {
-		t.wait.Store(max(int64(time.Since(clock))-w, 1))
+		t.wait.Store(max(mono.Now()-w, 1))
 	}
 }
 
