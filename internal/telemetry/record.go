@@ -121,7 +121,13 @@ func (r *Recorder) write(ctx context.Context, p part) error {
 	if err != nil {
 		return err
 	}
-	return r.stats.Write(ctx, append(write, coarse...))
+	if err := r.stats.Write(ctx, append(write, coarse...)); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.wrote, r.wroteSecs = minute, covered
+	r.mu.Unlock()
+	return nil
 }
 
 // withoutZeros drops the points of value 0 that read the same as no point
@@ -147,7 +153,8 @@ func withoutZeros(pts []store.Point, groups map[string]bool) []store.Point {
 // from one part counts there as nothing happened: a rate of 0, no amount,
 // and for a gauge the other part's reading. A first part (one that starts
 // on the minute) has nothing to merge with; if something is stored all the
-// same, or a part cannot follow the stored one, pts replaces it.
+// same, or a part cannot follow the stored one, pts replaces it. A part of
+// the minute this process wrote last always follows it: see ours.
 func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute time.Time, secs float64, first bool) ([]store.Point, float64, error) {
 	stored, err := r.stats.At(ctx, 60, minute)
 	if err != nil {
@@ -163,12 +170,24 @@ func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute ti
 		}
 		old[series{p.Object, p.Metric}] = p.Value
 	}
+	// The minute this process wrote last, stamped again: the clock stepped
+	// back (a step of d within a minute has Run's timer, armed on the
+	// monotonic clock, fire d before the wall clock's boundary, and the
+	// next part start there). Its counts are deltas since that write, so
+	// the parts are disjoint in time whatever they add up to: they merge,
+	// as stored (whole, without a coverage point, or not).
+	r.mu.Lock()
+	ours := minute.Equal(r.wrote)
+	if ours {
+		before = r.wroteSecs
+	}
+	r.mu.Unlock()
 	// No earlier part, or one that cannot be: parts of a minute cover at
 	// most 60 s, unless the clock stepped back. Then this part replaces it,
 	// also where it has no point: a stored series (but health, a reading
 	// this part did not take) reads 0 there, as it would had this part
 	// written its zeros.
-	if first || before <= 0 || before+secs > 61 {
+	if !ours && (first || before <= 0 || before+secs > 61) {
 		for _, p := range pts {
 			delete(old, series{p.Object, p.Metric})
 		}

@@ -57,6 +57,10 @@ type Recorder struct {
 	prev   stats.Sample
 	health map[string]edge.OriginHealth // by "listenerID/originID"
 	layout layout                       // of the last snapshot applied
+	// wrote is the minute this process wrote last and wroteSecs the
+	// seconds of it stored (mergeStored).
+	wrote     time.Time
+	wroteSecs float64
 
 	metrics *collector // Fed by Record's samples.
 

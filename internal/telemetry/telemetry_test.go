@@ -498,6 +498,45 @@ func TestMinuteRetentionOutlastsLongestRange(t *testing.T) {
 	}
 }
 
+// TestBackwardClockStepKeepsMinute: the clock steps back 200 ms (ntpd
+// steps any offset over 128 ms) within minute 10:00. Run's timer, armed
+// for the 10:01 boundary on the monotonic clock, fires at wall 10:00:59.8:
+// Record writes minute 10:00 whole (60 s elapsed) with its 600 new
+// connections. Run re-arms from the wall clock, and 200 ms later the next
+// part starts at the sample's wall reading, 10:00:59.8, so it is stamped
+// 10:00 again. It merges with what this process wrote (the counts are
+// deltas: the parts are disjoint in time) instead of replacing the minute
+// with its 200 ms, at 60 s and in the rollups.
+//
+// The fake node's samples carry no monotonic reading: the first Record is
+// fed the 60 s production measures (At 10:01:00), then r.prev.At is set to
+// the wall reading production's sample carries (10:00:59.8).
+func TestBackwardClockStepKeepsMinute(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		key: {NewConns: 600, BytesIn: 60_000_000}}} // 8 Mbps.
+	if err := r.Record(t.Context(), t0.Add(59800*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	r.prev.At = t0.Add(59800 * time.Millisecond)
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{
+		key: {NewConns: 601, BytesIn: 60_000_000}}}
+	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, gran := range []int{60, 300} {
+		pts, err := st.Query(t.Context(), "listener-1", NewConnections, gran, t0, t0)
+		if err != nil || len(pts) != 1 || pts[0].Value != 601 {
+			t.Errorf("NewConnections at %d s after a 200 ms backward step: got %+v, %v; want 601 (600 + 1)", gran, pts, err)
+		}
+		bw, err := st.Query(t.Context(), "listener-1", InBandwidth, gran, t0, t0)
+		if err != nil || len(bw) != 1 || bw[0].Value < 7.9 || bw[0].Value > 8 {
+			t.Errorf("InBandwidth at %d s: got %+v, %v; want ~8 Mbps (60 MB over 60.2 s)", gran, bw, err)
+		}
+	}
+}
+
 // TestRestartWithinMinuteMerges: a process that stops 20 s into a minute
 // and one started 30 s into it write two parts of that minute; the point
 // holds both, not the second alone, also for series only one part has.
