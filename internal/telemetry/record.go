@@ -436,7 +436,22 @@ func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute t
 	return out, nil
 }
 
+// prune deletes the points older than their granularity's Retention,
+// measured from now, but from a time that runs at most twice as fast as
+// elapsed (monotonic) time since the previous prune (or New). A forward
+// step of the clock (a VM resumed with a stale offset, a bad time source,
+// an RTC set wrong before chrony corrects it) is then caught up over as
+// long as the step lasted, rather than deleting that much of the figures
+// at once, the minute just written included, even if the clock is stepped
+// back right after.
 func (r *Recorder) prune(ctx context.Context, now time.Time) error {
+	now = now.Round(0) // Compared by the wall clock: time.Now's monotonic reading does not see steps.
+	r.mu.Lock()
+	if limit := r.pruned.Add(2 * time.Since(r.prunedAt)); now.After(limit) {
+		now = limit
+	}
+	r.pruned, r.prunedAt = now, time.Now()
+	r.mu.Unlock()
 	for gran, keep := range Retention {
 		if err := r.stats.Prune(ctx, gran, now.Add(-keep)); err != nil {
 			return err

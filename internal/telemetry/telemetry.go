@@ -61,6 +61,9 @@ type Recorder struct {
 	// seconds of it stored (mergeStored).
 	wrote     time.Time
 	wroteSecs float64
+	// pruned is the time the last prune measured retention from and
+	// prunedAt the time.Now reading then (prune).
+	pruned, prunedAt time.Time
 
 	metrics *collector // Fed by Record's samples.
 
@@ -72,6 +75,7 @@ type Recorder struct {
 func New(node edge.Node, st store.Stats, log *slog.Logger) *Recorder {
 	r := &Recorder{node: node, stats: st, log: log, prev: node.Stats(), health: map[string]edge.OriginHealth{}}
 	r.metrics = newCollector(r)
+	r.pruned, r.prunedAt = r.prev.At.Round(0), time.Now()
 	return r
 }
 

@@ -537,6 +537,35 @@ func TestBackwardClockStepKeepsMinute(t *testing.T) {
 	}
 }
 
+// TestForwardClockStepKeepsRecentMinutes: retention prunes by the clock,
+// points older than 4 days at 60 s, but one Record under a clock stepped
+// 5 days ahead (a VM resumed with a stale offset, a bad time source, an
+// RTC set wrong before chrony corrects it) does not delete the last 4
+// days of minutes, the ones just written included, for good, while their
+// 300 s rollups stay.
+func TestForwardClockStepKeepsRecentMinutes(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
+	old := t0.Add(-Retention[60] - time.Hour)
+	if err := st.Write(t.Context(), []store.Point{{Object: "listener-1", Metric: NewConnections, Granularity: 60, Time: old, Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: 42}}}
+	if err := r.Record(t.Context(), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if pts, err := st.Query(t.Context(), "listener-1", NewConnections, 60, old, old); err != nil || len(pts) != 0 {
+		t.Errorf("a minute older than the 60 s retention: got %+v, %v; want it pruned", pts, err)
+	}
+	node.sample = stats.Sample{At: t0.Add(2 * time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: 43}}}
+	if err := r.Record(t.Context(), t0.Add(5*24*time.Hour+2*time.Minute)); err != nil { // Run's timer: the stepped wall clock.
+		t.Fatal(err)
+	}
+	if pts, err := st.Query(t.Context(), "listener-1", NewConnections, 60, t0, t0.Add(time.Minute)); err != nil || len(pts) != 2 {
+		t.Errorf("60 s NewConnections of the last two minutes after a Record under a clock 5 days ahead: got %+v, %v; want both kept", pts, err)
+	}
+}
+
 // TestRestartWithinMinuteMerges: a process that stops 20 s into a minute
 // and one started 30 s into it write two parts of that minute; the point
 // holds both, not the second alone, also for series only one part has.
