@@ -100,6 +100,10 @@ type Tx interface {
 	// namespace; ErrConflict when it was already claimed, ErrInvalidKey
 	// when namespace or token fails ValidKey.
 	Claim(namespace, token string) error
+	// Claimed reports whether token is claimed in namespace. It works in
+	// View, so a caller that only needs a claim made once (a marker) can
+	// check it without taking the write lock.
+	Claimed(namespace, token string) (bool, error)
 	// ExpireClaims deletes up to limit claims made before before (Unix
 	// nanoseconds) in the namespaces starting with prefix, oldest first,
 	// and returns how many it deleted: their tokens can be claimed again.

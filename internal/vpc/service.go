@@ -27,7 +27,7 @@ type Service struct {
 	// Notify is called after every committed write; may be nil.
 	Notify func()
 	// defaulted remembers the accounts whose default VPC was made, so
-	// the check costs a write transaction only once per account and run.
+	// the check costs a store read only once per account and run.
 	defaulted sync.Map
 }
 
@@ -66,12 +66,29 @@ func (s *Service) view(ctx context.Context, call *cloudapi.Call, fn func(*resour
 const defaultVpcClaim = "vpc/default"
 
 // ensureDefaultVpc creates the caller's default VPC on its first VPC call.
+// The claim is read first: after every start each account would otherwise
+// open a write transaction, so a VPC read would wait for (and fail with)
+// the store's write lock while another process holds it or the disk is
+// full, although its default VPC was made long ago. The claim taken in the
+// write still decides a race between two first calls.
 func (s *Service) ensureDefaultVpc(ctx context.Context, call *cloudapi.Call) error {
 	uin := call.Account.Uin
 	if _, ok := s.defaulted.Load(uin); ok {
 		return nil
 	}
-	err := resource.Update(ctx, s.store, call, nil, func(tx *resource.Tx) error {
+	var made bool
+	err := resource.View(ctx, s.store, call, func(tx *resource.Tx) (err error) {
+		made, err = tx.Store.Claimed(defaultVpcClaim, uin)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if made {
+		s.defaulted.Store(uin, true)
+		return nil
+	}
+	err = resource.Update(ctx, s.store, call, nil, func(tx *resource.Tx) error {
 		if err := tx.Store.Claim(defaultVpcClaim, uin); err != nil {
 			return err
 		}

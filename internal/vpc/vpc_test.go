@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,6 +63,32 @@ func TestDefaultVpc(t *testing.T) {
 	resp, err := e.vpc.DescribeVpcs(vpcsdk.NewDescribeVpcsRequest())
 	if err != nil || *resp.Response.TotalCount != 0 {
 		t.Fatalf("after deleting the default VPC: err %v, TotalCount %v; want 0", err, resp)
+	}
+}
+
+// TestDefaultVpcOnceUnderConcurrentFirstCalls: first VPC calls racing for
+// one account all find the default VPC missing by their read, and the
+// claim taken with the write still lets only one of them make it.
+func TestDefaultVpcOnceUnderConcurrentFirstCalls(t *testing.T) {
+	e := start(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := e.vpc.DescribeVpcs(vpcsdk.NewDescribeVpcsRequest())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("DescribeVpcs: %v", err)
+		}
+	}
+	resp, err := e.vpc.DescribeVpcs(vpcsdk.NewDescribeVpcsRequest())
+	if err != nil || *resp.Response.TotalCount != 1 {
+		t.Fatalf("after concurrent first calls: err %v, VPCs %s; want the one default VPC", err, jsonOf(resp))
 	}
 }
 

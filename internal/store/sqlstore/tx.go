@@ -26,6 +26,7 @@ const (
 		ON CONFLICT (kind, account) DO UPDATE SET n = counts.n + excluded.n`
 	qClaim = `INSERT INTO claims (namespace, token, created) VALUES (?, ?, ?)
 		ON CONFLICT (namespace, token) DO NOTHING`
+	qClaimed = `SELECT 1 FROM claims WHERE namespace = ? AND token = ?`
 	// substr counts characters on both engines; LIKE would need its
 	// wildcards escaped and follows collations.
 	qExpireClaims = `DELETE FROM claims WHERE (namespace, token) IN
@@ -222,6 +223,17 @@ func (t *tx) Claim(namespace, token string) error {
 		return store.ErrConflict
 	}
 	return err
+}
+
+func (t *tx) Claimed(namespace, token string) (bool, error) {
+	if !validKeys(namespace, token) {
+		return false, nil // no claim can hold them
+	}
+	_, err := t.queryString("claimed", qClaimed, namespace, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (t *tx) ExpireClaims(prefix string, before int64, limit int) (int, error) {

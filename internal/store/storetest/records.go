@@ -165,6 +165,17 @@ func testClaim(t *testing.T, open Opener) {
 			t.Errorf("Claim(%q, %q) = %v; want %v", st.ns, st.token, err, st.want)
 		}
 	}
+	// Claimed answers in a read transaction, for those claims only.
+	for _, c := range []struct {
+		ns, token string
+		want      bool
+	}{{"client-token", "t1", true}, {"other", "t1", true}, {"client-token", "", true}, {"other", "t2", false}, {"client", "t1", false}, {"client-token", "bad\x00", false}} {
+		var got bool
+		err := s.View(t.Context(), func(tx store.Tx) (err error) { got, err = tx.Claimed(c.ns, c.token); return err })
+		if err != nil || got != c.want {
+			t.Errorf("Claimed(%q, %q) = %v, %v; want %v", c.ns, c.token, got, err, c.want)
+		}
+	}
 }
 
 // testExpireClaims: ExpireClaims forgets the claims made before a time in
