@@ -12,11 +12,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the cgo-free "sqlite" driver
+	"modernc.org/sqlite" // registers the cgo-free "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // A dialect holds everything that differs between the engines. The rest of
@@ -210,6 +212,30 @@ func openSQLite(path string, log *slog.Logger) (write, read *sql.DB, err error) 
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	return write, read, nil
+}
+
+// fullBelow is the free space under which a failed SQLite open is put down
+// to a full filesystem: a start needs room for the -shm file (32 KiB), WAL
+// frames and the migrations' pages, and a filesystem this close to full
+// leaves SQLite none, whatever it calls the failure.
+const fullBelow = 1 << 20
+
+// explainFull names a full filesystem as the cause of err, a failure to
+// open the SQLite store at path. SQLite words it in ways that point
+// elsewhere: after a clean stop, a start must create the -shm file again,
+// and a full disk fails that with "disk I/O error (4874)"
+// (SQLITE_IOERR_SHMSIZE), which reads as failing hardware.
+func explainFull(path string, err error) error {
+	var se *sqlite.Error
+	if !errors.Is(err, syscall.ENOSPC) && !(errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_FULL || se.Code()&0xff == sqlite3.SQLITE_IOERR)) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	free, ok := freeSpace(dir)
+	if !ok || free >= fullBelow {
+		return err
+	}
+	return fmt.Errorf("%w: the filesystem holding %s is full (%d bytes free); free space there and start again", err, dir, free)
 }
 
 // privateFiles makes the database at path and its -wal and -shm files

@@ -88,6 +88,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
+	s, err := openStore(ctx, dsn, o)
+	if err != nil && !isPostgres(dsn) {
+		err = explainFull(dsn, err)
+	}
+	return s, err
+}
+
+func openStore(ctx context.Context, dsn string, o options) (*Store, error) {
 	d, write, read, schema, err := openPools(ctx, dsn, o.log)
 	if err != nil {
 		return nil, err
