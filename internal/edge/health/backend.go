@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,8 +32,9 @@ type Backend struct {
 
 	// Rise/fall run lengths, touched only by the checker goroutine.
 	okRun, failRun int
-	// reported is the Status last given to OnChange (report), touched
-	// only by the checker goroutine.
+	// reported is the Status last given to OnChange (report), by the
+	// checker goroutine or the name's resolution.
+	reportMu sync.Mutex
 	reported Status
 
 	// tlsProbe is an HTTPS check's handshake setup, built once; a client
@@ -50,6 +52,7 @@ type Backend struct {
 type originState struct {
 	refs     int        // Backends sharing it; guarded by Pool.mu.
 	backends []*Backend // Live ones in the pool; guarded by Pool.mu.
+	domain   *domain    // A domain origin's name resolution, set by Pool.share.
 
 	// addrs are those of the origin: nil until a domain's first
 	// resolution answers, empty while its name does not resolve.
@@ -157,9 +160,11 @@ func (b *Backend) Status() Status {
 }
 
 // report gives OnChange b's Status if it changed since the last report;
-// reason says why an origin is down. The checker goroutine calls it after
-// each resolution and check.
+// reason says why an origin is down. It is called after each resolution
+// and check.
 func (b *Backend) report(p *Pool, reason string) {
+	b.reportMu.Lock()
+	defer b.reportMu.Unlock()
 	s := b.Status()
 	if s.equal(b.reported) {
 		return
@@ -348,31 +353,26 @@ func (b *Backend) ObserveRTT(d time.Duration) {
 	}
 }
 
-// run is the backend's goroutine: resolve domains, run checks, until stop.
+// run is the backend's goroutine: checks, until stop. Resolution is the
+// name's (domain), never on the data path: Addr only loads what it stored.
 func (b *Backend) run(p *Pool) {
-	const never = time.Duration(1<<63 - 1)
+	if d := b.domain; d != nil {
+		if r := d.last.Load(); r != nil { // Addresses another origin's resolution found.
+			b.report(p, r.reason)
+		}
+	}
 	c := b.key.Check
-	b.reported = b.Status() // What a reader sees at once: no change to report.
-	// Resolution runs on this goroutine, never on the data path: Addr only
-	// loads what resolve stored. The timer follows each answer's TTL.
-	resolveT := time.NewTimer(never)
-	if b.key.IsDomain {
-		resolveT.Reset(b.resolve(p))
+	if !c.Enabled {
+		<-b.stop
+		return
 	}
-	tick := never
-	if c.Enabled {
-		tick = c.Interval
-		b.probe(p)
-	}
-	checkT := time.NewTicker(tick)
+	b.probe(p)
+	checkT := time.NewTicker(c.Interval)
 	defer checkT.Stop()
-	defer resolveT.Stop()
 	for {
 		select {
 		case <-b.stop:
 			return
-		case <-resolveT.C:
-			resolveT.Reset(b.resolve(p))
 		case <-checkT.C:
 			b.probe(p)
 		}

@@ -496,12 +496,12 @@ func TestNoDataWithFailedFamily(t *testing.T) {
 	z := startZone(t)
 	p, _ := domainPool(t, z)
 	z.set("v4only.test", record{addrs: []netip.Addr{netip.MustParseAddr("192.0.2.9")}, ttl: 60, aRcode: dns.RcodeServerFailure})
-	_, next, err := p.lookup("v4only.test")
+	_, _, next, err := p.lookup(t.Context(), "v4only.test")
 	if err == nil || !strings.Contains(err.Error(), "SERVFAIL") || next > 5*time.Second {
 		t.Errorf("lookup: %v, retry in %v; want SERVFAIL, retried within 5 s", err, next)
 	}
 	z.set("v4only.test", record{addrs: []netip.Addr{netip.MustParseAddr("192.0.2.9")}, ttl: 60})
-	if ips, _, err := p.lookup("v4only.test"); err != nil || len(ips) != 1 {
+	if ips, _, _, err := p.lookup(t.Context(), "v4only.test"); err != nil || len(ips) != 1 {
 		t.Errorf("lookup once A answers: %v, %v; want 192.0.2.9", ips, err)
 	}
 }
@@ -605,4 +605,93 @@ func TestTryAddrsRefusesOwnListeners(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDNSOneQueryPerName: many origins that share one name (the same
+// host on other ports, as one EdgeOne rule with a ranged origin port
+// compiles to, or layer-7 rules with checks on, one backend per rule)
+// should cost the resolver one A and one AAAA query per TTL, not two per
+// origin.
+func TestDNSOneQueryPerName(t *testing.T) {
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	ip := netip.MustParseAddr("192.0.2.10")
+	z.set("shared.test", record{addrs: []netip.Addr{ip}, ttl: 60})
+
+	const n = 200
+	var bs []*Backend
+	for i := range n / 2 { // Same name, other ports (TEO ranged origin port).
+		bs = append(bs, p.Acquire(Key{Proto: snapshot.ProtoTCP, Host: "shared.test", Port: 1000 + i, IsDomain: true}))
+	}
+	chk := snapshot.HealthCheck{Enabled: true, Interval: time.Hour, Timeout: time.Second}
+	for i := range n / 2 { // Same name and port, one backend per L7 rule (Scope).
+		bs = append(bs, p.Acquire(Key{Proto: snapshot.ProtoHTTP, Host: "shared.test", Port: 80, IsDomain: true,
+			Check: chk, Scope: "rule-" + string(rune('a'+i%26)) + string(rune('a'+i/26))}))
+	}
+	defer func() {
+		for _, b := range bs {
+			p.Release(b)
+		}
+	}()
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		for _, b := range bs {
+			if addrOf(b) != ip {
+				return false
+			}
+		}
+		return true
+	}, "never resolved")
+	time.Sleep(200 * time.Millisecond)
+	if got := z.count("shared.test"); got > 2 {
+		t.Errorf("%d origins on one name (TTL 60 s) sent %d queries for it within one TTL; want 2 (A + AAAA)", n, got)
+	}
+}
+
+// TestDNSTTLHonouredDuringLongCheck: resolution shares the backend's
+// goroutine with its checks, so while a check goes over a name's silent
+// addresses (timeout each) the TTL timer cannot fire: a name moved away
+// from dead servers (DNS failover, TTL 1 s) keeps sending traffic to the
+// dead ones for the whole check, not for at most the TTL.
+func TestDNSTTLHonouredDuringLongCheck(t *testing.T) {
+	// Five silent HTTP origins on one port: they accept and never answer.
+	var dead []netip.Addr
+	port := 0
+	for range 5 {
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), uint16(port)).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ap := ln.Addr().(*net.TCPAddr).AddrPort()
+		port = int(ap.Port())
+		dead = append(dead, ap.Addr())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+	}
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	z.set("failover.test", record{addrs: dead, ttl: 1})
+	probe, chk := ProbeOf(snapshot.HTTPCheck{Enabled: true, Interval: time.Second, Timeout: 2 * time.Second})
+	b := p.Acquire(Key{Proto: snapshot.ProtoHTTP, Host: "failover.test", Port: port, IsDomain: true, Check: chk, HTTP: probe})
+	defer p.Release(b)
+	edgetest.Eventually(t, 2*time.Second, func() bool { a := b.addrs.Load(); return a != nil && len(*a) == 5 }, "never resolved")
+	time.Sleep(300 * time.Millisecond) // The first check (5 × 2 s) is under way.
+	good := netip.MustParseAddr("192.0.2.12")
+	z.set("failover.test", record{addrs: []netip.Addr{good}, ttl: 1})
+	moved := time.Now()
+	for time.Since(moved) < 3*time.Second { // TTL 1 s, plus slack.
+		if a := b.addrs.Load(); a != nil && len(*a) == 1 && (*a)[0] == good {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("3 s after a TTL-1s name moved to %v the origin still has the old addresses %v (queries for it so far: %d): "+
+		"the refresh waits for the running check", good, *b.addrs.Load(), z.count("failover.test"))
 }

@@ -95,6 +95,8 @@ type Pool struct {
 	// origins holds the state each origin's backends share, whatever
 	// their check configs.
 	origins map[originKey]*originState
+	// domains holds the resolution of each name domain origins use.
+	domains map[string]*domain
 	wg      sync.WaitGroup
 	// listening is the node's own listening addresses (SetListening).
 	listening atomic.Pointer[Listening]
@@ -111,7 +113,8 @@ func NewPool(opts Options) *Pool {
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
 	}
-	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}, origins: map[originKey]*originState{}}
+	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}, origins: map[originKey]*originState{},
+		domains: map[string]*domain{}}
 }
 
 // Acquire returns the backend for k, creating it (and starting its checker)
@@ -132,6 +135,14 @@ func (p *Pool) Acquire(k Key) *Backend {
 			b.addrs.Store(&[]netip.Addr{})
 		}
 		p.share(b)
+		b.reported = b.Status() // What a reader sees at once: no change to report.
+		if d := b.domain; d != nil && b.addrs.Load() == nil {
+			// A new origin of a name others use: their answer, reported
+			// by the backend's goroutine as a first resolution would be.
+			if r := d.last.Load(); r != nil {
+				b.addrs.Store(r.addrs)
+			}
+		}
 		p.m[k] = b
 		p.wg.Add(1)
 		go func() {
@@ -173,6 +184,9 @@ func (p *Pool) share(b *Backend) {
 	if o == nil {
 		p.origins[ok] = b.originState
 		o = b.originState
+		if b.key.IsDomain {
+			p.attach(o, b.key.Host)
+		}
 	} else {
 		b.originState = o
 		if b.key.Check.Enabled {
@@ -195,16 +209,24 @@ func (p *Pool) unshare(b *Backend) {
 	o.backends = slices.DeleteFunc(o.backends, func(x *Backend) bool { return x == b })
 	if o.refs--; o.refs == 0 {
 		delete(p.origins, b.key.origin())
+		if o.domain != nil {
+			p.detach(o)
+		}
 	}
 }
 
-// Close stops every checker and waits for them.
+// Close stops every checker and resolution, cancelling lookups under way,
+// and waits for them.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	for k, b := range p.m {
 		delete(p.m, k)
 		close(b.stop)
 	}
+	for _, d := range p.domains {
+		d.cancel()
+	}
+	clear(p.domains)
 	clear(p.origins)
 	p.mu.Unlock()
 	p.wg.Wait()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -27,33 +28,109 @@ var errNoDial = errors.New("hosts-file lookup only")
 var hostsResolver = &net.Resolver{PreferGo: true,
 	Dial: func(context.Context, string, string) (net.Conn, error) { return nil, errNoDial }}
 
-// resolve refreshes the addresses of a domain origin and returns when to do
-// it again. A failed resolution empties them, which takes the origin out
-// of service (and reports it down, if it is checked); success after
-// failure brings it back. A resolution that failed for a local reason
-// (localFailure: no socket for the query) keeps the last good addresses
-// (RFC 8767's serve-stale), as neither the name nor the servers failed.
-func (b *Backend) resolve(p *Pool) time.Duration {
-	ips, next, err := p.lookup(b.key.Host)
-	for i := range ips {
-		ips[i] = ips[i].Unmap()
+// domain is the resolution of one name, shared by every origin naming it
+// (any owner, protocol, port, check config or layer-7 rule): one A and one
+// AAAA query per TTL however many origins use the name, as a resolver cache
+// would ask, instead of a burst per origin. It runs on a goroutine of its
+// own, so a long check never delays a refresh past the TTL, nor a slow
+// resolver the checks.
+type domain struct {
+	host string
+	// ctx ends when the last origin using the name is released, or on
+	// Pool.Close, cancelling a lookup under way.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	origins []*originState           // Guarded by Pool.mu.
+	last    atomic.Pointer[resolved] // nil until the first answer.
+}
+
+// resolved is a domain's outcome as its origins hold it.
+type resolved struct {
+	addrs  *[]netip.Addr // Empty, not nil, while the name does not resolve (Status).
+	reason string        // Why it does not resolve; "" when it does.
+}
+
+// attach makes o use the resolution of host, starting it for a name no
+// other origin uses. Called with p.mu held.
+func (p *Pool) attach(o *originState, host string) {
+	d := p.domains[host]
+	if d == nil {
+		d = &domain{host: host}
+		d.ctx, d.cancel = context.WithCancel(context.Background())
+		p.domains[host] = d
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.resolveLoop(d)
+		}()
 	}
-	if err == nil && p.opts.DenyPrivate {
-		ips, err = publicOnly(ips)
+	d.origins = append(d.origins, o)
+	o.domain = d
+}
+
+// detach stops o using its name's resolution, and the resolution with the
+// last origin. Called with p.mu held.
+func (p *Pool) detach(o *originState) {
+	d := o.domain
+	if d.origins = slices.DeleteFunc(d.origins, func(x *originState) bool { return x == o }); len(d.origins) == 0 {
+		d.cancel()
+		delete(p.domains, d.host)
 	}
-	if localFailure(err) {
-		if a := b.addrs.Load(); a != nil && len(*a) > 0 {
-			return next
+}
+
+// resolveLoop keeps d's addresses, in every origin using it, until no
+// origin does: refreshed before each answer's TTL ends. A failed
+// resolution empties them, which takes the origins out of service (and
+// reports them down, if checked). A resolution that failed for a local
+// reason (localFailure: no socket for the query) keeps them (RFC 8767's
+// serve-stale), as neither the name nor the servers failed. Success after
+// failure brings the origins back.
+func (p *Pool) resolveLoop(d *domain) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
 		}
+		ips, _, next, err := p.lookup(d.ctx, d.host)
+		if d.ctx.Err() != nil {
+			return // Released or closed meanwhile: the error is the cancel's.
+		}
+		for i := range ips {
+			ips[i] = ips[i].Unmap()
+		}
+		if err == nil && p.opts.DenyPrivate {
+			ips, err = publicOnly(ips)
+		}
+		last := d.last.Load()
+		held := last != nil && len(*last.addrs) > 0
+		switch {
+		case err == nil && len(ips) > 0:
+			p.publish(d, &resolved{addrs: &ips})
+		case held && localFailure(err):
+		default:
+			p.publish(d, &resolved{addrs: &[]netip.Addr{}, reason: "resolve: " + errString(err)})
+		}
+		t.Reset(next)
 	}
-	if err != nil || len(ips) == 0 {
-		b.addrs.Store(&[]netip.Addr{}) // Not nil: the name was asked (Status).
-		b.report(p, "resolve: "+errString(err))
-		return next
+}
+
+// publish gives r to every origin using d and reports the change to their
+// backends.
+func (p *Pool) publish(d *domain, r *resolved) {
+	p.mu.Lock()
+	d.last.Store(r)
+	var bs []*Backend
+	for _, o := range d.origins {
+		o.addrs.Store(r.addrs)
+		bs = append(bs, o.backends...)
 	}
-	b.addrs.Store(&ips)
-	b.report(p, "")
-	return next
+	p.mu.Unlock()
+	for _, b := range bs {
+		b.report(p, r.reason)
+	}
 }
 
 // errPrivateOnly is the resolution failure of a name whose every address
@@ -73,35 +150,36 @@ func publicOnly(ips []netip.Addr) ([]netip.Addr, error) {
 
 // lookup resolves host in the order of nsswitch "files dns": the hosts
 // file, then the DNS servers (for their TTLs), then, if no server answered,
-// the configured net.Resolver. It returns the addresses and when to
-// resolve again: before the answer's TTL expires, or ResolveEvery for
-// answers without a TTL.
-func (p *Pool) lookup(host string) ([]netip.Addr, time.Duration, error) {
-	if ips, err := lookupNetIP(hostsResolver, host); err == nil && len(ips) > 0 {
-		return ips, p.opts.ResolveEvery, nil
+// the configured net.Resolver. It returns the addresses, how long they may
+// be used (the answer's TTL, or ResolveEvery for answers without one) and
+// when to resolve again: before that runs out, or for a failure its retry.
+func (p *Pool) lookup(ctx context.Context, host string) (ips []netip.Addr, valid, next time.Duration, err error) {
+	if ips, err := lookupNetIP(ctx, hostsResolver, host); err == nil && len(ips) > 0 {
+		return ips, p.opts.ResolveEvery, p.opts.ResolveEvery, nil
 	}
 	if p.dns != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		a, err := p.dns.lookup(ctx, host)
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		a, err := p.dns.lookup(qctx, host)
 		cancel()
 		switch {
 		case err == nil:
-			return a.addrs, refreshAfter(p.clampTTL(a.ttl)), nil
+			ttl := p.clampTTL(a.ttl)
+			return a.addrs, ttl, refreshAfter(ttl), nil
 		case !errors.Is(err, errNoServer) || localFailure(err):
 			// An answer, or no socket to ask with: the fallback would
 			// fail alike, and its errors lose the cause.
-			return nil, p.retryAfter(a.ttl), err
+			return nil, 0, p.retryAfter(a.ttl), err
 		}
 	}
-	ips, err := lookupNetIP(p.opts.Resolver, host)
+	ips, err = lookupNetIP(ctx, p.opts.Resolver, host)
 	if err != nil {
-		return nil, p.retryAfter(0), err
+		return nil, 0, p.retryAfter(0), err
 	}
-	return ips, p.opts.ResolveEvery, nil
+	return ips, p.opts.ResolveEvery, p.opts.ResolveEvery, nil
 }
 
-func lookupNetIP(r *net.Resolver, host string) ([]netip.Addr, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+func lookupNetIP(ctx context.Context, r *net.Resolver, host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return r.LookupNetIP(ctx, "ip", host)
 }
