@@ -695,3 +695,31 @@ func TestDNSTTLHonouredDuringLongCheck(t *testing.T) {
 	t.Errorf("3 s after a TTL-1s name moved to %v the origin still has the old addresses %v (queries for it so far: %d): "+
 		"the refresh waits for the running check", good, *b.addrs.Load(), z.count("failover.test"))
 }
+
+// TestDNSRefreshFailureKeepsUnexpiredAddresses: the refresh runs a
+// tenth of the TTL before the answer expires "so new addresses are in
+// place before the old ones expire"; a SERVFAIL at that refresh must not
+// throw away addresses whose TTL is still running (the origin is taken out
+// of service, with nothing wrong with it, before its answer even expires),
+// but are dropped once that TTL has run out.
+func TestDNSRefreshFailureKeepsUnexpiredAddresses(t *testing.T) {
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	ip := netip.MustParseAddr("192.0.2.11")
+	z.set("blip.test", record{addrs: []netip.Addr{ip}, ttl: 10})
+	b := p.Acquire(domainKey("blip.test"))
+	defer p.Release(b)
+	edgetest.Eventually(t, 2*time.Second, func() bool { return addrOf(b) == ip }, "never resolved")
+	answered := time.Now() // The 10 s TTL runs until answered+10s.
+	z.set("blip.test", record{rcode: 2 /* SERVFAIL: the recursor cannot reach the zone for a moment */})
+	for time.Since(answered) < 9700*time.Millisecond {
+		if !b.Healthy() {
+			t.Fatalf("%.1fs into a 10 s TTL a SERVFAIL at refresh left the origin with no address (Healthy false, Addr %v): "+
+				"the still-valid answer was dropped", time.Since(answered).Seconds(), addrOf(b))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Once the TTL has run out the still failing name is emptied, as
+	// documented: the next ask is due then, not 5 s later.
+	edgetest.Eventually(t, 1500*time.Millisecond, func() bool { return !b.Healthy() }, "expired addresses kept")
+}

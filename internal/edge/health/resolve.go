@@ -81,11 +81,17 @@ func (p *Pool) detach(o *originState) {
 // resolveLoop keeps d's addresses, in every origin using it, until no
 // origin does: refreshed before each answer's TTL ends. A failed
 // resolution empties them, which takes the origins out of service (and
-// reports them down, if checked). A resolution that failed for a local
-// reason (localFailure: no socket for the query) keeps them (RFC 8767's
-// serve-stale), as neither the name nor the servers failed. Success after
-// failure brings the origins back.
+// reports them down, if checked), unless the addresses held are still
+// within their TTL: a record may be used until its TTL runs out (RFC 2181
+// §8), and the refresh runs before that so that new addresses are in place
+// in time, not to drop the old ones early on a SERVFAIL or a silent
+// server. They are kept, the name asked again no later than when they
+// expire, and emptied then if it still fails. A resolution that failed for
+// a local reason (localFailure: no socket for the query) keeps them past
+// their TTL too (RFC 8767's serve-stale), as neither the name nor the
+// servers failed. Success after failure brings the origins back.
 func (p *Pool) resolveLoop(d *domain) {
+	var expires time.Time // When the addresses held stop being valid.
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -94,7 +100,7 @@ func (p *Pool) resolveLoop(d *domain) {
 			return
 		case <-t.C:
 		}
-		ips, _, next, err := p.lookup(d.ctx, d.host)
+		ips, valid, next, err := p.lookup(d.ctx, d.host)
 		if d.ctx.Err() != nil {
 			return // Released or closed meanwhile: the error is the cancel's.
 		}
@@ -108,8 +114,11 @@ func (p *Pool) resolveLoop(d *domain) {
 		held := last != nil && len(*last.addrs) > 0
 		switch {
 		case err == nil && len(ips) > 0:
+			expires = time.Now().Add(valid)
 			p.publish(d, &resolved{addrs: &ips})
 		case held && localFailure(err):
+		case held && time.Now().Before(expires):
+			next = min(next, time.Until(expires))
 		default:
 			p.publish(d, &resolved{addrs: &[]netip.Addr{}, reason: "resolve: " + errString(err)})
 		}
