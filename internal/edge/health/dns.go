@@ -199,10 +199,24 @@ func (c *dnsClient) query(ctx context.Context, name string, qtype uint16) (*dns.
 // exchange sends m over UDP, and again over TCP if the answer was truncated.
 func (c *dnsClient) exchange(ctx context.Context, m *dns.Msg, server string) (*dns.Msg, error) {
 	cl := &dns.Client{Net: "udp", Timeout: c.timeout}
-	r, _, err := cl.ExchangeContext(ctx, m, server)
+	r, err := exchangeContext(ctx, cl, m, server)
 	if err == nil && r.Truncated {
 		cl.Net = "tcp"
-		r, _, err = cl.ExchangeContext(ctx, m, server)
+		r, err = exchangeContext(ctx, cl, m, server)
 	}
+	return r, err
+}
+
+// exchangeContext is cl.ExchangeContext, also ended by ctx's cancellation,
+// which miekg/dns reads only for its deadline: a released origin's or a
+// closing pool's lookup must not wait for a silent server's timeouts.
+func exchangeContext(ctx context.Context, cl *dns.Client, m *dns.Msg, server string) (*dns.Msg, error) {
+	co, err := cl.DialContext(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	defer context.AfterFunc(ctx, func() { _ = co.Close() })()
+	r, _, err := cl.ExchangeWithConnContext(ctx, m, co)
 	return r, err
 }

@@ -723,3 +723,26 @@ func TestDNSRefreshFailureKeepsUnexpiredAddresses(t *testing.T) {
 	// documented: the next ask is due then, not 5 s later.
 	edgetest.Eventually(t, 1500*time.Millisecond, func() bool { return !b.Healthy() }, "expired addresses kept")
 }
+
+// TestDNSCloseNotHeldBySlowResolver: a nameserver that never answers
+// must not hold up Pool.Close (the node's shutdown) or Release.
+func TestDNSCloseNotHeldBySlowResolver(t *testing.T) {
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close() // Reads nothing, answers nothing: a black hole.
+	blackhole := pc.LocalAddr().String()
+	viaBlackhole := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, blackhole)
+	}}
+	p := NewPool(Options{Nameservers: []string{blackhole}, Resolver: viaBlackhole})
+	b := p.Acquire(domainKey("slow.test"))
+	time.Sleep(100 * time.Millisecond) // The resolution is under way.
+	p.Release(b)
+	start := time.Now()
+	p.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Pool.Close took %v, waiting for a DNS lookup of a released origin; want it prompt", d.Round(100*time.Millisecond))
+	}
+}
