@@ -63,7 +63,10 @@ type Options struct {
 	DrainGrace time.Duration
 	// ResolveEvery is the re-resolution period of domain origins; 0 = 30s.
 	ResolveEvery time.Duration
-	// Resolver resolves domain origins; nil means net.DefaultResolver.
+	// Resolver, when set, resolves domain origins (after the hosts file,
+	// re-resolved every ResolveEvery: it gives no TTLs) instead of the
+	// nameservers of /etc/resolv.conf; nil means those, with TTLs, and
+	// net.DefaultResolver when none of them answers.
 	Resolver *net.Resolver
 	// DenyPrivateOrigins drops the loopback and private addresses domain
 	// origins resolve to (health.Options.DenyPrivate), as the API refuses

@@ -72,8 +72,12 @@ type Options struct {
 	// ResolveEvery is how often names resolved without a TTL (from the
 	// hosts file, or by Resolver) are re-resolved; 0 means 30s.
 	ResolveEvery time.Duration
-	// Resolver is the fallback for when no nameserver answers; nil means
-	// net.DefaultResolver.
+	// Resolver, when set and Nameservers is nil, is the resolver of domain
+	// origins (after the hosts file, answers without a TTL: ResolveEvery),
+	// instead of the nameservers of /etc/resolv.conf: whoever configures
+	// one means it to be asked. With Nameservers given too, or when nil
+	// (then net.DefaultResolver), it is the fallback for when no
+	// nameserver answers.
 	Resolver *net.Resolver
 	// DenyPrivate drops the addresses a domain origin resolves to that
 	// are not snapshot.PublicAddr (loopback, private, ...): the API
@@ -112,6 +116,8 @@ func NewPool(opts Options) *Pool {
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = net.DefaultResolver
+	} else if opts.Nameservers == nil {
+		opts.Nameservers = []string{} // Ask none: the Resolver is the one.
 	}
 	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}, origins: map[originKey]*originState{},
 		domains: map[string]*domain{}}
