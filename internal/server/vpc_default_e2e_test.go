@@ -72,7 +72,10 @@ func TestVpcReadsWhileStoreWriteLocked(t *testing.T) {
 	api := xtest.StartAPIWith(t, mod)
 
 	// Another connection, as another process would, holds the write lock.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "opengaap.db"))
+	// The server just started may itself be writing (its startup writes run
+	// in the background), so this connection waits for the lock as the
+	// store's own do instead of failing at once with SQLITE_BUSY.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "opengaap.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
