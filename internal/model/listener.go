@@ -128,7 +128,6 @@ func (l *Listener) Project() int64 { return 0 }
 // Owner is the proxy or group ID.
 func (l *Listener) Owner() string { return l.Parent() }
 
-// IsL7 reports whether the listener routes by domain and rule.
 // OriginPort is the origin port a group listener forwards to, which
 // Describe answers as its RealServerPort: RealServerPort, unless every
 // binding is on one other port. Only a release before Bind checked the
@@ -147,6 +146,7 @@ func (l *Listener) OriginPort() int64 {
 	return p
 }
 
+// IsL7 reports whether the listener routes by domain and rule.
 func (l *Listener) IsL7() bool { return l.Protocol == HTTP || l.Protocol == HTTPS }
 
 // Settle finishes the listener's pending transition.
