@@ -21,6 +21,11 @@ func TestHTTPListenerValidate(t *testing.T) {
 		{"https without cert", func(l *snapshot.HTTPListener) { l.Protocol = snapshot.ProtoHTTPS }, "without certificate"},
 		{"tls on http", func(l *snapshot.HTTPListener) { l.TLS = &snapshot.TLS{} }, "TLS settings"},
 		{"bad host", func(l *snapshot.HTTPListener) { l.Domains[0].Host = "a.*.test" }, "host"},
+		// A hole only strictly inside a stated range (SkipVersions).
+		{"skipped version in range", skipTLS(snapshot.TLS10, snapshot.TLS12, snapshot.TLS11), ""},
+		{"skipped range end", skipTLS(snapshot.TLS10, snapshot.TLS12, snapshot.TLS10), "skipped version"},
+		{"skipped version without range", skipTLS("", "", snapshot.TLS11), "skipped version"},
+		{"skipped version unknown", skipTLS(snapshot.TLS10, snapshot.TLS13, "TLS11"), "skipped version"},
 		{"two defaults", func(l *snapshot.HTTPListener) {
 			l.Domains = append(l.Domains, snapshot.Domain{Host: "b", IsDefault: true})
 			l.Domains[0].IsDefault = true
@@ -118,5 +123,13 @@ func TestParseRedirect(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("ParseRedirect(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// skipTLS makes the listener HTTPS with versions lo to hi, skipping skip.
+func skipTLS(lo, hi, skip string) func(*snapshot.HTTPListener) {
+	return func(l *snapshot.HTTPListener) {
+		l.Protocol, l.Port = snapshot.ProtoHTTPS, 443
+		l.TLS = &snapshot.TLS{CertPEM: "c", KeyPEM: "k", MinVersion: lo, MaxVersion: hi, SkipVersions: []string{skip}}
 	}
 }
