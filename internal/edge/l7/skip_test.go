@@ -1,0 +1,38 @@
+package l7
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opengaap/opengaap/internal/edge/health"
+	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestBadDomainCertSkipsDomainOnly: a domain whose certificate does not
+// parse is left out, it and its rules reported in Skipped, while the
+// listener's other domains are built and served.
+func TestBadDomainCertSkipsDomainOnly(t *testing.T) {
+	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	t.Cleanup(env.Pool.Close)
+	rule := func(id string) []snapshot.Rule {
+		return []snapshot.Rule{{ID: id, Path: "/", Scheduler: snapshot.SchedRR,
+			Origins: []snapshot.Origin{{ID: "o", Host: "127.0.0.1", Port: 1, Weight: 1}}}}
+	}
+	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTPS, Port: 443, TLS: selfSigned(t), Domains: []snapshot.Domain{
+		{ID: "da", Host: "a.test", Rules: rule("ra")},
+		{ID: "db", Host: "b.test", TLS: &snapshot.TLS{CertPEM: "bad", KeyPEM: "bad"}, Rules: rule("rb")},
+	}}
+	h, err := Build(env, l, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Release)
+	if len(h.Skipped) != 2 || !strings.Contains(h.Skipped["db"], "b.test") || h.Skipped["rb"] != h.Skipped["db"] {
+		t.Errorf("skipped: %q; want db and rb, for b.test's certificate", h.Skipped)
+	}
+	if h.match("b.test") != nil || h.match("a.test") == nil {
+		t.Errorf("b.test served: %v, a.test served: %v; want only a.test", h.match("b.test") != nil, h.match("a.test") != nil)
+	}
+}
