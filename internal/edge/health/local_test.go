@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -113,11 +114,7 @@ func TestResolveOutOfDescriptorsKeepsAddresses(t *testing.T) {
 	z.set("flood.test", record{addrs: []netip.Addr{addr}, ttl: 1})
 	b := p.Acquire(domainKey("flood.test")) // Checks off.
 	defer p.Release(b)
-	for deadline := time.Now().Add(3 * time.Second); addrOf(b) != addr; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("never resolved")
-		}
-	}
+	edgetest.Eventually(t, 3*time.Second, func() bool { return addrOf(b) == addr }, "never resolved")
 
 	release := exhaustFDs(t)
 	var lost error
