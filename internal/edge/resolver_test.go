@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -46,7 +47,7 @@ func TestResolverOptionResolvesDomainOrigins(t *testing.T) {
 	}}
 	rt := newRuntime(t, edge.Options{Resolver: r})
 	ip := lo.Next()
-	port := 18000 + int(ip.As4()[3])
+	port := edgetest.FreePort(t, ip)
 	l := listener("lsr-resolver", snapshot.ProtoTCP, port,
 		[]snapshot.Origin{{ID: "o0", Host: "resolver-origin.internal", IsDomain: true, Port: int(origin.Port()), Weight: 10}})
 	mustApply(t, rt, oneProxy(1, ip, l))
