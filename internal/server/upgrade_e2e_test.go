@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/model"
-	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -20,22 +18,7 @@ import (
 // controller pass on the result.
 func storeAsOlderRelease(t *testing.T, api *xtest.API, kind, id string, edit func(doc map[string]any)) {
 	t.Helper()
-	err := api.Store.Update(t.Context(), func(tx store.Tx) error {
-		r, err := tx.Get(kind, id)
-		if err != nil {
-			return err
-		}
-		var doc map[string]any
-		if err := json.Unmarshal(r.Data, &doc); err != nil {
-			return err
-		}
-		edit(doc)
-		r.Data, _ = json.Marshal(doc)
-		return tx.Put(r)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	patchStored(t, api, kind, id, edit)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := api.Controller.Reconcile(ctx); err != nil {
