@@ -42,6 +42,33 @@ func patchStored(t *testing.T, api *xtest.API, kind, id string, edit func(doc ma
 	}
 }
 
+// restartableNode starts a node on a store that restart opens again; more
+// sets further options of every start.
+func restartableNode(t *testing.T, more func(*server.Options)) (*node, func(*server.Options)) {
+	t.Helper()
+	mod := xtest.Restartable(t.TempDir(), more)
+	api := xtest.StartAPIWith(t, mod)
+	return &node{API: api, c: api.GAAP(), t: t}, mod
+}
+
+// restart closes n's server and starts another with mod on its store.
+func (n *node) restart(mod func(*server.Options)) *node {
+	n.t.Helper()
+	n.stop()
+	api := xtest.StartAPIWith(n.t, mod)
+	return &node{API: api, c: api.GAAP(), t: n.t}
+}
+
+// stop closes n's server, giving it 5 s.
+func (n *node) stop() {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.API.Close(ctx); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
 // tcpListenerStatus is ListenerStatus of a TCP listener (-1: absent).
 func (n *node) tcpListenerStatus(id string) int64 {
 	var r struct {
@@ -57,13 +84,11 @@ func (n *node) tcpListenerStatus(id string) int64 {
 // a string no longer decodes. It is skipped: a later change on another
 // object still reaches the data plane, and a restart on that store starts.
 func TestUndecodableRowFailsAlone(t *testing.T) {
-	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
-	api := xtest.StartAPIWith(t, mod)
-	n := &node{API: api, c: api.GAAP(), t: t}
+	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
 	proxy, ip := n.proxy()
 	_, addr := n.listenerTo(proxy, ip, "before")
 	rs := n.realServers(origins.Next())[0]
-	patchStored(t, api, model.KindRealServer, rs, func(doc map[string]any) { doc["projectId"] = "0" })
+	patchStored(t, n.API, model.KindRealServer, rs, func(doc map[string]any) { doc["projectId"] = "0" })
 
 	params := map[string]any{"ProxyId": proxy, "ListenerName": "after", "Ports": []int{int(addr.Port()) + 1},
 		"Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 1, "HealthCheck": 0}
@@ -75,17 +100,15 @@ func TestUndecodableRowFailsAlone(t *testing.T) {
 		return n.tcpListenerStatus(resp.ListenerIds[0]) == 0
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := api.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	n.stop()
 	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
 	mod(&o)
 	s, err := server.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("restart with one undecodable row: %v", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	s.Close(ctx)
 }
 
@@ -137,22 +160,14 @@ func TestOpenPolicyRejectedByEdgeFails(t *testing.T) {
 // not enforced, so a rule of it the data plane would reject (an older
 // row) leaves its proxy alone, also after a restart.
 func TestBadRuleOfUnopenedPolicyDoesNotMatter(t *testing.T) {
-	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
-	api := xtest.StartAPIWith(t, mod)
-	n := &node{API: api, c: api.GAAP(), t: t}
+	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
 	proxy, ip := n.proxy()
 	listener, addr := n.listenerTo(proxy, ip, "ok")
 	policy := n.createPolicy(proxy, "ACCEPT", policyRule("10.0.0.0/8", "TCP", "80", "DROP"))
-	patchStored(t, api, model.KindPolicy, policy, func(doc map[string]any) {
+	patchStored(t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
 		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := api.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api2 := xtest.StartAPIWith(t, mod)
-	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	n2 := n.restart(mod)
 	if got, err := fetchFrom(origins.Next(), addr); err != nil || got != "ok" {
 		t.Errorf("after a restart, listener %s (ListenerStatus %d) of a proxy with an unopened bad policy: %q, %v; want it served",
 			listener, n2.tcpListenerStatus(listener), got, err)
@@ -164,23 +179,15 @@ func TestBadRuleOfUnopenedPolicyDoesNotMatter(t *testing.T) {
 // abnormal, while its listener serves from its other origin, also after a
 // restart.
 func TestBadOriginFailsAlone(t *testing.T) {
-	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
-	api := xtest.StartAPIWith(t, mod)
-	n := &node{API: api, c: api.GAAP(), t: t}
+	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
 	proxy, ip := n.proxy()
 	ids, srvs := n.proxyNamedOrigins("a", "b")
 	listener, port := n.tcpListener(proxy, ip, "rr", false)
 	n.bind(listener, map[string]netip.AddrPort{ids[0]: srvs[0].Addr, ids[1]: srvs[1].Addr})
-	patchStored(t, api, model.KindRealServer, ids[1], func(doc map[string]any) {
+	patchStored(t, n.API, model.KindRealServer, ids[1], func(doc map[string]any) {
 		doc["address"] = srvs[1].Addr.String()
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := api.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api2 := xtest.StartAPIWith(t, mod)
-	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	n2 := n.restart(mod)
 	for range 4 { // rr: the bad origin would take every other connection
 		if got, err := fetchFrom(origins.Next(), netip.AddrPortFrom(ip, uint16(port))); err != nil || got != "a" {
 			t.Fatalf("listener %s with one bad origin of two: got %q, %v; want origin a every time", listener, got, err)
@@ -200,9 +207,7 @@ func TestBadOriginFailsAlone(t *testing.T) {
 // listener alone: its CreateDomain task is FAIL, and the listener's other
 // domain keeps getting changes and is served, also after a restart.
 func TestBadDomainCertificateFailsAlone(t *testing.T) {
-	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
-	api := xtest.StartAPIWith(t, mod)
-	n := &node{API: api, c: api.GAAP(), t: t}
+	n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
 	proxy, ip := n.proxy()
 	ca := newTestCA(t, "poison CA")
 	goodPEM, goodKey := ca.leaf(t, "good", "good.poison.test")
@@ -242,12 +247,7 @@ func TestBadDomainCertificateFailsAlone(t *testing.T) {
 		t.Errorf("new rule on the good domain: %d %q; want origin b", r.StatusCode, body)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := api.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	xtest.StartAPIWith(t, mod)
+	n.restart(mod)
 	c2 := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
 	if r, body := request(t, c2, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
 		t.Errorf("good domain after a restart: %d %q; want origin b", r.StatusCode, body)

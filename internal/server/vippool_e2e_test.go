@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -160,22 +159,14 @@ func TestIPv6ProxyServesIPv6Clients(t *testing.T) {
 // logs it.
 func TestIPv6ProxyWithIPv4AddressKept(t *testing.T) {
 	var log edgetest.LogBuffer
-	mod := xtest.Restartable(t.TempDir(), func(o *server.Options) {
+	n, mod := restartableNode(t, func(o *server.Options) {
 		o.DrainGrace, o.Log = 100*time.Millisecond, slog.New(slog.NewTextHandler(&log, nil))
 	})
-	api := xtest.StartAPIWith(t, mod)
-	n := &node{API: api, c: api.GAAP(), t: t}
 	proxy, ip := n.proxy()
 	_, addr := n.listenerTo(proxy, ip, "ok")
 	// What a release before --vip-pool-ipv6 stored for an IPv6 proxy.
-	storeAsOlderRelease(t, api, model.KindProxy, proxy, func(doc map[string]any) { doc["ipAddressVersion"] = model.AddrIPv6 })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := api.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	api2 := xtest.StartAPIWith(t, func(o *server.Options) { mod(o); xtest.WithIPv6Pool(o) })
-	n2 := &node{API: api2, c: api2.GAAP(), t: t}
+	storeAsOlderRelease(t, n.API, model.KindProxy, proxy, func(doc map[string]any) { doc["ipAddressVersion"] = model.AddrIPv6 })
+	n2 := n.restart(func(o *server.Options) { mod(o); xtest.WithIPv6Pool(o) })
 	if got := n2.proxyIP(proxy); got != ip {
 		t.Errorf("after the restart the proxy has %v; want its address %v kept", got, ip)
 	}
