@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -26,6 +27,10 @@ func TestTCPFloodLeavesOtherProxiesServing(t *testing.T) {
 	att := apiConnsChild(t, "flood", childFront(t, n, "hold"))
 	defer att.stop()
 	t.Logf("attacker: %s", att.line)
+	var held int
+	if _, err := fmt.Sscanf(att.line, "%d TCP connections dialled", &held); err != nil || held == 0 {
+		t.Fatalf("attacker: %q; want TCP connections dialled, or the probe below tests nothing", att.line)
+	}
 	time.Sleep(time.Second) // Let the edge admit or refuse them all.
 	if got := probe(); got != "a" {
 		t.Errorf("another proxy's TCP listener while one proxy's clients hold idle connections: %q; want %q", got, "a")
