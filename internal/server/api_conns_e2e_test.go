@@ -52,11 +52,10 @@ func TestAPIConnectionsLeaveDataPlaneDescriptors(t *testing.T) {
 // so that a flood runs the node out of descriptors quickly.
 func lowerNOFILE(t *testing.T, spare int) {
 	t.Helper()
-	fds, _ := os.ReadDir("/proc/self/fd")
 	var old syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old)
 	lim := old
-	lim.Cur = uint64(len(fds) + spare)
+	lim.Cur = uint64(openFDs() + spare)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skip(err)
 	}
