@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
 
 // TestTLSVersionListServedExactly: SetTlsVersion ["TLSv1", "TLSv1.2"]
@@ -21,14 +19,7 @@ func TestTLSVersionListServedExactly(t *testing.T) {
 	ca := newTestCA(t, "tls CA")
 	c1, k1 := ca.leaf(t, "srv", "www.e2e.test")
 	cert := n.cert(2, c1, k1)
-	port := edgetest.FreePort(t, ip)
-	var resp struct{ ListenerId string }
-	if err := n.Call(n.c, "CreateHTTPSListener", map[string]any{"ProxyId": proxy, "ListenerName": "h", "Port": port,
-		"CertificateId": cert, "ForwardProtocol": "HTTP", "AuthType": 0}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	l := resp.ListenerId
-	n.waitListener(l)
+	l, port := n.churnHTTPSListener(proxy, ip, cert)
 	a := echoOrigin(t, l7Origins, "a")
 	ids := n.realServers(a.Addr())
 	n.domain(l, "www.e2e.test", "", "")
