@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"iter"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"slices"
@@ -346,13 +347,26 @@ func ParseRedirect(s string) (r Redirect, ok bool) {
 		}
 		host = host[:i]
 	}
-	// url.Parse checks the host's characters and the path's escapes; a
-	// query or fragment would end up before the request URI.
+	// url.Parse checks the host's characters and the path's escapes, but
+	// lets brackets through anywhere ("https://]"): a host with one must be
+	// an IPv6 literal in them. A query or fragment would end up before the
+	// request URI.
+	if strings.ContainsAny(host, "[]") && !isBracketedIP(host) {
+		return Redirect{}, false
+	}
 	u, err := url.Parse(s)
-	if err != nil || host == "" || host == "[]" || u.User != nil || u.Host != r.Authority || strings.ContainsAny(s, "?#") {
+	if err != nil || host == "" || u.User != nil || u.Host != r.Authority || strings.ContainsAny(s, "?#") {
 		return Redirect{}, false
 	}
 	return r, true
+}
+
+// isBracketedIP reports whether h is "[IPv6]", as a URL's host has it.
+func isBracketedIP(h string) bool {
+	ip, ok := strings.CutPrefix(h, "[")
+	ip, ok2 := strings.CutSuffix(ip, "]")
+	a, err := netip.ParseAddr(ip)
+	return ok && ok2 && err == nil && a.Is6() && a.Zone() == ""
 }
 
 // validPort reports whether p is a TCP port number, 1-65535, in digits.

@@ -97,6 +97,10 @@ func TestParseRedirect(t *testing.T) {
 		{"https:///evil.example", snapshot.Redirect{}, false},
 		{"https://:443/x", snapshot.Redirect{}, false},
 		{"https://[]/x", snapshot.Redirect{}, false},
+		{"https://]", snapshot.Redirect{}, false},
+		{"https://a]b/x", snapshot.Redirect{}, false},
+		{"https://[a.test]/x", snapshot.Redirect{}, false},
+		{"https://[1.2.3.4]:8/x", snapshot.Redirect{}, false},
 		// Not a port: pasted after the request's host.
 		{"https:www.qq.com/url", snapshot.Redirect{}, false},
 		{"https:8443x", snapshot.Redirect{}, false},

@@ -328,9 +328,13 @@ func splitHost(h string) (host, port string) {
 // Another is refused (RFC 9112 3.2: 400): "admin.test:1:2" was routed by
 // "admin.test:1" (no domain: the default one, without admin.test's basic
 // auth) while an origin such as nginx, which ends the host at the first
-// colon, served it as admin.test.
+// colon, served it as admin.test. A Host with no name (".", ":80") is
+// refused as nginx does: the redirect to it was "https:///" and the URI.
 func validHost(h string) bool {
 	host, port := splitHost(h)
+	if host == "" || host == "." {
+		return h == ""
+	}
 	for i := 0; i < len(port); i++ {
 		if port[i] < '0' || port[i] > '9' {
 			return false
