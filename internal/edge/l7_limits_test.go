@@ -95,6 +95,49 @@ func TestHTTPPolicyRecheck(t *testing.T) {
 	}
 }
 
+// TestHTTPPolicyRecheckCutsRequestInFlight: a connection whose source a
+// new policy denies while its request waits for the origin is closed at
+// once, without the answer: the fast path serves a plain-HTTP request
+// inside a raw read's callback, which holds the socket, and closing it
+// waited for the request to end (the denied client got its answer, and
+// the policy change waited, for as long as the origin took).
+func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	got := make(chan struct{}, 1)
+	slow := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		got <- struct{}{}
+		time.Sleep(3 * time.Second)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	bad := lo.Next()
+	l := snapshot.HTTPListener{ID: "lsr-polf", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "p.test", Rules: []snapshot.Rule{rule("r-polf", "/", l7Origins(slow))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: p.test\r\n\r\n")
+	<-got
+
+	s := httpProxy(2, ip, l)
+	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-f", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	start := time.Now()
+	mustApply(t, rt, s)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil {
+		t.Fatalf("denied client got the answer %d after %v; want its connection closed", resp.StatusCode, time.Since(start))
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("denied client's connection closed %v after the policy change (%v); want at once", d, err)
+	}
+}
+
 // keepAliveGet sends one request on c and returns the status, 0 if the
 // connection is gone.
 func keepAliveGet(c net.Conn) int {

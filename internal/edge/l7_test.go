@@ -243,42 +243,124 @@ func TestHTTPWebSocketUpgradeCountsAs1xx(t *testing.T) {
 // TestHTTPClientAbortCountedAsAborted: an HTTP/1.1 client that goes away
 // before its answer is counted under Status[0] (opengaap_http_aborted_total),
 // not under the status the edge would have answered (here a 502: the origin
-// hangs up without answering). The fast path notices when it answers, so
-// the request is timed up to then.
+// hangs up without answering). A request with a body is not watched while
+// served (TestHTTPClientGoneCutsOriginExchange), so the fast path notices
+// when it answers: the request is timed up to then.
 func TestHTTPClientAbortCountedAsAborted(t *testing.T) {
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		t.Run(method, func(t *testing.T) {
-			rt := newRuntime(t, edge.Options{})
-			slow := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
-				_, _ = http.ReadRequest(bufio.NewReader(c))
-				time.Sleep(time.Second)
-			}).Addr
-			ip := lo.Next()
-			port := edgetest.FreePort(t, ip)
-			l := snapshot.HTTPListener{ID: "lsr-ab", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
-				{Host: "a.test", Rules: []snapshot.Rule{rule("r-ab", "/", l7Origins(slow))}}}}
-			mustApply(t, rt, httpProxy(1, ip, l))
-			c := &http.Client{Timeout: 300 * time.Millisecond}
-			var body io.Reader
-			if method == http.MethodPost {
-				body = strings.NewReader("some body")
+	rt := newRuntime(t, edge.Options{})
+	slow := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_, _ = http.ReadRequest(bufio.NewReader(c))
+		time.Sleep(time.Second)
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-ab", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-ab", "/", l7Origins(slow))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := &http.Client{Timeout: 300 * time.Millisecond}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+netip.AddrPortFrom(ip, uint16(port)).String()+"/", strings.NewReader("some body"))
+	req.Host = "a.test"
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer %d; want the client to give up", resp.StatusCode)
+	}
+	for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-ab"}, {Kind: stats.KindRule, ID: "r-ab"}} {
+		var v stats.Values
+		edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests == 1 },
+			"%v: the request was never counted", k)
+		if v.Status[0] != 1 || v.Status[5] != 0 || v.AnswerCount != 1 || v.Latency() < 900*time.Millisecond {
+			t.Errorf("%v: client gone after 300 ms: got status classes %v, %d timed (mean %v); want it aborted, timed until the answer",
+				k, v.Status, v.AnswerCount, v.Latency())
+		}
+	}
+}
+
+// TestHTTPClientGoneCutsOriginExchange: a client that closes (or
+// half-closes, as under net/http) its connection while the origin has not
+// answered ends the origin exchange within about a second (the server's
+// sweep), rather than holding the origin connection until the origin
+// answers or ResponseHeaderTimeout (60 s); the request counts as aborted.
+// A request with another pipelined after it before the FIN is answered;
+// the last one is then the one the client left, as nginx and net/http
+// have it.
+func TestHTTPClientGoneCutsOriginExchange(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	got := make(chan string, 8)
+	hung := make(chan time.Duration, 8)
+	// A request for /hang is never answered: the origin reads until the
+	// edge closes the connection; others are answered after 1.5 s.
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
 			}
-			req, _ := http.NewRequest(method, "http://"+netip.AddrPortFrom(ip, uint16(port)).String()+"/", body)
-			req.Host = "a.test"
-			if resp, err := c.Do(req); err == nil {
-				resp.Body.Close()
-				t.Fatalf("got an answer %d; want the client to give up", resp.StatusCode)
+			got <- req.URL.Path
+			if req.URL.Path == "/hang" {
+				start := time.Now()
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				_, _ = io.Copy(io.Discard, br)
+				hung <- time.Since(start)
+				return
 			}
-			for _, k := range []stats.Key{{Kind: stats.KindListener, ID: "lsr-ab"}, {Kind: stats.KindRule, ID: "r-ab"}} {
-				var v stats.Values
-				edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests == 1 },
-					"%v: the request was never counted", k)
-				if v.Status[0] != 1 || v.Status[5] != 0 || v.AnswerCount != 1 || v.Latency() < 900*time.Millisecond {
-					t.Errorf("%v: client gone after 300 ms: got status classes %v, %d timed (mean %v); want it aborted, timed until the answer",
-						k, v.Status, v.AnswerCount, v.Latency())
-				}
+			time.Sleep(1500 * time.Millisecond)
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-gone", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-gone", "/", l7Origins(origin))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port)).String()
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-gone"}
+
+	for i, leave := range []func(*net.TCPConn){
+		func(c *net.TCPConn) { _ = c.Close() },
+		func(c *net.TCPConn) { _ = c.CloseWrite() },
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /hang HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		if p := <-got; p != "/hang" {
+			t.Fatalf("origin got %q", p)
+		}
+		leave(c.(*net.TCPConn))
+		select {
+		case d := <-hung:
+			if d > 3*time.Second {
+				t.Errorf("leave %d: the origin connection closed %v after the request; want within ~1 s of the client leaving", i, d)
 			}
-		})
+		case <-time.After(5 * time.Second):
+			t.Fatalf("leave %d: the origin connection of a request whose client left is still open after 5 s", i)
+		}
+		var v stats.Values
+		edgetest.Eventually(t, 5*time.Second, func() bool { v = rt.Stats().Values[key]; return v.Requests == int64(i+1) },
+			"leave %d: the request was never counted", i)
+		if v.Status[0] != int64(i+1) || v.Status[5] != 0 {
+			t.Errorf("leave %d: status classes %v; want the requests counted as aborted", i, v.Status)
+		}
+	}
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, "GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	_ = c.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("request with another pipelined after it, then a FIN: %v; want its answer", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Errorf("request with another pipelined after it, then a FIN: %d %q; want 200 ok", resp.StatusCode, body)
 	}
 }
 

@@ -18,11 +18,15 @@ type Segments struct {
 }
 
 // Publish reads c's TCP_INFO and adds the new segments to set; once c is
-// closed there is nothing to read, so the last call must come before.
-func (s *Segments) Publish(set stats.Set, c *net.TCPConn) {
-	if ti, ok := readTCPInfo(c); ok {
+// closed there is nothing to read, so the last call must come before. It
+// reports, from the same read, whether the peer closed or reset c
+// (PeerClosed).
+func (s *Segments) Publish(set stats.Set, c *net.TCPConn) (peerClosed bool) {
+	ti, ok := readTCPInfo(c)
+	if ok {
 		s.publish(set, ti)
 	}
+	return ok && ti.peerClosed()
 }
 
 func (s *Segments) publish(set stats.Set, ti tcpInfo) {

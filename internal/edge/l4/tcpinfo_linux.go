@@ -36,5 +36,19 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 // (its socket is no longer established), at the cost of one getsockopt.
 func PeerClosed(c *net.TCPConn) bool {
 	ti, ok := readTCPInfo(c)
-	return ok && ti.state != unix.BPF_TCP_ESTABLISHED
+	return ok && ti.peerClosed()
+}
+
+func (ti tcpInfo) peerClosed() bool { return ti.state != unix.BPF_TCP_ESTABLISHED }
+
+// Unread is the number of bytes c received that no read took yet
+// (SIOCINQ; a FIN is not counted), 0 if unknown.
+func Unread(c *net.TCPConn) int {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n
 }

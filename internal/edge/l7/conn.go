@@ -37,6 +37,11 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	idle   atomic.Bool // The fast path waits for the next request.
+	// req numbers the fast path's request being served, one that nothing
+	// pipelined after, 0 between requests; swept is its value at the
+	// previous sweep (the sweep's own).
+	req   atomic.Uint64
+	swept uint64
 	// sendTimeout bounds each write (SendTimeout), through wd; held: a
 	// caller set a write deadline, which Write leaves alone (crypto/tls's
 	// 5 s for its close_notify).
@@ -101,11 +106,32 @@ func connUnder(nc net.Conn) *conn {
 }
 
 // publishPackets adds the data segments the socket moved since the last
-// call to the listener's and proxy's packets.
-func (c *conn) publishPackets() {
+// call to the listener's and proxy's packets, and reports whether the
+// client closed or reset the connection.
+func (c *conn) publishPackets() (peerClosed bool) {
 	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		c.segs.Publish(stats.Set{c.listener, c.proxy}, tc)
+		return c.segs.Publish(stats.Set{c.listener, c.proxy}, tc)
 	}
+	return false
+}
+
+// sweep is the Server's look at c every l4.SweepEvery: packets, and a
+// fast-path request still being served since the previous look whose
+// client has gone. The fast path reads nothing while it serves (no
+// background read, which would cost a goroutine or a syscall per
+// request), so without this a client that gives up on a slow origin kept
+// its origin connection, goroutine and cap slot until the answer came, up
+// to ResponseHeaderTimeout. Cutting the connection ends the origin
+// exchange (its context), as net/http's background read does. A client
+// that pipelined a request before its FIN is still there for it: its
+// bytes wait unread.
+func (c *conn) sweep() {
+	closed := c.publishPackets()
+	n := c.req.Load()
+	if n != 0 && n == c.swept && closed && l4.Unread(c.Conn.(*net.TCPConn)) == 0 {
+		c.cut()
+	}
+	c.swept = n
 }
 
 // closeSocket closes the raw socket, after publishing its last packets.
@@ -177,12 +203,20 @@ func (c *conn) callerSets(t time.Time) {
 }
 
 // cut closes the raw socket, not c: net/http closes c (releasing its
-// slot) when its reads fail. The cancel then ends a fast-path request
-// waiting for its origin; in that order, nothing the request's end
-// writes reaches the client.
+// slot) when its reads fail. A raw read's callback holds the socket while
+// it serves a request (fastraw.go), and Close waits for it to let go, so
+// the socket is first shut down (at once: nothing more goes either way),
+// then the cancel ends a fast-path request waiting for its origin, which
+// lets go; in that order, nothing the request's end writes reaches the
+// client. Closing first kept the request going (the client getting its
+// answer) while the caller waited, up to ResponseHeaderTimeout.
 func (c *conn) cut() {
-	_ = c.closeSocket()
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = tc.CloseRead()
+	}
 	c.cancel()
+	_ = c.closeSocket()
 }
 
 func (c *conn) Close() error {

@@ -46,6 +46,7 @@ type fastConn struct {
 	rd     readDeadline
 	base   *http.Request // Empty but for the connection's context (serveOne copies it).
 	watch  *connWatch    // The connection context's: it ends what the request left open.
+	seq    uint64        // Requests served, for cc.req.
 
 	// The head being read (readHead resumes after errWait).
 	first   bool      // The connection's first head.
@@ -350,7 +351,18 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	}
 	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close || fc.s.quit.Load()}
+	// The sweep may cut a request's connection when its client leaves
+	// (conn.sweep), unless the client sent more: a body, or a pipelined
+	// request, which a FIN after it does not take back.
+	watched := bp == nil && fc.br.Buffered() == 0
+	if watched {
+		fc.seq++
+		fc.cc.req.Store(fc.seq)
+	}
 	ok := fc.run(w, req)
+	if watched {
+		fc.cc.req.Store(0)
+	}
 	fc.watch.requestEnded() // The request has ended (closeWithRequest).
 	if !ok {
 		return false

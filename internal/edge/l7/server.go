@@ -95,8 +95,9 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 
 // sweepLoop publishes the open connections' packets as often as TCP
 // listeners do, so that a long connection's show in the minutes it spans,
-// not all in the one it closes in. It ends after Shutdown, once every
-// connection has closed (each publishes its last packets then).
+// not all in the one it closes in, and cuts those whose client left during
+// a request (conn.sweep). It ends after Shutdown, once every connection
+// has closed (each publishes its last packets then).
 func (s *Server) sweepLoop() {
 	t := time.NewTicker(l4.SweepEvery)
 	defer t.Stop()
@@ -106,7 +107,7 @@ func (s *Server) sweepLoop() {
 			return
 		}
 		for _, c := range conns {
-			c.publishPackets()
+			c.sweep()
 		}
 	}
 }
