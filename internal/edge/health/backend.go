@@ -272,7 +272,8 @@ const StaleRTT = FailTimeout
 // (it never holds one open) and rr one in N.
 const FailTimeout = 10 * time.Second
 
-// ConnectFailed records a connect that failed or timed out.
+// ConnectFailed records a connect that failed or timed out (or, on layer
+// 7, a request the origin took and never answered).
 func (b *Backend) ConnectFailed() { b.failedAt.Store(mono.Now()) }
 
 // Connected records a connect or an answer: the origin is not suspect.

@@ -265,6 +265,64 @@ func TestConnectRefused(t *testing.T) {
 	}
 }
 
+// TestSilentOriginSuspect: an origin that accepts requests and never
+// answers them (a hung application behind a live port, which port checks
+// take for healthy) is made suspect by the first request it times out
+// (504), so the next requests go to the other origin while it stays
+// suspect, as nginx's max_fails counts a timeout; before, rr sent it every
+// other request, each waiting ResponseHeaderTimeout. Both origin pools:
+// bodyless requests (the direct path) and requests with a body
+// (http.Transport).
+func TestSilentOriginSuspect(t *testing.T) {
+	old := responseHeaderTimeout
+	responseHeaderTimeout = time.Second
+	t.Cleanup(func() { responseHeaderTimeout = old })
+	for _, tc := range []struct{ method, body string }{{http.MethodGet, ""}, {http.MethodPost, "x"}} {
+		t.Run(tc.method, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			var took atomic.Int64
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					t.Cleanup(func() { c.Close() })
+					go func() {
+						if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+							took.Add(1) // And never answered.
+						}
+					}()
+				}
+			}()
+			silent := netip.MustParseAddrPort(ln.Addr().String())
+			good := scriptedOrigin(t)
+			s := editedServer(t, good, func(l *snapshot.HTTPListener) {
+				r := &l.Domains[0].Rules[0]
+				r.Origins = append(r.Origins, snapshot.Origin{ID: "silent", Host: silent.Addr().String(), Port: int(silent.Port()), Weight: 1})
+			})
+			var codes []int
+			for range 6 {
+				c := sendRaw(t, s, tc.method+" /len HTTP/1.1\r\nHost: a.test\r\nContent-Length: "+
+					strconv.Itoa(len(tc.body))+"\r\n\r\n"+tc.body)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				codes = append(codes, resp.StatusCode)
+			}
+			if n := took.Load(); n != 1 || slices.Index(codes, http.StatusGatewayTimeout) < 0 ||
+				len(slices.DeleteFunc(slices.Clone(codes), func(c int) bool { return c == http.StatusOK })) != 1 {
+				t.Errorf("answers %v, the silent origin took %d requests; want one 504 from it, then 200s from the other", codes, n)
+			}
+		})
+	}
+}
+
 // TestTraceAndMaxForwards: RFC 9110 7.6.2 has an intermediary answer a
 // TRACE or OPTIONS with "Max-Forwards: 0" itself and decrement the value
 // of one it forwards. TRACE is refused altogether (405 with Allow, as

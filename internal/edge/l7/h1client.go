@@ -176,7 +176,7 @@ func (cl *h1Client) start(ctx context.Context, pc *h1Conn, reused bool, write fu
 	// A client that goes away (or a shutdown) cancels the context: close
 	// the connection so that a blocked read or write returns.
 	stop := closeOnDone(ctx, pc)
-	pc.rd.set(pc.c, coarseDeadline(ResponseHeaderTimeout))
+	pc.rd.set(pc.c, coarseDeadline(responseHeaderTimeout))
 	err := write(pc.bw)
 	if err == nil {
 		err = pc.bw.Flush() // Into pc.out: nothing is sent yet.
@@ -225,7 +225,7 @@ func (pc *h1Conn) exchange(reused bool) error {
 	case rerr != nil:
 		return staleIf(rerr, !isTimeout(rerr))
 	case len(rest) > 0: // The socket did not take the whole head at once (rare).
-		_ = pc.c.SetWriteDeadline(coarseDeadline(ResponseHeaderTimeout))
+		_ = pc.c.SetWriteDeadline(coarseDeadline(responseHeaderTimeout))
 		_, err := pc.c.Write(rest)
 		_ = pc.c.SetWriteDeadline(time.Time{})
 		if err != nil {

@@ -480,13 +480,20 @@ func (r *rule) answered(o *origin, wait time.Duration) {
 }
 
 // failed ends a request to o that got no answer. A connect that failed
-// makes o suspect, unless it was cut short because the client went away
-// (or the edge shut down): that says nothing about the origin.
+// makes o suspect, and so does a request it took and never answered
+// (within ResponseHeaderTimeout: an origin that accepts and hangs, which
+// checks of the port alone take for healthy), as nginx counts both
+// towards max_fails; unless the exchange was cut short because the client
+// went away (or the edge shut down): that says nothing about the origin.
 func (r *rule) failed(o *origin, err error) {
 	o.backend.ConnEnd()
-	if isDialError(err) && !errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
+	case isDialError(err):
 		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
+	case isTimeout(err):
+		o.backend.ConnectFailed()
 	}
 }
 

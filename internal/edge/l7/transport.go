@@ -49,6 +49,10 @@ const (
 	hostsIdle = 64 * MaxIdlePerOrigin
 )
 
+// responseHeaderTimeout is ResponseHeaderTimeout; a variable so that
+// tests need not wait a minute.
+var responseHeaderTimeout = ResponseHeaderTimeout
+
 // transportKey is the identity of an origin-side TLS setup; rules with the
 // same one share a transport, hence its keep-alive connection pools.
 // Plain-HTTP rules have the zero key: TLS settings mean nothing to them.
@@ -204,7 +208,7 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 		DialContext:            dial,
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    DialTimeout,
-		ResponseHeaderTimeout:  ResponseHeaderTimeout,
+		ResponseHeaderTimeout:  responseHeaderTimeout,
 		IdleConnTimeout:        OriginIdleTimeout,
 		MaxIdleConns:           0, // Bounded per origin instead.
 		MaxIdleConnsPerHost:    MaxIdlePerOrigin,
@@ -322,7 +326,7 @@ func (c *readTimeoutConn) wait() time.Duration {
 	// A second past the Transport's own wait for the head, so that it
 	// ends first: a failed read of a pooled connection would have it send
 	// an idempotent request again, and wait as long once more.
-	return max(c.timeout, ResponseHeaderTimeout+time.Second)
+	return max(c.timeout, responseHeaderTimeout+time.Second)
 }
 
 func (c *readTimeoutConn) idleOpen() bool {
