@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net/netip"
@@ -23,7 +24,11 @@ type Backend struct {
 	// listening is the pool's set of the node's own listening
 	// addresses, which connects refuse (nil in tests without a pool).
 	listening *atomic.Pointer[Listening]
-	stop      chan struct{}
+	// ctx ends when the checker stops (stop): a check under way is cut
+	// short, so Pool.Close does not wait out its timeout (times each
+	// address of a domain).
+	ctx  context.Context
+	stop context.CancelFunc
 
 	healthy atomic.Bool
 	// down holds the addresses that failed the last failed check: those
@@ -94,7 +99,8 @@ func (b *Backend) SameOrigin(o *Backend) bool { return b.originState == o.origin
 var ErrUnresolved = errors.New("origin domain not resolved")
 
 func newBackend(k Key) *Backend {
-	b := &Backend{originState: &originState{}, key: k, stop: make(chan struct{})}
+	b := &Backend{originState: &originState{}, key: k}
+	b.ctx, b.stop = context.WithCancel(context.Background())
 	// Origins start healthy so a new listener serves at once; a dead origin
 	// is then taken out after Unhealthy failed checks.
 	b.healthy.Store(true)
@@ -364,7 +370,7 @@ func (b *Backend) run(p *Pool) {
 	}
 	c := b.key.Check
 	if !c.Enabled {
-		<-b.stop
+		<-b.ctx.Done()
 		return
 	}
 	b.probe(p)
@@ -372,7 +378,7 @@ func (b *Backend) run(p *Pool) {
 	defer checkT.Stop()
 	for {
 		select {
-		case <-b.stop:
+		case <-b.ctx.Done():
 			return
 		case <-checkT.C:
 			b.probe(p)
@@ -387,7 +393,8 @@ func (b *Backend) run(p *Pool) {
 // (localFailure) is neither a success nor a failure: the rise and fall
 // counts stay as they were.
 func (b *Backend) probe(p *Pool) {
-	if failed, err := b.check(); !errors.Is(err, ErrUnresolved) && !localFailure(err) {
+	failed, err := b.check()
+	if b.ctx.Err() == nil && !errors.Is(err, ErrUnresolved) && !localFailure(err) {
 		b.record(p, failed, err)
 	}
 }

@@ -2,6 +2,7 @@ package health
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -45,15 +46,15 @@ func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 		if b.tlsProbeErr != nil {
 			return 0, b.tlsProbeErr
 		}
-		return checkHTTP(ap, b.key, b.tlsProbe, c.Timeout)
+		return checkHTTP(b.ctx, ap, b.key, b.tlsProbe, c.Timeout)
 	case b.key.Proto == snapshot.ProtoTCP:
 		start := time.Now()
-		if err := checkTCP(ap.String(), c.Timeout); err != nil {
+		if err := checkTCP(b.ctx, ap.String(), c.Timeout); err != nil {
 			return 0, err
 		}
 		return time.Since(start), nil
 	case c.CheckType == snapshot.CheckPing:
-		return 0, ping(ap.Addr(), c.Timeout)
+		return 0, ping(b.ctx, ap.Addr(), c.Timeout)
 	default:
 		send, recv, err := c.Payloads()
 		if err != nil {
@@ -62,13 +63,14 @@ func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 		if c.Port != 0 { // The service may answer probes on another port.
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(c.Port))
 		}
-		return checkUDP(ap.String(), send, recv, c.Timeout)
+		return checkUDP(b.ctx, ap.String(), send, recv, c.Timeout)
 	}
 }
 
-// checkTCP succeeds when a TCP handshake completes within timeout.
-func checkTCP(addr string, timeout time.Duration) error {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+// checkTCP succeeds when a TCP handshake completes within timeout. The
+// checks end early when ctx does.
+func checkTCP(ctx context.Context, addr string, timeout time.Duration) error {
+	c, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -86,12 +88,13 @@ var replyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b
 // (seen as ECONNREFUSED on a connected socket) fails the check: silence is
 // the normal answer of most UDP services. rtt is the time to a good reply
 // (0 without one).
-func checkUDP(addr string, send, recv []byte, timeout time.Duration) (rtt time.Duration, err error) {
-	c, err := net.DialTimeout("udp", addr, timeout)
+func checkUDP(ctx context.Context, addr string, send, recv []byte, timeout time.Duration) (rtt time.Duration, err error) {
+	c, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "udp", addr)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
+	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 	start := time.Now()
 	_ = c.SetDeadline(start.Add(timeout))
 	if len(send) == 0 {

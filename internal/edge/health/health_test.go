@@ -1,8 +1,10 @@
 package health
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +45,7 @@ func TestUDPPortCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rtt, err := checkUDP(tc.addr, send, recv, 200*time.Millisecond)
+			rtt, err := checkUDP(context.Background(), tc.addr, send, recv, 200*time.Millisecond)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("got %v; want error %v", err, tc.wantErr)
 			}
@@ -67,10 +69,10 @@ func TestUDPCheckLongReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkUDP(origin.Addr.String(), send, recv, 500*time.Millisecond); err != nil {
+	if _, err := checkUDP(context.Background(), origin.Addr.String(), send, recv, 500*time.Millisecond); err != nil {
 		t.Fatalf("origin answered the expected %d bytes after a %d-byte header, yet the check failed: %.200v", len(recv), len(header), err)
 	}
-	_, err = checkUDP(origin.Addr.String(), send, append(recv, 'b'), 500*time.Millisecond)
+	_, err = checkUDP(context.Background(), origin.Addr.String(), send, append(recv, 'b'), 500*time.Millisecond)
 	if err == nil {
 		t.Fatal("a reply lacking the expected bytes passed")
 	}
@@ -85,7 +87,7 @@ func TestPing(t *testing.T) {
 		t.Skipf("ICMP unavailable here (needs root or ping_group_range): %v", err)
 	}
 	_ = c.Close()
-	if err := ping(lo.Next(), time.Second); err != nil {
+	if err := ping(context.Background(), lo.Next(), time.Second); err != nil {
 		t.Fatalf("ping loopback: %v; want an echo reply", err)
 	}
 }
@@ -141,6 +143,36 @@ func TestReleaseAfterClose(t *testing.T) {
 // TestHTTPSCheckSendsSNI: an HTTPS probe sends the rule's server name, so
 // an origin that answers only to its name (a name-based TLS front end)
 // passes its checks, as it serves the rule's requests.
+// TestCloseCutsRunningCheck: Close (a node shutting down) does not wait
+// out a check under way: a UDP probe awaiting a reply from a silent origin
+// for its 5 s timeout is cut short, and so is an HTTP probe awaiting an
+// answer.
+func TestCloseCutsRunningCheck(t *testing.T) {
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close() // Reads nothing, answers nothing.
+	hung := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }).Addr
+	udp := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	check := snapshot.HealthCheck{Enabled: true, Interval: time.Minute, Timeout: 5 * time.Second, Healthy: 1, Unhealthy: 1}
+	for _, k := range []Key{
+		{Proto: snapshot.ProtoUDP, Host: udp.Addr().String(), Port: int(udp.Port()),
+			Check: func() snapshot.HealthCheck { c := check; c.ContextType, c.Send, c.Recv = "TEXT", "ping", "pong"; return c }()},
+		{Proto: snapshot.ProtoHTTP, Host: hung.Addr().String(), Port: int(hung.Port()), Check: check,
+			HTTP: HTTPProbe{Method: http.MethodGet, Path: "/", Classes: 1 << 2}},
+	} {
+		p := NewPool(Options{})
+		p.Acquire(k)
+		time.Sleep(200 * time.Millisecond) // The first check is under way.
+		start := time.Now()
+		p.Close()
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s check: Pool.Close took %v, waiting for the check's timeout; want it prompt", k.Proto, d.Round(100*time.Millisecond))
+		}
+	}
+}
+
 func TestHTTPSCheckSendsSNI(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	srv.TLS = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {

@@ -83,8 +83,8 @@ func dialProbeTLS(ctx context.Context, network, addr string) (net.Conn, error) {
 // rtt is the time from the probe sent to its answer's first byte (an
 // AnswerTimer), as on proxied requests, when the answer is accepted (else
 // 0).
-func checkHTTP(ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Duration) (rtt time.Duration, err error) {
-	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), probeTLS{}, tlsCfg), timeout)
+func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config, timeout time.Duration) (rtt time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, probeTLS{}, tlsCfg), timeout)
 	defer cancel()
 	var at AnswerTimer
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: at.Wrote, GotFirstResponseByte: at.FirstByte})

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,12 +20,13 @@ import (
 // process's group); if neither opens, the check fails with that error.
 // Each probe opens its own socket: raw sockets see every echo reply on the
 // host, so replies are matched by ID, sequence and source.
-func ping(dst netip.Addr, timeout time.Duration) error {
+func ping(ctx context.Context, dst netip.Addr, timeout time.Duration) error {
 	c, raw, err := listenICMP(dst.Is4())
 	if err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	defer c.Close()
+	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 	id, seq := rand.IntN(0xffff), rand.IntN(0xffff)
 	var typ, reply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
 	proto := 1

@@ -168,7 +168,7 @@ func (p *Pool) Release(b *Backend) {
 	b.refs--
 	if b.refs == 0 && p.m[b.key] == b {
 		delete(p.m, b.key)
-		close(b.stop)
+		b.stop()
 		p.unshare(b)
 	}
 }
@@ -227,7 +227,7 @@ func (p *Pool) Close() {
 	p.mu.Lock()
 	for k, b := range p.m {
 		delete(p.m, k)
-		close(b.stop)
+		b.stop()
 	}
 	for _, d := range p.domains {
 		d.cancel()
