@@ -124,15 +124,26 @@ func (c *conn) publishPackets() (peerClosed bool) {
 // to ResponseHeaderTimeout. Cutting the connection ends the origin
 // exchange (its context), as net/http's background read does. A client
 // that pipelined a request before its FIN is still there for it: its
-// bytes wait unread.
+// bytes wait unread. Over TLS, the client's close_notify alert waits
+// unread too (every TLS stack sends one before its FIN): at most
+// maxCloseNotify bytes, fewer than the shortest request takes.
 func (c *conn) sweep() {
 	closed := c.publishPackets()
 	n := c.req.Load()
-	if n != 0 && n == c.swept && closed && l4.Unread(c.Conn.(*net.TCPConn)) == 0 {
-		c.cut()
+	if n != 0 && n == c.swept && closed {
+		left := l4.Unread(c.Conn.(*net.TCPConn))
+		if left == 0 || c.isTLS && left <= maxCloseNotify {
+			c.cut()
+		}
 	}
 	c.swept = n
 }
+
+// maxCloseNotify is the size of the largest TLS record holding only a
+// close_notify alert: 31 bytes under TLS 1.2 with AES-GCM (5 header, 8
+// explicit nonce, 2 alert, 16 tag), 24 under TLS 1.3. The shortest
+// request ("GET / HTTP/1.0", two CRLFs) takes 40 in a record.
+const maxCloseNotify = 31
 
 // closeSocket closes the raw socket, after publishing its last packets.
 func (c *conn) closeSocket() error {

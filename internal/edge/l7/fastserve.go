@@ -352,17 +352,18 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close || fc.s.quit.Load()}
 	// The sweep may cut a request's connection when its client leaves
-	// (conn.sweep), unless the client sent more: a body, or a pipelined
-	// request, which a FIN after it does not take back.
-	watched := bp == nil && fc.br.Buffered() == 0
-	if watched {
-		fc.seq++
+	// (conn.sweep), unless the client sent more: a pipelined request,
+	// which a FIN after it does not take back, or a body not all read yet
+	// (its end starts the watch, fastBody.Read). Stopped once the body is
+	// closed, which a late read can no longer restart.
+	fc.seq++
+	if bp != nil {
+		bp.watch, bp.seq = &fc.cc.req, fc.seq
+	} else if fc.br.Buffered() == 0 {
 		fc.cc.req.Store(fc.seq)
 	}
+	defer fc.cc.req.Store(0)
 	ok := fc.run(w, req)
-	if watched {
-		fc.cc.req.Store(0)
-	}
 	fc.watch.requestEnded() // The request has ended (closeWithRequest).
 	if !ok {
 		return false
@@ -398,6 +399,10 @@ type fastBody struct {
 	br     *bufio.Reader
 	left   int64
 	closed bool
+	// watch is the connection's conn.req, set to seq once the body has
+	// been read and nothing follows it.
+	watch *atomic.Uint64
+	seq   uint64
 }
 
 func (b *fastBody) Read(p []byte) (int, error) {
@@ -416,6 +421,9 @@ func (b *fastBody) Read(p []byte) (int, error) {
 	b.left -= int64(n)
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
+	}
+	if b.left == 0 && b.watch != nil && b.br.Buffered() == 0 {
+		b.watch.Store(b.seq)
 	}
 	return n, err
 }
