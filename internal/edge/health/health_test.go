@@ -156,9 +156,10 @@ func TestCloseCutsRunningCheck(t *testing.T) {
 	hung := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }).Addr
 	udp := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	check := snapshot.HealthCheck{Enabled: true, Interval: time.Minute, Timeout: 5 * time.Second, Healthy: 1, Unhealthy: 1}
+	udpCheck := check
+	udpCheck.ContextType, udpCheck.Send, udpCheck.Recv = "TEXT", "ping", "pong"
 	for _, k := range []Key{
-		{Proto: snapshot.ProtoUDP, Host: udp.Addr().String(), Port: int(udp.Port()),
-			Check: func() snapshot.HealthCheck { c := check; c.ContextType, c.Send, c.Recv = "TEXT", "ping", "pong"; return c }()},
+		{Proto: snapshot.ProtoUDP, Host: udp.Addr().String(), Port: int(udp.Port()), Check: udpCheck},
 		{Proto: snapshot.ProtoHTTP, Host: hung.Addr().String(), Port: int(hung.Port()), Check: check,
 			HTTP: HTTPProbe{Method: http.MethodGet, Path: "/", Classes: 1 << 2}},
 	} {
