@@ -69,8 +69,9 @@ type Options struct {
 	// net.DefaultResolver when none of them answers.
 	Resolver *net.Resolver
 	// DenyPrivateOrigins drops the loopback and private addresses domain
-	// origins resolve to (health.Options.DenyPrivate), as the API refuses
-	// literal ones under the same operator setting.
+	// origins resolve to (health.Options.DenyPrivate) and mirror
+	// collectors at such addresses (mirror.Options.DenyPrivate), as the
+	// API refuses literal ones under the same operator setting.
 	DenyPrivateOrigins bool
 	// EventBuffer is the Events channel capacity; 0 means 256. Events that
 	// find it full are dropped (and counted in Report.DroppedEvents) rather

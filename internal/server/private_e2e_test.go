@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/netip"
 	"testing"
+	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
@@ -49,5 +53,36 @@ func TestPrivateOriginsDenied(t *testing.T) {
 	wantCode(t, "CreateTrafficMirror 127.0.0.1", mirror("127.0.0.1"), "InvalidParameterValue.InvalidLbTrafficMirrorReciverEndpoint")
 	if err := mirror(public); err != nil {
 		t.Errorf("CreateTrafficMirror %s: %v", public, err)
+	}
+}
+
+// TestMirrorPrivateCollectorStoppedByFlag: a traffic mirror whose
+// collector is a loopback address, created while private addresses were
+// allowed, stops receiving copies once the node restarts with
+// --deny-private-origins, as literal GAAP origins stored before the flag
+// stop getting traffic (mirror.Options.DenyPrivate). It went on getting
+// VXLAN copies of every client's requests.
+func TestMirrorPrivateCollectorStoppedByFlag(t *testing.T) {
+	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
+	proxy, _ := n.proxy()
+	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
+	vc := n.VPC()
+	createMirror(t, vc, map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "pre-flag", "State": "RUNNING",
+		"Direction": "ALL", "CollectorSrcs": []string{proxy}, "CollectorTarget": targetIPs(col)})
+
+	n = n.restart(func(o *server.Options) { mod(o); o.DenyPrivateOrigins = true })
+	ip := n.proxyIP(proxy)
+	_, port := n.httpListener(proxy, ip)
+	n.applied()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 3 {
+		if resp, err := c.Get(fmt.Sprintf("http://%s/after-flag-%d", netip.AddrPortFrom(ip, uint16(port)), i)); err == nil {
+			resp.Body.Close()
+		}
+	}
+	time.Sleep(time.Second)
+	if col.contains([]byte("GET /after-flag-")) {
+		t.Fatalf("--deny-private-origins: the loopback collector %s (stored before the flag) still got %d VXLAN frames "+
+			"carrying client requests; want none", col.addr, col.count())
 	}
 }

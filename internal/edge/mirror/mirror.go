@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,16 +51,24 @@ type Options struct {
 	// proxied traffic when the node is busy (docs/dataplane-mirror.md).
 	// 0 means DefaultRate; negative means no cap.
 	Rate int64
+	// DenyPrivate drops collectors at loopback and private addresses
+	// (snapshot.PublicAddr), which the API refuses under the node's
+	// --deny-private-origins but a mirror stored before the node ran with
+	// it still names: copies of clients' traffic must not reach addresses
+	// the operator closed, as such origins get no traffic. A mirror left
+	// with no collector does not run.
+	DenyPrivate bool
 }
 
 // Engine runs the mirrors of one edge node. Safe for concurrent use.
 type Engine struct {
-	reg      *stats.Registry
-	queue    chan event
-	slots    atomic.Int64  // Events admitted and not yet handled: at most QueueEvents.
-	pending  atomic.Int64  // Payload bytes they hold.
-	inflight atomic.Int64  // Producers between their done check and their send.
-	rate     *rate.Limiter // Payload bytes per second; nil = no cap.
+	reg         *stats.Registry
+	denyPrivate bool // Options.DenyPrivate.
+	queue       chan event
+	slots       atomic.Int64  // Events admitted and not yet handled: at most QueueEvents.
+	pending     atomic.Int64  // Payload bytes they hold.
+	inflight    atomic.Int64  // Producers between their done check and their send.
+	rate        *rate.Limiter // Payload bytes per second; nil = no cap.
 
 	mu      sync.Mutex
 	mirrors map[string]*mirror // Running, by ID.
@@ -74,7 +83,7 @@ type Engine struct {
 // New returns an engine counting into reg. It opens no socket and starts
 // no goroutine until a mirror is applied.
 func New(reg *stats.Registry, o Options) *Engine {
-	e := &Engine{reg: reg, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
+	e := &Engine{reg: reg, denyPrivate: o.DenyPrivate, queue: make(chan event, QueueEvents), mirrors: map[string]*mirror{},
 		sentTo: &collectors{at: map[netip.AddrPort]*collector{}, now: time.Now}, done: make(chan struct{})}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
@@ -104,6 +113,14 @@ func (e *Engine) Apply(ms []snapshot.Mirror) (map[string]l4.Tap, error) {
 	next := map[string]*mirror{}
 	for i := range ms {
 		cfg := &ms[i]
+		if e.denyPrivate {
+			c := *cfg
+			c.Targets = slices.DeleteFunc(slices.Clone(c.Targets), func(t snapshot.MirrorTarget) bool {
+				ip, err := netip.ParseAddr(t.IP)
+				return err != nil || !snapshot.PublicAddr(ip)
+			})
+			cfg = &c
+		}
 		if cfg.Validate() != nil || next[cfg.ID] != nil {
 			continue
 		}
