@@ -33,6 +33,13 @@ func TestParseOrigin(t *testing.T) {
 		{"64:ff9b:1::808:808", false, "", false, false}, // local-use NAT64 (RFC 8215), never global
 		{"2002:a00:1::1", false, "", false, false},      // 6to4 of 10.0.0.1
 		{"::a00:1", false, "", false, false},            // IPv4-compatible 10.0.0.1
+		{"::ffff:0:a9fe:a9fe", false, "", false, false}, // IPv4-translated (SIIT) 169.254.169.254
+		{"::ffff:0:7f00:1", false, "", false, false},    // IPv4-translated 127.0.0.1
+		// Teredo clients 127.0.0.1 and 169.254.169.254 (the last 32 bits inverted).
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", false, "", false, false},
+		{"2001:0:4136:e378:8000:63bf:5601:5601", false, "", false, false},
+		{"::ffff:0:808:808", false, "::ffff:0:808:808", false, true},
+		{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", false, "2001:0:4136:e378:8000:63bf:f7f7:f7f7", false, true},
 		{"64:ff9b::808:808", false, "64:ff9b::808:808", false, true},
 		{"2002:808:808::1", false, "2002:808:808::1", false, true},
 		{"64:ff9b::a00:1", true, "64:ff9b::a00:1", false, true},

@@ -315,10 +315,12 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 // IPv6 prefixes whose addresses a translator on the node's path may
 // deliver to the IPv4 host they embed (see embeddedIPv4).
 var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")   // RFC 6052 well-known prefix
-	nat64L    = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215 local-use prefix
-	sixToFour = netip.MustParsePrefix("2002::/16")      // RFC 3056 6to4
-	v4compat  = netip.MustParsePrefix("::/96")          // RFC 4291 §2.5.5.1, deprecated
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")    // RFC 6052 well-known prefix
+	nat64L    = netip.MustParsePrefix("64:ff9b:1::/48")  // RFC 8215 local-use prefix
+	sixToFour = netip.MustParsePrefix("2002::/16")       // RFC 3056 6to4
+	v4compat  = netip.MustParsePrefix("::/96")           // RFC 4291 §2.5.5.1, deprecated
+	siit      = netip.MustParsePrefix("::ffff:0:0:0/96") // RFC 2765 §2.1 IPv4-translated
+	teredo    = netip.MustParsePrefix("2001::/32")       // RFC 4380 §4
 )
 
 // PublicAddr reports whether ip is reachable on the internet rather than
@@ -329,17 +331,21 @@ var (
 // to, so a name cannot reach what the literal address may not.
 //
 // An IPv6 address that embeds an IPv4 destination (NAT64, 6to4,
-// IPv4-compatible) is judged as that IPv4 address, since on a node behind
-// such a translator (an IPv6-only subnet whose NAT gateway does NAT64,
-// say) it reaches that host, as ::ffff:a.b.c.d does.
+// IPv4-compatible, IPv4-translated, Teredo) is judged as that IPv4
+// address, since on a node behind such a translator (an IPv6-only subnet
+// whose NAT gateway does NAT64, say) it reaches that host, as
+// ::ffff:a.b.c.d does.
 func PublicAddr(ip netip.Addr) bool {
 	ip, ok := embeddedIPv4(ip.Unmap())
 	return ok && ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
 }
 
 // embeddedIPv4 returns the IPv4 address a NAT64 (64:ff9b::/96), 6to4
-// (2002::/16, bits 16-47) or IPv4-compatible (::/96 but :: and ::1)
-// address embeds, ip itself if it is none of these, and false for an
+// (2002::/16, bits 16-47), IPv4-compatible (::/96 but :: and ::1),
+// IPv4-translated (::ffff:0:0:0/96, which a stateless translator delivers to
+// that IPv4 host) or Teredo (2001::/32: the client's address, the last 32
+// bits inverted) address embeds, ip itself if it is none of these, and
+// false for an
 // address of the RFC 8215 local-use NAT64 prefix 64:ff9b:1::/48: where
 // its IPv4 part sits depends on the prefix length the operator chose
 // (RFC 6052 §2.2), and the prefix is by definition not globally
@@ -349,10 +355,12 @@ func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
 	switch {
 	case nat64L.Contains(ip):
 		return ip, false
-	case nat64.Contains(ip), v4compat.Contains(ip) && ip.Compare(netip.IPv6Loopback()) > 0:
+	case nat64.Contains(ip), siit.Contains(ip), v4compat.Contains(ip) && ip.Compare(netip.IPv6Loopback()) > 0:
 		return netip.AddrFrom4([4]byte(b[12:16])), true
 	case sixToFour.Contains(ip):
 		return netip.AddrFrom4([4]byte(b[2:6])), true
+	case teredo.Contains(ip):
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
 	}
 	return ip, true
 }
