@@ -87,7 +87,11 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 // session or check goes to one of them (health.ErrOwnListener). An origin
 // there would be a forwarding loop, each hop a new connection or session.
 func (rt *Runtime) setListening(snap *snapshot.Snapshot) {
+	rt.listenSnap = snap
 	l := health.NewListening()
+	for _, a := range rt.reserved {
+		l.Add(false, a)
+	}
 	for _, pl := range snap.Listeners() {
 		k := keyOf(pl)
 		l.Add(k.proto == snapshot.ProtoUDP, k.addr)

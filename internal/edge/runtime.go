@@ -40,6 +40,10 @@ type Runtime struct {
 
 	// persist holds the tables of persistence groups (stickyFor).
 	persist map[persistKey]*balance.Sticky
+	// reserved are the node's own TCP sockets that are no listeners
+	// (Reserve); listenSnap is the snapshot setListening last took.
+	reserved   []netip.AddrPort
+	listenSnap *snapshot.Snapshot
 
 	usersMu sync.Mutex
 	users   map[health.Key][]string // Health key → "listenerID/originID", for events.
@@ -85,6 +89,22 @@ func New(opts Options) *Runtime {
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		DenyPrivate: opts.DenyPrivateOrigins, OnChange: rt.onHealth})
 	return rt
+}
+
+// Reserve adds the node's own TCP sockets that serve something else than
+// listeners (its API, its metrics) to the addresses origins may not
+// reach (health.ErrOwnListener), as its listeners are: a tenant's origin
+// there would take the node's unauthenticated metrics (every account's
+// resource IDs) or its API past whatever firewall guards them.
+func (rt *Runtime) Reserve(addrs ...netip.AddrPort) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.reserved = append(rt.reserved, addrs...)
+	snap := rt.listenSnap
+	if snap == nil {
+		snap = &snapshot.Snapshot{}
+	}
+	rt.setListening(snap)
 }
 
 // Events implements Node.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -567,5 +568,28 @@ func TestUDPListenerBoundToItselfDoesNotLoop(t *testing.T) {
 		t.Fatalf("another proxy's UDP client got no answer after one datagram to the self-bound listener: %v", err)
 	} else if got != "echo:hi" {
 		t.Fatalf("another proxy's UDP client after one datagram to the self-bound listener: got %q; want its echo %q", got, "echo:hi")
+	}
+}
+
+// TestOriginAtNodeAPIRefused: a tenant's origin at the node's own API
+// (127.0.0.1, allowed as a loopback origin by default) does not reach it:
+// through a TCP listener a GET /metrics took the node's unauthenticated
+// scrape, every account's resource IDs, past whatever firewall guards the
+// API. The node's API and metrics sockets are refused to origins as its
+// listeners are (edge.Runtime.Reserve).
+func TestOriginAtNodeAPIRefused(t *testing.T) {
+	n := startNode(t)
+	api := netip.MustParseAddrPort(n.Addr)
+	proxy, ip := n.proxy()
+	l, port := n.tcpListener(proxy, ip, "rr", false)
+	ids := n.realServers(api.Addr())
+	n.bind(l, map[string]netip.AddrPort{ids[0]: api})
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/metrics")
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("GET /metrics through a listener whose origin is the node's API: %d, %d bytes (%.60q); want the connection refused",
+			resp.StatusCode, len(body), body)
 	}
 }

@@ -427,6 +427,12 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		return nil, fmt.Errorf("--api-listen: %w", err)
 	}
 	s.Addr = ln.Addr().String()
+	// Origins may not reach the API or the metrics, as they may not
+	// reach the node's listeners.
+	s.Edge.Reserve(ln.Addr().(*net.TCPAddr).AddrPort())
+	if mln != nil {
+		s.Edge.Reserve(mln.Addr().(*net.TCPAddr).AddrPort())
+	}
 	// The API shares the process's descriptors with the data plane: past
 	// the cap, a connection waits in the kernel's backlog until one closes.
 	if n := limit.APIConns(); n > 0 {
