@@ -451,6 +451,7 @@ func TestH1ClientUnsolicitedBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var conns atomic.Int32
+			spoiled := make(chan struct{}, 4)
 			addr := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, _ int) bool {
 				if req.Method == http.MethodHead {
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
@@ -459,11 +460,12 @@ func TestH1ClientUnsolicitedBytes(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond) // The client has pooled the connection.
 				io.WriteString(c, tc.late)
+				spoiled <- struct{}{}
 				return true
 			})
 			cl := newTestH1(t)
 			h1Get(t, cl, addr, tc.first)
-			time.Sleep(100 * time.Millisecond)
+			<-spoiled // Written on loopback: in the edge's socket when the write returns.
 			if resp, body := h1Get(t, cl, addr, http.MethodGet); resp.StatusCode != 200 || body != "real" {
 				t.Errorf("GET after %s: got %d %q; want 200 real", tc.first, resp.StatusCode, body)
 			}
