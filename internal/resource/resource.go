@@ -54,9 +54,17 @@ func Get[T any, PT object[T]](tx *Tx, id string) (PT, error) {
 		return nil, err
 	}
 	if err := decode(rec.Data, obj); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", obj.Kind(), id, err)
+		return nil, unreadable(rec, err)
 	}
 	return obj, nil
+}
+
+// unreadable is the error of a stored object that does not decode (one an
+// older release or a corruption left): not "retry later", since a retry
+// reads the same row, but which object it is, for the operator.
+func unreadable(rec store.Record, err error) error {
+	return apierr.Wrap(fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err), apierr.InternalError,
+		"the stored %s %s cannot be read (written by another release, or damaged); the node's operator must repair or remove it", rec.Kind, rec.ID)
 }
 
 // NotFound is the error for an unknown resource ID.
@@ -77,7 +85,12 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	for _, rec := range recs {
 		obj := PT(new(T))
 		if err := decode(rec.Data, obj); err != nil {
-			return nil, 0, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
+			// Left out, as the controller leaves it out of the data plane
+			// (and logs it): one bad row must not fail every listing of
+			// its account, and what lists feed (Describe, quotas, checks
+			// of what is bound) goes on for the others.
+			total--
+			continue
 		}
 		out = append(out, obj)
 	}
@@ -162,7 +175,7 @@ func (tx *Tx) deletes(id string) (bool, error) {
 		return false, nil
 	}
 	if err := decode(rec.Data, obj); err != nil {
-		return false, fmt.Errorf("decode %s %s: %w", rec.Kind, id, err)
+		return false, unreadable(rec, err)
 	}
 	_, remove := obj.Settle()
 	return remove, nil

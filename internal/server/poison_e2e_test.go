@@ -112,6 +112,30 @@ func TestUndecodableRowFailsAlone(t *testing.T) {
 	s.Close(ctx)
 }
 
+// TestUndecodableRowLeftOutOfDescribe: a stored real server that does not
+// decode made every DescribeRealServers of its account an InternalError
+// ("retry later") for good; it is left out of lists, the others listed, and
+// an action on it says which stored object cannot be read.
+func TestUndecodableRowLeftOutOfDescribe(t *testing.T) {
+	n := startNode(t)
+	rss := n.realServers(origins.Next(), origins.Next())
+	patchStored(t, n.API, model.KindRealServer, rss[0], func(doc map[string]any) { doc["projectId"] = "0" })
+	var r struct {
+		TotalCount    int
+		RealServerSet []struct{ RealServerId string }
+	}
+	if err := n.Call(n.c, "DescribeRealServers", map[string]any{"ProjectId": -1}, &r); err != nil {
+		t.Fatalf("DescribeRealServers beside an undecodable row: %v", err)
+	}
+	if r.TotalCount != 1 || len(r.RealServerSet) != 1 || r.RealServerSet[0].RealServerId != rss[1] {
+		t.Errorf("DescribeRealServers = %+v; want only %s", r, rss[1])
+	}
+	err := n.Call(n.c, "RemoveRealServers", map[string]any{"RealServerIds": []string{rss[0]}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "InternalError") || !strings.Contains(err.Error(), rss[0]) {
+		t.Errorf("RemoveRealServers of the undecodable row: %v; want an InternalError naming %s", err, rss[0])
+	}
+}
+
 // taskStatus waits until the task named by a RequestId finishes and
 // returns its status.
 func (n *node) taskStatus(task string) string {
