@@ -136,6 +136,25 @@ func TestUndecodableRowLeftOutOfDescribe(t *testing.T) {
 	}
 }
 
+// TestUndecodableProxyServeStarts: serve reads every stored proxy as it
+// starts (IPv6 proxies with IPv4 addresses, WarnIPv4AddressedIPv6); one
+// that did not decode made it refuse to start.
+func TestUndecodableProxyServeStarts(t *testing.T) {
+	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
+	proxy, _ := n.proxy()
+	patchStored(t, n.API, model.KindProxy, proxy, func(doc map[string]any) { doc["projectId"] = "0" })
+	n.stop()
+	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
+	mod(&o)
+	s, err := server.Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("restart with an undecodable proxy: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.Close(ctx)
+}
+
 // taskStatus waits until the task named by a RequestId finishes and
 // returns its status.
 func (n *node) taskStatus(task string) string {

@@ -161,7 +161,7 @@ func listKind(tx *resource.Tx, k model.KindInfo) ([]model.MirrorSource, error) {
 	for _, rec := range recs {
 		o, err := decodeSource(k, rec)
 		if err != nil {
-			return nil, err
+			continue // Left out, as resource.List leaves it out.
 		}
 		out = append(out, o)
 	}
