@@ -138,6 +138,51 @@ func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
 	}
 }
 
+// TestHTTPPolicyRecheckResetsCloseDelimited: a denied client's connection
+// is reset, not closed with a FIN first: a client reading an answer framed
+// by the connection's end (an HTTP/1.0 client, no Content-Length; RFC 9112
+// 6.3) took the FIN for the end of the body and kept the cut download as
+// whole.
+func TestHTTPPolicyRecheckResetsCloseDelimited(t *testing.T) {
+	t.Parallel()
+	rt := newRuntime(t, edge.Options{})
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart1,")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.Copy(io.Discard, c) // Until the edge gives up the download.
+		_, _ = io.WriteString(c, "part2")
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	bad := lo.Next()
+	l := snapshot.HTTPListener{ID: "lsr-polr", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "p.test", Rules: []snapshot.Rule{rule("r-polr", "/", l7Origins(origin))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = io.WriteString(c, "GET /file HTTP/1.0\r\nHost: p.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 6)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+
+	s := httpProxy(2, ip, l)
+	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-r", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	mustApply(t, rt, s)
+	if rest, err := io.ReadAll(resp.Body); err == nil {
+		t.Errorf("denied client: the body ended cleanly after %q+%q; want the connection reset, so that the cut body is not taken for whole",
+			first, rest)
+	}
+}
+
 // keepAliveGet sends one request on c and returns the status, 0 if the
 // connection is gone.
 func keepAliveGet(c net.Conn) int {

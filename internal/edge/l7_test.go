@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,6 +329,22 @@ func TestHTTPClientGoneCutsOriginExchange(t *testing.T) {
 		}
 		return c
 	}
+	// tlsDial connects over TLS through a held connection (holdConn).
+	tlsDial := func(edit func(*tls.Config)) *tls.Conn {
+		raw, err := net.Dial("tcp", netip.AddrPortFrom(ip, uint16(tlsPort)).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := &tls.Config{RootCAs: ca.pool, ServerName: "a.test", NextProtos: []string{"http/1.1"}}
+		if edit != nil {
+			edit(cfg)
+		}
+		c := tls.Client(&holdConn{Conn: raw}, cfg)
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
 
 	aborted := 0
 	for _, tc := range []struct {
@@ -339,13 +356,13 @@ func TestHTTPClientGoneCutsOriginExchange(t *testing.T) {
 		{"close", "GET", plain, func(c net.Conn) { _ = c.Close() }},
 		{"half-close", "GET", plain, func(c net.Conn) { _ = c.(*net.TCPConn).CloseWrite() }},
 		{"close after a body", "POST", plain, func(c net.Conn) { _ = c.Close() }},
-		{"TLS close_notify and close", "GET", func() net.Conn {
-			c, err := tls.Dial("tcp", netip.AddrPortFrom(ip, uint16(tlsPort)).String(),
-				&tls.Config{RootCAs: ca.pool, ServerName: "a.test", NextProtos: []string{"http/1.1"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
+		{"TLS close_notify and close", "GET", func() net.Conn { return tlsDial(nil) }, func(c net.Conn) { _ = c.Close() }},
+		// A CBC suite's close_notify is 53 bytes: no size tells it from a
+		// request, its record type does.
+		{"TLS 1.2 CBC close_notify and close", "GET", func() net.Conn {
+			return tlsDial(func(c *tls.Config) {
+				c.MaxVersion, c.CipherSuites = tls.VersionTLS12, []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
+			})
 		}, func(c net.Conn) { _ = c.Close() }},
 	} {
 		c := tc.dial()
@@ -378,18 +395,60 @@ func TestHTTPClientGoneCutsOriginExchange(t *testing.T) {
 		}
 	}
 
-	c := plain()
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(c, "GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n")
-	_ = c.(*net.TCPConn).CloseWrite()
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("request with another pipelined after it, then a FIN: %v; want its answer", err)
+	// Over TLS the second request's record comes with the first, and
+	// crypto/tls reads it off the socket with it: neither the fast path's
+	// buffer nor the socket shows it.
+	for _, c := range []net.Conn{plain(), tlsDial(nil)} {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		raw := c
+		if tc, ok := c.(*tls.Conn); ok {
+			raw = tc.NetConn()
+			raw.(*holdConn).hold(true)
+		}
+		_, _ = io.WriteString(c, "GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		_, _ = io.WriteString(c, "GET /2 HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		if h, ok := raw.(*holdConn); ok {
+			h.hold(false)
+			raw = h.Conn
+		}
+		_ = raw.(*net.TCPConn).CloseWrite()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%T: request with another pipelined after it, then a FIN: %v; want its answer", c, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+			t.Errorf("%T: request with another pipelined after it, then a FIN: %d %q; want 200 ok", c, resp.StatusCode, body)
+		}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
-		t.Errorf("request with another pipelined after it, then a FIN: %d %q; want 200 ok", resp.StatusCode, body)
+}
+
+// holdConn holds what is written while held, and sends it in one write
+// when let go: records written meanwhile arrive together.
+type holdConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held bool
+	buf  []byte
+}
+
+func (h *holdConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *holdConn) hold(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held = on; !on && len(h.buf) > 0 {
+		_, _ = h.Conn.Write(h.buf)
+		h.buf = nil
 	}
 }
 

@@ -41,6 +41,13 @@ func PeerClosed(c *net.TCPConn) bool {
 
 func (ti tcpInfo) peerClosed() bool { return ti.state != unix.BPF_TCP_ESTABLISHED }
 
+// PeerReset reports whether c's peer reset the connection (its socket is
+// closed, not waiting for the local close after a FIN).
+func PeerReset(c *net.TCPConn) bool {
+	ti, ok := readTCPInfo(c)
+	return ok && ti.state == unix.BPF_TCP_CLOSE
+}
+
 // Unread is the number of bytes c received that no read took yet
 // (SIOCINQ; a FIN is not counted), 0 if unknown.
 func Unread(c *net.TCPConn) int {

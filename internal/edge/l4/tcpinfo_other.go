@@ -19,5 +19,8 @@ func (tcpInfo) peerClosed() bool { return false }
 // PeerClosed is unknown off Linux: false.
 func PeerClosed(*net.TCPConn) bool { return false }
 
+// PeerReset is unknown off Linux: false.
+func PeerReset(*net.TCPConn) bool { return false }
+
 // Unread is unknown off Linux: 0.
 func Unread(*net.TCPConn) int { return 0 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 )
@@ -42,6 +44,9 @@ type conn struct {
 	// previous sweep (the sweep's own).
 	req   atomic.Uint64
 	swept uint64
+	// inRaw: a raw read's callback holds the socket (fastraw.go); cutOff:
+	// cut ended the connection, so its request sends nothing more.
+	inRaw, cutOff atomic.Bool
 	// sendTimeout bounds each write (SendTimeout), through wd; held: a
 	// caller set a write deadline, which Write leaves alone (crypto/tls's
 	// 5 s for its close_notify).
@@ -122,28 +127,55 @@ func (c *conn) publishPackets() (peerClosed bool) {
 // request), so without this a client that gives up on a slow origin kept
 // its origin connection, goroutine and cap slot until the answer came, up
 // to ResponseHeaderTimeout. Cutting the connection ends the origin
-// exchange (its context), as net/http's background read does. A client
-// that pipelined a request before its FIN is still there for it: its
-// bytes wait unread. Over TLS, the client's close_notify alert waits
-// unread too (every TLS stack sends one before its FIN): at most
-// maxCloseNotify bytes, fewer than the shortest request takes.
+// exchange (its context), as net/http's background read does.
 func (c *conn) sweep() {
 	closed := c.publishPackets()
 	n := c.req.Load()
-	if n != 0 && n == c.swept && closed {
-		left := l4.Unread(c.Conn.(*net.TCPConn))
-		if left == 0 || c.isTLS && left <= maxCloseNotify {
-			c.cut()
-		}
+	if n != 0 && n == c.swept && closed && c.left() {
+		c.cut()
 	}
 	c.swept = n
 }
 
-// maxCloseNotify is the size of the largest TLS record holding only a
-// close_notify alert: 31 bytes under TLS 1.2 with AES-GCM (5 header, 8
-// explicit nonce, 2 alert, 16 tag), 24 under TLS 1.3. The shortest
-// request ("GET / HTTP/1.0", two CRLFs) takes 40 in a record.
-const maxCloseNotify = 31
+// left reports whether the client of c, whose socket is established no
+// more, has left rather than half-closed after pipelining a request, which
+// is still there for it: a reset, or a FIN with nothing unread before it.
+// Over TLS the client's close_notify waits unread before its FIN (every
+// TLS stack sends one), while a pipelined request may already sit in
+// crypto/tls's own buffer, out of sight: there a reset, or a FIN behind
+// a lone close_notify, counts; a FIN alone is left to the answer's check
+// (recorder.answered).
+func (c *conn) left() bool {
+	tc := c.Conn.(*net.TCPConn)
+	if l4.PeerReset(tc) {
+		return true
+	}
+	n := l4.Unread(tc)
+	if !c.isTLS {
+		return n == 0
+	}
+	return n > 0 && closeNotifyOnly(tc, n)
+}
+
+// closeNotifyOnly reports whether the n bytes unread on tc are one TLS
+// alert record: of type alert up to TLS 1.2 (whatever the cipher: a CBC
+// suite's is 53 bytes or more), or under TLS 1.3, where every record reads
+// as application data, one carrying 2 bytes and a 16-byte tag (the
+// alert; no request is 2 bytes). It peeks at the record's header.
+func closeNotifyOnly(tc *net.TCPConn, n int) bool {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var h [5]byte
+	got := 0
+	_ = rc.Control(func(fd uintptr) {
+		got, _, _ = unix.Recvfrom(int(fd), h[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	})
+	size := int(h[3])<<8 | int(h[4])
+	const alert, appData, tls13Alert = 21, 23, 2 + 1 + 16 // Alert, inner type, tag.
+	return got == len(h) && len(h)+size == n && (h[0] == alert || h[0] == appData && size == tls13Alert)
+}
 
 // closeSocket closes the raw socket, after publishing its last packets.
 func (c *conn) closeSocket() error {
@@ -214,20 +246,28 @@ func (c *conn) callerSets(t time.Time) {
 }
 
 // cut closes the raw socket, not c: net/http closes c (releasing its
-// slot) when its reads fail. A raw read's callback holds the socket while
-// it serves a request (fastraw.go), and Close waits for it to let go, so
-// the socket is first shut down (at once: nothing more goes either way),
-// then the cancel ends a fast-path request waiting for its origin, which
-// lets go; in that order, nothing the request's end writes reaches the
-// client. Closing first kept the request going (the client getting its
-// answer) while the caller waited, up to ResponseHeaderTimeout.
+// slot) when its reads fail. The cancel then ends a fast-path request
+// waiting for its origin; in that order, nothing the request's end writes
+// reaches the client, and the close (with SO_LINGER 0, a policy's reset)
+// is the first thing the client sees: a FIN would end a close-delimited
+// answer as if complete. But a raw read's callback holds the socket while
+// it serves a request (fastraw.go), and Close waits for it to let go:
+// closing first kept the request going (the client getting its answer)
+// while the caller waited, up to ResponseHeaderTimeout. There the request
+// is ended first: its reads shut (which sends nothing), the cancel, and
+// serveOne sends nothing more once cutOff is set.
 func (c *conn) cut() {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-		_ = tc.CloseRead()
+	c.cutOff.Store(true)
+	if c.inRaw.Load() {
+		if tc, ok := c.Conn.(*net.TCPConn); ok {
+			_ = tc.CloseRead()
+		}
+		c.cancel()
+		_ = c.closeSocket()
+		return
 	}
-	c.cancel()
 	_ = c.closeSocket()
+	c.cancel()
 }
 
 func (c *conn) Close() error {

@@ -99,7 +99,9 @@ func (fc *fastConn) serveRaw(rc syscall.RawConn, rr *rawReader) {
 	}
 	for {
 		f, ok, err, closing = fastHead{}, false, nil, false
+		fc.cc.inRaw.Store(true)
 		rerr := rc.Read(serve)
+		fc.cc.inRaw.Store(false)
 		// Readiness is reset on the next entry: the next read must not
 		// be skipped.
 		rr.fd, rr.drained = -1, false

@@ -365,7 +365,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	defer fc.cc.req.Store(0)
 	ok := fc.run(w, req)
 	fc.watch.requestEnded() // The request has ended (closeWithRequest).
-	if !ok {
+	if !ok || fc.cc.cutOff.Load() {
 		return false
 	}
 	keep := w.finish()
