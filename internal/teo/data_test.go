@@ -155,6 +155,32 @@ func TestTimingL4DataReadsSeries(t *testing.T) {
 	}
 }
 
+// TestDescribeOriginGroupWithoutZone: the spec's ZoneId is optional (its
+// text says required), and Terraform's provider reads a group by its ID
+// alone: without ZoneId every zone of the caller is searched, with the
+// group's own zone in its references.
+func TestDescribeOriginGroupWithoutZone(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	z2, err := f.svc.CreateZone(ctx, f.call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
+	must(t, err)
+	_, err = f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: z2.ZoneId, Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{{Record: new("9.9.9.9")}}})
+	must(t, err)
+	all, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{})
+	must(t, err)
+	if *all.TotalCount != 2 {
+		t.Errorf("DescribeOriginGroup without ZoneId: %d groups; want both zones' 2", *all.TotalCount)
+	}
+	byID, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{
+		Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-id"), Values: []string{f.group}}}})
+	must(t, err)
+	if len(byID.OriginGroups) != 1 || *byID.OriginGroups[0].GroupId != f.group || len(byID.OriginGroups[0].References) != 1 ||
+		*byID.OriginGroups[0].References[0].ZoneId != f.zone {
+		t.Errorf("DescribeOriginGroup by ID without ZoneId = %+v; want %s with its proxy in zone %s", byID.OriginGroups, f.group, f.zone)
+	}
+}
+
 func TestOriginGroupHealthFromSeries(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 )
 
@@ -19,11 +20,11 @@ var groupFilters = map[string]func(g *model.TeoOriginGroup) []string{
 }
 
 // DescribeOriginGroup lists a zone's origin groups with the L4 proxies
-// that use them. Limit is 1-1000, as documented (20 when left out).
+// that use them, or without ZoneId (the spec's field is optional, though
+// its text says required) those of every zone of the caller: Terraform's
+// provider reads a group by its ID alone. Limit is 1-1000, as documented
+// (20 when left out).
 func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeOriginGroupRequest) (*teoapi.DescribeOriginGroupResponse, error) {
-	if req.ZoneId == nil {
-		return nil, cloudapi.Missing("ZoneId")
-	}
 	offset, limit, err := pagingFrom1(req.Offset, req.Limit, maxDescribeL4)
 	if err != nil {
 		return nil, err
@@ -35,22 +36,47 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 	var out []teoapi.OriginGroup
 	var total int
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		z, err := zoneOf(tx, *req.ZoneId)
-		if err != nil {
+		var zones []*model.TeoZone
+		if req.ZoneId != nil {
+			z, err := zoneOf(tx, *req.ZoneId)
+			if err != nil {
+				return err
+			}
+			zones = []*model.TeoZone{z}
+		} else if zones, _, err = resource.List[model.TeoZone](tx, store.Query{}); err != nil {
 			return err
 		}
-		groups, err := resource.Children[model.TeoOriginGroup](tx, z.ID)
-		if err != nil {
-			return err
+		type zoneGroup struct {
+			z *model.TeoZone
+			g *model.TeoOriginGroup
 		}
-		groups = slices.DeleteFunc(groups, func(g *model.TeoOriginGroup) bool { return !matchAll(fs, groupFilters, g) })
-		total = len(groups)
-		proxies, rules, err := zoneRules(tx, z.ID)
-		if err != nil {
-			return err
+		var found []zoneGroup
+		for _, z := range zones {
+			groups, err := resource.Children[model.TeoOriginGroup](tx, z.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range groups {
+				if matchAll(fs, groupFilters, g) {
+					found = append(found, zoneGroup{z, g})
+				}
+			}
 		}
-		for _, g := range resource.Window(groups, offset, limit) {
-			out = append(out, groupInfo(g, groupRefs(z, proxies, usersOf(rules, g.ID))))
+		total = len(found)
+		type zoneUse struct {
+			proxies []*model.TeoL4Proxy
+			rules   []*model.TeoL4Rule
+		}
+		uses := map[string]zoneUse{} // Read once per zone.
+		for _, zg := range resource.Window(found, offset, limit) {
+			u, ok := uses[zg.z.ID]
+			if !ok {
+				if u.proxies, u.rules, err = zoneRules(tx, zg.z.ID); err != nil {
+					return err
+				}
+				uses[zg.z.ID] = u
+			}
+			out = append(out, groupInfo(zg.g, groupRefs(zg.z, u.proxies, usersOf(u.rules, zg.g.ID))))
 		}
 		return nil
 	})
