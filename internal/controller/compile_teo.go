@@ -97,8 +97,8 @@ func teoListeners(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) [
 func teoOrigins(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) ([]snapshot.Origin, bool) {
 	if r.OriginType != "ORIGIN_GROUP" {
 		out := make([]snapshot.Origin, 0, len(r.OriginValue))
-		for i, v := range r.OriginValue {
-			out = append(out, snapshot.Origin{ID: r.OriginID(i), Host: v, IsDomain: r.OriginIsDomain, Weight: 1})
+		for i := range r.OriginValue {
+			out = append(out, snapshot.Origin{ID: r.OriginID(i), Host: r.OriginHost(i), IsDomain: r.OriginIsDomain, Weight: 1})
 		}
 		return out, false
 	}

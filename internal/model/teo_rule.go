@@ -67,12 +67,17 @@ const KindTeoL4Rule = "teol4rule"
 //   - SessionPersistSeconds() is the session persistence (0 = off).
 type TeoL4Rule struct {
 	Base
-	ZoneID          string   `json:"zoneId"`
-	ProxyID         string   `json:"proxyId"`
-	Protocol        string   `json:"protocol"`
-	PortRange       []string `json:"portRange"`
-	OriginType      string   `json:"originType"`
+	ZoneID     string   `json:"zoneId"`
+	ProxyID    string   `json:"proxyId"`
+	Protocol   string   `json:"protocol"`
+	PortRange  []string `json:"portRange"`
+	OriginType string   `json:"originType"`
+	// OriginValue is as the caller spelled it (Describe answers it so:
+	// Terraform compares exactly); OriginHosts is it normalised
+	// (ParseOrigin), what the data plane connects to and comparisons use.
+	// Rows stored before OriginHosts hold the normalised OriginValue.
 	OriginValue     []string `json:"originValue"`
+	OriginHosts     []string `json:"originHosts,omitempty"`
 	OriginIsDomain  bool     `json:"originIsDomain,omitempty"`
 	OriginPortRange string   `json:"originPortRange"`
 	ClientIPMode    string   `json:"clientIpMode"`
@@ -149,6 +154,15 @@ func (r *TeoL4Rule) SetEnabled(enable bool) {
 // rule's first slots are its positions, the IDs rules had before slots.
 func (r *TeoL4Rule) OriginID(i int) string { return r.ID + "/origin-" + strconv.Itoa(r.originSlot(i)) }
 
+// OriginHost is origin i normalised (OriginHosts, or OriginValue as rows
+// stored before it hold it).
+func (r *TeoL4Rule) OriginHost(i int) string {
+	if len(r.OriginHosts) == len(r.OriginValue) {
+		return r.OriginHosts[i]
+	}
+	return r.OriginValue[i]
+}
+
 // originSlot is OriginValue[i]'s slot.
 func (r *TeoL4Rule) originSlot(i int) int {
 	if i < len(r.OriginSlots) {
@@ -165,9 +179,9 @@ func (r *TeoL4Rule) RenumberOrigins(prev *TeoL4Rule) {
 	kept := map[string]int{}
 	next := prev.OriginNextSlot
 	if prev.OriginType == OriginIPDomain {
-		for i, v := range prev.OriginValue {
+		for i := range prev.OriginValue {
 			slot := prev.originSlot(i)
-			kept[v], next = slot, max(next, slot+1)
+			kept[prev.OriginHost(i)], next = slot, max(next, slot+1)
 		}
 	}
 	r.OriginSlots, r.OriginNextSlot = nil, next
@@ -175,8 +189,8 @@ func (r *TeoL4Rule) RenumberOrigins(prev *TeoL4Rule) {
 		return
 	}
 	r.OriginSlots = make([]int, len(r.OriginValue))
-	for i, v := range r.OriginValue {
-		slot, ok := kept[v]
+	for i := range r.OriginValue {
+		slot, ok := kept[r.OriginHost(i)]
 		if !ok {
 			slot, next = next, next+1
 		}

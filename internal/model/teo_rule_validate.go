@@ -184,7 +184,7 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 		if len(r.OriginValue) != 1 || r.OriginValue[0] == "" {
 			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue: ORIGIN_GROUP takes exactly one origin group ID", param)
 		}
-		r.OriginIsDomain = false
+		r.OriginIsDomain, r.OriginHosts = false, nil
 		return nil
 	case OriginLB:
 		return apierr.New(apierr.OperationDenied, "%sOriginType: LB (load balancer) origins are not available in opengaap; use IP_DOMAIN or ORIGIN_GROUP", param)
@@ -195,6 +195,7 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 		return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue: give 1-%d origins", param, maxOriginValues)
 	}
 	domains := 0
+	r.OriginHosts = make([]string, len(r.OriginValue))
 	for i, v := range r.OriginValue {
 		norm, isDomain, err := ParseOrigin(fmt.Sprintf("%sOriginValue.%d", param, i), v, true)
 		if err != nil {
@@ -207,10 +208,10 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 		// differing in case, are one origin: the data plane names an
 		// origin by its address and cannot run a listener naming one
 		// twice.
-		if j := slices.Index(r.OriginValue[:i], norm); j >= 0 {
+		if j := slices.Index(r.OriginHosts[:i], norm); j >= 0 {
 			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue.%d: %s is listed twice (also OriginValue.%d); give each origin once", param, i, norm, j)
 		}
-		r.OriginValue[i] = norm
+		r.OriginHosts[i] = norm
 		if isDomain {
 			domains++
 		}

@@ -480,4 +480,16 @@ func TestTeoOriginIDsFollowTheAddress(t *testing.T) {
 	edit(OriginIPDomain, "2.2.2.2")
 	want["2.2.2.2"] = "r/origin-5"
 	check("through an origin group and back")
+
+	// Spelled otherwise, an origin is the same one: it keeps its ID.
+	prev := *r
+	r.OriginValue = []string{"::FFFF:2.2.2.2", "5.5.5.5"}
+	if err := r.checkOrigins("", true); err != nil {
+		t.Fatal(err)
+	}
+	r.RenumberOrigins(&prev)
+	if r.OriginHost(0) != "2.2.2.2" || r.OriginID(0) != "r/origin-5" || r.OriginValue[0] != "::FFFF:2.2.2.2" {
+		t.Errorf("2.2.2.2 spelled ::FFFF:2.2.2.2: host %s, ID %s, value %s; want host 2.2.2.2, ID r/origin-5, value as spelled",
+			r.OriginHost(0), r.OriginID(0), r.OriginValue[0])
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -339,6 +340,34 @@ func TestL4ProxyPortsBounded(t *testing.T) {
 	must(t, err)
 	if *d.TotalCount != 3 {
 		t.Errorf("%d rules; want the 3 accepted", *d.TotalCount)
+	}
+}
+
+// TestRuleOriginValueAsSpelled: DescribeL4ProxyRules answers OriginValue as
+// the caller spelled it (Terraform compares exactly: a normalised answer
+// was a change on every plan), while origins are still compared
+// normalised (one origin listed twice is refused) and the data plane gets
+// the normal form (OriginHost).
+func TestRuleOriginValueAsSpelled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	create := func(port string, origins ...string) (*teoapi.CreateL4ProxyRulesResponse, error) {
+		return f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("TCP"), PortRange: []string{port}, OriginType: new("IP_DOMAIN"),
+				OriginValue: origins, OriginPortRange: new("8080")}}})
+	}
+	for port, spelled := range map[string][]string{"81": {"Origin.Example.COM."}, "82": {"2001:DB8::1", "::FFFF:8.8.8.8"}} {
+		r, err := create(port, spelled...)
+		must(t, err)
+		d, err := f.svc.DescribeL4ProxyRules(ctx, f.call, &teoapi.DescribeL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			Filters: []teoapi.Filter{{Name: new("rule-id"), Values: []string{r.L4ProxyRuleIds[0]}}}})
+		must(t, err)
+		if len(d.L4ProxyRules) != 1 || !slices.Equal(d.L4ProxyRules[0].OriginValue, spelled) {
+			t.Errorf("OriginValue %v: Describe answers %+v; want it as spelled", spelled, d.L4ProxyRules)
+		}
+	}
+	if _, err := create("83", "8.8.8.8", "::ffff:8.8.8.8"); !apierr.Is(err, apierr.InvalidParameterInvalidOriginValue) {
+		t.Errorf("one origin spelled two ways: %v; want InvalidParameter.InvalidOriginValue", err)
 	}
 }
 
