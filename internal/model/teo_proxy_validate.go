@@ -35,23 +35,18 @@ func CheckOnOff(param, v string) error {
 	return nil
 }
 
-// CheckDDoS validates a DDosProtectionConfig for a proxy in area and fills
-// in the PLATFORM levels the reference defaults to. MaxBandwidthMainland
-// is kept as given: 0 means not set (clients such as the Terraform
-// provider always send the member, 0 when unset), and the reference gives
-// no default for it, so it reads back 0 rather than a value the caller
-// never sent; a value set must be in the level's range. With PLATFORM the
+// CheckDDoS validates a DDosProtectionConfig for a proxy in area. An empty
+// level is PLATFORM, the reference's default, and reads back empty as
+// given (the caller fills in levels left out). MaxBandwidthMainland is
+// kept as given: 0 means not set (clients such as the Terraform provider
+// always send the member, 0 when unset), and the reference gives no
+// default for it, so it reads back 0 rather than a value the caller never
+// sent; a value set must be in the level's range. With PLATFORM the
 // reference calls the member ineffective, and it is kept unchecked.
-func CheckDDoS(d *TeoDDoS, area string) error {
-	if d.LevelMainland == "" {
-		d.LevelMainland = DDoSPlatform
-	}
-	if d.LevelOverseas == "" {
-		d.LevelOverseas = DDoSPlatform
-	}
+func CheckDDoS(d TeoDDoS, area string) error {
 	var lo, hi int64
 	switch d.LevelMainland {
-	case DDoSPlatform:
+	case DDoSPlatform, "":
 	case DDoSBase30Max300:
 		lo, hi = 30, 300
 	case DDoSBase60Max600:
@@ -68,7 +63,7 @@ func CheckDDoS(d *TeoDDoS, area string) error {
 		}
 	}
 	switch d.LevelOverseas {
-	case DDoSPlatform:
+	case DDoSPlatform, "":
 	case DDoSAnycast300, DDoSAnycastAllIn:
 		if area == AreaMainland {
 			return invalid("DDosProtectionConfig.LevelOverseas", "exclusive overseas protection needs Area overseas or global")

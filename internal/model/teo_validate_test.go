@@ -359,20 +359,26 @@ func TestProxyFeatures(t *testing.T) {
 }
 
 func TestCheckDDoS(t *testing.T) {
-	d := TeoDDoS{LevelMainland: DDoSBase60Max600}
-	if err := CheckDDoS(&d, AreaMainland); err != nil || d.MaxBandwidthMainland != 0 || d.LevelOverseas != DDoSPlatform {
-		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 0 (not set, kept), overseas PLATFORM", err, d)
-	}
-	set := TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 100}
-	if err := CheckDDoS(&set, AreaMainland); err != nil || set.MaxBandwidthMainland != 100 {
-		t.Fatalf("CheckDDoS = %v, %+v; want nil, bandwidth 100", err, set)
+	// Empty levels are PLATFORM (an overseas proxy takes an empty
+	// mainland level); bandwidth 0 is not set.
+	for _, ok := range []struct {
+		d    TeoDDoS
+		area string
+	}{
+		{TeoDDoS{LevelMainland: DDoSBase60Max600}, AreaMainland},
+		{TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 100, LevelOverseas: DDoSPlatform}, AreaMainland},
+		{TeoDDoS{LevelOverseas: DDoSPlatform}, AreaOverseas},
+	} {
+		if err := CheckDDoS(ok.d, ok.area); err != nil {
+			t.Errorf("CheckDDoS(%+v, %s) = %v; want nil", ok.d, ok.area, err)
+		}
 	}
 	bad := TeoDDoS{LevelMainland: DDoSBase30Max300, MaxBandwidthMainland: 400}
-	if err := CheckDDoS(&bad, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
+	if err := CheckDDoS(bad, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
 		t.Fatalf("CheckDDoS(bandwidth 400 on BASE30_MAX300) = %v; want InvalidParameterValue", err)
 	}
 	wrongArea := TeoDDoS{LevelOverseas: DDoSAnycastAllIn}
-	if err := CheckDDoS(&wrongArea, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
+	if err := CheckDDoS(wrongArea, AreaMainland); !apierr.Is(err, apierr.InvalidParameterValue) {
 		t.Fatalf("CheckDDoS(ANYCAST_ALLIN in mainland) = %v; want InvalidParameterValue", err)
 	}
 }

@@ -124,6 +124,11 @@ func TestEdgeOneL4ProxyDDoSConfigAsGiven(t *testing.T) {
 			`{"LevelMainland":"BASE30_MAX300","MaxBandwidthMainland":0,"LevelOverseas":"PLATFORM"}`},
 		{"base60-200", map[string]any{"LevelMainland": "BASE60_MAX600", "MaxBandwidthMainland": 200},
 			`{"LevelMainland":"BASE60_MAX600","MaxBandwidthMainland":200,"LevelOverseas":"PLATFORM"}`},
+		// Terraform sends every key of its block, an unset level empty:
+		// it reads back empty (PLATFORM answered was a change the provider
+		// cannot apply).
+		{"one-level", map[string]any{"LevelMainland": "", "MaxBandwidthMainland": 0, "LevelOverseas": "PLATFORM"},
+			`{"LevelMainland":"","MaxBandwidthMainland":0,"LevelOverseas":"PLATFORM"}`},
 	}
 	for _, tc := range tests {
 		req := map[string]any{"ZoneId": zone.ZoneId, "ProxyName": tc.name, "Area": "mainland"}

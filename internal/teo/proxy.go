@@ -28,11 +28,22 @@ func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 	if err := model.CheckArea("Area", p.Area); err != nil {
 		return nil, err
 	}
+	// A level left out is PLATFORM, the reference's default; one sent
+	// empty (Terraform sends every key of its block) reads back empty, and
+	// means PLATFORM too: answered PLATFORM, the provider saw a change it
+	// cannot apply to its immutable block.
+	level := func(v *string) string {
+		if v == nil {
+			return model.DDoSPlatform
+		}
+		return *v
+	}
+	p.DDoS = model.TeoDDoS{LevelMainland: model.DDoSPlatform, LevelOverseas: model.DDoSPlatform}
 	if d := req.DDosProtectionConfig; d != nil {
-		p.DDoS = model.TeoDDoS{LevelMainland: cloudapi.Value(d.LevelMainland), MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: cloudapi.Value(d.LevelOverseas)}
+		p.DDoS = model.TeoDDoS{LevelMainland: level(d.LevelMainland), MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: level(d.LevelOverseas)}
 		p.DDoSGiven = true
 	}
-	if err := model.CheckDDoS(&p.DDoS, p.Area); err != nil {
+	if err := model.CheckDDoS(p.DDoS, p.Area); err != nil {
 		return nil, err
 	}
 	if err := p.CheckFeatures(); err != nil {
