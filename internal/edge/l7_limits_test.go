@@ -95,6 +95,25 @@ func TestHTTPPolicyRecheck(t *testing.T) {
 	}
 }
 
+// deniableClient starts an HTTP listener for p.test to origin and
+// returns a client connection to it from an address of its own, the
+// runtime, and the snapshot whose policy denies that client.
+func deniableClient(t *testing.T, origin netip.AddrPort) (*edge.Runtime, net.Conn, *snapshot.Snapshot) {
+	t.Helper()
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	bad := lo.Next()
+	l := snapshot.HTTPListener{ID: "lsr-deny", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "p.test", Rules: []snapshot.Rule{rule("r-deny", "/", l7Origins(origin))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	deny := httpProxy(2, ip, l)
+	deny.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-deny", Enabled: true, DefaultAction: snapshot.ActionAccept,
+		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
+	return rt, c, deny
+}
+
 // TestHTTPPolicyRecheckCutsRequestInFlight: a connection whose source a
 // new policy denies while its request waits for the origin is closed at
 // once, without the answer: the fast path serves a plain-HTTP request
@@ -103,7 +122,6 @@ func TestHTTPPolicyRecheck(t *testing.T) {
 // the policy change waited, for as long as the origin took).
 func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
 	t.Parallel()
-	rt := newRuntime(t, edge.Options{})
 	got := make(chan struct{}, 1)
 	slow := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
@@ -113,21 +131,12 @@ func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	}).Addr
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	bad := lo.Next()
-	l := snapshot.HTTPListener{ID: "lsr-polf", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
-		{Host: "p.test", Rules: []snapshot.Rule{rule("r-polf", "/", l7Origins(slow))}}}}
-	mustApply(t, rt, httpProxy(1, ip, l))
-	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	rt, c, deny := deniableClient(t, slow)
 	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: p.test\r\n\r\n")
 	<-got
 
-	s := httpProxy(2, ip, l)
-	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-f", Enabled: true, DefaultAction: snapshot.ActionAccept,
-		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
 	start := time.Now()
-	mustApply(t, rt, s)
+	mustApply(t, rt, deny)
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err == nil {
@@ -145,7 +154,6 @@ func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
 // whole.
 func TestHTTPPolicyRecheckResetsCloseDelimited(t *testing.T) {
 	t.Parallel()
-	rt := newRuntime(t, edge.Options{})
 	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 			return
@@ -155,13 +163,7 @@ func TestHTTPPolicyRecheckResetsCloseDelimited(t *testing.T) {
 		_, _ = io.Copy(io.Discard, c) // Until the edge gives up the download.
 		_, _ = io.WriteString(c, "part2")
 	}).Addr
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	bad := lo.Next()
-	l := snapshot.HTTPListener{ID: "lsr-polr", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
-		{Host: "p.test", Rules: []snapshot.Rule{rule("r-polr", "/", l7Origins(origin))}}}}
-	mustApply(t, rt, httpProxy(1, ip, l))
-	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	rt, c, deny := deniableClient(t, origin)
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	_, _ = io.WriteString(c, "GET /file HTTP/1.0\r\nHost: p.test\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -173,10 +175,7 @@ func TestHTTPPolicyRecheckResetsCloseDelimited(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := httpProxy(2, ip, l)
-	s.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-r", Enabled: true, DefaultAction: snapshot.ActionAccept,
-		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
-	mustApply(t, rt, s)
+	mustApply(t, rt, deny)
 	if rest, err := io.ReadAll(resp.Body); err == nil {
 		t.Errorf("denied client: the body ended cleanly after %q+%q; want the connection reset, so that the cut body is not taken for whole",
 			first, rest)
