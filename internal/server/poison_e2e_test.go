@@ -69,6 +69,22 @@ func (n *node) stop() {
 	}
 }
 
+// startsAgain stops n and checks that a server with mod starts on its
+// store (what: what the store holds), closing it again.
+func (n *node) startsAgain(mod func(*server.Options), what string) {
+	n.t.Helper()
+	n.stop()
+	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
+	mod(&o)
+	s, err := server.Start(context.Background(), o)
+	if err != nil {
+		n.t.Fatalf("restart with %s: %v", what, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.Close(ctx)
+}
+
 // tcpListenerStatus is ListenerStatus of a TCP listener (-1: absent).
 func (n *node) tcpListenerStatus(id string) int64 {
 	var r struct {
@@ -100,16 +116,7 @@ func TestUndecodableRowFailsAlone(t *testing.T) {
 		return n.tcpListenerStatus(resp.ListenerIds[0]) == 0
 	})
 
-	n.stop()
-	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
-	mod(&o)
-	s, err := server.Start(context.Background(), o)
-	if err != nil {
-		t.Fatalf("restart with one undecodable row: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.Close(ctx)
+	n.startsAgain(mod, "one undecodable row")
 }
 
 // TestUndecodableRowLeftOutOfDescribe: a stored real server that does not
@@ -143,16 +150,7 @@ func TestUndecodableProxyServeStarts(t *testing.T) {
 	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
 	proxy, _ := n.proxy()
 	patchStored(t, n.API, model.KindProxy, proxy, func(doc map[string]any) { doc["projectId"] = "0" })
-	n.stop()
-	o := server.Options{APIListen: "127.0.0.1:0", Root: xtest.Root}
-	mod(&o)
-	s, err := server.Start(context.Background(), o)
-	if err != nil {
-		t.Fatalf("restart with an undecodable proxy: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.Close(ctx)
+	n.startsAgain(mod, "an undecodable proxy")
 }
 
 // taskStatus waits until the task named by a RequestId finishes and
