@@ -64,21 +64,29 @@ func TestPrivateOriginsDenied(t *testing.T) {
 // VXLAN copies of every client's requests.
 func TestMirrorPrivateCollectorStoppedByFlag(t *testing.T) {
 	n, mod := restartableNode(t, func(o *server.Options) { o.DrainGrace = 100 * time.Millisecond })
-	proxy, _ := n.proxy()
+	proxy, ip := n.proxy()
+	listener, port := n.httpListener(proxy, ip)
 	col := startPcapCollector(t, netip.AddrPortFrom(mirrorAddrs.Next(), 4789))
 	vc := n.VPC()
 	createMirror(t, vc, map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "pre-flag", "State": "RUNNING",
 		"Direction": "ALL", "CollectorSrcs": []string{proxy}, "CollectorTarget": targetIPs(col)})
-
-	n = n.restart(func(o *server.Options) { mod(o); o.DenyPrivateOrigins = true })
-	ip := n.proxyIP(proxy)
-	_, port := n.httpListener(proxy, ip)
-	n.applied()
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	for i := range 3 {
-		if resp, err := c.Get(fmt.Sprintf("http://%s/after-flag-%d", netip.AddrPortFrom(ip, uint16(port)), i)); err == nil {
+	get := func(path string) {
+		if resp, err := c.Get(fmt.Sprintf("http://%s%s", netip.AddrPortFrom(ip, uint16(port)), path)); err == nil {
 			resp.Body.Close()
 		}
+	}
+	// Before the flag the collector gets copies: what follows is the
+	// flag's doing, not a mirror that never ran.
+	get("/before-flag")
+	n.until("a request copied before the flag", func() bool { return col.contains([]byte("GET /before-flag")) })
+
+	n = n.restart(func(o *server.Options) { mod(o); o.DenyPrivateOrigins = true })
+	ip = n.proxyIP(proxy)
+	n.waitListener(listener)
+	n.applied()
+	for i := range 3 {
+		get(fmt.Sprintf("/after-flag-%d", i))
 	}
 	time.Sleep(time.Second)
 	if col.contains([]byte("GET /after-flag-")) {
