@@ -583,7 +583,16 @@ func TestOriginAtNodeAPIRefused(t *testing.T) {
 	proxy, ip := n.proxy()
 	l, port := n.tcpListener(proxy, ip, "rr", false)
 	ids := n.realServers(api.Addr())
+	// The listener reaches another origin on the API's address: the
+	// refusal below is the API's port, not a listener that never ran.
+	other := edgetest.StartTCP(t, netip.AddrPortFrom(api.Addr(), 0), proxyProtocolName(t, "other"))
+	n.bind(l, map[string]netip.AddrPort{ids[0]: other.Addr})
+	if got := fetch(t, netip.AddrPortFrom(ip, uint16(port))); got != "other" {
+		t.Fatalf("listener bound to an origin beside the API answered %q; want %q", got, "other")
+	}
+
 	n.bind(l, map[string]netip.AddrPort{ids[0]: api})
+	n.until("the listener rebound to the API", func() bool { return fetch(t, netip.AddrPortFrom(ip, uint16(port))) != "other" })
 	c := &http.Client{Timeout: 3 * time.Second}
 	resp, err := c.Get("http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/metrics")
 	if err == nil {
