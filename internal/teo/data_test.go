@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -368,6 +369,26 @@ func TestRuleOriginValueAsSpelled(t *testing.T) {
 	}
 	if _, err := create("83", "8.8.8.8", "::ffff:8.8.8.8"); !apierr.Is(err, apierr.InvalidParameterInvalidOriginValue) {
 		t.Errorf("one origin spelled two ways: %v; want InvalidParameter.InvalidOriginValue", err)
+	}
+	st, err := controller.Load(ctx, f.st)
+	must(t, err)
+	hosts := map[string]bool{}
+	for _, p := range controller.Compile(st, controller.Settings{}).Proxies {
+		for _, l := range p.Listeners {
+			for _, o := range l.Origins {
+				hosts[o.Host] = true
+			}
+		}
+	}
+	for _, want := range []string{"origin.example.com", "2001:db8::1", "8.8.8.8"} {
+		if !hosts[want] {
+			t.Errorf("the data plane's origins %v lack the normal form %s", slices.Sorted(maps.Keys(hosts)), want)
+		}
+	}
+	for _, spelled := range []string{"Origin.Example.COM.", "2001:DB8::1", "::FFFF:8.8.8.8"} {
+		if hosts[spelled] {
+			t.Errorf("the data plane's origins %v hold %s as spelled; want its normal form", slices.Sorted(maps.Keys(hosts)), spelled)
+		}
 	}
 }
 
