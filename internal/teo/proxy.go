@@ -32,15 +32,10 @@ func (s *Service) CreateL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 	// empty (Terraform sends every key of its block) reads back empty, and
 	// means PLATFORM too: answered PLATFORM, the provider saw a change it
 	// cannot apply to its immutable block.
-	level := func(v *string) string {
-		if v == nil {
-			return model.DDoSPlatform
-		}
-		return *v
-	}
 	p.DDoS = model.TeoDDoS{LevelMainland: model.DDoSPlatform, LevelOverseas: model.DDoSPlatform}
 	if d := req.DDosProtectionConfig; d != nil {
-		p.DDoS = model.TeoDDoS{LevelMainland: level(d.LevelMainland), MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: level(d.LevelOverseas)}
+		p.DDoS = model.TeoDDoS{LevelMainland: cloudapi.ValueOr(d.LevelMainland, model.DDoSPlatform),
+			MaxBandwidthMainland: cloudapi.Value(d.MaxBandwidthMainland), LevelOverseas: cloudapi.ValueOr(d.LevelOverseas, model.DDoSPlatform)}
 		p.DDoSGiven = true
 	}
 	if err := model.CheckDDoS(p.DDoS, p.Area); err != nil {
