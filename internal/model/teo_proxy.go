@@ -1,6 +1,10 @@
 package model
 
-import "github.com/opengaap/opengaap/internal/apierr"
+import (
+	"cmp"
+
+	"github.com/opengaap/opengaap/internal/apierr"
+)
 
 // L4 proxy and rule statuses (L4Proxy.Status, L4ProxyRule.Status).
 // progress and stopping are transitional: the controller settles them to
@@ -72,13 +76,18 @@ type TeoDDoS struct {
 	LevelOverseas        string `json:"levelOverseas"`
 }
 
+// Mainland and Overseas are the levels in effect: one stored empty (sent
+// so) is PLATFORM.
+func (d TeoDDoS) Mainland() string { return cmp.Or(d.LevelMainland, DDoSPlatform) }
+func (d TeoDDoS) Overseas() string { return cmp.Or(d.LevelOverseas, DDoSPlatform) }
+
 // DDoSShown reports whether DescribeL4Proxy answers DDosProtectionConfig.
 // The reference's example leaves the member out for a proxy created
 // without one, and the Terraform provider reads any answered config into
 // an Optional, immutable block, so it is answered when it was given, or
 // (for rows stored before DDoSGiven existed) when a level is exclusive.
 func (p *TeoL4Proxy) DDoSShown() bool {
-	return p.DDoSGiven || p.DDoS.LevelMainland != DDoSPlatform || p.DDoS.LevelOverseas != DDoSPlatform
+	return p.DDoSGiven || p.DDoS.Mainland() != DDoSPlatform || p.DDoS.Overseas() != DDoSPlatform
 }
 
 func (p *TeoL4Proxy) Kind() string   { return KindTeoL4Proxy }

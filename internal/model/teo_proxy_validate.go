@@ -45,8 +45,8 @@ func CheckOnOff(param, v string) error {
 // reference calls the member ineffective, and it is kept unchecked.
 func CheckDDoS(d TeoDDoS, area string) error {
 	var lo, hi int64
-	switch d.LevelMainland {
-	case DDoSPlatform, "":
+	switch d.Mainland() {
+	case DDoSPlatform:
 	case DDoSBase30Max300:
 		lo, hi = 30, 300
 	case DDoSBase60Max600:
@@ -62,8 +62,8 @@ func CheckDDoS(d TeoDDoS, area string) error {
 			return invalid("DDosProtectionConfig.LevelMainland", "exclusive mainland protection needs Area mainland or global")
 		}
 	}
-	switch d.LevelOverseas {
-	case DDoSPlatform, "":
+	switch d.Overseas() {
+	case DDoSPlatform:
 	case DDoSAnycast300, DDoSAnycastAllIn:
 		if area == AreaMainland {
 			return invalid("DDosProtectionConfig.LevelOverseas", "exclusive overseas protection needs Area overseas or global")
@@ -91,7 +91,7 @@ func (p *TeoL4Proxy) CheckFeatures() error {
 		return apierr.New(apierr.OperationDeniedAccelerateMainlandIpv6Conflict, "mainland network optimization and IPv6 access cannot both be on")
 	case p.AccelerateMainland == TeoOn && p.Area != AreaOverseas:
 		return apierr.New(apierr.OperationDenied, "mainland network optimization (AccelerateMainland) is available for Area overseas only")
-	case p.Ipv6 == TeoOn && p.DDoS.LevelMainland != DDoSPlatform:
+	case p.Ipv6 == TeoOn && p.DDoS.Mainland() != DDoSPlatform:
 		return apierr.New(apierr.OperationDeniedIpv6AdvancedConflict, "IPv6 access cannot be on with exclusive mainland DDoS protection (%s)", p.DDoS.LevelMainland)
 	}
 	return nil

@@ -335,6 +335,8 @@ func TestProxyFeatures(t *testing.T) {
 		{"mainland opt outside overseas", TeoL4Proxy{Area: AreaMainland, AccelerateMainland: TeoOn}, apierr.OperationDenied},
 		{"mainland opt overseas", TeoL4Proxy{Area: AreaOverseas, AccelerateMainland: TeoOn}, ""},
 		{"ipv6 with exclusive mainland ddos", TeoL4Proxy{Area: AreaMainland, Ipv6: TeoOn, DDoS: TeoDDoS{LevelMainland: DDoSBase30Max300}}, apierr.OperationDeniedIpv6AdvancedConflict},
+		// Terraform sends an unset level empty: PLATFORM.
+		{"ipv6 with an empty mainland level", TeoL4Proxy{Area: AreaOverseas, Ipv6: TeoOn, DDoS: TeoDDoS{LevelOverseas: DDoSPlatform}}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

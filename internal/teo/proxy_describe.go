@@ -17,7 +17,7 @@ const maxDescribeL4 = 1000
 // ddos-protection-type matches either level (PLATFORM, ANYCAST300, ...).
 var proxyFilters = map[string]func(p *model.TeoL4Proxy) []string{
 	"proxy-id":             func(p *model.TeoL4Proxy) []string { return []string{p.ID} },
-	"ddos-protection-type": func(p *model.TeoL4Proxy) []string { return []string{p.DDoS.LevelMainland, p.DDoS.LevelOverseas} },
+	"ddos-protection-type": func(p *model.TeoL4Proxy) []string { return []string{p.DDoS.Mainland(), p.DDoS.Overseas()} },
 }
 
 // DescribeL4Proxy lists the L4 proxies of a zone, oldest first.
