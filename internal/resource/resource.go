@@ -54,15 +54,15 @@ func Get[T any, PT object[T]](tx *Tx, id string) (PT, error) {
 		return nil, err
 	}
 	if err := decode(rec.Data, obj); err != nil {
-		return nil, unreadable(rec, err)
+		return nil, Unreadable(rec, err)
 	}
 	return obj, nil
 }
 
-// unreadable is the error of a stored object that does not decode (one an
+// Unreadable is the error of a stored object that does not decode (one an
 // older release or a corruption left): not "retry later", since a retry
 // reads the same row, but which object it is, for the operator.
-func unreadable(rec store.Record, err error) error {
+func Unreadable(rec store.Record, err error) error {
 	return apierr.Wrap(fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err), apierr.InternalError,
 		"the stored %s %s cannot be read (written by another release, or damaged); the node's operator must repair or remove it", rec.Kind, rec.ID)
 }
@@ -175,7 +175,7 @@ func (tx *Tx) deletes(id string) (bool, error) {
 		return false, nil
 	}
 	if err := decode(rec.Data, obj); err != nil {
-		return false, unreadable(rec, err)
+		return false, Unreadable(rec, err)
 	}
 	_, remove := obj.Settle()
 	return remove, nil

@@ -3,7 +3,6 @@ package vpc
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -171,7 +170,7 @@ func listKind(tx *resource.Tx, k model.KindInfo) ([]model.MirrorSource, error) {
 func decodeSource(k model.KindInfo, rec store.Record) (model.MirrorSource, error) {
 	o := k.New()
 	if err := json.Unmarshal(rec.Data, o); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
+		return nil, resource.Unreadable(rec, err)
 	}
 	return o.(model.MirrorSource), nil
 }
