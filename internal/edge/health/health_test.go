@@ -140,9 +140,6 @@ func TestReleaseAfterClose(t *testing.T) {
 	}
 }
 
-// TestHTTPSCheckSendsSNI: an HTTPS probe sends the rule's server name, so
-// an origin that answers only to its name (a name-based TLS front end)
-// passes its checks, as it serves the rule's requests.
 // TestCloseCutsRunningCheck: Close (a node shutting down) does not wait
 // out a check under way: a UDP probe awaiting a reply from a silent origin
 // for its 5 s timeout is cut short, and so is an HTTP probe awaiting an
@@ -174,6 +171,9 @@ func TestCloseCutsRunningCheck(t *testing.T) {
 	}
 }
 
+// TestHTTPSCheckSendsSNI: an HTTPS probe sends the rule's server name, so
+// an origin that answers only to its name (a name-based TLS front end)
+// passes its checks, as it serves the rule's requests.
 func TestHTTPSCheckSendsSNI(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	srv.TLS = &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
