@@ -149,8 +149,28 @@ func TestCloseCutsRunningCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close() // Reads nothing, answers nothing.
-	hung := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }).Addr
+	defer pc.Close()
+	// probed tells that a check reached its origin, which answers nothing.
+	probed := make(chan struct{}, 8)
+	seen := func() {
+		select {
+		case probed <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+			seen()
+		}
+	}()
+	hung := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		seen()
+		_, _ = io.Copy(io.Discard, c)
+	}).Addr
 	udp := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	check := snapshot.HealthCheck{Enabled: true, Interval: time.Minute, Timeout: 5 * time.Second, Healthy: 1, Unhealthy: 1}
 	udpCheck := check
@@ -162,7 +182,11 @@ func TestCloseCutsRunningCheck(t *testing.T) {
 	} {
 		p := NewPool(Options{})
 		p.Acquire(k)
-		time.Sleep(200 * time.Millisecond) // The first check is under way.
+		select { // The first check is under way.
+		case <-probed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s check: no probe reached the origin", k.Proto)
+		}
 		start := time.Now()
 		p.Close()
 		if d := time.Since(start); d > time.Second {
