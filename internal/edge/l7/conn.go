@@ -262,9 +262,7 @@ func (c *conn) cut() {
 		if tc, ok := c.Conn.(*net.TCPConn); ok {
 			_ = tc.CloseRead()
 		}
-		c.cancel()
-		_ = c.closeSocket()
-		return
+		c.cancel() // Before the close; the one after it is then a no-op.
 	}
 	_ = c.closeSocket()
 	c.cancel()
