@@ -499,3 +499,33 @@ func TestDirectionChangeKeepsSeqOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestDenyPrivateDropsCollectors: under Options.DenyPrivate a mirror sends
+// to its public collectors only, and one left with none does not run (no
+// tap for its proxy); the caller's snapshot keeps its targets.
+func TestDenyPrivateDropsCollectors(t *testing.T) {
+	e := New(stats.NewRegistry(), Options{Rate: -1, DenyPrivate: true})
+	defer e.Close()
+	mixed := testMirror(snapshot.MirrorIngress)
+	targets := func() []snapshot.MirrorTarget {
+		return []snapshot.MirrorTarget{{IP: "127.0.0.1", Port: 9}, {IP: "198.51.100.7", Port: 9}, {IP: "10.1.2.3", Port: 9}}
+	}
+	mixed.Targets = targets()
+	private := testMirror(snapshot.MirrorIngress)
+	private.ID, private.Sources, private.Targets = "imgf-private", []snapshot.MirrorSource{{ProxyID: "q"}}, []snapshot.MirrorTarget{{IP: "192.168.1.1"}}
+	ms := []snapshot.Mirror{mixed, private}
+	taps, err := e.Apply(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.mirrors["imgf-t"]
+	if m == nil || !slices.Equal(m.cfg.Load().targets, []netip.AddrPort{netip.MustParseAddrPort("198.51.100.7:9")}) {
+		t.Errorf("mixed mirror %v; want it running to 198.51.100.7:9 alone", m)
+	}
+	if e.mirrors["imgf-private"] != nil || taps["q"] != nil {
+		t.Errorf("mirror with private collectors only runs (tap %v); want it dropped", taps["q"])
+	}
+	if !slices.Equal(ms[0].Targets, targets()) {
+		t.Errorf("Apply changed the caller's targets to %v", ms[0].Targets)
+	}
+}
