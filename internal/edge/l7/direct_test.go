@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -279,27 +280,14 @@ func TestSilentOriginSuspect(t *testing.T) {
 	t.Cleanup(func() { responseHeaderTimeout = old })
 	for _, tc := range []struct{ method, body string }{{http.MethodGet, ""}, {http.MethodPost, "x"}} {
 		t.Run(tc.method, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { ln.Close() })
 			var took atomic.Int64
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					t.Cleanup(func() { c.Close() })
-					go func() {
-						if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-							took.Add(1) // And never answered.
-						}
-					}()
+			silent := edgetest.StartTCP(t, netip.MustParseAddrPort("127.0.0.1:0"), func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err == nil {
+					took.Add(1) // And never answered.
 				}
-			}()
-			silent := netip.MustParseAddrPort(ln.Addr().String())
+				_, _ = io.Copy(io.Discard, br)
+			}).Addr
 			good := scriptedOrigin(t)
 			s := editedServer(t, good, func(l *snapshot.HTTPListener) {
 				r := &l.Domains[0].Rules[0]
