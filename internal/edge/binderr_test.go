@@ -1,8 +1,11 @@
 package edge
 
 import (
+	"context"
 	"net"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,5 +30,28 @@ func TestBindErrorSaysWhatToDo(t *testing.T) {
 		if !strings.HasPrefix(got, "bind TCP/127.0.0.1:80: ") || !strings.Contains(got, c.want) {
 			t.Errorf("%v: %q; want it to contain %q", c.err, got, c.want)
 		}
+	}
+}
+
+// TestReserveWildcardOnInterfaces: a socket bound to every address (the
+// API on 0.0.0.0) is reserved against origins on each interface address
+// too, where clients (and a tenant's origin) reach it, not only on the
+// loopback ones a wildcard listener covers.
+func TestReserveWildcardOnInterfaces(t *testing.T) {
+	rt := New(Options{})
+	defer rt.Close(context.Background())
+	rt.Reserve(netip.MustParseAddrPort("0.0.0.0:8800"), netip.MustParseAddrPort("127.0.0.1:9900"))
+	local := interfaceAddrs()
+	if len(local) == 0 {
+		t.Skip("no interface addresses")
+	}
+	for _, ip := range local {
+		if !slices.Contains(rt.reserved, netip.AddrPortFrom(ip, 8800)) {
+			t.Errorf("interface address %s: port 8800 not reserved (%v)", ip, rt.reserved)
+		}
+	}
+	on9900 := slices.DeleteFunc(slices.Clone(rt.reserved), func(a netip.AddrPort) bool { return a.Port() != 9900 })
+	if !slices.Equal(on9900, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9900")}) {
+		t.Errorf("reserved %v; want 127.0.0.1:9900 as given, not spread over the interfaces", rt.reserved)
 	}
 }

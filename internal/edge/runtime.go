@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -96,10 +97,28 @@ func New(opts Options) *Runtime {
 // reach (health.ErrOwnListener), as its listeners are: a tenant's origin
 // there would take the node's unauthenticated metrics (every account's
 // resource IDs) or its API past whatever firewall guards them.
+//
+// A socket bound to every address (an API on 0.0.0.0) is reserved on each
+// address the node's interfaces have now, as well: a listener bound so
+// is refused to origins only at loopback addresses (health.Listening), and
+// the API is typically reached at the node's public one.
 func (rt *Runtime) Reserve(addrs ...netip.AddrPort) {
+	var local []netip.Addr
+	for _, a := range addrs {
+		if a.Addr().IsUnspecified() && local == nil {
+			local = interfaceAddrs()
+		}
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rt.reserved = append(rt.reserved, addrs...)
+	for _, a := range addrs {
+		rt.reserved = append(rt.reserved, a)
+		if a.Addr().IsUnspecified() {
+			for _, ip := range local {
+				rt.reserved = append(rt.reserved, netip.AddrPortFrom(ip, a.Port()))
+			}
+		}
+	}
 	snap := rt.listenSnap
 	if snap == nil {
 		snap = &snapshot.Snapshot{}
@@ -276,4 +295,19 @@ func (rt *Runtime) drain(e *entry) {
 		rt.mu.Unlock()
 		rt.emit(Event{Kind: EventListener, At: time.Now(), Listener: id, State: StateClosed})
 	}()
+}
+
+// interfaceAddrs lists the addresses of the node's interfaces.
+func interfaceAddrs() []netip.Addr {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	out := make([]netip.Addr, 0, len(as))
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out
 }
