@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vip"
 )
@@ -223,6 +224,7 @@ func Load(ctx context.Context, s store.Store) (*State, error) {
 				obj := k.New()
 				if err := json.Unmarshal(r.Data, obj); err != nil {
 					st.Undecodable[r.ID] = fmt.Sprintf("stored %s %s does not decode: %v", r.Kind, r.ID, err)
+					resource.NoteUnreadable(r.Kind) // The API's lists page around it.
 					continue
 				}
 				st.Objects[k.Name] = append(st.Objects[k.Name], obj)

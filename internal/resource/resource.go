@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -77,6 +78,10 @@ func NotFound(kind, id string) error {
 func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	q.Kind = PT(new(T)).Kind()
 	q.Account = tx.Account
+	paged := q.Offset > 0 || q.Limit > 0
+	if _, bad := unreadableKinds.Load(q.Kind); bad && paged {
+		return listReadable[T, PT](tx, q)
+	}
 	recs, total, err := tx.Store.List(q)
 	if err != nil {
 		return nil, 0, err
@@ -89,10 +94,49 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 			// (and logs it): one bad row must not fail every listing of
 			// its account, and what lists feed (Describe, quotas, checks
 			// of what is bound) goes on for the others.
+			NoteUnreadable(q.Kind)
+			if paged {
+				return listReadable[T, PT](tx, q)
+			}
 			total--
 			continue
 		}
 		out = append(out, obj)
+	}
+	return out, total, nil
+}
+
+// unreadableKinds holds the kinds of which a stored row did not decode
+// (since the process started: the controller's first pass reads every
+// row, NoteUnreadable). Their pages are cut from the readable rows
+// (listReadable), not by the store: a page the store cut short by a bad
+// row, and a total counting it on some pages only, made clients that
+// page stop early or miss rows.
+var unreadableKinds sync.Map // Kind → true.
+
+// NoteUnreadable records that a stored row of kind does not decode.
+func NoteUnreadable(kind string) { unreadableKinds.Store(kind, true) }
+
+// listReadable is List of a paged query of a kind with unreadable rows:
+// every match read, the readable ones paged and counted.
+func listReadable[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
+	all := q
+	all.Offset, all.Limit, all.NoTotal = 0, 0, true
+	recs, _, err := tx.Store.List(all)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]PT, 0, len(recs))
+	for _, rec := range recs {
+		obj := PT(new(T))
+		if decode(rec.Data, obj) == nil {
+			out = append(out, obj)
+		}
+	}
+	total := len(out)
+	out = out[min(q.Offset, len(out)):]
+	if q.Limit > 0 {
+		out = out[:min(q.Limit, len(out))]
 	}
 	return out, total, nil
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +294,104 @@ func TestBadDomainCertificateFailsAlone(t *testing.T) {
 	c2 := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
 	if r, body := request(t, c2, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
 		t.Errorf("good domain after a restart: %d %q; want origin b", r.StatusCode, body)
+	}
+}
+
+// TestUndecodableRowPaging: with one undecodable proxy among three (A,
+// bad, C, oldest first; stored so before the node started, as an older
+// release leaves it), every page of DescribeProxies agrees on TotalCount
+// (2) and paging by Limit yields A then C. Dropping the bad row after the
+// store had paged made a page short (a pager stopped: C never seen) and
+// TotalCount depend on the page.
+func TestUndecodableRowPaging(t *testing.T) {
+	n, mod := restartableNode(t, nil)
+	var ids []string
+	for i := range 3 {
+		var r struct{ InstanceId string }
+		params := map[string]any{"ProjectId": 0, "ProxyName": fmt.Sprintf("p%d", i), "AccessRegion": "SouthChina",
+			"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}
+		if err := n.Call(n.c, "CreateProxy", params, &r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.InstanceId)
+	}
+	patchStored(t, n.API, model.KindProxy, ids[1], func(doc map[string]any) { doc["projectId"] = "0" })
+	n = n.restart(mod)
+	page := func(offset, limit int) (int, []string) {
+		var r struct {
+			TotalCount int
+			ProxySet   []struct{ ProxyId string }
+		}
+		if err := n.Call(n.c, "DescribeProxies", map[string]any{"Offset": offset, "Limit": limit, "Order": "asc"}, &r); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range r.ProxySet {
+			out = append(out, p.ProxyId)
+		}
+		return r.TotalCount, out
+	}
+	want := []string{ids[0], ids[2]}
+	// A client pages with Limit 1 until it has TotalCount items or a page is short.
+	var got []string
+	totals := map[int]bool{}
+	for off := 0; off < 10; off++ {
+		total, p := page(off, 1)
+		totals[total] = true
+		if len(p) < 1 {
+			break
+		}
+		got = append(got, p...)
+		if len(got) >= total {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paging DescribeProxies by 1 gave %v; want %v (the undecodable %s left out)", got, want, ids[1])
+	}
+	all, _ := page(0, 100)
+	for total := range totals {
+		if total != all {
+			t.Errorf("TotalCount of a Limit-1 page = %d; of the whole list = %d (pages disagree)", total, all)
+		}
+	}
+}
+
+// TestUndecodableCertDoesNotHideLaterOfType: DescribeCertificates with a
+// CertificateType reads certificates 50 at a time and stops at a chunk
+// shorter than 50; one undecodable row among the first 50 made the first
+// chunk short, so every certificate of the type stored after the 50th was
+// missing from the answer and from TotalCount.
+func TestUndecodableCertDoesNotHideLaterOfType(t *testing.T) {
+	n, mod := restartableNode(t, nil)
+	var ids []string
+	for i := range 52 {
+		var r struct{ CertificateId string }
+		params := map[string]any{"CertificateType": 0, "CertificateContent": fmt.Sprintf("user%d:password", i),
+			"CertificateAlias": fmt.Sprintf("c%d", i)}
+		var err error
+		for range 50 {
+			if err = n.Call(n.c, "CreateCertificate", params, &r); err == nil || !strings.Contains(err.Error(), "RequestLimitExceeded") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.CertificateId)
+	}
+	patchStored(t, n.API, model.KindCertificate, ids[0], func(doc map[string]any) { doc["type"] = "0" })
+	n = n.restart(mod)
+	var r struct {
+		TotalCount     int
+		CertificateSet []struct{ CertificateId string }
+	}
+	if err := n.Call(n.c, "DescribeCertificates", map[string]any{"CertificateType": 0, "Limit": 100}, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.TotalCount != 51 || len(r.CertificateSet) != 51 {
+		t.Errorf("DescribeCertificates type 0 beside one undecodable row: TotalCount %d, %d listed; want 51 and 51 (%s, the last, listed: %v)",
+			r.TotalCount, len(r.CertificateSet), ids[51], slices.ContainsFunc(r.CertificateSet, func(c struct{ CertificateId string }) bool { return c.CertificateId == ids[51] }))
 	}
 }
