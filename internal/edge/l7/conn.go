@@ -258,8 +258,15 @@ func (c *conn) callerSets(t time.Time) {
 // serveOne sends nothing more once cutOff is set.
 func (c *conn) cut() {
 	c.cutOff.Store(true)
+	tc, _ := c.Conn.(*net.TCPConn)
+	if tc != nil {
+		// A reset for every cut (a drain's end, an access change), not
+		// only a policy's: a FIN would end a close-delimited answer as if
+		// it were whole.
+		_ = tc.SetLinger(0)
+	}
 	if c.inRaw.Load() {
-		if tc, ok := c.Conn.(*net.TCPConn); ok {
+		if tc != nil {
 			_ = tc.CloseRead()
 		}
 		c.cancel() // Before the close; the one after it is then a no-op.
