@@ -17,16 +17,25 @@ type Segments struct {
 	in, out int64
 }
 
+// Peer is what a TCP socket's state says of its peer.
+type Peer uint8
+
+const (
+	PeerOpen    Peer = iota // Established (or unknown).
+	PeerSentFIN             // It closed its side.
+	PeerReset               // It reset the connection.
+)
+
 // Publish reads c's TCP_INFO and adds the new segments to set; once c is
 // closed there is nothing to read, so the last call must come before. It
-// reports, from the same read, whether the peer closed or reset c
-// (PeerClosed).
-func (s *Segments) Publish(set stats.Set, c *net.TCPConn) (peerClosed bool) {
+// reports, from the same read, what became of the peer.
+func (s *Segments) Publish(set stats.Set, c *net.TCPConn) Peer {
 	ti, ok := readTCPInfo(c)
-	if ok {
-		s.publish(set, ti)
+	if !ok {
+		return PeerOpen
 	}
-	return ok && ti.peerClosed()
+	s.publish(set, ti)
+	return ti.peer()
 }
 
 func (s *Segments) publish(set stats.Set, ti tcpInfo) {

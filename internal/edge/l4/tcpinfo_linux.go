@@ -36,16 +36,17 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 // (its socket is no longer established), at the cost of one getsockopt.
 func PeerClosed(c *net.TCPConn) bool {
 	ti, ok := readTCPInfo(c)
-	return ok && ti.peerClosed()
+	return ok && ti.peer() != PeerOpen
 }
 
-func (ti tcpInfo) peerClosed() bool { return ti.state != unix.BPF_TCP_ESTABLISHED }
-
-// PeerReset reports whether c's peer reset the connection (its socket is
-// closed, not waiting for the local close after a FIN).
-func PeerReset(c *net.TCPConn) bool {
-	ti, ok := readTCPInfo(c)
-	return ok && ti.state == unix.BPF_TCP_CLOSE
+func (ti tcpInfo) peer() Peer {
+	switch ti.state {
+	case unix.BPF_TCP_ESTABLISHED:
+		return PeerOpen
+	case unix.BPF_TCP_CLOSE: // Not waiting for the local close after a FIN.
+		return PeerReset
+	}
+	return PeerSentFIN
 }
 
 // Unread is the number of bytes c received that no read took yet

@@ -14,13 +14,10 @@ type tcpInfo struct {
 
 func readTCPInfo(*net.TCPConn) (tcpInfo, bool) { return tcpInfo{}, false }
 
-func (tcpInfo) peerClosed() bool { return false }
+func (tcpInfo) peer() Peer { return PeerOpen }
 
 // PeerClosed is unknown off Linux: false.
 func PeerClosed(*net.TCPConn) bool { return false }
-
-// PeerReset is unknown off Linux: false.
-func PeerReset(*net.TCPConn) bool { return false }
 
 // Unread is unknown off Linux: 0.
 func Unread(*net.TCPConn) int { return 0 }

@@ -112,12 +112,12 @@ func connUnder(nc net.Conn) *conn {
 
 // publishPackets adds the data segments the socket moved since the last
 // call to the listener's and proxy's packets, and reports whether the
-// client closed or reset the connection.
-func (c *conn) publishPackets() (peerClosed bool) {
+// client closed or reset the connection (l4.PeerOpen when unknown).
+func (c *conn) publishPackets() l4.Peer {
 	if tc, ok := c.Conn.(*net.TCPConn); ok {
 		return c.segs.Publish(stats.Set{c.listener, c.proxy}, tc)
 	}
-	return false
+	return l4.PeerOpen
 }
 
 // sweep is the Server's look at c every l4.SweepEvery: packets, and a
@@ -129,27 +129,27 @@ func (c *conn) publishPackets() (peerClosed bool) {
 // to ResponseHeaderTimeout. Cutting the connection ends the origin
 // exchange (its context), as net/http's background read does.
 func (c *conn) sweep() {
-	closed := c.publishPackets()
+	peer := c.publishPackets()
 	n := c.req.Load()
-	if n != 0 && n == c.swept && closed && c.left() {
+	if n != 0 && n == c.swept && peer != l4.PeerOpen && c.left(peer) {
 		c.cut()
 	}
 	c.swept = n
 }
 
 // left reports whether the client of c, whose socket is established no
-// more, has left rather than half-closed after pipelining a request, which
+// more (peer), has left rather than half-closed after pipelining a request, which
 // is still there for it: a reset, or a FIN with nothing unread before it.
 // Over TLS the client's close_notify waits unread before its FIN (every
 // TLS stack sends one), while a pipelined request may already sit in
 // crypto/tls's own buffer, out of sight: there a reset, or a FIN behind
 // a lone close_notify, counts; a FIN alone is left to the answer's check
 // (recorder.answered).
-func (c *conn) left() bool {
-	tc := c.Conn.(*net.TCPConn)
-	if l4.PeerReset(tc) {
+func (c *conn) left(peer l4.Peer) bool {
+	if peer == l4.PeerReset {
 		return true
 	}
+	tc := c.Conn.(*net.TCPConn)
 	n := l4.Unread(tc)
 	if !c.isTLS {
 		return n == 0
@@ -246,23 +246,21 @@ func (c *conn) callerSets(t time.Time) {
 }
 
 // cut closes the raw socket, not c: net/http closes c (releasing its
-// slot) when its reads fail. The cancel then ends a fast-path request
-// waiting for its origin; in that order, nothing the request's end writes
-// reaches the client, and the close (with SO_LINGER 0, a policy's reset)
-// is the first thing the client sees: a FIN would end a close-delimited
-// answer as if complete. But a raw read's callback holds the socket while
-// it serves a request (fastraw.go), and Close waits for it to let go:
-// closing first kept the request going (the client getting its answer)
-// while the caller waited, up to ResponseHeaderTimeout. There the request
-// is ended first: its reads shut (which sends nothing), the cancel, and
-// serveOne sends nothing more once cutOff is set.
+// slot) when its reads fail. The close is a reset (SO_LINGER 0), whoever
+// cuts (a policy, a drain's end, an access change): a FIN would end a
+// close-delimited answer as if it were whole. The cancel then ends a
+// fast-path request waiting for its origin; in that order, nothing the
+// request's end writes reaches the client. But a raw read's callback
+// holds the socket while it serves a request (fastraw.go), and Close
+// waits for it to let go: closing first kept the request going (the
+// client getting its answer) while the caller waited, up to
+// ResponseHeaderTimeout. There the request is ended first: its reads shut
+// (which sends nothing), the cancel, and serveOne sends nothing more once
+// cutOff is set.
 func (c *conn) cut() {
 	c.cutOff.Store(true)
 	tc, _ := c.Conn.(*net.TCPConn)
 	if tc != nil {
-		// A reset for every cut (a drain's end, an access change), not
-		// only a policy's: a FIN would end a close-delimited answer as if
-		// it were whole.
 		_ = tc.SetLinger(0)
 	}
 	if c.inRaw.Load() {

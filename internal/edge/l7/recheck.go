@@ -23,9 +23,6 @@ func (s *Server) Recheck() {
 		if c.proxy != nil {
 			c.proxy.Denied.Add(1)
 		}
-		if tc, ok := c.Conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		c.cut()
+		c.cut() // A reset, as every cut.
 	}
 }
