@@ -100,18 +100,26 @@ func TestHTTPPolicyRecheck(t *testing.T) {
 // runtime, and the snapshot whose policy denies that client.
 func deniableClient(t *testing.T, origin netip.AddrPort) (*edge.Runtime, net.Conn, *snapshot.Snapshot) {
 	t.Helper()
-	rt := newRuntime(t, edge.Options{})
+	rt, c, deny, _ := cuttableClient(t, origin, edge.Options{})
+	return rt, c, deny
+}
+
+// cuttableClient is deniableClient on a runtime with opts, which also
+// returns the snapshot that removes the listener (drained, then cut).
+func cuttableClient(t *testing.T, origin netip.AddrPort, opts edge.Options) (rt *edge.Runtime, c net.Conn, deny, removed *snapshot.Snapshot) {
+	t.Helper()
+	rt = newRuntime(t, opts)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	bad := lo.Next()
 	l := snapshot.HTTPListener{ID: "lsr-deny", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
 		{Host: "p.test", Rules: []snapshot.Rule{rule("r-deny", "/", l7Origins(origin))}}}}
 	mustApply(t, rt, httpProxy(1, ip, l))
-	c := dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
-	deny := httpProxy(2, ip, l)
+	c = dial(t, bad, netip.AddrPortFrom(ip, uint16(port)))
+	deny = httpProxy(2, ip, l)
 	deny.Proxies[0].Policy = &snapshot.SecurityPolicy{ID: "sp-deny", Enabled: true, DefaultAction: snapshot.ActionAccept,
 		Rules: []snapshot.SecurityRule{{SourceCIDR: bad.String() + "/32", Protocol: snapshot.ProtoTCP, DestPorts: "ALL", Action: snapshot.ActionDrop}}}
-	return rt, c, deny
+	return rt, c, deny, httpProxy(2, ip)
 }
 
 // TestHTTPPolicyRecheckCutsRequestInFlight: a connection whose source a
@@ -147,38 +155,50 @@ func TestHTTPPolicyRecheckCutsRequestInFlight(t *testing.T) {
 	}
 }
 
-// TestHTTPPolicyRecheckResetsCloseDelimited: a denied client's connection
-// is reset, not closed with a FIN first: a client reading an answer framed
-// by the connection's end (an HTTP/1.0 client, no Content-Length; RFC 9112
-// 6.3) took the FIN for the end of the body and kept the cut download as
-// whole.
-func TestHTTPPolicyRecheckResetsCloseDelimited(t *testing.T) {
-	t.Parallel()
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-			return
-		}
-		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart1,")
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _ = io.Copy(io.Discard, c) // Until the edge gives up the download.
-		_, _ = io.WriteString(c, "part2")
-	}).Addr
-	rt, c, deny := deniableClient(t, origin)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(c, "GET /file HTTP/1.0\r\nHost: p.test\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := make([]byte, 6)
-	if _, err := io.ReadFull(resp.Body, first); err != nil {
-		t.Fatal(err)
-	}
-
-	mustApply(t, rt, deny)
-	if rest, err := io.ReadAll(resp.Body); err == nil {
-		t.Errorf("denied client: the body ended cleanly after %q+%q; want the connection reset, so that the cut body is not taken for whole",
-			first, rest)
+// TestHTTPCutResetsCloseDelimited: a connection the edge cuts (a policy
+// that denies its client, the end of a removed listener's drain) is reset,
+// not closed with a FIN: a client reading an answer framed by the
+// connection's end (an HTTP/1.0 client, no Content-Length; RFC 9112 6.3)
+// took the FIN for the end of the body and kept the cut download as whole.
+// The client reads once both could have arrived: Linux then answers a
+// FIN-then-reset with the end of the stream, a reset alone with an error.
+func TestHTTPCutResetsCloseDelimited(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  func(rt *edge.Runtime, deny, removed *snapshot.Snapshot)
+	}{
+		{"policy", func(rt *edge.Runtime, deny, _ *snapshot.Snapshot) { mustApply(t, rt, deny) }},
+		{"drain end", func(rt *edge.Runtime, _, removed *snapshot.Snapshot) { mustApply(t, rt, removed) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npart1,")
+				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, _ = io.Copy(io.Discard, c) // Until the edge gives up the download.
+				_, _ = io.WriteString(c, "part2")
+			}).Addr
+			rt, c, deny, removed := cuttableClient(t, origin, edge.Options{DrainGrace: 200 * time.Millisecond})
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.WriteString(c, "GET /file HTTP/1.0\r\nHost: p.test\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := make([]byte, 6)
+			if _, err := io.ReadFull(resp.Body, first); err != nil {
+				t.Fatal(err)
+			}
+			tc.cut(rt, deny, removed)
+			time.Sleep(time.Second) // Past the drain, and whatever the cut sent is in.
+			if rest, err := io.ReadAll(resp.Body); err == nil {
+				t.Errorf("the body ended cleanly after %q+%q; want the connection reset, so that the cut body is not taken for whole",
+					first, rest)
+			}
+		})
 	}
 }
 

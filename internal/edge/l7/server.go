@@ -207,14 +207,16 @@ func (s *Server) Shutdown(grace time.Duration) <-chan struct{} {
 	return done
 }
 
-// Abort closes every connection now.
+// Abort closes every connection now, each with a reset (conn.cut) before
+// net/http closes those it serves: its plain close would end a
+// close-delimited answer with a FIN, as if it were whole.
 func (s *Server) Abort() {
-	_ = s.http.Close()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.cut()
 	}
+	s.mu.Unlock()
+	_ = s.http.Close()
 }
 
 // closeIdle closes the fast path's connections waiting for a request.
