@@ -40,7 +40,8 @@ func TestBindErrorSaysWhatToDo(t *testing.T) {
 func TestReserveWildcardOnInterfaces(t *testing.T) {
 	rt := New(Options{})
 	defer rt.Close(context.Background())
-	rt.Reserve(netip.MustParseAddrPort("0.0.0.0:8800"), netip.MustParseAddrPort("127.0.0.1:9900"))
+	rt.Reserve(netip.MustParseAddrPort("0.0.0.0:8800"))
+	rt.Reserve(netip.MustParseAddrPort("127.0.0.1:9900"))
 	local := interfaceAddrs()
 	if len(local) == 0 {
 		t.Skip("no interface addresses")

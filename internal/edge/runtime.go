@@ -92,7 +92,7 @@ func New(opts Options) *Runtime {
 	return rt
 }
 
-// Reserve adds the node's own TCP sockets that serve something else than
+// Reserve adds a socket of the node's own that serves something else than
 // listeners (its API, its metrics) to the addresses origins may not
 // reach (health.ErrOwnListener), as its listeners are: a tenant's origin
 // there would take the node's unauthenticated metrics (every account's
@@ -102,23 +102,16 @@ func New(opts Options) *Runtime {
 // address the node's interfaces have now, as well: a listener bound so
 // is refused to origins only at loopback addresses (health.Listening), and
 // the API is typically reached at the node's public one.
-func (rt *Runtime) Reserve(addrs ...netip.AddrPort) {
-	var local []netip.Addr
-	for _, a := range addrs {
-		if a.Addr().IsUnspecified() && local == nil {
-			local = interfaceAddrs()
+func (rt *Runtime) Reserve(a netip.AddrPort) {
+	addrs := []netip.AddrPort{a}
+	if a.Addr().IsUnspecified() {
+		for _, ip := range interfaceAddrs() {
+			addrs = append(addrs, netip.AddrPortFrom(ip, a.Port()))
 		}
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for _, a := range addrs {
-		rt.reserved = append(rt.reserved, a)
-		if a.Addr().IsUnspecified() {
-			for _, ip := range local {
-				rt.reserved = append(rt.reserved, netip.AddrPortFrom(ip, a.Port()))
-			}
-		}
-	}
+	rt.reserved = append(rt.reserved, addrs...)
 	snap := rt.listenSnap
 	if snap == nil {
 		snap = &snapshot.Snapshot{}
