@@ -86,24 +86,32 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]PT, 0, len(recs))
+	out, bad := readable[T, PT](recs)
+	if bad > 0 {
+		NoteUnreadable(q.Kind)
+		if paged {
+			return listReadable[T, PT](tx, q)
+		}
+	}
+	return out, total - bad, nil
+}
+
+// readable decodes recs, leaving out (and counting) those that do not
+// decode, as the controller leaves them out of the data plane (and logs
+// them): one bad row must not fail every listing of its account, and what
+// lists feed (Describe, quotas, checks of what is bound) goes on for the
+// others.
+func readable[T any, PT object[T]](recs []store.Record) (out []PT, bad int) {
+	out = make([]PT, 0, len(recs))
 	for _, rec := range recs {
 		obj := PT(new(T))
-		if err := decode(rec.Data, obj); err != nil {
-			// Left out, as the controller leaves it out of the data plane
-			// (and logs it): one bad row must not fail every listing of
-			// its account, and what lists feed (Describe, quotas, checks
-			// of what is bound) goes on for the others.
-			NoteUnreadable(q.Kind)
-			if paged {
-				return listReadable[T, PT](tx, q)
-			}
-			total--
+		if decode(rec.Data, obj) != nil {
+			bad++
 			continue
 		}
 		out = append(out, obj)
 	}
-	return out, total, nil
+	return out, bad
 }
 
 // unreadableKinds holds the kinds of which a stored row did not decode
@@ -126,13 +134,7 @@ func listReadable[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]PT, 0, len(recs))
-	for _, rec := range recs {
-		obj := PT(new(T))
-		if decode(rec.Data, obj) == nil {
-			out = append(out, obj)
-		}
-	}
+	out, _ := readable[T, PT](recs)
 	total := len(out)
 	out = out[min(q.Offset, len(out)):]
 	if q.Limit > 0 {
