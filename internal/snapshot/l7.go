@@ -351,7 +351,7 @@ func ParseRedirect(s string) (r Redirect, ok bool) {
 	// lets brackets through anywhere ("https://]"): a host with one must be
 	// an IPv6 literal in them. A query or fragment would end up before the
 	// request URI.
-	if strings.ContainsAny(host, "[]") && !isBracketedIP(host) {
+	if strings.ContainsAny(host, "[]") && !BracketedIPv6(host) {
 		return Redirect{}, false
 	}
 	u, err := url.Parse(s)
@@ -361,8 +361,9 @@ func ParseRedirect(s string) (r Redirect, ok bool) {
 	return r, true
 }
 
-// isBracketedIP reports whether h is "[IPv6]", as a URL's host has it.
-func isBracketedIP(h string) bool {
+// BracketedIPv6 reports whether h is "[IPv6]", as a URL's host has it
+// (no zone).
+func BracketedIPv6(h string) bool {
 	ip, ok := strings.CutPrefix(h, "[")
 	ip, ok2 := strings.CutSuffix(ip, "]")
 	a, err := netip.ParseAddr(ip)

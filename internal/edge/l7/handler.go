@@ -19,7 +19,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -341,8 +340,7 @@ func validHost(h string) bool {
 		}
 	}
 	if strings.HasPrefix(host, "[") {
-		a, err := netip.ParseAddr(strings.TrimSuffix(host[1:], "]"))
-		return strings.HasSuffix(host, "]") && err == nil && a.Is6() && a.Zone() == ""
+		return snapshot.BracketedIPv6(host)
 	}
 	for i := 0; i < len(host); i++ {
 		switch c := host[i]; {
