@@ -35,6 +35,9 @@ type Tx struct {
 	// put holds the last record Put of each object, so StartTask can tell
 	// the objects the call deletes from those it keeps.
 	put map[string]store.Record
+	// writes is set in a read-write transaction, whose lists must be whole
+	// (List).
+	writes bool
 }
 
 // object constrains PT to a pointer to a model type.
@@ -75,18 +78,29 @@ func NotFound(kind, id string) error {
 
 // List returns the caller's objects of kind PT matching q (Kind and
 // Account are filled in) and the total count before paging.
+//
+// A stored row that does not decode (one an older release or a corruption
+// left) is left out of what a read-only transaction lists, as the
+// controller leaves it out of the data plane (and logs it): one bad row
+// must not fail every Describe of its account. A read-write transaction
+// decides on what it lists (a port already held, origins still bound, a
+// name taken, what a deletion takes along), and the row left out could be
+// the one that refuses: there the row is an error that names it.
 func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	q.Kind = PT(new(T)).Kind()
 	q.Account = tx.Account
 	paged := q.Offset > 0 || q.Limit > 0
-	if _, bad := unreadableKinds.Load(q.Kind); bad && paged {
+	if _, bad := unreadableKinds.Load(q.Kind); bad && paged && !tx.writes {
 		return listReadable[T, PT](tx, q)
 	}
 	recs, total, err := tx.Store.List(q)
 	if err != nil {
 		return nil, 0, err
 	}
-	out, bad := readable[T, PT](recs)
+	out, bad, err := readable[T, PT](recs, tx.writes)
+	if err != nil {
+		return nil, 0, err
+	}
 	if bad > 0 {
 		NoteUnreadable(q.Kind)
 		if paged {
@@ -97,21 +111,21 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 }
 
 // readable decodes recs, leaving out (and counting) those that do not
-// decode, as the controller leaves them out of the data plane (and logs
-// them): one bad row must not fail every listing of its account, and what
-// lists feed (Describe, quotas, checks of what is bound) goes on for the
-// others.
-func readable[T any, PT object[T]](recs []store.Record) (out []PT, bad int) {
+// decode, or, if strict, failing on the first (Unreadable).
+func readable[T any, PT object[T]](recs []store.Record, strict bool) (out []PT, bad int, err error) {
 	out = make([]PT, 0, len(recs))
 	for _, rec := range recs {
 		obj := PT(new(T))
-		if decode(rec.Data, obj) != nil {
+		if err := decode(rec.Data, obj); err != nil {
+			if strict {
+				return nil, 0, Unreadable(rec, err)
+			}
 			bad++
 			continue
 		}
 		out = append(out, obj)
 	}
-	return out, bad
+	return out, bad, nil
 }
 
 // unreadableKinds holds the kinds of which a stored row did not decode
@@ -134,7 +148,7 @@ func listReadable[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	out, _ := readable[T, PT](recs)
+	out, _, _ := readable[T, PT](recs, false)
 	total := len(out)
 	out = out[min(q.Offset, len(out)):]
 	if q.Limit > 0 {

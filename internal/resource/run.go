@@ -13,7 +13,11 @@ import (
 // After a commit it calls notify (the controller's wake-up; may be nil).
 // Errors other than API errors become InternalError.
 func Update(ctx context.Context, st store.Store, call *cloudapi.Call, notify func(), fn func(*Tx) error) error {
-	err := st.Update(ctx, func(t store.Tx) error { return fn(newTx(t, call)) })
+	err := st.Update(ctx, func(t store.Tx) error {
+		tx := newTx(t, call)
+		tx.writes = true
+		return fn(tx)
+	})
 	if err == nil && notify != nil {
 		notify()
 	}

@@ -395,3 +395,28 @@ func TestUndecodableCertDoesNotHideLaterOfType(t *testing.T) {
 			r.TotalCount, len(r.CertificateSet), ids[51], slices.ContainsFunc(r.CertificateSet, func(c struct{ CertificateId string }) bool { return c.CertificateId == ids[51] }))
 	}
 }
+
+// TestUndecodableChildRefusesUnsafeChange: checks decide by a parent's
+// children, and one that does not decode used to be skipped: DestroyProxies
+// Force=0 destroyed a proxy whose unreadable listener had origins bound
+// (deleting that row), and CreateTCPListeners took the port it holds. A
+// call that changes state must not decide without the row: it fails, and
+// its error names the row.
+func TestUndecodableChildRefusesUnsafeChange(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	listener, addr := n.listenerTo(proxy, ip, "bound")
+	patchStored(t, n.API, model.KindListener, listener, func(doc map[string]any) { doc["port"] = fmt.Sprint(doc["port"]) })
+
+	params := map[string]any{"ProxyId": proxy, "ListenerName": "clash", "Ports": []int{int(addr.Port())},
+		"Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 0, "HealthCheck": 0}
+	err := n.Call(n.c, "CreateTCPListeners", params, nil)
+	if err == nil || !strings.Contains(err.Error(), listener) {
+		t.Errorf("CreateTCPListeners on port %d, held by the unreadable listener %s: %v; want an error naming it", addr.Port(), listener, err)
+	}
+
+	err = n.Call(n.c, "DestroyProxies", map[string]any{"ProxyIds": []string{proxy}, "Force": 0}, nil)
+	if err == nil || !strings.Contains(err.Error(), listener) {
+		t.Errorf("DestroyProxies Force=0 of a proxy whose unreadable listener has origins bound: %v; want an error naming %s", err, listener)
+	}
+}
