@@ -1349,3 +1349,25 @@ func TestHTTP3StreamsCountAgainstConcurrentCap(t *testing.T) {
 		t.Errorf("one QUIC connection holds %d origin connections; want ≤ %d", n, maxConns)
 	}
 }
+
+// TestHTTP3BadHostIsWellFormed400: a request with a Host the edge refuses
+// is a 400 over every protocol. The edge closes the connection after it
+// with a Connection header, which HTTP/3 forbids (RFC 9114 4.2): sent over
+// HTTP/3, the client took the answer as malformed and got no 400.
+func TestHTTP3BadHostIsWellFormed400(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil))))
+	for name, c := range map[string]*http.Client{"HTTP/3": h3Client(t, lo.Next(), addr, ca.pool), "HTTP/2": httpsClient(addr, ca.pool, true)} {
+		req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
+		req.Host = "www.test:1:2"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Errorf("%s: Host %q: %v; want a 400", name, req.Host, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: Host %q: %d; want 400", name, req.Host, resp.StatusCode)
+		}
+	}
+}

@@ -38,18 +38,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// RFC 9112 (6.1) has the connection closed after such a request,
 	// since a front end may have framed it otherwise. The fast path
 	// refuses it outright where it sees the head (handOff).
-	rw.close = mayBeSmuggled(req)
+	if mayBeSmuggled(req) {
+		rw.closeConn(req)
+	}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
 	if !validHost(req.Host) {
 		// RFC 9112 (3.2); routing and origins could read it differently.
-		// Closed as nginx does (HTTP/2: GOAWAY; HTTP/3 has no such header).
-		rw.close = true
+		// Closed as nginx does.
+		rw.closeConn(req)
 		http.Error(rw, "invalid Host "+strconv.Quote(req.Host), http.StatusBadRequest)
 		return
 	}
 	if !validTarget(req.URL) {
-		rw.close = true
+		rw.closeConn(req)
 		http.Error(rw, "invalid request target "+strconv.Quote(req.RequestURI), http.StatusBadRequest)
 		return
 	}
@@ -339,6 +341,13 @@ func (w *recorder) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// closeConn has req's connection closed after the answer: over HTTP/1 by
+// its Connection header, over HTTP/2 by the GOAWAY net/http turns that
+// into. HTTP/3 forbids the header (RFC 9114 4.2: the client must take the
+// answer as malformed, and quic-go's does); there the answer ends only
+// its stream.
+func (w *recorder) closeConn(req *http.Request) { w.close = req.ProtoMajor < 3 }
 
 // head adds the edge's headers to the final answer's head, which is about
 // to go out, once, and notes it (answered). An origin's Alt-Svc, copied
