@@ -21,6 +21,9 @@ const noTLS13 = "HTTP/3 not served: the listener's TLS versions exclude TLS 1.3,
 func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
 	switch l := e.placed.Listener; {
 	case !l7.ServesHTTP3(l):
+		if e.h3 != nil {
+			e.h3.Update(e.h) // Streams opened before the GOAWAY get today's rules.
+		}
 		rt.drainHTTP3(k.addr, e, rt.opts.DrainGrace)
 		if l.HTTP3 {
 			ls.Error = noTLS13

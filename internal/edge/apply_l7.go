@@ -135,9 +135,9 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP, rep *Report) Lis
 		old := e.h
 		e.srv.Update(h) // Acquire-before-release keeps shared backends alive.
 		e.h, e.placed = h, pl
-		old.Release()
 		ls.Change = ChangeUpdated
-		rt.syncHTTP3(k, e, &ls)
+		rt.syncHTTP3(k, e, &ls) // The QUIC side off old first: it may start requests on it.
+		old.Release()
 		return ls
 	}
 	ls.Change = ChangeAdded
