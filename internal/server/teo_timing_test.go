@@ -246,3 +246,75 @@ func TestTimingRuleOfflineOnlineCountsWhole(t *testing.T) {
 			rule, after-mid, sent)
 	}
 }
+
+// TestTimingDrainedBytesOfOfflineRule: a rule set offline keeps serving
+// its established connections for DrainGrace (docs/dataplane-l4.md). Its
+// counters were dropped by the recorder's next sample, so what a draining
+// connection carried after it counted for the zone but was lost from the
+// rule's l4Flow_inFlux (ruleId filter).
+func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
+	n := startNode(t, func(o *server.Options) {
+		o.StatsInterval = 24 * time.Hour // Record is called by hand.
+		o.DrainGrace = 20 * time.Second
+	})
+	e := teoEnvOn(t, n)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port := edgetest.FreePort(t, e.access)
+	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Now().Add(-5*time.Minute), time.Now().Add(5*time.Minute)
+	byRule := map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}
+	ruleBefore, zoneBefore := e.metricSum(t, "l4Flow_inFlux", from, to, byRule), e.metricSum(t, "l4Flow_inFlux", from, to)
+
+	conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(e.access, uint16(port)).String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	echo := func(n int) {
+		t.Helper()
+		if _, err := io.WriteString(conn, strings.Repeat("a", n)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo(500)
+	time.Sleep(1200 * time.Millisecond) // Live TCP figures are refreshed every 500 ms: these 500 bytes reach the counters.
+	teoCall(t, e.c, "ModifyL4ProxyRulesStatus", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
+		"RuleIds": []string{rule}, "Status": "offline"}, nil)
+	e.n.until("rule offline", func() bool { return e.ruleStatus(t, rule) == "offline" })
+	n.until("port closed", func() bool { return e.dial(port) != nil })
+	// The minute ends: the recorder's sample drops the rule's counters.
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The established connection drains: it is still served.
+	echo(700)
+	conn.Close()
+	n.until("the connection closed on the edge", func() bool {
+		for _, v := range n.Edge.Stats().Values {
+			if v.Active != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ruleGot := e.metricSum(t, "l4Flow_inFlux", from, to, byRule) - ruleBefore
+	zoneGot := e.metricSum(t, "l4Flow_inFlux", from, to) - zoneBefore
+	t.Logf("inFlux since: rule %d, zone (proxy) %d; sent 1200 on one connection", ruleGot, zoneGot)
+	if zoneGot < 1200 {
+		t.Fatalf("zone inFlux %d; want ≥ 1200", zoneGot)
+	}
+	if ruleGot != zoneGot {
+		t.Errorf("rule %s inFlux = %d, zone's = %d: the %d bytes the draining connection carried after the sample are lost from the rule", rule, ruleGot, zoneGot, zoneGot-ruleGot)
+	}
+}

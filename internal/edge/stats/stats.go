@@ -166,8 +166,10 @@ func (r *Registry) Get(kind Kind, id string) *Counters {
 	return c
 }
 
-// Forget drops key after the next Sample (Read keeps it), so the final
-// figures of a removed object are still collected once.
+// Forget drops key after the next Sample that finds none of its
+// connections or sessions open (Read keeps it), so the final figures of a
+// removed object are still collected once, those of its draining
+// connections included.
 func (r *Registry) Forget(kind Kind, id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -197,8 +199,10 @@ func (r *Registry) Read() Sample {
 	return r.readLocked(false)
 }
 
-// Sample reads all counters, as Read, then drops the forgotten ones: their
-// final figures are in this sample and in no later one, and resets every
+// Sample reads all counters, as Read, then drops the forgotten ones that
+// have nothing open (a removed listener's connections drain, and keep
+// counting, for a grace): their final figures are in this sample and in no
+// later one. It resets every
 // Peak to the connections open now, so that the next sample's Peak is the
 // most open at once between the two. It is for one consumer (the
 // statistics recorder), whose consecutive samples then see every object's
@@ -206,11 +210,20 @@ func (r *Registry) Read() Sample {
 func (r *Registry) Sample() Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.readLocked(true)
+	// Picked before the reading: a connection adds its final figures
+	// before it stops counting as open, so a set found with none open
+	// has all its figures in the reading.
+	var done []Key
 	for k := range r.doomed {
-		delete(r.m, k)
+		if r.m[k].Active.Load() <= 0 {
+			done = append(done, k)
+		}
 	}
-	clear(r.doomed)
+	s := r.readLocked(true)
+	for _, k := range done {
+		delete(r.m, k)
+		delete(r.doomed, k)
+	}
 	return s
 }
 

@@ -61,6 +61,32 @@ func TestReadKeepsForgottenKeys(t *testing.T) {
 	}
 }
 
+// TestForgottenKeyKeptWhileOpen: a removed listener's connections drain
+// and keep counting; its counters were dropped at the next Sample, and
+// what the connections carried after it (their final figures at close
+// included) went to counters no one read. They are dropped at the first
+// Sample that finds nothing open.
+func TestForgottenKeyKeptWhileOpen(t *testing.T) {
+	k := Key{KindListener, "l"}
+	r := NewRegistry()
+	c := r.Get(k.Kind, k.ID)
+	c.Open()
+	c.BytesIn.Add(100)
+	s0 := r.Sample()
+	r.Forget(k.Kind, k.ID)
+	c.BytesIn.Add(50)
+	s1 := r.Sample()
+	c.BytesIn.Add(700) // The final figures, then the close.
+	c.Active.Add(-1)
+	s2 := r.Sample()
+	if d1, d2 := Delta(s0, s1)[k], Delta(s1, s2)[k]; d1.BytesIn != 50 || d2.BytesIn != 700 {
+		t.Errorf("draining connection of a forgotten key: BytesIn %d then %d; want 50 then 700", d1.BytesIn, d2.BytesIn)
+	}
+	if _, ok := r.Sample().Values[k]; ok {
+		t.Error("forgotten key outlived the Sample after its last connection closed")
+	}
+}
+
 // TestSamplePeak: a sample's Peak is the most connections open at once
 // since the previous Sample, those closed in between included, and a
 // Sample resets it to the connections still open.
