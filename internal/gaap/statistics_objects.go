@@ -148,6 +148,13 @@ func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now 
 		return q, cloudapi.Invalid("Granularity", "%d is not 60 or 300", q.gran)
 	}
 	if req.StartTime != nil || req.EndTime != nil {
+		// One without the other is missing, not malformed.
+		if req.StartTime == nil {
+			return q, cloudapi.Missing("StartTime")
+		}
+		if req.EndTime == nil {
+			return q, cloudapi.Missing("EndTime")
+		}
 		rules := statsRules{grans: []int{60, 300}, tiers: []granTier{{day, 60}}, metrics: []string{RealServerStatusMetric}}
 		return parseStatsQuery(rules, req.StartTime, req.EndTime, new(int64(q.gran)), []string{RealServerStatusMetric})
 	}

@@ -194,6 +194,14 @@ func testRealServerStatistics(t *testing.T, api *xtest.API, listener string, t0 
 	req.WithinTime = new(uint64(2))
 	_, err := c.DescribeRealServerStatistics(req)
 	wantCode(t, err, "InvalidParameterValue")
+	// One end of a range without the other is missing, not malformed.
+	req.WithinTime, req.StartTime = nil, statsTime(t0)
+	_, err = c.DescribeRealServerStatistics(req)
+	wantCode(t, err, "MissingParameter")
+	req.StartTime, req.EndTime = nil, statsTime(t0)
+	_, err = c.DescribeRealServerStatistics(req)
+	wantCode(t, err, "MissingParameter")
+	req.EndTime = nil
 	req.WithinTime, req.ListenerId = nil, new("listener-00000000")
 	_, err = c.DescribeRealServerStatistics(req)
 	wantCode(t, err, "ResourceNotFound")
