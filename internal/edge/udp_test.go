@@ -588,6 +588,36 @@ func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 	}
 }
 
+// TestUDPPacketLossOfRefusingOrigin: a listener whose only origin answers
+// every datagram with ICMP port unreachable loses all of them. Each was
+// counted as sent and as lost, so PacketLoss read 50 %.
+func TestUDPPacketLossOfRefusingOrigin(t *testing.T) {
+	ip, deadIP := lo.Next(), lo.Next()
+	port := edgetest.FreePort(t, ip)
+	dead := netip.AddrPortFrom(deadIP, uint16(edgetest.FreePort(t, deadIP))) // Nothing listens there.
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-loss", snapshot.ProtoUDP, port, origins(dead))))
+	c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	const sent = 20
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-loss"}
+	for range sent {
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // Each ICMP comes back before the next datagram.
+	}
+	var v stats.Values
+	for start := time.Now(); time.Since(start) < 2*time.Second; time.Sleep(20 * time.Millisecond) {
+		if v = rt.Stats().Values[key]; v.Dropped >= sent {
+			break
+		}
+	}
+	if v.Dropped != sent || v.PacketLoss() != 100 {
+		t.Errorf("%d datagrams sent, all refused: PacketsIn %d, Dropped %d, Bounced %d: PacketLoss %.1f %%; want %d dropped and 100 %%",
+			sent, v.PacketsIn, v.Dropped, v.Bounced, v.PacketLoss(), sent)
+	}
+}
+
 // TestUDPRefusingOriginMovesSessions: with health checks off (the GAAP
 // default for UDP listeners), an origin that answers a datagram with ICMP
 // port unreachable (ECONNREFUSED on the session's connected socket) is

@@ -282,13 +282,7 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 		point(id, Concurrent, float64(v.Peak))
 		point(id, NewConnections, float64(v.NewConns))
 		point(id, Latency, float64(v.Latency())/float64(time.Millisecond))
-		loss := 0.0
-		// Both directions: replies are shaped and dropped too. Neither
-		// lost kind is in the packet counts.
-		if lost := v.Dropped + v.Shaped; lost > 0 {
-			loss = float64(lost) * 100 / float64(v.PacketsIn+v.PacketsOut+lost)
-		}
-		point(id, PacketLoss, loss)
+		point(id, PacketLoss, v.PacketLoss())
 		if v.Requests > 0 {
 			// HTTP listeners, rules and proxies: request rate and answers
 			// by status class in the minute.

@@ -89,6 +89,7 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 		key("listener-1@link-a"): {BytesIn: 50_000_000, BytesOut: 5_000_000, PacketsIn: 6000, Active: 2, DialCount: 4, DialNanos: 8e6},
 		key("listener-1@link-b"): {BytesIn: 25_000_000, BytesOut: 2_500_000, Active: 1, AnswerCount: 2, AnswerNanos: 16e6},
 		key("listener-u"):        {PacketsIn: 400, PacketsOut: 500, Dropped: 60, Shaped: 40}, // 100 of 1000 datagrams lost.
+		key("listener-r"):        {PacketsIn: 20, Dropped: 20, Bounced: 20},                  // 20 sent, all bounced.
 	}}
 	node.flip(r, edge.Event{Kind: edge.EventOriginHealth, Users: []string{"listener-1@link-a/rs-1"}, Healthy: false,
 		Down: []string{"192.0.2.1"}})
@@ -109,6 +110,9 @@ func TestRecordRatesRollupsAndHealth(t *testing.T) {
 	}
 	if pts, _ := st.Query(t.Context(), "listener-u", PacketLoss, 60, minute, minute); len(pts) != 1 || pts[0].Value != 10 {
 		t.Errorf("PacketLoss: got %+v; want 10 %% (dropped and shaped datagrams)", pts)
+	}
+	if pts, _ := st.Query(t.Context(), "listener-r", PacketLoss, 60, minute, minute); len(pts) != 1 || pts[0].Value != 100 {
+		t.Errorf("PacketLoss: got %+v; want 100 %% (every datagram bounced by the origin, each counted once)", pts)
 	}
 	h, _ := st.Query(t.Context(), "listener-1/rs-1", HealthMetric, 60, minute, minute)
 	if len(h) != 1 || h[0].Value != 0 {

@@ -189,6 +189,7 @@ func dialFails(c *stats.Counters) *atomic.Int64  { return &c.DialFails }
 func dialCount(c *stats.Counters) *atomic.Int64  { return &c.DialCount }
 func dialNanos(c *stats.Counters) *atomic.Int64  { return &c.DialNanos }
 func dropped(c *stats.Counters) *atomic.Int64    { return &c.Dropped }
+func bounced(c *stats.Counters) *atomic.Int64    { return &c.Bounced }
 func shaped(c *stats.Counters) *atomic.Int64     { return &c.Shaped }
 
 // Server is what the runtime holds for each bound socket, TCP or UDP.

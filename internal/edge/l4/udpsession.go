@@ -251,6 +251,7 @@ func (ss *udpSession) replyLoop() {
 // else would ever move a client that keeps sending.
 func (ss *udpSession) originRefused() {
 	ss.set.Add(dropped, 1)
+	ss.set.Add(bounced, 1) // Counted as sent: PacketLoss counts it once.
 	ss.o.Backend.ConnectFailed()
 	ss.refused.Store(true)
 }

@@ -38,8 +38,11 @@ type Counters struct {
 	DialCount  atomic.Int64 // Successful origin connects...
 	DialNanos  atomic.Int64 // ...and their summed latency, for the average.
 	Dropped    atomic.Int64 // UDP datagrams the edge could not deliver (loss it can see).
-	Shaped     atomic.Int64 // UDP datagrams dropped by the bandwidth limit.
-	Requests   atomic.Int64 // HTTP requests answered (layer 7).
+	// Bounced counts those of Dropped that an origin refused (ICMP port
+	// unreachable): they had left the edge, so the packets count them too.
+	Bounced  atomic.Int64
+	Shaped   atomic.Int64 // UDP datagrams dropped by the bandwidth limit.
+	Requests atomic.Int64 // HTTP requests answered (layer 7).
 	// AnswerCount and AnswerNanos time HTTP answers (layer 7): how many
 	// got their head sent, and the summed time from the request's arrival
 	// to that head (routing, origin exchange, error pages).
@@ -59,7 +62,7 @@ type Values struct {
 	BytesIn, BytesOut, PacketsIn, PacketsOut int64
 	Active, Peak, NewConns, Refused, Denied  int64
 	DialFails, DialCount, DialNanos          int64
-	Dropped, Shaped                          int64
+	Dropped, Bounced, Shaped                 int64
 	Requests, AnswerCount, AnswerNanos       int64
 	Status                                   [6]int64
 }
@@ -72,7 +75,7 @@ func (c *Counters) Load() Values {
 		Active: c.Active.Load(), Peak: c.Peak.Load(), NewConns: c.NewConns.Load(),
 		Refused: c.Refused.Load(), Denied: c.Denied.Load(),
 		DialFails: c.DialFails.Load(), DialCount: c.DialCount.Load(), DialNanos: c.DialNanos.Load(),
-		Dropped: c.Dropped.Load(), Shaped: c.Shaped.Load(),
+		Dropped: c.Dropped.Load(), Bounced: c.Bounced.Load(), Shaped: c.Shaped.Load(),
 		Requests: c.Requests.Load(), AnswerCount: c.AnswerCount.Load(), AnswerNanos: c.AnswerNanos.Load(),
 		Status: loadStatus(&c.Status),
 	}
@@ -96,6 +99,7 @@ func (v Values) Add(o Values) Values {
 	v.DialCount += o.DialCount
 	v.DialNanos += o.DialNanos
 	v.Dropped += o.Dropped
+	v.Bounced += o.Bounced
 	v.Shaped += o.Shaped
 	v.Requests += o.Requests
 	v.AnswerCount += o.AnswerCount
@@ -129,6 +133,17 @@ func (v Values) Latency() time.Duration {
 		return time.Duration((v.DialNanos + v.AnswerNanos) / n)
 	}
 	return 0
+}
+
+// PacketLoss is the datagrams lost at the edge, in either direction, as a
+// percentage of those that reached it, each counted once: lost ÷
+// (forwarded + lost), where an origin's bounced datagrams are both.
+func (v Values) PacketLoss() float64 {
+	lost := v.Dropped + v.Shaped
+	if lost <= 0 {
+		return 0
+	}
+	return float64(lost) * 100 / float64(v.PacketsIn+v.PacketsOut+lost-v.Bounced)
 }
 
 // Key names one counted object.
@@ -273,7 +288,7 @@ func (s Sample) Since(prev Sample, k Key) Values {
 		Refused: c.Refused - p.Refused, Denied: c.Denied - p.Denied,
 		DialFails: c.DialFails - p.DialFails, DialCount: c.DialCount - p.DialCount,
 		DialNanos: c.DialNanos - p.DialNanos,
-		Dropped:   c.Dropped - p.Dropped, Shaped: c.Shaped - p.Shaped,
+		Dropped:   c.Dropped - p.Dropped, Bounced: c.Bounced - p.Bounced, Shaped: c.Shaped - p.Shaped,
 		Requests: c.Requests - p.Requests, AnswerCount: c.AnswerCount - p.AnswerCount,
 		AnswerNanos: c.AnswerNanos - p.AnswerNanos,
 	}
