@@ -631,6 +631,59 @@ func TestUDPRefusingOriginMovesSessions(t *testing.T) {
 	}
 }
 
+// TestUDPRefusedPinnedClientMovesAfterChange: a client pinned by
+// SessionPersist whose origin refuses is moved at its next datagram
+// (testUDPRefusingOrigin), also after a change of its listener that kept
+// the session. The session's origin was a target of the listener's
+// earlier Picker, which the new one did not recognise as tried: the
+// client went back to the refusing origin once more.
+func TestUDPRefusedPinnedClientMovesAfterChange(t *testing.T) {
+	for _, update := range []bool{false, true} {
+		t.Run(fmt.Sprint("update=", update), func(t *testing.T) {
+			a := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
+			b := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("b:"))
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			l := listener("lsr-rpu", snapshot.ProtoUDP, port, origins(a.Addr, b.Addr))
+			l.SessionPersist = time.Minute
+			mustApply(t, rt, oneProxy(1, ip, l))
+			c := udpClient(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+			first := udpRoundTrip(t, c, "x")[:2]
+			if update {
+				l.Health = snapshot.HealthCheck{Enabled: true, Interval: time.Minute, Timeout: time.Second}
+				mustApply(t, rt, oneProxy(2, ip, l))
+				if got := udpRoundTrip(t, c, "x")[:2]; got != first {
+					t.Fatalf("session moved by the update: %s → %s", first, got)
+				}
+			}
+			other := "b:"
+			if first == "a:" {
+				a.Close()
+			} else {
+				b.Close()
+				other = "a:"
+			}
+			key := stats.Key{Kind: stats.KindListener, ID: "lsr-rpu"}
+			before := rt.Stats().Values[key]
+			buf := make([]byte, 64)
+			lost := 0
+			for ; lost < 10; lost++ {
+				_, _ = c.Write([]byte("y"))
+				_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				if n, err := c.Read(buf); err == nil && string(buf[:n]) == other+"y" {
+					break
+				}
+			}
+			after := rt.Stats().Values[key]
+			t.Logf("datagrams lost before moving to %s: %d; new sessions %d", other, lost, after.NewConns-before.NewConns)
+			if lost > 1 {
+				t.Errorf("%d datagrams lost on the refusing origin %s before the pinned client moved; want 1 (the refused one), as without a config change", lost, first)
+			}
+		})
+	}
+}
+
 func testUDPRefusingOrigin(t *testing.T, persist time.Duration) {
 	a := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("a:"))
 	b := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("b:"))

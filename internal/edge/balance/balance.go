@@ -84,7 +84,8 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 // a drained origin loses its pinned clients too): one refused connect,
 // maybe another client's, does not move every pinned client; the
 // connection that fails there retries without it (tried) and is pinned
-// anew.
+// anew. tried is matched by ID: it may come from an earlier Picker of the
+// listener (a UDP session that outlived a change of its listener).
 func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	var buf [16]*Target
 	el, best := p.eligible(buf[:0], tried)
@@ -177,7 +178,7 @@ func (p *Picker) pinRank(t *Target) int {
 func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
 	best := -1
 	for _, t := range p.targets {
-		if slices.Contains(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
+		if isTried(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
 			continue
 		}
 		switch r := p.rank(t); {
@@ -190,12 +191,16 @@ func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
 	return out, best
 }
 
+func isTried(tried []*Target, t *Target) bool {
+	return slices.ContainsFunc(tried, func(o *Target) bool { return o.ID == t.ID })
+}
+
 // pinned returns the untried target id if persistence should keep its
 // client there, or nil.
 func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
 	for _, t := range p.targets {
 		if t.ID == id {
-			if slices.Contains(tried, t) || p.pinRank(t) > best {
+			if isTried(tried, t) || p.pinRank(t) > best {
 				return nil
 			}
 			return t
