@@ -764,6 +764,37 @@ func TestUDPLargeDatagramsForwarded(t *testing.T) {
 	}
 }
 
+// TestUDPOneShotLargeRepliesForwarded: a session's first reply over 9216
+// bytes is lost (its buffers are small until then). A client that sends
+// each request from a new source port (DNS, SNMP) starts a session per
+// request, and lost every large reply; after the first, the listener's
+// sessions start with buffers that hold it.
+func TestUDPOneShotLargeRepliesForwarded(t *testing.T) {
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		return bytes.Repeat([]byte("r"), 12000)
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-1shot", snapshot.ProtoUDP, port, origins(origin.Addr))))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	src := lo.Next()
+	got := 0
+	const queries = 5
+	buf := make([]byte, 65536)
+	for range queries {
+		c := udpClient(t, src, to) // A new source port per query.
+		_, _ = c.Write([]byte("query"))
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && n == 12000 {
+			got++
+		}
+	}
+	if v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-1shot"}]; got < queries-1 {
+		t.Errorf("%d of %d 12000-byte replies, each to a new session, reached their client (Dropped %d); want all but the first", got, queries, v.Dropped)
+	}
+}
+
 // TestUDPSessionOneReplyHoldsOneBuffer: a session whose origin answers one
 // datagram at a time (DNS, or a flood of sources each answered once) keeps
 // its one 9 KiB reply buffer; a whole batch of 32 (288 KiB) would make

@@ -53,6 +53,9 @@ type UDPServer struct {
 	bc    batchConn
 	route atomic.Pointer[Route]
 	ovfl  bool // Reads carry the socket's drop counter (SO_RXQ_OVFL).
+	// wideReplies is set once an origin sent a reply over udpBuf: new
+	// sessions start with buffers that hold any datagram (replyLoop).
+	wideReplies atomic.Bool
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession

@@ -173,7 +173,9 @@ func (ss *udpSession) replyLoop() {
 	// spoofed sources, DNS), holds 9 KiB instead of a whole batch's
 	// 288 KiB. Buffers hold udpBuf bytes of payload until a larger reply
 	// comes: that one is lost (a session has no spill buffer: it would
-	// cost 56 KiB each), and the buffers hold any datagram from then on.
+	// cost 56 KiB each), and the buffers hold any datagram from then on,
+	// in the listener's later sessions too: a client that sends one
+	// request per source port (DNS, SNMP) loses one large reply, not each.
 	// An SPP reply carries the header before its payload: the buffer has
 	// room for both, so the largest payload forwarded is the same both
 	// ways.
@@ -183,6 +185,9 @@ func (ss *udpSession) replyLoop() {
 		room = SPPHeaderLen
 	}
 	most := udpBuf // Largest payload forwarded.
+	if ss.srv.wideReplies.Load() {
+		most = udpMaxBuf
+	}
 	in := readMessages(ss.ovfl, 1, most+room)
 	out := make([]ipv4.Message, 0, udpBatch)
 	var pace readBackoff
@@ -233,6 +238,7 @@ func (ss *udpSession) replyLoop() {
 		switch {
 		case grow:
 			most = udpMaxBuf
+			ss.srv.wideReplies.Store(true)
 			in = readMessages(ss.ovfl, len(in), most+room)
 		case n == len(in) && n < udpBatch && rxqWaiting(ss.up):
 			// Another reply already waits: they come in bursts. A full
