@@ -115,7 +115,7 @@ func teoOrigins(r *model.TeoL4Rule, groups map[string]*model.TeoOriginGroup) ([]
 		}
 		// The record's health series is keyed by group and record, so
 		// the origin carries that key (telemetry writes the series).
-		out = append(out, snapshot.Origin{ID: model.TeoOriginHealthObject(g.ID, rec.ID), Host: rec.Record,
+		out = append(out, snapshot.Origin{ID: model.TeoOriginHealthObject(g.ID, rec.ID), Host: rec.Addr(),
 			IsDomain: rec.IsDomain, Weight: w})
 	}
 	return out, weighted

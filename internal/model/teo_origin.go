@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,12 +69,16 @@ type TeoOriginGroup struct {
 // DescribeOriginGroupHealthStatus reads a series per record.
 const TeoMaxGroupRecords = MaxBindings
 
-// TeoOriginRecord is one origin of a group. For the data plane: Record is
-// an IP literal or (IsDomain) a name to resolve; Weight is the wrr weight
-// (nil: no weight set, treat as equal weights; 0: no traffic).
+// TeoOriginRecord is one origin of a group. Record is as the caller
+// spelled it, which Describe answers (Terraform compares it exactly);
+// Host is it normalised (ParseOrigin): an IP literal or (IsDomain) a name
+// to resolve, what the data plane connects to and comparisons use (Addr).
+// Weight is the wrr weight (nil: no weight set, treat as equal weights; 0:
+// no traffic).
 type TeoOriginRecord struct {
 	ID       string `json:"id"`
 	Record   string `json:"record"`
+	Host     string `json:"host,omitempty"`
 	Type     string `json:"type"`
 	IsDomain bool   `json:"isDomain,omitempty"`
 	Weight   *int64 `json:"weight,omitempty"`
@@ -81,6 +86,10 @@ type TeoOriginRecord struct {
 	// PrivateParameters of COS/AWS_S3 records are kept for Describe.
 	PrivateParameters [][2]string `json:"privateParameters,omitempty"`
 }
+
+// Addr is the record's address normalised (Host, or Record as rows
+// stored before Host hold it).
+func (r *TeoOriginRecord) Addr() string { return cmp.Or(r.Host, r.Record) }
 
 func (g *TeoOriginGroup) Kind() string   { return KindTeoOriginGroup }
 func (g *TeoOriginGroup) Parent() string { return g.ZoneID }
@@ -143,10 +152,10 @@ func (g *TeoOriginGroup) CheckRecords(allowPrivate bool, stored int) error {
 		if !allowPrivate && !publicOrigin(norm, isDomain) {
 			return apierr.New(apierr.InvalidParameterInvalidOriginIp, "%sRecord: %s is a loopback, private or otherwise non-public address", param, norm)
 		}
-		if j := slices.IndexFunc(g.Records[:i], func(o TeoOriginRecord) bool { return o.Record == norm }); j >= 0 {
+		if j := slices.IndexFunc(g.Records[:i], func(o TeoOriginRecord) bool { return o.Addr() == norm }); j >= 0 {
 			return invalid(param+"Record", "%s is listed twice (also Records.%d); give each origin once", norm, j)
 		}
-		r.Record, r.IsDomain = norm, isDomain
+		r.Host, r.IsDomain = norm, isDomain
 		if r.Weight != nil {
 			if *r.Weight < 0 || *r.Weight > 100 {
 				return apierr.New(apierr.Code("InvalidParameter.OriginRecordWeightValue"), "%sWeight: %d is outside 0-100", param, *r.Weight)
@@ -198,7 +207,7 @@ func (g *TeoOriginGroup) KeepRecordIDs(old []TeoOriginRecord) error {
 			continue
 		}
 		r.ID = NewTeoUUID(PrefixTeoRecord)
-		if j := slices.IndexFunc(old, func(o TeoOriginRecord) bool { return o.Record == r.Record }); j >= 0 {
+		if j := slices.IndexFunc(old, func(o TeoOriginRecord) bool { return o.Addr() == r.Addr() }); j >= 0 {
 			if _, taken := claimed[old[j].ID]; !taken {
 				r.ID = old[j].ID
 				claimed[r.ID] = i

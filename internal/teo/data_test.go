@@ -392,6 +392,47 @@ func TestRuleOriginValueAsSpelled(t *testing.T) {
 	}
 }
 
+// TestOriginGroupRecordAsSpelled: DescribeOriginGroup answers a record
+// as the caller spelled it, as rules answer OriginValue (Terraform's
+// tencentcloud_teo_origin_group compares records exactly), while the data
+// plane gets the normal form and a record sent back spelled otherwise
+// keeps its RecordId.
+func TestOriginGroupRecordAsSpelled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	describe := func(group string) teoapi.OriginRecord {
+		d, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+			Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-id"), Values: []string{group}}}})
+		must(t, err)
+		return d.OriginGroups[0].Records[0]
+	}
+	for _, spelled := range []string{"Origin.Example.COM.", "2001:DB8::1", "::ffff:8.8.8.9"} {
+		g, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"),
+			Records: []teoapi.OriginRecord{{Record: new(spelled), Type: new("IP_DOMAIN")}}})
+		must(t, err)
+		before := describe(*g.OriginGroupId)
+		if *before.Record != spelled {
+			t.Errorf("Record %q: DescribeOriginGroup answers %q; want it as spelled", spelled, *before.Record)
+		}
+		again := strings.ToLower(strings.TrimSuffix(spelled, "."))
+		_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: g.OriginGroupId,
+			Records: []teoapi.OriginRecord{{Record: new(again), Type: new("IP_DOMAIN")}}})
+		must(t, err)
+		if after := describe(*g.OriginGroupId); *after.Record != again || *after.RecordId != *before.RecordId {
+			t.Errorf("Record %q sent again as %q: %q, RecordId %s; want %q and its RecordId %s", spelled, again, *after.Record, *after.RecordId, again, *before.RecordId)
+		}
+	}
+	st, err := controller.Load(ctx, f.st)
+	must(t, err)
+	for _, g := range st.Objects[model.KindTeoOriginGroup] {
+		for _, r := range g.(*model.TeoOriginGroup).Records {
+			if want := map[string]string{"origin.example.com": "origin.example.com", "2001:db8::1": "2001:db8::1", "::ffff:8.8.8.9": "8.8.8.9"}[r.Record]; want != "" && r.Addr() != want {
+				t.Errorf("record %q goes to the data plane as %q; want %q", r.Record, r.Addr(), want)
+			}
+		}
+	}
+}
+
 // TestOriginGroupRecordIDsUnique: no two records of a group share a
 // RecordId, and an address appears once. CreateOriginGroup ignores the
 // RecordIds sent (there is nothing yet for them to name); ModifyOriginGroup
