@@ -85,17 +85,7 @@ func TestTimingConnectionsIsPeak(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	n.until("the connections closed on the edge", func() bool {
-		for _, v := range n.Edge.Stats().Values {
-			if v.Active != 0 {
-				return false
-			}
-		}
-		return true
-	})
-	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	n.recordClosed()
 	from, to := time.Now().Add(-3*time.Minute), time.Now().Add(time.Minute)
 	if flux := e.metricSum(t, "l4Flow_inFlux", from, to); flux < 6 {
 		t.Fatalf("l4Flow_inFlux = %d; want ≥ 6 (the minute was not recorded?)", flux)
@@ -297,17 +287,7 @@ func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
 	// The established connection drains: it is still served.
 	echo(700)
 	conn.Close()
-	n.until("the connection closed on the edge", func() bool {
-		for _, v := range n.Edge.Stats().Values {
-			if v.Active != 0 {
-				return false
-			}
-		}
-		return true
-	})
-	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	n.recordClosed()
 	ruleGot := e.metricSum(t, "l4Flow_inFlux", from, to, byRule) - ruleBefore
 	zoneGot := e.metricSum(t, "l4Flow_inFlux", from, to) - zoneBefore
 	t.Logf("inFlux since: rule %d, zone (proxy) %d; sent 1200 on one connection", ruleGot, zoneGot)
@@ -316,5 +296,22 @@ func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
 	}
 	if ruleGot != zoneGot {
 		t.Errorf("rule %s inFlux = %d, zone's = %d: the %d bytes the draining connection carried after the sample are lost from the rule", rule, ruleGot, zoneGot, zoneGot-ruleGot)
+	}
+}
+
+// recordClosed waits until the edge has no connection open, so that their
+// figures are final, and records the minute.
+func (n *node) recordClosed() {
+	n.t.Helper()
+	n.until("the connections closed on the edge", func() bool {
+		for _, v := range n.Edge.Stats().Values {
+			if v.Active != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := n.Telemetry.Record(n.t.Context(), time.Now()); err != nil {
+		n.t.Fatal(err)
 	}
 }
