@@ -185,17 +185,8 @@ func (e *teoEnv) proxyOnline(t *testing.T) bool {
 // counters, and DescribeTimingL4Data gets all their traffic, not the new
 // counters minus the old ones' lifetime totals.
 func TestTimingRuleOfflineOnlineCountsWhole(t *testing.T) {
-	n := startNode(t, func(o *server.Options) { o.StatsInterval = 24 * time.Hour }) // Record is called by hand.
-	e := teoEnvOn(t, n)
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
-	port := edgetest.FreePort(t, e.access)
-	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
-	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
-	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	from, to := time.Now().Add(-5*time.Minute), time.Now().Add(5*time.Minute)
-	byRule := map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}
+	e, rule, port, byRule, from, to := timedEchoRule(t, nil)
+	n := e.n
 	before := e.metricSum(t, "l4Flow_inFlux", from, to, byRule)
 
 	// 500 bytes, then the rule goes offline; the next recording has them.
@@ -243,20 +234,8 @@ func TestTimingRuleOfflineOnlineCountsWhole(t *testing.T) {
 // connection carried after it counted for the zone but was lost from the
 // rule's l4Flow_inFlux (ruleId filter).
 func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
-	n := startNode(t, func(o *server.Options) {
-		o.StatsInterval = 24 * time.Hour // Record is called by hand.
-		o.DrainGrace = 20 * time.Second
-	})
-	e := teoEnvOn(t, n)
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
-	port := edgetest.FreePort(t, e.access)
-	rule := e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
-	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
-	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	from, to := time.Now().Add(-5*time.Minute), time.Now().Add(5*time.Minute)
-	byRule := map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}
+	e, rule, port, byRule, from, to := timedEchoRule(t, func(o *server.Options) { o.DrainGrace = 20 * time.Second })
+	n := e.n
 	ruleBefore, zoneBefore := e.metricSum(t, "l4Flow_inFlux", from, to, byRule), e.metricSum(t, "l4Flow_inFlux", from, to)
 
 	conn, err := net.DialTimeout("tcp", netip.AddrPortFrom(e.access, uint16(port)).String(), 2*time.Second)
@@ -314,4 +293,28 @@ func (n *node) recordClosed() {
 	if err := n.Telemetry.Record(n.t.Context(), time.Now()); err != nil {
 		n.t.Fatal(err)
 	}
+}
+
+// timedEchoRule starts a node whose minutes are recorded by hand (more
+// sets further options; may be nil), with an online TCP rule to an echo
+// origin, and records a first minute. It returns the rule, its port, a
+// ruleId filter and a span of minutes that holds the test's.
+func timedEchoRule(t *testing.T, more func(*server.Options)) (e *teoEnv, rule string, port int, byRule map[string]any, from, to time.Time) {
+	t.Helper()
+	n := startNode(t, func(o *server.Options) {
+		o.StatsInterval = 24 * time.Hour
+		if more != nil {
+			more(o)
+		}
+	})
+	e = teoEnvOn(t, n)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(teoOrigins.Next(), 0), edgetest.Echo)
+	port = edgetest.FreePort(t, e.access)
+	rule = e.createRule(t, tcpRule([]string{strconv.Itoa(port)}, "IP_DOMAIN", []string{origin.Addr.Addr().String()}, origin.Addr))
+	e.n.until("rule online and serving", func() bool { return e.ruleStatus(t, rule) == "online" && e.echoN(port, "x") == nil })
+	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	from, to = time.Now().Add(-5*time.Minute), time.Now().Add(5*time.Minute)
+	return e, rule, port, map[string]any{"Key": "ruleId", "Operator": "equals", "Value": []string{rule}}, from, to
 }
