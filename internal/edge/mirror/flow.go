@@ -50,15 +50,19 @@ type flow struct {
 	isn [2]uint32
 
 	// Producer side: bytes read per direction, each written by the one
-	// goroutine copying that direction and read by the sender for the
-	// ack numbers of a direction it does not copy.
+	// goroutine copying that direction; events carry them (event.other).
 	off [2]atomic.Uint64
 
 	// Sender side only.
 	copied [2]bool   // By l4.Dir: the directions the route of the last event handled copied.
 	next   [2]uint64 // Bytes of each direction emitted so far.
-	fin    [2]bool   // FIN emitted.
-	ipID   [2]uint16
+	// seen is how far each direction had got when the events handled so
+	// far were offered: the ack numbers of a direction not copied. Not
+	// off as the sender reads it, which a sender that lags the relay
+	// would show acknowledging bytes not yet sent.
+	seen [2]uint64
+	fin  [2]bool // FIN emitted.
+	ipID [2]uint16
 }
 
 func newFlow(m *mirror, k flowKey, r *route) *flow {
@@ -128,6 +132,7 @@ type event struct {
 	kind  uint8
 	dir   l4.Dir
 	off   uint64
+	other uint64  // TCP: the other direction's offset when the event was offered.
 	data  []byte  // evUDP: the datagram.
 	buf   *[]byte // Pool handle of data, if pooled.
 	chunk l4.Chunk
@@ -197,7 +202,7 @@ func (t *tcpFlow) Data(d l4.Dir, n int, c l4.Chunk) {
 	if r := t.copying(); r == nil || !r.copies[d] {
 		return
 	}
-	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off}, n, func(ev *event, limit int) int { return ev.keep(c, limit) })
+	t.m.e.offer(event{fl: t.flow, kind: evData, dir: d, off: off, other: t.off[1-d].Load()}, n, func(ev *event, limit int) int { return ev.keep(c, limit) })
 }
 
 // keep is the take of a TCP chunk: what c keeps, the sender reads.
@@ -211,14 +216,14 @@ func (ev *event) keep(c l4.Chunk, limit int) int {
 // End implements l4.TCPTap.
 func (t *tcpFlow) End(d l4.Dir) {
 	if t.copying() != nil {
-		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load()}, 0, nil)
+		t.m.e.offer(event{fl: t.flow, kind: evFin, dir: d, off: t.off[d].Load(), other: t.off[1-d].Load()}, 0, nil)
 	}
 }
 
 // Close implements l4.TCPTap.
 func (t *tcpFlow) Close(reset bool) {
 	if reset && t.copying() != nil {
-		t.m.e.offer(event{fl: t.flow, kind: evClose}, 0, nil)
+		t.m.e.offer(event{fl: t.flow, kind: evClose, dir: l4.Egress, off: t.off[l4.Egress].Load(), other: t.off[l4.Ingress].Load()}, 0, nil)
 	}
 }
 

@@ -529,3 +529,43 @@ func TestDenyPrivateDropsCollectors(t *testing.T) {
 		t.Errorf("Apply changed the caller's targets to %v", ms[0].Targets)
 	}
 }
+
+// TestOneDirectionAckAtRelayTime: with only INGRESS copied, the client's
+// data segment acknowledges what the proxy had sent the client when those
+// bytes were relayed. The sender (nice 19, behind a queue) read the other
+// direction's offset when it got to the event, so a sender that lagged
+// showed the client acknowledging bytes it had not been sent yet.
+func TestOneDirectionAckAtRelayTime(t *testing.T) {
+	reg := stats.NewRegistry()
+	e := New(reg, Options{Rate: -1})
+	defer e.Close()
+	cfg := testMirror(snapshot.MirrorIngress)
+	m := newMirror(e, cfg, reg.Get(StatsKind, cfg.ID))
+	tf := &tcpFlow{flow: testFlow(m, [2]bool{true, true})}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := newSender(conn)
+
+	tf.Data(l4.Ingress, 5, &recChunk{keep: 5}) // The client's request, relayed first.
+	tf.Data(l4.Egress, 7, &recChunk{keep: 7})  // Then the answer (egress not copied).
+	for len(e.queue) > 0 {                     // The sender gets to the queue only now.
+		ev := <-e.queue
+		s.take(e, &ev)
+	}
+	var data *layers.TCP
+	for _, msg := range s.msgs[:s.n] {
+		p := gopacket.NewPacket(msg.Buffers[0], layers.LayerTypeVXLAN, gopacket.Default)
+		if seg, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); seg != nil && len(seg.Payload) > 0 {
+			data = seg
+		}
+	}
+	if data == nil {
+		t.Fatal("the client's data segment was not emitted")
+	}
+	if got, want := data.Ack-tf.isn[l4.Egress]-1, uint32(0); got != want {
+		t.Errorf("the client's 5-byte segment acks %d bytes of the proxy's; want %d: the answer was relayed after it", got, want)
+	}
+}

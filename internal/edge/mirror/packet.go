@@ -106,6 +106,10 @@ func (s *sender) handle(ev *event) {
 	fl, r := ev.fl, ev.fl.sendRoute()
 	d, o := ev.dir, 1-ev.dir
 	const in, out = l4.Ingress, l4.Egress
+	fl.seen[o] = max(fl.seen[o], ev.other)
+	if ev.kind != evData {
+		fl.seen[d] = max(fl.seen[d], ev.off)
+	}
 	switch ev.kind {
 	case evOpen:
 		s.segment(fl, r, in, tcpSYN, fl.isn[in], 0, nil)
@@ -165,11 +169,12 @@ const (
 func (fl *flow) seqAt(d l4.Dir, off uint64) uint32 { return fl.isn[d] + 1 + uint32(off) }
 
 // sent is how far direction d has got: bytes emitted (or, for a direction
-// r does not copy, read by the edge), plus one for a FIN.
+// r does not copy, relayed by the edge as the events so far saw it), plus
+// one for a FIN.
 func (fl *flow) sent(r *route, d l4.Dir) uint64 {
 	n := fl.next[d]
 	if !r.copies[d] {
-		n = fl.off[d].Load()
+		n = max(n, fl.seen[d])
 	}
 	if fl.fin[d] {
 		n++
