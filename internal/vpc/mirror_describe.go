@@ -69,8 +69,8 @@ func checkMirrorQuery(req *vpcapi.DescribeTrafficMirrorsRequest) error {
 		if mirrorFilters[*f.Name] == nil {
 			return apierr.New(apierr.Code("InvalidParameter.FilterInvalidKey"), "Filters.Name %q is not vpc-id, traffic-mirror-id, traffic-mirror-name or tag-key", *f.Name)
 		}
-		if len(f.Values) == 0 {
-			return apierr.New(apierr.InvalidParameterValue, "Filters.Values must not be empty")
+		if err := filterValues("Filters.", f.Values); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -24,6 +24,9 @@ func (s *Service) DescribeTrafficMirrorFilterRules(ctx context.Context, call *cl
 		if ruleFilters[*f.Name] == nil {
 			return nil, apierr.New(apierr.Code("InvalidParameter.FilterInvalidKey"), "Filters.%d.Name %q is not traffic-mirror-filter-rule-id, action, description or direction", i, *f.Name)
 		}
+		if err := filterValues(cloudapi.Index("Filters", i), f.Values); err != nil {
+			return nil, err
+		}
 	}
 	var m *model.TrafficMirror
 	err = s.view(ctx, call, func(tx *resource.Tx) (err error) {

@@ -88,6 +88,7 @@ func TestTrafficMirrorFilterRules(t *testing.T) {
 		{"delete unknown", "DeleteTrafficMirrorFilterRules", map[string]any{"IngressFilterRuleIds": []string{"tmfi-00000000"}}, "ResourceNotFound"},
 		{"describe unknown", "DescribeTrafficMirrorFilterRules", map[string]any{"TrafficMirrorFilterRuleIds": []string{"tmfi-00000000"}}, "ResourceNotFound"},
 		{"describe bad filter", "DescribeTrafficMirrorFilterRules", map[string]any{"Filters": []map[string]any{{"Name": "port", "Values": []string{"1"}}}}, "InvalidParameter.FilterInvalidKey"},
+		{"describe filter without values", "DescribeTrafficMirrorFilterRules", map[string]any{"Filters": []map[string]any{{"Name": "action", "Values": []string{}}}}, "InvalidParameterValue"},
 		{"unknown mirror", "DescribeTrafficMirrorFilterRules", map[string]any{"TrafficMirrorId": "imgf-00000000"}, "ResourceNotFound"},
 	}
 	for _, tc := range bad {

@@ -98,8 +98,8 @@ func checkVpcQuery(req *vpcapi.DescribeVpcsRequest) error {
 		if vpcFilterMatch(*f.Name) == nil {
 			return apierr.New(apierr.Code("InvalidParameter.FilterInvalidKey"), "Filters.%d.Name %q is not a DescribeVpcs filter", i, *f.Name)
 		}
-		if len(f.Values) == 0 {
-			return apierr.New(apierr.InvalidParameterValue, "Filters.%d.Values must not be empty", i)
+		if err := filterValues(cloudapi.Index("Filters", i), f.Values); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -125,6 +125,15 @@ func missingID[T model.Object](ids []string, found []T, what string) error {
 		if !have[id] {
 			return apierr.New(apierr.ResourceNotFound, "the %s %s does not exist", what, id)
 		}
+	}
+	return nil
+}
+
+// filterValues refuses a filter without values (param prefixes the
+// name): it would match nothing, and a caller who sent it meant something.
+func filterValues(param string, values []string) error {
+	if len(values) == 0 {
+		return apierr.New(apierr.InvalidParameterValue, "%sValues must not be empty", param)
 	}
 	return nil
 }
