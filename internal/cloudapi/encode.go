@@ -2,6 +2,7 @@ package cloudapi
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -18,6 +19,9 @@ import (
 // are identifiers and UUIDs, so they are written without escaping.
 func encodeResponse(resp any, requestID string) ([]byte, error) {
 	v := reflect.Indirect(reflect.ValueOf(resp))
+	if v.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("the answer is %T, not a response struct", resp)
+	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"Response":{`)
 	written := map[[2]uintptr][]byte{}

@@ -3,6 +3,7 @@ package cloudapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net"
@@ -75,10 +76,10 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lang = req.lang
 	}
 	if err == nil {
-		var resp any
-		resp, err = e.dispatch(r.Context(), req, id, clientIP(r))
+		var body []byte
+		body, err = e.dispatch(r.Context(), req, id, clientIP(r))
 		if err == nil {
-			writeResult(w, id, resp)
+			send(w, body)
 			return
 		}
 	}
@@ -89,8 +90,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeError(w, id, lang, ae)
 }
 
-// dispatch authenticates a parsed call and runs its action.
-func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (any, error) {
+// dispatch authenticates a parsed call, runs its action and encodes its
+// answer.
+func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) ([]byte, error) {
 	// One reading of the clock for the skew check, the replay set and the
 	// call: read twice, a replay at the window's last instant could pass
 	// the first and find its original swept by the second.
@@ -125,15 +127,23 @@ func (e *Endpoint) dispatch(ctx context.Context, req *request, id, ip string) (a
 	return runSafely(ctx, act, call, req.in)
 }
 
-// runSafely turns a handler panic into InternalError: one bad request must
-// not take the endpoint down.
-func runSafely(ctx context.Context, act *action, call *Call, in input) (resp any, err error) {
+// runSafely runs an action and encodes its answer, turning a panic in
+// either into InternalError: one bad request must not take the endpoint
+// down, nor leave its client without an answer.
+func runSafely(ctx context.Context, act *action, call *Call, in input) (body []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = apierr.Internal(errors.New("panic in " + act.info.Name + ": " + panicString(p)))
+			body, err = nil, apierr.Internal(errors.New("panic in "+act.info.Name+": "+panicString(p)))
 		}
 	}()
-	return act.run(ctx, call, in)
+	resp, err := act.run(ctx, call, in)
+	if err != nil {
+		return nil, err
+	}
+	if body, err = encodeResponse(resp, call.RequestID); err != nil {
+		return nil, apierr.Internal(fmt.Errorf("encode the answer of %s: %w", act.info.Name, err))
+	}
+	return body, nil
 }
 
 func panicString(p any) string {

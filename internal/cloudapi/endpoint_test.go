@@ -79,6 +79,11 @@ func demoEndpoint(t *testing.T, mods ...func(*cloudapi.Service)) *cloudapi.Endpo
 	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Fail", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
 		return nil, apierr.New(apierr.ResourceInUse, "the thing is in use")
 	})
+	// An answer that cannot be encoded: it is encoded inside the action's
+	// panic guard, and used to cut the connection with no answer.
+	cloudapi.Handle(svc, cloudapi.ActionInfo{Name: "Nothing", RateLimit: 20}, func(context.Context, *cloudapi.Call, *echoReq) (*echoResp, error) {
+		return nil, nil
+	})
 	for _, m := range mods {
 		m(svc)
 	}
@@ -197,6 +202,7 @@ func TestEndpointErrors(t *testing.T) {
 		{"json over the form limit", "Echo", `{"Name":"` + strings.Repeat("x", 2<<20) + `"}`, now, nil, ""},
 		{"handler error", "Fail", `{"Name":"a"}`, now, nil, "ResourceInUse"},
 		{"handler panic", "Boom", `{"Name":"a"}`, now, nil, "InternalError"},
+		{"handler answers nothing", "Nothing", `{"Name":"a"}`, now, nil, "InternalError"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,16 +18,6 @@ func newRequestID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// writeResult writes {"Response": {<fields of resp>, "RequestId": id}}.
-func writeResult(w http.ResponseWriter, requestID string, resp any) {
-	body, err := encodeResponse(resp, requestID)
-	if err != nil {
-		writeError(w, requestID, "", apierr.Internal(fmt.Errorf("encode response: %v", err)))
-		return
-	}
-	send(w, body)
-}
-
 type errorBody struct {
 	Response struct {
 		Error struct {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi/sign"
 )
 
@@ -130,5 +131,30 @@ func TestReplayAtWindowEdge(t *testing.T) {
 	clock = ts.Add(maxClockSkew - time.Microsecond)
 	if c := sendV1(t, srv, 77, ts); c == "" {
 		t.Fatal("the same signed v1 call was accepted twice: its entry was swept between the skew check and the replay check")
+	}
+}
+
+// TestSkewWindowInWholeSeconds: the reference expires a timestamp more
+// than 5 minutes from the server's time, both in Unix seconds. The check
+// compared the whole-second timestamp with the server's fractional time,
+// so a client exactly 300 s behind was refused while one 300 s ahead was
+// not. A replay in the window's last second still finds its original.
+func TestSkewWindowInWholeSeconds(t *testing.T) {
+	e, srv := replayEndpoint(t)
+	base := time.Unix(1_800_000_000, 0)
+	server := base.Add(500 * time.Millisecond)
+	e.now = func() time.Time { return server }
+	ahead := sendV1(t, srv, 1, base.Add(maxClockSkew))
+	behind := sendV1(t, srv, 2, base.Add(-maxClockSkew))
+	if ahead != "" || behind != "" {
+		t.Errorf("server half-way through Unix second %d: timestamp +300 s: %q, -300 s: %q; want both accepted", base.Unix(), ahead, behind)
+	}
+	server = base.Add(999 * time.Millisecond)
+	if c := sendV1(t, srv, 2, base.Add(-maxClockSkew)); c == "" {
+		t.Error("a replay in the last second of its timestamp's window was accepted")
+	}
+	server = base.Add(time.Second)
+	if c := sendV1(t, srv, 3, base.Add(-maxClockSkew)); c != string(apierr.AuthFailureSignatureExpire) {
+		t.Errorf("timestamp 301 s behind: %q; want AuthFailure.SignatureExpire", c)
 	}
 }

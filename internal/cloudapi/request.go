@@ -167,7 +167,9 @@ func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 			return nil, apierr.New(apierr.InvalidParameter, "the common parameter Nonce must be a positive integer")
 		}
 	}
-	if d := now.Sub(time.Unix(ts, 0)); d > maxClockSkew || d < -maxClockSkew {
+	// In whole seconds, as both times are: a client 300 s behind passes
+	// as one 300 s ahead does, whatever the fraction of the server's second.
+	if d, window := now.Unix()-ts, int64(maxClockSkew/time.Second); d > window || d < -window {
 		return nil, apierr.New(apierr.AuthFailureSignatureExpire, "the request timestamp %d is more than 5 minutes away from the server time %d", ts, now.Unix())
 	}
 	if req.secretID == "" {
@@ -215,11 +217,11 @@ func (req *request) v1Call() v1Call {
 	return newV1Call(req.secretID, req.nonce, req.timestamp, req.v1params.Get("Signature"))
 }
 
-// v1Expires is when a v1 call's timestamp leaves the window, and the call
-// the replay set.
+// v1Expires is when a v1 call's timestamp leaves the window (the last
+// second it is in ends), and the call the replay set.
 func (req *request) v1Expires() time.Time {
 	ts, _ := strconv.ParseInt(req.timestamp, 10, 64)
-	return time.Unix(ts, 0).Add(maxClockSkew)
+	return time.Unix(ts, 0).Add(maxClockSkew + time.Second)
 }
 
 func (req *request) verify(secretKey string, ts int64) bool {

@@ -36,9 +36,9 @@ func fieldsOf(t reflect.Type) map[string]int {
 	return m
 }
 
-// bind stores node into v. Form values arrive as strings, so form mode
-// also converts "true"/"false" for booleans; both modes accept integers
-// written as strings of digits, as the API reference's own examples do.
+// bind stores node into v. Form values arrive as strings, so both modes
+// accept booleans written "true"/"false" and integers written as strings
+// of digits, as the API reference's own examples do.
 func bind(v reflect.Value, node any, path string, form bool) error {
 	if node == nil { // JSON null: the parameter is treated as absent
 		return nil
@@ -58,7 +58,11 @@ func bind(v reflect.Value, node any, path string, form bool) error {
 		}
 		s := reflect.MakeSlice(v.Type(), len(list), len(list))
 		for i, item := range list {
-			if err := bind(s.Index(i), item, path+"."+strconv.Itoa(i), form); err != nil {
+			p := path + "." + strconv.Itoa(i)
+			if item == nil { // Absent is for an object's member: an element has a place.
+				return apierr.New(apierr.InvalidParameter, "the parameter %s is null; an array holds values", p)
+			}
+			if err := bind(s.Index(i), item, p, form); err != nil {
 				return err
 			}
 		}
@@ -102,7 +106,7 @@ func bind(v reflect.Value, node any, path string, form bool) error {
 		v.SetFloat(f)
 		return nil
 	case reflect.Bool:
-		b, ok := toBool(node, form)
+		b, ok := toBool(node)
 		if !ok {
 			return typeError(path, "a boolean")
 		}
@@ -233,14 +237,16 @@ func toFloat(node any) (float64, bool) {
 	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
-func toBool(node any, form bool) (bool, bool) {
+// toBool converts a boolean parameter: a JSON boolean, or the strings
+// "true" and "false" (a form's only spelling, which JSON takes too;
+// strconv.ParseBool's "1", "t" or "TRUE" were a form's only).
+func toBool(node any) (bool, bool) {
 	switch b := node.(type) {
 	case bool:
 		return b, true
 	case string:
-		if form || b == "true" || b == "false" {
-			v, err := strconv.ParseBool(b)
-			return v, err == nil
+		if b == "true" || b == "false" {
+			return b == "true", true
 		}
 	}
 	return false, false

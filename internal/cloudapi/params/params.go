@@ -12,6 +12,10 @@ import (
 	"io"
 	"net/url"
 	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 )
@@ -37,6 +41,9 @@ func FromJSON(body []byte, dst any) error {
 	if _, ok := tree.(map[string]any); !ok {
 		return apierr.New(apierr.InvalidParameter, "the request body must be a JSON object")
 	}
+	if err := checkNames(body); err != nil {
+		return err
+	}
 	return bind(reflect.ValueOf(dst), tree, "", false)
 }
 
@@ -48,6 +55,29 @@ func FromForm(values url.Values, dst any) error {
 		return err
 	}
 	return bind(reflect.ValueOf(dst), tree, "", true)
+}
+
+// checkNames refuses a name given twice in one object of body (valid
+// JSON), at any depth: encoding/json keeps the last silently, so what
+// inspected the body on its way (an audit log, a firewall) could have read
+// another call than the one served. A form refuses a repeated parameter
+// (unflatten) for the same reason.
+func checkNames(body []byte) error {
+	err := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowInvalidUTF8(true)).SkipValue()
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName) {
+		return apierr.New(apierr.InvalidParameter, "the parameter %s is given twice", flatName(syn.JSONPointer))
+	}
+	if err != nil { // encoding/json took it: not expected.
+		return apierr.New(apierr.InvalidParameter, "the request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// flatName is a JSON pointer ("/Filters/0/Values") as the flattened name
+// of the parameter ("Filters.0.Values").
+func flatName(p jsontext.Pointer) string {
+	return strings.Join(slices.Collect(p.Tokens()), ".")
 }
 
 func jsonReason(err error) string {

@@ -54,6 +54,16 @@ var jsonCases = []struct {
 	{"int past int64", `{"U":18446744073709551615}`, apierr.InvalidParameterValue},
 	{"negative int past int64", `{"I":-99999999999999999999}`, apierr.InvalidParameterValue},
 	{"bad bool", `{"B":"maybe"}`, apierr.InvalidParameter},
+	{"bool as 1", `{"B":"1"}`, apierr.InvalidParameter},
+	// A name given twice (encoding/json kept the last silently), as a
+	// form's repeated parameter; at any depth, escaped or not.
+	{"repeated name", `{"S":"a","S":"b"}`, apierr.InvalidParameter},
+	{"repeated nested name", `{"OL":[{"Name":"a","Name":"b"}]}`, apierr.InvalidParameter},
+	{"repeated escaped name", `{"S":"a","\u0053":"b"}`, apierr.InvalidParameter},
+	{"same name in two objects", `{"OL":[{"Name":"a"},{"Name":"b"}]}`, ""},
+	// Null is absent for an object's member; an element has a place.
+	{"null element", `{"L":[1,null]}`, apierr.InvalidParameter},
+	{"null object element", `{"OL":[null]}`, apierr.InvalidParameter},
 }
 
 func TestFromJSON(t *testing.T) {
@@ -86,6 +96,8 @@ var formCases = []struct {
 	{"unknown", url.Values{"Q": {"1"}}, apierr.UnknownParameter},
 	{"huge index", url.Values{"L.99999999": {"1"}}, apierr.InvalidParameter},
 	{"int past int64", url.Values{"I": {"99999999999999999999"}}, apierr.InvalidParameterValue},
+	{"bool as 1", url.Values{"B": {"1"}}, apierr.InvalidParameter}, // As in JSON: "true" or "false".
+	{"bool as TRUE", url.Values{"B": {"TRUE"}}, apierr.InvalidParameter},
 	{"too many segments", url.Values{"O" + strings.Repeat(".a", maxNameSegments): {"x"}}, apierr.InvalidParameter},
 }
 
@@ -184,4 +196,13 @@ func FuzzFromForm(f *testing.F) {
 			t.Fatalf("internal error for %q: %v", query, err)
 		}
 	})
+}
+
+// TestRepeatedNameNamed: the error names the parameter given twice, as the
+// form encoding's does.
+func TestRepeatedNameNamed(t *testing.T) {
+	err := FromJSON([]byte(`{"OL":[{"Name":"a"},{"Name":"b","Name":"c"}]}`), &target{})
+	if codeOf(err) != apierr.InvalidParameter || !strings.Contains(err.Error(), "OL.1.Name") {
+		t.Errorf("got %v; want InvalidParameter naming OL.1.Name", err)
+	}
 }
