@@ -372,6 +372,14 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	fc.pre = w.pre[:0]
 	if bp != nil {
 		cancel()
+		// What the edge did not read (its own 404 or 401, a redirect)
+		// must come within BodyIdleTimeout to be discarded, as over
+		// net/http (ServeHTTP): a client that declares a body and never
+		// sends it must not hold the connection.
+		if left, _ := bp.unread(); left > 0 {
+			fc.rd.set(fc.nc, time.Now().Add(fc.s.h.Load().bodyIdleTimeout()))
+			defer fc.rd.set(fc.nc, time.Time{})
+		}
 		keep = bp.finish(fc.nc) && keep
 	}
 	return keep

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -131,13 +133,22 @@ func fastServer(t *testing.T, origin netip.AddrPort, tlsOn ...bool) *Server {
 // changes it.
 func editedServer(t *testing.T, origin netip.AddrPort, edit func(*snapshot.HTTPListener)) *Server {
 	t.Helper()
-	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
-	t.Cleanup(env.Pool.Close)
+	return envServer(t, origin, nil, edit)
+}
+
+// envServer is editedServer with the Env changed by env (may be nil).
+func envServer(t *testing.T, origin netip.AddrPort, env func(*Env), edit func(*snapshot.HTTPListener)) *Server {
+	t.Helper()
+	e := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	if env != nil {
+		env(e)
+	}
+	t.Cleanup(e.Pool.Close)
 	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
 		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
 			Origins: []snapshot.Origin{{ID: "o", Host: origin.Addr().String(), Port: int(origin.Port()), Weight: 1}}}}}}}
 	edit(l)
-	h, err := Build(env, l, l4.NewProxy("p", nil))
+	h, err := Build(e, l, l4.NewProxy("p", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -987,5 +998,40 @@ func TestEarlyAnswerNotHeldByStalledUpload(t *testing.T) {
 				t.Fatalf("status %d; want 413", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestUnreadBodyDiscardBounded: a request whose body the edge does not
+// read (here its own 404) has that body discarded after the answer. The
+// discard read the client with no deadline, on the fast path and on
+// net/http's, and net/http held the answer itself behind it for a
+// declared length: a client that declared a body and never sent it held
+// the connection, its goroutine and its MaxConns slot for good. The answer
+// now comes at once, and the connection closes within BodyIdleTimeout.
+func TestUnreadBodyDiscardBounded(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s := envServer(t, scriptedOrigin(t), func(e *Env) { e.BodyIdleTimeout = idle }, func(l *snapshot.HTTPListener) {
+		l.Domains[0].Rules[0].Path = "/api" // "/other" matches no rule: the edge's 404.
+	})
+	for _, tc := range []struct{ name, head string }{
+		{"fast path", "POST /other HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n"},
+		{"net/http, declared length", "POST /other HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: 1000\r\n\r\n"},
+		{"net/http, chunked", "POST /other HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"},
+	} {
+		c := sendRaw(t, s, tc.head)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Errorf("%s: no answer with the body never sent: %v; want the edge's 404 at once", tc.name, err)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		start := time.Now()
+		_ = c.SetReadDeadline(time.Now().Add(idle + 2*time.Second))
+		if _, err = br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s: answered %s, then the connection was still open %v later with the body never sent; want it closed within about BodyIdleTimeout (%v)",
+				tc.name, resp.Status, time.Since(start).Round(time.Millisecond), idle)
+		}
 	}
 }
