@@ -107,6 +107,7 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 	rt := newRuntime(t, edge.Options{})
 	a := httpOrigin(t, "a", nil)
 	dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens: connection refused.
+	dead2 := netip.AddrPortFrom(lo.Next(), 9)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	page := snapshot.ErrorPage{ErrorNos: []int{502, 503}, NewErrorNo: 500, Body: "custom page",
@@ -115,7 +116,8 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 	redir.ForcedRedirect = "https:8443"
 	l := snapshot.HTTPListener{ID: "lsr-e", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
 		{Host: "e.test", ErrorPages: []snapshot.ErrorPage{page}, Rules: []snapshot.Rule{
-			rule("r-retry", "/", l7Origins(dead, a)), rule("r-dead", "/dead", l7Origins(dead)), redir}},
+			rule("r-retry", "/", l7Origins(dead, a)), rule("r-dead", "/dead", l7Origins(dead)), redir,
+			rule("r-nobody", "/nobody", l7Origins(dead2, a))}},
 		{Host: "auth.test", BasicAuth: []string{"plain:secret", "sha:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="},
 			Rules: []snapshot.Rule{rule("r-auth", "/", l7Origins(a))}},
 	}}
@@ -138,6 +140,22 @@ func TestHTTPErrorPagesRetryAuthRedirect(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("POST after a refused connect: got %d; want the live origin's 200", resp.StatusCode)
+		}
+	}
+	// A request without a body, whatever its method, is retried after a
+	// refused connect: nothing of it was sent (nginx's proxy_next_upstream
+	// error). It went to the refusing origin once in two before that
+	// turned suspect.
+	for _, method := range []string{http.MethodPost, http.MethodPatch, http.MethodPost, http.MethodPatch} {
+		req, _ := http.NewRequest(method, url+"/nobody", nil)
+		req.Host = "e.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s without a body beside a refusing origin: got %d; want the live origin's 200", method, resp.StatusCode)
 		}
 	}
 	for _, path := range []string{"/status/503", "/dead"} { // Origin's answer, then the edge's own 502.

@@ -428,11 +428,13 @@ func sendOrigin[T any](r *rule, o *origin, req *http.Request, send func(*origin,
 }
 
 // retry reports whether req may be sent again after err: a failed connect
-// of a request that may be sent twice, or an origin certificate that failed
-// verification, which fails the handshake before any byte of any request
-// is written.
+// of a request without a body, whatever its method (no byte of it was
+// written, as nginx's proxy_next_upstream error has it; a body a transport
+// may have taken: http.Transport closes it when the dial fails), or an
+// origin certificate that failed verification, which fails the handshake
+// before any byte of any request is written.
 func retry(req *http.Request, err error) bool {
-	return (isDialError(err) && retriable(req) || errors.Is(err, health.ErrUnverified)) && req.Context().Err() == nil
+	return (isDialError(err) && (req.Body == nil || req.Body == http.NoBody) || errors.Is(err, health.ErrUnverified)) && req.Context().Err() == nil
 }
 
 func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {
