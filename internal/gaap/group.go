@@ -101,7 +101,7 @@ func (s *Service) groupSpecs(action string, set []gaapapi.AccessConfiguration, g
 		if slices.ContainsFunc(specs, func(o proxySpec) bool { return o.AccessRegion == sp.AccessRegion }) {
 			return nil, cloudapi.Invalid(fmt.Sprintf("AccessRegionSet.%d.AccessRegion", i), "%s is listed twice; a group has one proxy per access region", sp.AccessRegion)
 		}
-		if err := s.cfg.validateProxySpec(action, sp); err != nil {
+		if _, _, err := s.cfg.validateProxySpec(action, sp); err != nil {
 			return nil, err
 		}
 		specs = append(specs, sp)

@@ -180,6 +180,9 @@ func TestInquiryPriceCreateProxy(t *testing.T) {
 		{"bandwidth not offered", map[string]any{"Bandwidth": 7}, 0, "InvalidParameterValue.InvalidBandwidth"},
 		{"concurrency not offered", map[string]any{"Concurrent": 3}, 0, "InvalidParameterValue.InvalidConcurrency"},
 		{"bad billing type", map[string]any{"BillingType": 2}, 0, "InvalidParameterValue"},
+		// What CreateProxy refuses (and CheckProxyCreate answers 0 for) has
+		// no price: a CrossBorder proxy within the mainland.
+		{"not creatable", map[string]any{"PackageType": "CrossBorder"}, 0, "InvalidParameterValue"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,8 +205,10 @@ func TestInquiryPriceCreateProxy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.FlowUnitPrice == nil || len(out.BandwidthUnitPrice) != 0 || out.Cn2BandwidthPrice != 15 {
-			t.Errorf("flow %v, %d tiers, cn2 %v; want a flow price, no tiers, cn2 15", out.FlowUnitPrice, len(out.BandwidthUnitPrice), out.Cn2BandwidthPrice)
+		// Cn2BandwidthPrice is 元/Mbps/天, a unit price: 1.5 whatever the
+		// Bandwidth (it was multiplied by it).
+		if out.FlowUnitPrice == nil || len(out.BandwidthUnitPrice) != 0 || out.Cn2BandwidthPrice != 1.5 {
+			t.Errorf("flow %v, %d tiers, cn2 %v; want a flow price, no tiers, cn2 1.5 per Mbps", out.FlowUnitPrice, len(out.BandwidthUnitPrice), out.Cn2BandwidthPrice)
 		}
 	})
 	t.Run("region and price", func(t *testing.T) {

@@ -78,21 +78,20 @@ func conflict(sp proxySpec, access, dest *Region) string {
 }
 
 // validateProxySpec is checkSpec plus the feature check, for actions that
-// create proxies: an unsupported combination is
-// InvalidParameterValue.ProxyAndRegionFeatureConflict (CreateProxy) or
-// InvalidParameterValue.FeatureConflict (CreateProxyGroup), whichever
-// action's error list names.
-func (c *Config) validateProxySpec(action string, sp proxySpec) error {
-	access, dest, err := c.checkSpec(action, sp)
-	if err != nil {
-		return err
+// create or price proxies: an unsupported combination is
+// InvalidParameterValue.ProxyAndRegionFeatureConflict (CreateProxy),
+// InvalidParameterValue.FeatureConflict (CreateProxyGroup) or
+// InvalidParameterValue, whichever action's error list names.
+func (c *Config) validateProxySpec(action string, sp proxySpec) (access, dest *Region, err error) {
+	if access, dest, err = c.checkSpec(action, sp); err != nil {
+		return nil, nil, err
 	}
 	if why := conflict(sp, access, dest); why != "" {
 		code := listedCode(action, apierr.InvalidParameterValueProxyAndRegionFeatureConflict,
 			apierr.InvalidParameterValueFeatureConflict, apierr.InvalidParameterValue)
-		return apierr.New(code, "%s", why)
+		return nil, nil, apierr.New(code, "%s", why)
 	}
-	return nil
+	return access, dest, nil
 }
 
 // specFromAccessConfig is the spec of one AccessRegionSet entry of
@@ -119,7 +118,7 @@ func (s *Service) checkNewProxy(tx *resource.Tx, p *model.Proxy) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.validateProxySpec(tx.Action, sp); err != nil {
+	if _, _, err := s.cfg.validateProxySpec(tx.Action, sp); err != nil {
 		return err
 	}
 	p.IPAddressVersion, p.NetworkType, p.PackageType = sp.IPVersion, sp.NetworkType, sp.PackageType

@@ -50,7 +50,7 @@ func (p *Prices) quote(sp proxySpec, access, dest *Region) *gaapapi.InquiryPrice
 		resp.BandwidthUnitPrice = p.tiers()
 	}
 	if sp.NetworkType == model.NetworkCN2 {
-		cn2 := p.Cn2PerMbps * float64(sp.Bandwidth) * f
+		cn2 := p.Cn2PerMbps * f // 元/Mbps/天: a unit price, as BandwidthUnitPrice.
 		resp.Cn2BandwidthPrice, resp.Cn2BandwidthPriceWithDiscount = cents(cn2), cents(cn2*d)
 	}
 	return resp
@@ -86,7 +86,8 @@ func (s *Service) InquiryPriceCreateProxy(ctx context.Context, call *cloudapi.Ca
 	if err != nil {
 		return nil, err
 	}
-	a, d, err := s.cfg.checkSpec(call.Action, sp)
+	// What cannot be created (CreateProxy, CheckProxyCreate) has no price.
+	a, d, err := s.cfg.validateProxySpec(call.Action, sp)
 	if err != nil {
 		return nil, err
 	}
