@@ -211,11 +211,23 @@ func (s *Service) ModifyGlobalDomainAttribute(ctx context.Context, call *cloudap
 	return &gaapapi.ModifyGlobalDomainAttributeResponse{}, nil
 }
 
+// globalDomain loads a global domain. One that does not exist is
+// FailedOperation, as the reference's DisableGlobalDomain example answers
+// it ("domain not exits"): most global-domain actions list that code and
+// none lists ResourceNotFound.
+func globalDomain(tx *resource.Tx, id string) (*model.GlobalDomain, error) {
+	g, err := resource.Get[model.GlobalDomain](tx, id)
+	if apierr.Is(err, apierr.ResourceNotFound) {
+		return nil, apierr.New(apierr.FailedOperation, "the global domain %s does not exist", id)
+	}
+	return g, err
+}
+
 // editGlobalDomain applies fn to a global domain in one transaction and
 // stamps UpdateTime.
 func (s *Service) editGlobalDomain(ctx context.Context, call *cloudapi.Call, id string, fn func(*resource.Tx, *model.GlobalDomain) error) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.GlobalDomain](tx, id)
+		g, err := globalDomain(tx, id)
 		if err != nil {
 			return err
 		}

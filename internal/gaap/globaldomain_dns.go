@@ -162,7 +162,7 @@ func (s *Service) ModifyGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 func settledRecord(g *model.GlobalDomain, id int64) (*model.DnsRecord, error) {
 	r := g.Record(id)
 	if r == nil {
-		return nil, apierr.New(apierr.ResourceNotFound, "the global domain %s has no DNS record %d", g.ID, id)
+		return nil, apierr.New(apierr.FailedOperation, "the global domain %s has no DNS record %d", g.ID, id)
 	}
 	if r.Busy() {
 		return nil, apierr.New(apierr.FailedOperation, "the DNS record %d is being changed; retry when it settles", id)
@@ -195,7 +195,7 @@ func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 			_, err = tx.StartTask(g.ID)
 			return err
 		}
-		return apierr.New(apierr.ResourceNotFound, "the DNS record %d does not exist", id)
+		return apierr.New(apierr.FailedOperation, "the DNS record %d does not exist", id) // As a domain that does not (globalDomain).
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +208,7 @@ func (s *Service) DeleteGlobalDomainDns(ctx context.Context, call *cloudapi.Call
 func (s *Service) DescribeGlobalDomainDns(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGlobalDomainDnsRequest) (*gaapapi.DescribeGlobalDomainDnsResponse, error) {
 	out := []gaapapi.GlobalDns{}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.GlobalDomain](tx, trimmed(req.DomainId))
+		g, err := globalDomain(tx, trimmed(req.DomainId))
 		if err != nil {
 			return err
 		}

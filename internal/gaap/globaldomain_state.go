@@ -53,7 +53,7 @@ func (s *Service) switchGlobalDomain(ctx context.Context, call *cloudapi.Call, i
 // created or modified holds it back (UnappliedRecord).
 func (s *Service) DeleteGlobalDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.DeleteGlobalDomainRequest) (*gaapapi.DeleteGlobalDomainResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.GlobalDomain](tx, trimmed(req.DomainId))
+		g, err := globalDomain(tx, trimmed(req.DomainId))
 		if err != nil {
 			return err
 		}

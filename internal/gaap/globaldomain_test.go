@@ -124,7 +124,13 @@ func TestGlobalDomain(t *testing.T) {
 			t.Errorf("filter %s=%s found %d domains; want 1", f.Name, f.Values[0], n)
 		}
 	}
-	wantCode(t, api.Call(api.GAAP(xtest.Other), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "Alias": "x"}, new(map[string]any)), "ResourceNotFound")
+	// A domain that does not exist (or is another account's) is
+	// FailedOperation, as the reference's DisableGlobalDomain example
+	// answers it; none of these actions lists ResourceNotFound.
+	wantCode(t, api.Call(api.GAAP(xtest.Other), "ModifyGlobalDomainAttribute", map[string]any{"DomainId": id, "ProjectId": 0, "Alias": "x"}, new(map[string]any)), "FailedOperation")
+	for _, action := range []string{"DisableGlobalDomain", "EnableGlobalDomain", "DeleteGlobalDomain", "DescribeGlobalDomainDns"} {
+		wantCode(t, api.Call(api.GAAP(), action, map[string]any{"DomainId": "dm-00000000"}, new(map[string]any)), "FailedOperation")
+	}
 
 	testGlobalDomainDns(t, api, id)
 
@@ -256,8 +262,8 @@ func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
 	wantCode(t, api.Call(c, "ModifyGlobalDomainDns", map[string]any{"DomainId": domain, "DnsRecordId": rec}, new(map[string]any)), "MissingParameter")
 	wantCode(t, api.Call(c, "ModifyGlobalDomainDns", map[string]any{"DomainId": domain, "DnsRecordId": rec, "ProxyIdList": []string{}}, new(map[string]any)), "InvalidParameterValue")
 
-	wantCode(t, api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec + 100}, new(map[string]any)), "ResourceNotFound")
-	wantCode(t, api.Call(api.GAAP(xtest.Other), "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)), "ResourceNotFound")
+	wantCode(t, api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec + 100}, new(map[string]any)), "FailedOperation")
+	wantCode(t, api.Call(api.GAAP(xtest.Other), "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)), "FailedOperation")
 	if err := api.Call(c, "DeleteGlobalDomainDns", map[string]any{"DnsRecordId": rec}, new(map[string]any)); err != nil {
 		t.Fatalf("DeleteGlobalDomainDns: %v", err)
 	}
