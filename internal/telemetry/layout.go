@@ -23,10 +23,11 @@ type layout struct {
 	// groups: each proxy of a group → its group, whose series sums its
 	// proxies' (minutePoints).
 	groups map[string]string
-	// gone: what left the configuration since the last Record. The data
-	// plane reports a removed listener's or proxy's final counts in one
-	// more sample (stats.Registry.Forget), which the next Record still
-	// attributes to its proxy and group; that Record drops them.
+	// gone: what left the configuration and is still counted. The data
+	// plane reports a removed listener's or proxy's counts until the
+	// sample after its last connection closed (stats.Registry.Forget:
+	// they drain), which Records still attribute to its proxy and group;
+	// an entry goes with the first sample without its key (stillCounted).
 	gone departed
 	// EdgeOne origin group records under health checks: their series
 	// object (model.TeoOriginHealthObject, also their origin ID in the
@@ -39,6 +40,30 @@ type departed struct {
 	httpListeners map[string]httpListener
 	maxConns      map[string]int
 	groups        map[string]string
+}
+
+// stillCounted is d without the entries whose counters s no longer holds:
+// their last counts were in an earlier sample. New maps: a recorded part
+// may still hold d's.
+func (d departed) stillCounted(s stats.Sample) departed {
+	return departed{
+		httpListeners: counted(d.httpListeners, s, stats.KindListener),
+		maxConns:      counted(d.maxConns, s, stats.KindProxy),
+		groups:        counted(d.groups, s, stats.KindProxy),
+	}
+}
+
+func counted[V any](m map[string]V, s stats.Sample, kind stats.Kind) map[string]V {
+	var out map[string]V
+	for k, v := range m {
+		if _, ok := s.Values[stats.Key{Kind: kind, ID: k}]; ok {
+			if out == nil {
+				out = map[string]V{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // keepDeparted adds to gone the entries of old that now lacks, and drops

@@ -48,8 +48,9 @@ type part struct {
 func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	// Sample under r.mu, as Observe swaps the layout under it: a removal
 	// is then either observed before the sample (which holds the removed
-	// listener's last counts, cleared from gone below) or after it (and
-	// kept in gone for the next Record), never cleared unsampled.
+	// listener's counts; cleared from gone below once a sample no longer
+	// does) or after it (and kept in gone for the next Record), never
+	// cleared unsampled.
 	r.mu.Lock()
 	cur := r.metrics.sample() // /metrics gets the dropped parts' final counts too.
 	prev := r.prev
@@ -60,7 +61,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 		health[k] = v.Healthy
 	}
 	lay := r.layout
-	r.layout.gone = departed{} // Their last counts are in cur.
+	r.layout.gone = r.layout.gone.stillCounted(cur) // The others' last counts were in an earlier sample.
 	r.mu.Unlock()
 
 	// Parts are written one at a time and in order: a minute's rollup

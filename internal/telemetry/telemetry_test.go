@@ -316,6 +316,9 @@ func TestHTTPQPSOfRemovedListener(t *testing.T) {
 		remove := func() { r.Observe(&snapshot.Snapshot{}); close(removed) }
 		for i, n := range []int64{6000, 12000, 18000} {
 			node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: map[stats.Key]stats.Values{key: {Requests: n}}}
+			if !during && i == 2 { // Its connections closed: the registry dropped its counters.
+				node.sample.Values = map[stats.Key]stats.Values{}
+			}
 			if during && i == 1 {
 				// The controller observes the removal concurrently; give it
 				// time to get in before Record reads the layout.
@@ -715,5 +718,37 @@ func TestFailedMinutesBounded(t *testing.T) {
 	got := storedNewConns(t, st, t0, t0.Add(time.Duration(maxPending)*time.Minute))
 	if len(got) != maxPending || got[t0] != 0 || got[t0.Add(time.Minute)] != 1 {
 		t.Errorf("%d minutes stored (first %v, second %v); want %d, the first dropped", len(got), got[t0], got[t0.Add(time.Minute)], maxPending)
+	}
+}
+
+// TestGroupSeriesOfDrainingProxy: a group proxy removed while a
+// connection of it drains is still counted by the data plane
+// (stats.Registry.Forget), and its drained minutes count in its group's
+// series too. The recorder had dropped what it knew of removed objects
+// after one Record, so the group series stopped being the sum of what its
+// proxies carried.
+func TestGroupSeriesOfDrainingProxy(t *testing.T) {
+	st, node, r := newTestRecorder(t)
+	r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", Group: "lg-1"}, {ID: "link-b", Group: "lg-1"}}})
+	key := func(id string) stats.Key { return stats.Key{Kind: stats.KindProxy, ID: id} }
+	cum := []map[stats.Key]stats.Values{
+		{key("link-a"): {BytesOut: 60e6}, key("link-b"): {BytesOut: 15e6, Active: 1}},
+		{key("link-a"): {BytesOut: 60e6}, key("link-b"): {BytesOut: 30e6, Active: 1}}, // b removed, one connection draining.
+		{key("link-a"): {BytesOut: 75e6}, key("link-b"): {BytesOut: 45e6}},            // Its last 15 MB, then it closes.
+	}
+	for i, v := range cum {
+		node.sample = stats.Sample{At: t0.Add(time.Duration(i+1) * time.Minute), Values: v}
+		if err := r.Record(t.Context(), node.sample.At); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			r.Observe(&snapshot.Snapshot{Proxies: []snapshot.Proxy{{ID: "link-a", Group: "lg-1"}}})
+		}
+	}
+	m := t0.Add(2 * time.Minute)
+	b, _ := st.Query(t.Context(), "link-b", OutBandwidth, 60, m, m)
+	g, _ := st.Query(t.Context(), "lg-1", OutBandwidth, 60, m, m)
+	if len(b) != 1 || len(g) != 1 || g[0].Value != 4 {
+		t.Errorf("minute 2: link-b (removed from lg-1, draining) %+v, lg-1 %+v; want lg-1 4 Mbps (a's 15 MB and b's drained 15 MB)", b, g)
 	}
 }
