@@ -37,8 +37,8 @@ func fieldsOf(t reflect.Type) map[string]int {
 }
 
 // bind stores node into v. Form values arrive as strings, so both modes
-// accept booleans written "true"/"false" and integers written as strings
-// of digits, as the API reference's own examples do.
+// accept booleans and integers written as strings (toBool, toInt), as the
+// API reference's own examples quote integers.
 func bind(v reflect.Value, node any, path string, form bool) error {
 	if node == nil { // JSON null: the parameter is treated as absent
 		return nil
@@ -237,17 +237,17 @@ func toFloat(node any) (float64, bool) {
 	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
-// toBool converts a boolean parameter: a JSON boolean, or the strings
-// "true" and "false" (a form's only spelling, which JSON takes too;
-// strconv.ParseBool's "1", "t" or "TRUE" were a form's only).
+// toBool converts a boolean parameter: a JSON boolean, or a string as
+// strconv.ParseBool reads it, in both encodings: official SDKs write a
+// boolean in a form as "True" (Python) or "1" (PHP), and a JSON string
+// takes the same spellings, so that both encodings accept the same inputs.
 func toBool(node any) (bool, bool) {
 	switch b := node.(type) {
 	case bool:
 		return b, true
 	case string:
-		if b == "true" || b == "false" {
-			return b == "true", true
-		}
+		v, err := strconv.ParseBool(b)
+		return v, err == nil
 	}
 	return false, false
 }

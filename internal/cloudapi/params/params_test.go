@@ -54,7 +54,8 @@ var jsonCases = []struct {
 	{"int past int64", `{"U":18446744073709551615}`, apierr.InvalidParameterValue},
 	{"negative int past int64", `{"I":-99999999999999999999}`, apierr.InvalidParameterValue},
 	{"bad bool", `{"B":"maybe"}`, apierr.InvalidParameter},
-	{"bool as 1", `{"B":"1"}`, apierr.InvalidParameter},
+	{"bool as 1", `{"B":"1"}`, ""}, // As a form takes it (PHP's SDK writes 1).
+	{"bool as True", `{"B":"True"}`, ""},
 	// A name given twice (encoding/json kept the last silently), as a
 	// form's repeated parameter; at any depth, escaped or not.
 	{"repeated name", `{"S":"a","S":"b"}`, apierr.InvalidParameter},
@@ -96,8 +97,11 @@ var formCases = []struct {
 	{"unknown", url.Values{"Q": {"1"}}, apierr.UnknownParameter},
 	{"huge index", url.Values{"L.99999999": {"1"}}, apierr.InvalidParameter},
 	{"int past int64", url.Values{"I": {"99999999999999999999"}}, apierr.InvalidParameterValue},
-	{"bool as 1", url.Values{"B": {"1"}}, apierr.InvalidParameter}, // As in JSON: "true" or "false".
-	{"bool as TRUE", url.Values{"B": {"TRUE"}}, apierr.InvalidParameter},
+	// Booleans as official SDKs write them in a form: Python's True,
+	// PHP's 1 and 0.
+	{"bool as True", url.Values{"B": {"True"}}, ""},
+	{"bool as 0", url.Values{"B": {"0"}}, ""},
+	{"bad bool", url.Values{"B": {"maybe"}}, apierr.InvalidParameter},
 	{"too many segments", url.Values{"O" + strings.Repeat(".a", maxNameSegments): {"x"}}, apierr.InvalidParameter},
 }
 
