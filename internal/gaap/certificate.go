@@ -26,7 +26,7 @@ func (s *Service) CreateCertificate(ctx context.Context, call *cloudapi.Call, re
 	}
 	c.KeySealed = s.sealer.Seal(key)
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		_, n, err := pageByCreation[model.Certificate](tx, store.Query{}, 0, 0, false)
+		n, err := resource.Count[model.Certificate](tx)
 		if err != nil {
 			return err
 		}

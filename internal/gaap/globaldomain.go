@@ -31,7 +31,7 @@ func (s *Service) CreateGlobalDomain(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		_, total, err := resource.List[model.GlobalDomain](tx, store.Query{Limit: 1})
+		total, err := resource.Count[model.GlobalDomain](tx)
 		if err != nil {
 			return err
 		}

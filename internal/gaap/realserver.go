@@ -42,7 +42,7 @@ func (s *Service) AddRealServers(ctx context.Context, call *cloudapi.Call, req *
 			Name: *req.RealServerName, Address: norm, AddressAsGiven: strings.TrimSpace(addr), IsDomain: isDomain, ProjectID: *req.ProjectId, Tags: tags}
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		_, n, err := pageByCreation[model.RealServer](tx, store.Query{}, 0, 0, false)
+		n, err := resource.Count[model.RealServer](tx)
 		if err != nil {
 			return err
 		}

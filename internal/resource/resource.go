@@ -110,6 +110,14 @@ func List[T any, PT object[T]](tx *Tx, q store.Query) ([]PT, int, error) {
 	return out, total - bad, nil
 }
 
+// Count returns how many objects of kind PT the caller has stored: what a
+// quota counts, unreadable rows included (they hold their place), without
+// decoding any.
+func Count[T any, PT object[T]](tx *Tx) (int, error) {
+	_, n, err := tx.Store.List(store.Query{Kind: PT(new(T)).Kind(), Account: tx.Account, Limit: 1})
+	return n, err
+}
+
 // readable decodes recs, leaving out (and counting) those that do not
 // decode, or, if strict, failing on the first (Unreadable).
 func readable[T any, PT object[T]](recs []store.Record, strict bool) (out []PT, bad int, err error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/server"
@@ -418,5 +419,40 @@ func TestUndecodableChildRefusesUnsafeChange(t *testing.T) {
 	err = n.Call(n.c, "DestroyProxies", map[string]any{"ProxyIds": []string{proxy}, "Force": 0}, nil)
 	if err == nil || !strings.Contains(err.Error(), listener) {
 		t.Errorf("DestroyProxies Force=0 of a proxy whose unreadable listener has origins bound: %v; want an error naming %s", err, listener)
+	}
+}
+
+// TestQuotaCountIgnoresUnreadableRow: CreateVpc counts the account's VPCs
+// for its quota. The count needs no row's content, but it read one row
+// (a page of one), strictly in a read-write transaction: the call failed
+// when that row (the oldest VPC, the default one) did not decode, and
+// succeeded when another one was the bad row. Quotas count rows without
+// decoding them (resource.Count), as CreateGlobalDomain, AddRealServers
+// and CreateCertificate do too.
+func TestQuotaCountIgnoresUnreadableRow(t *testing.T) {
+	n := startNode(t)
+	c := n.API.VPC()
+	def := xtest.DefaultVPC(t, c)
+	create := func(name, cidr string) (string, error) {
+		req := vpcsdk.NewCreateVpcRequest()
+		req.VpcName, req.CidrBlock = new(name), new(cidr)
+		resp, err := c.CreateVpc(req)
+		if err != nil {
+			return "", err
+		}
+		return *resp.Response.Vpc.VpcId, nil
+	}
+	second, err := create("second", "10.1.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patchStored(t, n.API, model.KindVpc, second, func(doc map[string]any) { doc["cidrBlock"] = 1 })
+	if _, err := create("third", "10.2.0.0/16"); err != nil {
+		t.Fatalf("CreateVpc with a later VPC unreadable: %v", err) // Passes: the page holds the default VPC only.
+	}
+	patchStored(t, n.API, model.KindVpc, second, func(doc map[string]any) { doc["cidrBlock"] = "10.1.0.0/16" })
+	patchStored(t, n.API, model.KindVpc, def, func(doc map[string]any) { doc["cidrBlock"] = 1 })
+	if _, err := create("fourth", "10.3.0.0/16"); err != nil {
+		t.Errorf("CreateVpc with the oldest (default) VPC unreadable: %v; want it created, as when another VPC is the unreadable one (the quota needs the count only)", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
-	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
 
@@ -19,7 +18,7 @@ func (s *Service) CreateVpc(ctx context.Context, call *cloudapi.Call, req *vpcap
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		_, n, err := resource.List[model.Vpc](tx, store.Query{Limit: 1})
+		n, err := resource.Count[model.Vpc](tx)
 		if err != nil {
 			return err
 		}
