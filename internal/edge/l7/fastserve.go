@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -494,6 +495,18 @@ type handedConn struct {
 	// answering: net/http called the handler for the current request,
 	// and has not yet finished its answer (handlerAnswers, connState).
 	answering atomic.Bool
+	// discarding: net/http is discarding a body the handler left, by a
+	// deadline (boundDiscard) until net/http sets its next one.
+	discarding atomic.Bool
+}
+
+// boundDiscard has what net/http reads of a request's body after the
+// handler (to discard it) come by t, else the connection closes: net/http
+// takes a discard that failed for a reusable connection, and would read
+// the rest of that body, when it came, as a next request.
+func (c *handedConn) boundDiscard(t time.Time) {
+	c.discarding.Store(true)
+	_ = c.Conn.SetReadDeadline(t)
 }
 
 // Write counts net/http's own answers, which the handler never sees:
@@ -547,12 +560,14 @@ func connState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// SetReadDeadline: net/http's first call sets the head's deadline.
+// SetReadDeadline: net/http's first call sets the head's deadline. Any
+// call ends a discard's (boundDiscard).
 func (c *handedConn) SetReadDeadline(t time.Time) error {
 	if !c.headBy.IsZero() && !t.IsZero() && t.After(c.headBy) {
 		t = c.headBy
 	}
 	c.headBy = time.Time{}
+	c.discarding.Store(false)
 	return c.Conn.SetReadDeadline(t)
 }
 
@@ -565,7 +580,11 @@ func (c *handedConn) Read(p []byte) (int, error) {
 		fastReaders.Put(c.br)
 		c.br = nil
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	if err != nil && c.discarding.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		_ = c.Conn.Close() // See boundDiscard.
+	}
+	return n, err
 }
 
 // tlsStateKey carries a handed-over TLS connection's state from

@@ -1035,3 +1035,63 @@ func TestUnreadBodyDiscardBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadBodyAfterRefusedConnectBounded: a request with a body whose
+// only origin refuses is answered without a byte of its body read (it is
+// not retried), as the edge's own answers are (TestUnreadBodyDiscardBounded):
+// the 502 comes at once and the connection closes within BodyIdleTimeout
+// if the body never comes.
+func TestUnreadBodyAfterRefusedConnectBounded(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s := envServer(t, netip.MustParseAddrPort("127.0.0.1:9"), func(e *Env) { e.BodyIdleTimeout = idle }, func(l *snapshot.HTTPListener) {})
+	for _, tc := range []struct{ name, head string }{
+		{"fast path", "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n"},
+		{"net/http, declared length", "POST /x HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: 1000\r\n\r\n"},
+		{"net/http, chunked", "POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"},
+	} {
+		c := sendRaw(t, s, tc.head)
+		_ = c.SetReadDeadline(time.Now().Add(idle + 2*time.Second))
+		br := bufio.NewReader(c)
+		start := time.Now()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Errorf("%s: origin refuses, body never sent: no answer after %v (%v); want the edge's 502 at once", tc.name, time.Since(start).Round(time.Millisecond), err)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if _, err = br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s: answered %s, then the connection was still open %v later; want it closed within about BodyIdleTimeout (%v)",
+				tc.name, resp.Status, time.Since(start).Round(time.Millisecond), idle)
+		}
+	}
+}
+
+// TestLateBodyNotReadAsRequest: the same request on net/http's path. A
+// discard that timed out left net/http taking the connection for
+// reusable, and it read the body's bytes, when they came, as a next
+// request: a desync. A timed-out discard closes the connection.
+func TestLateBodyNotReadAsRequest(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s := envServer(t, netip.MustParseAddrPort("127.0.0.1:9"), func(e *Env) { e.BodyIdleTimeout = idle }, func(l *snapshot.HTTPListener) {})
+	body := "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	c := sendRaw(t, s, "POST /x HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	time.Sleep(idle + 300*time.Millisecond) // The client's body comes late (a slow upload).
+	if _, err := io.WriteString(c, body); err != nil {
+		return // Closed: right.
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if second, err := http.ReadResponse(br, nil); err == nil {
+		dump, _ := io.ReadAll(second.Body)
+		t.Logf("second answer: %s %v %q", second.Status, second.Header, dump)
+		t.Errorf("the POST's %d body bytes, sent late, were served as a request of their own: %s (first answer %s had Connection %q); want the connection closed",
+			len(body), second.Status, resp.Status, resp.Header.Get("Connection"))
+	}
+}

@@ -43,24 +43,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	var rc *stats.Counters
 	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
-	if d, ok := w.(h1Duplex); ok && req.ProtoMajor == 1 && req.Body != nil && req.Body != http.NoBody {
-		// net/http's HTTP/1 writer. The edge may answer without reading
-		// the body (its own 404 or 401, a redirect): the answer goes out
-		// before the body is read, not after net/http has discarded it;
-		// what net/http discards after the answer must come within
-		// BodyIdleTimeout, as nginx's client_body_timeout; and since a
-		// discard that times out leaves net/http waiting for a next
-		// request for IdleTimeout, such an answer closes the connection
-		// (head). A client that declares a body and never sends it must
-		// not hold the connection. The fast path bounds its own discard
-		// (fastConn.serveOne) and keeps the connection.
-		rw.unread = true
+	if d, ok := w.(interface{ EnableFullDuplex() error }); ok && req.ProtoMajor == 1 && req.Body != nil && req.Body != http.NoBody {
+		// net/http's HTTP/1 writer (the fast path's has no such method and
+		// needs none: fastBody.unread; a ResponseController would build an
+		// error for each upload). The edge may answer without reading the
+		// body (its own 404 or 401, a redirect, an origin that refused):
+		// the answer goes out at once, not after net/http has discarded
+		// the body, and what net/http discards after the handler must come
+		// within BodyIdleTimeout, as nginx's client_body_timeout, else the
+		// connection closes (handedConn.boundDiscard): a client that
+		// declares a body and never sends it must not hold the connection,
+		// and bytes of that body arriving later must not be read as a
+		// request. The fast path bounds its own discard (fastConn.serveOne).
 		_ = d.EnableFullDuplex()
-		defer func() {
-			if rw.status != http.StatusSwitchingProtocols { // Not a tunnel's connection.
-				_ = d.SetReadDeadline(time.Now().Add(rw.idle))
-			}
-		}()
+		if hc, ok := req.Context().Value(clientConnKey{}).(*handedConn); ok {
+			defer func() {
+				if rw.status != http.StatusSwitchingProtocols { // Not a tunnel's connection.
+					hc.boundDiscard(time.Now().Add(rw.idle))
+				}
+			}()
+		}
 	}
 	if !validHost(req.Host) {
 		// RFC 9112 (3.2); routing and origins could read it differently.
@@ -325,12 +327,9 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 // instead, after which httputil.ReverseProxy clears the header map.
 type recorder struct {
 	http.ResponseWriter
-	close bool       // The answer says "Connection: close" (mayBeSmuggled).
-	body  *countBody // The request's body, if it has one.
-	// unread: net/http serves an HTTP/1 request with a body, which an
-	// answer of the edge's own (no body forwarded) closes: see ServeHTTP.
-	unread bool
-	altSvc []string // The listener's Alt-Svc; shared, never written: len == cap.
+	close  bool       // The answer says "Connection: close" (mayBeSmuggled).
+	body   *countBody // The request's body, if it has one.
+	altSvc []string   // The listener's Alt-Svc; shared, never written: len == cap.
 	// noInterim: an HTTP/1.0 client, which takes any answer for the final
 	// one; an origin's 1xx (the edge speaks HTTP/1.1 to it) is dropped, as
 	// RFC 9110 (15.2) has it. httputil clears the header map after a 1xx
@@ -358,14 +357,6 @@ func (w *recorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// h1Duplex is net/http's HTTP/1 writer, asked directly: the fast path's
-// has no such methods (and needs none: fastBody.unread), and asking it
-// through a ResponseController would build an error for each upload.
-type h1Duplex interface {
-	EnableFullDuplex() error
-	SetReadDeadline(time.Time) error
-}
-
 // closeConn has req's connection closed after the answer: over HTTP/1 by
 // its Connection header, over HTTP/2 by the GOAWAY net/http turns that
 // into. HTTP/3 forbids the header (RFC 9114 4.2: the client must take the
@@ -379,9 +370,6 @@ func (w *recorder) closeConn(req *http.Request) { w.close = req.ProtoMajor < 3 }
 func (w *recorder) head() {
 	if w.took != 0 {
 		return
-	}
-	if w.unread && w.body == nil {
-		w.close = true
 	}
 	if w.close || w.altSvc != nil {
 		h := w.ResponseWriter.Header()
