@@ -31,8 +31,11 @@ func (q listenerQuery) check(action string) error {
 		return apierr.New(apierr.InvalidParameter, "give at least one of ListenerId, ProxyId and GroupId")
 	case p != "" && g != "":
 		return apierr.New(conflictCode(action), "give ProxyId or GroupId, not both")
-	case q.protocol != model.HTTPS && q.searchValue != nil && (q.name != nil || q.port != nil):
+	case q.protocol != model.HTTPS && trimmed(q.searchValue) != "" && (q.name != nil || q.port != nil):
+		// An empty SearchValue is no search (matches), so it excludes nothing.
 		return apierr.New(conflictCode(action), "SearchValue cannot be combined with ListenerName or Port")
+	case q.http3 != nil && *q.http3 != 0 && *q.http3 != 1:
+		return cloudapi.Invalid("Http3Supported", "%d is not 0 (HTTP/3 off) or 1 (on)", *q.http3)
 	}
 	return nil
 }

@@ -172,6 +172,11 @@ func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener
 	if err != nil {
 		return nil, nil, err
 	}
+	// A domain being deleted takes its rules along: that, not a busy rule
+	// to retry, is why they cannot change.
+	if _, err := liveDomain(tx, l.ID, r.Domain); err != nil {
+		return nil, nil, err
+	}
 	if r.Status != model.StatusRunning {
 		return nil, nil, apierr.New(listedCode(tx.Action, apierr.FailedOperationListenerHasTask, apierr.FailedOperation), "rule %s is busy with another change (status %d); retry when it is running", r.ID, r.Status)
 	}
@@ -195,7 +200,7 @@ func checkParamsIn(base model.CheckParams, in *gaapapi.RuleCheckParams, modify b
 	if in == nil {
 		return base, nil
 	}
-	if modify && in.Domain != nil && *in.Domain != base.Domain {
+	if modify && in.Domain != nil && !strings.EqualFold(*in.Domain, base.Domain) { // Names compare without case.
 		return base, cloudapi.Invalid("CheckParams.Domain", "cannot be changed by ModifyRuleAttribute")
 	}
 	c := base

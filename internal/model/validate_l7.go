@@ -134,6 +134,10 @@ func ValidateRule(r *Rule) error {
 		return apierr.New(apierr.InvalidParameterValue, "HealthCheck must be 0 (off) or 1 (on), not %d", r.HealthCheck)
 	case r.ServerNameIndicationSwitch == "ON" && r.ServerNameIndication == "":
 		return apierr.New(apierr.MissingParameter, "ServerNameIndication is required when ServerNameIndicationSwitch is ON")
+	case strings.Contains(r.ServerNameIndication, "*"):
+		// A client names one server (RFC 6066 3); no origin has a
+		// certificate for "*.example.com" as a name.
+		return apierr.New(apierr.InvalidParameterValue, "ServerNameIndication %q must name one host, not a wildcard", r.ServerNameIndication)
 	case r.ServerNameIndication != "" && ValidateHost("ServerNameIndication", r.ServerNameIndication) != nil:
 		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
 	case r.ForwardHost != "default" && !IsHostHeader(r.ForwardHost):
