@@ -44,6 +44,11 @@ func CheckOnOff(param, v string) error {
 // sent; a value set must be in the level's range. With PLATFORM the
 // reference calls the member ineffective, and it is kept unchecked.
 func CheckDDoS(d TeoDDoS, area string) error {
+	// Bandwidths are unsigned (uint64 in the reference), ineffective or not:
+	// a negative one read back breaks every client's decoding of the list.
+	if d.MaxBandwidthMainland < 0 {
+		return invalid("DDosProtectionConfig.MaxBandwidthMainland", "%d is negative", d.MaxBandwidthMainland)
+	}
 	var lo, hi int64
 	switch d.Mainland() {
 	case DDoSPlatform:

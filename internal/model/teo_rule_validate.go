@@ -151,7 +151,12 @@ func (r *TeoL4Rule) checkPorts(param string) error {
 	}
 	origin, err := ParsePortSpan(param+"OriginPortRange", r.OriginPortRange)
 	if err != nil {
-		return apierr.New(codeOriginPortInt, "%s", apierr.From(err).Msg)
+		// A non-number has the origin port's own code; a bad range
+		// (reversed, out of 1-65535) is RulePortGroup, as for PortRange.
+		if e := apierr.From(err); e.Code == codeRulePortInteger {
+			return apierr.New(codeOriginPortInt, "%s", e.Msg)
+		}
+		return err
 	}
 	r.OriginPortRange = origin.String()
 	if origin.Len() > 1 && (len(spans) != 1 || spans[0].Len() != origin.Len()) {

@@ -2,6 +2,7 @@ package teo_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -746,5 +747,71 @@ func TestOriginFanOutBounded(t *testing.T) {
 		if want := 2048*9 + 2; origins != want {
 			t.Errorf("proxy %s compiles to %d (port, origin) pairs; want %d", p.ID, origins, want)
 		}
+	}
+}
+
+// TestDDoSNegativeBandwidth: DDosProtectionConfig.MaxBandwidthMainland is a
+// uint64 in the reference. With LevelMainland PLATFORM it went unchecked:
+// -7 was stored and DescribeL4Proxy answered it back, which a client
+// decoding the documented type cannot decode, the whole list with it.
+func TestDDoSNegativeBandwidth(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, err := f.svc.CreateL4Proxy(ctx, f.call, &teoapi.CreateL4ProxyRequest{ZoneId: new(f.zone), ProxyName: new("neg"), Area: new("overseas"),
+		DDosProtectionConfig: &teoapi.DDosProtectionConfig{LevelMainland: new("PLATFORM"), MaxBandwidthMainland: new(int64(-7))}})
+	if err != nil {
+		if !apierr.Is(err, apierr.InvalidParameterValue) && !apierr.Is(err, apierr.InvalidParameter) {
+			t.Fatalf("CreateL4Proxy with MaxBandwidthMainland -7: %v; want InvalidParameterValue", err)
+		}
+		return // refused: correct
+	}
+	d, err := f.svc.DescribeL4Proxy(ctx, f.call, &teoapi.DescribeL4ProxyRequest{ZoneId: new(f.zone),
+		Filters: []teoapi.Filter{{Name: new("proxy-id"), Values: []string{*p.ProxyId}}}})
+	must(t, err)
+	raw, err := json.Marshal(d)
+	must(t, err)
+	// What a client holding the documented types decodes.
+	var typed struct {
+		L4Proxies []struct {
+			DDosProtectionConfig *struct{ MaxBandwidthMainland *uint64 }
+		}
+	}
+	if err := json.Unmarshal(raw, &typed); err != nil {
+		t.Errorf("CreateL4Proxy accepted MaxBandwidthMainland -7 (a uint64) and DescribeL4Proxy answers it back, which a client of the documented type cannot decode: %v\n%s", err, raw)
+	}
+}
+
+// TestOriginPortRangeBadRangeCode: a bad OriginPortRange range is
+// InvalidParameter.RulePortGroup and only a non-number
+// InvalidParameter.RuleOriginPortInteger (docs/api-teo.md), as PortRange's
+// are; a reversed or out-of-range origin port answered the latter.
+func TestOriginPortRangeBadRangeCode(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, origin := range []string{"90-80", "70000", "0"} {
+		_, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("TCP"), PortRange: []string{"81"}, OriginType: new("IP_DOMAIN"),
+				OriginValue: []string{"8.8.8.8"}, OriginPortRange: new(origin)}}})
+		if !apierr.Is(err, apierr.Code("InvalidParameter.RulePortGroup")) {
+			t.Errorf("OriginPortRange %q (a number, but a bad range/port): %v; want InvalidParameter.RulePortGroup", origin, err)
+		}
+	}
+}
+
+// TestDescribeL4ProxyLimitZero: DescribeL4Proxy documents Limit as
+// DescribeL4ProxyRules does ("默认值：20，最大值：1000"), whose reference
+// example takes Limit 0 for the default; DescribeL4Proxy answered it with
+// an empty page.
+func TestDescribeL4ProxyLimitZero(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rules, err := f.svc.DescribeL4ProxyRules(ctx, f.call, &teoapi.DescribeL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		Offset: new(int64(0)), Limit: new(int64(0))})
+	must(t, err)
+	proxies, err := f.svc.DescribeL4Proxy(ctx, f.call, &teoapi.DescribeL4ProxyRequest{ZoneId: new(f.zone), Offset: new(int64(0)), Limit: new(int64(0))})
+	must(t, err)
+	if len(rules.L4ProxyRules) == 1 && len(proxies.L4Proxies) != 1 {
+		t.Errorf("Limit 0: DescribeL4ProxyRules lists %d of %d rules, DescribeL4Proxy %d of %d proxies; the same documented Limit reads two ways",
+			len(rules.L4ProxyRules), *rules.TotalCount, len(proxies.L4Proxies), *proxies.TotalCount)
 	}
 }

@@ -29,6 +29,17 @@ func paging(offset, limit *int64, maxLimit int) (int, int, error) {
 	return cloudapi.Paging(offset, limit, maxLimit, apierr.InvalidParameterValue)
 }
 
+// pagingZeroDefault is paging for an action whose Limit is documented as
+// "默认值：20，最大值：N" (a default and a maximum, no minimum): a Limit of
+// 0 means the default, as Tencent's own DescribeL4ProxyRules example
+// answers one (rules, not an empty page).
+func pagingZeroDefault(offset, limit *int64, maxLimit int) (int, int, error) {
+	if cloudapi.Value(limit) == 0 {
+		limit = nil
+	}
+	return paging(offset, limit, maxLimit)
+}
+
 // pagingFrom1 is paging for an action whose Limit is documented as
 // 1-maxLimit (取值：1-1000): a Limit sent as 0 is refused rather than
 // answered with an empty page.

@@ -22,7 +22,7 @@ var proxyFilters = map[string]func(p *model.TeoL4Proxy) []string{
 
 // DescribeL4Proxy lists the L4 proxies of a zone, oldest first.
 func (s *Service) DescribeL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeL4ProxyRequest) (*teoapi.DescribeL4ProxyResponse, error) {
-	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeL4)
+	offset, limit, err := pagingZeroDefault(req.Offset, req.Limit, maxDescribeL4)
 	if err != nil {
 		return nil, err
 	}

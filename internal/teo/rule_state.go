@@ -16,14 +16,9 @@ var ruleFilters = map[string]func(r *model.TeoL4Rule) []string{
 	"rule-tag": func(r *model.TeoL4Rule) []string { return []string{r.RuleTag} },
 }
 
-// DescribeL4ProxyRules lists a proxy's rules, oldest first. Limit 0 means
-// the default (20), as Tencent's own example answers.
+// DescribeL4ProxyRules lists a proxy's rules, oldest first.
 func (s *Service) DescribeL4ProxyRules(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeL4ProxyRulesRequest) (*teoapi.DescribeL4ProxyRulesResponse, error) {
-	limit := req.Limit
-	if cloudapi.Value(limit) == 0 {
-		limit = nil
-	}
-	offset, n, err := paging(req.Offset, limit, maxDescribeL4)
+	offset, n, err := pagingZeroDefault(req.Offset, req.Limit, maxDescribeL4)
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ var zoneOrder = map[string]func(a, b *model.TeoZone) int{
 // applies to zone-name and alias-zone-name only ("模糊查询时支持过滤字段名为
 // zone-name 或 alias-zone-name").
 func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *teoapi.DescribeZonesRequest) (*teoapi.DescribeZonesResponse, error) {
-	offset, limit, err := paging(req.Offset, req.Limit, maxDescribeZones)
+	offset, limit, err := pagingZeroDefault(req.Offset, req.Limit, maxDescribeZones)
 	if err != nil {
 		return nil, err
 	}
