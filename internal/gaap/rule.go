@@ -33,6 +33,9 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
 		return nil, err
 	}
+	if err := model.ValidateSNI(r.ServerNameIndication); err != nil {
+		return nil, err
+	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		l, err := operableL7Listener(tx, r.ListenerID)
 		if err != nil {
@@ -87,8 +90,9 @@ func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, 
 }
 
 // applyRuleChanges overlays the present parameters of req onto r and
-// validates the result; a stored ForcedRedirect is checked only when req
-// sets it (model.ValidateForcedRedirect).
+// validates the result; a stored ForcedRedirect or ServerNameIndication is
+// checked only when req sets it (model.ValidateForcedRedirect,
+// model.ValidateSNI).
 func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) error {
 	overlayStr(&r.Scheduler, req.Scheduler)
 	overlayStr(&r.Path, req.Path)
@@ -116,6 +120,11 @@ func applyRuleChanges(r *model.Rule, req *gaapapi.ModifyRuleAttributeRequest) er
 	r.Check = check
 	if req.ForcedRedirect != nil {
 		if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
+			return err
+		}
+	}
+	if req.ServerNameIndication != nil {
+		if err := model.ValidateSNI(r.ServerNameIndication); err != nil {
 			return err
 		}
 	}

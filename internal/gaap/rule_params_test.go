@@ -6,6 +6,7 @@ import (
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -109,5 +110,26 @@ func TestEmptySearchValueIsNoFilter(t *testing.T) {
 		if err := api.Call(c, "DescribeUDPListeners", p, nil); err != nil {
 			t.Errorf("DescribeUDPListeners(%v): %v; want an empty list", p, err)
 		}
+	}
+}
+
+// TestRuleEditKeepsStoredWildcardSNI: a rule stored with a wildcard
+// ServerNameIndication (accepted before ValidateSNI) stays editable for
+// what a call changes, as an older ForcedRedirect does
+// (TestRuleEditKeepsStoredRedirect): the check runs only on a value the
+// call sends.
+func TestRuleEditKeepsStoredWildcardSNI(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, listener, "www.example.com", "/")
+	// The row as the previous release stored it.
+	rewriteRow(t, api, model.KindRule, rule, func(row map[string]any) {
+		row["forwardProtocol"], row["sniSwitch"], row["sni"] = "HTTPS", "ON", "*.example.com"
+	})
+	pace()
+	err := api.Call(c, "ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"}, nil)
+	if err != nil {
+		t.Fatalf("changing only the Scheduler of a rule stored with ServerNameIndication *.example.com: %v; want it changed (the SNI was not sent)", err)
 	}
 }

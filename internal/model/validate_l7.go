@@ -134,16 +134,24 @@ func ValidateRule(r *Rule) error {
 		return apierr.New(apierr.InvalidParameterValue, "HealthCheck must be 0 (off) or 1 (on), not %d", r.HealthCheck)
 	case r.ServerNameIndicationSwitch == "ON" && r.ServerNameIndication == "":
 		return apierr.New(apierr.MissingParameter, "ServerNameIndication is required when ServerNameIndicationSwitch is ON")
-	case strings.Contains(r.ServerNameIndication, "*"):
-		// A client names one server (RFC 6066 3); no origin has a
-		// certificate for "*.example.com" as a name.
-		return apierr.New(apierr.InvalidParameterValue, "ServerNameIndication %q must name one host, not a wildcard", r.ServerNameIndication)
 	case r.ServerNameIndication != "" && ValidateHost("ServerNameIndication", r.ServerNameIndication) != nil:
 		return ValidateHost("ServerNameIndication", r.ServerNameIndication)
 	case r.ForwardHost != "default" && !IsHostHeader(r.ForwardHost):
 		return apierr.New(apierr.InvalidParameterValue, "ForwardHost %q must be \"default\" (the client's Host) or the Host to send to origins: a host name or IP address, optionally with \":port\" (1-65535), without scheme or path", r.ForwardHost)
 	}
 	return ValidateCheck(&r.Check)
+}
+
+// ValidateSNI checks a ServerNameIndication a call sets: one host, as a
+// ClientHello names one server (RFC 6066 3); no origin has a certificate
+// for "*.example.com" as a name. ValidateRule leaves it out because rules
+// stored before this check may hold one, and an edit that does not send
+// ServerNameIndication must not be refused for it.
+func ValidateSNI(v string) error {
+	if strings.Contains(v, "*") {
+		return apierr.New(apierr.InvalidParameterValue, "ServerNameIndication %q must name one host, not a wildcard", v)
+	}
+	return nil
 }
 
 // ValidateForcedRedirect checks a ForcedRedirect a call sets ("" is none):

@@ -1095,3 +1095,52 @@ func TestLateBodyNotReadAsRequest(t *testing.T) {
 			len(body), second.Status, resp.Status, resp.Header.Get("Connection"))
 	}
 }
+
+// TestUnreadBodyKeepAliveHonest: an answer to a POST whose body the edge
+// did not read (its own 404, an origin's refusal) either says it closes
+// the connection or serves the next request on it. On net/http's path a
+// full-duplex answer without "Connection: close" was followed by a close:
+// net/http's discard of the body after the answer reaches its end and
+// starts a background read, which the next request's read trips over.
+func TestUnreadBodyKeepAliveHonest(t *testing.T) {
+	own := envServer(t, scriptedOrigin(t), nil, func(l *snapshot.HTTPListener) {
+		l.Domains[0].Rules[0].Path = "/api" // "/other" matches no rule: the edge's 404.
+	})
+	refused := envServer(t, netip.MustParseAddrPort("127.0.0.1:9"), nil, func(l *snapshot.HTTPListener) {})
+	for _, tc := range []struct {
+		name, extra string
+		s           *Server
+	}{
+		{"fast path, 404", "Content-Length: 5\r\n\r\nhello", own},
+		{"net/http, 404", "Pragma: x\r\nContent-Length: 5\r\n\r\nhello", own},
+		{"net/http, chunked, 404", "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", own},
+		{"fast path, 502", "Content-Length: 5\r\n\r\nhello", refused},
+		{"net/http, 502", "Pragma: x\r\nContent-Length: 5\r\n\r\nhello", refused},
+	} {
+		s := tc.s
+
+		c := sendRaw(t, s, "POST /other HTTP/1.1\r\nHost: a.test\r\n"+tc.extra)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.Close {
+			continue // Said it closes: a client opens a new connection.
+		}
+		time.Sleep(100 * time.Millisecond) // The client's next request comes a little later.
+		if _, err := io.WriteString(c, "GET /other HTTP/1.1\r\nHost: a.test\r\n\r\n"); err != nil {
+			t.Errorf("%s: the keep-alive answer %s was followed by a closed connection: %v", tc.name, resp.Status, err)
+			continue
+		}
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if second, err := http.ReadResponse(br, nil); err != nil {
+			t.Errorf("%s: first answer %s without Connection: close, then the next request on the connection got no answer: %v; want it served (or the first answer to say close)",
+				tc.name, resp.Status, err)
+		} else {
+			second.Body.Close()
+		}
+	}
+}

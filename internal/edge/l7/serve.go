@@ -47,14 +47,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// net/http's HTTP/1 writer (the fast path's has no such method and
 		// needs none: fastBody.unread; a ResponseController would build an
 		// error for each upload). The edge may answer without reading the
-		// body (its own 404 or 401, a redirect, an origin that refused):
-		// the answer goes out at once, not after net/http has discarded
-		// the body, and what net/http discards after the handler must come
-		// within BodyIdleTimeout, as nginx's client_body_timeout, else the
-		// connection closes (handedConn.boundDiscard): a client that
-		// declares a body and never sends it must not hold the connection,
-		// and bytes of that body arriving later must not be read as a
-		// request. The fast path bounds its own discard (fastConn.serveOne).
+		// body to its end (its own 404 or 401, a redirect, an origin that
+		// refused or answered early): the answer goes out at once, not
+		// after net/http has discarded the body, and says close (head), as
+		// net/http's discard after a full-duplex answer ends the
+		// connection anyway (a discard that reaches the body's end starts
+		// a background read that the next request's read trips over). What
+		// it discards must come within BodyIdleTimeout
+		// (handedConn.boundDiscard): a client that declares a body and
+		// never sends it must not hold the connection. The fast path keeps
+		// the connection and bounds its own discard (fastConn.serveOne).
+		rw.closeUnread = true
 		_ = d.EnableFullDuplex()
 		if hc, ok := req.Context().Value(clientConnKey{}).(*handedConn); ok {
 			defer func() {
@@ -327,9 +330,12 @@ func (r *rule) errorHandler(w http.ResponseWriter, req *http.Request, err error)
 // instead, after which httputil.ReverseProxy clears the header map.
 type recorder struct {
 	http.ResponseWriter
-	close  bool       // The answer says "Connection: close" (mayBeSmuggled).
-	body   *countBody // The request's body, if it has one.
-	altSvc []string   // The listener's Alt-Svc; shared, never written: len == cap.
+	close bool       // The answer says "Connection: close" (mayBeSmuggled).
+	body  *countBody // The request's body, if it has one.
+	// closeUnread: an answer that goes out before the body was read to its
+	// end closes the connection (ServeHTTP).
+	closeUnread bool
+	altSvc      []string // The listener's Alt-Svc; shared, never written: len == cap.
 	// noInterim: an HTTP/1.0 client, which takes any answer for the final
 	// one; an origin's 1xx (the edge speaks HTTP/1.1 to it) is dropped, as
 	// RFC 9110 (15.2) has it. httputil clears the header map after a 1xx
@@ -370,6 +376,9 @@ func (w *recorder) closeConn(req *http.Request) { w.close = req.ProtoMajor < 3 }
 func (w *recorder) head() {
 	if w.took != 0 {
 		return
+	}
+	if w.closeUnread && (w.body == nil || !w.body.eof.Load()) {
+		w.close = true
 	}
 	if w.close || w.altSvc != nil {
 		h := w.ResponseWriter.Header()
@@ -578,6 +587,7 @@ type countBody struct {
 	kill  func()
 	t     *time.Timer
 	fault atomic.Int32
+	eof   atomic.Bool // Read to its end.
 }
 
 // watchBody wraps req's body in a countBody counting into n.
@@ -600,7 +610,9 @@ func (b *countBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.t.Stop()
 	b.n.Add(int64(n))
-	if err != nil && err != io.EOF {
+	if err == io.EOF {
+		b.eof.Store(true)
+	} else if err != nil {
 		b.fault.CompareAndSwap(0, http.StatusBadRequest)
 	}
 	return n, err
