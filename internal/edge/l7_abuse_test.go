@@ -1078,3 +1078,48 @@ func TestH2RapidResetBounded(t *testing.T) {
 		t.Errorf("one client resetting every stream made the edge open %d origin connections; want ≤ %d", n, bound)
 	}
 }
+
+// TestH2EmptyBodyGETRetried: an HTTP/2 GET whose HEADERS frame does not
+// end the stream, ended by an empty DATA frame (RFC 9113 allows it), has
+// no body, as an HTTP/1.1 GET without Content-Length: a refused connect is
+// retried on the rule's other origin. It was taken for a request with a
+// body of unknown length, and got a 502.
+func TestH2EmptyBodyGETRetried(t *testing.T) {
+	for _, emptyData := range []bool{false, true} {
+		rt := newRuntime(t, edge.Options{})
+		dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens.
+		a := httpOrigin(t, "a", nil)
+		addr := h2OneRule(t, rt, dead, func(d *snapshot.Domain) { d.Rules[0].Origins = l7Origins(dead, a) })
+		h2 := edgetest.DialH2(t, addr, "www.test")
+		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		status := make(chan string, 16)
+		h2.ReadLoop(func(f http2.Frame) {
+			if x, ok := f.(*http2.MetaHeadersFrame); ok {
+				status <- x.PseudoValue("status")
+			}
+		})
+		kind := "HEADERS with END_STREAM"
+		if emptyData {
+			kind = "HEADERS, then an empty DATA with END_STREAM"
+		}
+		for i := range 4 {
+			id := uint32(2*i + 1)
+			h2.Mu.Lock()
+			_ = h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: !emptyData,
+				BlockFragment: edgetest.H2Head(http.MethodGet, "www.test", "/")})
+			if emptyData {
+				_ = h2.Fr.WriteData(id, true, nil)
+			}
+			h2.Flush()
+			h2.Mu.Unlock()
+			select {
+			case s := <-status:
+				if s != "200" {
+					t.Errorf("GET %d (%s), rule with a dead and a live origin: got %s; want 200 from the live one", i, kind, s)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no answer")
+			}
+		}
+	}
+}

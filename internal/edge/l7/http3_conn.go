@@ -126,15 +126,6 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		hc.reqs.Add(1)
 		defer hc.reqs.Add(-1)
 	}
-	// quic-go cannot tell a request without body from one whose length
-	// is not declared (its HEADERS frame's FIN is not visible), so every
-	// GET or HEAD would carry a body of unknown length and never be
-	// retried on another origin after a refused connect, unlike over
-	// HTTP/1 and HTTP/2. A GET or HEAD body has no meaning (RFC 9110):
-	// without Content-Length, none is forwarded.
-	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
-		r.Body, r.ContentLength = http.NoBody, 0
-	}
 	s.h.Load().serveStream(w, r, hc.streamsOf())
 }
 

@@ -28,6 +28,16 @@ func (h *Handler) bodyIdleTimeout() time.Duration {
 // proxy's connection cap is refused with 503, nginx's limit_conn answer,
 // and counted Refused like a connection the cap refuses.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *streams) {
+	// A GET or HEAD whose length is not declared: quic-go cannot tell
+	// one without a body (its HEADERS frame's FIN is not visible), and
+	// an HTTP/2 client may end the stream with an empty DATA frame
+	// (RFC 9113). Either would carry a body of unknown length, and not be
+	// retried on another origin after a refused connect, unlike over
+	// HTTP/1. A GET or HEAD body has no meaning (RFC 9110): without
+	// Content-Length, none is forwarded.
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
+		r.Body, r.ContentLength = http.NoBody, 0
+	}
 	if !st.acquire() {
 		h.count(func(c *statsCounters) { c.Refused.Add(1) })
 		countRefused(h.Stats, h.Proxy.Stats, http.StatusServiceUnavailable)
