@@ -1123,3 +1123,48 @@ func TestH2EmptyBodyGETRetried(t *testing.T) {
 		}
 	}
 }
+
+// TestH2StreamsChargeNodeDescriptors: each request of an HTTP/2
+// connection beyond its first may hold an origin connection, and took a
+// slot of its proxy's cap but nothing of the node's descriptor budget
+// (l4.Node.FDs): five proxies' HTTP/2 clients held more descriptors than
+// the whole budget, where HTTP/1.1 clients stop at it.
+func TestH2StreamsChargeNodeDescriptors(t *testing.T) {
+	const budget, proxies, streamsPer = 40, 5, 10 // Share: budget/4 = 10 slots a proxy.
+	rt := newRuntime(t, edge.Options{MaxClientDescriptors: budget})
+	oaddr, open, _, _ := holdingOrigin(t)
+	ca := newTestPKI(t, "h2 CA")
+	cert, key := ca.leaf(t, "l", "www.test")
+	snap := &snapshot.Snapshot{Version: 1}
+	var addrs []netip.AddrPort
+	for i := range proxies {
+		ip := lo.Next()
+		port := edgetest.FreePort(t, ip)
+		snap.Proxies = append(snap.Proxies, snapshot.Proxy{ID: fmt.Sprintf("link-%d", i), AccessIP: ip.String(),
+			HTTPListeners: []snapshot.HTTPListener{{ID: fmt.Sprintf("lsr-%d", i), Protocol: snapshot.ProtoHTTPS, Port: port,
+				TLS:     &snapshot.TLS{CertPEM: cert, KeyPEM: key},
+				Domains: []snapshot.Domain{{Host: "www.test", Rules: []snapshot.Rule{rule(fmt.Sprintf("r-%d", i), "/", l7Origins(oaddr))}}}}}})
+		addrs = append(addrs, netip.AddrPortFrom(ip, uint16(port)))
+	}
+	mustApply(t, rt, snap)
+	for p, addr := range addrs {
+		h2 := edgetest.DialH2(t, addr, "www.test")
+		h2.ReadLoop(nil)
+		h2.Mu.Lock()
+		for i := range streamsPer {
+			id := uint32(2*i + 1)
+			_ = h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true,
+				BlockFragment: edgetest.H2Head(http.MethodPost, "www.test", fmt.Sprintf("/upload/%d/%d", p, i), "content-length", "1000000")})
+			_ = h2.Fr.WriteData(id, false, []byte("x"))
+		}
+		h2.Flush()
+		h2.Mu.Unlock()
+	}
+	time.Sleep(time.Second)
+	held := open.Load() + proxies // Origin connections, and the clients' own sockets.
+	t.Logf("%d HTTP/2 connections hold %d origin connections", proxies, open.Load())
+	if held > budget {
+		t.Errorf("clients hold %d descriptors (%d client sockets, %d origin connections) on a node whose client budget is %d",
+			held, proxies, open.Load(), budget)
+	}
+}

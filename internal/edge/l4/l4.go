@@ -58,8 +58,9 @@ func (n *Node) UDPSessions() int64 { return n.udp.Load() }
 
 // Descriptors a client holds, charged to Node.FDs.
 const (
-	tcpFDs = 2 // The client's socket and the origin's.
-	udpFDs = 1 // The session's upstream socket; the client's datagrams come through the listener's.
+	tcpFDs    = 2 // The client's socket and the origin's.
+	udpFDs    = 1 // The session's upstream socket; the client's datagrams come through the listener's.
+	streamFDs = 1 // A request's origin connection; its client's connection is counted already (or is QUIC's, through the listener's socket).
 )
 
 // acquire takes a slot of the proxy's cap and fds descriptors of the
@@ -85,6 +86,16 @@ func (p *Proxy) release(fds int64) {
 
 // ReleaseConn returns what Admit took for a TCP connection.
 func (p *Proxy) ReleaseConn() { p.release(tcpFDs) }
+
+// AcquireStream takes what a request of a multiplexed connection (HTTP/2,
+// HTTP/3) holds beyond its connection: a slot of the cap, as nginx's
+// limit_conn counts each request, and its origin connection's descriptor;
+// or neither and reports false. It also admits a QUIC connection, whose
+// packets come through the listener's socket. ReleaseStream returns it.
+func (p *Proxy) AcquireStream() bool { return p.acquire(streamFDs) }
+
+// ReleaseStream returns what AcquireStream took.
+func (p *Proxy) ReleaseStream() { p.release(streamFDs) }
 
 // NewProxy returns unlimited shared state for a proxy.
 func NewProxy(id string, c *stats.Counters) *Proxy {

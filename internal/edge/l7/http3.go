@@ -224,13 +224,13 @@ func (s *H3Server) acceptLoop() {
 // and serves it until it ends.
 func (s *H3Server) serve(c *quic.Conn) {
 	h := s.h.Load()
-	if !h.Proxy.Conns.TryAcquire() {
+	if !h.Proxy.AcquireStream() { // Its first request's share too: see streams.
 		h.count(func(c *statsCounters) { c.Refused.Add(1) })
 		_ = c.CloseWithError(h3Refused, "connection limit")
 		return
 	}
 	h.count(func(c *statsCounters) { c.NewConns.Add(1); c.Open() })
-	hc := &h3Conn{c: c, h: h, busy: time.Now(), streams: streams{gate: &h.Proxy.Conns}}
+	hc := &h3Conn{c: c, h: h, busy: time.Now(), streams: streams{gate: h.Proxy}}
 	hc.streams.conn = hc
 	s.mu.Lock()
 	if s.closed {
@@ -276,7 +276,7 @@ func (s *H3Server) end(hc *h3Conn) {
 	hc.publish(hc.c.ConnectionStats())
 	delete(s.conns, hc.c)
 	s.mu.Unlock()
-	hc.h.Proxy.Conns.Release()
+	hc.h.Proxy.ReleaseStream()
 	hc.h.count(func(c *statsCounters) { c.Active.Add(-1) })
 }
 

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/l4"
 )
 
 // maxStreams is the number of requests an HTTP/2 client may have open on
@@ -27,8 +27,10 @@ const (
 // may hold an origin connection of its own, so a connection counted once
 // would let one client exceed the cap by its streams. The connection's
 // own slot, taken when it was admitted, covers its first request in
-// flight; each further one takes a slot of gate, so a connection holds
-// max(1, requests in flight) slots. A nil *streams admits everything.
+// flight; each further one takes a slot of the proxy's cap and its origin
+// connection's descriptor of the node's budget (l4.Proxy.AcquireStream),
+// so a connection holds max(1, requests in flight) slots. A nil *streams
+// admits everything.
 // Safe for concurrent use.
 //
 // It also bounds the requests a client cancels (CVE-2023-44487, "rapid
@@ -37,7 +39,7 @@ const (
 // handlers queued beyond the stream limit, which requests that end at
 // once never fill.
 type streams struct {
-	gate *limit.Gate
+	gate *l4.Proxy
 	// conn closes the connection; an interface, not a func: a method
 	// value would be one more allocation per connection, HTTP/1 too.
 	conn interface{ cut() }
@@ -56,7 +58,7 @@ func (s *streams) acquire() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n > 0 && !s.gate.TryAcquire() {
+	if s.n > 0 && !s.gate.AcquireStream() {
 		return false
 	}
 	s.n++
@@ -74,7 +76,7 @@ func (s *streams) release(cancelled bool) {
 	s.mu.Lock()
 	s.n--
 	if s.n > 0 {
-		s.gate.Release()
+		s.gate.ReleaseStream()
 	}
 	if cancelled {
 		if now := time.Now(); now.Sub(s.since) > cancelWindow {
