@@ -80,6 +80,9 @@ func dnsProxies(tx *resource.Tx, ids []string) ([]string, error) {
 			return nil, cloudapi.Invalid("ProxyIdList", "the proxy %s is listed twice", id)
 		}
 		p, err := resource.Get[model.Proxy](tx, id)
+		if apierr.Is(err, apierr.ResourceNotFound) { // The only failure code the actions list.
+			return nil, apierr.New(apierr.FailedOperation, "ProxyIdList: the proxy %s does not exist", id)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -215,7 +215,7 @@ func testGlobalDomainDns(t *testing.T, api *xtest.API, domain string) {
 	}
 
 	wantCode(t, create([]string{"999999999"}, []string{proxy}), "InvalidParameterValue")
-	wantCode(t, create([]string{c1}, []string{"link-00000000"}), "ResourceNotFound")
+	wantCode(t, create([]string{c1}, []string{"link-00000000"}), "FailedOperation")
 	if err := create([]string{c1}, []string{proxy}); err != nil {
 		t.Fatalf("CreateGlobalDomainDns: %v", err)
 	}
