@@ -1002,67 +1002,43 @@ func TestEarlyAnswerNotHeldByStalledUpload(t *testing.T) {
 }
 
 // TestUnreadBodyDiscardBounded: a request whose body the edge does not
-// read (here its own 404) has that body discarded after the answer. The
-// discard read the client with no deadline, on the fast path and on
-// net/http's, and net/http held the answer itself behind it for a
-// declared length: a client that declared a body and never sent it held
-// the connection, its goroutine and its MaxConns slot for good. The answer
-// now comes at once, and the connection closes within BodyIdleTimeout.
+// read (its own 404; an origin's refusal, not retried: a 502) has that
+// body discarded after the answer. The discard read the client with no
+// deadline, on the fast path and on net/http's, and net/http held the
+// answer itself behind it for a declared length: a client that declared
+// a body and never sent it held the connection, its goroutine and its
+// MaxConns slot for good. The answer now comes at once, and the
+// connection closes within BodyIdleTimeout.
 func TestUnreadBodyDiscardBounded(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	s := envServer(t, scriptedOrigin(t), func(e *Env) { e.BodyIdleTimeout = idle }, func(l *snapshot.HTTPListener) {
-		l.Domains[0].Rules[0].Path = "/api" // "/other" matches no rule: the edge's 404.
-	})
-	for _, tc := range []struct{ name, head string }{
-		{"fast path", "POST /other HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n"},
-		{"net/http, declared length", "POST /other HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: 1000\r\n\r\n"},
-		{"net/http, chunked", "POST /other HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"},
-	} {
-		c := sendRaw(t, s, tc.head)
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Errorf("%s: no answer with the body never sent: %v; want the edge's 404 at once", tc.name, err)
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		start := time.Now()
-		_ = c.SetReadDeadline(time.Now().Add(idle + 2*time.Second))
-		if _, err = br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Errorf("%s: answered %s, then the connection was still open %v later with the body never sent; want it closed within about BodyIdleTimeout (%v)",
-				tc.name, resp.Status, time.Since(start).Round(time.Millisecond), idle)
-		}
+	env := func(e *Env) { e.BodyIdleTimeout = idle }
+	servers := map[string]*Server{
+		"the edge's 404": envServer(t, scriptedOrigin(t), env, func(l *snapshot.HTTPListener) {
+			l.Domains[0].Rules[0].Path = "/api" // "/other" matches no rule.
+		}),
+		"a refusing origin's 502": envServer(t, netip.MustParseAddrPort("127.0.0.1:9"), env, func(*snapshot.HTTPListener) {}),
 	}
-}
-
-// TestUnreadBodyAfterRefusedConnectBounded: a request with a body whose
-// only origin refuses is answered without a byte of its body read (it is
-// not retried), as the edge's own answers are (TestUnreadBodyDiscardBounded):
-// the 502 comes at once and the connection closes within BodyIdleTimeout
-// if the body never comes.
-func TestUnreadBodyAfterRefusedConnectBounded(t *testing.T) {
-	const idle = 300 * time.Millisecond
-	s := envServer(t, netip.MustParseAddrPort("127.0.0.1:9"), func(e *Env) { e.BodyIdleTimeout = idle }, func(l *snapshot.HTTPListener) {})
-	for _, tc := range []struct{ name, head string }{
-		{"fast path", "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n"},
-		{"net/http, declared length", "POST /x HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: 1000\r\n\r\n"},
-		{"net/http, chunked", "POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"},
-	} {
-		c := sendRaw(t, s, tc.head)
-		_ = c.SetReadDeadline(time.Now().Add(idle + 2*time.Second))
-		br := bufio.NewReader(c)
-		start := time.Now()
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Errorf("%s: origin refuses, body never sent: no answer after %v (%v); want the edge's 502 at once", tc.name, time.Since(start).Round(time.Millisecond), err)
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if _, err = br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Errorf("%s: answered %s, then the connection was still open %v later; want it closed within about BodyIdleTimeout (%v)",
-				tc.name, resp.Status, time.Since(start).Round(time.Millisecond), idle)
+	for answer, s := range servers {
+		for _, tc := range []struct{ name, head string }{
+			{"fast path", "POST /other HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n"},
+			{"net/http, declared length", "POST /other HTTP/1.1\r\nHost: a.test\r\nPragma: x\r\nContent-Length: 1000\r\n\r\n"},
+			{"net/http, chunked", "POST /other HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		} {
+			c := sendRaw(t, s, tc.head)
+			_ = c.SetReadDeadline(time.Now().Add(idle + 2*time.Second))
+			br := bufio.NewReader(c)
+			start := time.Now()
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("%s, %s: no answer after %v with the body never sent: %v; want it at once", answer, tc.name, time.Since(start).Round(time.Millisecond), err)
+				continue
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if _, err = br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%s, %s: answered %s, then the connection was still open %v later with the body never sent; want it closed within about BodyIdleTimeout (%v)",
+					answer, tc.name, resp.Status, time.Since(start).Round(time.Millisecond), idle)
+			}
 		}
 	}
 }

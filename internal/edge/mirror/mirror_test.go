@@ -443,18 +443,8 @@ func TestDirectionChangeKeepsSeqOrder(t *testing.T) {
 		{[]string{snapshot.MirrorEgress, snapshot.MirrorAll}, l4.Egress},
 	} {
 		t.Run(strings.Join(tc.dirs, "-"), func(t *testing.T) {
-			reg := stats.NewRegistry()
-			e := New(reg, Options{Rate: -1})
-			defer e.Close()
-			cfg := testMirror(tc.dirs[0])
-			m := newMirror(e, cfg, reg.Get(StatsKind, cfg.ID))
-			tf := &tcpFlow{flow: testFlow(m, [2]bool{true, true})}
-			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			s := newSender(conn)
+			e, cfg, tf, s := tcpSender(t, tc.dirs[0])
+			m := tf.m
 			var last [2]*layers.TCP // By l4.Dir: the last segment emitted.
 			relay := func(step string, d l4.Dir, n int) {
 				tf.Data(d, n, &recChunk{keep: n})
@@ -536,18 +526,7 @@ func TestDenyPrivateDropsCollectors(t *testing.T) {
 // direction's offset when it got to the event, so a sender that lagged
 // showed the client acknowledging bytes it had not been sent yet.
 func TestOneDirectionAckAtRelayTime(t *testing.T) {
-	reg := stats.NewRegistry()
-	e := New(reg, Options{Rate: -1})
-	defer e.Close()
-	cfg := testMirror(snapshot.MirrorIngress)
-	m := newMirror(e, cfg, reg.Get(StatsKind, cfg.ID))
-	tf := &tcpFlow{flow: testFlow(m, [2]bool{true, true})}
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s := newSender(conn)
+	e, _, tf, s := tcpSender(t, snapshot.MirrorIngress)
 
 	tf.Data(l4.Ingress, 5, &recChunk{keep: 5}) // The client's request, relayed first.
 	tf.Data(l4.Egress, 7, &recChunk{keep: 7})  // Then the answer (egress not copied).
@@ -568,4 +547,22 @@ func TestOneDirectionAckAtRelayTime(t *testing.T) {
 	if got, want := data.Ack-tf.isn[l4.Egress]-1, uint32(0); got != want {
 		t.Errorf("the client's 5-byte segment acks %d bytes of the proxy's; want %d: the answer was relayed after it", got, want)
 	}
+}
+
+// tcpSender is an engine with a mirror copying dir (configured as cfg), a
+// TCP flow of it, and a sender whose packets stay in its buffer (s.msgs)
+// for the test to read.
+func tcpSender(t *testing.T, dir string) (e *Engine, cfg snapshot.Mirror, tf *tcpFlow, s *sender) {
+	t.Helper()
+	reg := stats.NewRegistry()
+	e = New(reg, Options{Rate: -1})
+	t.Cleanup(e.Close)
+	cfg = testMirror(dir)
+	m := newMirror(e, cfg, reg.Get(StatsKind, cfg.ID))
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return e, cfg, &tcpFlow{flow: testFlow(m, [2]bool{true, true})}, newSender(conn)
 }
