@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,6 +229,10 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{args: []string{"--vip-pool-ipv6", "::/128"}, want: "--vip-pool-ipv6: vip pool \"::/128\" overlaps ::/128 (the unspecified address)"},
 		{args: []string{"--vip-pool", "224.0.0.0/24"}, want: "multicast"},
 		{args: []string{"--store", "mysql://u@h/db"}, want: "--store"},
+		// What the PostgreSQL driver refuses to parse, before the
+		// credentials are written (they were).
+		{args: []string{"--store", "postgres://u:pw@127.0.0.1:1/db?sslmode=bogus"}, want: "--store"},
+		{args: []string{"--store", "postgres://u:pw@127.0.0.1:1/db?connect_timeout=abc"}, want: "--store"},
 		{args: []string{"--gaap-config", "/nonexistent.json"}, want: "/nonexistent.json"},
 		{args: []string{"--accounts", "/nonexistent.json"}, want: "/nonexistent.json"},
 		// An accounts file is checked whole, as the API's accounts are: a
@@ -594,6 +599,95 @@ func TestServeCertNeedsKey(t *testing.T) {
 	for _, args := range [][]string{{"--api-cert", "c.pem"}, {"--api-key", "k.pem"}} {
 		if err := serve(append(args, "--data-dir", t.TempDir())); err == nil || !strings.Contains(err.Error(), "both or neither") {
 			t.Errorf("%v: %v; want refused", args, err)
+		}
+	}
+}
+
+// TestServeRestartsWithListenerOnAPIPort: with the API on every address
+// (--api-listen 0.0.0.0:P, as a node its users reach is run), a tenant
+// creates a TCP listener on port P of its proxy; it cannot bind while the
+// node runs. A restart bound the data plane first: the listener took
+// ACCESS_IP:P, the API could not bind, and serve refused to start, with
+// the listener removable only through the API. The node's own sockets
+// are bound first now, and the listener fails to bind, as it did.
+func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	cmd, addr, acct, log := startServeIn(t, data, "--vip-pool", "127.66.0.0/28", "--metrics-listen", "off")
+	// startServeIn listens on 127.0.0.1:P; restart it on 0.0.0.0:P.
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.ParseUint(portStr, 10, 16)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	cmd = exec.Command(serveBinary(t), "serve", "--api-listen", "0.0.0.0:"+portStr, "--data-dir", data,
+		"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
+	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	c := apiClient("127.0.0.1:"+portStr, acct)
+	edgetest.Eventually(t, 20*time.Second, func() bool {
+		_, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest())
+		return err == nil
+	}, "serve on 0.0.0.0:%s did not answer; log:\n%s", portStr, log)
+
+	cp := gaapsdk.NewCreateProxyRequest()
+	cp.ProjectId, cp.ProxyName, cp.AccessRegion = new(int64(0)), new("apiport"), new("SouthChina")
+	cp.RealServerRegion, cp.Bandwidth, cp.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+	pr, err := c.CreateProxy(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := *pr.Response.InstanceId
+	edgetest.Eventually(t, 20*time.Second, func() bool {
+		d := gaapsdk.NewDescribeProxiesRequest()
+		d.ProxyIds = []*string{&proxy}
+		r, err := c.DescribeProxies(d)
+		return err == nil && len(r.Response.ProxySet) == 1 && *r.Response.ProxySet[0].Status == "RUNNING"
+	}, "proxy not running")
+	cl := gaapsdk.NewCreateTCPListenersRequest()
+	cl.ProxyId, cl.ListenerName, cl.Ports = &proxy, new("onapiport"), []*uint64{&port}
+	cl.Scheduler, cl.RealServerType, cl.HealthCheck = new("rr"), new("IP"), new(uint64(0))
+	_, err = c.CreateTCPListeners(cl)
+	if err != nil {
+		return // Refused up front: as good.
+	}
+	edgetest.Eventually(t, 20*time.Second, func() bool { return strings.Contains(log.String(), "address already in use") },
+		"the listener on the API's port bound; log:\n%s", log)
+
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop; log:\n%s", log)
+	}
+
+	// Restart on the same flags.
+	re := exec.Command(serveBinary(t), "serve", "--api-listen", "0.0.0.0:"+portStr, "--data-dir", data,
+		"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
+	re.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
+	relog := &edgetest.LogBuffer{}
+	re.Stderr = relog
+	if err := re.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { re.Process.Kill(); re.Wait() })
+	redone := make(chan error, 1)
+	go func() { redone <- re.Wait() }()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case err := <-redone:
+			t.Fatalf("restart on the same flags exited (%v) after one tenant's CreateTCPListeners on the API port; log:\n%s", err, relog)
+		case <-deadline:
+			t.Fatalf("restart never answered; log:\n%s", relog)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if _, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest()); err == nil {
+			return // serving again
 		}
 	}
 }

@@ -303,6 +303,9 @@ func storeDSN(o Options) (dsn, engine, where string, err error) {
 		// Not url.Parse's message: it repeats the URL, password included.
 		return "", "", "", errors.New("--store: not a valid postgres:// URL (postgres://USER:PASSWORD@HOST[:PORT]/DATABASE)")
 	}
+	if err := sqlstore.CheckPostgresURL(o.StoreDSN); err != nil {
+		return "", "", "", fmt.Errorf("--store: %w", err)
+	}
 	// No host is PostgreSQL's default: a local socket (or PGHOST, or a
 	// host= parameter).
 	where = cmp.Or(u.Host, "local socket") + u.Path
@@ -358,7 +361,19 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	s.VPC.Notify = s.Controller.Notify
 	s.Tag = tag.New(st, o.Log)
 	s.Tag.Notify = s.Controller.Notify
+	// The node's own sockets are bound before the data plane's: a
+	// listener a tenant configured on the API's or the metrics' port
+	// then fails to bind, as it does while the node runs, instead of
+	// taking the port at a restart and keeping the node from starting
+	// (the API, which alone could remove it, down). Calls wait in the
+	// backlog until serve, after the initial reconcile: every listener is
+	// back before the first is answered.
+	serve, unlisten, err := s.listen(o, set.tls)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Controller.Reconcile(ctx); err != nil {
+		unlisten()
 		s.Edge.Close(ctx)
 		return nil, fmt.Errorf("initial reconcile: %w", err)
 	}
@@ -366,12 +381,6 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	s.Endpoint.Unlimited = o.NoRateLimits
 	s.Endpoint.BodyIdleTimeout, s.Endpoint.BodyTimeout = o.APIBodyIdleTimeout, o.APIBodyTimeout
 	s.Endpoint.BodyBudget = o.APIBodyBudget
-	serve, err := s.listen(o, set.tls)
-	if err != nil {
-		// The initial reconcile already opened the data plane's sockets.
-		s.Edge.Close(ctx)
-		return nil, err
-	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	interval := o.StatsInterval
@@ -395,8 +404,9 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 const metricsMaxConns = 64
 
 // listen opens the API's listener (HTTPS with tlsCfg, else HTTP) and the
-// metrics' own, if any; serve starts serving them.
-func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error) {
+// metrics' own, if any; serve starts serving them, unlisten closes them
+// unserved.
+func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve, unlisten func(), err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Telemetry.Collector())
 	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -410,7 +420,7 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 	var mln net.Listener
 	if o.MetricsListen != "" && o.MetricsListen != "off" {
 		if mln, err = net.Listen("tcp", o.MetricsListen); err != nil {
-			return nil, fmt.Errorf("--metrics-listen: %w", err)
+			return nil, nil, fmt.Errorf("--metrics-listen: %w", err)
 		}
 		s.MetricsAddr = mln.Addr().String()
 		mux := http.NewServeMux()
@@ -424,7 +434,7 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 		if mln != nil {
 			mln.Close()
 		}
-		return nil, fmt.Errorf("--api-listen: %w", err)
+		return nil, nil, fmt.Errorf("--api-listen: %w", err)
 	}
 	s.Addr = ln.Addr().String()
 	// Origins may not reach the API or the metrics, as they may not
@@ -480,12 +490,19 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve func(), err error)
 	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10*time.Second + bodyTimeout + cloudapi.HandlerTimeout,
 		IdleTimeout: 2 * time.Minute, WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute, TLSConfig: tlsCfg}
-	return func() {
+	serve = func() {
 		go s.serve("api", s.http, ln, tlsCfg != nil)
 		if s.metrics != nil {
 			go s.serve("metrics", s.metrics, mln, false)
 		}
-	}, nil
+	}
+	unlisten = func() {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+	}
+	return serve, unlisten, nil
 }
 
 func (s *Server) serve(name string, srv *http.Server, ln net.Listener, tls bool) {

@@ -279,6 +279,15 @@ func privateFiles(path string) (tightened []string, err error) {
 // database/sql's pool maintenance is for ever.
 const connectTimeout = 10 * time.Second
 
+// CheckPostgresURL reports what the driver finds wrong with a PostgreSQL
+// URL (an unknown sslmode, a connect_timeout that is not a number, ...),
+// without connecting: serve checks its flags before it writes anything.
+// The error hides the password.
+func CheckPostgresURL(dsn string) error {
+	_, err := parsePostgres(dsn)
+	return err
+}
+
 // parsePostgres parses a PostgreSQL URL, with connectTimeout by default.
 func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(dsn)
