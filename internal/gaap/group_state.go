@@ -24,7 +24,7 @@ func (s *Service) groupBatch(ctx context.Context, call *cloudapi.Call, id string
 			invalid = []string{g.ID}
 			return nil
 		}
-		invalid, err = t.apply(tx, proxies)
+		invalid, err = t.apply(tx, model.Members(proxies)) // One being destroyed is no member.
 		return err
 	})
 	return invalid, err

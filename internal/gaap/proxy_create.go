@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -184,7 +185,15 @@ func joinGroup(tx *resource.Tx, p *model.Proxy) error {
 	}
 	p.RealServerRegion = cmp.Or(p.RealServerRegion, g.RealServerRegion)
 	p.PackageType = cmp.Or(p.PackageType, g.PackageType)
-	return nil
+	// The group's tags, as CreateProxyGroup gives its first members (a
+	// group and its proxies answer the same tag filters); the call's own
+	// value wins for a key both have.
+	for _, t := range g.Tags {
+		if !slices.ContainsFunc(p.Tags, func(o model.Tag) bool { return o.Key == t.Key }) {
+			p.Tags = append(p.Tags, t)
+		}
+	}
+	return model.CheckTagCount(listedCode(tx.Action, apierr.LimitExceededTagQuota, apierr.LimitExceeded), "TagSet with the proxy group's tags", 0, len(p.Tags))
 }
 
 func tagsIn(in []gaapapi.TagPair) []model.Tag {

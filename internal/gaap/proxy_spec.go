@@ -139,11 +139,17 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	children, err := resource.Children[model.Proxy](tx, g.ID)
 	members := model.Members(children) // a member being destroyed counts for nothing
 	conflict := listedCode(tx.Action, apierr.InvalidParameterValueProxyAndGroupFeatureConflict, apierr.InvalidParameterValue)
+	state, _ := g.State(members)
 	switch {
 	case err != nil:
 		return err
 	case g.Status == model.GroupDestroying:
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
+	case state == model.GroupClosed:
+		// A closed group carries no traffic (CloseProxyGroup); a member
+		// joining would serve its listeners, and reopen it unasked.
+		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning),
+			"group %s is closed; open it (OpenProxyGroup) before adding a proxy", g.ID)
 	case g.RealServerRegion != sp.RealServerRegion:
 		return apierr.New(conflict, "group %s forwards to %s, not %s", g.ID, g.RealServerRegion, sp.RealServerRegion)
 	case g.IPAddressVersion != sp.IPVersion || g.PackageType != sp.PackageType:
