@@ -111,3 +111,31 @@ func TestCloseGroupListsNoDepartedMember(t *testing.T) {
 		t.Errorf("ProxyNum %d, CloseProxyGroup InvalidStatusInstanceSet %v; want 1 member, closed, and nothing invalid (%s is no member)", n, out.InvalidStatusInstanceSet, ps[0])
 	}
 }
+
+// TestJoinClosingGroup: right after CloseProxyGroup (its members CLOSING
+// until the controller settles them) a CreateProxy with its GroupId was
+// accepted, and the group, once settled, read RUNNING again with the
+// newcomer serving its listeners; refused as for a CLOSED group
+// (TestJoinClosedGroup).
+func TestJoinClosingGroup(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	g, _ := groupWithRegions(t, api, "SouthChina")
+	release := api.Controller.Hold()
+	var out struct{ InvalidStatusInstanceSet []string }
+	if err := api.Call(c, "CloseProxyGroup", map[string]any{"GroupId": g}, &out); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	var cr struct{ InstanceId string }
+	err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong",
+		"Bandwidth": 10, "Concurrent": 2, "GroupId": g}, &cr)
+	release()
+	if err != nil {
+		return // Refused: right.
+	}
+	waitGroupStatus(t, c, g, 0)
+	t.Errorf("CreateProxy into group %s right after CloseProxyGroup (members CLOSING) made %s; the group now reads %d RUNNING, reopened without OpenProxyGroup; want the join refused as for a CLOSED group",
+		g, cr.InstanceId, *groupDetail(t, c, g).Status)
+}

@@ -129,6 +129,14 @@ func (s *Service) checkNewProxy(tx *resource.Tx, p *model.Proxy) error {
 	return s.checkGroupMember(tx, p.GroupID, sp)
 }
 
+// closedGroup reports whether a group's members are all closed or being
+// closed: CloseProxyGroup's state, before its members have settled too.
+func closedGroup(members []*model.Proxy) bool {
+	return len(members) > 0 && !slices.ContainsFunc(members, func(m *model.Proxy) bool {
+		return m.Status != model.ProxyClosed && m.Status != model.ProxyClosing
+	})
+}
+
 // checkGroupMember checks that a proxy of spec can join group id: same
 // origin region, IP version and package, room left, group not going away.
 func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) error {
@@ -139,13 +147,12 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 	children, err := resource.Children[model.Proxy](tx, g.ID)
 	members := model.Members(children) // a member being destroyed counts for nothing
 	conflict := listedCode(tx.Action, apierr.InvalidParameterValueProxyAndGroupFeatureConflict, apierr.InvalidParameterValue)
-	state, _ := g.State(members)
 	switch {
 	case err != nil:
 		return err
 	case g.Status == model.GroupDestroying:
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
-	case state == model.GroupClosed:
+	case closedGroup(members):
 		// A closed group carries no traffic (CloseProxyGroup); a member
 		// joining would serve its listeners, and reopen it unasked.
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning),
