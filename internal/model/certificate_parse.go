@@ -111,6 +111,14 @@ func parseChain(text string) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent %v", err)
 	}
+	// pem.Decode passes over a block it cannot decode (broken base64, no
+	// END line): the certificate would be stored and never used, a CA's
+	// clients refused or a chain served without its intermediate. OpenSSL
+	// refuses such a file.
+	if begun := strings.Count(text, "-----BEGIN "); begun != len(certs) {
+		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent,
+			"CertificateContent has %d PEM blocks (-----BEGIN), of which %d decode: one is damaged (its base64, or its -----END line)", begun, len(certs))
+	}
 	return certs[0], nil
 }
 
