@@ -3,6 +3,7 @@ package edge_test
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -1004,5 +1005,83 @@ func TestHTTPOriginAtOwnListenerRefused(t *testing.T) {
 	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]; v.Refused != 0 || v.NewConns > 2 {
 		t.Errorf("proxy counters: newConns=%d refused=%d; want the client's connection only, nothing refused (no loop)",
 			v.NewConns, v.Refused)
+	}
+}
+
+// names sends n GETs for host to url and counts the answers by the
+// origin that gave them (or their status, when not 200).
+func names(t *testing.T, url, host string, n int) map[string]int {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	got := map[string]int{}
+	for range n {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Host = host
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			got[resp.Status]++
+			continue
+		}
+		var sn seen
+		if json.Unmarshal(b, &sn) == nil && sn.Name != "" {
+			got[sn.Name]++
+			continue
+		}
+		got[string(b)]++
+	}
+	return got
+}
+
+// TestHTTPSHandshakeFailureIsConnectFailure: an HTTPS rule (checks off)
+// with two origins, one of which fails every TLS handshake (plain HTTP on
+// the port, as a misconfigured origin). No byte of a request is written
+// to it, as for a refused connect: GETs are retried on the good origin and
+// the broken one made suspect. Every other request was a 502.
+func TestHTTPSHandshakeFailureIsConnectFailure(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ca := newTestPKI(t, "origin CA")
+	good := httpOrigin(t, "good", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "good", "origin.test")}})
+	broken := httpOrigin(t, "broken", nil) // Plain HTTP on the HTTPS origin's port: every handshake fails.
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := rule("r-hs", "/", l7Origins(broken, good))
+	r.ForwardProtocol, r.SNI = snapshot.ProtoHTTPS, "origin.test"
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-hs", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "hs.test", Rules: []snapshot.Rule{r}}}}))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	got := names(t, url, "hs.test", 10)
+	if got["good"] != 10 {
+		t.Errorf("10 GETs over a rule whose other origin fails every TLS handshake: %v; want all 10 from good "+
+			"(a handshake failure writes no byte of the request, like a refused connect: retried, origin suspect)", got)
+	}
+}
+
+// TestResetOriginSuspect: a plain-HTTP rule (checks off) with an origin
+// that takes every request and resets the connection before answering (an
+// application crashing on each) is made suspect, as one that hangs is: it
+// kept one request in two, each a 502.
+func TestResetOriginSuspect(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	good := httpOrigin(t, "good", nil)
+	reset := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_, _ = http.ReadRequest(bufio.NewReader(c)) // Takes the request, then resets: a crashing application.
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	r := rule("r-rst", "/", l7Origins(reset, good))
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-rst", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "rst.test", Rules: []snapshot.Rule{r}}}}))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	got := names(t, url, "rst.test", 10)
+	if got["good"] < 9 {
+		t.Errorf("10 GETs over a rule whose other origin resets every connection before answering: %v; "+
+			"want at most the first to fail, the origin then suspect", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -484,9 +485,11 @@ func (r *rule) answered(o *origin, wait time.Duration) {
 // failed ends a request to o that got no answer. A connect that failed
 // makes o suspect, and so does a request it took and never answered
 // (within ResponseHeaderTimeout: an origin that accepts and hangs, which
-// checks of the port alone take for healthy), as nginx counts both
-// towards max_fails; unless the exchange was cut short because the client
-// went away (or the edge shut down): that says nothing about the origin.
+// checks of the port alone take for healthy) or dropped (a reset or a
+// close before any answer: an application that crashes on each request),
+// as nginx counts all three towards max_fails; unless the exchange was cut
+// short because the client went away (or the edge shut down): that says
+// nothing about the origin.
 func (r *rule) failed(o *origin, err error) {
 	o.backend.ConnEnd()
 	switch {
@@ -494,7 +497,7 @@ func (r *rule) failed(o *origin, err error) {
 	case isDialError(err):
 		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
-	case isTimeout(err):
+	case isTimeout(err), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
 		o.backend.ConnectFailed()
 	}
 }
@@ -586,9 +589,10 @@ func (b *endUpgraded) CloseWrite() error {
 	return err
 }
 
-// isDialError reports whether err is a failed connect: a dial's, or an
-// origin certificate that failed verification (RealServerAuth), which
-// leaves the origin as unusable as one that refuses connections.
+// isDialError reports whether err is a failed connect: a dial's (a TLS
+// handshake's included: roundTrip, dialHostTLS), or an origin certificate
+// that failed verification (RealServerAuth), which leaves the origin as
+// unusable as one that refuses connections.
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, health.ErrUnverified)

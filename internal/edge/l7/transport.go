@@ -176,7 +176,7 @@ func dialHostTLS(dial func(ctx context.Context, network, addr string) (net.Conn,
 		defer cancel()
 		if err := tc.HandshakeContext(hctx); err != nil {
 			_ = c.Close()
-			return nil, err
+			return nil, handshakeFailed(network, err)
 		}
 		return tc, nil
 	}
@@ -421,12 +421,13 @@ func (c *readTimeoutConn) CloseWrite() error {
 // request's last byte written to the answer's first byte
 // (health.AnswerTimer); 0 otherwise, or when not measured.
 func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
+	var handshake error
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conn = i.Conn
 		if c := originConn(i.Conn); c != nil && i.Reused {
 			c.check.Store(true)
 		}
-	}}
+	}, TLSHandshakeDone: func(_ tls.ConnectionState, err error) { handshake = err }}
 	var at *health.AnswerTimer
 	if timed {
 		at = &health.AnswerTimer{}
@@ -438,10 +439,22 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
+	if err != nil && handshake != nil {
+		err = handshakeFailed("tcp", handshake)
+	}
 	if at != nil {
 		wait = at.Wait()
 	}
 	return resp, conn, wait, err
+}
+
+// handshakeFailed is a TLS handshake with an origin that failed (a
+// plain-HTTP service on the port, an alert, a certificate not verified):
+// a failed connect, as nginx's proxy_next_upstream error takes it, since
+// no byte of the request was written: the request is retried on another
+// origin and the origin made suspect (isDialError).
+func handshakeFailed(network string, err error) error {
+	return &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("TLS handshake with the origin: %w", err)}
 }
 
 // unreadBody is a request body the Transport may take again as long as
