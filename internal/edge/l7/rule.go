@@ -493,7 +493,7 @@ func (r *rule) answered(o *origin, wait time.Duration) {
 func (r *rule) failed(o *origin, err error) {
 	o.backend.ConnEnd()
 	switch {
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.As(err, new(clientBodyError)):
 	case isDialError(err):
 		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)

@@ -614,9 +614,18 @@ func (b *countBody) Read(p []byte) (int, error) {
 		b.eof.Store(true)
 	} else if err != nil {
 		b.fault.CompareAndSwap(0, http.StatusBadRequest)
+		err = clientBodyError{err} // The transport hands it back: not the origin's failure (rule.failed).
 	}
 	return n, err
 }
+
+// clientBodyError is a failed read of a client's request body: the
+// transport that was sending it to an origin returns it as its own error,
+// which says nothing about the origin.
+type clientBodyError struct{ err error }
+
+func (e clientBodyError) Error() string { return "reading the client's request body: " + e.err.Error() }
+func (e clientBodyError) Unwrap() error { return e.err }
 
 // expire ends a read that waited idle for the client.
 func (b *countBody) expire() {

@@ -421,13 +421,21 @@ func (c *readTimeoutConn) CloseWrite() error {
 // request's last byte written to the answer's first byte
 // (health.AnswerTimer); 0 otherwise, or when not measured.
 func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
-	var handshake error
+	// The Transport may go on dialling for this request in the background
+	// while it sends it on a connection another request freed: what a
+	// dial's handshake says is read only for a request that got no
+	// connection and failed with that very error (below).
+	var handshake atomic.Pointer[error]
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conn = i.Conn
 		if c := originConn(i.Conn); c != nil && i.Reused {
 			c.check.Store(true)
 		}
-	}, TLSHandshakeDone: func(_ tls.ConnectionState, err error) { handshake = err }}
+	}, TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+		if err != nil {
+			handshake.Store(&err)
+		}
+	}}
 	var at *health.AnswerTimer
 	if timed {
 		at = &health.AnswerTimer{}
@@ -439,8 +447,8 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
-	if err != nil && handshake != nil {
-		err = handshakeFailed("tcp", handshake)
+	if h := handshake.Load(); err != nil && conn == nil && h != nil && errors.Is(err, *h) {
+		err = handshakeFailed("tcp", err)
 	}
 	if at != nil {
 		wait = at.Wait()
@@ -454,8 +462,16 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 // no byte of the request was written: the request is retried on another
 // origin and the origin made suspect (isDialError).
 func handshakeFailed(network string, err error) error {
-	return &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("TLS handshake with the origin: %w", err)}
+	return &net.OpError{Op: "dial", Net: network, Err: handshakeError{err}}
 }
+
+// handshakeError is a failed TLS handshake with an origin; a timeout stays
+// one (net.OpError.Timeout asks its Err): a 504, as a connect timeout.
+type handshakeError struct{ err error }
+
+func (e handshakeError) Error() string { return "TLS handshake with the origin: " + e.err.Error() }
+func (e handshakeError) Unwrap() error { return e.err }
+func (e handshakeError) Timeout() bool { return isTimeout(e.err) }
 
 // unreadBody is a request body the Transport may take again as long as
 // none of it was read. Its Close leaves the body open: the Transport closes

@@ -1,0 +1,187 @@
+package l7
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/snapshot"
+)
+
+// TestClientUploadAbortLeavesOriginAlone: a client that goes away in the
+// middle of its upload (a FIN, a reset, a chunked body cut short) says
+// nothing about the origin. The Transport hands back the failed read of
+// the client's body as its own error, which rule.failed took for an
+// origin that dropped the request: the healthy origin turned suspect.
+func TestClientUploadAbortLeavesOriginAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name, head string
+		reset      bool
+	}{
+		{"content-length FIN", "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100000\r\n\r\n", false},
+		{"content-length RST", "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100000\r\n\r\n", true},
+		{"chunked FIN", "POST /echo HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := scriptedOrigin(t)
+			s := editedServer(t, origin, func(*snapshot.HTTPListener) {})
+			b := s.h.Load().rules[0].origins["o"].backend
+			c := sendRaw(t, s, tc.head+strings.Repeat("x", 1000))
+			time.Sleep(200 * time.Millisecond) // The edge has sent the head and what it has of the body.
+			if tc.reset {
+				_ = c.(*net.TCPConn).SetLinger(0)
+			}
+			_ = c.Close()
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				if b.Suspect() {
+					t.Fatalf("the client cut its upload (%s) and the healthy origin is now suspect: "+
+						"a client-side body read error was taken for the origin's failure", tc.name)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestTLSHandshakeTimeoutIs504: an HTTPS origin whose port accepts and
+// never answers the handshake is a timeout while connecting: a 504, as a
+// dial timeout is. Wrapped as a failed connect, the handshake's timeout
+// read as no timeout, a 502.
+func TestTLSHandshakeTimeoutIs504(t *testing.T) {
+	stall := edgetest.StartTCP(t, netip.MustParseAddrPort("127.0.0.1:0"), func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c) // Takes the ClientHello, never answers.
+	}).Addr
+	s := editedServer(t, stall, func(l *snapshot.HTTPListener) { l.ForwardProtocol = snapshot.ProtoHTTPS })
+	s.h.Load().rules[0].transport.TLSHandshakeTimeout = 300 * time.Millisecond // DialTimeout, shortened.
+	c := sendRaw(t, s, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("origin TLS handshake timed out: %d; want 504, as a dial timeout (and as before the handshakeFailed wrapping)", resp.StatusCode)
+	}
+}
+
+// TestForeignHandshakeErrorNotPinned: the Transport may go on dialling
+// for a request in the background while it sends the request on a
+// connection another request freed. A failed handshake of that dial was
+// taken for this request's (which had gone out and failed otherwise): a
+// request the origin had received counted as never sent, and a bodiless
+// POST could be sent again to another origin.
+func TestForeignHandshakeErrorNotPinned(t *testing.T) {
+	st := selfSigned(t)
+	pair, _ := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var (
+		releaseB = make(chan struct{})
+		gotB     = make(chan struct{})
+		gotA     = make(chan struct{})
+		dialed2  = make(chan struct{})
+		hsFailed = make(chan struct{})
+		conns    = make(chan net.Conn, 4)
+		accepted atomic.Int32
+	)
+	t.Cleanup(func() {
+		close(conns)
+		for c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			switch accepted.Add(1) {
+			case 1: // B's connection, then A's.
+				go func() {
+					tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{pair}})
+					br := bufio.NewReader(tc)
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					close(gotB)
+					<-releaseB
+					io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					if _, err := http.ReadRequest(br); err != nil { // A, on the reused connection.
+						return
+					}
+					close(gotA)
+					<-hsFailed
+					time.Sleep(200 * time.Millisecond) // A's trace has seen the foreign handshake fail.
+					_ = c.(*net.TCPConn).SetLinger(0)
+					c.Close() // The origin took A and reset: A was sent.
+				}()
+			case 2: // The dial made for A, which A no longer waits for.
+				go func() {
+					close(dialed2)
+					<-gotA
+					io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n") // No TLS: the handshake fails.
+					c.Close()
+					close(hsFailed)
+				}()
+			default:
+				c.Close()
+			}
+		}
+	}()
+	tr, err := newTransport(transportKey{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	url := "https://" + ln.Addr().String() + "/"
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, url+"b", nil)
+		resp, _, _, err := roundTrip(tr, req, false)
+		if err == nil {
+			io.ReadAll(resp.Body) // Frees the connection, which goes to A.
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-gotB:
+	case <-time.After(3 * time.Second):
+		t.Fatal("origin never got B")
+	}
+	go func() {
+		select {
+		case <-dialed2:
+			close(releaseB)
+		case <-time.After(3 * time.Second):
+		}
+	}()
+	req, _ := http.NewRequest(http.MethodPost, url+"a", http.NoBody)
+	_, _, _, err = roundTrip(tr, req, false)
+	select {
+	case <-gotA:
+	default:
+		t.Fatalf("setup: A did not go out on B's connection (err %v)", err)
+	}
+	if err == nil {
+		t.Fatal("setup: A got an answer")
+	}
+	if isDialError(err) {
+		t.Errorf("A was written to the origin (which then reset it), yet roundTrip says %v: a failed connect, "+
+			"from a handshake the Transport did in the background for a connection A never used; "+
+			"tryOrigins would send this POST again to another origin", err)
+	}
+}
