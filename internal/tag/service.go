@@ -12,6 +12,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -179,6 +180,14 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 	if len(req.ReplaceTags) == 0 && len(req.DeleteTags) == 0 {
 		return nil, apierr.New(apierr.MissingParameter, "one of ReplaceTags and DeleteTags is required")
 	}
+	// No resource holds more (CheckTagCount): checked first, as the checks
+	// below compare every key with every other, inside the transaction
+	// every account's writes wait for.
+	for name, n := range map[string]int{"ReplaceTags": len(req.ReplaceTags), "DeleteTags": len(req.DeleteTags)} {
+		if n > model.MaxTagsPerResource {
+			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "%s has %d tags; a resource holds at most %d", name, n, model.MaxTagsPerResource)
+		}
+	}
 	replace := make([]model.Tag, 0, len(req.ReplaceTags))
 	for _, t := range req.ReplaceTags {
 		replace = append(replace, model.Tag{Key: strings.TrimSpace(*t.TagKey), Value: strings.TrimSpace(*t.TagValue)})
@@ -211,11 +220,18 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 		if err != nil {
 			return err
 		}
+		before := slices.Clone(*tags)
 		if err := retag(tx, obj, tags, replace, remove); err != nil {
 			return err
 		}
 		if _, ok := obj.(*model.ProxyGroup); ok {
-			return retagMembers(tx, obj.Meta().ID, replace, remove)
+			// What the group's tags went through, not what was asked: a key
+			// deleted that the group did not carry, or a value it already
+			// had, is no change of the group to pass on.
+			set, gone := changed(before, *tags)
+			if len(set) > 0 || len(gone) > 0 {
+				return retagMembers(tx, obj.Meta().ID, set, gone)
+			}
 		}
 		return nil
 	})
@@ -252,6 +268,22 @@ func retagMembers(tx *resource.Tx, group string, replace, remove []model.Tag) er
 		}
 	}
 	return nil
+}
+
+// changed is the change from tags before to after: the tags set (new or
+// with another value) and the keys removed.
+func changed(before, after []model.Tag) (set, gone []model.Tag) {
+	for _, t := range after {
+		if !slices.Contains(before, t) {
+			set = append(set, t)
+		}
+	}
+	for _, t := range before {
+		if !slices.ContainsFunc(after, func(o model.Tag) bool { return o.Key == t.Key }) {
+			gone = append(gone, model.Tag{Key: t.Key})
+		}
+	}
+	return set, gone
 }
 
 // checkChange holds a change of the tags of an object, which holds
