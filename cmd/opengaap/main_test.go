@@ -622,10 +622,7 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 		"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
 	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	cmd.Stderr = log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	stopped, _ := startWaited(t, cmd)
 	c := apiClient("127.0.0.1:"+portStr, acct)
 	edgetest.Eventually(t, 20*time.Second, func() bool {
 		_, err := c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest())
@@ -656,11 +653,9 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 	edgetest.Eventually(t, 20*time.Second, func() bool { return strings.Contains(log.String(), "address already in use") },
 		"the listener on the API's port bound; log:\n%s", log)
 
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-stopped:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not stop; log:\n%s", log)
 	}
@@ -671,17 +666,12 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 	re.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	relog := &edgetest.LogBuffer{}
 	re.Stderr = relog
-	if err := re.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { re.Process.Kill(); re.Wait() })
-	redone := make(chan error, 1)
-	go func() { redone <- re.Wait() }()
+	exited, exitErr := startWaited(t, re)
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
-		case err := <-redone:
-			t.Fatalf("restart on the same flags exited (%v) after one tenant's CreateTCPListeners on the API port; log:\n%s", err, relog)
+		case <-exited:
+			t.Fatalf("restart on the same flags exited (%v) after one tenant's CreateTCPListeners on the API port; log:\n%s", *exitErr, relog)
 		case <-deadline:
 			t.Fatalf("restart never answered; log:\n%s", relog)
 		case <-time.After(100 * time.Millisecond):
@@ -690,4 +680,19 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 			return // serving again
 		}
 	}
+}
+
+// startWaited starts cmd and returns a channel closed once it has exited,
+// with the error it exited with (set by then). Its one Wait runs in the
+// background, and the test's cleanup kills it and waits for that: a second
+// Wait, while the first is in progress, would block for good.
+func startWaited(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *error) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited, err := make(chan struct{}), new(error)
+	go func() { *err = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	return exited, err
 }
