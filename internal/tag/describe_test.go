@@ -139,14 +139,7 @@ func TestModifyResourceTagsLimits(t *testing.T) {
 func TestGroupRetagReachesMembers(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
-	var g struct{ GroupId string }
-	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{
-		"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
-		"AccessRegionSet": []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}},
-		"TagSet":          []map[string]any{{"TagKey": "env", "TagValue": "prod"}},
-	}, &g); err != nil {
-		t.Fatal(err)
-	}
+	group := taggedGroup(t, api, map[string]any{"TagKey": "env", "TagValue": "prod"})
 	byTag := func(value string) []string {
 		t.Helper()
 		req := gaapsdk.NewDescribeProxiesRequest()
@@ -166,7 +159,7 @@ func TestGroupRetagReachesMembers(t *testing.T) {
 	}
 
 	m := tagsdk.NewModifyResourceTagsRequest()
-	m.Resource = new("qcs::gaap:ap-guangzhou:uin/:group/" + g.GroupId)
+	m.Resource = new("qcs::gaap:ap-guangzhou:uin/:group/" + group)
 	m.ReplaceTags = []*tagsdk.Tag{{TagKey: new("env"), TagValue: new("dev")}}
 	if _, err := api.Tag().ModifyResourceTags(m); err != nil {
 		t.Fatal(err)

@@ -21,22 +21,15 @@ import (
 func TestGroupRetagKeepsMemberOwnTags(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
-	var g struct{ GroupId string }
-	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{
-		"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
-		"AccessRegionSet": []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}},
-		"TagSet":          []map[string]any{{"TagKey": "env", "TagValue": "prod"}},
-	}, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := taggedGroup(t, api, map[string]any{"TagKey": "env", "TagValue": "prod"})
 	var cr struct{ InstanceId string }
 	if err := api.Call(api.GAAP(), "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong",
-		"Bandwidth": 10, "Concurrent": 2, "GroupId": g.GroupId,
+		"Bandwidth": 10, "Concurrent": 2, "GroupId": g,
 		"TagSet": []map[string]string{{"TagKey": "owner", "TagValue": "alice"}, {"TagKey": "env", "TagValue": "dev"}}}, &cr); err != nil {
 		t.Fatal(err)
 	}
 	own := map[string]string{"owner": "alice", "env": "dev"} // Its own env wins over the group's.
-	group := "qcs::gaap:ap-guangzhou:uin/:group/" + g.GroupId
+	group := "qcs::gaap:ap-guangzhou:uin/:group/" + g
 	for _, change := range []struct {
 		what    string
 		replace map[string]string
@@ -49,7 +42,7 @@ func TestGroupRetagKeepsMemberOwnTags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := proxyTags(t, api, cr.InstanceId); !maps.Equal(got, own) {
-			t.Errorf("%s on group %s: member %s's tags %v; want its own %v kept", change.what, g.GroupId, cr.InstanceId, got, own)
+			t.Errorf("%s on group %s: member %s's tags %v; want its own %v kept", change.what, g, cr.InstanceId, got, own)
 		}
 	}
 	// A real change of the group reaches it.
@@ -69,18 +62,12 @@ func TestGroupRetagKeepsMemberOwnTags(t *testing.T) {
 func TestModifyTagsCountBounded(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
-	var g struct{ GroupId string }
-	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{
-		"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
-		"AccessRegionSet": []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}},
-	}, &g); err != nil {
-		t.Fatal(err)
-	}
+	group := taggedGroup(t, api)
 	many := map[string]string{}
 	for i := range 51 {
 		many[fmt.Sprintf("k%02d", i)] = "v"
 	}
-	res := "qcs::gaap:ap-guangzhou:uin/:group/" + g.GroupId
+	res := "qcs::gaap:ap-guangzhou:uin/:group/" + group
 	if err := modifyTags(api, res, many); err == nil || !strings.Contains(err.Error(), "InvalidParameterValue.InvalidTags") {
 		t.Errorf("ModifyResourceTags with 51 ReplaceTags: %v; want InvalidParameterValue.InvalidTags", err)
 	}
@@ -117,4 +104,19 @@ func proxyTags(t *testing.T, api *xtest.API, id string) map[string]string {
 		out[*tg.TagKey] = *tg.TagValue
 	}
 	return out
+}
+
+// taggedGroup creates a proxy group of one proxy with tags and returns its
+// ID.
+func taggedGroup(t *testing.T, api *xtest.API, tags ...map[string]any) string {
+	t.Helper()
+	var g struct{ GroupId string }
+	if err := api.Call(api.GAAP(), "CreateProxyGroup", map[string]any{
+		"ProjectId": 0, "GroupName": "g", "RealServerRegion": "NorthChina",
+		"AccessRegionSet": []map[string]any{{"AccessRegion": "SouthChina", "Bandwidth": 10, "Concurrent": 2}},
+		"TagSet":          tags,
+	}, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g.GroupId
 }
