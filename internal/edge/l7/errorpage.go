@@ -49,6 +49,8 @@ var replacedBodyHeaders = []string{
 // without the body, which such an answer cannot carry: its write would
 // fail, and ReverseProxy aborts an answer whose body copy fails (an
 // HTTP/2 stream reset, an HTTP/1 connection closed without an answer).
+// So is a 205, which must carry none either (RFC 9110 15.3.6), though its
+// writers take one: it goes out with Content-Length 0.
 func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	for _, k := range p.ClearHeaders {
 		h.Del(k)
@@ -59,7 +61,7 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	if p.NewErrorNo != 0 {
 		status = p.NewErrorNo
 	}
-	if noContent(status) {
+	if noContent(status) || status == http.StatusResetContent {
 		return status, ""
 	}
 	return status, p.Body

@@ -269,6 +269,11 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	resp.Body = io.NopCloser(strings.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil
+	// ReverseProxy copies the header, not ContentLength: without it a page
+	// over its first write went out chunked, and a HEAD's had no length.
+	if !noContent(resp.StatusCode) {
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	return nil
 }
 
