@@ -19,16 +19,19 @@ func TestBindErrorSaysWhatToDo(t *testing.T) {
 		return &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", errno)}
 	}
 	for _, c := range []struct {
+		addr string
 		err  error
 		want string
 	}{
-		{wrap(syscall.EACCES), "CAP_NET_BIND_SERVICE"},
-		{wrap(syscall.EADDRNOTAVAIL), "--vip-pool must be local"},
-		{wrap(syscall.EADDRINUSE), "address already in use"},
+		{"TCP/127.0.0.1:80", wrap(syscall.EACCES), "CAP_NET_BIND_SERVICE"},
+		{"TCP/127.0.0.1:80", wrap(syscall.EADDRNOTAVAIL), "--vip-pool must be local"},
+		// An IPv6 access IP comes from the other pool, set up with ip -6.
+		{"TCP/[2001:db8::1]:80", wrap(syscall.EADDRNOTAVAIL), "--vip-pool-ipv6 must be local, e.g. ip -6 route"},
+		{"TCP/127.0.0.1:80", wrap(syscall.EADDRINUSE), "address already in use"},
 	} {
-		got := bindError("TCP/127.0.0.1:80", c.err)
-		if !strings.HasPrefix(got, "bind TCP/127.0.0.1:80: ") || !strings.Contains(got, c.want) {
-			t.Errorf("%v: %q; want it to contain %q", c.err, got, c.want)
+		got := bindError(c.addr, c.err)
+		if !strings.HasPrefix(got, "bind "+c.addr+": ") || !strings.Contains(got, c.want) {
+			t.Errorf("%s, %v: %q; want it to contain %q", c.addr, c.err, got, c.want)
 		}
 	}
 }

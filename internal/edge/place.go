@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"github.com/opengaap/opengaap/internal/edge/balance"
@@ -181,6 +182,9 @@ func bindError(what string, err error) string {
 	case errors.Is(err, syscall.EACCES):
 		msg += " (ports below net.ipv4.ip_unprivileged_port_start, 1024 by default, need root or the capability " +
 			"CAP_NET_BIND_SERVICE: setcap cap_net_bind_service=+ep on the binary, or AmbientCapabilities= in systemd)"
+	case errors.Is(err, syscall.EADDRNOTAVAIL) && strings.Contains(what, "["): // An IPv6 address: [addr]:port.
+		msg += " (the access IP is not an address of this machine: --vip-pool-ipv6 must be local, " +
+			"e.g. ip -6 route add local <pool> dev lo)"
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		msg += " (the access IP is not an address of this machine: --vip-pool must be local, " +
 			"e.g. ip route add local <pool> dev lo)"
