@@ -129,14 +129,6 @@ func (s *Service) checkNewProxy(tx *resource.Tx, p *model.Proxy) error {
 	return s.checkGroupMember(tx, p.GroupID, sp)
 }
 
-// closedGroup reports whether a group's members are all closed or being
-// closed: CloseProxyGroup's state, before its members have settled too.
-func closedGroup(members []*model.Proxy) bool {
-	return len(members) > 0 && !slices.ContainsFunc(members, func(m *model.Proxy) bool {
-		return m.Status != model.ProxyClosed && m.Status != model.ProxyClosing
-	})
-}
-
 // checkGroupMember checks that a proxy of spec can join group id: same
 // origin region, IP version and package, room left, group not going away.
 func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) error {
@@ -152,7 +144,7 @@ func (s *Service) checkGroupMember(tx *resource.Tx, id string, sp proxySpec) err
 		return err
 	case g.Status == model.GroupDestroying:
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
-	case closedGroup(members):
+	case model.Closed(members):
 		// A closed group carries no traffic (CloseProxyGroup); a member
 		// joining would serve its listeners, and reopen it unasked.
 		return apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning),

@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Proxy group statuses: ProxyGroupDetail.Status is an integer code,
 // ProxyGroupInfo.Status a string (docs/api-decisions.md).
 const (
@@ -69,6 +71,16 @@ func (g *ProxyGroup) State(proxies []*Proxy) (int64, string) {
 		code = stateOfProxies(proxies)
 	}
 	return code, groupStateNames[code]
+}
+
+// Closed reports whether a group's members are all closed or being
+// closed: CloseProxyGroup's state, also before its members have settled
+// (State reads CHANGING then). A member joining such a group would serve
+// its listeners and reopen it unasked.
+func Closed(members []*Proxy) bool {
+	return len(members) > 0 && !slices.ContainsFunc(members, func(m *Proxy) bool {
+		return m.Status != ProxyClosed && m.Status != ProxyClosing
+	})
 }
 
 func stateOfProxies(proxies []*Proxy) int64 {
