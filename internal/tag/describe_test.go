@@ -158,10 +158,7 @@ func TestGroupRetagReachesMembers(t *testing.T) {
 		t.Fatalf("before: DescribeProxies(TagSet env=prod) = %v; want the group's proxy", ids)
 	}
 
-	m := tagsdk.NewModifyResourceTagsRequest()
-	m.Resource = new("qcs::gaap:ap-guangzhou:uin/:group/" + group)
-	m.ReplaceTags = []*tagsdk.Tag{{TagKey: new("env"), TagValue: new("dev")}}
-	if _, err := api.Tag().ModifyResourceTags(m); err != nil {
+	if err := modifyTags(api, "qcs::gaap:ap-guangzhou:uin/:group/"+group, map[string]string{"env": "dev"}); err != nil {
 		t.Fatal(err)
 	}
 	if ids := byTag("dev"); len(ids) != 1 {
