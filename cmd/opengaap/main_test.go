@@ -618,10 +618,14 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 	port, _ := strconv.ParseUint(portStr, 10, 16)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
-	cmd = exec.Command(serveBinary(t), "serve", "--api-listen", "0.0.0.0:"+portStr, "--data-dir", data,
-		"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
-	cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
-	cmd.Stderr = log
+	serveOnAll := func(log io.Writer) *exec.Cmd {
+		cmd := exec.Command(serveBinary(t), "serve", "--api-listen", "0.0.0.0:"+portStr, "--data-dir", data,
+			"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
+		cmd.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
+		cmd.Stderr = log
+		return cmd
+	}
+	cmd = serveOnAll(log)
 	stopped, _ := startWaited(t, cmd)
 	c := apiClient("127.0.0.1:"+portStr, acct)
 	edgetest.Eventually(t, 20*time.Second, func() bool {
@@ -661,12 +665,8 @@ func TestServeRestartsWithListenerOnAPIPort(t *testing.T) {
 	}
 
 	// Restart on the same flags.
-	re := exec.Command(serveBinary(t), "serve", "--api-listen", "0.0.0.0:"+portStr, "--data-dir", data,
-		"--vip-pool", "127.66.0.0/28", "--metrics-listen", "off", "--drain-grace", "1s")
-	re.Env = append(os.Environ(), "TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY=")
 	relog := &edgetest.LogBuffer{}
-	re.Stderr = relog
-	exited, exitErr := startWaited(t, re)
+	exited, exitErr := startWaited(t, serveOnAll(relog))
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
