@@ -1162,7 +1162,6 @@ func TestH2StreamsChargeNodeDescriptors(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	held := open.Load() + proxies // Origin connections, and the clients' own sockets.
-	t.Logf("%d HTTP/2 connections hold %d origin connections", proxies, open.Load())
 	if held > budget {
 		t.Errorf("clients hold %d descriptors (%d client sockets, %d origin connections) on a node whose client budget is %d",
 			held, proxies, open.Load(), budget)

@@ -257,7 +257,7 @@ func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond) // Live TCP figures are refreshed every 500 ms: these 500 bytes reach the counters.
 	teoCall(t, e.c, "ModifyL4ProxyRulesStatus", map[string]any{"ZoneId": e.zone, "ProxyId": e.proxy,
 		"RuleIds": []string{rule}, "Status": "offline"}, nil)
-	e.n.until("rule offline", func() bool { return e.ruleStatus(t, rule) == "offline" })
+	n.until("rule offline", func() bool { return e.ruleStatus(t, rule) == "offline" })
 	n.until("port closed", func() bool { return e.dial(port) != nil })
 	// The minute ends: the recorder's sample drops the rule's counters.
 	if err := n.Telemetry.Record(t.Context(), time.Now()); err != nil {
@@ -269,7 +269,6 @@ func TestTimingDrainedBytesOfOfflineRule(t *testing.T) {
 	n.recordClosed()
 	ruleGot := e.metricSum(t, "l4Flow_inFlux", from, to, byRule) - ruleBefore
 	zoneGot := e.metricSum(t, "l4Flow_inFlux", from, to) - zoneBefore
-	t.Logf("inFlux since: rule %d, zone (proxy) %d; sent 1200 on one connection", ruleGot, zoneGot)
 	if zoneGot < 1200 {
 		t.Fatalf("zone inFlux %d; want ≥ 1200", zoneGot)
 	}
