@@ -16,12 +16,7 @@ func (v *vhost) writeError(w http.ResponseWriter, status int) {
 		http.Error(w, strconv.Itoa(status)+" "+http.StatusText(status), status)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	status, body := applyPage(h, p, status)
-	if !noContent(status) {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-	}
+	status, body := applyPage(w.Header(), p, status)
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 }
@@ -43,8 +38,10 @@ var replacedBodyHeaders = []string{
 	"Etag", "Last-Modified",
 }
 
-// applyPage clears and sets the page's headers and returns the status
-// and body of the answer that replaces one with status. A NewErrorNo of
+// applyPage sets the page's headers (its type, unless SetHeaders says
+// otherwise; the page's clears and sets; its length) and returns the
+// status and body of the answer that replaces one with status. A
+// NewErrorNo of
 // 204 or 304 (the API takes 200-599, and Body is required) is sent
 // without the body, which such an answer cannot carry: its write would
 // fail, and ReverseProxy aborts an answer whose body copy fails (an
@@ -52,6 +49,7 @@ var replacedBodyHeaders = []string{
 // So is a 205, which must carry none either (RFC 9110 15.3.6), though its
 // writers take one: it goes out with Content-Length 0.
 func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
 	for _, k := range p.ClearHeaders {
 		h.Del(k)
 	}
@@ -61,8 +59,15 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	if p.NewErrorNo != 0 {
 		status = p.NewErrorNo
 	}
+	body := p.Body
 	if noContent(status) || status == http.StatusResetContent {
-		return status, ""
+		body = ""
 	}
-	return status, p.Body
+	// ReverseProxy copies an origin's header, not its ContentLength:
+	// without it a page over its first write went out chunked, and a
+	// HEAD's had no length.
+	if !noContent(status) {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	return status, body
 }

@@ -259,9 +259,7 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	// content), whatever they tell (debug IDs, its checksum); ReverseProxy
 	// would announce and send them after the page, and so send it chunked.
 	resp.Trailer = nil
-	// The page replaces the body, so its type too: the same as for the
-	// proxy's own errors (writeError), unless SetHeaders says otherwise.
-	resp.Header.Set("Content-Type", "text/html; charset=utf-8")
+	// The page replaces the body, so its type and length too (applyPage).
 	status, body := applyPage(resp.Header, p, resp.StatusCode)
 	if status != resp.StatusCode {
 		resp.StatusCode, resp.Status = status, ""
@@ -269,11 +267,6 @@ func (r *rule) modifyResponse(resp *http.Response) error {
 	resp.Body = io.NopCloser(strings.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil
-	// ReverseProxy copies the header, not ContentLength: without it a page
-	// over its first write went out chunked, and a HEAD's had no length.
-	if !noContent(resp.StatusCode) {
-		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	}
 	return nil
 }
 
