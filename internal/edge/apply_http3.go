@@ -19,18 +19,16 @@ const noTLS13 = "HTTP/3 not served: the listener's TLS versions exclude TLS 1.3,
 // side keeps serving; the next Apply retries the bind, as for any failed
 // bind.
 func (rt *Runtime) syncHTTP3(k sockKey, e *l7Entry, ls *ListenerStatus) {
+	if e.h3 != nil {
+		e.h3.Update(e.h) // One about to drain too: streams opened before its GOAWAY get today's rules.
+	}
 	switch l := e.placed.Listener; {
 	case !l7.ServesHTTP3(l):
-		if e.h3 != nil {
-			e.h3.Update(e.h) // Streams opened before the GOAWAY get today's rules.
-		}
 		rt.drainHTTP3(k.addr, e, rt.opts.DrainGrace)
 		if l.HTTP3 {
 			ls.Error = noTLS13
 		}
-	case e.h3 != nil:
-		e.h3.Update(e.h)
-	default:
+	case e.h3 == nil:
 		rt.yieldUDP(k.addr) // HTTP/3 back on while its last socket drains.
 		h3, err := l7.ListenHTTP3(k.addr, e.h)
 		if err != nil {
