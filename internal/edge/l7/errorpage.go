@@ -41,9 +41,8 @@ var replacedBodyHeaders = []string{
 // applyPage sets the page's headers (its type, unless SetHeaders says
 // otherwise; the page's clears and sets; its length) and returns the
 // status and body of the answer that replaces one with status. A
-// NewErrorNo of
-// 204 or 304 (the API takes 200-599, and Body is required) is sent
-// without the body, which such an answer cannot carry: its write would
+// NewErrorNo of 204 or 304 (the API takes 200-599, and Body is required)
+// is sent without the body, which such an answer cannot carry: its write would
 // fail, and ReverseProxy aborts an answer whose body copy fails (an
 // HTTP/2 stream reset, an HTTP/1 connection closed without an answer).
 // So is a 205, which must carry none either (RFC 9110 15.3.6), though its
