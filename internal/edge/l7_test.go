@@ -51,7 +51,8 @@ func TestHTTPRouting(t *testing.T) {
 		}
 	}
 	// GET takes the direct path, a POST with a body http.Transport. Names
-	// with underscores that CGI would read as the proxy's own are dropped.
+	// with underscores that CGI would read as the proxy's own are dropped,
+	// the rule's custom headers' as the forwarded ones.
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		var body io.Reader
 		if method == http.MethodPost {
@@ -62,6 +63,7 @@ func TestHTTPRouting(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", "1.2.3.4")
 		req.Header["X_Real_IP"] = []string{"6.6.6.6"}
 		req.Header["X_forwarded_for"] = []string{"6.6.6.6"}
+		req.Header["X_CLIENT"] = []string{"6.6.6.6"}
 		req.Header["X_Other"] = []string{"kept"}
 		resp, err := c.Do(req)
 		if err != nil {
@@ -77,7 +79,7 @@ func TestHTTPRouting(t *testing.T) {
 			t.Errorf("%s: origin saw host %q headers %v", method, s.Host, h)
 		}
 		if strings.Contains(fmt.Sprint(h), "6.6.6.6") || !strings.Contains(fmt.Sprint(h), "kept") {
-			t.Errorf("%s: origin saw headers %v; want X_Real_IP and X_forwarded_for dropped, X_Other kept", method, h)
+			t.Errorf("%s: origin saw headers %v; want X_Real_IP, X_forwarded_for and X_CLIENT dropped, X_Other kept", method, h)
 		}
 	}
 

@@ -196,7 +196,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwar
 		case "Host", "User-Agent", "Content-Length", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
 			continue
 		}
-		if hopByHop(k, conn) || replaced(fwd, k) || posesAsForwarded(k) {
+		if hopByHop(k, conn) || replaced(fwd, k) || posesAs(fwd, k) {
 			continue
 		}
 		for _, v := range vv {

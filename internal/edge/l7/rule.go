@@ -158,15 +158,15 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = r.scheme
 	pr.Out.URL.Host = "origin" // Set per attempt by RoundTrip.
 	pr.Out.Host = r.originHost(pr.In)
+	var buf [10]forwardHeader
+	fwd := r.forwarded(pr.In, buf[:0])
 	// Only the client's look-alikes go: a custom header may be one
 	// (the reference's own example is X-REAL_IP), so this comes first.
 	for k := range pr.Out.Header {
-		if posesAsForwarded(k) {
+		if posesAs(fwd, k) {
 			delete(pr.Out.Header, k)
 		}
 	}
-	var buf [10]forwardHeader
-	fwd := r.forwarded(pr.In, buf[:0])
 	vals := make([]string, len(fwd)) // One allocation for every value.
 	for i, h := range fwd {
 		vals[i] = h.value
@@ -279,21 +279,19 @@ func sentURI(req *http.Request) string {
 	return u.RequestURI()
 }
 
-// forwardedNames are the headers forwarded sets whatever the rule.
-var forwardedNames = [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip", "Forwarded"}
-
-// posesAsForwarded reports whether a client's header name is, but for
-// underscores, one the proxy sets for the origin (X_Real_IP): CGI and
-// PHP map "-" and "_" alike (HTTP_X_REAL_IP), so it would pass for the
-// proxy's own. nginx drops every name with an underscore by default; only
-// these go here, so that other underscore headers keep working.
-func posesAsForwarded(k string) bool {
+// posesAs reports whether a client's header name is, but for underscores
+// and case, one the rule sets for the origin (fwd: X_Real_IP, or
+// X_Auth_User for a custom X-Auth-User): CGI and PHP map "-" and "_" alike
+// (HTTP_X_REAL_IP), so it would pass for the proxy's own. nginx drops
+// every name with an underscore by default; only these go here, so that
+// other underscore headers keep working.
+func posesAs(fwd []forwardHeader, k string) bool {
 	if strings.IndexByte(k, '_') < 0 {
 		return false
 	}
 	k = strings.ReplaceAll(k, "_", "-")
-	for _, f := range forwardedNames {
-		if strings.EqualFold(k, f) {
+	for _, h := range fwd {
+		if strings.EqualFold(k, strings.ReplaceAll(h.key, "_", "-")) {
 			return true
 		}
 	}
