@@ -43,7 +43,7 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		Tags:             tags,
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(trimmed(req.ClientToken)); err != nil {
+		if err := tx.ClaimToken(cloudapi.Value(req.ClientToken)); err != nil {
 			return err
 		}
 		if p.GroupID != "" {

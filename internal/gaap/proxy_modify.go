@@ -21,7 +21,7 @@ func (s *Service) editProxies(ctx context.Context, call *cloudapi.Call, old, cur
 		return err
 	}
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(trimmed(token)); err != nil {
+		if err := tx.ClaimToken(cloudapi.Value(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)
@@ -101,7 +101,7 @@ func (s *Service) ModifyProxyConfiguration(ctx context.Context, call *cloudapi.C
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(trimmed(req.ClientToken)); err != nil {
+		if err := tx.ClaimToken(cloudapi.Value(req.ClientToken)); err != nil {
 			return err
 		}
 		p, err := resource.Get[model.Proxy](tx, id)

@@ -94,7 +94,7 @@ func (s *Service) batch(ctx context.Context, call *cloudapi.Call, t proxyTransit
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if err := tx.ClaimToken(trimmed(token)); err != nil {
+		if err := tx.ClaimToken(cloudapi.Value(token)); err != nil {
 			return err
 		}
 		proxies, err := getProxies(tx, ids)

@@ -143,6 +143,11 @@ func TestProxyOpenClose(t *testing.T) {
 
 	_, err = c.OpenProxies(openReq)
 	wantCode(t, err, "FailedOperation.DuplicatedRequest")
+	// A token is taken as sent: with a space it is another one.
+	openReq.ClientToken = new(" open-once")
+	if _, err := c.OpenProxies(openReq); err != nil {
+		t.Errorf(`OpenProxies with ClientToken " open-once" after "open-once": %v; want it done`, err)
+	}
 
 	other := gaapsdk.NewCloseProxiesRequest()
 	other.ProxyIds = sdkIDs(id)

@@ -197,6 +197,7 @@ func TestCreateProxyParameters(t *testing.T) {
 		{"unknown group", func(r map[string]any) { r["GroupId"] = "lg-nothere0" }, "ResourceNotFound"},
 		{"client token of 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 64) }, ""},
 		{"client token over 64 characters", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 65) }, "InvalidParameterValue"},
+		{"client token of 64 characters and a space", func(r map[string]any) { r["ClientToken"] = strings.Repeat("t", 64) + " " }, "InvalidParameterValue"},
 		{"client token not ASCII", func(r map[string]any) { r["ClientToken"] = "tökén" }, "InvalidParameterValue"},
 		{"client token with a NUL", func(r map[string]any) { r["ClientToken"] = "tok-\x00" }, "InvalidParameterValue"},
 		{"client token with a tab", func(r map[string]any) { r["ClientToken"] = "tok\t1" }, "InvalidParameterValue"},
