@@ -38,6 +38,8 @@ type Tx struct {
 	// writes is set in a read-write transaction, whose lists must be whole
 	// (List).
 	writes bool
+	// inserted counts Insert calls: objects a call creates keep its order.
+	inserted int64
 }
 
 // object constrains PT to a pointer to a model type.
@@ -181,6 +183,13 @@ func (tx *Tx) Insert(obj model.Object) error {
 	rec, err := record(obj)
 	if err != nil {
 		return err
+	}
+	if !tx.Now.IsZero() {
+		// The same clock as CreateTime, so that listings in creation
+		// order are in CreateTime order: concurrent calls commit in
+		// another order than they arrived in.
+		tx.inserted++
+		rec.Created = tx.Now.UnixNano() + tx.inserted
 	}
 	return tx.Store.Insert(rec)
 }

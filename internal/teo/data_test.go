@@ -234,7 +234,9 @@ func TestOriginGroupInUse(t *testing.T) {
 func TestOriginGroupReferencesEachProxyOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p2, err := f.svc.CreateL4Proxy(ctx, f.call, &teoapi.CreateL4ProxyRequest{ZoneId: new(f.zone), ProxyName: new("p2"), Area: new("overseas")})
+	later := *f.call // A later call: proxy order is creation order.
+	later.Time = later.Time.Add(time.Second)
+	p2, err := f.svc.CreateL4Proxy(ctx, &later, &teoapi.CreateL4ProxyRequest{ZoneId: new(f.zone), ProxyName: new("p2"), Area: new("overseas")})
 	must(t, err)
 	for _, target := range []string{*p2.ProxyId, f.proxy} {
 		_, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(target),
