@@ -83,16 +83,17 @@ func (s *Service) DescribeDomainErrorPageInfo(ctx context.Context, call *cloudap
 }
 
 // DescribeDomainErrorPageInfoByIds returns up to 10 custom error
-// responses by ID, in the order asked. Its error list has no
+// responses by ID, in the order asked, each once. Its error list has no
 // ResourceNotFound, so unknown IDs are left out, as DescribeSecurityRules
 // leaves them out.
 func (s *Service) DescribeDomainErrorPageInfoByIds(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDomainErrorPageInfoByIdsRequest) (*gaapapi.DescribeDomainErrorPageInfoByIdsResponse, error) {
-	if len(req.ErrorPageIds) == 0 || len(req.ErrorPageIds) > maxErrorPageIDs {
-		return nil, cloudapi.Invalid("ErrorPageIds", "must list 1-%d error page IDs, not %d", maxErrorPageIDs, len(req.ErrorPageIds))
+	ids := cloudapi.UniqueInOrder(req.ErrorPageIds)
+	if len(ids) == 0 || len(ids) > maxErrorPageIDs {
+		return nil, cloudapi.Invalid("ErrorPageIds", "must list 1-%d distinct error page IDs, not %d", maxErrorPageIDs, len(ids))
 	}
 	var pages []*model.ErrorPage
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		for _, id := range req.ErrorPageIds {
+		for _, id := range ids {
 			p, err := resource.Get[model.ErrorPage](tx, id)
 			switch {
 			case apierr.Is(err, apierr.ResourceNotFound):

@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -86,8 +87,8 @@ func TestDomainErrorPages(t *testing.T) {
 			wantCode(t, err, "InvalidParameterValue")
 		}
 		byIDs := gaapsdk.NewDescribeDomainErrorPageInfoByIdsRequest()
-		for range 11 {
-			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(id))
+		for i := range 11 { // Distinct: an ID given twice counts once.
+			byIDs.ErrorPageIds = append(byIDs.ErrorPageIds, new(fmt.Sprintf("errorPage-%08d", i)))
 		}
 		_, err = c.DescribeDomainErrorPageInfoByIds(byIDs)
 		wantCode(t, err, "InvalidParameterValue")
@@ -120,6 +121,9 @@ func TestDomainErrorPages(t *testing.T) {
 	}
 	if got := byIDs(c, other, "errorPage-00000000", id); !slices.Equal(got, []string{other, id}) {
 		t.Errorf("got %v; want [%s %s]", got, other, id)
+	}
+	if got := byIDs(c, id, other, id); !slices.Equal(got, []string{id, other}) {
+		t.Errorf("an ID given twice: got %v; want [%s %s], each once", got, id, other)
 	}
 
 	del := gaapsdk.NewDeleteDomainErrorPageInfoRequest()
