@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -1085,5 +1086,43 @@ func TestResetOriginSuspect(t *testing.T) {
 	if got["good"] < 9 {
 		t.Errorf("10 GETs over a rule whose other origin resets every connection before answering: %v; "+
 			"want at most the first to fail, the origin then suspect", got)
+	}
+}
+
+// TestHTTPRemovedListenerClosesIdleAtOnce: a removed listener's idle
+// keep-alive connections close at once even while a request net/http
+// serves (Pragma takes it off the fast path) is still draining. They
+// waited for it: a client's pooled connection stayed open, and a POST it
+// sent there, after the port had a new listener, was closed unanswered.
+func TestHTTPRemovedListenerClosesIdleAtOnce(t *testing.T) {
+	rt := newRuntime(t, edge.Options{DrainGrace: 2 * time.Second})
+	held, _, _, reqs := holdingOrigin(t)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-idle", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "a.test", Rules: []snapshot.Rule{rule("r-a", "/", l7Origins(httpOrigin(t, "a", nil))), rule("r-held", "/held", l7Origins(held))}},
+	}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port))
+
+	idle := dial(t, lo.Next(), addr)
+	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	busy := dial(t, lo.Next(), addr)
+	io.WriteString(busy, "GET /held HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n")
+	edgetest.Eventually(t, 5*time.Second, func() bool { return reqs.Load() == 1 }, "the held request at its origin")
+
+	removed := time.Now()
+	mustApply(t, rt, httpProxy(2, ip))
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = br.ReadByte()
+	if took := time.Since(removed); took > time.Second || !errors.Is(err, io.EOF) {
+		t.Errorf("idle connection of the removed listener: read %v after %v; want EOF at once", err, took)
 	}
 }

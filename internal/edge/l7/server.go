@@ -197,8 +197,10 @@ func (s *Server) Shutdown(grace time.Duration) <-chan struct{} {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
-		_ = s.http.Shutdown(ctx) // Idle keep-alive connections close at once.
-		s.closeIdle()            // Those of the fast path too.
+		// Idle keep-alive connections close at once: the fast path's
+		// first, as Shutdown returns only when net/http's requests are done.
+		s.closeIdle()
+		_ = s.http.Shutdown(ctx)
 		for s.open() > 0 && ctx.Err() == nil {
 			time.Sleep(50 * time.Millisecond) // Hijacked connections, which Shutdown ignores.
 		}
