@@ -131,9 +131,10 @@ type Server struct {
 }
 
 // Fatal receives an error when the node can no longer run safely: its
-// PostgreSQL store's instance lock was lost with its connection and could
-// not be taken again (another serve holds it, or the database is
-// unreachable). The holder should then stop at once, without recording
+// PostgreSQL store's instance lock was lost with its connection and
+// another serve holds it now (while the database cannot be reached, the
+// lock is tried again and the data plane serves on). The holder should
+// then stop at once, without recording
 // more into a store that may now be another serve's; a supervisor's
 // restart either takes the lock again or is refused naming the holder.
 // The channel never receives on SQLite.

@@ -56,12 +56,6 @@ func lockInstance(ctx context.Context, d *dialect, dsn, schema string, o options
 // DefaultLockCheck is how often a PostgreSQL instance lock is checked.
 const DefaultLockCheck = 10 * time.Second
 
-// DefaultLockRetake is how long a lost PostgreSQL instance lock is tried
-// again while the database cannot be reached: long enough to ride out a
-// restart, a failover or a short network cut, short enough that a serve
-// cut off from its store for good stops.
-const DefaultLockRetake = time.Minute
-
 // pgLock is a session-level advisory lock held by conn, watched by a
 // goroutine (watch) until release.
 //
@@ -70,15 +64,16 @@ const DefaultLockRetake = time.Minute
 // on, and a second serve could then start on the store. So watch checks,
 // every interval, that conn's backend still holds it (pg_locks). When it
 // does not, it takes the lock again on a new connection, trying with
-// backoff for up to the retake budget while the database cannot be
-// reached (nobody else can take the lock then either): got, it logs a
-// warning and carries on; refused (another serve holds it now) or the
-// budget spent, it reports the error on lost and stops watching.
+// backoff for as long as the database cannot be reached: got, it logs a
+// warning and carries on; refused (another serve holds it now), it
+// reports the error on lost and stops watching. An unreachable database
+// is not reported: serve would exit, and its data plane, which needs no
+// database, with it, for an outage that a restart cannot end (Open needs
+// the database) and that keeps any other serve from the lock too.
 type pgLock struct {
 	cfg    *pgx.ConnConfig
 	schema string
 	key    int32
-	budget time.Duration // retake's
 	log    *slog.Logger
 	lost   chan error // receives the one fatal report; buffered
 
@@ -144,7 +139,7 @@ func (l *pgLock) watch(interval time.Duration) {
 			return
 		}
 		if rerr != nil {
-			l.lost <- fmt.Errorf("sqlstore: the instance lock on schema %q was lost (%v) and could not be taken again: %w", l.schema, err, rerr)
+			l.lost <- fmt.Errorf("sqlstore: the instance lock on schema %q was lost (%v) and another session holds it now: %w", l.schema, err, rerr)
 			return
 		}
 		l.conn = conn
@@ -172,24 +167,21 @@ func (l *pgLock) check(interval time.Duration) error {
 }
 
 // retake takes the lock again on a new connection, lost for cause. It
-// tries until it gets the lock, another session holds it (ErrLocked), the
-// budget is spent (the last attempt's error) or release cancels it,
-// waiting between attempts from 100 ms doubling up to 2 s, so a database
-// back from a restart is found within 2 s.
+// tries until it gets the lock, another session holds it (ErrLocked) or
+// release cancels it, waiting between attempts from 100 ms doubling up to
+// 2 s, so a database back from a restart is found within 2 s.
 func (l *pgLock) retake(cause error) (*pgx.Conn, error) {
-	ctx, cancel := context.WithTimeout(l.ctx, l.budget)
-	defer cancel()
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		conn, err := tryLock(ctx, l.cfg, l.schema)
+		conn, err := tryLock(l.ctx, l.cfg, l.schema)
 		if err == nil || errors.Is(err, ErrLocked) {
 			return conn, err
 		}
 		if wait == 100*time.Millisecond {
-			l.log.Warn("the store's PostgreSQL instance lock was lost with its connection; trying to take it again",
-				"schema", l.schema, "cause", cause, "for", l.budget, "err", err)
+			l.log.Warn("the store's PostgreSQL instance lock was lost with its connection; trying to take it again "+
+				"until the database answers (the data plane serves on meanwhile)", "schema", l.schema, "cause", cause, "err", err)
 		}
 		select {
-		case <-ctx.Done():
+		case <-l.ctx.Done():
 			return nil, err
 		case <-time.After(wait):
 		}
@@ -209,7 +201,7 @@ func lockPostgres(ctx context.Context, dsn, schema string, o options) (instanceL
 		return nil, err
 	}
 	interval := cmp.Or(max(o.lockCheck, 0), DefaultLockCheck)
-	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema), budget: cmp.Or(max(o.lockRetake, 0), DefaultLockRetake),
+	l := &pgLock{cfg: cfg, schema: schema, key: schemaKey(schema),
 		log: o.log, lost: make(chan error, 1), conn: conn, done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	go l.watch(interval)

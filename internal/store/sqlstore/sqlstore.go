@@ -50,10 +50,9 @@ var (
 type Option func(*options)
 
 type options struct {
-	holder     string        // instance lock holder; "" takes no lock
-	lockCheck  time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
-	log        *slog.Logger  // where a re-taken lock and SQLite files made private are reported; nil = nowhere
-	lockRetake time.Duration // how long a lost PostgreSQL lock is tried again; 0 = DefaultLockRetake
+	holder    string        // instance lock holder; "" takes no lock
+	lockCheck time.Duration // how often a PostgreSQL lock is checked; 0 = DefaultLockCheck
+	log       *slog.Logger  // where a re-taken lock and SQLite files made private are reported; nil = nowhere
 }
 
 // WithInstanceLock makes Open take the store's instance lock for holder
@@ -69,7 +68,7 @@ func WithInstanceLock(holder string) Option {
 // WithInstanceLock is checked (every <= 0: DefaultLockCheck) and the log
 // that reports a lock lost with its connection and taken again (and
 // SQLite files that were readable by others, made private at Open). A lock
-// lost and not taken again is reported on LockLost. SQLite's lock cannot
+// lost to another session is reported on LockLost. SQLite's lock cannot
 // be lost while the store is open, so it is not watched.
 func WithLockWatch(every time.Duration, log *slog.Logger) Option {
 	return func(o *options) { o.lockCheck, o.log = every, log }
@@ -120,9 +119,8 @@ func openStore(ctx context.Context, dsn string, o options) (*Store, error) {
 }
 
 // LockLost receives an error, once, when the store's PostgreSQL instance
-// lock was lost (its connection dropped) and could not be taken again:
-// another serve holds it now, or the database could not be reached. The
-// store then no longer belongs to this process alone; its holder should
+// lock was lost (its connection dropped) and another serve holds it now
+// (an unreachable database is tried until it answers). The store then no longer belongs to this process alone; its holder should
 // stop. Nil (never ready) without an instance lock or on SQLite.
 func (s *Store) LockLost() <-chan error {
 	if s.lock == nil {
