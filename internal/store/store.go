@@ -20,17 +20,24 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrInvalidKey means a write was given a key (kind, ID, account,
 	// parent, claim namespace or token, statistics object or metric) that
-	// is not valid UTF-8 or holds a NUL byte. No engine may store such a
-	// key (PostgreSQL text cannot), so no engine does; reads treat such a
-	// key as matching nothing. See ValidKey.
-	ErrInvalidKey = errors.New("store: key is not valid UTF-8 or holds a NUL byte")
+	// is not valid UTF-8, holds a NUL byte or is longer than MaxKeyLen. No
+	// engine may store such a key (PostgreSQL text cannot hold the first
+	// two, its indexes not the last), so no engine does; reads treat such
+	// a key as matching nothing. See ValidKey.
+	ErrInvalidKey = errors.New("store: key is not valid UTF-8, holds a NUL byte or is too long")
 )
 
-// ValidKey reports whether s can be a stored key: valid UTF-8 without NUL.
-// Every implementation applies this one rule, so a key that cannot exist
-// is a miss on reads and ErrInvalidKey on writes, whatever the engine.
+// MaxKeyLen is the longest key in bytes: well under what a PostgreSQL
+// btree entry holds (2,704 bytes for the widest index, four keys), far
+// over any key the API makes (IDs, uins, 64-character client tokens).
+const MaxKeyLen = 512
+
+// ValidKey reports whether s can be a stored key: valid UTF-8 without NUL,
+// at most MaxKeyLen bytes. Every implementation applies this one rule, so
+// a key that cannot exist is a miss on reads and ErrInvalidKey on writes,
+// whatever the engine.
 func ValidKey(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+	return len(s) <= MaxKeyLen && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // Record is one stored resource. Data is the JSON encoding of the domain object;

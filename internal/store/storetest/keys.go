@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // testInvalidKeys holds every engine to one answer for keys no engine can
-// store alike (NUL, invalid UTF-8): a miss on reads, ErrInvalidKey on
+// store alike (NUL, invalid UTF-8, over MaxKeyLen): a miss on reads, ErrInvalidKey on
 // writes, never a driver error. PostgreSQL text refuses such keys outright
 // while SQLite compares their bytes, so without the rule the API answered
 // ResourceNotFound on one engine and InternalError on the other.
@@ -17,7 +18,10 @@ func testInvalidKeys(t *testing.T, open Opener) {
 	t.Parallel()
 	s := open(t)
 	update(t, s, func(tx store.Tx) error { return tx.Insert(rec("proxy", "p1", "a", 0)) })
-	for _, bad := range []string{"proxy-\x00", "proxy-\xff", "\x00"} {
+	// Over MaxKeyLen: PostgreSQL's btree entries hold at most 2,704 bytes
+	// (an error that aborted the transaction), SQLite had no limit.
+	tooLong := strings.Repeat("0123456789abcdef", store.MaxKeyLen/16) + "x"
+	for _, bad := range []string{"proxy-\x00", "proxy-\xff", "\x00", tooLong} {
 		view(t, s, func(tx store.Tx) error {
 			if _, err := tx.Get("proxy", bad); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("Get(%q) = %v; want ErrNotFound", bad, err)
