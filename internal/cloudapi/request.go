@@ -163,8 +163,10 @@ func (e *Endpoint) authenticate(req *request, now time.Time) (*Account, error) {
 		if req.nonce == "" {
 			return nil, apierr.New(apierr.MissingParameter, "the common parameter Nonce is missing")
 		}
-		if n, err := strconv.ParseUint(req.nonce, 10, 64); err != nil || n == 0 {
-			return nil, apierr.New(apierr.InvalidParameter, "the common parameter Nonce must be a positive integer")
+		// 0 too: the Node SDK draws Math.round(Math.random()*65535), 0 once
+		// in 131,070 calls, and its call must not fail for it.
+		if _, err := strconv.ParseUint(req.nonce, 10, 64); err != nil {
+			return nil, apierr.New(apierr.InvalidParameter, "the common parameter Nonce must be a non-negative integer")
 		}
 	}
 	// In whole seconds, as both times are: a client 300 s behind passes
