@@ -237,12 +237,15 @@ func TestTC3ServiceAndScope(t *testing.T) {
 }
 
 func TestStripPort(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"a.example", ""}, {"a.example:80", "a.example"}, {"127.0.0.1:1", "127.0.0.1"},
-		{"[::1]:80", "[::1]"}, {"[::1]", ""}, {"::1", ""}, {"", ""}, {":", ""},
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"a.example", "", false}, {"a.example:80", "a.example", true}, {"127.0.0.1:1", "127.0.0.1", true},
+		{"[::1]:80", "[::1]", true}, {"[::1]", "", false}, {"::1", "", false}, {"", "", false}, {":", "", true},
 	} {
-		if got, _ := stripPort(tc.in); got != tc.want {
-			t.Errorf("stripPort(%q) = %q; want %q", tc.in, got, tc.want)
+		if got, ok := stripPort(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("stripPort(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
