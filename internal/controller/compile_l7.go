@@ -140,10 +140,8 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 		sd.TLS = c.domainTLS(l, d)
 	}
 	if d.BasicAuth == 1 {
-		if cert := c.certs[d.BasicAuthConfID]; cert != nil {
-			if sd.BasicAuth, ok = basicAuthLines(l, d, cert); !ok {
-				return sd, false
-			}
+		if sd.BasicAuth, ok = basicAuthLines(l, d, c.certs[d.BasicAuthConfID]); !ok {
+			return sd, false
 		}
 	}
 	if d.RealServerAuth == 1 {
@@ -167,9 +165,15 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 // stored lines such as "alice::comment", which snapshot.UserEntry refuses:
 // passed on, they would make the edge refuse the whole listener, so they
 // are dropped (the user cannot log in, as the API now refuses the line).
-// ok is false when no user is left: the domain is then left out rather
-// than served without the authentication it asked for.
+// ok is false when no user is left, or no user list (a certificate the
+// store no longer holds or cannot read): the domain is then left out
+// rather than served without the authentication it asked for.
 func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate) (lines []string, ok bool) {
+	if cert == nil {
+		slog.Warn("basic auth: the domain's user list is missing, so the domain is not served",
+			"listener", l.ID, "domain", d.Host, "certificate", d.BasicAuthConfID)
+		return nil, false
+	}
 	for n, line := range snapshot.UserLines(cert.Content) {
 		if _, _, ok := snapshot.UserEntry(line); !ok {
 			slog.Warn("basic auth: a stored user-list line names no user and hash, so it is not served",

@@ -99,24 +99,30 @@ func TestCompileHTTPS(t *testing.T) {
 }
 
 // TestCompileUserListWithoutUsers: a domain whose stored user list (from a
-// release before "user::comment" was refused) has no usable line is left
-// out, never served without the authentication it asked for, and its
-// listener's other domains still apply.
+// release before "user::comment" was refused) has no usable line, or whose
+// user list the state does not hold (it was served without
+// authentication), is left out, never served without the authentication
+// it asked for, and its listener's other domains still apply.
 func TestCompileUserListWithoutUsers(t *testing.T) {
-	st := &State{Objects: map[string][]model.Object{
-		model.KindProxy:       {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
-		model.KindCertificate: {&model.Certificate{Base: model.Base{ID: "cert-users"}, Content: "alice::ops\nbob::dev\n"}},
-		model.KindListener:    {&model.Listener{Base: model.Base{ID: "listener-h"}, ProxyID: "link-1", Protocol: model.HTTP, Port: 80}},
-		model.KindDomain: {&model.Domain{Base: model.Base{ID: "d-1"}, ListenerID: "listener-h", Host: "locked.test",
-			BasicAuth: 1, BasicAuthConfID: "cert-users"},
-			&model.Domain{Base: model.Base{ID: "d-2"}, ListenerID: "listener-h", Host: "open.test"}},
-	}}
-	snap := Compile(st, Settings{})
-	l := snap.Proxies[0].HTTPListeners[0]
-	if len(l.Domains) != 1 || l.Domains[0].Host != "open.test" {
-		t.Errorf("domains %+v; want only open.test", l.Domains)
-	}
-	if err := l.Validate(); err != nil {
-		t.Errorf("listener invalid: %v", err)
+	for name, certs := range map[string][]model.Object{
+		"no usable line": {&model.Certificate{Base: model.Base{ID: "cert-users"}, Content: "alice::ops\nbob::dev\n"}},
+		"no user list":   nil,
+	} {
+		st := &State{Objects: map[string][]model.Object{
+			model.KindProxy:       {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
+			model.KindCertificate: certs,
+			model.KindListener:    {&model.Listener{Base: model.Base{ID: "listener-h"}, ProxyID: "link-1", Protocol: model.HTTP, Port: 80}},
+			model.KindDomain: {&model.Domain{Base: model.Base{ID: "d-1"}, ListenerID: "listener-h", Host: "locked.test",
+				BasicAuth: 1, BasicAuthConfID: "cert-users"},
+				&model.Domain{Base: model.Base{ID: "d-2"}, ListenerID: "listener-h", Host: "open.test"}},
+		}}
+		snap := Compile(st, Settings{})
+		l := snap.Proxies[0].HTTPListeners[0]
+		if len(l.Domains) != 1 || l.Domains[0].Host != "open.test" {
+			t.Errorf("%s: domains %+v; want only open.test", name, l.Domains)
+		}
+		if err := l.Validate(); err != nil {
+			t.Errorf("%s: listener invalid: %v", name, err)
+		}
 	}
 }
