@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,10 @@ const (
 
 	udpListenRcvBuf = 4 << 20 // SO_RCVBUF of a listening socket.
 )
+
+// udpWideFor is how long a listener's batch keeps udpMaxBuf buffers after
+// its last datagram over udpBuf (a variable: tests shorten it).
+var udpWideFor = 10 * time.Second
 
 // batchConn is the recvmmsg/sendmmsg API shared by ipv4 and ipv6
 // PacketConns (their Message types are the same type).
@@ -138,15 +143,19 @@ func (s *UDPServer) list() []*udpSession {
 // than udpBuf comes, each datagram of a batch has a udpBuf buffer and the
 // rest of a larger one goes to a spill buffer the batch shares: the last
 // such datagram of a batch is whole, earlier ones were overwritten and are
-// dropped. The first one makes the batch's buffers udpMaxBuf: a listener
-// pays for large datagrams (2 MiB) only once they come.
+// dropped. The first one makes the batch's buffers udpMaxBuf until no
+// larger datagram has come for udpWideFor (a read deadline, so an idle
+// listener goes back too): a listener pays for large datagrams (2 MiB)
+// only while they come, not for good after one (a scan of a port range
+// with one each held gigabytes).
 func (s *UDPServer) readLoop() {
 	defer s.wg.Done()
-	ms := readMessages(s.ovfl, udpBatch, udpBuf)
+	narrow := readMessages(s.ovfl, udpBatch, udpBuf)
 	spill := make([]byte, udpMaxBuf-udpBuf)
-	for i := range ms {
-		ms[i].Buffers = append(ms[i].Buffers, spill)
+	for i := range narrow {
+		narrow[i].Buffers = append(narrow[i].Buffers, spill)
 	}
+	ms, wide := narrow, false
 	var touched []*udpSession
 	var pace readBackoff
 	var drops dropMeter
@@ -154,6 +163,11 @@ func (s *UDPServer) readLoop() {
 		n, err := s.bc.ReadBatch(ms, 0)
 		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if wide && errors.Is(err, os.ErrDeadlineExceeded) {
+			ms, wide = narrow, false
+			_ = s.pc.SetReadDeadline(time.Time{})
+			continue
 		}
 		if err != nil {
 			pace.failed()
@@ -174,10 +188,22 @@ func (s *UDPServer) readLoop() {
 		for _, ss := range touched {
 			ss.flush()
 		}
-		if last >= 0 && len(ms[0].Buffers) > 1 { // Flushed: nothing aliases ms now.
-			ms = readMessages(s.ovfl, udpBatch, udpMaxBuf)
+		if last >= 0 || wide && largest(ms[:n]) > udpBuf { // Flushed: nothing aliases ms now.
+			if !wide {
+				ms, wide = readMessages(s.ovfl, udpBatch, udpMaxBuf), true
+			}
+			_ = s.pc.SetReadDeadline(time.Now().Add(udpWideFor))
 		}
 	}
+}
+
+// largest returns the size of the largest datagram read into ms.
+func largest(ms []ipv4.Message) int {
+	most := 0
+	for i := range ms {
+		most = max(most, ms[i].N)
+	}
+	return most
 }
 
 // lastSpilled returns the index of the last datagram of ms larger than

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -118,4 +119,58 @@ func TestUDPIdleTimeoutIgnoresClockSteps(t *testing.T) {
 			t.Fatalf("sessions %v after a 1 min forward step; want the active session (IdleTimeout 10s) kept", got)
 		}
 	})
+}
+
+// TestUDPLargeBuffersOnlyWhileLargeDatagramsCome: a listener's batch
+// grows to 2 MiB with its first datagram over udpBuf and goes back once
+// none has come for udpWideFor, idle or not. It kept the large buffers for
+// good: one 9,300-byte datagram to each listener of a port range (a scan)
+// held 2 MiB per listener.
+func TestUDPLargeBuffersOnlyWhileLargeDatagramsCome(t *testing.T) {
+	defer func(d time.Duration) { udpWideFor = d }(udpWideFor)
+	udpWideFor = 200 * time.Millisecond
+	const listeners = 20
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	var servers []*UDPServer
+	for range listeners {
+		s, _, _ := udpSessionThrough(t, time.Minute)
+		servers = append(servers, s)
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo.Next(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before := heap()
+	for _, s := range servers {
+		if _, err := c.WriteToUDPAddrPort(make([]byte, 9300), s.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edgetest.Eventually(t, 5*time.Second, func() bool { return heap()-before > listeners<<20 },
+		"the listeners' batches did not grow for a 9,300-byte datagram each")
+	edgetest.Eventually(t, 5*time.Second, func() bool { return heap()-before < listeners<<18 },
+		"the listeners' batches stayed large %v after their one large datagram", udpWideFor)
+	// Back to the small batch, a listener still forwards large datagrams
+	// (the session's first large reply is dropped: its buffers grow).
+	big := bytes.Repeat([]byte("b"), 20000)
+	buf := make([]byte, 30000)
+	for try := 0; ; try++ {
+		if _, err := c.WriteToUDPAddrPort(big, servers[0].Addr()); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err == nil && n == len(big)+2 {
+			break
+		}
+		if try == 2 {
+			t.Fatalf("a 20,000-byte datagram's echo: %d bytes, %v; want %d", n, err, len(big)+2)
+		}
+	}
 }
