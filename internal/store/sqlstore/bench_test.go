@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -56,5 +57,33 @@ func seedRecords(b *testing.B, s *Store, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkStatsWrite measures the recorder's minute write: 50,000 points
+// of distinct series (a large account's busy minute) in one Write, which
+// holds the store's writer for its whole length.
+func BenchmarkStatsWrite(b *testing.B) {
+	const points = 50_000
+	for _, e := range engines(b) {
+		b.Run(e.name, func(b *testing.B) {
+			e.available(b)
+			s := open(b, e.newDB(b))
+			at := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+			pts := make([]store.Point, points)
+			for i := range pts {
+				pts[i] = store.Point{Object: fmt.Sprintf("listener-%06d", i), Metric: "InBandwidth", Granularity: 60, Value: float64(i)}
+			}
+			for b.Loop() {
+				at = at.Add(time.Minute)
+				for i := range pts {
+					pts[i].Time = at
+				}
+				if err := s.Stats().Write(b.Context(), pts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/write")
+		})
 	}
 }
