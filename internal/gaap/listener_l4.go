@@ -59,7 +59,7 @@ type l4Create struct {
 
 // createL4 validates the batch, then stores one listener per port.
 func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create) ([]string, error) {
-	proto, err := c.template(s.cfg.Caps.TOA)
+	proto, err := c.template(s.cfg.Caps)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +96,8 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 }
 
 // template validates the request's settings once and returns the listener
-// every port is copied from; toa: see Config.Caps.
-func (c l4Create) template(toa bool) (*model.Listener, error) {
+// every port is copied from; caps: see Config.Caps.
+func (c l4Create) template(caps model.Capabilities) (*model.Listener, error) {
 	if err := model.CheckName("ListenerName", c.name); err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (c l4Create) template(toa bool) (*model.Listener, error) {
 	}
 	l := model.NewL4Listener(c.protocol)
 	l.Name = c.name
-	return l, l.ApplyL4(c.params, toa)
+	return l, l.ApplyL4(c.params, caps)
 }
 
 // checkPorts validates the listener ports of a batch.

@@ -84,7 +84,7 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 			l.Name = *m.name
 		}
 		if m.params != (model.L4Params{}) {
-			if err := l.ApplyL4(m.params, s.cfg.Caps.TOA); err != nil {
+			if err := l.ApplyL4(m.params, s.cfg.Caps); err != nil {
 				return err
 			}
 			if err := startAdjusting(tx, l); err != nil {

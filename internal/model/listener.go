@@ -201,14 +201,19 @@ func NewL4Listener(protocol string) *Listener {
 }
 
 // ApplyL4 merges p into l and validates the result, so a Modify call is
-// checked against the settings it keeps as well as those it changes. toa
-// says whether the data plane can write TOA options.
-func (l *Listener) ApplyL4(p L4Params, toa bool) error {
+// checked against the settings it keeps as well as those it changes. What
+// the data plane cannot do (caps: TOA, PING) is refused when a call asks
+// for it, rather than silently not done.
+func (l *Listener) ApplyL4(p L4Params, caps Capabilities) error {
 	if p.ClientIPMethod != nil {
-		if err := CheckClientIPMethod(*p.ClientIPMethod, toa); err != nil {
+		if err := CheckClientIPMethod(*p.ClientIPMethod, caps.TOA); err != nil {
 			return err
 		}
 		l.ClientIPMethod = *p.ClientIPMethod
+	}
+	if p.CheckType != nil && *p.CheckType == "PING" && !caps.Ping {
+		return invalid("CheckType", "PING is not available on this server (sending ICMP echo needs CAP_NET_RAW, or net.ipv4.ping_group_range "+
+			"including the group serve runs as); use PORT")
 	}
 	for _, f := range [...]struct {
 		dst *string

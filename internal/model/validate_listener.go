@@ -96,6 +96,7 @@ func CheckSwitch(param string, v int64) error { return CheckRange(param, v, 0, 1
 type Capabilities struct {
 	PrivateOrigins bool // Loopback and private origin addresses are allowed.
 	TOA            bool // The data plane writes TOA options (internal/edge/toa).
+	Ping           bool // The data plane can send ICMP echo (UDP health checks of CheckType PING).
 }
 
 // CheckClientIPMethod accepts 1 (Proxy Protocol), and 0 (TOA) where the

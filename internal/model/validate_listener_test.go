@@ -63,7 +63,7 @@ func TestParseOrigin(t *testing.T) {
 func TestApplyL4(t *testing.T) {
 	l := NewL4Listener(TCP)
 	ok := L4Params{Scheduler: new("wrr"), RealServerType: new("IP"), HealthCheck: new(int64(1))}
-	if err := l.ApplyL4(ok, false); err != nil {
+	if err := l.ApplyL4(ok, Capabilities{}); err != nil {
 		t.Fatalf("valid settings: %v", err)
 	}
 	if l.ClientIPMethod != ClientIPNone || l.DelayLoop != 5 || l.ConnectTimeout != 2 {
@@ -75,16 +75,26 @@ func TestApplyL4(t *testing.T) {
 		{RealServerType: new("DOMAIN")}, // wrr is not available for domains
 		{HealthyThreshold: new(int64(11))},
 		{ConnectTimeout: new(int64(5))},
+		{CheckType: new("PING")}, // The data plane cannot ping.
 	}
 	for _, p := range bad {
-		if err := copyOf(l).ApplyL4(p, false); err == nil {
+		if err := copyOf(l).ApplyL4(p, Capabilities{}); err == nil {
 			t.Errorf("ApplyL4(%+v) accepted", p)
 		}
 	}
 	// TOA where the data plane can write it.
 	toa := copyOf(l)
-	if err := toa.ApplyL4(L4Params{ClientIPMethod: new(int64(0))}, true); err != nil || !toa.TOA() {
+	if err := toa.ApplyL4(L4Params{ClientIPMethod: new(int64(0))}, Capabilities{TOA: true}); err != nil || !toa.TOA() {
 		t.Errorf("TOA on a data plane that writes it: %v, TOA() %v", err, toa.TOA())
+	}
+	// PING where the data plane can send ICMP echo; a stored PING
+	// listener stays editable where it cannot.
+	ping := NewL4Listener(UDP)
+	if err := ping.ApplyL4(L4Params{Scheduler: new("rr"), RealServerType: new("IP"), CheckType: new("PING")}, Capabilities{Ping: true}); err != nil || ping.CheckType != "PING" {
+		t.Errorf("PING on a data plane that can ping: %v, CheckType %q", err, ping.CheckType)
+	}
+	if err := ping.ApplyL4(L4Params{DelayLoop: new(int64(10))}, Capabilities{}); err != nil {
+		t.Errorf("a stored PING listener's other settings, on a data plane that cannot ping: %v", err)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/edge"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
 	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/gaap"
@@ -338,7 +339,7 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 		return nil, err
 	}
 	tw := openTOA(o)
-	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil}
+	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil, Ping: health.CanPing()}
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, Caps: cfg.Caps}
 	s.GAAP = gaap.New(st, pool, set.pool6, cfg, sealer, o.Log)
 	if err := s.GAAP.WarnIPv4AddressedIPv6(ctx); err != nil {

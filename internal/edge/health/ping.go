@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/icmp"
@@ -14,15 +15,35 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
+// errNoICMP is a ping that could not open an ICMP socket: the node's own
+// lack (localFailure), which says nothing of the origin.
+var errNoICMP = errors.New("ping: this node cannot open an ICMP socket (needs CAP_NET_RAW, or net.ipv4.ping_group_range including its group)")
+
+// CanPing reports whether this node can open an ICMP socket, which
+// CheckType PING needs: the API refuses PING where it cannot.
+func CanPing() bool {
+	c, _, err := listenICMP(true)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
 // ping sends one ICMP echo and waits for the matching reply. It uses a raw
 // socket (needs root or CAP_NET_RAW) and falls back to an unprivileged
 // datagram ping socket (needs net.ipv4.ping_group_range to include the
-// process's group); if neither opens, the check fails with that error.
+// process's group); if neither opens, the check is inconclusive
+// (errNoICMP): a PING listener stored before the node lost the privilege
+// keeps its origins' state instead of reading every one abnormal.
 // Each probe opens its own socket: raw sockets see every echo reply on the
 // host, so replies are matched by ID, sequence and source.
 func ping(ctx context.Context, dst netip.Addr, timeout time.Duration) error {
 	c, raw, err := listenICMP(dst.Is4())
 	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return fmt.Errorf("%w: %w", errNoICMP, err)
+		}
 		return fmt.Errorf("ping: %w", err)
 	}
 	defer c.Close()
