@@ -248,3 +248,31 @@ func originNames(t *testing.T, c *http.Client, url, host string, n int) map[stri
 	}
 	return names
 }
+
+// TestHealthOtherProbeNotInherited: a new listener's checks of an origin
+// start from its own verdict, not from another listener's check of
+// another port (CheckPort): listener B, whose checks of the origin's own
+// (answering) port never failed, read the origin abnormal, as A's check of
+// a closed port did, until Healthy of its own checks had passed (through
+// the API up to 10 x 300 s).
+func TestHealthOtherProbeNotInherited(t *testing.T) {
+	host := lo.Next()
+	service := edgetest.StartUDP(t, netip.AddrPortFrom(host, 0), edgetest.Prefix("s:"))
+	closed := edgetest.FreePort(t, host) // Nothing listens: ICMP port unreachable.
+	ip := lo.Next()
+	rt := newRuntime(t, edge.Options{})
+	a := listener("lsr-a", snapshot.ProtoUDP, edgetest.FreePort(t, ip), origins(service.Addr))
+	a.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond,
+		Healthy: 3, Unhealthy: 1, Send: "x", Port: closed}
+	mustApply(t, rt, oneProxy(1, ip, a))
+	edgetest.Eventually(t, 2*time.Second, func() bool { return !rt.Health()["lsr-a/o0"].Healthy }, "A's closed check port not seen")
+
+	b := listener("lsr-b", snapshot.ProtoUDP, edgetest.FreePort(t, ip), origins(service.Addr))
+	b.Health = snapshot.HealthCheck{Enabled: true, Interval: time.Second, Timeout: 500 * time.Millisecond,
+		Healthy: 3, Unhealthy: 3, Send: "x"}
+	mustApply(t, rt, oneProxy(2, ip, a, b))
+	time.Sleep(300 * time.Millisecond) // B's first check (at once) has passed.
+	if !rt.Health()["lsr-b/o0"].Healthy {
+		t.Fatal("B reads its origin abnormal though its own checks of the origin's port never failed: it took A's verdict on another port")
+	}
+}

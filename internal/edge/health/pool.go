@@ -178,8 +178,9 @@ func (p *Pool) Release(b *Backend) {
 // carry over, and with checks on it starts as healthy or down as the
 // newest backend with checks on of the same Scope, the one it replaces
 // (a down origin stays down, with the addresses that failed, until
-// Healthy checks pass under the new config). Another scope's verdict, a
-// verdict on other checks, is never taken. A backend with checks off
+// Healthy checks pass under the new config). Another scope's verdict, or
+// one on another probe (sameProbe), a verdict on other checks, is never
+// taken. A backend with checks off
 // always reads healthy, so it says nothing about the origin: with no
 // checked backend to copy, the new one starts healthy, as a backend of a
 // new origin does. Without checks it starts healthy, as nothing would
@@ -197,7 +198,7 @@ func (p *Pool) share(b *Backend) {
 		b.originState = o
 		if b.key.Check.Enabled {
 			for _, x := range slices.Backward(o.backends) {
-				if x.key.Check.Enabled && x.key.Scope == b.key.Scope {
+				if x.key.Check.Enabled && x.key.Scope == b.key.Scope && sameProbe(x.key.Check, b.key.Check) {
 					b.healthy.Store(x.healthy.Load())
 					b.down.Store(x.down.Load())
 					break
@@ -207,6 +208,14 @@ func (p *Pool) share(b *Backend) {
 	}
 	o.refs++
 	o.backends = append(o.backends, b)
+}
+
+// sameProbe reports whether checks a and b test the same thing, whatever
+// their timing and thresholds: on layer 4, where every listener's checks
+// of an origin share a scope, a UDP check of another port (CheckPort),
+// by PING, or with other payloads says nothing of this one.
+func sameProbe(a, b snapshot.HealthCheck) bool {
+	return a.CheckType == b.CheckType && a.ContextType == b.ContextType && a.Send == b.Send && a.Recv == b.Recv && a.Port == b.Port
 }
 
 // unshare drops b from its origin's state, and the state with the last.
