@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -143,4 +146,36 @@ func checkPublicMirror(t *testing.T, m vpcapi.TrafficMirror, vpc, ip string) {
 	if _, err := time.Parse("2006-01-02 15:04:05", *m.CreateTime); err != nil {
 		t.Errorf("CreateTime %q: %v", *m.CreateTime, err)
 	}
+}
+
+// TestMirrorOfIPv6ProxyRefused: the data plane mirrors IPv4 flows only
+// (docs/dataplane-mirror.md), and an IPv6 proxy has IPv6 clients only: a
+// mirror of one, by ID or by access IP, is refused with the code the
+// reference lists, UnsupportedOperation.Ipv6NotSupport. It was accepted,
+// read RUNNING and copied nothing.
+func TestMirrorOfIPv6ProxyRefused(t *testing.T) {
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true; xtest.WithIPv6Pool(o) })
+	c := api.VPC()
+	vpc := xtest.DefaultVPC(t, c)
+	var out struct{ InstanceId string }
+	if err := api.Call(api.GAAP(), "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "v6", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPv6"}, &out); err != nil {
+		t.Fatalf("CreateProxy IPv6: %v", err)
+	}
+	px := out.InstanceId
+	var ip string
+	eventually(t, func() bool {
+		d := gaapsdk.NewDescribeProxyDetailRequest()
+		d.ProxyId = new(px)
+		r, err := api.GAAP().DescribeProxyDetail(d)
+		if err != nil {
+			t.Fatalf("DescribeProxyDetail: %v", err)
+		}
+		ip = *r.Response.ProxyDetail.IP
+		return *r.Response.ProxyDetail.Status == "RUNNING"
+	}, "proxy %s not RUNNING", px)
+	wantCode(t, call(c, "CreateTrafficMirror", mirrorBase(vpc, px), nil), "UnsupportedOperation.Ipv6NotSupport")
+	wantCode(t, call(c, "CreateTrafficMirror", map[string]any{"VpcId": vpc, "TrafficMirrorName": "p", "Type": "PUBLICIP",
+		"CollectorSrcs": []string{ip}, "CollectorTarget": map[string]any{"TargetEndPoints": []string{"10.1.1.9:4789"}}}, nil),
+		"UnsupportedOperation.Ipv6NotSupport")
 }

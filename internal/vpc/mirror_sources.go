@@ -39,6 +39,14 @@ func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorS
 		if err != nil {
 			return nil, err
 		}
+		for _, r := range refs {
+			// The edge copies IPv4 flows only (VXLAN to an IPv4 collector):
+			// accepted, such a mirror would read RUNNING and copy nothing.
+			if a, err := netip.ParseAddr(r.IP); err == nil && !a.Unmap().Is4() {
+				return nil, apierr.New(apierr.UnsupportedOperationIpv6NotSupport,
+					"CollectorSrcs.%d %s: proxy %s has the IPv6 access IP %s; traffic mirroring copies IPv4 traffic only", i, src, r.ProxyID, r.IP)
+			}
+		}
 		out = append(out, refs...)
 	}
 	return out, nil
