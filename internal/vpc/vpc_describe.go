@@ -28,7 +28,14 @@ var vpcFilters = map[string]func(v *model.Vpc, values []string) bool{
 	"tag-key": func(v *model.Vpc, vals []string) bool {
 		return slices.ContainsFunc(v.Tags, func(t model.Tag) bool { return slices.Contains(vals, t.Key) })
 	},
+	// The IPv6 CIDR's block, operator and address type: no VPC here has
+	// one (Ipv6CidrBlock is empty), so they match nothing.
+	"ipv6-cidr-block": noIPv6,
+	"isp-type":        noIPv6,
+	"address-type":    noIPv6,
 }
+
+func noIPv6(*model.Vpc, []string) bool { return false }
 
 func boolString(b bool) string {
 	if b {

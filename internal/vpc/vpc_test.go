@@ -194,6 +194,10 @@ func TestDescribeVpcsFilters(t *testing.T) {
 		{"default", map[string][]string{"is-default": {"TRUE"}}, []string{def}},
 		{"cidr address", map[string][]string{"cidr-block": {"192.168.0.0", "10.0.0.0"}}, []string{b}},
 		{"vpc-id and name", map[string][]string{"vpc-id": {a, b}, "vpc-name": {"alpha"}}, []string{a}},
+		// Documented; no VPC here has an IPv6 CIDR.
+		{"ipv6 cidr", map[string][]string{"ipv6-cidr-block": {"2402:4e00::/56"}}, nil},
+		{"ipv6 operator", map[string][]string{"isp-type": {"BGP"}}, nil},
+		{"ipv6 address type", map[string][]string{"address-type": {"GUA"}}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
