@@ -16,7 +16,8 @@ import (
 // CollectorTarget entries are valid together (one mirror's), and
 // that neither is taken: the sources by another mirror of any type, the
 // collectors by another PUBLICIP mirror (TrafficMirrorId, when
-// given, is the mirror being changed and does not count). Success returns
+// given, is the mirror being changed and does not count; the sources or
+// collectors the call leaves out are that mirror's). Success returns
 // nothing; a failed check returns the error creating would.
 func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.CheckTrafficMirrorRequest) (*vpcapi.CheckTrafficMirrorResponse, error) {
 	probe := &model.TrafficMirror{Type: model.MirrorTypePublicIP, CollectorSrcs: req.CollectorSources}
@@ -47,8 +48,17 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 				return apierr.New(apierr.InvalidParameterValueObjectVpcNotCurrentVpc, "traffic mirror %s belongs to VPC %s, not %s", id, m.VpcID, *req.VpcId)
 			}
 			probe.ID = id
+			// A dry run of a change to m: what the call does not name,
+			// m keeps, and the checks see it (a collector equal to a kept
+			// source is refused, as the change itself would be).
+			if len(probe.CollectorSrcs) == 0 {
+				probe.CollectorSrcs, probe.Sources = m.CollectorSrcs, m.Sources
+			}
+			if len(req.CollectorTarget) == 0 {
+				probe.Target = m.Target
+			}
 		}
-		if len(probe.CollectorSrcs) > 0 {
+		if len(probe.Sources) == 0 && len(probe.CollectorSrcs) > 0 {
 			if probe.Sources, err = resolveSources(tx, model.MirrorTypePublicIP, probe.CollectorSrcs); err != nil {
 				return err
 			}

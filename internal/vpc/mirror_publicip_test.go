@@ -99,6 +99,13 @@ func TestPublicIPMirror(t *testing.T) {
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4790"}}}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"203.0.113.9"}), nil), "ResourceNotFound")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", "vpc-00000000"), nil), "ResourceNotFound")
+		// A change to the mirror keeps what the call leaves out: a
+		// collector on its kept source is refused, as the change would be.
+		onSource := map[string]any{"VpcId": vpc, "TrafficMirrorId": id,
+			"CollectorTarget": []map[string]any{{"TargetEndPoints": []string{ip1 + ":4789"}}}}
+		wantCode(t, call(e.vpc, "CheckTrafficMirror", onSource, nil), "UnsupportedOperation.TrafficMirrorNotSupportSameSrcTarget")
+		wantCode(t, call(e.vpc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": id,
+			"CollectorTarget": map[string]any{"TargetEndPoints": []string{ip1 + ":4789"}}}, nil), "UnsupportedOperation.TrafficMirrorNotSupportSameSrcTarget")
 		// CollectorTarget is a list, but it describes one mirror's collectors: the entries are
 		// checked together, as CreateTrafficMirror checks one CollectorTarget.
 		ep := func(eps ...string) map[string]any { return map[string]any{"TargetEndPoints": eps} }
