@@ -32,8 +32,16 @@ func TestDomainLifecycleHTTP(t *testing.T) {
 
 	createDomain(t, c, listener, "Www.Example.com") // reads back as given; the ModifyDomain below respells it
 	d := describeDomain(t, c, listener, "Www.Example.com")
-	if d == nil || d.CertificateId != nil || *d.BasicAuth != 0 || len(d.RuleSet) != 0 {
-		t.Fatalf("got domain %+v; want www.example.com without certificate, auth or rules", d)
+	if d == nil || *d.BasicAuth != 0 || len(d.RuleSet) != 0 {
+		t.Fatalf("got domain %+v; want www.example.com without auth or rules", d)
+	}
+	// Without certificates of its own it shows the listener's, "default",
+	// as the reference's example does (the Terraform provider's
+	// http_domains data source reads PolyClientCertificateAliasInfo[0]).
+	if *d.CertificateId != "default" || *d.ClientCertificateId != "default" || len(d.PolyClientCertificateAliasInfo) != 1 ||
+		*d.PolyClientCertificateAliasInfo[0].CertificateId != "default" || *d.PolyClientCertificateAliasInfo[0].CertificateAlias != "默认证书" {
+		t.Errorf("domain of an HTTP listener: CertificateId %v, ClientCertificateId %v, PolyClientCertificateAliasInfo %v; want default each",
+			d.CertificateId, d.ClientCertificateId, d.PolyClientCertificateAliasInfo)
 	}
 
 	t.Run("invalid", func(t *testing.T) {
@@ -77,8 +85,8 @@ func TestDomainLifecycleHTTP(t *testing.T) {
 	if err := api.Call(c, "DescribeRules", map[string]any{"ListenerId": listener}, &rules); err != nil {
 		t.Fatal(err)
 	}
-	if d := rules.DomainRuleSet[0]; !d.IsDefaultServer || d.CertificateId != nil {
-		t.Errorf("got IsDefaultServer %v, CertificateId %v; want true, none", d.IsDefaultServer, d.CertificateId)
+	if d := rules.DomainRuleSet[0]; !d.IsDefaultServer || d.CertificateId == nil || *d.CertificateId != "default" {
+		t.Errorf("got IsDefaultServer %v, CertificateId %v; want true, default", d.IsDefaultServer, d.CertificateId)
 	}
 	for _, certs := range []map[string]any{
 		{"CertificateId": "cert-00000000"},

@@ -1,6 +1,7 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -127,21 +128,27 @@ func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error)
 
 // domainRuleSetOut converts a domain of listener l; its TLS versions and
 // ciphers are those it is served with, its listener's unless it sets them.
+// A domain without certificates of its own (any domain of an HTTP
+// listener, client CAs of a one-way HTTPS one) shows the listener's as
+// "default" / 默认证书, as the reference's example does: the Terraform
+// provider's http_domains data source reads PolyClientCertificateAliasInfo[0]
+// unchecked, and panicked on [].
 func domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
 	versions, ciphers := d.ServedTLS(l)
+	server, clients := cmp.Or(d.CertificateID, model.CertDefault), d.ClientCertificateIDs
+	if len(clients) == 0 {
+		clients = []string{model.CertDefault}
+	}
 	set := gaapapi.DomainRuleSet{Domain: new(d.ShownHost()), RuleSet: []gaapapi.RuleInfo{},
-		CertificateId: optional(d.CertificateID), CertificateAlias: alias(names, d.CertificateID),
+		CertificateId: &server, CertificateAlias: alias(names, server),
 		BasicAuth: &d.BasicAuth, BasicAuthConfId: optional(d.BasicAuthConfID), BasicAuthConfAlias: alias(names, d.BasicAuthConfID),
 		GaapAuth: &d.GaapAuth, GaapCertificateId: optional(d.GaapCertificateID), GaapCertificateAlias: alias(names, d.GaapCertificateID),
 		RealServerAuth: &d.RealServerAuth, RealServerCertificateDomain: optional(d.RealServerCertificateDomain),
-		PolyClientCertificateAliasInfo:     aliasInfos(names, d.ClientCertificateIDs),
+		PolyClientCertificateAliasInfo:     aliasInfos(names, clients),
 		PolyRealServerCertificateAliasInfo: aliasInfos(names, d.RealServerCertificateIDs),
 		DomainStatus:                       &d.Status, BanStatus: new("RECOVER"), Http3Supported: &d.Http3Supported,
 		IsDefaultServer: &d.IsDefaultServer, TLSCiphers: &ciphers, TLSSupportVersion: versions}
-	if len(d.ClientCertificateIDs) > 0 {
-		set.ClientCertificateId = &d.ClientCertificateIDs[0]
-		set.ClientCertificateAlias = alias(names, d.ClientCertificateIDs[0])
-	}
+	set.ClientCertificateId, set.ClientCertificateAlias = &clients[0], alias(names, clients[0])
 	if len(d.RealServerCertificateIDs) > 0 {
 		set.RealServerCertificateId = &d.RealServerCertificateIDs[0]
 		set.RealServerCertificateAlias = alias(names, d.RealServerCertificateIDs[0])
