@@ -115,3 +115,20 @@ func TestIncompleteRootAccountNamed(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountsFileReusingRootKeyNamed: an --accounts file that defines
+// the root account's SecretId again is refused naming the file's flag and
+// the root's sources, not with a bare "defined twice".
+func TestAccountsFileReusingRootKeyNamed(t *testing.T) {
+	t.Setenv("TENCENTCLOUD_SECRET_ID", "AKIDroot00000001")
+	t.Setenv("TENCENTCLOUD_SECRET_KEY", "k")
+	dir := t.TempDir()
+	acc := filepath.Join(dir, "accounts.json")
+	if err := os.WriteFile(acc, []byte(`[{"SecretId": "AKIDroot00000001", "SecretKey": "k2", "Uin": "100000000002"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := serve([]string{"--data-dir", filepath.Join(dir, "data"), "--api-listen", "127.0.0.1:0", "--metrics-listen", "off", "--accounts", acc})
+	if err == nil || !strings.Contains(err.Error(), "--accounts") || !strings.Contains(err.Error(), "root account") {
+		t.Errorf("serve: %v; want the reused root key refused, naming --accounts and the root account", err)
+	}
+}

@@ -240,6 +240,17 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		{want: "are required", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "AppId": 1250000001}]`},
 		{want: "are required", accounts: `[{"SecretId": "short", "SecretKey": "k", "AppId": 1, "Uin": "100000000002"}]`},
 		{want: "defined twice", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "1"}, {"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2"}]`},
+		// A Uin is an account number: one with a NUL or a "/" failed
+		// every write of the account, blamed on the caller.
+		{want: "not an account number", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "1000\u00000002"}]`},
+		{want: "not an account number", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "tenant b/1"}]`},
+		// A mistyped quota, or a switch the file has not, is not dropped.
+		{want: "unknown field", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AccessIPQuotas": 1}]`},
+		{want: "unknown field", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "Disabled": true}]`},
+		// The keys of one Uin share its quota (checked against what the
+		// Uin holds) and AppId: a second key got past the cap.
+		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AccessIPQuota": 1}, {"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "2"}]`},
+		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AppId": 1250000001}, {"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "2", "AppId": 1250009999}]`},
 		{args: []string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, want: "/nonexistent.pem"},
 		// 0 is neither "no cap" nor "copy nothing" to the data plane: refused,
 		// as is any negative value but -1 (the documented "no cap").

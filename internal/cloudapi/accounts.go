@@ -1,6 +1,7 @@
 package cloudapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -47,11 +48,20 @@ func NewAccounts(accts ...Account) (*Accounts, error) {
 	return a, nil
 }
 
+// uinPattern is a Tencent Cloud account number. Uins name what accounts
+// own in the store and in tag resource names ("uin/<Uin>:..."): one with
+// a NUL, a "/" or over the store's key length broke every write of the
+// account, blamed on the caller's parameters.
+var uinPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+
 // Check reports what Add refuses in acct on its own (a duplicate aside):
-// a malformed SecretId, a missing SecretKey or Uin, a negative quota.
+// a malformed SecretId or Uin, a missing SecretKey, a negative quota.
 func (acct Account) Check() error {
 	if !secretIDPattern.MatchString(acct.SecretID) || acct.SecretKey == "" || acct.Uin == "" {
 		return fmt.Errorf("account %q: SecretId (8-128 of A-Z a-z 0-9 _ -), SecretKey and Uin are required", acct.SecretID)
+	}
+	if !uinPattern.MatchString(acct.Uin) {
+		return fmt.Errorf("account %q: Uin %q is not an account number (1-20 decimal digits)", acct.SecretID, acct.Uin)
 	}
 	if acct.AccessIPQuota < NoQuota {
 		return fmt.Errorf("account %q: AccessIPQuota %d: give a count of addresses, 0 for the default or %d for no cap", acct.SecretID, acct.AccessIPQuota, NoQuota)
@@ -59,7 +69,10 @@ func (acct Account) Check() error {
 	return nil
 }
 
-// Add registers an account; ids must be well formed and unique.
+// Add registers an account; ids must be well formed and unique, and the
+// keys of one Uin agree on its AppId and AccessIPQuota, which are the
+// account's: the quota is checked against what the whole Uin holds, so a
+// key with a larger one would get past the cap another key sets.
 func (a *Accounts) Add(acct Account) error {
 	if err := acct.Check(); err != nil {
 		return err
@@ -68,6 +81,12 @@ func (a *Accounts) Add(acct Account) error {
 	defer a.mu.Unlock()
 	if _, dup := a.byID[acct.SecretID]; dup {
 		return fmt.Errorf("account %q is defined twice", acct.SecretID)
+	}
+	for _, o := range a.byID {
+		if o.Uin == acct.Uin && (o.AppID != acct.AppID || o.AccessIPQuota != acct.AccessIPQuota) {
+			return fmt.Errorf("accounts %q and %q are keys of Uin %s with different AppId (%d, %d) or AccessIPQuota (%d, %d); "+
+				"the keys of one Uin must agree", o.SecretID, acct.SecretID, acct.Uin, o.AppID, acct.AppID, o.AccessIPQuota, acct.AccessIPQuota)
+		}
 	}
 	a.byID[acct.SecretID] = &acct
 	return nil
@@ -90,7 +109,11 @@ func LoadAccountsFile(path string) ([]Account, error) {
 		return nil, err
 	}
 	var accts []Account
-	if err := json.Unmarshal(b, &accts); err != nil {
+	// Unknown members are refused: a mistyped AccessIPQuota, or a
+	// "Disabled" this file has not, must not be dropped silently.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&accts); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if _, err := NewAccounts(accts...); err != nil {

@@ -550,7 +550,16 @@ func CheckRoot(root cloudapi.Account) error { return rootAccount(root).Check() }
 // loadAccounts is the root account (rootAccount) and more, the accounts
 // file's.
 func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Accounts, error) {
-	return cloudapi.NewAccounts(append([]cloudapi.Account{rootAccount(root)}, more...)...)
+	for _, a := range more {
+		if a.SecretID == root.SecretID {
+			return nil, fmt.Errorf("--accounts: SecretId %q is the root account's (TENCENTCLOUD_SECRET_ID or credentials.json)", a.SecretID)
+		}
+	}
+	accts, err := cloudapi.NewAccounts(append([]cloudapi.Account{rootAccount(root)}, more...)...)
+	if err != nil {
+		return nil, fmt.Errorf("the root account and --accounts: %w", err)
+	}
+	return accts, nil
 }
 
 // APIShutdownGrace is how long API calls (and scrapes) in flight may
