@@ -295,3 +295,39 @@ func TestTCPOriginAtOwnListenerRefused(t *testing.T) {
 			v.NewConns, v.Refused, v.DialFails)
 	}
 }
+
+// TestTCPPacketsOfResetConnectionCounted: a client exchanges 64 KiB
+// each way through a TCP listener, then resets the connection (SO_LINGER
+// 0, as a mobile client killing a connection does) before the edge's
+// 500 ms sweep ran. Its packets (TCP_INFO data segments) count as its
+// bytes do: they read 0, abort having closed the socket before finish
+// read TCP_INFO.
+func TestTCPPacketsOfResetConnectionCounted(t *testing.T) {
+	t.Parallel()
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-rst", snapshot.ProtoTCP, port, origins(origin.Addr))))
+
+	const size = 64 << 10
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	go c.Write(bytes.Repeat([]byte("x"), size))
+	if _, err := io.ReadFull(c, make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLinger(0)
+	c.Close() // RST.
+
+	key := stats.Key{Kind: stats.KindListener, ID: "lsr-rst"}
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		v := rt.Stats().Values[key]
+		return v.Active == 0 && v.BytesIn == size
+	}, "connection never ended with its bytes counted")
+	v := rt.Stats().Values[key]
+	if v.PacketsIn <= 0 || v.PacketsOut <= 0 {
+		t.Errorf("reset connection carried %d bytes each way (bytes in=%d out=%d counted) but packets in=%d out=%d; want both > 0",
+			size, v.BytesIn, v.BytesOut, v.PacketsIn, v.PacketsOut)
+	}
+}

@@ -389,12 +389,32 @@ func (c *tcpConn) abort() {
 		if up != nil {
 			_ = up.SetDeadline(past)
 		}
+		c.lastSegments(up)
 		_ = c.client.SetLinger(0)
 		_ = c.client.Close()
 		if up != nil {
 			_ = up.Close()
 		}
 	})
+}
+
+// lastSegments publishes the client socket's packet counts before abort
+// closes it: finish cannot read TCP_INFO then, and a reset connection's
+// packets (all of them, for one shorter than the sweep's interval) were
+// lost while its bytes counted.
+func (c *tcpConn) lastSegments(up *net.TCPConn) {
+	if up == nil || c.o == nil {
+		return
+	}
+	ci, ok := readTCPInfo(c.client)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.finished {
+		c.segs.publish(c.route.counters(c.o), ci)
+	}
 }
 
 // sweep publishes byte and packet progress from TCP_INFO and enforces the
