@@ -405,13 +405,19 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 // descriptors either.
 const metricsMaxConns = 64
 
+// maxScrapes bounds the /metrics scrapes served at once (a Prometheus
+// server or two scrape a node; HA pairs, a curl by hand).
+const maxScrapes = 4
+
 // listen opens the API's listener (HTTPS with tlsCfg, else HTTP) and the
 // metrics' own, if any; serve starts serving them, unlisten closes them
 // unserved.
 func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve, unlisten func(), err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Telemetry.Collector())
-	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// Scrapes at once: each holds its whole answer (megabytes for
+	// thousands of objects) until its client has read it; more get 503.
+	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes})
 	// A scrape has no body to read.
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 {

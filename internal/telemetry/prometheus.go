@@ -87,10 +87,28 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // a group listener's per-proxy instances ("listener@proxy") add up under
 // the rule or listener, so a port range is one series set, not one a port
 // (up to model.TeoMaxRulePorts of them).
+//
+// The values are copied under c.mu and emitted after it: the emission
+// runs at the pace of the registry's gathering (a second or more for
+// thousands of objects), and Record waits for c.mu holding the lock the
+// API's health reads and the controller take.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	keys, values := c.read()
+	for j, k := range keys {
+		for i, d := range counterDefs {
+			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, values[j*len(counterDefs)+i], string(k.Kind), k.ID)
+		}
+	}
+}
+
+// read observes the node's counters and returns the exported objects with
+// their values, by counterDefs index (object j's at j*len(counterDefs)).
+func (c *collector) read() ([]stats.Key, []float64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.observe(c.r.node.Stats(), true)
+	keys := make([]stats.Key, 0, len(c.objects))
+	values := make([]float64, 0, len(c.objects)*len(counterDefs))
 	for k, o := range c.objects {
 		if o.read != c.reads {
 			// No part left: the series ends. Only a scrape ends it, so an
@@ -100,10 +118,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			delete(c.objects, k)
 			continue
 		}
-		for i, d := range counterDefs {
-			ch <- prometheus.MustNewConstMetric(c.descs[d.name], d.kind, o.v[i], string(k.Kind), k.ID)
-		}
+		keys = append(keys, k)
+		values = append(values, o.v...)
 	}
+	return keys, values
 }
 
 // sample takes the recorder's sample (edge.Node.Sample) and observes it

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,5 +150,59 @@ func TestMetricsDepartedPartKeepsFinalCounts(t *testing.T) {
 	record(t, r)                                        // and the recorder's sample drops it.
 	if second, _ := read("opengaap_bytes_in_total", "listener-1"); second != 6100 {
 		t.Errorf("listener-1 opengaap_bytes_in_total went 1100 -> %v; want 6100 (link-b's 5000 last bytes added)", second)
+	}
+}
+
+// TestScrapesDoNotStallHealthReads: a node of 12,000 counted objects
+// (10,000 origins, 2,000 listeners), scraped by four /metrics clients at
+// once. Collect held the collector's mutex while it emitted (about a second
+// at this size), Record takes r.mu and then that mutex (collector.sample),
+// and every r.Health call (DescribeTCPListeners' RealServerStatus and
+// BindStatus, the controller's Observe after each apply) takes r.mu: the
+// scrapers stalled API reads and applies for as long as their queue
+// lasted. A health read is a map lookup.
+func TestScrapesDoNotStallHealthReads(t *testing.T) {
+	reg, r, _ := newMetricsRecorder(t)
+	for i := range 10000 {
+		reg.Get(stats.KindOrigin, fmt.Sprintf("rs-%08d:8000", i)).BytesIn.Add(int64(i))
+	}
+	for i := range 2000 {
+		reg.Get(stats.KindListener, fmt.Sprintf("listener-%08d", i)).BytesIn.Add(int64(i))
+	}
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(r.Collector())
+	t0 := time.Now()
+	if _, err := prom.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one scrape: %v", time.Since(t0))
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 { // Four scrapers (Prometheus HA pair, a federation, a curl loop...).
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				prom.Gather()
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // The scrapers hold and queue on the collector.
+	recorded := make(chan struct{})
+	go func() { r.Record(t.Context(), time.Now()); close(recorded) }()
+	time.Sleep(100 * time.Millisecond) // Record holds r.mu, waiting for the collector.
+	t1 := time.Now()
+	r.Health("listener-00000001", "rs-00000001")
+	took := time.Since(t1)
+	close(stop)
+	wg.Wait()
+	<-recorded
+	t.Logf("a health read during the scrapes: %v", took)
+	if took > time.Second {
+		t.Errorf("a health read (r.Health) took %v while 4 clients scraped /metrics; want a map lookup's time, not the scrapes' queue", took)
 	}
 }
