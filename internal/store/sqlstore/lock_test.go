@@ -40,17 +40,16 @@ func lockHolderPID(t *testing.T, db *sql.DB, schema string) int {
 // and logging to a buffer; it returns the store, the buffer, a second
 // connection pool on dsn, the store's schema and the backend pid holding
 // the lock.
-func openWatched(t *testing.T, dsn string, interval time.Duration, opts ...Option) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
-	return openWatchedVia(t, dsn, dsn, interval, opts...)
+func openWatched(t *testing.T, dsn string, interval time.Duration) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
+	return openWatchedVia(t, dsn, dsn, interval)
 }
 
 // openWatchedVia is openWatched with the store opened on storeDSN (dsn's
 // database through a faultproxy, say) and the second pool on dsn.
-func openWatchedVia(t *testing.T, storeDSN, dsn string, interval time.Duration, opts ...Option) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
+func openWatchedVia(t *testing.T, storeDSN, dsn string, interval time.Duration) (*Store, *edgetest.LogBuffer, *sql.DB, string, int) {
 	t.Helper()
 	var log edgetest.LogBuffer
-	opts = append([]Option{WithInstanceLock("holder A"), WithLockWatch(interval, slog.New(slog.NewTextHandler(&log, nil)))}, opts...)
-	s, err := Open(t.Context(), storeDSN, opts...)
+	s, err := Open(t.Context(), storeDSN, WithInstanceLock("holder A"), WithLockWatch(interval, slog.New(slog.NewTextHandler(&log, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,8 +120,9 @@ func openStore(ctx context.Context, dsn string, o options) (*Store, error) {
 
 // LockLost receives an error, once, when the store's PostgreSQL instance
 // lock was lost (its connection dropped) and another serve holds it now
-// (an unreachable database is tried until it answers). The store then no longer belongs to this process alone; its holder should
-// stop. Nil (never ready) without an instance lock or on SQLite.
+// (an unreachable database is tried until it answers). The store then no
+// longer belongs to this process alone; its holder should stop. Nil
+// (never ready) without an instance lock or on SQLite.
 func (s *Store) LockLost() <-chan error {
 	if s.lock == nil {
 		return nil
