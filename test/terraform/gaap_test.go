@@ -56,9 +56,7 @@ func TestGaap(t *testing.T) {
 		l4.update(with(cfg, map[string]interface{}{"name": "tf-l4-2", "scheduler": "wrr",
 			"realserver_bind_set": []interface{}{map[string]interface{}{"id": rs.state.ID, "ip": "127.0.0.1", "port": 18091, "weight": 5}}}))
 		// docs/terraform.md: unbind, apply, then destroy.
-		unbound := with(l4.cfg, nil)
-		delete(unbound, "realserver_bind_set")
-		if !l4.update(unbound) {
+		if !l4.update(without(l4.cfg, "realserver_bind_set")) {
 			t.Log("unbinding failed; destroying anyway")
 		}
 		l4.destroy()
@@ -141,6 +139,15 @@ func with(base, over map[string]interface{}) map[string]interface{} {
 	}
 	for k, v := range over {
 		m[k] = v
+	}
+	return m
+}
+
+// without returns a copy of base without keys.
+func without(base map[string]interface{}, keys ...string) map[string]interface{} {
+	m := with(base, nil)
+	for _, k := range keys {
+		delete(m, k)
 	}
 	return m
 }

@@ -122,9 +122,7 @@ func TestLayer4UDP(t *testing.T) {
 			map[string]interface{}{"id": rs[0], "ip": "127.0.0.1", "port": 18110, "weight": 3},
 			map[string]interface{}{"id": rs[1], "ip": "127.0.0.2", "port": 18111, "weight": 7},
 		}}))
-	unbound := with(l.cfg, nil)
-	delete(unbound, "realserver_bind_set")
-	l.update(unbound)
+	l.update(without(l.cfg, "realserver_bind_set"))
 	l.destroy()
 }
 
@@ -162,9 +160,7 @@ func TestLayer4TCPFull(t *testing.T) {
 	}
 	l.update(with(cfg, map[string]interface{}{"scheduler": "lc", "health_check": false, "interval": 30, "connect_timeout": 10,
 		"healthy_threshold": 10, "unhealthy_threshold": 10}))
-	unbound := with(l.cfg, nil)
-	delete(unbound, "realserver_bind_set")
-	l.update(unbound)
+	l.update(without(l.cfg, "realserver_bind_set"))
 	l.destroy()
 }
 
@@ -186,9 +182,7 @@ func TestLayer4TCPDomain(t *testing.T) {
 	if !l.create() {
 		return
 	}
-	unbound := with(cfg, map[string]interface{}{"name": "tf-tcp-dom-2"})
-	delete(unbound, "realserver_bind_set")
-	l.update(unbound)
+	l.update(without(with(cfg, map[string]interface{}{"name": "tf-tcp-dom-2"}), "realserver_bind_set"))
 	l.destroy()
 }
 
@@ -446,9 +440,7 @@ func TestDataSources(t *testing.T) {
 		a = readDS(t, "data tencentcloud_gaap_layer4_listeners UDP", gaap.DataSourceTencentCloudGaapLayer4Listeners(),
 			map[string]interface{}{"protocol": "UDP", "proxy_id": proxyID, "listener_id": l4.state.ID})
 		expect(t, "layer4_listeners UDP for a TCP id", a, map[string]string{"listeners.#": "0"})
-		unbound := with(l4cfg, nil)
-		delete(unbound, "realserver_bind_set")
-		if l4.update(unbound) {
+		if l4.update(without(l4cfg, "realserver_bind_set")) {
 			l4.destroy()
 		}
 	}
