@@ -188,7 +188,7 @@ func (s *UDPServer) readLoop() {
 		for _, ss := range touched {
 			ss.flush()
 		}
-		if last >= 0 || wide && largest(ms[:n]) > udpBuf { // Flushed: nothing aliases ms now.
+		if largest(ms[:n]) > udpBuf { // Flushed: nothing aliases ms now.
 			if !wide {
 				ms, wide = readMessages(s.ovfl, udpBatch, udpMaxBuf), true
 			}
