@@ -180,11 +180,10 @@ func (p *Pool) Release(b *Backend) {
 // (a down origin stays down, with the addresses that failed, until
 // Healthy checks pass under the new config). Another scope's verdict, or
 // one on another probe (sameProbe), a verdict on other checks, is never
-// taken. A backend with checks off
-// always reads healthy, so it says nothing about the origin: with no
-// checked backend to copy, the new one starts healthy, as a backend of a
-// new origin does. Without checks it starts healthy, as nothing would
-// bring it back up.
+// taken. A backend with checks off always reads healthy, so it says
+// nothing about the origin: with no checked backend to copy, the new one
+// starts healthy, as a backend of a new origin does. Without checks it
+// starts healthy, as nothing would bring it back up.
 func (p *Pool) share(b *Backend) {
 	ok := b.key.origin()
 	o := p.origins[ok]
