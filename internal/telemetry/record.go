@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -115,19 +116,54 @@ func (r *Recorder) write(ctx context.Context, p part) error {
 		write = append(pts[:len(pts):len(pts)],
 			store.Point{Object: coverageObject, Metric: coverageMetric, Granularity: 60, Time: minute, Value: covered})
 	}
-	// The minute and its coarser points land in one transaction, so that a
+	// A series' minute and its coarser points land in one write, so that a
 	// coarser point is never left behind the minutes it is combined from:
 	// the next minute's rollup builds on it (see rollup).
 	coarse, err := r.rollup(ctx, pts, minute)
 	if err != nil {
 		return err
 	}
-	if err := r.stats.Write(ctx, append(write, coarse...)); err != nil {
+	// Merged with a part stored before (covered is more than this part's),
+	// the minute is not the same when written again after a failure half
+	// way: it is written at once.
+	if err := r.writeSeries(ctx, append(write, coarse...), covered == p.secs); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	r.wrote, r.wroteSecs = minute, covered
 	r.mu.Unlock()
+	return nil
+}
+
+// writeChunk is the most points one store write of a minute holds (a
+// series' points are never split): SQLite has one writer, and a busy large
+// account's minute written at once (50,000 series and their coarser
+// points) held it, and so every API write and settle, for seconds.
+var writeChunk = 4096 // A variable: tests lower it.
+
+// writeSeries writes pts, a minute's points and their coarser ones, in
+// writes of whole series, unless !split. Split, a write that fails half
+// way leaves some series written: the minute is kept and written again,
+// which writes the same values where it replaces what is stored, as a part
+// that merged with none does (mergeStored), the rollup reading only
+// points before the minute's.
+func (r *Recorder) writeSeries(ctx context.Context, pts []store.Point, split bool) error {
+	if !split || len(pts) <= writeChunk {
+		return r.stats.Write(ctx, pts)
+	}
+	slices.SortStableFunc(pts, func(a, b store.Point) int {
+		return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(a.Metric, b.Metric))
+	})
+	for len(pts) > 0 {
+		n := min(writeChunk, len(pts))
+		for n < len(pts) && pts[n].Object == pts[n-1].Object && pts[n].Metric == pts[n-1].Metric {
+			n++
+		}
+		if err := r.stats.Write(ctx, pts[:n]); err != nil {
+			return err
+		}
+		pts = pts[n:]
+	}
 	return nil
 }
 

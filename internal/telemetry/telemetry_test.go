@@ -1,12 +1,15 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -750,5 +753,89 @@ func TestGroupSeriesOfDrainingProxy(t *testing.T) {
 	g, _ := st.Query(t.Context(), "lg-1", OutBandwidth, 60, m, m)
 	if len(b) != 1 || len(g) != 1 || g[0].Value != 4 {
 		t.Errorf("minute 2: link-b (removed from lg-1, draining) %+v, lg-1 %+v; want lg-1 4 Mbps (a's 15 MB and b's drained 15 MB)", b, g)
+	}
+}
+
+// chunkStats records each Write's series and fails the write numbered
+// failAt (1-based) once.
+type chunkStats struct {
+	store.Stats
+	writes [][]store.Point
+	failAt int
+}
+
+func (c *chunkStats) Write(ctx context.Context, pts []store.Point) error {
+	c.writes = append(c.writes, slices.Clone(pts))
+	if len(c.writes) == c.failAt {
+		return syscall.EIO
+	}
+	return c.Stats.Write(ctx, pts)
+}
+
+// TestMinuteWrittenInWholeSeries: a large minute is written in several
+// store writes (SQLite's one writer, and every API write with it, was held
+// for seconds by a busy account's minute), each holding whole series, a
+// series' minute and coarser points together; and a minute whose write
+// fails half way, written again with the next Record, stores what a minute
+// written at once does: no series counts twice.
+func TestMinuteWrittenInWholeSeries(t *testing.T) {
+	defer func(n int) { writeChunk = n }(writeChunk)
+	writeChunk = 16
+	sample := func(at time.Time, scale int64) stats.Sample {
+		s := stats.Sample{At: at, Values: map[stats.Key]stats.Values{}}
+		for i := range 40 {
+			s.Values[stats.Key{Kind: stats.KindListener, ID: fmt.Sprintf("listener-%02d", i)}] = stats.Values{
+				BytesIn: scale * int64(1000+i), NewConns: scale * int64(i+1)}
+		}
+		return s
+	}
+	// record records two minutes; first is how many writes the first took.
+	record := func(failAt int) (st store.Stats, cs *chunkStats, first int) {
+		st, node, r := newTestRecorder(t)
+		cs = &chunkStats{Stats: st, failAt: failAt}
+		r.stats = cs
+		node.sample = sample(t0.Add(time.Minute), 1)
+		if err := r.Record(t.Context(), t0.Add(time.Minute)); (err != nil) != (failAt > 0) {
+			t.Fatalf("first minute (write %d failing): %v", failAt, err)
+		}
+		first = len(cs.writes)
+		node.sample = sample(t0.Add(2*time.Minute), 3)
+		if err := r.Record(t.Context(), t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		return st, cs, first
+	}
+	whole, cs, first := record(0)
+	if first < 4 {
+		t.Fatalf("a minute of 80 series in %d writes; want chunks of about %d points", first, writeChunk)
+	}
+	seen := map[[2]string]int{} // The first minute's series, by write.
+	for i, w := range cs.writes[:first] {
+		for _, p := range w {
+			k := [2]string{p.Object, p.Metric}
+			if j, ok := seen[k]; ok && j != i {
+				t.Errorf("series %v split across writes %d and %d", k, j, i)
+			}
+			seen[k] = i
+		}
+	}
+	halfway, _, _ := record(2)
+	for _, gran := range []int{60, 300, 3600, 86400} {
+		want, err := whole.Range(t.Context(), gran, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := halfway.Range(t.Context(), gran, t0.Add(-24*time.Hour), t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(a, b store.Point) int {
+			return cmp.Or(strings.Compare(a.Object, b.Object), strings.Compare(a.Metric, b.Metric), a.Time.Compare(b.Time))
+		}
+		slices.SortFunc(want, key)
+		slices.SortFunc(got, key)
+		if !slices.EqualFunc(got, want, func(a, b store.Point) bool { return key(a, b) == 0 && a.Value == b.Value }) {
+			t.Errorf("granularity %d after a write failed half way: %d points, want those of a minute written at once (%d)", gran, len(got), len(want))
+		}
 	}
 }
