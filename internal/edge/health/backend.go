@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -72,6 +73,37 @@ type originState struct {
 	// failedAt is when the last connect failed (mono.Now), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
 	failedAt atomic.Int64
+	// fails are, for a domain with several addresses, when a connect to
+	// each last failed: TryAddrs tries such an address last for FailTimeout.
+	fails atomic.Pointer[addrFails]
+}
+
+// addrFails are the failure stamps (mono.Now, 0: none since the last
+// success) of one resolution's addresses, by index.
+type addrFails struct {
+	addrs *[]netip.Addr
+	at    []atomic.Int64
+}
+
+// failsFor returns the stamps of the addresses p, made at the first try of
+// a new resolution with the stamps of the addresses it keeps.
+func (o *originState) failsFor(p *[]netip.Addr) *addrFails {
+	old := o.fails.Load()
+	if old != nil && old.addrs == p {
+		return old
+	}
+	f := &addrFails{addrs: p, at: make([]atomic.Int64, len(*p))}
+	if old != nil {
+		for i, a := range *p {
+			if j := slices.Index(*old.addrs, a); j >= 0 {
+				f.at[i].Store(old.at[j].Load())
+			}
+		}
+	}
+	if o.fails.CompareAndSwap(old, f) {
+		return f
+	}
+	return o.failsFor(p) // Another try made it first.
 }
 
 // originKey is an origin's identity without its check configuration,
@@ -209,22 +241,66 @@ func (b *Backend) rotate() ([]netip.Addr, uint32) {
 // fails, so a single address costs what Addr does.
 func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func(error) bool) (T, error) {
 	var res T
-	a, first := b.rotate()
-	if a == nil {
+	p := b.addrs.Load()
+	if p == nil || len(*p) == 0 {
 		return res, ErrUnresolved
 	}
+	a := *p
+	first := int(b.next.Add(1) % uint32(len(a)))
 	port := uint16(b.key.Port)
-	var err error
-	for i := range a {
-		ap := netip.AddrPortFrom(a[(int(first)+i)%len(a)], port)
-		if err = b.ownListener(ap); err != nil {
-			continue // Never tried: the next address is, whatever again says.
+	// Addresses whose connect failed within FailTimeout go last (the
+	// first 64 of a name's): a dead server of a name cost every Nth
+	// connection its connect timeout, and every Nth request with a body
+	// (not retried) its answer, for as long as the name held it (nginx
+	// and Envoy take each address for a peer, passed over after a failure).
+	var f *addrFails
+	var suspect uint64
+	if len(a) > 1 {
+		f = b.failsFor(p)
+		now := mono.Now()
+		for i := range min(len(a), 64) {
+			if at := f.at[i].Load(); at != 0 && now-at < int64(FailTimeout) {
+				suspect |= 1 << i
+			}
 		}
-		if res, err = try(ap); err == nil || again != nil && !again(err) {
-			break
+	}
+	var err error
+	for pass := range 2 {
+		for n := range a {
+			i := (first + n) % len(a)
+			if (i < 64 && suspect&(1<<i) != 0) != (pass == 1) {
+				continue
+			}
+			ap := netip.AddrPortFrom(a[i], port)
+			if err = b.ownListener(ap); err != nil {
+				continue // Never tried: the next address is, whatever again says.
+			}
+			res, err = try(ap)
+			if f != nil {
+				switch {
+				case err == nil && f.at[i].Load() != 0:
+					f.at[i].Store(0)
+				case err != nil && dialFailed(err):
+					f.at[i].Store(mono.Now())
+				}
+			}
+			if err == nil || again != nil && !again(err) {
+				return res, err
+			}
 		}
 	}
 	return res, err
+}
+
+// dialFailed reports whether err is a failed connect, not the edge's own
+// cancel of it. It allocates nothing (errors.As would), as TryAddrs does not.
+func dialFailed(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if op, ok := err.(*net.OpError); ok {
+			return op.Op == "dial" && !errors.Is(op.Err, context.Canceled)
+		}
+	}
+	return false
 }
 
 // Active is the number of open connections/sessions to the origin.

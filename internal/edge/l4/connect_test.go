@@ -247,3 +247,74 @@ func TestUDPSessionVouchesForOrigin(t *testing.T) {
 		})
 	}
 }
+
+// silentAt listens on ip (port 0) with a full accept queue, so a
+// connect to it hangs (SYNs dropped): one of a name's servers that is
+// down behind a firewall that drops, not refuses.
+func silentAt(t *testing.T, ip netip.Addr) netip.AddrPort {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: ip.As4()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := unix.Getsockname(fd)
+	ap := netip.AddrPortFrom(ip, uint16(sa.(*unix.SockaddrInet4).Port))
+	for range 2 {
+		c, err := net.DialTimeout("tcp", ap.String(), 200*time.Millisecond)
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	return ap
+}
+
+// TestDomainSilentAddressPassedOver: a DOMAIN origin whose name has two
+// addresses, one of which drops SYNs. The first connection that lands on
+// the silent address waits ConnectTimeout and then goes to the live one;
+// the address is then passed over for FailTimeout, as nginx passes over a
+// resolved address with its own max_fails/fail_timeout. The origin was
+// never marked (another address answered), and the rotation sent every
+// other connection to the silent address first, each waiting the whole
+// ConnectTimeout, for as long as the name held it.
+func TestDomainSilentAddressPassedOver(t *testing.T) {
+	silent := silentAt(t, lo.Next())
+	live := netip.AddrPortFrom(lo.Next(), silent.Port())
+	origin := edgetest.StartTCP(t, live, func(c net.Conn) { _, _ = c.Write([]byte("ok")) })
+	ns := startZone(t, origin.Addr.Addr(), silent.Addr())
+	r := domainRoute(t, snapshot.ProtoTCP, ns, int(silent.Port()), 2)
+	r.ConnectTimeout = 700 * time.Millisecond
+	srv, err := ListenTCP(netip.AddrPortFrom(lo.Next(), 0), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Abort(); <-srv.Shutdown(0) })
+
+	slow := 0
+	for range 6 {
+		start := time.Now()
+		c, err := net.DialTimeout("tcp", srv.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok" {
+			t.Fatalf("connection not served: %v %q", err, buf)
+		}
+		c.Close()
+		if time.Since(start) >= r.ConnectTimeout {
+			slow++
+		}
+	}
+	if slow > 1 {
+		t.Errorf("%d of 6 connections waited the %v connect timeout of the silent address %v; want at most the first",
+			slow, r.ConnectTimeout, silent.Addr())
+	}
+}
