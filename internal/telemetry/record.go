@@ -252,12 +252,13 @@ func (r *Recorder) mergeStored(ctx context.Context, pts []store.Point, minute ti
 }
 
 // mergeMinute combines two parts of one minute, the stored one covering
-// oldSecs and the new one secs: amounts add up, gauges (health) take the
-// newer reading and peak connections (Concurrent, l4Flow_connections) the
-// larger, and rates and means are weighted by the time each part covers.
+// oldSecs and the new one secs: amounts add up, and so do the parts' means
+// over the whole minute (meanRate), gauges (health) take the newer reading
+// and peak connections (Concurrent, l4Flow_connections) the larger, and
+// rates are weighted by the time each part covers.
 func mergeMinute(metric string, old, oldSecs, cur, secs float64) float64 {
 	switch kindOf(metric) {
-	case amount:
+	case amount, meanRate:
 		return old + cur
 	case health:
 		return cur
@@ -335,7 +336,12 @@ func minutePoints(delta map[stats.Key]stats.Values, secs float64, minute time.Ti
 			point(id, "l4Flow_inBandwidth", float64(v.BytesIn)*8/secs)
 			point(id, "l4Flow_outBandwidth", float64(v.BytesOut)*8/secs)
 			point(id, "l4Flow_connections", float64(v.Peak))
-			point(id, "l4Flow_newConnectionsRate", float64(v.NewConns)/secs)
+			// The mean over the minute's 60 s, the time no process
+			// recorded counting as no connections (as in the coarser
+			// buckets, rollupKind): over the recorded secs alone, a
+			// partial minute (start, stop, restart) counted 60/secs times
+			// its connections there.
+			point(id, "l4Flow_newConnectionsRate", float64(v.NewConns)/60)
 		}
 	}
 	return pts
