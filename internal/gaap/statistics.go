@@ -180,13 +180,17 @@ func (s *Service) seriesByPrefix(ctx context.Context, prefix, metric string, q s
 	return out, nil
 }
 
-// points answers one point per step of q from sums.
+// points answers one point per step of q from sums. A step without a
+// point reads 0 (no traffic), but null where the granularity's points are
+// no longer kept (model.StatsRetention): 60 s over an hour five days ago
+// read as no traffic, where the 300 s points still held it.
 func (q statsQuery) points(metric string, sums map[int64]float64) []gaapapi.StatisticsDataInfo {
 	steps := q.steps()
+	kept := time.Now().Add(-model.StatsRetention[q.gran])
 	out := make([]gaapapi.StatisticsDataInfo, 0, len(steps))
 	for _, t := range steps {
 		p := gaapapi.StatisticsDataInfo{Time: new(t.Unix())}
-		if v, ok := sums[t.Unix()]; ok || !missingIsNull(metric) {
+		if v, ok := sums[t.Unix()]; ok || !missingIsNull(metric) && !t.Before(kept) {
 			p.Data = new(v)
 		}
 		out = append(out, p)

@@ -12,6 +12,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/gaap"
+	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -439,4 +440,34 @@ func TestListenerStatisticsAnswerIsBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStatisticsPastRetentionReadNull: 60 s points are kept 4 days
+// (model.StatsRetention); DescribeProxyStatistics takes Granularity 60 for
+// any 3-day range, wherever it lies. An hour five days ago, whose traffic
+// the store still holds at 300 s, read 60 points of 0: "no traffic". Its
+// steps now read null ("取不到有效值"), as nothing is known of them.
+func TestStatisticsPastRetentionReadNull(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	proxy := runningProxy(t, api)
+	t0 := time.Now().Add(-model.StatsRetention[60] - 24*time.Hour).Truncate(time.Hour)
+	for m := 0; m < 60; m += 5 { // What the store holds of a busy hour once its minutes are pruned.
+		writePoints(t, api, store.Point{Object: proxy, Metric: "InBandwidth", Granularity: 300, Time: t0.Add(time.Duration(m) * time.Minute), Value: 8})
+	}
+	req := gaapsdk.NewDescribeProxyStatisticsRequest()
+	req.ProxyId, req.StartTime, req.EndTime = new(proxy), statsTime(t0), statsTime(t0.Add(59*time.Minute))
+	req.MetricNames = []*string{new("InBandwidth")}
+	for gran, want := range map[uint64]*float64{60: nil, 300: new(8.0)} {
+		req.Granularity = new(gran)
+		resp, err := api.GAAP().DescribeProxyStatistics(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range resp.Response.StatisticsData[0].MetricData {
+			if (p.Data == nil) != (want == nil) || want != nil && *p.Data != *want {
+				t.Fatalf("InBandwidth at %d s, an hour past the 60 s retention: point %d = %v; want %v", gran, *p.Time, p.Data, want)
+			}
+		}
+	}
 }

@@ -7,8 +7,20 @@ import "time"
 var StatsZone = time.FixedZone("UTC+8", 8*3600)
 
 // StatsLongestRetention is how long the coarsest (daily) statistics
-// points are kept, the longest of telemetry.Retention.
+// points are kept, the longest of StatsRetention.
 const StatsLongestRetention = 400 * 24 * time.Hour
+
+// StatsRetention is how long the points of each granularity are kept:
+// longer than every range the statistics actions accept at that
+// granularity (docs/statistics.md), by a day for 60 s, whose longest range
+// (3 days) would otherwise start with a point already pruned (points are
+// pruned by their start).
+var StatsRetention = map[int]time.Duration{
+	60:    4 * 24 * time.Hour,
+	300:   31 * 24 * time.Hour,
+	3600:  93 * 24 * time.Hour,
+	86400: StatsLongestRetention,
+}
 
 // StatsBucket returns the start of the statistics point of granularity
 // gran (seconds) that holds t. Points are multiples of gran in Beijing

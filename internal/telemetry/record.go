@@ -473,7 +473,8 @@ func (r *Recorder) rollup(ctx context.Context, minutePts []store.Point, minute t
 	return out, nil
 }
 
-// prune deletes the points older than their granularity's Retention,
+// prune deletes the points older than their granularity's retention
+// (model.StatsRetention),
 // measured from now, but from a time that runs at most twice as fast as
 // elapsed (monotonic) time since the previous prune (or New). A forward
 // step of the clock (a VM resumed with a stale offset, a bad time source,
@@ -489,7 +490,7 @@ func (r *Recorder) prune(ctx context.Context, now time.Time) error {
 	}
 	r.pruned, r.prunedAt = now, time.Now()
 	r.mu.Unlock()
-	for gran, keep := range Retention {
+	for gran, keep := range model.StatsRetention {
 		if err := r.stats.Prune(ctx, gran, now.Add(-keep)); err != nil {
 			return err
 		}

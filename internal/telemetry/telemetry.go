@@ -13,7 +13,6 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
-	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -35,17 +34,6 @@ const (
 // StatusClassMetric names the series counting HTTP answers of a status
 // class in a minute: "Status2xx" for class 2.
 func StatusClassMetric(class int) string { return "Status" + string(rune('0'+class)) + "xx" }
-
-// Retention per granularity: longer than every range the statistics
-// actions accept at that granularity (docs/statistics.md), by a day for
-// 60 s, whose longest range (3 days) would otherwise start with a point
-// already pruned (points are pruned by their start).
-var Retention = map[int]time.Duration{
-	60:    4 * 24 * time.Hour,
-	300:   31 * 24 * time.Hour,
-	3600:  93 * 24 * time.Hour,
-	86400: model.StatsLongestRetention,
-}
 
 // Recorder consumes a node's samples and events. It is safe for concurrent use.
 type Recorder struct {

@@ -556,7 +556,7 @@ func TestBackwardClockStepKeepsMinute(t *testing.T) {
 func TestForwardClockStepKeepsRecentMinutes(t *testing.T) {
 	st, node, r := newTestRecorder(t)
 	key := stats.Key{Kind: stats.KindListener, ID: "listener-1"}
-	old := t0.Add(-Retention[60] - time.Hour)
+	old := t0.Add(-model.StatsRetention[60] - time.Hour)
 	if err := st.Write(t.Context(), []store.Point{{Object: "listener-1", Metric: NewConnections, Granularity: 60, Time: old, Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
