@@ -276,3 +276,22 @@ func TestHealthOtherProbeNotInherited(t *testing.T) {
 		t.Fatal("B reads its origin abnormal though its own checks of the origin's port never failed: it took A's verdict on another port")
 	}
 }
+
+// TestIPv6OriginHealthEventAddress: the origin-health event names the
+// origin as host:port (edge.Event.Origin), an IPv6 host in brackets
+// ("[::1]:80", as net.JoinHostPort writes it): "::1:80" is itself an IPv6
+// address and names no port.
+func TestIPv6OriginHealthEventAddress(t *testing.T) {
+	o := edgetest.StartTCP(t, netip.MustParseAddrPort("[::1]:0"), edgetest.Name("v6"))
+	ip := netip.IPv6Loopback()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-v6hc", snapshot.ProtoTCP, port, origins(o.Addr))
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, Healthy: 1, Unhealthy: 1}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	o.Close()
+	ev := waitEvent(t, rt, func(e edge.Event) bool { return e.Kind == edge.EventOriginHealth && !e.Healthy })
+	if want := o.Addr.String(); ev.Origin != want {
+		t.Errorf("origin-health event names the origin %q; want %q (host:port, the IPv6 host in brackets)", ev.Origin, want)
+	}
+}

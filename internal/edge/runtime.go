@@ -2,9 +2,9 @@ package edge
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,7 +164,7 @@ func (rt *Runtime) onHealth(c health.Change) {
 	users := rt.users[c.Key]
 	rt.usersMu.Unlock()
 	h := originHealth(c.Status)
-	rt.emit(Event{Kind: EventOriginHealth, At: c.At, Origin: fmt.Sprintf("%s:%d", c.Key.Host, c.Key.Port),
+	rt.emit(Event{Kind: EventOriginHealth, At: c.At, Origin: net.JoinHostPort(c.Key.Host, strconv.Itoa(c.Key.Port)), // [::1]:80
 		Users: users, Healthy: h.Healthy, Down: h.Down, Message: c.Reason})
 }
 
