@@ -78,6 +78,9 @@ func (s *Service) createL4(ctx context.Context, call *cloudapi.Call, c l4Create)
 		if err != nil {
 			return err
 		}
+		if err := o.checkTOA(c.params.ClientIPMethod); err != nil {
+			return err
+		}
 		if len(c.realServerPorts) > 0 && o.proxy != nil {
 			return cloudapi.Invalid("RealServerPorts", "origin ports are set per listener only for proxy-group listeners; for a proxy give RealServerPort when binding origins")
 		}

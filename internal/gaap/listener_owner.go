@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
@@ -57,6 +58,23 @@ func (o owner) project() int64 {
 		return o.proxy.ProjectID
 	}
 	return o.group.ProjectID
+}
+
+// checkTOA refuses TOA (ClientIPMethod 0) on an IPv6 proxy or group: TOA
+// has room for an IPv4 client address only, so their clients would reach
+// origins as the proxy's address, which the API refuses rather than
+// accepts wherever TOA cannot be written (model.CheckClientIPMethod).
+func (o owner) checkTOA(method *int64) error {
+	version := ""
+	if o.proxy != nil {
+		version = o.proxy.IPAddressVersion
+	} else {
+		version = o.group.IPAddressVersion
+	}
+	if method != nil && *method == model.ClientIPTOA && version == model.AddrIPv6 {
+		return cloudapi.Invalid("ClientIPMethod", "0 (TOA) carries IPv4 client addresses only, and %s is IPv6; use 1 (Proxy Protocol)", o.id())
+	}
+	return nil
 }
 
 // assign makes l a listener of o.

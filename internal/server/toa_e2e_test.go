@@ -14,6 +14,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestTCPListenerTOAThroughAPI: ClientIPMethod 0 makes the origin
@@ -139,4 +140,31 @@ func proxyClientIPMethods(t *testing.T, n *node, proxy string) string {
 		out = append(out, *m)
 	}
 	return fmt.Sprint(out)
+}
+
+// TestTCPListenerTOARefusedOnIPv6Proxy: TOA has room for an IPv4 client
+// address only, so an IPv6 proxy's clients would reach their origins as
+// the proxy's address: ClientIPMethod 0 is refused there, as on a server
+// that cannot write TOA, where it was accepted.
+func TestTCPListenerTOARefusedOnIPv6Proxy(t *testing.T) {
+	n := startNode(t, func(o *server.Options) { xtest.WithIPv6Pool(o) })
+	if !n.Server.Caps.TOA {
+		t.Skip("this machine cannot write TOA options (see internal/edge/toa)")
+	}
+	var created struct{ InstanceId string }
+	if err := n.Call(n.c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "v6", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2, "IPAddressVersion": "IPv6"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	ip := n.proxyIP(created.InstanceId)
+	listen := func(method int) error {
+		return n.Call(n.c, "CreateTCPListeners", map[string]any{"ProxyId": created.InstanceId, "ListenerName": "toa",
+			"Ports": []int{edgetest.FreePort(t, ip)}, "Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": method, "HealthCheck": 0}, nil)
+	}
+	if err := listen(0); err == nil || !strings.Contains(err.Error(), "InvalidParameterValue") || !strings.Contains(err.Error(), "IPv6") {
+		t.Errorf("TOA on an IPv6 proxy: %v; want InvalidParameterValue naming IPv6", err)
+	}
+	if err := listen(1); err != nil {
+		t.Errorf("Proxy Protocol on an IPv6 proxy: %v; want it created", err)
+	}
 }
