@@ -214,39 +214,39 @@ func (b *Backend) report(p *Pool, reason string) {
 // Addr returns the address to connect to, rotating over a domain's
 // addresses.
 func (b *Backend) Addr() (netip.AddrPort, error) {
-	a, i := b.rotate()
-	if a == nil {
+	p, i := b.rotate()
+	if p == nil {
 		return netip.AddrPort{}, ErrUnresolved
 	}
-	return netip.AddrPortFrom(a[i], uint16(b.key.Port)), nil
+	return netip.AddrPortFrom((*p)[i], uint16(b.key.Port)), nil
 }
 
 // rotate returns the addresses and the index of the one Addr picks next
 // (nil while a domain is unresolved).
-func (b *Backend) rotate() ([]netip.Addr, uint32) {
-	a := b.addrs.Load()
-	if a == nil || len(*a) == 0 {
+func (b *Backend) rotate() (*[]netip.Addr, int) {
+	p := b.addrs.Load()
+	if p == nil || len(*p) == 0 {
 		return nil, 0
 	}
-	return *a, b.next.Add(1) % uint32(len(*a))
+	return p, int(b.next.Add(1) % uint32(len(*p)))
 }
 
 // TryAddrs calls try with the address Addr would return and, while try
 // fails with an error again accepts (any, when again is nil), with each of b's other addresses in
-// turn, each once: one dead server of a name with several does not fail
-// what Addr sends it. An address the node itself listens on is not tried:
+// turn, each once, those whose connect failed within FailTimeout last: one
+// dead server of a name with several does not fail what Addr sends it. An
+// address the node itself listens on is not tried:
 // it fails with ErrOwnListener (wrapped in a dial *net.OpError), and the
 // other addresses are tried whatever again says. The result is the last
 // try's, or ErrUnresolved while b has no address. The other addresses cost nothing until a try
 // fails, so a single address costs what Addr does.
 func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func(error) bool) (T, error) {
 	var res T
-	p := b.addrs.Load()
-	if p == nil || len(*p) == 0 {
+	p, first := b.rotate()
+	if p == nil {
 		return res, ErrUnresolved
 	}
 	a := *p
-	first := int(b.next.Add(1) % uint32(len(a)))
 	port := uint16(b.key.Port)
 	// Addresses whose connect failed within FailTimeout go last (the
 	// first 64 of a name's): a dead server of a name cost every Nth
