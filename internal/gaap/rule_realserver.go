@@ -39,7 +39,7 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 // model.MaxBindings of them, as for a listener. Weights are 1-100
 // and default to 1.
 func ruleBindings(tx *resource.Tx, l *model.Listener, r *model.Rule, in []gaapapi.RealServerBindSetReq) ([]model.Bound, error) {
-	if err := model.CheckBindingCount(len(in)); err != nil {
+	if err := model.CheckBindingCount(len(in), listedCode(tx.Action, apierr.FailedOperationLimitRealServerNum, apierr.FailedOperation)); err != nil {
 		return nil, err
 	}
 	project, err := listenerProject(tx, l)

@@ -563,8 +563,10 @@ func TestRuleEditKeepsStoredRedirect(t *testing.T) {
 
 // TestRuleBindingsCappedLikeListeners: a rule takes at most
 // model.MaxBindings origins, as a TCP or UDP listener does, and one more is
-// FailedOperation.LimitRealServerNum. Rules had no bound: one origin on
-// 2000 ports was 2000 backends, each with a health checker on the edge.
+// FailedOperation, the code BindRuleRealServers lists (not
+// BindListenerRealServers' FailedOperation.LimitRealServerNum). Rules had
+// no bound: one origin on 2000 ports was 2000 backends, each with a health
+// checker on the edge.
 func TestRuleBindingsCappedLikeListeners(t *testing.T) {
 	api, _, listener := httpDomain(t, "bind.example.com")
 	c := api.GAAP()
@@ -580,7 +582,9 @@ func TestRuleBindingsCappedLikeListeners(t *testing.T) {
 		_, err := c.BindRuleRealServers(req)
 		return err
 	}
-	wantCode(t, bind(model.MaxBindings+1), "FailedOperation.LimitRealServerNum")
+	err := bind(model.MaxBindings + 1)
+	wantCode(t, err, "FailedOperation")
+	wantDocumented(t, "BindRuleRealServers", err)
 	if err := bind(model.MaxBindings); err != nil {
 		t.Fatalf("BindRuleRealServers with %d origins: %v", model.MaxBindings, err)
 	}

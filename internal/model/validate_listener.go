@@ -280,11 +280,11 @@ type BindSpec struct {
 // origins, for a TCP or UDP listener and for a layer-7 rule alike: each
 // binding is a backend with a health checker of its own on the edge, and
 // TeoMaxProxyOrigins takes MaxBindings as the most one of them holds. The
-// code is BindListenerRealServers' (BindRuleRealServers' list names no
-// limit code; it is a FailedOperation all the same).
-func CheckBindingCount(n int) error {
+// refusal is code: BindListenerRealServers lists
+// FailedOperation.LimitRealServerNum, BindRuleRealServers no limit code.
+func CheckBindingCount(n int, code apierr.Code) error {
 	if n > MaxBindings {
-		return apierr.New(apierr.FailedOperationLimitRealServerNum, "RealServerBindSet: %d origins given; at most %d can be bound to a listener or rule", n, MaxBindings)
+		return apierr.New(code, "RealServerBindSet: %d origins given; at most %d can be bound to a listener or rule", n, MaxBindings)
 	}
 	return nil
 }
@@ -292,7 +292,7 @@ func CheckBindingCount(n int) error {
 // Bind validates the complete new origin set of a TCP or UDP listener in
 // project and returns it as bindings (the call replaces the old set).
 func (l *Listener) Bind(specs []BindSpec, project int64) ([]Bound, error) {
-	if err := CheckBindingCount(len(specs)); err != nil {
+	if err := CheckBindingCount(len(specs), apierr.FailedOperationLimitRealServerNum); err != nil {
 		return nil, err
 	}
 	out := make([]Bound, 0, len(specs))
