@@ -321,12 +321,14 @@ func storeDSN(o Options) (dsn, engine, where string, err error) {
 // machine that cannot run it serves without TOA, which the API then
 // refuses with a clear message.
 func openTOA(o Options) *toa.Writer {
+	const off = "TOA (ClientIPMethod 0) is not available; listeners asking for it are refused"
 	if o.NoTOA {
+		o.Log.Info(off, "err", "--no-toa")
 		return nil
 	}
 	w, err := toa.New()
 	if err != nil {
-		o.Log.Info("TOA (ClientIPMethod 0) is not available; listeners asking for it are refused", "err", err)
+		o.Log.Info(off, "err", err)
 		return nil
 	}
 	return w

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -54,9 +55,14 @@ func TestTCPListenerTOAThroughAPI(t *testing.T) {
 
 // TestTCPListenerTOARefusedWithout: a server that cannot (here: must not)
 // write TOA refuses ClientIPMethod 0, saying why (the method is set at
-// creation only: ModifyTCPListenerAttribute has no such parameter).
+// creation only: ModifyTCPListenerAttribute has no such parameter), and
+// its start log says so, --no-toa named (it said nothing).
 func TestTCPListenerTOARefusedWithout(t *testing.T) {
-	n := startNode(t, func(o *server.Options) { o.NoTOA = true })
+	var log edgetest.LogBuffer
+	n := startNode(t, func(o *server.Options) { o.NoTOA, o.Log = true, slog.New(slog.NewTextHandler(&log, nil)) })
+	if got := log.String(); !strings.Contains(got, "ClientIPMethod 0") || !strings.Contains(got, "--no-toa") {
+		t.Errorf("start log of a node started with --no-toa:\n%s\nwant TOA said unavailable, naming --no-toa", got)
+	}
 	proxy, ip := n.proxy()
 	err := n.Call(n.c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "toa",
 		"Ports": []int{edgetest.FreePort(t, ip)}, "Scheduler": "rr", "RealServerType": "IP", "ClientIPMethod": 0, "HealthCheck": 0}, nil)
