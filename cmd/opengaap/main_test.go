@@ -247,6 +247,7 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		// A mistyped quota, or a switch the file has not, is not dropped.
 		{want: "unknown field", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AccessIPQuotas": 1}]`},
 		{want: "unknown field", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "Disabled": true}]`},
+		{want: "data after", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2"}] [{"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "3"}]`},
 		// The keys of one Uin share its quota (checked against what the
 		// Uin holds) and AppId: a second key got past the cap.
 		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AccessIPQuota": 1}, {"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "2"}]`},

@@ -2,11 +2,12 @@ package cloudapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
 	"sync"
+
+	"github.com/opengaap/opengaap/internal/jsonstrict"
 )
 
 // Account is a Tencent Cloud account as the API sees it: a key pair and the
@@ -109,11 +110,9 @@ func LoadAccountsFile(path string) ([]Account, error) {
 		return nil, err
 	}
 	var accts []Account
-	// Unknown members are refused: a mistyped AccessIPQuota, or a
-	// "Disabled" this file has not, must not be dropped silently.
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&accts); err != nil {
+	// A mistyped AccessIPQuota, or a "Disabled" this file has not, must
+	// not be dropped silently.
+	if err := jsonstrict.Decode(bytes.NewReader(b), &accts); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if _, err := NewAccounts(accts...); err != nil {

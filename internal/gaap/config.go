@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opengaap/opengaap/internal/jsonstrict"
 	"github.com/opengaap/opengaap/internal/model"
 )
 
@@ -165,9 +166,7 @@ func LoadConfig(path string) (Config, error) {
 		return c, err
 	}
 	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := jsonstrict.Decode(f, &c); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := c.withDefaults().validate(); err != nil {
