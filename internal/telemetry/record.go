@@ -94,7 +94,7 @@ func (r *Recorder) Record(ctx context.Context, now time.Time) error {
 	return r.prune(ctx, now)
 }
 
-// write stores the points of p, with its coarser points, in one write.
+// write stores the points of p, with its coarser points (see writeSeries).
 func (r *Recorder) write(ctx context.Context, p part) error {
 	minute, lay := p.minute, p.lay
 	pts := minutePoints(p.delta, p.secs, minute, lay.groupOf)
@@ -123,10 +123,11 @@ func (r *Recorder) write(ctx context.Context, p part) error {
 	if err != nil {
 		return err
 	}
-	// Merged with a part stored before (covered is more than this part's),
-	// the minute is not the same when written again after a failure half
-	// way: it is written at once.
-	if err := r.writeSeries(ctx, append(write, coarse...), covered == p.secs); err != nil {
+	// Only a whole minute (no coverage point) that replaced what was
+	// stored is split: written again after a failure half way, a part
+	// merges with the part of it already written (mergeStored, which the
+	// coverage point, once written, tells it to do), so that counts twice.
+	if err := r.writeSeries(ctx, append(write, coarse...), covered == p.secs && covered >= 60); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -144,9 +145,9 @@ var writeChunk = 4096 // A variable: tests lower it.
 // writeSeries writes pts, a minute's points and their coarser ones, in
 // writes of whole series, unless !split. Split, a write that fails half
 // way leaves some series written: the minute is kept and written again,
-// which writes the same values where it replaces what is stored, as a part
-// that merged with none does (mergeStored), the rollup reading only
-// points before the minute's.
+// which writes the same values where it replaces what is stored, as a
+// whole minute does (mergeStored), the rollup reading only points before
+// the minute's. Minutes in part (a start, a stop) are written at once.
 func (r *Recorder) writeSeries(ctx context.Context, pts []store.Point, split bool) error {
 	if !split || len(pts) <= writeChunk {
 		return r.stats.Write(ctx, pts)
@@ -352,7 +353,7 @@ type kind int
 
 const (
 	rate      kind = iota // per second or a mean: weighted by time within a minute, the maximum across
-	meanRate              // EdgeOne's new connections per second: weighted by time within a minute and across
+	meanRate              // EdgeOne's new connections per second over the whole bucket: parts of a minute add up, minutes weigh their time
 	amount                // counted in the minute: adds up
 	peakGauge             // the most connections open at once: the maximum within a minute and across
 	health                // an origin's health, 1 or 0: the newest within a minute, the minimum across

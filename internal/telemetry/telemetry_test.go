@@ -839,3 +839,61 @@ func TestMinuteWrittenInWholeSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialMinuteRetriedCountsOnce: a process starts at 10:00:40, so
+// its first part of 10:00 covers 20 s and writes a coverage point ("node",
+// RecordedSeconds 20). Split, with the coverage point's write done and a
+// later one failed, the part written again found that point, merged with
+// its own half and counted twice: a part of a minute is written at once.
+func TestPartialMinuteRetriedCountsOnce(t *testing.T) {
+	defer func(n int) { writeChunk = n }(writeChunk)
+	writeChunk = 16
+	sample := func(at time.Time) stats.Sample {
+		s := stats.Sample{At: at, Values: map[stats.Key]stats.Values{}}
+		for i := range 20 {
+			for _, p := range []string{"a", "z"} { // Before and after "node".
+				s.Values[stats.Key{Kind: stats.KindListener, ID: fmt.Sprintf("%s-%02d", p, i)}] = stats.Values{NewConns: int64(i + 1)}
+			}
+		}
+		return s
+	}
+	// run records the part and a minute after it; first is how many writes
+	// the part took.
+	run := func(failAt int) (st store.Stats, first int) {
+		db, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		st = db.Stats()
+		node := &fakeNode{sample: stats.Sample{At: t0.Add(40 * time.Second), Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+		r := New(node, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		cs := &chunkStats{Stats: st, failAt: failAt}
+		r.stats = cs
+		node.sample = sample(t0.Add(time.Minute))
+		_ = r.Record(t.Context(), t0.Add(time.Minute))
+		first = len(cs.writes)
+		node.sample = sample(t0.Add(2 * time.Minute)) // No new counts: a zero minute.
+		if err := r.Record(t.Context(), t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		return st, first
+	}
+	if _, first := run(0); first != 1 {
+		t.Errorf("the part of 10:00 took %d writes; want 1 (with %d points a write)", first, writeChunk)
+	}
+	st, _ := run(1) // The part's write fails; the next Record writes it.
+	for _, id := range []string{"a-05", "z-05"} {
+		got, err := st.Query(t.Context(), id, NewConnections, 60, t0, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Value != 6 {
+			t.Errorf("%s NewConnections of 10:00 after its write failed and was done again: %+v; want 6", id, got)
+		}
+	}
+	cov, _ := st.Query(t.Context(), coverageObject, coverageMetric, 60, t0, t0)
+	if len(cov) != 1 || cov[0].Value != 20 {
+		t.Errorf("10:00 RecordedSeconds %+v; want 20", cov)
+	}
+}

@@ -127,7 +127,10 @@ func TestUDPIdleTimeoutIgnoresClockSteps(t *testing.T) {
 // good: one 9,300-byte datagram to each listener of a port range (a scan)
 // held 2 MiB per listener.
 func TestUDPLargeBuffersOnlyWhileLargeDatagramsCome(t *testing.T) {
-	defer func(d time.Duration) { udpWideFor = d }(udpWideFor)
+	// Restored after the servers' cleanups (registered later, run first):
+	// their read loops read it until they stop.
+	old := udpWideFor
+	t.Cleanup(func() { udpWideFor = old })
 	udpWideFor = 200 * time.Millisecond
 	const listeners = 20
 	heap := func() int64 {
