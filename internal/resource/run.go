@@ -43,7 +43,7 @@ func translate(err error) error {
 	if errors.Is(err, store.ErrInvalidKey) {
 		// A name or ID the caller sent holds NUL or invalid UTF-8, which
 		// the store cannot keep; the request is at fault, not the server.
-		return apierr.Wrap(err, apierr.InvalidParameterValue, "a parameter holds a NUL byte or invalid UTF-8")
+		return apierr.Wrap(err, apierr.InvalidParameterValue, "a parameter holds a NUL byte or invalid UTF-8, or is too long to store")
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return apierr.Wrap(err, apierr.InternalError, "the request timed out; retry later")
