@@ -3,15 +3,12 @@ package telemetry
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/snapshot"
@@ -367,25 +364,18 @@ func TestIdleMinutesReadAsStoredZeros(t *testing.T) {
 // seconds (1.0/s), which the rollup weighs as a whole 60 s: 0.2, twice what
 // was accepted.
 func TestNewConnectionsRateOfPartialMinute(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	start := t0.Add(30 * time.Second) // The process starts half way into 10:00.
-	node := &fakeNode{sample: stats.Sample{At: start, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
-	r := New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, node, r := newTestRecorderAt(t, t0.Add(30*time.Second)) // The process starts half way into 10:00.
 	key := stats.Key{Kind: stats.KindListener, ID: "rule-1/80"}
 	node.sample = stats.Sample{At: t0.Add(time.Minute), Values: map[stats.Key]stats.Values{key: {NewConns: 30}}}
 	if err := r.Record(t.Context(), node.sample.At); err != nil {
 		t.Fatal(err)
 	}
-	conns, _ := st.Stats().Query(t.Context(), "rule-1", NewConnections, 300, t0, t0)
-	rate, _ := st.Stats().Query(t.Context(), "rule-1", "l4Flow_newConnectionsRate", 300, t0, t0)
+	conns, _ := st.Query(t.Context(), "rule-1", NewConnections, 300, t0, t0)
+	rate, _ := st.Query(t.Context(), "rule-1", "l4Flow_newConnectionsRate", 300, t0, t0)
 	if len(conns) != 1 || conns[0].Value != 30 || len(rate) != 1 {
 		t.Fatalf("300 s points: NewConnections %+v, l4Flow_newConnectionsRate %+v", conns, rate)
 	}
-	if m, _ := st.Stats().Query(t.Context(), "rule-1", "l4Flow_newConnectionsRate", 60, t0, t0); len(m) != 1 || m[0].Value != 0.5 {
+	if m, _ := st.Query(t.Context(), "rule-1", "l4Flow_newConnectionsRate", 60, t0, t0); len(m) != 1 || m[0].Value != 0.5 {
 		t.Errorf("60 s l4Flow_newConnectionsRate = %+v; want 0.5, 30 over the minute", m)
 	}
 	if got := rate[0].Value; math.Abs(got-0.1) > 1e-12 {

@@ -72,12 +72,19 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // fresh SQLite store, closed with the test.
 func newTestRecorder(t *testing.T) (store.Stats, *fakeNode, *Recorder) {
 	t.Helper()
+	return newTestRecorderAt(t, t0)
+}
+
+// newTestRecorderAt is newTestRecorder for a node first sampled at start
+// (a process started within a minute).
+func newTestRecorderAt(t *testing.T, start time.Time) (store.Stats, *fakeNode, *Recorder) {
+	t.Helper()
 	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	node := &fakeNode{sample: stats.Sample{At: t0, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
+	node := &fakeNode{sample: stats.Sample{At: start, Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
 	return st.Stats(), node, New(node, st.Stats(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
@@ -860,14 +867,7 @@ func TestPartialMinuteRetriedCountsOnce(t *testing.T) {
 	// run records the part and a minute after it; first is how many writes
 	// the part took.
 	run := func(failAt int) (st store.Stats, first int) {
-		db, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		st = db.Stats()
-		node := &fakeNode{sample: stats.Sample{At: t0.Add(40 * time.Second), Values: map[stats.Key]stats.Values{}}, events: make(chan edge.Event)}
-		r := New(node, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		st, node, r := newTestRecorderAt(t, t0.Add(40*time.Second))
 		cs := &chunkStats{Stats: st, failAt: failAt}
 		r.stats = cs
 		node.sample = sample(t0.Add(time.Minute))
