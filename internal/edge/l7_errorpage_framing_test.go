@@ -15,9 +15,15 @@ import (
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
+// rawAnswer is an answer read by rawExchange, with its body.
+type rawAnswer struct {
+	*http.Response
+	body []byte
+}
+
 // rawExchange writes reqs on one connection and reads n answers (methods[i]
 // is the i-th request's method, for HEAD framing).
-func rawExchange(t *testing.T, addr, reqs string, methods ...string) []*http.Response {
+func rawExchange(t *testing.T, addr, reqs string, methods ...string) []rawAnswer {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -27,15 +33,15 @@ func rawExchange(t *testing.T, addr, reqs string, methods ...string) []*http.Res
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	io.WriteString(c, reqs)
 	br := bufio.NewReader(c)
-	var out []*http.Response
+	var out []rawAnswer
 	for _, m := range methods {
 		resp, err := http.ReadResponse(br, &http.Request{Method: m})
 		if err != nil {
 			t.Fatalf("answer %d: %v", len(out), err)
 		}
-		_, _ = io.ReadAll(resp.Body)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		out = append(out, resp)
+		out = append(out, rawAnswer{resp, body})
 	}
 	return out
 }
@@ -94,20 +100,9 @@ func TestErrorPage205CarriesNoContent(t *testing.T) {
 		{"origin's 503", "GET /x HTTP/1.1\r\nHost: e.test\r\n\r\n"},
 		{"edge's own 404", "GET /nothing HTTP/1.1\r\nHost: e.test\r\n\r\n"},
 	} {
-		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(c, tc.req)
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		c.Close()
-		if resp.StatusCode != 205 || len(b) != 0 {
-			t.Errorf("%s: got %d with %d bytes of content %q; want 205 without content", tc.name, resp.StatusCode, len(b), b)
+		a := rawExchange(t, addr, tc.req, http.MethodGet)[0]
+		if a.StatusCode != 205 || len(a.body) != 0 {
+			t.Errorf("%s: got %d with %d bytes of content %q; want 205 without content", tc.name, a.StatusCode, len(a.body), a.body)
 		}
 	}
 }
