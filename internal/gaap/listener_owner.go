@@ -60,18 +60,19 @@ func (o owner) project() int64 {
 	return o.group.ProjectID
 }
 
+func (o owner) ipVersion() string {
+	if o.proxy != nil {
+		return o.proxy.IPAddressVersion
+	}
+	return o.group.IPAddressVersion
+}
+
 // checkTOA refuses TOA (ClientIPMethod 0) on an IPv6 proxy or group: TOA
 // has room for an IPv4 client address only, so their clients would reach
 // origins as the proxy's address, which the API refuses rather than
 // accepts wherever TOA cannot be written (model.CheckClientIPMethod).
 func (o owner) checkTOA(method *int64) error {
-	version := ""
-	if o.proxy != nil {
-		version = o.proxy.IPAddressVersion
-	} else {
-		version = o.group.IPAddressVersion
-	}
-	if method != nil && *method == model.ClientIPTOA && version == model.AddrIPv6 {
+	if method != nil && *method == model.ClientIPTOA && o.ipVersion() == model.AddrIPv6 {
 		return cloudapi.Invalid("ClientIPMethod", "0 (TOA) carries IPv4 client addresses only, and %s is IPv6; use 1 (Proxy Protocol)", o.id())
 	}
 	return nil
