@@ -183,9 +183,13 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 	// No resource holds more (CheckTagCount): checked first, as the checks
 	// below compare every key with every other, inside the transaction
 	// every account's writes wait for.
-	for name, n := range map[string]int{"ReplaceTags": len(req.ReplaceTags), "DeleteTags": len(req.DeleteTags)} {
-		if n > model.MaxTagsPerResource {
-			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "%s has %d tags; a resource holds at most %d", name, n, model.MaxTagsPerResource)
+	// In this order, not a map's: a call over both is refused for the same one each time.
+	for _, c := range [...]struct {
+		name string
+		n    int
+	}{{"ReplaceTags", len(req.ReplaceTags)}, {"DeleteTags", len(req.DeleteTags)}} {
+		if c.n > model.MaxTagsPerResource {
+			return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "%s has %d tags; a resource holds at most %d", c.name, c.n, model.MaxTagsPerResource)
 		}
 	}
 	replace := make([]model.Tag, 0, len(req.ReplaceTags))
