@@ -1147,8 +1147,16 @@ func TestH2StreamsChargeNodeDescriptors(t *testing.T) {
 		addrs = append(addrs, netip.AddrPortFrom(ip, uint16(port)))
 	}
 	mustApply(t, rt, snap)
+	clients := 0
 	for p, addr := range addrs {
-		h2 := edgetest.DialH2(t, addr, "www.test")
+		// Once earlier proxies' streams are charged, the node may refuse a
+		// later proxy's connection: that is the budget working.
+		h2, err := edgetest.TryDialH2(t, addr, "www.test")
+		if err != nil {
+			t.Logf("proxy %d: connection refused (%v)", p, err)
+			continue
+		}
+		clients++
 		h2.ReadLoop(nil)
 		h2.Mu.Lock()
 		for i := range streamsPer {
@@ -1161,9 +1169,9 @@ func TestH2StreamsChargeNodeDescriptors(t *testing.T) {
 		h2.Mu.Unlock()
 	}
 	time.Sleep(time.Second)
-	held := open.Load() + proxies // Origin connections, and the clients' own sockets.
+	held := open.Load() + int64(clients) // Origin connections, and the clients' own sockets.
 	if held > budget {
 		t.Errorf("clients hold %d descriptors (%d client sockets, %d origin connections) on a node whose client budget is %d",
-			held, proxies, open.Load(), budget)
+			held, clients, open.Load(), budget)
 	}
 }

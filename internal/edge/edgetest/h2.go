@@ -27,10 +27,21 @@ type RawH2 struct {
 // the preface and settings.
 func DialH2(t TB, addr netip.AddrPort, serverName string, settings ...http2.Setting) *RawH2 {
 	t.Helper()
+	r, err := TryDialH2(t, addr, serverName, settings...)
+	if err != nil {
+		t.Fatalf("dial %v: %v", addr, err)
+	}
+	return r
+}
+
+// TryDialH2 is DialH2 for a connection the node may refuse: it reports the
+// dial's or the handshake's error instead of failing the test.
+func TryDialH2(t TB, addr netip.AddrPort, serverName string, settings ...http2.Setting) (*RawH2, error) {
+	t.Helper()
 	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: serverName, NextProtos: []string{"h2"}}
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr.String(), cfg)
 	if err != nil {
-		t.Fatalf("dial %v: %v", addr, err)
+		return nil, err
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
@@ -41,7 +52,7 @@ func DialH2(t TB, addr netip.AddrPort, serverName string, settings ...http2.Sett
 	r := &RawH2{Conn: c, Fr: http2.NewFramer(bw, c), bw: bw}
 	_ = r.Fr.WriteSettings(settings...)
 	_ = bw.Flush()
-	return r
+	return r, nil
 }
 
 // H2Head encodes a request head for authority.
