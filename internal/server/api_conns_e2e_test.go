@@ -14,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
+
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/xtest"
 )
 
 // TestAPIConnectionsLeaveDataPlaneDescriptors: the API and the data plane
@@ -211,4 +216,55 @@ func listenAndSay(addr string) net.Listener {
 	}
 	fmt.Println("listening")
 	return ln
+}
+
+// TestIdleAPIConnectionsGiveWayAtTheCap: one unauthenticated client that
+// sends a garbage GET on each of the API's APIConns connections and keeps
+// them idle must not lock every tenant out: at the cap a new connection
+// takes an idle one's slot (the SDK call waited in the backlog until it
+// timed out).
+func TestIdleAPIConnectionsGiveWayAtTheCap(t *testing.T) {
+	lowerNOFILE(t, 400)
+	api := xtest.StartAPI(t)
+	slots := limit.APIConns()
+	if slots == 0 {
+		t.Skip("no connection cap")
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range slots {
+		c, err := net.DialTimeout("tcp", api.Addr, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // no credentials at all
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			break
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		conns = append(conns, c)
+	}
+	t.Logf("attacker holds %d idle unauthenticated keep-alive connections (cap %d)", len(conns), slots)
+
+	cpf := api.Profile()
+	cpf.HttpProfile.ReqTimeout = 5
+	c, err := gaapsdk.NewClient(common.NewCredential(xtest.Root.SecretID, xtest.Root.SecretKey), "ap-guangzhou", cpf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.DescribeProxies(gaapsdk.NewDescribeProxiesRequest())
+	if err != nil {
+		t.Errorf("a tenant's DescribeProxies while one unauthenticated client keeps %d idle keep-alive connections: "+
+			"%v after %v; want it served (idle connections closed to make room at the cap)",
+			len(conns), err, time.Since(start).Round(time.Millisecond))
+	}
 }

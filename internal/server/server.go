@@ -21,7 +21,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/netutil"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
@@ -454,12 +453,17 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve, unlisten func(), 
 		s.Edge.Reserve(mln.Addr().(*net.TCPAddr).AddrPort())
 	}
 	// The API shares the process's descriptors with the data plane: past
-	// the cap, a connection waits in the kernel's backlog until one closes.
+	// the cap, a connection closes an idle one or waits in the kernel's
+	// backlog until one closes.
+	var apiCap, metricsCap *capListener
 	if n := limit.APIConns(); n > 0 {
-		ln = netutil.LimitListener(ln, n)
+		apiCap = newCapListener(ln, n)
+		ln = apiCap
 	}
 	if mln != nil {
-		mln = netutil.LimitListener(mln, metricsMaxConns)
+		metricsCap = newCapListener(mln, metricsMaxConns)
+		mln = metricsCap
+		s.metrics.ConnState = metricsCap.Track
 	}
 	switch {
 	case o.MetricsListen == "off":
@@ -500,6 +504,9 @@ func (s *Server) listen(o Options, tlsCfg *tls.Config) (serve, unlisten func(), 
 	s.http = &http.Server{Handler: handler, MaxHeaderBytes: cloudapi.MaxHeaderBytes, DisableGeneralOptionsHandler: true,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10*time.Second + bodyTimeout + cloudapi.HandlerTimeout,
 		IdleTimeout: 2 * time.Minute, WriteTimeout: bodyTimeout + cloudapi.HandlerTimeout + time.Minute, TLSConfig: tlsCfg}
+	if apiCap != nil {
+		s.http.ConnState = apiCap.Track
+	}
 	serve = func() {
 		go s.serve("api", s.http, ln, tlsCfg != nil)
 		if s.metrics != nil {
