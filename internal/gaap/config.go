@@ -53,11 +53,12 @@ type Config struct {
 	Warnings []string `json:"-"`
 }
 
-// clientIPMethods are the ClientIPMethod values proxies and groups offer
-// (ProxyInfo, ProxyGroupDetail): Proxy Protocol always, TOA where the data
-// plane writes it.
-func (c Config) clientIPMethods() []int64 {
-	if c.Caps.TOA {
+// clientIPMethods are the ClientIPMethod values proxies and groups of
+// ipVersion offer (ProxyInfo, ProxyGroupDetail): Proxy Protocol always,
+// TOA where the data plane writes it and the clients are IPv4
+// (owner.checkTOA).
+func (c Config) clientIPMethods(ipVersion string) []int64 {
+	if c.Caps.TOA && ipVersion != model.AddrIPv6 {
 		return []int64{model.ClientIPTOA, model.ClientIPProxyProtocol}
 	}
 	return []int64{model.ClientIPProxyProtocol}

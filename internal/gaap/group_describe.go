@@ -137,7 +137,7 @@ func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.
 		DnsDefaultIp: new(g.ShownDnsDefaultIP()), Domain: optional(g.Domain),
 		RealServerRegionInfo: s.regionInfo(g.RealServerRegion, call.Language, false), IsOldGroup: new(false),
 		GroupId: new(g.ID), TagSet: tagsOut(g.Tags), PolicyId: optional(g.PolicyID), Version: new(groupVersion),
-		ClientIPMethod: s.cfg.clientIPMethods(), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),
+		ClientIPMethod: s.cfg.clientIPMethods(g.IPAddressVersion), IPAddressVersion: new(g.IPAddressVersion), PackageType: new(g.PackageType),
 		Http3Supported: new(g.Http3Supported), FeatureBitmap: new(g.Features()), IsSupportTLSChoice: new(int64(1)),
 	}}, nil
 }

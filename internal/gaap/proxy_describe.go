@@ -219,7 +219,7 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy, lang 
 		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(p.Status), Domain: new(p.Domain),
 		IP: new(p.IP), ForwardIP: new(s.cfg.forwardIP()), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
 		TagSet: tagsOut(p.Tags), SupportSecurity: new(int64(1)), BillingType: new(p.BillingType),
-		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(proxyTypeThunder), ClientIPMethod: s.cfg.clientIPMethods(),
+		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(proxyTypeThunder), ClientIPMethod: s.cfg.clientIPMethods(p.IPAddressVersion),
 		IPAddressVersion: new(p.IPAddressVersion), NetworkType: new(p.NetworkType), PackageType: new(p.PackageType),
 		BanStatus: new(banStatus(p)), Http3Supported: new(p.Http3Supported), InBanBlacklist: new(int64(0)),
 		FeatureBitmap: new(p.Features()), RelatedGlobalDomains: append([]string{}, related...), IsAutoScaleProxy: new(int64(0)), IsSupportTLSChoice: new(int64(1)),

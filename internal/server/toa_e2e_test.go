@@ -173,4 +173,23 @@ func TestTCPListenerTOARefusedOnIPv6Proxy(t *testing.T) {
 	if err := listen(1); err != nil {
 		t.Errorf("Proxy Protocol on an IPv6 proxy: %v; want it created", err)
 	}
+	// What the proxy and a group of its kind offer agrees.
+	var proxies struct{ ProxySet []struct{ ClientIPMethod []int64 } }
+	if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{created.InstanceId}}, &proxies); err != nil {
+		t.Fatal(err)
+	}
+	var group struct{ GroupId string }
+	if err := n.Call(n.c, "CreateProxyGroup", map[string]any{"ProjectId": 0, "GroupName": "v6", "RealServerRegion": "NorthChina",
+		"IPAddressVersion": "IPv6"}, &group); err != nil {
+		t.Fatal(err)
+	}
+	var detail struct{ ProxyGroupDetail struct{ ClientIPMethod []int64 } }
+	if err := n.Call(n.c, "DescribeProxyGroupDetails", map[string]any{"GroupId": group.GroupId}, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if len(proxies.ProxySet) != 1 || fmt.Sprint(proxies.ProxySet[0].ClientIPMethod) != "[1]" ||
+		fmt.Sprint(detail.ProxyGroupDetail.ClientIPMethod) != "[1]" {
+		t.Errorf("ClientIPMethod of an IPv6 proxy %v, of an IPv6 group %v; want [1] (TOA is refused on them)",
+			proxies.ProxySet, detail.ProxyGroupDetail.ClientIPMethod)
+	}
 }
