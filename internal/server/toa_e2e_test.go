@@ -174,7 +174,9 @@ func TestTCPListenerTOARefusedOnIPv6Proxy(t *testing.T) {
 		t.Errorf("Proxy Protocol on an IPv6 proxy: %v; want it created", err)
 	}
 	// What the proxy and a group of its kind offer agrees.
-	var proxies struct{ ProxySet []struct{ ClientIPMethod []int64 } }
+	var proxies struct {
+		ProxySet []struct{ ClientIPMethod []int64 }
+	}
 	if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{created.InstanceId}}, &proxies); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +185,9 @@ func TestTCPListenerTOARefusedOnIPv6Proxy(t *testing.T) {
 		"IPAddressVersion": "IPv6"}, &group); err != nil {
 		t.Fatal(err)
 	}
-	var detail struct{ ProxyGroupDetail struct{ ClientIPMethod []int64 } }
+	var detail struct {
+		ProxyGroupDetail struct{ ClientIPMethod []int64 }
+	}
 	if err := n.Call(n.c, "DescribeProxyGroupDetails", map[string]any{"GroupId": group.GroupId}, &detail); err != nil {
 		t.Fatal(err)
 	}
