@@ -151,6 +151,12 @@ func Blast(c net.Conn) {
 // MeasureMbps reads c for window after its first read (which includes a
 // token bucket's initial burst), closes it and returns the rate in Mbit/s.
 func MeasureMbps(c net.Conn, window time.Duration) float64 {
+	defer c.Close()
+	return ReadMbps(c, window)
+}
+
+// ReadMbps is MeasureMbps leaving c open, to be measured again.
+func ReadMbps(c net.Conn, window time.Duration) float64 {
 	buf := make([]byte, 64<<10)
 	_ = c.SetReadDeadline(time.Now().Add(window)) // Nothing at all must not hang the test.
 	_, _ = c.Read(buf)
@@ -164,8 +170,35 @@ func MeasureMbps(c net.Conn, window time.Duration) float64 {
 			break
 		}
 	}
-	_ = c.Close()
 	return float64(total) * 8 / time.Since(start).Seconds() / 1e6
+}
+
+// ShapedRate checks a rate in Mbit/s that a cap of want shapes: one
+// measurement (a fresh window of traffic) must come within want ± tol
+// (a fraction). Over the cap fails at once; short of it, it is measured
+// again, up to three times: a starved machine (a loaded CI box) can fall
+// short of a cap, but never carry more than it.
+func ShapedRate(t interface {
+	TB
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+}, what string, want, tol float64, measure func() float64) {
+	t.Helper()
+	const tries = 3
+	for try := 1; ; try++ {
+		r := measure()
+		t.Logf("%s: %.2f Mbps (cap %g)", what, r, want)
+		switch {
+		case r > want*(1+tol):
+			t.Errorf("%s: got %.2f Mbps; want %g ± %g%%", what, r, want, tol*100)
+			return
+		case r >= want*(1-tol):
+			return
+		case try == tries:
+			t.Errorf("%s: got %.2f Mbps in each of %d tries; want %g ± %g%%", what, r, tries, want, tol*100)
+			return
+		}
+	}
 }
 
 // UDPServer is a test UDP origin that answers every datagram with
