@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/opengaap/opengaap/internal/apierr"
+	"github.com/opengaap/opengaap/internal/certname"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -191,28 +192,23 @@ func parsePrivateKey(der []byte) (crypto.Signer, error) {
 }
 
 // CertificateMatchesHost reports whether the leaf certificate in content
-// is valid for host (wildcards included) and, for a refusal's message, the
-// names it is valid for. A certificate with DNS subjectAltNames is read by
-// them alone, as browsers read it; one without is read by its subject CN,
-// as Tencent's console binds it and OpenSSL's X509_check_host (nginx,
-// curl) matches it: `openssl req -x509 -subj /CN=host` and many internal
-// CAs write such certificates, and the edge serves them. Go's
-// VerifyHostname ignores the CN since Go 1.15, which refused a certificate
-// for the very host its CN names.
+// is valid for host (wildcards included; names read as certname.Verify
+// reads them, as Tencent's console binds them) and, for a refusal's
+// message, the names it is valid for.
 func CertificateMatchesHost(content, host string) (covers string, ok bool) {
 	leaf, err := parseChain(content)
 	if err != nil {
 		return "no parsable certificate", false
 	}
-	byCN := *leaf
-	byCN.DNSNames = []string{leaf.Subject.CommonName}
-	cnCovers := leaf.Subject.CommonName != "" && byCN.VerifyHostname(host) == nil
+	ok = certname.Verify(leaf, host) == nil
 	if len(leaf.DNSNames) == 0 {
-		return "subject CN " + cmp.Or(leaf.Subject.CommonName, `""`) + ", no subjectAltName", cnCovers
+		return "subject CN " + cmp.Or(leaf.Subject.CommonName, `""`) + ", no subjectAltName", ok
 	}
 	covers = "subjectAltName " + strings.Join(leaf.DNSNames, ", ")
-	if cnCovers {
+	byCN := *leaf
+	byCN.DNSNames = nil
+	if leaf.Subject.CommonName != "" && certname.Verify(&byCN, host) == nil {
 		covers += "; its subject CN is not read beside them, as browsers do not read it"
 	}
-	return covers, leaf.VerifyHostname(host) == nil
+	return covers, ok
 }

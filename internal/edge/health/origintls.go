@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/opengaap/opengaap/internal/certname"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -75,7 +76,13 @@ func VerifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) err
 	for _, c := range cs.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name}); err != nil {
+	leaf := cs.PeerCertificates[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnverified, err)
+	}
+	// A certificate without subjectAltName is read by its CN, as nginx's
+	// proxy_ssl_verify reads it.
+	if err := certname.Verify(leaf, name); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	return nil
