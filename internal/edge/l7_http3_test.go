@@ -1369,3 +1369,34 @@ func TestHTTP3BadHostIsWellFormed400(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginAltSvcNotPassedOn: an origin's own Alt-Svc (Caddy, LiteSpeed
+// and nginx-quic origins send h3=":443") names the origin's ports, but
+// clients apply it to the edge's address: with the listener's HTTP/3 off
+// they were sent, for the origin's ma, to a UDP port of the edge; with it
+// on they got two contradicting entries, and HTTP/3 answers one.
+func TestOriginAltSvcNotPassedOn(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	const originAlt = `h3=":9443"; ma=2592000`
+	o := cannedOrigin(t, map[string]string{
+		"/": "HTTP/1.1 200 OK\r\nAlt-Svc: " + originAlt + "\r\nContent-Length: 5\r\n\r\nhello",
+	})
+	l := h3Listener(t, ca, port, o)
+	l.HTTP3 = false
+	mustApply(t, rt, httpProxy(1, ip, l))
+	for _, h2 := range []bool{false, true} {
+		resp, _, _ := get(t, httpsClient(addr, ca.pool, h2), "https://www.test/", "www.test")
+		if got := resp.Header.Values("Alt-Svc"); len(got) != 0 {
+			t.Errorf("HTTP/3 off, %s answer: Alt-Svc %q; want none (the listener serves no HTTP/3)", resp.Proto, got)
+		}
+	}
+	l.HTTP3 = true
+	mustApply(t, rt, httpProxy(2, ip, l))
+	if resp, _, _ := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); len(resp.Header.Values("Alt-Svc")) != 0 {
+		t.Errorf("HTTP/3 answer: Alt-Svc %q; want none", resp.Header.Values("Alt-Svc"))
+	}
+	want := []string{fmt.Sprintf(`h3=":%d"; ma=86400`, port)}
+	if resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); !slices.Equal(resp.Header.Values("Alt-Svc"), want) {
+		t.Errorf("HTTP/3 on, HTTP/1.1 answer: Alt-Svc %q; want only the edge's %q", resp.Header.Values("Alt-Svc"), want)
+	}
+}

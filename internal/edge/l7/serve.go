@@ -333,7 +333,7 @@ type recorder struct {
 	// closeUnread: an answer that goes out before the body was read to its
 	// end closes the connection (ServeHTTP).
 	closeUnread bool
-	altSvc      []string // The listener's Alt-Svc; shared, never written: len == cap.
+	altSvc      []string // The listener's Alt-Svc; shared, never written.
 	// noInterim: an HTTP/1.0 client, which takes any answer for the final
 	// one; an origin's 1xx (the edge speaks HTTP/1.1 to it) is dropped, as
 	// RFC 9110 (15.2) has it. httputil clears the header map after a 1xx
@@ -369,8 +369,11 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) closeConn(req *http.Request) { w.close = req.ProtoMajor < 3 }
 
 // head adds the edge's headers to the final answer's head, which is about
-// to go out, once, and notes it (answered). An origin's Alt-Svc, copied
-// in already, comes after the listener's.
+// to go out, once, and notes it (answered). The answer's Alt-Svc is the
+// listener's alone: an origin's (h3=":443" from an origin that speaks
+// HTTP/3 itself) names the origin's ports, but a client applies it to
+// the edge's address, and would try a UDP port of the edge that serves
+// no HTTP/3, or another listener, for as long as its ma says.
 func (w *recorder) head() {
 	if w.took != 0 {
 		return
@@ -378,14 +381,14 @@ func (w *recorder) head() {
 	if w.closeUnread && (w.body == nil || !w.body.eof.Load()) {
 		w.close = true
 	}
-	if w.close || w.altSvc != nil {
-		h := w.ResponseWriter.Header()
-		if w.close {
-			h.Set("Connection", "close")
-		}
-		if w.altSvc != nil {
-			h["Alt-Svc"] = append(w.altSvc, h["Alt-Svc"]...) // Copies when there is one: len == cap.
-		}
+	h := w.ResponseWriter.Header()
+	if w.close {
+		h.Set("Connection", "close")
+	}
+	if w.altSvc != nil {
+		h["Alt-Svc"] = w.altSvc
+	} else {
+		delete(h, "Alt-Svc")
 	}
 	w.answered()
 }
