@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1398,5 +1400,64 @@ func TestOriginAltSvcNotPassedOn(t *testing.T) {
 	want := []string{fmt.Sprintf(`h3=":%d"; ma=86400`, port)}
 	if resp, _, _ := get(t, httpsClient(addr, ca.pool, false), "https://www.test/", "www.test"); !slices.Equal(resp.Header.Values("Alt-Svc"), want) {
 		t.Errorf("HTTP/3 on, HTTP/1.1 answer: Alt-Svc %q; want only the edge's %q", resp.Header.Values("Alt-Svc"), want)
+	}
+}
+
+// firstWrites passes on the first n datagrams a client sends (its
+// Initial packets) and drops the rest, as a spoofed source that never
+// sees the server's answer behaves. A bare net.PacketConn: quic-go would
+// write through a *net.UDPConn's WriteMsgUDP, past WriteTo.
+type firstWrites struct {
+	net.PacketConn
+	left atomic.Int32
+}
+
+func (c *firstWrites) WriteTo(b []byte, a net.Addr) (int, error) {
+	if c.left.Add(-1) < 0 {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, a)
+}
+
+// TestQUICHandshakesBounded: every QUIC Initial made quic-go set up a
+// connection (goroutines, TLS state) that a source which never answers,
+// as a spoofed one, held for the 5 s handshake timeout, and the proxy's
+// cap counts a connection only once handshaken: 1,500 abandoned
+// handshakes left ~900 at once. Past maxHandshakes (256) in flight,
+// clients must answer a Retry first, and an honest one still gets in.
+func TestQUICHandshakesBounded(t *testing.T) {
+	const initials = 600
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	s := httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil)))
+	s.Proxies[0].MaxConns = 10
+	mustApply(t, rt, s)
+
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for range initials {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fw := &firstWrites{PacketConn: h3Socket(t, lo.Next())}
+			fw.left.Store(2) // A post-quantum ClientHello spans two Initials.
+			tr := &quic.Transport{Conn: fw}
+			defer tr.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			defer cancel()
+			_, _ = tr.Dial(ctx, net.UDPAddrFromAddrPort(addr),
+				&tls.Config{RootCAs: ca.pool, ServerName: "www.test", NextProtos: []string{http3.NextProtoH3}},
+				&quic.Config{HandshakeIdleTimeout: time.Second})
+		})
+	}
+	wg.Wait()
+	var b strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	// One goroutine per server connection waiting for its handshake; a few
+	// may be ending meanwhile.
+	if half := strings.Count(b.String(), "quic-go.(*baseServer).handleNewConn("); half > 300 {
+		t.Errorf("%d abandoned QUIC handshakes: %d in flight at the edge; want at most about 256", initials, half)
+	}
+	if resp, _, _ := get(t, h3Client(t, lo.Next(), addr, ca.pool), "https://www.test/", "www.test"); resp.StatusCode != http.StatusOK {
+		t.Errorf("an honest HTTP/3 client amid the flood: %d; want 200", resp.StatusCode)
 	}
 }

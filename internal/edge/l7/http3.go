@@ -42,7 +42,9 @@ type H3Server struct {
 	srv  *http3.Server
 	qcfg *quic.Config
 	h    atomic.Pointer[Handler]
-	tls  atomic.Pointer[h3Configs] // Derived from the current handler.
+	// handshakes is the number of QUIC handshakes in flight (maxHandshakes).
+	handshakes atomic.Int64
+	tls        atomic.Pointer[h3Configs] // Derived from the current handler.
 
 	mu     sync.Mutex
 	conns  map[*quic.Conn]*h3Conn
@@ -70,8 +72,10 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	s.h.Store(h)
 	s.pc = newQUICSocket(udp, s.h.Load)
 	s.tr = &quic.Transport{Conn: s.pc, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
-		return context.WithValue(ctx, h3StampKey{}, &h3Stamp{}), nil
-	}}
+		stamp := &h3Stamp{}
+		s.handshakeStarts(ctx, stamp)
+		return context.WithValue(ctx, h3StampKey{}, stamp), nil
+	}, VerifySourceAddress: func(net.Addr) bool { return s.handshakes.Load() >= maxHandshakes }}
 	// quic-go applies the returned config as is: it must carry the limits.
 	s.qcfg = &quic.Config{MaxIdleTimeout: IdleTimeout, GetConfigForClient: s.admitInitial}
 	s.ln, err = s.tr.Listen(&tls.Config{GetConfigForClient: s.configFor}, s.qcfg)
@@ -108,11 +112,40 @@ func (s *H3Server) Update(h *Handler) {
 }
 
 // h3Stamp records, per QUIC connection (in its context), the handler
-// whose config its handshake took.
+// whose config its handshake took, and whether the handshake still counts
+// in H3Server.handshakes.
 type (
-	h3Stamp    struct{ h atomic.Pointer[Handler] }
+	h3Stamp struct {
+		h       atomic.Pointer[Handler]
+		shaking atomic.Bool
+	}
 	h3StampKey struct{}
 )
+
+// maxHandshakes bounds a listener's QUIC handshakes in flight before
+// clients must prove their address (a Retry: one more round trip, and no
+// state at all for a source that cannot answer). Each handshake holds a
+// connection, its goroutines and TLS state (~80 KiB) until it completes
+// or its 5 s timeout, and the proxy's cap counts a connection only once
+// it is handshaken: a flood of Initials from spoofed sources, which never
+// answer, held ~1,000 of them at once. A busy listener's honest
+// handshakes in flight are its new connections per second times a round
+// trip: 256 is 2,500 a second over 100 ms.
+const maxHandshakes = 256
+
+// handshakeStarts counts the handshake of a connection quic-go is setting
+// up, until it is accepted handshaken (acceptLoop) or fails (ctx ends).
+func (s *H3Server) handshakeStarts(ctx context.Context, stamp *h3Stamp) {
+	stamp.shaking.Store(true)
+	s.handshakes.Add(1)
+	context.AfterFunc(ctx, func() { s.handshakeEnds(stamp) })
+}
+
+func (s *H3Server) handshakeEnds(stamp *h3Stamp) {
+	if stamp.shaking.CompareAndSwap(true, false) {
+		s.handshakes.Add(-1)
+	}
+}
 
 // recheckTLS closes c, which prev admitted, if its handshake does not
 // meet h's demands.
@@ -215,6 +248,9 @@ func (s *H3Server) acceptLoop() {
 		c, err := s.ln.Accept(context.Background())
 		if err != nil {
 			return // Listener closed.
+		}
+		if stamp, ok := c.Context().Value(h3StampKey{}).(*h3Stamp); ok {
+			s.handshakeEnds(stamp)
 		}
 		s.serve(c)
 	}
