@@ -617,6 +617,19 @@ func TestDescribeZonesTypeDetail(t *testing.T) {
 	}
 }
 
+// TestCreateZoneWithoutName: a zone of a type that needs a name (partial,
+// the default) created without one is missing ZoneName, not refused for
+// an empty name the caller never sent.
+func TestCreateZoneWithoutName(t *testing.T) {
+	svc, _, call := newService(t, xtest.NextVIPPool())
+	for _, req := range []*teoapi.CreateZoneRequest{{}, {Type: new("full")}} {
+		if _, err := svc.CreateZone(context.Background(), call, req); !apierr.Is(err, apierr.MissingParameter) ||
+			!strings.Contains(apierr.From(err).Msg, "ZoneName") {
+			t.Errorf("CreateZone of type %q without ZoneName: %v; want MissingParameter naming ZoneName", cloudapi.Value(req.Type), err)
+		}
+	}
+}
+
 // TestDescribeZonesFuzzyOnlyNames: DescribeZones matches fuzzily only on
 // zone-name and alias-zone-name ("模糊查询时支持过滤字段名为 zone-name 或
 // alias-zone-name"); on any other filter Fuzzy is ignored, so a zone-id

@@ -56,6 +56,9 @@ func checkNewZone(z *model.TeoZone) error {
 		}
 		return nil
 	}
+	if z.Name == "" { // Required of every other type (the default, partial, included).
+		return cloudapi.Missing("ZoneName")
+	}
 	if err := model.CheckZoneName(z.Name); err != nil {
 		return err
 	}

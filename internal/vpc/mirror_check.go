@@ -59,7 +59,7 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 			}
 		}
 		if len(probe.Sources) == 0 && len(probe.CollectorSrcs) > 0 {
-			if probe.Sources, err = resolveSources(tx, model.MirrorTypePublicIP, probe.CollectorSrcs); err != nil {
+			if probe.Sources, err = resolveSources(tx, model.MirrorTypePublicIP, "CollectorSources", probe.CollectorSrcs); err != nil {
 				return err
 			}
 		}

@@ -34,7 +34,7 @@ func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, 
 			return apierr.New(apierr.LimitExceeded, "a VPC may have at most %d traffic mirrors", model.MaxMirrorsPerVpc)
 		}
 		if len(m.CollectorSrcs) > 0 {
-			if m.Sources, err = resolveSources(tx, m.Type, m.CollectorSrcs); err != nil {
+			if m.Sources, err = resolveSources(tx, m.Type, "CollectorSrcs", m.CollectorSrcs); err != nil {
 				return err
 			}
 		}

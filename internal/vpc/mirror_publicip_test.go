@@ -99,6 +99,12 @@ func TestPublicIPMirror(t *testing.T) {
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorTarget", []map[string]any{{"TargetEndPoints": []string{"127.0.0.1:4790"}}}), nil), "InvalidParameterValue.DuplicatedLbTrafficMirrorReciverEndpoint")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"203.0.113.9"}), nil), "ResourceNotFound")
 		wantCode(t, call(e.vpc, "CheckTrafficMirror", with(fresh, "VpcId", "vpc-00000000"), nil), "ResourceNotFound")
+		// A refusal names the parameter this action takes, not CreateTrafficMirror's CollectorSrcs.
+		err := call(e.vpc, "CheckTrafficMirror", with(fresh, "CollectorSources", []string{"link-abc"}), nil)
+		wantCode(t, err, "InvalidParameterValue.Malformed")
+		if !strings.Contains(err.Error(), "CollectorSources.0") {
+			t.Errorf("CheckTrafficMirror with a source that is no IP: %v; want it to name CollectorSources.0", err)
+		}
 		// A change to the mirror keeps what the call leaves out: a
 		// collector on its kept source is refused, as the change would be.
 		onSource := map[string]any{"VpcId": vpc, "TrafficMirrorId": id,

@@ -27,7 +27,7 @@ func (s *Service) UpdateTrafficMirrorAllFilter(ctx context.Context, call *clouda
 			return err
 		}
 		if req.CollectorSrcs != nil {
-			if m.Sources, err = resolveSources(tx, m.Type, req.CollectorSrcs); err != nil {
+			if m.Sources, err = resolveSources(tx, m.Type, "CollectorSrcs", req.CollectorSrcs); err != nil {
 				return err
 			}
 			m.CollectorSrcs = req.CollectorSrcs
@@ -75,7 +75,7 @@ func (s *Service) ResetTrafficMirrorFilter(ctx context.Context, call *cloudapi.C
 // ResetTrafficMirrorSrcs replaces the collection objects.
 func (s *Service) ResetTrafficMirrorSrcs(ctx context.Context, call *cloudapi.Call, req *vpcapi.ResetTrafficMirrorSrcsRequest) (*vpcapi.ResetTrafficMirrorSrcsResponse, error) {
 	err := s.changeMirror(ctx, call, *req.TrafficMirrorId, func(tx *resource.Tx, m *model.TrafficMirror) (err error) {
-		if m.Sources, err = resolveSources(tx, m.Type, req.CollectorSrcs); err != nil {
+		if m.Sources, err = resolveSources(tx, m.Type, "CollectorSrcs", req.CollectorSrcs); err != nil {
 			return err
 		}
 		m.CollectorSrcs = req.CollectorSrcs

@@ -13,12 +13,13 @@ import (
 	"github.com/opengaap/opengaap/internal/store"
 )
 
-// resolveSources turns CollectorSrcs into the proxies and access IPs a
-// mirror copies. PUBLICIP mirrors name access IPs of the caller's proxies
-// (GAAP proxies, teo L4 proxies: any kind implementing
+// resolveSources turns the sources the parameter param lists
+// (CollectorSrcs; CheckTrafficMirror's CollectorSources) into the proxies
+// and access IPs a mirror copies. PUBLICIP mirrors name access IPs of the
+// caller's proxies (GAAP proxies, teo L4 proxies: any kind implementing
 // model.MirrorSource); VPC mirrors name proxies or listeners by ID.
-func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorSourceRef, error) {
-	if err := checkSourceList(srcs); err != nil {
+func resolveSources(tx *resource.Tx, typ, param string, srcs []string) ([]model.MirrorSourceRef, error) {
+	if err := checkSourceList(param, srcs); err != nil {
 		return nil, err
 	}
 	var out []model.MirrorSourceRef
@@ -32,9 +33,9 @@ func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorS
 					return nil, err
 				}
 			}
-			refs, err = resolveIP(byIP, i, src)
+			refs, err = resolveIP(byIP, param, i, src)
 		} else {
-			refs, err = resolveID(tx, i, src)
+			refs, err = resolveID(tx, param, i, src)
 		}
 		if err != nil {
 			return nil, err
@@ -44,7 +45,7 @@ func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorS
 			// accepted, such a mirror would read RUNNING and copy nothing.
 			if a, err := netip.ParseAddr(r.IP); err == nil && !a.Unmap().Is4() {
 				return nil, apierr.New(apierr.UnsupportedOperationIpv6NotSupport,
-					"CollectorSrcs.%d %s: proxy %s has the IPv6 access IP %s; traffic mirroring copies IPv4 traffic only", i, src, r.ProxyID, r.IP)
+					"%s.%d %s: proxy %s has the IPv6 access IP %s; traffic mirroring copies IPv4 traffic only", param, i, src, r.ProxyID, r.IP)
 			}
 		}
 		out = append(out, refs...)
@@ -52,16 +53,16 @@ func resolveSources(tx *resource.Tx, typ string, srcs []string) ([]model.MirrorS
 	return out, nil
 }
 
-func checkSourceList(srcs []string) error {
+func checkSourceList(param string, srcs []string) error {
 	switch {
 	case len(srcs) == 0:
-		return apierr.New(apierr.MissingParameter, "CollectorSrcs must name at least one collection object")
+		return apierr.New(apierr.MissingParameter, "%s must name at least one collection object", param)
 	case len(srcs) > model.MaxMirrorSources:
-		return apierr.New(apierr.InvalidParameterValueLimitExceeded, "at most %d CollectorSrcs may be given", model.MaxMirrorSources)
+		return apierr.New(apierr.InvalidParameterValueLimitExceeded, "at most %d %s may be given", model.MaxMirrorSources, param)
 	}
 	for i, s := range srcs {
 		if slices.Index(srcs, s) != i {
-			return apierr.New(apierr.InvalidParameterValue, "CollectorSrcs names %s twice", s)
+			return apierr.New(apierr.InvalidParameterValue, "%s names %s twice", param, s)
 		}
 	}
 	return nil
@@ -88,10 +89,10 @@ func accessIPs(tx *resource.Tx) (map[string]model.MirrorSourceRef, error) {
 }
 
 // resolveIP finds the proxy answering on an access IP.
-func resolveIP(byIP map[string]model.MirrorSourceRef, i int, src string) ([]model.MirrorSourceRef, error) {
+func resolveIP(byIP map[string]model.MirrorSourceRef, param string, i int, src string) ([]model.MirrorSourceRef, error) {
 	a, err := netip.ParseAddr(src)
 	if err != nil {
-		return nil, apierr.New(apierr.InvalidParameterValueMalformed, "CollectorSrcs.%d %q is not an IP address; PUBLICIP traffic mirrors collect access IPs", i, src)
+		return nil, apierr.New(apierr.InvalidParameterValueMalformed, "%s.%d %q is not an IP address; PUBLICIP traffic mirrors collect access IPs", param, i, src)
 	}
 	ref, ok := byIP[a.String()]
 	if !ok {
@@ -102,9 +103,9 @@ func resolveIP(byIP map[string]model.MirrorSourceRef, i int, src string) ([]mode
 }
 
 // resolveID finds a proxy (of any mirror-source kind) or a GAAP listener.
-func resolveID(tx *resource.Tx, i int, src string) ([]model.MirrorSourceRef, error) {
+func resolveID(tx *resource.Tx, param string, i int, src string) ([]model.MirrorSourceRef, error) {
 	if _, err := netip.ParseAddr(src); err == nil {
-		return nil, apierr.New(apierr.InvalidParameterValue, "CollectorSrcs.%d %s is an IP address; VPC traffic mirrors collect proxies or listeners by ID (use Type PUBLICIP for access IPs)", i, src)
+		return nil, apierr.New(apierr.InvalidParameterValue, "%s.%d %s is an IP address; VPC traffic mirrors collect proxies or listeners by ID (use Type PUBLICIP for access IPs)", param, i, src)
 	}
 	if strings.HasPrefix(src, model.PrefixListener+"-") {
 		return resolveListener(tx, src)
