@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1067,25 +1068,81 @@ func TestHTTPSHandshakeFailureIsConnectFailure(t *testing.T) {
 // TestResetOriginSuspect: a plain-HTTP rule (checks off) with an origin
 // that takes every request and resets the connection before answering (an
 // application crashing on each) is made suspect, as one that hangs is: it
-// kept one request in two, each a 502.
+// kept one request in two, each a 502. A GET it dropped goes to the next
+// origin, as nginx's proxy_next_upstream error passes on an idempotent
+// request that got no answer; a POST, which the origin may have acted on,
+// does not.
 func TestResetOriginSuspect(t *testing.T) {
 	rt := newRuntime(t, edge.Options{})
 	good := httpOrigin(t, "good", nil)
-	reset := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
-		_, _ = http.ReadRequest(bufio.NewReader(c)) // Takes the request, then resets: a crashing application.
-		c.(*net.TCPConn).SetLinger(0)
-		c.Close()
-	}).Addr
+	resetting := func() netip.AddrPort {
+		return edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+			_, _ = http.ReadRequest(bufio.NewReader(c)) // Takes the request, then resets: a crashing application.
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}).Addr
+	}
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
-	r := rule("r-rst", "/", l7Origins(reset, good))
 	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-rst", Protocol: snapshot.ProtoHTTP, Port: port,
-		Domains: []snapshot.Domain{{Host: "rst.test", Rules: []snapshot.Rule{r}}}}))
+		Domains: []snapshot.Domain{{Host: "rst.test", Rules: []snapshot.Rule{
+			rule("r-rst", "/", l7Origins(good, resetting())), // rr's first pick: the second.
+			rule("r-post", "/post", l7Origins(good, resetting()))}}}}))
 	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
-	got := names(t, url, "rst.test", 10)
-	if got["good"] < 9 {
+	if got := names(t, url, "rst.test", 10); got["good"] != 10 {
 		t.Errorf("10 GETs over a rule whose other origin resets every connection before answering: %v; "+
-			"want at most the first to fail, the origin then suspect", got)
+			"want all 10 from good (the first passed on, the origin then suspect)", got)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	var codes []int
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, url+"post", nil)
+		req.Host = "rst.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if !slices.Equal(codes, []int{502, 200}) {
+		t.Errorf("2 POSTs over a rule whose first pick resets before answering: %v; want [502 200] (not passed on, origin then suspect)", codes)
+	}
+}
+
+// TestPOSTBodyRetriedAfterRefusedConnect: a POST with a body whose connect
+// was refused had no byte sent, and its body none read: it goes to the
+// next origin, body whole, as nginx's proxy_next_upstream error passes it
+// on (it got a 502, the body thought closed by the failed dial).
+func TestPOSTBodyRetriedAfterRefusedConnect(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(w, r.Body) })}
+	go func() { _ = echo.Serve(ln) }()
+	t.Cleanup(func() { _ = echo.Close() })
+	live := netip.MustParseAddrPort(ln.Addr().String())
+	dead := netip.AddrPortFrom(lo.Next(), 9) // Nothing listens: connection refused.
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-post", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "post.test", Rules: []snapshot.Rule{rule("r-post", "/", l7Origins(live, dead))}}}}))
+	url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+	c := &http.Client{Timeout: 5 * time.Second}
+	for i := range 2 { // rr's first pick is the dead origin.
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader("payload"))
+		req.Host = "post.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "payload" {
+			t.Errorf("POST %d with a body beside an origin that refuses connections: %d %q; want 200 \"payload\" from the live origin", i, resp.StatusCode, body)
+		}
 	}
 }
 

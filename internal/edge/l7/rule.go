@@ -377,14 +377,19 @@ func (r *rule) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := r.h1.receive(s.pc, s.stop, req)
 		return r.track(s.o, resp, 0, err) // Timed by the direct path.
 	}
+	if b := req.Body; b != nil && b != http.NoBody {
+		// One wrapper for every try: a body none of which was read may go
+		// to the next origin (retry).
+		req = req.WithContext(req.Context())
+		req.Body = &unreadBody{body: b}
+	}
 	return tryOrigins(r, req, func(o *origin, ap netip.AddrPort) (*http.Response, error) { return r.send(o, ap, req) })
 }
 
 // tryOrigins calls send with origins picked by the rule's scheduler and
-// the address to connect to. A connect failure of an idempotent request
-// without body is retried: on the origin's other addresses (a domain's),
-// then on other origins, each address and each origin once; anything else
-// is the caller's error.
+// the address to connect to. A failure retry allows is retried: on the
+// origin's other addresses (a domain's), then on other origins, each
+// address and each origin once; anything else is the caller's error.
 func tryOrigins[T any](r *rule, req *http.Request, send func(*origin, netip.AddrPort) (T, error)) (T, error) {
 	var tried []*balance.Target // Made at the first failure: most requests need none.
 	var res T
@@ -426,14 +431,36 @@ func sendOrigin[T any](r *rule, o *origin, req *http.Request, send func(*origin,
 	return res, err
 }
 
-// retry reports whether req may be sent again after err: a failed connect
-// of a request without a body, whatever its method (no byte of it was
-// written, as nginx's proxy_next_upstream error has it; a body a transport
-// may have taken: http.Transport closes it when the dial fails), or an
-// origin certificate that failed verification, which fails the handshake
-// before any byte of any request is written.
+// retry reports whether req may be sent to another origin after err, as
+// nginx's default proxy_next_upstream (error) has it: a failed connect, or
+// an origin certificate that failed verification (the handshake fails
+// before any byte of a request is written), whatever the method, as long
+// as none of its body was read (unreadBody); and an idempotent request
+// without a body (retriable) whose origin closed or reset the connection
+// before any byte of an answer, as a stale pooled connection is replayed
+// (h1Client.send): the origin may have acted on it, which such a request
+// allows. A timeout is not retried: another wait as long would follow.
 func retry(req *http.Request, err error) bool {
-	return (isDialError(err) && (req.Body == nil || req.Body == http.NoBody) || errors.Is(err, health.ErrUnverified)) && req.Context().Err() == nil
+	if req.Context().Err() != nil {
+		return false
+	}
+	if isDialError(err) || errors.Is(err, health.ErrUnverified) {
+		return bodyUnread(req)
+	}
+	return retriable(req) && !isTimeout(err) &&
+		(errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET))
+}
+
+// bodyUnread reports whether no byte of req's body was read: it has none,
+// or none was read through its unreadBody (RoundTrip).
+func bodyUnread(req *http.Request) bool {
+	switch b := req.Body.(type) {
+	case nil:
+		return true
+	case *unreadBody:
+		return !b.read.Load()
+	}
+	return req.Body == http.NoBody
 }
 
 func (r *rule) send(o *origin, ap netip.AddrPort, req *http.Request) (*http.Response, error) {

@@ -64,9 +64,9 @@ func startZone(t *testing.T, name string, addrs ...netip.Addr) string {
 // other address is tried before the origin counts as tried, as nginx's
 // proxy_next_upstream goes over a name's addresses: every GET is answered,
 // although the rule has no other origin. The failed address is then passed
-// over for FailTimeout, so requests with a body, which are not retried,
-// are answered too (one in two failed, for as long as the name held the
-// dead address).
+// over for FailTimeout, so requests with a body are answered too (one in
+// two failed, for as long as the name held the dead address, before
+// retry took a body none of which was read).
 func TestDomainOriginRetriesOtherAddresses(t *testing.T) {
 	live, dead := lo.Next(), lo.Next()
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(live, 0).String())

@@ -443,7 +443,10 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	if req.Body != nil && req.Body != http.NoBody {
-		b := &unreadBody{body: req.Body}
+		b, ok := req.Body.(*unreadBody) // Wrapped by the rule for all its tries.
+		if !ok {
+			b = &unreadBody{body: req.Body}
+		}
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
