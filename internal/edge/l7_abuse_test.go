@@ -1175,3 +1175,47 @@ func TestH2StreamsChargeNodeDescriptors(t *testing.T) {
 			held, clients, open.Load(), budget)
 	}
 }
+
+// TestH2QueryWithSpaceRefused: an HTTP/2 :path whose query has a space
+// (which no HTTP/1.1 request line can carry) reached the origin raw, as
+// the request line "GET /q?a HTTP/1.0 x HTTP/1.1", read differently by
+// each origin. It is refused with 400 and never sent, as nginx refuses an
+// invalid :path; a space in the path is escaped and sent, as before.
+func TestH2QueryWithSpaceRefused(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	oaddr, heads := recordingOrigin(t)
+	addr := h2OneRule(t, rt, oaddr, nil)
+	for _, c := range []struct{ method, path, status, line string }{
+		{http.MethodGet, "/q?a HTTP/1.0 x", "400", ""},
+		{http.MethodPost, "/post?a b", "400", ""}, // Through ReverseProxy.
+		{http.MethodGet, "/a b?q", "400", "GET /a%20b?q HTTP/1.1"}, // The recording origin answers 400.
+	} {
+		h2 := edgetest.DialH2(t, addr, "www.test")
+		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		status := make(chan string, 1)
+		h2.ReadLoop(func(f http2.Frame) {
+			if h, ok := f.(*http2.MetaHeadersFrame); ok {
+				select {
+				case status <- h.PseudoValue("status"):
+				default:
+				}
+			}
+		})
+		h2.Request(1, "www.test", c.method, c.path)
+		var st string
+		select {
+		case st = <-status:
+		case <-time.After(5 * time.Second):
+			st = "no answer"
+		}
+		var line string
+		select {
+		case h := <-heads:
+			line, _, _ = strings.Cut(h, " | ")
+		case <-time.After(200 * time.Millisecond):
+		}
+		if st != c.status || line != c.line {
+			t.Errorf("%s %q over HTTP/2: status %s, origin's request line %q; want %s, %q", c.method, c.path, st, line, c.status, c.line)
+		}
+	}
+}

@@ -374,9 +374,14 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' ||
 // with an opaque part and no path, routed as "/". Forced redirects and
 // origins would get the opaque part where a path goes, after the host:
 // "https://a.test" + "@evil.test/" has the host evil.test. Refused (400)
-// as nginx refuses them.
+// as nginx refuses them. So is a query with a space, which only an HTTP/2
+// or HTTP/3 :path can carry (url.Parse keeps RawQuery as sent, and
+// refuses control characters only): written into the origin's HTTP/1.1
+// request line, "GET /q?a HTTP/1.0 x HTTP/1.1", origins read it each
+// their own way. nginx refuses it too (a space in the request line, an
+// invalid :path). The path is escaped when written (EscapedPath).
 func validTarget(u *url.URL) bool {
-	return u.Opaque == "" && (u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https")
+	return u.Opaque == "" && (u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https") && !strings.Contains(u.RawQuery, " ")
 }
 
 // canonHost is a host name as domains are matched: lower-cased, without
