@@ -1187,7 +1187,7 @@ func TestH2QueryWithSpaceRefused(t *testing.T) {
 	addr := h2OneRule(t, rt, oaddr, nil)
 	for _, c := range []struct{ method, path, status, line string }{
 		{http.MethodGet, "/q?a HTTP/1.0 x", "400", ""},
-		{http.MethodPost, "/post?a b", "400", ""}, // Through ReverseProxy.
+		{http.MethodPost, "/post?a b", "400", ""},                  // Through ReverseProxy.
 		{http.MethodGet, "/a b?q", "400", "GET /a%20b?q HTTP/1.1"}, // The recording origin answers 400.
 	} {
 		h2 := edgetest.DialH2(t, addr, "www.test")

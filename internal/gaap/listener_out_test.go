@@ -28,3 +28,24 @@ func TestUDPBindStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundOutDownIPList: DownIPList lists a DOMAIN origin's failing
+// addresses whatever its status, as the reference's example shows a normal
+// origin (RealServerStatus 0) with one: a name with one address out of
+// several reads normal and lists it; an abnormal one with none did not
+// resolve.
+func TestBoundOutDownIPList(t *testing.T) {
+	for _, tc := range []struct {
+		healthy bool
+		down    []string
+		status  int64
+	}{{true, nil, originHealthy}, {true, []string{"192.0.2.2"}, originHealthy}, {false, nil, originAbnormal},
+		{false, []string{"192.0.2.1", "192.0.2.2"}, originAbnormal}} {
+		out := boundOut([]model.Bound{{RealServerID: "rs-1", Port: 80, Weight: 1}}, map[string]string{"rs-1": "a.test"},
+			func(string) (bool, []string) { return tc.healthy, tc.down })
+		if got := out[0]; *got.RealServerStatus != tc.status || got.DownIPList == nil || len(got.DownIPList) != len(tc.down) {
+			t.Errorf("healthy %v, down %v: RealServerStatus %d, DownIPList %v; want %d and the list", tc.healthy, tc.down,
+				*got.RealServerStatus, got.DownIPList, tc.status)
+		}
+	}
+}

@@ -177,18 +177,21 @@ func alias(names map[string]string, id string) *string {
 
 // boundOut converts bindings given their origins' addresses and health (by
 // origin ID, model.OriginIDs); listeners and rules share it. DownIPList is
-// what the data plane reports failing of an abnormal DOMAIN origin, empty
-// when its name does not resolve (as the spec reads an abnormal origin
-// with an empty list) and for IP origins.
+// what the data plane reports failing of a DOMAIN origin: of an abnormal
+// one, the addresses of its failed check; of a normal one, those its
+// checks took out (the reference's example shows one so); empty when its
+// name does not resolve (as the spec reads an abnormal origin with an
+// empty list) and for IP origins.
 func boundOut(bs []model.Bound, addrs map[string]string, health func(origin string) (bool, []string)) []gaapapi.BindRealServer {
 	out := make([]gaapapi.BindRealServer, 0, len(bs))
 	ids := model.OriginIDs(bs) // The data plane's names: health is kept under them.
 	for i, b := range bs {
-		status, downIPs := int64(originHealthy), []string{}
-		if healthy, down := health(ids[i]); !healthy {
+		status := int64(originHealthy)
+		healthy, down := health(ids[i])
+		if !healthy {
 			status = originAbnormal
-			downIPs = append(downIPs, down...)
 		}
+		downIPs := append([]string{}, down...)
 		out = append(out, gaapapi.BindRealServer{RealServerId: new(b.RealServerID), RealServerIP: new(addrs[b.RealServerID]),
 			RealServerWeight: new(b.Weight), RealServerStatus: new(status), RealServerPort: new(b.Port),
 			DownIPList: downIPs, RealServerFailoverRole: new(b.Role)})

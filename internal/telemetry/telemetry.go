@@ -142,8 +142,9 @@ func (r *Recorder) syncHealth() {
 }
 
 // Health reports the last observed health of origin under binding (a
-// listener or rule ID) and, for a DOMAIN origin that resolves but is down,
-// its addresses that fail; an origin never reported unhealthy is healthy.
+// listener or rule ID) and, for a DOMAIN origin that resolves, its
+// addresses that fail (health.Status.Down); an origin never reported
+// unhealthy is healthy.
 func (r *Recorder) Health(binding, origin string) (healthy bool, down []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -36,8 +37,14 @@ type Backend struct {
 	// of a domain origin down by its checks (Status).
 	down atomic.Pointer[[]netip.Addr]
 
-	// Rise/fall run lengths, touched only by the checker goroutine.
+	// Rise/fall run lengths, touched only by the checker goroutine: the
+	// origin's, and those of each address of a name with several.
 	okRun, failRun int
+	addrRuns       map[netip.Addr]*addrRun
+	// addrDown lists, sorted, the addresses of a name with several that
+	// their own checks took out (addrRuns) while others pass: TryAddrs
+	// tries them last, Status lists them.
+	addrDown atomic.Pointer[[]netip.Addr]
 	// reported is the Status last given to OnChange (report), by the
 	// checker goroutine or the name's resolution.
 	reportMu sync.Mutex
@@ -163,9 +170,11 @@ func (b *Backend) Healthy() bool {
 type Status struct {
 	Healthy bool
 	// Down lists, while a domain origin that resolves is down, the
-	// addresses that failed the check that took it down (or a later one):
-	// every address it tried, as a check passes when one answers. It is
-	// empty for an IP origin and for a name that does not resolve.
+	// addresses that failed the check that took it down (or a later one);
+	// while it is up, those of its addresses that their own checks took
+	// out (as the reference's example shows a normal origin with a
+	// DownIPList). It is empty for an IP origin and for a name that does
+	// not resolve.
 	Down []netip.Addr
 }
 
@@ -186,6 +195,11 @@ func (b *Backend) Status() Status {
 		// A literal that does not parse, or one DenyPrivate refuses: no
 		// traffic goes there, whatever its checks say.
 		return Status{}
+	case b.key.Check.Enabled && b.Healthy() && b.key.IsDomain:
+		if d := b.addrDown.Load(); d != nil {
+			return Status{Healthy: true, Down: *d}
+		}
+		return Status{Healthy: true}
 	case !b.key.Check.Enabled || b.Healthy() || b.key.IsDomain && a == nil:
 		return Status{Healthy: true}
 	case !b.key.IsDomain || a == nil || len(*a) == 0:
@@ -233,7 +247,8 @@ func (b *Backend) rotate() (*[]netip.Addr, int) {
 
 // TryAddrs calls try with the address Addr would return and, while try
 // fails with an error again accepts (any, when again is nil), with each of b's other addresses in
-// turn, each once, those whose connect failed within FailTimeout last: one
+// turn, each once, those whose connect failed within FailTimeout, and those
+// their checks took out (recordAddrs), last: one
 // dead server of a name with several does not fail what Addr sends it. An
 // address the node itself listens on is not tried:
 // it fails with ErrOwnListener (wrapped in a dial *net.OpError), and the
@@ -253,13 +268,15 @@ func TryAddrs[T any](b *Backend, try func(netip.AddrPort) (T, error), again func
 	// connection its connect timeout, and every Nth request with a body
 	// (not retried) its answer, for as long as the name held it (nginx
 	// and Envoy take each address for a peer, passed over after a failure).
+	// So do those the checks took out (addrDown).
 	var f *addrFails
 	var suspect uint64
 	if len(a) > 1 {
 		f = b.failsFor(p)
 		now := mono.Now()
+		down := b.addrDown.Load()
 		for i := range min(len(a), 64) {
-			if at := f.at[i].Load(); at != 0 && now-at < int64(FailTimeout) {
+			if at := f.at[i].Load(); at != 0 && now-at < int64(FailTimeout) || down != nil && slices.Contains(*down, a[i]) {
 				suspect |= 1 << i
 			}
 		}
@@ -469,16 +486,24 @@ func (b *Backend) run(p *Pool) {
 // (localFailure) is neither a success nor a failure: the rise and fall
 // counts stay as they were.
 func (b *Backend) probe(p *Pool) {
-	failed, err := b.check()
+	failed, passed, err := b.check()
 	if b.ctx.Err() == nil && !errors.Is(err, ErrUnresolved) && !localFailure(err) {
-		b.record(p, failed, err)
+		b.record(p, failed, passed, err)
 	}
 }
 
-// record applies rise/fall to one check result; failed are the addresses
-// that did not answer it.
-func (b *Backend) record(p *Pool, failed []netip.Addr, err error) {
+// addrRun is the rise/fall state of one address of a name.
+type addrRun struct {
+	ok, fail int
+	down     bool
+}
+
+// record applies rise/fall to one check result, the origin's and each
+// address's; failed are the addresses that did not answer it, passed
+// those that did.
+func (b *Backend) record(p *Pool, failed, passed []netip.Addr, err error) {
 	c := b.key.Check
+	b.recordAddrs(failed, passed)
 	if err == nil {
 		b.Connected() // The origin answers again: no need to wait out FailTimeout.
 		b.okRun, b.failRun = b.okRun+1, 0
@@ -494,4 +519,45 @@ func (b *Backend) record(p *Pool, failed []netip.Addr, err error) {
 		b.healthy.Store(false)
 	}
 	b.report(p, err.Error())
+}
+
+// recordAddrs applies rise/fall to each address of a name with several
+// and publishes those down (addrDown): an address is taken out after
+// Unhealthy failed checks in a row, and back after Healthy passed ones,
+// as the origin is. While every address is down, none is taken out: the
+// origin is, by its own count.
+func (b *Backend) recordAddrs(failed, passed []netip.Addr) {
+	if len(failed)+len(passed) < 2 {
+		b.addrRuns = nil
+		b.addrDown.Store(nil)
+		return
+	}
+	c := b.key.Check
+	runs := make(map[netip.Addr]*addrRun, len(failed)+len(passed)) // Addresses gone from the name are forgotten.
+	var down []netip.Addr
+	for _, a := range failed {
+		r := cmp.Or(b.addrRuns[a], &addrRun{})
+		if r.ok, r.fail = 0, r.fail+1; r.fail >= c.Unhealthy {
+			r.down = true
+		}
+		if runs[a] = r; r.down {
+			down = append(down, a)
+		}
+	}
+	for _, a := range passed {
+		r := cmp.Or(b.addrRuns[a], &addrRun{})
+		if r.fail, r.ok = 0, r.ok+1; r.ok >= c.Healthy {
+			r.down = false
+		}
+		if runs[a] = r; r.down {
+			down = append(down, a)
+		}
+	}
+	b.addrRuns = runs
+	if len(down) == 0 || len(down) == len(runs) {
+		b.addrDown.Store(nil)
+		return
+	}
+	slices.SortFunc(down, netip.Addr.Compare)
+	b.addrDown.Store(&down)
 }

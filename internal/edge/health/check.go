@@ -15,25 +15,69 @@ import (
 )
 
 // check runs one probe of the configured kind and returns the addresses
-// that failed it, sorted (the probe's start rotates; the same addresses
-// are no change to report). A DOMAIN origin is one service at several
-// addresses, so it passes when any of them answers: the probe starts at
-// the address Addr would pick and goes on with the others while they fail
-// (TryAddrs). A check that passes feeds lrtt.
-func (b *Backend) check() (failed []netip.Addr, err error) {
-	rtt, err := TryAddrs(b, func(ap netip.AddrPort) (time.Duration, error) {
-		rtt, err := b.checkAddr(ap)
-		if err != nil {
-			failed = append(failed, ap.Addr())
+// that failed it and those that passed, sorted. A DOMAIN origin is one
+// service at several addresses, so it passes when any of them answers;
+// each of them is probed (at once, so that a silent one does not hold up
+// the others), as nginx and GAAP judge a name's addresses one by one:
+// one whose server is up but whose application fails, which every
+// connect reaches, is taken out of the rotation (record). A check that
+// passes feeds lrtt.
+func (b *Backend) check() (failed, passed []netip.Addr, err error) {
+	p := b.addrs.Load()
+	if p == nil || len(*p) == 0 {
+		return nil, nil, ErrUnresolved
+	}
+	addrs := (*p)[:min(len(*p), maxCheckedAddrs)]
+	errs := make([]error, len(addrs))
+	rtts := make([]time.Duration, len(addrs))
+	probe := func(i int) {
+		ap := netip.AddrPortFrom(addrs[i], uint16(b.key.Port))
+		if errs[i] = b.ownListener(ap); errs[i] == nil {
+			rtts[i], errs[i] = b.checkAddr(ap)
 		}
-		return rtt, err
-	}, nil)
-	if rtt > 0 {
-		b.ObserveRTT(rtt)
+	}
+	if len(addrs) == 1 {
+		probe(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range addrs {
+			wg.Go(func() { probe(i) })
+		}
+		wg.Wait()
+	}
+	var best time.Duration
+	for i, a := range addrs {
+		switch {
+		case errs[i] == nil:
+			passed = append(passed, a)
+			if rtts[i] > 0 && (best == 0 || rtts[i] < best) {
+				best = rtts[i]
+			}
+		case localFailure(errs[i]): // Neither a pass nor a failure of the address (probe).
+			if err == nil {
+				err = errs[i]
+			}
+		default:
+			failed = append(failed, a)
+			if err == nil || localFailure(err) { // A failure of the origin's says more than a local one.
+				err = errs[i]
+			}
+		}
+	}
+	if len(passed) > 0 {
+		err = nil
+	}
+	if best > 0 {
+		b.ObserveRTT(best)
 	}
 	slices.SortFunc(failed, netip.Addr.Compare)
-	return failed, err
+	slices.SortFunc(passed, netip.Addr.Compare)
+	return failed, passed, err
 }
+
+// maxCheckedAddrs bounds the addresses of a name a check probes (TryAddrs
+// orders the first 64).
+const maxCheckedAddrs = 64
 
 // checkAddr probes the origin at ap. rtt is the time to a TCP check's
 // handshake (a connect like any other), to a UDP probe's reply (UDP has

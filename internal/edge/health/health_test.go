@@ -211,11 +211,11 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
 	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: "/", Timeout: 2 * time.Second})
 	k := Key{Proto: snapshot.ProtoHTTPS, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe}
-	if _, err := newBackend(k).check(); err == nil {
+	if _, _, err := newBackend(k).check(); err == nil {
 		t.Fatal("a probe without SNI passed; the origin refuses it")
 	}
 	k.HTTP.TLS.SNI = "origin.test"
-	if _, err := newBackend(k).check(); err != nil {
+	if _, _, err := newBackend(k).check(); err != nil {
 		t.Errorf("a probe with the rule's SNI: %v; want it to pass", err)
 	}
 }
@@ -237,7 +237,7 @@ func TestHTTPCheckTimesAnswer(t *testing.T) {
 	for _, path := range []string{"/", "/bad"} {
 		probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: path, Timeout: 5 * time.Second})
 		b := newBackend(Key{Proto: snapshot.ProtoHTTP, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe})
-		_, err := b.check()
+		_, _, err := b.check()
 		if passed := err == nil; passed != (path == "/") {
 			t.Fatalf("check of %s: %v", path, err)
 		}

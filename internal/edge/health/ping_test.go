@@ -79,7 +79,7 @@ func pingWithoutICMP(t *testing.T) {
 			Healthy: 1, Unhealthy: 2, CheckType: snapshot.CheckPing}})
 	defer p.Release(b)
 	time.Sleep(400 * time.Millisecond) // Eight checks.
-	if _, err := b.check(); !b.Healthy() || !b.Status().Healthy {
+	if _, _, err := b.check(); !b.Healthy() || !b.Status().Healthy {
 		t.Fatalf("a live origin reads abnormal because the node cannot open an ICMP socket (check: %v)", err)
 	}
 }

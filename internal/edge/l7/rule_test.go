@@ -263,3 +263,74 @@ func TestSentPath(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainOriginAddressFailingChecksTakenOut: a DOMAIN origin whose name
+// has two addresses, the server at one of them up but its application
+// broken (500 on every path, the check's included). Each address is
+// checked: the broken one is taken out and listed down while the origin
+// reads normal (it passed the checks as soon as one address answered,
+// and every other request was a 500, which no retry covers).
+func TestDomainOriginAddressFailingChecksTakenOut(t *testing.T) {
+	live, broken := lo.Next(), lo.Next()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(live, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln2, err := net.Listen("tcp", netip.AddrPortFrom(broken, uint16(port)).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(ln net.Listener, code int, name string) {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(code)
+			io.WriteString(w, name)
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+	serve(ln, 200, "live")
+	serve(ln2, 500, "broken")
+	ns := startZone(t, "pair.test", live, broken)
+
+	env := &Env{Pool: health.NewPool(health.Options{Nameservers: []string{ns}}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
+	t.Cleanup(env.Pool.Close)
+	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTP, Port: 1, Domains: []snapshot.Domain{{
+		Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{{ID: "r", Path: "/", Scheduler: snapshot.SchedRR,
+			Origins: []snapshot.Origin{{ID: "o", Host: "pair.test", IsDomain: true, Port: port, Weight: 1}},
+			Health: snapshot.HTTPCheck{Enabled: true, Interval: 200 * time.Millisecond, Timeout: 150 * time.Millisecond,
+				Healthy: 1, Unhealthy: 1, Path: "/hc", Method: http.MethodGet, StatusClasses: []int{200}}}}}}}
+	h, err := Build(env, l, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Listen(netip.AddrPortFrom(lo.Next(), 0), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { <-s.Shutdown(time.Second); h.Release() })
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		a, err := h.Backends()["r/o"].Addr()
+		return err == nil && a.IsValid()
+	}, "domain origin not resolved")
+	edgetest.Eventually(t, 3*time.Second, func() bool { return len(h.Backends()["r/o"].Status().Down) > 0 },
+		"the failing address never taken out")
+
+	c := &http.Client{Timeout: 5 * time.Second}
+	got := map[string]int{}
+	for i := range 10 {
+		resp, err := c.Get(fmt.Sprintf("http://%s/x%d", s.Addr(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got[fmt.Sprintf("%d %s", resp.StatusCode, b)]++
+	}
+	st := h.Backends()["r/o"].Status()
+	if got["200 live"] != 10 || !st.Healthy || len(st.Down) != 1 || st.Down[0] != broken {
+		t.Errorf("10 GETs to a DOMAIN origin one of whose two addresses fails every check (500): %v; status %+v; "+
+			"want every request on the address that passes its checks, healthy with %v down", got, st, broken)
+	}
+}
