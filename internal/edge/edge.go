@@ -203,9 +203,10 @@ type ListenerStatus struct {
 // (health.Status).
 type OriginHealth struct {
 	Healthy bool `json:"healthy"`
-	// Down lists, while a DOMAIN origin that resolves is down, its
-	// addresses that failed the checks; empty for an IP origin and for a
-	// name that does not resolve.
+	// Down lists a DOMAIN origin's addresses that fail its checks: while
+	// it is down, those its last check failed; while it is up, those its
+	// per-address checks took out (health.Status). Empty for an IP origin
+	// and for a name that does not resolve.
 	Down []string `json:"down,omitempty"`
 }
 

@@ -12,7 +12,9 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"runtime/pprof"
 	"slices"
@@ -1382,6 +1384,8 @@ func TestOriginAltSvcNotPassedOn(t *testing.T) {
 	const originAlt = `h3=":9443"; ma=2592000`
 	o := cannedOrigin(t, map[string]string{
 		"/": "HTTP/1.1 200 OK\r\nAlt-Svc: " + originAlt + "\r\nContent-Length: 5\r\n\r\nhello",
+		"/103": "HTTP/1.1 103 Early Hints\r\nAlt-Svc: " + originAlt + "\r\nLink: </s.css>; rel=preload\r\n\r\n" +
+			"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 	})
 	l := h3Listener(t, ca, port, o)
 	l.HTTP3 = false
@@ -1391,6 +1395,20 @@ func TestOriginAltSvcNotPassedOn(t *testing.T) {
 		if got := resp.Header.Values("Alt-Svc"); len(got) != 0 {
 			t.Errorf("HTTP/3 off, %s answer: Alt-Svc %q; want none (the listener serves no HTTP/3)", resp.Proto, got)
 		}
+	}
+	var hints []string // Nor on an interim answer.
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		hints = append(hints, fmt.Sprint(code, h["Alt-Svc"]))
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, "https://www.test/103", nil)
+	if resp, err := httpsClient(addr, ca.pool, false).Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if !slices.Equal(hints, []string{"103 []"}) {
+		t.Errorf("a 103 whose origin sent Alt-Svc: %q; want it relayed without", hints)
 	}
 	l.HTTP3 = true
 	mustApply(t, rt, httpProxy(2, ip, l))

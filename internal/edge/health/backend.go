@@ -196,10 +196,17 @@ func (b *Backend) Status() Status {
 		// traffic goes there, whatever its checks say.
 		return Status{}
 	case b.key.Check.Enabled && b.Healthy() && b.key.IsDomain:
+		// Of the addresses taken out, those the name still has: a new
+		// resolution reports before the next check.
+		var down []netip.Addr
 		if d := b.addrDown.Load(); d != nil {
-			return Status{Healthy: true, Down: *d}
+			for _, x := range *d {
+				if slices.Contains(*a, x) {
+					down = append(down, x)
+				}
+			}
 		}
-		return Status{Healthy: true}
+		return Status{Healthy: true, Down: down}
 	case !b.key.Check.Enabled || b.Healthy() || b.key.IsDomain && a == nil:
 		return Status{Healthy: true}
 	case !b.key.IsDomain || a == nil || len(*a) == 0:
@@ -524,30 +531,31 @@ func (b *Backend) record(p *Pool, failed, passed []netip.Addr, err error) {
 // recordAddrs applies rise/fall to each address of a name with several
 // and publishes those down (addrDown): an address is taken out after
 // Unhealthy failed checks in a row, and back after Healthy passed ones,
-// as the origin is. While every address is down, none is taken out: the
-// origin is, by its own count.
+// as the origin is. An address the check could not judge (a local
+// failure, or one the name gained since) keeps its counts; one the name
+// no longer has is forgotten. While every address is down, none is taken
+// out: the origin is, by its own count.
 func (b *Backend) recordAddrs(failed, passed []netip.Addr) {
-	if len(failed)+len(passed) < 2 {
+	p := b.addrs.Load()
+	if p == nil || len(*p) < 2 {
 		b.addrRuns = nil
 		b.addrDown.Store(nil)
 		return
 	}
 	c := b.key.Check
-	runs := make(map[netip.Addr]*addrRun, len(failed)+len(passed)) // Addresses gone from the name are forgotten.
+	runs := make(map[netip.Addr]*addrRun, len(*p))
 	var down []netip.Addr
-	for _, a := range failed {
+	for _, a := range *p {
 		r := cmp.Or(b.addrRuns[a], &addrRun{})
-		if r.ok, r.fail = 0, r.fail+1; r.fail >= c.Unhealthy {
-			r.down = true
-		}
-		if runs[a] = r; r.down {
-			down = append(down, a)
-		}
-	}
-	for _, a := range passed {
-		r := cmp.Or(b.addrRuns[a], &addrRun{})
-		if r.fail, r.ok = 0, r.ok+1; r.ok >= c.Healthy {
-			r.down = false
+		switch {
+		case slices.Contains(failed, a):
+			if r.ok, r.fail = 0, r.fail+1; r.fail >= c.Unhealthy {
+				r.down = true
+			}
+		case slices.Contains(passed, a):
+			if r.fail, r.ok = 0, r.ok+1; r.ok >= c.Healthy {
+				r.down = false
+			}
 		}
 		if runs[a] = r; r.down {
 			down = append(down, a)

@@ -745,3 +745,31 @@ func TestDNSCloseNotHeldBySlowResolver(t *testing.T) {
 		t.Errorf("Pool.Close took %v, waiting for a DNS lookup of a released origin; want it prompt", d.Round(100*time.Millisecond))
 	}
 }
+
+// TestAddrDownKeptOverLocalFailure: an address whose probe failed for the
+// node's own reason (localFailure: in neither list) keeps its counts, as
+// probe keeps the origin's: it was forgotten, so one its checks took out
+// came straight back into rotation and off DownIPList. An address the
+// name no longer has is forgotten.
+func TestAddrDownKeptOverLocalFailure(t *testing.T) {
+	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
+	for _, name := range [][]netip.Addr{{a, b, c}, {a, c}} {
+		be := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "x.test", Port: 80, IsDomain: true,
+			Check: snapshot.HealthCheck{Enabled: true, Healthy: 3, Unhealthy: 3}})
+		be.addrs.Store(&name)
+		others := slices.DeleteFunc(slices.Clone(name), func(x netip.Addr) bool { return x == c })
+		for range 3 { // c fails its checks: taken out.
+			be.recordAddrs([]netip.Addr{c}, others)
+		}
+		be.recordAddrs(nil, others) // c's probe failed locally.
+		if d := be.addrDown.Load(); d == nil || !slices.Equal(*d, []netip.Addr{c}) {
+			t.Errorf("name %v, after a local failure of %v's probe: down %v; want [%v] still", name, c, d, c)
+		}
+		gone := slices.Clone(others)
+		be.addrs.Store(&gone) // The name drops c.
+		be.recordAddrs(nil, others)
+		if d := be.addrDown.Load(); d != nil || be.addrRuns[c] != nil {
+			t.Errorf("name %v without %v: down %v, runs %v; want it forgotten", name, c, d, be.addrRuns)
+		}
+	}
+}

@@ -437,9 +437,10 @@ func sendOrigin[T any](r *rule, o *origin, req *http.Request, send func(*origin,
 // before any byte of a request is written), whatever the method, as long
 // as none of its body was read (unreadBody); and an idempotent request
 // without a body (retriable) whose origin closed or reset the connection
-// before any byte of an answer, as a stale pooled connection is replayed
-// (h1Client.send): the origin may have acted on it, which such a request
-// allows. A timeout is not retried: another wait as long would follow.
+// before the whole head of an answer, as a stale pooled connection is
+// replayed (h1Client.send): the origin may have acted on it, which such a
+// request allows, and nothing of the answer went to the client. A timeout
+// is not retried: another wait as long would follow.
 func retry(req *http.Request, err error) bool {
 	if req.Context().Err() != nil {
 		return false

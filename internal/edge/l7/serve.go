@@ -357,6 +357,8 @@ func (w *recorder) WriteHeader(code int) {
 	}
 	if final(code) {
 		w.head()
+	} else {
+		delete(w.ResponseWriter.Header(), "Alt-Svc") // An origin's, on a 103 (see head).
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
