@@ -482,7 +482,7 @@ func TestHTTP3Bandwidth(t *testing.T) {
 	c := h3Client(t, lo.Next(), addr, ca.pool)
 	c.Timeout = 0 // The read deadline is the window.
 	req, _ := http.NewRequest(http.MethodGet, "https://www.test/", nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*window+time.Second) // The first read and three tries.
 	defer cancel()
 	resp, err := c.Do(req.WithContext(ctx))
 	if err != nil {

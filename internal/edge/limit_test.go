@@ -36,13 +36,21 @@ func TestBandwidthCap(t *testing.T) {
 	s.Proxies[0].BandwidthMbps = mbps
 	mustApply(t, rt, s)
 
+	// Each direction is measured while the other is shaped too: a bucket
+	// per direction, not one for both.
 	edgetest.ShapedRate(t, "client→origin", mbps, 0.1, func() float64 {
+		d := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2)))
+		go func() { _, _ = io.Copy(io.Discard, d) }()
+		defer d.Close()
 		c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p1)))
 		go edgetest.Blast(c)
 		defer c.Close()
 		return <-got
 	})
 	edgetest.ShapedRate(t, "origin→client", mbps, 0.1, func() float64 {
+		c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p1)))
+		go edgetest.Blast(c)
+		defer func() { c.Close(); <-got }()
 		return edgetest.MeasureMbps(dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(p2))), window)
 	})
 }

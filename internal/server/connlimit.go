@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // capListener holds at most a fixed number of an http.Server's
@@ -45,14 +46,14 @@ func (l *capListener) Accept() (net.Conn, error) {
 			return &capConn{Conn: c, l: l}, nil
 		default:
 		}
-		if victim := l.longestIdle(); victim != nil {
-			victim.Close() // Its slot comes back at once.
-			continue
+		wake := l.wake
+		if l.evictIdle() {
+			wake = nil // Its slot comes back when net/http closes it.
 		}
 		select {
 		case l.slots <- struct{}{}:
 			return &capConn{Conn: c, l: l}, nil
-		case <-l.wake:
+		case <-wake:
 		case <-l.closed:
 			c.Close()
 			return nil, net.ErrClosed
@@ -77,12 +78,10 @@ func (l *capListener) Track(nc net.Conn, st http.ConnState) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if c.idleAt != nil {
-		l.idle.Remove(c.idleAt)
-		c.idleAt = nil
-	}
+	l.busy(c)
 	if st == http.StateIdle && !c.done {
 		c.idleAt = l.idle.PushBack(c)
+		c.idle.Store(true)
 		select {
 		case l.wake <- struct{}{}:
 		default:
@@ -90,13 +89,29 @@ func (l *capListener) Track(nc net.Conn, st http.ConnState) {
 	}
 }
 
-func (l *capListener) longestIdle() *capConn {
+// busy takes c off the idle list. The caller holds l.mu.
+func (l *capListener) busy(c *capConn) {
+	if c.idleAt != nil {
+		l.idle.Remove(c.idleAt)
+		c.idleAt = nil
+		c.idle.Store(false)
+	}
+}
+
+// evictIdle closes the connection idle the longest, if any, and reports
+// whether it did. It chooses and closes under l.mu, so that the
+// connection cannot turn busy (capConn.Read) in between.
+func (l *capListener) evictIdle() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e := l.idle.Front(); e != nil {
-		return e.Value.(*capConn)
+	e := l.idle.Front()
+	if e == nil {
+		return false
 	}
-	return nil
+	c := e.Value.(*capConn)
+	l.busy(c)
+	_ = c.Conn.Close() // net/http's read fails and it closes c, which frees the slot.
+	return true
 }
 
 // capConn gives its slot back when it closes.
@@ -104,7 +119,22 @@ type capConn struct {
 	net.Conn
 	l      *capListener
 	idleAt *list.Element // In l.idle while idle; guarded by l.mu.
+	idle   atomic.Bool   // idleAt != nil, read without l.mu.
 	done   bool          // Closed; guarded by l.mu.
+}
+
+// Read takes a connection that net/http reads as idle off the idle list
+// as soon as bytes of its next request arrive: net/http reports it
+// active only once the whole head is in, and a call whose head was
+// arriving must not be cut.
+func (c *capConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.idle.Load() {
+		c.l.mu.Lock()
+		c.l.busy(c)
+		c.l.mu.Unlock()
+	}
+	return n, err
 }
 
 func (c *capConn) Close() error {
@@ -112,10 +142,7 @@ func (c *capConn) Close() error {
 	l.mu.Lock()
 	first := !c.done
 	c.done = true
-	if c.idleAt != nil {
-		l.idle.Remove(c.idleAt)
-		c.idleAt = nil
-	}
+	l.busy(c)
 	l.mu.Unlock()
 	err := c.Conn.Close()
 	if first {

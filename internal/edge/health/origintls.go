@@ -77,13 +77,34 @@ func VerifyOrigin(cs tls.ConnectionState, roots *x509.CertPool, name string) err
 		inter.AddCert(c)
 	}
 	leaf := cs.PeerCertificates[0]
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	// A certificate without subjectAltName is read by its CN, as nginx's
-	// proxy_ssl_verify reads it.
-	if err := certname.Verify(leaf, name); err != nil {
+	// proxy_ssl_verify reads it; but x509 holds a chain's DNS name
+	// constraints against subjectAltNames only, so under a constrained CA
+	// the CN is not read (OpenSSL holds it to them: a CA limited to
+	// .corp.test would otherwise vouch for CN=bank.test).
+	verify := certname.Verify
+	if len(leaf.DNSNames) == 0 && dnsConstrained(chains) {
+		verify = (*x509.Certificate).VerifyHostname
+	}
+	if err := verify(leaf, name); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnverified, err)
 	}
 	return nil
+}
+
+// dnsConstrained reports whether a CA of chains limits the DNS names it
+// vouches for.
+func dnsConstrained(chains [][]*x509.Certificate) bool {
+	for _, chain := range chains {
+		for _, ca := range chain[1:] {
+			if len(ca.PermittedDNSDomains) > 0 || len(ca.ExcludedDNSDomains) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -40,3 +40,43 @@ func TestVerifyOriginReadsCNWithoutSAN(t *testing.T) {
 		t.Errorf("CN-only certificate from an untrusted CA: %v; want ErrUnverified", err)
 	}
 }
+
+// TestVerifyOriginCNUnderNameConstraints: an intermediate limited to
+// .corp.test issues a leaf with no subjectAltName and CN bank.test. x509
+// holds name constraints against subjectAltNames only, so the CN read as
+// the name escaped them; OpenSSL (nginx) holds it to them and refuses.
+func TestVerifyOriginCNUnderNameConstraints(t *testing.T) {
+	now := time.Now()
+	rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := x509.ParseCertificate(rootDER)
+	interKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	interTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "corp intermediate"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, PermittedDNSDomains: []string{".corp.test"}, PermittedDNSDomainsCritical: true}
+	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, &interKey.PublicKey, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, _ := x509.ParseCertificate(interDER)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "bank.test"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, inter, &leafKey.PublicKey, interKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(leafDER)
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	cs := tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf, inter}}
+	if err := VerifyOrigin(cs, roots, "bank.test"); !errors.Is(err, ErrUnverified) {
+		t.Errorf("CN bank.test from a CA constrained to .corp.test: %v; want ErrUnverified (outside the CA's permitted names)", err)
+	}
+}
