@@ -706,10 +706,12 @@ func TestDNSRefreshFailureKeepsUnexpiredAddresses(t *testing.T) {
 	p, _ := domainPool(t, z)
 	ip := netip.MustParseAddr("192.0.2.11")
 	z.set("blip.test", record{addrs: []netip.Addr{ip}, ttl: 10})
+	// The answer lands after this (a lower bound: the 10 s TTL runs at
+	// least until answered+10s, however late the test sees it).
+	answered := time.Now()
 	b := p.Acquire(domainKey("blip.test"))
 	defer p.Release(b)
 	edgetest.Eventually(t, 2*time.Second, func() bool { return addrOf(b) == ip }, "never resolved")
-	answered := time.Now() // The 10 s TTL runs until answered+10s.
 	z.set("blip.test", record{rcode: 2 /* SERVFAIL: the recursor cannot reach the zone for a moment */})
 	for time.Since(answered) < 9700*time.Millisecond {
 		if !b.Healthy() {

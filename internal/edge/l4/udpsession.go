@@ -159,7 +159,11 @@ func (ss *udpSession) queue(p []byte, now int64) {
 // flush sends the pending datagrams upstream with one sendmmsg (runs of
 // equal-size datagrams as UDP GSO messages).
 func (ss *udpSession) flush() {
-	ss.count(ss.pending, ss.upw.Send(ss.pending), len(ss.hdr), packetsIn, bytesIn)
+	lost := ss.upw.Send(ss.pending)
+	if ss.upw.Refused() { // An earlier datagram's refusal, which the read would have seen.
+		ss.originRefused()
+	}
+	ss.count(ss.pending, lost, len(ss.hdr), packetsIn, bytesIn)
 	clear(ss.pending)
 	ss.pending = ss.pending[:0]
 }

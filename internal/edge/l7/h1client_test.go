@@ -401,6 +401,7 @@ func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var posts, conns atomic.Int32
+			closed := make(chan struct{}) // The first connection closed (closeIdle).
 			addr := rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
 				n := conns.Add(1)
 				for {
@@ -415,13 +416,21 @@ func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
 					}
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 					if tc.closeIdle && n == 1 {
+						c.Close() // On loopback its FIN is at the client when Close returns.
+						close(closed)
 						return
 					}
 				}
 			})
 			cl := newTestH1(t)
 			h1Get(t, cl, addr, "GET")
-			time.Sleep(50 * time.Millisecond) // Let a close arrive.
+			if tc.closeIdle {
+				select {
+				case <-closed:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the origin never closed its first connection")
+				}
+			}
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/p", nil)
 			resp, _, err := cl.RoundTrip(req)
 			if err == nil {

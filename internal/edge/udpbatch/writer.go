@@ -6,6 +6,7 @@ package udpbatch
 import (
 	"errors"
 	"net"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 )
@@ -35,6 +36,8 @@ type Writer struct {
 	bufs  [][]byte       // Backing of the GSO messages' iovecs.
 	oob   []byte         // Backing of their control messages.
 	lost  []int          // Send's result.
+	// refused: a send of the last Send failed with ECONNREFUSED (Refused).
+	refused bool
 }
 
 // Conn is the sendmmsg half of ipv4.PacketConn and ipv6.PacketConn (their
@@ -57,7 +60,7 @@ func NewWriter(bc Conn, gso bool) *Writer {
 // one unreachable destination does not drop the others' datagrams. A GSO
 // message the socket refuses is resent as plain datagrams.
 func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
-	w.lost = w.lost[:0]
+	w.lost, w.refused = w.lost[:0], false
 	if len(ms) < 2 || !w.gso {
 		w.plain(ms, 0)
 		return w.lost
@@ -80,6 +83,7 @@ func (w *Writer) Send(ms []ipv4.Message) (lost []int) {
 		// whatever the error: the route may refuse GSO (then it is
 		// turned off or its size lowered), and an error such as a
 		// pending ICMP unreachable is the send's, not each datagram's.
+		w.noteRefused(err)
 		i, k := first[0], segs[0]
 		if k > 1 {
 			if off, tooBig := gsoErr(err); off {
@@ -108,9 +112,22 @@ func (w *Writer) plain(ms []ipv4.Message, base int) {
 			w.loseFrom(base+i, base+len(ms))
 			return
 		default:
+			w.noteRefused(err)
 			w.lost = append(w.lost, base+i)
 			i++
 		}
+	}
+}
+
+// Refused reports whether a send of the last Send failed with
+// ECONNREFUSED: on a connected socket, the ICMP port unreachable that a
+// datagram sent before drew, which the kernel reports to the next call on
+// the socket, this one if it comes before a read.
+func (w *Writer) Refused() bool { return w.refused }
+
+func (w *Writer) noteRefused(err error) {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		w.refused = true
 	}
 }
 

@@ -3,6 +3,7 @@ package udpbatch
 import (
 	"bytes"
 	"net"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -198,6 +199,34 @@ func TestUDPWriterClosed(t *testing.T) {
 		lost := NewWriter(f, gso).Send(datagrams(10, 10, 10, 5, 7))
 		if want := []int{0, 1, 2, 3, 4}; !slices.Equal(lost, want) || f.calls != 1 {
 			t.Errorf("gso %v: lost %v in %d calls; want %v in 1", gso, lost, f.calls, want)
+		}
+	}
+}
+
+// refusedOnce fails its first call as a connected socket does when an
+// earlier datagram drew an ICMP port unreachable.
+type refusedOnce struct{ failed bool }
+
+func (f *refusedOnce) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	if !f.failed {
+		f.failed = true
+		return 0, &net.OpError{Op: "write", Err: os.NewSyscallError("sendmmsg", syscall.ECONNREFUSED)}
+	}
+	return len(ms), nil
+}
+
+// TestUDPWriterReportsRefusal: a send that fails with ECONNREFUSED reports
+// it (Refused), with GSO and without: it is an earlier datagram's refusal,
+// which the session counts as the read would have; the next Send starts
+// clean.
+func TestUDPWriterReportsRefusal(t *testing.T) {
+	for _, gso := range []bool{true, false} {
+		w := NewWriter(&refusedOnce{}, gso)
+		w.Send(datagrams(10, 10, 10))
+		first := w.Refused()
+		w.Send(datagrams(10))
+		if !first || w.Refused() {
+			t.Errorf("gso %v: Refused %v after a refused send, %v after a clean one; want true, false", gso, first, w.Refused())
 		}
 	}
 }
