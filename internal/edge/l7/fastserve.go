@@ -152,6 +152,15 @@ func (fc *fastConn) handshake(tc *tls.Conn) bool {
 	return true
 }
 
+// leadingEOLs is the number of CR and LF bytes buf starts with.
+func leadingEOLs(buf []byte) int {
+	n := 0
+	for n < len(buf) && (buf[n] == '\r' || buf[n] == '\n') {
+		n++
+	}
+	return n
+}
+
 func looksLikeHTTP(h [5]byte) bool {
 	switch string(h[:]) {
 	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
@@ -218,6 +227,14 @@ func (fc *fastConn) readHead() ([]byte, error) {
 	// deadline for that).
 	for {
 		buf, _ := fc.br.Peek(fc.br.Buffered())
+		if n := leadingEOLs(buf); n > 0 {
+			// Empty lines before a request line are skipped (RFC 9112
+			// 2.2: old clients send a CRLF after a POST's body), as nginx
+			// does; net/http does after a POST, which a connection the
+			// fast path served and then handed off would not know.
+			_, _ = fc.br.Discard(n)
+			buf = buf[n:]
+		}
 		end := headEnd(buf)
 		if end >= 0 || len(buf) == fc.br.Size() {
 			fc.inHead, fc.first = false, false

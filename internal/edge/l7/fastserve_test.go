@@ -1120,3 +1120,36 @@ func TestUnreadBodyKeepAliveHonest(t *testing.T) {
 		}
 	}
 }
+
+// TestFastExtraCRLFAfterPost: RFC 9112 (2.2) has a server skip empty
+// lines before a request line ("some old HTTP/1.0 client implementations
+// generate an extra CRLF after a POST request"); net/http does after a
+// POST, nginx always. The fast path served the POST and handed the
+// "\r\nGET ..." head to a net/http connection that never saw the POST: a
+// 400 and the connection closed.
+func TestFastExtraCRLFAfterPost(t *testing.T) {
+	origin, _ := recordingOrigin(t)
+	s := fastServer(t, origin)
+	post := "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nhello\r\n"
+	get := "GET /next HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+	for _, tc := range []struct{ name, raw string }{
+		// The POST carries Pragma, so the fast path hands it to net/http.
+		{"net/http", strings.Replace(post, "Host: a.test\r\n", "Host: a.test\r\nPragma: x\r\n", 1) + get},
+		{"fast path", post + get},
+	} {
+		br := bufio.NewReader(sendRaw(t, s, tc.raw))
+		var got []string
+		for {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				break
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			got = append(got, resp.Status)
+		}
+		if len(got) != 2 || got[0] != "200 OK" || got[1] != "200 OK" {
+			t.Errorf("%s: POST with an extra CRLF after its body, then a GET: answers %q; want 200 OK twice (RFC 9112 2.2, as net/http and nginx)",
+				tc.name, got)
+		}
+	}
+}

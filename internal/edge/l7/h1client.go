@@ -2,6 +2,7 @@ package l7
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -373,7 +374,7 @@ func (cl *h1Client) receive(pc *h1Conn, stop func() bool, req *http.Request) (*h
 		return nil, abort(req.Context(), pc, stop, errors.New("origin switched protocols without an Upgrade request"))
 	}
 	// An HTTP/1.0 answer may have had a Transfer-Encoding that
-	// ReadResponse dropped unseen (http10Chunked sees only the first 4
+	// ReadResponse dropped unseen (faultyFraming sees only the first 4
 	// KiB): RFC 9112 (6.1) has the connection closed after it.
 	b := &h1Body{rc: resp.Body, pc: pc, cl: cl, stop: stop, reuse: !resp.Close && resp.ProtoAtLeast(1, 1)}
 	if resp.Body == http.NoBody {
@@ -415,8 +416,8 @@ func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
 			return nil, errors.New("origin sent too many 1xx answers")
 		}
 		pc.src.left = MaxOriginHeaderBytes
-		if http10Chunked(pc.br) {
-			return nil, errHTTP10Chunked
+		if err := faultyFraming(pc.br); err != nil {
+			return nil, err
 		}
 		resp, err := http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -443,19 +444,32 @@ func readFinal(pc *h1Conn, req *http.Request) (*http.Response, error) {
 // a Content-Length: ReadResponse would drop the field and frame the
 // answer by its Content-Length (or read it until close), relaying chunk
 // framing as content, the pattern of response smuggling between an
-// HTTP/1.0 hop and a chunked-aware one. Such an answer is a 502 instead,
-// its connection closed.
-var errHTTP10Chunked = errors.New("origin sent an HTTP/1.0 answer with Transfer-Encoding")
+// HTTP/1.0 hop and a chunked-aware one. errCLAndTE: an answer with both
+// fields "ought to be handled as an error" (6.3): ReadResponse drops the
+// Content-Length and frames by the chunks, and the connection went back
+// to the pool, where a hop that framed by the Content-Length could have
+// the rest read as the next client's answer; nginx answers 502. Either
+// answer is a 502, its connection closed.
+var (
+	errHTTP10Chunked = errors.New("origin sent an HTTP/1.0 answer with Transfer-Encoding")
+	errCLAndTE       = errors.New("origin sent an answer with both Content-Length and Transfer-Encoding")
+)
 
-// http10Chunked reports whether the answer about to be read from br is
-// an HTTP/1.0 one with a Transfer-Encoding field in its first buffer's
-// worth (4 KiB: originHeadBytes).
-func http10Chunked(br *bufio.Reader) bool {
-	if b, _ := br.Peek(len("HTTP/1.0 ")); string(b) != "HTTP/1.0 " {
-		return false
+// faultyFraming returns the error of the answer about to be read from br
+// if its framing fields, in its first buffer's worth (4 KiB:
+// originHeadBytes), are faulty: errHTTP10Chunked or errCLAndTE.
+func faultyFraming(br *bufio.Reader) error {
+	head := originHeadBytes(br)
+	cl, te := framingFields(head)
+	switch {
+	case !te:
+		return nil
+	case bytes.HasPrefix(head, []byte("HTTP/1.0 ")):
+		return errHTTP10Chunked
+	case cl:
+		return errCLAndTE
 	}
-	_, te := framingFields(originHeadBytes(br))
-	return te
+	return nil
 }
 
 var errOriginHeadTooLarge = fmt.Errorf("origin answer head over %d bytes", MaxOriginHeaderBytes)

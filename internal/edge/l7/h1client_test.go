@@ -595,3 +595,38 @@ func TestOriginHeadBoundCountsHeadOnly(t *testing.T) {
 		t.Errorf("body: %d bytes, %v; want 8192", n, err)
 	}
 }
+
+// TestOriginCLAndTEAnswerRefused: an origin answer with both
+// Content-Length and Transfer-Encoding "ought to be handled as an error"
+// (RFC 9112 6.3): it was relayed by its chunks and its connection pooled
+// for the next client, where a hop framing by the Content-Length could
+// have the rest read as that client's answer. nginx answers 502, and so
+// does h1Client (the direct exchange hands such an answer to it), its
+// connection closed. (http.Transport, for bodies and HTTPS origins, drops
+// the Content-Length and frames by the chunks, as RFC 9112 lets an
+// intermediary; docs/dataplane-l7.md.)
+func TestOriginCLAndTEAnswerRefused(t *testing.T) {
+	var conns atomic.Int32
+	origin := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, n int) bool {
+		if req.URL.Path == "/clte" {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+		} else {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+		return true
+	})
+	s := fastServer(t, netip.MustParseAddrPort(origin))
+	resp, err := http.ReadResponse(bufio.NewReader(sendRaw(t, s, "GET /clte HTTP/1.1\r\nHost: a.test\r\n\r\n")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := sendRaw(t, s, "GET /next HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+	_ = c2.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.ReadAll(c2); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway || conns.Load() != 2 {
+		t.Errorf("origin answer with Content-Length and Transfer-Encoding: %d, %d origin connections for it and the next request; want 502 and its connection closed (2)",
+			resp.StatusCode, conns.Load())
+	}
+}
