@@ -86,7 +86,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		rw.altSvc = h.altSvc
 	}
 	ws3 := false // An RFC 9220 WebSocket: see serveWebSocket3.
-	switch req.Method {
+	// Methods are matched without case here: an origin that reads them so
+	// would take "trace" for TRACE (nginx refuses lower case outright).
+	switch strings.ToUpper(req.Method) {
 	case http.MethodConnect:
 		if req.ProtoMajor != 3 || req.Proto == "HTTP/3.0" {
 			// A tunnel request (RFC 9110 9.3.6): the edge is a reverse proxy,
