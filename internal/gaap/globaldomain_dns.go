@@ -1,6 +1,7 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -245,7 +246,7 @@ func (s *Service) accessList(tx *resource.Tx, ids []string, lang string) ([]gaap
 		}
 		region := s.regionInfo(p.AccessRegion, lang, true)
 		out = append(out, gaapapi.ProxyAccessInfo{RegionId: region.RegionId, RegionName: region.RegionName,
-			ProxyId: new(p.ID), Vip: new(p.IP), SourceRegionIdcType: new("dc")})
+			ProxyId: new(p.ID), Vip: new(p.IP), SourceRegionIdcType: new(cmp.Or(cloudapi.Value(region.IDCType), "dc"))})
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package gaap_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -626,5 +629,48 @@ func TestGlobalDefaultNotOneHost(t *testing.T) {
 	}
 	if got := oneGlobalDomain(t, api, created.DomainId).DefaultValue; got != "1.2.3.4" {
 		t.Errorf("DefaultValue after refused changes: %s; want 1.2.3.4", got)
+	}
+}
+
+// TestGlobalDnsIdcTypeFollowsRegion: ProxyAccessInfo.SourceRegionIdcType
+// is "接入点IDC类型。ec或dc", the IDC type of the proxy's access point: of
+// a proxy accessed in a region the catalogue declares "ec" (as
+// DescribeAccessRegions answers), "ec", not a fixed "dc".
+func TestGlobalDnsIdcTypeFollowsRegion(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "gaap.json")
+	catalogue := `{"accessRegions":[{"id":"EdgeHK","name":"香港边缘","nameEn":"Hong Kong Edge","area":"Asia","areaName":"亚洲","idcType":"ec"}]}`
+	if err := os.WriteFile(cfg, []byte(catalogue), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = cfg })
+	c := api.GAAP()
+	if regions := accessRegions(t, api, c); len(regions.AccessRegionSet) != 1 || regions.AccessRegionSet[0].IDCType != "ec" {
+		t.Fatalf("DescribeAccessRegions = %+v; want EdgeHK with IDCType ec", regions.AccessRegionSet)
+	}
+	req := gaapsdk.NewCreateProxyRequest()
+	req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("edge"), new("EdgeHK")
+	req.RealServerRegion, req.Bandwidth, req.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+	resp, err := c.CreateProxy(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := *resp.Response.InstanceId
+	waitProxyStatus(t, api, px, "RUNNING")
+	domain := globalDomainTo(t, api, px)
+	var out struct {
+		GlobalDnsList []struct {
+			AccessList []struct{ ProxyId, RegionId, SourceRegionIdcType string }
+		}
+	}
+	if err := api.Call(c, "DescribeGlobalDomainDns", map[string]any{"DomainId": domain}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.GlobalDnsList) != 1 || len(out.GlobalDnsList[0].AccessList) != 1 {
+		t.Fatalf("DescribeGlobalDomainDns = %+v; want one record with one access point", out)
+	}
+	if a := out.GlobalDnsList[0].AccessList[0]; a.SourceRegionIdcType != "ec" {
+		t.Errorf("AccessList[0] = %+v: SourceRegionIdcType %q for a proxy accessed in an ec region; want \"ec\" (as DescribeAccessRegions says)",
+			a, a.SourceRegionIdcType)
 	}
 }
