@@ -95,18 +95,28 @@ func (l *capListener) busy(c *capConn) {
 		l.idle.Remove(c.idleAt)
 		c.idleAt = nil
 		c.idle.Store(false)
+		c.stirred.Store(false)
 	}
 }
 
 // evictIdle closes the connection idle the longest, if any, and reports
-// whether it did. It chooses and closes under l.mu, so that the
-// connection cannot turn busy (capConn.Read) in between.
+// whether it did: one on which nothing arrived since its last answer
+// first, else one on which bytes did (stirred: the head of a call may be
+// arriving, or a stray CRLF, or a byte a client sends to keep its slot,
+// which net/http waits on until IdleTimeout). It chooses and closes under
+// l.mu, so that the connection cannot turn busy in between.
 func (l *capListener) evictIdle() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.idle.Front()
 	if e == nil {
 		return false
+	}
+	for f := e; f != nil; f = f.Next() {
+		if !f.Value.(*capConn).stirred.Load() {
+			e = f
+			break
+		}
 	}
 	c := e.Value.(*capConn)
 	l.busy(c)
@@ -120,19 +130,17 @@ type capConn struct {
 	l      *capListener
 	idleAt *list.Element // In l.idle while idle; guarded by l.mu.
 	idle   atomic.Bool   // idleAt != nil, read without l.mu.
-	done   bool          // Closed; guarded by l.mu.
+	// stirred: bytes arrived while idle. net/http reports a connection
+	// active only once the whole head of its next call is in, so such a
+	// connection is evicted only when no quiet one is left.
+	stirred atomic.Bool
+	done    bool // Closed; guarded by l.mu.
 }
 
-// Read takes a connection that net/http reads as idle off the idle list
-// as soon as bytes of its next request arrive: net/http reports it
-// active only once the whole head is in, and a call whose head was
-// arriving must not be cut.
 func (c *capConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.idle.Load() {
-		c.l.mu.Lock()
-		c.l.busy(c)
-		c.l.mu.Unlock()
+		c.stirred.Store(true)
 	}
 	return n, err
 }

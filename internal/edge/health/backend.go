@@ -196,8 +196,9 @@ func (b *Backend) Status() Status {
 		// traffic goes there, whatever its checks say.
 		return Status{}
 	case b.key.Check.Enabled && b.Healthy() && b.key.IsDomain:
-		// Of the addresses taken out, those the name still has: a new
-		// resolution reports before the next check.
+		// Of the addresses taken out, those the name still has (a new
+		// resolution reports before the next check), and none if that is
+		// all of them, as recordAddrs has it.
 		var down []netip.Addr
 		if d := b.addrDown.Load(); d != nil {
 			for _, x := range *d {
@@ -205,6 +206,9 @@ func (b *Backend) Status() Status {
 					down = append(down, x)
 				}
 			}
+		}
+		if len(down) == len(*a) {
+			down = nil
 		}
 		return Status{Healthy: true, Down: down}
 	case !b.key.Check.Enabled || b.Healthy() || b.key.IsDomain && a == nil:

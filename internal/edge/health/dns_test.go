@@ -775,3 +775,29 @@ func TestAddrDownKeptOverLocalFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusDownNotEveryAddress: when a new resolution leaves a name only
+// addresses its checks took out, Status lists none of them down on a
+// healthy origin, as recordAddrs publishes it ("while every address is
+// down, none is taken out"), not all of them until the next check.
+func TestStatusDownNotEveryAddress(t *testing.T) {
+	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
+	be := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "x.test", Port: 80, IsDomain: true,
+		Check: snapshot.HealthCheck{Enabled: true, Healthy: 3, Unhealthy: 3}})
+	all := []netip.Addr{a, b, c}
+	be.addrs.Store(&all)
+	for range 3 {
+		be.recordAddrs([]netip.Addr{b, c}, []netip.Addr{a})
+	}
+	if s := be.Status(); len(s.Down) != 2 {
+		t.Fatalf("setup: %v", s)
+	}
+	left := []netip.Addr{b, c} // A new resolution drops a.
+	be.addrs.Store(&left)
+	before := be.Status()
+	be.recordAddrs([]netip.Addr{b, c}, nil) // The next check.
+	after := be.Status()
+	if !before.equal(after) {
+		t.Errorf("name %v after a resolution: Status %v; after the next check %v; want the same (Status filters as recordAddrs)", left, before, after)
+	}
+}
