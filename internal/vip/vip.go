@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
 )
@@ -153,9 +154,13 @@ func (p *Pool) DefaultQuota() uint64 { return max(1, p.size/4) }
 
 // Allocate reserves a free address for owner inside tx, unless account
 // already holds quota addresses of the pool's family (ErrQuota; 0 means
-// DefaultQuota, a negative quota no cap). It tries random addresses first (cheap in a
-// big, sparse pool) and then scans, so a nearly full pool still finds its
-// last free address.
+// DefaultQuota, a negative quota no cap). It hands out an address never
+// handed out if there is one (random tries, cheap in a big, sparse pool,
+// then the pool's records read at once), else the one released the
+// longest ago (Release). A released address is thus handed out again
+// last: the clients of a destroyed proxy (a cached DNS answer, an address
+// written in a configuration) would reach the next proxy there, perhaps
+// another tenant's.
 func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Addr, error) {
 	if err := p.checkQuota(tx, account, quota); err != nil {
 		return netip.Addr{}, err
@@ -165,12 +170,48 @@ func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Ad
 			return ip, err
 		}
 	}
+	// A pool that random tries miss is mostly recorded: its records, read
+	// at once, tell the addresses never handed out.
+	recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, NoTotal: true})
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	recorded := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		recorded[r.ID] = true
+	}
 	for i := range p.size {
+		if recorded[p.nth(i).String()] {
+			continue
+		}
 		if ip, ok, err := p.try(tx, account, owner, i); ok || err != nil {
 			return ip, err
 		}
 	}
+	if ip, ok, err := p.reuse(tx, account, owner); ok || err != nil {
+		return ip, err
+	}
 	return netip.Addr{}, ErrExhausted
+}
+
+// reuse takes the address of the pool released the longest ago, if any.
+func (p *Pool) reuse(tx store.Tx, account, owner string) (netip.Addr, bool, error) {
+	const page = 64
+	for off := 0; ; off += page {
+		recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), Parent: released, AllAccounts: true,
+			Offset: off, Limit: page, NoTotal: true})
+		if err != nil || len(recs) == 0 {
+			return netip.Addr{}, false, err
+		}
+		for _, r := range recs {
+			ip, err := netip.ParseAddr(r.ID)
+			if err != nil || !p.Contains(ip) { // An earlier, wider pool's.
+				continue
+			}
+			r.Account, r.Parent, r.Data = account, owner, []byte("{}")
+			return ip, true, tx.Put(r)
+		}
+	}
 }
 
 // Available reports, writing nothing, whether Allocate for account with
@@ -193,7 +234,7 @@ func (p *Pool) Available(tx store.Tx, account string, quota int) error {
 	}
 	taken := make(map[string]bool, len(recs))
 	for _, r := range recs {
-		taken[r.ID] = true
+		taken[r.ID] = r.Parent != released
 	}
 	for i := range p.size { // No more than the records just read.
 		if !taken[p.nth(i).String()] {
@@ -268,11 +309,20 @@ func Retired(tx store.Tx) ([]string, error) {
 	return ips, nil
 }
 
+// released is the Parent of the record of an address free again
+// (Release), stamped with the time it was released (Created), so that
+// Allocate hands it out again last, the oldest first.
+const released = "vip-released"
+
 // Release frees ip, of either pool.
 func Release(tx store.Tx, ip string) error {
-	err := tx.Delete(kindOfString(ip), ip)
+	kind := kindOfString(ip)
+	err := tx.Delete(kind, ip)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.Insert(store.Record{Kind: kind, ID: ip, Parent: released, Created: time.Now().UnixNano(), Data: []byte("{}")})
 }

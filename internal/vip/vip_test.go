@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,5 +264,57 @@ func TestAvailable(t *testing.T) {
 	update(func(tx store.Tx) error { _, err := pool.Allocate(tx, "b", "link-2", 0); return err })
 	if err := available("c"); !errors.Is(err, ErrExhausted) {
 		t.Errorf("both addresses taken: %v; want ErrExhausted", err)
+	}
+}
+
+// TestReleasedAddressReusedLast: a released address is handed out again
+// after every address never handed out, then the one released the longest
+// ago first: a destroyed proxy's clients (a cached DNS answer) would reach
+// whichever proxy got its address next, perhaps another tenant's, and a
+// just-released address went out again as readily as any.
+func TestReleasedAddressReusedLast(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := New("10.1.2.0/29") // Six addresses.
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocate := func() netip.Addr {
+		var ip netip.Addr
+		if err := st.Update(t.Context(), func(tx store.Tx) (err error) {
+			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ip
+	}
+	release := func(ip netip.Addr) {
+		if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, ip.String()) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := allocate(), allocate()
+	release(first)
+	release(second)
+	var fresh []netip.Addr
+	for range 4 { // The four never handed out come before either.
+		fresh = append(fresh, allocate())
+	}
+	if slices.Contains(fresh, first) || slices.Contains(fresh, second) {
+		t.Fatalf("with four addresses never handed out, got %v; want none of the released %v, %v", fresh, first, second)
+	}
+	if got := []netip.Addr{allocate(), allocate()}; got[0] != first || got[1] != second {
+		t.Errorf("the released addresses came back as %v; want %v then %v, the oldest release first", got, first, second)
+	}
+	if err := st.View(t.Context(), func(tx store.Tx) error { return pool.Available(tx, "100000000001", -1) }); !errors.Is(err, ErrExhausted) {
+		t.Errorf("Available on a full pool: %v; want ErrExhausted", err)
+	}
+	release(first)
+	if err := st.View(t.Context(), func(tx store.Tx) error { return pool.Available(tx, "100000000001", -1) }); err != nil {
+		t.Errorf("Available with a released address: %v; want nil", err)
 	}
 }
