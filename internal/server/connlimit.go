@@ -10,10 +10,11 @@ import (
 )
 
 // capListener holds at most a fixed number of an http.Server's
-// connections open. At the cap, a new connection takes the slot of the
-// connection idle the longest (a keep-alive connection between calls),
-// as nginx reuses its keep-alive connections when it runs out, and waits
-// only when none is idle. A plain limit (netutil.LimitListener) let one
+// connections open. At the cap, a new connection takes the slot of an
+// idle keep-alive connection (evictIdle: the one idle longest on which
+// nothing arrived since, else one on which bytes did), as nginx reuses
+// its keep-alive connections when it runs out, and waits only when none
+// is idle. A plain limit (netutil.LimitListener) let one
 // client that keeps its connections idle hold every slot while every
 // other client waited in the kernel's backlog.
 //

@@ -155,12 +155,11 @@ func (p *Pool) DefaultQuota() uint64 { return max(1, p.size/4) }
 // Allocate reserves a free address for owner inside tx, unless account
 // already holds quota addresses of the pool's family (ErrQuota; 0 means
 // DefaultQuota, a negative quota no cap). It hands out an address never
-// handed out if there is one (random tries, cheap in a big, sparse pool,
-// then the pool's records read at once), else the one released the
-// longest ago (Release). A released address is thus handed out again
-// last: the clients of a destroyed proxy (a cached DNS answer, an address
-// written in a configuration) would reach the next proxy there, perhaps
-// another tenant's.
+// handed out if there is one (random tries, cheap in a big, sparse pool),
+// else the one released the longest ago (Release). A released address is
+// thus handed out again last: the clients of a destroyed proxy (a cached
+// DNS answer, an address written in a configuration) would reach the next
+// proxy there, perhaps another tenant's.
 func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Addr, error) {
 	if err := p.checkQuota(tx, account, quota); err != nil {
 		return netip.Addr{}, err
@@ -170,11 +169,45 @@ func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Ad
 			return ip, err
 		}
 	}
-	// A pool that random tries miss is mostly recorded: its records, read
-	// at once, tell the addresses never handed out.
-	recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, NoTotal: true})
+	// Random tries miss: the pool is small, or mostly recorded. A small
+	// one is read whole for an address never handed out before a released
+	// one is taken; in a large one that random tries miss nine in ten
+	// addresses are recorded, and the one released the longest ago goes
+	// first (reading 65,536 records under the store's writer lock took
+	// tens of milliseconds per proxy); its fresh ones are found last.
+	small := p.size <= smallPool
+	if small {
+		if ip, ok, err := p.fresh(tx, account, owner); ok || err != nil {
+			return ip, err
+		}
+	}
+	rec, err := p.oldestReleased(tx)
 	if err != nil {
 		return netip.Addr{}, err
+	}
+	if rec != nil {
+		rec.Account, rec.Parent, rec.Data = account, owner, []byte("{}")
+		ip, _ := netip.ParseAddr(rec.ID)
+		return ip, tx.Put(*rec)
+	}
+	if !small {
+		if ip, ok, err := p.fresh(tx, account, owner); ok || err != nil {
+			return ip, err
+		}
+	}
+	return netip.Addr{}, ErrExhausted
+}
+
+// smallPool is the size up to which Allocate reads a pool's records for an
+// address never handed out before it takes a released one.
+const smallPool = 4096
+
+// fresh takes an address of the pool that has no record (never handed
+// out), reading the records at once.
+func (p *Pool) fresh(tx store.Tx, account, owner string) (netip.Addr, bool, error) {
+	recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, NoTotal: true})
+	if err != nil {
+		return netip.Addr{}, false, err
 	}
 	recorded := make(map[string]bool, len(recs))
 	for _, r := range recs {
@@ -185,33 +218,38 @@ func (p *Pool) Allocate(tx store.Tx, account, owner string, quota int) (netip.Ad
 			continue
 		}
 		if ip, ok, err := p.try(tx, account, owner, i); ok || err != nil {
-			return ip, err
+			return ip, ok, err
 		}
 	}
-	if ip, ok, err := p.reuse(tx, account, owner); ok || err != nil {
-		return ip, err
-	}
-	return netip.Addr{}, ErrExhausted
+	return netip.Addr{}, false, nil
 }
 
-// reuse takes the address of the pool released the longest ago, if any.
-func (p *Pool) reuse(tx store.Tx, account, owner string) (netip.Addr, bool, error) {
+// oldestReleased returns the record of the pool's address released the
+// longest ago (Release), nil if none.
+func (p *Pool) oldestReleased(tx store.Tx) (*store.Record, error) {
 	const page = 64
 	for off := 0; ; off += page {
 		recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), Parent: released, AllAccounts: true,
 			Offset: off, Limit: page, NoTotal: true})
 		if err != nil || len(recs) == 0 {
-			return netip.Addr{}, false, err
+			return nil, err
 		}
 		for _, r := range recs {
-			ip, err := netip.ParseAddr(r.ID)
-			if err != nil || !p.Contains(ip) { // An earlier, wider pool's.
-				continue
+			if ip, err := netip.ParseAddr(r.ID); err == nil && p.usable(ip) { // Not an earlier, other pool's.
+				return &r, nil
 			}
-			r.Account, r.Parent, r.Data = account, owner, []byte("{}")
-			return ip, true, tx.Put(r)
 		}
 	}
+}
+
+// usable reports whether ip is one of the addresses the pool hands out
+// (not its network or broadcast address).
+func (p *Pool) usable(ip netip.Addr) bool {
+	if !p.prefix.Contains(ip) {
+		return false
+	}
+	off := new(big.Int).Sub(new(big.Int).SetBytes(ip.AsSlice()), new(big.Int).SetBytes(p.prefix.Addr().AsSlice()))
+	return off.IsUint64() && off.Uint64() >= p.first && off.Uint64() < p.first+p.size
 }
 
 // Available reports, writing nothing, whether Allocate for account with
@@ -221,6 +259,9 @@ func (p *Pool) reuse(tx store.Tx, account, owner string) (netip.Addr, bool, erro
 func (p *Pool) Available(tx store.Tx, account string, quota int) error {
 	if err := p.checkQuota(tx, account, quota); err != nil {
 		return err
+	}
+	if rec, err := p.oldestReleased(tx); err != nil || rec != nil {
+		return err // One released is free (an indexed read).
 	}
 	q := store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, Limit: 1}
 	_, held, err := tx.List(q)
@@ -234,7 +275,7 @@ func (p *Pool) Available(tx store.Tx, account string, quota int) error {
 	}
 	taken := make(map[string]bool, len(recs))
 	for _, r := range recs {
-		taken[r.ID] = r.Parent != released
+		taken[r.ID] = true // None of the pool's released: oldestReleased found none.
 	}
 	for i := range p.size { // No more than the records just read.
 		if !taken[p.nth(i).String()] {

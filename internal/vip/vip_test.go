@@ -318,3 +318,45 @@ func TestReleasedAddressReusedLast(t *testing.T) {
 		t.Errorf("Available with a released address: %v; want nil", err)
 	}
 }
+
+// TestReuseNeverHandsOutNetworkOrBroadcast: an address released under an
+// earlier, wider pool (the flag narrowed across a restart) that is the
+// network or broadcast address of the current pool is never handed out
+// again (it was: a released address was checked against the prefix only).
+func TestReuseNeverHandsOutNetworkOrBroadcast(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wide, _ := New("10.1.2.0/29")   // .1-.6 usable
+	narrow, _ := New("10.1.2.0/30") // .1-.2 usable; .3 is the broadcast
+	alloc := func(p *Pool) (netip.Addr, error) {
+		var ip netip.Addr
+		err := st.Update(t.Context(), func(tx store.Tx) (err error) {
+			ip, err = p.Allocate(tx, "100000000001", "link-1", -1)
+			return err
+		})
+		return ip, err
+	}
+	for range 6 { // The wide pool hands out all six, 10.1.2.3 among them.
+		if _, err := alloc(wide); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ip := range []string{"10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6"} {
+		if err := st.Update(t.Context(), func(tx store.Tx) error { return Release(tx, ip) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Restart with the narrow pool: .1 and .2 are held, nothing is free.
+	var avail error
+	_ = st.View(t.Context(), func(tx store.Tx) error { avail = narrow.Available(tx, "100000000001", -1); return nil })
+	ip, err := alloc(narrow)
+	if err == nil {
+		t.Fatalf("narrow /30 with .1 and .2 held: Allocate handed out %v (Available said %v); want ErrExhausted, never the broadcast", ip, avail)
+	}
+	if !errors.Is(err, ErrExhausted) {
+		t.Fatal(err)
+	}
+}
