@@ -120,3 +120,37 @@ func taggedGroup(t *testing.T, api *xtest.API, tags ...map[string]any) string {
 	}
 	return g.GroupId
 }
+
+// TestGroupRetagKeepsMemberOwnValue: a proxy that joins a group with its
+// own value for a key the group also carries keeps it (docs/api-proxies.md),
+// and a later change or delete of the group's key leaves it too: it was
+// applied to every member, a value the member never took from the group.
+// Only members carrying the group's old value follow.
+func TestGroupRetagKeepsMemberOwnValue(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	g := taggedGroup(t, api, map[string]any{"TagKey": "env", "TagValue": "prod"})
+	var cr struct{ InstanceId string }
+	if err := api.Call(api.GAAP(), "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "own", "AccessRegion": "Hongkong",
+		"Bandwidth": 10, "Concurrent": 2, "GroupId": g,
+		"TagSet": []map[string]string{{"TagKey": "env", "TagValue": "dev"}}}, &cr); err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]string{"env": "dev"}
+	if got := proxyTags(t, api, cr.InstanceId); !maps.Equal(got, own) {
+		t.Fatalf("member %s created with env=dev in a group with env=prod: tags %v; want %v", cr.InstanceId, got, own)
+	}
+	group := "qcs::gaap:ap-guangzhou:uin/:group/" + g
+	if err := modifyTags(api, group, map[string]string{"env": "staging"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxyTags(t, api, cr.InstanceId); !maps.Equal(got, own) {
+		t.Errorf("group %s env prod->staging: member's own tags became %v; want its own %v kept", g, got, own)
+	}
+	if err := modifyTags(api, group, nil, "env"); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxyTags(t, api, cr.InstanceId); !maps.Equal(got, own) {
+		t.Errorf("group %s DeleteTags env: member's own tags became %v; want its own %v kept", g, got, own)
+	}
+}

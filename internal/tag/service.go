@@ -234,7 +234,7 @@ func (s *Service) ModifyResourceTags(ctx context.Context, call *cloudapi.Call, r
 			// had, is no change of the group to pass on.
 			set, gone := changed(before, *tags)
 			if len(set) > 0 || len(gone) > 0 {
-				return retagMembers(tx, obj.Meta().ID, set, gone)
+				return retagMembers(tx, obj.Meta().ID, before, set, gone)
 			}
 		}
 		return nil
@@ -259,15 +259,26 @@ func retag(tx *resource.Tx, obj model.Object, tags *[]model.Tag, replace, remove
 // CreateProxyGroup gives them the group's tags, so that a group and its
 // proxies answer the same tag filters, and they follow it, as they follow
 // a change of its project (ModifyProxyGroupAttribute). The change is
-// applied to each proxy's own tags, so a tag set on one proxy alone stays.
-// Proxies being destroyed are left as they are.
-func retagMembers(tx *resource.Tx, group string, replace, remove []model.Tag) error {
+// applied to each proxy's own tags, so a tag set on one proxy alone stays,
+// and so does a proxy's own value for a key the group also has (it joined
+// with its own, or changed it since): only a key the proxy lacks or holds
+// with the group's value before (before) follows the group. Proxies being
+// destroyed are left as they are.
+func retagMembers(tx *resource.Tx, group string, before, replace, remove []model.Tag) error {
 	proxies, err := resource.Children[model.Proxy](tx, group)
 	if err != nil {
 		return err
 	}
 	for _, p := range model.Members(proxies) {
-		if err := retag(tx, p, &p.Tags, replace, remove); err != nil {
+		own := func(t model.Tag) bool {
+			i := slices.IndexFunc(p.Tags, func(o model.Tag) bool { return o.Key == t.Key })
+			return i >= 0 && !slices.Contains(before, p.Tags[i])
+		}
+		r, d := slices.DeleteFunc(slices.Clone(replace), own), slices.DeleteFunc(slices.Clone(remove), own)
+		if len(r) == 0 && len(d) == 0 {
+			continue
+		}
+		if err := retag(tx, p, &p.Tags, r, d); err != nil {
 			return err
 		}
 	}
