@@ -689,6 +689,8 @@ func TestCreateZoneTagsChecked(t *testing.T) {
 		{"key twice", []teoapi.Tag{{TagKey: new("env"), TagValue: new("prod")}, {TagKey: new("env"), TagValue: new("dev")}}},
 		{"empty key", []teoapi.Tag{{TagKey: new(""), TagValue: new("x")}}},
 		{"missing key", []teoapi.Tag{{TagValue: new("x")}}},
+		{"blank key", []teoapi.Tag{{TagKey: new("   "), TagValue: new("x")}}}, // Trimmed, as GAAP's.
+		{"key twice but for a space", []teoapi.Tag{{TagKey: new(" env"), TagValue: new("a")}, {TagKey: new("env"), TagValue: new("b")}}},
 	} {
 		z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("noDomainAccess"), Tags: tc.tags})
 		if !apierr.Is(err, apierr.InvalidParameterValue) {

@@ -3,6 +3,7 @@ package teo
 import (
 	"cmp"
 	"context"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
@@ -19,8 +20,8 @@ func (s *Service) CreateZone(ctx context.Context, call *cloudapi.Call, req *teoa
 	z := &model.TeoZone{Base: model.Base{ID: model.NewTeoID(model.PrefixTeoZone)},
 		Type: cmp.Or(cloudapi.Value(req.Type), model.ZonePartial), Name: cloudapi.Value(req.ZoneName), AliasName: cloudapi.Value(req.AliasZoneName),
 		Area: cloudapi.Value(req.Area), PlanID: cloudapi.Value(req.PlanId), ModifyTime: call.Time.Unix()}
-	for _, t := range req.Tags {
-		z.Tags = append(z.Tags, model.Tag{Key: cloudapi.Value(t.TagKey), Value: cloudapi.Value(t.TagValue)})
+	for _, t := range req.Tags { // Trimmed, as GAAP's (tagsIn): " env" is env.
+		z.Tags = append(z.Tags, model.Tag{Key: strings.TrimSpace(cloudapi.Value(t.TagKey)), Value: strings.TrimSpace(cloudapi.Value(t.TagValue))})
 	}
 	if err := checkNewZone(z); err != nil {
 		return nil, err
