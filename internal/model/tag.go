@@ -96,12 +96,20 @@ func checkTagText(code apierr.Code, param string, i int, field, s string, limit 
 	if n := utf8.RuneCountInString(s); n > limit {
 		return apierr.New(code, "%s.%d.%s has %d characters; at most %d", param, i, field, n, limit)
 	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(tagPunct, r) {
-			return apierr.New(code, "%s.%d.%s %q holds %q; tags take letters, digits, spaces and %s", param, i, field, s, r, tagPunct)
-		}
+	if r, ok := badTagRune(s); ok {
+		return apierr.New(code, "%s.%d.%s %q holds %q; tags take letters, digits, spaces and %s", param, i, field, s, r, tagPunct)
 	}
 	return nil
+}
+
+// badTagRune returns the first character of s a tag may not hold.
+func badTagRune(s string) (rune, bool) {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(tagPunct, r) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func reservedTagPrefix(key string) string {

@@ -140,7 +140,8 @@ func ParseBoolString(name, v string) (bool, error) {
 
 // ValidateVpcTags checks the Tags of a VPC resource (VPC or traffic
 // mirror) with the tag service's rules: at most 50, keys of 1–127 and
-// values of at most 255 characters, keys unique and not reserved.
+// values of at most 255 characters of the tag character set (letters,
+// digits, spaces and +-=._:/@), keys unique and not reserved.
 func ValidateVpcTags(tags []Tag) error {
 	if len(tags) > maxVpcTags {
 		return apierr.New(apierr.LimitExceededTagKeyPerResourceExceeded, "at most %d tags may be bound to a resource", maxVpcTags)
@@ -154,6 +155,10 @@ func ValidateVpcTags(tags []Tag) error {
 			return apierr.New(apierr.UnsupportedOperationTagSystemReservedTagKey, "Tags.%d.Key %q uses a reserved prefix", i, t.Key)
 		case len([]rune(t.Value)) > maxVpcTagValueLen:
 			return apierr.New(apierr.InvalidParameterValueTagInvalidVal, "Tags.%d.Value must be at most %d characters", i, maxVpcTagValueLen)
+		case badTagKey(t.Key):
+			return apierr.New(apierr.InvalidParameterValueTagInvalidKey, "Tags.%d.Key %q holds a character tags may not; they take letters, digits, spaces and %s", i, t.Key, tagPunct)
+		case badTagValue(t.Value):
+			return apierr.New(apierr.InvalidParameterValueTagInvalidVal, "Tags.%d.Value %q holds a character tags may not; they take letters, digits, spaces and %s", i, t.Value, tagPunct)
 		case seen[t.Key]:
 			return apierr.New(apierr.InvalidParameterValueTagDuplicateKey, "tag key %q is given twice", t.Key)
 		}
@@ -161,3 +166,6 @@ func ValidateVpcTags(tags []Tag) error {
 	}
 	return nil
 }
+
+func badTagKey(k string) bool   { _, bad := badTagRune(k); return bad }
+func badTagValue(v string) bool { _, bad := badTagRune(v); return bad }

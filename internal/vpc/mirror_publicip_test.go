@@ -192,3 +192,26 @@ func TestMirrorOfIPv6ProxyRefused(t *testing.T) {
 		"CollectorSrcs": []string{ip}, "CollectorTarget": map[string]any{"TargetEndPoints": []string{"10.1.1.9:4789"}}}, nil),
 		"UnsupportedOperation.Ipv6NotSupport")
 }
+
+// TestMirrorTagKeyCharacters: Tencent's tag keys take letters, digits,
+// spaces and +-=._:/@ only (the rule GAAP's TagSet applies), and
+// CreateTrafficMirror lists InvalidParameterValue.TagInvalidKey for a key
+// that breaks it; a key holding a control character, a tab or a comma was
+// stored, and one of spaces only (trimmed now, so missing).
+func TestMirrorTagKeyCharacters(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	for key, code := range map[string]string{"a\x01b": "InvalidParameterValue.TagInvalidKey", "a\tb": "InvalidParameterValue.TagInvalidKey",
+		"a,b": "InvalidParameterValue.TagInvalidKey", "   ": "InvalidParameterValue.TagInvalidKeyLen"} {
+		var out vpcapi.CreateTrafficMirrorResponse
+		err := call(e.vpc, "CreateTrafficMirror", with(mirrorBase(vpc, px), "Tags", []map[string]string{{"Key": key, "Value": "v"}}), &out)
+		if err == nil {
+			id := *out.TrafficMirror.TrafficMirrorId
+			t.Errorf("CreateTrafficMirror with tag key %q: created %s; want %s", key, id, code)
+			mustCall(t, e.vpc, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
+			continue
+		}
+		wantCode(t, err, code)
+	}
+}

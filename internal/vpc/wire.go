@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -28,7 +29,7 @@ func formatTime(unix int64) string {
 func tagsIn(in []vpcapi.Tag) []model.Tag {
 	out := make([]model.Tag, len(in))
 	for i, t := range in {
-		out[i] = model.Tag{Key: cloudapi.Value(t.Key), Value: cloudapi.Value(t.Value)}
+		out[i] = model.Tag{Key: strings.TrimSpace(cloudapi.Value(t.Key)), Value: strings.TrimSpace(cloudapi.Value(t.Value))}
 	}
 	return out
 }
