@@ -226,3 +226,31 @@ func TestErrorPageDropsOriginBodyMetadata(t *testing.T) {
 		t.Errorf("Cache-Control %q; want the origin's, which is about the answer", resp.Header.Get("Cache-Control"))
 	}
 }
+
+// TestErrorPageClearContentType: a page whose ClearHeaders names
+// Content-Type goes out without one, on the edge's own 404 and on an
+// origin's 503 alike, HEAD included: net/http sniffed one from the body
+// (text/plain), silently undoing the clear.
+func TestErrorPageClearContentType(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	a := httpOrigin(t, "a", nil)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	page := snapshot.ErrorPage{ErrorNos: []int{503, 404}, Body: "Sorry, try again later", ClearHeaders: []string{"Content-Type"}}
+	l := snapshot.HTTPListener{ID: "lsr-ct", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "e.test", ErrorPages: []snapshot.ErrorPage{page}, Rules: []snapshot.Rule{rule("r-ct", "/status", l7Origins(a))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port)).String()
+	reqs := []string{"GET /nope", "HEAD /nope", "GET /status/503", "HEAD /status/503"}
+	var raw string
+	var methods []string
+	for _, r := range reqs {
+		raw += r + " HTTP/1.1\r\nHost: e.test\r\n\r\n"
+		methods = append(methods, strings.Fields(r)[0])
+	}
+	for i, a := range rawExchange(t, addr, raw, methods...) {
+		if ct, ok := a.Header["Content-Type"]; ok {
+			t.Errorf("%s: %d with Content-Type %q; want none (ClearHeaders: Content-Type)", reqs[i], a.StatusCode, ct)
+		}
+	}
+}

@@ -135,3 +135,35 @@ func TestDomainErrorPages(t *testing.T) {
 		t.Errorf("got %v after deleting it; want nothing", got)
 	}
 }
+
+// TestErrorPageClearHeadersBounded: ClearHeaders is held to SetHeaders'
+// rule, at most 20 distinct names: it took 10,000 (the API's array bound),
+// duplicates included, about 1 MB a page, which every snapshot of the
+// proxy carried and the edge walked on every answer the page replaced.
+func TestErrorPageClearHeadersBounded(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "www.example.com")
+	c := api.GAAP()
+	create := func(clear []string) error {
+		return api.Call(c, "CreateDomainErrorPageInfo", map[string]any{"ListenerId": listener, "Domain": "www.example.com",
+			"ErrorNos": []int{500 + len(clear)%99}, "Body": "x", "ClearHeaders": clear}, nil)
+	}
+	var distinct []string
+	for i := range 21 {
+		distinct = append(distinct, fmt.Sprintf("X-H%d", i))
+	}
+	if err := create(distinct); err == nil {
+		t.Errorf("21 ClearHeaders accepted; want InvalidParameterValue, as for 21 SetHeaders")
+	} else {
+		wantCode(t, err, "InvalidParameterValue")
+	}
+	same := make([]string, 10000)
+	for i := range same {
+		same[i] = "X-A"
+	}
+	if err := create(same); err == nil {
+		t.Errorf("10000 ClearHeaders, all X-A, accepted; want InvalidParameterValue (count and duplicates)")
+	} else {
+		wantCode(t, err, "InvalidParameterValue")
+	}
+}

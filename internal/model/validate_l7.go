@@ -295,9 +295,17 @@ func ValidateErrorPage(e *ErrorPage) error {
 	if len(e.Body) > MaxErrorPageBody {
 		return apierr.New(apierr.InvalidParameterValue, "Body may hold at most %d bytes", MaxErrorPageBody)
 	}
-	for _, h := range e.ClearHeaders {
+	// As SetHeaders: the edge applies each to every answer the page
+	// replaces, and the snapshot carries them to every node.
+	if len(e.ClearHeaders) > MaxHeadersPerRule {
+		return apierr.New(apierr.InvalidParameterValue, "ClearHeaders may hold at most %d headers, not %d", MaxHeadersPerRule, len(e.ClearHeaders))
+	}
+	for i, h := range e.ClearHeaders {
 		if err := ValidateHeaderName("ClearHeaders", h, false); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(e.ClearHeaders[:i], func(o string) bool { return strings.EqualFold(o, h) }) {
+			return apierr.New(apierr.InvalidParameterValue, "ClearHeaders names %q twice", h)
 		}
 	}
 	if len(e.SetHeaders) > MaxHeadersPerRule {

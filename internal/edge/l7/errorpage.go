@@ -55,6 +55,12 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	for _, kv := range p.SetHeaders {
 		h.Set(kv.Name, kv.Value)
 	}
+	if h["Content-Type"] == nil {
+		// Cleared: the writers would sniff one, unless the key is there
+		// with no value. ReverseProxy copies an origin's header value by
+		// value, so an empty one stands for it until recorder.head.
+		h["Content-Type"] = noType
+	}
 	if p.NewErrorNo != 0 {
 		status = p.NewErrorNo
 	}
@@ -70,3 +76,8 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	}
 	return status, body
 }
+
+// noType marks an answer whose page cleared its Content-Type: recorder.head
+// turns it into the key without a value, which net/http and quic-go send
+// as no Content-Type and do not sniff one for.
+var noType = []string{""}

@@ -394,6 +394,9 @@ func (w *recorder) head() {
 	} else {
 		delete(h, "Alt-Svc")
 	}
+	if ct := h["Content-Type"]; len(ct) == 1 && ct[0] == "" { // noType, or an origin's empty one.
+		h["Content-Type"] = nil
+	}
 	w.answered()
 }
 
