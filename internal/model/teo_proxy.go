@@ -118,14 +118,30 @@ func settleL4(status *string, disabled bool) bool {
 func (p *TeoL4Proxy) Serving() bool { return !p.Disabled && p.Status != L4Banned }
 
 // CheckStable refuses a change while the proxy is deploying or stopping.
+// Tencent's catalogue has an instance code for a deploying proxy
+// (L4ProxyInProcessStatus, "实例处于部署中，无法操作") apart from the one
+// ModifyZoneStatus answers (CheckZonePausable); for a stopping one it has
+// only the latter's.
 func (p *TeoL4Proxy) CheckStable() error {
+	switch p.Status {
+	case L4Progress:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInProcessStatus"), "the L4 proxy %s is deploying; retry when it is online", p.ID)
+	case L4Stopping:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInStoppingStatus"), "the L4 proxy %s is stopping; retry when it is offline", p.ID)
+	case L4Banned:
+		return apierr.New(apierr.Code("OperationDenied.L4ProxyInBannedStatus"), "the L4 proxy %s is banned", p.ID)
+	}
+	return nil
+}
+
+// CheckZonePausable refuses to pause the proxy's zone while the proxy is
+// deploying or stopping (ModifyZoneStatus).
+func (p *TeoL4Proxy) CheckZonePausable() error {
 	switch p.Status {
 	case L4Progress:
 		return apierr.New(apierr.Code("OperationDenied.L4ProxyInProgressStatus"), "the L4 proxy %s is deploying; retry when it is online", p.ID)
 	case L4Stopping:
 		return apierr.New(apierr.Code("OperationDenied.L4ProxyInStoppingStatus"), "the L4 proxy %s is stopping; retry when it is offline", p.ID)
-	case L4Banned:
-		return apierr.New(apierr.Code("OperationDenied.L4ProxyInBannedStatus"), "the L4 proxy %s is banned", p.ID)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ const (
 	codeRulePortGroup   = apierr.Code("InvalidParameter.RulePortGroup")
 	codeOriginPortInt   = apierr.Code("InvalidParameter.RuleOriginPortInteger")
 	codeOriginType      = apierr.Code("InvalidParameter.InvalidOriginType")
-	codeOriginMultiDom  = apierr.Code("InvalidParameter.RuleOriginMultiDomain")
+	codeOriginMultiDom  = apierr.Code("InvalidParameter.OriginL4RecordMultiDomain")
 	codeOriginMixDomain = apierr.Code("InvalidParameter.OriginL4RecordIPV4MixDomain")
 	maxRuleTag          = 50
 	maxOriginValues     = MaxBindings

@@ -123,7 +123,7 @@ func TestRuleCheck(t *testing.T) {
 		{"loopback origin refused", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, Capabilities{}, "InvalidParameter.InvalidOriginIp"},
 		{"private origin allowed", func(r *TeoL4Rule) { r.OriginValue = []string{"127.0.0.1"} }, Capabilities{PrivateOrigins: true}, ""},
 		{"bad origin", func(r *TeoL4Rule) { r.OriginValue = []string{"not a host"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
-		{"two domains", func(r *TeoL4Rule) { r.OriginValue = []string{"a.example.com", "b.example.com"} }, Capabilities{}, "InvalidParameter.RuleOriginMultiDomain"},
+		{"two domains", func(r *TeoL4Rule) { r.OriginValue = []string{"a.example.com", "b.example.com"} }, Capabilities{}, "InvalidParameter.OriginL4RecordMultiDomain"}, // Tencent's L4 code, as the mix of IPs and a domain.
 		{"origin twice", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "1.1.1.1", "8.8.8.8"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
 		{"ipv4 and its mapped form", func(r *TeoL4Rule) { r.OriginValue = []string{"8.8.8.8", "::ffff:8.8.8.8"} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},
 		{"domain twice in two cases", func(r *TeoL4Rule) { r.OriginValue = []string{"Origin.example.com", "origin.example.com."} }, Capabilities{}, "InvalidParameter.InvalidOriginValue"},

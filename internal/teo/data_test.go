@@ -832,3 +832,29 @@ func TestDescribeL4ProxyLimitZero(t *testing.T) {
 			len(rules.L4ProxyRules), *rules.TotalCount, len(proxies.L4Proxies), *proxies.TotalCount)
 	}
 }
+
+// TestL4ProxyDeployingCode: a change of a deploying L4 proxy answers the
+// instance code of Tencent's catalogue, L4ProxyInProcessStatus ("实例处于部署
+// 中，无法操作"), not L4ProxyInProgressStatus, which is ModifyZoneStatus'
+// ("存在四层代理实例处于部署中状态，暂不支持停用站点").
+func TestL4ProxyDeployingCode(t *testing.T) {
+	f := newFixture(t) // f.proxy is still progress: no controller runs here.
+	ctx := context.Background()
+	want := apierr.Code("OperationDenied.L4ProxyInProcessStatus")
+	_, err := f.svc.DeleteL4Proxy(ctx, f.call, &teoapi.DeleteL4ProxyRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy)})
+	if !apierr.Is(err, want) {
+		t.Errorf("DeleteL4Proxy of a deploying proxy: %v; want %s", err, want)
+	}
+	_, err = f.svc.ModifyL4Proxy(ctx, f.call, &teoapi.ModifyL4ProxyRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy), Ipv6: new("on")})
+	if !apierr.Is(err, want) {
+		t.Errorf("ModifyL4Proxy of a deploying proxy: %v; want %s", err, want)
+	}
+	_, err = f.svc.ModifyL4ProxyStatus(ctx, f.call, &teoapi.ModifyL4ProxyStatusRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy), Status: new("offline")})
+	if !apierr.Is(err, want) {
+		t.Errorf("ModifyL4ProxyStatus of a deploying proxy: %v; want %s", err, want)
+	}
+	_, err = f.svc.ModifyZoneStatus(ctx, f.call, &teoapi.ModifyZoneStatusRequest{ZoneId: new(f.zone), Paused: new(true)})
+	if zoneWant := apierr.Code("OperationDenied.L4ProxyInProgressStatus"); !apierr.Is(err, zoneWant) {
+		t.Errorf("ModifyZoneStatus pausing a zone with a deploying proxy: %v; want %s", err, zoneWant)
+	}
+}

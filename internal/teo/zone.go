@@ -172,8 +172,8 @@ func (s *Service) ModifyZoneStatus(ctx context.Context, call *cloudapi.Call, req
 				return err
 			}
 			for _, p := range proxies {
-				if p.Status == model.L4Progress || p.Status == model.L4Stopping {
-					return p.CheckStable()
+				if err := p.CheckZonePausable(); err != nil {
+					return err
 				}
 			}
 		}
