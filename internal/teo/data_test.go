@@ -858,3 +858,37 @@ func TestL4ProxyDeployingCode(t *testing.T) {
 		t.Errorf("ModifyZoneStatus pausing a zone with a deploying proxy: %v; want %s", err, zoneWant)
 	}
 }
+
+// TestDescribeZonesDirectionWithinSecond: zones created within one second
+// (CreateTime is whole seconds) came back oldest first whatever Direction
+// said, the default newest-first included: ties go in creation order,
+// reversed for desc.
+func TestDescribeZonesDirectionWithinSecond(t *testing.T) {
+	svc, _, call := newService(t, xtest.NextVIPPool())
+	ctx := context.Background()
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var created []string
+	for i := range 3 {
+		c := *call
+		c.Time = base.Add(time.Duration(i) * 200 * time.Millisecond) // one second, three calls
+		z, err := svc.CreateZone(ctx, &c, &teoapi.CreateZoneRequest{Type: new("noDomainAccess")})
+		must(t, err)
+		created = append(created, *z.ZoneId)
+	}
+	list := func(dir *string) []string {
+		resp, err := svc.DescribeZones(ctx, call, &teoapi.DescribeZonesRequest{Direction: dir})
+		must(t, err)
+		var ids []string
+		for _, z := range resp.Zones {
+			ids = append(ids, *z.ZoneId)
+		}
+		return ids
+	}
+	newestFirst := []string{created[2], created[1], created[0]}
+	if got := list(nil); strings.Join(got, ",") != strings.Join(newestFirst, ",") {
+		t.Errorf("DescribeZones (default create-time desc) = %v; want newest first %v (created in the order %v)", got, newestFirst, created)
+	}
+	if asc, desc := list(new("asc")), list(new("desc")); strings.Join(asc, ",") == strings.Join(desc, ",") {
+		t.Errorf("Direction asc and desc answer the same order %v", asc)
+	}
+}

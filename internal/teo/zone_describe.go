@@ -86,11 +86,18 @@ func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *t
 		return nil, err
 	}
 	zones = slices.DeleteFunc(zones, func(z *model.TeoZone) bool { return !matchAll(fs, zoneFilters, z) })
-	slices.SortStableFunc(zones, func(a, b *model.TeoZone) int {
+	// Ties (times are whole seconds: zones made in one burst) go in
+	// creation order, the store's, reversed with the rest for desc.
+	created := make(map[*model.TeoZone]int, len(zones))
+	for i, z := range zones {
+		created[z] = i
+	}
+	slices.SortFunc(zones, func(a, b *model.TeoZone) int {
+		c := cmp.Or(order(a, b), cmp.Compare(created[a], created[b]))
 		if dir == "desc" {
-			return order(b, a)
+			return -c
 		}
-		return order(a, b)
+		return c
 	})
 	out := make([]teoapi.Zone, 0, limit)
 	for _, z := range resource.Window(zones, offset, limit) {
