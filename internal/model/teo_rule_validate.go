@@ -206,6 +206,12 @@ func (r *TeoL4Rule) checkOrigins(param string, allowPrivate bool) error {
 		if err != nil {
 			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%s", apierr.From(err).Msg)
 		}
+		// A one-label name is a host name to ParseOrigin; an origin
+		// group's ID as one would never resolve (the rule online, every
+		// connection failing), as CheckOriginChange guards against.
+		if isDomain && originGroupShaped(v) {
+			return apierr.New(apierr.InvalidParameterInvalidOriginValue, "%sOriginValue.%d: %s is an origin group ID; set OriginType ORIGIN_GROUP for it", param, i, v)
+		}
 		if !allowPrivate && !publicOrigin(norm, isDomain) {
 			return apierr.New(apierr.InvalidParameterInvalidOriginIp, "%sOriginValue.%d: %s is a loopback, private or otherwise non-public address; origins must be reachable on the internet", param, i, norm)
 		}
@@ -347,4 +353,26 @@ func CheckTeoProxyPorts(rules []*TeoL4Rule, stored int) error {
 		}
 	}
 	return nil
+}
+
+// originGroupShaped reports whether v has the shape of an origin group ID
+// (NewTeoUUID(PrefixTeoOriginGroup)): "origin-" and a UUID.
+func originGroupShaped(v string) bool {
+	u, ok := strings.CutPrefix(v, PrefixTeoOriginGroup+"-")
+	if !ok || len(u) != 36 {
+		return false
+	}
+	for i, c := range u {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -892,3 +892,24 @@ func TestDescribeZonesDirectionWithinSecond(t *testing.T) {
 		t.Errorf("Direction asc and desc answer the same order %v", asc)
 	}
 }
+
+// TestGroupIDAsDomainOriginRefused: an origin group's ID given as an
+// IP_DOMAIN OriginValue (the caller thinking the type follows the value)
+// was taken for a one-label host name: the rule read online and forwarded
+// nowhere, which CheckOriginChange exists to prevent.
+func TestGroupIDAsDomainOriginRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.svc.CreateL4ProxyRules(ctx, f.call, &teoapi.CreateL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{{Protocol: new("TCP"), PortRange: []string{"81"}, OriginType: new("IP_DOMAIN"),
+			OriginValue: []string{"8.8.8.8"}, OriginPortRange: new("80")}}})
+	must(t, err)
+	_, err = f.svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+		L4ProxyRules: []teoapi.L4ProxyRule{{RuleId: new(r.L4ProxyRuleIds[0]), OriginValue: []string{f.group}}}})
+	if !apierr.Is(err, apierr.InvalidParameterInvalidOriginValue) {
+		d, _ := f.svc.DescribeL4ProxyRules(ctx, f.call, &teoapi.DescribeL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			Filters: []teoapi.Filter{{Name: new("rule-id"), Values: r.L4ProxyRuleIds}}})
+		t.Errorf("ModifyL4ProxyRules OriginValue [%s] (the zone's origin group) on an IP_DOMAIN rule: %v; now OriginType %s OriginValue %v; want InvalidParameter.InvalidOriginValue",
+			f.group, err, *d.L4ProxyRules[0].OriginType, d.L4ProxyRules[0].OriginValue)
+	}
+}
