@@ -254,3 +254,39 @@ func TestErrorPageClearContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestOriginEmptyContentTypePassed: an origin's own empty Content-Type
+// (no page involved) reaches the client as sent, on the direct path and
+// through ReverseProxy: the marker of a page's cleared Content-Type
+// (noType) is no value an origin can send.
+func TestOriginEmptyContentTypePassed(t *testing.T) {
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = []string{""}
+		io.WriteString(w, "<html>hi</html>")
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	o := netip.MustParseAddrPort(ln.Addr().String())
+
+	rt := newRuntime(t, edge.Options{})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	l := snapshot.HTTPListener{ID: "lsr-ect", Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+		{Host: "e.test", Rules: []snapshot.Rule{rule("r-ect", "/", l7Origins(o))}}}}
+	mustApply(t, rt, httpProxy(1, ip, l))
+	addr := netip.AddrPortFrom(ip, uint16(port)).String()
+	// GET goes the direct path; a request with a body goes ReverseProxy.
+	raw := "GET / HTTP/1.1\r\nHost: e.test\r\n\r\n" +
+		"POST / HTTP/1.1\r\nHost: e.test\r\nContent-Length: 1\r\n\r\nx"
+	for i, a := range rawExchange(t, addr, raw, "GET", "POST") {
+		if ct, ok := a.Header["Content-Type"]; !ok || len(ct) != 1 || ct[0] != "" {
+			t.Errorf("answer %d: Content-Type %q (present %v); want the origin's own empty one passed on", i, ct, ok)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 	if h["Content-Type"] == nil {
 		// Cleared: the writers would sniff one, unless the key is there
 		// with no value. ReverseProxy copies an origin's header value by
-		// value, so an empty one stands for it until recorder.head.
+		// value, so a marker stands for it until recorder.head.
 		h["Content-Type"] = noType
 	}
 	if p.NewErrorNo != 0 {
@@ -79,5 +79,7 @@ func applyPage(h http.Header, p *snapshot.ErrorPage, status int) (int, string) {
 
 // noType marks an answer whose page cleared its Content-Type: recorder.head
 // turns it into the key without a value, which net/http and quic-go send
-// as no Content-Type and do not sniff one for.
-var noType = []string{""}
+// as no Content-Type and do not sniff one for. A NUL is no value an origin
+// can send (its answer would be refused), so an origin's own Content-Type,
+// an empty one included, is never taken for it.
+var noType = []string{"\x00"}

@@ -394,7 +394,7 @@ func (w *recorder) head() {
 	} else {
 		delete(h, "Alt-Svc")
 	}
-	if ct := h["Content-Type"]; len(ct) == 1 && ct[0] == "" { // noType, or an origin's empty one.
+	if ct := h["Content-Type"]; len(ct) == 1 && ct[0] == noType[0] { // An error page cleared it.
 		h["Content-Type"] = nil
 	}
 	w.answered()
