@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/atomicfile"
 	"github.com/opengaap/opengaap/internal/cloudapi"
+	"github.com/opengaap/opengaap/internal/jsonstrict"
 	"github.com/opengaap/opengaap/internal/server"
 )
 
@@ -47,7 +49,9 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 		// Hand-edited, say: name the file to fix (or to remove, for new
 		// credentials), not in the --accounts file's words later, after
 		// the store is created.
-		if err = json.Unmarshal(b, &acct); err != nil {
+		// Strictly: a mistyped member ("Uinn") was dropped, and the root
+		// account silently became the default Uin.
+		if err = jsonstrict.Decode(bytes.NewReader(b), &acct); err != nil {
 			err = fmt.Errorf("%s: %w", path, err)
 		} else if err = server.CheckRoot(acct); err != nil {
 			err = fmt.Errorf("root account from %s: %w", path, err)

@@ -132,3 +132,22 @@ func TestAccountsFileReusingRootKeyNamed(t *testing.T) {
 		t.Errorf("serve: %v; want the reused root key refused, naming --accounts and the root account", err)
 	}
 }
+
+// TestCredentialsFileTypo: credentials.json is read as strictly as
+// --accounts: a mistyped member ("Uinn") was dropped, and the server
+// started with the default Uin 100000000001, every resource of the
+// intended one seeming gone.
+func TestCredentialsFileTypo(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TENCENTCLOUD_SECRET_ID", "")
+	t.Setenv("TENCENTCLOUD_SECRET_KEY", "")
+	body := []byte(`{"SecretId":"AKIDhandedited0000001","SecretKey":"k","AppId":1250000009,"Uinn":"100000000009"}`)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log edgetest.LogBuffer
+	acct, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
+	if err == nil {
+		t.Errorf("credentials.json %s: loaded as %+v (Uin %q, the server then uses its default); want the unknown member Uinn refused, as --accounts refuses it", body, acct, acct.Uin)
+	}
+}

@@ -3,9 +3,12 @@ package gaap
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/opengaap/opengaap/internal/jsonstrict"
@@ -251,6 +254,35 @@ func (c Config) validate() error {
 	if len(c.BandwidthOptions) == 0 || len(c.ConcurrentOptions) == 0 {
 		return fmt.Errorf("bandwidthOptions and concurrentOptions must not be empty")
 	}
+	// What an API call would trip over later, a proxy at a time, is
+	// refused at start, naming the field.
+	if err := positive("bandwidthOptions", c.BandwidthOptions); err != nil {
+		return err
+	}
+	if err := positive("concurrentOptions", c.ConcurrentOptions); err != nil {
+		return err
+	}
+	if c.MaxProxiesPerGroup < 1 {
+		return fmt.Errorf("maxProxiesPerGroup %d: a group holds at least one proxy", c.MaxProxiesPerGroup)
+	}
+	zones := map[string]bool{}
+	seen := map[string]bool{}
+	for _, k := range c.Countries {
+		if _, err := strconv.ParseUint(k.Code, 10, 32); err != nil || seen[k.Code] {
+			return fmt.Errorf("countries: code %q is empty, not digits (NationCountryInnerCode) or repeated", k.Code)
+		}
+		seen[k.Code], zones[k.ZoneCode] = true, true
+	}
+	for _, set := range [][]Region{c.AccessRegions, c.DestRegions} {
+		for _, r := range set {
+			if err := r.validate(zones); err != nil {
+				return fmt.Errorf("region %s: %w", r.ID, err)
+			}
+		}
+	}
+	if err := c.Prices.validate(); err != nil {
+		return fmt.Errorf("prices: %w", err)
+	}
 	// Every proxy's and group's domain is <id>.<domainSuffix>.
 	if strings.HasSuffix(c.DomainSuffix, ".") || !model.IsHostName("link-00000000."+c.DomainSuffix) {
 		return fmt.Errorf("domainSuffix %q: not a DNS name (dot-separated labels of letters, digits and -, without a trailing dot)", c.DomainSuffix)
@@ -272,3 +304,61 @@ func defaultPrices() *Prices {
 		FlowPerGB:      0.8, Cn2PerMbps: 1.5,
 	}
 }
+
+// positive refuses a list of options with one below 1.
+func positive(field string, opts []int64) error {
+	for _, o := range opts {
+		if o < 1 {
+			return fmt.Errorf("%s: %d is no value a proxy can take", field, o)
+		}
+	}
+	return nil
+}
+
+// validate checks a region of the catalogue; zones are the zone codes of
+// the country table.
+func (r Region) validate(zones map[string]bool) error {
+	if r.IDCType != "" && r.IDCType != "dc" && r.IDCType != "ec" {
+		return fmt.Errorf("idcType %q is not dc or ec", r.IDCType)
+	}
+	for _, n := range r.NetworkTypes { // The reference's values (DescribeAccessRegions).
+		if !slices.Contains([]string{model.NetworkNormal, model.NetworkCN2, model.NetworkTriple, "secure_eip"}, n) {
+			return fmt.Errorf("networkTypes: %q is not normal, cn2, triple or secure_eip", n)
+		}
+	}
+	if r.ZoneCode != "" && !zones[r.ZoneCode] {
+		return fmt.Errorf("zoneCode %q is the zone of no country of the table", r.ZoneCode)
+	}
+	if err := positive("bandwidthOptions", r.BandwidthOptions); err != nil {
+		return err
+	}
+	if err := positive("concurrentOptions", r.ConcurrentOptions); err != nil {
+		return err
+	}
+	if r.PriceFactor < 0 || !finite(r.PriceFactor) {
+		return fmt.Errorf("priceFactor %v is negative", r.PriceFactor)
+	}
+	return nil
+}
+
+// maxPrice bounds a price figure: quotes multiply them by bandwidth,
+// concurrency and days, which must stay finite (1e308 answered
+// InternalError).
+const maxPrice = 1e9
+
+// validate refuses a negative or unbounded figure.
+func (p *Prices) validate() error {
+	figures := map[string]float64{"base": p.Base, "perMbps": p.PerMbps, "perConcurrent": p.PerConcurrent,
+		"discount": p.Discount, "flowPerGB": p.FlowPerGB, "cn2PerMbps": p.Cn2PerMbps}
+	for i, t := range p.BandwidthTiers {
+		figures[fmt.Sprintf("bandwidthTiers.%d.price", i)] = t.Price
+	}
+	for _, name := range slices.Sorted(maps.Keys(figures)) {
+		if v := figures[name]; v < 0 || v > maxPrice || !finite(v) {
+			return fmt.Errorf("%s %v is not a price from 0 to %g", name, v, float64(maxPrice))
+		}
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }

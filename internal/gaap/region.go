@@ -1,6 +1,7 @@
 package gaap
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -124,7 +125,7 @@ func (r *Region) features() int64 {
 func (r *Region) detail(lang string) *gaapapi.RegionDetail {
 	d := &gaapapi.RegionDetail{
 		RegionId: new(r.ID), RegionName: new(r.name(lang)), RegionArea: new(r.Area),
-		RegionAreaName: new(r.AreaName), IDCType: new(r.IDCType), FeatureBitmap: new(r.features()),
+		RegionAreaName: new(r.AreaName), IDCType: new(cmp.Or(r.IDCType, "dc")), FeatureBitmap: new(r.features()),
 	}
 	if len(r.NetworkTypes) > 0 {
 		d.SupportFeature = &gaapapi.SupportFeature{NetworkType: slices.Clone(r.NetworkTypes)}
