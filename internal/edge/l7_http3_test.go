@@ -1481,3 +1481,26 @@ func TestQUICHandshakesBounded(t *testing.T) {
 		t.Errorf("an honest HTTP/3 client amid the flood: %d; want 200", resp.StatusCode)
 	}
 }
+
+// TestHTTP3WebSocketOrigin200IsNotSuccess: over HTTP/3 a 2xx answer to an
+// extended CONNECT is the WebSocket's success (RFC 9220): an origin that
+// ignored the Upgrade and served its page (200, no 101) had the page read
+// as frames by the client. It is a 502, as a 101 that is no handshake.
+func TestHTTP3WebSocketOrigin200IsNotSuccess(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	page := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<html></html>")
+	}).Addr
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, page)))
+	cc := h3Conn(t, lo.Next(), addr, ca)
+	_, resp := extendedConnect(t, cc, "websocket", "/chat")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		t.Errorf("origin answered 200 (no 101) to the WebSocket handshake: the HTTP/3 client got %d %q, "+
+			"which RFC 9220 makes an established WebSocket; want a non-2xx (502)", resp.StatusCode, body)
+	}
+}

@@ -62,7 +62,14 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		// Over HTTP/3 a 2xx is the tunnel's success (RFC 9220): an
+		// origin that ignored the Upgrade and served a page (200) would
+		// have its page read as WebSocket frames.
+		r.errorHandler(rw, req, errBadUpgrade)
+		return
+	case resp.StatusCode != http.StatusSwitchingProtocols:
 		r.relayAnswer(rw, resp)
 		return
 	}
