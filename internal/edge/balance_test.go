@@ -1,9 +1,11 @@
 package edge_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,9 +229,17 @@ func TestPersistGroupSharesTable(t *testing.T) {
 	t.Parallel()
 	addrs := namedOrigins(t, 3)
 	ip := lo.Next()
-	ports := make([]int, 4)
-	for i := range ports {
-		ports[i] = edgetest.FreePort(t, ip)
+	// Even ports: a group's port starts its rotation at the port
+	// (Picker.Offset), here as a fresh picker of two origins does. (Linux
+	// gives bind odd ephemeral ports, so they are chosen, on the test's
+	// own address.)
+	ports := []int{20000, 20002, 20004, 20006}
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(ip, uint16(p)).String())
+		if err != nil {
+			t.Skipf("port %d on %v: %v", p, ip, err)
+		}
+		ln.Close()
 	}
 	to := func(i int) netip.AddrPort { return netip.AddrPortFrom(ip, uint16(ports[i])) }
 	rt := newRuntime(t, edge.Options{})
@@ -415,5 +425,87 @@ func TestPersistHeldByOpenConnection(t *testing.T) {
 	}
 	if string(buf) != first {
 		t.Errorf("second connection of a client whose first (to %s) is still open went to %s", first, buf)
+	}
+}
+
+// TestPersistOffOnStartsAfresh: persistence turned off and on again (an
+// EdgeOne rule's SessionPersist on → off → on) starts with no pins: while
+// it was off the client's connections went wherever the scheduler sent
+// them. A rule's ports (PersistGroup) kept the group's table across the off
+// period and revived the old pins; a listener's own table did not.
+func TestPersistOffOnStartsAfresh(t *testing.T) {
+	for _, group := range []string{"", "rule-rv-offon"} {
+		t.Run("group="+group, func(t *testing.T) {
+			os := origins(namedOrigins(t, 2)...)
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			l := listener("rule-rv-offon/1", snapshot.ProtoTCP, port, os)
+			l.PersistGroup = group
+			to := netip.AddrPortFrom(ip, uint16(port))
+			x := lo.Next()
+			// A fresh rr picker's picks: the second origin first, but a
+			// rule's port starts its rotation at the port (Offset).
+			off := 0
+			if group != "" {
+				off = port
+			}
+			first, second := fmt.Sprintf("o%d", (off+1)%2), fmt.Sprintf("o%d", (off+2)%2)
+
+			l.SessionPersist = time.Minute
+			mustApply(t, rt, oneProxy(1, ip, l))
+			if got := readName(t, x, to); got != first {
+				t.Fatalf("x's first connection: got %s; want %s", got, first)
+			}
+			l.SessionPersist = 0 // Off: x is balanced like anyone.
+			mustApply(t, rt, oneProxy(2, ip, l))
+			a, b := readName(t, x, to), readName(t, x, to)
+			t.Logf("persistence off: x got %s, %s", a, b)
+
+			l.SessionPersist = time.Minute // On again: a fresh table.
+			mustApply(t, rt, oneProxy(3, ip, l))
+			if got := readName(t, lo.Next(), to); got != first {
+				t.Fatalf("a new client: got %s; want %s (the fresh picker's first pick)", got, first)
+			}
+			if got := readName(t, x, to); got != second {
+				t.Errorf("persistence turned on again: x got %s, the pin made before it was turned off; want %s, a fresh pick", got, second)
+			}
+		})
+	}
+}
+
+// TestRangedRuleSpreadsClientsOverOrigins: each port of an EdgeOne rule is
+// a listener with its own picker, and all began with the same origin: six
+// clients, one per port of a rule with three origins (rr), all went to
+// one. Each port starts its rotation at the port (Picker.Offset).
+func TestRangedRuleSpreadsClientsOverOrigins(t *testing.T) {
+	os := origins(namedOrigins(t, 3)...)
+	ip := lo.Next()
+	var ls []snapshot.Listener
+	var ports []int
+	// Ports two of each residue modulo 3, as a range's consecutive ports
+	// are (free ones are picked at random).
+	for len(ports) < 6 {
+		port := edgetest.FreePort(t, ip)
+		if slices.ContainsFunc(ports, func(p int) bool { return p == port }) ||
+			len(slices.DeleteFunc(slices.Clone(ports), func(p int) bool { return p%3 != port%3 })) >= 2 {
+			continue
+		}
+		ports = append(ports, port)
+		l := listener(fmt.Sprintf("rule-rv-range/%d", port), snapshot.ProtoTCP, port, os)
+		l.PersistGroup = "rule-rv-range"
+		ls = append(ls, l)
+	}
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, ls...))
+	got := map[string]int{}
+	for _, port := range ports {
+		got[readName(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))]++
+	}
+	t.Logf("6 clients, one per port of a rule with origins o0, o1, o2 (rr): %v", got)
+	for _, o := range []string{"o0", "o1", "o2"} {
+		if got[o] != 2 {
+			t.Errorf("%s got %d of 6 connections; want 2, the first clients spread over the rule's 3 origins (all: %v)", o, got[o], got)
+		}
 	}
 }

@@ -63,7 +63,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 
 // stickyFor is the persistence table of pl on socket entry e (nil for a
 // new socket): its group's, shared by the group's sockets and kept while
-// any of them runs (forgetPersist), or else the socket's own, kept while
+// any of them runs with persistence (forgetPersist), or else the socket's own, kept while
 // the same listener serves it (another listener taking the port starts
 // afresh). Both outlive configuration changes; a client pinned to an
 // origin the new configuration lacks is simply picked anew. A socket's own
@@ -72,7 +72,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 // meanwhile went wherever the scheduler sent them.
 func (rt *Runtime) stickyFor(e *entry, pl snapshot.Placed) *balance.Sticky {
 	l := pl.Listener
-	if l.PersistGroup != "" {
+	if l.PersistGroup != "" && l.SessionPersist > 0 {
 		k := persistKey{pl.Proxy.ID, l.PersistGroup}
 		s := rt.persist[k]
 		if s == nil {
@@ -87,15 +87,15 @@ func (rt *Runtime) stickyFor(e *entry, pl snapshot.Placed) *balance.Sticky {
 	return balance.NewSticky()
 }
 
-// forgetPersist drops the tables of groups no running socket is in any
-// more (a rule deleted or set offline starts afresh, as a removed
-// listener's socket does). Draining sockets accept no new clients, so
+// forgetPersist drops the tables of groups no running socket with
+// persistence is in any more (a rule deleted, set offline or with its
+// persistence off starts afresh, as a removed listener's socket does). Draining sockets accept no new clients, so
 // they need none: their routes keep their pointer anyway.
 func (rt *Runtime) forgetPersist() {
 	live := map[persistKey]bool{}
 	for _, e := range rt.servers {
-		if g := e.placed.Listener.PersistGroup; g != "" {
-			live[persistKey{e.placed.Proxy.ID, g}] = true
+		if l := e.placed.Listener; l.PersistGroup != "" && l.SessionPersist > 0 {
+			live[persistKey{e.placed.Proxy.ID, l.PersistGroup}] = true
 		}
 	}
 	for k := range rt.persist {
@@ -138,6 +138,12 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
 	r.Picker = balance.New(l.Scheduler, targets, l.FailoverSwitch, sticky, l.SessionPersist)
+	if l.PersistGroup != "" {
+		// One of the ports of an EdgeOne rule, each a listener of its own:
+		// started at the port, the ports spread their first clients over
+		// the rule's origins instead of all sending them to the same one.
+		r.Picker.Offset(uint64(l.Port))
+	}
 	return r, bs
 }
 

@@ -77,6 +77,27 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 		persist: persist, cw: make([]int, len(targets)), now: time.Now}
 }
 
+// Offset starts the picker's rotation n picks in (rr, lc and lrtt ties,
+// wrr's smooth sequence over all targets): pickers of one origin set that
+// would otherwise all begin with the same origin (an EdgeOne rule's ports,
+// each its own listener) spread their first clients. It returns p, and is
+// called before p is used.
+func (p *Picker) Offset(n uint64) *Picker {
+	p.rr.Store(n)
+	if p.sched == snapshot.SchedWRR {
+		total := 0
+		for _, t := range p.targets {
+			total += max(t.Weight, 0)
+		}
+		if total > 0 {
+			for range n % uint64(total) {
+				p.wrr(p.targets)
+			}
+		}
+	}
+	return p
+}
+
 // Pick returns the target for a new connection from client, leaving out
 // tried (targets this connection already failed on), or nil if no target
 // is left. A client pinned by persistence stays on its origin while that
