@@ -265,17 +265,16 @@ func (c Config) validate() error {
 	if c.MaxProxiesPerGroup < 1 {
 		return fmt.Errorf("maxProxiesPerGroup %d: a group holds at least one proxy", c.MaxProxiesPerGroup)
 	}
-	zones := map[string]bool{}
 	seen := map[string]bool{}
 	for _, k := range c.Countries {
 		if _, err := strconv.ParseUint(k.Code, 10, 32); err != nil || seen[k.Code] {
 			return fmt.Errorf("countries: code %q is empty, not digits (NationCountryInnerCode) or repeated", k.Code)
 		}
-		seen[k.Code], zones[k.ZoneCode] = true, true
+		seen[k.Code] = true
 	}
 	for _, set := range [][]Region{c.AccessRegions, c.DestRegions} {
 		for _, r := range set {
-			if err := r.validate(zones); err != nil {
+			if err := r.validate(); err != nil {
 				return fmt.Errorf("region %s: %w", r.ID, err)
 			}
 		}
@@ -315,9 +314,11 @@ func positive(field string, opts []int64) error {
 	return nil
 }
 
-// validate checks a region of the catalogue; zones are the zone codes of
-// the country table.
-func (r Region) validate(zones map[string]bool) error {
+// validate checks a region of the catalogue. (Its zoneCode is not held to
+// the country table: a file that replaces the table alone would refuse the
+// built-in regions, and a zone of no country only leaves the region out of
+// the nearest-access mapping.)
+func (r Region) validate() error {
 	if r.IDCType != "" && r.IDCType != "dc" && r.IDCType != "ec" {
 		return fmt.Errorf("idcType %q is not dc or ec", r.IDCType)
 	}
@@ -325,9 +326,6 @@ func (r Region) validate(zones map[string]bool) error {
 		if !slices.Contains([]string{model.NetworkNormal, model.NetworkCN2, model.NetworkTriple, "secure_eip"}, n) {
 			return fmt.Errorf("networkTypes: %q is not normal, cn2, triple or secure_eip", n)
 		}
-	}
-	if r.ZoneCode != "" && !zones[r.ZoneCode] {
-		return fmt.Errorf("zoneCode %q is the zone of no country of the table", r.ZoneCode)
 	}
 	if err := positive("bandwidthOptions", r.BandwidthOptions); err != nil {
 		return err

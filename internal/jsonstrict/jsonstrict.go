@@ -10,14 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
 // Decode reads the one JSON value of r into v, refusing members v has no
 // field for, a member given twice in one object (encoding/json keeps the
 // last, so the first would silently not apply; names compared without
-// case, as it matches them to fields) and anything but white space after
-// the value.
+// case, as it matches them to fields; a map's keys too, which the files
+// read with it have none) and anything but white space after the value.
 func Decode(r io.Reader, v any) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -37,7 +38,7 @@ func checkShape(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
 		object bool
-		names  map[string]bool
+		names  []string
 		key    bool // The next token of an object is a member name.
 	}
 	var stack []*frame
@@ -70,11 +71,13 @@ func checkShape(data []byte) error {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			name := strings.ToLower(tok.(string))
-			if top.names[name] {
-				return fmt.Errorf("member %q given twice in one object", tok)
+			name := tok.(string)
+			// Folded as encoding/json matches names to fields ("ſecretId"
+			// is SecretId); objects are small.
+			if slices.ContainsFunc(top.names, func(o string) bool { return strings.EqualFold(o, name) }) {
+				return fmt.Errorf("member %q given twice in one object", name)
 			}
-			top.names[name], top.key = true, false
+			top.names, top.key = append(top.names, name), false
 			continue
 		}
 		if top != nil && top.object {
@@ -82,7 +85,7 @@ func checkShape(data []byte) error {
 		}
 		switch tok {
 		case json.Delim('{'):
-			stack = append(stack, &frame{object: true, names: map[string]bool{}, key: true})
+			stack = append(stack, &frame{object: true, key: true})
 		case json.Delim('['):
 			stack = append(stack, &frame{})
 		case json.Delim(']'), json.Delim('}'):

@@ -23,8 +23,9 @@ func TestDecode(t *testing.T) {
 		{`{"A": 1} x`, false},
 		{`{"A": 1} ]`, false}, // A stray closing bracket, and anything after it, was let through.
 		{`{"A": 1} } [`, false},
-		{`{"A": 1, "A": 2}`, false}, // The first would silently not apply.
-		{`{"A": 1, "a": 2}`, false}, // Both set A.
+		{`{"A": 1, "A": 2}`, false},                   // The first would silently not apply.
+		{`{"A": 1, "a": 2}`, false},                   // Both set A.
+		{"{\"D\": {\"s\": 1, \"\u017f\": 2}}", false}, // ſ folds to s, as encoding/json matches names.
 		{`{"A": 1, "B": {"x": 1, "x": 2}}`, false},
 		{`{"A": 1, "C": [{"x": 1}, {"x": 2}], "D": {"x": {"y": 1}, "y": 2}}`, true},
 		{``, false},

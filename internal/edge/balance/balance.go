@@ -84,15 +84,13 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 // called before p is used.
 func (p *Picker) Offset(n uint64) *Picker {
 	p.rr.Store(n)
-	if p.sched == snapshot.SchedWRR {
-		total := 0
-		for _, t := range p.targets {
-			total += max(t.Weight, 0)
-		}
-		if total > 0 {
-			for range n % uint64(total) {
-				p.wrr(p.targets)
-			}
+	if p.sched == snapshot.SchedWRR && len(p.targets) > 0 {
+		// A few steps of the sequence, not up to the sum of the weights:
+		// enough to start ports on different origins, at a cost bounded
+		// by the targets (a rule's 200 ports of 100 origins weighing 100
+		// each took 0.5 s of an Apply).
+		for range n % uint64(len(p.targets)) {
+			p.wrr(p.targets)
 		}
 	}
 	return p
