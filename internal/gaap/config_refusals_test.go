@@ -96,23 +96,8 @@ func TestConfigIDCType(t *testing.T) {
 
 	path := writeConfigFile(t, `{"accessRegions":[{"id":"Moon","name":"月球","area":"Space","areaName":"太空"}]}`)
 	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = path })
-	c := api.GAAP()
-	regions := accessRegions(t, api, c)
-	px, err := createProxyRaw(api, map[string]any{"AccessRegion": "Moon"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitProxyStatus(t, api, px, "RUNNING")
-	domain := globalDomainTo(t, api, px)
-	var out struct {
-		GlobalDnsList []struct {
-			AccessList []struct{ ProxyId, RegionId, SourceRegionIdcType string }
-		}
-	}
-	if err := api.Call(c, "DescribeGlobalDomainDns", map[string]any{"DomainId": domain}, &out); err != nil {
-		t.Fatal(err)
-	}
-	dns := out.GlobalDnsList[0].AccessList[0].SourceRegionIdcType
+	regions := accessRegions(t, api, api.GAAP())
+	dns := accessIdcType(t, api, "Moon")
 	if got := regions.AccessRegionSet[0].IDCType; got != dns {
 		t.Errorf("region Moon (no idcType in the catalogue): DescribeAccessRegions IDCType %q, DescribeGlobalDomainDns SourceRegionIdcType %q; want the same (dc)", got, dns)
 	}

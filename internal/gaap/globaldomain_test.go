@@ -2,8 +2,6 @@ package gaap_test
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -632,30 +630,15 @@ func TestGlobalDefaultNotOneHost(t *testing.T) {
 	}
 }
 
-// TestGlobalDnsIdcTypeFollowsRegion: ProxyAccessInfo.SourceRegionIdcType
-// is "接入点IDC类型。ec或dc", the IDC type of the proxy's access point: of
-// a proxy accessed in a region the catalogue declares "ec" (as
-// DescribeAccessRegions answers), "ec", not a fixed "dc".
-func TestGlobalDnsIdcTypeFollowsRegion(t *testing.T) {
-	t.Parallel()
-	cfg := filepath.Join(t.TempDir(), "gaap.json")
-	catalogue := `{"accessRegions":[{"id":"EdgeHK","name":"香港边缘","nameEn":"Hong Kong Edge","area":"Asia","areaName":"亚洲","idcType":"ec"}]}`
-	if err := os.WriteFile(cfg, []byte(catalogue), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = cfg })
-	c := api.GAAP()
-	if regions := accessRegions(t, api, c); len(regions.AccessRegionSet) != 1 || regions.AccessRegionSet[0].IDCType != "ec" {
-		t.Fatalf("DescribeAccessRegions = %+v; want EdgeHK with IDCType ec", regions.AccessRegionSet)
-	}
-	req := gaapsdk.NewCreateProxyRequest()
-	req.ProjectId, req.ProxyName, req.AccessRegion = new(int64(0)), new("edge"), new("EdgeHK")
-	req.RealServerRegion, req.Bandwidth, req.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
-	resp, err := c.CreateProxy(req)
+// accessIdcType creates a running proxy accessed in region, a global
+// domain with a record to it, and returns the SourceRegionIdcType
+// DescribeGlobalDomainDns gives its access point.
+func accessIdcType(t *testing.T, api *xtest.API, region string) string {
+	t.Helper()
+	px, err := createProxyRaw(api, map[string]any{"AccessRegion": region})
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := *resp.Response.InstanceId
 	waitProxyStatus(t, api, px, "RUNNING")
 	domain := globalDomainTo(t, api, px)
 	var out struct {
@@ -663,14 +646,27 @@ func TestGlobalDnsIdcTypeFollowsRegion(t *testing.T) {
 			AccessList []struct{ ProxyId, RegionId, SourceRegionIdcType string }
 		}
 	}
-	if err := api.Call(c, "DescribeGlobalDomainDns", map[string]any{"DomainId": domain}, &out); err != nil {
+	if err := api.Call(api.GAAP(), "DescribeGlobalDomainDns", map[string]any{"DomainId": domain}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.GlobalDnsList) != 1 || len(out.GlobalDnsList[0].AccessList) != 1 {
 		t.Fatalf("DescribeGlobalDomainDns = %+v; want one record with one access point", out)
 	}
-	if a := out.GlobalDnsList[0].AccessList[0]; a.SourceRegionIdcType != "ec" {
-		t.Errorf("AccessList[0] = %+v: SourceRegionIdcType %q for a proxy accessed in an ec region; want \"ec\" (as DescribeAccessRegions says)",
-			a, a.SourceRegionIdcType)
+	return out.GlobalDnsList[0].AccessList[0].SourceRegionIdcType
+}
+
+// TestGlobalDnsIdcTypeFollowsRegion: ProxyAccessInfo.SourceRegionIdcType
+// is "接入点IDC类型。ec或dc", the IDC type of the proxy's access point: of
+// a proxy accessed in a region the catalogue declares "ec" (as
+// DescribeAccessRegions answers), "ec", not a fixed "dc".
+func TestGlobalDnsIdcTypeFollowsRegion(t *testing.T) {
+	t.Parallel()
+	path := writeConfigFile(t, `{"accessRegions":[{"id":"EdgeHK","name":"香港边缘","nameEn":"Hong Kong Edge","area":"Asia","areaName":"亚洲","idcType":"ec"}]}`)
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.GAAPConfig = path })
+	if regions := accessRegions(t, api, api.GAAP()); len(regions.AccessRegionSet) != 1 || regions.AccessRegionSet[0].IDCType != "ec" {
+		t.Fatalf("DescribeAccessRegions = %+v; want EdgeHK with IDCType ec", regions.AccessRegionSet)
+	}
+	if got := accessIdcType(t, api, "EdgeHK"); got != "ec" {
+		t.Errorf("SourceRegionIdcType %q for a proxy accessed in an ec region; want \"ec\" (as DescribeAccessRegions says)", got)
 	}
 }

@@ -164,19 +164,10 @@ func TestAPIConnectionsHelper(t *testing.T) {
 	case "idle": // Keep-alive API connections, one call each.
 		var conns []net.Conn
 		for range 400 { // More than the descriptors left.
-			c, err := net.DialTimeout("tcp", addr, time.Second)
+			c, err := idleAPIConn(addr)
 			if err != nil {
 				break
 			}
-			c.SetDeadline(time.Now().Add(2 * time.Second))
-			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				c.Close()
-				break
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 			conns = append(conns, c)
 		}
 		fmt.Printf("%d idle API connections open\n", len(conns))
@@ -237,19 +228,10 @@ func TestIdleAPIConnectionsGiveWayAtTheCap(t *testing.T) {
 		}
 	}()
 	for range slots {
-		c, err := net.DialTimeout("tcp", api.Addr, time.Second)
+		c, err := idleAPIConn(api.Addr)
 		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // no credentials at all
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			c.Close()
 			break
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		conns = append(conns, c)
 	}
 	t.Logf("attacker holds %d idle unauthenticated keep-alive connections (cap %d)", len(conns), slots)
@@ -267,4 +249,23 @@ func TestIdleAPIConnectionsGiveWayAtTheCap(t *testing.T) {
 			"%v after %v; want it served (idle connections closed to make room at the cap)",
 			len(conns), err, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// idleAPIConn opens a connection to the API at addr, has one call without
+// credentials answered on it, and leaves it idle (keep-alive).
+func idleAPIConn(addr string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return c, nil
 }

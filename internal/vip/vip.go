@@ -9,6 +9,7 @@ package vip
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
@@ -207,23 +208,36 @@ const smallPool = 4096
 // fresh takes an address of the pool that has no record (never handed
 // out), reading the records at once.
 func (p *Pool) fresh(tx store.Tx, account, owner string) (netip.Addr, bool, error) {
-	recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, NoTotal: true})
+	free, err := p.unrecorded(tx)
 	if err != nil {
 		return netip.Addr{}, false, err
 	}
-	recorded := make(map[string]bool, len(recs))
-	for _, r := range recs {
-		recorded[r.ID] = true
-	}
-	for i := range p.size {
-		if recorded[p.nth(i).String()] {
-			continue
-		}
+	for i := range free {
 		if ip, ok, err := p.try(tx, account, owner, i); ok || err != nil {
 			return ip, ok, err
 		}
 	}
 	return netip.Addr{}, false, nil
+}
+
+// unrecorded yields the indices of the pool's addresses that have no
+// record, reading the records at once.
+func (p *Pool) unrecorded(tx store.Tx) (iter.Seq[uint64], error) {
+	recs, _, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, NoTotal: true})
+	if err != nil {
+		return nil, err
+	}
+	recorded := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		recorded[r.ID] = true
+	}
+	return func(yield func(uint64) bool) {
+		for i := range p.size {
+			if !recorded[p.nth(i).String()] && !yield(i) {
+				return
+			}
+		}
+	}, nil
 }
 
 // oldestReleased returns the record of the pool's address released the
@@ -265,24 +279,16 @@ func (p *Pool) Available(tx store.Tx, account string, quota int) error {
 	if rec, err := p.oldestReleased(tx); err != nil || rec != nil {
 		return err // One released is free (an indexed read).
 	}
-	q := store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, Limit: 1}
-	_, held, err := tx.List(q)
+	_, held, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, Limit: 1})
 	if err != nil || uint64(held) < p.size {
 		return err // Fewer records than addresses: one is free.
 	}
-	q.Limit, q.NoTotal = 0, true
-	recs, _, err := tx.List(q)
+	free, err := p.unrecorded(tx)
 	if err != nil {
 		return err
 	}
-	taken := make(map[string]bool, len(recs))
-	for _, r := range recs {
-		taken[r.ID] = true // None of the pool's released: oldestReleased found none.
-	}
-	for i := range p.size { // No more than the records just read.
-		if !taken[p.nth(i).String()] {
-			return nil
-		}
+	for range free {
+		return nil
 	}
 	return ErrExhausted
 }
