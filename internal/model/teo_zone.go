@@ -168,6 +168,38 @@ func CheckZoneName(name string) error {
 	return nil
 }
 
+// MaxVanityNameServers bounds a zone's custom name servers: the reference
+// gives no figure; registrars take 2 to 13 NS records (a DNS answer of the
+// root's size), so 10 leaves room and keeps a zone's record small.
+const MaxVanityNameServers = 10
+
+// CheckVanityNameServers validates ModifyZone's VanityNameServers: Switch
+// on or off; Servers host names (the reference's examples have and lack
+// the trailing dot: both are taken) named once each, at least one when on.
+func CheckVanityNameServers(on string, servers []string) error {
+	if err := CheckOnOff("VanityNameServers.Switch", on); err != nil {
+		return err
+	}
+	if on == TeoOn && len(servers) == 0 {
+		return invalid("VanityNameServers.Servers", "at least one name server is needed when Switch is on")
+	}
+	if len(servers) > MaxVanityNameServers {
+		return invalid("VanityNameServers.Servers", "%d name servers; at most %d", len(servers), MaxVanityNameServers)
+	}
+	seen := make(map[string]bool, len(servers))
+	for _, s := range servers {
+		name := strings.ToLower(strings.TrimSuffix(s, "."))
+		if !IsHostName(s) {
+			return invalid("VanityNameServers.Servers", "%q is not a host name such as ns1.example.com", s)
+		}
+		if seen[name] {
+			return invalid("VanityNameServers.Servers", "%q is given twice", s)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
 // CheckAliasZoneName validates AliasZoneName: up to 200 of letters,
 // digits, '.', '-' and '_'.
 func CheckAliasZoneName(v string) error {

@@ -913,3 +913,36 @@ func TestGroupIDAsDomainOriginRefused(t *testing.T) {
 			f.group, err, *d.L4ProxyRules[0].OriginType, d.L4ProxyRules[0].OriginValue)
 	}
 }
+
+// TestVanityNameServersChecked: ModifyZone's custom name servers are host
+// names, each once, at least one when on, at most MaxVanityNameServers;
+// they were stored as given (a URL, a blank, ten thousand names) and
+// answered back by DescribeZones.
+func TestVanityNameServersChecked(t *testing.T) {
+	svc, _, call := newService(t, xtest.NextVIPPool())
+	ctx := context.Background()
+	z, err := svc.CreateZone(ctx, call, &teoapi.CreateZoneRequest{Type: new("full"), ZoneName: new("vanity.example.com")})
+	must(t, err)
+	modify := func(on string, servers ...string) error {
+		_, err := svc.ModifyZone(ctx, call, &teoapi.ModifyZoneRequest{ZoneId: z.ZoneId,
+			VanityNameServers: &teoapi.VanityNameServers{Switch: new(on), Servers: servers}})
+		return err
+	}
+	many := make([]string, model.MaxVanityNameServers+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("ns%d.example.com", i)
+	}
+	for _, bad := range [][]string{{}, {"http://ns1.example.com"}, {" "}, {"ns1"}, {"ns1.example.com", "NS1.example.com."}, many} {
+		if err := modify("on", bad...); !apierr.Is(err, apierr.InvalidParameterValue) {
+			t.Errorf("VanityNameServers on %q: %v; want InvalidParameterValue", bad, err)
+		}
+	}
+	must(t, modify("on", "ns1.teodns.com.", "ns2.example.com"))
+	resp, err := svc.DescribeZones(ctx, call, &teoapi.DescribeZonesRequest{
+		Filters: []teoapi.AdvancedFilter{{Name: new("zone-id"), Values: []string{*z.ZoneId}}}})
+	must(t, err)
+	if v := resp.Zones[0].NSDetail.VanityNameServers; cloudapi.Value(v.Switch) != "on" || strings.Join(v.Servers, ",") != "ns1.teodns.com.,ns2.example.com" {
+		t.Errorf("VanityNameServers read back %q %q; want on, the two given", cloudapi.Value(v.Switch), v.Servers)
+	}
+	must(t, modify("off"))
+}

@@ -149,7 +149,7 @@ func applyZoneChange(z *model.TeoZone, req *teoapi.ModifyZoneRequest) error {
 		z.Area = *req.Area
 	}
 	if v := req.VanityNameServers; v != nil {
-		if err := model.CheckOnOff("VanityNameServers.Switch", cloudapi.Value(v.Switch)); err != nil {
+		if err := model.CheckVanityNameServers(cloudapi.Value(v.Switch), v.Servers); err != nil {
 			return err
 		}
 		z.VanitySwitch, z.VanityServers = *v.Switch, v.Servers
