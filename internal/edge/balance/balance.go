@@ -119,8 +119,10 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	if p.sched == snapshot.SchedLRTT {
 		rankedAt = now
 	}
+	pin := false
 	if p.sticky != nil {
-		if id, ok := p.sticky.Get(client, now, p.persist); ok {
+		var id string
+		if id, pin = p.sticky.Get(client, now, p.persist); pin {
 			t = p.pinned(id, tried, best)
 		}
 	}
@@ -128,9 +130,28 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 		t = p.choose(el, now)
 	}
 	if p.sticky != nil {
-		p.sticky.Put(client, t.ID, now, p.persist)
+		t = p.pin(client, t, pin, tried, best, now)
 	}
 	t.Backend.Picked(rankedAt)
+	return t
+}
+
+// pin binds client to t. A client that had no pin (had false) takes the
+// one another of its connections stored since it looked, if persistence
+// may keep it there: a browser's parallel first connections are picked at
+// once, and each would otherwise go wherever the scheduler sent it, the
+// last one's origin becoming the pin the others do not use.
+func (p *Picker) pin(client netip.Addr, t *Target, had bool, tried []*Target, best int, now time.Time) *Target {
+	if !had {
+		id := p.sticky.Claim(client, t.ID, now, p.persist)
+		if id == t.ID {
+			return t
+		}
+		if o := p.pinned(id, tried, best); o != nil {
+			return o
+		}
+	}
+	p.sticky.Put(client, t.ID, now, p.persist)
 	return t
 }
 

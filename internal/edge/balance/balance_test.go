@@ -288,3 +288,38 @@ func TestStickyHeldWhileOpen(t *testing.T) {
 		t.Error("pin live more than SessionPersist after its connection ended")
 	}
 }
+
+// racer is a fake whose Active, read by lc while a pick chooses, first
+// lets another pick of the same client run to its end: the interleaving
+// of two first connections of one client picked at once.
+type racer struct {
+	fake
+	during func()
+}
+
+func (r *racer) Active() int64 {
+	if f := r.during; f != nil {
+		r.during = nil
+		f()
+	}
+	return r.active
+}
+
+func (r *racer) Picked(time.Time) { r.active++ }
+
+// TestStickyFirstPicksAgree: two first connections of a client picked at
+// the same time go to one origin, the pin the first to store it made;
+// each went where lc sent it, and the pin was the last one's.
+func TestStickyFirstPicksAgree(t *testing.T) {
+	a, b := &racer{fake: fake{healthy: true}}, &racer{fake: fake{healthy: true}}
+	p := New(snapshot.SchedLC, []*Target{{ID: "a", Backend: a}, {ID: "b", Backend: b}}, false, NewSticky(), time.Minute)
+	var inner string
+	a.during = func() { inner = p.Pick(client).ID }
+	outer := p.Pick(client).ID
+	if inner != outer {
+		t.Fatalf("a client's simultaneous first connections went to %s and %s; want one origin", inner, outer)
+	}
+	if id, _ := p.sticky.Get(client, time.Now(), time.Minute); id != outer {
+		t.Errorf("pinned to %s; want %s, where both went", id, outer)
+	}
+}

@@ -61,6 +61,11 @@ type stickyEntry struct {
 	conns int       // Connections open that hold the entry (Hold).
 }
 
+// live: a connection holds e, or its time is at most persist before now.
+func (e stickyEntry) live(now time.Time, persist time.Duration) bool {
+	return e.conns > 0 || now.Sub(e.at) <= persist
+}
+
 type queued struct {
 	ip netip.Addr
 	at time.Time
@@ -75,7 +80,7 @@ func (s *Sticky) Get(ip netip.Addr, now time.Time, persist time.Duration) (strin
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[ip]
-	if !ok || e.conns == 0 && now.Sub(e.at) > persist {
+	if !ok || !e.live(now, persist) {
 		return "", false
 	}
 	return e.id, true
@@ -113,6 +118,10 @@ func (s *Sticky) Release(ip netip.Addr, now time.Time) {
 func (s *Sticky) Put(ip netip.Addr, id string, now time.Time, persist time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.put(ip, id, now, persist)
+}
+
+func (s *Sticky) put(ip netip.Addr, id string, now time.Time, persist time.Duration) {
 	s.sweep(now, persist)
 	if _, ok := s.m[ip]; !ok {
 		if len(s.m) >= MaxStickyClients {
@@ -121,6 +130,18 @@ func (s *Sticky) Put(ip netip.Addr, id string, now time.Time, persist time.Durat
 		s.push(queued{ip, now})
 	}
 	s.m[ip] = stickyEntry{id, now, s.m[ip].conns}
+}
+
+// Claim binds ip to id as Put does, unless ip has a live binding (one Get
+// would return), whose ID it returns instead; else id.
+func (s *Sticky) Claim(ip netip.Addr, id string, now time.Time, persist time.Duration) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[ip]; ok && e.live(now, persist) {
+		return e.id
+	}
+	s.put(ip, id, now, persist)
+	return id
 }
 
 // sweep handles up to stickySweep due entries at the front of the queue.
