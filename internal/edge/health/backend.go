@@ -465,9 +465,9 @@ func (b *Backend) ObserveRTT(d time.Duration) {
 }
 
 // run is the backend's goroutine: checks, until stop. Resolution is the
-// name's (domain), never on the data path: Addr only loads what it stored.
-func (b *Backend) run(p *Pool) {
-	if d := b.domain; d != nil {
+// name's (d), never on the data path: Addr only loads what it stored.
+func (b *Backend) run(p *Pool, d *domain) {
+	if d != nil {
 		if r := d.last.Load(); r != nil { // Addresses another origin's resolution found.
 			b.report(p, r.reason)
 		}

@@ -478,3 +478,34 @@ func TestStaleRTTOneTrialPerWindow(t *testing.T) {
 		t.Errorf("%d of 20 connections picked while the slow origin's figure was stale went to it; want 1 (one that measures it)", toSlow)
 	}
 }
+
+// TestRebindKeepsOpenConnections: an origin unbound while its connections
+// run on, and bound again before they end, counts them (lc): its new
+// backend read 0 active, and took every new connection of a listener
+// whose other origins carry theirs. Once they have ended, a binding starts
+// afresh, as a new origin does.
+func TestRebindKeepsOpenConnections(t *testing.T) {
+	p := NewPool(Options{})
+	defer p.Close()
+	k := Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1}
+	old := p.Acquire(k)
+	old.ConnStart()
+	old.ConnStart()
+	p.Release(old) // Unbound; the two connections run on.
+	again := p.Acquire(k)
+	if again.Active() != 2 {
+		t.Errorf("rebound origin reads %d active; want the 2 still open", again.Active())
+	}
+	old.ConnEnd()
+	old.ConnEnd()
+	if again.Active() != 0 {
+		t.Errorf("%d active after both ended; want 0", again.Active())
+	}
+	again.ObserveRTT(time.Millisecond)
+	p.Release(again) // Unbound idle: nothing kept.
+	fresh := p.Acquire(k)
+	defer p.Release(fresh)
+	if fresh.RTT(time.Now()) != 0 {
+		t.Error("an origin bound again after an idle unbind kept its old state; want a new origin's")
+	}
+}

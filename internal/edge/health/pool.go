@@ -18,6 +18,7 @@
 package health
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -99,6 +100,12 @@ type Pool struct {
 	// origins holds the state each origin's backends share, whatever
 	// their check configs.
 	origins map[originKey]*originState
+	// busy holds the states of origins whose last backend went while
+	// connections to them were still open (an origin unbound, with its
+	// connections running on): bound again meanwhile, the origin takes
+	// its state back, so lc counts them rather than sending every new
+	// connection to the origin that reads idle. Dropped once idle.
+	busy map[originKey]*originState
 	// domains holds the resolution of each name domain origins use.
 	domains map[string]*domain
 	wg      sync.WaitGroup
@@ -120,7 +127,7 @@ func NewPool(opts Options) *Pool {
 		opts.Nameservers = []string{} // Ask none: the Resolver is the one.
 	}
 	return &Pool{opts: opts, dns: newDNSClient(opts.Nameservers), m: map[Key]*Backend{}, origins: map[originKey]*originState{},
-		domains: map[string]*domain{}}
+		busy: map[originKey]*originState{}, domains: map[string]*domain{}}
 }
 
 // Acquire returns the backend for k, creating it (and starting its checker)
@@ -151,9 +158,10 @@ func (p *Pool) Acquire(k Key) *Backend {
 		}
 		p.m[k] = b
 		p.wg.Add(1)
+		d := b.domain // Read here, under p.mu: a state taken back (busy) has it set again.
 		go func() {
 			defer p.wg.Done()
-			b.run(p)
+			b.run(p, d)
 		}()
 	}
 	b.refs++
@@ -188,6 +196,15 @@ func (p *Pool) share(b *Backend) {
 	ok := b.key.origin()
 	o := p.origins[ok]
 	if o == nil {
+		if g := p.busy[ok]; g != nil {
+			delete(p.busy, ok)
+			if g.active.Load() > 0 {
+				b.originState = g
+				if b.key.IsDomain {
+					g.addrs.Store(nil) // Its name's resolution now: as a new origin's.
+				}
+			}
+		}
 		p.origins[ok] = b.originState
 		o = b.originState
 		if b.key.IsDomain {
@@ -222,9 +239,14 @@ func (p *Pool) unshare(b *Backend) {
 	o := b.originState
 	o.backends = slices.DeleteFunc(o.backends, func(x *Backend) bool { return x == b })
 	if o.refs--; o.refs == 0 {
-		delete(p.origins, b.key.origin())
+		ok := b.key.origin()
+		delete(p.origins, ok)
 		if o.domain != nil {
 			p.detach(o)
+		}
+		maps.DeleteFunc(p.busy, func(_ originKey, g *originState) bool { return g.active.Load() <= 0 })
+		if o.active.Load() > 0 {
+			p.busy[ok] = o
 		}
 	}
 }
@@ -242,6 +264,7 @@ func (p *Pool) Close() {
 	}
 	clear(p.domains)
 	clear(p.origins)
+	clear(p.busy)
 	p.mu.Unlock()
 	p.wg.Wait()
 }
