@@ -334,6 +334,14 @@ func dialFailed(err error) bool {
 // Active is the number of open connections/sessions to the origin.
 func (b *Backend) Active() int64 { return b.active.Load() }
 
+// AddrDown reports whether the checks took address a of the origin's name
+// out while others pass (Status lists it in Down): a UDP session sending
+// there leaves it, as one on a down origin does.
+func (b *Backend) AddrDown(a netip.Addr) bool {
+	d := b.addrDown.Load()
+	return d != nil && slices.Contains(*d, a)
+}
+
 // ConnStart and ConnEnd bracket a connection or UDP session (for lc).
 func (b *Backend) ConnStart() { b.active.Add(1) }
 

@@ -360,14 +360,15 @@ func (s *UDPServer) sweepLoop() {
 				// up: the client's next datagram starts one there (UDP has
 				// no connection to break; a session would otherwise stay
 				// on the dead origin for as long as its client sends).
-				// Health is the current route's: a check-config change
-				// gave the origin a new backend, the session's old one
-				// is no longer checked.
+				// So does one on an address of a name the checks took out
+				// while others pass. Health is the current route's: a
+				// check-config change gave the origin a new backend, the
+				// session's old one is no longer checked.
 				b := ss.o.Backend
 				if o := r.Origins[ss.o.ID]; o != nil && o.Backend.SameOrigin(b) {
 					b = o.Backend
 				}
-				if idle || !b.Healthy() && r.Picker.AnyHealthy() {
+				if idle || !b.Healthy() && r.Picker.AnyHealthy() || b.AddrDown(ss.oaddr) {
 					ss.close()
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,6 +175,89 @@ func TestUDPLargeBuffersOnlyWhileLargeDatagramsCome(t *testing.T) {
 		}
 		if try == 2 {
 			t.Fatalf("a 20,000-byte datagram's echo: %d bytes, %v; want %d", n, err, len(big)+2)
+		}
+	}
+}
+
+// TestUDPSessionLeavesDownAddressOfName: a DOMAIN origin
+// whose name has two addresses, each running the service. The address a
+// live UDP session uses stops answering (its application hangs: silent,
+// no ICMP); the health checks take that address out (DownIPList), the
+// origin stays healthy through the other one. A session on a dead IP
+// origin ends at the sweep and the client's next datagram starts one on a
+// live origin (docs/dataplane-l4.md "UDP"); the session on the dead
+// address of a name moves likewise, to the name's live address. It stayed
+// on the dead address for as long as the client sent.
+func TestUDPSessionLeavesDownAddressOfName(t *testing.T) {
+	addrA, addrB := lo.Next(), lo.Next()
+	var alive [2]atomic.Bool
+	handler := func(i int, name string) func(netip.AddrPort, []byte) []byte {
+		alive[i].Store(true)
+		return func(_ netip.AddrPort, p []byte) []byte {
+			switch {
+			case !alive[i].Load():
+				return nil
+			case string(p) == "ping":
+				return []byte("pong")
+			}
+			return append([]byte(name), p...)
+		}
+	}
+	a := edgetest.StartUDP(t, netip.AddrPortFrom(addrA, 0), handler(0, "a:"))
+	port := a.Addr.Port()
+	edgetest.StartUDP(t, netip.AddrPortFrom(addrB, port), handler(1, "b:"))
+	ns := startZone(t, addrA, addrB)
+
+	pool := health.NewPool(health.Options{Nameservers: []string{ns}})
+	t.Cleanup(pool.Close)
+	check := snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond,
+		Healthy: 1, Unhealthy: 1, Send: "ping", Recv: "pong"}
+	b := pool.Acquire(health.Key{Proto: snapshot.ProtoUDP, Host: "origin.test", Port: int(port), IsDomain: true, Check: check})
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		n := 0
+		_, _ = health.TryAddrs(b, func(netip.AddrPort) (int, error) { n++; return 0, net.ErrClosed }, func(error) bool { return true })
+		return n == 2
+	}, "origin.test not resolved to 2 addresses")
+	r := &Route{ListenerID: "l", Proxy: NewProxy("p", &stats.Counters{}), IdleTimeout: time.Minute,
+		Origins: map[string]*Origin{"o": {ID: "o", Backend: b, Stats: &stats.Counters{}}}, Stats: &stats.Counters{},
+		Picker: balance.New(snapshot.SchedRR, []*balance.Target{{ID: "o", Backend: b}}, false, nil, 0)}
+	srv, err := ListenUDP(netip.AddrPortFrom(lo.Next(), 0), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Abort(); <-srv.Shutdown(0) })
+
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write([]byte("x"))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := string(buf[:2])
+	dead, other := 0, "b:"
+	if first == "b:" {
+		dead, other = 1, "a:"
+	}
+	t.Logf("session on %s%s", first, buf[2:n])
+	alive[dead].Store(false)
+	down := time.Now()
+	for {
+		if time.Since(down) > 4*time.Second {
+			st := b.Status()
+			t.Fatalf("after 4 s (checks every 100 ms, fall 1) the session still sends to the dead address %s; origin healthy=%v, down addresses %v",
+				first, st.Healthy, st.Down)
+		}
+		_, _ = c.Write([]byte("y"))
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && string(buf[:n]) == other+"y" {
+			t.Logf("moved to %s after %v", other, time.Since(down))
+			return
 		}
 	}
 }

@@ -29,6 +29,7 @@ type udpSession struct {
 	bc     batchConn
 	route  *Route
 	o      *Origin
+	oaddr  netip.Addr      // The address of o the session sends to.
 	t      *balance.Target // o's target in the picker of route.
 	set    stats.Set
 	hdr    []byte       // PROXY v2 or SPP header prefixed to every datagram, if configured.
@@ -117,7 +118,7 @@ func newSession(s *UDPServer, r *Route, src netip.AddrPort, o *Origin, t *balanc
 	set := r.counters(o)
 	var err error
 	ss := &udpSession{srv: s, client: src, caddr: net.UDPAddrFromAddrPort(src), up: up,
-		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, t: t, set: set, ovfl: enableRxqOvfl(up)}
+		bc: newBatchConn(up, ap.Addr().Is4()), route: r, o: o, oaddr: ap.Addr(), t: t, set: set, ovfl: enableRxqOvfl(up)}
 	switch r.ClientIP {
 	case snapshot.ClientIPPPV2:
 		if ss.hdr, err = udpProxyHeader(ss.caddr, s.pc.LocalAddr()); err != nil {
