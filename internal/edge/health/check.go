@@ -80,9 +80,9 @@ func (b *Backend) check() (failed, passed []netip.Addr, err error) {
 const maxCheckedAddrs = 64
 
 // checkAddr probes the origin at ap. rtt is the time to a TCP check's
-// handshake (a connect like any other), to a UDP probe's reply (UDP has
-// no connect to time) or from an HTTP probe sent to its answer (what
-// proxied requests measure too), else 0.
+// handshake (a connect like any other), to a UDP probe's reply or a
+// PING's echo (UDP has no connect to time) or from an HTTP probe sent to
+// its answer (what proxied requests measure too), else 0.
 func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 	c := b.key.Check
 	switch {
@@ -98,7 +98,7 @@ func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 		}
 		return time.Since(start), nil
 	case c.CheckType == snapshot.CheckPing:
-		return 0, ping(b.ctx, ap.Addr(), c.Timeout)
+		return ping(b.ctx, ap.Addr(), c.Timeout)
 	default:
 		send, recv, err := c.Payloads()
 		if err != nil {

@@ -87,7 +87,7 @@ func TestPing(t *testing.T) {
 		t.Skipf("ICMP unavailable here (needs root or ping_group_range): %v", err)
 	}
 	_ = c.Close()
-	if err := ping(context.Background(), lo.Next(), time.Second); err != nil {
+	if _, err := ping(context.Background(), lo.Next(), time.Second); err != nil {
 		t.Fatalf("ping loopback: %v; want an echo reply", err)
 	}
 }
@@ -507,5 +507,30 @@ func TestRebindKeepsOpenConnections(t *testing.T) {
 	defer p.Release(fresh)
 	if fresh.RTT(time.Now()) != 0 {
 		t.Error("an origin bound again after an idle unbind kept its old state; want a new origin's")
+	}
+}
+
+// TestPingCheckFeedsLRTT: a UDP listener with CheckType PING and
+// scheduler lrtt ("最小时延", least latency). Every check is an ICMP echo
+// round trip to the origin, i.e. its latency: a PING check that got its
+// echo feeds the EWMA as a UDP probe's reply or a TCP check's handshake
+// does. checkAddr returned 0 for PING, and lrtt rotated like rr.
+func TestPingCheckFeedsLRTT(t *testing.T) {
+	if c, _, err := listenICMP(true); err != nil {
+		t.Skipf("ICMP unavailable here: %v", err)
+	} else {
+		_ = c.Close()
+	}
+	origin := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
+	p := NewPool(Options{Nameservers: []string{}})
+	t.Cleanup(p.Close)
+	b := p.Acquire(Key{Proto: snapshot.ProtoUDP, Host: origin.Addr.Addr().String(), Port: int(origin.Addr.Port()),
+		Check: snapshot.HealthCheck{Enabled: true, CheckType: snapshot.CheckPing, Interval: 100 * time.Millisecond,
+			Timeout: 50 * time.Millisecond, Healthy: 1, Unhealthy: 1}})
+	defer p.Release(b)
+	edgetest.Eventually(t, 3*time.Second, func() bool { return b.RTT(time.Now()) != 0 },
+		"PING checks (every 100 ms) answered, the origin's latency still unmeasured (RTT 0): lrtt cannot rank PING-checked UDP origins")
+	if !b.Healthy() {
+		t.Fatal("the origin answers pings but reads unhealthy")
 	}
 }

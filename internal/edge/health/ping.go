@@ -37,14 +37,15 @@ func CanPing() bool {
 // (errNoICMP): a PING listener stored before the node lost the privilege
 // keeps its origins' state instead of reading every one abnormal.
 // Each probe opens its own socket: raw sockets see every echo reply on the
-// host, so replies are matched by ID, sequence and source.
-func ping(ctx context.Context, dst netip.Addr, timeout time.Duration) error {
+// host, so replies are matched by ID, sequence and source. rtt is the
+// echo's round trip: a PING-checked UDP origin's latency, which lrtt ranks.
+func ping(ctx context.Context, dst netip.Addr, timeout time.Duration) (rtt time.Duration, err error) {
 	c, raw, err := listenICMP(dst.Is4())
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("%w: %w", errNoICMP, err)
+			return 0, fmt.Errorf("%w: %w", errNoICMP, err)
 		}
-		return fmt.Errorf("ping: %w", err)
+		return 0, fmt.Errorf("ping: %w", err)
 	}
 	defer c.Close()
 	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
@@ -57,17 +58,21 @@ func ping(ctx context.Context, dst netip.Addr, timeout time.Duration) error {
 	msg := icmp.Message{Type: typ, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("opengaap")}}
 	wb, err := msg.Marshal(nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var to net.Addr = &net.IPAddr{IP: dst.AsSlice()}
 	if !raw {
 		to = &net.UDPAddr{IP: dst.AsSlice()}
 	}
-	_ = c.SetDeadline(time.Now().Add(timeout))
+	start := time.Now()
+	_ = c.SetDeadline(start.Add(timeout))
 	if _, err := c.WriteTo(wb, to); err != nil {
-		return fmt.Errorf("ping: %w", err)
+		return 0, fmt.Errorf("ping: %w", err)
 	}
-	return awaitEcho(c, proto, reply, id, seq, raw, dst)
+	if err := awaitEcho(c, proto, reply, id, seq, raw, dst); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }
 
 func listenICMP(v4 bool) (*icmp.PacketConn, bool, error) {
