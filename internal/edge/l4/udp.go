@@ -58,9 +58,10 @@ type UDPServer struct {
 	bc    batchConn
 	route atomic.Pointer[Route]
 	ovfl  bool // Reads carry the socket's drop counter (SO_RXQ_OVFL).
-	// wideReplies is set once an origin sent a reply over udpBuf: new
-	// sessions start with buffers that hold any datagram (replyLoop).
-	wideReplies atomic.Bool
+	// wideAt is when (the coarse clock) an origin last sent a reply over
+	// udpBuf, 0 if never: for udpWideFor after it, new sessions start
+	// with buffers that hold any datagram (replyLoop, wideReplies).
+	wideAt atomic.Int64
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*udpSession

@@ -261,3 +261,42 @@ func TestUDPSessionLeavesDownAddressOfName(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPWideRepliesExpire: after a large reply, the listener's next
+// sessions start with buffers that hold one (a client asking from a new
+// port each time loses only the first), but not for good: once none has
+// come for udpWideFor, a new session starts small again, so one reply a
+// client asked for does not make every later session (a flood of spoofed
+// sources' included) hold 64 KiB instead of 9.
+func TestUDPWideRepliesExpire(t *testing.T) {
+	old := udpWideFor
+	t.Cleanup(func() { udpWideFor = old })
+	udpWideFor = 300 * time.Millisecond
+	s, _, c := udpSessionThrough(t, time.Minute)
+	big := bytes.Repeat([]byte("b"), 20000)
+	buf := make([]byte, 30000)
+	roundTrip := func(c *net.UDPConn) bool {
+		_, _ = c.Write(big)
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		return err == nil && n == len(big)+2
+	}
+	if roundTrip(c) || !roundTrip(c) {
+		t.Fatal("a session's first large reply was forwarded or its second was not; want the first lost, the buffers grown")
+	}
+	fresh := func() *net.UDPConn {
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(s.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	if !roundTrip(fresh()) {
+		t.Error("a new session just after a large reply lost its first large reply; want it forwarded")
+	}
+	time.Sleep(udpWideFor + time.Second) // The sweeper's coarse clock moves every 250 ms.
+	if roundTrip(fresh()) {
+		t.Error("a new session long after the last large reply forwarded its first one; want it to start with small buffers")
+	}
+}

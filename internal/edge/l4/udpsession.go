@@ -179,8 +179,9 @@ func (ss *udpSession) replyLoop() {
 	// 288 KiB. Buffers hold udpBuf bytes of payload until a larger reply
 	// comes: that one is lost (a session has no spill buffer: it would
 	// cost 56 KiB each), and the buffers hold any datagram from then on,
-	// in the listener's later sessions too: a client that sends one
-	// request per source port (DNS, SNMP) loses one large reply, not each.
+	// and in the listener's sessions that start within udpWideFor of a
+	// large reply (wideReplies): a client that sends one request per
+	// source port (DNS, SNMP) loses one large reply, not each.
 	// An SPP reply carries the header before its payload: the buffer has
 	// room for both, so the largest payload forwarded is the same both
 	// ways.
@@ -190,7 +191,7 @@ func (ss *udpSession) replyLoop() {
 		room = SPPHeaderLen
 	}
 	most := udpBuf // Largest payload forwarded.
-	if ss.srv.wideReplies.Load() {
+	if ss.srv.wideReplies() {
 		most = udpMaxBuf
 	}
 	in := readMessages(ss.ovfl, 1, most+room)
@@ -217,12 +218,13 @@ func (ss *udpSession) replyLoop() {
 		ss.last.Store(ss.srv.clock.Load())
 		out = out[:0]
 		tap := ss.outTap.Get(ss.route.Proxy, Egress, ss.flow)
-		grow := false
+		grow, large := false, false
 		for i := range in[:n] {
 			p := in[i].Buffers[0][:in[i].N]
 			if spp {
 				p, _ = stripSPP(p)
 			}
+			large = large || len(p) > udpBuf
 			// Larger than most (a bare SPP reply may fill the buffer's
 			// room for a header): dropped, the buffers grow.
 			if in[i].Flags&unix.MSG_TRUNC != 0 || len(p) > most {
@@ -240,10 +242,12 @@ func (ss *udpSession) replyLoop() {
 			out = append(out, ipv4.Message{Buffers: [][]byte{p}, Addr: ss.caddr})
 		}
 		ss.count(out, ss.replyw.Send(out), 0, packetsOut, bytesOut)
+		if grow || large {
+			ss.srv.wideAt.Store(ss.srv.clock.Load())
+		}
 		switch {
 		case grow:
 			most = udpMaxBuf
-			ss.srv.wideReplies.Store(true)
 			in = readMessages(ss.ovfl, len(in), most+room)
 		case n == len(in) && n < udpBatch && rxqWaiting(ss.up):
 			// Another reply already waits: they come in bursts. A full
@@ -251,6 +255,16 @@ func (ss *udpSession) replyLoop() {
 			in = readMessages(ss.ovfl, udpBatch, most+room)
 		}
 	}
+}
+
+// wideReplies reports whether a reply over udpBuf came less than
+// udpWideFor ago: a new session then starts with buffers that hold any
+// datagram. Not for good, as the listening side's batch (readLoop): one
+// large reply, which a client can ask for, made every later session, a
+// flood of spoofed sources' included, hold 64 KiB instead of 9.
+func (s *UDPServer) wideReplies() bool {
+	at := s.wideAt.Load()
+	return at != 0 && s.clock.Load()-at < int64(udpWideFor)
 }
 
 // originRefused handles an ICMP port unreachable from the origin (read
