@@ -128,7 +128,13 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 	if err != nil {
 		return err
 	}
+	// Both ways: a deleted listener of m, which another mirror may since
+	// collect the proxy of, must not make m's own changes conflict.
 	gone := map[string]bool{}
+	live := *m
+	if live.Sources, err = liveSources(tx, m.Sources, gone); err != nil {
+		return err
+	}
 	for _, o := range others {
 		if o.ID == m.ID {
 			continue
@@ -136,7 +142,7 @@ func checkMirror(tx *resource.Tx, m *model.TrafficMirror) error {
 		if o.Sources, err = liveSources(tx, o.Sources, gone); err != nil {
 			return err
 		}
-		if err := checkExclusive(m, o); err != nil {
+		if err := checkExclusive(&live, o); err != nil {
 			return err
 		}
 	}

@@ -301,3 +301,40 @@ func TestMirrorQuota(t *testing.T) {
 	}
 	wantCode(t, call(e.vpc, "CreateTrafficMirror", with(base, "CollectorSrcs", []string{px}), nil), "LimitExceeded")
 }
+
+// TestDeletedListenerSourceFreesItsMirror: mirror A collects listener L
+// of proxy P; L is deleted, which frees P (TestDeletedListenerSourceFreesProxy)
+// and mirror B collects P. Mirror A's dead source copies nothing: changes
+// to A that re-run the exclusivity check (a new collector, a new direction
+// or filters) go through. They were refused as if A still collected P:
+// checkMirror dropped deleted listeners from the other mirrors' sources
+// but not from the mirror being changed.
+func TestDeletedListenerSourceFreesItsMirror(t *testing.T) {
+	e := start(t)
+	vpc := xtest.DefaultVPC(t, e.vpc)
+	px, _ := proxy(t, e.api)
+	lis := tcpListener(t, e.api, px, 9100)
+	a := createMirror(t, e.vpc, mirrorBase(vpc, lis))
+	d := gaapsdk.NewDeleteListenersRequest()
+	d.ListenerIds, d.ProxyId, d.Force = []*string{&lis}, &px, new(uint64(1))
+	if _, err := e.api.GAAP().DeleteListeners(d); err != nil {
+		t.Fatalf("DeleteListeners: %v", err)
+	}
+	eventually(t, func() bool {
+		r := gaapsdk.NewDescribeTCPListenersRequest()
+		r.ProxyId = &px
+		resp, err := e.api.GAAP().DescribeTCPListeners(r)
+		return err == nil && *resp.Response.TotalCount == 0
+	}, "listener %s not deleted", lis)
+	createMirror(t, e.vpc, with(mirrorBase(vpc, px), "TrafficMirrorName", "whole-proxy",
+		"CollectorTarget", map[string]any{"TargetIps": []string{"10.1.1.2"}}))
+
+	// Changes to A that do not touch its sources.
+	if err := call(e.vpc, "ResetTrafficMirrorTarget", map[string]any{"TrafficMirrorId": a,
+		"CollectorTarget": map[string]any{"TargetIps": []string{"10.1.1.3"}}}, nil); err != nil {
+		t.Errorf("ResetTrafficMirrorTarget of %s (its only source, deleted listener %s, copies nothing): %v; want success", a, lis, err)
+	}
+	if err := call(e.vpc, "UpdateTrafficMirrorAllFilter", map[string]any{"TrafficMirrorId": a, "Direction": "INGRESS"}, nil); err != nil {
+		t.Errorf("UpdateTrafficMirrorAllFilter(Direction) of %s: %v; want success", a, err)
+	}
+}
