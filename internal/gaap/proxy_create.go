@@ -157,6 +157,11 @@ func mirrorMember(tx *resource.Tx, p *model.Proxy, listeners []*model.Listener) 
 		if !m.AddMember(listeners, p) {
 			continue
 		}
+		if slices.Contains(m.Target.CollectorIPs(), p.IP) {
+			// The VPC service refuses a source that is its own collector;
+			// the new proxy's address was free when the mirror named it.
+			return apierr.New(apierr.FailedOperation, "the new proxy's access IP %s is a collector of traffic mirror %s, which collects a listener of the group; a proxy cannot mirror to itself: reset the mirror's collectors first", p.IP, m.ID)
+		}
 		for _, o := range gained {
 			if a, _, ok := m.Overlap(o); ok {
 				return apierr.New(apierr.FailedOperation, "traffic mirrors %s and %s both collect %s, which the new proxy would join; reset the sources of one of them first", o.ID, m.ID, a.Src)

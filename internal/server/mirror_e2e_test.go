@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -22,11 +23,14 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	sdkerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 	vpcsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/vpc/v20170312"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/mirror"
 	"github.com/opengaap/opengaap/internal/edge/stats"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -720,4 +724,43 @@ func dialEcho(t *testing.T, to netip.AddrPort) func(msg string) {
 			t.Fatalf("echo %q: %q %v", msg, buf[:len(msg)], err)
 		}
 	}
+}
+
+// TestLateMemberNotItsOwnCollector: a proxy created into the group of a
+// mirrored listener joins the mirror's sources; when its new access IP is
+// one of the mirror's collectors (a free pool address may be named as
+// one), it would mirror to itself, which every VPC action refuses
+// (TrafficMirrorNotSupportSameSrcTarget): the creation is refused, and
+// the mirror stays as it was. The member joined, and the mirror could no
+// longer be given back even its own, unchanged collectors.
+func TestLateMemberNotItsOwnCollector(t *testing.T) {
+	const pool = "127.77.209.0/30" // Two access IPs: .1 and .2.
+	n := startNode(t, func(o *server.Options) { o.VIPPool = pool })
+	g, _, _ := n.groupOf()
+	n.until("empty group RUNNING", func() bool {
+		var d struct{ ProxyGroupDetail struct{ Status int64 } }
+		return n.Call(n.c, "DescribeProxyGroupDetails", map[string]any{"GroupId": g}, &d) == nil && d.ProxyGroupDetail.Status == 0
+	})
+	l, _ := n.groupTCPListener(g, netip.MustParseAddr("127.77.209.1"), "member")
+	vc := n.VPC()
+	target := map[string]any{"TargetEndPoints": []string{"127.77.209.1:4789", "127.77.209.2:4789"}}
+	id := createMirror(t, vc, map[string]any{"VpcId": xtest.DefaultVPC(t, vc), "TrafficMirrorName": "grp", "State": "RUNNING",
+		"CollectorSrcs": []string{l}, "CollectorTarget": target})
+
+	req := gaapsdk.NewCreateProxyRequest()
+	req.ProjectId, req.ProxyName, req.AccessRegion, req.GroupId = new(int64(0)), new("late"), new("Hongkong"), new(g)
+	req.RealServerRegion, req.Bandwidth, req.Concurrent = new("NorthChina"), new(uint64(10)), new(uint64(2))
+	if _, err := n.c.CreateProxy(req); !hasCode(err, "FailedOperation") {
+		t.Errorf("CreateProxy into the group, its only free addresses the mirror's collectors: %v; want FailedOperation", err)
+	}
+	if err := xtest.CallService(&vc.Client, "vpc", vpcsdk.APIVersion, "ResetTrafficMirrorTarget",
+		map[string]any{"TrafficMirrorId": id, "CollectorTarget": target}, nil); err != nil {
+		t.Errorf("resetting mirror %s's unchanged collectors: %v; want success", id, err)
+	}
+}
+
+// hasCode reports whether err is an SDK error with code.
+func hasCode(err error, code string) bool {
+	var e *sdkerrors.TencentCloudSDKError
+	return errors.As(err, &e) && e.Code == code
 }
