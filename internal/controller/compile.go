@@ -47,7 +47,7 @@ func compileL4(ix *index) *snapshot.Snapshot {
 		snap.Proxies = append(snap.Proxies, ix.proxy(p))
 	}
 	snap.Proxies = append(snap.Proxies, ix.teoProxies()...)
-	snap.Mirrors = ix.mirrors()
+	snap.Mirrors = ix.mirrors(snap.Proxies)
 	return snap
 }
 

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/opengaap/opengaap/internal/model"
@@ -13,14 +14,20 @@ import (
 // direction with no rules is not copied, and a mirror that copies neither
 // direction, or whose sources are all gone, is left out. A STOPED mirror
 // is simply absent: the edge stops copying when it leaves the snapshot.
-func (ix *index) mirrors() []snapshot.Mirror {
+// proxies are the snapshot's: a source on a proxy not among them (one
+// destroyed), or on a listener deleted since, copies nothing.
+func (ix *index) mirrors(proxies []snapshot.Proxy) []snapshot.Mirror {
+	groups := make(map[string]string, len(proxies)) // Proxy ID → its group, "" for none.
+	for _, p := range proxies {
+		groups[p.ID] = p.Group
+	}
 	var out []snapshot.Mirror
 	for _, o := range ix.st.Objects[model.KindTrafficMirror] {
 		m := o.(*model.TrafficMirror)
 		if !m.Running() {
 			continue
 		}
-		if sm, ok := ix.mirror(m); ok {
+		if sm, ok := ix.mirror(m, groups); ok {
 			out = append(out, sm)
 		}
 	}
@@ -28,7 +35,7 @@ func (ix *index) mirrors() []snapshot.Mirror {
 	return out
 }
 
-func (ix *index) mirror(m *model.TrafficMirror) (snapshot.Mirror, bool) {
+func (ix *index) mirror(m *model.TrafficMirror, groups map[string]string) (snapshot.Mirror, bool) {
 	sm := snapshot.Mirror{ID: m.ID, VNI: m.VNI(), AlgHash: m.Target.AlgHash}
 	in, out := m.EffectiveRules(model.DirIngress), m.EffectiveRules(model.DirEgress)
 	switch {
@@ -46,23 +53,34 @@ func (ix *index) mirror(m *model.TrafficMirror) (snapshot.Mirror, bool) {
 		sm.Targets = append(sm.Targets, snapshot.MirrorTarget{IP: c.IP, Port: c.Port})
 	}
 	for _, ref := range m.Sources {
-		sm.Sources = append(sm.Sources, snapshot.MirrorSource{ProxyID: ref.ProxyID, ListenerID: ix.mirrorListenerID(ref)})
+		group, ok := groups[ref.ProxyID]
+		if !ok {
+			continue
+		}
+		if id, ok := ix.mirrorListenerID(ref, group); ok {
+			sm.Sources = append(sm.Sources, snapshot.MirrorSource{ProxyID: ref.ProxyID, ListenerID: id})
+		}
 	}
 	return sm, len(sm.Sources) > 0 && len(sm.Targets) > 0
 }
 
-// mirrorListenerID is the snapshot ID of a listener source on its proxy: a
-// group listener runs on each member proxy under snapshot.GroupInstanceID.
-func (ix *index) mirrorListenerID(ref model.MirrorSourceRef) string {
+// mirrorListenerID is the snapshot ID of a listener source on its proxy
+// (in group, "" for none): a group listener runs on each member proxy
+// under snapshot.GroupInstanceID. ok is false for a listener that is gone.
+func (ix *index) mirrorListenerID(ref model.MirrorSourceRef, group string) (id string, ok bool) {
 	if ref.ListenerID == "" {
-		return ""
+		return "", true
 	}
-	for _, l := range ix.listeners[ref.ProxyID] {
-		if l.ID == ref.ListenerID {
-			return l.ID
-		}
+	has := func(owner string) bool {
+		return owner != "" && slices.ContainsFunc(ix.listeners[owner], func(l *model.Listener) bool { return l.ID == ref.ListenerID })
 	}
-	return snapshot.GroupInstanceID(ref.ListenerID, ref.ProxyID)
+	switch {
+	case has(ref.ProxyID):
+		return ref.ListenerID, true
+	case has(group):
+		return snapshot.GroupInstanceID(ref.ListenerID, ref.ProxyID), true
+	}
+	return "", false
 }
 
 func mirrorFilters(dir string, rules []model.MirrorFilterRule) []snapshot.MirrorFilter {
