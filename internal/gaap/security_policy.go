@@ -90,7 +90,7 @@ func (s *Service) DeleteSecurityPolicy(ctx context.Context, call *cloudapi.Call,
 		if err != nil {
 			return err
 		}
-		if p.Busy() {
+		if s.settling(p) {
 			return apierr.New(apierr.FailedOperation, "the security policy %s is %s; retry when it settles", p.ID, p.Status)
 		}
 		if err := detachPolicy(tx, p); err != nil {
@@ -102,6 +102,13 @@ func (s *Service) DeleteSecurityPolicy(ctx context.Context, call *cloudapi.Call,
 		return nil, err
 	}
 	return &gaapapi.DeleteSecurityPolicyResponse{}, nil
+}
+
+// settling reports whether p is opening or closing on its way to settle:
+// not one the data plane rejected (Down: a rule an older release stored),
+// which stays BINDING until its rules are fixed, it is closed or deleted.
+func (s *Service) settling(p *model.SecurityPolicy) bool {
+	return p.Busy() && !s.down(p.ID)
 }
 
 // detachPolicy clears the PolicyId of the policy's proxy or group.

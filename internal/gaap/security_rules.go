@@ -85,7 +85,8 @@ func checkDuplicateRule(p *model.SecurityPolicy, r model.SecurityRule) error {
 }
 
 // editPolicy changes a policy's rules in one transaction. Rules cannot
-// change while the policy opens or closes:
+// change while the policy opens or closes (but for one the data plane
+// rejected, whose rules are to be fixed: settling):
 // FailedOperation.ProxySecurityPolicyOperating where the action's error
 // list names it (listedCode), else FailedOperation (DeleteSecurityRules).
 func (s *Service) editPolicy(ctx context.Context, call *cloudapi.Call, policyID string, fn func(*model.SecurityPolicy) error) error {
@@ -94,7 +95,7 @@ func (s *Service) editPolicy(ctx context.Context, call *cloudapi.Call, policyID 
 		if err != nil {
 			return err
 		}
-		if p.Busy() {
+		if s.settling(p) {
 			return apierr.New(listedCode(tx.Action, apierr.FailedOperationProxySecurityPolicyOperating, apierr.FailedOperation), "the security policy %s is %s; retry when it settles", p.ID, p.Status)
 		}
 		if err := fn(p); err != nil {

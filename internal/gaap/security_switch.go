@@ -41,7 +41,7 @@ func (s *Service) switchPolicy(ctx context.Context, call *cloudapi.Call, proxyID
 		if err != nil {
 			return err
 		}
-		if err := p.Switch(open); err != nil {
+		if err := p.Switch(open, s.down(p.ID)); err != nil {
 			return err
 		}
 		if err := tx.Put(p); err != nil {

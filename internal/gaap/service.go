@@ -32,7 +32,8 @@ type Service struct {
 	// origin reads as healthy.
 	Health func(binding, realServer string) (healthy bool, down []string)
 	// Down reports whether the data plane failed to serve a listener it
-	// was given (its port taken, say); nil means none failed.
+	// was given (its port taken, say) or rejected a security policy;
+	// nil means none failed.
 	Down func(listener string) bool
 }
 

@@ -90,10 +90,12 @@ func (p *SecurityPolicy) CopyStatus() string {
 
 // Switch starts opening (binding) or closing (unbinding) the policy. A
 // policy already in, or moving to, the wanted state is refused with the
-// codes OpenSecurityPolicy and CloseSecurityPolicy document.
-func (p *SecurityPolicy) Switch(open bool) error {
+// codes OpenSecurityPolicy and CloseSecurityPolicy document; one the data
+// plane rejected (rejected: a rule an older release stored) may move
+// either way, as it would never settle.
+func (p *SecurityPolicy) Switch(open, rejected bool) error {
 	switch {
-	case p.Busy():
+	case p.Busy() && !rejected:
 		return apierr.New(apierr.FailedOperationActionIsDoing, "the security policy %s is %s; retry when it settles", p.ID, p.Status)
 	case open && p.Status == PolicyBound:
 		return apierr.New(apierr.FailedOperationProxySecurityAlreadyOpen, "the security policy %s is already open", p.ID)

@@ -456,3 +456,49 @@ func TestQuotaCountIgnoresUnreadableRow(t *testing.T) {
 		t.Errorf("CreateVpc with the oldest (default) VPC unreadable: %v; want it created, as when another VPC is the unreadable one (the quota needs the count only)", err)
 	}
 }
+
+// TestRejectedPolicyCanBeFixed: a policy the data plane rejected (a rule an
+// older release stored) stays BINDING, never settling; its rules can be
+// fixed, which applies it (BOUND), and it can be closed. Every way out
+// answered "retry when it settles": the policy was stuck until its proxy
+// was destroyed.
+func TestRejectedPolicyCanBeFixed(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	n.listenerTo(proxy, ip, "ok")
+	policy := n.createPolicy(proxy, "DROP", policyRule("192.0.2.0/24", "TCP", "80", "ACCEPT"))
+	patchStored(t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
+		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
+	})
+	open := gaapsdk.NewOpenSecurityPolicyRequest()
+	open.ProxyId, open.PolicyId = &proxy, &policy
+	resp, err := n.c.OpenSecurityPolicy(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := n.taskStatus(*resp.Response.RequestId); st != "FAIL" {
+		t.Fatalf("open task %s; want FAIL (precondition)", st)
+	}
+	status := func() (string, string) {
+		d := gaapsdk.NewDescribeSecurityPolicyDetailRequest()
+		d.PolicyId = &policy
+		pd, err := n.c.DescribeSecurityPolicyDetail(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *pd.Response.Status, *pd.Response.RuleList[0].RuleId
+	}
+	_, rule := status()
+	mod := gaapsdk.NewModifySecurityRuleRequest()
+	mod.PolicyId, mod.RuleId, mod.AliasName, mod.DestPortRange = &policy, &rule, new("fixed"), new("80")
+	if _, err := n.c.ModifySecurityRule(mod); err != nil {
+		t.Fatalf("ModifySecurityRule fixing the rejected rule: %v; want it taken", err)
+	}
+	n.until("the fixed policy BOUND", func() bool { st, _ := status(); return st == model.PolicyBound })
+	cl := gaapsdk.NewCloseSecurityPolicyRequest()
+	cl.ProxyId, cl.PolicyId = &proxy, &policy
+	if _, err := n.c.CloseSecurityPolicy(cl); err != nil {
+		t.Fatalf("CloseSecurityPolicy: %v", err)
+	}
+	n.until("the policy UNBIND", func() bool { st, _ := status(); return st == model.PolicyUnbind })
+}
