@@ -946,3 +946,37 @@ func TestVanityNameServersChecked(t *testing.T) {
 	}
 	must(t, modify("off"))
 }
+
+// TestStoredRuleStaysEditable: a rule stored with TOA and a private origin
+// by a server that allowed both stays editable on one that allows neither
+// (restarted with --no-toa, or on a kernel without BPF; with
+// --deny-private-origins) for what the call changes, TOA and the origin
+// sent again as they were included (Terraform sends the whole rule), as
+// GAAP's listeners are; asking anew for either is refused. Every edit was
+// refused (OperationDenied), even of RuleTag alone.
+func TestStoredRuleStaysEditable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	pool, err := vip.New(xtest.NextVIPPool())
+	must(t, err)
+	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
+	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true, TOA: true}, logs)
+	after := teo.New(f.st, pool, model.Capabilities{}, logs)
+	modify := func(svc *teo.Service, r teoapi.L4ProxyRule) error {
+		r.RuleId = new(f.rule)
+		_, err := svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
+			L4ProxyRules: []teoapi.L4ProxyRule{r}})
+		return err
+	}
+	must(t, modify(before, teoapi.L4ProxyRule{ClientIPPassThroughMode: new("TOA"), OriginType: new("IP_DOMAIN"), OriginValue: []string{"10.0.0.1"}}))
+	must(t, modify(after, teoapi.L4ProxyRule{RuleTag: new("renamed")}))
+	must(t, modify(after, teoapi.L4ProxyRule{RuleTag: new("again"), ClientIPPassThroughMode: new("TOA"),
+		OriginType: new("IP_DOMAIN"), OriginValue: []string{"10.0.0.1"}}))
+	if err := modify(after, teoapi.L4ProxyRule{OriginValue: []string{"10.0.0.2"}}); err == nil {
+		t.Error("a new private origin on a server that denies them: accepted; want refused")
+	}
+	must(t, modify(after, teoapi.L4ProxyRule{ClientIPPassThroughMode: new("PPV2"), OriginValue: []string{"8.8.8.8"}}))
+	if err := modify(after, teoapi.L4ProxyRule{ClientIPPassThroughMode: new("TOA")}); !apierr.Is(err, apierr.OperationDenied) {
+		t.Errorf("TOA asked anew on a server without it: %v; want OperationDenied", err)
+	}
+}

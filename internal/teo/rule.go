@@ -264,13 +264,28 @@ func modifyOne(rules []*model.TeoL4Rule, changed map[string]bool, param string, 
 	}
 	prev := *r // applyRule replaces r's slices, never writes into them.
 	applyRule(r, in)
-	if err := r.Check(param, caps); err != nil {
+	if err := r.Check(param, kept(caps, &prev, r)); err != nil {
 		return err
 	}
 	r.RenumberOrigins(&prev)
 	r.Touch()
 	changed[id] = true
 	return nil
+}
+
+// kept widens caps to what the rule had before the edit (prev) and keeps
+// (r): a server restarted without TOA, or with --deny-private-origins,
+// still lets a rule stored before then be edited for its other fields, as
+// GAAP's listeners are (ApplyL4 checks ClientIPMethod only when it
+// changes). The data plane treats what it kept as before.
+func kept(caps model.Capabilities, prev, r *model.TeoL4Rule) model.Capabilities {
+	if prev.ClientIPMode == model.PassTOA && r.ClientIPMode == model.PassTOA {
+		caps.TOA = true
+	}
+	if prev.OriginType == r.OriginType && slices.Equal(prev.OriginValue, r.OriginValue) {
+		caps.PrivateOrigins = true
+	}
+	return caps
 }
 
 // ruleByID picks the rules named by ids out of rules; an unknown or
