@@ -27,21 +27,18 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		return nil, err
 	}
 	r.Check = check
-	if err := model.ValidateRule(r); err != nil {
-		return nil, err
-	}
-	if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
-		return nil, err
-	}
-	if err := model.ValidateSNI(r.ServerNameIndication); err != nil {
-		return nil, err
-	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		l, err := operableL7Listener(tx, r.ListenerID)
 		if err != nil {
 			return err
 		}
+		// The domain first: the default check's Domain is the rule's,
+		// and a name the listener lacks is ResourceNotFound, not a
+		// CheckParams.Domain the caller never sent.
 		if _, err := liveDomain(tx, l.ID, host); err != nil {
+			return err
+		}
+		if err := validateNewRule(r); err != nil {
 			return err
 		}
 		siblings, err := domainRules(tx, l.ID, host)
@@ -237,4 +234,15 @@ func overlayInt(dst *int64, v *int64) {
 	if v != nil {
 		*dst = *v
 	}
+}
+
+// validateNewRule checks what CreateRule takes apart from the stored state.
+func validateNewRule(r *model.Rule) error {
+	if err := model.ValidateRule(r); err != nil {
+		return err
+	}
+	if err := model.ValidateForcedRedirect(r.ForcedRedirect); err != nil {
+		return err
+	}
+	return model.ValidateSNI(r.ServerNameIndication)
 }

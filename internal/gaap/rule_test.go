@@ -82,6 +82,12 @@ func TestCreateRuleInvalid(t *testing.T) {
 		{"relative path", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("api") }, "InvalidParameterValue"},
 		{"duplicate path", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("/taken") }, "FailedOperation.RuleAlreadyExisted"},
 		{"unknown domain", func(r *gaapsdk.CreateRuleRequest) { r.Domain = new("nope.example.com") }, "ResourceNotFound"},
+		// Not CheckParams.Domain, which the default check takes from Domain.
+		{"unknown domain, no check host", func(r *gaapsdk.CreateRuleRequest) { r.Domain, r.CheckParams = new("a_b.example.com"), nil }, "ResourceNotFound"},
+		{"unknown domain, final dot", func(r *gaapsdk.CreateRuleRequest) { r.Domain, r.CheckParams = new("www.example.com."), nil }, "ResourceNotFound"},
+		// A request's path ends before its query: no request could match.
+		{"path with a query", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("/search?q=1") }, "InvalidParameterValue"},
+		{"path with a fragment", func(r *gaapsdk.CreateRuleRequest) { r.Path = new("/doc#top") }, "InvalidParameterValue"},
 		{"scheduler", func(r *gaapsdk.CreateRuleRequest) { r.Scheduler = new("random") }, "InvalidParameterValue"},
 		{"origin type", func(r *gaapsdk.CreateRuleRequest) { r.RealServerType = new("FQDN") }, "InvalidParameterValue"},
 		{"delay loop", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.DelayLoop = new(uint64(301)) }, "InvalidParameterValue"},

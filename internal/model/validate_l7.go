@@ -82,8 +82,12 @@ func RoutePath(path string) string {
 // routePath is RoutePath, or why a stored path could route nothing: a
 // malformed %-escape (a request target with one is refused), a . or ..
 // segment (requests are matched after theirs are resolved) or an empty
-// one, "//" (requests are matched after their runs of slashes are merged).
+// one, "//" (requests are matched after their runs of slashes are merged),
+// a '?' or '#' (a request's path ends before its query or fragment).
 func routePath(path string) (string, error) {
+	if strings.ContainsAny(path, "?#") {
+		return "", apierr.New(apierr.InvalidParameterValue, "Path %q has a '?' or '#': rules match a request's path, which ends before its query or fragment, so no request could match it (%%3F and %%23 stand for a literal one)", path)
+	}
 	p, err := unescapePath("Path", path)
 	if err != nil {
 		return "", err
