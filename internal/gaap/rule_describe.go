@@ -66,7 +66,7 @@ func (s *Service) DescribeRulesByRuleIds(ctx context.Context, call *cloudapi.Cal
 	resp := &gaapapi.DescribeRulesByRuleIdsResponse{RuleSet: []gaapapi.RuleInfo{}}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
 		var rules []*model.Rule
-		for _, id := range req.RuleIds {
+		for _, id := range cloudapi.UniqueInOrder(req.RuleIds) { // A repeated ID answered once, as the other lookups by ID.
 			r, err := resource.Get[model.Rule](tx, id)
 			if err != nil {
 				return err

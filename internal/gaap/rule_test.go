@@ -38,6 +38,11 @@ func TestRuleLifecycle(t *testing.T) {
 	if d := describeDomain(t, c, listener, "www.example.com"); len(d.RuleSet) != 1 || *d.RuleSet[0].RuleId != id {
 		t.Errorf("DescribeRules: got %d rules under the domain; want rule %s", len(d.RuleSet), id)
 	}
+	byIDs := gaapsdk.NewDescribeRulesByRuleIdsRequest()
+	byIDs.RuleIds = []*string{new(id), new(id)}
+	if got, err := c.DescribeRulesByRuleIds(byIDs); err != nil || len(got.Response.RuleSet) != 1 || *got.Response.TotalCount != 1 {
+		t.Errorf("DescribeRulesByRuleIds with %s twice: %v; want it once, as other lookups by ID answer", id, err)
+	}
 
 	mod := gaapsdk.NewModifyRuleAttributeRequest()
 	mod.ListenerId, mod.RuleId, mod.Scheduler, mod.Path = new(listener), new(id), new("wrr"), new("/v2")
