@@ -335,11 +335,18 @@ func dialFailed(err error) bool {
 func (b *Backend) Active() int64 { return b.active.Load() }
 
 // AddrDown reports whether the checks took address a of the origin's name
-// out while others pass (Status lists it in Down): a UDP session sending
-// there leaves it, as one on a down origin does.
+// out while another address the name has now is not (Status lists it in
+// Down): a UDP session sending there leaves it, as one on a down origin
+// does. A resolution since the last check may have left only addresses
+// taken out; then none is, as recordAddrs has it, else each new session
+// would end at the next sweep.
 func (b *Backend) AddrDown(a netip.Addr) bool {
 	d := b.addrDown.Load()
-	return d != nil && slices.Contains(*d, a)
+	if d == nil || !slices.Contains(*d, a) {
+		return false
+	}
+	cur := b.addrs.Load()
+	return cur != nil && slices.ContainsFunc(*cur, func(x netip.Addr) bool { return !slices.Contains(*d, x) })
 }
 
 // ConnStart and ConnEnd bracket a connection or UDP session (for lc).

@@ -534,3 +534,21 @@ func TestPingCheckFeedsLRTT(t *testing.T) {
 		t.Fatal("the origin answers pings but reads unhealthy")
 	}
 }
+
+// TestAddrDownNeedsAnotherAddress: an address the checks took out counts
+// as down only while the name has another that is not: after a resolution
+// that left only taken-out addresses (before the next check recounts),
+// a UDP session on one must not be ended at every sweep.
+func TestAddrDownNeedsAnotherAddress(t *testing.T) {
+	b := newBackend(Key{Proto: snapshot.ProtoUDP, Host: "origin.test", Port: 53, IsDomain: true})
+	x, y := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	b.addrs.Store(&[]netip.Addr{x, y})
+	b.addrDown.Store(&[]netip.Addr{x})
+	if !b.AddrDown(x) || b.AddrDown(y) {
+		t.Fatalf("AddrDown(%v) %v, AddrDown(%v) %v; want true, false", x, b.AddrDown(x), y, b.AddrDown(y))
+	}
+	b.addrs.Store(&[]netip.Addr{x}) // A new answer: only the address taken out.
+	if b.AddrDown(x) {
+		t.Errorf("AddrDown(%v) with no other address left; want false", x)
+	}
+}
