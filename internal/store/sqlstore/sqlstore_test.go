@@ -387,6 +387,52 @@ func TestMigrationStatsObjectComparesAsBytes(t *testing.T) {
 	}
 }
 
+// TestMigrationDailyStatsToBeijingDays: daily points an older release
+// stamped at UTC midnight, which no step of the Beijing-day actions
+// matches (every such day read 0), move to the Beijing midnight of their
+// date; a series with a point there already keeps it; other granularities
+// and points already on a Beijing midnight stay.
+func TestMigrationDailyStatsToBeijingDays(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			e.available(t)
+			dsn := e.newDB(t)
+			s := open(t, dsn)
+			utc := time.Date(2026, 7, 27, 0, 0, 0, 0, time.UTC) // Beijing midnight of that date: 07-26 16:00 UTC.
+			bj := utc.Add(-8 * time.Hour)
+			pts := []store.Point{
+				{Object: "lsr-a", Metric: "InBandwidth", Granularity: 86400, Time: utc, Value: 42},
+				{Object: "lsr-b", Metric: "InBandwidth", Granularity: 86400, Time: utc, Value: 1},
+				{Object: "lsr-b", Metric: "InBandwidth", Granularity: 86400, Time: bj, Value: 7},
+				{Object: "lsr-a", Metric: "InBandwidth", Granularity: 3600, Time: utc, Value: 5},
+			}
+			if err := s.Stats().Write(t.Context(), pts); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.write.ExecContext(t.Context(), "DELETE FROM schema_migrations WHERE version = 7"); err != nil {
+				t.Fatal(err)
+			}
+			s = open(t, dsn)
+			query := func(object string, gran int) []store.Point {
+				got, err := s.Stats().Query(t.Context(), object, "InBandwidth", gran, bj.Add(-time.Hour), utc.Add(time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			if got := query("lsr-a", 86400); len(got) != 1 || !got[0].Time.Equal(bj) || got[0].Value != 42 {
+				t.Errorf("lsr-a's daily points after the upgrade: %+v; want 42 at %v (Beijing midnight)", got, bj)
+			}
+			if got := query("lsr-b", 86400); len(got) == 0 || !got[0].Time.Equal(bj) || got[0].Value != 7 {
+				t.Errorf("lsr-b's daily points after the upgrade: %+v; want its Beijing-day 7 kept at %v", got, bj)
+			}
+			if got := query("lsr-a", 3600); len(got) != 1 || !got[0].Time.Equal(utc) {
+				t.Errorf("lsr-a's hourly points after the upgrade: %+v; want the one at %v unmoved", got, utc)
+			}
+		})
+	}
+}
+
 // newestMigration is the highest version this binary knows.
 func newestMigration(t *testing.T) int64 {
 	ms, err := loadMigrations(sqliteDialect)
