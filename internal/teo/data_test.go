@@ -980,3 +980,34 @@ func TestStoredRuleStaysEditable(t *testing.T) {
 		t.Errorf("TOA asked anew on a server without it: %v; want OperationDenied", err)
 	}
 }
+
+// TestTimingUnknownProxyIdsWithoutZones: "ProxyIds must belong to
+// them" (docs/api-teo.md). With ZoneIds ["*"] an account that has a zone
+// gets ResourceNotFound for a ProxyIds entry that is not its own; an
+// account without any zone (or one naming another account's proxy) gets
+// ResourceNotFound too: it got a well-formed answer of zeros, as if the
+// instance existed and was idle (timingProxies returned before checking
+// ProxyIds when the zone list was empty).
+func TestTimingUnknownProxyIdsWithoutZones(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	req := &teoapi.DescribeTimingL4DataRequest{ZoneIds: []string{"*"}, ProxyIds: []string{f.proxy},
+		StartTime: new("2025-10-01T08:00:00+08:00"), EndTime: new("2025-10-01T10:00:00+08:00"), MetricNames: []string{"l4Flow_flux"}}
+	// The owner, with a zone: a proxy it does not have is refused.
+	unknown := *req
+	unknown.ProxyIds = []string{"sid-000000000000"}
+	if _, err := f.svc.DescribeTimingL4Data(ctx, f.call, &unknown); !apierr.Is(err, apierr.ResourceNotFound) {
+		t.Fatalf("owner, ProxyIds [sid-000000000000]: %v; want ResourceNotFound", err)
+	}
+	// Another account, without zones, naming the owner's proxy.
+	other := &cloudapi.Call{Account: &cloudapi.Account{Uin: "200", AppID: 1250000009}, RequestID: "req2", Time: f.call.Time}
+	resp, err := f.svc.DescribeTimingL4Data(ctx, other, req)
+	if !apierr.Is(err, apierr.ResourceNotFound) {
+		n := 0
+		if err == nil {
+			n = len(resp.Data[0].TypeValue[0].Detail)
+		}
+		t.Errorf("account without zones, ProxyIds [%s] (not its own): err %v, %d points of 0; want ResourceNotFound, as for an account with zones",
+			f.proxy, err, n)
+	}
+}

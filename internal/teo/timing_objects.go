@@ -124,6 +124,9 @@ func timingZones(tx *resource.Tx, ids []string) ([]*model.TeoZone, error) {
 // however often it was named, since its series are summed.
 func timingProxies(tx *resource.Tx, zones []*model.TeoZone, gone []*model.TeoDeparted, proxyIDs []string) ([]string, error) {
 	if len(zones) == 0 {
+		if len(proxyIDs) > 0 { // None can belong to no zone: refused as with zones.
+			return nil, resource.NotFound(model.KindTeoL4Proxy, proxyIDs[0])
+		}
 		return nil, nil
 	}
 	zoneIDs := make([]string, len(zones))
