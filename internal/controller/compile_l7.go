@@ -217,7 +217,7 @@ func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
 			// The API's FailedThreshold ("over it the origin is blocked")
 			// is the checks' fall count.
 			Healthy: int(r.Check.HealthyThreshold), Unhealthy: int(cmp.Or(r.Check.FailedThreshold, r.Check.UnhealthyThreshold)),
-			Path: r.Check.Path, Method: r.Check.Method, Host: r.Check.Domain},
+			Path: r.Check.Path, Method: r.Check.Method, Host: model.CheckHost(r.Check)},
 	}
 	for _, s := range r.Check.StatusCode {
 		sr.Health.StatusClasses = append(sr.Health.StatusClasses, int(s))

@@ -126,3 +126,26 @@ func TestCompileUserListWithoutUsers(t *testing.T) {
 		}
 	}
 }
+
+// TestCompileWildcardCheckHost: a wildcard domain's rule an older release
+// stored with its domain as the check domain ("*.w.test", the default then)
+// is checked without one: no probe sends "Host: *.w.test", a name no
+// origin serves (an origin checking Host read abnormal).
+func TestCompileWildcardCheckHost(t *testing.T) {
+	st := &State{Objects: map[string][]model.Object{
+		model.KindProxy:    {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
+		model.KindListener: {&model.Listener{Base: model.Base{ID: "listener-h"}, ProxyID: "link-1", Protocol: model.HTTP, Port: 80}},
+		model.KindDomain:   {&model.Domain{Base: model.Base{ID: "d-1"}, ListenerID: "listener-h", Host: "*.w.test"}},
+		model.KindRule: {&model.Rule{Base: model.Base{ID: "rule-1"}, ListenerID: "listener-h", Domain: "*.w.test", Path: "/",
+			Scheduler: "rr", HealthCheck: 1, ForwardProtocol: "default", ForwardHost: "default", ServerNameIndicationSwitch: "OFF",
+			Check: model.CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/", Method: "HEAD", StatusCode: []int64{200}, Domain: "*.w.test"}}},
+	}}
+	snap := Compile(st, Settings{})
+	if len(snap.Proxies) != 1 || len(snap.Proxies[0].HTTPListeners) != 1 || len(snap.Proxies[0].HTTPListeners[0].Domains) != 1 ||
+		len(snap.Proxies[0].HTTPListeners[0].Domains[0].Rules) != 1 {
+		t.Fatalf("compiled %+v; want one rule", snap.Proxies)
+	}
+	if h := snap.Proxies[0].HTTPListeners[0].Domains[0].Rules[0].Health; !h.Enabled || h.Host != "" {
+		t.Errorf("rule health %+v; want checks on, with no Host (the origin's address)", h)
+	}
+}

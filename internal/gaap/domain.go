@@ -202,7 +202,7 @@ func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost, given string) e
 	for _, r := range rules {
 		r.Domain, r.DomainAsGiven = newHost, given
 		if newHost != oldHost && strings.EqualFold(r.Check.Domain, oldHost) {
-			r.Check.Domain = newHost
+			r.Check.Domain = model.DefaultCheck(newHost).Domain // None for a wildcard.
 		}
 		if err := tx.Put(r); err != nil {
 			return err

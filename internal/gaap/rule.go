@@ -201,13 +201,17 @@ func checkPathFree(siblings []*model.Rule, r *model.Rule) error {
 }
 
 // checkParamsIn overlays the present fields of in onto base. The check
-// domain cannot be changed by ModifyRuleAttribute (as documented).
+// domain cannot be changed by ModifyRuleAttribute (as documented), nor be a
+// wildcard: a check asks one host (model.CheckHost).
 func checkParamsIn(base model.CheckParams, in *gaapapi.RuleCheckParams, modify bool) (model.CheckParams, error) {
 	if in == nil {
 		return base, nil
 	}
 	if modify && in.Domain != nil && !strings.EqualFold(*in.Domain, base.Domain) { // Names compare without case.
 		return base, cloudapi.Invalid("CheckParams.Domain", "cannot be changed by ModifyRuleAttribute")
+	}
+	if !modify && in.Domain != nil && strings.HasPrefix(*in.Domain, "*.") {
+		return base, cloudapi.Invalid("CheckParams.Domain", "%q is a wildcard: a check asks one host, so give a host name the origins serve (as CLB asks of a wildcard domain's checks)", *in.Domain)
 	}
 	c := base
 	overlayInt(&c.DelayLoop, in.DelayLoop)

@@ -100,6 +100,8 @@ func TestCreateRuleInvalid(t *testing.T) {
 		{"status code", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.StatusCode = []*uint64{new(uint64(201))} }, "InvalidParameterValue"},
 		{"method", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.Method = new("POST") }, "InvalidParameterValue"},
 		{"check path", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.Path = new("health") }, "InvalidParameterValue"},
+		// A check asks one host: a wildcard names none.
+		{"wildcard check domain", func(r *gaapsdk.CreateRuleRequest) { r.CheckParams.Domain = new("*.example.com") }, "InvalidParameterValue"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -173,9 +173,26 @@ func ValidateForcedRedirect(v string) error {
 	return apierr.New(apierr.InvalidParameterValue, "ForcedRedirect %q must be \"https:\" (HTTPS on the request's host), \"https:PORT\" (1-65535) or \"https://HOST[:PORT][/PATH]\" with HOST a domain name or IP address", v)
 }
 
-// DefaultCheck is the health check of a rule created without CheckParams.
+// DefaultCheck is the health check of a rule created without CheckParams:
+// its check domain is the rule's domain, but none for a wildcard one, which
+// names no host a probe could ask for (CheckHost).
 func DefaultCheck(domain string) CheckParams {
+	if strings.HasPrefix(domain, "*.") {
+		domain = ""
+	}
 	return CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/", Method: "HEAD", StatusCode: []int64{200, 300}, Domain: domain}
+}
+
+// CheckHost is the Host a rule's checks send: CheckParams.Domain, but not
+// a wildcard one an older release stored as a wildcard rule's default
+// ("*.example.com" is no host: an origin checking Host answered 400 and
+// read abnormal), for which the probe sends the origin's address as a
+// check without a domain does.
+func CheckHost(c CheckParams) string {
+	if strings.HasPrefix(c.Domain, "*.") {
+		return ""
+	}
+	return c.Domain
 }
 
 // ValidateCheck checks RuleCheckParams: DelayLoop 5-300 s, ConnectTimeout

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -767,5 +768,78 @@ func TestForcedRedirectKeepsSiblingPath(t *testing.T) {
 	resp, _ := request(t, s.client, s.base, "www.e2e.test", "/urlx?k=v", nil)
 	if loc := resp.Header.Get("Location"); loc != "https://www.e2e.test/urlx?k=v" {
 		t.Errorf("GET /urlx?k=v: Location %q; want https://www.e2e.test/urlx?k=v", loc)
+	}
+}
+
+// TestWildcardRuleProbeHost: a rule of a wildcard domain created without
+// CheckParams.Domain health-checks its origins without a check domain
+// (Host: the origin's address), never with the literal "Host:
+// *.wild.test", a name no origin serves: an origin that validates Host as
+// a host name (Apache httpd answers such a Host 400 Bad Request) failed
+// every probe and read abnormal while it served every request the rule
+// forwards (www.wild.test: 200). ModifyRuleAttribute cannot change
+// CheckParams.Domain, so the rule was stuck with it.
+func TestWildcardRuleProbeHost(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	var mu sync.Mutex
+	var probed []string
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(l7Origins.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("User-Agent") == "opengaap-health/1" {
+			mu.Lock()
+			probed = append(probed, r.Host)
+			mu.Unlock()
+		}
+		if strings.ContainsAny(r.Host, "*") { // Not a host name: as httpd's vhost check.
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	o := netip.MustParseAddrPort(ln.Addr().String())
+	ids := n.realServers(o.Addr())
+	listener, port := n.httpListener(proxy, ip)
+	n.domain(listener, "*.wild.test", "", "")
+	// The defaults, with FailedThreshold 1 so that the first check decides.
+	check := map[string]any{"DelayLoop": 5, "ConnectTimeout": 2, "Path": "/", "Method": "HEAD",
+		"StatusCode": []int{200, 300}, "FailedThreshold": 1}
+	id := n.rule(listener, "*.wild.test", "/", map[string]any{"HealthCheck": 1, "CheckParams": check},
+		map[string]netip.AddrPort{ids[0]: o})
+
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	c := pinnedClient(addr, nil)
+	resp, _ := request(t, c, "http://"+addr.String(), "www.wild.test", "/", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("request for www.wild.test: %d; want 200 from the origin", resp.StatusCode)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		mu.Lock()
+		got := len(probed)
+		mu.Unlock()
+		if got > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // The first check's verdict reaches the API.
+	mu.Lock()
+	hosts := append([]string(nil), probed...)
+	mu.Unlock()
+	if len(hosts) == 0 {
+		t.Fatal("no health probe reached the origin")
+	}
+	for _, h := range hosts {
+		if strings.Contains(h, "*") {
+			t.Errorf("health probe sent Host %q: a wildcard pattern, not a host name any origin serves", h)
+			break
+		}
+	}
+	if st := n.ruleOriginStatus(id, ids[0]); st != 0 {
+		t.Errorf("RealServerStatus %d (abnormal) for an origin that answers the rule's requests with 200; want 0", st)
 	}
 }
