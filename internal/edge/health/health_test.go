@@ -552,3 +552,36 @@ func TestAddrDownNeedsAnotherAddress(t *testing.T) {
 		t.Errorf("AddrDown(%v) with no other address left; want false", x)
 	}
 }
+
+// TestCheckPathSentAsWritten: docs/api-l7.md says a CheckParams.Path
+// is "sent as written", and the API accepts "/files/a%2Fb|c" (an encoded
+// slash inside a segment, and a '|'). The probe is built with
+// http.NewRequest, whose URL.EscapedPath gives up on the raw path as soon
+// as it holds a byte Go would escape ('|', '{', '^', ...) and re-escapes
+// the decoded one: the origin was probed at "/files/a/b%7Cc", another path
+// (one more segment). It is sent as written, as proxied requests' paths
+// are (rule.rewrite, sentPath: URL.Opaque).
+func TestCheckPathSentAsWritten(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.RequestURI:
+		default:
+		}
+	}))
+	defer srv.Close()
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	const path = "/files/a%2Fb|c" // The API takes it (model.ValidateCheck).
+	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: path, Timeout: 2 * time.Second})
+	if _, _, err := newBackend(Key{Proto: snapshot.ProtoHTTP, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe}).check(); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	select {
+	case uri := <-got:
+		if !strings.Contains(strings.ToUpper(uri), "A%2FB") {
+			t.Errorf("CheckParams.Path %q was probed as %q: its encoded slash was decoded, so another path was checked", path, uri)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no probe reached the origin")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -95,6 +96,12 @@ func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config
 	req, err := http.NewRequestWithContext(ctx, k.HTTP.Method, scheme+"://"+ap.String()+k.HTTP.Path, nil)
 	if err != nil {
 		return 0, err
+	}
+	// The path as written, as proxied requests' (sentPath): net/url
+	// re-escapes a path holding a byte it would escape ('|', '{', '^')
+	// from its decoded form, and "/a%2Fb|c" became "/a/b%7Cc", another path.
+	if p, _, _ := strings.Cut(k.HTTP.Path, "?"); !strings.HasPrefix(p, "//") {
+		req.URL.Opaque = p
 	}
 	if k.HTTP.Host != "" {
 		req.Host = k.HTTP.Host
