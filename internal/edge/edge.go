@@ -97,6 +97,11 @@ type Options struct {
 	// means limit.ClientDescriptors(), half the process's descriptor
 	// limit.
 	MaxClientDescriptors int
+	// MaxPipeDescriptors bounds the descriptors of the pipes the node's
+	// TCP connections hold (splices, mirror tees): a direction that
+	// would take more copies through user space. 0 means limit.Pipes(),
+	// a sixteenth of the descriptor limit.
+	MaxPipeDescriptors int
 	// MaxListeners bounds the listening sockets of the node: serving and
 	// draining, layer 4 and HTTP (two for an HTTP listener, whose QUIC
 	// side may bind too). A listener that would bind one more fails like
@@ -121,6 +126,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxClientDescriptors <= 0 {
 		o.MaxClientDescriptors = limit.ClientDescriptors()
+	}
+	if o.MaxPipeDescriptors <= 0 {
+		o.MaxPipeDescriptors = limit.Pipes()
 	}
 	if o.MaxListeners <= 0 {
 		o.MaxListeners = limit.Listeners()

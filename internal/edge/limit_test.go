@@ -1,10 +1,12 @@
 package edge_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -560,4 +562,75 @@ func TestUDPBandwidthCap(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // The last datagrams reach the origin.
 		return float64(bytes.Load()) * 8 / window.Seconds() / 1e6
 	})
+}
+
+// pipeFDs counts the process's pipe descriptors.
+func pipeFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "pipe:") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPipesBoundedNodeWide: a TCP direction that carried bulk data
+// splices, and io.Copy holds its pipe until the direction ends, however
+// long it then idles. Those pipes are held within the node's bound
+// (MaxPipeDescriptors); directions past it copy through user space, and
+// every connection is served. Uncounted, a proxy's idle connections
+// within its share of the client budget held up to five times their two
+// descriptors and took the process's last ones (EMFILE: accepts and
+// dials failing, uncounted).
+func TestPipesBoundedNodeWide(t *testing.T) {
+	const bound, conns = 8, 12 // Four pipes; 24 directions would hold 24.
+	// An origin that echoes with read/write: io.Copy on its side would
+	// splice, and hold pipes of its own.
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{MaxPipeDescriptors: bound})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-pipes", snapshot.ProtoTCP, port, origins(origin.Addr))))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	before := pipeFDs(t)
+	bulk := bytes.Repeat([]byte("b"), 64<<10)
+	exchange := func(c *net.TCPConn) {
+		t.Helper()
+		if _, err := c.Write(bulk); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(bulk))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, bulk) {
+			t.Fatalf("64 KiB echo: %v", err)
+		}
+	}
+	var cs []*net.TCPConn
+	for range conns {
+		c := dial(t, lo.Next(), to)
+		exchange(c) // Bulk both ways; then the connection idles.
+		cs = append(cs, c)
+	}
+	if held := pipeFDs(t) - before; held > bound+4 {
+		t.Errorf("%d idle connections that each carried 64 KiB hold %d pipe descriptors; want at most the bound, %d", conns, held, bound)
+	}
+	for _, c := range cs {
+		exchange(c) // Served all the same, spliced or not.
+	}
 }

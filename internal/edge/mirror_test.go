@@ -575,3 +575,43 @@ func TestInvalidMirrorSharingProxyID(t *testing.T) {
 		t.Errorf("got %q through the proxy; want o0", got)
 	}
 }
+
+// TestMirrorPipesBounded: a mirrored TCP connection tees through a pipe
+// per direction, and a second once the mirror keeps a chunk: they are
+// held within the node's bound on pipes (MaxPipeDescriptors), and
+// directions past it copy through user space; every connection is served.
+// Uncounted, 30 idle mirrored connections of one proxy, within its share
+// of the client budget, held ten descriptors each and took the process's
+// last ones.
+func TestMirrorPipesBounded(t *testing.T) {
+	const bound, conns = 8, 12
+	col := startCollector(t)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		buf := make([]byte, 4<<10) // read/write: io.Copy would splice, through pipes of its own.
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+	target := snapshot.MirrorTarget{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}
+	_, to, _ := mirrored(t, edge.Options{MaxPipeDescriptors: bound}, snapshot.ProtoTCP, origin.Addr, snapshot.Mirror{ID: "imgf-pipes",
+		VNI: 7, Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll, Targets: []snapshot.MirrorTarget{target}})
+	before := pipeFDs(t)
+	var cs []*net.TCPConn
+	for range conns {
+		c := dial(t, lo.Next(), to)
+		roundTrip(t, c) // Kept by the mirror both ways; then the connection idles.
+		cs = append(cs, c)
+	}
+	if held := pipeFDs(t) - before; held > bound+4 {
+		t.Errorf("%d idle mirrored connections hold %d pipe descriptors; want at most the bound, %d", conns, held, bound)
+	}
+	for _, c := range cs {
+		roundTrip(t, c)
+	}
+}

@@ -86,6 +86,7 @@ func New(opts Options) *Runtime {
 		proxies: map[string]*proxyState{}, servers: map[sockKey]*entry{}, drains: map[*entry]<-chan struct{}{}, users: map[health.Key][]string{},
 		persist: map[persistKey]*balance.Sticky{}}
 	rt.node.FDs.SetMax(opts.MaxClientDescriptors)
+	rt.node.Pipes.SetMax(opts.MaxPipeDescriptors)
 	rt.mirror = mirror.New(rt.stats, mirror.Options{Rate: opts.MirrorRate, DenyPrivate: opts.DenyPrivateOrigins})
 	rt.pool = health.NewPool(health.Options{ResolveEvery: opts.ResolveEvery, Resolver: opts.Resolver,
 		DenyPrivate: opts.DenyPrivateOrigins, OnChange: rt.onHealth})

@@ -509,11 +509,11 @@ func (b *Backend) run(p *Pool, d *domain) {
 // address to check: then resolution alone decides its health, and the
 // first good answer makes it healthy again without waiting for the rise
 // threshold. A check that could not start for a local reason
-// (localFailure) is neither a success nor a failure: the rise and fall
+// (LocalFailure) is neither a success nor a failure: the rise and fall
 // counts stay as they were.
 func (b *Backend) probe(p *Pool) {
 	failed, passed, err := b.check()
-	if b.ctx.Err() == nil && !errors.Is(err, ErrUnresolved) && !localFailure(err) {
+	if b.ctx.Err() == nil && !errors.Is(err, ErrUnresolved) && !LocalFailure(err) {
 		b.record(p, failed, passed, err)
 	}
 }

@@ -53,13 +53,13 @@ func (b *Backend) check() (failed, passed []netip.Addr, err error) {
 			if rtts[i] > 0 && (best == 0 || rtts[i] < best) {
 				best = rtts[i]
 			}
-		case localFailure(errs[i]): // Neither a pass nor a failure of the address (probe).
+		case LocalFailure(errs[i]): // Neither a pass nor a failure of the address (probe).
 			if err == nil {
 				err = errs[i]
 			}
 		default:
 			failed = append(failed, a)
-			if err == nil || localFailure(err) { // A failure of the origin's says more than a local one.
+			if err == nil || LocalFailure(err) { // A failure of the origin's says more than a local one.
 				err = errs[i]
 			}
 		}

@@ -181,7 +181,7 @@ func (c *dnsClient) query(ctx context.Context, name string, qtype uint16) (*dns.
 			switch {
 			case e != nil:
 				if _, answered := err.(*rcodeError); !answered {
-					err = fmt.Errorf("%w: %s: %w", errNoServer, name, e) // The cause too: localFailure reads it.
+					err = fmt.Errorf("%w: %s: %w", errNoServer, name, e) // The cause too: LocalFailure reads it.
 				}
 			case r.Rcode == dns.RcodeSuccess || r.Rcode == dns.RcodeNameError:
 				return r, nil

@@ -749,7 +749,7 @@ func TestDNSCloseNotHeldBySlowResolver(t *testing.T) {
 }
 
 // TestAddrDownKeptOverLocalFailure: an address whose probe failed for the
-// node's own reason (localFailure: in neither list) keeps its counts, as
+// node's own reason (LocalFailure: in neither list) keeps its counts, as
 // probe keeps the origin's: it was forgotten, so one its checks took out
 // came straight back into rotation and off DownIPList. An address the
 // name no longer has is forgotten.

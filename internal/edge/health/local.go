@@ -6,7 +6,7 @@ import (
 	"syscall"
 )
 
-// localFailure reports whether err is the edge's own lack of a resource,
+// LocalFailure reports whether err is the edge's own lack of a resource,
 // met before anything was sent: no descriptor, socket buffer or memory
 // for a socket (socket, bind), no ephemeral port left (bind, or connect,
 // which binds one implicitly), or no permission for an ICMP socket. Such
@@ -14,7 +14,7 @@ import (
 // for; counted against them, an episode of descriptor exhaustion would
 // mark every checked origin of the node down at once, and keep them down
 // for Healthy checks after it ends.
-func localFailure(err error) bool {
+func LocalFailure(err error) bool {
 	if errors.Is(err, errNoICMP) {
 		return true
 	}

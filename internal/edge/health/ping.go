@@ -16,7 +16,7 @@ import (
 )
 
 // errNoICMP is a ping that could not open an ICMP socket: the node's own
-// lack (localFailure), which says nothing of the origin.
+// lack (LocalFailure), which says nothing of the origin.
 var errNoICMP = errors.New("ping: this node cannot open an ICMP socket (needs CAP_NET_RAW, or net.ipv4.ping_group_range including its group)")
 
 // CanPing reports whether this node can open an ICMP socket, which

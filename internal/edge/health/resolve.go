@@ -87,7 +87,7 @@ func (p *Pool) detach(o *originState) {
 // in time, not to drop the old ones early on a SERVFAIL or a silent
 // server. They are kept, the name asked again no later than when they
 // expire, and emptied then if it still fails. A resolution that failed for
-// a local reason (localFailure: no socket for the query) keeps them past
+// a local reason (LocalFailure: no socket for the query) keeps them past
 // their TTL too (RFC 8767's serve-stale), as neither the name nor the
 // servers failed. Success after failure brings the origins back.
 func (p *Pool) resolveLoop(d *domain) {
@@ -116,7 +116,7 @@ func (p *Pool) resolveLoop(d *domain) {
 		case err == nil && len(ips) > 0:
 			expires = time.Now().Add(valid)
 			p.publish(d, &resolved{addrs: &ips})
-		case held && localFailure(err):
+		case held && LocalFailure(err):
 		case held && time.Now().Before(expires):
 			next = min(next, time.Until(expires))
 		default:
@@ -174,7 +174,7 @@ func (p *Pool) lookup(ctx context.Context, host string) (ips []netip.Addr, valid
 		case err == nil:
 			ttl := p.clampTTL(a.ttl)
 			return a.addrs, ttl, refreshAfter(ttl), nil
-		case !errors.Is(err, errNoServer) || localFailure(err):
+		case !errors.Is(err, errNoServer) || LocalFailure(err):
 			// An answer, or no socket to ask with: the fallback would
 			// fail alike, and its errors lose the cause.
 			return nil, 0, p.retryAfter(a.ttl), err

@@ -50,8 +50,23 @@ type Proxy struct {
 // concurrent use.
 type Node struct {
 	FDs limit.Gate
-	udp atomic.Int64
+	// Pipes bounds the pipe descriptors splices and mirror tees hold
+	// (limit.Pipes): a direction refused one copies through user space.
+	Pipes limit.Gate
+	udp   atomic.Int64
 }
+
+// pipes is the gate of the pipes p's connections hold; nil (no bound)
+// without a node.
+func (p *Proxy) pipes() *limit.Gate {
+	if p.Node == nil {
+		return nil
+	}
+	return &p.Node.Pipes
+}
+
+// pipeFDs are the descriptors of one pipe.
+const pipeFDs = 2
 
 // UDPSessions is the number of live UDP sessions of every proxy.
 func (n *Node) UDPSessions() int64 { return n.udp.Load() }

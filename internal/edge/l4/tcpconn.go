@@ -177,10 +177,14 @@ func (c *tcpConn) connect(o *Origin) (*net.TCPConn, error) {
 	default:
 		if c.ctx.Err() == nil {
 			set.Add(dialFails, 1)
+		}
+		if c.ctx.Err() == nil && !health.LocalFailure(err) {
 			// Suspect for FailTimeout, then tried by one connection (the
 			// passive check). Not charged to the lrtt EWMA: with checks
 			// off only proxied connects move it, and lrtt would never
-			// pick the origin again to bring a penalty down.
+			// pick the origin again to bring a penalty down. Not for the
+			// edge's own lack of a descriptor or port, which says nothing
+			// of the origin (as the checks have it).
 			o.Backend.ConnectFailed()
 		}
 		return nil, err
@@ -232,7 +236,7 @@ func (c *tcpConn) copyDir(dst, src *net.TCPConn, shape bool, bw *limit.Bandwidth
 	case c.tap != nil:
 		n, err = c.copyTee(dst, src, d)
 	default:
-		n, err = copyAuto(dst, src)
+		n, err = copyAuto(dst, src, c.route.Proxy.pipes())
 	}
 	if err != nil {
 		c.abort()
@@ -263,6 +267,10 @@ var autoBufs = sync.Pool{New: func() any { b := make([]byte, autoBuf); return &b
 // is taken from a pool only while a read has data, so idle connections
 // hold none.
 //
+// The splice's pipe is held until the direction ends: it is charged to
+// pipes (a node's bound on them), and a direction the bound refuses goes
+// on copying through user space, asking again at its next full read.
+//
 // A wake-up reads until EAGAIN, except on a connection that has shown it
 // exchanges small messages (a second short read): there TCP_INQ is turned
 // on and a read that leaves nothing behind ends the round without the
@@ -270,7 +278,7 @@ var autoBufs = sync.Pool{New: func() any { b := make([]byte, autoBuf); return &b
 // EPOLLRDHUP; Go's poller does not say, and a short read may have consumed
 // a FIN queued behind the data, which no later event would report: TCP_INQ
 // counts a received FIN as a byte left.)
-func copyAuto(dst, src *net.TCPConn) (int64, error) {
+func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 	rc, err := src.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -305,7 +313,7 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 				werr = err
 				return true
 			}
-			if n == autoBuf { // Bulk: splice from now on.
+			if n == autoBuf && pipes.TryAcquireN(pipeFDs) { // Bulk: splice from now on.
 				bulk = true
 				return true
 			}
@@ -325,6 +333,7 @@ func copyAuto(dst, src *net.TCPConn) (int64, error) {
 	case werr != nil:
 		return total, werr
 	case bulk:
+		defer pipes.ReleaseN(pipeFDs)
 		m, err := io.Copy(dst, src)
 		return total + m, err
 	}

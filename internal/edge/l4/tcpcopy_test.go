@@ -40,7 +40,7 @@ func TestCopyAuto(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := copyAuto(dst, src)
+		n, err := copyAuto(dst, src, nil)
 		_ = dst.CloseWrite()
 		done <- result{n, err}
 	}()
@@ -92,7 +92,7 @@ func TestCopyAutoSmallThenFIN(t *testing.T) {
 		dst, origin := tcpPair(t)
 		done := make(chan error, 1)
 		go func() {
-			_, err := copyAuto(dst, src)
+			_, err := copyAuto(dst, src, nil)
 			_ = dst.CloseWrite()
 			done <- err
 		}()

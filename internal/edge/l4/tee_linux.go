@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opengaap/opengaap/internal/edge/limit"
 )
 
 // teePipe is the pipe size asked for, and so the most one round moves: as
@@ -21,15 +23,22 @@ const teePipe = 1 << 20
 // nothing: observing a connection must not slow it down
 // (docs/dataplane-mirror.md). If the data pipe cannot be made (fd limit)
 // the connection falls back to the userspace copy; if the second one
-// cannot, what the tap would have kept is dropped.
+// cannot, what the tap would have kept is dropped. Both are charged to the
+// node's bound on pipes (limit.Pipes), and one it refuses is one that
+// cannot be made.
 func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
+	pipes := c.route.Proxy.pipes()
 	var data [2]int
+	if !pipes.TryAcquireN(pipeFDs) {
+		return c.copyLoop(dst, src, false, nil, d)
+	}
+	defer pipes.ReleaseN(pipeFDs)
 	if err := unix.Pipe2(data[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return c.copyLoop(dst, src, false, nil, d)
 	}
 	defer closePipe(data)
 	chunk := pipeSize(data[1], teePipe)
-	pc := &pipeChunk{data: data[0], size: chunk}
+	pc := &pipeChunk{data: data[0], size: chunk, pipes: pipes}
 	pc.refs.Store(1) // The data path's; kept chunks add theirs.
 	defer pc.unref()
 	rc, err := src.SyscallConn()
@@ -93,11 +102,12 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 // from costs no pipe. The data path and the kept chunks not yet released
 // hold references; the last one closes dup.
 type pipeChunk struct {
-	data   int    // Read end of the data pipe.
-	size   int    // The data pipe's size: dup gets as much room.
-	n      int    // Size of the chunk in it, set before each Data.
-	dup    [2]int // Kept chunks, in order; made by the first Keep.
-	made   bool   // dup exists (data path only, before the first reference).
+	data   int         // Read end of the data pipe.
+	size   int         // The data pipe's size: dup gets as much room.
+	n      int         // Size of the chunk in it, set before each Data.
+	dup    [2]int      // Kept chunks, in order; made by the first Keep.
+	made   bool        // dup exists (data path only, before the first reference).
+	pipes  *limit.Gate // Charged for dup while it exists.
 	refs   atomic.Int32
 	broken atomic.Bool // dup is out of step with the kept chunks, or missing: keep nothing more.
 }
@@ -108,7 +118,12 @@ func (p *pipeChunk) Keep(limit int) int {
 		return 0
 	}
 	if !p.made {
+		if !p.pipes.TryAcquireN(pipeFDs) {
+			p.broken.Store(true)
+			return 0
+		}
 		if err := unix.Pipe2(p.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+			p.pipes.ReleaseN(pipeFDs)
 			p.broken.Store(true)
 			return 0
 		}
@@ -149,6 +164,7 @@ func (p *pipeChunk) Release(unread int) {
 func (p *pipeChunk) unref() {
 	if p.refs.Add(-1) == 0 && p.made {
 		closePipe(p.dup)
+		p.pipes.ReleaseN(pipeFDs)
 	}
 }
 

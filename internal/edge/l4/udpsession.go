@@ -105,7 +105,7 @@ func dialOrigin(r *Route, o *Origin) (*net.UDPConn, netip.AddrPort, error) {
 	}, nil)
 	if err != nil {
 		r.counters(o).Add(dialFails, 1)
-		if err != health.ErrUnresolved {
+		if err != health.ErrUnresolved && !health.LocalFailure(err) {
 			o.Backend.ConnectFailed()
 		}
 	}

@@ -77,9 +77,20 @@ func (g *Gate) ReleaseN(n int64) {
 // everything else: listening sockets (a quarter of the limit: Listeners),
 // the API (an eighth: APIConns), and in the last eighth health checks (one
 // per check under way), the database, HTTP origin connections kept idle
-// for reuse, and the pipes a spliced direction borrows (two each; a splice
-// that finds no descriptor for one copies through user space instead).
+// for reuse, and the pipes the data plane holds (at most Pipes).
 func ClientDescriptors() int { return descriptors() / 2 }
+
+// Pipes is the node-wide bound on the descriptors of the pipes the data
+// plane holds: two for each direction a TCP connection splices (io.Copy's
+// pipe is held until the direction ends, however long it then idles) and
+// for each pipe a mirrored connection tees through: a sixteenth of the
+// process's descriptor limit, half of the last eighth ClientDescriptors,
+// Listeners and APIConns leave, or 0 (no bound) if the limit cannot be
+// read. Uncounted, the connections ClientDescriptors admits held up to
+// five times their two descriptors in pipes, and took the process's last
+// ones. A direction that finds the bound reached copies through user
+// space instead, and a mirror keeps nothing of it.
+func Pipes() int { return descriptors() / 16 }
 
 // Listeners is the node-wide bound on listening sockets: a quarter of the
 // process's descriptor limit, half of what ClientDescriptors leaves, or 0
