@@ -18,13 +18,16 @@ import (
 
 // rootCredentials returns the root account: from TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY when both are set, else from credentials.json in
-// the data dir, generated (mode 0600) on first start with the AppId and Uin
-// the server uses. An incomplete account is refused naming its source. It
-// logs which source it used: the SDKs and tccli read
-// the same variables, so a shell set up for Tencent Cloud silently changes
-// the root account otherwise.
-func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, err error) {
+// the data dir, generated on first start with the AppId and Uin the server
+// uses. An incomplete account is refused naming its source. Nothing is
+// written yet: save creates the data dir and a generated file (mode 0600),
+// once the caller has checked the account against the rest of the start,
+// so a refused start leaves no stray secret. It logs which source it used:
+// the SDKs and tccli read the same variables, so a shell set up for
+// Tencent Cloud silently changes the root account otherwise.
+func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, save func() error, err error) {
 	path := filepath.Join(dataDir, "credentials.json")
+	none := func() error { return nil }
 	id, key := os.Getenv("TENCENTCLOUD_SECRET_ID"), os.Getenv("TENCENTCLOUD_SECRET_KEY")
 	if id != "" && key != "" {
 		log.Info("root credentials", "source", "environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY)", "secret-id", id)
@@ -33,15 +36,12 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 		}
 		acct = cloudapi.Account{SecretID: id, SecretKey: key}
 		if err := server.CheckRoot(acct); err != nil {
-			return acct, fmt.Errorf("root account from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY: %w", err)
+			return acct, none, fmt.Errorf("root account from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY: %w", err)
 		}
-		return acct, nil
+		return acct, none, nil
 	}
 	if id != "" || key != "" {
 		log.Warn("root credentials: only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY is set; both are needed, the file is used")
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return acct, err
 	}
 	b, err := os.ReadFile(path)
 	switch {
@@ -52,26 +52,33 @@ func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, e
 		// Strictly: a mistyped member ("Uinn") was dropped, and the root
 		// account silently became the default Uin.
 		if err = jsonstrict.Decode(bytes.NewReader(b), &acct); err != nil {
-			err = fmt.Errorf("%s: %w", path, err)
-		} else if err = server.CheckRoot(acct); err != nil {
-			err = fmt.Errorf("root account from %s: %w", path, err)
+			return acct, none, fmt.Errorf("%s: %w", path, err)
 		}
-	case errors.Is(err, os.ErrNotExist):
-		// AppId and Uin are the defaults the server fills in for a file
-		// without them (older ones): the file shows the account as used.
-		acct = cloudapi.Account{SecretID: "AKID" + randomString(32), SecretKey: randomString(32),
-			AppID: server.DefaultRootAppID, Uin: server.DefaultRootUin}
-		b, _ = json.MarshalIndent(acct, "", "  ")
+		if err = server.CheckRoot(acct); err != nil {
+			return acct, none, fmt.Errorf("root account from %s: %w", path, err)
+		}
+		log.Info("root credentials", "source", "file", "file", path, "secret-id", acct.SecretID)
+		return acct, none, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return acct, none, err
+	}
+	// AppId and Uin are the defaults the server fills in for a file
+	// without them (older ones): the file shows the account as used.
+	acct = cloudapi.Account{SecretID: "AKID" + randomString(32), SecretKey: randomString(32),
+		AppID: server.DefaultRootAppID, Uin: server.DefaultRootUin}
+	save = func() error {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(acct, "", "  ")
 		// Written whole and synced: clients are told these credentials once.
-		if err = atomicfile.Write(path, b, 0o600); err != nil {
-			err = fmt.Errorf("write %s: %w", path, err)
+		if err := atomicfile.Write(path, b, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
 		}
+		log.Info("root credentials", "source", "file", "file", path, "secret-id", acct.SecretID, "generated", true)
+		return nil
 	}
-	if err != nil {
-		return acct, err
-	}
-	log.Info("root credentials", "source", "file", "file", path, "secret-id", acct.SecretID)
-	return acct, nil
+	return acct, save, nil
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -24,7 +24,10 @@ func TestRootCredentialsSource(t *testing.T) {
 		t.Setenv("TENCENTCLOUD_SECRET_ID", id)
 		t.Setenv("TENCENTCLOUD_SECRET_KEY", key)
 		var log edgetest.LogBuffer
-		acct, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
+		acct, save, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
+		if err == nil {
+			err = save()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +149,7 @@ func TestCredentialsFileTypo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log edgetest.LogBuffer
-	acct, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
+	acct, _, err := rootCredentials(dir, slog.New(slog.NewTextHandler(&log, nil)))
 	if err == nil {
 		t.Errorf("credentials.json %s: loaded as %+v (Uin %q, the server then uses its default); want the unknown member Uinn refused, as --accounts refuses it", body, acct, acct.Uin)
 	}

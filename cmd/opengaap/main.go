@@ -67,8 +67,15 @@ func serve(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Log = log
 
-	root, err := rootCredentials(o.DataDir, log)
+	root, save, err := rootCredentials(o.DataDir, log)
 	if err != nil {
+		return err
+	}
+	// Against the accounts file before the credentials are written.
+	if err := server.CheckAccounts(root, set); err != nil {
+		return err
+	}
+	if err := save(); err != nil {
 		return err
 	}
 	o.Root = root

@@ -23,6 +23,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/server"
 )
 
 // TestServeFirstStart runs the built binary as a user would: without
@@ -252,6 +253,9 @@ func TestServeRefusesBadFlagValuesBeforeWriting(t *testing.T) {
 		// Uin holds) and AppId: a second key got past the cap.
 		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AccessIPQuota": 1}, {"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "2"}]`},
 		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "Uin": "2", "AppId": 1250000001}, {"SecretId": "AKIDother0000002", "SecretKey": "k", "Uin": "2", "AppId": 1250009999}]`},
+		// A key of the root's Uin with another AppId, against the root
+		// account (generated here): the credentials were written first.
+		{want: "must agree", accounts: `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "AppId": 1250000001, "Uin": "100000000001"}]`},
 		{args: []string{"--api-cert", "/nonexistent.pem", "--api-key", "/nonexistent.key"}, want: "/nonexistent.pem"},
 		// 0 is neither "no cap" nor "copy nothing" to the data plane: refused,
 		// as is any negative value but -1 (the documented "no cap").
@@ -707,4 +711,25 @@ func startWaited(t *testing.T, cmd *exec.Cmd) (<-chan struct{}, *error) {
 	go func() { *err = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	return exited, err
+}
+
+// TestRootUinKeyTakesRootQuota: a second key of the root's Uin in the
+// accounts file that leaves AccessIPQuota out has the root's (none), as
+// its AppId must be the root's: it was refused as a quota of 0 against
+// the root's -1, a figure the operator never wrote.
+func TestRootUinKeyTakesRootQuota(t *testing.T) {
+	acc := filepath.Join(t.TempDir(), "accounts.json")
+	body := `[{"SecretId": "AKIDother0000001", "SecretKey": "k", "AppId": 1250000000, "Uin": "100000000001"}]`
+	if err := os.WriteFile(acc, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := server.Check(server.Options{DataDir: t.TempDir(), APIListen: "127.0.0.1:0", MetricsListen: "off",
+		VIPPool: "127.99.78.0/28", AccountsFile: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cloudapi.Account{SecretID: "AKIDroot000000000001", SecretKey: "s", AppID: server.DefaultRootAppID, Uin: server.DefaultRootUin}
+	if err := server.CheckAccounts(root, set); err != nil {
+		t.Errorf("a root-Uin key without AccessIPQuota: %v; want it taken with the root's quota", err)
+	}
 }

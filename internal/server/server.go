@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -562,15 +563,30 @@ func rootAccount(root cloudapi.Account) cloudapi.Account {
 // its source.
 func CheckRoot(root cloudapi.Account) error { return rootAccount(root).Check() }
 
+// CheckAccounts reports what Start refuses in root and the accounts file
+// set read together: serve checks it before it writes the root's
+// credentials.
+func CheckAccounts(root cloudapi.Account, set *Settings) error {
+	_, err := loadAccounts(root, set.accounts)
+	return err
+}
+
 // loadAccounts is the root account (rootAccount) and more, the accounts
-// file's.
+// file's. A key of the root's Uin that leaves AccessIPQuota out has the
+// root's: the file cannot say -1 any other way than writing it, and the
+// keys of one Uin must agree.
 func loadAccounts(root cloudapi.Account, more []cloudapi.Account) (*cloudapi.Accounts, error) {
-	for _, a := range more {
+	r := rootAccount(root)
+	more = slices.Clone(more)
+	for i, a := range more {
 		if a.SecretID == root.SecretID {
 			return nil, fmt.Errorf("--accounts: SecretId %q is the root account's (TENCENTCLOUD_SECRET_ID or credentials.json)", a.SecretID)
 		}
+		if a.Uin == r.Uin && a.AccessIPQuota == 0 {
+			more[i].AccessIPQuota = r.AccessIPQuota
+		}
 	}
-	accts, err := cloudapi.NewAccounts(append([]cloudapi.Account{rootAccount(root)}, more...)...)
+	accts, err := cloudapi.NewAccounts(append([]cloudapi.Account{r}, more...)...)
 	if err != nil {
 		return nil, fmt.Errorf("the root account and --accounts: %w", err)
 	}
