@@ -108,8 +108,15 @@ func serve(args []string) error {
 	// operator.
 	cause := context.Cause(ctx)
 	stop()
+	first := time.Now()
 	go func() {
-		<-again
+		for range again {
+			// One stop sent as two is not a second: GNU timeout, say,
+			// signals the child and then its own process group.
+			if time.Since(first) >= signalHoldOff {
+				break
+			}
+		}
 		log.Warn("second signal: stopping at once, open connections are cut")
 		os.Exit(1)
 	}()
@@ -127,6 +134,10 @@ func serve(args []string) error {
 	defer cancel()
 	return s.Close(sctx)
 }
+
+// signalHoldOff is how long after the first stop signal another one is
+// taken for the same stop, not the second that stops at once.
+const signalHoldOff = 250 * time.Millisecond
 
 // stopSignals stop serve gracefully: the data plane drains, the last
 // statistics are recorded. SIGHUP too: serve has nothing to reload (flags
