@@ -1,6 +1,7 @@
 package gaap_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +51,58 @@ func TestCorruptPEMBlockRefused(t *testing.T) {
 			}
 			wantCode(t, err, "InvalidParameterValue.InvalidCertificateContent")
 		})
+	}
+}
+
+// TestCertificateUTF8BOM: a certificate and key saved by an editor that
+// writes a UTF-8 byte-order mark first (Windows Notepad before 2019) are
+// taken, as OpenSSL (and so nginx) takes them: the BOM stood before
+// "-----BEGIN", which pem.Decode then did not find, and they were refused
+// as no PEM certificate.
+func TestCertificateUTF8BOM(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	const bom = "\ufeff"
+	for _, tc := range []struct {
+		name, content, key string
+		typ                int64
+	}{
+		{"server certificate and key with BOM", bom + p.leafPEM, bom + p.leafKey, 2},
+		{"server certificate with BOM, URL-encoded", url.PathEscape(bom + p.leafPEM), url.PathEscape(p.leafKey), 2},
+		{"client CA with BOM", bom + p.caPEM, "", 1},
+	} {
+		req := gaapsdk.NewCreateCertificateRequest()
+		req.CertificateType, req.CertificateContent = new(tc.typ), new(tc.content)
+		if tc.key != "" {
+			req.CertificateKey = new(tc.key)
+		}
+		if _, err := c.CreateCertificate(req); err != nil {
+			t.Errorf("%s: %v; want it accepted (OpenSSL, and so nginx, skip a leading UTF-8 BOM)", tc.name, err)
+		}
+	}
+}
+
+// TestServerChainBounded: a server (or proxy) certificate's chain, sent
+// whole in every handshake, is at most model.MaxChainDER: a leaf and 800
+// copies of its CA (some 280 KB) was taken, its listener ran, and clients
+// refused the handshake (Go over 256 KiB, OpenSSL over 100 KiB, HTTP/3
+// over 64 KiB) while each sent an unauthenticated client that much. A CA
+// bundle (type 1) of the same size is no handshake's and stays accepted.
+func TestServerChainBounded(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	p := newPKI(t)
+	fat := p.leafPEM + strings.Repeat(p.caPEM, 800)
+	req := gaapsdk.NewCreateCertificateRequest()
+	req.CertificateType, req.CertificateContent, req.CertificateKey = new(int64(2)), new(fat), new(p.leafKey)
+	_, err := c.CreateCertificate(req)
+	wantCode(t, err, "InvalidParameterValue.InvalidCertificateContent")
+	req = gaapsdk.NewCreateCertificateRequest()
+	req.CertificateType, req.CertificateContent = new(int64(1)), new(strings.Repeat(p.caPEM, 800))
+	if _, err := c.CreateCertificate(req); err != nil {
+		t.Errorf("a CA bundle of 800 certificates: %v; want it taken", err)
 	}
 }

@@ -57,6 +57,12 @@ const (
 	// CertificateKey, in bytes once URL-decoded: over twice the Mozilla CA
 	// bundle (about 220 KB), or some 8000 bcrypt basic-auth users.
 	MaxCertificateContent = 512 << 10
+	// MaxChainDER is the largest chain a server (type 2) or proxy (type
+	// 4) certificate may hold, in DER bytes: what a handshake sends of it
+	// and every client accepts (QUIC ones take a 64 KiB Certificate
+	// message; real chains are under 10 KB). The bound above is a CA
+	// bundle's, which no handshake sends.
+	MaxChainDER = 60 << 10
 	// MaxCertificates is how many certificates an account may hold: five
 	// per domain of a full listener (MaxDomainsPerListener), while bounding
 	// what one account can store to MaxCertificates × MaxCertificateContent.

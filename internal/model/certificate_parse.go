@@ -30,7 +30,12 @@ import (
 // path encoding leaves a '+' of the base64 body as is; PEM has spaces only
 // in its BEGIN and END lines, so '+' is read as a space when the BEGIN
 // line shows one.
+//
+// A leading UTF-8 byte-order mark (Notepad and other Windows tools write
+// one) is dropped, as OpenSSL drops it: it hid the BEGIN line from the PEM
+// decoder, and the text was refused as no certificate.
 func DecodeCertificateText(s string) string {
+	s = strings.TrimPrefix(s, bom)
 	if !strings.Contains(s, "%") {
 		return s
 	}
@@ -38,13 +43,17 @@ func DecodeCertificateText(s string) string {
 	if err != nil {
 		return s
 	}
+	d = strings.TrimPrefix(d, bom) // Encoded along with the text (%EF%BB%BF).
 	if strings.Contains(d, "-----BEGIN+") {
 		if q, err := url.QueryUnescape(s); err == nil {
-			return q
+			return strings.TrimPrefix(q, bom)
 		}
 	}
 	return d
 }
+
+// bom is the UTF-8 byte-order mark.
+const bom = "\uFEFF"
 
 // FillCertificate validates content (and key, for types with keys) of a
 // certificate of c.Type and fills c.Content and the parsed validity and
@@ -68,9 +77,12 @@ func FillCertificate(c *Certificate, content, key string) (string, error) {
 	if c.Type == CertBasicAuth {
 		return "", validateUserList(c.Content)
 	}
-	leaf, err := parseChain(c.Content)
+	leaf, size, err := parseChainSize(c.Content)
 	if err != nil {
 		return "", err
+	}
+	if HasKey(c.Type) && size > MaxChainDER {
+		return "", apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent is a chain of %d bytes (DER); at most %d are accepted: every handshake sends it whole, and clients refuse more (HTTP/3 ones over 64 KiB, OpenSSL over 100 KiB)", size, MaxChainDER)
 	}
 	c.BeginTime, c.EndTime = leaf.NotBefore.Unix(), leaf.NotAfter.Unix()
 	c.IssuerCN, c.SubjectCN = leaf.Issuer.CommonName, leaf.Subject.CommonName
@@ -108,19 +120,30 @@ func validateUserList(text string) error {
 // parseChain parses text as the edge does (snapshot.Certificates) and
 // returns the first certificate, the one the content is reported by.
 func parseChain(text string) (*x509.Certificate, error) {
+	leaf, _, err := parseChainSize(text)
+	return leaf, err
+}
+
+// parseChainSize is parseChain, with the size of the chain's DER: what a
+// handshake sends of it.
+func parseChainSize(text string) (*x509.Certificate, int, error) {
 	certs, err := snapshot.Certificates(text)
 	if err != nil {
-		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent %v", err)
+		return nil, 0, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent, "CertificateContent %v", err)
 	}
 	// pem.Decode passes over a block it cannot decode (broken base64, no
 	// END line): the certificate would be stored and never used, a CA's
 	// clients refused or a chain served without its intermediate. OpenSSL
 	// refuses such a file.
 	if begun := strings.Count(text, "-----BEGIN "); begun != len(certs) {
-		return nil, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent,
+		return nil, 0, apierr.New(apierr.InvalidParameterValueInvalidCertificateContent,
 			"CertificateContent has %d PEM blocks (-----BEGIN), of which %d decode: one is damaged (its base64, or its -----END line)", begun, len(certs))
 	}
-	return certs[0], nil
+	size := 0
+	for _, c := range certs {
+		size += len(c.Raw)
+	}
+	return certs[0], size, nil
 }
 
 // matchKey parses a PEM private key (PKCS #1, PKCS #8 or SEC 1) and checks
@@ -147,6 +170,10 @@ func matchKey(leaf *x509.Certificate, text string) error {
 	return tlsCanSign(priv)
 }
 
+// maxRSABits is the largest RSA key accepted, as crypto/tls clients
+// accept (defaultMaxRSAKeySize).
+const maxRSABits = 8192
+
 // tlsCanSign refuses keys crypto/tls cannot sign a handshake with, as
 // tls.X509KeyPair does not: ECDSA keys on curves other than P-256, P-384
 // and P-521 (x509 also parses P-224), and RSA keys crypto/rsa refuses to
@@ -161,6 +188,9 @@ func tlsCanSign(priv crypto.Signer) error {
 		}
 		return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is an ECDSA key on curve %s; TLS serves ECDSA keys on P-256, P-384 and P-521 only", k.Curve.Params().Name)
 	case *rsa.PrivateKey:
+		if bits := k.N.BitLen(); bits > maxRSABits {
+			return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is a %d-bit RSA key; at most %d bits are accepted: TLS clients refuse larger ones (Go's over 8192 bits), and each handshake's signature would cost the node up to a second", bits, maxRSABits)
+		}
 		digest := sha256.Sum256(nil)
 		if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 			return apierr.New(apierr.InvalidParameterValueInvalidCertificateKey, "CertificateKey is a %d-bit RSA key TLS cannot sign with (at least 1024 bits are needed): %v", k.N.BitLen(), err)

@@ -1,6 +1,9 @@
 package model
 
 import (
+	"crypto/rsa"
+	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/opengaap/opengaap/internal/apierr"
@@ -53,5 +56,19 @@ func TestUserListHashCostBounded(t *testing.T) {
 		if !tc.ok && !apierr.Is(err, apierr.InvalidParameterValueInvalidCertificateContent) {
 			t.Errorf("user list %q: %v; want InvalidParameterValue.InvalidCertificateContent", tc.line, err)
 		}
+	}
+}
+
+// TestRSAKeyOver8192BitsRefused: a server or proxy key TLS clients refuse
+// (Go's over 8192 bits) is refused before its trial signature, which for
+// a 16384-bit key costs about a second, as each handshake would: one was
+// accepted, its listener ran, and no Go client could connect.
+func TestRSAKeyOver8192BitsRefused(t *testing.T) {
+	n := new(big.Int).Lsh(big.NewInt(1), 9215) // 9216 bits; never signed with.
+	key := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: n, E: 65537}, D: big.NewInt(3)}
+	// Refused for its size, not for the trial signature the made-up key
+	// would fail.
+	if err := tlsCanSign(key); !apierr.Is(err, apierr.InvalidParameterValueInvalidCertificateKey) || !strings.Contains(err.Error(), "at most 8192 bits") {
+		t.Errorf("a 9216-bit RSA key: %v; want InvalidCertificateKey naming the 8192-bit bound", err)
 	}
 }

@@ -49,7 +49,12 @@ func (o OriginTLS) Config(host string) (*tls.Config, *x509.CertPool, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("origin client certificate: %w", err)
 		}
-		cfg.Certificates = []tls.Certificate{cert}
+		// Whatever CAs the origin names in its request, as OpenSSL
+		// clients (nginx's proxy_ssl_certificate) send theirs:
+		// crypto/tls sent nothing when none of them issued the chain (an
+		// origin naming its root while the leaf's issuer is an
+		// intermediate it trusts apart), and every request was a 502.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 	}
 	if o.Roots == "" {
 		return cfg, nil, nil
