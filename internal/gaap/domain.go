@@ -191,7 +191,8 @@ func checkNewHost(all []*model.Domain, listenerID, host string) error {
 // renameDomain moves the rules and error pages of a domain to its new name
 // (newHost, spelled given; a new spelling of the same name moves them
 // too, so they read back as the domain does). A rule health-checking the
-// old name (the default) checks the new one: ModifyRuleAttribute cannot
+// old name (the default; none for a wildcard) checks the new one (none for
+// a wildcard: model.DefaultCheck): ModifyRuleAttribute cannot
 // change the check domain, so the rename is the only moment to keep it a
 // name the listener serves.
 func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost, given string) error {
@@ -201,7 +202,8 @@ func renameDomain(tx *resource.Tx, listenerID, oldHost, newHost, given string) e
 	}
 	for _, r := range rules {
 		r.Domain, r.DomainAsGiven = newHost, given
-		if newHost != oldHost && strings.EqualFold(r.Check.Domain, oldHost) {
+		// The default: the old name, or none for a wildcard one.
+		if newHost != oldHost && (r.Check.Domain == model.DefaultCheck(oldHost).Domain || strings.EqualFold(r.Check.Domain, oldHost)) {
 			r.Check.Domain = model.DefaultCheck(newHost).Domain // None for a wildcard.
 		}
 		if err := tx.Put(r); err != nil {

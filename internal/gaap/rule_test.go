@@ -611,3 +611,23 @@ func TestRuleBindingsCappedLikeListeners(t *testing.T) {
 		t.Errorf("rule has %d origins bound; want %d", n, model.MaxBindings)
 	}
 }
+
+// TestWildcardRenameMovesDefaultCheck: a rule created on a wildcard
+// domain has no check domain (DefaultCheck); renamed to a host name, the
+// domain's default check follows it, as a named domain's does: it stayed
+// empty, and ModifyRuleAttribute cannot change it.
+func TestWildcardRenameMovesDefaultCheck(t *testing.T) {
+	t.Parallel()
+	api, _, listener := httpDomain(t, "*.example.com")
+	c := api.GAAP()
+	id := createRule(t, c, listener, "*.example.com", "/")
+	mod := gaapsdk.NewModifyDomainRequest()
+	mod.ListenerId, mod.OldDomain, mod.NewDomain = new(listener), new("*.example.com"), new("api.example.com")
+	if _, err := c.ModifyDomain(mod); err != nil {
+		t.Fatal(err)
+	}
+	waitDomain(t, c, listener, "api.example.com")
+	if r := describeRule(t, c, id); *r.CheckParams.Domain != "api.example.com" {
+		t.Errorf("rule %s after the rename to api.example.com: check domain %q; want api.example.com (the default check follows the domain)", id, *r.CheckParams.Domain)
+	}
+}
