@@ -394,7 +394,9 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		// must come within BodyIdleTimeout to be discarded, as over
 		// net/http (ServeHTTP): a client that declares a body and never
 		// sends it must not hold the connection.
-		if left, _ := bp.unread(); left > 0 {
+		// Not known (a transport still reading it, which may let go
+		// before finish looks): timed all the same.
+		if left, known := bp.unread(); left > 0 || !known {
 			fc.rd.set(fc.nc, time.Now().Add(fc.s.h.Load().bodyIdleTimeout()))
 			defer fc.rd.set(fc.nc, time.Time{})
 		}
