@@ -247,10 +247,17 @@ func eventStream(ct []string) bool {
 }
 
 // relayBody copies n body bytes from pc to w, through its buffer and, for
-// large bodies, a pooled one. A body that came with the head needs no
+// large bodies, a pooled one; with flush (an event stream), each as it
+// comes, the head first. A body that came with the head needs no
 // read, hence no deadline (the common case).
 func relayBody(w http.ResponseWriter, pc *h1Conn, n int64, flush bool) error {
 	br := pc.br
+	if flush && n > 0 && br.Buffered() == 0 {
+		// The head now, as ReverseProxy sends a stream's: the first event
+		// may be long in coming, and the client waits for the head
+		// (EventSource's onopen, a response-header timeout).
+		_ = http.NewResponseController(w).Flush()
+	}
 	var buf []byte
 	defer func() {
 		if buf != nil {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/opengaap/opengaap/internal/edge/l4"
 )
 
@@ -308,12 +310,12 @@ func trailerKeys(h http.Header) []string {
 	var keys []string
 	for _, v := range h["Trailer"] {
 		for k := range strings.SplitSeq(v, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
-				switch k {
-				case "Transfer-Encoding", "Trailer", "Content-Length":
-				default:
-					keys = append(keys, k)
-				}
+			// As net/http's servers (HTTP/1, HTTP/2) and quic-go's keep
+			// them: none RFC 9110 6.5.1 forbids (Content-Type,
+			// WWW-Authenticate, Content-Length, ...), whose value would
+			// be the header's, sent again after the body.
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" && httpguts.ValidTrailerHeader(k) {
+				keys = append(keys, k)
 			}
 		}
 	}
