@@ -585,3 +585,35 @@ func TestCheckPathSentAsWritten(t *testing.T) {
 		t.Fatal("no probe reached the origin")
 	}
 }
+
+// TestCheckPathNonASCIIEscaped: a check path with non-ASCII characters
+// ("/café", which the API takes) is probed percent-encoded ("/caf%C3%A9"),
+// never as raw UTF-8 octets on the request line, which RFC 9112 does not
+// allow and strict origins answer 400 (the origin then reading abnormal),
+// as proxied requests' sentPath leaves such a path to net/url.
+func TestCheckPathNonASCIIEscaped(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.RequestURI:
+		default:
+		}
+	}))
+	defer srv.Close()
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	const path = "/café"
+	probe, check := ProbeOf(snapshot.HTTPCheck{Enabled: true, Path: path, Timeout: 2 * time.Second})
+	if _, _, err := newBackend(Key{Proto: snapshot.ProtoHTTP, Host: ap.Addr().String(), Port: int(ap.Port()), Check: check, HTTP: probe}).check(); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	select {
+	case uri := <-got:
+		for i := range len(uri) {
+			if uri[i] >= 0x7f {
+				t.Fatalf("CheckParams.Path %q was probed as %q: raw non-ASCII octets on the request line; want %q", path, uri, "/caf%C3%A9")
+			}
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no probe reached the origin")
+	}
+}

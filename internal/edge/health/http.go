@@ -100,7 +100,9 @@ func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config
 	// The path as written, as proxied requests' (sentPath): net/url
 	// re-escapes a path holding a byte it would escape ('|', '{', '^')
 	// from its decoded form, and "/a%2Fb|c" became "/a/b%7Cc", another path.
-	if p, _, _ := strings.Cut(k.HTTP.Path, "?"); !strings.HasPrefix(p, "//") {
+	// Not one with bytes a request line cannot carry ("/café"), which
+	// net/url escapes, as sentPath leaves those to it too.
+	if p, _, _ := strings.Cut(k.HTTP.Path, "?"); !strings.HasPrefix(p, "//") && printableASCII(p) {
 		req.URL.Opaque = p
 	}
 	if k.HTTP.Host != "" {
@@ -144,3 +146,13 @@ func (t *AnswerTimer) FirstByte() {
 
 // Wait is the time measured, 0 if none was.
 func (t *AnswerTimer) Wait() time.Duration { return time.Duration(t.wait.Load()) }
+
+// printableASCII reports whether s has only bytes 0x21-0x7e.
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -32,10 +32,11 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 	if !pipes.TryAcquireN(pipeFDs) {
 		return c.copyLoop(dst, src, false, nil, d)
 	}
-	defer pipes.ReleaseN(pipeFDs)
-	if err := unix.Pipe2(data[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+	if err := newPipe(&data); err != nil {
+		pipes.ReleaseN(pipeFDs) // Not for the whole copy: no pipe was made.
 		return c.copyLoop(dst, src, false, nil, d)
 	}
+	defer pipes.ReleaseN(pipeFDs)
 	defer closePipe(data)
 	chunk := pipeSize(data[1], teePipe)
 	pc := &pipeChunk{data: data[0], size: chunk, pipes: pipes}
@@ -96,6 +97,10 @@ func (c *tcpConn) copyTee(dst, src *net.TCPConn, d Dir) (int64, error) {
 	}
 }
 
+// newPipe makes a non-blocking pipe; a variable so that tests can make it
+// fail as it does when the process is out of descriptors.
+var newPipe = func(p *[2]int) error { return unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK) }
+
 // pipeChunk is the Chunk of one direction of copyTee: the chunk in the data
 // pipe, kept by teeing it into dup, whose consumer reads the kept chunks in
 // order. dup is made by the first Keep, so a direction the tap never keeps
@@ -122,7 +127,7 @@ func (p *pipeChunk) Keep(limit int) int {
 			p.broken.Store(true)
 			return 0
 		}
-		if err := unix.Pipe2(p.dup[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		if err := newPipe(&p.dup); err != nil {
 			p.pipes.ReleaseN(pipeFDs)
 			p.broken.Store(true)
 			return 0

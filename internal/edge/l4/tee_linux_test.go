@@ -2,8 +2,11 @@ package l4
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,4 +105,45 @@ func TestCopyChunk(t *testing.T) {
 		t.Errorf("read %q (%d); want the bytes at Keep", got, n)
 	}
 	c.Release(0)
+}
+
+type nopTap struct{}
+
+func (nopTap) Data(Dir, int, Chunk) {}
+func (nopTap) End(Dir)              {}
+func (nopTap) Close(bool)           {}
+
+// TestTeePipeFailureReleasesBound: a mirrored direction whose data pipe
+// cannot be made (EMFILE, the exhaustion the node's pipe bound is for)
+// copies through user space and holds no slot of the bound meanwhile: it
+// held two for the connection's whole life, for a pipe that did not exist,
+// shrinking every other connection's share.
+func TestTeePipeFailureReleasesBound(t *testing.T) {
+	made := newPipe
+	t.Cleanup(func() { newPipe = made })
+	newPipe = func(*[2]int) error { return unix.EMFILE }
+	client, src := tcpPair(t)
+	dst, origin := tcpPair(t)
+	node := &Node{}
+	node.Pipes.SetMax(8)
+	c := &tcpConn{route: &Route{Proxy: &Proxy{Node: node}}, tap: nopTap{}, ctx: context.Background()}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.copyTee(dst, src, Ingress)
+		done <- err
+	}()
+	if _, err := client.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	_ = origin.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadFull(origin, got); err != nil || string(got) != "hello" {
+		t.Fatalf("through user space: %q, %v; want hello", got, err)
+	}
+	held := node.Pipes.Held()
+	_ = client.CloseWrite()
+	<-done
+	if held != 0 {
+		t.Errorf("a mirrored direction whose pipe could not be made holds %d slots of the pipe bound while it copies through user space; want 0", held)
+	}
 }

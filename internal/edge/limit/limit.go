@@ -89,7 +89,8 @@ func ClientDescriptors() int { return descriptors() / 2 }
 // read. Uncounted, the connections ClientDescriptors admits held up to
 // five times their two descriptors in pipes, and took the process's last
 // ones. A direction that finds the bound reached copies through user
-// space instead, and a mirror keeps nothing of it.
+// space instead (a mirror still sees it, through that copy); one refused
+// the second pipe a mirror keeps its chunks in keeps nothing.
 func Pipes() int { return descriptors() / 16 }
 
 // Listeners is the node-wide bound on listening sockets: a quarter of the
