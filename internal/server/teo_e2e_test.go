@@ -546,3 +546,25 @@ func TestEdgeOneGroupFanOutRefused(t *testing.T) {
 		t.Errorf("a refused rule added %d goroutines on the node", added)
 	}
 }
+
+// TestNoOpModifyL4ProxyStaysOnline: ModifyL4Proxy's switches left out are
+// "not changed" (不填该参数时，表示不修改该配置), so a call changing
+// nothing, the switches left out or sent as they are, leaves an online
+// proxy online: it moved it to progress, and until the next controller
+// pass (held here) its zone's pause, its deletion and its status change
+// were refused as in progress.
+func TestNoOpModifyL4ProxyStaysOnline(t *testing.T) {
+	e := newTeoEnv(t)
+	release := e.n.Controller.Hold()
+	defer release()
+	for _, params := range []map[string]any{
+		{"ZoneId": e.zone, "ProxyId": e.proxy, "Ipv6": "off", "AccelerateMainland": "off"},
+		{"ZoneId": e.zone, "ProxyId": e.proxy},
+	} {
+		teoCall(t, e.c, "ModifyL4Proxy", params, nil)
+		if !e.proxyOnline(t) {
+			t.Errorf("ModifyL4Proxy %v changing nothing: the proxy is no longer online; want it left as it is", params)
+		}
+	}
+	teoCall(t, e.c, "ModifyZoneStatus", map[string]any{"ZoneId": e.zone, "Paused": true}, nil)
+}

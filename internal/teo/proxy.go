@@ -89,7 +89,8 @@ func checkProxyNameFree(tx *resource.Tx, p *model.TeoL4Proxy) error {
 }
 
 // ModifyL4Proxy changes IPv6 access and mainland network optimization. An
-// online proxy redeploys (progress, then online).
+// online proxy redeploys (progress, then online); a call changing nothing
+// leaves it as it is.
 func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *teoapi.ModifyL4ProxyRequest) (*teoapi.ModifyL4ProxyResponse, error) {
 	return &teoapi.ModifyL4ProxyResponse{}, s.update(ctx, call, func(tx *resource.Tx) error {
 		p, err := proxyOf(tx, cloudapi.Value(req.ZoneId), cloudapi.Value(req.ProxyId))
@@ -99,6 +100,7 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err := p.CheckStable(); err != nil {
 			return err
 		}
+		was := *p
 		if req.Ipv6 != nil {
 			p.Ipv6 = *req.Ipv6
 		}
@@ -107,6 +109,12 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		}
 		if err := p.CheckFeatures(); err != nil {
 			return err
+		}
+		if p.Ipv6 == was.Ipv6 && p.AccelerateMainland == was.AccelerateMainland {
+			// Nothing to deploy ("不填该参数时，表示不修改该配置"): a proxy
+			// moved to progress for nothing refused every other change,
+			// and its zone's pause, until the next pass.
+			return nil
 		}
 		p.Touch(call.Time.Unix())
 		return tx.Put(p)
