@@ -102,9 +102,7 @@ func (s *Service) describeListeners(ctx context.Context, call *cloudapi.Call, q 
 			// A listener the data plane cannot serve (port taken after
 			// a restart or a reopen) reads as still coming up, as one
 			// whose first bind failed does; the next applies retry it.
-			if l.Status == model.StatusRunning && s.down(l.ID) {
-				l.Status = model.StatusCreating
-			}
+			l.Status = shown(s, l.Status, model.StatusRunning, model.StatusCreating, l.ID)
 			if q.matches(l) {
 				hits = append(hits, l)
 			}

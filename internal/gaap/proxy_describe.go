@@ -216,7 +216,7 @@ func (s *Service) proxyInfo(p *model.Proxy, related []string, groupPolicy, lang 
 	info := gaapapi.ProxyInfo{
 		InstanceId: new(p.ID), ProxyId: new(p.ID), CreateTime: new(p.CreateTime), ProjectId: new(p.ProjectID),
 		ProxyName: new(p.Name), AccessRegion: new(p.AccessRegion), RealServerRegion: new(p.RealServerRegion),
-		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(p.Status), Domain: new(p.Domain),
+		Bandwidth: new(p.Bandwidth), Concurrent: new(p.Concurrent), Status: new(shown(s, p.Status, model.ProxyRunning, model.ProxyCreating, p.ID)), Domain: new(p.Domain),
 		IP: new(p.IP), ForwardIP: new(s.cfg.forwardIP()), Version: new("2.0"), Scalarable: new(int64(1)), SupportProtocols: []string{"TCP", "UDP", "HTTP", "HTTPS"},
 		TagSet: tagsOut(p.Tags), SupportSecurity: new(int64(1)), BillingType: new(p.BillingType),
 		ModifyConfigTime: new(p.ModifyConfigTime), ProxyType: new(proxyTypeThunder), ClientIPMethod: s.cfg.clientIPMethods(p.IPAddressVersion),

@@ -262,7 +262,7 @@ func (s *Service) DescribeProxiesStatus(ctx context.Context, call *cloudapi.Call
 	}
 	out := make([]gaapapi.ProxyStatus, 0, len(proxies))
 	for _, p := range proxies {
-		out = append(out, gaapapi.ProxyStatus{InstanceId: new(p.ID), Status: new(listedStatus(p.Status))})
+		out = append(out, gaapapi.ProxyStatus{InstanceId: new(p.ID), Status: new(listedStatus(shown(s, p.Status, model.ProxyRunning, model.ProxyCreating, p.ID)))})
 	}
 	return &gaapapi.DescribeProxiesStatusResponse{InstanceStatusSet: out}, nil
 }

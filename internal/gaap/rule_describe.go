@@ -44,6 +44,7 @@ func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *g
 		}
 		for _, d := range doms {
 			set := domainRuleSetOut(l, d, certs)
+			set.DomainStatus = new(shown(s, d.Status, model.StatusRunning, model.StatusCreating, d.ID, l.ID))
 			for i, r := range rules {
 				if r.Domain == d.Host {
 					set.RuleSet = append(set.RuleSet, infos[i])
@@ -93,7 +94,11 @@ func (s *Service) ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.Rul
 	}
 	out := make([]gaapapi.RuleInfo, 0, len(rules))
 	for _, r := range rules {
-		out = append(out, ruleInfoOut(r, s.boundWith(addrs, r.ID, r.Bindings)))
+		info := ruleInfoOut(r, s.boundWith(addrs, r.ID, r.Bindings))
+		// A rule the data plane left out (its domain dropped: reported under
+		// the rule's ID too) or whose listener it cannot serve is not served.
+		info.RuleStatus = new(shown(s, r.Status, model.StatusRunning, model.StatusCreating, r.ID, r.ListenerID))
+		out = append(out, info)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ package gaap
 import (
 	"context"
 	"log/slog"
+	"slices"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
@@ -39,6 +40,18 @@ type Service struct {
 
 // down reads s.Down, treating a missing source as "none failed".
 func (s *Service) down(listener string) bool { return s.Down != nil && s.Down(listener) }
+
+// shown is the status the API reads of an object stored as status: one
+// the data plane does not serve though it should (down, under its ID or
+// one it depends on: a rule's domain and listener, as a port taken or a
+// row it rejects), reads as still coming up (coming) rather than running,
+// as a listener whose first bind failed does; the next applies retry it.
+func shown[T comparable](s *Service, status, running, coming T, ids ...string) T {
+	if status == running && slices.ContainsFunc(ids, s.down) {
+		return coming
+	}
+	return status
+}
 
 // health reads s.Health, treating a missing source as healthy.
 func (s *Service) health(binding, realServer string) (healthy bool, down []string) {
