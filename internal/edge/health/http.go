@@ -97,14 +97,14 @@ func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config
 	if err != nil {
 		return 0, err
 	}
-	// The path as written, as proxied requests' (sentPath): net/url
-	// re-escapes a path holding a byte it would escape ('|', '{', '^')
-	// from its decoded form, and "/a%2Fb|c" became "/a/b%7Cc", another path.
-	// Not one with bytes a request line cannot carry ("/café"), which
-	// net/url escapes, as sentPath leaves those to it too.
-	if p, _, _ := strings.Cut(k.HTTP.Path, "?"); !strings.HasPrefix(p, "//") && printableASCII(p) {
-		req.URL.Opaque = p
+	// The path as written: net/url re-escapes a path holding a byte it
+	// would escape ('|', '{', '^', or non-ASCII) from its decoded form,
+	// and "/a%2Fb|c" became "/a/b%7Cc", another path. Only the bytes a
+	// request line cannot carry are escaped ("/café": "/caf%C3%A9").
+	if p, _, _ := strings.Cut(k.HTTP.Path, "?"); !strings.HasPrefix(p, "//") {
+		req.URL.Opaque = escapeUnsendable(p)
 	}
+	req.URL.RawQuery = escapeUnsendable(req.URL.RawQuery) // Kept raw by net/url.
 	if k.HTTP.Host != "" {
 		req.Host = k.HTTP.Host
 	}
@@ -147,12 +147,20 @@ func (t *AnswerTimer) FirstByte() {
 // Wait is the time measured, 0 if none was.
 func (t *AnswerTimer) Wait() time.Duration { return time.Duration(t.wait.Load()) }
 
-// printableASCII reports whether s has only bytes 0x21-0x7e.
-func printableASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
+// escapeUnsendable percent-encodes the bytes of p a request line cannot
+// carry (controls, space, DEL, non-ASCII), leaving the rest, escapes
+// included, as written.
+func escapeUnsendable(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := range len(p) {
+		if c := p[i]; c > ' ' && c < 0x7f {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
 		}
 	}
-	return true
+	return b.String()
 }
