@@ -280,3 +280,34 @@ func TestDomainOriginDownIPList(t *testing.T) {
 			"(an empty list with RealServerStatus 1 means the name did not resolve)", got)
 	}
 }
+
+// TestUDPRealServerPortNotNull: the reference marks
+// TCPListener.RealServerPort nullable ("注意：此字段可能返回 null") but not
+// UDPListener.RealServerPort, and its DescribeUDPListeners example answers
+// a proxy's (not a group's) UDP listener with "RealServerPort": 5000. The
+// project's own rule (TestGroupDefaultDnsIpUnsetIsEmpty) is that a field
+// the reference does not mark nullable is never null, since strongly typed
+// clients expect a value there: a proxy's UDP listener, which fixes no
+// origin port, reads 0; it read null.
+func TestUDPRealServerPortNotNull(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	var created struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateUDPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "u", "Ports": []int{5000},
+		"Scheduler": "rr", "RealServerType": "IP"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ ListenerSet []map[string]any }
+	if err := api.Call(c, "DescribeUDPListeners", map[string]any{"ListenerId": created.ListenerIds[0]}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.ListenerSet) != 1 {
+		t.Fatalf("got %d listeners; want 1", len(out.ListenerSet))
+	}
+	v, present := out.ListenerSet[0]["RealServerPort"]
+	if _, isNum := v.(float64); !present || !isNum {
+		t.Errorf("UDPListener.RealServerPort = %#v (present %v) on a proxy listener; want a number: the reference does not mark it nullable (unlike TCPListener's) and its example answers 5000", v, present)
+	}
+}

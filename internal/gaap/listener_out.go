@@ -93,12 +93,17 @@ func clientIPMethodOut(l *model.Listener) *int64 {
 }
 
 // realServerPortOut is null unless the listener fixes the origin port
-// (proxy-group listeners).
+// (proxy-group listeners): TCPListener's may be null. UDPListener's may
+// not (the reference marks only the TCP one nullable), so a UDP listener
+// that fixes none reads 0.
 func realServerPortOut(l *model.Listener) *int64 {
-	if l.RealServerPort == 0 {
-		return nil
+	switch {
+	case l.RealServerPort != 0:
+		return new(l.OriginPort())
+	case l.Protocol == model.UDP:
+		return new(int64(0))
 	}
-	return new(l.OriginPort())
+	return nil
 }
 
 func tcpListenerOut(l *model.Listener, bound []gaapapi.BindRealServer) gaapapi.TCPListener {
