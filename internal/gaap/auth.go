@@ -24,6 +24,11 @@ func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, re
 		if err != nil {
 			return err
 		}
+		if l.Protocol != model.HTTPS && (len(req.TLSSupportVersion) > 0 || cloudapi.Value(req.TLSCiphers) != "") {
+			// As SetTlsVersion refuses them there: stored, they read back as
+			// what a plain-text domain is served with.
+			return cloudapi.Invalid("TLSSupportVersion", "TLS versions and ciphers apply to the domains of HTTPS listeners; %s is %s", l.ID, l.Protocol)
+		}
 		if err := setBasicAuth(tx, d, req); err != nil {
 			return err
 		}

@@ -631,3 +631,38 @@ func TestWildcardRenameMovesDefaultCheck(t *testing.T) {
 		t.Errorf("rule %s after the rename to api.example.com: check domain %q; want api.example.com (the default check follows the domain)", id, *r.CheckParams.Domain)
 	}
 }
+
+// TestHTTPDomainRefusesTLSSettings: SetTlsVersion refuses an HTTP
+// listener (InvalidParameterValue: TLS versions and cipher policies exist
+// only where TLS is terminated), and so does SetAuthentication for a
+// domain of an HTTP listener: it stored them, and DescribeRules read them
+// back as what the plain-text domain "is served with" (docs/api-l7.md).
+func TestHTTPDomainRefusesTLSSettings(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	listener := l7Listener(t, api, runningProxy(t, api), "", 0)
+	createDomain(t, c, listener, "www.example.com")
+
+	// The listener-level action refuses an HTTP listener.
+	err := api.Call(c, "SetTlsVersion", map[string]any{"ListenerId": listener,
+		"TLSSupportVersion": []string{"TLSv1.2"}, "TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}, nil)
+	wantCode(t, err, "InvalidParameterValue")
+
+	// The domain-level one refuses the same settings on it.
+	err = api.Call(c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": "www.example.com",
+		"TLSSupportVersion": []string{"TLSv1.2"}, "TLSCiphers": "GAAP_TLS_CIPHERS_STRICT"}, nil)
+	if err == nil {
+		var out struct {
+			DomainRuleSet []struct {
+				Domain, TLSCiphers string
+				TLSSupportVersion  []string
+			}
+		}
+		if err := api.Call(c, "DescribeRules", map[string]any{"ListenerId": listener}, &out); err != nil {
+			t.Fatal(err)
+		}
+		t.Fatalf("SetAuthentication took TLS settings for a domain of an HTTP listener; DescribeRules reads back %+v", out.DomainRuleSet)
+	}
+	wantCode(t, err, "InvalidParameterValue")
+}
