@@ -73,6 +73,11 @@ func cloneConfig(tx *resource.Tx, src, p *model.Proxy) ([]string, error) {
 			continue
 		}
 		from := l.ID
+		if l.TOA() && (owner{proxy: p}).checkTOA(&l.ClientIPMethod) != nil {
+			// As CreateTCPListeners refuses it there: the clone's IPv6
+			// clients would reach origins as the proxy's address.
+			return nil, apierr.New(apierr.InvalidParameterValue, "the listener %s of %s passes client addresses by TOA (ClientIPMethod 0), which carries IPv4 addresses only, and the clone is IPv6: clone it as IPv4, or switch that listener to 1 (Proxy Protocol) first", from, src.ID)
+		}
 		l.Base, l.ProxyID, l.Status = model.Base{ID: model.NewID(model.PrefixListener)}, p.ID, model.StatusCreating
 		l.Bindings, l.Http3Supported = c.origins(l.Bindings), min(l.Http3Supported, c.http3)
 		if err := tx.Insert(l); err != nil {

@@ -60,6 +60,9 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		p.IPAddressVersion = cmp.Or(p.IPAddressVersion, "IPv4")
 		p.NetworkType = cmp.Or(p.NetworkType, "normal")
 		p.PackageType = cmp.Or(p.PackageType, "Thunder")
+		if err := banLikeOthers(tx, p); err != nil {
+			return err
+		}
 		if err := model.ValidateNewProxy(p); err != nil {
 			return err
 		}

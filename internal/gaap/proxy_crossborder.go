@@ -70,6 +70,24 @@ func (s *Service) BanAndRecoverProxy(ctx context.Context, call *cloudapi.Call, r
 	return &gaapapi.BanAndRecoverProxyResponse{}, nil
 }
 
+// banLikeOthers starts a new cross-border proxy p banned when the
+// account's are (the ban is the account's: "issued per customer UIN"), so
+// that neither a clone of a banned proxy nor a new one forwards what the
+// ban stopped; the next BanAndRecoverProxy recovers it with the others.
+func banLikeOthers(tx *resource.Tx, p *model.Proxy) error {
+	if p.PackageType != model.PackageCrossBorder {
+		return nil
+	}
+	others, err := crossBorderProxies(tx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(others, (*model.Proxy).Banned) {
+		p.BanStatus = model.BanBanned
+	}
+	return nil
+}
+
 // DescribeAuthSignature is the billing-signature check of Tencent's order
 // flow. opengaap bills nothing, so a caller that reaches it is simply
 // authorised (the request itself was signature-verified) unless the

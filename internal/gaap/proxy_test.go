@@ -670,3 +670,74 @@ func fmtPtr[T any](p *T) any {
 	}
 	return *p
 }
+
+// cloneOf clones src (CreateProxy with ClonedProxyId) with the given
+// parameters over a plain request (SouthChina, 10 Mbps, 2; nil deletes
+// one) and returns the clone's ID.
+func cloneOf(api *xtest.API, c *gaapsdk.Client, src string, mod map[string]any) (string, error) {
+	p := map[string]any{"ProjectId": 0, "ProxyName": "clone", "AccessRegion": "SouthChina",
+		"Bandwidth": 10, "Concurrent": 2, "ClonedProxyId": src}
+	for k, v := range mod {
+		if v == nil {
+			delete(p, k)
+		} else {
+			p[k] = v
+		}
+	}
+	var out struct{ InstanceId string }
+	err := api.Call(c, "CreateProxy", p, &out)
+	return out.InstanceId, err
+}
+
+// TestCloneIPv6RefusesTOA: an IPv4 proxy's TCP listener passing client
+// addresses by TOA (ClientIPMethod 0) cannot be cloned into an IPv6 proxy,
+// where CreateTCPListeners refuses TOA (it carries IPv4 addresses only):
+// the copy kept it, and the clone's clients reached origins as the
+// proxy's address.
+func TestCloneIPv6RefusesTOA(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPIWith(t, xtest.WithIPv6Pool)
+	c := api.GAAP()
+	src := runningProxy(t, api)
+	req := tcpRequest(src, 9301)
+	req.ClientIPMethod, req.HealthCheck = new(int64(0)), new(uint64(0))
+	if _, err := c.CreateTCPListeners(req); err != nil {
+		t.Skipf("this node cannot write TOA: %v", err)
+	}
+	_, err := cloneOf(api, c, src, map[string]any{"IPAddressVersion": "IPv6"})
+	wantCode(t, err, "InvalidParameterValue")
+	if _, err := cloneOf(api, c, src, nil); err != nil {
+		t.Errorf("an IPv4 clone of the same proxy: %v; want it made", err)
+	}
+}
+
+// TestCloneOfBannedProxyBanned: a cross-border proxy made while the
+// account's are banned (BanAndRecoverProxy: "per customer UIN"), a clone
+// of a banned one included, starts banned: the clone read RECOVER and
+// forwarded what the ban stopped.
+func TestCloneOfBannedProxyBanned(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPI(t)
+	c := api.GAAP()
+	var created struct{ InstanceId string }
+	if err := api.Call(c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "xb", "AccessRegion": "SouthChina",
+		"RealServerRegion": "Hongkong", "Bandwidth": 10, "Concurrent": 2, "PackageType": "CrossBorder"}, &created); err != nil {
+		t.Fatal(err)
+	}
+	src := created.InstanceId
+	waitProxyStatus(t, api, src, "RUNNING")
+	if err := api.Call(c, "BanAndRecoverProxy", nil, &struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	eventually(t, func() bool { got = banStatusOf(t, api, src); return got == "BANNED" }, "BanStatus %s; want BANNED", &got)
+	waitProxyStatus(t, api, src, "RUNNING")
+	clone, err := cloneOf(api, c, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitProxyStatus(t, api, clone, "RUNNING")
+	if b := banStatusOf(t, api, clone); b != "BANNED" {
+		t.Errorf("clone %s of banned proxy %s reads BanStatus %s; want BANNED, as the account's cross-border proxies", clone, src, b)
+	}
+}
