@@ -96,7 +96,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 	var pc *h1Conn
 	var stop func() bool
 	write := func(bw *bufio.Writer) error {
-		writeRequest(bw, req, r.originHost(req), fwd)
+		writeRequest(bw, req, r.originHost(req), fwd, r.underscored)
 		return nil
 	}
 	o, err := tryOrigins(r, req, func(o *origin, ap netip.AddrPort) (*origin, error) {
@@ -175,7 +175,7 @@ func originHeadBytes(br *bufio.Reader) []byte {
 // Forwarded, X-Forwarded-* and those that fwd replaces; the client's
 // first User-Agent, none without one (ReverseProxy keeps Go's out); and,
 // as Request.Write, "Content-Length: 0" for POST, PUT and PATCH.
-func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwardHeader) {
+func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwardHeader, underscored bool) {
 	line := func(k, v string) {
 		_, _ = bw.WriteString(k)
 		_, _ = bw.WriteString(": ")
@@ -196,7 +196,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwar
 		case "Host", "User-Agent", "Content-Length", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
 			continue
 		}
-		if hopByHop(k, conn) || replaced(fwd, k) || posesAs(fwd, k) {
+		if hopByHop(k, conn) || replaced(fwd, k) || posesAs(fwd, k, underscored) {
 			continue
 		}
 		for _, v := range vv {

@@ -1153,3 +1153,33 @@ func TestFastExtraCRLFAfterPost(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomUnderscoreHeaderHyphenLookAlike: a rule's custom header
+// whose name has underscores (the reference's own style: X-REAL_IP) is
+// "set, replacing a client value"; the client's hyphenated spelling of it
+// reads the same to CGI/PHP (HTTP_X_CLIENT_IP) and is what nginx- or
+// httpd-fronted origins keep (both drop underscore names by default), so
+// it is dropped as the underscore look-alikes of hyphenated names are
+// (posesAs, both ways now, as governs matches trailers). Direct exchange,
+// ReverseProxy and net/http alike. It reached the origin.
+func TestCustomUnderscoreHeaderHyphenLookAlike(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := editedServer(t, origin, func(l *snapshot.HTTPListener) {
+		l.Domains[0].Rules[0].Headers = []snapshot.Header{{Name: "X-Client_IP", Value: "$remote_addr"}}
+	})
+	for _, raw := range []string{
+		"GET /p HTTP/1.1\r\nHost: a.test\r\nX-Client-IP: 6.6.6.6\r\n\r\n",                         // Direct exchange.
+		"POST /p HTTP/1.1\r\nHost: a.test\r\nX-Client-IP: 6.6.6.6\r\nContent-Length: 2\r\n\r\nhi", // ReverseProxy.
+		"GET /p HTTP/1.0\r\nHost: a.test\r\nx-client-ip: 6.6.6.6\r\n\r\n",                         // net/http.
+	} {
+		got := recordedRequest(t, s, raw, seen)
+		if v := got.Header["X-Client_ip"]; len(v) != 1 || v[0] != "127.0.0.1" {
+			t.Errorf("%q: custom header X-Client_IP = %q; want the client IP", raw, v)
+		}
+		for k, v := range got.Header {
+			if strings.EqualFold(strings.ReplaceAll(k, "_", "-"), "X-Client-IP") && k != "X-Client_ip" {
+				t.Errorf("%q: the origin also got the client's %s: %q (HTTP_X_CLIENT_IP to CGI/PHP); want it dropped", raw, k, v)
+			}
+		}
+	}
+}

@@ -30,7 +30,10 @@ type rule struct {
 	scheme      string // "http" or "https" towards origins.
 	forwardHost string
 	headers     []snapshot.Header // Names canonical.
-	redirect    *forcedRedirect   // nil: none.
+	// underscored: a custom header name has an '_', which a client's
+	// name with '-' in its place would pass for (posesAs).
+	underscored bool
+	redirect    *forcedRedirect // nil: none.
 	picker      *balance.Picker
 	origins     map[string]*origin
 	transport   *http.Transport
@@ -105,6 +108,7 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	for _, hd := range sr.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
 		r.headers = append(r.headers, snapshot.Header{Name: name, Value: hd.Value})
+		r.underscored = r.underscored || strings.IndexByte(name, '_') >= 0
 		// Request.Write would clean these values, and it writes these
 		// names its own way; the direct path writes headers as they are.
 		switch name {
@@ -163,7 +167,7 @@ func (r *rule) rewrite(pr *httputil.ProxyRequest) {
 	// Only the client's look-alikes go: a custom header may be one
 	// (the reference's own example is X-REAL_IP), so this comes first.
 	for k := range pr.Out.Header {
-		if posesAs(fwd, k) {
+		if posesAs(fwd, k, r.underscored) {
 			delete(pr.Out.Header, k)
 		}
 	}
@@ -281,21 +285,44 @@ func sentURI(req *http.Request) string {
 
 // posesAs reports whether a client's header name is, but for underscores
 // and case, one the rule sets for the origin (fwd: X_Real_IP, or
-// X_Auth_User for a custom X-Auth-User): CGI and PHP map "-" and "_" alike
-// (HTTP_X_REAL_IP), so it would pass for the proxy's own. nginx drops
-// every name with an underscore by default; only these go here, so that
-// other underscore headers keep working.
-func posesAs(fwd []forwardHeader, k string) bool {
-	if strings.IndexByte(k, '_') < 0 {
-		return false
+// X_Auth_User for a custom X-Auth-User, or X-Client-IP for a custom
+// X-Client_IP; underscored: the rule's custom names have an '_'): CGI and
+// PHP map "-" and "_" alike (HTTP_X_REAL_IP), so it would pass for the
+// proxy's own, and an origin's nginx or httpd, which drop underscore
+// names, would pass on only the client's. nginx drops every name with an
+// underscore by default; only these go here, so that other underscore
+// headers keep working.
+func posesAs(fwd []forwardHeader, k string, underscored bool) bool {
+	if !underscored && strings.IndexByte(k, '_') < 0 {
+		return false // Neither side has one: the same name is replaced.
 	}
-	k = strings.ReplaceAll(k, "_", "-")
 	for _, h := range fwd {
-		if strings.EqualFold(k, strings.ReplaceAll(h.key, "_", "-")) {
+		if h.key != k && sameCGIName(h.key, k) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameCGIName reports whether a and b are one name to CGI: equal but for
+// case and '_' read as '-'.
+func sameCGIName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if lx := x | 0x20; x != y && (lx != y|0x20 || lx < 'a' || lx > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // governs reports whether trailer k names, whatever its case and with
