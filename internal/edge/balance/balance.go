@@ -8,9 +8,9 @@
 // healthy before suspect (a recent connect failed: the passive check)
 // before unhealthy, so that when nothing is healthy the picker fails open
 // rather than refusing, as CLB/GAAP do (checks can be wrong, and a dead
-// origin fails the dial anyway); under wrr a weight of 0 after any
-// positive weight that is healthy or suspect. Targets a connection already
-// failed on are left out.
+// origin fails the dial anyway). Under wrr a weight of 0 beside a positive
+// one gets no traffic at all (out). Targets a connection already failed on
+// are left out.
 package balance
 
 import (
@@ -57,6 +57,10 @@ type Picker struct {
 	sticky   *Sticky // Nil when persistence is off.
 	persist  time.Duration
 
+	// weighted: under wrr, some target has a positive weight, so those of
+	// weight 0 get no traffic at all (out).
+	weighted bool
+
 	rr  atomic.Uint64
 	mu  sync.Mutex // Guards cw.
 	cw  []int      // Smooth wrr current weights, by target index.
@@ -73,7 +77,8 @@ func New(sched string, targets []*Target, failover bool, sticky *Sticky, persist
 	if persist <= 0 {
 		sticky = nil
 	}
-	return &Picker{sched: sched, targets: targets, failover: failover, sticky: sticky,
+	weighted := sched == snapshot.SchedWRR && slices.ContainsFunc(targets, func(t *Target) bool { return t.Weight > 0 })
+	return &Picker{sched: sched, targets: targets, failover: failover, sticky: sticky, weighted: weighted,
 		persist: persist, cw: make([]int, len(targets)), now: time.Now}
 }
 
@@ -179,11 +184,18 @@ func (p *Picker) AnyHealthy() bool {
 
 // Rank terms: the lower the sum, the better the target.
 const (
-	rankSecondary  = 1 // With FailoverSwitch.
-	rankSuspect    = 2
-	rankZeroWeight = 3 // Under wrr.
-	rankUnhealthy  = 8
+	rankSecondary = 1 // With FailoverSwitch.
+	rankSuspect   = 2
+	rankUnhealthy = 8
 )
+
+// out reports whether t gets no traffic whatever the others' state: a
+// weight of 0 under wrr beside a positive one ("0 值：明确设置权重为0，流量
+// 将不会分配到该源站"), as an operator takes an origin out of service, its
+// pinned clients included. A connection whose weighted origins all fail
+// fails, rather than reaching the origin taken out. Weights all 0 (a row
+// no API takes now) still share traffic, by rr.
+func (p *Picker) out(t *Target) bool { return p.weighted && t.Weight <= 0 }
 
 // rank places a target for a new connection; see the package comment.
 func (p *Picker) rank(t *Target) int {
@@ -194,16 +206,11 @@ func (p *Picker) rank(t *Target) int {
 	return r
 }
 
-// pinRank is rank without suspicion: what persistence honours. A weight
-// of 0 under wrr stays in it, since that is how an operator drains an
-// origin: its pinned clients move off it like everyone else's.
+// pinRank is rank without suspicion: what persistence honours.
 func (p *Picker) pinRank(t *Target) int {
 	r := 0
 	if p.failover && t.Secondary {
 		r = rankSecondary
-	}
-	if p.sched == snapshot.SchedWRR && t.Weight <= 0 {
-		r += rankZeroWeight
 	}
 	if !t.Backend.Healthy() {
 		r += rankUnhealthy
@@ -218,7 +225,7 @@ func (p *Picker) pinRank(t *Target) int {
 func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
 	best := -1
 	for _, t := range p.targets {
-		if isTried(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
+		if p.out(t) || isTried(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
 			continue
 		}
 		switch r := p.rank(t); {
@@ -240,7 +247,7 @@ func isTried(tried []*Target, t *Target) bool {
 func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
 	for _, t := range p.targets {
 		if t.ID == id {
-			if isTried(tried, t) || p.pinRank(t) > best {
+			if p.out(t) || isTried(tried, t) || p.pinRank(t) > best {
 				return nil
 			}
 			return t

@@ -67,10 +67,12 @@ func TestPick(t *testing.T) {
 			{ID: "a", Weight: 10, Backend: &fake{healthy: true, suspect: true}},
 			{ID: "b", Weight: 0, Backend: &fake{healthy: true}},
 		}, map[string]int{"a": 100}},
-		{"wrr: a healthy zero weight before an unhealthy positive one", snapshot.SchedWRR, false, []*Target{
+		// Weight 0 is no traffic ("流量将不会分配到该源站"), even when the
+		// weighted origin's checks fail: its picks fail open to it.
+		{"wrr: a zero weight never, not even before an unhealthy positive one", snapshot.SchedWRR, false, []*Target{
 			{ID: "a", Weight: 10, Backend: &fake{}},
 			{ID: "b", Weight: 0, Backend: &fake{healthy: true}},
-		}, map[string]int{"b": 100}},
+		}, map[string]int{"a": 100}},
 		{"secondary takes over from a suspect primary", snapshot.SchedRR, true, []*Target{
 			{ID: "p", Backend: &fake{healthy: true, suspect: true}},
 			{ID: "s", Secondary: true, Backend: &fake{healthy: true}},
@@ -321,5 +323,21 @@ func TestStickyFirstPicksAgree(t *testing.T) {
 	}
 	if id, _ := p.sticky.Get(client, time.Now(), time.Minute); id != outer {
 		t.Errorf("pinned to %s; want %s, where both went", id, outer)
+	}
+}
+
+// TestZeroWeightNeverRetried: a connection whose weighted origin failed is
+// not retried on an origin of weight 0 under wrr: none is left, and the
+// connection fails. It went to the weight-0 one, which an operator set to
+// take it out of service.
+func TestZeroWeightNeverRetried(t *testing.T) {
+	a := &Target{ID: "a", Weight: 100, Backend: &fake{healthy: true}}
+	c := &Target{ID: "c", Weight: 0, Backend: &fake{healthy: true}}
+	p := New(snapshot.SchedWRR, []*Target{a, c}, false, NewSticky(), time.Minute)
+	if got := p.Pick(client); got != a {
+		t.Fatalf("first pick %v; want a", got.ID)
+	}
+	if got := p.Pick(client, a); got != nil {
+		t.Errorf("retry after a failed: picked %s (weight 0); want none", got.ID)
 	}
 }
