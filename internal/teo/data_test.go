@@ -1011,3 +1011,79 @@ func TestTimingUnknownProxyIdsWithoutZones(t *testing.T) {
 			f.proxy, err, n)
 	}
 }
+
+// TestOriginGroupPartialWeightsRefused: EdgeOne's Origin
+// Configuration FAQ (tencentcloud.com/document/product/1145/67728): "When
+// a weight is set for an origin server in the origin server group, all
+// other origin servers must also have weights set ... It is not supported
+// to set weights for only some origin servers." Such a group was taken,
+// and the controller gave each record without a weight a weight of 1, so
+// {A: 100, B: unset} sent ~1% to B.
+func TestOriginGroupPartialWeightsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{{Record: new("1.1.1.1"), Weight: new(int64(100))}, {Record: new("1.0.0.1")}}})
+	if err == nil {
+		t.Fatal("CreateOriginGroup with a weight on one record of two: accepted; want refused " +
+			"(InvalidParameter.OriginRecordWeightValue: weights are all set or none)")
+	}
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(f.group),
+		Records: []teoapi.OriginRecord{{Record: new("8.8.8.8"), Weight: new(int64(0))}, {Record: new("8.8.4.4")}}})
+	if err == nil {
+		t.Fatal("ModifyOriginGroup with a weight on one record of two: accepted; want refused")
+	}
+}
+
+// TestStoredPrivateGroupStaysEditable: a group stored with a private
+// record by a server that allowed private origins cannot even be renamed
+// stays editable once the server runs with --deny-private-origins, as L4
+// rules do (TestStoredRuleStaysEditable): ModifyOriginGroup checked the
+// stored records again although the call sent none, and refused a rename.
+func TestStoredPrivateGroupStaysEditable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	pool, err := vip.New(xtest.NextVIPPool())
+	must(t, err)
+	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
+	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true}, logs)
+	after := teo.New(f.st, pool, model.Capabilities{}, logs)
+	g, err := before.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Name: new("priv"), Type: new("GENERAL"),
+		Records: []teoapi.OriginRecord{{Record: new("10.0.0.1")}}})
+	must(t, err)
+	_, err = after.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: g.OriginGroupId, Name: new("renamed")})
+	if err != nil {
+		t.Fatalf("renaming a stored group (no Records sent) on a server that now denies private origins: %v; want accepted, as for rules", err)
+	}
+}
+
+// TestFuzzyGroupNameOneValue: DescribeOriginGroup's origin-group-name
+// filter: "使用模糊查询时，仅支持填写一个源站组名称" (with Fuzzy, only one
+// name may be given): two names with Fuzzy are refused; they were answered
+// as an OR of substrings.
+func TestFuzzyGroupNameOneValue(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+		Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-name"), Values: []string{"a", "b"}, Fuzzy: new(true)}}})
+	if !apierr.Is(err, apierr.InvalidParameterValue) && !apierr.Is(err, "InvalidParameter") {
+		t.Fatalf("origin-group-name Fuzzy with two names: %v; want refused (仅支持填写一个源站组名称)", err)
+	}
+}
+
+// TestPrivateParameterNamesChecked: PrivateParameter.Name is one of
+// AccessKeyId, SecretAccessKey, SignatureVersion, Region (the reference's
+// 取值有), and SignatureVersion is "v2 或者 v4": a typo ("SecretKey") was
+// stored, and the bucket's private auth silently lacked its secret.
+func TestPrivateParameterNamesChecked(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, p := range []teoapi.PrivateParameter{{Name: new("SecretKey"), Value: new("x")}, {Name: new("SignatureVersion"), Value: new("v9")}} {
+		_, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Type: new("HTTP"),
+			Records: []teoapi.OriginRecord{{Record: new("bucket-1250000000.cos.ap-guangzhou.myqcloud.com"), Type: new("COS"),
+				Private: new(true), PrivateParameters: []teoapi.PrivateParameter{p}}}})
+		if err == nil {
+			t.Errorf("COS record with PrivateParameters %s=%s: accepted; want InvalidParameterValue", *p.Name, *p.Value)
+		}
+	}
+}

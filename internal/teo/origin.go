@@ -22,7 +22,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 	g := &model.TeoOriginGroup{Base: model.Base{ID: model.NewTeoUUID(model.PrefixTeoOriginGroup)},
 		ZoneID: cloudapi.Value(req.ZoneId), Type: *req.Type, Records: records(req.Records), UpdateTime: call.Time.Unix()}
 	g.Name = cmp.Or(cloudapi.Value(req.Name), g.ID)
-	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), 0); err != nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), 0, true); err != nil {
 		return nil, err
 	}
 	g.NewRecordIDs()
@@ -48,7 +48,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 // dropped for GENERAL ones. stored is how many records the group held
 // before (0 for a new one): model.TeoOriginGroup.CheckRecords refuses
 // only growth past the cap.
-func (s *Service) checkGroup(g *model.TeoOriginGroup, host string, stored int) error {
+func (s *Service) checkGroup(g *model.TeoOriginGroup, host string, stored int, given bool) error {
 	if err := model.CheckOriginGroupName(g.Name); err != nil {
 		return err
 	}
@@ -59,7 +59,13 @@ func (s *Service) checkGroup(g *model.TeoOriginGroup, host string, stored int) e
 	if g.Type != model.OriginGroupHTTP {
 		g.HostHeader = ""
 	}
-	return g.CheckRecords(s.caps.PrivateOrigins, stored)
+	// Records the call did not give are the group's as stored: a server
+	// that now denies private origins still lets it be renamed, as a
+	// rule keeps what it had (kept).
+	if err := g.CheckRecords(s.caps.PrivateOrigins || !given, stored); err != nil || !given {
+		return err
+	}
+	return g.CheckGivenRecords()
 }
 
 // records converts wire records; RecordId is kept for Modify to match
@@ -205,7 +211,7 @@ func (s *Service) applyGroupChange(g *model.TeoOriginGroup, req *teoapi.ModifyOr
 	if req.Records != nil {
 		g.Records = records(req.Records)
 	}
-	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), len(old)); err != nil || req.Records == nil {
+	if err := s.checkGroup(g, cloudapi.Value(req.HostHeader), len(old), req.Records != nil); err != nil || req.Records == nil {
 		return err
 	}
 	return g.KeepRecordIDs(old)

@@ -2,6 +2,7 @@ package teo
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -32,6 +33,11 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 	fs := advancedFilters(req.Filters, "origin-group-name")
 	if err := checkFilters(fs, "origin-group-id", "origin-group-name"); err != nil {
 		return nil, err
+	}
+	for i, f := range fs {
+		if f.fuzzy && len(f.values) > 1 { // "使用模糊查询时，仅支持填写一个源站组名称"
+			return nil, cloudapi.Invalid(fmt.Sprintf("Filters.%d.Values", i), "a fuzzy origin-group-name query takes one name, not %d", len(f.values))
+		}
 	}
 	var out []teoapi.OriginGroup
 	var total int
