@@ -70,7 +70,7 @@ func ListenHTTP3(addr netip.AddrPort, h *Handler) (*H3Server, error) {
 	s := &H3Server{conns: map[*quic.Conn]*h3Conn{}, denied: map[netip.AddrPort]time.Time{},
 		quit: make(chan struct{}), done: make(chan struct{}), gone: make(chan struct{})}
 	s.h.Store(h)
-	s.pc = newQUICSocket(udp, s.h.Load)
+	s.pc = newQUICSocket(udp, s.h.Load, s.countDenied)
 	s.tr = &quic.Transport{Conn: s.pc, ConnContext: func(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
 		stamp := &h3Stamp{}
 		s.handshakeStarts(ctx, stamp)
@@ -169,14 +169,20 @@ func (s *H3Server) admitInitial(info *quic.ClientInfo) (*quic.Config, error) {
 	if closed { // Draining: refuse (CONNECTION_REFUSED), so the client falls back to TCP now.
 		return nil, errH3Closed
 	}
-	h := s.h.Load()
-	if !h.admitsQUIC(quicSource(info.RemoteAddr)) {
-		if s.firstDenial(info.RemoteAddr, time.Now()) {
-			h.count(func(c *statsCounters) { c.Denied.Add(1) })
-		}
+	if !s.h.Load().admitsQUIC(quicSource(info.RemoteAddr)) {
+		s.countDenied(info.RemoteAddr)
 		return nil, errors.New(h3DenyText)
 	}
 	return s.qcfg, nil
+}
+
+// countDenied counts a denied datagram from a (the socket drops them, and
+// admitInitial refuses an Initial let through before a policy change) as a
+// refused connection attempt, once per attempt (firstDenial).
+func (s *H3Server) countDenied(a net.Addr) {
+	if s.firstDenial(a, time.Now()) {
+		s.h.Load().count(func(c *statsCounters) { c.Denied.Add(1) })
+	}
 }
 
 const (

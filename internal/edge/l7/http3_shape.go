@@ -24,8 +24,10 @@ import (
 // is two atomic loads per batch. Safe for concurrent use.
 type quicSocket struct {
 	*net.UDPConn
-	batch  *ipv4.PacketConn // recvmmsg, as quic-go does on a bare socket.
-	h      func() *Handler  // The listener's current handler: its proxy's buckets and mirror.
+	batch *ipv4.PacketConn // recvmmsg, as quic-go does on a bare socket.
+	h     func() *Handler  // The listener's current handler: its proxy's buckets and mirror.
+	// denied counts a datagram the proxy's policy drops (H3Server.countDenied).
+	denied func(net.Addr)
 	local  netip.AddrPort
 	mirror h3Mirror
 	// ctx ends waits when the socket closes.
@@ -42,14 +44,14 @@ var (
 	} = (*quicSocket)(nil)
 )
 
-func newQUICSocket(pc *net.UDPConn, h func() *Handler) *quicSocket {
+func newQUICSocket(pc *net.UDPConn, h func() *Handler, denied func(net.Addr)) *quicSocket {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &quicSocket{UDPConn: pc, batch: ipv4.NewPacketConn(pc), h: h,
+	return &quicSocket{UDPConn: pc, batch: ipv4.NewPacketConn(pc), h: h, denied: denied,
 		local: pc.LocalAddr().(*net.UDPAddr).AddrPort(), ctx: ctx, cancel: cancel}
 }
 
-// ReadBatch reads datagrams into ms, charges them to the In bucket and
-// shows them to the proxy's mirror, if any.
+// ReadBatch reads datagrams into ms, charges them to the In bucket, shows
+// them to the proxy's mirror, if any, and empties those its policy denies.
 func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 	n, err := c.batch.ReadBatch(ms, flags) // n is -1 on error.
 	if n <= 0 {
@@ -65,6 +67,21 @@ func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 			total += m.N
 		}
 		_ = bw.Wait(c.ctx, limit.In, total) // Fails only once closed.
+	}
+	if pol := h.Proxy.Policy.Load(); pol != nil {
+		// Per datagram, as a UDP listener's policy: quic-go handles a
+		// packet from a client's new address (a NAT rebinding) at once,
+		// its requests included, and moves the connection there only
+		// once it has validated that path, so checks of a connection's or
+		// a request's address saw the old one, and a denied source's
+		// requests were served (for ever, if it never answered the
+		// path's challenge). An empty datagram is one quic-go drops.
+		for i := range ms[:n] {
+			if ua, ok := ms[i].Addr.(*net.UDPAddr); ok && !pol.Allow(ua.AddrPort().Addr(), policyUDP, h.port) {
+				ms[i].N = 0
+				c.denied(ms[i].Addr)
+			}
+		}
 	}
 	return n, err
 }
