@@ -1036,8 +1036,8 @@ func TestOriginGroupPartialWeightsRefused(t *testing.T) {
 }
 
 // TestStoredPrivateGroupStaysEditable: a group stored with a private
-// record by a server that allowed private origins cannot even be renamed
-// stays editable once the server runs with --deny-private-origins, as L4
+// record by a server that allowed private origins stays editable once the
+// server runs with --deny-private-origins, as L4
 // rules do (TestStoredRuleStaysEditable): ModifyOriginGroup checked the
 // stored records again although the call sent none, and refused a rename.
 func TestStoredPrivateGroupStaysEditable(t *testing.T) {

@@ -171,11 +171,12 @@ func (p *Picker) Hold(client netip.Addr) bool {
 // Release ends what Hold began.
 func (p *Picker) Release(client netip.Addr) { p.sticky.Release(client, p.now()) }
 
-// AnyHealthy reports whether some target is healthy, i.e. whether a flow
-// on an unhealthy origin would find a better one if it started again.
+// AnyHealthy reports whether some target a new flow may go to is
+// healthy, i.e. whether a flow on an unhealthy origin would find a better
+// one if it started again (not a weight-0 one: out).
 func (p *Picker) AnyHealthy() bool {
 	for _, t := range p.targets {
-		if t.Backend.Healthy() {
+		if !p.out(t) && t.Backend.Healthy() {
 			return true
 		}
 	}

@@ -341,3 +341,21 @@ func TestZeroWeightNeverRetried(t *testing.T) {
 		t.Errorf("retry after a failed: picked %s (weight 0); want none", got.ID)
 	}
 }
+
+// TestAnyHealthyIgnoresOut: AnyHealthy answers whether a flow on an
+// unhealthy origin would find a better one if it started again (the UDP
+// sweep ends such sessions when it is true): a healthy origin of weight 0
+// under wrr, never picked, is no better place. Counted, a session on the
+// unhealthy weighted origin was ended at every sweep only to be picked
+// onto that same origin again.
+func TestAnyHealthyIgnoresOut(t *testing.T) {
+	a := &Target{ID: "a", Weight: 10, Backend: &fake{}}             // Unhealthy.
+	b := &Target{ID: "b", Weight: 0, Backend: &fake{healthy: true}} // Out.
+	p := New(snapshot.SchedWRR, []*Target{a, b}, false, nil, 0)
+	if got := p.Pick(client); got != a {
+		t.Fatalf("pick %v; want a (fail open: b is out)", got.ID)
+	}
+	if p.AnyHealthy() {
+		t.Errorf("AnyHealthy = true with only the out weight-0 origin healthy; a new pick still goes to a, so want false")
+	}
+}
