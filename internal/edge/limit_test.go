@@ -564,6 +564,21 @@ func TestUDPBandwidthCap(t *testing.T) {
 	})
 }
 
+// echoWithoutPipes echoes what c sends with read and write: io.Copy, as
+// edgetest.Echo, would splice, and hold pipes of the test's own.
+func echoWithoutPipes(c net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
 // pipeFDs counts the process's pipe descriptors.
 func pipeFDs(t *testing.T) int {
 	t.Helper()
@@ -590,20 +605,7 @@ func pipeFDs(t *testing.T) int {
 // dials failing, uncounted).
 func TestPipesBoundedNodeWide(t *testing.T) {
 	const bound, conns = 8, 12 // Four pipes; 24 directions would hold 24.
-	// An origin that echoes with read/write: io.Copy on its side would
-	// splice, and hold pipes of its own.
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			if _, err := c.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	})
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), echoWithoutPipes)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{MaxPipeDescriptors: bound})

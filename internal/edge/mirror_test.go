@@ -586,18 +586,7 @@ func TestInvalidMirrorSharingProxyID(t *testing.T) {
 func TestMirrorPipesBounded(t *testing.T) {
 	const bound, conns = 8, 12
 	col := startCollector(t)
-	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
-		buf := make([]byte, 4<<10) // read/write: io.Copy would splice, through pipes of its own.
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			if _, err := c.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	})
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), echoWithoutPipes)
 	target := snapshot.MirrorTarget{IP: col.Addr.Addr().String(), Port: int(col.Addr.Port())}
 	_, to, _ := mirrored(t, edge.Options{MaxPipeDescriptors: bound}, snapshot.ProtoTCP, origin.Addr, snapshot.Mirror{ID: "imgf-pipes",
 		VNI: 7, Sources: []snapshot.MirrorSource{{ProxyID: "link-1"}}, Direction: snapshot.MirrorAll, Targets: []snapshot.MirrorTarget{target}})

@@ -116,6 +116,16 @@ func reopenOnTakenPort(t *testing.T, n *node) reopenedOnTakenPort {
 		}
 		return out.ListenerSet[0].ListenerStatus
 	}
+	r.task, r.free = reopenWithPortTaken(t, n, proxy, addr)
+	return r
+}
+
+// reopenWithPortTaken closes proxy, takes addr with another socket once the
+// drain has freed it, and reopens the proxy (RUNNING); it returns
+// OpenProxies' RequestId (its task) and a func that frees the port (also
+// called when the test ends).
+func reopenWithPortTaken(t *testing.T, n *node, proxy string, addr netip.AddrPort) (task string, free func()) {
+	t.Helper()
 	proxyStatus := func(want string) func() bool {
 		return func() bool {
 			var out struct{ ProxySet []struct{ Status string } }
@@ -135,15 +145,14 @@ func reopenOnTakenPort(t *testing.T, n *node) reopenedOnTakenPort {
 		squatter, err = net.Listen("tcp", addr.String())
 		return err == nil
 	})
-	r.free = func() { squatter.Close() }
-	t.Cleanup(r.free)
+	free = func() { squatter.Close() }
+	t.Cleanup(free)
 	var open struct{ RequestId string }
 	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{proxy}}, &open); err != nil {
 		t.Fatal(err)
 	}
-	r.task = open.RequestId
 	n.until("proxy running", proxyStatus("RUNNING"))
-	return r
+	return open.RequestId, free
 }
 
 // TestReopenOnTakenPort: a listener whose port is taken while its proxy

@@ -170,24 +170,32 @@ func (n *node) taskStatus(task string) string {
 	return status.Status
 }
 
-// TestOpenPolicyRejectedByEdgeFails: opening a policy holding a rule the
-// data plane rejects (an older row's port list) is not applied, so its
-// task is FAIL and the policy does not read BOUND.
-func TestOpenPolicyRejectedByEdgeFails(t *testing.T) {
-	n := startNode(t)
+// openRejectedPolicy makes a proxy with a listener and a policy holding a
+// rule the data plane rejects (an older row's port list "80-"), opens it
+// and returns the proxy, the policy and the open task's final status.
+func (n *node) openRejectedPolicy() (proxy, policy, status string) {
+	n.t.Helper()
 	proxy, ip := n.proxy()
 	n.listenerTo(proxy, ip, "ok")
-	policy := n.createPolicy(proxy, "DROP", policyRule("192.0.2.0/24", "TCP", "80", "ACCEPT"))
-	patchStored(t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
+	policy = n.createPolicy(proxy, "DROP", policyRule("192.0.2.0/24", "TCP", "80", "ACCEPT"))
+	patchStored(n.t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
 		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
 	})
 	open := gaapsdk.NewOpenSecurityPolicyRequest()
 	open.ProxyId, open.PolicyId = &proxy, &policy
 	resp, err := n.c.OpenSecurityPolicy(open)
 	if err != nil {
-		t.Fatal(err)
+		n.t.Fatal(err)
 	}
-	status := n.taskStatus(*resp.Response.RequestId)
+	return proxy, policy, n.taskStatus(*resp.Response.RequestId)
+}
+
+// TestOpenPolicyRejectedByEdgeFails: opening a policy holding a rule the
+// data plane rejects (an older row's port list) is not applied, so its
+// task is FAIL and the policy does not read BOUND.
+func TestOpenPolicyRejectedByEdgeFails(t *testing.T) {
+	n := startNode(t)
+	_, policy, status := n.openRejectedPolicy()
 	d := gaapsdk.NewDescribeSecurityPolicyDetailRequest()
 	d.PolicyId = &policy
 	pd, err := n.c.DescribeSecurityPolicyDetail(d)
@@ -464,19 +472,8 @@ func TestQuotaCountIgnoresUnreadableRow(t *testing.T) {
 // was destroyed.
 func TestRejectedPolicyCanBeFixed(t *testing.T) {
 	n := startNode(t)
-	proxy, ip := n.proxy()
-	n.listenerTo(proxy, ip, "ok")
-	policy := n.createPolicy(proxy, "DROP", policyRule("192.0.2.0/24", "TCP", "80", "ACCEPT"))
-	patchStored(t, n.API, model.KindPolicy, policy, func(doc map[string]any) {
-		doc["rules"].([]any)[0].(map[string]any)["destPortRange"] = "80-"
-	})
-	open := gaapsdk.NewOpenSecurityPolicyRequest()
-	open.ProxyId, open.PolicyId = &proxy, &policy
-	resp, err := n.c.OpenSecurityPolicy(open)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := n.taskStatus(*resp.Response.RequestId); st != "FAIL" {
+	proxy, policy, st := n.openRejectedPolicy()
+	if st != "FAIL" {
 		t.Fatalf("open task %s; want FAIL (precondition)", st)
 	}
 	status := func() (string, string) {

@@ -184,30 +184,7 @@ func TestRuleOfUnboundHTTPListenerNotRunning(t *testing.T) {
 	rule := n.rule(listener, "www.status.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
 	addr := netip.AddrPortFrom(ip, uint16(port))
 
-	proxyStatus := func(want string) func() bool {
-		return func() bool {
-			var out struct{ ProxySet []struct{ Status string } }
-			if err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{proxy}}, &out); err != nil {
-				t.Fatal(err)
-			}
-			return len(out.ProxySet) == 1 && out.ProxySet[0].Status == want
-		}
-	}
-	if err := n.Call(n.c, "CloseProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n.until("proxy closed", proxyStatus("CLOSED"))
-	var sq net.Listener
-	n.until("port free after the drain", func() bool {
-		var err error
-		sq, err = net.Listen("tcp", addr.String())
-		return err == nil
-	})
-	defer sq.Close()
-	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{proxy}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n.until("proxy running", proxyStatus("RUNNING"))
+	reopenWithPortTaken(t, n, proxy, addr)
 	n.until("listener reads 1", func() bool {
 		var r struct {
 			ListenerSet []struct{ ListenerStatus int64 }
