@@ -159,9 +159,11 @@ func (s *H3Server) recheckTLS(c *quic.Conn, h, prev *Handler) {
 var errH3Closed = errors.New("listener closed")
 
 // admitInitial applies the proxy's security policy to a client's first
-// packet, before any handshake work: a denied source is refused at once.
-// The address is not yet validated, but a spoofed allowed source cannot
-// finish the handshake anyway.
+// packet, before any handshake work. The socket drops a denied source's
+// datagrams before quic-go reads them (quicSocket.ReadBatch), so this
+// refuses only an Initial let through under a policy replaced since. The
+// address is not yet validated, but a spoofed allowed source cannot finish
+// the handshake anyway.
 func (s *H3Server) admitInitial(info *quic.ClientInfo) (*quic.Config, error) {
 	s.mu.Lock()
 	closed := s.closed
@@ -186,24 +188,25 @@ func (s *H3Server) countDenied(a net.Addr) {
 }
 
 const (
-	// deniedWithin is how long the Initial packets from one client socket
-	// count as one refused connection attempt: quic-go's handshake
-	// timeout, as long as a client keeps sending its Initials.
+	// deniedWithin is how long apart the denied datagrams from one client
+	// socket may come and count as one refused connection attempt:
+	// quic-go's handshake timeout.
 	deniedWithin = 5 * time.Second
 	// maxDenied bounds H3Server.denied; the sweep forgets old entries.
 	maxDenied = 4096
 )
 
-// firstDenial reports whether a denied Initial packet from a is the first
-// of its connection attempt, to count the attempt once, as a refused TCP
-// connection is. quic-go asks admitInitial about every Initial of a
-// connection it does not know, and a refused one it never knows: today's
+// firstDenial reports whether a denied datagram from a is the first of its
+// connection attempt, to count the attempt once, as a refused TCP
+// connection is. A denied client resends its Initials unanswered, and
+// (admitInitial) quic-go asks about every Initial of a connection it
+// does not know, and a refused one it never knows: today's
 // ClientHellos (a post-quantum key share, as Go, Chrome and Firefox send)
 // span two Initials, and lost refusals bring retransmissions. Its
-// callback gives the address alone, not the connection ID, so Initials
-// from one client address and port within deniedWithin count as one
-// attempt (another from the same socket within it too). When the table is
-// full, every denial counts until the sweep makes room (prune).
+// callback gives the address alone, not the connection ID, so datagrams
+// from one client address and port less than deniedWithin apart count as
+// one attempt (another from the same socket within it too). When the
+// table is full, every denial counts until the sweep makes room (prune).
 func (s *H3Server) firstDenial(a net.Addr, now time.Time) bool {
 	ua, _ := a.(*net.UDPAddr)
 	if ua == nil {
@@ -213,6 +216,10 @@ func (s *H3Server) firstDenial(a net.Addr, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.denied[src]; ok && now.Sub(t) < deniedWithin {
+		// Still the same attempt: the socket drops a denied source's
+		// datagrams unanswered, so a client resends for its whole
+		// handshake timeout (Chrome's is 10 s), each packet extending it.
+		s.denied[src] = now
 		return false
 	}
 	if len(s.denied) < maxDenied {

@@ -49,7 +49,7 @@ func (m *h3Mirror) ingress(h *Handler, local netip.AddrPort, ms []ipv4.Message) 
 	defer m.mu.Unlock()
 	for _, msg := range ms {
 		ua, ok := msg.Addr.(*net.UDPAddr)
-		if !ok || len(msg.Buffers) == 0 {
+		if !ok || len(msg.Buffers) == 0 || msg.N == 0 { // Empty: dropped (a denied source's).
 			continue
 		}
 		if tap := m.tap(h, local, ua.AddrPort(), l4.Ingress, 1, now); tap != nil {

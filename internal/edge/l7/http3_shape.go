@@ -50,24 +50,16 @@ func newQUICSocket(pc *net.UDPConn, h func() *Handler, denied func(net.Addr)) *q
 		local: pc.LocalAddr().(*net.UDPAddr).AddrPort(), ctx: ctx, cancel: cancel}
 }
 
-// ReadBatch reads datagrams into ms, charges them to the In bucket, shows
-// them to the proxy's mirror, if any, and empties those its policy denies.
+// ReadBatch reads datagrams into ms, empties those the proxy's policy
+// denies (first: they spend no bandwidth and are not mirrored, as on a UDP
+// listener), charges the rest to the In bucket and shows them to the
+// proxy's mirror, if any.
 func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 	n, err := c.batch.ReadBatch(ms, flags) // n is -1 on error.
 	if n <= 0 {
 		return n, err
 	}
 	h := c.h()
-	if h.Proxy.Tapped() {
-		c.mirror.ingress(h, c.local, ms[:n])
-	}
-	if bw := h.Proxy.BW; bw.Limited() {
-		total := 0
-		for _, m := range ms[:n] {
-			total += m.N
-		}
-		_ = bw.Wait(c.ctx, limit.In, total) // Fails only once closed.
-	}
 	if pol := h.Proxy.Policy.Load(); pol != nil {
 		// Per datagram, as a UDP listener's policy: quic-go handles a
 		// packet from a client's new address (a NAT rebinding) at once,
@@ -82,6 +74,16 @@ func (c *quicSocket) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 				c.denied(ms[i].Addr)
 			}
 		}
+	}
+	if h.Proxy.Tapped() {
+		c.mirror.ingress(h, c.local, ms[:n])
+	}
+	if bw := h.Proxy.BW; bw.Limited() {
+		total := 0
+		for _, m := range ms[:n] {
+			total += m.N
+		}
+		_ = bw.Wait(c.ctx, limit.In, total) // Fails only once closed.
 	}
 	return n, err
 }
