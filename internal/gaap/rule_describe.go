@@ -43,8 +43,7 @@ func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *g
 			return err
 		}
 		for _, d := range doms {
-			set := domainRuleSetOut(l, d, certs)
-			set.DomainStatus = new(shown(s, d.Status, model.StatusRunning, model.StatusCreating, d.ID, l.ID))
+			set := s.domainRuleSetOut(l, d, certs)
 			for i, r := range rules {
 				if r.Domain == d.Host {
 					set.RuleSet = append(set.RuleSet, infos[i])
@@ -94,21 +93,20 @@ func (s *Service) ruleInfos(tx *resource.Tx, rules []*model.Rule) ([]gaapapi.Rul
 	}
 	out := make([]gaapapi.RuleInfo, 0, len(rules))
 	for _, r := range rules {
-		info := ruleInfoOut(r, s.boundWith(addrs, r.ID, r.Bindings))
-		// A rule the data plane left out (its domain dropped: reported under
-		// the rule's ID too) or whose listener it cannot serve is not served.
-		info.RuleStatus = new(shown(s, r.Status, model.StatusRunning, model.StatusCreating, r.ID, r.ListenerID))
-		out = append(out, info)
+		out = append(out, s.ruleInfoOut(r, s.boundWith(addrs, r.ID, r.Bindings)))
 	}
 	return out, nil
 }
 
 // ruleInfoOut converts a rule; BindStatus is 1 (normal) while every bound
 // origin is healthy, 0 otherwise.
-func ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo {
+func (s *Service) ruleInfoOut(r *model.Rule, bound []gaapapi.BindRealServer) gaapapi.RuleInfo {
 	c := r.Check
 	return gaapapi.RuleInfo{RuleId: &r.ID, ListenerId: &r.ListenerID, Domain: new(r.ShownDomain()), Path: &r.Path,
-		RealServerType: &r.RealServerType, Scheduler: &r.Scheduler, HealthCheck: &r.HealthCheck, RuleStatus: &r.Status,
+		RealServerType: &r.RealServerType, Scheduler: &r.Scheduler, HealthCheck: &r.HealthCheck,
+		// A rule the data plane left out (its domain dropped: reported under
+		// the rule's ID too) or whose listener it cannot serve is not served.
+		RuleStatus: new(shown(s, r.Status, model.StatusRunning, model.StatusCreating, r.ID, r.ListenerID)),
 		CheckParams: &gaapapi.RuleCheckParams{DelayLoop: &c.DelayLoop, ConnectTimeout: &c.ConnectTimeout, Path: &c.Path,
 			Method: &c.Method, StatusCode: c.StatusCode, Domain: &c.Domain, FailedCountInter: &c.FailedCountInter,
 			FailedThreshold: &c.FailedThreshold, BlockInter: &c.BlockInter},
@@ -138,7 +136,7 @@ func certNames(tx *resource.Tx, doms []*model.Domain) (map[string]string, error)
 // "default" / 默认证书, as the reference's example does: the Terraform
 // provider's http_domains data source reads PolyClientCertificateAliasInfo[0]
 // unchecked, and panicked on [].
-func domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
+func (s *Service) domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]string) gaapapi.DomainRuleSet {
 	versions, ciphers := d.ServedTLS(l)
 	server, clients := cmp.Or(d.CertificateID, model.CertDefault), d.ClientCertificateIDs
 	if len(clients) == 0 {
@@ -151,7 +149,7 @@ func domainRuleSetOut(l *model.Listener, d *model.Domain, names map[string]strin
 		RealServerAuth: &d.RealServerAuth, RealServerCertificateDomain: optional(d.RealServerCertificateDomain),
 		PolyClientCertificateAliasInfo:     aliasInfos(names, clients),
 		PolyRealServerCertificateAliasInfo: aliasInfos(names, d.RealServerCertificateIDs),
-		DomainStatus:                       &d.Status, BanStatus: new("RECOVER"), Http3Supported: &d.Http3Supported,
+		DomainStatus:                       new(shown(s, d.Status, model.StatusRunning, model.StatusCreating, d.ID, l.ID)), BanStatus: new("RECOVER"), Http3Supported: &d.Http3Supported,
 		IsDefaultServer: &d.IsDefaultServer, TLSCiphers: &ciphers, TLSSupportVersion: versions}
 	set.ClientCertificateId, set.ClientCertificateAlias = &clients[0], alias(names, clients[0])
 	if len(d.RealServerCertificateIDs) > 0 {

@@ -174,13 +174,9 @@ func ValidateForcedRedirect(v string) error {
 }
 
 // DefaultCheck is the health check of a rule created without CheckParams:
-// its check domain is the rule's domain, but none for a wildcard one, which
-// names no host a probe could ask for (CheckHost).
+// its check domain is the rule's domain (checkDomain).
 func DefaultCheck(domain string) CheckParams {
-	if strings.HasPrefix(domain, "*.") {
-		domain = ""
-	}
-	return CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/", Method: "HEAD", StatusCode: []int64{200, 300}, Domain: domain}
+	return CheckParams{DelayLoop: 5, ConnectTimeout: 2, Path: "/", Method: "HEAD", StatusCode: []int64{200, 300}, Domain: checkDomain(domain)}
 }
 
 // CheckHost is the Host a rule's checks send: CheckParams.Domain, but not
@@ -188,11 +184,15 @@ func DefaultCheck(domain string) CheckParams {
 // ("*.example.com" is no host: an origin checking Host answered 400 and
 // read abnormal), for which the probe sends the origin's address as a
 // check without a domain does.
-func CheckHost(c CheckParams) string {
-	if strings.HasPrefix(c.Domain, "*.") {
+func CheckHost(c CheckParams) string { return checkDomain(c.Domain) }
+
+// checkDomain is domain as a check's Host: none for a wildcard, which
+// names no host a probe could ask for.
+func checkDomain(domain string) string {
+	if strings.HasPrefix(domain, "*.") {
 		return ""
 	}
-	return c.Domain
+	return domain
 }
 
 // ValidateCheck checks RuleCheckParams: DelayLoop 5-300 s, ConnectTimeout

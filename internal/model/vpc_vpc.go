@@ -155,9 +155,9 @@ func ValidateVpcTags(tags []Tag) error {
 			return apierr.New(apierr.UnsupportedOperationTagSystemReservedTagKey, "Tags.%d.Key %q uses a reserved prefix", i, t.Key)
 		case len([]rune(t.Value)) > maxVpcTagValueLen:
 			return apierr.New(apierr.InvalidParameterValueTagInvalidVal, "Tags.%d.Value must be at most %d characters", i, maxVpcTagValueLen)
-		case badTagKey(t.Key):
+		case hasBadTagRune(t.Key):
 			return apierr.New(apierr.InvalidParameterValueTagInvalidKey, "Tags.%d.Key %q holds a character tags may not; they take letters, digits, spaces and %s", i, t.Key, tagPunct)
-		case badTagValue(t.Value):
+		case hasBadTagRune(t.Value):
 			return apierr.New(apierr.InvalidParameterValueTagInvalidVal, "Tags.%d.Value %q holds a character tags may not; they take letters, digits, spaces and %s", i, t.Value, tagPunct)
 		case seen[t.Key]:
 			return apierr.New(apierr.InvalidParameterValueTagDuplicateKey, "tag key %q is given twice", t.Key)
@@ -167,5 +167,4 @@ func ValidateVpcTags(tags []Tag) error {
 	return nil
 }
 
-func badTagKey(k string) bool   { _, bad := badTagRune(k); return bad }
-func badTagValue(v string) bool { _, bad := badTagRune(v); return bad }
+func hasBadTagRune(s string) bool { _, bad := badTagRune(s); return bad }

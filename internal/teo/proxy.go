@@ -100,7 +100,7 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err := p.CheckStable(); err != nil {
 			return err
 		}
-		was := *p
+		ipv6, mainland := p.Ipv6, p.AccelerateMainland
 		if req.Ipv6 != nil {
 			p.Ipv6 = *req.Ipv6
 		}
@@ -110,7 +110,7 @@ func (s *Service) ModifyL4Proxy(ctx context.Context, call *cloudapi.Call, req *t
 		if err := p.CheckFeatures(); err != nil {
 			return err
 		}
-		if p.Ipv6 == was.Ipv6 && p.AccelerateMainland == was.AccelerateMainland {
+		if p.Ipv6 == ipv6 && p.AccelerateMainland == mainland {
 			// Nothing to deploy ("不填该参数时，表示不修改该配置"): a proxy
 			// moved to progress for nothing refused every other change,
 			// and its zone's pause, until the next pass.

@@ -88,17 +88,10 @@ func (s *Service) DescribeZones(ctx context.Context, call *cloudapi.Call, req *t
 	zones = slices.DeleteFunc(zones, func(z *model.TeoZone) bool { return !matchAll(fs, zoneFilters, z) })
 	// Ties (times are whole seconds: zones made in one burst) go in
 	// creation order, the store's, reversed with the rest for desc.
-	created := make(map[*model.TeoZone]int, len(zones))
-	for i, z := range zones {
-		created[z] = i
+	slices.SortStableFunc(zones, order)
+	if dir == "desc" {
+		slices.Reverse(zones)
 	}
-	slices.SortFunc(zones, func(a, b *model.TeoZone) int {
-		c := cmp.Or(order(a, b), cmp.Compare(created[a], created[b]))
-		if dir == "desc" {
-			return -c
-		}
-		return c
-	})
 	out := make([]teoapi.Zone, 0, limit)
 	for _, z := range resource.Window(zones, offset, limit) {
 		out = append(out, zoneInfo(z))

@@ -333,20 +333,17 @@ func sameCGIName(a, b string) bool {
 // follow them, and an origin that merges trailers into headers (httpd's
 // MergeTrailers, CGI gateways) would trust the client's (CVE-2013-5704).
 func (r *rule) governs(k string) bool {
-	if strings.IndexByte(k, '_') >= 0 {
-		k = strings.ReplaceAll(k, "_", "-")
-	}
 	const xf = "X-Forwarded-"
-	if len(k) >= len(xf) && strings.EqualFold(k[:len(xf)], xf) {
+	if len(k) >= len(xf) && sameCGIName(k[:len(xf)], xf) {
 		return true
 	}
 	for _, f := range [...]string{"X-Real-Ip", "Forwarded", "Via", "Host"} {
-		if strings.EqualFold(k, f) {
+		if sameCGIName(k, f) {
 			return true
 		}
 	}
 	for _, hd := range r.headers {
-		if strings.EqualFold(k, strings.ReplaceAll(hd.Name, "_", "-")) {
+		if sameCGIName(k, hd.Name) {
 			return true
 		}
 	}
