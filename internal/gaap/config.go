@@ -83,11 +83,13 @@ func (c Config) forwardIP() string {
 type Region struct {
 	ID string `json:"id"`
 	// Name is the Chinese display name, NameEn the English one; the
-	// response carries the one matching the call's Language.
-	Name     string `json:"name"`
-	NameEn   string `json:"nameEn,omitempty"`
-	Area     string `json:"area"`
-	AreaName string `json:"areaName"`
+	// response carries the one matching the call's Language. So for the
+	// area's name.
+	Name       string `json:"name"`
+	NameEn     string `json:"nameEn,omitempty"`
+	Area       string `json:"area"`
+	AreaName   string `json:"areaName"`
+	AreaNameEn string `json:"areaNameEn,omitempty"`
 	// IDCType is dc (data centre) or ec (edge computing node).
 	IDCType string `json:"idcType,omitempty"`
 	// NetworkTypes the region supports (normal, cn2, triple, secure_eip);

@@ -123,7 +123,10 @@ func (s *Service) DescribeGlobalDomains(ctx context.Context, call *cloudapi.Call
 	if len(req.TagSet) > maxTagFilters {
 		return nil, apierr.New(apierr.InvalidParameterValueInvalidTags, "at most %d tags may be given in TagSet", maxTagFilters)
 	}
-	q := projectQuery(req.ProjectId)
+	q, err := projectQuery(req.ProjectId)
+	if err != nil {
+		return nil, err
+	}
 	var page []*model.GlobalDomain
 	var total int
 	var live map[string]bool

@@ -9,7 +9,6 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
-	"github.com/opengaap/opengaap/internal/store"
 )
 
 // maxGroupList is DescribeProxyGroupList's Limit cap.
@@ -41,9 +40,9 @@ func (s *Service) DescribeProxyGroupList(ctx context.Context, call *cloudapi.Cal
 	if err := checkGroupQuery(req); err != nil {
 		return nil, err
 	}
-	var q store.Query
-	if *req.ProjectId != -1 {
-		q.Project = req.ProjectId
+	q, err := projectQuery(req.ProjectId)
+	if err != nil {
+		return nil, err
 	}
 	var page []groupView
 	total := 0
@@ -71,9 +70,6 @@ func (s *Service) DescribeProxyGroupList(ctx context.Context, call *cloudapi.Cal
 }
 
 func checkGroupQuery(req *gaapapi.DescribeProxyGroupListRequest) error {
-	if *req.ProjectId < -1 {
-		return cloudapi.Invalid("ProjectId", "%d is neither -1 (all projects) nor a project ID", *req.ProjectId)
-	}
 	if len(req.TagSet) > model.MaxTags {
 		return apierr.New(apierr.InvalidParameterValue, "at most %d tags may be given in TagSet", model.MaxTags)
 	}

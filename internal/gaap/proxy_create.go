@@ -33,7 +33,7 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		AccessRegion:     *req.AccessRegion,
 		Bandwidth:        *req.Bandwidth,
 		Concurrent:       *req.Concurrent,
-		RealServerRegion: trimmed(req.RealServerRegion),
+		RealServerRegion: cloudapi.Value(req.RealServerRegion), // an ID, as AccessRegion: not trimmed
 		GroupID:          trimmed(req.GroupId),
 		BillingType:      cloudapi.Value(req.BillingType),
 		IPAddressVersion: trimmed(req.IPAddressVersion),

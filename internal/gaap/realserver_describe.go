@@ -39,12 +39,9 @@ func (s *Service) DescribeRealServers(ctx context.Context, call *cloudapi.Call, 
 	if len(req.TagSet) > maxRealServerTags {
 		return nil, cloudapi.Invalid("TagSet", "%d tags given; at most %d are allowed", len(req.TagSet), maxRealServerTags)
 	}
-	var q store.Query
-	switch p := *req.ProjectId; {
-	case p >= 0:
-		q.Project = &p
-	case p != -1:
-		return nil, cloudapi.Invalid("ProjectId", "%d is not a project; use -1 for all projects", p)
+	q, err := projectQuery(req.ProjectId)
+	if err != nil {
+		return nil, err
 	}
 	var hits []*model.RealServer
 	err = s.view(ctx, call, func(tx *resource.Tx) error {

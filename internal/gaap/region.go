@@ -76,11 +76,16 @@ func (c *Config) concurrentOptions(access *Region) []int64 {
 
 // name picks the display name for the caller's language (Chinese unless
 // the call asked for English, as Tencent's console does).
-func (r *Region) name(lang string) string {
-	if strings.HasPrefix(lang, "en") && r.NameEn != "" {
-		return r.NameEn
+func (r *Region) name(lang string) string { return inLanguage(lang, r.Name, r.NameEn) }
+
+// areaName is name for the region's area.
+func (r *Region) areaName(lang string) string { return inLanguage(lang, r.AreaName, r.AreaNameEn) }
+
+func inLanguage(lang, zh, en string) string {
+	if strings.HasPrefix(lang, "en") && en != "" {
+		return en
 	}
-	return r.Name
+	return zh
 }
 
 // offers reports whether the region can host a proxy of this IP version
@@ -125,7 +130,7 @@ func (r *Region) features() int64 {
 func (r *Region) detail(lang string) *gaapapi.RegionDetail {
 	d := &gaapapi.RegionDetail{
 		RegionId: new(r.ID), RegionName: new(r.name(lang)), RegionArea: new(r.Area),
-		RegionAreaName: new(r.AreaName), IDCType: new(cmp.Or(r.IDCType, "dc")), FeatureBitmap: new(r.features()),
+		RegionAreaName: new(r.areaName(lang)), IDCType: new(cmp.Or(r.IDCType, "dc")), FeatureBitmap: new(r.features()),
 	}
 	if len(r.NetworkTypes) > 0 {
 		d.SupportFeature = &gaapapi.SupportFeature{NetworkType: slices.Clone(r.NetworkTypes)}

@@ -31,16 +31,23 @@ const (
 	zoneSAfrica   = "602000"
 )
 
+// areaNamesEn are the English names of the catalogue's areas.
+var areaNamesEn = map[string]string{
+	"SouthChina": "Chinese Mainland - South China", "EastChina": "Chinese Mainland - East China",
+	"NorthChina": "Chinese Mainland - North China", "SouthwestChina": "Chinese Mainland - Southwest China",
+	"Asia": "Asia", "Europe": "Europe", "NorthAmerica": "North America",
+}
+
 // mainland returns a mainland-China region.
 func mainland(id, name, nameEn, area, areaName string) Region {
-	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, IDCType: "dc",
+	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, AreaNameEn: areaNamesEn[area], IDCType: "dc",
 		NetworkTypes: []string{"normal", "cn2"}, IPv6: true, Mainland: true,
 		ZoneCode: zoneMainland, ContinentCode: contAsia}
 }
 
 // overseas returns a region outside mainland China.
 func overseas(id, name, nameEn, area, areaName, zone, continent string) Region {
-	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, IDCType: "dc",
+	return Region{ID: id, Name: name, NameEn: nameEn, Area: area, AreaName: areaName, AreaNameEn: areaNamesEn[area], IDCType: "dc",
 		NetworkTypes: []string{"normal"}, ZoneCode: zone, ContinentCode: continent,
 		PriceFactor: 1.5}
 }

@@ -21,14 +21,15 @@ func factor(f float64) float64 {
 // cents rounds a price to two decimals, as prices are shown.
 func cents(v float64) *float64 { return new(math.Round(v*100) / 100) }
 
-// tiers converts the bandwidth price gradient, with discount applied.
-func (p *Prices) tiers() []gaapapi.BandwidthPriceGradient {
+// tiers converts the bandwidth price gradient, scaled by a region pair's
+// factor f (1 for the list price), with discount applied.
+func (p *Prices) tiers(f float64) []gaapapi.BandwidthPriceGradient {
 	out := make([]gaapapi.BandwidthPriceGradient, 0, len(p.BandwidthTiers))
 	for _, t := range p.BandwidthTiers {
 		out = append(out, gaapapi.BandwidthPriceGradient{
 			BandwidthRange:             []int64{t.From, t.To},
-			BandwidthUnitPrice:         cents(t.Price),
-			DiscountBandwidthUnitPrice: cents(t.Price * factor(p.Discount)),
+			BandwidthUnitPrice:         cents(t.Price * f),
+			DiscountBandwidthUnitPrice: cents(t.Price * f * factor(p.Discount)),
 		})
 	}
 	return out
@@ -47,7 +48,7 @@ func (p *Prices) quote(sp proxySpec, access, dest *Region) *gaapapi.InquiryPrice
 	if sp.BillingType == model.BillingTraffic {
 		resp.FlowUnitPrice, resp.DiscountFlowUnitPrice = cents(p.FlowPerGB*f), cents(p.FlowPerGB*f*d)
 	} else {
-		resp.BandwidthUnitPrice = p.tiers()
+		resp.BandwidthUnitPrice = p.tiers(f)
 	}
 	if sp.NetworkType == model.NetworkCN2 {
 		cn2 := p.Cn2PerMbps * f // 元/Mbps/天: a unit price, as BandwidthUnitPrice.
@@ -108,6 +109,6 @@ func (s *Service) DescribeRegionAndPrice(ctx context.Context, call *cloudapi.Cal
 	set := regionDetails(s.cfg.DestRegions, call.Language, func(r *Region) bool { return r.offers(ipv, pkg, false) })
 	return &gaapapi.DescribeRegionAndPriceResponse{
 		TotalCount: new(int64(len(set))), DestRegionSet: set,
-		BandwidthUnitPrice: s.cfg.Prices.tiers(), Currency: new(s.cfg.Prices.Currency),
+		BandwidthUnitPrice: s.cfg.Prices.tiers(1), Currency: new(s.cfg.Prices.Currency),
 	}, nil
 }

@@ -171,9 +171,13 @@ func realServerStatsQuery(req *gaapapi.DescribeRealServerStatisticsRequest, now 
 // all) with their members (model.Members) and the group's listeners: what
 // the group statistics can be asked about.
 func (s *Service) DescribeGroupAndStatisticsProxy(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeGroupAndStatisticsProxyRequest) (*gaapapi.DescribeGroupAndStatisticsProxyResponse, error) {
+	q, err := projectQuery(req.ProjectId)
+	if err != nil {
+		return nil, err
+	}
 	out := []gaapapi.GroupStatisticsInfo{}
-	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		groups, _, err := resource.List[model.ProxyGroup](tx, projectQuery(req.ProjectId))
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		groups, _, err := resource.List[model.ProxyGroup](tx, q)
 		if err != nil {
 			return err
 		}
@@ -204,9 +208,13 @@ func (s *Service) DescribeGroupAndStatisticsProxy(ctx context.Context, call *clo
 // project (-1 = all) with their listeners; grouped proxies are reported
 // by DescribeGroupAndStatisticsProxy.
 func (s *Service) DescribeProxyAndStatisticsListeners(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyAndStatisticsListenersRequest) (*gaapapi.DescribeProxyAndStatisticsListenersResponse, error) {
+	q, err := projectQuery(req.ProjectId)
+	if err != nil {
+		return nil, err
+	}
 	out := []gaapapi.ProxySimpleInfo{}
-	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		proxies, _, err := resource.List[model.Proxy](tx, projectQuery(req.ProjectId))
+	err = s.view(ctx, call, func(tx *resource.Tx) error {
+		proxies, _, err := resource.List[model.Proxy](tx, q)
 		if err != nil {
 			return err
 		}
@@ -228,13 +236,18 @@ func (s *Service) DescribeProxyAndStatisticsListeners(ctx context.Context, call 
 	return &gaapapi.DescribeProxyAndStatisticsListenersResponse{ProxySet: out, TotalCount: new(int64(len(out)))}, nil
 }
 
-// projectQuery selects one project, or every project for -1.
-func projectQuery(project *int64) store.Query {
+// projectQuery selects one project, or every project for -1 (or none
+// given). Any other negative value is refused, not read as a project
+// that has nothing in it.
+func projectQuery(project *int64) (store.Query, error) {
 	var q store.Query
-	if p := cloudapi.ValueOr(project, -1); p != -1 {
+	switch p := cloudapi.ValueOr(project, -1); {
+	case p >= 0:
 		q.Project = &p
+	case p != -1:
+		return q, cloudapi.Invalid("ProjectId", "%d is neither -1 (all projects) nor a project ID", p)
 	}
-	return q
+	return q, nil
 }
 
 func listenerInfos(tx *resource.Tx, owner string) ([]gaapapi.ListenerInfo, error) {
