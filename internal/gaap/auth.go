@@ -2,6 +2,7 @@ package gaap
 
 import (
 	"context"
+	"strings"
 
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
@@ -109,8 +110,17 @@ func setRealServerAuth(tx *resource.Tx, d *model.Domain, req *gaapapi.SetAuthent
 			return err
 		}
 	}
-	d.RealServerAuth, d.RealServerCertificateIDs = 1, ids
-	d.RealServerCertificateDomain = trimmed(req.RealServerCertificateDomain)
+	name := trimmed(req.RealServerCertificateDomain)
+	if name != "" {
+		// The edge verifies origin certificates against it: one host.
+		if err := model.ValidateHost("RealServerCertificateDomain", name); err != nil {
+			return err
+		}
+		if strings.HasPrefix(name, "*.") {
+			return cloudapi.Invalid("RealServerCertificateDomain", "%q must name one host, not a wildcard", name)
+		}
+	}
+	d.RealServerAuth, d.RealServerCertificateIDs, d.RealServerCertificateDomain = 1, ids, name
 	return nil
 }
 

@@ -274,3 +274,40 @@ func secureOrigin(t *testing.T, ca *testCA, host string) netip.AddrPort {
 	t.Cleanup(srv.Close)
 	return netip.MustParseAddrPort(srv.Listener.Addr().String())
 }
+
+// TestRuleSNIBeforeDeprecatedCertificateDomain: SetAuthentication's
+// RealServerCertificateDomain is deprecated in favour of the rule's SNI
+// ("该字段已废弃，请使用创建规则和修改规则中的SNI功能"). A stale value naming
+// another host once took precedence over the SNI in verifying the origin
+// and failed every request of the domain with 502; a value that is no host
+// name was stored unchecked.
+func TestRuleSNIBeforeDeprecatedCertificateDomain(t *testing.T) {
+	n := startL7Node(t)
+	proxy, ip := n.proxy()
+	ca := newTestCA(t, "origin CA")
+	s := secureOrigin(t, ca, "origin.example.test")
+	ids := n.realServers(s.Addr())
+	listener, port := n.httpListener(proxy, ip)
+	const host = "old.example.test"
+	sni := map[string]any{"ForwardProtocol": "HTTPS", "ServerNameIndicationSwitch": "ON", "ServerNameIndication": "origin.example.test"}
+	n.domain(listener, host, "", "")
+	n.rule(listener, host, "/", sni, map[string]netip.AddrPort{ids[0]: s})
+	caID := n.cert(3, ca.pem, "")
+	auth := func(name string) error {
+		return n.Call(n.c, "SetAuthentication", map[string]any{"ListenerId": listener, "Domain": host,
+			"RealServerAuth": 1, "RealServerCertificateId": caID, "RealServerCertificateDomain": name}, nil)
+	}
+	for _, junk := range []string{"not a host/at all", "*.example.test"} {
+		wantCode(t, "RealServerCertificateDomain "+junk, auth(junk), "InvalidParameterValue")
+	}
+	if err := auth("legacy.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	n.waitDomain(listener, host)
+	c := &http.Client{Timeout: 5 * time.Second}
+	base := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+	n.until("the rule's SNI verified, not the stale name", func() bool {
+		resp, _ := request(t, c, base, host, "/", nil)
+		return resp.StatusCode == http.StatusOK
+	})
+}

@@ -237,17 +237,20 @@ func (g *h2Guard) pick(cfg *tls.Config, hello *tls.ClientHelloInfo) *tls.Config 
 }
 
 // originName is the name an origin certificate must carry for a domain's
-// rule; "" for a wildcard domain without a fixed name: there it is each
+// rule: the rule's SNI, the name it asks the origin for, before the
+// domain's deprecated RealServerCertificateDomain, which the reference
+// replaced by it (a stale one must not fail the origin the SNI names);
+// "" for a wildcard domain without a fixed name: there it is each
 // request's host (hostTransports). The bare parent name ("example.com"
 // for "*.example.com") would do no good: no certificate for
 // "*.example.com", the usual one of such a site's origins, covers it
 // (RFC 6125 6.4.3), so every request failed.
 func originName(d *snapshot.Domain, r *snapshot.Rule) string {
 	switch {
-	case d.OriginServerName != "":
-		return d.OriginServerName
 	case r.SNI != "":
 		return r.SNI
+	case d.OriginServerName != "":
+		return d.OriginServerName
 	case strings.HasPrefix(d.Host, "*."):
 		return ""
 	}
