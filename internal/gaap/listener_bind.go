@@ -3,6 +3,7 @@ package gaap
 import (
 	"context"
 
+	"github.com/opengaap/opengaap/internal/apierr"
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
@@ -34,6 +35,9 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 			return err
 		}
 		if l.Bindings, err = l.Bind(specs, o.project()); err != nil {
+			return err
+		}
+		if err := checkOwnerBindings(tx, l.Owner(), l.ID, len(l.Bindings), apierr.FailedOperationLimitRealServerNum); err != nil {
 			return err
 		}
 		l.Status = model.StatusBinding

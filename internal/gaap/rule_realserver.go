@@ -27,10 +27,41 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 		if err != nil {
 			return err
 		}
+		if err := checkOwnerBindings(tx, l.Owner(), r.ID, len(bindings), apierr.FailedOperation); err != nil {
+			return err
+		}
 		r.Bindings = bindings
 		return changeRule(tx, r, model.StatusBinding)
 	})
 	return &gaapapi.BindRuleRealServersResponse{}, err
+}
+
+// checkOwnerBindings refuses (code) n new bindings of the listener or
+// rule replacing (a call replaces a whole set) where owner's listeners and
+// rules would hold more than model.MaxOwnerBindings together.
+func checkOwnerBindings(tx *resource.Tx, owner, replacing string, n int, code apierr.Code) error {
+	listeners, err := resource.Children[model.Listener](tx, owner)
+	if err != nil {
+		return err
+	}
+	for _, l := range listeners {
+		if l.ID != replacing {
+			n += len(l.Bindings)
+		}
+		if !l.IsL7() {
+			continue
+		}
+		rules, err := resource.Children[model.Rule](tx, l.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if r.ID != replacing {
+				n += len(r.Bindings)
+			}
+		}
+	}
+	return model.CheckOwnerBindings(owner, n, code)
 }
 
 // ruleBindings validates the requested origins of r, a rule of l: each

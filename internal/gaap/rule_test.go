@@ -9,6 +9,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -665,4 +666,61 @@ func TestHTTPDomainRefusesTLSSettings(t *testing.T) {
 		t.Fatalf("SetAuthentication took TLS settings for a domain of an HTTP listener; DescribeRules reads back %+v", out.DomainRuleSet)
 	}
 	wantCode(t, err, "InvalidParameterValue")
+}
+
+// TestRuleBindingsCappedPerProxy: a proxy's listeners and rules hold at
+// most model.MaxOwnerBindings origin bindings together, the figure TCP/UDP
+// listeners cannot pass and EdgeOne proxies are held to: one HTTP listener
+// once took a million (100 domains of 100 rules of 100), each a backend
+// with a health checker on the shared node. A call replacing a set counts
+// the new set, not the old beside it.
+func TestRuleBindingsCappedPerProxy(t *testing.T) {
+	t.Parallel()
+	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	c := api.GAAP()
+	proxy := runningProxy(t, api)
+	l := l7Listener(t, api, proxy, "", 0)
+	origin := addOrigins(t, c, 0, "o", "1.1.1.1")[0]
+	hosts := []string{"a.example.com", "b.example.com", "c.example.com"}
+	for _, h := range hosts {
+		createDomain(t, c, l, h)
+	}
+	bind := func(rule string, n int) error {
+		eventually(t, func() bool { return *describeRule(t, c, rule).RuleStatus == 0 }, "rule %s not running", rule)
+		req := gaapsdk.NewBindRuleRealServersRequest()
+		req.RuleId = new(rule)
+		for p := range n {
+			req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
+				RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
+		}
+		_, err := c.BindRuleRealServers(req)
+		return err
+	}
+	full := model.MaxOwnerBindings / model.MaxBindings
+	var rules []string
+	for i := range full + 1 {
+		resp, err := c.CreateRule(ruleRequest(l, hosts[i/model.MaxRulesPerDomain], fmt.Sprintf("/p%d", i)))
+		if err != nil {
+			t.Fatalf("CreateRule #%d: %v", i+1, err)
+		}
+		rules = append(rules, *resp.Response.RuleId)
+	}
+	for _, r := range rules[:full] {
+		if err := bind(r, model.MaxBindings); err != nil {
+			t.Fatalf("binding %d origins to rule %s: %v", model.MaxBindings, r, err)
+		}
+	}
+	wantCode(t, bind(rules[full], 1), "FailedOperation")
+	if err := bind(rules[0], model.MaxBindings); err != nil {
+		t.Errorf("rebinding a rule's %d origins at the cap: %v", model.MaxBindings, err)
+	}
+	var created struct{ ListenerIds []string }
+	if err := api.Call(c, "CreateTCPListeners", map[string]any{"ProxyId": proxy, "ListenerName": "tcp", "Ports": []int{9101},
+		"Scheduler": "rr", "RealServerType": "IP", "HealthCheck": 0}, &created); err != nil {
+		t.Fatal(err)
+	}
+	tcp := created.ListenerIds[0]
+	eventually(t, func() bool { return *describeTCP(t, c, tcp).ListenerStatus == 0 }, "listener not running")
+	_, err := c.BindListenerRealServers(bindReq(tcp, bindOne(origin, "1.1.1.1", 80)))
+	wantCode(t, err, "FailedOperation.LimitRealServerNum")
 }

@@ -42,10 +42,10 @@ const TeoMaxProxyPorts = 2 * TeoMaxRulePorts
 // pair is a distinct backend with a health checker of its own on the edge.
 // Without it one rule of TeoMaxRulePorts ports over a group of a few
 // thousand records made millions of checkers on the node serving every
-// tenant. The bound is the most a GAAP proxy may hold (MaxListenersPerOwner
-// listeners of MaxBindings origins), so the data plane sees no more per
-// proxy from EdgeOne than from GAAP (CheckTeoProxyOrigins).
-const TeoMaxProxyOrigins = MaxListenersPerOwner * MaxBindings
+// tenant. The bound is the most a GAAP proxy may hold (MaxOwnerBindings),
+// so the data plane sees no more per proxy from EdgeOne than from GAAP
+// (CheckTeoProxyOrigins).
+const TeoMaxProxyOrigins = MaxOwnerBindings
 
 // KindTeoL4Rule is the stored kind of TeoL4Rule.
 const KindTeoL4Rule = "teol4rule"

@@ -276,6 +276,24 @@ type BindSpec struct {
 	Role   *string
 }
 
+// MaxOwnerBindings is the most origin bindings the listeners and rules of
+// one proxy or group may hold together: MaxListenersPerOwner listeners of
+// MaxBindings, which TCP and UDP listeners cannot pass and EdgeOne proxies
+// are held to (TeoMaxProxyOrigins). A layer-7 listener's bindings are its
+// rules' (100 domains of 100 rules of MaxBindings each), so without it one
+// listener held a million backends, each with a health checker on the node
+// serving every tenant.
+const MaxOwnerBindings = MaxListenersPerOwner * MaxBindings
+
+// CheckOwnerBindings refuses (code) the n bindings an owner's listeners
+// and rules would hold after a change beyond MaxOwnerBindings.
+func CheckOwnerBindings(owner string, n int, code apierr.Code) error {
+	if n > MaxOwnerBindings {
+		return apierr.New(code, "%s would hold %d origin bindings over its listeners and rules; at most %d are allowed", owner, n, MaxOwnerBindings)
+	}
+	return nil
+}
+
 // CheckBindingCount refuses a RealServerBindSet of more than MaxBindings
 // origins, for a TCP or UDP listener and for a layer-7 rule alike: each
 // binding is a backend with a health checker of its own on the edge, and
