@@ -185,3 +185,79 @@ func TestForeignHandshakeErrorNotPinned(t *testing.T) {
 			"tryOrigins would send this POST again to another origin", err)
 	}
 }
+
+// TestUploadToDeafOriginIs504: an origin that takes a POST's head, then
+// neither reads its body nor answers (a hung application), while the
+// client uploads more than the socket buffers hold. The Transport's
+// ResponseHeaderTimeout never starts (the request is never written in
+// full); the read deadline of readTimeoutConn ends the wait, and the
+// Transport reports the write it cut short ("use of closed network
+// connection"): a 502, the origin not made suspect. It is an origin
+// timeout, as for the same origin given a small body
+// (TestSilentOriginSuspect) and as nginx's proxy_send_timeout: a 504, the
+// origin suspect, counted as a 5xx and not as a failed connect, and the
+// origin connection closed.
+func TestUploadToDeafOriginIs504(t *testing.T) {
+	old := responseHeaderTimeout
+	responseHeaderTimeout = time.Second
+	t.Cleanup(func() { responseHeaderTimeout = old })
+	look := make(chan struct{})
+	drained := make(chan error, 1)
+	deaf := edgetest.StartTCP(t, netip.MustParseAddrPort("127.0.0.1:0"), func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		select { // Read nothing, answer nothing, until the test looks.
+		case <-look:
+		case <-time.After(15 * time.Second):
+			return
+		}
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		_, err := io.Copy(io.Discard, br)
+		drained <- err
+	}).Addr
+	s := envServer(t, deaf, func(e *Env) { e.Transports = NewTransports(time.Second) }, func(*snapshot.HTTPListener) {})
+	b := s.h.Load().rules[0].origins["o"].backend
+	start := time.Now()
+	c := sendRaw(t, s, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1073741824\r\n\r\n")
+	_ = c.SetDeadline(time.Time{})
+	go func() { // Until the edge stops reading, then until the test closes c.
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for {
+			_ = c.SetWriteDeadline(time.Now().Add(15 * time.Second))
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(12 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	took := time.Since(start)
+	close(look)
+	if err != nil {
+		t.Fatalf("no answer after %v: %v; want a 504 within a few seconds", took, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout || took > 6*time.Second {
+		t.Errorf("got %d after %v; want 504 within a few seconds: the origin neither read the upload nor answered", resp.StatusCode, took)
+	}
+	if !b.Suspect() {
+		t.Errorf("an origin that hung on an upload is not suspect; one that hangs on a small body is")
+	}
+	st := s.h.Load().Stats
+	for wait := time.Now().Add(2 * time.Second); st.Status[5].Load() == 0 && time.Now().Before(wait); { // Counted as the handler returns.
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.Status[5].Load() != 1 || st.DialFails.Load() != 0 {
+		t.Errorf("counted 5xx %d, failed connects %d; want 1 and 0, as for other origin timeouts", st.Status[5].Load(), st.DialFails.Load())
+	}
+	select {
+	case err := <-drained:
+		if err != nil && !strings.Contains(err.Error(), "reset") {
+			t.Errorf("origin connection after the answer: %v; want it closed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("origin connection still open after the answer")
+	}
+}

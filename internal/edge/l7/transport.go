@@ -271,7 +271,10 @@ type readTimeoutConn struct {
 	// spent: the connection carried an HTTP/1.0 answer (spend) and is
 	// not to carry another.
 	spent atomic.Bool
-	peek  [1]byte
+	// expired: a read's deadline fired, its error kept for the write it
+	// cuts short (Write).
+	expired atomic.Pointer[error]
+	peek    [1]byte
 }
 
 func (c *readTimeoutConn) Read(p []byte) (int, error) {
@@ -280,6 +283,9 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 	if n > 0 && c.asked.Load() {
 		c.asked.Store(false)
 	}
+	if err != nil && isTimeout(err) {
+		c.expired.Store(&err)
+	}
 	return n, err
 }
 
@@ -287,6 +293,16 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 // pool fails, with nothing written, when the origin closed it or sent
 // anything while it was idle (idleOpen, as the direct exchange checks its
 // own): the Transport then sends the request on another connection.
+//
+// A write that fails once the read deadline fired fails with that read's
+// timeout. The Transport's ResponseHeaderTimeout starts only once the
+// request is written, so an origin that stops reading an upload and never
+// answers is cut off by the read deadline alone: the Transport closes the
+// connection under the blocked write and reports that write's error
+// ("use of closed network connection": a failed body copy outranks the
+// read's error there). It is an origin timeout, as nginx's
+// proxy_send_timeout is: a 504 (errorHandler) and the origin made suspect
+// (rule.failed), as when it hangs on a small body.
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
 	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || !c.idleOpen()) {
 		return 0, errIdleClosed
@@ -299,7 +315,11 @@ func (c *readTimeoutConn) Write(p []byte) (int, error) {
 	}
 	c.asked.Store(true)
 	c.extend()
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if e := c.expired.Load(); err != nil && e != nil {
+		err = *e
+	}
+	return n, err
 }
 
 func (c *readTimeoutConn) extend() {
