@@ -1065,6 +1065,42 @@ func TestHTTPSHandshakeFailureIsConnectFailure(t *testing.T) {
 	}
 }
 
+// TestHTTPSClientCertRefusalIsConnectFailure guards an HTTPS origin that
+// refuses the edge's client certificate (here none is sent) as a failed
+// connect over both TLS versions. Over TLS 1.2 the handshake fails; over
+// TLS 1.3 the client's side of the handshake ends before the origin checks
+// the certificate, so its alert comes on the first read, after the request
+// was written, and was taken as an origin that dropped the request: no
+// retry, never suspect, not counted, a 502 for every request rr sent it.
+func TestHTTPSClientCertRefusalIsConnectFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		max  uint16
+	}{{"TLS1.2", tls.VersionTLS12}, {"TLS1.3", tls.VersionTLS13}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := newRuntime(t, edge.Options{})
+			ca, clients := newTestPKI(t, "origin CA"), newTestPKI(t, "client CA")
+			good := httpOrigin(t, "good", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "good", "origin.test")}})
+			strict := httpOrigin(t, "strict", &tls.Config{Certificates: []tls.Certificate{ca.tlsPair(t, "strict", "origin.test")},
+				ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients.pool, MaxVersion: tc.max})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			r := rule("r-cc", "/", l7Origins(strict, good)) // rr's first pick: the second.
+			r.ForwardProtocol = snapshot.ProtoHTTPS
+			mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-cc", Protocol: snapshot.ProtoHTTP, Port: port,
+				Domains: []snapshot.Domain{{Host: "cc.test", Rules: []snapshot.Rule{r}}}}))
+			url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String() + "/"
+			got := names(t, url, "cc.test", 10)
+			v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-cc"}]
+			if got["good"] != 10 || v.DialFails != 1 {
+				t.Errorf("10 GETs over a rule whose other origin (TLS up to %s) refuses the edge's missing client certificate: "+
+					"%v, listener DialFails %d; want all 10 from good and DialFails 1 (a failed connect: retried, "+
+					"the origin then suspect)", tc.name, got, v.DialFails)
+			}
+		})
+	}
+}
+
 // TestResetOriginSuspect: a plain-HTTP rule (checks off) with an origin
 // that takes every request and resets the connection before answering (an
 // application crashing on each) is made suspect, as one that hangs is: it

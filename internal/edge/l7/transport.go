@@ -446,8 +446,10 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	// dial's handshake says is read only for a request that got no
 	// connection and failed with that very error (below).
 	var handshake atomic.Pointer[error]
+	var reused bool
+	var answered atomic.Bool // Set from the Transport's reading goroutine.
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
-		conn = i.Conn
+		conn, reused = i.Conn, i.Reused
 		if c := originConn(i.Conn); c != nil && i.Reused {
 			c.check.Store(true)
 		}
@@ -455,11 +457,11 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		if err != nil {
 			handshake.Store(&err)
 		}
-	}}
+	}, GotFirstResponseByte: func() { answered.Store(true) }}
 	var at *health.AnswerTimer
 	if timed {
 		at = &health.AnswerTimer{}
-		trace.WroteRequest, trace.GotFirstResponseByte = at.Wrote, at.FirstByte
+		trace.WroteRequest, trace.GotFirstResponseByte = at.Wrote, func() { answered.Store(true); at.FirstByte() }
 	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	if req.Body != nil && req.Body != http.NoBody {
@@ -470,7 +472,8 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
-	if h := handshake.Load(); err != nil && conn == nil && h != nil && errors.Is(err, *h) {
+	if h := handshake.Load(); err != nil && (conn == nil && h != nil && errors.Is(err, *h) ||
+		conn != nil && !reused && !answered.Load() && alertReceived(err)) {
 		err = handshakeFailed("tcp", err)
 	}
 	if at != nil {
@@ -482,10 +485,26 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 // handshakeFailed is a TLS handshake with an origin that failed (a
 // plain-HTTP service on the port, an alert, a certificate not verified):
 // a failed connect, as nginx's proxy_next_upstream error takes it, since
-// no byte of the request was written: the request is retried on another
-// origin and the origin made suspect (isDialError).
+// no byte of the request was written (or, refused over TLS 1.3, read:
+// alertReceived): the request is retried on another origin and the origin
+// made suspect (isDialError).
 func handshakeFailed(network string, err error) error {
 	return &net.OpError{Op: "dial", Net: network, Err: handshakeError{err}}
+}
+
+// alertReceived reports whether err is a TLS alert the origin sent
+// (crypto/tls's "remote error"). On a connection dialled for the request,
+// before any byte of an answer, it is the origin refusing the handshake:
+// over TLS 1.3 the client's side of the handshake ends before the server
+// checks the client's certificate, so a refused one (none sent, or one it
+// does not trust) comes back as an alert on the first read, after the
+// request was written, where over TLS 1.2 it fails the handshake itself.
+// The origin read none of the request, so roundTrip takes it as a failed
+// handshake, as over TLS 1.2. An alert on a reused connection, or once an
+// answer began, refuses nothing.
+func alertReceived(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }
 
 // handshakeError is a failed TLS handshake with an origin; a timeout stays
