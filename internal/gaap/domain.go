@@ -48,8 +48,7 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		if err := tx.Insert(d); err != nil {
 			return err
 		}
-		_, err = tx.StartTask(d.ID)
-		return err
+		return startL7Task(tx, l.ID, d.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -163,7 +162,20 @@ func changeDomain(tx *resource.Tx, d *model.Domain) error {
 	if err := tx.Put(d); err != nil {
 		return err
 	}
-	_, err := tx.StartTask(d.ID)
+	return startL7Task(tx, d.ListenerID, d.ID)
+}
+
+// startL7Task records the task of a call that changes domains or rules
+// (objects) of the listener listenerID. They serve only through their
+// listener's sockets, so the task also waits for the listener, as one the
+// call brings up: when the data plane cannot run it (its port taken while
+// its proxy was closed or across a restart, or on one member of its
+// group), the change serves nowhere, DescribeRules reads it 1 (shown), and
+// the task fails, as OpenProxies' does, instead of telling a client that
+// polls it the change is live. A deletion does not come here: it is done
+// once its objects are gone, whether the listener serves or not.
+func startL7Task(tx *resource.Tx, listenerID string, objects ...string) error {
+	_, err := tx.StartTaskBringing(objects, []string{listenerID})
 	return err
 }
 

@@ -54,8 +54,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		if err := tx.Insert(r); err != nil {
 			return err
 		}
-		_, err = tx.StartTask(r.ID)
-		return err
+		return startL7Task(tx, l.ID, r.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -154,14 +153,17 @@ func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaap
 
 // changeRule stores a change to the rule r, which applies asynchronously:
 // r has status until the data plane has it, and the call's task waits for
-// it.
+// it (and, but for a deletion, for its listener: startL7Task).
 func changeRule(tx *resource.Tx, r *model.Rule, status int64) error {
 	r.Status = status
 	if err := tx.Put(r); err != nil {
 		return err
 	}
-	_, err := tx.StartTask(r.ID)
-	return err
+	if status == model.StatusDeleting {
+		_, err := tx.StartTask(r.ID)
+		return err
+	}
+	return startL7Task(tx, r.ListenerID, r.ID)
 }
 
 // changeableRule loads a running rule of an operable listener. A rule of

@@ -196,6 +196,69 @@ func TestOpenProxiesTaskFailsOnTakenPort(t *testing.T) {
 	}
 }
 
+// TestL7TaskFailsWhileListenerCannotBind: domains and rules serve only
+// through their listener's socket. On an HTTP listener that cannot bind
+// again after OpenProxies (TestReopenOnTakenPort; its stored status is 0,
+// so layer-7 changes are accepted), the task of each change (CreateDomain,
+// ModifyDomain, CreateRule, ModifyRuleAttribute) reads FAIL, consistent
+// with DescribeRules showing the domain not running, rather than SUCCESS
+// while nothing serves it; a deletion (DeleteRule) is done once the rule
+// is gone and reads SUCCESS.
+func TestL7TaskFailsWhileListenerCannotBind(t *testing.T) {
+	n := startNode(t)
+	proxy, ip := n.proxy()
+	listener, port := n.httpListener(proxy, ip)
+	reopenWithPortTaken(t, n, proxy, netip.AddrPortFrom(ip, uint16(port)))
+	n.until("HTTP listener reading as coming up", func() bool {
+		var out struct {
+			ListenerSet []struct{ ListenerStatus int64 }
+		}
+		if err := n.Call(n.c, "DescribeHTTPListeners", map[string]any{"ListenerId": listener}, &out); err != nil || len(out.ListenerSet) != 1 {
+			t.Fatalf("describe: %+v, %v", out, err)
+		}
+		return out.ListenerSet[0].ListenerStatus == 1
+	})
+	// change makes a layer-7 change and returns its task's final status
+	// and the RuleId it answered, if any.
+	change := func(action string, params map[string]any) (task, rule string) {
+		t.Helper()
+		var out struct{ RequestId, RuleId string }
+		if err := n.Call(n.c, action, params, &out); err != nil {
+			t.Fatalf("%s on the listener that cannot bind: %v", action, err)
+		}
+		return n.taskStatus(out.RequestId), out.RuleId
+	}
+	want := func(action, task, status string) {
+		t.Helper()
+		if task != status {
+			t.Errorf("%s task %s while listener %s cannot bind port %d; want %s", action, task, listener, port, status)
+		}
+	}
+	task, _ := change("CreateDomain", map[string]any{"ListenerId": listener, "Domain": "late.example.com"})
+	want("CreateDomain", task, "FAIL")
+	task, _ = change("ModifyDomain", map[string]any{"ListenerId": listener, "OldDomain": "late.example.com", "NewDomain": "later.example.com"})
+	want("ModifyDomain", task, "FAIL")
+	var rules struct {
+		DomainRuleSet []struct {
+			Domain       string
+			DomainStatus int64
+		}
+	}
+	if err := n.Call(n.c, "DescribeRules", map[string]any{"ListenerId": listener}, &rules); err != nil || len(rules.DomainRuleSet) != 1 {
+		t.Fatalf("DescribeRules: %+v, %v", rules, err)
+	}
+	if d := rules.DomainRuleSet[0]; d.Domain != "later.example.com" || d.DomainStatus != 1 {
+		t.Errorf("domain on the listener that cannot bind: %+v; want later.example.com reading 1 (not served), as its task says", d)
+	}
+	task, rule := change("CreateRule", map[string]any{"ListenerId": listener, "Domain": "later.example.com", "Path": "/",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0})
+	want("CreateRule", task, "FAIL")
+	task, _ = change("ModifyRuleAttribute", map[string]any{"ListenerId": listener, "RuleId": rule, "Scheduler": "wrr"})
+	want("ModifyRuleAttribute", task, "FAIL")
+	task, _ = change("DeleteRule", map[string]any{"ListenerId": listener, "RuleId": rule, "Force": 0})
+	want("DeleteRule", task, "SUCCESS")
+}
+
 // TestReopenedListenerOnTakenPortDeletable: a listener that cannot bind
 // again after OpenProxies reads ListenerStatus 1; a change to it is still
 // accepted (stored, it applies once the port is free), and DeleteListeners
@@ -256,17 +319,7 @@ func TestGroupMemberTaskFailsWhenGroupListenerCannotBind(t *testing.T) {
 	n := startNode(t)
 	g, _, ips := n.groupOf("SouthChina")
 	l, port := n.groupTCPListener(g, ips[0], "ok")
-	// The new member's address is not known before the call: take the
-	// port on every other address of the pool's /24.
-	pfx := netip.PrefixFrom(ips[0], 24).Masked()
-	for a := pfx.Addr().Next(); pfx.Contains(a); a = a.Next() {
-		if a == ips[0] {
-			continue
-		}
-		if ln, err := net.Listen("tcp", netip.AddrPortFrom(a, uint16(port)).String()); err == nil {
-			defer ln.Close()
-		}
-	}
+	takePortBut(t, ips[0], port)
 	var cr struct{ InstanceId, RequestId string }
 	if err := n.Call(n.c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Hongkong", "GroupId": g,
 		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}, &cr); err != nil {
@@ -284,5 +337,56 @@ func TestGroupMemberTaskFailsWhenGroupListenerCannotBind(t *testing.T) {
 	}
 	if got, err := fetchFrom(origins.Next(), netip.AddrPortFrom(ips[0], uint16(port))); err != nil || got != "ok" {
 		t.Errorf("the old member: got %q, %v; want ok", got, err)
+	}
+}
+
+// takePortBut takes TCP port on every address of member's /24 but
+// member's, until the test ends: the access IP of a proxy that joins its
+// group later, unknown before the call, then cannot serve the port.
+func takePortBut(t *testing.T, member netip.Addr, port int) {
+	t.Helper()
+	pfx := netip.PrefixFrom(member, 24).Masked()
+	for a := pfx.Addr().Next(); pfx.Contains(a); a = a.Next() {
+		if a == member {
+			continue
+		}
+		if ln, err := net.Listen("tcp", netip.AddrPortFrom(a, uint16(port)).String()); err == nil {
+			t.Cleanup(func() { ln.Close() })
+		}
+	}
+}
+
+// TestGroupL7TaskFailsWhenMemberCannotBind: a group's HTTP listener that
+// cannot bind on one member (its port taken on the member that joined
+// last) serves no change there, so CreateDomain's task on it reads FAIL,
+// as on a proxy's listener (TestL7TaskFailsWhileListenerCannotBind), and
+// the domain reads not running.
+func TestGroupL7TaskFailsWhenMemberCannotBind(t *testing.T) {
+	n := startNode(t)
+	g, _, ips := n.groupOf("SouthChina")
+	port := edgetest.FreePort(t, ips[0])
+	var created struct{ ListenerId string }
+	if err := n.Call(n.c, "CreateHTTPListener", map[string]any{"GroupId": g, "ListenerName": "group-http", "Port": port}, &created); err != nil {
+		t.Fatal(err)
+	}
+	listener := created.ListenerId
+	n.waitListener(listener)
+	takePortBut(t, ips[0], port)
+	n.joinGroup(g, "Hongkong", 2)
+	var out struct{ RequestId string }
+	if err := n.Call(n.c, "CreateDomain", map[string]any{"ListenerId": listener, "Domain": "late.example.com"}, &out); err != nil {
+		t.Fatalf("CreateDomain on the group listener one member cannot bind: %v", err)
+	}
+	if task := n.taskStatus(out.RequestId); task != "FAIL" {
+		t.Errorf("CreateDomain task %s while group listener %s cannot bind port %d on one member; want FAIL", task, listener, port)
+	}
+	var rules struct {
+		DomainRuleSet []struct{ DomainStatus int64 }
+	}
+	if err := n.Call(n.c, "DescribeRules", map[string]any{"ListenerId": listener}, &rules); err != nil || len(rules.DomainRuleSet) != 1 {
+		t.Fatalf("DescribeRules: %+v, %v", rules, err)
+	}
+	if st := rules.DomainRuleSet[0].DomainStatus; st != 1 {
+		t.Errorf("domain on the group listener one member cannot bind reads %d; want 1 (not served), as its task says", st)
 	}
 }
