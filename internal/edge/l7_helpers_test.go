@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,4 +153,42 @@ func decode(t *testing.T, resp *http.Response, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("decode origin report: %v", err)
 	}
+}
+
+// countingOrigin starts an HTTP origin on a fresh address that answers
+// its name, and counts the connections open to it. A request for "/slow"
+// is answered once slow is closed.
+func countingOrigin(t *testing.T, name string, slow <-chan struct{}) (netip.AddrPort, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-slow
+		}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, name)
+	}), ConnState: func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return netip.MustParseAddrPort(ln.Addr().String()), &open
+}
+
+// waitOpen waits up to 3 s for open to read want, and reports whether it
+// does.
+func waitOpen(open *atomic.Int64, want int64) bool {
+	for deadline := time.Now().Add(3 * time.Second); open.Load() != want && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return open.Load() == want
 }

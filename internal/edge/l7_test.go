@@ -1219,3 +1219,91 @@ func TestHTTPRemovedListenerClosesIdleAtOnce(t *testing.T) {
 		t.Errorf("idle connection of the removed listener: read %v after %v; want EOF at once", err, took)
 	}
 }
+
+// TestHTTPRemovedRuleOriginConnectionsClosed guards the shared origin
+// pools: every plain-HTTP rule of the node shares one, so the keep-alive
+// connections of a listener removed (or a rule's origin unbound) stayed
+// open for the pool's 90 s idle timeout while any other plain-HTTP rule
+// was in use, and a later rule to the same address took them over. Once
+// the drain ends, those of both pools (the direct exchange's, a GET; the
+// Transport's, a POST) to an address no rule uses are closed; another
+// listener's stay warm. A connection in use when its rule goes finishes
+// its answer and is then closed, not pooled.
+func TestHTTPRemovedRuleOriginConnectionsClosed(t *testing.T) {
+	rt := newRuntime(t, edge.Options{DrainGrace: 300 * time.Millisecond})
+	slow := make(chan struct{})
+	a, openA := countingOrigin(t, "a", slow)
+	b, openB := countingOrigin(t, "b", nil)
+	ip := lo.Next()
+	p1, p2 := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	hl := func(id string, port int, rid string, to netip.AddrPort) snapshot.HTTPListener {
+		return snapshot.HTTPListener{ID: id, Protocol: snapshot.ProtoHTTP, Port: port, Domains: []snapshot.Domain{
+			{Host: "a.test", IsDefault: true, Rules: []snapshot.Rule{rule(rid, "/", l7Origins(to))}}}}
+	}
+	l2 := hl("lsr-keep", p2, "r-b", b)
+	mustApply(t, rt, httpProxy(1, ip, hl("lsr-gone", p1, "r-a", a), l2))
+	url1 := "http://" + netip.AddrPortFrom(ip, uint16(p1)).String()
+	c := &http.Client{Timeout: 5 * time.Second}
+	send := func(method, url, body string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Host = "a.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return string(got)
+	}
+	if got, got2 := send(http.MethodGet, url1+"/", ""), send(http.MethodPost, url1+"/", "body"); got != "a" || got2 != "a" {
+		t.Fatalf("through lsr-gone: %q, %q; want a, a", got, got2)
+	}
+	if got := send(http.MethodGet, "http://"+netip.AddrPortFrom(ip, uint16(p2)).String()+"/", ""); got != "b" {
+		t.Fatalf("through lsr-keep: %q; want b", got)
+	}
+	c.CloseIdleConnections()
+	if !waitOpen(openA, 2) || !waitOpen(openB, 1) {
+		t.Fatalf("origin connections: a %d, b %d; want 2 (both pools), 1", openA.Load(), openB.Load())
+	}
+
+	mustApply(t, rt, httpProxy(2, ip, l2))
+	if !waitOpen(openA, 0) {
+		t.Errorf("origin a of the removed listener: %d connection(s) open after its drain; want 0", openA.Load())
+	}
+	if openB.Load() != 1 {
+		t.Errorf("origin b of the remaining listener: %d connection(s) open; want its 1 kept warm", openB.Load())
+	}
+
+	// r-a comes back on lsr-keep's socket beside r-b; a request is in
+	// flight to a when r-a is dropped again (no drain: the listener
+	// stays).
+	both := l2
+	both.Domains = []snapshot.Domain{{Host: "a.test", IsDefault: true,
+		Rules: []snapshot.Rule{rule("r-b", "/", l7Origins(b)), rule("r-a", "/slow", l7Origins(a))}}}
+	mustApply(t, rt, httpProxy(3, ip, both))
+	answer := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+netip.AddrPortFrom(ip, uint16(p2)).String()+"/slow", nil)
+		req.Host = "a.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answer <- string(got)
+	}()
+	if !waitOpen(openA, 1) {
+		t.Fatalf("origin a: %d connection(s) open during the slow request; want 1", openA.Load())
+	}
+	mustApply(t, rt, httpProxy(4, ip, l2))
+	close(slow)
+	if got := <-answer; got != "a" {
+		t.Errorf("request in flight when its rule went: %q; want a's answer", got)
+	}
+	if !waitOpen(openA, 0) {
+		t.Errorf("origin a: %d connection(s) open after the answer of a rule no longer there; want 0 (not pooled)", openA.Load())
+	}
+}

@@ -246,6 +246,21 @@ func (b *Backend) Addr() (netip.AddrPort, error) {
 	return netip.AddrPortFrom((*p)[i], uint16(b.key.Port)), nil
 }
 
+// Addrs returns the addresses b connects to now: an IP origin's, or a
+// domain's latest resolution (none before it answers, or while the name
+// does not resolve).
+func (b *Backend) Addrs() []netip.AddrPort {
+	p := b.addrs.Load()
+	if p == nil {
+		return nil
+	}
+	out := make([]netip.AddrPort, len(*p))
+	for i, a := range *p {
+		out[i] = netip.AddrPortFrom(a, uint16(b.key.Port))
+	}
+	return out
+}
+
 // rotate returns the addresses and the index of the one Addr picks next
 // (nil while a domain is unresolved).
 func (b *Backend) rotate() (*[]netip.Addr, int) {

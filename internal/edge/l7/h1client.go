@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"sync"
@@ -41,9 +42,21 @@ type h1Client struct {
 	dialer      *net.Dialer
 	readTimeout time.Duration // Of each body read (OriginReadTimeout).
 
-	mu   sync.Mutex
-	idle map[string][]*h1Conn // By origin "ip:port"; most recently used last.
-	stop chan struct{}        // Closed by close: ends the janitor.
+	mu sync.Mutex
+	// idle holds a pool per origin "ip:port" dialled. A pool stays, empty
+	// or not, until retire drops its address: a connection in use parks
+	// in the pool it was dialled for, so that retire reaches it too.
+	idle map[string]*h1Pool
+	stop chan struct{} // Closed by close: ends the janitor.
+}
+
+// h1Pool is the idle connections to one origin address, most recently
+// used last. Guarded by h1Client.mu.
+type h1Pool struct {
+	conns []*h1Conn
+	// retired: no rule uses the address any more (retire). Connections
+	// to it that were in use then are closed when their exchange ends.
+	retired bool
 }
 
 // h1Conn is one origin connection; owned by a single request at a time.
@@ -56,6 +69,7 @@ type h1Conn struct {
 	bw          *bufio.Writer // Over out: a request is collected, then sent by exchange.
 	out         pending
 	addr        string
+	pool        *h1Pool // The pool of addr when dialled.
 	idleAt      time.Time
 	rd          readDeadline
 	// wait is the current exchange's time from its request sent to its
@@ -90,7 +104,7 @@ func (p *pending) reset() {
 }
 
 func newH1Client(d *net.Dialer, readTimeout time.Duration) *h1Client {
-	cl := &h1Client{dialer: d, readTimeout: readTimeout, idle: map[string][]*h1Conn{}, stop: make(chan struct{})}
+	cl := &h1Client{dialer: d, readTimeout: readTimeout, idle: map[string]*h1Pool{}, stop: make(chan struct{})}
 	go cl.janitor()
 	return cl
 }
@@ -163,6 +177,12 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		return nil, err
 	}
 	pc := &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc, addr: addr}
+	cl.mu.Lock()
+	if pc.pool = cl.idle[addr]; pc.pool == nil {
+		pc.pool = &h1Pool{}
+		cl.idle[addr] = pc.pool
+	}
+	cl.mu.Unlock()
 	pc.src = headLimit{c: c, left: -1}
 	pc.br = bufio.NewReaderSize(&pc.src, 4<<10)
 	pc.bw = bufio.NewWriterSize(&pc.out, 4<<10)
@@ -555,26 +575,28 @@ func (b *h1Body) finish(atEOF bool) {
 func (cl *h1Client) get(addr string) *h1Conn {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	l := cl.idle[addr]
-	if len(l) == 0 {
+	p := cl.idle[addr]
+	if p == nil || len(p.conns) == 0 {
 		return nil
 	}
+	l := p.conns
 	pc := l[len(l)-1]
 	l[len(l)-1] = nil
-	cl.idle[addr] = l[:len(l)-1]
+	p.conns = l[:len(l)-1]
 	return pc
 }
 
-// put parks a connection; beyond MaxIdlePerOrigin it is closed.
+// put parks a connection; beyond MaxIdlePerOrigin, or when its address
+// was retired, it is closed.
 func (cl *h1Client) put(pc *h1Conn) {
 	pc.idleAt = time.Now()
 	cl.mu.Lock()
-	l := cl.idle[pc.addr]
+	p := pc.pool
 	select {
 	case <-cl.stop:
 	default:
-		if len(l) < MaxIdlePerOrigin {
-			cl.idle[pc.addr] = append(l, pc)
+		if !p.retired && len(p.conns) < MaxIdlePerOrigin {
+			p.conns = append(p.conns, pc)
 			cl.mu.Unlock()
 			return
 		}
@@ -601,7 +623,8 @@ func (cl *h1Client) janitor() {
 func (cl *h1Client) evict(old func(*h1Conn) bool) {
 	cl.mu.Lock()
 	var gone []*h1Conn
-	for addr, l := range cl.idle {
+	for _, p := range cl.idle {
+		l := p.conns
 		kept := l[:0]
 		for _, pc := range l {
 			if old(pc) {
@@ -611,14 +634,33 @@ func (cl *h1Client) evict(old func(*h1Conn) bool) {
 			}
 		}
 		clear(l[len(kept):])
-		if len(kept) == 0 {
-			delete(cl.idle, addr)
-		} else {
-			cl.idle[addr] = kept
-		}
+		p.conns = kept
 	}
 	cl.mu.Unlock()
 	for _, pc := range gone {
+		_ = pc.c.Close()
+	}
+}
+
+// retire closes the idle connections to the addresses gone reports no
+// rule uses any more, and has those in use closed when their exchange
+// ends (put): the pool is shared by every plain-HTTP rule, so a deleted
+// rule's connections outlived it for OriginIdleTimeout, and a later rule
+// to the address (another tenant's maybe) took them over.
+func (cl *h1Client) retire(gone func(netip.AddrPort) bool) {
+	var closing []*h1Conn
+	cl.mu.Lock()
+	for addr, p := range cl.idle {
+		if ap, err := netip.ParseAddrPort(addr); err == nil && !gone(ap) {
+			continue
+		}
+		p.retired = true
+		closing = append(closing, p.conns...)
+		p.conns = nil
+		delete(cl.idle, addr)
+	}
+	cl.mu.Unlock()
+	for _, pc := range closing {
 		_ = pc.c.Close()
 	}
 }

@@ -88,7 +88,10 @@ func newTestH1(t *testing.T) *h1Client {
 func idleCount(cl *h1Client, addr string) int {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	return len(cl.idle[addr])
+	if p := cl.idle[addr]; p != nil {
+		return len(p.conns)
+	}
+	return 0
 }
 
 func TestH1ClientFraming(t *testing.T) {

@@ -196,8 +196,9 @@ func (h *Handler) vhosts() []*vhost {
 // Calls after the first do nothing.
 func (h *Handler) Release() {
 	h.released.Do(func() {
+		h.env.Transports.release(h.rules...)
 		for _, r := range h.rules {
-			r.release(h.env)
+			r.releaseOrigins(h.env)
 		}
 	})
 }

@@ -143,7 +143,7 @@ func TestForeignHandshakeErrorNotPinned(t *testing.T) {
 			}
 		}
 	}()
-	tr, err := newTransport(transportKey{}, 0)
+	tr, err := newTransport(transportKey{}, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

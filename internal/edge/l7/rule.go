@@ -99,10 +99,6 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 			k.Roots, k.VerifyName = strings.Join(d.OriginCAPEMs, "\x00"), originName(d, sr)
 		}
 	}
-	var err error
-	if r.transport, r.h1, err = h.env.Transports.acquire(k); err != nil {
-		return nil, err
-	}
 	r.tkey, r.perHost = k, perHost(k)
 	r.direct = r.scheme == "http" && (r.forwardHost == "" || validHost(r.forwardHost))
 	for _, hd := range sr.Headers {
@@ -129,6 +125,11 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 		r.origins[o.ID] = &origin{id: o.ID, backend: b, stats: h.env.Stats.Get(stats.KindOrigin, o.ID)}
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
+	// The origins first: the transport counts their addresses as in use.
+	if err := h.env.Transports.acquire(r); err != nil {
+		r.releaseOrigins(h.env)
+		return nil, err
+	}
 	r.picker = balance.New(sr.Scheduler, targets, sr.FailoverSwitch, nil, 0)
 	r.timed = sr.Scheduler == snapshot.SchedLRTT
 	r.proxy = &httputil.ReverseProxy{Rewrite: r.rewrite, Transport: r, ModifyResponse: r.modifyResponse,
@@ -136,13 +137,13 @@ func (h *Handler) buildRule(l *snapshot.HTTPListener, d *snapshot.Domain, v *vho
 	return r, nil
 }
 
-// release returns the rule's backends and transport. It leaves the rule
-// itself untouched: requests in flight may still read it.
-func (r *rule) release(env *Env) {
+// releaseOrigins returns the rule's backends (its transport goes with
+// Transports.release). It leaves the rule itself untouched: requests in
+// flight may still read it.
+func (r *rule) releaseOrigins(env *Env) {
 	for _, o := range r.origins {
 		env.Pool.Release(o.backend)
 	}
-	env.Transports.release(r.tkey)
 }
 
 // rewrite prepares the outbound request. net/http/httputil has already

@@ -46,7 +46,7 @@ func TestTransportUploadOutlastsReadTimeout(t *testing.T) {
 		io.Copy(io.Discard, req.Body)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	})
-	tr, err := newTransport(transportKey{}, readTimeout)
+	tr, err := newTransport(transportKey{}, readTimeout, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestTransportHeadWait(t *testing.T) {
 		time.Sleep(3 * time.Second) // Well within ResponseHeaderTimeout.
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	})
-	tr, err := newTransport(transportKey{}, readTimeout)
+	tr, err := newTransport(transportKey{}, readTimeout, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,9 +60,11 @@ var responseHeaderTimeout = ResponseHeaderTimeout
 // too, so that they verify origins exactly as the requests do.
 type transportKey = health.OriginTLS
 
-// Transports holds origin transports by TLS setup, reference counted so
-// that a configuration swap keeps warm keep-alive connections. Safe for
-// concurrent use.
+// Transports holds origin transports by TLS setup, held by the rules that
+// use them so that a configuration swap keeps warm keep-alive connections.
+// The pools are shared by rules, not owned by one: when a rule goes, its
+// transport closes the idle connections to the addresses no remaining rule
+// of that transport uses (release). Safe for concurrent use.
 type Transports struct {
 	mu          sync.Mutex
 	m           map[transportKey]*transportRef
@@ -70,9 +72,10 @@ type Transports struct {
 }
 
 type transportRef struct {
-	t    *http.Transport
-	h1   *h1Client // Plain-HTTP requests without body (h1client.go).
-	refs int
+	t     *http.Transport
+	conns *originConns // t's connections.
+	h1    *h1Client    // Plain-HTTP requests without body (h1client.go).
+	rules map[*rule]struct{}
 }
 
 // NewTransports returns an empty cache whose origin connections wait at
@@ -82,39 +85,132 @@ func NewTransports(readTimeout time.Duration) *Transports {
 	return &Transports{m: map[transportKey]*transportRef{}, readTimeout: cmp.Or(readTimeout, OriginReadTimeout)}
 }
 
-// acquire returns the transports for k, creating them on first use. The
-// h1Client is for plain-HTTP origins only (the zero key); nil otherwise.
-func (ts *Transports) acquire(k transportKey) (*http.Transport, *h1Client, error) {
+// acquire sets ru.transport and ru.h1 to the transports of ru.tkey,
+// created on first use, and holds them for ru, whose origins must be
+// set: their addresses are in use until release. The h1Client is for
+// plain-HTTP origins only (the zero key); nil otherwise.
+func (ts *Transports) acquire(ru *rule) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if r := ts.m[k]; r != nil {
-		r.refs++
-		return r.t, r.h1, nil
+	r := ts.m[ru.tkey]
+	if r == nil {
+		conns := &originConns{m: map[netip.AddrPort]map[*readTimeoutConn]struct{}{}}
+		t, err := newTransport(ru.tkey, ts.readTimeout, conns)
+		if err != nil {
+			return err
+		}
+		r = &transportRef{t: t, conns: conns, rules: map[*rule]struct{}{}}
+		if ru.tkey == (transportKey{}) {
+			r.h1 = newH1Client(originDialer(), ts.readTimeout)
+		}
+		ts.m[ru.tkey] = r
 	}
-	t, err := newTransport(k, ts.readTimeout)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &transportRef{t: t, refs: 1}
-	if k == (transportKey{}) {
-		r.h1 = newH1Client(originDialer(), ts.readTimeout)
-	}
-	ts.m[k] = r
-	return t, r.h1, nil
+	r.rules[ru] = struct{}{}
+	ru.transport, ru.h1 = r.t, r.h1
+	return nil
 }
 
-// release drops one reference; the last one closes idle connections.
-// Requests still in flight on the transport finish normally.
-func (ts *Transports) release(k transportKey) {
+// release lets go of the transports of rules (a handler's, all at once:
+// each transport is looked over once). A transport no rule holds any more
+// closes its idle connections; one still held closes those to the
+// addresses none of its remaining rules uses (retire), the released
+// rules' ones among them, as a layer-4 listener's origin connections end
+// with its drain, which its handler's release follows. Requests still in
+// flight finish normally; their connections are then closed, not pooled.
+func (ts *Transports) release(rules ...*rule) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if r := ts.m[k]; r != nil {
-		if r.refs--; r.refs == 0 {
-			delete(ts.m, k)
+	left := map[*transportRef]bool{}
+	for _, ru := range rules {
+		r := ts.m[ru.tkey]
+		if r == nil {
+			continue
+		}
+		delete(r.rules, ru)
+		left[r] = len(r.rules) > 0
+		if len(r.rules) == 0 {
+			delete(ts.m, ru.tkey)
 			r.t.CloseIdleConnections()
 			if r.h1 != nil {
 				r.h1.close()
 			}
+		}
+	}
+	for r, held := range left {
+		if held {
+			r.retire()
+		}
+	}
+}
+
+// retire closes the connections of r's pools to addresses none of its
+// rules uses now (a domain origin's, its current resolution's): idle ones
+// at once, those in use when their exchange ends.
+func (r *transportRef) retire() {
+	used := map[netip.AddrPort]bool{}
+	for ru := range r.rules {
+		for _, o := range ru.origins {
+			for _, ap := range o.backend.Addrs() {
+				used[ap] = true
+			}
+		}
+	}
+	gone := func(ap netip.AddrPort) bool { return !used[ap] }
+	r.conns.retire(gone)
+	if r.h1 != nil {
+		r.h1.retire(gone)
+	}
+}
+
+// originConns are a Transport's open origin connections by address: the
+// Transport can close only all its idle connections, those of addresses
+// still in use included (retire).
+type originConns struct {
+	mu sync.Mutex
+	m  map[netip.AddrPort]map[*readTimeoutConn]struct{}
+}
+
+func (s *originConns) add(c *readTimeoutConn) {
+	s.mu.Lock()
+	if s.m[c.ap] == nil {
+		s.m[c.ap] = map[*readTimeoutConn]struct{}{}
+	}
+	s.m[c.ap][c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *originConns) remove(c *readTimeoutConn) {
+	s.mu.Lock()
+	if cs := s.m[c.ap]; cs != nil {
+		delete(cs, c)
+		if len(cs) == 0 {
+			delete(s.m, c.ap)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// retire closes the idle connections to the addresses gone reports no
+// rule uses any more, and has the others closed as the Transport parks
+// them (readTimeoutConn.parked).
+func (s *originConns) retire(gone func(netip.AddrPort) bool) {
+	var retired []*readTimeoutConn
+	s.mu.Lock()
+	for ap, cs := range s.m {
+		if gone(ap) {
+			for c := range cs {
+				retired = append(retired, c)
+			}
+			delete(s.m, ap)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range retired {
+		// parked stores idle, then loads retired: one of the two sees
+		// the other's store, and closes.
+		c.retired.Store(true)
+		if c.idle.Load() {
+			_ = c.Close()
 		}
 	}
 }
@@ -186,7 +282,7 @@ func originDialer() *net.Dialer {
 	return &net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}
 }
 
-func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, error) {
+func newTransport(k transportKey, readTimeout time.Duration, conns *originConns) (*http.Transport, error) {
 	d := originDialer()
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
@@ -198,7 +294,12 @@ func newTransport(k transportKey, readTimeout time.Duration) (*http.Transport, e
 			_ = c.Close()
 			return nil, err
 		}
-		return &readTimeoutConn{Conn: c, rc: rc, timeout: readTimeout}, nil
+		tc := &readTimeoutConn{Conn: c, rc: rc, timeout: readTimeout}
+		if ap, err := netip.ParseAddrPort(addr); err == nil && conns != nil { // nil: a test's, not held.
+			tc.conns, tc.ap = conns, ap
+			conns.add(tc)
+		}
+		return tc, nil
 	}
 	cfg, roots, err := originTLS(k)
 	if err != nil {
@@ -275,6 +376,29 @@ type readTimeoutConn struct {
 	// cuts short (Write).
 	expired atomic.Pointer[error]
 	peek    [1]byte
+	// conns holds the connection under its address ap while it is open
+	// (nil: not held). idle: the Transport parked it (parked) and no
+	// request took it since; retired: no rule uses ap any more
+	// (originConns.retire), so it closes once idle.
+	conns         *originConns
+	ap            netip.AddrPort
+	idle, retired atomic.Bool
+}
+
+func (c *readTimeoutConn) Close() error {
+	if c.conns != nil {
+		c.conns.remove(c)
+	}
+	return c.Conn.Close()
+}
+
+// parked records that the Transport put c in its pool after an answer; a
+// connection retired meanwhile is closed instead of waiting there.
+func (c *readTimeoutConn) parked() {
+	c.idle.Store(true)
+	if c.retired.Load() {
+		_ = c.Close()
+	}
 }
 
 func (c *readTimeoutConn) Read(p []byte) (int, error) {
@@ -292,7 +416,8 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 // Write sends p. The first write on a connection taken again from the
 // pool fails, with nothing written, when the origin closed it or sent
 // anything while it was idle (idleOpen, as the direct exchange checks its
-// own): the Transport then sends the request on another connection.
+// own), or its address was retired as it was parked: the Transport then
+// sends the request on another connection.
 //
 // A write that fails once the read deadline fired fails with that read's
 // timeout. The Transport's ResponseHeaderTimeout starts only once the
@@ -304,7 +429,7 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 // proxy_send_timeout is: a 504 (errorHandler) and the origin made suspect
 // (rule.failed), as when it hangs on a small body.
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
-	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || !c.idleOpen()) {
+	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || c.retired.Load() || !c.idleOpen()) {
 		return 0, errIdleClosed
 	}
 	if c.off.Load() {
@@ -450,8 +575,15 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	var answered atomic.Bool // Set from the Transport's reading goroutine.
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conn, reused = i.Conn, i.Reused
-		if c := originConn(i.Conn); c != nil && i.Reused {
-			c.check.Store(true)
+		if c := originConn(i.Conn); c != nil {
+			c.idle.Store(false)
+			if i.Reused {
+				c.check.Store(true)
+			}
+		}
+	}, PutIdleConn: func(err error) {
+		if c := originConn(conn); c != nil && err == nil {
+			c.parked()
 		}
 	}, TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 		if err != nil {

@@ -197,7 +197,7 @@ func TestReadTimeoutConnChecksPooledConn(t *testing.T) {
 		{"stray bytes", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\n\r\n") }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := newTransport(transportKey{}, time.Minute)
+			tr, err := newTransport(transportKey{}, time.Minute, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,15 +349,16 @@ func TestIdlePerOriginBound(t *testing.T) {
 func TestPerHostTransport(t *testing.T) {
 	ts := NewTransports(0)
 	k := transportKey{Roots: selfSigned(t).CertPEM}
-	tr, h1, err := ts.acquire(k)
-	if err != nil {
+	r := &rule{tkey: k}
+	if err := ts.acquire(r); err != nil {
 		t.Fatal(err)
 	}
+	tr, h1 := r.transport, r.h1
 	if !perHost(k) || h1 != nil || tr.MaxIdleConns != hostsIdle || tr.DialTLSContext == nil {
 		t.Fatalf("perHost %v, h1Client %v, MaxIdleConns %d, DialTLSContext set %v; want true, nil, %d, true",
 			perHost(k), h1 != nil, tr.MaxIdleConns, tr.DialTLSContext != nil, hostsIdle)
 	}
-	ts.release(k)
+	ts.release(r)
 	for _, tc := range []struct{ host, ap string }{{"a.wild.test", "192.0.2.1:443"}, {"a.wild.test", "[2001:db8::1]:8443"},
 		{"x/192.0.2.9", "192.0.2.1:443"}} {
 		var dialled string
