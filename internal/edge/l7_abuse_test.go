@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -1123,6 +1124,85 @@ func TestH2EmptyBodyGETRetried(t *testing.T) {
 		}
 	}
 }
+
+// TestH2StalledUploadLeavesOthersFlowing guards against one stream's
+// stalled upload holding an HTTP/2 connection's whole receive window. With
+// net/http's default windows (1 MiB for the connection and 1 MiB per
+// stream), an upload whose origin read nothing took all of the connection's
+// window. Every other upload on the connection, even to another rule and
+// origin, then waited. After BodyIdleTimeout it got 408 and was counted as
+// its client's fault. Browsers send all of a site's requests on one
+// connection.
+func TestH2StalledUploadLeavesOthersFlowing(t *testing.T) {
+	rt := newRuntime(t, edge.Options{BodyIdleTimeout: 2 * time.Second})
+	release := make(chan struct{})
+	stall := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		<-release // Reads none of the body: a busy application, a slow disk.
+	})
+	t.Cleanup(func() { close(release) }) // Before the origin's Close waits for it.
+	// Answers once it has read the whole body.
+	o := scriptOrigin(t, func(_ *http.Request, c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	addr := h2OneRule(t, rt, o, func(d *snapshot.Domain) {
+		d.Rules = append(d.Rules, rule("r-stall", "/stall", l7Origins(stall.Addr)))
+	})
+	c := httpsClient(addr, nil, true)
+	c.Timeout = 0 // The stalled upload must last the whole test.
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig.InsecureSkipVerify = true
+	var dials atomic.Int32
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dial(ctx, network, addr)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent atomic.Int64 // What the client has taken of the stalled upload.
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://www.test/stall",
+			io.TeeReader(io.LimitReader(zeros{}, 1<<30), countWriter{&sent}))
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	// Until the stalled upload has filled whatever buffers and windows
+	// it can: the client takes no more of it.
+	last, still := int64(-1), 0
+	for deadline := time.Now().Add(10 * time.Second); still < 5 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		if n := sent.Load(); n > 0 && n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
+	if still < 5 {
+		t.Fatalf("the upload to an origin that reads nothing never stalled (%d bytes taken)", sent.Load())
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, "https://www.test/other", bytes.NewReader(make([]byte, 2<<20)))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || dials.Load() != 1 {
+		t.Errorf("a 2 MiB upload beside a stalled one on the same connection (%d dialled): got %s %d %q; "+
+			"want HTTP/2 200 while the other stays stalled", dials.Load(), resp.Proto, resp.StatusCode, body)
+	}
+}
+
+// countWriter adds what is written to it to n.
+type countWriter struct{ n *atomic.Int64 }
+
+func (w countWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
 // TestH2StreamsChargeNodeDescriptors: each request of an HTTP/2
 // connection beyond its first may hold an origin connection, and took a

@@ -80,7 +80,8 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: maxStreams},
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: maxStreams,
+			MaxReceiveBufferPerStream: h2StreamWindow, MaxReceiveBufferPerConnection: h2ConnWindow},
 	}
 	go s.sweepLoop()
 	if !fastPath {

@@ -12,6 +12,25 @@ import (
 // http2_max_concurrent_streams). quic-go's HTTP/3 default is 100.
 const maxStreams = 128
 
+// An HTTP/2 connection's receive windows: how much of its request bodies
+// a client may send ahead of what the handlers have read. A stream whose
+// origin reads slowly or not at all keeps its window's worth unread. With
+// a connection window no larger than a stream's (net/http's default,
+// 1 MiB both), one stalled upload stopped every other upload of the
+// connection, and they got 408 after BodyIdleTimeout. nginx advertises a
+// connection window of 2^31-1, as it buffers bodies on disk; the edge
+// buffers them in memory, so the connection window is a few streams'
+// windows. Up to h2ConnWindow/h2StreamWindow-1 stalled uploads leave a
+// whole stream window to the others, and a connection buffers at most
+// h2ConnWindow, less than the kernel may buffer for one stalled HTTP/1
+// upload (tcp_rmem's default maximum, 6 MiB). The stream window stays
+// net/http's 1 MiB so that one upload is not slowed: up to 1 MiB a round
+// trip, 80 Mbit/s at 100 ms.
+const (
+	h2StreamWindow = 1 << 20
+	h2ConnWindow   = 4 * h2StreamWindow
+)
+
 // A connection whose client cancels more than maxCancelled requests
 // within cancelWindow while they are served is closed (streams.release).
 // A browser cancels what it has in flight when it leaves a page, up to
