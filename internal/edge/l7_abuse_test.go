@@ -1204,6 +1204,72 @@ type countWriter struct{ n *atomic.Int64 }
 
 func (w countWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
 
+// TestH2DeclaredBodyMissingRefused guards against forwarding an HTTP/2
+// request whose content-length declares a body but whose HEADERS frame
+// ends the stream. Such a request is malformed (RFC 9113 8.1.1), and an
+// intermediary must not forward it. net/http checks the declared length
+// only when a DATA frame ends the stream and gave the handler
+// ContentLength 0, so the origin got, and acted on, a POST or GET with
+// "Content-Length: 0". It is refused with 400 and counted like the edge's
+// other refusals. A declared 0 still goes through.
+func TestH2DeclaredBodyMissingRefused(t *testing.T) {
+	rt := newRuntime(t, edge.Options{})
+	oaddr, heads := recordingOrigin(t)
+	addr := h2OneRule(t, rt, oaddr, nil)
+	for _, c := range []struct {
+		method, length string
+		refused        bool
+	}{
+		{http.MethodPost, "5", true},
+		{http.MethodGet, "5", true},
+		{http.MethodPost, "x", true},
+		{http.MethodPost, "0", false}, // recordingOrigin answers 400 too, but after the head.
+	} {
+		h2 := edgetest.DialH2(t, addr, "www.test")
+		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+		status := make(chan string, 1)
+		h2.ReadLoop(func(f http2.Frame) {
+			switch x := f.(type) {
+			case *http2.MetaHeadersFrame:
+				status <- x.PseudoValue("status")
+			case *http2.RSTStreamFrame:
+				status <- "RST_STREAM " + x.ErrCode.String()
+			}
+		})
+		h2.Mu.Lock()
+		_ = h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true,
+			BlockFragment: edgetest.H2Head(c.method, "www.test", "/body", "content-length", c.length)})
+		h2.Flush()
+		h2.Mu.Unlock()
+		var st string
+		select {
+		case st = <-status:
+		case <-time.After(5 * time.Second):
+			st = "no answer"
+		}
+		var head string
+		select {
+		case head = <-heads:
+		case <-time.After(200 * time.Millisecond):
+		}
+		if c.refused && (st != "400" || head != "") {
+			t.Errorf("%s, content-length %s, HEADERS ends the stream: got %s, origin got %q; want 400 and nothing sent to the origin",
+				c.method, c.length, st, head)
+		}
+		if !c.refused && head == "" {
+			t.Errorf("%s, content-length %s, HEADERS ends the stream: got %s and nothing reached the origin; want it forwarded",
+				c.method, c.length, st)
+		}
+	}
+	k := stats.Key{Kind: stats.KindListener, ID: "lsr-h2"}
+	var v stats.Values
+	edgetest.Eventually(t, 2*time.Second, func() bool { v = rt.Stats().Values[k]; return v.Requests >= 4 },
+		"fewer than 4 requests counted")
+	if v.Requests != 4 || v.Status[4] != 4 {
+		t.Errorf("listener: got %d requests, status classes %v; want 4, all 4xx (3 refused, the origin's 400)", v.Requests, v.Status)
+	}
+}
+
 // TestH2StreamsChargeNodeDescriptors: each request of an HTTP/2
 // connection beyond its first may hold an origin connection, and took a
 // slot of its proxy's cap but nothing of the node's descriptor budget

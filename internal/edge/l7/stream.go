@@ -3,6 +3,7 @@ package l7
 import (
 	"cmp"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -38,6 +39,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *stream
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength < 0 {
 		r.Body, r.ContentLength = http.NoBody, 0
 	}
+	if declaresMissingBody(r) {
+		countRefused(h.Stats, h.Proxy.Stats, http.StatusBadRequest)
+		http.Error(w, "content-length declares a body the stream does not carry", http.StatusBadRequest)
+		return
+	}
 	if !st.acquire() {
 		h.count(func(c *statsCounters) { c.Refused.Add(1) })
 		countRefused(h.Stats, h.Proxy.Stats, http.StatusServiceUnavailable)
@@ -54,6 +60,25 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *stream
 	defer sw.stop()
 	h.ServeHTTP(sw, r)
 	sw.finish()
+}
+
+// declaresMissingBody reports a request whose Content-Length declares a
+// body its stream cannot carry: net/http's HTTP/2 server checks the
+// declared length against the DATA frames only when one of them ends the
+// stream, and hands a stream that its HEADERS frame ended (or whose
+// Content-Length is not a number) to the handler with ContentLength 0.
+// Such a request is malformed (RFC 9113 8.1.1), and an intermediary must
+// not forward it: the origin would act on a body-less request, where a
+// body cut short after its DATA began gets 400. quic-go keeps the declared
+// length and fails a body that ends short (io.ErrUnexpectedEOF), so an
+// HTTP/3 request never matches.
+func declaresMissingBody(r *http.Request) bool {
+	v, ok := r.Header["Content-Length"]
+	if !ok || r.ContentLength != 0 || len(v) == 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(v[0], 10, 63)
+	return err != nil || n != 0
 }
 
 // streamWriter bounds each write of an HTTP/2 or HTTP/3 answer by the
