@@ -19,7 +19,8 @@ import (
 // rootCredentials returns the root account: from TENCENTCLOUD_SECRET_ID and
 // TENCENTCLOUD_SECRET_KEY when both are set, else from credentials.json in
 // the data dir, generated on first start with the AppId and Uin the server
-// uses. An incomplete account is refused naming its source. Nothing is
+// uses. An incomplete account is refused naming its source. A file others
+// can read is made its owner's only, as the store is. Nothing else is
 // written yet: save creates the data dir and a generated file (mode 0600),
 // once the caller has checked the account against the rest of the start,
 // so a refused start leaves no stray secret. It logs which source it used:
@@ -28,6 +29,10 @@ import (
 func rootCredentials(dataDir string, log *slog.Logger) (acct cloudapi.Account, save func() error, err error) {
 	path := filepath.Join(dataDir, "credentials.json")
 	none := func() error { return nil }
+	// Also when the environment overrides it: it still holds a key.
+	if err := atomicfile.KeepPrivate(path, log); err != nil {
+		return acct, none, err
+	}
 	id, key := os.Getenv("TENCENTCLOUD_SECRET_ID"), os.Getenv("TENCENTCLOUD_SECRET_KEY")
 	if id != "" && key != "" {
 		log.Info("root credentials", "source", "environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY)", "secret-id", id)

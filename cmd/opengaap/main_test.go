@@ -124,6 +124,45 @@ func TestServeStorePrivate(t *testing.T) {
 	}
 }
 
+// TestServeSecretFilesMadePrivate guards the mode of the two secret files
+// serve did not write itself: a credentials.json written by hand (umask
+// 022) or a certificate-keys.key restored from a backup, readable by every
+// local user, was used as is and silently, while the store beside them is
+// made the owner's only. They are too, and the log names each.
+func TestServeSecretFilesMadePrivate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"credentials.json":     []byte(`{"SecretId":"AKIDhandwritten00001","SecretKey":"handwrittenrootsecret","AppId":1250000000,"Uin":"100000000001"}`),
+		"certificate-keys.key": []byte("0123456789abcdef0123456789abcdef"),
+	}
+	for name, body := range files {
+		p := filepath.Join(data, name)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o644); err != nil { // Whatever the umask.
+			t.Fatal(err)
+		}
+	}
+	cmd, _, _, log := startServeIn(t, data)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; log:\n%s", err, log)
+	}
+	for name := range files {
+		p := filepath.Join(data, name)
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+		if !strings.Contains(log.String(), "level=WARN msg=\"file was readable by others; now by its owner only\" mode=0600 file="+p+"\n") {
+			t.Errorf("log does not say %s was made private:\n%s", name, log)
+		}
+	}
+}
+
 // TestServeSettingsFilesOnPipes: --accounts and --gaap-config are each
 // read once, so they may be pipes (/dev/stdin, bash's <(...), a FIFO fed
 // by a secrets tool), which can be read only once: a second read found

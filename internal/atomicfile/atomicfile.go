@@ -1,8 +1,12 @@
 // Package atomicfile writes small files that must survive a crash whole or
-// not at all: secrets the store's data cannot be read without.
+// not at all: secrets the store's data cannot be read without. It also
+// keeps such files, and the store's, readable by their owner only.
 package atomicfile
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -50,4 +54,31 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// KeepPrivate makes the existing file at path readable by its owner only
+// when its group or others have any access, and logs it. Serve writes its
+// files 0600, but one written by hand (umask 022), restored from a backup
+// or copied from an older release may be open to every local user. A
+// missing file is left alone. A file serve may not chmod (owned by another
+// user, on a read-only mount) is only warned about: it stays as readable
+// as it was, and refusing to start would change nothing about that.
+func KeepPrivate(path string, log *slog.Logger) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(path, perm&0o700); err != nil {
+		log.Warn("file is readable by others and could not be made its owner's only; restrict it", "mode", fmt.Sprintf("%#o", perm), "err", err, "file", path)
+		return nil
+	}
+	log.Warn("file was readable by others; now by its owner only", "mode", fmt.Sprintf("%#o", perm&0o700), "file", path)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/seal"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vip"
 )
@@ -22,7 +23,7 @@ type Service struct {
 	vips   *vip.Pool
 	vips6  *vip.Pool // nil: no IPv6 proxies (Config.withoutIPv6)
 	cfg    Config
-	sealer *Sealer
+	sealer *seal.Sealer
 	log    *slog.Logger
 	// Notify is called after every committed write so the controller can
 	// compile the new state without polling; may be nil.
@@ -66,7 +67,7 @@ var _ gaapapi.API = (*Service)(nil)
 // New returns a GAAP service. Proxies get their access IP from vips, or
 // from vips6 if their IPAddressVersion is IPv6; without vips6 no region
 // offers IPv6. The sealer encrypts certificate keys at rest.
-func New(st store.Store, vips, vips6 *vip.Pool, cfg Config, sealer *Sealer, log *slog.Logger) *Service {
+func New(st store.Store, vips, vips6 *vip.Pool, cfg Config, sealer *seal.Sealer, log *slog.Logger) *Service {
 	cfg = cfg.withDefaults()
 	if vips6 == nil {
 		cfg = cfg.withoutIPv6()

@@ -19,7 +19,7 @@ const CertDefault = "default"
 const KindCertificate = "certificate"
 
 // Certificate is TLS material or a basic-auth user list. The private key
-// is stored encrypted (see package gaap's sealing); KeySealed is opaque here.
+// is stored encrypted (package seal); KeySealed is opaque here.
 type Certificate struct {
 	Base
 	Name       string `json:"name"`
@@ -37,6 +37,14 @@ type Certificate struct {
 func (c *Certificate) Kind() string   { return KindCertificate }
 func (c *Certificate) Parent() string { return "" }
 func (c *Certificate) Project() int64 { return c.ProjectID }
+
+// Sealed counts the certificate's sealed values: its private key, if any.
+func (c *Certificate) Sealed() int {
+	if c.KeySealed == "" {
+		return 0
+	}
+	return 1
+}
 
 // CertificateNameMax is the longest CertificateAlias
 // (ModifyCertificateAttributes: at most 50 characters).

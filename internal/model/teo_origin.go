@@ -85,6 +85,60 @@ type TeoOriginRecord struct {
 	Private  bool   `json:"private,omitempty"`
 	// PrivateParameters of COS/AWS_S3 records are kept for Describe.
 	PrivateParameters [][2]string `json:"privateParameters,omitempty"`
+	// SecretSealed: the TeoSecretParameter value in PrivateParameters is
+	// sealed (SealSecrets). Records stored before sealing hold it in
+	// clear, without this flag.
+	SecretSealed bool `json:"secretSealed,omitempty"`
+}
+
+// TeoSecretParameter is the PrivateParameters member that is a credential
+// of the tenant's object storage: it is stored sealed, as certificate
+// private keys are, so a copied database alone does not leak it.
+const TeoSecretParameter = "SecretAccessKey"
+
+// SealSecrets seals the secret parameter of every record not sealed yet:
+// given by a call, or stored in clear by an earlier release (sealed on
+// the group's next write).
+func (g *TeoOriginGroup) SealSecrets(seal func(string) string) {
+	for i := range g.Records {
+		r := &g.Records[i]
+		if r.SecretSealed {
+			continue
+		}
+		for j, p := range r.PrivateParameters {
+			if p[0] == TeoSecretParameter {
+				r.PrivateParameters[j][1] = seal(p[1])
+				r.SecretSealed = true
+			}
+		}
+	}
+}
+
+// Sealed counts the records whose secret parameter is sealed.
+func (g *TeoOriginGroup) Sealed() int {
+	n := 0
+	for _, r := range g.Records {
+		if r.SecretSealed {
+			n++
+		}
+	}
+	return n
+}
+
+// OpenParameters returns the record's PrivateParameters with the secret
+// parameter in clear.
+func (r *TeoOriginRecord) OpenParameters(open func(string) (string, error)) ([][2]string, error) {
+	ps := slices.Clone(r.PrivateParameters)
+	for i, p := range ps {
+		if p[0] == TeoSecretParameter && r.SecretSealed {
+			v, err := open(p[1])
+			if err != nil {
+				return nil, fmt.Errorf("origin record %s: %w", r.ID, err)
+			}
+			ps[i][1] = v
+		}
+	}
+	return ps, nil
 }
 
 // Addr is the record's address normalised (Host, or Record as rows

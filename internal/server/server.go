@@ -31,6 +31,7 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/gaap"
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/seal"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 	"github.com/opengaap/opengaap/internal/tag"
@@ -336,7 +337,7 @@ func openTOA(o Options) *toa.Writer {
 
 func build(ctx context.Context, st store.Store, o Options, set *Settings, accounts *cloudapi.Accounts) (*Server, error) {
 	pool, cfg := set.pool, set.cfg
-	sealer, err := gaap.LoadSealer(ctx, st, filepath.Join(o.DataDir, "certificate-keys.key"))
+	sealer, err := seal.Load(ctx, st, filepath.Join(o.DataDir, "certificate-keys.key"), o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +359,7 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	s.Controller = controller.New(st, plane, o.Log)
 	s.GAAP.Down = s.Controller.Failing
 	s.GAAP.Notify = s.Controller.Notify
-	s.TEO = teo.New(st, pool, cfg.Caps, o.Log)
+	s.TEO = teo.New(st, pool, cfg.Caps, sealer, o.Log)
 	s.TEO.Notify = s.Controller.Notify
 	s.TEO.Down = s.Controller.Failing
 	s.VPC = vpc.New(st, pool, cfg.Caps, o.Log)

@@ -18,6 +18,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/controller"
 	"github.com/opengaap/opengaap/internal/model"
+	"github.com/opengaap/opengaap/internal/seal"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/store/sqlstore"
 	"github.com/opengaap/opengaap/internal/teo"
@@ -48,8 +49,19 @@ func newService(t *testing.T, cidr string) (*teo.Service, store.Store, *cloudapi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return teo.New(st, pool, model.Capabilities{PrivateOrigins: true}, slog.New(slog.NewTextHandler(io.Discard, nil))), st,
+	return teo.New(st, pool, model.Capabilities{PrivateOrigins: true}, newSealer(t, st), slog.New(slog.NewTextHandler(io.Discard, nil))), st,
 		&cloudapi.Call{Account: &cloudapi.Account{Uin: "100", AppID: 1250000000}, RequestID: "req", Time: time.Now()}
+}
+
+// newSealer returns a sealer for st with a new key, as a first start
+// makes one.
+func newSealer(t *testing.T, st store.Store) *seal.Sealer {
+	t.Helper()
+	s, err := seal.Load(t.Context(), st, filepath.Join(t.TempDir(), "certificate-keys.key"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -960,8 +972,9 @@ func TestStoredRuleStaysEditable(t *testing.T) {
 	pool, err := vip.New(xtest.NextVIPPool())
 	must(t, err)
 	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
-	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true, TOA: true}, logs)
-	after := teo.New(f.st, pool, model.Capabilities{}, logs)
+	sealer := newSealer(t, f.st)
+	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true, TOA: true}, sealer, logs)
+	after := teo.New(f.st, pool, model.Capabilities{}, sealer, logs)
 	modify := func(svc *teo.Service, r teoapi.L4ProxyRule) error {
 		r.RuleId = new(f.rule)
 		_, err := svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
@@ -1046,8 +1059,9 @@ func TestStoredPrivateGroupStaysEditable(t *testing.T) {
 	pool, err := vip.New(xtest.NextVIPPool())
 	must(t, err)
 	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
-	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true}, logs)
-	after := teo.New(f.st, pool, model.Capabilities{}, logs)
+	sealer := newSealer(t, f.st)
+	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true}, sealer, logs)
+	after := teo.New(f.st, pool, model.Capabilities{}, sealer, logs)
 	g, err := before.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Name: new("priv"), Type: new("GENERAL"),
 		Records: []teoapi.OriginRecord{{Record: new("10.0.0.1")}}})
 	must(t, err)
@@ -1085,5 +1099,85 @@ func TestPrivateParameterNamesChecked(t *testing.T) {
 		if err == nil {
 			t.Errorf("COS record with PrivateParameters %s=%s: accepted; want InvalidParameterValue", *p.Name, *p.Value)
 		}
+	}
+}
+
+// TestOriginSecretAccessKeySealedAtRest guards the sealing of origin
+// records' SecretAccessKey: it reached the store (a backup, a PostgreSQL
+// dump or replica) in clear text, while certificate private keys are
+// sealed. Describe still answers it as given; a group stored in clear by an
+// earlier release reads as stored and is sealed on its next write.
+func TestOriginSecretAccessKeySealedAtRest(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const secret, legacy = "S3SecretAccessKey-0123456789abcdef", "S3SecretAccessKey-stored-in-clear"
+	params := func(secret string) []teoapi.PrivateParameter {
+		return []teoapi.PrivateParameter{{Name: new("AccessKeyId"), Value: new("AKIDaccesskeyid")},
+			{Name: new("SecretAccessKey"), Value: new(secret)}, {Name: new("SignatureVersion"), Value: new("v4")}}
+	}
+	g, err := f.svc.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Name: new("cos"), Type: new("HTTP"),
+		Records: []teoapi.OriginRecord{{Record: new("bucket-1250000000.cos.ap-guangzhou.myqcloud.com"), Type: new("COS"),
+			Private: new(true), PrivateParameters: params(secret)}}})
+	must(t, err)
+	id := *g.OriginGroupId
+	stored := func() (data []byte) {
+		must(t, f.st.View(ctx, func(tx store.Tx) error {
+			rec, err := tx.Get(model.KindTeoOriginGroup, id)
+			data = rec.Data
+			return err
+		}))
+		return data
+	}
+	described := func() []teoapi.PrivateParameter {
+		t.Helper()
+		out, err := f.svc.DescribeOriginGroup(ctx, f.call, &teoapi.DescribeOriginGroupRequest{ZoneId: new(f.zone),
+			Filters: []teoapi.AdvancedFilter{{Name: new("origin-group-id"), Values: []string{id}}}})
+		must(t, err)
+		return out.OriginGroups[0].Records[0].PrivateParameters
+	}
+	same := func(got, want []teoapi.PrivateParameter) bool {
+		return slices.EqualFunc(got, want, func(a, b teoapi.PrivateParameter) bool { return *a.Name == *b.Name && *a.Value == *b.Value })
+	}
+	pairs := func(ps []teoapi.PrivateParameter) (out [][2]string) {
+		for _, p := range ps {
+			out = append(out, [2]string{*p.Name, *p.Value})
+		}
+		return out
+	}
+	if data := stored(); strings.Contains(string(data), secret) {
+		t.Errorf("the store holds the SecretAccessKey in clear text: %s", data)
+	}
+	if got := described(); !same(got, params(secret)) {
+		t.Errorf("DescribeOriginGroup answers PrivateParameters %v; want them as given", pairs(got))
+	}
+
+	// As a release before sealing stored it.
+	must(t, f.st.Update(ctx, func(tx store.Tx) error {
+		rec, err := tx.Get(model.KindTeoOriginGroup, id)
+		if err != nil {
+			return err
+		}
+		var row map[string]any
+		if err := json.Unmarshal(rec.Data, &row); err != nil {
+			return err
+		}
+		r := row["records"].([]any)[0].(map[string]any)
+		delete(r, "secretSealed")
+		r["privateParameters"] = [][2]string{{"AccessKeyId", "AKIDaccesskeyid"}, {"SecretAccessKey", legacy}, {"SignatureVersion", "v4"}}
+		if rec.Data, err = json.Marshal(row); err != nil {
+			return err
+		}
+		return tx.Put(rec)
+	}))
+	if got := described(); !same(got, params(legacy)) {
+		t.Errorf("DescribeOriginGroup of a group stored in clear answers %v; want it as stored", pairs(got))
+	}
+	_, err = f.svc.ModifyOriginGroup(ctx, f.call, &teoapi.ModifyOriginGroupRequest{ZoneId: new(f.zone), GroupId: new(id), Name: new("renamed")})
+	must(t, err)
+	if data := stored(); strings.Contains(string(data), legacy) {
+		t.Errorf("a write of a group stored in clear left its SecretAccessKey in clear text: %s", data)
+	}
+	if got := described(); !same(got, params(legacy)) {
+		t.Errorf("DescribeOriginGroup after sealing a stored group answers %v; want it as stored", pairs(got))
 	}
 }

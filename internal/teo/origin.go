@@ -26,6 +26,7 @@ func (s *Service) CreateOriginGroup(ctx context.Context, call *cloudapi.Call, re
 		return nil, err
 	}
 	g.NewRecordIDs()
+	g.SealSecrets(s.sealer.Seal)
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
 		if _, err := zoneOf(tx, g.ZoneID); err != nil {
 			return err
@@ -187,6 +188,7 @@ func (s *Service) ModifyOriginGroup(ctx context.Context, call *cloudapi.Call, re
 			return err
 		}
 		g.UpdateTime = call.Time.Unix()
+		g.SealSecrets(s.sealer.Seal)
 		for _, r := range users {
 			r.Touch()
 			if err := tx.Put(r); err != nil {

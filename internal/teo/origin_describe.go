@@ -82,7 +82,11 @@ func (s *Service) DescribeOriginGroup(ctx context.Context, call *cloudapi.Call, 
 				}
 				uses[zg.z.ID] = u
 			}
-			out = append(out, groupInfo(zg.g, groupRefs(zg.z, u.proxies, usersOf(u.rules, zg.g.ID))))
+			info, err := s.groupInfo(zg.g, groupRefs(zg.z, u.proxies, usersOf(u.rules, zg.g.ID)))
+			if err != nil {
+				return err
+			}
+			out = append(out, info)
 		}
 		return nil
 	})
@@ -105,18 +109,26 @@ func groupRefs(z *model.TeoZone, proxies []*model.TeoL4Proxy, users []*model.Teo
 	return refs
 }
 
-func groupInfo(g *model.TeoOriginGroup, refs []teoapi.OriginGroupReference) teoapi.OriginGroup {
+// groupInfo answers a group as Describe shows it: SecretAccessKey in clear,
+// as it was given. EdgeOne answers it so (the Terraform provider's
+// acceptance test reads back the value it set, and a masked one would be a
+// diff on every plan); only the store holds it sealed.
+func (s *Service) groupInfo(g *model.TeoOriginGroup, refs []teoapi.OriginGroupReference) (teoapi.OriginGroup, error) {
 	recs := make([]teoapi.OriginRecord, len(g.Records))
 	for i, r := range g.Records {
+		ps, err := r.OpenParameters(s.sealer.Open)
+		if err != nil {
+			return teoapi.OriginGroup{}, apierr.Internal(err)
+		}
 		params := []teoapi.PrivateParameter{}
-		for _, p := range r.PrivateParameters {
+		for _, p := range ps {
 			params = append(params, teoapi.PrivateParameter{Name: new(p[0]), Value: new(p[1])})
 		}
 		recs[i] = teoapi.OriginRecord{Record: new(r.Record), Type: new(r.Type), RecordId: new(r.ID), Weight: r.Weight,
 			Private: new(r.Private), PrivateParameters: params}
 	}
 	return teoapi.OriginGroup{GroupId: new(g.ID), Name: new(g.Name), Type: new(g.Type), Records: recs, References: refs,
-		CreateTime: isoTime(g.CreateTime), UpdateTime: isoTime(g.UpdateTime), HostHeader: new(g.HostHeader)}
+		CreateTime: isoTime(g.CreateTime), UpdateTime: isoTime(g.UpdateTime), HostHeader: new(g.HostHeader)}, nil
 }
 
 // healthWindow is how old the latest health sample may be to count.

@@ -10,6 +10,7 @@ import (
 	"github.com/opengaap/opengaap/internal/cloudapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/seal"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/teo/teoapi"
 	"github.com/opengaap/opengaap/internal/vip"
@@ -17,10 +18,11 @@ import (
 
 // Service implements teoapi.API on a store.
 type Service struct {
-	store store.Store
-	vips  *vip.Pool
-	log   *slog.Logger
-	caps  model.Capabilities
+	store  store.Store
+	vips   *vip.Pool
+	log    *slog.Logger
+	caps   model.Capabilities
+	sealer *seal.Sealer
 	// Notify is called after every committed write; may be nil.
 	Notify func()
 	// Down reports whether the data plane failed to deploy an object it
@@ -35,9 +37,9 @@ func (s *Service) down(object string) bool { return s.Down != nil && s.Down(obje
 
 var _ teoapi.API = (*Service)(nil)
 
-// New returns the service.
-func New(st store.Store, vips *vip.Pool, caps model.Capabilities, log *slog.Logger) *Service {
-	return &Service{store: st, vips: vips, caps: caps, log: log}
+// New returns the service. The sealer encrypts origins' secrets at rest.
+func New(st store.Store, vips *vip.Pool, caps model.Capabilities, sealer *seal.Sealer, log *slog.Logger) *Service {
+	return &Service{store: st, vips: vips, caps: caps, sealer: sealer, log: log}
 }
 
 // Register returns the endpoint service with every action registered.

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite" // registers the cgo-free "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/opengaap/opengaap/internal/atomicfile"
 )
 
 // A dialect holds everything that differs between the engines. The rest of
@@ -189,12 +191,8 @@ func openSQLite(path string, log *slog.Logger) (write, read *sql.DB, err error) 
 			return nil, nil, fmt.Errorf("sqlstore: %w", err)
 		}
 	}
-	tightened, err := privateFiles(path)
-	if err != nil {
+	if err := privateFiles(path, log); err != nil {
 		return nil, nil, err
-	}
-	for _, name := range tightened {
-		log.Warn("sqlstore: the store was readable by others; now by its owner only (0600)", "file", name)
 	}
 	const common = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	write, err = sql.Open("sqlite", path+common+"&_txlock=immediate")
@@ -246,31 +244,19 @@ func explainFull(path string, err error) error {
 // creates a new database 0644 (less the umask) and gives the -wal and -shm
 // files the database's mode, so creating the database 0600 first (empty:
 // SQLite takes it for a new one) covers them all. Files of an existing
-// store readable by others are tightened to 0600 and returned; files
-// already private keep their mode.
-func privateFiles(path string) (tightened []string, err error) {
+// store readable by others are tightened (atomicfile.KeepPrivate, logged).
+func privateFiles(path string, log *slog.Logger) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: %w", err)
+		return fmt.Errorf("sqlstore: %w", err)
 	}
 	f.Close()
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
+		if err := atomicfile.KeepPrivate(name, log); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: %w", err)
-		}
-		if fi.Mode().Perm()&0o077 == 0 {
-			continue
-		}
-		if err := os.Chmod(name, fi.Mode().Perm()&0o700); err != nil {
-			return nil, fmt.Errorf("sqlstore: make %s readable by its owner only: %w", name, err)
-		}
-		tightened = append(tightened, name)
 	}
-	return tightened, nil
+	return nil
 }
 
 // connectTimeout bounds connecting to PostgreSQL unless the URL sets
