@@ -3,6 +3,7 @@ package l7
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -68,7 +69,18 @@ type conn struct {
 	head *time.Timer
 	// streams counts an HTTP/2 connection's requests against gate.
 	streams streams
+	// bodyLeft: a request's body was not read to its end when the edge
+	// chose to close, so the client may still be sending it (Close
+	// lingers). closing makes the first Close the one that decides;
+	// lingerOn is the socket's duplicate read while it lingers.
+	bodyLeft atomic.Bool
+	closing  sync.Once
+	lingerOn atomic.Pointer[net.TCPConn]
 }
+
+// lingerTime and lingerTimeout are LingeringTime and LingeringTimeout;
+// variables so that tests need not wait 30 s.
+var lingerTime, lingerTimeout = LingeringTime, LingeringTimeout
 
 // firstHeadTimeout is ReadHeaderTimeout; a variable so that tests need
 // not wait 30 s.
@@ -270,14 +282,106 @@ func (c *conn) cut() {
 		c.cancel() // Before the close; the one after it is then a no-op.
 	}
 	_ = c.closeSocket()
+	if lc := c.lingerOn.Load(); lc != nil {
+		_ = lc.SetLinger(0)
+		_ = lc.Close()
+	}
 	c.cancel()
 }
 
+// Close closes the connection, lingering when the client may still be
+// sending (lingerConn): the connection then keeps its slot until the
+// lingering ends.
 func (c *conn) Close() error {
+	var lc *net.TCPConn
+	c.closing.Do(func() { lc = c.lingerConn() })
 	err := c.closeSocket()
 	c.headIn()
+	c.cancel()
+	switch {
+	case lc != nil:
+		go c.linger(lc)
+	case c.lingerOn.Load() == nil:
+		c.release()
+	}
+	return err
+}
+
+// lingerConn prepares a lingering close, as nginx's lingering_close:
+// closing a socket with unread data, or before data still on its way,
+// makes the kernel send a reset, and a client still uploading (after an
+// early 413 or 401, say) then fails its write and may lose the answer
+// before reading it. The answer has gone out whole when Close is called
+// (crypto/tls's close_notify too), so the edge's side ends with a FIN,
+// and a duplicate of the socket stays open to read what the client
+// still sends: the connection itself closes at once, which ends every
+// read still waiting on it (an origin transport's of the body). Nil when
+// nothing more is expected (no body left, nothing unread) or the socket
+// cannot linger.
+func (c *conn) lingerConn() *net.TCPConn {
+	tc, ok := c.Conn.(*net.TCPConn)
+	if !ok || (!c.bodyLeft.Load() && l4.Unread(tc) == 0) {
+		return nil
+	}
+	if tc.CloseWrite() != nil {
+		return nil
+	}
+	f, err := tc.File()
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	nc, err := net.FileConn(f)
+	if err != nil {
+		return nil
+	}
+	lc, ok := nc.(*net.TCPConn)
+	if !ok {
+		_ = nc.Close()
+		return nil
+	}
+	c.lingerOn.Store(lc)
+	if c.cutOff.Load() { // cut may have looked before the Store.
+		_ = lc.Close()
+	}
+	return lc
+}
+
+// linger reads and discards what the client sends on lc until it closes
+// or resets, sends nothing for lingerTimeout, or lingerTime has passed
+// (nginx's lingering_timeout and lingering_time: a client that keeps
+// sending for ever cannot hold the connection); cut ends it at once.
+// Only then is the connection's slot released.
+func (c *conn) linger(lc *net.TCPConn) {
+	_, _ = io.Copy(io.Discard, &lingerReader{c: c, lc: lc, end: time.Now().Add(lingerTime)})
+	c.segs.Publish(stats.Set{c.listener, c.proxy}, lc)
+	_ = lc.Close()
+	c.release()
+}
+
+// lingerReader is a lingering socket's reads, each waiting at most
+// lingerTimeout, none past end.
+type lingerReader struct {
+	c   *conn
+	lc  *net.TCPConn
+	end time.Time
+}
+
+func (r *lingerReader) Read(b []byte) (int, error) {
+	d := time.Now().Add(lingerTimeout)
+	if d.After(r.end) {
+		d = r.end
+	}
+	_ = r.lc.SetReadDeadline(d)
+	n, err := r.lc.Read(b)
+	r.c.countIn(n)
+	return n, err
+}
+
+// release gives back what the connection holds: its cap slot, its place
+// among the open connections, its count as active.
+func (c *conn) release() {
 	c.once.Do(func() {
-		c.cancel()
 		c.gate.ReleaseConn()
 		c.listener.Active.Add(-1)
 		if c.proxy != nil {
@@ -287,7 +391,6 @@ func (c *conn) Close() error {
 		delete(c.s.conns, c)
 		c.s.mu.Unlock()
 	})
-	return err
 }
 
 // readDeadline is the read deadline last set on a connection, which is

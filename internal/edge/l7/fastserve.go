@@ -399,8 +399,13 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		if left, known := bp.unread(); left > 0 || !known {
 			fc.rd.set(fc.nc, time.Now().Add(fc.s.h.Load().bodyIdleTimeout()))
 			defer fc.rd.set(fc.nc, time.Time{})
+			// Until it is discarded, the client may still be sending it:
+			// a close then lingers (conn.lingerConn), finish's own too.
+			fc.cc.bodyLeft.Store(true)
 		}
-		keep = bp.finish(fc.nc) && keep
+		discarded := bp.finish(fc.nc)
+		fc.cc.bodyLeft.Store(!discarded)
+		keep = discarded && keep
 	}
 	return keep
 }

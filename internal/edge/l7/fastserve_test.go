@@ -1001,6 +1001,120 @@ func TestEarlyAnswerNotHeldByStalledUpload(t *testing.T) {
 	}
 }
 
+// earlyRefusingOrigin answers every request 413 after its head, then
+// half-closes and discards the body, as a server with a lingering close
+// does, so that its side never resets the edge's transport.
+func earlyRefusingOrigin(t *testing.T) netip.AddrPort {
+	return netip.MustParseAddrPort(rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbig")
+		_ = c.(*net.TCPConn).CloseWrite()
+		_, _ = io.Copy(io.Discard, br)
+	}))
+}
+
+// TestEarlyAnswerUploadNotReset guards the lingering close: a client that
+// writes a whole 10 MiB upload and then reads the answer, to an origin
+// that refuses it (413) after the head. The edge answered and closed the
+// connection with the body unread, so the kernel reset it: the client's
+// write failed ("connection reset by peer", "broken pipe", every run),
+// and a reset may take the answer with it. The edge now half-closes and
+// reads what the client still sends until it closes. Fast path and
+// net/http, HTTP and HTTPS.
+func TestEarlyAnswerUploadNotReset(t *testing.T) {
+	origin := earlyRefusingOrigin(t)
+	body := strings.Repeat("x", 10<<20)
+	for _, https := range []bool{false, true} {
+		s := fastServer(t, origin)
+		if https {
+			s = fastServer(t, origin, true)
+		}
+		for _, tc := range []struct{ path, extra string }{
+			{"fast", ""},
+			{"net/http", "Pragma: no-cache\r\n"}, // parseFastHead refuses it.
+		} {
+			for run := range 5 {
+				var c net.Conn
+				var err error
+				if https {
+					c, err = tls.Dial("tcp", s.Addr().String(), &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+				} else {
+					c, err = net.Dial("tcp", s.Addr().String())
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				_, werr := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: a.test\r\n"+tc.extra+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+				resp, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+				c.Close()
+				if werr != nil || rerr != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
+					status := "none"
+					if resp != nil {
+						status = resp.Status
+					}
+					t.Fatalf("HTTPS %v, %s, run %d: upload write error %v, answer %s (read error %v); want the whole body written and the origin's 413",
+						https, tc.path, run, werr, status, rerr)
+				}
+			}
+		}
+	}
+}
+
+// TestLingeringCloseBounded: the lingering close cannot hold a connection
+// for ever. A client that goes on sending after the edge's early answer
+// is cut at lingerTime, one that sends nothing more at lingerTimeout,
+// and until then the connection keeps its place among the open ones (and
+// its MaxConns slot).
+func TestLingeringCloseBounded(t *testing.T) {
+	defer func(a, b time.Duration) { lingerTime, lingerTimeout = a, b }(lingerTime, lingerTimeout)
+	lingerTime, lingerTimeout = time.Second, 300*time.Millisecond
+	s := fastServer(t, earlyRefusingOrigin(t))
+	for _, tc := range []struct {
+		name  string
+		every time.Duration // 0: the client sends nothing more.
+		want  time.Duration
+	}{
+		{"sending for ever", 50 * time.Millisecond, lingerTime},
+		{"silent", 0, lingerTimeout},
+	} {
+		c := sendRaw(t, s, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100000000\r\n\r\n"+strings.Repeat("x", 1<<16))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s: answer %v, %v; want 413", tc.name, resp, err)
+		}
+		answered := time.Now()
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			t.Fatalf("%s: after the answer the edge's side ended with %v; want a FIN", tc.name, err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for tc.every > 0 {
+				if _, err := c.Write(make([]byte, 1024)); err != nil {
+					return
+				}
+				time.Sleep(tc.every)
+			}
+		}()
+		time.Sleep(tc.want / 2)
+		if n := s.open(); n != 1 {
+			t.Errorf("%s: %d open connections while lingering; want 1 (it keeps its slot)", tc.name, n)
+		}
+		for s.open() > 0 && time.Since(answered) < tc.want+2*time.Second {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if took := time.Since(answered); s.open() > 0 || took < tc.want {
+			t.Errorf("%s: lingering ended after %v (open %d); want about %v", tc.name, took.Round(time.Millisecond), s.open(), tc.want)
+		}
+		c.Close()
+		<-done
+	}
+}
+
 // TestUnreadBodyDiscardBounded: a request whose body the edge does not
 // read (its own 404; an origin's refusal, not retried: a 502) has that
 // body discarded after the answer. The discard read the client with no

@@ -63,6 +63,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			defer func() {
 				if rw.status != http.StatusSwitchingProtocols { // Not a tunnel's connection.
 					hc.boundDiscard(time.Now().Add(rw.idle))
+					// The client may still be sending what net/http does
+					// not discard: its close lingers (conn.lingerConn).
+					hc.cc.bodyLeft.Store(rw.close && rw.bodyUnread())
 				}
 			}()
 		}
@@ -382,7 +385,7 @@ func (w *recorder) head() {
 	if w.took != 0 {
 		return
 	}
-	if w.closeUnread && (w.body == nil || !w.body.eof.Load()) {
+	if w.closeUnread && w.bodyUnread() {
 		w.close = true
 	}
 	h := w.ResponseWriter.Header()
@@ -399,6 +402,10 @@ func (w *recorder) head() {
 	}
 	w.answered()
 }
+
+// bodyUnread reports whether the request's body (if any) has not been
+// read to its end.
+func (w *recorder) bodyUnread() bool { return w.body == nil || !w.body.eof.Load() }
 
 // final reports whether an answer with status code ends the request's
 // answers: 2xx-5xx, and 101 Switching Protocols (the connection then

@@ -30,6 +30,13 @@ const (
 	// client that stops reading is disconnected after it.
 	SendTimeout    = 60 * time.Second
 	MaxHeaderBytes = 64 << 10
+	// LingeringTime and LingeringTimeout bound a lingering close (nginx's
+	// lingering_time and lingering_timeout): what a client still sends
+	// after the edge closed its side is read and discarded for at most
+	// LingeringTime, each read waiting at most LingeringTimeout
+	// (conn.lingerConn).
+	LingeringTime    = 30 * time.Second
+	LingeringTimeout = 5 * time.Second
 )
 
 // Server owns one TCP socket and serves the current Handler over HTTP, or
