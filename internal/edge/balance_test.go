@@ -131,6 +131,73 @@ func TestLeastConnectionsCountsPendingDials(t *testing.T) {
 	}
 }
 
+// TestLRTTUnmeasuredOriginNotBurst: lrtt with checks off (its only
+// measurements are its own connects), a fast origin and one whose
+// connects hang (SYNs dropped), neither measured yet, as on a fresh
+// listener or node. The first connection sent to the slow one claims its
+// trial; until that connect ends the origin ranks after the measured one.
+// It read unmeasured (0, first) meanwhile, and every connection arriving
+// in the connect timeout went there too, each waiting it out before its
+// retry, as lc did before it counted pending dials
+// (TestLeastConnectionsCountsPendingDials).
+func TestLRTTUnmeasuredOriginNotBurst(t *testing.T) {
+	t.Parallel()
+	slow := slowOrigin(t)
+	fast := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-lrttb", snapshot.ProtoTCP, port, origins(slow, fast.Addr))
+	l.Origins[0].ID, l.Origins[1].ID = "lrttb-slow", "lrttb-fast"
+	l.Scheduler = snapshot.SchedLRTT
+	l.ConnectTimeout = 800 * time.Millisecond
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	const n = 10
+	for range n {
+		dial(t, lo.Next(), to)
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(l.ConnectTimeout + 400*time.Millisecond)
+	fails := rt.Stats().Values[stats.Key{Kind: stats.KindOrigin, ID: "lrttb-slow"}].DialFails
+	t.Logf("connects sent to the slow origin: %d of %d", fails, n)
+	if fails > 2 {
+		t.Fatalf("%d of %d new connections were sent to the origin whose first connect was still pending (each waited %v)", fails, n, l.ConnectTimeout)
+	}
+}
+
+// TestFailoverSecondaryAfterPrimariesRefuse: FailoverSwitch on, three
+// primaries that refuse (nothing listens), one healthy secondary, checks
+// off. A connection tries up to 3 origins of each role: the first one,
+// before any primary is suspect, fails on the three primaries and is
+// served by the secondary. With one bound on all tries it was reset,
+// the secondary never tried, and so was the first connection after every
+// FailTimeout, when the primaries' suspicion expires at once.
+func TestFailoverSecondaryAfterPrimariesRefuse(t *testing.T) {
+	t.Parallel()
+	secondary := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Name("s0"))
+	var addrs []netip.AddrPort
+	for range 3 {
+		addrs = append(addrs, netip.AddrPortFrom(lo.Next(), 9)) // Refused.
+	}
+	os := origins(append(addrs, secondary.Addr)...)
+	os[3].Secondary = true
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-fo3", snapshot.ProtoTCP, port, os)
+	l.FailoverSwitch = true
+	mustApply(t, rt, oneProxy(1, ip, l))
+	to := netip.AddrPortFrom(ip, uint16(port))
+	for i := range 5 {
+		c := dial(t, lo.Next(), to)
+		b, err := io.ReadAll(c)
+		if err != nil || string(b) != "s0" {
+			t.Errorf("connection %d: %q, %v; want the secondary's answer (the primaries all refuse)", i, b, err)
+		}
+	}
+}
+
 func TestSessionPersistence(t *testing.T) {
 	t.Parallel()
 	os := origins(namedOrigins(t, 3)...)
@@ -351,10 +418,10 @@ func TestUDPLeastRTTKeepsProbeFiguresBetweenProbes(t *testing.T) {
 		}
 		return slow
 	}
-	// The first probes have answered once new sessions stop rotating (an
-	// unmeasured origin ranks first: the slow one while only the fast one
-	// has answered, the fast one while only the slow one has, which the
-	// fast one's probe, well within StaleRTT, then confirms).
+	// The first probes have answered once new sessions stop going to the
+	// slow origin (an unmeasured origin ranks last: the slow one while
+	// only the fast one has answered, the fast one while only the slow one
+	// has, until the fast one's probe, well within StaleRTT, answers).
 	edgetest.Eventually(t, 5*time.Second, func() bool { return sessions(4) == 0 },
 		"new sessions still go to the origin whose probe answers 200ms later")
 	time.Sleep(health.StaleRTT + time.Second) // Before the next probe (15 s).

@@ -397,6 +397,43 @@ func TestUDPLeastRTT(t *testing.T) {
 	}
 }
 
+// TestUDPLeastRTTSilentOriginRanksLast: a UDP listener under lrtt with the
+// default check (PORT, no payloads: a 1-byte probe, passed by anything but
+// an ICMP port unreachable). Origin "live" answers every datagram, so its
+// probes measure it; origin "silent" answers nothing (a host that is down
+// without ICMP, a service that ignores the probe), so it passes with no
+// figure. Unmeasured ranks after measured once checks run: it read 0 for
+// good (with checks on a figure is never stale), which lrtt ranks first,
+// and every session went to the origin that answers nothing.
+func TestUDPLeastRTTSilentOriginRanksLast(t *testing.T) {
+	t.Parallel()
+	live := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Prefix("live:"))
+	silent := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(netip.AddrPort, []byte) []byte { return nil })
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-ulsil", snapshot.ProtoUDP, port, origins(live.Addr, silent.Addr))
+	l.Scheduler = snapshot.SchedLRTT
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 90 * time.Millisecond,
+		Healthy: 1, Unhealthy: 3}
+	mustApply(t, rt, oneProxy(1, ip, l))
+	time.Sleep(500 * time.Millisecond) // Several probes of each.
+	if h := rt.Health(); !h["lsr-ulsil/o0"].Healthy || !h["lsr-ulsil/o1"].Healthy {
+		t.Fatalf("health %+v; want both origins passing their checks", h)
+	}
+	to := netip.AddrPortFrom(ip, uint16(port))
+	buf := make([]byte, 64)
+	for i := range 6 {
+		c := udpClient(t, lo.Next(), to)
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write([]byte("x"))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "live:x" {
+			t.Fatalf("session %d: %q, %v; want the answer of the origin that answers its probes, not the silent one", i, buf[:n], err)
+		}
+	}
+}
+
 // slowFastUDP starts two UDP origins that answer a "ping" probe with
 // "pong", the first after delay, the second at once, and echo other
 // datagrams prefixed with "slow:" and "fast:": for lrtt tests, whose UDP

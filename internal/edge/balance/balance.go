@@ -28,9 +28,10 @@ import (
 type Backend interface {
 	Healthy() bool
 	Active() int64 // Open connections/sessions, for lc.
-	// RTT is the smoothed latency as lrtt ranks it at now (0 = unmeasured,
-	// or stale: see health.Backend.RTT): of connects, probe replies or
-	// HTTP answers.
+	// RTT is the smoothed latency as lrtt ranks it at now (0 = to be
+	// measured: unmeasured or stale, first; health.Unmeasured, the largest
+	// Duration, when it has no figure and a pick will not get it one, last:
+	// see health.Backend.RTT): of connects, probe replies or HTTP answers.
 	RTT(now time.Time) time.Duration
 	Suspect() bool // A connect failed lately: avoid while others remain.
 	// Picked records that a new connection goes to the origin; rankedAt is
@@ -111,8 +112,27 @@ func (p *Picker) Offset(n uint64) *Picker {
 // anew. tried is matched by ID: it may come from an earlier Picker of the
 // listener (a UDP session that outlived a change of its listener).
 func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
+	return p.PickWithin(client, 0, tried...)
+}
+
+// PickWithin is Pick for a connection that may try at most tries origins
+// (when tries > 0) of each failover role: with FailoverSwitch, that many
+// primaries and then that many secondaries; nil once both are spent. One
+// bound on all tries was spent on the primaries whenever that many failed
+// before any was suspect (a burst, or the first connection after their
+// suspicion expired together), and the connection failed while a
+// secondary, there for that very case, was up.
+func (p *Picker) PickWithin(client netip.Addr, tries int, tried ...*Target) *Target {
+	var spent [2]bool // By role.
+	if tries > 0 && len(tried) >= tries {
+		var n [2]int
+		for _, t := range tried {
+			n[p.role(t)]++
+		}
+		spent = [2]bool{n[0] >= tries, n[1] >= tries}
+	}
 	var buf [16]*Target
-	el, best := p.eligible(buf[:0], tried)
+	el, best := p.eligible(buf[:0], tried, spent)
 	if len(el) == 0 {
 		return nil
 	}
@@ -128,14 +148,14 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 	if p.sticky != nil {
 		var id string
 		if id, pin = p.sticky.Get(client, now, p.persist); pin {
-			t = p.pinned(id, tried, best)
+			t = p.pinned(id, tried, spent, best)
 		}
 	}
 	if t == nil {
 		t = p.choose(el, now)
 	}
 	if p.sticky != nil {
-		t = p.pin(client, t, pin, tried, best, now)
+		t = p.pin(client, t, pin, tried, spent, best, now)
 	}
 	t.Backend.Picked(rankedAt)
 	return t
@@ -146,13 +166,13 @@ func (p *Picker) Pick(client netip.Addr, tried ...*Target) *Target {
 // may keep it there: a browser's parallel first connections are picked at
 // once, and each would otherwise go wherever the scheduler sent it, the
 // last one's origin becoming the pin the others do not use.
-func (p *Picker) pin(client netip.Addr, t *Target, had bool, tried []*Target, best int, now time.Time) *Target {
+func (p *Picker) pin(client netip.Addr, t *Target, had bool, tried []*Target, spent [2]bool, best int, now time.Time) *Target {
 	if !had {
 		id := p.sticky.Claim(client, t.ID, now, p.persist)
 		if id == t.ID {
 			return t
 		}
-		if o := p.pinned(id, tried, best); o != nil {
+		if o := p.pinned(id, tried, spent, best); o != nil {
 			return o
 		}
 	}
@@ -209,24 +229,36 @@ func (p *Picker) rank(t *Target) int {
 
 // pinRank is rank without suspicion: what persistence honours.
 func (p *Picker) pinRank(t *Target) int {
-	r := 0
-	if p.failover && t.Secondary {
-		r = rankSecondary
-	}
+	r := p.role(t) * rankSecondary
 	if !t.Backend.Healthy() {
 		r += rankUnhealthy
 	}
 	return r
 }
 
-// eligible appends the untried targets of the best rank to out and
-// returns them with that rank. A retry (tried not empty) never goes to an
-// origin its checks mark down: failing open is for a connection's first
-// try, and each such retry could cost the client a whole connect timeout.
-func (p *Picker) eligible(out, tried []*Target) ([]*Target, int) {
+// role is t's failover role: 1 for a secondary with FailoverSwitch, else 0.
+func (p *Picker) role(t *Target) int {
+	if p.failover && t.Secondary {
+		return 1
+	}
+	return 0
+}
+
+// excluded reports whether t may not take a connection that failed on
+// tried, whatever its rank: out, tried, or of a role whose tries are spent.
+func (p *Picker) excluded(t *Target, tried []*Target, spent [2]bool) bool {
+	return p.out(t) || spent[p.role(t)] || isTried(tried, t)
+}
+
+// eligible appends the targets of the best rank that are not excluded to
+// out and returns them with that rank. A retry (tried not empty) never
+// goes to an origin its checks mark down: failing open is for a
+// connection's first try, and each such retry could cost the client a
+// whole connect timeout.
+func (p *Picker) eligible(out, tried []*Target, spent [2]bool) ([]*Target, int) {
 	best := -1
 	for _, t := range p.targets {
-		if p.out(t) || isTried(tried, t) || len(tried) > 0 && !t.Backend.Healthy() {
+		if p.excluded(t, tried, spent) || len(tried) > 0 && !t.Backend.Healthy() {
 			continue
 		}
 		switch r := p.rank(t); {
@@ -243,12 +275,12 @@ func isTried(tried []*Target, t *Target) bool {
 	return slices.ContainsFunc(tried, func(o *Target) bool { return o.ID == t.ID })
 }
 
-// pinned returns the untried target id if persistence should keep its
-// client there, or nil.
-func (p *Picker) pinned(id string, tried []*Target, best int) *Target {
+// pinned returns the target id if persistence should keep its client
+// there, or nil.
+func (p *Picker) pinned(id string, tried []*Target, spent [2]bool, best int) *Target {
 	for _, t := range p.targets {
 		if t.ID == id {
-			if p.out(t) || isTried(tried, t) || p.pinRank(t) > best {
+			if p.excluded(t, tried, spent) || p.pinRank(t) > best {
 				return nil
 			}
 			return t

@@ -1,7 +1,9 @@
 package balance
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -357,5 +359,53 @@ func TestAnyHealthyIgnoresOut(t *testing.T) {
 	}
 	if p.AnyHealthy() {
 		t.Errorf("AnyHealthy = true with only the out weight-0 origin healthy; a new pick still goes to a, so want false")
+	}
+}
+
+// TestPickWithinTriesEachRole: a connection's bound on tries applies to
+// each failover role. With FailoverSwitch, four primaries that are not
+// (yet) suspect and all refuse, and a healthy secondary, the connection
+// that failed on three primaries goes to the secondary, not to the fourth
+// primary nor nowhere: one bound on all tries was spent on the primaries
+// (a burst before the first refusals, or the first connection after their
+// suspicion expired together) and the secondary, there for that case, was
+// never tried. A client pinned to a primary is not kept there either.
+// Without FailoverSwitch there is one role and the bound is as before.
+func TestPickWithinTriesEachRole(t *testing.T) {
+	var ps []*Target
+	for i := range 4 {
+		ps = append(ps, &Target{ID: fmt.Sprintf("p%d", i), Backend: &fake{healthy: true}})
+	}
+	s := &Target{ID: "s", Secondary: true, Backend: &fake{healthy: true}}
+	all := append(slices.Clone(ps), s)
+	p := New(snapshot.SchedRR, all, true, nil, 0)
+	var tried []*Target
+	for range 3 {
+		got := p.PickWithin(client, 3, tried...)
+		if got == nil || got.Secondary {
+			t.Fatalf("pick after %d failed primaries = %v; want another primary", len(tried), got)
+		}
+		tried = append(tried, got)
+	}
+	if got := p.PickWithin(client, 3, tried...); got != s {
+		t.Errorf("pick after 3 failed primaries = %v; want the secondary", got)
+	}
+	if got := p.PickWithin(client, 3, append(tried, s)...); got != nil {
+		t.Errorf("pick after 3 primaries and the secondary failed = %s; want none", got.ID)
+	}
+
+	sticky := NewSticky()
+	p = New(snapshot.SchedRR, all, true, sticky, time.Minute)
+	sticky.Put(client, "p3", time.Now(), time.Minute)
+	if got := p.PickWithin(client, 3, ps[:3]...); got != s {
+		t.Errorf("client pinned to p3, pick after 3 other failed primaries = %v; want the secondary", got)
+	}
+
+	p = New(snapshot.SchedRR, all, false, nil, 0)
+	if got := p.PickWithin(client, 3, ps[:3]...); got != nil {
+		t.Errorf("without FailoverSwitch, pick after 3 failed tries = %s; want none", got.ID)
+	}
+	if got := p.Pick(client, ps[:3]...); got == nil {
+		t.Error("Pick (no bound) after 3 failed tries = none; want one of the two left")
 	}
 }

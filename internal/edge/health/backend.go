@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -74,8 +75,9 @@ type originState struct {
 	active atomic.Int64
 	rtt    atomic.Int64 // EWMA of latency (ObserveRTT) in ns; 0 = not measured.
 	// rttAt is when rtt was last observed (mono.Now, to within a second:
-	// ObserveRTT does not write it on every connect), negated while a
-	// stale figure's trial is under way (Picked).
+	// ObserveRTT does not write it on every connect; 0 before the first),
+	// negated while a trial of a stale figure, or of none, is under way
+	// (Picked).
 	rttAt atomic.Int64
 	// failedAt is when the last connect failed (mono.Now), 0 once one
 	// succeeds or a check passes: the passive check behind Suspect.
@@ -370,24 +372,38 @@ func (b *Backend) ConnStart() { b.active.Add(1) }
 // ConnEnd ends what ConnStart began.
 func (b *Backend) ConnEnd() { b.active.Add(-1) }
 
-// RTT is the smoothed latency (0 until measured) as lrtt ranks it at now:
-// of connects for TCP, of probe replies for UDP, of answers for HTTP
-// (ObserveRTT). With checks on, they measure every origin (handshakes,
-// probe replies, answers), and the figure stands until the next check. With
-// checks off only the origins lrtt picks are measured, so one whose last
-// figure was slow (a cold first connect, a busy moment) would keep losing
-// to the others and never be measured again: a figure observed more than
-// StaleRTT ago reads 0, as unmeasured, which ranks first, until the pick
-// that sends the origin its trial connection claims it (Picked).
+// RTT is the smoothed latency as lrtt ranks it at now: of connects for
+// TCP, of probe replies for UDP, of answers for HTTP (ObserveRTT). With
+// checks on, they measure every origin they can (handshakes, probe replies,
+// answers), and the figure stands until the next check. With checks off
+// only the origins lrtt picks are measured, so one whose last figure was
+// slow (a cold first connect, a busy moment) would keep losing to the
+// others and never be measured again: a figure observed more than StaleRTT
+// ago, or none, reads 0, which ranks first, until the pick that sends the
+// origin its trial connection claims it (Picked). An origin with no figure
+// otherwise, its trial under way or its checks never answered (a UDP
+// probe met by silence), reads Unmeasured, which ranks last: 0 would send
+// it every connection picked meanwhile, each to wait out a connect that
+// may hang, and with checks on every session for good to an origin that
+// may answer nothing.
 func (b *Backend) RTT(now time.Time) time.Duration {
 	if b.rttStale(b.rttAt.Load(), mono.At(now)) {
 		return 0
 	}
-	return time.Duration(b.rtt.Load())
+	if d := b.rtt.Load(); d != 0 {
+		return time.Duration(d)
+	}
+	return Unmeasured
 }
 
+// Unmeasured is RTT's figure for an origin that has none and is not to be
+// measured by the next pick: it ranks after every measured origin, and
+// such origins tie with each other (lrtt rotates over them).
+const Unmeasured = time.Duration(math.MaxInt64)
+
 // rttStale reports whether a figure observed (or claimed for a trial) at
-// at, as rttAt holds it, is stale at now. Checks keep figures fresh.
+// at, as rttAt holds it, is stale at now; no figure (at 0: mono readings
+// start an hour in) is. Checks keep figures fresh.
 func (b *Backend) rttStale(at, now int64) bool {
 	return !b.key.Check.Enabled && now-abs(at) > int64(StaleRTT)
 }
@@ -436,9 +452,10 @@ func (b *Backend) Connected() {
 // until that one succeeds (Connected) or fails (ConnectFailed), as nginx
 // lets one request through to a server after fail_timeout. Likewise an lrtt
 // pick of an origin whose figure is stale claims its trial: the others rank
-// it by its old figure until that connection's measurement replaces it
-// (ObserveRTT), or for StaleRTT if none comes. Other schedulers do not
-// claim it: a layer-7 rule that is not lrtt does not measure its requests.
+// it by its old figure (an origin that had none, as Unmeasured: last) until
+// that connection's measurement replaces it (ObserveRTT), or for StaleRTT
+// if none comes. Other schedulers do not claim it: a layer-7 rule that is
+// not lrtt does not measure its requests.
 func (b *Backend) Picked(rankedAt time.Time) {
 	if f := b.failedAt.Load(); f != 0 {
 		var now int64

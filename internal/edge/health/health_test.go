@@ -223,7 +223,8 @@ func TestHTTPSCheckSendsSNI(t *testing.T) {
 // TestHTTPCheckTimesAnswer: an HTTP check that passes feeds lrtt the time
 // from its request sent to the answer's first byte (the origin's answer
 // time, as proxied requests measure it), so a rule's origins are ranked
-// before any request reaches them; a check that fails feeds nothing.
+// before any request reaches them; a check that fails feeds nothing (the
+// origin reads Unmeasured).
 func TestHTTPCheckTimesAnswer(t *testing.T) {
 	const delay = 100 * time.Millisecond
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +242,7 @@ func TestHTTPCheckTimesAnswer(t *testing.T) {
 		if passed := err == nil; passed != (path == "/") {
 			t.Fatalf("check of %s: %v", path, err)
 		}
-		if rtt := b.RTT(time.Now()); path == "/" && (rtt < delay || rtt > 5*time.Second) || path != "/" && rtt != 0 {
+		if rtt := b.RTT(time.Now()); path == "/" && (rtt < delay || rtt > 5*time.Second) || path != "/" && rtt != Unmeasured {
 			t.Errorf("check of %s (error %v): lrtt latency %v; want at least %v when it passes, none when it fails", path, err, rtt, delay)
 		}
 	}
@@ -476,6 +477,52 @@ func TestStaleRTTOneTrialPerWindow(t *testing.T) {
 	}
 	if toSlow != 1 {
 		t.Errorf("%d of 20 connections picked while the slow origin's figure was stale went to it; want 1 (one that measures it)", toSlow)
+	}
+}
+
+// TestUnmeasuredOriginRanksLastOnceTried: an origin with no latency figure
+// ranks first under lrtt only to get one: with checks off, the pick that
+// sends it its first connection claims the trial, and until that connect
+// completes it ranks after the measured origins. It read 0 (first) all
+// the while, so every connection picked meanwhile went to it, each to wait
+// out a connect to an origin that may not answer. With checks on, the
+// checks are what measure it: one they leave without a figure (a UDP
+// probe met by silence passes) ranks after the measured ones for good,
+// where it took every session; unmeasured origins tie with each other.
+func TestUnmeasuredOriginRanksLastOnceTried(t *testing.T) {
+	for _, check := range []snapshot.HealthCheck{{}, {Enabled: true, Interval: time.Minute}} {
+		// No checker runs: the test stands for checks that measured fast only.
+		fast := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.1", Port: 1, Check: check})
+		fresh := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.2", Port: 1, Check: check})
+		other := newBackend(Key{Proto: snapshot.ProtoTCP, Host: "127.0.0.3", Port: 1, Check: check})
+		fast.ObserveRTT(time.Millisecond)
+		pk := balance.New(snapshot.SchedLRTT, []*balance.Target{
+			{ID: "fast", Weight: 1, Backend: fast}, {ID: "fresh", Weight: 1, Backend: fresh}}, false, nil, 0)
+		toFresh := 0
+		for range 20 { // New connections before any connect to fresh completes.
+			if pk.Pick(netip.Addr{}).ID == "fresh" {
+				toFresh++
+			}
+		}
+		want := 1 // The trial.
+		if check.Enabled {
+			want = 0
+		}
+		if toFresh != want {
+			t.Errorf("checks %v: %d of 20 connections went to the unmeasured origin; want %d", check.Enabled, toFresh, want)
+		}
+		if got := fresh.RTT(time.Now()); got != Unmeasured {
+			t.Errorf("checks %v: unmeasured origin's RTT after its pick = %v; want Unmeasured", check.Enabled, got)
+		}
+		pk = balance.New(snapshot.SchedLRTT, []*balance.Target{
+			{ID: "fresh", Weight: 1, Backend: fresh}, {ID: "other", Weight: 1, Backend: other}}, false, nil, 0)
+		seen := map[string]int{}
+		for range 20 {
+			seen[pk.Pick(netip.Addr{}).ID]++
+		}
+		if seen["fresh"] < 5 || seen["other"] < 5 {
+			t.Errorf("checks %v: two unmeasured origins got %v of 20 connections; want them shared", check.Enabled, seen)
+		}
 	}
 }
 

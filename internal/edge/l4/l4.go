@@ -184,9 +184,10 @@ func (r *Route) admit(src netip.Addr) bool {
 	return true
 }
 
-// pick chooses an origin for src, leaving out tried, or returns nil.
+// pick chooses an origin for src, leaving out tried, or returns nil once
+// a connection that failed on tried may try no other (maxConnectTries).
 func (r *Route) pick(src netip.Addr, tried ...*balance.Target) (*Origin, *balance.Target) {
-	t := r.Picker.Pick(src, tried...)
+	t := r.Picker.PickWithin(src, maxConnectTries, tried...)
 	if t == nil {
 		return nil, nil
 	}

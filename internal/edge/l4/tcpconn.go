@@ -77,7 +77,10 @@ func (c *tcpConn) run() {
 	_ = up.Close()
 }
 
-// maxConnectTries bounds the origins one client connection tries. A failed
+// maxConnectTries bounds the origins of each failover role one client
+// connection tries (balance.Picker.PickWithin): with FailoverSwitch, up to
+// 3 primaries and then up to 3 secondaries, so that primaries that all
+// fail do not use up the tries a secondary is there to take. A failed
 // connect (to every address of a DOMAIN origin: connect) is retried on
 // another origin, since nothing has been sent yet
 // (nginx's proxy_next_upstream, haproxy's redispatch): an origin that
@@ -99,9 +102,9 @@ func (c *tcpConn) dial() *net.TCPConn {
 		return nil
 	}
 	c.upExtra = 1 + int64(len(hdr))
-	var buf [maxConnectTries]*balance.Target
+	var buf [2 * maxConnectTries]*balance.Target // Two failover roles.
 	tried := buf[:0]
-	for len(tried) < maxConnectTries {
+	for {
 		o, t := r.pick(c.src.Addr().Unmap(), tried...)
 		if o == nil {
 			if len(tried) == 0 {
@@ -130,7 +133,6 @@ func (c *tcpConn) dial() *net.TCPConn {
 		_ = up.Close()
 		return nil
 	}
-	return nil
 }
 
 // sendHeader writes a PROXY header, if there is one, to the origin.

@@ -54,19 +54,19 @@ type udpSession struct {
 // dialSession picks an origin for a new session of src and connects its
 // upstream socket. An origin that cannot be connected to (see
 // dialOrigin) is left out and another picked, as a TCP connection's
-// connect is retried, up to maxConnectTries origins; so is refused, the
-// leave, the origin of the client's previous session if that origin
-// refused it (else nil), unless it is the only one left: the datagram
-// goes there again (it may have come back), as a new TCP connection
-// tries a listener's only origin again.
+// connect is retried, up to maxConnectTries origins of each failover role;
+// so is leave, the origin of the client's previous session if that origin
+// refused it (else nil; it counts as one of the tries), unless it is the
+// only one left: the datagram goes there again (it may have come back),
+// as a new TCP connection tries a listener's only origin again.
 func dialSession(s *UDPServer, r *Route, src netip.AddrPort, leave *balance.Target) (*udpSession, error) {
-	var buf [maxConnectTries + 1]*balance.Target
+	var buf [2 * maxConnectTries]*balance.Target // Two failover roles.
 	tried := buf[:0]
 	if leave != nil {
 		tried = append(tried, leave)
 	}
 	err := errNoOrigin
-	for n := 0; n < maxConnectTries; n++ {
+	for n := 0; ; n++ {
 		o, t := r.pick(src.Addr().Unmap(), tried...)
 		if o == nil && n == 0 && leave != nil {
 			tried = tried[:0]
@@ -85,7 +85,6 @@ func dialSession(s *UDPServer, r *Route, src netip.AddrPort, leave *balance.Targ
 		}
 		tried = append(tried, t)
 	}
-	return nil, err
 }
 
 // errNoOrigin is the error of a session with no origin to go to.
