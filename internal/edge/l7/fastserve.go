@@ -327,6 +327,7 @@ func (fc *fastConn) handOff() {
 		return
 	}
 	c := &handedConn{Conn: fc.nc, cc: fc.cc, tls: fc.tls, headBy: fc.headBy}
+	c.atEnd.Store(true) // What it buffered starts with a request line.
 	if fc.br.Buffered() > 0 {
 		c.br = fc.br
 	} else {
@@ -522,7 +523,22 @@ type handedConn struct {
 	// discarding: net/http is discarding a body the handler left, by a
 	// deadline (boundDiscard) until net/http sets its next one.
 	discarding atomic.Bool
+	// What Read notes for net/http's answer to a head over
+	// MaxHeaderBytes (Write): atEnd, what was read so far ends a request
+	// (the hand-over, or an empty line: the end of a head or of a chunked
+	// body); hasBody, the request being answered has a body, which is
+	// what comes after its head; inLine, a request line began at such an
+	// end and has not ended yet. Only a head whose start is sure is
+	// followed: one read ahead with the request before it (pipelined, or
+	// behind a body with a Content-Length, whose end Read does not look
+	// for) keeps net/http's 431.
+	atEnd, hasBody, inLine atomic.Bool
 }
+
+// uriTooLong is the answer to a request line over MaxHeaderBytes, in
+// net/http's form of its 431.
+const uriTooLong = "HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
+	"414 URI Too Long"
 
 // boundDiscard has what net/http reads of a request's body after the
 // handler (to discard it) come by t, else the connection closes: net/http
@@ -535,12 +551,24 @@ func (c *handedConn) boundDiscard(t time.Time) {
 
 // Write counts net/http's own answers, which the handler never sees:
 // to a request it refuses before calling the handler (a malformed or
-// oversized head: 400, 431, 501; an Expect it does not know: 417) it
+// oversized head: 400, 414, 431, 501; an Expect it does not know: 417) it
 // writes an answer while no handler's answer is under way, after which it
 // closes the connection.
+//
+// net/http answers 431 to a head over MaxHeaderBytes whether its request
+// line or its header fields overflow it; RFC 9112 (3) has a request
+// target longer than the server takes answered 414 (as nginx does), which
+// tells the client that trimming its headers will not help.
 func (c *handedConn) Write(p []byte) (int, error) {
 	if !c.answering.Load() {
 		if code, ok := answerStatus(p); ok {
+			if code == http.StatusRequestHeaderFieldsTooLarge && c.inLine.Load() {
+				countRefused(c.cc.listener, c.cc.proxy, http.StatusRequestURITooLong)
+				if _, err := io.WriteString(c.Conn, uriTooLong); err != nil {
+					return 0, err
+				}
+				return len(p), nil
+			}
 			countRefused(c.cc.listener, c.cc.proxy, code)
 		}
 	}
@@ -566,6 +594,7 @@ func handlerAnswers(r *http.Request) {
 	switch c := r.Context().Value(clientConnKey{}).(type) {
 	case *handedConn:
 		c.answering.Store(true)
+		c.hasBody.Store(r.Body != http.NoBody)
 	case *tls.Conn:
 		if r.ProtoMajor != 2 {
 			return
@@ -581,6 +610,7 @@ func handlerAnswers(r *http.Request) {
 func connState(c net.Conn, st http.ConnState) {
 	if hc, ok := c.(*handedConn); ok && st == http.StateIdle {
 		hc.answering.Store(false)
+		hc.hasBody.Store(false)
 	}
 }
 
@@ -595,20 +625,38 @@ func (c *handedConn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
-func (c *handedConn) Read(p []byte) (int, error) {
+func (c *handedConn) Read(p []byte) (n int, err error) {
 	if c.br != nil {
 		if c.br.Buffered() > 0 {
-			return c.br.Read(p)
+			n, err = c.br.Read(p)
+			c.follow(p[:n])
+			return n, err
 		}
 		c.br.Reset(nil)
 		fastReaders.Put(c.br)
 		c.br = nil
 	}
-	n, err := c.Conn.Read(p)
+	n, err = c.Conn.Read(p)
 	if err != nil && c.discarding.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 		_ = c.Conn.Close() // See boundDiscard.
 	}
+	c.follow(p[:n])
 	return n, err
+}
+
+// follow notes b, just read, for inLine: a scan only from a request
+// line's start to its end, a look at b's last bytes otherwise.
+func (c *handedConn) follow(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if c.atEnd.Load() && !c.hasBody.Load() {
+		c.inLine.Store(true)
+	}
+	if c.inLine.Load() && bytes.IndexByte(b, '\n') >= 0 {
+		c.inLine.Store(false)
+	}
+	c.atEnd.Store(bytes.HasSuffix(b, []byte("\n\r\n")) || bytes.HasSuffix(b, []byte("\n\n")))
 }
 
 // tlsStateKey carries a handed-over TLS connection's state from

@@ -658,6 +658,64 @@ func TestFastSmugglingRefused(t *testing.T) {
 	}
 }
 
+// TestLongRequestLineIs414: a request line over MaxHeaderBytes gets 414
+// (RFC 9112 3: a request-target longer than the server takes MUST get
+// one; nginx answers so), header fields over it 431, whether the fast path
+// handed the head to net/http (over its buffer) or net/http read it after
+// a hand-off. net/http answers 431 to both, which tells the client to trim
+// headers that are not the problem. A head net/http read ahead with the
+// request before it keeps the 431, never a 414 for its header fields.
+func TestLongRequestLineIs414(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	handOff := "GET /len HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n"
+	long := strings.Repeat("a", MaxHeaderBytes+8<<10)
+	longLine := "GET /" + long + " HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	longField := "GET /len HTTP/1.1\r\nHost: a.test\r\nX-Big: " + long + "\r\n\r\n"
+	for _, tc := range []struct {
+		name   string
+		before string // A request answered before the head is sent.
+		head   string
+		want   int
+	}{
+		{"request line", "", longLine, http.StatusRequestURITooLong},
+		{"header field", "", longField, http.StatusRequestHeaderFieldsTooLarge},
+		{"request line after a hand-off", handOff, longLine, http.StatusRequestURITooLong},
+		{"header field after a hand-off", handOff, longField, http.StatusRequestHeaderFieldsTooLarge},
+		{"header field pipelined after a hand-off", "", handOff + longField, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		c := sendRaw(t, s, tc.before)
+		br := bufio.NewReader(c)
+		firstAnswer := func() {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: first answer %v, %v; want 200", tc.name, resp, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+		}
+		if tc.before != "" {
+			firstAnswer()
+		}
+		_, _ = io.WriteString(c, tc.head)
+		if strings.HasPrefix(tc.head, handOff) {
+			firstAnswer()
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tc.want || !resp.Close {
+			t.Errorf("%s over MaxHeaderBytes: %s %q, Connection: close %v; want %d, closed", tc.name, resp.Status, body, resp.Close, tc.want)
+		}
+		for len(seen) > 0 {
+			if req := <-seen; req.URL.Path != "/len" {
+				t.Errorf("%s: %s %.20s... reached the origin", tc.name, req.Method, req.URL.Path)
+			}
+		}
+	}
+}
+
 // TestFastHTTP10TransferEncodingRefused: RFC 9112 (6.1) has a server treat
 // the framing of an HTTP/1.0 request with Transfer-Encoding as faulty and
 // close the connection, Content-Length or not; net/http ignores the header
