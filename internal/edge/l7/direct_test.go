@@ -2,11 +2,13 @@ package l7
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -349,6 +351,72 @@ func TestTraceAndMaxForwards(t *testing.T) {
 		if got := req.Header.Get("Max-Forwards"); got != mf[1] {
 			t.Errorf("OPTIONS with Max-Forwards %s: the origin got %q; want %q", mf[0], got, mf[1])
 		}
+	}
+}
+
+// TestAsteriskForm: "OPTIONS *" (RFC 9110 9.3.7: about the server, which
+// the edge is to the client) reaches ServeHTTP, net/http's own answer
+// being off (DisableGeneralOptionsHandler), so its Host is checked and it
+// is counted; the edge answers it, 200 with Allow, over HTTP/1.1 and
+// HTTP/2, and the connection goes on. The asterisk form with any other
+// method (RFC 9112 3.2.4 allows it for OPTIONS only) gets 400 and its
+// connection closed, as nginx answers, instead of being routed as the
+// path "*" to the domain's 404. None reaches the origin.
+func TestAsteriskForm(t *testing.T) {
+	origin, seen := recordingOrigin(t)
+	s := fastServer(t, origin)
+	br := bufio.NewReader(sendRaw(t, s, "OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\nGET /x HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Allow") != allowedMethods || resp.Close {
+		t.Errorf("OPTIONS *: got %d, Allow %q, close %v; want 200 with Allow %q, kept open", resp.StatusCode, resp.Header.Get("Allow"), resp.Close, allowedMethods)
+	}
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET after OPTIONS *: %v, %v; want 200", resp, err)
+	}
+	if req := <-seen; req.URL.Path != "/x" {
+		t.Errorf("the origin got %s %s; want only GET /x", req.Method, req.RequestURI)
+	}
+	for _, head := range []string{
+		"OPTIONS * HTTP/1.1\r\nHost: a.test:1:2\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"DELETE * HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"options * HTTP/1.1\r\nHost: a.test\r\n\r\n",
+	} {
+		br := bufio.NewReader(sendRaw(t, s, head+"GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", head, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if _, err := br.ReadByte(); resp.StatusCode != http.StatusBadRequest || err != io.EOF {
+			t.Errorf("%q: got %d, then read error %v; want 400, then the connection closed", head, resp.StatusCode, err)
+		}
+	}
+
+	s = fastServer(t, origin, true)
+	var h2 http.Protocols
+	h2.SetHTTP2(true)
+	cl := &http.Client{Transport: &http.Transport{Protocols: &h2,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"}}}
+	for m, want := range map[string]int{http.MethodOptions: http.StatusOK, http.MethodGet: http.StatusBadRequest} {
+		req := &http.Request{Method: m, URL: &url.URL{Scheme: "https", Host: s.Addr().String(), Path: "*"}, Host: "a.test", Header: http.Header{}}
+		resp, err := cl.Transport.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("HTTP/2 %s *: %v", m, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.ProtoMajor != 2 || want == http.StatusOK && resp.Header.Get("Allow") != allowedMethods {
+			t.Errorf("HTTP/2 %s *: got %s %d, Allow %q; want %d", m, resp.Proto, resp.StatusCode, resp.Header.Get("Allow"), want)
+		}
+	}
+	select {
+	case req := <-seen:
+		t.Errorf("%s %s reached the origin", req.Method, req.RequestURI)
+	case <-time.After(100 * time.Millisecond):
 	}
 }
 

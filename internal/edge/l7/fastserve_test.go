@@ -642,17 +642,25 @@ func TestFastSmugglingRefused(t *testing.T) {
 	// Where the fast path does not see the head (after a hand-off to
 	// net/http, or a head over its buffer), a chunked request is served
 	// and the connection then closed, so what follows is never served.
-	smuggle := "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 40\r\ntransfer-encoding: chunked\r\n\r\n" +
-		"0\r\n\r\nGET /len HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	// So is an HTTP/1.0 one (net/http drops its Transfer-Encoding).
+	// "OPTIONS *" too, which net/http answered itself, keeping the
+	// connection, before the edge took it (DisableGeneralOptionsHandler).
+	handOff := "GET /len HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n"
+	next := "GET /len HTTP/1.1\r\nHost: a.test\r\n\r\n"
+	smuggle := "POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 40\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n" + next
 	for _, tc := range []struct {
 		name, raw string
 		answers   int
 	}{
-		{"after a hand-off", "GET /len HTTP/1.1\r\nHost: a.test\r\nPragma: no-cache\r\n\r\n" + smuggle, 2},
+		{"after a hand-off", handOff + smuggle, 2},
 		{"big head", strings.Replace(smuggle, "Host: a.test\r\n", "Host: a.test\r\nCookie: "+strings.Repeat("c", 5000)+"\r\n", 1), 1},
+		{"OPTIONS * after a hand-off", handOff +
+			"OPTIONS * HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + next, 2},
+		{"HTTP/1.0 OPTIONS * after a hand-off", handOff +
+			"OPTIONS * HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n" + next, 2},
 	} {
 		b, err := io.ReadAll(sendRaw(t, s, tc.raw))
-		if n := strings.Count(string(b), "HTTP/1.1 "); err != nil || n != tc.answers {
+		if n := strings.Count(string(b), "HTTP/1."); err != nil || n != tc.answers {
 			t.Errorf("%s: got %q, %v; want %d answers, then the connection closed", tc.name, b, err, tc.answers)
 		}
 	}

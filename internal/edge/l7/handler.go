@@ -19,7 +19,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -368,9 +367,11 @@ var regNameChar = func() (t [256]bool) {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// validTarget reports whether u, a request's target, is in origin form
-// ("/path?query", or "*") or is an http or https URL in absolute form
-// (RFC 9112 3.2). net/http also takes "x:@evil.test/" (an absolute URI
+// validTarget reports whether req's target is in origin form
+// ("/path?query"), in asterisk form ("*", for OPTIONS only: RFC 9112
+// 3.2.4; any other method would be routed as the path "*", which nginx
+// refuses with 400) or is an http or https URL in absolute form (RFC 9112
+// 3.2). net/http also takes "x:@evil.test/" (an absolute URI
 // of another scheme, RFC 3986 4.3) and "http:evil.test" as targets: URLs
 // with an opaque part and no path, routed as "/". Forced redirects and
 // origins would get the opaque part where a path goes, after the host:
@@ -381,7 +382,11 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' ||
 // request line, "GET /q?a HTTP/1.0 x HTTP/1.1", origins read it each
 // their own way. nginx refuses it too (a space in the request line, an
 // invalid :path). The path is escaped when written (EscapedPath).
-func validTarget(u *url.URL) bool {
+func validTarget(req *http.Request) bool {
+	u := req.URL
+	if u.Path == "*" && req.Method != http.MethodOptions {
+		return false
+	}
 	return u.Opaque == "" && (u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https") && !strings.Contains(u.RawQuery, " ")
 }
 

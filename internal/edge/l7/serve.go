@@ -24,7 +24,7 @@ var netipZero netip.Addr
 
 // allowedMethods is the Allow header of the 405 answer to CONNECT and
 // TRACE, and of the edge's own answer to an OPTIONS that ends here
-// (lastHop).
+// ("OPTIONS *", lastHop).
 const allowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
 // quietLog drops net/http's and httputil's per-request log lines (client
@@ -77,7 +77,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(rw, "invalid Host "+strconv.Quote(req.Host), http.StatusBadRequest)
 		return
 	}
-	if !validTarget(req.URL) {
+	if !validTarget(req) {
 		rw.closeConn(req)
 		http.Error(rw, "invalid request target "+strconv.Quote(req.RequestURI), http.StatusBadRequest)
 		return
@@ -121,7 +121,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(rw, "TRACE is not served", http.StatusMethodNotAllowed)
 		return
 	case http.MethodOptions:
-		if lastHop(req) {
+		// "OPTIONS *" asks about the server itself (RFC 9110 9.3.7), which
+		// the edge is to the client: no rule's origin can answer for it.
+		if req.URL.Path == "*" || lastHop(req) {
 			rw.Header().Set("Allow", allowedMethods)
 			rw.Header().Set("Content-Length", "0")
 			rw.WriteHeader(http.StatusOK)

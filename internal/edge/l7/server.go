@@ -87,6 +87,11 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
+		// "OPTIONS *" (HTTP/1 and HTTP/2) goes to ServeHTTP like any
+		// request: net/http's own answer to it skipped the Host check, the
+		// counters and the connection close after a request whose framing
+		// may be smuggled (mayBeSmuggled).
+		DisableGeneralOptionsHandler: true,
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: maxStreams,
 			MaxReceiveBufferPerStream: h2StreamWindow, MaxReceiveBufferPerConnection: h2ConnWindow},
 	}
