@@ -329,8 +329,9 @@ func sameCGIName(a, b string) bool {
 // governs reports whether trailer k names, whatever its case and with
 // "_" taken for "-" (as CGI maps them), a field the edge sets or vouches
 // for on requests to origins: the forwarded set and any other
-// X-Forwarded-*, Via, Host, and the rule's own headers. The header section
-// carries the edge's values for these; a trailer of the client's would
+// X-Forwarded-*, Host, the rule's own headers, and the proxy chain's
+// Forwarded (dropped) and Via (passed as the client sent it). The header
+// section carries the edge's values for these; a trailer of the client's would
 // follow them, and an origin that merges trailers into headers (httpd's
 // MergeTrailers, CGI gateways) would trust the client's (CVE-2013-5704).
 func (r *rule) governs(k string) bool {
