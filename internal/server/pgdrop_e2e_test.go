@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/server"
+	"github.com/opengaap/opengaap/internal/xtest/faultproxy"
 )
 
 // TestPostgresSessionsEndedUnderTraffic: while a client makes calls, the
@@ -63,5 +66,69 @@ func TestPostgresSessionsEndedUnderTraffic(t *testing.T) {
 	}
 	if len(fails) > 0 {
 		t.Fatalf("%d of 40 calls failed after the sessions ended:\n%s", len(fails), strings.Join(fails, "\n"))
+	}
+}
+
+// TestFrozenStoreStatisticsStayOnTheirMinute: the database stops answering
+// without a reset (a partition, a paused host: faultproxy.Freeze) across a
+// minute boundary while clients connect in the new minute. Once it answers
+// again, that minute's connections must be stored at that minute
+// (docs/statistics.md: the point at 10:00 holds 10:00:00-10:01:00): the
+// recorder waited for the frozen write before it sampled again, and the
+// sample taken then was stamped with the minute the outage began in. It
+// waits up to a minute for a boundary.
+func TestFrozenStoreStatisticsStayOnTheirMinute(t *testing.T) {
+	if os.Getenv("OPENGAAP_TEST_STORE") != "postgres" {
+		t.Skip("needs OPENGAAP_TEST_STORE=postgres (and OPENGAAP_TEST_POSTGRES)")
+	}
+	var p *faultproxy.Proxy
+	n := startNode(t, func(o *server.Options) {
+		u, err := url.Parse(o.StoreDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = faultproxy.New(t, u.Host)
+		u.Host = p.Addr()
+		o.StoreDSN = u.String()
+		o.NoRateLimits = true
+	})
+	proxy, ip := n.proxy()
+	ids, srvs := n.proxyNamedOrigins("a")
+	listener, port := n.tcpListener(proxy, ip, "rr", false)
+	n.bind(listener, map[string]netip.AddrPort{ids[0]: srvs[0].Addr})
+	addr := netip.AddrPortFrom(ip, uint16(port))
+	// Frozen from 3 s before a boundary to 3 s after it.
+	now := time.Now()
+	boundary := now.Truncate(time.Minute).Add(time.Minute)
+	if boundary.Sub(now) < 4*time.Second {
+		boundary = boundary.Add(time.Minute)
+	}
+	time.Sleep(time.Until(boundary.Add(-3 * time.Second)))
+	p.Freeze()
+	time.Sleep(time.Until(boundary.Add(time.Second)))
+	for range 10 { // All in the minute starting at boundary.
+		if got := fetch(t, addr); got != "a" {
+			t.Fatalf("while the store is frozen: got %q", got)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	p.Restore()
+	perMinute := map[time.Time]float64{}
+	n.until("the 10 connections recorded", func() bool {
+		pts, err := n.Store.Stats().Query(context.Background(), listener, "NewConnections", 60, boundary.Add(-2*time.Minute), boundary.Add(2*time.Minute))
+		if err != nil {
+			return false
+		}
+		clear(perMinute)
+		total := 0.0
+		for _, pt := range pts {
+			perMinute[pt.Time.Local()] += pt.Value
+			total += pt.Value
+		}
+		return total >= 10
+	})
+	if perMinute[boundary] != 10 {
+		t.Errorf("NewConnections per minute: %v; want the 10 connections made at %v-%v stamped %v",
+			perMinute, boundary.Add(time.Second).Format("15:04:05"), boundary.Add(2*time.Second).Format("15:04:05"), boundary.Format("15:04"))
 	}
 }

@@ -93,9 +93,17 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
 			}
 			r.observe(ev)
 		case now := <-t.C:
-			if err := r.Record(ctx, now); err != nil && ctx.Err() == nil {
+			// The next sample is taken only once Record returns: a store
+			// that stops answering without failing (a partition, a paused
+			// host) would hold it back, and the sample taken when the store
+			// answers again would stamp the whole outage on the minute it
+			// began in. Bounded, the write fails in time instead, and its
+			// minute is kept as its own (pending).
+			rctx, cancel := context.WithTimeout(ctx, untilNext()*9/10)
+			if err := r.Record(rctx, now); err != nil && ctx.Err() == nil {
 				r.log.Error("record statistics", "err", err)
 			}
+			cancel()
 			t.Reset(untilNext()) // From the clock now: a busy or stepped clock skips, never spins.
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -728,6 +729,79 @@ func TestFailedMinutesBounded(t *testing.T) {
 	got := storedNewConns(t, st, t0, t0.Add(time.Duration(maxPending)*time.Minute))
 	if len(got) != maxPending || got[t0] != 0 || got[t0.Add(time.Minute)] != 1 {
 		t.Errorf("%d minutes stored (first %v, second %v); want %d, the first dropped", len(got), got[t0], got[t0.Add(time.Minute)], maxPending)
+	}
+}
+
+// frozenStats blocks Write until its context ends while frozen is set, as
+// a store whose database stops answering without a reset (a partition, a
+// paused host) does.
+type frozenStats struct {
+	store.Stats
+	frozen atomic.Bool
+}
+
+func (f *frozenStats) Write(ctx context.Context, pts []store.Point) error {
+	if f.frozen.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return f.Stats.Write(ctx, pts)
+}
+
+// countingNode counts the samples taken of it.
+type countingNode struct {
+	*fakeNode
+	samples atomic.Int32
+}
+
+func (c *countingNode) Sample() stats.Sample {
+	c.samples.Add(1)
+	return c.fakeNode.Sample()
+}
+
+// TestFrozenStoreKeepsSampling: while the store does not answer, Run still
+// samples every interval (each Record's write fails in time, and its
+// interval is kept) and writes what it kept once the store answers. Run
+// took the next sample only when Record returned, so a store frozen across
+// a minute boundary had the sample taken when it answered again stamp the
+// whole outage on the minute it began in (docs/statistics.md: the point at
+// 10:00 holds 10:00:00-10:01:00).
+func TestFrozenStoreKeepsSampling(t *testing.T) {
+	st, node, _ := newTestRecorderAt(t, time.Now())
+	node.reg = stats.NewRegistry()
+	conns := &node.reg.Get(stats.KindListener, "listener-1").NewConns
+	fs := &frozenStats{Stats: st}
+	fs.frozen.Store(true)
+	cn := &countingNode{fakeNode: node}
+	r := New(cn, fs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx, 200*time.Millisecond)
+	}()
+	defer func() { cancel(); <-done }()
+	for range 6 {
+		conns.Add(1)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := cn.samples.Load(); n < 3 {
+		t.Errorf("%d samples in 1.2 s of a frozen store, sampling every 200 ms; want one every interval", n)
+	}
+	fs.frozen.Store(false)
+	conns.Add(1)
+	from := time.Now().Truncate(time.Minute).Add(-time.Minute)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		total := 0.0
+		for _, v := range storedNewConns(t, st, from, from.Add(2*time.Minute)) {
+			total += v
+		}
+		if total == 7 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v NewConnections stored 5 s after the store answered again; want 7", total)
+		}
 	}
 }
 
