@@ -128,3 +128,70 @@ func TestCloseWithDatabaseFrozen(t *testing.T) {
 		t.Fatal("Close still blocked 5 s after the database stopped answering")
 	}
 }
+
+// TestCloseWithDatabaseFrozenAfterPrepares: a store that has served a
+// while holds statements prepared on many of its pooled connections. Once
+// the database stops answering without a reset, Close must still return
+// within closeTimeout (the instance lock's unlock), not wait for a
+// Deallocate per connection, one after another: database/sql closes each
+// connection's statements before the connection, and pgx gives each
+// Deallocate 5 s (45 s for ten statements). serve's shutdown calls Close
+// with no deadline of its own.
+func TestCloseWithDatabaseFrozenAfterPrepares(t *testing.T) {
+	proxied, p := viaProxy(t, postgresEngine(t).newDB(t))
+	s, err := Open(t.Context(), proxied, WithInstanceLock("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	work := func() {
+		var wg sync.WaitGroup
+		for i := range 4 { // on several connections of each pool
+			wg.Go(func() {
+				id := string(rune('a' + i))
+				s.Update(ctx, func(tx store.Tx) error {
+					tx.Insert(store.Record{Kind: "proxy", ID: id, Account: "1", Data: []byte(`{}`)})
+					_, err := tx.Get("proxy", id)
+					return err
+				})
+				s.View(ctx, func(tx store.Tx) error {
+					tx.Get("proxy", id)
+					tx.List(store.Query{Kind: "proxy", Account: "1"})
+					return nil
+				})
+				s.Revision(ctx)
+				s.Stats().Write(ctx, []store.Point{{Object: "o" + id, Metric: "m", Granularity: 60, Time: time.Unix(60, 0), Value: 1}})
+				s.Stats().Query(ctx, "o"+id, "m", 60, time.Unix(0, 0), time.Unix(120, 0))
+				s.Stats().At(ctx, 60, time.Unix(60, 0))
+			})
+		}
+		wg.Wait()
+	}
+	for range 3 { // The first round's misses are prepared in the background; the later rounds use them.
+		work()
+		time.Sleep(200 * time.Millisecond)
+	}
+	n := 0
+	s.stmts.Range(func(_, v any) bool {
+		if v.(*sql.Stmt) != nil {
+			n++
+		}
+		return true
+	})
+	if n == 0 {
+		t.Fatal("no statement prepared")
+	}
+	p.Freeze()
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Logf("%d statements prepared; Close took %v: %v", n, time.Since(start), err)
+		if d := time.Since(start); d > closeTimeout+time.Second {
+			t.Errorf("Close took %v with the database frozen; want at most closeTimeout (%v)", d.Round(time.Second), closeTimeout)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close still blocked 60 s after the database stopped answering")
+	}
+}

@@ -122,11 +122,12 @@ func isPostgres(dsn string) bool {
 // openPools opens the writer and reader pools for dsn and checks that the
 // server answers and, on PostgreSQL, that the store's schema exists,
 // which it returns. log reports SQLite files made private (privateFiles). Writers and readers are separate pools so that queued
-// writers never take the connections readers need.
-func openPools(ctx context.Context, dsn string, log *slog.Logger) (d *dialect, write, read *sql.DB, schema string, err error) {
+// writers never take the connections readers need. closing is closed when
+// the Store starts closing (see pgStmt).
+func openPools(ctx context.Context, dsn string, closing <-chan struct{}, log *slog.Logger) (d *dialect, write, read *sql.DB, schema string, err error) {
 	if isPostgres(dsn) {
 		d = postgresDialect
-		write, read, err = openPostgres(dsn)
+		write, read, err = openPostgres(dsn, closing)
 	} else {
 		d = sqliteDialect
 		write, read, err = openSQLite(dsn, log)
@@ -288,32 +289,36 @@ func parsePostgres(dsn string) (*pgx.ConnConfig, error) {
 
 // openPostgres opens two pgx-backed pools on dsn. pgx caches prepared
 // statements per connection, so idle connections are kept rather than closed.
-func openPostgres(dsn string) (write, read *sql.DB, err error) {
+func openPostgres(dsn string, closing <-chan struct{}) (write, read *sql.DB, err error) {
 	cfg, err := parsePostgres(dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 	}
-	write = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	write = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), closing})
 	// Writers wait for the advisory lock anyway; a few connections let the
 	// next one queue on the server while the first commits.
 	write.SetMaxOpenConns(4)
 	write.SetMaxIdleConns(4)
-	read = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	read = sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), closing})
 	read.SetMaxOpenConns(16)
 	read.SetMaxIdleConns(16)
 	return write, read, nil
 }
 
 // pgConnector makes pgx's database/sql connections report a BEGIN that
-// failed on a dead connection as driver.ErrBadConn.
-type pgConnector struct{ driver.Connector }
+// failed on a dead connection as driver.ErrBadConn, and leave their
+// statements to the session's end once closing is closed (see pgStmt).
+type pgConnector struct {
+	driver.Connector
+	closing <-chan struct{}
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pgConn{conn.(*stdlib.Conn)}, nil
+	return pgConn{conn.(*stdlib.Conn), c.closing}, nil
 }
 
 // pgConn is a pgx connection (every method and optional driver interface
@@ -329,7 +334,10 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // connection. The connection is dead when pgx closed it on the failure;
 // a context that ended is the caller's error and stays one. Statements
 // are not retried: one that failed may have run.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	closing <-chan struct{}
+}
 
 func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	tx, err := c.Conn.BeginTx(ctx, opts)
@@ -337,4 +345,37 @@ func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 		return nil, driver.ErrBadConn
 	}
 	return tx, err
+}
+
+func (c pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.Conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return pgStmt{st.(*stdlib.Stmt), c.closing}, nil
+}
+
+// pgStmt is a pgx prepared statement whose Close, once the Store is
+// closing, leaves it to the end of its session, which drops it.
+//
+// database/sql closes a connection's statements one at a time before the
+// connection itself (Stmt.Close, DB.Close), and pgx sends each a
+// Deallocate and waits up to 5 s for its answer. Against a database that
+// stopped answering without a reset (a vanished host, a partition), the
+// first one on each connection waited those 5 s, connection after
+// connection: Close took 45 s for ten statements, and serve's shutdown
+// with it, for round trips that achieve nothing when the session ends
+// next.
+type pgStmt struct {
+	*stdlib.Stmt
+	closing <-chan struct{}
+}
+
+func (s pgStmt) Close() error {
+	select {
+	case <-s.closing:
+		return nil
+	default:
+		return s.Stmt.Close()
+	}
 }

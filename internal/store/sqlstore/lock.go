@@ -96,7 +96,7 @@ func (l *pgLock) release() error {
 		if l.conn == nil { // Lost, and not taken again.
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		_, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()")
 		l.err = errors.Join(err, l.conn.Close(ctx))

@@ -30,7 +30,8 @@ type Store struct {
 	stmts       sync.Map       // stmtKey → *sql.Stmt (nil while being prepared)
 	bg          sync.WaitGroup // Background prepares, waited for by Close.
 	// bgCtx bounds background prepares; Close cancels it, so a prepare
-	// stuck on a database that stopped answering cannot hold Close up.
+	// stuck on a database that stopped answering cannot hold Close up, nor
+	// can closing the prepared statements (pgStmt).
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	lock     instanceLock // held instance lock (WithInstanceLock), or nil
@@ -38,6 +39,12 @@ type Store struct {
 
 // prepareTimeout bounds a background prepare (see prepared).
 const prepareTimeout = 30 * time.Second
+
+// closeTimeout bounds what Close waits for the database: the instance
+// lock's unlock (pgLock.release); nothing else in Close awaits an answer.
+// serve's shutdown allows 10 s after the drain, for its last statistics
+// (5 s) and this.
+const closeTimeout = 5 * time.Second
 
 // Interface guards.
 var (
@@ -95,11 +102,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 }
 
 func openStore(ctx context.Context, dsn string, o options) (*Store, error) {
-	d, write, read, schema, err := openPools(ctx, dsn, o.log)
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	d, write, read, schema, err := openPools(ctx, dsn, bgCtx.Done(), o.log)
 	if err != nil {
+		bgCancel()
 		return nil, err
 	}
-	s := &Store{d: d, write: write, read: read}
+	s := &Store{d: d, write: write, read: read, bgCtx: bgCtx, bgCancel: bgCancel}
 	if d.lockWriters != nil {
 		s.lockWriters = d.lockWriters(schema)
 	}
@@ -114,7 +123,6 @@ func openStore(ctx context.Context, dsn string, o options) (*Store, error) {
 	if err := migrate(ctx, d, write, s.lockWriters); err != nil {
 		return nil, errors.Join(err, s.closePools())
 	}
-	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -193,11 +201,13 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 // Stats returns the time-series side of the store.
 func (s *Store) Stats() store.Stats { return statsStore{s} }
 
-// Close closes both pools. The Store must not be used afterwards.
+// Close closes both pools. The Store must not be used afterwards. It
+// waits for the database at most closeTimeout, whether or not it answers.
 func (s *Store) Close() error {
 	// A background prepare still running would open a connection (and, on
 	// SQLite, files next to the database) after Close returned: cancel
-	// it, then wait for it to end.
+	// it, then wait for it to end. Canceled, it also has PostgreSQL's
+	// statements closed without a round trip (pgStmt).
 	s.bgCancel()
 	s.bg.Wait()
 	s.stmts.Range(func(_, v any) bool {
