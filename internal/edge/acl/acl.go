@@ -46,7 +46,10 @@ func (p *Policy) Allow(src netip.Addr, proto string, port int) bool {
 	if p == nil {
 		return true
 	}
-	src = src.Unmap()
+	// Without its zone: a link-local peer's address carries one
+	// (fe80::1%lo), and a prefix contains no zoned address, so rules for
+	// ::/0 or fe80::/10 never matched such a client.
+	src = src.Unmap().WithZone("")
 	for i := range p.rules {
 		if p.rules[i].match(src, proto, port) {
 			return p.rules[i].accept

@@ -73,3 +73,34 @@ func TestZeroPrefixFamilies(t *testing.T) {
 		}
 	}
 }
+
+// TestZonedClientMatchesPrefix: a client on the proxy's link that
+// connects from its link-local address reaches the edge as fe80::…%eth0
+// (the accepted socket's peer carries the interface as zone, and so does
+// a UDP datagram's source). netip.Prefix.Contains is false for any
+// address with a zone, so no CIDR rule matched such a client: a DROP
+// rule for ::/0 or fe80::/10 let it through, an ACCEPT rule under
+// DefaultAction DROP shut it out. Allow compares the address without it.
+func TestZonedClientMatchesPrefix(t *testing.T) {
+	client := netip.MustParseAddr("fe80::1%eth0")
+	for _, tc := range []struct {
+		cidr, def, action string
+		want              bool
+	}{
+		{"::/0", "ACCEPT", "DROP", false},
+		{"fe80::/10", "ACCEPT", "DROP", false},
+		{"fe80::1", "ACCEPT", "DROP", false},
+		{"fe80::/10", "DROP", "ACCEPT", true},
+	} {
+		p, err := Compile(&snapshot.SecurityPolicy{ID: "sp", Enabled: true, DefaultAction: tc.def, Rules: []snapshot.SecurityRule{
+			{SourceCIDR: tc.cidr, Protocol: "ALL", DestPorts: "ALL", Action: tc.action}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, proto := range []string{"TCP", "UDP"} {
+			if got := p.Allow(client, proto, 80); got != tc.want {
+				t.Errorf("default %s, %s rule for %s: %s client %s allowed %v; want %v", tc.def, tc.action, tc.cidr, proto, client, got, tc.want)
+			}
+		}
+	}
+}
