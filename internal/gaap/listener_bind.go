@@ -34,10 +34,11 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 		if err != nil {
 			return err
 		}
+		had := len(l.Bindings)
 		if l.Bindings, err = l.Bind(specs, o.project()); err != nil {
 			return err
 		}
-		if err := checkOwnerBindings(tx, l.Owner(), l.ID, len(l.Bindings), apierr.FailedOperationLimitRealServerNum); err != nil {
+		if err := checkOwnerBindings(tx, l.Owner(), l.ID, had, len(l.Bindings), apierr.FailedOperationLimitRealServerNum); err != nil {
 			return err
 		}
 		l.Status = model.StatusBinding

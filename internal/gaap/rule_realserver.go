@@ -27,7 +27,7 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 		if err != nil {
 			return err
 		}
-		if err := checkOwnerBindings(tx, l.Owner(), r.ID, len(bindings), apierr.FailedOperation); err != nil {
+		if err := checkOwnerBindings(tx, l.Owner(), r.ID, len(r.Bindings), len(bindings), apierr.FailedOperation); err != nil {
 			return err
 		}
 		r.Bindings = bindings
@@ -37,9 +37,14 @@ func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, 
 }
 
 // checkOwnerBindings refuses (code) n new bindings of the listener or
-// rule replacing (a call replaces a whole set) where owner's listeners and
-// rules would hold more than model.MaxOwnerBindings together.
-func checkOwnerBindings(tx *resource.Tx, owner, replacing string, n int, code apierr.Code) error {
+// rule replacing (a call replaces its whole set of had) where owner's
+// listeners and rules would hold more than model.MaxOwnerBindings
+// together. A set that does not grow passes: an owner an earlier release
+// let past the bound can still unbind and reweigh.
+func checkOwnerBindings(tx *resource.Tx, owner, replacing string, had, n int, code apierr.Code) error {
+	if n <= had {
+		return nil
+	}
 	listeners, err := resource.Children[model.Listener](tx, owner)
 	if err != nil {
 		return err

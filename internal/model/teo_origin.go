@@ -106,7 +106,9 @@ func (g *TeoOriginGroup) SealSecrets(seal func(string) string) {
 			continue
 		}
 		for j, p := range r.PrivateParameters {
-			if p[0] == TeoSecretParameter {
+			// An empty one has nothing to hide, and sealing it would count
+			// as a secret the key file is needed for (seal.Load).
+			if p[0] == TeoSecretParameter && p[1] != "" {
 				r.PrivateParameters[j][1] = seal(p[1])
 				r.SecretSealed = true
 			}
