@@ -127,7 +127,7 @@ func (p *Picker) PickWithin(client netip.Addr, tries int, tried ...*Target) *Tar
 	if tries > 0 && len(tried) >= tries {
 		var n [2]int
 		for _, t := range tried {
-			n[p.role(t)]++
+			n[p.role(p.current(t))]++
 		}
 		spent = [2]bool{n[0] >= tries, n[1] >= tries}
 	}
@@ -234,6 +234,18 @@ func (p *Picker) pinRank(t *Target) int {
 		r += rankUnhealthy
 	}
 	return r
+}
+
+// current is this Picker's target of t's ID, or t when it has none: a
+// target tried under an earlier Picker (a UDP session that outlived a
+// change of its listener) counts in the role the listener gives it now.
+func (p *Picker) current(t *Target) *Target {
+	for _, c := range p.targets {
+		if c.ID == t.ID {
+			return c
+		}
+	}
+	return t
 }
 
 // role is t's failover role: 1 for a secondary with FailoverSwitch, else 0.

@@ -409,3 +409,22 @@ func TestPickWithinTriesEachRole(t *testing.T) {
 		t.Error("Pick (no bound) after 3 failed tries = none; want one of the two left")
 	}
 }
+
+// TestTriedRoleFromCurrentPicker: tried is matched by ID because it
+// may come from an earlier Picker of the listener (a UDP session that
+// outlived a change), and PickWithin counts a tried target in the role the
+// current Picker gives it: origin x was a secondary and is now a primary,
+// so a session that failed on x, p1 and p2 has tried 3 primaries and goes
+// to the secondary (the stale flag once sent it to a 4th primary).
+func TestTriedRoleFromCurrentPicker(t *testing.T) {
+	mk := func(id string, sec bool) *Target {
+		return &Target{ID: id, Secondary: sec, Backend: &fake{healthy: true}}
+	}
+	x, p1, p2, p3, s := mk("x", false), mk("p1", false), mk("p2", false), mk("p3", false), mk("s", true)
+	p := New(snapshot.SchedRR, []*Target{x, p1, p2, p3, s}, true, nil, 0)
+	oldX := mk("x", true) // x as the listener's previous configuration had it.
+	if got := p.PickWithin(client, 3, oldX, p1, p2); got != s {
+		t.Errorf("after primaries x (stale Target: secondary), p1, p2 failed: picked %v; want the secondary s "+
+			"(3 primaries of this listener tried)", got.ID)
+	}
+}

@@ -575,8 +575,8 @@ func TestPingCheckFeedsLRTT(t *testing.T) {
 		Check: snapshot.HealthCheck{Enabled: true, CheckType: snapshot.CheckPing, Interval: 100 * time.Millisecond,
 			Timeout: 50 * time.Millisecond, Healthy: 1, Unhealthy: 1}})
 	defer p.Release(b)
-	edgetest.Eventually(t, 3*time.Second, func() bool { return b.RTT(time.Now()) != 0 },
-		"PING checks (every 100 ms) answered, the origin's latency still unmeasured (RTT 0): lrtt cannot rank PING-checked UDP origins")
+	edgetest.Eventually(t, 3*time.Second, func() bool { rtt := b.RTT(time.Now()); return rtt != 0 && rtt != Unmeasured },
+		"PING checks (every 100 ms) answered, the origin's latency still unmeasured: lrtt cannot rank PING-checked UDP origins")
 	if !b.Healthy() {
 		t.Fatal("the origin answers pings but reads unhealthy")
 	}
