@@ -185,7 +185,7 @@ func groupName(id string) string {
 // refuseBound is FailedOperation.RealServerAlreadyBound when a listener
 // of owner (a proxy or group), or a rule of one, has origins bound.
 func refuseBound(tx *resource.Tx, owner, what string) error {
-	return eachBindingSet(tx, owner, func(l *model.Listener, bs []model.Bound) error {
+	return eachBindingSet(tx, owner, func(l *model.Listener, _ string, bs []model.Bound) error {
 		if len(bs) > 0 {
 			return apierr.New(apierr.FailedOperationRealServerAlreadyBound,
 				"listener %s of %s %s has origins bound; unbind them or pass Force=1", l.ID, what, owner)
@@ -199,7 +199,7 @@ func refuseBound(tx *resource.Tx, owner, what string) error {
 // (model.CheckProjectMove).
 func checkProjectMove(tx *resource.Tx, owner string, project int64) error {
 	var bss [][]model.Bound
-	err := eachBindingSet(tx, owner, func(_ *model.Listener, bs []model.Bound) error {
+	err := eachBindingSet(tx, owner, func(_ *model.Listener, _ string, bs []model.Bound) error {
 		bss = append(bss, bs)
 		return nil
 	})
@@ -215,14 +215,15 @@ func checkProjectMove(tx *resource.Tx, owner string, project int64) error {
 
 // eachBindingSet calls fn with the bindings of every listener of owner (a
 // proxy or group) and of every rule of each layer-7 one, with the listener
-// they are under; it stops at fn's first error.
-func eachBindingSet(tx *resource.Tx, owner string, fn func(l *model.Listener, bs []model.Bound) error) error {
+// they are under and the ID of the listener or rule that holds them; it
+// stops at fn's first error.
+func eachBindingSet(tx *resource.Tx, owner string, fn func(l *model.Listener, holder string, bs []model.Bound) error) error {
 	listeners, err := resource.Children[model.Listener](tx, owner)
 	if err != nil {
 		return err
 	}
 	for _, l := range listeners {
-		if err := fn(l, l.Bindings); err != nil {
+		if err := fn(l, l.ID, l.Bindings); err != nil {
 			return err
 		}
 		if !l.IsL7() {
@@ -233,7 +234,7 @@ func eachBindingSet(tx *resource.Tx, owner string, fn func(l *model.Listener, bs
 			return err
 		}
 		for _, r := range rules {
-			if err := fn(l, r.Bindings); err != nil {
+			if err := fn(l, r.ID, r.Bindings); err != nil {
 				return err
 			}
 		}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
-
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
 	"github.com/opengaap/opengaap/internal/server"
@@ -35,15 +33,7 @@ func TestOwnerBindingsShrinkPastBound(t *testing.T) {
 	rule := *resp.Response.RuleId
 	bind := func(n int) error {
 		waitRule(t, c, rule)
-		req := gaapsdk.NewBindRuleRealServersRequest()
-		req.RuleId = new(rule)
-		req.RealServerBindSet = []*gaapsdk.RealServerBindSetReq{}
-		for p := range n {
-			req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
-				RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
-		}
-		_, err := c.BindRuleRealServers(req)
-		return err
+		return bindPorts(c, rule, origin, n)
 	}
 	if err := bind(model.MaxBindings); err != nil {
 		t.Fatal(err)

@@ -231,6 +231,20 @@ func ruleRequest(listener, host, path string) *gaapsdk.CreateRuleRequest {
 	return req
 }
 
+// bindPorts replaces rule's origins with n ports (10000 on) of origin, an
+// origin at 1.1.1.1; n 0 unbinds them all.
+func bindPorts(c *gaapsdk.Client, rule, origin string, n int) error {
+	req := gaapsdk.NewBindRuleRealServersRequest()
+	req.RuleId = new(rule)
+	req.RealServerBindSet = []*gaapsdk.RealServerBindSetReq{}
+	for p := range n {
+		req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
+			RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
+	}
+	_, err := c.BindRuleRealServers(req)
+	return err
+}
+
 func waitRule(t *testing.T, c *gaapsdk.Client, id string) {
 	t.Helper()
 	eventually(t, func() bool { pace(); return *describeRule(t, c, id).RuleStatus == 0 }, "rule %s not running", id)

@@ -45,26 +45,14 @@ func checkOwnerBindings(tx *resource.Tx, owner, replacing string, had, n int, co
 	if n <= had {
 		return nil
 	}
-	listeners, err := resource.Children[model.Listener](tx, owner)
+	err := eachBindingSet(tx, owner, func(_ *model.Listener, holder string, bs []model.Bound) error {
+		if holder != replacing {
+			n += len(bs)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	for _, l := range listeners {
-		if l.ID != replacing {
-			n += len(l.Bindings)
-		}
-		if !l.IsL7() {
-			continue
-		}
-		rules, err := resource.Children[model.Rule](tx, l.ID)
-		if err != nil {
-			return err
-		}
-		for _, r := range rules {
-			if r.ID != replacing {
-				n += len(r.Bindings)
-			}
-		}
 	}
 	return model.CheckOwnerBindings(owner, n, code)
 }

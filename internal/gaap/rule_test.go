@@ -586,16 +586,7 @@ func TestRuleBindingsCappedLikeListeners(t *testing.T) {
 	c := api.GAAP()
 	rule := createRule(t, c, listener, "bind.example.com", "/")
 	origin := addOrigins(t, c, 0, "o", "1.1.1.1")[0]
-	bind := func(n int) error {
-		req := gaapsdk.NewBindRuleRealServersRequest()
-		req.RuleId = new(rule)
-		for p := range n {
-			req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
-				RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
-		}
-		_, err := c.BindRuleRealServers(req)
-		return err
-	}
+	bind := func(n int) error { return bindPorts(c, rule, origin, n) }
 	err := bind(model.MaxBindings + 1)
 	wantCode(t, err, "FailedOperation")
 	wantDocumented(t, "BindRuleRealServers", err)
@@ -686,15 +677,8 @@ func TestRuleBindingsCappedPerProxy(t *testing.T) {
 		createDomain(t, c, l, h)
 	}
 	bind := func(rule string, n int) error {
-		eventually(t, func() bool { return *describeRule(t, c, rule).RuleStatus == 0 }, "rule %s not running", rule)
-		req := gaapsdk.NewBindRuleRealServersRequest()
-		req.RuleId = new(rule)
-		for p := range n {
-			req.RealServerBindSet = append(req.RealServerBindSet, &gaapsdk.RealServerBindSetReq{
-				RealServerId: new(origin), RealServerIP: new("1.1.1.1"), RealServerPort: new(uint64(10000 + p)), RealServerWeight: new(uint64(1))})
-		}
-		_, err := c.BindRuleRealServers(req)
-		return err
+		waitRule(t, c, rule)
+		return bindPorts(c, rule, origin, n)
 	}
 	full := model.MaxOwnerBindings / model.MaxBindings
 	var rules []string
