@@ -209,7 +209,7 @@ func (s *originConns) retire(gone func(netip.AddrPort) bool) {
 		// parked stores idle, then loads retired: one of the two sees
 		// the other's store, and closes.
 		c.retired.Store(true)
-		if c.idle.Load() {
+		if c.idle() {
 			_ = c.Close()
 		}
 	}
@@ -377,13 +377,33 @@ type readTimeoutConn struct {
 	expired atomic.Pointer[error]
 	peek    [1]byte
 	// conns holds the connection under its address ap while it is open
-	// (nil: not held). idle: the Transport parked it (parked) and no
-	// request took it since; retired: no rule uses ap any more
+	// (nil: not held). retired: no rule uses ap any more
 	// (originConns.retire), so it closes once idle.
-	conns         *originConns
-	ap            netip.AddrPort
-	idle, retired atomic.Bool
+	conns   *originConns
+	ap      netip.AddrPort
+	retired atomic.Bool
+	// use is twice the requests the Transport gave the connection (taken),
+	// plus one while it is parked after the last of them (parked, idle).
+	// The Transport may hand a freed connection to the next request before
+	// it reports the previous one's parking: a parking that a newer
+	// request overtook must not mark the connection idle, or retire would
+	// close it under that request.
+	use atomic.Uint64
 }
+
+// taken records that a request got the connection and returns its turn.
+func (c *readTimeoutConn) taken() uint64 {
+	for {
+		s := c.use.Load()
+		if n := (s | 1) + 1; c.use.CompareAndSwap(s, n) {
+			return n
+		}
+	}
+}
+
+// idle reports whether the Transport parked the connection and no
+// request took it since.
+func (c *readTimeoutConn) idle() bool { return c.use.Load()&1 == 1 }
 
 func (c *readTimeoutConn) Close() error {
 	if c.conns != nil {
@@ -392,11 +412,11 @@ func (c *readTimeoutConn) Close() error {
 	return c.Conn.Close()
 }
 
-// parked records that the Transport put c in its pool after an answer; a
-// connection retired meanwhile is closed instead of waiting there.
-func (c *readTimeoutConn) parked() {
-	c.idle.Store(true)
-	if c.retired.Load() {
+// parked records that the Transport put c in its pool after the answer
+// of turn, unless a later request took it already; a connection retired
+// meanwhile is closed instead of waiting there.
+func (c *readTimeoutConn) parked(turn uint64) {
+	if c.use.CompareAndSwap(turn, turn|1) && c.retired.Load() {
 		_ = c.Close()
 	}
 }
@@ -572,18 +592,19 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	// connection and failed with that very error (below).
 	var handshake atomic.Pointer[error]
 	var reused bool
+	var turn uint64
 	var answered atomic.Bool // Set from the Transport's reading goroutine.
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conn, reused = i.Conn, i.Reused
 		if c := originConn(i.Conn); c != nil {
-			c.idle.Store(false)
+			turn = c.taken()
 			if i.Reused {
 				c.check.Store(true)
 			}
 		}
 	}, PutIdleConn: func(err error) {
 		if c := originConn(conn); c != nil && err == nil {
-			c.parked()
+			c.parked(turn)
 		}
 	}, TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
 		if err != nil {

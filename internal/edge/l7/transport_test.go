@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -371,5 +373,61 @@ func TestPerHostTransport(t *testing.T) {
 		if dialled != tc.ap || err == nil || err.Error() != "stop" {
 			t.Errorf("host %s, origin %s: dialled %q (%v); want %s", tc.host, tc.ap, dialled, err, tc.ap)
 		}
+	}
+}
+
+// TestParkedAfterHandOver: the Transport hands a connection it frees
+// straight to a request waiting for one (tryPutIdleConn delivers to the
+// waiter) and only then calls the finished request's PutIdleConn trace,
+// while the waiter's GotConn runs on its own goroutine: a parking that
+// landed after the next GotConn once marked a connection carrying a
+// request idle, and a retire then closed it under that request. The
+// origin looks up its client's connection while serving it: it must never
+// read as idle.
+func TestParkedAfterHandOver(t *testing.T) {
+	conns := &originConns{m: map[netip.AddrPort]map[*readTimeoutConn]struct{}{}}
+	var stale, served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		conns.mu.Lock()
+		for _, cs := range conns.m {
+			for c := range cs {
+				if c.LocalAddr().String() == r.RemoteAddr && c.idle() {
+					stale.Add(1)
+				}
+			}
+		}
+		conns.mu.Unlock()
+		w.Header().Set("Content-Length", "0")
+	}))
+	defer srv.Close()
+	tr, err := newTransport(transportKey{}, time.Minute, conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(3 * time.Second)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && stale.Load() == 0 {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+				resp, _, _, err := roundTrip(tr, req, false)
+				if err != nil {
+					if !strings.Contains(err.Error(), "closed") {
+						t.Error(err)
+					}
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := stale.Load(); n > 0 {
+		t.Fatalf("%d of %d requests were served on a connection marked idle (parked after GotConn)", n, served.Load())
 	}
 }
