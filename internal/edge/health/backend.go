@@ -38,8 +38,9 @@ type Backend struct {
 	// of a domain origin down by its checks (Status).
 	down atomic.Pointer[[]netip.Addr]
 
-	// Rise/fall run lengths, touched only by the checker goroutine: the
-	// origin's, and those of each address of a name with several.
+	// Rise/fall run lengths, touched only by the checker goroutine (and
+	// by Pool.share before it starts): the origin's, and those of each
+	// address of a name with several.
 	okRun, failRun int
 	addrRuns       map[netip.Addr]*addrRun
 	// addrDown lists, sorted, the addresses of a name with several that
@@ -577,6 +578,26 @@ func (b *Backend) record(p *Pool, failed, passed []netip.Addr, err error) {
 		b.healthy.Store(false)
 	}
 	b.report(p, err.Error())
+}
+
+// inheritAddrDown starts b, a new backend not yet running (Pool.share),
+// with the addresses x's checks took out, each down until Healthy checks
+// pass under b's config, as the origin's own verdict is carried: started
+// empty, a dead address was back in rotation and off DownIPList until
+// Unhealthy checks under the new timing failed again (up to minutes with
+// a long DelayLoop). Only x's published verdict is read: its run counts
+// belong to its checker goroutine, and an address short of Unhealthy
+// failures simply counts again.
+func (b *Backend) inheritAddrDown(x *Backend) {
+	d := x.addrDown.Load()
+	if d == nil {
+		return
+	}
+	b.addrDown.Store(d) // Never written in place: recordAddrs stores a new slice.
+	b.addrRuns = make(map[netip.Addr]*addrRun, len(*d))
+	for _, a := range *d {
+		b.addrRuns[a] = &addrRun{down: true}
+	}
 }
 
 // recordAddrs applies rise/fall to each address of a name with several

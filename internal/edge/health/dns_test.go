@@ -297,6 +297,54 @@ func TestDomainDownAddresses(t *testing.T) {
 	}
 }
 
+// TestCheckConfigChangeKeepsAddrDown guards a DOMAIN origin's address its
+// checks took out across a change of the checks' timing or thresholds
+// (ModifyTCPListenerAttribute DelayLoop, UnhealthyThreshold; a rule's
+// check path on layer 7): the backend for the new config started with no
+// address down, so the dead one was back in rotation and off DownIPList
+// until Unhealthy checks under the new timing failed again. It stays out
+// until Healthy checks pass under the new config.
+func TestCheckConfigChangeKeepsAddrDown(t *testing.T) {
+	z := startZone(t)
+	p, _ := domainPool(t, z)
+	live := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Sink)
+	dead := lo.Next() // Nothing listens on it yet: refused at once.
+	addrs := []netip.Addr{dead, live.Addr.Addr()}
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	z.set("change.test", record{addrs: addrs, ttl: 60})
+	k := domainKey("change.test")
+	k.Port = int(live.Addr.Port())
+	k.Check = snapshot.HealthCheck{Enabled: true, Interval: 50 * time.Millisecond, Timeout: time.Second, Healthy: 1, Unhealthy: 1}
+	old := p.Acquire(k)
+	edgetest.Eventually(t, 3*time.Second, func() bool { return old.AddrDown(dead) }, "dead address never taken out")
+
+	slow := k // Same probe, other timing: one check now, the next in an hour.
+	slow.Check.Interval, slow.Check.Unhealthy = time.Hour, 3
+	nb := p.Acquire(slow)
+	p.Release(old)
+	time.Sleep(300 * time.Millisecond) // Its first check has run.
+	if !nb.Healthy() || !nb.AddrDown(dead) {
+		t.Errorf("after a check-timing change: healthy %v, %v taken out %v; want true, true", nb.Healthy(), dead, nb.AddrDown(dead))
+	}
+	if st := nb.Status(); !slices.Equal(st.Down, []netip.Addr{dead}) {
+		t.Errorf("Status().Down (DownIPList) after a check-timing change = %v; want [%v]", st.Down, dead)
+	}
+
+	// The address answers again: back once Healthy checks pass under the
+	// config of the moment (itself inherited once more).
+	edgetest.StartTCP(t, netip.AddrPortFrom(dead, uint16(k.Port)), edgetest.Sink)
+	fast := k
+	fast.Check.Healthy = 2
+	back := p.Acquire(fast)
+	defer p.Release(back)
+	p.Release(nb)
+	if !back.AddrDown(dead) {
+		t.Errorf("%v back in rotation before any check passed under the new config", dead)
+	}
+	edgetest.Eventually(t, 3*time.Second, func() bool { return !back.AddrDown(dead) && len(back.Status().Down) == 0 },
+		"address that answers again never back in rotation")
+}
+
 // TestUncheckedDomainReportsHealthy: an origin whose checks are off reports
 // healthy (the API's "always normal while checks are off") even while its
 // name does not resolve, and no change; traffic passes it over all the same.

@@ -186,7 +186,8 @@ func (p *Pool) Release(b *Backend) {
 // carry over, and with checks on it starts as healthy or down as the
 // newest backend with checks on of the same Scope, the one it replaces
 // (a down origin stays down, with the addresses that failed, until
-// Healthy checks pass under the new config). Another scope's verdict, or
+// Healthy checks pass under the new config; so does a DOMAIN origin's
+// address its checks took out: inheritAddrDown). Another scope's verdict, or
 // one on another probe (sameProbe), a verdict on other checks, is never
 // taken. A backend with checks off always reads healthy, so it says
 // nothing about the origin: with no checked backend to copy, the new one
@@ -217,6 +218,7 @@ func (p *Pool) share(b *Backend) {
 				if x.key.Check.Enabled && x.key.Scope == b.key.Scope && sameProbe(x.key.Check, b.key.Check) {
 					b.healthy.Store(x.healthy.Load())
 					b.down.Store(x.down.Load())
+					b.inheritAddrDown(x)
 					break
 				}
 			}
