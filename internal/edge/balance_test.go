@@ -3,6 +3,7 @@ package edge_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -511,8 +512,9 @@ func TestPersistOffOnStartsAfresh(t *testing.T) {
 			l.PersistGroup = group
 			to := netip.AddrPortFrom(ip, uint16(port))
 			x := lo.Next()
-			// A fresh rr picker's picks: the second origin first, but a
-			// rule's port starts its rotation at the port (Offset).
+			// The listener's rr picks, its rotation continued across
+			// the changes (Picker.Continue): the second origin first, but
+			// a rule's port starts its rotation at the port (Offset).
 			off := 0
 			if group != "" {
 				off = port
@@ -531,9 +533,8 @@ func TestPersistOffOnStartsAfresh(t *testing.T) {
 
 			l.SessionPersist = time.Minute // On again: a fresh table.
 			mustApply(t, rt, oneProxy(3, ip, l))
-			if got := readName(t, lo.Next(), to); got != first {
-				t.Fatalf("a new client: got %s; want %s (the fresh picker's first pick)", got, first)
-			}
+			// The 4th pick, after x's first and its two while off: not
+			// the origin x was pinned to.
 			if got := readName(t, x, to); got != second {
 				t.Errorf("persistence turned on again: x got %s, the pin made before it was turned off; want %s, a fresh pick", got, second)
 			}
@@ -574,5 +575,47 @@ func TestRangedRuleSpreadsClientsOverOrigins(t *testing.T) {
 		if got[o] != 2 {
 			t.Errorf("%s got %d of 6 connections; want 2, the first clients spread over the rule's 3 origins (all: %v)", o, got[o], got)
 		}
+	}
+}
+
+// TestSettingChangeKeepsRotation guards the rr and wrr rotation across
+// changes of a listener's other settings (here DelayLoop, compiled even
+// with checks off): each change rebuilt the picker from scratch, so with
+// a change before every connection rr sent them all to o0, and wrr 9:1
+// never reached o1. The new picker continues the old one's rotation
+// (Picker.Continue), as origin state and persistence survive the change.
+func TestSettingChangeKeepsRotation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sched   string
+		weights []int
+		want    map[string]int // Out of 10 connections.
+	}{
+		{snapshot.SchedRR, []int{10, 10}, map[string]int{"o0": 5, "o1": 5}},
+		{snapshot.SchedWRR, []int{9, 1}, map[string]int{"o0": 9, "o1": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sched, func(t *testing.T) {
+			t.Parallel()
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			os := origins(namedOrigins(t, len(tc.weights))...)
+			for i, w := range tc.weights {
+				os[i].Weight = w
+			}
+			l := listener("lsr-rotation", snapshot.ProtoTCP, port, os)
+			l.Scheduler = tc.sched
+			to := netip.AddrPortFrom(ip, uint16(port))
+			got := map[string]int{}
+			for i := range 10 {
+				l.Health.Interval = time.Duration(5+i) * time.Second // DelayLoop 5, 6, 7 ... (checks off)
+				mustApply(t, rt, oneProxy(int64(i+1), ip, l))
+				got[readName(t, lo.Next(), to)]++
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("%s over 10 connections, a listener setting change before each: %v; want %v", tc.sched, got, tc.want)
+			}
+		})
 	}
 }

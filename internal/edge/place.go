@@ -27,9 +27,13 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	if e != nil {
 		old := e.backends
 		sticky := rt.stickyFor(e, pl)
-		r, bs := rt.route(pl, sticky)
+		var prev *balance.Picker
+		if e.placed.Listener.ID == l.ID {
+			prev = e.picker
+		}
+		r, bs := rt.route(pl, sticky, prev)
 		e.srv.Update(r) // Acquire-before-release keeps shared backends alive.
-		e.placed, e.backends, e.sticky = pl, bs, sticky
+		e.placed, e.backends, e.sticky, e.picker = pl, bs, sticky, r.Picker
 		for _, b := range old {
 			rt.pool.Release(b)
 		}
@@ -38,7 +42,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 	}
 	st.Change = ChangeAdded
 	sticky := rt.stickyFor(nil, pl)
-	r, bs := rt.route(pl, sticky)
+	r, bs := rt.route(pl, sticky, nil)
 	if k.proto == snapshot.ProtoUDP {
 		rt.yieldUDP(k.addr) // A listener that will run wins the port over a drain.
 	}
@@ -57,7 +61,7 @@ func (rt *Runtime) place(k sockKey, pl snapshot.Placed) ListenerStatus {
 		st.State, st.Error = StateFailed, bindError(k.String(), err)
 		return st
 	}
-	rt.servers[k] = &entry{srv: srv, placed: pl, backends: bs, sticky: sticky}
+	rt.servers[k] = &entry{srv: srv, placed: pl, backends: bs, sticky: sticky, picker: r.Picker}
 	return st
 }
 
@@ -113,8 +117,10 @@ func listen(k sockKey, r *l4.Route) (l4.Server, error) {
 }
 
 // route compiles one listener into an immutable l4.Route, acquiring its
-// origins' backends from the pool (the caller releases them later).
-func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route, []*health.Backend) {
+// origins' backends from the pool (the caller releases them later). prev
+// is the picker of the listener's route being replaced (nil for a new
+// socket, or another listener's): the new one continues its rotation.
+func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky, prev *balance.Picker) (*l4.Route, []*health.Backend) {
 	l := pl.Listener
 	r := &l4.Route{
 		ListenerID: l.ID, Port: l.Port, Proxy: rt.proxies[pl.Proxy.ID].shared,
@@ -138,7 +144,9 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky) (*l4.Route,
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
 	r.Picker = balance.New(l.Scheduler, targets, l.FailoverSwitch, sticky, l.SessionPersist)
-	if l.PersistGroup != "" {
+	if prev != nil {
+		r.Picker.Continue(prev)
+	} else if l.PersistGroup != "" {
 		// One of the ports of an EdgeOne rule, each a listener of its own:
 		// started at the port, the ports spread their first clients over
 		// the rule's origins instead of all sending them to the same one.

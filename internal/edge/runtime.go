@@ -77,6 +77,7 @@ type entry struct {
 	placed   snapshot.Placed
 	backends []*health.Backend
 	sticky   *balance.Sticky // Its group's table, or its own (stickyFor).
+	picker   *balance.Picker // Its route's, which the listener's next one continues (route).
 }
 
 // New returns an idle runtime.

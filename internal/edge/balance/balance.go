@@ -102,6 +102,25 @@ func (p *Picker) Offset(n uint64) *Picker {
 	return p
 }
 
+// Continue starts p, built for a changed configuration of the listener
+// old served, where old's rotation stands (rr, lc and lrtt ties), and
+// under wrr with the same targets and weights where its smooth sequence
+// stands, as origin state and persistence outlive the change: a fresh
+// picker began with the same origin at every change, so a listener
+// changed between connections (automation) sent them all there, and a
+// light wrr origin none. It costs one copy per change, nothing per pick.
+// It returns p, and is called before p is used.
+func (p *Picker) Continue(old *Picker) *Picker {
+	p.rr.Store(old.rr.Load())
+	if p.sched == snapshot.SchedWRR && old.sched == snapshot.SchedWRR && slices.EqualFunc(p.targets, old.targets,
+		func(a, b *Target) bool { return a.ID == b.ID && a.Weight == b.Weight }) {
+		old.mu.Lock()
+		copy(p.cw, old.cw)
+		old.mu.Unlock()
+	}
+	return p
+}
+
 // Pick returns the target for a new connection from client, leaving out
 // tried (targets this connection already failed on), or nil if no target
 // is left. A client pinned by persistence stays on its origin while that

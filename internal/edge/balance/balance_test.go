@@ -428,3 +428,39 @@ func TestTriedRoleFromCurrentPicker(t *testing.T) {
 			"(3 primaries of this listener tried)", got.ID)
 	}
 }
+
+// TestContinueKeepsSequence: a picker rebuilt for a changed listener
+// (Continue) goes on with the old one's sequence, rr's and, with the same
+// targets and weights, wrr's smooth one; with other weights wrr starts its
+// sequence afresh, as a new picker's (the old current weights are of
+// another ratio).
+func TestContinueKeepsSequence(t *testing.T) {
+	targets := func(ws ...int) []*Target {
+		var ts []*Target
+		for i, w := range ws {
+			ts = append(ts, &Target{ID: string(rune('a' + i)), Weight: w, Backend: &fake{healthy: true}})
+		}
+		return ts
+	}
+	seq := func(p *Picker, n int) (s string) {
+		for range n {
+			s += p.Pick(client).ID
+		}
+		return s
+	}
+	for _, sched := range []string{snapshot.SchedRR, snapshot.SchedWRR} {
+		whole := seq(New(sched, targets(5, 2, 1), false, nil, 0), 16)
+		old := New(sched, targets(5, 2, 1), false, nil, 0)
+		split := seq(old, 3)
+		split += seq(New(sched, targets(5, 2, 1), false, nil, 0).Continue(old), 13)
+		if split != whole {
+			t.Errorf("%s across a rebuild: %s; want %s, as without", sched, split, whole)
+		}
+	}
+	old := New(snapshot.SchedWRR, targets(5, 2, 1), false, nil, 0)
+	seq(old, 3)
+	got := seq(New(snapshot.SchedWRR, targets(1, 2, 5), false, nil, 0).Continue(old), 8)
+	if want := seq(New(snapshot.SchedWRR, targets(1, 2, 5), false, nil, 0), 8); got != want {
+		t.Errorf("wrr with weights changed: %s; want %s, a fresh sequence", got, want)
+	}
+}
