@@ -619,3 +619,47 @@ func TestSettingChangeKeepsRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestRangedRuleWeightChangeSpreads: a rule's ports each start their
+// rotation at the port (Offset), also after a change whose wrr sequence
+// cannot go on from the old picker (weights changed, or a switch to wrr):
+// every port once restarted at the same origin there.
+func TestRangedRuleWeightChangeSpreads(t *testing.T) {
+	os := origins(namedOrigins(t, 3)...)
+	ip := lo.Next()
+	var ports []int
+	for len(ports) < 6 {
+		port := edgetest.FreePort(t, ip)
+		if slices.ContainsFunc(ports, func(p int) bool { return p == port }) ||
+			len(slices.DeleteFunc(slices.Clone(ports), func(p int) bool { return p%3 != port%3 })) >= 2 {
+			continue
+		}
+		ports = append(ports, port)
+	}
+	build := func(w int) []snapshot.Listener {
+		var ls []snapshot.Listener
+		for _, port := range ports {
+			os := slices.Clone(os)
+			for i := range os {
+				os[i].Weight = w
+			}
+			l := listener(fmt.Sprintf("rule-rv-wchange/%d", port), snapshot.ProtoTCP, port, os)
+			l.PersistGroup = "rule-rv-wchange"
+			l.Scheduler = snapshot.SchedWRR
+			ls = append(ls, l)
+		}
+		return ls
+	}
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, build(10)...))
+	mustApply(t, rt, oneProxy(2, ip, build(20)...)) // Weights changed, same ratio.
+	got := map[string]int{}
+	for _, port := range ports {
+		got[readName(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))]++
+	}
+	for _, o := range []string{"o0", "o1", "o2"} {
+		if got[o] != 2 {
+			t.Errorf("after a weight change: %s got %d of 6 first clients, one per port; want 2 (all: %v)", o, got[o], got)
+		}
+	}
+}

@@ -144,12 +144,11 @@ func (rt *Runtime) route(pl snapshot.Placed, sticky *balance.Sticky, prev *balan
 		targets = append(targets, &balance.Target{ID: o.ID, Weight: o.Weight, Secondary: o.Secondary, Backend: b})
 	}
 	r.Picker = balance.New(l.Scheduler, targets, l.FailoverSwitch, sticky, l.SessionPersist)
-	if prev != nil {
-		r.Picker.Continue(prev)
-	} else if l.PersistGroup != "" {
+	if (prev == nil || !r.Picker.Continue(prev)) && l.PersistGroup != "" {
 		// One of the ports of an EdgeOne rule, each a listener of its own:
 		// started at the port, the ports spread their first clients over
-		// the rule's origins instead of all sending them to the same one.
+		// the rule's origins instead of all sending them to the same one
+		// (also when a wrr sequence could not go on from the old picker).
 		r.Picker.Offset(uint64(l.Port))
 	}
 	return r, bs

@@ -109,16 +109,23 @@ func (p *Picker) Offset(n uint64) *Picker {
 // picker began with the same origin at every change, so a listener
 // changed between connections (automation) sent them all there, and a
 // light wrr origin none. It costs one copy per change, nothing per pick.
-// It returns p, and is called before p is used.
-func (p *Picker) Continue(old *Picker) *Picker {
+// It reports whether the rotation p picks by went on: not for wrr with
+// other targets or weights, whose sequence starts afresh (a caller that
+// offsets fresh pickers, Offset, does so then). It is called before p is
+// used.
+func (p *Picker) Continue(old *Picker) bool {
 	p.rr.Store(old.rr.Load())
-	if p.sched == snapshot.SchedWRR && old.sched == snapshot.SchedWRR && slices.EqualFunc(p.targets, old.targets,
-		func(a, b *Target) bool { return a.ID == b.ID && a.Weight == b.Weight }) {
-		old.mu.Lock()
-		copy(p.cw, old.cw)
-		old.mu.Unlock()
+	if p.sched != snapshot.SchedWRR {
+		return true
 	}
-	return p
+	if old.sched != snapshot.SchedWRR || !slices.EqualFunc(p.targets, old.targets,
+		func(a, b *Target) bool { return a.ID == b.ID && a.Weight == b.Weight }) {
+		return false
+	}
+	old.mu.Lock()
+	copy(p.cw, old.cw)
+	old.mu.Unlock()
+	return true
 }
 
 // Pick returns the target for a new connection from client, leaving out

@@ -452,14 +452,22 @@ func TestContinueKeepsSequence(t *testing.T) {
 		whole := seq(New(sched, targets(5, 2, 1), false, nil, 0), 16)
 		old := New(sched, targets(5, 2, 1), false, nil, 0)
 		split := seq(old, 3)
-		split += seq(New(sched, targets(5, 2, 1), false, nil, 0).Continue(old), 13)
+		p := New(sched, targets(5, 2, 1), false, nil, 0)
+		if !p.Continue(old) {
+			t.Errorf("%s with the same targets: the rotation did not go on", sched)
+		}
+		split += seq(p, 13)
 		if split != whole {
 			t.Errorf("%s across a rebuild: %s; want %s, as without", sched, split, whole)
 		}
 	}
 	old := New(snapshot.SchedWRR, targets(5, 2, 1), false, nil, 0)
 	seq(old, 3)
-	got := seq(New(snapshot.SchedWRR, targets(1, 2, 5), false, nil, 0).Continue(old), 8)
+	p := New(snapshot.SchedWRR, targets(1, 2, 5), false, nil, 0)
+	if p.Continue(old) {
+		t.Error("wrr with weights changed: Continue reports the sequence went on")
+	}
+	got := seq(p, 8)
 	if want := seq(New(snapshot.SchedWRR, targets(1, 2, 5), false, nil, 0), 8); got != want {
 		t.Errorf("wrr with weights changed: %s; want %s, a fresh sequence", got, want)
 	}
