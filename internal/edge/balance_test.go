@@ -95,6 +95,24 @@ func TestLeastConnections(t *testing.T) {
 	}
 }
 
+// slowAndFast serves a TCP listener (ID "lsr-"+name, scheduler sched,
+// connect timeout) over an origin whose connects hang ("<name>-slow") and
+// an echo origin ("<name>-fast"), and returns the runtime, the listener
+// and its address.
+func slowAndFast(t *testing.T, name, sched string, connect time.Duration) (*edge.Runtime, snapshot.Listener, netip.AddrPort) {
+	slow := slowOrigin(t)
+	fast := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	l := listener("lsr-"+name, snapshot.ProtoTCP, port, origins(slow, fast.Addr))
+	l.Origins[0].ID, l.Origins[1].ID = name+"-slow", name+"-fast"
+	l.Scheduler = sched
+	l.ConnectTimeout = connect
+	mustApply(t, rt, oneProxy(1, ip, l))
+	return rt, l, netip.AddrPortFrom(ip, uint16(port))
+}
+
 // TestLeastConnectionsCountsPendingDials: lc counts a connection from the
 // moment its origin is picked, so a burst arriving while dials to a slow
 // origin hang (SYNs dropped) spreads out instead of piling onto it. The
@@ -102,17 +120,7 @@ func TestLeastConnections(t *testing.T) {
 // slow one, at 0, would take them all.
 func TestLeastConnectionsCountsPendingDials(t *testing.T) {
 	t.Parallel()
-	slow := slowOrigin(t)
-	fast := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	l := listener("lsr-lcp", snapshot.ProtoTCP, port, origins(slow, fast.Addr))
-	l.Origins[0].ID, l.Origins[1].ID = "lcp-slow", "lcp-fast"
-	l.Scheduler = snapshot.SchedLC
-	l.ConnectTimeout = 700 * time.Millisecond
-	mustApply(t, rt, oneProxy(1, ip, l))
-	to := netip.AddrPortFrom(ip, uint16(port))
+	rt, l, to := slowAndFast(t, "lcp", snapshot.SchedLC, 700*time.Millisecond)
 	hold := dial(t, lo.Next(), to)
 	_, _ = hold.Write([]byte("x"))
 	_, _ = io.ReadFull(hold, make([]byte, 1))
@@ -143,17 +151,7 @@ func TestLeastConnectionsCountsPendingDials(t *testing.T) {
 // (TestLeastConnectionsCountsPendingDials).
 func TestLRTTUnmeasuredOriginNotBurst(t *testing.T) {
 	t.Parallel()
-	slow := slowOrigin(t)
-	fast := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
-	ip := lo.Next()
-	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{})
-	l := listener("lsr-lrttb", snapshot.ProtoTCP, port, origins(slow, fast.Addr))
-	l.Origins[0].ID, l.Origins[1].ID = "lrttb-slow", "lrttb-fast"
-	l.Scheduler = snapshot.SchedLRTT
-	l.ConnectTimeout = 800 * time.Millisecond
-	mustApply(t, rt, oneProxy(1, ip, l))
-	to := netip.AddrPortFrom(ip, uint16(port))
+	rt, l, to := slowAndFast(t, "lrttb", snapshot.SchedLRTT, 800*time.Millisecond)
 	const n = 10
 	for range n {
 		dial(t, lo.Next(), to)

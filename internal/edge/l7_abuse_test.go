@@ -920,17 +920,7 @@ func TestH2MalformedAuthorityRefused(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	for _, authority := range []string{"www.test:443/admin", "www.test:1 evil.example"} {
-		h2 := edgetest.DialH2(t, addr, "www.test")
-		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-		status := make(chan string, 1)
-		h2.ReadLoop(func(f http2.Frame) {
-			switch x := f.(type) {
-			case *http2.MetaHeadersFrame:
-				status <- x.PseudoValue("status")
-			case *http2.RSTStreamFrame:
-				status <- "RST_STREAM " + x.ErrCode.String()
-			}
-		})
+		h2, status := dialH2Status(t, addr)
 		h2.Request(1, authority, http.MethodGet, "/h2")
 		var got string
 		select {
@@ -1225,17 +1215,7 @@ func TestH2DeclaredBodyMissingRefused(t *testing.T) {
 		{http.MethodPost, "x", true},
 		{http.MethodPost, "0", false}, // recordingOrigin answers 400 too, but after the head.
 	} {
-		h2 := edgetest.DialH2(t, addr, "www.test")
-		h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-		status := make(chan string, 1)
-		h2.ReadLoop(func(f http2.Frame) {
-			switch x := f.(type) {
-			case *http2.MetaHeadersFrame:
-				status <- x.PseudoValue("status")
-			case *http2.RSTStreamFrame:
-				status <- "RST_STREAM " + x.ErrCode.String()
-			}
-		})
+		h2, status := dialH2Status(t, addr)
 		h2.Mu.Lock()
 		_ = h2.Fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true,
 			BlockFragment: edgetest.H2Head(c.method, "www.test", "/body", "content-length", c.length)})
@@ -1364,4 +1344,22 @@ func TestH2QueryWithSpaceRefused(t *testing.T) {
 			t.Errorf("%s %q over HTTP/2: status %s, origin's request line %q; want %s, %q", c.method, c.path, st, line, c.status, c.line)
 		}
 	}
+}
+
+// dialH2Status dials an HTTP/2 connection to addr (SNI www.test) whose
+// first stream's answer arrives on the channel: its status, or
+// "RST_STREAM <code>" when the edge resets it.
+func dialH2Status(t *testing.T, addr netip.AddrPort) (*edgetest.RawH2, <-chan string) {
+	h2 := edgetest.DialH2(t, addr, "www.test")
+	h2.Fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	status := make(chan string, 1)
+	h2.ReadLoop(func(f http2.Frame) {
+		switch x := f.(type) {
+		case *http2.MetaHeadersFrame:
+			status <- x.PseudoValue("status")
+		case *http2.RSTStreamFrame:
+			status <- "RST_STREAM " + x.ErrCode.String()
+		}
+	})
+	return h2, status
 }
