@@ -35,7 +35,9 @@ type State struct {
 
 // Applier runs compiled state; in one process it is the edge runtime.
 // Apply returns the IDs of objects the data plane failed to apply, with a
-// reason, so their tasks fail instead of succeeding.
+// reason, so their tasks fail instead of succeeding; also those of the
+// failing instances of a group listener (snapshot.GroupInstanceID), which
+// a member's own task waits for instead of the whole listener.
 type Applier interface {
 	Apply(ctx context.Context, st *State) (failed map[string]string, err error)
 }

@@ -29,12 +29,12 @@ func protocolCode(action string) apierr.Code {
 // operableL7Listener is l7Listener for changes: the listener and the proxy
 // or group it belongs to must be running, since the change is pushed to
 // their data plane.
-func operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
+func (s *Service) operableL7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 	l, err := l7Listener(tx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIdle(tx.Action, l); err != nil {
+	if err := s.checkIdle(tx.Action, l); err != nil {
 		return nil, err
 	}
 	if l.ProxyID != "" {

@@ -26,7 +26,7 @@ func (s *Service) CreateDomainErrorPageInfo(ctx context.Context, call *cloudapi.
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := changeableDomain(tx, page.ListenerID, page.Domain)
+		l, d, err := s.changeableDomain(tx, page.ListenerID, page.Domain)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Service) DeleteDomainErrorPageInfo(ctx context.Context, call *cloudapi.
 		if err != nil {
 			return err
 		}
-		if _, err := operableL7Listener(tx, page.ListenerID); err != nil {
+		if _, err := s.operableL7Listener(tx, page.ListenerID); err != nil {
 			return err
 		}
 		return tx.Delete(page)

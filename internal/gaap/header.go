@@ -19,7 +19,7 @@ func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := changeableRule(tx, "", *req.RuleId)
+		_, r, err := s.changeableRule(tx, "", *req.RuleId)
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Ca
 		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
-		if err := checkIdle(call.Action, l); err != nil {
+		if err := s.checkIdle(call.Action, l); err != nil {
 			return err
 		}
 		specs, err := bindSpecs(tx, req.RealServerBindSet)

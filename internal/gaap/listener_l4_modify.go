@@ -77,7 +77,7 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
-		if err := checkIdle(call.Action, l); err != nil {
+		if err := s.checkIdle(call.Action, l); err != nil {
 			return err
 		}
 		if m.name != nil {

@@ -120,7 +120,7 @@ func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, pro
 		if err := o.checkRunning(tx); err != nil {
 			return err
 		}
-		if err := checkIdle(call.Action, l); err != nil {
+		if err := s.checkIdle(call.Action, l); err != nil {
 			return err
 		}
 		changed, err := edit(tx, l)

@@ -220,13 +220,15 @@ func notRunningCode(action string, code apierr.Code) apierr.Code {
 // FailedOperation.ListenerStatusError, each where the list names it, else
 // the other (ModifyHTTPListenerAttribute names only ListenerStatusError),
 // else ResourceUnavailable (SetTlsVersion names neither), else
-// FailedOperation.
-func checkIdle(action string, l *model.Listener) error {
+// FailedOperation. One the data plane cannot serve takes changes
+// (Listener.CheckIdle), as DeleteListeners takes it.
+func (s *Service) checkIdle(action string, l *model.Listener) error {
 	return l.CheckIdle(
 		listedCode(action, apierr.FailedOperationListenerHasTask, apierr.FailedOperationListenerStatusError,
 			apierr.ResourceUnavailable, apierr.FailedOperation),
 		listedCode(action, apierr.FailedOperationListenerStatusError, apierr.FailedOperationListenerHasTask,
-			apierr.ResourceUnavailable, apierr.FailedOperation))
+			apierr.ResourceUnavailable, apierr.FailedOperation),
+		s.down(l.ID))
 }
 
 // portClash returns the listener among others that uses l's port on the

@@ -14,6 +14,7 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/vip"
 )
@@ -92,11 +93,13 @@ func (s *Service) CreateProxy(ctx context.Context, call *cloudapi.Call, req *gaa
 		// a new group member also brings up the group's listeners on its
 		// address, so the task fails if one cannot run there, as
 		// OpenProxies' does, but not if another call deletes one: the
-		// proxy runs. One already being deleted is not brought up.
+		// proxy runs. One already being deleted is not brought up. The
+		// task waits for the member's own instances: another member
+		// unable to serve a listener is not this call's doing.
 		var brought []string
 		for _, l := range listeners {
 			if l.Status != model.StatusDeleting {
-				brought = append(brought, l.ID)
+				brought = append(brought, snapshot.GroupInstanceID(l.ID, p.ID))
 			}
 		}
 		_, err = tx.StartTaskBringing(append([]string{p.ID}, copied...), brought)

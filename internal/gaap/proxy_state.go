@@ -8,6 +8,7 @@ import (
 	"github.com/opengaap/opengaap/internal/gaap/gaapapi"
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
+	"github.com/opengaap/opengaap/internal/snapshot"
 	"github.com/opengaap/opengaap/internal/store"
 )
 
@@ -36,12 +37,13 @@ var (
 // that do not (InvalidStatusInstanceSet). The changed proxies form one
 // task named by the RequestId. A task covers what its call brings up
 // (as CreateProxy's covers what a clone copies): opening covers the
-// listeners the proxies run again, theirs or their group's, so one whose
-// port was taken meanwhile fails the task instead of it reading SUCCESS.
+// listeners the proxies run again, theirs or, on their addresses, their
+// group's, so one whose port was taken meanwhile fails the task instead
+// of it reading SUCCESS; another member that cannot serve a group
+// listener does not, as this call brings up nothing there.
 func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid []string, err error) {
 	invalid = []string{}
 	var moved, listeners []string
-	owners := map[string]bool{}
 	for _, p := range proxies {
 		if !t.from(p) {
 			invalid = append(invalid, p.ID)
@@ -53,16 +55,19 @@ func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid
 		}
 		moved = append(moved, p.ID)
 		for _, owner := range []string{p.ID, p.GroupID} {
-			if !t.serves || owner == "" || owners[owner] {
+			if !t.serves || owner == "" {
 				continue
 			}
-			owners[owner] = true
 			ls, err := resource.Children[model.Listener](tx, owner)
 			if err != nil {
 				return nil, err
 			}
 			for _, l := range ls {
-				listeners = append(listeners, l.ID)
+				if owner == p.GroupID {
+					listeners = append(listeners, snapshot.GroupInstanceID(l.ID, p.ID))
+				} else {
+					listeners = append(listeners, l.ID)
+				}
 			}
 		}
 	}

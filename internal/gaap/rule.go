@@ -28,7 +28,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	}
 	r.Check = check
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		l, err := operableL7Listener(tx, r.ListenerID)
+		l, err := s.operableL7Listener(tx, r.ListenerID)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 // forwarding options of a rule; absent parameters are kept.
 func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyRuleAttributeRequest) (*gaapapi.ModifyRuleAttributeResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := changeableRule(tx, *req.ListenerId, *req.RuleId)
+		_, r, err := s.changeableRule(tx, *req.ListenerId, *req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		return nil, cloudapi.Invalid("Force", "must be 0 or 1, not %d", f)
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := changeableRule(tx, *req.ListenerId, *req.RuleId)
+		_, r, err := s.changeableRule(tx, *req.ListenerId, *req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func changeRule(tx *resource.Tx, r *model.Rule, status int64) error {
 
 // changeableRule loads a running rule of an operable listener. A rule of
 // another listener is ResourceNotFound, as if it did not exist.
-func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener, *model.Rule, error) {
+func (s *Service) changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener, *model.Rule, error) {
 	r, err := resource.Get[model.Rule](tx, ruleID)
 	if err != nil {
 		return nil, nil, err
@@ -176,7 +176,7 @@ func changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener
 	if listenerID != "" && r.ListenerID != listenerID {
 		return nil, nil, apierr.New(apierr.ResourceNotFound, "listener %s has no rule %s", listenerID, ruleID)
 	}
-	l, err := operableL7Listener(tx, r.ListenerID)
+	l, err := s.operableL7Listener(tx, r.ListenerID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,7 +19,7 @@ const maxRuleRealServers = 1000
 // unbinds all of them.
 func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.BindRuleRealServersRequest) (*gaapapi.BindRuleRealServersResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, r, err := changeableRule(tx, "", *req.RuleId)
+		l, r, err := s.changeableRule(tx, "", *req.RuleId)
 		if err != nil {
 			return err
 		}

@@ -264,13 +264,17 @@ func (l *Listener) fixRoles() {
 
 // CheckIdle returns an error unless the listener is running: deleting is
 // the action's code for a listener being deleted, busy for one with
-// another change in flight.
-func (l *Listener) CheckIdle(busy, deleting apierr.Code) error {
-	switch l.Status {
-	case StatusRunning:
-		return nil
-	case StatusDeleting:
+// another change in flight. A listener the data plane cannot serve (down:
+// its port taken, on one member of its group, say) takes changes whatever
+// it waits for: what it waits for settles only once it serves, so it
+// would otherwise take one change and refuse every later one, even on the
+// members that serve it.
+func (l *Listener) CheckIdle(busy, deleting apierr.Code, down bool) error {
+	switch {
+	case l.Status == StatusDeleting:
 		return apierr.New(deleting, "the listener %s is being deleted", l.ID)
+	case l.Status == StatusRunning || down:
+		return nil
 	}
 	return apierr.New(busy, "the listener %s has a change in progress (status %d); retry when it is 0 (running)", l.ID, l.Status)
 }

@@ -390,3 +390,152 @@ func TestGroupL7TaskFailsWhenMemberCannotBind(t *testing.T) {
 		t.Errorf("domain on the group listener one member cannot bind reads %d; want 1 (not served), as its task says", st)
 	}
 }
+
+// TestReopenedListenerOnTakenPortTakesEveryChange: a listener that cannot
+// bind again after OpenProxies keeps being managed (docs/api-listeners.md):
+// not only its first change is accepted but every later one too, although
+// the first cannot settle while the port is taken; the listener reads
+// not running meanwhile (its change in progress), and once the port is
+// free it serves the last change and reads 0.
+func TestReopenedListenerOnTakenPortTakesEveryChange(t *testing.T) {
+	n := startNode(t)
+	r := reopenOnTakenPort(t, n)
+	n.until("listener reading as coming up", func() bool { return r.status() == 1 })
+	for _, scheduler := range []string{"lc", "wrr"} {
+		var out struct{ RequestId string }
+		if err := n.Call(n.c, "ModifyTCPListenerAttribute", map[string]any{"ProxyId": r.proxy, "ListenerId": r.listener, "Scheduler": scheduler}, &out); err != nil {
+			t.Fatalf("ModifyTCPListenerAttribute (Scheduler %s) on the listener that cannot bind: %v", scheduler, err)
+		}
+		if task := n.taskStatus(out.RequestId); task != "FAIL" {
+			t.Errorf("ModifyTCPListenerAttribute (Scheduler %s) task %s while the port is taken; want FAIL", scheduler, task)
+		}
+	}
+	if st := r.status(); st == 0 {
+		t.Errorf("listener reads 0 (running) while its port is taken")
+	}
+	r.free()
+	n.until("listener running again", func() bool { return r.status() == 0 })
+	var d struct{ ListenerSet []struct{ Scheduler string } }
+	if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"ListenerId": r.listener}, &d); err != nil || len(d.ListenerSet) != 1 || d.ListenerSet[0].Scheduler != "wrr" {
+		t.Errorf("DescribeTCPListeners after the port was freed: %+v, %v; want Scheduler wrr", d, err)
+	}
+	if got, err := fetchFrom(origins.Next(), r.addr); err != nil || got != "back" {
+		t.Errorf("after the port was freed: got %q, %v; want back", got, err)
+	}
+}
+
+// groupWithMemberPortTaken makes a group of two members serving a TCP group
+// listener bound to an origin that answers "ok", then takes the listener's
+// port on the second member's address while that member is closed and
+// reopens it (its OpenProxies task FAILs): the listener serves on the first
+// member only. It returns the members, their IPs, the listener, its port
+// and a func that frees the port.
+func groupWithMemberPortTaken(t *testing.T, n *node) (g string, ms []string, ips []netip.Addr, l string, port int, free func()) {
+	t.Helper()
+	g, ms, ips = n.groupOf("SouthChina", "Hongkong")
+	l, port = n.groupTCPListener(g, ips[0], "ok")
+	for _, ip := range ips {
+		n.until("member "+ip.String()+" serves", func() bool { return n.serves(origins.Next(), netip.AddrPortFrom(ip, uint16(port))) })
+	}
+	task, free := reopenWithPortTaken(t, n, ms[1], netip.AddrPortFrom(ips[1], uint16(port)))
+	if st := n.taskStatus(task); st != "FAIL" {
+		t.Fatalf("OpenProxies of the member whose port is taken: task %s; want FAIL", st)
+	}
+	n.until("the first member serves the group listener", func() bool {
+		return n.serves(origins.Next(), netip.AddrPortFrom(ips[0], uint16(port)))
+	})
+	return g, ms, ips, l, port, free
+}
+
+// TestGroupJoinTaskIgnoresOtherMembersPort: CreateProxy with a GroupId
+// covers the group's listeners the new member brings up on its own address
+// (docs/controller.md "Tasks"). It serves them all, so its task reads
+// SUCCESS, although an older member cannot bind one: that socket is not
+// this call's, and a client would take a good scale-out for a failed one.
+func TestGroupJoinTaskIgnoresOtherMembersPort(t *testing.T) {
+	n := startNode(t)
+	g, _, _, l, port, _ := groupWithMemberPortTaken(t, n)
+	var cr struct{ InstanceId, RequestId string }
+	if err := n.Call(n.c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "late", "AccessRegion": "Japan", "GroupId": g,
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}, &cr); err != nil {
+		t.Fatal(err)
+	}
+	at := netip.AddrPortFrom(n.proxyIP(cr.InstanceId), uint16(port))
+	n.until("the new member serves the group listener", func() bool { return n.serves(origins.Next(), at) })
+	if st := n.taskStatus(cr.RequestId); st != "SUCCESS" {
+		t.Errorf("CreateProxy (GroupId) task %s although the new member serves %s on %v; only another member's port is taken", st, l, at)
+	}
+	if st := n.tcpListenerStatus(l); st != 1 {
+		t.Errorf("group listener %s reads %d while a member cannot bind it; want 1", l, st)
+	}
+}
+
+// TestGroupMemberReopenTaskIgnoresOtherMembersPort: OpenProxies' task
+// covers the group listeners the reopened member runs again on its own
+// address; it serves them, so the task reads SUCCESS although another
+// member's address has the port taken.
+func TestGroupMemberReopenTaskIgnoresOtherMembersPort(t *testing.T) {
+	n := startNode(t)
+	_, ms, ips, l, port, _ := groupWithMemberPortTaken(t, n)
+	at := netip.AddrPortFrom(ips[0], uint16(port))
+	if err := n.Call(n.c, "CloseProxies", map[string]any{"ProxyIds": []string{ms[0]}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.until("closed member refuses", func() bool { _, err := fetchFrom(origins.Next(), at); return err != nil })
+	n.until("member CLOSED", func() bool {
+		var r struct{ ProxySet []struct{ Status string } }
+		err := n.Call(n.c, "DescribeProxies", map[string]any{"ProxyIds": []string{ms[0]}}, &r)
+		return err == nil && len(r.ProxySet) == 1 && r.ProxySet[0].Status == "CLOSED"
+	})
+	var op struct{ RequestId string }
+	if err := n.Call(n.c, "OpenProxies", map[string]any{"ProxyIds": []string{ms[0]}}, &op); err != nil {
+		t.Fatal(err)
+	}
+	n.until("reopened member serves", func() bool { return n.serves(origins.Next(), at) })
+	if st := n.taskStatus(op.RequestId); st != "SUCCESS" {
+		t.Errorf("OpenProxies task of %s reads %s although it serves %s on %v; only the other member's port is taken", ms[0], st, l, at)
+	}
+}
+
+// TestGroupListenerOneMemberDownTakesEveryChange: a group listener one
+// member cannot bind keeps being managed (docs/api-listeners.md): every
+// change is accepted, its task FAILs and it applies on the member that
+// serves; the first change used to stay in progress for good, so the next
+// one was refused with ListenerHasTask until the other member's port was
+// free. The listener reads not running meanwhile, 0 once both members
+// serve.
+func TestGroupListenerOneMemberDownTakesEveryChange(t *testing.T) {
+	n := startNode(t)
+	g, _, ips, l, port, free := groupWithMemberPortTaken(t, n)
+	var d struct {
+		ListenerSet []struct {
+			RealServerSet []struct{ RealServerPort int }
+		}
+	}
+	if err := n.Call(n.c, "DescribeTCPListeners", map[string]any{"GroupId": g, "ListenerId": l}, &d); err != nil ||
+		len(d.ListenerSet) != 1 || len(d.ListenerSet[0].RealServerSet) != 1 {
+		t.Fatalf("DescribeTCPListeners: %+v, %v", d, err)
+	}
+	originPort := d.ListenerSet[0].RealServerSet[0].RealServerPort // a group listener's RealServerPorts
+	for _, name := range []string{"first", "second"} {
+		o := edgetest.StartTCP(t, netip.AddrPortFrom(origins.Next(), uint16(originPort)), proxyProtocolName(t, name))
+		rs := n.realServers(o.Addr.Addr())
+		var out struct{ RequestId string }
+		if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": l, "RealServerBindSet": []map[string]any{
+			{"RealServerId": rs[0], "RealServerPort": int(o.Addr.Port()), "RealServerIP": o.Addr.Addr().String(), "RealServerWeight": 1}}}, &out); err != nil {
+			t.Fatalf("bind %s to group listener %s while one member cannot bind it: %v", name, l, err)
+		}
+		if task := n.taskStatus(out.RequestId); task != "FAIL" {
+			t.Errorf("bind %s: task %s while one member cannot bind the listener; want FAIL", name, task)
+		}
+		at := netip.AddrPortFrom(ips[0], uint16(port))
+		n.until("the serving member answers "+name, func() bool { got, _ := fetchFrom(origins.Next(), at); return got == name })
+	}
+	if st := n.tcpListenerStatus(l); st == 0 {
+		t.Errorf("group listener reads 0 (running) while a member cannot bind it")
+	}
+	free()
+	n.waitListener(l)
+	at := netip.AddrPortFrom(ips[1], uint16(port))
+	n.until("the freed member answers second", func() bool { got, _ := fetchFrom(origins.Next(), at); return got == "second" })
+}

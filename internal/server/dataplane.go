@@ -11,8 +11,8 @@ import (
 )
 
 // dataPlane hands compiled snapshots to an edge node and turns its report
-// into the controller's ACK/NACK: the IDs of listeners that did not come up,
-// with the reason.
+// into the controller's ACK/NACK: the IDs of listeners that did not come up
+// (and of a group listener's instances that did not), with the reason.
 type dataPlane struct {
 	node edge.Node
 	// compile holds what the compiler takes from the node: the key opener
@@ -40,10 +40,16 @@ func (d *dataPlane) Apply(_ context.Context, st *controller.State) (map[string]s
 		}
 		// Any instance failing fails its object: a group listener's on
 		// one proxy, an EdgeOne rule's on one port. The first one
-		// reported is the reason given.
+		// reported is the reason given. A group listener's instance is
+		// named too: a member's own task (joining, reopened) waits for
+		// its instances only, not for another member's socket.
+		why := fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
 		id := snapshot.ObjectOf(l.ID)
 		if _, seen := failed[id]; !seen {
-			failed[id] = fmt.Sprintf("%s %s: %s", l.Addr, l.State, l.Error)
+			failed[id] = why
+		}
+		if snapshot.GroupInstanceID(id, l.ProxyID) == l.ID {
+			failed[l.ID] = why
 		}
 	}
 	for id, why := range rep.Invalid { // A proxy or mirror: its tasks fail.

@@ -131,7 +131,8 @@ func TestRejectedProxyNotRunning(t *testing.T) {
 
 // TestGroupListenerOneMemberPortTaken: a group TCP listener whose
 // port is taken on one member's address only. The listener must not read
-// running while that member does not serve it, its task must FAIL, and
+// running while that member does not serve it, its task must FAIL, it
+// must take its first bind meanwhile (serving on the other member), and
 // once the port is free it must come back by itself and read running.
 func TestGroupListenerOneMemberPortTaken(t *testing.T) {
 	n := startNode(t)
@@ -158,10 +159,16 @@ func TestGroupListenerOneMemberPortTaken(t *testing.T) {
 	if st := n.tcpListenerStatus(l); st == 0 {
 		t.Errorf("group listener reads 0 (running) while member %s cannot bind it", ips[1])
 	}
+	// Still in creation, it keeps being managed: its first bind is
+	// accepted and serves on the member that binds the port.
+	rs := n.realServers(o.Addr.Addr())
+	if err := n.Call(n.c, "BindListenerRealServers", map[string]any{"ListenerId": l, "RealServerBindSet": []map[string]any{
+		{"RealServerId": rs[0], "RealServerPort": int(o.Addr.Port()), "RealServerIP": o.Addr.Addr().String(), "RealServerWeight": 1}}}, nil); err != nil {
+		t.Fatalf("bind to group listener %s while member %s cannot bind it: %v", l, ips[1], err)
+	}
+	n.until("the other member serves", func() bool { return n.serves(origins.Next(), netip.AddrPortFrom(ips[0], uint16(port))) })
 	sq.Close()
 	n.waitListener(l)
-	rs := n.realServers(o.Addr.Addr())
-	n.bind(l, map[string]netip.AddrPort{rs[0]: o.Addr})
 	for _, ip := range ips {
 		if got, err := fetchFrom(origins.Next(), netip.AddrPortFrom(ip, uint16(port))); err != nil || got != "ok" {
 			t.Errorf("member %s after the port was freed: %q, %v; want ok", ip, got, err)
