@@ -154,8 +154,13 @@ func validTags(action string, in []gaapapi.TagPair) ([]model.Tag, error) {
 	return tags, nil
 }
 
-// loadGroup returns a group and its proxies.
-func loadGroup(tx *resource.Tx, id string) (*model.ProxyGroup, []*model.Proxy, error) {
+// loadGroup returns the group a request's GroupId names (idParam) and its
+// proxies.
+func loadGroup(tx *resource.Tx, groupID *string) (*model.ProxyGroup, []*model.Proxy, error) {
+	id, err := idParam("GroupId", groupID)
+	if err != nil {
+		return nil, nil, err
+	}
 	g, err := resource.Get[model.ProxyGroup](tx, id)
 	if err != nil {
 		return nil, nil, err

@@ -119,7 +119,7 @@ func optional[T comparable](v T) *T {
 func (s *Service) DescribeProxyGroupDetails(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeProxyGroupDetailsRequest) (*gaapapi.DescribeProxyGroupDetailsResponse, error) {
 	var v groupView
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		v.g, v.proxies, err = loadGroup(tx, *req.GroupId)
+		v.g, v.proxies, err = loadGroup(tx, req.GroupId)
 		return err
 	})
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Service) ModifyProxyGroupAttribute(ctx context.Context, call *cloudapi.
 		}
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		g, proxies, err := loadGroup(tx, *req.GroupId)
+		g, proxies, err := loadGroup(tx, req.GroupId)
 		if err != nil {
 			return err
 		}

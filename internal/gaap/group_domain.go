@@ -23,7 +23,7 @@ import (
 // ModifyGroupDomainConfig checked it.
 func (s *Service) CreateProxyGroupDomain(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateProxyGroupDomainRequest) (*gaapapi.CreateProxyGroupDomainResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := liveGroup(tx, *req.GroupId)
+		g, err := liveGroup(tx, req.GroupId)
 		if err != nil || g.Domain != "" {
 			return err
 		}
@@ -61,11 +61,12 @@ func checkGroupDefault(tx *resource.Tx, domain, dflt string) error {
 	return entries.CheckLoop("DefaultDnsIp", domain, dflt)
 }
 
-// liveGroup loads a group that is not being destroyed.
-func liveGroup(tx *resource.Tx, id string) (*model.ProxyGroup, error) {
-	g, err := resource.Get[model.ProxyGroup](tx, id)
+// liveGroup loads the group a request's GroupId names (loadGroup) when it
+// is not being destroyed.
+func liveGroup(tx *resource.Tx, groupID *string) (*model.ProxyGroup, error) {
+	g, _, err := loadGroup(tx, groupID)
 	if err == nil && g.Status == model.GroupDestroying {
-		err = apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", id)
+		err = apierr.New(notRunningCode(tx.Action, apierr.FailedOperationGroupStatusNotInRuning), "group %s is being destroyed", g.ID)
 	}
 	return g, err
 }
@@ -79,7 +80,7 @@ func (s *Service) ModifyGroupDomainConfig(ctx context.Context, call *cloudapi.Ca
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		g, err := liveGroup(tx, *req.GroupId)
+		g, err := liveGroup(tx, req.GroupId)
 		if err != nil {
 			return err
 		}
@@ -140,7 +141,7 @@ func (s *Service) DescribeGroupDomainConfig(ctx context.Context, call *cloudapi.
 	var g *model.ProxyGroup
 	var proxies []*model.Proxy
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		g, proxies, err = loadGroup(tx, *req.GroupId)
+		g, proxies, err = loadGroup(tx, req.GroupId)
 		return err
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // still being created or destroyed is itself reported invalid (the
 // reference's examples list a group ID there); otherwise the invalid list
 // holds the proxies that could not take the transition.
-func (s *Service) groupBatch(ctx context.Context, call *cloudapi.Call, id string, t proxyTransition) (invalid []string, err error) {
+func (s *Service) groupBatch(ctx context.Context, call *cloudapi.Call, id *string, t proxyTransition) (invalid []string, err error) {
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
 		g, proxies, err := loadGroup(tx, id)
 		if err != nil {
@@ -32,7 +32,7 @@ func (s *Service) groupBatch(ctx context.Context, call *cloudapi.Call, id string
 
 // OpenProxyGroup opens every closed proxy of a group.
 func (s *Service) OpenProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.OpenProxyGroupRequest) (*gaapapi.OpenProxyGroupResponse, error) {
-	invalid, err := s.groupBatch(ctx, call, *req.GroupId, openProxies)
+	invalid, err := s.groupBatch(ctx, call, req.GroupId, openProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Service) OpenProxyGroup(ctx context.Context, call *cloudapi.Call, req *
 
 // CloseProxyGroup closes every running proxy of a group.
 func (s *Service) CloseProxyGroup(ctx context.Context, call *cloudapi.Call, req *gaapapi.CloseProxyGroupRequest) (*gaapapi.CloseProxyGroupResponse, error) {
-	invalid, err := s.groupBatch(ctx, call, *req.GroupId, closeProxies)
+	invalid, err := s.groupBatch(ctx, call, req.GroupId, closeProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Service) DeleteProxyGroup(ctx context.Context, call *cloudapi.Call, req
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		g, proxies, err := loadGroup(tx, *req.GroupId)
+		g, proxies, err := loadGroup(tx, req.GroupId)
 		if err != nil {
 			return err
 		}

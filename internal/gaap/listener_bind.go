@@ -16,7 +16,7 @@ import (
 // origins (status 3) until the data plane has the new set.
 func (s *Service) BindListenerRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.BindListenerRealServersRequest) (*gaapapi.BindListenerRealServersResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, err := listenerOf(tx, *req.ListenerId, "", model.TCP, model.UDP)
+		l, err := listenerParam(tx, req.ListenerId, "", model.TCP, model.UDP)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func bindSpecs(tx *resource.Tx, set []gaapapi.RealServerBindSetReq) ([]model.Bin
 func (s *Service) DescribeListenerRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeListenerRealServersRequest) (*gaapapi.DescribeListenerRealServersResponse, error) {
 	resp := &gaapapi.DescribeListenerRealServersResponse{RealServerSet: []gaapapi.RealServer{}}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		l, err := listenerOf(tx, *req.ListenerId, "", model.TCP, model.UDP)
+		l, err := listenerParam(tx, req.ListenerId, "", model.TCP, model.UDP)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 // health check or failover mode.
 func (s *Service) ModifyTCPListenerAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyTCPListenerAttributeRequest) (*gaapapi.ModifyTCPListenerAttributeResponse, error) {
 	err := s.modifyL4(ctx, call, l4Modify{
-		protocol: model.TCP, listenerID: *req.ListenerId,
+		protocol: model.TCP, listenerID: req.ListenerId,
 		proxyID: req.ProxyId, groupID: req.GroupId, name: req.ListenerName,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, HealthCheck: req.HealthCheck, DelayLoop: req.DelayLoop,
@@ -31,7 +31,7 @@ func (s *Service) ModifyTCPListenerAttribute(ctx context.Context, call *cloudapi
 // health check (including the UDP probe) or failover mode.
 func (s *Service) ModifyUDPListenerAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyUDPListenerAttributeRequest) (*gaapapi.ModifyUDPListenerAttributeResponse, error) {
 	err := s.modifyL4(ctx, call, l4Modify{
-		protocol: model.UDP, listenerID: *req.ListenerId,
+		protocol: model.UDP, listenerID: req.ListenerId,
 		proxyID: req.ProxyId, groupID: req.GroupId, name: req.ListenerName,
 		params: model.L4Params{
 			Scheduler: req.Scheduler, HealthCheck: req.HealthCheck, DelayLoop: req.DelayLoop,
@@ -49,9 +49,9 @@ func (s *Service) ModifyUDPListenerAttribute(ctx context.Context, call *cloudapi
 
 // l4Modify is a change to one TCP or UDP listener.
 type l4Modify struct {
-	protocol, listenerID   string
-	proxyID, groupID, name *string
-	params                 model.L4Params
+	protocol                           string
+	listenerID, proxyID, groupID, name *string
+	params                             model.L4Params
 }
 
 // modifyL4 applies the change. A rename alone takes effect at once; any
@@ -70,7 +70,7 @@ func (s *Service) modifyL4(ctx context.Context, call *cloudapi.Call, m l4Modify)
 		if err := o.refuseMember(call.Action); err != nil {
 			return err
 		}
-		l, err := listenerOf(tx, m.listenerID, o.id(), m.protocol)
+		l, err := listenerParam(tx, m.listenerID, o.id(), m.protocol)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,7 @@ func (s *Service) ModifyHTTPListenerAttribute(ctx context.Context, call *cloudap
 	if err := model.CheckName("ListenerName", *req.ListenerName); err != nil {
 		return nil, err
 	}
-	err := s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTP,
+	err := s.editListener(ctx, call, req.ListenerId, trimmed(req.ProxyId), model.HTTP,
 		func(_ *resource.Tx, l *model.Listener) (bool, error) {
 			l.Name = *req.ListenerName
 			return false, nil
@@ -44,7 +44,7 @@ func (s *Service) ModifyHTTPSListenerAttribute(ctx context.Context, call *clouda
 	if err != nil {
 		return nil, err
 	}
-	err = s.editListener(ctx, call, *req.ListenerId, trimmed(req.ProxyId), model.HTTPS,
+	err = s.editListener(ctx, call, req.ListenerId, trimmed(req.ProxyId), model.HTTPS,
 		func(tx *resource.Tx, l *model.Listener) (bool, error) {
 			if req.ListenerName != nil {
 				l.Name = *req.ListenerName
@@ -67,7 +67,7 @@ func (s *Service) SetTlsVersion(ctx context.Context, call *cloudapi.Call, req *g
 	if err := model.CheckTLS(req.TLSSupportVersion, *req.TLSCiphers, conflictCode(call.Action)); err != nil {
 		return nil, err
 	}
-	err := s.editListener(ctx, call, *req.ListenerId, "", model.HTTPS,
+	err := s.editListener(ctx, call, req.ListenerId, "", model.HTTPS,
 		func(tx *resource.Tx, l *model.Listener) (bool, error) {
 			l.TLSSupportVersion, l.TLSCiphers = req.TLSSupportVersion, *req.TLSCiphers
 			return true, inheritedTLS(tx, call.Action, l)
@@ -103,13 +103,13 @@ func inheritedTLS(tx *resource.Tx, action string, l *model.Listener) error {
 // editListener loads a running listener of protocol (of proxyID when not
 // empty) under a running owner, applies edit and stores it; when edit
 // reports a data-plane change the listener goes to status 4 (adjusting).
-func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id, proxyID, protocol string,
+func (s *Service) editListener(ctx context.Context, call *cloudapi.Call, id *string, proxyID, protocol string,
 	edit func(*resource.Tx, *model.Listener) (bool, error)) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
 		if err := refuseMemberID(tx, call.Action, proxyID); err != nil {
 			return err
 		}
-		l, err := listenerOf(tx, id, proxyID, protocol)
+		l, err := listenerParam(tx, id, proxyID, protocol)
 		if err != nil {
 			return err
 		}

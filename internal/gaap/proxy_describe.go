@@ -173,7 +173,7 @@ func (s *Service) DescribeProxyDetail(ctx context.Context, call *cloudapi.Call, 
 	var related map[string][]string
 	var policy string
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		if p, err = resource.Get[model.Proxy](tx, *req.ProxyId); err != nil {
+		if p, err = proxyParam(tx, req.ProxyId); err != nil {
 			return err
 		}
 		// One proxy: its group's policy is one read, not a list of groups.

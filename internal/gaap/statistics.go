@@ -224,13 +224,17 @@ func (s *Service) DescribeListenerStatistics(ctx context.Context, call *cloudapi
 	if err != nil {
 		return nil, err
 	}
+	var id string
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		_, err := resource.Get[model.Listener](tx, trimmed(req.ListenerId))
+		l, err := listenerParam(tx, req.ListenerId, "")
+		if err == nil {
+			id = l.ID
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.statistics(ctx, []string{trimmed(req.ListenerId)}, q)
+	data, err := s.statistics(ctx, []string{id}, q)
 	if err != nil {
 		return nil, err
 	}
@@ -247,13 +251,17 @@ func (s *Service) DescribeProxyStatistics(ctx context.Context, call *cloudapi.Ca
 	if isp := trimmed(req.Isp); isp != "" && !slices.Contains([]string{"CMCC", "CUCC", "CTCC"}, isp) {
 		return nil, cloudapi.Invalid("Isp", "%q is not CMCC, CUCC or CTCC", isp)
 	}
+	var id string
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		_, err := resource.Get[model.Proxy](tx, trimmed(req.ProxyId))
+		p, err := proxyParam(tx, req.ProxyId)
+		if err == nil {
+			id = p.ID
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	data, err := s.statistics(ctx, []string{trimmed(req.ProxyId)}, q)
+	data, err := s.statistics(ctx, []string{id}, q)
 	if err != nil {
 		return nil, err
 	}
@@ -274,16 +282,15 @@ func (s *Service) DescribeProxyGroupStatistics(ctx context.Context, call *clouda
 	var group string
 	var members []string
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		g, err := resource.Get[model.ProxyGroup](tx, trimmed(req.GroupId))
+		g, proxies, err := loadGroup(tx, req.GroupId)
 		if err != nil {
 			return err
 		}
 		group = g.ID
-		proxies, err := resource.Children[model.Proxy](tx, g.ID)
 		for _, p := range proxies {
 			members = append(members, p.ID)
 		}
-		return err
+		return nil
 	}); err != nil {
 		return nil, err
 	}
