@@ -4,7 +4,10 @@
 // the service can return them unchanged.
 package model
 
-import "crypto/rand"
+import (
+	"crypto/rand"
+	"strings"
+)
 
 // Base is embedded in every stored resource.
 type Base struct {
@@ -64,6 +67,15 @@ func NewID(prefix string) string {
 		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
 	return prefix + "-" + string(b[:])
+}
+
+// WellFormedID reports whether id has the whole shape NewID gives prefix's
+// kind: the prefix, "-" and 8 lower-case letters or digits. A prefix alone
+// is not enough: "vpc-" or "vpc-1" can name no VPC, and the services that
+// refuse a malformed ID must refuse these too, in every action alike.
+func WellFormedID(prefix, id string) bool {
+	suffix, ok := strings.CutPrefix(id, prefix+"-")
+	return ok && len(suffix) == 8 && strings.Trim(suffix, idAlphabet) == ""
 }
 
 // ID prefixes per kind.

@@ -36,11 +36,11 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 		probe.Target = tg
 	}
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		if _, err := resource.Get[model.Vpc](tx, *req.VpcId); err != nil {
+		if _, err := getVpc(tx, "VpcId", *req.VpcId); err != nil {
 			return err
 		}
 		if id := cloudapi.Value(req.TrafficMirrorId); id != "" {
-			m, err := resource.Get[model.TrafficMirror](tx, id)
+			m, err := getMirror(tx, "TrafficMirrorId", id)
 			if err != nil {
 				return err
 			}

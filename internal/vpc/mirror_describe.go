@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -61,8 +62,8 @@ func checkMirrorQuery(req *vpcapi.DescribeTrafficMirrorsRequest) error {
 		return apierr.New(apierr.InvalidParameterValueLimitExceeded, "at most %d TrafficMirrorIds may be given", maxIDs)
 	}
 	for i, id := range req.TrafficMirrorIds {
-		if !strings.HasPrefix(id, model.PrefixTrafficMirror+"-") {
-			return apierr.New(apierr.InvalidParameterValueMalformed, "TrafficMirrorIds.%d %q is not a traffic mirror ID such as imgf-7h62jza4", i, id)
+		if err := checkID(fmt.Sprintf("TrafficMirrorIds.%d", i), model.PrefixTrafficMirror, id); err != nil {
+			return err
 		}
 	}
 	if f := req.Filters; f != nil {

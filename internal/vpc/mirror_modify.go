@@ -10,10 +10,11 @@ import (
 	"github.com/opengaap/opengaap/internal/vpc/vpcapi"
 )
 
-// changeMirror loads the caller's mirror id, applies fn and stores it.
+// changeMirror loads the caller's mirror id (the request's TrafficMirrorId),
+// applies fn and stores it.
 func (s *Service) changeMirror(ctx context.Context, call *cloudapi.Call, id string, fn func(tx *resource.Tx, m *model.TrafficMirror) error) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		m, err := resource.Get[model.TrafficMirror](tx, id)
+		m, err := getMirror(tx, "TrafficMirrorId", id)
 		if err != nil {
 			return err
 		}
@@ -48,7 +49,7 @@ func (s *Service) ModifyTrafficMirrorAttribute(ctx context.Context, call *clouda
 // DeleteTrafficMirror deletes a mirror; copying stops with the next snapshot.
 func (s *Service) DeleteTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.DeleteTrafficMirrorRequest) (*vpcapi.DeleteTrafficMirrorResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		m, err := resource.Get[model.TrafficMirror](tx, *req.TrafficMirrorId)
+		m, err := getMirror(tx, "TrafficMirrorId", *req.TrafficMirrorId)
 		if err != nil {
 			return err
 		}

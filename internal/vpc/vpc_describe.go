@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -97,8 +98,8 @@ func checkVpcQuery(req *vpcapi.DescribeVpcsRequest) error {
 		return apierr.New(apierr.InvalidParameterValueLimitExceeded, "at most %d VpcIds may be given", maxIDs)
 	}
 	for i, id := range req.VpcIds {
-		if !strings.HasPrefix(id, model.PrefixVpc+"-") {
-			return apierr.New(apierr.InvalidParameterValueMalformed, "VpcIds.%d %q is not a VPC ID such as vpc-f49l6u0z", i, id)
+		if err := checkID(fmt.Sprintf("VpcIds.%d", i), model.PrefixVpc, id); err != nil {
+			return err
 		}
 	}
 	for i, f := range req.Filters {

@@ -313,3 +313,48 @@ func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestMalformedIDAnsweredAlikeByEveryAction guards checkID: an ID that
+// cannot be a VPC's or a traffic mirror's (another kind's, a prefix with a
+// short, empty or upper-case suffix) is InvalidParameterValue.Malformed in
+// the list filters and in every action taking one ID, where the
+// single-ID actions used to look it up and answer ResourceNotFound; a
+// well-formed unknown ID stays ResourceNotFound everywhere.
+func TestMalformedIDAnsweredAlikeByEveryAction(t *testing.T) {
+	e := start(t)
+	kinds := []struct {
+		list, listParam, param string
+		singles                map[string]map[string]any
+		malformed              []string
+		unknown                string
+	}{
+		{"DescribeTrafficMirrors", "TrafficMirrorIds", "TrafficMirrorId", map[string]map[string]any{
+			"DeleteTrafficMirror":              nil,
+			"ModifyTrafficMirrorAttribute":     {"TrafficMirrorName": "x"},
+			"StartTrafficMirror":               nil,
+			"DescribeTrafficMirrorFilterRules": nil,
+		}, []string{"vpc-1", "imgf-", "imgf-1", "imgf-ABCDEFGH", "IMGF-abcdefgh", "vpc-7h62jza4"}, "imgf-00000000"},
+		{"DescribeVpcs", "VpcIds", "VpcId", map[string]map[string]any{
+			"DeleteVpc":          nil,
+			"ModifyVpcAttribute": {"VpcName": "x"},
+		}, []string{"imgf-7h62jza4", "vpc-", "vpc-1", "vpc-f49l6u0z0", "VPC-abcdefgh"}, "vpc-00000000"},
+	}
+	for _, k := range kinds {
+		for _, id := range append(k.malformed, k.unknown) {
+			want := "InvalidParameterValue.Malformed"
+			if id == k.unknown {
+				want = "ResourceNotFound"
+			}
+			t.Run(fmt.Sprintf("%s %q", k.list, id), func(t *testing.T) {
+				wantCode(t, call(e.vpc, k.list, map[string]any{k.listParam: []string{id}}, nil), want)
+			})
+			for action, extra := range k.singles {
+				p := map[string]any{k.param: id}
+				for n, v := range extra {
+					p[n] = v
+				}
+				t.Run(fmt.Sprintf("%s %q", action, id), func(t *testing.T) { wantCode(t, call(e.vpc, action, p, nil), want) })
+			}
+		}
+	}
+}
