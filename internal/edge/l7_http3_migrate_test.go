@@ -115,6 +115,20 @@ func (c *rebindConn) SetReadDeadline(d time.Time) error { // quic-go's Transport
 }
 func (c *rebindConn) SetWriteDeadline(time.Time) error { return nil }
 
+// h3ServedBeforeDeniedRebind serves an HTTP/3 listener ("lsr-h3") whose
+// policy drops the address it returns (bad), and a client connected from
+// another address that a GET was served to, ready to rebind to bad.
+func h3ServedBeforeDeniedRebind(t *testing.T) (*edge.Runtime, netip.Addr, *rebindConn, *quic.Conn, *http3.ClientConn) {
+	good, bad := lo.Next(), lo.Next()
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	mustApply(t, rt, denyFrom(httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil))), bad))
+	rc, qc, cc := h3DialRebind(t, good, addr, ca.pool)
+	if got, err := h3Post(t, cc, http.MethodGet); got != good.String() {
+		t.Fatalf("from %v: X-Real-Ip %q, %v", good, got, err)
+	}
+	return rt, bad, rc, qc, cc
+}
+
 // h3DialRebind is h3Dial over a rebindConn.
 func h3DialRebind(t *testing.T, src netip.Addr, addr netip.AddrPort, pool *x509.CertPool) (*rebindConn, *quic.Conn, *http3.ClientConn) {
 	t.Helper()
@@ -177,13 +191,7 @@ func denyFrom(s *snapshot.Snapshot, bad netip.Addr) *snapshot.Snapshot {
 // before quic-go sees it, so none of its requests is served and the
 // attempt counts as denied.
 func TestHTTP3RebindToDeniedSourceNotServed(t *testing.T) {
-	good, bad := lo.Next(), lo.Next()
-	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
-	mustApply(t, rt, denyFrom(httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil))), bad))
-	rc, _, cc := h3DialRebind(t, good, addr, ca.pool)
-	if got, err := h3Post(t, cc, http.MethodGet); got != good.String() {
-		t.Fatalf("from %v: X-Real-Ip %q, %v", good, got, err)
-	}
+	rt, bad, rc, _, cc := h3ServedBeforeDeniedRebind(t)
 	rc.rebind(t, bad, false) // The client's address changes under it.
 	if got, err := h3Post(t, cc, http.MethodPost); err == nil {
 		t.Errorf("POST sent from %v, which the policy drops, reached the origin and was answered (origin saw X-Real-Ip %q)", bad, got)
@@ -200,13 +208,7 @@ func TestHTTP3RebindToDeniedSourceNotServed(t *testing.T) {
 // RemoteAddr) ever saw the denied address, and every request sent from it
 // was served for as long as the client liked; now none is.
 func TestHTTP3RebindDeafClientNotServed(t *testing.T) {
-	good, bad := lo.Next(), lo.Next()
-	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
-	mustApply(t, rt, denyFrom(httpProxy(1, ip, h3Listener(t, ca, port, httpOrigin(t, "a", nil))), bad))
-	rc, qc, cc := h3DialRebind(t, good, addr, ca.pool)
-	if got, err := h3Post(t, cc, http.MethodGet); got != good.String() {
-		t.Fatalf("from %v: X-Real-Ip %q, %v", good, got, err)
-	}
+	_, bad, rc, qc, cc := h3ServedBeforeDeniedRebind(t)
 	rc.rebind(t, bad, true)
 	served := 0
 	deadline := time.Now().Add(2 * time.Second) // Four sweeps.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/opengaap/opengaap/internal/model"
 	"github.com/opengaap/opengaap/internal/resource"
-	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/store"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
@@ -20,11 +19,8 @@ import (
 // set that grows is refused.
 func TestOwnerBindingsShrinkPastBound(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	api, proxy, l, origin := bindingFixture(t)
 	c := api.GAAP()
-	proxy := runningProxy(t, api)
-	l := l7Listener(t, api, proxy, "", 0)
-	origin := addOrigins(t, c, 0, "o", "1.1.1.1")[0]
 	createDomain(t, c, l, "a.example.com")
 	resp, err := c.CreateRule(ruleRequest(l, "a.example.com", "/"))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
+	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -229,6 +230,15 @@ func ruleRequest(listener, host, path string) *gaapsdk.CreateRuleRequest {
 	req.ListenerId, req.Domain, req.Path = new(listener), new(host), new(path)
 	req.RealServerType, req.Scheduler, req.HealthCheck = new("IP"), new("rr"), new(uint64(0))
 	return req
+}
+
+// bindingFixture starts an API without rate limits (the binding-bound
+// tests make hundreds of calls) with a running proxy, an HTTP listener on
+// it and an origin at 1.1.1.1 (bindPorts binds its ports).
+func bindingFixture(t *testing.T) (api *xtest.API, proxy, listener, origin string) {
+	api = xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	proxy = runningProxy(t, api)
+	return api, proxy, l7Listener(t, api, proxy, "", 0), addOrigins(t, api.GAAP(), 0, "o", "1.1.1.1")[0]
 }
 
 // bindPorts replaces rule's origins with n ports (10000 on) of origin, an

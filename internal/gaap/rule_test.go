@@ -9,7 +9,6 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/model"
-	"github.com/opengaap/opengaap/internal/server"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -667,11 +666,8 @@ func TestHTTPDomainRefusesTLSSettings(t *testing.T) {
 // the new set, not the old beside it.
 func TestRuleBindingsCappedPerProxy(t *testing.T) {
 	t.Parallel()
-	api := xtest.StartAPIWith(t, func(o *server.Options) { o.NoRateLimits = true })
+	api, proxy, l, origin := bindingFixture(t)
 	c := api.GAAP()
-	proxy := runningProxy(t, api)
-	l := l7Listener(t, api, proxy, "", 0)
-	origin := addOrigins(t, c, 0, "o", "1.1.1.1")[0]
 	hosts := []string{"a.example.com", "b.example.com", "c.example.com"}
 	for _, h := range hosts {
 		createDomain(t, c, l, h)
