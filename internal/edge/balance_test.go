@@ -542,17 +542,10 @@ func TestPersistOffOnStartsAfresh(t *testing.T) {
 	}
 }
 
-// TestRangedRuleSpreadsClientsOverOrigins: each port of an EdgeOne rule is
-// a listener with its own picker, and all began with the same origin: six
-// clients, one per port of a rule with three origins (rr), all went to
-// one. Each port starts its rotation at the port (Picker.Offset).
-func TestRangedRuleSpreadsClientsOverOrigins(t *testing.T) {
-	os := origins(namedOrigins(t, 3)...)
-	ip := lo.Next()
-	var ls []snapshot.Listener
+// rangePorts returns six free ports of ip, two of each residue modulo 3,
+// as a rule's range of consecutive ports has (free ones come at random).
+func rangePorts(t *testing.T, ip netip.Addr) []int {
 	var ports []int
-	// Ports two of each residue modulo 3, as a range's consecutive ports
-	// are (free ones are picked at random).
 	for len(ports) < 6 {
 		port := edgetest.FreePort(t, ip)
 		if slices.ContainsFunc(ports, func(p int) bool { return p == port }) ||
@@ -560,6 +553,20 @@ func TestRangedRuleSpreadsClientsOverOrigins(t *testing.T) {
 			continue
 		}
 		ports = append(ports, port)
+	}
+	return ports
+}
+
+// TestRangedRuleSpreadsClientsOverOrigins: each port of an EdgeOne rule is
+// a listener with its own picker, and all began with the same origin: six
+// clients, one per port of a rule with three origins (rr), all went to
+// one. Each port starts its rotation at the port (Picker.Offset).
+func TestRangedRuleSpreadsClientsOverOrigins(t *testing.T) {
+	os := origins(namedOrigins(t, 3)...)
+	ip := lo.Next()
+	ports := rangePorts(t, ip)
+	var ls []snapshot.Listener
+	for _, port := range ports {
 		l := listener(fmt.Sprintf("rule-rv-range/%d", port), snapshot.ProtoTCP, port, os)
 		l.PersistGroup = "rule-rv-range"
 		ls = append(ls, l)
@@ -627,15 +634,7 @@ func TestSettingChangeKeepsRotation(t *testing.T) {
 func TestRangedRuleWeightChangeSpreads(t *testing.T) {
 	os := origins(namedOrigins(t, 3)...)
 	ip := lo.Next()
-	var ports []int
-	for len(ports) < 6 {
-		port := edgetest.FreePort(t, ip)
-		if slices.ContainsFunc(ports, func(p int) bool { return p == port }) ||
-			len(slices.DeleteFunc(slices.Clone(ports), func(p int) bool { return p%3 != port%3 })) >= 2 {
-			continue
-		}
-		ports = append(ports, port)
-	}
+	ports := rangePorts(t, ip)
 	build := func(w int) []snapshot.Listener {
 		var ls []snapshot.Listener
 		for _, port := range ports {

@@ -959,6 +959,16 @@ func TestVanityNameServersChecked(t *testing.T) {
 	must(t, modify("off"))
 }
 
+// beforeAndAfter returns two services on f's store: one a server with
+// the capabilities was, one the same server restarted without them.
+func beforeAndAfter(t *testing.T, f *fixture, caps model.Capabilities) (before, after *teo.Service) {
+	pool, err := vip.New(xtest.NextVIPPool())
+	must(t, err)
+	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sealer := newSealer(t, f.st)
+	return teo.New(f.st, pool, caps, sealer, logs), teo.New(f.st, pool, model.Capabilities{}, sealer, logs)
+}
+
 // TestStoredRuleStaysEditable: a rule stored with TOA and a private origin
 // by a server that allowed both stays editable on one that allows neither
 // (restarted with --no-toa, or on a kernel without BPF; with
@@ -969,12 +979,7 @@ func TestVanityNameServersChecked(t *testing.T) {
 func TestStoredRuleStaysEditable(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	pool, err := vip.New(xtest.NextVIPPool())
-	must(t, err)
-	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sealer := newSealer(t, f.st)
-	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true, TOA: true}, sealer, logs)
-	after := teo.New(f.st, pool, model.Capabilities{}, sealer, logs)
+	before, after := beforeAndAfter(t, f, model.Capabilities{PrivateOrigins: true, TOA: true})
 	modify := func(svc *teo.Service, r teoapi.L4ProxyRule) error {
 		r.RuleId = new(f.rule)
 		_, err := svc.ModifyL4ProxyRules(ctx, f.call, &teoapi.ModifyL4ProxyRulesRequest{ZoneId: new(f.zone), ProxyId: new(f.proxy),
@@ -1056,12 +1061,7 @@ func TestOriginGroupPartialWeightsRefused(t *testing.T) {
 func TestStoredPrivateGroupStaysEditable(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	pool, err := vip.New(xtest.NextVIPPool())
-	must(t, err)
-	logs := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sealer := newSealer(t, f.st)
-	before := teo.New(f.st, pool, model.Capabilities{PrivateOrigins: true}, sealer, logs)
-	after := teo.New(f.st, pool, model.Capabilities{}, sealer, logs)
+	before, after := beforeAndAfter(t, f, model.Capabilities{PrivateOrigins: true})
 	g, err := before.CreateOriginGroup(ctx, f.call, &teoapi.CreateOriginGroupRequest{ZoneId: new(f.zone), Name: new("priv"), Type: new("GENERAL"),
 		Records: []teoapi.OriginRecord{{Record: new("10.0.0.1")}}})
 	must(t, err)
