@@ -44,6 +44,7 @@ var (
 func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid []string, err error) {
 	invalid = []string{}
 	var moved, listeners []string
+	groups := map[string][]*model.Listener{} // A group's listeners, read once for all its members.
 	for _, p := range proxies {
 		if !t.from(p) {
 			invalid = append(invalid, p.ID)
@@ -54,21 +55,28 @@ func (t proxyTransition) apply(tx *resource.Tx, proxies []*model.Proxy) (invalid
 			return nil, err
 		}
 		moved = append(moved, p.ID)
-		for _, owner := range []string{p.ID, p.GroupID} {
-			if !t.serves || owner == "" {
-				continue
-			}
-			ls, err := resource.Children[model.Listener](tx, owner)
-			if err != nil {
+		if !t.serves {
+			continue
+		}
+		own, err := resource.Children[model.Listener](tx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range own {
+			listeners = append(listeners, l.ID)
+		}
+		if p.GroupID == "" {
+			continue
+		}
+		ls, ok := groups[p.GroupID]
+		if !ok {
+			if ls, err = resource.Children[model.Listener](tx, p.GroupID); err != nil {
 				return nil, err
 			}
-			for _, l := range ls {
-				if owner == p.GroupID {
-					listeners = append(listeners, snapshot.GroupInstanceID(l.ID, p.ID))
-				} else {
-					listeners = append(listeners, l.ID)
-				}
-			}
+			groups[p.GroupID] = ls
+		}
+		for _, l := range ls {
+			listeners = append(listeners, snapshot.GroupInstanceID(l.ID, p.ID))
 		}
 	}
 	if len(moved) > 0 {

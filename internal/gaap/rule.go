@@ -146,21 +146,24 @@ func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		if *req.Force == 0 && len(r.Bindings) > 0 {
 			return apierr.New(apierr.FailedOperationRealServerAlreadyBound, "rule %s has %d origins bound; unbind them or pass Force=1", r.ID, len(r.Bindings))
 		}
-		return changeRule(tx, r, model.StatusDeleting)
+		// Done once the rule is gone, served or not: no wait for its
+		// listener (startL7Task).
+		r.Status = model.StatusDeleting
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+		_, err = tx.StartTask(r.ID)
+		return err
 	})
 	return &gaapapi.DeleteRuleResponse{}, err
 }
 
 // changeRule stores a change to the rule r, which applies asynchronously:
 // r has status until the data plane has it, and the call's task waits for
-// it (and, but for a deletion, for its listener: startL7Task).
+// it and its listener (startL7Task).
 func changeRule(tx *resource.Tx, r *model.Rule, status int64) error {
 	r.Status = status
 	if err := tx.Put(r); err != nil {
-		return err
-	}
-	if status == model.StatusDeleting {
-		_, err := tx.StartTask(r.ID)
 		return err
 	}
 	return startL7Task(tx, r.ListenerID, r.ID)

@@ -224,12 +224,12 @@ func (s *Service) DescribeListenerStatistics(ctx context.Context, call *cloudapi
 	if err != nil {
 		return nil, err
 	}
-	var id string
+	id, err := idParam("ListenerId", req.ListenerId)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		l, err := listenerParam(tx, req.ListenerId, "")
-		if err == nil {
-			id = l.ID
-		}
+		_, err := listenerOf(tx, id, "")
 		return err
 	}); err != nil {
 		return nil, err
@@ -251,12 +251,12 @@ func (s *Service) DescribeProxyStatistics(ctx context.Context, call *cloudapi.Ca
 	if isp := trimmed(req.Isp); isp != "" && !slices.Contains([]string{"CMCC", "CUCC", "CTCC"}, isp) {
 		return nil, cloudapi.Invalid("Isp", "%q is not CMCC, CUCC or CTCC", isp)
 	}
-	var id string
+	id, err := idParam("ProxyId", req.ProxyId)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.view(ctx, call, func(tx *resource.Tx) error {
-		p, err := proxyParam(tx, req.ProxyId)
-		if err == nil {
-			id = p.ID
-		}
+		_, err := resource.Get[model.Proxy](tx, id)
 		return err
 	}); err != nil {
 		return nil, err

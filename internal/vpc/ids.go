@@ -20,18 +20,18 @@ func checkID(param, prefix, id string) error {
 	return nil
 }
 
-// getVpc loads the VPC a request parameter names, after its shape check.
-func getVpc(tx *resource.Tx, param, id string) (*model.Vpc, error) {
-	if err := checkID(param, model.PrefixVpc, id); err != nil {
+// getVpc loads the VPC a request's VpcId names, after its shape check.
+func getVpc(tx *resource.Tx, id string) (*model.Vpc, error) {
+	if err := checkID("VpcId", model.PrefixVpc, id); err != nil {
 		return nil, err
 	}
 	return resource.Get[model.Vpc](tx, id)
 }
 
-// getMirror loads the traffic mirror a request parameter names, after its
-// shape check.
-func getMirror(tx *resource.Tx, param, id string) (*model.TrafficMirror, error) {
-	if err := checkID(param, model.PrefixTrafficMirror, id); err != nil {
+// getMirror loads the traffic mirror a request's TrafficMirrorId names,
+// after its shape check.
+func getMirror(tx *resource.Tx, id string) (*model.TrafficMirror, error) {
+	if err := checkID("TrafficMirrorId", model.PrefixTrafficMirror, id); err != nil {
 		return nil, err
 	}
 	return resource.Get[model.TrafficMirror](tx, id)

@@ -36,11 +36,11 @@ func (s *Service) CheckTrafficMirror(ctx context.Context, call *cloudapi.Call, r
 		probe.Target = tg
 	}
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		if _, err := getVpc(tx, "VpcId", *req.VpcId); err != nil {
+		if _, err := getVpc(tx, *req.VpcId); err != nil {
 			return err
 		}
 		if id := cloudapi.Value(req.TrafficMirrorId); id != "" {
-			m, err := getMirror(tx, "TrafficMirrorId", id)
+			m, err := getMirror(tx, id)
 			if err != nil {
 				return err
 			}

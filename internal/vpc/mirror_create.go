@@ -23,7 +23,7 @@ func (s *Service) CreateTrafficMirror(ctx context.Context, call *cloudapi.Call, 
 		return nil, err
 	}
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		if _, err := getVpc(tx, "VpcId", m.VpcID); err != nil {
+		if _, err := getVpc(tx, m.VpcID); err != nil {
 			return err
 		}
 		siblings, err := resource.Children[model.TrafficMirror](tx, m.VpcID)

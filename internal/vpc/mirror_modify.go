@@ -14,7 +14,7 @@ import (
 // applies fn and stores it.
 func (s *Service) changeMirror(ctx context.Context, call *cloudapi.Call, id string, fn func(tx *resource.Tx, m *model.TrafficMirror) error) error {
 	return s.update(ctx, call, func(tx *resource.Tx) error {
-		m, err := getMirror(tx, "TrafficMirrorId", id)
+		m, err := getMirror(tx, id)
 		if err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func (s *Service) ModifyTrafficMirrorAttribute(ctx context.Context, call *clouda
 // DeleteTrafficMirror deletes a mirror; copying stops with the next snapshot.
 func (s *Service) DeleteTrafficMirror(ctx context.Context, call *cloudapi.Call, req *vpcapi.DeleteTrafficMirrorRequest) (*vpcapi.DeleteTrafficMirrorResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		m, err := getMirror(tx, "TrafficMirrorId", *req.TrafficMirrorId)
+		m, err := getMirror(tx, *req.TrafficMirrorId)
 		if err != nil {
 			return err
 		}

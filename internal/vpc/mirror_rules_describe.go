@@ -30,7 +30,7 @@ func (s *Service) DescribeTrafficMirrorFilterRules(ctx context.Context, call *cl
 	}
 	var m *model.TrafficMirror
 	err = s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		m, err = getMirror(tx, "TrafficMirrorId", *req.TrafficMirrorId)
+		m, err = getMirror(tx, *req.TrafficMirrorId)
 		return err
 	})
 	if err != nil {

@@ -64,7 +64,7 @@ func newVpc(req *vpcapi.CreateVpcRequest) (*model.Vpc, error) {
 // ModifyVpcAttribute changes the given attributes of a VPC.
 func (s *Service) ModifyVpcAttribute(ctx context.Context, call *cloudapi.Call, req *vpcapi.ModifyVpcAttributeRequest) (*vpcapi.ModifyVpcAttributeResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		v, err := getVpc(tx, "VpcId", *req.VpcId)
+		v, err := getVpc(tx, *req.VpcId)
 		if err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func modifyVpc(v *model.Vpc, req *vpcapi.ModifyVpcAttributeRequest) (err error) 
 // DeleteVpc deletes a VPC that no traffic mirror uses.
 func (s *Service) DeleteVpc(ctx context.Context, call *cloudapi.Call, req *vpcapi.DeleteVpcRequest) (*vpcapi.DeleteVpcResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		v, err := getVpc(tx, "VpcId", *req.VpcId)
+		v, err := getVpc(tx, *req.VpcId)
 		if err != nil {
 			return err
 		}
