@@ -208,7 +208,7 @@ func TestHTTP3RebindToDeniedSourceNotServed(t *testing.T) {
 // RemoteAddr) ever saw the denied address, and every request sent from it
 // was served for as long as the client liked; now none is.
 func TestHTTP3RebindDeafClientNotServed(t *testing.T) {
-	_, bad, rc, qc, cc := h3ServedBeforeDeniedRebind(t)
+	rt, bad, rc, qc, cc := h3ServedBeforeDeniedRebind(t)
 	rc.rebind(t, bad, true)
 	served := 0
 	deadline := time.Now().Add(2 * time.Second) // Four sweeps.
@@ -222,5 +222,9 @@ func TestHTTP3RebindDeafClientNotServed(t *testing.T) {
 	alive := qc.Context().Err() == nil
 	if served > 0 {
 		t.Errorf("%d POSTs sent from %v (which the policy drops) were served over 2 s; connection still open: %v", served, bad, alive)
+	}
+	// Refused by the policy, not failing for another reason.
+	if d := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-h3"}].Denied; d == 0 {
+		t.Error("the denied source's datagrams not counted as denied")
 	}
 }

@@ -68,8 +68,7 @@ type h1Conn struct {
 	src         headLimit
 	bw          *bufio.Writer // Over out: a request is collected, then sent by exchange.
 	out         pending
-	addr        string
-	pool        *h1Pool // The pool of addr when dialled.
+	pool        *h1Pool // The pool of the address it was dialled to.
 	idleAt      time.Time
 	rd          readDeadline
 	// wait is the current exchange's time from its request sent to its
@@ -176,7 +175,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	pc := &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc, addr: addr}
+	pc := &h1Conn{c: c, readTimeout: cl.readTimeout, rc: rc}
 	cl.mu.Lock()
 	if pc.pool = cl.idle[addr]; pc.pool == nil {
 		pc.pool = &h1Pool{}

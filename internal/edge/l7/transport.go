@@ -594,6 +594,10 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	var reused bool
 	var turn uint64
 	var answered atomic.Bool // Set from the Transport's reading goroutine.
+	var at *health.AnswerTimer
+	if timed {
+		at = &health.AnswerTimer{}
+	}
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
 		conn, reused = i.Conn, i.Reused
 		if c := originConn(i.Conn); c != nil {
@@ -610,11 +614,14 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		if err != nil {
 			handshake.Store(&err)
 		}
-	}, GotFirstResponseByte: func() { answered.Store(true) }}
-	var at *health.AnswerTimer
-	if timed {
-		at = &health.AnswerTimer{}
-		trace.WroteRequest, trace.GotFirstResponseByte = at.Wrote, func() { answered.Store(true); at.FirstByte() }
+	}, GotFirstResponseByte: func() {
+		answered.Store(true)
+		if at != nil {
+			at.FirstByte()
+		}
+	}}
+	if at != nil {
+		trace.WroteRequest = at.Wrote
 	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	if req.Body != nil && req.Body != http.NoBody {
