@@ -21,7 +21,7 @@ func (s *Service) SetAuthentication(ctx context.Context, call *cloudapi.Call, re
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := s.changeableDomain(tx, *req.ListenerId, *req.Domain)
+		l, d, err := s.changeableDomain(tx, req.ListenerId, *req.Domain)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func (s *Service) CreateDomain(ctx context.Context, call *cloudapi.Call, req *ga
 	}
 	h3 := cloudapi.Value(req.Http3Supported)
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, err := s.operableL7Listener(tx, *req.ListenerId)
+		l, err := s.operableL7ListenerParam(tx, req.ListenerId)
 		if err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := s.changeableDomain(tx, *req.ListenerId, *req.OldDomain)
+		l, d, err := s.changeableDomain(tx, req.ListenerId, *req.OldDomain)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (s *Service) ModifyDomain(ctx context.Context, call *cloudapi.Call, req *ga
 // of an HTTPS listener.
 func (s *Service) ModifyCertificate(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyCertificateRequest) (*gaapapi.ModifyCertificateResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := s.changeableDomain(tx, *req.ListenerId, *req.Domain)
+		l, d, err := s.changeableDomain(tx, req.ListenerId, *req.Domain)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Service) DeleteDomain(ctx context.Context, call *cloudapi.Call, req *ga
 		return nil, cloudapi.Invalid("Force", "must be 0 or 1, not %d", f)
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := s.changeableDomain(tx, *req.ListenerId, *req.Domain)
+		l, d, err := s.changeableDomain(tx, req.ListenerId, *req.Domain)
 		if err != nil {
 			return err
 		}
@@ -181,8 +181,8 @@ func startL7Task(tx *resource.Tx, listenerID string, objects ...string) error {
 
 // changeableDomain loads an operable layer-7 listener and its domain host,
 // which must not be being deleted.
-func (s *Service) changeableDomain(tx *resource.Tx, listenerID, host string) (*model.Listener, *model.Domain, error) {
-	l, err := s.operableL7Listener(tx, listenerID)
+func (s *Service) changeableDomain(tx *resource.Tx, listenerID *string, host string) (*model.Listener, *model.Domain, error) {
+	l, err := s.operableL7ListenerParam(tx, listenerID)
 	if err != nil {
 		return nil, nil, err
 	}

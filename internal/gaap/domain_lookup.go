@@ -18,6 +18,16 @@ func l7Listener(tx *resource.Tx, id string) (*model.Listener, error) {
 	return l, nil
 }
 
+// l7ListenerParam is l7Listener for the listener a request's ListenerId
+// names.
+func l7ListenerParam(tx *resource.Tx, p *string) (*model.Listener, error) {
+	id, err := idParam("ListenerId", p)
+	if err != nil {
+		return nil, err
+	}
+	return l7Listener(tx, id)
+}
+
 // protocolCode is the code for a listener of the wrong protocol:
 // FailedOperation.InvalidListenerProtocol where the action's reference
 // lists it, InvalidParameterValue elsewhere, since clients branch on the
@@ -56,6 +66,16 @@ func (s *Service) operableL7Listener(tx *resource.Tx, id string) (*model.Listene
 		return nil, err
 	}
 	return l, nil
+}
+
+// operableL7ListenerParam is operableL7Listener for the listener a
+// request's ListenerId names.
+func (s *Service) operableL7ListenerParam(tx *resource.Tx, p *string) (*model.Listener, error) {
+	id, err := idParam("ListenerId", p)
+	if err != nil {
+		return nil, err
+	}
+	return s.operableL7Listener(tx, id)
 }
 
 // domains returns the domains of a listener in creation order.

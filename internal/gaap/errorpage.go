@@ -19,14 +19,14 @@ const maxErrorPageIDs = 10
 // CreateDomainErrorPageInfo customises the response of a domain for some
 // status codes. A status code has at most one custom response per domain.
 func (s *Service) CreateDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateDomainErrorPageInfoRequest) (*gaapapi.CreateDomainErrorPageInfoResponse, error) {
-	page := &model.ErrorPage{Base: model.Base{ID: model.NewID(model.PrefixErrorPage)}, ListenerID: *req.ListenerId,
+	page := &model.ErrorPage{Base: model.Base{ID: model.NewID(model.PrefixErrorPage)}, ListenerID: trimmed(req.ListenerId),
 		Domain: l7Host(*req.Domain), DomainAsGiven: strings.TrimSpace(*req.Domain), ErrorNos: req.ErrorNos, NewErrorNo: cloudapi.Value(req.NewErrorNo),
 		ClearHeaders: req.ClearHeaders, SetHeaders: headersIn(req.SetHeaders), Body: *req.Body}
 	if err := model.ValidateErrorPage(page); err != nil {
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, d, err := s.changeableDomain(tx, page.ListenerID, page.Domain)
+		l, d, err := s.changeableDomain(tx, &page.ListenerID, page.Domain)
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (s *Service) DeleteDomainErrorPageInfo(ctx context.Context, call *cloudapi.
 func (s *Service) DescribeDomainErrorPageInfo(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeDomainErrorPageInfoRequest) (*gaapapi.DescribeDomainErrorPageInfoResponse, error) {
 	var pages []*model.ErrorPage
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		l, err := l7Listener(tx, *req.ListenerId)
+		l, err := l7ListenerParam(tx, req.ListenerId)
 		if err != nil {
 			return err
 		}

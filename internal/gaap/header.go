@@ -19,7 +19,7 @@ func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, r
 		return nil, err
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := s.changeableRule(tx, "", *req.RuleId)
+		_, r, err := s.changeableRule(tx, nil, req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -34,9 +34,9 @@ func (s *Service) CreateCustomHeader(ctx context.Context, call *cloudapi.Call, r
 func (s *Service) DescribeCustomHeader(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeCustomHeaderRequest) (*gaapapi.DescribeCustomHeaderResponse, error) {
 	var r *model.Rule
 	err := s.view(ctx, call, func(tx *resource.Tx) (err error) {
-		r, err = resource.Get[model.Rule](tx, *req.RuleId)
+		r, err = ruleParam(tx, req.RuleId)
 		if apierr.Is(err, apierr.ResourceNotFound) {
-			return cloudapi.Invalid("RuleId", "rule %s does not exist", *req.RuleId)
+			return cloudapi.Invalid("RuleId", "rule %s does not exist", trimmed(req.RuleId))
 		}
 		return err
 	})

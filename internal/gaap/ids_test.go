@@ -99,3 +99,48 @@ func TestBlankRequiredIDIsMissingParameter(t *testing.T) {
 		})
 	}
 }
+
+// TestPaddedLayer7IDsReadAlike guards the layer-7 actions' use of
+// idParam: a padded ListenerId or RuleId names the listener or rule in the
+// domain, rule, header and error-page actions as in the statistics ones,
+// and what they create is stored under the trimmed ID. They looked the
+// padded string up as sent: ResourceNotFound for an existing listener.
+func TestPaddedLayer7IDsReadAlike(t *testing.T) {
+	api, _, lis := httpDomain(t, "a.example.com")
+	c := api.GAAP()
+	rule := createRule(t, c, lis, "a.example.com", "/")
+	pad := func(s string) string { return " " + s + " " }
+	answersAlike(t, api, fmt.Sprintf("listener %q and rule %q", pad(lis), pad(rule)), "OK", []idCall{
+		{"DescribeRules", map[string]any{"ListenerId": pad(lis)}},
+		{"DescribeDomainErrorPageInfo", map[string]any{"ListenerId": pad(lis), "Domain": "a.example.com"}},
+		{"DescribeCustomHeader", map[string]any{"RuleId": pad(rule)}},
+		{"DescribeRuleRealServers", map[string]any{"RuleId": pad(rule)}},
+		{"CreateDomainErrorPageInfo", map[string]any{"ListenerId": pad(lis), "Domain": "a.example.com", "ErrorNos": []int{404}, "Body": "gone"}},
+		{"CreateDomain", map[string]any{"ListenerId": pad(lis), "Domain": "b.example.com"}},
+		{"ModifyRuleAttribute", map[string]any{"ListenerId": pad(lis), "RuleId": pad(rule), "Path": "/renamed"}},
+	})
+	waitDomain(t, c, lis, "b.example.com")
+	waitRule(t, c, rule)
+	if got := *describeRule(t, c, rule).Path; got != "/renamed" {
+		t.Errorf("rule %s after ModifyRuleAttribute with padded IDs: path %q, want /renamed", rule, got)
+	}
+	var pages struct{ ErrorPageSet []struct{ ListenerId string } }
+	if err := api.Call(c, "DescribeDomainErrorPageInfo", map[string]any{"ListenerId": lis, "Domain": "a.example.com"}, &pages); err != nil ||
+		len(pages.ErrorPageSet) != 1 || pages.ErrorPageSet[0].ListenerId != lis {
+		t.Errorf("error pages of %s: %+v, %v; want one, stored under the trimmed ID", lis, pages, err)
+	}
+	var created struct{ RuleId string }
+	if err := api.Call(c, "CreateRule", map[string]any{"ListenerId": pad(lis), "Domain": "b.example.com", "Path": "/",
+		"RealServerType": "IP", "Scheduler": "rr", "HealthCheck": 0}, &created); err != nil {
+		t.Fatalf("CreateRule with a padded ListenerId: %v", err)
+	}
+	if got := *describeRule(t, c, created.RuleId).ListenerId; got != lis {
+		t.Errorf("rule created with a padded ListenerId belongs to %q, want %q", got, lis)
+	}
+	answersAlike(t, api, "a blank ListenerId", "MissingParameter", []idCall{
+		{"DescribeRules", map[string]any{"ListenerId": " "}},
+		{"CreateDomain", map[string]any{"ListenerId": " ", "Domain": "c.example.com"}},
+		{"ModifyRuleAttribute", map[string]any{"ListenerId": " ", "RuleId": rule, "Path": "/x"}},
+		{"DescribeCustomHeader", map[string]any{"RuleId": " "}},
+	})
+}

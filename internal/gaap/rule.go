@@ -16,7 +16,7 @@ import (
 // HTTPS listener. The rule starts with no origins (BindRuleRealServers).
 func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaapapi.CreateRuleRequest) (*gaapapi.CreateRuleResponse, error) {
 	host := l7Host(*req.Domain)
-	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: *req.ListenerId, Domain: host,
+	r := &model.Rule{Base: model.Base{ID: model.NewID(model.PrefixRule)}, ListenerID: trimmed(req.ListenerId), Domain: host,
 		DomainAsGiven: strings.TrimSpace(*req.Domain),
 		Path:          *req.Path, RealServerType: *req.RealServerType, Scheduler: *req.Scheduler, HealthCheck: *req.HealthCheck,
 		Status: model.StatusCreating, ForwardProtocol: orDefault(req.ForwardProtocol, "default"),
@@ -28,7 +28,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 	}
 	r.Check = check
 	err = s.update(ctx, call, func(tx *resource.Tx) error {
-		l, err := s.operableL7Listener(tx, r.ListenerID)
+		l, err := s.operableL7ListenerParam(tx, &r.ListenerID)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Service) CreateRule(ctx context.Context, call *cloudapi.Call, req *gaap
 // forwarding options of a rule; absent parameters are kept.
 func (s *Service) ModifyRuleAttribute(ctx context.Context, call *cloudapi.Call, req *gaapapi.ModifyRuleAttributeRequest) (*gaapapi.ModifyRuleAttributeResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := s.changeableRule(tx, *req.ListenerId, *req.RuleId)
+		_, r, err := s.changeableRule(tx, req.ListenerId, req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Service) DeleteRule(ctx context.Context, call *cloudapi.Call, req *gaap
 		return nil, cloudapi.Invalid("Force", "must be 0 or 1, not %d", f)
 	}
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		_, r, err := s.changeableRule(tx, *req.ListenerId, *req.RuleId)
+		_, r, err := s.changeableRule(tx, req.ListenerId, req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -171,13 +171,19 @@ func changeRule(tx *resource.Tx, r *model.Rule, status int64) error {
 
 // changeableRule loads a running rule of an operable listener. A rule of
 // another listener is ResourceNotFound, as if it did not exist.
-func (s *Service) changeableRule(tx *resource.Tx, listenerID, ruleID string) (*model.Listener, *model.Rule, error) {
-	r, err := resource.Get[model.Rule](tx, ruleID)
+func (s *Service) changeableRule(tx *resource.Tx, listenerID, ruleID *string) (*model.Listener, *model.Rule, error) {
+	r, err := ruleParam(tx, ruleID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if listenerID != "" && r.ListenerID != listenerID {
-		return nil, nil, apierr.New(apierr.ResourceNotFound, "listener %s has no rule %s", listenerID, ruleID)
+	if listenerID != nil {
+		lid, err := idParam("ListenerId", listenerID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.ListenerID != lid {
+			return nil, nil, apierr.New(apierr.ResourceNotFound, "listener %s has no rule %s", lid, r.ID)
+		}
 	}
 	l, err := s.operableL7Listener(tx, r.ListenerID)
 	if err != nil {
@@ -192,6 +198,15 @@ func (s *Service) changeableRule(tx *resource.Tx, listenerID, ruleID string) (*m
 		return nil, nil, apierr.New(listedCode(tx.Action, apierr.FailedOperationListenerHasTask, apierr.FailedOperation), "rule %s is busy with another change (status %d); retry when it is running", r.ID, r.Status)
 	}
 	return l, r, nil
+}
+
+// ruleParam loads the rule a request's RuleId names.
+func ruleParam(tx *resource.Tx, p *string) (*model.Rule, error) {
+	id, err := idParam("RuleId", p)
+	if err != nil {
+		return nil, err
+	}
+	return resource.Get[model.Rule](tx, id)
 }
 
 // checkPathFree refuses a second live rule with r's path on its domain,

@@ -22,7 +22,7 @@ const defaultCertAlias = "默认证书"
 func (s *Service) DescribeRules(ctx context.Context, call *cloudapi.Call, req *gaapapi.DescribeRulesRequest) (*gaapapi.DescribeRulesResponse, error) {
 	resp := &gaapapi.DescribeRulesResponse{DomainRuleSet: []gaapapi.DomainRuleSet{}}
 	err := s.view(ctx, call, func(tx *resource.Tx) error {
-		l, err := l7Listener(tx, *req.ListenerId)
+		l, err := l7ListenerParam(tx, req.ListenerId)
 		if err != nil {
 			return err
 		}

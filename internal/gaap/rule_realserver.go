@@ -19,7 +19,7 @@ const maxRuleRealServers = 1000
 // unbinds all of them.
 func (s *Service) BindRuleRealServers(ctx context.Context, call *cloudapi.Call, req *gaapapi.BindRuleRealServersRequest) (*gaapapi.BindRuleRealServersResponse, error) {
 	err := s.update(ctx, call, func(tx *resource.Tx) error {
-		l, r, err := s.changeableRule(tx, "", *req.RuleId)
+		l, r, err := s.changeableRule(tx, nil, req.RuleId)
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (s *Service) DescribeRuleRealServers(ctx context.Context, call *cloudapi.Ca
 	}
 	resp := &gaapapi.DescribeRuleRealServersResponse{}
 	err = s.view(ctx, call, func(tx *resource.Tx) error {
-		r, err := resource.Get[model.Rule](tx, *req.RuleId)
+		r, err := ruleParam(tx, req.RuleId)
 		if err != nil {
 			return err
 		}
