@@ -133,6 +133,7 @@ func (rt *Runtime) placeHTTP(k sockKey, pl snapshot.PlacedHTTP, rep *Report) Lis
 	reportSkipped(h, rep)
 	if e != nil {
 		old := e.h
+		h.Continue(old)
 		e.srv.Update(h) // Acquire-before-release keeps shared backends alive.
 		e.h, e.placed = h, pl
 		ls.Change = ChangeUpdated

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1305,5 +1306,46 @@ func TestHTTPRemovedRuleOriginConnectionsClosed(t *testing.T) {
 	}
 	if !waitOpen(openA, 0) {
 		t.Errorf("origin a: %d connection(s) open after the answer of a rule no longer there; want 0 (not pooled)", openA.Load())
+	}
+}
+
+// TestHTTPRuleRotationSurvivesListenerChange guards Handler.Continue: a
+// change to another rule of the listener rebuilt every rule's picker, so
+// with a change before each request rr sent them all to the first origin
+// and wrr 9:1 never reached the second. The rule goes on where it stood,
+// as a layer-4 listener does (TestSettingChangeKeepsRotation).
+func TestHTTPRuleRotationSurvivesListenerChange(t *testing.T) {
+	a, b := httpOrigin(t, "a", nil), httpOrigin(t, "b", nil)
+	for _, tc := range []struct {
+		sched   string
+		weights []int
+		want    map[string]int // Out of 10 requests.
+	}{
+		{snapshot.SchedRR, []int{10, 10}, map[string]int{"a": 5, "b": 5}},
+		{snapshot.SchedWRR, []int{9, 1}, map[string]int{"a": 9, "b": 1}},
+	} {
+		t.Run(tc.sched, func(t *testing.T) {
+			rt := newRuntime(t, edge.Options{})
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			r := rule("r-rot", "/", l7Origins(a, b))
+			r.Scheduler = tc.sched
+			for i, w := range tc.weights {
+				r.Origins[i].Weight = w
+			}
+			url := "http://" + netip.AddrPortFrom(ip, uint16(port)).String()
+			c := &http.Client{Timeout: 5 * time.Second}
+			got := map[string]int{}
+			for i := range 10 {
+				other := rule("r-other", fmt.Sprintf("/other%d", i), l7Origins(a)) // The change.
+				mustApply(t, rt, httpProxy(int64(i+1), ip, snapshot.HTTPListener{ID: "lsr-rot", Protocol: snapshot.ProtoHTTP,
+					Port: port, Domains: []snapshot.Domain{{Host: "rot.test", Rules: []snapshot.Rule{r, other}}}}))
+				_, s, _ := get(t, c, url+"/", "rot.test")
+				got[s.Name]++
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("%s over 10 requests, another rule changed before each: %v; want %v", tc.sched, got, tc.want)
+			}
+		})
 	}
 }

@@ -134,6 +134,24 @@ func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err
 	return h, err
 }
 
+// Continue starts h's rules' rotations where those of old's rules with the
+// same IDs stand (balance.Picker.Continue), as a layer-4 listener's do: a
+// change to any rule, domain or setting of a listener rebuilds all its
+// rules, and fresh pickers sent each rule's next request to its first
+// origin after every change (automation changing a listener between
+// requests sent them all there). It is called before h serves.
+func (h *Handler) Continue(old *Handler) {
+	prev := make(map[string]*rule, len(old.rules))
+	for _, r := range old.rules {
+		prev[r.id] = r
+	}
+	for _, r := range h.rules {
+		if o := prev[r.id]; o != nil {
+			r.picker.Continue(o.picker)
+		}
+	}
+}
+
 func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs certCache) (*vhost, error) {
 	v := &vhost{host: strings.ToLower(d.Host), auth: newBasicAuth(d.BasicAuth), pages: map[int]*snapshot.ErrorPage{},
 		noH3: d.NoHTTP3}
