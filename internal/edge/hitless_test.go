@@ -1,9 +1,12 @@
 package edge_test
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -147,6 +150,68 @@ func TestRemoveDrains(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Error("connection survived the grace")
+	}
+}
+
+// TestDrainedAnswerSaysClose guards the fast path's late look at the drain
+// (fastWriter.writeHead): a request in flight when its listener is removed
+// or the runtime closes finishes, and its answer says "Connection: close",
+// as net/http's does, since the edge closes the connection after it. The
+// fast path decided when the request began, so the answer advertised
+// keep-alive and the connection then closed under a client that had
+// pooled it (a POST sent into it cannot safely be retried).
+func TestDrainedAnswerSaysClose(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, extra string
+		close       bool // Runtime.Close (a restart) rather than removing the listener.
+	}{{"fast path", "", false}, {"fast path, Runtime.Close", "", true}, {"net/http", "Pragma: no-cache\r\n", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rt := newRuntime(t, edge.Options{DrainGrace: 5 * time.Second})
+			slow := make(chan struct{})
+			o, open := countingOrigin(t, "a", slow)
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-drain", Protocol: snapshot.ProtoHTTP, Port: port,
+				Domains: []snapshot.Domain{{Host: "a.test", Rules: []snapshot.Rule{rule("r-a", "/", l7Origins(o))}}}}))
+			to := netip.AddrPortFrom(ip, uint16(port))
+			c := dial(t, lo.Next(), to)
+			io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a.test\r\n"+tc.extra+"\r\n")
+			if !waitOpen(open, 1) {
+				t.Fatal("the request did not reach the origin")
+			}
+			if tc.close {
+				go rt.Close(context.Background())
+			} else {
+				mustApply(t, rt, httpProxy(2, ip))
+			}
+			// The drain has begun once the socket refuses (Server.Shutdown
+			// marks it first).
+			for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				d, err := net.DialTimeout("tcp", to.String(), time.Second)
+				if err != nil {
+					break
+				}
+				d.Close()
+				if time.Now().After(deadline) {
+					t.Fatal("the listener still accepts")
+				}
+			}
+			close(slow)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("in-flight request across the drain: %v", err)
+			}
+			if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "a" {
+				t.Fatalf("in-flight answer: %q, %v", body, err)
+			}
+			if _, err := br.ReadByte(); err == nil || !resp.Close {
+				t.Errorf("answer said Connection %q (close %v), then the connection read %v; want it to say close, then end",
+					resp.Header.Get("Connection"), resp.Close, err)
+			}
+		})
 	}
 }
 

@@ -369,7 +369,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		req = req.WithContext(ctx)
 	}
 	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
-		closeAfter: f.close || fc.s.quit.Load()}
+		closeAfter: f.close}
 	// The sweep may cut a request's connection when its client leaves
 	// (conn.sweep), unless the client sent more: a pipelined request,
 	// which a FIN after it does not take back, or a body not all read yet

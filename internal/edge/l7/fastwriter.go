@@ -191,9 +191,13 @@ func (w *fastWriter) writeHead(next []byte) {
 			w.closeAfter = true
 		}
 	}
+	// A drain (listener removed, proxy closed, Close) that began while
+	// the answer was awaited ends the connection after it: the head says
+	// so, or the client would pool a connection about to close and send
+	// into it a request it cannot safely retry.
 	if hasToken(h["Connection"], "close") {
 		w.closeAfter = true
-	} else if w.closeAfter {
+	} else if w.closeAfter = w.closeAfter || w.cc.s.quit.Load(); w.closeAfter {
 		h["Connection"] = []string{"close"}
 	}
 	w.statusLine(w.status)
