@@ -331,3 +331,113 @@ func TestTCPPacketsOfResetConnectionCounted(t *testing.T) {
 			size, v.BytesIn, v.BytesOut, v.PacketsIn, v.PacketsOut)
 	}
 }
+
+// TestTCPResetOfQuietSocketEnds guards the sweep's look for resets
+// (l4.wasReset): a reset shows only to a copy that reads or writes its
+// socket, and in these cases none does, so the other leg, the
+// connection's slot and the origin's lc count stayed taken until the idle
+// timeout (15 min by default).
+func TestTCPResetOfQuietSocketEnds(t *testing.T) {
+	t.Parallel()
+	quiet := func(done <-chan struct{}) { // Answers late, or never.
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		origin func(net.Conn, <-chan struct{})
+		client func(*net.TCPConn)
+	}{
+		{"client resets after its half-close, the origin still answering", func(c net.Conn, done <-chan struct{}) {
+			_, _ = io.ReadAll(c)
+			quiet(done)
+		}, func(c *net.TCPConn) {
+			_, _ = c.Write([]byte("request"))
+			_ = c.CloseWrite()
+			time.Sleep(300 * time.Millisecond)
+			_ = c.SetLinger(0)
+			_ = c.Close()
+		}},
+		{"client resets while its writes wait on an origin not reading", func(c net.Conn, done <-chan struct{}) {
+			_ = c.(*net.TCPConn).SetReadBuffer(4096)
+			quiet(done)
+		}, func(c *net.TCPConn) {
+			_ = c.SetWriteBuffer(4096)
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+				_ = c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+				if _, err := c.Write(make([]byte, 1000)); err != nil {
+					break // Every buffer on the way is full.
+				}
+			}
+			_ = c.SetLinger(0)
+			_ = c.Close()
+		}},
+		{"origin resets after its half-close", func(c net.Conn, _ <-chan struct{}) {
+			_, _ = c.Write([]byte("bye"))
+			_ = c.(*net.TCPConn).CloseWrite()
+			time.Sleep(300 * time.Millisecond)
+			_ = c.(*net.TCPConn).SetLinger(0)
+			_ = c.Close()
+		}, func(c *net.TCPConn) {
+			if b, err := io.ReadAll(c); err != nil || string(b) != "bye" {
+				t.Errorf("client read %q, %v; want bye", b, err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			done := make(chan struct{})
+			origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) { tc.origin(c, done) })
+			t.Cleanup(func() { close(done) }) // Before the origin's cleanup waits for its handler.
+			ip := lo.Next()
+			port := edgetest.FreePort(t, ip)
+			rt := newRuntime(t, edge.Options{})
+			mustApply(t, rt, oneProxy(1, ip, listener("lsr-q", snapshot.ProtoTCP, port, origins(origin.Addr))))
+			tc.client(dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port))))
+			edgetest.Eventually(t, 3*time.Second, func() bool {
+				return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-q"}].Active == 0
+			}, "the connection outlived the reset by 3 s")
+		})
+	}
+}
+
+// TestTCPUploadOutlivesEarlyAnswer: a socket the FIN exchange closed (the
+// client's FIN, then the edge's after the origin's early answer) is in
+// TCP_CLOSE as a reset one is, while the client's upload still waits on
+// the origin: the reset check must not take it for one and cut the upload
+// (a check of the state alone delivered half of it).
+func TestTCPUploadOutlivesEarlyAnswer(t *testing.T) {
+	t.Parallel()
+	const size = 8 << 20
+	got := make(chan int64, 1)
+	origin := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_, _ = c.Write([]byte("ok"))
+		_ = c.(*net.TCPConn).CloseWrite()
+		time.Sleep(1500 * time.Millisecond) // Three sweeps.
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _ := io.Copy(io.Discard, c)
+		got <- n
+	})
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-up", snapshot.ProtoTCP, port, origins(origin.Addr))))
+	c := dial(t, lo.Next(), netip.AddrPortFrom(ip, uint16(port)))
+	go func() {
+		_, _ = c.Write(make([]byte, size))
+		_ = c.CloseWrite()
+	}()
+	if b, err := io.ReadAll(c); err != nil || string(b) != "ok" {
+		t.Fatalf("client read %q, %v; want ok", b, err)
+	}
+	select {
+	case n := <-got:
+		if n != size {
+			t.Errorf("origin received %d bytes of the %d-byte upload", n, size)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("the origin never saw the upload end")
+	}
+}

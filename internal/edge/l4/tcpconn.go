@@ -428,13 +428,18 @@ func (c *tcpConn) lastSegments(up *net.TCPConn) {
 	}
 }
 
-// sweep publishes byte and packet progress from TCP_INFO and enforces the
-// idle timeout. Bytes are published as the side they were copied to
-// acknowledged them, which is never more than io.Copy wrote there, so
-// finish's exact totals only add to them. (Bytes the edge received would
-// include some it may never forward, as when an origin stops reading and
-// resets: finish would take them back, and a cumulative counter would go
-// down.)
+// sweep publishes byte and packet progress from TCP_INFO, enforces the
+// idle timeout and ends a connection one of whose sockets was reset: a
+// reset shows only to a copy that reads or writes that socket, and none
+// may for long (a half-closed side; a client whose writes wait on an
+// origin that is not reading), while the other leg, the connection's slot
+// and the origin's lc count stayed taken until the idle timeout.
+//
+// Bytes are published as the side they were copied to acknowledged them,
+// which is never more than io.Copy wrote there, so finish's exact totals
+// only add to them. (Bytes the edge received would include some it may
+// never forward, as when an origin stops reading and resets: finish would
+// take them back, and a cumulative counter would go down.)
 func (c *tcpConn) sweep() {
 	up := c.origin.Load()
 	if up == nil || c.o == nil {
@@ -445,7 +450,8 @@ func (c *tcpConn) sweep() {
 	if !ok1 || !ok2 {
 		return
 	}
-	if idle := c.route.IdleTimeout; idle > 0 && time.Duration(min(ci.lastRecvMs, oi.lastRecvMs))*time.Millisecond >= idle {
+	if idle := c.route.IdleTimeout; idle > 0 && time.Duration(min(ci.lastRecvMs, oi.lastRecvMs))*time.Millisecond >= idle ||
+		wasReset(c.client, ci) || wasReset(up, oi) {
 		c.abort()
 		return
 	}

@@ -32,6 +32,26 @@ func readTCPInfo(c *net.TCPConn) (tcpInfo, bool) {
 	return tcpInfo{ti.Bytes_acked, ti.Data_segs_in, ti.Data_segs_out, ti.Last_data_recv, ti.State}, true
 }
 
+// wasReset reports whether c, whose TCP_INFO is ti, was reset by its peer:
+// closed (TCP_CLOSE) with the reset's error pending (SO_ERROR, which the
+// read clears: the connection is then aborted). A socket the FIN exchange
+// closed (the peer's FIN, then ours, acknowledged) is in TCP_CLOSE too but
+// without an error, while the other direction may still be delivering.
+func wasReset(c *net.TCPConn, ti tcpInfo) bool {
+	if ti.peer() != PeerReset {
+		return false
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var soErr int
+	cerr := rc.Control(func(fd uintptr) {
+		soErr, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	})
+	return cerr == nil && err == nil && soErr != 0
+}
+
 // PeerClosed reports whether c's peer has closed or reset the connection
 // (its socket is no longer established), at the cost of one getsockopt.
 func PeerClosed(c *net.TCPConn) bool {

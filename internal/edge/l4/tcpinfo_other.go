@@ -16,6 +16,9 @@ func readTCPInfo(*net.TCPConn) (tcpInfo, bool) { return tcpInfo{}, false }
 
 func (tcpInfo) peer() Peer { return PeerOpen }
 
+// wasReset is unknown off Linux: false.
+func wasReset(*net.TCPConn, tcpInfo) bool { return false }
+
 // PeerClosed is unknown off Linux: false.
 func PeerClosed(*net.TCPConn) bool { return false }
 
