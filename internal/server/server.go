@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -152,6 +153,14 @@ type Settings struct {
 	cfg                gaap.Config
 	accounts           []cloudapi.Account // the accounts file's, root aside
 	tls                *tls.Config        // the API's; nil: HTTP
+	listens            []listenAddr       // the node's own, which the pools never hand out
+}
+
+// listenAddr is an address the node's own sockets listen on, with the flag
+// that names it.
+type listenAddr struct {
+	flag string
+	ip   netip.Addr
 }
 
 // Check reads and checks what o names (the vip pool, the store URL, the
@@ -162,11 +171,36 @@ type Settings struct {
 func Check(o Options) (*Settings, error) {
 	set := &Settings{}
 	var err error
-	if set.pool, err = vip.New(o.VIPPool); err != nil {
+	// As net.Listen will read them (host resolved, port a number in range
+	// or a service name), without binding: in use is only known then.
+	api, err := net.ResolveTCPAddr("tcp", o.APIListen)
+	if err != nil {
+		return nil, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
+	}
+	set.listens = []listenAddr{{"--api-listen", api.AddrPort().Addr().Unmap()}}
+	if o.MetricsListen != "" && o.MetricsListen != "off" {
+		m, err := net.ResolveTCPAddr("tcp", o.MetricsListen)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
+		}
+		set.listens = append(set.listens, listenAddr{"--metrics-listen", m.AddrPort().Addr().Unmap()})
+		if sameListener(api, m) {
+			// Found here, not as "address already in use" from a bind
+			// after the data dir is written, naming neither flag.
+			return nil, fmt.Errorf("--metrics-listen %s and --api-listen %s would both listen on port %d: "+
+				"leave --metrics-listen empty to serve /metrics on the API listener, or give it another port",
+				o.MetricsListen, o.APIListen, m.Port)
+		}
+	}
+	var own []netip.Addr
+	for _, l := range set.listens {
+		own = append(own, l.ip)
+	}
+	if set.pool, err = vip.New(o.VIPPool, own...); err != nil {
 		return nil, err
 	}
 	if o.VIPPoolIPv6 != "" {
-		if set.pool6, err = vip.New6(o.VIPPoolIPv6); err != nil {
+		if set.pool6, err = vip.New6(o.VIPPoolIPv6, own...); err != nil {
 			return nil, fmt.Errorf("--vip-pool-ipv6: %w", err)
 		}
 	}
@@ -181,25 +215,6 @@ func Check(o Options) (*Settings, error) {
 	if o.AccountsFile != "" {
 		if set.accounts, err = cloudapi.LoadAccountsFile(o.AccountsFile); err != nil {
 			return nil, fmt.Errorf("--accounts: %w", err)
-		}
-	}
-	// As net.Listen will read them (host resolved, port a number in range
-	// or a service name), without binding: in use is only known then.
-	api, err := net.ResolveTCPAddr("tcp", o.APIListen)
-	if err != nil {
-		return nil, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
-	}
-	if o.MetricsListen != "" && o.MetricsListen != "off" {
-		m, err := net.ResolveTCPAddr("tcp", o.MetricsListen)
-		if err != nil {
-			return nil, fmt.Errorf("--metrics-listen %s: %w", o.MetricsListen, err)
-		}
-		if sameListener(api, m) {
-			// Found here, not as "address already in use" from a bind
-			// after the data dir is written, naming neither flag.
-			return nil, fmt.Errorf("--metrics-listen %s and --api-listen %s would both listen on port %d: "+
-				"leave --metrics-listen empty to serve /metrics on the API listener, or give it another port",
-				o.MetricsListen, o.APIListen, m.Port)
 		}
 	}
 	if (o.APICertFile == "") != (o.APIKeyFile == "") {
@@ -348,6 +363,9 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	if err := s.GAAP.WarnIPv4AddressedIPv6(ctx); err != nil {
 		return nil, err
 	}
+	if err := warnListenAddrHeld(ctx, st, set.listens, o.Log); err != nil {
+		return nil, err
+	}
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.
@@ -401,6 +419,31 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	}()
 	serve()
 	return s, nil
+}
+
+// warnListenAddrHeld logs the proxies whose access IP is one of the node's
+// own listen addresses, stored by an earlier run (a release whose pool did
+// not leave them out, or the flag since moved there): the proxy's clients
+// reach the API (and metrics) there, and its listeners on those ports
+// cannot bind. It keeps the address, as serve starts (taking it away would
+// cut off its clients): the operator moves the flag or recreates the proxy.
+func warnListenAddrHeld(ctx context.Context, st store.Store, listens []listenAddr, log *slog.Logger) error {
+	return st.View(ctx, func(tx store.Tx) error {
+		for _, l := range listens {
+			if !l.ip.IsValid() || l.ip.IsUnspecified() {
+				continue // A wildcard, never a proxy's access IP.
+			}
+			proxy, err := vip.Holder(tx, l.ip)
+			if err != nil {
+				return err
+			}
+			if proxy != "" {
+				log.Warn("a proxy's access IP is the node's own listen address: its clients reach the node's socket there and its listeners on that port cannot bind; give the flag another address or recreate the proxy",
+					"proxy", proxy, "flag", l.flag, "address", l.ip)
+			}
+		}
+		return nil
+	})
 }
 
 // metricsMaxConns caps the connections of the metrics' own listener: a

@@ -325,3 +325,44 @@ func TestCheckProxyCreateAgreesWithAddressPool(t *testing.T) {
 	wantCode(t, "IPv4 pool sold out", create(n.c, "IPv4"), "FailedOperation.ProxySellOut")
 	check("--vip-pool sold out", n.c, "IPv4", 0)
 }
+
+// TestPoolSkipsNodeListenAddresses guards a --vip-pool that holds the
+// node's own --api-listen and --metrics-listen addresses (say, all of
+// 127.0.0.0/8 beside the default API address): the pool never hands them
+// out, else a tenant's proxy would get the operator's API and the
+// cross-tenant metrics at its access IP, and a listener on their port,
+// which the API accepts, could never bind.
+func TestPoolSkipsNodeListenAddresses(t *testing.T) {
+	pool := netip.MustParsePrefix(strings.Replace(xtest.NextVIPPool(), "/24", "/29", 1)) // .1 to .6
+	api, metrics := pool.Addr().Next(), pool.Addr().Next().Next()
+	n := startNode(t, func(o *server.Options) {
+		o.VIPPool = pool.String()
+		o.APIListen, o.MetricsListen = netip.AddrPortFrom(api, 0).String(), netip.AddrPortFrom(metrics, 0).String()
+	})
+	for range 4 {
+		if id, ip := n.proxy(); ip == api || ip == metrics {
+			t.Fatalf("proxy %s was handed %v, the node's own listen address (--api-listen %s, --metrics-listen %s)",
+				id, ip, n.Addr, n.MetricsAddr)
+		}
+	}
+	err := n.Call(n.c, "CreateProxy", map[string]any{"ProjectId": 0, "ProxyName": "fifth", "AccessRegion": "SouthChina",
+		"RealServerRegion": "NorthChina", "Bandwidth": 10, "Concurrent": 2}, &struct{}{})
+	wantCode(t, "CreateProxy with .3 to .6 taken and .1, .2 the node's", err, "FailedOperation.ProxySellOut")
+}
+
+// TestProxyOnNodeListenAddressWarned: a proxy stored by an earlier run
+// with the address --api-listen now takes keeps it, serve starts all the
+// same, and the start log names the proxy and the flag for the operator
+// to resolve.
+func TestProxyOnNodeListenAddressWarned(t *testing.T) {
+	var log edgetest.LogBuffer
+	n, mod := restartableNode(t, func(o *server.Options) { o.Log = slog.New(slog.NewTextHandler(&log, nil)) })
+	proxy, ip := n.proxy()
+	n2 := n.restart(func(o *server.Options) { mod(o); o.APIListen = netip.AddrPortFrom(ip, 0).String() })
+	if got := n2.proxyIP(proxy); got != ip {
+		t.Errorf("after the restart the proxy has %v; want its address %v kept", got, ip)
+	}
+	if want := "proxy=" + proxy + " flag=--api-listen address=" + ip.String(); !strings.Contains(log.String(), want) {
+		t.Errorf("start log %q does not say %q", log.String(), want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/opengaap/opengaap/internal/store"
@@ -54,11 +55,13 @@ var ErrQuota = errors.New("vip: the account's access IP quota is used up")
 // Pool is a CIDR to allocate from. The network address is never handed
 // out, nor, in an IPv4 pool, the last one (the broadcast), so an IPv4 pool
 // needs at least two host bits. An IPv6 pool has no broadcast and may be
-// a single address (/128), which it then hands out.
+// a single address (/128), which it then hands out. Nor are the node's
+// own listen addresses (New's nodeAddrs).
 type Pool struct {
-	prefix netip.Prefix
-	first  uint64 // index of the first usable address in the prefix
-	size   uint64 // usable addresses, capped at 1<<32
+	prefix    netip.Prefix
+	first     uint64       // index of the first address handed out in the prefix
+	size      uint64       // addresses from first on, capped at 1<<32, nodeAddrs among them
+	nodeAddrs []netip.Addr // among size but never handed out: the node's own
 }
 
 // unusable are the ranges no pool may overlap, each with why: an access IP
@@ -91,8 +94,12 @@ func checkUnicast(cidr string, p netip.Prefix) error {
 }
 
 // New parses an IPv4 CIDR such as 127.10.0.0/16, the pool of IPv4 GAAP
-// proxies and of teo L4 proxies: an IPv6 CIDR is refused (New6).
-func New(cidr string) (*Pool, error) {
+// proxies and of teo L4 proxies: an IPv6 CIDR is refused (New6). Those of
+// nodeAddrs, the addresses the node's own sockets listen on (--api-listen,
+// --metrics-listen), that the pool holds are never handed out: a proxy
+// there would offer its clients the node's API and metrics, and its
+// listener on their port could never bind.
+func New(cidr string, nodeAddrs ...netip.Addr) (*Pool, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
@@ -109,14 +116,15 @@ func New(cidr string) (*Pool, error) {
 		return nil, err
 	}
 	size := uint64(1) << min(hostBits, 32)
-	return &Pool{prefix: p, first: 1, size: size - 2}, nil
+	return (&Pool{prefix: p, first: 1, size: size - 2}).excluding(nodeAddrs), nil
 }
 
 // New6 parses an IPv6 CIDR such as fd00:10::/112, the pool of proxies
 // whose IPAddressVersion is IPv6. The Subnet-Router anycast (network)
 // address is skipped, except in a /128; a pool with an address that is
-// not unicast is refused (checkUnicast).
-func New6(cidr string) (*Pool, error) {
+// not unicast is refused (checkUnicast). nodeAddrs are never handed out,
+// as New's.
+func New6(cidr string, nodeAddrs ...netip.Addr) (*Pool, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("vip pool %q: %w", cidr, err)
@@ -130,10 +138,28 @@ func New6(cidr string) (*Pool, error) {
 	}
 	hostBits := p.Addr().BitLen() - p.Bits()
 	if hostBits == 0 {
-		return &Pool{prefix: p, size: 1}, nil
+		return (&Pool{prefix: p, size: 1}).excluding(nodeAddrs), nil
 	}
-	return &Pool{prefix: p, first: 1, size: uint64(1)<<min(hostBits, 32) - 1}, nil
+	return (&Pool{prefix: p, first: 1, size: uint64(1)<<min(hostBits, 32) - 1}).excluding(nodeAddrs), nil
 }
+
+// excluding keeps those of nodeAddrs that p would hand out from being
+// handed out.
+func (p *Pool) excluding(nodeAddrs []netip.Addr) *Pool {
+	for _, ip := range nodeAddrs {
+		if ip = ip.Unmap(); p.usable(ip) { // Not twice: then no longer usable.
+			p.nodeAddrs = append(p.nodeAddrs, ip)
+		}
+	}
+	return p
+}
+
+// isNodeAddr reports whether ip is one of the node's own listen addresses
+// the pool holds.
+func (p *Pool) isNodeAddr(ip netip.Addr) bool { return slices.Contains(p.nodeAddrs, ip) }
+
+// capacity is how many addresses the pool hands out.
+func (p *Pool) capacity() uint64 { return p.size - uint64(len(p.nodeAddrs)) }
 
 // Contains reports whether ip belongs to the pool.
 func (p *Pool) Contains(ip netip.Addr) bool { return p.prefix.Contains(ip) }
@@ -151,7 +177,7 @@ func (p *Pool) nth(i uint64) netip.Addr {
 // quota says otherwise: a quarter of the pool (at least one), so that
 // no one account, however many proxies it creates, leaves the others
 // less than three quarters of it.
-func (p *Pool) DefaultQuota() uint64 { return max(1, p.size/4) }
+func (p *Pool) DefaultQuota() uint64 { return max(1, p.capacity()/4) }
 
 // Allocate reserves a free address for owner inside tx, unless account
 // already holds quota addresses of the pool's family (ErrQuota; 0 means
@@ -233,7 +259,7 @@ func (p *Pool) unrecorded(tx store.Tx) (iter.Seq[uint64], error) {
 	}
 	return func(yield func(uint64) bool) {
 		for i := range p.size {
-			if !recorded[p.nth(i).String()] && !yield(i) {
+			if ip := p.nth(i); !recorded[ip.String()] && !p.isNodeAddr(ip) && !yield(i) {
 				return
 			}
 		}
@@ -259,9 +285,9 @@ func (p *Pool) oldestReleased(tx store.Tx) (*store.Record, error) {
 }
 
 // usable reports whether ip is one of the addresses the pool hands out
-// (not its network or broadcast address).
+// (not its network or broadcast address, nor one of the node's own).
 func (p *Pool) usable(ip netip.Addr) bool {
-	if !p.prefix.Contains(ip) {
+	if !p.prefix.Contains(ip) || p.isNodeAddr(ip) {
 		return false
 	}
 	off := new(big.Int).Sub(new(big.Int).SetBytes(ip.AsSlice()), new(big.Int).SetBytes(p.prefix.Addr().AsSlice()))
@@ -280,7 +306,7 @@ func (p *Pool) Available(tx store.Tx, account string, quota int) error {
 		return err // One released is free (an indexed read).
 	}
 	_, held, err := tx.List(store.Query{Kind: kindOf(p.prefix.Addr()), AllAccounts: true, Limit: 1})
-	if err != nil || uint64(held) < p.size {
+	if err != nil || uint64(held) < p.capacity() {
 		return err // Fewer records than addresses: one is free.
 	}
 	free, err := p.unrecorded(tx)
@@ -313,6 +339,9 @@ func (p *Pool) checkQuota(tx store.Tx, account string, quota int) error {
 
 func (p *Pool) try(tx store.Tx, account, owner string, i uint64) (netip.Addr, bool, error) {
 	ip := p.nth(i)
+	if p.isNodeAddr(ip) {
+		return netip.Addr{}, false, nil
+	}
 	err := tx.Insert(store.Record{Kind: kindOf(ip), ID: ip.String(), Account: account, Parent: owner, Data: []byte("{}")})
 	if errors.Is(err, store.ErrConflict) {
 		return netip.Addr{}, false, nil
@@ -356,6 +385,19 @@ func Retired(tx store.Tx) ([]string, error) {
 		}
 	}
 	return ips, nil
+}
+
+// Holder returns the ID of the proxy ip, of either pool, is allocated to;
+// "" if none (never handed out, released, or retired).
+func Holder(tx store.Tx, ip netip.Addr) (string, error) {
+	rec, err := tx.Get(kindOf(ip), ip.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil || rec.Parent == retired || rec.Parent == released {
+		return "", err
+	}
+	return rec.Parent, nil
 }
 
 // released is the Parent of the record of an address free again

@@ -410,3 +410,99 @@ type undo struct{}
 func (undo) Error() string { return "undo" }
 
 var errUndo error = undo{}
+
+// TestNodeAddressesNeverHandedOut guards the node's own listen addresses
+// (--api-listen, --metrics-listen) inside the pool: they are never handed
+// out, fresh or released by an earlier run, and the pool counts itself
+// full without them; else a tenant's proxy would serve the node's API and
+// metrics at its access IP. An address given as IPv4-mapped IPv6 (as
+// net.ResolveTCPAddr gives it) counts too; one outside the pool changes
+// nothing.
+func TestNodeAddressesNeverHandedOut(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	api, metrics := netip.MustParseAddr("10.1.2.1"), netip.MustParseAddr("::ffff:10.1.2.2")
+	pool, err := New("10.1.2.0/29", api, metrics, api, netip.MustParseAddr("10.9.9.9")) // .3 to .6 left
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(t.Context(), func(tx store.Tx) error { // Released by an earlier run.
+		return Release(tx, "10.1.2.2")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []netip.Addr
+	for {
+		var ip netip.Addr
+		err := st.Update(t.Context(), func(tx store.Tx) (err error) {
+			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
+			return err
+		})
+		if errors.Is(err, ErrExhausted) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = append(got, ip); len(got) > 4 {
+			break
+		}
+	}
+	slices.SortFunc(got, netip.Addr.Compare)
+	want := []netip.Addr{netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("10.1.2.4"),
+		netip.MustParseAddr("10.1.2.5"), netip.MustParseAddr("10.1.2.6")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pool 10.1.2.0/29 beside node addresses %v, %v handed out %v; want %v", api, metrics, got, want)
+	}
+	if err := st.View(t.Context(), func(tx store.Tx) error { return pool.Available(tx, "100000000001", -1) }); !errors.Is(err, ErrExhausted) {
+		t.Errorf("Available with only the node's addresses unrecorded: %v; want ErrExhausted", err)
+	}
+	if q := pool.DefaultQuota(); q != 1 {
+		t.Errorf("DefaultQuota %d; want 1, a quarter of the four addresses handed out", q)
+	}
+}
+
+// TestHolder: Holder names the proxy an address is allocated to, and no
+// one once the address is retired or released.
+func TestHolder(t *testing.T) {
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool, err := New("10.1.2.0/30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := func(ip netip.Addr) (owner string) {
+		t.Helper()
+		if err := st.View(t.Context(), func(tx store.Tx) (err error) { owner, err = Holder(tx, ip); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return owner
+	}
+	var ip netip.Addr
+	if err := st.Update(t.Context(), func(tx store.Tx) (err error) {
+		ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := holder(ip); got != "link-1" {
+		t.Errorf("Holder(%v) = %q; want link-1", ip, got)
+	}
+	for _, step := range []func(store.Tx, string) error{Retire, Release} {
+		if err := st.Update(t.Context(), func(tx store.Tx) error { return step(tx, ip.String()) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := holder(ip); got != "" {
+			t.Errorf("Holder(%v) after Retire/Release = %q; want none", ip, got)
+		}
+	}
+	if got := holder(netip.MustParseAddr("10.9.9.9")); got != "" {
+		t.Errorf("Holder of an address never handed out = %q; want none", got)
+	}
+}
