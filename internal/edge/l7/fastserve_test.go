@@ -288,7 +288,7 @@ func TestFastWriterSniffsFirstBytes(t *testing.T) {
 
 		var out strings.Builder
 		bw := bufio.NewWriter(&out)
-		w := &fastWriter{bw: bw, req: httptest.NewRequest(http.MethodGet, "/", nil), header: http.Header{}}
+		w := &fastWriter{bw: bw, cc: &conn{s: &Server{}}, req: httptest.NewRequest(http.MethodGet, "/", nil), header: http.Header{}}
 		write(w)
 		w.finish()
 		got, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out.String())), nil)
