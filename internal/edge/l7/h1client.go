@@ -134,17 +134,24 @@ func (cl *h1Client) RoundTrip(req *http.Request) (resp *http.Response, wait time
 // (an idempotent request; callers send no body), a reused connection that
 // the origin closes after the request was sent is replaced by a new one as
 // well, as http.Transport does: the origin may have closed it just as the
-// request left. stop ends the watch that closes the connection when ctx
-// ends; the exchange must end with receive, done or abort.
+// request left. That replay is on a newly dialled connection, once: a
+// request the origin drops every time (one that crashes its application)
+// reaches it twice, not once per pooled connection. stop ends the watch
+// that closes the connection when ctx ends; the exchange must end with
+// receive, done or abort.
 func (cl *h1Client) send(ctx context.Context, addr string, replay bool, write func(*bufio.Writer) error) (pc *h1Conn, stop func() bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err // The client is gone (an HTTP/2 stream reset): no dial.
 	}
 	for pc = cl.get(addr); pc != nil; pc = cl.get(addr) {
 		stop, err = cl.start(ctx, pc, true, write)
-		if err == nil || !errors.Is(err, errIdleClosed) && !(replay && errors.Is(err, errStale)) {
+		if errors.Is(err, errIdleClosed) {
+			continue // Nothing of the request was sent.
+		}
+		if err == nil || !replay || !errors.Is(err, errStale) {
 			return pc, stop, err
 		}
+		break
 	}
 	dialed, err := cl.dial(ctx, addr)
 	if err != nil {

@@ -633,3 +633,62 @@ func TestOriginCLAndTEAnswerRefused(t *testing.T) {
 			resp.StatusCode, conns.Load())
 	}
 }
+
+// TestH1ClientReplaysOnce guards "replayed once": a request the origin
+// takes and drops on every connection (one that crashes its application)
+// is sent on one reused connection, then once more on a new one, not once
+// per pooled connection (up to MaxIdlePerOrigin, then a new one).
+func TestH1ClientReplaysOnce(t *testing.T) {
+	const pooled = 10
+	var conns, got atomic.Int32
+	var crashing atomic.Bool
+	release := make(chan struct{})
+	addr := countingOrigin(t, &conns, func(c net.Conn, req *http.Request, _ int) bool {
+		if req.URL.Path == "/warm" {
+			<-release // Held until every warm-up has a connection of its own.
+		}
+		if crashing.Load() {
+			got.Add(1)
+			return false
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		return true
+	})
+	cl := newTestH1(t)
+	warm := make(chan error, pooled)
+	for range pooled {
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/warm", nil)
+			resp, _, err := cl.RoundTrip(req)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			warm <- err
+		}()
+	}
+	for conns.Load() < pooled {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	for range pooled {
+		if err := <-warm; err != nil {
+			t.Fatalf("warm-up: %v", err)
+		}
+	}
+	if n := idleCount(cl, addr); n != pooled {
+		t.Fatalf("%d pooled connections; want %d", n, pooled)
+	}
+	crashing.Store(true)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/crash", nil)
+	if resp, _, err := cl.RoundTrip(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("a GET the origin drops every time was answered")
+	}
+	if n := got.Load(); n != 2 {
+		t.Errorf("a GET the origin drops every time reached it %d times with %d pooled connections; want 2 (sent, replayed once)", n, pooled)
+	}
+	if n := conns.Load(); n != pooled+1 {
+		t.Errorf("%d origin connections; want %d (the replay on a new one)", n, pooled+1)
+	}
+}

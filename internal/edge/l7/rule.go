@@ -474,7 +474,14 @@ func retry(req *http.Request, err error) bool {
 	if isDialError(err) || errors.Is(err, health.ErrUnverified) {
 		return bodyUnread(req)
 	}
-	return retriable(req) && !isTimeout(err) &&
+	return retriable(req) && closedEarly(err)
+}
+
+// closedEarly reports whether err is an origin closing or resetting the
+// connection, not a timeout: before an answer, a request retriable may be
+// sent again (retry, roundTrip's replay).
+func closedEarly(err error) bool {
+	return !isTimeout(err) &&
 		(errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET))
 }
 
@@ -549,7 +556,7 @@ func (r *rule) failed(o *origin, err error) {
 	case isDialError(err):
 		o.backend.ConnectFailed()
 		stats.Set{o.stats, r.listener.Stats}.Add(dialFails, 1)
-	case isTimeout(err), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+	case isTimeout(err), closedEarly(err):
 		o.backend.ConnectFailed()
 	}
 }
@@ -650,11 +657,20 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial" || errors.Is(err, health.ErrUnverified)
 }
 
-// retriable: idempotent methods whose body (none) can be sent again.
+// retriable: idempotent requests whose body (none) can be sent again:
+// idempotent methods, and any request with an Idempotency-Key or
+// X-Idempotency-Key header, which http.Transport replays as idempotent
+// whatever the method: the client that sent it asked for exactly that, and
+// both origin paths then replay (and retry) the same requests.
 func retriable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete: // TRACE is refused (ServeHTTP).
-		return req.Body == nil || req.Body == http.NoBody
+		return true
 	}
-	return false
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }

@@ -298,6 +298,9 @@ func newTransport(k transportKey, readTimeout time.Duration, conns *originConns)
 		if ap, err := netip.ParseAddrPort(addr); err == nil && conns != nil { // nil: a test's, not held.
 			tc.conns, tc.ap = conns, ap
 			conns.add(tc)
+			if d, _ := ctx.Value(ownDialsKey{}).(*ownDials); d != nil { // The dial keeps the request's values.
+				d.dialled(tc)
+			}
 		}
 		return tc, nil
 	}
@@ -387,8 +390,59 @@ type readTimeoutConn struct {
 	// The Transport may hand a freed connection to the next request before
 	// it reports the previous one's parking: a parking that a newer
 	// request overtook must not mark the connection idle, or retire would
-	// close it under that request.
+	// close it under that request. A connection dialled for a request that
+	// took another one is parked at turn 0 (ownDials).
 	use atomic.Uint64
+}
+
+// ownDials are the connections the Transport dialled for one request
+// (roundTrip) while the request has not taken a connection. The
+// Transport dials for a request that finds none idle, but serves it on
+// whichever connection is ready first: when another request frees one,
+// the connection dialled goes to the idle pool (putOrCloseIdleConn) with
+// no trace of it, its use still 0, and retire took it for one in use,
+// leaving it open to a retired address until its read deadline. So each
+// dial the request did not take is marked parked once the request took a
+// connection, or ended, whichever comes last of that and the dial.
+type ownDials struct {
+	mu      sync.Mutex
+	pending []*readTimeoutConn
+	settled bool // The request took a connection, or ended.
+}
+
+type ownDialsKey struct{}
+
+func (d *ownDials) dialled(c *readTimeoutConn) {
+	d.mu.Lock()
+	if !d.settled {
+		d.pending = append(d.pending, c)
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	c.parked(0)
+}
+
+// unsettle: the Transport asks for a connection again (a request sent
+// again after its connection failed).
+func (d *ownDials) unsettle() {
+	d.mu.Lock()
+	d.settled = false
+	d.mu.Unlock()
+}
+
+// settle: the request took got (nil: none, it ended); the other
+// connections dialled for it are spares.
+func (d *ownDials) settle(got *readTimeoutConn) {
+	d.mu.Lock()
+	spares := d.pending
+	d.pending, d.settled = nil, true
+	d.mu.Unlock()
+	for _, c := range spares {
+		if c != got {
+			c.parked(0)
+		}
+	}
 }
 
 // taken records that a request got the connection and returns its turn.
@@ -582,6 +636,12 @@ func (c *readTimeoutConn) CloseWrite() error {
 // GetBody gives it again (unreadBody). A body that was read, hence partly
 // or wholly sent, is refused: it is never sent twice, as before.
 //
+// A request that went out on a reused connection which the origin closed
+// or reset before any byte of an answer (the keep-alive race) is sent
+// again once if retriable, as h1Client.send does: the Transport replays
+// only the methods it takes for idempotent (GET, HEAD, OPTIONS), so a PUT
+// or DELETE failed with a 502 that made a healthy origin suspect.
+//
 // When timed (an lrtt rule, the only reader), wait is the time from the
 // request's last byte written to the answer's first byte
 // (health.AnswerTimer); 0 otherwise, or when not measured.
@@ -598,9 +658,12 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	if timed {
 		at = &health.AnswerTimer{}
 	}
-	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+	dials := &ownDials{}
+	trace := &httptrace.ClientTrace{GetConn: func(string) { dials.unsettle() }, GotConn: func(i httptrace.GotConnInfo) {
 		conn, reused = i.Conn, i.Reused
-		if c := originConn(i.Conn); c != nil {
+		c := originConn(i.Conn)
+		dials.settle(c)
+		if c != nil {
 			turn = c.taken()
 			if i.Reused {
 				c.check.Store(true)
@@ -623,7 +686,7 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	if at != nil {
 		trace.WroteRequest = at.Wrote
 	}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	req = req.WithContext(context.WithValue(httptrace.WithClientTrace(req.Context(), trace), ownDialsKey{}, dials))
 	if req.Body != nil && req.Body != http.NoBody {
 		b, ok := req.Body.(*unreadBody) // Wrapped by the rule for all its tries.
 		if !ok {
@@ -632,6 +695,12 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		req.Body, req.GetBody = b, b.again
 	}
 	resp, err = t.RoundTrip(req)
+	if err != nil && reused && !answered.Load() && retriable(req) && closedEarly(err) && req.Context().Err() == nil {
+		conn, reused = nil, false // The replay's own, as for a first try.
+		handshake.Store(nil)
+		resp, err = t.RoundTrip(req)
+	}
+	dials.settle(nil)
 	if h := handshake.Load(); err != nil && (conn == nil && h != nil && errors.Is(err, *h) ||
 		conn != nil && !reused && !answered.Load() && alertReceived(err)) {
 		err = handshakeFailed("tcp", err)

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -429,5 +430,217 @@ func TestParkedAfterHandOver(t *testing.T) {
 	wg.Wait()
 	if n := stale.Load(); n > 0 {
 		t.Fatalf("%d of %d requests were served on a connection marked idle (parked after GotConn)", n, served.Load())
+	}
+}
+
+// poolOrigin is a raw origin (TLS when st is set) that counts the
+// connections it accepted and holds open; its n-th connection (from 1)
+// waits delay(n) before its handshake (nil: none), then serve has it.
+type poolOrigin struct {
+	ap       netip.AddrPort
+	open     atomic.Int32
+	accepted atomic.Int32
+}
+
+func newPoolOrigin(t *testing.T, st *snapshot.TLS, delay func(n int) time.Duration,
+	serve func(c net.Conn, br *bufio.Reader)) *poolOrigin {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &poolOrigin{ap: netip.MustParseAddrPort(ln.Addr().String())}
+	var cfg *tls.Config
+	if st != nil {
+		pair, err := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
+	serveRaw(t, ln, func(c net.Conn, _ *bufio.Reader) {
+		n := int(o.accepted.Add(1))
+		o.open.Add(1)
+		defer o.open.Add(-1)
+		if delay != nil {
+			time.Sleep(delay(n))
+		}
+		if cfg != nil {
+			tc := tls.Server(c, cfg)
+			_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+			if tc.Handshake() != nil {
+				return
+			}
+			_ = tc.SetDeadline(time.Time{})
+			c = tc
+		}
+		serve(c, bufio.NewReader(c))
+	})
+	return o
+}
+
+// answerOf sends raw to s on a new client connection and reads its answer.
+func answerOf(t *testing.T, s *Server, raw string) (int, string) {
+	t.Helper()
+	method, _, _ := strings.Cut(raw, " ")
+	resp, err := http.ReadResponse(bufio.NewReader(sendRaw(t, s, raw)), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("%q: %v", strings.SplitN(raw, "\r\n", 2)[0], err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRetireClosesSpareDial guards the closing of a removed rule's origin
+// connections ("Transports are shared") for the connection http.Transport
+// dials for a request that is then served on one another request freed:
+// the Transport parks it with no trace of any request, and retire, which
+// took it for one in use, left it open to the retired address until its
+// read deadline (ownDials).
+func TestRetireClosesSpareDial(t *testing.T) {
+	st := selfSigned(t)
+	serve := func(c net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.ReadAll(req.Body)
+			if strings.HasSuffix(req.URL.Path, "/slow") {
+				time.Sleep(400 * time.Millisecond)
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	}
+	// The second connection's handshake is slow: the request it was dialled
+	// for is served meanwhile on the first, freed.
+	a := newPoolOrigin(t, st, func(n int) time.Duration {
+		if n == 2 {
+			return 800 * time.Millisecond
+		}
+		return 0
+	}, serve)
+	b := newPoolOrigin(t, st, nil, serve)
+	var env *Env
+	var keep snapshot.HTTPListener
+	s := envServer(t, a.ap, func(e *Env) { env = e }, func(l *snapshot.HTTPListener) {
+		l.ForwardProtocol = snapshot.ProtoHTTPS
+		d := &l.Domains[0]
+		d.Rules[0].Path = "/a"
+		rb := d.Rules[0]
+		rb.ID, rb.Path = "rb", "/b"
+		rb.Origins = []snapshot.Origin{{ID: "ob", Host: b.ap.Addr().String(), Port: int(b.ap.Port()), Weight: 1}}
+		d.Rules = append(d.Rules, rb)
+		keep = *l
+		kd := *d
+		kd.Rules = []snapshot.Rule{rb}
+		keep.Domains = []snapshot.Domain{kd}
+	})
+	if st, body := answerOf(t, s, "GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n"); st != 200 || body != "ok" {
+		t.Fatalf("GET /b: %d %q", st, body)
+	}
+	slow := make(chan int, 1)
+	go func() {
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			slow <- 0
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET /a/slow HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			slow <- 0
+			return
+		}
+		io.ReadAll(resp.Body)
+		slow <- resp.StatusCode
+	}()
+	time.Sleep(150 * time.Millisecond)
+	if st, body := answerOf(t, s, "GET /a/fast HTTP/1.1\r\nHost: a.test\r\n\r\n"); st != 200 || body != "ok" {
+		t.Fatalf("GET /a/fast: %d %q", st, body)
+	}
+	if st := <-slow; st != 200 {
+		t.Fatalf("GET /a/slow: %d", st)
+	}
+	time.Sleep(1200 * time.Millisecond) // The spare's handshake ends; it is parked.
+	if a.accepted.Load() != 2 || a.open.Load() != 2 {
+		t.Fatalf("origin a: %d connections accepted, %d open; want 2, 2 (the spare dial)", a.accepted.Load(), a.open.Load())
+	}
+	h2, err := Build(env, &keep, l4.NewProxy("p", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h2.Release)
+	old := s.Handler()
+	s.Update(h2)
+	old.Release()
+	for end := time.Now().Add(2 * time.Second); a.open.Load() != 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := a.open.Load(); n != 0 {
+		t.Errorf("rule of origin a removed (its transport still held by rb): origin a still has %d of the edge's connections open after 2 s; want 0", n)
+	}
+	if n := b.open.Load(); n != 1 {
+		t.Errorf("origin b: %d open; want its 1 kept warm", n)
+	}
+}
+
+// TestStalePooledConnReplayedOnce guards the replay of a request the origin
+// took on a reused connection and closed without answering (the
+// keep-alive race), alike on both origin paths (the direct exchange for
+// plain HTTP, http.Transport for HTTPS): a retriable request is sent again
+// once and answered, with no failure counted; a POST is not (502),
+// unless it carries an Idempotency-Key, with which the client declared it
+// may be. Through the Transport, PUT and DELETE were not replayed: a 502
+// for a healthy origin (roundTrip).
+func TestStalePooledConnReplayedOnce(t *testing.T) {
+	for _, https := range []bool{false, true} {
+		for _, tc := range []struct {
+			method, header string
+			replayed       bool
+		}{
+			{"GET", "", true}, {"HEAD", "", true}, {"PUT", "", true}, {"DELETE", "", true}, {"OPTIONS", "", true},
+			{"POST", "", false}, {"POST", "Idempotency-Key: k1\r\n", true}, {"PATCH", "X-Idempotency-Key: k2\r\n", true},
+		} {
+			t.Run(strings.TrimSpace(fmt.Sprintf("https=%v %s %s", https, tc.method, tc.header)), func(t *testing.T) {
+				var st *snapshot.TLS
+				if https {
+					st = selfSigned(t)
+				}
+				var got atomic.Int32
+				o := newPoolOrigin(t, st, nil, func(c net.Conn, br *bufio.Reader) {
+					for n := 1; ; n++ {
+						req, err := http.ReadRequest(br)
+						if err != nil {
+							return
+						}
+						io.ReadAll(req.Body)
+						if req.URL.Path == "/it" {
+							got.Add(1)
+						}
+						if n == 2 { // Read, then dropped.
+							return
+						}
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+				})
+				s := editedServer(t, o.ap, func(l *snapshot.HTTPListener) {
+					if https {
+						l.ForwardProtocol = snapshot.ProtoHTTPS
+					}
+				})
+				if st, _ := answerOf(t, s, "GET /warm HTTP/1.1\r\nHost: a.test\r\n\r\n"); st != 200 {
+					t.Fatalf("warm-up: %d", st)
+				}
+				status, _ := answerOf(t, s, tc.method+" /it HTTP/1.1\r\nHost: a.test\r\n"+tc.header+"Content-Length: 0\r\n\r\n")
+				want := map[bool][2]int{true: {200, 2}, false: {502, 1}}[tc.replayed]
+				if status != want[0] || int(got.Load()) != want[1] {
+					t.Errorf("%s on a pooled connection the origin drops: %d, origin got it %d times; want %d, %d",
+						tc.method, status, got.Load(), want[0], want[1])
+				}
+			})
+		}
 	}
 }
