@@ -372,6 +372,10 @@ type readTimeoutConn struct {
 	// check: the Transport took the connection again from its pool
 	// (roundTrip); the next write checks it first.
 	check atomic.Bool
+	// answer is where the exchange of the request that last took the
+	// connection stands (reqUnsent...): whether its answer can be one
+	// (strayed).
+	answer atomic.Uint32
 	// spent: the connection carried an HTTP/1.0 answer (spend) and is
 	// not to carry another.
 	spent atomic.Bool
@@ -445,8 +449,17 @@ func (d *ownDials) settle(got *readTimeoutConn) {
 	}
 }
 
+// The states of readTimeoutConn.answer.
+const (
+	reqUnsent   = iota // Taken by a request, none of which is written yet.
+	reqSent            // Its first write began; no read returned bytes since.
+	answerHeard        // A read returned bytes since.
+	answerStray        // Its answer began before: never relayed (strayed).
+)
+
 // taken records that a request got the connection and returns its turn.
 func (c *readTimeoutConn) taken() uint64 {
+	c.answer.Store(reqUnsent)
 	for {
 		s := c.use.Load()
 		if n := (s | 1) + 1; c.use.CompareAndSwap(s, n) {
@@ -481,6 +494,9 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 	if n > 0 && c.asked.Load() {
 		c.asked.Store(false)
 	}
+	if n > 0 && c.answer.Load() == reqSent {
+		c.answer.CompareAndSwap(reqSent, answerHeard)
+	}
 	if err != nil && isTimeout(err) {
 		c.expired.Store(&err)
 	}
@@ -491,7 +507,8 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 // pool fails, with nothing written, when the origin closed it or sent
 // anything while it was idle (idleOpen, as the direct exchange checks its
 // own), or its address was retired as it was parked: the Transport then
-// sends the request on another connection.
+// sends the request on another connection. So does any write of a request
+// whose answer strayed before it (strayed).
 //
 // A write that fails once the read deadline fired fails with that read's
 // timeout. The Transport's ResponseHeaderTimeout starts only once the
@@ -505,6 +522,13 @@ func (c *readTimeoutConn) Read(p []byte) (int, error) {
 func (c *readTimeoutConn) Write(p []byte) (int, error) {
 	if c.check.Load() && c.check.Swap(false) && (c.spent.Load() || c.retired.Load() || !c.idleOpen()) {
 		return 0, errIdleClosed
+	}
+	// After the check: bytes it finds fail the write, those read before
+	// it are in the Transport's buffers, and strayed finds them there.
+	if s := c.answer.Load(); s == reqUnsent || s == answerStray {
+		if !c.answer.CompareAndSwap(reqUnsent, reqSent) {
+			return 0, errIdleClosed // A stray answer came first: the origin gets nothing.
+		}
 	}
 	if c.off.Load() {
 		if d, move := c.wd.next(c.send); move {
@@ -546,6 +570,34 @@ func (c *readTimeoutConn) wait() time.Duration {
 	// ends first: a failed read of a pooled connection would have it send
 	// an idempotent request again, and wait as long once more.
 	return max(c.timeout, responseHeaderTimeout+time.Second)
+}
+
+// strayed reports, as the Transport begins to read the answer to the
+// request that took c last, whether that answer is one nobody asked for:
+// its first bytes were read before the request began to go out, so the
+// origin sent them before it could have read the request. An origin that
+// sends an answer twice, or bytes past its answer's end, in one write
+// leaves them in the Transport's buffers (its bufio, or a TLS record
+// decrypted whole), where the check before the request (Write, idleOpen)
+// cannot see them; and the Transport hands a freed connection straight
+// to a request waiting for one, before it looks at what is buffered
+// there, so that request would read them as its answer: another client's
+// request, maybe. Such a connection is closed at once (its real answer,
+// which may follow, must not reach the next request either), and sent,
+// whether any of the request went out, which decides whether it may be
+// sent again (roundTrip). Bytes that come while the request is being
+// written cannot be told from its answer, as on the direct exchange.
+func (c *readTimeoutConn) strayed() (stray, sent bool) {
+	for {
+		s := c.answer.Load()
+		if s != reqUnsent && s != reqSent {
+			return false, false
+		}
+		if c.answer.CompareAndSwap(s, answerStray) {
+			_ = c.Close()
+			return true, s == reqSent
+		}
+	}
 }
 
 func (c *readTimeoutConn) idleOpen() bool {
@@ -638,14 +690,46 @@ func (c *readTimeoutConn) CloseWrite() error {
 //
 // A request that went out on a reused connection which the origin closed
 // or reset before any byte of an answer (the keep-alive race) is sent
-// again once if retriable, as h1Client.send does: the Transport replays
+// again once if retriable (stale), as h1Client.send does: the Transport replays
 // only the methods it takes for idempotent (GET, HEAD, OPTIONS), so a PUT
 // or DELETE failed with a 502 that made a healthy origin suspect.
+//
+// An answer that began before the request went out (readTimeoutConn.
+// strayed) is an origin's unasked one, never relayed: the request is sent
+// again, once, if the origin cannot have got it (nothing written, no body
+// read) or may get it twice (retriable); else it fails (errStrayAnswer,
+// a 502).
 //
 // When timed (an lrtt rule, the only reader), wait is the time from the
 // request's last byte written to the answer's first byte
 // (health.AnswerTimer); 0 otherwise, or when not measured.
 func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Response, conn net.Conn, wait time.Duration, err error) {
+	var body *unreadBody
+	if req.Body != nil && req.Body != http.NoBody {
+		ok := false
+		if body, ok = req.Body.(*unreadBody); !ok { // Wrapped by the rule for all its tries.
+			body = &unreadBody{body: req.Body}
+		}
+	}
+	for replayed := false; ; replayed = true {
+		var again bool
+		resp, conn, wait, again, err = roundTripOnce(t, req, body, timed)
+		if !again || replayed {
+			return resp, conn, wait, err
+		}
+	}
+}
+
+// errStrayAnswer: the origin answered a request before it was sent
+// (roundTrip).
+var errStrayAnswer = errors.New("origin sent an answer before the request")
+
+// roundTripOnce is one try of roundTrip, with hooks of its own: those of
+// a try whose stray answer was dropped may still run on the Transport's
+// reading goroutine. body is req's (nil: none). again reports that the
+// try failed in a way roundTrip sends the request again for, once: a stray
+// answer, or a stale reused connection.
+func roundTripOnce(t *http.Transport, req *http.Request, body *unreadBody, timed bool) (resp *http.Response, conn net.Conn, wait time.Duration, again bool, err error) {
 	// The Transport may go on dialling for this request in the background
 	// while it sends it on a connection another request freed: what a
 	// dial's handshake says is read only for a request that got no
@@ -653,6 +737,10 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	var handshake atomic.Pointer[error]
 	var reused bool
 	var turn uint64
+	// taken is the connection the request got last (GotConn), for the
+	// Transport's reading goroutine; stray the one whose answer strayed.
+	var taken, stray atomic.Pointer[readTimeoutConn]
+	var straySent atomic.Bool
 	var answered atomic.Bool // Set from the Transport's reading goroutine.
 	var at *health.AnswerTimer
 	if timed {
@@ -668,6 +756,7 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 			if i.Reused {
 				c.check.Store(true)
 			}
+			taken.Store(c)
 		}
 	}, PutIdleConn: func(err error) {
 		if c := originConn(conn); c != nil && err == nil {
@@ -678,6 +767,13 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 			handshake.Store(&err)
 		}
 	}, GotFirstResponseByte: func() {
+		if c := taken.Load(); c != nil {
+			if s, sent := c.strayed(); s {
+				straySent.Store(sent)
+				stray.Store(c)
+				return
+			}
+		}
 		answered.Store(true)
 		if at != nil {
 			at.FirstByte()
@@ -687,20 +783,22 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 		trace.WroteRequest = at.Wrote
 	}
 	req = req.WithContext(context.WithValue(httptrace.WithClientTrace(req.Context(), trace), ownDialsKey{}, dials))
-	if req.Body != nil && req.Body != http.NoBody {
-		b, ok := req.Body.(*unreadBody) // Wrapped by the rule for all its tries.
-		if !ok {
-			b = &unreadBody{body: req.Body}
-		}
-		req.Body, req.GetBody = b, b.again
+	if body != nil {
+		req.Body, req.GetBody = body, body.again
 	}
 	resp, err = t.RoundTrip(req)
-	if err != nil && reused && !answered.Load() && retriable(req) && closedEarly(err) && req.Context().Err() == nil {
-		conn, reused = nil, false // The replay's own, as for a first try.
-		handshake.Store(nil)
-		resp, err = t.RoundTrip(req)
-	}
 	dials.settle(nil)
+	if c := stray.Load(); c != nil && c == originConn(conn) {
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		// Sent again if the origin cannot have got it or may get it twice.
+		again = (body == nil || !body.read.Load()) && (!straySent.Load() || retriable(req))
+		return nil, conn, 0, again, errStrayAnswer
+	}
+	if err != nil && reused && !answered.Load() && retriable(req) && closedEarly(err) && req.Context().Err() == nil {
+		return resp, conn, 0, true, err // Stale: see roundTrip.
+	}
 	if h := handshake.Load(); err != nil && (conn == nil && h != nil && errors.Is(err, *h) ||
 		conn != nil && !reused && !answered.Load() && alertReceived(err)) {
 		err = handshakeFailed("tcp", err)
@@ -708,7 +806,7 @@ func roundTrip(t *http.Transport, req *http.Request, timed bool) (resp *http.Res
 	if at != nil {
 		wait = at.Wait()
 	}
-	return resp, conn, wait, err
+	return resp, conn, wait, false, err
 }
 
 // handshakeFailed is a TLS handshake with an origin that failed (a

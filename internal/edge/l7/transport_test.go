@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -639,6 +640,110 @@ func TestStalePooledConnReplayedOnce(t *testing.T) {
 				if status != want[0] || int(got.Load()) != want[1] {
 					t.Errorf("%s on a pooled connection the origin drops: %d, origin got it %d times; want %d, %d",
 						tc.method, status, got.Load(), want[0], want[1])
+				}
+			})
+		}
+	}
+}
+
+// TestStrayAnswerNotHandedToWaitingRequest guards against one client
+// getting an answer an origin sent nobody: an origin that writes a
+// second, unasked answer in the same write as its real one leaves it in
+// http.Transport's buffers (its bufio, or a TLS record decrypted whole),
+// and the Transport hands the freed connection straight to a request
+// waiting for one before it looks at them, so that request read them as
+// its answer. Here the waiting request is written before the Transport's
+// reader goes on (the first request's parking waits for it), as happens
+// now and then under load. It must get its own answer (a GET, replayed on
+// a new connection) or fail (a POST, which went out), never the stray.
+func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
+	for _, https := range []bool{false, true} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			t.Run(fmt.Sprintf("https=%v %s", https, method), func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				scheme := "http"
+				if https {
+					st := selfSigned(t)
+					pair, _ := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
+					ln, scheme = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}}), "https"
+				}
+				var got atomic.Int32
+				serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+					for {
+						req, err := http.ReadRequest(br)
+						if err != nil {
+							return
+						}
+						io.ReadAll(req.Body)
+						got.Add(1)
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"+
+							"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
+					}
+				})
+				tr, err := newTransport(transportKey{}, time.Minute, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr.MaxConnsPerHost = 1 // The second request waits for the first one's connection.
+				defer tr.CloseIdleConnections()
+				url := scheme + "://" + ln.Addr().String() + "/"
+
+				var wrote, queued sync.Once // The GET's replay calls them again.
+				written, waiting := make(chan struct{}), make(chan struct{})
+				first, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+					PutIdleConn: func(error) {
+						select {
+						case <-written:
+						case <-time.After(2 * time.Second):
+						}
+					},
+				}), http.MethodGet, url, nil)
+				resp, _, _, err := roundTrip(tr, first, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				type result struct {
+					status int
+					body   string
+					err    error
+				}
+				done := make(chan result, 1)
+				go func() {
+					var body io.Reader
+					if method == http.MethodPost {
+						body = strings.NewReader("x")
+					}
+					req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+						GetConn:      func(string) { queued.Do(func() { close(waiting) }) },
+						WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Do(func() { close(written) }) },
+					}), method, url, body)
+					resp, _, _, err := roundTrip(tr, req, false)
+					if err != nil {
+						done <- result{err: err}
+						return
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					done <- result{status: resp.StatusCode, body: string(b)}
+				}()
+				<-waiting
+				time.Sleep(50 * time.Millisecond) // Queued behind the busy connection.
+				if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
+					t.Errorf("first answer %q; want ok", b)
+				}
+				resp.Body.Close()
+				r := <-done
+				switch {
+				case r.body == "EVIL":
+					t.Fatalf("%s waiting for the connection got the origin's unasked second answer as its own", method)
+				case method == http.MethodGet && (r.err != nil || r.body != "ok" || got.Load() != 3):
+					t.Errorf("GET: %d %q %v, origin got %d requests; want ok, replayed once on a new connection (3)",
+						r.status, r.body, r.err, got.Load())
+				case method == http.MethodPost && !errors.Is(r.err, errStrayAnswer):
+					t.Errorf("POST: %d %q %v; want %v (it went out: not sent again)", r.status, r.body, r.err, errStrayAnswer)
 				}
 			})
 		}
