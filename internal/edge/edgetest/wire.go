@@ -14,6 +14,7 @@ type Segment struct {
 	Src, Dst netip.AddrPort
 	Flags    byte // TCP flags: FIN 0x01, SYN 0x02, ACK 0x10.
 	Payload  int  // Bytes of data.
+	Options  []byte
 	TOA      netip.AddrPort
 	HasTOA   bool
 }
@@ -76,7 +77,8 @@ func (w *Wire) read(port uint16) {
 		if s.Dst.Port() != port {
 			continue
 		}
-		s.TOA, s.HasTOA = toa.Parse(tcp[20:off])
+		s.Options = append([]byte(nil), tcp[20:off]...)
+		s.TOA, s.HasTOA = toa.Parse(s.Options)
 		w.mu.Lock()
 		w.segs = append(w.segs, s)
 		w.mu.Unlock()

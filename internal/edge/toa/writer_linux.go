@@ -20,6 +20,7 @@ import (
 // uses (include/uapi/linux/bpf.h; stable ABI).
 const (
 	offOp         = 0
+	offCbFlags    = 84 // bpf_sock_ops_cb_flags
 	offBytesAcked = 176
 	offSk         = 184
 
@@ -73,6 +74,12 @@ func New() (*Writer, error) {
 // storage asks for header-option callbacks; each packet then reserves
 // room and writes the option, until the peer has acknowledged data (more
 // than the SYN's one sequence number), when the callbacks stop.
+//
+// The program runs for every socket of the cgroup (the root cgroup, on
+// many hosts), where other sock_ops programs (another Writer among them)
+// turn callbacks on for sockets of their own: each branch looks the socket
+// up in its own storage first, and the callback flags are shared, so it
+// sets or clears its own flag only.
 func program(opts *ebpf.Map) asm.Instructions {
 	storage := func(label string) asm.Instructions { // r0 = the socket's option, or out.
 		return asm.Instructions{
@@ -85,6 +92,15 @@ func program(opts *ebpf.Map) asm.Instructions {
 			asm.JEq.Imm(asm.R0, 0, "out"),
 		}
 	}
+	setFlags := func(label string, op asm.ALUOp, v int32) asm.Instructions { // Callback flags op= v, then out.
+		return asm.Instructions{
+			asm.LoadMem(asm.R2, asm.R6, offCbFlags, asm.Word).WithSymbol(label),
+			op.Imm(asm.R2, v),
+			asm.Mov.Reg(asm.R1, asm.R6),
+			asm.FnSockOpsCbFlagsSet.Call(),
+			asm.Ja.Label("out"),
+		}
+	}
 	var p asm.Instructions
 	p = append(p,
 		asm.Mov.Reg(asm.R6, asm.R1),
@@ -95,25 +111,18 @@ func program(opts *ebpf.Map) asm.Instructions {
 		asm.Ja.Label("out"),
 	)
 	p = append(p, storage("connect")...)
+	p = append(p, setFlags("start", asm.Or, flagWriteHdrOpt)...)
+	p = append(p, storage("len")...)
 	p = append(p,
-		asm.Mov.Reg(asm.R1, asm.R6),
-		asm.Mov.Imm(asm.R2, flagWriteHdrOpt),
-		asm.FnSockOpsCbFlagsSet.Call(),
-		asm.Ja.Label("out"),
-
-		asm.LoadMem(asm.R2, asm.R6, offBytesAcked, asm.DWord).WithSymbol("len"),
+		asm.LoadMem(asm.R2, asm.R6, offBytesAcked, asm.DWord),
 		asm.JGT.Imm(asm.R2, 1, "stop"),
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.Mov.Imm(asm.R2, Len),
 		asm.Mov.Imm(asm.R3, 0),
 		asm.FnReserveHdrOpt.Call(),
 		asm.Ja.Label("out"),
-
-		asm.Mov.Reg(asm.R1, asm.R6).WithSymbol("stop"),
-		asm.Mov.Imm(asm.R2, 0),
-		asm.FnSockOpsCbFlagsSet.Call(),
-		asm.Ja.Label("out"),
 	)
+	p = append(p, setFlags("stop", asm.And, ^flagWriteHdrOpt)...)
 	p = append(p, storage("write")...)
 	p = append(p,
 		asm.Mov.Reg(asm.R1, asm.R6),
