@@ -10,7 +10,6 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/edge/stats"
-	"github.com/opengaap/opengaap/internal/edge/toa"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
 
@@ -45,7 +44,7 @@ func (rt *Runtime) Apply(snap *snapshot.Snapshot) Report {
 	if rt.opts.TOA == nil {
 		for _, pl := range snap.Listeners() {
 			if id := "l/" + pl.Listener.ID; pl.Listener.ClientIP == snapshot.ClientIPTOA && bad[id] == nil {
-				bad[id] = toa.ErrUnsupported
+				bad[id] = rt.opts.NoTOA
 			}
 		}
 	}

@@ -112,6 +112,9 @@ type Options struct {
 	// listeners that ask for it; nil: such listeners are invalid here.
 	// The runtime closes it on Close.
 	TOA *toa.Writer
+	// NoTOA is why TOA is nil, the error of the listeners that ask for
+	// it; nil: toa.ErrUnsupported.
+	NoTOA error
 }
 
 func (o *Options) defaults() {
@@ -132,6 +135,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxListeners <= 0 {
 		o.MaxListeners = limit.Listeners()
+	}
+	if o.NoTOA == nil {
+		o.NoTOA = toa.ErrUnsupported
 	}
 }
 

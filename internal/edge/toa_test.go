@@ -63,3 +63,24 @@ func TestTCPClientAddressInTOA(t *testing.T) {
 		t.Errorf("TOA listener on a runtime without TOA: %+v; want it invalid, saying why", rep.Listeners)
 	}
 }
+
+// TestTOAListenerInvalidSaysWhy guards that a runtime without TOA reports
+// its TOA listeners invalid with the reason it was given (a node started
+// with --no-toa said the machine could not load the program), and with
+// toa.ErrUnsupported when given none.
+func TestTOAListenerInvalidSaysWhy(t *testing.T) {
+	off := errors.New("TOA is off on this node (--no-toa)")
+	for _, c := range []struct {
+		why  error
+		want string
+	}{{off, off.Error()}, {nil, toa.ErrUnsupported.Error()}} {
+		rt := newRuntime(t, edge.Options{NoTOA: c.why})
+		ip := lo.Next()
+		l := listener("lsr-toa", snapshot.ProtoTCP, edgetest.FreePort(t, ip), origins(netip.MustParseAddrPort("127.0.0.1:9")))
+		l.ClientIP = snapshot.ClientIPTOA
+		rep := rt.Apply(oneProxy(1, ip, l))
+		if len(rep.Listeners) != 1 || rep.Listeners[0].State != edge.StateInvalid || rep.Listeners[0].Error != c.want {
+			t.Errorf("TOA listener on a runtime without TOA (NoTOA %v): %+v; want it invalid, saying %q", c.why, rep.Listeners, c.want)
+		}
+	}
+}

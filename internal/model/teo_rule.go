@@ -63,7 +63,8 @@ const KindTeoL4Rule = "teol4rule"
 //   - origins are OriginValue when OriginType is IP_DOMAIN (IP literals,
 //     or a single domain name: OriginIsDomain), else the records of the
 //     origin group OriginValue[0] (TeoOriginGroup.Records, weights apply);
-//   - ClientIPMode is PPV1, PPV2, SPP or OFF (TOA is refused by the API);
+//   - ClientIPMode is PPV1, PPV2, SPP, OFF or TOA (TOA on TCP only, and
+//     only where the server can write it: Capabilities.TOA);
 //   - SessionPersistSeconds() is the session persistence (0 = off).
 type TeoL4Rule struct {
 	Base

@@ -335,19 +335,18 @@ func storeDSN(o Options) (dsn, engine, where string, err error) {
 
 // openTOA loads the TOA writer unless the operator turned it off; a
 // machine that cannot run it serves without TOA, which the API then
-// refuses with a clear message.
-func openTOA(o Options) *toa.Writer {
-	const off = "TOA (ClientIPMethod 0) is not available; listeners asking for it are refused"
+// refuses with a clear message. Without a writer, why is the reason, which
+// the listeners stored with TOA report.
+func openTOA(o Options) (w *toa.Writer, why error) {
 	if o.NoTOA {
-		o.Log.Info(off, "err", "--no-toa")
-		return nil
+		why = errors.New("TOA is off on this node (--no-toa)")
+	} else {
+		w, why = toa.New()
 	}
-	w, err := toa.New()
-	if err != nil {
-		o.Log.Info(off, "err", err)
-		return nil
+	if why != nil {
+		o.Log.Info("TOA (ClientIPMethod 0) is not available; listeners asking for it are refused", "err", why)
 	}
-	return w
+	return w, why
 }
 
 func build(ctx context.Context, st store.Store, o Options, set *Settings, accounts *cloudapi.Accounts) (*Server, error) {
@@ -356,11 +355,16 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	if err != nil {
 		return nil, err
 	}
-	tw := openTOA(o)
+	tw, noTOA := openTOA(o)
 	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil, Ping: health.CanPing()}
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, Caps: cfg.Caps}
 	s.GAAP = gaap.New(st, pool, set.pool6, cfg, sealer, o.Log)
 	if err := s.GAAP.WarnIPv4AddressedIPv6(ctx); err != nil {
+		// The Edge does not own the writer yet. Left to a GC finalizer,
+		// its program would run meanwhile for every socket of the cgroup.
+		if tw != nil {
+			_ = tw.Close()
+		}
 		return nil, err
 	}
 	if err := warnListenAddrHeld(ctx, st, set.listens, o.Log); err != nil {
@@ -369,7 +373,7 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,
 		SendTimeout: o.SendTimeout, OriginReadTimeout: o.OriginReadTimeout,
 		MirrorRate: o.MirrorRateMbps * 1_000_000 / 8, // Negative stays negative: no cap.
-		TOA:        tw, DenyPrivateOrigins: o.DenyPrivateOrigins})
+		TOA:        tw, NoTOA: noTOA, DenyPrivateOrigins: o.DenyPrivateOrigins})
 	s.Telemetry = telemetry.New(s.Edge, st.Stats(), o.Log)
 	s.GAAP.Health = s.Telemetry.Health
 	plane := &dataPlane{node: s.Edge, observe: s.Telemetry.Observe,
@@ -393,6 +397,7 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	// back before the first is answered.
 	serve, unlisten, err := s.listen(o, set.tls)
 	if err != nil {
+		s.Edge.Close(ctx) // It owns the TOA writer.
 		return nil, err
 	}
 	if err := s.Controller.Reconcile(ctx); err != nil {

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,6 +89,49 @@ func TestEdgeOneTOAThroughAPI(t *testing.T) {
 	id := e.createRule(t, rule)
 	e.n.until("rule online", func() bool { return e.ruleStatus(t, id) == "online" })
 	wantTOA(t, wire, hello(t, netip.AddrPortFrom(e.access, uint16(port))))
+}
+
+// TestFailedStartDetachesTOA guards that a start failing after the TOA
+// writer was loaded (here: --api-listen's port is taken) detaches its
+// program, as Close does: it stayed attached to the cgroup, running for
+// every socket in it, until a GC happened to run cilium/ebpf's finalizers.
+func TestFailedStartDetachesTOA(t *testing.T) {
+	if !startNode(t).Server.Caps.TOA {
+		t.Skip("this machine cannot write TOA options (see internal/edge/toa)")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	before := bpfLinks(t)
+	for range 3 {
+		_, err := server.Start(context.Background(), server.Options{APIListen: taken.Addr().String(), DataDir: t.TempDir(),
+			VIPPool: xtest.NextVIPPool(), Root: xtest.Root, Log: slog.New(slog.DiscardHandler)})
+		if err == nil || !strings.Contains(err.Error(), "--api-listen") {
+			t.Fatalf("start on a taken API port: %v; want --api-listen refused", err)
+		}
+	}
+	if after := bpfLinks(t); after != before {
+		t.Errorf("3 failed starts: %d BPF links attached, %d before; want no more", after, before)
+	}
+}
+
+// bpfLinks counts this process's BPF link descriptors: a TOA writer holds
+// one, its program's attachment to the cgroup.
+func bpfLinks(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.Contains(l, "bpf_link") {
+			n++
+		}
+	}
+	return n
 }
 
 // hello connects to addr, expects the origin's "hello" and returns the
