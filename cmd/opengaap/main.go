@@ -48,7 +48,7 @@ func serve(args []string) error {
 	fs.StringVar(&o.VIPPoolIPv6, "vip-pool-ipv6", "", "IPv6 CIDR the access IPs of IPAddressVersion IPv6 proxies come from (empty: IPv6 proxies are refused)")
 	fs.StringVar(&o.GAAPConfig, "gaap-config", "", "JSON file with GAAP regions, countries and prices (built-in defaults otherwise)")
 	fs.StringVar(&o.AccountsFile, "accounts", "", "JSON file of extra accounts [{\"SecretId\": string, \"SecretKey\": string, \"AppId\": number, \"Uin\": string, \"AccessIPQuota\": number (optional)}]")
-	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback and private origin and mirror collector addresses, and drop those domain origins resolve to")
+	fs.BoolVar(&o.DenyPrivateOrigins, "deny-private-origins", false, "refuse loopback, private and other non-public origin and mirror collector addresses, and drop those domain origins resolve to")
 	fs.BoolVar(&o.NoRateLimits, "no-rate-limits", false, "disable the documented per-action rate limits")
 	fs.BoolVar(&o.NoTOA, "no-toa", false, "do not load the eBPF program that writes TOA options (ClientIPMethod 0 is then refused)")
 	fs.DurationVar(&o.DrainGrace, "drain-grace", 30*time.Second, "how long connections of removed listeners and closed proxies, and all of them on shutdown, may finish (0: cut at once)")

@@ -68,8 +68,8 @@ type Options struct {
 	// nameservers of /etc/resolv.conf; nil means those, with TTLs, and
 	// net.DefaultResolver when none of them answers.
 	Resolver *net.Resolver
-	// DenyPrivateOrigins drops the loopback and private addresses domain
-	// origins resolve to (health.Options.DenyPrivate) and mirror
+	// DenyPrivateOrigins drops the loopback, private and other
+	// non-public addresses domain origins resolve to (health.Options.DenyPrivate) and mirror
 	// collectors at such addresses (mirror.Options.DenyPrivate), as the
 	// API refuses literal ones under the same operator setting.
 	DenyPrivateOrigins bool

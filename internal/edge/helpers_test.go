@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge"
@@ -94,6 +96,68 @@ func namedOrigins(t *testing.T, n int) []netip.AddrPort {
 		out = append(out, s.Addr)
 	}
 	return out
+}
+
+// zone is a DNS server for domain origins: it answers the A and AAAA
+// queries of the names set (TTL 1), which a test may change while it runs,
+// and NODATA for any other name.
+type zone struct {
+	// resolver asks only this server (edge.Options.Resolver).
+	resolver *net.Resolver
+	mu       sync.Mutex
+	records  map[string][]netip.Addr // By FQDN.
+	queries  int
+}
+
+// startZone serves a zone on a fresh loopback address until the test ends.
+func startZone(t *testing.T) *zone {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := &zone{records: map[string][]netip.Addr{}}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		qn, qt := q.Question[0].Name, q.Question[0].Qtype
+		z.mu.Lock()
+		z.queries++
+		addrs := z.records[dns.CanonicalName(qn)]
+		z.mu.Unlock()
+		for _, a := range addrs {
+			h := dns.RR_Header{Name: qn, Rrtype: qt, Class: dns.ClassINET, Ttl: 1}
+			switch {
+			case a.Is4() && qt == dns.TypeA:
+				m.Answer = append(m.Answer, &dns.A{Hdr: h, A: a.AsSlice()})
+			case a.Is6() && qt == dns.TypeAAAA:
+				m.Answer = append(m.Answer, &dns.AAAA{Hdr: h, AAAA: a.AsSlice()})
+			}
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	server := pc.LocalAddr().String()
+	z.resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, server)
+	}}
+	return z
+}
+
+// set makes name resolve to addrs (A records for the IPv4 ones, AAAA for
+// the others).
+func (z *zone) set(name string, addrs ...netip.Addr) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.records[dns.CanonicalName(name)] = addrs
+}
+
+// asked returns how many queries the zone has answered.
+func (z *zone) asked() int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.queries
 }
 
 // slowOrigin returns the address of a listening socket whose accept queue

@@ -1,13 +1,10 @@
 package edge_test
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
@@ -21,31 +18,9 @@ import (
 // the origin would never resolve.
 func TestResolverOptionResolvesDomainOrigins(t *testing.T) {
 	origin := namedOrigins(t, 1)[0]
-	pc, err := net.ListenPacket("udp", netip.AddrPortFrom(lo.Next(), 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asked := make(chan string, 16)
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(q)
-		select {
-		case asked <- q.Question[0].Name:
-		default:
-		}
-		if q.Question[0].Name == "resolver-origin.internal." && q.Question[0].Qtype == dns.TypeA {
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 30},
-				A: origin.Addr().AsSlice()}}
-		}
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	defer srv.Shutdown()
-	zone := pc.LocalAddr().String()
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, zone)
-	}}
-	rt := newRuntime(t, edge.Options{Resolver: r})
+	z := startZone(t)
+	z.set("resolver-origin.internal", origin.Addr())
+	rt := newRuntime(t, edge.Options{Resolver: z.resolver})
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
 	l := listener("lsr-resolver", snapshot.ProtoTCP, port,
@@ -65,6 +40,5 @@ func TestResolverOptionResolvesDomainOrigins(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	n := len(asked)
-	t.Errorf("the DOMAIN origin never served within 8 s; the configured Resolver's server was asked %d times", n)
+	t.Errorf("the DOMAIN origin never served within 8 s; the configured Resolver's server was asked %d times", z.asked())
 }

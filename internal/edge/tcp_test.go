@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,6 +294,89 @@ func TestTCPOriginAtOwnListenerRefused(t *testing.T) {
 	if v.Refused != 0 || v.NewConns > 1 || v.DialFails != 1 {
 		t.Errorf("listener counters: newConns=%d refused=%d dialFails=%d; want 1 connection, 1 connect failure, nothing refused",
 			v.NewConns, v.Refused, v.DialFails)
+	}
+}
+
+// TestDomainOriginAtUnspecifiedRefused guards the node's reserved API
+// (edge.Runtime.Reserve, here a stand-in on 127.0.0.1, the default
+// --api-listen's address) against a DOMAIN origin whose name resolves to
+// 0.0.0.0, :: or ::ffff:0.0.0.0: a connect there reaches the loopback
+// address, so such a name handed any tenant the API and its
+// unauthenticated /metrics, though the literal 127.0.0.1 is refused and
+// the API refuses the literal 0.0.0.0. What a name resolves to is held to
+// the literal's rule (snapshot.NotOneHost), whatever
+// --deny-private-origins: it does not resolve, so its checks fail and
+// nothing is connected.
+func TestDomainOriginAtUnspecifiedRefused(t *testing.T) {
+	api := edgetest.StartTCP(t, netip.MustParseAddrPort("127.0.0.1:0"), edgetest.Name("node-api"))
+	z := startZone(t)
+	names := map[string]netip.Addr{"api4.test": netip.IPv4Unspecified(), "api6.test": netip.IPv6Unspecified(),
+		"api-mapped.test": netip.MustParseAddr("::ffff:0.0.0.0")}
+	rt := newRuntime(t, edge.Options{Resolver: z.resolver, ResolveEvery: time.Second})
+	rt.Reserve(api.Addr)
+
+	ip := lo.Next()
+	ports := map[string]int{}
+	var ls []snapshot.Listener
+	for _, host := range []string{"127.0.0.1", "api4.test", "api6.test", "api-mapped.test"} {
+		ports[host] = edgetest.FreePort(t, ip)
+		a, isDomain := names[host]
+		if isDomain {
+			z.set(host, a)
+		}
+		l := listener("lsr-"+host, snapshot.ProtoTCP, ports[host],
+			[]snapshot.Origin{{ID: "o0", Host: host, IsDomain: isDomain, Port: int(api.Addr.Port()), Weight: 10}})
+		l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond,
+			Healthy: 1, Unhealthy: 1}
+		ls = append(ls, l)
+	}
+	mustApply(t, rt, oneProxy(1, ip, ls...))
+	// Each name has resolved to nothing usable once its origin reads down
+	// for that reason; a check that reaches the API would keep it up.
+	unresolved := map[string]bool{}
+	waitEvent(t, rt, func(e edge.Event) bool {
+		if e.Kind == edge.EventOriginHealth && !e.Healthy && strings.Contains(e.Message, "not the address of one origin server") {
+			unresolved[e.Origin] = true
+		}
+		return len(unresolved) == len(names)
+	})
+	for host := range ports {
+		if got := readName(t, lo.Next(), netip.AddrPortFrom(ip, uint16(ports[host]))); got != "" {
+			t.Errorf("origin %s at the reserved API's port: read %q; want the connection closed", host, got)
+		}
+	}
+}
+
+// TestDomainOriginAtUnspecifiedNoLoop guards the forwarding-loop guard
+// (health.ErrOwnListener) against a DOMAIN origin whose name resolves to
+// 0.0.0.0 at the listener's own port on a proxy whose access IP is
+// 127.0.0.1 (the first address of a --vip-pool such as 127.0.0.0/24):
+// every hop was a new connection through the same listener until the
+// proxy's MaxConns. One client connection must make no other.
+func TestDomainOriginAtUnspecifiedNoLoop(t *testing.T) {
+	self := netip.MustParseAddr("127.0.0.1")
+	z := startZone(t)
+	z.set("loop.test", netip.IPv4Unspecified())
+	rt := newRuntime(t, edge.Options{Resolver: z.resolver, ResolveEvery: time.Second})
+	port := edgetest.FreePort(t, self)
+	l := listener("lsr-loop", snapshot.ProtoTCP, port,
+		[]snapshot.Origin{{ID: "o0", Host: "loop.test", IsDomain: true, Port: port, Weight: 10}})
+	l.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond,
+		Healthy: 1, Unhealthy: 1}
+	s := oneProxy(1, self, l)
+	s.Proxies[0].MaxConns = 20 // Bounds the loop should the guard fail.
+	mustApply(t, rt, s)
+	// The name has resolved to nothing usable once the origin reads down
+	// for that reason; checks through the listener itself would keep it up.
+	waitEvent(t, rt, func(e edge.Event) bool {
+		return e.Kind == edge.EventOriginHealth && !e.Healthy && strings.Contains(e.Message, "not the address of one origin server")
+	})
+
+	if got := readName(t, lo.Next(), netip.AddrPortFrom(self, uint16(port))); got != "" {
+		t.Errorf("read %q from a listener whose origin is itself; want the connection closed", got)
+	}
+	if n := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-loop"}].NewConns; n != 1 {
+		t.Errorf("one client connection became %d connections through the listener (MaxConns 20); want 1", n)
 	}
 }
 

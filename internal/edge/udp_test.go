@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/opengaap/opengaap/internal/edge"
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -622,6 +624,37 @@ func TestUDPOriginAtOwnListenerRefused(t *testing.T) {
 		t.Errorf("another proxy's new client was refused: %v", err)
 	} else {
 		t.Logf("victim got %q", buf[:n])
+	}
+}
+
+// TestUDPCheckPortAtOwnListenerRefused guards the own-listener check of a
+// UDP PORT check with its own port (GAAP's CheckPort): it was run on the
+// origin's port, not on CheckPort, where the probe goes. An origin on the
+// proxy's access IP with CheckPort = another UDP listener's port sent
+// every probe into that listener, which forwarded it to its origin as a
+// client datagram (a new session and socket each time), and the check
+// passed on that origin's answer. The check must fail unsent.
+func TestUDPCheckPortAtOwnListenerRefused(t *testing.T) {
+	var probes atomic.Int64
+	sink := edgetest.StartUDP(t, netip.AddrPortFrom(lo.Next(), 0), func(_ netip.AddrPort, p []byte) []byte {
+		probes.Add(1)
+		return []byte("PONG")
+	})
+	ip := lo.Next()
+	port, port2, unused := edgetest.FreePort(t, ip), edgetest.FreePort(t, ip), edgetest.FreePort(t, ip)
+	checked := listener("lsr-checked", snapshot.ProtoUDP, port2,
+		[]snapshot.Origin{{ID: "o0", Host: ip.String(), Port: unused, Weight: 10}})
+	checked.Health = snapshot.HealthCheck{Enabled: true, Interval: 100 * time.Millisecond, Timeout: 100 * time.Millisecond,
+		Healthy: 1, Unhealthy: 1, CheckType: snapshot.CheckPort, ContextType: snapshot.TextPlain,
+		Send: "PING", Recv: "PONG", Port: port}
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, oneProxy(1, ip, listener("lsr-sink", snapshot.ProtoUDP, port, origins(sink.Addr)), checked))
+	// A probe answered through the other listener would keep it up.
+	waitEvent(t, rt, func(e edge.Event) bool {
+		return e.Kind == edge.EventOriginHealth && !e.Healthy && strings.Contains(e.Message, health.ErrOwnListener.Error())
+	})
+	if n := probes.Load(); n != 0 {
+		t.Errorf("%d probes went through the node's own listener to its origin; want none", n)
 	}
 }
 

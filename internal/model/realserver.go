@@ -137,7 +137,7 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 			return "", false, invalid(param, "%q: an IPv6 zone is not allowed", addr)
 		}
 		ip = ip.Unmap()
-		if notOneHost(ip) {
+		if snapshot.NotOneHost(ip) {
 			return "", false, invalid(param, "%s is an unspecified, multicast or broadcast address, not the address of one origin server", ip)
 		}
 		if !allowPrivate && !snapshot.PublicAddr(ip) {
@@ -153,14 +153,6 @@ func ParseOrigin(param, addr string, allowPrivate bool) (norm string, isDomain b
 		return "", false, invalid(param, "%s names the proxy host itself; origins must be reachable on the internet", name)
 	}
 	return name, true, nil
-}
-
-// notOneHost reports whether ip (unmapped) is the address of no one host:
-// unspecified, multicast or IPv4's limited broadcast. Nothing that must
-// reach one server may name it: an origin, a mirror collector, the answer
-// of a global domain.
-func notOneHost(ip netip.Addr) bool {
-	return ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // validDomain checks an origin's (lowercased) domain name. A single label

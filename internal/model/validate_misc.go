@@ -206,7 +206,7 @@ func ParseGlobalTarget(param, v string) (string, error) {
 		if a.Zone() != "" {
 			return "", invalid(param, "%q: an IPv6 zone (%%%s) names a local interface and cannot be given in a DNS answer", v, a.Zone())
 		}
-		if notOneHost(a.Unmap()) {
+		if snapshot.NotOneHost(a) {
 			return "", invalid(param, "%s is an unspecified, multicast or broadcast address, which reaches no server", v)
 		}
 		return v, nil

@@ -203,7 +203,7 @@ func checkCollectorAddr(name string, a netip.Addr, allowPrivate bool) error {
 	switch {
 	case !a.Is4():
 		return apierr.New(apierr.UnsupportedOperationIpv6NotSupport, "%s %s: IPv6 collectors are not supported", name, a)
-	case notOneHost(a):
+	case snapshot.NotOneHost(a):
 		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s cannot receive mirrored traffic", name, a)
 	case !allowPrivate && !snapshot.PublicAddr(a):
 		return apierr.New(apierr.InvalidParameterValueInvalidLbTrafficMirrorReciverEndpoint, "%s %s is a loopback, private or otherwise non-public address, which this server does not send to", name, a)

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,39 @@ func FuzzDecodeValidate(f *testing.F) {
 		}
 		_ = s.Validate()
 	})
+}
+
+// TestPublicAddrSpecialPurpose guards --deny-private-origins against the
+// special-purpose blocks that IANA's registries mark not globally
+// reachable but netip counts as global unicast (several are routed inside
+// networks): PublicAddr took them, so the API accepted them as origins
+// and mirror collectors, and the edge kept them among what names resolve
+// to. The documentation blocks stay public (tests use them as stand-ins).
+func TestPublicAddrSpecialPurpose(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0.1.2.3":         false, // "This network"
+		"192.0.0.8":       false, // IETF protocol assignments
+		"198.18.0.1":      false, // Benchmarking
+		"198.19.255.254":  false,
+		"240.0.0.1":       false, // Reserved (class E)
+		"255.255.255.254": false,
+		"255.255.255.255": false,
+		"fec0::1":         false, // Deprecated site-local
+		"100::1":          false, // Discard-only
+		"64:ff9b::c612:1": false, // NAT64 of 198.18.0.1
+		"1.0.0.1":         true,
+		"192.0.1.1":       true,
+		"198.20.0.1":      true,
+		"223.255.255.254": true,
+		"192.0.2.1":       true, // Documentation
+		"198.51.100.7":    true,
+		"203.0.113.1":     true,
+		"2001:db8::1":     true,
+		"100:0:0:1::1":    true,
+		"2606:4700::1111": true,
+	} {
+		if got := PublicAddr(netip.MustParseAddr(s)); got != want {
+			t.Errorf("PublicAddr(%s) = %v; want %v", s, got, want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -309,8 +310,22 @@ func validIP(s string) bool {
 	return err == nil
 }
 
-// cgnat is the carrier-grade NAT range (RFC 6598), shared address space.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// notGlobal are the special-purpose blocks that IANA's registries mark
+// not globally reachable and that netip's predicates leave as global
+// unicast. Several are routed inside networks (198.18/15 in data centres
+// and by fake-IP proxies, 240/4 for pod networks), which is what
+// --deny-private-origins closes. The documentation blocks (192.0.2/24,
+// 198.51.100/24, 203.0.113/24, 2001:db8::/32) count as public: the tests
+// use 198.51.100.7 as a stand-in for a public address.
+var notGlobal = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),     // "This network" (RFC 791)
+	netip.MustParsePrefix("100.64.0.0/10"), // Carrier-grade NAT, shared (RFC 6598)
+	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments (RFC 6890)
+	netip.MustParsePrefix("198.18.0.0/15"), // Benchmarking (RFC 2544)
+	netip.MustParsePrefix("240.0.0.0/4"),   // Reserved (RFC 1112), 255.255.255.255 included
+	netip.MustParsePrefix("fec0::/10"),     // Site-local, deprecated (RFC 3879)
+	netip.MustParsePrefix("100::/64"),      // Discard-only (RFC 6666)
+}
 
 // IPv6 prefixes whose addresses a translator on the node's path may
 // deliver to the IPv4 host they embed (see embeddedIPv4).
@@ -325,7 +340,8 @@ var (
 
 // PublicAddr reports whether ip is reachable on the internet rather than
 // only from the edge host itself or its network: not loopback, private,
-// link-local, shared (CGNAT) or otherwise special. It is the one test of
+// link-local, shared (CGNAT) or another block not globally reachable
+// (notGlobal). It is the one test of
 // --deny-private-origins: the API refuses such origin and collector
 // addresses, and the edge drops them from what a domain origin resolves
 // to, so a name cannot reach what the literal address may not.
@@ -337,7 +353,19 @@ var (
 // ::ffff:a.b.c.d does.
 func PublicAddr(ip netip.Addr) bool {
 	ip, ok := embeddedIPv4(ip.Unmap())
-	return ok && ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() && !cgnat.Contains(ip)
+	return ok && ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback() &&
+		!slices.ContainsFunc(notGlobal, func(p netip.Prefix) bool { return p.Contains(ip) })
+}
+
+// NotOneHost reports whether ip is the address of no one host:
+// unspecified, multicast or IPv4's limited broadcast (an IPv4-mapped one
+// too). Nothing that must reach one server may name it, whatever
+// --deny-private-origins: an origin (a literal, or what a domain origin
+// resolves to, since a connect to 0.0.0.0 or :: reaches the node's own
+// loopback), a mirror collector, the answer of a global domain.
+func NotOneHost(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsUnspecified() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // embeddedIPv4 returns the IPv4 address a NAT64 (64:ff9b::/96), 6to4

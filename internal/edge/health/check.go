@@ -105,7 +105,13 @@ func (b *Backend) checkAddr(ap netip.AddrPort) (rtt time.Duration, err error) {
 			return 0, err
 		}
 		if c.Port != 0 { // The service may answer probes on another port.
+			// The probe goes there, so that is what must not be one
+			// of the node's own listeners (the origin's port was
+			// checked by the caller, as for traffic).
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(c.Port))
+			if err := b.ownListener(ap); err != nil {
+				return 0, err
+			}
 		}
 		return checkUDP(b.ctx, ap.String(), send, recv, c.Timeout)
 	}

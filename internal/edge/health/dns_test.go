@@ -244,6 +244,37 @@ func TestDenyPrivateDropsResolvedAddresses(t *testing.T) {
 	}
 }
 
+// TestResolvedNoOneHostDropped guards what a name resolves to against the
+// rule the API applies to a literal origin, whatever DenyPrivate: an
+// unspecified, multicast or broadcast address is no one server, and a
+// connect to 0.0.0.0 or :: reaches the node's own loopback (its API).
+// Such addresses are dropped, and a name left with none does not resolve.
+func TestResolvedNoOneHostDropped(t *testing.T) {
+	z := startZone(t)
+	p, changes := domainPool(t, z)
+	origin := netip.MustParseAddr("127.0.0.1") // Private origins allowed.
+	z.set("mixed.test", record{addrs: []netip.Addr{netip.IPv4Unspecified(), netip.IPv6Unspecified(),
+		netip.MustParseAddr("224.0.0.1"), netip.MustParseAddr("ff02::1"), netip.MustParseAddr("255.255.255.255"), origin}, ttl: 60})
+	z.set("none.test", record{addrs: []netip.Addr{netip.IPv4Unspecified(), netip.MustParseAddr("::ffff:0.0.0.0")}, ttl: 60})
+
+	mixed := p.Acquire(domainKey("mixed.test"))
+	defer p.Release(mixed)
+	edgetest.Eventually(t, 2*time.Second, func() bool { return mixed.addrs.Load() != nil }, "mixed.test never resolved")
+	if got := *mixed.addrs.Load(); !slices.Equal(got, []netip.Addr{origin}) {
+		t.Errorf("mixed.test addresses: %v; want only %v", got, origin)
+	}
+
+	none := p.Acquire(checkedDomainKey("none.test"))
+	defer p.Release(none)
+	c := nextChange(t, changes)
+	if c.Healthy || !strings.Contains(c.Reason, "not the address of one origin server") {
+		t.Errorf("none.test: got %+v; want unhealthy, with a reason naming unspecified addresses", c)
+	}
+	if ap, err := none.Addr(); !errors.Is(err, ErrUnresolved) {
+		t.Errorf("none.test Addr: %v, %v; want ErrUnresolved", ap, err)
+	}
+}
+
 // TestDenyPrivateDropsTranslatedAddresses: with DenyPrivate, a name whose
 // AAAA is the NAT64 (or 6to4) form of a private IPv4 address is dropped
 // like the IPv4 address itself.
@@ -651,6 +682,34 @@ func TestTryAddrsRefusesOwnListeners(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOwnListenerUnspecifiedIsLoopback guards the own-listener check
+// against an unspecified destination: a connect to 0.0.0.0 or :: is sent
+// to the loopback address, so it reaches a socket listening on 127.0.0.1
+// or ::1 (the node's API by default), not only a wildcard one.
+func TestOwnListenerUnspecifiedIsLoopback(t *testing.T) {
+	l := NewListening()
+	l.Add(false, netip.MustParseAddrPort("127.0.0.1:8800"))
+	l.Add(true, netip.MustParseAddrPort("[::1]:53"))
+	for _, tc := range []struct {
+		proto string
+		ap    string
+		want  bool
+	}{
+		{snapshot.ProtoTCP, "0.0.0.0:8800", true},
+		{snapshot.ProtoTCP, "[::]:8800", true},
+		{snapshot.ProtoTCP, "[::ffff:0.0.0.0]:8800", true},
+		{snapshot.ProtoUDP, "0.0.0.0:53", true},
+		{snapshot.ProtoUDP, "[::]:53", true},
+		{snapshot.ProtoTCP, "0.0.0.0:8801", false},
+		{snapshot.ProtoUDP, "0.0.0.0:8800", false}, // Another transport.
+		{snapshot.ProtoTCP, "127.0.0.2:8800", false},
+	} {
+		if got := l.has(tc.proto, netip.MustParseAddrPort(tc.ap)); got != tc.want {
+			t.Errorf("has(%s, %s) = %v; want %v", tc.proto, tc.ap, got, tc.want)
+		}
 	}
 }
 

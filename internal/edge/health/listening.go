@@ -41,20 +41,25 @@ func (l *Listening) Add(udp bool, ap netip.AddrPort) {
 // has reports whether a connect to ap over the transport of an origin of
 // protocol proto would reach one of the listening sockets. Under a
 // wildcard listener only the loopback and unspecified addresses are known
-// to be local (the node's other addresses are not looked up).
+// to be local (the node's other addresses are not looked up). A connect
+// to an unspecified address goes to the loopback one (127.0.0.1 or ::1,
+// as the dialer and kernel choose), so it is judged as both.
 func (l *Listening) has(proto string, ap netip.AddrPort) bool {
 	m := l.tcp
 	if proto == snapshot.ProtoUDP {
 		m = l.udp
 	}
-	a := ap.Addr().Unmap()
-	if m[netip.AddrPortFrom(a, ap.Port())] {
+	a, port := ap.Addr().Unmap(), ap.Port()
+	switch {
+	case m[netip.AddrPortFrom(a, port)]:
 		return true
-	}
-	if !a.IsLoopback() && !a.IsUnspecified() {
+	case a.IsUnspecified() && (m[netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port)] ||
+		m[netip.AddrPortFrom(netip.IPv6Loopback(), port)]):
+		return true
+	case !a.IsLoopback() && !a.IsUnspecified():
 		return false
 	}
-	return m[netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port())] || m[netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())]
+	return m[netip.AddrPortFrom(netip.IPv4Unspecified(), port)] || m[netip.AddrPortFrom(netip.IPv6Unspecified(), port)]
 }
 
 // SetListening replaces the set of the node's listening addresses that

@@ -107,8 +107,8 @@ func (p *Pool) resolveLoop(d *domain) {
 		for i := range ips {
 			ips[i] = ips[i].Unmap()
 		}
-		if err == nil && p.opts.DenyPrivate {
-			ips, err = publicOnly(ips)
+		if err == nil {
+			ips, err = connectable(ips, p.opts.DenyPrivate)
 		}
 		last := d.last.Load()
 		held := last != nil && len(*last.addrs) > 0
@@ -142,19 +142,30 @@ func (p *Pool) publish(d *domain, r *resolved) {
 	}
 }
 
-// errPrivateOnly is the resolution failure of a name whose every address
-// is dropped by Options.DenyPrivate.
-var errPrivateOnly = errors.New("every address is loopback or private, which this node refuses for origins")
+// The resolution failures of a name whose every address connectable
+// drops: with denyPrivate, and without.
+var (
+	errPrivateOnly = errors.New("every address is loopback or private, which this node refuses for origins")
+	errNoOneHost   = errors.New("every address is unspecified, multicast or broadcast, not the address of one origin server")
+)
 
-// publicOnly keeps the public addresses of ips (in place), or fails with
-// errPrivateOnly if there were some and none is public.
-func publicOnly(ips []netip.Addr) ([]netip.Addr, error) {
+// connectable keeps the addresses of ips (in place) an origin may be
+// connected at, those the API would take as a literal origin, or fails if
+// there were some and none is kept. An address of no one host is always
+// dropped (a connect to 0.0.0.0 or :: reaches the node's own loopback,
+// where its API listens), one not snapshot.PublicAddr if denyPrivate.
+func connectable(ips []netip.Addr, denyPrivate bool) ([]netip.Addr, error) {
 	n := len(ips)
-	ips = slices.DeleteFunc(ips, func(a netip.Addr) bool { return !snapshot.PublicAddr(a) })
-	if n > 0 && len(ips) == 0 {
+	ips = slices.DeleteFunc(ips, func(a netip.Addr) bool {
+		return snapshot.NotOneHost(a) || denyPrivate && !snapshot.PublicAddr(a)
+	})
+	switch {
+	case n == 0 || len(ips) > 0:
+		return ips, nil
+	case denyPrivate:
 		return nil, errPrivateOnly
 	}
-	return ips, nil
+	return nil, errNoOneHost
 }
 
 // lookup resolves host in the order of nsswitch "files dns": the hosts
