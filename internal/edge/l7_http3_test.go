@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -1074,6 +1075,38 @@ func TestHTTP3WebSocket(t *testing.T) {
 	case r := <-reqs:
 		t.Errorf("extended CONNECT webtransport reached the origin as %s %s", r.Method, r.RequestURI)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestHTTP3WebSocketOriginResetResetsStream guards the end of an HTTP/3
+// WebSocket whose origin resets its connection: the stream is reset, as
+// RFC 9220 (3) has it ("RST exceptions are represented with a stream
+// error"), where a FIN is an orderly close (TestHTTP3WebSocket).
+func TestHTTP3WebSocketOriginResetResetsStream(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		sum := sha1.Sum([]byte(req.Header.Get("Sec-Websocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\nhello")
+		time.Sleep(200 * time.Millisecond)
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	}).Addr
+	mustApply(t, rt, httpProxy(1, ip, h3Listener(t, ca, port, o)))
+	str, resp := extendedConnect(t, h3Conn(t, lo.Next(), addr, ca), "websocket", "/chat")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("got %d; want 200", resp.StatusCode)
+	}
+	_ = str.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, err := io.ReadAll(str)
+	var se *quic.StreamError
+	if string(b) != "hello" || !errors.As(err, &se) || !se.Remote {
+		t.Errorf("the origin reset the tunnel: the client read %q, then %v; want hello, then the stream reset", b, err)
 	}
 }
 

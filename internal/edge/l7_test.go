@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -895,6 +896,36 @@ func TestUpgradeHalfClose(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("origin never finished reading")
 	}
+}
+
+// TestUpgradeOriginResetResetsClient guards the end of a WebSocket whose
+// origin resets its connection: the client's is reset too, as a layer-4
+// abort and the edge's own cuts reset it. The tunnel passes half-closes on
+// (TestUpgradeHalfClose), so a FIN would tell the client that the origin
+// ended its side in order. The listener's Active count goes back to 0.
+func TestUpgradeOriginResetResetsClient(t *testing.T) {
+	o := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello")
+		time.Sleep(200 * time.Millisecond)
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	}).Addr
+	ip := lo.Next()
+	port := edgetest.FreePort(t, ip)
+	rt := newRuntime(t, edge.Options{})
+	mustApply(t, rt, httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-wsrst", Protocol: snapshot.ProtoHTTP, Port: port,
+		Domains: []snapshot.Domain{{Host: "w.test", Rules: []snapshot.Rule{rule("r-wsrst", "/", l7Origins(o))}}}}))
+	c, br := upgradeWS(t, ip, netip.AddrPortFrom(ip, uint16(port)))
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if b, err := io.ReadAll(br); string(b) != "hello" || !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the origin reset the tunnel: the client read %q, then %v; want hello, then its connection reset", b, err)
+	}
+	lk := stats.Key{Kind: stats.KindListener, ID: "lsr-wsrst"}
+	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[lk].Active == 0 },
+		"listener Active %d after the tunnel ended", rt.Stats().Values[lk].Active)
 }
 
 // TestHTTPReplacedListenerRetired: the HTTP twin of

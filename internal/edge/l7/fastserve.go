@@ -48,6 +48,10 @@ type fastConn struct {
 	base   *http.Request // Empty but for the connection's context (serveOne copies it).
 	watch  *connWatch    // The connection context's: it ends what the request left open.
 	seq    uint64        // Requests served, for cc.req.
+	// aborted: a handler aborted its answer (run); the close is then a
+	// reset (close).
+	aborted bool
+	out     sentCounter // Under bw: what its answers handed to nc.
 
 	// The head being read (readHead resumes after errWait).
 	first   bool      // The connection's first head.
@@ -74,7 +78,8 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 	}
 	fc.br = fastReaders.Get().(*bufio.Reader)
 	fc.bw = fastWriters.Get().(*bufio.Writer)
-	fc.bw.Reset(nc)
+	fc.out.w = nc
+	fc.bw.Reset(&fc.out)
 	defer func() {
 		fc.bw.Reset(nil)
 		fastWriters.Put(fc.bw)
@@ -338,7 +343,13 @@ func (fc *fastConn) handOff() {
 	fc.s.handoff.give(c)
 }
 
+// close closes the connection; after an aborted answer, with a reset and
+// no TLS close_notify (conn.cut), as net/http's path does (abortConn).
+// Called outside a raw read's callback, where cut could wait on itself.
 func (fc *fastConn) close() {
+	if fc.aborted {
+		fc.cc.cut()
+	}
 	fc.br.Reset(nil)
 	fastReaders.Put(fc.br)
 	_ = fc.nc.Close()
@@ -368,7 +379,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	if cancel != nil {
 		req = req.WithContext(ctx)
 	}
-	w := &fastWriter{bw: fc.bw, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
+	w := &fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
 		closeAfter: f.close}
 	// The sweep may cut a request's connection when its client leaves
 	// (conn.sweep), unless the client sent more: a pipelined request,
@@ -413,11 +424,11 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 
 // run calls the handler; false when it panicked (httputil aborts a
 // response that failed midway with http.ErrAbortHandler), after which the
-// connection closes, as in net/http.
+// connection closes, as in net/http, but with a reset (aborted).
 func (fc *fastConn) run(w *fastWriter, req *http.Request) (ok bool) {
 	defer func() {
 		if recover() != nil {
-			ok = false
+			ok, fc.aborted = false, true
 		}
 	}()
 	fc.s.h.Load().ServeHTTP(w, req)
@@ -601,6 +612,22 @@ func handlerAnswers(r *http.Request) {
 		}
 		if cc := connUnder(c); cc != nil {
 			cc.headIn()
+		}
+	}
+}
+
+// abortConn resets the HTTP/1 connection net/http serves r on, whose
+// handler aborted its answer (panicked: httputil and the direct path
+// panic with http.ErrAbortHandler when an origin's body fails midway),
+// as conn.cut resets: net/http would close it with a FIN, after TLS's
+// close_notify, which ends a close-delimited answer (an HTTP/1.0
+// client's: RFC 9112 6.3) as if it were whole. net/http still closes
+// the connection afterwards, which releases it. The fast path does the
+// same in fastConn.close.
+func abortConn(r *http.Request) {
+	if c, ok := r.Context().Value(clientConnKey{}).(net.Conn); ok {
+		if cc := connUnder(c); cc != nil {
+			cc.cut()
 		}
 	}
 }

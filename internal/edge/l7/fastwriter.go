@@ -3,6 +3,7 @@ package l7
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,7 +26,9 @@ import (
 // Not safe for concurrent use.
 type fastWriter struct {
 	bw     *bufio.Writer
-	cc     *conn // The client's, for clientGone.
+	out    *sentCounter // Under bw; nil: not counted (sentNothing).
+	headAt int64        // out's count past which the final answer's bytes have gone out.
+	cc     *conn        // The client's, for clientGone.
 	req    *http.Request
 	header http.Header
 	status int
@@ -73,6 +76,24 @@ func (w *fastWriter) clientGone() bool {
 	}
 	tc, ok := w.cc.Conn.(*net.TCPConn)
 	return ok && l4.PeerClosed(tc)
+}
+
+// sentNothing reports whether no byte of the final answer has gone to
+// the client: its head not written, or still in bw (recorder.abortedMidway).
+func (w *fastWriter) sentNothing() bool {
+	return w.out != nil && (!w.wroteHead || w.out.n <= w.headAt)
+}
+
+// sentCounter counts the bytes written through it, to w.
+type sentCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *sentCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // excludedNoBody are the headers a 1xx head never carries (net/http's
@@ -156,6 +177,9 @@ func (w *fastWriter) Flush() { _ = w.FlushError() }
 // fit after it (nil when none).
 func (w *fastWriter) writeHead(next []byte) {
 	w.wroteHead = true
+	if w.out != nil {
+		w.headAt = w.out.n + int64(w.bw.Buffered())
+	}
 	h, isHead := w.header, w.req.Method == http.MethodHead
 	statusOK := !noContent(w.status)
 	w.bodyOK = statusOK && !isHead

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -103,22 +104,27 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	stop := context.AfterFunc(req.Context(), func() { _ = back.Close() })
 	client := rw.ResponseWriter
 	done := make(chan struct{})
+	var up error // The client's half's end: nil for its FIN; read after done.
 	go func() {
 		defer close(done)
 		buf := buffers.Get()
 		defer buffers.Put(buf)
-		_, _ = io.CopyBuffer(back, req.Body, buf)
+		_, up = io.CopyBuffer(back, req.Body, buf)
 		_ = back.Close()
 	}()
+	var down error // The origin's half's end.
 	buf := buffers.Get()
 	for {
-		n, err := back.Read(buf)
+		var n int
+		n, down = back.Read(buf)
 		if n > 0 {
-			if _, werr := client.Write(buf[:n]); werr != nil || rc.Flush() != nil {
-				break
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				down = werr
+			} else if ferr := rc.Flush(); ferr != nil {
+				down = ferr
 			}
 		}
-		if err != nil {
+		if down != nil {
 			break
 		}
 	}
@@ -127,6 +133,16 @@ func (r *rule) serveWebSocket3(rw *recorder, req *http.Request) {
 	_ = back.Close()
 	_ = req.Body.Close()
 	<-done
+	// RFC 9220 (3), as RFC 8441 (5): an orderly TCP close is the stream's
+	// FIN, a reset a stream error. The stream ends in order when the
+	// origin's side did (EOF), or the client's did, back being closed
+	// for it; anything else (an origin's reset, a failed write either
+	// way, a context ended) resets it. quic-go resets the stream of a
+	// handler that aborts, with H3_INTERNAL_ERROR: H3_REQUEST_CANCELLED,
+	// the RFC's code, cannot be chosen once the body has begun.
+	if down != io.EOF && (up != nil || !errors.Is(down, net.ErrClosed)) {
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // wsAccept is the Sec-WebSocket-Accept answering key (RFC 6455 4.2.2).

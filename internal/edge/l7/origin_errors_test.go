@@ -3,12 +3,14 @@ package l7
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,5 +261,92 @@ func TestUploadToDeafOriginIs504(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Errorf("origin connection still open after the answer")
+	}
+}
+
+func truncatingOrigin(t *testing.T, answer string, rst bool) netip.AddrPort {
+	t.Helper()
+	return netip.MustParseAddrPort(rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		_, _ = io.WriteString(c, answer)
+		time.Sleep(100 * time.Millisecond)
+		if rst {
+			_ = c.(*net.TCPConn).SetLinger(0)
+		}
+	}))
+}
+
+// TestAbortedAnswerResetsConnection guards the close of a connection
+// whose answer was aborted (an origin's body cut short): an HTTP/1.0
+// client gets every answer without a Content-Length close-delimited, so a
+// FIN, or TLS's close_notify, would end the cut answer as if it were whole
+// (RFC 9112 6.3). The connection is reset instead, as conn.cut resets
+// (TestHTTPCutResetsCloseDelimited): on the direct path (GET) and through
+// the Transport (POST), plain and over TLS.
+func TestAbortedAnswerResetsConnection(t *testing.T) {
+	chunkedCut := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"800\r\n" + strings.Repeat("a", 0x800) + "\r\n800\r\n" + strings.Repeat("b", 0x800) + "\r\n"
+	for _, tc := range []struct {
+		name, answer string
+		rst, tls     bool
+	}{
+		{"chunked without last chunk, FIN", chunkedCut, false, false},
+		{"close-delimited, RST", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + strings.Repeat("a", 5000), true, false},
+		{"chunked without last chunk, FIN, TLS", chunkedCut, false, true},
+	} {
+		for _, req := range []string{"GET / HTTP/1.0\r\nHost: a.test\r\n\r\n",
+			"POST / HTTP/1.0\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi"} {
+			t.Run(tc.name+", "+strings.Fields(req)[0], func(t *testing.T) {
+				var c net.Conn
+				if tc.tls {
+					s := fastServer(t, truncatingOrigin(t, tc.answer, tc.rst), true)
+					tlsc, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer tlsc.Close()
+					_ = tlsc.SetDeadline(time.Now().Add(5 * time.Second))
+					_, _ = io.WriteString(tlsc, req)
+					c = tlsc
+				} else {
+					c = sendRaw(t, fastServer(t, truncatingOrigin(t, tc.answer, tc.rst)), req)
+				}
+				b, err := io.ReadAll(c)
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("HTTP/1.0 client of a truncated answer: read %d bytes (%q...), then %v; want the connection reset",
+						len(b), b[:min(len(b), 40)], err)
+				}
+			})
+		}
+	}
+}
+
+// TestAbortedAnswerCountedByWhatReachedClient guards how an answer
+// aborted midway (the origin's body cut short) is counted: under the
+// status the client got, as nginx logs it, but as no answer (Status[0])
+// when none of it reached the client, its head still buffered.
+func TestAbortedAnswerCountedByWhatReachedClient(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer string
+		class        int
+	}{
+		{"head buffered", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello", 0},
+		{"part sent", "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + strings.Repeat("a", 5000), 2},
+	} {
+		for _, req := range []string{"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
+			"POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi"} {
+			s := fastServer(t, truncatingOrigin(t, tc.answer, false))
+			b, _ := io.ReadAll(sendRaw(t, s, req))
+			rc := s.h.Load().rules[0].stats
+			edgetest.Eventually(t, 2*time.Second, func() bool { return rc.Requests.Load() == 1 }, "request never counted")
+			if n := rc.Status[tc.class].Load(); n != 1 {
+				t.Errorf("%s, %s: client got %d bytes; status class %d counted %d times; want once",
+					tc.name, strings.Fields(req)[0], len(b), tc.class, n)
+			}
+		}
 	}
 }

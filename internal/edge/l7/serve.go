@@ -42,7 +42,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		rw.closeConn(req)
 	}
 	var rc *stats.Counters
-	defer func() { rw.count(h.Stats, h.Proxy.Stats, rc) }()
+	defer func() {
+		// A panic aborts the answer (httputil's and the direct path's
+		// http.ErrAbortHandler: an origin's body failed midway); the
+		// server's recover ends the connection or stream.
+		if p := recover(); p != nil {
+			rw.abortedMidway()
+			rw.count(h.Stats, h.Proxy.Stats, rc)
+			panic(p)
+		}
+		rw.count(h.Stats, h.Proxy.Stats, rc)
+	}()
 	if d, ok := w.(interface{ EnableFullDuplex() error }); ok && req.ProtoMajor == 1 && req.Body != nil && req.Body != http.NoBody {
 		// net/http's HTTP/1 writer (the fast path's has no such method and
 		// needs none: fastBody.unread; a ResponseController would build an
@@ -479,6 +489,21 @@ func (c *hijackedConn) CloseWrite() error {
 	return closeWrite(c.Conn)
 }
 
+// Close ends the tunnel's client connection: with a FIN (TLS's
+// close_notify first) once the origin's side has ended in order, its
+// half-close passed on (CloseWrite); otherwise with a reset, as
+// conn.cut does. httputil's relay closes it as well when the origin's
+// side ended on an error (a reset), which a FIN would pass on as the
+// origin's orderly end; a layer-4 abort resets the client too.
+func (c *hijackedConn) Close() error {
+	if !c.halfway.Load() {
+		if cc := connUnder(c.Conn); cc != nil {
+			cc.cut()
+		}
+	}
+	return c.Conn.Close()
+}
+
 // closeWrite half-closes the client connection nc: TLS's close_notify
 // if it has TLS, else the socket's FIN. Writes through nc's wrappers
 // (tap, shaping) are done when their Write returns: nothing is left to
@@ -540,6 +565,21 @@ func (w *recorder) answered() {
 		if g, ok := w.ResponseWriter.(goneChecker); ok && g.clientGone() {
 			w.aborted = true
 		}
+	}
+}
+
+// sendChecker is a ResponseWriter that can tell whether any byte of its
+// final answer went to the client (the fast path's fastWriter; net/http's
+// and quic-go's writers buffer out of sight).
+type sendChecker interface{ sentNothing() bool }
+
+// abortedMidway notes that the handler aborted its answer: counted under
+// the status the client got, as nginx logs it, unless the client got
+// nothing of it (its head still buffered), which is no answer
+// (Status[0]).
+func (w *recorder) abortedMidway() {
+	if s, ok := w.ResponseWriter.(sendChecker); ok && s.sentNothing() {
+		w.aborted = true
 	}
 }
 

@@ -82,7 +82,14 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 			if h := s.h.Load(); r.ProtoMajor == 2 {
 				h.serveStream(w, r, h2Streams(r))
 			} else {
+				returned := false
+				defer func() {
+					if !returned {
+						abortConn(r)
+					}
+				}()
 				h.ServeHTTP(w, r)
+				returned = true
 			}
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
