@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"cmp"
+	"fmt"
 	"strings"
 	"time"
 
@@ -33,6 +35,61 @@ func newIndex(st *State, unit int) *index {
 		ix.listeners[l.Owner()] = append(ix.listeners[l.Owner()], l)
 	}
 	return ix
+}
+
+// leftOut names the loaded objects Compile leaves out because a row they
+// hang on is not loaded (it did not decode, State.Undecodable, or is not
+// stored), with why: the listeners of a proxy, the domains and rules of a
+// listener, the rules of a domain (by host). Nothing serves them, so they
+// count as failed as that row does instead of settling as applied. Those
+// being deleted are not named: their removal is what was asked for.
+func leftOut(st *State) map[string]string {
+	out, loaded, hosts := map[string]string{}, map[string]bool{}, map[string]bool{}
+	for _, k := range []string{model.KindProxy, model.KindListener} {
+		for _, o := range st.Objects[k] {
+			loaded[o.Meta().ID] = true
+		}
+	}
+	// why tells whether the object id of kind is left out, and why.
+	why := func(kind, id string) (string, bool) {
+		w, left := out[id]
+		if !left && !loaded[id] {
+			w, left = cmp.Or(st.Undecodable[id], "not stored"), true
+		}
+		return fmt.Sprintf("its %s %s is left out: %s", kind, id, w), left
+	}
+	for _, o := range st.Objects[model.KindListener] {
+		l := o.(*model.Listener)
+		// A group's listeners run on its members, whatever its own row.
+		if l.ProxyID == "" || l.Status == model.StatusDeleting {
+			continue
+		}
+		if w, ok := why("proxy", l.ProxyID); ok {
+			out[l.ID] = w
+		}
+	}
+	for _, o := range st.Objects[model.KindDomain] {
+		d := o.(*model.Domain)
+		hosts[d.ListenerID+"/"+d.Host] = true
+		if d.Status == model.DomainDeleting {
+			continue
+		}
+		if w, ok := why("listener", d.ListenerID); ok {
+			out[d.ID] = w
+		}
+	}
+	for _, o := range st.Objects[model.KindRule] {
+		r := o.(*model.Rule)
+		if r.Status == model.StatusDeleting {
+			continue
+		}
+		if w, ok := why("listener", r.ListenerID); ok {
+			out[r.ID] = w
+		} else if !hosts[r.ListenerID+"/"+strings.ToLower(r.Domain)] {
+			out[r.ID] = fmt.Sprintf("its domain %s is left out: not loaded", r.Domain)
+		}
+	}
+	return out
 }
 
 // compileL4 is Compile without HTTP(S) listeners (see compile_l7.go).

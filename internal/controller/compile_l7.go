@@ -2,6 +2,8 @@ package controller
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -18,9 +20,9 @@ type KeyOpener func(sealed string) (string, error)
 type Settings struct {
 	// OpenKey unseals HTTPS listeners' private keys. Without it HTTPS
 	// listeners are left out (they cannot serve without keys). A key that
-	// fails to open leaves the listener without it, so the edge reports it
-	// invalid and the controller fails its task instead of pretending it
-	// runs.
+	// fails to open marks what needs it invalid (snapshot.HTTPListener.Invalid,
+	// snapshot.Domain.Invalid) with the unseal error, so the edge reports it
+	// and the controller fails its task instead of pretending it runs.
 	OpenKey KeyOpener
 	// ConcurrentUnit is how many connections one unit of a proxy's
 	// Concurrent allows: 0 (or less) means the API's unit, 10,000. Tests
@@ -66,7 +68,7 @@ type l7Index struct {
 	open    KeyOpener
 	proxies map[string]*model.Proxy
 	certs   map[string]*model.Certificate
-	keys    map[string]string             // unsealed, by certificate ID ("" on failure)
+	keys    map[string]unsealed           // by certificate ID
 	domains map[string][]*model.Domain    // by listener
 	rules   map[string][]*model.Rule      // by listener/host
 	pages   map[string][]*model.ErrorPage // by listener/host
@@ -75,7 +77,7 @@ type l7Index struct {
 func newL7Index(ix *index, open KeyOpener) *l7Index {
 	st := ix.st
 	c := &l7Index{ix: ix, open: open, proxies: map[string]*model.Proxy{}, certs: map[string]*model.Certificate{},
-		keys:    map[string]string{},
+		keys:    map[string]unsealed{},
 		domains: map[string][]*model.Domain{}, rules: map[string][]*model.Rule{}, pages: map[string][]*model.ErrorPage{}}
 	for _, o := range st.Objects[model.KindProxy] {
 		p := o.(*model.Proxy)
@@ -115,10 +117,13 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 		// only keep the domain off it (domain).
 		hl.HTTP3 = l.Http3Supported == 1
 		hl.TLS = &snapshot.TLS{Ciphers: l.TLSCiphers}
-		hl.TLS.CertPEM, hl.TLS.KeyPEM = c.pair(l.CertificateID)
+		var err error
+		hl.TLS.CertPEM, hl.TLS.KeyPEM, err = c.pair(l.CertificateID)
+		invalid(&hl.Invalid, "certificate", err)
 		hl.TLS.MinVersion, hl.TLS.MaxVersion, hl.TLS.SkipVersions = versionRange(l.TLSSupportVersion)
 		if l.AuthType == 1 {
-			hl.TLS.ClientCAPEMs = c.contents(l.ClientCertificateIDs)
+			hl.TLS.ClientCAPEMs, err = c.contents(l.ClientCertificateIDs)
+			invalid(&hl.Invalid, "client CA", err)
 		}
 	}
 	for _, d := range c.domains[l.ID] {
@@ -130,14 +135,18 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 }
 
 // domain compiles one domain; ok is false when it must not be served at all
-// (basicAuthLines).
+// (basicAuthLines). One whose certificates cannot be read is marked invalid
+// for the edge to leave out alone, its tasks failing (snapshot.Domain.Invalid).
 func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain, ok bool) {
 	// A domain serves its listener's HTTP/3 only when it asks for it too
 	// (CreateDomain: "默认不开启Http3").
 	sd = snapshot.Domain{ID: d.ID, Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
 		NoHTTP3: d.Http3Supported != 1}
+	var err error
 	if l.Protocol == model.HTTPS {
-		sd.TLS = c.domainTLS(l, d)
+		if sd.TLS, err = c.domainTLS(l, d); err != nil {
+			sd.Invalid = err.Error()
+		}
 	}
 	if d.BasicAuth == 1 {
 		if sd.BasicAuth, ok = basicAuthLines(l, d, c.certs[d.BasicAuthConfID]); !ok {
@@ -145,10 +154,12 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 		}
 	}
 	if d.RealServerAuth == 1 {
-		sd.OriginCAPEMs = c.contents(d.RealServerCertificateIDs)
+		sd.OriginCAPEMs, err = c.contents(d.RealServerCertificateIDs)
+		invalid(&sd.Invalid, "origin CA", err)
 	}
 	if d.GaapAuth == 1 {
-		sd.ClientCertPEM, sd.ClientKeyPEM = c.pair(d.GaapCertificateID)
+		sd.ClientCertPEM, sd.ClientKeyPEM, err = c.pair(d.GaapCertificateID)
+		invalid(&sd.Invalid, "origin client certificate", err)
 	}
 	key := l.ID + "/" + d.Host
 	for _, e := range c.pages[key] {
@@ -193,21 +204,26 @@ func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate)
 // domainTLS is the TLS a domain is served with where it differs from its
 // listener's by certificate or client CAs ("default" certificates mean
 // the listener's), and its versions and ciphers (model.Domain.ServedTLS,
-// which DescribeRules answers); nil if nothing.
-func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) *snapshot.TLS {
+// which DescribeRules answers); nil if nothing. err is why a certificate
+// it names cannot be read.
+func (c *l7Index) domainTLS(l *model.Listener, d *model.Domain) (_ *snapshot.TLS, err error) {
 	versions, ciphers := d.ServedTLS(l)
 	t := &snapshot.TLS{Ciphers: ciphers}
 	if d.CertificateID != "" && d.CertificateID != model.CertDefault {
-		t.CertPEM, t.KeyPEM = c.pair(d.CertificateID)
+		if t.CertPEM, t.KeyPEM, err = c.pair(d.CertificateID); err != nil {
+			err = fmt.Errorf("certificate: %w", err)
+		}
 	}
-	if ids := d.ClientCAs(l); ids != nil {
-		t.ClientCAPEMs = c.contents(ids)
+	if ids := d.ClientCAs(l); ids != nil && err == nil {
+		if t.ClientCAPEMs, err = c.contents(ids); err != nil {
+			err = fmt.Errorf("client CA: %w", err)
+		}
 	}
 	t.MinVersion, t.MaxVersion, t.SkipVersions = versionRange(versions)
 	if t.CertPEM == "" && t.ClientCAPEMs == nil && t.MinVersion == "" && t.Ciphers == "" {
-		return nil
+		return nil, err
 	}
-	return t
+	return t, err
 }
 
 func (c *l7Index) rule(r *model.Rule) snapshot.Rule {
@@ -266,32 +282,69 @@ func errorPage(e *model.ErrorPage) snapshot.ErrorPage {
 	return p
 }
 
-// pair returns a certificate's PEM and its unsealed key ("" on failure).
-func (c *l7Index) pair(id string) (certPEM, keyPEM string) {
-	cert := c.certs[id]
-	if cert == nil || c.open == nil {
-		return "", ""
+// unsealed is a certificate's key opened once per compile, or why not.
+type unsealed struct {
+	pem string
+	err error
+}
+
+// cert returns a stored certificate, or why it cannot be read: its row did
+// not decode (State.Undecodable) or is not stored.
+func (c *l7Index) cert(id string) (*model.Certificate, error) {
+	if cert := c.certs[id]; cert != nil {
+		return cert, nil
+	}
+	if why, ok := c.ix.st.Undecodable[id]; ok {
+		return nil, errors.New(why)
+	}
+	return nil, fmt.Errorf("%s is not stored", id)
+}
+
+// pair returns a certificate's PEM and its unsealed key, or why it cannot
+// (the unseal error of a changed certificate-keys.key, say): nothing of
+// the pair then, as half a pair is no pair to serve.
+func (c *l7Index) pair(id string) (certPEM, keyPEM string, err error) {
+	cert, err := c.cert(id)
+	if err != nil {
+		return "", "", err
+	}
+	if c.open == nil {
+		return "", "", fmt.Errorf("no key opener to unseal the key of %s", id)
 	}
 	key, ok := c.keys[id]
 	if !ok {
-		var err error
-		if key, err = c.open(cert.KeySealed); err != nil {
-			key = ""
-		}
+		key.pem, key.err = c.open(cert.KeySealed)
 		c.keys[id] = key
 	}
-	return cert.Content, key
+	if key.err != nil {
+		return "", "", fmt.Errorf("key of %s does not unseal: %w", id, key.err)
+	}
+	return cert.Content, key.pem, nil
 }
 
-// contents returns the PEM contents of certificates by ID.
-func (c *l7Index) contents(ids []string) []string {
+// contents returns the PEM contents of certificates by ID, or why one of
+// them cannot be read. These are CA lists, and the edge verifies against
+// what it is given, an empty list meaning no verification at all: served
+// without one of its CAs, a listener or domain would turn down clients or
+// origins that CA vouches for, without any, accept them unverified.
+func (c *l7Index) contents(ids []string) ([]string, error) {
 	var out []string
 	for _, id := range ids {
-		if cert := c.certs[id]; cert != nil {
-			out = append(out, cert.Content)
+		cert, err := c.cert(id)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, cert.Content)
 	}
-	return out
+	return out, nil
+}
+
+// invalid records in why (a snapshot's Invalid) that what cannot be
+// compiled for err; the first failure is the one given.
+func invalid(why *string, what string, err error) {
+	if err != nil && *why == "" {
+		*why = what + ": " + err.Error()
+	}
 }
 
 // versionRange turns GAAP's version list into its lowest and highest, and

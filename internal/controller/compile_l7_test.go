@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -147,5 +148,77 @@ func TestCompileWildcardCheckHost(t *testing.T) {
 	}
 	if h := snap.Proxies[0].HTTPListeners[0].Domains[0].Rules[0].Health; !h.Enabled || h.Host != "" {
 		t.Errorf("rule health %+v; want checks on, with no Host (the origin's address)", h)
+	}
+}
+
+// TestCompileUnreadableCertificateFailsClosed guards against serving with
+// less verification than asked for: a client CA, origin CA or key the
+// compiler cannot read (a row that did not decode, one not stored, a key
+// that does not unseal) marks its listener or domain invalid, with why,
+// instead of compiling an empty CA list, which the edge takes for "no
+// check" (mutual TLS off, origins unverified). A domain's material fails
+// that domain alone, not its listener.
+func TestCompileUnreadableCertificateFailsClosed(t *testing.T) {
+	cert := func(id string) *model.Certificate {
+		return &model.Certificate{Base: model.Base{ID: id}, Content: "PEM " + id, KeySealed: "sealed-" + id}
+	}
+	listener := func(id string, port int64, clientCA string) *model.Listener {
+		return &model.Listener{Base: model.Base{ID: id}, ProxyID: "link-1", Protocol: model.HTTPS, Port: port,
+			CertificateID: "cert-l", AuthType: 1, ClientCertificateIDs: []string{clientCA}}
+	}
+	domain := func(id string, edit func(d *model.Domain)) *model.Domain {
+		d := &model.Domain{Base: model.Base{ID: id}, ListenerID: "listener-s", Host: id + ".test"}
+		edit(d)
+		return d
+	}
+	st := &State{Objects: map[string][]model.Object{
+		model.KindProxy:       {&model.Proxy{Base: model.Base{ID: "link-1"}, IP: "127.0.0.1", Status: model.ProxyRunning}},
+		model.KindCertificate: {cert("cert-l"), cert("cert-ca"), cert("cert-sealed")},
+		model.KindListener:    {listener("listener-s", 443, "cert-ca"), listener("listener-m", 444, "cert-bad")},
+		model.KindDomain: {
+			domain("ok", func(*model.Domain) {}),
+			domain("key", func(d *model.Domain) { d.CertificateID = "cert-sealed" }),
+			domain("client-ca", func(d *model.Domain) { d.ClientCertificateIDs = []string{"cert-bad"} }),
+			domain("origin-ca", func(d *model.Domain) { d.RealServerAuth, d.RealServerCertificateIDs = 1, []string{"cert-bad"} }),
+			domain("origin-ca-gone", func(d *model.Domain) { d.RealServerAuth, d.RealServerCertificateIDs = 1, []string{"cert-gone"} }),
+			domain("gaap", func(d *model.Domain) { d.GaapAuth, d.GaapCertificateID = 1, "cert-sealed" }),
+		},
+	}, Undecodable: map[string]string{"cert-bad": "stored certificate cert-bad does not decode"}}
+	open := func(sealed string) (string, error) {
+		if sealed == "sealed-cert-sealed" {
+			return "", errors.New("message authentication failed")
+		}
+		return "KEY", nil
+	}
+	snap := Compile(st, Settings{OpenKey: open})
+	ls := map[string]snapshot.HTTPListener{}
+	for _, l := range snap.Proxies[0].HTTPListeners {
+		ls[l.ID] = l
+	}
+	if why := ls["listener-m"].Invalid; !strings.Contains(why, "client CA") || !strings.Contains(why, "cert-bad does not decode") {
+		t.Errorf("mutual-TLS listener whose client CA does not decode: Invalid %q; want why", why)
+	}
+	s := ls["listener-s"]
+	if s.Invalid != "" {
+		t.Errorf("listener-s Invalid %q; want its domains to fail alone", s.Invalid)
+	}
+	want := map[string]string{
+		"ok": "", "key": "certificate: key of cert-sealed does not unseal: message authentication failed",
+		"client-ca": "client CA: stored certificate cert-bad", "origin-ca": "origin CA: stored certificate cert-bad",
+		"origin-ca-gone": "origin CA: cert-gone is not stored",
+		"gaap":           "origin client certificate: key of cert-sealed does not unseal",
+	}
+	for _, d := range s.Domains {
+		if w := want[d.ID]; w == "" && d.Invalid != "" || !strings.Contains(d.Invalid, w) {
+			t.Errorf("domain %s: Invalid %q; want it to name %q", d.ID, d.Invalid, w)
+		}
+		delete(want, d.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf("domains not compiled: %v", want)
+	}
+	errs := snap.Validate()
+	if len(errs) != 1 || errs[0].ID != "listener-m" {
+		t.Errorf("validation errors %v; want listener-m's alone (the domains are left out by the edge, each alone)", errs)
 	}
 }

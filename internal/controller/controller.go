@@ -146,7 +146,10 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if failed == nil {
 		failed = map[string]string{}
 	}
-	for id, why := range st.Undecodable {
+	// What hangs on a row that did not load is not served either.
+	skipped := leftOut(st)
+	maps.Copy(skipped, st.Undecodable)
+	for id, why := range skipped {
 		if _, seen := c.failed[id]; !seen {
 			c.log.Error("stored object skipped", "object", id, "reason", why)
 		}
@@ -158,7 +161,7 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	// Failed objects are retried every tick: log what changed, not every
 	// retry (a taken port would otherwise log once a second).
 	for id, why := range failed {
-		if _, bad := st.Undecodable[id]; !bad && c.failed[id] != why {
+		if _, bad := skipped[id]; !bad && c.failed[id] != why {
 			c.log.Warn("data plane could not apply", "object", id, "reason", why)
 		}
 	}

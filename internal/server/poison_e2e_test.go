@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -255,55 +256,115 @@ func TestBadOriginFailsAlone(t *testing.T) {
 }
 
 // TestBadDomainCertificateFailsAlone: a domain whose certificate no longer
-// parses (corrupted, or an older format) is left out of its HTTPS
-// listener alone: its CreateDomain task is FAIL, and the listener's other
-// domain keeps getting changes and is served, also after a restart.
+// parses (corrupted, or an older format), or whose key no longer unseals
+// (a corrupted row, a key sealed under another certificate-keys.key), is
+// left out of its HTTPS listener alone: its CreateDomain task is FAIL, and
+// the listener's other domain keeps getting changes and is served, also
+// after a restart. A key that did not unseal used to fail the whole
+// listener.
 func TestBadDomainCertificateFailsAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(doc map[string]any)
+	}{
+		{"content does not parse", func(doc map[string]any) {
+			doc["content"] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+		}},
+		{"key does not unseal", func(doc map[string]any) { // Valid base64, wrong ciphertext.
+			doc["keySealed"] = strings.Repeat("A", 64)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
+			proxy, ip := n.proxy()
+			ca := newTestCA(t, "poison CA")
+			goodPEM, goodKey := ca.leaf(t, "good", "good.poison.test")
+			good := n.cert(2, goodPEM, goodKey)
+			badPEM, badKey := ca.leaf(t, "bad", "bad.poison.test")
+			bad := n.cert(2, badPEM, badKey)
+			a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
+			ids := n.realServers(a.Addr(), b.Addr())
+			listener, port := n.churnHTTPSListener(proxy, ip, good)
+			n.domain(listener, "good.poison.test", "", "")
+			n.rule(listener, "good.poison.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+
+			// CreateDomain reads the certificate for its name check: the row goes
+			// bad after the call, before the controller's pass.
+			release := n.Controller.Hold()
+			req := gaapsdk.NewCreateDomainRequest()
+			req.ListenerId, req.Domain, req.CertificateId = new(listener), new("bad.poison.test"), new(bad)
+			resp, err := n.c.CreateDomain(req)
+			if err != nil {
+				release()
+				t.Fatal(err)
+			}
+			patchStored(t, n.API, model.KindCertificate, bad, tc.edit)
+			release()
+			if st := n.taskStatus(*resp.Response.RequestId); st != "FAIL" {
+				t.Errorf("CreateDomain with a certificate the data plane cannot use: task %s; want FAIL", st)
+			}
+
+			n.rule(listener, "good.poison.test", "/new", nil, map[string]netip.AddrPort{ids[1]: b})
+			addr := netip.AddrPortFrom(ip, uint16(port))
+			roots := x509.NewCertPool()
+			roots.AddCert(ca.cert)
+			c := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
+			if r, body := request(t, c, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
+				t.Errorf("new rule on the good domain: %d %q; want origin b", r.StatusCode, body)
+			}
+
+			n.restart(mod)
+			c2 := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
+			if r, body := request(t, c2, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
+				t.Errorf("good domain after a restart: %d %q; want origin b", r.StatusCode, body)
+			}
+		})
+	}
+}
+
+// TestUndecodableClientCAKeepsMutualTLS guards fail-closed mutual TLS: an
+// HTTPS listener with mutual authentication (AuthType 1) whose client-CA
+// certificate row no longer decodes is never served without the client
+// authentication it asked for. It keeps its previous configuration while
+// the node runs, and is not served after a restart. The compiler used to
+// drop the missing CA, and the edge takes an empty CA list for "no client
+// certificate required".
+func TestUndecodableClientCAKeepsMutualTLS(t *testing.T) {
 	n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
 	proxy, ip := n.proxy()
-	ca := newTestCA(t, "poison CA")
-	goodPEM, goodKey := ca.leaf(t, "good", "good.poison.test")
-	good := n.cert(2, goodPEM, goodKey)
-	badPEM, badKey := ca.leaf(t, "bad", "bad.poison.test")
-	bad := n.cert(2, badPEM, badKey)
-	a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
-	ids := n.realServers(a.Addr(), b.Addr())
-	listener, port := n.churnHTTPSListener(proxy, ip, good)
-	n.domain(listener, "good.poison.test", "", "")
-	n.rule(listener, "good.poison.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	a := echoOrigin(t, l7Origins, "a")
+	ids := n.realServers(a.Addr())
+	serverCA, clientCA := newTestCA(t, "poison server CA"), newTestCA(t, "poison client CA")
+	lc, lk := serverCA.leaf(t, "listener-cert", "www.poison.test")
+	listenerCert := n.cert(2, lc, lk)
+	clientCAID := n.cert(1, clientCA.pem, "")
+	listener, addr := n.mutualListener(proxy, ip, listenerCert, clientCAID)
+	n.domain(listener, "www.poison.test", "", "")
+	n.rule(listener, "www.poison.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM([]byte(serverCA.pem))
+	refused := func(when string) {
+		t.Helper()
+		r, _ := http.NewRequest(http.MethodGet, "https://www.poison.test/", nil)
+		resp, err := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "www.poison.test"}).Do(r)
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: a client without a certificate got %s through a mutual-TLS listener; want a refused handshake (or the listener down)", when, resp.Status)
+		}
+	}
+	refused("before")
 
-	// CreateDomain reads the certificate for its name check: the row goes
-	// bad after the call, before the controller's pass.
-	release := n.Controller.Hold()
-	req := gaapsdk.NewCreateDomainRequest()
-	req.ListenerId, req.Domain, req.CertificateId = new(listener), new("bad.poison.test"), new(bad)
-	resp, err := n.c.CreateDomain(req)
-	if err != nil {
-		release()
+	// The client CA's row goes bad (a type this release cannot read).
+	patchStored(t, n.API, model.KindCertificate, clientCAID, func(doc map[string]any) { doc["type"] = "one" })
+	if err := n.Controller.Reconcile(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	patchStored(t, n.API, model.KindCertificate, bad, func(doc map[string]any) {
-		doc["content"] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
-	})
-	release()
-	if st := n.taskStatus(*resp.Response.RequestId); st != "FAIL" {
-		t.Errorf("CreateDomain with a certificate the data plane cannot parse: task %s; want FAIL", st)
+	if !n.Controller.Failing(listener) {
+		t.Errorf("listener whose client CA does not decode is not reported failing")
 	}
-
-	n.rule(listener, "good.poison.test", "/new", nil, map[string]netip.AddrPort{ids[1]: b})
-	addr := netip.AddrPortFrom(ip, uint16(port))
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
-	c := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
-	if r, body := request(t, c, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
-		t.Errorf("new rule on the good domain: %d %q; want origin b", r.StatusCode, body)
-	}
-
-	n.restart(mod)
-	c2 := pinnedClient(addr, &tls.Config{RootCAs: roots, ServerName: "good.poison.test"})
-	if r, body := request(t, c2, "https://good.poison.test", "good.poison.test", "/new", nil); r.StatusCode != 200 || !strings.Contains(body, `"name":"b"`) {
-		t.Errorf("good domain after a restart: %d %q; want origin b", r.StatusCode, body)
-	}
+	refused("after the client CA's row went bad")
+	n = n.restart(mod)
+	refused("after that and a restart")
 }
 
 // TestUndecodableRowPaging: with one undecodable proxy among three (A,

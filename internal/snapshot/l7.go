@@ -55,6 +55,12 @@ type HTTPListener struct {
 	HTTP3 bool `json:"http3,omitempty"`
 	// Domains are the listener's virtual hosts.
 	Domains []Domain `json:"domains,omitempty"`
+	// Invalid, when set, is why the control plane could not compile the
+	// listener's own TLS material (a certificate or client CA it cannot
+	// read, a key that does not unseal): the listener is invalid with it,
+	// as one whose material does not parse, rather than served with less
+	// than it asked for (no client CA would turn mutual TLS off).
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // TLS is certificate material and protocol settings of an HTTPS listener
@@ -121,6 +127,13 @@ type Domain struct {
 	ErrorPages []ErrorPage `json:"errorPages,omitempty"`
 	// Rules route by path; see Rule.Path.
 	Rules []Rule `json:"rules,omitempty"`
+	// Invalid, when set, is why the control plane could not compile the
+	// domain's own material (a certificate, client CA or origin CA it
+	// cannot read, a key that does not unseal): the edge leaves the domain
+	// out alone, as one whose TLS material does not parse, rather than
+	// serve it with less than it asked for (no origin CA would reach
+	// origins unverified).
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // ErrorPage is a custom answer for some status codes of a domain.

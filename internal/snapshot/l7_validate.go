@@ -16,6 +16,8 @@ func (l *HTTPListener) Validate() error {
 	switch {
 	case l.ID == "":
 		return errors.New("empty ID")
+	case l.Invalid != "":
+		return errors.New(l.Invalid)
 	case l.Protocol != ProtoHTTP && l.Protocol != ProtoHTTPS:
 		return fmt.Errorf("protocol %q: want HTTP or HTTPS", l.Protocol)
 	case l.Port < 1 || l.Port > 65535:

@@ -70,8 +70,9 @@ type Handler struct {
 	// (Server.Update).
 	access string
 	// Skipped holds the domains left out because their TLS material does
-	// not parse (domain and rule IDs → why): one domain's certificate
-	// fails that domain, not the listener's others.
+	// not parse, or the control plane could not compile it
+	// (snapshot.Domain.Invalid) (domain and rule IDs → why): one domain's
+	// certificate fails that domain, not the listener's others.
 	Skipped map[string]string
 
 	released sync.Once
@@ -109,6 +110,10 @@ func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err
 	}
 	for i := range l.Domains {
 		d := &l.Domains[i]
+		if d.Invalid != "" {
+			h.skip(d, errors.New(d.Invalid))
+			continue
+		}
 		v, err := h.buildVhost(l, d, certs)
 		var tlsErr *domainTLSError
 		if errors.As(err, &tlsErr) {

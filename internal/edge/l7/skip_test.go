@@ -11,8 +11,10 @@ import (
 )
 
 // TestBadDomainCertSkipsDomainOnly: a domain whose certificate does not
-// parse is left out, it and its rules reported in Skipped, while the
-// listener's other domains are built and served.
+// parse, or that the control plane marked invalid (a CA or key it could
+// not read: snapshot.Domain.Invalid), is left out, it and its rules
+// reported in Skipped with why, while the listener's other domains are
+// built and served.
 func TestBadDomainCertSkipsDomainOnly(t *testing.T) {
 	env := &Env{Pool: health.NewPool(health.Options{}), Stats: stats.NewRegistry(), Transports: NewTransports(0)}
 	t.Cleanup(env.Pool.Close)
@@ -23,16 +25,19 @@ func TestBadDomainCertSkipsDomainOnly(t *testing.T) {
 	l := &snapshot.HTTPListener{ID: "l", Protocol: snapshot.ProtoHTTPS, Port: 443, TLS: selfSigned(t), Domains: []snapshot.Domain{
 		{ID: "da", Host: "a.test", Rules: rule("ra")},
 		{ID: "db", Host: "b.test", TLS: &snapshot.TLS{CertPEM: "bad", KeyPEM: "bad"}, Rules: rule("rb")},
+		{ID: "dc", Host: "c.test", Invalid: "origin CA: cert-x is not stored", Rules: rule("rc")},
 	}}
 	h, err := Build(env, l, l4.NewProxy("p", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Release)
-	if len(h.Skipped) != 2 || !strings.Contains(h.Skipped["db"], "b.test") || h.Skipped["rb"] != h.Skipped["db"] {
-		t.Errorf("skipped: %q; want db and rb, for b.test's certificate", h.Skipped)
+	if len(h.Skipped) != 4 || !strings.Contains(h.Skipped["db"], "b.test") || h.Skipped["rb"] != h.Skipped["db"] ||
+		!strings.Contains(h.Skipped["dc"], "c.test: origin CA: cert-x") || h.Skipped["rc"] != h.Skipped["dc"] {
+		t.Errorf("skipped: %q; want db and rb, for b.test's certificate, dc and rc for c.test's origin CA", h.Skipped)
 	}
-	if h.match("b.test") != nil || h.match("a.test") == nil {
-		t.Errorf("b.test served: %v, a.test served: %v; want only a.test", h.match("b.test") != nil, h.match("a.test") != nil)
+	if h.match("b.test") != nil || h.match("c.test") != nil || h.match("a.test") == nil {
+		t.Errorf("b.test served: %v, c.test served: %v, a.test served: %v; want only a.test",
+			h.match("b.test") != nil, h.match("c.test") != nil, h.match("a.test") != nil)
 	}
 }
