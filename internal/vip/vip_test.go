@@ -17,15 +17,8 @@ import (
 // every address is handed out once, never the network or broadcast
 // address, then the pool is exhausted until one is released.
 func TestAllocateExhaustsPoolAndReleases(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.1.2.0/29")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.1.2.0/29")
 	allocate := func() (netip.Addr, error) {
 		var ip netip.Addr
 		err := st.Update(t.Context(), func(tx store.Tx) error {
@@ -82,15 +75,8 @@ func TestIPv6Pool(t *testing.T) {
 			t.Errorf("New6(%q): want an error", cidr)
 		}
 	}
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	v4, err := New("10.1.2.0/30") // two usable addresses: a default quota of 1.
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	v4 := mustPool(t, "10.1.2.0/30") // two usable addresses: a default quota of 1.
 	v6, err := New6("::1/128")
 	if err != nil {
 		t.Fatal(err)
@@ -168,15 +154,8 @@ func TestNewRejectsTinyPools(t *testing.T) {
 // by default a quarter of the pool, whatever other accounts hold; a
 // release frees its share again and a negative quota is no cap.
 func TestAllocateQuota(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.1.2.0/28") // 14 usable addresses: a default quota of 3.
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.1.2.0/28") // 14 usable addresses: a default quota of 3.
 	allocate := func(account string, quota int) (netip.Addr, error) {
 		var ip netip.Addr
 		err := st.Update(t.Context(), func(tx store.Tx) error {
@@ -221,15 +200,8 @@ func TestAllocateQuota(t *testing.T) {
 // of an earlier, wider pool (inside the prefix but not usable, or outside
 // it) take none of its addresses.
 func TestAvailable(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.1.2.0/30") // 10.1.2.1 and .2; default quota 1.
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.1.2.0/30") // 10.1.2.1 and .2; default quota 1.
 	update := func(fn func(tx store.Tx) error) {
 		t.Helper()
 		if err := st.Update(t.Context(), fn); err != nil {
@@ -273,15 +245,8 @@ func TestAvailable(t *testing.T) {
 // whichever proxy got its address next, perhaps another tenant's, and a
 // just-released address went out again as readily as any.
 func TestReleasedAddressReusedLast(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.1.2.0/29") // Six addresses.
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.1.2.0/29") // Six addresses.
 	allocate := func() netip.Addr {
 		var ip netip.Addr
 		if err := st.Update(t.Context(), func(tx store.Tx) (err error) {
@@ -324,11 +289,7 @@ func TestReleasedAddressReusedLast(t *testing.T) {
 // network or broadcast address of the current pool is never handed out
 // again (it was: a released address was checked against the prefix only).
 func TestReuseNeverHandsOutNetworkOrBroadcast(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	wide, _ := New("10.1.2.0/29")   // .1-.6 usable
 	narrow, _ := New("10.1.2.0/30") // .1-.2 usable; .3 is the broadcast
 	alloc := func(p *Pool) (netip.Addr, error) {
@@ -366,15 +327,8 @@ func TestReuseNeverHandsOutNetworkOrBroadcast(t *testing.T) {
 // find them: with 3 % of a /19 fresh, 32 tries missed them one time in
 // three and took the released address; 512 miss one time in 6 million.
 func TestLargePoolFreshBeforeReleased(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.8.0.0/19") // 8,190 usable: over smallPool.
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.8.0.0/19") // 8,190 usable: over smallPool.
 	rel := pool.nth(0)
 	if err := st.Update(t.Context(), func(tx store.Tx) error {
 		for i := range pool.size { // All held but one in 33: 248 fresh, 3 %.
@@ -419,17 +373,10 @@ var errUndo error = undo{}
 // net.ResolveTCPAddr gives it) counts too; one outside the pool changes
 // nothing.
 func TestNodeAddressesNeverHandedOut(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	api, metrics := netip.MustParseAddr("10.1.2.1"), netip.MustParseAddr("::ffff:10.1.2.2")
-	pool, err := New("10.1.2.0/29", api, metrics, api, netip.MustParseAddr("10.9.9.9")) // .3 to .6 left
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Update(t.Context(), func(tx store.Tx) error { // Released by an earlier run.
+	pool := mustPool(t, "10.1.2.0/29", api, metrics, api, netip.MustParseAddr("10.9.9.9")) // .3 to .6 left
+	if err := st.Update(t.Context(), func(tx store.Tx) error {                             // Released by an earlier run.
 		return Release(tx, "10.1.2.2")
 	}); err != nil {
 		t.Fatal(err)
@@ -468,15 +415,8 @@ func TestNodeAddressesNeverHandedOut(t *testing.T) {
 // TestHolder: Holder names the proxy an address is allocated to, and no
 // one once the address is retired or released.
 func TestHolder(t *testing.T) {
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pool, err := New("10.1.2.0/30")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
+	pool := mustPool(t, "10.1.2.0/30")
 	holder := func(ip netip.Addr) (owner string) {
 		t.Helper()
 		if err := st.View(t.Context(), func(tx store.Tx) (err error) { owner, err = Holder(tx, ip); return err }); err != nil {
@@ -505,4 +445,25 @@ func TestHolder(t *testing.T) {
 	if got := holder(netip.MustParseAddr("10.9.9.9")); got != "" {
 		t.Errorf("Holder of an address never handed out = %q; want none", got)
 	}
+}
+
+// openStore opens a store of its own for one test.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// mustPool is New for a pool a test relies on.
+func mustPool(t *testing.T, cidr string, nodeAddrs ...netip.Addr) *Pool {
+	t.Helper()
+	p, err := New(cidr, nodeAddrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
