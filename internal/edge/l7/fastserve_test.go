@@ -785,6 +785,7 @@ func TestInvalidHostRefused(t *testing.T) {
 		"GET /secret HTTP/1.1\r\nHost: admin.test:1:2\r\n\r\n",                     // Fast path.
 		"GET /secret HTTP/1.1\r\nHost: admin.test:1:2\r\nPragma: no-cache\r\n\r\n", // net/http.
 		"GET /secret HTTP/1.1\r\nHost: public.test@admin.test\r\nPragma: no-cache\r\n\r\n",
+		"GET /secret HTTP/1.1\r\nHost: admin.test..\r\n\r\n", // An empty label, as nginx refuses it.
 	} {
 		br := bufio.NewReader(sendRaw(t, s, raw+"GET /next HTTP/1.1\r\nHost: a.test\r\n\r\n"))
 		resp, err := http.ReadResponse(br, nil)

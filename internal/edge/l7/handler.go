@@ -352,10 +352,16 @@ func splitHost(h string) (host, port string) {
 // auth) while an origin such as nginx, which ends the host at the first
 // colon, served it as admin.test. A Host with no name (".", ":80") is
 // refused as nginx does: the redirect to it was "https:///" and the URI.
+// So is one with an empty label ("admin.test..", "a..test"), as nginx
+// refuses it: routed by no domain (the default one, without admin.test's
+// controls) it reached origins that fold the dots into admin.test.
 func validHost(h string) bool {
 	host, port := splitHost(h)
 	if host == "" || host == "." {
 		return h == ""
+	}
+	if strings.Contains(host, "..") {
+		return false
 	}
 	for i := 0; i < len(port); i++ {
 		if port[i] < '0' || port[i] > '9' {

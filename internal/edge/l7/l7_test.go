@@ -191,6 +191,7 @@ func TestValidHost(t *testing.T) {
 		{"[fe80::1%25eth0]", false}, {"[v1.x]", false}, {"a test", false}, {"a/b", false}, {"a%2", false},
 		{"a%zz", false}, {"a\\b", false}, {"ä.test", false}, {"a.test\r\nX: y", false},
 		{".", false}, {".:80", false}, {":80", false}, {":", false},
+		{"a.test..", false}, {"a..test", false}, {"a.test..:80", false}, {"..", false},
 	} {
 		if got := validHost(tc.host); got != tc.want {
 			t.Errorf("validHost(%q) = %v; want %v", tc.host, got, tc.want)
