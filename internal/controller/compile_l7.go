@@ -127,17 +127,15 @@ func (c *l7Index) listener(l *model.Listener) snapshot.HTTPListener {
 		}
 	}
 	for _, d := range c.domains[l.ID] {
-		if sd, ok := c.domain(l, d); ok {
-			hl.Domains = append(hl.Domains, sd)
-		}
+		hl.Domains = append(hl.Domains, c.domain(l, d))
 	}
 	return hl
 }
 
-// domain compiles one domain; ok is false when it must not be served at all
-// (basicAuthLines). One whose certificates cannot be read is marked invalid
-// for the edge to leave out alone, its tasks failing (snapshot.Domain.Invalid).
-func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain, ok bool) {
+// domain compiles one domain. One whose certificates or user list cannot be
+// read is marked invalid for the edge to leave out alone, its name served by
+// no other domain, its tasks failing (snapshot.Domain.Invalid).
+func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain) {
 	// A domain serves its listener's HTTP/3 only when it asks for it too
 	// (CreateDomain: "默认不开启Http3").
 	sd = snapshot.Domain{ID: d.ID, Host: d.Host, IsDefault: d.IsDefaultServer, OriginServerName: d.RealServerCertificateDomain,
@@ -149,9 +147,8 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 		}
 	}
 	if d.BasicAuth == 1 {
-		if sd.BasicAuth, ok = basicAuthLines(l, d, c.certs[d.BasicAuthConfID]); !ok {
-			return sd, false
-		}
+		sd.BasicAuth, err = basicAuthLines(l, d, c.certs[d.BasicAuthConfID])
+		invalid(&sd.Invalid, "basic auth", err)
 	}
 	if d.RealServerAuth == 1 {
 		sd.OriginCAPEMs, err = c.contents(d.RealServerCertificateIDs)
@@ -168,7 +165,7 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 	for _, r := range c.rules[key] {
 		sd.Rules = append(sd.Rules, c.rule(r))
 	}
-	return sd, true
+	return sd
 }
 
 // basicAuthLines are the lines of a domain's user list the edge can read.
@@ -176,14 +173,12 @@ func (c *l7Index) domain(l *model.Listener, d *model.Domain) (sd snapshot.Domain
 // stored lines such as "alice::comment", which snapshot.UserEntry refuses:
 // passed on, they would make the edge refuse the whole listener, so they
 // are dropped (the user cannot log in, as the API now refuses the line).
-// ok is false when no user is left, or no user list (a certificate the
-// store no longer holds or cannot read): the domain is then left out
-// rather than served without the authentication it asked for.
-func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate) (lines []string, ok bool) {
+// err says why when no user is left, or no user list (a certificate the
+// store no longer holds or cannot read): the domain is then invalid rather
+// than served without the authentication it asked for.
+func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate) (lines []string, err error) {
 	if cert == nil {
-		slog.Warn("basic auth: the domain's user list is missing, so the domain is not served",
-			"listener", l.ID, "domain", d.Host, "certificate", d.BasicAuthConfID)
-		return nil, false
+		return nil, fmt.Errorf("user list %s is missing or unreadable", d.BasicAuthConfID)
 	}
 	for n, line := range snapshot.UserLines(cert.Content) {
 		if _, _, ok := snapshot.UserEntry(line); !ok {
@@ -194,11 +189,9 @@ func basicAuthLines(l *model.Listener, d *model.Domain, cert *model.Certificate)
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
-		slog.Warn("basic auth: the stored user list has no usable line, so the domain is not served",
-			"listener", l.ID, "domain", d.Host, "certificate", cert.ID)
-		return nil, false
+		return nil, fmt.Errorf("user list %s has no usable line", cert.ID)
 	}
-	return lines, true
+	return lines, nil
 }
 
 // domainTLS is the TLS a domain is served with where it differs from its

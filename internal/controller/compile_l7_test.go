@@ -102,8 +102,9 @@ func TestCompileHTTPS(t *testing.T) {
 // TestCompileUserListWithoutUsers: a domain whose stored user list (from a
 // release before "user::comment" was refused) has no usable line, or whose
 // user list the state does not hold (it was served without
-// authentication), is left out, never served without the authentication
-// it asked for, and its listener's other domains still apply.
+// authentication), is marked invalid, never served without the
+// authentication it asked for (nor left out, which had the default domain
+// serve its name), and its listener's other domains still apply.
 func TestCompileUserListWithoutUsers(t *testing.T) {
 	for name, certs := range map[string][]model.Object{
 		"no usable line": {&model.Certificate{Base: model.Base{ID: "cert-users"}, Content: "alice::ops\nbob::dev\n"}},
@@ -119,8 +120,9 @@ func TestCompileUserListWithoutUsers(t *testing.T) {
 		}}
 		snap := Compile(st, Settings{})
 		l := snap.Proxies[0].HTTPListeners[0]
-		if len(l.Domains) != 1 || l.Domains[0].Host != "open.test" {
-			t.Errorf("%s: domains %+v; want only open.test", name, l.Domains)
+		if len(l.Domains) != 2 || l.Domains[0].Host != "locked.test" || !strings.HasPrefix(l.Domains[0].Invalid, "basic auth: ") ||
+			l.Domains[1].Host != "open.test" || l.Domains[1].Invalid != "" {
+			t.Errorf("%s: domains %+v; want locked.test invalid (basic auth) and open.test", name, l.Domains)
 		}
 		if err := l.Validate(); err != nil {
 			t.Errorf("%s: listener invalid: %v", name, err)
