@@ -618,3 +618,163 @@ func TestTLSAccessChangeRechecksConnections(t *testing.T) {
 	expect("without SNI, after the default domain became one with mutual TLS", false, 0, noSNI)
 	expect("after the default domain changed", true, 1, aH1, aH2)
 }
+
+// TestTLSAccessChangeCutsRequestsByHost guards the access recheck's reach
+// beyond a connection's SNI: a.test and c.test share a TLS config, so a
+// connection made for a.test (or without SNI) serves requests for c.test.
+// When mutual TLS is turned on for c.test, such a request in flight (over
+// HTTP/1.1, HTTP/2, HTTP/3, or a WebSocket) from a client that showed no
+// certificate is cut with its connection, as one made for c.test is;
+// only its SNI's demands were checked, and it ran to its end. A request
+// in flight for a.test keeps going.
+func TestTLSAccessChangeCutsRequestsByHost(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	clients := newTestPKI(t, "client CA")
+	held, release := make(chan struct{}, 8), make(chan struct{})
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first part\n")
+		w.(http.Flusher).Flush()
+		held <- struct{}{}
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+		io.WriteString(w, "rest of the answer\n")
+	}))
+	t.Cleanup(origin.Close)
+	o := netip.MustParseAddrPort(origin.Listener.Addr().String())
+	ws, _, _ := wsOrigin(t)
+	cert, key := ca.leaf(t, "srv", "a.test", "c.test")
+	apply := func(v int64, cCAs []string) {
+		t.Helper()
+		c := snapshot.Domain{Host: "c.test", Rules: []snapshot.Rule{rule("r-c", "/", l7Origins(o)), rule("r-ws", "/ws", l7Origins(ws))}}
+		if cCAs != nil {
+			c.TLS = &snapshot.TLS{ClientCAPEMs: cCAs}
+		}
+		mustApply(t, rt, httpProxy(v, ip, snapshot.HTTPListener{ID: "lsr-host", Protocol: snapshot.ProtoHTTPS, Port: port, HTTP3: true,
+			TLS:     &snapshot.TLS{CertPEM: cert, KeyPEM: key},
+			Domains: []snapshot.Domain{{Host: "a.test", Rules: []snapshot.Rule{rule("r-a", "/", l7Origins(o))}}, c}}))
+	}
+	apply(1, nil)
+	noSNI := func(h2 bool) *http.Client {
+		c := httpsClient(addr, ca.pool, h2)
+		c.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
+		return c
+	}
+	type flight struct {
+		name, host string
+		body       io.ReadCloser
+	}
+	var flights []flight
+	for _, c := range []struct {
+		name, url, host string
+		c               *http.Client
+	}{
+		{"HTTP/1.1, SNI a.test", "https://a.test/", "c.test", httpsClient(addr, ca.pool, false)},
+		{"HTTP/1.1, no SNI", "https://" + addr.String() + "/", "c.test", noSNI(false)},
+		{"HTTP/2, SNI a.test", "https://a.test/", "c.test", httpsClient(addr, ca.pool, true)},
+		{"HTTP/2, no SNI", "https://" + addr.String() + "/", "c.test", noSNI(true)},
+		{"HTTP/3, SNI a.test", "https://a.test/", "c.test", h3Client(t, lo.Next(), addr, ca.pool)},
+		{"HTTP/1.1, SNI a.test, for a.test", "https://a.test/", "a.test", httpsClient(addr, ca.pool, false)},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, c.url, nil)
+		req.Host = c.host
+		resp, err := c.c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		first := make([]byte, len("first part\n"))
+		if _, err := io.ReadFull(resp.Body, first); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s, Host %s, before the change: %d %q %v", c.name, c.host, resp.StatusCode, first, err)
+		}
+		<-held
+		flights = append(flights, flight{c.name, c.host, resp.Body})
+	}
+	wc, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: ca.pool, ServerName: "a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wc.Close() })
+	_ = wc.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(wc, "GET /ws HTTP/1.1\r\nHost: c.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	wr := bufio.NewReader(wc)
+	if resp, err := http.ReadResponse(wr, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("WebSocket for c.test on a connection for a.test: %v %v", resp, err)
+	}
+	echo := func() error {
+		io.WriteString(wc, "hi")
+		got := make([]byte, 2)
+		if _, err := io.ReadFull(wr, got); err != nil {
+			return err
+		}
+		return nil
+	}
+	if err := echo(); err != nil {
+		t.Fatalf("WebSocket before the change: %v", err)
+	}
+
+	apply(2, []string{clients.caPEM}) // Mutual TLS for c.test.
+	close(release)
+	for _, f := range flights {
+		rest, err := io.ReadAll(f.body)
+		if cut := !strings.Contains(string(rest), "rest of the answer"); cut != (f.host == "c.test") {
+			t.Errorf("%s, request in flight for %s after mutual TLS was turned on for c.test: cut %v (%q, %v); want %v",
+				f.name, f.host, cut, rest, err, f.host == "c.test")
+		}
+	}
+	if err := echo(); err == nil {
+		t.Error("WebSocket for c.test on a connection for a.test, after mutual TLS was turned on for c.test: still relayed; want it cut")
+	}
+}
+
+// TestLeftOutDomainIsRefused guards a domain left out of its listener (its
+// own certificate does not load; or the control plane marked it invalid)
+// against being served by another domain: a handshake naming it fails,
+// over TCP and QUIC, and a request for it on another name's connection, or
+// on a plain HTTP listener, gets 503, not the default domain's origin
+// without the client certificate it asked for. The other domains serve.
+func TestLeftOutDomainIsRefused(t *testing.T) {
+	rt, ca, ip, port, addr := h3Setup(t, edge.Options{})
+	clients := newTestPKI(t, "client CA")
+	o := httpOrigin(t, "shared-origin", nil)
+	cert, key := ca.leaf(t, "srv", "www.test", "secret.test")
+	secretCert, _ := ca.leaf(t, "secret", "secret.test")
+	_, otherKey := ca.leaf(t, "other", "other.test") // Not secret.test's key: the pair does not load.
+	www := snapshot.Domain{Host: "www.test", IsDefault: true, Rules: []snapshot.Rule{rule("r-www", "/", l7Origins(o))}}
+	httpPort := edgetest.FreePort(t, ip)
+	rep := rt.Apply(httpProxy(1, ip, snapshot.HTTPListener{ID: "lsr-out", Protocol: snapshot.ProtoHTTPS, Port: port, HTTP3: true,
+		TLS: &snapshot.TLS{CertPEM: cert, KeyPEM: key},
+		Domains: []snapshot.Domain{www,
+			{Host: "secret.test", TLS: &snapshot.TLS{CertPEM: secretCert, KeyPEM: otherKey, ClientCAPEMs: []string{clients.caPEM}},
+				Rules: []snapshot.Rule{rule("r-secret", "/", l7Origins(o))}}}},
+		snapshot.HTTPListener{ID: "lsr-out-http", Protocol: snapshot.ProtoHTTP, Port: httpPort,
+			Domains: []snapshot.Domain{www, {Host: "secret.test", Invalid: "client CA: cert-x is not stored",
+				Rules: []snapshot.Rule{rule("r-secret-http", "/", l7Origins(o))}}}}))
+	if rep.Invalid["r-secret"] == "" || rep.Invalid["r-secret-http"] == "" || len(rep.Errors) != 0 {
+		t.Fatalf("report: %+v; want secret.test's rules invalid, nothing else wrong", rep)
+	}
+	trust := &tls.Config{RootCAs: ca.pool}
+	if _, err := handshake(t, addr, "secret.test", trust); err == nil {
+		t.Error("TLS handshake for secret.test, left out: passed; want refused")
+	}
+	if resp, err := h3Client(t, lo.Next(), addr, ca.pool).Get("https://secret.test/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("HTTP/3 for secret.test, left out: %d; want the handshake refused", resp.StatusCode)
+	}
+	for _, c := range []struct {
+		sni, host string
+		want      int
+	}{{"www.test", "secret.test", http.StatusServiceUnavailable}, {"www.test", "www.test", 200}, {"www.test", "else.test", 200}} {
+		if got := tlsStatus(t, addr, c.sni, c.host, trust); got != c.want {
+			t.Errorf("SNI %s, Host %s: %d; want %d", c.sni, c.host, got, c.want)
+		}
+	}
+	plain := &http.Client{Timeout: 5 * time.Second}
+	for host, want := range map[string]int{"secret.test": http.StatusServiceUnavailable, "www.test": 200} {
+		if resp, _, _ := get(t, plain, fmt.Sprintf("http://%s:%d/", ip, httpPort), host); resp.StatusCode != want {
+			t.Errorf("HTTP listener, Host %s: %d; want %d", host, resp.StatusCode, want)
+		}
+	}
+}

@@ -196,14 +196,14 @@ func (c *conn) closeSocket() error {
 }
 
 // admittedBy reports whether c, which prev admitted, may stay open under
-// h's demands. A handshake still running may: its end checks it
-// (fastConn.handshake).
+// h's demands, for its SNI and for the hosts of its requests in flight.
+// A handshake still running may: its end checks it (fastConn.handshake).
 func (c *conn) admittedBy(h, prev *Handler) bool {
 	if !c.isTLS {
 		return h.tls == nil
 	}
 	st := c.tlsState.Load()
-	return st == nil || h.admits(st, prev)
+	return st == nil || h.admits(st, prev, c.streams.serving())
 }
 
 func (c *conn) Read(b []byte) (int, error) {

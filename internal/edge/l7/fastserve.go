@@ -393,6 +393,10 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		fc.cc.req.Store(fc.seq)
 	}
 	defer fc.cc.req.Store(0)
+	if fc.tls != nil { // Listed before run reads the handler (serveStream says why).
+		fc.cc.streams.enter(f.host)
+		defer fc.cc.streams.leave(f.host)
+	}
 	ok := fc.run(w, req)
 	fc.watch.requestEnded() // The request has ended (closeWithRequest).
 	if !ok || fc.cc.cutOff.Load() {

@@ -90,6 +90,12 @@ type vhost struct {
 	// 1.3, or it is snapshot.Domain.NoHTTP3): QUIC handshakes for it are
 	// refused, requests for it over HTTP/3 misdirected, no Alt-Svc.
 	noH3 bool
+	// out: the domain is left out (Handler.Skipped). It keeps its name,
+	// so that neither a wildcard nor the default domain serves it under
+	// their own demands (a domain that asked for mutual TLS, served
+	// without): handshakes for it fail (errLeftOut) and requests for it
+	// get 503 (ServeHTTP). It has nothing else.
+	out bool
 }
 
 // Build compiles a validated listener. On error nothing is held.
@@ -123,14 +129,7 @@ func Build(env *Env, l *snapshot.HTTPListener, proxy *l4.Proxy) (_ *Handler, err
 		if err != nil {
 			return nil, fmt.Errorf("domain %s: %w", d.Host, err)
 		}
-		if v.suffix != "" {
-			h.wild = append(h.wild, v)
-		} else {
-			h.exact[v.host] = v
-		}
-		if d.IsDefault {
-			h.def = v
-		}
+		h.place(v, d.IsDefault)
 	}
 	slices.SortStableFunc(h.wild, func(a, b *vhost) int { return cmp.Compare(len(b.suffix), len(a.suffix)) })
 	if h.tls != nil {
@@ -158,11 +157,8 @@ func (h *Handler) Continue(old *Handler) {
 }
 
 func (h *Handler) buildVhost(l *snapshot.HTTPListener, d *snapshot.Domain, certs certCache) (*vhost, error) {
-	v := &vhost{host: strings.ToLower(d.Host), auth: newBasicAuth(d.BasicAuth), pages: map[int]*snapshot.ErrorPage{},
-		noH3: d.NoHTTP3}
-	if rest, ok := strings.CutPrefix(v.host, "*"); ok {
-		v.suffix = rest
-	}
+	v := newVhost(d)
+	v.auth, v.pages, v.noH3 = newBasicAuth(d.BasicAuth), map[int]*snapshot.ErrorPage{}, d.NoHTTP3
 	for i := range d.ErrorPages {
 		for _, n := range d.ErrorPages[i].ErrorNos {
 			v.pages[n] = &d.ErrorPages[i]
@@ -194,7 +190,30 @@ type domainTLSError struct{ error }
 
 func (e *domainTLSError) Unwrap() error { return e.error }
 
-// skip records d, and its rules, as left out for err.
+// newVhost is the domain of d's name, with nothing to serve yet.
+func newVhost(d *snapshot.Domain) *vhost {
+	v := &vhost{host: strings.ToLower(d.Host)}
+	if rest, ok := strings.CutPrefix(v.host, "*"); ok {
+		v.suffix = rest
+	}
+	return v
+}
+
+// place makes v serve its name (and the names no other domain matches,
+// if def).
+func (h *Handler) place(v *vhost, def bool) {
+	if v.suffix != "" {
+		h.wild = append(h.wild, v)
+	} else {
+		h.exact[v.host] = v
+	}
+	if def {
+		h.def = v
+	}
+}
+
+// skip records d, and its rules, as left out for err; its name stays,
+// refused (vhost.out).
 func (h *Handler) skip(d *snapshot.Domain, err error) {
 	if h.Skipped == nil {
 		h.Skipped = map[string]string{}
@@ -204,6 +223,9 @@ func (h *Handler) skip(d *snapshot.Domain, err error) {
 	for _, r := range d.Rules {
 		h.Skipped[r.ID] = why
 	}
+	v := newVhost(d)
+	v.out = true
+	h.place(v, d.IsDefault)
 }
 
 // vhosts lists the handler's domains in a stable order.
@@ -329,8 +351,11 @@ func (v *vhost) authority(req *http.Request) string {
 
 // hostOf is the request's host, lower-cased, without port or final dot.
 // r.Host is valid (validHost: ServeHTTP refuses others).
-func hostOf(r *http.Request) string {
-	host, _ := splitHost(r.Host)
+func hostOf(r *http.Request) string { return hostName(r.Host) }
+
+// hostName is hostOf for a Host value.
+func hostName(h string) string {
+	host, _ := splitHost(h)
 	return canonHost(strings.Trim(host, "[]"))
 }
 

@@ -105,8 +105,8 @@ func (s *H3Server) Addr() netip.AddrPort { return s.pc.LocalAddr().(*net.UDPAddr
 func (s *H3Server) Update(h *Handler) {
 	h.h3Live.Store(true)
 	if old := swapHandler(&s.h, h); old != nil {
-		for _, c := range lockedKeys(&s.mu, s.conns) {
-			s.recheckTLS(c, h, old)
+		for _, hc := range lockedValues(&s.mu, s.conns) {
+			s.recheckTLS(hc, h, old)
 		}
 	}
 }
@@ -147,11 +147,11 @@ func (s *H3Server) handshakeEnds(stamp *h3Stamp) {
 	}
 }
 
-// recheckTLS closes c, which prev admitted, if its handshake does not
-// meet h's demands.
-func (s *H3Server) recheckTLS(c *quic.Conn, h, prev *Handler) {
-	if st := c.ConnectionState().TLS; !h.admits(&st, prev) {
-		_ = c.CloseWithError(h3NoError, "listener settings changed")
+// recheckTLS closes hc, which prev admitted, if its handshake does not
+// meet h's demands for its SNI and its requests in flight.
+func (s *H3Server) recheckTLS(hc *h3Conn, h, prev *Handler) {
+	if st := hc.c.ConnectionState().TLS; !h.admits(&st, prev, hc.streams.serving()) {
+		_ = hc.c.CloseWithError(h3NoError, "listener settings changed")
 	}
 }
 
@@ -308,7 +308,7 @@ func (s *H3Server) serve(c *quic.Conn) {
 		by = stamp.h.Load()
 	}
 	if cur := s.h.Load(); by != cur {
-		s.recheckTLS(c, cur, by)
+		s.recheckTLS(hc, cur, by)
 	}
 	go func() {
 		defer s.wg.Done()

@@ -126,7 +126,7 @@ func (s *H3Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		hc.reqs.Add(1)
 		defer hc.reqs.Add(-1)
 	}
-	s.h.Load().serveStream(w, r, hc.streamsOf())
+	serveStream(&s.h, w, r, hc.streamsOf())
 }
 
 // sweepLoop publishes live byte counters, so a long connection shows its

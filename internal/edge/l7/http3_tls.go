@@ -65,7 +65,10 @@ func (s *H3Server) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			set = fresh
 		}
 	}
-	base := h.tls.forName(hello.ServerName) // QUIC offers h3: no h2 to guard
+	base, err := h.tls.forName(hello.ServerName) // QUIC offers h3: no h2 to guard
+	if err != nil {
+		return nil, err
+	}
 	if v := h.match(canonHost(hello.ServerName)); v != nil && v.noH3 || base.MaxVersion < tls.VersionTLS13 {
 		return nil, errNoH3
 	}

@@ -18,7 +18,7 @@ func TestSkippedVersionNeverServed(t *testing.T) {
 	if err := s.finish(&Handler{}, *st, certCache{}); err != nil {
 		t.Fatal(err)
 	}
-	srv := &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) { return s.forHello(h), nil }}
+	srv := &tls.Config{GetConfigForClient: s.forHello}
 	for _, c := range []struct {
 		name     string
 		min, max uint16

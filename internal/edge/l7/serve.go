@@ -144,6 +144,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(rw, "no domain of this listener matches host "+host, http.StatusNotFound)
 		return
 	}
+	if v.out {
+		// Not the default domain's or a wildcard's to serve; 503, not
+		// 421: another connection would not get it served either.
+		http.Error(rw, "domain "+v.host+" is not served: its configuration could not be used", http.StatusServiceUnavailable)
+		return
+	}
 	if req.Host == "" {
 		// For the redirect, ForwardHost default and X-Forwarded-Host alike.
 		req.Host = v.authority(req)

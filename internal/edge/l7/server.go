@@ -71,7 +71,7 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 			cc.hsBy = h
 		}
 		if h.tls != nil {
-			return h.tls.forHello(hello), nil
+			return h.tls.forHello(hello)
 		}
 		return nil, nil
 	}}
@@ -79,18 +79,24 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			withTLS(r)
 			handlerAnswers(r)
-			if h := s.h.Load(); r.ProtoMajor == 2 {
-				h.serveStream(w, r, h2Streams(r))
-			} else {
-				returned := false
-				defer func() {
-					if !returned {
-						abortConn(r)
-					}
-				}()
-				h.ServeHTTP(w, r)
-				returned = true
+			st := connStreams(r)
+			if r.ProtoMajor == 2 {
+				serveStream(&s.h, w, r, st)
+				return
 			}
+			if r.TLS != nil { // Listed before the handler is read, as serveStream lists its requests.
+				host := r.Host
+				st.enter(host)
+				defer st.leave(host)
+			}
+			returned := false
+			defer func() {
+				if !returned {
+					abortConn(r)
+				}
+			}()
+			s.h.Load().ServeHTTP(w, r)
+			returned = true
 		}),
 		ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog: quietLog, ConnContext: connContext, ConnState: connState,
@@ -132,10 +138,11 @@ func (s *Server) sweepLoop() {
 	}
 }
 
-// h2Streams is the requests in flight on r's HTTP/2 connection.
-func h2Streams(r *http.Request) *streams {
-	if tc, ok := r.Context().Value(clientConnKey{}).(*tls.Conn); ok {
-		if cc := connUnder(tc); cc != nil {
+// connStreams is the requests in flight on the connection net/http
+// serves r on (HTTP/2, or HTTP/1 handed over by the fast path).
+func connStreams(r *http.Request) *streams {
+	if c, ok := r.Context().Value(clientConnKey{}).(net.Conn); ok {
+		if cc := connUnder(c); cc != nil {
 			return &cc.streams
 		}
 	}
@@ -201,6 +208,13 @@ func lockedKeys[K comparable, V any](mu *sync.Mutex, m map[K]V) []K {
 	mu.Lock()
 	defer mu.Unlock()
 	return slices.Collect(maps.Keys(m))
+}
+
+// lockedValues returns m's values, read under mu.
+func lockedValues[K comparable, V any](mu *sync.Mutex, m map[K]V) []V {
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Collect(maps.Values(m))
 }
 
 // Handler returns the current handler.

@@ -61,27 +61,65 @@ func (s *serverTLS) finish(h *Handler, t snapshot.TLS, certs certCache) error {
 	s.listener, s.handler = i, h
 	h.access = s.access[i]
 	for _, v := range h.vhosts() {
-		h.access += "\x01" + v.host + "\x02" + s.access[v.tlsIdx]
+		h.access += "\x01" + v.host + "\x02" + s.accessOf(v)
 	}
 	if h.def != nil { // Clients without a matching SNI get its demands.
-		h.access += "\x03" + s.access[h.def.tlsIdx]
+		h.access += "\x03" + s.accessOf(h.def)
 	}
 	return nil
 }
 
+// accessOf is what v demands of clients; a domain left out demands what
+// no client can give.
+func (s *serverTLS) accessOf(v *vhost) string {
+	if v.out {
+		return "\x04"
+	}
+	return s.access[v.tlsIdx]
+}
+
 // admits reports whether a finished handshake, which prev admitted (nil:
-// unknown), meets what h demands of a client with its SNI: the same
-// demands as prev's, or a version and cipher h allows and the client
-// certificate h asks for, verified against h's client CAs as crypto/tls
-// verifies it. A connection that still qualifies after a change of
-// demands stays open (Server.Update).
-func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
+// unknown), meets what h demands of a client with its SNI and of one
+// sending requests for hosts, those the connection is serving: one
+// handshake serves the domains that share its config, and a client
+// without SNI those whose demands it met (misdirected). Each must be
+// met as a new handshake for it would be: the same demands as prev's for
+// that name, or a version and cipher h allows and the client certificate
+// h asks for, verified against h's client CAs as crypto/tls verifies it.
+// A name h leaves out admits nobody. A connection that still qualifies
+// after a change of demands stays open (Server.Update).
+func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler, hosts []string) bool {
 	if h.tls == nil {
 		return false
 	}
 	i := h.tls.indexFor(cs.ServerName)
-	if prev != nil && prev.tls != nil && prev.tls.access[prev.tls.indexFor(cs.ServerName)] == h.tls.access[i] {
-		return true
+	if !h.admitsFor(cs, prev, cs.ServerName, i) {
+		return false
+	}
+	met := []int{i} // Configs met: each is verified once, not per stream.
+	for _, host := range hosts {
+		name := hostName(host)
+		if i = h.tls.indexFor(name); slices.Contains(met, i) {
+			continue
+		}
+		if !h.admitsFor(cs, prev, name, i) {
+			return false
+		}
+		met = append(met, i)
+	}
+	return true
+}
+
+// admitsFor is admits for the one name (an SNI or a request's host),
+// whose config in h is the i-th.
+func (h *Handler) admitsFor(cs *tls.ConnectionState, prev *Handler, name string, i int) bool {
+	if i == leftOut {
+		return false
+	}
+	if prev != nil && prev.tls != nil {
+		if j := prev.tls.indexFor(name); j != leftOut && prev.tls.access[j] == h.tls.access[i] {
+			return true
+		}
 	}
 	cfg := h.tls.configs[i]
 	if cs.Version < cfg.MinVersion || cs.Version > cfg.MaxVersion || h.tls.pins[i] != nil && pin(h.tls.pins[i], []uint16{cs.Version}) == nil ||
@@ -110,9 +148,13 @@ func (h *Handler) admits(cs *tls.ConnectionState, prev *Handler) bool {
 // Where the versions have a hole, the handshake gets the highest listed
 // version the client offers (pins); a client offering none gets the
 // highest listed alone, which crypto/tls refuses with a protocol_version
-// alert, as it does a client below a plain range.
-func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
+// alert, as it does a client below a plain range. A name whose domain is
+// left out is refused (errLeftOut).
+func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	i := s.indexFor(hello.ServerName)
+	if i == leftOut {
+		return nil, errLeftOut
+	}
 	cfg, g := s.configs[i], s.guards[i]
 	if ps := s.pins[i]; ps != nil {
 		p := pin(ps, hello.SupportedVersions)
@@ -122,16 +164,34 @@ func (s *serverTLS) forHello(hello *tls.ClientHelloInfo) *tls.Config {
 		cfg, g = p.cfg, p.guard
 	}
 	if g != nil && slices.Contains(hello.SupportedProtos, "h2") {
-		return g.pick(cfg, hello)
+		return g.pick(cfg, hello), nil
 	}
-	return cfg
+	return cfg, nil
 }
 
-func (s *serverTLS) forName(sni string) *tls.Config { return s.configs[s.indexFor(sni)] }
+func (s *serverTLS) forName(sni string) (*tls.Config, error) {
+	i := s.indexFor(sni)
+	if i == leftOut {
+		return nil, errLeftOut
+	}
+	return s.configs[i], nil
+}
 
-// indexFor is the index of forName's config.
+// errLeftOut refuses a handshake for a domain the handler left out (its
+// TLS material unusable, or snapshot.Domain.Invalid): the default
+// domain's or listener's config would serve its name without the
+// client certificate, versions or ciphers it demands.
+var errLeftOut = errors.New("this domain is not served: its configuration could not be used")
+
+// leftOut is indexFor's index of a name whose domain is left out.
+const leftOut = -1
+
+// indexFor is the index of forName's config, or leftOut.
 func (s *serverTLS) indexFor(sni string) int {
 	if v := s.handler.match(canonHost(sni)); v != nil {
+		if v.out {
+			return leftOut
+		}
 		return v.tlsIdx
 	}
 	return s.listener
@@ -149,6 +209,9 @@ func (s *serverTLS) indexFor(sni string) int {
 // the demands are the same (nginx serves it by Host whatever they are).
 func (s *serverTLS) misdirected(cs *tls.ConnectionState, v *vhost) bool {
 	i := s.indexFor(cs.ServerName)
+	if i == leftOut {
+		return true
+	}
 	if cs.ServerName == "" {
 		return s.access[i] != s.access[v.tlsIdx]
 	}

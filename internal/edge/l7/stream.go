@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,8 +28,12 @@ func (h *Handler) bodyIdleTimeout() time.Duration {
 // credit, which the connection's own write deadline (conn.Write) never
 // sees. st is the connection's requests in flight: a request over the
 // proxy's connection cap is refused with 503, nginx's limit_conn answer,
-// and counted Refused like a connection the cap refuses.
-func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *streams) {
+// and counted Refused like a connection the cap refuses. The request is
+// served by the handler cur holds once st lists it (acquire): a change
+// of what domains demand of clients (Server.Update, H3Server.Update)
+// either finds it listed or was stored before it is served.
+func serveStream(cur *atomic.Pointer[Handler], w http.ResponseWriter, r *http.Request, st *streams) {
+	h := cur.Load()
 	// A GET or HEAD whose length is not declared: quic-go cannot tell
 	// one without a body (its HEADERS frame's FIN is not visible), and
 	// an HTTP/2 client may end the stream with an empty DATA frame
@@ -44,13 +49,15 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, st *stream
 		http.Error(w, "content-length declares a body the stream does not carry", http.StatusBadRequest)
 		return
 	}
-	if !st.acquire() {
+	host := r.Host // ServeHTTP may fill it in.
+	if !st.acquire(host) {
 		h.count(func(c *statsCounters) { c.Refused.Add(1) })
 		countRefused(h.Stats, h.Proxy.Stats, http.StatusServiceUnavailable)
 		http.Error(w, "connection limit of the proxy reached", http.StatusServiceUnavailable)
 		return
 	}
-	defer func() { st.release(r.Context().Err() != nil) }()
+	defer func() { st.release(host, r.Context().Err() != nil) }()
+	h = cur.Load()
 	d, ok := w.(interface{ SetWriteDeadline(time.Time) error })
 	if !ok {
 		h.ServeHTTP(w, r)

@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -67,11 +68,19 @@ type streams struct {
 	// cancelled counts the requests the client cancelled since since.
 	cancelled int
 	since     time.Time
+	// hosts holds the Host of each request in flight as it came (HTTP/1
+	// ones too, through enter, on TLS connections), for a change of what domains
+	// demand of clients to judge the connection by every domain it is
+	// serving, not only by its SNI's (Handler.admits): one handshake
+	// serves the domains that share its TLS config, and a client without
+	// SNI every domain whose demands its handshake met. The array is
+	// kept: no allocation per request.
+	hosts []string
 }
 
-// acquire admits a request, or reports false when the cap is full; an
-// admitted request ends with release.
-func (s *streams) acquire() bool {
+// acquire admits a request for host, or reports false when the cap is
+// full; an admitted request ends with release.
+func (s *streams) acquire(host string) bool {
 	if s == nil {
 		return true
 	}
@@ -81,18 +90,20 @@ func (s *streams) acquire() bool {
 		return false
 	}
 	s.n++
+	s.hosts = append(s.hosts, host)
 	return true
 }
 
-// release ends a request acquire admitted; cancelled: the client
-// cancelled it (its context ended before its handler did). The
+// release ends a request for host that acquire admitted; cancelled: the
+// client cancelled it (its context ended before its handler did). The
 // connection is closed once its client has cancelled more than
 // maxCancelled requests within cancelWindow.
-func (s *streams) release(cancelled bool) {
+func (s *streams) release(host string, cancelled bool) {
 	if s == nil {
 		return
 	}
 	s.mu.Lock()
+	s.remove(host)
 	s.n--
 	if s.n > 0 {
 		s.gate.ReleaseStream()
@@ -108,4 +119,43 @@ func (s *streams) release(cancelled bool) {
 	if tooMany {
 		s.conn.cut()
 	}
+}
+
+// enter lists a request for host of an HTTP/1 connection (which the
+// cap counts as the connection) among those in flight, until leave.
+func (s *streams) enter(host string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.hosts = append(s.hosts, host)
+	s.mu.Unlock()
+}
+
+func (s *streams) leave(host string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.remove(host)
+	s.mu.Unlock()
+}
+
+// remove unlists one request for host; the caller holds s.mu.
+func (s *streams) remove(host string) {
+	if i := slices.Index(s.hosts, host); i >= 0 {
+		last := len(s.hosts) - 1
+		s.hosts[i], s.hosts[last] = s.hosts[last], ""
+		s.hosts = s.hosts[:last]
+	}
+}
+
+// serving returns the Hosts of the requests in flight (nil for a nil s).
+func (s *streams) serving() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.hosts)
 }
