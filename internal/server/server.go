@@ -359,15 +359,16 @@ func build(ctx context.Context, st store.Store, o Options, set *Settings, accoun
 	cfg.Caps = model.Capabilities{PrivateOrigins: !o.DenyPrivateOrigins, TOA: tw != nil, Ping: health.CanPing()}
 	s := &Server{Store: st, done: make(chan struct{}), log: o.Log, Caps: cfg.Caps}
 	s.GAAP = gaap.New(st, pool, set.pool6, cfg, sealer, o.Log)
-	if err := s.GAAP.WarnIPv4AddressedIPv6(ctx); err != nil {
+	err = s.GAAP.WarnIPv4AddressedIPv6(ctx)
+	if err == nil {
+		err = warnListenAddrHeld(ctx, st, set.listens, o.Log)
+	}
+	if err != nil {
 		// The Edge does not own the writer yet. Left to a GC finalizer,
 		// its program would run meanwhile for every socket of the cgroup.
 		if tw != nil {
 			_ = tw.Close()
 		}
-		return nil, err
-	}
-	if err := warnListenAddrHeld(ctx, st, set.listens, o.Log); err != nil {
 		return nil, err
 	}
 	s.Edge = edge.New(edge.Options{DrainGrace: o.DrainGrace, BodyIdleTimeout: o.BodyIdleTimeout,

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,7 +102,7 @@ func TestFailedStartDetachesTOA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	before := bpfLinks(t)
+	before := server.BPFLinks(t)
 	for range 3 {
 		_, err := server.Start(context.Background(), server.Options{APIListen: taken.Addr().String(), DataDir: t.TempDir(),
 			VIPPool: xtest.NextVIPPool(), Root: xtest.Root, Log: slog.New(slog.DiscardHandler)})
@@ -112,26 +110,9 @@ func TestFailedStartDetachesTOA(t *testing.T) {
 			t.Fatalf("start on a taken API port: %v; want --api-listen refused", err)
 		}
 	}
-	if after := bpfLinks(t); after != before {
+	if after := server.BPFLinks(t); after != before {
 		t.Errorf("3 failed starts: %d BPF links attached, %d before; want no more", after, before)
 	}
-}
-
-// bpfLinks counts this process's BPF link descriptors: a TOA writer holds
-// one, its program's attachment to the cgroup.
-func bpfLinks(t *testing.T) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip(err)
-	}
-	n := 0
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.Contains(l, "bpf_link") {
-			n++
-		}
-	}
-	return n
 }
 
 // hello connects to addr, expects the origin's "hello" and returns the

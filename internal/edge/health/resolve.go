@@ -145,7 +145,7 @@ func (p *Pool) publish(d *domain, r *resolved) {
 // The resolution failures of a name whose every address connectable
 // drops: with denyPrivate, and without.
 var (
-	errPrivateOnly = errors.New("every address is loopback or private, which this node refuses for origins")
+	errPrivateOnly = errors.New("every address is loopback or private (or otherwise not public), which this node refuses for origins")
 	errNoOneHost   = errors.New("every address is unspecified, multicast or broadcast, not the address of one origin server")
 )
 
