@@ -690,9 +690,11 @@ func (c *readTimeoutConn) CloseWrite() error {
 //
 // A request that went out on a reused connection which the origin closed
 // or reset before any byte of an answer (the keep-alive race) is sent
-// again once if retriable (stale), as h1Client.send does: the Transport replays
-// only the methods it takes for idempotent (GET, HEAD, OPTIONS), so a PUT
-// or DELETE failed with a 502 that made a healthy origin suspect.
+// again once if retriable (stale), as h1Client.send does, though on
+// whichever connection the Transport picks, pooled or new (h1Client.send
+// dials one): the Transport replays only the methods it takes for
+// idempotent (GET, HEAD, OPTIONS), so a PUT or DELETE failed with a 502
+// that made a healthy origin suspect.
 //
 // An answer that began before the request went out (readTimeoutConn.
 // strayed) is an origin's unasked one, never relayed: the request is sent
