@@ -2,11 +2,13 @@ package toa
 
 // For tests that attach a sock_ops program of their own next to the
 // Writer's.
-var OwnCgroup = ownCgroup
+var (
+	OwnCgroup  = ownCgroup
+	OwnStorage = ownStorage
+	SetFlags   = setFlags
+)
 
 const (
 	OffOp        = offOp
-	OffCbFlags   = offCbFlags
-	OffSk        = offSk
 	OpTCPConnect = opTCPConnect
 )

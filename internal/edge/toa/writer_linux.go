@@ -81,26 +81,6 @@ func New() (*Writer, error) {
 // up in its own storage first, and the callback flags are shared, so it
 // sets or clears its own flag only.
 func program(opts *ebpf.Map) asm.Instructions {
-	storage := func(label string) asm.Instructions { // r0 = the socket's option, or out.
-		return asm.Instructions{
-			asm.LoadMem(asm.R2, asm.R6, offSk, asm.DWord).WithSymbol(label),
-			asm.JEq.Imm(asm.R2, 0, "out"),
-			asm.LoadMapPtr(asm.R1, opts.FD()),
-			asm.Mov.Imm(asm.R3, 0),
-			asm.Mov.Imm(asm.R4, 0),
-			asm.FnSkStorageGet.Call(),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-		}
-	}
-	setFlags := func(label string, op asm.ALUOp, v int32) asm.Instructions { // Callback flags op= v, then out.
-		return asm.Instructions{
-			asm.LoadMem(asm.R2, asm.R6, offCbFlags, asm.Word).WithSymbol(label),
-			op.Imm(asm.R2, v),
-			asm.Mov.Reg(asm.R1, asm.R6),
-			asm.FnSockOpsCbFlagsSet.Call(),
-			asm.Ja.Label("out"),
-		}
-	}
 	var p asm.Instructions
 	p = append(p,
 		asm.Mov.Reg(asm.R6, asm.R1),
@@ -110,9 +90,9 @@ func program(opts *ebpf.Map) asm.Instructions {
 		asm.JEq.Imm(asm.R2, opWriteHdr, "write"),
 		asm.Ja.Label("out"),
 	)
-	p = append(p, storage("connect")...)
+	p = append(p, ownStorage(opts, "connect")...)
 	p = append(p, setFlags("start", asm.Or, flagWriteHdrOpt)...)
-	p = append(p, storage("len")...)
+	p = append(p, ownStorage(opts, "len")...)
 	p = append(p,
 		asm.LoadMem(asm.R2, asm.R6, offBytesAcked, asm.DWord),
 		asm.JGT.Imm(asm.R2, 1, "stop"),
@@ -123,7 +103,7 @@ func program(opts *ebpf.Map) asm.Instructions {
 		asm.Ja.Label("out"),
 	)
 	p = append(p, setFlags("stop", asm.And, ^flagWriteHdrOpt)...)
-	p = append(p, storage("write")...)
+	p = append(p, ownStorage(opts, "write")...)
 	p = append(p,
 		asm.Mov.Reg(asm.R1, asm.R6),
 		asm.Mov.Reg(asm.R2, asm.R0),
@@ -151,6 +131,34 @@ func (w *Writer) Mark(fd uintptr, client netip.AddrPort) error {
 // Close detaches the program.
 func (w *Writer) Close() error {
 	return errors.Join(w.link.Close(), w.prog.Close(), w.opts.Close())
+}
+
+// ownStorage is the sock_ops code at label that loads into r0 the socket's
+// entry of m, a socket storage map, or jumps to "out" when it has none
+// (r6 holds the context).
+func ownStorage(m *ebpf.Map, label string) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadMem(asm.R2, asm.R6, offSk, asm.DWord).WithSymbol(label),
+		asm.JEq.Imm(asm.R2, 0, "out"),
+		asm.LoadMapPtr(asm.R1, m.FD()),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.Mov.Imm(asm.R4, 0),
+		asm.FnSkStorageGet.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+	}
+}
+
+// setFlags is the sock_ops code at label that sets the socket's callback
+// flags to their value op v (or a flag in, and one out), then jumps to
+// "out": the flags are shared with other programs.
+func setFlags(label string, op asm.ALUOp, v int32) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadMem(asm.R2, asm.R6, offCbFlags, asm.Word).WithSymbol(label),
+		op.Imm(asm.R2, v),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.FnSockOpsCbFlagsSet.Call(),
+		asm.Ja.Label("out"),
+	}
 }
 
 // ownCgroup is the cgroup v2 directory of this process.

@@ -209,17 +209,6 @@ func newRTTCounter(t *testing.T) *rttCounter {
 		t.Skip(err)
 	}
 	t.Cleanup(func() { counts.Close() })
-	storage := func(label string) asm.Instructions {
-		return asm.Instructions{
-			asm.LoadMem(asm.R2, asm.R6, toa.OffSk, asm.DWord).WithSymbol(label),
-			asm.JEq.Imm(asm.R2, 0, "out"),
-			asm.LoadMapPtr(asm.R1, counts.FD()),
-			asm.Mov.Imm(asm.R3, 0),
-			asm.Mov.Imm(asm.R4, 0),
-			asm.FnSkStorageGet.Call(),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-		}
-	}
 	insns := asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R2, asm.R6, toa.OffOp, asm.Word),
@@ -227,15 +216,9 @@ func newRTTCounter(t *testing.T) *rttCounter {
 		asm.JEq.Imm(asm.R2, opRTT, "rtt"),
 		asm.Ja.Label("out"),
 	}
-	insns = append(insns, storage("connect")...)
-	insns = append(insns,
-		asm.LoadMem(asm.R2, asm.R6, toa.OffCbFlags, asm.Word),
-		asm.Or.Imm(asm.R2, flagRTT),
-		asm.Mov.Reg(asm.R1, asm.R6),
-		asm.FnSockOpsCbFlagsSet.Call(),
-		asm.Ja.Label("out"),
-	)
-	insns = append(insns, storage("rtt")...)
+	insns = append(insns, toa.OwnStorage(counts, "connect")...)
+	insns = append(insns, toa.SetFlags("set", asm.Or, flagRTT)...)
+	insns = append(insns, toa.OwnStorage(counts, "rtt")...)
 	insns = append(insns,
 		asm.Mov.Imm(asm.R1, 1),
 		asm.StoreXAdd(asm.R0, asm.R1, asm.Word),
