@@ -255,6 +255,38 @@ func TestBadOriginFailsAlone(t *testing.T) {
 	}
 }
 
+// certPair is goodAndBadCerts' setting.
+type certPair struct {
+	ca       *testCA
+	bad      string // The certificate of bad.ZONE.test, for the test to spoil.
+	b        netip.AddrPort
+	ids      []string // Origins a and b.
+	listener string
+	ip       netip.Addr
+	port     int
+}
+
+// goodAndBadCerts starts a restartable node with an HTTPS listener whose
+// certificate and good.ZONE.test's come from one CA, the domain served by
+// origin a through "/"; bad.ZONE.test's certificate (for origin b) is
+// stored for the test to create and spoil.
+func goodAndBadCerts(t *testing.T, zone string) (*node, func(*server.Options), certPair) {
+	t.Helper()
+	n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
+	proxy, ip := n.proxy()
+	ca := newTestCA(t, zone+" CA")
+	goodPEM, goodKey := ca.leaf(t, "good", "good."+zone+".test")
+	good := n.cert(2, goodPEM, goodKey)
+	badPEM, badKey := ca.leaf(t, "bad", "bad."+zone+".test")
+	bad := n.cert(2, badPEM, badKey)
+	a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
+	ids := n.realServers(a.Addr(), b.Addr())
+	listener, port := n.churnHTTPSListener(proxy, ip, good)
+	n.domain(listener, "good."+zone+".test", "", "")
+	n.rule(listener, "good."+zone+".test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	return n, mod, certPair{ca: ca, bad: bad, b: b, ids: ids, listener: listener, ip: ip, port: port}
+}
+
 // TestBadDomainCertificateFailsAlone: a domain whose certificate no longer
 // parses (corrupted, or an older format), or whose key no longer unseals
 // (a corrupted row, a key sealed under another certificate-keys.key), is
@@ -275,18 +307,8 @@ func TestBadDomainCertificateFailsAlone(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
-			proxy, ip := n.proxy()
-			ca := newTestCA(t, "poison CA")
-			goodPEM, goodKey := ca.leaf(t, "good", "good.poison.test")
-			good := n.cert(2, goodPEM, goodKey)
-			badPEM, badKey := ca.leaf(t, "bad", "bad.poison.test")
-			bad := n.cert(2, badPEM, badKey)
-			a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
-			ids := n.realServers(a.Addr(), b.Addr())
-			listener, port := n.churnHTTPSListener(proxy, ip, good)
-			n.domain(listener, "good.poison.test", "", "")
-			n.rule(listener, "good.poison.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+			n, mod, f := goodAndBadCerts(t, "poison")
+			ca, bad, b, ids, listener, ip, port := f.ca, f.bad, f.b, f.ids, f.listener, f.ip, f.port
 
 			// CreateDomain reads the certificate for its name check: the row goes
 			// bad after the call, before the controller's pass.

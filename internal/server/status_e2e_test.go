@@ -25,18 +25,8 @@ import (
 // do in the same situation (TestListenersOfNeverValidProxyReported); they
 // read running.
 func TestSkippedDomainNotRunningAfterRestart(t *testing.T) {
-	n, mod := restartableNode(t, func(o *server.Options) { o.NoRateLimits, o.DrainGrace = true, 100*time.Millisecond })
-	proxy, ip := n.proxy()
-	ca := newTestCA(t, "status CA")
-	goodPEM, goodKey := ca.leaf(t, "good", "good.status.test")
-	good := n.cert(2, goodPEM, goodKey)
-	badPEM, badKey := ca.leaf(t, "bad", "bad.status.test")
-	bad := n.cert(2, badPEM, badKey)
-	a, b := echoOrigin(t, l7Origins, "a"), echoOrigin(t, l7Origins, "b")
-	ids := n.realServers(a.Addr(), b.Addr())
-	listener, port := n.churnHTTPSListener(proxy, ip, good)
-	n.domain(listener, "good.status.test", "", "")
-	n.rule(listener, "good.status.test", "/", nil, map[string]netip.AddrPort{ids[0]: a})
+	n, mod, f := goodAndBadCerts(t, "status")
+	ca, bad, b, ids, listener, ip, port := f.ca, f.bad, f.b, f.ids, f.listener, f.ip, f.port
 	n.domain(listener, "bad.status.test", bad, "")
 	badRule := n.rule(listener, "bad.status.test", "/", nil, map[string]netip.AddrPort{ids[1]: b})
 
