@@ -19,15 +19,7 @@ import (
 func TestAllocateExhaustsPoolAndReleases(t *testing.T) {
 	st := openStore(t)
 	pool := mustPool(t, "10.1.2.0/29")
-	allocate := func() (netip.Addr, error) {
-		var ip netip.Addr
-		err := st.Update(t.Context(), func(tx store.Tx) error {
-			var err error
-			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
-			return err
-		})
-		return ip, err
-	}
+	allocate := func() (netip.Addr, error) { return allocateOne(t, st, pool) }
 	seen := map[netip.Addr]bool{}
 	for range 6 {
 		ip, err := allocate()
@@ -248,11 +240,8 @@ func TestReleasedAddressReusedLast(t *testing.T) {
 	st := openStore(t)
 	pool := mustPool(t, "10.1.2.0/29") // Six addresses.
 	allocate := func() netip.Addr {
-		var ip netip.Addr
-		if err := st.Update(t.Context(), func(tx store.Tx) (err error) {
-			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
-			return err
-		}); err != nil {
+		ip, err := allocateOne(t, st, pool)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return ip
@@ -292,14 +281,7 @@ func TestReuseNeverHandsOutNetworkOrBroadcast(t *testing.T) {
 	st := openStore(t)
 	wide, _ := New("10.1.2.0/29")   // .1-.6 usable
 	narrow, _ := New("10.1.2.0/30") // .1-.2 usable; .3 is the broadcast
-	alloc := func(p *Pool) (netip.Addr, error) {
-		var ip netip.Addr
-		err := st.Update(t.Context(), func(tx store.Tx) (err error) {
-			ip, err = p.Allocate(tx, "100000000001", "link-1", -1)
-			return err
-		})
-		return ip, err
-	}
+	alloc := func(p *Pool) (netip.Addr, error) { return allocateOne(t, st, p) }
 	for range 6 { // The wide pool hands out all six, 10.1.2.3 among them.
 		if _, err := alloc(wide); err != nil {
 			t.Fatal(err)
@@ -383,11 +365,7 @@ func TestNodeAddressesNeverHandedOut(t *testing.T) {
 	}
 	var got []netip.Addr
 	for {
-		var ip netip.Addr
-		err := st.Update(t.Context(), func(tx store.Tx) (err error) {
-			ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
-			return err
-		})
+		ip, err := allocateOne(t, st, pool)
 		if errors.Is(err, ErrExhausted) {
 			break
 		}
@@ -424,11 +402,8 @@ func TestHolder(t *testing.T) {
 		}
 		return owner
 	}
-	var ip netip.Addr
-	if err := st.Update(t.Context(), func(tx store.Tx) (err error) {
-		ip, err = pool.Allocate(tx, "100000000001", "link-1", -1)
-		return err
-	}); err != nil {
+	ip, err := allocateOne(t, st, pool)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := holder(ip); got != "link-1" {
@@ -466,4 +441,14 @@ func mustPool(t *testing.T, cidr string, nodeAddrs ...netip.Addr) *Pool {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// allocateOne allocates an address of p to proxy link-1 of account
+// 100000000001, without quota.
+func allocateOne(t *testing.T, st store.Store, p *Pool) (ip netip.Addr, err error) {
+	err = st.Update(t.Context(), func(tx store.Tx) (err error) {
+		ip, err = p.Allocate(tx, "100000000001", "link-1", -1)
+		return err
+	})
+	return ip, err
 }
