@@ -56,7 +56,10 @@ func leftOut(st *State) map[string]string {
 		if !left && !loaded[id] {
 			w, left = cmp.Or(st.Undecodable[id], "not stored"), true
 		}
-		return fmt.Sprintf("its %s %s is left out: %s", kind, id, w), left
+		if !left { // The usual case, every pass: nothing to format.
+			return "", false
+		}
+		return fmt.Sprintf("its %s %s is left out: %s", kind, id, w), true
 	}
 	for _, o := range st.Objects[model.KindListener] {
 		l := o.(*model.Listener)

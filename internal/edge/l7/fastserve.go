@@ -344,7 +344,7 @@ func (fc *fastConn) handOff() {
 }
 
 // close closes the connection; after an aborted answer, with a reset and
-// no TLS close_notify (conn.cut), as net/http's path does (abortConn).
+// no TLS close_notify (conn.cut), as net/http's path does (Server's handler).
 // Called outside a raw read's callback, where cut could wait on itself.
 func (fc *fastConn) close() {
 	if fc.aborted {
@@ -616,22 +616,6 @@ func handlerAnswers(r *http.Request) {
 		}
 		if cc := connUnder(c); cc != nil {
 			cc.headIn()
-		}
-	}
-}
-
-// abortConn resets the HTTP/1 connection net/http serves r on, whose
-// handler aborted its answer (panicked: httputil and the direct path
-// panic with http.ErrAbortHandler when an origin's body fails midway),
-// as conn.cut resets: net/http would close it with a FIN, after TLS's
-// close_notify, which ends a close-delimited answer (an HTTP/1.0
-// client's: RFC 9112 6.3) as if it were whole. net/http still closes
-// the connection afterwards, which releases it. The fast path does the
-// same in fastConn.close.
-func abortConn(r *http.Request) {
-	if c, ok := r.Context().Value(clientConnKey{}).(net.Conn); ok {
-		if cc := connUnder(c); cc != nil {
-			cc.cut()
 		}
 	}
 }

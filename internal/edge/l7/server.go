@@ -89,10 +89,18 @@ func Listen(addr netip.AddrPort, h *Handler) (*Server, error) {
 				st.enter(host)
 				defer st.leave(host)
 			}
+			// A handler that aborts its answer (panics: httputil and the
+			// direct path panic with http.ErrAbortHandler when an origin's
+			// body fails midway) has its connection reset as conn.cut
+			// resets: net/http would close it with a FIN, after TLS's
+			// close_notify, which ends a close-delimited answer (an HTTP/1.0
+			// client's: RFC 9112 6.3) as if it were whole. net/http still
+			// closes the connection afterwards, which releases it. The fast
+			// path does the same in fastConn.close.
 			returned := false
 			defer func() {
-				if !returned {
-					abortConn(r)
+				if !returned && st != nil {
+					st.conn.cut()
 				}
 			}()
 			s.h.Load().ServeHTTP(w, r)
