@@ -347,12 +347,15 @@ func TestDomainOriginAtUnspecifiedRefused(t *testing.T) {
 	}
 }
 
-// TestDomainOriginAtUnspecifiedNoLoop guards the forwarding-loop guard
-// (health.ErrOwnListener) against a DOMAIN origin whose name resolves to
-// 0.0.0.0 at the listener's own port on a proxy whose access IP is
-// 127.0.0.1 (the first address of a --vip-pool such as 127.0.0.0/24):
-// every hop was a new connection through the same listener until the
-// proxy's MaxConns. One client connection must make no other.
+// TestDomainOriginAtUnspecifiedNoLoop: a DOMAIN origin whose name
+// resolves to 0.0.0.0 at the listener's own port, on a proxy whose access
+// IP is 127.0.0.1 (the first address of a --vip-pool such as
+// 127.0.0.0/24), looped: every hop was a new connection through the same
+// listener until the proxy's MaxConns. One client connection must make no
+// other. The resolver drops the address (snapshot.NotOneHost), as in
+// TestDomainOriginAtUnspecifiedRefused, before the own-listener guard
+// (health.ErrOwnListener), which reads an unspecified address as loopback
+// too, would see it: that guard's case is TestOwnListenerUnspecifiedIsLoopback.
 func TestDomainOriginAtUnspecifiedNoLoop(t *testing.T) {
 	self := netip.MustParseAddr("127.0.0.1")
 	z := startZone(t)
