@@ -660,18 +660,12 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 	for _, https := range []bool{false, true} {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(fmt.Sprintf("https=%v %s", https, method), func(t *testing.T) {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				scheme := "http"
+				scheme, st := "http", (*snapshot.TLS)(nil)
 				if https {
-					st := selfSigned(t)
-					pair, _ := tls.X509KeyPair([]byte(st.CertPEM), []byte(st.KeyPEM))
-					ln, scheme = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}}), "https"
+					scheme, st = "https", selfSigned(t)
 				}
 				var got atomic.Int32
-				serveRaw(t, ln, func(c net.Conn, br *bufio.Reader) {
+				o := newPoolOrigin(t, st, nil, func(c net.Conn, br *bufio.Reader) {
 					for {
 						req, err := http.ReadRequest(br)
 						if err != nil {
@@ -689,7 +683,7 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 				}
 				tr.MaxConnsPerHost = 1 // The second request waits for the first one's connection.
 				defer tr.CloseIdleConnections()
-				url := scheme + "://" + ln.Addr().String() + "/"
+				url := scheme + "://" + o.ap.String() + "/"
 
 				var wrote, queued sync.Once // The GET's replay calls them again.
 				written, waiting := make(chan struct{}), make(chan struct{})
