@@ -14,8 +14,8 @@ import (
 	"github.com/opengaap/opengaap/internal/edge/balance"
 	"github.com/opengaap/opengaap/internal/edge/health"
 	"github.com/opengaap/opengaap/internal/edge/limit"
+	"github.com/opengaap/opengaap/internal/edge/sockio"
 	"github.com/opengaap/opengaap/internal/edge/stats"
-	"github.com/opengaap/opengaap/internal/edge/tcpinq"
 )
 
 // tcpConn is one proxied connection. Its byte counts come from io.Copy's
@@ -279,7 +279,9 @@ var autoBufs = sync.Pool{New: func() any { b := make([]byte, autoBuf); return &b
 // EAGAIN read, as nginx and haproxy do. (They learn of a FIN from
 // EPOLLRDHUP; Go's poller does not say, and a short read may have consumed
 // a FIN queued behind the data, which no later event would report: TCP_INQ
-// counts a received FIN as a byte left.)
+// counts a received FIN as a byte left.) From then on, too, the writes
+// are raw system calls (sockio.For): its writer is allocated there only,
+// not for every connection.
 func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 	rc, err := src.SyscallConn()
 	if err != nil {
@@ -290,7 +292,8 @@ func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 		rerr, werr error
 		bulk       bool
 		short      int
-		r          tcpinq.Reader
+		r          sockio.Reader
+		w          io.Writer = dst
 	)
 	err = rc.Read(func(fd uintptr) bool {
 		for {
@@ -308,9 +311,9 @@ func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 				autoBufs.Put(b)
 				return true
 			}
-			w, err := dst.Write((*b)[:n])
+			m, err := w.Write((*b)[:n])
 			autoBufs.Put(b)
-			total += int64(w)
+			total += int64(m)
 			if err != nil {
 				werr = err
 				return true
@@ -324,6 +327,7 @@ func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 			}
 			if short++; short == 2 {
 				r.Enable(int(fd))
+				w = sockio.For(dst)
 			}
 		}
 	})

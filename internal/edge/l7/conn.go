@@ -31,6 +31,8 @@ func (h *Handler) count(f func(*statsCounters)) {
 // with.
 type conn struct {
 	net.Conn
+	// rw reads and writes the socket (sockio: raw system calls).
+	rw              io.ReadWriter
 	s               *Server
 	listener, proxy *stats.Counters
 	gate            *l4.Proxy
@@ -207,7 +209,7 @@ func (c *conn) admittedBy(h, prev *Handler) bool {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
+	n, err := c.rw.Read(b)
 	c.countIn(n)
 	return n, err
 }
@@ -230,7 +232,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if d, move := c.wd.next(c.sendTimeout); move && !c.held.Load() {
 		_ = c.Conn.SetWriteDeadline(d)
 	}
-	n, err := c.Conn.Write(b)
+	n, err := c.rw.Write(b)
 	if n > 0 {
 		c.listener.BytesOut.Add(int64(n))
 		if c.proxy != nil {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/opengaap/opengaap/internal/edge/tcpinq"
+	"github.com/opengaap/opengaap/internal/edge/sockio"
 )
 
 // Plain-HTTP connections without a bandwidth limit are read by rawReader
@@ -40,7 +40,7 @@ var errWait = errors.New("l7: wait for the socket")
 type rawReader struct {
 	cc      *conn
 	fd      int
-	inq     tcpinq.Reader
+	inq     sockio.Reader
 	drained bool // The last read left nothing and no FIN: wait before reading.
 }
 

@@ -1,6 +1,6 @@
 //go:build race
 
-package tcpinq
+package sockio
 
 // raceBuild: the race detector takes a read(2) of data as synchronising
 // with the write(2) that sent it (package syscall annotates both), not a

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package tcpinq
+package sockio
 
 // Reader is plain read(2) where TCP_INQ does not exist: it never reports
 // a drained socket.

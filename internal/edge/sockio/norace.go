@@ -1,5 +1,5 @@
 //go:build !race
 
-package tcpinq
+package sockio
 
 const raceBuild = false

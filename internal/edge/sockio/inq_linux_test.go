@@ -1,4 +1,4 @@
-package tcpinq
+package sockio
 
 import (
 	"net"

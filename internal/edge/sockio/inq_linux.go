@@ -1,4 +1,4 @@
-package tcpinq
+package sockio
 
 import (
 	"encoding/binary"
@@ -40,7 +40,7 @@ func (r *Reader) Read(fd int, b []byte) (n, left int, err error) {
 	r.msg.SetControllen(len(r.oob) * 8)
 	r.msg.Flags = 0
 	for {
-		r0, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
+		r0, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 		if e == unix.EINTR {
 			continue
 		}
