@@ -142,7 +142,7 @@ func parseHeaderLine(line string) (key, value string, ok bool) {
 			return "", "", false
 		}
 	}
-	v = strings.Trim(v, " \t")
+	v = textproto.TrimString(v) // Only spaces and tabs can be at its ends: others were refused.
 	if k, ok := commonKeys[line[:colon]]; ok { // Interned: usually canonical already.
 		return k, v, true
 	}

@@ -85,6 +85,11 @@ type h1Conn struct {
 	sentN  int   // Bytes of out the callback wrote.
 	xerr   error // The callback's error.
 	peek   [1]byte
+
+	// watch is the client connection's watch of the exchange
+	// (closeOnDone); unwatch, its stop, is leaveWatch bound once.
+	watch   *connWatch
+	unwatch func() bool
 }
 
 // pending collects a request's bytes until exchange sends them.
@@ -194,7 +199,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 	pc.src = headLimit{c: sockio.For(c), left: -1}
 	pc.br = bufio.NewReaderSize(&pc.src, 4<<10)
 	pc.bw = bufio.NewWriterSize(&pc.out, 4<<10)
-	pc.step = pc.exchangeStep
+	pc.step, pc.unwatch = pc.exchangeStep, pc.leaveWatch
 	return pc, nil
 }
 
@@ -317,12 +322,16 @@ func closeOnDone(ctx context.Context, pc *h1Conn) (stop func() bool) {
 	if w == nil || w.ctx != ctx {
 		return context.AfterFunc(ctx, func() { _ = pc.c.Close() })
 	}
+	pc.watch = w
 	w.cur.Store(pc)
 	if ctx.Err() != nil { // Ended before the store: the watch has fired.
 		w.fire()
 	}
-	return func() bool { return w.cur.CompareAndSwap(pc, nil) }
+	return pc.unwatch
 }
+
+// leaveWatch ends the watch closeOnDone put pc in; false if it fired.
+func (pc *h1Conn) leaveWatch() bool { return pc.watch.cur.CompareAndSwap(pc, nil) }
 
 // closeWithRequest closes b when the request whose context is ctx ends.
 // A fast path request without body has its client connection's own
