@@ -142,7 +142,8 @@ func parseHeaderLine(line string) (key, value string, ok bool) {
 			return "", "", false
 		}
 	}
-	v = textproto.TrimString(v) // Only spaces and tabs can be at its ends: others were refused.
+	// Only spaces and tabs can be at its ends: other controls were refused.
+	v = textproto.TrimString(v)
 	if k, ok := commonKeys[line[:colon]]; ok { // Interned: usually canonical already.
 		return k, v, true
 	}
