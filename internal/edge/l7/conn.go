@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
+	"github.com/opengaap/opengaap/internal/edge/sockio"
 	"github.com/opengaap/opengaap/internal/edge/stats"
 )
 
@@ -328,18 +329,8 @@ func (c *conn) lingerConn() *net.TCPConn {
 	if tc.CloseWrite() != nil {
 		return nil
 	}
-	f, err := tc.File()
+	lc, err := sockio.Dup(tc)
 	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	nc, err := net.FileConn(f)
-	if err != nil {
-		return nil
-	}
-	lc, ok := nc.(*net.TCPConn)
-	if !ok {
-		_ = nc.Close()
 		return nil
 	}
 	c.lingerOn.Store(lc)

@@ -55,7 +55,7 @@ func For(c net.Conn) io.ReadWriter {
 // Read reads as c.Read does.
 func (s *Conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
-		return 0, nil
+		return s.c.Read(b) // Nothing to read raw; net.Conn's answer (an error once closed).
 	}
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
@@ -85,11 +85,8 @@ func (s *Conn) read(fd uintptr) bool {
 
 // Write writes as c.Write does: all of b, or an error.
 func (s *Conn) Write(b []byte) (int, error) {
-	if len(b) > rawWriteMax {
+	if len(b) > rawWriteMax || len(b) == 0 {
 		return s.c.Write(b)
-	}
-	if len(b) == 0 {
-		return 0, nil
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

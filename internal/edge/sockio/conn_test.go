@@ -120,6 +120,28 @@ func TestConnErrors(t *testing.T) {
 	c.Close()
 	_, err = rw.Write([]byte("x"))
 	check("write after close", err, net.ErrClosed)
+	_, err = rw.Write(nil)
+	check("empty write after close", err, net.ErrClosed)
+	_, err = rw.Read(nil)
+	check("empty read after close", err, net.ErrClosed)
+}
+
+// TestWriteFDBound: WriteFD writes at most rawWriteMax bytes, leaving the
+// rest to its caller as after any short write (the package comment: a
+// longer write is left to net.Conn).
+func TestWriteFDBound(t *testing.T) {
+	_, c, peer := pair(t)
+	go io.Copy(io.Discard, peer)
+	rc, _ := c.SyscallConn()
+	var n int
+	var err error
+	_ = rc.Write(func(fd uintptr) bool {
+		n, err = WriteFD(int(fd), make([]byte, 4*rawWriteMax))
+		return err != syscall.EAGAIN
+	})
+	if err != nil || n <= 0 || n > rawWriteMax {
+		t.Fatalf("WriteFD of %d bytes: wrote %d, %v; want 1..%d", 4*rawWriteMax, n, err, rawWriteMax)
+	}
 }
 
 // TestConnConcurrentWrites: writes from several goroutines each reach the
