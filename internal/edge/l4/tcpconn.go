@@ -280,7 +280,7 @@ var autoBufs = sync.Pool{New: func() any { b := make([]byte, autoBuf); return &b
 // EPOLLRDHUP; Go's poller does not say, and a short read may have consumed
 // a FIN queued behind the data, which no later event would report: TCP_INQ
 // counts a received FIN as a byte left.) From then on, too, the writes
-// are raw system calls (sockio.For): its writer is allocated there only,
+// are raw system calls (sockio.Writer): its writer is allocated there only,
 // not for every connection.
 func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 	rc, err := src.SyscallConn()
@@ -327,7 +327,7 @@ func copyAuto(dst, src *net.TCPConn, pipes *limit.Gate) (int64, error) {
 			}
 			if short++; short == 2 {
 				r.Enable(int(fd))
-				w = sockio.For(dst)
+				w = sockio.Writer(dst)
 			}
 		}
 	})

@@ -32,8 +32,6 @@ func (h *Handler) count(f func(*statsCounters)) {
 // with.
 type conn struct {
 	net.Conn
-	// rw reads and writes the socket (sockio: raw system calls).
-	rw              io.ReadWriter
 	s               *Server
 	listener, proxy *stats.Counters
 	gate            *l4.Proxy
@@ -210,7 +208,7 @@ func (c *conn) admittedBy(h, prev *Handler) bool {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	n, err := c.rw.Read(b)
+	n, err := c.Conn.Read(b)
 	c.countIn(n)
 	return n, err
 }
@@ -233,7 +231,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if d, move := c.wd.next(c.sendTimeout); move && !c.held.Load() {
 		_ = c.Conn.SetWriteDeadline(d)
 	}
-	n, err := c.rw.Write(b)
+	n, err := c.Conn.Write(b)
 	if n > 0 {
 		c.listener.BytesOut.Add(int64(n))
 		if c.proxy != nil {

@@ -20,8 +20,6 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/opengaap/opengaap/internal/edge/sockio"
 )
 
 // h1Client is a synchronous HTTP/1.1 client for plain-HTTP origins, used
@@ -196,7 +194,7 @@ func (cl *h1Client) dial(ctx context.Context, addr string) (*h1Conn, error) {
 		cl.idle[addr] = pc.pool
 	}
 	cl.mu.Unlock()
-	pc.src = headLimit{c: sockio.For(c), left: -1}
+	pc.src = headLimit{c: c, left: -1}
 	pc.br = bufio.NewReaderSize(&pc.src, 4<<10)
 	pc.bw = bufio.NewWriterSize(&pc.out, 4<<10)
 	pc.step, pc.unwatch = pc.exchangeStep, pc.leaveWatch
@@ -281,16 +279,20 @@ func (pc *h1Conn) exchangeStep(fd uintptr) bool {
 		pc.xerr = errIdleClosed
 		return true
 	}
-	n, err := sockio.WriteFD(int(fd), pc.out.b)
-	switch err {
-	case nil:
-		pc.sentN = n
-	case unix.EAGAIN:
-	default:
-		pc.xerr = &net.OpError{Op: "write", Net: "tcp", Addr: pc.c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
-		return true
+	for {
+		n, err := unix.Write(int(fd), pc.out.b)
+		switch err {
+		case unix.EINTR:
+			continue
+		case nil:
+			pc.sentN = n
+		case unix.EAGAIN:
+		default:
+			pc.xerr = &net.OpError{Op: "write", Net: "tcp", Addr: pc.c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+			return true
+		}
+		return pc.sentN < len(pc.out.b) // The rest is written outside.
 	}
-	return pc.sentN < len(pc.out.b) // The rest is written outside.
 }
 
 // idleOpen reports whether nothing (no FIN, no byte, no error) came on an
@@ -513,7 +515,7 @@ var errOriginHeadTooLarge = fmt.Errorf("origin answer head over %d bytes", MaxOr
 // process serves every proxy on the node). Only the connection's reader
 // uses it.
 type headLimit struct {
-	c    io.Reader
+	c    net.Conn
 	left int64 // -1: no limit.
 }
 

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/opengaap/opengaap/internal/edge/l4"
-	"github.com/opengaap/opengaap/internal/edge/sockio"
 )
 
 // Client-side limits of every listener (see docs/dataplane-l7.md).
@@ -327,7 +326,7 @@ func (s *Server) track(cc *conn, h *Handler, src netip.Addr) bool {
 func (s *Server) admit(c *net.TCPConn) (net.Conn, *conn) {
 	h := s.h.Load()
 	client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	cc := &conn{Conn: c, rw: sockio.For(c), s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy, streams: streams{gate: h.Proxy},
+	cc := &conn{Conn: c, s: s, listener: h.Stats, proxy: h.Proxy.Stats, gate: h.Proxy, streams: streams{gate: h.Proxy},
 		sendTimeout: h.sendTimeout(), isTLS: h.tls != nil}
 	// ServerContextKey, as net/http sets it, makes httputil abort (panic
 	// with http.ErrAbortHandler) a response whose copy fails midway, so

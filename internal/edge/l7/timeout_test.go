@@ -66,7 +66,7 @@ func TestClientWriteDeadlines(t *testing.T) {
 	a, b := net.Pipe() // Nothing reads b: every write to a blocks.
 	defer a.Close()
 	defer b.Close()
-	cc := &conn{Conn: a, rw: a, sendTimeout: time.Second, listener: &statsCounters{}}
+	cc := &conn{Conn: a, sendTimeout: time.Second, listener: &statsCounters{}}
 	took := func() time.Duration {
 		start := time.Now()
 		if _, err := cc.Write([]byte("x")); err == nil {

@@ -11,12 +11,12 @@ import (
 // connection's socket on through one while it lingers). Not through
 // c.File and net.FileConn: FileConn calls the File's Fd, which clears
 // O_NONBLOCK on the socket, shared by every descriptor of it, until
-// FileConn sets it again on its own duplicate. A raw read of c in that
-// moment (another goroutine reading a request body) would block in
-// read(2) holding its P, and the next garbage collection, which waits for
-// every P, would stop the process until the client sent a byte. A
-// descriptor duplicated here and handed to os.NewFile stays non-blocking:
-// Fd leaves such a File's mode alone.
+// FileConn sets it again on its own duplicate. A read of c in that moment
+// (another goroutine reading a request body) blocks in read(2) until the
+// client sends, deaf to its deadline; a raw one (Reader) also holds its P,
+// and the next garbage collection, which waits for every P, stops the
+// process. A descriptor duplicated here and handed to os.NewFile stays
+// non-blocking: Fd leaves such a File's mode alone.
 func Dup(c *net.TCPConn) (*net.TCPConn, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {

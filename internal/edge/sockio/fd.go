@@ -10,13 +10,8 @@ import (
 // readFD is read(2) on the non-blocking socket fd, retried on EINTR.
 func readFD(fd int, b []byte) (int, error) { return fdIO(unix.SYS_READ, fd, b) }
 
-// WriteFD is write(2) of at most rawWriteMax bytes of b on the
-// non-blocking socket fd, retried on EINTR, for a caller inside one of
-// its RawConn's callbacks (which writes the rest, as after any short
-// write). b must not be empty.
-func WriteFD(fd int, b []byte) (int, error) {
-	return fdIO(unix.SYS_WRITE, fd, b[:min(len(b), rawWriteMax)])
-}
+// writeFD is write(2) on the non-blocking socket fd, retried on EINTR.
+func writeFD(fd int, b []byte) (int, error) { return fdIO(unix.SYS_WRITE, fd, b) }
 
 // fdIO is read(2) or write(2) (trap) on fd, retried on EINTR. Raw, except
 // in race-detector builds, where package syscall's calls tell the detector
