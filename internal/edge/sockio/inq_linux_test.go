@@ -1,7 +1,6 @@
 package sockio
 
 import (
-	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -13,22 +12,8 @@ func TestLeft(t *testing.T) {
 	if raceBuild {
 		t.Skip("TCP_INQ is off in race builds")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	rc, _ := c.(*net.TCPConn).SyscallConn()
+	_, c, peer := pair(t)
+	rc, _ := c.SyscallConn()
 	var r Reader
 	_ = rc.Control(func(fd uintptr) {
 		if !r.Enable(int(fd)) {
@@ -57,7 +42,7 @@ func TestLeft(t *testing.T) {
 		t.Errorf("read the rest: got %d, %d left; want 3, 0", n, left)
 	}
 	peer.Write([]byte("xy"))
-	peer.(*net.TCPConn).CloseWrite()
+	peer.CloseWrite()
 	if n, left := read(10); n != 2 || left != 1 {
 		t.Errorf("read data before a FIN: got %d, %d left; want 2, 1 (the FIN)", n, left)
 	}
