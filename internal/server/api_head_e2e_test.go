@@ -84,7 +84,7 @@ func TestAPIHeadMemoryBoundedHTTP2(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.ProtoMajor != 2 {
-			t.Skipf("not HTTP/2: %s", resp.Proto)
+			t.Fatalf("the TLS API answered over %s; it offers HTTP/2 (docs/api-protocol.md)", resp.Proto)
 		}
 	}
 	before := liveHeap()
