@@ -18,13 +18,15 @@ BENCH_NAME=l4-ab
 source "$ROOT/bench/lib.sh"
 
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin)
-"$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
+refuse_taken "$NET.1:9000" "$NET.2:9000" "$NET.3:9000"
+"$BIN/origin" -addr "$NET.1:9000" 2>"$TMP/origin.log" &
 PIDS+=($!)
-"$A" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
+"$A" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>"$TMP/a.log" &
 PIDS+=($!)
-"$B" -ip "$NET.3" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
+"$B" -ip "$NET.3" -port 9000 -origin "$NET.1:9000" 2>"$TMP/b.log" &
 PIDS+=($!)
-sleep 1
+for t in 1 2 3; do wait_port "$NET.$t" 9000; done
+started
 
 log "new connections, $C workers, ${DUR}s, $ROUNDS rounds: A ($NET.2) then B ($NET.3), conns/s"
 ab_rounds conns 2 3 conns/s "B ÷ A"

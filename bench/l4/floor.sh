@@ -16,6 +16,7 @@ source "$ROOT/bench/lib.sh"
 command -v haproxy >/dev/null || apt_install haproxy
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy ./bench/l4/epollfloor)
 
+refuse_taken "$NET.1:9000" "$NET.2:9000" "$NET.3:9000" "$NET.4:9000"
 haproxy_tcp_config "$NET.3:9000" "$NET.1:9000" >"$TMP/haproxy.cfg"
 "$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
@@ -26,7 +27,8 @@ HPID=$!
 "$BIN/epollfloor" -listen "$NET.4:9000" -origin "$NET.1:9000" &
 FPID=$!
 PIDS+=("$GPID" "$HPID" "$FPID")
-sleep 1
+for t in 1 2 3 4; do wait_port "$NET.$t" 9000; done
+started
 
 ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; } # user, system clock ticks
 hz=$(getconf CLK_TCK)

@@ -18,6 +18,7 @@ B=${EDGEPROXY_B:-$BIN/edgeproxy}
 rate=()
 [[ -n ${RATE:-} ]] && rate=(-mirror-rate "$RATE")
 
+refuse_taken "$NET.1:9000" "$NET.2:9000" "$NET.5:9000"
 "$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
 "$BIN/edgeproxy" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
@@ -27,7 +28,8 @@ CPID=$!
 PIDS+=("$CPID")
 "$B" -ip "$NET.5" -port 9000 -origin "$NET.1:9000" -mirror "$NET.6:4789" "${rate[@]}" 2>/dev/null &
 PIDS+=($!)
-sleep 1
+for t in 1 2 5; do wait_port "$NET.$t" 9000; done
+started
 
 log "bulk, $C connection(s), ${DUR}s, $ROUNDS rounds: unmirrored ($NET.2) then mirrored ($NET.5), MB/s"
 ab_rounds bulk 2 5 MB/s "mirrored ÷ unmirrored"

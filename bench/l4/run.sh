@@ -2,7 +2,7 @@
 # bench/l4/run.sh — layer-4 data plane benchmark: direct vs opengaap (the
 # internal/edge engine, standalone) vs haproxy vs nginx, loopback only.
 #
-#   sudo bench/l4/run.sh            # full run, ~4 minutes
+#   sudo bench/l4/run.sh            # full run, ~3 minutes
 #   DUR=2 bench/l4/run.sh           # shorter windows
 #
 # Environment:
@@ -52,22 +52,7 @@ rm -f "$OUT"/results.jsonl "$OUT"/strace-*.txt "$OUT"/edgeproxy.cpu.pprof
 # --- servers ----------------------------------------------------------------
 O=$NET.1 G=$NET.2 H=$NET.3 N=$NET.4 M=$NET.5 C=$NET.6
 
-wait_port() { # ip port
-	local i
-	for i in $(seq 100); do
-		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "nothing listens on $1:$2" >&2
-	return 1
-}
-
-for ip in "$O" "$G" "$H" "$N" "$M"; do # A stale server would answer instead of ours.
-	if (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then
-		echo "$ip:$PORT is already in use; stop that process or set NET=127.0.x" >&2
-		exit 1
-	fi
-done
+refuse_taken "$O:$PORT" "$G:$PORT" "$H:$PORT" "$N:$PORT" "$M:$PORT"
 
 "$BIN/origin" -addr "$O:$PORT" 2>"$TMP/origin.log" &
 OPID=$!
@@ -125,9 +110,7 @@ wait_port "$M" "$PORT"
 wait_port "$H" "$PORT"
 wait_port "$N" "$PORT"
 sleep 0.3
-for p in "$OPID" "$GPID" "$MPID" "$CPID" "$HPID" "$NPID"; do
-	kill -0 "$p" 2>/dev/null || { echo "server $p died:" >&2; cat "$TMP"/*.log >&2; exit 1; }
-done
+started
 NWORKERS=$(pgrep -P "$NPID" | paste -sd, -)
 [[ -n $NWORKERS ]] || { echo "nginx has no workers" >&2; cat "$TMP/nginx-error.log" >&2; exit 1; }
 

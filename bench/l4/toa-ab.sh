@@ -13,14 +13,15 @@ BENCH_NAME=toa-ab
 source "$ROOT/bench/lib.sh"
 
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l4/loadgen ./bench/l4/origin ./bench/l4/edgeproxy)
+refuse_taken "$NET.1:9000" "$NET.2:9000" "$NET.3:9000"
 "$BIN/origin" -addr "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
 "$BIN/edgeproxy" -ip "$NET.2" -port 9000 -origin "$NET.1:9000" 2>/dev/null &
 PIDS+=($!)
 "$BIN/edgeproxy" -ip "$NET.3" -port 9000 -origin "$NET.1:9000" -toa 2>"$TMP/toa.log" &
 PIDS+=($!)
-sleep 1
-kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$TMP/toa.log" >&2; exit 1; }
+for t in 1 2 3; do wait_port "$NET.$t" 9000 || true; done
+started
 
 log "new connections, $C workers, ${DUR}s, $ROUNDS rounds: plain ($NET.2) then TOA ($NET.3), conns/s"
 ab_rounds conns 2 3 conns/s "TOA ÷ plain"

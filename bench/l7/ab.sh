@@ -20,16 +20,18 @@ source "$ROOT/bench/lib.sh"
 command -v wrk >/dev/null || apt_install wrk
 
 (cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin)
-"$A" -ip "$NET.2" -http-port 8080 -https-port 8443 -origin "$NET.1:8080" -certdir "$TMP" 2>/dev/null &
+for t in 1 2 3; do refuse_taken "$NET.$t:8080" "$NET.$t:8443"; done
+"$A" -ip "$NET.2" -http-port 8080 -https-port 8443 -origin "$NET.1:8080" -certdir "$TMP" 2>"$TMP/a.log" &
 PA=$!
 PIDS+=("$PA")
-sleep 1 # A writes the certificate the origin serves.
-"$B" -ip "$NET.3" -http-port 8080 -https-port 8443 -origin "$NET.1:8080" 2>/dev/null &
+wait_port "$NET.2" 8443 # A has written the certificate the origin serves.
+"$B" -ip "$NET.3" -http-port 8080 -https-port 8443 -origin "$NET.1:8080" 2>"$TMP/b.log" &
 PB=$!
 PIDS+=("$PB")
-"$BIN/origin" -addr "$NET.1:8080" -tls-addr "$NET.1:8443" -cert "$TMP/cert.pem" -key "$TMP/key.pem" 2>/dev/null &
+"$BIN/origin" -addr "$NET.1:8080" -tls-addr "$NET.1:8443" -cert "$TMP/cert.pem" -key "$TMP/key.pem" 2>"$TMP/origin.log" &
 PIDS+=($!)
-sleep 1
+for t in 1 2 3; do wait_port "$NET.$t" 8080 && wait_port "$NET.$t" 8443; done
+started
 port=8080
 [[ $SCHEME == https ]] && port=8443
 

@@ -35,7 +35,7 @@
 #   ALLOCS=1      allocation profile at the end → $OUT (the allocation count: $OUT/edgeproxy.log)
 #   OUT=/tmp/opengaap-l7-last  results.tsv, report.md, wrk outputs, profile
 #
-# Installs wrk, nghttp2-client, nginx, haproxy and caddy with apt-get when
+# Installs wrk, nginx, haproxy and caddy with apt-get when
 # missing. Every process it starts is killed on exit; configs live in a temp
 # dir; every socket is on 127.0.0.0/8.
 set -euo pipefail
@@ -62,7 +62,6 @@ TCK=$(getconf CLK_TCK)
 # --- dependencies -----------------------------------------------------------
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
-command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v caddy >/dev/null || missing+=(caddy)
@@ -78,23 +77,8 @@ rm -f "$OUT"/results.tsv "$OUT"/wrk-*.txt "$OUT"/edgeproxy.*
 O=$NET.1 G=$NET.2 N=$NET.3 H=$NET.4 C=$NET.5
 declare -A ADDR=([direct]=$O [opengaap]=$G [nginx]=$N [haproxy]=$H [caddy]=$C)
 
-wait_port() { # ip port
-	local i
-	for i in $(seq 200); do
-		if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "nothing listens on $1:$2" >&2
-	return 1
-}
-
-for ip in "$O" "$G" "$N" "$H" "$C"; do # A stale server would answer instead of ours.
-	for p in $HP $SP; do
-		if (exec 3<>"/dev/tcp/$ip/$p") 2>/dev/null; then
-			echo "$ip:$p is already in use; stop that process or set NET=127.0.x" >&2
-			exit 1
-		fi
-	done
+for ip in "$O" "$G" "$N" "$H" "$C"; do
+	refuse_taken "$ip:$HP" "$ip:$SP"
 done
 
 # opengaap first: it generates the certificate every TLS server uses.
@@ -219,9 +203,7 @@ for a in "$O" "$G" "$N" "$H" "$C"; do
 	wait_port "$a" $SP
 done
 sleep 0.3
-for p in "$OPID" "$GPID" "$NPID" "$HPID" "$CPID"; do
-	kill -0 "$p" 2>/dev/null || { echo "server $p died:" >&2; tail -n 20 "$TMP"/*.log >&2; exit 1; }
-done
+started
 NWORKERS=$(pgrep -P "$NPID" | paste -sd' ' -)
 [[ -n $NWORKERS ]] || { echo "nginx has no workers" >&2; cat "$TMP/nginx-error.log" >&2; exit 1; }
 declare -A PIDOF=([direct]="" [opengaap]=$GPID [nginx]="$NPID $NWORKERS" [haproxy]=$HPID [caddy]=$CPID)
@@ -242,7 +224,7 @@ cpu_ticks() {
 	local p t=0 f
 	for p in "$@"; do
 		read -ra f <"/proc/$p/stat" || continue
-		# Fields 14 and 15 (utime, stime), counted after the ")" of comm.
+		# Fields 14 and 15 (utime, stime): no comm here has a space in it.
 		t=$((t + f[13] + f[14]))
 	done
 	echo $t

@@ -69,8 +69,8 @@ func main() {
 	edgerun.Run(snap)
 }
 
-// selfSigned returns a certificate for bench.test, localhost and the
-// loopback range, valid for a day.
+// selfSigned returns a certificate for bench.test and localhost (wrk
+// checks no name), valid for a day.
 func selfSigned(keyType string) (certPEM, keyPEM []byte, err error) {
 	var key any
 	switch keyType {
