@@ -31,7 +31,7 @@ func TestDupKeepsSocketNonBlocking(t *testing.T) {
 			}
 		}
 	}()
-	for range 500 {
+	for range 2000 {
 		d, err := Dup(c)
 		if err != nil {
 			t.Fatal(err)

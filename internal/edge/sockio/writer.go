@@ -48,8 +48,8 @@ type rawWriter struct {
 
 // Write writes as c.Write does: all of b, or an error.
 func (w *rawWriter) Write(b []byte) (int, error) {
-	if len(b) > rawWriteMax || len(b) == 0 {
-		return w.c.Write(b) // Long enough for the hand-off; or nothing (net.Conn's answer, an error once closed).
+	if len(b) > rawWriteMax {
+		return w.c.Write(b)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -116,7 +116,7 @@ func TestWriterErrors(t *testing.T) {
 }
 
 // TestWriterConcurrent: writes from several goroutines each reach the
-// peer whole, as net.Conn's do.
+// peer whole and once, as net.Conn's do.
 func TestWriterConcurrent(t *testing.T) {
 	w, _, peer := pair(t)
 	const writers, each, size = 8, 200, 100
@@ -127,17 +127,23 @@ func TestWriterConcurrent(t *testing.T) {
 			defer wg.Done()
 			b := bytes.Repeat([]byte{'a' + byte(i)}, size)
 			for range each {
-				if _, err := w.Write(b); err != nil {
-					t.Error(err)
+				if n, err := w.Write(b); n != size || err != nil {
+					t.Errorf("write: %d, %v; want %d, nil", n, err, size)
 					return
 				}
 			}
 		}()
 	}
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second)) // A lost write fails, not hangs.
 	got, err := io.ReadAll(io.LimitReader(peer, writers*each*size))
 	wg.Wait()
-	if err != nil || len(got) != writers*each*size {
-		t.Fatalf("read %d bytes, %v", len(got), err)
+	if len(got) != writers*each*size {
+		t.Fatalf("read %d bytes of %d, %v", len(got), writers*each*size, err)
+	}
+	for i := range writers {
+		if c := bytes.Count(got, []byte{'a' + byte(i)}); c != each*size {
+			t.Errorf("writer %d: %d bytes arrived; want %d", i, c, each*size)
+		}
 	}
 	for i := 0; i < len(got); i += size {
 		if bytes.Count(got[i:i+size], got[i:i+1]) != size {
