@@ -1,7 +1,9 @@
 // Package edgerun runs the data plane standalone for the benchmark scripts:
 // it applies one snapshot and serves it until SIGTERM or SIGINT, optionally
 // writing a CPU profile of the run and an allocation profile at its end
-// (flags -cpuprofile and -allocprofile, which importing it registers).
+// (flags -cpuprofile and -allocprofile, which importing it registers), and
+// a runtime execution trace from SIGUSR1 to SIGUSR2 (-trace), for the
+// scheduler's view of a load (go tool trace -pprof=sched).
 package edgerun
 
 import (
@@ -13,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 var (
 	cpuprofile   = flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	allocprofile = flag.String("allocprofile", "", "write an allocation profile here at SIGTERM (and print the allocation count)")
+	tracefile    = flag.String("trace", "", "write an execution trace here from SIGUSR1 to SIGUSR2")
 )
 
 // Run applies snap to a new edge runtime and serves it until a signal.
@@ -54,6 +58,9 @@ func Run(snap *snapshot.Snapshot, opts ...func(*edge.Options)) {
 		for range rt.Events() {
 		}
 	}()
+	if *tracefile != "" {
+		go traceOnSignal(*tracefile)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
@@ -79,5 +86,34 @@ func writeAllocs(path string) {
 	defer f.Close()
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// traceOnSignal writes an execution trace to path from SIGUSR1 to SIGUSR2
+// (so that it covers the measured load only: a trace grows by megabytes a
+// second under load).
+func traceOnSignal(path string) {
+	usr := make(chan os.Signal, 1)
+	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
+	for s := range usr {
+		if s != syscall.SIGUSR1 {
+			continue
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			log.Fatal(err)
+		}
+		for s := range usr {
+			if s == syscall.SIGUSR2 {
+				break
+			}
+		}
+		trace.Stop()
+		_ = f.Close()
+		fmt.Fprintf(os.Stderr, "edgeproxy: trace written to %s\n", path)
+		return
 	}
 }
