@@ -93,27 +93,20 @@ func writeAllocs(path string) {
 // (so that it covers the measured load only: a trace grows by megabytes a
 // second under load).
 func traceOnSignal(path string) {
-	usr := make(chan os.Signal, 1)
-	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
-	for s := range usr {
-		if s != syscall.SIGUSR1 {
-			continue
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			log.Fatal(err)
-		}
-		for s := range usr {
-			if s == syscall.SIGUSR2 {
-				break
-			}
-		}
-		trace.Stop()
-		_ = f.Close()
-		fmt.Fprintf(os.Stderr, "edgeproxy: trace written to %s\n", path)
-		return
+	start := make(chan os.Signal, 1)
+	signal.Notify(start, syscall.SIGUSR1)
+	<-start
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGUSR2)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
 	}
+	if err := trace.Start(f); err != nil {
+		log.Fatal(err)
+	}
+	<-stop
+	trace.Stop()
+	_ = f.Close()
+	fmt.Fprintf(os.Stderr, "edgeproxy: trace written to %s\n", path)
 }
