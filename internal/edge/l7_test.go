@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -567,17 +568,25 @@ func TestHTTPLeastRTT(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		req  func(url string) *http.Request
+		// early: the fast origin answers before it reads the body, so
+		// its answer comes before the Transport reports the request
+		// written (AnswerTimer times it from the head).
+		early bool
 	}{
-		{"direct", func(url string) *http.Request { r, _ := http.NewRequest(http.MethodGet, url, nil); return r }},
+		{"direct", func(url string) *http.Request { r, _ := http.NewRequest(http.MethodGet, url, nil); return r }, false},
 		{"h1Client", func(url string) *http.Request {
 			r, _ := http.NewRequest(http.MethodGet, url, nil)
 			r.Header.Set("TE", "trailers")
 			return r
-		}},
+		}, false},
 		{"transport", func(url string) *http.Request {
 			r, _ := http.NewRequest(http.MethodPost, url, strings.NewReader("body"))
 			return r
-		}},
+		}, false},
+		{"transport-early", func(url string) *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(make([]byte, 4<<20)))
+			return r
+		}, true},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			t.Parallel()
@@ -591,9 +600,16 @@ func TestHTTPLeastRTT(t *testing.T) {
 					t.Fatal(err)
 				}
 				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if tc.early && o.delay == 0 {
+						_ = http.NewResponseController(w).EnableFullDuplex()
+						io.WriteString(w, o.name)
+						w.(http.Flusher).Flush()
+					}
 					io.Copy(io.Discard, r.Body)
-					time.Sleep(o.delay)
-					io.WriteString(w, o.name)
+					if !tc.early || o.delay != 0 {
+						time.Sleep(o.delay)
+						io.WriteString(w, o.name)
+					}
 				})}
 				go srv.Serve(ln)
 				t.Cleanup(func() { srv.Close() })

@@ -88,7 +88,8 @@ func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config
 	ctx, cancel := context.WithTimeout(context.WithValue(ctx, probeTLS{}, tlsCfg), timeout)
 	defer cancel()
 	var at AnswerTimer
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: at.Wrote, GotFirstResponseByte: at.FirstByte})
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: at.Headers, WroteRequest: at.Wrote,
+		GotFirstResponseByte: at.FirstByte})
 	scheme := "http"
 	if k.Proto == snapshot.ProtoHTTPS {
 		scheme = "https"
@@ -124,11 +125,18 @@ func checkHTTP(ctx context.Context, ap netip.AddrPort, k Key, tlsCfg *tls.Config
 // to the answer's first byte (its status line): the origin's answer time,
 // which is what lrtt ranks layer-7 origins by (connects are mostly pooled,
 // and a slow application answers slowly over a fast network). Its methods
-// are httptrace.ClientTrace's WroteRequest and GotFirstResponseByte, which
-// http.Transport calls from its writing and reading goroutines. An answer
-// that begins before the request was written (an early error, a 100
-// Continue) is not timed.
-type AnswerTimer struct{ wrote, wait atomic.Int64 }
+// are httptrace.ClientTrace's WroteHeaders, WroteRequest and
+// GotFirstResponseByte, which http.Transport calls from its writing and
+// reading goroutines. An answer that begins before the request is known
+// written is timed from its head written instead: an early answer or a
+// 100 Continue, and as often a quick origin's answer to a request the
+// writing goroutine has sent but not yet reported (WroteRequest runs after
+// the last write returns). Untimed, such an origin's trial would leave it
+// ranked last (Backend.RTT) for StaleRTT.
+type AnswerTimer struct{ head, wrote, wait atomic.Int64 }
+
+// Headers is ClientTrace.WroteHeaders.
+func (t *AnswerTimer) Headers() { t.head.Store(mono.Now()) }
 
 // Wrote is ClientTrace.WroteRequest.
 func (t *AnswerTimer) Wrote(i httptrace.WroteRequestInfo) {
@@ -139,8 +147,12 @@ func (t *AnswerTimer) Wrote(i httptrace.WroteRequestInfo) {
 
 // FirstByte is ClientTrace.GotFirstResponseByte.
 func (t *AnswerTimer) FirstByte() {
-	if w := t.wrote.Load(); w != 0 {
-		t.wait.Store(max(mono.Now()-w, 1))
+	from := t.wrote.Load()
+	if from == 0 {
+		from = t.head.Load()
+	}
+	if from != 0 {
+		t.wait.Store(max(mono.Now()-from, 1))
 	}
 }
 

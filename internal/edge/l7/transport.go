@@ -782,7 +782,7 @@ func roundTripOnce(t *http.Transport, req *http.Request, body *unreadBody, timed
 		}
 	}}
 	if at != nil {
-		trace.WroteRequest = at.Wrote
+		trace.WroteHeaders, trace.WroteRequest = at.Headers, at.Wrote
 	}
 	req = req.WithContext(context.WithValue(httptrace.WithClientTrace(req.Context(), trace), ownDialsKey{}, dials))
 	if body != nil {
