@@ -584,7 +584,12 @@ func TestHTTPLeastRTT(t *testing.T) {
 			return r
 		}, false},
 		{"transport-early", func(url string) *http.Request {
-			r, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(make([]byte, 4<<20)))
+			// The fast origin's answer comes in the pause, before the
+			// body's last byte is written: never by luck after it.
+			const half = 64 << 10
+			body := io.MultiReader(bytes.NewReader(make([]byte, half)), pause(100*time.Millisecond), bytes.NewReader(make([]byte, half)))
+			r, _ := http.NewRequest(http.MethodPost, url, body)
+			r.ContentLength = 2 * half
 			return r
 		}, true},
 	} {
@@ -599,14 +604,15 @@ func TestHTTPLeastRTT(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				early := tc.early && o.delay == 0
 				srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if tc.early && o.delay == 0 {
+					if early {
 						_ = http.NewResponseController(w).EnableFullDuplex()
 						io.WriteString(w, o.name)
 						w.(http.Flusher).Flush()
 					}
 					io.Copy(io.Discard, r.Body)
-					if !tc.early || o.delay != 0 {
+					if !early {
 						time.Sleep(o.delay)
 						io.WriteString(w, o.name)
 					}
@@ -641,6 +647,15 @@ func TestHTTPLeastRTT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pause is a reader that waits its duration once and ends: in an
+// io.MultiReader, a pause in a request body.
+type pause time.Duration
+
+func (p pause) Read([]byte) (int, error) {
+	time.Sleep(time.Duration(p))
+	return 0, io.EOF
 }
 
 // TestHTTPPackets: an HTTP listener counts its client connections' packets
