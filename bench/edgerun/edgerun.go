@@ -93,11 +93,16 @@ func writeAllocs(path string) {
 // (so that it covers the measured load only: a trace grows by megabytes a
 // second under load).
 func traceOnSignal(path string) {
-	start := make(chan os.Signal, 1)
+	start, stop := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	signal.Notify(start, syscall.SIGUSR1)
-	<-start
-	stop := make(chan os.Signal, 1)
+	// Caught from the start, as before c5da73f: uncaught, a SIGUSR2 sent
+	// early would end the process.
 	signal.Notify(stop, syscall.SIGUSR2)
+	<-start
+	select {
+	case <-stop: // One sent before SIGUSR1 ends nothing.
+	default:
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		log.Fatal(err)
