@@ -27,9 +27,12 @@
 #                 the mean of the rounds (req/s from total requests and time)
 #   WARM=1        unmeasured warm-up seconds before each measurement
 #   CONNS=64      wrk connections for http/https (tlsnew uses CONNS/2)
-#   NET=127.0.94  /24 prefix: .1 origin, .2 opengaap, .3 nginx, .4 haproxy, .5 caddy
+#   NET=127.0.94  /24 prefix: .1 origin, .2 opengaap, .3 nginx, .4 haproxy, .5 caddy,
+#                 .6 floor
 #   KEY=ecdsa     certificate key for every TLS server: ecdsa (P-256) | rsa (2048)
-#   TARGETS="direct opengaap nginx haproxy caddy"   subset/order to run
+#   TARGETS="direct opengaap nginx haproxy caddy"   subset/order to run; also
+#                 floor (bench/l7/floor: the least a Go proxy does per
+#                 request; http only, skipped in the other tests)
 #   TESTS="http https tlsnew"                       subset to run
 #   PROFILE=1     CPU profile of the edgeproxy for the whole run → $OUT
 #   ALLOCS=1      allocation profile at the end → $OUT (the allocation count: $OUT/edgeproxy.log)
@@ -69,15 +72,15 @@ apt_install "${missing[@]}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 log "building origin, edgeproxy"
-(cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin ./bench/l7/edgeproxy)
+(cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin ./bench/l7/edgeproxy ./bench/l7/floor)
 mkdir -p "$OUT"
 rm -f "$OUT"/results.tsv "$OUT"/wrk-*.txt "$OUT"/edgeproxy.*
 
 # --- servers ----------------------------------------------------------------
-O=$NET.1 G=$NET.2 N=$NET.3 H=$NET.4 C=$NET.5
-declare -A ADDR=([direct]=$O [opengaap]=$G [nginx]=$N [haproxy]=$H [caddy]=$C)
+O=$NET.1 G=$NET.2 N=$NET.3 H=$NET.4 C=$NET.5 F=$NET.6
+declare -A ADDR=([direct]=$O [opengaap]=$G [nginx]=$N [haproxy]=$H [caddy]=$C [floor]=$F)
 
-for ip in "$O" "$G" "$N" "$H" "$C"; do
+for ip in "$O" "$G" "$N" "$H" "$C" "$F"; do
 	refuse_taken "$ip:$HP" "$ip:$SP"
 done
 
@@ -198,6 +201,11 @@ HOME=$TMP XDG_DATA_HOME=$TMP XDG_CONFIG_HOME=$TMP caddy run --adapter caddyfile 
 CPID=$!
 PIDS+=("$CPID")
 
+"$BIN/floor" -listen "$F:$HP" -origin "$O:$HP" 2>"$TMP/floor.log" &
+FPID=$!
+PIDS+=("$FPID")
+wait_port "$F" $HP
+
 for a in "$O" "$G" "$N" "$H" "$C"; do
 	wait_port "$a" $HP
 	wait_port "$a" $SP
@@ -206,7 +214,7 @@ sleep 0.3
 started
 NWORKERS=$(pgrep -P "$NPID" | paste -sd' ' -)
 [[ -n $NWORKERS ]] || { echo "nginx has no workers" >&2; cat "$TMP/nginx-error.log" >&2; exit 1; }
-declare -A PIDOF=([direct]="" [opengaap]=$GPID [nginx]="$NPID $NWORKERS" [haproxy]=$HPID [caddy]=$CPID)
+declare -A PIDOF=([direct]="" [opengaap]=$GPID [nginx]="$NPID $NWORKERS" [haproxy]=$HPID [caddy]=$CPID [floor]=$FPID)
 
 {
 	echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -215,7 +223,7 @@ declare -A PIDOF=([direct]="" [opengaap]=$GPID [nginx]="$NPID $NWORKERS" [haprox
 	echo "haproxy $(haproxy -v | head -1 | cut -d' ' -f3): nbthread $NCPU, mode http, option forwardfor"
 	echo "caddy $(caddy version | cut -d' ' -f1): reverse_proxy defaults, GOMAXPROCS $NCPU"
 	echo "opengaap: bench/l7/edgeproxy, GOMAXPROCS $NCPU; cert $KEY; origin body 64 B"
-	echo "pids: origin $OPID, opengaap $GPID, nginx $NPID+[$NWORKERS], haproxy $HPID, caddy $CPID"
+	echo "pids: origin $OPID, opengaap $GPID, nginx $NPID+[$NWORKERS], haproxy $HPID, caddy $CPID, floor $FPID"
 } | tee "$OUT/host.txt" >&2
 
 # --- measurement ------------------------------------------------------------
@@ -274,6 +282,7 @@ log "tests (${ROUNDS} rounds × (${WARM}s warm-up + ${DUR}s) per test and target
 for round in $(seq "$ROUNDS"); do
 	for test in "${TESTS[@]}"; do
 		for t in "${TARGETS[@]}"; do
+			[[ $t == floor && $test != http ]] && continue
 			measure "$test" "$t"
 		done
 	done
