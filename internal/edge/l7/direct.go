@@ -118,19 +118,20 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		return
 	}
 	_, _ = pc.br.Discard(len(head))
-	h, conn := rw.Header(), oh.header["Connection"]
-	for k, vv := range oh.header {
-		if hopByHop(k, conn) {
-			continue
+	if fw, ok := rw.ResponseWriter.(*fastWriter); ok && fw.relays(&oh) {
+		rw.WriteHeader(oh.status)
+		fw.writeOriginHead(&oh)
+	} else {
+		// Its Connection names no other header (parseOriginHead).
+		h := rw.Header()
+		for k, v := range oh.each {
+			if !hopByHop(k, nil) {
+				h[k] = append(h[k], v)
+			}
 		}
-		if h[k] == nil {
-			h[k] = vv
-		} else {
-			h[k] = append(h[k], vv...)
-		}
+		rw.WriteHeader(oh.status)
 	}
-	rw.WriteHeader(oh.status)
-	err = relayBody(rw, pc, oh.bodyLen, eventStream(oh.header["Content-Type"]))
+	err = relayBody(rw, pc, oh.bodyLen, oh.typed && eventStream(oh.ctype))
 	r.h1.done(pc, stop, err == nil, !oh.close)
 	o.backend.ConnEnd()
 	if err != nil {
@@ -176,19 +177,13 @@ func originHeadBytes(br *bufio.Reader) []byte {
 // first User-Agent, none without one (ReverseProxy keeps Go's out); and,
 // as Request.Write, "Content-Length: 0" for POST, PUT and PATCH.
 func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwardHeader, underscored bool) {
-	line := func(k, v string) {
-		_, _ = bw.WriteString(k)
-		_, _ = bw.WriteString(": ")
-		_, _ = bw.WriteString(v)
-		_, _ = bw.WriteString("\r\n")
-	}
 	_, _ = bw.WriteString(req.Method)
 	_ = bw.WriteByte(' ')
 	_, _ = bw.WriteString(sentURI(req))
 	_, _ = bw.WriteString(" HTTP/1.1\r\n")
-	line("Host", host)
+	writeField(bw, "Host", host)
 	if ua := req.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		line("User-Agent", ua[0])
+		writeField(bw, "User-Agent", ua[0])
 	}
 	conn := req.Header["Connection"]
 	for k, vv := range req.Header {
@@ -200,18 +195,26 @@ func writeRequest(bw *bufio.Writer, req *http.Request, host string, fwd []forwar
 			continue
 		}
 		for _, v := range vv {
-			line(k, v)
+			writeField(bw, k, v)
 		}
 	}
 	for i, h := range fwd {
 		if !replaced(fwd[i+1:], h.key) {
-			line(h.key, h.value)
+			writeField(bw, h.key, h.value)
 		}
 	}
 	switch req.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 		_, _ = bw.WriteString("Content-Length: 0\r\n")
 	}
+	_, _ = bw.WriteString("\r\n")
+}
+
+// writeField writes one header line, k and v as they are.
+func writeField(bw *bufio.Writer, k, v string) {
+	_, _ = bw.WriteString(k)
+	_, _ = bw.WriteString(": ")
+	_, _ = bw.WriteString(v)
 	_, _ = bw.WriteString("\r\n")
 }
 
@@ -237,12 +240,12 @@ func hopByHop(k string, connection []string) bool {
 }
 
 // eventStream: ReverseProxy flushes every write of a text/event-stream
-// answer.
-func eventStream(ct []string) bool {
-	if len(ct) == 0 || len(ct[0]) < len("text/event-stream") || !strings.EqualFold(ct[0][:len("text/event-stream")], "text/event-stream") {
+// answer (ct: its first Content-Type).
+func eventStream(ct string) bool {
+	if len(ct) < len("text/event-stream") || !strings.EqualFold(ct[:len("text/event-stream")], "text/event-stream") {
 		return false
 	}
-	mt, _, _ := mime.ParseMediaType(ct[0])
+	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == "text/event-stream"
 }
 

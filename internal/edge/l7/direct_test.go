@@ -187,6 +187,79 @@ func TestDirectSameAsReverseProxy(t *testing.T) {
 	}
 }
 
+// TestDirectAnswerHeadAsReverseProxy: the answer head the fast path's
+// writer relays from the origin's lines (fastWriter.writeOriginHead) has
+// the fields that ReverseProxy's answer has (hop-by-hop ones and the
+// origin's Alt-Svc removed, framing dropped on 204 and 304, Date added,
+// Connection: close), in the origin's order.
+func TestDirectAnswerHeadAsReverseProxy(t *testing.T) {
+	origin := scriptedOrigin(t)
+	reqs := []string{"GET /fields", "GET /typed", "HEAD /typed", "GET /typedclose", "GET /encoded", "GET /len",
+		"GET /204cl", "GET /304cl", "GET /typed\r\nConnection: close"}
+	var heads [2][]string
+	for i, direct := range []bool{false, true} {
+		s := fastServer(t, origin)
+		s.h.Load().rules[0].direct = direct
+		c := sendRaw(t, s, "")
+		br := bufio.NewReader(c)
+		for _, r := range reqs {
+			method, rest, _ := strings.Cut(r, " ")
+			path, extra, _ := strings.Cut(rest, "\r\n")
+			if extra != "" {
+				extra += "\r\n"
+			}
+			if _, err := io.WriteString(c, method+" "+path+" HTTP/1.1\r\nHost: a.test\r\n"+extra+"\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			heads[i] = append(heads[i], readAnswer(t, br, method))
+		}
+	}
+	for i, r := range reqs {
+		a, b := strings.Split(heads[0][i], "\r\n"), strings.Split(heads[1][i], "\r\n")
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Errorf("%q: client got\n%s\nthrough ReverseProxy and\n%s\nthrough the direct path", r, heads[0][i], heads[1][i])
+		}
+	}
+	// The origin's order, which no header map keeps: the fields were relayed.
+	if f := heads[1][0]; !(strings.Index(f, "X-Rep: 1") < strings.Index(f, "Vary: A") && strings.Index(f, "Vary: A") < strings.Index(f, "X-Rep: 2")) {
+		t.Errorf("direct path's head\n%s\nnot in the origin's order", f)
+	}
+}
+
+// readAnswer reads one answer to method from br: its head, a Date of the
+// edge's own masked, and its body (framed by Content-Length).
+func readAnswer(t *testing.T, br *bufio.Reader, method string) string {
+	t.Helper()
+	var head strings.Builder
+	n := 0
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer head: %q, %v", head.String(), err)
+		}
+		if line == "\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "Date: "); ok && !strings.HasPrefix(v, "Mon, 01 Jan 2024") {
+			line = "Date: (the edge's)\r\n"
+		}
+		if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+		head.WriteString(line)
+	}
+	if method == http.MethodHead || strings.HasPrefix(head.String(), "HTTP/1.1 204") || strings.HasPrefix(head.String(), "HTTP/1.1 304") {
+		n = 0
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatalf("answer body: %v", err)
+	}
+	return head.String() + "\r\n" + string(body)
+}
+
 // TestDirectNoReuseWithLeftover: an origin that sends more than the
 // answer's framing says (here a body on a HEAD answer, shaped like a
 // second answer) must not have its connection pooled, or the next

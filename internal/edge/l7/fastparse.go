@@ -232,10 +232,18 @@ func asciiEqualFold(s, t string) bool {
 
 // originHead is an origin's answer head accepted by parseOriginHead.
 type originHead struct {
-	status  int
-	header  http.Header // Canonical keys.
-	bodyLen int64       // Body bytes after the head.
-	close   bool        // "Connection: close": the connection ends after the body.
+	status   int
+	fields   string // Its header lines, each ending with CRLF, as parseHeaderLine accepts them.
+	length   int64  // Content-Length; -1: none.
+	bodyLen  int64  // Body bytes after the head.
+	close    bool   // "Connection: close": the connection ends after the body.
+	typed    bool   // It has a Content-Type,
+	ctype    string // the first being this.
+	encoding string // The first Content-Encoding.
+	dated    bool   // It has a Date.
+	// verbatim: fields are what writeOriginHead would write of them
+	// (canonical names, "name: value" lines, none it drops).
+	verbatim bool
 }
 
 // parseOriginHead parses an origin's answer head (status line and header
@@ -245,15 +253,16 @@ type originHead struct {
 // Like parseFastHead it is deliberately narrower than net/http, which
 // reads whatever it refuses (http.ReadResponse, through ReverseProxy), so
 // "yes" must mean that http.ReadResponse reads the same answer
-// (FuzzOriginHead checks this). Refused: protocols other than HTTP/1.1;
-// status codes outside 200–599 (1xx are interim answers, 101 an upgrade);
-// control bytes in the reason phrase; header lines as parseFastHead
-// refuses them (including any non-ASCII byte); a repeated or non-decimal
-// Content-Length; any Transfer-Encoding or Trailer; a Connection header
-// other than a single "close" or "keep-alive"; a body without
-// Content-Length (chunked or until close).
+// (FuzzOriginHead checks this, with header). Refused: protocols other
+// than HTTP/1.1; status codes outside 200–599 (1xx are interim answers,
+// 101 an upgrade); control bytes in the reason phrase; header lines as
+// parseFastHead refuses them (including any non-ASCII byte); a repeated or
+// non-decimal Content-Length; any Transfer-Encoding or Trailer; a
+// Connection header other than a single "close" or "keep-alive"; a body
+// without Content-Length (chunked or until close). It builds no header
+// map: the fast path's writer relays the lines (fastWriter.writeOriginHead).
 func parseOriginHead(head []byte, method string) (originHead, bool) {
-	o := originHead{bodyLen: -1}
+	o := originHead{length: -1}
 	hs := string(head) // As in parseFastHead.
 	line, rest, ok := cutCRLF(hs)
 	if !ok || len(line) < len("HTTP/1.1 200") || line[:len("HTTP/1.1 ")] != "HTTP/1.1 " ||
@@ -275,8 +284,8 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 			return o, false
 		}
 	}
-	o.header = make(http.Header, 8)
-	vals := headerValues(hs)
+	fields := rest
+	o.verbatim = true
 	for {
 		if line, rest, ok = cutCRLF(rest); !ok {
 			return o, false
@@ -288,12 +297,14 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 		if !ok {
 			return o, false
 		}
+		o.verbatim = o.verbatim && len(line) == len(k)+len(": ")+len(v) && line[:len(k)] == k &&
+			line[len(k):len(k)+2] == ": " && relayedField(k, o.status)
 		switch k {
 		case "Content-Length":
-			if o.bodyLen >= 0 {
+			if o.length >= 0 {
 				return o, false
 			}
-			if o.bodyLen, ok = parseLength(v); !ok {
+			if o.length, ok = parseLength(v); !ok {
 				return o, false
 			}
 		case "Connection":
@@ -301,19 +312,50 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 			if !ok {
 				return o, false
 			}
-			if closing {
-				// http.ReadResponse removes it: ReverseProxy then
-				// removes no header it names.
-				o.close = true
-				continue
-			}
+			o.close = o.close || closing
 		case "Transfer-Encoding", "Trailer":
 			return o, false
+		case "Content-Type":
+			if !o.typed {
+				o.typed, o.ctype = true, v
+			}
+		case "Content-Encoding":
+			if o.encoding == "" {
+				o.encoding = v
+			}
+		case "Date":
+			o.dated = true
 		}
-		vals = addValue(o.header, vals, k, v)
 	}
+	o.fields = fields[:len(fields)-len(rest)-len("\r\n")]
+	o.bodyLen = o.length
 	if method == http.MethodHead || noContent(o.status) {
 		o.bodyLen = 0
 	}
 	return o, o.bodyLen >= 0 && len(rest) == 0
+}
+
+// each yields the head's header fields in the origin's order: canonical
+// name and trimmed value.
+func (o *originHead) each(yield func(k, v string) bool) {
+	for rest := o.fields; rest != ""; {
+		var line string
+		line, rest, _ = cutCRLF(rest)
+		if k, v, _ := parseHeaderLine(line); !yield(k, v) {
+			return
+		}
+	}
+}
+
+// header is the head's header as http.ReadResponse reads it: after a
+// "Connection: close", without Connection.
+func (o *originHead) header() http.Header {
+	h := make(http.Header, 8)
+	vals := headerValues(o.fields)
+	for k, v := range o.each {
+		if k != "Connection" || !o.close {
+			vals = addValue(h, vals, k, v)
+		}
+	}
+	return h
 }

@@ -214,11 +214,22 @@ func checkOriginAgainstNetHTTP(t *testing.T, in []byte, head bool) {
 		got, want any
 	}{
 		{"status", got.status, want.StatusCode},
-		{"header", got.header, want.Header},
+		{"header", got.header(), want.Header},
 		{"close", got.close, want.Close},
 	} {
 		if !reflect.DeepEqual(d.got, d.want) {
 			t.Fatalf("%q: %s = %#v; net/http reads %#v", in, d.what, d.got, d.want)
+		}
+	}
+	if got.verbatim {
+		var b strings.Builder
+		for k, v := range got.each {
+			if relayedField(k, got.status) {
+				b.WriteString(k + ": " + v + "\r\n")
+			}
+		}
+		if b.String() != got.fields {
+			t.Fatalf("%q: relayed verbatim as %q; field by field %q", in, got.fields, b.String())
 		}
 	}
 	body, _ := io.Copy(io.Discard, want.Body)

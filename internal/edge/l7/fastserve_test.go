@@ -77,6 +77,12 @@ var originAnswers = map[string]string{
 	"/204cl":    "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
 	"/304cl":    "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
 	"/103cl":    "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\nContent-Length: 7\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+	"/fields": "HTTP/1.1 200 OK\r\nX-Rep: 1\r\ncontent-type: text/plain\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive\r\n" +
+		"Proxy-Connection: x\r\nUpgrade: h2c\r\nProxy-Authenticate: Basic\r\nAlt-Svc: h3=\":443\"\r\nx-lower:  a \r\nVary: A\r\nX-Rep: 2\r\n" +
+		"X-Empty:\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nContent-Length: 5\r\n\r\nhello",
+	"/typed":      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+	"/typedclose": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
+	"/encoded":    "HTTP/1.1 200 OK\r\nContent-Encoding: x-none\r\nContent-Length: 5\r\n\r\nhello",
 }
 
 func serveScriptedOrigin(c net.Conn) {
