@@ -42,7 +42,7 @@ func parseFastHead(head []byte) (fastHead, bool) {
 	if f.method, f.target, ok = parseRequestLine(line); !ok {
 		return f, false
 	}
-	u, err := url.ParseRequestURI(f.target)
+	u, err := requestURL(f.target)
 	if err != nil || u.Host != "" || u.Scheme != "" {
 		return f, false
 	}
@@ -88,6 +88,23 @@ func parseFastHead(head []byte) (fastHead, bool) {
 		vals = addValue(f.header, vals, k, v)
 	}
 	return f, sawHost && len(rest) == 0
+}
+
+// requestURL is url.ParseRequestURI(target) for an origin-form target
+// (parseRequestLine), without the parse when its path is plain (letters,
+// digits, "-._~/"): nothing to unescape, nothing spelt otherwise than net/url
+// would, so Path is the path as sent and RawPath empty; the query, as
+// there, is what follows the first "?", an empty one forced. A tenth of
+// the fast path's head parsing was net/url's on the benchmark's "/".
+func requestURL(target string) (*url.URL, error) {
+	path, query, hasQuery := strings.Cut(target, "?")
+	for i := range len(path) {
+		if c := path[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+			return url.ParseRequestURI(target)
+		}
+	}
+	return &url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}, nil
 }
 
 // cutCRLF splits off one CRLF-terminated line; a bare LF refuses.

@@ -19,6 +19,13 @@ var fastHeadCases = []struct {
 	want     bool
 }{
 	{"get", "GET /a?b=c HTTP/1.1\r\nHost: a.test\r\nUser-Agent: x\r\n\r\n", true},
+	{"forced query", "GET /a/b.c? HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"two marks", "GET /a?? HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"query only", "GET /?%zz&a=%20 HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"escaped path", "GET /a%2Fb/%7e HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"escaped path with params", "GET /a%2fb;x=1 HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"path spelt otherwise", "GET /a!b(c)*'@:$,+ HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
+	{"double slash", "GET //a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n", true},
 	{"post with length", "POST /p HTTP/1.1\r\nHost: a.test:8080\r\nContent-Length: 5\r\n\r\nhello", true},
 	{"close", "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: Close\r\n\r\n", true},
 	{"keep-alive", "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n", true},

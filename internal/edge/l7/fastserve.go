@@ -43,6 +43,12 @@ type fastConn struct {
 	remote string
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	// w and header are each request's writer and its header map, reused:
+	// nothing holds them once serveOne is done (the handler, and any
+	// ReverseProxy copy, returned), and an answer costs two allocations
+	// fewer. pre is the writer's early body buffer, kept the same way.
+	w      fastWriter
+	header http.Header
 	pre    []byte
 	rd     readDeadline
 	base   *http.Request // Empty but for the connection's context (serveOne copies it).
@@ -379,8 +385,13 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	if cancel != nil {
 		req = req.WithContext(ctx)
 	}
-	w := &fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: make(http.Header, 8), pre: fc.pre[:0], body: bp,
+	if fc.header == nil {
+		fc.header = make(http.Header, 8)
+	}
+	clear(fc.header)
+	fc.w = fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: fc.header, pre: fc.pre[:0], body: bp,
 		closeAfter: f.close}
+	w := &fc.w
 	// The sweep may cut a request's connection when its client leaves
 	// (conn.sweep), unless the client sent more: a pipelined request,
 	// which a FIN after it does not take back, or a body not all read yet
