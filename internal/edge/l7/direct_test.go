@@ -194,7 +194,7 @@ func TestDirectSameAsReverseProxy(t *testing.T) {
 // Connection: close), in the origin's order.
 func TestDirectAnswerHeadAsReverseProxy(t *testing.T) {
 	origin := scriptedOrigin(t)
-	reqs := []string{"GET /fields", "GET /typed", "HEAD /typed", "GET /typedclose", "GET /encoded", "GET /len",
+	reqs := []string{"GET /fields", "GET /typed", "HEAD /typed", "GET /typedclose", "GET /encoded", "GET /encoded2", "GET /len",
 		"GET /204cl", "GET /304cl", "GET /typed\r\nConnection: close"}
 	var heads [2][]string
 	for i, direct := range []bool{false, true} {

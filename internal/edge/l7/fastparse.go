@@ -256,7 +256,8 @@ type originHead struct {
 	close    bool   // "Connection: close": the connection ends after the body.
 	typed    bool   // It has a Content-Type,
 	ctype    string // the first being this.
-	encoding string // The first Content-Encoding.
+	coded    bool   // It has a Content-Encoding,
+	encoding string // the first being this.
 	dated    bool   // It has a Date.
 	// verbatim: fields are what writeOriginHead would write of them
 	// (canonical names, "name: value" lines, none it drops).
@@ -337,8 +338,8 @@ func parseOriginHead(head []byte, method string) (originHead, bool) {
 				o.typed, o.ctype = true, v
 			}
 		case "Content-Encoding":
-			if o.encoding == "" {
-				o.encoding = v
+			if !o.coded {
+				o.coded, o.encoding = true, v
 			}
 		case "Date":
 			o.dated = true

@@ -83,6 +83,7 @@ var originAnswers = map[string]string{
 	"/typed":      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
 	"/typedclose": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello",
 	"/encoded":    "HTTP/1.1 200 OK\r\nContent-Encoding: x-none\r\nContent-Length: 5\r\n\r\nhello",
+	"/encoded2":   "HTTP/1.1 200 OK\r\nContent-Encoding: \r\nContent-Encoding: x-none\r\nContent-Length: 5\r\n\r\nhello",
 }
 
 func serveScriptedOrigin(c net.Conn) {
