@@ -118,10 +118,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		return
 	}
 	_, _ = pc.br.Discard(len(head))
-	if fw, ok := rw.ResponseWriter.(*fastWriter); ok && fw.relays(&oh) {
-		rw.WriteHeader(oh.status)
-		fw.writeOriginHead(&oh)
-	} else {
+	if fw, ok := rw.ResponseWriter.(*fastWriter); !ok || !fw.relay(&oh) {
 		// Its Connection names no other header (parseOriginHead).
 		h := rw.Header()
 		for k, v := range oh.each {
@@ -129,8 +126,8 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 				h[k] = append(h[k], v)
 			}
 		}
-		rw.WriteHeader(oh.status)
 	}
+	rw.WriteHeader(oh.status)
 	err = relayBody(rw, pc, oh.bodyLen, oh.typed && eventStream(oh.ctype))
 	r.h1.done(pc, stop, err == nil, !oh.close)
 	o.backend.ConnEnd()

@@ -228,6 +228,52 @@ func TestDirectAnswerHeadAsReverseProxy(t *testing.T) {
 	}
 }
 
+// TestDirectRelayedHeadAfterSmallBody: a relayed origin head still goes
+// out when a map's would (after a body of up to preMax bytes), so that a
+// drain begun while the body came makes it say "Connection: close", and
+// an answer cut short in its small body sends the client nothing and
+// counts as none, however large its head.
+func TestDirectRelayedHeadAfterSmallBody(t *testing.T) {
+	t.Run("drain", func(t *testing.T) {
+		headSent, release := make(chan struct{}), make(chan struct{})
+		origin := netip.MustParseAddrPort(rawOrigin(t, func(c net.Conn, br *bufio.Reader) {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n")
+			close(headSent)
+			<-release
+			_, _ = io.WriteString(c, "hello")
+			_, _ = br.ReadByte() // Until the edge closes.
+		}))
+		s := fastServer(t, origin)
+		c := sendRaw(t, s, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		<-headSent
+		time.Sleep(100 * time.Millisecond) // The edge has read it and waits for the body.
+		s.quit.Store(true)
+		close(release)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resp.Close {
+			t.Errorf("a drain began before the head went out, but it says %v, no Connection: close", resp.Header)
+		}
+	})
+	t.Run("cut body", func(t *testing.T) {
+		answer := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Big: " + strings.Repeat("h", 3000) +
+			"\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("a", 1500)
+		s := fastServer(t, truncatingOrigin(t, answer, false))
+		b, _ := io.ReadAll(sendRaw(t, s, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"))
+		rc := s.h.Load().rules[0].stats
+		edgetest.Eventually(t, 2*time.Second, func() bool { return rc.Requests.Load() == 1 }, "request never counted")
+		if len(b) != 0 || rc.Status[0].Load() != 1 {
+			t.Errorf("answer cut in its body: client got %d bytes, counted Status[0]=%d Status[2]=%d; want nothing, no answer",
+				len(b), rc.Status[0].Load(), rc.Status[2].Load())
+		}
+	})
+}
+
 // readAnswer reads one answer to method from br: its head, a Date of the
 // edge's own masked, and its body (framed by Content-Length).
 func readAnswer(t *testing.T, br *bufio.Reader, method string) string {

@@ -46,7 +46,9 @@ type fastConn struct {
 	// w and header are each request's writer and its header map, reused:
 	// nothing holds them once serveOne is done (the handler, and any
 	// ReverseProxy copy, returned), and an answer costs two allocations
-	// fewer. pre is the writer's early body buffer, kept the same way.
+	// fewer. serveOne empties them when done, so that an idle connection
+	// keeps nothing of its last request. pre is the writer's early body
+	// buffer, kept the same way.
 	w      fastWriter
 	header http.Header
 	pre    []byte
@@ -388,7 +390,10 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	if fc.header == nil {
 		fc.header = make(http.Header, 8)
 	}
-	clear(fc.header)
+	defer func() {
+		clear(fc.header)
+		fc.w = fastWriter{}
+	}()
 	fc.w = fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: fc.header, pre: fc.pre[:0], body: bp,
 		closeAfter: f.close}
 	w := &fc.w

@@ -44,6 +44,9 @@ type fastWriter struct {
 	body        *fastBody // The request's; nil without body.
 	trailerKeys []string
 	err         error
+	// relayed: the head is origin's, an origin's answer taken by relay.
+	relayed bool
+	origin  originHead
 }
 
 // preMax mirrors net/http's bufferBeforeChunkingSize.
@@ -177,6 +180,20 @@ func (w *fastWriter) Flush() { _ = w.FlushError() }
 // fit after it (nil when none).
 func (w *fastWriter) writeHead(next []byte) {
 	w.beginHead()
+	if w.relayed {
+		w.writeOriginHead()
+	} else {
+		w.writeMapHead(next)
+	}
+	pre := w.pre
+	w.pre = w.pre[:0]
+	if len(pre) > 0 {
+		_, _ = w.writeBody(pre)
+	}
+}
+
+// writeMapHead writes the head from the header map.
+func (w *fastWriter) writeMapHead(next []byte) {
 	h, isHead := w.header, w.req.Method == http.MethodHead
 	statusOK := !noContent(w.status)
 	_, declared := h["Trailer"]
@@ -212,11 +229,6 @@ func (w *fastWriter) writeHead(next []byte) {
 	// well, as net/http does.
 	_ = h.Write(w.bw)
 	_, _ = w.bw.WriteString("\r\n")
-	pre := w.pre
-	w.pre = w.pre[:0]
-	if len(pre) > 0 {
-		_, _ = w.writeBody(pre)
-	}
 }
 
 // beginHead notes that the final answer's head is being written.
@@ -247,25 +259,33 @@ func (w *fastWriter) closing() {
 	}
 }
 
-// relays reports whether the direct path may have the head of o, an
-// origin's answer, written by writeOriginHead rather than from the header
-// map: nothing is in the map yet (the handler sets headers only on its own
-// answers), and no Content-Type is to be sniffed (writeHead).
-func (w *fastWriter) relays(o *originHead) bool {
-	return len(w.header) == 0 && !w.wroteHead && (o.typed || o.encoding != "" || o.bodyLen == 0)
+// relay takes o, an origin's answer head, as the head of the answer,
+// written by writeOriginHead rather than from the header map, and reports
+// whether it did: only when nothing is in the map yet (the handler sets
+// headers only on its own answers) and no Content-Type is to be sniffed
+// (writeMapHead). The head still goes out when writeHead would write it
+// (a small body buffered first, as before), so that it says what is known
+// then (a drain begun meanwhile, closing) and nothing of an answer cut
+// short in the body goes out (sentNothing).
+func (w *fastWriter) relay(o *originHead) bool {
+	if len(w.header) != 0 || w.wroteHead || !(o.typed || o.encoding != "" || o.bodyLen == 0) {
+		return false
+	}
+	w.relayed, w.origin = true, *o
+	return true
 }
 
-// writeOriginHead writes the head of o, an origin's answer that relays
-// accepted, once WriteHeader has had its status: what writeHead would
-// write from the header map the direct path used to fill, with the
-// origin's fields in the origin's order, as they came, rather than
-// through a map (on the keep-alive benchmark, a sixth of the proxy's
-// CPU): no hop-by-hop field (its Connection names no other), the
-// listener's Alt-Svc rather than the origin's (recorder.head), no framing
-// on a 204 or 304 (dropFraming), a Date when the origin sent none, and
-// what the recorder put in the map (Connection, Alt-Svc).
-func (w *fastWriter) writeOriginHead(o *originHead) {
-	w.beginHead()
+// writeOriginHead writes the head of the origin's answer that relay took,
+// for writeHead: what writeMapHead would write from the header map the
+// direct path used to fill, with the origin's fields in the origin's
+// order, as they came, rather than through a map (on the keep-alive
+// benchmark, a sixth of the proxy's CPU): no hop-by-hop field (its
+// Connection names no other), the listener's Alt-Svc rather than the
+// origin's (recorder.head), no framing on a 204 or 304 (dropFraming), a
+// Date when the origin sent none, and what the recorder put in the map
+// (Connection, Alt-Svc).
+func (w *fastWriter) writeOriginHead() {
+	o := &w.origin
 	w.contentLen = o.length
 	w.closing()
 	w.statusLine(w.status)
