@@ -222,6 +222,13 @@ func TestDirectAnswerHeadAsReverseProxy(t *testing.T) {
 			t.Errorf("%q: client got\n%s\nthrough ReverseProxy and\n%s\nthrough the direct path", r, heads[0][i], heads[1][i])
 		}
 	}
+	// The writer and its map are reused per connection: nothing of one
+	// answer may show in the next.
+	for i, direct := range []bool{false, true} {
+		if strings.Contains(heads[i][1], "X-Rep") {
+			t.Errorf("direct %v: %q got fields of the answer before it:\n%s", direct, reqs[1], heads[i][1])
+		}
+	}
 	// The origin's order, which no header map keeps: the fields were relayed.
 	if f := heads[1][0]; !(strings.Index(f, "X-Rep: 1") < strings.Index(f, "Vary: A") && strings.Index(f, "Vary: A") < strings.Index(f, "X-Rep: 2")) {
 		t.Errorf("direct path's head\n%s\nnot in the origin's order", f)
