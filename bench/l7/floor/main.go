@@ -19,10 +19,7 @@ import (
 	"io"
 	"log"
 	"net"
-	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 )
 
 func main() {
@@ -33,18 +30,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				log.Fatal(err)
-			}
-			go serve(c, *origin)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			log.Fatal(err)
 		}
-	}()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
+		go serve(c, *origin)
+	}
 }
 
 var eoh = []byte("\r\n\r\n")

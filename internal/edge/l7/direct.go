@@ -128,7 +128,7 @@ func (r *rule) serve(rw *recorder, req *http.Request) {
 		}
 	}
 	rw.WriteHeader(oh.status)
-	err = relayBody(rw, pc, oh.bodyLen, oh.typed && eventStream(oh.ctype))
+	err = relayBody(rw, pc, oh.bodyLen, eventStream(oh.ctype))
 	r.h1.done(pc, stop, err == nil, !oh.close)
 	o.backend.ConnEnd()
 	if err != nil {

@@ -287,14 +287,7 @@ func readAnswer(t *testing.T, br *bufio.Reader, method string) string {
 	t.Helper()
 	var head strings.Builder
 	n := 0
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("answer head: %q, %v", head.String(), err)
-		}
-		if line == "\r\n" {
-			break
-		}
+	for _, line := range readRawHead(t, br) {
 		if v, ok := strings.CutPrefix(line, "Date: "); ok && !strings.HasPrefix(v, "Mon, 01 Jan 2024") {
 			line = "Date: (the edge's)\r\n"
 		}
@@ -310,7 +303,7 @@ func readAnswer(t *testing.T, br *bufio.Reader, method string) string {
 	if _, err := io.ReadFull(br, body); err != nil {
 		t.Fatalf("answer body: %v", err)
 	}
-	return head.String() + "\r\n" + string(body)
+	return head.String() + string(body)
 }
 
 // TestDirectNoReuseWithLeftover: an origin that sends more than the

@@ -271,7 +271,7 @@ type originHead struct {
 // Like parseFastHead it is deliberately narrower than net/http, which
 // reads whatever it refuses (http.ReadResponse, through ReverseProxy), so
 // "yes" must mean that http.ReadResponse reads the same answer
-// (FuzzOriginHead checks this, with header). Refused: protocols other
+// (FuzzOriginHead checks this). Refused: protocols other
 // than HTTP/1.1; status codes outside 200–599 (1xx are interim answers,
 // 101 an upgrade); control bytes in the reason phrase; header lines as
 // parseFastHead refuses them (including any non-ASCII byte); a repeated or
@@ -363,17 +363,4 @@ func (o *originHead) each(yield func(k, v string) bool) {
 			return
 		}
 	}
-}
-
-// header is the head's header as http.ReadResponse reads it: after a
-// "Connection: close", without Connection.
-func (o *originHead) header() http.Header {
-	h := make(http.Header, 8)
-	vals := headerValues(o.fields)
-	for k, v := range o.each {
-		if k != "Connection" || !o.close {
-			vals = addValue(h, vals, k, v)
-		}
-	}
-	return h
 }

@@ -196,6 +196,19 @@ func FuzzOriginHead(f *testing.F) {
 	f.Fuzz(checkOriginAgainstNetHTTP)
 }
 
+// header is o's header as http.ReadResponse reads it: after a
+// "Connection: close", without Connection.
+func (o *originHead) header() http.Header {
+	h := make(http.Header, 8)
+	vals := headerValues(o.fields)
+	for k, v := range o.each {
+		if k != "Connection" || !o.close {
+			vals = addValue(h, vals, k, v)
+		}
+	}
+	return h
+}
+
 // originHeadLen is where originHeadBytes would end the head.
 func originHeadLen(in []byte) int {
 	return len(originHeadBytes(bufio.NewReaderSize(bytes.NewReader(in), 4<<10)))

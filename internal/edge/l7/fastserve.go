@@ -43,19 +43,16 @@ type fastConn struct {
 	remote string
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	// w and header are each request's writer and its header map, reused:
-	// nothing holds them once serveOne is done (the handler, and any
-	// ReverseProxy copy, returned), and an answer costs two allocations
-	// fewer. serveOne empties them when done, so that an idle connection
-	// keeps nothing of its last request. pre is the writer's early body
-	// buffer, kept the same way.
-	w      fastWriter
-	header http.Header
-	pre    []byte
-	rd     readDeadline
-	base   *http.Request // Empty but for the connection's context (serveOne copies it).
-	watch  *connWatch    // The connection context's: it ends what the request left open.
-	seq    uint64        // Requests served, for cc.req.
+	// w is each request's writer, reused with its header map and early
+	// body buffer: nothing holds them once serveOne is done (the handler,
+	// and any ReverseProxy copy, returned), and an answer costs two
+	// allocations fewer. serveOne empties it when done, so that an idle
+	// connection keeps nothing of its last request.
+	w     fastWriter
+	rd    readDeadline
+	base  *http.Request // Empty but for the connection's context (serveOne copies it).
+	watch *connWatch    // The connection context's: it ends what the request left open.
+	seq   uint64        // Requests served, for cc.req.
 	// aborted: a handler aborted its answer (run); the close is then a
 	// reset (close).
 	aborted bool
@@ -387,14 +384,14 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 	if cancel != nil {
 		req = req.WithContext(ctx)
 	}
-	if fc.header == nil {
-		fc.header = make(http.Header, 8)
+	if fc.w.header == nil {
+		fc.w.header = make(http.Header, 8)
 	}
 	defer func() {
-		clear(fc.header)
-		fc.w = fastWriter{}
+		clear(fc.w.header)
+		fc.w = fastWriter{header: fc.w.header, pre: fc.w.pre[:0]}
 	}()
-	fc.w = fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: fc.header, pre: fc.pre[:0], body: bp,
+	fc.w = fastWriter{bw: fc.bw, out: &fc.out, cc: fc.cc, req: req, header: fc.w.header, pre: fc.w.pre, body: bp,
 		closeAfter: f.close}
 	w := &fc.w
 	// The sweep may cut a request's connection when its client leaves
@@ -419,7 +416,6 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		return false
 	}
 	keep := w.finish()
-	fc.pre = w.pre[:0]
 	if bp != nil {
 		cancel()
 		// What the edge did not read (its own 404 or 401, a redirect)

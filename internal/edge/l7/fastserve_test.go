@@ -583,21 +583,27 @@ func TestFastNoFramingWithoutBody(t *testing.T) {
 		typed            bool // Content-Type kept (204), as net/http; not on a 304.
 	}{{"/204cl", "HTTP/1.1 204", true}, {"/304cl", "HTTP/1.1 304", false}, {"/103cl", "HTTP/1.1 103", false}} {
 		c := sendRaw(t, s, "GET "+tc.path+" HTTP/1.1\r\nHost: a.test\r\n\r\n")
-		br := bufio.NewReader(c)
-		var head strings.Builder
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				t.Fatalf("%s: %v after %q", tc.path, err, head.String())
-			}
-			if head.WriteString(line); line == "\r\n" {
-				break
-			}
-		}
-		h := strings.ToLower(head.String())
-		if !strings.HasPrefix(head.String(), tc.wantStatus) || strings.Contains(h, "content-length") ||
+		head := strings.Join(readRawHead(t, bufio.NewReader(c)), "")
+		h := strings.ToLower(head)
+		if !strings.HasPrefix(head, tc.wantStatus) || strings.Contains(h, "content-length") ||
 			strings.Contains(h, "transfer-encoding") || strings.Contains(h, "content-type") != tc.typed {
-			t.Errorf("%s: head %q; want %s without framing headers, Content-Type %v", tc.path, head.String(), tc.wantStatus, tc.typed)
+			t.Errorf("%s: head %q; want %s without framing headers, Content-Type %v", tc.path, head, tc.wantStatus, tc.typed)
+		}
+	}
+}
+
+// readRawHead reads an answer's head from br as it came: its lines, the
+// empty one last.
+func readRawHead(t *testing.T, br *bufio.Reader) []string {
+	t.Helper()
+	var lines []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer head: %v after %q", err, lines)
+		}
+		if lines = append(lines, line); line == "\r\n" {
+			return lines
 		}
 	}
 }

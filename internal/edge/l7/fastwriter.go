@@ -393,17 +393,19 @@ func (w *fastWriter) finish() bool {
 }
 
 func (w *fastWriter) statusLine(code int) {
-	if code >= 100 && code < 100+len(statusLines) {
-		_, _ = w.bw.WriteString(statusLines[code-100])
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		_, _ = w.bw.WriteString(statusLines[code])
 		return
 	}
 	_, _ = w.bw.WriteString(formatStatusLine(code))
 }
 
-// statusLines are the status lines of codes 100–599, made once.
-var statusLines = func() (l [500]string) {
-	for i := range l {
-		l[i] = formatStatusLine(100 + i)
+// statusLines are the status lines of the codes net/http names, made once.
+var statusLines = func() (l [600]string) {
+	for code := range l {
+		if http.StatusText(code) != "" {
+			l[code] = formatStatusLine(code)
+		}
 	}
 	return l
 }()
