@@ -44,25 +44,44 @@ func (a *Alloc) Next() netip.Addr {
 	return netip.AddrFrom4([4]byte{127, AllocNet, a.net, byte(n)})
 }
 
+// Ports FreePort hands out: below the kernel's ephemeral range
+// (32768-60999 by default), so no socket bound to port 0 takes one of them
+// between the probe and the listener's bind.
+const firstPort, lastPort = 20000, 32000
+
+// handed counts, per address, the ports FreePort has returned.
+var handed sync.Map // netip.Addr → *atomic.Uint32
+
 // FreePort returns a port free for both TCP and UDP on ip at the time of the
-// call (addresses are per test, so nothing else races for it).
+// call and never returned before for ip in this process (until 12,000 have
+// been): two calls for two listeners of one proxy must not get the same
+// port, which asking the kernel for one (bind to port 0, close) allows.
 func FreePort(t TB, ip netip.Addr) int {
 	t.Helper()
-	for range 20 {
-		ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
-		if err == nil {
-			_ = pc.Close()
+	v, _ := handed.LoadOrStore(ip, new(atomic.Uint32))
+	next := v.(*atomic.Uint32)
+	for range 100 {
+		port := firstPort + int(next.Add(1)-1)%(lastPort-firstPort)
+		if portFree(ip, port) {
 			return port
 		}
 	}
 	t.Fatalf("no free port on %v", ip)
 	return 0
+}
+
+func portFree(ip netip.Addr, port int) bool {
+	ap := netip.AddrPortFrom(ip, uint16(port))
+	ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(ap))
+	if err != nil {
+		return false
+	}
+	defer ln.Close()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return false
+	}
+	return pc.Close() == nil
 }
 
 // TCPServer is a test origin.
