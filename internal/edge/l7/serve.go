@@ -375,6 +375,15 @@ func (w *recorder) WriteHeader(code int) {
 	if w.noInterim && !final(code) {
 		return
 	}
+	if code == http.StatusContinue && w.body != nil && w.body.ownContinue {
+		// Decided and written under the body's lock, against the server's
+		// own 100 (countBody.continued).
+		w.body.mu.Lock()
+		defer w.body.mu.Unlock()
+		if w.body.reading {
+			return
+		}
+	}
 	if w.status == 0 || w.status < 200 {
 		w.status = code
 	}
@@ -651,11 +660,23 @@ type countBody struct {
 	t     *time.Timer
 	fault atomic.Int32
 	eof   atomic.Bool // Read to its end.
+
+	// ownContinue: the client expects a 100 Continue, which net/http's
+	// HTTP/1 server sends itself at the body's first read unless a 100
+	// went out before. (Its HTTP/2 server takes Expect off the request,
+	// so no origin is asked for one.) The Transport lets its writer read
+	// the body as the origin's 100 arrives, before it relays that 100
+	// (Got1xxResponse), so both could reach the client: the recorder
+	// drops the origin's once reading has begun (under mu, with reading).
+	ownContinue bool
+	mu          sync.Mutex
+	reading     bool
 }
 
 // watchBody wraps req's body in a countBody counting into n.
 func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
-	b := &countBody{ReadCloser: req.Body, n: n, idle: h.bodyIdleTimeout()}
+	b := &countBody{ReadCloser: req.Body, n: n, idle: h.bodyIdleTimeout(),
+		ownContinue: req.ProtoMajor == 1 && hasToken(req.Header["Expect"], "100-continue")}
 	if c, ok := req.Context().Value(clientConnKey{}).(net.Conn); ok && req.ProtoMajor == 1 {
 		b.kill = func() { _ = c.Close() }
 	} else {
@@ -666,6 +687,7 @@ func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
 
 func (b *countBody) Read(p []byte) (int, error) {
 	if b.t == nil {
+		b.continued()
 		b.t = time.AfterFunc(b.idle, b.expire)
 	} else {
 		b.t.Reset(b.idle)
@@ -680,6 +702,14 @@ func (b *countBody) Read(p []byte) (int, error) {
 		err = clientBodyError{err} // The transport hands it back: not the origin's failure (rule.failed).
 	}
 	return n, err
+}
+
+// continued notes the body's first read, before the server may send its
+// own 100 Continue in it (ownContinue).
+func (b *countBody) continued() {
+	b.mu.Lock()
+	b.reading = true
+	b.mu.Unlock()
 }
 
 // clientBodyError is a failed read of a client's request body: the
