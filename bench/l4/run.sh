@@ -18,7 +18,7 @@
 #   OUT=/tmp/opengaap-l4-last  where results.jsonl, report.md, strace and
 #                       profile files are kept (the temp dir is removed)
 #
-# Installs haproxy, nginx, libnginx-mod-stream and strace with apt-get when
+# Installs haproxy, nginx, libnginx-mod-stream, strace and jq with apt-get when
 # missing. Every process it starts is killed on exit; configs live in a temp
 # dir; every socket is on 127.0.0.0/8.
 set -euo pipefail
@@ -40,6 +40,7 @@ source "$ROOT/bench/lib.sh"
 missing=()
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v nginx >/dev/null || missing+=(nginx)
+command -v jq >/dev/null || missing+=(jq)
 [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
 command -v strace >/dev/null || missing+=(strace)
 apt_install "${missing[@]}"
@@ -145,10 +146,16 @@ run() {
 	shift 2
 	for t in "${TARGETS[@]}"; do
 		[[ $sub == udp && $t == haproxy ]] && continue # haproxy does not proxy UDP.
+		[[ $sub == idle && $t == direct ]] && continue # No proxy's memory to measure.
 		[[ $t == opengaap+mirror ]] && continue
 		one "$name" "$t" "$sub" "$@"
 	done
 }
+
+# Memory per idle connection first, while each proxy has served nothing:
+# memory earlier tests freed would be reused by these connections unseen.
+log "idle connections (1000 per proxy, after one 64-byte echo each)"
+run idle idle -c 1000 -mode tcp -duration 3s
 
 log "warm-up"
 for t in "${TARGETS[@]}"; do

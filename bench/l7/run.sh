@@ -9,6 +9,10 @@
 # Tests (wrk 4.1, 2 threads; every target gets the same command):
 #   http    HTTP/1.1 keep-alive, 64 connections, GET / (64-byte body)
 #   https   the same over TLS (wrk negotiates TLS 1.3, no ALPN → HTTP/1.1)
+#   idle    memory per idle connection, measured first, while each proxy
+#           has served nothing yet: the growth of its resident memory for
+#           1000 HTTP keep-alive connections and then 1000 HTTPS ones, each
+#           after one GET (bench/l4/loadgen idle)
 #   tlsnew  one new TLS connection per request: 32 connections sending
 #           "Connection: close" (set by a wrk Lua script: Debian's wrk 4.1
 #           drops -H headers), so every request pays a TCP connect and a
@@ -33,12 +37,12 @@
 #   TARGETS="direct opengaap nginx haproxy caddy"   subset/order to run; also
 #                 floor (bench/l7/floor: the least a Go proxy does per
 #                 request; http only, skipped in the other tests)
-#   TESTS="http https tlsnew"                       subset to run
+#   TESTS="idle http https tlsnew"                  subset to run
 #   PROFILE=1     CPU profile of the edgeproxy for the whole run → $OUT
 #   ALLOCS=1      allocation profile at the end → $OUT (the allocation count: $OUT/edgeproxy.log)
 #   OUT=/tmp/opengaap-l7-last  results.tsv, report.md, wrk outputs, profile
 #
-# Installs wrk, nginx, haproxy and caddy with apt-get when
+# Installs wrk, nginx, haproxy, caddy and jq with apt-get when
 # missing. Every process it starts is killed on exit; configs live in a temp
 # dir; every socket is on 127.0.0.0/8.
 set -euo pipefail
@@ -53,7 +57,7 @@ CONNS=${CONNS:-64}
 NET=${NET:-127.0.94}
 KEY=${KEY:-ecdsa}
 TARGETS=(${TARGETS:-direct opengaap nginx haproxy caddy})
-TESTS=(${TESTS:-http https tlsnew})
+TESTS=(${TESTS:-idle http https tlsnew})
 OUT=${OUT:-/tmp/opengaap-l7-last}
 HP=8080 SP=8443
 BENCH_NAME=l7
@@ -68,13 +72,14 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v caddy >/dev/null || missing+=(caddy)
+command -v jq >/dev/null || missing+=(jq)
 apt_install "${missing[@]}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 log "building origin, edgeproxy"
-(cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin ./bench/l7/edgeproxy ./bench/l7/floor)
+(cd "$ROOT" && go build -o "$BIN/" ./bench/l7/origin ./bench/l7/edgeproxy ./bench/l7/floor ./bench/l4/loadgen)
 mkdir -p "$OUT"
-rm -f "$OUT"/results.tsv "$OUT"/wrk-*.txt "$OUT"/edgeproxy.*
+rm -f "$OUT"/results.tsv "$OUT"/idle.jsonl "$OUT"/wrk-*.txt "$OUT"/edgeproxy.*
 
 # --- servers ----------------------------------------------------------------
 O=$NET.1 G=$NET.2 N=$NET.3 H=$NET.4 C=$NET.5 F=$NET.6
@@ -177,11 +182,14 @@ PIDS+=("$HPID")
 
 # caddy: a Go program like opengaap (GOMAXPROCS = cores), reverse_proxy
 # keeps origin connections alive and sets X-Forwarded-* itself; no admin
-# endpoint, no automatic HTTPS, no access log, state in the temp dir.
+# endpoint, no automatic HTTPS, no access log, state in the temp dir. A
+# TLS client that sends no SNI (Go's, for an IP address: the idle test)
+# gets the site's certificate too (default_sni).
 cat >"$TMP/Caddyfile" <<EOF
 {
 	admin off
 	auto_https off
+	default_sni $C
 	storage file_system $TMP/caddy
 }
 http://$C:$HP {
@@ -277,11 +285,29 @@ measure() {
 		awk -F'\t' -v r="$round" '{ printf "  r%s %-7s %-9s %8d req/s  p50 %6dus  p99 %6dus  errors %d  proxy CPU %ss  origin CPU %ss\n", r, $1, $2, $3, $4, $5, $6, $8, $9 }' >&2
 }
 
+# idle TARGET: memory per idle HTTP and HTTPS connection (appended to
+# idle.jsonl).
+idle() {
+	local t=$1 pids
+	pids=$(tr ' ' , <<<"${PIDOF[$t]}")
+	"$BIN/loadgen" idle -mode http,https -c 1000 -target "${ADDR[$t]}:$HP,${ADDR[$t]}:$SP" -host "${ADDR[$t]}" \
+		-pids "$pids" -duration 3s -label "$t" | tee -a "$OUT/idle.jsonl" |
+		jq -r '"  \(.test) \(.label): \(.value / 1024 | floor) KiB per connection (\(.ops) held, \(.errors) failed)"' >&2
+}
+if [[ " ${TESTS[*]} " == *" idle "* ]]; then
+	log "idle connections (1000 HTTP, then 1000 HTTPS, per proxy)"
+	for t in "${TARGETS[@]}"; do
+		[[ $t == direct || $t == floor ]] && continue
+		idle "$t"
+	done
+fi
+
 echo 'wrk.headers["Connection"] = "close"' >"$TMP/close.lua"
 log "tests (${ROUNDS} rounds × (${WARM}s warm-up + ${DUR}s) per test and target)"
 for round in $(seq "$ROUNDS"); do
 	for test in "${TESTS[@]}"; do
 		for t in "${TARGETS[@]}"; do
+			[[ $test == idle ]] && continue
 			[[ $t == floor && $test != http ]] && continue
 			measure "$test" "$t"
 		done
@@ -320,7 +346,16 @@ report() {
 {
 	echo "Command: bench/l7/run.sh (DUR=$DUR, ROUNDS=$ROUNDS, WARM=$WARM, CONNS=$CONNS, KEY=$KEY)"
 	sed 's/^/    /' "$OUT/host.txt"
-	echo
-	report
+	if [[ -s $OUT/results.tsv ]]; then
+		echo
+		report
+	fi
+	if [[ -s $OUT/idle.jsonl ]]; then
+		echo
+		echo "| idle connection | target | KiB per connection | × nginx |"
+		echo "|---|---|---:|---:|"
+		jq -rs '(map(select(.label == "nginx") | {(.test): .value}) | add) as $n | .[] |
+			"| \(.test | ltrimstr("idle-")) | \(.label) | \(.value / 1024 * 10 | round / 10) | \(if $n[.test] > 0 then "\(.value / $n[.test] * 100 | round / 100)×" else "—" end) |"' "$OUT/idle.jsonl"
+	fi
 } | tee "$OUT/report.md"
 log "results kept in $OUT"

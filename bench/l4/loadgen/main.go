@@ -6,6 +6,7 @@
 //	loadgen rr    -target ip:port [-c 32] [-size 64]      ping-pong ops/s, p50/p99
 //	loadgen conns -target ip:port [-c 64]                 new connections/s
 //	loadgen udp   -target ip:port [-c 4] [-window 32]     UDP request/response pkts/s
+//	loadgen idle  -target ip:port [-c 2000] [-mode tcp|http|https]  memory per idle connection (idle.go)
 //	loadgen collect -addr ip:port                         mirror collector: reads and discards UDP until SIGTERM
 //	loadgen report results.jsonl                          table of a run's lines
 //
@@ -107,26 +108,32 @@ func parse(sub string, args []string, conc, size int, extra func(*flag.FlagSet))
 
 // cpuOf returns user+sys seconds of the processes (all threads).
 func cpuOf(pids []int) float64 {
-	var ticks int64
-	for _, p := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		s := string(b)
+	ticks := sumProc(pids, "stat", func(s string) int64 {
 		i := strings.LastIndexByte(s, ')')
 		if i < 0 {
-			continue
+			return 0
 		}
 		f := strings.Fields(s[i+1:]) // f[0] is field 3 (state): utime is field 14.
 		if len(f) < 13 {
-			continue
+			return 0
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
-	}
+		return u + st
+	})
 	return float64(ticks) / 100 // USER_HZ is 100 on Linux.
+}
+
+// sumProc adds up what value finds in /proc/<pid>/<file> of each process
+// (one that is gone counts 0).
+func sumProc(pids []int, file string, value func(string) int64) int64 {
+	var sum int64
+	for _, p := range pids {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", p, file)); err == nil {
+			sum += value(string(b))
+		}
+	}
+	return sum
 }
 
 func selfCPU() float64 {
@@ -384,7 +391,7 @@ func udp(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen bulk|rr|conns|udp|collect|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen bulk|rr|conns|udp|idle|collect|report [flags]")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -397,6 +404,8 @@ func main() {
 		conns(args)
 	case "udp":
 		udp(args)
+	case "idle":
+		idle(args)
 	case "collect":
 		collect(args)
 	case "report":

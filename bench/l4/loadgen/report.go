@@ -104,6 +104,9 @@ func report(args []string) {
 		if !ok {
 			continue
 		}
+		if og.Unit == "B/conn" {
+			continue // Memory per idle connection: reported, no target.
+		}
 		if h, ok := m["haproxy"]; ok && h.Value > 0 {
 			check(fmt.Sprintf("%s: %s ≥ haproxy", t, og.Unit), og.Value >= h.Value, og.Value/h.Value)
 			if og.P99us > 0 && h.P99us > 0 {
@@ -167,6 +170,8 @@ func desc(r Result) string {
 		return fmt.Sprintf("%s (%d socks × %d in flight, %d B)", r.Test, r.Conc, r.Window, r.Size)
 	case "conns/s":
 		return fmt.Sprintf("%s (%d workers, %d B)", r.Test, r.Conc, r.Size)
+	case "B/conn":
+		return fmt.Sprintf("%s (%d idle conns, RSS growth per conn)", r.Test, r.Conc)
 	}
 	return fmt.Sprintf("%s (%d conns, %d B)", r.Test, r.Conc, r.Size)
 }
