@@ -50,6 +50,7 @@ type fastConn struct {
 	// connection keeps nothing of its last request.
 	w     fastWriter
 	rd    readDeadline
+	src   io.Reader     // What br reads: the raw reader, or nc.
 	base  *http.Request // Empty but for the connection's context (serveOne copies it).
 	watch *connWatch    // The connection context's: it ends what the request left open.
 	seq   uint64        // Requests served, for cc.req.
@@ -81,20 +82,16 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 			return
 		}
 	}
-	fc.br = fastReaders.Get().(*bufio.Reader)
-	fc.bw = fastWriters.Get().(*bufio.Writer)
 	fc.out.w = nc
-	fc.bw.Reset(&fc.out)
-	defer func() {
-		fc.bw.Reset(nil)
-		fastWriters.Put(fc.bw)
-	}()
+	defer fc.releaseWriter()
 	if rc, rr := fc.rawConn(); rr != nil {
-		fc.br.Reset(rr)
+		fc.src = rr
+		fc.holdBuffers()
 		fc.serveRaw(rc, rr)
 		return
 	}
-	fc.br.Reset(nc)
+	fc.src = nc
+	fc.holdBuffers()
 	for {
 		f, ok, err := fc.request()
 		if !fc.serveNext(&f, ok, err) {
@@ -221,8 +218,10 @@ func (fc *fastConn) readHead() ([]byte, error) {
 		}
 	}
 	if fc.waiting {
+		fc.holdBuffers()
 		_, err := fc.br.Peek(1)
 		if err == errWait {
+			fc.releaseBuffers()
 			return nil, err
 		}
 		fc.waiting = false
@@ -260,6 +259,48 @@ func (fc *fastConn) readHead() ([]byte, error) {
 		if _, err := fc.br.Peek(len(buf) + 1); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// holdBuffers takes the connection's read and write buffers from their
+// pools, unless it holds them. A raw-read connection waiting for its next
+// request holds none (releaseBuffers), as nginx frees its own on an idle
+// keep-alive connection: they were 8 of the 24 KiB an idle connection
+// cost (BENCHMARKS.md, "Idle connections"), for a pool's Get and Put of
+// each per request.
+func (fc *fastConn) holdBuffers() {
+	if fc.br != nil {
+		return
+	}
+	fc.br = fastReaders.Get().(*bufio.Reader)
+	fc.br.Reset(fc.src)
+	fc.bw = fastWriters.Get().(*bufio.Writer)
+	fc.bw.Reset(&fc.out)
+}
+
+// releaseBuffers gives the buffers back while the connection waits with
+// nothing buffered either way (readHead, errWait).
+func (fc *fastConn) releaseBuffers() {
+	if fc.br.Buffered() > 0 || fc.bw.Buffered() > 0 {
+		return
+	}
+	fc.releaseReader()
+	fc.releaseWriter()
+}
+
+func (fc *fastConn) releaseReader() {
+	if fc.br != nil {
+		fc.br.Reset(nil)
+		fastReaders.Put(fc.br)
+		fc.br = nil
+	}
+}
+
+func (fc *fastConn) releaseWriter() {
+	if fc.bw != nil {
+		fc.bw.Reset(nil)
+		fastWriters.Put(fc.bw)
+		fc.bw = nil
 	}
 }
 
@@ -339,10 +380,9 @@ func (fc *fastConn) handOff() {
 	c := &handedConn{Conn: fc.nc, cc: fc.cc, tls: fc.tls, headBy: fc.headBy}
 	c.atEnd.Store(true) // What it buffered starts with a request line.
 	if fc.br.Buffered() > 0 {
-		c.br = fc.br
+		c.br, fc.br = fc.br, nil
 	} else {
-		fc.br.Reset(nil)
-		fastReaders.Put(fc.br)
+		fc.releaseReader()
 	}
 	fc.rd.set(fc.nc, time.Time{})
 	fc.s.handoff.give(c)
@@ -355,8 +395,7 @@ func (fc *fastConn) close() {
 	if fc.aborted {
 		fc.cc.cut()
 	}
-	fc.br.Reset(nil)
-	fastReaders.Put(fc.br)
+	fc.releaseReader()
 	_ = fc.nc.Close()
 }
 
