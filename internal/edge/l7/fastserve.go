@@ -50,7 +50,8 @@ type fastConn struct {
 	// connection keeps nothing of its last request.
 	w     fastWriter
 	rd    readDeadline
-	src   io.Reader     // What br reads: the raw reader, or nc.
+	src   io.Reader     // What br reads: the raw reader, or lead.
+	lead  *leadReader   // Connections read through nc (TLS, shaped); nil when raw.
 	base  *http.Request // Empty but for the connection's context (serveOne copies it).
 	watch *connWatch    // The connection context's: it ends what the request left open.
 	seq   uint64        // Requests served, for cc.req.
@@ -90,7 +91,8 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 		fc.serveRaw(rc, rr)
 		return
 	}
-	fc.src = nc
+	fc.lead = &leadReader{c: nc}
+	fc.src = fc.lead
 	fc.holdBuffers()
 	for {
 		f, ok, err := fc.request()
@@ -218,11 +220,12 @@ func (fc *fastConn) readHead() ([]byte, error) {
 		}
 	}
 	if fc.waiting {
-		fc.holdBuffers()
-		_, err := fc.br.Peek(1)
+		err := fc.await()
 		if err == errWait {
-			fc.releaseBuffers()
 			return nil, err
+		}
+		if err == nil {
+			_, err = fc.br.Peek(1)
 		}
 		fc.waiting = false
 		fc.cc.idle.Store(false)
@@ -262,12 +265,62 @@ func (fc *fastConn) readHead() ([]byte, error) {
 	}
 }
 
+// await waits for the next request holding neither the read nor the write
+// buffer (4 KiB each, back in their pools), as nginx frees its own on an
+// idle keep-alive connection: they were 8 of the ~24 KiB an idle HTTP
+// connection cost, and of the ~45 KiB of an HTTPS one (BENCHMARKS.md,
+// "Idle connections"), for a pool's Get and Put of each per request. A raw-read
+// connection parks (errWait) once a read finds nothing; one read through
+// nc (TLS, shaped) waits in a read of its request's first bytes into its
+// small lead buffer, which the read buffer then takes first. The buffers
+// are held again on return, unless the raw read is to wait.
+func (fc *fastConn) await() error {
+	if fc.lead == nil {
+		fc.holdBuffers()
+		_, err := fc.br.Peek(1)
+		if err == errWait {
+			fc.releaseBuffers()
+		}
+		return err
+	}
+	fc.releaseBuffers() // Not when a pipelined request or an answer is buffered.
+	if fc.br != nil {
+		return nil
+	}
+	err := fc.lead.wait()
+	fc.holdBuffers()
+	return err
+}
+
+// leadReader is what the read buffer of a connection read through nc
+// reads: first the bytes that ended its wait for a request (await), then
+// nc.
+type leadReader struct {
+	c    net.Conn
+	buf  [512]byte // Most request heads fit: then one read takes them all.
+	left []byte    // Not yet read from buf.
+}
+
+// wait reads the next bytes from the connection into buf.
+func (r *leadReader) wait() error {
+	n, err := r.c.Read(r.buf[:])
+	if r.left = r.buf[:n]; n > 0 {
+		return nil // An error comes again at the next read.
+	}
+	return err
+}
+
+func (r *leadReader) Read(p []byte) (int, error) {
+	if len(r.left) == 0 {
+		return r.c.Read(p)
+	}
+	n := copy(p, r.left)
+	r.left = r.left[n:]
+	return n, nil
+}
+
 // holdBuffers takes the connection's read and write buffers from their
-// pools, unless it holds them. A raw-read connection waiting for its next
-// request holds none (releaseBuffers), as nginx frees its own on an idle
-// keep-alive connection: they were 8 of the 24 KiB an idle connection
-// cost (BENCHMARKS.md, "Idle connections"), for a pool's Get and Put of
-// each per request.
+// pools, unless it holds them (await).
 func (fc *fastConn) holdBuffers() {
 	if fc.br != nil {
 		return
@@ -278,8 +331,8 @@ func (fc *fastConn) holdBuffers() {
 	fc.bw.Reset(&fc.out)
 }
 
-// releaseBuffers gives the buffers back while the connection waits with
-// nothing buffered either way (readHead, errWait).
+// releaseBuffers gives the buffers back, unless something is buffered
+// either way.
 func (fc *fastConn) releaseBuffers() {
 	if fc.br.Buffered() > 0 || fc.bw.Buffered() > 0 {
 		return

@@ -333,16 +333,24 @@ func selfSigned(t *testing.T) *snapshot.TLS {
 		KeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))}
 }
 
-// TestFastTLSHandOff: a TLS connection handed to net/http mid-way keeps
-// its TLS state (a plain-HTTP-only forced redirect must not apply).
-func TestFastTLSHandOff(t *testing.T) {
-	s := fastServer(t, scriptedOrigin(t), true)
+// dialTLS opens a TLS connection to s (for a.test, unverified), which the
+// test closes; reads and writes on it are bounded to 5 s.
+func dialTLS(t *testing.T, s *Server) *tls.Conn {
+	t.Helper()
 	c, err := tls.Dial("tcp", s.Addr().String(), &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	return c
+}
+
+// TestFastTLSHandOff: a TLS connection handed to net/http mid-way keeps
+// its TLS state (a plain-HTTP-only forced redirect must not apply).
+func TestFastTLSHandOff(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t), true)
+	c := dialTLS(t, s)
 	io.WriteString(c, "GET /len HTTP/1.1\r\nHost: a.test\r\n\r\nGET /len HTTP/1.0\r\nHost: a.test\r\n\r\n")
 	br := bufio.NewReader(c)
 	for i := range 2 {
@@ -357,6 +365,49 @@ func TestFastTLSHandOff(t *testing.T) {
 	}
 	if s.handoff.n.Load() != 1 {
 		t.Errorf("handed %d connections to net/http; want 1", s.handoff.n.Load())
+	}
+}
+
+// TestFastTLSKeepAliveAfterIdle: a TLS connection on the fast path waits
+// for each request without its buffers, reading the request's first bytes
+// into a small lead buffer (fastConn.await). Whatever those bytes hold
+// must reach the request as sent: a head longer than the lead buffer, a
+// body, two requests in one write, a request after a quiet moment.
+func TestFastTLSKeepAliveAfterIdle(t *testing.T) {
+	s := fastServer(t, scriptedOrigin(t), true)
+	c := dialTLS(t, s)
+	br := bufio.NewReader(c)
+	long := "X-Long: " + strings.Repeat("l", 1500) + "\r\n"
+	for i, step := range []struct{ send, want string }{
+		{"GET /len HTTP/1.1\r\nHost: a.test\r\n" + long + "\r\n", "hello"},
+		{"POST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 7\r\n\r\nupload!", "upload!"},
+		{"GET /len HTTP/1.1\r\nHost: a.test\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nok", "hello ok"},
+		{"GET /len HTTP/1.1\r\nHost: a.test\r\n" + long + long + "\r\n", "hello"},
+	} {
+		if i == 3 {
+			time.Sleep(200 * time.Millisecond) // Parked without buffers.
+		}
+		if _, err := io.WriteString(c, step.send); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for range strings.Count(step.want, " ") + 1 {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("step %d: %s %q", i, resp.Status, body)
+			}
+			got = append(got, string(body))
+		}
+		if strings.Join(got, " ") != step.want {
+			t.Errorf("step %d: answers %q; want %q", i, got, step.want)
+		}
+	}
+	if s.handoff.n.Load() != 0 {
+		t.Errorf("handed %d connections to net/http; want the fast path to serve all", s.handoff.n.Load())
 	}
 }
 
