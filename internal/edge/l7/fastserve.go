@@ -41,8 +41,14 @@ type fastConn struct {
 	cc     *conn
 	tls    *tls.ConnectionState
 	remote string
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	// br and bw are held from the wait for a request to the end of its
+	// answer, nil (in their pools) in between (await), and br is nil once
+	// handed to net/http.
+	br *bufio.Reader
+	bw *bufio.Writer
+	// body is the current request's body until serveOne has closed it
+	// (fastBody.finish); close closes it if not, before br is pooled.
+	body *fastBody
 	// w is each request's writer, reused with its header map and early
 	// body buffer: nothing holds them once serveOne is done (the handler,
 	// and any ReverseProxy copy, returned), and an answer costs two
@@ -87,13 +93,11 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 	defer fc.releaseWriter()
 	if rc, rr := fc.rawConn(); rr != nil {
 		fc.src = rr
-		fc.holdBuffers()
 		fc.serveRaw(rc, rr)
 		return
 	}
 	fc.lead = &leadReader{c: nc}
 	fc.src = fc.lead
-	fc.holdBuffers()
 	for {
 		f, ok, err := fc.request()
 		if !fc.serveNext(&f, ok, err) {
@@ -208,7 +212,7 @@ func (fc *fastConn) readHead() ([]byte, error) {
 		// closes such connections at once (a new one too, which net/http
 		// only does after 5 s; a client cannot tell it from a close just
 		// before accept).
-		if fc.waiting = fc.br.Buffered() == 0; fc.waiting {
+		if fc.waiting = fc.br == nil || fc.br.Buffered() == 0; fc.waiting {
 			fc.cc.idle.Store(true)
 			if fc.s.quit.Load() { // Set before Shutdown's closeIdle looks.
 				fc.cc.idle.Store(false)
@@ -236,7 +240,8 @@ func (fc *fastConn) readHead() ([]byte, error) {
 	// A head that arrived whole with its first byte (the usual case)
 	// needs no header deadline: no further read happens before the
 	// handler, which then reads only a body (serveOne clears the
-	// deadline for that).
+	// deadline for that). Over TLS, one longer than the lead buffer
+	// (await) takes a second read, and sets it.
 	for {
 		buf, _ := fc.br.Peek(fc.br.Buffered())
 		if n := leadingEOLs(buf); n > 0 {
@@ -283,10 +288,7 @@ func (fc *fastConn) await() error {
 		}
 		return err
 	}
-	fc.releaseBuffers() // Not when a pipelined request or an answer is buffered.
-	if fc.br != nil {
-		return nil
-	}
+	fc.releaseBuffers()
 	err := fc.lead.wait()
 	fc.holdBuffers()
 	return err
@@ -332,9 +334,11 @@ func (fc *fastConn) holdBuffers() {
 }
 
 // releaseBuffers gives the buffers back, unless something is buffered
-// either way.
+// either way (never, where await calls it: a request's head is read only
+// when nothing is buffered, and finish flushes the answer; if it were,
+// the lead bytes would simply be read after it).
 func (fc *fastConn) releaseBuffers() {
-	if fc.br.Buffered() > 0 || fc.bw.Buffered() > 0 {
+	if fc.br != nil && (fc.br.Buffered() > 0 || fc.bw.Buffered() > 0) {
 		return
 	}
 	fc.releaseReader()
@@ -444,12 +448,23 @@ func (fc *fastConn) handOff() {
 // close closes the connection; after an aborted answer, with a reset and
 // no TLS close_notify (conn.cut), as net/http's path does (Server's handler).
 // Called outside a raw read's callback, where cut could wait on itself.
+//
+// A body serveOne did not close (the handler panicked, the connection was
+// cut) may still be read through br by a transport, blocked on the client:
+// closing the connection ends that read, and br goes back to its pool only
+// once the body is closed, which waits for the read to end.
 func (fc *fastConn) close() {
 	if fc.aborted {
 		fc.cc.cut()
 	}
-	fc.releaseReader()
 	_ = fc.nc.Close()
+	if b := fc.body; b != nil {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		fc.body = nil
+	}
+	fc.releaseReader()
 }
 
 // serveOne serves a parsed request; false means the connection must close.
@@ -462,7 +477,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 		// A new one each time: a transport may still hold the previous
 		// request's body (it then reads ErrBodyReadAfterClose).
 		bp = &fastBody{br: fc.br, left: f.contentLength}
-		body = bp
+		body, fc.body = bp, bp
 		ctx, cancel = context.WithCancel(ctx) // Ends uploads still being sent to origins.
 		defer cancel()
 	}
@@ -524,6 +539,7 @@ func (fc *fastConn) serveOne(f *fastHead) bool {
 			fc.cc.bodyLeft.Store(true)
 		}
 		discarded := bp.finish(fc.nc)
+		fc.body = nil
 		fc.cc.bodyLeft.Store(!discarded)
 		keep = discarded && keep
 	}

@@ -1010,34 +1010,71 @@ func readFinalAnswer(t *testing.T, br *bufio.Reader, method string) (*http.Respo
 	return resp, interim
 }
 
-// TestOneContinue: a client that expects a 100 Continue gets one.
-// net/http's HTTP/1 server sends its own at the body's first read unless a
-// 100 went out first; the Transport starts reading the body as the
-// origin's 100 arrives and only then relays that 100, so the client got
-// two now and then (TestInterimKeepsConnectionClose under the race
-// detector). Here that order is forced: the body is read, then the
-// origin's 100 relayed.
+// TestOneContinue: a client that expects a 100 Continue gets one, and no
+// other interim answer once the upload has begun. net/http's HTTP/1
+// server sends its own 100 at the body's first read unless a 100 went out
+// first; the Transport starts reading the body as the origin's 100
+// arrives and only then relays that 100, so the client got two now and
+// then (TestInterimKeepsConnectionClose under the race detector). Here
+// that order is forced: the body is read, then the origin's 100 relayed.
+// A 103 relayed then would race net/http's own 100 on the wire
+// (golang/go#80949): it is dropped too.
 func TestOneContinue(t *testing.T) {
 	h := &Handler{env: &Env{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rw := &recorder{ResponseWriter: w}
-		rw.body = h.watchBody(req, &rw.in)
-		b, _ := io.ReadAll(rw.body)
-		rw.WriteHeader(http.StatusContinue)
-		_, _ = rw.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	for _, code := range []int{http.StatusContinue, http.StatusEarlyHints} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			rw := &recorder{ResponseWriter: w}
+			rw.body = h.watchBody(req, &rw.in)
+			b, _ := io.ReadAll(rw.body)
+			rw.WriteHeader(code)
+			_, _ = rw.Write(b)
+		}))
+		t.Cleanup(srv.Close)
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, interim := readFinalAnswer(t, bufio.NewReader(c), "POST")
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "abc" || interim != 1 {
+			t.Fatalf("origin's %d relayed after the upload began: answer %s %q after %d interim answers; want 200 abc after one 100",
+				code, resp.Status, body, interim)
+		}
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc")
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, interim := readFinalAnswer(t, bufio.NewReader(c), "POST")
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "abc" || interim != 1 {
-		t.Fatalf("answer %s %q after %d interim answers; want 200 abc after one 100", resp.Status, body, interim)
+}
+
+// TestCloseWaitsForBodyRead: a request whose handler panicked, or whose
+// connection was cut, leaves its body open, and an origin transport may
+// still be reading it through the connection's read buffer, blocked on
+// the client. close must end that read (closing the connection) and give
+// the buffer back to its pool only after it, or another connection would
+// get a buffer still being written.
+func TestCloseWaitsForBodyRead(t *testing.T) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { _ = b.Close() })
+	fc := &fastConn{nc: a, src: a}
+	fc.holdBuffers()
+	body := &fastBody{br: fc.br, left: 10}
+	fc.body = body
+	body.mu.Lock() // The transport's read, blocked on the client.
+	done := make(chan struct{})
+	go func() { fc.close(); close(done) }()
+	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := b.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client side read: %v; want EOF (close closes the connection first)", err)
+	}
+	select {
+	case <-done:
+		t.Fatal("close returned (its read buffer pooled) while a read of the body held it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	body.mu.Unlock() // The read fails: the connection is closed.
+	<-done
+	if !body.closed || fc.br != nil {
+		t.Errorf("after close: body closed %v, read buffer held %v; want closed, not held", body.closed, fc.br != nil)
 	}
 }
 

@@ -375,7 +375,7 @@ func (w *recorder) WriteHeader(code int) {
 	if w.noInterim && !final(code) {
 		return
 	}
-	if code == http.StatusContinue && w.body != nil && w.body.ownContinue {
+	if !final(code) && w.body != nil && w.body.ownContinue {
 		// Decided and written under the body's lock, against the server's
 		// own 100 (countBody.continued).
 		w.body.mu.Lock()
@@ -668,6 +668,10 @@ type countBody struct {
 	// the body as the origin's 100 arrives, before it relays that 100
 	// (Got1xxResponse), so both could reach the client: the recorder
 	// drops the origin's once reading has begun (under mu, with reading).
+	// Its other interim answers (103) too: net/http writes them without
+	// the lock its own 100 takes (golang/go#80949), so the two could
+	// interleave on the wire; dropping one is allowed, sending it is not
+	// required.
 	ownContinue bool
 	mu          sync.Mutex
 	reading     bool
