@@ -274,11 +274,11 @@ func (fc *fastConn) readHead() ([]byte, error) {
 // buffer (4 KiB each, back in their pools), as nginx frees its own on an
 // idle keep-alive connection: they were 8 of the ~24 KiB an idle HTTP
 // connection cost, and of the ~45 KiB of an HTTPS one (BENCHMARKS.md,
-// "Idle connections"), for a pool's Get and Put of each per request. A raw-read
-// connection parks (errWait) once a read finds nothing; one read through
-// nc (TLS, shaped) waits in a read of its request's first bytes into its
-// small lead buffer, which the read buffer then takes first. The buffers
-// are held again on return, unless the raw read is to wait.
+// "Idle connections"), for a pool's Get and Put of each per request. A
+// raw-read connection parks (errWait) once a read finds nothing; one read
+// through nc (TLS, shaped) waits in a read of its request's first bytes
+// into its small lead buffer, which the read buffer then takes first. The
+// buffers are held again on return, unless the raw read is to wait.
 func (fc *fastConn) await() error {
 	if fc.lead == nil {
 		fc.holdBuffers()
