@@ -306,8 +306,8 @@ echo 'wrk.headers["Connection"] = "close"' >"$TMP/close.lua"
 log "tests (${ROUNDS} rounds × (${WARM}s warm-up + ${DUR}s) per test and target)"
 for round in $(seq "$ROUNDS"); do
 	for test in "${TESTS[@]}"; do
+		[[ $test == idle ]] && continue # Measured above.
 		for t in "${TARGETS[@]}"; do
-			[[ $test == idle ]] && continue
 			[[ $t == floor && $test != http ]] && continue
 			measure "$test" "$t"
 		done

@@ -56,8 +56,7 @@ type fastConn struct {
 	// connection keeps nothing of its last request.
 	w     fastWriter
 	rd    readDeadline
-	src   io.Reader     // What br reads: the raw reader, or lead.
-	lead  *leadReader   // Connections read through nc (TLS, shaped); nil when raw.
+	src   io.Reader     // What br reads: the raw reader, or a *leadReader (await).
 	base  *http.Request // Empty but for the connection's context (serveOne copies it).
 	watch *connWatch    // The connection context's: it ends what the request left open.
 	seq   uint64        // Requests served, for cc.req.
@@ -96,8 +95,7 @@ func (s *Server) serveFast(nc net.Conn, cc *conn) {
 		fc.serveRaw(rc, rr)
 		return
 	}
-	fc.lead = &leadReader{c: nc}
-	fc.src = fc.lead
+	fc.src = &leadReader{c: nc}
 	for {
 		f, ok, err := fc.request()
 		if !fc.serveNext(&f, ok, err) {
@@ -228,9 +226,6 @@ func (fc *fastConn) readHead() ([]byte, error) {
 		if err == errWait {
 			return nil, err
 		}
-		if err == nil {
-			_, err = fc.br.Peek(1)
-		}
 		fc.waiting = false
 		fc.cc.idle.Store(false)
 		if err != nil || fc.s.quit.Load() {
@@ -278,19 +273,19 @@ func (fc *fastConn) readHead() ([]byte, error) {
 // raw-read connection parks (errWait) once a read finds nothing; one read
 // through nc (TLS, shaped) waits in a read of its request's first bytes
 // into its small lead buffer, which the read buffer then takes first. The
-// buffers are held again on return, unless the raw read is to wait.
+// buffers are held again once the request's first byte is buffered.
 func (fc *fastConn) await() error {
-	if fc.lead == nil {
-		fc.holdBuffers()
-		_, err := fc.br.Peek(1)
-		if err == errWait {
-			fc.releaseBuffers()
+	if lr, ok := fc.src.(*leadReader); ok {
+		fc.releaseBuffers()
+		if err := lr.wait(); err != nil {
+			return err
 		}
-		return err
 	}
-	fc.releaseBuffers()
-	err := fc.lead.wait()
 	fc.holdBuffers()
+	_, err := fc.br.Peek(1)
+	if err == errWait {
+		fc.releaseBuffers()
+	}
 	return err
 }
 
@@ -458,10 +453,8 @@ func (fc *fastConn) close() {
 		fc.cc.cut()
 	}
 	_ = fc.nc.Close()
-	if b := fc.body; b != nil {
-		b.mu.Lock()
-		b.closed = true
-		b.mu.Unlock()
+	if fc.body != nil {
+		fc.body.shut()
 		fc.body = nil
 	}
 	fc.releaseReader()
@@ -622,9 +615,7 @@ func (b *fastBody) finish(c net.Conn) bool {
 		// the connection ends that read; the buffer must not be touched
 		// (nor pooled) before it has.
 		_ = c.Close()
-		b.mu.Lock()
-		b.closed = true
-		b.mu.Unlock()
+		b.shut()
 		return false
 	}
 	defer b.mu.Unlock()
@@ -638,6 +629,14 @@ func (b *fastBody) finish(c net.Conn) bool {
 	n, err := b.br.Discard(int(b.left))
 	b.left -= int64(n)
 	return err == nil
+}
+
+// shut closes the body once a transport's read of it, which the
+// connection's close ends, has returned.
+func (b *fastBody) shut() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 }
 
 // handedConn is an HTTP/1 connection given to net/http after the fast

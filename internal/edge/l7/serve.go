@@ -691,7 +691,9 @@ func (h *Handler) watchBody(req *http.Request, n *atomic.Int64) *countBody {
 
 func (b *countBody) Read(p []byte) (int, error) {
 	if b.t == nil {
-		b.continued()
+		if b.ownContinue {
+			b.continued()
+		}
 		b.t = time.AfterFunc(b.idle, b.expire)
 	} else {
 		b.t.Reset(b.idle)
