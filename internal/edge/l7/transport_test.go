@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -733,9 +734,13 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 				switch {
 				case r.body == "EVIL":
 					t.Fatalf("%s waiting for the connection got the origin's unasked second answer as its own", method)
-				case method == http.MethodGet && (r.err != nil || r.body != "ok" || got.Load() != 3):
-					t.Errorf("GET: %d %q %v, origin got %d requests; want ok, replayed once on a new connection (3)",
-						r.status, r.body, r.err, got.Load())
+				case method == http.MethodGet && (r.err != nil || r.body != "ok"):
+					t.Errorf("GET: %d %q %v; want ok, replayed on a new connection", r.status, r.body, r.err)
+				case method == http.MethodGet:
+					// The origin may read the request on the stray's connection after
+					// it answered the replay.
+					edgetest.Eventually(t, 2*time.Second, func() bool { return got.Load() == 3 },
+						"GET: the origin never got 3 requests (the first, the stray's, its replay)")
 				case method == http.MethodPost && !errors.Is(r.err, errStrayAnswer):
 					t.Errorf("POST: %d %q %v; want %v (it went out: not sent again)", r.status, r.body, r.err, errStrayAnswer)
 				}
