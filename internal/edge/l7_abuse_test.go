@@ -568,16 +568,20 @@ func TestAbuseSlowBody(t *testing.T) {
 		t.Errorf("HTTP/2: %d connections for the stalled stream and the next request; want 1 (the connection lives)", n)
 	}
 
-	// Steady trickle: 10 bytes, one every idle/3.
+	// Steady trickle: 10 bytes, one every 150 ms, 1.5 s in all, to a
+	// runtime whose timeout is 1 s: each wait has 850 ms to spare on a
+	// loaded machine (idle/3 left 200 ms).
+	const trickleIdle = time.Second
+	tAddr, _ := abuseListener(t, newRuntime(t, edge.Options{BodyIdleTimeout: trickleIdle}), nil)
 	tr, tw := io.Pipe()
 	go func() {
 		for i := range 10 {
-			time.Sleep(idle / 3)
+			time.Sleep(trickleIdle * 3 / 20)
 			_, _ = fmt.Fprint(tw, i)
 		}
 		tw.Close()
 	}()
-	req, _ = http.NewRequest(http.MethodPost, "http://"+addr.String()+"/upload", tr)
+	req, _ = http.NewRequest(http.MethodPost, "http://"+tAddr.String()+"/upload", tr)
 	req.Host, req.ContentLength = "abuse.test", 10
 	resp, err = (&http.Client{Timeout: 5 * time.Second}).Do(req)
 	if err != nil {

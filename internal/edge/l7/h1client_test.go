@@ -419,7 +419,7 @@ func TestH1ClientNoReplayOfNonIdempotent(t *testing.T) {
 					}
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 					if tc.closeIdle && n == 1 {
-						c.Close() // On loopback its FIN is at the client when Close returns.
+						closeOnceFINAcked(t, c) // The FIN is in the client's socket, not just sent.
 						close(closed)
 						return
 					}
@@ -472,12 +472,13 @@ func TestH1ClientUnsolicitedBytes(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond) // The client has pooled the connection.
 				io.WriteString(c, tc.late)
+				waitAcked(t, c) // In the edge's socket, not just sent.
 				spoiled <- struct{}{}
 				return true
 			})
 			cl := newTestH1(t)
 			h1Get(t, cl, addr, tc.first)
-			<-spoiled // Written on loopback: in the edge's socket when the write returns.
+			<-spoiled
 			if resp, body := h1Get(t, cl, addr, http.MethodGet); resp.StatusCode != 200 || body != "real" {
 				t.Errorf("GET after %s: got %d %q; want 200 real", tc.first, resp.StatusCode, body)
 			}

@@ -67,11 +67,8 @@ func closingOrigin(t *testing.T, https bool) (origin netip.AddrPort, got, settle
 }
 
 // closeOnceFINAcked closes c once the peer has acknowledged its FIN (and,
-// on TLS, the close_notify before it). close() returning only means the
-// FIN is sent: on a loaded machine loopback's receive side may run later
-// (in ksoftirqd), so the peer's socket need not hold it yet. Once the
-// state is FIN_WAIT2 the peer's kernel took the FIN in: a read on its
-// socket finds EOF.
+// on TLS, the close_notify before it), so that a read on the peer's socket
+// finds EOF (waitAcked).
 func closeOnceFINAcked(t *testing.T, c net.Conn) {
 	defer c.Close()
 	if tc, ok := c.(*tls.Conn); ok {
@@ -81,35 +78,37 @@ func closeOnceFINAcked(t *testing.T, c net.Conn) {
 		}
 		c = tc.NetConn()
 	}
-	tcp := c.(*net.TCPConn)
-	if err := tcp.CloseWrite(); err != nil {
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
 		t.Errorf("half-close: %v", err)
 		return
 	}
-	raw, err := tcp.SyscallConn()
+	waitAcked(t, c)
+}
+
+// waitAcked returns once the peer's kernel has acknowledged all that was
+// written on the TCP connection c, a FIN included (nothing unsent, no
+// segment unacknowledged), or reset it: it is then in the peer's socket,
+// or the peer is gone. A write or close() returning only means it was
+// sent: on a loaded machine loopback's receive side may run later (in
+// ksoftirqd).
+func waitAcked(t *testing.T, c net.Conn) {
+	raw, err := c.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		t.Errorf("raw conn: %v", err)
 		return
 	}
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
-		var state uint8
+		var ti *unix.TCPInfo
 		var serr error
-		if err := raw.Control(func(fd uintptr) {
-			var ti *unix.TCPInfo
-			if ti, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); serr == nil {
-				state = ti.State
-			}
-		}); err != nil || serr != nil {
+		if err := raw.Control(func(fd uintptr) { ti, serr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil || serr != nil {
 			t.Errorf("TCP_INFO: %v %v", err, serr)
 			return
 		}
-		// FIN_WAIT1 and CLOSING (the kernel's TCP states, which the BPF
-		// constants number alike): the FIN is not acknowledged yet.
-		if state != unix.BPF_TCP_FIN_WAIT1 && state != unix.BPF_TCP_CLOSING {
+		if ti.State == unix.BPF_TCP_CLOSE || ti.Unacked == 0 && ti.Notsent_bytes == 0 {
 			return
 		}
 		if time.Now().After(end) {
-			t.Errorf("the origin's FIN unacknowledged after 10s (TCP state %d)", state)
+			t.Errorf("%d segments unacknowledged, %d bytes unsent after 10s (TCP state %d)", ti.Unacked, ti.Notsent_bytes, ti.State)
 			return
 		}
 	}
@@ -198,8 +197,8 @@ func TestReadTimeoutConnChecksPooledConn(t *testing.T) {
 		ok   bool
 	}{
 		{"quiet", func(net.Conn) {}, true},
-		{"FIN", func(c net.Conn) { c.Close() }, false},
-		{"stray bytes", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\n\r\n") }, false},
+		{"FIN", func(c net.Conn) { closeOnceFINAcked(t, c) }, false},
+		{"stray bytes", func(c net.Conn) { io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\n\r\n"); waitAcked(t, c) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, err := newTransport(transportKey{}, time.Minute, nil)
@@ -216,8 +215,7 @@ func TestReadTimeoutConnChecksPooledConn(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer peer.Close()
-			tc.peer(peer)
-			time.Sleep(20 * time.Millisecond)
+			tc.peer(peer) // What it sent is in nc's socket when it returns.
 			c := nc.(*readTimeoutConn)
 			c.check.Store(true)
 			n, err := c.Write([]byte("GET / HTTP/1.1\r\n"))
@@ -501,6 +499,7 @@ func answerOf(t *testing.T, s *Server, raw string) (int, string) {
 // read deadline (ownDials).
 func TestRetireClosesSpareDial(t *testing.T) {
 	st := selfSigned(t)
+	slowIn, release := make(chan struct{}, 1), make(chan struct{})
 	serve := func(c net.Conn, br *bufio.Reader) {
 		for {
 			req, err := http.ReadRequest(br)
@@ -509,7 +508,11 @@ func TestRetireClosesSpareDial(t *testing.T) {
 			}
 			io.ReadAll(req.Body)
 			if strings.HasSuffix(req.URL.Path, "/slow") {
-				time.Sleep(400 * time.Millisecond)
+				slowIn <- struct{}{}
+				select { // Until the fast request's spare dial is under way.
+				case <-release:
+				case <-time.After(5 * time.Second):
+				}
 			}
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
@@ -559,7 +562,17 @@ func TestRetireClosesSpareDial(t *testing.T) {
 		io.ReadAll(resp.Body)
 		slow <- resp.StatusCode
 	}()
-	time.Sleep(150 * time.Millisecond)
+	select {
+	case <-slowIn: // It holds origin a's first connection.
+	case <-time.After(5 * time.Second):
+		t.Fatal("GET /a/slow never reached origin a")
+	}
+	go func() { // Until the fast request's spare dial is accepted (its handshake waits).
+		for end := time.Now().Add(5 * time.Second); a.accepted.Load() < 2 && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(release)
+	}()
 	if st, body := answerOf(t, s, "GET /a/fast HTTP/1.1\r\nHost: a.test\r\n\r\n"); st != 200 || body != "ok" {
 		t.Fatalf("GET /a/fast: %d %q", st, body)
 	}
