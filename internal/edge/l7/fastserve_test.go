@@ -1111,8 +1111,8 @@ func TestH2FirstHeadTimeout(t *testing.T) {
 	s := fastServer(t, scriptedOrigin(t), true)
 	addr := s.Addr()
 
+	start := time.Now() // Before the dial: the edge's clock starts in it.
 	slow := edgetest.DialH2(t, addr, "a.test")
-	start := time.Now()
 	settings := make(chan struct{}, 1)
 	cut := slow.ReadLoop(func(f http2.Frame) {
 		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
