@@ -84,9 +84,15 @@ func TestLeastConnections(t *testing.T) {
 			_ = c.Close()
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // Let closed o1 connections finish.
-	// o1 closes at once, so it always has fewer active connections.
+	// o1's connections end on the edge after their client read the EOF:
+	// wait for their count (lc's, taken off just before) before each pick.
+	settled := func() {
+		edgetest.Eventually(t, 3*time.Second, func() bool {
+			return rt.Stats().Values[stats.Key{Kind: stats.KindOrigin, ID: "o1"}].Active == 0
+		}, "o1's closed connections still open on the edge")
+	}
 	for range 20 {
+		settled()
 		if got := readName(t, src, to); got != "o0" && got != "o1" {
 			t.Fatalf("got %q", got)
 		} else if got == "o0" {

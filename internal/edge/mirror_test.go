@@ -186,8 +186,14 @@ func TestMirrorTCPFlow(t *testing.T) {
 		t.Errorf("VNIs %v; want only 4242", col.vnis)
 	}
 	col.mu.Unlock()
-	v := rt.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: "imgf-1"}]
-	if v.PacketsOut < 10 || v.Dropped != 0 {
+	// A batch is counted once its sendmmsg returned, which may be after
+	// the collector read it.
+	var v stats.Values
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		v = rt.Stats().Values[stats.Key{Kind: mirror.StatsKind, ID: "imgf-1"}]
+		return v.PacketsOut >= 10
+	}, "mirror counters never reached 10 packets sent")
+	if v.Dropped != 0 {
 		t.Errorf("mirror counters %+v; want >= 10 packets sent, none dropped", v)
 	}
 }
@@ -258,16 +264,44 @@ func TestMirrorDeadCollectorDropped(t *testing.T) {
 	key := stats.Key{Kind: mirror.StatsKind, ID: "imgf-dead"}
 	edgetest.Eventually(t, 3*time.Second, func() bool { return rt.Stats().Values[key].Dropped > 0 },
 		"collector %v refuses every copy, yet the mirror counts no drop", dead)
-	time.Sleep(100 * time.Millisecond) // The last copies to the live collector.
-	byClient := map[netip.AddrPort][]gopacket.Packet{}
-	for _, p := range live.packets() {
-		if ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ip != nil {
-			if tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil {
-				src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
-				dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.DstIP.To4())), uint16(tcp.DstPort))
-				byClient[src] = append(byClient[src], p)
-				byClient[dst] = append(byClient[dst], p)
+	// The sender may still be copying the last connections: wait until
+	// they have all ended on the edge (every copy queued), the sender's
+	// count has stopped moving, and every flow the live collector has
+	// begun has both its FINs.
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-m"}].Active == 0
+	}, "connections still open on the edge")
+	last := int64(-1)
+	edgetest.Eventually(t, 5*time.Second, func() bool {
+		v := rt.Stats().Values[key]
+		if n := v.PacketsOut + v.Dropped; n != last {
+			last = n
+			time.Sleep(100 * time.Millisecond)
+			return false
+		}
+		return true
+	}, "the mirror kept sending")
+	var byClient map[netip.AddrPort][]gopacket.Packet
+	for end := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		byClient = map[netip.AddrPort][]gopacket.Packet{}
+		for _, p := range live.packets() {
+			if ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ip != nil {
+				if tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil {
+					src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
+					dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.DstIP.To4())), uint16(tcp.DstPort))
+					byClient[src] = append(byClient[src], p)
+					byClient[dst] = append(byClient[dst], p)
+				}
 			}
+		}
+		done := true
+		for _, client := range clients {
+			if s := summarize(t, byClient[client], client); s.syn != [2]int{} && s.fin != [2]int{1, 1} {
+				done = false
+			}
+		}
+		if done || time.Now().After(end) {
+			break
 		}
 	}
 	got := 0

@@ -53,7 +53,7 @@ func TestUDPSessionsAndCounters(t *testing.T) {
 	port := edgetest.FreePort(t, ip)
 	rt := newRuntime(t, edge.Options{})
 	l := listener("lsr-u", snapshot.ProtoUDP, port, origins(a.Addr, b.Addr))
-	l.IdleTimeout = 600 * time.Millisecond
+	l.IdleTimeout = 2 * time.Second // c2 idles while c1 makes 50 round trips: room for a loaded box.
 	mustApply(t, rt, oneProxy(1, ip, l))
 	to := netip.AddrPortFrom(ip, uint16(port))
 
@@ -83,7 +83,7 @@ func TestUDPSessionsAndCounters(t *testing.T) {
 	if v.BytesIn != wantIn || v.BytesOut != wantIn+52*2 {
 		t.Errorf("bytes in=%d out=%d; want %d and %d", v.BytesIn, v.BytesOut, wantIn, wantIn+52*2)
 	}
-	edgetest.Eventually(t, 2*time.Second, func() bool {
+	edgetest.Eventually(t, 5*time.Second, func() bool {
 		return rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-u"}].Active == 0
 	}, "sessions never expired")
 }
@@ -149,9 +149,10 @@ func TestUDPProxyProtocolV2AndACL(t *testing.T) {
 	if _, err := d.Read(make([]byte, 16)); err == nil {
 		t.Error("denied UDP source got a reply")
 	}
-	if v := rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}]; v.Denied != 1 {
-		t.Errorf("denied: got %d; want 1", v.Denied)
-	}
+	// Counted by the edge's read loop: nothing the client saw orders it.
+	edgetest.Eventually(t, 2*time.Second, func() bool {
+		return rt.Stats().Values[stats.Key{Kind: stats.KindProxy, ID: "link-1"}].Denied == 1
+	}, "the denied datagram not counted once (Denied != 1)")
 }
 
 func TestTCPProxyProtocol(t *testing.T) {
@@ -737,7 +738,9 @@ func testUDPRefusingOrigin(t *testing.T, persist time.Duration, change bool) {
 	moved, lost := false, 0
 	for ; lost < 15 && !moved; lost++ {
 		_, _ = c.Write([]byte("y"))
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		// Long enough for a loaded box: a datagram read as lost must not
+		// be one whose answer, or whose refusal, was merely late.
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		if n, err := c.Read(buf); err == nil && string(buf[:n]) == other+"y" {
 			moved = true
 		}
@@ -757,7 +760,7 @@ func testUDPRefusingOrigin(t *testing.T, persist time.Duration, change bool) {
 	v := rt.Stats().Values[stats.Key{Kind: stats.KindListener, ID: "lsr-rvdead"}]
 	t.Logf("listener counters: packetsIn=%d packetsOut=%d dropped=%d dialFails=%d", v.PacketsIn, v.PacketsOut, v.Dropped, v.DialFails)
 	if !moved {
-		t.Errorf("client whose origin %s refuses every datagram was never moved to %s in 3 s (15 datagrams blackholed)", first, other)
+		t.Errorf("client whose origin %s refuses every datagram was never moved to %s (15 datagrams blackholed, 1 s each)", first, other)
 	} else if lost > 1 {
 		t.Errorf("%d datagrams lost on the refusing origin %s before the client moved; want 1 (the refused one)", lost, first)
 	}

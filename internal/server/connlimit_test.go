@@ -10,7 +10,7 @@ import (
 )
 
 // capServer serves "ok" on a listener capped at n connections.
-func capServer(t *testing.T, n int) string {
+func capServer(t *testing.T, n int) (string, *capListener) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -23,7 +23,30 @@ func capServer(t *testing.T, n int) string {
 	}), ConnState: cl.Track, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 20 * time.Second}
 	go func() { _ = srv.Serve(cl) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return ln.Addr().String()
+	return ln.Addr().String(), cl
+}
+
+// waitIdle waits until cl's idle list holds idle connections, stirred of
+// them stirred: net/http marks a connection idle after its client may
+// have read the answer, and reads the next bytes when it gets to it.
+func waitIdle(t *testing.T, cl *capListener, idle, stirred int) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		cl.mu.Lock()
+		n, st := cl.idle.Len(), 0
+		for e := cl.idle.Front(); e != nil; e = e.Next() {
+			if e.Value.(*capConn).stirred.Load() {
+				st++
+			}
+		}
+		cl.mu.Unlock()
+		if n == idle && st == stirred {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%d idle connections, %d stirred; want %d and %d", n, st, idle, stirred)
+		}
+	}
 }
 
 // keptAlive opens a connection to addr and has one call answered on it.
@@ -68,11 +91,11 @@ func served(addr string) error {
 // gives way first, even a younger one: the longest idle was closed under
 // its client's call.
 func TestCapListenerSparesConnectionWithHeadArriving(t *testing.T) {
-	addr := capServer(t, 2)
+	addr, cl := capServer(t, 2)
 	a, br := keptAlive(t, addr) // The longest idle...
 	keptAlive(t, addr)          // ...and a quiet one.
 	_, _ = io.WriteString(a, "POST / HTTP/1.1\r\nHost: x\r\n")
-	time.Sleep(100 * time.Millisecond) // Read by net/http, which waits for the rest.
+	waitIdle(t, cl, 2, 1) // Read by net/http, which waits for the rest.
 	if err := served(addr); err != nil {
 		t.Fatalf("a new connection at the cap: %v; want it served", err)
 	}
@@ -89,10 +112,10 @@ func TestCapListenerSparesConnectionWithHeadArriving(t *testing.T) {
 // slot) leave net/http waiting until IdleTimeout. When no quiet connection
 // is left, such a one gives way: a new connection waited.
 func TestCapListenerEvictsStirredWhenNoneQuiet(t *testing.T) {
-	addr := capServer(t, 1)
+	addr, cl := capServer(t, 1)
 	a, _ := keptAlive(t, addr)
 	_, _ = io.WriteString(a, "\r\n")
-	time.Sleep(100 * time.Millisecond)
+	waitIdle(t, cl, 1, 1)
 	if err := served(addr); err != nil {
 		t.Errorf("a new connection at the cap while the only other one idles after a stray CRLF: %v; want it served", err)
 	}

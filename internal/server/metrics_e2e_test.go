@@ -18,6 +18,7 @@ import (
 	gaapsdk "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/gaap/v20180529"
 
 	"github.com/opengaap/opengaap/internal/edge/edgetest"
+	"github.com/opengaap/opengaap/internal/edge/stats"
 	"github.com/opengaap/opengaap/internal/xtest"
 )
 
@@ -235,7 +236,16 @@ func TestMetricsOriginRebindAddsNewTotal(t *testing.T) {
 	}
 	// The listener counts the same bytes, and keeps its counters.
 	var second float64
-	n.until("the connections counted", func() bool { l, o := bytesOut(); second = o; return l >= 4000 })
+	// A connection's bytes are added to the listener's counters, then the
+	// origin's; its listener's Active drops after both.
+	n.until("the connections counted", func() bool {
+		if n.Edge.Stats().Values[stats.Key{Kind: stats.KindListener, ID: listener}].Active != 0 {
+			return false
+		}
+		l, o := bytesOut()
+		second = o
+		return l >= 4000
+	})
 	if second-first < 3000 {
 		t.Errorf("origin opengaap_bytes_out_total went %v -> %v (increase %v); want at least the 3000 bytes sent since",
 			first, second, second-first)

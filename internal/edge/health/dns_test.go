@@ -161,9 +161,9 @@ func TestDNSTTL(t *testing.T) {
 		defer p.Release(b)
 		edgetest.Eventually(t, 2*time.Second, b.Healthy, "never resolved")
 		asked := z.count("zero.test")
-		time.Sleep(1500 * time.Millisecond)
-		if got := z.count("zero.test") - asked; got < 2 || got > 4 {
-			t.Errorf("got %d queries in 1.5s; want 2 to 4 (one A+AAAA pair per ~0.9s)", got)
+		time.Sleep(3 * time.Second) // Three refreshes on time; at least one however late.
+		if got := z.count("zero.test") - asked; got < 2 || got > 8 {
+			t.Errorf("got %d queries in 3s; want 2 to 8 (one A+AAAA pair per ~0.9s)", got)
 		}
 	})
 }

@@ -575,11 +575,10 @@ func TestPingCheckFeedsLRTT(t *testing.T) {
 		Check: snapshot.HealthCheck{Enabled: true, CheckType: snapshot.CheckPing, Interval: 100 * time.Millisecond,
 			Timeout: 50 * time.Millisecond, Healthy: 1, Unhealthy: 1}})
 	defer p.Release(b)
-	edgetest.Eventually(t, 3*time.Second, func() bool { rtt := b.RTT(time.Now()); return rtt != 0 && rtt != Unmeasured },
-		"PING checks (every 100 ms) answered, the origin's latency still unmeasured: lrtt cannot rank PING-checked UDP origins")
-	if !b.Healthy() {
-		t.Fatal("the origin answers pings but reads unhealthy")
-	}
+	// Both at once: a check records the latency before the health it
+	// restores (a first ping late past its 50 ms timeout took it out).
+	edgetest.Eventually(t, 3*time.Second, func() bool { rtt := b.RTT(time.Now()); return rtt != 0 && rtt != Unmeasured && b.Healthy() },
+		"PING checks (every 100 ms) answered, the origin's latency still unmeasured or the origin unhealthy: lrtt cannot rank PING-checked UDP origins")
 }
 
 // TestAddrDownNeedsAnotherAddress: an address the checks took out counts
