@@ -307,7 +307,9 @@ func TestDailyStepsStartAtBeijingMidnight(t *testing.T) {
 	t.Parallel()
 	api := xtest.StartAPI(t)
 	proxy := runningProxy(t, api)
-	day := time.Date(2026, 11, 23, 0, 0, 0, 0, beijing)
+	// A recent day: within every query range and retention, whenever run.
+	y, m, d := time.Now().In(beijing).Date()
+	day := time.Date(y, m, d-30, 0, 0, 0, 0, beijing)
 	writePoints(t, api, store.Point{Object: proxy, Metric: "Concurrent", Granularity: 86400, Time: day, Value: 5})
 	req := gaapsdk.NewDescribeProxyStatisticsRequest()
 	req.ProxyId, req.StartTime, req.EndTime = new(proxy), statsTime(day), statsTime(day.Add(24*time.Hour-time.Second))
