@@ -61,7 +61,7 @@ func TestHealthFailoverAndRecovery(t *testing.T) {
 
 func waitEvent(t *testing.T, rt *edge.Runtime, match func(edge.Event) bool) edge.Event {
 	t.Helper()
-	timeout := time.After(2 * time.Second)
+	timeout := time.After(5 * time.Second) // Events come from goroutines a loaded machine may hold up.
 	for {
 		select {
 		case e := <-rt.Events():

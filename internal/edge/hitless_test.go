@@ -128,7 +128,7 @@ func TestRemoveDrains(t *testing.T) {
 	echo := edgetest.StartTCP(t, netip.AddrPortFrom(lo.Next(), 0), edgetest.Echo)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
-	rt := newRuntime(t, edge.Options{DrainGrace: 600 * time.Millisecond})
+	rt := newRuntime(t, edge.Options{DrainGrace: 2 * time.Second}) // The round trip below must fit in it on a loaded machine.
 	s := oneProxy(1, ip, listener("lsr-d", snapshot.ProtoTCP, port, origins(echo.Addr)))
 	mustApply(t, rt, s)
 	to := netip.AddrPortFrom(ip, uint16(port))

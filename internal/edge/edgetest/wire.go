@@ -50,12 +50,18 @@ func (w *Wire) read(port uint16) {
 	defer close(w.done)
 	buf := make([]byte, 1<<16+100)
 	for {
+		flags := 0
 		select {
 		case <-w.quit:
-			return
+			// What came before Stop is in the socket even if this loop ran
+			// late: taken, then the end.
+			flags = syscall.MSG_DONTWAIT
 		default:
 		}
-		n, _, err := syscall.Recvfrom(w.fd, buf, 0)
+		n, _, err := syscall.Recvfrom(w.fd, buf, flags)
+		if err != nil && flags != 0 {
+			return
+		}
 		if err != nil || n < 40 {
 			continue
 		}
