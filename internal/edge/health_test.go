@@ -153,9 +153,9 @@ func TestHTTPCheckNotInheritedFromOtherRule(t *testing.T) {
 	other := httpOrigin(t, "other", nil)
 	ip := lo.Next()
 	port := edgetest.FreePort(t, ip)
-	const interval = 400 * time.Millisecond
+	const interval = 2 * time.Second // Room for a check slowed by a loaded machine (Unhealthy is 1).
 	chk := func(path string) snapshot.HTTPCheck {
-		return snapshot.HTTPCheck{Enabled: true, Interval: interval, Timeout: 100 * time.Millisecond,
+		return snapshot.HTTPCheck{Enabled: true, Interval: interval, Timeout: time.Second,
 			Healthy: 3, Unhealthy: 1, Path: path, Method: http.MethodGet, StatusClasses: []int{200}}
 	}
 	a := rule("r-a", "/", l7Origins(o))

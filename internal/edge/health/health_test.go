@@ -41,11 +41,12 @@ func TestUDPPortCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
 			send, recv, err := tc.check.Payloads()
 			if err != nil {
 				t.Fatal(err)
 			}
-			rtt, err := checkUDP(context.Background(), tc.addr, send, recv, 200*time.Millisecond)
+			rtt, err := checkUDP(context.Background(), tc.addr, send, recv, time.Second) // A reply a loaded machine delays is no failure.
 			if (err != nil) != tc.wantErr {
 				t.Errorf("got %v; want error %v", err, tc.wantErr)
 			}
