@@ -21,7 +21,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/opengaap/opengaap/internal/edge/edgetest"
 	"github.com/opengaap/opengaap/internal/edge/l4"
 	"github.com/opengaap/opengaap/internal/snapshot"
 )
@@ -678,7 +677,6 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 				if https {
 					scheme, st = "https", selfSigned(t)
 				}
-				var got atomic.Int32
 				o := newPoolOrigin(t, st, nil, func(c net.Conn, br *bufio.Reader) {
 					for {
 						req, err := http.ReadRequest(br)
@@ -686,7 +684,6 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 							return
 						}
 						io.ReadAll(req.Body)
-						got.Add(1)
 						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"+
 							"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL")
 					}
@@ -747,13 +744,12 @@ func TestStrayAnswerNotHandedToWaitingRequest(t *testing.T) {
 				switch {
 				case r.body == "EVIL":
 					t.Fatalf("%s waiting for the connection got the origin's unasked second answer as its own", method)
-				case method == http.MethodGet && (r.err != nil || r.body != "ok"):
-					t.Errorf("GET: %d %q %v; want ok, replayed on a new connection", r.status, r.body, r.err)
-				case method == http.MethodGet:
-					// The origin may read the request on the stray's connection after
-					// it answered the replay.
-					edgetest.Eventually(t, 2*time.Second, func() bool { return got.Load() == 3 },
-						"GET: the origin never got 3 requests (the first, the stray's, its replay)")
+				case method == http.MethodGet && (r.err != nil || r.body != "ok" || o.accepted.Load() != 2):
+					// Counted at accept, before the replay's answer. Not the requests
+					// the origin read: the one sent on the stray's connection, which
+					// the edge closed at once, may be read late or lost with it.
+					t.Errorf("GET: %d %q %v, origin accepted %d connections; want ok, replayed on a second one",
+						r.status, r.body, r.err, o.accepted.Load())
 				case method == http.MethodPost && !errors.Is(r.err, errStrayAnswer):
 					t.Errorf("POST: %d %q %v; want %v (it went out: not sent again)", r.status, r.body, r.err, errStrayAnswer)
 				}
