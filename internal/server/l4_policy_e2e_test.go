@@ -215,26 +215,30 @@ func TestSecurityPolicyUDPSessions(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	ask := func(c *net.UDPConn) string {
-		c.SetDeadline(time.Now().Add(time.Second))
+	// ask sends on c and returns the answer read within wait: a second
+	// where none must come, more where one must (a new session's round
+	// trip crosses the edge's and the origin's goroutines).
+	ask := func(c *net.UDPConn, wait time.Duration) string {
+		c.SetDeadline(time.Now().Add(wait))
 		c.Write([]byte("p"))
 		buf := make([]byte, 64)
 		nr, _ := c.Read(buf)
 		return string(buf[:nr])
 	}
+	const none, answered = time.Second, 5 * time.Second
 	open := dial(a)
-	if got := ask(open); got != "echo:p" {
+	if got := ask(open, answered); got != "echo:p" {
 		t.Fatalf("before the policy: %q", got)
 	}
 	n.openPolicy(proxy, n.createPolicy(proxy, "ACCEPT",
 		policyRule(a.String()+"/32", "UDP", strconv.Itoa(int(to.Port()))+",9", "DROP"), policyRule(b.String(), "TCP", "ALL", "DROP")))
-	if got := ask(open); got != "" {
+	if got := ask(open, none); got != "" {
 		t.Errorf("the denied client's open session: %q; want nothing", got)
 	}
-	if got := ask(dial(a)); got != "" {
+	if got := ask(dial(a), none); got != "" {
 		t.Errorf("the denied client's new session: %q; want nothing", got)
 	}
-	if got := ask(dial(b)); got != "echo:p" {
+	if got := ask(dial(b), answered); got != "echo:p" {
 		t.Errorf("a TCP-only rule dropped UDP: %q", got)
 	}
 }

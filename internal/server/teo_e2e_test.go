@@ -127,6 +127,11 @@ func TestEdgeOneL4EndToEnd(t *testing.T) {
 	if !col.contains([]byte("mirrored payload")) {
 		t.Error("the collector got no frame carrying the payload")
 	}
+	// The last ACK follows the last FIN: every copy sent is in before the
+	// count below is taken, or one arriving late reads as sent after.
+	n.until("every copy the mirror sent received", func() bool {
+		return int64(col.count()) == n.Edge.Stats().Values[key].PacketsOut
+	})
 	vpcCall(t, c, "DeleteTrafficMirror", map[string]any{"TrafficMirrorId": id}, nil)
 	n.until("mirror removed from the edge", func() bool { _, ok := n.Edge.Stats().Values[key]; return !ok })
 	before := col.count()

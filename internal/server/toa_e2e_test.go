@@ -148,10 +148,12 @@ func watchTOA(t *testing.T, n *node, port uint16) *edgetest.Wire {
 }
 
 // wantTOA checks that a connection wire saw (others are health checks)
-// ended its handshake with client's address in a TOA option.
+// ended its handshake with client's address in a TOA option. The client
+// got the origin's answer, so the origin accepted the connection: its
+// handshake's segments are on the wire's socket (Stop takes those its
+// reader has not got to).
 func wantTOA(t *testing.T, wire *edgetest.Wire, client netip.AddrPort) {
 	t.Helper()
-	time.Sleep(50 * time.Millisecond) // The last segments.
 	segs := wire.Stop()
 	if !edgetest.CarriesTOA(segs, client) {
 		t.Errorf("no handshake to the origin carried TOA %s (%d segments, handshake ACKs %+v)", client, len(segs), edgetest.HandshakeACKs(segs))

@@ -39,6 +39,10 @@ func WatchTCP(port uint16) (*Wire, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := onlyPort(fd, port); err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
 	tv := syscall.NsecToTimeval(int64(50 * time.Millisecond)) // How soon Stop is noticed.
 	_ = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
 	w := &Wire{fd: fd, quit: make(chan struct{}), done: make(chan struct{})}
