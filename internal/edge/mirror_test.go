@@ -565,7 +565,7 @@ func TestMirrorDirectionsAndFilters(t *testing.T) {
 				}
 			}
 			var in, out int
-			edgetest.Eventually(t, 2*time.Second, func() bool {
+			edgetest.Eventually(t, 5*time.Second, func() bool {
 				in, out = countDirs(col.packets())
 				return (in > 0) == tc.wantIn && (out > 0) == tc.wantOut
 			}, "packets in/out %d/%d; want %v/%v", in, out, tc.wantIn, tc.wantOut)
