@@ -258,6 +258,10 @@ func TestClientDescriptorsBoundedNodeWide(t *testing.T) {
 	if !echoes(t, lo.Next(), victim) || !httpServes() {
 		t.Error("while one proxy is flooded another proxy's new client is not served")
 	}
+	// The checks' connections end on the edge's goroutines, after their
+	// clients closed: b's room is what the node has once they have.
+	edgetest.Eventually(t, 5*time.Second, func() bool { conns, _ := rt.Open(); return conns == 1+share },
+		"the checks' connections to the victim still open on the edge")
 	// 2 (live) + 2×share (a) leave room for 9 of b's idle HTTP connections.
 	const roomB = (budget - 2 - 2*share) / 2
 	connsB, v := flood("sid-b", netip.AddrPortFrom(ipB, uint16(portB)), 15)

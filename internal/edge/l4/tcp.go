@@ -97,7 +97,6 @@ func (s *TCPServer) serve(c *net.TCPConn) {
 	spawn(func() {
 		defer s.wg.Done()
 		defer s.untrack(tc)
-		defer r.Proxy.ReleaseConn()
 		tc.run()
 	})
 }

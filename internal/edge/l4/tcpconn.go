@@ -53,6 +53,9 @@ func (c *tcpConn) run() {
 	set.Add(newConns, 1)
 	set.Open()
 	defer set.Add(active, -1)
+	// Before the count above: a connection no longer active holds none of
+	// the node's descriptor budget, as on layer 7 (conn.release).
+	defer r.Proxy.ReleaseConn()
 	up := c.dial()
 	if up == nil {
 		_ = c.client.Close()
