@@ -282,28 +282,15 @@ func TestMirrorDeadCollectorDropped(t *testing.T) {
 		return true
 	}, "the mirror kept sending")
 	var byClient map[netip.AddrPort][]gopacket.Packet
-	for end := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		byClient = map[netip.AddrPort][]gopacket.Packet{}
-		for _, p := range live.packets() {
-			if ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ip != nil {
-				if tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil {
-					src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
-					dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.DstIP.To4())), uint16(tcp.DstPort))
-					byClient[src] = append(byClient[src], p)
-					byClient[dst] = append(byClient[dst], p)
-				}
-			}
-		}
-		done := true
+	edgetest.Eventually(t, 3*time.Second, func() bool {
+		byClient = byEnd(live.packets())
 		for _, client := range clients {
 			if s := summarize(t, byClient[client], client); s.syn != [2]int{} && s.fin != [2]int{1, 1} {
-				done = false
+				return false
 			}
 		}
-		if done || time.Now().After(end) {
-			break
-		}
-	}
+		return true
+	}, "a flow the live collector began never got both its FINs")
 	got := 0
 	for i, client := range clients {
 		s := summarize(t, byClient[client], client)
@@ -319,6 +306,24 @@ func TestMirrorDeadCollectorDropped(t *testing.T) {
 	if got == 0 {
 		t.Error("no connection reached the live collector")
 	}
+}
+
+// byEnd groups the TCP packets of a capture under each of their two
+// ends' addresses.
+func byEnd(pkts []gopacket.Packet) map[netip.AddrPort][]gopacket.Packet {
+	out := map[netip.AddrPort][]gopacket.Packet{}
+	for _, p := range pkts {
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip == nil || tcp == nil {
+			continue
+		}
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.DstIP.To4())), uint16(tcp.DstPort))
+		out[src] = append(out[src], p)
+		out[dst] = append(out[dst], p)
+	}
+	return out
 }
 
 // TestMirrorFlowHashTargets: with two collectors and FIVE_TUPLE_FLOW,

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/opengaap/opengaap/internal/edge/edgetest"
 )
 
 // capServer serves "ok" on a listener capped at n connections.
@@ -31,22 +33,17 @@ func capServer(t *testing.T, n int) (string, *capListener) {
 // have read the answer, and reads the next bytes when it gets to it.
 func waitIdle(t *testing.T, cl *capListener, idle, stirred int) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	edgetest.Eventually(t, 5*time.Second, func() bool {
 		cl.mu.Lock()
-		n, st := cl.idle.Len(), 0
+		defer cl.mu.Unlock()
+		st := 0
 		for e := cl.idle.Front(); e != nil; e = e.Next() {
 			if e.Value.(*capConn).stirred.Load() {
 				st++
 			}
 		}
-		cl.mu.Unlock()
-		if n == idle && st == stirred {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("%d idle connections, %d stirred; want %d and %d", n, st, idle, stirred)
-		}
-	}
+		return cl.idle.Len() == idle && st == stirred
+	}, "want %d idle connections, %d of them stirred", idle, stirred)
 }
 
 // keptAlive opens a connection to addr and has one call answered on it.
